@@ -195,7 +195,9 @@ export type ReceiptStep =
   | { step: 'tier'; charge: number; tier: number; quantity: Decimal; rate: Decimal }
   | { step: 'price'; charge: number; model: PriceModelName; quantity: Decimal; rate: Decimal; per: Decimal; amount: Decimal }
   | { step: 'discount'; percent: Decimal; amount: Decimal }
-  | { step: 'commitment'; mode: 'prepaid' | 'postpaid'; amount: Decimal; remaining: Decimal }
+  /** Prepaid: `amount` drawn and `remaining` after; postpaid: `amount` counted and `consumed` after. */
+  | { step: 'commitment'; mode: 'prepaid'; amount: Decimal; remaining: Decimal }
+  | { step: 'commitment'; mode: 'postpaid'; amount: Decimal; consumed: Decimal }
   | { step: 'credit'; grant: string; kind: Grant['kind']; amount: Decimal; balance: Decimal };
 
 export interface EventError {
