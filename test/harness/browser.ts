@@ -1,6 +1,7 @@
 // Runs a bundled program in Debian's headless Chromium, served over http://127.0.0.1 and compiled in the page.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,9 +14,9 @@ export interface ChromiumOptions {
   timeoutMs?: number;
 }
 
-// `apt-get install -y --no-install-recommends chromium` puts it here; Playwright's own browser
-// download cannot reach its CDN from this network.
+// Playwright's own browser download cannot reach its CDN from this network; Debian's package can.
 export const CHROMIUM_PATH = '/usr/bin/chromium';
+export const CHROMIUM_INSTALL = 'apt-get install -y --no-install-recommends chromium';
 
 const CHROMIUM_ARGS = [
   '--headless',
@@ -81,6 +82,10 @@ async function closeServer(server: Server): Promise<void> {
 export async function startChromium(program: Program, options: ChromiumOptions = {}): Promise<Session> {
   const started = performance.now();
   const timeout = options.timeoutMs ?? 60_000;
+  const executablePath = options.executablePath ?? CHROMIUM_PATH;
+  if (!existsSync(executablePath)) {
+    throw new Error(`chromium: no browser at ${executablePath}; install it with \`${CHROMIUM_INSTALL}\``);
+  }
   const userDataDir = await mkdtemp(join(tmpdir(), 'tariff-harness-chromium-'));
   let server: Server | undefined;
   let context: BrowserContext | undefined;
@@ -95,7 +100,7 @@ export async function startChromium(program: Program, options: ChromiumOptions =
     server = served.server;
     // A persistent context is how Playwright takes an explicit user-data-dir (it rejects the flag in args).
     context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: options.executablePath ?? CHROMIUM_PATH,
+      executablePath,
       headless: true,
       args: CHROMIUM_ARGS,
       timeout,

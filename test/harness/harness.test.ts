@@ -98,6 +98,15 @@ describe('bundleEntry', () => {
   });
 });
 
+describe('startChromium', () => {
+  it('names the apt line when the browser is missing', async () => {
+    const program = { moduleCode: 'export function run() {}', wasm: buildI64Wasm() };
+    await expect(startChromium(program, { executablePath: '/nonexistent/chromium' })).rejects.toThrow(
+      'apt-get install -y --no-install-recommends chromium',
+    );
+  });
+});
+
 describe('i64 program across runtimes', () => {
   const wasm = buildI64Wasm();
   let bundle: Bundle;

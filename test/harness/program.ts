@@ -1,4 +1,10 @@
 // The contract every runner shares: what a bundled program exports and what a session gives back.
+//
+// Harness map: bundle.ts (bundleEntry: TS entry -> one ESM string, Node built-ins refused), node.ts
+// (startNode/runInNode: child Node process), workerd.ts (startWorkerd/runInWorkerd: Miniflare),
+// browser.ts (startChromium/runInChromium: Debian Chromium via playwright-core, needs
+// `apt-get install -y --no-install-recommends chromium`). A conformance suite starts one session per
+// runtime and runs every vector through it; the run* functions are start + run + close.
 
 /**
  * A bundled ES module plus the wasm it drives. The module must export
