@@ -1,0 +1,794 @@
+// Validates a JSON price book (every problem with its JSON path) and compiles it into the kernel's binary form.
+import type { BookVersion, Charge, Condition, Dimension, PriceBook, RateCard, TimeWindow } from './book.ts';
+import { MICRO_DIGITS, NANO_DIGITS, parseScaled } from './decimal.ts';
+import * as L from './layout.ts';
+import { CardResolver, checkMatchRule } from './match.ts';
+import { isValidTimeZone, zoneTransitions } from './zones.ts';
+
+export interface BookProblem {
+  path: string;
+  message: string;
+}
+
+export interface ChargeMeta {
+  model: keyof typeof L.MODEL_CODE;
+  /** micro-units (package: size) */
+  per: bigint;
+  pool?: string;
+}
+
+export interface CardMeta {
+  id: string;
+  /** [0] the base charges, [i + 1] variant i's. */
+  chargeLists: ChargeMeta[][];
+  modifierSources: string[];
+  /** Numeric properties the card reads, alphabetical. */
+  reads: string[];
+}
+
+export interface ScheduleMeta {
+  versions: { from: bigint; iso: string }[];
+  productIds: string[];
+  resolver: CardResolver;
+  /** cards[product][version]: the card in force, or undefined when absent. */
+  cards: (CardMeta | undefined)[][];
+}
+
+export interface CompiledBook {
+  readonly kind: 'tariff.compiled-book';
+  id: string;
+  currency: string;
+  bytes: Uint8Array;
+  properties: { name: string; money: boolean }[];
+  propertySlots: Map<string, number>;
+  counters: string[];
+  pools: string[];
+  names: string[];
+  price: ScheduleMeta;
+  cost?: ScheduleMeta;
+  /** Upper bound of receipt steps per event before credits. */
+  stepsPerEvent: number;
+}
+
+export type CompileResult = { ok: true; book: CompiledBook } | { ok: false; errors: BookProblem[] };
+
+const STRING_PROPERTIES = new Set(['provider', 'model', 'gpu_type', 'region', 'availability_class', 'service_tier', 'outcome', 'event_type']);
+const DEFAULT_PER = 1_000_000n * 1_000_000n; // one million units, in micro-units
+
+export function compileBook(input: unknown): CompileResult {
+  const compiler = new Compiler();
+  const book = compiler.run(input);
+  return book ? { ok: true, book } : { ok: false, errors: compiler.problems };
+}
+
+/** Validation only: the same checks as compileBook. */
+export function validateBook(input: unknown): { ok: true } | { ok: false; errors: BookProblem[] } {
+  const result = compileBook(input);
+  return result.ok ? { ok: true } : result;
+}
+
+// ---- a growable little-endian byte buffer ---------------------------------------------------------------
+
+class ByteWriter {
+  private buffer = new ArrayBuffer(4096);
+  private view = new DataView(this.buffer);
+  length = 0;
+
+  allocate(size: number): number {
+    const at = (this.length + 7) & ~7;
+    const end = at + size;
+    if (end > this.buffer.byteLength) {
+      let capacity = this.buffer.byteLength;
+      while (capacity < end) capacity *= 2;
+      const next = new ArrayBuffer(capacity);
+      new Uint8Array(next).set(new Uint8Array(this.buffer, 0, this.length));
+      this.buffer = next;
+      this.view = new DataView(next);
+    }
+    this.length = end;
+    return at;
+  }
+
+  i32(at: number, value: number): void {
+    this.view.setInt32(at, value, true);
+  }
+
+  i64(at: number, value: bigint): void {
+    this.view.setBigInt64(at, value, true);
+  }
+
+  bytes(): Uint8Array {
+    return new Uint8Array(this.buffer.slice(0, (this.length + 7) & ~7));
+  }
+}
+
+// ---- the compiler ----------------------------------------------------------------------------------------
+
+interface CompiledCharge {
+  model: number;
+  dimension: number;
+  pool: number;
+  counter: number;
+  per: bigint;
+  rate: bigint;
+  tiers: { bound: bigint; rate: bigint }[];
+  aux: number;
+}
+
+interface CompiledDimension {
+  kind: number;
+  name: number;
+  a: number;
+  b: number;
+  c: bigint;
+  d: bigint;
+  terms: { slot: number; coefficient: bigint }[];
+}
+
+interface CompiledCard {
+  meta: CardMeta;
+  dimensions: CompiledDimension[];
+  charges: CompiledCharge[];
+  variants: { window: number; tier: number; charges: CompiledCharge[] }[];
+  modifiers: { window: number; tier: number; multiplier: bigint }[];
+}
+
+class Compiler {
+  readonly problems: BookProblem[] = [];
+  private readonly properties: { name: string; money: boolean }[] = [];
+  private readonly propertySlots = new Map<string, number>();
+  private readonly counters: string[] = [];
+  private readonly pools: string[] = [];
+  private readonly names: string[] = [];
+  private readonly zones: string[] = [];
+  private readonly windows: { zone: number; mask: number; start: number; end: number }[] = [];
+  private stepsPerEvent = 4;
+
+  run(input: unknown): CompiledBook | undefined {
+    if (!isObject(input)) {
+      this.problem('', 'a price book must be a JSON object');
+      return undefined;
+    }
+    const book = input as unknown as PriceBook;
+    if (typeof book.id !== 'string' || book.id.length === 0) this.problem('id', 'must be a non-empty string');
+    if (typeof book.currency !== 'string' || !/^[A-Z]{3}$/.test(book.currency)) this.problem('currency', 'must be an ISO 4217 code such as "USD"');
+    if (book.cost !== undefined) {
+      if (!isObject(book.cost)) this.problem('cost', 'must be an object with versions');
+      else if (book.cost.currency !== undefined && book.cost.currency !== book.currency) {
+        this.problem('cost.currency', 'must equal the book currency (margin is computed in one currency)');
+      }
+    }
+    const price = this.schedule(book.versions, 'versions', '');
+    const cost = isObject(book.cost) ? this.schedule(book.cost.versions, 'cost.versions', 'cost:') : undefined;
+    if (this.problems.length > 0 || !price) return undefined;
+    return this.write(book, price, cost);
+  }
+
+  private problem(path: string, message: string): void {
+    this.problems.push({ path, message });
+  }
+
+  private intern(list: string[], value: string): number {
+    const at = list.indexOf(value);
+    if (at >= 0) return at;
+    list.push(value);
+    return list.length - 1;
+  }
+
+  private slot(name: string, money: boolean, path: string): number {
+    if (STRING_PROPERTIES.has(name)) {
+      this.problem(path, `"${name}" is a string property and cannot be measured`);
+      return 0;
+    }
+    const existing = this.propertySlots.get(name);
+    if (existing !== undefined) {
+      if (this.properties[existing].money !== money) this.problem(path, `property "${name}" is used both as a quantity and as a money amount`);
+      return existing;
+    }
+    this.properties.push({ name, money });
+    this.propertySlots.set(name, this.properties.length - 1);
+    return this.properties.length - 1;
+  }
+
+  private decimal(value: unknown, digits: number, path: string, what: { positive?: boolean; allowNegative?: boolean } = {}): bigint {
+    const parsed = parseScaled(value, digits, { allowNegative: what.allowNegative });
+    if (!parsed.ok) {
+      this.problem(path, parsed.reason);
+      return 0n;
+    }
+    if (what.positive && parsed.value <= 0n) this.problem(path, 'must be greater than zero');
+    return parsed.value;
+  }
+
+  private instant(value: unknown, path: string): bigint {
+    const parsed = typeof value === 'string' ? parseInstant(value) : undefined;
+    if (parsed === undefined) {
+      this.problem(path, 'must be an ISO 8601 instant with a zone, e.g. "2026-01-01T00:00:00Z"');
+      return 0n;
+    }
+    return parsed;
+  }
+
+  // -- schedules
+
+  private schedule(versionsInput: unknown, path: string, counterPrefix: string): CompiledSchedule | undefined {
+    if (!Array.isArray(versionsInput) || versionsInput.length === 0) {
+      this.problem(path, 'must be a non-empty list of versions');
+      return undefined;
+    }
+    const versions = versionsInput as BookVersion[];
+    const schedule: CompiledSchedule = { versions: [], products: [], cards: [], poolsIncluded: [] };
+    const productIndex = new Map<string, number>();
+    versions.forEach((version, v) => {
+      const at = `${path}[${v}]`;
+      if (!isObject(version)) {
+        this.problem(at, 'must be an object');
+        return;
+      }
+      const from = this.instant(version.effective_from, `${at}.effective_from`);
+      const previous = schedule.versions[schedule.versions.length - 1];
+      if (previous && from <= previous.from) this.problem(`${at}.effective_from`, 'versions must be in strictly ascending effective_from order');
+      schedule.versions.push({ from, iso: typeof version.effective_from === 'string' ? new Date(Number(from)).toISOString() : '' });
+
+      const included = new Map<string, bigint>();
+      if (version.allowances !== undefined) {
+        if (!isObject(version.allowances)) this.problem(`${at}.allowances`, 'must be an object of pools');
+        else for (const [name, pool] of Object.entries(version.allowances)) {
+          if (counterPrefix) this.problem(`${at}.allowances`, 'a cost schedule has no allowances');
+          this.intern(this.pools, name);
+          included.set(name, this.decimal(isObject(pool) ? pool.included : undefined, MICRO_DIGITS, `${at}.allowances.${name}.included`));
+        }
+      }
+      schedule.poolsIncluded.push(included);
+
+      const windows = this.versionWindows(version.windows, `${at}.windows`);
+      if (version.modifiers !== undefined && !Array.isArray(version.modifiers)) this.problem(`${at}.modifiers`, 'must be a list');
+      const modifiers: VersionModifier[] = (Array.isArray(version.modifiers) ? version.modifiers : []).map((modifier, m) => {
+        const mp = `${at}.modifiers[${m}]`;
+        if (!isObject(modifier)) {
+          this.problem(mp, 'must be an object');
+          return { window: -1, tier: -1, multiplier: 0n, source: '' };
+        }
+        const { window, tier } = this.condition(modifier.when, windows, `${mp}.when`);
+        if (modifier.cards !== undefined && !(Array.isArray(modifier.cards) && modifier.cards.every((c) => typeof c === 'string'))) {
+          this.problem(`${mp}.cards`, 'must be a list of card ids');
+        }
+        const source = [
+          modifier.when?.window !== undefined ? `window:${modifier.when.window}` : '',
+          modifier.when?.service_tier !== undefined ? `service_tier:${modifier.when.service_tier}` : '',
+        ].filter(Boolean).join('+');
+        return {
+          window, tier, source,
+          multiplier: this.decimal(modifier.multiplier, NANO_DIGITS, `${mp}.multiplier`),
+          cards: Array.isArray(modifier.cards) ? modifier.cards : undefined,
+        };
+      });
+
+      if (!Array.isArray(version.rate_cards)) {
+        this.problem(`${at}.rate_cards`, 'must be a list of rate cards');
+        return;
+      }
+      const seen = new Set<string>();
+      version.rate_cards.forEach((card, c) => {
+        const cp = `${at}.rate_cards[${c}]`;
+        if (!isObject(card)) return this.problem(cp, 'must be an object');
+        if (typeof card.id !== 'string' || card.id.length === 0) return this.problem(`${cp}.id`, 'must be a non-empty string');
+        if (seen.has(card.id)) return this.problem(`${cp}.id`, `duplicate card id "${card.id}" in this version`);
+        seen.add(card.id);
+        if (!isObject(card.match) || Object.keys(card.match).length === 0) {
+          return this.problem(`${cp}.match`, 'must name at least one property to match');
+        }
+        for (const [key, rule] of Object.entries(card.match)) checkMatchRule(rule, `${cp}.match.${key}`, this.problems);
+        let product = productIndex.get(card.id);
+        if (product === undefined) {
+          product = schedule.products.length;
+          productIndex.set(card.id, product);
+          schedule.products.push({ id: card.id, match: card.match });
+          schedule.cards.push(new Array(versions.length).fill(undefined));
+        } else if (canonicalJson(schedule.products[product].match) !== canonicalJson(card.match)) {
+          this.problem(`${cp}.match`, `card "${card.id}" matches differently than in an earlier version; give it a new id`);
+        }
+        const modifiersForCard = modifiers.filter((modifier) => !modifier.cards || modifier.cards.includes(card.id));
+        schedule.cards[product][v] = this.card(card, cp, windows, modifiersForCard, counterPrefix);
+      });
+      modifiers.forEach((modifier, m) => {
+        for (const id of modifier.cards ?? []) {
+          if (!seen.has(id)) this.problem(`${at}.modifiers[${m}].cards`, `no card "${id}" in this version`);
+        }
+      });
+    });
+    return schedule;
+  }
+
+  private versionWindows(input: unknown, path: string): Map<string, { index: number }> {
+    const windows = new Map<string, { index: number }>();
+    if (input === undefined) return windows;
+    if (!isObject(input)) {
+      this.problem(path, 'must be an object of named windows');
+      return windows;
+    }
+    for (const [name, window] of Object.entries(input as Record<string, TimeWindow>)) {
+      const wp = `${path}.${name}`;
+      if (!isObject(window)) {
+        this.problem(wp, 'must be an object');
+        continue;
+      }
+      if (typeof window.time_zone !== 'string' || !isValidTimeZone(window.time_zone)) {
+        this.problem(`${wp}.time_zone`, 'must be an IANA time zone such as "America/New_York"');
+        continue;
+      }
+      const start = parseClock(window.start, false);
+      const end = parseClock(window.end, true);
+      if (start === undefined) this.problem(`${wp}.start`, 'must be a local time "HH:MM" or "HH:MM:SS"');
+      if (end === undefined) this.problem(`${wp}.end`, 'must be a local time "HH:MM", "HH:MM:SS" or "24:00"');
+      let mask = 0x7f;
+      if (window.days !== undefined) {
+        mask = 0;
+        if (!Array.isArray(window.days) || window.days.length === 0) this.problem(`${wp}.days`, 'must be a non-empty list of weekdays');
+        else window.days.forEach((day, d) => {
+          const index = (L.WEEKDAYS as readonly string[]).indexOf(day);
+          if (index < 0) this.problem(`${wp}.days[${d}]`, `must be one of ${L.WEEKDAYS.join(', ')}`);
+          else mask |= 1 << index;
+        });
+      }
+      if (start === undefined || end === undefined) continue;
+      const zone = this.intern(this.zones, window.time_zone);
+      const record = { zone, mask, start, end };
+      let index = this.windows.findIndex((w) => w.zone === zone && w.mask === mask && w.start === start && w.end === end);
+      if (index < 0) index = this.windows.push(record) - 1;
+      windows.set(name, { index });
+    }
+    return windows;
+  }
+
+  private condition(when: Condition | undefined, windows: Map<string, { index: number }>, path: string): { window: number; tier: number } {
+    if (!isObject(when) || (when.window === undefined && when.service_tier === undefined)) {
+      this.problem(path, 'must name a window or a service_tier');
+      return { window: -1, tier: -1 };
+    }
+    let window = -1;
+    let tier = -1;
+    if (when.window !== undefined) {
+      const found = typeof when.window === 'string' ? windows.get(when.window) : undefined;
+      if (!found) this.problem(`${path}.window`, `no window "${String(when.window)}" in this version`);
+      else window = found.index;
+    }
+    if (when.service_tier !== undefined) {
+      tier = (L.SERVICE_TIERS as readonly string[]).indexOf(when.service_tier);
+      if (tier < 0) this.problem(`${path}.service_tier`, `must be one of ${L.SERVICE_TIERS.join(', ')}`);
+    }
+    return { window, tier };
+  }
+
+  // -- cards
+
+  private card(
+    card: RateCard, path: string, windows: Map<string, { index: number }>,
+    modifiers: VersionModifier[],
+    counterPrefix: string,
+  ): CompiledCard {
+    const dimensions: CompiledDimension[] = [];
+    const dimensionIndex = new Map<string, number>();
+    const reads = new Set<string>();
+    const declared = isObject(card.dimensions) ? card.dimensions : {};
+    if (card.dimensions !== undefined && !isObject(card.dimensions)) this.problem(`${path}.dimensions`, 'must be an object of named dimensions');
+
+    const dimension = (name: unknown, at: string): number => {
+      if (typeof name !== 'string' || name.length === 0) {
+        this.problem(at, 'must name an event property or a dimension of the card');
+        return 0;
+      }
+      const known = dimensionIndex.get(name);
+      if (known !== undefined) return known;
+      const compiled = this.dimension(name, (declared as Record<string, Dimension>)[name], `${path}.dimensions.${name}`, at, reads);
+      dimensions.push(compiled);
+      dimensionIndex.set(name, dimensions.length - 1);
+      return dimensions.length - 1;
+    };
+
+    const chargeList = (list: unknown, at: string): { charges: CompiledCharge[]; meta: ChargeMeta[] } => {
+      if (!Array.isArray(list) || list.length === 0) {
+        this.problem(at, 'must be a non-empty list of charges');
+        return { charges: [], meta: [] };
+      }
+      const charges = list.map((charge, i) => this.charge(card.id, charge, `${at}[${i}]`, dimension, reads, counterPrefix));
+      return { charges: charges.map((c) => c.compiled), meta: charges.map((c) => c.meta) };
+    };
+
+    const base = chargeList(card.charges, `${path}.charges`);
+    const variants: CompiledCard['variants'] = [];
+    const chargeLists = [base.meta];
+    if (card.variants !== undefined && !Array.isArray(card.variants)) this.problem(`${path}.variants`, 'must be a list');
+    (Array.isArray(card.variants) ? card.variants : []).forEach((variant, i) => {
+      const vp = `${path}.variants[${i}]`;
+      if (!isObject(variant)) return this.problem(vp, 'must be an object');
+      const { window, tier } = this.condition(variant.when, windows, `${vp}.when`);
+      const list = chargeList(variant.charges, `${vp}.charges`);
+      variants.push({ window, tier, charges: list.charges });
+      chargeLists.push(list.meta);
+    });
+
+    const compiledModifiers = modifiers.map(({ window, tier, multiplier }) => ({ window, tier, multiplier }));
+    const modifierSources = modifiers.map((modifier) => modifier.source);
+
+    const maxCharges = Math.max(...chargeLists.map((list) => list.length), 0);
+    const maxTiers = Math.max(...[base.charges, ...variants.map((v) => v.charges)].flat().map((c) => c.tiers.length), 0);
+    this.stepsPerEvent = Math.max(this.stepsPerEvent, 4 + maxCharges * (4 + modifiers.length + maxTiers));
+
+    return {
+      meta: { id: card.id, chargeLists, modifierSources, reads: [...reads].sort() },
+      dimensions, charges: base.charges, variants, modifiers: compiledModifiers,
+    };
+  }
+
+  private dimension(name: string, definition: Dimension | undefined, path: string, usedAt: string, reads: Set<string>): CompiledDimension {
+    const nameIndex = this.intern(this.names, name);
+    const blank = { kind: L.DIMENSION_KIND.property, name: nameIndex, a: 0, b: 0, c: 0n, d: 0n, terms: [] };
+    if (definition === undefined) {
+      reads.add(name);
+      return { ...blank, a: this.slot(name, false, usedAt) };
+    }
+    if (isObject(definition) && 'formula' in definition) {
+      const formula = definition.formula;
+      if (!isObject(formula) || Object.keys(formula).length === 0) {
+        this.problem(`${path}.formula`, 'must map property names to integer coefficients');
+        return blank;
+      }
+      const terms = Object.entries(formula).map(([property, coefficient]) => {
+        if (!Number.isSafeInteger(coefficient)) this.problem(`${path}.formula.${property}`, 'must be an integer coefficient');
+        reads.add(property);
+        return { slot: this.slot(property, false, `${path}.formula.${property}`), coefficient: BigInt(Number.isSafeInteger(coefficient) ? coefficient : 0) };
+      });
+      return { ...blank, kind: L.DIMENSION_KIND.formula, a: terms.length, terms };
+    }
+    if (isObject(definition) && 'gpu_time' in definition && isObject(definition.gpu_time)) {
+      const gpu = definition.gpu_time;
+      const count = gpu.count ?? 'gpu_count';
+      const duration = gpu.duration ?? 'duration_seconds';
+      reads.add(count);
+      reads.add(duration);
+      return {
+        ...blank,
+        kind: L.DIMENSION_KIND.gpu_time,
+        a: this.slot(count, false, `${path}.gpu_time.count`),
+        b: this.slot(duration, false, `${path}.gpu_time.duration`),
+        c: gpu.minimum_seconds === undefined ? 0n : this.decimal(gpu.minimum_seconds, MICRO_DIGITS, `${path}.gpu_time.minimum_seconds`),
+        d: gpu.increment_seconds === undefined ? 1_000_000n : this.decimal(gpu.increment_seconds, MICRO_DIGITS, `${path}.gpu_time.increment_seconds`, { positive: true }),
+      };
+    }
+    this.problem(path, 'must be { formula: {...} } or { gpu_time: {...} }');
+    return blank;
+  }
+
+  private charge(
+    cardId: string, charge: Charge, path: string, dimension: (name: unknown, at: string) => number,
+    reads: Set<string>, counterPrefix: string,
+  ): { compiled: CompiledCharge; meta: ChargeMeta } {
+    const compiled: CompiledCharge = { model: 0, dimension: -1, pool: -1, counter: -1, per: DEFAULT_PER, rate: 0n, tiers: [], aux: -1 };
+    const meta: ChargeMeta = { model: 'per_unit', per: DEFAULT_PER };
+    if (!isObject(charge) || !isObject(charge.price)) {
+      this.problem(isObject(charge) ? `${path}.price` : path, 'a charge needs a price object');
+      return { compiled, meta };
+    }
+    const price = charge.price;
+    const pp = `${path}.price`;
+    const modelName = price.model;
+    if (!(modelName in L.MODEL_CODE)) {
+      this.problem(`${pp}.model`, `must be one of ${Object.keys(L.MODEL_CODE).join(', ')}`);
+      return { compiled, meta };
+    }
+    compiled.model = L.MODEL_CODE[modelName];
+    meta.model = modelName;
+    const needsDimension = modelName !== 'flat' && modelName !== 'dynamic';
+    if (needsDimension) compiled.dimension = dimension(charge.dimension, `${path}.dimension`);
+    if (charge.allowance !== undefined) {
+      if (counterPrefix) this.problem(`${path}.allowance`, 'a cost schedule has no allowances');
+      else if (!needsDimension) this.problem(`${path}.allowance`, `a ${modelName} charge cannot draw an allowance`);
+      else if (typeof charge.allowance !== 'string' || !charge.allowance) this.problem(`${path}.allowance`, 'must name an allowance pool');
+      else {
+        compiled.pool = this.intern(this.pools, charge.allowance);
+        meta.pool = charge.allowance;
+      }
+    }
+    const per = (value: unknown) => (value === undefined ? DEFAULT_PER : this.decimal(value, MICRO_DIGITS, `${pp}.per`, { positive: true }));
+    const money = (value: unknown, at: string) => this.decimal(value, NANO_DIGITS, `${pp}.${at}`);
+    switch (price.model) {
+      case 'per_unit':
+        compiled.per = per(price.per);
+        compiled.rate = money(price.rate, 'rate');
+        break;
+      case 'package':
+        compiled.per = this.decimal(price.size, MICRO_DIGITS, `${pp}.size`, { positive: true });
+        compiled.rate = money(price.amount, 'amount');
+        break;
+      case 'graduated':
+      case 'volume': {
+        compiled.per = per(price.per);
+        if (!Array.isArray(price.tiers) || price.tiers.length === 0) {
+          this.problem(`${pp}.tiers`, 'must be a non-empty list of tiers');
+          break;
+        }
+        let previous = -1n;
+        price.tiers.forEach((tier, t) => {
+          const tp = `${pp}.tiers[${t}]`;
+          const last = t === price.tiers.length - 1;
+          let bound = (1n << 63n) - 1n;
+          if (!last || (tier?.up_to !== undefined && tier?.up_to !== null)) {
+            if (last) this.problem(`${tp}.up_to`, 'the last tier has no up_to');
+            else if (tier?.up_to === undefined || tier?.up_to === null) this.problem(`${tp}.up_to`, 'every tier but the last needs up_to');
+            else bound = this.decimal(tier.up_to, MICRO_DIGITS, `${tp}.up_to`, { positive: true });
+            if (bound <= previous) this.problem(`${tp}.up_to`, 'tiers must be in strictly ascending up_to order');
+          }
+          previous = bound;
+          compiled.tiers.push({ bound, rate: money(tier?.rate, `tiers[${t}].rate`) });
+        });
+        const counter = price.counter ?? `${cardId}:${String(charge.dimension)}`;
+        compiled.counter = this.intern(this.counters, counterPrefix + counter);
+        break;
+      }
+      case 'request_tiers': {
+        compiled.per = per(price.per);
+        compiled.rate = money(price.rate, 'rate');
+        compiled.aux = dimension(price.basis, `${pp}.basis`);
+        if (!Array.isArray(price.tiers)) {
+          this.problem(`${pp}.tiers`, 'must be a list of { above, rate }');
+          break;
+        }
+        let previous = -1n;
+        price.tiers.forEach((tier, t) => {
+          const bound = this.decimal(tier?.above, MICRO_DIGITS, `${pp}.tiers[${t}].above`);
+          if (bound <= previous) this.problem(`${pp}.tiers[${t}].above`, 'tiers must be in strictly ascending order');
+          previous = bound;
+          compiled.tiers.push({ bound, rate: money(tier?.rate, `tiers[${t}].rate`) });
+        });
+        break;
+      }
+      case 'flat':
+        compiled.per = 1_000_000n;
+        compiled.rate = money(price.amount, 'amount');
+        break;
+      case 'dynamic':
+        compiled.per = 1_000_000n;
+        if (typeof price.amount_property !== 'string' || !price.amount_property) {
+          this.problem(`${pp}.amount_property`, 'must name the event property carrying the amount');
+          break;
+        }
+        reads.add(price.amount_property);
+        compiled.aux = this.slot(price.amount_property, true, `${pp}.amount_property`);
+        // A percentage with 7 decimals is a fraction in 1e-9.
+        compiled.rate = price.markup_percent === undefined ? 0n : this.decimal(price.markup_percent, 7, `${pp}.markup_percent`);
+        break;
+    }
+    meta.per = compiled.per;
+    return { compiled, meta };
+  }
+
+  // -- binary output
+
+  private write(book: PriceBook, price: CompiledSchedule, cost: CompiledSchedule | undefined): CompiledBook {
+    const out = new ByteWriter();
+    const header = out.allocate(L.BOOK_HEADER_SIZE);
+    out.i32(header, L.BOOK_MAGIC);
+    out.i32(header + L.BOOK_PROPERTY_COUNT, this.properties.length);
+    out.i32(header + L.BOOK_COUNTER_COUNT, this.counters.length);
+    out.i32(header + L.BOOK_POOL_COUNT, this.pools.length);
+
+    const zones = out.allocate(this.zones.length * L.ZONE_SIZE);
+    this.zones.forEach((zone, z) => {
+      const transitions = zoneTransitions(zone);
+      const table = out.allocate(transitions.length * L.TRANSITION_SIZE);
+      transitions.forEach((t, i) => {
+        out.i64(table + i * L.TRANSITION_SIZE, t.from);
+        out.i64(table + i * L.TRANSITION_SIZE + 8, BigInt(t.offsetSeconds));
+      });
+      out.i32(zones + z * L.ZONE_SIZE, transitions.length);
+      out.i32(zones + z * L.ZONE_SIZE + 4, table);
+    });
+    out.i32(header + L.BOOK_ZONES, zones);
+    const windows = out.allocate(this.windows.length * L.WINDOW_SIZE);
+    this.windows.forEach((w, i) => {
+      const at = windows + i * L.WINDOW_SIZE;
+      out.i32(at, w.zone);
+      out.i32(at + 4, w.mask);
+      out.i32(at + 8, w.start);
+      out.i32(at + 12, w.end);
+    });
+    out.i32(header + L.BOOK_WINDOWS, windows);
+
+    const priceMeta = this.writeSchedule(out, price, header + L.BOOK_PRICE_SCHEDULE);
+    const costMeta = cost ? this.writeSchedule(out, cost, header + L.BOOK_COST_SCHEDULE) : undefined;
+    return {
+      kind: 'tariff.compiled-book',
+      id: book.id,
+      currency: book.currency,
+      bytes: out.bytes(),
+      properties: this.properties,
+      propertySlots: this.propertySlots,
+      counters: this.counters,
+      pools: this.pools,
+      names: this.names,
+      price: priceMeta,
+      cost: costMeta,
+      stepsPerEvent: this.stepsPerEvent,
+    };
+  }
+
+  private writeSchedule(out: ByteWriter, schedule: CompiledSchedule, pointer: number): ScheduleMeta {
+    const base = out.allocate(L.SCHEDULE_SIZE);
+    out.i32(pointer, base);
+    out.i32(base, schedule.versions.length);
+    const versions = out.allocate(schedule.versions.length * 8);
+    schedule.versions.forEach((v, i) => out.i64(versions + i * 8, v.from));
+    out.i32(base + 4, versions);
+    const included = out.allocate(Math.max(1, schedule.versions.length * this.pools.length) * 8);
+    schedule.poolsIncluded.forEach((pools, v) => {
+      this.pools.forEach((name, p) => out.i64(included + (v * this.pools.length + p) * 8, pools.get(name) ?? -1n));
+    });
+    out.i32(base + 12, included);
+
+    const written = new Map<string, number>();
+    const products = out.allocate(schedule.products.length * 8);
+    out.i32(base + 8, products);
+    schedule.cards.forEach((byVersion, product) => {
+      const chain: { version: number; offset: number }[] = [];
+      let previousKey: string | undefined;
+      byVersion.forEach((card, version) => {
+        const key = card ? cardKey(card) : 'absent';
+        if (key === previousKey) return;
+        previousKey = key;
+        let offset = 0;
+        if (card) {
+          offset = written.get(key) ?? this.writeCard(out, card);
+          written.set(key, offset);
+        }
+        chain.push({ version, offset });
+      });
+      const table = out.allocate(chain.length * L.CHAIN_ENTRY_SIZE);
+      chain.forEach((link, i) => {
+        out.i32(table + i * L.CHAIN_ENTRY_SIZE, link.version);
+        out.i32(table + i * L.CHAIN_ENTRY_SIZE + 4, link.offset);
+      });
+      out.i32(products + product * 8, table);
+      out.i32(products + product * 8 + 4, chain.length);
+    });
+
+    return {
+      versions: schedule.versions,
+      productIds: schedule.products.map((p) => p.id),
+      resolver: new CardResolver(schedule.products),
+      cards: schedule.cards.map((byVersion) => byVersion.map((card) => card?.meta)),
+    };
+  }
+
+  private writeCard(out: ByteWriter, card: CompiledCard): number {
+    const dimensions = out.allocate(Math.max(1, card.dimensions.length) * L.DIMENSION_SIZE);
+    card.dimensions.forEach((d, i) => {
+      const at = dimensions + i * L.DIMENSION_SIZE;
+      let b = d.b;
+      if (d.kind === L.DIMENSION_KIND.formula) {
+        b = out.allocate(d.terms.length * L.TERM_SIZE);
+        d.terms.forEach((term, t) => {
+          out.i32(b + t * L.TERM_SIZE, term.slot);
+          out.i64(b + t * L.TERM_SIZE + 8, term.coefficient);
+        });
+      }
+      out.i32(at, d.kind);
+      out.i32(at + 4, d.name);
+      out.i32(at + 8, d.kind === L.DIMENSION_KIND.property ? d.a : d.kind === L.DIMENSION_KIND.formula ? d.terms.length : d.a);
+      out.i32(at + 12, b);
+      out.i64(at + 16, d.c);
+      out.i64(at + 24, d.d);
+    });
+    const charges = writeCharges(out, card.charges);
+    const variants = out.allocate(Math.max(1, card.variants.length) * L.VARIANT_SIZE);
+    card.variants.forEach((v, i) => {
+      const at = variants + i * L.VARIANT_SIZE;
+      out.i32(at, v.window);
+      out.i32(at + 4, v.tier);
+      out.i32(at + 8, v.charges.length);
+      out.i32(at + 12, writeCharges(out, v.charges));
+    });
+    const modifiers = out.allocate(Math.max(1, card.modifiers.length) * L.MODIFIER_SIZE);
+    card.modifiers.forEach((m, i) => {
+      const at = modifiers + i * L.MODIFIER_SIZE;
+      out.i32(at, m.window);
+      out.i32(at + 4, m.tier);
+      out.i64(at + 8, m.multiplier);
+    });
+    const at = out.allocate(L.CARD_SIZE);
+    out.i32(at, card.charges.length);
+    out.i32(at + 4, charges);
+    out.i32(at + 8, card.variants.length);
+    out.i32(at + 12, variants);
+    out.i32(at + 16, card.modifiers.length);
+    out.i32(at + 20, modifiers);
+    out.i32(at + 24, dimensions);
+    return at;
+  }
+}
+
+interface VersionModifier {
+  window: number;
+  tier: number;
+  multiplier: bigint;
+  source: string;
+  cards?: string[];
+}
+
+interface CompiledSchedule {
+  versions: { from: bigint; iso: string }[];
+  products: { id: string; match: RateCard['match'] }[];
+  cards: (CompiledCard | undefined)[][];
+  poolsIncluded: Map<string, bigint>[];
+}
+
+function writeCharges(out: ByteWriter, charges: CompiledCharge[]): number {
+  const base = out.allocate(Math.max(1, charges.length) * L.CHARGE_SIZE);
+  charges.forEach((c, i) => {
+    const at = base + i * L.CHARGE_SIZE;
+    let tiers = 0;
+    if (c.tiers.length > 0) {
+      tiers = out.allocate(c.tiers.length * L.TIER_SIZE);
+      c.tiers.forEach((tier, t) => {
+        out.i64(tiers + t * L.TIER_SIZE, tier.bound);
+        out.i64(tiers + t * L.TIER_SIZE + 8, tier.rate);
+      });
+    }
+    out.i32(at, c.model);
+    out.i32(at + 4, c.dimension);
+    out.i32(at + 8, c.pool);
+    out.i32(at + 12, c.counter);
+    out.i64(at + 16, c.per);
+    out.i64(at + 24, c.rate);
+    out.i32(at + 32, c.tiers.length);
+    out.i32(at + 36, tiers);
+    out.i32(at + 40, c.aux);
+  });
+  return base;
+}
+
+function cardKey(card: CompiledCard): string {
+  return JSON.stringify([card.meta, card.dimensions, card.charges, card.variants, card.modifiers], (_, v) => (typeof v === 'bigint' ? `${v}n` : v));
+}
+
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_, v) => (isObject(v) && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
+}
+
+function isObject(value: unknown): value is Record<string, any> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Seconds of the local day for "HH:MM[:SS]"; "24:00" only as an end. */
+function parseClock(value: unknown, isEnd: boolean): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = /^(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(value);
+  if (!match) return undefined;
+  const [hours, minutes, seconds] = [Number(match[1]), Number(match[2]), Number(match[3] ?? 0)];
+  if (hours === 24 && minutes === 0 && seconds === 0 && isEnd) return 86_400;
+  if (hours > 23 || minutes > 59 || seconds > 59) return undefined;
+  return hours * 3600 + minutes * 60 + seconds;
+}
+
+const INSTANT_PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Milliseconds since the epoch for a strict ISO 8601 instant with a zone; digits past ms are truncated. */
+export function parseInstant(text: string): bigint | undefined {
+  const match = INSTANT_PATTERN.exec(text);
+  if (!match) return undefined;
+  const [, y, mo, d, h, mi, s = '0', fraction = '', zone] = match;
+  const [year, month, day, hour, minute, second] = [y, mo, d, h, mi, s].map(Number);
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return undefined;
+  const utc = Date.UTC(year, month - 1, day, hour, minute, second);
+  const check = new Date(utc);
+  if (check.getUTCDate() !== day || check.getUTCMonth() !== month - 1) return undefined;
+  let offset = 0;
+  if (zone !== 'Z') {
+    const sign = zone[0] === '-' ? -1 : 1;
+    const [zh, zm] = zone.slice(1).split(':').map(Number);
+    if (zh > 23 || zm > 59) return undefined;
+    offset = sign * (zh * 60 + zm) * 60_000;
+  }
+  const milliseconds = Number((fraction + '000').slice(0, 3));
+  return BigInt(utc - offset + milliseconds);
+}

@@ -1,0 +1,110 @@
+// Resolves an event to a rate card by the cards' `match` rules: exact matches first, then rules in book order.
+import type { MatchRule, UsageEvent } from './book.ts';
+
+export interface MatchableCard {
+  id: string;
+  match: Record<string, MatchRule>;
+}
+
+/** Problems in a match rule, each with its path below `path`. */
+export function checkMatchRule(rule: unknown, path: string, problems: { path: string; message: string }[]): void {
+  if (typeof rule === 'string') return;
+  if (!rule || typeof rule !== 'object' || Array.isArray(rule)) {
+    problems.push({ path, message: 'must be a string or a rule object' });
+    return;
+  }
+  const entries = Object.entries(rule);
+  if (entries.length !== 1) {
+    problems.push({ path, message: 'a rule has exactly one of equals, starts_with, ends_with, contains, or, and' });
+    return;
+  }
+  const [kind, value] = entries[0];
+  if (kind === 'or' || kind === 'and') {
+    if (!Array.isArray(value) || value.length === 0) problems.push({ path: `${path}.${kind}`, message: 'must be a non-empty list of rules' });
+    else value.forEach((inner, i) => checkMatchRule(inner, `${path}.${kind}[${i}]`, problems));
+  } else if (['equals', 'starts_with', 'ends_with', 'contains'].includes(kind)) {
+    if (typeof value !== 'string') problems.push({ path: `${path}.${kind}`, message: 'must be a string' });
+  } else {
+    problems.push({ path: `${path}.${kind}`, message: `unknown match rule "${kind}"` });
+  }
+}
+
+export function ruleMatches(rule: MatchRule, value: string | undefined): boolean {
+  if (value === undefined) return false;
+  if (typeof rule === 'string') return rule === value;
+  if ('equals' in rule) return rule.equals === value;
+  if ('starts_with' in rule) return value.startsWith(rule.starts_with);
+  if ('ends_with' in rule) return value.endsWith(rule.ends_with);
+  if ('contains' in rule) return value.includes(rule.contains);
+  if ('or' in rule) return rule.or.some((inner) => ruleMatches(inner, value));
+  return rule.and.every((inner) => ruleMatches(inner, value));
+}
+
+const isExact = (rule: MatchRule): rule is string => typeof rule === 'string';
+
+/** The string an event has for a match key: `event_type` or a property. */
+export function matchValue(event: UsageEvent, key: string): string | undefined {
+  if (key === 'event_type') return event.event_type;
+  const value = event.properties?.[key];
+  if (value === undefined || value === null) return undefined;
+  return String(value);
+}
+
+export class CardResolver {
+  // Exact cards grouped by their sorted key list; each group maps the joined values to the first card.
+  private readonly exactGroups: { keys: string[]; cards: Map<string, number> }[] = [];
+  private readonly ruleCards: number[] = [];
+  private readonly ruleKeys: string[];
+  private readonly ruleCache = new Map<string, number>();
+
+  constructor(private readonly cards: MatchableCard[]) {
+    const groups = new Map<string, { keys: string[]; cards: Map<string, number> }>();
+    const ruleKeys = new Set<string>();
+    cards.forEach((card, index) => {
+      const keys = Object.keys(card.match).sort();
+      if (keys.every((key) => isExact(card.match[key]))) {
+        const signature = keys.join('\u0000');
+        let group = groups.get(signature);
+        if (!group) groups.set(signature, (group = { keys, cards: new Map() }));
+        const joined = keys.map((key) => card.match[key]).join('\u0000');
+        if (!group.cards.has(joined)) group.cards.set(joined, index);
+      } else {
+        this.ruleCards.push(index);
+        keys.forEach((key) => ruleKeys.add(key));
+      }
+    });
+    this.exactGroups = [...groups.values()];
+    this.ruleKeys = [...ruleKeys].sort();
+  }
+
+  /** Index of the card for this event, or -1. */
+  resolve(event: UsageEvent): number {
+    let best = -1;
+    for (const group of this.exactGroups) {
+      const values: string[] = [];
+      for (const key of group.keys) {
+        const value = matchValue(event, key);
+        if (value === undefined) break;
+        values.push(value);
+      }
+      if (values.length !== group.keys.length) continue;
+      const found = group.cards.get(values.join('\u0000'));
+      if (found !== undefined && (best < 0 || found < best)) best = found;
+    }
+    if (best >= 0 || this.ruleCards.length === 0) return best;
+    const cacheKey = this.ruleKeys.map((key) => matchValue(event, key) ?? '\u0001').join('\u0000');
+    const cached = this.ruleCache.get(cacheKey);
+    if (cached !== undefined) return cached;
+    let found = -1;
+    for (const index of this.ruleCards) {
+      const card = this.cards[index];
+      if (Object.entries(card.match).every(([key, rule]) => ruleMatches(rule, matchValue(event, key)))) {
+        found = index;
+        break;
+      }
+    }
+    if (this.ruleCache.size > 100_000) this.ruleCache.clear();
+    this.ruleCache.set(cacheKey, found);
+    return found;
+  }
+}
