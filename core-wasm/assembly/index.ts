@@ -92,8 +92,10 @@ function rateEvent(result: usize, steps: usize): void {
     writeStep(L.STEP_OUTCOME, 0, L.OUTCOME_INFRA_FAILURE, 0, 0, 0);
   } else {
     subtotal = rateCard(card, priceSchedule, priceVersion, timestamp, true);
-    if (failure == L.STATUS_RATED) net = settle(subtotal, timestamp);
-    amount = net;
+    if (failure == L.STATUS_RATED) {
+      net = applyDiscount(subtotal);
+      amount = settle(net, timestamp);
+    }
   }
 
   const costOffset = load<i32>(book + L.BOOK_COST_SCHEDULE);
@@ -416,14 +418,17 @@ function dimensionQuantity(card: usize, dimension: i32): i64 {
 
 // ---- discounts, commitment, credits -------------------------------------------------------------------
 
-function settle(subtotal: i64, timestamp: i64): i64 {
-  let net = subtotal;
+/** Step 7: the negotiated percentage (stage R3). */
+function applyDiscount(subtotal: i64): i64 {
   const fraction = load<i64>(customer + L.STATE_DISCOUNT);
-  if (fraction != 0) {
-    const discount = mulDivRoundSigned(subtotal, fraction, NANO);
-    net = subChecked(subtotal, discount);
-    writeStep(L.STEP_DISCOUNT, 0, 0, fraction, discount, 0);
-  }
+  if (fraction == 0) return subtotal;
+  const discount = mulDivRoundSigned(subtotal, fraction, NANO);
+  writeStep(L.STEP_DISCOUNT, 0, 0, fraction, discount, 0);
+  return subChecked(subtotal, discount);
+}
+
+/** Steps 8-10: commitment, then credits; returns the remainder charged. */
+function settle(net: i64, timestamp: i64): i64 {
   if (net <= 0) return net;
 
   const mode = load<i32>(customer + L.STATE_COMMITMENT_MODE);
