@@ -121,15 +121,13 @@ export async function startChromium(program: Program, options: ChromiumOptions =
 
     return {
       startMs,
-      async run(input) {
-        const output = await page.evaluate(async (inputJson) => {
+      run: (input) =>
+        page.evaluate(async (inputJson) => {
           const run = await globalThis.harness!.ready;
           return run(inputJson);
         }, toInputJson(input)).catch((error: Error) => {
           throw new Error(`chromium: ${error.message}`);
-        });
-        return output;
-      },
+        }),
       close,
     };
   } catch (error) {
