@@ -275,8 +275,13 @@ function rateCharge(card: usize, schedule: usize, version: i32, charge: usize, i
   let rate: i64 = 0;
   let amount: i64 = 0;
   if (model == L.MODEL_PER_UNIT) {
-    rate = modifiedRate(card, load<i64>(charge + L.CHARGE_RATE));
-    amount = mulDivRound(quantity, rate, per);
+    if (heldModifierCount == 0) {
+      rate = load<i64>(charge + L.CHARGE_RATE);
+      amount = mulDivRound(quantity, load<i64>(charge + L.CHARGE_REDUCED_RATE), load<i64>(charge + L.CHARGE_REDUCED_PER));
+    } else {
+      rate = modifiedRate(card, load<i64>(charge + L.CHARGE_RATE));
+      amount = mulDivRound(quantity, rate, per);
+    }
   } else if (model == L.MODEL_PACKAGE) {
     rate = modifiedRate(card, load<i64>(charge + L.CHARGE_RATE));
     amount = mulChecked(ceilDiv(quantity, per), rate);

@@ -36,7 +36,7 @@ export const DIMENSION_FORMULA: i32 = 1; // a = term count, b = terms offset (sl
 export const DIMENSION_GPU_TIME: i32 = 2; // a = count slot, b = duration slot, c = minimum, d = increment
 export const TERM_SIZE: i32 = 16;
 
-export const CHARGE_SIZE: i32 = 48;
+export const CHARGE_SIZE: i32 = 64;
 export const CHARGE_MODEL: i32 = 0;
 export const CHARGE_DIMENSION: i32 = 4;
 export const CHARGE_POOL: i32 = 8;
@@ -46,6 +46,10 @@ export const CHARGE_RATE: i32 = 24; // nano; package amount, flat amount, dynami
 export const CHARGE_TIER_COUNT: i32 = 32;
 export const CHARGE_TIERS: i32 = 36;
 export const CHARGE_AUX: i32 = 40; // request tiers: basis dimension; dynamic: amount property slot
+// rate / per reduced by their greatest common divisor: the same exact ratio in smaller numbers, so the
+// product usually fits 64 bits and skips the 128-bit division.
+export const CHARGE_REDUCED_RATE: i32 = 48;
+export const CHARGE_REDUCED_PER: i32 = 56;
 export const TIER_SIZE: i32 = 16; // bound i64 (up_to or above, micro), rate i64
 
 export const MODEL_PER_UNIT: i32 = 0;

@@ -20,6 +20,17 @@ export interface PriceBook {
   versions: BookVersion[];
   /** Optional cost-of-goods schedule rated by the same machinery, giving cost and margin per event. */
   cost?: CostSchedule;
+  /**
+   * UTC-offset transitions of the zones the windows use, pinned into the book (see `withZoneTransitions`), so
+   * every runtime rates alike whatever tz data it ships. A zone missing here is read from the runtime's Intl.
+   */
+  zone_transitions?: Record<string, ZoneTransitionJson[]>;
+}
+
+/** From `from` (null: since forever) the zone is `offset_seconds` east of UTC. */
+export interface ZoneTransitionJson {
+  from: Instant | null;
+  offset_seconds: number;
 }
 
 export interface CostSchedule {

@@ -3,7 +3,7 @@ import type { BookVersion, Charge, Condition, Dimension, PriceBook, RateCard, Ti
 import { MICRO_DIGITS, NANO_DIGITS, parseScaled } from './decimal.ts';
 import * as L from './layout.ts';
 import { CardResolver, checkMatchRule } from './match.ts';
-import { isValidTimeZone, zoneTransitions } from './zones.ts';
+import { type ZoneTransition, isValidTimeZone, zoneTransitions } from './zones.ts';
 
 export interface BookProblem {
   path: string;
@@ -59,6 +59,21 @@ export function compileBook(input: unknown): CompileResult {
   const compiler = new Compiler();
   const book = compiler.run(input);
   return book ? { ok: true, book } : { ok: false, errors: compiler.problems };
+}
+
+/** The book with the transitions of every zone its windows use pinned from this runtime's tz data. */
+export function withZoneTransitions(book: PriceBook): PriceBook {
+  const zones = new Set<string>();
+  for (const version of [...(book.versions ?? []), ...(book.cost?.versions ?? [])]) {
+    for (const window of Object.values(version.windows ?? {})) if (isValidTimeZone(window.time_zone)) zones.add(window.time_zone);
+  }
+  const pinned: NonNullable<PriceBook['zone_transitions']> = { ...(book.zone_transitions ?? {}) };
+  for (const zone of [...zones].sort()) {
+    pinned[zone] ??= zoneTransitions(zone).map((t, i) => ({
+      from: i === 0 ? null : new Date(Number(t.from)).toISOString(), offset_seconds: t.offsetSeconds,
+    }));
+  }
+  return Object.keys(pinned).length > 0 ? { ...book, zone_transitions: pinned } : book;
 }
 
 /** Validation only: the same checks as compileBook. */
@@ -143,6 +158,7 @@ class Compiler {
   private readonly zones: string[] = [];
   private readonly windows: { zone: number; mask: number; start: number; end: number }[] = [];
   private stepsPerEvent = 4;
+  private readonly pinnedZones = new Map<string, ZoneTransition[]>();
 
   run(input: unknown): CompiledBook | undefined {
     if (!isObject(input)) {
@@ -158,10 +174,35 @@ class Compiler {
         this.problem('cost.currency', 'must equal the book currency (margin is computed in one currency)');
       }
     }
+    this.readPinnedZones(book.zone_transitions);
     const price = this.schedule(book.versions, 'versions', '');
     const cost = isObject(book.cost) ? this.schedule(book.cost.versions, 'cost.versions', 'cost:') : undefined;
     if (this.problems.length > 0 || !price) return undefined;
     return this.write(book, price, cost);
+  }
+
+  private readPinnedZones(input: unknown): void {
+    if (input === undefined) return;
+    if (!isObject(input)) return this.problem('zone_transitions', 'must map zone names to transition lists');
+    for (const [zone, list] of Object.entries(input)) {
+      const path = `zone_transitions.${zone}`;
+      if (!Array.isArray(list) || list.length === 0) {
+        this.problem(path, 'must be a non-empty list of { from, offset_seconds }');
+        continue;
+      }
+      const transitions = list.map((entry, i): ZoneTransition => {
+        const first = i === 0;
+        if (!isObject(entry) || !Number.isInteger(entry.offset_seconds) || Math.abs(entry.offset_seconds) > 18 * 3600) {
+          this.problem(`${path}[${i}].offset_seconds`, 'must be a whole number of seconds within 18 hours');
+        }
+        if (first !== (entry?.from === null)) this.problem(`${path}[${i}].from`, first ? 'the first transition has from: null' : 'must be an instant');
+        return { from: first ? -(1n << 63n) : this.instant(entry?.from, `${path}[${i}].from`), offsetSeconds: entry?.offset_seconds ?? 0 };
+      });
+      transitions.forEach((t, i) => {
+        if (i > 0 && t.from <= transitions[i - 1].from) this.problem(`${path}[${i}].from`, 'transitions must be in ascending order');
+      });
+      this.pinnedZones.set(zone, transitions);
+    }
   }
 
   private problem(path: string, message: string): void {
@@ -313,7 +354,7 @@ class Compiler {
         this.problem(wp, 'must be an object');
         continue;
       }
-      if (typeof window.time_zone !== 'string' || !isValidTimeZone(window.time_zone)) {
+      if (typeof window.time_zone !== 'string' || !(this.pinnedZones.has(window.time_zone) || isValidTimeZone(window.time_zone))) {
         this.problem(`${wp}.time_zone`, 'must be an IANA time zone such as "America/New_York"');
         continue;
       }
@@ -575,7 +616,7 @@ class Compiler {
 
     const zones = out.allocate(this.zones.length * L.ZONE_SIZE);
     this.zones.forEach((zone, z) => {
-      const transitions = zoneTransitions(zone);
+      const transitions = this.pinnedZones.get(zone) ?? zoneTransitions(zone);
       const table = out.allocate(transitions.length * L.TRANSITION_SIZE);
       transitions.forEach((t, i) => {
         out.i64(table + i * L.TRANSITION_SIZE, t.from);
@@ -743,8 +784,16 @@ function writeCharges(out: ByteWriter, charges: CompiledCharge[]): number {
     out.i32(at + 32, c.tiers.length);
     out.i32(at + 36, tiers);
     out.i32(at + 40, c.aux);
+    const divisor = gcd(c.rate, c.per);
+    out.i64(at + 48, divisor === 0n ? 0n : c.rate / divisor);
+    out.i64(at + 56, divisor === 0n ? 1n : c.per / divisor);
   });
   return base;
+}
+
+function gcd(a: bigint, b: bigint): bigint {
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a < 0n ? -a : a;
 }
 
 function cardKey(card: CompiledCard): string {

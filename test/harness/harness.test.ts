@@ -2,6 +2,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { rate, wasmPath } from '@tariff/core-wasm/node';
+import { withZoneTransitions } from '@tariff/core-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleEntry, type Bundle } from './bundle.ts';
 import { runInChromium, startChromium } from './browser.ts';
@@ -252,8 +253,10 @@ describe('the real kernel across runtimes', () => {
     // 00:10Z is 16:10 local (peak) in Node and workerd but 17:10 (off-peak) in Chromium, and the same event
     // costs twice as much on the server as in the browser. Edmonton, Winnipeg, Inuvik, Casablanca,
     // El_Aaiun, Tijuana (workerd, 1970s), Bogota, Tehran and Chisinau differ too.
-    const vancouverBook = structuredClone(book);
-    vancouverBook.versions[1].windows.deepseek_offpeak.time_zone = 'America/Vancouver';
+    // The fix: the book carries the zone's transitions, pinned once from Node's tz data.
+    const unpinned = structuredClone(book);
+    unpinned.versions[1].windows.deepseek_offpeak.time_zone = 'America/Vancouver';
+    const vancouverBook = withZoneTransitions(unpinned);
     const input: RateInput = {
       book: vancouverBook,
       states: {},
@@ -273,10 +276,7 @@ describe('the real kernel across runtimes', () => {
       expect(outputs.get('workerd')).toBe(expected);
     });
 
-    // Known divergence, kept as a failing expectation: when zone transitions stop depending on the
-    // runtime (compiled once and carried in the book, or a pinned table), this starts passing and
-    // vitest reports it; then turn it into a plain it().
-    it.fails('Chromium agrees too', () => {
+    it('Chromium agrees too, because the transitions travel with the book', () => {
       expect(outputs.get('chromium')).toBeDefined();
       expect(outputs.get('chromium')).toBe(outputs.get('node'));
     });

@@ -14,6 +14,8 @@ export type RegexTranslation =
 
 /** Alternatives with more expansions than this are treated as unbounded (`\d{4}` is 10,000 strings). */
 const MAX_EXPANSIONS = 256;
+/** A widened rule keeps a literal part only if it has at most this many alternatives. */
+const MAX_WIDENED_ALTERNATIVES = 16;
 
 /**
  * `regex` is tested, like genai-prices does, against an input that is already lowercased: literals holding
@@ -29,9 +31,14 @@ export function translateRegexToMatchRule(regex: string): RegexTranslation {
   const rules: MatchRule[] = [];
   const widenings: string[] = [];
   for (const alternative of alternatives) {
-    const translated = translateAlternative(alternative);
+    let translated: ReturnType<typeof translateAlternative>;
+    try {
+      translated = translateAlternative(alternative);
+    } catch (error) {
+      return { kind: 'unsupported', reason: (error as Error).message };
+    }
     if (translated.kind === 'unsupported') return translated;
-    if (translated.kind === 'widened') widenings.push(translated.reason);
+    if (translated.kind === 'widened') widenings.push(translated.reason!);
     if (translated.rule !== null) rules.push(translated.rule);
   }
   const rule: MatchRule = rules.length === 1 ? rules[0]! : { or: rules };
@@ -81,13 +88,11 @@ function translateAlternative(
 
   const constraints: MatchRule[] = [];
   runs.forEach((run, index) => {
-    if (run === null || run.every((literal) => literal === '')) return;
-    const first = index === 0;
-    const last = index === runs.length - 1;
-    const literals = run.filter((literal) => literal !== '' || !(first || last));
-    if (first && anchoredStart) constraints.push(anyOf(literals.map((literal) => ({ starts_with: literal }))));
-    else if (last && anchoredEnd) constraints.push(anyOf(literals.map((literal) => ({ ends_with: literal }))));
-    else if (!run.includes('')) constraints.push(anyOf(literals.map((literal) => ({ contains: literal }))));
+    // An optional part constrains nothing; a long list of alternatives is dropped (a coarser but readable superset).
+    if (run === null || run.includes('') || run.length > MAX_WIDENED_ALTERNATIVES) return;
+    if (index === 0 && anchoredStart) constraints.push(anyOf(run.map((literal) => ({ starts_with: literal }))));
+    else if (index === runs.length - 1 && anchoredEnd) constraints.push(anyOf(run.map((literal) => ({ ends_with: literal }))));
+    else constraints.push(anyOf(run.map((literal) => ({ contains: literal }))));
   });
   if (constraints.length === 0) {
     return { kind: 'unsupported', reason: 'no literal part to keep: the widened rule would match everything' };
@@ -230,8 +235,10 @@ class RegexParser {
       case '*':
       case '+':
       case '?':
-      case '{':
         throw new Error(`nothing to repeat at ${this.position - 1}`);
+      case '{':
+        if (/^\d+(,\d*)?\}/.test(this.source.slice(this.position))) throw new Error(`nothing to repeat at ${this.position - 1}`);
+        return { kind: 'chars', chars: [char] };
       default:
         return { kind: 'chars', chars: [char] };
     }
