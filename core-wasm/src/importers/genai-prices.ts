@@ -762,10 +762,12 @@ function resolvePrices(entries: PriceEntry[], at: number): { base: PriceEntry; v
 function buildCard(spec: CardSpec, base: PriceEntry, variants: WindowVariant[]): RateCard {
   const dimensions: Record<string, Dimension> = {};
   const chargesOf = (prices: PriceSet): Charge[] =>
-    prices.charges.map(({ usageKey, formula, price }) => {
-      if (price.model === 'flat') return { price };
-      return { dimension: dimensionName(usageKey, formula, dimensions), price };
-    });
+    prices.charges.length === 0
+      ? // A model without prices (the ":free" ones) costs 0 in calcPrice; a card needs at least one charge.
+        [{ price: { model: 'flat', amount: '0' } }]
+      : prices.charges.map(({ usageKey, formula, price }) =>
+          price.model === 'flat' ? { price } : { dimension: dimensionName(usageKey, formula, dimensions), price },
+        );
   const card: RateCard = { id: spec.id, match: spec.match, charges: chargesOf(base.prices) };
   if (variants.length) {
     card.variants = variants.map((variant) => ({ when: { window: variant.window.name }, charges: chargesOf(variant.entry.prices) }));
