@@ -402,7 +402,9 @@ function dimensionQuantity(card: usize, dimension: i32): i64 {
       const term = terms + <usize>t * L.TERM_SIZE;
       const coefficient = load<i64>(term + 8);
       const value = property(load<i32>(term));
-      sum = addChecked(sum, coefficient >= 0 ? mulChecked(value, coefficient) : -mulChecked(value, -coefficient));
+      if (coefficient == 1) sum = addChecked(sum, value);
+      else if (coefficient == -1) sum = subChecked(sum, value);
+      else sum = addChecked(sum, coefficient >= 0 ? mulChecked(value, coefficient) : -mulChecked(value, -coefficient));
     }
     if (sum < 0) {
       failure = L.ERROR_NEGATIVE_QUANTITY;

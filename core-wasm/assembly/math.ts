@@ -85,6 +85,14 @@ export function mulDivRound(a: i64, b: i64, d: i64): i64 {
   const low = mulWide(<u64>a, <u64>b);
   const high = productHigh;
   const divisor = <u64>d;
+  if (high == 0) {
+    const quotient = roundHalfEven(low / divisor, low % divisor, divisor);
+    if (quotient >= I64_LIMIT) {
+      overflowed = true;
+      return 0;
+    }
+    return <i64>quotient;
+  }
   if (high >= divisor) {
     overflowed = true;
     return 0;
