@@ -83,6 +83,8 @@ export type MatchRule =
   | { starts_with: string }
   | { ends_with: string }
   | { contains: string }
+  /** An ECMAScript regular expression (no flags), tested against the whole value as written. */
+  | { regex: string }
   | { or: MatchRule[] }
   | { and: MatchRule[] };
 

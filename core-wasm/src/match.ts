@@ -15,13 +15,22 @@ export function checkMatchRule(rule: unknown, path: string, problems: { path: st
   }
   const entries = Object.entries(rule);
   if (entries.length !== 1) {
-    problems.push({ path, message: 'a rule has exactly one of equals, starts_with, ends_with, contains, or, and' });
+    problems.push({ path, message: 'a rule has exactly one of equals, starts_with, ends_with, contains, regex, or, and' });
     return;
   }
   const [kind, value] = entries[0];
   if (kind === 'or' || kind === 'and') {
     if (!Array.isArray(value) || value.length === 0) problems.push({ path: `${path}.${kind}`, message: 'must be a non-empty list of rules' });
     else value.forEach((inner, i) => checkMatchRule(inner, `${path}.${kind}[${i}]`, problems));
+  } else if (kind === 'regex') {
+    if (typeof value !== 'string') problems.push({ path: `${path}.regex`, message: 'must be a string' });
+    else {
+      try {
+        new RegExp(value, 'u');
+      } catch (error) {
+        problems.push({ path: `${path}.regex`, message: `is not a valid regular expression: ${(error as Error).message}` });
+      }
+    }
   } else if (['equals', 'starts_with', 'ends_with', 'contains'].includes(kind)) {
     if (typeof value !== 'string') problems.push({ path: `${path}.${kind}`, message: 'must be a string' });
   } else {
@@ -36,8 +45,16 @@ export function ruleMatches(rule: MatchRule, value: string | undefined): boolean
   if ('starts_with' in rule) return value.startsWith(rule.starts_with);
   if ('ends_with' in rule) return value.endsWith(rule.ends_with);
   if ('contains' in rule) return value.includes(rule.contains);
+  if ('regex' in rule) return compiledRegex(rule.regex).test(value);
   if ('or' in rule) return rule.or.some((inner) => ruleMatches(inner, value));
   return rule.and.every((inner) => ruleMatches(inner, value));
+}
+
+const regexCache = new Map<string, RegExp>();
+function compiledRegex(source: string): RegExp {
+  let regex = regexCache.get(source);
+  if (!regex) regexCache.set(source, (regex = new RegExp(source, 'u')));
+  return regex;
 }
 
 const isExact = (rule: MatchRule): rule is string => typeof rule === 'string';
