@@ -1,0 +1,108 @@
+// The composition root: one Express app serving /v1 (API keys) and /trpc (dashboard sessions).
+import { createExpressMiddleware } from '@trpc/server/adapters/express';
+import express, { type Request, type Response } from 'express';
+import { auditRestRoutes, auditTrpc } from './domains/audit/router.ts';
+import { customersRestRoutes, customersTrpc } from './domains/customers/router.ts';
+import { apiKeyAuthentication, keysRestRoutes, keysTrpc } from './domains/keys/router.ts';
+import { metersRestRoutes, metersTrpc } from './domains/meters/router.ts';
+import { pricingRestRoutes, pricingTrpc } from './domains/pricing/router.ts';
+import * as tenants from './domains/tenants/service.ts';
+import { authTrpc, usersTrpc } from './domains/tenants/router.ts';
+import type { Clock } from './platform/clock.ts';
+import { checkDatabase, type Db } from './platform/db.ts';
+import type { Deps } from './platform/deps.ts';
+import { errorHandler, jsonBody, locals, requestContext, routeNotFound } from './platform/http.ts';
+import { createLogger, type Logger } from './platform/log.ts';
+import { router, type TrpcContext } from './platform/trpc.ts';
+
+export const appRouter = router({
+  auth: authTrpc,
+  users: usersTrpc,
+  apiKeys: keysTrpc,
+  customers: customersTrpc,
+  meters: metersTrpc,
+  priceBooks: pricingTrpc,
+  audit: auditTrpc,
+});
+export type AppRouter = typeof appRouter;
+
+export interface AppOptions {
+  db: Db;
+  clock: Clock;
+  logger?: Logger;
+  bodyLimitBytes?: number;
+  sessionTtlSeconds?: number;
+}
+
+const sessionCookie = 'tariff_session';
+
+export function createApp(options: AppOptions): express.Express {
+  const logger = options.logger ?? createLogger('info');
+  const deps: Deps = { db: options.db, clock: options.clock, logger, sessionTtlSeconds: options.sessionTtlSeconds ?? 30 * 24 * 3600 };
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(requestContext(logger));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await checkDatabase(deps.db);
+      res.json({ status: 'ready' });
+    } catch (error) {
+      logger.warn('readiness check failed', { error });
+      res.status(503).json({ status: 'unavailable', reason: 'database' });
+    }
+  });
+
+  app.use(jsonBody(options.bodyLimitBytes ?? 16 * 1024 * 1024));
+
+  const v1 = express.Router();
+  v1.use(apiKeyAuthentication(deps));
+  v1.use(customersRestRoutes(deps), metersRestRoutes(deps), pricingRestRoutes(deps), keysRestRoutes(deps), auditRestRoutes(deps));
+  app.use('/v1', v1);
+
+  app.use(
+    '/trpc',
+    createExpressMiddleware({
+      router: appRouter,
+      createContext: ({ req, res }) => createTrpcContext(deps, req, res),
+      onError: ({ error, path }) => {
+        if (error.code === 'INTERNAL_SERVER_ERROR') logger.error('unhandled tRPC error', { path, error: error.cause ?? error });
+      },
+    }),
+  );
+
+  app.use(routeNotFound);
+  app.use(errorHandler(logger));
+  return app;
+}
+
+async function createTrpcContext(deps: Deps, req: Request, res: Response): Promise<TrpcContext> {
+  const token = sessionTokenOf(req);
+  const session = token ? await tenants.authenticateSession(deps, token) : undefined;
+  const requestId = locals(res).requestId;
+  const actor = session ? { tenantId: session.tenantId, type: session.type, id: session.id, principal: session.principal, requestId } : undefined;
+  locals(res).actor = actor;
+  return {
+    deps,
+    actor,
+    requestId,
+    sessionToken: session ? token : undefined,
+    setSessionCookie: (value, expiresAt) =>
+      res.cookie(sessionCookie, value, { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/', expires: expiresAt }),
+    clearSessionCookie: () => res.clearCookie(sessionCookie, { path: '/' }),
+  };
+}
+
+function sessionTokenOf(req: Request): string | undefined {
+  const bearer = /^Bearer\s+(ses_\S+)$/i.exec(req.get('authorization') ?? '');
+  if (bearer) return bearer[1];
+  for (const part of (req.get('cookie') ?? '').split(';')) {
+    const [name, ...value] = part.trim().split('=');
+    if (name === sessionCookie) return decodeURIComponent(value.join('='));
+  }
+  return undefined;
+}

@@ -1,0 +1,53 @@
+import type { TenantScope } from '../../platform/db.ts';
+
+export interface AuditEntry {
+  id: string;
+  at: Date;
+  actorType: 'user' | 'api_key' | 'system';
+  actorId: string;
+  action: string;
+  entityType: string;
+  entityId: string;
+  before: unknown;
+  after: unknown;
+  requestId: string | null;
+}
+
+export type NewAuditEntry = Omit<AuditEntry, 'id'>;
+
+export async function insertAuditEntry({ db, tenantId }: TenantScope, entry: NewAuditEntry): Promise<void> {
+  await db`
+    insert into audit_log (tenant_id, at, actor_type, actor_id, action, entity_type, entity_id, before, after, request_id)
+    values (${tenantId}, ${entry.at}, ${entry.actorType}, ${entry.actorId}, ${entry.action}, ${entry.entityType},
+            ${entry.entityId}, ${jsonOrNull(db, entry.before)}, ${jsonOrNull(db, entry.after)}, ${entry.requestId})`;
+}
+
+export async function listAuditEntries(
+  { db, tenantId }: TenantScope,
+  filter: { entityType?: string; entityId?: string; beforeId?: bigint; limit: number },
+): Promise<AuditEntry[]> {
+  const rows = await db`
+    select * from audit_log
+    where tenant_id = ${tenantId}
+      ${filter.entityType ? db`and entity_type = ${filter.entityType}` : db``}
+      ${filter.entityId ? db`and entity_id = ${filter.entityId}` : db``}
+      ${filter.beforeId !== undefined ? db`and id < ${filter.beforeId}` : db``}
+    order by id desc
+    limit ${filter.limit}`;
+  return rows.map((row) => ({
+    id: String(row.id),
+    at: row.at,
+    actorType: row.actor_type,
+    actorId: row.actor_id,
+    action: row.action,
+    entityType: row.entity_type,
+    entityId: row.entity_id,
+    before: row.before,
+    after: row.after,
+    requestId: row.request_id,
+  }));
+}
+
+function jsonOrNull(db: TenantScope['db'], value: unknown) {
+  return value === undefined || value === null ? null : db.json(JSON.parse(JSON.stringify(value)));
+}

@@ -1,0 +1,132 @@
+import { isUniqueViolation, type TenantScope } from '../../platform/db.ts';
+import { conflict } from '../../platform/errors.ts';
+
+export interface Customer {
+  id: string;
+  externalId: string;
+  name: string | null;
+  email: string | null;
+  currency: string;
+  country: string | null;
+  taxId: string | null;
+  parentId: string | null;
+  /** The parent's external id, joined for output. */
+  parentExternalId: string | null;
+  isReseller: boolean;
+  metadata: Record<string, string>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type CustomerFields = Omit<Customer, 'id' | 'externalId' | 'currency' | 'parentExternalId' | 'createdAt' | 'updatedAt'>;
+
+export async function insertCustomer(
+  { db, tenantId }: TenantScope,
+  customer: Omit<Customer, 'parentExternalId'>,
+): Promise<void> {
+  try {
+    await db`
+      insert into customers (tenant_id, id, external_id, name, email, currency, country, tax_id, parent_id, is_reseller, metadata, created_at, updated_at)
+      values (${tenantId}, ${customer.id}, ${customer.externalId}, ${customer.name}, ${customer.email}, ${customer.currency},
+              ${customer.country}, ${customer.taxId}, ${customer.parentId}, ${customer.isReseller}, ${db.json(customer.metadata)},
+              ${customer.createdAt}, ${customer.updatedAt})`;
+  } catch (error) {
+    if (isUniqueViolation(error, 'customers_external_id_unique')) {
+      throw conflict('customer_exists', `A customer with external id "${customer.externalId}" already exists`, [
+        { field: 'external_id', reason: 'already in use' },
+      ]);
+    }
+    throw error;
+  }
+}
+
+export async function updateCustomer({ db, tenantId }: TenantScope, id: string, fields: CustomerFields, updatedAt: Date): Promise<void> {
+  await db`
+    update customers set name = ${fields.name}, email = ${fields.email}, country = ${fields.country}, tax_id = ${fields.taxId},
+      parent_id = ${fields.parentId}, is_reseller = ${fields.isReseller}, metadata = ${db.json(fields.metadata)}, updated_at = ${updatedAt}
+    where tenant_id = ${tenantId} and id = ${id}`;
+}
+
+const selectCustomer = (db: TenantScope['db'], tenantId: string) => db`
+  select c.*, p.external_id as parent_external_id
+  from customers c left join customers p on p.tenant_id = c.tenant_id and p.id = c.parent_id
+  where c.tenant_id = ${tenantId}`;
+
+export async function findCustomerByExternalId({ db, tenantId }: TenantScope, externalId: string): Promise<Customer | undefined> {
+  const [row] = await db`${selectCustomer(db, tenantId)} and c.external_id = ${externalId}`;
+  return row ? fromDbCustomer(row) : undefined;
+}
+
+export async function listCustomers({ db, tenantId }: TenantScope, page: { limit: number; startingAfter?: string }): Promise<Customer[]> {
+  const rows = await db`
+    ${selectCustomer(db, tenantId)}
+    ${page.startingAfter !== undefined ? db`and c.external_id > ${page.startingAfter}` : db``}
+    order by c.external_id collate "C" limit ${page.limit}`;
+  return rows.map(fromDbCustomer);
+}
+
+/** Whether `candidateId` is `ancestorId` itself or below it in the hierarchy. */
+export async function isInSubtree({ db, tenantId }: TenantScope, ancestorId: string, candidateId: string): Promise<boolean> {
+  const [row] = await db`
+    with recursive subtree(id) as (
+      select ${ancestorId}::uuid
+      union
+      select c.id from customers c join subtree s on c.parent_id = s.id where c.tenant_id = ${tenantId}
+    )
+    select exists (select 1 from subtree where id = ${candidateId}) as found`;
+  return row.found;
+}
+
+export interface Assignment {
+  effectiveFrom: Date;
+  priceBookId: string;
+  priceBookCode: string;
+}
+
+export async function insertAssignment(
+  { db, tenantId }: TenantScope,
+  assignment: { customerId: string; priceBookId: string; effectiveFrom: Date; createdAt: Date; createdBy: string },
+): Promise<void> {
+  await db`
+    insert into customer_price_books (tenant_id, customer_id, effective_from, price_book_id, created_at, created_by)
+    values (${tenantId}, ${assignment.customerId}, ${assignment.effectiveFrom}, ${assignment.priceBookId}, ${assignment.createdAt}, ${assignment.createdBy})`;
+}
+
+export async function listAssignments(scope: TenantScope, customerId: string): Promise<Assignment[]> {
+  return (await listAssignmentsOf(scope, [customerId])).get(customerId) ?? [];
+}
+
+/** Assignments by customer id, each list in effective order. */
+export async function listAssignmentsOf({ db, tenantId }: TenantScope, customerIds: string[]): Promise<Map<string, Assignment[]>> {
+  const byCustomer = new Map<string, Assignment[]>();
+  if (customerIds.length === 0) return byCustomer;
+  const rows = await db`
+    select a.customer_id, a.effective_from, a.price_book_id, b.code
+    from customer_price_books a join price_books b on b.tenant_id = a.tenant_id and b.id = a.price_book_id
+    where a.tenant_id = ${tenantId} and a.customer_id = any(${customerIds}::uuid[])
+    order by a.customer_id, a.effective_from`;
+  for (const r of rows) {
+    const list = byCustomer.get(r.customer_id) ?? [];
+    list.push({ effectiveFrom: r.effective_from, priceBookId: r.price_book_id, priceBookCode: r.code });
+    byCustomer.set(r.customer_id, list);
+  }
+  return byCustomer;
+}
+
+function fromDbCustomer(row: Record<string, any>): Customer {
+  return {
+    id: row.id,
+    externalId: row.external_id,
+    name: row.name,
+    email: row.email,
+    currency: row.currency,
+    country: row.country,
+    taxId: row.tax_id,
+    parentId: row.parent_id,
+    parentExternalId: row.parent_external_id,
+    isReseller: row.is_reseller,
+    metadata: row.metadata,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}

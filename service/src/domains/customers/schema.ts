@@ -1,0 +1,68 @@
+import { z } from 'zod';
+
+const currencies = new Set(Intl.supportedValuesOf('currency'));
+const regionNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' });
+
+export const currencyCode = z
+  .string()
+  .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code in capitals, e.g. USD')
+  .refine((code) => currencies.has(code), 'is not an ISO 4217 currency');
+
+const countryCode = z
+  .string()
+  .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code in capitals, e.g. DE')
+  .refine((code) => regionNames.of(code) !== code, 'is not an ISO 3166-1 country');
+
+/** The tenant's id for a customer: printable, no control characters, used in URLs (percent-encoded). */
+export const externalId = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters');
+
+// Stripe-like metadata: a flat map of short strings, so it can be indexed and exported as-is.
+const metadataValue = z.string().max(500);
+const metadata = z
+  .record(z.string().min(1).max(40), metadataValue)
+  .refine((m) => Object.keys(m).length <= 50, 'at most 50 keys');
+
+export const createCustomerInput = z.strictObject({
+  external_id: externalId,
+  name: z.string().trim().min(1).max(300).optional(),
+  email: z.email().max(320).optional(),
+  currency: currencyCode,
+  country: countryCode.optional(),
+  tax_id: z.string().trim().min(1).max(64).optional(),
+  /** External id of the parent customer (hierarchies, reseller end users). */
+  parent_id: externalId.optional(),
+  is_reseller: z.boolean().default(false),
+  metadata: metadata.default({}),
+});
+export type CreateCustomerInput = z.infer<typeof createCustomerInput>;
+
+/** Absent fields stay as they are; null clears. Metadata merges, a null value removes its key. */
+export const updateCustomerInput = z.strictObject({
+  name: z.string().trim().min(1).max(300).nullable().optional(),
+  email: z.email().max(320).nullable().optional(),
+  country: countryCode.nullable().optional(),
+  tax_id: z.string().trim().min(1).max(64).nullable().optional(),
+  parent_id: externalId.nullable().optional(),
+  is_reseller: z.boolean().optional(),
+  metadata: z.record(z.string().min(1).max(40), metadataValue.nullable()).optional(),
+});
+export type UpdateCustomerInput = z.infer<typeof updateCustomerInput>;
+
+export const listCustomersInput = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  /** External id of the last customer of the previous page. */
+  starting_after: externalId.optional(),
+});
+export type ListCustomersInput = z.infer<typeof listCustomersInput>;
+
+export const assignPriceBookInput = z.strictObject({
+  /** The book's code (its JSON `id`). */
+  price_book: z.string().min(1).max(200),
+  /** When the book starts rating the customer's events; now when omitted. */
+  effective_from: z.iso.datetime({ offset: true }).optional(),
+});
+export type AssignPriceBookInput = z.infer<typeof assignPriceBookInput>;

@@ -1,0 +1,164 @@
+// Customers of a tenant: hierarchy (parents, resellers), metadata, and which price book rates them when.
+import crypto from 'node:crypto';
+import type { Actor } from '../../platform/auth.ts';
+import { requirePermission } from '../../platform/auth.ts';
+import { withTenant, type TenantScope } from '../../platform/db.ts';
+import type { Deps } from '../../platform/deps.ts';
+import { invalid, notFound, precondition } from '../../platform/errors.ts';
+import { recordChange } from '../audit/service.ts';
+import * as pricingRepo from '../pricing/repo.ts';
+import * as repo from './repo.ts';
+import type { AssignPriceBookInput, CreateCustomerInput, ListCustomersInput, UpdateCustomerInput } from './schema.ts';
+
+export async function createCustomer(deps: Deps, actor: Actor, input: CreateCustomerInput) {
+  requirePermission(actor, 'customers.write');
+  const now = deps.clock.now();
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const parent = input.parent_id === undefined ? undefined : await requireParent(scope, input.parent_id);
+    const id = crypto.randomUUID();
+    await repo.insertCustomer(scope, {
+      id,
+      externalId: input.external_id,
+      name: input.name ?? null,
+      email: input.email ?? null,
+      currency: input.currency,
+      country: input.country ?? null,
+      taxId: input.tax_id ?? null,
+      parentId: parent?.id ?? null,
+      isReseller: input.is_reseller,
+      metadata: input.metadata,
+      createdAt: now,
+      updatedAt: now,
+    });
+    const created = await readCustomer(scope, input.external_id, now);
+    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'customer.created', entityType: 'customer', entityId: id, after: created });
+    return created;
+  });
+}
+
+export async function updateCustomer(deps: Deps, actor: Actor, externalId: string, input: UpdateCustomerInput) {
+  requirePermission(actor, 'customers.write');
+  const now = deps.clock.now();
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const current = await repo.findCustomerByExternalId(scope, externalId);
+    if (!current) throw notFound('customer_not_found', `No customer "${externalId}"`);
+    const before = await readCustomer(scope, externalId, now);
+    let parentId = current.parentId;
+    if (input.parent_id === null) parentId = null;
+    else if (input.parent_id !== undefined) {
+      const parent = await requireParent(scope, input.parent_id);
+      if (await repo.isInSubtree(scope, current.id, parent.id)) {
+        throw invalid('customer_hierarchy_cycle', 'A customer cannot be its own ancestor', [
+          { field: 'parent_id', reason: `"${input.parent_id}" is "${externalId}" or one of its descendants` },
+        ]);
+      }
+      parentId = parent.id;
+    }
+    const metadata = { ...current.metadata };
+    for (const [key, value] of Object.entries(input.metadata ?? {})) {
+      if (value === null) delete metadata[key];
+      else metadata[key] = value;
+    }
+    if (Object.keys(metadata).length > 50) throw invalid('invalid_request', 'At most 50 metadata keys', [{ field: 'metadata', reason: 'at most 50 keys' }]);
+    await repo.updateCustomer(
+      scope,
+      current.id,
+      {
+        name: input.name === undefined ? current.name : input.name,
+        email: input.email === undefined ? current.email : input.email,
+        country: input.country === undefined ? current.country : input.country,
+        taxId: input.tax_id === undefined ? current.taxId : input.tax_id,
+        parentId,
+        isReseller: input.is_reseller ?? current.isReseller,
+        metadata,
+      },
+      now,
+    );
+    const after = await readCustomer(scope, externalId, now);
+    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'customer.updated', entityType: 'customer', entityId: current.id, before, after });
+    return after;
+  });
+}
+
+export async function getCustomer(deps: Deps, actor: Actor, externalId: string) {
+  requirePermission(actor, 'customers.read');
+  return withTenant(deps.db, actor.tenantId, (tx) => readCustomer({ db: tx, tenantId: actor.tenantId }, externalId, deps.clock.now()));
+}
+
+export async function listCustomers(deps: Deps, actor: Actor, input: ListCustomersInput) {
+  requirePermission(actor, 'customers.read');
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const customers = await repo.listCustomers(scope, { limit: input.limit, startingAfter: input.starting_after });
+    const assignments = await repo.listAssignmentsOf(scope, customers.map((c) => c.id));
+    const now = deps.clock.now();
+    return { data: customers.map((c) => toApiCustomer(c, assignments.get(c.id) ?? [], now)), has_more: customers.length === input.limit };
+  });
+}
+
+/**
+ * Assigns a price book from `effective_from` (default now). Assignments are append-only and must follow
+ * the customer's latest one, so the book that rated an already-rated event never changes.
+ */
+export async function assignPriceBook(deps: Deps, actor: Actor, externalId: string, input: AssignPriceBookInput) {
+  requirePermission(actor, 'customers.write');
+  const now = deps.clock.now();
+  const effectiveFrom = input.effective_from ? new Date(input.effective_from) : now;
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const customer = await repo.findCustomerByExternalId(scope, externalId);
+    if (!customer) throw notFound('customer_not_found', `No customer "${externalId}"`);
+    const book = await pricingRepo.findPriceBookByCode(scope, input.price_book);
+    if (!book) throw invalid('price_book_not_found', `No price book "${input.price_book}"`, [{ field: 'price_book', reason: 'no such price book' }]);
+    const assignments = await repo.listAssignments(scope, customer.id);
+    const latest = assignments.at(-1);
+    if (latest && effectiveFrom.getTime() <= latest.effectiveFrom.getTime()) {
+      throw precondition('assignment_not_after_latest', 'An assignment must take effect after the customer\'s latest one', [
+        { field: 'effective_from', reason: `must be after ${latest.effectiveFrom.toISOString()}` },
+      ]);
+    }
+    await repo.insertAssignment(scope, { customerId: customer.id, priceBookId: book.id, effectiveFrom, createdAt: now, createdBy: `${actor.type}:${actor.id}` });
+    const after = await readCustomer(scope, externalId, now);
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'customer.price_book_assigned',
+      entityType: 'customer',
+      entityId: customer.id,
+      after: { price_book: book.code, effective_from: effectiveFrom.toISOString() },
+    });
+    return after;
+  });
+}
+
+async function requireParent(scope: TenantScope, parentExternalId: string) {
+  const parent = await repo.findCustomerByExternalId(scope, parentExternalId);
+  if (!parent) throw invalid('parent_not_found', `No customer "${parentExternalId}" to be the parent`, [{ field: 'parent_id', reason: 'no such customer' }]);
+  return parent;
+}
+
+async function readCustomer(scope: TenantScope, externalId: string, now: Date) {
+  const customer = await repo.findCustomerByExternalId(scope, externalId);
+  if (!customer) throw notFound('customer_not_found', `No customer "${externalId}"`);
+  return toApiCustomer(customer, await repo.listAssignments(scope, customer.id), now);
+}
+
+export function toApiCustomer(customer: repo.Customer, assignments: repo.Assignment[], now: Date) {
+  const current = assignments.filter((a) => a.effectiveFrom.getTime() <= now.getTime()).at(-1);
+  return {
+    id: customer.id,
+    external_id: customer.externalId,
+    name: customer.name,
+    email: customer.email,
+    currency: customer.currency,
+    country: customer.country,
+    tax_id: customer.taxId,
+    parent_id: customer.parentExternalId,
+    is_reseller: customer.isReseller,
+    metadata: customer.metadata,
+    price_book: current ? { code: current.priceBookCode, effective_from: current.effectiveFrom.toISOString() } : null,
+    price_book_assignments: assignments.map((a) => ({ price_book: a.priceBookCode, effective_from: a.effectiveFrom.toISOString() })),
+    created_at: customer.createdAt.toISOString(),
+    updated_at: customer.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,88 @@
+// API keys: secret keys (sk_) for tenant backends, publishable keys (pk_) for browsers and edge workers.
+import crypto from 'node:crypto';
+import type { Actor } from '../../platform/auth.ts';
+import { outranks, requirePermission } from '../../platform/auth.ts';
+import { generateToken, hashToken, tokenKind } from '../../platform/crypto.ts';
+import { withServiceRole, withTenant } from '../../platform/db.ts';
+import type { Deps } from '../../platform/deps.ts';
+import { forbidden, notFound } from '../../platform/errors.ts';
+import { recordChange } from '../audit/service.ts';
+import * as repo from './repo.ts';
+import type { CreateApiKeyInput } from './schema.ts';
+
+/** Creates a key; the returned `secret` is the only time the key is ever shown. */
+export async function createApiKey(deps: Deps, actor: Actor, input: CreateApiKeyInput) {
+  requirePermission(actor, 'api_keys.manage');
+  const role = input.kind === 'secret' ? input.role : null;
+  if (role && !outranks(actor.principal, role)) throw forbidden('role_too_high', `A ${actor.principal} cannot create a ${role} key`);
+  const secret = generateToken(input.kind === 'secret' ? 'sk' : 'pk');
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const key = await repo.insertApiKey(
+      { db: tx, tenantId: actor.tenantId },
+      {
+        id: crypto.randomUUID(),
+        kind: input.kind,
+        role,
+        name: input.name,
+        keyPrefix: secret.slice(0, 10),
+        keyHash: hashToken(secret),
+        createdBy: `${actor.type}:${actor.id}`,
+        createdAt: deps.clock.now(),
+      },
+    );
+    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'api_key.created', entityType: 'api_key', entityId: key.id, after: toApiKey(key) });
+    return { ...toApiKey(key), secret };
+  });
+}
+
+export async function listApiKeys(deps: Deps, actor: Actor) {
+  requirePermission(actor, 'api_keys.manage');
+  const keys = await withTenant(deps.db, actor.tenantId, (tx) => repo.listApiKeys({ db: tx, tenantId: actor.tenantId }));
+  return keys.map(toApiKey);
+}
+
+export async function revokeApiKey(deps: Deps, actor: Actor, id: string) {
+  requirePermission(actor, 'api_keys.manage');
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const before = await repo.findApiKey(scope, id);
+    if (!before) throw notFound('api_key_not_found', 'No such API key');
+    if (before.revokedAt) return toApiKey(before);
+    const after = await repo.revokeApiKey(scope, id, deps.clock.now());
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'api_key.revoked',
+      entityType: 'api_key',
+      entityId: id,
+      before: toApiKey(before),
+      after: toApiKey(after!),
+    });
+    return toApiKey(after!);
+  });
+}
+
+/** The actor behind an `sk_`/`pk_` key, or undefined when it is unknown or revoked. */
+export async function authenticateApiKey(deps: Pick<Deps, 'db'>, token: string): Promise<Actor | undefined> {
+  const kind = tokenKind(token);
+  if (kind !== 'sk' && kind !== 'pk') return undefined;
+  const identity = await withServiceRole(deps.db, (tx) => repo.findActiveKeyByHash(tx, hashToken(token)));
+  if (!identity || (identity.kind === 'secret') !== (kind === 'sk')) return undefined;
+  return {
+    tenantId: identity.tenantId,
+    type: 'api_key',
+    id: identity.keyId,
+    principal: identity.kind === 'secret' ? identity.role! : 'publishable',
+  };
+}
+
+export function toApiKey(key: repo.ApiKey) {
+  return {
+    id: key.id,
+    kind: key.kind,
+    role: key.role,
+    name: key.name,
+    prefix: key.keyPrefix,
+    created_by: key.createdBy,
+    created_at: key.createdAt.toISOString(),
+    revoked_at: key.revokedAt?.toISOString() ?? null,
+  };
+}

@@ -1,0 +1,28 @@
+import { z } from 'zod';
+
+// The book's own structure is checked by the kernel host's validateBook (every problem with its JSON path);
+// zod only checks the envelope.
+const jsonObject = z.record(z.string(), z.unknown());
+
+export const createPriceBookInput = z.strictObject({
+  name: z.string().trim().min(1).max(200).optional(),
+  /** A price book as `core-wasm/src/book.ts` describes it; its `id` becomes the book's code. */
+  book: jsonObject,
+});
+export type CreatePriceBookInput = z.infer<typeof createPriceBookInput>;
+
+export const addPriceBookVersionInput = z.strictObject({
+  /** `price` (default) adds to the book's versions, `cost` to its cost schedule. */
+  schedule: z.enum(['price', 'cost']).default('price'),
+  /** One BookVersion; its `effective_from` must be later than every version of the schedule, and not in the past. */
+  version: jsonObject,
+});
+export type AddPriceBookVersionInput = z.infer<typeof addPriceBookVersionInput>;
+
+export const priceBookCode = z.string().min(1).max(200);
+
+export const listPriceBooksInput = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  starting_after: priceBookCode.optional(),
+});
+export type ListPriceBooksInput = z.infer<typeof listPriceBooksInput>;

@@ -1,0 +1,135 @@
+// Price books: the kernel's JSON, stored as immutable versions. Adding a version never changes an old one.
+import crypto from 'node:crypto';
+import { validateBook, type BookVersion, type PriceBook } from '@tariff/core-wasm';
+import type { Actor } from '../../platform/auth.ts';
+import { requirePermission } from '../../platform/auth.ts';
+import { withTenant, type TenantScope } from '../../platform/db.ts';
+import type { Deps } from '../../platform/deps.ts';
+import { invalid, notFound, precondition, type FieldProblem } from '../../platform/errors.ts';
+import { recordChange } from '../audit/service.ts';
+import * as repo from './repo.ts';
+import type { AddPriceBookVersionInput, CreatePriceBookInput, ListPriceBooksInput } from './schema.ts';
+
+/** The kernel host's validator, the one authority on what a valid book is; paths become `<prefix>.a.0.b`. */
+function checkBook(book: unknown, mapPath: (path: string) => string): void {
+  const result = validateBook(book);
+  if (result.ok) return;
+  const details: FieldProblem[] = result.errors.map((e) => ({ field: mapPath(e.path.replace(/\[(\d+)\]/g, '.$1')), reason: e.message }));
+  throw invalid('invalid_price_book', `The price book is not valid: ${details.length} problem(s)`, details);
+}
+
+export async function createPriceBook(deps: Deps, actor: Actor, input: CreatePriceBookInput) {
+  requirePermission(actor, 'price_books.write');
+  checkBook(input.book, (path) => (path ? `book.${path}` : 'book'));
+  const book = input.book as unknown as PriceBook;
+  const now = deps.clock.now();
+  const createdBy = `${actor.type}:${actor.id}`;
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const row: repo.PriceBookRow = { id: crypto.randomUUID(), code: book.id, name: input.name ?? null, currency: book.currency, createdAt: now, createdBy };
+    await repo.insertPriceBook(scope, row);
+    const schedules: [repo.Schedule, BookVersion[]][] = [['price', book.versions], ['cost', book.cost?.versions ?? []]];
+    for (const [schedule, versions] of schedules) {
+      for (const [i, body] of versions.entries()) {
+        await repo.insertVersion(scope, row.id, { schedule, version: i + 1, effectiveFrom: new Date(body.effective_from), body, createdAt: now, createdBy });
+      }
+    }
+    const result = await readPriceBook(scope, row);
+    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'price_book.created', entityType: 'price_book', entityId: row.id, after: result });
+    return result;
+  });
+}
+
+/**
+ * Appends one version. It must take effect after every existing version of its schedule and not before now:
+ * events up to now may already be rated against the current version, and changing their price is re-rating,
+ * an explicit operation of its own.
+ */
+export async function addPriceBookVersion(deps: Deps, actor: Actor, code: string, input: AddPriceBookVersionInput) {
+  requirePermission(actor, 'price_books.write');
+  const now = deps.clock.now();
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    // The row lock serialises concurrent additions to one book: version numbers stay gapless.
+    const row = await repo.findPriceBookByCode(scope, code, { lock: true });
+    if (!row) throw notFound('price_book_not_found', `No price book "${code}"`);
+    const versions = await repo.listVersions(scope, row.id);
+    const existing = versions.filter((v) => v.schedule === input.schedule);
+    const candidate = assemble(row, [...versions, { schedule: input.schedule, version: existing.length + 1, effectiveFrom: now, body: input.version as never, createdAt: now, createdBy: '' }]);
+    const index = existing.length;
+    const prefix = input.schedule === 'price' ? `versions.${index}` : `cost.versions.${index}`;
+    checkBook(candidate, (path) => (path.startsWith(prefix) ? `version${path.slice(prefix.length)}` : `(existing book).${path}`));
+    const effectiveFrom = new Date((input.version as unknown as BookVersion).effective_from);
+    if (effectiveFrom.getTime() < now.getTime()) {
+      throw precondition('version_in_past', 'A new version cannot take effect in the past', [
+        { field: 'version.effective_from', reason: `is before now (${now.toISOString()})` },
+      ]);
+    }
+    await repo.insertVersion(scope, row.id, {
+      schedule: input.schedule,
+      version: existing.length + 1,
+      effectiveFrom,
+      body: input.version as unknown as BookVersion,
+      createdAt: now,
+      createdBy: `${actor.type}:${actor.id}`,
+    });
+    const result = await readPriceBook(scope, row);
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'price_book.version_added',
+      entityType: 'price_book',
+      entityId: row.id,
+      after: { schedule: input.schedule, version: existing.length + 1, effective_from: effectiveFrom.toISOString(), body: input.version },
+    });
+    return result;
+  });
+}
+
+export async function getPriceBook(deps: Deps, actor: Actor, code: string) {
+  requirePermission(actor, 'price_books.read');
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const row = await repo.findPriceBookByCode(scope, code);
+    if (!row) throw notFound('price_book_not_found', `No price book "${code}"`);
+    return readPriceBook(scope, row);
+  });
+}
+
+export async function listPriceBooks(deps: Deps, actor: Actor, input: ListPriceBooksInput) {
+  requirePermission(actor, 'price_books.read');
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const rows = await repo.listPriceBooks({ db: tx, tenantId: actor.tenantId }, { limit: input.limit, startingAfter: input.starting_after });
+    return { data: rows.map(toApiPriceBookSummary), has_more: rows.length === input.limit };
+  });
+}
+
+/** The book as the kernel reads it, from its stored versions. For rating (events) and for the API. */
+export async function loadPriceBook(scope: TenantScope, priceBookId: string): Promise<PriceBook | undefined> {
+  const row = await repo.findPriceBookById(scope, priceBookId);
+  if (!row) return undefined;
+  return assemble(row, await repo.listVersions(scope, row.id));
+}
+
+async function readPriceBook(scope: TenantScope, row: repo.PriceBookRow) {
+  const versions = await repo.listVersions(scope, row.id);
+  return {
+    ...toApiPriceBookSummary(row),
+    versions: versions.map((v) => ({
+      schedule: v.schedule,
+      version: v.version,
+      effective_from: v.effectiveFrom.toISOString(),
+      created_at: v.createdAt.toISOString(),
+      created_by: v.createdBy,
+    })),
+    book: assemble(row, versions),
+  };
+}
+
+function assemble(row: repo.PriceBookRow, versions: repo.VersionRow[]): PriceBook {
+  const price = versions.filter((v) => v.schedule === 'price').map((v) => v.body);
+  const cost = versions.filter((v) => v.schedule === 'cost').map((v) => v.body);
+  return { id: row.code, currency: row.currency, versions: price, ...(cost.length > 0 ? { cost: { currency: row.currency, versions: cost } } : {}) };
+}
+
+export function toApiPriceBookSummary(row: repo.PriceBookRow) {
+  return { id: row.id, code: row.code, name: row.name, currency: row.currency, created_at: row.createdAt.toISOString(), created_by: row.createdBy };
+}

@@ -1,0 +1,64 @@
+// Who is calling (Actor) and what each role may do. Services check permissions; routers only authenticate.
+import { AppError, forbidden } from './errors.ts';
+
+export const roles = ['owner', 'admin', 'billing', 'viewer'] as const;
+export type Role = (typeof roles)[number];
+export type ApiKeyRole = Exclude<Role, 'owner'>;
+
+export type Permission =
+  | 'tenant.manage'
+  | 'users.manage'
+  | 'api_keys.manage'
+  | 'audit.read'
+  | 'customers.read'
+  | 'customers.write'
+  | 'meters.read'
+  | 'meters.write'
+  | 'price_books.read'
+  | 'price_books.write'
+  | 'events.write'
+  | 'usage.read'
+  | 'estimates.create';
+
+const reads: Permission[] = ['customers.read', 'meters.read', 'price_books.read', 'usage.read', 'estimates.create'];
+const billing: Permission[] = [...reads, 'customers.write', 'meters.write', 'price_books.write', 'events.write', 'audit.read'];
+const admin: Permission[] = [...billing, 'users.manage', 'api_keys.manage'];
+
+/** A publishable key is embeddable in a browser or edge worker: it reads prices and estimates, nothing else. */
+export type Principal = Role | 'publishable';
+
+const permissionsByPrincipal: Record<Principal, ReadonlySet<Permission>> = {
+  owner: new Set([...admin, 'tenant.manage']),
+  admin: new Set(admin),
+  billing: new Set(billing),
+  viewer: new Set(reads),
+  publishable: new Set(['price_books.read', 'estimates.create']),
+};
+
+export interface Actor {
+  tenantId: string;
+  type: 'user' | 'api_key';
+  /** User id or API key id. */
+  id: string;
+  principal: Principal;
+  /** Correlates audit rows and logs with the request. */
+  requestId?: string;
+}
+
+export function can(actor: Actor, permission: Permission): boolean {
+  return permissionsByPrincipal[actor.principal].has(permission);
+}
+
+export function requirePermission(actor: Actor, permission: Permission): void {
+  if (!can(actor, permission)) {
+    throw forbidden('permission_denied', `This ${actor.type === 'user' ? 'user' : 'key'} (${actor.principal}) may not ${permission}`);
+  }
+}
+
+/** Roles rank owner > admin > billing > viewer; nobody grants a role above their own. */
+export function outranks(granter: Principal, granted: Role): boolean {
+  if (granter === 'publishable') return false;
+  return roles.indexOf(granter) <= roles.indexOf(granted);
+}
+
+export const unauthenticated = (message: string) => new AppError('unauthenticated', 'unauthenticated', message);

@@ -1,0 +1,48 @@
+// Service configuration, read once from the environment at start.
+import path from 'node:path';
+
+export interface Config {
+  port: number;
+  /** Owner connection (runs migrations). Absent: embedded PGlite in `dataDir`. */
+  databaseUrl?: string;
+  /** Connection of the non-owner service role; derived from `databaseUrl` when absent. */
+  appDatabaseUrl?: string;
+  /** Password set on the service role after migrating (deployments without trust auth). */
+  appDatabasePassword?: string;
+  dataDir: string;
+  logLevel: LogLevel;
+  /** Largest accepted JSON body in bytes. */
+  bodyLimitBytes: number;
+  /** Connections in the service pool. */
+  poolSize: number;
+  /** Session lifetime in seconds. */
+  sessionTtlSeconds: number;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+const logLevels: LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const port = integer(env.PORT, 3000, 'PORT');
+  const logLevel = (env.LOG_LEVEL ?? 'info') as LogLevel;
+  if (!logLevels.includes(logLevel)) throw new Error(`LOG_LEVEL must be one of ${logLevels.join(', ')}`);
+  return {
+    port,
+    databaseUrl: env.DATABASE_URL || undefined,
+    appDatabaseUrl: env.APP_DATABASE_URL || undefined,
+    appDatabasePassword: env.APP_DATABASE_PASSWORD || undefined,
+    dataDir: path.resolve(cwd, env.DATA_DIR ?? '.data'),
+    logLevel,
+    bodyLimitBytes: integer(env.BODY_LIMIT_BYTES, 16 * 1024 * 1024, 'BODY_LIMIT_BYTES'),
+    poolSize: integer(env.DB_POOL_SIZE, 10, 'DB_POOL_SIZE'),
+    sessionTtlSeconds: integer(env.SESSION_TTL_SECONDS, 30 * 24 * 3600, 'SESSION_TTL_SECONDS'),
+  };
+}
+
+function integer(raw: string | undefined, fallback: number, name: string): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return value;
+}

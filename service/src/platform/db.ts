@@ -1,0 +1,126 @@
+// PostgreSQL access: connection targets (real PostgreSQL or embedded PGlite), the tenant transaction, error helpers.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import postgres from 'postgres';
+import type { Config } from './config.ts';
+import type { Logger } from './log.ts';
+
+type Types = { bigint: postgres.PostgresType<bigint> };
+export type Db = postgres.Sql<{ bigint: bigint }>;
+export type Tx = postgres.TransactionSql<{ bigint: bigint }>;
+/** What repos take: a transaction and the tenant it is scoped to. */
+export interface TenantScope {
+  db: Tx;
+  tenantId: string;
+}
+
+/** The role the service runs as: no ownership, no BYPASSRLS (created by migration 001). */
+export const SERVICE_ROLE = 'tariff_app';
+
+export interface DatabaseTarget {
+  embedded: boolean;
+  /** Owner connection: migrations only. */
+  ownerOptions: postgres.Options<Types> & { url?: string };
+  /** Service connection. */
+  appOptions: postgres.Options<Types> & { url?: string };
+  stop(): Promise<void>;
+}
+
+const baseOptions: postgres.Options<Types> = {
+  types: { bigint: postgres.BigInt },
+  onnotice: () => {},
+  connection: { application_name: 'tariff' },
+};
+
+export function connect(options: postgres.Options<Types> & { url?: string }): Db {
+  const { url, ...rest } = options;
+  return (url ? postgres(url, rest) : postgres(rest)) as unknown as Db;
+}
+
+/**
+ * With DATABASE_URL: the owner connects with it and the service as `tariff_app` on the same server.
+ * Without: PGlite in `<dataDir>/pglite` behind pglite-socket on a loopback port.
+ */
+export async function resolveDatabase(config: Config, logger: Logger): Promise<DatabaseTarget> {
+  if (config.databaseUrl) {
+    const appUrl = config.appDatabaseUrl ?? deriveServiceUrl(config.databaseUrl, config.appDatabasePassword);
+    return {
+      embedded: false,
+      ownerOptions: { ...baseOptions, url: config.databaseUrl, max: 1 },
+      appOptions: { ...baseOptions, url: appUrl, max: config.poolSize },
+      stop: async () => {},
+    };
+  }
+  return startEmbeddedDatabase(path.join(config.dataDir, 'pglite'), logger);
+}
+
+export function deriveServiceUrl(ownerUrl: string, password?: string): string {
+  const url = new URL(ownerUrl);
+  url.username = SERVICE_ROLE;
+  url.password = password ? encodeURIComponent(password) : '';
+  return url.toString();
+}
+
+/**
+ * PGlite is one single-user backend: the socket server multiplexes client connections onto it message by
+ * message, so two postgres.js connections would interleave their Parse/Bind/Execute messages outside a
+ * transaction (observed: "bind message supplies 2 parameters" errors). One connection per pool, owner and
+ * service never open at the same time (migrations finish before the service pool opens).
+ */
+async function startEmbeddedDatabase(dataDir: string, logger: Logger): Promise<DatabaseTarget> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+  await fs.mkdir(dataDir, { recursive: true });
+  const pglite = await PGlite.create(dataDir);
+  const server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: 2 });
+  await server.start();
+  const [host, port] = server.getServerConn().split(':');
+  logger.info('embedded database started', { data_dir: dataDir, socket: `${host}:${port}` });
+  const options = { ...baseOptions, host, port: Number(port), database: 'postgres', username: 'postgres', max: 1 };
+  return {
+    embedded: true,
+    ownerOptions: options,
+    appOptions: options,
+    stop: async () => {
+      await server.stop();
+      await pglite.close();
+    },
+  };
+}
+
+/**
+ * Runs `fn` in a transaction as the service role with `app.tenant_id` set, which every RLS policy reads.
+ * Both settings are transaction-local, so a pooled connection never carries a tenant into the next use.
+ * Setting the role matters on PGlite, whose only user is a superuser; on PostgreSQL the login role already is it.
+ */
+export function withTenant<T>(db: Db, tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.begin(async (tx) => {
+    await tx`select set_config('role', ${SERVICE_ROLE}, true), set_config('app.tenant_id', ${tenantId}, true)`;
+    return fn(tx);
+  }) as Promise<T>;
+}
+
+/** A transaction as the service role with no tenant: only the SECURITY DEFINER auth lookups see rows. */
+export function withServiceRole<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.begin(async (tx) => {
+    await tx`select set_config('role', ${SERVICE_ROLE}, true)`;
+    return fn(tx);
+  }) as Promise<T>;
+}
+
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  return pgError(error, '23505', constraint);
+}
+
+export function isForeignKeyViolation(error: unknown, constraint?: string): boolean {
+  return pgError(error, '23503', constraint);
+}
+
+function pgError(error: unknown, code: string, constraint?: string): boolean {
+  if (!(error instanceof postgres.PostgresError) || error.code !== code) return false;
+  return constraint === undefined || error.constraint_name === constraint;
+}
+
+export async function checkDatabase(db: Db): Promise<void> {
+  await db`select 1`;
+}

@@ -1,0 +1,115 @@
+// Express plumbing shared by every route: request ids, access logs, JSON bodies, errors as JSON.
+import crypto from 'node:crypto';
+import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { z } from 'zod';
+import type { Actor } from './auth.ts';
+import { AppError, fromZodError, invalid, notFound, toHttpError } from './errors.ts';
+import type { Logger } from './log.ts';
+
+export interface RequestLocals {
+  requestId: string;
+  actor?: Actor;
+}
+
+export function locals(res: Response): RequestLocals {
+  return res.locals as RequestLocals;
+}
+
+/** The authenticated caller of a route behind an authentication middleware. */
+export function actorOf(res: Response): Actor {
+  const actor = locals(res).actor;
+  if (!actor) throw new Error('route reached without authentication');
+  return actor;
+}
+
+export function requestContext(logger: Logger, onFinish?: (req: Request, res: Response, seconds: number) => void): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    const incoming = req.get('x-request-id');
+    const requestId = incoming && /^[\w.-]{1,100}$/.test(incoming) ? incoming : crypto.randomUUID();
+    locals(res).requestId = requestId;
+    res.setHeader('x-request-id', requestId);
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      onFinish?.(req, res, seconds);
+      logger.info('request', {
+        request_id: requestId,
+        method: req.method,
+        path: req.originalUrl.split('?')[0],
+        status: res.statusCode,
+        duration_ms: Math.round(seconds * 1e6) / 1e3,
+        tenant_id: locals(res).actor?.tenantId,
+      });
+    });
+    next();
+  };
+}
+
+const methodsWithBody = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * JSON bodies only: a body in any other content type is 415, a body over the limit 413, malformed JSON 400.
+ * A request with no body at all (e.g. a DELETE) passes.
+ */
+export function jsonBody(limitBytes: number): RequestHandler[] {
+  const parse = express.json({ limit: limitBytes, strict: false, type: () => true });
+  return [
+    (req, _res, next) => {
+      if (!methodsWithBody.has(req.method)) return next();
+      const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+      if (!hasBody) return next();
+      if (!req.is('application/json')) {
+        return next(
+          new AppError('validation', 'unsupported_content_type', 'Request bodies must be JSON (Content-Type: application/json)', [
+            { field: '(headers).content-type', reason: `got ${req.headers['content-type'] ?? 'none'}, expected application/json` },
+          ]),
+        );
+      }
+      parse(req, _res, next);
+    },
+  ];
+}
+
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, prefix: string[] = []): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw fromZodError(result.error, prefix);
+  return result.data;
+}
+
+export const routeNotFound: RequestHandler = (req, _res, next) => {
+  next(notFound('route_not_found', `No route for ${req.method} ${req.path}`));
+};
+
+/** body-parser's errors carry a `type`; everything else that is not an AppError is a bug (500, logged). */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const appError = fromBodyParserError(error) ?? error;
+    const { status, body } = toHttpError(appError, locals(res).requestId);
+    if (status >= 500) logger.error('unhandled error', { request_id: locals(res).requestId, error });
+    if (res.headersSent) return;
+    res.status(status).json(body);
+  };
+}
+
+function fromBodyParserError(error: unknown): AppError | undefined {
+  if (typeof error !== 'object' || error === null || !('type' in error)) return undefined;
+  const { type, message } = error as { type: string; message: string };
+  switch (type) {
+    case 'entity.too.large':
+      return new AppError('validation', 'body_too_large', 'Request body is too large', [
+        { field: '(body)', reason: `larger than ${(error as { limit?: number }).limit ?? 'the limit'} bytes` },
+      ]);
+    case 'entity.parse.failed':
+      return invalid('malformed_json', 'Request body is not valid JSON', [{ field: '(body)', reason: message }]);
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new AppError('validation', 'unsupported_content_type', message, [{ field: '(headers).content-type', reason: message }]);
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+    case 'stream.not.readable':
+      return invalid('bad_body', message, [{ field: '(body)', reason: message }]);
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,55 @@
+// tRPC for the dashboard: session-authenticated procedures with AppErrors mapped to tRPC errors.
+import { initTRPC, TRPCError } from '@trpc/server';
+import { ZodError } from 'zod';
+import type { Actor } from './auth.ts';
+import type { Deps } from './deps.ts';
+import { unauthenticated } from './auth.ts';
+import { AppError, fromZodError, toTrpcCode } from './errors.ts';
+
+export interface TrpcContext {
+  deps: Deps;
+  actor?: Actor;
+  requestId: string;
+  /** The session token the caller presented, for logout. */
+  sessionToken?: string;
+  setSessionCookie(token: string, expiresAt: Date): void;
+  clearSessionCookie(): void;
+}
+
+const t = initTRPC.context<TrpcContext>().create({
+  errorFormatter({ shape, error }) {
+    const appError = asAppError(error);
+    return {
+      ...shape,
+      message: appError?.message ?? (error.code === 'INTERNAL_SERVER_ERROR' ? 'Internal error' : shape.message),
+      data: {
+        code: shape.data.code,
+        httpStatus: shape.data.httpStatus,
+        path: shape.data.path,
+        app: appError ? { kind: appError.kind, code: appError.code, details: appError.details } : undefined,
+      },
+    };
+  },
+});
+
+function asAppError(error: TRPCError): AppError | undefined {
+  if (error.cause instanceof AppError) return error.cause;
+  if (error.cause instanceof ZodError) return fromZodError(error.cause);
+  return undefined;
+}
+
+const mapErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && result.error.cause instanceof AppError) {
+    const cause = result.error.cause;
+    throw new TRPCError({ code: toTrpcCode(cause), message: cause.message, cause });
+  }
+  return result;
+});
+
+export const router = t.router;
+export const publicProcedure = t.procedure.use(mapErrors);
+export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (!ctx.actor) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Log in first', cause: unauthenticated('Log in first') });
+  return next({ ctx: { ...ctx, actor: ctx.actor } });
+});

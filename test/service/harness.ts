@@ -1,0 +1,125 @@
+// Starts the service in-process on a random port against a fresh PostgreSQL database, and talks to it over HTTP.
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createApp } from '../../service/src/app.ts';
+import { manualClock, type ManualClock } from '../../service/src/platform/clock.ts';
+import { silentLogger } from '../../service/src/platform/log.ts';
+import { createTestDatabase, type TestDatabase } from '../../service/src/platform/test-database.ts';
+
+export interface Harness {
+  url: string;
+  clock: ManualClock;
+  database: TestDatabase;
+  close(): Promise<void>;
+}
+
+export async function startService(options: { now?: string; bodyLimitBytes?: number } = {}): Promise<Harness> {
+  const database = await createTestDatabase();
+  const clock = manualClock(options.now ?? '2026-03-01T12:00:00Z');
+  const app = createApp({ db: database.app, clock, logger: silentLogger, bodyLimitBytes: options.bodyLimitBytes });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    clock,
+    database,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await database.drop();
+    },
+  };
+}
+
+export interface HttpResult<T = any> {
+  status: number;
+  body: T;
+}
+
+/** A REST call with an API key. */
+export async function rest<T = any>(
+  harness: Harness,
+  method: string,
+  path: string,
+  options: { key?: string; body?: unknown; rawBody?: string; contentType?: string } = {},
+): Promise<HttpResult<T>> {
+  const headers: Record<string, string> = {};
+  if (options.key) headers.authorization = `Bearer ${options.key}`;
+  let body: string | undefined;
+  if (options.rawBody !== undefined) body = options.rawBody;
+  else if (options.body !== undefined) body = JSON.stringify(options.body);
+  if (body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
+  const response = await fetch(harness.url + path, { method, headers, body });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** A tRPC call as the dashboard makes it (no transformer): queries are GETs, mutations POSTs. */
+export async function trpc<T = any>(
+  harness: Harness,
+  kind: 'query' | 'mutation',
+  procedure: string,
+  input?: unknown,
+  session?: string,
+): Promise<HttpResult<T> & { error?: { message: string; data: { code: string; httpStatus: number; app?: { kind: string; code: string; details: { field: string; reason: string }[] } } } }> {
+  const headers: Record<string, string> = {};
+  if (session) headers.authorization = `Bearer ${session}`;
+  let response: Response;
+  if (kind === 'query') {
+    const query = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`;
+    response = await fetch(`${harness.url}/trpc/${procedure}${query}`, { headers });
+  } else {
+    headers['content-type'] = 'application/json';
+    response = await fetch(`${harness.url}/trpc/${procedure}`, { method: 'POST', headers, body: JSON.stringify(input ?? {}) });
+  }
+  const json = (await response.json()) as any;
+  return { status: response.status, body: json.result?.data, error: json.error };
+}
+
+export interface TenantFixture {
+  tenantId: string;
+  session: string;
+  secretKey: string;
+  publishableKey: string;
+}
+
+let counter = 0;
+
+/** Signs a tenant up and creates one secret and one publishable key. */
+export async function signUpTenant(harness: Harness, name = `Tenant ${++counter}`): Promise<TenantFixture> {
+  const signup = await trpc(harness, 'mutation', 'auth.signup', {
+    tenant_name: name,
+    email: `owner-${counter}-${Math.random().toString(36).slice(2)}@example.com`,
+    password: 'correct horse battery staple',
+  });
+  if (signup.status !== 200) throw new Error(`signup failed: ${JSON.stringify(signup.error)}`);
+  const session = signup.body.session.token as string;
+  const secret = await trpc(harness, 'mutation', 'apiKeys.create', { kind: 'secret', name: 'backend' }, session);
+  const publishable = await trpc(harness, 'mutation', 'apiKeys.create', { kind: 'publishable', name: 'web' }, session);
+  return { tenantId: signup.body.tenant.id, session, secretKey: secret.body.secret, publishableKey: publishable.body.secret };
+}
+
+/** A small valid price book in the kernel's JSON. */
+export function exampleBook(id = 'llm', effectiveFrom = '2026-01-01T00:00:00Z') {
+  return {
+    id,
+    currency: 'USD',
+    versions: [
+      {
+        effective_from: effectiveFrom,
+        rate_cards: [
+          {
+            id: 'openai/gpt-4o',
+            match: { provider: 'openai', model: 'gpt-4o' },
+            charges: [
+              { dimension: 'input_tokens', price: { model: 'per_unit', rate: '2.5' } },
+              { dimension: 'output_tokens', price: { model: 'per_unit', rate: '10' } },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+}
