@@ -1,0 +1,188 @@
+// Checks a price book and a customer state before rating. A bad book or state is not an event error: the host
+// rejects the whole call, so these throw InvalidInputError.
+import type { BookVersion, Charge, Condition, CustomerState, Dimension, PriceBook, RateCard } from '../../core-wasm/src/book.ts';
+import { assertMatchRule } from './match.ts';
+import { PRICE_MODELS } from './models.ts';
+import { InvalidInputError, parseStored, ZERO, type Dec } from './numbers.ts';
+import { assertTimeZone, parseClock, parseStoredInstant, WEEKDAYS } from './time.ts';
+
+const SERVICE_TIERS = ['standard', 'batch', 'flex', 'priority'];
+
+function fail(path: string, message: string): never {
+  throw new InvalidInputError(`${path}: ${message}`);
+}
+
+function isRecord(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function validateBook(book: PriceBook): void {
+  if (!isRecord(book)) fail('book', 'expected an object');
+  if (typeof book.currency !== 'string' || book.currency === '') fail('currency', 'expected an ISO 4217 code');
+  validateVersions(book.versions, 'versions');
+  if (book.cost !== undefined) {
+    if (book.cost.currency !== undefined && book.cost.currency !== book.currency) fail('cost.currency', 'must equal the book currency');
+    validateVersions(book.cost.versions, 'cost.versions');
+  }
+}
+
+function validateVersions(versions: BookVersion[], path: string): void {
+  if (!Array.isArray(versions) || versions.length === 0) fail(path, 'expected at least one version');
+  versions.forEach((version, index) => validateVersion(version, `${path}[${index}]`));
+}
+
+function validateVersion(version: BookVersion, path: string): void {
+  parseStoredInstant(version.effective_from, `${path}.effective_from`);
+  for (const [name, window] of Object.entries(version.windows ?? {})) {
+    const at = `${path}.windows.${name}`;
+    assertTimeZone(window.time_zone, `${at}.time_zone`);
+    parseClock(window.start, false, `${at}.start`);
+    parseClock(window.end, true, `${at}.end`);
+    if (window.days !== undefined && (!Array.isArray(window.days) || !window.days.every((day) => WEEKDAYS.includes(day)))) {
+      fail(`${at}.days`, 'expected weekday names mon..sun');
+    }
+  }
+  (version.modifiers ?? []).forEach((modifier, index) => {
+    validateCondition(modifier.when, version, `${path}.modifiers[${index}].when`);
+    parseStored(modifier.multiplier, 'multiplier', `${path}.modifiers[${index}].multiplier`);
+    if (modifier.cards !== undefined && !(Array.isArray(modifier.cards) && modifier.cards.every((id) => typeof id === 'string'))) {
+      fail(`${path}.modifiers[${index}].cards`, 'expected card ids');
+    }
+  });
+  for (const [pool, allowance] of Object.entries(version.allowances ?? {})) {
+    parseStored(allowance.included, 'quantity', `${path}.allowances.${pool}.included`, { min: ZERO });
+  }
+  if (!Array.isArray(version.rate_cards)) fail(`${path}.rate_cards`, 'expected a list');
+  const ids = new Set<string>();
+  version.rate_cards.forEach((card, index) => {
+    if (typeof card.id !== 'string' || card.id === '' || ids.has(card.id)) fail(`${path}.rate_cards[${index}].id`, 'expected a unique id');
+    ids.add(card.id);
+    validateCard(card, version, `${path}.rate_cards[${index}]`);
+  });
+}
+
+function validateCondition(when: Condition, version: BookVersion, path: string): void {
+  if (!isRecord(when)) fail(path, 'expected a condition');
+  if (when.window !== undefined && version.windows?.[when.window] === undefined) fail(`${path}.window`, `unknown window ${when.window}`);
+  if (when.service_tier !== undefined && !SERVICE_TIERS.includes(when.service_tier)) fail(`${path}.service_tier`, 'unknown service tier');
+}
+
+function validateCard(card: RateCard, version: BookVersion, path: string): void {
+  if (!isRecord(card.match)) fail(`${path}.match`, 'expected an object');
+  for (const [name, rule] of Object.entries(card.match)) assertMatchRule(rule, `${path}.match.${name}`);
+  for (const [name, dimension] of Object.entries(card.dimensions ?? {})) validateDimension(dimension, `${path}.dimensions.${name}`);
+  validateCharges(card.charges, `${path}.charges`);
+  (card.variants ?? []).forEach((variant, index) => {
+    validateCondition(variant.when, version, `${path}.variants[${index}].when`);
+    validateCharges(variant.charges, `${path}.variants[${index}].charges`);
+  });
+}
+
+function validateDimension(dimension: Dimension, path: string): void {
+  if ('formula' in dimension) {
+    if (!isRecord(dimension.formula) || Object.keys(dimension.formula).length === 0) fail(path, 'expected a non-empty formula');
+    for (const [property, coefficient] of Object.entries(dimension.formula)) {
+      if (!Number.isSafeInteger(coefficient)) fail(`${path}.formula.${property}`, 'coefficients are integers');
+    }
+  } else if ('gpu_time' in dimension) {
+    const gpu = dimension.gpu_time;
+    parseStored(gpu.minimum_seconds ?? '0', 'quantity', `${path}.minimum_seconds`, { min: ZERO });
+    parseStored(gpu.increment_seconds ?? '1', 'quantity', `${path}.increment_seconds`, { positive: true });
+  } else {
+    fail(path, 'expected formula or gpu_time');
+  }
+}
+
+function validateCharges(charges: Charge[], path: string): void {
+  if (!Array.isArray(charges)) fail(path, 'expected a list of charges');
+  charges.forEach((charge, index) => validateCharge(charge, `${path}[${index}]`));
+}
+
+function validateTierBounds(tiers: { up_to?: string | null }[], path: string): void {
+  if (!Array.isArray(tiers) || tiers.length === 0) fail(path, 'expected at least one tier');
+  let previous: Dec = ZERO;
+  tiers.forEach((tier, index) => {
+    const last = index === tiers.length - 1;
+    const bounded = tier.up_to !== undefined && tier.up_to !== null;
+    if (last && bounded) fail(`${path}[${index}].up_to`, 'the last tier is unbounded');
+    if (!last && !bounded) fail(`${path}[${index}].up_to`, 'only the last tier is unbounded');
+    if (bounded) {
+      const upTo = parseStored(tier.up_to, 'quantity', `${path}[${index}].up_to`);
+      if (!upTo.gt(previous)) fail(`${path}[${index}].up_to`, 'bounds increase strictly from 0');
+      previous = upTo;
+    }
+  });
+}
+
+function validateCharge(charge: Charge, path: string): void {
+  const price = charge.price;
+  if (!isRecord(price) || !(price.model in PRICE_MODELS)) fail(`${path}.price.model`, 'unknown price model');
+  if (PRICE_MODELS[price.model].measured && (typeof charge.dimension !== 'string' || charge.dimension === '')) {
+    fail(`${path}.dimension`, `${price.model} needs a dimension`);
+  }
+  const at = `${path}.price`;
+  const per = (value: string | undefined): void => void parseStored(value ?? '1000000', 'quantity', `${at}.per`, { positive: true });
+  switch (price.model) {
+    case 'per_unit':
+      parseStored(price.rate, 'money', `${at}.rate`);
+      per(price.per);
+      break;
+    case 'package':
+      parseStored(price.size, 'quantity', `${at}.size`, { positive: true });
+      parseStored(price.amount, 'money', `${at}.amount`);
+      break;
+    case 'graduated':
+    case 'volume':
+      validateTierBounds(price.tiers, `${at}.tiers`);
+      price.tiers.forEach((tier, index) => parseStored(tier.rate, 'money', `${at}.tiers[${index}].rate`));
+      per(price.per);
+      if (price.counter !== undefined && typeof price.counter !== 'string') fail(`${at}.counter`, 'expected a name');
+      break;
+    case 'request_tiers':
+      if (typeof price.basis !== 'string' || price.basis === '') fail(`${at}.basis`, 'expected a property or dimension');
+      parseStored(price.rate, 'money', `${at}.rate`);
+      price.tiers.forEach((tier, index) => {
+        parseStored(tier.above, 'quantity', `${at}.tiers[${index}].above`, { min: ZERO });
+        parseStored(tier.rate, 'money', `${at}.tiers[${index}].rate`);
+      });
+      per(price.per);
+      break;
+    case 'flat':
+      parseStored(price.amount, 'money', `${at}.amount`);
+      break;
+    case 'dynamic':
+      if (typeof price.amount_property !== 'string' || price.amount_property === '') fail(`${at}.amount_property`, 'expected a property');
+      parseStored(price.markup_percent ?? '0', 'percent', `${at}.markup_percent`);
+      break;
+  }
+}
+
+export function validateState(state: CustomerState, path: string): void {
+  if (!isRecord(state)) fail(path, 'expected an object');
+  if (state.period !== undefined) {
+    parseStoredInstant(state.period.start, `${path}.period.start`);
+    parseStoredInstant(state.period.end, `${path}.period.end`);
+  }
+  for (const [name, value] of Object.entries(state.counters ?? {})) parseStored(value, 'quantity', `${path}.counters.${name}`, { min: ZERO });
+  for (const [name, value] of Object.entries(state.allowances ?? {})) parseStored(value, 'quantity', `${path}.allowances.${name}`, { min: ZERO });
+  if (state.discount_percent !== undefined) parseStored(state.discount_percent, 'percent', `${path}.discount_percent`);
+  if (state.commitment !== undefined) {
+    if (state.commitment.mode !== 'prepaid' && state.commitment.mode !== 'postpaid') fail(`${path}.commitment.mode`, 'prepaid or postpaid');
+    for (const field of ['remaining', 'consumed'] as const) {
+      const value = state.commitment[field];
+      if (value !== undefined) parseStored(value, 'money', `${path}.commitment.${field}`, { min: ZERO });
+    }
+  }
+  (state.grants ?? []).forEach((grant, index) => {
+    const at = `${path}.grants[${index}]`;
+    if (typeof grant.id !== 'string') fail(`${at}.id`, 'expected a string');
+    if (grant.kind !== 'promotional' && grant.kind !== 'prepaid') fail(`${at}.kind`, 'promotional or prepaid');
+    if (typeof grant.priority !== 'number' || !Number.isFinite(grant.priority)) fail(`${at}.priority`, 'expected a number');
+    parseStored(grant.balance, 'money', `${at}.balance`);
+    if (grant.effective_at !== undefined) parseStoredInstant(grant.effective_at, `${at}.effective_at`);
+    if (grant.expires_at !== undefined) parseStoredInstant(grant.expires_at, `${at}.expires_at`);
+  });
+  if (state.on_depletion !== undefined && state.on_depletion !== 'overage' && state.on_depletion !== 'block') {
+    fail(`${path}.on_depletion`, 'overage or block');
+  }
+}
