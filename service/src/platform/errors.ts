@@ -40,10 +40,11 @@ export const precondition = (code: string, message: string, details: FieldProble
   new AppError('precondition', code, message, details);
 
 export function fromZodError(error: ZodError, prefix: string[] = []): AppError {
-  const details = error.issues.map((issue) => ({
-    field: [...prefix, ...issue.path.map(String)].join('.') || '(body)',
-    reason: issue.message,
-  }));
+  const details = error.issues.flatMap((issue) => {
+    const path = [...prefix, ...issue.path.map(String)];
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ field: [...path, key].join('.'), reason: 'unknown field' }));
+    return [{ field: path.join('.') || '(body)', reason: issue.message }];
+  });
   return invalid('invalid_request', `Invalid request: ${details.map((d) => `${d.field}: ${d.reason}`).join('; ')}`, details);
 }
 

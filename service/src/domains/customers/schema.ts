@@ -5,12 +5,12 @@ const regionNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'c
 
 export const currencyCode = z
   .string()
-  .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code in capitals, e.g. USD')
+  .regex(/^[A-Z]{3}$/, { message: 'must be an ISO 4217 code in capitals, e.g. USD', abort: true })
   .refine((code) => currencies.has(code), 'is not an ISO 4217 currency');
 
 const countryCode = z
   .string()
-  .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code in capitals, e.g. DE')
+  .regex(/^[A-Z]{2}$/, { message: 'must be an ISO 3166-1 alpha-2 code in capitals, e.g. DE', abort: true })
   .refine((code) => regionNames.of(code) !== code, 'is not an ISO 3166-1 country');
 
 /** The tenant's id for a customer: printable, no control characters, used in URLs (percent-encoded). */
