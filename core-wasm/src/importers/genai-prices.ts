@@ -302,11 +302,9 @@ function modelRule(model: ParsedModel): MatchRule {
   return rest.length ? { or: [exactId, ...rest] } : exactId;
 }
 
-/** The same rule for a fallback card: the id is a rule there, so that it never beats the provider's own cards. */
+/** A fallback card matches as calcPrice's fallback lookup does: by the catalogue's rule alone, never by the id. */
 function fallbackModelRule(model: ParsedModel): MatchRule {
-  const exactId = normalizeGenaiPricesReference(model.id);
-  const rest = alternatives(model.match).filter((rule) => !(typeof rule === 'object' && 'equals' in rule && rule.equals === exactId));
-  return { or: [{ equals: exactId }, ...rest] };
+  return model.match;
 }
 
 /** MatchRule semantics (book.ts) on an already normalized value. */
