@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import { systemClock } from './platform/clock.ts';
 import { loadConfig } from './platform/config.ts';
-import { connect, resolveDatabase } from './platform/db.ts';
+import { connect, connectService, resolveDatabase } from './platform/db.ts';
 import { createLogger } from './platform/log.ts';
 import { migrate, setServiceRolePassword } from './platform/migrate.ts';
 
@@ -16,7 +16,7 @@ await migrate(owner, logger);
 if (config.appDatabasePassword && !target.embedded) await setServiceRolePassword(owner, config.appDatabasePassword);
 await owner.end();
 
-const db = connect(target.appOptions);
+const db = await connectService(target);
 const app = createApp({ db, clock: systemClock, logger, bodyLimitBytes: config.bodyLimitBytes, sessionTtlSeconds: config.sessionTtlSeconds });
 const server = app.listen(config.port, () => {
   const { port } = server.address() as AddressInfo;

@@ -80,6 +80,7 @@ export async function trpc<T = any>(
 
 export interface TenantFixture {
   tenantId: string;
+  email: string;
   session: string;
   secretKey: string;
   publishableKey: string;
@@ -89,16 +90,13 @@ let counter = 0;
 
 /** Signs a tenant up and creates one secret and one publishable key. */
 export async function signUpTenant(harness: Harness, name = `Tenant ${++counter}`): Promise<TenantFixture> {
-  const signup = await trpc(harness, 'mutation', 'auth.signup', {
-    tenant_name: name,
-    email: `owner-${counter}-${Math.random().toString(36).slice(2)}@example.com`,
-    password: 'correct horse battery staple',
-  });
+  const email = `owner-${counter}-${Math.random().toString(36).slice(2)}@example.com`;
+  const signup = await trpc(harness, 'mutation', 'auth.signup', { tenant_name: name, email, password: 'correct horse battery staple' });
   if (signup.status !== 200) throw new Error(`signup failed: ${JSON.stringify(signup.error)}`);
   const session = signup.body.session.token as string;
   const secret = await trpc(harness, 'mutation', 'apiKeys.create', { kind: 'secret', name: 'backend' }, session);
   const publishable = await trpc(harness, 'mutation', 'apiKeys.create', { kind: 'publishable', name: 'web' }, session);
-  return { tenantId: signup.body.tenant.id, session, secretKey: secret.body.secret, publishableKey: publishable.body.secret };
+  return { tenantId: signup.body.tenant.id, email, session, secretKey: secret.body.secret, publishableKey: publishable.body.secret };
 }
 
 /** A small valid price book in the kernel's JSON. */

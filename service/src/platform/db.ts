@@ -89,6 +89,17 @@ async function startEmbeddedDatabase(dataDir: string, logger: Logger): Promise<D
 }
 
 /**
+ * The service pool. On PGlite the one backend's session user is a superuser, so the session also switches
+ * to the service role once: a query that skips withTenant is then filtered by RLS as on PostgreSQL. (The
+ * switch is session state of the single backend; unlike a PostgreSQL login it can be undone by RESET ROLE.)
+ */
+export async function connectService(target: DatabaseTarget): Promise<Db> {
+  const db = connect(target.appOptions);
+  if (target.embedded) await db.unsafe(`set role ${SERVICE_ROLE}`);
+  return db;
+}
+
+/**
  * Runs `fn` in a transaction as the service role with `app.tenant_id` set, which every RLS policy reads.
  * Both settings are transaction-local, so a pooled connection never carries a tenant into the next use.
  * Setting the role matters on PGlite, whose only user is a superuser; on PostgreSQL the login role already is it.

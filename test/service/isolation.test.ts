@@ -1,0 +1,209 @@
+// Tenant isolation: tenant A tries to read and write tenant B's data through every REST route and every tRPC
+// procedure, and must fail every time; then the database itself is asked, as the service role, without a tenant.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appRouter, createApp } from '../../service/src/app.ts';
+import { withTenant } from '../../service/src/platform/db.ts';
+import { exampleBook, rest, signUpTenant, startService, trpc, type Harness, type TenantFixture } from './harness.ts';
+
+interface Attempt {
+  route: string;
+  run: () => Promise<{ status: number; body?: any; error?: any }>;
+  /** What A gets: B's object does not exist for A. */
+  status: number;
+  check?: (result: { status: number; body?: any; error?: any }) => void;
+}
+
+describe('tenant isolation', () => {
+  let harness: Harness;
+  let a: TenantFixture;
+  let b: TenantFixture;
+  let bKeyId: string;
+  let bUserId: string;
+
+  async function snapshotOf(tenantId: string) {
+    const tables = await harness.database.owner`
+      select c.relname from pg_class c join pg_attribute a on a.attrelid = c.oid and a.attname = 'tenant_id'
+      where c.relkind = 'r' and c.relnamespace = 'public'::regnamespace order by 1`;
+    const snapshot: Record<string, unknown[]> = {};
+    for (const { relname } of tables) {
+      snapshot[relname] = await harness.database.owner.unsafe(`select * from ${relname} where tenant_id = $1 order by 1, 2`, [tenantId]);
+    }
+    return JSON.parse(JSON.stringify(snapshot, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
+  }
+
+  beforeAll(async () => {
+    harness = await startService();
+    a = await signUpTenant(harness, 'Tenant A');
+    b = await signUpTenant(harness, 'Tenant B');
+    const asB = (method: string, path: string, body?: unknown) => rest(harness, method, path, { key: b.secretKey, body });
+    expect((await asB('POST', '/v1/customers', { external_id: 'b-parent', currency: 'USD' })).status).toBe(201);
+    expect((await asB('POST', '/v1/customers', { external_id: 'b-customer', currency: 'USD', parent_id: 'b-parent' })).status).toBe(201);
+    expect((await asB('POST', '/v1/customers', { external_id: 'shared-id', currency: 'USD', name: 'B' })).status).toBe(201);
+    expect((await asB('POST', '/v1/meters', { code: 'b-meter', name: 'B', event_type: 'e', aggregation: 'count' })).status).toBe(201);
+    expect((await asB('POST', '/v1/price_books', { book: exampleBook('b-book') })).status).toBe(201);
+    expect((await asB('PUT', '/v1/customers/b-customer/price_book', { price_book: 'b-book' })).status).toBe(200);
+    const keys = await asB('GET', '/v1/api_keys');
+    bKeyId = keys.body.data[0].id;
+    bUserId = (await trpc(harness, 'query', 'auth.me', undefined, b.session)).body.user.id;
+    // The same external id in two tenants is two customers.
+    expect((await rest(harness, 'POST', '/v1/customers', { key: a.secretKey, body: { external_id: 'shared-id', currency: 'EUR', name: 'A' } })).status).toBe(201);
+    expect((await rest(harness, 'POST', '/v1/customers', { key: a.secretKey, body: { external_id: 'a-customer', currency: 'USD' } })).status).toBe(201);
+  });
+  afterAll(async () => {
+    await harness?.close();
+  });
+
+  it('A cannot read or change any of B\'s objects through any REST route or tRPC procedure, and B\'s rows stay as they were', async () => {
+    const before = await snapshotOf(b.tenantId);
+    const asA = (method: string, path: string, body?: unknown) => () => rest(harness, method, path, { key: a.secretKey, body });
+    const asAtrpc = (kind: 'query' | 'mutation', procedure: string, input?: unknown) => () => trpc(harness, kind, procedure, input, a.session);
+    const notListed = (needle: string) => (result: { body?: any }) => expect(JSON.stringify(result.body)).not.toContain(needle);
+    const nextVersion = exampleBook('b-book', '2027-01-01T00:00:00Z').versions[0];
+
+    const attempts: Attempt[] = [
+      { route: 'GET /customers', run: asA('GET', '/v1/customers?limit=1000'), status: 200, check: notListed('b-customer') },
+      { route: 'POST /customers', run: asA('POST', '/v1/customers', { external_id: 'a-child', currency: 'USD', parent_id: 'b-parent' }), status: 400 },
+      { route: 'GET /customers/:id', run: asA('GET', '/v1/customers/b-customer'), status: 404 },
+      { route: 'PATCH /customers/:id', run: asA('PATCH', '/v1/customers/b-customer', { name: 'hijacked' }), status: 404 },
+      { route: 'PATCH /customers/:id', run: asA('PATCH', '/v1/customers/a-customer', { parent_id: 'b-parent' }), status: 400 },
+      { route: 'PUT /customers/:id/price_book', run: asA('PUT', '/v1/customers/b-customer/price_book', { price_book: 'b-book', effective_from: '2027-01-01T00:00:00Z' }), status: 404 },
+      { route: 'PUT /customers/:id/price_book', run: asA('PUT', '/v1/customers/a-customer/price_book', { price_book: 'b-book' }), status: 400 },
+      { route: 'GET /meters', run: asA('GET', '/v1/meters?include_archived=true'), status: 200, check: notListed('b-meter') },
+      { route: 'POST /meters', run: asA('POST', '/v1/meters', { code: 'b-meter', name: 'A', event_type: 'e', aggregation: 'count' }), status: 201 },
+      { route: 'GET /meters/:code', run: asA('GET', '/v1/meters/b-meter'), status: 200, check: (r) => expect(r.body.name).toBe('A') },
+      { route: 'PATCH /meters/:code', run: asA('PATCH', '/v1/meters/b-meter', { archived: true }), status: 200 },
+      { route: 'GET /price_books', run: asA('GET', '/v1/price_books'), status: 200, check: notListed('b-book') },
+      { route: 'GET /price_books/:code', run: asA('GET', '/v1/price_books/b-book'), status: 404 },
+      { route: 'POST /price_books/:code/versions', run: asA('POST', '/v1/price_books/b-book/versions', { version: nextVersion }), status: 404 },
+      { route: 'POST /price_books', run: asA('POST', '/v1/price_books', { book: exampleBook('b-book') }), status: 201 },
+      { route: 'GET /api_keys', run: asA('GET', '/v1/api_keys'), status: 200, check: notListed(bKeyId) },
+      { route: 'POST /api_keys', run: asA('POST', '/v1/api_keys', { kind: 'secret', name: 'a' }), status: 201 },
+      { route: 'DELETE /api_keys/:id', run: asA('DELETE', `/v1/api_keys/${bKeyId}`), status: 404 },
+      { route: 'GET /audit_log', run: asA('GET', '/v1/audit_log?limit=500'), status: 200, check: (r) => {
+        expect(r.body.data.length).toBeGreaterThan(0);
+        notListed('b-customer')(r);
+        notListed(b.tenantId)(r);
+      } },
+      { route: 'GET /audit_log', run: asA('GET', `/v1/audit_log?entity_type=api_key&entity_id=${bKeyId}`), status: 200, check: (r) => expect(r.body.data).toEqual([]) },
+
+      { route: 'trpc auth.me', run: asAtrpc('query', 'auth.me'), status: 200, check: (r) => expect(r.body.tenant.id).toBe(a.tenantId) },
+      { route: 'trpc users.list', run: asAtrpc('query', 'users.list'), status: 200, check: notListed(bUserId) },
+      { route: 'trpc users.changeRole', run: asAtrpc('mutation', 'users.changeRole', { user_id: bUserId, role: 'viewer' }), status: 404 },
+      { route: 'trpc users.create', run: asAtrpc('mutation', 'users.create', { email: 'x@a.example', password: 'a long enough password', role: 'viewer' }), status: 200 },
+      { route: 'trpc apiKeys.list', run: asAtrpc('query', 'apiKeys.list'), status: 200, check: notListed(bKeyId) },
+      { route: 'trpc apiKeys.revoke', run: asAtrpc('mutation', 'apiKeys.revoke', { id: bKeyId }), status: 404 },
+      { route: 'trpc apiKeys.create', run: asAtrpc('mutation', 'apiKeys.create', { kind: 'publishable', name: 'a' }), status: 200 },
+      { route: 'trpc customers.list', run: asAtrpc('query', 'customers.list', {}), status: 200, check: notListed('b-customer') },
+      { route: 'trpc customers.get', run: asAtrpc('query', 'customers.get', { id: 'b-customer' }), status: 404 },
+      { route: 'trpc customers.get', run: asAtrpc('query', 'customers.get', { id: 'shared-id' }), status: 200, check: (r) => expect(r.body).toMatchObject({ name: 'A', currency: 'EUR' }) },
+      { route: 'trpc customers.create', run: asAtrpc('mutation', 'customers.create', { external_id: 'a-2', currency: 'USD', parent_id: 'b-customer' }), status: 400 },
+      { route: 'trpc customers.update', run: asAtrpc('mutation', 'customers.update', { id: 'b-customer', changes: { name: 'x' } }), status: 404 },
+      { route: 'trpc customers.assignPriceBook', run: asAtrpc('mutation', 'customers.assignPriceBook', { id: 'b-customer', assignment: { price_book: 'b-book', effective_from: '2028-01-01T00:00:00Z' } }), status: 404 },
+      { route: 'trpc meters.list', run: asAtrpc('query', 'meters.list', { include_archived: true }), status: 200, check: (r) => expect(r.body.data.every((m: any) => m.name === 'A')).toBe(true) },
+      { route: 'trpc meters.get', run: asAtrpc('query', 'meters.get', { code: 'b-meter' }), status: 200, check: (r) => expect(r.body.name).toBe('A') },
+      { route: 'trpc meters.create', run: asAtrpc('mutation', 'meters.create', { code: 'a-meter', name: 'A', event_type: 'e', aggregation: 'count' }), status: 200 },
+      { route: 'trpc meters.update', run: asAtrpc('mutation', 'meters.update', { code: 'b-meter', changes: { name: 'A renamed' } }), status: 200 },
+      { route: 'trpc priceBooks.list', run: asAtrpc('query', 'priceBooks.list', {}), status: 200 },
+      { route: 'trpc priceBooks.get', run: asAtrpc('query', 'priceBooks.get', { code: 'b-book' }), status: 200, check: (r) => expect(r.body.created_by).not.toContain(bKeyId) },
+      { route: 'trpc priceBooks.addVersion', run: asAtrpc('mutation', 'priceBooks.addVersion', { code: 'b-book', version: { version: nextVersion } }), status: 200 },
+      { route: 'trpc priceBooks.create', run: asAtrpc('mutation', 'priceBooks.create', { book: exampleBook('a-book') }), status: 200 },
+      { route: 'trpc audit.list', run: asAtrpc('query', 'audit.list', { limit: 500 }), status: 200, check: notListed(b.tenantId) },
+    ];
+
+    for (const attempt of attempts) {
+      const result = await attempt.run();
+      expect(result.status, `${attempt.route}: ${JSON.stringify(result.body ?? result.error)}`).toBe(attempt.status);
+      attempt.check?.(result);
+    }
+
+    // Every route and procedure of the app was tried (a new one must be added here).
+    const tried = new Set(attempts.map((x) => x.route));
+    const app = createApp({ db: harness.database.app, clock: harness.clock }) as any;
+    const routes: string[] = [];
+    const walk = (stack: any[]) => {
+      for (const layer of stack) {
+        if (layer.route) for (const method of Object.keys(layer.route.methods)) routes.push(`${method.toUpperCase()} ${layer.route.path}`);
+        else if (layer.handle?.stack) walk(layer.handle.stack);
+      }
+    };
+    walk(app.router.stack);
+    const publicRoutes = ['GET /healthz', 'GET /readyz'];
+    expect(routes.filter((r) => !publicRoutes.includes(r) && !tried.has(r))).toEqual([]);
+    const procedures = Object.keys((appRouter as any)._def.procedures);
+    const tenantless = ['auth.signup', 'auth.login', 'auth.logout'];
+    expect(procedures.filter((p) => !tenantless.includes(p) && !tried.has(`trpc ${p}`))).toEqual([]);
+
+    // A's writes landed in A; B's rows are exactly as before, and B still works with its own key.
+    expect(await snapshotOf(b.tenantId)).toEqual(before);
+    const bCustomer = await rest(harness, 'GET', '/v1/customers/b-customer', { key: b.secretKey });
+    expect(bCustomer.body).toMatchObject({ parent_id: 'b-parent', price_book: { code: 'b-book' } });
+    expect((await rest(harness, 'GET', '/v1/price_books/b-book', { key: b.secretKey })).body.versions).toHaveLength(1);
+  });
+
+  it('A\'s owner cannot log into B by naming B\'s tenant id', async () => {
+    const login = await trpc(harness, 'mutation', 'auth.login', { email: a.email, password: 'correct horse battery staple', tenant_id: b.tenantId });
+    expect(login.status).toBe(401);
+    const own = await trpc(harness, 'mutation', 'auth.login', { email: a.email, password: 'correct horse battery staple', tenant_id: a.tenantId });
+    expect(own.body.tenant_id).toBe(a.tenantId);
+  });
+
+  describe('in the database, as the service role', () => {
+    it('sees no tenant row and can write none without app.tenant_id', async () => {
+      const tables = await harness.database.owner`
+        select c.relname from pg_class c join pg_attribute a on a.attrelid = c.oid and a.attname = 'tenant_id'
+        where c.relkind = 'r' and c.relnamespace = 'public'::regnamespace order by 1`;
+      expect(tables.length).toBeGreaterThanOrEqual(10);
+      for (const { relname } of tables) {
+        const [owner] = await harness.database.owner.unsafe(`select count(*)::int as n from ${relname}`);
+        const [service] = await harness.database.app.unsafe(`select count(*)::int as n from ${relname}`);
+        expect(owner.n, relname).toBeGreaterThan(0);
+        expect(service.n, relname).toBe(0);
+      }
+      const [{ current_user }] = await harness.database.app`select current_user`;
+      expect(current_user).toBe('tariff_app');
+      await expect(
+        harness.database.app`insert into customers (tenant_id, id, external_id, currency, created_at, updated_at)
+          values (${b.tenantId}, gen_random_uuid(), 'forged', 'USD', now(), now())`,
+      ).rejects.toThrow(/row-level security/);
+    });
+
+    it('with app.tenant_id = A, cannot see, change or create B\'s rows', async () => {
+      await withTenant(harness.database.app, a.tenantId, async (tx) => {
+        expect(await tx`select * from customers where tenant_id = ${b.tenantId}`).toHaveLength(0);
+        const all = await tx`select distinct tenant_id from customers`;
+        expect(all.map((r) => r.tenant_id)).toEqual([a.tenantId]);
+        expect((await tx`update customers set name = 'x' where tenant_id = ${b.tenantId}`).count).toBe(0);
+        await expect(
+          tx.savepoint((sp) => sp`insert into customers (tenant_id, id, external_id, currency, created_at, updated_at)
+            values (${b.tenantId}, gen_random_uuid(), 'forged', 'USD', now(), now())`),
+        ).rejects.toThrow(/row-level security/);
+        // Moving an A row to B is a write into B.
+        await expect(tx.savepoint((sp) => sp`update customers set tenant_id = ${b.tenantId} where external_id = 'a-customer'`)).rejects.toThrow(
+          /permission denied|row-level security/,
+        );
+      });
+    });
+
+    it('cannot switch RLS off or become the owner', async () => {
+      await expect(harness.database.app.begin((tx) => tx`set local row_security = off`.then(() => tx`select * from customers`))).rejects.toThrow(
+        /row-level security/,
+      );
+      await expect(harness.database.app`set role postgres`).rejects.toThrow(/permission denied/);
+      const [role] = await harness.database.owner`select rolsuper, rolbypassrls from pg_roles where rolname = 'tariff_app'`;
+      expect(role).toEqual({ rolsuper: false, rolbypassrls: false });
+    });
+
+    it('does not carry a tenant from one transaction into the next use of the connection', async () => {
+      const single = await harness.database.app.reserve();
+      try {
+        await single`begin`;
+        await single`select set_config('app.tenant_id', ${a.tenantId}, true)`;
+        expect((await single`select count(*)::int as n from customers`)[0].n).toBeGreaterThan(0);
+        await single`commit`;
+        expect((await single`select count(*)::int as n from customers`)[0].n).toBe(0);
+      } finally {
+        single.release();
+      }
+    });
+  });
+});
