@@ -161,9 +161,10 @@ function parseCatalogue(catalogue: unknown, context: ImportContext): ParsedProvi
   catalogue.forEach((value, index) => {
     const provider = parseProvider(value, `$[${index}]`, context);
     if (!provider) return;
-    const earlier = seen.get(provider.id);
+    const key = normalizeGenaiPricesReference(provider.id);
+    const earlier = seen.get(key);
     if (earlier) context.problem(`${provider.path}.id`, `duplicate provider id ${JSON.stringify(provider.id)} (also ${earlier})`);
-    seen.set(provider.id, provider.path);
+    else seen.set(key, provider.path);
     providers.push(provider);
   });
   for (const provider of providers) {
@@ -194,12 +195,15 @@ function parseProvider(value: unknown, path: string, context: ImportContext): Pa
   else {
     const seen = new Map<string, string>();
     value.models.forEach((model, index) => {
-      const parsed = parseModel(model, `${path}.models[${index}]`, context);
-      if (!parsed) return;
-      const earlier = seen.get(parsed.id);
-      if (earlier) context.problem(`${parsed.path}.id`, `duplicate model id ${JSON.stringify(parsed.id)} (also ${earlier})`);
-      seen.set(parsed.id, parsed.path);
-      models.push(parsed);
+      const modelPath = `${path}.models[${index}]`;
+      const parsed = parseModel(model, modelPath, context);
+      const modelId = isRecord(model) ? model.id : undefined;
+      if (typeof modelId === 'string') {
+        const earlier = seen.get(modelId);
+        if (earlier) context.problem(`${modelPath}.id`, `duplicate model id ${JSON.stringify(modelId)} (also ${earlier})`);
+        else seen.set(modelId, modelPath);
+      }
+      if (parsed) models.push(parsed);
     });
   }
   if (id === null) return null;
@@ -314,6 +318,7 @@ export function matchesRule(rule: MatchRule, value: string): boolean {
   if ('starts_with' in rule) return value.startsWith(rule.starts_with);
   if ('ends_with' in rule) return value.endsWith(rule.ends_with);
   if ('contains' in rule) return value.includes(rule.contains);
+  if ('regex' in rule) return new RegExp(rule.regex, 'u').test(value); // as core-wasm/src/match.ts; never emitted here
   if ('or' in rule) return rule.or.some((item) => matchesRule(item, value));
   return rule.and.every((item) => matchesRule(item, value));
 }
