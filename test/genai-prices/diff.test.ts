@@ -5,7 +5,8 @@ import { Decimal } from 'decimal.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { calcPrice, updatePrices, waitForUpdate, type Provider } from '@pydantic/genai-prices';
 import type { PriceBook, RatedEvent, StateMap, UsageEvent } from '../../core-wasm/src/book.ts';
-import { importGenaiPricesWithNotes, type ImportNote } from '../../core-wasm/src/importers/genai-prices.ts';
+import { compileBook } from '../../core-wasm/src/compile.ts';
+import { importGenaiPricesWithNotes, normalizeGenaiPricesReference, type ImportNote } from '../../core-wasm/src/importers/genai-prices.ts';
 import {
   type CatalogueModel,
   type CatalogueProvider,
@@ -32,6 +33,7 @@ const HALF_NANO_PER_LINE = new Decimal('0.0000000005');
 
 type Usage = Record<string, number>;
 
+/** `provider` and `model` as a caller reports them: calcPrice gets them as they are, Tariff normalized. */
 interface Case {
   provider: string;
   model: string;
@@ -57,6 +59,8 @@ interface Comparison {
   /** Largest relative difference between calcPrice and Tariff's unrounded lines (sum of quantity x rate / per). */
   maxRelativeErrorBeforeRounding: number;
   deviations: Record<Deviation, number>;
+  /** "<provider>/<model>" of every catalogue model both sides priced (and agreed on) at least once. */
+  modelsAgreed: Set<string>;
   deviationExamples: string[];
   failures: string[];
 }
@@ -115,7 +119,8 @@ function hasCompactDate(model: string): boolean {
   return /-20\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?=-|:|$)/.test(model);
 }
 
-function classify(item: Case, expected: Expected, actual: RatedEvent): Deviation | null {
+function classify(reported: Case, expected: Expected, actual: RatedEvent): Deviation | null {
+  const item = { ...reported, provider: normalizeGenaiPricesReference(reported.provider), model: normalizeGenaiPricesReference(reported.model) };
   if (providersAccepting(item.provider).length > 1 && !catalogue.some((provider) => provider.id === item.provider)) {
     return 'provider_precedence';
   }
@@ -152,7 +157,7 @@ async function compare(cases: Case[]): Promise<Comparison> {
     customer_id: CUSTOMER,
     event_type: 'llm.request',
     timestamp: item.at,
-    properties: { provider: item.provider, model: item.model, ...item.usage },
+    properties: { provider: normalizeGenaiPricesReference(item.provider), model: normalizeGenaiPricesReference(item.model), ...item.usage },
   }));
   const results = await rateBook(book, STATES, events);
   const comparison: Comparison = {
@@ -163,6 +168,7 @@ async function compare(cases: Case[]): Promise<Comparison> {
     amountWithinRelative: 0,
     maxRelativeErrorBeforeRounding: 0,
     deviations: { exact_id: 0, regex_widened: 0, provider_precedence: 0, date_normalization: 0 },
+    modelsAgreed: new Set(),
     deviationExamples: [],
     failures: [],
   };
@@ -187,8 +193,10 @@ async function compare(cases: Case[]): Promise<Comparison> {
       const roundingOff = new Decimal(actual.amount!).minus(unrounded).abs();
       comparison.maxRelativeErrorBeforeRounding = Math.max(comparison.maxRelativeErrorBeforeRounding, relative);
       if (new Decimal(actual.amount!).minus(total).abs().lte(Math.abs(total) * RELATIVE_TOLERANCE)) comparison.amountWithinRelative++;
-      if (relative <= RELATIVE_TOLERANCE && roundingOff.lte(HALF_NANO_PER_LINE.times(lines.length))) comparison.pricedBoth++;
-      else comparison.failures.push(`relative difference ${relative} before rounding, ${roundingOff.toFixed()} from rounding: ${describe()}`);
+      if (relative <= RELATIVE_TOLERANCE && roundingOff.lte(HALF_NANO_PER_LINE.times(lines.length))) {
+        comparison.pricedBoth++;
+        comparison.modelsAgreed.add(`${(expected as { provider: string }).provider}/${(expected as { model: string }).model}`);
+      } else comparison.failures.push(`relative difference ${relative} before rounding, ${roundingOff.toFixed()} from rounding: ${describe()}`);
       return;
     }
     if (expected.kind === 'none' && actual.status === 'error' && actual.error?.code === 'no_rate_card') {
@@ -209,8 +217,8 @@ async function compare(cases: Case[]): Promise<Comparison> {
 }
 
 function report(name: string, comparison: Comparison): void {
-  const { deviationExamples, failures, ...counts } = comparison;
-  console.log(`[genai-prices diff] ${name}: ${JSON.stringify({ ...counts, failures: failures.length })}`);
+  const { deviationExamples, failures, modelsAgreed, ...counts } = comparison;
+  console.log(`[genai-prices diff] ${name}: ${JSON.stringify({ ...counts, modelsAgreed: modelsAgreed.size, failures: failures.length })}`);
   if (deviationExamples.length) console.log(`  expected deviations, e.g.:\n    ${deviationExamples.join('\n    ')}`);
 }
 
@@ -310,12 +318,21 @@ function allModels(): ModelRef[] {
   return catalogue.flatMap((provider) => provider.models.map((model) => ({ provider, model })));
 }
 
+/**
+ * The model reference price cases use: its id, unless the catalogue rule leaves the id out (51 models, where only
+ * Tariff would find it), then the first sample of its rule, so that both sides price every model.
+ */
+function referenceOf(model: CatalogueModel): string {
+  if (clauseHolds(model.match, model.id)) return model.id;
+  return sampleStrings(model.match).find((sample) => clauseHolds(model.match, sample)) ?? model.id;
+}
+
 const RESOLUTION_USAGE: Usage = { input_tokens: 12_345, cache_read_tokens: 2_000, cache_write_tokens: 1_000, output_tokens: 678, web_searches: 2 };
 
 // ---------------------------------------------------------------------------------------------------------------
 
 describe('genai-prices snapshot imported as a Tariff book, against calcPrice on the same snapshot', () => {
-  it('imports the whole snapshot, noting every widened regex', () => {
+  it('imports the whole snapshot, noting every widened regex, into a book the kernel compiler accepts', () => {
     const providers = catalogue.length;
     const cards = book.versions[0]!.rate_cards.length;
     console.log(
@@ -327,21 +344,24 @@ describe('genai-prices snapshot imported as a Tariff book, against calcPrice on 
     expect(widened).toBeGreaterThan(0);
     expect(widened).toBeLessThanOrEqual(regexClauses);
     expect(cards).toBeGreaterThanOrEqual(countModels());
+    const compiled = compileBook(book);
+    expect(compiled.ok ? [] : compiled.errors.slice(0, 10)).toEqual([]);
   });
 
   it('finds the same model for every id and match literal of every model, provider alias and fallback provider', async () => {
     const cases: Case[] = [];
     for (const { provider, model } of allModels()) {
-      const strings = new Set([model.id.toLowerCase(), ...sampleStrings(model.match)]);
+      // The id as written (272 ids have capitals: calcPrice lowercases, Tariff's caller normalizes), then samples.
+      const strings = new Set([model.id, ...sampleStrings(model.match)]);
       for (const value of strings) cases.push({ provider: provider.id, model: value, at: DEFAULT_AT, usage: RESOLUTION_USAGE });
     }
     for (const provider of catalogue) {
       for (const alias of provider.provider_match ? sampleStrings(provider.provider_match) : []) {
-        for (const model of provider.models.slice(0, 3)) cases.push({ provider: alias, model: model.id.toLowerCase(), at: DEFAULT_AT, usage: RESOLUTION_USAGE });
+        for (const model of provider.models.slice(0, 3)) cases.push({ provider: alias, model: referenceOf(model), at: DEFAULT_AT, usage: RESOLUTION_USAGE });
       }
       for (const fallbackId of provider.fallback_model_providers ?? []) {
         for (const model of catalogue.find((candidate) => candidate.id === fallbackId)!.models) {
-          cases.push({ provider: provider.id, model: model.id.toLowerCase(), at: DEFAULT_AT, usage: RESOLUTION_USAGE });
+          cases.push({ provider: provider.id, model: referenceOf(model), at: DEFAULT_AT, usage: RESOLUTION_USAGE });
         }
       }
     }
@@ -362,16 +382,17 @@ describe('genai-prices snapshot imported as a Tariff book, against calcPrice on 
       const units = reportedUnits(model);
       const totals = [...fixed, ...Array.from({ length: 4 }, () => tokenCount(next))];
       for (const inputTotal of totals) {
-        cases.push({ provider: provider.id, model: model.id.toLowerCase(), at: DEFAULT_AT, usage: consistentUsage(units, inputTotal, tokenCount(next), next) });
+        cases.push({ provider: provider.id, model: referenceOf(model), at: DEFAULT_AT, usage: consistentUsage(units, inputTotal, tokenCount(next), next) });
       }
       // More cache reads than input tokens: calcPrice throws when it prices cache reads, Tariff's remainder is negative.
       if (pricedUsageKeys(model).includes('cache_read_tokens')) {
-        cases.push({ provider: provider.id, model: model.id.toLowerCase(), at: DEFAULT_AT, usage: { input_tokens: 10, cache_read_tokens: 20, output_tokens: 5 } });
+        cases.push({ provider: provider.id, model: referenceOf(model), at: DEFAULT_AT, usage: { input_tokens: 10, cache_read_tokens: 20, output_tokens: 5 } });
       }
     }
     const comparison = await compare(cases);
     report('token counts', comparison);
     expectAgreement(comparison);
+    expect(comparison.modelsAgreed.size).toBe(countModels());
     expect(comparison.errorBoth).toBeGreaterThan(0);
   });
 
@@ -390,13 +411,13 @@ describe('genai-prices snapshot imported as a Tariff book, against calcPrice on 
       for (const start of starts) {
         for (const inputTotal of [start - 1, start, start + 1].filter((count) => count >= 0)) {
           for (const at of instantsAcrossVersions()) {
-            cases.push({ provider: provider.id, model: model.id.toLowerCase(), at, usage: consistentUsage(units, inputTotal, tokenCount(next), next) });
+            cases.push({ provider: provider.id, model: referenceOf(model), at, usage: consistentUsage(units, inputTotal, tokenCount(next), next) });
           }
         }
       }
     }
     const comparison = await compare(cases);
-    report(`tier boundaries (${boundaries} model tier starts)`, comparison);
+    report(`tier boundaries (${boundaries} distinct tier starts over the tiered models)`, comparison);
     expectAgreement(comparison);
     expect(boundaries).toBeGreaterThan(0);
   });
@@ -417,12 +438,13 @@ describe('genai-prices snapshot imported as a Tariff book, against calcPrice on 
       }
       for (const at of instants) {
         if (Date.parse(at) < Date.parse(versionStarts()[0]!)) continue;
-        cases.push({ provider: provider.id, model: model.id.toLowerCase(), at, usage: consistentUsage(units, tokenCount(next), tokenCount(next), next) });
+        cases.push({ provider: provider.id, model: referenceOf(model), at, usage: consistentUsage(units, tokenCount(next), tokenCount(next), next) });
       }
     }
     const comparison = await compare(cases);
     report(`start dates (${dated.size} dated models)`, comparison);
     expectAgreement(comparison);
+    expect(comparison.modelsAgreed.size).toBe(countModels());
     expect(dated.size).toBeGreaterThan(0);
   });
 
@@ -445,7 +467,7 @@ describe('genai-prices snapshot imported as a Tariff book, against calcPrice on 
           const boundary = Date.parse(`${day}T00:00:00Z`) + second * 1000;
           for (const offset of [-1, 0, 1, 59_999]) {
             const at = new Date(boundary + offset).toISOString();
-            cases.push({ provider: provider.id, model: model.id.toLowerCase(), at, usage: consistentUsage(units, tokenCount(next), tokenCount(next), next) });
+            cases.push({ provider: provider.id, model: referenceOf(model), at, usage: consistentUsage(units, tokenCount(next), tokenCount(next), next) });
           }
         }
       }
