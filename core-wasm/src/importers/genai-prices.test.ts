@@ -302,6 +302,12 @@ describe('importGenaiPrices: validation', () => {
     expect(problemsOf({ providers: [] })).toEqual([{ path: '$', message: 'expected an array of providers' }]);
   });
 
+  it("refuses Groq Whisper audio prices, whose 10-second minimum lives in calcPrice's code", () => {
+    expect(problemsOf([provider('groq', [model('whisper-large-v3', { audio_hours: 0.111 })])])).toEqual([
+      { path: '$[0].models[0].prices', message: "calcPrice's 10-second minimum per call for Groq Whisper cannot be stated" },
+    ]);
+  });
+
   it('lists every problem with its JSON path at once', () => {
     const problems = problemsOf([
       provider('p', [

@@ -207,8 +207,22 @@ function parseProvider(value: unknown, path: string, context: ImportContext): Pa
     });
   }
   if (id === null) return null;
+  flagGroqWhisperMinimum(id, models, context);
   const exactId = normalizeGenaiPricesReference(id);
   return { id, path, rule: providerMatch ? { or: [exactId, ...alternatives(providerMatch)] } : exactId, providerMatch, models, fallbacks };
+}
+
+/**
+ * calcPrice bills Groq's Whisper models at least 10 seconds of audio per call, a rule in its code, not in the data.
+ * A per_unit charge has no minimum (the kernel has one for GPU time only), so such prices are refused.
+ */
+function flagGroqWhisperMinimum(providerId: string, models: ParsedModel[], context: ImportContext): void {
+  if (normalizeGenaiPricesReference(providerId) !== 'groq') return;
+  for (const model of models) {
+    if (model.id !== 'whisper-large-v3' && model.id !== 'whisper-large-v3-turbo') continue;
+    const seconds = model.prices.some((entry) => entry.prices.charges.some((charge) => charge.usageKey.endsWith('audio_seconds')));
+    if (seconds) context.problem(`${model.path}.prices`, "calcPrice's 10-second minimum per call for Groq Whisper cannot be stated");
+  }
 }
 
 function parseId(value: unknown, path: string, context: ImportContext): string | null {
