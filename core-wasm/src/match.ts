@@ -26,7 +26,7 @@ export function checkMatchRule(rule: unknown, path: string, problems: { path: st
     if (typeof value !== 'string') problems.push({ path: `${path}.regex`, message: 'must be a string' });
     else {
       try {
-        new RegExp(value, 'u');
+        new RegExp(value);
       } catch (error) {
         problems.push({ path: `${path}.regex`, message: `is not a valid regular expression: ${(error as Error).message}` });
       }
@@ -53,7 +53,7 @@ export function ruleMatches(rule: MatchRule, value: string | undefined): boolean
 const regexCache = new Map<string, RegExp>();
 function compiledRegex(source: string): RegExp {
   let regex = regexCache.get(source);
-  if (!regex) regexCache.set(source, (regex = new RegExp(source, 'u')));
+  if (!regex) regexCache.set(source, (regex = new RegExp(source)));
   return regex;
 }
 

@@ -15,6 +15,7 @@ export function ruleHolds(rule: MatchRule, value: string): boolean {
   if ('starts_with' in rule) return value.startsWith(rule.starts_with);
   if ('ends_with' in rule) return value.endsWith(rule.ends_with);
   if ('contains' in rule) return value.includes(rule.contains);
+  if ('regex' in rule) return new RegExp(rule.regex).test(value);
   if ('or' in rule) return rule.or.some((inner) => ruleHolds(inner, value));
   if ('and' in rule) return rule.and.every((inner) => ruleHolds(inner, value));
   throw new InvalidInputError(`unknown match rule ${JSON.stringify(rule)}`);
@@ -26,7 +27,7 @@ export function assertMatchRule(rule: unknown, path: string): void {
     throw new InvalidInputError(`${path}: a match rule is a string or an object with one key`);
   }
   const [key, inner] = Object.entries(rule)[0]!;
-  if (['equals', 'starts_with', 'ends_with', 'contains'].includes(key)) {
+  if (['equals', 'starts_with', 'ends_with', 'contains', 'regex'].includes(key)) {
     if (typeof inner !== 'string') throw new InvalidInputError(`${path}.${key}: expected a string`);
   } else if (key === 'or' || key === 'and') {
     if (!Array.isArray(inner)) throw new InvalidInputError(`${path}.${key}: expected a list of rules`);

@@ -89,9 +89,10 @@ describe('importGenaiPrices: cards', () => {
     });
   });
 
-  it('refuses a regex with no exact rule by default, and widens it on request with a note', () => {
+  it('keeps a regex with no exact rule as a regex rule, refuses it or widens it on request', () => {
     const catalogue = [provider('x-ai', [model('grok-4.3', { input_mtok: 3 }, { or: [{ equals: 'grok-4.3' }, { regex: '^grok-4\\.3-\\d{8}$' }] })])];
-    expect(problemsOf(catalogue)).toEqual([{ path: '$[0].models[0].match.or[1].regex', message: expect.stringContaining('{"starts_with":"grok-4.3-"}') }]);
+    expect(cardOf(importGenaiPrices(catalogue), 'x-ai/grok-4.3').match.model).toEqual({ or: ['grok-4.3', { regex: '^grok-4\\.3-\\d{8}$' }] });
+    expect(problemsOf(catalogue, { regex: 'reject' })).toEqual([{ path: '$[0].models[0].match.or[1].regex', message: expect.stringContaining('{"starts_with":"grok-4.3-"}') }]);
     const { book, notes } = importGenaiPricesWithNotes(catalogue, { regex: 'widen' });
     expect(cardOf(book, 'x-ai/grok-4.3').match.model).toEqual({ or: ['grok-4.3', { starts_with: 'grok-4.3-' }] });
     expect(notes).toEqual([{ path: '$[0].models[0].match.or[1].regex', kind: 'regex_widened', message: expect.stringContaining('grok-4.3-') }]);

@@ -17,10 +17,10 @@ export interface ImportGenaiPricesOptions {
   /** The unit registry (units.yml). Default: the registry published with the 2026-08-21 snapshot. */
   units?: GenaiPricesUnitRegistry;
   /**
-   * A `regex` clause whose language no MatchRule can state exactly: `reject` makes it a problem (the default),
-   * `widen` uses the tightest superset MatchRule can state and lists it in the notes.
+   * A `regex` clause that no prefix/suffix/contains rule states exactly: `keep` (the default) carries it as a
+   * `{ regex }` MatchRule, `reject` makes it a problem, `widen` uses the tightest superset rule and notes it.
    */
-  regex?: 'reject' | 'widen';
+  regex?: 'keep' | 'reject' | 'widen';
   /**
    * Price a provider's `fallback_model_providers` (Azure selling OpenAI models at OpenAI's price) with extra cards
    * `<provider>/<model>@<fallback provider>` after the provider's own cards. Default true.
@@ -297,7 +297,9 @@ function parseRegex(regex: string, path: string, context: ImportContext): MatchR
     context.problem(path, `regex ${JSON.stringify(regex)} cannot be stated as a MatchRule: ${translation.reason}`);
     return null;
   }
-  if ((context.options.regex ?? 'reject') === 'reject') {
+  const policy = context.options.regex ?? 'keep';
+  if (policy === 'keep') return { regex };
+  if (policy === 'reject') {
     context.problem(
       path,
       `regex ${JSON.stringify(regex)} has no exact MatchRule (${translation.reason}); the nearest superset is ` +
@@ -332,7 +334,7 @@ export function matchesRule(rule: MatchRule, value: string): boolean {
   if ('starts_with' in rule) return value.startsWith(rule.starts_with);
   if ('ends_with' in rule) return value.endsWith(rule.ends_with);
   if ('contains' in rule) return value.includes(rule.contains);
-  if ('regex' in rule) return new RegExp(rule.regex, 'u').test(value); // as core-wasm/src/match.ts; never emitted here
+  if ('regex' in rule) return new RegExp(rule.regex).test(value); // as core-wasm/src/match.ts
   if ('or' in rule) return rule.or.some((item) => matchesRule(item, value));
   return rule.and.every((item) => matchesRule(item, value));
 }
