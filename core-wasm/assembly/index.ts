@@ -104,7 +104,10 @@ function rateEvent(result: usize, steps: usize): void {
     const costSchedule = book + <usize>costOffset;
     costVersion = findVersion(costSchedule, timestamp);
     const costCard = costVersion < 0 ? <usize>0 : findCard(costSchedule, costProduct, costVersion);
-    if (costCard != 0) cost = rateCard(costCard, costSchedule, costVersion, timestamp, false);
+    if (costCard != 0) {
+      cost = rateCard(costCard, costSchedule, costVersion, timestamp, false);
+      subChecked(net, cost); // the margin must fit too
+    }
   }
 
   if (failure == L.STATUS_RATED && overflowed) failure = L.ERROR_OVERFLOW;

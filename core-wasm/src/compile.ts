@@ -819,20 +819,20 @@ function parseClock(value: unknown, isEnd: boolean): number | undefined {
   return hours * 3600 + minutes * 60 + seconds;
 }
 
-const INSTANT_PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})$/;
+const INSTANT_PATTERN = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$/;
 
-/** Milliseconds since the epoch for a strict ISO 8601 instant with a zone; digits past ms are truncated. */
+/** Milliseconds since the epoch for an RFC 3339 date-time (seconds required); digits past ms are truncated. */
 export function parseInstant(text: string): bigint | undefined {
   const match = INSTANT_PATTERN.exec(text);
   if (!match) return undefined;
-  const [, y, mo, d, h, mi, s = '0', fraction = '', zone] = match;
+  const [, y, mo, d, h, mi, s, fraction = '', zone] = match;
   const [year, month, day, hour, minute, second] = [y, mo, d, h, mi, s].map(Number);
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return undefined;
   const utc = Date.UTC(year, month - 1, day, hour, minute, second);
   const check = new Date(utc);
   if (check.getUTCDate() !== day || check.getUTCMonth() !== month - 1) return undefined;
   let offset = 0;
-  if (zone !== 'Z') {
+  if (zone !== 'Z' && zone !== 'z') {
     const sign = zone[0] === '-' ? -1 : 1;
     const [zh, zm] = zone.slice(1).split(':').map(Number);
     if (zh > 23 || zm > 59) return undefined;

@@ -31,7 +31,12 @@ export interface EncodedEvent {
 }
 
 /** Host checks of README step 0 (and the card lookup); an encoded record or the event's error. */
-export function encodeEvent(book: CompiledBook, event: UsageEvent, types: EventTypes): { ok: true; event: EncodedEvent } | { ok: false; error: EventError } {
+export type EncodeResult =
+  | { ok: true; event: EncodedEvent }
+  /** `named`: the event passed step 0, so its customer still appears in the returned states. */
+  | { ok: false; error: EventError; named: boolean };
+
+export function encodeEvent(book: CompiledBook, event: UsageEvent, types: EventTypes): EncodeResult {
   if (!isRecord(event)) return fail('invalid_event', 'an event must be a JSON object');
   for (const field of ['transaction_id', 'customer_id', 'event_type'] as const) {
     if (typeof event[field] !== 'string' || event[field].length === 0) return fail('invalid_event', `${field} must be a non-empty string`, field);
@@ -46,7 +51,7 @@ export function encodeEvent(book: CompiledBook, event: UsageEvent, types: EventT
   if (outcome < 0) return fail('invalid_property', `outcome must be one of ${L.OUTCOMES.join(', ')}`, 'properties.outcome');
 
   const product = book.price.resolver.resolve(event);
-  if (product < 0) return fail('no_rate_card', 'no rate card matches this event', 'properties');
+  if (product < 0) return { ...fail('no_rate_card', 'no rate card matches this event', 'properties'), named: true };
   const costProduct = book.cost ? book.cost.resolver.resolve(event) : -1;
 
   const values = new Array<bigint>(book.properties.length).fill(0n);
@@ -60,8 +65,10 @@ export function encodeEvent(book: CompiledBook, event: UsageEvent, types: EventT
       const slot = book.propertySlots.get(name)!;
       const raw = properties[name];
       if (raw === undefined || raw === null) continue;
-      const parsed = parseScaled(raw, book.properties[slot].money ? NANO_DIGITS : MICRO_DIGITS);
-      if (!parsed.ok) return fail('invalid_property', `${name} ${parsed.reason}`, `properties.${name}`);
+      const parsed = typeof raw === 'string' && !PLAIN_DECIMAL.test(raw)
+        ? { ok: false as const, reason: 'must be a non-negative decimal such as "12.5"' }
+        : parseScaled(raw, book.properties[slot].money ? NANO_DIGITS : MICRO_DIGITS);
+      if (!parsed.ok) return { ...fail('invalid_property', `${name} ${parsed.reason}`, `properties.${name}`), named: true };
       values[slot] = parsed.value;
     }
   }
@@ -70,6 +77,9 @@ export function encodeEvent(book: CompiledBook, event: UsageEvent, types: EventT
     event: { timestamp, product, costProduct, serviceTier, outcome, eventType: types.id(event.event_type), properties: values },
   };
 }
+
+/** Strings carry digits with an optional fraction: no sign, exponent or spaces. */
+const PLAIN_DECIMAL = /^\d+(\.\d+)?$/;
 
 function versionAt(versions: { from: bigint }[], timestamp: bigint): number {
   let found = -1;
@@ -82,8 +92,8 @@ function enumIndex(values: readonly string[], value: unknown): number {
   return typeof value === 'string' ? values.indexOf(value) : -1;
 }
 
-function fail(code: string, message: string, field?: string): { ok: false; error: EventError } {
-  return { ok: false, error: field ? { code, message, field } : { code, message } };
+function fail(code: string, message: string, field?: string): { ok: false; error: EventError; named: false } {
+  return { ok: false, error: field ? { code, message, field } : { code, message }, named: false };
 }
 
 const isRecord = (value: unknown): value is Record<string, any> => typeof value === 'object' && value !== null && !Array.isArray(value);

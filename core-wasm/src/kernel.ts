@@ -52,17 +52,22 @@ export class Kernel {
     const customers: string[] = [];
     const customerSlots = new Map<string, number>();
     const eventCustomers: number[] = [];
+    const slotOf = (customerId: string) => {
+      let slot = customerSlots.get(customerId);
+      if (slot === undefined) {
+        slot = customers.push(customerId) - 1;
+        customerSlots.set(customerId, slot);
+      }
+      return slot;
+    };
     events.forEach((event, i) => {
       const outcome = encodeEvent(book, event, types);
       if (!outcome.ok) {
+        if (outcome.named) slotOf(event.customer_id);
         results[i] = errorResult(book, event, outcome.error);
         return;
       }
-      let slot = customerSlots.get(event.customer_id);
-      if (slot === undefined) {
-        slot = customers.push(event.customer_id) - 1;
-        customerSlots.set(event.customer_id, slot);
-      }
+      const slot = slotOf(event.customer_id);
       encoded.push(outcome.event);
       eventCustomers.push(slot);
       positions.push(i);

@@ -59,12 +59,11 @@ function compiledRegex(source: string): RegExp {
 
 const isExact = (rule: MatchRule): rule is string => typeof rule === 'string';
 
-/** The string an event has for a match key: `event_type` or a property. */
+/** The string an event has for a match key: `event_type` or a string property (anything else fails). */
 export function matchValue(event: UsageEvent, key: string): string | undefined {
   if (key === 'event_type') return event.event_type;
   const value = event.properties?.[key];
-  if (value === undefined || value === null) return undefined;
-  return String(value);
+  return typeof value === 'string' ? value : undefined;
 }
 
 export class CardResolver {
