@@ -3,6 +3,7 @@ import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import express, { type Request, type Response } from 'express';
 import { auditRestRoutes, auditTrpc } from './domains/audit/router.ts';
 import { customersRestRoutes, customersTrpc } from './domains/customers/router.ts';
+import { eventsRestRoutes, eventsTrpc } from './domains/events/router.ts';
 import { apiKeyAuthentication, keysRestRoutes, keysTrpc } from './domains/keys/router.ts';
 import { metersRestRoutes, metersTrpc } from './domains/meters/router.ts';
 import { pricingRestRoutes, pricingTrpc } from './domains/pricing/router.ts';
@@ -13,6 +14,7 @@ import { checkDatabase, type Db } from './platform/db.ts';
 import type { Deps } from './platform/deps.ts';
 import { errorHandler, jsonBody, locals, requestContext, routeNotFound } from './platform/http.ts';
 import { createLogger, type Logger } from './platform/log.ts';
+import { createMetrics, type Metrics } from './platform/metrics.ts';
 import { router, type TrpcContext } from './platform/trpc.ts';
 
 export const appRouter = router({
@@ -23,6 +25,7 @@ export const appRouter = router({
   meters: metersTrpc,
   priceBooks: pricingTrpc,
   audit: auditTrpc,
+  events: eventsTrpc,
 });
 export type AppRouter = typeof appRouter;
 
@@ -32,17 +35,31 @@ export interface AppOptions {
   logger?: Logger;
   bodyLimitBytes?: number;
   sessionTtlSeconds?: number;
+  metrics?: Metrics;
 }
 
 const sessionCookie = 'tariff_session';
 
 export function createApp(options: AppOptions): express.Express {
   const logger = options.logger ?? createLogger('info');
-  const deps: Deps = { db: options.db, clock: options.clock, logger, sessionTtlSeconds: options.sessionTtlSeconds ?? 30 * 24 * 3600 };
+  const metrics = options.metrics ?? createMetrics();
+  const deps: Deps = { db: options.db, clock: options.clock, logger, metrics, sessionTtlSeconds: options.sessionTtlSeconds ?? 30 * 24 * 3600 };
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use(requestContext(logger));
+  app.use(
+    requestContext(logger, (req, res, seconds) => {
+      // The route pattern, not the path: a label per customer id would be unbounded.
+      // (req.baseUrl is unwound when an error leaves the router, so the prefix comes from the URL.)
+      const prefix = req.originalUrl.startsWith('/v1/') ? '/v1' : '';
+      const route = req.route ? `${prefix}${req.route.path}` : req.originalUrl.startsWith('/trpc/') ? '/trpc' : 'unmatched';
+      metrics.observe('http_request_duration_seconds', seconds, { method: req.method, route, status: String(res.statusCode) });
+    }),
+  );
+
+  app.get('/metrics', (_req, res) => {
+    res.type('text/plain; version=0.0.4').send(metrics.render());
+  });
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -61,7 +78,7 @@ export function createApp(options: AppOptions): express.Express {
 
   const v1 = express.Router();
   v1.use(apiKeyAuthentication(deps));
-  v1.use(customersRestRoutes(deps), metersRestRoutes(deps), pricingRestRoutes(deps), keysRestRoutes(deps), auditRestRoutes(deps));
+  v1.use(eventsRestRoutes(deps), customersRestRoutes(deps), metersRestRoutes(deps), pricingRestRoutes(deps), keysRestRoutes(deps), auditRestRoutes(deps));
   app.use('/v1', v1);
 
   app.use(

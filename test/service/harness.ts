@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createApp } from '../../service/src/app.ts';
 import { manualClock, type ManualClock } from '../../service/src/platform/clock.ts';
-import { silentLogger } from '../../service/src/platform/log.ts';
+import { createLogger, silentLogger } from '../../service/src/platform/log.ts';
 import { createTestDatabase, type TestDatabase } from '../../service/src/platform/test-database.ts';
 
 export interface Harness {
@@ -16,7 +16,7 @@ export interface Harness {
 export async function startService(options: { now?: string; bodyLimitBytes?: number } = {}): Promise<Harness> {
   const database = await createTestDatabase();
   const clock = manualClock(options.now ?? '2026-03-01T12:00:00Z');
-  const app = createApp({ db: database.app, clock, logger: silentLogger, bodyLimitBytes: options.bodyLimitBytes });
+  const app = createApp({ db: database.app, clock, logger: process.env.TEST_LOG ? createLogger('error', (line) => process.stderr.write(line + '\n')) : silentLogger, bodyLimitBytes: options.bodyLimitBytes });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

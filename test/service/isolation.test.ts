@@ -5,6 +5,14 @@ import { appRouter, createApp } from '../../service/src/app.ts';
 import { withTenant } from '../../service/src/platform/db.ts';
 import { exampleBook, rest, signUpTenant, startService, trpc, type Harness, type TenantFixture } from './harness.ts';
 
+const llmEvent = (transactionId: string, customerId: string) => ({
+  transaction_id: transactionId,
+  customer_id: customerId,
+  event_type: 'llm.completion',
+  timestamp: '2026-03-15T00:00:00Z',
+  properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 1000, output_tokens: 10 },
+});
+
 interface Attempt {
   route: string;
   run: () => Promise<{ status: number; body?: any; error?: any }>;
@@ -32,22 +40,27 @@ describe('tenant isolation', () => {
   }
 
   beforeAll(async () => {
-    harness = await startService();
+    harness = await startService({ now: '2026-03-15T00:00:00Z' });
     a = await signUpTenant(harness, 'Tenant A');
     b = await signUpTenant(harness, 'Tenant B');
     const asB = (method: string, path: string, body?: unknown) => rest(harness, method, path, { key: b.secretKey, body });
     expect((await asB('POST', '/v1/customers', { external_id: 'b-parent', currency: 'USD' })).status).toBe(201);
     expect((await asB('POST', '/v1/customers', { external_id: 'b-customer', currency: 'USD', parent_id: 'b-parent' })).status).toBe(201);
     expect((await asB('POST', '/v1/customers', { external_id: 'shared-id', currency: 'USD', name: 'B' })).status).toBe(201);
-    expect((await asB('POST', '/v1/meters', { code: 'b-meter', name: 'B', event_type: 'e', aggregation: 'count' })).status).toBe(201);
+    expect((await asB('POST', '/v1/meters', { code: 'b-meter', name: 'B', event_type: 'llm.completion', aggregation: 'count' })).status).toBe(201);
+    expect((await asB('POST', '/v1/meters', { code: 'b-models', name: 'B', event_type: 'llm.completion', aggregation: 'unique_count', property: 'model' })).status).toBe(201);
     expect((await asB('POST', '/v1/price_books', { book: exampleBook('b-book') })).status).toBe(201);
     expect((await asB('PUT', '/v1/customers/b-customer/price_book', { price_book: 'b-book' })).status).toBe(200);
+    const bEvents = await asB('POST', '/v1/events', { events: [llmEvent('b-tx', 'b-customer'), llmEvent('shared-tx', 'b-customer')] });
+    expect(bEvents.body.accepted).toBe(2);
     const keys = await asB('GET', '/v1/api_keys');
     bKeyId = keys.body.data[0].id;
     bUserId = (await trpc(harness, 'query', 'auth.me', undefined, b.session)).body.user.id;
     // The same external id in two tenants is two customers.
     expect((await rest(harness, 'POST', '/v1/customers', { key: a.secretKey, body: { external_id: 'shared-id', currency: 'EUR', name: 'A' } })).status).toBe(201);
     expect((await rest(harness, 'POST', '/v1/customers', { key: a.secretKey, body: { external_id: 'a-customer', currency: 'USD' } })).status).toBe(201);
+    expect((await rest(harness, 'POST', '/v1/price_books', { key: a.secretKey, body: { book: exampleBook('a-book') } })).status).toBe(201);
+    expect((await rest(harness, 'PUT', '/v1/customers/a-customer/price_book', { key: a.secretKey, body: { price_book: 'a-book', effective_from: '2026-01-01T00:00:00Z' } })).status).toBe(200);
   });
   afterAll(async () => {
     await harness?.close();
@@ -106,7 +119,15 @@ describe('tenant isolation', () => {
       { route: 'trpc priceBooks.list', run: asAtrpc('query', 'priceBooks.list', {}), status: 200 },
       { route: 'trpc priceBooks.get', run: asAtrpc('query', 'priceBooks.get', { code: 'b-book' }), status: 200, check: (r) => expect(r.body.created_by).not.toContain(bKeyId) },
       { route: 'trpc priceBooks.addVersion', run: asAtrpc('mutation', 'priceBooks.addVersion', { code: 'b-book', version: { version: nextVersion } }), status: 200 },
-      { route: 'trpc priceBooks.create', run: asAtrpc('mutation', 'priceBooks.create', { book: exampleBook('a-book') }), status: 200 },
+      { route: 'trpc priceBooks.create', run: asAtrpc('mutation', 'priceBooks.create', { book: exampleBook('a-book-2') }), status: 200 },
+      { route: 'POST /events', run: asA('POST', '/v1/events', { events: [llmEvent('a-1', 'b-customer')] }), status: 200, check: (r) => expect(r.body.events[0]).toMatchObject({ status: 'rejected', error: { code: 'customer_not_found' } }) },
+      // Deduplication is per tenant: B's transaction id is new for A.
+      { route: 'POST /events', run: asA('POST', '/v1/events', { events: [llmEvent('shared-tx', 'a-customer')] }), status: 200, check: (r) => expect(r.body.events[0].status).toBe('accepted') },
+      { route: 'GET /events/:transaction_id/receipt', run: asA('GET', '/v1/events/b-tx/receipt'), status: 404 },
+      { route: 'GET /events/:transaction_id/receipt', run: asA('GET', '/v1/events/shared-tx/receipt'), status: 200, check: (r) => expect(r.body.customer_id).toBe('a-customer') },
+      { route: 'GET /customers/:id/usage', run: asA('GET', '/v1/customers/b-customer/usage'), status: 404 },
+      { route: 'trpc events.receipt', run: asAtrpc('query', 'events.receipt', { transaction_id: 'b-tx' }), status: 404 },
+      { route: 'trpc events.usage', run: asAtrpc('query', 'events.usage', { id: 'b-customer' }), status: 404 },
       { route: 'trpc audit.list', run: asAtrpc('query', 'audit.list', { limit: 500 }), status: 200, check: notListed(b.tenantId) },
     ];
 
@@ -127,7 +148,7 @@ describe('tenant isolation', () => {
       }
     };
     walk(app.router.stack);
-    const publicRoutes = ['GET /healthz', 'GET /readyz'];
+    const publicRoutes = ['GET /healthz', 'GET /readyz', 'GET /metrics'];
     expect(routes.filter((r) => !publicRoutes.includes(r) && !tried.has(r))).toEqual([]);
     const procedures = Object.keys((appRouter as any)._def.procedures);
     const tenantless = ['auth.signup', 'auth.login', 'auth.logout'];
@@ -138,6 +159,8 @@ describe('tenant isolation', () => {
     const bCustomer = await rest(harness, 'GET', '/v1/customers/b-customer', { key: b.secretKey });
     expect(bCustomer.body).toMatchObject({ parent_id: 'b-parent', price_book: { code: 'b-book' } });
     expect((await rest(harness, 'GET', '/v1/price_books/b-book', { key: b.secretKey })).body.versions).toHaveLength(1);
+    const bReceipt = await rest(harness, 'GET', '/v1/events/shared-tx/receipt', { key: b.secretKey });
+    expect(bReceipt.body.customer_id).toBe('b-customer');
   });
 
   it('A\'s owner cannot log into B by naming B\'s tenant id', async () => {

@@ -9,7 +9,7 @@ import { manualClock } from './clock.ts';
 import { loadConfig } from './config.ts';
 import { connect, connectService, resolveDatabase, withServiceRole, withTenant, type DatabaseTarget, type Db } from './db.ts';
 import { silentLogger } from './log.ts';
-import { migrate } from './migrate.ts';
+import { migrate, readMigrations } from './migrate.ts';
 
 describe('embedded PGlite', () => {
   let dataDir: string;
@@ -23,7 +23,7 @@ describe('embedded PGlite', () => {
     target = await resolveDatabase(loadConfig({ DATA_DIR: dataDir }, dataDir), silentLogger);
     expect(target.embedded).toBe(true);
     const owner = connect(target.ownerOptions);
-    expect(await migrate(owner, silentLogger)).toEqual([1, 2, 3]);
+    expect(await migrate(owner, silentLogger)).toEqual((await readMigrations()).map((m) => m.version));
     expect(await migrate(owner, silentLogger)).toEqual([]);
     await owner.end();
     db = await connectService(target);

@@ -73,3 +73,15 @@ function fromDbMeter(row: Record<string, any>): Meter {
     archivedAt: row.archived_at,
   };
 }
+
+/** Active meters counting any of these event types. */
+export async function listMetersForEventTypes({ db, tenantId }: TenantScope, eventTypes: string[]): Promise<Meter[]> {
+  const rows = await db`
+    select * from meters where tenant_id = ${tenantId} and archived_at is null and event_type = any(${eventTypes}::text[])`;
+  return rows.map(fromDbMeter);
+}
+
+export async function findMetersByIds({ db, tenantId }: TenantScope, ids: string[]): Promise<Meter[]> {
+  const rows = await db`select * from meters where tenant_id = ${tenantId} and id = any(${ids}::uuid[]) order by code collate "C"`;
+  return rows.map(fromDbMeter);
+}

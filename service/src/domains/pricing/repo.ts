@@ -88,3 +88,11 @@ export async function listVersions({ db, tenantId }: TenantScope, priceBookId: s
 function fromDbPriceBook(row: Record<string, any>): PriceBookRow {
   return { id: row.id, code: row.code, name: row.name, currency: row.currency, createdAt: row.created_at, createdBy: row.created_by };
 }
+
+/** Stored versions per book; with append-only versions, (book, count) names one exact book. */
+export async function countVersions({ db, tenantId }: TenantScope, priceBookIds: string[]): Promise<Map<string, number>> {
+  const rows = await db`
+    select price_book_id, count(*)::int as n from price_book_versions
+    where tenant_id = ${tenantId} and price_book_id = any(${priceBookIds}::uuid[]) group by 1`;
+  return new Map(rows.map((r) => [r.price_book_id, r.n]));
+}

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { aggregateEvents, matchesFilters, numericValue, type CountedEvent, type MeterDefinition } from './aggregate.ts';
+import { billingPeriodOf } from './service.ts';
+
+const meter = (over: Partial<MeterDefinition>): MeterDefinition => ({ id: 'm', eventType: 'llm', aggregation: 'sum', property: 'tokens', groupBy: [], filters: [], ...over });
+const event = (properties: Record<string, unknown>, at = '2026-03-10T10:00:00Z', amountNano = 1_000_000_000n): CountedEvent => ({
+  customerId: 'c',
+  periodStart: new Date('2026-03-01T00:00:00Z'),
+  occurredAt: new Date(at),
+  eventType: 'llm',
+  properties,
+  amountNano,
+});
+
+describe('matchesFilters', () => {
+  it.each([
+    [{ property: 'model', op: 'eq', value: 'gpt-4o' }, { model: 'gpt-4o' }, true],
+    [{ property: 'model', op: 'eq', value: 'gpt-4o' }, { model: 'gpt-5' }, false],
+    [{ property: 'model', op: 'neq', value: 'gpt-4o' }, {}, true],
+    [{ property: 'region', op: 'in', values: ['eu', 'us'] }, { region: 'eu' }, true],
+    [{ property: 'region', op: 'in', values: ['eu', 'us'] }, {}, false],
+    [{ property: 'region', op: 'not_in', values: ['eu'] }, {}, true],
+    [{ property: 'gpus', op: 'eq', value: '8' }, { gpus: 8 }, true],
+    [{ property: 'x', op: 'exists' }, { x: null }, false],
+    [{ property: 'x', op: 'not_exists' }, { y: 1 }, true],
+  ] as const)('given %j and %j, holds: %s', (filter, properties, expected) => {
+    expect(matchesFilters([filter as never], properties)).toBe(expected);
+  });
+});
+
+describe('numericValue', () => {
+  it('reads numbers and numeric strings exactly, and nothing else', () => {
+    expect(numericValue('0.000001')?.toFixed()).toBe('0.000001');
+    expect(numericValue(1200)?.toFixed()).toBe('1200');
+    expect(numericValue('12abc')).toBeNull();
+    expect(numericValue(true)).toBeNull();
+    expect(numericValue(null)).toBeNull();
+  });
+});
+
+describe('aggregateEvents', () => {
+  it('given events of two models on two days, sums per model and day, with amounts', () => {
+    const deltas = aggregateEvents([meter({ groupBy: ['model'] })], [
+      event({ model: 'a', tokens: 10 }),
+      event({ model: 'a', tokens: '5.5' }, '2026-03-10T23:59:59Z'),
+      event({ model: 'b', tokens: 1 }),
+      event({ model: 'a', tokens: 1 }, '2026-03-11T00:00:00Z'),
+    ]);
+    expect(deltas.map((d) => [d.groupKey, d.day, d.valueSum?.toFixed(), d.eventCount, d.amountNano])).toEqual([
+      [{ model: 'a' }, '2026-03-10', '15.5', 2, 2_000_000_000n],
+      [{ model: 'b' }, '2026-03-10', '1', 1, 1_000_000_000n],
+      [{ model: 'a' }, '2026-03-11', '1', 1, 1_000_000_000n],
+    ]);
+  });
+
+  it('given events out of time order, latest is the value at the latest instant and max the largest', () => {
+    const [delta] = aggregateEvents([meter({ aggregation: 'latest' })], [
+      event({ tokens: 7 }, '2026-03-10T12:00:00Z'),
+      event({ tokens: 3 }, '2026-03-10T11:00:00Z'),
+      event({ tokens: 9 }, '2026-03-10T10:00:00Z'),
+    ]);
+    expect([delta.latestValue?.toFixed(), delta.valueMax?.toFixed()]).toEqual(['7', '9']);
+  });
+
+  it('given a unique_count meter, collects distinct values; a count meter reads no property', () => {
+    const deltas = aggregateEvents(
+      [meter({ id: 'u', aggregation: 'unique_count', property: 'user' }), meter({ id: 'n', aggregation: 'count', property: null })],
+      [event({ user: 'x' }), event({ user: 'y' }), event({ user: 'x' }), event({})],
+    );
+    const unique = deltas.find((d) => d.meterId === 'u')!;
+    expect([...unique.uniqueValues].sort()).toEqual(['x', 'y']);
+    expect(unique.eventCount).toBe(4);
+    expect(deltas.find((d) => d.meterId === 'n')!.eventCount).toBe(4);
+  });
+
+  it('given filters and another event type, counts only matching events', () => {
+    const deltas = aggregateEvents([meter({ filters: [{ property: 'tier', op: 'eq', value: 'batch' }] })], [
+      event({ tier: 'batch', tokens: 1 }),
+      event({ tier: 'standard', tokens: 100 }),
+      { ...event({ tier: 'batch', tokens: 1000 }), eventType: 'other' },
+    ]);
+    expect(deltas.map((d) => d.valueSum?.toFixed())).toEqual(['1']);
+  });
+});
+
+describe('billingPeriodOf', () => {
+  it.each([
+    ['2026-03-10T10:00:00Z', '2026-03-01T00:00:00.000Z', '2026-04-01T00:00:00.000Z'],
+    ['2026-12-31T23:59:59.999Z', '2026-12-01T00:00:00.000Z', '2027-01-01T00:00:00.000Z'],
+    ['2026-04-01T00:00:00Z', '2026-04-01T00:00:00.000Z', '2026-05-01T00:00:00.000Z'],
+  ])('given %s, the calendar month [%s, %s)', (at, start, end) => {
+    const period = billingPeriodOf(new Date(at));
+    expect([period.start.toISOString(), period.end.toISOString()]).toEqual([start, end]);
+  });
+});

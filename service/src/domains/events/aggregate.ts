@@ -1,0 +1,136 @@
+// Pure: which meters count an event, under which group and day, and the aggregate deltas of a batch.
+import { Decimal } from 'decimal.js';
+import type { Aggregation, MeterFilter } from '../meters/schema.ts';
+
+export interface MeterDefinition {
+  id: string;
+  eventType: string;
+  aggregation: Aggregation;
+  property: string | null;
+  groupBy: string[];
+  filters: MeterFilter[];
+}
+
+export interface CountedEvent {
+  customerId: string;
+  periodStart: Date;
+  occurredAt: Date;
+  eventType: string;
+  properties: Record<string, unknown>;
+  amountNano: bigint;
+}
+
+export interface AggregateDelta {
+  customerId: string;
+  periodStart: Date;
+  meterId: string;
+  /** UTC day, YYYY-MM-DD. */
+  day: string;
+  groupKey: Record<string, string | null>;
+  eventCount: number;
+  valueSum: Decimal | null;
+  valueMax: Decimal | null;
+  latestValue: Decimal | null;
+  latestAt: Date | null;
+  amountNano: bigint;
+  uniqueValues: Set<string>;
+}
+
+const numeric = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** A property as a number, or null when absent or not numeric (it then does not count toward the value). */
+export function numericValue(value: unknown): Decimal | null {
+  if (typeof value === 'number' && Number.isFinite(value)) return new Decimal(value);
+  if (typeof value === 'string' && numeric.test(value.trim())) return new Decimal(value.trim());
+  return null;
+}
+
+function stringValue(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  return String(value);
+}
+
+export function matchesFilters(filters: MeterFilter[], properties: Record<string, unknown>): boolean {
+  return filters.every((filter) => {
+    const value = stringValue(properties[filter.property]);
+    switch (filter.op) {
+      case 'eq':
+        return value === filter.value;
+      case 'neq':
+        return value !== filter.value;
+      case 'in':
+        return value !== null && filter.values.includes(value);
+      case 'not_in':
+        return value === null || !filter.values.includes(value);
+      case 'exists':
+        return value !== null;
+      case 'not_exists':
+        return value === null;
+    }
+  });
+}
+
+/**
+ * The aggregate deltas of a batch, one per (customer, period, meter, day, group). time_weighted_sum meters
+ * get counts and amounts but no value: integrating over time needs the events in time order across batches,
+ * which ingestion does not guarantee (late events).
+ */
+export function aggregateEvents(meters: MeterDefinition[], events: CountedEvent[]): AggregateDelta[] {
+  const byKey = new Map<string, AggregateDelta>();
+  const metersByType = new Map<string, MeterDefinition[]>();
+  for (const meter of meters) metersByType.set(meter.eventType, [...(metersByType.get(meter.eventType) ?? []), meter]);
+  for (const event of events) {
+    for (const meter of metersByType.get(event.eventType) ?? []) {
+      if (!matchesFilters(meter.filters, event.properties)) continue;
+      const groupKey = Object.fromEntries(meter.groupBy.map((p) => [p, stringValue(event.properties[p])]));
+      const day = event.occurredAt.toISOString().slice(0, 10);
+      const key = [event.customerId, event.periodStart.toISOString(), meter.id, day, JSON.stringify(groupKey)].join('|');
+      let delta = byKey.get(key);
+      if (!delta) {
+        delta = {
+          customerId: event.customerId,
+          periodStart: event.periodStart,
+          meterId: meter.id,
+          day,
+          groupKey,
+          eventCount: 0,
+          valueSum: null,
+          valueMax: null,
+          latestValue: null,
+          latestAt: null,
+          amountNano: 0n,
+          uniqueValues: new Set(),
+        };
+        byKey.set(key, delta);
+      }
+      delta.eventCount += 1;
+      delta.amountNano += event.amountNano;
+      const raw = meter.property === null ? undefined : event.properties[meter.property];
+      switch (meter.aggregation) {
+        case 'sum':
+        case 'max':
+        case 'latest': {
+          const value = numericValue(raw);
+          if (value === null) break;
+          delta.valueSum = (delta.valueSum ?? new Decimal(0)).plus(value);
+          delta.valueMax = delta.valueMax === null || value.gt(delta.valueMax) ? value : delta.valueMax;
+          // Ties on time go to the later arrival, as they do across batches.
+          if (delta.latestAt === null || event.occurredAt.getTime() >= delta.latestAt.getTime()) {
+            delta.latestValue = value;
+            delta.latestAt = event.occurredAt;
+          }
+          break;
+        }
+        case 'unique_count': {
+          const value = stringValue(raw);
+          if (value !== null) delta.uniqueValues.add(value);
+          break;
+        }
+        case 'count':
+        case 'time_weighted_sum':
+          break;
+      }
+    }
+  }
+  return [...byKey.values()];
+}

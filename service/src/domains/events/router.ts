@@ -1,0 +1,34 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Deps } from '../../platform/deps.ts';
+import { actorOf, parseInput } from '../../platform/http.ts';
+import { authedProcedure, router } from '../../platform/trpc.ts';
+import { externalId } from '../customers/schema.ts';
+import { ingestBody, transactionIdPath, usageQuery } from './schema.ts';
+import * as service from './service.ts';
+
+const customerPath = z.strictObject({ id: externalId });
+
+export function eventsRestRoutes(deps: Deps): Router {
+  const routes = Router();
+  routes.post('/events', async (req, res) => {
+    const { events } = parseInput(ingestBody, req.body);
+    res.json(await service.ingestEvents(deps, actorOf(res), events));
+  });
+  routes.get('/events/:transaction_id/receipt', async (req, res) => {
+    const { transaction_id } = parseInput(transactionIdPath, req.params, ['path']);
+    res.json(await service.getReceipt(deps, actorOf(res), transaction_id));
+  });
+  routes.get('/customers/:id/usage', async (req, res) => {
+    const { id } = parseInput(customerPath, req.params, ['path']);
+    res.json(await service.getUsage(deps, actorOf(res), id, parseInput(usageQuery, req.query, ['query'])));
+  });
+  return routes;
+}
+
+export const eventsTrpc = router({
+  receipt: authedProcedure.input(transactionIdPath).query(({ ctx, input }) => service.getReceipt(ctx.deps, ctx.actor, input.transaction_id)),
+  usage: authedProcedure
+    .input(z.strictObject({ id: externalId, at: usageQuery.shape.at }))
+    .query(({ ctx, input }) => service.getUsage(ctx.deps, ctx.actor, input.id, { at: input.at })),
+});

@@ -1,0 +1,394 @@
+// Ingestion: validate each event, deduplicate, rate with the kernel and store everything in one transaction;
+// and the reads that explain it (usage per period, one event's receipt).
+import { formatMoney, parseInstant, parseScaled, type CustomerState, type RatedEvent, type StateMap, type UsageEvent } from '@tariff/core-wasm';
+import { Decimal } from 'decimal.js';
+import type { Actor } from '../../platform/auth.ts';
+import { requirePermission } from '../../platform/auth.ts';
+import { withTenant, type TenantScope, type Tx } from '../../platform/db.ts';
+import type { Deps } from '../../platform/deps.ts';
+import { fromZodError, notFound, type FieldProblem } from '../../platform/errors.ts';
+import * as customersRepo from '../customers/repo.ts';
+import * as metersRepo from '../meters/repo.ts';
+import { loadPriceBook } from '../pricing/service.ts';
+import * as pricingRepo from '../pricing/repo.ts';
+import { aggregateEvents, type CountedEvent } from './aggregate.ts';
+import { compiledBook, kernelVersion, rateEvents } from './rating.ts';
+import * as repo from './repo.ts';
+import { usageEvent } from './schema.ts';
+
+/** How far ahead of the server's clock an event may be stamped (clock skew), in milliseconds. */
+const futureTolerance = 5 * 60 * 1000;
+const maxAttempts = 5;
+
+export interface EventError {
+  code: string;
+  message: string;
+  field?: string;
+  details?: FieldProblem[];
+}
+
+export type EventOutcome =
+  | {
+      index: number;
+      transaction_id: string;
+      status: 'accepted';
+      customer_id: string;
+      currency: string;
+      amount: string;
+      period: { start: string; end: string };
+      /** The customer's rated total for the period after this event. */
+      period_total: string;
+      book_version: string;
+      card: string;
+    }
+  | { index: number; transaction_id: string | null; status: 'duplicate'; amount: string | null; currency: string | null }
+  | { index: number; transaction_id: string | null; status: 'rejected'; error: EventError };
+
+interface Candidate {
+  index: number;
+  event: UsageEvent;
+  occurredAt: Date;
+}
+
+/** Billing periods are calendar months in UTC until subscriptions (with their anchors) define them. */
+export function billingPeriodOf(instant: Date): { start: Date; end: Date } {
+  const start = new Date(Date.UTC(instant.getUTCFullYear(), instant.getUTCMonth(), 1));
+  const end = new Date(Date.UTC(instant.getUTCFullYear(), instant.getUTCMonth() + 1, 1));
+  return { start, end };
+}
+
+class ConcurrentDuplicate extends Error {}
+
+/** A RatedEvent with status "rated": the kernel fills these fields. */
+type RatedLine = Required<Pick<RatedEvent, 'amount' | 'subtotal' | 'book_version' | 'card' | 'receipt' | 'currency'>> & Pick<RatedEvent, 'cost' | 'margin'>;
+
+/**
+ * Ingests a batch. Every event gets its own outcome; accepted events are stored, rated and aggregated in one
+ * transaction, and the outcomes are returned only after it commits. An event another request stored while
+ * this one was rating makes the transaction retry, where it is found as a duplicate.
+ */
+export async function ingestEvents(deps: Deps, actor: Actor, events: unknown[]) {
+  requirePermission(actor, 'events.write');
+  const now = deps.clock.now();
+  const outcomes: EventOutcome[] = new Array(events.length);
+  const candidates: Candidate[] = [];
+  const seen = new Set<string>();
+  events.forEach((raw, index) => {
+    const transactionId = typeof (raw as { transaction_id?: unknown })?.transaction_id === 'string' ? (raw as { transaction_id: string }).transaction_id : null;
+    const parsed = usageEvent.safeParse(raw);
+    if (!parsed.success) {
+      const details = fromZodError(parsed.error).details;
+      outcomes[index] = { index, transaction_id: transactionId, status: 'rejected', error: { code: 'invalid_event', field: details[0].field, message: details[0].reason, details } };
+      return;
+    }
+    const event = parsed.data as UsageEvent;
+    const ms = parseInstant(event.timestamp);
+    if (ms === undefined) {
+      outcomes[index] = reject(index, event.transaction_id, 'invalid_timestamp', 'timestamp', 'must be an ISO 8601 instant with a zone, e.g. "2026-03-01T12:00:00Z"');
+      return;
+    }
+    const occurredAt = new Date(Number(ms));
+    if (occurredAt.getTime() > now.getTime() + futureTolerance) {
+      outcomes[index] = reject(index, event.transaction_id, 'timestamp_in_future', 'timestamp', `is after the server's clock (${now.toISOString()}) by more than 5 minutes`);
+      return;
+    }
+    if (seen.has(event.transaction_id)) {
+      outcomes[index] = { index, transaction_id: event.transaction_id, status: 'duplicate', amount: null, currency: null };
+      return;
+    }
+    seen.add(event.transaction_id);
+    candidates.push({ index, event: { ...event, timestamp: occurredAt.toISOString() }, occurredAt });
+  });
+
+  if (candidates.length > 0) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const decided = await withTenant(deps.db, actor.tenantId, (tx) => rateAndStore(deps, tx, actor.tenantId, candidates, now));
+        for (const outcome of decided) outcomes[outcome.index] = outcome;
+        break;
+      } catch (error) {
+        if (!(error instanceof ConcurrentDuplicate) || attempt === maxAttempts) throw error;
+      }
+    }
+  }
+
+  const counts = { accepted: 0, duplicate: 0, rejected: 0 };
+  for (const outcome of outcomes) counts[outcome.status] += 1;
+  for (const [status, n] of Object.entries(counts)) if (n > 0) deps.metrics.increment('tariff_events_total', { status }, n);
+  return { ...counts, events: outcomes };
+}
+
+function reject(index: number, transactionId: string | null, code: string, field: string | undefined, message: string): EventOutcome {
+  return { index, transaction_id: transactionId, status: 'rejected', error: { code, message, ...(field ? { field } : {}) } };
+}
+
+async function rateAndStore(deps: Deps, tx: Tx, tenantId: string, candidates: Candidate[], now: Date): Promise<EventOutcome[]> {
+  const scope: TenantScope = { db: tx, tenantId };
+  const outcomes: EventOutcome[] = [];
+  const customers = await repo.findCustomersByExternalIds(scope, [...new Set(candidates.map((c) => c.event.customer_id))]);
+  const stored = await repo.findStoredEvents(scope, candidates.map((c) => c.event.transaction_id));
+
+  const pending: (Candidate & { customerId: string; period: { start: Date; end: Date } })[] = [];
+  for (const candidate of candidates) {
+    const { index, event } = candidate;
+    const customer = customers.get(event.customer_id);
+    const previous = stored.get(event.transaction_id);
+    if (previous) outcomes.push({ index, transaction_id: event.transaction_id, status: 'duplicate', amount: previous.amount, currency: previous.currency });
+    else if (!customer) outcomes.push(reject(index, event.transaction_id, 'customer_not_found', 'customer_id', `No customer "${event.customer_id}"`));
+    else pending.push({ ...candidate, customerId: customer.id, period: billingPeriodOf(candidate.occurredAt) });
+  }
+  if (pending.length === 0) return outcomes;
+
+  // The book comes first: an event that cannot be rated locks and creates no period.
+  const assignments = await customersRepo.listAssignmentsOf(scope, [...new Set(pending.map((p) => p.customerId))]);
+  const rateable: (typeof pending[number] & { priceBookId: string; periodKey: string })[] = [];
+  for (const p of pending) {
+    const assignment = (assignments.get(p.customerId) ?? []).filter((a) => a.effectiveFrom.getTime() <= p.occurredAt.getTime()).at(-1);
+    if (!assignment) {
+      outcomes.push(reject(p.index, p.event.transaction_id, 'no_price_book', 'customer_id', `Customer "${p.event.customer_id}" has no price book at ${p.event.timestamp}`));
+      continue;
+    }
+    rateable.push({ ...p, priceBookId: assignment.priceBookId, periodKey: repo.periodKey({ customerId: p.customerId, start: p.period.start }) });
+  }
+  if (rateable.length === 0) return outcomes;
+  const periods = await repo.lockPeriods(scope, rateable.map((p) => ({ customerId: p.customerId, ...p.period })), now);
+  const withBook = rateable.filter((p) => {
+    if (periods.get(p.periodKey)!.status !== 'closed') return true;
+    outcomes.push(reject(p.index, p.event.transaction_id, 'period_closed', 'timestamp', `The billing period starting ${p.period.start.toISOString()} is closed`));
+    return false;
+  });
+
+  const versionCounts = await pricingRepo.countVersions(scope, [...new Set(withBook.map((p) => p.priceBookId))]);
+  const books = new Map<string, Awaited<ReturnType<typeof compiledBook>>>();
+  for (const [bookId, count] of versionCounts) {
+    books.set(bookId, await compiledBook(`${tenantId}:${bookId}:${count}`, async () => (await loadPriceBook(scope, bookId))!));
+  }
+
+  // The kernel sees one book and one period per customer per call. Each customer-period's events are rated in
+  // batch order: a run of events with the same book goes into one call, the next run into a later call.
+  const states = new Map<string, Record<string, unknown>>();
+  for (const [key, row] of periods) states.set(key, row.state);
+  const queues = new Map<string, typeof withBook>();
+  for (const p of withBook) queues.set(p.periodKey, [...(queues.get(p.periodKey) ?? []), p]);
+  const accepted: (typeof withBook[number] & { result: RatedLine })[] = [];
+  while (queues.size > 0) {
+    const calls = new Map<string, { bookId: string; periodStart: Date; events: typeof withBook }>();
+    for (const [periodKey, queue] of queues) {
+      let run = 1;
+      while (run < queue.length && queue[run].priceBookId === queue[0].priceBookId) run++;
+      const callKey = `${queue[0].priceBookId}|${queue[0].period.start.toISOString()}`;
+      const call = calls.get(callKey) ?? { bookId: queue[0].priceBookId, periodStart: queue[0].period.start, events: [] };
+      call.events.push(...queue.slice(0, run));
+      calls.set(callKey, call);
+      if (run === queue.length) queues.delete(periodKey);
+      else queues.set(periodKey, queue.slice(run));
+    }
+    for (const call of calls.values()) {
+      const input: StateMap = {};
+      for (const p of call.events) {
+        input[p.event.customer_id] ??= { ...(states.get(p.periodKey) as CustomerState), period: { start: p.period.start.toISOString(), end: p.period.end.toISOString() } };
+      }
+      const output = await rateEvents(books.get(call.bookId)!, input, call.events.map((p) => p.event));
+      output.results.forEach((result, i) => {
+        const p = call.events[i];
+        if (result.status === 'rated') accepted.push({ ...p, result: result as RatedLine });
+        else outcomes.push(reject(p.index, p.event.transaction_id, result.error?.code ?? 'rating_failed', result.error?.field, result.error?.message ?? 'The kernel could not rate this event'));
+      });
+      for (const p of call.events) {
+        const { period: _period, ...state } = output.states[p.event.customer_id] as CustomerState & Record<string, unknown>;
+        states.set(p.periodKey, state);
+      }
+    }
+  }
+  if (accepted.length === 0) return outcomes;
+
+  const inserted = await repo.insertEvents(
+    scope,
+    accepted.map((a) => ({ transactionId: a.event.transaction_id, customerId: a.customerId, eventType: a.event.event_type, occurredAt: a.occurredAt, properties: a.event.properties })),
+    now,
+  );
+  // Another request stored one of these ids after our duplicate check: start over and find it as a duplicate.
+  if (inserted.size !== accepted.length) throw new ConcurrentDuplicate();
+
+  const version = kernelVersion();
+  await repo.insertRatedLines(
+    scope,
+    accepted.map((a) => ({
+      transactionId: a.event.transaction_id,
+      customerId: a.customerId,
+      periodStart: a.period.start,
+      priceBookId: a.priceBookId,
+      bookVersion: a.result.book_version,
+      kernelVersion: version,
+      card: a.result.card,
+      currency: a.result.currency,
+      amount: a.result.amount,
+      subtotal: a.result.subtotal,
+      cost: a.result.cost ?? null,
+      margin: a.result.margin ?? null,
+      receipt: a.result.receipt,
+    })),
+    now,
+  );
+
+  // Running period totals in batch order, from the committed total the period lock guarantees.
+  const totals = new Map<string, bigint>();
+  const deltas = new Map<string, { amount: bigint; count: number }>();
+  const counted: CountedEvent[] = [];
+  for (const a of [...accepted].sort((x, y) => x.index - y.index)) {
+    const amount = nano(a.result.amount);
+    const total = (totals.get(a.periodKey) ?? nano(periods.get(a.periodKey)!.amount)) + amount;
+    totals.set(a.periodKey, total);
+    const delta = deltas.get(a.periodKey) ?? { amount: 0n, count: 0 };
+    delta.amount += amount;
+    delta.count += 1;
+    deltas.set(a.periodKey, delta);
+    counted.push({ customerId: a.customerId, periodStart: a.period.start, occurredAt: a.occurredAt, eventType: a.event.event_type, properties: a.event.properties, amountNano: amount });
+    outcomes.push({
+      index: a.index,
+      transaction_id: a.event.transaction_id,
+      status: 'accepted',
+      customer_id: a.event.customer_id,
+      currency: a.result.currency,
+      amount: a.result.amount,
+      period: { start: a.period.start.toISOString(), end: a.period.end.toISOString() },
+      period_total: formatMoney(total),
+      book_version: a.result.book_version,
+      card: a.result.card,
+    });
+  }
+  await repo.updatePeriods(
+    scope,
+    [...deltas].map(([key, delta]) => {
+      const row = periods.get(key)!;
+      return { customerId: row.customerId, start: row.start, state: states.get(key)!, amountDelta: formatMoney(delta.amount), eventCountDelta: delta.count };
+    }),
+    now,
+  );
+  const meters = await metersRepo.listMetersForEventTypes(scope, [...new Set(counted.map((c) => c.eventType))]);
+  await repo.upsertAggregates(scope, aggregateEvents(meters, counted), formatMoney);
+  return outcomes;
+}
+
+function nano(amount: string): bigint {
+  const parsed = parseScaled(amount, 9, { allowNegative: true });
+  if (!parsed.ok) throw new Error(`not a money amount: ${amount}`);
+  return parsed.value;
+}
+
+// ---- reads ----------------------------------------------------------------------------------------------
+
+/** The period's rated usage by meter, group and day. Everything acknowledged before `watermark` is included. */
+export async function getUsage(deps: Deps, actor: Actor, externalId: string, input: { at?: string }) {
+  requirePermission(actor, 'usage.read');
+  const watermark = deps.clock.now();
+  const at = input.at ? new Date(input.at) : watermark;
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const customer = await customersRepo.findCustomerByExternalId(scope, externalId);
+    if (!customer) throw notFound('customer_not_found', `No customer "${externalId}"`);
+    const period = await repo.findPeriod(scope, customer.id, at);
+    const bounds = period ?? billingPeriodOf(at);
+    const rows = period ? await repo.listAggregates(scope, customer.id, period.start) : [];
+    const uniques = period ? await repo.countUniqueValues(scope, customer.id, period.start) : new Map<string, bigint>();
+    const meters = await metersRepo.findMetersByIds(scope, [...new Set(rows.map((r) => r.meterId))]);
+    return {
+      customer_id: externalId,
+      period: { start: bounds.start.toISOString(), end: bounds.end.toISOString(), status: period?.status ?? 'open' },
+      amount: period ? formatMoney(nano(period.amount)) : formatMoney(0n),
+      event_count: String(period?.eventCount ?? 0n),
+      watermark: watermark.toISOString(),
+      meters: meters.map((meter) => {
+        const groups = new Map<string, repo.AggregateRow[]>();
+        for (const row of rows.filter((r) => r.meterId === meter.id)) {
+          const key = JSON.stringify(row.groupKey);
+          groups.set(key, [...(groups.get(key) ?? []), row]);
+        }
+        return {
+          code: meter.code,
+          name: meter.name,
+          aggregation: meter.aggregation,
+          property: meter.property,
+          groups: [...groups].map(([key, days]) => ({
+            group: days[0].groupKey,
+            value: periodValue(meter.aggregation, days, uniques.get(`${meter.id}|${key}`)),
+            event_count: String(days.reduce((n, d) => n + d.eventCount, 0n)),
+            amount: formatMoney(days.reduce((n, d) => n + nano(d.amount), 0n)),
+            days: days.map((d) => ({ day: d.day, value: dayValue(meter.aggregation, d), event_count: String(d.eventCount), amount: formatMoney(nano(d.amount)) })),
+          })),
+        };
+      }),
+    };
+  });
+}
+
+function dayValue(aggregation: string, row: repo.AggregateRow): string | null {
+  switch (aggregation) {
+    case 'sum':
+      return row.valueSum;
+    case 'max':
+      return row.valueMax;
+    case 'latest':
+      return row.latestValue;
+    case 'count':
+      return String(row.eventCount);
+    case 'unique_count':
+      return String(row.uniqueCount);
+    default:
+      return null;
+  }
+}
+
+function periodValue(aggregation: string, days: repo.AggregateRow[], unique: bigint | undefined): string | null {
+  switch (aggregation) {
+    case 'sum':
+      return sumDecimals(days.map((d) => d.valueSum));
+    case 'max':
+      return days.reduce<string | null>((max, d) => (d.valueMax !== null && (max === null || compareDecimals(d.valueMax, max) > 0) ? d.valueMax : max), null);
+    case 'latest': {
+      const latest = days.filter((d) => d.latestAt !== null).sort((x, y) => x.latestAt!.getTime() - y.latestAt!.getTime()).at(-1);
+      return latest?.latestValue ?? null;
+    }
+    case 'count':
+      return String(days.reduce((n, d) => n + d.eventCount, 0n));
+    case 'unique_count':
+      return String(unique ?? 0n);
+    default:
+      return null;
+  }
+}
+
+function sumDecimals(values: (string | null)[]): string | null {
+  const present = values.filter((v): v is string => v !== null);
+  return present.length === 0 ? null : present.reduce((sum, v) => sum.plus(v), new Decimal(0)).toFixed();
+}
+function compareDecimals(a: string, b: string): number {
+  return new Decimal(a).comparedTo(b);
+}
+
+export async function getReceipt(deps: Deps, actor: Actor, transactionId: string) {
+  requirePermission(actor, 'usage.read');
+  const row = await withTenant(deps.db, actor.tenantId, (tx) => repo.findRatedEvent({ db: tx, tenantId: actor.tenantId }, transactionId));
+  if (!row) throw notFound('event_not_found', `No event "${transactionId}"`);
+  return {
+    transaction_id: row.transactionId,
+    customer_id: row.customerExternalId,
+    event_type: row.eventType,
+    timestamp: row.occurredAt.toISOString(),
+    properties: row.properties,
+    received_at: row.receivedAt.toISOString(),
+    currency: row.currency,
+    amount: formatMoney(nano(row.amount)),
+    subtotal: formatMoney(nano(row.subtotal)),
+    cost: row.cost === null ? null : formatMoney(nano(row.cost)),
+    margin: row.margin === null ? null : formatMoney(nano(row.margin)),
+    price_book: row.priceBookCode,
+    book_version: row.bookVersion.toISOString(),
+    card: row.card,
+    kernel_version: row.kernelVersion,
+    revision: row.revision,
+    period_start: row.periodStart.toISOString(),
+    rated_at: row.ratedAt.toISOString(),
+    receipt: row.receipt,
+  };
+}

@@ -1,0 +1,297 @@
+// Ingestion over HTTP: per-event statuses, deduplication (also under concurrent resubmission), rating with the
+// kernel, usage and receipts, late events and closed periods, the append-only store, and fuzzed bad input.
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rest, signUpTenant, startService, type Harness, type TenantFixture } from './harness.ts';
+
+const book = {
+  id: 'llm-graduated',
+  currency: 'USD',
+  versions: [
+    {
+      effective_from: '2026-01-01T00:00:00Z',
+      rate_cards: [
+        {
+          id: 'openai/gpt-4o',
+          match: { provider: 'openai', model: 'gpt-4o' },
+          charges: [
+            // The first million input tokens of a period at $2.50/M, the rest at $2.00/M.
+            { dimension: 'input_tokens', price: { model: 'graduated', tiers: [{ up_to: '1000000', rate: '2.5' }, { rate: '2' }] } },
+            { dimension: 'output_tokens', price: { model: 'per_unit', rate: '10' } },
+          ],
+        },
+        { id: 'resolution', match: { event_type: 'support.resolution' }, charges: [{ price: { model: 'flat', amount: '0.99' } }] },
+      ],
+    },
+  ],
+};
+
+const llm = (id: string, input: number, output: number, timestamp = '2026-03-10T10:00:00Z', extra: Record<string, unknown> = {}) => ({
+  transaction_id: id,
+  customer_id: 'acme',
+  event_type: 'llm.completion',
+  timestamp,
+  properties: { provider: 'openai', model: 'gpt-4o', input_tokens: input, output_tokens: output, ...extra },
+});
+
+describe('event ingestion', () => {
+  let harness: Harness;
+  let tenant: TenantFixture;
+  const post = (body: unknown) => rest(harness, 'POST', '/v1/events', { key: tenant.secretKey, body });
+  const get = (path: string) => rest(harness, 'GET', path, { key: tenant.secretKey });
+
+  beforeAll(async () => {
+    harness = await startService({ now: '2026-03-15T00:00:00Z' });
+    tenant = await signUpTenant(harness);
+    const setup = [
+      ['POST', '/v1/customers', { external_id: 'acme', currency: 'USD' }],
+      ['POST', '/v1/customers', { external_id: 'no-book', currency: 'USD' }],
+      ['POST', '/v1/price_books', { book }],
+      ['PUT', '/v1/customers/acme/price_book', { price_book: 'llm-graduated', effective_from: '2026-01-01T00:00:00Z' }],
+      ['POST', '/v1/meters', { code: 'input_tokens', name: 'Input tokens', event_type: 'llm.completion', aggregation: 'sum', property: 'input_tokens', group_by: ['model'] }],
+      ['POST', '/v1/meters', { code: 'requests', name: 'Requests', event_type: 'llm.completion', aggregation: 'count' }],
+      ['POST', '/v1/meters', { code: 'users', name: 'Active users', event_type: 'llm.completion', aggregation: 'unique_count', property: 'user' }],
+      ['POST', '/v1/meters', { code: 'largest_prompt', name: 'Largest prompt', event_type: 'llm.completion', aggregation: 'max', property: 'input_tokens' }],
+    ] as const;
+    for (const [method, path, body] of setup) {
+      const response = await rest(harness, method, path, { key: tenant.secretKey, body });
+      expect(response.status, `${method} ${path}: ${JSON.stringify(response.body)}`).toBeLessThan(300);
+    }
+  });
+  afterAll(async () => {
+    await harness?.close();
+  });
+
+  it('rates a batch, returns each charge with the running period total, and a resubmission is all duplicates', async () => {
+    const batch = { events: [llm('e1', 800_000, 1000, '2026-03-10T10:00:00Z', { user: 'u1' }), llm('e2', 400_000, 0, '2026-03-11T10:00:00Z', { user: 'u2' }), llm('e3', 100, 0, '2026-03-11T11:00:00Z', { user: 'u1' })] };
+    const first = await post(batch);
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ accepted: 3, duplicate: 0, rejected: 0 });
+    // e1: 800k x 2.5/M + 1000 x 10/M = 2.01; e2: 200k x 2.5/M + 200k x 2/M = 0.9 (crosses the tier); e3: 100 x 2/M.
+    expect(first.body.events.map((e: any) => [e.transaction_id, e.status, e.amount, e.period_total])).toEqual([
+      ['e1', 'accepted', '2.010000000', '2.010000000'],
+      ['e2', 'accepted', '0.900000000', '2.910000000'],
+      ['e3', 'accepted', '0.000200000', '2.910200000'],
+    ]);
+    expect(first.body.events[0]).toMatchObject({ currency: 'USD', card: 'openai/gpt-4o', book_version: '2026-01-01T00:00:00.000Z', period: { start: '2026-03-01T00:00:00.000Z', end: '2026-04-01T00:00:00.000Z' } });
+
+    const again = await post(batch);
+    expect(again.body).toMatchObject({ accepted: 0, duplicate: 3, rejected: 0 });
+    expect(again.body.events.map((e: any) => [e.status, e.amount])).toEqual([
+      ['duplicate', '2.010000000'],
+      ['duplicate', '0.900000000'],
+      ['duplicate', '0.000200000'],
+    ]);
+
+    const single = await post(llm('e4', 0, 100_000, '2026-03-12T00:00:00Z', { user: 'u3' }));
+    expect(single.body.events).toEqual([expect.objectContaining({ transaction_id: 'e4', status: 'accepted', amount: '1.000000000', period_total: '3.910200000' })]);
+  });
+
+  it('shows acknowledged events in usage at once: by meter, group and day, with totals equal to the receipts', async () => {
+    const usage = await get('/v1/customers/acme/usage');
+    expect(usage.status).toBe(200);
+    expect(usage.body).toMatchObject({ customer_id: 'acme', amount: '3.910200000', event_count: '4', period: { start: '2026-03-01T00:00:00.000Z', status: 'open' } });
+    expect(usage.body.watermark).toBe('2026-03-15T00:00:00.000Z');
+    const meter = (code: string) => usage.body.meters.find((m: any) => m.code === code);
+    expect(meter('input_tokens').groups).toEqual([
+      expect.objectContaining({
+        group: { model: 'gpt-4o' },
+        value: '1200100',
+        event_count: '4',
+        amount: '3.910200000',
+        days: [
+          { day: '2026-03-10', value: '800000', event_count: '1', amount: '2.010000000' },
+          { day: '2026-03-11', value: '400100', event_count: '2', amount: '0.900200000' },
+          { day: '2026-03-12', value: '0', event_count: '1', amount: '1.000000000' },
+        ],
+      }),
+    ]);
+    expect(meter('requests').groups[0].value).toBe('4');
+    expect(meter('users').groups[0].value).toBe('3');
+    expect(meter('users').groups[0].days.map((d: any) => d.value)).toEqual(['1', '2', '1']);
+    expect(meter('largest_prompt').groups[0].value).toBe('800000');
+
+    const receipts = await Promise.all(['e1', 'e2', 'e3', 'e4'].map((id) => get(`/v1/events/${id}/receipt`)));
+    const total = receipts.reduce((sum, r) => sum + BigInt(r.body.amount.replace('.', '')), 0n);
+    expect(total).toBe(3_910_200_000n);
+  });
+
+  it('explains one event step by step', async () => {
+    const receipt = await get('/v1/events/e2/receipt');
+    expect(receipt.body).toMatchObject({
+      transaction_id: 'e2',
+      customer_id: 'acme',
+      amount: '0.900000000',
+      subtotal: '0.900000000',
+      price_book: 'llm-graduated',
+      book_version: '2026-01-01T00:00:00.000Z',
+      card: 'openai/gpt-4o',
+      revision: 1,
+    });
+    expect(receipt.body.kernel_version).toMatch(/^tariff\.wasm@sha256:[0-9a-f]{16}$/);
+    const tiers = receipt.body.receipt.filter((s: any) => s.step === 'tier');
+    expect(tiers).toEqual([
+      { step: 'tier', charge: 0, tier: 0, quantity: '200000.000000', rate: '2.500000000' },
+      { step: 'tier', charge: 0, tier: 1, quantity: '200000.000000', rate: '2.000000000' },
+    ]);
+    expect((await get('/v1/events/nope/receipt')).status).toBe(404);
+  });
+
+  it('gives every bad event its own reason and stores only the good ones', async () => {
+    const before = await harness.database.owner`select count(*)::int as n from events`;
+    const response = await post({
+      events: [
+        { customer_id: 'acme', event_type: 'llm.completion', timestamp: '2026-03-10T00:00:00Z' },
+        llm('bad-ts', 1, 1, '10 March 2026'),
+        llm('future', 1, 1, '2026-03-15T01:00:00Z'),
+        { ...llm('ghost', 1, 1), customer_id: 'ghost' },
+        { ...llm('no-book', 1, 1), customer_id: 'no-book' },
+        llm('no-card', 1, 1, '2026-03-10T00:00:00Z', { model: 'gpt-5' }),
+        llm('bad-number', 1, 1, '2026-03-10T00:00:00Z', { input_tokens: 'lots' }),
+        llm('good', 10, 10, '2026-03-13T00:00:00Z'),
+        llm('good', 10, 10, '2026-03-13T00:00:00Z'),
+        { transaction_id: 'resolved-1', customer_id: 'acme', event_type: 'support.resolution', timestamp: '2026-03-13T00:00:00Z' },
+        { ...llm('extra-field', 1, 1), source: 'sdk' },
+      ],
+    });
+    expect(response.status).toBe(200);
+    const byIndex = response.body.events.map((e: any) => [e.index, e.status, e.error?.code, e.error?.field]);
+    expect(byIndex).toEqual([
+      [0, 'rejected', 'invalid_event', 'transaction_id'],
+      [1, 'rejected', 'invalid_timestamp', 'timestamp'],
+      [2, 'rejected', 'timestamp_in_future', 'timestamp'],
+      [3, 'rejected', 'customer_not_found', 'customer_id'],
+      [4, 'rejected', 'no_price_book', 'customer_id'],
+      [5, 'rejected', 'no_rate_card', 'properties'],
+      [6, 'rejected', 'invalid_property', 'properties.input_tokens'],
+      [7, 'accepted', undefined, undefined],
+      [8, 'duplicate', undefined, undefined],
+      [9, 'accepted', undefined, undefined],
+      [10, 'rejected', 'invalid_event', 'source'],
+    ]);
+    expect(response.body).toMatchObject({ accepted: 2, duplicate: 1, rejected: 8 });
+    expect(response.body.events[9].amount).toBe('0.990000000');
+    const after = await harness.database.owner`select transaction_id from events order by received_at, transaction_id`;
+    expect(after.length - before[0].n).toBe(2);
+    // Rejected ids were not stored, so a corrected event with the same id is accepted.
+    const fixed = await post(llm('no-card', 1, 1, '2026-03-10T00:00:00Z'));
+    expect(fixed.body.events[0].status).toBe('accepted');
+  });
+
+  it('lands a late event in its earlier open period and rejects events for a closed period', async () => {
+    harness.clock.set('2026-04-02T00:00:00Z');
+    const late = await post(llm('late-march', 1000, 0, '2026-03-31T23:59:59Z'));
+    expect(late.body.events[0]).toMatchObject({ status: 'accepted', period: { start: '2026-03-01T00:00:00.000Z' } });
+    const april = await get('/v1/customers/acme/usage');
+    expect(april.body).toMatchObject({ period: { start: '2026-04-01T00:00:00.000Z' }, amount: '0.000000000', meters: [] });
+    const march = await get(`/v1/customers/acme/usage?at=${encodeURIComponent('2026-03-20T00:00:00Z')}`);
+    expect(march.body.event_count).toBe('8');
+
+    await harness.database.owner`update customer_periods set status = 'closed' where period_start = '2026-03-01T00:00:00Z'`;
+    const closed = await post(llm('too-late', 1000, 0, '2026-03-30T00:00:00Z'));
+    expect(closed.body.events[0]).toMatchObject({ status: 'rejected', error: { code: 'period_closed', field: 'timestamp' } });
+    await harness.database.owner`update customer_periods set status = 'open' where period_start = '2026-03-01T00:00:00Z'`;
+    harness.clock.set('2026-03-15T00:00:00Z');
+  });
+
+  it('stores and rates each id once when the same batch is resubmitted concurrently', async () => {
+    const batch = { events: Array.from({ length: 50 }, (_, i) => llm(`par-${i}`, 1000 * (i + 1), 10, `2026-03-14T00:${String(i).padStart(2, '0')}:00Z`)) };
+    const before = await harness.database.owner`select p.amount::text from customer_periods p join customers c on c.id = p.customer_id where c.external_id = 'acme' and p.period_start = '2026-03-01T00:00:00Z'`;
+    const responses = await Promise.all(Array.from({ length: 8 }, () => post(batch)));
+    for (const response of responses) expect(response.status).toBe(200);
+    const accepted = responses.flatMap((r) => r.body.events.filter((e: any) => e.status === 'accepted').map((e: any) => e.transaction_id));
+    expect(accepted.sort()).toEqual(batch.events.map((e) => e.transaction_id).sort());
+    expect(responses.reduce((n, r) => n + r.body.duplicate, 0)).toBe(50 * 7);
+    const [{ events, lines }] = await harness.database.owner`
+      select (select count(*)::int from events where transaction_id like 'par-%') as events,
+             (select count(*)::int from rated_lines where transaction_id like 'par-%') as lines`;
+    expect({ events, lines }).toEqual({ events: 50, lines: 50 });
+    // The period total is the sum of every receipt, and moved by exactly this batch's charges.
+    const [check] = await harness.database.owner`
+      select p.amount::text as period, (select sum(amount)::text from rated_lines r where r.customer_id = p.customer_id and r.period_start = p.period_start) as lines,
+             (select sum(amount)::text from rated_lines where transaction_id like 'par-%') as batch
+      from customer_periods p join customers c on c.id = p.customer_id where c.external_id = 'acme' and p.period_start = '2026-03-01T00:00:00Z'`;
+    expect(check.period).toBe(check.lines);
+    expect(Number(check.period) - Number(before[0].amount)).toBeCloseTo(Number(check.batch), 9);
+  });
+
+  it('keeps raw events and rated lines append-only for the service role', async () => {
+    for (const statement of ['update events set properties = \'{}\'', 'delete from events', 'update rated_lines set amount = 0', 'delete from rated_lines']) {
+      await expect(
+        harness.database.app.begin(async (tx) => {
+          await tx`select set_config('app.tenant_id', ${tenant.tenantId}, true)`;
+          await tx.unsafe(statement);
+        }),
+      ).rejects.toThrow(/permission denied/);
+    }
+  });
+
+  it('rejects a batch over 10,000 events and envelopes that are not events, with the field to blame', async () => {
+    const tooMany = await post({ events: Array.from({ length: 10_001 }, (_, i) => ({ transaction_id: `x${i}` })) });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.error.details).toEqual([{ field: 'events', reason: 'at most 10000 events per request' }]);
+    for (const body of [[], { events: [] }, { events: 'all' }, 'text', 42, null]) {
+      const response = await post(body);
+      expect(response.status, JSON.stringify(body)).toBe(400);
+    }
+    // An object without "events" is one event, judged like any other.
+    const empty = await post({});
+    expect(empty.status).toBe(200);
+    expect(empty.body.events[0]).toMatchObject({ status: 'rejected', error: { code: 'invalid_event', field: 'transaction_id' } });
+  });
+
+  it('answers fuzzed events with per-event 2xx/4xx outcomes, never a 5xx, and never stores an invalid event', async () => {
+    const before = await harness.database.owner`select count(*)::int as n from events`;
+    const scalar = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(undefined));
+    const junkEvent = fc.oneof(
+      fc.record(
+        {
+          transaction_id: fc.oneof(fc.string({ maxLength: 300 }), scalar),
+          customer_id: fc.oneof(fc.constant('acme'), fc.string(), scalar),
+          event_type: fc.oneof(fc.constant('llm.completion'), scalar),
+          timestamp: fc.oneof(fc.constant('2026-03-10T00:00:00Z'), fc.string(), fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), scalar),
+          properties: fc.oneof(
+            fc.dictionary(fc.string({ maxLength: 20 }), scalar),
+            fc.record({ provider: fc.constant('openai'), model: fc.constant('gpt-4o'), input_tokens: scalar, output_tokens: scalar }),
+            scalar,
+          ),
+        },
+        { requiredKeys: [] },
+      ),
+      fc.anything(),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(junkEvent, { minLength: 1, maxLength: 15 }), async (events) => {
+        const response = await post({ events });
+        expect(response.status).toBeLessThan(500);
+        if (response.status !== 200) return;
+        for (const outcome of response.body.events) {
+          if (outcome.status === 'rejected') expect(outcome.error.code).toMatch(/^[a-z_]+$/);
+        }
+      }),
+      { numRuns: 150 },
+    );
+    // Whatever was accepted is rated; nothing is stored without its rated line.
+    const [orphans] = await harness.database.owner`
+      select count(*)::int as n from events e where not exists (select 1 from rated_lines r where r.tenant_id = e.tenant_id and r.transaction_id = e.transaction_id)`;
+    expect(orphans.n).toBe(0);
+    // Only an event the book can rate can have been stored: acme's openai/gpt-4o completions or resolutions.
+    const stored = await harness.database.owner`
+      select e.event_type, e.properties, c.external_id from events e join customers c on c.id = e.customer_id
+      where e.received_at >= '2026-03-15T00:00:00Z' and e.transaction_id not like 'par-%' and e.transaction_id not in ('good', 'resolved-1', 'no-card', 'e4')`;
+    for (const row of stored) {
+      expect(row.external_id).toBe('acme');
+      if (row.event_type === 'support.resolution') continue;
+      expect(row).toMatchObject({ event_type: 'llm.completion', properties: { provider: 'openai', model: 'gpt-4o' } });
+    }
+  });
+
+  it('counts ingestion outcomes and request latency in /metrics', async () => {
+    const response = await fetch(`${harness.url}/metrics`);
+    const text = await response.text();
+    expect(text).toMatch(/tariff_events_total\{status="accepted"\} \d+/);
+    expect(text).toMatch(/tariff_events_total\{status="duplicate"\} \d+/);
+    expect(text).toMatch(/tariff_events_total\{status="rejected"\} \d+/);
+    expect(text).toMatch(/http_request_duration_seconds_bucket\{method="POST",route="\/v1\/events",status="200",le="0.1"\} \d+/);
+  });
+});
