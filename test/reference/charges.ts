@@ -29,13 +29,12 @@ export function selectCharges(context: ChargeContext): Charge[] {
   return context.card.charges;
 }
 
-/** What a modifier's receipt step names: its condition, e.g. "window:peak+service_tier:batch"; "always" when it has none. */
+/** What a modifier's receipt step names: its condition, e.g. "window:peak+service_tier:batch". */
 export function modifierSource(when: Condition): string {
-  const parts = [
+  return [
     ...(when.window === undefined ? [] : [`window:${when.window}`]),
     ...(when.service_tier === undefined ? [] : [`service_tier:${when.service_tier}`]),
-  ];
-  return parts.length === 0 ? 'always' : parts.join('+');
+  ].join('+');
 }
 
 /** Rates every charge in order and returns the line amounts. */
@@ -53,17 +52,28 @@ function rateCharge(context: ChargeContext, charge: Charge, index: number): Dec 
     steps.push({ step: 'quantity', charge: index, dimension: charge.dimension!, quantity: formatQuantity(quantity) });
   }
 
-  let rates = handler.rates(charge.price);
+  const multipliers: Dec[] = [];
   if (handler.modifiable) {
     (context.version.modifiers ?? []).forEach((modifier, position) => {
       // `position` only locates a bad multiplier; the receipt names the modifier by its condition.
       if (modifier.cards !== undefined && !modifier.cards.includes(context.card.id)) return;
       if (!conditionHolds(modifier.when, context.version, context.facts)) return;
       const multiplier = parseStored(modifier.multiplier, 'multiplier', `modifiers[${position}].multiplier`);
-      rates = rates.map((rate) => checkMoney(roundHalfEven(rate.times(multiplier), MONEY_PLACES), 'modified rate'));
+      multipliers.push(multiplier);
       steps.push({ step: 'modifier', charge: index, source: modifierSource(modifier.when), multiplier: formatMultiplier(multiplier) });
     });
   }
+  // Stage R1, once per modifier; a rate is modified (and must fit after each modifier) only when it is used.
+  const bookRates = handler.rates(charge.price);
+  const modified = new Map<number, Dec>();
+  const rate = (position: number): Dec => {
+    let value = modified.get(position);
+    if (value === undefined) {
+      value = multipliers.reduce((current, multiplier) => checkMoney(roundHalfEven(current.times(multiplier), MONEY_PLACES), 'modified rate'), bookRates[position]!);
+      modified.set(position, value);
+    }
+    return value;
+  };
 
   if (handler.measured && context.useAllowances && charge.allowance !== undefined) {
     const pool = charge.allowance;
@@ -77,7 +87,7 @@ function rateCharge(context: ChargeContext, charge: Charge, index: number): Dec 
     steps.push({ step: 'allowance', charge: index, pool, covered: formatQuantity(covered), remaining: formatQuantity(remaining) });
   }
 
-  const line = handler.price({ context, charge, price: charge.price, index, quantity, rates });
+  const line = handler.price({ context, charge, price: charge.price, index, quantity, rate });
   steps.push({
     step: 'price',
     charge: index,

@@ -79,12 +79,19 @@ export function bookFigures(book: PriceBook): { counters: Set<string>; pools: Se
   return { counters, pools };
 }
 
+/** The input's names in their order, then the names an event added, alphabetically. */
+function canonicalOrder(values: Record<string, string>, before: Record<string, string> | undefined): Record<string, string> {
+  const old = Object.keys(before ?? {}).filter((name) => Object.hasOwn(values, name));
+  const added = Object.keys(values).filter((name) => !Object.hasOwn(before ?? {}, name)).sort();
+  return Object.fromEntries([...old, ...added].map((name) => [name, values[name]!]));
+}
+
 /**
  * The returned state of every customer named by an event that passed step 0: present (`{}` when it had none), with
  * every figure the rating keeps in the output format, whether or not an event changed it: the book's counters and
  * pools that the state holds, both commitment figures, every grant's balance. Other keys keep their text.
  */
-export function normalizeStates(book: PriceBook, states: StateMap, customers: Iterable<string>): void {
+export function normalizeStates(book: PriceBook, states: StateMap, customers: Iterable<string>, input: StateMap): void {
   const { counters, pools } = bookFigures(book);
   for (const customerId of customers) {
     const state: CustomerState = states[customerId] ?? {};
@@ -95,13 +102,18 @@ export function normalizeStates(book: PriceBook, states: StateMap, customers: It
         : Object.fromEntries(
             Object.entries(values).map(([name, text]) => [name, known.has(name) ? formatQuantity(parseStored(text, 'quantity', `${path}.${what}.${name}`)) : text]),
           );
-    const next: CustomerState = { ...state };
-    if (state.counters !== undefined) next.counters = formatted(state.counters, counters, 'counters');
-    if (state.allowances !== undefined) next.allowances = formatted(state.allowances, pools, 'allowances');
+    // Canonical key order (README, output format): the input's keys first, as they were; new ones after.
+    const before = Object.hasOwn(input, customerId) ? input[customerId]! : {};
+    const merged: Record<string, unknown> = { ...before, ...state };
+    const added = Object.keys(merged).filter((key) => !Object.hasOwn(before, key));
+    const order = [...Object.keys(before), ...['counters', 'allowances'].filter((key) => added.includes(key)), ...added.filter((key) => key !== 'counters' && key !== 'allowances').sort()];
+    const next = Object.fromEntries(order.map((key) => [key, merged[key]])) as CustomerState;
+    if (state.counters !== undefined) next.counters = formatted(canonicalOrder(state.counters, before.counters), counters, 'counters');
+    if (state.allowances !== undefined) next.allowances = formatted(canonicalOrder(state.allowances, before.allowances), pools, 'allowances');
     if (state.commitment !== undefined) {
       const figure = (text: string | undefined, field: string): string =>
         formatMoney(text === undefined ? ZERO : parseStored(text, 'money', `${path}.commitment.${field}`));
-      next.commitment = { ...state.commitment, remaining: figure(state.commitment.remaining, 'remaining'), consumed: figure(state.commitment.consumed, 'consumed') };
+      next.commitment = { ...before.commitment, mode: state.commitment.mode, remaining: figure(state.commitment.remaining, 'remaining'), consumed: figure(state.commitment.consumed, 'consumed') };
     }
     if (state.grants !== undefined) {
       next.grants = state.grants.map((grant, index) => ({ ...grant, balance: formatMoney(parseStored(grant.balance, 'money', `${path}.grants[${index}].balance`)) }));

@@ -27,8 +27,11 @@ export interface PriceInput<M> {
   index: number;
   /** The quantity after the allowance (unused by `flat` and `dynamic`). */
   quantity: Dec;
-  /** The model's rates after the modifiers, in the order `rates` returned them. */
-  rates: Dec[];
+  /**
+   * The model's rate at a position of `rates`, after the modifiers. Computed when a rate is used, so that only the
+   * rates that price something must fit 64 bits.
+   */
+  rate: (index: number) => Dec;
 }
 
 /** What the `price` step shows. */
@@ -69,10 +72,10 @@ export const PRICE_MODELS: Handlers = {
     measured: true,
     modifiable: true,
     rates: (price) => [money(price.rate, 'rate')],
-    price: ({ price, quantity, rates }) => {
+    price: ({ price, quantity, rate }) => {
       const per = perOf(price.per);
-      const amount = divideHalfEven(quantity.times(rates[0]!), per, MONEY_PLACES);
-      return { amount: checkMoney(amount, 'line'), quantity, rate: rates[0]!, per };
+      const amount = divideHalfEven(quantity.times(rate(0)), per, MONEY_PLACES);
+      return { amount: checkMoney(amount, 'line'), quantity, rate: rate(0), per };
     },
   },
 
@@ -80,10 +83,10 @@ export const PRICE_MODELS: Handlers = {
     measured: true,
     modifiable: true,
     rates: (price) => [money(price.amount, 'amount')],
-    price: ({ price, quantity, rates }) => {
+    price: ({ price, quantity, rate }) => {
       const size = parseStored(price.size, 'quantity', 'size', { positive: true });
-      const amount = ceilQuotient(quantity, size).times(rates[0]!);
-      return { amount: checkMoney(amount, 'line'), quantity, rate: rates[0]!, per: size };
+      const amount = ceilQuotient(quantity, size).times(rate(0));
+      return { amount: checkMoney(amount, 'line'), quantity, rate: rate(0), per: size };
     },
   },
 
@@ -92,7 +95,7 @@ export const PRICE_MODELS: Handlers = {
     modifiable: true,
     rates: (price) => price.tiers.map((tier) => money(tier.rate, 'tiers.rate')),
     price: (input) => {
-      const { price, quantity, rates, context } = input;
+      const { price, quantity, rate, context } = input;
       const per = perOf(price.per);
       const counter = counterName(input);
       const before = context.ledger.counter(counter);
@@ -106,8 +109,8 @@ export const PRICE_MODELS: Handlers = {
         const to = upper === null || after.lt(upper) ? after : upper;
         if (to.gt(from)) {
           const share = to.minus(from);
-          exact = exact.plus(share.times(rates[index]!));
-          pushTier(input, index, share, rates[index]!);
+          exact = exact.plus(share.times(rate(index)));
+          pushTier(input, index, share, rate(index));
           lastTouched = index;
         }
         if (upper !== null) lower = upper;
@@ -119,7 +122,7 @@ export const PRICE_MODELS: Handlers = {
         const upper = upToOf(tier);
         return upper === null || upper.gt(before);
       });
-      return { amount, quantity, rate: rates[lastTouched >= 0 ? lastTouched : containingBefore]!, per };
+      return { amount, quantity, rate: rate(lastTouched >= 0 ? lastTouched : containingBefore), per };
     },
   },
 
@@ -128,7 +131,7 @@ export const PRICE_MODELS: Handlers = {
     modifiable: true,
     rates: (price) => price.tiers.map((tier) => money(tier.rate, 'tiers.rate')),
     price: (input) => {
-      const { price, quantity, rates, context } = input;
+      const { price, quantity, rate, context } = input;
       const per = perOf(price.per);
       const counter = counterName(input);
       const before = context.ledger.counter(counter);
@@ -141,13 +144,13 @@ export const PRICE_MODELS: Handlers = {
         });
         return index < 0 ? price.tiers.length - 1 : index;
       };
-      const priceAt = (x: Dec): Dec => checkMoney(divideHalfEven(x.times(rates[tierOf(x)]!), per, MONEY_PLACES), 'volume price');
+      const priceAt = (x: Dec): Dec => checkMoney(divideHalfEven(x.times(rate(tierOf(x))), per, MONEY_PLACES), 'volume price');
       const tier = tierOf(after);
       const amount = checkMoney(priceAt(after).minus(priceAt(before)), 'line');
       // The tier step attributes the event's own quantity q to the tier that c + q reaches.
-      pushTier(input, tier, quantity, rates[tier]!);
+      pushTier(input, tier, quantity, rate(tier));
       context.ledger.setCounter(counter, after);
-      return { amount, quantity, rate: rates[tier]!, per };
+      return { amount, quantity, rate: rate(tier), per };
     },
   },
 
@@ -155,7 +158,7 @@ export const PRICE_MODELS: Handlers = {
     measured: true,
     modifiable: true,
     rates: (price) => [money(price.rate, 'rate'), ...price.tiers.map((tier) => money(tier.rate, 'tiers.rate'))],
-    price: ({ price, quantity, rates, context }) => {
+    price: ({ price, quantity, rate, context }) => {
       const per = perOf(price.per);
       // The basis is the raw quantity of this event (before any allowance); no tier step is written.
       const basis = composeDimension(context, price.basis);
@@ -163,8 +166,8 @@ export const PRICE_MODELS: Handlers = {
       price.tiers.forEach((tier, index) => {
         if (parseStored(tier.above, 'quantity', 'above').lt(basis)) selected = index + 1;
       });
-      const amount = divideHalfEven(quantity.times(rates[selected]!), per, MONEY_PLACES);
-      return { amount: checkMoney(amount, 'line'), quantity, rate: rates[selected]!, per };
+      const amount = divideHalfEven(quantity.times(rate(selected)), per, MONEY_PLACES);
+      return { amount: checkMoney(amount, 'line'), quantity, rate: rate(selected), per };
     },
   },
 
@@ -172,7 +175,7 @@ export const PRICE_MODELS: Handlers = {
     measured: false,
     modifiable: true,
     rates: (price) => [money(price.amount, 'amount')],
-    price: ({ rates }) => ({ amount: rates[0]!, quantity: ONE, rate: rates[0]!, per: ONE }),
+    price: ({ rate }) => ({ amount: rate(0), quantity: ONE, rate: rate(0), per: ONE }),
   },
 
   dynamic: {

@@ -71,7 +71,7 @@ describe('price models', () => {
   });
 
   it('dynamic has no quantity step and modifiers never touch it', () => {
-    const given = book([card('m', [{ price: { model: 'dynamic', amount_property: 'cost_usd' } }])], { modifiers: [{ when: {}, multiplier: '2' }] });
+    const given = book([card('m', [{ price: { model: 'dynamic', amount_property: 'cost_usd' } }])], { modifiers: [{ when: { service_tier: 'standard' }, multiplier: '2' }] });
     const { result } = rateOne(given, usage('m', { cost_usd: 1 }));
     expect(result.receipt).toEqual([{ step: 'price', charge: 0, model: 'dynamic', quantity: '1.000000', rate: '1.000000000', per: '1.000000', amount: '1.000000000' }]);
   });
@@ -104,6 +104,7 @@ describe('tiers over the period counter', () => {
   });
 
   it('graduated with q = 0 shows the rate of the tier containing c and still writes the counter', () => {
+    // c = 1000 = up_to of tier 0: the next unit falls in tier 1
     const { result, state } = rateOne(book([card('m', [graduated])]), usage('m', {}), { counters: { 'm:output_tokens': '1000' } });
     expect(result.receipt!.at(-1)).toMatchObject({ step: 'price', quantity: '0.000000', rate: '5.000000000', amount: '0.000000000' });
     expect(state!.counters).toEqual({ 'm:output_tokens': '1000.000000' });
@@ -266,7 +267,7 @@ describe('time-of-use windows', () => {
 describe('modifiers and variants', () => {
   it('a service-tier modifier rounds the rate first (R1), then the line (R2)', () => {
     // 0.000000003 x 0.5 = 0.0000000015 -> 0.000000002 (tie to even); 3000000 x 0.000000002 / 1e6 = 0.000000006
-    const given = book([card('m', [perUnit('input_tokens', '0.000000003')])], {
+    const given = book([card('m', [perUnit('input_tokens', '0.000000003')]), card('other', [flat('1')])], {
       modifiers: [
         { when: { service_tier: 'batch' }, multiplier: '0.5', cards: ['m'] },
         { when: { service_tier: 'batch' }, multiplier: '3', cards: ['other'] },
@@ -287,17 +288,18 @@ describe('modifiers and variants', () => {
       windows: { day: { time_zone: 'UTC', start: '00:00', end: '24:00' } },
       modifiers: [
         { when: { service_tier: 'flex', window: 'day' }, multiplier: '1' },
-        { when: {}, multiplier: '1' },
+        { when: { service_tier: 'flex' }, multiplier: '1' },
         { when: { window: 'day' }, multiplier: '1' },
       ],
     });
     const sources = rateOne(given, usage('m', { service_tier: 'flex' })).result.receipt!.flatMap((step) => (step.step === 'modifier' ? [step.source] : []));
-    expect(sources).toEqual(['window:day+service_tier:flex', 'always', 'window:day']);
+    expect(sources).toEqual(['window:day+service_tier:flex', 'service_tier:flex', 'window:day']);
   });
 
   it('modifiers apply in book order, each rounded', () => {
     // 1 x 0.333333333 = 0.333333333; x 3 = 0.999999999 (a single 1/3 x 3 would be 1)
-    const given = book([card('m', [flat('1')])], { modifiers: [{ when: {}, multiplier: '0.333333333' }, { when: {}, multiplier: '3' }] });
+    const always = { service_tier: 'standard' as const };
+    const given = book([card('m', [flat('1')])], { modifiers: [{ when: always, multiplier: '0.333333333' }, { when: always, multiplier: '3' }] });
     expect(rateOne(given, usage('m')).result.amount).toBe('0.999999999');
   });
 
@@ -442,18 +444,49 @@ describe('card and version resolution', () => {
     { id: 'exact', match: { model: 'gpt-4o', event_type: 'llm.request' }, charges: [flat('2')] },
     { id: 'either', match: { model: { or: [{ ends_with: '-mini' }, { and: [{ contains: 'claude' }, { starts_with: 'anthropic/' }] }] } }, charges: [flat('3')] },
     { id: 'exact-too', match: { model: 'gpt-4o' }, charges: [flat('4')] },
-    { id: 'catch-all', match: {}, charges: [flat('5')] },
+    { id: 'catch-all', match: { event_type: { contains: '.' } }, charges: [flat('5')] },
   ];
   it.each([
     { name: 'an exact card beats an earlier rule card', properties: { model: 'gpt-4o' }, eventType: 'llm.request', chosen: 'exact' },
     { name: 'among exact cards the first in book order wins', properties: { model: 'gpt-4o' }, eventType: 'batch.request', chosen: 'exact-too' },
     { name: 'rule cards in book order', properties: { model: 'gpt-4o-mini' }, eventType: 'llm.request', chosen: 'rule' },
     { name: 'or / and / contains', properties: { model: 'anthropic/claude-sonnet-4' }, eventType: 'llm.request', chosen: 'either' },
-    { name: 'the empty match is a catch-all ranked with rule cards', properties: { model: 'mistral-large' }, eventType: 'llm.request', chosen: 'catch-all' },
+    { name: 'a later rule card when nothing earlier matches', properties: { model: 'mistral-large' }, eventType: 'llm.request', chosen: 'catch-all' },
     { name: 'a non-string property matches no rule', properties: { model: 4 }, eventType: 'llm.request', chosen: 'catch-all' },
   ])('$name', ({ properties, eventType, chosen }) => {
     const event: UsageEvent = { ...usage('x', {}, { event_type: eventType }), properties };
     expect(rateOne(book(cards), event).result.card).toBe(chosen);
+  });
+
+  it('book order is the order of first appearance across versions', () => {
+    // 'later' is first in the last version, but 'earlier' appeared first in the book
+    const given: PriceBook = {
+      id: 'order',
+      currency: 'USD',
+      versions: [
+        { effective_from: V1, rate_cards: [{ id: 'earlier', match: { model: { starts_with: 'g' } }, charges: [flat('1')] }] },
+        {
+          effective_from: '2026-02-01T00:00:00Z',
+          rate_cards: [
+            { id: 'later', match: { model: { ends_with: 'o' } }, charges: [flat('2')] },
+            { id: 'earlier', match: { model: { starts_with: 'g' } }, charges: [flat('3')] },
+          ],
+        },
+      ],
+    };
+    expect(rateOne(given, usage('gpt-4o')).result).toMatchObject({ card: 'earlier', amount: '3.000000000' });
+  });
+
+  it('a card id that matches differently in two versions makes the book invalid', () => {
+    const given: PriceBook = {
+      id: 'bad',
+      currency: 'USD',
+      versions: [
+        { effective_from: V1, rate_cards: [card('m', [flat('1')])] },
+        { effective_from: '2026-02-01T00:00:00Z', rate_cards: [{ ...card('m', [flat('1')]), match: { model: 'other' } }] },
+      ],
+    };
+    expect(() => rateReference(given, {}, [])).toThrow(InvalidInputError);
   });
 
   it('no matching card is no_rate_card on properties', () => {
@@ -465,7 +498,7 @@ describe('card and version resolution', () => {
     id: 'v',
     currency: 'EUR',
     versions: [
-      { effective_from: '2026-01-01T00:00:00Z', rate_cards: [card('m', [flat('2')])] },
+      { effective_from: '2026-01-01T00:00:00Z', rate_cards: [card('m', [flat('2')]), card('old', [flat('9')])] },
       { effective_from: '2026-02-01T00:00:00+01:00', rate_cards: [card('m', [flat('3')]), card('new', [flat('7')])] },
     ],
   };
@@ -473,8 +506,11 @@ describe('card and version resolution', () => {
     { at: '2026-01-31T22:59:59.999Z', model: 'm', expected: { amount: '2.000000000', book_version: '2026-01-01T00:00:00.000Z' } },
     { at: '2026-01-31T23:00:00Z', model: 'm', expected: { amount: '3.000000000', book_version: '2026-01-31T23:00:00.000Z' } },
     { at: '2025-12-31T23:59:59.999Z', model: 'm', expected: { status: 'error', error: { code: 'no_price_version', field: 'timestamp' } } },
-    // the card is in the catalogue (the last version) but not in the version in force
+    // the card is in the catalogue (a later version) but not in the version in force
     { at: '2026-01-15T00:00:00Z', model: 'new', expected: { status: 'error', error: { code: 'no_rate_card', field: 'properties' } } },
+    // a card only the first version has still rates that version's events, and is not found after it
+    { at: '2026-01-15T00:00:00Z', model: 'old', expected: { amount: '9.000000000', card: 'old' } },
+    { at: '2026-02-15T00:00:00Z', model: 'old', expected: { status: 'error', error: { code: 'no_rate_card', field: 'properties' } } },
   ])('version boundary at $at ($model)', ({ at, model, expected }) => {
     expect(rateOne(versioned, usage(model, {}, { timestamp: at })).result).toMatchObject({ currency: 'EUR', ...expected });
   });
@@ -525,6 +561,28 @@ describe('event errors', () => {
     expect(state).toEqual(before.cus_1);
     // 1 x 9000000000 = 9e18 nano still fits
     expect(rateOne(huge, usage('m', { input_tokens: 1 })).result.amount).toBe('9000000000.000000000');
+  });
+
+  it('overflow: only a modified rate that prices something must fit', () => {
+    // tier 1: 4611686018.427387904 x 2 = 9223372036.854775808, one nano-unit past 2^63 - 1
+    const given = book([card('m', [{ dimension: 'x', price: { model: 'volume', tiers: [{ up_to: '10', rate: '1' }, { rate: '4611686018.427387904' }] } }])], {
+      modifiers: [{ when: { service_tier: 'standard' }, multiplier: '2' }],
+    });
+    // q = 1 stays in tier 0: P(1) - P(0) = 1 x 2 / 1e6
+    expect(rateOne(given, usage('m', { x: 1 })).result.amount).toBe('0.000002000');
+    expect(rateOne(given, usage('m', { x: 20 })).result.error).toMatchObject({ code: 'overflow' });
+  });
+
+  it('overflow: a formula sum beyond 2^63 micro-units is overflow, not a wrap to a negative quantity', () => {
+    const given = book([card('m', [perUnit('total', '1')], { dimensions: { total: { formula: { a: 1, b: 1 } } } })]);
+    const { result } = rateOne(given, usage('m', { a: '9223372036854.775807', b: '0.000001' }));
+    expect(result.error).toMatchObject({ code: 'overflow' });
+  });
+
+  it("errors follow the charge order: charge 0's overflow before charge 1's negative quantity", () => {
+    const given = book([card('m', [perUnit('x', '9000000000', '1'), perUnit('neg', '1')], { dimensions: { neg: { formula: { a: 1, b: -1 } } } })]);
+    expect(rateOne(given, usage('m', { x: 2, a: 1, b: 2 })).result.error).toMatchObject({ code: 'overflow' });
+    expect(rateOne(given, usage('m', { x: 1, a: 1, b: 2 })).result.error).toMatchObject({ code: 'negative_quantity', field: 'dimensions.neg' });
   });
 
   it('overflow: a counter beyond 2^63 micro-units', () => {

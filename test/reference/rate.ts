@@ -46,7 +46,7 @@ export function rateReference(book: PriceBook, states: StateMap, events: UsageEv
   const validated = new WeakSet<object>();
   const customers = new Set<string>();
   const results = events.map((event) => rateOrReject(book, nextStates, validated, customers, event));
-  normalizeStates(book, nextStates, customers);
+  normalizeStates(book, nextStates, customers, states);
   return { results, states: nextStates };
 }
 
@@ -94,12 +94,26 @@ type Resolution =
   | { ok: true; card: RateCard; version: BookVersion; effectiveFrom: number }
   | { ok: false; code: 'no_rate_card' | 'no_price_version'; field: 'properties' | 'timestamp' };
 
+const catalogues = new WeakMap<readonly BookVersion[], RateCard[]>();
+
+/** Every card id of the versions, in order of first appearance (a card id keeps one match in every version). */
+function catalogueOf(versions: readonly BookVersion[]): RateCard[] {
+  let catalogue = catalogues.get(versions);
+  if (catalogue === undefined) {
+    const byId = new Map<string, RateCard>();
+    for (const card of versions.flatMap((version) => version.rate_cards)) if (!byId.has(card.id)) byId.set(card.id, card);
+    catalogue = [...byId.values()];
+    catalogues.set(versions, catalogue);
+  }
+  return catalogue;
+}
+
 /**
- * Steps 1 and 2. The card is matched against the rate cards of the last version in the list (the book's current
- * catalogue); the version in force must then define a card with that id.
+ * Steps 1 and 2. The card is matched against the book's catalogue, every card id in order of first appearance;
+ * the version in force must then define a card with that id.
  */
 function resolveCard(versions: readonly BookVersion[], event: UsageEvent, timestamp: number): Resolution {
-  const chosen = chooseCard(versions[versions.length - 1]!.rate_cards, event);
+  const chosen = chooseCard(catalogueOf(versions), event);
   if (chosen === undefined) return { ok: false, code: 'no_rate_card', field: 'properties' };
   let inForce: { version: BookVersion; effectiveFrom: number } | undefined;
   for (const version of versions) {

@@ -12,6 +12,15 @@ function fail(path: string, message: string): never {
   throw new InvalidInputError(`${path}: ${message}`);
 }
 
+/** JSON with object keys sorted, so that two equal matches compare equal whatever their key order. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    return `{${Object.keys(value).sort().map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
 function isRecord(value: unknown): boolean {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -29,6 +38,15 @@ export function validateBook(book: PriceBook): void {
 function validateVersions(versions: BookVersion[], path: string): void {
   if (!Array.isArray(versions) || versions.length === 0) fail(path, 'expected at least one version');
   versions.forEach((version, index) => validateVersion(version, `${path}[${index}]`));
+  // Cards are chosen before the version, so a card id must match the same way in every version.
+  const matches = new Map<string, string>();
+  versions.forEach((version, index) =>
+    version.rate_cards.forEach((card, position) => {
+      const match = canonicalJson(card.match);
+      if ((matches.get(card.id) ?? match) !== match) fail(`${path}[${index}].rate_cards[${position}].match`, `card ${card.id} matches differently in an earlier version`);
+      matches.set(card.id, match);
+    }),
+  );
 }
 
 function validateVersion(version: BookVersion, path: string): void {
@@ -45,8 +63,9 @@ function validateVersion(version: BookVersion, path: string): void {
   (version.modifiers ?? []).forEach((modifier, index) => {
     validateCondition(modifier.when, version, `${path}.modifiers[${index}].when`);
     parseStored(modifier.multiplier, 'multiplier', `${path}.modifiers[${index}].multiplier`);
-    if (modifier.cards !== undefined && !(Array.isArray(modifier.cards) && modifier.cards.every((id) => typeof id === 'string'))) {
-      fail(`${path}.modifiers[${index}].cards`, 'expected card ids');
+    const ids = new Set(version.rate_cards.map((card) => card.id));
+    if (modifier.cards !== undefined && !(Array.isArray(modifier.cards) && modifier.cards.every((id) => ids.has(id)))) {
+      fail(`${path}.modifiers[${index}].cards`, 'expected ids of cards in this version');
     }
   });
   for (const [pool, allowance] of Object.entries(version.allowances ?? {})) {
@@ -62,13 +81,13 @@ function validateVersion(version: BookVersion, path: string): void {
 }
 
 function validateCondition(when: Condition, version: BookVersion, path: string): void {
-  if (!isRecord(when)) fail(path, 'expected a condition');
+  if (!isRecord(when) || (when.window === undefined && when.service_tier === undefined)) fail(path, 'a condition names a window or a service tier');
   if (when.window !== undefined && version.windows?.[when.window] === undefined) fail(`${path}.window`, `unknown window ${when.window}`);
   if (when.service_tier !== undefined && !SERVICE_TIERS.includes(when.service_tier)) fail(`${path}.service_tier`, 'unknown service tier');
 }
 
 function validateCard(card: RateCard, version: BookVersion, path: string): void {
-  if (!isRecord(card.match)) fail(`${path}.match`, 'expected an object');
+  if (!isRecord(card.match) || Object.keys(card.match).length === 0) fail(`${path}.match`, 'a match names at least one property');
   for (const [name, rule] of Object.entries(card.match)) assertMatchRule(rule, `${path}.match.${name}`);
   for (const [name, dimension] of Object.entries(card.dimensions ?? {})) validateDimension(dimension, `${path}.dimensions.${name}`);
   validateCharges(card.charges, `${path}.charges`);
@@ -141,10 +160,12 @@ function validateCharge(charge: Charge, path: string): void {
     case 'request_tiers':
       if (typeof price.basis !== 'string' || price.basis === '') fail(`${at}.basis`, 'expected a property or dimension');
       parseStored(price.rate, 'money', `${at}.rate`);
-      price.tiers.forEach((tier, index) => {
-        parseStored(tier.above, 'quantity', `${at}.tiers[${index}].above`, { min: ZERO });
+      price.tiers.reduce<Dec | null>((previous, tier, index) => {
+        const above = parseStored(tier.above, 'quantity', `${at}.tiers[${index}].above`, { min: ZERO });
+        if (previous !== null && !above.gt(previous)) fail(`${at}.tiers[${index}].above`, 'thresholds increase strictly');
         parseStored(tier.rate, 'money', `${at}.tiers[${index}].rate`);
-      });
+        return above;
+      }, null);
       per(price.per);
       break;
     case 'flat':
@@ -152,7 +173,7 @@ function validateCharge(charge: Charge, path: string): void {
       break;
     case 'dynamic':
       if (typeof price.amount_property !== 'string' || price.amount_property === '') fail(`${at}.amount_property`, 'expected a property');
-      parseStored(price.markup_percent ?? '0', 'percent', `${at}.markup_percent`);
+      parseStored(price.markup_percent ?? '0', 'percent', `${at}.markup_percent`, { min: ZERO });
       break;
   }
 }
