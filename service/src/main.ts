@@ -1,10 +1,12 @@
-// `npm start`: migrate, then serve. Embedded PGlite in .data/ when DATABASE_URL is not set.
+// `npm start`: migrate, then serve on PORT. Embedded PGlite in DATA_DIR (.data) when DATABASE_URL is not set.
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
+import { createDemoTenant, demoInstructions, readDemoCredentials, saveDemoCredentials, type DemoCredentials } from './demo.ts';
 import { systemClock } from './platform/clock.ts';
 import { loadConfig } from './platform/config.ts';
 import { connect, connectService, resolveDatabase } from './platform/db.ts';
 import { createLogger } from './platform/log.ts';
+import { createMetrics } from './platform/metrics.ts';
 import { migrate, setServiceRolePassword } from './platform/migrate.ts';
 
 const config = loadConfig();
@@ -14,13 +16,32 @@ const target = await resolveDatabase(config, logger);
 const owner = connect(target.ownerOptions);
 await migrate(owner, logger);
 if (config.appDatabasePassword && !target.embedded) await setServiceRolePassword(owner, config.appDatabasePassword);
+// Counting tenants is the one cross-tenant read; the service role cannot do it, the owner can.
+const [{ tenants }] = await owner`select count(*)::int as tenants from tenants`;
 await owner.end();
 
 const db = await connectService(target);
-const app = createApp({ db, clock: systemClock, logger, bodyLimitBytes: config.bodyLimitBytes, sessionTtlSeconds: config.sessionTtlSeconds });
+const metrics = createMetrics();
+const deps = { db, clock: systemClock, logger, metrics, sessionTtlSeconds: config.sessionTtlSeconds };
+
+// A demo tenant on the first start of an empty database: always on the embedded database, on PostgreSQL
+// only when asked (DEMO_TENANT=1), since a production database should not get one by accident.
+let demo: DemoCredentials | undefined;
+if (target.embedded || process.env.DEMO_TENANT === '1') {
+  if (tenants === 0) {
+    demo = await createDemoTenant(deps);
+    if (target.embedded) await saveDemoCredentials(config.dataDir, demo);
+  } else if (target.embedded) {
+    demo = await readDemoCredentials(config.dataDir);
+  }
+}
+
+const app = createApp({ ...deps, bodyLimitBytes: config.bodyLimitBytes });
 const server = app.listen(config.port, () => {
   const { port } = server.address() as AddressInfo;
-  logger.info('listening', { url: `http://localhost:${port}`, database: target.embedded ? 'pglite' : 'postgresql' });
+  const url = `http://localhost:${port}`;
+  logger.info('listening', { url, database: target.embedded ? 'pglite' : 'postgresql' });
+  if (demo) process.stdout.write(`\n${demoInstructions(url, demo)}\n\n`);
 });
 
 let stopping = false;
