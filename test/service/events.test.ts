@@ -286,6 +286,33 @@ describe('event ingestion', () => {
     }
   });
 
+  it('estimates with a publishable key: the kernel\'s answer for a given state, nothing stored', async () => {
+    const before = await harness.database.owner`select count(*)::int as n from events`;
+    const estimate = await rest(harness, 'POST', '/v1/estimates', {
+      key: tenant.publishableKey,
+      body: {
+        price_book: 'llm-graduated',
+        events: [llm('quote-1', 900_000, 0, '2026-03-14T00:00:00Z'), llm('quote-2', 200_000, 0, '2026-03-14T00:00:00Z')],
+        states: { acme: { counters: { 'openai/gpt-4o:input_tokens': '0' } } },
+      },
+    });
+    expect(estimate.status).toBe(200);
+    // 900k at 2.5/M, then 100k at 2.5/M + 100k at 2/M: the tier boundary is crossed inside the quote.
+    expect(estimate.body.results.map((r: any) => r.amount)).toEqual(['2.250000000', '0.450000000']);
+    expect(estimate.body.states.acme.counters['openai/gpt-4o:input_tokens']).toBe('1100000.000000');
+    const after = await harness.database.owner`select count(*)::int as n from events`;
+    expect(after[0].n).toBe(before[0].n);
+    const badState = await rest(harness, 'POST', '/v1/estimates', {
+      key: tenant.publishableKey,
+      body: { price_book: 'llm-graduated', events: [llm('q', 1, 1)], states: { acme: { discount_percent: 'ten' } } },
+    });
+    expect(badState.status).toBe(400);
+    expect(badState.body.error.code).toBe('invalid_state');
+    expect((await rest(harness, 'POST', '/v1/estimates', { key: tenant.publishableKey, body: { price_book: 'nope', events: [llm('q', 1, 1)] } })).status).toBe(404);
+    // A publishable key cannot ingest.
+    expect((await rest(harness, 'POST', '/v1/events', { key: tenant.publishableKey, body: llm('pk', 1, 1) })).status).toBe(403);
+  });
+
   it('counts ingestion outcomes and request latency in /metrics', async () => {
     const response = await fetch(`${harness.url}/metrics`);
     const text = await response.text();

@@ -50,6 +50,7 @@ describe('tenant isolation', () => {
     expect((await asB('POST', '/v1/meters', { code: 'b-meter', name: 'B', event_type: 'llm.completion', aggregation: 'count' })).status).toBe(201);
     expect((await asB('POST', '/v1/meters', { code: 'b-models', name: 'B', event_type: 'llm.completion', aggregation: 'unique_count', property: 'model' })).status).toBe(201);
     expect((await asB('POST', '/v1/price_books', { book: exampleBook('b-book') })).status).toBe(201);
+    expect((await asB('POST', '/v1/price_books', { book: exampleBook('b-book-only') })).status).toBe(201);
     expect((await asB('PUT', '/v1/customers/b-customer/price_book', { price_book: 'b-book' })).status).toBe(200);
     const bEvents = await asB('POST', '/v1/events', { events: [llmEvent('b-tx', 'b-customer'), llmEvent('shared-tx', 'b-customer')] });
     expect(bEvents.body.accepted).toBe(2);
@@ -126,6 +127,8 @@ describe('tenant isolation', () => {
       { route: 'GET /events/:transaction_id/receipt', run: asA('GET', '/v1/events/b-tx/receipt'), status: 404 },
       { route: 'GET /events/:transaction_id/receipt', run: asA('GET', '/v1/events/shared-tx/receipt'), status: 200, check: (r) => expect(r.body.customer_id).toBe('a-customer') },
       { route: 'GET /customers/:id/usage', run: asA('GET', '/v1/customers/b-customer/usage'), status: 404 },
+      { route: 'POST /estimates', run: asA('POST', '/v1/estimates', { price_book: 'b-book-only', events: [llmEvent('q', 'a-customer')] }), status: 404 },
+      { route: 'trpc events.estimate', run: asAtrpc('mutation', 'events.estimate', { price_book: 'b-book-only', events: [llmEvent('q', 'a-customer')] }), status: 404 },
       { route: 'trpc events.receipt', run: asAtrpc('query', 'events.receipt', { transaction_id: 'b-tx' }), status: 404 },
       { route: 'trpc events.usage', run: asAtrpc('query', 'events.usage', { id: 'b-customer' }), status: 404 },
       { route: 'trpc audit.list', run: asAtrpc('query', 'audit.list', { limit: 500 }), status: 200, check: notListed(b.tenantId) },

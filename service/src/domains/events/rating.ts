@@ -1,6 +1,6 @@
 // The one place the service calls the rating kernel: compiled books are cached, the kernel build is named.
 import crypto from 'node:crypto';
-import { compileBook, type CompiledBook, type PriceBook, type RatedEvent, type StateMap, type UsageEvent } from '@tariff/core-wasm';
+import { compileBook, RateInputError, type CompiledBook, type PriceBook, type RatedEvent, type StateMap, type UsageEvent } from '@tariff/core-wasm';
 import { rate, wasmBytes } from '@tariff/core-wasm/node';
 import { invalid } from '../../platform/errors.ts';
 
@@ -31,6 +31,15 @@ export async function compiledBook(cacheKey: string, load: () => Promise<PriceBo
   return result.book;
 }
 
+/** Rates events; a state the kernel cannot read is a validation error naming its path. */
 export async function rateEvents(book: CompiledBook, states: StateMap, events: UsageEvent[]): Promise<{ results: RatedEvent[]; states: StateMap }> {
-  return rate(book, states, events);
+  try {
+    return await rate(book, states, events);
+  } catch (error) {
+    if (error instanceof RateInputError) {
+      const field = error.path.replace(/\[(\d+)\]/g, '.$1');
+      throw invalid('invalid_state', error.message, [{ field, reason: error.message.slice(error.path.length + 2) }]);
+    }
+    throw error;
+  }
 }

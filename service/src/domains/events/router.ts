@@ -4,7 +4,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
 import { externalId } from '../customers/schema.ts';
-import { ingestBody, transactionIdPath, usageQuery } from './schema.ts';
+import { estimateInput, ingestBody, transactionIdPath, usageQuery } from './schema.ts';
 import * as service from './service.ts';
 
 const customerPath = z.strictObject({ id: externalId });
@@ -14,6 +14,9 @@ export function eventsRestRoutes(deps: Deps): Router {
   routes.post('/events', async (req, res) => {
     const { events } = parseInput(ingestBody, req.body);
     res.json(await service.ingestEvents(deps, actorOf(res), events));
+  });
+  routes.post('/estimates', async (req, res) => {
+    res.json(await service.estimateCharges(deps, actorOf(res), parseInput(estimateInput, req.body)));
   });
   routes.get('/events/:transaction_id/receipt', async (req, res) => {
     const { transaction_id } = parseInput(transactionIdPath, req.params, ['path']);
@@ -27,6 +30,7 @@ export function eventsRestRoutes(deps: Deps): Router {
 }
 
 export const eventsTrpc = router({
+  estimate: authedProcedure.input(estimateInput).mutation(({ ctx, input }) => service.estimateCharges(ctx.deps, ctx.actor, input)),
   receipt: authedProcedure.input(transactionIdPath).query(({ ctx, input }) => service.getReceipt(ctx.deps, ctx.actor, input.transaction_id)),
   usage: authedProcedure
     .input(z.strictObject({ id: externalId, at: usageQuery.shape.at }))

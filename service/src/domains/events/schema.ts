@@ -30,3 +30,12 @@ export const usageQuery = z.strictObject({
   /** Any instant inside the period wanted; the current period when omitted. */
   at: z.iso.datetime({ offset: true }).optional(),
 });
+
+/** A quote: events rated against a book and the caller's own state snapshot; nothing is stored. */
+export const estimateInput = z.strictObject({
+  price_book: z.string().min(1).max(200),
+  events: z.array(z.record(z.string(), z.unknown())).min(1).max(1000, 'at most 1000 events per estimate'),
+  /** CustomerState by customer id, as the kernel takes it; customers not listed start empty. */
+  states: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+});
+export type EstimateInput = z.infer<typeof estimateInput>;

@@ -14,7 +14,7 @@ import * as pricingRepo from '../pricing/repo.ts';
 import { aggregateEvents, type CountedEvent } from './aggregate.ts';
 import { compiledBook, kernelVersion, rateEvents } from './rating.ts';
 import * as repo from './repo.ts';
-import { usageEvent } from './schema.ts';
+import { usageEvent, type EstimateInput } from './schema.ts';
 
 /** How far ahead of the server's clock an event may be stamped (clock skew), in milliseconds. */
 const futureTolerance = 5 * 60 * 1000;
@@ -391,4 +391,21 @@ export async function getReceipt(deps: Deps, actor: Actor, transactionId: string
     rated_at: row.ratedAt.toISOString(),
     receipt: row.receipt,
   };
+}
+
+/**
+ * Rates events against a book and a state the caller supplies, storing nothing: what an SDK or edge worker
+ * computes locally, served for callers without the kernel. Allowed to publishable keys.
+ */
+export async function estimateCharges(deps: Deps, actor: Actor, input: EstimateInput) {
+  requirePermission(actor, 'estimates.create');
+  const book = await withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const row = await pricingRepo.findPriceBookByCode(scope, input.price_book);
+    if (!row) throw notFound('price_book_not_found', `No price book "${input.price_book}"`);
+    const counts = await pricingRepo.countVersions(scope, [row.id]);
+    return compiledBook(`${actor.tenantId}:${row.id}:${counts.get(row.id)}`, async () => (await loadPriceBook(scope, row.id))!);
+  });
+  const output = await rateEvents(book, input.states as StateMap, input.events as unknown as UsageEvent[]);
+  return { results: output.results, states: output.states };
 }
