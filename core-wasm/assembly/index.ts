@@ -2,7 +2,7 @@
 // Semantics: core-wasm/README.md. Byte layout: ./layout.ts. No imports, no clock, no floats, no allocation.
 import {
   accumulatorAddProduct, accumulatorClear, accumulatorDivideRound, addChecked, ceilDiv, clearOverflow,
-  floorDiv, mulChecked, mulDivRound, mulDivRoundSigned, overflowed, subChecked,
+  floorDiv, mulChecked, mulDivRound, mulDivRoundSigned, overflowed, subChecked, setOverflow,
 } from './math';
 import * as L from './layout';
 
@@ -79,6 +79,7 @@ function rateEvent(result: usize, steps: usize): void {
   let priceVersion: i32 = -1;
   let costVersion: i32 = -1;
 
+  const infrastructureFailure = load<i32>(event + L.EVENT_OUTCOME) == L.OUTCOME_INFRA_FAILURE;
   const priceSchedule = book + <usize>load<i32>(book + L.BOOK_PRICE_SCHEDULE);
   priceVersion = findVersion(priceSchedule, timestamp);
   const card = priceVersion < 0 ? <usize>0 : findCard(priceSchedule, load<i32>(event + L.EVENT_PRODUCT), priceVersion);
@@ -88,28 +89,29 @@ function rateEvent(result: usize, steps: usize): void {
     failure = L.ERROR_NO_RATE_CARD;
   } else if (timestamp < load<i64>(customer + L.STATE_PERIOD_START) || timestamp >= load<i64>(customer + L.STATE_PERIOD_END)) {
     failure = L.ERROR_OUTSIDE_PERIOD;
-  } else if (load<i32>(event + L.EVENT_OUTCOME) == L.OUTCOME_INFRA_FAILURE) {
+  } else if (infrastructureFailure) {
     writeStep(L.STEP_OUTCOME, 0, L.OUTCOME_INFRA_FAILURE, 0, 0, 0);
   } else {
     subtotal = rateCard(card, priceSchedule, priceVersion, timestamp, true);
-    if (failure == L.STATUS_RATED) {
-      net = applyDiscount(subtotal);
-      amount = settle(net, timestamp);
-    }
   }
+  if (failure == L.STATUS_RATED && overflowed) failure = L.ERROR_OVERFLOW;
 
+  // The cost schedule is rated after the price lines and before the discount (README, Cost).
   const costOffset = load<i32>(book + L.BOOK_COST_SCHEDULE);
   const costProduct = load<i32>(event + L.EVENT_COST_PRODUCT);
   if (failure == L.STATUS_RATED && costOffset != 0 && costProduct >= 0) {
     const costSchedule = book + <usize>costOffset;
     costVersion = findVersion(costSchedule, timestamp);
     const costCard = costVersion < 0 ? <usize>0 : findCard(costSchedule, costProduct, costVersion);
-    if (costCard != 0) {
-      cost = rateCard(costCard, costSchedule, costVersion, timestamp, false);
-      subChecked(net, cost); // the margin must fit too
-    }
+    if (costCard != 0) cost = rateCard(costCard, costSchedule, costVersion, timestamp, false);
+    if (failure == L.STATUS_RATED && overflowed) failure = L.ERROR_OVERFLOW;
   }
 
+  if (failure == L.STATUS_RATED && !infrastructureFailure) {
+    net = applyDiscount(subtotal);
+    amount = settle(net, timestamp);
+    if (cost != i64.MIN_VALUE) subChecked(net, cost); // the margin must fit too
+  }
   if (failure == L.STATUS_RATED && overflowed) failure = L.ERROR_OVERFLOW;
   if (failure == L.STATUS_RATED && amount > 0 && load<i32>(customer + L.STATE_ON_DEPLETION) == 1) {
     failure = L.ERROR_CREDITS_EXHAUSTED;
@@ -234,6 +236,7 @@ function rateCard(card: usize, schedule: usize, version: i32, timestamp: i64, re
   let subtotal: i64 = 0;
   for (let c = 0; c < chargeCount; c++) {
     const line = rateCharge(card, schedule, version, charges + <usize>c * L.CHARGE_SIZE, c, recording);
+    if (failure == L.STATUS_RATED && overflowed) failure = L.ERROR_OVERFLOW; // the first failure wins
     if (failure != L.STATUS_RATED) return 0;
     subtotal = addChecked(subtotal, line);
   }
@@ -326,7 +329,10 @@ function rateGraduated(card: usize, charge: usize, before: i64, after: i64, inde
   const tiers = book + <usize>load<i32>(charge + L.CHARGE_TIERS);
   const tierCount = load<i32>(charge + L.CHARGE_TIER_COUNT);
   let lower: i64 = 0;
-  let lastRate: i64 = modifiedRate(card, load<i64>(tiers + <usize>tierContaining(charge, before) * L.TIER_SIZE + 8));
+  // With no unit priced, the rate shown is that of the tier the next unit would fall in (first up_to > before).
+  let next: i32 = 0;
+  while (next < tierCount - 1 && load<i64>(tiers + <usize>next * L.TIER_SIZE) <= before) next++;
+  let lastRate: i64 = modifiedRate(card, load<i64>(tiers + <usize>next * L.TIER_SIZE + 8));
   for (let t = 0; t < tierCount; t++) {
     const tier = tiers + <usize>t * L.TIER_SIZE;
     const upper = load<i64>(tier);
@@ -394,27 +400,43 @@ function property(slot: i32): i64 {
   return load<i64>(event + L.EVENT_PROPERTIES + (<usize>slot << 3));
 }
 
+/** A dimension's quantity; an overflow or a negative result fails the event right there (first failure wins). */
 function dimensionQuantity(card: usize, dimension: i32): i64 {
+  const quantity = composeDimension(card, dimension);
+  if (overflowed && failure == L.STATUS_RATED) failure = L.ERROR_OVERFLOW;
+  return quantity;
+}
+
+function composeDimension(card: usize, dimension: i32): i64 {
   const record = book + <usize>load<i32>(card + L.CARD_DIMENSIONS) + <usize>dimension * L.DIMENSION_SIZE;
   const kind = load<i32>(record);
   if (kind == L.DIMENSION_PROPERTY) return property(load<i32>(record + 8));
   if (kind == L.DIMENSION_FORMULA) {
+    // Positive and negative terms summed apart as unsigned words, so only the exact result has to fit.
     const terms = book + <usize>load<i32>(record + 12);
-    let sum: i64 = 0;
+    let positive: u64 = 0;
+    let negative: u64 = 0;
     for (let t = 0, n = load<i32>(record + 8); t < n; t++) {
       const term = terms + <usize>t * L.TERM_SIZE;
       const coefficient = load<i64>(term + 8);
       const value = property(load<i32>(term));
-      if (coefficient == 1) sum = addChecked(sum, value);
-      else if (coefficient == -1) sum = subChecked(sum, value);
-      else sum = addChecked(sum, coefficient >= 0 ? mulChecked(value, coefficient) : -mulChecked(value, -coefficient));
+      const magnitude = <u64>(coefficient == 1 || coefficient == -1 ? value : mulChecked(value, coefficient < 0 ? -coefficient : coefficient));
+      if (coefficient >= 0) {
+        positive += magnitude;
+        if (positive < magnitude) setOverflow();
+      } else {
+        negative += magnitude;
+        if (negative < magnitude) setOverflow();
+      }
     }
-    if (sum < 0) {
+    if (positive < negative) {
       failure = L.ERROR_NEGATIVE_QUANTITY;
       failureDetail = load<i32>(record + 4);
       return 0;
     }
-    return sum;
+    const sum = positive - negative;
+    if (sum >= 0x8000000000000000) setOverflow();
+    return <i64>sum;
   }
   // GPU time: count x billable seconds (R0).
   const count = property(load<i32>(record + 8));

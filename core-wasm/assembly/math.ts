@@ -8,6 +8,10 @@ export function clearOverflow(): void {
   overflowed = false;
 }
 
+export function setOverflow(): void {
+  overflowed = true;
+}
+
 // The high word of the last product, returned through a global instead of an allocation.
 let productHigh: u64 = 0;
 

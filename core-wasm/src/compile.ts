@@ -43,6 +43,9 @@ export interface CompiledBook {
   propertySlots: Map<string, number>;
   counters: string[];
   pools: string[];
+  /** Indexes of `counters` and `pools` in alphabetical order of name (the order new names are written). */
+  sortedCounters: number[];
+  sortedPools: number[];
   names: string[];
   price: ScheduleMeta;
   cost?: ScheduleMeta;
@@ -647,6 +650,8 @@ class Compiler {
       propertySlots: this.propertySlots,
       counters: this.counters,
       pools: this.pools,
+      sortedCounters: alphabeticalIndexes(this.counters),
+      sortedPools: alphabeticalIndexes(this.pools),
       names: this.names,
       price: priceMeta,
       cost: costMeta,
@@ -789,6 +794,10 @@ function writeCharges(out: ByteWriter, charges: CompiledCharge[]): number {
     out.i64(at + 56, divisor === 0n ? 1n : c.per / divisor);
   });
   return base;
+}
+
+function alphabeticalIndexes(names: string[]): number[] {
+  return names.map((name, i) => ({ name, i })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map(({ i }) => i);
 }
 
 function gcd(a: bigint, b: bigint): bigint {

@@ -36,7 +36,20 @@ export type EncodeResult =
   /** `named`: the event passed step 0, so its customer still appears in the returned states. */
   | { ok: false; error: EventError; named: boolean };
 
-export function encodeEvent(book: CompiledBook, event: UsageEvent, types: EventTypes): EncodeResult {
+/** A customer's period bounds in ms (unbounded without one). */
+export interface Period {
+  start: bigint;
+  end: bigint;
+}
+
+export function periodOf(state: CustomerState | undefined, path: string): Period {
+  return {
+    start: instant(state?.period?.start, `${path}.period.start`, I64_MIN),
+    end: instant(state?.period?.end, `${path}.period.end`, I64_MAX),
+  };
+}
+
+export function encodeEvent(book: CompiledBook, event: UsageEvent, types: EventTypes, period?: Period): EncodeResult {
   if (!isRecord(event)) return fail('invalid_event', 'an event must be a JSON object');
   for (const field of ['transaction_id', 'customer_id', 'event_type'] as const) {
     if (typeof event[field] !== 'string' || event[field].length === 0) return fail('invalid_event', `${field} must be a non-empty string`, field);
@@ -58,6 +71,10 @@ export function encodeEvent(book: CompiledBook, event: UsageEvent, types: EventT
   const priceVersion = versionAt(book.price.versions, timestamp);
   const priceCard = priceVersion >= 0 ? book.price.cards[product][priceVersion] : undefined;
   if (priceCard) {
+    // Step 2 ends with the period check, before any numeric property is read.
+    if (period && (timestamp < period.start || timestamp >= period.end)) {
+      return { ...fail('outside_period', "the event timestamp is outside the customer's current period", 'timestamp'), named: true };
+    }
     const costVersion = book.cost && costProduct >= 0 ? versionAt(book.cost.versions, timestamp) : -1;
     const costCard = costVersion >= 0 ? book.cost!.cards[costProduct][costVersion] : undefined;
     const reads = costCard ? [...new Set([...priceCard.reads, ...costCard.reads])].sort() : priceCard.reads;
@@ -243,16 +260,18 @@ export function decodeStates(
     const block = layout.blocks[c];
     const before: CustomerState = input[customerId] ?? {};
     const state: CustomerState = { ...before };
+    // Canonical order: the input's names as they were, then names the events added, alphabetically.
     const counters: Record<string, string> = { ...(before.counters ?? {}) };
-    book.counters.forEach((name, i) => {
+    book.sortedCounters.forEach((i) => {
+      const name = book.counters[i];
       const value = stateBytes.getBigInt64(block + L.STATE_HEADER_SIZE + i * 8, true);
       if (value !== 0n || before.counters?.[name] !== undefined) counters[name] = formatQuantity(value);
     });
     if (Object.keys(counters).length > 0) state.counters = counters;
     const allowances: Record<string, string> = { ...(before.allowances ?? {}) };
-    book.pools.forEach((name, i) => {
+    book.sortedPools.forEach((i) => {
       const value = stateBytes.getBigInt64(block + L.STATE_HEADER_SIZE + (book.counters.length + i) * 8, true);
-      if (value !== L.POOL_UNSET) allowances[name] = formatQuantity(value);
+      if (value !== L.POOL_UNSET) allowances[book.pools[i]] = formatQuantity(value);
     });
     if (Object.keys(allowances).length > 0) state.allowances = allowances;
     if (before.commitment) {

@@ -2,7 +2,7 @@
 import type { EventError, PriceBook, RatedEvent, ReceiptStep, StateMap, UsageEvent } from './book.ts';
 import { type CardMeta, type CompiledBook, compileBook } from './compile.ts';
 import { formatMoney, formatQuantity, formatScaled } from './decimal.ts';
-import { type EncodedEvent, EventTypes, RateInputError, decodeStates, encodeEvent, encodeStates } from './encode.ts';
+import { type EncodedEvent, EventTypes, type Period, RateInputError, decodeStates, encodeEvent, encodeStates, periodOf } from './encode.ts';
 import * as L from './layout.ts';
 
 interface KernelExports {
@@ -60,8 +60,15 @@ export class Kernel {
       }
       return slot;
     };
+    const periods = new Map<string, Period>();
+    const periodFor = (customerId: unknown) => {
+      if (typeof customerId !== 'string' || !Object.hasOwn(states, customerId)) return undefined;
+      let period = periods.get(customerId);
+      if (!period) periods.set(customerId, (period = periodOf(states[customerId], `states.${customerId}`)));
+      return period;
+    };
     events.forEach((event, i) => {
-      const outcome = encodeEvent(book, event, types);
+      const outcome = encodeEvent(book, event, types, periodFor(event?.customer_id));
       if (!outcome.ok) {
         if (outcome.named) slotOf(event.customer_id);
         results[i] = errorResult(book, event, outcome.error);

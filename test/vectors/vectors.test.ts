@@ -2,7 +2,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Kernel } from '@tariff/core-wasm';
 import { loadKernel } from '@tariff/core-wasm/node';
+import { rateReference } from '../reference/rate.ts';
 import { fieldOf, loadVectors } from './vectors.ts';
+
+const withoutMessages = (output: { results: { error?: object }[]; states: unknown }) =>
+  JSON.stringify({ results: output.results.map((r) => (r.error ? { ...r, error: { ...r.error, message: undefined } } : r)), states: output.states });
 
 let kernel: Kernel;
 beforeAll(async () => {
@@ -20,6 +24,10 @@ describe.each(loadVectors())('vector $name', (vector) => {
   it('matches the recorded output byte for byte', () => {
     expect(vector.expected, 'run npm run vectors:update').toBeDefined();
     expect(JSON.stringify(kernel.rate(vector.book, vector.states, vector.events))).toBe(JSON.stringify(vector.expected));
+  });
+
+  it('agrees with the decimal.js reference', () => {
+    expect(withoutMessages(rateReference(vector.book, vector.states, vector.events))).toBe(withoutMessages(vector.expected!));
   });
 
   it('leaves the input states untouched', () => {
