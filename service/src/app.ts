@@ -1,5 +1,6 @@
 // The composition root: one Express app serving /v1 (API keys) and /trpc (dashboard sessions).
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
+import openApiDocument from '@tariff/openapi/openapi.json' with { type: 'json' };
 import express, { type Request, type Response } from 'express';
 import { auditRestRoutes, auditTrpc } from './domains/audit/router.ts';
 import { customersRestRoutes, customersTrpc } from './domains/customers/router.ts';
@@ -77,6 +78,9 @@ export function createApp(options: AppOptions): express.Express {
   app.use(jsonBody(options.bodyLimitBytes ?? 16 * 1024 * 1024));
 
   const v1 = express.Router();
+  v1.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument);
+  });
   v1.use(apiKeyAuthentication(deps));
   v1.use(eventsRestRoutes(deps), customersRestRoutes(deps), metersRestRoutes(deps), pricingRestRoutes(deps), keysRestRoutes(deps), auditRestRoutes(deps));
   app.use('/v1', v1);

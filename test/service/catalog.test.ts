@@ -239,6 +239,12 @@ describe('catalogue', () => {
         expect(response.status, rawBody).toBe(400);
       }
     });
+    it('serves the OpenAPI document without a key', async () => {
+      const response = await rest(harness, 'GET', '/v1/openapi.json');
+      expect(response.status).toBe(200);
+      expect(response.body.openapi).toBe('3.1.0');
+      expect(Object.keys(response.body.paths)).toContain('/v1/events');
+    });
     it('unknown route -> 404 JSON', async () => {
       const response = await rest(harness, 'GET', '/v1/nothing-here', { key: tenant.secretKey });
       expect(response.status).toBe(404);

@@ -5,6 +5,7 @@ import { createApp } from '../../service/src/app.ts';
 import { manualClock, type ManualClock } from '../../service/src/platform/clock.ts';
 import { createLogger, silentLogger } from '../../service/src/platform/log.ts';
 import { createTestDatabase, type TestDatabase } from '../../service/src/platform/test-database.ts';
+import { checkResponse } from './openapi-check.ts';
 
 export interface Harness {
   url: string;
@@ -38,7 +39,7 @@ export interface HttpResult<T = any> {
   body: T;
 }
 
-/** A REST call with an API key. */
+/** A REST call with an API key; the response is checked against the OpenAPI document. */
 export async function rest<T = any>(
   harness: Harness,
   method: string,
@@ -53,7 +54,9 @@ export async function rest<T = any>(
   if (body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
   const response = await fetch(harness.url + path, { method, headers, body });
   const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  const parsed = text ? JSON.parse(text) : undefined;
+  checkResponse(method, path, response.status, parsed);
+  return { status: response.status, body: parsed };
 }
 
 /** A tRPC call as the dashboard makes it (no transformer): queries are GETs, mutations POSTs. */

@@ -1,4 +1,5 @@
 // The audit trail: one row per state change, written in the transaction that makes the change.
+import type { ApiSchemas } from '../../platform/api.ts';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
 import type { Clock } from '../../platform/clock.ts';
@@ -50,7 +51,7 @@ export async function listAuditLog(
   return entries.map(toApiAuditEntry);
 }
 
-export function toApiAuditEntry(entry: repo.AuditEntry) {
+export function toApiAuditEntry(entry: repo.AuditEntry): ApiSchemas['AuditEntry'] {
   return {
     id: entry.id,
     at: entry.at.toISOString(),

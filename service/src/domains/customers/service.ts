@@ -1,4 +1,5 @@
 // Customers of a tenant: hierarchy (parents, resellers), metadata, and which price book rates them when.
+import type { ApiSchemas } from '../../platform/api.ts';
 import crypto from 'node:crypto';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
@@ -87,7 +88,7 @@ export async function getCustomer(deps: Deps, actor: Actor, externalId: string) 
   return withTenant(deps.db, actor.tenantId, (tx) => readCustomer({ db: tx, tenantId: actor.tenantId }, externalId, deps.clock.now()));
 }
 
-export async function listCustomers(deps: Deps, actor: Actor, input: ListCustomersInput) {
+export async function listCustomers(deps: Deps, actor: Actor, input: ListCustomersInput): Promise<ApiSchemas['CustomerList']> {
   requirePermission(actor, 'customers.read');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
@@ -143,7 +144,7 @@ async function readCustomer(scope: TenantScope, externalId: string, now: Date) {
   return toApiCustomer(customer, await repo.listAssignments(scope, customer.id), now);
 }
 
-export function toApiCustomer(customer: repo.Customer, assignments: repo.Assignment[], now: Date) {
+export function toApiCustomer(customer: repo.Customer, assignments: repo.Assignment[], now: Date): ApiSchemas['Customer'] {
   const current = assignments.filter((a) => a.effectiveFrom.getTime() <= now.getTime()).at(-1);
   return {
     id: customer.id,

@@ -1,12 +1,13 @@
 // Ingestion: validate each event, deduplicate, rate with the kernel and store everything in one transaction;
 // and the reads that explain it (usage per period, one event's receipt).
+import type { ApiSchemas } from '../../platform/api.ts';
 import { formatMoney, parseInstant, parseScaled, type CustomerState, type RatedEvent, type StateMap, type UsageEvent } from '@tariff/core-wasm';
 import { Decimal } from 'decimal.js';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
 import { withTenant, type TenantScope, type Tx } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { fromZodError, notFound, type FieldProblem } from '../../platform/errors.ts';
+import { fromZodError, notFound } from '../../platform/errors.ts';
 import * as customersRepo from '../customers/repo.ts';
 import * as metersRepo from '../meters/repo.ts';
 import { loadPriceBook } from '../pricing/service.ts';
@@ -20,29 +21,7 @@ import { usageEvent, type EstimateInput } from './schema.ts';
 const futureTolerance = 5 * 60 * 1000;
 const maxAttempts = 5;
 
-export interface EventError {
-  code: string;
-  message: string;
-  field?: string;
-  details?: FieldProblem[];
-}
-
-export type EventOutcome =
-  | {
-      index: number;
-      transaction_id: string;
-      status: 'accepted';
-      customer_id: string;
-      currency: string;
-      amount: string;
-      period: { start: string; end: string };
-      /** The customer's rated total for the period after this event. */
-      period_total: string;
-      book_version: string;
-      card: string;
-    }
-  | { index: number; transaction_id: string | null; status: 'duplicate'; amount: string | null; currency: string | null }
-  | { index: number; transaction_id: string | null; status: 'rejected'; error: EventError };
+type EventOutcome = ApiSchemas['EventOutcome'];
 
 interface Candidate {
   index: number;
@@ -67,7 +46,7 @@ type RatedLine = Required<Pick<RatedEvent, 'amount' | 'subtotal' | 'book_version
  * transaction, and the outcomes are returned only after it commits. An event another request stored while
  * this one was rating makes the transaction retry, where it is found as a duplicate.
  */
-export async function ingestEvents(deps: Deps, actor: Actor, events: unknown[]) {
+export async function ingestEvents(deps: Deps, actor: Actor, events: unknown[]): Promise<ApiSchemas['IngestResult']> {
   requirePermission(actor, 'events.write');
   const now = deps.clock.now();
   const outcomes: EventOutcome[] = new Array(events.length);
@@ -279,7 +258,7 @@ function nano(amount: string): bigint {
 // ---- reads ----------------------------------------------------------------------------------------------
 
 /** The period's rated usage by meter, group and day. Everything acknowledged before `watermark` is included. */
-export async function getUsage(deps: Deps, actor: Actor, externalId: string, input: { at?: string }) {
+export async function getUsage(deps: Deps, actor: Actor, externalId: string, input: { at?: string }): Promise<ApiSchemas['Usage']> {
   requirePermission(actor, 'usage.read');
   const watermark = deps.clock.now();
   const at = input.at ? new Date(input.at) : watermark;
@@ -366,7 +345,7 @@ function compareDecimals(a: string, b: string): number {
   return new Decimal(a).comparedTo(b);
 }
 
-export async function getReceipt(deps: Deps, actor: Actor, transactionId: string) {
+export async function getReceipt(deps: Deps, actor: Actor, transactionId: string): Promise<ApiSchemas['Receipt']> {
   requirePermission(actor, 'usage.read');
   const row = await withTenant(deps.db, actor.tenantId, (tx) => repo.findRatedEvent({ db: tx, tenantId: actor.tenantId }, transactionId));
   if (!row) throw notFound('event_not_found', `No event "${transactionId}"`);
@@ -397,7 +376,7 @@ export async function getReceipt(deps: Deps, actor: Actor, transactionId: string
  * Rates events against a book and a state the caller supplies, storing nothing: what an SDK or edge worker
  * computes locally, served for callers without the kernel. Allowed to publishable keys.
  */
-export async function estimateCharges(deps: Deps, actor: Actor, input: EstimateInput) {
+export async function estimateCharges(deps: Deps, actor: Actor, input: EstimateInput): Promise<ApiSchemas['Estimate']> {
   requirePermission(actor, 'estimates.create');
   const book = await withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
@@ -407,5 +386,6 @@ export async function estimateCharges(deps: Deps, actor: Actor, input: EstimateI
     return compiledBook(`${actor.tenantId}:${row.id}:${counts.get(row.id)}`, async () => (await loadPriceBook(scope, row.id))!);
   });
   const output = await rateEvents(book, input.states as StateMap, input.events as unknown as UsageEvent[]);
-  return { results: output.results, states: output.states };
+  // The kernel's RatedEvent and CustomerState are interfaces; the document describes them as open objects.
+  return { results: output.results as unknown as ApiSchemas['Estimate']['results'], states: output.states as unknown as ApiSchemas['Estimate']['states'] };
 }

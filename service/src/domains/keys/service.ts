@@ -1,4 +1,5 @@
 // API keys: secret keys (sk_) for tenant backends, publishable keys (pk_) for browsers and edge workers.
+import type { ApiSchemas } from '../../platform/api.ts';
 import crypto from 'node:crypto';
 import type { Actor } from '../../platform/auth.ts';
 import { outranks, requirePermission } from '../../platform/auth.ts';
@@ -11,7 +12,7 @@ import * as repo from './repo.ts';
 import type { CreateApiKeyInput } from './schema.ts';
 
 /** Creates a key; the returned `secret` is the only time the key is ever shown. */
-export async function createApiKey(deps: Deps, actor: Actor, input: CreateApiKeyInput) {
+export async function createApiKey(deps: Deps, actor: Actor, input: CreateApiKeyInput): Promise<ApiSchemas['ApiKeyCreated']> {
   requirePermission(actor, 'api_keys.manage');
   const role = input.kind === 'secret' ? input.role : null;
   if (role && !outranks(actor.principal, role)) throw forbidden('role_too_high', `A ${actor.principal} cannot create a ${role} key`);
@@ -74,7 +75,7 @@ export async function authenticateApiKey(deps: Pick<Deps, 'db'>, token: string):
   };
 }
 
-export function toApiKey(key: repo.ApiKey) {
+export function toApiKey(key: repo.ApiKey): ApiSchemas['ApiKey'] {
   return {
     id: key.id,
     kind: key.kind,

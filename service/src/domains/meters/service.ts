@@ -1,4 +1,5 @@
 // Meters: which events count toward usage, how they aggregate and how usage is broken down.
+import type { ApiSchemas } from '../../platform/api.ts';
 import crypto from 'node:crypto';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
@@ -59,7 +60,7 @@ export async function getMeter(deps: Deps, actor: Actor, code: string) {
   return toApiMeter(meter);
 }
 
-export async function listMeters(deps: Deps, actor: Actor, input: ListMetersInput) {
+export async function listMeters(deps: Deps, actor: Actor, input: ListMetersInput): Promise<ApiSchemas['MeterList']> {
   requirePermission(actor, 'meters.read');
   const meters = await withTenant(deps.db, actor.tenantId, (tx) =>
     repo.listMeters({ db: tx, tenantId: actor.tenantId }, { limit: input.limit, startingAfter: input.starting_after, includeArchived: input.include_archived }),
@@ -67,7 +68,7 @@ export async function listMeters(deps: Deps, actor: Actor, input: ListMetersInpu
   return { data: meters.map(toApiMeter), has_more: meters.length === input.limit };
 }
 
-export function toApiMeter(meter: repo.Meter) {
+export function toApiMeter(meter: repo.Meter): ApiSchemas['Meter'] {
   return {
     id: meter.id,
     code: meter.code,

@@ -1,4 +1,5 @@
 // Price books: the kernel's JSON, stored as immutable versions. Adding a version never changes an old one.
+import type { ApiSchemas } from '../../platform/api.ts';
 import crypto from 'node:crypto';
 import { validateBook, type BookVersion, type PriceBook } from '@tariff/core-wasm';
 import type { Actor } from '../../platform/auth.ts';
@@ -94,7 +95,7 @@ export async function getPriceBook(deps: Deps, actor: Actor, code: string) {
   });
 }
 
-export async function listPriceBooks(deps: Deps, actor: Actor, input: ListPriceBooksInput) {
+export async function listPriceBooks(deps: Deps, actor: Actor, input: ListPriceBooksInput): Promise<ApiSchemas['PriceBookList']> {
   requirePermission(actor, 'price_books.read');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const rows = await repo.listPriceBooks({ db: tx, tenantId: actor.tenantId }, { limit: input.limit, startingAfter: input.starting_after });
@@ -109,7 +110,7 @@ export async function loadPriceBook(scope: TenantScope, priceBookId: string): Pr
   return assemble(row, await repo.listVersions(scope, row.id));
 }
 
-async function readPriceBook(scope: TenantScope, row: repo.PriceBookRow) {
+async function readPriceBook(scope: TenantScope, row: repo.PriceBookRow): Promise<ApiSchemas['PriceBook']> {
   const versions = await repo.listVersions(scope, row.id);
   return {
     ...toApiPriceBookSummary(row),
@@ -120,7 +121,8 @@ async function readPriceBook(scope: TenantScope, row: repo.PriceBookRow) {
       created_at: v.createdAt.toISOString(),
       created_by: v.createdBy,
     })),
-    book: assemble(row, versions),
+    // The book's own shape is the kernel's (book.ts); the document describes it as an object.
+    book: assemble(row, versions) as unknown as Record<string, unknown>,
   };
 }
 
@@ -130,6 +132,6 @@ function assemble(row: repo.PriceBookRow, versions: repo.VersionRow[]): PriceBoo
   return { id: row.code, currency: row.currency, versions: price, ...(cost.length > 0 ? { cost: { currency: row.currency, versions: cost } } : {}) };
 }
 
-export function toApiPriceBookSummary(row: repo.PriceBookRow) {
+export function toApiPriceBookSummary(row: repo.PriceBookRow): ApiSchemas['PriceBookSummary'] {
   return { id: row.id, code: row.code, name: row.name, currency: row.currency, created_at: row.createdAt.toISOString(), created_by: row.createdBy };
 }

@@ -1,0 +1,341 @@
+// The OpenAPI 3.1 document of /v1. Request bodies are derived from the zod schemas the handlers parse with, so
+// they cannot drift; responses are written here, and the handlers' output is typed by the types generated
+// from them (src/v1.gen.ts), so a response that drifts fails the typecheck.
+import { z } from 'zod';
+import { assignPriceBookInput, createCustomerInput, updateCustomerInput } from '../../service/src/domains/customers/schema.ts';
+import { estimateInput } from '../../service/src/domains/events/schema.ts';
+import { createApiKeyInput } from '../../service/src/domains/keys/schema.ts';
+import { createMeterInput, meterFilter, updateMeterInput } from '../../service/src/domains/meters/schema.ts';
+import { addPriceBookVersionInput, createPriceBookInput } from '../../service/src/domains/pricing/schema.ts';
+
+type Schema = Record<string, unknown>;
+
+function fromZod(schema: z.ZodType): Schema {
+  const { $schema: _ignored, ...json } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Schema;
+  return json;
+}
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const string: Schema = { type: 'string' };
+const nullable = (schema: Schema): Schema => ({ anyOf: [schema, { type: 'null' }] });
+const instant: Schema = { type: 'string', format: 'date-time' };
+const money: Schema = { type: 'string', pattern: '^-?[0-9]+\\.[0-9]{9}$', description: 'Decimal amount with 9 decimals (nano-units).' };
+const decimal: Schema = { type: 'string', pattern: '^-?[0-9]+(\\.[0-9]+)?$' };
+const object = (properties: Record<string, Schema>, optional: string[] = []): Schema => ({
+  type: 'object',
+  properties,
+  required: Object.keys(properties).filter((k) => !optional.includes(k)),
+  additionalProperties: false,
+});
+const list = (item: string): Schema => object({ data: { type: 'array', items: ref(item) }, has_more: { type: 'boolean' } });
+const anyObject: Schema = { type: 'object', additionalProperties: true };
+
+// Objects are closed (additionalProperties: false), so variants are spelled out rather than composed with allOf.
+const priceBookSummary = { id: { type: 'string', format: 'uuid' }, code: string, name: nullable(string), currency: string, created_at: instant, created_by: string };
+const apiKey = {
+  id: { type: 'string', format: 'uuid' },
+  kind: { type: 'string', enum: ['secret', 'publishable'] },
+  role: nullable({ type: 'string', enum: ['admin', 'billing', 'viewer'] }),
+  name: string,
+  prefix: string,
+  created_by: string,
+  created_at: instant,
+  revoked_at: nullable(instant),
+};
+
+const schemas: Record<string, Schema> = {
+  Error: object({
+    error: object(
+      {
+        kind: { type: 'string', enum: ['validation', 'unauthenticated', 'forbidden', 'not_found', 'conflict', 'precondition', 'unavailable', 'internal'] },
+        code: string,
+        message: string,
+        details: { type: 'array', items: object({ field: string, reason: string }) },
+        request_id: string,
+      },
+      ['request_id'],
+    ),
+  }),
+  Customer: object({
+    id: { type: 'string', format: 'uuid' },
+    external_id: string,
+    name: nullable(string),
+    email: nullable(string),
+    currency: string,
+    country: nullable(string),
+    tax_id: nullable(string),
+    parent_id: { ...nullable(string), description: 'External id of the parent customer.' },
+    is_reseller: { type: 'boolean' },
+    metadata: { type: 'object', additionalProperties: string },
+    price_book: nullable(object({ code: string, effective_from: instant })),
+    price_book_assignments: { type: 'array', items: object({ price_book: string, effective_from: instant }) },
+    created_at: instant,
+    updated_at: instant,
+  }),
+  CustomerList: list('Customer'),
+  MeterFilter: fromZod(meterFilter),
+  Meter: object({
+    id: { type: 'string', format: 'uuid' },
+    code: string,
+    name: string,
+    event_type: string,
+    aggregation: { type: 'string', enum: ['sum', 'count', 'max', 'unique_count', 'latest', 'time_weighted_sum'] },
+    property: nullable(string),
+    group_by: { type: 'array', items: string },
+    filters: { type: 'array', items: ref('MeterFilter') },
+    created_at: instant,
+    updated_at: instant,
+    archived_at: nullable(instant),
+  }),
+  MeterList: list('Meter'),
+  PriceBookSummary: object(priceBookSummary),
+  PriceBook: object({
+    ...priceBookSummary,
+    versions: {
+      type: 'array',
+      items: object({ schedule: { type: 'string', enum: ['price', 'cost'] }, version: { type: 'integer' }, effective_from: instant, created_at: instant, created_by: string }),
+    },
+    book: { ...anyObject, description: 'The price book as the kernel reads it (core-wasm/src/book.ts).' },
+  }),
+  PriceBookList: list('PriceBookSummary'),
+  ApiKey: object(apiKey),
+  ApiKeyCreated: object({ ...apiKey, secret: { type: 'string', description: 'The key itself; shown this once.' } }),
+  ApiKeyList: object({ data: { type: 'array', items: ref('ApiKey') } }),
+  AuditEntry: object({
+    id: string,
+    at: instant,
+    actor: object({ type: { type: 'string', enum: ['user', 'api_key', 'system'] }, id: string }),
+    action: string,
+    entity: object({ type: string, id: string }),
+    before: {},
+    after: {},
+    request_id: nullable(string),
+  }),
+  AuditLog: object({ data: { type: 'array', items: ref('AuditEntry') } }),
+  EventError: object({ code: string, message: string, field: string, details: { type: 'array', items: object({ field: string, reason: string }) } }, ['field', 'details']),
+  EventOutcome: {
+    oneOf: [
+      object({
+        index: { type: 'integer' },
+        transaction_id: string,
+        status: { type: 'string', const: 'accepted' },
+        customer_id: string,
+        currency: string,
+        amount: money,
+        period: object({ start: instant, end: instant }),
+        period_total: { ...money, description: "The customer's rated total for the period after this event." },
+        book_version: instant,
+        card: string,
+      }),
+      object({ index: { type: 'integer' }, transaction_id: nullable(string), status: { type: 'string', const: 'duplicate' }, amount: nullable(money), currency: nullable(string) }),
+      object({ index: { type: 'integer' }, transaction_id: nullable(string), status: { type: 'string', const: 'rejected' }, error: ref('EventError') }),
+    ],
+  },
+  IngestResult: object({
+    accepted: { type: 'integer' },
+    duplicate: { type: 'integer' },
+    rejected: { type: 'integer' },
+    events: { type: 'array', items: ref('EventOutcome') },
+  }),
+  UsageEvent: {
+    type: 'object',
+    properties: {
+      transaction_id: { type: 'string', minLength: 1, maxLength: 255 },
+      customer_id: { type: 'string', minLength: 1, maxLength: 255, description: "The customer's external id." },
+      event_type: { type: 'string', minLength: 1, maxLength: 200 },
+      timestamp: { type: 'string', description: 'ISO 8601 instant with a zone; millisecond precision.' },
+      properties: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean', 'null'] } },
+    },
+    required: ['transaction_id', 'customer_id', 'event_type', 'timestamp'],
+    additionalProperties: false,
+  },
+  IngestRequest: {
+    oneOf: [
+      object({ events: { type: 'array', minItems: 1, maxItems: 10000, items: ref('UsageEvent') } }),
+      ref('UsageEvent'),
+    ],
+  },
+  Usage: object({
+    customer_id: string,
+    period: object({ start: instant, end: instant, status: { type: 'string', enum: ['open', 'closed'] } }),
+    amount: money,
+    event_count: decimal,
+    watermark: { ...instant, description: 'Every event acknowledged before this instant is included.' },
+    meters: {
+      type: 'array',
+      items: object({
+        code: string,
+        name: string,
+        aggregation: string,
+        property: nullable(string),
+        groups: {
+          type: 'array',
+          items: object({
+            group: { type: 'object', additionalProperties: nullable(string) },
+            value: nullable(decimal),
+            event_count: decimal,
+            amount: money,
+            days: { type: 'array', items: object({ day: { type: 'string', format: 'date' }, value: nullable(decimal), event_count: decimal, amount: money }) },
+          }),
+        },
+      }),
+    },
+  }),
+  Receipt: object({
+    transaction_id: string,
+    customer_id: string,
+    event_type: string,
+    timestamp: instant,
+    properties: anyObject,
+    received_at: instant,
+    currency: string,
+    amount: money,
+    subtotal: money,
+    cost: nullable(money),
+    margin: nullable(money),
+    price_book: string,
+    book_version: instant,
+    card: string,
+    kernel_version: string,
+    revision: { type: 'integer' },
+    period_start: instant,
+    rated_at: instant,
+    receipt: { type: 'array', items: { ...anyObject, required: ['step'], properties: { step: string } } },
+  }),
+  Estimate: object({
+    results: { type: 'array', items: { ...anyObject, required: ['transaction_id', 'status'], properties: { transaction_id: string, status: { type: 'string', enum: ['rated', 'error'] } } } },
+    states: { type: 'object', additionalProperties: anyObject },
+  }),
+};
+
+interface Operation {
+  summary: string;
+  operationId: string;
+  body?: Schema;
+  ok: [number, string];
+  params?: { name: string; in: 'path' | 'query'; schema: Schema; required?: boolean; description?: string }[];
+  publishable?: boolean;
+}
+
+const errors = {
+  '400': 'Invalid input: every problem with its field.',
+  '401': 'Missing, unknown or revoked API key.',
+  '403': 'The key may not do this.',
+  '404': 'No such object (in this tenant).',
+  '409': 'Conflicts with an existing object.',
+  '413': 'Body too large.',
+  '415': 'Body is not JSON.',
+  '422': 'A business rule refuses the change.',
+};
+
+const customerId = { name: 'id', in: 'path' as const, schema: string, required: true, description: "The customer's external id (percent-encoded)." };
+const code = (what: string) => ({ name: 'code', in: 'path' as const, schema: string, required: true, description: `The ${what} code.` });
+const paging = [
+  { name: 'limit', in: 'query' as const, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+  { name: 'starting_after', in: 'query' as const, schema: string, description: 'The last key of the previous page.' },
+];
+
+const routes: Record<string, Record<string, Operation>> = {
+  '/v1/openapi.json': { get: { summary: 'This document', operationId: 'getOpenApi', ok: [200, ''], publishable: true } },
+  '/v1/events': { post: { summary: 'Ingest usage events (one, or a batch of up to 10,000)', operationId: 'ingestEvents', body: ref('IngestRequest'), ok: [200, 'IngestResult'] } },
+  '/v1/events/{transaction_id}/receipt': {
+    get: {
+      summary: "One event's charge, step by step",
+      operationId: 'getReceipt',
+      ok: [200, 'Receipt'],
+      params: [{ name: 'transaction_id', in: 'path', schema: string, required: true }],
+    },
+  },
+  '/v1/estimates': { post: { summary: 'Rate events against a book and a given state without storing them', operationId: 'estimate', body: fromZod(estimateInput), ok: [200, 'Estimate'], publishable: true } },
+  '/v1/customers': {
+    get: { summary: 'List customers', operationId: 'listCustomers', ok: [200, 'CustomerList'], params: paging },
+    post: { summary: 'Create a customer', operationId: 'createCustomer', body: fromZod(createCustomerInput), ok: [201, 'Customer'] },
+  },
+  '/v1/customers/{id}': {
+    get: { summary: 'Get a customer', operationId: 'getCustomer', ok: [200, 'Customer'], params: [customerId] },
+    patch: { summary: 'Update a customer', operationId: 'updateCustomer', body: fromZod(updateCustomerInput), ok: [200, 'Customer'], params: [customerId] },
+  },
+  '/v1/customers/{id}/price_book': {
+    put: { summary: 'Assign a price book from an instant on', operationId: 'assignPriceBook', body: fromZod(assignPriceBookInput), ok: [200, 'Customer'], params: [customerId] },
+  },
+  '/v1/customers/{id}/usage': {
+    get: {
+      summary: "A period's rated usage by meter, group and day",
+      operationId: 'getUsage',
+      ok: [200, 'Usage'],
+      params: [customerId, { name: 'at', in: 'query', schema: instant, description: 'Any instant in the period; now when omitted.' }],
+    },
+  },
+  '/v1/meters': {
+    get: { summary: 'List meters', operationId: 'listMeters', ok: [200, 'MeterList'], params: [...paging, { name: 'include_archived', in: 'query', schema: { type: 'boolean' } }] },
+    post: { summary: 'Create a meter', operationId: 'createMeter', body: fromZod(createMeterInput), ok: [201, 'Meter'] },
+  },
+  '/v1/meters/{code}': {
+    get: { summary: 'Get a meter', operationId: 'getMeter', ok: [200, 'Meter'], params: [code('meter')] },
+    patch: { summary: 'Rename or archive a meter', operationId: 'updateMeter', body: fromZod(updateMeterInput), ok: [200, 'Meter'], params: [code('meter')] },
+  },
+  '/v1/price_books': {
+    get: { summary: 'List price books', operationId: 'listPriceBooks', ok: [200, 'PriceBookList'], params: paging, publishable: true },
+    post: { summary: 'Create a price book from its JSON', operationId: 'createPriceBook', body: fromZod(createPriceBookInput), ok: [201, 'PriceBook'] },
+  },
+  '/v1/price_books/{code}': { get: { summary: 'Get a price book with all its versions', operationId: 'getPriceBook', ok: [200, 'PriceBook'], params: [code('price book')], publishable: true } },
+  '/v1/price_books/{code}/versions': {
+    post: { summary: 'Add a version (never changes an old one)', operationId: 'addPriceBookVersion', body: fromZod(addPriceBookVersionInput), ok: [201, 'PriceBook'], params: [code('price book')] },
+  },
+  '/v1/api_keys': {
+    get: { summary: 'List API keys (never the keys themselves)', operationId: 'listApiKeys', ok: [200, 'ApiKeyList'] },
+    post: { summary: 'Create an API key; the response shows it once', operationId: 'createApiKey', body: fromZod(createApiKeyInput), ok: [201, 'ApiKeyCreated'] },
+  },
+  '/v1/api_keys/{id}': {
+    delete: { summary: 'Revoke an API key', operationId: 'revokeApiKey', ok: [200, 'ApiKey'], params: [{ name: 'id', in: 'path', schema: { type: 'string', format: 'uuid' }, required: true }] },
+  },
+  '/v1/audit_log': {
+    get: {
+      summary: 'Audit log, newest first',
+      operationId: 'listAuditLog',
+      ok: [200, 'AuditLog'],
+      params: [
+        { name: 'entity_type', in: 'query', schema: string },
+        { name: 'entity_id', in: 'query', schema: string },
+        { name: 'before_id', in: 'query', schema: string },
+        { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 } },
+      ],
+    },
+  },
+};
+
+function operation(op: Operation): Schema {
+  const [status, schema] = op.ok;
+  const ok = schema ? { description: 'OK', content: { 'application/json': { schema: ref(schema) } } } : { description: 'OK', content: { 'application/json': { schema: anyObject } } };
+  return {
+    summary: op.summary,
+    operationId: op.operationId,
+    ...(op.publishable ? { description: 'Allowed to publishable keys.' } : {}),
+    ...(op.operationId === 'getOpenApi' ? { security: [] } : {}),
+    ...(op.params ? { parameters: op.params } : {}),
+    ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: op.body } } } } : {}),
+    responses: {
+      [String(status)]: ok,
+      ...Object.fromEntries(Object.entries(errors).map(([code, description]) => [code, { description, content: { 'application/json': { schema: ref('Error') } } }])),
+    },
+  };
+}
+
+export function buildDocument(): Schema {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Tariff API',
+      version: '1.0.0',
+      description: 'Usage billing for AI and GPU companies. Money is a decimal string with 9 decimals; instants are ISO 8601 in UTC.',
+      license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
+    },
+    servers: [{ url: 'http://localhost:3000' }],
+    security: [{ apiKey: [] }],
+    paths: Object.fromEntries(Object.entries(routes).map(([path, methods]) => [path, Object.fromEntries(Object.entries(methods).map(([method, op]) => [method, operation(op)]))])),
+    components: {
+      securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'A secret key (sk_...) or, where noted, a publishable key (pk_...).' } },
+      schemas,
+    },
+  };
+}
