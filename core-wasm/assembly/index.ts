@@ -139,6 +139,7 @@ function rateEvent(result: usize, steps: usize): void {
 // ---- versions and cards -------------------------------------------------------------------------------
 
 /** Index of the last version whose effective_from <= timestamp, or -1. */
+@inline
 function findVersion(schedule: usize, timestamp: i64): i32 {
   const versions = book + <usize>load<i32>(schedule + L.SCHEDULE_VERSIONS);
   let low: i32 = 0;
@@ -152,6 +153,7 @@ function findVersion(schedule: usize, timestamp: i64): i32 {
 }
 
 /** The card of `product` in force at `version`, as an absolute address, or 0. */
+@inline
 function findCard(schedule: usize, product: i32, version: i32): usize {
   const entry = book + <usize>load<i32>(schedule + L.SCHEDULE_PRODUCTS) + (<usize>product << 3);
   const chain = book + <usize>load<i32>(entry);
@@ -262,6 +264,7 @@ function writeModifierSteps(card: usize, index: i32): void {
   }
 }
 
+@inline
 function rateCharge(card: usize, schedule: usize, version: i32, charge: usize, index: i32, recording: bool): i64 {
   const model = load<i32>(charge + L.CHARGE_MODEL);
   if (model == L.MODEL_FLAT || model == L.MODEL_DYNAMIC) return rateFixed(card, charge, model, index, recording);
@@ -401,12 +404,14 @@ function property(slot: i32): i64 {
 }
 
 /** A dimension's quantity; an overflow or a negative result fails the event right there (first failure wins). */
+@inline
 function dimensionQuantity(card: usize, dimension: i32): i64 {
   const quantity = composeDimension(card, dimension);
   if (overflowed && failure == L.STATUS_RATED) failure = L.ERROR_OVERFLOW;
   return quantity;
 }
 
+@inline
 function composeDimension(card: usize, dimension: i32): i64 {
   const record = book + <usize>load<i32>(card + L.CARD_DIMENSIONS) + <usize>dimension * L.DIMENSION_SIZE;
   const kind = load<i32>(record);
