@@ -542,9 +542,8 @@ function rollback(): void {
 @inline
 function writeStep(kind: u8, charge: i32, reference: i32, a: i64, b: i64, c: i64): void {
   const at = stepCursor;
-  store<u8>(at, kind);
-  store<u16>(at + 2, <u16>charge);
-  store<i32>(at + 4, reference);
+  // kind (byte 0), charge (bytes 2-3) and reference (bytes 4-7) in one little-endian word
+  store<u64>(at, <u64>kind | (<u64>(<u16>charge) << 16) | (<u64>(<u32>reference) << 32));
   store<i64>(at + 8, a);
   store<i64>(at + 16, b);
   store<i64>(at + 24, c);
