@@ -720,7 +720,7 @@ class Compiler {
       }
       out.i32(at, d.kind);
       out.i32(at + 4, d.name);
-      out.i32(at + 8, d.kind === L.DIMENSION_KIND.property ? d.a : d.kind === L.DIMENSION_KIND.formula ? d.terms.length : d.a);
+      out.i32(at + 8, d.a);
       out.i32(at + 12, b);
       out.i64(at + 16, d.c);
       out.i64(at + 24, d.d);
