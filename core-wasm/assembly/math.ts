@@ -86,6 +86,13 @@ const I64_LIMIT: u64 = 0x8000000000000000;
 
 /** round(a x b / d) half-even for a, b >= 0 and d > 0; sets `overflowed` when the result exceeds i64. */
 export function mulDivRound(a: i64, b: i64, d: i64): i64 {
+  if (clz<u64>(<u64>a) + clz<u64>(<u64>b) >= 65) {
+    // The product is below 2^63: one multiplication, one hardware division.
+    const product = <u64>(a * b);
+    const divisor = <u64>d;
+    const truncated = product / divisor;
+    return <i64>roundHalfEven(truncated, product - truncated * divisor, divisor);
+  }
   const low = mulWide(<u64>a, <u64>b);
   const high = productHigh;
   const divisor = <u64>d;
