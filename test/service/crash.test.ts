@@ -1,45 +1,9 @@
 // Crash safety: the service process is SIGKILLed while a load generator sends batches; after a restart every
 // batch that was not acknowledged is sent again. Every acknowledged event must be stored and rated exactly once,
 // and the period totals must equal the sum of the rated lines.
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../service/src/platform/test-database.ts';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-interface Service {
-  child: ChildProcess;
-  url: string;
-  /** The demo tenant's key, printed on the first start of an empty database. */
-  demoKey?: string;
-}
-
-async function startServiceProcess(databaseUrl: string): Promise<Service> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'service/src/main.ts'], {
-    cwd: root,
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', LOG_LEVEL: 'info', DEMO_TENANT: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`service did not start:\n${output}`)), 60_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /"msg":"listening","url":"(http:\/\/[^"]+)"/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        // The demo banner is written right after the listening line, in the same tick.
-        setTimeout(() => resolve(match[1].replace('localhost', '127.0.0.1')), 100);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`service exited with ${code}:\n${output}`)));
-  });
-  return { child, url, demoKey: /Demo API key: (\S+)/.exec(output)?.[1] };
-}
+import { startServiceProcess, type ServiceProcess } from './process.ts';
 
 function batch(n: number, size: number) {
   return {
@@ -55,7 +19,7 @@ function batch(n: number, size: number) {
 
 describe('crash safety', () => {
   let database: TestDatabase;
-  let service: Service | undefined;
+  let service: ServiceProcess | undefined;
 
   beforeAll(async () => {
     database = await createTestDatabase();

@@ -106,16 +106,10 @@ export async function connectService(target: DatabaseTarget): Promise<Db> {
  */
 export function withTenant<T>(db: Db, tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return db.begin(async (tx) => {
-    await tx`select set_config('role', ${SERVICE_ROLE}, true), set_config('app.tenant_id', ${tenantId}, true)`;
-    return fn(tx);
-  }) as Promise<T>;
-}
-
-/** A transaction as the service role with no tenant: only the SECURITY DEFINER auth lookups see rows. */
-export function withServiceRole<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return db.begin(async (tx) => {
-    await tx`select set_config('role', ${SERVICE_ROLE}, true)`;
-    return fn(tx);
+    // Sent now and pipelined with fn's first query (one round trip); queries on a transaction run in order.
+    const settings = tx`select set_config('role', ${SERVICE_ROLE}, true), set_config('app.tenant_id', ${tenantId}, true)`.execute();
+    const [, result] = await Promise.all([settings, fn(tx)]);
+    return result;
   }) as Promise<T>;
 }
 

@@ -1,17 +1,40 @@
-// The SQL of ingestion and usage reads. Batch writes go through unnest(): one statement per table per batch.
-// JSON goes in as text[] and is cast per element: a jsonb[] parameter would be JSON-encoded a second time.
+// The SQL of ingestion and usage reads. A batch write is one statement per table: the rows travel as one JSON
+// document (json_to_recordset), which both sides parse far faster than postgres.js escapes a dozen arrays.
 import type { ReceiptStep } from '@tariff/core-wasm';
 import type { TenantScope } from '../../platform/db.ts';
 import type { AggregateDelta } from './aggregate.ts';
 
-export interface CustomerRef {
-  id: string;
-  externalId: string;
+/** One text parameter cast to json (typed json, postgres.js would JSON-encode the string a second time). */
+function asJson(db: TenantScope['db'], rows: object[]) {
+  return db`${JSON.stringify(rows)}::text::json`;
 }
 
-export async function findCustomersByExternalIds({ db, tenantId }: TenantScope, externalIds: string[]): Promise<Map<string, CustomerRef>> {
-  const rows = await db`select id, external_id from customers where tenant_id = ${tenantId} and external_id = any(${externalIds}::text[])`;
-  return new Map(rows.map((r) => [r.external_id, { id: r.id, externalId: r.external_id }]));
+export interface RatingTarget {
+  id: string;
+  externalId: string;
+  /** Price book assignments in effective order, each with its book's stored version count (the cache key). */
+  assignments: { effectiveFrom: Date; priceBookId: string; bookVersions: number }[];
+}
+
+/** The batch's customers with what rates them, in one query. */
+export async function findRatingTargets({ db, tenantId }: TenantScope, externalIds: string[]): Promise<Map<string, RatingTarget>> {
+  const rows = await db`
+    select c.id, c.external_id, a.effective_from, a.price_book_id,
+           (select count(*)::int from price_book_versions v where v.tenant_id = a.tenant_id and v.price_book_id = a.price_book_id) as book_versions
+    from unnest(${externalIds}::text[]) as i(external_id)
+    cross join lateral (select * from customers c where c.tenant_id = ${tenantId} and c.external_id = i.external_id limit 1) c
+    left join customer_price_books a on a.tenant_id = c.tenant_id and a.customer_id = c.id
+    order by c.id, a.effective_from`;
+  const targets = new Map<string, RatingTarget>();
+  for (const r of rows) {
+    let target = targets.get(r.external_id);
+    if (!target) {
+      target = { id: r.id, externalId: r.external_id, assignments: [] };
+      targets.set(r.external_id, target);
+    }
+    if (r.price_book_id) target.assignments.push({ effectiveFrom: r.effective_from, priceBookId: r.price_book_id, bookVersions: r.book_versions });
+  }
+  return targets;
 }
 
 export interface StoredCharge {
@@ -24,12 +47,16 @@ export async function findStoredEvents({ db, tenantId }: TenantScope, transactio
   if (transactionIds.length === 0) return new Map();
   const rows = await db`
     select e.transaction_id, r.amount, r.currency
-    from events e
+    from unnest(${transactionIds}::text[]) as i(transaction_id)
+    -- LIMIT keeps each lookup a primary-key probe: flattened into a join, a planner with stale statistics
+    -- hashes every event of the tenant instead (measured: 160 ms instead of 8 ms for 1,000 ids).
+    cross join lateral (
+      select tenant_id, transaction_id from events e where e.tenant_id = ${tenantId} and e.transaction_id = i.transaction_id limit 1
+    ) e
     left join lateral (
       select amount::text, currency from rated_lines r
       where r.tenant_id = e.tenant_id and r.transaction_id = e.transaction_id order by revision desc limit 1
-    ) r on true
-    where e.tenant_id = ${tenantId} and e.transaction_id = any(${transactionIds}::text[])`;
+    ) r on true`;
   return new Map(rows.map((r) => [r.transaction_id, { amount: r.amount, currency: r.currency }]));
 }
 
@@ -49,25 +76,30 @@ export interface PeriodRow extends PeriodKey {
 /**
  * Creates missing periods and locks all of them, in key order so that concurrent batches touching the same
  * customers queue instead of deadlocking. The lock serialises rating per customer and period: the state a
- * batch reads is the state the previous batch committed.
+ * batch reads is the state the previous batch committed. Both statements go in one round trip.
  */
 export async function lockPeriods({ db, tenantId }: TenantScope, keys: PeriodKey[], now: Date): Promise<Map<string, PeriodRow>> {
-  const sorted = [...keys].sort((x, y) => periodKey(x).localeCompare(periodKey(y)));
-  await db`
-    insert into customer_periods (tenant_id, customer_id, period_start, period_end, created_at, updated_at)
-    select ${tenantId}, k.customer_id, k.period_start, k.period_end, ${now}, ${now}
-    from unnest(${sorted.map((k) => k.customerId)}::uuid[], ${sorted.map((k) => k.start.toISOString())}::timestamptz[],
-                ${sorted.map((k) => k.end.toISOString())}::timestamptz[]) with ordinality as k(customer_id, period_start, period_end, n)
-    order by k.n
-    on conflict do nothing`;
-  const rows = await db`
-    select customer_id, period_start, period_end, status, state, amount::text, event_count
-    from customer_periods
-    where tenant_id = ${tenantId}
-      and (customer_id, period_start) in (
-        select * from unnest(${sorted.map((k) => k.customerId)}::uuid[], ${sorted.map((k) => k.start.toISOString())}::timestamptz[]))
-    order by customer_id, period_start
-    for update`;
+  const unique = new Map<string, PeriodKey>();
+  for (const key of keys) unique.set(periodKey(key), key);
+  const sorted = [...unique.keys()].sort().map((k) => unique.get(k)!);
+  const customerIds = sorted.map((k) => k.customerId);
+  const starts = sorted.map((k) => k.start.toISOString());
+  const [, rows] = await Promise.all([
+    db`
+      insert into customer_periods (tenant_id, customer_id, period_start, period_end, created_at, updated_at)
+      select ${tenantId}, k.customer_id, k.period_start, k.period_end, ${now}, ${now}
+      from unnest(${customerIds}::uuid[], ${starts}::timestamptz[], ${sorted.map((k) => k.end.toISOString())}::timestamptz[])
+        with ordinality as k(customer_id, period_start, period_end, n)
+      order by k.n
+      on conflict do nothing`,
+    db`
+      select customer_id, period_start, period_end, status, state, amount::text, event_count
+      from customer_periods
+      where tenant_id = ${tenantId}
+        and (customer_id, period_start) in (select * from unnest(${customerIds}::uuid[], ${starts}::timestamptz[]))
+      order by customer_id, period_start
+      for update`,
+  ]);
   const periods = new Map<string, PeriodRow>();
   for (const r of rows) {
     const row: PeriodRow = {
@@ -96,18 +128,19 @@ export interface NewEvent {
   properties: Record<string, unknown>;
 }
 
-/** Inserts the events not stored yet and returns the transaction ids it inserted. */
-export async function insertEvents({ db, tenantId }: TenantScope, events: NewEvent[], receivedAt: Date): Promise<Set<string>> {
-  if (events.length === 0) return new Set();
-  const rows = await db`
+/**
+ * Inserts events the caller checked are new, under its period locks. An id that a concurrent request (for
+ * another customer, so not serialised by those locks) stored meanwhile fails the insert on events_pkey, and
+ * the caller retries the transaction, where the id is then found stored.
+ */
+export async function insertEvents({ db, tenantId }: TenantScope, events: NewEvent[], receivedAt: Date): Promise<void> {
+  if (events.length === 0) return;
+  const rows = events.map((e) => ({ transaction_id: e.transactionId, customer_id: e.customerId, event_type: e.eventType, occurred_at: e.occurredAt, properties: e.properties }));
+  await db`
     insert into events (tenant_id, transaction_id, customer_id, event_type, occurred_at, properties, received_at)
-    select ${tenantId}, e.transaction_id, e.customer_id, e.event_type, e.occurred_at, e.properties::jsonb, ${receivedAt}
-    from unnest(${events.map((e) => e.transactionId)}::text[], ${events.map((e) => e.customerId)}::uuid[],
-                ${events.map((e) => e.eventType)}::text[], ${events.map((e) => e.occurredAt.toISOString())}::timestamptz[],
-                ${events.map((e) => JSON.stringify(e.properties))}::text[]) as e(transaction_id, customer_id, event_type, occurred_at, properties)
-    on conflict do nothing
-    returning transaction_id`;
-  return new Set(rows.map((r) => r.transaction_id));
+    select ${tenantId}, e.transaction_id, e.customer_id, e.event_type, e.occurred_at, e.properties, ${receivedAt}
+    from json_to_recordset(${asJson(db, rows)})
+      as e(transaction_id text, customer_id uuid, event_type text, occurred_at timestamptz, properties jsonb)`;
 }
 
 export interface NewRatedLine {
@@ -128,18 +161,29 @@ export interface NewRatedLine {
 
 export async function insertRatedLines({ db, tenantId }: TenantScope, lines: NewRatedLine[], ratedAt: Date): Promise<void> {
   if (lines.length === 0) return;
+  const rows = lines.map((l) => ({
+    transaction_id: l.transactionId,
+    customer_id: l.customerId,
+    period_start: l.periodStart,
+    price_book_id: l.priceBookId,
+    book_version: l.bookVersion,
+    kernel_version: l.kernelVersion,
+    card: l.card,
+    currency: l.currency,
+    amount: l.amount,
+    subtotal: l.subtotal,
+    cost: l.cost,
+    margin: l.margin,
+    receipt: l.receipt,
+  }));
   await db`
     insert into rated_lines (tenant_id, transaction_id, customer_id, period_start, price_book_id, book_version, kernel_version,
                              card, currency, amount, subtotal, cost, margin, receipt, rated_at)
     select ${tenantId}, l.transaction_id, l.customer_id, l.period_start, l.price_book_id, l.book_version, l.kernel_version,
-           l.card, l.currency, l.amount, l.subtotal, l.cost, l.margin, l.receipt::jsonb, ${ratedAt}
-    from unnest(${lines.map((l) => l.transactionId)}::text[], ${lines.map((l) => l.customerId)}::uuid[],
-                ${lines.map((l) => l.periodStart.toISOString())}::timestamptz[], ${lines.map((l) => l.priceBookId)}::uuid[],
-                ${lines.map((l) => l.bookVersion)}::timestamptz[], ${lines.map((l) => l.kernelVersion)}::text[],
-                ${lines.map((l) => l.card)}::text[], ${lines.map((l) => l.currency)}::text[], ${lines.map((l) => l.amount)}::numeric[],
-                ${lines.map((l) => l.subtotal)}::numeric[], ${lines.map((l) => l.cost)}::numeric[], ${lines.map((l) => l.margin)}::numeric[],
-                ${lines.map((l) => JSON.stringify(l.receipt))}::text[])
-      as l(transaction_id, customer_id, period_start, price_book_id, book_version, kernel_version, card, currency, amount, subtotal, cost, margin, receipt)`;
+           l.card, l.currency, l.amount, l.subtotal, l.cost, l.margin, l.receipt, ${ratedAt}
+    from json_to_recordset(${asJson(db, rows)})
+      as l(transaction_id text, customer_id uuid, period_start timestamptz, price_book_id uuid, book_version timestamptz, kernel_version text,
+           card text, currency text, amount numeric, subtotal numeric, cost numeric, margin numeric, receipt jsonb)`;
 }
 
 export interface PeriodUpdate {
@@ -152,28 +196,36 @@ export interface PeriodUpdate {
 
 export async function updatePeriods({ db, tenantId }: TenantScope, updates: PeriodUpdate[], now: Date): Promise<void> {
   if (updates.length === 0) return;
+  const rows = updates.map((u) => ({ customer_id: u.customerId, period_start: u.start, state: u.state, amount: u.amountDelta, event_count: u.eventCountDelta }));
   await db`
-    update customer_periods p set state = u.state::jsonb, amount = p.amount + u.amount, event_count = p.event_count + u.event_count, updated_at = ${now}
-    from unnest(${updates.map((u) => u.customerId)}::uuid[], ${updates.map((u) => u.start.toISOString())}::timestamptz[],
-                ${updates.map((u) => JSON.stringify(u.state))}::text[], ${updates.map((u) => u.amountDelta)}::numeric[],
-                ${updates.map((u) => u.eventCountDelta)}::bigint[]) as u(customer_id, period_start, state, amount, event_count)
+    update customer_periods p set state = u.state, amount = p.amount + u.amount, event_count = p.event_count + u.event_count, updated_at = ${now}
+    from json_to_recordset(${asJson(db, rows)}) as u(customer_id uuid, period_start timestamptz, state jsonb, amount numeric, event_count bigint)
     where p.tenant_id = ${tenantId} and p.customer_id = u.customer_id and p.period_start = u.period_start`;
 }
 
 export async function upsertAggregates({ db, tenantId }: TenantScope, deltas: AggregateDelta[], formatNano: (n: bigint) => string): Promise<void> {
   if (deltas.length === 0) return;
+  const rows = deltas.map((d) => ({
+    customer_id: d.customerId,
+    period_start: d.periodStart,
+    meter_id: d.meterId,
+    day: d.day,
+    group_key: d.groupKey,
+    event_count: d.eventCount,
+    value_sum: d.valueSum?.toFixed() ?? null,
+    value_max: d.valueMax?.toFixed() ?? null,
+    latest_value: d.latestValue?.toFixed() ?? null,
+    latest_at: d.latestAt,
+    amount: formatNano(d.amountNano),
+  }));
   await db`
     insert into usage_aggregates as a (tenant_id, customer_id, period_start, meter_id, day, group_key, event_count,
                                        value_sum, value_max, latest_value, latest_at, amount)
-    select ${tenantId}, d.customer_id, d.period_start, d.meter_id, d.day, d.group_key::jsonb, d.event_count,
+    select ${tenantId}, d.customer_id, d.period_start, d.meter_id, d.day, d.group_key, d.event_count,
            d.value_sum, d.value_max, d.latest_value, d.latest_at, d.amount
-    from unnest(${deltas.map((d) => d.customerId)}::uuid[], ${deltas.map((d) => d.periodStart.toISOString())}::timestamptz[],
-                ${deltas.map((d) => d.meterId)}::uuid[], ${deltas.map((d) => d.day)}::date[],
-                ${deltas.map((d) => JSON.stringify(d.groupKey))}::text[], ${deltas.map((d) => d.eventCount)}::bigint[],
-                ${deltas.map((d) => d.valueSum?.toFixed() ?? null)}::numeric[], ${deltas.map((d) => d.valueMax?.toFixed() ?? null)}::numeric[],
-                ${deltas.map((d) => d.latestValue?.toFixed() ?? null)}::numeric[], ${deltas.map((d) => d.latestAt?.toISOString() ?? null)}::timestamptz[],
-                ${deltas.map((d) => formatNano(d.amountNano))}::numeric[])
-      as d(customer_id, period_start, meter_id, day, group_key, event_count, value_sum, value_max, latest_value, latest_at, amount)
+    from json_to_recordset(${asJson(db, rows)})
+      as d(customer_id uuid, period_start timestamptz, meter_id uuid, day date, group_key jsonb, event_count bigint,
+           value_sum numeric, value_max numeric, latest_value numeric, latest_at timestamptz, amount numeric)
     on conflict (tenant_id, customer_id, period_start, meter_id, day, group_key) do update set
       event_count = a.event_count + excluded.event_count,
       value_sum = case when excluded.value_sum is null then a.value_sum else coalesce(a.value_sum, 0) + excluded.value_sum end,
@@ -182,15 +234,19 @@ export async function upsertAggregates({ db, tenantId }: TenantScope, deltas: Ag
                           then excluded.latest_value else a.latest_value end,
       latest_at = greatest(a.latest_at, excluded.latest_at),
       amount = a.amount + excluded.amount`;
-  const unique = deltas.flatMap((d) => [...d.uniqueValues].map((value) => ({ d, value })));
-  if (unique.length === 0) return;
+}
+
+/** Values seen by unique_count meters; after upsertAggregates (each value row references its aggregate). */
+export async function insertUniqueValues({ db, tenantId }: TenantScope, deltas: AggregateDelta[]): Promise<void> {
+  const rows = deltas.flatMap((d) =>
+    [...d.uniqueValues].map((value) => ({ customer_id: d.customerId, period_start: d.periodStart, meter_id: d.meterId, day: d.day, group_key: d.groupKey, value })),
+  );
+  if (rows.length === 0) return;
   await db`
     insert into usage_unique_values (tenant_id, customer_id, period_start, meter_id, day, group_key, value)
-    select ${tenantId}, v.customer_id, v.period_start, v.meter_id, v.day, v.group_key::jsonb, v.value
-    from unnest(${unique.map((u) => u.d.customerId)}::uuid[], ${unique.map((u) => u.d.periodStart.toISOString())}::timestamptz[],
-                ${unique.map((u) => u.d.meterId)}::uuid[], ${unique.map((u) => u.d.day)}::date[],
-                ${unique.map((u) => JSON.stringify(u.d.groupKey))}::text[], ${unique.map((u) => u.value)}::text[])
-      as v(customer_id, period_start, meter_id, day, group_key, value)
+    select ${tenantId}, v.customer_id, v.period_start, v.meter_id, v.day, v.group_key, v.value
+    from json_to_recordset(${asJson(db, rows)})
+      as v(customer_id uuid, period_start timestamptz, meter_id uuid, day date, group_key jsonb, value text)
     on conflict do nothing`;
 }
 

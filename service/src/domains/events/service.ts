@@ -5,7 +5,7 @@ import { formatMoney, parseInstant, parseScaled, type CustomerState, type RatedE
 import { Decimal } from 'decimal.js';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
-import { withTenant, type TenantScope, type Tx } from '../../platform/db.ts';
+import { isUniqueViolation, withTenant, type TenantScope, type Tx } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { fromZodError, notFound } from '../../platform/errors.ts';
 import * as customersRepo from '../customers/repo.ts';
@@ -101,120 +101,77 @@ function reject(index: number, transactionId: string | null, code: string, field
   return { index, transaction_id: transactionId, status: 'rejected', error: { code, message, ...(field ? { field } : {}) } };
 }
 
+type Located = Candidate & { customerId: string; period: { start: Date; end: Date }; priceBookId: string; bookVersions: number; periodKey: string };
+
+/**
+ * One transaction, in four round trips: the reads (customers with their books, stored ids, meters), the period
+ * locks, the kernel in between, then every write at once. An id a concurrent request stored after our check
+ * fails the event insert: the transaction is abandoned and retried.
+ */
 async function rateAndStore(deps: Deps, tx: Tx, tenantId: string, candidates: Candidate[], now: Date): Promise<EventOutcome[]> {
   const scope: TenantScope = { db: tx, tenantId };
   const outcomes: EventOutcome[] = [];
-  const customers = await repo.findCustomersByExternalIds(scope, [...new Set(candidates.map((c) => c.event.customer_id))]);
-  const stored = await repo.findStoredEvents(scope, candidates.map((c) => c.event.transaction_id));
-
-  const pending: (Candidate & { customerId: string; period: { start: Date; end: Date } })[] = [];
-  for (const candidate of candidates) {
-    const { index, event } = candidate;
-    const customer = customers.get(event.customer_id);
-    const previous = stored.get(event.transaction_id);
-    if (previous) outcomes.push({ index, transaction_id: event.transaction_id, status: 'duplicate', amount: previous.amount, currency: previous.currency });
-    else if (!customer) outcomes.push(reject(index, event.transaction_id, 'customer_not_found', 'customer_id', `No customer "${event.customer_id}"`));
-    else pending.push({ ...candidate, customerId: customer.id, period: billingPeriodOf(candidate.occurredAt) });
-  }
-  if (pending.length === 0) return outcomes;
+  const [targets, stored, meters] = await Promise.all([
+    repo.findRatingTargets(scope, [...new Set(candidates.map((c) => c.event.customer_id))]),
+    repo.findStoredEvents(scope, candidates.map((c) => c.event.transaction_id)),
+    metersRepo.listMetersForEventTypes(scope, [...new Set(candidates.map((c) => c.event.event_type))]),
+  ]);
 
   // The book comes first: an event that cannot be rated locks and creates no period.
-  const assignments = await customersRepo.listAssignmentsOf(scope, [...new Set(pending.map((p) => p.customerId))]);
-  const rateable: (typeof pending[number] & { priceBookId: string; periodKey: string })[] = [];
-  for (const p of pending) {
-    const assignment = (assignments.get(p.customerId) ?? []).filter((a) => a.effectiveFrom.getTime() <= p.occurredAt.getTime()).at(-1);
-    if (!assignment) {
-      outcomes.push(reject(p.index, p.event.transaction_id, 'no_price_book', 'customer_id', `Customer "${p.event.customer_id}" has no price book at ${p.event.timestamp}`));
+  const located: Located[] = [];
+  for (const candidate of candidates) {
+    const { index, event } = candidate;
+    const previous = stored.get(event.transaction_id);
+    const target = targets.get(event.customer_id);
+    if (previous) {
+      outcomes.push({ index, transaction_id: event.transaction_id, status: 'duplicate', amount: previous.amount, currency: previous.currency });
       continue;
     }
-    rateable.push({ ...p, priceBookId: assignment.priceBookId, periodKey: repo.periodKey({ customerId: p.customerId, start: p.period.start }) });
+    if (!target) {
+      outcomes.push(reject(index, event.transaction_id, 'customer_not_found', 'customer_id', `No customer "${event.customer_id}"`));
+      continue;
+    }
+    const assignment = target.assignments.filter((a) => a.effectiveFrom.getTime() <= candidate.occurredAt.getTime()).at(-1);
+    if (!assignment) {
+      outcomes.push(reject(index, event.transaction_id, 'no_price_book', 'customer_id', `Customer "${event.customer_id}" has no price book at ${event.timestamp}`));
+      continue;
+    }
+    const period = billingPeriodOf(candidate.occurredAt);
+    located.push({
+      ...candidate,
+      customerId: target.id,
+      period,
+      priceBookId: assignment.priceBookId,
+      bookVersions: assignment.bookVersions,
+      periodKey: repo.periodKey({ customerId: target.id, start: period.start }),
+    });
   }
-  if (rateable.length === 0) return outcomes;
-  const periods = await repo.lockPeriods(scope, rateable.map((p) => ({ customerId: p.customerId, ...p.period })), now);
-  const withBook = rateable.filter((p) => {
+  if (located.length === 0) return outcomes;
+
+  const periods = await repo.lockPeriods(scope, located.map((p) => ({ customerId: p.customerId, ...p.period })), now);
+  const open = located.filter((p) => {
     if (periods.get(p.periodKey)!.status !== 'closed') return true;
     outcomes.push(reject(p.index, p.event.transaction_id, 'period_closed', 'timestamp', `The billing period starting ${p.period.start.toISOString()} is closed`));
     return false;
   });
 
-  const versionCounts = await pricingRepo.countVersions(scope, [...new Set(withBook.map((p) => p.priceBookId))]);
   const books = new Map<string, Awaited<ReturnType<typeof compiledBook>>>();
-  for (const [bookId, count] of versionCounts) {
-    books.set(bookId, await compiledBook(`${tenantId}:${bookId}:${count}`, async () => (await loadPriceBook(scope, bookId))!));
+  for (const p of open) {
+    if (books.has(p.priceBookId)) continue;
+    books.set(p.priceBookId, await compiledBook(`${tenantId}:${p.priceBookId}:${p.bookVersions}`, async () => (await loadPriceBook(scope, p.priceBookId))!));
   }
 
-  // The kernel sees one book and one period per customer per call. Each customer-period's events are rated in
-  // batch order: a run of events with the same book goes into one call, the next run into a later call.
   const states = new Map<string, Record<string, unknown>>();
   for (const [key, row] of periods) states.set(key, row.state);
-  const queues = new Map<string, typeof withBook>();
-  for (const p of withBook) queues.set(p.periodKey, [...(queues.get(p.periodKey) ?? []), p]);
-  const accepted: (typeof withBook[number] & { result: RatedLine })[] = [];
-  while (queues.size > 0) {
-    const calls = new Map<string, { bookId: string; periodStart: Date; events: typeof withBook }>();
-    for (const [periodKey, queue] of queues) {
-      let run = 1;
-      while (run < queue.length && queue[run].priceBookId === queue[0].priceBookId) run++;
-      const callKey = `${queue[0].priceBookId}|${queue[0].period.start.toISOString()}`;
-      const call = calls.get(callKey) ?? { bookId: queue[0].priceBookId, periodStart: queue[0].period.start, events: [] };
-      call.events.push(...queue.slice(0, run));
-      calls.set(callKey, call);
-      if (run === queue.length) queues.delete(periodKey);
-      else queues.set(periodKey, queue.slice(run));
-    }
-    for (const call of calls.values()) {
-      const input: StateMap = {};
-      for (const p of call.events) {
-        input[p.event.customer_id] ??= { ...(states.get(p.periodKey) as CustomerState), period: { start: p.period.start.toISOString(), end: p.period.end.toISOString() } };
-      }
-      const output = await rateEvents(books.get(call.bookId)!, input, call.events.map((p) => p.event));
-      output.results.forEach((result, i) => {
-        const p = call.events[i];
-        if (result.status === 'rated') accepted.push({ ...p, result: result as RatedLine });
-        else outcomes.push(reject(p.index, p.event.transaction_id, result.error?.code ?? 'rating_failed', result.error?.field, result.error?.message ?? 'The kernel could not rate this event'));
-      });
-      for (const p of call.events) {
-        const { period: _period, ...state } = output.states[p.event.customer_id] as CustomerState & Record<string, unknown>;
-        states.set(p.periodKey, state);
-      }
-    }
-  }
+  const accepted = await rateInOrder(open, books, states, outcomes);
   if (accepted.length === 0) return outcomes;
-
-  const inserted = await repo.insertEvents(
-    scope,
-    accepted.map((a) => ({ transactionId: a.event.transaction_id, customerId: a.customerId, eventType: a.event.event_type, occurredAt: a.occurredAt, properties: a.event.properties })),
-    now,
-  );
-  // Another request stored one of these ids after our duplicate check: start over and find it as a duplicate.
-  if (inserted.size !== accepted.length) throw new ConcurrentDuplicate();
-
-  const version = kernelVersion();
-  await repo.insertRatedLines(
-    scope,
-    accepted.map((a) => ({
-      transactionId: a.event.transaction_id,
-      customerId: a.customerId,
-      periodStart: a.period.start,
-      priceBookId: a.priceBookId,
-      bookVersion: a.result.book_version,
-      kernelVersion: version,
-      card: a.result.card,
-      currency: a.result.currency,
-      amount: a.result.amount,
-      subtotal: a.result.subtotal,
-      cost: a.result.cost ?? null,
-      margin: a.result.margin ?? null,
-      receipt: a.result.receipt,
-    })),
-    now,
-  );
 
   // Running period totals in batch order, from the committed total the period lock guarantees.
   const totals = new Map<string, bigint>();
   const deltas = new Map<string, { amount: bigint; count: number }>();
   const counted: CountedEvent[] = [];
-  for (const a of [...accepted].sort((x, y) => x.index - y.index)) {
+  accepted.sort((x, y) => x.index - y.index);
+  for (const a of accepted) {
     const amount = nano(a.result.amount);
     const total = (totals.get(a.periodKey) ?? nano(periods.get(a.periodKey)!.amount)) + amount;
     totals.set(a.periodKey, total);
@@ -236,17 +193,98 @@ async function rateAndStore(deps: Deps, tx: Tx, tenantId: string, candidates: Ca
       card: a.result.card,
     });
   }
-  await repo.updatePeriods(
-    scope,
-    [...deltas].map(([key, delta]) => {
-      const row = periods.get(key)!;
-      return { customerId: row.customerId, start: row.start, state: states.get(key)!, amountDelta: formatMoney(delta.amount), eventCountDelta: delta.count };
-    }),
-    now,
-  );
-  const meters = await metersRepo.listMetersForEventTypes(scope, [...new Set(counted.map((c) => c.eventType))]);
-  await repo.upsertAggregates(scope, aggregateEvents(meters, counted), formatMoney);
+
+  const version = kernelVersion();
+  const aggregates = aggregateEvents(meters, counted);
+  await Promise.all([
+    repo.insertEvents(
+      scope,
+      accepted.map((a) => ({ transactionId: a.event.transaction_id, customerId: a.customerId, eventType: a.event.event_type, occurredAt: a.occurredAt, properties: a.event.properties })),
+      now,
+    ),
+    repo.insertRatedLines(
+      scope,
+      accepted.map((a) => ({
+        transactionId: a.event.transaction_id,
+        customerId: a.customerId,
+        periodStart: a.period.start,
+        priceBookId: a.priceBookId,
+        bookVersion: a.result.book_version,
+        kernelVersion: version,
+        card: a.result.card,
+        currency: a.result.currency,
+        amount: a.result.amount,
+        subtotal: a.result.subtotal,
+        cost: a.result.cost ?? null,
+        margin: a.result.margin ?? null,
+        receipt: a.result.receipt,
+      })),
+      now,
+    ),
+    repo.updatePeriods(
+      scope,
+      [...deltas].map(([key, delta]) => {
+        const row = periods.get(key)!;
+        return { customerId: row.customerId, start: row.start, state: states.get(key)!, amountDelta: formatMoney(delta.amount), eventCountDelta: delta.count };
+      }),
+      now,
+    ),
+    repo.upsertAggregates(scope, aggregates, formatMoney),
+    repo.insertUniqueValues(scope, aggregates),
+  ]).catch((error: unknown) => {
+    // An id another request committed after our duplicate check: retry, and find it as a duplicate.
+    throw isUniqueViolation(error, 'events_pkey') || isUniqueViolation(error, 'rated_lines_pkey') ? new ConcurrentDuplicate() : error;
+  });
   return outcomes;
+}
+
+/**
+ * The kernel sees one book and one period per customer per call. Each customer-period's events are rated in
+ * batch order: a run of events with the same book goes into one call, the next run into a later call.
+ */
+async function rateInOrder(
+  events: Located[],
+  books: Map<string, Awaited<ReturnType<typeof compiledBook>>>,
+  states: Map<string, Record<string, unknown>>,
+  outcomes: EventOutcome[],
+): Promise<(Located & { result: RatedLine })[]> {
+  const accepted: (Located & { result: RatedLine })[] = [];
+  const queues = new Map<string, Located[]>();
+  for (const p of events) {
+    const queue = queues.get(p.periodKey);
+    if (queue) queue.push(p);
+    else queues.set(p.periodKey, [p]);
+  }
+  while (queues.size > 0) {
+    const calls = new Map<string, { bookId: string; events: Located[] }>();
+    for (const [periodKey, queue] of queues) {
+      let run = 1;
+      while (run < queue.length && queue[run].priceBookId === queue[0].priceBookId) run++;
+      const callKey = `${queue[0].priceBookId}|${queue[0].period.start.toISOString()}`;
+      const call = calls.get(callKey) ?? { bookId: queue[0].priceBookId, events: [] };
+      for (let i = 0; i < run; i++) call.events.push(queue[i]);
+      calls.set(callKey, call);
+      if (run === queue.length) queues.delete(periodKey);
+      else queues.set(periodKey, queue.slice(run));
+    }
+    for (const call of calls.values()) {
+      const input: StateMap = {};
+      for (const p of call.events) {
+        input[p.event.customer_id] ??= { ...(states.get(p.periodKey) as CustomerState), period: { start: p.period.start.toISOString(), end: p.period.end.toISOString() } };
+      }
+      const output = await rateEvents(books.get(call.bookId)!, input, call.events.map((p) => p.event));
+      output.results.forEach((result, i) => {
+        const p = call.events[i];
+        if (result.status === 'rated') accepted.push({ ...p, result: result as RatedLine });
+        else outcomes.push(reject(p.index, p.event.transaction_id, result.error?.code ?? 'rating_failed', result.error?.field, result.error?.message ?? 'The kernel could not rate this event'));
+      });
+      for (const p of call.events) {
+        const { period: _period, ...state } = output.states[p.event.customer_id] as CustomerState & Record<string, unknown>;
+        states.set(p.periodKey, state);
+      }
+    }
+  }
+  return accepted;
 }
 
 function nano(amount: string): bigint {

@@ -1,5 +1,5 @@
 import type { ApiKeyRole } from '../../platform/auth.ts';
-import type { TenantScope, Tx } from '../../platform/db.ts';
+import type { Db, TenantScope } from '../../platform/db.ts';
 
 export interface ApiKey {
   id: string;
@@ -48,7 +48,7 @@ export interface KeyIdentity {
 }
 
 /** Across tenants, through the SECURITY DEFINER function `auth_api_key` (revoked keys are not found). */
-export async function findActiveKeyByHash(db: Tx, keyHash: Buffer): Promise<KeyIdentity | undefined> {
+export async function findActiveKeyByHash(db: Db, keyHash: Buffer): Promise<KeyIdentity | undefined> {
   const [row] = await db`select * from auth_api_key(${keyHash})`;
   return row ? { tenantId: row.tenant_id, keyId: row.key_id, kind: row.kind, role: row.role } : undefined;
 }

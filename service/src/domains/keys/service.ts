@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import type { Actor } from '../../platform/auth.ts';
 import { outranks, requirePermission } from '../../platform/auth.ts';
 import { generateToken, hashToken, tokenKind } from '../../platform/crypto.ts';
-import { withServiceRole, withTenant } from '../../platform/db.ts';
+import { withTenant } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { forbidden, notFound } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
@@ -65,7 +65,7 @@ export async function revokeApiKey(deps: Deps, actor: Actor, id: string) {
 export async function authenticateApiKey(deps: Pick<Deps, 'db'>, token: string): Promise<Actor | undefined> {
   const kind = tokenKind(token);
   if (kind !== 'sk' && kind !== 'pk') return undefined;
-  const identity = await withServiceRole(deps.db, (tx) => repo.findActiveKeyByHash(tx, hashToken(token)));
+  const identity = await repo.findActiveKeyByHash(deps.db, hashToken(token));
   if (!identity || (identity.kind === 'secret') !== (kind === 'sk')) return undefined;
   return {
     tenantId: identity.tenantId,

@@ -1,5 +1,5 @@
 import type { Role } from '../../platform/auth.ts';
-import { isUniqueViolation, type TenantScope, type Tx } from '../../platform/db.ts';
+import { isUniqueViolation, type Db, type TenantScope } from '../../platform/db.ts';
 import { conflict } from '../../platform/errors.ts';
 
 export interface Tenant {
@@ -82,7 +82,8 @@ export async function revokeSession({ db, tenantId }: TenantScope, sessionId: st
   return rows.length > 0;
 }
 
-// Credential lookups across tenants, through the SECURITY DEFINER functions of migration 002.
+// Credential lookups across tenants, through the SECURITY DEFINER functions of migration 002: no tenant is
+// known yet, so these take the pool (whose session is the service role) rather than a tenant scope.
 
 export interface LoginCandidate {
   tenantId: string;
@@ -91,7 +92,7 @@ export interface LoginCandidate {
   role: Role;
 }
 
-export async function findLoginCandidates(db: Tx, email: string): Promise<LoginCandidate[]> {
+export async function findLoginCandidates(db: Db, email: string): Promise<LoginCandidate[]> {
   const rows = await db`select * from auth_login_candidates(${email})`;
   return rows.map((r) => ({ tenantId: r.tenant_id, userId: r.user_id, passwordHash: r.password_hash, role: r.role }));
 }
@@ -103,7 +104,7 @@ export interface SessionIdentity {
   role: Role;
 }
 
-export async function findSessionByTokenHash(db: Tx, tokenHash: Buffer, now: Date): Promise<SessionIdentity | undefined> {
+export async function findSessionByTokenHash(db: Db, tokenHash: Buffer, now: Date): Promise<SessionIdentity | undefined> {
   const [row] = await db`select * from auth_session(${tokenHash}, ${now})`;
   return row ? { tenantId: row.tenant_id, sessionId: row.session_id, userId: row.user_id, role: row.role } : undefined;
 }

@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import type { Actor } from '../../platform/auth.ts';
 import { outranks, requirePermission, unauthenticated } from '../../platform/auth.ts';
 import { generateToken, hashPassword, hashToken, verifyPassword } from '../../platform/crypto.ts';
-import { withServiceRole, withTenant, type Tx } from '../../platform/db.ts';
+import { withTenant, type Tx } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, forbidden, invalid, notFound, precondition } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
@@ -37,7 +37,7 @@ export async function signUp(deps: Deps, input: SignupInput, requestId?: string)
 const decoyHash = hashPassword(crypto.randomBytes(16).toString('hex'));
 
 export async function logIn(deps: Deps, input: LoginInput, requestId?: string) {
-  const candidates = await withServiceRole(deps.db, (tx) => repo.findLoginCandidates(tx, input.email));
+  const candidates = await repo.findLoginCandidates(deps.db, input.email);
   const inTenant = input.tenant_id ? candidates.filter((c) => c.tenantId === input.tenant_id) : candidates;
   if (inTenant.length > 1) {
     throw invalid('tenant_required', 'This email belongs to several tenants: say which one', [
@@ -75,7 +75,7 @@ export interface SessionActor extends Actor {
 
 /** The actor behind a session token, or undefined when the token is unknown, expired or revoked. */
 export async function authenticateSession(deps: Pick<Deps, 'db' | 'clock'>, token: string): Promise<SessionActor | undefined> {
-  const identity = await withServiceRole(deps.db, (tx) => repo.findSessionByTokenHash(tx, hashToken(token), deps.clock.now()));
+  const identity = await repo.findSessionByTokenHash(deps.db, hashToken(token), deps.clock.now());
   if (!identity) return undefined;
   return { tenantId: identity.tenantId, type: 'user', id: identity.userId, principal: identity.role, sessionId: identity.sessionId };
 }
