@@ -834,19 +834,32 @@ const INSTANT_PATTERN = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\
 export function parseInstant(text: string): bigint | undefined {
   const match = INSTANT_PATTERN.exec(text);
   if (!match) return undefined;
-  const [, y, mo, d, h, mi, s, fraction = '', zone] = match;
-  const [year, month, day, hour, minute, second] = [y, mo, d, h, mi, s].map(Number);
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return undefined;
-  const utc = Date.UTC(year, month - 1, day, hour, minute, second);
-  const check = new Date(utc);
-  if (check.getUTCDate() !== day || check.getUTCMonth() !== month - 1) return undefined;
+  const year = +match[1];
+  const month = +match[2];
+  const day = +match[3];
+  const hour = +match[4];
+  const minute = +match[5];
+  const second = +match[6];
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return undefined;
+  const zone = match[8];
   let offset = 0;
   if (zone !== 'Z' && zone !== 'z') {
-    const sign = zone[0] === '-' ? -1 : 1;
-    const [zh, zm] = zone.slice(1).split(':').map(Number);
-    if (zh > 23 || zm > 59) return undefined;
-    offset = sign * (zh * 60 + zm) * 60_000;
+    const zoneHours = +zone.slice(1, 3);
+    const zoneMinutes = +zone.slice(4, 6);
+    if (zoneHours > 23 || zoneMinutes > 59) return undefined;
+    offset = (zone[0] === '-' ? -1 : 1) * (zoneHours * 60 + zoneMinutes) * 60_000;
   }
-  const milliseconds = Number((fraction + '000').slice(0, 3));
+  const fraction = match[7];
+  const milliseconds = fraction === undefined ? 0 : +(fraction + '00').slice(0, 3);
+  // Date.UTC reads years 0-99 as 1900-1999: shift by one 400-year Gregorian cycle and back.
+  const cycle = year < 100 ? 400 : 0;
+  const utc = Date.UTC(year + cycle, month - 1, day, hour, minute, second) - (cycle === 0 ? 0 : GREGORIAN_CYCLE_MS);
   return BigInt(utc - offset + milliseconds);
+}
+
+const GREGORIAN_CYCLE_MS = 146_097 * 86_400_000;
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }

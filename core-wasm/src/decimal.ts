@@ -5,6 +5,8 @@ export const MICRO_DIGITS = 6;
 export const I64_MAX = (1n << 63n) - 1n;
 export const I64_MIN = -(1n << 63n);
 
+const POWERS_OF_TEN = Array.from({ length: 19 }, (_, i) => 10n ** BigInt(i));
+
 const DECIMAL_PATTERN = /^([+-])?(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 
 export type ParsedDecimal = { ok: true; value: bigint } | { ok: false; reason: string };
@@ -15,6 +17,12 @@ export type ParsedDecimal = { ok: true; value: bigint } | { ok: false; reason: s
  */
 export function parseScaled(input: unknown, digits: number, options: { allowNegative?: boolean } = {}): ParsedDecimal {
   let text: string;
+  // Fast path for the common case, a whole JS number of tokens or seconds: exact without a string.
+  if (typeof input === 'number' && Number.isSafeInteger(input) && (input >= 0 || options.allowNegative)) {
+    const value = BigInt(input) * POWERS_OF_TEN[digits];
+    if (value > I64_MAX || value < I64_MIN) return { ok: false, reason: 'is too large' };
+    return { ok: true, value };
+  }
   if (typeof input === 'number') {
     if (!Number.isFinite(input)) return { ok: false, reason: 'must be a finite number' };
     text = String(input);
