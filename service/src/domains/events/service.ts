@@ -13,6 +13,7 @@ import * as metersRepo from '../meters/repo.ts';
 import { loadPriceBook } from '../pricing/service.ts';
 import * as pricingRepo from '../pricing/repo.ts';
 import { aggregateEvents, type CountedEvent } from './aggregate.ts';
+import { Coalescer } from './coalesce.ts';
 import { compiledBook, kernelVersion, rateEvents } from './rating.ts';
 import * as repo from './repo.ts';
 import { usageEvent, type EstimateInput } from './schema.ts';
@@ -24,7 +25,10 @@ const maxAttempts = 5;
 type EventOutcome = ApiSchemas['EventOutcome'];
 
 interface Candidate {
+  /** Position in the request. */
   index: number;
+  /** Position in the shared transaction's list (see coalesce.ts). */
+  slot: number;
   event: UsageEvent;
   occurredAt: Date;
 }
@@ -37,6 +41,51 @@ export function billingPeriodOf(instant: Date): { start: Date; end: Date } {
 }
 
 class ConcurrentDuplicate extends Error {}
+
+const coalescers = new WeakMap<Deps['db'], Coalescer<Candidate, EventOutcome>>();
+
+/** One coalescer per pool: requests share a transaction only on the same database. */
+function coalescerFor(deps: Deps): Coalescer<Candidate, EventOutcome> {
+  let coalescer = coalescers.get(deps.db);
+  if (!coalescer) {
+    coalescer = new Coalescer((tenantId, candidates) => rateShared(deps, tenantId, candidates));
+    coalescers.set(deps.db, coalescer);
+  }
+  return coalescer;
+}
+
+/**
+ * Rates the events of one or more requests in one transaction. A transaction id seen earlier in the list
+ * (same request or another) takes the first occurrence's fate: "duplicate" of an accepted or duplicate event,
+ * the same rejection as a rejected one.
+ */
+async function rateShared(deps: Deps, tenantId: string, candidates: Candidate[]): Promise<Map<Candidate, EventOutcome>> {
+  const first = new Map<string, Candidate>();
+  const unique: Candidate[] = [];
+  for (const candidate of candidates) {
+    if (first.has(candidate.event.transaction_id)) continue;
+    first.set(candidate.event.transaction_id, candidate);
+    candidate.slot = unique.length;
+    unique.push(candidate);
+  }
+  let outcomes: EventOutcome[] | undefined;
+  for (let attempt = 1; !outcomes; attempt++) {
+    try {
+      outcomes = await withTenant(deps.db, tenantId, (tx) => rateAndStore(tx, tenantId, unique, deps.clock.now()));
+    } catch (error) {
+      if (!(error instanceof ConcurrentDuplicate) || attempt === maxAttempts) throw error;
+    }
+  }
+  const decided = new Map<Candidate, EventOutcome>();
+  for (const candidate of candidates) {
+    const original = first.get(candidate.event.transaction_id)!;
+    const outcome = outcomes[original.slot];
+    if (original === candidate) decided.set(candidate, outcome);
+    else if (outcome.status === 'rejected') decided.set(candidate, { ...outcome, index: candidate.index });
+    else decided.set(candidate, { index: candidate.index, transaction_id: candidate.event.transaction_id, status: 'duplicate', amount: outcome.amount, currency: outcome.currency });
+  }
+  return decided;
+}
 
 /** A RatedEvent with status "rated": the kernel fills these fields. */
 type RatedLine = Required<Pick<RatedEvent, 'amount' | 'subtotal' | 'book_version' | 'card' | 'receipt' | 'currency'>> & Pick<RatedEvent, 'cost' | 'margin'>;
@@ -51,7 +100,6 @@ export async function ingestEvents(deps: Deps, actor: Actor, events: unknown[]):
   const now = deps.clock.now();
   const outcomes: EventOutcome[] = new Array(events.length);
   const candidates: Candidate[] = [];
-  const seen = new Set<string>();
   events.forEach((raw, index) => {
     const transactionId = typeof (raw as { transaction_id?: unknown })?.transaction_id === 'string' ? (raw as { transaction_id: string }).transaction_id : null;
     const parsed = usageEvent.safeParse(raw);
@@ -71,24 +119,12 @@ export async function ingestEvents(deps: Deps, actor: Actor, events: unknown[]):
       outcomes[index] = reject(index, event.transaction_id, 'timestamp_in_future', 'timestamp', `is after the server's clock (${now.toISOString()}) by more than 5 minutes`);
       return;
     }
-    if (seen.has(event.transaction_id)) {
-      outcomes[index] = { index, transaction_id: event.transaction_id, status: 'duplicate', amount: null, currency: null };
-      return;
-    }
-    seen.add(event.transaction_id);
-    candidates.push({ index, event: { ...event, timestamp: occurredAt.toISOString() }, occurredAt });
+    candidates.push({ index, slot: 0, event: { ...event, timestamp: occurredAt.toISOString() }, occurredAt });
   });
 
   if (candidates.length > 0) {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const decided = await withTenant(deps.db, actor.tenantId, (tx) => rateAndStore(deps, tx, actor.tenantId, candidates, now));
-        for (const outcome of decided) outcomes[outcome.index] = outcome;
-        break;
-      } catch (error) {
-        if (!(error instanceof ConcurrentDuplicate) || attempt === maxAttempts) throw error;
-      }
-    }
+    const decided = await coalescerFor(deps).submit(actor.tenantId, candidates);
+    for (const candidate of candidates) outcomes[candidate.index] = decided.get(candidate)!;
   }
 
   const counts = { accepted: 0, duplicate: 0, rejected: 0 };
@@ -108,9 +144,10 @@ type Located = Candidate & { customerId: string; period: { start: Date; end: Dat
  * locks, the kernel in between, then every write at once. An id a concurrent request stored after our check
  * fails the event insert: the transaction is abandoned and retried.
  */
-async function rateAndStore(deps: Deps, tx: Tx, tenantId: string, candidates: Candidate[], now: Date): Promise<EventOutcome[]> {
+async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], now: Date): Promise<EventOutcome[]> {
   const scope: TenantScope = { db: tx, tenantId };
-  const outcomes: EventOutcome[] = [];
+  // By slot: requests sharing the transaction number their events independently.
+  const outcomes: EventOutcome[] = new Array(candidates.length);
   const [targets, stored, meters] = await Promise.all([
     repo.findRatingTargets(scope, [...new Set(candidates.map((c) => c.event.customer_id))]),
     repo.findStoredEvents(scope, candidates.map((c) => c.event.transaction_id)),
@@ -124,16 +161,16 @@ async function rateAndStore(deps: Deps, tx: Tx, tenantId: string, candidates: Ca
     const previous = stored.get(event.transaction_id);
     const target = targets.get(event.customer_id);
     if (previous) {
-      outcomes.push({ index, transaction_id: event.transaction_id, status: 'duplicate', amount: previous.amount, currency: previous.currency });
+      outcomes[candidate.slot] = { index, transaction_id: event.transaction_id, status: 'duplicate', amount: previous.amount, currency: previous.currency };
       continue;
     }
     if (!target) {
-      outcomes.push(reject(index, event.transaction_id, 'customer_not_found', 'customer_id', `No customer "${event.customer_id}"`));
+      outcomes[candidate.slot] = reject(index, event.transaction_id, 'customer_not_found', 'customer_id', `No customer "${event.customer_id}"`);
       continue;
     }
     const assignment = target.assignments.filter((a) => a.effectiveFrom.getTime() <= candidate.occurredAt.getTime()).at(-1);
     if (!assignment) {
-      outcomes.push(reject(index, event.transaction_id, 'no_price_book', 'customer_id', `Customer "${event.customer_id}" has no price book at ${event.timestamp}`));
+      outcomes[candidate.slot] = reject(index, event.transaction_id, 'no_price_book', 'customer_id', `Customer "${event.customer_id}" has no price book at ${event.timestamp}`);
       continue;
     }
     const period = billingPeriodOf(candidate.occurredAt);
@@ -151,7 +188,7 @@ async function rateAndStore(deps: Deps, tx: Tx, tenantId: string, candidates: Ca
   const periods = await repo.lockPeriods(scope, located.map((p) => ({ customerId: p.customerId, ...p.period })), now);
   const open = located.filter((p) => {
     if (periods.get(p.periodKey)!.status !== 'closed') return true;
-    outcomes.push(reject(p.index, p.event.transaction_id, 'period_closed', 'timestamp', `The billing period starting ${p.period.start.toISOString()} is closed`));
+    outcomes[p.slot] = reject(p.index, p.event.transaction_id, 'period_closed', 'timestamp', `The billing period starting ${p.period.start.toISOString()} is closed`);
     return false;
   });
 
@@ -180,7 +217,7 @@ async function rateAndStore(deps: Deps, tx: Tx, tenantId: string, candidates: Ca
     delta.count += 1;
     deltas.set(a.periodKey, delta);
     counted.push({ customerId: a.customerId, periodStart: a.period.start, occurredAt: a.occurredAt, eventType: a.event.event_type, properties: a.event.properties, amountNano: amount });
-    outcomes.push({
+    outcomes[a.slot] = {
       index: a.index,
       transaction_id: a.event.transaction_id,
       status: 'accepted',
@@ -191,7 +228,7 @@ async function rateAndStore(deps: Deps, tx: Tx, tenantId: string, candidates: Ca
       period_total: formatMoney(total),
       book_version: a.result.book_version,
       card: a.result.card,
-    });
+    };
   }
 
   const version = kernelVersion();
@@ -276,7 +313,7 @@ async function rateInOrder(
       output.results.forEach((result, i) => {
         const p = call.events[i];
         if (result.status === 'rated') accepted.push({ ...p, result: result as RatedLine });
-        else outcomes.push(reject(p.index, p.event.transaction_id, result.error?.code ?? 'rating_failed', result.error?.field, result.error?.message ?? 'The kernel could not rate this event'));
+        else outcomes[p.slot] = reject(p.index, p.event.transaction_id, result.error?.code ?? 'rating_failed', result.error?.field, result.error?.message ?? 'The kernel could not rate this event');
       });
       for (const p of call.events) {
         const { period: _period, ...state } = output.states[p.event.customer_id] as CustomerState & Record<string, unknown>;

@@ -50,6 +50,7 @@ export async function revokeApiKey(deps: Deps, actor: Actor, id: string) {
     if (!before) throw notFound('api_key_not_found', 'No such API key');
     if (before.revokedAt) return toApiKey(before);
     const after = await repo.revokeApiKey(scope, id, deps.clock.now());
+    forgetKey(id);
     await recordChange(tx, deps.clock, actor, actor.tenantId, {
       action: 'api_key.revoked',
       entityType: 'api_key',
@@ -61,18 +62,39 @@ export async function revokeApiKey(deps: Deps, actor: Actor, id: string) {
   });
 }
 
+// Authenticated keys, by hash, for a few seconds: ingestion authenticates every request, and a database round
+// trip per request is a large part of a one-event request. Revoking through this process evicts the key at
+// once; another process sees a revocation within keyCacheMilliseconds.
+const keyCacheMilliseconds = 5_000;
+const keyCacheSize = 10_000;
+const keyCache = new Map<string, { actor: Actor; until: number }>();
+
 /** The actor behind an `sk_`/`pk_` key, or undefined when it is unknown or revoked. */
 export async function authenticateApiKey(deps: Pick<Deps, 'db'>, token: string): Promise<Actor | undefined> {
   const kind = tokenKind(token);
   if (kind !== 'sk' && kind !== 'pk') return undefined;
-  const identity = await repo.findActiveKeyByHash(deps.db, hashToken(token));
+  const hash = hashToken(token);
+  const cacheKey = hash.toString('base64');
+  // Monotonic time: a cache lifetime, not a business instant (the injected clock may be frozen in tests).
+  const now = performance.now();
+  const cached = keyCache.get(cacheKey);
+  if (cached && cached.until > now) return cached.actor;
+  keyCache.delete(cacheKey);
+  const identity = await repo.findActiveKeyByHash(deps.db, hash);
   if (!identity || (identity.kind === 'secret') !== (kind === 'sk')) return undefined;
-  return {
+  const actor: Actor = {
     tenantId: identity.tenantId,
     type: 'api_key',
     id: identity.keyId,
     principal: identity.kind === 'secret' ? identity.role! : 'publishable',
   };
+  if (keyCache.size >= keyCacheSize) keyCache.delete(keyCache.keys().next().value!);
+  keyCache.set(cacheKey, { actor, until: now + keyCacheMilliseconds });
+  return actor;
+}
+
+function forgetKey(keyId: string): void {
+  for (const [cacheKey, entry] of keyCache) if (entry.actor.id === keyId) keyCache.delete(cacheKey);
 }
 
 export function toApiKey(key: repo.ApiKey): ApiSchemas['ApiKey'] {
