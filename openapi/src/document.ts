@@ -6,7 +6,7 @@ import { assignPriceBookInput, createCustomerInput, updateCustomerInput } from '
 import { estimateInput } from '../../service/src/domains/events/schema.ts';
 import { createApiKeyInput } from '../../service/src/domains/keys/schema.ts';
 import { createMeterInput, meterFilter, updateMeterInput } from '../../service/src/domains/meters/schema.ts';
-import { addPriceBookVersionInput, createPriceBookInput } from '../../service/src/domains/pricing/schema.ts';
+import { addPriceBookVersionInput, createPriceBookInput, importPriceBookInput } from '../../service/src/domains/pricing/schema.ts';
 
 type Schema = Record<string, unknown>;
 
@@ -98,6 +98,10 @@ const schemas: Record<string, Schema> = {
     book: { ...anyObject, description: 'The price book as the kernel reads it (core-wasm/src/book.ts).' },
   }),
   PriceBookList: list('PriceBookSummary'),
+  ImportedPriceBook: object({
+    price_book: ref('PriceBook'),
+    notes: { type: 'array', items: object({ path: string, kind: string, message: string }), description: 'Where the import approximated the catalogue.' },
+  }),
   ApiKey: object(apiKey),
   ApiKeyCreated: object({ ...apiKey, secret: { type: 'string', description: 'The key itself; shown this once.' } }),
   ApiKeyList: object({ data: { type: 'array', items: ref('ApiKey') } }),
@@ -277,6 +281,9 @@ const routes: Record<string, Record<string, Operation>> = {
   '/v1/price_books': {
     get: { summary: 'List price books', operationId: 'listPriceBooks', ok: [200, 'PriceBookList'], params: paging, publishable: true },
     post: { summary: 'Create a price book from its JSON', operationId: 'createPriceBook', body: fromZod(createPriceBookInput), ok: [201, 'PriceBook'] },
+  },
+  '/v1/price_books/import': {
+    post: { summary: 'Create a price book from the genai-prices catalogue', operationId: 'importPriceBook', body: fromZod(importPriceBookInput), ok: [201, 'ImportedPriceBook'] },
   },
   '/v1/price_books/{code}': { get: { summary: 'Get a price book with all its versions', operationId: 'getPriceBook', ok: [200, 'PriceBook'], params: [code('price book')], publishable: true } },
   '/v1/price_books/{code}/versions': {

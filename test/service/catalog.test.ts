@@ -1,6 +1,10 @@
 // Customers, meters, price books and assignments over the REST API, and the 4xx contract for bad input.
+import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exampleBook, rest, signUpTenant, startService, trpc, type Harness, type TenantFixture } from './harness.ts';
+
+// The catalogue as published, kept in shared/ beside the repository.
+const catalogueFile = new URL('../../../shared/data/prices/genai-prices/data.v2.json', import.meta.url);
 
 describe('catalogue', () => {
   let harness: Harness;
@@ -8,7 +12,7 @@ describe('catalogue', () => {
   const call = (method: string, path: string, body?: unknown) => rest(harness, method, path, { key: tenant.secretKey, body });
 
   beforeAll(async () => {
-    harness = await startService({ bodyLimitBytes: 64 * 1024 });
+    harness = await startService({ bodyLimitBytes: 1024 * 1024 });
     tenant = await signUpTenant(harness);
   });
   afterAll(async () => {
@@ -197,6 +201,26 @@ describe('catalogue', () => {
       ).rejects.toThrow(/permission denied/);
     });
 
+    it('imports the genai-prices catalogue as a book that rates events, and names what it cannot import', async () => {
+      const catalogue = JSON.parse(await fs.readFile(catalogueFile, 'utf8'));
+      const imported = await call('POST', '/v1/price_books/import', { source: 'genai-prices', catalogue, book_id: 'catalogue', regex: 'widen' });
+      expect(imported.status, JSON.stringify(imported.body).slice(0, 500)).toBe(201);
+      expect(imported.body.price_book).toMatchObject({ code: 'catalogue', currency: 'USD' });
+      const cards = imported.body.price_book.book.versions.at(-1).rate_cards;
+      expect(cards.length).toBeGreaterThan(100);
+      const quote = await call('POST', '/v1/estimates', {
+        price_book: 'catalogue',
+        events: [{ transaction_id: 'q', customer_id: 'c', event_type: 'llm', timestamp: '2026-03-01T12:00:00Z', properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 1000000 } }],
+      });
+      expect(quote.body.results[0]).toMatchObject({ status: 'rated' });
+      expect(Number(quote.body.results[0].amount)).toBeGreaterThan(0);
+
+      const broken = await call('POST', '/v1/price_books/import', { source: 'genai-prices', catalogue: [{ id: 'x', models: [{ id: 'm', match: { regex: '(a|b)+c' }, prices: { input_mtok: 'free' } }] }], book_id: 'broken' });
+      expect(broken.status).toBe(400);
+      expect(broken.body.error.code).toBe('catalogue_not_importable');
+      expect(broken.body.error.details[0].field).toMatch(/^catalogue\.0/);
+    });
+
     it('assigns a book to a customer, append-only and in effective order', async () => {
       await call('POST', '/v1/price_books', { book: exampleBook('assigned') });
       await call('POST', '/v1/price_books', { book: exampleBook('assigned-2') });
@@ -229,7 +253,7 @@ describe('catalogue', () => {
       expect(response.body.error.details[0].field).toBe('(headers).content-type');
     });
     it('oversized body -> 413', async () => {
-      const response = await rest(harness, 'POST', '/v1/customers', { key: tenant.secretKey, body: { external_id: 'big', currency: 'USD', name: 'x'.repeat(100_000) } });
+      const response = await rest(harness, 'POST', '/v1/customers', { key: tenant.secretKey, body: { external_id: 'big', currency: 'USD', name: 'x'.repeat(1_100_000) } });
       expect(response.status).toBe(413);
       expect(response.body.error.code).toBe('body_too_large');
     });

@@ -13,6 +13,8 @@ const llmEvent = (transactionId: string, customerId: string) => ({
   properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 1000, output_tokens: 10 },
 });
 
+const tinyCatalogue = [{ id: 'acme', name: 'Acme', models: [{ id: 'm1', match: { equals: 'm1' }, prices: { input_mtok: 1 } }] }];
+
 interface Attempt {
   route: string;
   run: () => Promise<{ status: number; body?: any; error?: any }>;
@@ -129,6 +131,8 @@ describe('tenant isolation', () => {
       { route: 'GET /customers/:id/usage', run: asA('GET', '/v1/customers/b-customer/usage'), status: 404 },
       { route: 'POST /estimates', run: asA('POST', '/v1/estimates', { price_book: 'b-book-only', events: [llmEvent('q', 'a-customer')] }), status: 404 },
       { route: 'trpc events.estimate', run: asAtrpc('mutation', 'events.estimate', { price_book: 'b-book-only', events: [llmEvent('q', 'a-customer')] }), status: 404 },
+      { route: 'POST /price_books/import', run: asA('POST', '/v1/price_books/import', { source: 'genai-prices', catalogue: tinyCatalogue, book_id: 'b-book-only' }), status: 201, check: (r) => expect(r.body.price_book.code).toBe('b-book-only') },
+      { route: 'trpc priceBooks.import', run: asAtrpc('mutation', 'priceBooks.import', { source: 'genai-prices', catalogue: tinyCatalogue, book_id: 'b-book-only' }), status: 409 },
       { route: 'trpc events.receipt', run: asAtrpc('query', 'events.receipt', { transaction_id: 'b-tx' }), status: 404 },
       { route: 'trpc events.usage', run: asAtrpc('query', 'events.usage', { id: 'b-customer' }), status: 404 },
       { route: 'trpc audit.list', run: asAtrpc('query', 'audit.list', { limit: 500 }), status: 200, check: notListed(b.tenantId) },
@@ -162,6 +166,7 @@ describe('tenant isolation', () => {
     const bCustomer = await rest(harness, 'GET', '/v1/customers/b-customer', { key: b.secretKey });
     expect(bCustomer.body).toMatchObject({ parent_id: 'b-parent', price_book: { code: 'b-book' } });
     expect((await rest(harness, 'GET', '/v1/price_books/b-book', { key: b.secretKey })).body.versions).toHaveLength(1);
+    expect((await rest(harness, 'GET', '/v1/price_books/b-book-only', { key: b.secretKey })).body.book).toEqual(exampleBook('b-book-only'));
     const bReceipt = await rest(harness, 'GET', '/v1/events/shared-tx/receipt', { key: b.secretKey });
     expect(bReceipt.body.customer_id).toBe('b-customer');
   });

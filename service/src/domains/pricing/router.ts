@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
-import { addPriceBookVersionInput, createPriceBookInput, listPriceBooksInput, priceBookCode } from './schema.ts';
+import { addPriceBookVersionInput, createPriceBookInput, importPriceBookInput, listPriceBooksInput, priceBookCode } from './schema.ts';
 import * as service from './service.ts';
 
 const bookPath = z.strictObject({ code: priceBookCode });
@@ -15,6 +15,9 @@ export function pricingRestRoutes(deps: Deps): Router {
   });
   routes.post('/price_books', async (req, res) => {
     res.status(201).json(await service.createPriceBook(deps, actorOf(res), parseInput(createPriceBookInput, req.body)));
+  });
+  routes.post('/price_books/import', async (req, res) => {
+    res.status(201).json(await service.importPriceBook(deps, actorOf(res), parseInput(importPriceBookInput, req.body)));
   });
   routes.get('/price_books/:code', async (req, res) => {
     const { code } = parseInput(bookPath, req.params, ['path']);
@@ -31,6 +34,7 @@ export const pricingTrpc = router({
   list: authedProcedure.input(listPriceBooksInput).query(({ ctx, input }) => service.listPriceBooks(ctx.deps, ctx.actor, input)),
   get: authedProcedure.input(bookPath).query(({ ctx, input }) => service.getPriceBook(ctx.deps, ctx.actor, input.code)),
   create: authedProcedure.input(createPriceBookInput).mutation(({ ctx, input }) => service.createPriceBook(ctx.deps, ctx.actor, input)),
+  import: authedProcedure.input(importPriceBookInput).mutation(({ ctx, input }) => service.importPriceBook(ctx.deps, ctx.actor, input)),
   addVersion: authedProcedure
     .input(z.strictObject({ code: priceBookCode, version: addPriceBookVersionInput }))
     .mutation(({ ctx, input }) => service.addPriceBookVersion(ctx.deps, ctx.actor, input.code, input.version)),

@@ -26,3 +26,18 @@ export const listPriceBooksInput = z.strictObject({
   starting_after: priceBookCode.optional(),
 });
 export type ListPriceBooksInput = z.infer<typeof listPriceBooksInput>;
+
+/** A price book built from a public catalogue; today the genai-prices v2 catalogue (its data.v2.json). */
+export const importPriceBookInput = z.strictObject({
+  source: z.literal('genai-prices'),
+  /** The catalogue itself: a list of providers with their models and prices. */
+  catalogue: z.array(z.unknown()).min(1),
+  /** The new book's id; "genai-prices" when omitted. */
+  book_id: z.string().min(1).max(200).optional(),
+  name: z.string().trim().min(1).max(200).optional(),
+  /** effective_from of the first version (a model's start_date at or before it is in force from the start). */
+  first_effective_from: z.iso.datetime({ offset: true }).optional(),
+  /** A catalogue regex no match rule can state exactly: refuse it (default) or widen it and say so in the notes. */
+  regex: z.enum(['reject', 'widen']).default('reject'),
+});
+export type ImportPriceBookInput = z.infer<typeof importPriceBookInput>;

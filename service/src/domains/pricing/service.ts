@@ -9,7 +9,9 @@ import type { Deps } from '../../platform/deps.ts';
 import { invalid, notFound, precondition, type FieldProblem } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
 import * as repo from './repo.ts';
-import type { AddPriceBookVersionInput, CreatePriceBookInput, ListPriceBooksInput } from './schema.ts';
+// The importer lives with the kernel host, which exports no subpath for it (yet).
+import { GenaiPricesImportError, importGenaiPricesWithNotes } from '../../../../core-wasm/src/importers/genai-prices.ts';
+import type { AddPriceBookVersionInput, CreatePriceBookInput, ImportPriceBookInput, ListPriceBooksInput } from './schema.ts';
 
 /** The kernel host's validator, the one authority on what a valid book is; paths become `<prefix>.a.0.b`. */
 function checkBook(book: unknown, mapPath: (path: string) => string): void {
@@ -39,6 +41,24 @@ export async function createPriceBook(deps: Deps, actor: Actor, input: CreatePri
     await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'price_book.created', entityType: 'price_book', entityId: row.id, after: result });
     return result;
   });
+}
+
+/**
+ * Builds a book from the genai-prices catalogue with the kernel host's importer and stores it like any other
+ * book. The importer's notes (approximations it made, e.g. widened regexes) come back with the book.
+ */
+export async function importPriceBook(deps: Deps, actor: Actor, input: ImportPriceBookInput): Promise<ApiSchemas['ImportedPriceBook']> {
+  requirePermission(actor, 'price_books.write');
+  let imported: ReturnType<typeof importGenaiPricesWithNotes>;
+  try {
+    imported = importGenaiPricesWithNotes(input.catalogue, { bookId: input.book_id, firstEffectiveFrom: input.first_effective_from, regex: input.regex });
+  } catch (error) {
+    if (!(error instanceof GenaiPricesImportError)) throw error;
+    const details = error.problems.map((p) => ({ field: `catalogue${p.path.replace(/^\$/, '').replace(/\[(\d+)\]/g, '.$1')}`, reason: p.message }));
+    throw invalid('catalogue_not_importable', `The catalogue has ${details.length} problem(s) the importer cannot map`, details);
+  }
+  const book = await createPriceBook(deps, actor, { name: input.name ?? 'genai-prices catalogue', book: imported.book as unknown as Record<string, unknown> });
+  return { price_book: book, notes: imported.notes };
 }
 
 /**
