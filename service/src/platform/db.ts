@@ -26,7 +26,7 @@ export interface DatabaseTarget {
   stop(): Promise<void>;
 }
 
-const baseOptions: postgres.Options<Types> = {
+export const baseOptions: postgres.Options<Types> = {
   types: { bigint: postgres.BigInt },
   onnotice: () => {},
   connection: { application_name: 'tariff' },

@@ -51,23 +51,21 @@ const methodsWithBody = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * JSON bodies only: a body in any other content type is 415, a body over the limit 413, malformed JSON 400.
  * A request with no body at all (e.g. a DELETE) passes.
  */
-export function jsonBody(limitBytes: number): RequestHandler[] {
+export function jsonBody(limitBytes: number): RequestHandler {
   const parse = express.json({ limit: limitBytes, strict: false, type: () => true });
-  return [
-    (req, _res, next) => {
-      if (!methodsWithBody.has(req.method)) return next();
-      const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-      if (!hasBody) return next();
-      if (!req.is('application/json')) {
-        return next(
-          new AppError('validation', 'unsupported_content_type', 'Request bodies must be JSON (Content-Type: application/json)', [
-            { field: '(headers).content-type', reason: `got ${req.headers['content-type'] ?? 'none'}, expected application/json` },
-          ]),
-        );
-      }
-      parse(req, _res, next);
-    },
-  ];
+  return (req, res, next) => {
+    if (!methodsWithBody.has(req.method)) return next();
+    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    if (!hasBody) return next();
+    if (!req.is('application/json')) {
+      return next(
+        new AppError('validation', 'unsupported_content_type', 'Request bodies must be JSON (Content-Type: application/json)', [
+          { field: '(headers).content-type', reason: `got ${req.headers['content-type'] ?? 'none'}, expected application/json` },
+        ]),
+      );
+    }
+    parse(req, res, next);
+  };
 }
 
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown, prefix: string[] = []): z.infer<S> {

@@ -1,7 +1,7 @@
 // Tests only: a fresh PostgreSQL database per test file on the server at TEST_DATABASE_URL, dropped after.
 import crypto from 'node:crypto';
 import postgres from 'postgres';
-import { connect, deriveServiceUrl, type Db } from './db.ts';
+import { baseOptions, connect, deriveServiceUrl, type Db } from './db.ts';
 import { migrate } from './migrate.ts';
 import { silentLogger } from './log.ts';
 
@@ -25,9 +25,9 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
   await admin.end();
   const url = new URL(testServerUrl);
   url.pathname = `/${name}`;
-  const owner = connect({ url: url.toString(), max: 2, onnotice: () => {}, types: { bigint: postgres.BigInt } });
+  const owner = connect({ ...baseOptions, url: url.toString(), max: 2 });
   if (options.migrate !== false) await migrate(owner, silentLogger);
-  const app = connect({ url: deriveServiceUrl(url.toString()), max: 8, onnotice: () => {}, types: { bigint: postgres.BigInt } });
+  const app = connect({ ...baseOptions, url: deriveServiceUrl(url.toString()), max: 8 });
   return {
     name,
     url: url.toString(),

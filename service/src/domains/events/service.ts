@@ -12,6 +12,7 @@ import * as customersRepo from '../customers/repo.ts';
 import * as metersRepo from '../meters/repo.ts';
 import { loadPriceBook } from '../pricing/service.ts';
 import * as pricingRepo from '../pricing/repo.ts';
+import type { Aggregation } from '../meters/schema.ts';
 import { aggregateEvents, type CountedEvent } from './aggregate.ts';
 import { Coalescer } from './coalesce.ts';
 import { compiledBook, kernelVersion, rateEvents } from './rating.ts';
@@ -365,10 +366,10 @@ export async function getUsage(deps: Deps, actor: Actor, externalId: string, inp
           property: meter.property,
           groups: [...groups].map(([key, days]) => ({
             group: days[0].groupKey,
-            value: periodValue(meter.aggregation, days, uniques.get(`${meter.id}|${key}`)),
+            value: periodValue[meter.aggregation](days, uniques.get(`${meter.id}|${key}`)),
             event_count: String(days.reduce((n, d) => n + d.eventCount, 0n)),
             amount: formatMoney(days.reduce((n, d) => n + nano(d.amount), 0n)),
-            days: days.map((d) => ({ day: d.day, value: dayValue(meter.aggregation, d), event_count: String(d.eventCount), amount: formatMoney(nano(d.amount)) })),
+            days: days.map((d) => ({ day: d.day, value: dayValue[meter.aggregation](d), event_count: String(d.eventCount), amount: formatMoney(nano(d.amount)) })),
           })),
         };
       }),
@@ -376,48 +377,29 @@ export async function getUsage(deps: Deps, actor: Actor, externalId: string, inp
   });
 }
 
-function dayValue(aggregation: string, row: repo.AggregateRow): string | null {
-  switch (aggregation) {
-    case 'sum':
-      return row.valueSum;
-    case 'max':
-      return row.valueMax;
-    case 'latest':
-      return row.latestValue;
-    case 'count':
-      return String(row.eventCount);
-    case 'unique_count':
-      return String(row.uniqueCount);
-    default:
-      return null;
-  }
-}
+// What a meter's value is, per day row and over the period; a new aggregation does not compile until it is here.
+const dayValue: Record<Aggregation, (row: repo.AggregateRow) => string | null> = {
+  sum: (row) => row.valueSum,
+  max: (row) => row.valueMax,
+  latest: (row) => row.latestValue,
+  count: (row) => String(row.eventCount),
+  unique_count: (row) => String(row.uniqueCount),
+  // Not aggregated at ingestion (see aggregate.ts): counts and amounts only.
+  time_weighted_sum: () => null,
+};
 
-function periodValue(aggregation: string, days: repo.AggregateRow[], unique: bigint | undefined): string | null {
-  switch (aggregation) {
-    case 'sum':
-      return sumDecimals(days.map((d) => d.valueSum));
-    case 'max':
-      return days.reduce<string | null>((max, d) => (d.valueMax !== null && (max === null || compareDecimals(d.valueMax, max) > 0) ? d.valueMax : max), null);
-    case 'latest': {
-      const latest = days.filter((d) => d.latestAt !== null).sort((x, y) => x.latestAt!.getTime() - y.latestAt!.getTime()).at(-1);
-      return latest?.latestValue ?? null;
-    }
-    case 'count':
-      return String(days.reduce((n, d) => n + d.eventCount, 0n));
-    case 'unique_count':
-      return String(unique ?? 0n);
-    default:
-      return null;
-  }
-}
+const periodValue: Record<Aggregation, (days: repo.AggregateRow[], unique: bigint | undefined) => string | null> = {
+  sum: (days) => sumDecimals(days.map((d) => d.valueSum)),
+  max: (days) => days.reduce<string | null>((max, d) => (d.valueMax !== null && (max === null || new Decimal(d.valueMax).gt(max)) ? d.valueMax : max), null),
+  latest: (days) => days.filter((d) => d.latestAt !== null).sort((x, y) => x.latestAt!.getTime() - y.latestAt!.getTime()).at(-1)?.latestValue ?? null,
+  count: (days) => String(days.reduce((n, d) => n + d.eventCount, 0n)),
+  unique_count: (_days, unique) => String(unique ?? 0n),
+  time_weighted_sum: () => null,
+};
 
 function sumDecimals(values: (string | null)[]): string | null {
   const present = values.filter((v): v is string => v !== null);
   return present.length === 0 ? null : present.reduce((sum, v) => sum.plus(v), new Decimal(0)).toFixed();
-}
-function compareDecimals(a: string, b: string): number {
-  return new Decimal(a).comparedTo(b);
 }
 
 export async function getReceipt(deps: Deps, actor: Actor, transactionId: string): Promise<ApiSchemas['Receipt']> {

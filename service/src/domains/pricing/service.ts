@@ -76,11 +76,14 @@ export async function addPriceBookVersion(deps: Deps, actor: Actor, code: string
     if (!row) throw notFound('price_book_not_found', `No price book "${code}"`);
     const versions = await repo.listVersions(scope, row.id);
     const existing = versions.filter((v) => v.schedule === input.schedule);
-    const candidate = assemble(row, [...versions, { schedule: input.schedule, version: existing.length + 1, effectiveFrom: now, body: input.version as never, createdAt: now, createdBy: '' }]);
-    const index = existing.length;
-    const prefix = input.schedule === 'price' ? `versions.${index}` : `cost.versions.${index}`;
-    checkBook(candidate, (path) => (path.startsWith(prefix) ? `version${path.slice(prefix.length)}` : `(existing book).${path}`));
-    const effectiveFrom = new Date((input.version as unknown as BookVersion).effective_from);
+    const body = input.version as unknown as BookVersion;
+    // The whole book with the new version must be valid (ascending effective_from included); problems in the
+    // new version are reported under "version".
+    const prefix = input.schedule === 'price' ? `versions.${existing.length}` : `cost.versions.${existing.length}`;
+    checkBook(assemble(row, [...versions, { schedule: input.schedule, body }]), (path) =>
+      path.startsWith(prefix) ? `version${path.slice(prefix.length)}` : `(existing book).${path}`,
+    );
+    const effectiveFrom = new Date(body.effective_from);
     if (effectiveFrom.getTime() < now.getTime()) {
       throw precondition('version_in_past', 'A new version cannot take effect in the past', [
         { field: 'version.effective_from', reason: `is before now (${now.toISOString()})` },
@@ -90,7 +93,7 @@ export async function addPriceBookVersion(deps: Deps, actor: Actor, code: string
       schedule: input.schedule,
       version: existing.length + 1,
       effectiveFrom,
-      body: input.version as unknown as BookVersion,
+      body,
       createdAt: now,
       createdBy: `${actor.type}:${actor.id}`,
     });
@@ -146,7 +149,7 @@ async function readPriceBook(scope: TenantScope, row: repo.PriceBookRow): Promis
   };
 }
 
-function assemble(row: repo.PriceBookRow, versions: repo.VersionRow[]): PriceBook {
+function assemble(row: repo.PriceBookRow, versions: Pick<repo.VersionRow, 'schedule' | 'body'>[]): PriceBook {
   const price = versions.filter((v) => v.schedule === 'price').map((v) => v.body);
   const cost = versions.filter((v) => v.schedule === 'cost').map((v) => v.body);
   return { id: row.code, currency: row.currency, versions: price, ...(cost.length > 0 ? { cost: { currency: row.currency, versions: cost } } : {}) };
