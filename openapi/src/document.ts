@@ -7,6 +7,7 @@ import { estimateInput } from '../../service/src/domains/events/schema.ts';
 import { createApiKeyInput } from '../../service/src/domains/keys/schema.ts';
 import { createMeterInput, meterFilter, updateMeterInput } from '../../service/src/domains/meters/schema.ts';
 import { addPriceBookVersionInput, createPriceBookInput, importPriceBookInput } from '../../service/src/domains/pricing/schema.ts';
+import { billingRoutes, billingSchemas } from './billing.ts';
 
 type Schema = Record<string, unknown>;
 
@@ -130,6 +131,8 @@ const schemas: Record<string, Schema> = {
         period_total: { ...money, description: "The customer's rated total for the period after this event." },
         book_version: instant,
         card: string,
+        credits_applied: { ...money, description: 'Credit this event drew from the customer\'s grants (the amount is what is left to bill).' },
+        credit_balance: { ...money, description: "The customer's credit in force at the event's instant, after this event." },
       }),
       object({ index: { type: 'integer' }, transaction_id: nullable(string), status: { type: 'string', const: 'duplicate' }, amount: nullable(money), currency: nullable(string) }),
       object({ index: { type: 'integer' }, transaction_id: nullable(string), status: { type: 'string', const: 'rejected' }, error: ref('EventError') }),
@@ -210,11 +213,13 @@ const schemas: Record<string, Schema> = {
     results: { type: 'array', items: { ...anyObject, required: ['transaction_id', 'status'], properties: { transaction_id: string, status: { type: 'string', enum: ['rated', 'error'] } } } },
     states: { type: 'object', additionalProperties: anyObject },
   }),
+  ...billingSchemas,
 };
 
 interface Operation {
   summary: string;
   operationId: string;
+  description?: string;
   body?: Schema;
   ok: [number, string];
   params?: { name: string; in: 'path' | 'query'; schema: Schema; required?: boolean; description?: string }[];
@@ -309,6 +314,7 @@ const routes: Record<string, Record<string, Operation>> = {
       ],
     },
   },
+  ...billingRoutes,
 };
 
 function operation(op: Operation): Schema {
@@ -317,7 +323,7 @@ function operation(op: Operation): Schema {
   return {
     summary: op.summary,
     operationId: op.operationId,
-    ...(op.publishable ? { description: 'Allowed to publishable keys.' } : {}),
+    ...(op.publishable ? { description: 'Allowed to publishable keys.' } : op.description ? { description: op.description } : {}),
     ...(op.operationId === 'getOpenApi' ? { security: [] } : {}),
     ...(op.params ? { parameters: op.params } : {}),
     ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: op.body } } } } : {}),

@@ -5,9 +5,11 @@ import express, { type Request, type Response } from 'express';
 import { auditRestRoutes, auditTrpc } from './domains/audit/router.ts';
 import { customersRestRoutes, customersTrpc } from './domains/customers/router.ts';
 import { eventsRestRoutes, eventsTrpc } from './domains/events/router.ts';
+import { ledgerRestRoutes, ledgerTrpc } from './domains/ledger/router.ts';
 import { apiKeyAuthentication, keysRestRoutes, keysTrpc } from './domains/keys/router.ts';
 import { metersRestRoutes, metersTrpc } from './domains/meters/router.ts';
 import { pricingRestRoutes, pricingTrpc } from './domains/pricing/router.ts';
+import { walletsRestRoutes, walletsTrpc } from './domains/wallets/router.ts';
 import * as tenants from './domains/tenants/service.ts';
 import { authTrpc, usersTrpc } from './domains/tenants/router.ts';
 import type { Clock } from './platform/clock.ts';
@@ -27,6 +29,8 @@ export const appRouter = router({
   priceBooks: pricingTrpc,
   audit: auditTrpc,
   events: eventsTrpc,
+  wallets: walletsTrpc,
+  ledger: ledgerTrpc,
 });
 export type AppRouter = typeof appRouter;
 
@@ -83,6 +87,7 @@ export function createApp(options: AppOptions): express.Express {
   });
   v1.use(apiKeyAuthentication(deps));
   v1.use(eventsRestRoutes(deps), customersRestRoutes(deps), metersRestRoutes(deps), pricingRestRoutes(deps), keysRestRoutes(deps), auditRestRoutes(deps));
+  v1.use(walletsRestRoutes(deps), ledgerRestRoutes(deps));
   app.use('/v1', v1);
 
   app.use(

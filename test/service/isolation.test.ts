@@ -29,6 +29,7 @@ describe('tenant isolation', () => {
   let b: TenantFixture;
   let bKeyId: string;
   let bUserId: string;
+  let bGrantId: string;
 
   async function snapshotOf(tenantId: string) {
     const tables = await harness.database.owner`
@@ -54,6 +55,9 @@ describe('tenant isolation', () => {
     expect((await asB('POST', '/v1/price_books', { book: exampleBook('b-book') })).status).toBe(201);
     expect((await asB('POST', '/v1/price_books', { book: exampleBook('b-book-only') })).status).toBe(201);
     expect((await asB('PUT', '/v1/customers/b-customer/price_book', { price_book: 'b-book' })).status).toBe(200);
+    // Billing: B's wallet, a grant that B's events draw from (ledger rows).
+    expect((await asB('PATCH', '/v1/customers/b-customer/wallet', { on_depletion: 'overage' })).status).toBe(200);
+    bGrantId = (await asB('POST', '/v1/customers/b-customer/credit_grants', { kind: 'prepaid', amount: '1' })).body.id;
     const bEvents = await asB('POST', '/v1/events', { events: [llmEvent('b-tx', 'b-customer'), llmEvent('shared-tx', 'b-customer')] });
     expect(bEvents.body.accepted).toBe(2);
     const keys = await asB('GET', '/v1/api_keys');
@@ -136,6 +140,23 @@ describe('tenant isolation', () => {
       { route: 'trpc events.receipt', run: asAtrpc('query', 'events.receipt', { transaction_id: 'b-tx' }), status: 404 },
       { route: 'trpc events.usage', run: asAtrpc('query', 'events.usage', { id: 'b-customer' }), status: 404 },
       { route: 'trpc audit.list', run: asAtrpc('query', 'audit.list', { limit: 500 }), status: 200, check: notListed(b.tenantId) },
+
+      // Billing: wallets, credit grants, the ledger.
+      { route: 'GET /customers/:id/wallet', run: asA('GET', '/v1/customers/b-customer/wallet'), status: 404 },
+      { route: 'PATCH /customers/:id/wallet', run: asA('PATCH', '/v1/customers/b-customer/wallet', { on_depletion: 'block' }), status: 404 },
+      { route: 'GET /customers/:id/credit_grants', run: asA('GET', '/v1/customers/b-customer/credit_grants'), status: 404 },
+      { route: 'POST /customers/:id/credit_grants', run: asA('POST', '/v1/customers/b-customer/credit_grants', { kind: 'prepaid', amount: '5' }), status: 404 },
+      { route: 'POST /customers/:id/credit_grants/:grant_id/void', run: asA('POST', `/v1/customers/a-customer/credit_grants/${bGrantId}/void`, {}), status: 404 },
+      { route: 'GET /ledger/accounts', run: asA('GET', '/v1/ledger/accounts'), status: 200, check: notListed(bGrantId) },
+      { route: 'GET /ledger/transactions', run: asA('GET', `/v1/ledger/transactions?reference=${bGrantId}`), status: 200, check: (r) => expect(r.body.data).toEqual([]) },
+      { route: 'GET /ledger/transactions', run: asA('GET', '/v1/ledger/transactions?customer_id=b-customer'), status: 404 },
+      { route: 'trpc wallets.get', run: asAtrpc('query', 'wallets.get', { id: 'b-customer' }), status: 404 },
+      { route: 'trpc wallets.update', run: asAtrpc('mutation', 'wallets.update', { id: 'b-customer', changes: { on_depletion: 'block' } }), status: 404 },
+      { route: 'trpc wallets.grants', run: asAtrpc('query', 'wallets.grants', { id: 'b-customer' }), status: 404 },
+      { route: 'trpc wallets.createGrant', run: asAtrpc('mutation', 'wallets.createGrant', { id: 'b-customer', grant: { kind: 'prepaid', amount: '5' } }), status: 404 },
+      { route: 'trpc wallets.voidGrant', run: asAtrpc('mutation', 'wallets.voidGrant', { id: 'a-customer', grant_id: bGrantId }), status: 404 },
+      { route: 'trpc ledger.accounts', run: asAtrpc('query', 'ledger.accounts', {}), status: 200, check: notListed(bGrantId) },
+      { route: 'trpc ledger.transactions', run: asAtrpc('query', 'ledger.transactions', { customer_id: 'b-customer' }), status: 404 },
     ];
 
     for (const attempt of attempts) {

@@ -18,10 +18,29 @@ export type Permission =
   | 'price_books.write'
   | 'events.write'
   | 'usage.read'
-  | 'estimates.create';
+  | 'estimates.create'
+  | 'billing.read'
+  | 'entitlements.check'
+  | 'credits.write'
+  | 'budgets.write'
+  | 'plans.write'
+  | 'subscriptions.write'
+  | 'invoices.write';
 
-const reads: Permission[] = ['customers.read', 'meters.read', 'price_books.read', 'usage.read', 'estimates.create'];
-const billing: Permission[] = [...reads, 'customers.write', 'meters.write', 'price_books.write', 'events.write', 'audit.read'];
+const reads: Permission[] = ['customers.read', 'meters.read', 'price_books.read', 'usage.read', 'estimates.create', 'billing.read', 'entitlements.check'];
+const billing: Permission[] = [
+  ...reads,
+  'customers.write',
+  'meters.write',
+  'price_books.write',
+  'events.write',
+  'audit.read',
+  'credits.write',
+  'budgets.write',
+  'plans.write',
+  'subscriptions.write',
+  'invoices.write',
+];
 const admin: Permission[] = [...billing, 'users.manage', 'api_keys.manage'];
 
 /** A publishable key is embeddable in a browser or edge worker: it reads prices and estimates, nothing else. */

@@ -362,3 +362,13 @@ export async function findRatedEvent({ db, tenantId }: TenantScope, transactionI
     ratedAt: r.rated_at,
   };
 }
+
+/** Credits drawn by a batch's events, added to their periods (billing.ts). */
+export async function addPeriodCreditsApplied({ db, tenantId }: TenantScope, deltas: { customerId: string; start: Date; amount: string }[]): Promise<void> {
+  if (deltas.length === 0) return;
+  const rows = deltas.map((d) => ({ customer_id: d.customerId, period_start: d.start, amount: d.amount }));
+  await db`
+    update customer_periods p set credits_applied = p.credits_applied + d.amount
+    from json_to_recordset(${asJson(db, rows)}) as d(customer_id uuid, period_start timestamptz, amount numeric)
+    where p.tenant_id = ${tenantId} and p.customer_id = d.customer_id and p.period_start = d.period_start`;
+}

@@ -14,6 +14,7 @@ import { loadPriceBook } from '../pricing/service.ts';
 import * as pricingRepo from '../pricing/repo.ts';
 import type { Aggregation } from '../meters/schema.ts';
 import { aggregateEvents, type CountedEvent } from './aggregate.ts';
+import * as billing from './billing.ts';
 import { Coalescer } from './coalesce.ts';
 import { compiledBook, kernelVersion, rateEvents } from './rating.ts';
 import * as repo from './repo.ts';
@@ -149,10 +150,12 @@ async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], n
   const scope: TenantScope = { db: tx, tenantId };
   // By slot: requests sharing the transaction number their events independently.
   const outcomes: EventOutcome[] = new Array(candidates.length);
-  const [targets, stored, meters] = await Promise.all([
-    repo.findRatingTargets(scope, [...new Set(candidates.map((c) => c.event.customer_id))]),
+  const externalIds = [...new Set(candidates.map((c) => c.event.customer_id))];
+  const [targets, stored, meters, billings] = await Promise.all([
+    repo.findRatingTargets(scope, externalIds),
     repo.findStoredEvents(scope, candidates.map((c) => c.event.transaction_id)),
     metersRepo.listMetersForEventTypes(scope, [...new Set(candidates.map((c) => c.event.event_type))]),
+    billing.loadBilling(scope, externalIds),
   ]);
 
   // The book comes first: an event that cannot be rated locks and creates no period.
@@ -201,7 +204,8 @@ async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], n
 
   const states = new Map<string, Record<string, unknown>>();
   for (const [key, row] of periods) states.set(key, row.state);
-  const accepted = await rateInOrder(open, books, states, outcomes);
+  const credits = new Map<string, billing.EventCredits>();
+  const accepted = await rateInOrder(open, books, states, outcomes, billings, credits);
   if (accepted.length === 0) return outcomes;
 
   // Running period totals in batch order, from the committed total the period lock guarantees.
@@ -229,6 +233,8 @@ async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], n
       period_total: formatMoney(total),
       book_version: a.result.book_version,
       card: a.result.card,
+      credits_applied: formatMoney(credits.get(a.event.transaction_id)?.applied ?? 0n),
+      credit_balance: formatMoney(credits.get(a.event.transaction_id)?.balanceAfter ?? 0n),
     };
   }
 
@@ -269,6 +275,13 @@ async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], n
     ),
     repo.upsertAggregates(scope, aggregates, formatMoney),
     repo.insertUniqueValues(scope, aggregates),
+    ...billing.writeBilling(
+      scope,
+      billings,
+      accepted.map((a) => ({ transactionId: a.event.transaction_id, customerExternalId: a.event.customer_id, customerId: a.customerId, periodStart: a.period.start, occurredAt: a.occurredAt })),
+      credits,
+      now,
+    ),
   ]).catch((error: unknown) => {
     // An id another request committed after our duplicate check: retry, and find it as a duplicate.
     throw isUniqueViolation(error, 'events_pkey') || isUniqueViolation(error, 'rated_lines_pkey') ? new ConcurrentDuplicate() : error;
@@ -278,13 +291,17 @@ async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], n
 
 /**
  * The kernel sees one book and one period per customer per call. Each customer-period's events are rated in
- * batch order: a run of events with the same book goes into one call, the next run into a later call.
+ * batch order: a run of events with the same book goes into one call, the next run into a later call. A
+ * customer is in at most one call per round, since its credit grants span its periods (billing.ts carries the
+ * balances from one call to the next).
  */
 async function rateInOrder(
   events: Located[],
   books: Map<string, Awaited<ReturnType<typeof compiledBook>>>,
   states: Map<string, Record<string, unknown>>,
   outcomes: EventOutcome[],
+  billings: Map<string, billing.CustomerBilling>,
+  credits: Map<string, billing.EventCredits>,
 ): Promise<(Located & { result: RatedLine })[]> {
   const accepted: (Located & { result: RatedLine })[] = [];
   const queues = new Map<string, Located[]>();
@@ -295,7 +312,10 @@ async function rateInOrder(
   }
   while (queues.size > 0) {
     const calls = new Map<string, { bookId: string; events: Located[] }>();
+    const inRound = new Set<string>();
     for (const [periodKey, queue] of queues) {
+      if (inRound.has(queue[0].customerId)) continue;
+      inRound.add(queue[0].customerId);
       let run = 1;
       while (run < queue.length && queue[run].priceBookId === queue[0].priceBookId) run++;
       const callKey = `${queue[0].priceBookId}|${queue[0].period.start.toISOString()}`;
@@ -306,19 +326,23 @@ async function rateInOrder(
       else queues.set(periodKey, queue.slice(run));
     }
     for (const call of calls.values()) {
+      const book = books.get(call.bookId)!;
       const input: StateMap = {};
       for (const p of call.events) {
-        input[p.event.customer_id] ??= { ...(states.get(p.periodKey) as CustomerState), period: { start: p.period.start.toISOString(), end: p.period.end.toISOString() } };
+        input[p.event.customer_id] ??= billing.kernelState(billings.get(p.event.customer_id), states.get(p.periodKey)!, p.period, book.currency);
       }
-      const output = await rateEvents(books.get(call.bookId)!, input, call.events.map((p) => p.event));
+      const output = await rateEvents(book, input, call.events.map((p) => p.event));
+      const rated = new Map<string, { periodKey: string; results: { transactionId: string; occurredAt: Date; result: RatedEvent }[] }>();
       output.results.forEach((result, i) => {
         const p = call.events[i];
+        const customer = rated.get(p.event.customer_id) ?? { periodKey: p.periodKey, results: [] };
+        customer.results.push({ transactionId: p.event.transaction_id, occurredAt: p.occurredAt, result });
+        rated.set(p.event.customer_id, customer);
         if (result.status === 'rated') accepted.push({ ...p, result: result as RatedLine });
         else outcomes[p.slot] = reject(p.index, p.event.transaction_id, result.error?.code ?? 'rating_failed', result.error?.field, result.error?.message ?? 'The kernel could not rate this event');
       });
-      for (const p of call.events) {
-        const { period: _period, ...state } = output.states[p.event.customer_id] as CustomerState & Record<string, unknown>;
-        states.set(p.periodKey, state);
+      for (const [customer, { periodKey, results }] of rated) {
+        states.set(periodKey, billing.absorbRating(billings.get(customer), output.states[customer] as CustomerState & Record<string, unknown>, results, credits));
       }
     }
   }

@@ -1,0 +1,154 @@
+// The billing part of the OpenAPI document (credits, ledger, budgets, plans, subscriptions, invoices): schemas
+// and routes, merged into document.ts. Request bodies come from the handlers' zod schemas.
+import { z } from 'zod';
+import { listLedgerAccountsInput, listLedgerTransactionsInput } from '../../service/src/domains/ledger/schema.ts';
+import { createGrantInput, updateWalletInput, voidGrantInput } from '../../service/src/domains/wallets/schema.ts';
+
+type Schema = Record<string, unknown>;
+
+function fromZod(schema: z.ZodType): Schema {
+  const { $schema: _ignored, ...json } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Schema;
+  return json;
+}
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const string: Schema = { type: 'string' };
+const nullable = (schema: Schema): Schema => ({ anyOf: [schema, { type: 'null' }] });
+const instant: Schema = { type: 'string', format: 'date-time' };
+const money: Schema = { type: 'string', pattern: '^-?[0-9]+\\.[0-9]{9}$', description: 'Decimal amount with 9 decimals (nano-units).' };
+const decimal: Schema = { type: 'string', pattern: '^-?[0-9]+(\\.[0-9]+)?$' };
+const object = (properties: Record<string, Schema>, optional: string[] = []): Schema => ({
+  type: 'object',
+  properties,
+  required: Object.keys(properties).filter((k) => !optional.includes(k)),
+  additionalProperties: false,
+});
+const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
+
+/** Query parameters from a zod object, so their names and bounds come from the handler's schema too. */
+function queryParams(schema: z.ZodObject): { name: string; in: 'query'; schema: Schema }[] {
+  const json = fromZod(schema) as { properties: Record<string, Schema> };
+  return Object.entries(json.properties).map(([name, s]) => ({ name, in: 'query' as const, schema: s }));
+}
+
+const customerId = { name: 'id', in: 'path' as const, schema: string, required: true, description: "The customer's external id (percent-encoded)." };
+const grantId = { name: 'grant_id', in: 'path' as const, schema: { type: 'string', format: 'uuid' }, required: true };
+
+export const billingSchemas: Record<string, Schema> = {
+  CreditGrant: object({
+    id: { type: 'string', format: 'uuid' },
+    customer_id: string,
+    kind: { type: 'string', enum: ['prepaid', 'promotional', 'goodwill'] },
+    name: nullable(string),
+    reason: nullable(string),
+    currency: string,
+    amount: money,
+    balance: described(money, 'What is left to draw; equals the negated balance of the ledger account grant:<id>.'),
+    priority: { type: 'integer' },
+    effective_at: nullable(instant),
+    expires_at: nullable(instant),
+    scope: nullable(
+      object({
+        cards: nullable({ type: 'array', items: string }),
+        event_types: nullable({ type: 'array', items: string, description: 'Listed event types and those of the listed meters.' }),
+        meters: nullable({ type: 'array', items: string }),
+      }),
+    ),
+    status: { type: 'string', enum: ['active', 'voided', 'expired'] },
+    created_at: instant,
+    created_by: string,
+    ended_at: nullable(instant),
+  }),
+  CreditGrantList: object({ data: { type: 'array', items: ref('CreditGrant') } }),
+  Wallet: object({
+    customer_id: string,
+    currency: string,
+    on_depletion: described({ type: 'string', enum: ['overage', 'block'] }, 'overage: usage credits do not cover is billed; block: such events are rejected with credits_exhausted.'),
+    balance: described(money, 'Sum of the active grants in force at `as_of`.'),
+    as_of: instant,
+    grants: { type: 'array', items: ref('CreditGrant'), description: 'Active grants, in the order they were created.' },
+  }),
+  LedgerAccountList: object({
+    data: {
+      type: 'array',
+      items: object({
+        code: described(string, 'grant:<id>, receivable:<customer id>, revenue:<stream>:<currency>, expense:<kind>_credits:<currency>, clearing:<kind>:<currency>.'),
+        kind: { type: 'string', enum: ['asset', 'liability', 'revenue', 'expense'] },
+        currency: string,
+        customer_id: nullable(string),
+        balance: described(money, 'Sum of the entries in the normal direction: debits for assets and expenses, credits for liabilities and revenue.'),
+        entry_count: decimal,
+      }),
+    },
+  }),
+  LedgerTransactionList: object({
+    data: {
+      type: 'array',
+      items: object({
+        id: { type: 'string', format: 'uuid' },
+        kind: { type: 'string', enum: ['grant_issued', 'usage_drawdown', 'grant_voided', 'grant_expired', 'invoice_finalized', 'invoice_paid', 'invoice_voided'] },
+        customer_id: nullable(string),
+        currency: string,
+        reference: described(string, "What caused it: an event's transaction_id, a grant id or an invoice id."),
+        description: nullable(string),
+        occurred_at: instant,
+        recorded_at: instant,
+        entries: { type: 'array', items: object({ account: string, amount: described(money, 'Debit positive, credit negative; the entries sum to zero.') }) },
+      }),
+    },
+    has_more: { type: 'boolean' },
+  }),
+};
+
+export interface BillingOperation {
+  summary: string;
+  operationId: string;
+  description?: string;
+  body?: Schema;
+  ok: [number, string];
+  params?: { name: string; in: 'path' | 'query'; schema: Schema; required?: boolean; description?: string }[];
+}
+
+export const billingRoutes: Record<string, Record<string, BillingOperation>> = {
+  '/v1/customers/{id}/wallet': {
+    get: { summary: "A customer's credit: depletion policy, balance in force, active grants", operationId: 'getWallet', ok: [200, 'Wallet'], params: [customerId] },
+    patch: { summary: "Set the customer's depletion policy", operationId: 'updateWallet', body: fromZod(updateWalletInput), ok: [200, 'Wallet'], params: [customerId] },
+  },
+  '/v1/customers/{id}/credit_grants': {
+    get: {
+      summary: "List a customer's credit grants",
+      operationId: 'listCreditGrants',
+      ok: [200, 'CreditGrantList'],
+      params: [customerId, { name: 'status', in: 'query', schema: { type: 'string', enum: ['active', 'voided', 'expired'] } }],
+    },
+    post: {
+      summary: 'Grant credit (a prepaid top-up, a promotion, goodwill)',
+      operationId: 'createCreditGrant',
+      description:
+        'The credit is drawable by the very next event rated for the customer. The kernel draws free credit (promotional and goodwill) before prepaid, then lower `priority`, then earlier `expires_at`, then older grants, each within its scope. Issuing posts a ledger transaction: debit the funding account (prepaid purchases, or the promotional/goodwill credit expense), credit the grant.',
+      body: fromZod(createGrantInput),
+      ok: [201, 'CreditGrant'],
+      params: [customerId],
+    },
+  },
+  '/v1/customers/{id}/credit_grants/{grant_id}/void': {
+    post: {
+      summary: 'Void a grant; what is left returns to its funding account',
+      operationId: 'voidCreditGrant',
+      body: fromZod(voidGrantInput),
+      ok: [200, 'CreditGrant'],
+      params: [customerId, grantId],
+    },
+  },
+  '/v1/ledger/accounts': {
+    get: { summary: 'Ledger accounts with their balances', operationId: 'listLedgerAccounts', ok: [200, 'LedgerAccountList'], params: queryParams(listLedgerAccountsInput) },
+  },
+  '/v1/ledger/transactions': {
+    get: {
+      summary: 'Ledger transactions with their entries, newest first',
+      operationId: 'listLedgerTransactions',
+      ok: [200, 'LedgerTransactionList'],
+      params: queryParams(listLedgerTransactionsInput),
+    },
+  },
+};

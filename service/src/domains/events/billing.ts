@@ -1,0 +1,142 @@
+// What ingestion needs from billing, kept apart from the ingestion pipeline: the customer state the kernel sees
+// (credit grants and the depletion policy on top of the period's own state), and what rating wrote back
+// (drawdowns posted to the ledger with the rated lines, grant balances, the balance after each event).
+import type { CustomerState, RatedEvent, ReceiptStep } from '@tariff/core-wasm';
+import type { TenantScope } from '../../platform/db.ts';
+import { formatMoney, toNano } from '../../platform/money.ts';
+import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
+import * as walletsRepo from '../wallets/repo.ts';
+import { grantInForce, kernelGrant } from '../wallets/service.ts';
+import * as repo from './repo.ts';
+
+/** One customer's billing terms for the transaction, with the live balance of each of its locked grants. */
+export interface CustomerBilling {
+  wallet: walletsRepo.RatingWallet;
+  balances: Map<string, bigint>;
+}
+
+export interface EventCredits {
+  /** Credits this event drew, all grants together. */
+  applied: bigint;
+  /** The customer's credit in force at the event's instant, after it. */
+  balanceAfter: bigint;
+  draws: { grantId: string; amount: bigint }[];
+}
+
+/** Keys of the state that billing supplies on every call and never stores with the period. */
+const injectedKeys = ['grants', 'on_depletion'] as const;
+
+/** Loads and locks the batch's wallets (first round trip of ingestion). Keyed by external id. */
+export async function loadBilling(scope: TenantScope, externalIds: string[]): Promise<Map<string, CustomerBilling>> {
+  const wallets = await walletsRepo.lockRatingWallets(scope, externalIds);
+  const billing = new Map<string, CustomerBilling>();
+  for (const [externalId, wallet] of wallets) {
+    billing.set(externalId, { wallet, balances: new Map(wallet.grants.map((g) => [g.id, toNano(g.balance)])) });
+  }
+  return billing;
+}
+
+/**
+ * The state for one kernel call: the period's stored state, plus the grants as they stand now (a top-up made
+ * a moment ago is there, and so is what an earlier call in this transaction drew) and the depletion policy.
+ * Grants in another currency than the book's are left out: the kernel does not convert.
+ */
+export function kernelState(billing: CustomerBilling | undefined, stored: Record<string, unknown>, period: { start: Date; end: Date }, bookCurrency: string): CustomerState {
+  const state = { ...(stored as CustomerState), period: { start: period.start.toISOString(), end: period.end.toISOString() } };
+  if (!billing) return state;
+  const grants = billing.wallet.currency === bookCurrency ? billing.wallet.grants.filter((g) => billing.balances.get(g.id)! > 0n) : [];
+  return { ...state, grants: grants.map((g) => kernelGrant(g, billing.balances.get(g.id)!)), on_depletion: billing.wallet.onDepletion };
+}
+
+/**
+ * Takes one kernel call's results for a customer, in the order the kernel rated them: moves the live grant
+ * balances, works out each rated event's credits and balance after, and returns the state to store with the
+ * period (without what kernelState injected).
+ */
+export function absorbRating(
+  billing: CustomerBilling | undefined,
+  output: (CustomerState & Record<string, unknown>) | undefined,
+  rated: { transactionId: string; occurredAt: Date; result: RatedEvent }[],
+  credits: Map<string, EventCredits>,
+): Record<string, unknown> {
+  const { period: _period, ...rest } = output ?? {};
+  const state: Record<string, unknown> = { ...rest };
+  for (const key of injectedKeys) delete state[key];
+  if (!billing) return state;
+  for (const { transactionId, occurredAt, result } of rated) {
+    if (result.status !== 'rated') continue;
+    const draws: EventCredits['draws'] = [];
+    for (const step of result.receipt ?? []) {
+      if (step.step !== 'credit') continue;
+      const credit = step as Extract<ReceiptStep, { step: 'credit' }>;
+      draws.push({ grantId: credit.grant, amount: toNano(credit.amount) });
+      billing.balances.set(credit.grant, toNano(credit.balance));
+    }
+    credits.set(transactionId, { applied: draws.reduce((sum, d) => sum + d.amount, 0n), balanceAfter: balanceAt(billing, occurredAt), draws });
+  }
+  return state;
+}
+
+function balanceAt(billing: CustomerBilling, at: Date): bigint {
+  let total = 0n;
+  for (const grant of billing.wallet.grants) if (grantInForce(grant, at)) total += billing.balances.get(grant.id)!;
+  return total;
+}
+
+export interface AcceptedCharge {
+  transactionId: string;
+  customerExternalId: string;
+  customerId: string;
+  periodStart: Date;
+  occurredAt: Date;
+}
+
+/**
+ * The writes of the acknowledging transaction: one ledger transaction per event that drew credit (debit each
+ * grant, credit usage revenue), the grants' new balances, and the credits applied per period. Issued at once,
+ * to be awaited with the ingestion's own writes.
+ */
+export function writeBilling(
+  scope: TenantScope,
+  billing: Map<string, CustomerBilling>,
+  accepted: AcceptedCharge[],
+  credits: Map<string, EventCredits>,
+  now: Date,
+): Promise<unknown>[] {
+  const postings: Posting[] = [];
+  const perPeriod = new Map<string, { customerId: string; periodStart: Date; amount: bigint }>();
+  for (const event of accepted) {
+    const credit = credits.get(event.transactionId);
+    if (!credit || credit.applied === 0n) continue;
+    const { wallet } = billing.get(event.customerExternalId)!;
+    postings.push({
+      kind: 'usage_drawdown',
+      customerId: wallet.customerId,
+      currency: wallet.currency,
+      reference: event.transactionId,
+      description: `credit drawn by event ${event.transactionId}`,
+      occurredAt: event.occurredAt,
+      lines: [
+        ...credit.draws.map((d) => ({ account: accounts.grant(d.grantId, wallet.currency, wallet.customerId), amount: d.amount })),
+        { account: accounts.revenue('usage', wallet.currency), amount: -credit.applied },
+      ],
+    });
+    const key = repo.periodKey({ customerId: event.customerId, start: event.periodStart });
+    const period = perPeriod.get(key) ?? { customerId: event.customerId, periodStart: event.periodStart, amount: 0n };
+    period.amount += credit.applied;
+    perPeriod.set(key, period);
+  }
+  if (postings.length === 0) return [];
+  const balances: { id: string; balance: string }[] = [];
+  for (const { wallet, balances: live } of billing.values()) {
+    for (const grant of wallet.grants) {
+      const balance = live.get(grant.id)!;
+      if (balance !== toNano(grant.balance)) balances.push({ id: grant.id, balance: formatMoney(balance) });
+    }
+  }
+  return [
+    postTransactions(scope, postings, now),
+    walletsRepo.updateGrantBalances(scope, balances),
+    repo.addPeriodCreditsApplied(scope, [...perPeriod.values()].map((p) => ({ customerId: p.customerId, start: p.periodStart, amount: formatMoney(p.amount) }))),
+  ];
+}

@@ -1,0 +1,224 @@
+// Credit grants (prepaid, promotional, goodwill) and each customer's depletion policy. Grants are drawn down by
+// the kernel at rating time (events/billing.ts); here they are issued, voided and read, each change posted to
+// the ledger in the transaction that makes it.
+import crypto from 'node:crypto';
+import type { Grant as KernelGrant } from '@tariff/core-wasm';
+import type { ApiSchemas } from '../../platform/api.ts';
+import type { Actor } from '../../platform/auth.ts';
+import { requirePermission } from '../../platform/auth.ts';
+import { withTenant, type TenantScope } from '../../platform/db.ts';
+import type { Deps } from '../../platform/deps.ts';
+import { conflict, invalid, notFound, precondition } from '../../platform/errors.ts';
+import { formatMoney, toNano } from '../../platform/money.ts';
+import { recordChange } from '../audit/service.ts';
+import * as customersRepo from '../customers/repo.ts';
+import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
+import * as metersRepo from '../meters/repo.ts';
+import * as repo from './repo.ts';
+import type { CreateGrantInput, GrantKind, ListGrantsInput, UpdateWalletInput, VoidGrantInput } from './schema.ts';
+
+/** The account a grant's credit comes from (and goes back to when it is voided or lapses unused). */
+function fundingAccount(kind: GrantKind, currency: string) {
+  return kind === 'prepaid' ? accounts.prepaidPurchases(currency) : accounts.creditExpense(kind, currency);
+}
+
+/** Goodwill is free credit like a promotion; the kernel knows two classes: free credit first, then prepaid. */
+export function kernelGrant(grant: repo.Grant, balance: bigint): KernelGrant {
+  const scope = grant.scopeCards || grant.scopeEventTypes ? { ...(grant.scopeCards ? { cards: grant.scopeCards } : {}), ...(grant.scopeEventTypes ? { event_types: grant.scopeEventTypes } : {}) } : undefined;
+  return {
+    id: grant.id,
+    kind: grant.kind === 'prepaid' ? 'prepaid' : 'promotional',
+    priority: grant.priority,
+    balance: formatMoney(balance),
+    ...(grant.effectiveAt ? { effective_at: grant.effectiveAt.toISOString() } : {}),
+    ...(grant.expiresAt ? { expires_at: grant.expiresAt.toISOString() } : {}),
+    ...(scope ? { scope } : {}),
+  };
+}
+
+/** Whether a grant can be drawn at `at` (its scope aside). */
+export function grantInForce(grant: Pick<repo.Grant, 'status' | 'effectiveAt' | 'expiresAt'>, at: Date): boolean {
+  if (grant.status !== 'active') return false;
+  if (grant.effectiveAt && grant.effectiveAt.getTime() > at.getTime()) return false;
+  if (grant.expiresAt && grant.expiresAt.getTime() <= at.getTime()) return false;
+  return true;
+}
+
+export async function createGrant(deps: Deps, actor: Actor, externalId: string, input: CreateGrantInput): Promise<ApiSchemas['CreditGrant']> {
+  requirePermission(actor, 'credits.write');
+  const now = deps.clock.now();
+  if (input.expires_at && Date.parse(input.expires_at) <= now.getTime()) {
+    throw precondition('grant_already_expired', 'The grant would expire before it can be used', [{ field: 'expires_at', reason: `must be after now (${now.toISOString()})` }]);
+  }
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const customer = await requireCustomer(scope, externalId);
+    const eventTypes = new Set(input.scope?.event_types ?? []);
+    for (const [i, code] of (input.scope?.meters ?? []).entries()) {
+      const meter = await metersRepo.findMeterByCode(scope, code);
+      if (!meter) throw invalid('meter_not_found', `No meter "${code}"`, [{ field: `scope.meters.${i}`, reason: 'no such meter' }]);
+      eventTypes.add(meter.eventType);
+    }
+    const amount = toNano(input.amount);
+    const grant: repo.Grant = {
+      id: crypto.randomUUID(),
+      customerId: customer.id,
+      kind: input.kind,
+      name: input.name ?? null,
+      reason: input.reason ?? null,
+      currency: customer.currency,
+      amount: formatMoney(amount),
+      balance: formatMoney(amount),
+      priority: input.priority,
+      effectiveAt: input.effective_at ? new Date(input.effective_at) : null,
+      expiresAt: input.expires_at ? new Date(input.expires_at) : null,
+      scopeCards: input.scope?.cards ?? null,
+      scopeEventTypes: eventTypes.size > 0 ? [...eventTypes] : null,
+      scopeMeters: input.scope?.meters ?? null,
+      status: 'active',
+      createdAt: now,
+      createdBy: `${actor.type}:${actor.id}`,
+      endedAt: null,
+    };
+    await repo.insertGrant(scope, grant);
+    const posting: Posting = {
+      kind: 'grant_issued',
+      customerId: customer.id,
+      currency: customer.currency,
+      reference: grant.id,
+      description: `${grant.kind} credit${grant.name ? `: ${grant.name}` : ''}`,
+      occurredAt: now,
+      lines: [
+        { account: fundingAccount(grant.kind, grant.currency), amount },
+        { account: accounts.grant(grant.id, grant.currency, customer.id), amount: -amount },
+      ],
+    };
+    await postTransactions(scope, [posting], now);
+    const result = toApiGrant(grant, externalId);
+    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'credit_grant.created', entityType: 'credit_grant', entityId: grant.id, after: result });
+    return result;
+  });
+}
+
+/** Ends a grant now; what is left goes back to where it came from (a refund of prepaid credit, a reversed expense). */
+export async function voidGrant(deps: Deps, actor: Actor, externalId: string, grantId: string, input: VoidGrantInput): Promise<ApiSchemas['CreditGrant']> {
+  requirePermission(actor, 'credits.write');
+  const now = deps.clock.now();
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const customer = await requireCustomer(scope, externalId);
+    // Locked like rating locks it: a void and a drawdown of the same grant happen one after the other.
+    const grant = await repo.findGrant(scope, customer.id, grantId, { lock: true });
+    if (!grant) throw notFound('credit_grant_not_found', `No credit grant "${grantId}" for customer "${externalId}"`);
+    if (grant.status !== 'active') throw conflict('credit_grant_ended', `The grant is already ${grant.status}`);
+    const remaining = toNano(grant.balance);
+    await repo.endGrant(scope, grant.id, 'voided', now);
+    await postTransactions(
+      scope,
+      remaining === 0n
+        ? []
+        : [
+            {
+              kind: 'grant_voided',
+              customerId: customer.id,
+              currency: grant.currency,
+              reference: grant.id,
+              description: input.reason ? `voided: ${input.reason}` : 'voided',
+              occurredAt: now,
+              lines: [
+                { account: accounts.grant(grant.id, grant.currency, customer.id), amount: remaining },
+                { account: fundingAccount(grant.kind, grant.currency), amount: -remaining },
+              ],
+            },
+          ],
+      now,
+    );
+    const result = toApiGrant({ ...grant, status: 'voided', balance: formatMoney(0n), endedAt: now }, externalId);
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'credit_grant.voided',
+      entityType: 'credit_grant',
+      entityId: grant.id,
+      before: toApiGrant(grant, externalId),
+      after: { ...result, void_reason: input.reason ?? null },
+    });
+    return result;
+  });
+}
+
+export async function listGrants(deps: Deps, actor: Actor, externalId: string, input: ListGrantsInput): Promise<ApiSchemas['CreditGrantList']> {
+  requirePermission(actor, 'billing.read');
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const customer = await requireCustomer(scope, externalId);
+    const grants = await repo.listGrants(scope, customer.id, input.status);
+    return { data: grants.map((g) => toApiGrant(g, externalId)) };
+  });
+}
+
+/** The customer's credit now: the policy, the balance in force (what the next event could draw) and the active grants. */
+export async function getWallet(deps: Deps, actor: Actor, externalId: string): Promise<ApiSchemas['Wallet']> {
+  requirePermission(actor, 'billing.read');
+  const now = deps.clock.now();
+  return withTenant(deps.db, actor.tenantId, async (tx) => readWallet({ db: tx, tenantId: actor.tenantId }, externalId, now));
+}
+
+export async function updateWallet(deps: Deps, actor: Actor, externalId: string, input: UpdateWalletInput): Promise<ApiSchemas['Wallet']> {
+  requirePermission(actor, 'credits.write');
+  const now = deps.clock.now();
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const customer = await requireCustomer(scope, externalId);
+    const before = await repo.findWalletPolicy(scope, customer.id);
+    await repo.upsertWalletPolicy(scope, customer.id, input.on_depletion, now);
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'wallet.updated',
+      entityType: 'customer',
+      entityId: customer.id,
+      before: { on_depletion: before },
+      after: { on_depletion: input.on_depletion },
+    });
+    return readWallet(scope, externalId, now);
+  });
+}
+
+async function readWallet(scope: TenantScope, externalId: string, now: Date): Promise<ApiSchemas['Wallet']> {
+  const customer = await requireCustomer(scope, externalId);
+  const [policy, grants] = await Promise.all([repo.findWalletPolicy(scope, customer.id), repo.listGrants(scope, customer.id, 'active')]);
+  const inForce = grants.filter((g) => grantInForce(g, now));
+  return {
+    customer_id: externalId,
+    currency: customer.currency,
+    on_depletion: policy,
+    balance: formatMoney(inForce.reduce((sum, g) => sum + toNano(g.balance), 0n)),
+    as_of: now.toISOString(),
+    grants: grants.map((g) => toApiGrant(g, externalId)),
+  };
+}
+
+async function requireCustomer(scope: TenantScope, externalId: string) {
+  const customer = await customersRepo.findCustomerByExternalId(scope, externalId);
+  if (!customer) throw notFound('customer_not_found', `No customer "${externalId}"`);
+  return customer;
+}
+
+export function toApiGrant(grant: repo.Grant, customerExternalId: string): ApiSchemas['CreditGrant'] {
+  const scoped = grant.scopeCards || grant.scopeEventTypes || grant.scopeMeters;
+  return {
+    id: grant.id,
+    customer_id: customerExternalId,
+    kind: grant.kind,
+    name: grant.name,
+    reason: grant.reason,
+    currency: grant.currency,
+    amount: formatMoney(toNano(grant.amount)),
+    balance: formatMoney(toNano(grant.balance)),
+    priority: grant.priority,
+    effective_at: grant.effectiveAt?.toISOString() ?? null,
+    expires_at: grant.expiresAt?.toISOString() ?? null,
+    scope: scoped ? { cards: grant.scopeCards, event_types: grant.scopeEventTypes, meters: grant.scopeMeters } : null,
+    status: grant.status,
+    created_at: grant.createdAt.toISOString(),
+    created_by: grant.createdBy,
+    ended_at: grant.endedAt?.toISOString() ?? null,
+  };
+}

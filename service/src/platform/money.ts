@@ -1,0 +1,46 @@
+// Money outside the kernel: bigint nano-units in TypeScript, `numeric` text from SQL, decimal strings on the wire.
+import { formatMoney, parseScaled } from '@tariff/core-wasm';
+import { z } from 'zod';
+
+export { formatMoney };
+
+export const NANO_PER_UNIT = 1_000_000_000n;
+
+/** A stored or kernel-written amount ("12.500000000", "-0.1") as nano-units; anything else is a bug. */
+export function toNano(amount: string): bigint {
+  const parsed = parseScaled(amount, 9, { allowNegative: true });
+  if (!parsed.ok) throw new Error(`not a money amount: ${amount}`);
+  return parsed.value;
+}
+
+export function sumNano(values: Iterable<bigint>): bigint {
+  let total = 0n;
+  for (const value of values) total += value;
+  return total;
+}
+
+/** round(numerator / denominator) half-even, for non-negative or negative numerators (denominator > 0). */
+export function divideHalfEven(numerator: bigint, denominator: bigint): bigint {
+  if (denominator <= 0n) throw new Error('denominator must be positive');
+  let quotient = numerator / denominator;
+  let remainder = numerator % denominator;
+  // BigInt division truncates toward zero; make the remainder non-negative (floor division).
+  if (remainder < 0n) {
+    quotient -= 1n;
+    remainder += denominator;
+  }
+  const twice = remainder * 2n;
+  if (twice > denominator || (twice === denominator && quotient % 2n !== 0n)) quotient += 1n;
+  return quotient;
+}
+
+const moneyPattern = /^\d{1,18}(\.\d{1,9})?$/;
+
+/** A non-negative amount as a decimal string with at most 9 decimals, e.g. "500" or "0.075". */
+export const moneyAmount = z
+  .string()
+  .regex(moneyPattern, { message: 'must be a decimal string with at most 9 decimals, e.g. "500" or "12.50"', abort: true })
+  .refine((value) => toNano(value) < 2n ** 63n, { message: 'is too large', abort: true });
+
+/** A strictly positive amount. */
+export const positiveMoneyAmount = moneyAmount.refine((value) => toNano(value) > 0n, 'must be greater than 0');

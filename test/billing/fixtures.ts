@@ -1,0 +1,61 @@
+// Shared pieces of the billing scenarios: a price book with token and GPU cards, event builders, setup calls.
+import { expect } from 'vitest';
+import { rest, type Harness, type TenantFixture } from '../service/harness.ts';
+
+/** Tokens at $0.02 per 1,000 (drawing the "tokens" allowance when a plan includes some); H100 time at $2.50 per GPU-hour. */
+export const billingBook = {
+  id: 'ai-platform',
+  currency: 'USD',
+  versions: [
+    {
+      effective_from: '2026-01-01T00:00:00Z',
+      rate_cards: [
+        {
+          id: 'llm/tokens',
+          match: { event_type: 'llm.completion' },
+          charges: [{ dimension: 'tokens', allowance: 'tokens', price: { model: 'per_unit', rate: '0.02', per: '1000' } }],
+        },
+        {
+          id: 'gpu/h100',
+          match: { event_type: 'gpu.job', gpu_type: 'h100' },
+          dimensions: { gpu_seconds: { gpu_time: {} } },
+          charges: [{ dimension: 'gpu_seconds', price: { model: 'per_unit', rate: '2.5', per: '3600' } }],
+        },
+      ],
+    },
+  ],
+};
+
+export const tokens = (id: string, customer: string, count: number, timestamp: string, model = 'llama-3-70b') => ({
+  transaction_id: id,
+  customer_id: customer,
+  event_type: 'llm.completion',
+  timestamp,
+  properties: { model, tokens: count },
+});
+
+export const gpuJob = (id: string, customer: string, gpus: number, seconds: number, timestamp: string) => ({
+  transaction_id: id,
+  customer_id: customer,
+  event_type: 'gpu.job',
+  timestamp,
+  properties: { gpu_type: 'h100', gpu_count: gpus, duration_seconds: seconds, region: 'us-east' },
+});
+
+export function client(harness: Harness, tenant: TenantFixture) {
+  const call = (method: string, path: string, body?: unknown) => rest(harness, method, path, { key: tenant.secretKey, body });
+  return {
+    call,
+    /** A call that must succeed (2xx). */
+    ok: async (method: string, path: string, body?: unknown) => {
+      const response = await call(method, path, body);
+      expect(response.status, `${method} ${path}: ${JSON.stringify(response.body)}`).toBeLessThan(300);
+      return response.body;
+    },
+    events: async (...events: unknown[]) => {
+      const response = await call('POST', '/v1/events', { events });
+      expect(response.status, JSON.stringify(response.body)).toBe(200);
+      return response.body.events as any[];
+    },
+  };
+}
