@@ -26,4 +26,11 @@ export const operationRoutes = {
   createApiKey: ["post", "/v1/api_keys"],
   revokeApiKey: ["delete", "/v1/api_keys/{id}"],
   listAuditLog: ["get", "/v1/audit_log"],
+  getWallet: ["get", "/v1/customers/{id}/wallet"],
+  updateWallet: ["patch", "/v1/customers/{id}/wallet"],
+  listCreditGrants: ["get", "/v1/customers/{id}/credit_grants"],
+  createCreditGrant: ["post", "/v1/customers/{id}/credit_grants"],
+  voidCreditGrant: ["post", "/v1/customers/{id}/credit_grants/{grant_id}/void"],
+  listLedgerAccounts: ["get", "/v1/ledger/accounts"],
+  listLedgerTransactions: ["get", "/v1/ledger/transactions"],
 } as const satisfies OperationRoutes;
