@@ -8,6 +8,8 @@ describe('sdk/src/index.ts bundle', () => {
     expect(bundle.inputs).toContain('sdk/src/client.ts');
     expect(bundle.inputs).toContain('sdk/src/sender.ts');
     expect(bundle.inputs).toContain('sdk/src/usage.ts');
+    expect(bundle.inputs).toContain('sdk/src/estimator.ts');
+    expect(bundle.inputs).toContain('core-wasm/src/kernel.ts');
     expect(bundle.inputs.filter((input) => input.startsWith('sdk/src/'))).not.toContain('sdk/src/cli.ts');
     expect(bundle.code).toContain('TariffClient');
     console.log(`sdk bundle: ${bundle.bytes} bytes, ${bundle.gzipBytes} gzipped, ${bundle.inputs.length} inputs`);

@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import { type PriceBook, type StateMap, type UsageEvent, Kernel } from '@tariff/core-wasm';
+import { wasmBytes } from '@tariff/core-wasm/node';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Estimator } from './estimator.ts';
+
+const example = (name: string) => new URL(`../../core-wasm/examples/${name}`, import.meta.url);
+const book = JSON.parse(readFileSync(example('llm-book.json'), 'utf8')) as PriceBook;
+const states = JSON.parse(readFileSync(example('state.json'), 'utf8')) as StateMap;
+const events = readFileSync(example('events.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as UsageEvent);
+
+const gpt4o = (id: string, input: number, output: number, customer = 'acme'): UsageEvent => ({
+  transaction_id: id, customer_id: customer, event_type: 'llm.completion', timestamp: '2026-03-10T14:00:00Z',
+  properties: { provider: 'openai', model: 'gpt-4o', input_tokens: input, output_tokens: output },
+});
+
+/** The book includes 1M starter tokens; a state that has used them prices every token. */
+const noFreeTokens = { allowances: { starter_tokens: '0' } };
+
+let kernel: Kernel;
+beforeAll(async () => {
+  kernel = await Kernel.create(wasmBytes());
+});
+
+describe('Estimator.estimate', () => {
+  it("returns exactly the kernel's results, receipts included, byte for byte", async () => {
+    const estimator = await Estimator.create({ wasm: wasmBytes(), book, states, updateState: true });
+    const expected = kernel.rate(book, states, events);
+    const local = events.map((event) => estimator.estimate(event));
+    expect(JSON.stringify(local)).toBe(JSON.stringify(expected.results));
+    expect(JSON.stringify(estimator.state('acme'))).toBe(JSON.stringify(expected.states.acme));
+    expect(JSON.stringify(estimator.state('globex'))).toBe(JSON.stringify(expected.states.globex));
+  });
+
+  it('leaves the snapshot alone unless asked to update it', async () => {
+    const estimator = await Estimator.create({ wasm: kernel, book, states });
+    const first = estimator.estimate(events[0]);
+    expect(estimator.estimate(events[0])).toEqual(first);
+    expect(estimator.state('acme')).toEqual(states.acme);
+    const second = estimator.estimate(events[0], { updateState: true });
+    expect(second).toEqual(first);
+    // The launch promotion (1.00) paid for the first event; the snapshot now says so.
+    expect(estimator.state('acme')!.grants![0].balance).not.toBe('1.00');
+    expect(estimator.snapshot().spent).toEqual({ acme: first.amount });
+  });
+
+  it('estimateMany rates in order against one snapshot', async () => {
+    const estimator = await Estimator.create({ wasm: kernel, book, states });
+    expect(JSON.stringify(estimator.estimateMany(events))).toBe(JSON.stringify(kernel.rate(book, states, events).results));
+  });
+
+  it('takes a compiled WebAssembly.Module (what workerd requires) as well as bytes', async () => {
+    const module = await WebAssembly.compile(wasmBytes() as Uint8Array<ArrayBuffer>);
+    const estimator = await Estimator.create({ wasm: module, book, states });
+    expect(estimator.estimate(events[1])).toEqual(kernel.rate(book, states, [events[1]]).results[0]);
+  });
+});
+
+describe('Estimator.check', () => {
+  it('allows a rated event and says what it costs and what credit is left, changing nothing', async () => {
+    const estimator = await Estimator.create({ wasm: kernel, book, states: { acme: { ...noFreeTokens, grants: [{ id: 'g', kind: 'prepaid', priority: 0, balance: '5' }] } } });
+    const event = gpt4o('c1', 200_000, 10_000); // 0.5 + 0.1 = 0.60, all from the grant
+    expect(estimator.check(event)).toEqual({ allowed: true, currency: 'USD', amount: '0.000000000', creditsRemaining: '4.400000000' });
+    expect(estimator.check(event)).toEqual({ allowed: true, currency: 'USD', amount: '0.000000000', creditsRemaining: '4.400000000' });
+    expect(estimator.state('acme')!.grants![0].balance).toBe('5');
+  });
+
+  it('refuses what the block policy refuses once credits run out', async () => {
+    const estimator = await Estimator.create({
+      wasm: kernel, book, states: { acme: { ...noFreeTokens, on_depletion: 'block', grants: [{ id: 'g', kind: 'prepaid', priority: 0, balance: '0.50' }] } },
+    });
+    expect(estimator.check(gpt4o('c1', 100_000, 10_000))).toMatchObject({ allowed: true, amount: '0.000000000', creditsRemaining: '0.150000000' });
+    expect(estimator.check(gpt4o('c2', 200_000, 10_000))).toMatchObject({
+      allowed: false, reason: 'credits_exhausted', error: { code: 'credits_exhausted' }, creditsRemaining: '0.500000000',
+    });
+    expect(estimator.estimate(gpt4o('c2', 200_000, 10_000)).error?.code).toBe('credits_exhausted');
+  });
+
+  it('refuses an event that would take the period spend over the budget', async () => {
+    const estimator = await Estimator.create({ wasm: kernel, book, states: { globex: noFreeTokens }, spent: { globex: '9.40' } });
+    const event = gpt4o('c1', 200_000, 10_000, 'globex'); // 0.60
+    expect(estimator.check(event, { budget: '10' })).toEqual({ allowed: true, currency: 'USD', amount: '0.600000000', creditsRemaining: '0.000000000', budgetRemaining: '0.000000000' });
+    expect(estimator.check(event, { budget: '9.999999999' })).toMatchObject({ allowed: false, reason: 'over_budget', budgetRemaining: '-0.000000001' });
+    estimator.estimate(event, { updateState: true });
+    expect(estimator.check(gpt4o('c2', 1, 0, 'globex'), { budget: '10' })).toMatchObject({ allowed: false, reason: 'over_budget' });
+  });
+
+  it('refuses an event the server would reject, with its error and field', async () => {
+    const estimator = await Estimator.create({ wasm: kernel, book, states });
+    expect(estimator.check(events[10])).toMatchObject({ allowed: false, reason: 'invalid_property', error: { field: 'properties.input_tokens' } });
+    expect(estimator.check(events[11])).toMatchObject({ allowed: false, reason: 'invalid_timestamp', error: { field: 'timestamp' } });
+    expect(estimator.check(events[12])).toMatchObject({ allowed: false, reason: 'no_rate_card', error: { field: 'properties' } });
+    expect(estimator.check({ ...gpt4o('c', 1, 1), timestamp: '2025-01-01T00:00:00Z' })).toMatchObject({ allowed: false, reason: 'no_price_version', error: { field: 'timestamp' } });
+  });
+
+  it('applies the customer period as the server does', async () => {
+    const estimator = await Estimator.create({ wasm: kernel, book, states: { acme: { period: { start: '2026-03-01T00:00:00Z', end: '2026-04-01T00:00:00Z' } } } });
+    expect(estimator.check(gpt4o('c', 1, 1)).allowed).toBe(true);
+    expect(estimator.check({ ...gpt4o('c', 1, 1), timestamp: '2026-04-01T00:00:00Z' })).toMatchObject({ allowed: false, reason: 'outside_period' });
+  });
+
+  it('sees a state replaced with setState', async () => {
+    const estimator = await Estimator.create({ wasm: kernel, book, states: { acme: { ...noFreeTokens, on_depletion: 'block' } } });
+    expect(estimator.check(gpt4o('c', 1000, 0)).reason).toBe('credits_exhausted');
+    estimator.setState('acme', { ...noFreeTokens, on_depletion: 'block', grants: [{ id: 'top-up', kind: 'prepaid', priority: 0, balance: '10' }] });
+    expect(estimator.check(gpt4o('c', 1000, 0))).toMatchObject({ allowed: true, creditsRemaining: '9.997500000' });
+  });
+});
+
+describe('Estimator refuses bad input, naming the field', () => {
+  it('an invalid book', async () => {
+    await expect(Estimator.create({ wasm: kernel, book: { ...book, currency: 'dollars' } })).rejects.toThrow(/^book: invalid price book: currency: must be an ISO 4217 code/);
+  });
+
+  it('a malformed state', async () => {
+    const bad = { acme: { grants: [{ id: 'g', kind: 'prepaid', priority: 0, balance: 'lots' }] } } as unknown as StateMap;
+    await expect(Estimator.create({ wasm: kernel, book, states: bad })).rejects.toThrow(/^states\.acme\.grants\[0\]\.balance: /);
+    const estimator = await Estimator.create({ wasm: kernel, book, states });
+    expect(() => estimator.setState('acme', { discount_percent: 'ten' })).toThrow(/^states\.acme\.discount_percent: /);
+    expect(estimator.state('acme')).toEqual(states.acme); // the old state stays
+  });
+
+  it('a bad budget or spend, and a wasm that is not one', async () => {
+    const estimator = await Estimator.create({ wasm: kernel, book });
+    expect(() => estimator.check(gpt4o('c', 1, 1), { budget: 'ten dollars' })).toThrow(/^budget: must be a decimal amount/);
+    await expect(Estimator.create({ wasm: kernel, book, spent: { acme: '1.0000000001' } })).rejects.toThrow(/^spent\.acme: must be a decimal amount with at most 9 decimals/);
+    await expect(Estimator.create({ wasm: 'tariff.wasm' as unknown as Uint8Array, book })).rejects.toThrow('wasm must be a WebAssembly.Module');
+  });
+});

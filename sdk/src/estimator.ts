@@ -1,0 +1,260 @@
+// The local estimator: the service's own wasm kernel, a price book and a customer-state snapshot, so a gateway or an
+// edge worker can price a request and stop one that would break a budget without a network round trip.
+import {
+  type CompiledBook, type CustomerState, type EventError, EventTypes, Kernel, type PriceBook, RateInputError, type RatedEvent,
+  type StateMap, type UsageEvent, encodeEvent, encodeStates, formatMoney, parseInstant, parseScaled, toCompiled,
+} from '@tariff/core-wasm';
+// The kernel host exports no subpath for its memory layout or event writer (yet): check() needs both to rate one
+// pre-encoded event without decoding a receipt or a state. Asked of core-wasm in the SDK's report.
+import { writeEvent } from '../../core-wasm/src/kernel.ts';
+import * as L from '../../core-wasm/src/layout.ts';
+
+export interface EstimatorOptions {
+  /**
+   * The kernel: a compiled WebAssembly.Module (workerd and other runtimes that forbid compiling wasm at run time
+   * must pass a Module), the .wasm bytes, or a Kernel already instantiated.
+   */
+  wasm: WebAssembly.Module | ArrayBuffer | ArrayBufferView | Kernel;
+  /** The customer's effective price book; zones pinned with withZoneTransitions rate alike on every runtime. */
+  book: PriceBook | CompiledBook;
+  /** Customer states by customer id, as the kernel takes them (period, counters, allowances, grants, ...). */
+  states?: StateMap;
+  /** Each customer's charged total so far this period (decimal string), for budgets. Default 0. */
+  spent?: Record<string, string>;
+  /** Apply each estimate to the local snapshot, as the server will when the event arrives. Default false. */
+  updateState?: boolean;
+}
+
+export interface CheckOptions {
+  /** The customer's spending limit for the period (decimal string in the book's currency). */
+  budget?: string;
+}
+
+export interface CheckResult {
+  allowed: boolean;
+  /**
+   * Why not: `credits_exhausted` (credits do not cover it and the customer blocks on depletion), `over_budget`,
+   * or the code of the error that keeps the event from being rated (e.g. `no_rate_card`, `invalid_property`).
+   */
+  reason?: string;
+  /** The rating error, when there is one (`code`, `message`, `field`). */
+  error?: EventError;
+  currency: string;
+  /** What the event would be charged after discount, commitment and credits (9 decimals); absent when it cannot be rated. */
+  amount?: string;
+  /** Grant balance in force at the event's instant, after the event. */
+  creditsRemaining?: string;
+  /** `budget - spent - amount` (negative when over), when a budget was given and the event can be rated. */
+  budgetRemaining?: string;
+}
+
+/** One customer's state, encoded once and reused by every check() until the state changes. */
+interface EncodedCustomer {
+  types: EventTypes;
+  bytes: Uint8Array;
+  period: { start: bigint; end: bigint } | undefined;
+  grants: { effective: bigint; expires: bigint; balance: bigint }[];
+}
+
+const I64_MIN = -(1n << 63n);
+const I64_MAX = (1n << 63n) - 1n;
+
+export class Estimator {
+  readonly book: CompiledBook;
+  private readonly states: StateMap;
+  private readonly spent = new Map<string, bigint>();
+  private readonly encoded = new Map<string, EncodedCustomer>();
+  private readonly eventBytes: Uint8Array;
+  private readonly eventView: DataView;
+  private readonly updateState: boolean;
+
+  private constructor(private readonly kernel: Kernel, book: CompiledBook, options: EstimatorOptions) {
+    this.book = book;
+    this.states = { ...(options.states ?? {}) };
+    this.updateState = options.updateState ?? false;
+    this.eventBytes = new Uint8Array(L.EVENT_HEADER_SIZE + 8 * book.properties.length);
+    this.eventView = new DataView(this.eventBytes.buffer);
+    for (const [customer, value] of Object.entries(options.spent ?? {})) this.spent.set(customer, money(value, `spent.${customer}`));
+    // A malformed state is refused now, naming its field, rather than at the first check().
+    for (const customer of Object.keys(this.states)) this.encodedCustomer(customer);
+  }
+
+  /** Loads the kernel and checks the book and the states; throws naming the first bad field. */
+  static async create(options: EstimatorOptions): Promise<Estimator> {
+    if (!options || typeof options !== 'object') throw new TypeError('options are required: { wasm, book, states? }');
+    if (options.book === undefined) throw new TypeError('book is required');
+    if (options.states !== undefined && (typeof options.states !== 'object' || options.states === null || Array.isArray(options.states))) {
+      throw new TypeError('states must be an object of customer states by customer id');
+    }
+    let book: CompiledBook;
+    try {
+      book = toCompiled(options.book);
+    } catch (error) {
+      if (error instanceof RateInputError) throw new RateInputError('book', `invalid price book: ${error.message.slice('book: '.length)}`);
+      throw error;
+    }
+    const kernel = options.wasm instanceof Kernel ? options.wasm : await Kernel.create(checkWasm(options.wasm));
+    return new Estimator(kernel, book, options);
+  }
+
+  get currency(): string {
+    return this.book.currency;
+  }
+
+  /**
+   * Rates one event exactly as the server's kernel does (amount, cost, margin, receipt: the same bytes). With
+   * `updateState` the snapshot moves on as the server's state will once the event is ingested.
+   */
+  estimate(event: UsageEvent, options: { updateState?: boolean } = {}): RatedEvent {
+    return this.estimateMany([event], options)[0];
+  }
+
+  /** Rates events in order, each seeing the state the previous ones left (the snapshot changes only with `updateState`). */
+  estimateMany(events: UsageEvent[], options: { updateState?: boolean } = {}): RatedEvent[] {
+    if (!Array.isArray(events)) throw new TypeError('events must be an array');
+    const subset: StateMap = {};
+    for (const event of events) {
+      const customer = event?.customer_id;
+      if (typeof customer === 'string' && Object.hasOwn(this.states, customer)) subset[customer] = this.states[customer];
+    }
+    const output = this.kernel.rate(this.book, subset, events);
+    if (options.updateState ?? this.updateState) {
+      for (const [customer, state] of Object.entries(output.states)) {
+        this.states[customer] = state;
+        this.encoded.delete(customer);
+      }
+      for (const result of output.results) {
+        if (result.status === 'rated') this.spent.set(result.customer_id, (this.spent.get(result.customer_id) ?? 0n) + money(result.amount!, 'amount'));
+      }
+    }
+    return output.results;
+  }
+
+  /**
+   * Would the server take this event? Rated against the snapshot (nothing changes): rejected by the block policy
+   * when credits run out, by the budget when `spent + amount` exceeds it, or by any rating error.
+   */
+  check(event: UsageEvent, options: CheckOptions = {}): CheckResult {
+    const budget = options.budget === undefined ? undefined : money(options.budget, 'budget');
+    const currency = this.book.currency;
+    const customer = typeof event?.customer_id === 'string' ? event.customer_id : undefined;
+    const entry = customer === undefined ? undefined : this.encodedCustomer(customer);
+    const outcome = encodeEvent(this.book, event, entry?.types ?? new EventTypes(), entry?.period);
+    if (!outcome.ok) return { allowed: false, reason: outcome.error.code, error: outcome.error, currency };
+
+    writeEvent(this.eventView, 0, outcome.event, 0);
+    const raw = this.kernel.rateEncoded(this.book, entry!.bytes, this.eventBytes, 1, this.book.stepsPerEvent + entry!.grants.length);
+    const at = outcome.event.timestamp;
+    let credits = 0n;
+    for (const grant of entry!.grants) if (grant.effective <= at && at < grant.expires && grant.balance > 0n) credits += grant.balance;
+
+    const status = raw.results.getInt32(L.RESULT_STATUS, true);
+    if (status !== 0) {
+      const error = kernelError(this.book, status, raw.results.getInt32(L.RESULT_DETAIL, true));
+      return { allowed: false, reason: error.code, error, currency, creditsRemaining: formatMoney(credits) };
+    }
+    const amount = raw.results.getBigInt64(L.RESULT_AMOUNT, true);
+    const start = raw.results.getInt32(L.RESULT_STEPS_START, true);
+    const count = raw.results.getInt32(L.RESULT_STEP_COUNT, true);
+    for (let s = start; s < start + count; s++) {
+      if (raw.steps.getUint8(s * L.STEP_SIZE) === L.STEP.credit) credits -= raw.steps.getBigInt64(s * L.STEP_SIZE + 8, true);
+    }
+    const result: CheckResult = { allowed: true, currency, amount: formatMoney(amount), creditsRemaining: formatMoney(credits) };
+    if (budget !== undefined) {
+      const remaining = budget - (this.spent.get(customer!) ?? 0n) - amount;
+      result.budgetRemaining = formatMoney(remaining);
+      if (remaining < 0n) {
+        result.allowed = false;
+        result.reason = 'over_budget';
+      }
+    }
+    return result;
+  }
+
+  /** The snapshot's state of one customer (undefined: none, the kernel starts it empty). */
+  state(customerId: string): CustomerState | undefined {
+    return this.states[customerId];
+  }
+
+  /** Everything the estimator holds now: states and period spend by customer. */
+  snapshot(): { states: StateMap; spent: Record<string, string> } {
+    return { states: { ...this.states }, spent: Object.fromEntries([...this.spent].map(([customer, value]) => [customer, formatMoney(value)])) };
+  }
+
+  /** Replaces one customer's state (and, if given, its period spend), e.g. from a fresher server snapshot. */
+  setState(customerId: string, state: CustomerState, spent?: string): void {
+    if (typeof customerId !== 'string' || customerId === '') throw new TypeError('customerId must be a non-empty string');
+    const previous = this.states[customerId];
+    this.states[customerId] = state;
+    this.encoded.delete(customerId);
+    try {
+      this.encodedCustomer(customerId);
+    } catch (error) {
+      if (previous === undefined) delete this.states[customerId];
+      else this.states[customerId] = previous;
+      this.encoded.delete(customerId);
+      throw error;
+    }
+    if (spent !== undefined) this.spent.set(customerId, money(spent, `spent.${customerId}`));
+  }
+
+  private encodedCustomer(customer: string): EncodedCustomer {
+    let entry = this.encoded.get(customer);
+    if (entry) return entry;
+    const types = new EventTypes();
+    const present = Object.hasOwn(this.states, customer);
+    const state = present ? this.states[customer] : undefined;
+    if (present && (typeof state !== 'object' || state === null || Array.isArray(state))) throw new RateInputError(`states.${customer}`, 'must be an object');
+    const layout = encodeStates(this.book, [customer], this.states, types);
+    entry = {
+      types,
+      bytes: layout.bytes,
+      // As Kernel.rate: a customer absent from the states, or without a period, has no period check.
+      period: present ? { start: instant(state?.period?.start, I64_MIN), end: instant(state?.period?.end, I64_MAX) } : undefined,
+      grants: layout.grants[0].map(({ grant }) => ({
+        effective: instant(grant.effective_at, I64_MIN),
+        expires: instant(grant.expires_at, I64_MAX),
+        balance: money(grant.balance, 'balance'),
+      })),
+    };
+    this.encoded.set(customer, entry);
+    return entry;
+  }
+}
+
+const ERROR_FIELDS: Record<string, string> = { no_price_version: 'timestamp', no_rate_card: 'properties', outside_period: 'timestamp' };
+const ERROR_MESSAGES: Record<string, string> = {
+  no_price_version: 'no price-book version is in force at the event timestamp',
+  no_rate_card: 'the matching rate card does not exist in the version in force at the event timestamp',
+  outside_period: "the event timestamp is outside the customer's current period",
+  overflow: 'an amount or quantity does not fit the 64-bit range',
+  credits_exhausted: 'credits do not cover this event and the customer blocks on depletion',
+};
+
+/** The kernel's error as Kernel.rate reports it (same code and field). */
+function kernelError(book: CompiledBook, status: number, detail: number): EventError {
+  const code = L.KERNEL_ERRORS[status];
+  if (code === 'negative_quantity') {
+    const dimension = book.names[detail];
+    return { code, message: `dimension ${dimension} came out negative`, field: `dimensions.${dimension}` };
+  }
+  const field = ERROR_FIELDS[code];
+  return field ? { code, message: ERROR_MESSAGES[code], field } : { code, message: ERROR_MESSAGES[code] };
+}
+
+function money(value: unknown, path: string): bigint {
+  const parsed = parseScaled(value as string, 9, { allowNegative: true });
+  if (!parsed.ok) throw new RateInputError(path, `must be a decimal amount with at most 9 decimals (${parsed.reason})`);
+  return parsed.value;
+}
+
+/** States were validated by encodeStates, so an instant here is present and valid, or absent. */
+function instant(value: string | undefined, fallback: bigint): bigint {
+  return value === undefined ? fallback : parseInstant(value) ?? fallback;
+}
+
+function checkWasm(wasm: unknown): WebAssembly.Module | BufferSource {
+  // A Node Buffer or any typed array is a view on the bytes; Kernel.create takes it as is.
+  if (wasm instanceof WebAssembly.Module || wasm instanceof ArrayBuffer || ArrayBuffer.isView(wasm)) return wasm as WebAssembly.Module | BufferSource;
+  throw new TypeError('wasm must be a WebAssembly.Module, the .wasm bytes (ArrayBuffer or Uint8Array) or a Kernel');
+}
