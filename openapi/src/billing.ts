@@ -1,6 +1,7 @@
 // The billing part of the OpenAPI document (credits, ledger, budgets, plans, subscriptions, invoices): schemas
 // and routes, merged into document.ts. Request bodies come from the handlers' zod schemas.
 import { z } from 'zod';
+import { checkInput, listAlertsInput, setBudgetInput } from '../../service/src/domains/budgets/schema.ts';
 import { listLedgerAccountsInput, listLedgerTransactionsInput } from '../../service/src/domains/ledger/schema.ts';
 import { createGrantInput, updateWalletInput, voidGrantInput } from '../../service/src/domains/wallets/schema.ts';
 
@@ -100,6 +101,52 @@ export const billingSchemas: Record<string, Schema> = {
   }),
 };
 
+const budgetAlert = object({
+  period_start: instant,
+  threshold: described({ type: 'integer' }, 'Percentage of the budget.'),
+  budget_amount: money,
+  spend: described(money, "The period's spend when the alert fired."),
+  fired_at: instant,
+});
+
+Object.assign(billingSchemas, {
+  Deleted: object({ deleted: { type: 'boolean', const: true } }),
+  BudgetAlert: budgetAlert,
+  BudgetAlertList: object({ data: { type: 'array', items: ref('BudgetAlert') } }),
+  Budget: object({
+    customer_id: string,
+    currency: string,
+    amount: described(money, 'Per billing period.'),
+    enforcement: { type: 'string', enum: ['alert', 'block'] },
+    thresholds: { type: 'array', items: { type: 'integer' } },
+    updated_at: instant,
+    current_period: nullable(
+      object({
+        start: instant,
+        end: instant,
+        spend: described(money, "Usage net of discounts, whether credits or the invoice pay for it (the base fee is not counted)."),
+        remaining: described(money, 'Negative when the budget is exceeded.'),
+        alerts: { type: 'array', items: ref('BudgetAlert'), description: 'Thresholds fired this period, each once.' },
+      }),
+    ),
+  }),
+  EntitlementCheck: object({
+    customer_id: string,
+    allowed: { type: 'boolean' },
+    reasons: {
+      type: 'array',
+      items: object({ code: { type: 'string', enum: ['credits_exhausted', 'budget_exceeded'] }, message: string }),
+      description: 'Why not; empty when allowed.',
+    },
+    estimated_cost: money,
+    currency: string,
+    on_depletion: { type: 'string', enum: ['overage', 'block'] },
+    credit_balance: described(money, 'Credit in force now that would pay for this request (scoped credit counts only when the request names its event type or card).'),
+    budget: nullable(object({ amount: money, enforcement: { type: 'string', enum: ['alert', 'block'] }, spend: money, remaining: money })),
+    as_of: instant,
+  }),
+});
+
 export interface BillingOperation {
   summary: string;
   operationId: string;
@@ -138,6 +185,32 @@ export const billingRoutes: Record<string, Record<string, BillingOperation>> = {
       body: fromZod(voidGrantInput),
       ok: [200, 'CreditGrant'],
       params: [customerId, grantId],
+    },
+  },
+  '/v1/customers/{id}/budget': {
+    get: { summary: "A customer's budget with the current period's spend and alerts", operationId: 'getBudget', ok: [200, 'Budget'], params: [customerId] },
+    put: {
+      summary: 'Set the budget',
+      operationId: 'setBudget',
+      description: "Alerts fire when the period's spend reaches each threshold, at most once per threshold and period; they are recorded as the events that cross them are acknowledged.",
+      body: fromZod(setBudgetInput),
+      ok: [200, 'Budget'],
+      params: [customerId],
+    },
+    delete: { summary: 'Remove the budget', operationId: 'deleteBudget', ok: [200, 'Deleted'], params: [customerId] },
+  },
+  '/v1/customers/{id}/budget_alerts': {
+    get: { summary: 'Budget alerts fired, newest period first', operationId: 'listBudgetAlerts', ok: [200, 'BudgetAlertList'], params: [customerId, ...queryParams(listAlertsInput)] },
+  },
+  '/v1/customers/{id}/check': {
+    post: {
+      summary: 'May a request of this estimated cost proceed?',
+      operationId: 'checkEntitlement',
+      description:
+        'Answers from the credit in force, the depletion policy and the budget, storing nothing. Refused with `credits_exhausted` when the customer blocks on depletion and its credit does not cover the whole cost (the rule ingestion applies), and with `budget_exceeded` when a blocking budget would be exceeded.',
+      body: fromZod(checkInput),
+      ok: [200, 'EntitlementCheck'],
+      params: [customerId],
     },
   },
   '/v1/ledger/accounts': {

@@ -31,6 +31,11 @@ export const operationRoutes = {
   listCreditGrants: ["get", "/v1/customers/{id}/credit_grants"],
   createCreditGrant: ["post", "/v1/customers/{id}/credit_grants"],
   voidCreditGrant: ["post", "/v1/customers/{id}/credit_grants/{grant_id}/void"],
+  getBudget: ["get", "/v1/customers/{id}/budget"],
+  setBudget: ["put", "/v1/customers/{id}/budget"],
+  deleteBudget: ["delete", "/v1/customers/{id}/budget"],
+  listBudgetAlerts: ["get", "/v1/customers/{id}/budget_alerts"],
+  checkEntitlement: ["post", "/v1/customers/{id}/check"],
   listLedgerAccounts: ["get", "/v1/ledger/accounts"],
   listLedgerTransactions: ["get", "/v1/ledger/transactions"],
 } as const satisfies OperationRoutes;

@@ -3,6 +3,7 @@ import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import openApiDocument from '@tariff/openapi/openapi.json' with { type: 'json' };
 import express, { type Request, type Response } from 'express';
 import { auditRestRoutes, auditTrpc } from './domains/audit/router.ts';
+import { budgetsRestRoutes, budgetsTrpc } from './domains/budgets/router.ts';
 import { customersRestRoutes, customersTrpc } from './domains/customers/router.ts';
 import { eventsRestRoutes, eventsTrpc } from './domains/events/router.ts';
 import { ledgerRestRoutes, ledgerTrpc } from './domains/ledger/router.ts';
@@ -31,6 +32,7 @@ export const appRouter = router({
   events: eventsTrpc,
   wallets: walletsTrpc,
   ledger: ledgerTrpc,
+  budgets: budgetsTrpc,
 });
 export type AppRouter = typeof appRouter;
 
@@ -87,7 +89,7 @@ export function createApp(options: AppOptions): express.Express {
   });
   v1.use(apiKeyAuthentication(deps));
   v1.use(eventsRestRoutes(deps), customersRestRoutes(deps), metersRestRoutes(deps), pricingRestRoutes(deps), keysRestRoutes(deps), auditRestRoutes(deps));
-  v1.use(walletsRestRoutes(deps), ledgerRestRoutes(deps));
+  v1.use(walletsRestRoutes(deps), ledgerRestRoutes(deps), budgetsRestRoutes(deps));
   app.use('/v1', v1);
 
   app.use(

@@ -58,6 +58,7 @@ describe('tenant isolation', () => {
     // Billing: B's wallet, a grant that B's events draw from (ledger rows).
     expect((await asB('PATCH', '/v1/customers/b-customer/wallet', { on_depletion: 'overage' })).status).toBe(200);
     bGrantId = (await asB('POST', '/v1/customers/b-customer/credit_grants', { kind: 'prepaid', amount: '1' })).body.id;
+    expect((await asB('PUT', '/v1/customers/b-customer/budget', { amount: '0.001' })).status).toBe(200);
     const bEvents = await asB('POST', '/v1/events', { events: [llmEvent('b-tx', 'b-customer'), llmEvent('shared-tx', 'b-customer')] });
     expect(bEvents.body.accepted).toBe(2);
     const keys = await asB('GET', '/v1/api_keys');
@@ -157,6 +158,16 @@ describe('tenant isolation', () => {
       { route: 'trpc wallets.voidGrant', run: asAtrpc('mutation', 'wallets.voidGrant', { id: 'a-customer', grant_id: bGrantId }), status: 404 },
       { route: 'trpc ledger.accounts', run: asAtrpc('query', 'ledger.accounts', {}), status: 200, check: notListed(bGrantId) },
       { route: 'trpc ledger.transactions', run: asAtrpc('query', 'ledger.transactions', { customer_id: 'b-customer' }), status: 404 },
+      { route: 'GET /customers/:id/budget', run: asA('GET', '/v1/customers/b-customer/budget'), status: 404 },
+      { route: 'PUT /customers/:id/budget', run: asA('PUT', '/v1/customers/b-customer/budget', { amount: '5' }), status: 404 },
+      { route: 'DELETE /customers/:id/budget', run: asA('DELETE', '/v1/customers/b-customer/budget'), status: 404 },
+      { route: 'GET /customers/:id/budget_alerts', run: asA('GET', '/v1/customers/b-customer/budget_alerts'), status: 404 },
+      { route: 'POST /customers/:id/check', run: asA('POST', '/v1/customers/b-customer/check', { estimated_cost: '1' }), status: 404 },
+      { route: 'trpc budgets.get', run: asAtrpc('query', 'budgets.get', { id: 'b-customer' }), status: 404 },
+      { route: 'trpc budgets.set', run: asAtrpc('mutation', 'budgets.set', { id: 'b-customer', budget: { amount: '5' } }), status: 404 },
+      { route: 'trpc budgets.delete', run: asAtrpc('mutation', 'budgets.delete', { id: 'b-customer' }), status: 404 },
+      { route: 'trpc budgets.alerts', run: asAtrpc('query', 'budgets.alerts', { id: 'b-customer' }), status: 404 },
+      { route: 'trpc budgets.check', run: asAtrpc('query', 'budgets.check', { id: 'b-customer', request: { estimated_cost: '1' } }), status: 404 },
     ];
 
     for (const attempt of attempts) {

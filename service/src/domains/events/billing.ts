@@ -4,6 +4,7 @@
 import type { CustomerState, RatedEvent, ReceiptStep } from '@tariff/core-wasm';
 import type { TenantScope } from '../../platform/db.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
+import * as budgetsRepo from '../budgets/repo.ts';
 import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
 import * as walletsRepo from '../wallets/repo.ts';
 import { grantInForce, kernelGrant } from '../wallets/service.ts';
@@ -93,8 +94,9 @@ export interface AcceptedCharge {
 
 /**
  * The writes of the acknowledging transaction: one ledger transaction per event that drew credit (debit each
- * grant, credit usage revenue), the grants' new balances, and the credits applied per period. Issued at once,
- * to be awaited with the ingestion's own writes.
+ * grant, credit usage revenue), the grants' new balances, the credits applied per period, then the budget
+ * alerts the periods' new spend fires. Issued at once, after the ingestion's own period updates, and awaited
+ * with them.
  */
 export function writeBilling(
   scope: TenantScope,
@@ -103,6 +105,9 @@ export function writeBilling(
   credits: Map<string, EventCredits>,
   now: Date,
 ): Promise<unknown>[] {
+  const touched = new Map<string, { customerId: string; start: Date }>();
+  for (const event of accepted) touched.set(repo.periodKey({ customerId: event.customerId, start: event.periodStart }), { customerId: event.customerId, start: event.periodStart });
+  const alerts = () => budgetsRepo.fireAlerts(scope, [...touched.values()], now);
   const postings: Posting[] = [];
   const perPeriod = new Map<string, { customerId: string; periodStart: Date; amount: bigint }>();
   for (const event of accepted) {
@@ -126,7 +131,7 @@ export function writeBilling(
     period.amount += credit.applied;
     perPeriod.set(key, period);
   }
-  if (postings.length === 0) return [];
+  if (postings.length === 0) return [alerts()];
   const balances: { id: string; balance: string }[] = [];
   for (const { wallet, balances: live } of billing.values()) {
     for (const grant of wallet.grants) {
@@ -138,5 +143,6 @@ export function writeBilling(
     postTransactions(scope, postings, now),
     walletsRepo.updateGrantBalances(scope, balances),
     repo.addPeriodCreditsApplied(scope, [...perPeriod.values()].map((p) => ({ customerId: p.customerId, start: p.periodStart, amount: formatMoney(p.amount) }))),
+    alerts(),
   ];
 }

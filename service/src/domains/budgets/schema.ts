@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { moneyAmount, positiveMoneyAmount } from '../../platform/money.ts';
+import { externalId } from '../customers/schema.ts';
+
+export const enforcements = ['alert', 'block'] as const;
+export type Enforcement = (typeof enforcements)[number];
+
+export const setBudgetInput = z.strictObject({
+  /** Per billing period, in the customer's currency: usage net of discounts, whether credits or the invoice pay for it. */
+  amount: positiveMoneyAmount,
+  /** alert (default): alerts only; block: the entitlement check refuses a request that would go over. */
+  enforcement: z.enum(enforcements).default('alert'),
+  /** Percentages of the amount at which an alert fires, once per period each. */
+  thresholds: z
+    .array(z.number().int().min(1).max(1000))
+    .min(1)
+    .max(10)
+    .refine((t) => t.every((v, i) => i === 0 || v > t[i - 1]), 'must be strictly ascending')
+    .default([50, 80, 100]),
+});
+export type SetBudgetInput = z.infer<typeof setBudgetInput>;
+
+export const checkInput = z.strictObject({
+  /** What the request is expected to cost, in the customer's currency. */
+  estimated_cost: moneyAmount,
+  /** The event type the request will be metered as: only credit that pays for it counts. */
+  event_type: z.string().min(1).max(200).optional(),
+  /** The rate card that will price it, for card-scoped credit. */
+  card: z.string().min(1).max(200).optional(),
+});
+export type CheckInput = z.infer<typeof checkInput>;
+
+export const listAlertsInput = z.strictObject({
+  /** Only the alerts of the period containing this instant. */
+  at: z.iso.datetime({ offset: true }).optional(),
+});
+export type ListAlertsInput = z.infer<typeof listAlertsInput>;
+
+export const customerPath = z.strictObject({ id: externalId });
