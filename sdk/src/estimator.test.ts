@@ -41,7 +41,9 @@ describe('Estimator.estimate', () => {
     expect(second).toEqual(first);
     // The launch promotion (1.00) paid for the first event; the snapshot now says so.
     expect(estimator.state('acme')!.grants![0].balance).not.toBe('1.00');
-    expect(estimator.snapshot().spent).toEqual({ acme: first.amount });
+    // Spend counts usage net of the 10% discount, whether credits pay for it or not.
+    expect(first.amount).toBe('0.000000000');
+    expect(estimator.snapshot().spend).toEqual({ acme: '0.382500000' });
   });
 
   it('estimateMany rates in order against one snapshot', async () => {
@@ -60,8 +62,9 @@ describe('Estimator.check', () => {
   it('allows a rated event and says what it costs and what credit is left, changing nothing', async () => {
     const estimator = await Estimator.create({ wasm: kernel, book, states: { acme: { ...noFreeTokens, grants: [{ id: 'g', kind: 'prepaid', priority: 0, balance: '5' }] } } });
     const event = gpt4o('c1', 200_000, 10_000); // 0.5 + 0.1 = 0.60, all from the grant
-    expect(estimator.check(event)).toEqual({ allowed: true, currency: 'USD', amount: '0.000000000', creditsRemaining: '4.400000000' });
-    expect(estimator.check(event)).toEqual({ allowed: true, currency: 'USD', amount: '0.000000000', creditsRemaining: '4.400000000' });
+    const expected = { allowed: true, currency: 'USD', amount: '0.000000000', spend: '0.600000000', creditsRemaining: '4.400000000' };
+    expect(estimator.check(event)).toEqual(expected);
+    expect(estimator.check(event)).toEqual(expected);
     expect(estimator.state('acme')!.grants![0].balance).toBe('5');
   });
 
@@ -77,12 +80,21 @@ describe('Estimator.check', () => {
   });
 
   it('refuses an event that would take the period spend over the budget', async () => {
-    const estimator = await Estimator.create({ wasm: kernel, book, states: { globex: noFreeTokens }, spent: { globex: '9.40' } });
+    const estimator = await Estimator.create({ wasm: kernel, book, states: { globex: noFreeTokens }, spend: { globex: '9.40' } });
     const event = gpt4o('c1', 200_000, 10_000, 'globex'); // 0.60
-    expect(estimator.check(event, { budget: '10' })).toEqual({ allowed: true, currency: 'USD', amount: '0.600000000', creditsRemaining: '0.000000000', budgetRemaining: '0.000000000' });
-    expect(estimator.check(event, { budget: '9.999999999' })).toMatchObject({ allowed: false, reason: 'over_budget', budgetRemaining: '-0.000000001' });
+    expect(estimator.check(event, { budget: '10' })).toEqual({
+      allowed: true, currency: 'USD', amount: '0.600000000', spend: '0.600000000', creditsRemaining: '0.000000000', budgetRemaining: '0.000000000',
+    });
+    expect(estimator.check(event, { budget: '9.999999999' })).toMatchObject({ allowed: false, reason: 'budget_exceeded', budgetRemaining: '-0.000000001' });
     estimator.estimate(event, { updateState: true });
-    expect(estimator.check(gpt4o('c2', 1, 0, 'globex'), { budget: '10' })).toMatchObject({ allowed: false, reason: 'over_budget' });
+    expect(estimator.check(gpt4o('c2', 1, 0, 'globex'), { budget: '10' })).toMatchObject({ allowed: false, reason: 'budget_exceeded' });
+  });
+
+  it("counts spend net of the discount, paid by credits or not, as the service's budgets do", async () => {
+    const estimator = await Estimator.create({ wasm: kernel, book, states: { acme: { ...noFreeTokens, ...states.acme } } });
+    const event = gpt4o('c1', 200_000, 10_000); // 0.60 less 10%, all paid by the promotion
+    expect(estimator.check(event, { budget: '0.54' })).toMatchObject({ allowed: true, amount: '0.000000000', spend: '0.540000000', budgetRemaining: '0.000000000' });
+    expect(estimator.check(event, { budget: '0.53' })).toMatchObject({ allowed: false, reason: 'budget_exceeded' });
   });
 
   it('refuses an event the server would reject, with its error and field', async () => {
@@ -123,7 +135,7 @@ describe('Estimator refuses bad input, naming the field', () => {
   it('a bad budget or spend, and a wasm that is not one', async () => {
     const estimator = await Estimator.create({ wasm: kernel, book });
     expect(() => estimator.check(gpt4o('c', 1, 1), { budget: 'ten dollars' })).toThrow(/^budget: must be a decimal amount/);
-    await expect(Estimator.create({ wasm: kernel, book, spent: { acme: '1.0000000001' } })).rejects.toThrow(/^spent\.acme: must be a decimal amount with at most 9 decimals/);
+    await expect(Estimator.create({ wasm: kernel, book, spend: { acme: '1.0000000001' } })).rejects.toThrow(/^spend\.acme: must be a decimal amount with at most 9 decimals/);
     await expect(Estimator.create({ wasm: 'tariff.wasm' as unknown as Uint8Array, book })).rejects.toThrow('wasm must be a WebAssembly.Module');
   });
 });

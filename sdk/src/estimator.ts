@@ -19,22 +19,26 @@ export interface EstimatorOptions {
   book: PriceBook | CompiledBook;
   /** Customer states by customer id, as the kernel takes them (period, counters, allowances, grants, ...). */
   states?: StateMap;
-  /** Each customer's charged total so far this period (decimal string), for budgets. Default 0. */
-  spent?: Record<string, string>;
+  /**
+   * Each customer's spend so far this period (decimal string), for budgets: usage net of discounts, whether credits
+   * or the invoice pay for it, as the service counts it (its Budget's `current_period.spend`). Default 0.
+   */
+  spend?: Record<string, string>;
   /** Apply each estimate to the local snapshot, as the server will when the event arrives. Default false. */
   updateState?: boolean;
 }
 
 export interface CheckOptions {
-  /** The customer's spending limit for the period (decimal string in the book's currency). */
+  /** The customer's budget for the period (decimal string in the book's currency), compared with spend + this event's `spend`. */
   budget?: string;
 }
 
 export interface CheckResult {
   allowed: boolean;
   /**
-   * Why not: `credits_exhausted` (credits do not cover it and the customer blocks on depletion), `over_budget`,
-   * or the code of the error that keeps the event from being rated (e.g. `no_rate_card`, `invalid_property`).
+   * Why not: `credits_exhausted` (credits do not cover it and the customer blocks on depletion), `budget_exceeded`
+   * (the service's codes for the same refusals), or the code of the error that keeps the event from being rated
+   * (e.g. `no_rate_card`, `invalid_property`).
    */
   reason?: string;
   /** The rating error, when there is one (`code`, `message`, `field`). */
@@ -42,9 +46,14 @@ export interface CheckResult {
   currency: string;
   /** What the event would be charged after discount, commitment and credits (9 decimals); absent when it cannot be rated. */
   amount?: string;
+  /**
+   * What the event adds to the period's spend: net of the negotiated discount, before commitment and credits. This
+   * is what budgets count, and the `estimated_cost` to give the service's entitlement check.
+   */
+  spend?: string;
   /** Grant balance in force at the event's instant, after the event. */
   creditsRemaining?: string;
-  /** `budget - spent - amount` (negative when over), when a budget was given and the event can be rated. */
+  /** `budget - spend so far - spend` (negative when over), when a budget was given and the event can be rated. */
   budgetRemaining?: string;
 }
 
@@ -62,7 +71,7 @@ const I64_MAX = (1n << 63n) - 1n;
 export class Estimator {
   readonly book: CompiledBook;
   private readonly states: StateMap;
-  private readonly spent = new Map<string, bigint>();
+  private readonly spend = new Map<string, bigint>();
   private readonly encoded = new Map<string, EncodedCustomer>();
   private readonly eventBytes: Uint8Array;
   private readonly eventView: DataView;
@@ -74,7 +83,7 @@ export class Estimator {
     this.updateState = options.updateState ?? false;
     this.eventBytes = new Uint8Array(L.EVENT_HEADER_SIZE + 8 * book.properties.length);
     this.eventView = new DataView(this.eventBytes.buffer);
-    for (const [customer, value] of Object.entries(options.spent ?? {})) this.spent.set(customer, money(value, `spent.${customer}`));
+    for (const [customer, value] of Object.entries(options.spend ?? {})) this.spend.set(customer, money(value, `spend.${customer}`));
     // A malformed state is refused now, naming its field, rather than at the first check().
     for (const customer of Object.keys(this.states)) this.encodedCustomer(customer);
   }
@@ -124,7 +133,7 @@ export class Estimator {
         this.encoded.delete(customer);
       }
       for (const result of output.results) {
-        if (result.status === 'rated') this.spent.set(result.customer_id, (this.spent.get(result.customer_id) ?? 0n) + money(result.amount!, 'amount'));
+        if (result.status === 'rated') this.spend.set(result.customer_id, (this.spend.get(result.customer_id) ?? 0n) + netOf(result));
       }
     }
     return output.results;
@@ -132,7 +141,7 @@ export class Estimator {
 
   /**
    * Would the server take this event? Rated against the snapshot (nothing changes): rejected by the block policy
-   * when credits run out, by the budget when `spent + amount` exceeds it, or by any rating error.
+   * when credits run out, by the budget when the period's spend plus this event's exceeds it, or by any rating error.
    */
   check(event: UsageEvent, options: CheckOptions = {}): CheckResult {
     const budget = options.budget === undefined ? undefined : money(options.budget, 'budget');
@@ -154,18 +163,19 @@ export class Estimator {
       return { allowed: false, reason: error.code, error, currency, creditsRemaining: formatMoney(credits) };
     }
     const amount = raw.results.getBigInt64(L.RESULT_AMOUNT, true);
+    const net = raw.results.getBigInt64(L.RESULT_NET, true);
     const start = raw.results.getInt32(L.RESULT_STEPS_START, true);
     const count = raw.results.getInt32(L.RESULT_STEP_COUNT, true);
     for (let s = start; s < start + count; s++) {
       if (raw.steps.getUint8(s * L.STEP_SIZE) === L.STEP.credit) credits -= raw.steps.getBigInt64(s * L.STEP_SIZE + 8, true);
     }
-    const result: CheckResult = { allowed: true, currency, amount: formatMoney(amount), creditsRemaining: formatMoney(credits) };
+    const result: CheckResult = { allowed: true, currency, amount: formatMoney(amount), spend: formatMoney(net), creditsRemaining: formatMoney(credits) };
     if (budget !== undefined) {
-      const remaining = budget - (this.spent.get(customer!) ?? 0n) - amount;
+      const remaining = budget - (this.spend.get(customer!) ?? 0n) - net;
       result.budgetRemaining = formatMoney(remaining);
       if (remaining < 0n) {
         result.allowed = false;
-        result.reason = 'over_budget';
+        result.reason = 'budget_exceeded';
       }
     }
     return result;
@@ -177,12 +187,12 @@ export class Estimator {
   }
 
   /** Everything the estimator holds now: states and period spend by customer. */
-  snapshot(): { states: StateMap; spent: Record<string, string> } {
-    return { states: { ...this.states }, spent: Object.fromEntries([...this.spent].map(([customer, value]) => [customer, formatMoney(value)])) };
+  snapshot(): { states: StateMap; spend: Record<string, string> } {
+    return { states: { ...this.states }, spend: Object.fromEntries([...this.spend].map(([customer, value]) => [customer, formatMoney(value)])) };
   }
 
   /** Replaces one customer's state (and, if given, its period spend), e.g. from a fresher server snapshot. */
-  setState(customerId: string, state: CustomerState, spent?: string): void {
+  setState(customerId: string, state: CustomerState, spend?: string): void {
     if (typeof customerId !== 'string' || customerId === '') throw new TypeError('customerId must be a non-empty string');
     const previous = this.states[customerId];
     this.states[customerId] = state;
@@ -195,7 +205,7 @@ export class Estimator {
       this.encoded.delete(customerId);
       throw error;
     }
-    if (spent !== undefined) this.spent.set(customerId, money(spent, `spent.${customerId}`));
+    if (spend !== undefined) this.spend.set(customerId, money(spend, `spend.${customerId}`));
   }
 
   private encodedCustomer(customer: string): EncodedCustomer {
@@ -240,6 +250,12 @@ function kernelError(book: CompiledBook, status: number, detail: number): EventE
   }
   const field = ERROR_FIELDS[code];
   return field ? { code, message: ERROR_MESSAGES[code], field } : { code, message: ERROR_MESSAGES[code] };
+}
+
+/** Net of the negotiated discount, before commitment and credits: the subtotal less the receipt's discount step. */
+function netOf(result: RatedEvent): bigint {
+  const discount = result.receipt?.find((step) => step.step === 'discount');
+  return money(result.subtotal!, 'subtotal') - (discount ? money(discount.amount, 'discount') : 0n);
 }
 
 function money(value: unknown, path: string): bigint {

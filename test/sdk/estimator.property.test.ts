@@ -44,19 +44,21 @@ async function compare({ book, states, events }: Scenario): Promise<void> {
   const estimator = await Estimator.create({ wasm: kernel, book, states });
   const local: RatedEvent[] = [];
   for (const event of events) {
-    const spent = nano(estimator.snapshot().spent[event.customer_id] ?? '0');
+    const spent = nano(estimator.snapshot().spend[event.customer_id] ?? '0');
     const checked = estimator.check(event);
     if (checked.allowed) {
-      // A budget of exactly what would then be spent passes; one nano-unit less does not, unless the event is free.
-      const exact = spent + nano(checked.amount!);
+      // A budget of exactly the spend after this event passes; one nano-unit less does not, unless it adds nothing.
+      const exact = spent + nano(checked.spend!);
       // (A budget is a 64-bit amount like every other: sums past that are not tried.)
-      if (exact >= 0n && exact <= I64_MAX) expect(estimator.check(event, { budget: format(exact) }).allowed, 'budget = spent + amount').toBe(true);
-      if (exact >= 1n && exact <= I64_MAX && nano(checked.amount!) > 0n) expect(estimator.check(event, { budget: format(exact - 1n) }).reason).toBe('over_budget');
+      if (exact >= 0n && exact <= I64_MAX) expect(estimator.check(event, { budget: format(exact) }).allowed, 'budget = spend + this spend').toBe(true);
+      if (exact >= 1n && exact <= I64_MAX && nano(checked.spend!) > 0n) expect(estimator.check(event, { budget: format(exact - 1n) }).reason).toBe('budget_exceeded');
     }
     const result = estimator.estimate(event, { updateState: true });
     local.push(result);
     if (result.status === 'rated') {
       expect(checked).toMatchObject({ allowed: true, amount: result.amount });
+      const discount = result.receipt!.find((step) => step.step === 'discount');
+      expect(nano(checked.spend!)).toBe(nano(result.subtotal!) - (discount ? nano(discount.amount) : 0n));
       expect(nano(checked.creditsRemaining!)).toBe(creditsInForce(estimator.snapshot().states, result.customer_id, event.timestamp));
     } else {
       expect(checked.allowed).toBe(false);
