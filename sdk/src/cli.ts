@@ -1,11 +1,20 @@
-// The `tariff` command line: rate events locally with the wasm kernel, validate books, import price lists.
-import { readFileSync, writeFileSync } from 'node:fs';
+// The `tariff` command line: rate and estimate events locally with the wasm kernel, validate books, import price
+// lists, send usage to a Tariff service.
+import { createReadStream, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { type PriceBook, type StateMap, type UsageEvent, compileBook } from '@tariff/core-wasm';
-import { loadKernel } from '@tariff/core-wasm/node';
+import { loadKernel, wasmBytes } from '@tariff/core-wasm/node';
+import { TariffClient } from './client.ts';
+import { Estimator } from './estimator.ts';
+import { EventSender, SenderCloseTimeoutError, type UsageEvent as WireEvent } from './sender.ts';
 
 const USAGE = `usage:
   tariff rate --price-book BOOK.json --events EVENTS.jsonl [--state STATE.json] [--state-out FILE]
+  tariff estimate --price-book BOOK.json (--event EVENT.json|'{...}' | --events EVENTS.jsonl|-) [--state STATE.json]
+                  [--check [--budget AMOUNT] [--spend CUSTOMER=AMOUNT ...]] [--update-state [--state-out FILE]]
+  tariff send --url URL [--api-key KEY] [FILE.jsonl|-] [--batch-size N] [--max-buffer N] [--concurrency N] [--timeout SECONDS]
+              (the key may come from TARIFF_API_KEY)
   tariff validate --price-book BOOK.json
   tariff import-prices --format genai-prices FILE [--out BOOK.json]`;
 
@@ -87,7 +96,214 @@ async function importCommand(args: string[]): Promise<void> {
   else process.stdout.write(text);
 }
 
-const commands: Record<string, (args: string[]) => unknown> = { rate: rateCommand, validate: validateCommand, 'import-prices': importCommand };
+/** Events for `estimate`: one from --event (a file, or JSON inline), or JSON lines from --events (a file or -). */
+function readEstimateEvents(values: { event?: string; events?: string }): { events: UsageEvent[]; single: boolean } {
+  if (values.event !== undefined && values.events !== undefined) throw new UsageError('give --event or --events, not both');
+  if (values.event !== undefined) {
+    const inline = values.event.trimStart().startsWith('{');
+    let event: unknown;
+    try {
+      event = inline ? JSON.parse(values.event) : readJson(values.event, 'event');
+    } catch (error) {
+      if (error instanceof UsageError) throw error;
+      throw new UsageError(`--event is not valid JSON: ${(error as Error).message}`);
+    }
+    if (typeof event !== 'object' || event === null || Array.isArray(event)) throw new UsageError('--event must be one JSON object (use --events for JSON lines)');
+    return { events: [event as UsageEvent], single: true };
+  }
+  if (values.events === undefined) throw new UsageError(USAGE);
+  const lines = readFileSync(values.events === '-' ? 0 : values.events, 'utf8').split('\n');
+  const events: UsageEvent[] = [];
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    try {
+      events.push(JSON.parse(line));
+    } catch (error) {
+      throw new UsageError(`${values.events === '-' ? 'stdin' : values.events} line ${i + 1} is not valid JSON: ${(error as Error).message}`);
+    }
+  });
+  return { events, single: false };
+}
+
+function parseSpend(entries: string[] | undefined): Record<string, string> {
+  const spend: Record<string, string> = {};
+  for (const entry of entries ?? []) {
+    const at = entry.lastIndexOf('=');
+    if (at <= 0) throw new UsageError(`--spend ${entry}: expected CUSTOMER=AMOUNT, e.g. acme=12.50`);
+    spend[entry.slice(0, at)] = entry.slice(at + 1);
+  }
+  return spend;
+}
+
+/** `estimate`: what the service would charge (or, with --check, whether it would take the event), computed locally. */
+async function estimateCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'price-book': { type: 'string' }, event: { type: 'string' }, events: { type: 'string' }, state: { type: 'string' },
+      check: { type: 'boolean' }, budget: { type: 'string' }, spend: { type: 'string', multiple: true },
+      'update-state': { type: 'boolean' }, 'state-out': { type: 'string' },
+    },
+  });
+  if (!values['price-book']) throw new UsageError(USAGE);
+  if ((values.budget !== undefined || values.spend !== undefined) && !values.check) throw new UsageError('--budget and --spend apply to --check');
+  if (values['state-out'] && !values['update-state']) throw new UsageError('--state-out needs --update-state');
+  const book = compileOrExit(values['price-book']);
+  const states = (values.state ? readJson(values.state, 'state') : {}) as StateMap;
+  const { events, single } = readEstimateEvents(values);
+  let estimator: Estimator;
+  try {
+    estimator = await Estimator.create({ wasm: wasmBytes(), book, states, spend: parseSpend(values.spend) });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const out: string[] = [];
+  for (const event of events) {
+    let result: unknown;
+    if (values.check) {
+      try {
+        result = { transaction_id: event?.transaction_id, ...estimator.check(event, { budget: values.budget }) };
+      } catch (error) {
+        throw new UsageError((error as Error).message);
+      }
+      if (values['update-state']) estimator.estimate(event, { updateState: true });
+    } else {
+      result = estimator.estimate(event, { updateState: values['update-state'] });
+    }
+    out.push(single ? JSON.stringify(result, null, 2) : JSON.stringify(result));
+  }
+  process.stdout.write(out.join('\n') + (out.length ? '\n' : ''));
+  if (values['state-out']) writeFileSync(values['state-out'], JSON.stringify(estimator.snapshot().states, null, 2) + '\n');
+}
+
+function positiveInt(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got ${value}`);
+  return n;
+}
+
+/**
+ * `send`: JSON lines to POST /v1/events through the SDK's sender (batches, back-pressure, retries with the events'
+ * own transaction ids). Progress on stderr; the totals as JSON on stdout. Exit 1 if any line was not delivered.
+ */
+async function sendCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true,
+    options: {
+      url: { type: 'string' }, 'api-key': { type: 'string' }, 'batch-size': { type: 'string' }, 'max-buffer': { type: 'string' },
+      concurrency: { type: 'string' }, timeout: { type: 'string' },
+    },
+  });
+  const apiKey = values['api-key'] ?? process.env.TARIFF_API_KEY;
+  if (!values.url || positionals.length > 1) throw new UsageError(USAGE);
+  if (!apiKey) throw new UsageError('send needs an API key: --api-key KEY or TARIFF_API_KEY');
+  const source = positionals[0] ?? '-';
+  const timeoutSeconds = values.timeout === undefined ? 120 : Number(values.timeout);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UsageError(`--timeout must be a positive number of seconds, got ${values.timeout}`);
+  let client: TariffClient;
+  try {
+    client = new TariffClient({ baseUrl: values.url, apiKey });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  let total = 0;
+  try {
+    total = source === '-' ? 0 : statSync(source).size;
+  } catch (error) {
+    throw new UsageError(`cannot read ${source}: ${(error as Error).message}`);
+  }
+
+  const lineOf = new WeakMap<object, number>();
+  let lines = 0;
+  let invalid = 0;
+  let bytes = 0;
+  const sender = new EventSender({
+    client,
+    maxBatchSize: positiveInt(values['batch-size'], 'batch-size', 500),
+    maxBufferedEvents: positiveInt(values['max-buffer'], 'max-buffer', 10_000),
+    concurrency: positiveInt(values.concurrency, 'concurrency', 2),
+    onRejected: ({ event, error }) => {
+      process.stderr.write(`${clear()}line ${lineOf.get(event) ?? '?'}: ${event.transaction_id} rejected: ${error.code}${error.field ? ` (${error.field})` : ''}: ${error.message}\n`);
+    },
+    onError: (error, events, willRetry) => {
+      if (!willRetry) process.stderr.write(`${clear()}${events.length} event(s) not delivered: ${error.code}: ${error.message}\n`);
+    },
+  });
+
+  const started = Date.now();
+  const tty = process.stderr.isTTY === true;
+  let lastProgress = 0;
+  const progress = (final = false) => {
+    const now = Date.now();
+    if (!final && now - lastProgress < (tty ? 100 : 5000)) return;
+    lastProgress = now;
+    const stats = sender.stats();
+    const done = stats.accepted + stats.duplicate + stats.rejected;
+    const bar = total > 0 ? `${progressBar(bytes / total)} ` : '';
+    const line = `${bar}read ${lines} · sent ${done} (accepted ${stats.accepted}, duplicate ${stats.duplicate}, rejected ${stats.rejected})` +
+      `${stats.retries ? ` · ${stats.retries} retries` : ''} · ${Math.round(done / Math.max(0.001, (now - started) / 1000))}/s`;
+    process.stderr.write(tty ? `\r${line}\x1b[K${final ? '\n' : ''}` : `${line}\n`);
+  };
+  const clear = () => (tty ? '\r\x1b[K' : '');
+  const timer = setInterval(() => progress(), tty ? 100 : 5000);
+
+  let interrupted = false;
+  const onInterrupt = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    process.stderr.write(`${clear()}interrupted: sending what was read (Ctrl-C again to quit at once)\n`);
+  };
+  process.on('SIGINT', onInterrupt);
+
+  const input = createInterface({ input: source === '-' ? process.stdin : createReadStream(source), crlfDelay: Infinity });
+  for await (const line of input) {
+    lines++;
+    bytes += Buffer.byteLength(line) + 1;
+    if (interrupted) break;
+    if (!line.trim()) continue;
+    let event: WireEvent;
+    try {
+      event = JSON.parse(line);
+      if (typeof event === 'object' && event !== null) lineOf.set(event, lines);
+      await sender.send(event);
+    } catch (error) {
+      invalid++;
+      process.stderr.write(`${clear()}line ${lines}: not sent: ${(error as Error).message}\n`);
+    }
+    progress();
+  }
+
+  let undelivered = 0;
+  try {
+    await sender.close({ timeoutMs: timeoutSeconds * 1000 });
+  } catch (error) {
+    if (!(error instanceof SenderCloseTimeoutError)) throw error;
+    undelivered = error.undelivered.length;
+    process.stderr.write(`${clear()}${error.message}; first undelivered: ${error.undelivered.slice(0, 5).map((e) => e.transaction_id).join(', ')}\n`);
+  } finally {
+    clearInterval(timer);
+    process.off('SIGINT', onInterrupt);
+  }
+  progress(true);
+  const stats = sender.stats();
+  const summary = {
+    lines, invalid, accepted: stats.accepted, duplicate: stats.duplicate, rejected: stats.rejected, failed: stats.failed + undelivered,
+    batches: stats.batches, retries: stats.retries, seconds: Math.round((Date.now() - started) / 10) / 100,
+  };
+  process.stdout.write(JSON.stringify(summary) + '\n');
+  if (invalid || summary.rejected || summary.failed || interrupted) process.exitCode = 1;
+}
+
+function progressBar(fraction: number): string {
+  const width = 24;
+  const filled = Math.round(Math.min(1, Math.max(0, fraction)) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor(Math.min(1, fraction) * 100)).padStart(3)}%`;
+}
+
+const commands: Record<string, (args: string[]) => unknown> = {
+  rate: rateCommand, estimate: estimateCommand, send: sendCommand, validate: validateCommand, 'import-prices': importCommand,
+};
 
 const [command, ...rest] = process.argv.slice(2);
 try {

@@ -169,15 +169,14 @@ export class Estimator {
     for (let s = start; s < start + count; s++) {
       if (raw.steps.getUint8(s * L.STEP_SIZE) === L.STEP.credit) credits -= raw.steps.getBigInt64(s * L.STEP_SIZE + 8, true);
     }
-    const result: CheckResult = { allowed: true, currency, amount: formatMoney(amount), spend: formatMoney(net), creditsRemaining: formatMoney(credits) };
-    if (budget !== undefined) {
-      const remaining = budget - (this.spend.get(customer!) ?? 0n) - net;
-      result.budgetRemaining = formatMoney(remaining);
-      if (remaining < 0n) {
-        result.allowed = false;
-        result.reason = 'budget_exceeded';
-      }
-    }
+    let remaining: bigint | undefined;
+    if (budget !== undefined) remaining = budget - (this.spend.get(customer!) ?? 0n) - net;
+    const over = remaining !== undefined && remaining < 0n;
+    const result: CheckResult = over ? { allowed: false, reason: 'budget_exceeded', currency } : { allowed: true, currency };
+    result.amount = formatMoney(amount);
+    result.spend = formatMoney(net);
+    result.creditsRemaining = formatMoney(credits);
+    if (remaining !== undefined) result.budgetRemaining = formatMoney(remaining);
     return result;
   }
 
