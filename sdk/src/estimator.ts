@@ -2,8 +2,12 @@
 // edge worker can price a request and stop one that would break a budget without a network round trip.
 import {
   type CompiledBook, type CustomerState, type EventError, EventTypes, Kernel, type PriceBook, RateInputError, type RatedEvent,
-  type StateMap, type UsageEvent, encodeEvent, encodeStates, formatMoney, parseInstant, parseScaled, toCompiled,
+  type StateMap, type UsageEvent as KernelEvent, encodeEvent, encodeStates, formatMoney, parseInstant, parseScaled, toCompiled,
 } from '@tariff/core-wasm';
+import type { UsageEvent as WireEvent } from './sender.ts';
+
+/** An event as the API takes it (properties optional) or as the kernel host types it. */
+export type UsageEvent = WireEvent | KernelEvent;
 // The kernel host exports no subpath for its memory layout or event writer (yet): check() needs both to rate one
 // pre-encoded event without decoding a receipt or a state. Asked of core-wasm in the SDK's report.
 import { writeEvent } from '../../core-wasm/src/kernel.ts';
@@ -126,7 +130,8 @@ export class Estimator {
       const customer = event?.customer_id;
       if (typeof customer === 'string' && Object.hasOwn(this.states, customer)) subset[customer] = this.states[customer];
     }
-    const output = this.kernel.rate(this.book, subset, events);
+    // The API's event (properties optional) is the kernel's: absent properties read as none.
+    const output = this.kernel.rate(this.book, subset, events as KernelEvent[]);
     if (options.updateState ?? this.updateState) {
       for (const [customer, state] of Object.entries(output.states)) {
         this.states[customer] = state;
@@ -148,7 +153,7 @@ export class Estimator {
     const currency = this.book.currency;
     const customer = typeof event?.customer_id === 'string' ? event.customer_id : undefined;
     const entry = customer === undefined ? undefined : this.encodedCustomer(customer);
-    const outcome = encodeEvent(this.book, event, entry?.types ?? new EventTypes(), entry?.period);
+    const outcome = encodeEvent(this.book, event as KernelEvent, entry?.types ?? new EventTypes(), entry?.period);
     if (!outcome.ok) return { allowed: false, reason: outcome.error.code, error: outcome.error, currency };
 
     writeEvent(this.eventView, 0, outcome.event, 0);
