@@ -2,6 +2,8 @@
 // and routes, merged into document.ts. Request bodies come from the handlers' zod schemas.
 import { z } from 'zod';
 import { checkInput, listAlertsInput, setBudgetInput } from '../../service/src/domains/budgets/schema.ts';
+import { createPlanInput, listPlansInput } from '../../service/src/domains/plans/schema.ts';
+import { createSubscriptionInput } from '../../service/src/domains/subscriptions/schema.ts';
 import { listLedgerAccountsInput, listLedgerTransactionsInput } from '../../service/src/domains/ledger/schema.ts';
 import { createGrantInput, updateWalletInput, voidGrantInput } from '../../service/src/domains/wallets/schema.ts';
 
@@ -147,6 +149,49 @@ Object.assign(billingSchemas, {
   }),
 });
 
+const interval = { type: 'string', enum: ['month', 'year'] };
+const period = object({ start: instant, end: instant });
+
+/** The base-fee rule, stated once for every operation that bills or shows it. */
+export const prorationRule =
+  'Base fees are billed in arrears when a period closes. A partial period (a subscription that starts between anchor boundaries) is charged ' +
+  'base_fee x (seconds in the partial period) / (seconds in the full period it belongs to, from the anchor boundary before its end to its end), ' +
+  'rounded half-even to the nano-unit; the invoice line is then rounded once to the currency\'s minor unit like every line. The minimum spend is prorated by the same rule. ' +
+  'Periods start at 00:00:00 UTC on the anchor day (a month without that day uses its last day); durations count whole seconds.';
+
+Object.assign(billingSchemas, {
+  Plan: object({
+    id: { type: 'string', format: 'uuid' },
+    code: string,
+    name: string,
+    currency: described(string, "The price book's currency."),
+    price_book: string,
+    base_fee: described(money, 'Per full period; see the proration rule on POST /v1/plans.'),
+    interval,
+    allowances: { type: 'object', additionalProperties: decimal, description: 'Units included per period by allowance pool (quantities with 6 decimals).' },
+    minimum_spend: nullable(money),
+    invoice_grace_hours: { type: 'integer', description: 'How long a closed period\'s invoice stays a draft that late events still land in.' },
+    created_at: instant,
+    created_by: string,
+    archived_at: nullable(instant),
+  }),
+  PlanList: object({ data: { type: 'array', items: ref('Plan') }, has_more: { type: 'boolean' } }),
+  Subscription: object({
+    id: { type: 'string', format: 'uuid' },
+    customer_id: string,
+    plan: string,
+    interval,
+    started_at: instant,
+    anchor_day: { type: 'integer' },
+    anchor_month: nullable({ type: 'integer' }),
+    discount_percent: decimal,
+    status: { type: 'string', enum: ['active'] },
+    current_period: described(period, 'The period containing now (the first period before the start).'),
+    created_at: instant,
+    created_by: string,
+  }),
+});
+
 export interface BillingOperation {
   summary: string;
   operationId: string;
@@ -212,6 +257,29 @@ export const billingRoutes: Record<string, Record<string, BillingOperation>> = {
       ok: [200, 'EntitlementCheck'],
       params: [customerId],
     },
+  },
+  '/v1/plans': {
+    get: { summary: 'List plans', operationId: 'listPlans', ok: [200, 'PlanList'], params: queryParams(listPlansInput) },
+    post: { summary: 'Create a plan', operationId: 'createPlan', description: prorationRule, body: fromZod(createPlanInput), ok: [201, 'Plan'] },
+  },
+  '/v1/plans/{code}': {
+    get: { summary: 'Get a plan', operationId: 'getPlan', ok: [200, 'Plan'], params: [{ name: 'code', in: 'path', schema: string, required: true, description: 'The plan code.' }] },
+  },
+  '/v1/customers/{id}/subscriptions': {
+    post: {
+      summary: 'Subscribe the customer to a plan from an instant',
+      operationId: 'createSubscription',
+      description:
+        "The plan's price book rates the customer's events from `started_at`; its allowances, minimum spend and the discount apply to every period from then on. " +
+        "A subscription starts at or after the end of the customer's latest billing period. " +
+        prorationRule,
+      body: fromZod(createSubscriptionInput),
+      ok: [201, 'Subscription'],
+      params: [customerId],
+    },
+  },
+  '/v1/customers/{id}/subscription': {
+    get: { summary: "The customer's subscription and current period", operationId: 'getSubscription', ok: [200, 'Subscription'], params: [customerId] },
   },
   '/v1/ledger/accounts': {
     get: { summary: 'Ledger accounts with their balances', operationId: 'listLedgerAccounts', ok: [200, 'LedgerAccountList'], params: queryParams(listLedgerAccountsInput) },

@@ -36,6 +36,11 @@ export const operationRoutes = {
   deleteBudget: ["delete", "/v1/customers/{id}/budget"],
   listBudgetAlerts: ["get", "/v1/customers/{id}/budget_alerts"],
   checkEntitlement: ["post", "/v1/customers/{id}/check"],
+  listPlans: ["get", "/v1/plans"],
+  createPlan: ["post", "/v1/plans"],
+  getPlan: ["get", "/v1/plans/{code}"],
+  createSubscription: ["post", "/v1/customers/{id}/subscriptions"],
+  getSubscription: ["get", "/v1/customers/{id}/subscription"],
   listLedgerAccounts: ["get", "/v1/ledger/accounts"],
   listLedgerTransactions: ["get", "/v1/ledger/transactions"],
 } as const satisfies OperationRoutes;

@@ -10,6 +10,8 @@ import { ledgerRestRoutes, ledgerTrpc } from './domains/ledger/router.ts';
 import { apiKeyAuthentication, keysRestRoutes, keysTrpc } from './domains/keys/router.ts';
 import { metersRestRoutes, metersTrpc } from './domains/meters/router.ts';
 import { pricingRestRoutes, pricingTrpc } from './domains/pricing/router.ts';
+import { plansRestRoutes, plansTrpc } from './domains/plans/router.ts';
+import { subscriptionsRestRoutes, subscriptionsTrpc } from './domains/subscriptions/router.ts';
 import { walletsRestRoutes, walletsTrpc } from './domains/wallets/router.ts';
 import * as tenants from './domains/tenants/service.ts';
 import { authTrpc, usersTrpc } from './domains/tenants/router.ts';
@@ -33,6 +35,8 @@ export const appRouter = router({
   wallets: walletsTrpc,
   ledger: ledgerTrpc,
   budgets: budgetsTrpc,
+  plans: plansTrpc,
+  subscriptions: subscriptionsTrpc,
 });
 export type AppRouter = typeof appRouter;
 
@@ -89,7 +93,7 @@ export function createApp(options: AppOptions): express.Express {
   });
   v1.use(apiKeyAuthentication(deps));
   v1.use(eventsRestRoutes(deps), customersRestRoutes(deps), metersRestRoutes(deps), pricingRestRoutes(deps), keysRestRoutes(deps), auditRestRoutes(deps));
-  v1.use(walletsRestRoutes(deps), ledgerRestRoutes(deps), budgetsRestRoutes(deps));
+  v1.use(walletsRestRoutes(deps), ledgerRestRoutes(deps), budgetsRestRoutes(deps), plansRestRoutes(deps), subscriptionsRestRoutes(deps));
   app.use('/v1', v1);
 
   app.use(

@@ -1,12 +1,14 @@
 // `npm start`: migrate, then serve on PORT. Embedded PGlite in DATA_DIR (.data) when DATABASE_URL is not set.
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
+import { jobDefinitions, jobSchedules } from './jobs.ts';
 import { createDemoTenant, demoInstructions, readDemoCredentials, saveDemoCredentials, type DemoCredentials } from './demo.ts';
 import { systemClock } from './platform/clock.ts';
 import { loadConfig } from './platform/config.ts';
 import { connect, connectService, resolveDatabase } from './platform/db.ts';
 import { createLogger } from './platform/log.ts';
 import { createMetrics } from './platform/metrics.ts';
+import { installJobs, startJobs } from './platform/jobs.ts';
 import { migrate, setServiceRolePassword } from './platform/migrate.ts';
 
 const config = loadConfig();
@@ -15,6 +17,7 @@ const target = await resolveDatabase(config, logger);
 
 const owner = connect(target.ownerOptions);
 await migrate(owner, logger);
+await installJobs(owner, jobDefinitions);
 if (config.appDatabasePassword && !target.embedded) await setServiceRolePassword(owner, config.appDatabasePassword);
 // Counting tenants is the one cross-tenant read; the service role cannot do it, the owner can.
 const [{ tenants }] = await owner`select count(*)::int as tenants from tenants`;
@@ -36,6 +39,9 @@ if (target.embedded || process.env.DEMO_TENANT === '1') {
   }
 }
 
+// Period close and the other scheduled billing work: pg-boss workers on the service's pool, a tick every minute.
+const jobs = await startJobs(deps, jobDefinitions, { supervise: true, schedules: jobSchedules });
+
 const app = createApp({ ...deps, bodyLimitBytes: config.bodyLimitBytes });
 const server = app.listen(config.port, () => {
   const { port } = server.address() as AddressInfo;
@@ -50,6 +56,7 @@ async function shutdown(signal: string) {
   stopping = true;
   logger.info('shutting down', { signal });
   server.close();
+  await jobs.stop();
   await db.end({ timeout: 5 });
   await target.stop();
   process.exit(0);

@@ -59,6 +59,10 @@ describe('tenant isolation', () => {
     expect((await asB('PATCH', '/v1/customers/b-customer/wallet', { on_depletion: 'overage' })).status).toBe(200);
     bGrantId = (await asB('POST', '/v1/customers/b-customer/credit_grants', { kind: 'prepaid', amount: '1' })).body.id;
     expect((await asB('PUT', '/v1/customers/b-customer/budget', { amount: '0.001' })).status).toBe(200);
+    expect((await asB('POST', '/v1/price_books', { book: exampleBook('b-plan-book') })).status).toBe(201);
+    expect((await asB('POST', '/v1/plans', { code: 'b-plan', name: 'B', price_book: 'b-plan-book', interval: 'month', base_fee: '10' })).status).toBe(201);
+    expect((await asB('POST', '/v1/customers', { external_id: 'b-subscriber', currency: 'USD' })).status).toBe(201);
+    expect((await asB('POST', '/v1/customers/b-subscriber/subscriptions', { plan: 'b-plan', started_at: '2026-03-01T00:00:00Z' })).status).toBe(201);
     const bEvents = await asB('POST', '/v1/events', { events: [llmEvent('b-tx', 'b-customer'), llmEvent('shared-tx', 'b-customer')] });
     expect(bEvents.body.accepted).toBe(2);
     const keys = await asB('GET', '/v1/api_keys');
@@ -167,6 +171,17 @@ describe('tenant isolation', () => {
       { route: 'trpc budgets.set', run: asAtrpc('mutation', 'budgets.set', { id: 'b-customer', budget: { amount: '5' } }), status: 404 },
       { route: 'trpc budgets.delete', run: asAtrpc('mutation', 'budgets.delete', { id: 'b-customer' }), status: 404 },
       { route: 'trpc budgets.alerts', run: asAtrpc('query', 'budgets.alerts', { id: 'b-customer' }), status: 404 },
+      { route: 'GET /plans', run: asA('GET', '/v1/plans'), status: 200, check: notListed('b-plan') },
+      { route: 'GET /plans/:code', run: asA('GET', '/v1/plans/b-plan'), status: 404 },
+      { route: 'POST /plans', run: asA('POST', '/v1/plans', { code: 'a-plan', name: 'A', price_book: 'b-plan-book', interval: 'month' }), status: 400 },
+      { route: 'POST /plans', run: asA('POST', '/v1/plans', { code: 'b-plan', name: 'A', price_book: 'a-book', interval: 'month' }), status: 201 },
+      { route: 'GET /customers/:id/subscription', run: asA('GET', '/v1/customers/b-subscriber/subscription'), status: 404 },
+      { route: 'POST /customers/:id/subscriptions', run: asA('POST', '/v1/customers/b-subscriber/subscriptions', { plan: 'b-plan' }), status: 404 },
+      { route: 'trpc plans.list', run: asAtrpc('query', 'plans.list', {}), status: 200, check: (r) => expect(r.body.data.map((p: any) => p.price_book)).toEqual(['a-book']) },
+      { route: 'trpc plans.get', run: asAtrpc('query', 'plans.get', { code: 'b-plan' }), status: 200, check: (r) => expect(r.body.name).toBe('A') },
+      { route: 'trpc plans.create', run: asAtrpc('mutation', 'plans.create', { code: 'a-plan-2', name: 'A', price_book: 'b-plan-book', interval: 'month' }), status: 400 },
+      { route: 'trpc subscriptions.get', run: asAtrpc('query', 'subscriptions.get', { id: 'b-subscriber' }), status: 404 },
+      { route: 'trpc subscriptions.create', run: asAtrpc('mutation', 'subscriptions.create', { id: 'b-subscriber', subscription: { plan: 'b-plan' } }), status: 404 },
       { route: 'trpc budgets.check', run: asAtrpc('query', 'budgets.check', { id: 'b-customer', request: { estimated_cost: '1' } }), status: 404 },
     ];
 

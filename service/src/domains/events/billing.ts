@@ -1,11 +1,16 @@
-// What ingestion needs from billing, kept apart from the ingestion pipeline: the customer state the kernel sees
-// (credit grants and the depletion policy on top of the period's own state), and what rating wrote back
-// (drawdowns posted to the ledger with the rated lines, grant balances, the balance after each event).
+// What ingestion needs from billing, kept apart from the ingestion pipeline: the billing period of an event
+// (from the customer's subscription), the customer state the kernel sees (the plan's allowances, minimum and
+// discount, credit grants and the depletion policy on top of the period's own state), and what rating wrote
+// back (drawdowns posted to the ledger with the rated lines, grant balances, the balance after each event,
+// budget alerts).
 import type { CustomerState, RatedEvent, ReceiptStep } from '@tariff/core-wasm';
 import type { TenantScope } from '../../platform/db.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import * as budgetsRepo from '../budgets/repo.ts';
 import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
+import { periodAt, type Period } from '../subscriptions/periods.ts';
+import * as subscriptionsRepo from '../subscriptions/repo.ts';
+import { termsOf } from '../subscriptions/service.ts';
 import * as walletsRepo from '../wallets/repo.ts';
 import { grantInForce, kernelGrant } from '../wallets/service.ts';
 import * as repo from './repo.ts';
@@ -14,6 +19,7 @@ import * as repo from './repo.ts';
 export interface CustomerBilling {
   wallet: walletsRepo.RatingWallet;
   balances: Map<string, bigint>;
+  subscription?: subscriptionsRepo.SubscriptionTermsRow;
 }
 
 export interface EventCredits {
@@ -25,16 +31,21 @@ export interface EventCredits {
 }
 
 /** Keys of the state that billing supplies on every call and never stores with the period. */
-const injectedKeys = ['grants', 'on_depletion'] as const;
+const injectedKeys = ['grants', 'on_depletion', 'discount_percent'] as const;
 
-/** Loads and locks the batch's wallets (first round trip of ingestion). Keyed by external id. */
+/** Loads the batch's subscriptions and locks its wallets (first round trip of ingestion). Keyed by external id. */
 export async function loadBilling(scope: TenantScope, externalIds: string[]): Promise<Map<string, CustomerBilling>> {
-  const wallets = await walletsRepo.lockRatingWallets(scope, externalIds);
+  const [wallets, subscriptions] = await Promise.all([walletsRepo.lockRatingWallets(scope, externalIds), subscriptionsRepo.findTermsByExternalIds(scope, externalIds)]);
   const billing = new Map<string, CustomerBilling>();
   for (const [externalId, wallet] of wallets) {
-    billing.set(externalId, { wallet, balances: new Map(wallet.grants.map((g) => [g.id, toNano(g.balance)])) });
+    billing.set(externalId, { wallet, balances: new Map(wallet.grants.map((g) => [g.id, toNano(g.balance)])), subscription: subscriptions.get(externalId) });
   }
   return billing;
+}
+
+/** The billing period an event lands in: the subscription's, or the calendar month without one. */
+export function periodFor(billing: CustomerBilling | undefined, instant: Date): Period {
+  return periodAt(billing?.subscription ? termsOf(billing.subscription) : undefined, instant);
 }
 
 /**
@@ -43,10 +54,28 @@ export async function loadBilling(scope: TenantScope, externalIds: string[]): Pr
  * Grants in another currency than the book's are left out: the kernel does not convert.
  */
 export function kernelState(billing: CustomerBilling | undefined, stored: Record<string, unknown>, period: { start: Date; end: Date }, bookCurrency: string): CustomerState {
-  const state = { ...(stored as CustomerState), period: { start: period.start.toISOString(), end: period.end.toISOString() } };
+  let state: CustomerState = { ...(stored as CustomerState), period: { start: period.start.toISOString(), end: period.end.toISOString() } };
   if (!billing) return state;
+  const plan = billing.subscription;
+  if (plan && period.start.getTime() >= plan.startedAt.getTime()) state = withPlanTerms(state, plan);
   const grants = billing.wallet.currency === bookCurrency ? billing.wallet.grants.filter((g) => billing.balances.get(g.id)! > 0n) : [];
   return { ...state, grants: grants.map((g) => kernelGrant(g, billing.balances.get(g.id)!)), on_depletion: billing.wallet.onDepletion };
+}
+
+/**
+ * A subscribed period's terms: included allowances seed the pools the period has not touched yet (a pool
+ * absent from the state is untouched), the minimum spend counts usage as a postpaid commitment, and the
+ * negotiated discount applies to every event.
+ */
+function withPlanTerms(state: CustomerState, plan: subscriptionsRepo.SubscriptionTermsRow): CustomerState {
+  const allowances = { ...(state.allowances ?? {}) };
+  for (const [pool, included] of Object.entries(plan.allowances)) allowances[pool] ??= included;
+  return {
+    ...state,
+    ...(Object.keys(allowances).length > 0 ? { allowances } : {}),
+    ...(plan.minimumSpend !== null ? { commitment: state.commitment ?? { mode: 'postpaid', consumed: '0' } } : {}),
+    ...(toNano(plan.discountPercent) !== 0n ? { discount_percent: plan.discountPercent } : {}),
+  };
 }
 
 /**

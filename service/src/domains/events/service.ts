@@ -177,7 +177,7 @@ async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], n
       outcomes[candidate.slot] = reject(index, event.transaction_id, 'no_price_book', 'customer_id', `Customer "${event.customer_id}" has no price book at ${event.timestamp}`);
       continue;
     }
-    const period = billingPeriodOf(candidate.occurredAt);
+    const period = billing.periodFor(billings.get(event.customer_id), candidate.occurredAt);
     located.push({
       ...candidate,
       customerId: target.id,

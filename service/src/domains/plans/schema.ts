@@ -1,0 +1,38 @@
+import { parseScaled } from '@tariff/core-wasm';
+import { z } from 'zod';
+import { moneyAmount, positiveMoneyAmount } from '../../platform/money.ts';
+
+export const planCode = z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,99}$/, 'must be lowercase letters, digits, "_", ".", ":" or "-" (at most 100)');
+
+/** A non-negative quantity with at most 6 decimals, as the kernel counts units. */
+const quantity = z
+  .union([z.string(), z.number()])
+  .refine((value) => {
+    const parsed = parseScaled(value, 6);
+    return parsed.ok;
+  }, 'must be a non-negative number with at most 6 decimals');
+
+export const createPlanInput = z.strictObject({
+  code: planCode,
+  name: z.string().trim().min(1).max(200),
+  /** The price book (its code) that rates subscribers' usage; the plan's currency is the book's. */
+  price_book: z.string().min(1).max(200),
+  /** Per full period, billed in arrears at period close; partial periods are prorated by the second. */
+  base_fee: moneyAmount.default('0'),
+  interval: z.enum(['month', 'year']),
+  /** Units included per period by allowance pool, e.g. {"tokens": "1000000"}; the book's charges name the pools they draw. */
+  allowances: z.record(z.string().min(1).max(100), quantity).default({}),
+  /** Usage net of discounts (paid by credit or not) below this per period is billed as a true-up line. */
+  minimum_spend: positiveMoneyAmount.optional(),
+  /** How long after a period ends its invoice stays a draft that late events still land in. */
+  invoice_grace_hours: z.number().int().min(0).max(720).default(1),
+});
+export type CreatePlanInput = z.infer<typeof createPlanInput>;
+
+export const listPlansInput = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  starting_after: planCode.optional(),
+});
+export type ListPlansInput = z.infer<typeof listPlansInput>;
+
+export const planPath = z.strictObject({ code: planCode });
