@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { checkInput, listAlertsInput, setBudgetInput } from '../../service/src/domains/budgets/schema.ts';
 import { createPlanInput, listPlansInput } from '../../service/src/domains/plans/schema.ts';
 import { createSubscriptionInput } from '../../service/src/domains/subscriptions/schema.ts';
+import { listInvoicesInput, payInvoiceInput, voidInvoiceInput } from '../../service/src/domains/invoices/schema.ts';
 import { listLedgerAccountsInput, listLedgerTransactionsInput } from '../../service/src/domains/ledger/schema.ts';
 import { createGrantInput, updateWalletInput, voidGrantInput } from '../../service/src/domains/wallets/schema.ts';
 
@@ -35,6 +36,7 @@ function queryParams(schema: z.ZodObject): { name: string; in: 'query'; schema: 
 }
 
 const customerId = { name: 'id', in: 'path' as const, schema: string, required: true, description: "The customer's external id (percent-encoded)." };
+const invoiceId = { name: 'id', in: 'path' as const, schema: { type: 'string', format: 'uuid' }, required: true };
 const grantId = { name: 'grant_id', in: 'path' as const, schema: { type: 'string', format: 'uuid' }, required: true };
 
 export const billingSchemas: Record<string, Schema> = {
@@ -192,6 +194,57 @@ Object.assign(billingSchemas, {
   }),
 });
 
+/** How invoice amounts are rounded, stated once for every invoice operation. */
+export const roundingRule =
+  'Every amount keeps nano-unit precision (9 decimals, as the kernel rated it) until one rounding to the currency\'s ISO 4217 minor unit: ' +
+  'the invoice total is the exact sum of the lines rounded half-even to the minor unit; each line is its exact amount (`amount_exact`) rounded down, ' +
+  'and the minor units still missing to reach the total go one each to the lines with the largest remainders (ties: the earlier line). ' +
+  'So the total equals the sum of the lines exactly, and each line is within one minor unit of its exact amount. ' +
+  'Lines: base fee (prorated, see POST /v1/plans), usage by rate card, dimension, rate and grouping properties (model, gpu_type, region, availability_class) ' +
+  'with quantity, unit price per `per` units and amount, allowances used (amount 0), negotiated discounts, prepaid commitment and credits applied (negative), ' +
+  'and the minimum-spend true-up. A draft is rebuilt from the period\'s receipts when it is finalized, so events that land during the grace period are on the final invoice. ' +
+  'Finalized invoices are numbered per tenant without gaps and never change; a zero total is issued as a statement with nothing to collect (status paid).';
+
+Object.assign(billingSchemas, {
+  InvoiceLine: object({
+    line: { type: 'integer' },
+    kind: { type: 'string', enum: ['base_fee', 'usage', 'allowance', 'discount', 'commitment', 'credit', 'minimum_true_up'] },
+    description: string,
+    card: nullable(string),
+    dimension: nullable(string),
+    group: nullable({ type: 'object', additionalProperties: string }),
+    quantity: nullable(decimal),
+    unit_price: nullable(described(money, 'Price per `per` units.')),
+    per: nullable(decimal),
+    amount: described(money, 'Rounded to the currency\'s minor unit (see the rounding rule).'),
+    amount_exact: described(money, 'Before rounding.'),
+    grant_id: nullable({ type: 'string', format: 'uuid' }),
+    event_count: nullable(decimal),
+  }),
+  Invoice: object({
+    id: { type: 'string', format: 'uuid' },
+    number: nullable(described(string, 'Assigned at finalization, per tenant, without gaps.')),
+    kind: { type: 'string', enum: ['invoice', 'statement'] },
+    status: { type: 'string', enum: ['draft', 'finalized', 'paid', 'void'] },
+    customer_id: string,
+    currency: string,
+    minor_unit: described({ type: 'integer' }, 'ISO 4217 exponent of the currency.'),
+    period,
+    plan: nullable(string),
+    lines: { type: 'array', items: ref('InvoiceLine') },
+    total: described(money, 'The sum of the lines\' amounts.'),
+    total_exact: described(money, 'The sum of the lines\' exact amounts.'),
+    amount_due: money,
+    finalize_at: described(instant, 'When a draft is finalized: the period\'s end plus the grace.'),
+    created_at: instant,
+    finalized_at: nullable(instant),
+    paid_at: nullable(instant),
+    voided_at: nullable(instant),
+    void_reason: nullable(string),
+  }),
+  InvoiceList: object({ data: { type: 'array', items: ref('Invoice') }, has_more: { type: 'boolean' } }),
+});
+
 export interface BillingOperation {
   summary: string;
   operationId: string;
@@ -280,6 +333,27 @@ export const billingRoutes: Record<string, Record<string, BillingOperation>> = {
   },
   '/v1/customers/{id}/subscription': {
     get: { summary: "The customer's subscription and current period", operationId: 'getSubscription', ok: [200, 'Subscription'], params: [customerId] },
+  },
+  '/v1/invoices': {
+    get: { summary: 'List invoices, newest period first', operationId: 'listInvoices', description: roundingRule, ok: [200, 'InvoiceList'], params: queryParams(listInvoicesInput) },
+  },
+  '/v1/invoices/{id}': {
+    get: { summary: 'Get an invoice with its lines', operationId: 'getInvoice', description: roundingRule, ok: [200, 'Invoice'], params: [invoiceId] },
+  },
+  '/v1/invoices/{id}/finalize': {
+    post: {
+      summary: 'Finalize a draft now, ending its grace period early',
+      operationId: 'finalizeInvoice',
+      description: 'Closes the period (later events are refused with period_closed), rebuilds the lines, assigns the next number and posts the invoice to the ledger (debit the receivable, credit revenue). ' + roundingRule,
+      ok: [200, 'Invoice'],
+      params: [invoiceId],
+    },
+  },
+  '/v1/invoices/{id}/pay': {
+    post: { summary: 'Record the payment of a finalized invoice', operationId: 'payInvoice', body: fromZod(payInvoiceInput), ok: [200, 'Invoice'], params: [invoiceId] },
+  },
+  '/v1/invoices/{id}/void': {
+    post: { summary: 'Void a finalized, unpaid invoice (its number stays used; the ledger posting is reversed)', operationId: 'voidInvoice', body: fromZod(voidInvoiceInput), ok: [200, 'Invoice'], params: [invoiceId] },
   },
   '/v1/ledger/accounts': {
     get: { summary: 'Ledger accounts with their balances', operationId: 'listLedgerAccounts', ok: [200, 'LedgerAccountList'], params: queryParams(listLedgerAccountsInput) },

@@ -41,6 +41,11 @@ export const operationRoutes = {
   getPlan: ["get", "/v1/plans/{code}"],
   createSubscription: ["post", "/v1/customers/{id}/subscriptions"],
   getSubscription: ["get", "/v1/customers/{id}/subscription"],
+  listInvoices: ["get", "/v1/invoices"],
+  getInvoice: ["get", "/v1/invoices/{id}"],
+  finalizeInvoice: ["post", "/v1/invoices/{id}/finalize"],
+  payInvoice: ["post", "/v1/invoices/{id}/pay"],
+  voidInvoice: ["post", "/v1/invoices/{id}/void"],
   listLedgerAccounts: ["get", "/v1/ledger/accounts"],
   listLedgerTransactions: ["get", "/v1/ledger/transactions"],
 } as const satisfies OperationRoutes;

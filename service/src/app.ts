@@ -6,6 +6,7 @@ import { auditRestRoutes, auditTrpc } from './domains/audit/router.ts';
 import { budgetsRestRoutes, budgetsTrpc } from './domains/budgets/router.ts';
 import { customersRestRoutes, customersTrpc } from './domains/customers/router.ts';
 import { eventsRestRoutes, eventsTrpc } from './domains/events/router.ts';
+import { invoicesRestRoutes, invoicesTrpc } from './domains/invoices/router.ts';
 import { ledgerRestRoutes, ledgerTrpc } from './domains/ledger/router.ts';
 import { apiKeyAuthentication, keysRestRoutes, keysTrpc } from './domains/keys/router.ts';
 import { metersRestRoutes, metersTrpc } from './domains/meters/router.ts';
@@ -37,6 +38,7 @@ export const appRouter = router({
   budgets: budgetsTrpc,
   plans: plansTrpc,
   subscriptions: subscriptionsTrpc,
+  invoices: invoicesTrpc,
 });
 export type AppRouter = typeof appRouter;
 
@@ -93,7 +95,7 @@ export function createApp(options: AppOptions): express.Express {
   });
   v1.use(apiKeyAuthentication(deps));
   v1.use(eventsRestRoutes(deps), customersRestRoutes(deps), metersRestRoutes(deps), pricingRestRoutes(deps), keysRestRoutes(deps), auditRestRoutes(deps));
-  v1.use(walletsRestRoutes(deps), ledgerRestRoutes(deps), budgetsRestRoutes(deps), plansRestRoutes(deps), subscriptionsRestRoutes(deps));
+  v1.use(walletsRestRoutes(deps), ledgerRestRoutes(deps), budgetsRestRoutes(deps), plansRestRoutes(deps), subscriptionsRestRoutes(deps), invoicesRestRoutes(deps));
   app.use('/v1', v1);
 
   app.use(

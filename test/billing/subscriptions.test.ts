@@ -121,36 +121,53 @@ describe('plans, subscriptions and period close', () => {
     expect((await api.call('GET', '/v1/customers/euro/subscription')).status).toBe(404);
   });
 
-  it('closes ended periods with one pg-boss job per customer-period, opens the next, and refuses late events after', async () => {
+  it('closes ended periods with one pg-boss job per customer-period, keeps them open for late events during the grace, then refuses them', async () => {
     // Nothing is due before the end.
     await jobs.tick();
     expect((await jobs.counts())['billing.close-period'] ?? 0).toBe(0);
 
     harness.clock.set('2026-04-01T00:00:30Z');
     await jobs.tick();
-    const closed = await harness.database.owner`
-      select c.external_id, p.period_start, p.status from customer_periods p join customers c on c.tenant_id = p.tenant_id and c.id = p.customer_id
-      where p.tenant_id = ${tenant.tenantId} order by c.external_id, p.period_start`;
-    expect(closed.map((r) => [r.external_id, r.period_start.toISOString(), r.status])).toEqual([
-      ['annual-co', '2026-03-15T00:00:00.000Z', 'open'],
-      ['hybrid-co', '2026-03-01T00:00:00.000Z', 'closed'],
-      ['hybrid-co', '2026-04-01T00:00:00.000Z', 'open'],
-      ['late-joiner', '2026-03-15T12:00:00.000Z', 'closed'],
-      ['late-joiner', '2026-04-01T00:00:00.000Z', 'open'],
-      ['payg', '2026-03-01T00:00:00.000Z', 'closed'],
+    const statuses = async () =>
+      (
+        await harness.database.owner`
+          select c.external_id, p.period_start, p.status, i.status as invoice from customer_periods p
+          join customers c on c.tenant_id = p.tenant_id and c.id = p.customer_id
+          left join invoices i on i.tenant_id = p.tenant_id and i.customer_id = p.customer_id and i.period_start = p.period_start
+          where p.tenant_id = ${tenant.tenantId} order by c.external_id, p.period_start`
+      ).map((r) => [r.external_id, r.period_start.toISOString(), r.status, r.invoice]);
+    // Hybrid (1 hour of grace) and pay-as-you-go (1 hour) have drafts and stay open; the committed plan has no grace.
+    expect(await statuses()).toEqual([
+      ['annual-co', '2026-03-15T00:00:00.000Z', 'open', null],
+      ['hybrid-co', '2026-03-01T00:00:00.000Z', 'open', 'draft'],
+      ['hybrid-co', '2026-04-01T00:00:00.000Z', 'open', null],
+      ['late-joiner', '2026-03-15T12:00:00.000Z', 'closed', 'finalized'],
+      ['late-joiner', '2026-04-01T00:00:00.000Z', 'open', null],
+      ['payg', '2026-03-01T00:00:00.000Z', 'open', 'draft'],
     ]);
-    // Three customer-periods were due (however many events they had): three close jobs, one tick.
+    // Three customer-periods were due (however many events they had): three close jobs from one tick.
     expect(await jobs.counts()).toMatchObject({ 'billing.close-period': 3, 'billing.tick': 2 });
-    // A second tick finds nothing left to do.
     await jobs.tick();
     expect((await jobs.counts())['billing.close-period']).toBe(3);
 
+    // During the grace a late event still lands in March.
     const [late] = await api.events(tokens('h-late', 'hybrid-co', 10, '2026-03-31T23:59:00Z'));
-    expect(late).toMatchObject({ status: 'rejected', error: { code: 'period_closed' } });
+    expect(late).toMatchObject({ status: 'accepted', period: { start: '2026-03-01T00:00:00.000Z' } });
+    // After it, the drafts are finalized (one job each) and March refuses events.
+    harness.clock.set('2026-04-01T01:00:00Z');
+    await jobs.tick();
+    expect(await jobs.counts()).toMatchObject({ 'billing.close-period': 3, 'billing.finalize-invoice': 2 });
+    expect((await statuses()).filter((r) => r[1] === '2026-03-01T00:00:00.000Z').map((r) => [r[2], r[3]])).toEqual([
+      ['closed', 'finalized'],
+      ['closed', 'finalized'],
+    ]);
+    const [tooLate] = await api.events(tokens('h-too-late', 'hybrid-co', 10, '2026-03-31T23:59:30Z'));
+    expect(tooLate).toMatchObject({ status: 'rejected', error: { code: 'period_closed' } });
     // April starts with the whole allowance again.
     const [april] = await api.events(tokens('h-april', 'hybrid-co', 1_000_000, '2026-04-01T00:00:10Z'));
     expect(april).toMatchObject({ status: 'accepted', amount: '0.000000000', period: { start: '2026-04-01T00:00:00.000Z', end: '2026-05-01T00:00:00.000Z' } });
-    const audit = await api.ok('GET', '/v1/audit_log?entity_type=customer&limit=100');
-    expect(audit.data.filter((e: any) => e.action === 'period.closed')).toHaveLength(3);
+    const audit = await api.ok('GET', '/v1/audit_log?entity_type=invoice&limit=100');
+    expect(audit.data.filter((e: any) => e.action === 'invoice.drafted')).toHaveLength(3);
+    expect(audit.data.filter((e: any) => e.action === 'invoice.finalized')).toHaveLength(3);
   });
 });

@@ -2,7 +2,10 @@
 // procedure, and must fail every time; then the database itself is asked, as the service role, without a tenant.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRouter, createApp } from '../../service/src/app.ts';
+import { closePeriod } from '../../service/src/domains/invoices/service.ts';
 import { withTenant } from '../../service/src/platform/db.ts';
+import { silentLogger } from '../../service/src/platform/log.ts';
+import { createMetrics } from '../../service/src/platform/metrics.ts';
 import { exampleBook, rest, signUpTenant, startService, trpc, type Harness, type TenantFixture } from './harness.ts';
 
 const llmEvent = (transactionId: string, customerId: string) => ({
@@ -30,6 +33,7 @@ describe('tenant isolation', () => {
   let bKeyId: string;
   let bUserId: string;
   let bGrantId: string;
+  let bInvoiceId: string;
 
   async function snapshotOf(tenantId: string) {
     const tables = await harness.database.owner`
@@ -63,6 +67,13 @@ describe('tenant isolation', () => {
     expect((await asB('POST', '/v1/plans', { code: 'b-plan', name: 'B', price_book: 'b-plan-book', interval: 'month', base_fee: '10' })).status).toBe(201);
     expect((await asB('POST', '/v1/customers', { external_id: 'b-subscriber', currency: 'USD' })).status).toBe(201);
     expect((await asB('POST', '/v1/customers/b-subscriber/subscriptions', { plan: 'b-plan', started_at: '2026-03-01T00:00:00Z' })).status).toBe(201);
+    // B's March closes (as the close job would, after the grace): a finalized invoice with lines and a number.
+    const [subscriber] = await harness.database.owner`select id from customers where tenant_id = ${b.tenantId} and external_id = 'b-subscriber'`;
+    harness.clock.set('2026-04-01T02:00:00Z');
+    const deps = { db: harness.database.app, clock: harness.clock, logger: silentLogger, metrics: createMetrics(), sessionTtlSeconds: 3600 };
+    expect(await closePeriod(deps, b.tenantId, subscriber.id, new Date('2026-03-01T00:00:00Z'))).toBe('finalized');
+    harness.clock.set('2026-03-15T00:00:00Z');
+    bInvoiceId = (await asB('GET', '/v1/invoices')).body.data[0].id;
     const bEvents = await asB('POST', '/v1/events', { events: [llmEvent('b-tx', 'b-customer'), llmEvent('shared-tx', 'b-customer')] });
     expect(bEvents.body.accepted).toBe(2);
     const keys = await asB('GET', '/v1/api_keys');
@@ -182,6 +193,17 @@ describe('tenant isolation', () => {
       { route: 'trpc plans.create', run: asAtrpc('mutation', 'plans.create', { code: 'a-plan-2', name: 'A', price_book: 'b-plan-book', interval: 'month' }), status: 400 },
       { route: 'trpc subscriptions.get', run: asAtrpc('query', 'subscriptions.get', { id: 'b-subscriber' }), status: 404 },
       { route: 'trpc subscriptions.create', run: asAtrpc('mutation', 'subscriptions.create', { id: 'b-subscriber', subscription: { plan: 'b-plan' } }), status: 404 },
+      { route: 'GET /invoices', run: asA('GET', '/v1/invoices?limit=100'), status: 200, check: notListed(bInvoiceId) },
+      { route: 'GET /invoices', run: asA('GET', '/v1/invoices?customer_id=b-subscriber'), status: 404 },
+      { route: 'GET /invoices/:id', run: asA('GET', `/v1/invoices/${bInvoiceId}`), status: 404 },
+      { route: 'POST /invoices/:id/finalize', run: asA('POST', `/v1/invoices/${bInvoiceId}/finalize`), status: 404 },
+      { route: 'POST /invoices/:id/pay', run: asA('POST', `/v1/invoices/${bInvoiceId}/pay`, {}), status: 404 },
+      { route: 'POST /invoices/:id/void', run: asA('POST', `/v1/invoices/${bInvoiceId}/void`, { reason: 'x' }), status: 404 },
+      { route: 'trpc invoices.list', run: asAtrpc('query', 'invoices.list', {}), status: 200, check: notListed(bInvoiceId) },
+      { route: 'trpc invoices.get', run: asAtrpc('query', 'invoices.get', { id: bInvoiceId }), status: 404 },
+      { route: 'trpc invoices.finalize', run: asAtrpc('mutation', 'invoices.finalize', { id: bInvoiceId }), status: 404 },
+      { route: 'trpc invoices.pay', run: asAtrpc('mutation', 'invoices.pay', { id: bInvoiceId }), status: 404 },
+      { route: 'trpc invoices.void', run: asAtrpc('mutation', 'invoices.void', { id: bInvoiceId, reason: 'x' }), status: 404 },
       { route: 'trpc budgets.check', run: asAtrpc('query', 'budgets.check', { id: 'b-customer', request: { estimated_cost: '1' } }), status: 404 },
     ];
 

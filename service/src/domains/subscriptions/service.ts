@@ -119,24 +119,3 @@ function toApiSubscription(s: repo.Subscription, customerExternalId: string, pla
   };
 }
 
-/**
- * Closes a period whose end has passed: no event lands in it any more, and the subscription's next period is
- * opened. Idempotent: a closed or missing period, or one not yet ended, is left alone.
- */
-export async function closePeriod(deps: Deps, tenantId: string, customerId: string, periodStart: Date): Promise<'closed' | 'skipped'> {
-  const now = deps.clock.now();
-  return withTenant(deps.db, tenantId, async (tx) => {
-    const scope = { db: tx, tenantId };
-    const period = await repo.lockPeriod(scope, customerId, periodStart);
-    if (!period || period.status !== 'open' || period.end.getTime() > now.getTime()) return 'skipped';
-    await repo.setPeriodStatus(scope, customerId, periodStart, 'closed', now);
-    const next = await openNextPeriod(scope, customerId, period, now);
-    await recordChange(tx, deps.clock, 'system', tenantId, {
-      action: 'period.closed',
-      entityType: 'customer',
-      entityId: customerId,
-      after: { period_start: period.start.toISOString(), period_end: period.end.toISOString(), next_period_start: next?.start.toISOString() ?? null },
-    });
-    return 'closed';
-  });
-}

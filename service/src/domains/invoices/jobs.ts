@@ -1,0 +1,60 @@
+// Period close and invoice finalization as jobs. The tick (every minute in production, sent by tests after
+// moving the frozen clock) reads the injected clock and enqueues one job per unit of work: a close per ended
+// customer-period, a finalize per draft whose grace has run out. Singleton keys keep a slow job from being
+// queued twice; every handler is idempotent.
+import { z } from 'zod';
+import type { Deps } from '../../platform/deps.ts';
+import type { JobDefinition, JobSender } from '../../platform/jobs.ts';
+import * as subscriptionsRepo from '../subscriptions/repo.ts';
+import * as repo from './repo.ts';
+import { closePeriod, finalizeDueInvoice } from './service.ts';
+
+export const BILLING_TICK_JOB = 'billing.tick';
+export const CLOSE_PERIOD_JOB = 'billing.close-period';
+export const FINALIZE_INVOICE_JOB = 'billing.finalize-invoice';
+
+/** How many units of each kind one tick enqueues at most; the next tick takes the rest. */
+const tickBatch = 5000;
+
+const closePeriodPayload = z.strictObject({ tenant_id: z.uuid(), customer_id: z.uuid(), period_start: z.iso.datetime({ offset: true }) });
+const finalizePayload = z.strictObject({ tenant_id: z.uuid(), invoice_id: z.uuid() });
+
+/** Enqueues the work due at the clock's now. */
+export async function scheduleDueWork(deps: Deps, jobs: JobSender): Promise<{ periods: number; invoices: number }> {
+  const now = deps.clock.now();
+  const [periods, invoices] = await Promise.all([subscriptionsRepo.findDuePeriods(deps.db, now, tickBatch), repo.findDueInvoices(deps.db, now, tickBatch)]);
+  for (const p of periods) {
+    const start = p.periodStart.toISOString();
+    await jobs.send(CLOSE_PERIOD_JOB, { tenant_id: p.tenantId, customer_id: p.customerId, period_start: start }, { singletonKey: `${p.tenantId}:${p.customerId}:${start}` });
+  }
+  for (const i of invoices) {
+    await jobs.send(FINALIZE_INVOICE_JOB, { tenant_id: i.tenantId, invoice_id: i.invoiceId }, { singletonKey: `${i.tenantId}:${i.invoiceId}` });
+  }
+  return { periods: periods.length, invoices: invoices.length };
+}
+
+export const invoiceJobs: JobDefinition[] = [
+  {
+    name: BILLING_TICK_JOB,
+    policy: 'stately',
+    handle: async (deps, _data, jobs) => {
+      await scheduleDueWork(deps, jobs);
+    },
+  },
+  {
+    name: CLOSE_PERIOD_JOB,
+    policy: 'stately',
+    handle: async (deps, data) => {
+      const payload = closePeriodPayload.parse(data);
+      await closePeriod(deps, payload.tenant_id, payload.customer_id, new Date(payload.period_start));
+    },
+  },
+  {
+    name: FINALIZE_INVOICE_JOB,
+    policy: 'stately',
+    handle: async (deps, data) => {
+      const payload = finalizePayload.parse(data);
+      await finalizeDueInvoice(deps, payload.tenant_id, payload.invoice_id);
+    },
+  },
+];

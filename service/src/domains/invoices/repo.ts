@@ -1,0 +1,279 @@
+// Invoices' SQL: the period's receipts aggregated for the lines, invoices and their lines, the per-tenant number.
+import type { Db, TenantScope } from '../../platform/db.ts';
+import type { DraftLine, StepAggregate, UsageAggregate } from './build.ts';
+
+export type InvoiceStatus = 'draft' | 'finalized' | 'paid' | 'void';
+
+// The latest revision of each rated event of the period (re-rating appends revisions).
+const periodLines = (db: TenantScope['db'], tenantId: string, customerId: string, periodStart: Date) => db`
+  select l.* from rated_lines l
+  where l.tenant_id = ${tenantId} and l.customer_id = ${customerId} and l.period_start = ${periodStart}
+    and not exists (select 1 from rated_lines n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)`;
+
+/** Price steps by card, charge, dimension, rate and the events' grouping properties. */
+export async function aggregateUsage({ db, tenantId }: TenantScope, customerId: string, periodStart: Date): Promise<UsageAggregate[]> {
+  const rows = await db`
+    with lines as (${periodLines(db, tenantId, customerId, periodStart)})
+    select l.card, (s->>'charge')::int as charge, s->>'model' as model, s->>'rate' as rate, s->>'per' as per,
+           (select q->>'dimension' from jsonb_array_elements(l.receipt) q
+            where q->>'step' = 'quantity' and q->'charge' = s->'charge' limit 1) as dimension,
+           jsonb_strip_nulls(jsonb_build_object(
+             'model', e.properties->>'model', 'gpu_type', e.properties->>'gpu_type',
+             'region', e.properties->>'region', 'availability_class', e.properties->>'availability_class')) as group_key,
+           sum((s->>'quantity')::numeric)::text as quantity, sum((s->>'amount')::numeric)::text as amount, count(*) as events
+    from lines l
+    join events e on e.tenant_id = l.tenant_id and e.transaction_id = l.transaction_id
+    cross join jsonb_array_elements(l.receipt) s
+    where s->>'step' = 'price'
+    group by 1, 2, 3, 4, 5, 6, 7`;
+  return rows.map((r) => ({
+    card: r.card,
+    charge: r.charge,
+    dimension: r.dimension,
+    model: r.model,
+    rate: r.rate,
+    per: r.per,
+    group: r.group_key,
+    quantity: r.quantity,
+    amount: r.amount,
+    events: r.events,
+  }));
+}
+
+export async function aggregateSteps({ db, tenantId }: TenantScope, customerId: string, periodStart: Date): Promise<StepAggregate[]> {
+  const rows = await db`
+    with lines as (${periodLines(db, tenantId, customerId, periodStart)})
+    select s->>'step' as step, s->>'pool' as pool, s->>'grant' as grant_id, s->>'mode' as mode, s->>'percent' as percent,
+           coalesce(sum((s->>'covered')::numeric), 0)::text as covered, coalesce(sum((s->>'amount')::numeric), 0)::text as amount, count(*) as events
+    from lines l cross join jsonb_array_elements(l.receipt) s
+    where s->>'step' in ('allowance', 'discount', 'commitment', 'credit')
+    group by 1, 2, 3, 4, 5`;
+  return rows.map((r) => ({ step: r.step, pool: r.pool, grantId: r.grant_id, mode: r.mode, percent: r.percent, covered: r.covered, amount: r.amount, events: r.events }));
+}
+
+export async function sumRatedAmounts({ db, tenantId }: TenantScope, customerId: string, periodStart: Date): Promise<{ amount: string; events: bigint }> {
+  const [row] = await db`
+    with lines as (${periodLines(db, tenantId, customerId, periodStart)})
+    select coalesce(sum(amount), 0)::text as amount, count(*) as events from lines`;
+  return { amount: row.amount, events: row.events };
+}
+
+export interface Invoice {
+  id: string;
+  customerId: string;
+  customerExternalId: string;
+  periodStart: Date;
+  periodEnd: Date;
+  kind: 'invoice' | 'statement';
+  status: InvoiceStatus;
+  currency: string;
+  minorUnit: number;
+  planCode: string | null;
+  total: string;
+  totalExact: string;
+  sequence: bigint | null;
+  number: string | null;
+  finalizeAt: Date;
+  createdAt: Date;
+  updatedAt: Date;
+  finalizedAt: Date | null;
+  paidAt: Date | null;
+  voidedAt: Date | null;
+  voidReason: string | null;
+}
+
+export interface StoredLine {
+  line: number;
+  kind: DraftLine['kind'];
+  description: string;
+  card: string | null;
+  dimension: string | null;
+  group: Record<string, string> | null;
+  quantity: string | null;
+  unitPrice: string | null;
+  per: string | null;
+  amountExact: string;
+  amount: string;
+  grantId: string | null;
+  eventCount: bigint | null;
+  details: Record<string, unknown> | null;
+}
+
+export async function insertInvoice(
+  { db, tenantId }: TenantScope,
+  invoice: Pick<Invoice, 'id' | 'customerId' | 'periodStart' | 'periodEnd' | 'currency' | 'minorUnit' | 'planCode' | 'total' | 'totalExact' | 'finalizeAt'>,
+  now: Date,
+): Promise<void> {
+  await db`
+    insert into invoices (tenant_id, id, customer_id, period_start, period_end, status, currency, minor_unit, plan_code, total, total_exact,
+                          finalize_at, created_at, updated_at)
+    values (${tenantId}, ${invoice.id}, ${invoice.customerId}, ${invoice.periodStart}, ${invoice.periodEnd}, 'draft', ${invoice.currency},
+            ${invoice.minorUnit}, ${invoice.planCode}, ${invoice.total}, ${invoice.totalExact}, ${invoice.finalizeAt}, ${now}, ${now})`;
+}
+
+/** Replaces a draft's lines (the guard trigger refuses it for any other status). */
+export async function replaceLines({ db, tenantId }: TenantScope, invoiceId: string, lines: Omit<StoredLine, 'line'>[]): Promise<void> {
+  await db`delete from invoice_lines where tenant_id = ${tenantId} and invoice_id = ${invoiceId}`;
+  if (lines.length === 0) return;
+  const rows = lines.map((l, i) => ({
+    line: i,
+    kind: l.kind,
+    description: l.description,
+    card: l.card,
+    dimension: l.dimension,
+    group_key: l.group,
+    quantity: l.quantity,
+    unit_price: l.unitPrice,
+    per: l.per,
+    amount_exact: l.amountExact,
+    amount: l.amount,
+    grant_id: l.grantId,
+    event_count: l.eventCount === null ? null : String(l.eventCount),
+    details: l.details,
+  }));
+  await db`
+    insert into invoice_lines (tenant_id, invoice_id, line, kind, description, card, dimension, group_key, quantity, unit_price, per,
+                               amount_exact, amount, grant_id, event_count, details)
+    select ${tenantId}, ${invoiceId}, l.line, l.kind, l.description, l.card, l.dimension, l.group_key, l.quantity, l.unit_price, l.per,
+           l.amount_exact, l.amount, l.grant_id, l.event_count, l.details
+    from json_to_recordset(${JSON.stringify(rows)}::text::json)
+      as l(line int, kind text, description text, card text, dimension text, group_key jsonb, quantity numeric, unit_price numeric, per numeric,
+           amount_exact numeric, amount numeric, grant_id uuid, event_count bigint, details jsonb)`;
+}
+
+export async function updateDraftTotals({ db, tenantId }: TenantScope, invoiceId: string, totals: { total: string; totalExact: string; minorUnit: number }, now: Date): Promise<void> {
+  await db`
+    update invoices set total = ${totals.total}, total_exact = ${totals.totalExact}, minor_unit = ${totals.minorUnit}, updated_at = ${now}
+    where tenant_id = ${tenantId} and id = ${invoiceId}`;
+}
+
+/** The tenant's next invoice number, in the caller's transaction: the row lock serialises finalizations, a rollback returns the number. */
+export async function takeInvoiceNumber({ db, tenantId }: TenantScope): Promise<bigint> {
+  const [row] = await db`
+    insert into invoice_sequences (tenant_id, last_number) values (${tenantId}, 1)
+    on conflict (tenant_id) do update set last_number = invoice_sequences.last_number + 1
+    returning last_number`;
+  return row.last_number;
+}
+
+export async function markFinalized(
+  { db, tenantId }: TenantScope,
+  invoiceId: string,
+  fields: { kind: Invoice['kind']; status: 'finalized' | 'paid'; sequence: bigint; number: string },
+  now: Date,
+): Promise<void> {
+  await db`
+    update invoices set kind = ${fields.kind}, status = ${fields.status}, sequence = ${fields.sequence}, number = ${fields.number},
+      finalized_at = ${now}, paid_at = ${fields.status === 'paid' ? now : null}, updated_at = ${now}
+    where tenant_id = ${tenantId} and id = ${invoiceId}`;
+}
+
+export async function markPaid({ db, tenantId }: TenantScope, invoiceId: string, paidAt: Date, now: Date): Promise<void> {
+  await db`update invoices set status = 'paid', paid_at = ${paidAt}, updated_at = ${now} where tenant_id = ${tenantId} and id = ${invoiceId}`;
+}
+
+export async function markVoid({ db, tenantId }: TenantScope, invoiceId: string, reason: string | null, now: Date): Promise<void> {
+  await db`update invoices set status = 'void', voided_at = ${now}, void_reason = ${reason}, updated_at = ${now} where tenant_id = ${tenantId} and id = ${invoiceId}`;
+}
+
+const selectInvoice = (db: TenantScope['db'], tenantId: string) => db`
+  select i.*, c.external_id from invoices i join customers c on c.tenant_id = i.tenant_id and c.id = i.customer_id
+  where i.tenant_id = ${tenantId}`;
+
+export async function findInvoice({ db, tenantId }: TenantScope, invoiceId: string, options: { lock?: boolean } = {}): Promise<Invoice | undefined> {
+  const [row] = await db`${selectInvoice(db, tenantId)} and i.id = ${invoiceId} ${options.lock ? db`for update of i` : db``}`;
+  return row ? fromDbInvoice(row) : undefined;
+}
+
+export async function findInvoiceByPeriod({ db, tenantId }: TenantScope, customerId: string, periodStart: Date): Promise<Invoice | undefined> {
+  const [row] = await db`${selectInvoice(db, tenantId)} and i.customer_id = ${customerId} and i.period_start = ${periodStart}`;
+  return row ? fromDbInvoice(row) : undefined;
+}
+
+export async function listInvoices(
+  { db, tenantId }: TenantScope,
+  filter: { customerId?: string; status?: InvoiceStatus; limit: number; startingAfter?: string },
+): Promise<Invoice[]> {
+  const rows = await db`
+    ${selectInvoice(db, tenantId)}
+    ${filter.customerId ? db`and i.customer_id = ${filter.customerId}` : db``}
+    ${filter.status ? db`and i.status = ${filter.status}` : db``}
+    ${filter.startingAfter
+      ? db`and (i.period_start, i.id) < (select period_start, id from invoices where tenant_id = ${tenantId} and id = ${filter.startingAfter})`
+      : db``}
+    order by i.period_start desc, i.id desc limit ${filter.limit}`;
+  return rows.map(fromDbInvoice);
+}
+
+export async function listLines({ db, tenantId }: TenantScope, invoiceIds: string[]): Promise<Map<string, StoredLine[]>> {
+  const byInvoice = new Map<string, StoredLine[]>();
+  if (invoiceIds.length === 0) return byInvoice;
+  const rows = await db`
+    select invoice_id, line, kind, description, card, dimension, group_key, quantity::text, unit_price::text, per::text,
+           amount_exact::text, amount::text, grant_id, event_count, details
+    from invoice_lines where tenant_id = ${tenantId} and invoice_id = any(${invoiceIds}::uuid[]) order by invoice_id, line`;
+  for (const r of rows) {
+    const lines = byInvoice.get(r.invoice_id) ?? [];
+    lines.push({
+      line: r.line,
+      kind: r.kind,
+      description: r.description,
+      card: r.card,
+      dimension: r.dimension,
+      group: r.group_key,
+      quantity: r.quantity,
+      unitPrice: r.unit_price,
+      per: r.per,
+      amountExact: r.amount_exact,
+      amount: r.amount,
+      grantId: r.grant_id,
+      eventCount: r.event_count,
+      details: r.details,
+    });
+    byInvoice.set(r.invoice_id, lines);
+  }
+  return byInvoice;
+}
+
+export async function findGrantLabels({ db, tenantId }: TenantScope, grantIds: string[]) {
+  if (grantIds.length === 0) return new Map<string, { kind: string; name: string | null; reason: string | null }>();
+  const rows = await db`select id, kind, name, reason from credit_grants where tenant_id = ${tenantId} and id = any(${grantIds}::uuid[])`;
+  return new Map(rows.map((r) => [r.id as string, { kind: r.kind as string, name: r.name as string | null, reason: r.reason as string | null }]));
+}
+
+/** Drafts whose grace has run out, across tenants (billing_due_invoices, SECURITY DEFINER). */
+export async function findDueInvoices(db: Db, now: Date, limit: number): Promise<{ tenantId: string; invoiceId: string }[]> {
+  const rows = await db`select tenant_id, invoice_id from billing_due_invoices(${now}, ${limit})`;
+  return rows.map((r) => ({ tenantId: r.tenant_id, invoiceId: r.invoice_id }));
+}
+
+function fromDbInvoice(row: Record<string, any>): Invoice {
+  return {
+    id: row.id,
+    customerId: row.customer_id,
+    customerExternalId: row.external_id,
+    periodStart: row.period_start,
+    periodEnd: row.period_end,
+    kind: row.kind,
+    status: row.status,
+    currency: row.currency,
+    minorUnit: row.minor_unit,
+    planCode: row.plan_code,
+    total: row.total,
+    totalExact: row.total_exact,
+    sequence: row.sequence,
+    number: row.number,
+    finalizeAt: row.finalize_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    finalizedAt: row.finalized_at,
+    paidAt: row.paid_at,
+    voidedAt: row.voided_at,
+    voidReason: row.void_reason,
+  };
+}
+
+export async function findCustomer({ db, tenantId }: TenantScope, customerId: string): Promise<{ externalId: string; currency: string } | undefined> {
+  const [row] = await db`select external_id, currency from customers where tenant_id = ${tenantId} and id = ${customerId}`;
+  return row ? { externalId: row.external_id, currency: row.currency } : undefined;
+}

@@ -1,0 +1,43 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Deps } from '../../platform/deps.ts';
+import { actorOf, parseInput } from '../../platform/http.ts';
+import { authedProcedure, router } from '../../platform/trpc.ts';
+import { invoicePath, listInvoicesInput, payInvoiceInput, voidInvoiceInput } from './schema.ts';
+import * as service from './service.ts';
+
+export function invoicesRestRoutes(deps: Deps): Router {
+  const routes = Router();
+  routes.get('/invoices', async (req, res) => {
+    res.json(await service.listInvoices(deps, actorOf(res), parseInput(listInvoicesInput, req.query, ['query'])));
+  });
+  routes.get('/invoices/:id', async (req, res) => {
+    const { id } = parseInput(invoicePath, req.params, ['path']);
+    res.json(await service.getInvoice(deps, actorOf(res), id));
+  });
+  routes.post('/invoices/:id/finalize', async (req, res) => {
+    const { id } = parseInput(invoicePath, req.params, ['path']);
+    res.json(await service.finalizeInvoice(deps, actorOf(res), id));
+  });
+  routes.post('/invoices/:id/pay', async (req, res) => {
+    const { id } = parseInput(invoicePath, req.params, ['path']);
+    res.json(await service.payInvoice(deps, actorOf(res), id, parseInput(payInvoiceInput, req.body ?? {})));
+  });
+  routes.post('/invoices/:id/void', async (req, res) => {
+    const { id } = parseInput(invoicePath, req.params, ['path']);
+    res.json(await service.voidInvoice(deps, actorOf(res), id, parseInput(voidInvoiceInput, req.body)));
+  });
+  return routes;
+}
+
+export const invoicesTrpc = router({
+  list: authedProcedure.input(listInvoicesInput).query(({ ctx, input }) => service.listInvoices(ctx.deps, ctx.actor, input)),
+  get: authedProcedure.input(invoicePath).query(({ ctx, input }) => service.getInvoice(ctx.deps, ctx.actor, input.id)),
+  finalize: authedProcedure.input(invoicePath).mutation(({ ctx, input }) => service.finalizeInvoice(ctx.deps, ctx.actor, input.id)),
+  pay: authedProcedure
+    .input(z.strictObject({ id: z.uuid(), paid_at: payInvoiceInput.shape.paid_at }))
+    .mutation(({ ctx, input }) => service.payInvoice(ctx.deps, ctx.actor, input.id, { paid_at: input.paid_at })),
+  void: authedProcedure
+    .input(z.strictObject({ id: z.uuid(), reason: voidInvoiceInput.shape.reason }))
+    .mutation(({ ctx, input }) => service.voidInvoice(ctx.deps, ctx.actor, input.id, { reason: input.reason })),
+});

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+import { externalId } from '../customers/schema.ts';
+
+export const invoicePath = z.strictObject({ id: z.uuid() });
+
+export const listInvoicesInput = z.strictObject({
+  customer_id: externalId.optional(),
+  status: z.enum(['draft', 'finalized', 'paid', 'void']).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  /** Id of the last invoice of the previous page (newest period first). */
+  starting_after: z.uuid().optional(),
+});
+export type ListInvoicesInput = z.infer<typeof listInvoicesInput>;
+
+export const payInvoiceInput = z.strictObject({
+  /** When the payment was received; now when omitted. */
+  paid_at: z.iso.datetime({ offset: true }).optional(),
+});
+export type PayInvoiceInput = z.infer<typeof payInvoiceInput>;
+
+export const voidInvoiceInput = z.strictObject({ reason: z.string().trim().min(1).max(1000) });
+export type VoidInvoiceInput = z.infer<typeof voidInvoiceInput>;

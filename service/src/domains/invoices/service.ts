@@ -1,0 +1,332 @@
+// Invoices at period close. A closed period's draft is built from its receipts and the subscription's terms
+// (build.ts); late events land in the period during the plan's grace, and finalization closes the period,
+// rebuilds the lines, numbers the invoice without gaps and posts it to the ledger. Then paid or void.
+import crypto from 'node:crypto';
+import type { ApiSchemas } from '../../platform/api.ts';
+import type { Actor } from '../../platform/auth.ts';
+import { requirePermission } from '../../platform/auth.ts';
+import { withTenant, type TenantScope } from '../../platform/db.ts';
+import type { Deps } from '../../platform/deps.ts';
+import { conflict, notFound, precondition } from '../../platform/errors.ts';
+import { formatMoney, toNano } from '../../platform/money.ts';
+import { recordChange } from '../audit/service.ts';
+import * as customersRepo from '../customers/repo.ts';
+import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
+import type { Period } from '../subscriptions/periods.ts';
+import * as subscriptionsRepo from '../subscriptions/repo.ts';
+import { openNextPeriod, termsOf } from '../subscriptions/service.ts';
+import { buildInvoice, type DraftLine, type LineKind } from './build.ts';
+import { minorUnitOf } from './currencies.ts';
+import * as repo from './repo.ts';
+import type { ListInvoicesInput, PayInvoiceInput, VoidInvoiceInput } from './schema.ts';
+
+/** Late events of customers without a subscription land in their calendar month for this long after it ends. */
+export const usageOnlyGraceSeconds = 3600;
+
+interface Built {
+  lines: DraftLine[];
+  total: bigint;
+  totalExact: bigint;
+  minorUnit: number;
+  planCode: string | null;
+  graceSeconds: number;
+}
+
+/** The period's invoice as its receipts stand now. A subscription's terms apply from its start. */
+async function buildFor(scope: TenantScope, customerId: string, currency: string, period: Period): Promise<Built> {
+  const minorUnit = minorUnitOf(currency);
+  if (minorUnit === undefined) throw precondition('currency_without_minor_unit', `${currency} has no ISO 4217 minor unit; it cannot be invoiced`);
+  const [terms, usage, steps, rated] = await Promise.all([
+    subscriptionsRepo.findTermsByCustomerId(scope, customerId),
+    repo.aggregateUsage(scope, customerId, period.start),
+    repo.aggregateSteps(scope, customerId, period.start),
+    repo.sumRatedAmounts(scope, customerId, period.start),
+  ]);
+  const grants = await repo.findGrantLabels(scope, [...new Set(steps.filter((s) => s.grantId).map((s) => s.grantId!))]);
+  const subscribed = terms && period.start.getTime() >= terms.startedAt.getTime() ? terms : undefined;
+  const result = buildInvoice({
+    currency,
+    minorUnit,
+    period,
+    plan: subscribed
+      ? {
+          code: subscribed.planCode,
+          name: subscribed.planName,
+          baseFee: toNano(subscribed.baseFee),
+          minimumSpend: subscribed.minimumSpend === null ? null : toNano(subscribed.minimumSpend),
+          cadence: termsOf(subscribed).cadence,
+        }
+      : undefined,
+    usage,
+    steps,
+    grants,
+    ratedAmount: toNano(rated.amount),
+  });
+  if (!result.ok) throw new Error(`invoice for customer ${customerId}, period ${period.start.toISOString()}: ${result.error}`);
+  return { ...result, minorUnit, planCode: subscribed?.planCode ?? null, graceSeconds: subscribed ? subscribed.invoiceGraceSeconds : usageOnlyGraceSeconds };
+}
+
+function storedLines(lines: DraftLine[]): Omit<repo.StoredLine, 'line'>[] {
+  return lines.map((l) => ({
+    kind: l.kind,
+    description: l.description,
+    card: l.card,
+    dimension: l.dimension,
+    group: l.group,
+    quantity: l.quantity === null ? null : formatQuantityText(l.quantity),
+    unitPrice: l.unitPrice === null ? null : formatMoney(l.unitPrice),
+    per: l.per === null ? null : formatQuantityText(l.per),
+    amountExact: formatMoney(l.amountExact),
+    amount: formatMoney(l.amount),
+    grantId: l.grantId,
+    eventCount: l.eventCount,
+    details: l.details,
+  }));
+}
+
+function formatQuantityText(micro: bigint): string {
+  const negative = micro < 0n;
+  const text = (negative ? -micro : micro).toString().padStart(7, '0');
+  return `${negative ? '-' : ''}${text.slice(0, -6)}.${text.slice(-6)}`;
+}
+
+/**
+ * Builds the draft of a period that has ended (the close job). The period stays open for the grace period, so
+ * late events still land in it; the subscription's next period is opened now. With no grace left, the draft is
+ * finalized at once. Idempotent: a period already invoiced, closed, or not yet ended is left alone.
+ */
+export async function closePeriod(deps: Deps, tenantId: string, customerId: string, periodStart: Date): Promise<'drafted' | 'finalized' | 'skipped'> {
+  const now = deps.clock.now();
+  return withTenant(deps.db, tenantId, async (tx) => {
+    const scope = { db: tx, tenantId };
+    const period = await subscriptionsRepo.lockPeriod(scope, customerId, periodStart);
+    if (!period || period.status !== 'open' || period.end.getTime() > now.getTime()) return 'skipped';
+    if (await repo.findInvoiceByPeriod(scope, customerId, periodStart)) return 'skipped';
+    const customer = (await repo.findCustomer(scope, customerId))!;
+    const built = await buildFor(scope, customerId, customer.currency, period);
+    const invoice = {
+      id: crypto.randomUUID(),
+      customerId,
+      periodStart: period.start,
+      periodEnd: period.end,
+      currency: customer.currency,
+      minorUnit: built.minorUnit,
+      planCode: built.planCode,
+      total: formatMoney(built.total),
+      totalExact: formatMoney(built.totalExact),
+      finalizeAt: new Date(period.end.getTime() + built.graceSeconds * 1000),
+    };
+    await repo.insertInvoice(scope, invoice, now);
+    await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
+    const next = await openNextPeriod(scope, customerId, period, now);
+    await recordChange(tx, deps.clock, 'system', tenantId, {
+      action: 'invoice.drafted',
+      entityType: 'invoice',
+      entityId: invoice.id,
+      after: { period_start: period.start.toISOString(), total: invoice.total, finalize_at: invoice.finalizeAt.toISOString(), next_period_start: next?.start.toISOString() ?? null },
+    });
+    if (invoice.finalizeAt.getTime() > now.getTime()) return 'drafted';
+    await finalizeLocked(deps, scope, (await repo.findInvoice(scope, invoice.id))!, now, 'system');
+    return 'finalized';
+  });
+}
+
+/** The finalize job: a draft whose grace has run out. Idempotent. */
+export async function finalizeDueInvoice(deps: Deps, tenantId: string, invoiceId: string): Promise<'finalized' | 'skipped'> {
+  const now = deps.clock.now();
+  return withTenant(deps.db, tenantId, async (tx) => {
+    const scope = { db: tx, tenantId };
+    const invoice = await repo.findInvoice(scope, invoiceId, { lock: true });
+    if (!invoice || invoice.status !== 'draft' || invoice.finalizeAt.getTime() > now.getTime()) return 'skipped';
+    await finalizeLocked(deps, scope, invoice, now, 'system');
+    return 'finalized';
+  });
+}
+
+/** Finalizes a draft now, ending its grace early (its period must have ended). */
+export async function finalizeInvoice(deps: Deps, actor: Actor, invoiceId: string): Promise<ApiSchemas['Invoice']> {
+  requirePermission(actor, 'invoices.write');
+  const now = deps.clock.now();
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const invoice = await repo.findInvoice(scope, invoiceId, { lock: true });
+    if (!invoice) throw notFound('invoice_not_found', `No invoice "${invoiceId}"`);
+    if (invoice.status !== 'draft') throw conflict('invoice_not_draft', `The invoice is already ${invoice.status}`);
+    await finalizeLocked(deps, scope, invoice, now, actor);
+    return readInvoice(scope, invoiceId);
+  });
+}
+
+/**
+ * Closes the period (no more late events), rebuilds the lines from its receipts, takes the tenant's next
+ * number and posts the invoice: debit the customer's receivable, credit revenue by stream. A zero total is
+ * issued as a statement with nothing to collect (status paid).
+ */
+async function finalizeLocked(deps: Deps, scope: TenantScope, invoice: repo.Invoice, now: Date, actor: Actor | 'system'): Promise<void> {
+  const period = (await subscriptionsRepo.lockPeriod(scope, invoice.customerId, invoice.periodStart))!;
+  await subscriptionsRepo.setPeriodStatus(scope, invoice.customerId, invoice.periodStart, 'closed', now);
+  const built = await buildFor(scope, invoice.customerId, invoice.currency, period);
+  await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
+  await repo.updateDraftTotals(scope, invoice.id, { total: formatMoney(built.total), totalExact: formatMoney(built.totalExact), minorUnit: built.minorUnit }, now);
+  const sequence = await repo.takeInvoiceNumber(scope);
+  const number = `INV-${String(sequence).padStart(6, '0')}`;
+  const statement = built.total === 0n;
+  await repo.markFinalized(scope, invoice.id, { kind: statement ? 'statement' : 'invoice', status: statement ? 'paid' : 'finalized', sequence, number }, now);
+  await postTransactions(scope, invoicePostings(invoice, built.lines, 'invoice_finalized', now), now);
+  await recordChange(scope.db, deps.clock, actor, scope.tenantId, {
+    action: 'invoice.finalized',
+    entityType: 'invoice',
+    entityId: invoice.id,
+    after: { number, total: formatMoney(built.total), kind: statement ? 'statement' : 'invoice' },
+  });
+}
+
+const revenueByKind: Record<LineKind, 'usage' | 'subscription' | 'minimum_commitment'> = {
+  base_fee: 'subscription',
+  usage: 'usage',
+  allowance: 'usage',
+  discount: 'usage',
+  commitment: 'usage',
+  credit: 'usage',
+  minimum_true_up: 'minimum_commitment',
+};
+
+/**
+ * The invoice in the ledger: the receivable against revenue by stream, at the rounded line amounts. Usage
+ * revenue is net of discounts and of the credit lines, whose revenue was recognised when the credit was drawn.
+ * `sign` -1 reverses it (a void).
+ */
+function invoicePostings(invoice: Pick<repo.Invoice, 'id' | 'customerId' | 'currency' | 'number'>, lines: Pick<DraftLine, 'kind' | 'amount'>[], kind: 'invoice_finalized' | 'invoice_voided', now: Date, sign = 1n): Posting[] {
+  const byStream = new Map<string, bigint>();
+  let total = 0n;
+  for (const line of lines) {
+    byStream.set(revenueByKind[line.kind], (byStream.get(revenueByKind[line.kind]) ?? 0n) + line.amount);
+    total += line.amount;
+  }
+  const postingLines = [
+    { account: accounts.receivable(invoice.customerId, invoice.currency), amount: sign * total },
+    ...[...byStream].map(([stream, amount]) => ({ account: accounts.revenue(stream as 'usage', invoice.currency), amount: -sign * amount })),
+  ];
+  if (postingLines.filter((l) => l.amount !== 0n).length < 2) return [];
+  return [{ kind, customerId: invoice.customerId, currency: invoice.currency, reference: invoice.id, description: `invoice ${invoice.number ?? invoice.id}`, occurredAt: now, lines: postingLines }];
+}
+
+export async function payInvoice(deps: Deps, actor: Actor, invoiceId: string, input: PayInvoiceInput): Promise<ApiSchemas['Invoice']> {
+  requirePermission(actor, 'invoices.write');
+  const now = deps.clock.now();
+  const paidAt = input.paid_at ? new Date(input.paid_at) : now;
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const invoice = await repo.findInvoice(scope, invoiceId, { lock: true });
+    if (!invoice) throw notFound('invoice_not_found', `No invoice "${invoiceId}"`);
+    if (invoice.status !== 'finalized') throw conflict('invoice_not_payable', `Only a finalized invoice can be paid; this one is ${invoice.status}`);
+    await repo.markPaid(scope, invoice.id, paidAt, now);
+    const total = toNano(invoice.total);
+    await postTransactions(
+      scope,
+      total === 0n
+        ? []
+        : [
+            {
+              kind: 'invoice_paid',
+              customerId: invoice.customerId,
+              currency: invoice.currency,
+              reference: invoice.id,
+              description: `payment of ${invoice.number}`,
+              occurredAt: paidAt,
+              lines: [
+                { account: accounts.payments(invoice.currency), amount: total },
+                { account: accounts.receivable(invoice.customerId, invoice.currency), amount: -total },
+              ],
+            },
+          ],
+      now,
+    );
+    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'invoice.paid', entityType: 'invoice', entityId: invoice.id, after: { paid_at: paidAt.toISOString() } });
+    return readInvoice(scope, invoiceId);
+  });
+}
+
+/** Voids a finalized, unpaid invoice: its number stays used, its ledger posting is reversed. */
+export async function voidInvoice(deps: Deps, actor: Actor, invoiceId: string, input: VoidInvoiceInput): Promise<ApiSchemas['Invoice']> {
+  requirePermission(actor, 'invoices.write');
+  const now = deps.clock.now();
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const invoice = await repo.findInvoice(scope, invoiceId, { lock: true });
+    if (!invoice) throw notFound('invoice_not_found', `No invoice "${invoiceId}"`);
+    if (invoice.status !== 'finalized') throw conflict('invoice_not_voidable', `Only a finalized, unpaid invoice can be voided; this one is ${invoice.status}`);
+    const lines = (await repo.listLines(scope, [invoice.id])).get(invoice.id) ?? [];
+    await repo.markVoid(scope, invoice.id, input.reason, now);
+    await postTransactions(scope, invoicePostings(invoice, lines.map((l) => ({ kind: l.kind, amount: toNano(l.amount) })), 'invoice_voided', now, -1n), now);
+    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'invoice.voided', entityType: 'invoice', entityId: invoice.id, after: { reason: input.reason } });
+    return readInvoice(scope, invoiceId);
+  });
+}
+
+export async function getInvoice(deps: Deps, actor: Actor, invoiceId: string): Promise<ApiSchemas['Invoice']> {
+  requirePermission(actor, 'billing.read');
+  return withTenant(deps.db, actor.tenantId, (tx) => readInvoice({ db: tx, tenantId: actor.tenantId }, invoiceId));
+}
+
+export async function listInvoices(deps: Deps, actor: Actor, input: ListInvoicesInput): Promise<ApiSchemas['InvoiceList']> {
+  requirePermission(actor, 'billing.read');
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    let customerId: string | undefined;
+    if (input.customer_id !== undefined) {
+      const customer = await customersRepo.findCustomerByExternalId(scope, input.customer_id);
+      if (!customer) throw notFound('customer_not_found', `No customer "${input.customer_id}"`);
+      customerId = customer.id;
+    }
+    const invoices = await repo.listInvoices(scope, { customerId, status: input.status, limit: input.limit, startingAfter: input.starting_after });
+    const lines = await repo.listLines(scope, invoices.map((i) => i.id));
+    return { data: invoices.map((i) => toApiInvoice(i, lines.get(i.id) ?? [])), has_more: invoices.length === input.limit };
+  });
+}
+
+async function readInvoice(scope: TenantScope, invoiceId: string): Promise<ApiSchemas['Invoice']> {
+  const invoice = await repo.findInvoice(scope, invoiceId);
+  if (!invoice) throw notFound('invoice_not_found', `No invoice "${invoiceId}"`);
+  const lines = await repo.listLines(scope, [invoiceId]);
+  return toApiInvoice(invoice, lines.get(invoiceId) ?? []);
+}
+
+export function toApiInvoice(invoice: repo.Invoice, lines: repo.StoredLine[]): ApiSchemas['Invoice'] {
+  const total = formatMoney(toNano(invoice.total));
+  return {
+    id: invoice.id,
+    number: invoice.number,
+    kind: invoice.kind,
+    status: invoice.status,
+    customer_id: invoice.customerExternalId,
+    currency: invoice.currency,
+    minor_unit: invoice.minorUnit,
+    period: { start: invoice.periodStart.toISOString(), end: invoice.periodEnd.toISOString() },
+    plan: invoice.planCode,
+    lines: lines.map((l) => ({
+      line: l.line,
+      kind: l.kind,
+      description: l.description,
+      card: l.card,
+      dimension: l.dimension,
+      group: l.group,
+      quantity: l.quantity,
+      unit_price: l.unitPrice === null ? null : formatMoney(toNano(l.unitPrice)),
+      per: l.per,
+      amount: formatMoney(toNano(l.amount)),
+      amount_exact: formatMoney(toNano(l.amountExact)),
+      grant_id: l.grantId,
+      event_count: l.eventCount === null ? null : String(l.eventCount),
+    })),
+    total,
+    total_exact: formatMoney(toNano(invoice.totalExact)),
+    amount_due: invoice.status === 'finalized' ? total : formatMoney(0n),
+    finalize_at: invoice.finalizeAt.toISOString(),
+    created_at: invoice.createdAt.toISOString(),
+    finalized_at: invoice.finalizedAt?.toISOString() ?? null,
+    paid_at: invoice.paidAt?.toISOString() ?? null,
+    voided_at: invoice.voidedAt?.toISOString() ?? null,
+    void_reason: invoice.voidReason,
+  };
+}
