@@ -2,16 +2,13 @@
 // edge worker can price a request and stop one that would break a budget without a network round trip.
 import {
   type CompiledBook, type CustomerState, type EventError, EventTypes, Kernel, type PriceBook, RateInputError, type RatedEvent,
-  type StateMap, type UsageEvent as KernelEvent, encodeEvent, encodeStates, formatMoney, parseInstant, parseScaled, toCompiled,
+  type StateMap, type UsageEvent as KernelEvent, encodeEvent, encodeStates, formatMoney, layout as L, parseInstant, parseScaled,
+  toCompiled, writeEvent,
 } from '@tariff/core-wasm';
 import type { UsageEvent as WireEvent } from './sender.ts';
 
 /** An event as the API takes it (properties optional) or as the kernel host types it. */
 export type UsageEvent = WireEvent | KernelEvent;
-// The kernel host exports no subpath for its memory layout or event writer (yet): check() needs both to rate one
-// pre-encoded event without decoding a receipt or a state. Asked of core-wasm in the SDK's report.
-import { writeEvent } from '../../core-wasm/src/kernel.ts';
-import * as L from '../../core-wasm/src/layout.ts';
 
 export interface EstimatorOptions {
   /**

@@ -3,8 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { calcPrice } from '@pydantic/genai-prices';
-import { EventTypes, type PriceBook, type UsageEvent, compileBook, encodeEvent, encodeStates } from '@tariff/core-wasm';
-import { writeEvent } from '../../core-wasm/src/kernel.ts';
+import { EventTypes, type PriceBook, type UsageEvent, compileBook, encodeEvent, encodeStates, writeEvent } from '@tariff/core-wasm';
 import { loadKernel } from '@tariff/core-wasm/node';
 import { rateReference } from '../reference/rate.ts';
 
