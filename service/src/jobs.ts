@@ -1,8 +1,25 @@
-// The composition root of background work: every job the service runs, as pg-boss queues.
-import { BILLING_TICK_JOB, invoiceJobs } from './domains/invoices/jobs.ts';
+// The composition root of background work: every job the service runs, as pg-boss queues, and the billing
+// tick that enqueues them. The tick reads the injected clock (production: every minute by cron; tests send it
+// after moving their frozen clock) and enqueues one job per unit of work, never one per event.
+import { invoiceJobs, scheduleInvoicing } from './domains/invoices/jobs.ts';
+import { scheduleExpiries, walletJobs } from './domains/wallets/jobs.ts';
 import type { JobDefinition } from './platform/jobs.ts';
 
-export const jobDefinitions: JobDefinition[] = [...invoiceJobs];
+export const BILLING_TICK_JOB = 'billing.tick';
+
+/** How many units of each kind one tick enqueues at most; the next tick takes the rest. */
+const tickBatch = 5000;
+
+const billingTick: JobDefinition = {
+  name: BILLING_TICK_JOB,
+  policy: 'stately',
+  handle: async (deps, _data, jobs) => {
+    await scheduleInvoicing(deps, jobs, tickBatch);
+    await scheduleExpiries(deps, jobs, tickBatch);
+  },
+};
+
+export const jobDefinitions: JobDefinition[] = [billingTick, ...invoiceJobs, ...walletJobs];
 
 /** Cron schedules in production: the billing tick every minute. */
 export const jobSchedules = [{ name: BILLING_TICK_JOB, cron: '* * * * *' }];

@@ -228,4 +228,44 @@ describe('invoices at period close', () => {
     }
     await checkLedger(harness.database.owner, tenant.tenantId);
   });
+
+  it('expires credit at its expiry: the kernel stops drawing it at once, and the expiry job writes the lapsed rest to the ledger', async () => {
+    harness.clock.set('2026-06-05T00:00:00Z');
+    await api.ok('POST', '/v1/customers', { external_id: 'expiring', currency: 'USD' });
+    await api.ok('POST', '/v1/customers/expiring/subscriptions', { plan: 'free', started_at: '2026-06-01T00:00:00Z' });
+    const prepaid = await api.ok('POST', '/v1/customers/expiring/credit_grants', { kind: 'prepaid', amount: '50', expires_at: '2026-06-10T00:00:00Z' });
+    const promo = await api.ok('POST', '/v1/customers/expiring/credit_grants', { kind: 'promotional', amount: '20', expires_at: '2026-06-10T00:00:00Z' });
+    const drawn = await api.events(tokens('x-1', 'expiring', 1_000_000, '2026-06-04T00:00:00Z'), tokens('x-2', 'expiring', 500_000, '2026-06-04T01:00:00Z'));
+    expect(drawn.map((a) => [a.credits_applied, a.credit_balance])).toEqual([
+      ['20.000000000', '50.000000000'],
+      ['10.000000000', '40.000000000'],
+    ]);
+    // Past the expiry, before any job ran: nothing is drawn, and the balance in force is zero.
+    harness.clock.set('2026-06-11T00:00:00Z');
+    const [after] = await api.events(tokens('x-3', 'expiring', 500_000, '2026-06-10T12:00:00Z'));
+    expect(after).toMatchObject({ amount: '10.000000000', credits_applied: '0.000000000', credit_balance: '0.000000000' });
+    expect((await api.ok('GET', '/v1/customers/expiring/wallet')).balance).toBe('0.000000000');
+
+    await jobs.tick();
+    expect((await jobs.counts())['billing.expire-grant']).toBe(2);
+    const grants = (await api.ok('GET', '/v1/customers/expiring/credit_grants')).data;
+    expect(grants.map((g: any) => [g.id, g.status, g.balance, g.ended_at])).toEqual([
+      [prepaid.id, 'expired', '0.000000000', '2026-06-11T00:00:00.000Z'],
+      [promo.id, 'expired', '0.000000000', '2026-06-11T00:00:00.000Z'],
+    ]);
+    // Unused prepaid credit is breakage revenue; the promotion had nothing left, so nothing is posted for it.
+    const lapsed = (await api.ok('GET', `/v1/ledger/transactions?reference=${prepaid.id}`)).data[0];
+    expect(lapsed).toMatchObject({
+      kind: 'grant_expired',
+      occurred_at: '2026-06-10T00:00:00.000Z',
+      entries: [
+        { account: `grant:${prepaid.id}`, amount: '40.000000000' },
+        { account: 'revenue:breakage:USD', amount: '-40.000000000' },
+      ],
+    });
+    expect((await api.ok('GET', `/v1/ledger/transactions?reference=${promo.id}`)).data.map((t: any) => t.kind)).toEqual(['grant_issued']);
+    await jobs.tick();
+    expect((await jobs.counts())['billing.expire-grant']).toBe(2);
+    await checkLedger(harness.database.owner, tenant.tenantId);
+  });
 });

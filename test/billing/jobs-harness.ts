@@ -1,8 +1,7 @@
 // Runs the service's pg-boss workers against a scenario's database, with the scenario's frozen clock: a test
 // moves the clock, sends the billing tick the production cron would send, and waits for the queues to drain.
 import { expect } from 'vitest';
-import { jobDefinitions } from '../../service/src/jobs.ts';
-import { BILLING_TICK_JOB } from '../../service/src/domains/invoices/jobs.ts';
+import { BILLING_TICK_JOB, jobDefinitions } from '../../service/src/jobs.ts';
 import type { Deps } from '../../service/src/platform/deps.ts';
 import { installJobs, startJobs, type JobRunner } from '../../service/src/platform/jobs.ts';
 import { silentLogger } from '../../service/src/platform/log.ts';

@@ -1,7 +1,6 @@
-// Period close and invoice finalization as jobs. The tick (every minute in production, sent by tests after
-// moving the frozen clock) reads the injected clock and enqueues one job per unit of work: a close per ended
-// customer-period, a finalize per draft whose grace has run out. Singleton keys keep a slow job from being
-// queued twice; every handler is idempotent.
+// Period close and invoice finalization as jobs: one close per ended customer-period, one finalize per draft
+// whose grace has run out, enqueued by the billing tick (src/jobs.ts) from the injected clock. Singleton keys
+// keep a slow job from being queued twice; every handler is idempotent.
 import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import type { JobDefinition, JobSender } from '../../platform/jobs.ts';
@@ -9,20 +8,16 @@ import * as subscriptionsRepo from '../subscriptions/repo.ts';
 import * as repo from './repo.ts';
 import { closePeriod, finalizeDueInvoice } from './service.ts';
 
-export const BILLING_TICK_JOB = 'billing.tick';
 export const CLOSE_PERIOD_JOB = 'billing.close-period';
 export const FINALIZE_INVOICE_JOB = 'billing.finalize-invoice';
-
-/** How many units of each kind one tick enqueues at most; the next tick takes the rest. */
-const tickBatch = 5000;
 
 const closePeriodPayload = z.strictObject({ tenant_id: z.uuid(), customer_id: z.uuid(), period_start: z.iso.datetime({ offset: true }) });
 const finalizePayload = z.strictObject({ tenant_id: z.uuid(), invoice_id: z.uuid() });
 
-/** Enqueues the work due at the clock's now. */
-export async function scheduleDueWork(deps: Deps, jobs: JobSender): Promise<{ periods: number; invoices: number }> {
+/** Enqueues the closes and finalizations due at the clock's now, at most `limit` of each. */
+export async function scheduleInvoicing(deps: Deps, jobs: JobSender, limit: number): Promise<number> {
   const now = deps.clock.now();
-  const [periods, invoices] = await Promise.all([subscriptionsRepo.findDuePeriods(deps.db, now, tickBatch), repo.findDueInvoices(deps.db, now, tickBatch)]);
+  const [periods, invoices] = await Promise.all([subscriptionsRepo.findDuePeriods(deps.db, now, limit), repo.findDueInvoices(deps.db, now, limit)]);
   for (const p of periods) {
     const start = p.periodStart.toISOString();
     await jobs.send(CLOSE_PERIOD_JOB, { tenant_id: p.tenantId, customer_id: p.customerId, period_start: start }, { singletonKey: `${p.tenantId}:${p.customerId}:${start}` });
@@ -30,17 +25,10 @@ export async function scheduleDueWork(deps: Deps, jobs: JobSender): Promise<{ pe
   for (const i of invoices) {
     await jobs.send(FINALIZE_INVOICE_JOB, { tenant_id: i.tenantId, invoice_id: i.invoiceId }, { singletonKey: `${i.tenantId}:${i.invoiceId}` });
   }
-  return { periods: periods.length, invoices: invoices.length };
+  return periods.length + invoices.length;
 }
 
 export const invoiceJobs: JobDefinition[] = [
-  {
-    name: BILLING_TICK_JOB,
-    policy: 'stately',
-    handle: async (deps, _data, jobs) => {
-      await scheduleDueWork(deps, jobs);
-    },
-  },
   {
     name: CLOSE_PERIOD_JOB,
     policy: 'stately',

@@ -1,4 +1,4 @@
-import type { TenantScope } from '../../platform/db.ts';
+import type { Db, TenantScope } from '../../platform/db.ts';
 import type { DepletionPolicy, GrantKind } from './schema.ts';
 
 export type GrantStatus = 'active' | 'voided' | 'expired';
@@ -132,4 +132,15 @@ function fromDbGrant(row: Record<string, any>): Grant {
     createdBy: row.created_by,
     endedAt: row.ended_at,
   };
+}
+
+export async function findGrantById({ db, tenantId }: TenantScope, grantId: string, options: { lock?: boolean } = {}): Promise<Grant | undefined> {
+  const [row] = await db`select * from credit_grants where tenant_id = ${tenantId} and id = ${grantId} ${options.lock ? db`for update` : db``}`;
+  return row ? fromDbGrant(row) : undefined;
+}
+
+/** Active grants past their expiry, across tenants (billing_due_grant_expiries, SECURITY DEFINER). */
+export async function findDueExpiries(db: Db, now: Date, limit: number): Promise<{ tenantId: string; grantId: string }[]> {
+  const rows = await db`select tenant_id, grant_id from billing_due_grant_expiries(${now}, ${limit})`;
+  return rows.map((r) => ({ tenantId: r.tenant_id, grantId: r.grant_id }));
 }

@@ -145,6 +145,44 @@ export async function voidGrant(deps: Deps, actor: Actor, externalId: string, gr
   });
 }
 
+/**
+ * Ends a grant whose expiry has passed (the expiry job). What is left lapses: unused prepaid credit is breakage
+ * revenue, unused free credit reverses its expense. The kernel already stopped drawing it at `expires_at`.
+ * Idempotent.
+ */
+export async function expireGrant(deps: Deps, tenantId: string, grantId: string): Promise<'expired' | 'skipped'> {
+  const now = deps.clock.now();
+  return withTenant(deps.db, tenantId, async (tx) => {
+    const scope = { db: tx, tenantId };
+    const grant = await repo.findGrantById(scope, grantId, { lock: true });
+    if (!grant || grant.status !== 'active' || !grant.expiresAt || grant.expiresAt.getTime() > now.getTime()) return 'skipped';
+    const remaining = toNano(grant.balance);
+    await repo.endGrant(scope, grant.id, 'expired', now);
+    await postTransactions(
+      scope,
+      remaining === 0n
+        ? []
+        : [
+            {
+              kind: 'grant_expired',
+              customerId: grant.customerId,
+              currency: grant.currency,
+              reference: grant.id,
+              description: `expired at ${grant.expiresAt.toISOString()}`,
+              occurredAt: grant.expiresAt,
+              lines: [
+                { account: accounts.grant(grant.id, grant.currency, grant.customerId), amount: remaining },
+                { account: grant.kind === 'prepaid' ? accounts.revenue('breakage', grant.currency) : fundingAccount(grant.kind, grant.currency), amount: -remaining },
+              ],
+            },
+          ],
+      now,
+    );
+    await recordChange(tx, deps.clock, 'system', tenantId, { action: 'credit_grant.expired', entityType: 'credit_grant', entityId: grant.id, after: { lapsed: formatMoney(remaining) } });
+    return 'expired';
+  });
+}
+
 export async function listGrants(deps: Deps, actor: Actor, externalId: string, input: ListGrantsInput): Promise<ApiSchemas['CreditGrantList']> {
   requirePermission(actor, 'billing.read');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
