@@ -17,9 +17,11 @@ import * as repo from './repo.ts';
 
 /** One customer's billing terms for the transaction, with the live balance of each of its locked grants. */
 export interface CustomerBilling {
-  wallet: walletsRepo.RatingWallet;
+  wallet: { customerId: string; currency: string; onDepletion: 'overage' | 'block'; grants: walletsRepo.Grant[] };
   balances: Map<string, bigint>;
   subscription?: subscriptionsRepo.SubscriptionTermsRow;
+  /** Only customers with a budget have alerts to fire. */
+  hasBudget: boolean;
 }
 
 export interface EventCredits {
@@ -33,12 +35,18 @@ export interface EventCredits {
 /** Keys of the state that billing supplies on every call and never stores with the period. */
 const injectedKeys = ['grants', 'on_depletion', 'discount_percent'] as const;
 
-/** Loads the batch's subscriptions and locks its wallets (first round trip of ingestion). Keyed by external id. */
+/** Reads the batch's billing terms and locks its grants (two statements in ingestion's first round trip). Keyed by external id. */
 export async function loadBilling(scope: TenantScope, externalIds: string[]): Promise<Map<string, CustomerBilling>> {
-  const [wallets, subscriptions] = await Promise.all([walletsRepo.lockRatingWallets(scope, externalIds), subscriptionsRepo.findTermsByExternalIds(scope, externalIds)]);
+  const [contexts, grants] = await Promise.all([repo.findBillingContexts(scope, externalIds), walletsRepo.lockActiveGrants(scope, externalIds)]);
   const billing = new Map<string, CustomerBilling>();
-  for (const [externalId, wallet] of wallets) {
-    billing.set(externalId, { wallet, balances: new Map(wallet.grants.map((g) => [g.id, toNano(g.balance)])), subscription: subscriptions.get(externalId) });
+  for (const [externalId, context] of contexts) {
+    const customerGrants = grants.get(context.customerId) ?? [];
+    billing.set(externalId, {
+      wallet: { customerId: context.customerId, currency: context.currency, onDepletion: context.onDepletion, grants: customerGrants },
+      balances: new Map(customerGrants.map((g) => [g.id, toNano(g.balance)])),
+      subscription: context.subscription,
+      hasBudget: context.hasBudget,
+    });
   }
   return billing;
 }
@@ -135,7 +143,9 @@ export function writeBilling(
   now: Date,
 ): Promise<unknown>[] {
   const touched = new Map<string, { customerId: string; start: Date }>();
-  for (const event of accepted) touched.set(repo.periodKey({ customerId: event.customerId, start: event.periodStart }), { customerId: event.customerId, start: event.periodStart });
+  for (const event of accepted) {
+    if (billing.get(event.customerExternalId)?.hasBudget) touched.set(repo.periodKey({ customerId: event.customerId, start: event.periodStart }), { customerId: event.customerId, start: event.periodStart });
+  }
   const alerts = () => budgetsRepo.fireAlerts(scope, [...touched.values()], now);
   const postings: Posting[] = [];
   const perPeriod = new Map<string, { customerId: string; periodStart: Date; amount: bigint }>();

@@ -2,6 +2,7 @@
 // document (json_to_recordset), which both sides parse far faster than postgres.js escapes a dozen arrays.
 import type { ReceiptStep } from '@tariff/core-wasm';
 import type { TenantScope } from '../../platform/db.ts';
+import { fromDbTerms, type SubscriptionTermsRow } from '../subscriptions/repo.ts';
 import type { AggregateDelta } from './aggregate.ts';
 
 /** One text parameter cast to json (typed json, postgres.js would JSON-encode the string a second time). */
@@ -371,4 +372,38 @@ export async function addPeriodCreditsApplied({ db, tenantId }: TenantScope, del
     update customer_periods p set credits_applied = p.credits_applied + d.amount
     from json_to_recordset(${asJson(db, rows)}) as d(customer_id uuid, period_start timestamptz, amount numeric)
     where p.tenant_id = ${tenantId} and p.customer_id = d.customer_id and p.period_start = d.period_start`;
+}
+
+export interface BillingContextRow {
+  customerId: string;
+  currency: string;
+  onDepletion: 'overage' | 'block';
+  hasBudget: boolean;
+  subscription: SubscriptionTermsRow | undefined;
+}
+
+/** What rating needs from billing about a batch's customers, in one statement: policy, budget, subscription terms (billing.ts). */
+export async function findBillingContexts({ db, tenantId }: TenantScope, externalIds: string[]): Promise<Map<string, BillingContextRow>> {
+  const rows = await db`
+    select c.id as customer_id, c.external_id, c.currency, w.on_depletion,
+           exists (select 1 from budgets b where b.tenant_id = c.tenant_id and b.customer_id = c.id) as has_budget,
+           s.started_at, s.anchor_day, s.anchor_month, s.discount_percent::text,
+           p.billing_interval, p.allowances, p.minimum_spend::text, p.base_fee::text, p.code as plan_code, p.name as plan_name, p.invoice_grace_seconds
+    from customers c
+    left join customer_wallets w on w.tenant_id = c.tenant_id and w.customer_id = c.id
+    left join subscriptions s on s.tenant_id = c.tenant_id and s.customer_id = c.id and s.status = 'active'
+    left join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id
+    where c.tenant_id = ${tenantId} and c.external_id = any(${externalIds}::text[])`;
+  return new Map(
+    rows.map((r) => [
+      r.external_id,
+      {
+        customerId: r.customer_id,
+        currency: r.currency,
+        onDepletion: r.on_depletion ?? 'overage',
+        hasBudget: r.has_budget,
+        subscription: r.started_at ? fromDbTerms(r) : undefined,
+      },
+    ]),
+  );
 }

@@ -49,17 +49,6 @@ export interface SubscriptionTermsRow {
   invoiceGraceSeconds: number;
 }
 
-export async function findTermsByExternalIds({ db, tenantId }: TenantScope, externalIds: string[]): Promise<Map<string, SubscriptionTermsRow>> {
-  const rows = await db`
-    select c.id as customer_id, c.external_id, s.started_at, s.anchor_day, s.anchor_month, s.discount_percent::text,
-           p.billing_interval, p.allowances, p.minimum_spend::text, p.base_fee::text, p.code as plan_code, p.name as plan_name, p.invoice_grace_seconds
-    from subscriptions s
-    join customers c on c.tenant_id = s.tenant_id and c.id = s.customer_id
-    join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id
-    where s.tenant_id = ${tenantId} and s.status = 'active' and c.external_id = any(${externalIds}::text[])`;
-  return new Map(rows.map((r) => [r.external_id, fromDbTerms(r)]));
-}
-
 export async function findTermsByCustomerId({ db, tenantId }: TenantScope, customerId: string): Promise<SubscriptionTermsRow | undefined> {
   const [row] = await db`
     select c.id as customer_id, c.external_id, s.started_at, s.anchor_day, s.anchor_month, s.discount_percent::text,
@@ -111,7 +100,8 @@ function fromDbSubscription(row: Record<string, any>): Subscription {
   };
 }
 
-function fromDbTerms(r: Record<string, any>): SubscriptionTermsRow {
+/** Maps a row with the subscription and plan columns (also read by events/repo.ts's billing contexts). */
+export function fromDbTerms(r: Record<string, any>): SubscriptionTermsRow {
   return {
     customerId: r.customer_id,
     customerExternalId: r.external_id,

@@ -73,42 +73,25 @@ export async function upsertWalletPolicy({ db, tenantId }: TenantScope, customer
     on conflict (tenant_id, customer_id) do update set on_depletion = excluded.on_depletion, updated_at = excluded.updated_at`;
 }
 
-export interface RatingWallet {
-  customerId: string;
-  currency: string;
-  onDepletion: DepletionPolicy;
-  /** Active grants with something left, locked for the rest of the transaction, in creation order. */
-  grants: Grant[];
-}
-
 /**
- * The wallets of a batch's customers (by external id) for rating. The grants are locked (in id order, so
- * concurrent batches queue rather than deadlock), since a customer's events in two periods, or a void,
- * could otherwise draw the same balance twice. Two statements, one round trip.
+ * The active grants with something left of a batch's customers (by external id), locked for the rest of the
+ * transaction (in id order, so concurrent batches queue rather than deadlock: a customer's events in two
+ * periods, or a void, could otherwise draw the same balance twice). By customer id, in creation order.
  */
-export async function lockRatingWallets({ db, tenantId }: TenantScope, externalIds: string[]): Promise<Map<string, RatingWallet>> {
-  const [customers, grants] = await Promise.all([
-    db`
-      select c.id, c.external_id, c.currency, w.on_depletion
-      from customers c left join customer_wallets w on w.tenant_id = c.tenant_id and w.customer_id = c.id
-      where c.tenant_id = ${tenantId} and c.external_id = any(${externalIds}::text[])`,
-    db`
-      select g.* from credit_grants g
-      where g.tenant_id = ${tenantId} and g.status = 'active' and g.balance > 0
-        and g.customer_id in (select id from customers where tenant_id = ${tenantId} and external_id = any(${externalIds}::text[]))
-      order by g.id
-      for update of g`,
-  ]);
-  const byId = new Map<string, RatingWallet>();
-  const byExternalId = new Map<string, RatingWallet>();
-  for (const c of customers) {
-    const wallet: RatingWallet = { customerId: c.id, currency: c.currency, onDepletion: c.on_depletion ?? 'overage', grants: [] };
-    byId.set(c.id, wallet);
-    byExternalId.set(c.external_id, wallet);
+export async function lockActiveGrants({ db, tenantId }: TenantScope, externalIds: string[]): Promise<Map<string, Grant[]>> {
+  const rows = await db`
+    select g.* from credit_grants g
+    where g.tenant_id = ${tenantId} and g.status = 'active' and g.balance > 0
+      and g.customer_id in (select id from customers where tenant_id = ${tenantId} and external_id = any(${externalIds}::text[]))
+    order by g.id
+    for update of g`;
+  const byCustomer = new Map<string, Grant[]>();
+  for (const row of [...rows].sort((a, b) => (a.seq < b.seq ? -1 : 1))) {
+    const grants = byCustomer.get(row.customer_id) ?? [];
+    grants.push(fromDbGrant(row));
+    byCustomer.set(row.customer_id, grants);
   }
-  // Locked in id order, handed to the kernel in creation order.
-  for (const g of [...grants].sort((a, b) => (a.seq < b.seq ? -1 : 1))) byId.get(g.customer_id)?.grants.push(fromDbGrant(g));
-  return byExternalId;
+  return byCustomer;
 }
 
 function fromDbGrant(row: Record<string, any>): Grant {
