@@ -1,32 +1,14 @@
 // The billing part of the OpenAPI document (credits, ledger, budgets, plans, subscriptions, invoices): schemas
 // and routes, merged into document.ts. Request bodies come from the handlers' zod schemas.
-import { z } from 'zod';
+import type { z } from 'zod';
 import { checkInput, listAlertsInput, setBudgetInput } from '../../service/src/domains/budgets/schema.ts';
 import { createPlanInput, listPlansInput } from '../../service/src/domains/plans/schema.ts';
 import { createSubscriptionInput } from '../../service/src/domains/subscriptions/schema.ts';
 import { listInvoicesInput, payInvoiceInput, voidInvoiceInput } from '../../service/src/domains/invoices/schema.ts';
 import { listLedgerAccountsInput, listLedgerTransactionsInput } from '../../service/src/domains/ledger/schema.ts';
 import { createGrantInput, updateWalletInput, voidGrantInput } from '../../service/src/domains/wallets/schema.ts';
+import { type Schema, decimal, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
 
-type Schema = Record<string, unknown>;
-
-function fromZod(schema: z.ZodType): Schema {
-  const { $schema: _ignored, ...json } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Schema;
-  return json;
-}
-
-const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
-const string: Schema = { type: 'string' };
-const nullable = (schema: Schema): Schema => ({ anyOf: [schema, { type: 'null' }] });
-const instant: Schema = { type: 'string', format: 'date-time' };
-const money: Schema = { type: 'string', pattern: '^-?[0-9]+\\.[0-9]{9}$', description: 'Decimal amount with 9 decimals (nano-units).' };
-const decimal: Schema = { type: 'string', pattern: '^-?[0-9]+(\\.[0-9]+)?$' };
-const object = (properties: Record<string, Schema>, optional: string[] = []): Schema => ({
-  type: 'object',
-  properties,
-  required: Object.keys(properties).filter((k) => !optional.includes(k)),
-  additionalProperties: false,
-});
 const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
 
 /** Query parameters from a zod object, so their names and bounds come from the handler's schema too. */

@@ -1,33 +1,14 @@
 // The OpenAPI 3.1 document of /v1. Request bodies are derived from the zod schemas the handlers parse with, so
 // they cannot drift; responses are written here, and the handlers' output is typed by the types generated
 // from them (src/v1.gen.ts), so a response that drifts fails the typecheck.
-import { z } from 'zod';
 import { assignPriceBookInput, createCustomerInput, updateCustomerInput } from '../../service/src/domains/customers/schema.ts';
 import { estimateInput } from '../../service/src/domains/events/schema.ts';
 import { createApiKeyInput } from '../../service/src/domains/keys/schema.ts';
 import { createMeterInput, meterFilter, updateMeterInput } from '../../service/src/domains/meters/schema.ts';
 import { addPriceBookVersionInput, createPriceBookInput, importPriceBookInput } from '../../service/src/domains/pricing/schema.ts';
 import { billingRoutes, billingSchemas } from './billing.ts';
+import { type Schema, decimal, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
 
-type Schema = Record<string, unknown>;
-
-function fromZod(schema: z.ZodType): Schema {
-  const { $schema: _ignored, ...json } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Schema;
-  return json;
-}
-
-const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
-const string: Schema = { type: 'string' };
-const nullable = (schema: Schema): Schema => ({ anyOf: [schema, { type: 'null' }] });
-const instant: Schema = { type: 'string', format: 'date-time' };
-const money: Schema = { type: 'string', pattern: '^-?[0-9]+\\.[0-9]{9}$', description: 'Decimal amount with 9 decimals (nano-units).' };
-const decimal: Schema = { type: 'string', pattern: '^-?[0-9]+(\\.[0-9]+)?$' };
-const object = (properties: Record<string, Schema>, optional: string[] = []): Schema => ({
-  type: 'object',
-  properties,
-  required: Object.keys(properties).filter((k) => !optional.includes(k)),
-  additionalProperties: false,
-});
 const list = (item: string): Schema => object({ data: { type: 'array', items: ref(item) }, has_more: { type: 'boolean' } });
 const anyObject: Schema = { type: 'object', additionalProperties: true };
 

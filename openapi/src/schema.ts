@@ -1,0 +1,22 @@
+// Small JSON-schema builders shared by the parts of the OpenAPI document.
+import { z } from 'zod';
+
+export type Schema = Record<string, unknown>;
+
+export function fromZod(schema: z.ZodType): Schema {
+  const { $schema: _ignored, ...json } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Schema;
+  return json;
+}
+
+export const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+export const string: Schema = { type: 'string' };
+export const nullable = (schema: Schema): Schema => ({ anyOf: [schema, { type: 'null' }] });
+export const instant: Schema = { type: 'string', format: 'date-time' };
+export const money: Schema = { type: 'string', pattern: '^-?[0-9]+\\.[0-9]{9}$', description: 'Decimal amount with 9 decimals (nano-units).' };
+export const decimal: Schema = { type: 'string', pattern: '^-?[0-9]+(\\.[0-9]+)?$' };
+export const object = (properties: Record<string, Schema>, optional: string[] = []): Schema => ({
+  type: 'object',
+  properties,
+  required: Object.keys(properties).filter((k) => !optional.includes(k)),
+  additionalProperties: false,
+});
