@@ -84,6 +84,16 @@ function roundHalfEven(q: u64, r: u64, d: u64): u64 {
 
 const I64_LIMIT: u64 = 0x8000000000000000;
 
+/** An unsigned result as i64, or 0 with `overflowed` set when it does not fit. */
+@inline
+function toSigned(value: u64): i64 {
+  if (value >= I64_LIMIT) {
+    overflowed = true;
+    return 0;
+  }
+  return <i64>value;
+}
+
 /** round(a x b / d) half-even for a, b >= 0 and d > 0; sets `overflowed` when the result exceeds i64. */
 export function mulDivRound(a: i64, b: i64, d: i64): i64 {
   if (clz<u64>(<u64>a) + clz<u64>(<u64>b) >= 65) {
@@ -96,24 +106,11 @@ export function mulDivRound(a: i64, b: i64, d: i64): i64 {
   const low = mulWide(<u64>a, <u64>b);
   const high = productHigh;
   const divisor = <u64>d;
-  if (high == 0) {
-    const quotient = roundHalfEven(low / divisor, low % divisor, divisor);
-    if (quotient >= I64_LIMIT) {
-      overflowed = true;
-      return 0;
-    }
-    return <i64>quotient;
-  }
   if (high >= divisor) {
     overflowed = true;
     return 0;
   }
-  const q = roundHalfEven(divideWide(high, low, divisor), divisionRemainder, divisor);
-  if (q >= I64_LIMIT) {
-    overflowed = true;
-    return 0;
-  }
-  return <i64>q;
+  return toSigned(roundHalfEven(divideWide(high, low, divisor), divisionRemainder, divisor));
 }
 
 /** round(x x b / d) half-even, symmetric around zero, for any sign of x and b, d > 0. */
@@ -154,11 +151,7 @@ export function accumulatorDivideRound(d: i64): i64 {
     return 0;
   }
   const q = roundHalfEven(divideWide(accumulatorHigh, accumulatorLow, divisor), divisionRemainder, divisor);
-  if (q >= I64_LIMIT) {
-    overflowed = true;
-    return 0;
-  }
-  return <i64>q;
+  return toSigned(q);
 }
 
 @inline

@@ -1,6 +1,6 @@
 // Turns JSON events and customer states into the kernel's binary records (and back, for states).
 import type { CustomerState, EventError, Grant, StateMap, UsageEvent } from './book.ts';
-import { type CompiledBook, parseInstant } from './compile.ts';
+import { type CardMeta, type CompiledBook, parseInstant } from './compile.ts';
 import { I64_MAX, I64_MIN, MICRO_DIGITS, NANO_DIGITS, formatMoney, formatQuantity, parseScaled } from './decimal.ts';
 import * as L from './layout.ts';
 
@@ -77,7 +77,7 @@ export function encodeEvent(book: CompiledBook, event: UsageEvent, types: EventT
     }
     const costVersion = book.cost && costProduct >= 0 ? versionAt(book.cost.versions, timestamp) : -1;
     const costCard = costVersion >= 0 ? book.cost!.cards[costProduct][costVersion] : undefined;
-    const reads = costCard ? [...new Set([...priceCard.reads, ...costCard.reads])].sort() : priceCard.reads;
+    const reads = costCard ? combinedReads(priceCard, costCard) : priceCard.reads;
     for (const name of reads) {
       const slot = book.propertySlots.get(name)!;
       const raw = properties[name];
@@ -93,6 +93,16 @@ export function encodeEvent(book: CompiledBook, event: UsageEvent, types: EventT
     ok: true,
     event: { timestamp, product, costProduct, serviceTier, outcome, eventType: types.id(event.event_type), properties: values },
   };
+}
+
+// The properties a price card and a cost card read together, computed once per pair (not once per event).
+const readsByPair = new WeakMap<CardMeta, WeakMap<CardMeta, string[]>>();
+function combinedReads(price: CardMeta, cost: CardMeta): string[] {
+  let byCost = readsByPair.get(price);
+  if (!byCost) readsByPair.set(price, (byCost = new WeakMap()));
+  let reads = byCost.get(cost);
+  if (!reads) byCost.set(cost, (reads = [...new Set([...price.reads, ...cost.reads])].sort()));
+  return reads;
 }
 
 /** Strings carry digits with an optional fraction: no sign, exponent or spaces. */
