@@ -7,6 +7,7 @@ import { createApiKeyInput } from '../../service/src/domains/keys/schema.ts';
 import { createMeterInput, meterFilter, updateMeterInput } from '../../service/src/domains/meters/schema.ts';
 import { addPriceBookVersionInput, createPriceBookInput, importPriceBookInput } from '../../service/src/domains/pricing/schema.ts';
 import { billingRoutes, billingSchemas } from './billing.ts';
+import { edgeRoutes, edgeSchemas } from './edge.ts';
 import { type Schema, decimal, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
 
 const list = (item: string): Schema => object({ data: { type: 'array', items: ref(item) }, has_more: { type: 'boolean' } });
@@ -195,6 +196,7 @@ const schemas: Record<string, Schema> = {
     states: { type: 'object', additionalProperties: anyObject },
   }),
   ...billingSchemas,
+  ...edgeSchemas,
 };
 
 interface Operation {
@@ -205,6 +207,8 @@ interface Operation {
   ok: [number, string];
   params?: { name: string; in: 'path' | 'query'; schema: Schema; required?: boolean; description?: string }[];
   publishable?: boolean;
+  /** Answers 304 Not Modified to a matching If-None-Match. */
+  notModified?: boolean;
 }
 
 const errors = {
@@ -296,6 +300,7 @@ const routes: Record<string, Record<string, Operation>> = {
     },
   },
   ...billingRoutes,
+  ...edgeRoutes,
 };
 
 function operation(op: Operation): Schema {
@@ -310,6 +315,7 @@ function operation(op: Operation): Schema {
     ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: op.body } } } } : {}),
     responses: {
       [String(status)]: ok,
+      ...(op.notModified ? { '304': { description: 'Not modified: If-None-Match names the current ETag.' } } : {}),
       ...Object.fromEntries(Object.entries(errors).map(([code, description]) => [code, { description, content: { 'application/json': { schema: ref('Error') } } }])),
     },
   };

@@ -625,6 +625,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/customers/{id}/pricing-snapshot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The customer's effective price book and rating state, for local estimates
+         * @description Everything the SDK's Estimator needs to rate this customer's next events exactly as ingestion will, with the budget, an ETag and a short-lived signed token. Needs a key that may read usage and billing (secret keys; not publishable keys, since the snapshot carries the customer's balances and budget: a browser gets it relayed by the tenant's backend). 422 `no_price_book` when no price book is in force.
+         */
+        get: operations["getPricingSnapshot"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/quotes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A signed, binding price quote for one event
+         * @description Rates the event against the customer's state as ingestion would now (nothing is stored) and signs the result. A rating error is a 400 naming the field (`event.properties`, `event.timestamp`). Needs a key that may send events. A quote is honoured when the event it was made for arrives at POST /v1/events before `expires_at` (the server clock at arrival) carrying the token in its `quote` field: the event is rated with the quoted book version instead of the one in force (a price change after the quote does not reach it), and its receipt ends with a `quote` step (quote id, quoted amount, book version, expiry). The quote binds the transaction id, customer, event type and properties (the `fingerprint`), not the timestamp. The quoted amount was computed against the customer's state when quoted; what other events consume in between (allowances, tier position, credits) is not reserved, so the charge equals the quote when nothing else of the customer was rated meanwhile. An event whose quote is expired (`quote_expired`), not a valid quote of this tenant (`quote_invalid`: malformed, tampered, another kind of token) or made for another event (`quote_mismatch`) is rejected with `field: "quote"` and nothing is stored, so it can be resent with a fresh quote or without one.
+         */
+        post: operations["createQuote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1249,6 +1289,91 @@ export interface components {
         InvoiceList: {
             data: components["schemas"]["Invoice"][];
             has_more: boolean;
+        };
+        PricingSnapshot: {
+            customer_id: string;
+            currency: string;
+            /** @description The code of the price book in force for the customer now. */
+            price_book: string;
+            /** @description The whole price book as the kernel reads it (every version), with `zone_transitions` pinned so that every runtime rates time-of-use windows alike. */
+            book: {
+                [key: string]: unknown;
+            };
+            /** @description The kernel build the service rates with. */
+            kernel_version: string;
+            period: {
+                /** Format: date-time */
+                start: string;
+                /** Format: date-time */
+                end: string;
+                /** @enum {string} */
+                status: "open" | "closed";
+            };
+            /**
+             * Format: date-time
+             * @description The snapshot rates events up to here: the period's end, or the next price-book assignment if sooner.
+             */
+            valid_until: string;
+            /** @description The customer state ingestion would give the kernel now (core-wasm CustomerState): the period's counters, pools and commitment, the plan's allowances, minimum and discount, the credit grants at their live balances, the depletion policy. */
+            state: {
+                [key: string]: unknown;
+            };
+            /** @description The period's usage net of discounts so far, whether credits or the invoice pay for it (what budgets count). */
+            spend: string;
+            /** @description Credit in force at the watermark, all grants together. */
+            credit_balance: string;
+            /** @enum {string} */
+            on_depletion: "overage" | "block";
+            budget: {
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                amount: string;
+                /** @enum {string} */
+                enforcement: "alert" | "block";
+            } | null;
+            /**
+             * Format: date-time
+             * @description Every event acknowledged before this instant is reflected in the state, spend and balance.
+             */
+            watermark: string;
+            /** @description The ETag header: send it back in If-None-Match to get a 304 while nothing that rating depends on has changed. */
+            etag: string;
+            /** @description A compact JWT (HS256, signed with the tenant's key, `kid` in its header) stating `sub` (customer), `bal` (credit balance), `spd` (spend), `cur`, `wm` (watermark), `etag`, `iat` and `exp`. Verifiable by the service only; the SDK reads its claims. */
+            token: string;
+            /**
+             * Format: date-time
+             * @description The token's expiry (five minutes).
+             */
+            expires_at: string;
+        };
+        Quote: {
+            /** @description The signed quote: a compact JWT (HS256, the tenant's key). Send it as the event's `quote` field. */
+            quote: string;
+            id: string;
+            transaction_id: string;
+            customer_id: string;
+            currency: string;
+            /** @description What the event costs now: after discounts, allowances, commitment and credits, against the state as it stands. */
+            amount: string;
+            /** @description Decimal amount with 9 decimals (nano-units). */
+            subtotal: string;
+            price_book: string;
+            /**
+             * Format: date-time
+             * @description The effective_from of the price version the quote holds the event to.
+             */
+            book_version: string;
+            card: string;
+            /** @description sha256 over the transaction id, customer, event type and properties (sorted by name). */
+            fingerprint: string;
+            /** Format: date-time */
+            issued_at: string;
+            /** Format: date-time */
+            expires_at: string;
+            receipt: ({
+                step: string;
+            } & {
+                [key: string]: unknown;
+            })[];
         };
     };
     responses: never;
@@ -5710,6 +5835,217 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LedgerTransactionList"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getPricingSnapshot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PricingSnapshot"];
+                };
+            };
+            /** @description Not modified: If-None-Match names the current ETag. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createQuote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    event: {
+                        transaction_id: string;
+                        customer_id: string;
+                        event_type: string;
+                        timestamp: string;
+                        /** @default {} */
+                        properties?: {
+                            [key: string]: string | number | boolean | null;
+                        };
+                    };
+                    /** @default 300 */
+                    expires_in?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Quote"];
                 };
             };
             /** @description Invalid input: every problem with its field. */

@@ -5,7 +5,60 @@ import {
   type StateMap, type UsageEvent as KernelEvent, encodeEvent, encodeStates, formatMoney, layout as L, parseInstant, parseScaled,
   toCompiled, writeEvent,
 } from '@tariff/core-wasm';
+import type { ResponseOf, TariffClient } from './client.ts';
+import { TariffError } from './client.ts';
+import type { operations } from '@tariff/openapi';
 import type { UsageEvent as WireEvent } from './sender.ts';
+
+/** GET /v1/customers/{id}/pricing-snapshot: the customer's book, rating state, spend, budget and a signed token. */
+export type PricingSnapshot = ResponseOf<operations['getPricingSnapshot']>;
+/** POST /v1/quotes: a signed, binding price for one event. */
+export type Quote = ResponseOf<operations['createQuote']>;
+
+/** What the snapshot's token states (its claims, read without verifying: only the service holds the key). */
+export interface SnapshotToken {
+  /** The customer's external id. */
+  sub: string;
+  /** Credit in force at the watermark. */
+  bal: string;
+  /** The period's spend at the watermark. */
+  spd: string;
+  cur: string;
+  /** The watermark instant. */
+  wm: string;
+  etag: string;
+  /** Issued at / expires at, Unix seconds. */
+  iat: number;
+  exp: number;
+}
+
+/** Where a server-backed estimator's snapshot came from and how fresh it is. */
+export interface SnapshotInfo {
+  customerId: string;
+  etag: string;
+  token: string;
+  claims: SnapshotToken;
+  /** The token's expiry. */
+  expiresAt: string;
+  /** Every event acknowledged before this was in the snapshot when it was downloaded. */
+  watermark: string;
+  /** When the service last confirmed the snapshot (a 200 or a 304). */
+  confirmedAt: string;
+  validUntil: string;
+  creditBalance: string;
+  budget: { amount: string; enforcement: 'alert' | 'block' } | null;
+  period: PricingSnapshot['period'];
+  priceBook: string;
+}
+
+export interface ServerEstimatorOptions {
+  /** The kernel (see EstimatorOptions.wasm). */
+  wasm: EstimatorOptions['wasm'];
+  /** Apply each estimate to the local snapshot, as the server will when the event arrives. Default false. */
+  updateState?: boolean;
+  /** Clock for confirmedAt (ms since the epoch). Default Date.now. */
+  now?: () => number;
+}
 
 /** An event as the API takes it (properties optional) or as the kernel host types it. */
 export type UsageEvent = WireEvent | KernelEvent;
@@ -70,16 +123,21 @@ const I64_MIN = -(1n << 63n);
 const I64_MAX = (1n << 63n) - 1n;
 
 export class Estimator {
-  readonly book: CompiledBook;
+  private currentBook: CompiledBook;
   private readonly states: StateMap;
   private readonly spend = new Map<string, bigint>();
+  private readonly budgets = new Map<string, bigint>();
   private readonly encoded = new Map<string, EncodedCustomer>();
-  private readonly eventBytes: Uint8Array;
-  private readonly eventView: DataView;
+  private eventBytes: Uint8Array;
+  private eventView: DataView;
   private readonly updateState: boolean;
+  /** Set when the estimator was loaded from the service (fromServer): what refresh() and quote() use. */
+  /** The book as the snapshot sent it, to see whether a refresh brought another. */
+  private sourceBook: unknown;
+  private source: { client: TariffClient | undefined; customerId: string; info: SnapshotInfo; now: () => number } | undefined;
 
   private constructor(private readonly kernel: Kernel, book: CompiledBook, options: EstimatorOptions) {
-    this.book = book;
+    this.currentBook = book;
     this.states = { ...(options.states ?? {}) };
     this.updateState = options.updateState ?? false;
     this.eventBytes = new Uint8Array(L.EVENT_HEADER_SIZE + 8 * book.properties.length);
@@ -87,6 +145,104 @@ export class Estimator {
     for (const [customer, value] of Object.entries(options.spend ?? {})) this.spend.set(customer, money(value, `spend.${customer}`));
     // A malformed state is refused now, naming its field, rather than at the first check().
     for (const customer of Object.keys(this.states)) this.encodedCustomer(customer);
+  }
+
+  /** The price book the estimator rates with. */
+  get book(): CompiledBook {
+    return this.currentBook;
+  }
+
+  /**
+   * Downloads the customer's pricing snapshot (GET /v1/customers/{id}/pricing-snapshot: the book in force, the state
+   * ingestion would give the kernel, spend and budget), loads the kernel and answers estimate() and check() locally,
+   * with the bytes the service's kernel would produce. A blocking budget in the snapshot applies to check() unless
+   * a budget is passed. refresh() fetches it again (a 304 when nothing changed); quote() asks the service to sign.
+   */
+  static async fromServer(client: TariffClient, customerId: string, options: ServerEstimatorOptions): Promise<Estimator> {
+    if (!client || typeof (client as { getPricingSnapshot?: unknown }).getPricingSnapshot !== 'function') throw new TypeError('client must be a TariffClient');
+    if (typeof customerId !== 'string' || customerId === '') throw new TypeError('customerId must be a non-empty string');
+    const snapshot = await client.getPricingSnapshot({ path: { id: customerId } });
+    const estimator = await Estimator.fromSnapshot(snapshot, options);
+    estimator.source!.client = client;
+    return estimator;
+  }
+
+  /**
+   * The same from a snapshot already downloaded, e.g. relayed to a browser by the tenant's backend (publishable keys
+   * may not read snapshots: they carry the customer's balances). Without a client, refresh() and quote() throw.
+   */
+  static async fromSnapshot(snapshot: PricingSnapshot, options: ServerEstimatorOptions): Promise<Estimator> {
+    if (!snapshot || typeof snapshot !== 'object' || typeof snapshot.customer_id !== 'string') throw new TypeError('snapshot must be a pricing snapshot (GET /v1/customers/{id}/pricing-snapshot)');
+    const customer = snapshot.customer_id;
+    const estimator = await Estimator.create({
+      wasm: options.wasm,
+      book: snapshot.book as unknown as PriceBook,
+      states: { [customer]: snapshot.state as unknown as CustomerState },
+      spend: { [customer]: snapshot.spend },
+      updateState: options.updateState,
+    });
+    const now = options.now ?? Date.now;
+    estimator.source = { client: undefined, customerId: customer, info: infoOf(snapshot, now()), now };
+    estimator.sourceBook = snapshot.book;
+    estimator.applyBudget(customer, snapshot.budget);
+    return estimator;
+  }
+
+  /** The snapshot's provenance (fromServer/fromSnapshot), undefined otherwise. */
+  get snapshotInfo(): SnapshotInfo | undefined {
+    return this.source?.info;
+  }
+
+  /**
+   * Asks the service whether the snapshot changed (If-None-Match with its ETag). On a 304 the local state stays, with
+   * everything estimated since (the service vouches nothing else moved); on a 200 book, state, spend and budget are
+   * replaced. Returns whether anything changed.
+   */
+  async refresh(options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    const source = this.requireSource('refresh');
+    let snapshot: PricingSnapshot;
+    try {
+      snapshot = await source.client.getPricingSnapshot({ path: { id: source.customerId }, headers: { 'if-none-match': source.info.etag }, signal: options.signal });
+    } catch (error) {
+      if (error instanceof TariffError && error.status === 304) {
+        source.info = { ...source.info, confirmedAt: new Date(source.now()).toISOString() };
+        return false;
+      }
+      throw error;
+    }
+    if (JSON.stringify(snapshot.book) !== JSON.stringify(this.sourceBook)) {
+      const book = toCompiled(snapshot.book as unknown as PriceBook);
+      this.currentBook = book;
+      this.eventBytes = new Uint8Array(L.EVENT_HEADER_SIZE + 8 * book.properties.length);
+      this.eventView = new DataView(this.eventBytes.buffer);
+      this.encoded.clear();
+    }
+    this.sourceBook = snapshot.book;
+    this.setState(source.customerId, snapshot.state as unknown as CustomerState, snapshot.spend);
+    this.applyBudget(source.customerId, snapshot.budget);
+    source.info = infoOf(snapshot, source.now());
+    return true;
+  }
+
+  /**
+   * A signed, binding price for `event` from the service (POST /v1/quotes; the SDK cannot sign, it holds no secret).
+   * Send the event with `quote: result.quote` (see withQuote) before `expires_at`: it is rated with the quoted book
+   * version. Needs a key that may send events.
+   */
+  async quote(event: UsageEvent, options: { expiresIn?: number; signal?: AbortSignal } = {}): Promise<Quote> {
+    const source = this.requireSource('quote');
+    return source.client.createQuote({ body: { event: event as never, ...(options.expiresIn === undefined ? {} : { expires_in: options.expiresIn }) }, signal: options.signal });
+  }
+
+  private requireSource(what: string): { client: TariffClient; customerId: string; info: SnapshotInfo; now: () => number } {
+    if (!this.source?.client) throw new TypeError(`${what}() needs an estimator made by Estimator.fromServer(client, customerId, ...)`);
+    return this.source as { client: TariffClient; customerId: string; info: SnapshotInfo; now: () => number };
+  }
+
+  /** Only a blocking budget refuses requests; an alerting one is left to the service. */
+  private applyBudget(customer: string, budget: PricingSnapshot['budget']): void {
+    if (budget && budget.enforcement === 'block') this.budgets.set(customer, money(budget.amount, 'budget.amount'));
+    else this.budgets.delete(customer);
   }
 
   /** Loads the kernel and checks the book and the states; throws naming the first bad field. */
@@ -146,9 +302,9 @@ export class Estimator {
    * when credits run out, by the budget when the period's spend plus this event's exceeds it, or by any rating error.
    */
   check(event: UsageEvent, options: CheckOptions = {}): CheckResult {
-    const budget = options.budget === undefined ? undefined : money(options.budget, 'budget');
-    const currency = this.book.currency;
     const customer = typeof event?.customer_id === 'string' ? event.customer_id : undefined;
+    const budget = options.budget === undefined ? (customer === undefined ? undefined : this.budgets.get(customer)) : money(options.budget, 'budget');
+    const currency = this.book.currency;
     const entry = customer === undefined ? undefined : this.encodedCustomer(customer);
     const outcome = encodeEvent(this.book, event as KernelEvent, entry?.types ?? new EventTypes(), entry?.period);
     if (!outcome.ok) return { allowed: false, reason: outcome.error.code, error: outcome.error, currency };
@@ -231,6 +387,36 @@ export class Estimator {
     this.encoded.set(customer, entry);
     return entry;
   }
+}
+
+/** An event carrying a quote, as POST /v1/events takes it. */
+export function withQuote<E extends UsageEvent>(event: E, quote: Pick<Quote, 'quote'> | string): E & { quote: string } {
+  return { ...event, quote: typeof quote === 'string' ? quote : quote.quote };
+}
+
+function infoOf(snapshot: PricingSnapshot, now: number): SnapshotInfo {
+  return {
+    customerId: snapshot.customer_id,
+    etag: snapshot.etag,
+    token: snapshot.token,
+    claims: readClaims(snapshot.token),
+    expiresAt: snapshot.expires_at,
+    watermark: snapshot.watermark,
+    confirmedAt: new Date(now).toISOString(),
+    validUntil: snapshot.valid_until,
+    creditBalance: snapshot.credit_balance,
+    budget: snapshot.budget,
+    period: snapshot.period,
+    priceBook: snapshot.price_book,
+  };
+}
+
+/** A compact JWT's claims (base64url JSON), without the Node Buffer: the entry runs in browsers and workers. */
+function readClaims(token: string): SnapshotToken {
+  const part = token.split('.')[1] ?? '';
+  const base64 = part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '=');
+  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  return JSON.parse(new TextDecoder().decode(bytes)) as SnapshotToken;
 }
 
 const ERROR_FIELDS: Record<string, string> = { no_price_version: 'timestamp', no_rate_card: 'properties', outside_period: 'timestamp' };

@@ -48,4 +48,6 @@ export const operationRoutes = {
   voidInvoice: ["post", "/v1/invoices/{id}/void"],
   listLedgerAccounts: ["get", "/v1/ledger/accounts"],
   listLedgerTransactions: ["get", "/v1/ledger/transactions"],
+  getPricingSnapshot: ["get", "/v1/customers/{id}/pricing-snapshot"],
+  createQuote: ["post", "/v1/quotes"],
 } as const satisfies OperationRoutes;

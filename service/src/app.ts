@@ -12,6 +12,8 @@ import { apiKeyAuthentication, keysRestRoutes, keysTrpc } from './domains/keys/r
 import { metersRestRoutes, metersTrpc } from './domains/meters/router.ts';
 import { pricingRestRoutes, pricingTrpc } from './domains/pricing/router.ts';
 import { plansRestRoutes, plansTrpc } from './domains/plans/router.ts';
+import { quotesRestRoutes } from './domains/quotes/router.ts';
+import { snapshotsRestRoutes } from './domains/snapshots/router.ts';
 import { subscriptionsRestRoutes, subscriptionsTrpc } from './domains/subscriptions/router.ts';
 import { walletsRestRoutes, walletsTrpc } from './domains/wallets/router.ts';
 import * as tenants from './domains/tenants/service.ts';
@@ -96,6 +98,7 @@ export function createApp(options: AppOptions): express.Express {
   v1.use(apiKeyAuthentication(deps));
   v1.use(eventsRestRoutes(deps), customersRestRoutes(deps), metersRestRoutes(deps), pricingRestRoutes(deps), keysRestRoutes(deps), auditRestRoutes(deps));
   v1.use(walletsRestRoutes(deps), ledgerRestRoutes(deps), budgetsRestRoutes(deps), plansRestRoutes(deps), subscriptionsRestRoutes(deps), invoicesRestRoutes(deps));
+  v1.use(snapshotsRestRoutes(deps), quotesRestRoutes(deps));
   app.use('/v1', v1);
 
   app.use(

@@ -76,6 +76,8 @@ describe('tenant isolation', () => {
     bInvoiceId = (await asB('GET', '/v1/invoices')).body.data[0].id;
     const bEvents = await asB('POST', '/v1/events', { events: [llmEvent('b-tx', 'b-customer'), llmEvent('shared-tx', 'b-customer')] });
     expect(bEvents.body.accepted).toBe(2);
+    // B's signing key (created by its first snapshot or quote).
+    expect((await asB('GET', '/v1/customers/b-customer/pricing-snapshot')).status).toBe(200);
     const keys = await asB('GET', '/v1/api_keys');
     bKeyId = keys.body.data[0].id;
     bUserId = (await trpc(harness, 'query', 'auth.me', undefined, b.session)).body.user.id;
@@ -204,6 +206,8 @@ describe('tenant isolation', () => {
       { route: 'trpc invoices.finalize', run: asAtrpc('mutation', 'invoices.finalize', { id: bInvoiceId }), status: 404 },
       { route: 'trpc invoices.pay', run: asAtrpc('mutation', 'invoices.pay', { id: bInvoiceId }), status: 404 },
       { route: 'trpc invoices.void', run: asAtrpc('mutation', 'invoices.void', { id: bInvoiceId, reason: 'x' }), status: 404 },
+      { route: 'GET /customers/:id/pricing-snapshot', run: asA('GET', '/v1/customers/b-customer/pricing-snapshot'), status: 404 },
+      { route: 'POST /quotes', run: asA('POST', '/v1/quotes', { event: llmEvent('q-b', 'b-customer') }), status: 404 },
       { route: 'trpc budgets.check', run: asAtrpc('query', 'budgets.check', { id: 'b-customer', request: { estimated_cost: '1' } }), status: 404 },
     ];
 
