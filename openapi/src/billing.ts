@@ -6,7 +6,9 @@ import { createPlanInput, listPlansInput } from '../../service/src/domains/plans
 import { createSubscriptionInput } from '../../service/src/domains/subscriptions/schema.ts';
 import { listInvoicesInput, payInvoiceInput, voidInvoiceInput } from '../../service/src/domains/invoices/schema.ts';
 import { listLedgerAccountsInput, listLedgerTransactionsInput } from '../../service/src/domains/ledger/schema.ts';
-import { createGrantInput, updateWalletInput, voidGrantInput } from '../../service/src/domains/wallets/schema.ts';
+import { createGrantInput, updateBillingSettingsInput, updateWalletInput, voidGrantInput } from '../../service/src/domains/wallets/schema.ts';
+import { listNotificationsInput } from '../../service/src/domains/notifications/schema.ts';
+import { createSlaCreditInput } from '../../service/src/domains/sla/schema.ts';
 import { type Schema, decimal, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
 
 const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
@@ -34,6 +36,7 @@ export const billingSchemas: Record<string, Schema> = {
     priority: { type: 'integer' },
     effective_at: nullable(instant),
     expires_at: nullable(instant),
+    expiry_notice_days: nullable(described({ type: 'integer' }, 'Days before expires_at that credit_grant.expiring fires; null: the tenant\'s setting (GET /v1/billing_settings).')),
     scope: nullable(
       object({
         cards: nullable({ type: 'array', items: string }),
@@ -155,6 +158,11 @@ Object.assign(billingSchemas, {
     allowances: { type: 'object', additionalProperties: decimal, description: 'Units included per period by allowance pool (quantities with 6 decimals).' },
     minimum_spend: nullable(money),
     invoice_grace_hours: { type: 'integer', description: 'How long a closed period\'s invoice stays a draft that late events still land in.' },
+    progressive_thresholds: {
+      type: 'array',
+      items: money,
+      description: 'Ascending usage amounts at which a running period is invoiced early (threshold invoices); see GET /v1/invoices.',
+    },
     created_at: instant,
     created_by: string,
     archived_at: nullable(instant),
@@ -184,13 +192,18 @@ export const roundingRule =
   'So the total equals the sum of the lines exactly, and each line is within one minor unit of its exact amount. ' +
   'Lines: base fee (prorated, see POST /v1/plans), usage by rate card, dimension, rate and grouping properties (model, gpu_type, region, availability_class) ' +
   'with quantity, unit price per `per` units and amount, allowances used (amount 0), negotiated discounts, prepaid commitment and credits applied (negative), ' +
-  'and the minimum-spend true-up. A draft is rebuilt from the period\'s receipts when it is finalized, so events that land during the grace period are on the final invoice. ' +
+  'the minimum-spend true-up, SLA credits, and what threshold invoices of the period already billed (progressive billing: the plan\'s thresholds are checked by the billing tick, ' +
+  'every minute, against the usage the running period leaves to bill; a threshold invoice bills the charges so far less earlier threshold invoices, and the period-end invoice deducts them all). A draft is rebuilt from the period\'s receipts when it is finalized, so events that land during the grace period are on the final invoice. ' +
   'Finalized invoices are numbered per tenant without gaps and never change; a zero total is issued as a statement with nothing to collect (status paid).';
 
 Object.assign(billingSchemas, {
   InvoiceLine: object({
     line: { type: 'integer' },
-    kind: { type: 'string', enum: ['base_fee', 'usage', 'allowance', 'discount', 'commitment', 'credit', 'minimum_true_up'] },
+    kind: {
+      type: 'string',
+      enum: ['base_fee', 'usage', 'allowance', 'discount', 'commitment', 'credit', 'minimum_true_up', 'sla_credit', 'progressive_billing'],
+      description: 'sla_credit: an operator\'s credit for a preempted GPU job (its reason in the description); progressive_billing: what a threshold invoice of the period already billed (negative).',
+    },
     description: string,
     card: nullable(string),
     dimension: nullable(string),
@@ -207,6 +220,11 @@ Object.assign(billingSchemas, {
     id: { type: 'string', format: 'uuid' },
     number: nullable(described(string, 'Assigned at finalization, per tenant, without gaps.')),
     kind: { type: 'string', enum: ['invoice', 'statement'] },
+    billing_reason: described(
+      { type: 'string', enum: ['period_end', 'threshold'] },
+      'period_end: the period\'s invoice at close; threshold: issued (finalized at once) when the running period\'s usage reached a plan threshold.',
+    ),
+    threshold: nullable(described(money, 'The plan threshold a threshold invoice was issued for.')),
     status: { type: 'string', enum: ['draft', 'finalized', 'paid', 'void'] },
     customer_id: string,
     currency: string,
@@ -225,6 +243,31 @@ Object.assign(billingSchemas, {
     void_reason: nullable(string),
   }),
   InvoiceList: object({ data: { type: 'array', items: ref('Invoice') }, has_more: { type: 'boolean' } }),
+  SlaCredit: object({
+    id: { type: 'string', format: 'uuid' },
+    customer_id: string,
+    transaction_id: described(string, 'The preempted GPU job credited.'),
+    period_start: described(instant, 'The period whose invoice carries the credit.'),
+    percent: decimal,
+    charge: described(money, "The job's charge net of the negotiated discount (whoever pays it)."),
+    amount: described(money, 'percent of charge, rounded half-even to the nano-unit; an sla_credit line on the period-end invoice.'),
+    reason: string,
+    created_at: instant,
+    created_by: string,
+  }),
+  SlaCreditList: object({ data: { type: 'array', items: ref('SlaCredit') } }),
+  Notification: object({
+    id: { type: 'string', format: 'uuid' },
+    type: described({ type: 'string', enum: ['credit_grant.expiring'] }, 'credit_grant.expiring: an active grant with credit left enters its notice period.'),
+    customer_id: nullable(string),
+    subject_id: described(string, 'What it is about (a grant id); a type fires once per subject.'),
+    payload: { type: 'object', additionalProperties: true },
+    created_at: instant,
+  }),
+  NotificationList: object({ data: { type: 'array', items: ref('Notification') }, has_more: { type: 'boolean' } }),
+  BillingSettings: object({
+    credit_expiry_notice_days: described({ type: 'integer' }, 'Days before a grant expires that credit_grant.expiring fires (7 until set); a grant may set its own.'),
+  }),
 });
 
 export interface BillingOperation {
@@ -336,6 +379,26 @@ export const billingRoutes: Record<string, Record<string, BillingOperation>> = {
   },
   '/v1/invoices/{id}/void': {
     post: { summary: 'Void a finalized, unpaid invoice (its number stays used; the ledger posting is reversed)', operationId: 'voidInvoice', body: fromZod(voidInvoiceInput), ok: [200, 'Invoice'], params: [invoiceId] },
+  },
+  '/v1/customers/{id}/sla_credits': {
+    get: { summary: "A customer's SLA credits", operationId: 'listSlaCredits', ok: [200, 'SlaCreditList'], params: [customerId] },
+    post: {
+      summary: 'Credit a preempted GPU job (SLA credit)',
+      operationId: 'createSlaCredit',
+      description:
+        "The amount is `percent` of the job's charge net of the negotiated discount, rounded half-even to the nano-unit. It is an `sla_credit` line, with the reason, on the period-end invoice of the job's period. " +
+        'Once per job (409 sla_credit_exists); 422 event_not_preempted unless the event\'s outcome is preempted; 409 period_invoiced once the period\'s invoice is finalized.',
+      body: fromZod(createSlaCreditInput),
+      ok: [201, 'SlaCredit'],
+      params: [customerId],
+    },
+  },
+  '/v1/notifications': {
+    get: { summary: 'Notifications recorded (credit about to expire, ...), oldest first', operationId: 'listNotifications', ok: [200, 'NotificationList'], params: queryParams(listNotificationsInput) },
+  },
+  '/v1/billing_settings': {
+    get: { summary: "The tenant's billing settings", operationId: 'getBillingSettings', ok: [200, 'BillingSettings'] },
+    put: { summary: "Set the tenant's billing settings", operationId: 'updateBillingSettings', body: fromZod(updateBillingSettingsInput), ok: [200, 'BillingSettings'] },
   },
   '/v1/ledger/accounts': {
     get: { summary: 'Ledger accounts with their balances', operationId: 'listLedgerAccounts', ok: [200, 'LedgerAccountList'], params: queryParams(listLedgerAccountsInput) },

@@ -506,7 +506,7 @@ export interface paths {
         };
         /**
          * List invoices, newest period first
-         * @description Every amount keeps nano-unit precision (9 decimals, as the kernel rated it) until one rounding to the currency's ISO 4217 minor unit: the invoice total is the exact sum of the lines rounded half-even to the minor unit; each line is its exact amount (`amount_exact`) rounded down, and the minor units still missing to reach the total go one each to the lines with the largest remainders (ties: the earlier line). So the total equals the sum of the lines exactly, and each line is within one minor unit of its exact amount. Lines: base fee (prorated, see POST /v1/plans), usage by rate card, dimension, rate and grouping properties (model, gpu_type, region, availability_class) with quantity, unit price per `per` units and amount, allowances used (amount 0), negotiated discounts, prepaid commitment and credits applied (negative), and the minimum-spend true-up. A draft is rebuilt from the period's receipts when it is finalized, so events that land during the grace period are on the final invoice. Finalized invoices are numbered per tenant without gaps and never change; a zero total is issued as a statement with nothing to collect (status paid).
+         * @description Every amount keeps nano-unit precision (9 decimals, as the kernel rated it) until one rounding to the currency's ISO 4217 minor unit: the invoice total is the exact sum of the lines rounded half-even to the minor unit; each line is its exact amount (`amount_exact`) rounded down, and the minor units still missing to reach the total go one each to the lines with the largest remainders (ties: the earlier line). So the total equals the sum of the lines exactly, and each line is within one minor unit of its exact amount. Lines: base fee (prorated, see POST /v1/plans), usage by rate card, dimension, rate and grouping properties (model, gpu_type, region, availability_class) with quantity, unit price per `per` units and amount, allowances used (amount 0), negotiated discounts, prepaid commitment and credits applied (negative), the minimum-spend true-up, SLA credits, and what threshold invoices of the period already billed (progressive billing: the plan's thresholds are checked by the billing tick, every minute, against the usage the running period leaves to bill; a threshold invoice bills the charges so far less earlier threshold invoices, and the period-end invoice deducts them all). A draft is rebuilt from the period's receipts when it is finalized, so events that land during the grace period are on the final invoice. Finalized invoices are numbered per tenant without gaps and never change; a zero total is issued as a statement with nothing to collect (status paid).
          */
         get: operations["listInvoices"];
         put?: never;
@@ -526,7 +526,7 @@ export interface paths {
         };
         /**
          * Get an invoice with its lines
-         * @description Every amount keeps nano-unit precision (9 decimals, as the kernel rated it) until one rounding to the currency's ISO 4217 minor unit: the invoice total is the exact sum of the lines rounded half-even to the minor unit; each line is its exact amount (`amount_exact`) rounded down, and the minor units still missing to reach the total go one each to the lines with the largest remainders (ties: the earlier line). So the total equals the sum of the lines exactly, and each line is within one minor unit of its exact amount. Lines: base fee (prorated, see POST /v1/plans), usage by rate card, dimension, rate and grouping properties (model, gpu_type, region, availability_class) with quantity, unit price per `per` units and amount, allowances used (amount 0), negotiated discounts, prepaid commitment and credits applied (negative), and the minimum-spend true-up. A draft is rebuilt from the period's receipts when it is finalized, so events that land during the grace period are on the final invoice. Finalized invoices are numbered per tenant without gaps and never change; a zero total is issued as a statement with nothing to collect (status paid).
+         * @description Every amount keeps nano-unit precision (9 decimals, as the kernel rated it) until one rounding to the currency's ISO 4217 minor unit: the invoice total is the exact sum of the lines rounded half-even to the minor unit; each line is its exact amount (`amount_exact`) rounded down, and the minor units still missing to reach the total go one each to the lines with the largest remainders (ties: the earlier line). So the total equals the sum of the lines exactly, and each line is within one minor unit of its exact amount. Lines: base fee (prorated, see POST /v1/plans), usage by rate card, dimension, rate and grouping properties (model, gpu_type, region, availability_class) with quantity, unit price per `per` units and amount, allowances used (amount 0), negotiated discounts, prepaid commitment and credits applied (negative), the minimum-spend true-up, SLA credits, and what threshold invoices of the period already billed (progressive billing: the plan's thresholds are checked by the billing tick, every minute, against the usage the running period leaves to bill; a threshold invoice bills the charges so far less earlier threshold invoices, and the period-end invoice deducts them all). A draft is rebuilt from the period's receipts when it is finalized, so events that land during the grace period are on the final invoice. Finalized invoices are numbered per tenant without gaps and never change; a zero total is issued as a statement with nothing to collect (status paid).
          */
         get: operations["getInvoice"];
         put?: never;
@@ -548,7 +548,7 @@ export interface paths {
         put?: never;
         /**
          * Finalize a draft now, ending its grace period early
-         * @description Closes the period (later events are refused with period_closed), rebuilds the lines, assigns the next number and posts the invoice to the ledger (debit the receivable, credit revenue). Every amount keeps nano-unit precision (9 decimals, as the kernel rated it) until one rounding to the currency's ISO 4217 minor unit: the invoice total is the exact sum of the lines rounded half-even to the minor unit; each line is its exact amount (`amount_exact`) rounded down, and the minor units still missing to reach the total go one each to the lines with the largest remainders (ties: the earlier line). So the total equals the sum of the lines exactly, and each line is within one minor unit of its exact amount. Lines: base fee (prorated, see POST /v1/plans), usage by rate card, dimension, rate and grouping properties (model, gpu_type, region, availability_class) with quantity, unit price per `per` units and amount, allowances used (amount 0), negotiated discounts, prepaid commitment and credits applied (negative), and the minimum-spend true-up. A draft is rebuilt from the period's receipts when it is finalized, so events that land during the grace period are on the final invoice. Finalized invoices are numbered per tenant without gaps and never change; a zero total is issued as a statement with nothing to collect (status paid).
+         * @description Closes the period (later events are refused with period_closed), rebuilds the lines, assigns the next number and posts the invoice to the ledger (debit the receivable, credit revenue). Every amount keeps nano-unit precision (9 decimals, as the kernel rated it) until one rounding to the currency's ISO 4217 minor unit: the invoice total is the exact sum of the lines rounded half-even to the minor unit; each line is its exact amount (`amount_exact`) rounded down, and the minor units still missing to reach the total go one each to the lines with the largest remainders (ties: the earlier line). So the total equals the sum of the lines exactly, and each line is within one minor unit of its exact amount. Lines: base fee (prorated, see POST /v1/plans), usage by rate card, dimension, rate and grouping properties (model, gpu_type, region, availability_class) with quantity, unit price per `per` units and amount, allowances used (amount 0), negotiated discounts, prepaid commitment and credits applied (negative), the minimum-spend true-up, SLA credits, and what threshold invoices of the period already billed (progressive billing: the plan's thresholds are checked by the billing tick, every minute, against the usage the running period leaves to bill; a threshold invoice bills the charges so far less earlier threshold invoices, and the period-end invoice deducts them all). A draft is rebuilt from the period's receipts when it is finalized, so events that land during the grace period are on the final invoice. Finalized invoices are numbered per tenant without gaps and never change; a zero total is issued as a statement with nothing to collect (status paid).
          */
         post: operations["finalizeInvoice"];
         delete?: never;
@@ -585,6 +585,62 @@ export interface paths {
         put?: never;
         /** Void a finalized, unpaid invoice (its number stays used; the ledger posting is reversed) */
         post: operations["voidInvoice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/sla_credits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A customer's SLA credits */
+        get: operations["listSlaCredits"];
+        put?: never;
+        /**
+         * Credit a preempted GPU job (SLA credit)
+         * @description The amount is `percent` of the job's charge net of the negotiated discount, rounded half-even to the nano-unit. It is an `sla_credit` line, with the reason, on the period-end invoice of the job's period. Once per job (409 sla_credit_exists); 422 event_not_preempted unless the event's outcome is preempted; 409 period_invoiced once the period's invoice is finalized.
+         */
+        post: operations["createSlaCredit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Notifications recorded (credit about to expire, ...), oldest first */
+        get: operations["listNotifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/billing_settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's billing settings */
+        get: operations["getBillingSettings"];
+        /** Set the tenant's billing settings */
+        put: operations["updateBillingSettings"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1038,6 +1094,7 @@ export interface components {
             priority: number;
             effective_at: string | null;
             expires_at: string | null;
+            expiry_notice_days: number | null;
             scope: {
                 cards: string[] | null;
                 event_types: string[] | null;
@@ -1194,6 +1251,8 @@ export interface components {
             minimum_spend: string | null;
             /** @description How long a closed period's invoice stays a draft that late events still land in. */
             invoice_grace_hours: number;
+            /** @description Ascending usage amounts at which a running period is invoiced early (threshold invoices); see GET /v1/invoices. */
+            progressive_thresholds: string[];
             /** Format: date-time */
             created_at: string;
             created_by: string;
@@ -1230,8 +1289,11 @@ export interface components {
         };
         InvoiceLine: {
             line: number;
-            /** @enum {string} */
-            kind: "base_fee" | "usage" | "allowance" | "discount" | "commitment" | "credit" | "minimum_true_up";
+            /**
+             * @description sla_credit: an operator's credit for a preempted GPU job (its reason in the description); progressive_billing: what a threshold invoice of the period already billed (negative).
+             * @enum {string}
+             */
+            kind: "base_fee" | "usage" | "allowance" | "discount" | "commitment" | "credit" | "minimum_true_up" | "sla_credit" | "progressive_billing";
             description: string;
             card: string | null;
             dimension: string | null;
@@ -1254,6 +1316,12 @@ export interface components {
             number: string | null;
             /** @enum {string} */
             kind: "invoice" | "statement";
+            /**
+             * @description period_end: the period's invoice at close; threshold: issued (finalized at once) when the running period's usage reached a plan threshold.
+             * @enum {string}
+             */
+            billing_reason: "period_end" | "threshold";
+            threshold: string | null;
             /** @enum {string} */
             status: "draft" | "finalized" | "paid" | "void";
             customer_id: string;
@@ -1289,6 +1357,55 @@ export interface components {
         InvoiceList: {
             data: components["schemas"]["Invoice"][];
             has_more: boolean;
+        };
+        SlaCredit: {
+            /** Format: uuid */
+            id: string;
+            customer_id: string;
+            /** @description The preempted GPU job credited. */
+            transaction_id: string;
+            /**
+             * Format: date-time
+             * @description The period whose invoice carries the credit.
+             */
+            period_start: string;
+            percent: string;
+            /** @description The job's charge net of the negotiated discount (whoever pays it). */
+            charge: string;
+            /** @description percent of charge, rounded half-even to the nano-unit; an sla_credit line on the period-end invoice. */
+            amount: string;
+            reason: string;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+        };
+        SlaCreditList: {
+            data: components["schemas"]["SlaCredit"][];
+        };
+        Notification: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description credit_grant.expiring: an active grant with credit left enters its notice period.
+             * @enum {string}
+             */
+            type: "credit_grant.expiring";
+            customer_id: string | null;
+            /** @description What it is about (a grant id); a type fires once per subject. */
+            subject_id: string;
+            payload: {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            created_at: string;
+        };
+        NotificationList: {
+            data: components["schemas"]["Notification"][];
+            has_more: boolean;
+        };
+        BillingSettings: {
+            /** @description Days before a grant expires that credit_grant.expiring fires (7 until set); a grant may set its own. */
+            credit_expiry_notice_days: number;
         };
         PricingSnapshot: {
             customer_id: string;
@@ -4035,6 +4152,7 @@ export interface operations {
                     effective_at?: string;
                     /** Format: date-time */
                     expires_at?: string;
+                    expiry_notice_days?: number;
                     scope?: {
                         cards?: string[];
                         event_types?: string[];
@@ -4852,6 +4970,8 @@ export interface operations {
                     minimum_spend?: string;
                     /** @default 1 */
                     invoice_grace_hours?: number;
+                    /** @default [] */
+                    progressive_thresholds?: string[];
                 };
             };
         };
@@ -5644,6 +5764,492 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Invoice"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listSlaCredits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlaCreditList"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createSlaCredit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    transaction_id: string;
+                    reason: string;
+                    /** @default 100 */
+                    percent?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlaCredit"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listNotifications: {
+        parameters: {
+            query?: {
+                type?: "credit_grant.expiring";
+                customer_id?: string;
+                limit?: number;
+                starting_after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationList"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getBillingSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingSettings"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateBillingSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    credit_expiry_notice_days: number;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingSettings"];
                 };
             };
             /** @description Invalid input: every problem with its field. */

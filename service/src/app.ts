@@ -7,6 +7,8 @@ import { budgetsRestRoutes, budgetsTrpc } from './domains/budgets/router.ts';
 import { customersRestRoutes, customersTrpc } from './domains/customers/router.ts';
 import { eventsRestRoutes, eventsTrpc } from './domains/events/router.ts';
 import { invoicesRestRoutes, invoicesTrpc } from './domains/invoices/router.ts';
+import { notificationsRestRoutes, notificationsTrpc } from './domains/notifications/router.ts';
+import { slaRestRoutes, slaTrpc } from './domains/sla/router.ts';
 import { ledgerRestRoutes, ledgerTrpc } from './domains/ledger/router.ts';
 import { apiKeyAuthentication, keysRestRoutes, keysTrpc } from './domains/keys/router.ts';
 import { metersRestRoutes, metersTrpc } from './domains/meters/router.ts';
@@ -41,6 +43,8 @@ export const appRouter = router({
   plans: plansTrpc,
   subscriptions: subscriptionsTrpc,
   invoices: invoicesTrpc,
+  slaCredits: slaTrpc,
+  notifications: notificationsTrpc,
 });
 export type AppRouter = typeof appRouter;
 
@@ -99,6 +103,7 @@ export function createApp(options: AppOptions): express.Express {
   v1.use(eventsRestRoutes(deps), customersRestRoutes(deps), metersRestRoutes(deps), pricingRestRoutes(deps), keysRestRoutes(deps), auditRestRoutes(deps));
   v1.use(walletsRestRoutes(deps), ledgerRestRoutes(deps), budgetsRestRoutes(deps), plansRestRoutes(deps), subscriptionsRestRoutes(deps), invoicesRestRoutes(deps));
   v1.use(snapshotsRestRoutes(deps), quotesRestRoutes(deps));
+  v1.use(slaRestRoutes(deps), notificationsRestRoutes(deps));
   app.use('/v1', v1);
 
   app.use(

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRouter, createApp } from '../../service/src/app.ts';
 import { closePeriod } from '../../service/src/domains/invoices/service.ts';
+import { notifyGrantExpiry } from '../../service/src/domains/wallets/service.ts';
 import { withTenant } from '../../service/src/platform/db.ts';
 import { silentLogger } from '../../service/src/platform/log.ts';
 import { createMetrics } from '../../service/src/platform/metrics.ts';
@@ -80,6 +81,13 @@ describe('tenant isolation', () => {
     expect((await asB('GET', '/v1/customers/b-customer/pricing-snapshot')).status).toBe(200);
     const keys = await asB('GET', '/v1/api_keys');
     bKeyId = keys.body.data[0].id;
+    // B's billing settings, an expiry notice for a grant near its expiry, an SLA credit for a preempted job.
+    expect((await asB('PUT', '/v1/billing_settings', { credit_expiry_notice_days: 9 })).status).toBe(200);
+    const expiring = await asB('POST', '/v1/customers/b-customer/credit_grants', { kind: 'promotional', amount: '1', expires_at: '2026-03-20T00:00:00Z' });
+    expect(await notifyGrantExpiry(deps, b.tenantId, expiring.body.id)).toBe('notified');
+    const preempted = { ...llmEvent('b-preempted', 'b-customer'), properties: { ...llmEvent('x', 'y').properties, outcome: 'preempted' } };
+    expect((await asB('POST', '/v1/events', { events: [preempted] })).body.accepted).toBe(1);
+    expect((await asB('POST', '/v1/customers/b-customer/sla_credits', { transaction_id: 'b-preempted', reason: 'B reclaimed' })).status).toBe(201);
     bUserId = (await trpc(harness, 'query', 'auth.me', undefined, b.session)).body.user.id;
     // The same external id in two tenants is two customers.
     expect((await rest(harness, 'POST', '/v1/customers', { key: a.secretKey, body: { external_id: 'shared-id', currency: 'EUR', name: 'A' } })).status).toBe(201);
@@ -209,6 +217,17 @@ describe('tenant isolation', () => {
       { route: 'GET /customers/:id/pricing-snapshot', run: asA('GET', '/v1/customers/b-customer/pricing-snapshot'), status: 404 },
       { route: 'POST /quotes', run: asA('POST', '/v1/quotes', { event: llmEvent('q-b', 'b-customer') }), status: 404 },
       { route: 'trpc budgets.check', run: asAtrpc('query', 'budgets.check', { id: 'b-customer', request: { estimated_cost: '1' } }), status: 404 },
+      { route: 'GET /customers/:id/sla_credits', run: asA('GET', '/v1/customers/b-customer/sla_credits'), status: 404 },
+      { route: 'POST /customers/:id/sla_credits', run: asA('POST', '/v1/customers/b-customer/sla_credits', { transaction_id: 'b-preempted', reason: 'x' }), status: 404 },
+      { route: 'POST /customers/:id/sla_credits', run: asA('POST', '/v1/customers/a-customer/sla_credits', { transaction_id: 'b-preempted', reason: 'x' }), status: 400 },
+      { route: 'trpc slaCredits.list', run: asAtrpc('query', 'slaCredits.list', { id: 'b-customer' }), status: 404 },
+      { route: 'trpc slaCredits.create', run: asAtrpc('mutation', 'slaCredits.create', { id: 'b-customer', credit: { transaction_id: 'b-preempted', reason: 'x' } }), status: 404 },
+      { route: 'GET /notifications', run: asA('GET', '/v1/notifications'), status: 200, check: (r) => expect(r.body.data).toEqual([]) },
+      { route: 'trpc notifications.list', run: asAtrpc('query', 'notifications.list', {}), status: 200, check: (r) => expect(r.body.data).toEqual([]) },
+      { route: 'GET /billing_settings', run: asA('GET', '/v1/billing_settings'), status: 200, check: (r) => expect(r.body).toEqual({ credit_expiry_notice_days: 7 }) },
+      { route: 'PUT /billing_settings', run: asA('PUT', '/v1/billing_settings', { credit_expiry_notice_days: 3 }), status: 200 },
+      { route: 'trpc wallets.settings', run: asAtrpc('query', 'wallets.settings'), status: 200, check: (r) => expect(r.body.credit_expiry_notice_days).toBe(3) },
+      { route: 'trpc wallets.updateSettings', run: asAtrpc('mutation', 'wallets.updateSettings', { credit_expiry_notice_days: 4 }), status: 200 },
     ];
 
     for (const attempt of attempts) {

@@ -57,6 +57,11 @@ export async function findCustomerByExternalId({ db, tenantId }: TenantScope, ex
   return row ? fromDbCustomer(row) : undefined;
 }
 
+export async function findCustomerById({ db, tenantId }: TenantScope, id: string): Promise<Customer | undefined> {
+  const [row] = await db`${selectCustomer(db, tenantId)} and c.id = ${id}`;
+  return row ? fromDbCustomer(row) : undefined;
+}
+
 export async function listCustomers({ db, tenantId }: TenantScope, page: { limit: number; startingAfter?: string }): Promise<Customer[]> {
   const rows = await db`
     ${selectCustomer(db, tenantId)}

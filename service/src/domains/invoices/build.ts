@@ -4,7 +4,7 @@ import { formatMoney, formatQuantity, parseScaled } from '@tariff/core-wasm';
 import { divideHalfEven } from '../../platform/money.ts';
 import { fullPeriodOf, prorate, type Cadence, type Period } from '../subscriptions/periods.ts';
 
-export type LineKind = 'base_fee' | 'usage' | 'allowance' | 'discount' | 'commitment' | 'credit' | 'minimum_true_up';
+export type LineKind = 'base_fee' | 'usage' | 'allowance' | 'discount' | 'commitment' | 'credit' | 'minimum_true_up' | 'sla_credit' | 'progressive_billing';
 
 /** Price steps of the period's receipts summed by card, charge, rate and the events' grouping properties. */
 export interface UsageAggregate {
@@ -51,6 +51,25 @@ export interface InvoiceInput {
   grants: Map<string, { kind: string; name: string | null; reason: string | null }>;
   /** Sum of the receipts' amounts (what rating left to bill), to check the lines against. */
   ratedAmount: bigint;
+  /** Operator credits for preempted jobs of the period (period-end invoices). */
+  slaCredits?: SlaCreditLine[];
+  /** The period's threshold invoices issued before this one (not void), deducted at their rounded totals. */
+  previouslyBilled?: PreviousInvoice[];
+}
+
+export interface SlaCreditLine {
+  id: string;
+  transactionId: string;
+  percent: string;
+  amount: bigint;
+  reason: string;
+}
+
+export interface PreviousInvoice {
+  id: string;
+  number: string;
+  threshold: bigint;
+  total: bigint;
 }
 
 export interface DraftLine {
@@ -121,7 +140,7 @@ const line = (fields: Partial<DraftLine> & Pick<DraftLine, 'kind' | 'description
 
 /**
  * Lines in a fixed order: base fee, usage by card/dimension/rate/group, allowances used, discounts, prepaid
- * commitment, credits by grant, minimum true-up. Fails (a bug upstream) when the usage, discount, commitment
+ * commitment, credits by grant, minimum true-up, SLA credits, then what earlier threshold invoices billed. Fails (a bug upstream) when the usage, discount, commitment
  * and credit lines do not add up to the receipts' amounts to the nano-unit.
  */
 export function buildInvoice(input: InvoiceInput): BuildResult {
@@ -211,6 +230,28 @@ export function buildInvoice(input: InvoiceInput): BuildResult {
         }),
       );
     }
+  }
+
+  for (const c of input.slaCredits ?? []) {
+    lines.push(
+      line({
+        kind: 'sla_credit',
+        description: `SLA credit for ${c.transactionId}: ${c.reason}`,
+        amountExact: -c.amount,
+        details: { sla_credit_id: c.id, transaction_id: c.transactionId, percent: c.percent, reason: c.reason },
+      }),
+    );
+  }
+  // Already rounded totals, so deducting them keeps this invoice's total = round(charges) - what was billed.
+  for (const p of input.previouslyBilled ?? []) {
+    lines.push(
+      line({
+        kind: 'progressive_billing',
+        description: `Billed on threshold invoice ${p.number} (threshold ${formatMoney(p.threshold)})`,
+        amountExact: -p.total,
+        details: { invoice_id: p.id, number: p.number, threshold: formatMoney(p.threshold) },
+      }),
+    );
   }
 
   const rounded = roundLines(lines.map((l) => l.amountExact), input.minorUnit);

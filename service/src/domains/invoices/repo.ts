@@ -65,6 +65,9 @@ export interface Invoice {
   periodStart: Date;
   periodEnd: Date;
   kind: 'invoice' | 'statement';
+  billingReason: 'period_end' | 'threshold';
+  /** The plan threshold a threshold invoice was issued for (numeric text). */
+  threshold: string | null;
   status: InvoiceStatus;
   currency: string;
   minorUnit: number;
@@ -101,14 +104,46 @@ export interface StoredLine {
 
 export async function insertInvoice(
   { db, tenantId }: TenantScope,
-  invoice: Pick<Invoice, 'id' | 'customerId' | 'periodStart' | 'periodEnd' | 'currency' | 'minorUnit' | 'planCode' | 'total' | 'totalExact' | 'finalizeAt'>,
+  invoice: Pick<Invoice, 'id' | 'customerId' | 'periodStart' | 'periodEnd' | 'currency' | 'minorUnit' | 'planCode' | 'total' | 'totalExact' | 'finalizeAt'> &
+    Partial<Pick<Invoice, 'billingReason' | 'threshold'>>,
   now: Date,
 ): Promise<void> {
   await db`
     insert into invoices (tenant_id, id, customer_id, period_start, period_end, status, currency, minor_unit, plan_code, total, total_exact,
-                          finalize_at, created_at, updated_at)
+                          finalize_at, created_at, updated_at, billing_reason, threshold)
     values (${tenantId}, ${invoice.id}, ${invoice.customerId}, ${invoice.periodStart}, ${invoice.periodEnd}, 'draft', ${invoice.currency},
-            ${invoice.minorUnit}, ${invoice.planCode}, ${invoice.total}, ${invoice.totalExact}, ${invoice.finalizeAt}, ${now}, ${now})`;
+            ${invoice.minorUnit}, ${invoice.planCode}, ${invoice.total}, ${invoice.totalExact}, ${invoice.finalizeAt}, ${now}, ${now},
+            ${invoice.billingReason ?? 'period_end'}, ${invoice.threshold ?? null})`;
+}
+
+/** The period's threshold invoices that stand (finalized or paid, not void), lowest threshold first. */
+export async function listThresholdInvoices({ db, tenantId }: TenantScope, customerId: string, periodStart: Date): Promise<Invoice[]> {
+  const rows = await db`
+    ${selectInvoice(db, tenantId)} and i.customer_id = ${customerId} and i.period_start = ${periodStart}
+      and i.billing_reason = 'threshold' and i.status in ('finalized', 'paid')
+    order by i.threshold`;
+  return rows.map(fromDbInvoice);
+}
+
+/** The amount a period's rated events leave to bill so far (after discounts and credits). */
+export async function findPeriodAmount({ db, tenantId }: TenantScope, customerId: string, periodStart: Date): Promise<string | undefined> {
+  const [row] = await db`select amount::text from customer_periods where tenant_id = ${tenantId} and customer_id = ${customerId} and period_start = ${periodStart}`;
+  return row?.amount;
+}
+
+/** The progressive-billing thresholds of the customer's plan (ascending numeric text) and when its subscription started. */
+export async function findPlanThresholds({ db, tenantId }: TenantScope, customerId: string): Promise<{ startedAt: Date; thresholds: string[] } | undefined> {
+  const [row] = await db`
+    select s.started_at, p.progressive_thresholds::text[] as thresholds from subscriptions s
+    join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id
+    where s.tenant_id = ${tenantId} and s.customer_id = ${customerId} and s.status = 'active'`;
+  return row ? { startedAt: row.started_at, thresholds: row.thresholds } : undefined;
+}
+
+/** Running periods past a plan threshold no threshold invoice covers yet, across tenants (billing_due_thresholds, SECURITY DEFINER). */
+export async function findDueThresholds(db: Db, now: Date, limit: number): Promise<{ tenantId: string; customerId: string; periodStart: Date }[]> {
+  const rows = await db`select tenant_id, customer_id, period_start from billing_due_thresholds(${now}, ${limit})`;
+  return rows.map((r) => ({ tenantId: r.tenant_id, customerId: r.customer_id, periodStart: r.period_start }));
 }
 
 /** Replaces a draft's lines (the guard trigger refuses it for any other status). */
@@ -186,7 +221,7 @@ export async function findInvoice({ db, tenantId }: TenantScope, invoiceId: stri
 }
 
 export async function findInvoiceByPeriod({ db, tenantId }: TenantScope, customerId: string, periodStart: Date): Promise<Invoice | undefined> {
-  const [row] = await db`${selectInvoice(db, tenantId)} and i.customer_id = ${customerId} and i.period_start = ${periodStart}`;
+  const [row] = await db`${selectInvoice(db, tenantId)} and i.customer_id = ${customerId} and i.period_start = ${periodStart} and i.billing_reason = 'period_end'`;
   return row ? fromDbInvoice(row) : undefined;
 }
 
@@ -255,6 +290,8 @@ function fromDbInvoice(row: Record<string, any>): Invoice {
     periodStart: row.period_start,
     periodEnd: row.period_end,
     kind: row.kind,
+    billingReason: row.billing_reason,
+    threshold: row.threshold,
     status: row.status,
     currency: row.currency,
     minorUnit: row.minor_unit,

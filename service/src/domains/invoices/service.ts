@@ -17,6 +17,7 @@ import * as subscriptionsRepo from '../subscriptions/repo.ts';
 import { openNextPeriod, termsOf } from '../subscriptions/service.ts';
 import { buildInvoice, type DraftLine, type LineKind } from './build.ts';
 import { minorUnitOf } from './currencies.ts';
+import * as slaRepo from '../sla/repo.ts';
 import * as repo from './repo.ts';
 import type { ListInvoicesInput, PayInvoiceInput, VoidInvoiceInput } from './schema.ts';
 
@@ -32,15 +33,21 @@ interface Built {
   graceSeconds: number;
 }
 
-/** The period's invoice as its receipts stand now. A subscription's terms apply from its start. */
-async function buildFor(scope: TenantScope, customerId: string, currency: string, period: Period): Promise<Built> {
+/**
+ * The period's invoice as its receipts stand now, less what the period's threshold invoices already billed. A
+ * subscription's terms apply from its start. A threshold invoice (`reason` threshold) bills the charges so far:
+ * no base fee, minimum or SLA credits, which are the period end's.
+ */
+async function buildFor(scope: TenantScope, customerId: string, currency: string, period: Period, reason: 'period_end' | 'threshold' = 'period_end'): Promise<Built> {
   const minorUnit = minorUnitOf(currency);
   if (minorUnit === undefined) throw precondition('currency_without_minor_unit', `${currency} has no ISO 4217 minor unit; it cannot be invoiced`);
-  const [terms, usage, steps, rated] = await Promise.all([
+  const [terms, usage, steps, rated, previous, slaCredits] = await Promise.all([
     subscriptionsRepo.findTermsByCustomerId(scope, customerId),
     repo.aggregateUsage(scope, customerId, period.start),
     repo.aggregateSteps(scope, customerId, period.start),
     repo.sumRatedAmounts(scope, customerId, period.start),
+    repo.listThresholdInvoices(scope, customerId, period.start),
+    reason === 'period_end' ? slaRepo.listCreditsForPeriod(scope, customerId, period.start) : Promise.resolve([]),
   ]);
   const grants = await repo.findGrantLabels(scope, [...new Set(steps.filter((s) => s.grantId).map((s) => s.grantId!))]);
   const subscribed = terms && period.start.getTime() >= terms.startedAt.getTime() ? terms : undefined;
@@ -48,7 +55,7 @@ async function buildFor(scope: TenantScope, customerId: string, currency: string
     currency,
     minorUnit,
     period,
-    plan: subscribed
+    plan: subscribed && reason === 'period_end'
       ? {
           code: subscribed.planCode,
           name: subscribed.planName,
@@ -61,6 +68,8 @@ async function buildFor(scope: TenantScope, customerId: string, currency: string
     steps,
     grants,
     ratedAmount: toNano(rated.amount),
+    slaCredits: slaCredits.map((c) => ({ id: c.id, transactionId: c.transactionId, percent: c.percent, amount: toNano(c.amount), reason: c.reason })),
+    previouslyBilled: previous.map((i) => ({ id: i.id, number: i.number!, threshold: toNano(i.threshold!), total: toNano(i.total) })),
   });
   if (!result.ok) throw new Error(`invoice for customer ${customerId}, period ${period.start.toISOString()}: ${result.error}`);
   return { ...result, minorUnit, planCode: subscribed?.planCode ?? null, graceSeconds: subscribed ? subscribed.invoiceGraceSeconds : usageOnlyGraceSeconds };
@@ -143,6 +152,76 @@ export async function finalizeDueInvoice(deps: Deps, tenantId: string, invoiceId
   });
 }
 
+/**
+ * Progressive billing (the threshold job): when a running period's amount (what its rated events leave to bill)
+ * has reached a plan threshold that no threshold invoice of the period covers, issues one threshold invoice for
+ * the highest threshold reached, finalized and numbered at once: the charges so far less the period's earlier
+ * threshold invoices. Locks the period row as ingestion does, so the charges are a consistent snapshot; late
+ * events after it are simply on the next invoice. Idempotent.
+ */
+export async function issueThresholdInvoice(deps: Deps, tenantId: string, customerId: string, periodStart: Date): Promise<'issued' | 'skipped'> {
+  const now = deps.clock.now();
+  return withTenant(deps.db, tenantId, async (tx) => {
+    const scope = { db: tx, tenantId };
+    const period = await subscriptionsRepo.lockPeriod(scope, customerId, periodStart);
+    if (!period || period.status !== 'open' || period.end.getTime() <= now.getTime()) return 'skipped';
+    if (await repo.findInvoiceByPeriod(scope, customerId, periodStart)) return 'skipped';
+    const [plan, amountText, previous] = await Promise.all([
+      repo.findPlanThresholds(scope, customerId),
+      repo.findPeriodAmount(scope, customerId, periodStart),
+      repo.listThresholdInvoices(scope, customerId, periodStart),
+    ]);
+    if (!plan || period.start.getTime() < plan.startedAt.getTime() || amountText === undefined) return 'skipped';
+    const threshold = crossedThreshold(
+      plan.thresholds.map(toNano),
+      toNano(amountText),
+      previous.map((i) => toNano(i.threshold!)),
+    );
+    if (threshold === undefined) return 'skipped';
+    const customer = (await repo.findCustomer(scope, customerId))!;
+    const built = await buildFor(scope, customerId, customer.currency, period, 'threshold');
+    // Nothing left to bill after the earlier threshold invoices (their rounding): wait for more usage.
+    if (built.total <= 0n) return 'skipped';
+    const invoice = {
+      id: crypto.randomUUID(),
+      customerId,
+      periodStart: period.start,
+      periodEnd: period.end,
+      currency: customer.currency,
+      minorUnit: built.minorUnit,
+      planCode: built.planCode,
+      total: formatMoney(built.total),
+      totalExact: formatMoney(built.totalExact),
+      finalizeAt: now,
+      billingReason: 'threshold' as const,
+      threshold: formatMoney(threshold),
+    };
+    await repo.insertInvoice(scope, invoice, now);
+    await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
+    const sequence = await repo.takeInvoiceNumber(scope);
+    const number = `INV-${String(sequence).padStart(6, '0')}`;
+    await repo.markFinalized(scope, invoice.id, { kind: 'invoice', status: 'finalized', sequence, number }, now);
+    await postTransactions(scope, invoicePostings({ ...invoice, number }, built.lines, 'invoice_finalized', now), now);
+    await recordChange(tx, deps.clock, 'system', tenantId, {
+      action: 'invoice.finalized',
+      entityType: 'invoice',
+      entityId: invoice.id,
+      after: { number, total: invoice.total, kind: 'invoice', billing_reason: 'threshold', threshold: invoice.threshold, period_amount: formatMoney(toNano(amountText)) },
+    });
+    return 'issued';
+  });
+}
+
+/**
+ * Pure: the threshold to invoice for, if any: the highest one the amount has reached, provided it is above
+ * every threshold already invoiced (crossing several at once gives one invoice).
+ */
+export function crossedThreshold(thresholds: bigint[], amount: bigint, invoiced: bigint[]): bigint | undefined {
+  const highestInvoiced = invoiced.reduce<bigint | undefined>((max, t) => (max === undefined || t > max ? t : max), undefined);
+  const reached = thresholds.filter((t) => t <= amount && (highestInvoiced === undefined || t > highestInvoiced));
+  return reached.length === 0 ? undefined : reached.reduce((a, b) => (b > a ? b : a));
+}
+
 /** Finalizes a draft now, ending its grace early (its period must have ended). */
 export async function finalizeInvoice(deps: Deps, actor: Actor, invoiceId: string): Promise<ApiSchemas['Invoice']> {
   requirePermission(actor, 'invoices.write');
@@ -189,6 +268,10 @@ const revenueByKind: Record<LineKind, 'usage' | 'subscription' | 'minimum_commit
   commitment: 'usage',
   credit: 'usage',
   minimum_true_up: 'minimum_commitment',
+  // Contra-revenue against the usage it credits.
+  sla_credit: 'usage',
+  // Threshold invoices bill usage lines only, and recognised that revenue when they were finalized.
+  progressive_billing: 'usage',
 };
 
 /**
@@ -298,6 +381,8 @@ export function toApiInvoice(invoice: repo.Invoice, lines: repo.StoredLine[]): A
     id: invoice.id,
     number: invoice.number,
     kind: invoice.kind,
+    billing_reason: invoice.billingReason,
+    threshold: invoice.threshold === null ? null : formatMoney(toNano(invoice.threshold)),
     status: invoice.status,
     customer_id: invoice.customerExternalId,
     currency: invoice.currency,

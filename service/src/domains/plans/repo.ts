@@ -15,6 +15,8 @@ export interface Plan {
   allowances: Record<string, string>;
   minimumSpend: string | null;
   invoiceGraceSeconds: number;
+  /** Ascending amounts (numeric text). */
+  progressiveThresholds: string[];
   createdAt: Date;
   createdBy: string;
   archivedAt: Date | null;
@@ -24,9 +26,9 @@ export async function insertPlan({ db, tenantId }: TenantScope, plan: Omit<Plan,
   try {
     await db`
       insert into plans (tenant_id, id, code, name, currency, price_book_id, base_fee, billing_interval, allowances, minimum_spend,
-                         invoice_grace_seconds, created_at, created_by)
+                         invoice_grace_seconds, progressive_thresholds, created_at, created_by)
       values (${tenantId}, ${plan.id}, ${plan.code}, ${plan.name}, ${plan.currency}, ${plan.priceBookId}, ${plan.baseFee}, ${plan.interval},
-              ${db.json(plan.allowances)}, ${plan.minimumSpend}, ${plan.invoiceGraceSeconds}, ${plan.createdAt}, ${plan.createdBy})`;
+              ${db.json(plan.allowances)}, ${plan.minimumSpend}, ${plan.invoiceGraceSeconds}, ${plan.progressiveThresholds}::numeric[], ${plan.createdAt}, ${plan.createdBy})`;
   } catch (error) {
     if (isUniqueViolation(error, 'plans_code_unique')) throw conflict('plan_exists', `A plan with code "${plan.code}" already exists`, [{ field: 'code', reason: 'already in use' }]);
     throw error;
@@ -34,7 +36,7 @@ export async function insertPlan({ db, tenantId }: TenantScope, plan: Omit<Plan,
 }
 
 const selectPlan = (db: TenantScope['db'], tenantId: string) => db`
-  select p.*, b.code as price_book_code from plans p join price_books b on b.tenant_id = p.tenant_id and b.id = p.price_book_id
+  select p.*, p.progressive_thresholds::text[] as thresholds, b.code as price_book_code from plans p join price_books b on b.tenant_id = p.tenant_id and b.id = p.price_book_id
   where p.tenant_id = ${tenantId}`;
 
 export async function findPlanByCode({ db, tenantId }: TenantScope, code: string): Promise<Plan | undefined> {
@@ -68,6 +70,7 @@ function fromDbPlan(row: Record<string, any>): Plan {
     allowances: row.allowances,
     minimumSpend: row.minimum_spend,
     invoiceGraceSeconds: row.invoice_grace_seconds,
+    progressiveThresholds: row.thresholds,
     createdAt: row.created_at,
     createdBy: row.created_by,
     archivedAt: row.archived_at,

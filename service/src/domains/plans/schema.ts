@@ -1,6 +1,6 @@
 import { parseScaled } from '@tariff/core-wasm';
 import { z } from 'zod';
-import { moneyAmount, positiveMoneyAmount } from '../../platform/money.ts';
+import { moneyAmount, positiveMoneyAmount, toNano } from '../../platform/money.ts';
 
 export const planCode = z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,99}$/, 'must be lowercase letters, digits, "_", ".", ":" or "-" (at most 100)');
 
@@ -26,6 +26,15 @@ export const createPlanInput = z.strictObject({
   minimum_spend: positiveMoneyAmount.optional(),
   /** How long after a period ends its invoice stays a draft that late events still land in. */
   invoice_grace_hours: z.number().int().min(0).max(720).default(1),
+  /**
+   * Progressive billing: when the usage a running period leaves to bill (after discounts and credits) reaches one
+   * of these amounts, a threshold invoice for the charges so far is issued; the period-end invoice deducts it.
+   */
+  progressive_thresholds: z
+    .array(positiveMoneyAmount)
+    .max(20)
+    .refine((t) => t.every((v, i) => i === 0 || toNano(v) > toNano(t[i - 1])), 'must be strictly ascending')
+    .default([]),
 });
 export type CreatePlanInput = z.infer<typeof createPlanInput>;
 

@@ -1,21 +1,34 @@
-// Credit expiry as a job: one per grant past its expiry, enqueued by the billing tick (src/jobs.ts).
+// Credit expiry as jobs: one notice per grant entering its notice period, one expiry per grant past its expiry,
+// enqueued by the billing tick (src/jobs.ts).
 import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import type { JobDefinition, JobSender } from '../../platform/jobs.ts';
 import * as repo from './repo.ts';
-import { expireGrant } from './service.ts';
+import { expireGrant, notifyGrantExpiry } from './service.ts';
 
 export const EXPIRE_GRANT_JOB = 'billing.expire-grant';
+export const NOTIFY_GRANT_EXPIRY_JOB = 'billing.notify-grant-expiry';
 
 const expirePayload = z.strictObject({ tenant_id: z.uuid(), grant_id: z.uuid() });
 
+/** Enqueues the expiries and the advance notices of expiry due at the clock's now. */
 export async function scheduleExpiries(deps: Deps, jobs: JobSender, limit: number): Promise<number> {
-  const due = await repo.findDueExpiries(deps.db, deps.clock.now(), limit);
+  const now = deps.clock.now();
+  const [due, notices] = await Promise.all([repo.findDueExpiries(deps.db, now, limit), repo.findDueExpiryNotices(deps.db, now, limit)]);
   for (const g of due) await jobs.send(EXPIRE_GRANT_JOB, { tenant_id: g.tenantId, grant_id: g.grantId }, { singletonKey: `${g.tenantId}:${g.grantId}` });
-  return due.length;
+  for (const g of notices) await jobs.send(NOTIFY_GRANT_EXPIRY_JOB, { tenant_id: g.tenantId, grant_id: g.grantId }, { singletonKey: `${g.tenantId}:${g.grantId}` });
+  return due.length + notices.length;
 }
 
 export const walletJobs: JobDefinition[] = [
+  {
+    name: NOTIFY_GRANT_EXPIRY_JOB,
+    policy: 'stately',
+    handle: async (deps, data) => {
+      const payload = expirePayload.parse(data);
+      await notifyGrantExpiry(deps, payload.tenant_id, payload.grant_id);
+    },
+  },
   {
     name: EXPIRE_GRANT_JOB,
     policy: 'stately',

@@ -15,6 +15,8 @@ export interface Grant {
   priority: number;
   effectiveAt: Date | null;
   expiresAt: Date | null;
+  /** Days of advance notice before expiry; null: the tenant's setting. */
+  expiryNoticeDays: number | null;
   scopeCards: string[] | null;
   scopeEventTypes: string[] | null;
   scopeMeters: string[] | null;
@@ -27,10 +29,10 @@ export interface Grant {
 export async function insertGrant({ db, tenantId }: TenantScope, grant: Grant): Promise<void> {
   await db`
     insert into credit_grants (tenant_id, id, customer_id, kind, name, reason, currency, amount, balance, priority, effective_at, expires_at,
-                               scope_cards, scope_event_types, scope_meters, status, created_at, created_by, ended_at)
+                               scope_cards, scope_event_types, scope_meters, status, created_at, created_by, ended_at, expiry_notice_days)
     values (${tenantId}, ${grant.id}, ${grant.customerId}, ${grant.kind}, ${grant.name}, ${grant.reason}, ${grant.currency}, ${grant.amount},
             ${grant.balance}, ${grant.priority}, ${grant.effectiveAt}, ${grant.expiresAt}, ${grant.scopeCards}::text[], ${grant.scopeEventTypes}::text[],
-            ${grant.scopeMeters}::text[], ${grant.status}, ${grant.createdAt}, ${grant.createdBy}, ${grant.endedAt})`;
+            ${grant.scopeMeters}::text[], ${grant.status}, ${grant.createdAt}, ${grant.createdBy}, ${grant.endedAt}, ${grant.expiryNoticeDays})`;
 }
 
 export async function findGrant({ db, tenantId }: TenantScope, customerId: string, grantId: string, options: { lock?: boolean } = {}): Promise<Grant | undefined> {
@@ -107,6 +109,7 @@ function fromDbGrant(row: Record<string, any>): Grant {
     priority: row.priority,
     effectiveAt: row.effective_at,
     expiresAt: row.expires_at,
+    expiryNoticeDays: row.expiry_notice_days,
     scopeCards: row.scope_cards,
     scopeEventTypes: row.scope_event_types,
     scopeMeters: row.scope_meters,
@@ -126,4 +129,24 @@ export async function findGrantById({ db, tenantId }: TenantScope, grantId: stri
 export async function findDueExpiries(db: Db, now: Date, limit: number): Promise<{ tenantId: string; grantId: string }[]> {
   const rows = await db`select tenant_id, grant_id from billing_due_grant_expiries(${now}, ${limit})`;
   return rows.map((r) => ({ tenantId: r.tenant_id, grantId: r.grant_id }));
+}
+
+/** Active grants with credit left whose notice period has begun and that were not notified yet, across tenants (SECURITY DEFINER). */
+export async function findDueExpiryNotices(db: Db, now: Date, limit: number): Promise<{ tenantId: string; grantId: string }[]> {
+  const rows = await db`select tenant_id, grant_id from billing_due_expiry_notices(${now}, ${limit})`;
+  return rows.map((r) => ({ tenantId: r.tenant_id, grantId: r.grant_id }));
+}
+
+/** The tenant's days of expiry notice (7 when never set). */
+export async function findExpiryNoticeDays({ db, tenantId }: TenantScope): Promise<number> {
+  const [row] = await db`select credit_expiry_notice_days from billing_settings where tenant_id = ${tenantId}`;
+  return row?.credit_expiry_notice_days ?? defaultExpiryNoticeDays;
+}
+
+export const defaultExpiryNoticeDays = 7;
+
+export async function upsertBillingSettings({ db, tenantId }: TenantScope, noticeDays: number, now: Date): Promise<void> {
+  await db`
+    insert into billing_settings (tenant_id, credit_expiry_notice_days, updated_at) values (${tenantId}, ${noticeDays}, ${now})
+    on conflict (tenant_id) do update set credit_expiry_notice_days = excluded.credit_expiry_notice_days, updated_at = excluded.updated_at`;
 }

@@ -4,7 +4,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
 import { externalId } from '../customers/schema.ts';
-import { createGrantInput, customerPath, grantPath, listGrantsInput, updateWalletInput, voidGrantInput } from './schema.ts';
+import { createGrantInput, customerPath, grantPath, listGrantsInput, updateBillingSettingsInput, updateWalletInput, voidGrantInput } from './schema.ts';
 import * as service from './service.ts';
 
 export function walletsRestRoutes(deps: Deps): Router {
@@ -29,6 +29,12 @@ export function walletsRestRoutes(deps: Deps): Router {
     const { id, grant_id } = parseInput(grantPath, req.params, ['path']);
     res.json(await service.voidGrant(deps, actorOf(res), id, grant_id, parseInput(voidGrantInput, req.body ?? {})));
   });
+  routes.get('/billing_settings', async (_req, res) => {
+    res.json(await service.getBillingSettings(deps, actorOf(res)));
+  });
+  routes.put('/billing_settings', async (req, res) => {
+    res.json(await service.updateBillingSettings(deps, actorOf(res), parseInput(updateBillingSettingsInput, req.body)));
+  });
   return routes;
 }
 
@@ -46,4 +52,6 @@ export const walletsTrpc = router({
   voidGrant: authedProcedure
     .input(z.strictObject({ id: externalId, grant_id: z.uuid(), reason: voidGrantInput.shape.reason }))
     .mutation(({ ctx, input }) => service.voidGrant(ctx.deps, ctx.actor, input.id, input.grant_id, { reason: input.reason })),
+  settings: authedProcedure.query(({ ctx }) => service.getBillingSettings(ctx.deps, ctx.actor)),
+  updateSettings: authedProcedure.input(updateBillingSettingsInput).mutation(({ ctx, input }) => service.updateBillingSettings(ctx.deps, ctx.actor, input)),
 });

@@ -25,6 +25,8 @@ export const createGrantInput = z
     effective_at: instant.optional(),
     /** Not drawable from this instant on; never expires when omitted. */
     expires_at: instant.optional(),
+    /** Days before expires_at that the credit_grant.expiring notification fires; the tenant's setting (7 by default) when omitted. */
+    expiry_notice_days: z.number().int().min(0).max(365).optional(),
     /** What the credit pays for; everything when omitted. A listed dimension must match too (all that are given). */
     scope: z
       .strictObject({
@@ -60,6 +62,12 @@ export const updateWalletInput = z.strictObject({
   on_depletion: z.enum(depletionPolicies),
 });
 export type UpdateWalletInput = z.infer<typeof updateWalletInput>;
+
+export const updateBillingSettingsInput = z.strictObject({
+  /** Days before a grant expires that its credit_grant.expiring notification fires (a grant may set its own). */
+  credit_expiry_notice_days: z.number().int().min(0).max(365),
+});
+export type UpdateBillingSettingsInput = z.infer<typeof updateBillingSettingsInput>;
 
 export const customerPath = z.strictObject({ id: externalId });
 export const grantPath = z.strictObject({ id: externalId, grant_id: z.uuid() });

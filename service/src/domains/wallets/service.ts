@@ -14,8 +14,9 @@ import { recordChange } from '../audit/service.ts';
 import * as customersRepo from '../customers/repo.ts';
 import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
 import * as metersRepo from '../meters/repo.ts';
+import * as notificationsRepo from '../notifications/repo.ts';
 import * as repo from './repo.ts';
-import type { CreateGrantInput, GrantKind, ListGrantsInput, UpdateWalletInput, VoidGrantInput } from './schema.ts';
+import type { CreateGrantInput, GrantKind, ListGrantsInput, UpdateBillingSettingsInput, UpdateWalletInput, VoidGrantInput } from './schema.ts';
 
 /** The account a grant's credit comes from (and goes back to when it is voided or lapses unused). */
 function fundingAccount(kind: GrantKind, currency: string) {
@@ -72,6 +73,7 @@ export async function createGrant(deps: Deps, actor: Actor, externalId: string, 
       priority: input.priority,
       effectiveAt: input.effective_at ? new Date(input.effective_at) : null,
       expiresAt: input.expires_at ? new Date(input.expires_at) : null,
+      expiryNoticeDays: input.expiry_notice_days ?? null,
       scopeCards: input.scope?.cards ?? null,
       scopeEventTypes: eventTypes.size > 0 ? [...eventTypes] : null,
       scopeMeters: input.scope?.meters ?? null,
@@ -183,6 +185,67 @@ export async function expireGrant(deps: Deps, tenantId: string, grantId: string)
   });
 }
 
+/**
+ * Advance notice of expiry (the notice job): records one credit_grant.expiring notification for an active grant
+ * with credit left once its notice period (the grant's days, else the tenant's, else 7) has begun. Once per
+ * grant (the notification's unique subject); skipped when the grant ended, was used up or already expired.
+ */
+export async function notifyGrantExpiry(deps: Deps, tenantId: string, grantId: string): Promise<'notified' | 'skipped'> {
+  const now = deps.clock.now();
+  return withTenant(deps.db, tenantId, async (tx) => {
+    const scope = { db: tx, tenantId };
+    const grant = await repo.findGrantById(scope, grantId, { lock: true });
+    if (!grant || grant.status !== 'active' || !grant.expiresAt || grant.expiresAt.getTime() <= now.getTime()) return 'skipped';
+    const balance = toNano(grant.balance);
+    if (balance === 0n) return 'skipped';
+    const noticeDays = grant.expiryNoticeDays ?? (await repo.findExpiryNoticeDays(scope));
+    if (grant.expiresAt.getTime() - noticeDays * 86_400_000 > now.getTime()) return 'skipped';
+    const customer = await customersRepo.findCustomerById(scope, grant.customerId);
+    const recorded = await notificationsRepo.recordOnce(scope, {
+      id: crypto.randomUUID(),
+      type: 'credit_grant.expiring',
+      customerId: grant.customerId,
+      subjectId: grant.id,
+      payload: {
+        grant_id: grant.id,
+        customer_id: customer?.externalId ?? null,
+        kind: grant.kind,
+        name: grant.name,
+        currency: grant.currency,
+        balance: formatMoney(balance),
+        expires_at: grant.expiresAt.toISOString(),
+        notice_days: noticeDays,
+      },
+      createdAt: now,
+    });
+    return recorded ? 'notified' : 'skipped';
+  });
+}
+
+export async function getBillingSettings(deps: Deps, actor: Actor): Promise<ApiSchemas['BillingSettings']> {
+  requirePermission(actor, 'billing.read');
+  const days = await withTenant(deps.db, actor.tenantId, (tx) => repo.findExpiryNoticeDays({ db: tx, tenantId: actor.tenantId }));
+  return { credit_expiry_notice_days: days };
+}
+
+export async function updateBillingSettings(deps: Deps, actor: Actor, input: UpdateBillingSettingsInput): Promise<ApiSchemas['BillingSettings']> {
+  requirePermission(actor, 'credits.write');
+  const now = deps.clock.now();
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const before = await repo.findExpiryNoticeDays(scope);
+    await repo.upsertBillingSettings(scope, input.credit_expiry_notice_days, now);
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'billing_settings.updated',
+      entityType: 'tenant',
+      entityId: actor.tenantId,
+      before: { credit_expiry_notice_days: before },
+      after: { credit_expiry_notice_days: input.credit_expiry_notice_days },
+    });
+    return { credit_expiry_notice_days: input.credit_expiry_notice_days };
+  });
+}
+
 export async function listGrants(deps: Deps, actor: Actor, externalId: string, input: ListGrantsInput): Promise<ApiSchemas['CreditGrantList']> {
   requirePermission(actor, 'billing.read');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
@@ -253,6 +316,7 @@ export function toApiGrant(grant: repo.Grant, customerExternalId: string): ApiSc
     priority: grant.priority,
     effective_at: grant.effectiveAt?.toISOString() ?? null,
     expires_at: grant.expiresAt?.toISOString() ?? null,
+    expiry_notice_days: grant.expiryNoticeDays,
     scope: scoped ? { cards: grant.scopeCards, event_types: grant.scopeEventTypes, meters: grant.scopeMeters } : null,
     status: grant.status,
     created_at: grant.createdAt.toISOString(),

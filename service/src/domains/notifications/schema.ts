@@ -1,0 +1,14 @@
+import { z } from 'zod';
+import { externalId } from '../customers/schema.ts';
+
+export const notificationTypes = ['credit_grant.expiring'] as const;
+export type NotificationType = (typeof notificationTypes)[number];
+
+export const listNotificationsInput = z.strictObject({
+  type: z.enum(notificationTypes).optional(),
+  customer_id: externalId.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  /** Id of the last notification of the previous page (oldest first). */
+  starting_after: z.uuid().optional(),
+});
+export type ListNotificationsInput = z.infer<typeof listNotificationsInput>;

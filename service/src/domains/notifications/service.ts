@@ -1,0 +1,30 @@
+// Notifications: what happened that the tenant's systems should hear about (credit about to expire, ...),
+// recorded once per type and subject in the transaction that decides it. Listed here; webhook delivery will
+// read the same rows as its outbox.
+import type { ApiSchemas } from '../../platform/api.ts';
+import type { Actor } from '../../platform/auth.ts';
+import { requirePermission } from '../../platform/auth.ts';
+import { withTenant } from '../../platform/db.ts';
+import type { Deps } from '../../platform/deps.ts';
+import { notFound } from '../../platform/errors.ts';
+import * as customersRepo from '../customers/repo.ts';
+import * as repo from './repo.ts';
+import type { ListNotificationsInput } from './schema.ts';
+
+export async function listNotifications(deps: Deps, actor: Actor, input: ListNotificationsInput): Promise<ApiSchemas['NotificationList']> {
+  requirePermission(actor, 'billing.read');
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    let customerId: string | undefined;
+    if (input.customer_id !== undefined) {
+      const customer = await customersRepo.findCustomerByExternalId(scope, input.customer_id);
+      if (!customer) throw notFound('customer_not_found', `No customer "${input.customer_id}"`);
+      customerId = customer.id;
+    }
+    const rows = await repo.listNotifications(scope, { type: input.type, customerId, limit: input.limit, startingAfter: input.starting_after });
+    return {
+      data: rows.map((n) => ({ id: n.id, type: n.type, customer_id: n.customerExternalId, subject_id: n.subjectId, payload: n.payload, created_at: n.createdAt.toISOString() })),
+      has_more: rows.length === input.limit,
+    };
+  });
+}
