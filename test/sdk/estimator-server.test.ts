@@ -1,23 +1,33 @@
 // The SDK's local estimates against the service's: 10,000+ random events rated by the Estimator (the book's zones
 // pinned with withZoneTransitions, as a snapshot would carry them) and by POST /v1/estimates on the stored book,
-// through the SDK's own client. Amounts and receipts must be the same bytes.
+// through the SDK's own client, amounts and receipts the same bytes; and 10,000+ more rated locally by
+// Estimator.fromServer (the pricing snapshot) and stored by POST /v1/events, for customers with plans, credit grants
+// and depletion policies made from the random states: the same amounts, receipts and period spend.
 import fc from 'fast-check';
-import { Kernel, withZoneTransitions } from '@tariff/core-wasm';
+import { Kernel, parseInstant, type PriceBook, type UsageEvent, withZoneTransitions } from '@tariff/core-wasm';
 import { wasmBytes } from '@tariff/core-wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TariffClient } from '../../sdk/src/client.ts';
 import { Estimator } from '../../sdk/src/estimator.ts';
 import { randomScenario } from '../reference/arbitraries.ts';
-import { type Harness, exampleBook, signUpTenant, startService } from '../service/harness.ts';
+import { poolsDrawnBy } from '../../service/src/domains/plans/service.ts';
+import { type Harness, type TenantFixture, exampleBook, signUpTenant, startService } from '../service/harness.ts';
+
+/** A non-negative decimal string as nano-units. */
+const nanoOf = (text: string) => {
+  const [whole, fraction = ''] = text.split('.');
+  return BigInt(whole) * 1_000_000_000n + BigInt(fraction.padEnd(9, '0'));
+};
 
 let harness: Harness;
+let tenant: TenantFixture;
 let secret: TariffClient;
 let publishable: TariffClient;
 let kernel: Kernel;
 
 beforeAll(async () => {
   harness = await startService({ now: '2026-03-15T00:00:00Z' });
-  const tenant = await signUpTenant(harness);
+  tenant = await signUpTenant(harness);
   secret = new TariffClient({ baseUrl: harness.url, apiKey: tenant.secretKey });
   publishable = new TariffClient({ baseUrl: harness.url, apiKey: tenant.publishableKey });
   kernel = await Kernel.create(wasmBytes());
@@ -46,6 +56,105 @@ describe('Estimator against the service', () => {
     // Mostly rated events, so receipts are compared, not only errors.
     expect(rated / events).toBeGreaterThan(0.4);
   });
+
+  it('Estimator.fromServer charges what POST /v1/events charges for 10,000+ random events: amounts, receipts, period spend', async () => {
+    // The clock stands at 2026-03-15; events are moved into March 1-14 (keeping their time of day), so they land in
+    // the period the snapshot describes and are not in the future.
+    const toMarch = (timestamp: string): string | undefined => {
+      const ms = parseInstant(timestamp);
+      if (ms === undefined) return undefined;
+      const t = new Date(Number(ms));
+      return new Date(Date.UTC(2026, 2, 1 + ((t.getUTCDate() - 1) % 14), t.getUTCHours(), t.getUTCMinutes(), t.getUTCSeconds(), t.getUTCMilliseconds())).toISOString();
+    };
+    const scenarios = fc.sample(randomScenario({ minEvents: 50, maxEvents: 90 }), { numRuns: 175, seed: 20261123 });
+    let events = 0;
+    let rated = 0;
+    let withPlan = 0;
+    let grants = 0;
+    const runScenario = async (i: number, scenario: (typeof scenarios)[number]) => {
+      const bookId = `served-${i}`;
+      await secret.createPriceBook({ body: { book: { ...scenario.book, id: bookId } as unknown as Record<string, unknown> } });
+      const pools = poolsDrawnBy(scenario.book as PriceBook);
+      const batch: UsageEvent[] = [];
+      for (const event of scenario.events) {
+        const timestamp = toMarch(event.timestamp);
+        if (timestamp === undefined || event.customer_id === '' || event.event_type === '') continue;
+        batch.push({ ...event, transaction_id: `served-${i}-${event.transaction_id}`, customer_id: `served-${i}-${event.customer_id}`, timestamp });
+      }
+      const customers = [...new Set(batch.map((e) => e.customer_id))];
+      for (const customer of customers) {
+        const state = scenario.states[customer.slice(`served-${i}-`.length)] ?? {};
+        await secret.createCustomer({ body: { external_id: customer, currency: 'USD' } });
+        // A plan carries what the kernel state holds of allowances, minimum and discount; without one, the book alone.
+        const allowances = Object.fromEntries(Object.entries(state.allowances ?? {}).filter(([pool]) => pools.has(pool)));
+        const discount = state.discount_percent !== undefined && /^\d{1,3}(\.\d{1,7})?$/.test(state.discount_percent) ? state.discount_percent : undefined;
+        if (Object.keys(allowances).length > 0 || discount !== undefined || state.commitment?.mode === 'postpaid') {
+          await secret.createPlan({ body: { code: `plan-${i}-${customers.indexOf(customer)}`, name: 'Random', price_book: bookId, interval: 'month', allowances, ...(state.commitment?.mode === 'postpaid' ? { minimum_spend: '100' } : {}) } });
+          await secret.createSubscription({ path: { id: customer }, body: { plan: `plan-${i}-${customers.indexOf(customer)}`, started_at: '2026-03-01T00:00:00Z', ...(discount !== undefined ? { discount_percent: discount } : {}) } });
+          withPlan += 1;
+        } else {
+          await secret.assignPriceBook({ path: { id: customer }, body: { price_book: bookId, effective_from: '2026-01-01T00:00:00Z' } });
+        }
+        for (const grant of state.grants ?? []) {
+          if (!/[1-9]/.test(grant.balance)) continue;
+          const scope = grant.scope?.cards || grant.scope?.event_types ? { ...(grant.scope.cards ? { cards: grant.scope.cards } : {}), ...(grant.scope.event_types ? { event_types: grant.scope.event_types } : {}) } : undefined;
+          const body = { kind: grant.kind, amount: grant.balance, priority: grant.priority ?? 0, ...(grant.effective_at ? { effective_at: grant.effective_at } : {}), ...(grant.expires_at ? { expires_at: grant.expires_at } : {}), ...(scope ? { scope } : {}) };
+          // Some random grants are refused (expiry before effect, in the past): those customers simply have fewer.
+          try {
+            await secret.createCreditGrant({ path: { id: customer }, body: body as never });
+            grants += 1;
+          } catch (error) {
+            if ((error as { status?: number }).status !== 400 && (error as { status?: number }).status !== 422) throw error;
+          }
+        }
+        if (state.on_depletion === 'block') await secret.updateWallet({ path: { id: customer }, body: { on_depletion: 'block' } });
+      }
+
+      const estimators = new Map<string, Estimator>();
+      for (const customer of customers) estimators.set(customer, await Estimator.fromServer(secret, customer, { wasm: kernel, updateState: true }));
+      const local = batch.map((event) => estimators.get(event.customer_id)!.estimate(event));
+      const ack = await secret.ingestEvents({ body: { events: batch as never } });
+      const stored = await harness.database.owner`
+        select transaction_id, receipt from rated_lines where tenant_id = ${tenant.tenantId} and transaction_id = any(${batch.map((e) => e.transaction_id)}::text[])`;
+      const receipts = new Map(stored.map((r) => [r.transaction_id as string, r.receipt]));
+      local.forEach((result, k) => {
+        const outcome = ack.events[k] as { status: string; amount?: string | null; book_version?: string; card?: string; error?: { code: string } };
+        const where = `scenario ${i}, event ${k}`;
+        if (result.status === 'rated') {
+          expect({ status: outcome.status, amount: outcome.amount, book_version: outcome.book_version, card: outcome.card }, where).toEqual({ status: 'accepted', amount: result.amount, book_version: result.book_version, card: result.card });
+          // jsonb keeps no key order: equal as values.
+          expect(receipts.get(result.transaction_id), where).toEqual(result.receipt);
+          rated += 1;
+        } else {
+          expect({ status: outcome.status, code: outcome.error?.code }, where).toEqual({ status: 'rejected', code: result.error!.code });
+        }
+      });
+      // The period spend the estimators tracked is what the service's budgets now count (the snapshot's `spend`).
+      const periods = await harness.database.owner`
+        select c.external_id, (p.amount + p.credits_applied)::text as spend from customer_periods p join customers c on c.tenant_id = p.tenant_id and c.id = p.customer_id
+        where p.tenant_id = ${tenant.tenantId} and c.external_id = any(${customers}::text[])`;
+      const spend = new Map(periods.map((p) => [p.external_id as string, p.spend as string]));
+      for (const customer of customers) {
+        const tracked = estimators.get(customer)!.snapshot().spend[customer];
+        expect(nanoOf(tracked), `scenario ${i}, ${customer} spend`).toBe(nanoOf(spend.get(customer) ?? '0'));
+      }
+      events += batch.length;
+    };
+    // Scenarios share nothing (own book, customers, plans), so a few run at once: the service's round trips overlap.
+    let next = 0;
+    const worker = async () => {
+      while (next < scenarios.length) {
+        const i = next++;
+        await runScenario(i, scenarios[i]);
+      }
+    };
+    await Promise.all(Array.from({ length: 6 }, worker));
+    expect(events).toBeGreaterThanOrEqual(10_000);
+    expect(rated / events).toBeGreaterThan(0.4);
+    // The random states did reach the service as plans and grants.
+    expect(withPlan).toBeGreaterThan(100);
+    expect(grants).toBeGreaterThan(200);
+  }, 300_000);
 
   it("tracks the period spend as the service's budget counts it, and refuses at the same nano-unit as its check", async () => {
     await secret.createCustomer({ body: { external_id: 'budgeted', currency: 'USD' } });
