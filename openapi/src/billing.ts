@@ -76,7 +76,7 @@ export const billingSchemas: Record<string, Schema> = {
       type: 'array',
       items: object({
         id: { type: 'string', format: 'uuid' },
-        kind: { type: 'string', enum: ['grant_issued', 'usage_drawdown', 'grant_voided', 'grant_expired', 'invoice_finalized', 'invoice_paid', 'invoice_voided'] },
+        kind: { type: 'string', enum: ['grant_issued', 'usage_drawdown', 'grant_voided', 'grant_expired', 'invoice_finalized', 'invoice_paid', 'invoice_voided', 'credit_note_issued', 'rerating_credit_returned'] },
         customer_id: nullable(string),
         currency: string,
         reference: described(string, "What caused it: an event's transaction_id, a grant id or an invoice id."),
@@ -201,8 +201,8 @@ Object.assign(billingSchemas, {
     line: { type: 'integer' },
     kind: {
       type: 'string',
-      enum: ['base_fee', 'usage', 'allowance', 'discount', 'commitment', 'credit', 'minimum_true_up', 'sla_credit', 'progressive_billing'],
-      description: 'sla_credit: an operator\'s credit for a preempted GPU job (its reason in the description); progressive_billing: what a threshold invoice of the period already billed (negative).',
+      enum: ['base_fee', 'usage', 'allowance', 'discount', 'commitment', 'credit', 'minimum_true_up', 'sla_credit', 'progressive_billing', 'adjustment'],
+      description: 'sla_credit: an operator\'s credit for a preempted GPU job (its reason in the description); progressive_billing: what a threshold invoice of the period already billed (negative); adjustment: an amount of an earlier, closed period billed here (an event that arrived after its period\'s invoice was final, or a re-rating that raised a finalized invoice), with its original instant in the description.',
     },
     description: string,
     card: nullable(string),

@@ -7,6 +7,7 @@ import { createApiKeyInput } from '../../service/src/domains/keys/schema.ts';
 import { createMeterInput, meterFilter, updateMeterInput } from '../../service/src/domains/meters/schema.ts';
 import { addPriceBookVersionInput, createPriceBookInput, importPriceBookInput } from '../../service/src/domains/pricing/schema.ts';
 import { billingRoutes, billingSchemas } from './billing.ts';
+import { correctionRoutes, correctionSchemas } from './corrections.ts';
 import { edgeRoutes, edgeSchemas } from './edge.ts';
 import { type Schema, decimal, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
 
@@ -196,6 +197,7 @@ const schemas: Record<string, Schema> = {
     states: { type: 'object', additionalProperties: anyObject },
   }),
   ...billingSchemas,
+  ...correctionSchemas,
   ...edgeSchemas,
 };
 
@@ -300,6 +302,7 @@ const routes: Record<string, Record<string, Operation>> = {
     },
   },
   ...billingRoutes,
+  ...correctionRoutes,
   ...edgeRoutes,
 };
 

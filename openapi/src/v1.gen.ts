@@ -681,6 +681,140 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/invoices/{id}/credit_notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Credit all or part of a finalized invoice
+         * @description A credit note reverses all or part of a finalized or paid invoice: by line (`lines`, each credited by `amount` or by what is left of it), by `amount` (spread over the invoice's lines in proportion to what is left of each, in whole minor units, largest remainder first), or, with neither, whatever is left of the invoice. Amounts are whole minor units of the invoice's currency; all credit notes of an invoice together credit at most its total, and a line at most its amount. Credit notes are numbered per tenant without gaps in their own sequence (CN-000001), never change, and post a ledger transaction `credit_note_issued`: debit revenue by stream, credit the customer's receivable (below zero for a paid invoice: owed back to the customer). Re-rating issues credit notes too (origin `rerating`), with one line per changed invoice line.
+         */
+        post: operations["createCreditNote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/credit_notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List credit notes, newest first
+         * @description A credit note reverses all or part of a finalized or paid invoice: by line (`lines`, each credited by `amount` or by what is left of it), by `amount` (spread over the invoice's lines in proportion to what is left of each, in whole minor units, largest remainder first), or, with neither, whatever is left of the invoice. Amounts are whole minor units of the invoice's currency; all credit notes of an invoice together credit at most its total, and a line at most its amount. Credit notes are numbered per tenant without gaps in their own sequence (CN-000001), never change, and post a ledger transaction `credit_note_issued`: debit revenue by stream, credit the customer's receivable (below zero for a paid invoice: owed back to the customer). Re-rating issues credit notes too (origin `rerating`), with one line per changed invoice line.
+         */
+        get: operations["listCreditNotes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/credit_notes/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a credit note with its lines */
+        get: operations["getCreditNote"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reratings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List re-ratings, newest first
+         * @description Adding a price-book version whose `effective_from` is in the past (`retroactive: true` on POST /v1/price_books/{code}/versions) creates a re-rating. A job (one per re-rating, never one per event) replays every billing period with events rated by the book at or after that instant, whole and in the original order (acknowledgement order; events acknowledged together in timestamp order), from the period's starting state (the plan's allowances, minimum and discount, nothing consumed), and stores a preview: per customer and period, the old and new amounts and their difference, per invoice line (rate card, dimension, grouping properties). On approval a second job replays again under the periods' locks (events acknowledged since the preview are included) and applies it: each event gets a new rated-line revision (the receipt keeps every revision), period totals and usage aggregates are corrected, and credit an event drew but no longer needs returns to its grant (re-rating never draws more credit: a dearer event bills the difference). Then per period: a draft invoice is rebuilt; for a finalized or paid invoice whose new build is lower, a credit note credits the difference line by line; when it is higher, the difference is billed as an adjustment line on the customer's next invoice; a void invoice is left alone.
+         */
+        get: operations["listReratings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reratings/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a re-rating with its preview and result
+         * @description Adding a price-book version whose `effective_from` is in the past (`retroactive: true` on POST /v1/price_books/{code}/versions) creates a re-rating. A job (one per re-rating, never one per event) replays every billing period with events rated by the book at or after that instant, whole and in the original order (acknowledgement order; events acknowledged together in timestamp order), from the period's starting state (the plan's allowances, minimum and discount, nothing consumed), and stores a preview: per customer and period, the old and new amounts and their difference, per invoice line (rate card, dimension, grouping properties). On approval a second job replays again under the periods' locks (events acknowledged since the preview are included) and applies it: each event gets a new rated-line revision (the receipt keeps every revision), period totals and usage aggregates are corrected, and credit an event drew but no longer needs returns to its grant (re-rating never draws more credit: a dearer event bills the difference). Then per period: a draft invoice is rebuilt; for a finalized or paid invoice whose new build is lower, a credit note credits the difference line by line; when it is higher, the difference is billed as an adjustment line on the customer's next invoice; a void invoice is left alone.
+         */
+        get: operations["getRerating"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{transaction_id}/revisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every revision of an event's rated line (receipts before and after re-rating) */
+        get: operations["listEventRevisions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reratings/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a previewed re-rating; a job applies it
+         * @description Adding a price-book version whose `effective_from` is in the past (`retroactive: true` on POST /v1/price_books/{code}/versions) creates a re-rating. A job (one per re-rating, never one per event) replays every billing period with events rated by the book at or after that instant, whole and in the original order (acknowledgement order; events acknowledged together in timestamp order), from the period's starting state (the plan's allowances, minimum and discount, nothing consumed), and stores a preview: per customer and period, the old and new amounts and their difference, per invoice line (rate card, dimension, grouping properties). On approval a second job replays again under the periods' locks (events acknowledged since the preview are included) and applies it: each event gets a new rated-line revision (the receipt keeps every revision), period totals and usage aggregates are corrected, and credit an event drew but no longer needs returns to its grant (re-rating never draws more credit: a dearer event bills the difference). Then per period: a draft invoice is rebuilt; for a finalized or paid invoice whose new build is lower, a credit note credits the difference line by line; when it is higher, the difference is billed as an adjustment line on the customer's next invoice; a void invoice is left alone.
+         */
+        post: operations["approveRerating"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/customers/{id}/pricing-snapshot": {
         parameters: {
             query?: never;
@@ -1143,7 +1277,7 @@ export interface components {
                 /** Format: uuid */
                 id: string;
                 /** @enum {string} */
-                kind: "grant_issued" | "usage_drawdown" | "grant_voided" | "grant_expired" | "invoice_finalized" | "invoice_paid" | "invoice_voided";
+                kind: "grant_issued" | "usage_drawdown" | "grant_voided" | "grant_expired" | "invoice_finalized" | "invoice_paid" | "invoice_voided" | "credit_note_issued" | "rerating_credit_returned";
                 customer_id: string | null;
                 currency: string;
                 /** @description What caused it: an event's transaction_id, a grant id or an invoice id. */
@@ -1290,10 +1424,10 @@ export interface components {
         InvoiceLine: {
             line: number;
             /**
-             * @description sla_credit: an operator's credit for a preempted GPU job (its reason in the description); progressive_billing: what a threshold invoice of the period already billed (negative).
+             * @description sla_credit: an operator's credit for a preempted GPU job (its reason in the description); progressive_billing: what a threshold invoice of the period already billed (negative); adjustment: an amount of an earlier, closed period billed here (an event that arrived after its period's invoice was final, or a re-rating that raised a finalized invoice), with its original instant in the description.
              * @enum {string}
              */
-            kind: "base_fee" | "usage" | "allowance" | "discount" | "commitment" | "credit" | "minimum_true_up" | "sla_credit" | "progressive_billing";
+            kind: "base_fee" | "usage" | "allowance" | "discount" | "commitment" | "credit" | "minimum_true_up" | "sla_credit" | "progressive_billing" | "adjustment";
             description: string;
             card: string | null;
             dimension: string | null;
@@ -1406,6 +1540,168 @@ export interface components {
         BillingSettings: {
             /** @description Days before a grant expires that credit_grant.expiring fires (7 until set); a grant may set its own. */
             credit_expiry_notice_days: number;
+        };
+        CreditNote: {
+            /** Format: uuid */
+            id: string;
+            /** @description Per tenant, without gaps, in the credit notes' own sequence. */
+            number: string;
+            /** Format: uuid */
+            invoice_id: string;
+            invoice_number: string;
+            customer_id: string;
+            currency: string;
+            minor_unit: number;
+            reason: string;
+            /** @enum {string} */
+            origin: "manual" | "rerating";
+            rerating_id: string | null;
+            lines: {
+                line: number;
+                invoice_line: number | null;
+                /** @description The invoice line's kind (which revenue stream is reversed). */
+                kind: string;
+                description: string;
+                /** @description Credited, rounded to the minor unit; a re-rating line can be negative when that line of the invoice went up (e.g. a minimum true-up). */
+                amount: string;
+                /** @description Before rounding. */
+                amount_exact: string;
+                details: {
+                    [key: string]: unknown;
+                } | null;
+            }[];
+            /** @description What the customer is credited: the sum of the lines. */
+            total: string;
+            /** @description Decimal amount with 9 decimals (nano-units). */
+            total_exact: string;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+        };
+        CreditNoteList: {
+            data: components["schemas"]["CreditNote"][];
+            has_more: boolean;
+        };
+        ReratingPreview: {
+            customers: {
+                customer_id: string;
+                currency: string;
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                old_amount: string;
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                new_amount: string;
+                /** @description new_amount - old_amount. */
+                difference: string;
+                periods: {
+                    /** Format: date-time */
+                    start: string;
+                    /** Format: date-time */
+                    end: string;
+                    invoice: {
+                        /** Format: uuid */
+                        id: string;
+                        number: string | null;
+                        status: string;
+                    } | null;
+                    events: string;
+                    /** @description Decimal amount with 9 decimals (nano-units). */
+                    old_amount: string;
+                    /** @description Decimal amount with 9 decimals (nano-units). */
+                    new_amount: string;
+                    /** @description new_amount - old_amount. */
+                    difference: string;
+                    /** @description Usage by rate card, dimension and grouping properties, before discounts and credits. */
+                    lines: {
+                        card: string;
+                        dimension: string | null;
+                        group: {
+                            [key: string]: string;
+                        };
+                        /** @description Decimal amount with 9 decimals (nano-units). */
+                        old_amount: string;
+                        /** @description Decimal amount with 9 decimals (nano-units). */
+                        new_amount: string;
+                        /** @description new_amount - old_amount. */
+                        difference: string;
+                    }[];
+                }[];
+            }[];
+            /** @description Events the new version cannot rate (approval is refused while there are any). */
+            unratable: {
+                transaction_id: string;
+                customer_id: string;
+                code: string;
+                message: string;
+            }[];
+        };
+        ReratingResult: {
+            periods: {
+                customer_id: string;
+                /** Format: date-time */
+                start: string;
+                events: string;
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                difference: string;
+                /** @description Credit the period's events no longer needed, back to their grants. */
+                credit_returned: string;
+                /** @enum {string} */
+                action: "none" | "draft_rebuilt" | "credit_note" | "adjustment" | "invoice_void";
+                credit_note: {
+                    /** Format: uuid */
+                    id: string;
+                    number: string;
+                    /** @description Decimal amount with 9 decimals (nano-units). */
+                    total: string;
+                } | null;
+                adjustment: string | null;
+            }[];
+        };
+        Rerating: {
+            /** Format: uuid */
+            id: string;
+            price_book: string;
+            /** Format: date-time */
+            effective_from: string;
+            book_versions: number;
+            /** @enum {string} */
+            status: "pending" | "previewed" | "approved" | "applied" | "failed";
+            preview: components["schemas"]["ReratingPreview"] | null;
+            result: components["schemas"]["ReratingResult"] | null;
+            error: string | null;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            previewed_at: string | null;
+            approved_at: string | null;
+            approved_by: string | null;
+            applied_at: string | null;
+        };
+        ReratingList: {
+            data: components["schemas"]["Rerating"][];
+            has_more: boolean;
+        };
+        EventRevisionList: {
+            transaction_id: string;
+            /** @description Every rating of the event, first to latest: re-rating appends a revision and keeps the earlier ones. */
+            data: {
+                revision: number;
+                /** Format: date-time */
+                period_start: string;
+                /** Format: date-time */
+                book_version: string;
+                kernel_version: string;
+                card: string;
+                currency: string;
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                amount: string;
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                subtotal: string;
+                /** Format: date-time */
+                rated_at: string;
+                receipt: {
+                    [key: string]: unknown;
+                }[];
+            }[];
         };
         PricingSnapshot: {
             customer_id: string;
@@ -3355,6 +3651,8 @@ export interface operations {
                     version: {
                         [key: string]: unknown;
                     };
+                    /** @default false */
+                    retroactive?: boolean;
                 };
             };
         };
@@ -6441,6 +6739,681 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LedgerTransactionList"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createCreditNote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason: string;
+                    lines?: {
+                        line: number;
+                        amount?: string;
+                    }[];
+                    amount?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditNote"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listCreditNotes: {
+        parameters: {
+            query?: {
+                customer_id?: string;
+                invoice_id?: string;
+                limit?: number;
+                starting_after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditNoteList"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getCreditNote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditNote"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listReratings: {
+        parameters: {
+            query?: {
+                price_book?: string;
+                status?: "pending" | "previewed" | "approved" | "applied" | "failed";
+                limit?: number;
+                starting_after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReratingList"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getRerating: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rerating"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listEventRevisions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                transaction_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventRevisionList"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    approveRerating: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rerating"];
                 };
             };
             /** @description Invalid input: every problem with its field. */

@@ -4,6 +4,7 @@ import openApiDocument from '@tariff/openapi/openapi.json' with { type: 'json' }
 import express, { type Request, type Response } from 'express';
 import { auditRestRoutes, auditTrpc } from './domains/audit/router.ts';
 import { budgetsRestRoutes, budgetsTrpc } from './domains/budgets/router.ts';
+import { creditNotesRestRoutes, creditNotesTrpc } from './domains/creditnotes/router.ts';
 import { customersRestRoutes, customersTrpc } from './domains/customers/router.ts';
 import { eventsRestRoutes, eventsTrpc } from './domains/events/router.ts';
 import { invoicesRestRoutes, invoicesTrpc } from './domains/invoices/router.ts';
@@ -14,6 +15,7 @@ import { apiKeyAuthentication, keysRestRoutes, keysTrpc } from './domains/keys/r
 import { metersRestRoutes, metersTrpc } from './domains/meters/router.ts';
 import { pricingRestRoutes, pricingTrpc } from './domains/pricing/router.ts';
 import { plansRestRoutes, plansTrpc } from './domains/plans/router.ts';
+import { reratingsRestRoutes, reratingsTrpc } from './domains/reratings/router.ts';
 import { quotesRestRoutes } from './domains/quotes/router.ts';
 import { snapshotsRestRoutes } from './domains/snapshots/router.ts';
 import { subscriptionsRestRoutes, subscriptionsTrpc } from './domains/subscriptions/router.ts';
@@ -43,6 +45,8 @@ export const appRouter = router({
   plans: plansTrpc,
   subscriptions: subscriptionsTrpc,
   invoices: invoicesTrpc,
+  creditNotes: creditNotesTrpc,
+  reratings: reratingsTrpc,
   slaCredits: slaTrpc,
   notifications: notificationsTrpc,
 });
@@ -102,6 +106,7 @@ export function createApp(options: AppOptions): express.Express {
   v1.use(apiKeyAuthentication(deps));
   v1.use(eventsRestRoutes(deps), customersRestRoutes(deps), metersRestRoutes(deps), pricingRestRoutes(deps), keysRestRoutes(deps), auditRestRoutes(deps));
   v1.use(walletsRestRoutes(deps), ledgerRestRoutes(deps), budgetsRestRoutes(deps), plansRestRoutes(deps), subscriptionsRestRoutes(deps), invoicesRestRoutes(deps));
+  v1.use(creditNotesRestRoutes(deps), reratingsRestRoutes(deps));
   v1.use(snapshotsRestRoutes(deps), quotesRestRoutes(deps));
   v1.use(slaRestRoutes(deps), notificationsRestRoutes(deps));
   app.use('/v1', v1);

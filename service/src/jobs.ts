@@ -2,6 +2,7 @@
 // tick that enqueues them. The tick reads the injected clock (production: every minute by cron; tests send it
 // after moving their frozen clock) and enqueues one job per unit of work, never one per event.
 import { invoiceJobs, scheduleInvoicing } from './domains/invoices/jobs.ts';
+import { reratingJobs, scheduleReratings } from './domains/reratings/jobs.ts';
 import { scheduleExpiries, walletJobs } from './domains/wallets/jobs.ts';
 import type { JobDefinition } from './platform/jobs.ts';
 
@@ -16,10 +17,11 @@ const billingTick: JobDefinition = {
   handle: async (deps, _data, jobs) => {
     await scheduleInvoicing(deps, jobs, tickBatch);
     await scheduleExpiries(deps, jobs, tickBatch);
+    await scheduleReratings(deps, jobs, tickBatch);
   },
 };
 
-export const jobDefinitions: JobDefinition[] = [billingTick, ...invoiceJobs, ...walletJobs];
+export const jobDefinitions: JobDefinition[] = [billingTick, ...invoiceJobs, ...walletJobs, ...reratingJobs];
 
 /** Cron schedules in production: the billing tick every minute. */
 export const jobSchedules = [{ name: BILLING_TICK_JOB, cron: '* * * * *' }];

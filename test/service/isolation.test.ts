@@ -2,7 +2,7 @@
 // procedure, and must fail every time; then the database itself is asked, as the service role, without a tenant.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRouter, createApp } from '../../service/src/app.ts';
-import { closePeriod } from '../../service/src/domains/invoices/service.ts';
+import { closePeriod, recordAdjustments } from '../../service/src/domains/invoices/service.ts';
 import { notifyGrantExpiry } from '../../service/src/domains/wallets/service.ts';
 import { withTenant } from '../../service/src/platform/db.ts';
 import { silentLogger } from '../../service/src/platform/log.ts';
@@ -35,6 +35,8 @@ describe('tenant isolation', () => {
   let bUserId: string;
   let bGrantId: string;
   let bInvoiceId: string;
+  let bCreditNoteId: string;
+  let bReratingId: string;
 
   async function snapshotOf(tenantId: string) {
     const tables = await harness.database.owner`
@@ -75,6 +77,16 @@ describe('tenant isolation', () => {
     expect(await closePeriod(deps, b.tenantId, subscriber.id, new Date('2026-03-01T00:00:00Z'))).toBe('finalized');
     harness.clock.set('2026-03-15T00:00:00Z');
     bInvoiceId = (await asB('GET', '/v1/invoices')).body.data[0].id;
+    // B's credit note against it, and a re-rating from a retroactive version of B's book.
+    bCreditNoteId = (await asB('POST', `/v1/invoices/${bInvoiceId}/credit_notes`, { reason: 'B', amount: '1' })).body.id;
+    expect((await asB('POST', '/v1/price_books/b-plan-book/versions', { version: exampleBook('b-plan-book', '2026-03-10T00:00:00Z').versions[0], retroactive: true })).status).toBe(201);
+    // An amount of B's closed March waiting for B's next invoice.
+    await withTenant(harness.database.app, b.tenantId, (tx) =>
+      recordAdjustments({ db: tx, tenantId: b.tenantId }, [
+        { customerId: subscriber.id, currency: 'USD', source: 'rerating', reference: 'b-setup', description: 'B adjustment', occurredAt: new Date('2026-03-01T00:00:00Z'), periodStart: new Date('2026-03-01T00:00:00Z'), stream: 'usage', amount: 1_000_000_000n },
+      ], harness.clock.now()),
+    );
+    bReratingId = (await asB('GET', '/v1/reratings')).body.data[0].id;
     const bEvents = await asB('POST', '/v1/events', { events: [llmEvent('b-tx', 'b-customer'), llmEvent('shared-tx', 'b-customer')] });
     expect(bEvents.body.accepted).toBe(2);
     // B's signing key (created by its first snapshot or quote).
@@ -217,6 +229,23 @@ describe('tenant isolation', () => {
       { route: 'GET /customers/:id/pricing-snapshot', run: asA('GET', '/v1/customers/b-customer/pricing-snapshot'), status: 404 },
       { route: 'POST /quotes', run: asA('POST', '/v1/quotes', { event: llmEvent('q-b', 'b-customer') }), status: 404 },
       { route: 'trpc budgets.check', run: asAtrpc('query', 'budgets.check', { id: 'b-customer', request: { estimated_cost: '1' } }), status: 404 },
+      // Credit notes and re-ratings.
+      { route: 'POST /invoices/:id/credit_notes', run: asA('POST', `/v1/invoices/${bInvoiceId}/credit_notes`, { reason: 'x' }), status: 404 },
+      { route: 'GET /credit_notes', run: asA('GET', '/v1/credit_notes?limit=100'), status: 200, check: notListed(bCreditNoteId) },
+      { route: 'GET /credit_notes', run: asA('GET', `/v1/credit_notes?invoice_id=${bInvoiceId}`), status: 200, check: (r) => expect(r.body.data).toEqual([]) },
+      { route: 'GET /credit_notes/:id', run: asA('GET', `/v1/credit_notes/${bCreditNoteId}`), status: 404 },
+      { route: 'GET /reratings', run: asA('GET', '/v1/reratings?limit=100'), status: 200, check: notListed(bReratingId) },
+      { route: 'GET /reratings/:id', run: asA('GET', `/v1/reratings/${bReratingId}`), status: 404 },
+      { route: 'POST /reratings/:id/approve', run: asA('POST', `/v1/reratings/${bReratingId}/approve`), status: 404 },
+      { route: 'GET /events/:transaction_id/revisions', run: asA('GET', '/v1/events/b-tx/revisions'), status: 404 },
+      { route: 'GET /events/:transaction_id/revisions', run: asA('GET', '/v1/events/shared-tx/revisions'), status: 200, check: (r) => expect(r.body.data).toHaveLength(1) },
+      { route: 'trpc creditNotes.list', run: asAtrpc('query', 'creditNotes.list', {}), status: 200, check: notListed(bCreditNoteId) },
+      { route: 'trpc creditNotes.get', run: asAtrpc('query', 'creditNotes.get', { id: bCreditNoteId }), status: 404 },
+      { route: 'trpc creditNotes.create', run: asAtrpc('mutation', 'creditNotes.create', { invoice_id: bInvoiceId, credit_note: { reason: 'x' } }), status: 404 },
+      { route: 'trpc reratings.list', run: asAtrpc('query', 'reratings.list', {}), status: 200, check: notListed(bReratingId) },
+      { route: 'trpc reratings.get', run: asAtrpc('query', 'reratings.get', { id: bReratingId }), status: 404 },
+      { route: 'trpc reratings.approve', run: asAtrpc('mutation', 'reratings.approve', { id: bReratingId }), status: 404 },
+      { route: 'trpc reratings.revisions', run: asAtrpc('query', 'reratings.revisions', { transaction_id: 'b-tx' }), status: 404 },
       { route: 'GET /customers/:id/sla_credits', run: asA('GET', '/v1/customers/b-customer/sla_credits'), status: 404 },
       { route: 'POST /customers/:id/sla_credits', run: asA('POST', '/v1/customers/b-customer/sla_credits', { transaction_id: 'b-preempted', reason: 'x' }), status: 404 },
       { route: 'POST /customers/:id/sla_credits', run: asA('POST', '/v1/customers/a-customer/sla_credits', { transaction_id: 'b-preempted', reason: 'x' }), status: 400 },

@@ -4,7 +4,7 @@ import { formatMoney, formatQuantity, parseScaled } from '@tariff/core-wasm';
 import { divideHalfEven } from '../../platform/money.ts';
 import { fullPeriodOf, prorate, type Cadence, type Period } from '../subscriptions/periods.ts';
 
-export type LineKind = 'base_fee' | 'usage' | 'allowance' | 'discount' | 'commitment' | 'credit' | 'minimum_true_up' | 'sla_credit' | 'progressive_billing';
+export type LineKind = 'base_fee' | 'usage' | 'allowance' | 'discount' | 'commitment' | 'credit' | 'minimum_true_up' | 'sla_credit' | 'progressive_billing' | 'adjustment';
 
 /** Price steps of the period's receipts summed by card, charge, rate and the events' grouping properties. */
 export interface UsageAggregate {
@@ -55,6 +55,8 @@ export interface InvoiceInput {
   slaCredits?: SlaCreditLine[];
   /** The period's threshold invoices issued before this one (not void), deducted at their rounded totals. */
   previouslyBilled?: PreviousInvoice[];
+  /** Amounts of closed periods billed on this invoice (late events, re-rating increases), each with its original instant. */
+  adjustments?: AdjustmentLine[];
 }
 
 export interface SlaCreditLine {
@@ -63,6 +65,16 @@ export interface SlaCreditLine {
   percent: string;
   amount: bigint;
   reason: string;
+}
+
+export interface AdjustmentLine {
+  id: string;
+  source: 'late_event' | 'rerating';
+  reference: string;
+  description: string;
+  occurredAt: Date;
+  periodStart: Date;
+  amount: bigint;
 }
 
 export interface PreviousInvoice {
@@ -250,6 +262,17 @@ export function buildInvoice(input: InvoiceInput): BuildResult {
         description: `Billed on threshold invoice ${p.number} (threshold ${formatMoney(p.threshold)})`,
         amountExact: -p.total,
         details: { invoice_id: p.id, number: p.number, threshold: formatMoney(p.threshold) },
+      }),
+    );
+  }
+
+  for (const a of input.adjustments ?? []) {
+    lines.push(
+      line({
+        kind: 'adjustment',
+        description: `${a.description} (${a.occurredAt.toISOString()})`,
+        amountExact: a.amount,
+        details: { adjustment_id: a.id, source: a.source, reference: a.reference, occurred_at: a.occurredAt.toISOString(), period_start: a.periodStart.toISOString() },
       }),
     );
   }

@@ -1,14 +1,17 @@
 // Invoices' SQL: the period's receipts aggregated for the lines, invoices and their lines, the per-tenant number.
 import type { Db, TenantScope } from '../../platform/db.ts';
+import { formatMoney, toNano } from '../../platform/money.ts';
 import type { DraftLine, StepAggregate, UsageAggregate } from './build.ts';
 
 export type InvoiceStatus = 'draft' | 'finalized' | 'paid' | 'void';
 
-// The latest revision of each rated event of the period (re-rating appends revisions).
+// The latest revision of each rated event of the period (re-rating appends revisions), but not the events that
+// arrived after the period's invoice was final: those are billed as adjustments on a later invoice.
 const periodLines = (db: TenantScope['db'], tenantId: string, customerId: string, periodStart: Date) => db`
   select l.* from rated_lines l
   where l.tenant_id = ${tenantId} and l.customer_id = ${customerId} and l.period_start = ${periodStart}
-    and not exists (select 1 from rated_lines n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)`;
+    and not exists (select 1 from rated_lines n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)
+    and not exists (select 1 from invoice_adjustments a where a.tenant_id = l.tenant_id and a.reference = l.transaction_id and a.source = 'late_event')`;
 
 /** Price steps by card, charge, dimension, rate and the events' grouping properties. */
 export async function aggregateUsage({ db, tenantId }: TenantScope, customerId: string, periodStart: Date): Promise<UsageAggregate[]> {
@@ -313,4 +316,69 @@ function fromDbInvoice(row: Record<string, any>): Invoice {
 export async function findCustomer({ db, tenantId }: TenantScope, customerId: string): Promise<{ externalId: string; currency: string } | undefined> {
   const [row] = await db`select external_id, currency from customers where tenant_id = ${tenantId} and id = ${customerId}`;
   return row ? { externalId: row.external_id, currency: row.currency } : undefined;
+}
+
+// ---- adjustments: amounts of closed periods billed on the customer's next invoice ------------------------
+
+export interface NewAdjustment {
+  customerId: string;
+  currency: string;
+  source: 'late_event' | 'rerating';
+  reference: string;
+  description: string;
+  occurredAt: Date;
+  periodStart: Date;
+  stream: 'usage' | 'subscription' | 'minimum_commitment';
+  /** Nano-units, signed. */
+  amount: bigint;
+}
+
+export interface Adjustment extends Omit<NewAdjustment, 'customerId' | 'currency' | 'stream'> {
+  id: string;
+}
+
+export async function insertAdjustments({ db, tenantId }: TenantScope, adjustments: NewAdjustment[], now: Date): Promise<void> {
+  if (adjustments.length === 0) return;
+  const rows = adjustments.map((a) => ({
+    id: globalThis.crypto.randomUUID(),
+    customer_id: a.customerId,
+    currency: a.currency,
+    source: a.source,
+    reference: a.reference,
+    description: a.description,
+    occurred_at: a.occurredAt,
+    period_start: a.periodStart,
+    stream: a.stream,
+    amount: formatMoney(a.amount),
+  }));
+  await db`
+    insert into invoice_adjustments (tenant_id, id, customer_id, currency, source, reference, description, occurred_at, period_start, stream, amount, created_at)
+    select ${tenantId}, a.id, a.customer_id, a.currency, a.source, a.reference, a.description, a.occurred_at, a.period_start, a.stream, a.amount, ${now}
+    from json_to_recordset(${JSON.stringify(rows)}::text::json)
+      as a(id uuid, customer_id uuid, currency text, source text, reference text, description text, occurred_at timestamptz, period_start timestamptz,
+           stream text, amount numeric)`;
+}
+
+const selectAdjustments = (db: TenantScope['db'], tenantId: string) => db`
+  select id, source, reference, description, occurred_at, period_start, amount::text from invoice_adjustments where tenant_id = ${tenantId}`;
+
+function fromDbAdjustment(r: Record<string, any>): Adjustment {
+  return { id: r.id, source: r.source, reference: r.reference, description: r.description, occurredAt: r.occurred_at, periodStart: r.period_start, amount: toNano(r.amount) };
+}
+
+/** The customer's adjustments no invoice has billed yet (in the order they arose), in the customer's currency. */
+export async function listPendingAdjustments({ db, tenantId }: TenantScope, customerId: string, currency: string): Promise<Adjustment[]> {
+  const rows = await db`${selectAdjustments(db, tenantId)} and customer_id = ${customerId} and currency = ${currency} and invoice_id is null order by occurred_at, created_at, id`;
+  return rows.map(fromDbAdjustment);
+}
+
+/** The adjustments a finalized invoice billed. */
+export async function listAdjustmentsOf({ db, tenantId }: TenantScope, invoiceId: string): Promise<Adjustment[]> {
+  const rows = await db`${selectAdjustments(db, tenantId)} and invoice_id = ${invoiceId} order by occurred_at, created_at, id`;
+  return rows.map(fromDbAdjustment);
+}
+
+export async function assignAdjustments({ db, tenantId }: TenantScope, ids: string[], invoiceId: string): Promise<void> {
+  if (ids.length === 0) return;
+  await db`update invoice_adjustments set invoice_id = ${invoiceId} where tenant_id = ${tenantId} and id = any(${ids}::uuid[]) and invoice_id is null`;
 }

@@ -38,7 +38,7 @@ interface Built {
  * subscription's terms apply from its start. A threshold invoice (`reason` threshold) bills the charges so far:
  * no base fee, minimum or SLA credits, which are the period end's.
  */
-async function buildFor(scope: TenantScope, customerId: string, currency: string, period: Period, reason: 'period_end' | 'threshold' = 'period_end'): Promise<Built> {
+async function buildFor(scope: TenantScope, customerId: string, currency: string, period: Period, reason: 'period_end' | 'threshold' = 'period_end', adjustments: repo.Adjustment[] = []): Promise<Built> {
   const minorUnit = minorUnitOf(currency);
   if (minorUnit === undefined) throw precondition('currency_without_minor_unit', `${currency} has no ISO 4217 minor unit; it cannot be invoiced`);
   const [terms, usage, steps, rated, previous, slaCredits] = await Promise.all([
@@ -70,6 +70,7 @@ async function buildFor(scope: TenantScope, customerId: string, currency: string
     ratedAmount: toNano(rated.amount),
     slaCredits: slaCredits.map((c) => ({ id: c.id, transactionId: c.transactionId, percent: c.percent, amount: toNano(c.amount), reason: c.reason })),
     previouslyBilled: previous.map((i) => ({ id: i.id, number: i.number!, threshold: toNano(i.threshold!), total: toNano(i.total) })),
+    adjustments,
   });
   if (!result.ok) throw new Error(`invoice for customer ${customerId}, period ${period.start.toISOString()}: ${result.error}`);
   return { ...result, minorUnit, planCode: subscribed?.planCode ?? null, graceSeconds: subscribed ? subscribed.invoiceGraceSeconds : usageOnlyGraceSeconds };
@@ -112,7 +113,7 @@ export async function closePeriod(deps: Deps, tenantId: string, customerId: stri
     if (!period || period.status !== 'open' || period.end.getTime() > now.getTime()) return 'skipped';
     if (await repo.findInvoiceByPeriod(scope, customerId, periodStart)) return 'skipped';
     const customer = (await repo.findCustomer(scope, customerId))!;
-    const built = await buildFor(scope, customerId, customer.currency, period);
+    const built = await buildFor(scope, customerId, customer.currency, period, 'period_end', await repo.listPendingAdjustments(scope, customerId, customer.currency));
     const invoice = {
       id: crypto.randomUUID(),
       customerId,
@@ -244,13 +245,15 @@ export async function finalizeInvoice(deps: Deps, actor: Actor, invoiceId: strin
 async function finalizeLocked(deps: Deps, scope: TenantScope, invoice: repo.Invoice, now: Date, actor: Actor | 'system'): Promise<void> {
   const period = (await subscriptionsRepo.lockPeriod(scope, invoice.customerId, invoice.periodStart))!;
   await subscriptionsRepo.setPeriodStatus(scope, invoice.customerId, invoice.periodStart, 'closed', now);
-  const built = await buildFor(scope, invoice.customerId, invoice.currency, period);
+  const adjustments = await repo.listPendingAdjustments(scope, invoice.customerId, invoice.currency);
+  const built = await buildFor(scope, invoice.customerId, invoice.currency, period, 'period_end', adjustments);
   await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
   await repo.updateDraftTotals(scope, invoice.id, { total: formatMoney(built.total), totalExact: formatMoney(built.totalExact), minorUnit: built.minorUnit }, now);
   const sequence = await repo.takeInvoiceNumber(scope);
   const number = `INV-${String(sequence).padStart(6, '0')}`;
   const statement = built.total === 0n;
   await repo.markFinalized(scope, invoice.id, { kind: statement ? 'statement' : 'invoice', status: statement ? 'paid' : 'finalized', sequence, number }, now);
+  await repo.assignAdjustments(scope, adjustments.map((a) => a.id), invoice.id);
   await postTransactions(scope, invoicePostings(invoice, built.lines, 'invoice_finalized', now), now);
   await recordChange(scope.db, deps.clock, actor, scope.tenantId, {
     action: 'invoice.finalized',
@@ -260,7 +263,7 @@ async function finalizeLocked(deps: Deps, scope: TenantScope, invoice: repo.Invo
   });
 }
 
-const revenueByKind: Record<LineKind, 'usage' | 'subscription' | 'minimum_commitment'> = {
+export const revenueByKind: Record<LineKind, 'usage' | 'subscription' | 'minimum_commitment'> = {
   base_fee: 'subscription',
   usage: 'usage',
   allowance: 'usage',
@@ -272,6 +275,8 @@ const revenueByKind: Record<LineKind, 'usage' | 'subscription' | 'minimum_commit
   sla_credit: 'usage',
   // Threshold invoices bill usage lines only, and recognised that revenue when they were finalized.
   progressive_billing: 'usage',
+  // Late events' usage and re-rating increases of closed periods.
+  adjustment: 'usage',
 };
 
 /**
@@ -345,6 +350,24 @@ export async function voidInvoice(deps: Deps, actor: Actor, invoiceId: string, i
     await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'invoice.voided', entityType: 'invoice', entityId: invoice.id, after: { reason: input.reason } });
     return readInvoice(scope, invoiceId);
   });
+}
+
+/** A period-end invoice's lines as its period's receipts stand now, with the adjustments it billed (re-rating compares them). */
+export async function buildPeriodInvoice(scope: TenantScope, invoice: repo.Invoice): Promise<Built> {
+  const adjustments = invoice.status === 'draft' ? await repo.listPendingAdjustments(scope, invoice.customerId, invoice.currency) : await repo.listAdjustmentsOf(scope, invoice.id);
+  return buildFor(scope, invoice.customerId, invoice.currency, { start: invoice.periodStart, end: invoice.periodEnd }, 'period_end', adjustments);
+}
+
+/** Rebuilds a (locked) draft from its period's receipts now, e.g. after re-rating. */
+export async function rebuildDraft(scope: TenantScope, invoice: repo.Invoice, now: Date): Promise<void> {
+  const built = await buildPeriodInvoice(scope, invoice);
+  await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
+  await repo.updateDraftTotals(scope, invoice.id, { total: formatMoney(built.total), totalExact: formatMoney(built.totalExact), minorUnit: built.minorUnit }, now);
+}
+
+/** Records amounts of closed periods for the customer's next invoice (late events, re-rating increases). */
+export async function recordAdjustments(scope: TenantScope, adjustments: repo.NewAdjustment[], now: Date): Promise<void> {
+  await repo.insertAdjustments(scope, adjustments, now);
 }
 
 export async function getInvoice(deps: Deps, actor: Actor, invoiceId: string): Promise<ApiSchemas['Invoice']> {

@@ -9,7 +9,9 @@ export type TransactionKind =
   | 'grant_expired'
   | 'invoice_finalized'
   | 'invoice_paid'
-  | 'invoice_voided';
+  | 'invoice_voided'
+  | 'credit_note_issued'
+  | 'rerating_credit_returned';
 
 export interface AccountRow {
   code: string;

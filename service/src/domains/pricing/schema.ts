@@ -14,8 +14,13 @@ export type CreatePriceBookInput = z.infer<typeof createPriceBookInput>;
 export const addPriceBookVersionInput = z.strictObject({
   /** `price` (default) adds to the book's versions, `cost` to its cost schedule. */
   schedule: z.enum(['price', 'cost']).default('price'),
-  /** One BookVersion; its `effective_from` must be later than every version of the schedule, and not in the past. */
+  /** One BookVersion; its `effective_from` must be later than every version of the schedule, and not in the past unless `retroactive`. */
   version: jsonObject,
+  /**
+   * Allows an `effective_from` in the past (price schedule only): events already rated at or after it are re-rated by a
+   * re-rating (GET /v1/reratings), previewed first and applied on approval.
+   */
+  retroactive: z.boolean().default(false),
 });
 export type AddPriceBookVersionInput = z.infer<typeof addPriceBookVersionInput>;
 

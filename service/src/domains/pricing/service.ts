@@ -8,6 +8,7 @@ import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { invalid, notFound, precondition, type FieldProblem } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
+import { createRerating } from '../reratings/service.ts';
 import * as repo from './repo.ts';
 // The importer lives with the kernel host, which exports no subpath for it (yet).
 import { GenaiPricesImportError, importGenaiPricesWithNotes } from '../../../../core-wasm/src/importers/genai-prices.ts';
@@ -62,9 +63,10 @@ export async function importPriceBook(deps: Deps, actor: Actor, input: ImportPri
 }
 
 /**
- * Appends one version. It must take effect after every existing version of its schedule and not before now:
- * events up to now may already be rated against the current version, and changing their price is re-rating,
- * an explicit operation of its own.
+ * Appends one version. It must take effect after every existing version of its schedule, and not before now
+ * unless it is retroactive: events up to now may already be rated against the current version, and changing
+ * their price is re-rating, an explicit operation of its own (previewed, then applied on approval), which a
+ * retroactive price version starts in the same transaction.
  */
 export async function addPriceBookVersion(deps: Deps, actor: Actor, code: string, input: AddPriceBookVersionInput) {
   requirePermission(actor, 'price_books.write');
@@ -84,10 +86,14 @@ export async function addPriceBookVersion(deps: Deps, actor: Actor, code: string
       path.startsWith(prefix) ? `version${path.slice(prefix.length)}` : `(existing book).${path}`,
     );
     const effectiveFrom = new Date(body.effective_from);
-    if (effectiveFrom.getTime() < now.getTime()) {
-      throw precondition('version_in_past', 'A new version cannot take effect in the past', [
-        { field: 'version.effective_from', reason: `is before now (${now.toISOString()})` },
+    const retroactive = effectiveFrom.getTime() < now.getTime();
+    if (retroactive && !input.retroactive) {
+      throw precondition('version_in_past', 'A new version cannot take effect in the past unless it is added as retroactive (which re-rates what it covers)', [
+        { field: 'version.effective_from', reason: `is before now (${now.toISOString()}); set retroactive: true to re-rate from then` },
       ]);
+    }
+    if (retroactive && input.schedule !== 'price') {
+      throw invalid('retroactive_cost_version', 'Only price versions can be added retroactively', [{ field: 'retroactive', reason: 'only for schedule "price"' }]);
     }
     await repo.insertVersion(scope, row.id, {
       schedule: input.schedule,
@@ -97,6 +103,9 @@ export async function addPriceBookVersion(deps: Deps, actor: Actor, code: string
       createdAt: now,
       createdBy: `${actor.type}:${actor.id}`,
     });
+    if (retroactive) {
+      await createRerating(scope, { priceBookId: row.id, effectiveFrom, bookVersions: versions.length + 1, createdBy: `${actor.type}:${actor.id}` }, now);
+    }
     const result = await readPriceBook(scope, row);
     await recordChange(tx, deps.clock, actor, actor.tenantId, {
       action: 'price_book.version_added',

@@ -1,0 +1,537 @@
+// Re-rating: a price-book version added with an earlier effective_from changes what events already rated should
+// have cost. A job replays every affected period through the kernel (whole, in acknowledgement order, from the
+// period's starting state) and stores a preview; after approval a second job replays again under the periods'
+// locks and applies it: rated-line revisions, period totals and aggregates, credit given back to grants, then
+// per period a rebuilt draft, a credit note (the invoice went down) or an adjustment on the next invoice (up).
+import crypto from 'node:crypto';
+import { formatMoney, type CustomerState, type RatedEvent, type ReceiptStep, type UsageEvent } from '@tariff/core-wasm';
+import type { ApiSchemas } from '../../platform/api.ts';
+import type { Actor } from '../../platform/auth.ts';
+import { requirePermission } from '../../platform/auth.ts';
+import { withTenant, type TenantScope } from '../../platform/db.ts';
+import type { Deps } from '../../platform/deps.ts';
+import { AppError, conflict, notFound, precondition } from '../../platform/errors.ts';
+import { toNano } from '../../platform/money.ts';
+import { recordChange } from '../audit/service.ts';
+import { issueCreditNoteLocked, type CreditDraft } from '../creditnotes/service.ts';
+import { absorbRating, kernelState, type CustomerBilling } from '../events/billing.ts';
+import { aggregateEvents } from '../events/aggregate.ts';
+import { compiledBook, kernelVersion, rateEvents } from '../events/rating.ts';
+import type { DraftLine } from '../invoices/build.ts';
+import * as invoicesRepo from '../invoices/repo.ts';
+import { buildPeriodInvoice, rebuildDraft, recordAdjustments } from '../invoices/service.ts';
+import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
+import * as metersRepo from '../meters/repo.ts';
+import * as pricingRepo from '../pricing/repo.ts';
+import { loadPriceBook } from '../pricing/service.ts';
+import * as subscriptionsRepo from '../subscriptions/repo.ts';
+import * as walletsRepo from '../wallets/repo.ts';
+import { capCredits, canonicalJson, usageLinesOf } from './replay.ts';
+import * as repo from './repo.ts';
+import type { ListReratingsInput } from './schema.ts';
+
+/** Called in the transaction that adds a retroactive version: the re-rating the billing tick will preview. */
+export async function createRerating(scope: TenantScope, input: { priceBookId: string; effectiveFrom: Date; bookVersions: number; createdBy: string }, now: Date): Promise<string> {
+  const id = crypto.randomUUID();
+  await repo.insertRerating(scope, { id, ...input, createdAt: now });
+  return id;
+}
+
+interface EventReplay {
+  old: repo.ReplayEvent;
+  result: RatedEvent;
+  amount: bigint;
+  receipt: ReceiptStep[];
+  changed: boolean;
+  returned: { grantId: string; amount: bigint }[];
+}
+
+interface PeriodReplay {
+  period: repo.AffectedPeriod;
+  events: EventReplay[];
+  /** The period's state after the replay, as ingestion stores it. */
+  state: Record<string, unknown>;
+  oldAmount: bigint;
+  newAmount: bigint;
+  lines: Map<string, { card: string; dimension: string | null; group: Record<string, string>; old: bigint; new: bigint }>;
+}
+
+interface Replay {
+  periods: PeriodReplay[];
+  unratable: { transaction_id: string; customer_id: string; code: string; message: string }[];
+}
+
+/** Replays every period the re-rating affects; nothing is written. */
+async function replayAll(scope: TenantScope, periods: repo.AffectedPeriod[]): Promise<Replay> {
+  const replay: Replay = { periods: [], unratable: [] };
+  const terms = new Map<string, subscriptionsRepo.SubscriptionTermsRow | undefined>();
+  for (const period of periods) {
+    if (!terms.has(period.customerId)) terms.set(period.customerId, await subscriptionsRepo.findTermsByCustomerId(scope, period.customerId));
+    const replayed = await replayPeriod(scope, period, terms.get(period.customerId), replay.unratable);
+    if (replayed) replay.periods.push(replayed);
+  }
+  return replay;
+}
+
+/**
+ * One period, from its starting state: the plan's terms on an untouched state, no credit (the kernel rates
+ * what is left before credits, and the credit each event drew is then kept up to that: capCredits), overage
+ * (a blocked event was never stored). Consecutive events rated by the same book go into one kernel call.
+ */
+async function replayPeriod(
+  scope: TenantScope,
+  period: repo.AffectedPeriod,
+  subscription: subscriptionsRepo.SubscriptionTermsRow | undefined,
+  unratable: Replay['unratable'],
+): Promise<PeriodReplay | undefined> {
+  const events = await repo.listPeriodEvents(scope, period.customerId, period.start);
+  if (events.length === 0) return undefined;
+  const bookIds = [...new Set(events.map((e) => e.priceBookId))];
+  const counts = await pricingRepo.countVersions(scope, bookIds);
+  const books = new Map<string, Awaited<ReturnType<typeof compiledBook>>>();
+  for (const id of bookIds) books.set(id, await compiledBook(`${scope.tenantId}:${id}:${counts.get(id)}`, async () => (await loadPriceBook(scope, id))!));
+
+  const billing: CustomerBilling = {
+    wallet: { customerId: period.customerId, currency: period.currency, onDepletion: 'overage', grants: [] },
+    balances: new Map(),
+    subscription,
+    hasBudget: false,
+  };
+  let state: CustomerState = kernelState(billing, {}, period, books.get(events[0].priceBookId)!.currency);
+  const replayed: EventReplay[] = [];
+  const customer = period.customerExternalId;
+  for (let i = 0; i < events.length; ) {
+    let j = i + 1;
+    while (j < events.length && events[j].priceBookId === events[i].priceBookId) j++;
+    const run = events.slice(i, j);
+    const input: UsageEvent[] = run.map((e) => ({ transaction_id: e.transactionId, customer_id: customer, event_type: e.eventType, timestamp: e.occurredAt.toISOString(), properties: e.properties }) as UsageEvent);
+    const output = await rateEvents(books.get(run[0].priceBookId)!, { [customer]: state }, input);
+    state = (output.states[customer] as CustomerState) ?? state;
+    output.results.forEach((result, k) => {
+      const old = run[k];
+      if (result.status !== 'rated') {
+        unratable.push({ transaction_id: old.transactionId, customer_id: customer, code: result.error?.code ?? 'rating_failed', message: result.error?.message ?? 'The kernel could not rate this event' });
+        return;
+      }
+      const credit = capCredits(old.receipt, toNano(result.amount!));
+      const receipt = [...(result.receipt ?? []), ...credit.steps];
+      const amount = toNano(result.amount!) - credit.kept;
+      const changed =
+        amount !== toNano(old.amount) ||
+        toNano(result.subtotal!) !== toNano(old.subtotal) ||
+        (result.cost ?? null) !== (old.cost === null ? null : formatMoney(toNano(old.cost))) ||
+        result.book_version !== old.bookVersion.toISOString() ||
+        result.card !== old.card ||
+        canonicalJson(receipt) !== canonicalJson(old.receipt);
+      replayed.push({ old, result, amount, receipt, changed, returned: credit.returned });
+    });
+    i = j;
+  }
+
+  const lines: PeriodReplay['lines'] = new Map();
+  const add = (card: string, receipt: ReceiptStep[], properties: Record<string, unknown>, side: 'old' | 'new') => {
+    for (const l of usageLinesOf(card, receipt, properties)) {
+      const entry = lines.get(l.key) ?? { card: l.card, dimension: l.dimension, group: l.group, old: 0n, new: 0n };
+      entry[side] += l.amount;
+      lines.set(l.key, entry);
+    }
+  };
+  for (const e of replayed) {
+    add(e.old.card, e.old.receipt, e.old.properties, 'old');
+    add(e.result.card!, e.receipt, e.old.properties, 'new');
+  }
+  return {
+    period,
+    events: replayed,
+    state: absorbRating(undefined, state as CustomerState & Record<string, unknown>, [], new Map()),
+    oldAmount: replayed.reduce((sum, e) => sum + toNano(e.old.amount), 0n),
+    newAmount: replayed.reduce((sum, e) => sum + e.amount, 0n),
+    lines,
+  };
+}
+
+const money = (n: bigint) => formatMoney(n);
+
+function previewOf(replay: Replay, invoices: Map<string, invoicesRepo.Invoice | undefined>): ApiSchemas['ReratingPreview'] {
+  const customers = new Map<string, ApiSchemas['ReratingPreview']['customers'][number]>();
+  const totals = new Map<string, { old: bigint; new: bigint }>();
+  for (const p of replay.periods) {
+    const id = p.period.customerExternalId;
+    const customer = customers.get(id) ?? { customer_id: id, currency: p.period.currency, old_amount: '', new_amount: '', difference: '', periods: [] };
+    const invoice = invoices.get(periodKey(p.period));
+    customer.periods.push({
+      start: p.period.start.toISOString(),
+      end: p.period.end.toISOString(),
+      invoice: invoice ? { id: invoice.id, number: invoice.number, status: invoice.status } : null,
+      events: String(p.events.length),
+      old_amount: money(p.oldAmount),
+      new_amount: money(p.newAmount),
+      difference: money(p.newAmount - p.oldAmount),
+      lines: [...p.lines.values()]
+        .filter((l) => l.old !== l.new || l.old !== 0n)
+        .sort((a, b) => a.card.localeCompare(b.card) || JSON.stringify(a.group).localeCompare(JSON.stringify(b.group)))
+        .map((l) => ({ card: l.card, dimension: l.dimension, group: l.group, old_amount: money(l.old), new_amount: money(l.new), difference: money(l.new - l.old) })),
+    });
+    customers.set(id, customer);
+    const total = totals.get(id) ?? { old: 0n, new: 0n };
+    total.old += p.oldAmount;
+    total.new += p.newAmount;
+    totals.set(id, total);
+  }
+  for (const [id, customer] of customers) {
+    const total = totals.get(id)!;
+    Object.assign(customer, { old_amount: money(total.old), new_amount: money(total.new), difference: money(total.new - total.old) });
+  }
+  return { customers: [...customers.values()], unratable: replay.unratable };
+}
+
+const periodKey = (p: { customerId: string; start: Date }) => `${p.customerId}|${p.start.toISOString()}`;
+
+async function invoicesOf(scope: TenantScope, periods: repo.AffectedPeriod[]): Promise<Map<string, invoicesRepo.Invoice | undefined>> {
+  const invoices = new Map<string, invoicesRepo.Invoice | undefined>();
+  for (const p of periods) invoices.set(periodKey(p), await invoicesRepo.findInvoiceByPeriod(scope, p.customerId, p.start));
+  return invoices;
+}
+
+/** The preview job: replays without locking or writing anything but the preview. Idempotent. */
+export async function previewRerating(deps: Deps, tenantId: string, reratingId: string): Promise<'previewed' | 'skipped'> {
+  const now = deps.clock.now();
+  return withTenant(deps.db, tenantId, async (tx) => {
+    const scope = { db: tx, tenantId };
+    const rerating = await repo.findRerating(scope, reratingId, { lock: true });
+    if (!rerating || rerating.status !== 'pending') return 'skipped';
+    const periods = await repo.findAffectedPeriods(scope, rerating.priceBookId, rerating.effectiveFrom);
+    const replay = await replayAll(scope, periods);
+    const preview = previewOf(replay, await invoicesOf(scope, periods));
+    await repo.updateRerating(scope, rerating.id, { status: 'previewed', preview: preview as unknown as Record<string, unknown>, previewedAt: now }, now);
+    await recordChange(tx, deps.clock, 'system', tenantId, {
+      action: 'rerating.previewed',
+      entityType: 'rerating',
+      entityId: rerating.id,
+      after: { customers: preview.customers.length, unratable: preview.unratable.length },
+    });
+    return 'previewed';
+  });
+}
+
+export async function approveRerating(deps: Deps, actor: Actor, reratingId: string): Promise<ApiSchemas['Rerating']> {
+  requirePermission(actor, 'invoices.write');
+  const now = deps.clock.now();
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const rerating = await repo.findRerating(scope, reratingId, { lock: true });
+    if (!rerating) throw notFound('rerating_not_found', `No re-rating "${reratingId}"`);
+    if (rerating.status !== 'previewed') {
+      throw conflict('rerating_not_previewed', rerating.status === 'pending' ? 'The re-rating has no preview yet; approve it once it is previewed' : `The re-rating is already ${rerating.status}`);
+    }
+    const unratable = ((rerating.preview as { unratable?: unknown[] } | null)?.unratable ?? []).length;
+    if (unratable > 0) throw precondition('rerating_unratable_events', `The new version cannot rate ${unratable} event(s) of the preview; add a version that can, which starts a new re-rating`);
+    const by = `${actor.type}:${actor.id}`;
+    await repo.updateRerating(scope, rerating.id, { status: 'approved', approvedAt: now, approvedBy: by }, now);
+    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'rerating.approved', entityType: 'rerating', entityId: rerating.id, after: { status: 'approved' } });
+    return toApiRerating((await repo.findRerating(scope, rerating.id))!);
+  });
+}
+
+type PeriodResult = ApiSchemas['ReratingResult']['periods'][number];
+
+/**
+ * The apply job. Locks the affected customers' grants (id order, as ingestion) and then their periods (key
+ * order), replays again, and writes everything in one transaction. Events the new version cannot rate fail
+ * the re-rating (nothing is applied). Idempotent.
+ */
+export async function applyRerating(deps: Deps, tenantId: string, reratingId: string): Promise<'applied' | 'failed' | 'skipped'> {
+  try {
+    return await applyApproved(deps, tenantId, reratingId);
+  } catch (error) {
+    if (!(error instanceof ReratingFailed)) throw error;
+    // Nothing of the attempt was kept; the re-rating records why.
+    const now = deps.clock.now();
+    await withTenant(deps.db, tenantId, async (tx) => {
+      const scope = { db: tx, tenantId };
+      const rerating = await repo.findRerating(scope, reratingId, { lock: true });
+      if (rerating?.status === 'approved') await repo.updateRerating(scope, reratingId, { status: 'failed', error: error.message }, now);
+    });
+    return 'failed';
+  }
+}
+
+/** What makes an approved re-rating impossible to apply as it stands (the job records it and stops). */
+class ReratingFailed extends Error {}
+
+async function applyApproved(deps: Deps, tenantId: string, reratingId: string): Promise<'applied' | 'skipped'> {
+  const now = deps.clock.now();
+  return withTenant(deps.db, tenantId, async (tx) => {
+    const scope = { db: tx, tenantId };
+    const rerating = await repo.findRerating(scope, reratingId, { lock: true });
+    if (!rerating || rerating.status !== 'approved') return 'skipped';
+    const periods = await repo.findAffectedPeriods(scope, rerating.priceBookId, rerating.effectiveFrom);
+    await repo.lockGrantsOf(scope, [...new Set(periods.map((p) => p.customerId))]);
+    await repo.lockPeriods(scope, periods);
+    const replay = await replayAll(scope, periods);
+    if (replay.unratable.length > 0) {
+      throw new ReratingFailed(`The new version cannot rate ${replay.unratable.length} event(s), e.g. ${replay.unratable[0].transaction_id}: ${replay.unratable[0].code}`);
+    }
+
+    const version = kernelVersion();
+    const results: PeriodResult[] = [];
+    const returnedByGrant = new Map<string, { amount: bigint; customerId: string; currency: string }>();
+    const eventTypes = [...new Set(replay.periods.flatMap((p) => p.events.map((e) => e.old.eventType)))];
+    const meters = await metersRepo.listMetersForEventTypes(scope, eventTypes);
+    const invoices = await invoicesOf(scope, periods);
+    for (const p of replay.periods) {
+      const changed = p.events.filter((e) => e.changed);
+      // A final invoice is compared as its period builds before and after this re-rating, so earlier
+      // corrections (credit notes, adjustments) of the same invoice are not counted twice.
+      const invoice = invoices.get(periodKey(p.period));
+      const before = invoice && (invoice.status === 'finalized' || invoice.status === 'paid') ? await buildPeriodInvoice(scope, invoice) : undefined;
+      const returned = changed.flatMap((e) => e.returned).reduce((sum, r) => sum + r.amount, 0n);
+      for (const e of changed) {
+        for (const r of e.returned) {
+          const entry = returnedByGrant.get(r.grantId) ?? { amount: 0n, customerId: p.period.customerId, currency: p.period.currency };
+          entry.amount += r.amount;
+          returnedByGrant.set(r.grantId, entry);
+        }
+      }
+      await repo.insertRevisions(
+        scope,
+        changed.map((e) => ({
+          transactionId: e.old.transactionId,
+          revision: e.old.revision + 1,
+          customerId: p.period.customerId,
+          periodStart: p.period.start,
+          priceBookId: e.old.priceBookId,
+          bookVersion: e.result.book_version!,
+          kernelVersion: version,
+          card: e.result.card!,
+          currency: e.result.currency,
+          amount: money(e.amount),
+          subtotal: e.result.subtotal!,
+          cost: e.result.cost ?? null,
+          margin: e.result.margin ?? null,
+          receipt: e.receipt,
+        })),
+        now,
+      );
+      await repo.correctPeriod(scope, { customerId: p.period.customerId, start: p.period.start, state: p.state, amountDelta: money(p.newAmount - p.oldAmount), creditsDelta: money(-returned) }, now);
+      const deltas = aggregateEvents(
+        meters,
+        changed
+          .filter((e) => e.amount !== toNano(e.old.amount))
+          .map((e) => ({ customerId: p.period.customerId, periodStart: p.period.start, occurredAt: e.old.occurredAt, eventType: e.old.eventType, properties: e.old.properties, amountNano: e.amount - toNano(e.old.amount) })),
+      );
+      await repo.correctAggregateAmounts(scope, deltas.map((d) => ({ customerId: d.customerId, periodStart: d.periodStart, meterId: d.meterId, day: d.day, groupKey: d.groupKey, amount: money(d.amountNano) })));
+      const result = await settleInvoice(scope, rerating, p, invoice, before?.lines, now);
+      results.push({
+        customer_id: p.period.customerExternalId,
+        start: p.period.start.toISOString(),
+        events: String(changed.length),
+        difference: money(p.newAmount - p.oldAmount),
+        credit_returned: money(returned),
+        ...result,
+      });
+    }
+    await postTransactions(scope, await returnCredit(scope, rerating, returnedByGrant, now), now);
+    await repo.updateRerating(scope, rerating.id, { status: 'applied', result: { periods: results }, appliedAt: now }, now);
+    await recordChange(tx, deps.clock, 'system', tenantId, { action: 'rerating.applied', entityType: 'rerating', entityId: rerating.id, after: { periods: results.length } });
+    return 'applied';
+  });
+}
+
+/**
+ * Credit the re-rated events no longer need goes back to its grant (debit usage revenue, credit the grant). A
+ * grant that has ended since lapses it again at once, the way it ended (expired prepaid: breakage; otherwise
+ * back to its funding), so an ended grant stays at zero.
+ */
+async function returnCredit(scope: TenantScope, rerating: repo.Rerating, returned: Map<string, { amount: bigint; customerId: string; currency: string }>, now: Date): Promise<Posting[]> {
+  const postings: Posting[] = [];
+  const balances: { id: string; balance: string }[] = [];
+  for (const [grantId, { amount, customerId, currency }] of returned) {
+    if (amount === 0n) continue;
+    const grant = (await walletsRepo.findGrantById(scope, grantId))!;
+    const account = accounts.grant(grantId, currency, customerId);
+    postings.push({
+      kind: 'rerating_credit_returned',
+      customerId,
+      currency,
+      reference: rerating.id,
+      description: `re-rating ${rerating.id}: credit returned to grant ${grantId}`,
+      occurredAt: now,
+      lines: [
+        { account: accounts.revenue('usage', currency), amount },
+        { account, amount: -amount },
+      ],
+    });
+    if (grant.status === 'active') {
+      balances.push({ id: grantId, balance: money(toNano(grant.balance) + amount) });
+      continue;
+    }
+    const funding = grant.kind === 'prepaid' ? accounts.prepaidPurchases(currency) : accounts.creditExpense(grant.kind, currency);
+    const lapse = grant.status === 'expired' && grant.kind === 'prepaid' ? accounts.revenue('breakage', currency) : funding;
+    postings.push({
+      kind: grant.status === 'expired' ? 'grant_expired' : 'grant_voided',
+      customerId,
+      currency,
+      reference: grantId,
+      description: `credit returned by re-rating ${rerating.id} after the grant was ${grant.status}`,
+      occurredAt: now,
+      lines: [
+        { account, amount },
+        { account: lapse, amount: -amount },
+      ],
+    });
+  }
+  await walletsRepo.updateGrantBalances(scope, balances);
+  return postings;
+}
+
+/** What a line of an invoice is, whatever its rate: re-rating compares invoices line by line on this. */
+function lineIdentity(l: Pick<DraftLine, 'kind' | 'card' | 'dimension' | 'group' | 'grantId' | 'description'>): string {
+  if (l.kind === 'usage') return JSON.stringify([l.kind, l.card, l.dimension, l.group ?? {}]);
+  if (l.kind === 'credit') return JSON.stringify([l.kind, l.grantId]);
+  if (l.kind === 'base_fee' || l.kind === 'discount' || l.kind === 'commitment' || l.kind === 'minimum_true_up' || l.kind === 'allowance') return JSON.stringify([l.kind, l.kind === 'allowance' ? l.description : '']);
+  return JSON.stringify([l.kind, l.description]);
+}
+
+/**
+ * The period's invoice after its events were re-rated: a draft is rebuilt; a finalized or paid one is
+ * compared line by line with its new build, and a net decrease becomes a credit note (one line per changed
+ * invoice line), a net increase an adjustment on the customer's next invoice. A void invoice is left alone.
+ */
+async function settleInvoice(
+  scope: TenantScope,
+  rerating: repo.Rerating,
+  p: PeriodReplay,
+  invoice: invoicesRepo.Invoice | undefined,
+  before: DraftLine[] | undefined,
+  now: Date,
+): Promise<Pick<PeriodResult, 'action' | 'credit_note' | 'adjustment'>> {
+  const none = { action: 'none' as const, credit_note: null, adjustment: null };
+  if (!invoice) return none;
+  if (invoice.status === 'void') return { ...none, action: 'invoice_void' };
+  const locked = (await invoicesRepo.findInvoice(scope, invoice.id, { lock: true }))!;
+  if (locked.status === 'draft') {
+    await rebuildDraft(scope, locked, now);
+    return { ...none, action: 'draft_rebuilt' };
+  }
+  const built = await buildPeriodInvoice(scope, locked);
+  const stored = (await invoicesRepo.listLines(scope, [locked.id])).get(locked.id) ?? [];
+  const lineOf = new Map<string, number>();
+  for (const l of stored) if (!lineOf.has(lineIdentity(l))) lineOf.set(lineIdentity(l), l.line);
+  const changes = new Map<string, { invoiceLine: number | null; kind: DraftLine['kind']; description: string; old: bigint; new: bigint }>();
+  for (const l of before ?? []) {
+    const key = lineIdentity(l);
+    const entry = changes.get(key) ?? { invoiceLine: lineOf.get(key) ?? null, kind: l.kind, description: l.description, old: 0n, new: 0n };
+    entry.old += l.amountExact;
+    changes.set(key, entry);
+  }
+  for (const l of built.lines) {
+    const key = lineIdentity(l);
+    const entry = changes.get(key) ?? { invoiceLine: lineOf.get(key) ?? null, kind: l.kind, description: l.description, old: 0n, new: 0n };
+    entry.new += l.amountExact;
+    changes.set(key, entry);
+  }
+  const changed = [...changes.values()].filter((c) => c.old !== c.new);
+  const net = changed.reduce((sum, c) => sum + c.new - c.old, 0n);
+  const unit = 10n ** BigInt(9 - locked.minorUnit);
+  if (net < 0n && -net * 2n >= unit) {
+    const lines: CreditDraft[] = changed.map((c) => ({
+      invoiceLine: c.invoiceLine,
+      kind: c.kind,
+      description: `Re-rated: ${c.description} (was ${money(c.old)}, now ${money(c.new)})`,
+      amountExact: c.old - c.new,
+      details: { old_amount: money(c.old), new_amount: money(c.new) },
+    }));
+    const reason = `Re-rating of price book ${rerating.priceBookCode} from ${rerating.effectiveFrom.toISOString()}`;
+    let id: string;
+    try {
+      id = await issueCreditNoteLocked(scope, locked, { reason, origin: 'rerating', reratingId: rerating.id, createdBy: 'system', lines }, now);
+    } catch (error) {
+      // Credit notes already issued by hand leave less of the invoice than the re-rating would credit.
+      if (error instanceof AppError && error.code === 'credit_exceeds_invoice') throw new ReratingFailed(`Invoice ${locked.number}: ${error.message}`);
+      throw error;
+    }
+    const [note] = await scope.db`select number, total::text from credit_notes where tenant_id = ${scope.tenantId} and id = ${id}`;
+    return { action: 'credit_note', credit_note: { id, number: note.number, total: money(toNano(note.total)) }, adjustment: null };
+  }
+  if (net > 0n) {
+    await recordAdjustments(scope, [
+      {
+        customerId: locked.customerId,
+        currency: locked.currency,
+        source: 'rerating',
+        reference: rerating.id,
+        description: `Re-rating of ${locked.number} (price book ${rerating.priceBookCode} from ${rerating.effectiveFrom.toISOString()})`,
+        occurredAt: p.period.start,
+        periodStart: p.period.start,
+        stream: 'usage',
+        amount: net,
+      },
+    ], now);
+    return { action: 'adjustment', credit_note: null, adjustment: money(net) };
+  }
+  return none;
+}
+
+export async function getRerating(deps: Deps, actor: Actor, id: string): Promise<ApiSchemas['Rerating']> {
+  requirePermission(actor, 'billing.read');
+  const rerating = await withTenant(deps.db, actor.tenantId, (tx) => repo.findRerating({ db: tx, tenantId: actor.tenantId }, id));
+  if (!rerating) throw notFound('rerating_not_found', `No re-rating "${id}"`);
+  return toApiRerating(rerating);
+}
+
+export async function listReratings(deps: Deps, actor: Actor, input: ListReratingsInput): Promise<ApiSchemas['ReratingList']> {
+  requirePermission(actor, 'billing.read');
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    let priceBookId: string | undefined;
+    if (input.price_book !== undefined) {
+      const book = await pricingRepo.findPriceBookByCode(scope, input.price_book);
+      if (!book) throw notFound('price_book_not_found', `No price book "${input.price_book}"`);
+      priceBookId = book.id;
+    }
+    const rows = await repo.listReratings(scope, { priceBookId, status: input.status, limit: input.limit, startingAfter: input.starting_after });
+    return { data: rows.map(toApiRerating), has_more: rows.length === input.limit };
+  });
+}
+
+/** Every rated-line revision of an event: the receipt as first rated and as each re-rating left it. */
+export async function listEventRevisions(deps: Deps, actor: Actor, transactionId: string): Promise<ApiSchemas['EventRevisionList']> {
+  requirePermission(actor, 'usage.read');
+  const rows = await withTenant(deps.db, actor.tenantId, (tx) => repo.listEventRevisions({ db: tx, tenantId: actor.tenantId }, transactionId));
+  if (rows.length === 0) throw notFound('event_not_found', `No event "${transactionId}"`);
+  return {
+    transaction_id: transactionId,
+    data: rows.map((r) => ({
+      revision: r.revision,
+      period_start: r.periodStart.toISOString(),
+      book_version: r.bookVersion.toISOString(),
+      kernel_version: r.kernelVersion,
+      card: r.card,
+      currency: r.currency,
+      amount: money(toNano(r.amount)),
+      subtotal: money(toNano(r.subtotal)),
+      rated_at: r.ratedAt.toISOString(),
+      receipt: r.receipt as unknown as ApiSchemas['EventRevisionList']['data'][number]['receipt'],
+    })),
+  };
+}
+
+export function toApiRerating(r: repo.Rerating): ApiSchemas['Rerating'] {
+  return {
+    id: r.id,
+    price_book: r.priceBookCode,
+    effective_from: r.effectiveFrom.toISOString(),
+    book_versions: r.bookVersions,
+    status: r.status,
+    preview: r.preview as unknown as ApiSchemas['Rerating']['preview'],
+    result: r.result as unknown as ApiSchemas['Rerating']['result'],
+    error: r.error,
+    created_at: r.createdAt.toISOString(),
+    created_by: r.createdBy,
+    previewed_at: r.previewedAt?.toISOString() ?? null,
+    approved_at: r.approvedAt?.toISOString() ?? null,
+    approved_by: r.approvedBy,
+    applied_at: r.appliedAt?.toISOString() ?? null,
+  };
+}
