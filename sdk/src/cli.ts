@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { type PriceBook, type StateMap, type UsageEvent, compileBook } from '@tariff/core-wasm';
 import { loadKernel, wasmBytes } from '@tariff/core-wasm/node';
-import { TariffClient } from './client.ts';
+import { TariffClient, TariffError } from './client.ts';
 import { Estimator } from './estimator.ts';
 import { EventSender, SenderCloseTimeoutError, type UsageEvent as WireEvent } from './sender.ts';
 
@@ -15,6 +15,8 @@ const USAGE = `usage:
                   [--check [--budget AMOUNT] [--spend CUSTOMER=AMOUNT ...]] [--update-state [--state-out FILE]]
   tariff send --url URL [--api-key KEY] [FILE.jsonl|-] [--batch-size N] [--max-buffer N] [--concurrency N] [--timeout SECONDS]
               (the key may come from TARIFF_API_KEY)
+  tariff usage CUSTOMER --url URL [--api-key KEY] [--at INSTANT] [--json]
+              (the current period's usage by meter and group; --at picks the period holding that instant)
   tariff validate --price-book BOOK.json
   tariff import-prices --format genai-prices FILE [--out BOOK.json]`;
 
@@ -295,6 +297,56 @@ async function sendCommand(args: string[]): Promise<void> {
   if (invalid || summary.rejected || summary.failed || interrupted) process.exitCode = 1;
 }
 
+/**
+ * `usage`: GET /v1/customers/{id}/usage. A table by meter and group (value, events, amount) under a line with the
+ * period, its total and the watermark; --json prints the service's answer as it is. Exit 1 when the service refuses.
+ */
+async function usageCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true,
+    options: { url: { type: 'string' }, 'api-key': { type: 'string' }, at: { type: 'string' }, json: { type: 'boolean' } },
+  });
+  const apiKey = values['api-key'] ?? process.env.TARIFF_API_KEY;
+  if (!values.url || positionals.length !== 1 || positionals[0] === '') throw new UsageError(USAGE);
+  if (!apiKey) throw new UsageError('usage needs an API key: --api-key KEY or TARIFF_API_KEY');
+  if (values.at !== undefined && Number.isNaN(Date.parse(values.at))) throw new UsageError(`--at must be an ISO 8601 instant, e.g. 2026-03-01T00:00:00Z, got ${values.at}`);
+  let client: TariffClient;
+  try {
+    client = new TariffClient({ baseUrl: values.url, apiKey, retry: { maxRetries: 2 } });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  let usage;
+  try {
+    usage = await client.getUsage({ path: { id: positionals[0] }, ...(values.at === undefined ? {} : { query: { at: values.at } }) });
+  } catch (error) {
+    if (!(error instanceof TariffError)) throw error;
+    process.stderr.write(`${error.code}${error.field ? ` (${error.field})` : ''}: ${error.message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  if (values.json) {
+    process.stdout.write(JSON.stringify(usage, null, 2) + '\n');
+    return;
+  }
+  const rows: string[][] = [['METER', 'GROUP', 'AGGREGATION', 'VALUE', 'EVENTS', 'AMOUNT']];
+  for (const meter of usage.meters) {
+    for (const group of meter.groups) {
+      const key = Object.entries(group.group).map(([name, value]) => `${name}=${value ?? '(none)'}`).join(' ');
+      rows.push([meter.code, key || '-', meter.aggregation, group.value ?? '-', group.event_count, group.amount]);
+    }
+  }
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  // Text left, numbers right: the last three columns line up on their last digit.
+  const format = (row: string[]) => row.map((cell, column) => (column >= 3 ? cell.padStart(widths[column]) : cell.padEnd(widths[column]))).join('  ').trimEnd();
+  const { period } = usage;
+  process.stdout.write(
+    `${usage.customer_id} · period ${period.start} → ${period.end} (${period.status}) · ${usage.event_count} events · amount ${usage.amount}\n` +
+      (rows.length > 1 ? rows.map(format).join('\n') + '\n' : 'no metered usage in this period\n') +
+      `watermark ${usage.watermark} (every event acknowledged before it is included)\n`,
+  );
+}
+
 function progressBar(fraction: number): string {
   const width = 24;
   const filled = Math.round(Math.min(1, Math.max(0, fraction)) * width);
@@ -302,7 +354,7 @@ function progressBar(fraction: number): string {
 }
 
 const commands: Record<string, (args: string[]) => unknown> = {
-  rate: rateCommand, estimate: estimateCommand, send: sendCommand, validate: validateCommand, 'import-prices': importCommand,
+  rate: rateCommand, estimate: estimateCommand, send: sendCommand, usage: usageCommand, validate: validateCommand, 'import-prices': importCommand,
 };
 
 const [command, ...rest] = process.argv.slice(2);

@@ -1,4 +1,4 @@
-// `tariff estimate` and `tariff send` as a user runs them (the other commands are in test/cli.test.ts).
+// `tariff estimate`, `tariff send` and `tariff usage` as a user runs them (the other commands are in test/cli.test.ts).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Kernel, type PriceBook, type StateMap, type UsageEvent } from '@tariff/core-wasm';
 import { wasmBytes } from '@tariff/core-wasm/node';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, type TenantFixture, exampleBook, rest, signUpTenant, startService } from '../service/harness.ts';
 
 const run = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
@@ -139,5 +140,69 @@ describe('tariff send', () => {
     expect((await failing(['send', 'x.jsonl'])).code).toBe(2);
     const noKey = await failing(['send', '--url', 'http://127.0.0.1:9'], '', { TARIFF_API_KEY: '' });
     expect(noKey.stderr).toContain('send needs an API key');
+  });
+});
+
+describe('tariff usage', () => {
+  let harness: Harness;
+  let tenant: TenantFixture;
+  const event = (id: string, model: string, input: number, output: number, day: number) => ({
+    transaction_id: id, customer_id: 'acme', event_type: 'llm.completion', timestamp: `2026-03-${String(day).padStart(2, '0')}T10:00:00Z`,
+    properties: { provider: 'openai', model, input_tokens: input, output_tokens: output },
+  });
+
+  beforeAll(async () => {
+    harness = await startService({ now: '2026-03-15T00:00:00Z' });
+    tenant = await signUpTenant(harness);
+    const as = (method: string, path: string, body: unknown) => rest(harness, method, path, { key: tenant.secretKey, body });
+    const book = exampleBook('llm');
+    book.versions[0].rate_cards.push({ ...book.versions[0].rate_cards[0], id: 'openai/gpt-4o-mini', match: { provider: 'openai', model: 'gpt-4o-mini' } });
+    expect((await as('POST', '/v1/price_books', { book })).status).toBe(201);
+    expect((await as('POST', '/v1/customers', { external_id: 'acme', currency: 'USD' })).status).toBe(201);
+    expect((await as('PUT', '/v1/customers/acme/price_book', { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' })).status).toBe(200);
+    expect((await as('POST', '/v1/meters', { code: 'input_tokens', name: 'Input tokens', event_type: 'llm.completion', aggregation: 'sum', property: 'input_tokens', group_by: ['model'] })).status).toBe(201);
+    expect((await as('POST', '/v1/meters', { code: 'requests', name: 'Requests', event_type: 'llm.completion', aggregation: 'count' })).status).toBe(201);
+    const events = [event('u1', 'gpt-4o', 1000, 100, 2), event('u2', 'gpt-4o', 3000, 200, 3), event('u3', 'gpt-4o-mini', 500, 50, 3)];
+    expect((await as('POST', '/v1/events', { events })).body.accepted).toBe(3);
+    // February: another period.
+    expect((await as('POST', '/v1/events', { events: [{ ...event('u0', 'gpt-4o', 7, 1, 2), timestamp: '2026-02-10T00:00:00Z' }] })).body.accepted).toBe(1);
+  });
+  afterAll(async () => {
+    await harness?.close();
+  });
+
+  it("prints the current period's usage by meter and group as a table", async () => {
+    const { stdout } = await cli(['usage', 'acme', '--url', harness.url, '--api-key', tenant.secretKey]);
+    // gpt-4o: 4,000 input at 2.5 + 300 output at 10 per million = 0.013; gpt-4o-mini: 0.00125 + 0.0005.
+    expect(stdout).toBe(
+      [
+        'acme · period 2026-03-01T00:00:00.000Z → 2026-04-01T00:00:00.000Z (open) · 3 events · amount 0.014750000',
+        'METER         GROUP              AGGREGATION  VALUE  EVENTS       AMOUNT',
+        'input_tokens  model=gpt-4o       sum           4000       2  0.013000000',
+        'input_tokens  model=gpt-4o-mini  sum            500       1  0.001750000',
+        'requests      -                  count            3       3  0.014750000',
+        'watermark 2026-03-15T00:00:00.000Z (every event acknowledged before it is included)',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('--json prints the service answer; --at picks another period; the key may come from TARIFF_API_KEY', async () => {
+    const { stdout } = await cli(['usage', 'acme', '--url', harness.url, '--json', '--at', '2026-02-20T00:00:00Z'], undefined, { TARIFF_API_KEY: tenant.secretKey });
+    const usage = JSON.parse(stdout);
+    expect(usage).toMatchObject({ customer_id: 'acme', period: { start: '2026-02-01T00:00:00.000Z', end: '2026-03-01T00:00:00.000Z' }, event_count: '1', amount: '0.000027500' });
+    expect(usage).toEqual((await rest(harness, 'GET', '/v1/customers/acme/usage?at=2026-02-20T00:00:00Z', { key: tenant.secretKey })).body);
+  });
+
+  it('says what is wrong: unknown customer (exit 1), bad instant, no key, no URL (exit 2)', async () => {
+    const unknown = await failing(['usage', 'nobody', '--url', harness.url, '--api-key', tenant.secretKey]);
+    expect([unknown.code, unknown.stderr]).toEqual([1, 'customer_not_found: No customer "nobody"\n']);
+    const forbidden = await failing(['usage', 'acme', '--url', harness.url, '--api-key', tenant.publishableKey]);
+    expect(forbidden.code).toBe(1);
+    expect(forbidden.stderr).toMatch(/^permission_denied: /);
+    const badAt = await failing(['usage', 'acme', '--url', harness.url, '--api-key', 'k', '--at', 'yesterday']);
+    expect([badAt.code, badAt.stderr]).toEqual([2, '--at must be an ISO 8601 instant, e.g. 2026-03-01T00:00:00Z, got yesterday\n']);
+    expect((await failing(['usage', 'acme', '--url', harness.url], undefined, { TARIFF_API_KEY: '' })).stderr).toContain('usage needs an API key');
+    expect((await failing(['usage', 'acme'])).code).toBe(2);
   });
 });
