@@ -1,6 +1,7 @@
-// The edge-worker example, bundled and run in workerd (Miniflare) in front of a fake OpenAI-compatible upstream and a
-// fake Tariff events endpoint, both on 127.0.0.1: it forwards and prices what the budget allows, exactly as the kernel
-// in Node prices it, and refuses the rest without calling upstream.
+// The edge-worker example, bundled and run in workerd (Miniflare) in front of a fake OpenAI-compatible upstream on
+// 127.0.0.1: it forwards and prices what the budget allows and refuses the rest without calling upstream. Offline,
+// from bindings, against a fake Tariff events endpoint (priced as the kernel in Node prices it); and from the real
+// service's pricing snapshots, whose POST /v1/events then charges exactly what the worker's headers said.
 import { readFileSync } from 'node:fs';
 import { type AddressInfo } from 'node:net';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -9,6 +10,7 @@ import { wasmBytes } from '@tariff/core-wasm/node';
 import { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleEntry } from '../harness/bundle.ts';
+import { type Harness, type TenantFixture, rest, signUpTenant, startService } from '../service/harness.ts';
 
 const example = (name: string) => readFileSync(new URL(`../../core-wasm/examples/${name}`, import.meta.url), 'utf8');
 const book = withZoneTransitions(JSON.parse(example('llm-book.json')));
@@ -175,5 +177,104 @@ describe('the edge worker in workerd', () => {
     expect(balances[0]).toBe(money('101') - (net[0] - money(rated[0].amount!)));
     expect(balances[1]).toBe(balances[0] - (net[1] - money(rated[1].amount!)));
     expect(balances[1]).toBeLessThan(balances[0]);
+  });
+});
+
+describe('the edge worker in workerd, reading pricing snapshots from the service', () => {
+  let upstream: Awaited<ReturnType<typeof listen>>;
+  let harness: Harness;
+  let tenant: TenantFixture;
+  let miniflare: Miniflare | undefined;
+
+  beforeAll(async () => {
+    // The worker stamps events with its own clock: the service's clock starts at the real now, so they are not "in the future".
+    harness = await startService({ now: new Date().toISOString() });
+    tenant = await signUpTenant(harness);
+    const as = (method: string, path: string, body?: unknown) => rest(harness, method, path, { key: tenant.secretKey, body });
+    expect((await as('POST', '/v1/price_books', { book: JSON.parse(example('llm-book.json')) })).status).toBe(201);
+    for (const customer of ['acme', 'thrifty', 'bookless']) expect((await as('POST', '/v1/customers', { external_id: customer, currency: 'USD' })).status).toBe(201);
+    for (const customer of ['acme', 'thrifty']) {
+      expect((await as('PUT', `/v1/customers/${customer}/price_book`, { price_book: 'example-ai-cloud', effective_from: '2026-01-01T00:00:00Z' })).status).toBe(200);
+    }
+    // acme: 5 of prepaid credit, overage, a blocking budget of 50. thrifty: one cent, blocks on depletion.
+    expect((await as('POST', '/v1/customers/acme/credit_grants', { kind: 'prepaid', amount: '5' })).status).toBe(201);
+    expect((await as('PUT', '/v1/customers/acme/budget', { amount: '50', enforcement: 'block' })).status).toBe(200);
+    expect((await as('POST', '/v1/customers/thrifty/credit_grants', { kind: 'prepaid', amount: '0.01' })).status).toBe(201);
+    expect((await as('PATCH', '/v1/customers/thrifty/wallet', { on_depletion: 'block' })).status).toBe(200);
+
+    upstream = await listen(() => ({ status: 200, body: completion(`served-${upstream.hits.length - 1}`) }));
+    const wasm = wasmBytes();
+    const worker = (await bundleEntry('sdk/examples/edge-worker/worker.ts')).code;
+    miniflare = new Miniflare({
+      modulesRoot: ROOT,
+      modules: [
+        { type: 'ESModule', path: `${ROOT}/entry.mjs`, contents: ENTRY },
+        { type: 'ESModule', path: `${ROOT}/worker.mjs`, contents: worker },
+        { type: 'CompiledWasm', path: `${ROOT}/kernel.wasm`, contents: wasm },
+      ],
+      compatibilityDate: '2026-04-01',
+      // No BOOK: every customer's book, state and budget come from the service.
+      bindings: { UPSTREAM_URL: upstream.url, TARIFF_URL: harness.url, TARIFF_API_KEY: tenant.secretKey, SNAPSHOT_MAX_AGE_SECONDS: '0' },
+    });
+    await miniflare.ready;
+  }, 60_000);
+
+  afterAll(async () => {
+    await miniflare?.dispose();
+    await close(upstream?.server);
+    await harness?.close();
+  });
+
+  const ask = (customer: string, maxTokens: number) =>
+    miniflare!.dispatchFetch('http://edge.invalid/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test', 'x-tariff-customer': customer },
+      body: JSON.stringify({ model: 'gpt-4o', max_tokens: maxTokens, messages: [{ role: 'user', content: 'Say hello. '.repeat(40) }] }),
+    });
+
+  /** The receipt of an event the worker posted in waitUntil, once the service has it. */
+  async function receiptOf(transactionId: string) {
+    for (let i = 0; i < 200; i++) {
+      const response = await rest(harness, 'GET', `/v1/events/${transactionId}/receipt`, { key: tenant.secretKey });
+      if (response.status === 200) return response.body;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    throw new Error(`${transactionId} never reached the service`);
+  }
+
+  it("charges, call after call, what the service then charges for the events it posts: amount, balance and the budget's spend", async () => {
+    let balance = money('5');
+    for (const transactionId of ['served-0', 'served-1', 'served-2']) {
+      const response = await ask('acme', 1000);
+      expect(response.status).toBe(200);
+      await response.arrayBuffer();
+      const receipt = await receiptOf(transactionId);
+      expect(response.headers.get('x-tariff-charged'), transactionId).toBe(receipt.amount);
+      const credit = receipt.receipt.filter((step: { step: string }) => step.step === 'credit').reduce((sum: bigint, step: { amount: string }) => sum + money(step.amount), 0n);
+      balance -= credit;
+      expect(money(response.headers.get('x-tariff-balance'))).toBe(balance);
+      expect(money(response.headers.get('x-tariff-cost'))).toBe(money(receipt.subtotal));
+    }
+    // 5 of credit paid for the first calls (about 3.9 each), the third is charged in part.
+    expect(balance).toBe(0n);
+    const budget = (await rest(harness, 'GET', '/v1/customers/acme/budget', { key: tenant.secretKey })).body;
+    const costs = await Promise.all(['served-0', 'served-1', 'served-2'].map(async (id) => money((await receiptOf(id)).subtotal)));
+    expect(money(budget.current_period.spend)).toBe(costs.reduce((a, b) => a + b, 0n));
+  });
+
+  it("refuses from the snapshot: the service's blocking budget, block on depletion, unknown customers, customers without a book", async () => {
+    const calls = upstream.hits.length;
+    // 20M output tokens: far over acme's budget of 50 at any hour's rate (the book prices output at up to 10 per million).
+    const overBudget = await ask('acme', 20_000_000);
+    expect(overBudget.status).toBe(402);
+    expect(((await overBudget.json()) as ErrorBody).error).toMatchObject({ code: 'budget_exceeded', message: expect.stringContaining('budget of 50.000000000') });
+    const noCredit = await ask('thrifty', 10_000);
+    expect(noCredit.status).toBe(402);
+    expect(((await noCredit.json()) as ErrorBody).error.code).toBe('credits_exhausted');
+    const unknown = await ask('nobody', 10);
+    expect([unknown.status, ((await unknown.json()) as ErrorBody).error.code]).toEqual([403, 'unknown_customer']);
+    const bookless = await ask('bookless', 10);
+    expect([bookless.status, ((await bookless.json()) as ErrorBody).error.code]).toEqual([403, 'no_price_book']);
+    expect(upstream.hits).toHaveLength(calls);
   });
 });

@@ -1,21 +1,31 @@
 // An edge worker in front of an OpenAI-compatible API: prices each request locally with the Estimator, refuses one that
 // would break the customer's budget or exhaust credits under `block`, forwards the rest, meters the real response and
-// queues the metered event for Tariff. Cloudflare-Workers module syntax; runs in workerd (see README.md beside it).
-import { Estimator, type PriceBook, type StateMap, type UsageEvent, usageFromResponse } from '../../src/index.ts';
+// queues the metered event for Tariff. The customer's book, state and budget come from Tariff's pricing snapshot
+// (Estimator.fromServer), or, offline, from bindings. Cloudflare-Workers module syntax; runs in workerd (README.md).
+import { Estimator, type PriceBook, type StateMap, TariffClient, TariffError, type UsageEvent, usageFromResponse } from '../../src/index.ts';
 
 export interface Env {
   /** The kernel, compiled: workerd cannot compile wasm at run time (see README.md for the import that binds it). */
   KERNEL: WebAssembly.Module;
-  /** The customers' effective price book and state snapshot (JSON bindings, or the same as JSON text). */
-  BOOK: PriceBook | string;
+  /**
+   * Offline mode: the customers' effective price book and state snapshot (JSON bindings, or the same as JSON text).
+   * Without BOOK, each customer's snapshot is read from TARIFF_URL (GET /v1/customers/{id}/pricing-snapshot).
+   */
+  BOOK?: PriceBook | string;
   STATE?: StateMap | string;
   /** Spend so far this period by customer (decimal strings), as the service's budget counts it. */
   SPEND?: Record<string, string> | string;
-  /** The period budget every customer gets here (decimal string, the book's currency); absent: no budget check. */
+  /** The period budget every customer gets here (decimal string, the book's currency); absent: the snapshot's blocking budget, if any. */
   BUDGET?: string;
+  /** How long a customer's snapshot is used before asking Tariff whether it changed (If-None-Match), default 30. */
+  SNAPSHOT_MAX_AGE_SECONDS?: string;
   /** Base URL of the LLM API; the request's path and query are appended, e.g. https://api.openai.com. */
   UPSTREAM_URL: string;
-  /** Tariff's base URL; when set, each metered event is POSTed to `${TARIFF_URL}/v1/events` after the response. */
+  /**
+   * Tariff's base URL: snapshots come from here (without BOOK), and each metered event is POSTed to
+   * `${TARIFF_URL}/v1/events` after the response. TARIFF_API_KEY must be a secret key that may read usage and billing
+   * and send events (snapshots carry balances: publishable keys may not read them).
+   */
   TARIFF_URL?: string;
   TARIFF_API_KEY?: string;
   /** The catalogue provider the upstream speaks for (default openai) and the event type to meter as. */
@@ -51,7 +61,58 @@ const OUTBOX_LIMIT = 1000;
 // a local view for refusing early, not the ledger: the service, fed by the outbox, stays the truth.
 let estimator: Promise<Estimator> | undefined;
 
-function estimatorFor(env: Env): Promise<Estimator> {
+/** Per customer when snapshots come from Tariff: the estimator and whether a refresh is under way. */
+const served = new Map<string, { estimator: Promise<Estimator>; refreshing?: Promise<unknown> }>();
+
+/** The customer could not be priced: an answer for the caller instead of an estimator. */
+class Unpriceable extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+function estimatorFor(env: Env, customer: string): Promise<Estimator> {
+  return env.BOOK === undefined ? servedEstimator(env, customer) : boundEstimator(env);
+}
+
+/**
+ * The customer's estimator from its pricing snapshot, downloaded once per isolate and re-validated (If-None-Match,
+ * a 304 keeps the local state with what this isolate rated since) once it is older than SNAPSHOT_MAX_AGE_SECONDS.
+ * Between refreshes the snapshot moves on with every call served here; a 200 replaces it with the service's.
+ */
+async function servedEstimator(env: Env, customer: string): Promise<Estimator> {
+  if (!env.TARIFF_URL || !env.TARIFF_API_KEY) throw new TypeError('without a BOOK binding the worker reads snapshots from Tariff: set TARIFF_URL and TARIFF_API_KEY');
+  let entry = served.get(customer);
+  if (!entry) {
+    const client = new TariffClient({ baseUrl: env.TARIFF_URL, apiKey: env.TARIFF_API_KEY, retry: { maxRetries: 1 }, timeoutMs: 5000 });
+    const estimator = Estimator.fromServer(client, customer, { wasm: env.KERNEL });
+    entry = { estimator };
+    served.set(customer, entry);
+    estimator.catch(() => served.delete(customer)); // not cached: the next request asks again
+  }
+  let local: Estimator;
+  try {
+    local = await entry.estimator;
+  } catch (error) {
+    throw unpriceable(error);
+  }
+  const maxAge = Number(env.SNAPSHOT_MAX_AGE_SECONDS ?? 30) * 1000;
+  if (!entry.refreshing && Date.now() - Date.parse(local.snapshotInfo!.confirmedAt) > maxAge) {
+    // A failed refresh keeps the snapshot in use: the next request tries again.
+    entry.refreshing = local.refresh().catch(() => undefined).finally(() => (entry!.refreshing = undefined));
+    await entry.refreshing;
+  }
+  return local;
+}
+
+function unpriceable(error: unknown): Unpriceable {
+  if (error instanceof TariffError && error.status === 404) return new Unpriceable(403, 'unknown_customer', 'Tariff knows no such customer');
+  if (error instanceof TariffError && error.status === 422) return new Unpriceable(403, error.code, error.message);
+  // Fail closed: without the customer's snapshot the worker cannot tell what a call may cost.
+  return new Unpriceable(503, 'pricing_unavailable', `the customer's pricing snapshot could not be read: ${(error as Error).message}`.slice(0, 300));
+}
+
+function boundEstimator(env: Env): Promise<Estimator> {
   estimator ??= Estimator.create({
     wasm: env.KERNEL,
     book: json(env.BOOK, 'BOOK') as PriceBook,
@@ -104,7 +165,13 @@ export default {
     const estimate = estimateRequest(body, Number.isSafeInteger(defaultMaxTokens) ? defaultMaxTokens : 4096);
     if (!estimate) return failure(400, 'invalid_body', 'a chat-completions body needs a model and a messages array');
 
-    const local = await estimatorFor(env);
+    let local: Estimator;
+    try {
+      local = await estimatorFor(env, customer);
+    } catch (error) {
+      if (error instanceof Unpriceable) return failure(error.status, error.code, error.message);
+      throw error;
+    }
     const provider = env.PROVIDER ?? 'openai';
     const eventType = env.EVENT_TYPE ?? 'llm.completion';
     const timestamp = new Date().toISOString();
@@ -115,7 +182,7 @@ export default {
     if (!check.allowed) {
       const refused = check.reason === 'budget_exceeded' || check.reason === 'credits_exhausted';
       const message = check.reason === 'budget_exceeded'
-        ? `this request, estimated at ${check.spend} ${check.currency}, would take the customer ${check.budgetRemaining!.replace(/^-/, '')} over the period budget of ${env.BUDGET}`
+        ? `this request, estimated at ${check.spend} ${check.currency}, would take the customer ${check.budgetRemaining!.replace(/^-/, '')} over the period budget of ${env.BUDGET ?? local.snapshotInfo?.budget?.amount}`
         : check.error?.message ?? `the request cannot be priced (${check.reason})`;
       return failure(refused ? 402 : 400, check.reason ?? 'refused', message);
     }
