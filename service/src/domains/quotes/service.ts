@@ -8,7 +8,7 @@ import { parseInstant, type PriceBook, type RatedEvent, type UsageEvent } from '
 import type { ApiSchemas } from '../../platform/api.ts';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
-import { withTenant, type TenantScope } from '../../platform/db.ts';
+import { type Db, withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { invalid, precondition } from '../../platform/errors.ts';
 import { compiledBook, rateEvents } from '../events/rating.ts';
@@ -131,6 +131,15 @@ export async function checkQuote(scope: TenantScope, event: Pick<UsageEvent, 'tr
   };
 }
 
+/**
+ * The quotes of a batch's events, checked before rating (keys are cached per process, so this reads the database only
+ * for a tenant's first quote). One answer per entry, in order.
+ */
+export async function checkQuotes(db: Db, tenantId: string, quoted: { event: Pick<UsageEvent, 'transaction_id' | 'customer_id' | 'event_type' | 'properties'>; quote: string }[], now: Date): Promise<QuoteCheck[]> {
+  if (quoted.length === 0) return [];
+  return withTenant(db, tenantId, (tx) => Promise.all(quoted.map(({ event, quote }) => checkQuote({ db: tx, tenantId }, event, quote, now))));
+}
+
 function refuse(code: 'quote_invalid' | 'quote_expired' | 'quote_mismatch', message: string): QuoteCheck {
   return { ok: false, error: { code, field: 'quote', message } };
 }
@@ -138,12 +147,13 @@ function refuse(code: 'quote_invalid' | 'quote_expired' | 'quote_mismatch', mess
 /**
  * The book that rates a quoted event: only the quoted price version, in force from the start of time, so the
  * kernel picks it whatever the event's instant (time-of-use windows still see the real instant). Undefined when
- * the book has no such version (then the event is refused: a quote names a version of the customer's book).
+ * the quote names another book or a version this book does not have (the customer's book changed since: the event is
+ * refused with quote_mismatch).
  */
-export function bookAtVersion(book: PriceBook, bookVersion: string): PriceBook | undefined {
-  const at = parseInstant(bookVersion);
+export function bookAtVersion(book: PriceBook, quote: Pick<HonouredQuote, 'priceBook' | 'bookVersion'>): PriceBook | undefined {
+  const at = parseInstant(quote.bookVersion);
   const version = book.versions.find((v) => parseInstant(v.effective_from) === at);
-  if (at === undefined || !version) return undefined;
+  if (book.id !== quote.priceBook || at === undefined || !version) return undefined;
   return { ...book, versions: [{ ...version, effective_from: '1970-01-01T00:00:00Z' }] };
 }
 
