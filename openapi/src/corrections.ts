@@ -1,6 +1,7 @@
-// The corrections part of the OpenAPI document: credit notes against finalized invoices and re-ratings after a
-// retroactive price change. Request bodies come from the handlers' zod schemas.
+// The corrections part of the OpenAPI document: credit notes against finalized invoices, re-ratings after a
+// retroactive price change, and subscription amendments. Request bodies come from the handlers' zod schemas.
 import { createCreditNoteInput, listCreditNotesInput } from '../../service/src/domains/creditnotes/schema.ts';
+import { amendSubscriptionInput } from '../../service/src/domains/subscriptions/schema.ts';
 import { listReratingsInput } from '../../service/src/domains/reratings/schema.ts';
 import { type Schema, decimal, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
 
@@ -27,6 +28,16 @@ export const reratingRule =
   '(the receipt keeps every revision), period totals and usage aggregates are corrected, and credit an event drew but no longer needs returns to its grant ' +
   '(re-rating never draws more credit: a dearer event bills the difference). Then per period: a draft invoice is rebuilt; for a finalized or paid invoice whose new build is lower, ' +
   'a credit note credits the difference line by line; when it is higher, the difference is billed as an adjustment line on the customer\'s next invoice; a void invoice is left alone.';
+
+/** The amendment and split-period rule, stated once for its operations. */
+export const amendmentRule =
+  'An amendment changes the plan (an upgrade, a downgrade, new rates through the plan\'s price book), the included allowances or the discount from `effective_at`, ' +
+  'an instant (whole seconds) inside the customer\'s current billing period and not before now. The period is split there: events stamped before it are rated on the old terms ' +
+  'and invoiced when that part closes (at the amendment, after the plan\'s grace), events from it are rated on the new terms in a period that runs to the next anchor boundary. ' +
+  'Each part is a billing period of its own: its allowances and tier counters start afresh (allowances are not prorated, as in a partial first period), and its base fee and minimum ' +
+  'spend are prorated by the second: base_fee x (seconds in the part) / (seconds from the anchor boundary at or before the part\'s start to the next one), rounded half-even to the nano-unit, ' +
+  'then rounded once to the minor unit like every invoice line. So an upgrade on the 16th of a 31-day month from $100 to $300 bills $100 x 15/31 = 48.387096774 and $300 x 16/31 = 154.838709677. ' +
+  'A plan with another price book assigns that book from `effective_at`. The new plan must bill in the same currency and at the same interval, and no event of the period may be stamped at or after `effective_at` yet.';
 
 export const correctionSchemas: Record<string, Schema> = {
   CreditNote: object({
@@ -124,6 +135,19 @@ Object.assign(correctionSchemas, {
     approved_by: nullable(string),
     applied_at: nullable(instant),
   }),
+  SubscriptionAmendment: object({
+    id: uuid,
+    customer_id: string,
+    effective_at: instant,
+    plan: described(string, 'The plan from `effective_at`.'),
+    allowances: { type: 'object', additionalProperties: decimal, description: 'Units included per period from `effective_at`.' },
+    allowances_overridden: described({ type: 'boolean' }, "Whether the allowances are the amendment's own rather than the plan's."),
+    discount_percent: decimal,
+    periods: described(object({ before: object({ start: instant, end: instant }), after: object({ start: instant, end: instant }) }), 'The two parts of the split period.'),
+    created_at: instant,
+    created_by: string,
+  }),
+  SubscriptionAmendmentList: object({ data: { type: 'array', items: ref('SubscriptionAmendment') } }),
   ReratingList: object({ data: { type: 'array', items: ref('Rerating') }, has_more: { type: 'boolean' } }),
   EventRevisionList: object({
     transaction_id: string,
@@ -189,6 +213,23 @@ export const correctionRoutes: Record<string, Record<string, CorrectionOperation
       operationId: 'listEventRevisions',
       ok: [200, 'EventRevisionList'],
       params: [{ name: 'transaction_id', in: 'path', schema: string, required: true }],
+    },
+  },
+  '/v1/customers/{id}/subscription/amendments': {
+    get: {
+      summary: "The subscription's amendments, in effective order",
+      operationId: 'listSubscriptionAmendments',
+      description: amendmentRule,
+      ok: [200, 'SubscriptionAmendmentList'],
+      params: [{ name: 'id', in: 'path', schema: string, required: true, description: "The customer's external id (percent-encoded)." }],
+    },
+    post: {
+      summary: 'Amend the subscription from an instant inside the current period (split-period rating)',
+      operationId: 'amendSubscription',
+      description: amendmentRule,
+      body: fromZod(amendSubscriptionInput),
+      ok: [201, 'SubscriptionAmendment'],
+      params: [{ name: 'id', in: 'path', schema: string, required: true, description: "The customer's external id (percent-encoded)." }],
     },
   },
   '/v1/reratings/{id}/approve': {

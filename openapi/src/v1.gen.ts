@@ -795,6 +795,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/customers/{id}/subscription/amendments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The subscription's amendments, in effective order
+         * @description An amendment changes the plan (an upgrade, a downgrade, new rates through the plan's price book), the included allowances or the discount from `effective_at`, an instant (whole seconds) inside the customer's current billing period and not before now. The period is split there: events stamped before it are rated on the old terms and invoiced when that part closes (at the amendment, after the plan's grace), events from it are rated on the new terms in a period that runs to the next anchor boundary. Each part is a billing period of its own: its allowances and tier counters start afresh (allowances are not prorated, as in a partial first period), and its base fee and minimum spend are prorated by the second: base_fee x (seconds in the part) / (seconds from the anchor boundary at or before the part's start to the next one), rounded half-even to the nano-unit, then rounded once to the minor unit like every invoice line. So an upgrade on the 16th of a 31-day month from $100 to $300 bills $100 x 15/31 = 48.387096774 and $300 x 16/31 = 154.838709677. A plan with another price book assigns that book from `effective_at`. The new plan must bill in the same currency and at the same interval, and no event of the period may be stamped at or after `effective_at` yet.
+         */
+        get: operations["listSubscriptionAmendments"];
+        put?: never;
+        /**
+         * Amend the subscription from an instant inside the current period (split-period rating)
+         * @description An amendment changes the plan (an upgrade, a downgrade, new rates through the plan's price book), the included allowances or the discount from `effective_at`, an instant (whole seconds) inside the customer's current billing period and not before now. The period is split there: events stamped before it are rated on the old terms and invoiced when that part closes (at the amendment, after the plan's grace), events from it are rated on the new terms in a period that runs to the next anchor boundary. Each part is a billing period of its own: its allowances and tier counters start afresh (allowances are not prorated, as in a partial first period), and its base fee and minimum spend are prorated by the second: base_fee x (seconds in the part) / (seconds from the anchor boundary at or before the part's start to the next one), rounded half-even to the nano-unit, then rounded once to the minor unit like every invoice line. So an upgrade on the 16th of a 31-day month from $100 to $300 bills $100 x 15/31 = 48.387096774 and $300 x 16/31 = 154.838709677. A plan with another price book assigns that book from `effective_at`. The new plan must bill in the same currency and at the same interval, and no event of the period may be stamped at or after `effective_at` yet.
+         */
+        post: operations["amendSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/reratings/{id}/approve": {
         parameters: {
             query?: never;
@@ -1675,6 +1699,43 @@ export interface components {
             approved_at: string | null;
             approved_by: string | null;
             applied_at: string | null;
+        };
+        SubscriptionAmendment: {
+            /** Format: uuid */
+            id: string;
+            customer_id: string;
+            /** Format: date-time */
+            effective_at: string;
+            /** @description The plan from `effective_at`. */
+            plan: string;
+            /** @description Units included per period from `effective_at`. */
+            allowances: {
+                [key: string]: string;
+            };
+            /** @description Whether the allowances are the amendment's own rather than the plan's. */
+            allowances_overridden: boolean;
+            discount_percent: string;
+            /** @description The two parts of the split period. */
+            periods: {
+                before: {
+                    /** Format: date-time */
+                    start: string;
+                    /** Format: date-time */
+                    end: string;
+                };
+                after: {
+                    /** Format: date-time */
+                    start: string;
+                    /** Format: date-time */
+                    end: string;
+                };
+            };
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+        };
+        SubscriptionAmendmentList: {
+            data: components["schemas"]["SubscriptionAmendment"][];
         };
         ReratingList: {
             data: components["schemas"]["Rerating"][];
@@ -7320,6 +7381,208 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EventRevisionList"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listSubscriptionAmendments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionAmendmentList"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    amendSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: date-time */
+                    effective_at: string;
+                    plan?: string;
+                    allowances?: {
+                        [key: string]: string | number;
+                    };
+                    discount_percent?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionAmendment"];
                 };
             };
             /** @description Invalid input: every problem with its field. */

@@ -75,6 +75,8 @@ describe('tenant isolation', () => {
     harness.clock.set('2026-04-01T02:00:00Z');
     const deps = { db: harness.database.app, clock: harness.clock, logger: silentLogger, metrics: createMetrics(), sessionTtlSeconds: 3600 };
     expect(await closePeriod(deps, b.tenantId, subscriber.id, new Date('2026-03-01T00:00:00Z'))).toBe('finalized');
+    // B amends the subscription from mid-April (the period its March close opened).
+    expect((await asB('POST', '/v1/customers/b-subscriber/subscription/amendments', { effective_at: '2026-04-15T00:00:00Z', discount_percent: '5' })).status).toBe(201);
     harness.clock.set('2026-03-15T00:00:00Z');
     bInvoiceId = (await asB('GET', '/v1/invoices')).body.data[0].id;
     // B's credit note against it, and a re-rating from a retroactive version of B's book.
@@ -229,7 +231,11 @@ describe('tenant isolation', () => {
       { route: 'GET /customers/:id/pricing-snapshot', run: asA('GET', '/v1/customers/b-customer/pricing-snapshot'), status: 404 },
       { route: 'POST /quotes', run: asA('POST', '/v1/quotes', { event: llmEvent('q-b', 'b-customer') }), status: 404 },
       { route: 'trpc budgets.check', run: asAtrpc('query', 'budgets.check', { id: 'b-customer', request: { estimated_cost: '1' } }), status: 404 },
-      // Credit notes and re-ratings.
+      // Amendments, credit notes and re-ratings.
+      { route: 'GET /customers/:id/subscription/amendments', run: asA('GET', '/v1/customers/b-subscriber/subscription/amendments'), status: 404 },
+      { route: 'POST /customers/:id/subscription/amendments', run: asA('POST', '/v1/customers/b-subscriber/subscription/amendments', { effective_at: '2026-03-20T00:00:00Z', discount_percent: '50' }), status: 404 },
+      { route: 'trpc subscriptions.amendments', run: asAtrpc('query', 'subscriptions.amendments', { id: 'b-subscriber' }), status: 404 },
+      { route: 'trpc subscriptions.amend', run: asAtrpc('mutation', 'subscriptions.amend', { id: 'b-subscriber', amendment: { effective_at: '2026-03-20T00:00:00Z', discount_percent: '50' } }), status: 404 },
       { route: 'POST /invoices/:id/credit_notes', run: asA('POST', `/v1/invoices/${bInvoiceId}/credit_notes`, { reason: 'x' }), status: 404 },
       { route: 'GET /credit_notes', run: asA('GET', '/v1/credit_notes?limit=100'), status: 200, check: notListed(bCreditNoteId) },
       { route: 'GET /credit_notes', run: asA('GET', `/v1/credit_notes?invoice_id=${bInvoiceId}`), status: 200, check: (r) => expect(r.body.data).toEqual([]) },

@@ -382,3 +382,16 @@ export async function assignAdjustments({ db, tenantId }: TenantScope, ids: stri
   if (ids.length === 0) return;
   await db`update invoice_adjustments set invoice_id = ${invoiceId} where tenant_id = ${tenantId} and id = any(${ids}::uuid[]) and invoice_id is null`;
 }
+
+/** listPendingAdjustments for many customers at once (the batched close), each in its customer's currency. */
+export async function listPendingAdjustmentsOf({ db, tenantId }: TenantScope, customerIds: string[]): Promise<Map<string, Adjustment[]>> {
+  const byCustomer = new Map<string, Adjustment[]>();
+  if (customerIds.length === 0) return byCustomer;
+  const rows = await db`
+    select a.customer_id, a.id, a.source, a.reference, a.description, a.occurred_at, a.period_start, a.amount::text
+    from invoice_adjustments a join customers c on c.tenant_id = a.tenant_id and c.id = a.customer_id and c.currency = a.currency
+    where a.tenant_id = ${tenantId} and a.customer_id = any(${customerIds}::uuid[]) and a.invoice_id is null
+    order by a.customer_id, a.occurred_at, a.created_at, a.id`;
+  for (const r of rows) byCustomer.set(r.customer_id, [...(byCustomer.get(r.customer_id) ?? []), fromDbAdjustment(r)]);
+  return byCustomer;
+}

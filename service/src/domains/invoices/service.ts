@@ -14,7 +14,7 @@ import * as customersRepo from '../customers/repo.ts';
 import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
 import type { Period } from '../subscriptions/periods.ts';
 import * as subscriptionsRepo from '../subscriptions/repo.ts';
-import { openNextPeriod, termsOf } from '../subscriptions/service.ts';
+import { findTermsAt, openNextPeriod, termsOf } from '../subscriptions/service.ts';
 import { buildInvoice, type DraftLine, type LineKind } from './build.ts';
 import { minorUnitOf } from './currencies.ts';
 import * as slaRepo from '../sla/repo.ts';
@@ -42,7 +42,7 @@ async function buildFor(scope: TenantScope, customerId: string, currency: string
   const minorUnit = minorUnitOf(currency);
   if (minorUnit === undefined) throw precondition('currency_without_minor_unit', `${currency} has no ISO 4217 minor unit; it cannot be invoiced`);
   const [terms, usage, steps, rated, previous, slaCredits] = await Promise.all([
-    subscriptionsRepo.findTermsByCustomerId(scope, customerId),
+    findTermsAt(scope, customerId, period.start).then((found) => found?.terms),
     repo.aggregateUsage(scope, customerId, period.start),
     repo.aggregateSteps(scope, customerId, period.start),
     repo.sumRatedAmounts(scope, customerId, period.start),
@@ -368,6 +368,33 @@ export async function rebuildDraft(scope: TenantScope, invoice: repo.Invoice, no
 /** Records amounts of closed periods for the customer's next invoice (late events, re-rating increases). */
 export async function recordAdjustments(scope: TenantScope, adjustments: repo.NewAdjustment[], now: Date): Promise<void> {
   await repo.insertAdjustments(scope, adjustments, now);
+}
+
+/**
+ * Events rated into periods whose invoice is already final (ingestion, in the acknowledging transaction): each
+ * is billed as an adjustment on the customer's next invoice, at what it left to bill, with its own timestamp.
+ * Invoice builds of its period leave it out (repo.ts periodLines), so it is billed once.
+ */
+export function recordLateEvents(
+  scope: TenantScope,
+  events: { transactionId: string; customerId: string; currency: string; occurredAt: Date; periodStart: Date; amount: bigint }[],
+  now: Date,
+): Promise<void> {
+  return repo.insertAdjustments(
+    scope,
+    events.map((e) => ({
+      customerId: e.customerId,
+      currency: e.currency,
+      source: 'late_event' as const,
+      reference: e.transactionId,
+      description: `Late event ${e.transactionId} of the period from ${e.periodStart.toISOString()}`,
+      occurredAt: e.occurredAt,
+      periodStart: e.periodStart,
+      stream: 'usage' as const,
+      amount: e.amount,
+    })),
+    now,
+  );
 }
 
 export async function getInvoice(deps: Deps, actor: Actor, invoiceId: string): Promise<ApiSchemas['Invoice']> {

@@ -24,7 +24,8 @@ import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
 import * as metersRepo from '../meters/repo.ts';
 import * as pricingRepo from '../pricing/repo.ts';
 import { loadPriceBook } from '../pricing/service.ts';
-import * as subscriptionsRepo from '../subscriptions/repo.ts';
+import type * as subscriptionsRepo from '../subscriptions/repo.ts';
+import { findTermsAt } from '../subscriptions/service.ts';
 import * as walletsRepo from '../wallets/repo.ts';
 import { capCredits, canonicalJson, usageLinesOf } from './replay.ts';
 import * as repo from './repo.ts';
@@ -64,10 +65,10 @@ interface Replay {
 /** Replays every period the re-rating affects; nothing is written. */
 async function replayAll(scope: TenantScope, periods: repo.AffectedPeriod[]): Promise<Replay> {
   const replay: Replay = { periods: [], unratable: [] };
-  const terms = new Map<string, subscriptionsRepo.SubscriptionTermsRow | undefined>();
   for (const period of periods) {
-    if (!terms.has(period.customerId)) terms.set(period.customerId, await subscriptionsRepo.findTermsByCustomerId(scope, period.customerId));
-    const replayed = await replayPeriod(scope, period, terms.get(period.customerId), replay.unratable);
+    // The terms the period was rated on: the subscription's, or an amendment's in force at its start.
+    const terms = (await findTermsAt(scope, period.customerId, period.start))?.terms;
+    const replayed = await replayPeriod(scope, period, terms, replay.unratable);
     if (replayed) replay.periods.push(replayed);
   }
   return replay;

@@ -35,6 +35,23 @@ describe('billing periods', () => {
     expect(iso(periodAt(undefined, d('2026-02-10T00:00:00Z')))).toEqual(['2026-02-01T00:00:00.000Z', '2026-03-01T00:00:00.000Z']);
   });
 
+  it('given an amendment inside a period, splits it there; one on a boundary or in another period changes nothing', () => {
+    const subscription = { startedAt: d('2026-01-01T00:00:00Z'), cadence: monthly(1) };
+    const cuts = [d('2026-03-16T00:00:00Z'), d('2026-05-01T00:00:00Z')];
+    expect(iso(periodAt(subscription, d('2026-03-15T23:59:59Z'), cuts))).toEqual(['2026-03-01T00:00:00.000Z', '2026-03-16T00:00:00.000Z']);
+    expect(iso(periodAt(subscription, d('2026-03-16T00:00:00Z'), cuts))).toEqual(['2026-03-16T00:00:00.000Z', '2026-04-01T00:00:00.000Z']);
+    expect(iso(periodAt(subscription, d('2026-04-10T00:00:00Z'), cuts))).toEqual(['2026-04-01T00:00:00.000Z', '2026-05-01T00:00:00.000Z']);
+    expect(iso(periodAt(subscription, d('2026-05-10T00:00:00Z'), cuts))).toEqual(['2026-05-01T00:00:00.000Z', '2026-06-01T00:00:00.000Z']);
+    // Both parts of a split period prorate against the whole month.
+    const before = periodAt(subscription, d('2026-03-02T00:00:00Z'), cuts);
+    const after = periodAt(subscription, d('2026-03-20T00:00:00Z'), cuts);
+    expect(iso(fullPeriodOf(monthly(1), before))).toEqual(['2026-03-01T00:00:00.000Z', '2026-04-01T00:00:00.000Z']);
+    expect(iso(fullPeriodOf(monthly(1), after))).toEqual(['2026-03-01T00:00:00.000Z', '2026-04-01T00:00:00.000Z']);
+    // $100 for 15 of 31 days, $300 for the other 16: 48.387096774 + 154.838709677.
+    expect(prorate(100_000_000_000n, before, fullPeriodOf(monthly(1), before)).amount).toBe(48_387_096_774n);
+    expect(prorate(300_000_000_000n, after, fullPeriodOf(monthly(1), after)).amount).toBe(154_838_709_677n);
+  });
+
   it('prorates by the second against the full period, half-even at the nano-unit', () => {
     const cadence = monthly(1);
     const partial = { start: d('2026-03-15T12:00:00Z'), end: d('2026-04-01T00:00:00Z') };

@@ -66,9 +66,20 @@ export function calendarMonthOf(t: Date): Period {
 /**
  * The billing period containing `t`. Without a subscription: the calendar month (UTC). Before the
  * subscription starts: the calendar month, cut at the start. From the start: anchor boundary to anchor
- * boundary, except the first period, which begins at the start itself.
+ * boundary, except the first period, which begins at the start itself. An amendment's instant (`cuts`) splits
+ * the period it falls in: the part before it and the part from it are periods of their own.
  */
-export function periodAt(subscription: SubscriptionTerms | undefined, t: Date): Period {
+export function periodAt(subscription: SubscriptionTerms | undefined, t: Date, cuts: Date[] = []): Period {
+  const period = uncutPeriodAt(subscription, t);
+  for (const cut of cuts) {
+    if (cut.getTime() <= period.start.getTime() || cut.getTime() >= period.end.getTime()) continue;
+    if (cut.getTime() <= t.getTime()) period.start = cut;
+    else period.end = cut;
+  }
+  return period;
+}
+
+function uncutPeriodAt(subscription: SubscriptionTerms | undefined, t: Date): Period {
   if (!subscription) return calendarMonthOf(t);
   const { startedAt, cadence } = subscription;
   if (t.getTime() < startedAt.getTime()) {
@@ -79,9 +90,12 @@ export function periodAt(subscription: SubscriptionTerms | undefined, t: Date): 
   return { start: start.getTime() < startedAt.getTime() ? startedAt : start, end: boundaryAfter(cadence, t) };
 }
 
-/** The full period a (possibly partial) subscription period belongs to: from the anchor boundary before its end. */
+/**
+ * The full period a (possibly partial) subscription period belongs to: the anchor boundaries around its start
+ * (a first period after a mid-period start, or either part of a period an amendment split).
+ */
 export function fullPeriodOf(cadence: Cadence, period: Period): Period {
-  return { start: boundaryAtOrBefore(cadence, new Date(period.end.getTime() - 1)), end: period.end };
+  return { start: boundaryAtOrBefore(cadence, period.start), end: boundaryAfter(cadence, period.start) };
 }
 
 /**

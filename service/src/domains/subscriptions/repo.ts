@@ -118,3 +118,98 @@ export function fromDbTerms(r: Record<string, any>): SubscriptionTermsRow {
     invoiceGraceSeconds: r.invoice_grace_seconds,
   };
 }
+
+// ---- amendments: new terms from an instant ----------------------------------------------------------------
+
+/** An amendment with the terms it brings (the plan's, with the amendment's allowances when it names them). */
+export interface AmendmentRow {
+  id: string;
+  customerId: string;
+  effectiveAt: Date;
+  planId: string;
+  planCode: string;
+  planName: string;
+  priceBookId: string;
+  interval: BillingInterval;
+  baseFee: string;
+  minimumSpend: string | null;
+  allowances: Record<string, string>;
+  /** Whether the allowances are the amendment's own rather than the plan's. */
+  allowancesOverridden: boolean;
+  discountPercent: string;
+  invoiceGraceSeconds: number;
+  createdAt: Date;
+  createdBy: string;
+}
+
+export async function insertAmendment(
+  { db, tenantId }: TenantScope,
+  a: { id: string; subscriptionId: string; customerId: string; effectiveAt: Date; planId: string; allowances: Record<string, string> | null; discountPercent: string; createdAt: Date; createdBy: string },
+): Promise<void> {
+  await db`
+    insert into subscription_amendments (tenant_id, id, subscription_id, customer_id, effective_at, plan_id, allowances, discount_percent, created_at, created_by)
+    values (${tenantId}, ${a.id}, ${a.subscriptionId}, ${a.customerId}, ${a.effectiveAt}, ${a.planId}, ${a.allowances === null ? null : db.json(a.allowances)},
+            ${a.discountPercent}, ${a.createdAt}, ${a.createdBy})`;
+}
+
+const selectAmendments = (db: TenantScope['db'], tenantId: string) => db`
+  select a.id, a.customer_id, a.effective_at, a.plan_id, p.code as plan_code, p.name as plan_name, p.price_book_id, p.billing_interval, p.base_fee::text,
+         p.minimum_spend::text, coalesce(a.allowances, p.allowances) as allowances, a.allowances is not null as allowances_overridden,
+         a.discount_percent::text, p.invoice_grace_seconds, a.created_at, a.created_by
+  from subscription_amendments a join plans p on p.tenant_id = a.tenant_id and p.id = a.plan_id
+  where a.tenant_id = ${tenantId}`;
+
+function fromDbAmendment(r: Record<string, any>): AmendmentRow {
+  return {
+    id: r.id,
+    customerId: r.customer_id,
+    effectiveAt: r.effective_at,
+    planId: r.plan_id,
+    planCode: r.plan_code,
+    planName: r.plan_name,
+    priceBookId: r.price_book_id,
+    interval: r.billing_interval,
+    baseFee: r.base_fee,
+    minimumSpend: r.minimum_spend,
+    allowances: r.allowances,
+    allowancesOverridden: r.allowances_overridden,
+    discountPercent: r.discount_percent,
+    invoiceGraceSeconds: r.invoice_grace_seconds,
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+  };
+}
+
+/** The customers' amendments, each customer's in effective order. */
+export async function findAmendments({ db, tenantId }: TenantScope, customerIds: string[]): Promise<Map<string, AmendmentRow[]>> {
+  const byCustomer = new Map<string, AmendmentRow[]>();
+  if (customerIds.length === 0) return byCustomer;
+  const rows = await db`${selectAmendments(db, tenantId)} and a.customer_id = any(${customerIds}::uuid[]) order by a.customer_id, a.effective_at`;
+  for (const r of rows) byCustomer.set(r.customer_id, [...(byCustomer.get(r.customer_id) ?? []), fromDbAmendment(r)]);
+  return byCustomer;
+}
+
+/** The same, for a batch of events' customers by external id (ingestion, pipelined with its other reads). */
+export async function findAmendmentsByExternalIds({ db, tenantId }: TenantScope, externalIds: string[]): Promise<Map<string, AmendmentRow[]>> {
+  const byCustomer = new Map<string, AmendmentRow[]>();
+  if (externalIds.length === 0) return byCustomer;
+  const rows = await db`
+    ${selectAmendments(db, tenantId)}
+      and a.customer_id in (select id from customers where tenant_id = ${tenantId} and external_id = any(${externalIds}::text[]))
+    order by a.customer_id, a.effective_at`;
+  for (const r of rows) byCustomer.set(r.customer_id, [...(byCustomer.get(r.customer_id) ?? []), fromDbAmendment(r)]);
+  return byCustomer;
+}
+
+/** Ends an open period early, at an amendment's instant. */
+export async function endPeriodAt({ db, tenantId }: TenantScope, customerId: string, start: Date, end: Date, now: Date): Promise<void> {
+  await db`update customer_periods set period_end = ${end}, updated_at = ${now} where tenant_id = ${tenantId} and customer_id = ${customerId} and period_start = ${start}`;
+}
+
+/** Events of the period stamped at or after `at`. */
+export async function countEventsFrom({ db, tenantId }: TenantScope, customerId: string, periodStart: Date, at: Date): Promise<number> {
+  const [row] = await db`
+    select count(*)::int as n from rated_lines l join events e on e.tenant_id = l.tenant_id and e.transaction_id = l.transaction_id
+    where l.tenant_id = ${tenantId} and l.customer_id = ${customerId} and l.period_start = ${periodStart} and e.occurred_at >= ${at}`;
+  return row.n;
+}
