@@ -285,3 +285,11 @@ function fromDbRerating(row: Record<string, any>): Rerating {
     appliedAt: row.applied_at,
   };
 }
+
+/** Which of the events were billed as late-event adjustments (their periods' invoices leave them out). */
+export async function findLateEvents({ db, tenantId }: TenantScope, transactionIds: string[]): Promise<Set<string>> {
+  if (transactionIds.length === 0) return new Set();
+  const rows = await db`
+    select reference from invoice_adjustments where tenant_id = ${tenantId} and source = 'late_event' and reference = any(${transactionIds}::text[])`;
+  return new Set(rows.map((r) => r.reference as string));
+}

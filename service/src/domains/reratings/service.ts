@@ -323,6 +323,25 @@ async function applyApproved(deps: Deps, tenantId: string, reratingId: string): 
       );
       await repo.correctAggregateAmounts(scope, deltas.map((d) => ({ customerId: d.customerId, periodStart: d.periodStart, meterId: d.meterId, day: d.day, groupKey: d.groupKey, amount: money(d.amountNano) })));
       const result = await settleInvoice(scope, rerating, p, invoice, before?.lines, now);
+      // Late events are billed by adjustments, not by their period's invoice: their difference is one too.
+      const late = await repo.findLateEvents(scope, changed.map((e) => e.old.transactionId));
+      await recordAdjustments(
+        scope,
+        changed
+          .filter((e) => late.has(e.old.transactionId) && e.amount !== toNano(e.old.amount))
+          .map((e) => ({
+            customerId: p.period.customerId,
+            currency: p.period.currency,
+            source: 'rerating' as const,
+            reference: rerating.id,
+            description: `Re-rating of late event ${e.old.transactionId} (price book ${rerating.priceBookCode} from ${rerating.effectiveFrom.toISOString()})`,
+            occurredAt: e.old.occurredAt,
+            periodStart: p.period.start,
+            stream: 'usage' as const,
+            amount: e.amount - toNano(e.old.amount),
+          })),
+        now,
+      );
       results.push({
         customer_id: p.period.customerExternalId,
         start: p.period.start.toISOString(),
