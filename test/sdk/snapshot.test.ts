@@ -144,7 +144,9 @@ describe('GET /v1/customers/{id}/pricing-snapshot', () => {
       ['a grant', () => as(tenant.secretKey, 'POST', '/v1/customers/acme/credit_grants', { kind: 'prepaid', amount: '1' })],
       ['a budget', () => as(tenant.secretKey, 'PUT', '/v1/customers/acme/budget', { amount: '3', enforcement: 'block' })],
       ['the policy', () => as(tenant.secretKey, 'PATCH', '/v1/customers/acme/wallet', { on_depletion: 'overage' })],
+      ['a book version', () => as(tenant.secretKey, 'POST', '/v1/price_books/snap-book/versions', { version: { ...book.versions[0], effective_from: '2026-03-20T00:00:00Z' } })],
     ];
+    expect(estimator.book.price.versions).toHaveLength(1);
     let etag = body.etag;
     for (const [what, change] of changes) {
       await change();
@@ -157,6 +159,9 @@ describe('GET /v1/customers/{id}/pricing-snapshot', () => {
       expect(estimator.snapshotInfo!.etag).toBe(etag);
       expect(estimator.state('acme')).toEqual(changed.state);
     }
+    // The new version reached the local kernel: an event after it is rated with it, as the service will.
+    expect(estimator.book.price.versions).toHaveLength(2);
+    expect(estimator.estimate(event('later', 'acme', 10, 10, '2026-03-21T00:00:00Z'), { updateState: false }).book_version).toBe('2026-03-20T00:00:00.000Z');
     expect(estimator.snapshotInfo!.budget).toEqual({ amount: '3.000000000', enforcement: 'block' });
     expect(estimator.snapshot().spend.acme).toBe((await (await get()).json()).spend);
   });
