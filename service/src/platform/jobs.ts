@@ -11,6 +11,8 @@ export const JOB_SCHEMA = 'pgboss';
 export interface JobSender {
   /** Enqueues a job; with a singleton key, a job with the same key already queued makes this a no-op. */
   send(name: string, data: object, options?: { singletonKey?: string }): Promise<void>;
+  /** Enqueues many jobs of one queue in one statement, with the same singleton rule. */
+  sendMany(name: string, jobs: { data: object; singletonKey?: string }[]): Promise<void>;
 }
 
 export interface JobDefinition {
@@ -19,6 +21,11 @@ export interface JobDefinition {
   policy: 'standard' | 'stately';
   /** Thin: parse the payload, call one service function. */
   handle(deps: Deps, data: unknown, jobs: JobSender): Promise<void>;
+  /**
+   * Optional: the jobs a worker fetched together (up to its batch size), handled at once (set-based work). If it
+   * throws, each job is handled alone by `handle`, so one bad job fails only itself.
+   */
+  handleBatch?(deps: Deps, data: unknown[], jobs: JobSender): Promise<void>;
 }
 
 /**
@@ -105,9 +112,20 @@ export async function startJobs(deps: Deps, definitions: JobDefinition[], option
     send: async (name, data, sendOptions = {}) => {
       await boss.send(name, data, sendOptions.singletonKey ? { singletonKey: sendOptions.singletonKey } : {});
     },
+    sendMany: async (name, jobs) => {
+      if (jobs.length > 0) await boss.insert(jobs.map((j) => ({ name, data: j.data, ...(j.singletonKey ? { singletonKey: j.singletonKey } : {}) })));
+    },
   };
   for (const job of definitions) {
     await boss.work(job.name, { batchSize: options.batchSize ?? 10, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2 }, async (jobs) => {
+      if (job.handleBatch && jobs.length > 1) {
+        try {
+          await job.handleBatch(deps, jobs.map((j) => j.data), sender);
+          return;
+        } catch (error) {
+          deps.logger.warn('job batch failed, handling its jobs one by one', { job: job.name, jobs: jobs.length, error: error instanceof Error ? error.message : String(error) });
+        }
+      }
       // One failure fails (and retries) that job only; pg-boss completes the rest of the batch.
       for (const item of jobs) {
         try {

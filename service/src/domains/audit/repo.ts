@@ -22,6 +22,27 @@ export async function insertAuditEntry({ db, tenantId }: TenantScope, entry: New
             ${entry.entityId}, ${jsonOrNull(db, entry.before)}, ${jsonOrNull(db, entry.after)}, ${entry.requestId})`;
 }
 
+/** Many entries in one statement (a batch job's changes). */
+export async function insertAuditEntries({ db, tenantId }: TenantScope, entries: NewAuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const rows = entries.map((e) => ({
+    at: e.at.toISOString(),
+    actor_type: e.actorType,
+    actor_id: e.actorId,
+    action: e.action,
+    entity_type: e.entityType,
+    entity_id: e.entityId,
+    before: e.before ?? null,
+    after: e.after ?? null,
+    request_id: e.requestId,
+  }));
+  await db`
+    insert into audit_log (tenant_id, at, actor_type, actor_id, action, entity_type, entity_id, before, after, request_id)
+    select ${tenantId}, a.at, a.actor_type, a.actor_id, a.action, a.entity_type, a.entity_id, a.before, a.after, a.request_id
+    from json_to_recordset(${JSON.stringify(rows)}::text::json)
+      as a(at timestamptz, actor_type text, actor_id text, action text, entity_type text, entity_id text, before jsonb, after jsonb, request_id text)`;
+}
+
 export async function listAuditEntries(
   { db, tenantId }: TenantScope,
   filter: { entityType?: string; entityId?: string; beforeId?: bigint; limit: number },

@@ -7,9 +7,12 @@ export type InvoiceStatus = 'draft' | 'finalized' | 'paid' | 'void';
 
 // The latest revision of each rated event of the period (re-rating appends revisions), but not the events that
 // arrived after the period's invoice was final: those are billed as adjustments on a later invoice.
+// Found through the events index (customer, time from the period's start: a period holds the events of its
+// time range), so closing a period does not scan the tenant's rated lines.
 const periodLines = (db: TenantScope['db'], tenantId: string, customerId: string, periodStart: Date) => db`
-  select l.* from rated_lines l
-  where l.tenant_id = ${tenantId} and l.customer_id = ${customerId} and l.period_start = ${periodStart}
+  select l.* from events e
+  join rated_lines l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start = ${periodStart}
+  where e.tenant_id = ${tenantId} and e.customer_id = ${customerId} and e.occurred_at >= ${periodStart}
     and not exists (select 1 from rated_lines n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)
     and not exists (select 1 from invoice_adjustments a where a.tenant_id = l.tenant_id and a.reference = l.transaction_id and a.source = 'late_event')`;
 

@@ -76,7 +76,7 @@ async function buildFor(scope: TenantScope, customerId: string, currency: string
   return { ...result, minorUnit, planCode: subscribed?.planCode ?? null, graceSeconds: subscribed ? subscribed.invoiceGraceSeconds : usageOnlyGraceSeconds };
 }
 
-function storedLines(lines: DraftLine[]): Omit<repo.StoredLine, 'line'>[] {
+export function storedLines(lines: DraftLine[]): Omit<repo.StoredLine, 'line'>[] {
   return lines.map((l) => ({
     kind: l.kind,
     description: l.description,
@@ -284,7 +284,7 @@ export const revenueByKind: Record<LineKind, 'usage' | 'subscription' | 'minimum
  * revenue is net of discounts and of the credit lines, whose revenue was recognised when the credit was drawn.
  * `sign` -1 reverses it (a void).
  */
-function invoicePostings(invoice: Pick<repo.Invoice, 'id' | 'customerId' | 'currency' | 'number'>, lines: Pick<DraftLine, 'kind' | 'amount'>[], kind: 'invoice_finalized' | 'invoice_voided', now: Date, sign = 1n): Posting[] {
+export function invoicePostings(invoice: Pick<repo.Invoice, 'id' | 'customerId' | 'currency' | 'number'>, lines: Pick<DraftLine, 'kind' | 'amount'>[], kind: 'invoice_finalized' | 'invoice_voided', now: Date, sign = 1n): Posting[] {
   const byStream = new Map<string, bigint>();
   let total = 0n;
   for (const line of lines) {

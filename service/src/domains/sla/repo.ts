@@ -65,6 +65,21 @@ export async function listCreditsForPeriod({ db, tenantId }: TenantScope, custom
   return rows.map(fromDbCredit);
 }
 
+/** The SLA credits of many periods, by "customer|period start" (close-repo's keyOf). */
+export async function listCreditsForPeriods({ db, tenantId }: TenantScope, keys: { customerId: string; start: Date }[]): Promise<Map<string, SlaCredit[]>> {
+  const rows = await db`
+    select c.*, c.percent::text as percent_text, c.charge::text as charge_text, c.amount::text as amount_text from sla_credits c
+    join unnest(${keys.map((k) => k.customerId)}::uuid[], ${keys.map((k) => k.start.toISOString())}::timestamptz[]) as k(customer_id, period_start)
+      on c.customer_id = k.customer_id and c.period_start = k.period_start
+    where c.tenant_id = ${tenantId} order by c.created_at, c.id`;
+  const byPeriod = new Map<string, SlaCredit[]>();
+  for (const row of rows) {
+    const key = `${row.customer_id}|${(row.period_start as Date).toISOString()}`;
+    byPeriod.set(key, [...(byPeriod.get(key) ?? []), fromDbCredit(row)]);
+  }
+  return byPeriod;
+}
+
 function fromDbCredit(row: Record<string, any>): SlaCredit {
   return {
     id: row.id,

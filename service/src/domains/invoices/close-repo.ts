@@ -1,0 +1,187 @@
+// The SQL of closing many periods of a tenant at once (close.ts): each read is one statement for all of them,
+// each write one statement for all the invoices. Same rules as repo.ts's one-period reads.
+import type { TenantScope } from '../../platform/db.ts';
+import { fromDbTerms, type SubscriptionTermsRow } from '../subscriptions/repo.ts';
+import type { StoredLine } from './repo.ts';
+
+export interface PeriodKey {
+  customerId: string;
+  start: Date;
+}
+
+export const keyOf = (customerId: string, start: Date) => `${customerId}|${start.toISOString()}`;
+
+const unnestKeys = (db: TenantScope['db'], keys: PeriodKey[]) =>
+  db`unnest(${keys.map((k) => k.customerId)}::uuid[], ${keys.map((k) => k.start.toISOString())}::timestamptz[]) as k(customer_id, period_start)`;
+
+/** Locks the periods (customer, start order, as ingestion locks them) and says which have a period-end invoice. */
+export async function lockPeriods({ db, tenantId }: TenantScope, keys: PeriodKey[]) {
+  const rows = await db`
+    select p.customer_id, p.period_start, p.period_end, p.status,
+           exists (select 1 from invoices i where i.tenant_id = p.tenant_id and i.customer_id = p.customer_id and i.period_start = p.period_start
+                   and i.billing_reason = 'period_end') as invoiced
+    from customer_periods p
+    where p.tenant_id = ${tenantId} and (p.customer_id, p.period_start) in (select * from ${unnestKeys(db, keys)})
+    order by p.customer_id, p.period_start
+    for update of p`;
+  return rows.map((r) => ({ customerId: r.customer_id as string, start: r.period_start as Date, end: r.period_end as Date, status: r.status as 'open' | 'closed', invoiced: r.invoiced as boolean }));
+}
+
+/** Customers' currency and subscription terms (as findTermsByCustomerId reads them). */
+export async function findCustomersWithTerms({ db, tenantId }: TenantScope, customerIds: string[]) {
+  const rows = await db`
+    select c.id as customer_id, c.external_id, c.currency, s.started_at, s.anchor_day, s.anchor_month, s.discount_percent::text,
+           p.billing_interval, p.allowances, p.minimum_spend::text, p.base_fee::text, p.code as plan_code, p.name as plan_name, p.invoice_grace_seconds
+    from customers c
+    left join subscriptions s on s.tenant_id = c.tenant_id and s.customer_id = c.id and s.status = 'active'
+    left join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id
+    where c.tenant_id = ${tenantId} and c.id = any(${customerIds}::uuid[])`;
+  return new Map(
+    rows.map((r) => [r.customer_id as string, { currency: r.currency as string, terms: r.started_at ? fromDbTerms(r) : undefined } as { currency: string; terms?: SubscriptionTermsRow }]),
+  );
+}
+
+export interface PeriodLine {
+  customerId: string;
+  periodStart: Date;
+  card: string;
+  amount: string;
+  receipt: Record<string, unknown>[];
+  properties: Record<string, unknown>;
+}
+
+/**
+ * The periods' latest rated lines with their receipts and their events' properties (close.ts aggregates them).
+ * Found through the events index (customer, time from the period's start), not by scanning rated lines.
+ */
+export async function listPeriodLines({ db, tenantId }: TenantScope, keys: PeriodKey[]): Promise<PeriodLine[]> {
+  const rows = await db`
+    select l.customer_id, l.period_start, l.card, l.amount::text, l.receipt, e.properties
+    from ${unnestKeys(db, keys)}
+    join events e on e.tenant_id = ${tenantId} and e.customer_id = k.customer_id and e.occurred_at >= k.period_start
+    join rated_lines l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start = k.period_start
+    where not exists (select 1 from rated_lines n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)`;
+  return rows.map((r) => ({ customerId: r.customer_id, periodStart: r.period_start, card: r.card, amount: r.amount, receipt: r.receipt, properties: r.properties }));
+}
+
+/** The periods' standing threshold invoices (finalized or paid), lowest threshold first. */
+export async function listThresholdInvoices({ db, tenantId }: TenantScope, keys: PeriodKey[]) {
+  const rows = await db`
+    select i.id, i.customer_id, i.period_start, i.number, i.threshold::text, i.total::text from invoices i
+    join ${unnestKeys(db, keys)} on i.customer_id = k.customer_id and i.period_start = k.period_start
+    where i.tenant_id = ${tenantId} and i.billing_reason = 'threshold' and i.status in ('finalized', 'paid')
+    order by i.threshold`;
+  const byPeriod = new Map<string, { id: string; number: string; threshold: string; total: string }[]>();
+  for (const r of rows) {
+    const key = keyOf(r.customer_id, r.period_start);
+    byPeriod.set(key, [...(byPeriod.get(key) ?? []), { id: r.id, number: r.number, threshold: r.threshold, total: r.total }]);
+  }
+  return byPeriod;
+}
+
+export interface NewInvoice {
+  id: string;
+  customerId: string;
+  periodStart: Date;
+  periodEnd: Date;
+  currency: string;
+  minorUnit: number;
+  planCode: string | null;
+  total: string;
+  totalExact: string;
+  finalizeAt: Date;
+}
+
+export async function insertDrafts({ db, tenantId }: TenantScope, invoices: NewInvoice[], lines: Map<string, Omit<StoredLine, 'line'>[]>, now: Date): Promise<void> {
+  const invoiceRows = invoices.map((i) => ({
+    id: i.id,
+    customer_id: i.customerId,
+    period_start: i.periodStart.toISOString(),
+    period_end: i.periodEnd.toISOString(),
+    currency: i.currency,
+    minor_unit: i.minorUnit,
+    plan_code: i.planCode,
+    total: i.total,
+    total_exact: i.totalExact,
+    finalize_at: i.finalizeAt.toISOString(),
+  }));
+  const lineRows = invoices.flatMap((i) =>
+    (lines.get(i.id) ?? []).map((l, n) => ({
+      invoice_id: i.id,
+      line: n,
+      kind: l.kind,
+      description: l.description,
+      card: l.card,
+      dimension: l.dimension,
+      group_key: l.group,
+      quantity: l.quantity,
+      unit_price: l.unitPrice,
+      per: l.per,
+      amount_exact: l.amountExact,
+      amount: l.amount,
+      grant_id: l.grantId,
+      event_count: l.eventCount === null ? null : String(l.eventCount),
+      details: l.details,
+    })),
+  );
+  await db`
+    insert into invoices (tenant_id, id, customer_id, period_start, period_end, status, currency, minor_unit, plan_code, total, total_exact,
+                          finalize_at, created_at, updated_at)
+    select ${tenantId}, i.id, i.customer_id, i.period_start, i.period_end, 'draft', i.currency, i.minor_unit, i.plan_code, i.total, i.total_exact,
+           i.finalize_at, ${now}, ${now}
+    from json_to_recordset(${JSON.stringify(invoiceRows)}::text::json)
+      as i(id uuid, customer_id uuid, period_start timestamptz, period_end timestamptz, currency text, minor_unit smallint, plan_code text,
+           total numeric, total_exact numeric, finalize_at timestamptz)`;
+  if (lineRows.length === 0) return;
+  await db`
+    insert into invoice_lines (tenant_id, invoice_id, line, kind, description, card, dimension, group_key, quantity, unit_price, per,
+                               amount_exact, amount, grant_id, event_count, details)
+    select ${tenantId}, l.invoice_id, l.line, l.kind, l.description, l.card, l.dimension, l.group_key, l.quantity, l.unit_price, l.per,
+           l.amount_exact, l.amount, l.grant_id, l.event_count, l.details
+    from json_to_recordset(${JSON.stringify(lineRows)}::text::json)
+      as l(invoice_id uuid, line int, kind text, description text, card text, dimension text, group_key jsonb, quantity numeric, unit_price numeric,
+           per numeric, amount_exact numeric, amount numeric, grant_id uuid, event_count bigint, details jsonb)`;
+}
+
+/** Opens periods (the subscriptions' next ones); existing ones are left as they are. */
+export async function openPeriods({ db, tenantId }: TenantScope, periods: { customerId: string; start: Date; end: Date }[], now: Date): Promise<void> {
+  if (periods.length === 0) return;
+  await db`
+    insert into customer_periods (tenant_id, customer_id, period_start, period_end, created_at, updated_at)
+    select ${tenantId}, k.customer_id, k.period_start, k.period_end, ${now}, ${now}
+    from unnest(${periods.map((p) => p.customerId)}::uuid[], ${periods.map((p) => p.start.toISOString())}::timestamptz[],
+                ${periods.map((p) => p.end.toISOString())}::timestamptz[]) as k(customer_id, period_start, period_end)
+    order by k.customer_id, k.period_start
+    on conflict do nothing`;
+}
+
+export async function closePeriodRows({ db, tenantId }: TenantScope, keys: PeriodKey[], now: Date): Promise<void> {
+  if (keys.length === 0) return;
+  await db`
+    update customer_periods p set status = 'closed', updated_at = ${now}
+    from ${unnestKeys(db, keys)}
+    where p.tenant_id = ${tenantId} and p.customer_id = k.customer_id and p.period_start = k.period_start`;
+}
+
+/** Takes `count` consecutive invoice numbers of the tenant (the row lock serialises finalizations; a rollback returns them). */
+export async function takeInvoiceNumbers({ db, tenantId }: TenantScope, count: number): Promise<bigint> {
+  const [row] = await db`
+    insert into invoice_sequences (tenant_id, last_number) values (${tenantId}, ${count})
+    on conflict (tenant_id) do update set last_number = invoice_sequences.last_number + ${count}
+    returning last_number`;
+  return (row.last_number as bigint) - BigInt(count) + 1n;
+}
+
+export async function markFinalized(
+  { db, tenantId }: TenantScope,
+  invoices: { id: string; kind: 'invoice' | 'statement'; sequence: bigint; number: string }[],
+  now: Date,
+): Promise<void> {
+  if (invoices.length === 0) return;
+  const rows = invoices.map((i) => ({ id: i.id, kind: i.kind, status: i.kind === 'statement' ? 'paid' : 'finalized', sequence: String(i.sequence), number: i.number }));
+  await db`
+    update invoices i set kind = f.kind, status = f.status, sequence = f.sequence, number = f.number, finalized_at = ${now},
+      paid_at = case when f.status = 'paid' then ${now}::timestamptz end, updated_at = ${now}
+    from json_to_recordset(${JSON.stringify(rows)}::text::json) as f(id uuid, kind text, status text, sequence bigint, number text)
+    where i.tenant_id = ${tenantId} and i.id = f.id`;
+}

@@ -1,0 +1,193 @@
+// `npm run bench:invoice -- --json`: closing a period for 10,000 customers with 100 rated events each (1M
+// events) through the real close path: the billing tick enqueues one billing.close-period job per
+// customer-period and the service's pg-boss workers run them (grace 0, so each is drafted, finalized, numbered
+// and posted to the ledger). Seeding is set-based SQL: one template customer's 100 events go through ingestion
+// (POST /v1/events), and its rows (events, rated lines with their receipts, period, aggregates, subscription)
+// are cloned for the other 9,999. Beside it, in the same run, the physical floor: the same rows aggregated by
+// plain SQL. Then the entitlement check's in-process latency (the service function, no HTTP).
+import { checkEntitlement } from '../../service/src/domains/budgets/service.ts';
+import { scheduleInvoicing } from '../../service/src/domains/invoices/jobs.ts';
+import { jobDefinitions } from '../../service/src/jobs.ts';
+import type { Actor } from '../../service/src/platform/auth.ts';
+import type { Deps } from '../../service/src/platform/deps.ts';
+import { installJobs, startJobs } from '../../service/src/platform/jobs.ts';
+import { silentLogger } from '../../service/src/platform/log.ts';
+import { createMetrics } from '../../service/src/platform/metrics.ts';
+import { signUpTenant, startService } from '../service/harness.ts';
+
+const json = process.argv.includes('--json');
+const argument = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const customers = argument('customers', 10_000);
+const eventsPerCustomer = 100;
+const workers = argument('workers', 2);
+const batchSize = argument('batch', 200);
+const log = (message: string) => {
+  if (!json) process.stderr.write(message + '\n');
+};
+const seconds = (ms: number) => Math.round(ms) / 1000;
+
+const book = {
+  id: 'bench-book',
+  currency: 'USD',
+  versions: [
+    {
+      effective_from: '2026-01-01T00:00:00Z',
+      rate_cards: [
+        {
+          id: 'llm/tokens',
+          match: { event_type: 'llm.completion' },
+          charges: [
+            { dimension: 'input_tokens', allowance: 'tokens', price: { model: 'per_unit', rate: '2.5' } },
+            { dimension: 'output_tokens', price: { model: 'per_unit', rate: '10' } },
+          ],
+        },
+        {
+          id: 'gpu/h100',
+          match: { event_type: 'gpu.job', gpu_type: 'h100' },
+          dimensions: { gpu_seconds: { gpu_time: {} } },
+          charges: [{ dimension: 'gpu_seconds', price: { model: 'per_unit', rate: '2.5', per: '3600' } }],
+        },
+      ],
+    },
+  ],
+};
+
+const harness = await startService({ now: '2026-03-01T00:00:00Z' });
+const owner = harness.database.owner;
+try {
+  const tenant = await signUpTenant(harness);
+  const headers = { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json' };
+  const call = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(harness.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const result = await response.json();
+    if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(result)}`);
+    return result as any;
+  };
+  await call('POST', '/v1/price_books', { book });
+  await call('POST', '/v1/plans', { code: 'bench', name: 'Bench', price_book: 'bench-book', base_fee: '10', interval: 'month', allowances: { tokens: '100000' }, invoice_grace_hours: 0 });
+  await call('POST', '/v1/customers', { external_id: 'bench-0', currency: 'USD' });
+  await call('POST', '/v1/customers/bench-0/subscriptions', { plan: 'bench', started_at: '2026-03-01T00:00:00Z' });
+  harness.clock.set('2026-03-31T00:00:00Z');
+  const templateEvents = Array.from({ length: eventsPerCustomer }, (_, n) =>
+    n % 10 === 9
+      ? { transaction_id: `t-${n}`, customer_id: 'bench-0', event_type: 'gpu.job', timestamp: new Date(Date.UTC(2026, 2, 1 + (n % 28), n % 24)).toISOString(), properties: { gpu_type: 'h100', gpu_count: 1 + (n % 4), duration_seconds: 600 + n * 7, region: n % 2 ? 'us-east' : 'eu-west' } }
+      : { transaction_id: `t-${n}`, customer_id: 'bench-0', event_type: 'llm.completion', timestamp: new Date(Date.UTC(2026, 2, 1 + (n % 28), n % 24)).toISOString(), properties: { model: n % 3 ? 'llama-3-70b' : 'llama-3-8b', input_tokens: 1000 + n * 13, output_tokens: 200 + n * 3 } },
+  );
+  const ack = await call('POST', '/v1/events', { events: templateEvents });
+  if (ack.accepted !== eventsPerCustomer) throw new Error(`template events: ${JSON.stringify(ack).slice(0, 500)}`);
+
+  // Clone the template's rows for the other customers, set-based.
+  log(`seeding ${customers} customers x ${eventsPerCustomer} events...`);
+  const seedStarted = performance.now();
+  const tenantId = tenant.tenantId;
+  const [template] = await owner`select id from customers where tenant_id = ${tenantId} and external_id = 'bench-0'`;
+  await owner`create unlogged table bench_map as select gen_random_uuid() as id, n from generate_series(1, ${customers - 1}) n`;
+  // Every column of the template rows, some replaced (SQL expressions over x, the template row, and m, the new customer).
+  const clone = async (table: string, overrides: Record<string, string>) => {
+    const columns = (await owner`
+      select column_name from information_schema.columns
+      where table_schema = 'public' and table_name = ${table} and is_generated = 'NEVER' and identity_generation is null
+      order by ordinal_position`).map((c) => c.column_name as string);
+    await owner.unsafe(
+      `insert into ${table} (${columns.join(', ')}) select ${columns.map((c) => overrides[c] ?? `x.${c}`).join(', ')}
+       from ${table} x cross join bench_map m where x.tenant_id = $1 and x.${table === 'customers' ? 'id' : 'customer_id'} = $2`,
+      [tenantId, template.id],
+    );
+  };
+  await clone('customers', { id: 'm.id', external_id: `'bench-' || m.n` });
+  await clone('customer_price_books', { customer_id: 'm.id' });
+  await clone('subscriptions', { id: 'gen_random_uuid()', customer_id: 'm.id' });
+  await clone('customer_periods', { customer_id: 'm.id' });
+  await clone('events', { customer_id: 'm.id', transaction_id: `x.transaction_id || '-' || m.n` });
+  await clone('rated_lines', { customer_id: 'm.id', transaction_id: `x.transaction_id || '-' || m.n` });
+  await clone('usage_aggregates', { customer_id: 'm.id' });
+  await owner`drop table bench_map`;
+  await owner`analyze`;
+  const seedSeconds = seconds(performance.now() - seedStarted);
+  const [{ events, lines }] = await owner`
+    select (select count(*) from events where tenant_id = ${tenantId})::int as events, (select count(*) from rated_lines where tenant_id = ${tenantId})::int as lines`;
+  log(`seeded ${events} events / ${lines} rated lines in ${seedSeconds} s`);
+
+  // The physical floor: what the close must read, aggregated by plain SQL over the same rows.
+  let started = performance.now();
+  await owner`select customer_id, sum(amount), count(*) from rated_lines where tenant_id = ${tenantId} group by customer_id`;
+  const sumSeconds = seconds(performance.now() - started);
+  started = performance.now();
+  await owner`
+    select l.customer_id, l.card, s->>'charge', s->>'rate', e.properties->>'model', e.properties->>'gpu_type', e.properties->>'region',
+           sum((s->>'quantity')::numeric), sum((s->>'amount')::numeric), count(*)
+    from rated_lines l join events e on e.tenant_id = l.tenant_id and e.transaction_id = l.transaction_id
+    cross join jsonb_array_elements(l.receipt) s
+    where l.tenant_id = ${tenantId} and s->>'step' in ('price', 'allowance', 'discount', 'commitment', 'credit')
+    group by 1, 2, 3, 4, 5, 6, 7`;
+  const receiptSeconds = seconds(performance.now() - started);
+  log(`floor: sum by customer ${sumSeconds} s, receipt steps by customer and line ${receiptSeconds} s`);
+
+  // The close: the tick's scheduler enqueues one close job per customer-period; workers run them.
+  await installJobs(owner, jobDefinitions);
+  const deps: Deps = { db: harness.database.app, clock: harness.clock, logger: silentLogger, metrics: createMetrics(), sessionTtlSeconds: 3600 };
+  harness.clock.set('2026-04-01T00:00:05Z');
+  const runners = [];
+  started = performance.now();
+  for (let w = 0; w < workers; w++) runners.push(await startJobs(deps, jobDefinitions, { pollingIntervalSeconds: 0.5, batchSize }));
+  const enqueued = await scheduleInvoicing(deps, runners[0], customers);
+  const enqueueSeconds = seconds(performance.now() - started);
+  let finalized = 0;
+  while (finalized < customers) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const [row] = await owner`select count(*)::int as n from invoices where tenant_id = ${tenantId} and status = 'finalized'`;
+    finalized = row.n;
+    const [failed] = await owner`select count(*)::int as n from pgboss.job where state in ('failed', 'retry')`;
+    if (failed.n > 0) throw new Error(`${failed.n} close jobs failed: ${JSON.stringify(await owner`select output from pgboss.job where state in ('failed', 'retry') limit 1`)}`);
+  }
+  const closeSeconds = seconds(performance.now() - started);
+  for (const runner of runners) await runner.stop();
+  const [check] = await owner`
+    select count(distinct total)::int as totals, min(total)::text as total, count(*)::int as invoices from invoices where tenant_id = ${tenantId}`;
+  if (check.totals !== 1 || check.invoices !== customers) throw new Error(`invoices differ: ${JSON.stringify(check)}`);
+  log(`closed ${customers} periods in ${closeSeconds} s (${Math.round(customers / closeSeconds)} invoices/s), each invoice ${check.total}`);
+
+  // The entitlement check in-process: the service function against the database (no HTTP), with a budget.
+  await call('PUT', '/v1/customers/bench-1/budget', { amount: '1000', enforcement: 'block' });
+  await call('POST', '/v1/customers/bench-1/credit_grants', { kind: 'prepaid', amount: '50' });
+  const [key] = await owner`select id from api_keys where tenant_id = ${tenantId} and kind = 'secret' limit 1`;
+  const actor: Actor = { tenantId, type: 'api_key', id: key.id, principal: 'admin' };
+  const latencies: number[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const t0 = performance.now();
+    await checkEntitlement(deps, actor, 'bench-1', { estimated_cost: '0.5' });
+    latencies.push(performance.now() - t0);
+  }
+  const measured = latencies.slice(500).sort((a, b) => a - b);
+  const pct = (p: number) => Math.round(measured[Math.min(measured.length - 1, Math.floor((p / 100) * measured.length))] * 1000) / 1000;
+
+  const result = {
+    customers,
+    events_per_customer: eventsPerCustomer,
+    events,
+    seed_seconds: seedSeconds,
+    close: {
+      invoices: customers,
+      seconds: closeSeconds,
+      invoices_per_second: Math.round(customers / closeSeconds),
+      enqueue_seconds: enqueueSeconds,
+      jobs_enqueued: enqueued,
+      workers,
+      batch_size: batchSize,
+      invoice_total: check.total,
+    },
+    baseline: {
+      sum_by_customer_seconds: sumSeconds,
+      receipt_steps_by_line_seconds: receiptSeconds,
+      note: 'plain SQL over the same rated lines in the same run: the physical floor of reading them',
+    },
+    check_in_process_ms: { p50: pct(50), p99: pct(99), max: pct(100), calls: measured.length },
+  };
+  console.log(JSON.stringify(result, null, json ? 0 : 2));
+} finally {
+  await harness.close();
+}
+process.exit(0);
