@@ -11,6 +11,7 @@ import { requirePermission } from '../../platform/auth.ts';
 import { type Db, withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { invalid, precondition } from '../../platform/errors.ts';
+import * as customersRepo from '../customers/repo.ts';
 import { compiledBook, rateEvents } from '../events/rating.ts';
 import { loadRatingContext } from '../snapshots/service.ts';
 import type { CreateQuoteInput } from './schema.ts';
@@ -99,7 +100,13 @@ export interface HonouredQuote {
   expiresAt: string;
 }
 
-export type QuoteCheck = { ok: true; quote: HonouredQuote } | { ok: false; error: { code: 'quote_invalid' | 'quote_expired' | 'quote_mismatch'; field: 'quote'; message: string } };
+export interface RefusedQuote {
+  code: 'quote_invalid' | 'quote_expired' | 'quote_mismatch';
+  field: 'quote';
+  message: string;
+}
+
+export type QuoteCheck = { ok: true; quote: HonouredQuote } | { ok: false; error: RefusedQuote };
 
 /**
  * Whether an arriving event may use the quote it carries: signed with one of the tenant's keys, a quote (not a
@@ -131,30 +138,71 @@ export async function checkQuote(scope: TenantScope, event: Pick<UsageEvent, 'tr
   };
 }
 
-/**
- * The quotes of a batch's events, checked before rating (keys are cached per process, so this reads the database only
- * for a tenant's first quote). One answer per entry, in order.
- */
-export async function checkQuotes(db: Db, tenantId: string, quoted: { event: Pick<UsageEvent, 'transaction_id' | 'customer_id' | 'event_type' | 'properties'>; quote: string }[], now: Date): Promise<QuoteCheck[]> {
-  if (quoted.length === 0) return [];
-  return withTenant(db, tenantId, (tx) => Promise.all(quoted.map(({ event, quote }) => checkQuote({ db: tx, tenantId }, event, quote, now))));
+/** What ingestion knows of an event when it checks its quote. */
+export interface QuotedCandidate {
+  event: Pick<UsageEvent, 'transaction_id' | 'customer_id' | 'event_type' | 'properties'>;
+  occurredAt: Date;
+  /** The token the event carried. */
+  quoteToken?: string;
+  /** Set here when the quote holds. */
+  quote?: HonouredQuote;
 }
 
-function refuse(code: 'quote_invalid' | 'quote_expired' | 'quote_mismatch', message: string): QuoteCheck {
+/**
+ * Ingestion's side: checks the quotes a batch's events carry, before rating, and sets `quote` on those that hold. A
+ * quote holds when checkQuote accepts it and the customer's book at the event's instant is the quoted book (its
+ * versions being append-only, the quoted version is then in it). Returns the events to reject, with why. Keys are
+ * cached per process; the database is read once per batch that carries quotes.
+ */
+export async function admitQuotes<C extends QuotedCandidate>(db: Db, tenantId: string, candidates: C[], now: Date): Promise<{ candidate: C; error: RefusedQuote }[]> {
+  const quoted = candidates.filter((c) => c.quoteToken !== undefined);
+  if (quoted.length === 0) return [];
+  return withTenant(db, tenantId, async (tx) => {
+    const scope = { db: tx, tenantId };
+    const refused: { candidate: C; error: RefusedQuote }[] = [];
+    const books = new Map<string, customersRepo.Assignment[] | undefined>();
+    for (const candidate of quoted) {
+      const check = await checkQuote(scope, candidate.event, candidate.quoteToken!, now);
+      if (!check.ok) {
+        refused.push({ candidate, error: check.error });
+        continue;
+      }
+      const externalId = candidate.event.customer_id;
+      if (!books.has(externalId)) {
+        const customer = await customersRepo.findCustomerByExternalId(scope, externalId);
+        books.set(externalId, customer ? await customersRepo.listAssignments(scope, customer.id) : undefined);
+      }
+      const assignment = books.get(externalId)?.filter((a) => a.effectiveFrom.getTime() <= candidate.occurredAt.getTime()).at(-1);
+      // No customer or no book: left to ingestion, which rejects the event for that.
+      if (assignment && assignment.priceBookCode !== check.quote.priceBook) {
+        refused.push({ candidate, error: refuse('quote_mismatch', `The quote is for price book "${check.quote.priceBook}", the customer's book at the event's instant is "${assignment.priceBookCode}"`).error });
+        continue;
+      }
+      candidate.quote = check.quote;
+    }
+    return refused;
+  });
+}
+
+function refuse(code: RefusedQuote['code'], message: string): { ok: false; error: RefusedQuote } {
   return { ok: false, error: { code, field: 'quote', message } };
 }
 
 /**
- * The book that rates a quoted event: only the quoted price version, in force from the start of time, so the
- * kernel picks it whatever the event's instant (time-of-use windows still see the real instant). Undefined when
- * the quote names another book or a version this book does not have (the customer's book changed since: the event is
- * refused with quote_mismatch).
+ * The book that rates a quoted event: only the quoted price version, in force from the start of time, so the kernel
+ * picks it whatever the event's instant (time-of-use windows still see the real instant). admitQuotes made sure the
+ * book is the quoted one, and versions are never removed, so the version is there.
  */
-export function bookAtVersion(book: PriceBook, quote: Pick<HonouredQuote, 'priceBook' | 'bookVersion'>): PriceBook | undefined {
+export function ratingBook(book: PriceBook, quote: Pick<HonouredQuote, 'priceBook' | 'bookVersion'>): PriceBook {
   const at = parseInstant(quote.bookVersion);
   const version = book.versions.find((v) => parseInstant(v.effective_from) === at);
-  if (book.id !== quote.priceBook || at === undefined || !version) return undefined;
+  if (book.id !== quote.priceBook || !version) throw new Error(`price book ${book.id} has no version ${quote.bookVersion} of quoted book ${quote.priceBook}`);
   return { ...book, versions: [{ ...version, effective_from: '1970-01-01T00:00:00Z' }] };
+}
+
+/** Where ingestion caches the compiled book of a quoted event: one per book and quoted version. */
+export function ratingBookKey(priceBookId: string, quote: HonouredQuote | undefined): string {
+  return quote ? `${priceBookId}@${quote.bookVersion}` : priceBookId;
 }
 
 /** The quote step a quoted event's receipt ends with; the rated event's book version is put back to the quoted one. */
