@@ -125,9 +125,22 @@ async function server() {
     };
     const check = await time(2000, () => client.checkEntitlement({ path: { id: 'acme' }, body: { estimated_cost: '0.003500000', event_type: 'llm.completion' } }));
     const estimate = await time(2000, () => client.estimate({ body: { price_book: 'llm', events: [event as unknown as Record<string, unknown>] } }));
+    const snapshot = await time(1000, () => client.getPricingSnapshot({ path: { id: 'acme' } }));
+    const { etag } = await client.getPricingSnapshot({ path: { id: 'acme' } });
+    const notModified = await time(1000, () => client.getPricingSnapshot({ path: { id: 'acme' }, headers: { 'if-none-match': etag } }).catch((error: { status?: number }) => {
+      if (error.status !== 304) throw error;
+    }));
+    const quote = await time(1000, () => client.createQuote({ body: { event: event as never } }));
+    // Estimator.fromServer: the snapshot download, compiling its book and loading the kernel module from its bytes.
+    const wasm = wasmBytes();
+    const load = await time(200, () => Estimator.fromServer(client, 'acme', { wasm }));
     return {
       check_endpoint: { route: 'POST /v1/customers/{id}/check', ...check },
       estimate_endpoint: { route: 'POST /v1/estimates (one event)', ...estimate },
+      snapshot_endpoint: { route: 'GET /v1/customers/{id}/pricing-snapshot (200)', ...snapshot },
+      snapshot_not_modified: { route: 'GET /v1/customers/{id}/pricing-snapshot with If-None-Match (304)', ...notModified },
+      quote_endpoint: { route: 'POST /v1/quotes', ...quote },
+      estimator_from_server: { route: 'Estimator.fromServer (download, compile, instantiate)', ...load },
       note: 'sequential calls over HTTP/1.1 keep-alive on 127.0.0.1 to the service started in-process, PostgreSQL on the same machine',
     };
   } finally {
