@@ -122,6 +122,10 @@ describe('progressive billing', () => {
     expect(balances.get('revenue:usage:USD')).toBe(-nano('150'));
     expect(balances.get('revenue:subscription:USD')).toBe(-nano('20'));
 
+    // Deducted by a final invoice, a threshold invoice can no longer be voided (its charges would be billed nowhere).
+    const voided = await api.call('POST', `/v1/invoices/${second.id}/void`, { reason: 'x' });
+    expect(voided.status).toBe(409);
+    expect(voided.body.error.code).toBe('invoice_deducted');
     // A threshold invoice is an ordinary finalized invoice: it can be paid.
     expect(await api.ok('POST', `/v1/invoices/${first.id}/pay`, {})).toMatchObject({ status: 'paid', amount_due: '0.000000000' });
   });

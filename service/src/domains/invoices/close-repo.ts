@@ -56,11 +56,14 @@ export interface PeriodLine {
  */
 export async function listPeriodLines({ db, tenantId }: TenantScope, keys: PeriodKey[]): Promise<PeriodLine[]> {
   const rows = await db`
-    select l.customer_id, l.period_start, l.card, l.amount::text, l.receipt, e.properties
-    from ${unnestKeys(db, keys)}
-    join events e on e.tenant_id = ${tenantId} and e.customer_id = k.customer_id and e.occurred_at >= k.period_start
-    join rated_lines l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start = k.period_start
-    where not exists (select 1 from rated_lines n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)`;
+    select x.* from ${unnestKeys(db, keys)}
+    -- Lateral: per period an index range scan of its customer's events, whatever the planner guesses of the keys.
+    cross join lateral (
+      select l.customer_id, l.period_start, l.card, l.amount::text, l.receipt, e.properties
+      from events e
+      join rated_lines l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start = k.period_start
+      where e.tenant_id = ${tenantId} and e.customer_id = k.customer_id and e.occurred_at >= k.period_start
+        and not exists (select 1 from rated_lines n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)) x`;
   return rows.map((r) => ({ customerId: r.customer_id, periodStart: r.period_start, card: r.card, amount: r.amount, receipt: r.receipt, properties: r.properties }));
 }
 

@@ -398,3 +398,13 @@ export async function listPendingAdjustmentsOf({ db, tenantId }: TenantScope, cu
   for (const r of rows) byCustomer.set(r.customer_id, [...(byCustomer.get(r.customer_id) ?? []), fromDbAdjustment(r)]);
   return byCustomer;
 }
+
+/** The number of a finalized invoice that deducts the given threshold invoice (a progressive_billing line), if any. */
+export async function findDeductingInvoice({ db, tenantId }: TenantScope, thresholdInvoiceId: string): Promise<string | undefined> {
+  const [row] = await db`
+    select i.number from invoice_lines l join invoices i on i.tenant_id = l.tenant_id and i.id = l.invoice_id
+    where l.tenant_id = ${tenantId} and l.kind = 'progressive_billing' and l.details->>'invoice_id' = ${thresholdInvoiceId}
+      and i.status in ('finalized', 'paid')
+    limit 1`;
+  return row?.number;
+}

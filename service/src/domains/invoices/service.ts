@@ -344,6 +344,9 @@ export async function voidInvoice(deps: Deps, actor: Actor, invoiceId: string, i
     const invoice = await repo.findInvoice(scope, invoiceId, { lock: true });
     if (!invoice) throw notFound('invoice_not_found', `No invoice "${invoiceId}"`);
     if (invoice.status !== 'finalized') throw conflict('invoice_not_voidable', `Only a finalized, unpaid invoice can be voided; this one is ${invoice.status}`);
+    // A threshold invoice a later final invoice deducted: voiding it would leave those charges billed nowhere.
+    const deductedBy = invoice.billingReason === 'threshold' ? await repo.findDeductingInvoice(scope, invoice.id) : undefined;
+    if (deductedBy) throw conflict('invoice_deducted', `Invoice ${deductedBy} deducts this threshold invoice; issue a credit note instead`);
     const lines = (await repo.listLines(scope, [invoice.id])).get(invoice.id) ?? [];
     await repo.markVoid(scope, invoice.id, input.reason, now);
     await postTransactions(scope, invoicePostings(invoice, lines.map((l) => ({ kind: l.kind, amount: toNano(l.amount) })), 'invoice_voided', now, -1n), now);
