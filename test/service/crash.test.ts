@@ -3,6 +3,7 @@
 // and the period totals must equal the sum of the rated lines.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../service/src/platform/test-database.ts';
+import { referentialProblems } from './integrity.ts';
 import { startServiceProcess, type ServiceProcess } from './process.ts';
 
 function batch(n: number, size: number) {
@@ -107,5 +108,6 @@ describe('crash safety', () => {
     const receipts = outcomes.filter((o: any) => o.status === 'accepted' || o.status === 'duplicate').reduce((sum: bigint, o: any) => sum + BigInt(o.amount.replace('.', '')), 0n);
     const [stored] = await database.owner`select sum(amount)::text as amount from rated_lines where transaction_id like 'crash-%'`;
     expect(receipts).toBe(BigInt(stored.amount.replace('.', '')));
+    expect(await referentialProblems(database.owner)).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@ import { createApp } from '../../service/src/app.ts';
 import { manualClock, type ManualClock } from '../../service/src/platform/clock.ts';
 import { createLogger, silentLogger } from '../../service/src/platform/log.ts';
 import { createTestDatabase, type TestDatabase } from '../../service/src/platform/test-database.ts';
+import { referentialProblems } from './integrity.ts';
 import { checkResponse } from './openapi-check.ts';
 
 export interface Harness {
@@ -29,7 +30,9 @@ export async function startService(options: { now?: string; bodyLimitBytes?: num
     close: async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
+      const problems = await referentialProblems(database.owner);
       await database.drop();
+      if (problems.length > 0) throw new Error(`referential integrity broken:\n${problems.join('\n')}`);
     },
   };
 }
