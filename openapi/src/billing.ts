@@ -163,6 +163,12 @@ Object.assign(billingSchemas, {
       items: money,
       description: 'Ascending usage amounts at which a running period is invoiced early (threshold invoices); see GET /v1/invoices.',
     },
+    term_commitment: nullable(
+      described(
+        object({ minimum_spend: money, periods: { type: 'integer' } }),
+        "A minimum over `periods` consecutive billing periods from the subscription's start (the first, possibly partial, period counts as one): usage net of discounts below it is billed as a minimum_true_up line on the invoice of the term's last period.",
+      ),
+    ),
     created_at: instant,
     created_by: string,
     archived_at: nullable(instant),

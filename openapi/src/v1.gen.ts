@@ -1411,6 +1411,11 @@ export interface components {
             invoice_grace_hours: number;
             /** @description Ascending usage amounts at which a running period is invoiced early (threshold invoices); see GET /v1/invoices. */
             progressive_thresholds: string[];
+            term_commitment: {
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                minimum_spend: string;
+                periods: number;
+            } | null;
             /** Format: date-time */
             created_at: string;
             created_by: string;
@@ -5331,6 +5336,10 @@ export interface operations {
                     invoice_grace_hours?: number;
                     /** @default [] */
                     progressive_thresholds?: string[];
+                    term_commitment?: {
+                        minimum_spend: string;
+                        periods: number;
+                    };
                 };
             };
         };

@@ -1,8 +1,9 @@
 // Progressive billing over HTTP with a frozen clock: a plan with thresholds at $50 and $120 of usage; the billing
 // tick issues a threshold invoice (finalized, numbered) when the running period's charges cross one, the next
 // one bills only what the first did not, and the period-end invoice deducts both. Also the minimum commitment
-// true-up at period end, per period and per contract term.
+// true-up at period end, per period and per contract term (over all the term's periods, at its last one).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { contractTermEndingAt } from '../../service/src/domains/invoices/build.ts';
 import { crossedThreshold } from '../../service/src/domains/invoices/service.ts';
 import { signUpTenant, startService, type Harness, type TenantFixture } from '../service/harness.ts';
 import { billingBook, client, tokens } from './fixtures.ts';
@@ -162,6 +163,53 @@ describe('progressive billing', () => {
     const posting = (await api.ok('GET', `/v1/ledger/transactions?reference=${underInvoice.id}`)).data[0];
     expect(posting.entries).toContainEqual({ account: 'revenue:minimum_commitment:USD', amount: '-14.000000000' });
     await checkLedger(harness.database.owner, tenant.tenantId);
+  });
+
+  it('trues up a commitment per contract term at the close of the term\'s last period, over all its periods', async () => {
+    harness.clock.set('2026-05-01T00:00:10Z');
+    const bad = await api.call('POST', '/v1/plans', { code: 'bad-term', name: 'Bad', price_book: 'ai-platform', interval: 'month', term_commitment: { minimum_spend: '300', periods: 1 } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details[0].field).toBe('term_commitment.periods');
+    const plan = await api.ok('POST', '/v1/plans', { code: 'quarterly-commit', name: 'Quarterly commit', price_book: 'ai-platform', interval: 'month', invoice_grace_hours: 0, term_commitment: { minimum_spend: '300', periods: 3 } });
+    expect(plan.term_commitment).toEqual({ minimum_spend: '300.000000000', periods: 3 });
+    await api.ok('POST', '/v1/customers', { external_id: 'term-co', currency: 'USD' });
+    await api.ok('POST', '/v1/customers/term-co/subscriptions', { plan: 'quarterly-commit', started_at: '2026-05-01T00:00:00Z' });
+    // $50 in May, $80 in June, $100 in July: $230 over the term, $70 short of $300.
+    const months = [
+      ['2026-05', 2_500_000],
+      ['2026-06', 4_000_000],
+      ['2026-07', 5_000_000],
+    ] as const;
+    const totals: string[] = [];
+    for (const [i, [month, count]] of months.entries()) {
+      harness.clock.set(`${month}-20T00:00:00Z`);
+      await api.events(tokens(`term-${i}`, 'term-co', count, `${month}-10T00:00:00Z`));
+      const next = i === 2 ? '2026-08' : months[i + 1][0];
+      harness.clock.set(`${next}-01T00:00:05Z`);
+      await jobs.tick();
+      const invoice = (await invoicesOf('term-co')).find((inv) => inv.period.start === `${month}-01T00:00:00.000Z`);
+      totals.push(invoice.total);
+      if (i < 2) expect(invoice.lines.map((l: any) => l.kind)).not.toContain('minimum_true_up');
+      else {
+        expect(invoice.lines.at(-1)).toMatchObject({
+          kind: 'minimum_true_up',
+          description: 'Term commitment true-up (2026-05-01 to 2026-08-01: minimum 300.000000000, usage 230.000000000)',
+          amount: '70.000000000',
+        });
+      }
+    }
+    expect(totals).toEqual(['50.000000000', '80.000000000', '170.000000000']);
+    await checkLedger(harness.database.owner, tenant.tenantId);
+  });
+
+  it('places contract terms on anchor boundaries from the subscription start (pure)', () => {
+    const cadence = { interval: 'month' as const, anchorDay: 1 };
+    // Started mid-month: the partial first period counts as one of the three.
+    expect(contractTermEndingAt(new Date('2026-01-15T00:00:00Z'), cadence, 3, new Date('2026-03-01T00:00:00Z'))).toBeUndefined();
+    expect(contractTermEndingAt(new Date('2026-01-15T00:00:00Z'), cadence, 3, new Date('2026-04-01T00:00:00Z'))).toEqual({ start: new Date('2026-01-15T00:00:00Z'), end: new Date('2026-04-01T00:00:00Z') });
+    expect(contractTermEndingAt(new Date('2026-01-15T00:00:00Z'), cadence, 3, new Date('2026-07-01T00:00:00Z'))).toEqual({ start: new Date('2026-04-01T00:00:00Z'), end: new Date('2026-07-01T00:00:00Z') });
+    // A period cut inside a month (an amendment) does not end a term.
+    expect(contractTermEndingAt(new Date('2026-01-01T00:00:00Z'), cadence, 2, new Date('2026-02-15T00:00:00Z'))).toBeUndefined();
   });
 
   it('picks the highest threshold reached above those invoiced (pure)', () => {

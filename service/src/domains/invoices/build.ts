@@ -2,7 +2,7 @@
 // rounding stage from nano-units to the currency's minor unit.
 import { formatMoney, formatQuantity, parseScaled } from '@tariff/core-wasm';
 import { divideHalfEven } from '../../platform/money.ts';
-import { fullPeriodOf, prorate, type Cadence, type Period } from '../subscriptions/periods.ts';
+import { boundaryAfter, fullPeriodOf, prorate, type Cadence, type Period } from '../subscriptions/periods.ts';
 
 export type LineKind = 'base_fee' | 'usage' | 'allowance' | 'discount' | 'commitment' | 'credit' | 'minimum_true_up' | 'sla_credit' | 'progressive_billing' | 'adjustment';
 
@@ -55,6 +55,8 @@ export interface InvoiceInput {
   slaCredits?: SlaCreditLine[];
   /** The period's threshold invoices issued before this one (not void), deducted at their rounded totals. */
   previouslyBilled?: PreviousInvoice[];
+  /** A contract term ending with this period: its minimum and the term's usage net of discounts, all periods. */
+  termCommitment?: { start: Date; end: Date; minimum: bigint; consumed: bigint };
   /** Amounts of closed periods billed on this invoice (late events, re-rating increases), each with its original instant. */
   adjustments?: AdjustmentLine[];
 }
@@ -244,6 +246,18 @@ export function buildInvoice(input: InvoiceInput): BuildResult {
     }
   }
 
+  const term = input.termCommitment;
+  if (term && term.consumed < term.minimum) {
+    lines.push(
+      line({
+        kind: 'minimum_true_up',
+        description: `Term commitment true-up (${term.start.toISOString().slice(0, 10)} to ${term.end.toISOString().slice(0, 10)}: minimum ${formatMoney(term.minimum)}, usage ${formatMoney(term.consumed)})`,
+        amountExact: term.minimum - term.consumed,
+        details: { term_start: term.start.toISOString(), term_end: term.end.toISOString(), minimum: formatMoney(term.minimum), consumed: formatMoney(term.consumed) },
+      }),
+    );
+  }
+
   for (const c of input.slaCredits ?? []) {
     lines.push(
       line({
@@ -280,4 +294,22 @@ export function buildInvoice(input: InvoiceInput): BuildResult {
   const rounded = roundLines(lines.map((l) => l.amountExact), input.minorUnit);
   rounded.amounts.forEach((amount, i) => (lines[i].amount = amount));
   return { ok: true, lines, total: rounded.total, totalExact: lines.reduce((sum, l) => sum + l.amountExact, 0n) };
+}
+
+/**
+ * Pure: the contract term a period closes, if it is the last period of one. Terms are `periods` consecutive
+ * anchor periods from the subscription's start (the first, possibly partial, period counts as one), so a term
+ * ends at every `periods`-th anchor boundary after the start; a period ending there closes the term.
+ */
+export function contractTermEndingAt(startedAt: Date, cadence: Cadence, periods: number, periodEnd: Date): { start: Date; end: Date } | undefined {
+  let start = startedAt;
+  let boundary = startedAt;
+  for (let n = 1; boundary.getTime() < periodEnd.getTime(); n++) {
+    boundary = boundaryAfter(cadence, boundary);
+    if (n % periods === 0) {
+      if (boundary.getTime() === periodEnd.getTime()) return { start, end: boundary };
+      start = boundary;
+    }
+  }
+  return undefined;
 }

@@ -188,3 +188,11 @@ export async function markFinalized(
     from json_to_recordset(${JSON.stringify(rows)}::text::json) as f(id uuid, kind text, status text, sequence bigint, number text)
     where i.tenant_id = ${tenantId} and i.id = f.id`;
 }
+
+/** The customers whose subscription's plan commits per contract term. */
+export async function findCustomersCommittedPerTerm({ db, tenantId }: TenantScope, customerIds: string[]): Promise<Set<string>> {
+  const rows = await db`
+    select s.customer_id from subscriptions s join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id
+    where s.tenant_id = ${tenantId} and s.customer_id = any(${customerIds}::uuid[]) and s.status = 'active' and p.term_periods is not null`;
+  return new Set(rows.map((r) => r.customer_id as string));
+}

@@ -17,7 +17,7 @@ import { buildInvoice, type DraftLine, type StepAggregate, type UsageAggregate }
 import * as closeRepo from './close-repo.ts';
 import { minorUnitOf } from './currencies.ts';
 import * as repo from './repo.ts';
-import { invoicePostings, storedLines, usageOnlyGraceSeconds } from './service.ts';
+import { invoicePostings, storedLines, termCommitmentEndingWith, usageOnlyGraceSeconds } from './service.ts';
 
 /**
  * Closes the tenant's given periods that have ended, are open and have no invoice yet (others are skipped, so
@@ -44,6 +44,12 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
     for (const steps of aggregates.steps.values()) for (const s of steps) if (s.grantId) grantIds.add(s.grantId);
     const grants = await repo.findGrantLabels(scope, [...grantIds]);
 
+    // Periods closing a contract term (rare: once per term) read the term's usage one by one.
+    const termCommitments = new Map<string, Awaited<ReturnType<typeof termCommitmentEndingWith>>>();
+    const committed = await closeRepo.findCustomersCommittedPerTerm(scope, customerIds);
+    for (const period of periods.filter((p) => committed.has(p.customerId))) {
+      termCommitments.set(closeRepo.keyOf(period.customerId, period.start), await termCommitmentEndingWith(scope, period.customerId, period));
+    }
     const drafts: { invoice: closeRepo.NewInvoice; lines: DraftLine[]; total: bigint }[] = [];
     const nextPeriods: { customerId: string; start: Date; end: Date }[] = [];
     for (const period of periods) {
@@ -76,6 +82,7 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
         slaCredits: (slaCredits.get(key) ?? []).map((c) => ({ id: c.id, transactionId: c.transactionId, percent: c.percent, amount: toNano(c.amount), reason: c.reason })),
         previouslyBilled: (thresholds.get(key) ?? []).map((i) => ({ id: i.id, number: i.number, threshold: toNano(i.threshold), total: toNano(i.total) })),
         adjustments,
+        termCommitment: termCommitments.get(key),
       });
       if (!built.ok) throw new Error(`invoice for customer ${period.customerId}, period ${period.start.toISOString()}: ${built.error}`);
       const graceSeconds = subscribed ? subscribed.invoiceGraceSeconds : usageOnlyGraceSeconds;

@@ -408,3 +408,29 @@ export async function findDeductingInvoice({ db, tenantId }: TenantScope, thresh
     limit 1`;
   return row?.number;
 }
+
+/** The subscription's plan's commitment per contract term, with what places the terms (start and anchor). */
+export async function findTermCommitment({ db, tenantId }: TenantScope, customerId: string) {
+  const [row] = await db`
+    select s.started_at, s.anchor_day, s.anchor_month, p.billing_interval, p.term_minimum_spend::text, p.term_periods
+    from subscriptions s join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id
+    where s.tenant_id = ${tenantId} and s.customer_id = ${customerId} and s.status = 'active' and p.term_periods is not null`;
+  if (!row) return undefined;
+  return {
+    startedAt: row.started_at as Date,
+    cadence: { interval: row.billing_interval as 'month' | 'year', anchorDay: row.anchor_day as number, ...(row.anchor_month ? { anchorMonth: row.anchor_month as number } : {}) },
+    minimum: row.term_minimum_spend as string,
+    periods: row.term_periods as number,
+  };
+}
+
+/** Usage net of discounts of the customer's rated events in [start, end): subtotals less their discount steps. */
+export async function sumUsageNetOfDiscounts({ db, tenantId }: TenantScope, customerId: string, start: Date, end: Date): Promise<string> {
+  const [row] = await db`
+    select coalesce(sum(l.subtotal - coalesce((select sum((s->>'amount')::numeric) from jsonb_array_elements(l.receipt) s where s->>'step' = 'discount'), 0)), 0)::text as consumed
+    from events e
+    join rated_lines l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start >= ${start} and l.period_start < ${end}
+    where e.tenant_id = ${tenantId} and e.customer_id = ${customerId} and e.occurred_at >= ${start} and e.occurred_at < ${end}
+      and not exists (select 1 from rated_lines n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)`;
+  return row.consumed;
+}

@@ -15,7 +15,7 @@ import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
 import type { Period } from '../subscriptions/periods.ts';
 import * as subscriptionsRepo from '../subscriptions/repo.ts';
 import { findTermsAt, openNextPeriod, termsOf } from '../subscriptions/service.ts';
-import { buildInvoice, type DraftLine, type LineKind } from './build.ts';
+import { buildInvoice, contractTermEndingAt, type DraftLine, type LineKind } from './build.ts';
 import { minorUnitOf } from './currencies.ts';
 import * as slaRepo from '../sla/repo.ts';
 import * as repo from './repo.ts';
@@ -41,13 +41,14 @@ interface Built {
 async function buildFor(scope: TenantScope, customerId: string, currency: string, period: Period, reason: 'period_end' | 'threshold' = 'period_end', adjustments: repo.Adjustment[] = []): Promise<Built> {
   const minorUnit = minorUnitOf(currency);
   if (minorUnit === undefined) throw precondition('currency_without_minor_unit', `${currency} has no ISO 4217 minor unit; it cannot be invoiced`);
-  const [terms, usage, steps, rated, previous, slaCredits] = await Promise.all([
+  const [terms, usage, steps, rated, previous, slaCredits, termCommitment] = await Promise.all([
     findTermsAt(scope, customerId, period.start).then((found) => found?.terms),
     repo.aggregateUsage(scope, customerId, period.start),
     repo.aggregateSteps(scope, customerId, period.start),
     repo.sumRatedAmounts(scope, customerId, period.start),
     repo.listThresholdInvoices(scope, customerId, period.start),
     reason === 'period_end' ? slaRepo.listCreditsForPeriod(scope, customerId, period.start) : Promise.resolve([]),
+    reason === 'period_end' ? termCommitmentEndingWith(scope, customerId, period) : Promise.resolve(undefined),
   ]);
   const grants = await repo.findGrantLabels(scope, [...new Set(steps.filter((s) => s.grantId).map((s) => s.grantId!))]);
   const subscribed = terms && period.start.getTime() >= terms.startedAt.getTime() ? terms : undefined;
@@ -71,9 +72,20 @@ async function buildFor(scope: TenantScope, customerId: string, currency: string
     slaCredits: slaCredits.map((c) => ({ id: c.id, transactionId: c.transactionId, percent: c.percent, amount: toNano(c.amount), reason: c.reason })),
     previouslyBilled: previous.map((i) => ({ id: i.id, number: i.number!, threshold: toNano(i.threshold!), total: toNano(i.total) })),
     adjustments,
+    termCommitment,
   });
   if (!result.ok) throw new Error(`invoice for customer ${customerId}, period ${period.start.toISOString()}: ${result.error}`);
   return { ...result, minorUnit, planCode: subscribed?.planCode ?? null, graceSeconds: subscribed ? subscribed.invoiceGraceSeconds : usageOnlyGraceSeconds };
+}
+
+/** The contract term the period closes, with the term's minimum and usage, when the plan commits per term. */
+export async function termCommitmentEndingWith(scope: TenantScope, customerId: string, period: Period) {
+  const commitment = await repo.findTermCommitment(scope, customerId);
+  if (!commitment || period.start.getTime() < commitment.startedAt.getTime()) return undefined;
+  const term = contractTermEndingAt(commitment.startedAt, commitment.cadence, commitment.periods, period.end);
+  if (!term) return undefined;
+  const consumed = await repo.sumUsageNetOfDiscounts(scope, customerId, term.start, term.end);
+  return { ...term, minimum: toNano(commitment.minimum), consumed: toNano(consumed) };
 }
 
 export function storedLines(lines: DraftLine[]): Omit<repo.StoredLine, 'line'>[] {

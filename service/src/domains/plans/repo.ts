@@ -17,6 +17,8 @@ export interface Plan {
   invoiceGraceSeconds: number;
   /** Ascending amounts (numeric text). */
   progressiveThresholds: string[];
+  /** Minimum over `periods` consecutive periods (numeric text), or null. */
+  termCommitment: { minimumSpend: string; periods: number } | null;
   createdAt: Date;
   createdBy: string;
   archivedAt: Date | null;
@@ -26,9 +28,10 @@ export async function insertPlan({ db, tenantId }: TenantScope, plan: Omit<Plan,
   try {
     await db`
       insert into plans (tenant_id, id, code, name, currency, price_book_id, base_fee, billing_interval, allowances, minimum_spend,
-                         invoice_grace_seconds, progressive_thresholds, created_at, created_by)
+                         invoice_grace_seconds, progressive_thresholds, term_minimum_spend, term_periods, created_at, created_by)
       values (${tenantId}, ${plan.id}, ${plan.code}, ${plan.name}, ${plan.currency}, ${plan.priceBookId}, ${plan.baseFee}, ${plan.interval},
-              ${db.json(plan.allowances)}, ${plan.minimumSpend}, ${plan.invoiceGraceSeconds}, ${plan.progressiveThresholds}::numeric[], ${plan.createdAt}, ${plan.createdBy})`;
+              ${db.json(plan.allowances)}, ${plan.minimumSpend}, ${plan.invoiceGraceSeconds}, ${plan.progressiveThresholds}::numeric[],
+              ${plan.termCommitment?.minimumSpend ?? null}, ${plan.termCommitment?.periods ?? null}, ${plan.createdAt}, ${plan.createdBy})`;
   } catch (error) {
     if (isUniqueViolation(error, 'plans_code_unique')) throw conflict('plan_exists', `A plan with code "${plan.code}" already exists`, [{ field: 'code', reason: 'already in use' }]);
     throw error;
@@ -36,7 +39,7 @@ export async function insertPlan({ db, tenantId }: TenantScope, plan: Omit<Plan,
 }
 
 const selectPlan = (db: TenantScope['db'], tenantId: string) => db`
-  select p.*, p.progressive_thresholds::text[] as thresholds, b.code as price_book_code from plans p join price_books b on b.tenant_id = p.tenant_id and b.id = p.price_book_id
+  select p.*, p.progressive_thresholds::text[] as thresholds, p.term_minimum_spend::text as term_minimum, b.code as price_book_code from plans p join price_books b on b.tenant_id = p.tenant_id and b.id = p.price_book_id
   where p.tenant_id = ${tenantId}`;
 
 export async function findPlanByCode({ db, tenantId }: TenantScope, code: string): Promise<Plan | undefined> {
@@ -71,6 +74,7 @@ function fromDbPlan(row: Record<string, any>): Plan {
     minimumSpend: row.minimum_spend,
     invoiceGraceSeconds: row.invoice_grace_seconds,
     progressiveThresholds: row.thresholds,
+    termCommitment: row.term_minimum === null ? null : { minimumSpend: row.term_minimum, periods: row.term_periods },
     createdAt: row.created_at,
     createdBy: row.created_by,
     archivedAt: row.archived_at,

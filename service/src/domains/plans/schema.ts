@@ -35,6 +35,11 @@ export const createPlanInput = z.strictObject({
     .max(20)
     .refine((t) => t.every((v, i) => i === 0 || toNano(v) > toNano(t[i - 1])), 'must be strictly ascending')
     .default([]),
+  /**
+   * A minimum commitment per contract term: over `periods` consecutive billing periods from the subscription's
+   * start, usage net of discounts below `minimum_spend` is billed as a true-up at the close of the term's last one.
+   */
+  term_commitment: z.strictObject({ minimum_spend: positiveMoneyAmount, periods: z.number().int().min(2).max(120) }).optional(),
 });
 export type CreatePlanInput = z.infer<typeof createPlanInput>;
 
