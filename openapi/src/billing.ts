@@ -36,6 +36,12 @@ export const billingSchemas: Record<string, Schema> = {
     priority: { type: 'integer' },
     effective_at: nullable(instant),
     expires_at: nullable(instant),
+    credits: nullable(
+      described(
+        object({ amount: decimal, rate: money, balance: decimal }),
+        'A grant denominated in credits: `amount` credits at `rate` (currency per credit); `balance` is the currency balance in credits (half-even to 9 decimals, for display: the kernel and the ledger work in the currency).',
+      ),
+    ),
     expiry_notice_days: nullable(described({ type: 'integer' }, 'Days before expires_at that credit_grant.expiring fires; null: the tenant\'s setting (GET /v1/billing_settings).')),
     scope: nullable(
       object({

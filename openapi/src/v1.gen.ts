@@ -1252,6 +1252,12 @@ export interface components {
             priority: number;
             effective_at: string | null;
             expires_at: string | null;
+            credits: {
+                amount: string;
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                rate: string;
+                balance: string;
+            } | null;
             expiry_notice_days: number | null;
             scope: {
                 cards: string[] | null;
@@ -4507,7 +4513,11 @@ export interface operations {
                 "application/json": {
                     /** @enum {string} */
                     kind: "prepaid" | "promotional" | "goodwill";
-                    amount: string;
+                    amount?: string;
+                    credits?: {
+                        amount: string;
+                        rate: string;
+                    };
                     name?: string;
                     reason?: string;
                     /** @default 0 */

@@ -17,6 +17,8 @@ export interface Grant {
   expiresAt: Date | null;
   /** Days of advance notice before expiry; null: the tenant's setting. */
   expiryNoticeDays: number | null;
+  /** A grant denominated in credits: how many, at what rate (currency per credit), numeric text. */
+  credits: { amount: string; rate: string } | null;
   scopeCards: string[] | null;
   scopeEventTypes: string[] | null;
   scopeMeters: string[] | null;
@@ -29,10 +31,12 @@ export interface Grant {
 export async function insertGrant({ db, tenantId }: TenantScope, grant: Grant): Promise<void> {
   await db`
     insert into credit_grants (tenant_id, id, customer_id, kind, name, reason, currency, amount, balance, priority, effective_at, expires_at,
-                               scope_cards, scope_event_types, scope_meters, status, created_at, created_by, ended_at, expiry_notice_days)
+                               scope_cards, scope_event_types, scope_meters, status, created_at, created_by, ended_at, expiry_notice_days,
+                               credit_amount, credit_rate)
     values (${tenantId}, ${grant.id}, ${grant.customerId}, ${grant.kind}, ${grant.name}, ${grant.reason}, ${grant.currency}, ${grant.amount},
             ${grant.balance}, ${grant.priority}, ${grant.effectiveAt}, ${grant.expiresAt}, ${grant.scopeCards}::text[], ${grant.scopeEventTypes}::text[],
-            ${grant.scopeMeters}::text[], ${grant.status}, ${grant.createdAt}, ${grant.createdBy}, ${grant.endedAt}, ${grant.expiryNoticeDays})`;
+            ${grant.scopeMeters}::text[], ${grant.status}, ${grant.createdAt}, ${grant.createdBy}, ${grant.endedAt}, ${grant.expiryNoticeDays},
+            ${grant.credits?.amount ?? null}, ${grant.credits?.rate ?? null})`;
 }
 
 export async function findGrant({ db, tenantId }: TenantScope, customerId: string, grantId: string, options: { lock?: boolean } = {}): Promise<Grant | undefined> {
@@ -110,6 +114,7 @@ function fromDbGrant(row: Record<string, any>): Grant {
     effectiveAt: row.effective_at,
     expiresAt: row.expires_at,
     expiryNoticeDays: row.expiry_notice_days,
+    credits: row.credit_amount === null || row.credit_amount === undefined ? null : { amount: String(row.credit_amount), rate: String(row.credit_rate) },
     scopeCards: row.scope_cards,
     scopeEventTypes: row.scope_event_types,
     scopeMeters: row.scope_meters,

@@ -14,8 +14,13 @@ export const createGrantInput = z
   .strictObject({
     /** prepaid: bought by the customer; promotional: a free incentive; goodwill: a free compensation (give a reason). */
     kind: z.enum(grantKinds),
-    /** In the customer's currency. */
-    amount: positiveMoneyAmount,
+    /** In the customer's currency; or, with `credits`, leave it out. */
+    amount: positiveMoneyAmount.optional(),
+    /**
+     * A grant denominated in credits: `amount` credits at `rate` (currency per credit, e.g. "0.001"). The kernel
+     * draws its value in the currency (amount x rate, half-even to the nano-unit); the API shows both.
+     */
+    credits: z.strictObject({ amount: positiveMoneyAmount, rate: positiveMoneyAmount }).optional(),
     name: z.string().trim().min(1).max(200).optional(),
     /** Why it was granted; required for goodwill, shown on the invoice's credit line. */
     reason: z.string().trim().min(1).max(1000).optional(),
@@ -39,6 +44,7 @@ export const createGrantInput = z
       .optional(),
   })
   .superRefine((input, ctx) => {
+    if ((input.amount === undefined) === (input.credits === undefined)) ctx.addIssue({ code: 'custom', path: ['amount'], message: 'give amount (currency) or credits, one of them' });
     if (input.kind === 'goodwill' && input.reason === undefined) ctx.addIssue({ code: 'custom', path: ['reason'], message: 'is required for goodwill credit' });
     if (input.effective_at && input.expires_at && Date.parse(input.expires_at) <= Date.parse(input.effective_at)) {
       ctx.addIssue({ code: 'custom', path: ['expires_at'], message: 'must be after effective_at' });

@@ -9,7 +9,7 @@ import { requirePermission } from '../../platform/auth.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { conflict, invalid, notFound, precondition } from '../../platform/errors.ts';
-import { formatMoney, toNano } from '../../platform/money.ts';
+import { divideHalfEven, formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
 import * as customersRepo from '../customers/repo.ts';
 import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
@@ -37,6 +37,16 @@ export function kernelGrant(grant: repo.Grant, balance: bigint): KernelGrant {
   };
 }
 
+/** Pure: the currency value (nano-units) of `credits` (nano-credits) at `rate` (nano-units per credit), half-even. */
+export function creditsToNano(credits: bigint, rate: bigint): bigint {
+  return divideHalfEven(credits * rate, 1_000_000_000n);
+}
+
+/** Pure: a currency balance (nano-units) in credits (nano-credits) at `rate`, half-even: for display only. */
+export function nanoToCredits(value: bigint, rate: bigint): bigint {
+  return divideHalfEven(value * 1_000_000_000n, rate);
+}
+
 /** Whether a grant can be drawn at `at` (its scope aside). */
 export function grantInForce(grant: Pick<repo.Grant, 'status' | 'effectiveAt' | 'expiresAt'>, at: Date): boolean {
   if (grant.status !== 'active') return false;
@@ -60,7 +70,9 @@ export async function createGrant(deps: Deps, actor: Actor, externalId: string, 
       if (!meter) throw invalid('meter_not_found', `No meter "${code}"`, [{ field: `scope.meters.${i}`, reason: 'no such meter' }]);
       eventTypes.add(meter.eventType);
     }
-    const amount = toNano(input.amount);
+    // Credits are drawn as their value in the currency: amount x rate, half-even to the nano-unit (the one rounding).
+    const amount = input.credits ? creditsToNano(toNano(input.credits.amount), toNano(input.credits.rate)) : toNano(input.amount!);
+    if (amount === 0n) throw invalid('grant_worth_nothing', 'The credits are worth less than a nano-unit', [{ field: 'credits.amount', reason: 'amount x rate rounds to 0' }]);
     const grant: repo.Grant = {
       id: crypto.randomUUID(),
       customerId: customer.id,
@@ -74,6 +86,7 @@ export async function createGrant(deps: Deps, actor: Actor, externalId: string, 
       effectiveAt: input.effective_at ? new Date(input.effective_at) : null,
       expiresAt: input.expires_at ? new Date(input.expires_at) : null,
       expiryNoticeDays: input.expiry_notice_days ?? null,
+      credits: input.credits ? { amount: formatMoney(toNano(input.credits.amount)), rate: formatMoney(toNano(input.credits.rate)) } : null,
       scopeCards: input.scope?.cards ?? null,
       scopeEventTypes: eventTypes.size > 0 ? [...eventTypes] : null,
       scopeMeters: input.scope?.meters ?? null,
@@ -317,6 +330,13 @@ export function toApiGrant(grant: repo.Grant, customerExternalId: string): ApiSc
     effective_at: grant.effectiveAt?.toISOString() ?? null,
     expires_at: grant.expiresAt?.toISOString() ?? null,
     expiry_notice_days: grant.expiryNoticeDays,
+    credits: grant.credits
+      ? {
+          amount: formatMoney(toNano(grant.credits.amount)),
+          rate: formatMoney(toNano(grant.credits.rate)),
+          balance: formatMoney(nanoToCredits(toNano(grant.balance), toNano(grant.credits.rate))),
+        }
+      : null,
     scope: scoped ? { cards: grant.scopeCards, event_types: grant.scopeEventTypes, meters: grant.scopeMeters } : null,
     status: grant.status,
     created_at: grant.createdAt.toISOString(),
