@@ -37,6 +37,13 @@ describe('credit units', () => {
     expect(dust.status).toBe(400);
     expect(dust.body.error).toMatchObject({ code: 'grant_worth_nothing', details: [{ field: 'credits.amount' }] });
 
+    const huge = await api.call('POST', '/v1/customers/credits-co/credit_grants', { kind: 'prepaid', credits: { amount: '9000000000', rate: '1000' } });
+    expect(huge.status).toBe(400);
+    expect(huge.body.error).toMatchObject({ code: 'grant_too_large', details: [{ field: 'credits.amount' }] });
+    // Past 64 bits of nano-units: refused by field, not a 500.
+    const digits = await api.call('POST', '/v1/customers/credits-co/credit_grants', { kind: 'prepaid', credits: { amount: '900000000000000000', rate: '1' } });
+    expect(digits.status).toBe(400);
+    expect(digits.body.error.details[0].field).toBe('credits.amount');
     const grant = await api.ok('POST', '/v1/customers/credits-co/credit_grants', { kind: 'prepaid', name: 'Credit pack', credits: { amount: '5000', rate: '0.002' } });
     expect(grant).toMatchObject({ amount: '10.000000000', balance: '10.000000000', credits: { amount: '5000.000000000', rate: '0.002000000', balance: '5000.000000000' } });
 

@@ -40,7 +40,11 @@ const moneyPattern = /^\d{1,18}(\.\d{1,9})?$/;
 export const moneyAmount = z
   .string()
   .regex(moneyPattern, { message: 'must be a decimal string with at most 9 decimals, e.g. "500" or "12.50"', abort: true })
-  .refine((value) => toNano(value) < 2n ** 63n, { message: 'is too large', abort: true });
+  // parseScaled itself refuses what does not fit 64 bits: checked here, not thrown (a 500) by toNano.
+  .refine((value) => {
+    const parsed = parseScaled(value, 9);
+    return parsed.ok && parsed.value < 2n ** 63n;
+  }, { message: 'is too large', abort: true });
 
 /** A strictly positive amount. */
 export const positiveMoneyAmount = moneyAmount.refine((value) => toNano(value) > 0n, 'must be greater than 0');

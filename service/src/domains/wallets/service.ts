@@ -73,6 +73,7 @@ export async function createGrant(deps: Deps, actor: Actor, externalId: string, 
     // Credits are drawn as their value in the currency: amount x rate, half-even to the nano-unit (the one rounding).
     const amount = input.credits ? creditsToNano(toNano(input.credits.amount), toNano(input.credits.rate)) : toNano(input.amount!);
     if (amount === 0n) throw invalid('grant_worth_nothing', 'The credits are worth less than a nano-unit', [{ field: 'credits.amount', reason: 'amount x rate rounds to 0' }]);
+    if (amount >= 2n ** 63n) throw invalid('grant_too_large', 'The credits are worth more than an amount can hold', [{ field: 'credits.amount', reason: 'amount x rate is too large' }]);
     const grant: repo.Grant = {
       id: crypto.randomUUID(),
       customerId: customer.id,
