@@ -12,8 +12,7 @@ import * as slaRepo from '../sla/repo.ts';
 import { periodAt } from '../subscriptions/periods.ts';
 import * as subscriptionsRepo from '../subscriptions/repo.ts';
 import { cutsOf, termsAt, termsOf } from '../subscriptions/service.ts';
-import { formatMoney as formatNano, formatQuantity, parseScaled } from '@tariff/core-wasm';
-import { buildInvoice, type DraftLine, type StepAggregate, type UsageAggregate } from './build.ts';
+import { buildInvoice, type DraftLine } from './build.ts';
 import * as closeRepo from './close-repo.ts';
 import { minorUnitOf } from './currencies.ts';
 import * as repo from './repo.ts';
@@ -32,7 +31,7 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
     const customerIds = [...new Set(periods.map((p) => p.customerId))];
     const [customers, aggregates, thresholds, slaCredits, amendments, pending] = await Promise.all([
       closeRepo.findCustomersWithTerms(scope, customerIds),
-      closeRepo.listPeriodLines(scope, periods).then(aggregateReceipts),
+      closeRepo.aggregatePeriods(scope, periods),
       closeRepo.listThresholdInvoices(scope, periods),
       slaRepo.listCreditsForPeriods(scope, periods),
       subscriptionsRepo.findAmendments(scope, customerIds),
@@ -40,6 +39,11 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
     ]);
     // A customer's pending adjustments go on the first of its invoices in the batch.
     const adjustmentsOf = new Map<string, repo.Adjustment[]>();
+    // A charge with two dimensions in one period (variants): that period's usage as the one-period close reads it.
+    for (const key of aggregates.ambiguous) {
+      const period = periods.find((p) => closeRepo.keyOf(p.customerId, p.start) === key)!;
+      aggregates.usage.set(key, await repo.aggregateUsage(scope, period.customerId, period.start));
+    }
     const grantIds = new Set<string>();
     for (const steps of aggregates.steps.values()) for (const s of steps) if (s.grantId) grantIds.add(s.grantId);
     const grants = await repo.findGrantLabels(scope, [...grantIds]);
@@ -156,77 +160,4 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
     await auditRepo.insertAuditEntries(scope, audit);
     return { drafted: drafts.length, finalized: due.length };
   });
-}
-
-// Receipts write money with exactly 9 decimals and quantities with exactly 6 (core-wasm/README.md, output
-// format), so dropping the point gives the scaled integer; anything else goes through the checked parser.
-const scaled = (value: unknown, decimals: number): bigint => {
-  if (value === undefined || value === null) return 0n;
-  const text = String(value);
-  if (text.length > decimals + 1 && text.charCodeAt(text.length - decimals - 1) === 46 && text.indexOf('.') === text.length - decimals - 1) {
-    return BigInt(text.slice(0, -decimals - 1) + text.slice(-decimals));
-  }
-  const parsed = parseScaled(text, decimals, { allowNegative: true });
-  if (!parsed.ok) throw new Error(`not a ${decimals}-decimal amount in a receipt: ${text}`);
-  return parsed.value;
-};
-// As the SQL ->> operator reads a JSON property: strings as they are, other values as JSON text.
-const propertyText = (value: unknown): string | undefined => (value === undefined || value === null ? undefined : typeof value === 'string' ? value : JSON.stringify(value));
-// The grouping properties in jsonb's key order (shorter keys first), as repo.ts's aggregateUsage returns them.
-const groupKeys = ['model', 'region', 'gpu_type', 'availability_class'] as const;
-
-/**
- * Pure: the periods' receipts summed as repo.ts's aggregateUsage, aggregateSteps and sumRatedAmounts sum one
- * period's (price steps by card, charge, model, rate, per, dimension and grouping properties; allowance,
- * discount, commitment and credit steps by pool, grant, mode and percentage; the lines' amounts), exactly, in
- * nano- and micro-units. Done here rather than in SQL: the receipts cross the wire once and are summed in one pass.
- */
-export function aggregateReceipts(lines: closeRepo.PeriodLine[]) {
-  type Sum = { quantity: bigint; covered: bigint; amount: bigint; events: bigint };
-  const usage = new Map<string, Map<string, { row: Omit<UsageAggregate, 'quantity' | 'amount' | 'events'>; sum: Sum }>>();
-  const steps = new Map<string, Map<string, { row: Omit<StepAggregate, 'covered' | 'amount' | 'events'>; sum: Sum }>>();
-  const rated = new Map<string, bigint>();
-  const add = (sum: Sum, s: Record<string, unknown>) => {
-    if (s.quantity !== undefined) sum.quantity += scaled(s.quantity, 6);
-    if (s.covered !== undefined) sum.covered += scaled(s.covered, 6);
-    if (s.amount !== undefined) sum.amount += scaled(s.amount, 9);
-    sum.events += 1n;
-  };
-  for (const line of lines) {
-    const key = closeRepo.keyOf(line.customerId, line.periodStart);
-    rated.set(key, (rated.get(key) ?? 0n) + scaled(line.amount, 9));
-    let group: Record<string, string> | undefined;
-    let groupText = '';
-    for (const s of line.receipt) {
-      const step = s.step as string;
-      if (step === 'price') {
-        const dimension = (line.receipt.find((q) => q.step === 'quantity' && q.charge === s.charge)?.dimension as string | undefined) ?? null;
-        if (!group) {
-          group = Object.fromEntries(groupKeys.flatMap((k) => (propertyText(line.properties[k]) === undefined ? [] : [[k, propertyText(line.properties[k])!]])));
-          groupText = JSON.stringify(group);
-        }
-        const row = { card: line.card, charge: Number(s.charge), dimension, model: String(s.model), rate: String(s.rate), per: String(s.per), group };
-        const groupKey = `${row.card}\u0000${row.charge}\u0000${row.model}\u0000${row.rate}\u0000${row.per}\u0000${row.dimension}\u0000${groupText}`;
-        const byGroup = usage.get(key) ?? new Map();
-        usage.set(key, byGroup);
-        const entry = byGroup.get(groupKey) ?? { row, sum: { quantity: 0n, covered: 0n, amount: 0n, events: 0n } };
-        byGroup.set(groupKey, entry);
-        add(entry.sum, s);
-      } else if (step === 'allowance' || step === 'discount' || step === 'commitment' || step === 'credit') {
-        const text = (v: unknown) => (v === undefined || v === null ? null : String(v));
-        const row = { step, pool: text(s.pool), grantId: text(s.grant), mode: text(s.mode), percent: text(s.percent) } as Omit<StepAggregate, 'covered' | 'amount' | 'events'>;
-        const groupKey = `${row.step}\u0000${row.pool}\u0000${row.grantId}\u0000${row.mode}\u0000${row.percent}`;
-        const byGroup = steps.get(key) ?? new Map();
-        steps.set(key, byGroup);
-        const entry = byGroup.get(groupKey) ?? { row, sum: { quantity: 0n, covered: 0n, amount: 0n, events: 0n } };
-        byGroup.set(groupKey, entry);
-        add(entry.sum, s);
-      }
-    }
-  }
-  return {
-    usage: new Map([...usage].map(([key, groups]) => [key, [...groups.values()].map(({ row, sum }): UsageAggregate => ({ ...row, quantity: formatQuantity(sum.quantity), amount: formatNano(sum.amount), events: sum.events }))])),
-    steps: new Map([...steps].map(([key, groups]) => [key, [...groups.values()].map(({ row, sum }): StepAggregate => ({ ...row, covered: formatQuantity(sum.covered), amount: formatNano(sum.amount), events: sum.events }))])),
-    rated: new Map([...rated].map(([key, amount]) => [key, formatNano(amount)])),
-  };
 }
