@@ -23,7 +23,8 @@ const argument = (name: string, fallback: number) => {
 const customers = argument('customers', 10_000);
 const eventsPerCustomer = 100;
 const workers = argument('workers', 2);
-const batchSize = argument('batch', 200);
+// The close job's own batch size (invoices/jobs.ts) unless --batch says otherwise.
+const batchOption = process.argv.includes('--batch') ? argument('batch', 0) : undefined;
 const log = (message: string) => {
   if (!json) process.stderr.write(message + '\n');
 };
@@ -132,7 +133,7 @@ try {
   harness.clock.set('2026-04-01T00:00:05Z');
   const runners = [];
   started = performance.now();
-  for (let w = 0; w < workers; w++) runners.push(await startJobs(deps, jobDefinitions, { pollingIntervalSeconds: 0.5, batchSize }));
+  for (let w = 0; w < workers; w++) runners.push(await startJobs(deps, jobDefinitions, { pollingIntervalSeconds: 0.5, ...(batchOption ? { batchSize: batchOption } : {}) }));
   const enqueued = await scheduleInvoicing(deps, runners[0], customers);
   const enqueueSeconds = seconds(performance.now() - started);
   let finalized = 0;
@@ -176,7 +177,7 @@ try {
       enqueue_seconds: enqueueSeconds,
       jobs_enqueued: enqueued,
       workers,
-      batch_size: batchSize,
+      batch_size: batchOption ?? jobDefinitions.find((j) => j.name === 'billing.close-period')?.batchSize,
       invoice_total: check.total,
     },
     baseline: {

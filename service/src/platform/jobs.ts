@@ -26,6 +26,8 @@ export interface JobDefinition {
    * throws, each job is handled alone by `handle`, so one bad job fails only itself.
    */
   handleBatch?(deps: Deps, data: unknown[], jobs: JobSender): Promise<void>;
+  /** How many jobs a worker fetches at once (10 unless set; a runner's `batchSize` overrides it). */
+  batchSize?: number;
 }
 
 /**
@@ -117,7 +119,7 @@ export async function startJobs(deps: Deps, definitions: JobDefinition[], option
     },
   };
   for (const job of definitions) {
-    await boss.work(job.name, { batchSize: options.batchSize ?? 10, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2 }, async (jobs) => {
+    await boss.work(job.name, { batchSize: options.batchSize ?? job.batchSize ?? 10, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2 }, async (jobs) => {
       if (job.handleBatch && jobs.length > 1) {
         try {
           await job.handleBatch(deps, jobs.map((j) => j.data), sender);

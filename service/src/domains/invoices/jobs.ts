@@ -48,7 +48,9 @@ export const invoiceJobs: JobDefinition[] = [
       const payload = closePeriodPayload.parse(data);
       await closePeriod(deps, payload.tenant_id, payload.customer_id, new Date(payload.period_start));
     },
-    // The jobs a worker fetched together: one transaction per tenant, set-based (close.ts).
+    // The jobs a worker fetched together: one transaction per tenant, set-based (close.ts). 500 periods of 100
+    // events measured best on 2 cores (bench:invoice: 185 invoices/s, against 161 for 200).
+    batchSize: 500,
     handleBatch: async (deps, data) => {
       const byTenant = new Map<string, { customerId: string; start: Date }[]>();
       for (const item of data) {
