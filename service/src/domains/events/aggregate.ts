@@ -45,6 +45,21 @@ export function numericValue(value: unknown): Decimal | null {
   return null;
 }
 
+const dayMs = 86_400_000;
+const days = new Map<number, string>();
+
+/** YYYY-MM-DD of an instant in UTC (memoised by day: a batch has a few days and thousands of events). */
+function utcDay(instant: Date): string {
+  const day = Math.floor(instant.getTime() / dayMs);
+  let text = days.get(day);
+  if (text === undefined) {
+    text = new Date(day * dayMs).toISOString().slice(0, 10);
+    if (days.size > 10_000) days.clear();
+    days.set(day, text);
+  }
+  return text;
+}
+
 function stringValue(value: unknown): string | null {
   if (value === undefined || value === null) return null;
   return String(value);
@@ -80,11 +95,15 @@ export function aggregateEvents(meters: MeterDefinition[], events: CountedEvent[
   const metersByType = new Map<string, MeterDefinition[]>();
   for (const meter of meters) metersByType.set(meter.eventType, [...(metersByType.get(meter.eventType) ?? []), meter]);
   for (const event of events) {
-    for (const meter of metersByType.get(event.eventType) ?? []) {
+    const counting = metersByType.get(event.eventType);
+    if (!counting) continue;
+    const day = utcDay(event.occurredAt);
+    const eventKey = `${event.customerId}|${event.periodStart.getTime()}|${day}`;
+    for (const meter of counting) {
       if (!matchesFilters(meter.filters, event.properties)) continue;
-      const groupKey = Object.fromEntries(meter.groupBy.map((p) => [p, stringValue(event.properties[p])]));
-      const day = event.occurredAt.toISOString().slice(0, 10);
-      const key = [event.customerId, event.periodStart.toISOString(), meter.id, day, JSON.stringify(groupKey)].join('|');
+      const groupKey: Record<string, string | null> = {};
+      for (const p of meter.groupBy) groupKey[p] = stringValue(event.properties[p]);
+      const key = `${eventKey}|${meter.id}|${JSON.stringify(groupKey)}`;
       let delta = byKey.get(key);
       if (!delta) {
         delta = {

@@ -118,39 +118,19 @@ export async function lockPeriods({ db, tenantId }: TenantScope, keys: PeriodKey
 }
 
 export function periodKey(key: { customerId: string; start: Date }): string {
-  return `${key.customerId}|${key.start.toISOString()}`;
+  return `${key.customerId}|${key.start.getTime()}`;
 }
 
-export interface NewEvent {
+/** An accepted event with what the kernel said about it: the raw event row and its first rated line. */
+export interface RatedEvent {
   transactionId: string;
   customerId: string;
   eventType: string;
   occurredAt: Date;
   properties: Record<string, unknown>;
-}
-
-/**
- * Inserts events the caller checked are new, under its period locks. An id that a concurrent request (for
- * another customer, so not serialised by those locks) stored meanwhile fails the insert on events_pkey, and
- * the caller retries the transaction, where the id is then found stored.
- */
-export async function insertEvents({ db, tenantId }: TenantScope, events: NewEvent[], receivedAt: Date): Promise<void> {
-  if (events.length === 0) return;
-  const rows = events.map((e) => ({ transaction_id: e.transactionId, customer_id: e.customerId, event_type: e.eventType, occurred_at: e.occurredAt, properties: e.properties }));
-  await db`
-    insert into events (tenant_id, transaction_id, customer_id, event_type, occurred_at, properties, received_at)
-    select ${tenantId}, e.transaction_id, e.customer_id, e.event_type, e.occurred_at, e.properties, ${receivedAt}
-    from json_to_recordset(${asJson(db, rows)})
-      as e(transaction_id text, customer_id uuid, event_type text, occurred_at timestamptz, properties jsonb)`;
-}
-
-export interface NewRatedLine {
-  transactionId: string;
-  customerId: string;
   periodStart: Date;
   priceBookId: string;
   bookVersion: string;
-  kernelVersion: string;
   card: string;
   currency: string;
   amount: string;
@@ -160,31 +140,43 @@ export interface NewRatedLine {
   receipt: ReceiptStep[];
 }
 
-export async function insertRatedLines({ db, tenantId }: TenantScope, lines: NewRatedLine[], ratedAt: Date): Promise<void> {
-  if (lines.length === 0) return;
-  const rows = lines.map((l) => ({
-    transaction_id: l.transactionId,
-    customer_id: l.customerId,
-    period_start: l.periodStart,
-    price_book_id: l.priceBookId,
-    book_version: l.bookVersion,
-    kernel_version: l.kernelVersion,
-    card: l.card,
-    currency: l.currency,
-    amount: l.amount,
-    subtotal: l.subtotal,
-    cost: l.cost,
-    margin: l.margin,
-    receipt: l.receipt,
+/**
+ * Inserts events the caller checked are new, and their rated lines, in one statement from one document
+ * (parsed once, as jsonb, so properties and receipts are not parsed a second time). An id that a concurrent
+ * request (for another customer, so not serialised by the caller's period locks) stored meanwhile fails the
+ * insert on events_pkey, and the caller retries the transaction, where the id is then found stored.
+ */
+export async function insertRatedEvents({ db, tenantId }: TenantScope, events: RatedEvent[], kernelVersion: string, now: Date): Promise<void> {
+  if (events.length === 0) return;
+  const rows = events.map((e) => ({
+    t: e.transactionId,
+    c: e.customerId,
+    e: e.eventType,
+    o: e.occurredAt,
+    p: e.properties,
+    s: e.periodStart,
+    b: e.priceBookId,
+    v: e.bookVersion,
+    d: e.card,
+    u: e.currency,
+    a: e.amount,
+    st: e.subtotal,
+    co: e.cost,
+    m: e.margin,
+    r: e.receipt,
   }));
   await db`
+    with r as materialized (
+      select * from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb)
+        as r(t text, c uuid, e text, o timestamptz, p jsonb, s timestamptz, b uuid, v timestamptz, d text, u text,
+             a numeric, st numeric, co numeric, m numeric, r jsonb)
+    ), stored as (
+      insert into events (tenant_id, transaction_id, customer_id, event_type, occurred_at, properties, received_at)
+      select ${tenantId}, t, c, e, o, p, ${now} from r
+    )
     insert into rated_lines (tenant_id, transaction_id, customer_id, period_start, price_book_id, book_version, kernel_version,
                              card, currency, amount, subtotal, cost, margin, receipt, rated_at)
-    select ${tenantId}, l.transaction_id, l.customer_id, l.period_start, l.price_book_id, l.book_version, l.kernel_version,
-           l.card, l.currency, l.amount, l.subtotal, l.cost, l.margin, l.receipt, ${ratedAt}
-    from json_to_recordset(${asJson(db, rows)})
-      as l(transaction_id text, customer_id uuid, period_start timestamptz, price_book_id uuid, book_version timestamptz, kernel_version text,
-           card text, currency text, amount numeric, subtotal numeric, cost numeric, margin numeric, receipt jsonb)`;
+    select ${tenantId}, t, c, s, b, v, ${kernelVersion}, d, u, a, st, co, m, r, ${now} from r`;
 }
 
 export interface PeriodUpdate {

@@ -18,7 +18,7 @@ import * as billing from './billing.ts';
 import { Coalescer } from './coalesce.ts';
 import { compiledBook, kernelVersion, rateEvents } from './rating.ts';
 import * as repo from './repo.ts';
-import { usageEvent, type EstimateInput } from './schema.ts';
+import { isWellFormedEvent, usageEvent, type EstimateInput } from './schema.ts';
 
 /** How far ahead of the server's clock an event may be stamped (clock skew), in milliseconds. */
 const futureTolerance = 5 * 60 * 1000;
@@ -103,14 +103,18 @@ export async function ingestEvents(deps: Deps, actor: Actor, events: unknown[]):
   const outcomes: EventOutcome[] = new Array(events.length);
   const candidates: Candidate[] = [];
   events.forEach((raw, index) => {
-    const transactionId = typeof (raw as { transaction_id?: unknown })?.transaction_id === 'string' ? (raw as { transaction_id: string }).transaction_id : null;
-    const parsed = usageEvent.safeParse(raw);
-    if (!parsed.success) {
-      const details = fromZodError(parsed.error).details;
-      outcomes[index] = { index, transaction_id: transactionId, status: 'rejected', error: { code: 'invalid_event', field: details[0].field, message: details[0].reason, details } };
-      return;
+    let event: UsageEvent;
+    if (isWellFormedEvent(raw)) event = raw as UsageEvent;
+    else {
+      const parsed = usageEvent.safeParse(raw);
+      if (!parsed.success) {
+        const transactionId = typeof (raw as { transaction_id?: unknown })?.transaction_id === 'string' ? (raw as { transaction_id: string }).transaction_id : null;
+        const details = fromZodError(parsed.error).details;
+        outcomes[index] = { index, transaction_id: transactionId, status: 'rejected', error: { code: 'invalid_event', field: details[0].field, message: details[0].reason, details } };
+        return;
+      }
+      event = parsed.data as UsageEvent;
     }
-    const event = parsed.data as UsageEvent;
     const ms = parseInstant(event.timestamp);
     if (ms === undefined) {
       outcomes[index] = reject(index, event.transaction_id, 'invalid_timestamp', 'timestamp', 'must be an ISO 8601 instant with a zone, e.g. "2026-03-01T12:00:00Z"');
@@ -121,7 +125,9 @@ export async function ingestEvents(deps: Deps, actor: Actor, events: unknown[]):
       outcomes[index] = reject(index, event.transaction_id, 'timestamp_in_future', 'timestamp', `is after the server's clock (${now.toISOString()}) by more than 5 minutes`);
       return;
     }
-    candidates.push({ index, slot: 0, event: { ...event, timestamp: occurredAt.toISOString() }, occurredAt });
+    const timestamp = occurredAt.toISOString();
+    const normalized = timestamp === event.timestamp ? event : { transaction_id: event.transaction_id, customer_id: event.customer_id, event_type: event.event_type, timestamp, properties: event.properties };
+    candidates.push({ index, slot: 0, event: normalized, occurredAt });
   });
 
   if (candidates.length > 0) {
@@ -179,7 +185,10 @@ async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], n
     }
     const period = billing.periodFor(billings.get(event.customer_id), candidate.occurredAt);
     located.push({
-      ...candidate,
+      index,
+      slot: candidate.slot,
+      event,
+      occurredAt: candidate.occurredAt,
       customerId: target.id,
       period,
       priceBookId: assignment.priceBookId,
@@ -208,6 +217,12 @@ async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], n
   const accepted = await rateInOrder(open, books, states, outcomes, billings, credits);
   if (accepted.length === 0) return outcomes;
 
+  const periodJsons = new Map<string, { start: string; end: string }>();
+  const periodJson = (key: string, period: { start: Date; end: Date }) => {
+    let json = periodJsons.get(key);
+    if (!json) periodJsons.set(key, (json = { start: period.start.toISOString(), end: period.end.toISOString() }));
+    return json;
+  };
   // Running period totals in batch order, from the committed total the period lock guarantees.
   const totals = new Map<string, bigint>();
   const deltas = new Map<string, { amount: bigint; count: number }>();
@@ -229,7 +244,7 @@ async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], n
       customer_id: a.event.customer_id,
       currency: a.result.currency,
       amount: a.result.amount,
-      period: { start: a.period.start.toISOString(), end: a.period.end.toISOString() },
+      period: periodJson(a.periodKey, a.period),
       period_total: formatMoney(total),
       book_version: a.result.book_version,
       card: a.result.card,
@@ -238,23 +253,19 @@ async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], n
     };
   }
 
-  const version = kernelVersion();
   const aggregates = aggregateEvents(meters, counted);
   await Promise.all([
-    repo.insertEvents(
-      scope,
-      accepted.map((a) => ({ transactionId: a.event.transaction_id, customerId: a.customerId, eventType: a.event.event_type, occurredAt: a.occurredAt, properties: a.event.properties })),
-      now,
-    ),
-    repo.insertRatedLines(
+    repo.insertRatedEvents(
       scope,
       accepted.map((a) => ({
         transactionId: a.event.transaction_id,
         customerId: a.customerId,
+        eventType: a.event.event_type,
+        occurredAt: a.occurredAt,
+        properties: a.event.properties,
         periodStart: a.period.start,
         priceBookId: a.priceBookId,
         bookVersion: a.result.book_version,
-        kernelVersion: version,
         card: a.result.card,
         currency: a.result.currency,
         amount: a.result.amount,
@@ -263,6 +274,7 @@ async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], n
         margin: a.result.margin ?? null,
         receipt: a.result.receipt,
       })),
+      kernelVersion(),
       now,
     ),
     repo.updatePeriods(
