@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { aggregateEvents, matchesFilters, numericValue, type CountedEvent, type MeterDefinition } from './aggregate.ts';
+import { Decimal } from 'decimal.js';
+import { aggregateEvents, matchesFilters, numericValue, timeWeighted, type CountedEvent, type MeterDefinition } from './aggregate.ts';
 import { billingPeriodOf } from './service.ts';
 
 const meter = (over: Partial<MeterDefinition>): MeterDefinition => ({ id: 'm', eventType: 'llm', aggregation: 'sum', property: 'tokens', groupBy: [], filters: [], ...over });
@@ -80,6 +81,35 @@ describe('aggregateEvents', () => {
       { ...event({ tier: 'batch', tokens: 1000 }), eventType: 'other' },
     ]);
     expect(deltas.map((d) => d.valueSum?.toFixed())).toEqual(['1']);
+  });
+});
+
+describe('timeWeighted', () => {
+  const at = (iso: string) => Date.parse(iso);
+  const level = (iso: string, value: string) => ({ at: at(iso), value: new Decimal(value) });
+  const from = at('2026-03-01T00:00:00Z');
+
+  it('holds each level until the next reading and the last until the end, split by UTC day', () => {
+    // 2 GPUs from 22:00 to 02:00 the next day (4 h), then 3.5 GPUs until 03:00 (1 h).
+    const result = timeWeighted([level('2026-03-01T22:00:00Z', '2'), level('2026-03-02T02:00:00Z', '3.5')], null, from, at('2026-03-02T03:00:00Z'));
+    expect(result.total.toFixed()).toBe(String(2 * 4 * 3600 + 3.5 * 3600));
+    expect(Object.fromEntries([...result.days].map(([d, v]) => [d, v.toFixed()]))).toEqual({ '2026-03-01': String(2 * 2 * 3600), '2026-03-02': String(2 * 2 * 3600 + 3.5 * 3600) });
+  });
+
+  it('carries a level in from before the period, ignores readings after the end, and a tie goes to the later reading', () => {
+    const result = timeWeighted(
+      [level('2026-03-01T01:00:00Z', '5'), level('2026-03-01T01:00:00Z', '1'), level('2026-03-01T02:00:00Z', '0'), level('2026-03-01T09:00:00Z', '7')],
+      new Decimal('10'),
+      from,
+      at('2026-03-01T03:00:00Z'),
+    );
+    // 10 for 1 h, then 1 (the later of the two 01:00 readings) for 1 h, then 0.
+    expect(result.total.toFixed()).toBe(String(10 * 3600 + 3600));
+  });
+
+  it('is exact for fractional levels and milliseconds, and zero with no level at all', () => {
+    expect(timeWeighted([level('2026-03-01T00:00:00.001Z', '0.1')], null, from, from + 1001).total.toFixed()).toBe('0.1');
+    expect(timeWeighted([], null, from, from + 86_400_000).total.toFixed()).toBe('0');
   });
 });
 

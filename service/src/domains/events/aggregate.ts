@@ -87,8 +87,8 @@ export function matchesFilters(filters: MeterFilter[], properties: Record<string
 
 /**
  * The aggregate deltas of a batch, one per (customer, period, meter, day, group). time_weighted_sum meters
- * get counts and amounts but no value: integrating over time needs the events in time order across batches,
- * which ingestion does not guarantee (late events).
+ * get counts, amounts and their latest level here; their value is integrated when read (timeWeighted below),
+ * since that needs the events in time order across batches, which ingestion does not guarantee (late events).
  */
 export function aggregateEvents(meters: MeterDefinition[], events: CountedEvent[]): AggregateDelta[] {
   const byKey = new Map<string, AggregateDelta>();
@@ -128,11 +128,14 @@ export function aggregateEvents(meters: MeterDefinition[], events: CountedEvent[
       switch (meter.aggregation) {
         case 'sum':
         case 'max':
-        case 'latest': {
+        case 'latest':
+        case 'time_weighted_sum': {
           const value = numericValue(raw);
           if (value === null) break;
-          delta.valueSum = (delta.valueSum ?? new Decimal(0)).plus(value);
-          delta.valueMax = delta.valueMax === null || value.gt(delta.valueMax) ? value : delta.valueMax;
+          if (meter.aggregation !== 'time_weighted_sum') {
+            delta.valueSum = (delta.valueSum ?? new Decimal(0)).plus(value);
+            delta.valueMax = delta.valueMax === null || value.gt(delta.valueMax) ? value : delta.valueMax;
+          }
           // Ties on time go to the later arrival, as they do across batches.
           if (delta.latestAt === null || event.occurredAt.getTime() >= delta.latestAt.getTime()) {
             delta.latestValue = value;
@@ -146,10 +149,55 @@ export function aggregateEvents(meters: MeterDefinition[], events: CountedEvent[
           break;
         }
         case 'count':
-        case 'time_weighted_sum':
           break;
       }
     }
   }
   return [...byKey.values()];
+}
+
+/** A gauge reading: the level `value` holds from `at` (epoch ms) until the next reading. */
+export interface Level {
+  at: number;
+  value: Decimal;
+}
+
+export interface TimeWeighted {
+  /** Sum of level x seconds held, over [from, until). */
+  total: Decimal;
+  /** The same by UTC day (YYYY-MM-DD), for the days with time in range. */
+  days: Map<string, Decimal>;
+}
+
+/**
+ * Integrates a gauge over [from, until): each reading's level holds until the next reading, the last until
+ * `until`; `initial` is the level carried in at `from` (null: nothing before the first reading). Readings
+ * must be in time order (ties: the later one wins, as it holds from the same instant). Exact: level x
+ * milliseconds / 1000, no rounding.
+ */
+export function timeWeighted(readings: Level[], initial: Decimal | null, from: number, until: number): TimeWeighted {
+  const days = new Map<string, Decimal>();
+  let total = new Decimal(0);
+  let level = initial;
+  let since = from;
+  const hold = (end: number) => {
+    if (level !== null && end > since) {
+      for (let start = since; start < end; ) {
+        const dayEnd = Math.min(end, (Math.floor(start / dayMs) + 1) * dayMs);
+        const part = level.times(dayEnd - start).div(1000);
+        const day = utcDay(new Date(start));
+        days.set(day, (days.get(day) ?? new Decimal(0)).plus(part));
+        total = total.plus(part);
+        start = dayEnd;
+      }
+    }
+    since = Math.max(since, end);
+  };
+  for (const reading of readings) {
+    if (reading.at >= until) break;
+    hold(reading.at);
+    level = reading.value;
+  }
+  hold(until);
+  return { total, days };
 }

@@ -291,6 +291,26 @@ export async function listAggregates({ db, tenantId }: TenantScope, customerId: 
   }));
 }
 
+/** A customer's events of one type in [from, until), in time order, ties in arrival order: a gauge's readings. */
+export async function listReadings({ db, tenantId }: TenantScope, customerId: string, eventType: string, from: Date, until: Date): Promise<{ properties: Record<string, unknown>; occurredAt: Date }[]> {
+  const rows = await db`
+    select properties, occurred_at from events
+    where tenant_id = ${tenantId} and customer_id = ${customerId} and occurred_at >= ${from} and occurred_at < ${until} and event_type = ${eventType}
+    order by occurred_at, received_at, transaction_id`;
+  return rows.map((r) => ({ properties: r.properties, occurredAt: r.occurred_at }));
+}
+
+/** The level each group of the customer's time-weighted meters was left at by earlier periods. */
+export async function findCarriedLevels({ db, tenantId }: TenantScope, customerId: string, before: Date): Promise<{ meterId: string; groupKey: Record<string, string | null>; value: string }[]> {
+  const rows = await db`
+    select distinct on (a.meter_id, a.group_key) a.meter_id, a.group_key, a.latest_value::text
+    from usage_aggregates a
+    join meters m on m.tenant_id = a.tenant_id and m.id = a.meter_id and m.aggregation = 'time_weighted_sum'
+    where a.tenant_id = ${tenantId} and a.customer_id = ${customerId} and a.period_start < ${before} and a.latest_at is not null
+    order by a.meter_id, a.group_key, a.latest_at desc`;
+  return rows.map((r) => ({ meterId: r.meter_id, groupKey: r.group_key, value: r.latest_value }));
+}
+
 /** Distinct values over the whole period, per meter and group (a unique count does not add up over days). */
 export async function countUniqueValues({ db, tenantId }: TenantScope, customerId: string, periodStart: Date): Promise<Map<string, bigint>> {
   const rows = await db`

@@ -10,10 +10,11 @@ import type { Deps } from '../../platform/deps.ts';
 import { fromZodError, notFound } from '../../platform/errors.ts';
 import * as customersRepo from '../customers/repo.ts';
 import * as metersRepo from '../meters/repo.ts';
+import type { Meter } from '../meters/repo.ts';
 import { loadPriceBook } from '../pricing/service.ts';
 import * as pricingRepo from '../pricing/repo.ts';
 import type { Aggregation } from '../meters/schema.ts';
-import { aggregateEvents, type CountedEvent } from './aggregate.ts';
+import { aggregateEvents, matchesFilters, numericValue, timeWeighted, type CountedEvent, type Level, type TimeWeighted } from './aggregate.ts';
 import * as billing from './billing.ts';
 import { Coalescer } from './coalesce.ts';
 import { compiledBook, kernelVersion, rateEvents } from './rating.ts';
@@ -382,7 +383,15 @@ export async function getUsage(deps: Deps, actor: Actor, externalId: string, inp
     const bounds = period ?? billingPeriodOf(at);
     const rows = period ? await repo.listAggregates(scope, customer.id, period.start) : [];
     const uniques = period ? await repo.countUniqueValues(scope, customer.id, period.start) : new Map<string, bigint>();
-    const meters = await metersRepo.findMetersByIds(scope, [...new Set(rows.map((r) => r.meterId))]);
+    const carried = await repo.findCarriedLevels(scope, customer.id, bounds.start);
+    const meters = await metersRepo.findMetersByIds(scope, [...new Set([...rows.map((r) => r.meterId), ...carried.map((c) => c.meterId)])]);
+    // Gauges are integrated up to now, or to the period's end once it is over.
+    const until = new Date(Math.min(watermark.getTime(), bounds.end.getTime()));
+    const integrated = new Map<string, Map<string, { groupKey: Record<string, string | null>; result: TimeWeighted }>>();
+    for (const meter of meters.filter((m) => m.aggregation === 'time_weighted_sum')) {
+      const readings = await repo.listReadings(scope, customer.id, meter.eventType, bounds.start, until);
+      integrated.set(meter.id, integrateGauge(meter, readings, carried.filter((c) => c.meterId === meter.id), bounds.start, until));
+    }
     return {
       customer_id: externalId,
       period: { start: bounds.start.toISOString(), end: bounds.end.toISOString(), status: period?.status ?? 'open' },
@@ -395,6 +404,8 @@ export async function getUsage(deps: Deps, actor: Actor, externalId: string, inp
           const key = JSON.stringify(row.groupKey);
           groups.set(key, [...(groups.get(key) ?? []), row]);
         }
+        const gauge = integrated.get(meter.id);
+        if (gauge) return { code: meter.code, name: meter.name, aggregation: meter.aggregation, property: meter.property, groups: gaugeGroups(gauge, groups) };
         return {
           code: meter.code,
           name: meter.name,
@@ -413,6 +424,59 @@ export async function getUsage(deps: Deps, actor: Actor, externalId: string, inp
   });
 }
 
+/**
+ * A time_weighted_sum meter's groups over [from, until): the readings that pass its filters, each holding its
+ * level (the meter's property) until the next reading of the group; a group starts at the level earlier
+ * periods left it at. In unit-seconds (a GPU count becomes GPU-seconds), exact.
+ */
+function integrateGauge(
+  meter: Meter,
+  readings: { properties: Record<string, unknown>; occurredAt: Date }[],
+  carried: { groupKey: Record<string, string | null>; value: string }[],
+  from: Date,
+  until: Date,
+): Map<string, { groupKey: Record<string, string | null>; result: TimeWeighted }> {
+  const groups = new Map<string, { groupKey: Record<string, string | null>; initial: Decimal | null; levels: Level[] }>();
+  const group = (groupKey: Record<string, string | null>) => {
+    const key = JSON.stringify(groupKey);
+    let entry = groups.get(key);
+    if (!entry) groups.set(key, (entry = { groupKey, initial: null, levels: [] }));
+    return entry;
+  };
+  for (const c of carried) group(c.groupKey).initial = new Decimal(c.value);
+  for (const reading of readings) {
+    if (!matchesFilters(meter.filters, reading.properties)) continue;
+    const value = meter.property === null ? null : numericValue(reading.properties[meter.property]);
+    if (value === null) continue;
+    const groupKey: Record<string, string | null> = {};
+    for (const p of meter.groupBy) groupKey[p] = reading.properties[p] === undefined || reading.properties[p] === null ? null : String(reading.properties[p]);
+    group(groupKey).levels.push({ at: reading.occurredAt.getTime(), value });
+  }
+  const result = new Map<string, { groupKey: Record<string, string | null>; result: TimeWeighted }>();
+  for (const [key, g] of groups) result.set(key, { groupKey: g.groupKey, result: timeWeighted(g.levels, g.initial, from.getTime(), until.getTime()) });
+  return result;
+}
+
+/** A gauge's groups for the usage response: the integral beside the counts and amounts of the events. */
+function gaugeGroups(gauge: Map<string, { groupKey: Record<string, string | null>; result: TimeWeighted }>, rows: Map<string, repo.AggregateRow[]>) {
+  const keys = [...new Set([...rows.keys(), ...gauge.keys()])].sort();
+  return keys.map((key) => {
+    const dayRows = rows.get(key) ?? [];
+    const integral = gauge.get(key)?.result;
+    const days = [...new Set([...dayRows.map((d) => d.day), ...(integral?.days.keys() ?? [])])].sort();
+    return {
+      group: dayRows[0]?.groupKey ?? gauge.get(key)!.groupKey,
+      value: (integral?.total ?? new Decimal(0)).toFixed(),
+      event_count: String(dayRows.reduce((n, d) => n + d.eventCount, 0n)),
+      amount: formatMoney(dayRows.reduce((n, d) => n + nano(d.amount), 0n)),
+      days: days.map((day) => {
+        const row = dayRows.find((d) => d.day === day);
+        return { day, value: (integral?.days.get(day) ?? new Decimal(0)).toFixed(), event_count: String(row?.eventCount ?? 0n), amount: formatMoney(row ? nano(row.amount) : 0n) };
+      }),
+    };
+  });
+}
+
 // What a meter's value is, per day row and over the period; a new aggregation does not compile until it is here.
 const dayValue: Record<Aggregation, (row: repo.AggregateRow) => string | null> = {
   sum: (row) => row.valueSum,
@@ -420,7 +484,7 @@ const dayValue: Record<Aggregation, (row: repo.AggregateRow) => string | null> =
   latest: (row) => row.latestValue,
   count: (row) => String(row.eventCount),
   unique_count: (row) => String(row.uniqueCount),
-  // Not aggregated at ingestion (see aggregate.ts): counts and amounts only.
+  // Integrated when read (gaugeGroups), never from these rows.
   time_weighted_sum: () => null,
 };
 
