@@ -121,7 +121,7 @@ describe('plans, subscriptions and period close', () => {
     expect((await api.call('GET', '/v1/customers/euro/subscription')).status).toBe(404);
   });
 
-  it('closes ended periods with one pg-boss job per customer-period, keeps them open for late events during the grace, then refuses them', async () => {
+  it('closes ended periods with one pg-boss job per customer-period, keeps them open for late events during the grace, then takes later ones as adjustments', async () => {
     // Nothing is due before the end.
     await jobs.tick();
     expect((await jobs.counts())['billing.close-period'] ?? 0).toBe(0);
@@ -153,7 +153,7 @@ describe('plans, subscriptions and period close', () => {
     // During the grace a late event still lands in March.
     const [late] = await api.events(tokens('h-late', 'hybrid-co', 10, '2026-03-31T23:59:00Z'));
     expect(late).toMatchObject({ status: 'accepted', period: { start: '2026-03-01T00:00:00.000Z' } });
-    // After it, the drafts are finalized (one job each) and March refuses events.
+    // After it, the drafts are finalized (one job each); a later event for March is billed on April's invoice.
     harness.clock.set('2026-04-01T01:00:00Z');
     await jobs.tick();
     expect(await jobs.counts()).toMatchObject({ 'billing.close-period': 3, 'billing.finalize-invoice': 2 });
@@ -162,7 +162,7 @@ describe('plans, subscriptions and period close', () => {
       ['closed', 'finalized'],
     ]);
     const [tooLate] = await api.events(tokens('h-too-late', 'hybrid-co', 10, '2026-03-31T23:59:30Z'));
-    expect(tooLate).toMatchObject({ status: 'rejected', error: { code: 'period_closed' } });
+    expect(tooLate).toMatchObject({ status: 'accepted', period: { start: '2026-03-01T00:00:00.000Z' } });
     // April starts with the whole allowance again.
     const [april] = await api.events(tokens('h-april', 'hybrid-co', 1_000_000, '2026-04-01T00:00:10Z'));
     expect(april).toMatchObject({ status: 'accepted', amount: '0.000000000', period: { start: '2026-04-01T00:00:00.000Z', end: '2026-05-01T00:00:00.000Z' } });

@@ -10,7 +10,8 @@ import * as budgetsRepo from '../budgets/repo.ts';
 import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
 import { periodAt, type Period } from '../subscriptions/periods.ts';
 import * as subscriptionsRepo from '../subscriptions/repo.ts';
-import { termsOf } from '../subscriptions/service.ts';
+import { cutsOf, termsAt, termsOf } from '../subscriptions/service.ts';
+import { recordLateEvents } from '../invoices/service.ts';
 import * as walletsRepo from '../wallets/repo.ts';
 import { grantInForce, kernelGrant } from '../wallets/service.ts';
 import * as repo from './repo.ts';
@@ -20,6 +21,8 @@ export interface CustomerBilling {
   wallet: { customerId: string; currency: string; onDepletion: 'overage' | 'block'; grants: walletsRepo.Grant[] };
   balances: Map<string, bigint>;
   subscription?: subscriptionsRepo.SubscriptionTermsRow;
+  /** The subscription's amendments: they split periods and bring new terms (subscriptions/service.ts). */
+  amendments?: subscriptionsRepo.AmendmentRow[];
   /** Only customers with a budget have alerts to fire. */
   hasBudget: boolean;
 }
@@ -37,7 +40,11 @@ const injectedKeys = ['grants', 'on_depletion', 'discount_percent'] as const;
 
 /** Reads the batch's billing terms and locks its grants (two statements in ingestion's first round trip). Keyed by external id. */
 export async function loadBilling(scope: TenantScope, externalIds: string[]): Promise<Map<string, CustomerBilling>> {
-  const [contexts, grants] = await Promise.all([repo.findBillingContexts(scope, externalIds), walletsRepo.lockActiveGrants(scope, externalIds)]);
+  const [contexts, grants, amendments] = await Promise.all([
+    repo.findBillingContexts(scope, externalIds),
+    walletsRepo.lockActiveGrants(scope, externalIds),
+    subscriptionsRepo.findAmendmentsByExternalIds(scope, externalIds),
+  ]);
   const billing = new Map<string, CustomerBilling>();
   for (const [externalId, context] of contexts) {
     const customerGrants = grants.get(context.customerId) ?? [];
@@ -45,6 +52,7 @@ export async function loadBilling(scope: TenantScope, externalIds: string[]): Pr
       wallet: { customerId: context.customerId, currency: context.currency, onDepletion: context.onDepletion, grants: customerGrants },
       balances: new Map(customerGrants.map((g) => [g.id, toNano(g.balance)])),
       subscription: context.subscription,
+      amendments: amendments.get(context.customerId),
       hasBudget: context.hasBudget,
     });
   }
@@ -53,7 +61,7 @@ export async function loadBilling(scope: TenantScope, externalIds: string[]): Pr
 
 /** The billing period an event lands in: the subscription's, or the calendar month without one. */
 export function periodFor(billing: CustomerBilling | undefined, instant: Date): Period {
-  return periodAt(billing?.subscription ? termsOf(billing.subscription) : undefined, instant);
+  return periodAt(billing?.subscription ? termsOf(billing.subscription) : undefined, instant, cutsOf(billing?.amendments));
 }
 
 /**
@@ -65,7 +73,7 @@ export function kernelState(billing: CustomerBilling | undefined, stored: Record
   let state: CustomerState = { ...(stored as CustomerState), period: { start: period.start.toISOString(), end: period.end.toISOString() } };
   if (!billing) return state;
   const plan = billing.subscription;
-  if (plan && period.start.getTime() >= plan.startedAt.getTime()) state = withPlanTerms(state, plan);
+  if (plan && period.start.getTime() >= plan.startedAt.getTime()) state = withPlanTerms(state, termsAt(plan, billing.amendments ?? [], period.start));
   const grants = billing.wallet.currency === bookCurrency ? billing.wallet.grants.filter((g) => billing.balances.get(g.id)! > 0n) : [];
   return { ...state, grants: grants.map((g) => kernelGrant(g, billing.balances.get(g.id)!)), on_depletion: billing.wallet.onDepletion };
 }
@@ -119,6 +127,11 @@ function balanceAt(billing: CustomerBilling, at: Date): bigint {
   let total = 0n;
   for (const grant of billing.wallet.grants) if (grantInForce(grant, at)) total += billing.balances.get(grant.id)!;
   return total;
+}
+
+/** Events rated into closed periods (their invoice final): billed as adjustments on the next invoice. */
+export function billLateEvents(...args: Parameters<typeof recordLateEvents>): Promise<void> {
+  return recordLateEvents(...args);
 }
 
 export interface AcceptedCharge {

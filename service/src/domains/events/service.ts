@@ -200,11 +200,9 @@ async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], n
   if (located.length === 0) return outcomes;
 
   const periods = await repo.lockPeriods(scope, located.map((p) => ({ customerId: p.customerId, ...p.period })), now);
-  const open = located.filter((p) => {
-    if (periods.get(p.periodKey)!.status !== 'closed') return true;
-    outcomes[p.slot] = reject(p.index, p.event.transaction_id, 'period_closed', 'timestamp', `The billing period starting ${p.period.start.toISOString()} is closed`);
-    return false;
-  });
+  // An event for a closed period (its invoice is final) is rated in it all the same and billed as an
+  // adjustment on the customer's next invoice (billing.billLateEvents below).
+  const open = located;
 
   const books = new Map<string, Awaited<ReturnType<typeof compiledBook>>>();
   for (const p of open) {
@@ -293,6 +291,13 @@ async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], n
       billings,
       accepted.map((a) => ({ transactionId: a.event.transaction_id, customerExternalId: a.event.customer_id, customerId: a.customerId, periodStart: a.period.start, occurredAt: a.occurredAt })),
       credits,
+      now,
+    ),
+    billing.billLateEvents(
+      scope,
+      accepted
+        .filter((a) => periods.get(a.periodKey)!.status === 'closed')
+        .map((a) => ({ transactionId: a.event.transaction_id, customerId: a.customerId, currency: a.result.currency, occurredAt: a.occurredAt, periodStart: a.period.start, amount: nano(a.result.amount) })),
       now,
     ),
   ]).catch((error: unknown) => {
