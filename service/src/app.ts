@@ -69,6 +69,9 @@ export function createApp(options: AppOptions): express.Express {
   const deps: Deps = { db: options.db, clock: options.clock, logger, metrics, sessionTtlSeconds: options.sessionTtlSeconds ?? 30 * 24 * 3600 };
   const app = express();
   app.disable('x-powered-by');
+  // No hash of every response body: the API's answers are per request (a route that can be cached, the
+  // pricing snapshot, sets its own ETag).
+  app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(
     requestContext(logger, (req, res, seconds) => {
