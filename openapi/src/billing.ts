@@ -22,6 +22,8 @@ function queryParams(schema: z.ZodObject): { name: string; in: 'query'; schema: 
 const customerId = { name: 'id', in: 'path' as const, schema: string, required: true, description: "The customer's external id (percent-encoded)." };
 const invoiceId = { name: 'id', in: 'path' as const, schema: { type: 'string', format: 'uuid' }, required: true };
 const grantId = { name: 'grant_id', in: 'path' as const, schema: { type: 'string', format: 'uuid' }, required: true };
+const scopeKind = { name: 'kind', in: 'path' as const, schema: { type: 'string', enum: ['api_key', 'project'] }, required: true };
+const scopeValue = { name: 'value', in: 'path' as const, schema: string, required: true, description: "The API key's id or the project tag (percent-encoded)." };
 
 export const billingSchemas: Record<string, Schema> = {
   CreditGrant: object({
@@ -138,8 +140,36 @@ Object.assign(billingSchemas, {
     on_depletion: { type: 'string', enum: ['overage', 'block'] },
     credit_balance: described(money, 'Credit in force now that would pay for this request (scoped credit counts only when the request names its event type or card).'),
     budget: nullable(object({ amount: money, enforcement: { type: 'string', enum: ['alert', 'block'] }, spend: money, remaining: money })),
+    scoped_budgets: {
+      type: 'array',
+      description: "Budgets of the request's API key and project tag, with this period's spend attributed to them.",
+      items: object({ kind: { type: 'string', enum: ['api_key', 'project'] }, value: string, amount: money, enforcement: { type: 'string', enum: ['alert', 'block'] }, spend: money, remaining: money }),
+    },
     as_of: instant,
   }),
+});
+
+Object.assign(billingSchemas, {
+  ScopedBudget: object({
+    customer_id: string,
+    kind: described({ type: 'string', enum: ['api_key', 'project'] }, 'api_key: events sent with that key; project: events whose `project` property is the value.'),
+    value: described(string, "The API key's id or the project tag."),
+    currency: string,
+    amount: described(money, 'Per billing period.'),
+    enforcement: { type: 'string', enum: ['alert', 'block'] },
+    thresholds: { type: 'array', items: { type: 'integer' } },
+    updated_at: instant,
+    current_period: nullable(
+      object({
+        start: instant,
+        end: instant,
+        spend: described(money, 'Usage net of discounts attributed to the scope this period, whether credits or the invoice pay for it.'),
+        remaining: described(money, 'Negative when the budget is exceeded.'),
+        alerts: { type: 'array', items: ref('BudgetAlert'), description: 'Thresholds fired this period, each once.' },
+      }),
+    ),
+  }),
+  ScopedBudgetList: object({ data: { type: 'array', items: ref('ScopedBudget') } }),
 });
 
 const interval = { type: 'string', enum: ['month', 'year'] };
@@ -342,11 +372,26 @@ export const billingRoutes: Record<string, Record<string, BillingOperation>> = {
       summary: 'May a request of this estimated cost proceed?',
       operationId: 'checkEntitlement',
       description:
-        'Answers from the credit in force, the depletion policy and the budget, storing nothing. Refused with `credits_exhausted` when the customer blocks on depletion and its credit does not cover the whole cost (the rule ingestion applies), and with `budget_exceeded` when a blocking budget would be exceeded.',
+        'Answers from the credit in force, the depletion policy and the budgets, storing nothing. Refused with `credits_exhausted` when the customer blocks on depletion and its credit does not cover the whole cost (the rule ingestion applies), and with `budget_exceeded` when a blocking budget would be exceeded: the customer\'s, or that of the request\'s API key (`api_key_id`, the calling key when omitted) or project tag (`project`).',
       body: fromZod(checkInput),
       ok: [200, 'EntitlementCheck'],
       params: [customerId],
     },
+  },
+  '/v1/customers/{id}/scoped_budgets': {
+    get: { summary: "Budgets of the customer's API keys and project tags, with this period's spend and alerts", operationId: 'listScopedBudgets', ok: [200, 'ScopedBudgetList'], params: [customerId] },
+  },
+  '/v1/customers/{id}/scoped_budgets/{kind}/{value}': {
+    put: {
+      summary: 'Set the budget of one API key or project tag of the customer',
+      operationId: 'setScopedBudget',
+      description:
+        "Spend is attributed as events are acknowledged: to the API key that sent each event and to its `project` property (usage net of discounts, whoever pays it). Alerts fire at each threshold once per period and scope. A blocking budget makes POST /v1/customers/{id}/check refuse a request of that key or project that would exceed it. A customer's first scoped budget recovers the period's spend by project from its rated events; spend by key counts from then (events do not record their key).",
+      body: fromZod(setBudgetInput),
+      ok: [200, 'ScopedBudget'],
+      params: [customerId, scopeKind, scopeValue],
+    },
+    delete: { summary: 'Remove the budget of an API key or project tag', operationId: 'deleteScopedBudget', ok: [200, 'Deleted'], params: [customerId, scopeKind, scopeValue] },
   },
   '/v1/plans': {
     get: { summary: 'List plans', operationId: 'listPlans', ok: [200, 'PlanList'], params: queryParams(listPlansInput) },
@@ -381,7 +426,7 @@ export const billingRoutes: Record<string, Record<string, BillingOperation>> = {
     post: {
       summary: 'Finalize a draft now, ending its grace period early',
       operationId: 'finalizeInvoice',
-      description: 'Closes the period (later events are refused with period_closed), rebuilds the lines, assigns the next number and posts the invoice to the ledger (debit the receivable, credit revenue). ' + roundingRule,
+      description: 'Closes the period (later events for it are billed as adjustment lines on the customer\'s next invoice, with their own timestamp), rebuilds the lines, assigns the next number and posts the invoice to the ledger (debit the receivable, credit revenue). ' + roundingRule,
       ok: [200, 'Invoice'],
       params: [invoiceId],
     },

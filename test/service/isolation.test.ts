@@ -102,6 +102,10 @@ describe('tenant isolation', () => {
     const preempted = { ...llmEvent('b-preempted', 'b-customer'), properties: { ...llmEvent('x', 'y').properties, outcome: 'preempted' } };
     expect((await asB('POST', '/v1/events', { events: [preempted] })).body.accepted).toBe(1);
     expect((await asB('POST', '/v1/customers/b-customer/sla_credits', { transaction_id: 'b-preempted', reason: 'B reclaimed' })).status).toBe(201);
+    // B's budget of a project tag, spend attributed to it and its alerts.
+    expect((await asB('PUT', '/v1/customers/b-customer/scoped_budgets/project/b-proj', { amount: '0.000001' })).status).toBe(200);
+    const tagged = { ...llmEvent('b-tagged', 'b-customer'), properties: { ...llmEvent('x', 'y').properties, project: 'b-proj' } };
+    expect((await asB('POST', '/v1/events', { events: [tagged] })).body.accepted).toBe(1);
     bUserId = (await trpc(harness, 'query', 'auth.me', undefined, b.session)).body.user.id;
     // The same external id in two tenants is two customers.
     expect((await rest(harness, 'POST', '/v1/customers', { key: a.secretKey, body: { external_id: 'shared-id', currency: 'EUR', name: 'A' } })).status).toBe(201);
@@ -253,6 +257,13 @@ describe('tenant isolation', () => {
       { route: 'trpc reratings.approve', run: asAtrpc('mutation', 'reratings.approve', { id: bReratingId }), status: 404 },
       { route: 'trpc reratings.revisions', run: asAtrpc('query', 'reratings.revisions', { transaction_id: 'b-tx' }), status: 404 },
       { route: 'GET /customers/:id/sla_credits', run: asA('GET', '/v1/customers/b-customer/sla_credits'), status: 404 },
+      { route: 'GET /customers/:id/scoped_budgets', run: asA('GET', '/v1/customers/b-customer/scoped_budgets'), status: 404 },
+      { route: 'PUT /customers/:id/scoped_budgets/:kind/:value', run: asA('PUT', '/v1/customers/b-customer/scoped_budgets/project/b-proj', { amount: '5' }), status: 404 },
+      { route: 'PUT /customers/:id/scoped_budgets/:kind/:value', run: asA('PUT', `/v1/customers/a-customer/scoped_budgets/api_key/${bKeyId}`, { amount: '5' }), status: 404 },
+      { route: 'DELETE /customers/:id/scoped_budgets/:kind/:value', run: asA('DELETE', '/v1/customers/b-customer/scoped_budgets/project/b-proj'), status: 404 },
+      { route: 'trpc budgets.scoped', run: asAtrpc('query', 'budgets.scoped', { id: 'b-customer' }), status: 404 },
+      { route: 'trpc budgets.setScoped', run: asAtrpc('mutation', 'budgets.setScoped', { id: 'b-customer', kind: 'project', value: 'b-proj', budget: { amount: '5' } }), status: 404 },
+      { route: 'trpc budgets.deleteScoped', run: asAtrpc('mutation', 'budgets.deleteScoped', { id: 'b-customer', kind: 'project', value: 'b-proj' }), status: 404 },
       { route: 'POST /customers/:id/sla_credits', run: asA('POST', '/v1/customers/b-customer/sla_credits', { transaction_id: 'b-preempted', reason: 'x' }), status: 404 },
       { route: 'POST /customers/:id/sla_credits', run: asA('POST', '/v1/customers/a-customer/sla_credits', { transaction_id: 'b-preempted', reason: 'x' }), status: 400 },
       { route: 'trpc slaCredits.list', run: asAtrpc('query', 'slaCredits.list', { id: 'b-customer' }), status: 404 },

@@ -1,5 +1,5 @@
 import type { TenantScope } from '../../platform/db.ts';
-import type { Enforcement } from './schema.ts';
+import type { Enforcement, ScopeKind } from './schema.ts';
 
 export interface Budget {
   customerId: string;
@@ -80,4 +80,195 @@ export async function fireAlerts({ db, tenantId }: TenantScope, periods: { custo
 
 function fromDbBudget(row: Record<string, any>): Budget {
   return { customerId: row.customer_id, amount: row.amount, enforcement: row.enforcement, thresholds: row.thresholds, createdAt: row.created_at, updatedAt: row.updated_at };
+}
+
+// ---- budgets scoped to an API key or a project tag ------------------------------------------------------
+
+export interface ScopedBudget {
+  id: string;
+  customerId: string;
+  kind: ScopeKind;
+  value: string;
+  amount: string;
+  enforcement: Enforcement;
+  thresholds: number[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export async function upsertScopedBudget({ db, tenantId }: TenantScope, b: ScopedBudget): Promise<void> {
+  await db`
+    insert into scoped_budgets (tenant_id, id, customer_id, scope_kind, scope_value, amount, enforcement, thresholds, created_at, updated_at)
+    values (${tenantId}, ${b.id}, ${b.customerId}, ${b.kind}, ${b.value}, ${b.amount}, ${b.enforcement}, ${b.thresholds}::int[], ${b.createdAt}, ${b.updatedAt})
+    on conflict (tenant_id, customer_id, scope_kind, scope_value) do update
+      set amount = excluded.amount, enforcement = excluded.enforcement, thresholds = excluded.thresholds, updated_at = excluded.updated_at`;
+}
+
+export async function listScopedBudgets({ db, tenantId }: TenantScope, customerId: string, scopes?: { kind: ScopeKind; value: string }[]): Promise<ScopedBudget[]> {
+  const rows = await db`
+    select * from scoped_budgets where tenant_id = ${tenantId} and customer_id = ${customerId}
+    ${scopes ? db`and (scope_kind, scope_value) in (select * from unnest(${scopes.map((s) => s.kind)}::text[], ${scopes.map((s) => s.value)}::text[]))` : db``}
+    order by scope_kind, scope_value`;
+  return rows.map(fromDbScopedBudget);
+}
+
+export async function deleteScopedBudget({ db, tenantId }: TenantScope, customerId: string, kind: ScopeKind, value: string): Promise<ScopedBudget | undefined> {
+  const [row] = await db`
+    delete from scoped_budgets where tenant_id = ${tenantId} and customer_id = ${customerId} and scope_kind = ${kind} and scope_value = ${value}
+    returning *`;
+  return row ? fromDbScopedBudget(row) : undefined;
+}
+
+/** Whether the customer has any scoped budget (ingestion attributes spend to scopes only then). */
+export async function hasScopedBudgets({ db, tenantId }: TenantScope, customerId: string): Promise<boolean> {
+  const [row] = await db`select exists (select 1 from scoped_budgets where tenant_id = ${tenantId} and customer_id = ${customerId}) as has`;
+  return row.has;
+}
+
+/**
+ * When a customer gets its first scoped budget: the period's spend by project tag so far, from its rated lines
+ * (amount left to bill plus credits drawn). Spend by API key cannot be recovered (events do not record the
+ * key); it counts from now.
+ */
+export async function backfillProjectSpend({ db, tenantId }: TenantScope, customerId: string, periodStart: Date, now: Date): Promise<void> {
+  await db`
+    insert into scoped_spend (tenant_id, customer_id, period_start, scope_kind, scope_value, spend, updated_at)
+    select ${tenantId}, ${customerId}, ${periodStart}, 'project', e.properties->>'project',
+           sum(l.amount + coalesce((select sum((s->>'amount')::numeric) from jsonb_array_elements(l.receipt) s where s->>'step' = 'credit'), 0)), ${now}
+    from events e
+    join rated_lines l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start = ${periodStart}
+    where e.tenant_id = ${tenantId} and e.customer_id = ${customerId} and e.occurred_at >= ${periodStart}
+      and jsonb_typeof(e.properties->'project') = 'string'
+      and not exists (select 1 from rated_lines n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)
+    group by e.properties->>'project'
+    on conflict do nothing`;
+}
+
+export interface ScopedCharge {
+  customerId: string;
+  periodStart: Date;
+  kind: ScopeKind;
+  value: string;
+  /** Nano-units as a decimal string. */
+  spend: string;
+}
+
+/**
+ * Adds ingested spend to the scopes (the acknowledging transaction), then fires the thresholds of the scoped
+ * budgets it reached, each once per period and scope. Two statements, issued without waiting.
+ */
+export function recordScopedSpend({ db, tenantId }: TenantScope, charges: ScopedCharge[], now: Date): Promise<unknown> {
+  if (charges.length === 0) return Promise.resolve();
+  const rows = JSON.stringify(charges.map((c) => ({ customer_id: c.customerId, period_start: c.periodStart.toISOString(), kind: c.kind, value: c.value, spend: c.spend })));
+  return Promise.all([
+    db`
+      insert into scoped_spend (tenant_id, customer_id, period_start, scope_kind, scope_value, spend, updated_at)
+      select ${tenantId}, c.customer_id, c.period_start, c.kind, c.value, sum(c.spend), ${now}
+      from json_to_recordset(${rows}::text::json) as c(customer_id uuid, period_start timestamptz, kind text, value text, spend numeric)
+      group by c.customer_id, c.period_start, c.kind, c.value
+      order by c.customer_id, c.period_start, c.kind, c.value
+      on conflict (tenant_id, customer_id, period_start, scope_kind, scope_value) do update
+        set spend = scoped_spend.spend + excluded.spend, updated_at = excluded.updated_at`,
+    db`
+      insert into scoped_budget_alerts (tenant_id, customer_id, period_start, scope_kind, scope_value, threshold, budget_amount, spend, fired_at)
+      select s.tenant_id, s.customer_id, s.period_start, s.scope_kind, s.scope_value, t.threshold, b.amount, s.spend, ${now}
+      from scoped_spend s
+      join scoped_budgets b on b.tenant_id = s.tenant_id and b.customer_id = s.customer_id and b.scope_kind = s.scope_kind and b.scope_value = s.scope_value
+      cross join unnest(b.thresholds) as t(threshold)
+      where s.tenant_id = ${tenantId}
+        and (s.customer_id, s.period_start, s.scope_kind, s.scope_value) in (
+          select c.customer_id, c.period_start, c.kind, c.value
+          from json_to_recordset(${rows}::text::json) as c(customer_id uuid, period_start timestamptz, kind text, value text, spend numeric))
+        and s.spend * 100 >= b.amount * t.threshold
+      on conflict do nothing`,
+  ]);
+}
+
+/** The spend of the given scopes in the customer's period containing `at`, by "kind:value". */
+export async function findScopedSpend({ db, tenantId }: TenantScope, customerId: string, at: Date, scopes: { kind: ScopeKind; value: string }[]): Promise<Map<string, string>> {
+  if (scopes.length === 0) return new Map();
+  const rows = await db`
+    select s.scope_kind, s.scope_value, s.spend::text from scoped_spend s
+    join customer_periods p on p.tenant_id = s.tenant_id and p.customer_id = s.customer_id and p.period_start = s.period_start
+    where s.tenant_id = ${tenantId} and s.customer_id = ${customerId} and p.period_start <= ${at} and p.period_end > ${at}
+      and (s.scope_kind, s.scope_value) in (select * from unnest(${scopes.map((s) => s.kind)}::text[], ${scopes.map((s) => s.value)}::text[]))`;
+  return new Map(rows.map((r) => [`${r.scope_kind}:${r.scope_value}`, r.spend as string]));
+}
+
+export interface ScopedAlert {
+  kind: ScopeKind;
+  value: string;
+  periodStart: Date;
+  threshold: number;
+  budgetAmount: string;
+  spend: string;
+  firedAt: Date;
+}
+
+export async function listScopedAlerts({ db, tenantId }: TenantScope, customerId: string, periodStart?: Date): Promise<ScopedAlert[]> {
+  const rows = await db`
+    select scope_kind, scope_value, period_start, threshold, budget_amount::text, spend::text, fired_at from scoped_budget_alerts
+    where tenant_id = ${tenantId} and customer_id = ${customerId}
+    ${periodStart ? db`and period_start = ${periodStart}` : db``}
+    order by period_start desc, scope_kind, scope_value, threshold`;
+  return rows.map((r) => ({ kind: r.scope_kind, value: r.scope_value, periodStart: r.period_start, threshold: r.threshold, budgetAmount: r.budget_amount, spend: r.spend, firedAt: r.fired_at }));
+}
+
+function fromDbScopedBudget(row: Record<string, any>): ScopedBudget {
+  return {
+    id: row.id,
+    customerId: row.customer_id,
+    kind: row.scope_kind,
+    value: row.scope_value,
+    amount: row.amount,
+    enforcement: row.enforcement,
+    thresholds: row.thresholds,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/**
+ * Everything the entitlement check reads, in one statement (one round trip with the transaction's settings):
+ * the customer, its policy, budget, period spend at `at`, active grants (creation order) and the budgets and
+ * spend of the request's scopes.
+ */
+export async function readCheckState({ db, tenantId }: TenantScope, externalId: string, at: Date, scopes: { kind: ScopeKind; value: string }[]) {
+  const [row] = await db`
+    select c.id, c.currency,
+      coalesce((select w.on_depletion from customer_wallets w where w.tenant_id = c.tenant_id and w.customer_id = c.id), 'overage') as on_depletion,
+      (select json_build_object('amount', b.amount::text, 'enforcement', b.enforcement) from budgets b
+        where b.tenant_id = c.tenant_id and b.customer_id = c.id) as budget,
+      (select json_build_object('start', p.period_start, 'spend', (p.amount + p.credits_applied)::text) from customer_periods p
+        where p.tenant_id = c.tenant_id and p.customer_id = c.id and p.period_start <= ${at} and p.period_end > ${at}) as period,
+      (select coalesce(json_agg(json_build_object('balance', g.balance::text, 'effective_at', g.effective_at, 'expires_at', g.expires_at,
+                                                  'scope_cards', g.scope_cards, 'scope_event_types', g.scope_event_types) order by g.seq), '[]')
+        from credit_grants g where g.tenant_id = c.tenant_id and g.customer_id = c.id and g.status = 'active') as grants,
+      (select coalesce(json_agg(json_build_object('kind', sb.scope_kind, 'value', sb.scope_value, 'amount', sb.amount::text, 'enforcement', sb.enforcement,
+                                                  'spend', coalesce((select s.spend::text from scoped_spend s
+                                                                     join customer_periods p on p.tenant_id = s.tenant_id and p.customer_id = s.customer_id and p.period_start = s.period_start
+                                                                     where s.tenant_id = sb.tenant_id and s.customer_id = sb.customer_id and s.scope_kind = sb.scope_kind
+                                                                       and s.scope_value = sb.scope_value and p.period_start <= ${at} and p.period_end > ${at}), '0'))
+                                order by sb.scope_kind, sb.scope_value), '[]')
+        from scoped_budgets sb
+        where sb.tenant_id = c.tenant_id and sb.customer_id = c.id
+          and (sb.scope_kind, sb.scope_value) in (select * from unnest(${scopes.map((s) => s.kind)}::text[], ${scopes.map((s) => s.value)}::text[]))) as scoped
+    from customers c where c.tenant_id = ${tenantId} and c.external_id = ${externalId}`;
+  if (!row) return undefined;
+  return {
+    customerId: row.id as string,
+    currency: row.currency as string,
+    onDepletion: row.on_depletion as 'overage' | 'block',
+    budget: row.budget as { amount: string; enforcement: Enforcement } | null,
+    periodSpend: row.period ? (row.period.spend as string) : null,
+    grants: (row.grants as { balance: string; effective_at: string | null; expires_at: string | null; scope_cards: string[] | null; scope_event_types: string[] | null }[]).map((g) => ({
+      status: 'active' as const,
+      balance: g.balance,
+      effectiveAt: g.effective_at ? new Date(g.effective_at) : null,
+      expiresAt: g.expires_at ? new Date(g.expires_at) : null,
+      scopeCards: g.scope_cards,
+      scopeEventTypes: g.scope_event_types,
+    })),
+    scoped: row.scoped as { kind: ScopeKind; value: string; amount: string; enforcement: Enforcement; spend: string }[],
+  };
 }

@@ -4,7 +4,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
 import { externalId } from '../customers/schema.ts';
-import { checkInput, customerPath, listAlertsInput, setBudgetInput } from './schema.ts';
+import { checkInput, customerPath, listAlertsInput, scopedBudgetPath, scopeKinds, setBudgetInput } from './schema.ts';
 import * as service from './service.ts';
 
 export function budgetsRestRoutes(deps: Deps): Router {
@@ -25,6 +25,17 @@ export function budgetsRestRoutes(deps: Deps): Router {
     const { id } = parseInput(customerPath, req.params, ['path']);
     res.json(await service.listAlerts(deps, actorOf(res), id, parseInput(listAlertsInput, req.query, ['query'])));
   });
+  routes.get('/customers/:id/scoped_budgets', async (req, res) => {
+    const { id } = parseInput(customerPath, req.params, ['path']);
+    res.json(await service.listScopedBudgets(deps, actorOf(res), id));
+  });
+  routes.put('/customers/:id/scoped_budgets/:kind/:value', async (req, res) => {
+    const path = parseInput(scopedBudgetPath, req.params, ['path']);
+    res.json(await service.setScopedBudget(deps, actorOf(res), path, parseInput(setBudgetInput, req.body)));
+  });
+  routes.delete('/customers/:id/scoped_budgets/:kind/:value', async (req, res) => {
+    res.json(await service.deleteScopedBudget(deps, actorOf(res), parseInput(scopedBudgetPath, req.params, ['path'])));
+  });
   routes.post('/customers/:id/check', async (req, res) => {
     const { id } = parseInput(customerPath, req.params, ['path']);
     res.json(await service.checkEntitlement(deps, actorOf(res), id, parseInput(checkInput, req.body)));
@@ -41,6 +52,13 @@ export const budgetsTrpc = router({
   alerts: authedProcedure
     .input(z.strictObject({ id: externalId, at: listAlertsInput.shape.at }))
     .query(({ ctx, input }) => service.listAlerts(ctx.deps, ctx.actor, input.id, { at: input.at })),
+  scoped: authedProcedure.input(customerPath).query(({ ctx, input }) => service.listScopedBudgets(ctx.deps, ctx.actor, input.id)),
+  setScoped: authedProcedure
+    .input(z.strictObject({ id: externalId, kind: z.enum(scopeKinds), value: z.string().min(1).max(200), budget: setBudgetInput }))
+    .mutation(({ ctx, input }) => service.setScopedBudget(ctx.deps, ctx.actor, scopedBudgetPath.parse({ id: input.id, kind: input.kind, value: input.value }), input.budget)),
+  deleteScoped: authedProcedure
+    .input(scopedBudgetPath)
+    .mutation(({ ctx, input }) => service.deleteScopedBudget(ctx.deps, ctx.actor, input)),
   check: authedProcedure
     .input(z.strictObject({ id: externalId, request: checkInput }))
     .query(({ ctx, input }) => service.checkEntitlement(ctx.deps, ctx.actor, input.id, input.request)),

@@ -27,6 +27,10 @@ export const checkInput = z.strictObject({
   event_type: z.string().min(1).max(200).optional(),
   /** The rate card that will price it, for card-scoped credit. */
   card: z.string().min(1).max(200).optional(),
+  /** The API key the request will be sent with (its id): that key's budget applies. The calling key when omitted. */
+  api_key_id: z.uuid().optional(),
+  /** The request's project tag (the event's `project` property): that project's budget applies. */
+  project: z.string().min(1).max(200).optional(),
 });
 export type CheckInput = z.infer<typeof checkInput>;
 
@@ -37,3 +41,13 @@ export const listAlertsInput = z.strictObject({
 export type ListAlertsInput = z.infer<typeof listAlertsInput>;
 
 export const customerPath = z.strictObject({ id: externalId });
+
+export const scopeKinds = ['api_key', 'project'] as const;
+export type ScopeKind = (typeof scopeKinds)[number];
+/** A budget of one API key (its id) or one project tag of the customer. */
+export const scopedBudgetPath = z
+  .strictObject({ id: externalId, kind: z.enum(scopeKinds), value: z.string().min(1).max(200) })
+  .superRefine((path, ctx) => {
+    if (path.kind === 'api_key' && !z.uuid().safeParse(path.value).success) ctx.addIssue({ code: 'custom', path: ['value'], message: "must be an API key's id (a UUID)" });
+  });
+export type ScopedBudgetPath = z.infer<typeof scopedBudgetPath>;

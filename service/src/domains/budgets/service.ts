@@ -1,6 +1,7 @@
 // Budgets per customer, the alerts they fire (once per threshold and period, at ingestion: events/billing.ts),
 // and the entitlement check: may a request of estimated cost X proceed, given the customer's credit in force,
 // its depletion policy and its budget?
+import crypto from 'node:crypto';
 import type { ApiSchemas } from '../../platform/api.ts';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
@@ -10,10 +11,10 @@ import { notFound } from '../../platform/errors.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
 import * as customersRepo from '../customers/repo.ts';
-import * as walletsRepo from '../wallets/repo.ts';
+import * as keysRepo from '../keys/repo.ts';
 import { grantInForce } from '../wallets/service.ts';
 import * as repo from './repo.ts';
-import type { CheckInput, ListAlertsInput, SetBudgetInput } from './schema.ts';
+import type { CheckInput, ListAlertsInput, ScopedBudgetPath, ScopeKind, SetBudgetInput } from './schema.ts';
 
 export async function setBudget(deps: Deps, actor: Actor, externalId: string, input: SetBudgetInput): Promise<ApiSchemas['Budget']> {
   requirePermission(actor, 'budgets.write');
@@ -94,6 +95,8 @@ export function decideEntitlement(input: {
   onDepletion: 'overage' | 'block';
   creditBalance: bigint;
   budget?: { amount: bigint; enforcement: 'alert' | 'block'; spend: bigint };
+  /** Budgets of the request's API key and project tag. */
+  scoped?: { kind: ScopeKind; value: string; amount: bigint; enforcement: 'alert' | 'block'; spend: bigint }[];
 }): CheckReason[] {
   const reasons: CheckReason[] = [];
   if (input.onDepletion === 'block' && input.cost > input.creditBalance) {
@@ -102,23 +105,31 @@ export function decideEntitlement(input: {
   if (input.budget?.enforcement === 'block' && input.budget.spend + input.cost > input.budget.amount) {
     reasons.push({ code: 'budget_exceeded', message: `The period's spend (${formatMoney(input.budget.spend)}) plus the estimated cost would exceed the budget (${formatMoney(input.budget.amount)})` });
   }
+  for (const b of input.scoped ?? []) {
+    if (b.enforcement === 'block' && b.spend + input.cost > b.amount) {
+      reasons.push({
+        code: 'budget_exceeded',
+        message: `The ${b.kind === 'api_key' ? 'API key' : 'project'} ${b.value}'s spend this period (${formatMoney(b.spend)}) plus the estimated cost would exceed its budget (${formatMoney(b.amount)})`,
+      });
+    }
+  }
   return reasons;
 }
 
 export async function checkEntitlement(deps: Deps, actor: Actor, externalId: string, input: CheckInput): Promise<ApiSchemas['EntitlementCheck']> {
   requirePermission(actor, 'entitlements.check');
   const now = deps.clock.now();
+  // The request's scopes: its API key (the calling key unless named) and its project tag.
+  const apiKeyId = input.api_key_id ?? (actor.type === 'api_key' ? actor.id : undefined);
+  const scopes = [
+    ...(apiKeyId ? [{ kind: 'api_key' as const, value: apiKeyId }] : []),
+    ...(input.project ? [{ kind: 'project' as const, value: input.project }] : []),
+  ];
   return withTenant(deps.db, actor.tenantId, async (tx) => {
-    const scope = { db: tx, tenantId: actor.tenantId };
-    const customer = await requireCustomer(scope, externalId);
-    const [policy, grants, budget, period] = await Promise.all([
-      walletsRepo.findWalletPolicy(scope, customer.id),
-      walletsRepo.listGrants(scope, customer.id, 'active'),
-      repo.findBudget(scope, customer.id),
-      repo.findPeriodSpend(scope, customer.id, now),
-    ]);
+    const state = await repo.readCheckState({ db: tx, tenantId: actor.tenantId }, externalId, now, scopes);
+    if (!state) throw notFound('customer_not_found', `No customer "${externalId}"`);
     // Scoped credit counts only when the request says what it is; an unnamed request could be anything.
-    const eligible = grants.filter(
+    const eligible = state.grants.filter(
       (g) =>
         grantInForce(g, now) &&
         (!g.scopeCards || (input.card !== undefined && g.scopeCards.includes(input.card))) &&
@@ -126,31 +137,142 @@ export async function checkEntitlement(deps: Deps, actor: Actor, externalId: str
     );
     const creditBalance = eligible.reduce((sum, g) => sum + toNano(g.balance), 0n);
     const cost = toNano(input.estimated_cost);
-    const spend = period ? toNano(period.spend) : 0n;
-    const budgetAmount = budget ? toNano(budget.amount) : 0n;
+    const spend = state.periodSpend ? toNano(state.periodSpend) : 0n;
+    const budgetAmount = state.budget ? toNano(state.budget.amount) : 0n;
+    const scoped = state.scoped.map((b) => ({ kind: b.kind, value: b.value, amount: toNano(b.amount), enforcement: b.enforcement, spend: toNano(b.spend) }));
     const reasons = decideEntitlement({
       cost,
-      onDepletion: policy,
+      onDepletion: state.onDepletion,
       creditBalance,
-      budget: budget ? { amount: budgetAmount, enforcement: budget.enforcement, spend } : undefined,
+      budget: state.budget ? { amount: budgetAmount, enforcement: state.budget.enforcement, spend } : undefined,
+      scoped,
     });
     return {
       customer_id: externalId,
       allowed: reasons.length === 0,
       reasons,
       estimated_cost: formatMoney(cost),
-      currency: customer.currency,
-      on_depletion: policy,
+      currency: state.currency,
+      on_depletion: state.onDepletion,
       credit_balance: formatMoney(creditBalance),
-      budget: budget
+      budget: state.budget
         ? {
             amount: formatMoney(budgetAmount),
-            enforcement: budget.enforcement,
+            enforcement: state.budget.enforcement,
             spend: formatMoney(spend),
             remaining: formatMoney(budgetAmount - spend),
           }
         : null,
+      scoped_budgets: scoped.map((b) => ({
+        kind: b.kind,
+        value: b.value,
+        amount: formatMoney(b.amount),
+        enforcement: b.enforcement,
+        spend: formatMoney(b.spend),
+        remaining: formatMoney(b.amount - b.spend),
+      })),
       as_of: now.toISOString(),
+    };
+  });
+}
+
+/**
+ * Sets the budget of one API key (its id) or one project tag of the customer. Spend is attributed at ingestion
+ * to the key that sent each event and to its `project` property; a customer's first scoped budget recovers the
+ * period's spend by project from its rated lines (not by key: events do not record it).
+ */
+export async function setScopedBudget(deps: Deps, actor: Actor, path: ScopedBudgetPath, input: SetBudgetInput): Promise<ApiSchemas['ScopedBudget']> {
+  requirePermission(actor, 'budgets.write');
+  const now = deps.clock.now();
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const customer = await requireCustomer(scope, path.id);
+    if (path.kind === 'api_key' && !(await keysRepo.findApiKey(scope, path.value))) {
+      throw notFound('api_key_not_found', `No API key "${path.value}"`);
+    }
+    const [before] = await repo.listScopedBudgets(scope, customer.id, [{ kind: path.kind, value: path.value }]);
+    const first = !before && !(await repo.hasScopedBudgets(scope, customer.id));
+    await repo.upsertScopedBudget(scope, {
+      id: before?.id ?? crypto.randomUUID(),
+      customerId: customer.id,
+      kind: path.kind,
+      value: path.value,
+      amount: formatMoney(toNano(input.amount)),
+      enforcement: input.enforcement,
+      thresholds: input.thresholds,
+      createdAt: before?.createdAt ?? now,
+      updatedAt: now,
+    });
+    const period = await repo.findPeriodSpend(scope, customer.id, now);
+    if (first && period) await repo.backfillProjectSpend(scope, customer.id, period.start, now);
+    const [result] = await readScopedBudgets(scope, customer, now, [{ kind: path.kind, value: path.value }]);
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'scoped_budget.set',
+      entityType: 'customer',
+      entityId: customer.id,
+      before: before ? { kind: before.kind, value: before.value, amount: before.amount, enforcement: before.enforcement, thresholds: before.thresholds } : null,
+      after: { kind: result.kind, value: result.value, amount: result.amount, enforcement: result.enforcement, thresholds: result.thresholds },
+    });
+    return result;
+  });
+}
+
+export async function listScopedBudgets(deps: Deps, actor: Actor, externalId: string): Promise<ApiSchemas['ScopedBudgetList']> {
+  requirePermission(actor, 'billing.read');
+  const now = deps.clock.now();
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    return { data: await readScopedBudgets(scope, await requireCustomer(scope, externalId), now) };
+  });
+}
+
+export async function deleteScopedBudget(deps: Deps, actor: Actor, path: ScopedBudgetPath): Promise<ApiSchemas['Deleted']> {
+  requirePermission(actor, 'budgets.write');
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const customer = await requireCustomer(scope, path.id);
+    const deleted = await repo.deleteScopedBudget(scope, customer.id, path.kind, path.value);
+    if (!deleted) throw notFound('budget_not_found', `Customer "${path.id}" has no budget for ${path.kind} "${path.value}"`);
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'scoped_budget.deleted',
+      entityType: 'customer',
+      entityId: customer.id,
+      before: { kind: deleted.kind, value: deleted.value, amount: deleted.amount, enforcement: deleted.enforcement, thresholds: deleted.thresholds },
+    });
+    return { deleted: true };
+  });
+}
+
+async function readScopedBudgets(scope: TenantScope, customer: customersRepo.Customer, now: Date, only?: { kind: ScopeKind; value: string }[]): Promise<ApiSchemas['ScopedBudget'][]> {
+  const budgets = await repo.listScopedBudgets(scope, customer.id, only);
+  const period = await repo.findPeriodSpend(scope, customer.id, now);
+  const [spend, alerts] = await Promise.all([
+    repo.findScopedSpend(scope, customer.id, now, budgets.map((b) => ({ kind: b.kind, value: b.value }))),
+    period ? repo.listScopedAlerts(scope, customer.id, period.start) : Promise.resolve([]),
+  ]);
+  return budgets.map((b) => {
+    const amount = toNano(b.amount);
+    const used = toNano(spend.get(`${b.kind}:${b.value}`) ?? '0');
+    return {
+      customer_id: customer.externalId,
+      kind: b.kind,
+      value: b.value,
+      currency: customer.currency,
+      amount: formatMoney(amount),
+      enforcement: b.enforcement,
+      thresholds: b.thresholds,
+      updated_at: b.updatedAt.toISOString(),
+      current_period: period
+        ? {
+            start: period.start.toISOString(),
+            end: period.end.toISOString(),
+            spend: formatMoney(used),
+            remaining: formatMoney(amount - used),
+            alerts: alerts
+              .filter((a) => a.kind === b.kind && a.value === b.value)
+              .map((a) => ({ period_start: a.periodStart.toISOString(), threshold: a.threshold, budget_amount: formatMoney(toNano(a.budgetAmount)), spend: formatMoney(toNano(a.spend)), fired_at: a.firedAt.toISOString() })),
+          }
+        : null,
     };
   });
 }

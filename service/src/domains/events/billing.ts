@@ -25,6 +25,8 @@ export interface CustomerBilling {
   amendments?: subscriptionsRepo.AmendmentRow[];
   /** Only customers with a budget have alerts to fire. */
   hasBudget: boolean;
+  /** Only customers with a budget per API key or project tag have spend attributed to scopes. */
+  hasScopedBudget?: boolean;
 }
 
 export interface EventCredits {
@@ -54,6 +56,7 @@ export async function loadBilling(scope: TenantScope, externalIds: string[]): Pr
       subscription: context.subscription,
       amendments: amendments.get(context.customerId),
       hasBudget: context.hasBudget,
+      hasScopedBudget: context.hasScopedBudget,
     });
   }
   return billing;
@@ -140,6 +143,10 @@ export interface AcceptedCharge {
   customerId: string;
   periodStart: Date;
   occurredAt: Date;
+  /** What rating left to bill (decimal), the sending key and the event's project tag: for scoped budgets. */
+  amount: string;
+  apiKeyId: string | null;
+  project: string | null;
 }
 
 /**
@@ -160,6 +167,15 @@ export function writeBilling(
     if (billing.get(event.customerExternalId)?.hasBudget) touched.set(repo.periodKey({ customerId: event.customerId, start: event.periodStart }), { customerId: event.customerId, start: event.periodStart });
   }
   const alerts = () => budgetsRepo.fireAlerts(scope, [...touched.values()], now);
+  // Spend per API key and project tag, as the customer budget counts it (what is left to bill plus credits).
+  const scoped: budgetsRepo.ScopedCharge[] = [];
+  for (const event of accepted) {
+    if (!billing.get(event.customerExternalId)?.hasScopedBudget) continue;
+    const spend = formatMoney(toNano(event.amount) + (credits.get(event.transactionId)?.applied ?? 0n));
+    if (event.apiKeyId) scoped.push({ customerId: event.customerId, periodStart: event.periodStart, kind: 'api_key', value: event.apiKeyId, spend });
+    if (event.project) scoped.push({ customerId: event.customerId, periodStart: event.periodStart, kind: 'project', value: event.project, spend });
+  }
+  const scopedSpend = () => budgetsRepo.recordScopedSpend(scope, scoped, now);
   const postings: Posting[] = [];
   const perPeriod = new Map<string, { customerId: string; periodStart: Date; amount: bigint }>();
   for (const event of accepted) {
@@ -183,7 +199,7 @@ export function writeBilling(
     period.amount += credit.applied;
     perPeriod.set(key, period);
   }
-  if (postings.length === 0) return [alerts()];
+  if (postings.length === 0) return [alerts(), scopedSpend()];
   const balances: { id: string; balance: string }[] = [];
   for (const { wallet, balances: live } of billing.values()) {
     for (const grant of wallet.grants) {
@@ -196,5 +212,6 @@ export function writeBilling(
     walletsRepo.updateGrantBalances(scope, balances),
     repo.addPeriodCreditsApplied(scope, [...perPeriod.values()].map((p) => ({ customerId: p.customerId, start: p.periodStart, amount: formatMoney(p.amount) }))),
     alerts(),
+    scopedSpend(),
   ];
 }

@@ -391,6 +391,7 @@ export interface BillingContextRow {
   currency: string;
   onDepletion: 'overage' | 'block';
   hasBudget: boolean;
+  hasScopedBudget: boolean;
   subscription: SubscriptionTermsRow | undefined;
 }
 
@@ -399,6 +400,7 @@ export async function findBillingContexts({ db, tenantId }: TenantScope, externa
   const rows = await db`
     select c.id as customer_id, c.external_id, c.currency, w.on_depletion,
            exists (select 1 from budgets b where b.tenant_id = c.tenant_id and b.customer_id = c.id) as has_budget,
+           exists (select 1 from scoped_budgets sb where sb.tenant_id = c.tenant_id and sb.customer_id = c.id) as has_scoped_budget,
            s.started_at, s.anchor_day, s.anchor_month, s.discount_percent::text,
            p.billing_interval, p.allowances, p.minimum_spend::text, p.base_fee::text, p.code as plan_code, p.name as plan_name, p.invoice_grace_seconds
     from customers c
@@ -414,6 +416,7 @@ export async function findBillingContexts({ db, tenantId }: TenantScope, externa
         currency: r.currency,
         onDepletion: r.on_depletion ?? 'overage',
         hasBudget: r.has_budget,
+        hasScopedBudget: r.has_scoped_budget,
         subscription: r.started_at ? fromDbTerms(r) : undefined,
       },
     ]),

@@ -34,6 +34,8 @@ interface Candidate {
   slot: number;
   event: UsageEvent;
   occurredAt: Date;
+  /** The API key that sent it (budgets per key count it); null for a dashboard session. */
+  apiKeyId: string | null;
 }
 
 /** Billing periods are calendar months in UTC until subscriptions (with their anchors) define them. */
@@ -128,7 +130,7 @@ export async function ingestEvents(deps: Deps, actor: Actor, events: unknown[]):
     }
     const timestamp = occurredAt.toISOString();
     const normalized = timestamp === event.timestamp ? event : { transaction_id: event.transaction_id, customer_id: event.customer_id, event_type: event.event_type, timestamp, properties: event.properties };
-    candidates.push({ index, slot: 0, event: normalized, occurredAt });
+    candidates.push({ index, slot: 0, event: normalized, occurredAt, apiKeyId: actor.type === 'api_key' ? actor.id : null });
   });
 
   if (candidates.length > 0) {
@@ -190,6 +192,7 @@ async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], n
       slot: candidate.slot,
       event,
       occurredAt: candidate.occurredAt,
+      apiKeyId: candidate.apiKeyId,
       customerId: target.id,
       period,
       priceBookId: assignment.priceBookId,
@@ -289,7 +292,16 @@ async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], n
     ...billing.writeBilling(
       scope,
       billings,
-      accepted.map((a) => ({ transactionId: a.event.transaction_id, customerExternalId: a.event.customer_id, customerId: a.customerId, periodStart: a.period.start, occurredAt: a.occurredAt })),
+      accepted.map((a) => ({
+        transactionId: a.event.transaction_id,
+        customerExternalId: a.event.customer_id,
+        customerId: a.customerId,
+        periodStart: a.period.start,
+        occurredAt: a.occurredAt,
+        amount: a.result.amount,
+        apiKeyId: a.apiKeyId,
+        project: typeof a.event.properties?.project === 'string' ? a.event.properties.project : null,
+      })),
       credits,
       now,
     ),
