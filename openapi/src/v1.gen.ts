@@ -413,10 +413,48 @@ export interface paths {
         put?: never;
         /**
          * May a request of this estimated cost proceed?
-         * @description Answers from the credit in force, the depletion policy and the budget, storing nothing. Refused with `credits_exhausted` when the customer blocks on depletion and its credit does not cover the whole cost (the rule ingestion applies), and with `budget_exceeded` when a blocking budget would be exceeded.
+         * @description Answers from the credit in force, the depletion policy and the budgets, storing nothing. Refused with `credits_exhausted` when the customer blocks on depletion and its credit does not cover the whole cost (the rule ingestion applies), and with `budget_exceeded` when a blocking budget would be exceeded: the customer's, or that of the request's API key (`api_key_id`, the calling key when omitted) or project tag (`project`).
          */
         post: operations["checkEntitlement"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/scoped_budgets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Budgets of the customer's API keys and project tags, with this period's spend and alerts */
+        get: operations["listScopedBudgets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/scoped_budgets/{kind}/{value}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set the budget of one API key or project tag of the customer
+         * @description Spend is attributed as events are acknowledged: to the API key that sent each event and to its `project` property (usage net of discounts, whoever pays it). Alerts fire at each threshold once per period and scope. A blocking budget makes POST /v1/customers/{id}/check refuse a request of that key or project that would exceed it. A customer's first scoped budget recovers the period's spend by project from its rated events; spend by key counts from then (events do not record their key).
+         */
+        put: operations["setScopedBudget"];
+        post?: never;
+        /** Remove the budget of an API key or project tag */
+        delete: operations["deleteScopedBudget"];
         options?: never;
         head?: never;
         patch?: never;
@@ -548,7 +586,7 @@ export interface paths {
         put?: never;
         /**
          * Finalize a draft now, ending its grace period early
-         * @description Closes the period (later events are refused with period_closed), rebuilds the lines, assigns the next number and posts the invoice to the ledger (debit the receivable, credit revenue). Every amount keeps nano-unit precision (9 decimals, as the kernel rated it) until one rounding to the currency's ISO 4217 minor unit: the invoice total is the exact sum of the lines rounded half-even to the minor unit; each line is its exact amount (`amount_exact`) rounded down, and the minor units still missing to reach the total go one each to the lines with the largest remainders (ties: the earlier line). So the total equals the sum of the lines exactly, and each line is within one minor unit of its exact amount. Lines: base fee (prorated, see POST /v1/plans), usage by rate card, dimension, rate and grouping properties (model, gpu_type, region, availability_class) with quantity, unit price per `per` units and amount, allowances used (amount 0), negotiated discounts, prepaid commitment and credits applied (negative), the minimum-spend true-up, SLA credits, and what threshold invoices of the period already billed (progressive billing: the plan's thresholds are checked by the billing tick, every minute, against the usage the running period leaves to bill; a threshold invoice bills the charges so far less earlier threshold invoices, and the period-end invoice deducts them all). A draft is rebuilt from the period's receipts when it is finalized, so events that land during the grace period are on the final invoice. Finalized invoices are numbered per tenant without gaps and never change; a zero total is issued as a statement with nothing to collect (status paid).
+         * @description Closes the period (later events for it are billed as adjustment lines on the customer's next invoice, with their own timestamp), rebuilds the lines, assigns the next number and posts the invoice to the ledger (debit the receivable, credit revenue). Every amount keeps nano-unit precision (9 decimals, as the kernel rated it) until one rounding to the currency's ISO 4217 minor unit: the invoice total is the exact sum of the lines rounded half-even to the minor unit; each line is its exact amount (`amount_exact`) rounded down, and the minor units still missing to reach the total go one each to the lines with the largest remainders (ties: the earlier line). So the total equals the sum of the lines exactly, and each line is within one minor unit of its exact amount. Lines: base fee (prorated, see POST /v1/plans), usage by rate card, dimension, rate and grouping properties (model, gpu_type, region, availability_class) with quantity, unit price per `per` units and amount, allowances used (amount 0), negotiated discounts, prepaid commitment and credits applied (negative), the minimum-spend true-up, SLA credits, and what threshold invoices of the period already billed (progressive billing: the plan's thresholds are checked by the billing tick, every minute, against the usage the running period leaves to bill; a threshold invoice bills the charges so far less earlier threshold invoices, and the period-end invoice deducts them all). A draft is rebuilt from the period's receipts when it is finalized, so events that land during the grace period are on the final invoice. Finalized invoices are numbered per tenant without gaps and never change; a zero total is issued as a statement with nothing to collect (status paid).
          */
         post: operations["finalizeInvoice"];
         delete?: never;
@@ -1393,8 +1431,55 @@ export interface components {
                 /** @description Decimal amount with 9 decimals (nano-units). */
                 remaining: string;
             } | null;
+            /** @description Budgets of the request's API key and project tag, with this period's spend attributed to them. */
+            scoped_budgets: {
+                /** @enum {string} */
+                kind: "api_key" | "project";
+                value: string;
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                amount: string;
+                /** @enum {string} */
+                enforcement: "alert" | "block";
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                spend: string;
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                remaining: string;
+            }[];
             /** Format: date-time */
             as_of: string;
+        };
+        ScopedBudget: {
+            customer_id: string;
+            /**
+             * @description api_key: events sent with that key; project: events whose `project` property is the value.
+             * @enum {string}
+             */
+            kind: "api_key" | "project";
+            /** @description The API key's id or the project tag. */
+            value: string;
+            currency: string;
+            /** @description Per billing period. */
+            amount: string;
+            /** @enum {string} */
+            enforcement: "alert" | "block";
+            thresholds: number[];
+            /** Format: date-time */
+            updated_at: string;
+            current_period: {
+                /** Format: date-time */
+                start: string;
+                /** Format: date-time */
+                end: string;
+                /** @description Usage net of discounts attributed to the scope this period, whether credits or the invoice pay for it. */
+                spend: string;
+                /** @description Negative when the budget is exceeded. */
+                remaining: string;
+                /** @description Thresholds fired this period, each once. */
+                alerts: components["schemas"]["BudgetAlert"][];
+            } | null;
+        };
+        ScopedBudgetList: {
+            data: components["schemas"]["ScopedBudget"][];
         };
         Plan: {
             /** Format: uuid */
@@ -5138,6 +5223,9 @@ export interface operations {
                     estimated_cost: string;
                     event_type?: string;
                     card?: string;
+                    /** Format: uuid */
+                    api_key_id?: string;
+                    project?: string;
                 };
             };
         };
@@ -5149,6 +5237,316 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EntitlementCheck"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listScopedBudgets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScopedBudgetList"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    setScopedBudget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+                kind: "api_key" | "project";
+                /** @description The API key's id or the project tag (percent-encoded). */
+                value: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    amount: string;
+                    /**
+                     * @default alert
+                     * @enum {string}
+                     */
+                    enforcement?: "alert" | "block";
+                    /**
+                     * @default [
+                     *       50,
+                     *       80,
+                     *       100
+                     *     ]
+                     */
+                    thresholds?: number[];
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScopedBudget"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteScopedBudget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+                kind: "api_key" | "project";
+                /** @description The API key's id or the project tag (percent-encoded). */
+                value: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deleted"];
                 };
             };
             /** @description Invalid input: every problem with its field. */
