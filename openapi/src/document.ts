@@ -8,7 +8,7 @@ import { createMeterInput, meterFilter, updateMeterInput } from '../../service/s
 import { addPriceBookVersionInput, createPriceBookInput, importPriceBookInput } from '../../service/src/domains/pricing/schema.ts';
 import { billingRoutes, billingSchemas } from './billing.ts';
 import { correctionRoutes, correctionSchemas } from './corrections.ts';
-import { edgeRoutes, edgeSchemas } from './edge.ts';
+import { edgeRoutes, edgeSchemas, quoteRule } from './edge.ts';
 import { type Schema, decimal, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
 
 const list = (item: string): Schema => object({ data: { type: 'array', items: ref(item) }, has_more: { type: 'boolean' } });
@@ -135,6 +135,7 @@ const schemas: Record<string, Schema> = {
       event_type: { type: 'string', minLength: 1, maxLength: 200 },
       timestamp: { type: 'string', description: 'ISO 8601 instant with a zone; millisecond precision.' },
       properties: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean', 'null'] } },
+      quote: { type: 'string', minLength: 1, maxLength: 4096, description: 'A price quote for this very event (POST /v1/quotes). ' + quoteRule },
     },
     required: ['transaction_id', 'customer_id', 'event_type', 'timestamp'],
     additionalProperties: false,

@@ -1180,6 +1180,8 @@ export interface components {
             properties?: {
                 [key: string]: string | number | boolean | null;
             };
+            /** @description A price quote for this very event (POST /v1/quotes). A quote is honoured when the event it was made for arrives at POST /v1/events before `expires_at` (the server clock at arrival) carrying the token in its `quote` field: the event is rated with the quoted book version instead of the one in force (a price change after the quote does not reach it), and its receipt ends with a `quote` step (quote id, quoted amount, book version, expiry). The quote binds the transaction id, customer, event type and properties (the `fingerprint`), not the timestamp. The quoted amount was computed against the customer's state when quoted; what other events consume in between (allowances, tier position, credits) is not reserved, so the charge equals the quote when nothing else of the customer was rated meanwhile. An event whose quote is expired (`quote_expired`), not a valid quote of this tenant (`quote_invalid`: malformed, tampered, another kind of token) or made for another event (`quote_mismatch`) is rejected with `field: "quote"` and nothing is stored, so it can be resent with a fresh quote or without one. */
+            quote?: string;
         };
         IngestRequest: {
             events: components["schemas"]["UsageEvent"][];

@@ -81,3 +81,92 @@ describe('POST /v1/quotes', () => {
     expect([publishable.status, publishable.body.error.code]).toEqual([403, 'permission_denied']);
   });
 });
+
+describe('POST /v1/events with a quote', () => {
+  const ingest = async (events: unknown[], key = tenant.secretKey) => {
+    const response = await rest(harness, 'POST', '/v1/events', { key, body: { events } });
+    expect(response.status).toBe(200);
+    return response.body.events as { status: string; amount?: string; book_version?: string; error?: { code: string; field?: string } }[];
+  };
+
+  it('rates a quoted event with the quoted book version after a price rise, and its receipt records the quote', async () => {
+    harness.clock.set('2026-03-15T01:00:00Z');
+    const at = '2026-03-15T01:02:00Z';
+    const quote = await estimator.quote(event('h-1', 100_000, 2_000, at));
+    expect(quote.amount).toBe('0.270000000');
+    // Prices double from 01:01 on.
+    const doubled = exampleBook('llm', '2026-03-15T01:01:00Z').versions[0];
+    doubled.rate_cards[0].charges = doubled.rate_cards[0].charges.map((c) => ({ ...c, price: { ...c.price, rate: String(Number(c.price.rate) * 2) } }));
+    expect((await rest(harness, 'POST', '/v1/price_books/llm/versions', { key: tenant.secretKey, body: { version: doubled } })).status).toBe(201);
+    harness.clock.set('2026-03-15T01:03:00Z');
+
+    const [quoted, unquoted] = await ingest([withQuote(event('h-1', 100_000, 2_000, at), quote), event('h-2', 100_000, 2_000, at)]);
+    expect(quoted).toMatchObject({ status: 'accepted', amount: '0.270000000', book_version: quote.book_version });
+    expect(unquoted).toMatchObject({ status: 'accepted', amount: '0.540000000', book_version: '2026-03-15T01:01:00.000Z' });
+    const receipt = (await rest(harness, 'GET', '/v1/events/h-1/receipt', { key: tenant.secretKey })).body;
+    expect(receipt.book_version).toBe(quote.book_version);
+    expect(receipt.receipt.slice(0, -1)).toEqual(quote.receipt);
+    expect(receipt.receipt.at(-1)).toEqual({ step: 'quote', quote: quote.id, quoted_amount: '0.270000000', book_version: quote.book_version, expires_at: quote.expires_at });
+    // The quote is spent with its transaction id: a resend is a duplicate at the quoted amount.
+    expect((await ingest([withQuote(event('h-1', 100_000, 2_000, at), quote)]))[0]).toMatchObject({ status: 'duplicate', amount: '0.270000000' });
+  });
+
+  it('rejects expired, tampered, mismatched and foreign quotes with field "quote", storing nothing, and takes the rest of the batch', async () => {
+    harness.clock.set('2026-03-15T02:00:00Z');
+    const at = '2026-03-15T02:00:00Z';
+    const short = await estimator.quote(event('x-expired', 10, 10, at), { expiresIn: 60 });
+    const good = await estimator.quote(event('x-good', 10, 10, at));
+    const mismatched = await estimator.quote(event('x-other', 10, 10, at));
+    const [header, payload, signature] = good.quote.split('.');
+    const cheaper = Buffer.from(JSON.stringify({ ...claimsOf(good.quote), amt: '0.000000001', txn: 'x-tampered' })).toString('base64url');
+    const snapshotToken = estimator.snapshotInfo!.token;
+    // Another tenant with the same customer and book: its quote is signed with its own key.
+    const other = await signUpTenant(harness);
+    const otherClient = new TariffClient({ baseUrl: harness.url, apiKey: other.secretKey });
+    await otherClient.createPriceBook({ body: { book: exampleBook('llm') } });
+    await otherClient.createCustomer({ body: { external_id: 'acme', currency: 'USD' } });
+    await otherClient.assignPriceBook({ path: { id: 'acme' }, body: { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' } });
+    const foreign = await otherClient.createQuote({ body: { event: event('x-foreign', 10, 10, at) } });
+
+    harness.clock.set('2026-03-15T02:01:01Z');
+    const outcomes = await ingest([
+      withQuote(event('x-expired', 10, 10, at), short),
+      withQuote(event('x-tampered', 10, 10, at), `${header}.${cheaper}.${signature}`),
+      withQuote(event('x-other', 10, 11, at), mismatched),
+      withQuote(event('x-reused', 10, 10, at), good),
+      withQuote(event('x-foreign', 10, 10, at), foreign),
+      withQuote(event('x-snapshot', 10, 10, at), snapshotToken),
+      withQuote(event('x-garbage', 10, 10, at), 'not-a-token'),
+      { ...event('x-number', 10, 10, at), quote: 42 },
+      withQuote(event('x-good', 10, 10, at), good),
+      event('x-plain', 10, 10, at),
+    ]);
+    expect(outcomes.map((o) => [o.status, o.error?.code, o.error?.field])).toEqual([
+      ['rejected', 'quote_expired', 'quote'],
+      ['rejected', 'quote_invalid', 'quote'],
+      ['rejected', 'quote_mismatch', 'quote'],
+      ['rejected', 'quote_mismatch', 'quote'],
+      ['rejected', 'quote_invalid', 'quote'],
+      ['rejected', 'quote_invalid', 'quote'],
+      ['rejected', 'quote_invalid', 'quote'],
+      ['rejected', 'invalid_event', 'quote'],
+      ['accepted', undefined, undefined],
+      ['accepted', undefined, undefined],
+    ]);
+    // Nothing of the rejected events was stored: sent again without a quote, they are new.
+    const resent = await ingest(['x-expired', 'x-tampered', 'x-other'].map((id) => event(id, 10, 10, at)));
+    expect(resent.map((o) => o.status)).toEqual(['accepted', 'accepted', 'accepted']);
+  });
+
+  it("rejects a quote for another book when the customer's book changed since", async () => {
+    harness.clock.set('2026-03-15T03:00:00Z');
+    await client.createCustomer({ body: { external_id: 'switcher', currency: 'USD' } });
+    await client.assignPriceBook({ path: { id: 'switcher' }, body: { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' } });
+    const quote = await client.createQuote({ body: { event: { ...event('s-1', 10, 10, '2026-03-15T03:02:00Z'), customer_id: 'switcher' } } });
+    await client.createPriceBook({ body: { book: exampleBook('llm-2') } });
+    await client.assignPriceBook({ path: { id: 'switcher' }, body: { price_book: 'llm-2', effective_from: '2026-03-15T03:01:00Z' } });
+    harness.clock.set('2026-03-15T03:02:00Z');
+    const [outcome] = await ingest([withQuote({ ...event('s-1', 10, 10, '2026-03-15T03:02:00Z'), customer_id: 'switcher' }, quote)]);
+    expect(outcome).toMatchObject({ status: 'rejected', error: { code: 'quote_mismatch', field: 'quote' } });
+  });
+});

@@ -40,7 +40,7 @@ describe('isWellFormedEvent', () => {
         // Fast never accepts what zod refuses; it refuses what zod accepts only to let zod fill in defaults.
         if (fast) expect(zod).toBe(true);
         if (fast) accepted++;
-        if (zod && typeof raw === 'object' && raw !== null && 'properties' in raw) expect(fast).toBe(true);
+        if (zod && typeof raw === 'object' && raw !== null && 'properties' in raw && !('quote' in raw)) expect(fast).toBe(true);
       }),
       { numRuns: 20_000 },
     );

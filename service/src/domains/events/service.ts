@@ -13,6 +13,7 @@ import * as metersRepo from '../meters/repo.ts';
 import type { Meter } from '../meters/repo.ts';
 import { loadPriceBook } from '../pricing/service.ts';
 import * as pricingRepo from '../pricing/repo.ts';
+import * as quotes from '../quotes/service.ts';
 import type { Aggregation } from '../meters/schema.ts';
 import { aggregateEvents, matchesFilters, numericValue, timeWeighted, type CountedEvent, type Level, type TimeWeighted } from './aggregate.ts';
 import * as billing from './billing.ts';
@@ -34,6 +35,9 @@ interface Candidate {
   slot: number;
   event: UsageEvent;
   occurredAt: Date;
+  /** The price quote the event carried, and once checked, what it binds (quotes/service.ts). */
+  quoteToken?: string;
+  quote?: quotes.HonouredQuote;
   /** The API key that sent it (budgets per key count it); null for a dashboard session. */
   apiKeyId: string | null;
 }
@@ -107,6 +111,7 @@ export async function ingestEvents(deps: Deps, actor: Actor, events: unknown[]):
   const candidates: Candidate[] = [];
   events.forEach((raw, index) => {
     let event: UsageEvent;
+    let quoteToken: string | undefined;
     if (isWellFormedEvent(raw)) event = raw as UsageEvent;
     else {
       const parsed = usageEvent.safeParse(raw);
@@ -116,7 +121,7 @@ export async function ingestEvents(deps: Deps, actor: Actor, events: unknown[]):
         outcomes[index] = { index, transaction_id: transactionId, status: 'rejected', error: { code: 'invalid_event', field: details[0].field, message: details[0].reason, details } };
         return;
       }
-      event = parsed.data as UsageEvent;
+      ({ quote: quoteToken, ...event } = parsed.data as UsageEvent & { quote?: string });
     }
     const ms = parseInstant(event.timestamp);
     if (ms === undefined) {
@@ -130,8 +135,13 @@ export async function ingestEvents(deps: Deps, actor: Actor, events: unknown[]):
     }
     const timestamp = occurredAt.toISOString();
     const normalized = timestamp === event.timestamp ? event : { transaction_id: event.transaction_id, customer_id: event.customer_id, event_type: event.event_type, timestamp, properties: event.properties };
-    candidates.push({ index, slot: 0, event: normalized, occurredAt, apiKeyId: actor.type === 'api_key' ? actor.id : null });
+    candidates.push({ index, slot: 0, event: normalized, occurredAt, apiKeyId: actor.type === 'api_key' ? actor.id : null, ...(quoteToken === undefined ? {} : { quoteToken }) });
   });
+  // An event whose quote does not hold is rejected alone, before rating.
+  for (const { candidate, error } of await quotes.admitQuotes(deps.db, actor.tenantId, candidates, now)) {
+    outcomes[candidate.index] = reject(candidate.index, candidate.event.transaction_id, error.code, error.field, error.message);
+    candidates.splice(candidates.indexOf(candidate), 1);
+  }
 
   if (candidates.length > 0) {
     const decided = await coalescerFor(deps).submit(actor.tenantId, candidates);
@@ -148,7 +158,7 @@ function reject(index: number, transactionId: string | null, code: string, field
   return { index, transaction_id: transactionId, status: 'rejected', error: { code, message, ...(field ? { field } : {}) } };
 }
 
-type Located = Candidate & { customerId: string; period: { start: Date; end: Date }; priceBookId: string; bookVersions: number; periodKey: string };
+type Located = Candidate & { customerId: string; period: { start: Date; end: Date }; priceBookId: string; bookVersions: number; periodKey: string; bookKey: string };
 
 /**
  * One transaction, in four round trips: the reads (customers with their books, stored ids, meters), the period
@@ -196,6 +206,8 @@ async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], n
       customerId: target.id,
       period,
       priceBookId: assignment.priceBookId,
+      quote: candidate.quote,
+      bookKey: quotes.ratingBookKey(assignment.priceBookId, candidate.quote),
       bookVersions: assignment.bookVersions,
       periodKey: repo.periodKey({ customerId: target.id, start: period.start }),
     });
@@ -209,8 +221,9 @@ async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], n
 
   const books = new Map<string, Awaited<ReturnType<typeof compiledBook>>>();
   for (const p of open) {
-    if (books.has(p.priceBookId)) continue;
-    books.set(p.priceBookId, await compiledBook(`${tenantId}:${p.priceBookId}:${p.bookVersions}`, async () => (await loadPriceBook(scope, p.priceBookId))!));
+    if (books.has(p.bookKey)) continue;
+    const load = async () => (await loadPriceBook(scope, p.priceBookId))!;
+    books.set(p.bookKey, await compiledBook(`${tenantId}:${p.bookKey}:${p.bookVersions}`, p.quote ? async () => quotes.ratingBook(await load(), p.quote!) : load));
   }
 
   const states = new Map<string, Record<string, unknown>>();
@@ -347,9 +360,9 @@ async function rateInOrder(
       if (inRound.has(queue[0].customerId)) continue;
       inRound.add(queue[0].customerId);
       let run = 1;
-      while (run < queue.length && queue[run].priceBookId === queue[0].priceBookId) run++;
-      const callKey = `${queue[0].priceBookId}|${queue[0].period.start.toISOString()}`;
-      const call = calls.get(callKey) ?? { bookId: queue[0].priceBookId, events: [] };
+      while (run < queue.length && queue[run].bookKey === queue[0].bookKey) run++;
+      const callKey = `${queue[0].bookKey}|${queue[0].period.start.toISOString()}`;
+      const call = calls.get(callKey) ?? { bookId: queue[0].bookKey, events: [] };
       for (let i = 0; i < run; i++) call.events.push(queue[i]);
       calls.set(callKey, call);
       if (run === queue.length) queues.delete(periodKey);
@@ -363,8 +376,9 @@ async function rateInOrder(
       }
       const output = await rateEvents(book, input, call.events.map((p) => p.event));
       const rated = new Map<string, { periodKey: string; results: { transactionId: string; occurredAt: Date; result: RatedEvent }[] }>();
-      output.results.forEach((result, i) => {
+      output.results.forEach((kernelResult, i) => {
         const p = call.events[i];
+        const result = p.quote ? quotes.honourQuote(kernelResult, p.quote) : kernelResult;
         const customer = rated.get(p.event.customer_id) ?? { periodKey: p.periodKey, results: [] };
         customer.results.push({ transactionId: p.event.transaction_id, occurredAt: p.occurredAt, result });
         rated.set(p.event.customer_id, customer);

@@ -6,7 +6,7 @@ export const maxQuoteSeconds = 3600;
 
 export const createQuoteInput = z.strictObject({
   /** The event as it will be sent to POST /v1/events (same transaction id, customer, type and properties). */
-  event: usageEvent,
+  event: usageEvent.omit({ quote: true }),
   /** How long the quote holds, in seconds (1 to 3600). */
   expires_in: z.number().int().min(1).max(maxQuoteSeconds).default(300),
 });

@@ -10,7 +10,7 @@ import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
 import { type Db, withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { invalid, precondition } from '../../platform/errors.ts';
+import { invalid } from '../../platform/errors.ts';
 import * as customersRepo from '../customers/repo.ts';
 import { compiledBook, rateEvents } from '../events/rating.ts';
 import { loadRatingContext } from '../snapshots/service.ts';
@@ -41,10 +41,8 @@ export async function createQuote(deps: Deps, actor: Actor, input: CreateQuoteIn
   }
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
+    // A closed period still rates its late events (billed as adjustments on the next invoice), so it is quoted too.
     const context = await loadRatingContext(scope, event.customer_id, occurredAt);
-    if (context.stored?.status === 'closed') {
-      throw precondition('period_closed', `The billing period starting ${context.period.start.toISOString()} is closed`, [{ field: 'event.timestamp', reason: 'falls in a closed period' }]);
-    }
     const { id, versions, book } = context.priceBook;
     const compiled = await compiledBook(`${actor.tenantId}:${id}:${versions}`, async () => book);
     const rated = (await rateEvents(compiled, { [event.customer_id]: context.state }, [{ ...event, timestamp: occurredAt.toISOString() }])).results[0];
