@@ -3,7 +3,7 @@
 import type { Db } from '../../service/src/platform/db.ts';
 
 export async function referentialProblems(owner: Db): Promise<string[]> {
-  const checks: [string, Promise<unknown[]>][] = [
+  const checks: [string, PromiseLike<readonly unknown[]>][] = [
     ['event without its customer', owner`
       select e.transaction_id from events e
       where not exists (select 1 from customers c where c.tenant_id = e.tenant_id and c.id = e.customer_id) limit 5`],
