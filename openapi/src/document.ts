@@ -7,7 +7,7 @@ import { createApiKeyInput } from '../../service/src/domains/keys/schema.ts';
 import { createMeterInput, meterFilter, updateMeterInput } from '../../service/src/domains/meters/schema.ts';
 import { addPriceBookVersionInput, createPriceBookInput, importPriceBookInput } from '../../service/src/domains/pricing/schema.ts';
 import { billingRoutes, billingSchemas } from './billing.ts';
-import { correctionRoutes, correctionSchemas } from './corrections.ts';
+import { correctionRoutes, correctionSchemas, reratingRule } from './corrections.ts';
 import { edgeRoutes, edgeSchemas, quoteRule } from './edge.ts';
 import { type Schema, decimal, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
 
@@ -280,7 +280,14 @@ const routes: Record<string, Record<string, Operation>> = {
   },
   '/v1/price_books/{code}': { get: { summary: 'Get a price book with all its versions', operationId: 'getPriceBook', ok: [200, 'PriceBook'], params: [code('price book')], publishable: true } },
   '/v1/price_books/{code}/versions': {
-    post: { summary: 'Add a version (never changes an old one)', operationId: 'addPriceBookVersion', body: fromZod(addPriceBookVersionInput), ok: [201, 'PriceBook'], params: [code('price book')] },
+    post: {
+      summary: 'Add a version (never changes an old one)',
+      operationId: 'addPriceBookVersion',
+      description: 'A version takes effect after every existing version of its schedule, and not before now unless `retroactive` is true (price schedule only). ' + reratingRule,
+      body: fromZod(addPriceBookVersionInput),
+      ok: [201, 'PriceBook'],
+      params: [code('price book')],
+    },
   },
   '/v1/api_keys': {
     get: { summary: 'List API keys (never the keys themselves)', operationId: 'listApiKeys', ok: [200, 'ApiKeyList'] },

@@ -247,7 +247,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Add a version (never changes an old one) */
+        /**
+         * Add a version (never changes an old one)
+         * @description A version takes effect after every existing version of its schedule, and not before now unless `retroactive` is true (price schedule only). Adding a price-book version whose `effective_from` is in the past (`retroactive: true` on POST /v1/price_books/{code}/versions) creates a re-rating. A job (one per re-rating, never one per event) replays every billing period with events rated by the book at or after that instant, whole and in the original order (acknowledgement order; events acknowledged together in timestamp order), from the period's starting state (the plan's allowances, minimum and discount, nothing consumed), and stores a preview: per customer and period, the old and new amounts and their difference, per invoice line (rate card, dimension, grouping properties). On approval a second job replays again under the periods' locks (events acknowledged since the preview are included) and applies it: each event gets a new rated-line revision (the receipt keeps every revision), period totals and usage aggregates are corrected, and credit an event drew but no longer needs returns to its grant (re-rating never draws more credit: a dearer event bills the difference). Then per period: a draft invoice is rebuilt; for a finalized or paid invoice whose new build is lower, a credit note credits the difference line by line; when it is higher, the difference is billed as an adjustment line on the customer's next invoice; a void invoice is left alone.
+         */
         post: operations["addPriceBookVersion"];
         delete?: never;
         options?: never;
