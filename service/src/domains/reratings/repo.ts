@@ -87,15 +87,20 @@ export interface AffectedPeriod {
   status: 'open' | 'closed';
 }
 
-/** Periods ending after `from` in which the book rated at least one event: the periods a re-rating replays. */
+/**
+ * Periods in which the book rated an event stamped at or after `from`: the periods a re-rating replays. Found
+ * through the events index (customer, time): rated lines have no index but their primary key.
+ */
 export async function findAffectedPeriods({ db, tenantId }: TenantScope, priceBookId: string, from: Date): Promise<AffectedPeriod[]> {
   const rows = await db`
     select p.customer_id, c.external_id, c.currency, p.period_start, p.period_end, p.status
     from customer_periods p
     join customers c on c.tenant_id = p.tenant_id and c.id = p.customer_id
     where p.tenant_id = ${tenantId} and p.period_end > ${from}
-      and exists (select 1 from rated_lines l
-                  where l.tenant_id = p.tenant_id and l.customer_id = p.customer_id and l.period_start = p.period_start and l.price_book_id = ${priceBookId})
+      and exists (select 1 from events e
+                  join rated_lines l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start = p.period_start
+                  where e.tenant_id = p.tenant_id and e.customer_id = p.customer_id and e.occurred_at >= greatest(p.period_start, ${from}::timestamptz)
+                    and e.occurred_at < p.period_end and l.price_book_id = ${priceBookId})
     order by p.customer_id, p.period_start`;
   return rows.map((r) => ({ customerId: r.customer_id, customerExternalId: r.external_id, currency: r.currency, start: r.period_start, end: r.period_end, status: r.status }));
 }
@@ -140,9 +145,9 @@ export async function listPeriodEvents({ db, tenantId }: TenantScope, customerId
   const rows = await db`
     select e.transaction_id, e.event_type, e.occurred_at, e.properties, l.revision, l.price_book_id, l.book_version, l.card,
            l.amount::text, l.subtotal::text, l.cost::text, l.margin::text, l.receipt
-    from rated_lines l
-    join events e on e.tenant_id = l.tenant_id and e.transaction_id = l.transaction_id
-    where l.tenant_id = ${tenantId} and l.customer_id = ${customerId} and l.period_start = ${periodStart}
+    from events e
+    join rated_lines l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start = ${periodStart}
+    where e.tenant_id = ${tenantId} and e.customer_id = ${customerId} and e.occurred_at >= ${periodStart}
       and not exists (select 1 from rated_lines n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)
     order by e.received_at, e.occurred_at, e.transaction_id`;
   return rows.map((r) => ({

@@ -209,7 +209,8 @@ export async function endPeriodAt({ db, tenantId }: TenantScope, customerId: str
 /** Events of the period stamped at or after `at`. */
 export async function countEventsFrom({ db, tenantId }: TenantScope, customerId: string, periodStart: Date, at: Date): Promise<number> {
   const [row] = await db`
-    select count(*)::int as n from rated_lines l join events e on e.tenant_id = l.tenant_id and e.transaction_id = l.transaction_id
-    where l.tenant_id = ${tenantId} and l.customer_id = ${customerId} and l.period_start = ${periodStart} and e.occurred_at >= ${at}`;
+    select count(*)::int as n from events e
+    join rated_lines l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start = ${periodStart}
+    where e.tenant_id = ${tenantId} and e.customer_id = ${customerId} and e.occurred_at >= ${at}`;
   return row.n;
 }
