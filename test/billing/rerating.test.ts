@@ -164,9 +164,30 @@ describe('re-rating after a retroactive price change', () => {
     await checkLedger(harness.database.owner, tenant.tenantId);
   });
 
+  it('lists events the new version cannot rate in the preview and refuses to approve it', async () => {
+    // Clock: 2026-05-01T00:00:05Z. A GPU job in May, then a version from May 1st without the GPU card.
+    const [job] = await api.events({ transaction_id: 'gpu-1', customer_id: 'cut-co', event_type: 'gpu.job', timestamp: '2026-05-01T00:00:01Z', properties: { gpu_type: 'h100', gpu_count: 1, duration_seconds: 3600 } });
+    expect(job.status).toBe('accepted');
+    const tokensOnly = { ...version('2026-05-01T00:00:00Z', '0.03'), rate_cards: [version('2026-05-01T00:00:00Z', '0.03').rate_cards[0]] };
+    await api.ok('POST', '/v1/price_books/ai-platform/versions', { version: tokensOnly, retroactive: true });
+    const [rerating] = (await api.ok('GET', '/v1/reratings?price_book=ai-platform&status=pending')).data;
+    await jobs.tick();
+    const previewed = await api.ok('GET', `/v1/reratings/${rerating.id}`);
+    expect(previewed.preview.unratable).toEqual([expect.objectContaining({ transaction_id: 'gpu-1', customer_id: 'cut-co', code: 'no_rate_card' })]);
+    const refused = await api.call('POST', `/v1/reratings/${rerating.id}/approve`);
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.code).toBe('rerating_unratable_events');
+    expect((await api.ok('GET', '/v1/events/gpu-1/revisions')).data).toHaveLength(1);
+  });
+
   it('refuses a retroactive cost version and re-ratings of another tenant', async () => {
-    const cost = await api.call('POST', '/v1/price_books/ai-platform/versions', { schedule: 'cost', version: version('2026-04-20T00:00:00Z', '0.01'), retroactive: true });
+    const cost = await api.call('POST', '/v1/price_books/ai-platform/versions', {
+      schedule: 'cost',
+      version: { effective_from: '2026-04-20T00:00:00Z', rate_cards: [{ id: 'llm/tokens', match: { event_type: 'llm.completion' }, charges: [{ dimension: 'tokens', price: { model: 'per_unit', rate: '0.01', per: '1000' } }] }] },
+      retroactive: true,
+    });
     expect(cost.status).toBe(400);
+    expect(cost.body.error).toMatchObject({ code: 'retroactive_cost_version', details: [{ field: 'retroactive' }] });
     expect((await api.call('GET', '/v1/reratings/00000000-0000-4000-8000-000000000000')).status).toBe(404);
     expect((await api.call('GET', '/v1/events/nope/revisions')).status).toBe(404);
   });
