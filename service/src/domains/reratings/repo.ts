@@ -298,3 +298,13 @@ export async function findLateEvents({ db, tenantId }: TenantScope, transactionI
     select reference from invoice_adjustments where tenant_id = ${tenantId} and source = 'late_event' and reference = any(${transactionIds}::text[])`;
   return new Set(rows.map((r) => r.reference as string));
 }
+
+/** Locks the periods' invoices before the periods themselves, the order finalization takes them in. */
+export async function lockInvoicesOf({ db, tenantId }: TenantScope, periods: { customerId: string; start: Date }[]): Promise<void> {
+  if (periods.length === 0) return;
+  await db`
+    select 1 from invoices
+    where tenant_id = ${tenantId}
+      and (customer_id, period_start) in (select * from unnest(${periods.map((p) => p.customerId)}::uuid[], ${periods.map((p) => p.start.toISOString())}::timestamptz[]))
+    order by id for update`;
+}

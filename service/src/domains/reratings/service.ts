@@ -267,7 +267,10 @@ async function applyApproved(deps: Deps, tenantId: string, reratingId: string): 
     const rerating = await repo.findRerating(scope, reratingId, { lock: true });
     if (!rerating || rerating.status !== 'approved') return 'skipped';
     const periods = await repo.findAffectedPeriods(scope, rerating.priceBookId, rerating.effectiveFrom);
+    // Grants, then invoices, then periods: the orders ingestion (grants, periods) and finalization (invoice,
+    // period) take their locks in, so neither deadlocks with this.
     await repo.lockGrantsOf(scope, [...new Set(periods.map((p) => p.customerId))]);
+    await repo.lockInvoicesOf(scope, periods);
     await repo.lockPeriods(scope, periods);
     const replay = await replayAll(scope, periods);
     if (replay.unratable.length > 0) {
