@@ -1,7 +1,8 @@
 // `npm run bench:ingest -- --json`: the service on PostgreSQL (its own process) and a load generator here.
 // Prints acknowledged events/s for batches of 1,000 and 100 and for one-event requests, request latency
-// percentiles, the delay from ack to the event showing in /usage, and the raw COPY rate into a copy of the
-// events table as the physical baseline.
+// percentiles, the delay from ack to the event showing in /usage, the raw COPY rate into a copy of the
+// events table as the physical baseline for batches, and GET /healthz at the same concurrency as the floor
+// for one-event requests (HTTP alone, no key, no database).
 import http from 'node:http';
 import { createTestDatabase } from '../../service/src/platform/test-database.ts';
 import { startServiceProcess } from './process.ts';
@@ -22,6 +23,28 @@ const post = (pathname: string, body: unknown) => fetch(service.url + pathname, 
 // with fetch), leaving the cores to what is measured.
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 const target = new URL(service.url);
+/** GET /healthz (no key, no database) at the one-event run's concurrency: what HTTP alone costs here. */
+async function httpFloor(requests: number, concurrency: number) {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < requests) {
+        next++;
+        await new Promise<void>((resolve, reject) => {
+          const request = http.request({ agent, host: target.hostname, port: target.port, path: '/healthz', method: 'GET' }, (response) => {
+            response.resume();
+            response.on('end', () => (response.statusCode === 200 ? resolve() : reject(new Error(`healthz: HTTP ${response.statusCode}`))));
+          });
+          request.on('error', reject);
+          request.end();
+        });
+      }
+    }),
+  );
+  return { requests, concurrency, requests_per_second: Math.round(requests / ((performance.now() - started) / 1000)) };
+}
+
 function send(pathname: string, body: unknown): Promise<{ status: number; body: string }> {
   const payload = Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
@@ -144,6 +167,8 @@ try {
   const batch1000 = await run('batches of 1,000', 1000, 40, 3);
   const batch100 = await run('batches of 100', 100, 300, 4);
   const single = await run('one-event requests', 1, 4000, 32);
+  const floor = await httpFloor(4000, 32);
+  log(`HTTP floor (GET /healthz): ${JSON.stringify(floor)}`);
   const visibility = await ackToUsage(50);
   log(`ack -> usage: ${JSON.stringify(visibility)}`);
   const copy = await copyBaseline(100_000);
@@ -154,6 +179,8 @@ try {
     batch_1000: batch1000,
     batch_100: batch100,
     single_event: single,
+    http_floor: floor,
+    ratio_single_event_to_http_floor: Math.round((single.events_per_second / floor.requests_per_second) * 1000) / 1000,
     ack_to_usage_delay: visibility,
     copy_baseline: copy,
     ratio_batch_1000_to_copy: Math.round((batch1000.events_per_second / copy.rows_per_second) * 1000) / 1000,
