@@ -63,7 +63,14 @@ const schemas: Record<string, Schema> = {
     code: string,
     name: string,
     event_type: string,
-    aggregation: { type: 'string', enum: ['sum', 'count', 'max', 'unique_count', 'latest', 'time_weighted_sum'] },
+    aggregation: {
+      type: 'string',
+      enum: ['sum', 'count', 'max', 'unique_count', 'latest', 'time_weighted_sum'],
+      description:
+        "time_weighted_sum reads `property` as a level (GPUs held, GB stored) that holds from each event until the group's next one; " +
+        'its usage value is level x seconds (exact), by UTC day and over the period, up to the watermark while the period runs and to its end after, ' +
+        'starting from the level earlier periods left the group at.',
+    },
     property: nullable(string),
     group_by: { type: 'array', items: string },
     filters: { type: 'array', items: ref('MeterFilter') },

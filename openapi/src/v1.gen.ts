@@ -1006,7 +1006,10 @@ export interface components {
             code: string;
             name: string;
             event_type: string;
-            /** @enum {string} */
+            /**
+             * @description time_weighted_sum reads `property` as a level (GPUs held, GB stored) that holds from each event until the group's next one; its usage value is level x seconds (exact), by UTC day and over the period, up to the watermark while the period runs and to its end after, starting from the level earlier periods left the group at.
+             * @enum {string}
+             */
             aggregation: "sum" | "count" | "max" | "unique_count" | "latest" | "time_weighted_sum";
             property: string | null;
             group_by: string[];
