@@ -11,6 +11,7 @@ import { notFound } from '../../platform/errors.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
 import * as customersRepo from '../customers/repo.ts';
+import { requireCustomer } from '../customers/service.ts';
 import * as keysRepo from '../keys/repo.ts';
 import { grantInForce } from '../wallets/service.ts';
 import * as repo from './repo.ts';
@@ -295,12 +296,6 @@ async function readBudget(scope: TenantScope, customer: customersRepo.Customer, 
       ? { start: period.start.toISOString(), end: period.end.toISOString(), spend: formatMoney(spend), remaining: formatMoney(amount - spend), alerts: alerts.map(toApiAlert) }
       : null,
   };
-}
-
-async function requireCustomer(scope: TenantScope, externalId: string) {
-  const customer = await customersRepo.findCustomerByExternalId(scope, externalId);
-  if (!customer) throw notFound('customer_not_found', `No customer "${externalId}"`);
-  return customer;
 }
 
 function toApiAlert(alert: repo.Alert): ApiSchemas['BudgetAlert'] {

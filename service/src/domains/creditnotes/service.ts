@@ -11,7 +11,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { conflict, invalid, notFound, precondition, type FieldProblem } from '../../platform/errors.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
-import * as customersRepo from '../customers/repo.ts';
+import { requireCustomer } from '../customers/service.ts';
 import { roundLines, type LineKind } from '../invoices/build.ts';
 import * as invoicesRepo from '../invoices/repo.ts';
 import { revenueByKind } from '../invoices/service.ts';
@@ -197,8 +197,7 @@ export async function listCreditNotes(deps: Deps, actor: Actor, input: ListCredi
     const scope = { db: tx, tenantId: actor.tenantId };
     let customerId: string | undefined;
     if (input.customer_id !== undefined) {
-      const customer = await customersRepo.findCustomerByExternalId(scope, input.customer_id);
-      if (!customer) throw notFound('customer_not_found', `No customer "${input.customer_id}"`);
+      const customer = await requireCustomer(scope, input.customer_id);
       customerId = customer.id;
     }
     const notes = await repo.listCreditNotes(scope, { customerId, invoiceId: input.invoice_id, limit: input.limit, startingAfter: input.starting_after });

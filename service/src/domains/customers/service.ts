@@ -43,8 +43,7 @@ export async function updateCustomer(deps: Deps, actor: Actor, externalId: strin
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
-    const current = await repo.findCustomerByExternalId(scope, externalId);
-    if (!current) throw notFound('customer_not_found', `No customer "${externalId}"`);
+    const current = await requireCustomer(scope, externalId);
     const before = await readCustomer(scope, externalId, now);
     let parentId = current.parentId;
     if (input.parent_id === null) parentId = null;
@@ -109,8 +108,7 @@ export async function assignPriceBook(deps: Deps, actor: Actor, externalId: stri
   const effectiveFrom = input.effective_from ? new Date(input.effective_from) : now;
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
-    const customer = await repo.findCustomerByExternalId(scope, externalId);
-    if (!customer) throw notFound('customer_not_found', `No customer "${externalId}"`);
+    const customer = await requireCustomer(scope, externalId);
     const book = await pricingRepo.findPriceBookByCode(scope, input.price_book);
     if (!book) throw invalid('price_book_not_found', `No price book "${input.price_book}"`, [{ field: 'price_book', reason: 'no such price book' }]);
     const assignments = await repo.listAssignments(scope, customer.id);
@@ -132,6 +130,13 @@ export async function assignPriceBook(deps: Deps, actor: Actor, externalId: stri
   });
 }
 
+/** The customer with this external id, or a 404 naming it: how every domain finds the customer a path names. */
+export async function requireCustomer(scope: TenantScope, externalId: string): Promise<repo.Customer> {
+  const customer = await repo.findCustomerByExternalId(scope, externalId);
+  if (!customer) throw notFound('customer_not_found', `No customer "${externalId}"`);
+  return customer;
+}
+
 async function requireParent(scope: TenantScope, parentExternalId: string) {
   const parent = await repo.findCustomerByExternalId(scope, parentExternalId);
   if (!parent) throw invalid('parent_not_found', `No customer "${parentExternalId}" to be the parent`, [{ field: 'parent_id', reason: 'no such customer' }]);
@@ -139,8 +144,7 @@ async function requireParent(scope: TenantScope, parentExternalId: string) {
 }
 
 async function readCustomer(scope: TenantScope, externalId: string, now: Date) {
-  const customer = await repo.findCustomerByExternalId(scope, externalId);
-  if (!customer) throw notFound('customer_not_found', `No customer "${externalId}"`);
+  const customer = await requireCustomer(scope, externalId);
   return toApiCustomer(customer, await repo.listAssignments(scope, customer.id), now);
 }
 

@@ -8,7 +8,7 @@ import { requirePermission } from '../../platform/auth.ts';
 import { isUniqueViolation, withTenant, type TenantScope, type Tx } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { fromZodError, notFound } from '../../platform/errors.ts';
-import * as customersRepo from '../customers/repo.ts';
+import { requireCustomer } from '../customers/service.ts';
 import * as metersRepo from '../meters/repo.ts';
 import type { Meter } from '../meters/repo.ts';
 import { loadPriceBook } from '../pricing/service.ts';
@@ -408,8 +408,7 @@ export async function getUsage(deps: Deps, actor: Actor, externalId: string, inp
   const at = input.at ? new Date(input.at) : watermark;
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
-    const customer = await customersRepo.findCustomerByExternalId(scope, externalId);
-    if (!customer) throw notFound('customer_not_found', `No customer "${externalId}"`);
+    const customer = await requireCustomer(scope, externalId);
     const period = await repo.findPeriod(scope, customer.id, at);
     const bounds = period ?? billingPeriodOf(at);
     const rows = period ? await repo.listAggregates(scope, customer.id, period.start) : [];

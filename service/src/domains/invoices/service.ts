@@ -10,7 +10,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { conflict, notFound, precondition } from '../../platform/errors.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
-import * as customersRepo from '../customers/repo.ts';
+import { requireCustomer } from '../customers/service.ts';
 import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
 import type { Period } from '../subscriptions/periods.ts';
 import * as subscriptionsRepo from '../subscriptions/repo.ts';
@@ -423,8 +423,7 @@ export async function listInvoices(deps: Deps, actor: Actor, input: ListInvoices
     const scope = { db: tx, tenantId: actor.tenantId };
     let customerId: string | undefined;
     if (input.customer_id !== undefined) {
-      const customer = await customersRepo.findCustomerByExternalId(scope, input.customer_id);
-      if (!customer) throw notFound('customer_not_found', `No customer "${input.customer_id}"`);
+      const customer = await requireCustomer(scope, input.customer_id);
       customerId = customer.id;
     }
     const invoices = await repo.listInvoices(scope, { customerId, status: input.status, limit: input.limit, startingAfter: input.starting_after });

@@ -7,9 +7,8 @@ import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { notFound } from '../../platform/errors.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
-import * as customersRepo from '../customers/repo.ts';
+import { requireCustomer } from '../customers/service.ts';
 import * as repo from './repo.ts';
 import type { AccountKind, AccountRow, TransactionKind } from './repo.ts';
 import type { ListLedgerAccountsInput, ListLedgerTransactionsInput } from './schema.ts';
@@ -155,7 +154,6 @@ export async function listLedgerTransactions(deps: Deps, actor: Actor, input: Li
 }
 
 async function requireCustomerId(scope: TenantScope, externalId: string): Promise<string> {
-  const customer = await customersRepo.findCustomerByExternalId(scope, externalId);
-  if (!customer) throw notFound('customer_not_found', `No customer "${externalId}"`);
+  const customer = await requireCustomer(scope, externalId);
   return customer.id;
 }

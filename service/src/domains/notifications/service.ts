@@ -6,8 +6,7 @@ import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
 import { withTenant } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { notFound } from '../../platform/errors.ts';
-import * as customersRepo from '../customers/repo.ts';
+import { requireCustomer } from '../customers/service.ts';
 import * as repo from './repo.ts';
 import type { ListNotificationsInput } from './schema.ts';
 
@@ -17,8 +16,7 @@ export async function listNotifications(deps: Deps, actor: Actor, input: ListNot
     const scope = { db: tx, tenantId: actor.tenantId };
     let customerId: string | undefined;
     if (input.customer_id !== undefined) {
-      const customer = await customersRepo.findCustomerByExternalId(scope, input.customer_id);
-      if (!customer) throw notFound('customer_not_found', `No customer "${input.customer_id}"`);
+      const customer = await requireCustomer(scope, input.customer_id);
       customerId = customer.id;
     }
     const rows = await repo.listNotifications(scope, { type: input.type, customerId, limit: input.limit, startingAfter: input.starting_after });

@@ -9,10 +9,10 @@ import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { conflict, invalid, notFound, precondition } from '../../platform/errors.ts';
+import { conflict, invalid, precondition } from '../../platform/errors.ts';
 import { divideHalfEven, formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
-import * as customersRepo from '../customers/repo.ts';
+import { requireCustomer } from '../customers/service.ts';
 import * as subscriptionsRepo from '../subscriptions/repo.ts';
 import * as repo from './repo.ts';
 import type { CreateSlaCreditInput } from './schema.ts';
@@ -68,12 +68,6 @@ export async function listSlaCredits(deps: Deps, actor: Actor, externalId: strin
     const customer = await requireCustomer(scope, externalId);
     return { data: (await repo.listCredits(scope, customer.id)).map((c) => toApiSlaCredit(c, externalId)) };
   });
-}
-
-async function requireCustomer(scope: TenantScope, externalId: string) {
-  const customer = await customersRepo.findCustomerByExternalId(scope, externalId);
-  if (!customer) throw notFound('customer_not_found', `No customer "${externalId}"`);
-  return customer;
 }
 
 function toApiSlaCredit(c: repo.SlaCredit, customerExternalId: string): ApiSchemas['SlaCredit'] {

@@ -14,6 +14,7 @@ import { notFound, precondition } from '../../platform/errors.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import * as budgetsRepo from '../budgets/repo.ts';
 import * as customersRepo from '../customers/repo.ts';
+import { requireCustomer } from '../customers/service.ts';
 import * as billing from '../events/billing.ts';
 import { kernelVersion } from '../events/rating.ts';
 import { loadPriceBook } from '../pricing/service.ts';
@@ -44,8 +45,7 @@ export interface RatingContext {
  * in flight commits first and the period state and the balances read next belong together.
  */
 export async function loadRatingContext(scope: TenantScope, externalId: string, at: Date): Promise<RatingContext> {
-  const customer = await customersRepo.findCustomerByExternalId(scope, externalId);
-  if (!customer) throw notFound('customer_not_found', `No customer "${externalId}"`);
+  const customer = await requireCustomer(scope, externalId);
   const [billings, assignments] = await Promise.all([billing.loadBilling(scope, [externalId]), customersRepo.listAssignments(scope, customer.id)]);
   const customerBilling = billings.get(externalId);
   let index = -1;

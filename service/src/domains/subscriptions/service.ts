@@ -10,6 +10,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { conflict, invalid, notFound, precondition } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
 import * as customersRepo from '../customers/repo.ts';
+import { requireCustomer } from '../customers/service.ts';
 import * as eventsRepo from '../events/repo.ts';
 import * as plansRepo from '../plans/repo.ts';
 import { periodAt, type Period, type SubscriptionTerms } from './periods.ts';
@@ -61,8 +62,7 @@ export async function subscribe(deps: Deps, actor: Actor, externalId: string, in
   const startedAt = new Date(Math.floor((input.started_at ? Date.parse(input.started_at) : now.getTime()) / 1000) * 1000);
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
-    const customer = await customersRepo.findCustomerByExternalId(scope, externalId);
-    if (!customer) throw notFound('customer_not_found', `No customer "${externalId}"`);
+    const customer = await requireCustomer(scope, externalId);
     const plan = await plansRepo.findPlanByCode(scope, input.plan);
     if (!plan) throw invalid('plan_not_found', `No plan "${input.plan}"`, [{ field: 'plan', reason: 'no such plan' }]);
     if (plan.archivedAt) throw precondition('plan_archived', `Plan "${plan.code}" is archived`, [{ field: 'plan', reason: 'archived' }]);
@@ -118,8 +118,7 @@ export async function getSubscription(deps: Deps, actor: Actor, externalId: stri
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
-    const customer = await customersRepo.findCustomerByExternalId(scope, externalId);
-    if (!customer) throw notFound('customer_not_found', `No customer "${externalId}"`);
+    const customer = await requireCustomer(scope, externalId);
     const subscription = await repo.findSubscription(scope, customer.id);
     if (!subscription) throw notFound('subscription_not_found', `Customer "${externalId}" has no subscription`);
     // The plan and discount in force now: the latest amendment's, if any.
@@ -153,8 +152,7 @@ export async function amendSubscription(deps: Deps, actor: Actor, externalId: st
   const effectiveAt = new Date(Math.floor(Date.parse(input.effective_at) / 1000) * 1000);
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
-    const customer = await customersRepo.findCustomerByExternalId(scope, externalId);
-    if (!customer) throw notFound('customer_not_found', `No customer "${externalId}"`);
+    const customer = await requireCustomer(scope, externalId);
     const subscription = await repo.findSubscription(scope, customer.id);
     if (!subscription) throw notFound('subscription_not_found', `Customer "${externalId}" has no subscription`);
     const found = (await findTermsAt(scope, customer.id, effectiveAt))!;
@@ -232,8 +230,7 @@ export async function listAmendments(deps: Deps, actor: Actor, externalId: strin
   requirePermission(actor, 'billing.read');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
-    const customer = await customersRepo.findCustomerByExternalId(scope, externalId);
-    if (!customer) throw notFound('customer_not_found', `No customer "${externalId}"`);
+    const customer = await requireCustomer(scope, externalId);
     const found = await findTermsAt(scope, customer.id, new Date(0));
     if (!found) throw notFound('subscription_not_found', `Customer "${externalId}" has no subscription`);
     const cuts = cutsOf(found.amendments);

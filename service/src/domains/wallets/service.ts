@@ -12,6 +12,7 @@ import { conflict, invalid, notFound, precondition } from '../../platform/errors
 import { divideHalfEven, formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
 import * as customersRepo from '../customers/repo.ts';
+import { requireCustomer } from '../customers/service.ts';
 import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
 import * as metersRepo from '../meters/repo.ts';
 import * as notificationsRepo from '../notifications/repo.ts';
@@ -308,12 +309,6 @@ async function readWallet(scope: TenantScope, externalId: string, now: Date): Pr
     as_of: now.toISOString(),
     grants: grants.map((g) => toApiGrant(g, externalId)),
   };
-}
-
-async function requireCustomer(scope: TenantScope, externalId: string) {
-  const customer = await customersRepo.findCustomerByExternalId(scope, externalId);
-  if (!customer) throw notFound('customer_not_found', `No customer "${externalId}"`);
-  return customer;
 }
 
 export function toApiGrant(grant: repo.Grant, customerExternalId: string): ApiSchemas['CreditGrant'] {
