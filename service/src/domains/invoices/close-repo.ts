@@ -3,7 +3,7 @@
 import type { TenantScope } from '../../platform/db.ts';
 import { fromDbTerms, type SubscriptionTermsRow } from '../subscriptions/repo.ts';
 import type { StepAggregate, UsageAggregate } from './build.ts';
-import type { StoredLine } from './repo.ts';
+import { toDbLine, type StoredLine } from './repo.ts';
 
 export interface PeriodKey {
   customerId: string;
@@ -148,23 +148,7 @@ export async function insertDrafts({ db, tenantId }: TenantScope, invoices: NewI
     finalize_at: i.finalizeAt.toISOString(),
   }));
   const lineRows = invoices.flatMap((i) =>
-    (lines.get(i.id) ?? []).map((l, n) => ({
-      invoice_id: i.id,
-      line: n,
-      kind: l.kind,
-      description: l.description,
-      card: l.card,
-      dimension: l.dimension,
-      group_key: l.group,
-      quantity: l.quantity,
-      unit_price: l.unitPrice,
-      per: l.per,
-      amount_exact: l.amountExact,
-      amount: l.amount,
-      grant_id: l.grantId,
-      event_count: l.eventCount === null ? null : String(l.eventCount),
-      details: l.details,
-    })),
+    (lines.get(i.id) ?? []).map((l, n) => ({ invoice_id: i.id, ...toDbLine(l, n) })),
   );
   await db`
     insert into invoices (tenant_id, id, customer_id, period_start, period_end, status, currency, minor_unit, plan_code, total, total_exact,

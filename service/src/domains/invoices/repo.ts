@@ -152,12 +152,10 @@ export async function findDueThresholds(db: Db, now: Date, limit: number): Promi
   return rows.map((r) => ({ tenantId: r.tenant_id, customerId: r.customer_id, periodStart: r.period_start }));
 }
 
-/** Replaces a draft's lines (the guard trigger refuses it for any other status). */
-export async function replaceLines({ db, tenantId }: TenantScope, invoiceId: string, lines: Omit<StoredLine, 'line'>[]): Promise<void> {
-  await db`delete from invoice_lines where tenant_id = ${tenantId} and invoice_id = ${invoiceId}`;
-  if (lines.length === 0) return;
-  const rows = lines.map((l, i) => ({
-    line: i,
+/** An invoice line as the insert statements' JSON rows carry it, at its position on the invoice. */
+export function toDbLine(l: Omit<StoredLine, 'line'>, position: number) {
+  return {
+    line: position,
     kind: l.kind,
     description: l.description,
     card: l.card,
@@ -171,7 +169,14 @@ export async function replaceLines({ db, tenantId }: TenantScope, invoiceId: str
     grant_id: l.grantId,
     event_count: l.eventCount === null ? null : String(l.eventCount),
     details: l.details,
-  }));
+  };
+}
+
+/** Replaces a draft's lines (the guard trigger refuses it for any other status). */
+export async function replaceLines({ db, tenantId }: TenantScope, invoiceId: string, lines: Omit<StoredLine, 'line'>[]): Promise<void> {
+  await db`delete from invoice_lines where tenant_id = ${tenantId} and invoice_id = ${invoiceId}`;
+  if (lines.length === 0) return;
+  const rows = lines.map(toDbLine);
   await db`
     insert into invoice_lines (tenant_id, invoice_id, line, kind, description, card, dimension, group_key, quantity, unit_price, per,
                                amount_exact, amount, grant_id, event_count, details)
