@@ -2,9 +2,9 @@
 // before it are rated on the old plan (its book, allowance and price) and events from it on the new one, each
 // part is invoiced with its base fee prorated by the second, and the next period is on the new plan.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUpTenant, startService, type Harness, type TenantFixture } from '../service/harness.ts';
-import { billingBook, client, tokens } from './fixtures.ts';
-import { startJobRunner, type Jobs } from './jobs-harness.ts';
+import type { Harness, TenantFixture } from '../service/harness.ts';
+import { billingBook, startBillingScenario, tokens, type client } from './fixtures.ts';
+import type { Jobs } from './jobs-harness.ts';
 import { checkLedger } from './ledger-check.ts';
 
 // The pro book: tokens at $0.01 per 1,000 (the starter book charges $0.02).
@@ -24,14 +24,9 @@ describe('subscription amendments', () => {
   let tenant: TenantFixture;
   let api: ReturnType<typeof client>;
   let jobs: Jobs;
-  const invoiceOf = async (customer: string, periodStart: string) =>
-    (await api.ok('GET', `/v1/invoices?customer_id=${customer}&limit=100`)).data.find((i: any) => i.period.start === periodStart);
 
   beforeAll(async () => {
-    harness = await startService({ now: '2026-03-01T00:00:00Z' });
-    tenant = await signUpTenant(harness);
-    api = client(harness, tenant);
-    jobs = await startJobRunner(harness);
+    ({ harness, tenant, api, jobs } = await startBillingScenario('2026-03-01T00:00:00Z'));
     await api.ok('POST', '/v1/price_books', { book: billingBook });
     await api.ok('POST', '/v1/price_books', { book: proBook });
     await api.ok('POST', '/v1/plans', { code: 'starter', name: 'Starter', price_book: 'ai-platform', base_fee: '100', interval: 'month', allowances: { tokens: '1000000' }, invoice_grace_hours: 0 });
@@ -94,7 +89,7 @@ describe('subscription amendments', () => {
 
     // The part before the upgrade ended on the 16th: invoiced on starter.
     await jobs.tick();
-    const before = await invoiceOf('upgrader', '2026-03-01T00:00:00.000Z');
+    const before = await api.invoiceOf('upgrader', '2026-03-01T00:00:00.000Z');
     expect(before).toMatchObject({ status: 'finalized', plan: 'starter', period: { end: '2026-03-16T00:00:00.000Z' }, total: '62.390000000' });
     expect(before.lines.map((l: any) => [l.kind, l.description, l.amount_exact, l.amount])).toEqual([
       ['base_fee', 'Starter base fee (prorated: 1296000 of 2678400 seconds)', '48.387096774', '48.390000000'],
@@ -104,7 +99,7 @@ describe('subscription amendments', () => {
 
     harness.clock.set('2026-04-01T00:00:05Z');
     await jobs.tick();
-    const after = await invoiceOf('upgrader', '2026-03-16T00:00:00.000Z');
+    const after = await api.invoiceOf('upgrader', '2026-03-16T00:00:00.000Z');
     expect(after).toMatchObject({ status: 'finalized', plan: 'pro', period: { end: '2026-04-01T00:00:00.000Z' }, total: '164.840000000' });
     expect(after.lines.map((l: any) => [l.kind, l.description, l.unit_price, l.amount_exact, l.amount])).toEqual([
       ['base_fee', 'Pro base fee (prorated: 1382400 of 2678400 seconds)', '154.838709677', '154.838709677', '154.840000000'],

@@ -1,6 +1,7 @@
 // Shared pieces of the billing scenarios: a price book with token and GPU cards, event builders, setup calls.
 import { expect } from 'vitest';
-import { rest, type Harness, type TenantFixture } from '../service/harness.ts';
+import { rest, signUpTenant, startService, type Harness, type TenantFixture } from '../service/harness.ts';
+import { startJobRunner } from './jobs-harness.ts';
 
 /** Tokens at $0.02 per 1,000 (drawing the "tokens" allowance when a plan includes some); H100 time at $2.50 per GPU-hour. */
 export const billingBook = {
@@ -57,5 +58,18 @@ export function client(harness: Harness, tenant: TenantFixture) {
       expect(response.status, JSON.stringify(response.body)).toBe(200);
       return response.body.events as any[];
     },
+    /** The customer's invoice for the period starting at `periodStart` (ISO), if any. */
+    invoiceOf: async (customer: string, periodStart: string) => {
+      const response = await call('GET', `/v1/invoices?customer_id=${customer}&limit=100`);
+      expect(response.status, JSON.stringify(response.body)).toBe(200);
+      return response.body.data.find((i: any) => i.period.start === periodStart);
+    },
   };
+}
+
+/** A service with a signed-up tenant, its API client and a job runner, as the billing scenarios start. */
+export async function startBillingScenario(now: string) {
+  const harness = await startService({ now });
+  const tenant = await signUpTenant(harness);
+  return { harness, tenant, api: client(harness, tenant), jobs: await startJobRunner(harness) };
 }

@@ -2,9 +2,9 @@
 // still accepted and rated in its own period, its final invoice does not change, and the event is billed as an
 // adjustment line on the customer's next invoice, showing its original timestamp, exactly once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUpTenant, startService, type Harness, type TenantFixture } from '../service/harness.ts';
-import { billingBook, client, tokens } from './fixtures.ts';
-import { startJobRunner, type Jobs } from './jobs-harness.ts';
+import type { Harness, TenantFixture } from '../service/harness.ts';
+import { billingBook, startBillingScenario, tokens, type client } from './fixtures.ts';
+import type { Jobs } from './jobs-harness.ts';
 import { checkLedger } from './ledger-check.ts';
 
 describe('events into closed periods', () => {
@@ -12,14 +12,9 @@ describe('events into closed periods', () => {
   let tenant: TenantFixture;
   let api: ReturnType<typeof client>;
   let jobs: Jobs;
-  const invoiceOf = async (customer: string, periodStart: string) =>
-    (await api.ok('GET', `/v1/invoices?customer_id=${customer}&limit=100`)).data.find((i: any) => i.period.start === periodStart);
 
   beforeAll(async () => {
-    harness = await startService({ now: '2026-03-01T00:00:00Z' });
-    tenant = await signUpTenant(harness);
-    api = client(harness, tenant);
-    jobs = await startJobRunner(harness);
+    ({ harness, tenant, api, jobs } = await startBillingScenario('2026-03-01T00:00:00Z'));
     await api.ok('POST', '/v1/price_books', { book: billingBook });
     await api.ok('POST', '/v1/plans', { code: 'monthly', name: 'Monthly', price_book: 'ai-platform', base_fee: '20', interval: 'month', invoice_grace_hours: 0 });
     await api.ok('POST', '/v1/customers', { external_id: 'late-co', currency: 'USD' });
@@ -28,7 +23,7 @@ describe('events into closed periods', () => {
     await api.events(tokens('m-1', 'late-co', 100_000, '2026-03-10T00:00:00Z')); // $2
     harness.clock.set('2026-04-01T00:00:05Z');
     await jobs.tick();
-    expect(await invoiceOf('late-co', '2026-03-01T00:00:00.000Z')).toMatchObject({ status: 'finalized', total: '22.000000000' });
+    expect(await api.invoiceOf('late-co', '2026-03-01T00:00:00.000Z')).toMatchObject({ status: 'finalized', total: '22.000000000' });
   });
   afterAll(async () => {
     await jobs?.stop();
@@ -44,13 +39,13 @@ describe('events into closed periods', () => {
     const [again] = await api.events(tokens('late-1', 'late-co', 50_000, '2026-03-20T08:30:00Z'));
     expect(again.status).toBe('duplicate');
     // The final invoice does not change.
-    const march = await invoiceOf('late-co', '2026-03-01T00:00:00.000Z');
+    const march = await api.invoiceOf('late-co', '2026-03-01T00:00:00.000Z');
     expect(march.total).toBe('22.000000000');
     expect(march.lines.find((l: any) => l.kind === 'usage')).toMatchObject({ amount: '2.000000000', event_count: '1' });
 
     harness.clock.set('2026-05-01T00:00:05Z');
     await jobs.tick();
-    const april = await invoiceOf('late-co', '2026-04-01T00:00:00.000Z');
+    const april = await api.invoiceOf('late-co', '2026-04-01T00:00:00.000Z');
     expect(april.lines.map((l: any) => [l.kind, l.description, l.amount])).toEqual([
       ['base_fee', 'Monthly base fee', '20.000000000'],
       ['adjustment', 'Late event late-1 of the period from 2026-03-01T00:00:00.000Z (2026-03-20T08:30:00.000Z)', '1.000000000'],
@@ -60,7 +55,7 @@ describe('events into closed periods', () => {
     // Billed once: the next invoice does not carry it again.
     harness.clock.set('2026-06-01T00:00:05Z');
     await jobs.tick();
-    const may = await invoiceOf('late-co', '2026-05-01T00:00:00.000Z');
+    const may = await api.invoiceOf('late-co', '2026-05-01T00:00:00.000Z');
     expect(may.lines.map((l: any) => l.kind)).toEqual(['base_fee']);
     await checkLedger(harness.database.owner, tenant.tenantId);
   });

@@ -4,9 +4,9 @@
 // longer needs goes back to its grant; then a retroactive price rise is billed as an adjustment line on the
 // next invoice. The ledger balances throughout.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUpTenant, startService, type Harness, type TenantFixture } from '../service/harness.ts';
-import { billingBook, client, tokens } from './fixtures.ts';
-import { startJobRunner, type Jobs } from './jobs-harness.ts';
+import type { Harness, TenantFixture } from '../service/harness.ts';
+import { billingBook, startBillingScenario, tokens, type client } from './fixtures.ts';
+import type { Jobs } from './jobs-harness.ts';
 import { checkLedger } from './ledger-check.ts';
 
 const version = (effectiveFrom: string, rate: string) => ({
@@ -23,14 +23,9 @@ describe('re-rating after a retroactive price change', () => {
   let tenant: TenantFixture;
   let api: ReturnType<typeof client>;
   let jobs: Jobs;
-  const invoiceOf = async (customer: string, periodStart: string) =>
-    (await api.ok('GET', `/v1/invoices?customer_id=${customer}&limit=100`)).data.find((i: any) => i.period.start === periodStart);
 
   beforeAll(async () => {
-    harness = await startService({ now: '2026-03-01T00:00:00Z' });
-    tenant = await signUpTenant(harness);
-    api = client(harness, tenant);
-    jobs = await startJobRunner(harness);
+    ({ harness, tenant, api, jobs } = await startBillingScenario('2026-03-01T00:00:00Z'));
     await api.ok('POST', '/v1/price_books', { book: billingBook });
     await api.ok('POST', '/v1/plans', { code: 'payg', name: 'Pay as you go', price_book: 'ai-platform', base_fee: '10', interval: 'month', invoice_grace_hours: 0 });
     await api.ok('POST', '/v1/plans', { code: 'payg-grace', name: 'Pay as you go (grace)', price_book: 'ai-platform', base_fee: '10', interval: 'month', invoice_grace_hours: 96 });
@@ -49,9 +44,9 @@ describe('re-rating after a retroactive price change', () => {
     );
     harness.clock.set('2026-04-01T00:00:05Z');
     await jobs.tick();
-    expect(await invoiceOf('cut-co', '2026-03-01T00:00:00.000Z')).toMatchObject({ status: 'finalized', total: '40.000000000' });
-    expect(await invoiceOf('draft-co', '2026-03-01T00:00:00.000Z')).toMatchObject({ status: 'draft', total: '30.000000000' });
-    expect(await invoiceOf('wallet-co', '2026-03-01T00:00:00.000Z')).toMatchObject({ status: 'finalized', total: '10.000000000' });
+    expect(await api.invoiceOf('cut-co', '2026-03-01T00:00:00.000Z')).toMatchObject({ status: 'finalized', total: '40.000000000' });
+    expect(await api.invoiceOf('draft-co', '2026-03-01T00:00:00.000Z')).toMatchObject({ status: 'draft', total: '30.000000000' });
+    expect(await api.invoiceOf('wallet-co', '2026-03-01T00:00:00.000Z')).toMatchObject({ status: 'finalized', total: '10.000000000' });
     harness.clock.set('2026-04-03T00:00:00Z');
     const [april] = await api.events(tokens('a-3', 'cut-co', 200_000, '2026-04-02T00:00:00Z'));
     expect(april).toMatchObject({ status: 'accepted', amount: '4.000000000' });
@@ -91,7 +86,7 @@ describe('re-rating after a retroactive price change', () => {
     expect(previewed.preview.unratable).toEqual([]);
     // A preview changes nothing.
     expect((await api.ok('GET', '/v1/events/a-2/revisions')).data).toHaveLength(1);
-    expect(await invoiceOf('draft-co', '2026-03-01T00:00:00.000Z')).toMatchObject({ total: '30.000000000' });
+    expect(await api.invoiceOf('draft-co', '2026-03-01T00:00:00.000Z')).toMatchObject({ total: '30.000000000' });
 
     const approved = await api.ok('POST', `/v1/reratings/${pending.id}/approve`);
     expect(approved).toMatchObject({ status: 'approved', approved_by: expect.stringMatching(/^api_key:/) });
@@ -105,7 +100,7 @@ describe('re-rating after a retroactive price change', () => {
     expect(results['wallet-co 2026-03']).toMatchObject({ action: 'none', credit_returned: '10.000000000' });
 
     // The finalized invoice is unchanged; the credit note credits its usage line.
-    const march = await invoiceOf('cut-co', '2026-03-01T00:00:00.000Z');
+    const march = await api.invoiceOf('cut-co', '2026-03-01T00:00:00.000Z');
     expect(march.total).toBe('40.000000000');
     const [note] = (await api.ok('GET', `/v1/credit_notes?invoice_id=${march.id}`)).data;
     expect(note).toMatchObject({ origin: 'rerating', rerating_id: pending.id, total: '5.000000000' });
@@ -121,7 +116,7 @@ describe('re-rating after a retroactive price change', () => {
     expect((await api.ok('GET', '/v1/events/a-1/revisions')).data).toHaveLength(1);
     expect(await api.ok('GET', '/v1/events/a-2/receipt')).toMatchObject({ revision: 2, amount: '5.000000000' });
     // The draft is rebuilt, the open period and its aggregates moved.
-    expect(await invoiceOf('draft-co', '2026-03-01T00:00:00.000Z')).toMatchObject({ status: 'draft', total: '20.000000000' });
+    expect(await api.invoiceOf('draft-co', '2026-03-01T00:00:00.000Z')).toMatchObject({ status: 'draft', total: '20.000000000' });
     const usage = await api.ok('GET', '/v1/customers/cut-co/usage');
     expect(usage).toMatchObject({ amount: '2.000000000' });
     // The wallet got back the $10 its event no longer needs.
@@ -151,7 +146,7 @@ describe('re-rating after a retroactive price change', () => {
 
     harness.clock.set('2026-05-01T00:00:05Z');
     await jobs.tick();
-    const april = await invoiceOf('cut-co', '2026-04-01T00:00:00.000Z');
+    const april = await api.invoiceOf('cut-co', '2026-04-01T00:00:00.000Z');
     // Base fee 10, April usage 200k at $0.04 = 8, and March's adjustment with its period's instant.
     expect(april.lines.map((l: any) => [l.kind, l.amount])).toEqual([
       ['base_fee', '10.000000000'],

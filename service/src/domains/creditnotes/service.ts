@@ -11,7 +11,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { conflict, invalid, notFound, precondition, type FieldProblem } from '../../platform/errors.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
-import { requireCustomer } from '../customers/service.ts';
+import { customerIdFilter } from '../customers/service.ts';
 import { roundLines, type LineKind } from '../invoices/build.ts';
 import * as invoicesRepo from '../invoices/repo.ts';
 import { revenueByKind } from '../invoices/service.ts';
@@ -195,11 +195,7 @@ export async function listCreditNotes(deps: Deps, actor: Actor, input: ListCredi
   requirePermission(actor, 'billing.read');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
-    let customerId: string | undefined;
-    if (input.customer_id !== undefined) {
-      const customer = await requireCustomer(scope, input.customer_id);
-      customerId = customer.id;
-    }
+    const customerId = await customerIdFilter(scope, input.customer_id);
     const notes = await repo.listCreditNotes(scope, { customerId, invoiceId: input.invoice_id, limit: input.limit, startingAfter: input.starting_after });
     const lines = await repo.listCreditNoteLines(scope, notes.map((n) => n.id));
     return { data: notes.map((n) => toApiCreditNote(n, lines.get(n.id) ?? [])), has_more: notes.length === input.limit };

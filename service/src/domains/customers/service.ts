@@ -137,6 +137,11 @@ export async function requireCustomer(scope: TenantScope, externalId: string): P
   return customer;
 }
 
+/** A list's optional `customer_id` filter as the customer's internal id (a 404 when it names no customer). */
+export async function customerIdFilter(scope: TenantScope, externalId: string | undefined): Promise<string | undefined> {
+  return externalId === undefined ? undefined : (await requireCustomer(scope, externalId)).id;
+}
+
 async function requireParent(scope: TenantScope, parentExternalId: string) {
   const parent = await repo.findCustomerByExternalId(scope, parentExternalId);
   if (!parent) throw invalid('parent_not_found', `No customer "${parentExternalId}" to be the parent`, [{ field: 'parent_id', reason: 'no such customer' }]);

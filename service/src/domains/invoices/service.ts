@@ -10,7 +10,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { conflict, notFound, precondition } from '../../platform/errors.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
-import { requireCustomer } from '../customers/service.ts';
+import { customerIdFilter } from '../customers/service.ts';
 import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
 import type { Period } from '../subscriptions/periods.ts';
 import * as subscriptionsRepo from '../subscriptions/repo.ts';
@@ -421,11 +421,7 @@ export async function listInvoices(deps: Deps, actor: Actor, input: ListInvoices
   requirePermission(actor, 'billing.read');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
-    let customerId: string | undefined;
-    if (input.customer_id !== undefined) {
-      const customer = await requireCustomer(scope, input.customer_id);
-      customerId = customer.id;
-    }
+    const customerId = await customerIdFilter(scope, input.customer_id);
     const invoices = await repo.listInvoices(scope, { customerId, status: input.status, limit: input.limit, startingAfter: input.starting_after });
     const lines = await repo.listLines(scope, invoices.map((i) => i.id));
     return { data: invoices.map((i) => toApiInvoice(i, lines.get(i.id) ?? [])), has_more: invoices.length === input.limit };

@@ -6,7 +6,7 @@ import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
 import { withTenant } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { requireCustomer } from '../customers/service.ts';
+import { customerIdFilter } from '../customers/service.ts';
 import * as repo from './repo.ts';
 import type { ListNotificationsInput } from './schema.ts';
 
@@ -14,11 +14,7 @@ export async function listNotifications(deps: Deps, actor: Actor, input: ListNot
   requirePermission(actor, 'billing.read');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
-    let customerId: string | undefined;
-    if (input.customer_id !== undefined) {
-      const customer = await requireCustomer(scope, input.customer_id);
-      customerId = customer.id;
-    }
+    const customerId = await customerIdFilter(scope, input.customer_id);
     const rows = await repo.listNotifications(scope, { type: input.type, customerId, limit: input.limit, startingAfter: input.starting_after });
     return {
       data: rows.map((n) => ({ id: n.id, type: n.type, customer_id: n.customerExternalId, subject_id: n.subjectId, payload: n.payload, created_at: n.createdAt.toISOString() })),
