@@ -105,6 +105,7 @@ try {
   await clone('events', { customer_id: 'm.id', transaction_id: `x.transaction_id || '-' || m.n` });
   await clone('rated_lines', { customer_id: 'm.id', transaction_id: `x.transaction_id || '-' || m.n` });
   await clone('usage_aggregates', { customer_id: 'm.id' });
+  await clone('invoice_aggregates', { customer_id: 'm.id' });
   await owner`drop table bench_map`;
   await owner`analyze`;
   const seedSeconds = seconds(performance.now() - seedStarted);

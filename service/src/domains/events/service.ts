@@ -9,6 +9,7 @@ import { isUniqueViolation, withTenant, type TenantScope, type Tx } from '../../
 import type { Deps } from '../../platform/deps.ts';
 import { fromZodError, notFound } from '../../platform/errors.ts';
 import { requireCustomer } from '../customers/service.ts';
+import { recordInvoiceAggregates } from '../invoices/aggregates.ts';
 import * as metersRepo from '../meters/repo.ts';
 import type { Meter } from '../meters/repo.ts';
 import { loadPriceBook } from '../pricing/service.ts';
@@ -317,6 +318,13 @@ async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], n
       })),
       credits,
       now,
+    ),
+    // Late events (closed periods) are billed as adjustments, not by their period's invoice.
+    recordInvoiceAggregates(
+      scope,
+      accepted
+        .filter((a) => periods.get(a.periodKey)!.status !== 'closed')
+        .map((a) => ({ customerId: a.customerId, periodStart: a.period.start, occurredAt: a.occurredAt, card: a.result.card, amount: a.result.amount, receipt: a.result.receipt, properties: a.event.properties })),
     ),
     billing.billLateEvents(
       scope,

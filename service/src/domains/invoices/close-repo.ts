@@ -2,15 +2,14 @@
 // each write one statement for all the invoices. Same rules as repo.ts's one-period reads.
 import type { TenantScope } from '../../platform/db.ts';
 import { fromDbTerms, type SubscriptionTermsRow } from '../subscriptions/repo.ts';
-import type { StepAggregate, UsageAggregate } from './build.ts';
-import { toDbLine, type StoredLine } from './repo.ts';
+import { periodKeyOf, toDbLine, type StoredLine } from './repo.ts';
 
 export interface PeriodKey {
   customerId: string;
   start: Date;
 }
 
-export const keyOf = (customerId: string, start: Date) => `${customerId}|${start.toISOString()}`;
+export const keyOf = periodKeyOf;
 
 const unnestKeys = (db: TenantScope['db'], keys: PeriodKey[]) =>
   db`unnest(${keys.map((k) => k.customerId)}::uuid[], ${keys.map((k) => k.start.toISOString())}::timestamptz[]) as k(customer_id, period_start)`;
@@ -40,70 +39,6 @@ export async function findCustomersWithTerms({ db, tenantId }: TenantScope, cust
   return new Map(
     rows.map((r) => [r.customer_id as string, { currency: r.currency as string, terms: r.started_at ? fromDbTerms(r) : undefined } as { currency: string; terms?: SubscriptionTermsRow }]),
   );
-}
-
-/**
- * The periods' receipts summed in PostgreSQL, one pass over each line's steps: price steps by card, charge,
- * model, rate, per and grouping properties; quantity steps by card, charge and dimension (to name the price
- * lines' dimension); allowance, discount, commitment and credit steps by pool, grant, mode and percentage; and
- * each period's rated total. A period where one charge of a card had two dimensions (variants) is returned in
- * `ambiguous`, for the one-period reads (repo.ts) to aggregate exactly.
- */
-export async function aggregatePeriods({ db, tenantId }: TenantScope, keys: PeriodKey[]) {
-  const rows = await db`
-    with lines as (
-      select x.* from ${unnestKeys(db, keys)}
-      cross join lateral (
-        select l.customer_id, l.period_start, l.card, l.amount, l.receipt, e.properties
-        from events e
-        join rated_lines l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start = k.period_start
-        where e.tenant_id = ${tenantId} and e.customer_id = k.customer_id and e.occurred_at >= k.period_start
-          and not exists (select 1 from rated_lines n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)) x)
-    select l.customer_id, l.period_start, s->>'step' as step,
-           case when s->>'step' in ('price', 'quantity') then l.card end as card,
-           case when s->>'step' in ('price', 'quantity') then (s->>'charge')::int end as charge,
-           case when s->>'step' = 'price' then s->>'model' end as model,
-           case when s->>'step' = 'price' then s->>'rate' end as rate,
-           case when s->>'step' = 'price' then s->>'per' end as per,
-           case when s->>'step' = 'quantity' then s->>'dimension' end as dimension,
-           case when s->>'step' = 'price' then jsonb_strip_nulls(jsonb_build_object(
-             'model', l.properties->>'model', 'gpu_type', l.properties->>'gpu_type',
-             'region', l.properties->>'region', 'availability_class', l.properties->>'availability_class')) end as group_key,
-           case when s->>'step' not in ('price', 'quantity') then s->>'pool' end as pool,
-           case when s->>'step' not in ('price', 'quantity') then s->>'grant' end as grant_id,
-           case when s->>'step' not in ('price', 'quantity') then s->>'mode' end as mode,
-           case when s->>'step' not in ('price', 'quantity') then s->>'percent' end as percent,
-           coalesce(sum((s->>'quantity')::numeric), 0)::text as quantity, coalesce(sum((s->>'covered')::numeric), 0)::text as covered,
-           coalesce(sum((s->>'amount')::numeric), 0)::text as amount, count(*) as events
-    from lines l cross join jsonb_array_elements(l.receipt) s
-    where s->>'step' in ('price', 'quantity', 'allowance', 'discount', 'commitment', 'credit')
-    group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14
-    union all
-    select customer_id, period_start, 'total', null, null, null, null, null, null, null, null, null, null, null, null, null, sum(amount)::text, count(*)
-    from lines group by 1, 2`;
-  const dimensions = new Map<string, Set<string>>();
-  for (const r of rows) {
-    if (r.step !== 'quantity') continue;
-    const key = `${keyOf(r.customer_id, r.period_start)}|${r.card}|${r.charge}`;
-    dimensions.set(key, (dimensions.get(key) ?? new Set()).add(r.dimension));
-  }
-  const usage = new Map<string, UsageAggregate[]>();
-  const steps = new Map<string, StepAggregate[]>();
-  const rated = new Map<string, string>();
-  const ambiguous = new Set<string>();
-  for (const r of rows) {
-    const key = keyOf(r.customer_id, r.period_start);
-    if (r.step === 'total') rated.set(key, r.amount);
-    else if (r.step === 'price') {
-      const named = dimensions.get(`${key}|${r.card}|${r.charge}`);
-      if (named && named.size > 1) ambiguous.add(key);
-      const dimension = named ? [...named][0] : null;
-      usage.set(key, [...(usage.get(key) ?? []), { card: r.card, charge: r.charge, dimension, model: r.model, rate: r.rate, per: r.per, group: r.group_key, quantity: r.quantity, amount: r.amount, events: r.events }]);
-    } else if (r.step !== 'quantity') {
-      steps.set(key, [...(steps.get(key) ?? []), { step: r.step, pool: r.pool, grantId: r.grant_id, mode: r.mode, percent: r.percent, covered: r.covered, amount: r.amount, events: r.events }]);
-    }
-  }
-  return { usage, steps, rated, ambiguous };
 }
 
 /** The periods' standing threshold invoices (finalized or paid), lowest threshold first. */

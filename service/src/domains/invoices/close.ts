@@ -31,7 +31,7 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
     const customerIds = [...new Set(periods.map((p) => p.customerId))];
     const [customers, aggregates, thresholds, slaCredits, amendments, pending] = await Promise.all([
       closeRepo.findCustomersWithTerms(scope, customerIds),
-      closeRepo.aggregatePeriods(scope, periods),
+      repo.readInvoiceAggregates(scope, periods),
       closeRepo.listThresholdInvoices(scope, periods),
       slaRepo.listCreditsForPeriods(scope, periods),
       subscriptionsRepo.findAmendments(scope, customerIds),
@@ -39,11 +39,6 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
     ]);
     // A customer's pending adjustments go on the first of its invoices in the batch.
     const adjustmentsOf = new Map<string, repo.Adjustment[]>();
-    // A charge with two dimensions in one period (variants): that period's usage as the one-period close reads it.
-    for (const key of aggregates.ambiguous) {
-      const period = periods.find((p) => closeRepo.keyOf(p.customerId, p.start) === key)!;
-      aggregates.usage.set(key, await repo.aggregateUsage(scope, period.customerId, period.start));
-    }
     const grantIds = new Set<string>();
     for (const steps of aggregates.steps.values()) for (const s of steps) if (s.grantId) grantIds.add(s.grantId);
     const grants = await repo.findGrantLabels(scope, [...grantIds]);

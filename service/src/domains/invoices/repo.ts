@@ -5,63 +5,114 @@ import type { DraftLine, StepAggregate, UsageAggregate } from './build.ts';
 
 export type InvoiceStatus = 'draft' | 'finalized' | 'paid' | 'void';
 
-// The latest revision of each rated event of the period (re-rating appends revisions), but not the events that
-// arrived after the period's invoice was final: those are billed as adjustments on a later invoice.
-// Found through the events index (customer, time from the period's start: a period holds the events of its
-// time range), so closing a period does not scan the tenant's rated lines.
-const periodLines = (db: TenantScope['db'], tenantId: string, customerId: string, periodStart: Date) => db`
-  select l.* from events e
-  join rated_lines l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start = ${periodStart}
-  where e.tenant_id = ${tenantId} and e.customer_id = ${customerId} and e.occurred_at >= ${periodStart}
-    and not exists (select 1 from rated_lines n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)
-    and not exists (select 1 from invoice_adjustments a where a.tenant_id = l.tenant_id and a.reference = l.transaction_id and a.source = 'late_event')`;
+// ---- invoice aggregates (migration 018, aggregates.ts): what a period's invoice needs of its receipts ----
 
-/** Price steps by card, charge, dimension, rate and the events' grouping properties. */
-export async function aggregateUsage({ db, tenantId }: TenantScope, customerId: string, periodStart: Date): Promise<UsageAggregate[]> {
-  const rows = await db`
-    with lines as (${periodLines(db, tenantId, customerId, periodStart)})
-    select l.card, (s->>'charge')::int as charge, s->>'model' as model, s->>'rate' as rate, s->>'per' as per,
-           (select q->>'dimension' from jsonb_array_elements(l.receipt) q
-            where q->>'step' = 'quantity' and q->'charge' = s->'charge' limit 1) as dimension,
-           jsonb_strip_nulls(jsonb_build_object(
-             'model', e.properties->>'model', 'gpu_type', e.properties->>'gpu_type',
-             'region', e.properties->>'region', 'availability_class', e.properties->>'availability_class')) as group_key,
-           sum((s->>'quantity')::numeric)::text as quantity, sum((s->>'amount')::numeric)::text as amount, count(*) as events
-    from lines l
-    join events e on e.tenant_id = l.tenant_id and e.transaction_id = l.transaction_id
-    cross join jsonb_array_elements(l.receipt) s
-    where s->>'step' = 'price'
-    group by 1, 2, 3, 4, 5, 6, 7`;
-  return rows.map((r) => ({
-    card: r.card,
-    charge: r.charge,
-    dimension: r.dimension,
-    model: r.model,
-    rate: r.rate,
-    per: r.per,
-    group: r.group_key,
-    quantity: r.quantity,
-    amount: r.amount,
-    events: r.events,
+export interface AggregateKey {
+  customerId: string;
+  /** ISO instant. */
+  periodStart: string;
+  step: 'price' | 'allowance' | 'discount' | 'commitment' | 'credit' | 'total';
+  card: string;
+  charge: number;
+  dimension: string;
+  model: string;
+  rate: string;
+  per: string;
+  group: Record<string, string>;
+  pool: string;
+  grantId: string;
+  mode: string;
+  percent: string;
+}
+
+export interface AggregateDelta extends AggregateKey {
+  quantity: string;
+  covered: string;
+  amount: string;
+  events: bigint;
+}
+
+/** Adds the deltas to the rows of their groupings (created at the delta when new), in one statement. */
+export async function upsertInvoiceAggregates({ db, tenantId }: TenantScope, deltas: AggregateDelta[]): Promise<void> {
+  if (deltas.length === 0) return;
+  const rows = deltas.map((d) => ({
+    c: d.customerId,
+    s: d.periodStart,
+    k: d.step,
+    d: d.card,
+    h: d.charge,
+    n: d.dimension,
+    m: d.model,
+    r: d.rate,
+    p: d.per,
+    g: d.group,
+    o: d.pool,
+    i: d.grantId,
+    e: d.mode,
+    t: d.percent,
+    q: d.quantity,
+    v: d.covered,
+    a: d.amount,
+    x: String(d.events),
   }));
+  await db`
+    insert into invoice_aggregates as a (tenant_id, customer_id, period_start, step, card, charge, dimension, model, rate, per, group_key, pool,
+                                         grant_id, mode, percent, quantity, covered, amount, events)
+    select ${tenantId}, c, s, k, d, h, n, m, r, p, g, o, i, e, t, q, v, a, x
+    from json_to_recordset(${JSON.stringify(rows)}::text::json)
+      as r(c uuid, s timestamptz, k text, d text, h int, n text, m text, r text, p text, g jsonb, o text, i text, e text, t text,
+           q numeric, v numeric, a numeric, x bigint)
+    on conflict (tenant_id, customer_id, period_start, step, card, charge, dimension, model, rate, per, group_key, pool, grant_id, mode, percent)
+    do update set quantity = a.quantity + excluded.quantity, covered = a.covered + excluded.covered, amount = a.amount + excluded.amount,
+                  events = a.events + excluded.events`;
 }
 
-export async function aggregateSteps({ db, tenantId }: TenantScope, customerId: string, periodStart: Date): Promise<StepAggregate[]> {
+/** Removes the rows of the deltas' periods that no step is counted in any more (a re-rating moved them all). */
+export async function deleteEmptyInvoiceAggregates({ db, tenantId }: TenantScope, deltas: AggregateKey[]): Promise<void> {
+  const periods = [...new Map(deltas.map((d) => [`${d.customerId}|${d.periodStart}`, d])).values()];
+  if (periods.length === 0) return;
+  await db`
+    delete from invoice_aggregates
+    where tenant_id = ${tenantId}
+      and (customer_id, period_start) in (select * from unnest(${periods.map((p) => p.customerId)}::uuid[], ${periods.map((p) => p.periodStart)}::timestamptz[]))
+      and events = 0 and quantity = 0 and covered = 0 and amount = 0`;
+}
+
+export interface PeriodAggregates {
+  usage: Map<string, UsageAggregate[]>;
+  steps: Map<string, StepAggregate[]>;
+  /** The rated lines' amounts summed (numeric text). */
+  rated: Map<string, string>;
+}
+
+export const periodKeyOf = (customerId: string, start: Date) => `${customerId}|${start.toISOString()}`;
+
+/** The periods' invoice aggregates, by periodKeyOf: a few rows per period, one statement. */
+export async function readInvoiceAggregates({ db, tenantId }: TenantScope, keys: { customerId: string; start: Date }[]): Promise<PeriodAggregates> {
+  const result: PeriodAggregates = { usage: new Map(), steps: new Map(), rated: new Map() };
+  if (keys.length === 0) return result;
   const rows = await db`
-    with lines as (${periodLines(db, tenantId, customerId, periodStart)})
-    select s->>'step' as step, s->>'pool' as pool, s->>'grant' as grant_id, s->>'mode' as mode, s->>'percent' as percent,
-           coalesce(sum((s->>'covered')::numeric), 0)::text as covered, coalesce(sum((s->>'amount')::numeric), 0)::text as amount, count(*) as events
-    from lines l cross join jsonb_array_elements(l.receipt) s
-    where s->>'step' in ('allowance', 'discount', 'commitment', 'credit')
-    group by 1, 2, 3, 4, 5`;
-  return rows.map((r) => ({ step: r.step, pool: r.pool, grantId: r.grant_id, mode: r.mode, percent: r.percent, covered: r.covered, amount: r.amount, events: r.events }));
-}
-
-export async function sumRatedAmounts({ db, tenantId }: TenantScope, customerId: string, periodStart: Date): Promise<{ amount: string; events: bigint }> {
-  const [row] = await db`
-    with lines as (${periodLines(db, tenantId, customerId, periodStart)})
-    select coalesce(sum(amount), 0)::text as amount, count(*) as events from lines`;
-  return { amount: row.amount, events: row.events };
+    select customer_id, period_start, step, card, charge, dimension, model, rate, per, group_key, pool, grant_id, mode, percent,
+           quantity::text, covered::text, amount::text, events
+    from invoice_aggregates
+    where tenant_id = ${tenantId}
+      and (customer_id, period_start) in (select * from unnest(${keys.map((k) => k.customerId)}::uuid[], ${keys.map((k) => k.start.toISOString())}::timestamptz[]))
+    order by customer_id, period_start, step, card, charge, dimension, model, rate, per, group_key, pool, grant_id, mode, percent`;
+  const orNull = (text: string) => (text === '' ? null : text);
+  for (const r of rows) {
+    const key = periodKeyOf(r.customer_id, r.period_start);
+    if (r.step === 'total') result.rated.set(key, r.amount);
+    else if (r.step === 'price') {
+      const usage = result.usage.get(key) ?? [];
+      usage.push({ card: r.card, charge: r.charge, dimension: orNull(r.dimension), model: r.model, rate: r.rate, per: r.per, group: r.group_key, quantity: r.quantity, amount: r.amount, events: r.events });
+      result.usage.set(key, usage);
+    } else {
+      const steps = result.steps.get(key) ?? [];
+      steps.push({ step: r.step, pool: orNull(r.pool), grantId: orNull(r.grant_id), mode: orNull(r.mode), percent: orNull(r.percent), covered: r.covered, amount: r.amount, events: r.events });
+      result.steps.set(key, steps);
+    }
+  }
+  return result;
 }
 
 export interface Invoice {

@@ -41,15 +41,15 @@ interface Built {
 async function buildFor(scope: TenantScope, customerId: string, currency: string, period: Period, reason: 'period_end' | 'threshold' = 'period_end', adjustments: repo.Adjustment[] = []): Promise<Built> {
   const minorUnit = minorUnitOf(currency);
   if (minorUnit === undefined) throw precondition('currency_without_minor_unit', `${currency} has no ISO 4217 minor unit; it cannot be invoiced`);
-  const [terms, usage, steps, rated, previous, slaCredits, termCommitment] = await Promise.all([
+  const [terms, aggregates, previous, slaCredits, termCommitment] = await Promise.all([
     findTermsAt(scope, customerId, period.start).then((found) => found?.terms),
-    repo.aggregateUsage(scope, customerId, period.start),
-    repo.aggregateSteps(scope, customerId, period.start),
-    repo.sumRatedAmounts(scope, customerId, period.start),
+    repo.readInvoiceAggregates(scope, [{ customerId, start: period.start }]),
     repo.listThresholdInvoices(scope, customerId, period.start),
     reason === 'period_end' ? slaRepo.listCreditsForPeriod(scope, customerId, period.start) : Promise.resolve([]),
     reason === 'period_end' ? termCommitmentEndingWith(scope, customerId, period) : Promise.resolve(undefined),
   ]);
+  const key = repo.periodKeyOf(customerId, period.start);
+  const steps = aggregates.steps.get(key) ?? [];
   const grants = await repo.findGrantLabels(scope, [...new Set(steps.filter((s) => s.grantId).map((s) => s.grantId!))]);
   const subscribed = terms && period.start.getTime() >= terms.startedAt.getTime() ? terms : undefined;
   const result = buildInvoice({
@@ -65,10 +65,10 @@ async function buildFor(scope: TenantScope, customerId: string, currency: string
           cadence: termsOf(subscribed).cadence,
         }
       : undefined,
-    usage,
+    usage: aggregates.usage.get(key) ?? [],
     steps,
     grants,
-    ratedAmount: toNano(rated.amount),
+    ratedAmount: toNano(aggregates.rated.get(key) ?? '0'),
     slaCredits: slaCredits.map((c) => ({ id: c.id, transactionId: c.transactionId, percent: c.percent, amount: toNano(c.amount), reason: c.reason })),
     previouslyBilled: previous.map((i) => ({ id: i.id, number: i.number!, threshold: toNano(i.threshold!), total: toNano(i.total) })),
     adjustments,

@@ -19,6 +19,7 @@ import { aggregateEvents } from '../events/aggregate.ts';
 import { compiledBook, kernelVersion, rateEvents } from '../events/rating.ts';
 import type { DraftLine } from '../invoices/build.ts';
 import * as invoicesRepo from '../invoices/repo.ts';
+import { recordInvoiceAggregates } from '../invoices/aggregates.ts';
 import { buildPeriodInvoice, rebuildDraft, recordAdjustments } from '../invoices/service.ts';
 import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
 import * as metersRepo from '../meters/repo.ts';
@@ -317,6 +318,21 @@ async function applyApproved(deps: Deps, tenantId: string, reratingId: string): 
         })),
         now,
       );
+      // Late events are billed by adjustments, not by their period's invoice: their difference is one too.
+      const late = await repo.findLateEvents(scope, changed.map((e) => e.old.transactionId));
+      // The period's invoice aggregates: each changed line leaves with its old receipt and comes back with its new.
+      await recordInvoiceAggregates(
+        scope,
+        changed
+          .filter((e) => !late.has(e.old.transactionId))
+          .flatMap((e) => {
+            const line = { customerId: p.period.customerId, periodStart: p.period.start, occurredAt: e.old.occurredAt, properties: e.old.properties };
+            return [
+              { ...line, card: e.old.card, amount: e.old.amount, receipt: e.old.receipt, sign: -1 as const },
+              { ...line, card: e.result.card!, amount: money(e.amount), receipt: e.receipt, sign: 1 as const },
+            ];
+          }),
+      );
       await repo.correctPeriod(scope, { customerId: p.period.customerId, start: p.period.start, state: p.state, amountDelta: money(p.newAmount - p.oldAmount), creditsDelta: money(-returned) }, now);
       const deltas = aggregateEvents(
         meters,
@@ -326,8 +342,6 @@ async function applyApproved(deps: Deps, tenantId: string, reratingId: string): 
       );
       await repo.correctAggregateAmounts(scope, deltas.map((d) => ({ customerId: d.customerId, periodStart: d.periodStart, meterId: d.meterId, day: d.day, groupKey: d.groupKey, amount: money(d.amountNano) })));
       const result = await settleInvoice(scope, rerating, p, invoice, before?.lines, now);
-      // Late events are billed by adjustments, not by their period's invoice: their difference is one too.
-      const late = await repo.findLateEvents(scope, changed.map((e) => e.old.transactionId));
       await recordAdjustments(
         scope,
         changed
