@@ -28,9 +28,30 @@ export interface DatabaseTarget {
 
 export const baseOptions: postgres.Options<Types> = {
   types: { bigint: postgres.BigInt },
-  onnotice: () => {},
+  onnotice: (notice) => sessionObserver?.notice(notice),
   connection: { application_name: 'tariff' },
 };
+
+/**
+ * Told of every notice the server sends and of the end of every withTenant transaction, with its connection's
+ * backend pid: a notice raised by a statement arrives on its connection before the transaction's COMMIT does, so
+ * an observer knows what a transaction wrote by the time it ends (budgets/check-cache.ts keeps the entitlement
+ * check's state by them).
+ */
+export interface SessionObserver {
+  notice(notice: postgres.Notice): void;
+  ended(pid: number, committed: boolean): void;
+}
+let sessionObserver: SessionObserver | undefined;
+export function observeSessions(observer: SessionObserver): void {
+  sessionObserver = observer;
+}
+
+const embeddedPools = new WeakSet<Db>();
+/** Whether the pool is on embedded PGlite (one backend: no connection of its own for LISTEN). */
+export function isEmbedded(db: Db): boolean {
+  return embeddedPools.has(db);
+}
 
 export function connect(options: postgres.Options<Types> & { url?: string }): Db {
   const { url, ...rest } = options;
@@ -95,7 +116,10 @@ async function startEmbeddedDatabase(dataDir: string, logger: Logger): Promise<D
  */
 export async function connectService(target: DatabaseTarget): Promise<Db> {
   const db = connect(target.appOptions);
-  if (target.embedded) await db.unsafe(`set role ${SERVICE_ROLE}`);
+  if (target.embedded) {
+    embeddedPools.add(db);
+    await db.unsafe(`set role ${SERVICE_ROLE}`);
+  }
   return db;
 }
 
@@ -105,12 +129,24 @@ export async function connectService(target: DatabaseTarget): Promise<Db> {
  * Setting the role matters on PGlite, whose only user is a superuser; on PostgreSQL the login role already is it.
  */
 export function withTenant<T>(db: Db, tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return db.begin(async (tx) => {
+  let pid = 0;
+  const transaction = db.begin(async (tx) => {
     // Sent now and pipelined with fn's first query (one round trip); queries on a transaction run in order.
     const settings = tx`select set_config('role', ${SERVICE_ROLE}, true), set_config('app.tenant_id', ${tenantId}, true)`.execute();
+    void settings.then((r) => (pid = r.state.pid), () => {});
     const [, result] = await Promise.all([settings, fn(tx)]);
     return result;
   }) as Promise<T>;
+  return transaction.then(
+    (result) => {
+      sessionObserver?.ended(pid, true);
+      return result;
+    },
+    (error) => {
+      sessionObserver?.ended(pid, false);
+      throw error;
+    },
+  );
 }
 
 export function isUniqueViolation(error: unknown, constraint?: string): boolean {

@@ -1,4 +1,6 @@
 import type { TenantScope } from '../../platform/db.ts';
+import { toNano } from '../../platform/money.ts';
+import type { CheckState } from './check-cache.ts';
 import type { Enforcement, ScopeKind } from './schema.ts';
 
 export interface Budget {
@@ -229,46 +231,46 @@ function fromDbScopedBudget(row: Record<string, any>): ScopedBudget {
 }
 
 /**
- * Everything the entitlement check reads, in one statement (one round trip with the transaction's settings):
- * the customer, its policy, budget, period spend at `at`, active grants (creation order) and the budgets and
- * spend of the request's scopes.
+ * Everything the entitlement check reads, in one statement (one round trip with the transaction's settings): the
+ * customer, its policy and budget, the period containing `at` (or, when none does, the bounds of the gap between
+ * periods it falls in), its active grants, and all its scoped budgets with their spend in that period. Kept in
+ * memory by check-cache.ts, so it holds what any request of the customer's may need, not only this one's.
  */
-export async function readCheckState({ db, tenantId }: TenantScope, externalId: string, at: Date, scopes: { kind: ScopeKind; value: string }[]) {
+export async function readCheckState({ db, tenantId }: TenantScope, externalId: string, at: Date): Promise<CheckState | undefined> {
   const [row] = await db`
     select c.id, c.currency,
       coalesce((select w.on_depletion from customer_wallets w where w.tenant_id = c.tenant_id and w.customer_id = c.id), 'overage') as on_depletion,
       (select json_build_object('amount', b.amount::text, 'enforcement', b.enforcement) from budgets b
         where b.tenant_id = c.tenant_id and b.customer_id = c.id) as budget,
-      (select json_build_object('start', p.period_start, 'spend', (p.amount + p.credits_applied)::text) from customer_periods p
-        where p.tenant_id = c.tenant_id and p.customer_id = c.id and p.period_start <= ${at} and p.period_end > ${at}) as period,
-      (select coalesce(json_agg(json_build_object('balance', g.balance::text, 'effective_at', g.effective_at, 'expires_at', g.expires_at,
-                                                  'scope_cards', g.scope_cards, 'scope_event_types', g.scope_event_types) order by g.seq), '[]')
+      p.period_start, p.period_end, (p.amount + p.credits_applied)::text as spend,
+      (select max(q.period_end) from customer_periods q where q.tenant_id = c.tenant_id and q.customer_id = c.id and q.period_end <= ${at}) as gap_from,
+      (select min(q.period_start) from customer_periods q where q.tenant_id = c.tenant_id and q.customer_id = c.id and q.period_start > ${at}) as gap_until,
+      (select coalesce(json_agg(json_build_array(g.id, g.balance::text, g.effective_at, g.expires_at, g.scope_cards, g.scope_event_types)), '[]')
         from credit_grants g where g.tenant_id = c.tenant_id and g.customer_id = c.id and g.status = 'active') as grants,
-      (select coalesce(json_agg(json_build_object('kind', sb.scope_kind, 'value', sb.scope_value, 'amount', sb.amount::text, 'enforcement', sb.enforcement,
-                                                  'spend', coalesce((select s.spend::text from scoped_spend s
-                                                                     join customer_periods p on p.tenant_id = s.tenant_id and p.customer_id = s.customer_id and p.period_start = s.period_start
-                                                                     where s.tenant_id = sb.tenant_id and s.customer_id = sb.customer_id and s.scope_kind = sb.scope_kind
-                                                                       and s.scope_value = sb.scope_value and p.period_start <= ${at} and p.period_end > ${at}), '0'))
-                                order by sb.scope_kind, sb.scope_value), '[]')
-        from scoped_budgets sb
-        where sb.tenant_id = c.tenant_id and sb.customer_id = c.id
-          and (sb.scope_kind, sb.scope_value) in (select * from unnest(${scopes.map((s) => s.kind)}::text[], ${scopes.map((s) => s.value)}::text[]))) as scoped
-    from customers c where c.tenant_id = ${tenantId} and c.external_id = ${externalId}`;
+      (select coalesce(json_agg(json_build_array(sb.scope_kind, sb.scope_value, sb.amount::text, sb.enforcement) order by sb.scope_kind, sb.scope_value), '[]')
+        from scoped_budgets sb where sb.tenant_id = c.tenant_id and sb.customer_id = c.id) as scoped_budgets,
+      (select coalesce(json_agg(json_build_array(s.scope_kind, s.scope_value, s.spend::text)), '[]')
+        from scoped_spend s where s.tenant_id = c.tenant_id and s.customer_id = c.id and s.period_start = p.period_start) as scoped_spend
+    from customers c
+    left join customer_periods p on p.tenant_id = c.tenant_id and p.customer_id = c.id and p.period_start <= ${at} and p.period_end > ${at}
+    where c.tenant_id = ${tenantId} and c.external_id = ${externalId}`;
   if (!row) return undefined;
   return {
-    customerId: row.id as string,
-    currency: row.currency as string,
-    onDepletion: row.on_depletion as 'overage' | 'block',
-    budget: row.budget as { amount: string; enforcement: Enforcement } | null,
-    periodSpend: row.period ? (row.period.spend as string) : null,
-    grants: (row.grants as { balance: string; effective_at: string | null; expires_at: string | null; scope_cards: string[] | null; scope_event_types: string[] | null }[]).map((g) => ({
-      status: 'active' as const,
-      balance: g.balance,
-      effectiveAt: g.effective_at ? new Date(g.effective_at) : null,
-      expiresAt: g.expires_at ? new Date(g.expires_at) : null,
-      scopeCards: g.scope_cards,
-      scopeEventTypes: g.scope_event_types,
-    })),
-    scoped: row.scoped as { kind: ScopeKind; value: string; amount: string; enforcement: Enforcement; spend: string }[],
+    tenantId,
+    customerId: row.id,
+    currency: row.currency,
+    onDepletion: row.on_depletion,
+    budget: row.budget ? { amount: toNano(row.budget.amount), enforcement: row.budget.enforcement } : null,
+    scopedBudgets: (row.scoped_budgets as [ScopeKind, string, string, Enforcement][]).map(([kind, value, amount, enforcement]) => ({ kind, value, amount: toNano(amount), enforcement })),
+    from: row.period_start ? row.period_start.getTime() : (row.gap_from?.getTime() ?? -Infinity),
+    until: row.period_end ? row.period_end.getTime() : (row.gap_until?.getTime() ?? Infinity),
+    period: row.period_start ? { start: row.period_start.getTime(), spend: toNano(row.spend) } : null,
+    grants: new Map(
+      (row.grants as [string, string, string | null, string | null, string[] | null, string[] | null][]).map(([id, balance, effectiveAt, expiresAt, scopeCards, scopeEventTypes]) => [
+        id,
+        { balance: toNano(balance), effectiveAt: effectiveAt ? new Date(effectiveAt) : null, expiresAt: expiresAt ? new Date(expiresAt) : null, scopeCards, scopeEventTypes },
+      ]),
+    ),
+    scopedSpend: new Map((row.scoped_spend as [ScopeKind, string, string][]).map(([kind, value, spend]) => [`${kind}:${value}`, toNano(spend)])),
   };
 }

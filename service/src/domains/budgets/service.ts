@@ -14,6 +14,7 @@ import * as customersRepo from '../customers/repo.ts';
 import { requireCustomer } from '../customers/service.ts';
 import * as keysRepo from '../keys/repo.ts';
 import { grantInForce } from '../wallets/service.ts';
+import { cachedCheckState, keepCheckState, loadStarted, type CheckState } from './check-cache.ts';
 import * as repo from './repo.ts';
 import type { CheckInput, ListAlertsInput, ScopedBudgetPath, ScopeKind, SetBudgetInput } from './schema.ts';
 
@@ -120,61 +121,75 @@ export function decideEntitlement(input: {
 export async function checkEntitlement(deps: Deps, actor: Actor, externalId: string, input: CheckInput): Promise<ApiSchemas['EntitlementCheck']> {
   requirePermission(actor, 'entitlements.check');
   const now = deps.clock.now();
+  const state = cachedCheckState(deps.db, deps.logger, actor.tenantId, externalId, now) ?? (await loadCheckState(deps, actor.tenantId, externalId, now));
+  if (!state) throw notFound('customer_not_found', `No customer "${externalId}"`);
   // The request's scopes: its API key (the calling key unless named) and its project tag.
-  const apiKeyId = input.api_key_id ?? (actor.type === 'api_key' ? actor.id : undefined);
-  const scopes = [
-    ...(apiKeyId ? [{ kind: 'api_key' as const, value: apiKeyId }] : []),
-    ...(input.project ? [{ kind: 'project' as const, value: input.project }] : []),
-  ];
-  return withTenant(deps.db, actor.tenantId, async (tx) => {
-    const state = await repo.readCheckState({ db: tx, tenantId: actor.tenantId }, externalId, now, scopes);
-    if (!state) throw notFound('customer_not_found', `No customer "${externalId}"`);
-    // Scoped credit counts only when the request says what it is; an unnamed request could be anything.
-    const eligible = state.grants.filter(
-      (g) =>
-        grantInForce(g, now) &&
-        (!g.scopeCards || (input.card !== undefined && g.scopeCards.includes(input.card))) &&
-        (!g.scopeEventTypes || (input.event_type !== undefined && g.scopeEventTypes.includes(input.event_type))),
-    );
-    const creditBalance = eligible.reduce((sum, g) => sum + toNano(g.balance), 0n);
-    const cost = toNano(input.estimated_cost);
-    const spend = state.periodSpend ? toNano(state.periodSpend) : 0n;
-    const budgetAmount = state.budget ? toNano(state.budget.amount) : 0n;
-    const scoped = state.scoped.map((b) => ({ kind: b.kind, value: b.value, amount: toNano(b.amount), enforcement: b.enforcement, spend: toNano(b.spend) }));
-    const reasons = decideEntitlement({
-      cost,
-      onDepletion: state.onDepletion,
-      creditBalance,
-      budget: state.budget ? { amount: budgetAmount, enforcement: state.budget.enforcement, spend } : undefined,
-      scoped,
-    });
-    return {
-      customer_id: externalId,
-      allowed: reasons.length === 0,
-      reasons,
-      estimated_cost: formatMoney(cost),
-      currency: state.currency,
-      on_depletion: state.onDepletion,
-      credit_balance: formatMoney(creditBalance),
-      budget: state.budget
-        ? {
-            amount: formatMoney(budgetAmount),
-            enforcement: state.budget.enforcement,
-            spend: formatMoney(spend),
-            remaining: formatMoney(budgetAmount - spend),
-          }
-        : null,
-      scoped_budgets: scoped.map((b) => ({
-        kind: b.kind,
-        value: b.value,
-        amount: formatMoney(b.amount),
-        enforcement: b.enforcement,
-        spend: formatMoney(b.spend),
-        remaining: formatMoney(b.amount - b.spend),
-      })),
-      as_of: now.toISOString(),
-    };
+  return answerCheck(state, externalId, input, input.api_key_id ?? (actor.type === 'api_key' ? actor.id : undefined), now);
+}
+
+/** Pure: the check's answer from the customer's state at `now`, for a request sent with `apiKeyId` (if any). */
+export function answerCheck(state: CheckState, externalId: string, input: CheckInput, apiKeyId: string | undefined, now: Date): ApiSchemas['EntitlementCheck'] {
+  const scoped = state.scopedBudgets
+    .filter((b) => (b.kind === 'api_key' && b.value === apiKeyId) || (b.kind === 'project' && b.value === input.project))
+    .map((b) => ({ ...b, spend: state.scopedSpend.get(`${b.kind}:${b.value}`) ?? 0n }));
+  // Scoped credit counts only when the request says what it is; an unnamed request could be anything.
+  let creditBalance = 0n;
+  for (const g of state.grants.values()) {
+    if (
+      grantInForce({ status: 'active', effectiveAt: g.effectiveAt, expiresAt: g.expiresAt }, now) &&
+      (!g.scopeCards || (input.card !== undefined && g.scopeCards.includes(input.card))) &&
+      (!g.scopeEventTypes || (input.event_type !== undefined && g.scopeEventTypes.includes(input.event_type)))
+    ) {
+      creditBalance += g.balance;
+    }
+  }
+  const cost = toNano(input.estimated_cost);
+  const spend = state.period?.spend ?? 0n;
+  const reasons = decideEntitlement({
+    cost,
+    onDepletion: state.onDepletion,
+    creditBalance,
+    budget: state.budget ? { amount: state.budget.amount, enforcement: state.budget.enforcement, spend } : undefined,
+    scoped,
   });
+  return {
+    customer_id: externalId,
+    allowed: reasons.length === 0,
+    reasons,
+    estimated_cost: formatMoney(cost),
+    currency: state.currency,
+    on_depletion: state.onDepletion,
+    credit_balance: formatMoney(creditBalance),
+    budget: state.budget
+      ? {
+          amount: formatMoney(state.budget.amount),
+          enforcement: state.budget.enforcement,
+          spend: formatMoney(spend),
+          remaining: formatMoney(state.budget.amount - spend),
+        }
+      : null,
+    scoped_budgets: scoped.map((b) => ({
+      kind: b.kind,
+      value: b.value,
+      amount: formatMoney(b.amount),
+      enforcement: b.enforcement,
+      spend: formatMoney(b.spend),
+      remaining: formatMoney(b.amount - b.spend),
+    })),
+    as_of: now.toISOString(),
+  };
+}
+
+/** The check's state from the database (one statement), kept in memory for the next checks when nothing raced it. */
+async function loadCheckState(deps: Deps, tenantId: string, externalId: string, now: Date): Promise<CheckState | undefined> {
+  const since = loadStarted();
+  let state: CheckState | undefined;
+  try {
+    state = await withTenant(deps.db, tenantId, (tx) => repo.readCheckState({ db: tx, tenantId }, externalId, now));
+    return state;
+  } finally {
+    keepCheckState(deps.db, externalId, state, since);
+  }
 }
 
 /**
