@@ -1,20 +1,22 @@
 // `npm run bench:check -- --json`: the entitlement check's latency in-process (the service function, no HTTP),
 // on a fresh PostgreSQL database with the service as `npm start` runs it (HTTP server, pg-boss workers and the
 // billing tick on the same pool), (a) quiet and (b) while a load generator in another process sends
-// POST /v1/events batches to the same service. Beside the check, measured interleaved with it in the same run:
-// a bare `select 1` round trip on the service's pool, and the check's SQL statement alone (one connection, no
-// transaction). Event-loop delay and GC pauses of each phase are printed to explain the tail.
+// POST /v1/events batches to the same service, for the checked customer among others. Beside the check,
+// interleaved with it in the same run: a bare `select 1` round trip on the service's pool, the check's statement
+// alone (prepared, on a connection of its own, no transaction: the floor of any check that reads the database)
+// and the check as it was (its transaction on the pool, then the same answer). Event-loop delay and GC pauses of
+// each phase explain the tails. Options: --calls N (per series and phase), --customers, --batch, --concurrency.
 import { fork } from 'node:child_process';
 import http from 'node:http';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { checkEntitlement } from '../../service/src/domains/budgets/service.ts';
+import { answerCheck, checkEntitlement } from '../../service/src/domains/budgets/service.ts';
 import { checkCacheStats } from '../../service/src/domains/budgets/check-cache.ts';
 import * as budgetsRepo from '../../service/src/domains/budgets/repo.ts';
 import { jobDefinitions, jobSchedules } from '../../service/src/jobs.ts';
 import type { Actor } from '../../service/src/platform/auth.ts';
 import type { Deps } from '../../service/src/platform/deps.ts';
-import type { Tx } from '../../service/src/platform/db.ts';
+import { withTenant, type Tx } from '../../service/src/platform/db.ts';
 import { installJobs, startJobs } from '../../service/src/platform/jobs.ts';
 import { silentLogger } from '../../service/src/platform/log.ts';
 import { createMetrics } from '../../service/src/platform/metrics.ts';
@@ -147,6 +149,13 @@ async function main() {
       statement: async () => {
         if (!(await budgetsRepo.readCheckState(statementScope, checked, harness.clock.now()))) throw new Error('statement found no customer');
       },
+      // The check as it was before its state was kept in memory: its transaction (BEGIN; the tenant settings
+      // pipelined with the statement; COMMIT) on the shared pool, then the same answer.
+      check_from_database: async () => {
+        const now = harness.clock.now();
+        const state = await withTenant(deps.db, tenantId, (tx) => budgetsRepo.readCheckState({ db: tx, tenantId }, checked, now));
+        if (!answerCheck(state!, checked, request, actor.id, now).allowed) throw new Error('check from the database refused');
+      },
       check: async () => {
         const result = await checkEntitlement(deps, actor, checked, request);
         if (!result.allowed) throw new Error(`check refused: ${JSON.stringify(result.reasons)}`);
@@ -156,7 +165,7 @@ async function main() {
 
     /** Runs the series interleaved (same conditions for each), `calls` times each after a warm-up. */
     async function measure(phase: string) {
-      const latencies: Record<Name, number[]> = { select_1: [], statement: [], check: [] };
+      const latencies = Object.fromEntries(Object.keys(series).map((name) => [name, [] as number[]])) as Record<Name, number[]>;
       for (let i = 0; i < 200; i++) for (const name of Object.keys(series) as Name[]) await series[name]();
       const loop = monitorEventLoopDelay({ resolution: 1 });
       const gc: number[] = [];
@@ -211,15 +220,20 @@ async function main() {
     const load = await generated;
 
     statementConnection.release();
+    // What memory answers once the load is over is what a fresh read of the database answers.
+    await new Promise((resolve) => setTimeout(resolve, 200));
     const after = await checkEntitlement(deps, actor, checked, request);
+    const now = harness.clock.now();
+    const fresh = answerCheck((await withTenant(deps.db, tenantId, (tx) => budgetsRepo.readCheckState({ db: tx, tenantId }, checked, now)))!, checked, request, actor.id, now);
+    if (JSON.stringify(after) !== JSON.stringify(fresh)) throw new Error(`memory and database differ after the load:\n${JSON.stringify(after)}\n${JSON.stringify(fresh)}`);
     const report = {
       benchmark: 'check',
       database: 'postgresql',
       customers,
-      note: 'ms per call, in-process, sequential; each phase interleaves the three series so they share its conditions',
+      note: 'ms per call, in-process, sequential; each phase interleaves the series so they share its conditions; check_from_database is the check as it was before memory',
       quiet,
       under_load: { ...loaded, load: { batch_size: batch, concurrency, ...load } },
-      check_state_after_load: { credit_balance: after.credit_balance, budget_spend: after.budget?.spend, project_spend: after.scoped_budgets[0]?.spend },
+      check_after_load: { equals_fresh_database_read: true, credit_balance: after.credit_balance, budget_spend: after.budget?.spend, project_spend: after.scoped_budgets[0]?.spend },
     };
     process.stdout.write(JSON.stringify(report, null, json ? 0 : 2) + '\n');
   } finally {

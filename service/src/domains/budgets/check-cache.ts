@@ -61,6 +61,7 @@ interface PendingTransaction {
   since: number;
 }
 
+const maxEntries = 100_000;
 const entries = new Map<string, CheckState>(); // by tenant:external id
 const externalIds = new Map<string, string>(); // tenant:customer id -> tenant:external id
 const pending = new Map<number, PendingTransaction>(); // by backend pid
@@ -197,6 +198,8 @@ function onEnded(pid: number, committed: boolean) {
     remember(key, rows);
   }
   for (const tenantId of transaction.tenants) drop(tenantId);
+  // The counts only matter between a transaction's first notice and its end.
+  if (pending.size === 0) events.clear();
   prune();
 }
 
@@ -335,6 +338,8 @@ export function keepCheckState(db: Db, externalId: string, state: CheckState | u
   if (loadsInFlight === 0) history.clear();
   if (!keep) return;
   const key = customerKey(state.tenantId, state.customerId);
+  // Bounded: past the limit the longest held goes (it is read again when asked for).
+  if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!);
   entries.set(`${state.tenantId}:${externalId}`, state);
   externalIds.set(key, `${state.tenantId}:${externalId}`);
 }

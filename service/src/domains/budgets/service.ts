@@ -1,6 +1,7 @@
 // Budgets per customer, the alerts they fire (once per threshold and period, at ingestion: events/billing.ts),
 // and the entitlement check: may a request of estimated cost X proceed, given the customer's credit in force,
-// its depletion policy and its budget?
+// its depletion policy and its budget? The check answers from the customer's state held in memory
+// (check-cache.ts), read from the database when it is not held.
 import crypto from 'node:crypto';
 import type { ApiSchemas } from '../../platform/api.ts';
 import type { Actor } from '../../platform/auth.ts';
