@@ -5,7 +5,7 @@ import { formatMoney, parseInstant, parseScaled, type CustomerState, type RatedE
 import { Decimal } from 'decimal.js';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
-import { isUniqueViolation, withTenant, type TenantScope, type Tx } from '../../platform/db.ts';
+import { isUniqueViolation, withTenant, withTenantPipelined, type PipelinedBody, type TenantScope, type Tx } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { fromZodError, notFound } from '../../platform/errors.ts';
 import { requireCustomer } from '../customers/service.ts';
@@ -50,7 +50,6 @@ export function billingPeriodOf(instant: Date): { start: Date; end: Date } {
   return { start, end };
 }
 
-class ConcurrentDuplicate extends Error {}
 
 const coalescers = new WeakMap<Deps['db'], Coalescer<Candidate, EventOutcome>>();
 
@@ -81,9 +80,11 @@ async function rateShared(deps: Deps, tenantId: string, candidates: Candidate[])
   let outcomes: EventOutcome[] | undefined;
   for (let attempt = 1; !outcomes; attempt++) {
     try {
-      outcomes = await withTenant(deps.db, tenantId, (tx) => rateAndStore(tx, tenantId, unique, deps.clock.now()));
+      outcomes = await withTenantPipelined(deps.db, tenantId, (tx) => rateAndStore(tx, tenantId, unique, deps.clock.now()));
     } catch (error) {
-      if (!(error instanceof ConcurrentDuplicate) || attempt === maxAttempts) throw error;
+      // An id another request committed after our duplicate check: retry, and find it as a duplicate.
+      const concurrentDuplicate = isUniqueViolation(error, 'events_pkey') || isUniqueViolation(error, 'rated_lines_pkey');
+      if (!concurrentDuplicate || attempt === maxAttempts) throw error;
     }
   }
   const decided = new Map<Candidate, EventOutcome>();
@@ -166,7 +167,8 @@ type Located = Candidate & { customerId: string; period: { start: Date; end: Dat
  * locks, the kernel in between, then every write at once. An id a concurrent request stored after our check
  * fails the event insert: the transaction is abandoned and retried.
  */
-async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], now: Date): Promise<EventOutcome[]> {
+/** Rates and stores the events; the writes are handed back unanswered, for COMMIT to follow them at once. */
+async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], now: Date): Promise<PipelinedBody<EventOutcome[]>> {
   const scope: TenantScope = { db: tx, tenantId };
   // By slot: requests sharing the transaction number their events independently.
   const outcomes: EventOutcome[] = new Array(candidates.length);
@@ -213,7 +215,7 @@ async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], n
       periodKey: repo.periodKey({ customerId: target.id, start: period.start }),
     });
   }
-  if (located.length === 0) return outcomes;
+  if (located.length === 0) return { result: outcomes, writes: [] };
 
   const periods = await repo.lockPeriods(scope, located.map((p) => ({ customerId: p.customerId, ...p.period })), now);
   // An event for a closed period (its invoice is final) is rated in it all the same and billed as an
@@ -231,7 +233,7 @@ async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], n
   for (const [key, row] of periods) states.set(key, row.state);
   const credits = new Map<string, billing.EventCredits>();
   const accepted = await rateInOrder(open, books, states, outcomes, billings, credits);
-  if (accepted.length === 0) return outcomes;
+  if (accepted.length === 0) return { result: outcomes, writes: [] };
 
   const periodJsons = new Map<string, { start: string; end: string }>();
   const periodJson = (key: string, period: { start: Date; end: Date }) => {
@@ -270,7 +272,7 @@ async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], n
   }
 
   const aggregates = aggregateEvents(meters, counted);
-  await Promise.all([
+  const writes = [
     repo.insertRatedEvents(
       scope,
       accepted.map((a) => ({
@@ -333,11 +335,8 @@ async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], n
         .map((a) => ({ transactionId: a.event.transaction_id, customerId: a.customerId, currency: a.result.currency, occurredAt: a.occurredAt, periodStart: a.period.start, amount: nano(a.result.amount) })),
       now,
     ),
-  ]).catch((error: unknown) => {
-    // An id another request committed after our duplicate check: retry, and find it as a duplicate.
-    throw isUniqueViolation(error, 'events_pkey') || isUniqueViolation(error, 'rated_lines_pkey') ? new ConcurrentDuplicate() : error;
-  });
-  return outcomes;
+  ];
+  return { result: outcomes, writes };
 }
 
 /**

@@ -1,0 +1,55 @@
+import crypto from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isUniqueViolation, withTenant, withTenantPipelined } from './db.ts';
+import { createTestDatabase, type TestDatabase } from './test-database.ts';
+
+describe('withTenantPipelined', () => {
+  let database: TestDatabase;
+  const tenantId = crypto.randomUUID();
+  const customerId = crypto.randomUUID();
+  const insertCustomer = (tx: Parameters<Parameters<typeof withTenant>[2]>[0], externalId: string) =>
+    tx`insert into customers (tenant_id, id, external_id, currency, created_at, updated_at)
+       values (${tenantId}, ${externalId === 'first' ? customerId : crypto.randomUUID()}, ${externalId}, 'USD', now(), now())`.execute();
+  const externalIds = async () =>
+    (await database.owner`select external_id from customers where tenant_id = ${tenantId} order by external_id`).map((r) => r.external_id);
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await database.owner`insert into tenants (tenant_id, name, created_at) values (${tenantId}, 'pipelined', now())`;
+  });
+  afterAll(async () => {
+    await database.drop();
+  });
+
+  it('commits the writes handed back and returns the result, reading as the tenant', async () => {
+    const result = await withTenantPipelined(database.app, tenantId, async (tx) => {
+      const [{ tenant }] = await tx`select current_setting('app.tenant_id') as tenant`;
+      return { result: tenant, writes: [insertCustomer(tx, 'first'), insertCustomer(tx, 'second')] };
+    });
+    expect(result).toBe(tenantId);
+    expect(await externalIds()).toEqual(['first', 'second']);
+  });
+
+  it('given a failing write, throws its error and keeps none of the writes', async () => {
+    const attempt = withTenantPipelined(database.app, tenantId, async (tx) => ({
+      result: 'unreachable',
+      writes: [insertCustomer(tx, 'third'), insertCustomer(tx, 'first'), insertCustomer(tx, 'fourth')],
+    }));
+    const error = await attempt.catch((e: unknown) => e);
+    expect(isUniqueViolation(error)).toBe(true);
+    expect(await externalIds()).toEqual(['first', 'second']);
+  });
+
+  it('given a body that throws, rolls back what it wrote and frees the connection', async () => {
+    await expect(
+      withTenantPipelined(database.app, tenantId, async (tx) => {
+        await insertCustomer(tx, 'fifth');
+        throw new Error('rating failed');
+      }),
+    ).rejects.toThrow('rating failed');
+    expect(await externalIds()).toEqual(['first', 'second']);
+    // Every pooled connection still works, outside any transaction.
+    const answers = await Promise.all(Array.from({ length: 16 }, () => withTenant(database.app, tenantId, (tx) => tx`select count(*)::int as n from customers`)));
+    expect(answers.map(([r]) => r.n)).toEqual(Array(16).fill(2));
+  });
+});
