@@ -1,7 +1,8 @@
 // The batched period close (close.ts, what the close jobs run when a worker fetches several) against the
 // one-period close (closePeriod): two customers with the same terms and the same usage (allowance, discount,
-// minimum, credit, a threshold invoice, an SLA credit), one closed each way, get the same invoice line by line,
-// the same ledger postings, and the next period opened.
+// minimum, credit, a threshold invoice, an SLA credit; then a charge with two dimensions and a late-event
+// adjustment), one closed each way, get the same invoice line by line, the same ledger postings, and the next
+// period opened.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closePeriods } from '../../service/src/domains/invoices/close.ts';
 import { closePeriod } from '../../service/src/domains/invoices/service.ts';
@@ -39,6 +40,19 @@ describe('batched period close', () => {
     await harness?.close();
   });
 
+  const invoiceOf = async (c: string, start: Date) =>
+    (await api.ok('GET', `/v1/invoices?customer_id=${c}&limit=100`)).data.find((i: any) => i.billing_reason === 'period_end' && i.period.start === start.toISOString());
+  const comparable = (invoice: any, c: string) => ({
+    status: invoice.status,
+    kind: invoice.kind,
+    total: invoice.total,
+    total_exact: invoice.total_exact,
+    plan: invoice.plan,
+    finalized_at: invoice.finalized_at,
+    lines: invoice.lines.map((l: any) => ({ ...l, description: l.description.replaceAll(c, 'C').replace(/INV-\d+/, 'INV-n'), grant_id: l.grant_id ? 'grant' : null })),
+  });
+  const postingOf = async (invoice: any) => (await api.ok('GET', `/v1/ledger/transactions?reference=${invoice.id}`)).data.map((t: any) => t.entries.map((e: any) => [e.account.replace(/:[0-9a-f-]{36}$/, ':customer'), e.amount]));
+
   it('gives the same invoice as the one-period close', async () => {
     const ids: Record<string, string> = {};
     harness.clock.set('2026-03-10T00:00:00Z');
@@ -68,25 +82,13 @@ describe('batched period close', () => {
     // A second run finds nothing to do.
     expect(await closePeriods(deps, tenant.tenantId, [{ customerId: ids.batched, start }])).toEqual({ drafted: 0, finalized: 0 });
 
-    const invoiceOf = async (c: string) =>
-      (await api.ok('GET', `/v1/invoices?customer_id=${c}&limit=100`)).data.find((i: any) => i.billing_reason === 'period_end' && i.period.start === start.toISOString());
-    const single = await invoiceOf('single');
-    const batched = await invoiceOf('batched');
-    const comparable = (invoice: any, c: string) => ({
-      status: invoice.status,
-      kind: invoice.kind,
-      total: invoice.total,
-      total_exact: invoice.total_exact,
-      plan: invoice.plan,
-      finalized_at: invoice.finalized_at,
-      lines: invoice.lines.map((l: any) => ({ ...l, description: l.description.replaceAll(c, 'C').replace(/INV-\d+/, 'INV-n'), grant_id: l.grant_id ? 'grant' : null })),
-    });
+    const single = await invoiceOf('single', start);
+    const batched = await invoiceOf('batched', start);
     expect(comparable(batched, 'batched')).toEqual(comparable(single, 'single'));
     expect(single.lines.map((l: any) => l.kind)).toEqual(expect.arrayContaining(['base_fee', 'usage', 'allowance', 'discount', 'credit', 'minimum_true_up', 'sla_credit', 'progressive_billing']));
     expect(Number(batched.number.slice(4))).toBe(Number(single.number.slice(4)) + 1);
 
     // The same postings, and the next period open for both.
-    const postingOf = async (invoice: any) => (await api.ok('GET', `/v1/ledger/transactions?reference=${invoice.id}`)).data.map((t: any) => t.entries.map((e: any) => [e.account.replace(/:[0-9a-f-]{36}$/, ':customer'), e.amount]));
     expect(await postingOf(batched)).toEqual(await postingOf(single));
     const periods = await harness.database.owner`
       select customer_id, period_start, status from customer_periods where tenant_id = ${tenant.tenantId} order by customer_id, period_start`;
@@ -96,6 +98,73 @@ describe('batched period close', () => {
         ['2026-04-01T00:00:00.000Z', 'open'],
       ]);
     }
+    await checkLedger(harness.database.owner, tenant.tenantId);
+  });
+  // The charge of a card has another dimension under a variant (batch tier), so one period's usage of one charge
+  // has two dimensions; and a late event of the closed period before is billed as an adjustment on the next.
+  it('gives the same invoice with two dimensions of one charge and a late-event adjustment', async () => {
+    await api.ok('POST', '/v1/price_books', {
+      book: {
+        id: 'variant-book',
+        currency: 'USD',
+        versions: [
+          {
+            effective_from: '2026-01-01T00:00:00Z',
+            rate_cards: [
+              {
+                id: 'llm/tiers',
+                match: { event_type: 'llm.completion' },
+                dimensions: { batch_tokens: { formula: { tokens: 1 } } },
+                charges: [{ dimension: 'tokens', price: { model: 'per_unit', rate: '0.02', per: '1000' } }],
+                variants: [{ when: { service_tier: 'batch' }, charges: [{ dimension: 'batch_tokens', price: { model: 'per_unit', rate: '0.01', per: '1000' } }] }],
+              },
+            ],
+          },
+        ],
+      },
+    });
+    await api.ok('POST', '/v1/plans', { code: 'variant', name: 'Variant', price_book: 'variant-book', base_fee: '5', interval: 'month', invoice_grace_hours: 0 });
+    harness.clock.set('2026-04-01T00:00:05Z');
+    const march = new Date('2026-03-01T00:00:00Z');
+    const april = new Date('2026-04-01T00:00:00Z');
+    const ids: Record<string, string> = {};
+    for (const c of ['v-single', 'v-batched']) {
+      await api.ok('POST', '/v1/customers', { external_id: c, currency: 'USD' });
+      await api.ok('POST', `/v1/customers/${c}/subscriptions`, { plan: 'variant', started_at: march.toISOString() });
+      await api.events(tokens(`${c}-m1`, c, 100_000, '2026-03-05T00:00:00Z'));
+      const [row] = await harness.database.owner`select id from customers where tenant_id = ${tenant.tenantId} and external_id = ${c}`;
+      ids[c] = row.id;
+      expect(await closePeriod(jobs.deps, tenant.tenantId, ids[c], march)).toBe('finalized');
+      // Late: March is closed, so this is billed on April's invoice.
+      await api.events(tokens(`${c}-late`, c, 50_000, '2026-03-20T00:00:00Z'));
+    }
+    harness.clock.set('2026-04-10T00:00:00Z');
+    for (const c of ['v-single', 'v-batched']) {
+      const accepted = await api.events(
+        tokens(`${c}-a1`, c, 200_000, '2026-04-02T00:00:00Z'),
+        { ...tokens(`${c}-a2`, c, 300_000, '2026-04-03T00:00:00Z'), properties: { model: 'llama-3-70b', tokens: 300_000, service_tier: 'batch' } },
+        tokens(`${c}-a3`, c, 400_000, '2026-04-04T00:00:00Z', 'llama-3-8b'),
+      );
+      expect(accepted.map((e) => e.status)).toEqual(['accepted', 'accepted', 'accepted']);
+    }
+    harness.clock.set('2026-05-01T00:00:05Z');
+    expect(await closePeriod(jobs.deps, tenant.tenantId, ids['v-single'], april)).toBe('finalized');
+    expect(await closePeriods(jobs.deps, tenant.tenantId, [{ customerId: ids['v-batched'], start: april }])).toEqual({ drafted: 1, finalized: 1 });
+
+    const single = await invoiceOf('v-single', april);
+    const batched = await invoiceOf('v-batched', april);
+    expect(comparable(batched, 'v-batched')).toEqual(comparable(single, 'v-single'));
+    expect(single.lines.filter((l: any) => l.kind === 'usage').map((l: any) => [l.dimension, l.group, l.amount])).toEqual([
+      ['batch_tokens', { model: 'llama-3-70b' }, '3.000000000'],
+      ['tokens', { model: 'llama-3-70b' }, '4.000000000'],
+      ['tokens', { model: 'llama-3-8b' }, '8.000000000'],
+    ]);
+    expect(single.lines.filter((l: any) => l.kind === 'adjustment').map((l: any) => l.amount)).toEqual(['1.000000000']);
+    expect(await postingOf(batched)).toEqual(await postingOf(single));
+    // The adjustment is billed once: on this invoice, and no longer pending.
+    const pending = await harness.database.owner`
+      select count(*)::int as n from invoice_adjustments where tenant_id = ${tenant.tenantId} and customer_id = ${ids['v-batched']} and invoice_id is null`;
+    expect(pending[0].n).toBe(0);
     await checkLedger(harness.database.owner, tenant.tenantId);
   });
 });

@@ -119,7 +119,12 @@ export async function startJobs(deps: Deps, definitions: JobDefinition[], option
     },
   };
   for (const job of definitions) {
-    await boss.work(job.name, { batchSize: options.batchSize ?? job.batchSize ?? 10, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2 }, async (jobs) => {
+    const batchSize = options.batchSize ?? job.batchSize ?? 10;
+    let workerId: string | undefined;
+    workerId = await boss.work(job.name, { batchSize, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2 }, async (jobs) => {
+      // A full batch: more are probably waiting, so the worker fetches again as soon as this one is done instead of
+      // sleeping out the rest of the polling interval (10,000 period closes are 20 batches of 500).
+      if (workerId && jobs.length === batchSize) boss.notifyWorker(workerId);
       if (job.handleBatch && jobs.length > 1) {
         try {
           await job.handleBatch(deps, jobs.map((j) => j.data), sender);

@@ -132,7 +132,7 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
         return { draft: d, id: d.invoice.id, kind: d.total === 0n ? ('statement' as const) : ('invoice' as const), sequence, number: `INV-${String(sequence).padStart(6, '0')}` };
       });
       await closeRepo.markFinalized(scope, finalized, now);
-      for (const f of finalized) await repo.assignAdjustments(scope, (adjustmentsOf.get(f.id) ?? []).map((a) => a.id), f.id);
+      await repo.assignAdjustmentsToInvoices(scope, finalized.flatMap((f) => (adjustmentsOf.get(f.id) ?? []).map((a) => ({ id: a.id, invoiceId: f.id }))));
       await postTransactions(
         scope,
         finalized.flatMap((f) => invoicePostings({ ...f.draft.invoice, number: f.number }, f.draft.lines, 'invoice_finalized', now)),

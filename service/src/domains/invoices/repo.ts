@@ -442,6 +442,15 @@ export async function assignAdjustments({ db, tenantId }: TenantScope, ids: stri
   await db`update invoice_adjustments set invoice_id = ${invoiceId} where tenant_id = ${tenantId} and id = any(${ids}::uuid[]) and invoice_id is null`;
 }
 
+/** assignAdjustments for many invoices at once (the batched close): one statement. */
+export async function assignAdjustmentsToInvoices({ db, tenantId }: TenantScope, assignments: { id: string; invoiceId: string }[]): Promise<void> {
+  if (assignments.length === 0) return;
+  await db`
+    update invoice_adjustments a set invoice_id = x.invoice_id
+    from unnest(${assignments.map((x) => x.id)}::uuid[], ${assignments.map((x) => x.invoiceId)}::uuid[]) as x(id, invoice_id)
+    where a.tenant_id = ${tenantId} and a.id = x.id and a.invoice_id is null`;
+}
+
 /** listPendingAdjustments for many customers at once (the batched close), each in its customer's currency. */
 export async function listPendingAdjustmentsOf({ db, tenantId }: TenantScope, customerIds: string[]): Promise<Map<string, Adjustment[]>> {
   const byCustomer = new Map<string, Adjustment[]>();
