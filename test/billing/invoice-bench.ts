@@ -2,9 +2,10 @@
 // events) through the real close path: the billing tick enqueues one billing.close-period job per
 // customer-period and the service's pg-boss workers run them (grace 0, so each is drafted, finalized, numbered
 // and posted to the ledger). Seeding is set-based SQL: one template customer's 100 events go through ingestion
-// (POST /v1/events), and its rows (events, rated lines with their receipts, period, aggregates, subscription)
-// are cloned for the other 9,999. Beside it, in the same run, the physical floor: the same rows aggregated by
-// plain SQL. Then the entitlement check's in-process latency (the service function, no HTTP).
+// (POST /v1/events), and its rows (events, rated lines with their receipts, period, usage and invoice aggregates,
+// subscription) are cloned for the other 9,999. Beside it, in the same run, the read floors by plain
+// SQL: the receipts aggregated (what the close read before migration 018) and the invoice aggregates it reads
+// now. Then the entitlement check's in-process latency (the service function, no HTTP).
 import { checkEntitlement } from '../../service/src/domains/budgets/service.ts';
 import { scheduleInvoicing } from '../../service/src/domains/invoices/jobs.ts';
 import { jobDefinitions } from '../../service/src/jobs.ts';
@@ -126,7 +127,14 @@ try {
     where l.tenant_id = ${tenantId} and s->>'step' in ('price', 'allowance', 'discount', 'commitment', 'credit')
     group by 1, 2, 3, 4, 5, 6, 7`;
   const receiptSeconds = seconds(performance.now() - started);
-  log(`floor: sum by customer ${sumSeconds} s, receipt steps by customer and line ${receiptSeconds} s`);
+  // What the close reads since migration 018: the periods' invoice aggregates, every row.
+  started = performance.now();
+  const aggregateRows = (await owner`
+    select customer_id, period_start, step, card, charge, dimension, model, rate, per, group_key, pool, grant_id, mode, percent,
+           quantity::text, covered::text, amount::text, events
+    from invoice_aggregates where tenant_id = ${tenantId}`).length;
+  const aggregatesSeconds = seconds(performance.now() - started);
+  log(`floor: sum by customer ${sumSeconds} s, receipt steps by customer and line ${receiptSeconds} s, invoice aggregates (${aggregateRows} rows) ${aggregatesSeconds} s`);
 
   // The close: the tick's scheduler enqueues one close job per customer-period; workers run them.
   await installJobs(owner, jobDefinitions);
@@ -184,7 +192,10 @@ try {
     baseline: {
       sum_by_customer_seconds: sumSeconds,
       receipt_steps_by_line_seconds: receiptSeconds,
-      note: 'plain SQL over the same rated lines in the same run: the physical floor of reading them',
+      invoice_aggregates_seconds: aggregatesSeconds,
+      invoice_aggregate_rows: aggregateRows,
+      note:
+        'plain SQL in the same run: the rated lines summed by customer, their receipt steps grouped by customer and line (what the close read before migration 018), and the invoice aggregates the close reads now (its read floor)',
     },
     check_in_process_ms: { p50: pct(50), p99: pct(99), max: pct(100), calls: measured.length },
   };
