@@ -18,7 +18,7 @@ import * as quotes from '../quotes/service.ts';
 import type { Aggregation } from '../meters/schema.ts';
 import { aggregateEvents, matchesFilters, numericValue, timeWeighted, type CountedEvent, type Level, type TimeWeighted } from './aggregate.ts';
 import * as billing from './billing.ts';
-import { Coalescer } from './coalesce.ts';
+import { Coalescer, type Committing } from './coalesce.ts';
 import { compiledBook, kernelVersion, rateEvents } from './rating.ts';
 import * as repo from './repo.ts';
 import { isWellFormedEvent, usageEvent, type EstimateInput } from './schema.ts';
@@ -57,7 +57,7 @@ const coalescers = new WeakMap<Deps['db'], Coalescer<Candidate, EventOutcome>>()
 function coalescerFor(deps: Deps): Coalescer<Candidate, EventOutcome> {
   let coalescer = coalescers.get(deps.db);
   if (!coalescer) {
-    coalescer = new Coalescer((tenantId, candidates) => rateShared(deps, tenantId, candidates));
+    coalescer = new Coalescer((tenantId, candidates, committing) => rateShared(deps, tenantId, candidates, committing));
     coalescers.set(deps.db, coalescer);
   }
   return coalescer;
@@ -68,7 +68,7 @@ function coalescerFor(deps: Deps): Coalescer<Candidate, EventOutcome> {
  * (same request or another) takes the first occurrence's fate: "duplicate" of an accepted or duplicate event,
  * the same rejection as a rejected one.
  */
-async function rateShared(deps: Deps, tenantId: string, candidates: Candidate[]): Promise<Map<Candidate, EventOutcome>> {
+async function rateShared(deps: Deps, tenantId: string, candidates: Candidate[], committing: Committing): Promise<Map<Candidate, EventOutcome>> {
   const first = new Map<string, Candidate>();
   const unique: Candidate[] = [];
   for (const candidate of candidates) {
@@ -80,7 +80,11 @@ async function rateShared(deps: Deps, tenantId: string, candidates: Candidate[])
   let outcomes: EventOutcome[] | undefined;
   for (let attempt = 1; !outcomes; attempt++) {
     try {
-      outcomes = await withTenantPipelined(deps.db, tenantId, (tx) => rateAndStore(tx, tenantId, unique, deps.clock.now()));
+      outcomes = await withTenantPipelined(deps.db, tenantId, async (tx) => {
+        const body = await rateAndStore(tx, tenantId, unique, deps.clock.now());
+        committing();
+        return body;
+      });
     } catch (error) {
       // An id another request committed after our duplicate check: retry, and find it as a duplicate.
       const concurrentDuplicate = isUniqueViolation(error, 'events_pkey') || isUniqueViolation(error, 'rated_lines_pkey');
