@@ -1,3 +1,5 @@
+-- Invoice aggregates, and the finalized-lines guard checked per statement (at the end).
+--
 -- What a period's invoice needs from its receipts, kept by every writer of rated lines (ingestion, re-rating)
 -- in the transaction that writes them, so a close reads a handful of rows per customer-period instead of
 -- every receipt (invoices/aggregates.ts). Of each period: the latest revision of every rated line stamped in
@@ -69,3 +71,27 @@ GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
 UNION ALL
 SELECT tenant_id, customer_id, period_start, 'total', '', -1, '', '', '', '', '{}', '', '', '', '', 0, 0, sum(amount), count(*)
 FROM lines GROUP BY 1, 2, 3;
+
+-- Lines of a finalized invoice cannot change (migration 008's guard): inserts and deletes are now checked once per
+-- statement, on the lines it wrote, instead of one invoice lookup per line (a close writes thousands at once).
+CREATE FUNCTION invoice_lines_guard_written() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+DECLARE
+  final uuid;
+BEGIN
+  -- Planned on each run (EXECUTE): a plan cached while invoices was small could scan it whole on every statement.
+  EXECUTE 'SELECT i.id FROM (SELECT DISTINCT tenant_id, invoice_id FROM written) w
+           JOIN invoices i ON i.tenant_id = w.tenant_id AND i.id = w.invoice_id
+           WHERE i.status <> ''draft'' LIMIT 1' INTO final;
+  IF final IS NOT NULL THEN
+    RAISE EXCEPTION 'lines of invoice % cannot change after finalization', final USING ERRCODE = 'check_violation';
+  END IF;
+  RETURN NULL;
+END
+$$;
+DROP TRIGGER invoice_lines_guard ON invoice_lines;
+CREATE TRIGGER invoice_lines_guard BEFORE UPDATE ON invoice_lines FOR EACH ROW EXECUTE FUNCTION invoice_lines_guard();
+CREATE TRIGGER invoice_lines_guard_insert AFTER INSERT ON invoice_lines
+  REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION invoice_lines_guard_written();
+CREATE TRIGGER invoice_lines_guard_delete AFTER DELETE ON invoice_lines
+  REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION invoice_lines_guard_written();

@@ -217,14 +217,20 @@ describe('invoices at period close', () => {
     expect((await api.call('POST', `/v1/invoices/${draft.id}/void`, {})).body.error.details[0].field).toBe('reason');
     expect((await api.call('GET', '/v1/invoices?status=sent')).body.error.details[0].field).toBe('query.status');
 
-    // The service role cannot rewrite a finalized invoice or its lines.
-    for (const statement of [`update invoices set total = 1 where id = '${draft.id}'`, `update invoices set status = 'draft' where id = '${draft.id}'`, `delete from invoice_lines where invoice_id = '${draft.id}'`]) {
-      await expect(
-        harness.database.app.begin(async (tx) => {
-          await tx`select set_config('app.tenant_id', ${tenant.tenantId}, true)`;
-          await tx.unsafe(statement);
-        }),
-      ).rejects.toThrow(/cannot change|permission denied/);
+    // The service role cannot rewrite a finalized invoice or its lines (the lines' guard: per statement, migration 018).
+    const asService = (statement: string) =>
+      harness.database.app.begin(async (tx) => {
+        await tx`select set_config('app.tenant_id', ${tenant.tenantId}, true)`;
+        await tx.unsafe(statement);
+      });
+    for (const statement of [`update invoices set total = 1 where id = '${draft.id}'`, `update invoices set status = 'draft' where id = '${draft.id}'`]) {
+      await expect(asService(statement)).rejects.toThrow(/cannot change|permission denied/);
+    }
+    for (const statement of [
+      `delete from invoice_lines where invoice_id = '${draft.id}'`,
+      `insert into invoice_lines (tenant_id, invoice_id, line, kind, description, amount_exact, amount) values ('${tenant.tenantId}', '${draft.id}', 99, 'usage', 'x', 0, 0)`,
+    ]) {
+      await expect(asService(statement)).rejects.toThrow(/lines of invoice .* cannot change after finalization/);
     }
     await checkLedger(harness.database.owner, tenant.tenantId);
   });
