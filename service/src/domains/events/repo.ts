@@ -77,19 +77,29 @@ export interface PeriodRow extends PeriodKey {
 /**
  * Creates missing periods and locks all of them, in key order so that concurrent batches touching the same
  * customers queue instead of deadlocking. The lock serialises rating per customer and period: the state a
- * batch reads is the state the previous batch committed. Both statements go in one round trip.
+ * batch reads is the state the previous batch committed. Both statements go in one round trip; periods the
+ * caller knows exist (`exists`: committed before, and periods are never deleted) are not inserted again.
  */
-export async function lockPeriods({ db, tenantId }: TenantScope, keys: PeriodKey[], now: Date): Promise<Map<string, PeriodRow>> {
+export async function lockPeriods(
+  { db, tenantId }: TenantScope,
+  keys: PeriodKey[],
+  now: Date,
+  exists: (key: string) => boolean = () => false,
+): Promise<Map<string, PeriodRow>> {
   const unique = new Map<string, PeriodKey>();
   for (const key of keys) unique.set(periodKey(key), key);
-  const sorted = [...unique.keys()].sort().map((k) => unique.get(k)!);
+  const sortedKeys = [...unique.keys()].sort();
+  const sorted = sortedKeys.map((k) => unique.get(k)!);
   const customerIds = sorted.map((k) => k.customerId);
   const starts = sorted.map((k) => k.start.toISOString());
+  const missing = sortedKeys.filter((k) => !exists(k)).map((k) => unique.get(k)!);
   const [, rows] = await Promise.all([
-    db`
+    missing.length > 0 &&
+      db`
       insert into customer_periods (tenant_id, customer_id, period_start, period_end, created_at, updated_at)
       select ${tenantId}, k.customer_id, k.period_start, k.period_end, ${now}, ${now}
-      from unnest(${customerIds}::uuid[], ${starts}::timestamptz[], ${sorted.map((k) => k.end.toISOString())}::timestamptz[])
+      from unnest(${missing.map((k) => k.customerId)}::uuid[], ${missing.map((k) => k.start.toISOString())}::timestamptz[],
+                  ${missing.map((k) => k.end.toISOString())}::timestamptz[])
         with ordinality as k(customer_id, period_start, period_end, n)
       order by k.n
       on conflict do nothing`,

@@ -68,6 +68,13 @@ function coalescerFor(deps: Deps): Coalescer<Candidate, EventOutcome> {
  * (same request or another) takes the first occurrence's fate: "duplicate" of an accepted or duplicate event,
  * the same rejection as a rejected one.
  */
+/**
+ * Periods known to exist, per pool: those an ingestion transaction locked and then committed. Periods are never
+ * deleted, so ingestion need not insert these again before locking them. Bounded: past a million, it starts over.
+ */
+const knownPeriods = new WeakMap<Deps['db'], Set<string>>();
+const maxKnownPeriods = 1_000_000;
+
 async function rateShared(deps: Deps, tenantId: string, candidates: Candidate[], committing: Committing): Promise<Map<Candidate, EventOutcome>> {
   const first = new Map<string, Candidate>();
   const unique: Candidate[] = [];
@@ -77,14 +84,20 @@ async function rateShared(deps: Deps, tenantId: string, candidates: Candidate[],
     candidate.slot = unique.length;
     unique.push(candidate);
   }
+  let known = knownPeriods.get(deps.db);
+  if (!known) knownPeriods.set(deps.db, (known = new Set()));
+  const locked: string[] = [];
   let outcomes: EventOutcome[] | undefined;
   for (let attempt = 1; !outcomes; attempt++) {
     try {
+      locked.length = 0;
       outcomes = await withTenantPipelined(deps.db, tenantId, async (tx) => {
-        const body = await rateAndStore(tx, tenantId, unique, deps.clock.now());
+        const body = await rateAndStore(tx, tenantId, unique, deps.clock.now(), known, locked);
         committing();
         return body;
       });
+      if (known.size + locked.length > maxKnownPeriods) known.clear();
+      for (const key of locked) known.add(key);
     } catch (error) {
       // An id another request committed after our duplicate check: retry, and find it as a duplicate.
       const concurrentDuplicate = isUniqueViolation(error, 'events_pkey') || isUniqueViolation(error, 'rated_lines_pkey');
@@ -172,7 +185,14 @@ type Located = Candidate & { customerId: string; period: { start: Date; end: Dat
  * fails the event insert: the transaction is abandoned and retried.
  */
 /** Rates and stores the events; the writes are handed back unanswered, for COMMIT to follow them at once. */
-async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], now: Date): Promise<PipelinedBody<EventOutcome[]>> {
+async function rateAndStore(
+  tx: Tx,
+  tenantId: string,
+  candidates: Candidate[],
+  now: Date,
+  knownPeriods: ReadonlySet<string>,
+  locked: string[],
+): Promise<PipelinedBody<EventOutcome[]>> {
   const scope: TenantScope = { db: tx, tenantId };
   // By slot: requests sharing the transaction number their events independently.
   const outcomes: EventOutcome[] = new Array(candidates.length);
@@ -221,7 +241,8 @@ async function rateAndStore(tx: Tx, tenantId: string, candidates: Candidate[], n
   }
   if (located.length === 0) return { result: outcomes, writes: [] };
 
-  const periods = await repo.lockPeriods(scope, located.map((p) => ({ customerId: p.customerId, ...p.period })), now);
+  const periods = await repo.lockPeriods(scope, located.map((p) => ({ customerId: p.customerId, ...p.period })), now, (key) => knownPeriods.has(key));
+  locked.push(...periods.keys());
   // An event for a closed period (its invoice is final) is rated in it all the same and billed as an
   // adjustment on the customer's next invoice (billing.billLateEvents below).
   const open = located;
