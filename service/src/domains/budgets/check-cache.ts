@@ -305,6 +305,7 @@ function startListening(db: Db, logger: Logger) {
     clear();
     listening.add(db);
   }).catch((error: unknown) => {
+    // Not retried: postgres.js keeps a failed LISTEN's promise for the channel. Checks read the database.
     listening.delete(db);
     logger.warn('entitlement check: no LISTEN connection, checks read the database', { error: error instanceof Error ? error.message : String(error) });
   });
