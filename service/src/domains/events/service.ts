@@ -5,7 +5,7 @@ import { formatMoney, parseInstant, parseScaled, type CustomerState, type RatedE
 import { Decimal } from 'decimal.js';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
-import { isUniqueViolation, withTenant, withTenantPipelined, type PipelinedBody, type TenantScope, type Tx } from '../../platform/db.ts';
+import { isEmbedded, isUniqueViolation, withTenant, withTenantPipelined, type PipelinedBody, type TenantScope, type Tx } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { fromZodError, notFound } from '../../platform/errors.ts';
 import { requireCustomer } from '../customers/service.ts';
@@ -64,55 +64,91 @@ function coalescerFor(deps: Deps): Coalescer<Candidate, EventOutcome> {
 }
 
 /**
- * Rates the events of one or more requests in one transaction. A transaction id seen earlier in the list
- * (same request or another) takes the first occurrence's fate: "duplicate" of an accepted or duplicate event,
- * the same rejection as a rejected one.
- */
-/**
  * Periods known to exist, per pool: those an ingestion transaction locked and then committed. Periods are never
  * deleted, so ingestion need not insert these again before locking them. Bounded: past a million, it starts over.
  */
 const knownPeriods = new WeakMap<Deps['db'], Set<string>>();
 const maxKnownPeriods = 1_000_000;
 
+/**
+ * Groups of at least this many events are rated in two transactions, each with the events of half of the
+ * customers (by a hash of the customer id). Batches that share customers queue on the same period locks;
+ * split by customer, one half is written by PostgreSQL while this process rates the other, instead of one
+ * waiting for the other. Each event is still stored, rated and acknowledged in one transaction with the rest of
+ * its customer's events.
+ */
+const splitAtEvents = 200;
+
+/**
+ * Rates the events of one or more requests. A transaction id seen earlier in the list (same request or another)
+ * takes the first occurrence's fate: "duplicate" of an accepted or duplicate event, the same rejection as a
+ * rejected one. If a transaction fails, the requests fail (and are retried by their senders): events of the
+ * other half that committed are then found as duplicates, with their charges.
+ */
 async function rateShared(deps: Deps, tenantId: string, candidates: Candidate[], committing: Committing): Promise<Map<Candidate, EventOutcome>> {
   const first = new Map<string, Candidate>();
   const unique: Candidate[] = [];
   for (const candidate of candidates) {
     if (first.has(candidate.event.transaction_id)) continue;
     first.set(candidate.event.transaction_id, candidate);
-    candidate.slot = unique.length;
     unique.push(candidate);
   }
+  const parts = unique.length >= splitAtEvents && !isEmbedded(deps.db) ? splitByCustomer(unique) : [unique];
+  let handedOver = 0;
+  const outcomes = new Map<Candidate, EventOutcome>();
+  await Promise.all(
+    parts.map(async (part) => {
+      const partOutcomes = await rateAndStoreWithRetries(deps, tenantId, part, () => {
+        if (++handedOver === parts.length) committing();
+      });
+      part.forEach((candidate, i) => outcomes.set(candidate, partOutcomes[i]));
+    }),
+  );
+  const decided = new Map<Candidate, EventOutcome>();
+  for (const candidate of candidates) {
+    const original = first.get(candidate.event.transaction_id)!;
+    const outcome = outcomes.get(original)!;
+    if (original === candidate) decided.set(candidate, outcome);
+    else if (outcome.status === 'rejected') decided.set(candidate, { ...outcome, index: candidate.index });
+    else decided.set(candidate, { index: candidate.index, transaction_id: candidate.event.transaction_id, status: 'duplicate', amount: outcome.amount, currency: outcome.currency });
+  }
+  return decided;
+}
+
+function splitByCustomer(candidates: Candidate[]): Candidate[][] {
+  const parts: Candidate[][] = [[], []];
+  for (const candidate of candidates) {
+    const id = candidate.event.customer_id;
+    let hash = 0;
+    for (let i = 0; i < id.length; i++) hash = (hash * 31 + id.charCodeAt(i)) | 0;
+    parts[hash & 1].push(candidate);
+  }
+  return parts.filter((part) => part.length > 0);
+}
+
+/** One transaction for the events (in order, each id once), retried when a concurrent request stored one of them. */
+async function rateAndStoreWithRetries(deps: Deps, tenantId: string, candidates: Candidate[], committing: Committing): Promise<EventOutcome[]> {
+  candidates.forEach((candidate, slot) => (candidate.slot = slot));
   let known = knownPeriods.get(deps.db);
   if (!known) knownPeriods.set(deps.db, (known = new Set()));
   const locked: string[] = [];
-  let outcomes: EventOutcome[] | undefined;
-  for (let attempt = 1; !outcomes; attempt++) {
+  for (let attempt = 1; ; attempt++) {
     try {
       locked.length = 0;
-      outcomes = await withTenantPipelined(deps.db, tenantId, async (tx) => {
-        const body = await rateAndStore(tx, tenantId, unique, deps.clock.now(), known, locked);
+      const outcomes = await withTenantPipelined(deps.db, tenantId, async (tx) => {
+        const body = await rateAndStore(tx, tenantId, candidates, deps.clock.now(), known, locked);
         committing();
         return body;
       });
       if (known.size + locked.length > maxKnownPeriods) known.clear();
       for (const key of locked) known.add(key);
+      return outcomes;
     } catch (error) {
       // An id another request committed after our duplicate check: retry, and find it as a duplicate.
       const concurrentDuplicate = isUniqueViolation(error, 'events_pkey') || isUniqueViolation(error, 'rated_lines_pkey');
       if (!concurrentDuplicate || attempt === maxAttempts) throw error;
     }
   }
-  const decided = new Map<Candidate, EventOutcome>();
-  for (const candidate of candidates) {
-    const original = first.get(candidate.event.transaction_id)!;
-    const outcome = outcomes[original.slot];
-    if (original === candidate) decided.set(candidate, outcome);
-    else if (outcome.status === 'rejected') decided.set(candidate, { ...outcome, index: candidate.index });
-    else decided.set(candidate, { index: candidate.index, transaction_id: candidate.event.transaction_id, status: 'duplicate', amount: outcome.amount, currency: outcome.currency });
-  }
-  return decided;
 }
 
 /** A RatedEvent with status "rated": the kernel fills these fields. */
