@@ -216,6 +216,39 @@ describe('event ingestion', () => {
     expect(Number(check.period) - Number(before[0].amount)).toBeCloseTo(Number(check.batch), 9);
   });
 
+  it('rates big concurrent batches over many customers in each customer event order, with totals equal to the receipts', async () => {
+    const customers = Array.from({ length: 12 }, (_, c) => `many-${c}`);
+    for (const id of customers) {
+      expect((await rest(harness, 'POST', '/v1/customers', { key: tenant.secretKey, body: { external_id: id, currency: 'USD' } })).status).toBe(201);
+      await rest(harness, 'PUT', `/v1/customers/${id}/price_book`, { key: tenant.secretKey, body: { price_book: 'llm-graduated', effective_from: '2026-01-01T00:00:00Z' } });
+    }
+    // Three batches of 600 (split in two transactions by customer), every customer in each; tiers are crossed.
+    const batches = [0, 1, 2].map((b) => ({
+      events: Array.from({ length: 600 }, (_, i) => ({ ...llm(`many-${b}-${i}`, 7_000 + 13 * i, 10, `2026-03-13T0${b}:${String(i % 60).padStart(2, '0')}:00Z`), customer_id: customers[(i * 7) % 12] })),
+    }));
+    const responses = await Promise.all(batches.map((batch) => post(batch)));
+    for (const [b, response] of responses.entries()) {
+      expect(response.status).toBe(200);
+      expect(response.body).toMatchObject({ accepted: 600, duplicate: 0, rejected: 0 });
+      // Within a request, each customer's running total moves by exactly each of its charges, in request order.
+      const last = new Map<string, number>();
+      for (const [i, outcome] of response.body.events.entries()) {
+        const customer = batches[b].events[i].customer_id;
+        const total = Number(outcome.period_total);
+        if (last.has(customer)) expect(total).toBeCloseTo(last.get(customer)! + Number(outcome.amount), 9);
+        last.set(customer, total);
+      }
+    }
+    const mismatched = await harness.database.owner`
+      select c.external_id, p.amount::text, (select sum(amount)::text from rated_lines r where r.customer_id = p.customer_id and r.period_start = p.period_start) as lines
+      from customer_periods p join customers c on c.id = p.customer_id
+      where c.external_id like 'many-%' and p.amount <> (select sum(amount) from rated_lines r where r.customer_id = p.customer_id and r.period_start = p.period_start)`;
+    expect(mismatched).toEqual([]);
+    const again = await post(batches[1]);
+    expect(again.body).toMatchObject({ accepted: 0, duplicate: 600 });
+    expect(again.body.events.map((e: any) => e.amount)).toEqual(responses[1].body.events.map((e: any) => e.amount));
+  });
+
   it('keeps raw events and rated lines append-only for the service role', async () => {
     for (const statement of ['update events set properties = \'{}\'', 'delete from events', 'update rated_lines set amount = 0', 'delete from rated_lines']) {
       await expect(
