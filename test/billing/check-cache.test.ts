@@ -1,7 +1,8 @@
 // The entitlement check answers from memory (budgets/check-cache.ts): these scenarios hold every answer to what
 // the database says at that moment, right after each kind of write through the API (usage, grants, voids,
 // policy, budgets, scoped budgets, expiry, a new period), after a rolled-back transaction, while usage streams in
-// concurrently, and after a write by another session (which reaches memory by NOTIFY, shortly after its commit).
+// concurrently, and after a write by another session or by a transaction of this process that no helper reports
+// (which reach memory by NOTIFY, shortly after their commit).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkCacheHolds, checkCacheStats } from '../../service/src/domains/budgets/check-cache.ts';
 import { readCheckState } from '../../service/src/domains/budgets/repo.ts';
@@ -189,6 +190,31 @@ describe('the entitlement check from memory', () => {
     }
     expect(policy).toBe('block');
     await expectAnswersAsDatabase('stranger', 'after the other session');
+  });
+
+  it("learns a commit of this process's pool that no transaction helper reports, within a second", async () => {
+    await held('stranger');
+    expect((await check('stranger', requests[0])).budget).toBeNull();
+    // BEGIN ... COMMIT by hand on a connection of the service's pool: its notices arrive, its end is never told.
+    const connection = await harness.database.app.reserve();
+    try {
+      await connection`begin`;
+      await connection`select set_config('app.tenant_id', ${tenant.tenantId}, true)`;
+      await connection`
+        insert into budgets (tenant_id, customer_id, amount, enforcement, thresholds, created_at, updated_at)
+        select tenant_id, id, 12, 'block', '{50,80,100}', now(), now() from customers where tenant_id = ${tenant.tenantId} and external_id = 'stranger'`;
+      await connection`commit`;
+    } finally {
+      connection.release();
+    }
+    const committed = performance.now();
+    let budget: any = null;
+    while (budget === null && performance.now() - committed < 3000) {
+      budget = (await check('stranger', requests[0])).budget;
+      if (budget === null) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(budget).toMatchObject({ amount: '12.000000000', enforcement: 'block' });
+    await expectAnswersAsDatabase('stranger', 'after the unreported commit');
   });
 
   it('moves to the next period with the clock, and absorbs its first usage', async () => {

@@ -172,6 +172,7 @@ function onEnded(pid: number, committed: boolean) {
   const transaction = pending.get(pid);
   if (!transaction) return;
   forget(pid, transaction);
+  for (const xid of transaction.xids) overdue.delete(`${pid} ${xid}`);
   if (committed) for (const xid of transaction.xids) applied.set(`${pid} ${xid}`, Date.now());
   const rowsByCustomer = new Map<string, ChangedRow[]>();
   for (const row of transaction.rows) {
@@ -259,16 +260,27 @@ export function applyRow(state: CheckState, row: ChangedRow): boolean {
 /** LISTEN tariff_check: "<pid> <xid> <tenant>:<customer|*> ..." or "<pid> <xid> *", sent at the writer's commit. */
 function onNotify(payload: string) {
   const [pid, xid, ...changed] = payload.split(' ');
+  const token = `${pid} ${xid}`;
   // Ours, applied at its end (one NOTIFY per statement that wrote: the token stays until pruned).
-  if (applied.has(`${pid} ${xid}`)) return;
+  if (applied.has(token)) return;
   const transaction = pending.get(Number(pid));
   if (transaction?.xids.has(xid)) {
-    // Ours, ahead of its COMMIT's answer: its end, which comes before withTenant returns, applies it.
-    if (servicePids.has(Number(pid))) return;
+    // Ours, ahead of its COMMIT's answer: its end, which comes before withTenant returns, applies it. Should the
+    // end not come (a transaction helper that does not report it), what it names is dropped a second later.
+    if (servicePids.has(Number(pid))) {
+      const late = overdue.get(token);
+      if (late) late.changed.push(...changed);
+      else overdue.set(token, { at: Date.now(), changed });
+      return;
+    }
     // A stranger's whose notices reached us (a pool of this process outside withTenant): done, drop what it names.
     transaction.xids.delete(xid);
     if (transaction.xids.size === 0) forget(Number(pid), transaction);
   }
+  dropChanged(changed);
+}
+
+function dropChanged(changed: string[]) {
   for (const item of changed) {
     if (item === '*') {
       clear();
@@ -276,6 +288,21 @@ function onNotify(payload: string) {
     }
     const [tenantId, customerId] = item.split(':');
     drop(tenantId, customerId === '*' ? undefined : customerId);
+  }
+}
+
+/** NOTIFYs of this process's transactions that came before their end, by "pid xid", with what they named. */
+const overdue = new Map<string, { at: number; changed: string[] }>();
+let overdueCheckedAt = 0;
+function dropOverdue() {
+  if (overdue.size === 0) return;
+  const now = Date.now();
+  if (now - overdueCheckedAt < 100) return;
+  overdueCheckedAt = now;
+  for (const [token, late] of overdue) {
+    if (now - late.at < 1000) continue;
+    overdue.delete(token);
+    dropChanged(late.changed);
   }
 }
 
@@ -316,6 +343,7 @@ function startListening(db: Db, logger: Logger) {
 export function cachedCheckState(db: Db, logger: Logger, tenantId: string, externalId: string, at: Date): CheckState | undefined {
   startListening(db, logger);
   if (!listening.has(db)) return undefined;
+  dropOverdue();
   const state = entries.get(`${tenantId}:${externalId}`);
   const instant = at.getTime();
   if (!state || instant < state.from || instant >= state.until) return undefined;
