@@ -78,7 +78,7 @@ interface Row {
  */
 export function aggregateLines(lines: readonly AggregatedLine[]): repo.AggregateDelta[] {
   const rows = new Map<string, Row>();
-  // Keys joined by NUL, which no value of a grouping holds where it matters (same values, same row).
+  // Keys joined by NUL, which no stored value can hold (PostgreSQL text cannot): same values, same row.
   const rowOf = (id: string, key: () => repo.AggregateKey): Row => {
     let row = rows.get(id);
     if (!row) rows.set(id, (row = { row: key(), quantity: zero, covered: zero, amount: zero, events: 0n }));
