@@ -94,12 +94,13 @@ async function rateShared(deps: Deps, tenantId: string, candidates: Candidate[],
     unique.push(candidate);
   }
   const parts = unique.length >= splitAtEvents && !isEmbedded(deps.db) ? splitByCustomer(unique) : [unique];
-  let handedOver = 0;
+  // Handed over once every part's writes are sent (a retried part sends them again: counted once).
+  const handedOver = new Set<Candidate[]>();
   const outcomes = new Map<Candidate, EventOutcome>();
   await Promise.all(
     parts.map(async (part) => {
       const partOutcomes = await rateAndStoreWithRetries(deps, tenantId, part, () => {
-        if (++handedOver === parts.length) committing();
+        if (handedOver.add(part).size === parts.length) committing();
       });
       part.forEach((candidate, i) => outcomes.set(candidate, partOutcomes[i]));
     }),
