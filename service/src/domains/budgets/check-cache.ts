@@ -6,9 +6,10 @@
 // and for deletions). withTenant tells this module when each transaction ends (platform/db.ts), and a committed
 // one's rows are applied before withTenant returns: a check after any write through this process, whatever the
 // domain, sees it. Writes by other sessions (another service process, psql) are learnt from LISTEN tariff_check
-// at their commit and drop the customers they name. Whenever the order of two writers' effects on a customer
-// cannot be told, the customer's entry is dropped and the next check reads the database: a wrong answer is never
-// cheaper than a slow one.
+// at their commit and drop the customers they name. Each row carries a version (migration 020) taken after its
+// row lock, so a row's image older than the one held is ignored whatever order notices arrive in. Whenever the
+// order of two writers' effects on a customer cannot be told otherwise, the customer's entry is dropped and the
+// next check reads the database: a wrong answer is never cheaper than a slow one.
 import type postgres from 'postgres';
 import { isEmbedded, observeSessions, type Db } from '../../platform/db.ts';
 import type { Logger } from '../../platform/log.ts';
@@ -40,15 +41,17 @@ export interface CheckState {
   grants: Map<string, CheckGrant>;
   /** The period's spend by "kind:value" of scope. */
   scopedSpend: Map<string, bigint>;
+  /** The version (migration 020) of each row held: "p:<period start ms>", "g:<grant id>", "s:<kind>:<value>". */
+  versions: Map<string, number>;
 }
 
 /** One changed row, as the trigger describes it (see the migration). No customer: every customer of the tenant. */
 export interface ChangedRow {
   t: string;
   c?: string;
-  period?: [start: string, end: string, spend: string];
-  grant?: [id: string, status: string, balance: string, effectiveAt: string | null, expiresAt: string | null, cards: string[] | null, types: string[] | null];
-  scoped?: [periodStart: string, kind: ScopeKind, value: string, spend: string];
+  period?: [start: string, end: string, spend: string, version: number];
+  grant?: [id: string, status: string, balance: string, effectiveAt: string | null, expiresAt: string | null, cards: string[] | null, types: string[] | null, version: number];
+  scoped?: [periodStart: string, kind: ScopeKind, value: string, spend: string, version: number];
 }
 
 /** What one session's statements changed since its transaction began, waiting for it to end. */
@@ -218,14 +221,22 @@ function absorbable(row: ChangedRow): boolean {
   return row.period !== undefined || row.grant !== undefined || row.scoped !== undefined;
 }
 
-/** Applies one changed row to a customer's state; false when the state cannot absorb it (the entry must go). */
+/**
+ * Applies one changed row to a customer's state; false when the state cannot absorb it (the entry must go). A row
+ * whose version is not above the one held is older than what the state has (or the same): nothing to do.
+ */
 export function applyRow(state: CheckState, row: ChangedRow): boolean {
+  const newer = (key: string, version: number) => {
+    if ((state.versions.get(key) ?? -1) >= version) return false;
+    state.versions.set(key, version);
+    return true;
+  };
   if (row.period) {
-    const [start, end, spend] = row.period;
+    const [start, end, spend, version] = row.period;
     const from = Date.parse(start);
     const until = Date.parse(end);
     if (state.period && state.period.start === from && state.until === until) {
-      state.period.spend = toNano(spend);
+      if (newer(`p:${from}`, version)) state.period.spend = toNano(spend);
       return true;
     }
     // Another period: only one reaching into this state's instants changes its answer.
@@ -235,12 +246,14 @@ export function applyRow(state: CheckState, row: ChangedRow): boolean {
       state.period = { start: from, spend: toNano(spend) };
       state.from = Math.max(state.from, from);
       state.until = Math.min(state.until, until);
+      state.versions.set(`p:${from}`, version);
       return true;
     }
     return false;
   }
   if (row.grant) {
-    const [id, status, balance, effectiveAt, expiresAt, scopeCards, scopeEventTypes] = row.grant;
+    const [id, status, balance, effectiveAt, expiresAt, scopeCards, scopeEventTypes, version] = row.grant;
+    if (!newer(`g:${id}`, version)) return true;
     if (status === 'active') {
       state.grants.set(id, { balance: toNano(balance), effectiveAt: effectiveAt ? new Date(effectiveAt) : null, expiresAt: expiresAt ? new Date(expiresAt) : null, scopeCards, scopeEventTypes });
     } else {
@@ -249,8 +262,8 @@ export function applyRow(state: CheckState, row: ChangedRow): boolean {
     return true;
   }
   if (row.scoped) {
-    const [periodStart, kind, value, spend] = row.scoped;
-    if (state.period && state.period.start === Date.parse(periodStart)) state.scopedSpend.set(`${kind}:${value}`, toNano(spend));
+    const [periodStart, kind, value, spend, version] = row.scoped;
+    if (state.period && state.period.start === Date.parse(periodStart) && newer(`s:${kind}:${value}`, version)) state.scopedSpend.set(`${kind}:${value}`, toNano(spend));
     return true;
   }
   // A customer, its wallet, budgets or scoped budgets, or a deletion: read again.
@@ -263,17 +276,18 @@ function onNotify(payload: string) {
   const token = `${pid} ${xid}`;
   // Ours, applied at its end (one NOTIFY per statement that wrote: the token stays until pruned).
   if (applied.has(token)) return;
+  // Ours, ahead of its COMMIT's answer (and at times of its notices, which come on another socket): its end,
+  // which comes before withTenant returns, applies it. Should the end not come (a transaction helper that does
+  // not report it, a statement outside a transaction), what it names is dropped a second later.
+  if (servicePids.has(Number(pid))) {
+    const late = overdue.get(token);
+    if (late) late.changed.push(...changed);
+    else overdue.set(token, { at: Date.now(), changed });
+    return;
+  }
+  // A stranger's; if its notices reached us (a pool of this process outside withTenant), it is done with them.
   const transaction = pending.get(Number(pid));
   if (transaction?.xids.has(xid)) {
-    // Ours, ahead of its COMMIT's answer: its end, which comes before withTenant returns, applies it. Should the
-    // end not come (a transaction helper that does not report it), what it names is dropped a second later.
-    if (servicePids.has(Number(pid))) {
-      const late = overdue.get(token);
-      if (late) late.changed.push(...changed);
-      else overdue.set(token, { at: Date.now(), changed });
-      return;
-    }
-    // A stranger's whose notices reached us (a pool of this process outside withTenant): done, drop what it names.
     transaction.xids.delete(xid);
     if (transaction.xids.size === 0) forget(Number(pid), transaction);
   }

@@ -242,19 +242,24 @@ export async function readCheckState({ db, tenantId }: TenantScope, externalId: 
       coalesce((select w.on_depletion from customer_wallets w where w.tenant_id = c.tenant_id and w.customer_id = c.id), 'overage') as on_depletion,
       (select json_build_object('amount', b.amount::text, 'enforcement', b.enforcement) from budgets b
         where b.tenant_id = c.tenant_id and b.customer_id = c.id) as budget,
-      p.period_start, p.period_end, (p.amount + p.credits_applied)::text as spend,
+      p.period_start, p.period_end, (p.amount + p.credits_applied)::text as spend, p.check_version,
       (select max(q.period_end) from customer_periods q where q.tenant_id = c.tenant_id and q.customer_id = c.id and q.period_end <= ${at}) as gap_from,
       (select min(q.period_start) from customer_periods q where q.tenant_id = c.tenant_id and q.customer_id = c.id and q.period_start > ${at}) as gap_until,
-      (select coalesce(json_agg(json_build_array(g.id, g.balance::text, g.effective_at, g.expires_at, g.scope_cards, g.scope_event_types)), '[]')
+      (select coalesce(json_agg(json_build_array(g.id, g.balance::text, g.effective_at, g.expires_at, g.scope_cards, g.scope_event_types, g.check_version)), '[]')
         from credit_grants g where g.tenant_id = c.tenant_id and g.customer_id = c.id and g.status = 'active') as grants,
+      -- Ended grants' versions, so that an older image of one (still active) is not taken for news.
+      (select coalesce(json_agg(json_build_array(g.id, g.check_version)), '[]')
+        from credit_grants g where g.tenant_id = c.tenant_id and g.customer_id = c.id and g.status <> 'active') as ended_grants,
       (select coalesce(json_agg(json_build_array(sb.scope_kind, sb.scope_value, sb.amount::text, sb.enforcement) order by sb.scope_kind, sb.scope_value), '[]')
         from scoped_budgets sb where sb.tenant_id = c.tenant_id and sb.customer_id = c.id) as scoped_budgets,
-      (select coalesce(json_agg(json_build_array(s.scope_kind, s.scope_value, s.spend::text)), '[]')
+      (select coalesce(json_agg(json_build_array(s.scope_kind, s.scope_value, s.spend::text, s.check_version)), '[]')
         from scoped_spend s where s.tenant_id = c.tenant_id and s.customer_id = c.id and s.period_start = p.period_start) as scoped_spend
     from customers c
     left join customer_periods p on p.tenant_id = c.tenant_id and p.customer_id = c.id and p.period_start <= ${at} and p.period_end > ${at}
     where c.tenant_id = ${tenantId} and c.external_id = ${externalId}`;
   if (!row) return undefined;
+  const grants = row.grants as [string, string, string | null, string | null, string[] | null, string[] | null, number][];
+  const scopedSpend = row.scoped_spend as [ScopeKind, string, string, number][];
   return {
     tenantId,
     customerId: row.id,
@@ -266,11 +271,17 @@ export async function readCheckState({ db, tenantId }: TenantScope, externalId: 
     until: row.period_end ? row.period_end.getTime() : (row.gap_until?.getTime() ?? Infinity),
     period: row.period_start ? { start: row.period_start.getTime(), spend: toNano(row.spend) } : null,
     grants: new Map(
-      (row.grants as [string, string, string | null, string | null, string[] | null, string[] | null][]).map(([id, balance, effectiveAt, expiresAt, scopeCards, scopeEventTypes]) => [
+      grants.map(([id, balance, effectiveAt, expiresAt, scopeCards, scopeEventTypes]) => [
         id,
         { balance: toNano(balance), effectiveAt: effectiveAt ? new Date(effectiveAt) : null, expiresAt: expiresAt ? new Date(expiresAt) : null, scopeCards, scopeEventTypes },
       ]),
     ),
-    scopedSpend: new Map((row.scoped_spend as [ScopeKind, string, string][]).map(([kind, value, spend]) => [`${kind}:${value}`, toNano(spend)])),
+    scopedSpend: new Map(scopedSpend.map(([kind, value, spend]) => [`${kind}:${value}`, toNano(spend)])),
+    versions: new Map([
+      ...(row.period_start ? [[`p:${row.period_start.getTime()}`, Number(row.check_version)] as [string, number]] : []),
+      ...grants.map(([id, , , , , , version]) => [`g:${id}`, version] as [string, number]),
+      ...(row.ended_grants as [string, number][]).map(([id, version]) => [`g:${id}`, version] as [string, number]),
+      ...scopedSpend.map(([kind, value, , version]) => [`s:${kind}:${value}`, version] as [string, number]),
+    ]),
   };
 }
