@@ -188,10 +188,10 @@ function onEnded(pid: number, committed: boolean) {
   for (const [key, rows] of rowsByCustomer) {
     const { t: tenantId, c: customerId } = rows[0];
     const mark = transaction.marks.get(key)!;
-    // Someone else's event on the customer between this transaction's first notice and its end: which write is
-    // the later is unknown here, so the entry goes. (A later writer of the same rows waited for this transaction's
-    // commit, so its notices reach this process after this transaction's, which fall in its window.) So it does on a rollback (the connection's notices may hold
-    // an earlier statement's committed rows) and for a change the state cannot absorb.
+    // Someone else's event on the customer between this transaction's first notice and its end: the rows'
+    // versions order their images anyway, but the entry goes all the same (one read, rarely). So it does on a
+    // rollback (the connection's notices may hold an earlier statement's committed rows) and for a change the
+    // state cannot absorb.
     const alone = eventsOf(key, tenantId) - mark.before === mark.own && !transaction.tenants.has(tenantId);
     const external = externalIds.get(key);
     const state = external ? entries.get(external) : undefined;
@@ -390,11 +390,9 @@ export function keepCheckState(db: Db, externalId: string, state: CheckState | u
 
 /**
  * Replays onto a state read from the database what commits seen since the read began applied. Their rows are
- * the rows as they were written: replaying one the read already saw changes nothing, unless a later write of the
- * same row is in the read too. Any transaction whose commit the read may contain has had its notices seen here:
- * they were written to its connection before it committed, so before the read's answer was written to another,
- * and this process reads its sockets in the order they became readable. So a customer that a transaction still
- * in flight has written is not kept from a read that needs a replay.
+ * the rows as they were written, with their versions: one the read already holds, or holds newer, is skipped.
+ * (Kept from before the versions, as a second guard: a customer that a transaction still in flight has written is
+ * not kept from a read that needs a replay.)
  */
 function caughtUp(state: CheckState, since: number): boolean {
   const key = customerKey(state.tenantId, state.customerId);
