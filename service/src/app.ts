@@ -1,11 +1,13 @@
 // The composition root: one Express app serving /v1 (API keys) and /trpc (dashboard sessions).
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import openApiDocument from '@tariff/openapi/openapi.json' with { type: 'json' };
+import http from 'node:http';
 import express, { type Request, type Response } from 'express';
 import { auditRestRoutes, auditTrpc } from './domains/audit/router.ts';
 import { budgetsRestRoutes, budgetsTrpc } from './domains/budgets/router.ts';
 import { creditNotesRestRoutes, creditNotesTrpc } from './domains/creditnotes/router.ts';
 import { customersRestRoutes, customersTrpc } from './domains/customers/router.ts';
+import { ingestionFastPath } from './domains/events/fast-path.ts';
 import { eventsRestRoutes, eventsTrpc } from './domains/events/router.ts';
 import { invoicesRestRoutes, invoicesTrpc } from './domains/invoices/router.ts';
 import { notificationsRestRoutes, notificationsTrpc } from './domains/notifications/router.ts';
@@ -63,10 +65,30 @@ export interface AppOptions {
 
 const sessionCookie = 'tariff_session';
 
-export function createApp(options: AppOptions): express.Express {
+const defaultBodyLimitBytes = 16 * 1024 * 1024;
+
+function depsOf(options: AppOptions): Deps {
   const logger = options.logger ?? createLogger('info');
   const metrics = options.metrics ?? createMetrics();
-  const deps: Deps = { db: options.db, clock: options.clock, logger, metrics, sessionTtlSeconds: options.sessionTtlSeconds ?? 30 * 24 * 3600 };
+  return { db: options.db, clock: options.clock, logger, metrics, sessionTtlSeconds: options.sessionTtlSeconds ?? 30 * 24 * 3600 };
+}
+
+/** The service's HTTP server: plain ingestion requests on their fast path (events/fast-path.ts), the rest in the app. */
+export function createServer(options: AppOptions): http.Server {
+  const deps = depsOf(options);
+  const app = appOf(deps, options);
+  const fast = ingestionFastPath(deps, options.bodyLimitBytes ?? defaultBodyLimitBytes);
+  return http.createServer((req, res) => {
+    if (!fast(req, res)) app(req, res);
+  });
+}
+
+export function createApp(options: AppOptions): express.Express {
+  return appOf(depsOf(options), options);
+}
+
+function appOf(deps: Deps, options: AppOptions): express.Express {
+  const { logger, metrics } = deps;
   const app = express();
   app.disable('x-powered-by');
   // No hash of every response body: the API's answers are per request (a route that can be cached, the
@@ -100,7 +122,7 @@ export function createApp(options: AppOptions): express.Express {
     }
   });
 
-  app.use(jsonBody(options.bodyLimitBytes ?? 16 * 1024 * 1024));
+  app.use(jsonBody(options.bodyLimitBytes ?? defaultBodyLimitBytes));
 
   const v1 = express.Router();
   v1.get('/openapi.json', (_req, res) => {

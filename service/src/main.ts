@@ -1,6 +1,6 @@
 // `npm start`: migrate, then serve on PORT. Embedded PGlite in DATA_DIR (.data) when DATABASE_URL is not set.
 import type { AddressInfo } from 'node:net';
-import { createApp } from './app.ts';
+import { createServer } from './app.ts';
 import { jobDefinitions, jobSchedules } from './jobs.ts';
 import { createDemoTenant, demoInstructions, readDemoCredentials, saveDemoCredentials, type DemoCredentials } from './demo.ts';
 import { systemClock } from './platform/clock.ts';
@@ -42,8 +42,7 @@ if (target.embedded || process.env.DEMO_TENANT === '1') {
 // Period close and the other scheduled billing work: pg-boss workers on the service's pool, a tick every minute.
 const jobs = await startJobs(deps, jobDefinitions, { supervise: true, schedules: jobSchedules });
 
-const app = createApp({ ...deps, bodyLimitBytes: config.bodyLimitBytes });
-const server = app.listen(config.port, () => {
+const server = createServer({ ...deps, bodyLimitBytes: config.bodyLimitBytes }).listen(config.port, () => {
   const { port } = server.address() as AddressInfo;
   const url = `http://localhost:${port}`;
   logger.info('listening', { url, database: target.embedded ? 'pglite' : 'postgresql' });

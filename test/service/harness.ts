@@ -1,7 +1,7 @@
 // Starts the service in-process on a random port against a fresh PostgreSQL database, and talks to it over HTTP.
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { createApp } from '../../service/src/app.ts';
+import http from 'node:http';
+import { createApp, createServer } from '../../service/src/app.ts';
 import { manualClock, type ManualClock } from '../../service/src/platform/clock.ts';
 import { createLogger, silentLogger } from '../../service/src/platform/log.ts';
 import { createTestDatabase, type TestDatabase } from '../../service/src/platform/test-database.ts';
@@ -15,13 +15,13 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startService(options: { now?: string; bodyLimitBytes?: number } = {}): Promise<Harness> {
+/** The service on a fresh database; `expressOnly` leaves out ingestion's fast path (its parity test compares the two). */
+export async function startService(options: { now?: string; bodyLimitBytes?: number; expressOnly?: boolean } = {}): Promise<Harness> {
   const database = await createTestDatabase();
   const clock = manualClock(options.now ?? '2026-03-01T12:00:00Z');
-  const app = createApp({ db: database.app, clock, logger: process.env.TEST_LOG ? createLogger('error', (line) => process.stderr.write(line + '\n')) : silentLogger, bodyLimitBytes: options.bodyLimitBytes });
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
+  const appOptions = { db: database.app, clock, logger: process.env.TEST_LOG ? createLogger('error', (line) => process.stderr.write(line + '\n')) : silentLogger, bodyLimitBytes: options.bodyLimitBytes };
+  const server = options.expressOnly ? http.createServer(createApp(appOptions)) : createServer(appOptions);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,

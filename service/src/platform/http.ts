@@ -1,5 +1,6 @@
 // Express plumbing shared by every route: request ids, access logs, JSON bodies, errors as JSON.
 import crypto from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { z } from 'zod';
 import type { Actor } from './auth.ts';
@@ -24,25 +25,39 @@ export function actorOf(res: Response): Actor {
 
 export function requestContext(logger: Logger, onFinish?: (req: Request, res: Response, seconds: number) => void): RequestHandler {
   return (req, res, next) => {
-    const started = process.hrtime.bigint();
-    const incoming = req.get('x-request-id');
-    const requestId = incoming && /^[\w.-]{1,100}$/.test(incoming) ? incoming : crypto.randomUUID();
-    locals(res).requestId = requestId;
-    res.setHeader('x-request-id', requestId);
-    res.on('finish', () => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      onFinish?.(req, res, seconds);
-      logger.info('request', {
-        request_id: requestId,
-        method: req.method,
-        path: req.originalUrl.split('?')[0],
-        status: res.statusCode,
-        duration_ms: Math.round(seconds * 1e6) / 1e3,
-        tenant_id: locals(res).actor?.tenantId,
-      });
-    });
+    locals(res).requestId = trackRequest(req, res, logger, (_status, seconds) => onFinish?.(req, res, seconds), () => locals(res).actor?.tenantId);
     next();
   };
+}
+
+/**
+ * A request's id (the caller's X-Request-Id if it is sane, else a new one), echoed in the response; when the
+ * response is sent, `onFinish` (metrics) and the access log line. For Express and for plain Node handlers.
+ */
+export function trackRequest(
+  req: IncomingMessage & { originalUrl?: string },
+  res: ServerResponse,
+  logger: Logger,
+  onFinish: (status: number, seconds: number) => void,
+  tenantOf: () => string | undefined = () => undefined,
+): string {
+  const started = process.hrtime.bigint();
+  const incoming = req.headers['x-request-id'];
+  const requestId = typeof incoming === 'string' && /^[\w.-]{1,100}$/.test(incoming) ? incoming : crypto.randomUUID();
+  res.setHeader('x-request-id', requestId);
+  res.on('finish', () => {
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    onFinish(res.statusCode, seconds);
+    logger.info('request', {
+      request_id: requestId,
+      method: req.method,
+      path: (req.originalUrl ?? req.url ?? '').split('?')[0],
+      status: res.statusCode,
+      duration_ms: Math.round(seconds * 1e6) / 1e3,
+      tenant_id: tenantOf(),
+    });
+  });
+  return requestId;
 }
 
 const methodsWithBody = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
