@@ -1,6 +1,7 @@
 // Events into closed periods over HTTP with a frozen clock: once a period's invoice is final, a late event is
 // still accepted and rated in its own period, its final invoice does not change, and the event is billed as an
-// adjustment line on the customer's next invoice, showing its original timestamp, exactly once.
+// adjustment line on the customer's next invoice, showing its original timestamp, exactly once; a re-rating of
+// the period bills the late event's difference apart from the invoice's.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Harness, TenantFixture } from '../service/harness.ts';
 import { billingBook, startBillingScenario, tokens, type client } from './fixtures.ts';
@@ -57,6 +58,37 @@ describe('events into closed periods', () => {
     await jobs.tick();
     const may = await api.invoiceOf('late-co', '2026-05-01T00:00:00.000Z');
     expect(may.lines.map((l: any) => l.kind)).toEqual(['base_fee']);
+    await checkLedger(harness.database.owner, tenant.tenantId);
+  });
+  // The period's invoice aggregates leave the late event out before and after the re-rating (integrity.ts checks
+  // them against the receipts when the service closes): the final invoice's increase is its own event's, and the
+  // late event's increase is an adjustment of its own.
+  it('re-rates a closed period with a late event: the invoice and the late event each get their own adjustment', async () => {
+    const version = {
+      ...billingBook.versions[0],
+      effective_from: '2026-03-01T00:00:00Z',
+      rate_cards: [
+        { ...billingBook.versions[0].rate_cards[0], charges: [{ dimension: 'tokens', allowance: 'tokens', price: { model: 'per_unit', rate: '0.04', per: '1000' } }] },
+        billingBook.versions[0].rate_cards[1],
+      ],
+    };
+    await api.ok('POST', '/v1/price_books/ai-platform/versions', { version, retroactive: true });
+    const [rerating] = (await api.ok('GET', '/v1/reratings?price_book=ai-platform&status=pending')).data;
+    await jobs.tick();
+    await api.ok('POST', `/v1/reratings/${rerating.id}/approve`);
+    await jobs.tick();
+    const applied = await api.ok('GET', `/v1/reratings/${rerating.id}`);
+    expect(applied.result.periods.map((p: any) => [p.start, p.events, p.difference, p.action, p.adjustment])).toEqual([
+      ['2026-03-01T00:00:00.000Z', '2', '3.000000000', 'adjustment', '2.000000000'],
+    ]);
+    harness.clock.set('2026-07-01T00:00:05Z');
+    await jobs.tick();
+    const june = await api.invoiceOf('late-co', '2026-06-01T00:00:00.000Z');
+    expect(june.lines.filter((l: any) => l.kind === 'adjustment').map((l: any) => [l.description.replace(/ \(price book.*$/, ''), l.amount]).sort()).toEqual([
+      ['Re-rating of INV-000001', '2.000000000'],
+      ['Re-rating of late event late-1', '1.000000000'],
+    ]);
+    expect(june.total).toBe('23.000000000');
     await checkLedger(harness.database.owner, tenant.tenantId);
   });
 });
