@@ -50,37 +50,6 @@ describe('Coalescer', () => {
     expect(runs).toHaveLength(2);
   });
 
-  it('starts the next transaction, however small, once the running one is handed to the database to commit', async () => {
-    const runs: number[][] = [];
-    const gates = [deferred(), deferred(), deferred()];
-    const handOver: (() => void)[] = [];
-    const coalescer = new Coalescer<number, string>(
-      async (_tenant, items, committing) => {
-        runs.push(items);
-        handOver.push(committing);
-        await gates[runs.length - 1].promise;
-        return new Map(items.map((i) => [i, 'ok']));
-      },
-      { maxRunning: 2, maxItems: 5000, minItemsToOverlap: 100 },
-    );
-    const first = coalescer.submit('t', [1]);
-    const waiting = [2, 3].map((i) => coalescer.submit('t', [i]));
-    expect(runs).toEqual([[1]]);
-    handOver[0]();
-    expect(runs).toEqual([[1], [2, 3]]);
-    // Two transactions run: a third waits for one of them to end, even once both are committing.
-    const last = coalescer.submit('t', [4]);
-    handOver[1]();
-    handOver[1]();
-    expect(runs).toEqual([[1], [2, 3]]);
-    gates[0].release();
-    await first;
-    expect(runs).toEqual([[1], [2, 3], [4]]);
-    gates[1].release();
-    gates[2].release();
-    await Promise.all([...waiting, last]);
-  });
-
   it('given a failing transaction, fails every request in it and none in others', async () => {
     const coalescer = new Coalescer<number, string>(
       async (_tenant, items) => {

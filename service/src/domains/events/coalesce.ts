@@ -12,8 +12,6 @@ export interface Slice<T> {
 interface TenantQueue<T> {
   waiting: Slice<T>[];
   running: number;
-  /** Running transactions still being rated (not yet handed to PostgreSQL to write and commit). */
-  rating: number;
 }
 
 export interface CoalescerOptions {
@@ -22,29 +20,25 @@ export interface CoalescerOptions {
   /** Events per shared transaction; a request is never split. */
   maxItems: number;
   /**
-   * Events that must be waiting before a transaction starts beside one that is still being rated. Fewer wait
-   * until it is handed to PostgreSQL (its writes and COMMIT sent) and go together into the next: a
-   * transaction's fixed cost (a dozen statements, the commit) is then shared by more requests, while the
-   * next one's reads and rating overlap the previous one's writes and commit.
+   * Events that must be waiting before a transaction starts beside a running one. Fewer wait for it to end
+   * and go together into the next: a transaction's fixed cost (a dozen statements, the commit) is then shared
+   * by more requests, while big batches still overlap (one rated in Node while another is written).
    */
   minItemsToOverlap: number;
 }
-
-/** What the coalescer's run function tells it: its transaction no longer needs this process, only the database. */
-export type Committing = () => void;
 
 export class Coalescer<T, R> {
   private readonly tenants = new Map<string, TenantQueue<T>>();
 
   constructor(
-    private readonly run: (tenantId: string, items: T[], committing: Committing) => Promise<Map<T, R>>,
+    private readonly run: (tenantId: string, items: T[]) => Promise<Map<T, R>>,
     private readonly options: CoalescerOptions = { maxRunning: 2, maxItems: 5000, minItemsToOverlap: 100 },
   ) {}
 
   /** Runs `items` in a transaction shared with other waiting requests of the tenant; resolves after commit. */
   submit(tenantId: string, items: T[]): Promise<Map<T, R>> {
     return new Promise((resolve, reject) => {
-      const queue = this.tenants.get(tenantId) ?? { waiting: [], running: 0, rating: 0 };
+      const queue = this.tenants.get(tenantId) ?? { waiting: [], running: 0 };
       this.tenants.set(tenantId, queue);
       queue.waiting.push({ items, resolve: resolve as Slice<T>['resolve'], reject });
       this.pump(tenantId, queue);
@@ -53,7 +47,7 @@ export class Coalescer<T, R> {
 
   private pump(tenantId: string, queue: TenantQueue<T>): void {
     while (queue.running < this.options.maxRunning && queue.waiting.length > 0) {
-      if (queue.rating > 0 && queue.waiting.reduce((n, slice) => n + slice.items.length, 0) < this.options.minItemsToOverlap) return;
+      if (queue.running > 0 && queue.waiting.reduce((n, slice) => n + slice.items.length, 0) < this.options.minItemsToOverlap) return;
       const group: Slice<T>[] = [queue.waiting.shift()!];
       let size = group[0].items.length;
       while (queue.waiting.length > 0 && size + queue.waiting[0].items.length <= this.options.maxItems) {
@@ -62,26 +56,14 @@ export class Coalescer<T, R> {
         group.push(next);
       }
       queue.running += 1;
-      queue.rating += 1;
-      let rating = true;
-      const committing = () => {
-        if (!rating) return;
-        rating = false;
-        queue.rating -= 1;
-        this.pump(tenantId, queue);
-      };
       // The next group starts before this one's requests are answered: no idle gap between transactions.
       const settle = (answer: () => void) => {
-        if (rating) {
-          rating = false;
-          queue.rating -= 1;
-        }
         queue.running -= 1;
         if (queue.running === 0 && queue.waiting.length === 0) this.tenants.delete(tenantId);
         else this.pump(tenantId, queue);
         answer();
       };
-      this.run(tenantId, group.flatMap((slice) => slice.items), committing).then(
+      this.run(tenantId, group.flatMap((slice) => slice.items)).then(
         (outcomes) => settle(() => group.forEach((slice) => slice.resolve(outcomes))),
         (error) => settle(() => group.forEach((slice) => slice.reject(error))),
       );

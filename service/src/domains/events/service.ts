@@ -18,7 +18,7 @@ import * as quotes from '../quotes/service.ts';
 import type { Aggregation } from '../meters/schema.ts';
 import { aggregateEvents, matchesFilters, numericValue, timeWeighted, type CountedEvent, type Level, type TimeWeighted } from './aggregate.ts';
 import * as billing from './billing.ts';
-import { Coalescer, type Committing } from './coalesce.ts';
+import { Coalescer } from './coalesce.ts';
 import { compiledBook, kernelVersion, rateEvents } from './rating.ts';
 import * as repo from './repo.ts';
 import { isWellFormedEvent, usageEvent, type EstimateInput } from './schema.ts';
@@ -57,7 +57,7 @@ const coalescers = new WeakMap<Deps['db'], Coalescer<Candidate, EventOutcome>>()
 function coalescerFor(deps: Deps): Coalescer<Candidate, EventOutcome> {
   let coalescer = coalescers.get(deps.db);
   if (!coalescer) {
-    coalescer = new Coalescer((tenantId, candidates, committing) => rateShared(deps, tenantId, candidates, committing));
+    coalescer = new Coalescer((tenantId, candidates) => rateShared(deps, tenantId, candidates));
     coalescers.set(deps.db, coalescer);
   }
   return coalescer;
@@ -85,7 +85,7 @@ const splitAtEvents = 200;
  * rejected one. If a transaction fails, the requests fail (and are retried by their senders): events of the
  * other half that committed are then found as duplicates, with their charges.
  */
-async function rateShared(deps: Deps, tenantId: string, candidates: Candidate[], committing: Committing): Promise<Map<Candidate, EventOutcome>> {
+async function rateShared(deps: Deps, tenantId: string, candidates: Candidate[]): Promise<Map<Candidate, EventOutcome>> {
   const first = new Map<string, Candidate>();
   const unique: Candidate[] = [];
   for (const candidate of candidates) {
@@ -94,14 +94,10 @@ async function rateShared(deps: Deps, tenantId: string, candidates: Candidate[],
     unique.push(candidate);
   }
   const parts = unique.length >= splitAtEvents && !isEmbedded(deps.db) ? splitByCustomer(unique) : [unique];
-  // Handed over once every part's writes are sent (a retried part sends them again: counted once).
-  const handedOver = new Set<Candidate[]>();
   const outcomes = new Map<Candidate, EventOutcome>();
   await Promise.all(
     parts.map(async (part) => {
-      const partOutcomes = await rateAndStoreWithRetries(deps, tenantId, part, () => {
-        if (handedOver.add(part).size === parts.length) committing();
-      });
+      const partOutcomes = await rateAndStoreWithRetries(deps, tenantId, part);
       part.forEach((candidate, i) => outcomes.set(candidate, partOutcomes[i]));
     }),
   );
@@ -128,7 +124,7 @@ function splitByCustomer(candidates: Candidate[]): Candidate[][] {
 }
 
 /** One transaction for the events (in order, each id once), retried when a concurrent request stored one of them. */
-async function rateAndStoreWithRetries(deps: Deps, tenantId: string, candidates: Candidate[], committing: Committing): Promise<EventOutcome[]> {
+async function rateAndStoreWithRetries(deps: Deps, tenantId: string, candidates: Candidate[]): Promise<EventOutcome[]> {
   candidates.forEach((candidate, slot) => (candidate.slot = slot));
   let known = knownPeriods.get(deps.db);
   if (!known) knownPeriods.set(deps.db, (known = new Set()));
@@ -136,11 +132,7 @@ async function rateAndStoreWithRetries(deps: Deps, tenantId: string, candidates:
   for (let attempt = 1; ; attempt++) {
     try {
       locked.length = 0;
-      const outcomes = await withTenantPipelined(deps.db, tenantId, async (tx) => {
-        const body = await rateAndStore(tx, tenantId, candidates, deps.clock.now(), known, locked);
-        committing();
-        return body;
-      });
+      const outcomes = await withTenantPipelined(deps.db, tenantId, (tx) => rateAndStore(tx, tenantId, candidates, deps.clock.now(), known, locked));
       if (known.size + locked.length > maxKnownPeriods) known.clear();
       for (const key of locked) known.add(key);
       return outcomes;
