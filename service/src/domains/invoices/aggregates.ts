@@ -40,6 +40,7 @@ function parseDecimal(text: string): Scaled {
 }
 
 function add(a: Scaled, b: Scaled, sign: bigint): Scaled {
+  if (a.scale === b.scale) return { value: a.value + sign * b.value, scale: a.scale };
   const scale = Math.max(a.scale, b.scale);
   return { value: a.value * 10n ** BigInt(scale - a.scale) + sign * b.value * 10n ** BigInt(scale - b.scale), scale };
 }
@@ -71,6 +72,11 @@ interface Row {
   events: bigint;
 }
 
+/** A grouping's key, every field set (one object shape for all rows: this runs for every rated line). */
+function keyOf(customerId: string, periodStart: string, step: repo.AggregateKey['step']): repo.AggregateKey {
+  return { customerId, periodStart, step, card: '', charge: -1, dimension: '', model: '', rate: '', per: '', group: {}, pool: '', grantId: '', mode: '', percent: '' };
+}
+
 /**
  * Pure: the lines' contributions to their periods' aggregates, one row per customer, period and grouping (the
  * rows migration 018 describes), signed. Lines stamped before their period's start are not the period's (the
@@ -84,12 +90,16 @@ export function aggregateLines(lines: readonly AggregatedLine[]): repo.Aggregate
     if (!row) rows.set(id, (row = { row: key(), quantity: zero, covered: zero, amount: zero, events: 0n }));
     return row;
   };
+  const periodStarts = new Map<number, string>();
   for (const line of lines) {
-    if (line.occurredAt.getTime() < line.periodStart.getTime()) continue;
-    const sign = BigInt(line.sign ?? 1);
-    const period = { customerId: line.customerId, periodStart: line.periodStart.toISOString() };
-    const periodId = `${period.customerId}\0${period.periodStart}`;
-    const total = rowOf(`${periodId}\0total`, () => ({ ...period, ...none, step: 'total' }));
+    const startMs = line.periodStart.getTime();
+    if (line.occurredAt.getTime() < startMs) continue;
+    const sign = line.sign === -1 ? -1n : 1n;
+    const { customerId } = line;
+    let periodStart = periodStarts.get(startMs);
+    if (periodStart === undefined) periodStarts.set(startMs, (periodStart = line.periodStart.toISOString()));
+    const periodId = `${customerId}\0${periodStart}`;
+    const total = rowOf(`${periodId}\0total`, () => keyOf(customerId, periodStart, 'total'));
     total.amount = add(total.amount, parseDecimal(line.amount), sign);
     total.events += sign;
     let group: Record<string, string> | undefined;
@@ -106,23 +116,36 @@ export function aggregateLines(lines: readonly AggregatedLine[]): repo.Aggregate
           groupId = JSON.stringify(group);
         }
         const quantity = line.receipt.find((q) => q.step === 'quantity' && q.charge === step.charge) as { dimension?: string } | undefined;
-        const price = { card: line.card, charge: step.charge as number, dimension: quantity?.dimension ?? '', model: String(step.model), rate: String(step.rate), per: String(step.per) };
+        const charge = step.charge as number;
+        const dimension = quantity?.dimension ?? '';
+        const model = String(step.model);
+        const rate = String(step.rate);
+        const per = String(step.per);
         const g = group;
-        row = rowOf(`${periodId}\0price\0${price.card}\0${price.charge}\0${price.dimension}\0${price.model}\0${price.rate}\0${price.per}\0${groupId}`, () => ({
-          ...period,
-          ...none,
-          step: 'price',
-          ...price,
-          group: g,
-        }));
+        row = rowOf(`${periodId}\0price\0${line.card}\0${charge}\0${dimension}\0${model}\0${rate}\0${per}\0${groupId}`, () => {
+          const key = keyOf(customerId, periodStart, 'price');
+          key.card = line.card;
+          key.charge = charge;
+          key.dimension = dimension;
+          key.model = model;
+          key.rate = rate;
+          key.per = per;
+          key.group = g;
+          return key;
+        });
       } else if (stepKinds.has(step.step)) {
-        const kind = { pool: text(step.pool), grantId: text(step.grant), mode: text(step.mode), percent: text(step.percent) };
-        row = rowOf(`${periodId}\0${step.step}\0${kind.pool}\0${kind.grantId}\0${kind.mode}\0${kind.percent}`, () => ({
-          ...period,
-          ...none,
-          step: step.step as repo.AggregateKey['step'],
-          ...kind,
-        }));
+        const pool = text(step.pool);
+        const grantId = text(step.grant);
+        const mode = text(step.mode);
+        const percent = text(step.percent);
+        row = rowOf(`${periodId}\0${step.step}\0${pool}\0${grantId}\0${mode}\0${percent}`, () => {
+          const key = keyOf(customerId, periodStart, step.step as repo.AggregateKey['step']);
+          key.pool = pool;
+          key.grantId = grantId;
+          key.mode = mode;
+          key.percent = percent;
+          return key;
+        });
       } else continue;
       if (typeof step.quantity === 'string') row.quantity = add(row.quantity, parseDecimal(step.quantity), sign);
       if (typeof step.covered === 'string') row.covered = add(row.covered, parseDecimal(step.covered), sign);
@@ -130,10 +153,33 @@ export function aggregateLines(lines: readonly AggregatedLine[]): repo.Aggregate
       row.events += sign;
     }
   }
-  return [...rows.values()].map((r) => ({ ...r.row, quantity: formatDecimal(r.quantity), covered: formatDecimal(r.covered), amount: formatDecimal(r.amount), events: r.events }));
+  const deltas: repo.AggregateDelta[] = [];
+  for (const r of rows.values()) {
+    const k = r.row;
+    deltas.push({
+      customerId: k.customerId,
+      periodStart: k.periodStart,
+      step: k.step,
+      card: k.card,
+      charge: k.charge,
+      dimension: k.dimension,
+      model: k.model,
+      rate: k.rate,
+      per: k.per,
+      group: k.group,
+      pool: k.pool,
+      grantId: k.grantId,
+      mode: k.mode,
+      percent: k.percent,
+      quantity: formatDecimal(r.quantity),
+      covered: formatDecimal(r.covered),
+      amount: formatDecimal(r.amount),
+      events: r.events,
+    });
+  }
+  return deltas;
 }
 
-const none = { card: '', charge: -1, dimension: '', model: '', rate: '', per: '', group: {}, pool: '', grantId: '', mode: '', percent: '' };
 const text = (value: unknown) => (typeof value === 'string' ? value : '');
 
 /**
