@@ -6,7 +6,7 @@
 // and for deletions). withTenant tells this module when each transaction ends (platform/db.ts), and a committed
 // one's rows are applied before withTenant returns: a check after any write through this process, whatever the
 // domain, sees it. Writes by other sessions (another service process, psql) are learnt from LISTEN tariff_check
-// at their commit and drop the customers they name. Each row carries a version (migration 020) taken after its
+// at their commit and drop the customers they name. Each row carries a version (migration 019) taken after its
 // row lock, so a row's image older than the one held is ignored whatever order notices arrive in. Whenever the
 // order of two writers' effects on a customer cannot be told otherwise, the customer's entry is dropped and the
 // next check reads the database: a wrong answer is never cheaper than a slow one.
@@ -41,7 +41,7 @@ export interface CheckState {
   grants: Map<string, CheckGrant>;
   /** The period's spend by "kind:value" of scope. */
   scopedSpend: Map<string, bigint>;
-  /** The version (migration 020) of each row held: "p:<period start ms>", "g:<grant id>", "s:<kind>:<value>". */
+  /** The version (migration 019) of each row held: "p:<period start ms>", "g:<grant id>", "s:<kind>:<value>". */
   versions: Map<string, number>;
 }
 
