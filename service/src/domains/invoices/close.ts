@@ -16,7 +16,7 @@ import { buildInvoice, type DraftLine } from './build.ts';
 import * as closeRepo from './close-repo.ts';
 import { minorUnitOf } from './currencies.ts';
 import * as repo from './repo.ts';
-import { invoicePostings, storedLines, termCommitmentEndingWith, usageOnlyGraceSeconds } from './service.ts';
+import { invoicePlan, invoicePostings, storedLines, termCommitmentEndingWith, usageOnlyGraceSeconds } from './service.ts';
 
 /**
  * Closes the tenant's given periods that have ended, are open and have no invoice yet (others are skipped, so
@@ -65,15 +65,7 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
         currency,
         minorUnit,
         period,
-        plan: subscribed
-          ? {
-              code: subscribed.planCode,
-              name: subscribed.planName,
-              baseFee: toNano(subscribed.baseFee),
-              minimumSpend: subscribed.minimumSpend === null ? null : toNano(subscribed.minimumSpend),
-              cadence: termsOf(subscribed).cadence,
-            }
-          : undefined,
+        plan: subscribed ? invoicePlan(subscribed) : undefined,
         usage: aggregates.usage.get(key) ?? [],
         steps: aggregates.steps.get(key) ?? [],
         grants,

@@ -15,7 +15,7 @@ import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
 import type { Period } from '../subscriptions/periods.ts';
 import * as subscriptionsRepo from '../subscriptions/repo.ts';
 import { findTermsAt, openNextPeriod, termsOf } from '../subscriptions/service.ts';
-import { buildInvoice, contractTermEndingAt, type DraftLine, type LineKind } from './build.ts';
+import { buildInvoice, contractTermEndingAt, type DraftLine, type LineKind, type PlanTerms } from './build.ts';
 import { minorUnitOf } from './currencies.ts';
 import * as slaRepo from '../sla/repo.ts';
 import * as repo from './repo.ts';
@@ -56,15 +56,7 @@ async function buildFor(scope: TenantScope, customerId: string, currency: string
     currency,
     minorUnit,
     period,
-    plan: subscribed && reason === 'period_end'
-      ? {
-          code: subscribed.planCode,
-          name: subscribed.planName,
-          baseFee: toNano(subscribed.baseFee),
-          minimumSpend: subscribed.minimumSpend === null ? null : toNano(subscribed.minimumSpend),
-          cadence: termsOf(subscribed).cadence,
-        }
-      : undefined,
+    plan: subscribed && reason === 'period_end' ? invoicePlan(subscribed) : undefined,
     usage: aggregates.usage.get(key) ?? [],
     steps,
     grants,
@@ -290,6 +282,17 @@ export const revenueByKind: Record<LineKind, 'usage' | 'subscription' | 'minimum
   // Late events' usage and re-rating increases of closed periods.
   adjustment: 'usage',
 };
+
+/** The plan terms an invoice bills (base fee, minimum spend, cadence) from the subscription's terms. */
+export function invoicePlan(terms: subscriptionsRepo.SubscriptionTermsRow): PlanTerms {
+  return {
+    code: terms.planCode,
+    name: terms.planName,
+    baseFee: toNano(terms.baseFee),
+    minimumSpend: terms.minimumSpend === null ? null : toNano(terms.minimumSpend),
+    cadence: termsOf(terms).cadence,
+  };
+}
 
 /**
  * The invoice in the ledger: the receivable against revenue by stream, at the rounded line amounts. Usage
