@@ -128,11 +128,10 @@ async function rateAndStoreWithRetries(deps: Deps, tenantId: string, candidates:
   candidates.forEach((candidate, slot) => (candidate.slot = slot));
   let known = knownPeriods.get(deps.db);
   if (!known) knownPeriods.set(deps.db, (known = new Set()));
-  const locked: string[] = [];
   for (let attempt = 1; ; attempt++) {
     try {
-      locked.length = 0;
-      const outcomes = await withTenantPipelined(deps.db, tenantId, (tx) => rateAndStore(tx, tenantId, candidates, deps.clock.now(), known, locked));
+      const { outcomes, locked } = await withTenantPipelined(deps.db, tenantId, (tx) => rateAndStore(tx, tenantId, candidates, deps.clock.now(), known));
+      // Committed now: the periods it locked exist.
       if (known.size + locked.length > maxKnownPeriods) known.clear();
       for (const key of locked) known.add(key);
       return outcomes;
@@ -209,19 +208,18 @@ function reject(index: number, transactionId: string | null, code: string, field
 type Located = Candidate & { customerId: string; period: { start: Date; end: Date }; priceBookId: string; bookVersions: number; periodKey: string; bookKey: string };
 
 /**
- * One transaction, in four round trips: the reads (customers with their books, stored ids, meters), the period
- * locks, the kernel in between, then every write at once. An id a concurrent request stored after our check
- * fails the event insert: the transaction is abandoned and retried.
+ * The body of one pipelined transaction: the reads (customers with their books and billing terms, stored ids,
+ * meters), the period locks, the kernel, then every write, handed back unanswered for COMMIT to follow at once,
+ * with the outcomes and the keys of the periods locked (created if missing). An id a concurrent request stored
+ * after our check fails the event insert: the transaction is abandoned and retried.
  */
-/** Rates and stores the events; the writes are handed back unanswered, for COMMIT to follow them at once. */
 async function rateAndStore(
   tx: Tx,
   tenantId: string,
   candidates: Candidate[],
   now: Date,
   knownPeriods: ReadonlySet<string>,
-  locked: string[],
-): Promise<PipelinedBody<EventOutcome[]>> {
+): Promise<PipelinedBody<{ outcomes: EventOutcome[]; locked: string[] }>> {
   const scope: TenantScope = { db: tx, tenantId };
   // By slot: requests sharing the transaction number their events independently.
   const outcomes: EventOutcome[] = new Array(candidates.length);
@@ -268,10 +266,9 @@ async function rateAndStore(
       periodKey: repo.periodKey({ customerId: target.id, start: period.start }),
     });
   }
-  if (located.length === 0) return { result: outcomes, writes: [] };
+  if (located.length === 0) return { result: { outcomes, locked: [] }, writes: [] };
 
   const periods = await repo.lockPeriods(scope, located.map((p) => ({ customerId: p.customerId, ...p.period })), now, (key) => knownPeriods.has(key));
-  locked.push(...periods.keys());
   // An event for a closed period (its invoice is final) is rated in it all the same and billed as an
   // adjustment on the customer's next invoice (billing.billLateEvents below).
   const open = located;
@@ -287,7 +284,7 @@ async function rateAndStore(
   for (const [key, row] of periods) states.set(key, row.state);
   const credits = new Map<string, billing.EventCredits>();
   const accepted = await rateInOrder(open, books, states, outcomes, billings, credits);
-  if (accepted.length === 0) return { result: outcomes, writes: [] };
+  if (accepted.length === 0) return { result: { outcomes, locked: [...periods.keys()] }, writes: [] };
 
   const periodJsons = new Map<string, { start: string; end: string }>();
   const periodJson = (key: string, period: { start: Date; end: Date }) => {
@@ -390,7 +387,7 @@ async function rateAndStore(
       now,
     ),
   ];
-  return { result: outcomes, writes };
+  return { result: { outcomes, locked: [...periods.keys()] }, writes };
 }
 
 /**
