@@ -123,7 +123,7 @@ try {
     select l.customer_id, l.card, s->>'charge', s->>'rate', e.properties->>'model', e.properties->>'gpu_type', e.properties->>'region',
            sum((s->>'quantity')::numeric), sum((s->>'amount')::numeric), count(*)
     from rated_lines l join events e on e.tenant_id = l.tenant_id and e.transaction_id = l.transaction_id
-    cross join jsonb_array_elements(l.receipt) s
+    cross join json_array_elements(l.receipt) s
     where l.tenant_id = ${tenantId} and s->>'step' in ('price', 'allowance', 'discount', 'commitment', 'credit')
     group by 1, 2, 3, 4, 5, 6, 7`;
   const receiptSeconds = seconds(performance.now() - started);

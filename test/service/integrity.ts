@@ -51,8 +51,8 @@ export async function invoiceAggregateProblems(owner: Db): Promise<string[]> {
       select l.tenant_id, l.customer_id, l.period_start, s->>'step' as step,
              case when s->>'step' = 'price' then l.card else '' end as card,
              case when s->>'step' = 'price' then (s->>'charge')::int else -1 end as charge,
-             case when s->>'step' = 'price' then coalesce((select q->>'dimension' from jsonb_array_elements(l.receipt) q
-                                                           where q->>'step' = 'quantity' and q->'charge' = s->'charge' limit 1), '') else '' end as dimension,
+             case when s->>'step' = 'price' then coalesce((select q->>'dimension' from json_array_elements(l.receipt) q
+                                                           where q->>'step' = 'quantity' and q->>'charge' = s->>'charge' limit 1), '') else '' end as dimension,
              case when s->>'step' = 'price' then s->>'model' else '' end as model,
              case when s->>'step' = 'price' then s->>'rate' else '' end as rate,
              case when s->>'step' = 'price' then s->>'per' else '' end as per,
@@ -65,7 +65,7 @@ export async function invoiceAggregateProblems(owner: Db): Promise<string[]> {
              case when s->>'step' <> 'price' then coalesce(s->>'percent', '') else '' end as percent,
              coalesce(sum((s->>'quantity')::numeric), 0) as quantity, coalesce(sum((s->>'covered')::numeric), 0) as covered,
              coalesce(sum((s->>'amount')::numeric), 0) as amount, count(*) as events
-      from lines l cross join jsonb_array_elements(l.receipt) s
+      from lines l cross join json_array_elements(l.receipt) s
       where s->>'step' in ('price', 'allowance', 'discount', 'commitment', 'credit')
       group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
       union all

@@ -136,7 +136,7 @@ export async function backfillProjectSpend({ db, tenantId }: TenantScope, custom
   await db`
     insert into scoped_spend (tenant_id, customer_id, period_start, scope_kind, scope_value, spend, updated_at)
     select ${tenantId}, ${customerId}, ${periodStart}, 'project', e.properties->>'project',
-           sum(l.amount + coalesce((select sum((s->>'amount')::numeric) from jsonb_array_elements(l.receipt) s where s->>'step' = 'credit'), 0)), ${now}
+           sum(l.amount + coalesce((select sum((s->>'amount')::numeric) from json_array_elements(l.receipt) s where s->>'step' = 'credit'), 0)), ${now}
     from events e
     join rated_lines l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start = ${periodStart}
     where e.tenant_id = ${tenantId} and e.customer_id = ${customerId} and e.occurred_at >= ${periodStart}

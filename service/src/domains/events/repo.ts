@@ -151,10 +151,11 @@ export interface RatedEvent {
 }
 
 /**
- * Inserts events the caller checked are new, and their rated lines, in one statement from one document
- * (parsed once, as jsonb, so properties and receipts are not parsed a second time). An id that a concurrent
- * request (for another customer, so not serialised by the caller's period locks) stored meanwhile fails the
- * insert on events_pkey, and the caller retries the transaction, where the id is then found stored.
+ * Inserts events the caller checked are new, and their rated lines, in one statement from one json document.
+ * Properties become jsonb (meters query them); receipts stay json, the kernel's text as written (migration 020).
+ * An id that a concurrent request (for another customer, so not serialised by the caller's period locks) stored
+ * meanwhile fails the insert on events_pkey, and the caller retries the transaction, where the id is then found
+ * stored.
  */
 export async function insertRatedEvents({ db, tenantId }: TenantScope, events: RatedEvent[], kernelVersion: string, now: Date): Promise<void> {
   if (events.length === 0) return;
@@ -177,9 +178,9 @@ export async function insertRatedEvents({ db, tenantId }: TenantScope, events: R
   }));
   await db`
     with r as materialized (
-      select * from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb)
+      select * from json_to_recordset(${asJson(db, rows)})
         as r(t text, c uuid, e text, o timestamptz, p jsonb, s timestamptz, b uuid, v timestamptz, d text, u text,
-             a numeric, st numeric, co numeric, m numeric, r jsonb)
+             a numeric, st numeric, co numeric, m numeric, r json)
     ), stored as (
       insert into events (tenant_id, transaction_id, customer_id, event_type, occurred_at, properties, received_at)
       select ${tenantId}, t, c, e, o, p, ${now} from r

@@ -492,7 +492,7 @@ export async function findTermCommitment({ db, tenantId }: TenantScope, customer
 /** Usage net of discounts of the customer's rated events in [start, end): subtotals less their discount steps. */
 export async function sumUsageNetOfDiscounts({ db, tenantId }: TenantScope, customerId: string, start: Date, end: Date): Promise<string> {
   const [row] = await db`
-    select coalesce(sum(l.subtotal - coalesce((select sum((s->>'amount')::numeric) from jsonb_array_elements(l.receipt) s where s->>'step' = 'discount'), 0)), 0)::text as consumed
+    select coalesce(sum(l.subtotal - coalesce((select sum((s->>'amount')::numeric) from json_array_elements(l.receipt) s where s->>'step' = 'discount'), 0)), 0)::text as consumed
     from events e
     join rated_lines l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start >= ${start} and l.period_start < ${end}
     where e.tenant_id = ${tenantId} and e.customer_id = ${customerId} and e.occurred_at >= ${start} and e.occurred_at < ${end}

@@ -210,7 +210,7 @@ export async function insertRevisions({ db, tenantId }: TenantScope, lines: Revi
            l.card, l.currency, l.amount, l.subtotal, l.cost, l.margin, l.receipt, ${ratedAt}
     from json_to_recordset(${JSON.stringify(rows)}::text::json)
       as l(transaction_id text, revision int, customer_id uuid, period_start timestamptz, price_book_id uuid, book_version timestamptz, kernel_version text,
-           card text, currency text, amount numeric, subtotal numeric, cost numeric, margin numeric, receipt jsonb)`;
+           card text, currency text, amount numeric, subtotal numeric, cost numeric, margin numeric, receipt json)`;
 }
 
 /** A replayed period's new state, its amount and credits applied moved by the differences. */

@@ -28,7 +28,7 @@ export interface RatedJob {
 export async function findRatedJob({ db, tenantId }: TenantScope, transactionId: string): Promise<RatedJob | undefined> {
   const [row] = await db`
     select e.customer_id, l.period_start, e.properties->>'outcome' as outcome, l.subtotal::text,
-           coalesce((select sum((s->>'amount')::numeric) from jsonb_array_elements(l.receipt) s where s->>'step' = 'discount'), 0)::text as discount
+           coalesce((select sum((s->>'amount')::numeric) from json_array_elements(l.receipt) s where s->>'step' = 'discount'), 0)::text as discount
     from events e
     join rated_lines l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id
     where e.tenant_id = ${tenantId} and e.transaction_id = ${transactionId}
