@@ -292,11 +292,12 @@ async function rateAndStore(
     if (!json) periodJsons.set(key, (json = { start: period.start.toISOString(), end: period.end.toISOString() }));
     return json;
   };
-  // Running period totals in batch order, from the committed total the period lock guarantees.
+  // Running period totals in the order the kernel rated the events (the shared list's, where each request's
+  // events follow each other in request order), from the committed total the period lock guarantees.
   const totals = new Map<string, bigint>();
   const deltas = new Map<string, { amount: bigint; count: number }>();
   const counted: CountedEvent[] = [];
-  accepted.sort((x, y) => x.index - y.index);
+  accepted.sort((x, y) => x.slot - y.slot);
   for (const a of accepted) {
     const amount = nano(a.result.amount);
     const total = (totals.get(a.periodKey) ?? nano(periods.get(a.periodKey)!.amount)) + amount;
