@@ -222,7 +222,8 @@ describe('event ingestion', () => {
       expect((await rest(harness, 'POST', '/v1/customers', { key: tenant.secretKey, body: { external_id: id, currency: 'USD' } })).status).toBe(201);
       await rest(harness, 'PUT', `/v1/customers/${id}/price_book`, { key: tenant.secretKey, body: { price_book: 'llm-graduated', effective_from: '2026-01-01T00:00:00Z' } });
     }
-    // Three batches of 600 (split in two transactions by customer), every customer in each; tiers are crossed.
+    // Three batches of 600, every customer in each; tiers are crossed. The second and third arrive while the
+    // first is written and share the next transaction (coalesce.ts), each split in two by customer.
     const batches = [0, 1, 2].map((b) => ({
       events: Array.from({ length: 600 }, (_, i) => ({ ...llm(`many-${b}-${i}`, 7_000 + 13 * i, 10, `2026-03-13T0${b}:${String(i % 60).padStart(2, '0')}:00Z`), customer_id: customers[(i * 7) % 12] })),
     }));

@@ -21,8 +21,9 @@ export interface CoalescerOptions {
   maxItems: number;
   /**
    * Events that must be waiting before a transaction starts beside a running one. Fewer wait for it to end
-   * and go together into the next: a transaction's fixed cost (a dozen statements, the commit) is then shared
-   * by more requests, while big batches still overlap (one rated in Node while another is written).
+   * and go together into the next: a transaction's fixed cost (a dozen statements, the commit) and its cost
+   * per customer (the period's lock and update, its usage and invoice aggregates) are then shared by more
+   * events, while a backlog still overlaps (one group rated in Node while another is written).
    */
   minItemsToOverlap: number;
 }
@@ -32,7 +33,7 @@ export class Coalescer<T, R> {
 
   constructor(
     private readonly run: (tenantId: string, items: T[]) => Promise<Map<T, R>>,
-    private readonly options: CoalescerOptions = { maxRunning: 2, maxItems: 5000, minItemsToOverlap: 100 },
+    private readonly options: CoalescerOptions = { maxRunning: 2, maxItems: 5000, minItemsToOverlap: 1500 },
   ) {}
 
   /** Runs `items` in a transaction shared with other waiting requests of the tenant; resolves after commit. */
