@@ -3,8 +3,8 @@
 // percentiles, the delay from ack to the event showing in /usage, the raw COPY rate into a copy of the
 // events table as the physical baseline for batches, and GET /healthz at the same concurrency as the floor
 // for one-event requests (HTTP alone, no key, no database).
-import http from 'node:http';
 import { createTestDatabase } from '../../service/src/platform/test-database.ts';
+import { LoadClient } from './load-client.ts';
 import { startServiceProcess } from './process.ts';
 
 const json = process.argv.includes('--json');
@@ -18,11 +18,11 @@ const key = service.demoKey!;
 const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
 const post = (pathname: string, body: unknown) => fetch(service.url + pathname, { method: 'POST', headers, body: JSON.stringify(body) });
 
-// The load generator shares the machine's two cores with the service and PostgreSQL: node:http on kept-alive
-// sockets costs it about a tenth of what fetch does per request (measured: 1.4 ms of CPU per one-event request
-// with fetch), leaving the cores to what is measured.
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-const target = new URL(service.url);
+// The load generator shares the machine's two cores with the service and PostgreSQL: plain sockets
+// (load-client.ts) cost it about 90 µs of CPU per one-event request, node:http's client 200-230 µs and fetch
+// 1.4 ms, CPU the service under test would not have had.
+const client = new LoadClient(service.url, 64, headers);
+
 /** GET /healthz (no key, no database) at the one-event run's concurrency: what HTTP alone costs here. */
 async function httpFloor(requests: number, concurrency: number) {
   let next = 0;
@@ -31,35 +31,12 @@ async function httpFloor(requests: number, concurrency: number) {
     Array.from({ length: concurrency }, async () => {
       while (next < requests) {
         next++;
-        await new Promise<void>((resolve, reject) => {
-          const request = http.request({ agent, host: target.hostname, port: target.port, path: '/healthz', method: 'GET' }, (response) => {
-            response.resume();
-            response.on('end', () => (response.statusCode === 200 ? resolve() : reject(new Error(`healthz: HTTP ${response.statusCode}`))));
-          });
-          request.on('error', reject);
-          request.end();
-        });
+        const response = await client.get('/healthz');
+        if (response.status !== 200) throw new Error(`healthz: HTTP ${response.status}`);
       }
     }),
   );
   return { requests, concurrency, requests_per_second: Math.round(requests / ((performance.now() - started) / 1000)) };
-}
-
-function send(pathname: string, body: unknown): Promise<{ status: number; body: string }> {
-  const payload = Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const request = http.request(
-      { agent, host: target.hostname, port: target.port, path: pathname, method: 'POST', headers: { ...headers, 'content-length': payload.length } },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ status: response.statusCode!, body: Buffer.concat(chunks).toString() }));
-        response.on('error', reject);
-      },
-    );
-    request.on('error', reject);
-    request.end(payload);
-  });
 }
 
 const customers = 200;
@@ -98,7 +75,7 @@ async function run(name: string, batchSize: number, requests: number, concurrenc
         next++;
         const body = batchSize === 1 ? events(1)[0] : { events: events(batchSize) };
         const t0 = performance.now();
-        const response = await send('/v1/events', body);
+        const response = await client.post('/v1/events', body);
         latencies.push(performance.now() - t0);
         if (response.status !== 200) throw new Error(`${name}: HTTP ${response.status} ${response.body}`);
         acknowledged += (JSON.parse(response.body) as { accepted: number }).accepted;
@@ -187,6 +164,7 @@ try {
   };
   process.stdout.write(JSON.stringify(report, null, json ? 0 : 2) + '\n');
 } finally {
+  client.close();
   service.child.kill('SIGTERM');
   await new Promise((resolve) => setTimeout(resolve, 500));
   await database.drop();
