@@ -71,6 +71,27 @@ describe('aggregateLines', () => {
     expect(aggregateLines(lines).find((r) => r.step === 'price')!.group).toEqual({ model: '1000000000000000000000', region: 'true', availability_class: '0.00000015' });
   });
 
+  it('sums decimals of any scale and sign exactly, per customer and period, each period with its total first', () => {
+    const march = start;
+    const april = new Date('2026-04-01T00:00:00Z');
+    const lines = [
+      line({ amount: '1.5', receipt: [price(0, '1', '1', '1.5')] }),
+      line({ customerId: 'c2', amount: '7', receipt: [price(0, '1', '1', '7')] }),
+      line({ periodStart: april, occurredAt: new Date('2026-04-02T00:00:00Z'), amount: '0.000000001', receipt: [price(0, '1', '1', '0.000000001')] }),
+      line({ amount: '-0.25', receipt: [price(0, '0.125', '1', '-0.25')] }),
+      line({ amount: '0.001', sign: -1, receipt: [price(0, '2', '1', '0.001')] }),
+    ];
+    expect(aggregateLines(lines).map((r) => [r.customerId, r.periodStart, r.step, r.quantity, r.amount, r.events])).toEqual([
+      ['c1', march.toISOString(), 'total', '0', '1.249', 1n],
+      ['c1', march.toISOString(), 'price', '-0.875', '1.249', 1n],
+      ['c2', march.toISOString(), 'total', '0', '7', 1n],
+      ['c2', march.toISOString(), 'price', '1', '7', 1n],
+      ['c1', april.toISOString(), 'total', '0', '0.000000001', 1n],
+      ['c1', april.toISOString(), 'price', '1', '0.000000001', 1n],
+    ]);
+    expect(() => aggregateLines([line({ amount: '1e3', receipt: [] })])).toThrow(/not a decimal: 1e3/);
+  });
+
   it('leaves out lines stamped before their period (the invoice reads find a period from its start)', () => {
     expect(aggregateLines([line({ occurredAt: new Date('2026-02-28T23:59:59Z'), receipt: [price(0, '1', '1', '1')], amount: '1' })])).toEqual([]);
   });

@@ -23,29 +23,31 @@ export interface AggregatedLine {
 const groupProperties = ['model', 'region', 'gpu_type', 'availability_class'] as const;
 const stepKinds = new Set(['allowance', 'discount', 'commitment', 'credit']);
 
-/** A decimal as an integer and a scale; sums keep the largest scale, so nothing is rounded. */
-interface Scaled {
+/** A running sum of decimals: an integer and a scale, kept at the largest scale added, so nothing is rounded. */
+interface Sum {
   value: bigint;
   scale: number;
 }
 
-const zero: Scaled = { value: 0n, scale: 0 };
+const decimalText = /^-?\d+(?:\.\d+)?$/;
+const powersOfTen: bigint[] = [1n];
+const tenTo = (n: number) => powersOfTen[n] ?? (powersOfTen[n] = 10n ** BigInt(n));
 
-function parseDecimal(text: string): Scaled {
-  const match = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text);
-  if (!match) throw new Error(`not a decimal: ${text}`);
-  const fraction = match[3] ?? '';
-  const value = BigInt(match[2] + fraction);
-  return { value: match[1] ? -value : value, scale: fraction.length };
+/** Adds (sign 1) or subtracts (sign -1) a decimal's text to the sum, in place. */
+function addTo(sum: Sum, text: string, sign: bigint): void {
+  if (!decimalText.test(text)) throw new Error(`not a decimal: ${text}`);
+  const dot = text.indexOf('.');
+  const scale = dot < 0 ? 0 : text.length - dot - 1;
+  const value = sign * BigInt(dot < 0 ? text : text.slice(0, dot) + text.slice(dot + 1));
+  if (scale === sum.scale) sum.value += value;
+  else if (scale < sum.scale) sum.value += value * tenTo(sum.scale - scale);
+  else {
+    sum.value = sum.value * tenTo(scale - sum.scale) + value;
+    sum.scale = scale;
+  }
 }
 
-function add(a: Scaled, b: Scaled, sign: bigint): Scaled {
-  if (a.scale === b.scale) return { value: a.value + sign * b.value, scale: a.scale };
-  const scale = Math.max(a.scale, b.scale);
-  return { value: a.value * 10n ** BigInt(scale - a.scale) + sign * b.value * 10n ** BigInt(scale - b.scale), scale };
-}
-
-function formatDecimal({ value, scale }: Scaled): string {
+function formatDecimal({ value, scale }: Sum): string {
   const negative = value < 0n;
   const digits = (negative ? -value : value).toString().padStart(scale + 1, '0');
   const text = scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
@@ -66,9 +68,9 @@ function propertyText(value: unknown): string | undefined {
 
 interface Row {
   row: repo.AggregateKey;
-  quantity: Scaled;
-  covered: Scaled;
-  amount: Scaled;
+  quantity: Sum;
+  covered: Sum;
+  amount: Sum;
   events: bigint;
 }
 
@@ -77,35 +79,46 @@ function keyOf(customerId: string, periodStart: string, step: repo.AggregateKey[
   return { customerId, periodStart, step, card: '', charge: -1, dimension: '', model: '', rate: '', per: '', group: {}, pool: '', grantId: '', mode: '', percent: '' };
 }
 
+function newRow(key: repo.AggregateKey): Row {
+  return { row: key, quantity: { value: 0n, scale: 0 }, covered: { value: 0n, scale: 0 }, amount: { value: 0n, scale: 0 }, events: 0n };
+}
+
+/** One period's rows: the total, and the step rows by a key of their grouping's values within the period. */
+interface PeriodRows {
+  total: Row;
+  steps: Map<string, Row>;
+}
+
 /**
  * Pure: the lines' contributions to their periods' aggregates, one row per customer, period and grouping (the
  * rows migration 018 describes), signed. Lines stamped before their period's start are not the period's (the
- * invoice reads find a period's events from its start).
+ * invoice reads find a period's events from its start). Rows come out period by period, each period's total
+ * first, then its step rows in the order first met.
  */
 export function aggregateLines(lines: readonly AggregatedLine[]): repo.AggregateDelta[] {
-  const rows = new Map<string, Row>();
-  // Keys joined by NUL, which no stored value can hold (PostgreSQL text cannot): same values, same row.
-  const rowOf = (id: string, key: () => repo.AggregateKey): Row => {
-    let row = rows.get(id);
-    if (!row) rows.set(id, (row = { row: key(), quantity: zero, covered: zero, amount: zero, events: 0n }));
-    return row;
-  };
-  const periodStarts = new Map<number, string>();
+  // By customer, then period start: the ids are the same strings line after line, so their hashes are kept.
+  const periods = new Map<string, Map<number, PeriodRows>>();
+  const order: PeriodRows[] = [];
   for (const line of lines) {
     const startMs = line.periodStart.getTime();
     if (line.occurredAt.getTime() < startMs) continue;
     const sign = line.sign === -1 ? -1n : 1n;
     const { customerId } = line;
-    let periodStart = periodStarts.get(startMs);
-    if (periodStart === undefined) periodStarts.set(startMs, (periodStart = line.periodStart.toISOString()));
-    const periodId = `${customerId}\0${periodStart}`;
-    const total = rowOf(`${periodId}\0total`, () => keyOf(customerId, periodStart, 'total'));
-    total.amount = add(total.amount, parseDecimal(line.amount), sign);
-    total.events += sign;
+    let byStart = periods.get(customerId);
+    if (!byStart) periods.set(customerId, (byStart = new Map()));
+    let period = byStart.get(startMs);
+    if (!period) {
+      period = { total: newRow(keyOf(customerId, line.periodStart.toISOString(), 'total')), steps: new Map() };
+      byStart.set(startMs, period);
+      order.push(period);
+    }
+    const periodStart = period.total.row.periodStart;
+    addTo(period.total.amount, line.amount, sign);
+    period.total.events += sign;
     let group: Record<string, string> | undefined;
     let groupId = '';
     for (const step of line.receipt as readonly (ReceiptStep & Record<string, unknown>)[]) {
-      let row: Row;
+      let row: Row | undefined;
       if (step.step === 'price') {
         if (!group) {
           group = {};
@@ -121,8 +134,10 @@ export function aggregateLines(lines: readonly AggregatedLine[]): repo.Aggregate
         const model = String(step.model);
         const rate = String(step.rate);
         const per = String(step.per);
-        const g = group;
-        row = rowOf(`${periodId}\0price\0${line.card}\0${charge}\0${dimension}\0${model}\0${rate}\0${per}\0${groupId}`, () => {
+        // Joined by NUL, which no stored value can hold (PostgreSQL text cannot): same values, same row.
+        const id = `price\0${line.card}\0${charge}\0${dimension}\0${model}\0${rate}\0${per}\0${groupId}`;
+        row = period.steps.get(id);
+        if (!row) {
           const key = keyOf(customerId, periodStart, 'price');
           key.card = line.card;
           key.charge = charge;
@@ -130,31 +145,33 @@ export function aggregateLines(lines: readonly AggregatedLine[]): repo.Aggregate
           key.model = model;
           key.rate = rate;
           key.per = per;
-          key.group = g;
-          return key;
-        });
+          key.group = group;
+          period.steps.set(id, (row = newRow(key)));
+        }
       } else if (stepKinds.has(step.step)) {
         const pool = text(step.pool);
         const grantId = text(step.grant);
         const mode = text(step.mode);
         const percent = text(step.percent);
-        row = rowOf(`${periodId}\0${step.step}\0${pool}\0${grantId}\0${mode}\0${percent}`, () => {
+        const id = `${step.step}\0${pool}\0${grantId}\0${mode}\0${percent}`;
+        row = period.steps.get(id);
+        if (!row) {
           const key = keyOf(customerId, periodStart, step.step as repo.AggregateKey['step']);
           key.pool = pool;
           key.grantId = grantId;
           key.mode = mode;
           key.percent = percent;
-          return key;
-        });
+          period.steps.set(id, (row = newRow(key)));
+        }
       } else continue;
-      if (typeof step.quantity === 'string') row.quantity = add(row.quantity, parseDecimal(step.quantity), sign);
-      if (typeof step.covered === 'string') row.covered = add(row.covered, parseDecimal(step.covered), sign);
-      if (typeof step.amount === 'string') row.amount = add(row.amount, parseDecimal(step.amount), sign);
+      if (typeof step.quantity === 'string') addTo(row.quantity, step.quantity, sign);
+      if (typeof step.covered === 'string') addTo(row.covered, step.covered, sign);
+      if (typeof step.amount === 'string') addTo(row.amount, step.amount, sign);
       row.events += sign;
     }
   }
   const deltas: repo.AggregateDelta[] = [];
-  for (const r of rows.values()) {
+  const emit = (r: Row) => {
     const k = r.row;
     deltas.push({
       customerId: k.customerId,
@@ -176,6 +193,10 @@ export function aggregateLines(lines: readonly AggregatedLine[]): repo.Aggregate
       amount: formatDecimal(r.amount),
       events: r.events,
     });
+  };
+  for (const period of order) {
+    emit(period.total);
+    for (const row of period.steps.values()) emit(row);
   }
   return deltas;
 }
