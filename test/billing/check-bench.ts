@@ -20,7 +20,7 @@ import { withTenant, type Tx } from '../../service/src/platform/db.ts';
 import { installJobs, startJobs } from '../../service/src/platform/jobs.ts';
 import { silentLogger } from '../../service/src/platform/log.ts';
 import { createMetrics } from '../../service/src/platform/metrics.ts';
-import { signUpTenant, startService } from '../service/harness.ts';
+import { restAs, signUpTenant, startService } from '../service/harness.ts';
 import { billingBook } from './fixtures.ts';
 
 const argument = (name: string, fallback: number) => {
@@ -105,13 +105,7 @@ async function main() {
   try {
     const tenant = await signUpTenant(harness);
     const tenantId = tenant.tenantId;
-    const headers = { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json' };
-    const call = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(harness.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-      const result = await response.json();
-      if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(result)}`);
-      return result as any;
-    };
+    const call = restAs(harness, tenant.secretKey);
     await call('POST', '/v1/price_books', { book: billingBook });
     for (let c = 0; c < customers; c++) {
       await call('POST', '/v1/customers', { external_id: `bench-${c}`, currency: 'USD' });

@@ -14,7 +14,7 @@ import type { Deps } from '../../service/src/platform/deps.ts';
 import { installJobs, startJobs } from '../../service/src/platform/jobs.ts';
 import { silentLogger } from '../../service/src/platform/log.ts';
 import { createMetrics } from '../../service/src/platform/metrics.ts';
-import { signUpTenant, startService } from '../service/harness.ts';
+import { restAs, signUpTenant, startService } from '../service/harness.ts';
 
 const json = process.argv.includes('--json');
 const argument = (name: string, fallback: number) => {
@@ -61,13 +61,7 @@ const harness = await startService({ now: '2026-03-01T00:00:00Z' });
 const owner = harness.database.owner;
 try {
   const tenant = await signUpTenant(harness);
-  const headers = { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json' };
-  const call = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(harness.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const result = await response.json();
-    if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(result)}`);
-    return result as any;
-  };
+  const call = restAs(harness, tenant.secretKey);
   await call('POST', '/v1/price_books', { book });
   await call('POST', '/v1/plans', { code: 'bench', name: 'Bench', price_book: 'bench-book', base_fee: '10', interval: 'month', allowances: { tokens: '100000' }, invoice_grace_hours: 0 });
   await call('POST', '/v1/customers', { external_id: 'bench-0', currency: 'USD' });

@@ -62,6 +62,15 @@ export async function rest<T = any>(
   return { status: response.status, body: parsed };
 }
 
+/** REST calls with one key for setup code (benches): the body of a 2xx answer, anything else thrown with its body. */
+export function restAs(harness: Harness, key: string) {
+  return async (method: string, path: string, body?: unknown): Promise<any> => {
+    const response = await rest(harness, method, path, { key, body });
+    if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(response.body)}`);
+    return response.body;
+  };
+}
+
 /** A tRPC call as the dashboard makes it (no transformer): queries are GETs, mutations POSTs. */
 export async function trpc<T = any>(
   harness: Harness,
