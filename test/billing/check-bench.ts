@@ -7,7 +7,6 @@
 // and the check as it was (its transaction on the pool, then the same answer). Event-loop delay and GC pauses of
 // each phase explain the tails. Options: --calls N (per series and phase), --customers, --batch, --concurrency.
 import { fork } from 'node:child_process';
-import http from 'node:http';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { answerCheck, checkEntitlement } from '../../service/src/domains/budgets/service.ts';
@@ -21,6 +20,7 @@ import { installJobs, startJobs } from '../../service/src/platform/jobs.ts';
 import { silentLogger } from '../../service/src/platform/log.ts';
 import { createMetrics } from '../../service/src/platform/metrics.ts';
 import { restAs, signUpTenant, startService } from '../service/harness.ts';
+import { LoadClient } from '../service/load-client.ts';
 import { billingBook } from './fixtures.ts';
 
 const argument = (name: string, fallback: number) => {
@@ -33,12 +33,11 @@ else await main();
 
 /** The child: POST /v1/events batches on kept-alive sockets until told to stop; reports what it sent. */
 async function generateLoad() {
-  const url = new URL(process.env.BENCH_URL!);
   const key = process.env.BENCH_KEY!;
   const customers = Number(process.env.BENCH_CUSTOMERS);
   const batch = Number(process.env.BENCH_BATCH);
   const concurrency = Number(process.env.BENCH_CONCURRENCY);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const client = new LoadClient(process.env.BENCH_URL!, concurrency, { authorization: `Bearer ${key}`, 'content-type': 'application/json' });
   let sequence = 0;
   let acknowledged = 0;
   let requests = 0;
@@ -46,24 +45,12 @@ async function generateLoad() {
   process.on('message', (message) => {
     if (message === 'stop') stopping = true;
   });
-  const send = (body: string) =>
-    new Promise<void>((resolve, reject) => {
-      const request = http.request(
-        { agent, host: url.hostname, port: url.port, path: '/v1/events', method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () => {
-            if (response.statusCode !== 200) return reject(new Error(`POST /v1/events: HTTP ${response.statusCode} ${Buffer.concat(chunks).toString().slice(0, 300)}`));
-            acknowledged += (JSON.parse(Buffer.concat(chunks).toString()) as { accepted: number }).accepted;
-            requests++;
-            resolve();
-          });
-        },
-      );
-      request.on('error', reject);
-      request.end(body);
-    });
+  const send = async (body: unknown) => {
+    const response = await client.post('/v1/events', body);
+    if (response.status !== 200) throw new Error(`POST /v1/events: HTTP ${response.status} ${response.body.slice(0, 300)}`);
+    acknowledged += (JSON.parse(response.body) as { accepted: number }).accepted;
+    requests++;
+  };
   const started = performance.now();
   process.send!('started');
   await Promise.all(
@@ -79,13 +66,13 @@ async function generateLoad() {
             properties: { model: 'llama-3-70b', tokens: 1000 + (n % 5000), project: n % 2 ? 'alpha' : 'beta' },
           };
         });
-        await send(JSON.stringify({ events }));
+        await send({ events });
       }
     }),
   );
   const seconds = (performance.now() - started) / 1000;
   process.send!({ requests, acknowledged, events_per_second: Math.round(acknowledged / seconds) });
-  agent.destroy();
+  client.close();
   process.exit(0);
 }
 

@@ -132,8 +132,7 @@ export function withTenant<T>(db: Db, tenantId: string, fn: (tx: Tx) => Promise<
   let pid = 0;
   const transaction = db.begin(async (tx) => {
     // Sent now and pipelined with fn's first query (one round trip); queries on a transaction run in order.
-    const settings = tx`select set_config('role', ${SERVICE_ROLE}, true), set_config('app.tenant_id', ${tenantId}, true)`.execute();
-    void settings.then((r) => (pid = r.state.pid), () => {});
+    const settings = enterTenant(tx, tenantId, (backend) => (pid = backend));
     const [, result] = await Promise.all([settings, fn(tx)]);
     return result;
   }) as Promise<T>;
@@ -147,6 +146,13 @@ export function withTenant<T>(db: Db, tenantId: string, fn: (tx: Tx) => Promise<
       throw error;
     },
   );
+}
+
+/** The transaction's role and tenant (sent at once, answered in order), and its connection's backend pid to `onPid`. */
+function enterTenant(tx: Tx, tenantId: string, onPid: (pid: number) => void) {
+  const settings = tx`select set_config('role', ${SERVICE_ROLE}, true), set_config('app.tenant_id', ${tenantId}, true)`.execute();
+  void settings.then((r) => onPid(r.state.pid), () => {});
+  return settings;
 }
 
 /**
@@ -173,8 +179,7 @@ export async function withTenantPipelined<T>(db: Db, tenantId: string, fn: (tx: 
   let committed = false;
   try {
     const begin = tx`begin`.execute();
-    const settings = tx`select set_config('role', ${SERVICE_ROLE}, true), set_config('app.tenant_id', ${tenantId}, true)`.execute();
-    void settings.then((r) => (pid = r.state.pid), () => {});
+    const settings = enterTenant(tx, tenantId, (backend) => (pid = backend));
     let body: PipelinedBody<T>;
     try {
       [, , body] = await Promise.all([begin, settings, fn(tx)]);

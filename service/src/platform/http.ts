@@ -96,13 +96,23 @@ export const routeNotFound: RequestHandler = (req, _res, next) => {
 /** body-parser's errors carry a `type`; everything else that is not an AppError is a bug (500, logged). */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const appError = fromBodyParserError(error) ?? error;
-    const { status, body } = toHttpError(appError, locals(res).requestId);
-    if (status >= 500) logger.error('unhandled error', { request_id: locals(res).requestId, error });
+    const { status, body } = errorAnswer(logger, fromBodyParserError(error) ?? error, locals(res).requestId);
     if (res.headersSent) return;
     res.status(status).json(body);
   };
 }
+
+/** An error as the status and body to answer with; one that is not an AppError is a bug, logged. */
+export function errorAnswer(logger: Logger, error: unknown, requestId: string) {
+  const answer = toHttpError(error, requestId);
+  if (answer.status >= 500) logger.error('unhandled error', { request_id: requestId, error });
+  return answer;
+}
+
+/** A body that is not JSON (400), as body-parser's failure and the ingestion fast path report it. */
+export const malformedJson = (reason: string) => invalid('malformed_json', 'Request body is not valid JSON', [{ field: '(body)', reason }]);
+/** A body that did not arrive as announced (400). */
+export const badBody = (reason: string) => invalid('bad_body', reason, [{ field: '(body)', reason }]);
 
 function fromBodyParserError(error: unknown): AppError | undefined {
   if (typeof error !== 'object' || error === null || !('type' in error)) return undefined;
@@ -113,7 +123,7 @@ function fromBodyParserError(error: unknown): AppError | undefined {
         { field: '(body)', reason: `larger than ${(error as { limit?: number }).limit ?? 'the limit'} bytes` },
       ]);
     case 'entity.parse.failed':
-      return invalid('malformed_json', 'Request body is not valid JSON', [{ field: '(body)', reason: message }]);
+      return malformedJson(message);
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new AppError('validation', 'unsupported_content_type', message, [{ field: '(headers).content-type', reason: message }]);
@@ -121,7 +131,7 @@ function fromBodyParserError(error: unknown): AppError | undefined {
     case 'request.size.invalid':
     case 'stream.encoding.set':
     case 'stream.not.readable':
-      return invalid('bad_body', message, [{ field: '(body)', reason: message }]);
+      return badBody(message);
     default:
       return undefined;
   }

@@ -7,8 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { unauthenticated } from '../../platform/auth.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { invalid, toHttpError } from '../../platform/errors.ts';
-import { parseInput, trackRequest } from '../../platform/http.ts';
+import { badBody, errorAnswer, malformedJson, parseInput, trackRequest } from '../../platform/http.ts';
 import * as keys from '../keys/service.ts';
 import { ingestBody } from './schema.ts';
 import { ingestEvents } from './service.ts';
@@ -53,12 +52,12 @@ export function ingestionFastPath(deps: Deps, bodyLimitBytes: number): (req: Inc
 
 async function answer(deps: Deps, res: ServerResponse, requestId: string, text: string | undefined, key: string, caller: { tenantId?: string }): Promise<void> {
   try {
-    if (text === undefined) throw invalid('bad_body', 'request size did not match content length', [{ field: '(body)', reason: 'request size did not match content length' }]);
+    if (text === undefined) throw badBody('request size did not match content length');
     let body: unknown;
     try {
       body = JSON.parse(text);
     } catch (error) {
-      throw invalid('malformed_json', 'Request body is not valid JSON', [{ field: '(body)', reason: (error as Error).message }]);
+      throw malformedJson((error as Error).message);
     }
     const actor = await keys.authenticateApiKey(deps, key);
     if (!actor) throw unauthenticated('Unknown or revoked API key');
@@ -66,8 +65,7 @@ async function answer(deps: Deps, res: ServerResponse, requestId: string, text: 
     const { events } = parseInput(ingestBody, body);
     send(res, 200, await ingestEvents(deps, { ...actor, requestId }, events));
   } catch (error) {
-    const { status, body } = toHttpError(error, requestId);
-    if (status >= 500) deps.logger.error('unhandled error', { request_id: requestId, error });
+    const { status, body } = errorAnswer(deps.logger, error, requestId);
     send(res, status, body);
   }
 }

@@ -271,10 +271,9 @@ async function rateAndStore(
   const periods = await repo.lockPeriods(scope, located.map((p) => ({ customerId: p.customerId, ...p.period })), now, (key) => knownPeriods.has(key));
   // An event for a closed period (its invoice is final) is rated in it all the same and billed as an
   // adjustment on the customer's next invoice (billing.billLateEvents below).
-  const open = located;
 
   const books = new Map<string, Awaited<ReturnType<typeof compiledBook>>>();
-  for (const p of open) {
+  for (const p of located) {
     if (books.has(p.bookKey)) continue;
     const load = async () => (await loadPriceBook(scope, p.priceBookId))!;
     books.set(p.bookKey, await compiledBook(`${tenantId}:${p.bookKey}:${p.bookVersions}`, p.quote ? async () => quotes.ratingBook(await load(), p.quote!) : load));
@@ -283,7 +282,7 @@ async function rateAndStore(
   const states = new Map<string, Record<string, unknown>>();
   for (const [key, row] of periods) states.set(key, row.state);
   const credits = new Map<string, billing.EventCredits>();
-  const accepted = await rateInOrder(open, books, states, outcomes, billings, credits);
+  const accepted = await rateInOrder(located, books, states, outcomes, billings, credits);
   if (accepted.length === 0) return { result: { outcomes, locked: [...periods.keys()] }, writes: [] };
 
   const periodJsons = new Map<string, { start: string; end: string }>();

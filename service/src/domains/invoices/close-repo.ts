@@ -9,8 +9,6 @@ export interface PeriodKey {
   start: Date;
 }
 
-export const keyOf = periodKeyOf;
-
 const unnestKeys = (db: TenantScope['db'], keys: PeriodKey[]) =>
   db`unnest(${keys.map((k) => k.customerId)}::uuid[], ${keys.map((k) => k.start.toISOString())}::timestamptz[]) as k(customer_id, period_start)`;
 
@@ -50,7 +48,7 @@ export async function listThresholdInvoices({ db, tenantId }: TenantScope, keys:
     order by i.threshold`;
   const byPeriod = new Map<string, { id: string; number: string; threshold: string; total: string }[]>();
   for (const r of rows) {
-    const key = keyOf(r.customer_id, r.period_start);
+    const key = periodKeyOf(r.customer_id, r.period_start);
     byPeriod.set(key, [...(byPeriod.get(key) ?? []), { id: r.id, number: r.number, threshold: r.threshold, total: r.total }]);
   }
   return byPeriod;

@@ -47,12 +47,12 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
     const termCommitments = new Map<string, Awaited<ReturnType<typeof termCommitmentEndingWith>>>();
     const committed = await closeRepo.findCustomersCommittedPerTerm(scope, customerIds);
     for (const period of periods.filter((p) => committed.has(p.customerId))) {
-      termCommitments.set(closeRepo.keyOf(period.customerId, period.start), await termCommitmentEndingWith(scope, period.customerId, period));
+      termCommitments.set(repo.periodKeyOf(period.customerId, period.start), await termCommitmentEndingWith(scope, period.customerId, period));
     }
     const drafts: { invoice: closeRepo.NewInvoice; lines: DraftLine[]; total: bigint }[] = [];
     const nextPeriods: { customerId: string; start: Date; end: Date }[] = [];
     for (const period of periods) {
-      const key = closeRepo.keyOf(period.customerId, period.start);
+      const key = repo.periodKeyOf(period.customerId, period.start);
       const { currency, terms: subscription } = customers.get(period.customerId)!;
       // The terms in force at the period's start (an amendment's, if any: subscriptions/service.ts termsAt).
       const terms = subscription ? termsAt(subscription, amendments.get(period.customerId) ?? [], period.start) : undefined;
@@ -124,7 +124,7 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
         return { draft: d, id: d.invoice.id, kind: d.total === 0n ? ('statement' as const) : ('invoice' as const), sequence, number: `INV-${String(sequence).padStart(6, '0')}` };
       });
       await closeRepo.markFinalized(scope, finalized, now);
-      await repo.assignAdjustmentsToInvoices(scope, finalized.flatMap((f) => (adjustmentsOf.get(f.id) ?? []).map((a) => ({ id: a.id, invoiceId: f.id }))));
+      await repo.assignAdjustments(scope, finalized.flatMap((f) => (adjustmentsOf.get(f.id) ?? []).map((a) => ({ id: a.id, invoiceId: f.id }))));
       await postTransactions(
         scope,
         finalized.flatMap((f) => invoicePostings({ ...f.draft.invoice, number: f.number }, f.draft.lines, 'invoice_finalized', now)),

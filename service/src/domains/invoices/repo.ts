@@ -437,13 +437,8 @@ export async function listAdjustmentsOf({ db, tenantId }: TenantScope, invoiceId
   return rows.map(fromDbAdjustment);
 }
 
-export async function assignAdjustments({ db, tenantId }: TenantScope, ids: string[], invoiceId: string): Promise<void> {
-  if (ids.length === 0) return;
-  await db`update invoice_adjustments set invoice_id = ${invoiceId} where tenant_id = ${tenantId} and id = any(${ids}::uuid[]) and invoice_id is null`;
-}
-
-/** assignAdjustments for many invoices at once (the batched close): one statement. */
-export async function assignAdjustmentsToInvoices({ db, tenantId }: TenantScope, assignments: { id: string; invoiceId: string }[]): Promise<void> {
+/** Each adjustment to the invoice that bills it (one invoice, or the batched close's many), in one statement. */
+export async function assignAdjustments({ db, tenantId }: TenantScope, assignments: { id: string; invoiceId: string }[]): Promise<void> {
   if (assignments.length === 0) return;
   await db`
     update invoice_adjustments a set invoice_id = x.invoice_id

@@ -257,7 +257,7 @@ async function finalizeLocked(deps: Deps, scope: TenantScope, invoice: repo.Invo
   const number = `INV-${String(sequence).padStart(6, '0')}`;
   const statement = built.total === 0n;
   await repo.markFinalized(scope, invoice.id, { kind: statement ? 'statement' : 'invoice', status: statement ? 'paid' : 'finalized', sequence, number }, now);
-  await repo.assignAdjustments(scope, adjustments.map((a) => a.id), invoice.id);
+  await repo.assignAdjustments(scope, adjustments.map((a) => ({ id: a.id, invoiceId: invoice.id })));
   await postTransactions(scope, invoicePostings(invoice, built.lines, 'invoice_finalized', now), now);
   await recordChange(scope.db, deps.clock, actor, scope.tenantId, {
     action: 'invoice.finalized',
