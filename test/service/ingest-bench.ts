@@ -3,7 +3,11 @@
 // percentiles, the delay from ack to the event showing in /usage, the raw COPY rate into a copy of the
 // events table as the physical baseline for batches, and GET /healthz at the same concurrency as the floor
 // for one-event requests (HTTP alone, no key, no database).
+import fs from 'node:fs';
+import os from 'node:os';
+import { withTenant } from '../../service/src/platform/db.ts';
 import { createTestDatabase } from '../../service/src/platform/test-database.ts';
+import * as eventsRepo from '../../service/src/domains/events/repo.ts';
 import { LoadClient } from './load-client.ts';
 import { startServiceProcess } from './process.ts';
 
@@ -60,6 +64,52 @@ function events(count: number) {
   });
 }
 
+/** CPU seconds used so far by a process (user + system), from /proc; 0 where there is no /proc. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** PostgreSQL's CPU seconds so far: every process named postgres (the server runs on this machine). */
+function postgresCpuSeconds(): number {
+  let total = 0;
+  for (const pid of fs.existsSync('/proc') ? fs.readdirSync('/proc') : []) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') total += cpuSeconds(Number(pid));
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return total;
+}
+
+/**
+ * What one run cost each process per acknowledged event, in µs of CPU, and the rate the machine's cores could
+ * sustain at that cost if nothing were ever idle: the budget a target has to fit (30,000 events/s on two cores
+ * leaves 67 µs per event for the three together).
+ */
+function cpuMeter() {
+  const service0 = cpuSeconds(service.child.pid!);
+  const postgres0 = postgresCpuSeconds();
+  const generator0 = process.cpuUsage();
+  return (events: number) => {
+    const generator = process.cpuUsage(generator0);
+    const perEvent = (seconds: number) => Math.round((seconds / events) * 1e6);
+    const used = {
+      service: perEvent(cpuSeconds(service.child.pid!) - service0),
+      postgresql: perEvent(postgresCpuSeconds() - postgres0),
+      load_generator: perEvent((generator.user + generator.system) / 1e6),
+    };
+    const total = used.service + used.postgresql + used.load_generator;
+    return { ...used, total, ceiling_events_per_second: total > 0 ? Math.round((os.cpus().length * 1e6) / total) : null };
+  };
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
@@ -68,6 +118,7 @@ async function run(name: string, batchSize: number, requests: number, concurrenc
   const latencies: number[] = [];
   let acknowledged = 0;
   let next = 0;
+  const cpu = cpuMeter();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -91,6 +142,7 @@ async function run(name: string, batchSize: number, requests: number, concurrenc
     acknowledged_events: acknowledged,
     events_per_second: Math.round(acknowledged / seconds),
     latency_ms: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)) },
+    cpu_us_per_event: cpu(acknowledged),
   };
   log(`${name}: ${JSON.stringify(result)}`);
   return result;
@@ -120,23 +172,106 @@ async function ackToUsage(samples: number) {
   return { samples, p99_ms: round(percentile(delays, 99)), max_ms: round(delays.at(-1)!) };
 }
 
-async function copyBaseline(rows: number) {
-  await database.owner`create table bench_copy (like events including defaults)`;
-  const [{ tenant_id, customer_id }] = await database.owner`select tenant_id, id as customer_id from customers limit 1`;
-  const lines: string[] = [];
-  for (let i = 0; i < rows; i++) {
-    const properties = JSON.stringify({ provider: 'openai', model: 'gpt-4o', input_tokens: 1000 + i, output_tokens: 200 }).replaceAll('\\', '\\\\');
-    lines.push([tenant_id, `copy-${i}`, customer_id, 'llm.completion', new Date(now - i).toISOString(), properties, new Date().toISOString()].join('\t'));
-  }
-  await database.owner`alter table bench_copy add primary key (tenant_id, transaction_id)`;
-  const started = performance.now();
-  const stream = await database.owner`copy bench_copy (tenant_id, transaction_id, customer_id, event_type, occurred_at, properties, received_at) from stdin`.writable();
+/** Tab-separated COPY lines need their backslashes doubled (JSON text has no raw tabs or newlines). */
+const copyText = (json: string) => json.replaceAll('\\', '\\\\');
+
+/** An event row and a rated line as the bench's own events were stored: the same properties, receipt and book. */
+async function storedSample() {
+  const [line] = await database.owner`
+    select r.tenant_id, r.customer_id, r.period_start, r.price_book_id, r.book_version, r.card, r.currency,
+           r.amount::text, r.subtotal::text, r.cost::text, r.margin::text, r.receipt::text, e.properties::text
+    from rated_lines r join events e using (tenant_id, transaction_id) limit 1`;
+  return line;
+}
+
+async function copyRows(table: string, columns: string, lines: string[]) {
+  const stream = await database.owner.unsafe(`copy ${table} (${columns}) from stdin`).writable();
   for (let i = 0; i < lines.length; i += 1000) stream.write(lines.slice(i, i + 1000).join('\n') + '\n');
   await new Promise<void>((resolve, reject) => stream.end(() => resolve()).on('error', reject));
-  const seconds = (performance.now() - started) / 1000;
-  const [{ n }] = await database.owner`select count(*)::int as n from bench_copy`;
-  if (n !== rows) throw new Error(`COPY stored ${n} of ${rows} rows`);
-  return { rows, rows_per_second: Math.round(rows / seconds) };
+}
+
+const eventColumns = 'tenant_id, transaction_id, customer_id, event_type, occurred_at, properties, received_at';
+const lineColumns = 'tenant_id, transaction_id, customer_id, period_start, price_book_id, book_version, kernel_version, card, currency, amount, subtotal, cost, margin, receipt, rated_at';
+
+/**
+ * PostgreSQL's fastest load path, COPY, as the owner into copies of the tables: the raw events alone (the
+ * issue's baseline), then an event row and its rated line per event (what every acknowledged event must
+ * store, with both tables' indexes), with nothing else on the machine: no HTTP, rating, deduplication check,
+ * aggregates or row-level security (under which COPY FROM is refused, so the service inserts).
+ */
+async function copyBaselines(events: number) {
+  const sample = await storedSample();
+  const eventLines: string[] = [];
+  const ratedLines: string[] = [];
+  for (let i = 0; i < events; i++) {
+    const at = new Date(now - i).toISOString();
+    const properties = copyText(JSON.stringify({ provider: 'openai', model: 'gpt-4o', input_tokens: 1000 + i, output_tokens: 200 }));
+    eventLines.push([sample.tenant_id, `copy-${i}`, sample.customer_id, 'llm.completion', at, properties, at].join('\t'));
+    ratedLines.push(
+      [sample.tenant_id, `copy-${i}`, sample.customer_id, sample.period_start.toISOString(), sample.price_book_id, sample.book_version.toISOString(), 'bench',
+       sample.card, sample.currency, sample.amount, sample.subtotal, sample.cost ?? '\\N', sample.margin ?? '\\N', copyText(sample.receipt), at].join('\t'),
+    );
+  }
+  const timed = async (work: () => Promise<void>) => {
+    const started = performance.now();
+    await work();
+    return Math.round(events / ((performance.now() - started) / 1000));
+  };
+  await database.owner`create table bench_copy (like events including defaults)`;
+  await database.owner`alter table bench_copy add primary key (tenant_id, transaction_id)`;
+  const rawRate = await timed(() => copyRows('bench_copy', eventColumns, eventLines));
+  await database.owner`create table bench_copy_events (like events including all)`;
+  await database.owner`create table bench_copy_lines (like rated_lines including all)`;
+  const twoRowRate = await timed(async () => {
+    await copyRows('bench_copy_events', eventColumns, eventLines);
+    await copyRows('bench_copy_lines', lineColumns, ratedLines);
+  });
+  const [{ n }] = await database.owner`select (select count(*) from bench_copy)::int + (select count(*) from bench_copy_lines)::int as n`;
+  if (n !== 2 * events) throw new Error(`COPY stored ${n} of ${2 * events} rows`);
+  return { raw: { rows: events, rows_per_second: rawRate }, twoRows: twoRowRate };
+}
+
+/**
+ * Ingestion's own insert of the two rows (events/repo.ts insertRatedEvents), as the service role under
+ * row-level security, in transactions of 1,000 events, two at a time (one per core, as ingestion splits its
+ * batches): its storage alone, without HTTP, rating, deduplication reads, period locks or aggregates.
+ */
+async function insertFloor(events: number) {
+  const sample = await storedSample();
+  const receipt = JSON.parse(sample.receipt);
+  const properties = JSON.parse(sample.properties);
+  const transaction = (first: number) => {
+    const rows = Array.from({ length: 1000 }, (_, i) => ({
+      transactionId: `floor-${first + i}`,
+      customerId: sample.customer_id,
+      eventType: 'llm.completion',
+      occurredAt: new Date(now - first - i),
+      properties: { ...properties, input_tokens: 1000 + i },
+      periodStart: sample.period_start,
+      priceBookId: sample.price_book_id,
+      bookVersion: sample.book_version.toISOString(),
+      card: sample.card,
+      currency: sample.currency,
+      amount: sample.amount,
+      subtotal: sample.subtotal,
+      cost: sample.cost,
+      margin: sample.margin,
+      receipt,
+    }));
+    return withTenant(database.app, sample.tenant_id, (tx) => eventsRepo.insertRatedEvents({ db: tx, tenantId: sample.tenant_id }, rows, 'bench', new Date()));
+  };
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    [0, 1].map(async () => {
+      while (next < events) {
+        const first = next;
+        next += 1000;
+        await transaction(first);
+      }
+    }),
+  );
+  return Math.round(next / ((performance.now() - started) / 1000));
 }
 
 try {
@@ -148,8 +283,11 @@ try {
   log(`HTTP floor (GET /healthz): ${JSON.stringify(floor)}`);
   const visibility = await ackToUsage(50);
   log(`ack -> usage: ${JSON.stringify(visibility)}`);
-  const copy = await copyBaseline(100_000);
-  log(`COPY baseline: ${JSON.stringify(copy)}`);
+  const copies = await copyBaselines(100_000);
+  const copy = copies.raw;
+  log(`COPY baseline: ${JSON.stringify(copies)}`);
+  const inserted = await insertFloor(20_000);
+  log(`ingestion's insert alone: ${inserted} events/s`);
   const report = {
     benchmark: 'ingest',
     database: 'postgresql',
@@ -161,6 +299,9 @@ try {
     ack_to_usage_delay: visibility,
     copy_baseline: copy,
     ratio_batch_1000_to_copy: Math.round((batch1000.events_per_second / copy.rows_per_second) * 1000) / 1000,
+    // Storing the two rows of every acknowledged event and nothing else, in events/s: by COPY as the owner
+    // (no row-level security), and by ingestion's own insert as the service role.
+    storage_floor: { copy_event_and_rated_line: copies.twoRows, ingestion_insert_alone: inserted },
   };
   process.stdout.write(JSON.stringify(report, null, json ? 0 : 2) + '\n');
 } finally {
