@@ -68,7 +68,9 @@ function events(count: number) {
 /** CPU seconds used so far by a process (user + system), from /proc; 0 where there is no /proc. */
 function cpuSeconds(pid: number): number {
   try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // After the command name in parentheses (which may itself hold ") "): state, ..., utime, stime in ticks.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return 0;
