@@ -186,6 +186,7 @@ async function storedSample() {
     from rated_lines r join events e using (tenant_id, transaction_id) limit 1`;
   return line;
 }
+type Sample = Awaited<ReturnType<typeof storedSample>>;
 
 async function copyRows(table: string, columns: string, lines: string[]) {
   const stream = await database.owner.unsafe(`copy ${table} (${columns}) from stdin`).writable();
@@ -202,8 +203,7 @@ const lineColumns = 'tenant_id, transaction_id, customer_id, period_start, price
  * store, with both tables' indexes), with nothing else on the machine: no HTTP, rating, deduplication check,
  * aggregates or row-level security (under which COPY FROM is refused, so the service inserts).
  */
-async function copyBaselines(events: number) {
-  const sample = await storedSample();
+async function copyBaselines(sample: Sample, events: number) {
   const eventLines: string[] = [];
   const ratedLines: string[] = [];
   for (let i = 0; i < events; i++) {
@@ -240,8 +240,7 @@ async function copyBaselines(events: number) {
  * row-level security, in transactions of 1,000 events, two at a time (one per core, as ingestion splits its
  * batches): its storage alone, without HTTP, rating, deduplication reads, period locks or aggregates.
  */
-async function insertFloor(events: number) {
-  const sample = await storedSample();
+async function insertFloor(sample: Sample, events: number) {
   const receipt = JSON.parse(sample.receipt);
   const properties = JSON.parse(sample.properties);
   const transaction = (first: number) => {
@@ -287,10 +286,11 @@ try {
   log(`HTTP floor (GET /healthz): ${JSON.stringify(floor)}`);
   const visibility = await ackToUsage(50);
   log(`ack -> usage: ${JSON.stringify(visibility)}`);
-  const copies = await copyBaselines(100_000);
+  const sample = await storedSample();
+  const copies = await copyBaselines(sample, 100_000);
   const copy = copies.raw;
   log(`COPY baseline: ${JSON.stringify(copies)}`);
-  const inserted = await insertFloor(20_000);
+  const inserted = await insertFloor(sample, 20_000);
   log(`ingestion's insert alone: ${inserted} events/s`);
   const report = {
     benchmark: 'ingest',

@@ -269,6 +269,7 @@ async function rateAndStore(
   if (located.length === 0) return { result: { outcomes, locked: [] }, writes: [] };
 
   const periods = await repo.lockPeriods(scope, located.map((p) => ({ customerId: p.customerId, ...p.period })), now, (key) => knownPeriods.has(key));
+  const locked = [...periods.keys()];
   // An event for a closed period (its invoice is final) is rated in it all the same and billed as an
   // adjustment on the customer's next invoice (billing.billLateEvents below).
 
@@ -283,7 +284,7 @@ async function rateAndStore(
   for (const [key, row] of periods) states.set(key, row.state);
   const credits = new Map<string, billing.EventCredits>();
   const accepted = await rateInOrder(located, books, states, outcomes, billings, credits);
-  if (accepted.length === 0) return { result: { outcomes, locked: [...periods.keys()] }, writes: [] };
+  if (accepted.length === 0) return { result: { outcomes, locked }, writes: [] };
 
   const periodJsons = new Map<string, { start: string; end: string }>();
   const periodJson = (key: string, period: { start: Date; end: Date }) => {
@@ -387,7 +388,7 @@ async function rateAndStore(
       now,
     ),
   ];
-  return { result: { outcomes, locked: [...periods.keys()] }, writes };
+  return { result: { outcomes, locked }, writes };
 }
 
 /**
