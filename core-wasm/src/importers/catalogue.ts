@@ -1,7 +1,7 @@
 // Public price catalogues (genai-prices, LiteLLM) as Tariff price books: the one import the CLI and the service both
 // call. What cannot be stated is skipped and reported (provider, model, reason) instead of refusing the catalogue.
 
-import type { MatchRule, PriceBook } from '../book.ts';
+import type { BookVersion, Charge, MatchRule, PriceBook, RateCard } from '../book.ts';
 import {
   GenaiPricesImportError,
   importGenaiPricesWithNotes,
@@ -234,4 +234,134 @@ function comparePaths(left: string, right: string): number {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Updating a book from a newer catalogue
+
+/** One rate of a card before and after (null where the card had or has no such charge). */
+export interface RateChange {
+  /** `<dimension>` (or `flat`, `flat#2`...) of the card's charges; `<window>: <dimension>` of a variant; `match`. */
+  charge: string;
+  before: unknown;
+  after: unknown;
+}
+
+export interface CardChange {
+  card: string;
+  rates: RateChange[];
+}
+
+export interface VersionChanges {
+  added: CardChange[];
+  removed: CardChange[];
+  changed: CardChange[];
+  unchanged: number;
+  /** Time windows whose definition changed, appeared or went. */
+  windows: { window: string; before: unknown; after: unknown }[];
+}
+
+export interface CatalogueUpdate {
+  /** The versions to append: the catalogue's prices in force at `effectiveFrom`, then its later dated prices. Empty when nothing changed. */
+  versions: BookVersion[];
+  /** The latest version of the book against the first appended one. */
+  changes: VersionChanges;
+}
+
+/** Thrown when a catalogue update cannot apply to the book (currency, dates). */
+export class CatalogueUpdateError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CatalogueUpdateError';
+  }
+}
+
+/**
+ * What updating `book` from the imported catalogue adds: new versions of the same book, never a new book. The first
+ * takes effect at `effectiveFrom`, which must be after the book's latest version.
+ */
+export function planCatalogueUpdate(book: PriceBook, imported: PriceBook, effectiveFrom: string): CatalogueUpdate {
+  const at = Date.parse(effectiveFrom);
+  if (Number.isNaN(at)) throw new CatalogueUpdateError('effective_from', `not an ISO 8601 instant: ${JSON.stringify(effectiveFrom)}`);
+  if (book.currency !== imported.currency) {
+    throw new CatalogueUpdateError('book.currency', `the book is in ${book.currency}; the catalogue prices in ${imported.currency}`);
+  }
+  const latest = book.versions.at(-1);
+  if (latest && Date.parse(latest.effective_from) >= at) {
+    throw new CatalogueUpdateError('effective_from', `must be after the book's latest version (${latest.effective_from}); got ${new Date(at).toISOString()}`);
+  }
+  const inForce = imported.versions.filter((version) => Date.parse(version.effective_from) <= at).at(-1) ?? imported.versions[0]!;
+  const first: BookVersion = { ...inForce, effective_from: new Date(at).toISOString() };
+  const later = imported.versions.filter((version) => Date.parse(version.effective_from) > at);
+  const changes = diffVersions(latest, first);
+  const same = !changes.added.length && !changes.removed.length && !changes.changed.length && !changes.windows.length;
+  return { versions: same && later.length === 0 ? [] : [first, ...later], changes };
+}
+
+/** Card by card (by id), what changed from one version to the next. */
+export function diffVersions(before: BookVersion | undefined, after: BookVersion): VersionChanges {
+  const beforeCards = new Map((before?.rate_cards ?? []).map((card) => [card.id, card]));
+  const afterCards = new Map(after.rate_cards.map((card) => [card.id, card]));
+  const changes: VersionChanges = { added: [], removed: [], changed: [], unchanged: 0, windows: [] };
+  for (const [id, card] of afterCards) {
+    const old = beforeCards.get(id);
+    if (!old) {
+      changes.added.push({ card: id, rates: rateChanges(undefined, card) });
+      continue;
+    }
+    const rates = rateChanges(old, card);
+    if (rates.length) changes.changed.push({ card: id, rates });
+    else changes.unchanged++;
+  }
+  for (const [id, card] of beforeCards) {
+    if (!afterCards.has(id)) changes.removed.push({ card: id, rates: rateChanges(card, undefined) });
+  }
+  const windows = new Set([...Object.keys(before?.windows ?? {}), ...Object.keys(after.windows ?? {})]);
+  for (const name of [...windows].sort()) {
+    const [left, right] = [before?.windows?.[name], after.windows?.[name]];
+    if (canonical(left) !== canonical(right)) changes.windows.push({ window: name, before: left ?? null, after: right ?? null });
+  }
+  return changes;
+}
+
+function rateChanges(before: RateCard | undefined, after: RateCard | undefined): RateChange[] {
+  const [left, right] = [chargesByName(before), chargesByName(after)];
+  const names = [...new Set([...left.keys(), ...right.keys()])];
+  return names.flatMap((name) => {
+    const [old, now] = [left.get(name), right.get(name)];
+    return canonical(old) === canonical(now) ? [] : [{ charge: name, before: old ?? null, after: now ?? null }];
+  });
+}
+
+/**
+ * A card's charges by name, each with what decides its amount: the price, and the formula of a derived dimension (so
+ * that a change of what a dimension counts shows as a change of that charge). The match shows as `match`.
+ */
+function chargesByName(card: RateCard | undefined): Map<string, unknown> {
+  const named = new Map<string, unknown>();
+  if (!card) return named;
+  named.set('match', card.match);
+  const add = (prefix: string, charges: Charge[]) => {
+    for (const charge of charges) {
+      const base = `${prefix}${charge.dimension ?? charge.price.model}`;
+      let name = base;
+      for (let n = 2; named.has(name); n++) name = `${base}#${n}`;
+      const dimension = charge.dimension === undefined ? undefined : card.dimensions?.[charge.dimension];
+      named.set(name, dimension ? { ...charge.price, dimension } : charge.price);
+    }
+  };
+  add('', card.charges);
+  for (const variant of card.variants ?? []) add(`${variant.when.window ?? canonical(variant.when)}: `, variant.charges);
+  return named;
+}
+
+/** JSON with sorted keys, to compare structures whatever their key order. */
+function canonical(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  return JSON.stringify(value, (_, inner) =>
+    isRecord(inner) ? Object.fromEntries(Object.entries(inner).sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0))) : inner,
+  );
 }
