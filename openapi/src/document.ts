@@ -5,7 +5,12 @@ import { assignPriceBookInput, createCustomerInput, updateCustomerInput } from '
 import { estimateInput } from '../../service/src/domains/events/schema.ts';
 import { createApiKeyInput } from '../../service/src/domains/keys/schema.ts';
 import { createMeterInput, meterFilter, updateMeterInput } from '../../service/src/domains/meters/schema.ts';
-import { addPriceBookVersionInput, createPriceBookInput, importPriceBookInput } from '../../service/src/domains/pricing/schema.ts';
+import {
+  addPriceBookVersionInput,
+  createPriceBookInput,
+  importPriceBookInput,
+  updatePriceBookFromCatalogueInput,
+} from '../../service/src/domains/pricing/schema.ts';
 import { billingRoutes, billingSchemas } from './billing.ts';
 import { correctionRoutes, correctionSchemas, reratingRule } from './corrections.ts';
 import { edgeRoutes, edgeSchemas, quoteRule } from './edge.ts';
@@ -25,6 +30,34 @@ const apiKey = {
   created_by: string,
   created_at: instant,
   revoked_at: nullable(instant),
+};
+
+const catalogueNotes: Schema = { type: 'array', items: object({ path: string, kind: string, message: string }), description: 'Where the import approximated the catalogue or left a price out.' };
+const catalogueSkipped: Schema = {
+  type: 'array',
+  description: 'Models (or, with model null, providers) the book leaves out because their prices cannot be stated, and why.',
+  items: object(
+    {
+      provider: nullable(string),
+      model: nullable(string),
+      path: { ...string, description: "Where it is in the catalogue, e.g. $[15].models[29] or $[\"azure/gpt-4o\"]." },
+      reason: string,
+      now_priced_by: { ...string, description: "A card of the book that takes the skipped model's own name instead." },
+    },
+    ['now_priced_by'],
+  ),
+};
+const anyValue: Schema = {};
+const cardChanges: Schema = {
+  type: 'array',
+  items: object({
+    card: string,
+    rates: {
+      type: 'array',
+      description: 'Per charge (`<dimension>`, `<window>: <dimension>` of a variant, or `match`): the price before and after, null where absent.',
+      items: object({ charge: string, before: anyValue, after: anyValue }),
+    },
+  }),
 };
 
 const schemas: Record<string, Schema> = {
@@ -91,7 +124,24 @@ const schemas: Record<string, Schema> = {
   PriceBookList: list('PriceBookSummary'),
   ImportedPriceBook: object({
     price_book: ref('PriceBook'),
-    notes: { type: 'array', items: object({ path: string, kind: string, message: string }), description: 'Where the import approximated the catalogue.' },
+    notes: catalogueNotes,
+    skipped: catalogueSkipped,
+  }),
+  PriceBookCatalogueUpdate: object({
+    price_book: ref('PriceBook'),
+    effective_from: { ...instant, description: 'When the first new version takes effect.' },
+    versions_to_add: { type: 'integer', description: 'Versions the update appends: 0 when the catalogue changes nothing.' },
+    versions_added: { type: 'integer', description: '0 for a preview.' },
+    changes: object({
+      added: cardChanges,
+      removed: cardChanges,
+      changed: cardChanges,
+      unchanged: { type: 'integer' },
+      windows: { type: 'array', items: object({ window: string, before: anyValue, after: anyValue }) },
+    }),
+    skipped: catalogueSkipped,
+    notes: catalogueNotes,
+    digest: { type: 'string', description: 'Pass as `preview_digest` to publish exactly this update.' },
   }),
   ApiKey: object(apiKey),
   ApiKeyCreated: object({ ...apiKey, secret: { type: 'string', description: 'The key itself; shown this once.' } }),
@@ -283,7 +333,33 @@ const routes: Record<string, Record<string, Operation>> = {
     post: { summary: 'Create a price book from its JSON', operationId: 'createPriceBook', body: fromZod(createPriceBookInput), ok: [201, 'PriceBook'] },
   },
   '/v1/price_books/import': {
-    post: { summary: 'Create a price book from the genai-prices catalogue', operationId: 'importPriceBook', body: fromZod(importPriceBookInput), ok: [201, 'ImportedPriceBook'] },
+    post: {
+      summary: 'Create a price book from the genai-prices catalogue or LiteLLM\'s price map',
+      operationId: 'importPriceBook',
+      description: 'Models whose prices cannot be stated are skipped and listed in `skipped` with the reason; `strict: true` refuses the catalogue instead.',
+      body: fromZod(importPriceBookInput),
+      ok: [201, 'ImportedPriceBook'],
+    },
+  },
+  '/v1/price_books/{code}/import/preview': {
+    post: {
+      summary: 'Preview updating a book from a newer catalogue',
+      operationId: 'previewPriceBookImport',
+      description: 'What the update would add (rates added, removed and changed per card), changing nothing.',
+      body: fromZod(updatePriceBookFromCatalogueInput),
+      ok: [200, 'PriceBookCatalogueUpdate'],
+      params: [code('price book')],
+    },
+  },
+  '/v1/price_books/{code}/import': {
+    post: {
+      summary: 'Update a book from a newer catalogue: a new version of the same book',
+      operationId: 'importPriceBookUpdate',
+      description: 'Appends the catalogue\'s prices as a new version from `effective_from` (default now); nothing when nothing changed. With `preview_digest`, only if the update is the one previewed (409 otherwise).',
+      body: fromZod(updatePriceBookFromCatalogueInput),
+      ok: [200, 'PriceBookCatalogueUpdate'],
+      params: [code('price book')],
+    },
   },
   '/v1/price_books/{code}': { get: { summary: 'Get a price book with all its versions', operationId: 'getPriceBook', ok: [200, 'PriceBook'], params: [code('price book')], publishable: true } },
   '/v1/price_books/{code}/versions': {

@@ -210,8 +210,51 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create a price book from the genai-prices catalogue */
+        /**
+         * Create a price book from the genai-prices catalogue or LiteLLM's price map
+         * @description Models whose prices cannot be stated are skipped and listed in `skipped` with the reason; `strict: true` refuses the catalogue instead.
+         */
         post: operations["importPriceBook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/price_books/{code}/import/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview updating a book from a newer catalogue
+         * @description What the update would add (rates added, removed and changed per card), changing nothing.
+         */
+        post: operations["previewPriceBookImport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/price_books/{code}/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Update a book from a newer catalogue: a new version of the same book
+         * @description Appends the catalogue's prices as a new version from `effective_from` (default now); nothing when nothing changed. With `preview_digest`, only if the update is the one previewed (409 otherwise).
+         */
+        post: operations["importPriceBookUpdate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1064,12 +1107,87 @@ export interface components {
         };
         ImportedPriceBook: {
             price_book: components["schemas"]["PriceBook"];
-            /** @description Where the import approximated the catalogue. */
+            /** @description Where the import approximated the catalogue or left a price out. */
             notes: {
                 path: string;
                 kind: string;
                 message: string;
             }[];
+            /** @description Models (or, with model null, providers) the book leaves out because their prices cannot be stated, and why. */
+            skipped: {
+                provider: string | null;
+                model: string | null;
+                /** @description Where it is in the catalogue, e.g. $[15].models[29] or $["azure/gpt-4o"]. */
+                path: string;
+                reason: string;
+                /** @description A card of the book that takes the skipped model's own name instead. */
+                now_priced_by?: string;
+            }[];
+        };
+        PriceBookCatalogueUpdate: {
+            price_book: components["schemas"]["PriceBook"];
+            /**
+             * Format: date-time
+             * @description When the first new version takes effect.
+             */
+            effective_from: string;
+            /** @description Versions the update appends: 0 when the catalogue changes nothing. */
+            versions_to_add: number;
+            /** @description 0 for a preview. */
+            versions_added: number;
+            changes: {
+                added: {
+                    card: string;
+                    /** @description Per charge (`<dimension>`, `<window>: <dimension>` of a variant, or `match`): the price before and after, null where absent. */
+                    rates: {
+                        charge: string;
+                        before: unknown;
+                        after: unknown;
+                    }[];
+                }[];
+                removed: {
+                    card: string;
+                    /** @description Per charge (`<dimension>`, `<window>: <dimension>` of a variant, or `match`): the price before and after, null where absent. */
+                    rates: {
+                        charge: string;
+                        before: unknown;
+                        after: unknown;
+                    }[];
+                }[];
+                changed: {
+                    card: string;
+                    /** @description Per charge (`<dimension>`, `<window>: <dimension>` of a variant, or `match`): the price before and after, null where absent. */
+                    rates: {
+                        charge: string;
+                        before: unknown;
+                        after: unknown;
+                    }[];
+                }[];
+                unchanged: number;
+                windows: {
+                    window: string;
+                    before: unknown;
+                    after: unknown;
+                }[];
+            };
+            /** @description Models (or, with model null, providers) the book leaves out because their prices cannot be stated, and why. */
+            skipped: {
+                provider: string | null;
+                model: string | null;
+                /** @description Where it is in the catalogue, e.g. $[15].models[29] or $["azure/gpt-4o"]. */
+                path: string;
+                reason: string;
+                /** @description A card of the book that takes the skipped model's own name instead. */
+                now_priced_by?: string;
+            }[];
+            /** @description Where the import approximated the catalogue or left a price out. */
+            notes: {
+                path: string;
+                kind: string;
+                message: string;
+            }[];
+            /** @description Pass as `preview_digest` to publish exactly this update. */
+            digest: string;
         };
         ApiKey: {
             /** Format: uuid */
@@ -3601,18 +3719,22 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @constant */
-                    source: "genai-prices";
-                    catalogue: unknown[];
+                    /** @enum {string} */
+                    source: "genai-prices" | "litellm";
+                    catalogue: unknown[] | {
+                        [key: string]: unknown;
+                    };
+                    /**
+                     * @default keep
+                     * @enum {string}
+                     */
+                    regex?: "keep" | "widen" | "reject";
+                    /** @default false */
+                    strict?: boolean;
                     book_id?: string;
                     name?: string;
                     /** Format: date-time */
                     first_effective_from?: string;
-                    /**
-                     * @default reject
-                     * @enum {string}
-                     */
-                    regex?: "reject" | "widen";
                 };
             };
         };
@@ -3624,6 +3746,236 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ImportedPriceBook"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    previewPriceBookImport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The price book code. */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    source: "genai-prices" | "litellm";
+                    catalogue: unknown[] | {
+                        [key: string]: unknown;
+                    };
+                    /**
+                     * @default keep
+                     * @enum {string}
+                     */
+                    regex?: "keep" | "widen" | "reject";
+                    /** @default false */
+                    strict?: boolean;
+                    /** Format: date-time */
+                    effective_from?: string;
+                    preview_digest?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PriceBookCatalogueUpdate"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    importPriceBookUpdate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The price book code. */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    source: "genai-prices" | "litellm";
+                    catalogue: unknown[] | {
+                        [key: string]: unknown;
+                    };
+                    /**
+                     * @default keep
+                     * @enum {string}
+                     */
+                    regex?: "keep" | "widen" | "reject";
+                    /** @default false */
+                    strict?: boolean;
+                    /** Format: date-time */
+                    effective_from?: string;
+                    preview_digest?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PriceBookCatalogueUpdate"];
                 };
             };
             /** @description Invalid input: every problem with its field. */

@@ -3,7 +3,14 @@ import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
-import { addPriceBookVersionInput, createPriceBookInput, importPriceBookInput, listPriceBooksInput, priceBookCode } from './schema.ts';
+import {
+  addPriceBookVersionInput,
+  createPriceBookInput,
+  importPriceBookInput,
+  listPriceBooksInput,
+  priceBookCode,
+  updatePriceBookFromCatalogueInput,
+} from './schema.ts';
 import * as service from './service.ts';
 
 const bookPath = z.strictObject({ code: priceBookCode });
@@ -27,6 +34,14 @@ export function pricingRestRoutes(deps: Deps): Router {
     const { code } = parseInput(bookPath, req.params, ['path']);
     res.status(201).json(await service.addPriceBookVersion(deps, actorOf(res), code, parseInput(addPriceBookVersionInput, req.body)));
   });
+  routes.post('/price_books/:code/import/preview', async (req, res) => {
+    const { code } = parseInput(bookPath, req.params, ['path']);
+    res.json(await service.previewPriceBookUpdate(deps, actorOf(res), code, parseInput(updatePriceBookFromCatalogueInput, req.body)));
+  });
+  routes.post('/price_books/:code/import', async (req, res) => {
+    const { code } = parseInput(bookPath, req.params, ['path']);
+    res.json(await service.updatePriceBookFromCatalogue(deps, actorOf(res), code, parseInput(updatePriceBookFromCatalogueInput, req.body)));
+  });
   return routes;
 }
 
@@ -35,6 +50,12 @@ export const pricingTrpc = router({
   get: authedProcedure.input(bookPath).query(({ ctx, input }) => service.getPriceBook(ctx.deps, ctx.actor, input.code)),
   create: authedProcedure.input(createPriceBookInput).mutation(({ ctx, input }) => service.createPriceBook(ctx.deps, ctx.actor, input)),
   import: authedProcedure.input(importPriceBookInput).mutation(({ ctx, input }) => service.importPriceBook(ctx.deps, ctx.actor, input)),
+  previewImportUpdate: authedProcedure
+    .input(z.strictObject({ code: priceBookCode, update: updatePriceBookFromCatalogueInput }))
+    .mutation(({ ctx, input }) => service.previewPriceBookUpdate(ctx.deps, ctx.actor, input.code, input.update)),
+  importUpdate: authedProcedure
+    .input(z.strictObject({ code: priceBookCode, update: updatePriceBookFromCatalogueInput }))
+    .mutation(({ ctx, input }) => service.updatePriceBookFromCatalogue(ctx.deps, ctx.actor, input.code, input.update)),
   addVersion: authedProcedure
     .input(z.strictObject({ code: priceBookCode, version: addPriceBookVersionInput }))
     .mutation(({ ctx, input }) => service.addPriceBookVersion(ctx.deps, ctx.actor, input.code, input.version)),

@@ -32,17 +32,38 @@ export const listPriceBooksInput = z.strictObject({
 });
 export type ListPriceBooksInput = z.infer<typeof listPriceBooksInput>;
 
-/** A price book built from a public catalogue; today the genai-prices v2 catalogue (its data.v2.json). */
+/** The catalogue fields shared by a new book's import and an existing book's update. */
+const catalogueFields = {
+  /** `genai-prices`: its data.v2.json, a list of providers; `litellm`: LiteLLM's model price map, an object by model name. */
+  source: z.enum(['genai-prices', 'litellm']),
+  /** The catalogue itself, as its project publishes it. */
+  catalogue: z.union([z.array(z.unknown()).min(1), jsonObject]),
+  /** genai-prices regexes without an exact match rule: keep them as regex rules (default), widen them (noted), or reject (skip the model). */
+  regex: z.enum(['keep', 'widen', 'reject']).default('keep'),
+  /** Refuse the whole catalogue when any model would be skipped (default: import the rest and report the skipped). */
+  strict: z.boolean().default(false),
+};
+
+/** A price book built from a public catalogue (genai-prices or LiteLLM); what cannot be stated is skipped and reported. */
 export const importPriceBookInput = z.strictObject({
-  source: z.literal('genai-prices'),
-  /** The catalogue itself: a list of providers with their models and prices. */
-  catalogue: z.array(z.unknown()).min(1),
-  /** The new book's id; "genai-prices" when omitted. */
+  ...catalogueFields,
+  /** The new book's id; the source's name when omitted. */
   book_id: z.string().min(1).max(200).optional(),
   name: z.string().trim().min(1).max(200).optional(),
   /** effective_from of the first version (a model's start_date at or before it is in force from the start). */
   first_effective_from: z.iso.datetime({ offset: true }).optional(),
-  /** A catalogue regex no match rule can state exactly: refuse it (default) or widen it and say so in the notes. */
-  regex: z.enum(['reject', 'widen']).default('reject'),
 });
 export type ImportPriceBookInput = z.infer<typeof importPriceBookInput>;
+
+/** A newer catalogue for an existing book: its prices become a new version of that book. */
+export const updatePriceBookFromCatalogueInput = z.strictObject({
+  ...catalogueFields,
+  /** When the new version takes effect: now when omitted; never in the past, and after the book's latest version. */
+  effective_from: z.iso.datetime({ offset: true }).optional(),
+  /**
+   * The `digest` of a preview: the update is refused (409) unless it adds exactly what that preview showed, so that
+   * what is published is what was reviewed even if the book or the catalogue changed in between.
+   */
+  preview_digest: z.string().regex(/^[0-9a-f]{64}$/, 'must be the 64-hex-digit digest of a preview').optional(),
+});
+export type UpdatePriceBookFromCatalogueInput = z.infer<typeof updatePriceBookFromCatalogueInput>;

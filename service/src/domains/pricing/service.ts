@@ -6,13 +6,26 @@ import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { invalid, notFound, precondition, type FieldProblem } from '../../platform/errors.ts';
+import { conflict, invalid, notFound, precondition, type FieldProblem } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
 import { createRerating } from '../reratings/service.ts';
 import * as repo from './repo.ts';
-// The importer lives with the kernel host, which exports no subpath for it (yet).
-import { GenaiPricesImportError, importGenaiPricesWithNotes } from '../../../../core-wasm/src/importers/genai-prices.ts';
-import type { AddPriceBookVersionInput, CreatePriceBookInput, ImportPriceBookInput, ListPriceBooksInput } from './schema.ts';
+// The importer lives with the kernel host (the CLI calls the same function).
+import {
+  CatalogueImportError,
+  CatalogueUpdateError,
+  importCatalogue,
+  planCatalogueUpdate,
+  type CatalogueImport,
+  type CatalogueUpdate,
+} from '../../../../core-wasm/src/importers/catalogue.ts';
+import type {
+  AddPriceBookVersionInput,
+  CreatePriceBookInput,
+  ImportPriceBookInput,
+  ListPriceBooksInput,
+  UpdatePriceBookFromCatalogueInput,
+} from './schema.ts';
 
 /** The kernel host's validator, the one authority on what a valid book is; paths become `<prefix>.a.0.b`. */
 function checkBook(book: unknown, mapPath: (path: string) => string): void {
@@ -45,21 +58,143 @@ export async function createPriceBook(deps: Deps, actor: Actor, input: CreatePri
 }
 
 /**
- * Builds a book from the genai-prices catalogue with the kernel host's importer and stores it like any other
- * book. The importer's notes (approximations it made, e.g. widened regexes) come back with the book.
+ * Builds a book from a public catalogue with the kernel host's importer (the one the CLI runs) and stores it like any
+ * other book. Models that cannot be stated are skipped and listed; the notes say where the import approximated.
  */
 export async function importPriceBook(deps: Deps, actor: Actor, input: ImportPriceBookInput): Promise<ApiSchemas['ImportedPriceBook']> {
   requirePermission(actor, 'price_books.write');
-  let imported: ReturnType<typeof importGenaiPricesWithNotes>;
+  const imported = runCatalogueImport(input, { bookId: input.book_id, firstEffectiveFrom: input.first_effective_from });
+  const book = await createPriceBook(deps, actor, { name: input.name ?? `${input.source} catalogue`, book: imported.book as unknown as Record<string, unknown> });
+  return { price_book: book, notes: imported.notes, skipped: imported.skipped };
+}
+
+type CatalogueInput = Pick<ImportPriceBookInput, 'source' | 'catalogue' | 'regex' | 'strict'>;
+
+function runCatalogueImport(input: CatalogueInput, options: { bookId?: string; firstEffectiveFrom?: string }): CatalogueImport {
   try {
-    imported = importGenaiPricesWithNotes(input.catalogue, { bookId: input.book_id, firstEffectiveFrom: input.first_effective_from, regex: input.regex });
+    return importCatalogue(input.source, input.catalogue, { ...options, regex: input.regex, strict: input.strict });
   } catch (error) {
-    if (!(error instanceof GenaiPricesImportError)) throw error;
-    const details = error.problems.map((p) => ({ field: `catalogue${p.path.replace(/^\$/, '').replace(/\[(\d+)\]/g, '.$1')}`, reason: p.message }));
-    throw invalid('catalogue_not_importable', `The catalogue has ${details.length} problem(s) the importer cannot map`, details);
+    if (!(error instanceof CatalogueImportError)) throw error;
+    const details = error.problems.map((problem) => ({ field: `catalogue${toFieldPath(problem.path)}`, reason: problem.message }));
+    throw invalid('catalogue_not_importable', `${error.message.split('\n')[0]}: ${details.length} problem(s)`, details);
   }
-  const book = await createPriceBook(deps, actor, { name: input.name ?? 'genai-prices catalogue', book: imported.book as unknown as Record<string, unknown> });
-  return { price_book: book, notes: imported.notes };
+}
+
+/** `$[3].models[12].match` -> `.3.models.12.match`; `$["gpt-4o"]` -> `.gpt-4o`. */
+function toFieldPath(path: string): string {
+  return path.replace(/^\$/, '').replace(/\["((?:[^"\\]|\\.)*)"\]/g, (_, key: string) => `.${JSON.parse(`"${key}"`)}`).replace(/\[(\d+)\]/g, '.$1');
+}
+
+/**
+ * What a newer catalogue would change in a book, without changing it: the rates added, removed and changed per card,
+ * what would be skipped, and the digest that publishing this exact update requires.
+ */
+export async function previewPriceBookUpdate(deps: Deps, actor: Actor, code: string, input: UpdatePriceBookFromCatalogueInput) {
+  requirePermission(actor, 'price_books.write');
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const { row, plan, imported, effectiveFrom } = await planUpdate(deps, scope, code, input, { lock: false });
+    return catalogueUpdateResult(await readPriceBook(scope, row), plan, imported, effectiveFrom, 0);
+  });
+}
+
+/**
+ * Adds a newer catalogue's prices to a book as new versions (never a new book): the prices in force at
+ * `effective_from`, then any later dated prices of the catalogue. Nothing is added when nothing changed.
+ */
+export async function updatePriceBookFromCatalogue(deps: Deps, actor: Actor, code: string, input: UpdatePriceBookFromCatalogueInput) {
+  requirePermission(actor, 'price_books.write');
+  const now = deps.clock.now();
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    // The row lock serialises this with other additions: the digest is checked against the versions it appends to.
+    const { row, plan, imported, effectiveFrom, versions } = await planUpdate(deps, scope, code, input, { lock: true });
+    const prices = versions.filter((version) => version.schedule === 'price');
+    const digest = updateDigest(prices.length, plan);
+    if (input.preview_digest !== undefined && input.preview_digest !== digest) {
+      throw conflict('preview_outdated', 'The update differs from the preview it names: the book or the catalogue changed since; preview again', [
+        { field: 'preview_digest', reason: `the update now has digest ${digest}` },
+      ]);
+    }
+    const createdBy = `${actor.type}:${actor.id}`;
+    for (const [index, body] of plan.versions.entries()) {
+      await repo.insertVersion(scope, row.id, {
+        schedule: 'price', version: prices.length + index + 1, effectiveFrom: new Date(body.effective_from), body, createdAt: now, createdBy,
+      });
+    }
+    const book = await readPriceBook(scope, row);
+    if (plan.versions.length) {
+      await recordChange(tx, deps.clock, actor, actor.tenantId, {
+        action: 'price_book.catalogue_update',
+        entityType: 'price_book',
+        entityId: row.id,
+        after: {
+          source: input.source,
+          effective_from: effectiveFrom,
+          versions: plan.versions.map((_, index) => prices.length + index + 1),
+          added: plan.changes.added.length,
+          removed: plan.changes.removed.length,
+          changed: plan.changes.changed.length,
+          skipped: imported.skipped.length,
+        },
+      });
+    }
+    return catalogueUpdateResult(book, plan, imported, effectiveFrom, plan.versions.length);
+  });
+}
+
+async function planUpdate(deps: Deps, scope: TenantScope, code: string, input: UpdatePriceBookFromCatalogueInput, options: { lock: boolean }) {
+  const now = deps.clock.now();
+  const row = await repo.findPriceBookByCode(scope, code, options);
+  if (!row) throw notFound('price_book_not_found', `No price book "${code}"`);
+  const effectiveFrom = input.effective_from === undefined ? now : new Date(input.effective_from);
+  if (effectiveFrom.getTime() < now.getTime()) {
+    throw precondition('version_in_past', 'A catalogue update cannot take effect in the past', [
+      { field: 'effective_from', reason: `is before now (${now.toISOString()}); to re-rate past events, add a retroactive version instead` },
+    ]);
+  }
+  const versions = await repo.listVersions(scope, row.id);
+  const imported = runCatalogueImport(input, { bookId: row.code });
+  let plan: CatalogueUpdate;
+  try {
+    plan = planCatalogueUpdate(assemble(row, versions), imported.book, effectiveFrom.toISOString());
+  } catch (error) {
+    if (!(error instanceof CatalogueUpdateError)) throw error;
+    const field = error.field === 'book.currency' ? 'source' : error.field;
+    throw precondition('catalogue_update_not_applicable', `The catalogue cannot update this book: ${error.message}`, [{ field, reason: error.message }]);
+  }
+  // The book with its new versions must be valid as a whole, as for any added version.
+  if (plan.versions.length) {
+    checkBook(assemble(row, [...versions, ...plan.versions.map((body) => ({ schedule: 'price' as const, body }))]), (path) => `(updated book).${path}`);
+  }
+  return { row, plan, imported, effectiveFrom: effectiveFrom.toISOString(), versions };
+}
+
+/** Identifies an update by what it appends and to which versions, whatever instant "now" was when it was previewed. */
+function updateDigest(existingVersions: number, plan: CatalogueUpdate): string {
+  const [first, ...later] = plan.versions;
+  const body = { existing_versions: existingVersions, first: first ? { ...first, effective_from: null } : null, later };
+  return crypto.createHash('sha256').update(JSON.stringify(body)).digest('hex');
+}
+
+function catalogueUpdateResult(
+  book: ApiSchemas['PriceBook'],
+  plan: CatalogueUpdate,
+  imported: CatalogueImport,
+  effectiveFrom: string,
+  versionsAdded: number,
+): ApiSchemas['PriceBookCatalogueUpdate'] {
+  const existing = book.versions.filter((version) => version.schedule === 'price').length - versionsAdded;
+  return {
+    price_book: book,
+    effective_from: effectiveFrom,
+    versions_to_add: plan.versions.length,
+    versions_added: versionsAdded,
+    changes: plan.changes as ApiSchemas['PriceBookCatalogueUpdate']['changes'],
+    skipped: imported.skipped,
+    notes: imported.notes,
+    digest: updateDigest(existing, plan),
+  };
 }
 
 /**
