@@ -181,6 +181,11 @@ describe('tenant isolation', () => {
       { route: 'trpc events.estimate', run: asAtrpc('mutation', 'events.estimate', { price_book: 'b-book-only', events: [llmEvent('q', 'a-customer')] }), status: 404 },
       { route: 'POST /price_books/import', run: asA('POST', '/v1/price_books/import', { source: 'genai-prices', catalogue: tinyCatalogue, book_id: 'b-book-only' }), status: 201, check: (r) => expect(r.body.price_book.code).toBe('b-book-only') },
       { route: 'trpc priceBooks.import', run: asAtrpc('mutation', 'priceBooks.import', { source: 'genai-prices', catalogue: tinyCatalogue, book_id: 'b-book-only' }), status: 409 },
+      // Updating another tenant's book from a catalogue: it does not exist for A.
+      { route: 'POST /price_books/:code/import/preview', run: asA('POST', '/v1/price_books/b-plan-book/import/preview', { source: 'genai-prices', catalogue: tinyCatalogue, effective_from: '2030-01-01T00:00:00Z' }), status: 404 },
+      { route: 'POST /price_books/:code/import', run: asA('POST', '/v1/price_books/b-plan-book/import', { source: 'genai-prices', catalogue: tinyCatalogue, effective_from: '2030-01-01T00:00:00Z' }), status: 404 },
+      { route: 'trpc priceBooks.previewImportUpdate', run: asAtrpc('mutation', 'priceBooks.previewImportUpdate', { code: 'b-plan-book', update: { source: 'genai-prices', catalogue: tinyCatalogue, effective_from: '2030-01-01T00:00:00Z' } }), status: 404 },
+      { route: 'trpc priceBooks.importUpdate', run: asAtrpc('mutation', 'priceBooks.importUpdate', { code: 'b-plan-book', update: { source: 'genai-prices', catalogue: tinyCatalogue, effective_from: '2030-01-01T00:00:00Z' } }), status: 404 },
       { route: 'trpc events.receipt', run: asAtrpc('query', 'events.receipt', { transaction_id: 'b-tx' }), status: 404 },
       { route: 'trpc events.usage', run: asAtrpc('query', 'events.usage', { id: 'b-customer' }), status: 404 },
       { route: 'trpc audit.list', run: asAtrpc('query', 'audit.list', { limit: 500 }), status: 200, check: notListed(b.tenantId) },
