@@ -213,6 +213,16 @@ describe('planCatalogueUpdate: a newer catalogue is a new version of the same bo
     expect(() => planCatalogueUpdate({ ...book, currency: 'EUR' }, book, '2026-09-01T00:00:00Z')).toThrow(/EUR/);
   });
 
+  it('keeps the book\'s own modifiers, allowances and their windows in the new version', () => {
+    const book = importCatalogue('genai-prices', v1, { bookId: 'prices' }).book;
+    const night = { time_zone: 'UTC', start: '00:00:00', end: '06:00:00' };
+    book.versions[0] = { ...book.versions[0]!, windows: { night }, modifiers: [{ when: { window: 'night' }, multiplier: '0.5' }], allowances: { free_tokens: { included: '1000' } } };
+    const update = planCatalogueUpdate(book, importCatalogue('genai-prices', v2).book, '2026-09-01T00:00:00Z');
+    expect(update.versions[0]).toMatchObject({ windows: { night }, modifiers: [{ when: { window: 'night' }, multiplier: '0.5' }], allowances: { free_tokens: { included: '1000' } } });
+    expect(update.changes.windows).toEqual([]);
+    expect(compileBook({ ...book, versions: [...book.versions, ...update.versions] }).ok).toBe(true);
+  });
+
   it('diffs time windows and variants by window name', () => {
     const before = { effective_from: '2026-01-01T00:00:00Z', windows: { night: { time_zone: 'UTC', start: '00:00', end: '06:00' } }, rate_cards: [] };
     const after = { effective_from: '2026-02-01T00:00:00Z', windows: { night: { time_zone: 'UTC', start: '00:00', end: '07:00' } }, rate_cards: [] };

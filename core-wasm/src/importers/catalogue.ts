@@ -281,7 +281,8 @@ export class CatalogueUpdateError extends Error {
 
 /**
  * What updating `book` from the imported catalogue adds: new versions of the same book, never a new book. The first
- * takes effect at `effectiveFrom`, which must be after the book's latest version.
+ * takes effect at `effectiveFrom`, which must be after the book's latest version. The new versions take their rate
+ * cards from the catalogue and keep the latest version's modifiers, allowances and time windows.
  */
 export function planCatalogueUpdate(book: PriceBook, imported: PriceBook, effectiveFrom: string): CatalogueUpdate {
   const at = Date.parse(effectiveFrom);
@@ -294,8 +295,17 @@ export function planCatalogueUpdate(book: PriceBook, imported: PriceBook, effect
     throw new CatalogueUpdateError('effective_from', `must be after the book's latest version (${latest.effective_from}); got ${new Date(at).toISOString()}`);
   }
   const inForce = imported.versions.filter((version) => Date.parse(version.effective_from) <= at).at(-1) ?? imported.versions[0]!;
-  const first: BookVersion = { ...inForce, effective_from: new Date(at).toISOString() };
-  const later = imported.versions.filter((version) => Date.parse(version.effective_from) > at);
+  // The catalogue brings prices; the book's own terms (modifiers, allowances, and the windows they name) stay.
+  const keep = (version: BookVersion): BookVersion => {
+    const kept: BookVersion = { ...version };
+    const windows = { ...latest?.windows, ...version.windows };
+    if (Object.keys(windows).length) kept.windows = windows;
+    if (latest?.modifiers) kept.modifiers = latest.modifiers;
+    if (latest?.allowances) kept.allowances = latest.allowances;
+    return kept;
+  };
+  const first: BookVersion = keep({ ...inForce, effective_from: new Date(at).toISOString() });
+  const later = imported.versions.filter((version) => Date.parse(version.effective_from) > at).map(keep);
   const changes = diffVersions(latest, first);
   const same = !changes.added.length && !changes.removed.length && !changes.changed.length && !changes.windows.length;
   return { versions: same && later.length === 0 ? [] : [first, ...later], changes };
