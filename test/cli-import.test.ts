@@ -33,7 +33,7 @@ describe('tariff help and usage errors', () => {
       for (const command of COMMANDS) expect(result.stdout).toContain(`  ${command} `);
       expect(result.stderr).toBe('');
     }
-  }, 120_000);
+  }, 300_000);
 
   it('prints each command\'s usage for tariff <command> --help, exit 0, even beside other options', async () => {
     for (const command of COMMANDS) {
@@ -44,7 +44,7 @@ describe('tariff help and usage errors', () => {
     const beside = await cli(['import-prices', '--format', 'nonsense', '--help']);
     expect(beside.code).toBe(0);
     expect(beside.stdout).toContain('--update BOOK.json');
-  }, 120_000);
+  }, 300_000);
 
   it('answers an unknown option, an unknown command or a missing argument with one line and exit 2, never a stack', async () => {
     const cases: [string[], string][] = [
@@ -68,7 +68,7 @@ describe('tariff help and usage errors', () => {
       const result = await cli(args);
       expect({ args, code: result.code, stderr: result.stderr }).toEqual({ args, code: 2, stderr: `${line}\n` });
     }
-  }, 240_000);
+  }, 300_000);
 });
 
 describe('tariff import-prices', () => {
@@ -86,7 +86,7 @@ describe('tariff import-prices', () => {
     expect(skipped).toEqual(importCatalogue('genai-prices', JSON.parse(JSON.stringify(await waitForUpdate()))).skipped);
     const validated = await cli(['validate', '--price-book', book]);
     expect(validated.stdout).toMatch(/valid \(\d{4} cards/);
-  }, 240_000);
+  }, 300_000);
 
   it('imports LiteLLM\'s map with the same skip report, and refuses it under --strict (exit 1)', async () => {
     const work = mkdtempSync(join(tmpdir(), 'tariff-cli-'));
@@ -107,7 +107,7 @@ describe('tariff import-prices', () => {
     expect(strict.code).toBe(1);
     expect(strict.stderr).toContain('cannot be stated (strict import)');
     expect(strict.stderr).toContain('openai/dall-e-3');
-  }, 120_000);
+  }, 300_000);
 
   it('updates a book from a newer catalogue as a new version of the same book, previewing the changes first', async () => {
     const work = mkdtempSync(join(tmpdir(), 'tariff-cli-'));
@@ -146,5 +146,5 @@ describe('tariff import-prices', () => {
     expect(early.stderr.split('\n').at(-2)).toBe(
       `tariff import-prices: cannot update ${updated}: effective_from must be after the book's latest version (2026-09-01T00:00:00.000Z); got 2026-01-01T00:00:00.000Z (see tariff import-prices --help)`,
     );
-  }, 120_000);
+  }, 300_000);
 });

@@ -45,7 +45,7 @@ describe('catalogue import over the API', () => {
     });
     expect(quote.body.results[0]).toMatchObject({ status: 'rated' });
     expect(Number(quote.body.results[0].amount)).toBeGreaterThan(0);
-  }, 180_000);
+  }, 300_000);
 
   it('imports LiteLLM\'s map with its skip report, and refuses it under strict with the report in the details', async () => {
     const map = JSON.parse(readFileSync(litellmFile, 'utf8'));
@@ -67,7 +67,7 @@ describe('catalogue import over the API', () => {
     expect(strict.body.error.details).toContainEqual({ field: 'catalogue.dall-e-3', reason: expect.stringContaining('openai/dall-e-3: prices with no Tariff usage key') });
     const missing = await call('GET', '/v1/price_books/litellm-strict');
     expect(missing.status).toBe(404);
-  }, 120_000);
+  }, 300_000);
 
   it('refuses a catalogue of the wrong shape for its source with a 400 naming the field', async () => {
     const wrong = await call('POST', '/v1/price_books/import', { source: 'litellm', catalogue: v1 });
@@ -121,7 +121,7 @@ describe('catalogue import over the API', () => {
     expect(again.error).toBeUndefined();
     expect(again.body).toMatchObject({ versions_to_add: 0, versions_added: 0, changes: { added: [], removed: [], changed: [], unchanged: 3 } });
     expect((await call('GET', '/v1/price_books/acme')).body.versions).toHaveLength(2);
-  }, 60_000);
+  }, 300_000);
 
   it('refuses an update dated in the past, not after the latest version, or for a book that does not exist', async () => {
     await call('POST', '/v1/price_books/import', { source: 'genai-prices', catalogue: v1, book_id: 'dated' });

@@ -40,7 +40,7 @@ describe('importCatalogue genai-prices: skips what it cannot state', () => {
     const models = catalogue.flatMap((entry) => entry.models.map((item) => `${entry.id}/${item.id}`));
     expect(models.filter((id) => !ids.has(id) && !skipped.has(id))).toEqual([]);
     expect(models.length - skipped.size).toBeGreaterThan(1500);
-  }, 120_000);
+  }, 300_000);
 
   it('leaves out a model with an unknown price key or an unstatable regex, keeps the rest, and says which card now takes its name', () => {
     const catalogue = [
@@ -177,7 +177,7 @@ describe('importCatalogue litellm', () => {
     const results = (await rate(imported.book, {}, events)).results as { transaction_id: string; status: string; amount: string; card?: string; rate_card?: string }[];
     const actual = results.map((result, index) => `${result.transaction_id} ${expected[index]!.split(' ')[1]} ${result.status === 'rated' ? result.amount : result.status}`);
     expect(actual).toEqual(expected);
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('planCatalogueUpdate: a newer catalogue is a new version of the same book', () => {
