@@ -36,7 +36,7 @@ export interface JobDefinition {
  * describes for it: arrays and objects go as they are, and the JSON text pg-boss prepares itself for json
  * parameters (job lists, outputs) is parsed back, or it would be stored as a JSON string.
  */
-function adapter(db: Db) {
+export function pgBossAdapter(db: Db) {
   const param = (value: unknown): unknown => {
     if (value === undefined) return null;
     if (value instanceof Date) return value.toISOString();
@@ -94,7 +94,7 @@ export async function installJobs(owner: Db, definitions: JobDefinition[]): Prom
       connection.release();
     }
   }
-  const db = adapter(owner);
+  const db = pgBossAdapter(owner);
   for (const job of definitions) {
     await db.executeSql(`SELECT ${JOB_SCHEMA}.create_queue($1, $2)`, [job.name, { policy: job.policy, retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 900, retentionMinutes: 1440 }]);
   }
@@ -157,7 +157,7 @@ export async function startJobs(deps: Deps, definitions: JobDefinition[], option
   const scheduled = (options.schedules?.length ?? 0) > 0;
   const supervised = options.supervise ?? false;
   const boss = new PgBoss({
-    db: adapter(deps.db),
+    db: pgBossAdapter(deps.db),
     schema: JOB_SCHEMA,
     migrate: false,
     supervise: supervised,
