@@ -53,7 +53,7 @@ describe.each(['postgresql', 'pglite'] as const)('scheduled billing under startS
     const logger = createLogger('warn', (line) => problems.push(line));
     // Production's timings, but maintenance every 2 seconds instead of every 2 minutes.
     service = await startService(config, { logger, demoTenant: true, host: '127.0.0.1', jobTimings: { maintenanceIntervalSeconds: 2 } });
-  }, 120_000);
+  }, 240_000);
 
   afterAll(async () => {
     await service?.stop();
