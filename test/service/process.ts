@@ -20,7 +20,8 @@ export async function startServiceProcess(databaseUrl: string, env: Record<strin
   });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`service did not start:\n${output}`)), 60_000);
+    // Generous: a loaded machine compiles the service with tsx and migrates a fresh database first.
+    const timer = setTimeout(() => reject(new Error(`service did not start within 180 s:\n${output}`)), 180_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       // The listening log line, or (with quieter logs) the demo banner.
