@@ -17,7 +17,7 @@ describe('@tariff/sdk/node', () => {
   });
 
   it('reads the kernel from disk', async () => {
-    expect(WebAssembly.validate(node.wasmBytes())).toBe(true);
+    expect(WebAssembly.validate(new Uint8Array(node.wasmBytes()))).toBe(true);
     expect(node.wasmPath).toMatch(/core-wasm\/build\/tariff\.wasm$/);
     expect(await node.loadKernel()).toBeInstanceOf(node.Kernel);
   });
