@@ -8,8 +8,8 @@ export default defineConfig({
   test: {
     exclude: ['**/node_modules/**'],
     // Limits for a loaded 2-core machine: they catch a hung test, they do not time a working one.
-    testTimeout: 300_000,
-    hookTimeout: 300_000,
+    testTimeout: 600_000,
+    hookTimeout: 600_000,
     projects: [
       { extends: true, test: { name: 'node', include: ['**/*.test.ts'], exclude: ['**/node_modules/**', ...CHROMIUM_TESTS] } },
       { extends: true, test: { name: 'chromium', include: CHROMIUM_TESTS, globalSetup: ['test/harness/chromium-setup.ts'] } },

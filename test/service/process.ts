@@ -36,6 +36,13 @@ export async function startServiceProcess(databaseUrl: string, env: Record<strin
     child.stderr!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`service exited with ${code}:\n${output}`)));
   });
-  return { child, url, demoKey: /Demo API key: (\S+)/.exec(output)?.[1] };
+  // Read when asked, from all the output so far: on a loaded machine the banner may arrive after the listening line.
+  return {
+    child,
+    url,
+    get demoKey() {
+      return /Demo API key: (\S+)/.exec(output)?.[1];
+    },
+  };
 }
 
