@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { GENAI_PRICES_SNAPSHOT_PATH } from '../core-wasm/src/importers/genai-prices-snapshot.ts';
 
 const run = promisify(execFile);
 const root = new URL('..', import.meta.url).pathname;
@@ -61,7 +62,7 @@ describe('tariff import-prices', () => {
   it('imports the genai-prices catalogue into a book that validates and rates', async () => {
     const work = mkdtempSync(join(tmpdir(), 'tariff-cli-'));
     const book = join(work, 'book.json');
-    await cli(['import-prices', '--format', 'genai-prices', '../shared/data/prices/genai-prices/data.v2.json', '--out', book]);
+    await cli(['import-prices', '--format', 'genai-prices', GENAI_PRICES_SNAPSHOT_PATH, '--out', book]);
     const { stdout } = await cli(['validate', '--price-book', book]);
     expect(stdout).toMatch(/valid \(\d{4} cards, 6 versions/);
     const event = { transaction_id: 'a', customer_id: 'c', event_type: 'llm', timestamp: '2026-05-01T12:00:00Z',

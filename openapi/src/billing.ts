@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { checkInput, listAlertsInput, setBudgetInput } from '../../service/src/domains/budgets/schema.ts';
 import { createPlanInput, listPlansInput } from '../../service/src/domains/plans/schema.ts';
 import { createSubscriptionInput } from '../../service/src/domains/subscriptions/schema.ts';
-import { listInvoicesInput, payInvoiceInput, voidInvoiceInput } from '../../service/src/domains/invoices/schema.ts';
+import { closePeriodsInput, listInvoicesInput, payInvoiceInput, voidInvoiceInput } from '../../service/src/domains/invoices/schema.ts';
 import { listLedgerAccountsInput, listLedgerTransactionsInput } from '../../service/src/domains/ledger/schema.ts';
 import { createGrantInput, updateBillingSettingsInput, updateWalletInput, voidGrantInput } from '../../service/src/domains/wallets/schema.ts';
 import { listNotificationsInput } from '../../service/src/domains/notifications/schema.ts';
@@ -285,6 +285,7 @@ Object.assign(billingSchemas, {
     void_reason: nullable(string),
   }),
   InvoiceList: object({ data: { type: 'array', items: ref('Invoice') }, has_more: { type: 'boolean' } }),
+  ClosedPeriods: object({ data: { type: 'array', items: ref('Invoice'), description: 'The invoices this call drafted (and finalized, when their grace had run out), oldest period first.' } }),
   SlaCredit: object({
     id: { type: 'string', format: 'uuid' },
     customer_id: string,
@@ -429,6 +430,19 @@ export const billingRoutes: Record<string, Record<string, BillingOperation>> = {
       description: 'Closes the period (later events for it are billed as adjustment lines on the customer\'s next invoice, with their own timestamp), rebuilds the lines, assigns the next number and posts the invoice to the ledger (debit the receivable, credit revenue). ' + roundingRule,
       ok: [200, 'Invoice'],
       params: [invoiceId],
+    },
+  },
+  '/v1/customers/{id}/periods/close': {
+    post: {
+      summary: "Close the customer's ended periods now",
+      operationId: 'closeCustomerPeriods',
+      description:
+        'Does now what the billing tick (every minute) would: each of the customer\'s open periods that has ended and has no invoice yet gets its draft, finalized at once when the plan\'s grace has run out. ' +
+        'With `period_start`, that period only: 404 if the customer has no such period, 422 `period_not_ended` if it is still running (a running period is never cut short), 409 `period_already_invoiced` if it has its invoice. ' +
+        'Without it, the answer lists what was closed (possibly nothing). Needs the invoices.write permission (billing, admin, owner); the invoices are audited as the caller\'s.',
+      body: fromZod(closePeriodsInput),
+      ok: [200, 'ClosedPeriods'],
+      params: [customerId],
     },
   },
   '/v1/invoices/{id}/pay': {

@@ -641,6 +641,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/customers/{id}/periods/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close the customer's ended periods now
+         * @description Does now what the billing tick (every minute) would: each of the customer's open periods that has ended and has no invoice yet gets its draft, finalized at once when the plan's grace has run out. With `period_start`, that period only: 404 if the customer has no such period, 422 `period_not_ended` if it is still running (a running period is never cut short), 409 `period_already_invoiced` if it has its invoice. Without it, the answer lists what was closed (possibly nothing). Needs the invoices.write permission (billing, admin, owner); the invoices are audited as the caller's.
+         */
+        post: operations["closeCustomerPeriods"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/invoices/{id}/pay": {
         parameters: {
             query?: never;
@@ -1737,6 +1757,10 @@ export interface components {
         InvoiceList: {
             data: components["schemas"]["Invoice"][];
             has_more: boolean;
+        };
+        ClosedPeriods: {
+            /** @description The invoices this call drafted (and finalized, when their grace had run out), oldest period first. */
+            data: components["schemas"]["Invoice"][];
         };
         SlaCredit: {
             /** Format: uuid */
@@ -6699,6 +6723,108 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Invoice"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    closeCustomerPeriods: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: date-time */
+                    period_start?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClosedPeriods"];
                 };
             };
             /** @description Invalid input: every problem with its field. */

@@ -1,13 +1,17 @@
 // Writes the SDK's generated files: `npm run generate -w sdk`.
 //   src/operations.gen.ts  every operation of openapi/openapi.json: operationId -> [method, path]
-//   src/extractors.gen.ts  the usage extractors of the genai-prices catalogue (../shared/data/prices/genai-prices)
+//   src/extractors.gen.ts  the usage extractors of the genai-prices catalogue (the repository's dated copy,
+//                          core-wasm/src/importers/data/genai-prices)
 // sdk/src/generated.test.ts fails when either file is stale.
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { GENAI_PRICES_SNAPSHOT_PATH } from '../../core-wasm/src/importers/genai-prices-snapshot.ts';
 
 export const OPENAPI_PATH = fileURLToPath(new URL('../../openapi/openapi.json', import.meta.url));
-export const CATALOGUE_PATH = fileURLToPath(new URL('../../../shared/data/prices/genai-prices/data.v2.json', import.meta.url));
+export const CATALOGUE_PATH = GENAI_PRICES_SNAPSHOT_PATH;
 export const OPERATIONS_OUT = fileURLToPath(new URL('../src/operations.gen.ts', import.meta.url));
 export const EXTRACTORS_OUT = fileURLToPath(new URL('../src/extractors.gen.ts', import.meta.url));
 
@@ -110,9 +114,13 @@ export function renderExtractors(catalogueText: string): string {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  // `--openapi FILE` reads another copy of the document (e.g. a committed one while the working tree moves on).
-  const at = process.argv.indexOf('--openapi');
-  writeFileSync(OPERATIONS_OUT, renderOperations(readFileSync(at > 0 ? process.argv[at + 1] : OPENAPI_PATH, 'utf8')));
-  writeFileSync(EXTRACTORS_OUT, renderExtractors(readFileSync(CATALOGUE_PATH, 'utf8')));
-  process.stdout.write(`wrote ${OPERATIONS_OUT}\nwrote ${EXTRACTORS_OUT}\n`);
+  // `--openapi FILE` reads another copy of the document (e.g. a committed one while the working tree moves on);
+  // `--out-dir DIR` writes the two files there instead of over src/ (the test compares them with src/).
+  const { values } = parseArgs({ options: { openapi: { type: 'string' }, 'out-dir': { type: 'string' } } });
+  const outDir = values['out-dir'];
+  const operationsOut = outDir ? join(outDir, basename(OPERATIONS_OUT)) : OPERATIONS_OUT;
+  const extractorsOut = outDir ? join(outDir, basename(EXTRACTORS_OUT)) : EXTRACTORS_OUT;
+  writeFileSync(operationsOut, renderOperations(readFileSync(values.openapi ?? OPENAPI_PATH, 'utf8')));
+  writeFileSync(extractorsOut, renderExtractors(readFileSync(CATALOGUE_PATH, 'utf8')));
+  process.stdout.write(`wrote ${operationsOut}\nwrote ${extractorsOut}\n`);
 }

@@ -1,5 +1,9 @@
 // The generated files match their sources: regenerate with `npm run generate -w sdk` when this fails.
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { CATALOGUE_PATH, EXTRACTORS_OUT, OPENAPI_PATH, OPERATIONS_OUT, renderExtractors, renderOperations } from '../scripts/generate.ts';
 import { EXTRACTORS } from './extractors.gen.ts';
@@ -11,6 +15,19 @@ describe('generated files', () => {
 
   it('extractors.gen.ts holds the extractors of the genai-prices catalogue', () => {
     expect(readFileSync(EXTRACTORS_OUT, 'utf8')).toBe(renderExtractors(readFileSync(CATALOGUE_PATH, 'utf8')));
+  });
+
+  it('`npm run generate -w sdk` writes both files as they are committed', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'tariff-sdk-generate-'));
+    try {
+      const root = new URL('../..', import.meta.url).pathname;
+      const { stdout } = await promisify(execFile)('npm', ['run', 'generate', '-w', 'sdk', '--', '--out-dir', out], { cwd: root });
+      expect(stdout).toContain(`wrote ${join(out, 'extractors.gen.ts')}`);
+      expect(readFileSync(join(out, 'operations.gen.ts'), 'utf8')).toBe(readFileSync(OPERATIONS_OUT, 'utf8'));
+      expect(readFileSync(join(out, 'extractors.gen.ts'), 'utf8')).toBe(readFileSync(EXTRACTORS_OUT, 'utf8'));
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it('extractors.gen.ts has every provider and flavor of the catalogue, with its mappings in order', () => {

@@ -5,6 +5,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TariffClient, type TariffError } from './client.ts';
 import { EventSender, type Rejection, SenderCloseTimeoutError, SenderFullError, type UsageEvent } from './sender.ts';
+import { eventually } from '../../test/wait.ts';
 
 type Hook = (request: { number: number; events: UsageEvent[] }, fake: FakeIngest) => 'respond' | 'commit-then-kill' | 'kill' | 'hold' | { status: number; headers?: Record<string, string>; body?: unknown };
 
@@ -173,14 +174,18 @@ describe('EventSender batching', () => {
   });
 
   it('sends a partial batch when the flush interval has passed', async () => {
-    const server = await fake();
-    const sender = new EventSender({ client: clientFor(server), maxBatchSize: 100, flushIntervalMs: 40 });
+    const arrivals: number[] = [];
+    const server = await fake(() => (arrivals.push(performance.now()), 'respond'));
+    const sender = new EventSender({ client: clientFor(server), maxBatchSize: 100, flushIntervalMs: 200 });
+    const firstSend = performance.now();
     await sender.send([event(1), event(2)]);
     await sender.send(event(3));
-    await tick(10);
     expect(server.requests).toHaveLength(0);
-    await tick(150);
+    await eventually('the partial batch delivered', () => sender.stats().accepted === 3);
     expect(server.requests.map((r) => r.map((e) => e.transaction_id))).toEqual([['tx_00001', 'tx_00002', 'tx_00003']]);
+    // The timer sent it, not the sends: a lower bound, which a loaded machine only makes later (a timer may fire a
+    // few ms early against performance.now()).
+    expect(arrivals[0]! - firstSend).toBeGreaterThan(150);
     expect(sender.stats()).toMatchObject({ accepted: 3, buffered: 0 });
     await sender.close();
   });
@@ -254,6 +259,7 @@ describe('EventSender memory bound', () => {
     for (let i = 0; i < 10; i++) await sender.send(event(i));
     let admitted = false;
     const eleventh = sender.send(event(10)).then(() => (admitted = true));
+    await eventually('the first batch held by the server', () => server.requests.length >= 1);
     await tick(50);
     expect(admitted).toBe(false);
     expect(sender.stats().buffered).toBe(10);
@@ -262,11 +268,12 @@ describe('EventSender memory bound', () => {
     await eleventh;
     expect(admitted).toBe(true);
     expect(sender.stats().buffered).toBeLessThanOrEqual(10);
-    const closing = sender.close();
-    for (let i = 0; i < 5; i++) {
-      await tick(20);
+    let closed = false;
+    const closing = sender.close().finally(() => (closed = true));
+    await eventually('close() delivered the rest, batch by held batch', () => {
       for (const release of server.held.splice(0)) release();
-    }
+      return closed;
+    }, { intervalMs: 20 });
     expect(await closing).toMatchObject({ accepted: 11 });
   });
 

@@ -27,6 +27,7 @@ import { authTrpc, usersTrpc } from './domains/tenants/router.ts';
 import type { Clock } from './platform/clock.ts';
 import { checkDatabase, type Db } from './platform/db.ts';
 import type { Deps } from './platform/deps.ts';
+import type { JobRunner } from './platform/jobs.ts';
 import { errorHandler, jsonBody, locals, requestContext, routeNotFound } from './platform/http.ts';
 import { createLogger, type Logger } from './platform/log.ts';
 import { createMetrics, type Metrics } from './platform/metrics.ts';
@@ -61,6 +62,8 @@ export interface AppOptions {
   bodyLimitBytes?: number;
   sessionTtlSeconds?: number;
   metrics?: Metrics;
+  /** The job system, reported by /readyz (absent when this process runs no jobs). */
+  jobs?: Pick<JobRunner, 'status'>;
 }
 
 const sessionCookie = 'tariff_session';
@@ -115,7 +118,7 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
   app.get('/readyz', async (_req, res) => {
     try {
       await checkDatabase(deps.db);
-      res.json({ status: 'ready' });
+      res.json({ status: 'ready', ...(options.jobs ? { jobs: await options.jobs.status() } : {}) });
     } catch (error) {
       logger.warn('readiness check failed', { error });
       res.status(503).json({ status: 'unavailable', reason: 'database' });

@@ -7,6 +7,7 @@ import { installJobs, startJobs, type JobRunner } from '../../service/src/platfo
 import { silentLogger } from '../../service/src/platform/log.ts';
 import { createMetrics } from '../../service/src/platform/metrics.ts';
 import type { Harness } from '../service/harness.ts';
+import { eventually } from '../wait.ts';
 
 export interface Jobs {
   runner: JobRunner;
@@ -26,14 +27,12 @@ export async function startJobRunner(harness: Harness): Promise<Jobs> {
   const runner = await startJobs(deps, jobDefinitions, { pollingIntervalSeconds: 0.5 });
   const owner = harness.database.owner;
   const drain = async () => {
-    for (let i = 0; i < 240; i++) {
+    await eventually('every queued job ran', async () => {
       const rows = await owner`select name, state::text, output from pgboss.job where state in ('created', 'retry', 'active', 'failed')`;
       const failed = rows.filter((r) => r.state === 'failed' || r.state === 'retry');
       expect(failed.map((r) => `${r.name}: ${JSON.stringify(r.output)}`), 'failed jobs').toEqual([]);
-      if (rows.length === 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error('jobs did not drain in 24 s');
+      return rows.length === 0;
+    }, { intervalMs: 100 });
   };
   return {
     runner,

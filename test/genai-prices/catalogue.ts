@@ -1,9 +1,10 @@
 // The genai-prices catalogue as the differential test reads it, with calcPrice's own matching semantics (lowercased,
 // JavaScript regex) to classify disagreements independently of the importer.
 import { readFileSync } from 'node:fs';
+import { GENAI_PRICES_SNAPSHOT_PATH } from '../../core-wasm/src/importers/genai-prices-snapshot.ts';
 import { GENAI_PRICES_UNITS } from '../../core-wasm/src/importers/genai-prices-units.ts';
 
-export const CATALOGUE_PATH = new URL('../../../shared/data/prices/genai-prices/data.v2.json', import.meta.url);
+export const CATALOGUE_PATH = GENAI_PRICES_SNAPSHOT_PATH;
 
 export type Clause =
   | { equals: string }

@@ -81,7 +81,7 @@ async function closeServer(server: Server): Promise<void> {
 
 export async function startChromium(program: Program, options: ChromiumOptions = {}): Promise<Session> {
   const started = performance.now();
-  const timeout = options.timeoutMs ?? 60_000;
+  const timeout = options.timeoutMs ?? 120_000; // a loaded machine can take long to start a browser
   const executablePath = options.executablePath ?? CHROMIUM_PATH;
   if (!existsSync(executablePath)) {
     throw new Error(`chromium: no browser at ${executablePath}; install it with \`${CHROMIUM_INSTALL}\``);

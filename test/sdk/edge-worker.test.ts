@@ -11,6 +11,7 @@ import { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleEntry } from '../harness/bundle.ts';
 import { type Harness, type TenantFixture, rest, signUpTenant, startService } from '../service/harness.ts';
+import { eventually } from '../wait.ts';
 
 const example = (name: string) => readFileSync(new URL(`../../core-wasm/examples/${name}`, import.meta.url), 'utf8');
 const book = withZoneTransitions(JSON.parse(example('llm-book.json')));
@@ -105,7 +106,7 @@ describe('the edge worker in workerd', () => {
       bindings: { BOOK: book, STATE: states, BUDGET, UPSTREAM_URL: upstream.url, TARIFF_URL: tariff.url },
     });
     await miniflare.ready;
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await miniflare?.dispose();
@@ -122,7 +123,7 @@ describe('the edge worker in workerd', () => {
 
   async function meteredEvents(count: number): Promise<UsageEvent[]> {
     // The worker posts after answering (ctx.waitUntil), so wait for the posts to land.
-    for (let i = 0; i < 200 && tariff.hits.length < count; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    await eventually(`the worker's ${count} usage post(s)`, () => tariff.hits.length >= count);
     return tariff.hits.map((hit) => JSON.parse(hit.body).events).flat();
   }
 
@@ -217,7 +218,7 @@ describe('the edge worker in workerd, reading pricing snapshots from the service
       bindings: { UPSTREAM_URL: upstream.url, TARIFF_URL: harness.url, TARIFF_API_KEY: tenant.secretKey, SNAPSHOT_MAX_AGE_SECONDS: '0' },
     });
     await miniflare.ready;
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await miniflare?.dispose();
@@ -234,12 +235,10 @@ describe('the edge worker in workerd, reading pricing snapshots from the service
 
   /** The receipt of an event the worker posted in waitUntil, once the service has it. */
   async function receiptOf(transactionId: string) {
-    for (let i = 0; i < 200; i++) {
+    return eventually(`${transactionId} reached the service`, async () => {
       const response = await rest(harness, 'GET', `/v1/events/${transactionId}/receipt`, { key: tenant.secretKey });
-      if (response.status === 200) return response.body;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    throw new Error(`${transactionId} never reached the service`);
+      return response.status === 200 && response.body;
+    });
   }
 
   it("charges, call after call, what the service then charges for the events it posts: amount, balance and the budget's spend", async () => {

@@ -1,10 +1,11 @@
 // Customers, meters, price books and assignments over the REST API, and the 4xx contract for bad input.
 import fs from 'node:fs/promises';
+import { GENAI_PRICES_SNAPSHOT_PATH } from '../../core-wasm/src/importers/genai-prices-snapshot.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exampleBook, rest, signUpTenant, startService, trpc, type Harness, type TenantFixture } from './harness.ts';
 
-// The catalogue as published, kept in shared/ beside the repository.
-const catalogueFile = new URL('../../../shared/data/prices/genai-prices/data.v2.json', import.meta.url);
+// The catalogue as published: the repository's dated copy.
+const catalogueFile = GENAI_PRICES_SNAPSHOT_PATH;
 
 describe('catalogue', () => {
   let harness: Harness;

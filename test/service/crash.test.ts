@@ -3,6 +3,7 @@
 // and the period totals must equal the sum of the rated lines.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../service/src/platform/test-database.ts';
+import { eventually } from '../wait.ts';
 import { referentialProblems } from './integrity.ts';
 import { startServiceProcess, type ServiceProcess } from './process.ts';
 
@@ -59,7 +60,7 @@ describe('crash safety', () => {
       }
     };
     const load = Promise.all(Array.from({ length: 4 }, () => worker(service!.url)));
-    while (acknowledged.size < 20) await new Promise((resolve) => setTimeout(resolve, 5));
+    await eventually('20 batches acknowledged before the kill', () => acknowledged.size >= 20, { intervalMs: 5 });
     service.child.kill('SIGKILL');
     killed = true;
     await load;

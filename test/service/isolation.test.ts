@@ -235,6 +235,8 @@ describe('tenant isolation', () => {
       { route: 'trpc invoices.list', run: asAtrpc('query', 'invoices.list', {}), status: 200, check: notListed(bInvoiceId) },
       { route: 'trpc invoices.get', run: asAtrpc('query', 'invoices.get', { id: bInvoiceId }), status: 404 },
       { route: 'trpc invoices.finalize', run: asAtrpc('mutation', 'invoices.finalize', { id: bInvoiceId }), status: 404 },
+      { route: 'POST /customers/:id/periods/close', run: asA('POST', '/v1/customers/b-subscriber/periods/close', {}), status: 404 },
+      { route: 'trpc invoices.closePeriods', run: asAtrpc('mutation', 'invoices.closePeriods', { id: 'b-subscriber' }), status: 404 },
       { route: 'trpc invoices.pay', run: asAtrpc('mutation', 'invoices.pay', { id: bInvoiceId }), status: 404 },
       { route: 'trpc invoices.void', run: asAtrpc('mutation', 'invoices.void', { id: bInvoiceId, reason: 'x' }), status: 404 },
       { route: 'GET /customers/:id/pricing-snapshot', run: asA('GET', '/v1/customers/b-customer/pricing-snapshot'), status: 404 },

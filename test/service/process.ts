@@ -20,7 +20,8 @@ export async function startServiceProcess(databaseUrl: string, env: Record<strin
   });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`service did not start:\n${output}`)), 60_000);
+    // Generous: a loaded machine compiles the service with tsx and migrates a fresh database first.
+    const timer = setTimeout(() => reject(new Error(`service did not start within 180 s:\n${output}`)), 180_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       // The listening log line, or (with quieter logs) the demo banner.
@@ -35,6 +36,13 @@ export async function startServiceProcess(databaseUrl: string, env: Record<strin
     child.stderr!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`service exited with ${code}:\n${output}`)));
   });
-  return { child, url, demoKey: /Demo API key: (\S+)/.exec(output)?.[1] };
+  // Read when asked, from all the output so far: on a loaded machine the banner may arrive after the listening line.
+  return {
+    child,
+    url,
+    get demoKey() {
+      return /Demo API key: (\S+)/.exec(output)?.[1];
+    },
+  };
 }
 

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { PriceBook, RateCard } from '../book.ts';
 import { compileBook } from '../compile.ts';
+import { GENAI_PRICES_UNITS_PATH } from './genai-prices-snapshot.ts';
 import { GENAI_PRICES_UNITS } from './genai-prices-units.ts';
 import {
   GenaiPricesImportError,
@@ -362,7 +363,7 @@ describe('the imported book', () => {
 
 describe('GENAI_PRICES_UNITS', () => {
   it('is units.yml, key by key', () => {
-    const text = readFileSync(new URL('../../../../shared/data/prices/genai-prices/units.yml', import.meta.url), 'utf8');
+    const text = readFileSync(GENAI_PRICES_UNITS_PATH, 'utf8');
     const parsed: Record<string, { per: number; priceKey: string; dimensions: Record<string, string> }> = {};
     let current = '';
     for (const line of text.split('\n')) {

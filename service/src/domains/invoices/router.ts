@@ -3,7 +3,9 @@ import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
-import { invoicePath, listInvoicesInput, payInvoiceInput, voidInvoiceInput } from './schema.ts';
+import { externalId } from '../customers/schema.ts';
+import { customerPath } from '../subscriptions/schema.ts';
+import { closePeriodsInput, invoicePath, listInvoicesInput, payInvoiceInput, voidInvoiceInput } from './schema.ts';
 import * as service from './service.ts';
 
 export function invoicesRestRoutes(deps: Deps): Router {
@@ -27,6 +29,10 @@ export function invoicesRestRoutes(deps: Deps): Router {
     const { id } = parseInput(invoicePath, req.params, ['path']);
     res.json(await service.voidInvoice(deps, actorOf(res), id, parseInput(voidInvoiceInput, req.body)));
   });
+  routes.post('/customers/:id/periods/close', async (req, res) => {
+    const { id } = parseInput(customerPath, req.params, ['path']);
+    res.json(await service.closeCustomerPeriods(deps, actorOf(res), id, parseInput(closePeriodsInput, req.body ?? {})));
+  });
   return routes;
 }
 
@@ -37,6 +43,9 @@ export const invoicesTrpc = router({
   pay: authedProcedure
     .input(z.strictObject({ id: z.uuid(), paid_at: payInvoiceInput.shape.paid_at }))
     .mutation(({ ctx, input }) => service.payInvoice(ctx.deps, ctx.actor, input.id, { paid_at: input.paid_at })),
+  closePeriods: authedProcedure
+    .input(z.strictObject({ id: externalId, period_start: closePeriodsInput.shape.period_start }))
+    .mutation(({ ctx, input }) => service.closeCustomerPeriods(ctx.deps, ctx.actor, input.id, { period_start: input.period_start })),
   void: authedProcedure
     .input(z.strictObject({ id: z.uuid(), reason: voidInvoiceInput.shape.reason }))
     .mutation(({ ctx, input }) => service.voidInvoice(ctx.deps, ctx.actor, input.id, { reason: input.reason })),

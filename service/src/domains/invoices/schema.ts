@@ -20,3 +20,9 @@ export type PayInvoiceInput = z.infer<typeof payInvoiceInput>;
 
 export const voidInvoiceInput = z.strictObject({ reason: z.string().trim().min(1).max(1000) });
 export type VoidInvoiceInput = z.infer<typeof voidInvoiceInput>;
+
+export const closePeriodsInput = z.strictObject({
+  /** The start of the one period to close; every ended period without its invoice when omitted. */
+  period_start: z.iso.datetime({ offset: true }).optional(),
+});
+export type ClosePeriodsInput = z.infer<typeof closePeriodsInput>;

@@ -10,7 +10,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { conflict, notFound, precondition } from '../../platform/errors.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
-import { customerIdFilter } from '../customers/service.ts';
+import { customerIdFilter, requireCustomer } from '../customers/service.ts';
 import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
 import type { Period } from '../subscriptions/periods.ts';
 import * as subscriptionsRepo from '../subscriptions/repo.ts';
@@ -19,7 +19,7 @@ import { buildInvoice, contractTermEndingAt, type DraftLine, type LineKind, type
 import { minorUnitOf } from './currencies.ts';
 import * as slaRepo from '../sla/repo.ts';
 import * as repo from './repo.ts';
-import type { ListInvoicesInput, PayInvoiceInput, VoidInvoiceInput } from './schema.ts';
+import type { ClosePeriodsInput, ListInvoicesInput, PayInvoiceInput, VoidInvoiceInput } from './schema.ts';
 
 /** Late events of customers without a subscription land in their calendar month for this long after it ends. */
 export const usageOnlyGraceSeconds = 3600;
@@ -111,37 +111,83 @@ function formatQuantityText(micro: bigint): string {
  */
 export async function closePeriod(deps: Deps, tenantId: string, customerId: string, periodStart: Date): Promise<'drafted' | 'finalized' | 'skipped'> {
   const now = deps.clock.now();
-  return withTenant(deps.db, tenantId, async (tx) => {
-    const scope = { db: tx, tenantId };
-    const period = await subscriptionsRepo.lockPeriod(scope, customerId, periodStart);
-    if (!period || period.status !== 'open' || period.end.getTime() > now.getTime()) return 'skipped';
-    if (await repo.findInvoiceByPeriod(scope, customerId, periodStart)) return 'skipped';
-    const customer = (await repo.findCustomer(scope, customerId))!;
-    const built = await buildFor(scope, customerId, customer.currency, period, 'period_end', await repo.listPendingAdjustments(scope, customerId, customer.currency));
-    const invoice = {
-      id: crypto.randomUUID(),
-      customerId,
-      periodStart: period.start,
-      periodEnd: period.end,
-      currency: customer.currency,
-      minorUnit: built.minorUnit,
-      planCode: built.planCode,
-      total: formatMoney(built.total),
-      totalExact: formatMoney(built.totalExact),
-      finalizeAt: new Date(period.end.getTime() + built.graceSeconds * 1000),
-    };
-    await repo.insertInvoice(scope, invoice, now);
-    await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
-    const next = await openNextPeriod(scope, customerId, period, now);
-    await recordChange(tx, deps.clock, 'system', tenantId, {
-      action: 'invoice.drafted',
-      entityType: 'invoice',
-      entityId: invoice.id,
-      after: { period_start: period.start.toISOString(), total: invoice.total, finalize_at: invoice.finalizeAt.toISOString(), next_period_start: next?.start.toISOString() ?? null },
-    });
-    if (invoice.finalizeAt.getTime() > now.getTime()) return 'drafted';
-    await finalizeLocked(deps, scope, (await repo.findInvoice(scope, invoice.id))!, now, 'system');
-    return 'finalized';
+  return withTenant(deps.db, tenantId, async (tx) => (await closePeriodLocked(deps, { db: tx, tenantId }, customerId, periodStart, now, 'system')).outcome);
+}
+
+async function closePeriodLocked(
+  deps: Deps,
+  scope: TenantScope,
+  customerId: string,
+  periodStart: Date,
+  now: Date,
+  actor: Actor | 'system',
+): Promise<{ outcome: 'drafted' | 'finalized' | 'skipped'; invoiceId?: string }> {
+  const period = await subscriptionsRepo.lockPeriod(scope, customerId, periodStart);
+  if (!period || period.status !== 'open' || period.end.getTime() > now.getTime()) return { outcome: 'skipped' };
+  if (await repo.findInvoiceByPeriod(scope, customerId, periodStart)) return { outcome: 'skipped' };
+  const customer = (await repo.findCustomer(scope, customerId))!;
+  const built = await buildFor(scope, customerId, customer.currency, period, 'period_end', await repo.listPendingAdjustments(scope, customerId, customer.currency));
+  const invoice = {
+    id: crypto.randomUUID(),
+    customerId,
+    periodStart: period.start,
+    periodEnd: period.end,
+    currency: customer.currency,
+    minorUnit: built.minorUnit,
+    planCode: built.planCode,
+    total: formatMoney(built.total),
+    totalExact: formatMoney(built.totalExact),
+    finalizeAt: new Date(period.end.getTime() + built.graceSeconds * 1000),
+  };
+  await repo.insertInvoice(scope, invoice, now);
+  await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
+  const next = await openNextPeriod(scope, customerId, period, now);
+  await recordChange(scope.db, deps.clock, actor, scope.tenantId, {
+    action: 'invoice.drafted',
+    entityType: 'invoice',
+    entityId: invoice.id,
+    after: { period_start: period.start.toISOString(), total: invoice.total, finalize_at: invoice.finalizeAt.toISOString(), next_period_start: next?.start.toISOString() ?? null },
+  });
+  if (invoice.finalizeAt.getTime() > now.getTime()) return { outcome: 'drafted', invoiceId: invoice.id };
+  await finalizeLocked(deps, scope, (await repo.findInvoice(scope, invoice.id))!, now, actor);
+  return { outcome: 'finalized', invoiceId: invoice.id };
+}
+
+/**
+ * An operator closes a customer's ended periods now instead of waiting for the billing tick (or when the
+ * scheduler is down): each open period that has ended and has no invoice yet is drafted as the tick would, and
+ * finalized at once if its grace has run out. With `period_start`, that period only (an error says why it cannot
+ * be closed). The invoices are audited as the caller's. Periods still running are not cut short.
+ */
+export async function closeCustomerPeriods(deps: Deps, actor: Actor, externalId: string, input: ClosePeriodsInput): Promise<ApiSchemas['ClosedPeriods']> {
+  requirePermission(actor, 'invoices.write');
+  const now = deps.clock.now();
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const customer = await requireCustomer(scope, externalId);
+    let starts: Date[];
+    if (input.period_start !== undefined) {
+      const start = new Date(input.period_start);
+      const period = await subscriptionsRepo.lockPeriod(scope, customer.id, start);
+      if (!period) throw notFound('period_not_found', `Customer "${externalId}" has no billing period starting at ${start.toISOString()}`);
+      if (period.end.getTime() > now.getTime()) {
+        throw precondition('period_not_ended', `The period ends at ${period.end.toISOString()}; it can be closed from then on`, [
+          { field: 'period_start', reason: `the period runs until ${period.end.toISOString()}` },
+        ]);
+      }
+      if (period.status !== 'open' || (await repo.findInvoiceByPeriod(scope, customer.id, start))) {
+        throw conflict('period_already_invoiced', `The period starting at ${start.toISOString()} already has its invoice`, [{ field: 'period_start', reason: 'already invoiced' }]);
+      }
+      starts = [start];
+    } else {
+      starts = await subscriptionsRepo.findEndedOpenPeriods(scope, customer.id, now);
+    }
+    const invoices: ApiSchemas['Invoice'][] = [];
+    for (const start of starts) {
+      const closed = await closePeriodLocked(deps, scope, customer.id, start, now, actor);
+      if (closed.invoiceId) invoices.push(await readInvoice(scope, closed.invoiceId));
+    }
+    return { data: invoices };
   });
 }
 

@@ -66,6 +66,15 @@ export async function findDuePeriods(db: Db, now: Date, limit: number) {
   return rows.map((r) => ({ tenantId: r.tenant_id as string, customerId: r.customer_id as string, periodStart: r.period_start as Date }));
 }
 
+/** A customer's open periods whose end has passed, oldest first (an operator's close; the tick uses findDuePeriods). */
+export async function findEndedOpenPeriods({ db, tenantId }: TenantScope, customerId: string, now: Date): Promise<Date[]> {
+  const rows = await db`
+    select period_start from customer_periods
+    where tenant_id = ${tenantId} and customer_id = ${customerId} and status = 'open' and period_end <= ${now}
+    order by period_start`;
+  return rows.map((r) => r.period_start as Date);
+}
+
 export interface LockedPeriod {
   customerId: string;
   start: Date;
