@@ -23,12 +23,15 @@ import { snapshotsRestRoutes } from './domains/snapshots/router.ts';
 import { subscriptionsRestRoutes, subscriptionsTrpc } from './domains/subscriptions/router.ts';
 import { walletsRestRoutes, walletsTrpc } from './domains/wallets/router.ts';
 import * as tenants from './domains/tenants/service.ts';
-import { authTrpc, usersTrpc } from './domains/tenants/router.ts';
+import { accountsRestRoutes, authTrpc, clientAddress, usersRestRoutes, usersTrpc } from './domains/tenants/router.ts';
 import type { Clock } from './platform/clock.ts';
 import { checkDatabase, type Db } from './platform/db.ts';
 import type { Deps } from './platform/deps.ts';
 import { errorHandler, jsonBody, locals, requestContext, routeNotFound } from './platform/http.ts';
 import { createLogger, type Logger } from './platform/log.ts';
+import type { Mailer } from './platform/mail.ts';
+import { createRateLimiter, type AccountRateRule, type RateLimiter, type RateRule } from './platform/ratelimit.ts';
+import { AppError } from './platform/errors.ts';
 import { createMetrics, type Metrics } from './platform/metrics.ts';
 import { router, type TrpcContext } from './platform/trpc.ts';
 
@@ -61,6 +64,15 @@ export interface AppOptions {
   bodyLimitBytes?: number;
   sessionTtlSeconds?: number;
   metrics?: Metrics;
+  /** Express's `trust proxy` (config TRUST_PROXY): X-Forwarded-Proto makes the session cookie Secure. */
+  trustProxy?: boolean | number | string;
+  /** Node's headersTimeout and requestTimeout (slow or stalled clients are cut off). */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  mailer?: Mailer;
+  publicUrl?: string;
+  /** Overrides of the account endpoints' rate limits (tests, or a deployment's own). */
+  rateLimits?: Partial<Record<AccountRateRule, RateRule>>;
 }
 
 const sessionCookie = 'tariff_session';
@@ -70,7 +82,15 @@ const defaultBodyLimitBytes = 16 * 1024 * 1024;
 function depsOf(options: AppOptions): Deps {
   const logger = options.logger ?? createLogger('info');
   const metrics = options.metrics ?? createMetrics();
-  return { db: options.db, clock: options.clock, logger, metrics, sessionTtlSeconds: options.sessionTtlSeconds ?? 30 * 24 * 3600 };
+  return {
+    db: options.db,
+    clock: options.clock,
+    logger,
+    metrics,
+    sessionTtlSeconds: options.sessionTtlSeconds ?? 30 * 24 * 3600,
+    mailer: options.mailer,
+    publicUrl: options.publicUrl,
+  };
 }
 
 /** The service's HTTP server: plain ingestion requests on their fast path (events/fast-path.ts), the rest in the app. */
@@ -78,9 +98,14 @@ export function createServer(options: AppOptions): http.Server {
   const deps = depsOf(options);
   const app = appOf(deps, options);
   const fast = ingestionFastPath(deps, options.bodyLimitBytes ?? defaultBodyLimitBytes);
-  return http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     if (!fast(req, res)) app(req, res);
   });
+  // A client that trickles its headers or body holds a socket; these bound how long (Node checks every
+  // connectionsCheckingInterval, 30 s by default).
+  server.headersTimeout = options.headersTimeoutMs ?? 20_000;
+  server.requestTimeout = options.requestTimeoutMs ?? 120_000;
+  return server;
 }
 
 export function createApp(options: AppOptions): express.Express {
@@ -91,6 +116,8 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
   const { logger, metrics } = deps;
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', options.trustProxy ?? false);
+  const limiter = createRateLimiter(deps.clock, options.rateLimits);
   // No hash of every response body: the API's answers are per request (a route that can be cached, the
   // pricing snapshot, sets its own ETag).
   app.set('etag', false);
@@ -122,13 +149,16 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
     }
   });
 
-  app.use(jsonBody(options.bodyLimitBytes ?? defaultBodyLimitBytes));
+  // Bodies are parsed only after the caller is known: an unauthenticated request costs no JSON parsing.
+  const body = jsonBody(options.bodyLimitBytes ?? defaultBodyLimitBytes);
 
   const v1 = express.Router();
   v1.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument);
   });
-  v1.use(apiKeyAuthentication(deps));
+  v1.use('/auth', body, accountsRestRoutes(deps, limiter));
+  v1.use(apiKeyAuthentication(deps), body);
+  v1.use(usersRestRoutes(deps));
   v1.use(eventsRestRoutes(deps), customersRestRoutes(deps), metersRestRoutes(deps), pricingRestRoutes(deps), keysRestRoutes(deps), auditRestRoutes(deps));
   v1.use(walletsRestRoutes(deps), ledgerRestRoutes(deps), budgetsRestRoutes(deps), plansRestRoutes(deps), subscriptionsRestRoutes(deps), invoicesRestRoutes(deps));
   v1.use(creditNotesRestRoutes(deps), reratingsRestRoutes(deps));
@@ -138,9 +168,14 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
 
   app.use(
     '/trpc',
+    body,
     createExpressMiddleware({
       router: appRouter,
-      createContext: ({ req, res }) => createTrpcContext(deps, req, res),
+      createContext: ({ req, res }) => createTrpcContext(deps, limiter, req, res),
+      responseMeta: ({ errors }) => {
+        const retryAfter = errors.map((error) => error.cause).find((cause) => cause instanceof AppError && cause.retryAfterSeconds !== undefined) as AppError | undefined;
+        return retryAfter ? { headers: { 'retry-after': String(retryAfter.retryAfterSeconds) } } : {};
+      },
       onError: ({ error, path }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR') logger.error('unhandled tRPC error', { path, error: error.cause ?? error });
       },
@@ -152,7 +187,7 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
   return app;
 }
 
-async function createTrpcContext(deps: Deps, req: Request, res: Response): Promise<TrpcContext> {
+async function createTrpcContext(deps: Deps, limiter: RateLimiter, req: Request, res: Response): Promise<TrpcContext> {
   const token = sessionTokenOf(req);
   const session = token ? await tenants.authenticateSession(deps, token) : undefined;
   const requestId = locals(res).requestId;
@@ -163,6 +198,8 @@ async function createTrpcContext(deps: Deps, req: Request, res: Response): Promi
     actor,
     requestId,
     sessionToken: session ? token : undefined,
+    clientAddress: clientAddress(req),
+    limiter,
     setSessionCookie: (value, expiresAt) =>
       res.cookie(sessionCookie, value, { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/', expires: expiresAt }),
     clearSessionCookie: () => res.clearCookie(sessionCookie, { path: '/' }),

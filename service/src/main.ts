@@ -7,6 +7,7 @@ import { systemClock } from './platform/clock.ts';
 import { loadConfig } from './platform/config.ts';
 import { connect, connectService, resolveDatabase } from './platform/db.ts';
 import { createLogger } from './platform/log.ts';
+import { createMailer } from './platform/mail.ts';
 import { createMetrics } from './platform/metrics.ts';
 import { installJobs, startJobs } from './platform/jobs.ts';
 import { migrate, setServiceRolePassword } from './platform/migrate.ts';
@@ -25,7 +26,8 @@ await owner.end();
 
 const db = await connectService(target);
 const metrics = createMetrics();
-const deps = { db, clock: systemClock, logger, metrics, sessionTtlSeconds: config.sessionTtlSeconds };
+const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, logger });
+const deps = { db, clock: systemClock, logger, metrics, sessionTtlSeconds: config.sessionTtlSeconds, mailer, publicUrl: config.publicUrl };
 
 // A demo tenant on the first start of an empty database: always on the embedded database, on PostgreSQL
 // only when asked (DEMO_TENANT=1), since a production database should not get one by accident.
@@ -42,7 +44,13 @@ if (target.embedded || process.env.DEMO_TENANT === '1') {
 // Period close and the other scheduled billing work: pg-boss workers on the service's pool, a tick every minute.
 const jobs = await startJobs(deps, jobDefinitions, { supervise: true, schedules: jobSchedules });
 
-const server = createServer({ ...deps, bodyLimitBytes: config.bodyLimitBytes }).listen(config.port, () => {
+const server = createServer({
+  ...deps,
+  bodyLimitBytes: config.bodyLimitBytes,
+  trustProxy: config.trustProxy,
+  headersTimeoutMs: config.headersTimeoutMs,
+  requestTimeoutMs: config.requestTimeoutMs,
+}).listen(config.port, () => {
   const { port } = server.address() as AddressInfo;
   const url = `http://localhost:${port}`;
   logger.info('listening', { url, database: target.embedded ? 'pglite' : 'postgresql' });
