@@ -98,13 +98,14 @@ export function createServer(options: AppOptions): http.Server {
   const deps = depsOf(options);
   const app = appOf(deps, options);
   const fast = ingestionFastPath(deps, options.bodyLimitBytes ?? defaultBodyLimitBytes);
-  const server = http.createServer((req, res) => {
+  // A client that trickles its headers or body holds a socket; these bound how long. Node enforces them at
+  // each connectionsCheckingInterval, so the interval follows the shorter timeout.
+  const headersTimeout = options.headersTimeoutMs ?? 20_000;
+  const requestTimeout = options.requestTimeoutMs ?? 120_000;
+  const connectionsCheckingInterval = Math.max(250, Math.min(30_000, Math.floor(Math.min(headersTimeout, requestTimeout || Infinity) / 2)));
+  const server = http.createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval }, (req, res) => {
     if (!fast(req, res)) app(req, res);
   });
-  // A client that trickles its headers or body holds a socket; these bound how long (Node checks every
-  // connectionsCheckingInterval, 30 s by default).
-  server.headersTimeout = options.headersTimeoutMs ?? 20_000;
-  server.requestTimeout = options.requestTimeoutMs ?? 120_000;
   return server;
 }
 
