@@ -10,6 +10,8 @@ UPDATE tenants SET slug =
   coalesce(nullif(trim(both '-' from left(trim(both '-' from regexp_replace(lower(name), '[^a-z0-9]+', '-', 'g')), 30)), ''), 'tenant')
   || '-' || left(replace(tenant_id::text, '-', ''), 8);
 ALTER TABLE tenants FORCE ROW LEVEL SECURITY;
+-- Signup always names the slug; rows written without one (scripts, tests, older code) get a random one.
+ALTER TABLE tenants ALTER COLUMN slug SET DEFAULT 'tenant-' || substr(md5(random()::text || clock_timestamp()::text), 1, 12);
 ALTER TABLE tenants ALTER COLUMN slug SET NOT NULL;
 ALTER TABLE tenants ADD CONSTRAINT tenants_slug_format CHECK (slug ~ '^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$');
 -- Slugs are global (a login names one before any tenant is known), so this index has no tenant_id.

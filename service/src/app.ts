@@ -157,7 +157,7 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
   v1.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument);
   });
-  v1.use('/auth', body, accountsRestRoutes(deps, limiter));
+  v1.use(accountsRestRoutes(deps, limiter, body));
   v1.use(apiKeyAuthentication(deps), body);
   v1.use(usersRestRoutes(deps));
   v1.use(eventsRestRoutes(deps), customersRestRoutes(deps), metersRestRoutes(deps), pricingRestRoutes(deps), keysRestRoutes(deps), auditRestRoutes(deps));

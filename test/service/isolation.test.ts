@@ -300,7 +300,7 @@ describe('tenant isolation', () => {
     };
     walk(app.router.stack);
     // Public account routes (/v1/auth/...) name no tenant object: the accounts tests cover them.
-    const publicRoutes = ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'POST /signup', 'POST /login', 'POST /logout', 'POST /verify_email', 'POST /password_reset', 'POST /password_reset/confirm'];
+    const publicRoutes = ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'POST /auth/signup', 'POST /auth/login', 'POST /auth/logout', 'POST /auth/verify_email', 'POST /auth/password_reset', 'POST /auth/password_reset/confirm'];
     expect(routes.filter((r) => !publicRoutes.includes(r) && !tried.has(r))).toEqual([]);
     const procedures = Object.keys((appRouter as any)._def.procedures);
     const tenantless = ['auth.signup', 'auth.login', 'auth.logout', 'auth.verifyEmail', 'auth.requestPasswordReset', 'auth.resetPassword'];

@@ -1,6 +1,6 @@
 // Accounts: signup, login, email verification and password reset (public, rate-limited), sessions, and the
 // users of a tenant. tRPC for the dashboard (session auth); REST under /v1/auth (public) and /v1/users (API key).
-import { Router, type Request } from 'express';
+import { Router, type Request, type RequestHandler } from 'express';
 import { unauthenticated } from '../../platform/auth.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
@@ -78,39 +78,42 @@ export const usersTrpc = router({
   remove: authedProcedure.input(userIdInput).mutation(({ ctx, input }) => service.removeUser(ctx.deps, ctx.actor, input.user_id)),
 });
 
-/** Public REST routes under /v1/auth: no API key (signup makes the first one possible). */
-export function accountsRestRoutes(deps: Deps, limiter: RateLimiter): Router {
+/**
+ * Public REST routes under /v1/auth: no API key (signup makes the first one possible). They parse their own
+ * bodies (`body`), since the app parses bodies only after authenticating the others.
+ */
+export function accountsRestRoutes(deps: Deps, limiter: RateLimiter, body: RequestHandler): Router {
   const routes = Router();
-  routes.post('/signup', async (req, res) => {
+  routes.post('/auth/signup', body, async (req, res) => {
     const input = parseInput(signupInput, req.body);
     limitSignup(limiter, clientAddress(req));
     const result = await service.signUp(deps, input, res.locals.requestId);
     res.status(201).json({ tenant: result.tenant, user: result.user, session: toApiSession(result.session) });
   });
-  routes.post('/login', async (req, res) => {
+  routes.post('/auth/login', body, async (req, res) => {
     const input = parseInput(loginInput, req.body);
     limitLogin(limiter, clientAddress(req), input);
     const result = await service.logIn(deps, input, res.locals.requestId);
     res.json({ tenant_id: result.tenant_id, user_id: result.user_id, session: toApiSession(result.session) });
   });
-  routes.post('/logout', async (req, res) => {
+  routes.post('/auth/logout', body, async (req, res) => {
     const token = /^Bearer\s+(ses_\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
     const session = token ? await service.authenticateSession(deps, token) : undefined;
     if (!session) throw unauthenticated('Send the session token as "Authorization: Bearer ses_..."');
     await service.logOut(deps, { ...session, requestId: res.locals.requestId }, token);
     res.json({ ok: true });
   });
-  routes.post('/verify_email', async (req, res) => {
+  routes.post('/auth/verify_email', body, async (req, res) => {
     const { token } = parseInput(verifyEmailInput, req.body);
     limitToken(limiter, clientAddress(req));
     res.json(await service.verifyEmail(deps, token, res.locals.requestId));
   });
-  routes.post('/password_reset', async (req, res) => {
+  routes.post('/auth/password_reset', body, async (req, res) => {
     const input = parseInput(requestPasswordResetInput, req.body);
     limitReset(limiter, clientAddress(req), input);
     res.status(202).json(await service.requestPasswordReset(deps, input, res.locals.requestId));
   });
-  routes.post('/password_reset/confirm', async (req, res) => {
+  routes.post('/auth/password_reset/confirm', body, async (req, res) => {
     const input = parseInput(resetPasswordInput, req.body);
     limitToken(limiter, clientAddress(req));
     res.json(await service.resetPassword(deps, input, res.locals.requestId));
