@@ -282,7 +282,7 @@ export async function createUser(deps: Deps, actor: Actor, input: CreateUserInpu
 
 export async function changeUserRole(deps: Deps, actor: Actor, input: ChangeUserRoleInput) {
   requirePermission(actor, 'users.manage');
-  return withTenant(deps.db, actor.tenantId, async (tx) => {
+  const changed = await withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const before = await repo.findUser(scope, input.user_id);
     if (!before) throw notFound('user_not_found', 'No such user');
@@ -293,7 +293,6 @@ export async function changeUserRole(deps: Deps, actor: Actor, input: ChangeUser
     if (before.role === 'owner' && input.role !== 'owner' && (await repo.countOwners(scope)) === 0) {
       throw precondition('last_owner', 'A tenant keeps at least one owner');
     }
-    forgetTenantKeys(actor.tenantId);
     await recordChange(tx, deps.clock, actor, actor.tenantId, {
       action: 'user.role_changed',
       entityType: 'user',
@@ -303,12 +302,15 @@ export async function changeUserRole(deps: Deps, actor: Actor, input: ChangeUser
     });
     return toApiUser(after!);
   });
+  // After commit: a key authenticated meanwhile must not cache the old role.
+  forgetTenantKeys(actor.tenantId);
+  return changed;
 }
 
 /** Disables a user: their sessions end, and the API keys they created (directly or through keys) stop working. */
 export async function removeUser(deps: Deps, actor: Actor, userId: string) {
   requirePermission(actor, 'users.manage');
-  return withTenant(deps.db, actor.tenantId, async (tx) => {
+  const removed = await withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const before = await repo.findUser(scope, userId);
     if (!before) throw notFound('user_not_found', 'No such user');
@@ -318,10 +320,11 @@ export async function removeUser(deps: Deps, actor: Actor, userId: string) {
     const after = await repo.disableUser(scope, userId, now);
     if (before.role === 'owner' && (await repo.countOwners(scope)) === 0) throw precondition('last_owner', 'A tenant keeps at least one owner');
     await repo.revokeUserSessions(scope, userId, now);
-    forgetTenantKeys(actor.tenantId);
     await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'user.removed', entityType: 'user', entityId: userId, before: toApiUser(before), after: toApiUser(after!) });
     return toApiUser(after!);
   });
+  forgetTenantKeys(actor.tenantId);
+  return removed;
 }
 
 export function toApiTenant(tenant: repo.Tenant) {
