@@ -250,6 +250,8 @@ interface Operation {
   notModified?: boolean;
   /** Needs no API key (signup, login, password reset). */
   public?: boolean;
+  /** May answer 429 with Retry-After. */
+  rateLimited?: boolean;
 }
 
 const errors = {
@@ -261,8 +263,8 @@ const errors = {
   '413': 'Body too large.',
   '415': 'Body is not JSON.',
   '422': 'A business rule refuses the change.',
-  '429': 'Too many attempts (signup, login, password reset): Retry-After says when to try again.',
 };
+const rateLimitedAnswer = { '429': 'Too many attempts from this address (or for this account): Retry-After says when to try again.' };
 
 const customerId = { name: 'id', in: 'path' as const, schema: string, required: true, description: "The customer's external id (percent-encoded)." };
 const code = (what: string) => ({ name: 'code', in: 'path' as const, schema: string, required: true, description: `The ${what} code.` });
@@ -335,6 +337,7 @@ const routes: Record<string, Record<string, Operation>> = {
         'Public (no API key). `tenant_slug` is the tenant\'s login name, unique across Tariff (409 if taken); derived from `tenant_name` when absent. The owner is mailed a verification link. Rate-limited per client address (429 with Retry-After).',
       operationId: 'signUp',
       public: true,
+      rateLimited: true,
       body: fromZod(signupInput),
       ok: [201, 'SignupResult'],
     },
@@ -346,6 +349,7 @@ const routes: Record<string, Record<string, Operation>> = {
         'Public. A wrong tenant, email or password all answer the same 401 `invalid_credentials`, in about the same time. Rate-limited per client address and per client address + account (429 with Retry-After).',
       operationId: 'logIn',
       public: true,
+      rateLimited: true,
       body: fromZod(loginInput),
       ok: [200, 'LoginResult'],
     },
@@ -354,7 +358,7 @@ const routes: Record<string, Record<string, Operation>> = {
     post: { summary: 'End the session sent as "Authorization: Bearer ses_..."', operationId: 'logOut', public: true, ok: [200, 'Ok'] },
   },
   '/v1/auth/verify_email': {
-    post: { summary: 'Confirm an email with the token mailed to it (works once, expires in 48 hours)', operationId: 'verifyEmail', public: true, body: fromZod(verifyEmailInput), ok: [200, 'User'] },
+    post: { summary: 'Confirm an email with the token mailed to it (works once, expires in 48 hours)', operationId: 'verifyEmail', public: true, rateLimited: true, body: fromZod(verifyEmailInput), ok: [200, 'User'] },
   },
   '/v1/auth/password_reset': {
     post: {
@@ -362,6 +366,7 @@ const routes: Record<string, Record<string, Operation>> = {
       description: 'Public. Answers 202 whether or not the tenant has such a user (nothing is revealed); the link works once and expires in one hour. Rate-limited like login.',
       operationId: 'requestPasswordReset',
       public: true,
+      rateLimited: true,
       body: fromZod(requestPasswordResetInput),
       ok: [202, 'Ok'],
     },
@@ -372,6 +377,7 @@ const routes: Record<string, Record<string, Operation>> = {
       description: 'Public. Ends every session of the user and every other reset link.',
       operationId: 'resetPassword',
       public: true,
+      rateLimited: true,
       body: fromZod(resetPasswordInput),
       ok: [200, 'Ok'],
     },
@@ -438,7 +444,7 @@ function operation(op: Operation): Schema {
     responses: {
       [String(status)]: ok,
       ...(op.notModified ? { '304': { description: 'Not modified: If-None-Match names the current ETag.' } } : {}),
-      ...Object.fromEntries(Object.entries(errors).map(([code, description]) => [code, { description, content: { 'application/json': { schema: ref('Error') } } }])),
+      ...Object.fromEntries(Object.entries(op.rateLimited ? { ...errors, ...rateLimitedAnswer } : errors).map(([code, description]) => [code, { description, content: { 'application/json': { schema: ref('Error') } } }])),
     },
   };
 }

@@ -2259,15 +2259,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     ingestEvents: {
@@ -2364,15 +2355,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     getReceipt: {
@@ -2460,15 +2442,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2583,15 +2556,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     listCustomers: {
@@ -2681,15 +2645,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2808,15 +2763,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     getCustomer: {
@@ -2905,15 +2851,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3030,15 +2967,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     assignPriceBook: {
@@ -3135,15 +3063,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3249,15 +3168,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     listMeters: {
@@ -3348,15 +3258,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3499,15 +3400,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     getMeter: {
@@ -3596,15 +3488,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3714,15 +3597,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     listPriceBooks: {
@@ -3812,15 +3686,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3922,15 +3787,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4047,15 +3903,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     getPriceBook: {
@@ -4144,15 +3991,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4270,15 +4108,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     signUp: {
@@ -4381,7 +4210,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
+            /** @description Too many attempts from this address (or for this account): Retry-After says when to try again. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4490,7 +4319,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
+            /** @description Too many attempts from this address (or for this account): Retry-After says when to try again. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4584,15 +4413,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4698,7 +4518,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
+            /** @description Too many attempts from this address (or for this account): Retry-After says when to try again. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4806,7 +4626,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
+            /** @description Too many attempts from this address (or for this account): Retry-After says when to try again. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4914,7 +4734,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
+            /** @description Too many attempts from this address (or for this account): Retry-After says when to try again. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -5008,15 +4828,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5126,15 +4937,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     removeUser: {
@@ -5222,15 +5024,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5339,15 +5132,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     listApiKeys: {
@@ -5433,15 +5217,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5558,15 +5333,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     revokeApiKey: {
@@ -5654,15 +5420,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5768,15 +5525,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     getWallet: {
@@ -5865,15 +5613,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5983,15 +5722,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     listCreditGrants: {
@@ -6082,15 +5812,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6219,15 +5940,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     voidCreditGrant: {
@@ -6330,15 +6042,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     getBudget: {
@@ -6427,15 +6130,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6557,15 +6251,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     deleteBudget: {
@@ -6654,15 +6339,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6760,15 +6436,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6882,15 +6549,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     listScopedBudgets: {
@@ -6979,15 +6637,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7112,15 +6761,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     deleteScopedBudget: {
@@ -7219,15 +6859,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     listPlans: {
@@ -7316,15 +6947,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7449,15 +7071,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     getPlan: {
@@ -7546,15 +7159,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7667,15 +7271,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     getSubscription: {
@@ -7764,15 +7359,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7877,15 +7463,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     getInvoice: {
@@ -7980,15 +7557,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     finalizeInvoice: {
@@ -8076,15 +7644,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8193,15 +7752,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     voidInvoice: {
@@ -8302,15 +7852,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     listSlaCredits: {
@@ -8399,15 +7940,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8519,15 +8051,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     listNotifications: {
@@ -8625,15 +8148,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     getBillingSettings: {
@@ -8719,15 +8233,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8833,15 +8338,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     listLedgerAccounts: {
@@ -8929,15 +8425,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9035,15 +8522,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9156,15 +8634,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     listCreditNotes: {
@@ -9262,15 +8731,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     getCreditNote: {
@@ -9358,15 +8818,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9471,15 +8922,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     getRerating: {
@@ -9567,15 +9009,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9677,15 +9110,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     listSubscriptionAmendments: {
@@ -9774,15 +9198,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9897,15 +9312,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     approveRerating: {
@@ -9993,15 +9399,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10111,15 +9508,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     createQuote: {
@@ -10222,15 +9610,6 @@ export interface operations {
             };
             /** @description A business rule refuses the change. */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too many attempts (signup, login, password reset): Retry-After says when to try again. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
