@@ -4,6 +4,15 @@
 import { assignPriceBookInput, createCustomerInput, updateCustomerInput } from '../../service/src/domains/customers/schema.ts';
 import { estimateInput } from '../../service/src/domains/events/schema.ts';
 import { createApiKeyInput } from '../../service/src/domains/keys/schema.ts';
+import {
+  createUserInput,
+  loginInput,
+  requestPasswordResetInput,
+  resetPasswordInput,
+  signupInput,
+  updateUserInput,
+  verifyEmailInput,
+} from '../../service/src/domains/tenants/schema.ts';
 import { createMeterInput, meterFilter, updateMeterInput } from '../../service/src/domains/meters/schema.ts';
 import {
   addPriceBookVersionInput,
@@ -64,7 +73,7 @@ const schemas: Record<string, Schema> = {
   Error: object({
     error: object(
       {
-        kind: { type: 'string', enum: ['validation', 'unauthenticated', 'forbidden', 'not_found', 'conflict', 'precondition', 'unavailable', 'internal'] },
+        kind: { type: 'string', enum: ['validation', 'unauthenticated', 'forbidden', 'not_found', 'conflict', 'precondition', 'rate_limited', 'unavailable', 'internal'] },
         code: string,
         message: string,
         details: { type: 'array', items: object({ field: string, reason: string }) },
@@ -143,11 +152,31 @@ const schemas: Record<string, Schema> = {
     notes: catalogueNotes,
     digest: { type: 'string', description: 'Pass as `preview_digest` to publish exactly this update.' },
   }),
+  Tenant: object({
+    id: { type: 'string', format: 'uuid' },
+    name: string,
+    slug: { ...string, description: 'The tenant\'s login name (POST /v1/auth/login names it as `tenant`).' },
+    created_at: instant,
+  }),
+  User: object({
+    id: { type: 'string', format: 'uuid' },
+    email: string,
+    name: nullable(string),
+    role: { type: 'string', enum: ['owner', 'admin', 'billing', 'viewer'] },
+    created_at: instant,
+    email_verified: { type: 'boolean' },
+    disabled_at: nullable(instant),
+  }),
+  UserList: object({ data: { type: 'array', items: ref('User') } }),
+  Session: object({ token: { ...string, description: 'A session token (ses_...) for the dashboard\'s tRPC API and POST /v1/auth/logout.' }, expires_at: instant }),
+  SignupResult: object({ tenant: ref('Tenant'), user: ref('User'), session: ref('Session') }),
+  LoginResult: object({ tenant_id: { type: 'string', format: 'uuid' }, user_id: { type: 'string', format: 'uuid' }, session: ref('Session') }),
+  Ok: object({ ok: { type: 'boolean' } }),
   ApiKey: object(apiKey),
   ApiKeyCreated: object({ ...apiKey, secret: { type: 'string', description: 'The key itself; shown this once.' } }),
   ApiKeyList: object({ data: { type: 'array', items: ref('ApiKey') } }),
   AuditEntry: object({
-    id: string,
+    id: { type: 'string', format: 'uuid' },
     at: instant,
     actor: object({ type: { type: 'string', enum: ['user', 'api_key', 'system'] }, id: string }),
     action: string,
@@ -269,6 +298,10 @@ interface Operation {
   publishable?: boolean;
   /** Answers 304 Not Modified to a matching If-None-Match. */
   notModified?: boolean;
+  /** Needs no API key (signup, login, password reset). */
+  public?: boolean;
+  /** May answer 429 with Retry-After. */
+  rateLimited?: boolean;
 }
 
 const errors = {
@@ -281,6 +314,7 @@ const errors = {
   '415': 'Body is not JSON.',
   '422': 'A business rule refuses the change.',
 };
+const rateLimitedAnswer = { '429': 'Too many attempts from this address (or for this account): Retry-After says when to try again.' };
 
 const customerId = { name: 'id', in: 'path' as const, schema: string, required: true, description: "The customer's external id (percent-encoded)." };
 const code = (what: string) => ({ name: 'code', in: 'path' as const, schema: string, required: true, description: `The ${what} code.` });
@@ -372,9 +406,85 @@ const routes: Record<string, Record<string, Operation>> = {
       params: [code('price book')],
     },
   },
+  '/v1/auth/signup': {
+    post: {
+      summary: 'Create a tenant, its owner and a first session',
+      description:
+        'Public (no API key). `tenant_slug` is the tenant\'s login name, unique across Tariff (409 if taken); derived from `tenant_name` when absent. The owner is mailed a verification link. Rate-limited per client address (429 with Retry-After).',
+      operationId: 'signUp',
+      public: true,
+      rateLimited: true,
+      body: fromZod(signupInput),
+      ok: [201, 'SignupResult'],
+    },
+  },
+  '/v1/auth/login': {
+    post: {
+      summary: 'Open a session with tenant slug, email and password',
+      description:
+        'Public. A wrong tenant, email or password all answer the same 401 `invalid_credentials`, in about the same time. Rate-limited per client address and per client address + account (429 with Retry-After).',
+      operationId: 'logIn',
+      public: true,
+      rateLimited: true,
+      body: fromZod(loginInput),
+      ok: [200, 'LoginResult'],
+    },
+  },
+  '/v1/auth/logout': {
+    post: { summary: 'End the session sent as "Authorization: Bearer ses_..."', operationId: 'logOut', public: true, ok: [200, 'Ok'] },
+  },
+  '/v1/auth/verify_email': {
+    post: { summary: 'Confirm an email with the token mailed to it (works once, expires in 48 hours)', operationId: 'verifyEmail', public: true, rateLimited: true, body: fromZod(verifyEmailInput), ok: [200, 'User'] },
+  },
+  '/v1/auth/password_reset': {
+    post: {
+      summary: 'Mail a password reset link',
+      description: 'Public. Answers 202 whether or not the tenant has such a user (nothing is revealed); the link works once and expires in one hour. Rate-limited like login.',
+      operationId: 'requestPasswordReset',
+      public: true,
+      rateLimited: true,
+      body: fromZod(requestPasswordResetInput),
+      ok: [202, 'Ok'],
+    },
+  },
+  '/v1/auth/password_reset/confirm': {
+    post: {
+      summary: 'Set a new password with a reset token',
+      description: 'Public. Ends every session of the user and every other reset link.',
+      operationId: 'resetPassword',
+      public: true,
+      rateLimited: true,
+      body: fromZod(resetPasswordInput),
+      ok: [200, 'Ok'],
+    },
+  },
+  '/v1/users': {
+    get: { summary: 'List the tenant\'s users', operationId: 'listUsers', ok: [200, 'UserList'] },
+    post: { summary: 'Add a user (never above the caller\'s role); they are mailed a verification link', operationId: 'createUser', body: fromZod(createUserInput), ok: [201, 'User'] },
+  },
+  '/v1/users/{id}': {
+    patch: {
+      summary: "Change a user's role",
+      description: 'API keys the user created (directly or through other keys) act with at most the new role.',
+      operationId: 'updateUser',
+      body: fromZod(updateUserInput),
+      ok: [200, 'User'],
+      params: [{ name: 'id', in: 'path', schema: { type: 'string', format: 'uuid' }, required: true }],
+    },
+    delete: {
+      summary: 'Remove a user',
+      description: 'Disables the user: their sessions end and the secret API keys they created stop working.',
+      operationId: 'removeUser',
+      ok: [200, 'User'],
+      params: [{ name: 'id', in: 'path', schema: { type: 'string', format: 'uuid' }, required: true }],
+    },
+  },
   '/v1/api_keys': {
     get: { summary: 'List API keys (never the keys themselves)', operationId: 'listApiKeys', ok: [200, 'ApiKeyList'] },
-    post: { summary: 'Create an API key; the response shows it once', operationId: 'createApiKey', body: fromZod(createApiKeyInput), ok: [201, 'ApiKeyCreated'] },
+    post: {
+      summary: 'Create an API key; the response shows it once',
+      description: "A secret key acts with at most its creator's current role: lowering the creator's role lowers the key's, removing the creator disables it.",
+      operationId: 'createApiKey', body: fromZod(createApiKeyInput), ok: [201, 'ApiKeyCreated'] },
   },
   '/v1/api_keys/{id}': {
     delete: { summary: 'Revoke an API key', operationId: 'revokeApiKey', ok: [200, 'ApiKey'], params: [{ name: 'id', in: 'path', schema: { type: 'string', format: 'uuid' }, required: true }] },
@@ -387,7 +497,7 @@ const routes: Record<string, Record<string, Operation>> = {
       params: [
         { name: 'entity_type', in: 'query', schema: string },
         { name: 'entity_id', in: 'query', schema: string },
-        { name: 'before_id', in: 'query', schema: string },
+        { name: 'before_id', in: 'query', schema: { type: 'string', format: 'uuid' }, description: 'The id of the last entry of the previous page.' },
         { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 } },
       ],
     },
@@ -404,13 +514,13 @@ function operation(op: Operation): Schema {
     summary: op.summary,
     operationId: op.operationId,
     ...(op.publishable ? { description: 'Allowed to publishable keys.' } : op.description ? { description: op.description } : {}),
-    ...(op.operationId === 'getOpenApi' ? { security: [] } : {}),
+    ...(op.operationId === 'getOpenApi' || op.public ? { security: [] } : {}),
     ...(op.params ? { parameters: op.params } : {}),
     ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: op.body } } } } : {}),
     responses: {
       [String(status)]: ok,
       ...(op.notModified ? { '304': { description: 'Not modified: If-None-Match names the current ETag.' } } : {}),
-      ...Object.fromEntries(Object.entries(errors).map(([code, description]) => [code, { description, content: { 'application/json': { schema: ref('Error') } } }])),
+      ...Object.fromEntries(Object.entries(op.rateLimited ? { ...errors, ...rateLimitedAnswer } : errors).map(([code, description]) => [code, { description, content: { 'application/json': { schema: ref('Error') } } }])),
     },
   };
 }

@@ -23,13 +23,16 @@ import { snapshotsRestRoutes } from './domains/snapshots/router.ts';
 import { subscriptionsRestRoutes, subscriptionsTrpc } from './domains/subscriptions/router.ts';
 import { walletsRestRoutes, walletsTrpc } from './domains/wallets/router.ts';
 import * as tenants from './domains/tenants/service.ts';
-import { authTrpc, usersTrpc } from './domains/tenants/router.ts';
+import { accountsRestRoutes, authTrpc, clientAddress, usersRestRoutes, usersTrpc } from './domains/tenants/router.ts';
 import type { Clock } from './platform/clock.ts';
 import { checkDatabase, type Db } from './platform/db.ts';
 import type { Deps } from './platform/deps.ts';
 import type { JobRunner } from './platform/jobs.ts';
 import { errorHandler, jsonBody, locals, requestContext, routeNotFound } from './platform/http.ts';
 import { createLogger, type Logger } from './platform/log.ts';
+import type { Mailer } from './platform/mail.ts';
+import { createRateLimiter, type AccountRateRule, type RateLimiter, type RateRule } from './platform/ratelimit.ts';
+import { AppError } from './platform/errors.ts';
 import { createMetrics, type Metrics } from './platform/metrics.ts';
 import { router, type TrpcContext } from './platform/trpc.ts';
 
@@ -64,6 +67,15 @@ export interface AppOptions {
   metrics?: Metrics;
   /** The job system, reported by /readyz (absent when this process runs no jobs). */
   jobs?: Pick<JobRunner, 'status'>;
+  /** Express's `trust proxy` (config TRUST_PROXY): X-Forwarded-Proto makes the session cookie Secure. */
+  trustProxy?: boolean | number | string;
+  /** Node's headersTimeout and requestTimeout (slow or stalled clients are cut off). */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  mailer?: Mailer;
+  publicUrl?: string;
+  /** Overrides of the account endpoints' rate limits (tests, or a deployment's own). */
+  rateLimits?: Partial<Record<AccountRateRule, RateRule>>;
 }
 
 const sessionCookie = 'tariff_session';
@@ -73,7 +85,15 @@ const defaultBodyLimitBytes = 16 * 1024 * 1024;
 function depsOf(options: AppOptions): Deps {
   const logger = options.logger ?? createLogger('info');
   const metrics = options.metrics ?? createMetrics();
-  return { db: options.db, clock: options.clock, logger, metrics, sessionTtlSeconds: options.sessionTtlSeconds ?? 30 * 24 * 3600 };
+  return {
+    db: options.db,
+    clock: options.clock,
+    logger,
+    metrics,
+    sessionTtlSeconds: options.sessionTtlSeconds ?? 30 * 24 * 3600,
+    mailer: options.mailer,
+    publicUrl: options.publicUrl,
+  };
 }
 
 /** The service's HTTP server: plain ingestion requests on their fast path (events/fast-path.ts), the rest in the app. */
@@ -81,9 +101,15 @@ export function createServer(options: AppOptions): http.Server {
   const deps = depsOf(options);
   const app = appOf(deps, options);
   const fast = ingestionFastPath(deps, options.bodyLimitBytes ?? defaultBodyLimitBytes);
-  return http.createServer((req, res) => {
+  // A client that trickles its headers or body holds a socket; these bound how long. Node enforces them at
+  // each connectionsCheckingInterval, so the interval follows the shorter timeout.
+  const headersTimeout = options.headersTimeoutMs ?? 20_000;
+  const requestTimeout = options.requestTimeoutMs ?? 120_000;
+  const connectionsCheckingInterval = Math.max(250, Math.min(30_000, Math.floor(Math.min(headersTimeout, requestTimeout || Infinity) / 2)));
+  const server = http.createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval }, (req, res) => {
     if (!fast(req, res)) app(req, res);
   });
+  return server;
 }
 
 export function createApp(options: AppOptions): express.Express {
@@ -94,6 +120,8 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
   const { logger, metrics } = deps;
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', options.trustProxy ?? false);
+  const limiter = createRateLimiter(deps.clock, options.rateLimits);
   // No hash of every response body: the API's answers are per request (a route that can be cached, the
   // pricing snapshot, sets its own ETag).
   app.set('etag', false);
@@ -125,13 +153,16 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
     }
   });
 
-  app.use(jsonBody(options.bodyLimitBytes ?? defaultBodyLimitBytes));
+  // Bodies are parsed only after the caller is known: an unauthenticated request costs no JSON parsing.
+  const body = jsonBody(options.bodyLimitBytes ?? defaultBodyLimitBytes);
 
   const v1 = express.Router();
   v1.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument);
   });
-  v1.use(apiKeyAuthentication(deps));
+  v1.use(accountsRestRoutes(deps, limiter, body));
+  v1.use(apiKeyAuthentication(deps), body);
+  v1.use(usersRestRoutes(deps));
   v1.use(eventsRestRoutes(deps), customersRestRoutes(deps), metersRestRoutes(deps), pricingRestRoutes(deps), keysRestRoutes(deps), auditRestRoutes(deps));
   v1.use(walletsRestRoutes(deps), ledgerRestRoutes(deps), budgetsRestRoutes(deps), plansRestRoutes(deps), subscriptionsRestRoutes(deps), invoicesRestRoutes(deps));
   v1.use(creditNotesRestRoutes(deps), reratingsRestRoutes(deps));
@@ -141,9 +172,14 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
 
   app.use(
     '/trpc',
+    body,
     createExpressMiddleware({
       router: appRouter,
-      createContext: ({ req, res }) => createTrpcContext(deps, req, res),
+      createContext: ({ req, res }) => createTrpcContext(deps, limiter, req, res),
+      responseMeta: ({ errors }) => {
+        const retryAfter = errors.map((error) => error.cause).find((cause) => cause instanceof AppError && cause.retryAfterSeconds !== undefined) as AppError | undefined;
+        return retryAfter ? { headers: { 'retry-after': String(retryAfter.retryAfterSeconds) } } : {};
+      },
       onError: ({ error, path }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR') logger.error('unhandled tRPC error', { path, error: error.cause ?? error });
       },
@@ -155,7 +191,7 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
   return app;
 }
 
-async function createTrpcContext(deps: Deps, req: Request, res: Response): Promise<TrpcContext> {
+async function createTrpcContext(deps: Deps, limiter: RateLimiter, req: Request, res: Response): Promise<TrpcContext> {
   const token = sessionTokenOf(req);
   const session = token ? await tenants.authenticateSession(deps, token) : undefined;
   const requestId = locals(res).requestId;
@@ -166,6 +202,8 @@ async function createTrpcContext(deps: Deps, req: Request, res: Response): Promi
     actor,
     requestId,
     sessionToken: session ? token : undefined,
+    clientAddress: clientAddress(req),
+    limiter,
     setSessionCookie: (value, expiresAt) =>
       res.cookie(sessionCookie, value, { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/', expires: expiresAt }),
     clearSessionCookie: () => res.clearCookie(sessionCookie, { path: '/' }),

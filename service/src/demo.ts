@@ -13,6 +13,8 @@ import { signUp } from './domains/tenants/service.ts';
 
 export interface DemoCredentials {
   tenant_id: string;
+  /** The tenant's login name (absent in credentials saved before slugs existed). */
+  tenant_slug?: string;
   email: string;
   password: string;
   api_key: string;
@@ -47,14 +49,14 @@ const demoBook = {
 export async function createDemoTenant(deps: Deps): Promise<DemoCredentials> {
   const email = 'demo@tariff.local';
   const password = crypto.randomBytes(12).toString('base64url');
-  const { tenant, user } = await signUp(deps, { tenant_name: 'Demo AI', email, password });
+  const { tenant, user } = await signUp(deps, { tenant_name: 'Demo AI', tenant_slug: 'demo', email, password });
   const owner: Actor = { tenantId: tenant.id, type: 'user', id: user.id, principal: 'owner' };
   const key = await createApiKey(deps, owner, { kind: 'secret', name: 'demo', role: 'admin' });
   await createPriceBook(deps, owner, { name: 'Demo LLM and GPU prices', book: demoBook });
   await createCustomer(deps, owner, { external_id: 'demo-customer', currency: 'USD', name: 'Demo customer', is_reseller: false, metadata: {} });
   await assignPriceBook(deps, owner, 'demo-customer', { price_book: 'demo-llm', effective_from: '2020-01-01T00:00:00Z' });
   await createMeter(deps, owner, { code: 'tokens', name: 'Input tokens', event_type: 'llm.completion', aggregation: 'sum', property: 'input_tokens', group_by: ['model'], filters: [] });
-  return { tenant_id: tenant.id, email, password, api_key: key.secret };
+  return { tenant_id: tenant.id, tenant_slug: tenant.slug, email, password, api_key: key.secret };
 }
 
 export async function readDemoCredentials(dataDir: string): Promise<DemoCredentials | undefined> {
@@ -81,7 +83,7 @@ export function demoInstructions(url: string, credentials: DemoCredentials): str
   });
   return [
     `Tariff is running at ${url}`,
-    `Demo tenant: ${credentials.email} / ${credentials.password}`,
+    `Demo tenant: ${credentials.tenant_slug ?? credentials.tenant_id} (log in as ${credentials.email} / ${credentials.password})`,
     `Demo API key: ${credentials.api_key}`,
     `Try: curl -s ${url}/v1/events -H 'authorization: Bearer ${credentials.api_key}' -H 'content-type: application/json' -d '${event}'`,
     `Then: curl -s ${url}/v1/customers/demo-customer/usage -H 'authorization: Bearer ${credentials.api_key}'`,

@@ -2,6 +2,7 @@
 // tick that enqueues them. The tick reads the injected clock (production: every minute by cron; tests send it
 // after moving their frozen clock) and enqueues one job per unit of work, never one per event.
 import { invoiceJobs, scheduleInvoicing } from './domains/invoices/jobs.ts';
+import { EMAIL_DELIVERY_JOB, mailJobs } from './domains/mail/jobs.ts';
 import { reratingJobs, scheduleReratings } from './domains/reratings/jobs.ts';
 import { scheduleExpiries, walletJobs } from './domains/wallets/jobs.ts';
 import type { JobDefinition } from './platform/jobs.ts';
@@ -21,7 +22,10 @@ const billingTick: JobDefinition = {
   },
 };
 
-export const jobDefinitions: JobDefinition[] = [billingTick, ...invoiceJobs, ...walletJobs, ...reratingJobs];
+export const jobDefinitions: JobDefinition[] = [billingTick, ...invoiceJobs, ...walletJobs, ...reratingJobs, ...mailJobs];
 
 /** Cron schedules in production: the billing tick every minute. */
-export const jobSchedules = [{ name: BILLING_TICK_JOB, cron: '* * * * *' }];
+export const jobSchedules = [
+  { name: BILLING_TICK_JOB, cron: '* * * * *' },
+  { name: EMAIL_DELIVERY_JOB, cron: '* * * * *' },
+];

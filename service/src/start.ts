@@ -11,6 +11,7 @@ import type { Config } from './platform/config.ts';
 import { connect, connectService, resolveDatabase, type Db } from './platform/db.ts';
 import { installJobs, startJobs, type JobRunner, type JobTimings } from './platform/jobs.ts';
 import { createLogger, type Logger } from './platform/log.ts';
+import { createMailer } from './platform/mail.ts';
 import { createMetrics } from './platform/metrics.ts';
 import { migrate, setServiceRolePassword } from './platform/migrate.ts';
 
@@ -50,7 +51,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
 
   const db = await connectService(target);
   const metrics = createMetrics();
-  const deps = { db, clock, logger, metrics, sessionTtlSeconds: config.sessionTtlSeconds };
+  const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, logger });
+  const deps = { db, clock, logger, metrics, sessionTtlSeconds: config.sessionTtlSeconds, mailer, publicUrl: config.publicUrl };
 
   // A demo tenant on the first start of an empty database: always on the embedded database, on PostgreSQL
   // only when asked (DEMO_TENANT=1), since a production database should not get one by accident.
@@ -68,7 +70,14 @@ export async function startService(config: Config, options: StartOptions = {}): 
   // minute by pg-boss's cron, and its maintenance (expiry, archiving, deletion of old jobs).
   const jobs = await startJobs(deps, jobDefinitions, { supervise: true, schedules: jobSchedules, timings: options.jobTimings });
 
-  const server = createServer({ ...deps, bodyLimitBytes: config.bodyLimitBytes, jobs });
+  const server = createServer({
+    ...deps,
+    bodyLimitBytes: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    headersTimeoutMs: config.headersTimeoutMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    jobs,
+  });
   await new Promise<void>((resolve) => (options.host ? server.listen(config.port, options.host, resolve) : server.listen(config.port, resolve)));
   const { port } = server.address() as AddressInfo;
   const url = `http://${options.host ?? 'localhost'}:${port}`;

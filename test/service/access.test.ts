@@ -17,13 +17,15 @@ describe('tenants and access', () => {
     expect(signup.body.user).toMatchObject({ email: 'founder@acme.example', role: 'owner' });
     expect(signup.body.session.token).toMatch(/^ses_/);
 
-    const wrong = await trpc(harness, 'mutation', 'auth.login', { email: 'founder@acme.example', password: 'not the password' });
+    const tenant = signup.body.tenant.slug;
+    expect(tenant).toBe('acme-ai');
+    const wrong = await trpc(harness, 'mutation', 'auth.login', { tenant, email: 'founder@acme.example', password: 'not the password' });
     expect(wrong.status).toBe(401);
     expect(wrong.error?.data.app?.code).toBe('invalid_credentials');
-    const unknown = await trpc(harness, 'mutation', 'auth.login', { email: 'nobody@acme.example', password: 'a long enough password' });
+    const unknown = await trpc(harness, 'mutation', 'auth.login', { tenant, email: 'nobody@acme.example', password: 'a long enough password' });
     expect(unknown.status).toBe(401);
 
-    const login = await trpc(harness, 'mutation', 'auth.login', { email: 'FOUNDER@acme.example', password: 'a long enough password' });
+    const login = await trpc(harness, 'mutation', 'auth.login', { tenant: 'ACME-AI', email: 'FOUNDER@acme.example', password: 'a long enough password' });
     expect(login.status).toBe(200);
     expect(login.body.tenant_id).toBe(signup.body.tenant.id);
     const session = login.body.session.token;
@@ -119,7 +121,7 @@ describe('tenants and access', () => {
       const email = `${role}-${tenant.tenantId.slice(0, 8)}@example.com`;
       const created = await trpc(harness, 'mutation', 'users.create', { email, password: 'a long enough password', role }, tenant.session);
       expect(created.status).toBe(200);
-      users[role] = (await trpc(harness, 'mutation', 'auth.login', { email, password: 'a long enough password' })).body.session.token;
+      users[role] = (await trpc(harness, 'mutation', 'auth.login', { tenant: tenant.slug, email, password: 'a long enough password' })).body.session.token;
     }
     const customer = { external_id: 'role-test', currency: 'EUR' };
     expect((await trpc(harness, 'query', 'customers.list', {}, users.viewer)).status).toBe(200);

@@ -1,7 +1,7 @@
 // Starts the service in-process on a random port against a fresh PostgreSQL database, and talks to it over HTTP.
 import type { AddressInfo } from 'node:net';
 import http from 'node:http';
-import { createApp, createServer } from '../../service/src/app.ts';
+import { createApp, createServer, type AppOptions } from '../../service/src/app.ts';
 import { manualClock, type ManualClock } from '../../service/src/platform/clock.ts';
 import { createLogger, silentLogger } from '../../service/src/platform/log.ts';
 import { createTestDatabase, type TestDatabase } from '../../service/src/platform/test-database.ts';
@@ -16,10 +16,12 @@ export interface Harness {
 }
 
 /** The service on a fresh database; `expressOnly` leaves out ingestion's fast path (its parity test compares the two). */
-export async function startService(options: { now?: string; bodyLimitBytes?: number; expressOnly?: boolean } = {}): Promise<Harness> {
+export async function startService(
+  options: { now?: string; bodyLimitBytes?: number; expressOnly?: boolean; app?: Partial<AppOptions> } = {},
+): Promise<Harness> {
   const database = await createTestDatabase();
   const clock = manualClock(options.now ?? '2026-03-01T12:00:00Z');
-  const appOptions = { db: database.app, clock, logger: process.env.TEST_LOG ? createLogger('error', (line) => process.stderr.write(line + '\n')) : silentLogger, bodyLimitBytes: options.bodyLimitBytes };
+  const appOptions = { db: database.app, clock, logger: process.env.TEST_LOG ? createLogger('error', (line) => process.stderr.write(line + '\n')) : silentLogger, bodyLimitBytes: options.bodyLimitBytes, ...options.app };
   const server = options.expressOnly ? http.createServer(createApp(appOptions)) : createServer(appOptions);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -95,6 +97,8 @@ export async function trpc<T = any>(
 
 export interface TenantFixture {
   tenantId: string;
+  /** The tenant's login name. */
+  slug: string;
   email: string;
   session: string;
   secretKey: string;
@@ -111,7 +115,7 @@ export async function signUpTenant(harness: Harness, name = `Tenant ${++counter}
   const session = signup.body.session.token as string;
   const secret = await trpc(harness, 'mutation', 'apiKeys.create', { kind: 'secret', name: 'backend' }, session);
   const publishable = await trpc(harness, 'mutation', 'apiKeys.create', { kind: 'publishable', name: 'web' }, session);
-  return { tenantId: signup.body.tenant.id, email, session, secretKey: secret.body.secret, publishableKey: publishable.body.secret };
+  return { tenantId: signup.body.tenant.id, slug: signup.body.tenant.slug, email, session, secretKey: secret.body.secret, publishableKey: publishable.body.secret };
 }
 
 /** A small valid price book in the kernel's JSON. */

@@ -154,6 +154,12 @@ describe('tenant isolation', () => {
       { route: 'trpc users.list', run: asAtrpc('query', 'users.list'), status: 200, check: notListed(bUserId) },
       { route: 'trpc users.changeRole', run: asAtrpc('mutation', 'users.changeRole', { user_id: bUserId, role: 'viewer' }), status: 404 },
       { route: 'trpc users.create', run: asAtrpc('mutation', 'users.create', { email: 'x@a.example', password: 'a long enough password', role: 'viewer' }), status: 200 },
+      { route: 'trpc users.remove', run: asAtrpc('mutation', 'users.remove', { user_id: bUserId }), status: 404 },
+      { route: 'trpc auth.resendVerification', run: asAtrpc('mutation', 'auth.resendVerification'), status: 200 },
+      { route: 'GET /users', run: asA('GET', '/v1/users'), status: 200, check: notListed(bUserId) },
+      { route: 'POST /users', run: asA('POST', '/v1/users', { email: 'y@a.example', password: 'a long enough password', role: 'viewer' }), status: 201 },
+      { route: 'PATCH /users/:id', run: asA('PATCH', `/v1/users/${bUserId}`, { role: 'viewer' }), status: 404 },
+      { route: 'DELETE /users/:id', run: asA('DELETE', `/v1/users/${bUserId}`), status: 404 },
       { route: 'trpc apiKeys.list', run: asAtrpc('query', 'apiKeys.list'), status: 200, check: notListed(bKeyId) },
       { route: 'trpc apiKeys.revoke', run: asAtrpc('mutation', 'apiKeys.revoke', { id: bKeyId }), status: 404 },
       { route: 'trpc apiKeys.create', run: asAtrpc('mutation', 'apiKeys.create', { kind: 'publishable', name: 'a' }), status: 200 },
@@ -300,10 +306,11 @@ describe('tenant isolation', () => {
       }
     };
     walk(app.router.stack);
-    const publicRoutes = ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json'];
+    // Public account routes (/v1/auth/...) name no tenant object: the accounts tests cover them.
+    const publicRoutes = ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'POST /auth/signup', 'POST /auth/login', 'POST /auth/logout', 'POST /auth/verify_email', 'POST /auth/password_reset', 'POST /auth/password_reset/confirm'];
     expect(routes.filter((r) => !publicRoutes.includes(r) && !tried.has(r))).toEqual([]);
     const procedures = Object.keys((appRouter as any)._def.procedures);
-    const tenantless = ['auth.signup', 'auth.login', 'auth.logout'];
+    const tenantless = ['auth.signup', 'auth.login', 'auth.logout', 'auth.verifyEmail', 'auth.requestPasswordReset', 'auth.resetPassword'];
     expect(procedures.filter((p) => !tenantless.includes(p) && !tried.has(`trpc ${p}`))).toEqual([]);
 
     // A's writes landed in A; B's rows are exactly as before, and B still works with its own key.
@@ -316,10 +323,10 @@ describe('tenant isolation', () => {
     expect(bReceipt.body.customer_id).toBe('b-customer');
   });
 
-  it('A\'s owner cannot log into B by naming B\'s tenant id', async () => {
-    const login = await trpc(harness, 'mutation', 'auth.login', { email: a.email, password: 'correct horse battery staple', tenant_id: b.tenantId });
+  it('A\'s owner cannot log into B by naming B\'s tenant', async () => {
+    const login = await trpc(harness, 'mutation', 'auth.login', { tenant: b.slug, email: a.email, password: 'correct horse battery staple' });
     expect(login.status).toBe(401);
-    const own = await trpc(harness, 'mutation', 'auth.login', { email: a.email, password: 'correct horse battery staple', tenant_id: a.tenantId });
+    const own = await trpc(harness, 'mutation', 'auth.login', { tenant: a.slug, email: a.email, password: 'correct horse battery staple' });
     expect(own.body.tenant_id).toBe(a.tenantId);
   });
 

@@ -17,6 +17,19 @@ export interface Config {
   poolSize: number;
   /** Session lifetime in seconds. */
   sessionTtlSeconds: number;
+  /**
+   * Express's `trust proxy` (TRUST_PROXY): behind a TLS-terminating proxy, X-Forwarded-Proto/For are believed, so
+   * the session cookie gets `Secure` and rate limits key on the client's address. Unset: nothing is trusted.
+   */
+  trustProxy: boolean | number | string;
+  /** Longest wait for a request's headers, then for the whole request, in milliseconds. */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** SMTP server for account mail (smtp:// or smtps:// URL); unset: mail is printed to the log. */
+  smtpUrl?: string;
+  mailFrom: string;
+  /** Where the dashboard lives, for links in mail. */
+  publicUrl: string;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -37,7 +50,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     bodyLimitBytes: integer(env.BODY_LIMIT_BYTES, 16 * 1024 * 1024, 'BODY_LIMIT_BYTES'),
     poolSize: integer(env.DB_POOL_SIZE, 10, 'DB_POOL_SIZE'),
     sessionTtlSeconds: integer(env.SESSION_TTL_SECONDS, 30 * 24 * 3600, 'SESSION_TTL_SECONDS'),
+    trustProxy: trustProxy(env.TRUST_PROXY),
+    headersTimeoutMs: integer(env.HEADERS_TIMEOUT_MS, 20_000, 'HEADERS_TIMEOUT_MS'),
+    requestTimeoutMs: integer(env.REQUEST_TIMEOUT_MS, 120_000, 'REQUEST_TIMEOUT_MS'),
+    smtpUrl: env.SMTP_URL || undefined,
+    mailFrom: env.MAIL_FROM || 'Tariff <no-reply@tariff.local>',
+    publicUrl: (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, ''),
   };
+}
+
+/** "true"/"1": trust every proxy hop; a number: that many hops; anything else: Express's list of addresses/subnets. */
+export function trustProxy(raw: string | undefined): boolean | number | string {
+  if (raw === undefined || raw === '' || raw === 'false' || raw === '0') return false;
+  if (raw === 'true') return true;
+  if (/^[0-9]+$/.test(raw)) return Number(raw);
+  return raw;
 }
 
 function integer(raw: string | undefined, fallback: number, name: string): number {

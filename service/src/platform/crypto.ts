@@ -29,7 +29,8 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return crypto.timingSafeEqual(actual, expected);
 }
 
-export type TokenKind = 'sk' | 'pk' | 'ses';
+/** API keys, sessions, and the tokens mailed to verify an email (vfy) or reset a password (rst). */
+export type TokenKind = 'sk' | 'pk' | 'ses' | 'vfy' | 'rst';
 
 /** `<kind>_<43 base64url chars>`: 256 random bits. */
 export function generateToken(kind: TokenKind): string {
@@ -42,5 +43,5 @@ export function hashToken(token: string): Buffer {
 
 export function tokenKind(token: string): TokenKind | undefined {
   const kind = token.slice(0, token.indexOf('_'));
-  return kind === 'sk' || kind === 'pk' || kind === 'ses' ? kind : undefined;
+  return kind === 'sk' || kind === 'pk' || kind === 'ses' || kind === 'vfy' || kind === 'rst' ? kind : undefined;
 }

@@ -1,6 +1,7 @@
 import type { Clock } from './clock.ts';
 import type { Db } from './db.ts';
 import type { Logger } from './log.ts';
+import type { Mailer } from './mail.ts';
 import type { Metrics } from './metrics.ts';
 
 /** What services are given: the service-role pool and the clock (plus the few settings they need). */
@@ -10,4 +11,8 @@ export interface Deps {
   logger: Logger;
   metrics: Metrics;
   sessionTtlSeconds: number;
+  /** Account mail (verification, password reset); absent: printed to the log. */
+  mailer?: Mailer;
+  /** The dashboard's address, for links in mail. */
+  publicUrl?: string;
 }

@@ -8,6 +8,7 @@ export type ErrorKind =
   | 'not_found'
   | 'conflict'
   | 'precondition'
+  | 'rate_limited'
   | 'unavailable';
 
 export interface FieldProblem {
@@ -20,6 +21,8 @@ export class AppError extends Error {
   readonly kind: ErrorKind;
   readonly code: string;
   readonly details: FieldProblem[];
+  /** For rate_limited: when to try again (the Retry-After header). */
+  retryAfterSeconds?: number;
 
   constructor(kind: ErrorKind, code: string, message: string, details: FieldProblem[] = []) {
     super(message);
@@ -55,6 +58,7 @@ const httpStatusByKind: Record<ErrorKind, number> = {
   not_found: 404,
   conflict: 409,
   precondition: 422,
+  rate_limited: 429,
   unavailable: 503,
 };
 
@@ -71,6 +75,7 @@ const trpcCodeByKind = {
   not_found: 'NOT_FOUND',
   conflict: 'CONFLICT',
   precondition: 'PRECONDITION_FAILED',
+  rate_limited: 'TOO_MANY_REQUESTS',
   unavailable: 'SERVICE_UNAVAILABLE',
 } as const satisfies Record<ErrorKind, string>;
 

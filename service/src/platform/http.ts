@@ -98,6 +98,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const { status, body } = errorAnswer(logger, fromBodyParserError(error) ?? error, locals(res).requestId);
     if (res.headersSent) return;
+    if (error instanceof AppError && error.retryAfterSeconds !== undefined) res.set('retry-after', String(error.retryAfterSeconds));
     res.status(status).json(body);
   };
 }

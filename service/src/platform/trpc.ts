@@ -3,6 +3,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import type { Actor } from './auth.ts';
 import type { Deps } from './deps.ts';
+import type { RateLimiter } from './ratelimit.ts';
 import { unauthenticated } from './auth.ts';
 import { AppError, fromZodError, toTrpcCode } from './errors.ts';
 
@@ -12,6 +13,9 @@ export interface TrpcContext {
   requestId: string;
   /** The session token the caller presented, for logout. */
   sessionToken?: string;
+  /** The caller's address (X-Forwarded-For's under TRUST_PROXY), for rate limits. */
+  clientAddress: string;
+  limiter: RateLimiter;
   setSessionCookie(token: string, expiresAt: Date): void;
   clearSessionCookie(): void;
 }

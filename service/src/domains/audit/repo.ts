@@ -45,18 +45,18 @@ export async function insertAuditEntries({ db, tenantId }: TenantScope, entries:
 
 export async function listAuditEntries(
   { db, tenantId }: TenantScope,
-  filter: { entityType?: string; entityId?: string; beforeId?: bigint; limit: number },
+  filter: { entityType?: string; entityId?: string; beforeId?: string; limit: number },
 ): Promise<AuditEntry[]> {
   const rows = await db`
     select * from audit_log
     where tenant_id = ${tenantId}
       ${filter.entityType ? db`and entity_type = ${filter.entityType}` : db``}
       ${filter.entityId ? db`and entity_id = ${filter.entityId}` : db``}
-      ${filter.beforeId !== undefined ? db`and id < ${filter.beforeId}` : db``}
+      ${filter.beforeId !== undefined ? db`and id < (select b.id from audit_log b where b.tenant_id = ${tenantId} and b.entry_id = ${filter.beforeId})` : db``}
     order by id desc
     limit ${filter.limit}`;
   return rows.map((row) => ({
-    id: String(row.id),
+    id: row.entry_id,
     at: row.at,
     actorType: row.actor_type,
     actorId: row.actor_id,

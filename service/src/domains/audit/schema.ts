@@ -3,7 +3,8 @@ import { z } from 'zod';
 export const listAuditLogInput = z.strictObject({
   entity_type: z.string().min(1).max(100).optional(),
   entity_id: z.string().min(1).max(300).optional(),
-  before_id: z.string().regex(/^[0-9]{1,18}$/, 'must be an audit entry id').optional(),
+  /** The id of the last entry of the previous page (ids are random: the log keeps its own order). */
+  before_id: z.uuid('must be an audit entry id').optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 export type ListAuditLogInput = z.infer<typeof listAuditLogInput>;

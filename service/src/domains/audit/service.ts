@@ -43,7 +43,7 @@ export async function listAuditLog(
       {
         entityType: input.entity_type,
         entityId: input.entity_id,
-        beforeId: input.before_id === undefined ? undefined : BigInt(input.before_id),
+        beforeId: input.before_id,
         limit: input.limit,
       },
     ),

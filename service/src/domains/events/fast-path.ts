@@ -3,9 +3,9 @@
 // plain request is taken here: POST /v1/events with a JSON Content-Type, a Content-Length within the body limit
 // and a Bearer key. Everything else goes to the Express app, so errors about the request itself (415, 413,
 // chunked bodies, a missing key) keep their one implementation; what is answered here is what the app answers,
-// in the same order (body, then key, then events), with the same request id, metrics and access log.
+// in the same order (key, then body, then events: a body is never parsed for an unknown caller), with the same request id, metrics and access log.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { unauthenticated } from '../../platform/auth.ts';
+import { unauthenticated, type Actor } from '../../platform/auth.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { badBody, errorAnswer, malformedJson, parseInput, trackRequest } from '../../platform/http.ts';
 import * as keys from '../keys/service.ts';
@@ -33,6 +33,9 @@ export function ingestionFastPath(deps: Deps, bodyLimitBytes: number): (req: Inc
       (status, seconds) => deps.metrics.observe('http_request_duration_seconds', seconds, { method: 'POST', route, status: String(status) }),
       () => caller.tenantId,
     );
+    // The key is looked up while the body arrives; the body is parsed only once the key is known good.
+    const authenticated = keys.authenticateApiKey(deps, key);
+    authenticated.catch(() => {});
     const chunks: Buffer[] = [];
     let received = 0;
     req.on('data', (chunk: Buffer) => {
@@ -41,7 +44,7 @@ export function ingestionFastPath(deps: Deps, bodyLimitBytes: number): (req: Inc
     });
     req.on('error', () => res.destroy());
     req.on('end', () => {
-      answer(deps, res, requestId, received === length ? Buffer.concat(chunks, length).toString('utf8') : undefined, key, caller).catch((error: unknown) => {
+      answer(deps, res, requestId, received === length ? Buffer.concat(chunks, length).toString('utf8') : undefined, authenticated, caller).catch((error: unknown) => {
         deps.logger.error('unhandled error', { request_id: requestId, error });
         res.destroy();
       });
@@ -50,8 +53,18 @@ export function ingestionFastPath(deps: Deps, bodyLimitBytes: number): (req: Inc
   };
 }
 
-async function answer(deps: Deps, res: ServerResponse, requestId: string, text: string | undefined, key: string, caller: { tenantId?: string }): Promise<void> {
+async function answer(
+  deps: Deps,
+  res: ServerResponse,
+  requestId: string,
+  text: string | undefined,
+  authenticated: Promise<Actor | undefined>,
+  caller: { tenantId?: string },
+): Promise<void> {
   try {
+    const actor = await authenticated;
+    if (!actor) throw unauthenticated('Unknown or revoked API key');
+    caller.tenantId = actor.tenantId;
     if (text === undefined) throw badBody('request size did not match content length');
     let body: unknown;
     try {
@@ -59,9 +72,6 @@ async function answer(deps: Deps, res: ServerResponse, requestId: string, text: 
     } catch (error) {
       throw malformedJson((error as Error).message);
     }
-    const actor = await keys.authenticateApiKey(deps, key);
-    if (!actor) throw unauthenticated('Unknown or revoked API key');
-    caller.tenantId = actor.tenantId;
     const { events } = parseInput(ingestBody, body);
     send(res, 200, await ingestEvents(deps, { ...actor, requestId }, events));
   } catch (error) {

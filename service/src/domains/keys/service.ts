@@ -69,7 +69,10 @@ const keyCacheMilliseconds = 5_000;
 const keyCacheSize = 10_000;
 const keyCache = new Map<string, { actor: Actor; until: number }>();
 
-/** The actor behind an `sk_`/`pk_` key, or undefined when it is unknown or revoked. */
+/**
+ * The actor behind an `sk_`/`pk_` key, or undefined when it is unknown or revoked, or its creator was removed.
+ * A secret key acts with the lowest of its own role and its creator's current one (migration 025).
+ */
 export async function authenticateApiKey(deps: Pick<Deps, 'db'>, token: string): Promise<Actor | undefined> {
   const kind = tokenKind(token);
   if (kind !== 'sk' && kind !== 'pk') return undefined;
@@ -95,6 +98,14 @@ export async function authenticateApiKey(deps: Pick<Deps, 'db'>, token: string):
 
 function forgetKey(keyId: string): void {
   for (const [cacheKey, entry] of keyCache) if (entry.actor.id === keyId) keyCache.delete(cacheKey);
+}
+
+/**
+ * A tenant's users changed (a role lowered, a user removed): its keys' powers, which depend on their creators'
+ * current roles, are read again. Other processes see the change within keyCacheMilliseconds.
+ */
+export function forgetTenantKeys(tenantId: string): void {
+  for (const [cacheKey, entry] of keyCache) if (entry.actor.tenantId === tenantId) keyCache.delete(cacheKey);
 }
 
 export function toApiKey(key: repo.ApiKey): ApiSchemas['ApiKey'] {
