@@ -1,11 +1,14 @@
 import { z } from 'zod';
+import { jsonObject, storableJson, text } from '../../platform/text.ts';
+
+/** A book's code (its JSON `id`). */
+export const priceBookCode = text(200);
 
 // The book's own structure is checked by the kernel host's validateBook (every problem with its JSON path);
-// zod only checks the envelope.
-const jsonObject = z.record(z.string(), z.unknown());
+// zod checks the envelope and that every key and string in it can be stored.
 
 export const createPriceBookInput = z.strictObject({
-  name: z.string().trim().min(1).max(200).optional(),
+  name: text(200, { trim: true }).optional(),
   /** A price book as `core-wasm/src/book.ts` describes it; its `id` becomes the book's code. */
   book: jsonObject,
 });
@@ -24,7 +27,6 @@ export const addPriceBookVersionInput = z.strictObject({
 });
 export type AddPriceBookVersionInput = z.infer<typeof addPriceBookVersionInput>;
 
-export const priceBookCode = z.string().min(1).max(200);
 
 export const listPriceBooksInput = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -36,10 +38,10 @@ export type ListPriceBooksInput = z.infer<typeof listPriceBooksInput>;
 export const importPriceBookInput = z.strictObject({
   source: z.literal('genai-prices'),
   /** The catalogue itself: a list of providers with their models and prices. */
-  catalogue: z.array(z.unknown()).min(1),
+  catalogue: storableJson(z.array(z.unknown()).min(1)),
   /** The new book's id; "genai-prices" when omitted. */
-  book_id: z.string().min(1).max(200).optional(),
-  name: z.string().trim().min(1).max(200).optional(),
+  book_id: priceBookCode.optional(),
+  name: text(200, { trim: true }).optional(),
   /** effective_from of the first version (a model's start_date at or before it is in force from the start). */
   first_effective_from: z.iso.datetime({ offset: true }).optional(),
   /** A catalogue regex no match rule can state exactly: refuse it (default) or widen it and say so in the notes. */

@@ -1,21 +1,22 @@
 import { z } from 'zod';
 import { roles } from '../../platform/auth.ts';
+import { text } from '../../platform/text.ts';
 
-const email = z.string().trim().toLowerCase().pipe(z.email().max(320));
+const email = text(320, { trim: true }).toLowerCase().pipe(z.email());
 // Length is what makes a password strong; composition rules only make it predictable (NIST SP 800-63B).
-const password = z.string().min(12, 'must be at least 12 characters').max(256);
+const password = text(256, { min: 12, controls: 'any' });
 
 export const signupInput = z.strictObject({
-  tenant_name: z.string().trim().min(1).max(200),
+  tenant_name: text(200, { trim: true }),
   email,
   password,
-  name: z.string().trim().min(1).max(200).optional(),
+  name: text(200, { trim: true }).optional(),
 });
 export type SignupInput = z.infer<typeof signupInput>;
 
 export const loginInput = z.strictObject({
   email,
-  password: z.string().min(1).max(256),
+  password: text(256, { controls: 'any' }),
   /** Needed only when the email belongs to users of several tenants. */
   tenant_id: z.uuid().optional(),
 });
@@ -24,7 +25,7 @@ export type LoginInput = z.infer<typeof loginInput>;
 export const createUserInput = z.strictObject({
   email,
   password,
-  name: z.string().trim().min(1).max(200).optional(),
+  name: text(200, { trim: true }).optional(),
   role: z.enum(roles),
 });
 export type CreateUserInput = z.infer<typeof createUserInput>;
