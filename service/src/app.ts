@@ -215,7 +215,12 @@ function sessionTokenOf(req: Request): string | undefined {
   if (bearer) return bearer[1];
   for (const part of (req.get('cookie') ?? '').split(';')) {
     const [name, ...value] = part.trim().split('=');
-    if (name === sessionCookie) return decodeURIComponent(value.join('='));
+    if (name !== sessionCookie) continue;
+    try {
+      return decodeURIComponent(value.join('='));
+    } catch {
+      return undefined; // not percent-encoded UTF-8: no session of ours
+    }
   }
   return undefined;
 }

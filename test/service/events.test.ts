@@ -1,8 +1,15 @@
 // Ingestion over HTTP: per-event statuses, deduplication (also under concurrent resubmission), rating with the
-// kernel, usage and receipts, late events and closed periods, the append-only store, and fuzzed bad input.
+// kernel, usage and receipts, late events and closed periods, the append-only store, fuzzed bad input, and a
+// database error in a shared transaction failing only the request that caused it.
 import fc from 'fast-check';
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestEvents } from '../../service/src/domains/events/service.ts';
+import { authenticateApiKey } from '../../service/src/domains/keys/service.ts';
+import { silentLogger } from '../../service/src/platform/log.ts';
+import { createMetrics } from '../../service/src/platform/metrics.ts';
 import { rest, signUpTenant, startService, type Harness, type TenantFixture } from './harness.ts';
+import { checkResponse } from './openapi-check.ts';
 
 const book = {
   id: 'llm-graduated',
@@ -275,19 +282,52 @@ describe('event ingestion', () => {
     expect(empty.body.events[0]).toMatchObject({ status: 'rejected', error: { code: 'invalid_event', field: 'transaction_id' } });
   });
 
-  it('answers fuzzed events with per-event 2xx/4xx outcomes, never a 5xx, and never stores an invalid event', async () => {
+  /**
+   * POST /v1/events on a connection of its own (closed after): concurrent requests on pooled keep-alive sockets
+   * meet the race of a socket the server closes as idle while the client reuses it (ECONNRESET, in this process
+   * where both share one event loop), which is no answer of the service's.
+   */
+  function postOnNewConnection(body: unknown): Promise<{ status: number; body: any }> {
+    const payload = JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const request = http.request(`${harness.url}/v1/events`, {
+        method: 'POST',
+        agent: false,
+        headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), connection: 'close' },
+      });
+      request.on('response', (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          checkResponse('POST', '/v1/events', response.statusCode!, parsed);
+          resolve({ status: response.statusCode!, body: parsed });
+        });
+        response.on('error', reject);
+      });
+      request.on('error', reject);
+      request.end(payload);
+    });
+  }
+
+  it('answers fuzzed events with per-event 2xx/4xx outcomes, never a 5xx, never stores an invalid event, and never fails the requests beside them', async () => {
     const before = new Set((await harness.database.owner`select transaction_id from events`).map((r) => r.transaction_id));
-    const scalar = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(undefined));
+    // What PostgreSQL refuses (NUL, unpaired surrogates), control characters and ids longer than the columns allow.
+    const awkward = fc.constantFrom('a\u0000b', '\u0000', '\ud800', 'x\udfff', 'llm.\udbffcompletion', '\u0001', 'x\u001b[0m', '\u007f', 'a\u0085', 'x'.repeat(201), 'x'.repeat(256), 'x'.repeat(1001));
+    const scalar = fc.oneof(fc.string(), fc.string({ unit: 'binary', maxLength: 8 }), awkward, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(undefined));
+    const key = fc.oneof(fc.string({ maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 8 }), awkward);
     const junkEvent = fc.oneof(
       fc.record(
         {
-          transaction_id: fc.oneof(fc.string({ maxLength: 300 }), scalar),
+          transaction_id: fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 8 }).map((id) => `fuzz-${id}`), scalar),
           customer_id: fc.oneof(fc.constant('acme'), fc.string(), scalar),
           event_type: fc.oneof(fc.constant('llm.completion'), scalar),
           timestamp: fc.oneof(fc.constant('2026-03-10T00:00:00Z'), fc.string(), fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), scalar),
           properties: fc.oneof(
-            fc.dictionary(fc.string({ maxLength: 20 }), scalar),
+            fc.dictionary(key, scalar),
             fc.record({ provider: fc.constant('openai'), model: fc.constant('gpt-4o'), input_tokens: scalar, output_tokens: scalar }),
+            // Rateable, with an awkward extra key or value: only the awkward part can fail it.
+            fc.tuple(key, scalar).map(([k, v]) => ({ [k]: v, provider: 'openai', model: 'gpt-4o', input_tokens: 10, output_tokens: 1 })),
             scalar,
           ),
         },
@@ -295,17 +335,42 @@ describe('event ingestion', () => {
       ),
       fc.anything(),
     );
+    let innocent = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(junkEvent, { minLength: 1, maxLength: 15 }), async (events) => {
-        const response = await post({ events });
+        // Good requests sent at the same moment share the ingestion transaction with the fuzzed one.
+        const ids = [`innocent-${++innocent}`, `innocent-${++innocent}`];
+        const [response, ...innocents] = await Promise.all([postOnNewConnection({ events }), ...ids.map((id) => postOnNewConnection(llm(id, 10, 1)))]);
+        for (const [i, good] of innocents.entries()) {
+          expect(good.status).toBe(200);
+          expect(good.body.events[0]).toMatchObject({ transaction_id: ids[i], status: 'accepted' });
+        }
         expect(response.status).toBeLessThan(500);
         if (response.status !== 200) return;
         for (const outcome of response.body.events) {
           if (outcome.status === 'rejected') expect(outcome.error.code).toMatch(/^[a-z_]+$/);
         }
       }),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
+    // Named where it is: NUL or an unpaired surrogate anywhere in an event is refused with its field.
+    const good = llm('named-1', 1, 1);
+    const named = await post({
+      events: [
+        { ...good, event_type: 'llm\u0000completion' },
+        { ...good, transaction_id: 'id-\ud800' },
+        { ...good, properties: { ...good.properties, 'k\udc00': 1 } },
+        { ...good, properties: { ...good.properties, model: 'gpt-4o\u0000' } },
+        { ...good, customer_id: 'acme\udbff' },
+      ],
+    });
+    expect(named.body.events.map((e: any) => [e.status, e.error.code, e.error.field])).toEqual([
+      ['rejected', 'invalid_event', 'event_type'],
+      ['rejected', 'invalid_event', 'transaction_id'],
+      ['rejected', 'invalid_event', 'properties.k\udc00'],
+      ['rejected', 'invalid_event', 'properties.model'],
+      ['rejected', 'invalid_event', 'customer_id'],
+    ]);
     // Whatever was accepted is rated; nothing is stored without its rated line.
     const [orphans] = await harness.database.owner`
       select count(*)::int as n from events e where not exists (select 1 from rated_lines r where r.tenant_id = e.tenant_id and r.transaction_id = e.transaction_id)`;
@@ -319,6 +384,67 @@ describe('event ingestion', () => {
       if (row.event_type === 'support.resolution') continue;
       // The gpt-4o card matches on provider and model alone, so any event type with them is rateable.
       expect(row).toMatchObject({ properties: { provider: 'openai', model: 'gpt-4o' } });
+    }
+  }, 600_000);
+
+  it('fails only the request that caused a database error in a shared transaction; the others coalesced with it are stored once, as accepted', async () => {
+    // A rule the database enforces and validation does not know: the poison event passes every check before SQL.
+    await harness.database.owner`alter table events add constraint poison_pill check (event_type <> 'poison.pill')`;
+    try {
+      // Customers on both sides of the split of big groups by customer (service.ts, splitByCustomer), so one of the
+      // two transactions commits while the poisoned one fails.
+      const half = (id: string) => [...id].reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 0) & 1;
+      const names = Array.from({ length: 40 }, (_, i) => `split-${i}`);
+      const customers = [names.find((n) => half(n) === 0)!, names.find((n) => half(n) === 1)!, names.filter((n) => half(n) === 0)[1]];
+      for (const id of customers) {
+        expect((await rest(harness, 'POST', '/v1/customers', { key: tenant.secretKey, body: { external_id: id, currency: 'USD' } })).status).toBe(201);
+        await rest(harness, 'PUT', `/v1/customers/${id}/price_book`, { key: tenant.secretKey, body: { price_book: 'llm-graduated', effective_from: '2026-01-01T00:00:00Z' } });
+      }
+      const metric = async () => Number(/tariff_ingest_shared_failures_total (\d+)/.exec(await (await fetch(`${harness.url}/metrics`)).text())?.[1] ?? 0);
+      const failuresBefore = await metric();
+      const deps = { db: harness.database.app, clock: harness.clock, logger: silentLogger, metrics: createMetrics(), sessionTtlSeconds: 3600 };
+      const actor = (await authenticateApiKey(deps, tenant.secretKey))!;
+      const request = (r: number) =>
+        Array.from({ length: 12 }, (_, i) => ({ ...llm(`shared-${r}-${i}`, 1000 + i, 10, `2026-03-12T${String(r % 24).padStart(2, '0')}:${String(i).padStart(2, '0')}:00Z`), customer_id: customers[i % 3] }));
+      const requests = Array.from({ length: 24 }, (_, r) => request(r));
+      const poisoned = request(99).map((event, i) => (i === 5 ? { ...event, event_type: 'poison.pill' } : event));
+      // The first runs at once; the others are submitted before it can commit (no I/O has completed yet), wait,
+      // and go together into the next shared transaction: 25 requests, 300 events, split in two by customer.
+      const first = ingestEvents(deps, actor, request(100));
+      const answers = Promise.allSettled([...requests.slice(0, 12), poisoned, ...requests.slice(12)].map((events) => ingestEvents(deps, actor, events)));
+      await first;
+      const settled = await answers;
+      expect(settled.map((s) => s.status)).toEqual([...Array(12).fill('fulfilled'), 'rejected', ...Array(12).fill('fulfilled')]);
+      expect((settled[12] as PromiseRejectedResult).reason.message).toMatch(/poison_pill/);
+      // Every innocent event is accepted (not "duplicate", though its half committed in the failed attempt), once.
+      const outcomes = settled.filter((s) => s.status === 'fulfilled').flatMap((s) => (s as PromiseFulfilledResult<any>).value.events);
+      expect(outcomes).toHaveLength(24 * 12);
+      expect(outcomes.filter((o) => o.status !== 'accepted')).toEqual([]);
+      const [stored] = await harness.database.owner`
+        select count(*)::int as events, (select count(*)::int from rated_lines where transaction_id like 'shared-%') as lines,
+               count(*) filter (where transaction_id like 'shared-99-%')::int as poisoned
+        from events where transaction_id like 'shared-%' and transaction_id not like 'shared-100-%'`;
+      // The poisoned request's events of the other half committed with it before the failure: stored, as its sender's retry will find them.
+      expect(stored.events - stored.poisoned).toBe(24 * 12);
+      expect(stored.lines).toBe(stored.events + 12);
+      // Each running total moved by exactly its events: the periods equal the sum of their rated lines.
+      const mismatched = await harness.database.owner`
+        select c.external_id from customer_periods p join customers c on c.id = p.customer_id
+        where c.external_id like 'split-%' and p.amount <> (select sum(amount) from rated_lines r where r.customer_id = p.customer_id and r.period_start = p.period_start)`;
+      expect(mismatched).toEqual([]);
+      expect(await metric()).toBeGreaterThan(failuresBefore);
+
+      // Over HTTP, sent at once: the poisoned request gets a 500 (a fault of the service: the database refused what
+      // validation let through), every other one its events accepted.
+      const send = async (events: unknown[]) => {
+        const response = await fetch(`${harness.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
+        return { status: response.status, body: await response.json() };
+      };
+      const overHttp = await Promise.all([...Array.from({ length: 8 }, (_, r) => send(request(200 + r))), send(request(300).map((e, i) => (i === 0 ? { ...e, event_type: 'poison.pill' } : e)))]);
+      expect(overHttp.map((r) => r.status)).toEqual([...Array(8).fill(200), 500]);
+      for (const response of overHttp.slice(0, 8)) expect(response.body).toMatchObject({ accepted: 12, rejected: 0, duplicate: 0 });
+    } finally {
+      await harness.database.owner`alter table events drop constraint poison_pill`;
     }
   });
 

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isUniqueViolation, withTenant, withTenantPipelined } from './db.ts';
+import postgres from 'postgres';
+import { isConnectionFailure, isUniqueViolation, withTenant, withTenantPipelined } from './db.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 
 describe('withTenantPipelined', () => {
@@ -51,5 +52,17 @@ describe('withTenantPipelined', () => {
     // Every pooled connection still works, outside any transaction.
     const answers = await Promise.all(Array.from({ length: 16 }, () => withTenant(database.app, tenantId, (tx) => tx`select count(*)::int as n from customers`)));
     expect(answers.map(([r]) => r.n)).toEqual(Array(16).fill(2));
+  });
+});
+
+describe('isConnectionFailure', () => {
+  it('tells errors no statement caused (connection lost, server shutting down) from those a statement did', () => {
+    const pg = (code: string) => new postgres.PostgresError({ message: code, code } as never);
+    for (const error of [pg('08006'), pg('57P01'), pg('53300'), Object.assign(new Error('x'), { code: 'CONNECTION_CLOSED' }), Object.assign(new Error('x'), { code: 'CONNECT_TIMEOUT' }), Object.assign(new Error('x'), { code: 'ECONNREFUSED' })]) {
+      expect(isConnectionFailure(error), (error as Error).message).toBe(true);
+    }
+    for (const error of [pg('23514'), pg('23505'), pg('22021'), pg('40P01'), Object.assign(new Error('x'), { code: 'MAX_PARAMETERS_EXCEEDED' }), Object.assign(new Error('x'), { code: 'ERR_INVALID_ARG_TYPE' }), new TypeError('bug'), null]) {
+      expect(isConnectionFailure(error), String((error as Error | null)?.message)).toBe(false);
+    }
   });
 });

@@ -210,6 +210,16 @@ export function isForeignKeyViolation(error: unknown, constraint?: string): bool
   return pgError(error, '23503', constraint);
 }
 
+/**
+ * An error no statement's data caused: the connection failed or was closed (postgres.js's own codes, the
+ * system's), or the server refused or ended the session (SQLSTATE classes 08, 53 and 57P).
+ */
+export function isConnectionFailure(error: unknown): boolean {
+  if (error instanceof postgres.PostgresError) return /^(08|53|57P)/.test(error.code);
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(CONNECT|CONNECTION_|E[A-Z]+$)/.test(code);
+}
+
 function pgError(error: unknown, code: string, constraint?: string): boolean {
   if (!(error instanceof postgres.PostgresError) || error.code !== code) return false;
   return constraint === undefined || error.constraint_name === constraint;

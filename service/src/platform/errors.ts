@@ -46,6 +46,8 @@ export function fromZodError(error: ZodError, prefix: string[] = []): AppError {
   const details = error.issues.flatMap((issue) => {
     const path = [...prefix, ...issue.path.map(String)];
     if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ field: [...path, key].join('.'), reason: 'unknown field' }));
+    // A record's key that failed its own schema: say why, not only "Invalid key in record".
+    if (issue.code === 'invalid_key') return [{ field: path.join('.'), reason: `key ${issue.issues.map((inner) => inner.message).join('; ')}` }];
     return [{ field: path.join('.') || '(body)', reason: issue.message }];
   });
   return invalid('invalid_request', `Invalid request: ${details.map((d) => `${d.field}: ${d.reason}`).join('; ')}`, details);

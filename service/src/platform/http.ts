@@ -93,7 +93,7 @@ export const routeNotFound: RequestHandler = (req, _res, next) => {
   next(notFound('route_not_found', `No route for ${req.method} ${req.path}`));
 };
 
-/** body-parser's errors carry a `type`; everything else that is not an AppError is a bug (500, logged). */
+/** body-parser's errors carry a `type`, the router's undecodable paths are URIErrors; everything else that is not an AppError is a bug (500, logged). */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const { status, body } = errorAnswer(logger, fromBodyParserError(error) ?? error, locals(res).requestId);
@@ -116,6 +116,8 @@ export const malformedJson = (reason: string) => invalid('malformed_json', 'Requ
 export const badBody = (reason: string) => invalid('bad_body', reason, [{ field: '(body)', reason }]);
 
 function fromBodyParserError(error: unknown): AppError | undefined {
+  // The router's own: a path parameter that is not percent-encoded UTF-8 (e.g. %FF, or a lone surrogate's bytes).
+  if (error instanceof URIError) return invalid('malformed_path', 'The path is not valid percent-encoded UTF-8', [{ field: '(path)', reason: error.message }]);
   if (typeof error !== 'object' || error === null || !('type' in error)) return undefined;
   const { type, message } = error as { type: string; message: string };
   switch (type) {

@@ -15,6 +15,7 @@ const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 
 export const metricDefinitions: Record<string, Definition> = {
   tariff_events_total: { help: 'Usage events by ingestion outcome (accepted, duplicate, rejected).', type: 'counter' },
+  tariff_ingest_shared_failures_total: { help: 'Failed shared ingestion transactions whose requests were run again apart (by halves).', type: 'counter' },
   http_request_duration_seconds: { help: 'HTTP request latency by method, route and status.', type: 'histogram', buckets: latencyBuckets },
 };
 

@@ -1,6 +1,7 @@
 // Money outside the kernel: bigint nano-units in TypeScript, `numeric` text from SQL, decimal strings on the wire.
 import { formatMoney, parseScaled } from '@tariff/core-wasm';
 import { z } from 'zod';
+import { text } from './text.ts';
 
 export { formatMoney };
 
@@ -37,8 +38,7 @@ export function divideHalfEven(numerator: bigint, denominator: bigint): bigint {
 const moneyPattern = /^\d{1,18}(\.\d{1,9})?$/;
 
 /** A non-negative amount as a decimal string with at most 9 decimals, e.g. "500" or "0.075". */
-export const moneyAmount = z
-  .string()
+export const moneyAmount = text(40)
   .regex(moneyPattern, { message: 'must be a decimal string with at most 9 decimals, e.g. "500" or "12.50"', abort: true })
   // parseScaled itself refuses what does not fit 64 bits: checked here, not thrown (a 500) by toNano.
   .refine((value) => {

@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { text } from '../../platform/text.ts';
 
 export const listAuditLogInput = z.strictObject({
-  entity_type: z.string().min(1).max(100).optional(),
-  entity_id: z.string().min(1).max(300).optional(),
+  entity_type: text(100).optional(),
+  entity_id: text(300).optional(),
   /** The id of the last entry of the previous page (ids are random: the log keeps its own order). */
   before_id: z.uuid('must be an audit entry id').optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),

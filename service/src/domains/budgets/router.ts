@@ -4,7 +4,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
 import { externalId } from '../customers/schema.ts';
-import { checkInput, customerPath, listAlertsInput, scopedBudgetPath, scopeKinds, setBudgetInput } from './schema.ts';
+import { checkInput, customerPath, listAlertsInput, scopedBudgetPath, scopeKinds, scopeValue, setBudgetInput } from './schema.ts';
 import * as service from './service.ts';
 
 export function budgetsRestRoutes(deps: Deps): Router {
@@ -54,7 +54,7 @@ export const budgetsTrpc = router({
     .query(({ ctx, input }) => service.listAlerts(ctx.deps, ctx.actor, input.id, { at: input.at })),
   scoped: authedProcedure.input(customerPath).query(({ ctx, input }) => service.listScopedBudgets(ctx.deps, ctx.actor, input.id)),
   setScoped: authedProcedure
-    .input(z.strictObject({ id: externalId, kind: z.enum(scopeKinds), value: z.string().min(1).max(200), budget: setBudgetInput }))
+    .input(z.strictObject({ id: externalId, kind: z.enum(scopeKinds), value: scopeValue, budget: setBudgetInput }))
     .mutation(({ ctx, input }) => service.setScopedBudget(ctx.deps, ctx.actor, scopedBudgetPath.parse({ id: input.id, kind: input.kind, value: input.value }), input.budget)),
   deleteScoped: authedProcedure
     .input(scopedBudgetPath)

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { moneyAmount, positiveMoneyAmount } from '../../platform/money.ts';
 import { externalId } from '../customers/schema.ts';
+import { text } from '../../platform/text.ts';
 
 export const enforcements = ['alert', 'block'] as const;
 export type Enforcement = (typeof enforcements)[number];
@@ -24,13 +25,13 @@ export const checkInput = z.strictObject({
   /** What the request is expected to cost, in the customer's currency. */
   estimated_cost: moneyAmount,
   /** The event type the request will be metered as: only credit that pays for it counts. */
-  event_type: z.string().min(1).max(200).optional(),
+  event_type: text(200).optional(),
   /** The rate card that will price it, for card-scoped credit. */
-  card: z.string().min(1).max(200).optional(),
+  card: text(200).optional(),
   /** The API key the request will be sent with (its id): that key's budget applies. The calling key when omitted. */
   api_key_id: z.uuid().optional(),
   /** The request's project tag (the event's `project` property): that project's budget applies. */
-  project: z.string().min(1).max(200).optional(),
+  project: text(200).optional(),
 });
 export type CheckInput = z.infer<typeof checkInput>;
 
@@ -44,9 +45,11 @@ export const customerPath = z.strictObject({ id: externalId });
 
 export const scopeKinds = ['api_key', 'project'] as const;
 export type ScopeKind = (typeof scopeKinds)[number];
+/** An API key's id or a project tag: what a scoped budget is for. */
+export const scopeValue = text(200);
 /** A budget of one API key (its id) or one project tag of the customer. */
 export const scopedBudgetPath = z
-  .strictObject({ id: externalId, kind: z.enum(scopeKinds), value: z.string().min(1).max(200) })
+  .strictObject({ id: externalId, kind: z.enum(scopeKinds), value: scopeValue })
   .superRefine((path, ctx) => {
     if (path.kind === 'api_key' && !z.uuid().safeParse(path.value).success) ctx.addIssue({ code: 'custom', path: ['value'], message: "must be an API key's id (a UUID)" });
   });

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { positiveMoneyAmount } from '../../platform/money.ts';
 import { externalId } from '../customers/schema.ts';
+import { text } from '../../platform/text.ts';
 
 export const createCreditNoteInput = z
   .strictObject({
-    reason: z.string().trim().min(1).max(1000),
+    reason: text(1000, { trim: true, controls: 'whitespace' }),
     /** Credit these invoice lines (by `line`), each by `amount` or, without one, by what is left of it. */
     lines: z
       .array(z.strictObject({ line: z.number().int().min(0), amount: positiveMoneyAmount.optional() }))

@@ -1,38 +1,34 @@
 import { z } from 'zod';
+import { text } from '../../platform/text.ts';
 
 const currencies = new Set(Intl.supportedValuesOf('currency'));
 const regionNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' });
 
-export const currencyCode = z
-  .string()
+export const currencyCode = text(3)
   .regex(/^[A-Z]{3}$/, { message: 'must be an ISO 4217 code in capitals, e.g. USD', abort: true })
   .refine((code) => currencies.has(code), 'is not an ISO 4217 currency');
 
-const countryCode = z
-  .string()
+const countryCode = text(2)
   .regex(/^[A-Z]{2}$/, { message: 'must be an ISO 3166-1 alpha-2 code in capitals, e.g. DE', abort: true })
   .refine((code) => regionNames.of(code) !== code, 'is not an ISO 3166-1 country');
 
 /** The tenant's id for a customer: printable, no control characters, used in URLs (percent-encoded). */
-export const externalId = z
-  .string()
-  .min(1)
-  .max(255)
-  .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters');
+export const externalId = text(255);
 
 // Stripe-like metadata: a flat map of short strings, so it can be indexed and exported as-is.
-const metadataValue = z.string().max(500);
+const metadataKey = text(40);
+const metadataValue = text(500, { min: 0, controls: 'any' });
 const metadata = z
-  .record(z.string().min(1).max(40), metadataValue)
+  .record(metadataKey, metadataValue)
   .refine((m) => Object.keys(m).length <= 50, 'at most 50 keys');
 
 export const createCustomerInput = z.strictObject({
   external_id: externalId,
-  name: z.string().trim().min(1).max(300).optional(),
+  name: text(300, { trim: true }).optional(),
   email: z.email().max(320).optional(),
   currency: currencyCode,
   country: countryCode.optional(),
-  tax_id: z.string().trim().min(1).max(64).optional(),
+  tax_id: text(64, { trim: true }).optional(),
   /** External id of the parent customer (hierarchies, reseller end users). */
   parent_id: externalId.optional(),
   is_reseller: z.boolean().default(false),
@@ -42,13 +38,13 @@ export type CreateCustomerInput = z.infer<typeof createCustomerInput>;
 
 /** Absent fields stay as they are; null clears. Metadata merges, a null value removes its key. */
 export const updateCustomerInput = z.strictObject({
-  name: z.string().trim().min(1).max(300).nullable().optional(),
+  name: text(300, { trim: true }).nullable().optional(),
   email: z.email().max(320).nullable().optional(),
   country: countryCode.nullable().optional(),
-  tax_id: z.string().trim().min(1).max(64).nullable().optional(),
+  tax_id: text(64, { trim: true }).nullable().optional(),
   parent_id: externalId.nullable().optional(),
   is_reseller: z.boolean().optional(),
-  metadata: z.record(z.string().min(1).max(40), metadataValue.nullable()).optional(),
+  metadata: z.record(metadataKey, metadataValue.nullable()).optional(),
 });
 export type UpdateCustomerInput = z.infer<typeof updateCustomerInput>;
 
@@ -61,7 +57,7 @@ export type ListCustomersInput = z.infer<typeof listCustomersInput>;
 
 export const assignPriceBookInput = z.strictObject({
   /** The book's code (its JSON `id`). */
-  price_book: z.string().min(1).max(200),
+  price_book: text(200),
   /** When the book starts rating the customer's events; now when omitted. */
   effective_from: z.iso.datetime({ offset: true }).optional(),
 });

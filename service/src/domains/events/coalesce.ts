@@ -1,7 +1,8 @@
 // Concurrent ingest requests of one tenant share transactions: while the tenant's batches are being written,
 // requests that arrive wait and go together into the next one, so a thousand one-event requests cost a few
 // transactions rather than a thousand. Each request is answered from its own events' outcomes after the shared
-// transaction commits; if it fails, every request in it fails.
+// transaction commits. If a shared run fails, no request is failed for another's fault: the requests are run
+// again apart, by halves, until each failing run holds one request, the one that caused it.
 
 export interface Slice<T> {
   items: T[];
@@ -26,14 +27,39 @@ export interface CoalescerOptions {
    * events, while a backlog still overlaps (one group rated in Node while another is written).
    */
   minItemsToOverlap: number;
+  /**
+   * Whether a request of the failed run may have caused `error` (a statement the database refused for its
+   * data), so that running the requests apart lets the others through. An error nobody caused (the connection
+   * lost) fails every request of the run at once. All errors are isolable when omitted.
+   */
+  isIsolable?: (error: unknown) => boolean;
+  /** Told each time a failed run of several requests is split to run them apart. */
+  onSplit?: (tenantId: string, requests: number, error: unknown) => void;
 }
+
+/**
+ * A run that failed after deciding some of its items for good (one of its transactions committed): those
+ * outcomes stand, and only the other items are run again.
+ */
+export class PartialFailure<T, R> extends Error {
+  constructor(
+    readonly failure: unknown,
+    readonly decided: Map<T, R>,
+  ) {
+    super(failure instanceof Error ? failure.message : String(failure));
+    this.name = 'PartialFailure';
+  }
+}
+
+/** Ingestion's settings (service/README.md, "Ingestion"). */
+export const defaultCoalescerOptions: CoalescerOptions = { maxRunning: 2, maxItems: 5000, minItemsToOverlap: 1500 };
 
 export class Coalescer<T, R> {
   private readonly tenants = new Map<string, TenantQueue<T>>();
 
   constructor(
     private readonly run: (tenantId: string, items: T[]) => Promise<Map<T, R>>,
-    private readonly options: CoalescerOptions = { maxRunning: 2, maxItems: 5000, minItemsToOverlap: 1500 },
+    private readonly options: CoalescerOptions = defaultCoalescerOptions,
   ) {}
 
   /** Runs `items` in a transaction shared with other waiting requests of the tenant; resolves after commit. */
@@ -57,17 +83,48 @@ export class Coalescer<T, R> {
         group.push(next);
       }
       queue.running += 1;
-      // The next group starts before this one's requests are answered: no idle gap between transactions.
-      const settle = (answer: () => void) => {
+      const answers: (() => void)[] = [];
+      void this.runApart(tenantId, group, new Map(), answers).then(() => {
+        // The next group starts before this one's requests are answered: no idle gap between transactions.
         queue.running -= 1;
         if (queue.running === 0 && queue.waiting.length === 0) this.tenants.delete(tenantId);
         else this.pump(tenantId, queue);
-        answer();
-      };
-      this.run(tenantId, group.flatMap((slice) => slice.items)).then(
-        (outcomes) => settle(() => group.forEach((slice) => slice.resolve(outcomes))),
-        (error) => settle(() => group.forEach((slice) => slice.reject(error))),
-      );
+        for (const answer of answers) answer();
+      });
     }
+  }
+
+  /**
+   * Runs the slices' undecided items together; if that fails, runs each half of the slices apart (in order,
+   * so a transaction id repeated across requests still takes its first occurrence's fate), down to single
+   * requests. Outcomes decided by a run that failed only in part stand. Never rejects: each slice's answer goes
+   * to `answers`, called once the whole group is settled.
+   */
+  private async runApart(tenantId: string, slices: Slice<T>[], decided: Map<T, R>, answers: (() => void)[]): Promise<void> {
+    const items = slices.flatMap((slice) => slice.items).filter((item) => !decided.has(item));
+    let failure: unknown;
+    try {
+      if (items.length > 0) for (const [item, outcome] of await this.run(tenantId, items)) decided.set(item, outcome);
+      for (const slice of slices) answers.push(() => slice.resolve(decided));
+      return;
+    } catch (error) {
+      failure = error;
+      if (error instanceof PartialFailure) {
+        for (const [item, outcome] of (error as PartialFailure<T, R>).decided) decided.set(item, outcome);
+        failure = error.failure;
+      }
+    }
+    if (slices.length === 1 || !(this.options.isIsolable?.(failure) ?? true)) {
+      for (const slice of slices) answers.push(() => slice.reject(failure));
+      return;
+    }
+    try {
+      this.options.onSplit?.(tenantId, slices.length, failure);
+    } catch {
+      // An observer's fault must not leave the requests unanswered.
+    }
+    const half = Math.ceil(slices.length / 2);
+    await this.runApart(tenantId, slices.slice(0, half), decided, answers);
+    await this.runApart(tenantId, slices.slice(half), decided, answers);
   }
 }

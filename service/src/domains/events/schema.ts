@@ -1,27 +1,27 @@
 import { z } from 'zod';
+import { isPlainText, isStorable, jsonObject, text } from '../../platform/text.ts';
 import { externalId } from '../customers/schema.ts';
 
 export const maxBatchSize = 10_000;
 
-const propertyValue = z.union([z.string().max(1000), z.number().refine(Number.isFinite, 'must be a finite number'), z.boolean(), z.null()]);
+const propertyValue = z.union([text(1000, { min: 0, controls: 'any' }), z.number().refine(Number.isFinite, 'must be a finite number'), z.boolean(), z.null()]);
 
 /** One usage event as a tenant sends it; the kernel's UsageEvent. */
 export const usageEvent = z.strictObject({
-  transaction_id: z.string().min(1).max(255).regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters'),
+  transaction_id: text(255),
   customer_id: externalId,
-  event_type: z.string().min(1).max(200),
-  timestamp: z.string().max(64),
+  event_type: text(200),
+  timestamp: text(64, { min: 0, controls: 'any' }),
   properties: z
-    .record(z.string().min(1).max(100), propertyValue)
+    .record(text(100), propertyValue)
     .refine((p) => Object.keys(p).length <= 100, 'at most 100 properties')
     .default({}),
   /** A price quote for this event (POST /v1/quotes): honoured if it holds, else the event is rejected (quotes/service.ts). */
-  quote: z.string().min(1).max(4096).optional(),
+  quote: text(4096).optional(),
 });
 export type UsageEventInput = z.infer<typeof usageEvent>;
 
 const eventKeys = new Set(['transaction_id', 'customer_id', 'event_type', 'timestamp', 'properties']);
-const controlCharacter = /[\u0000-\u001f\u007f]/;
 
 /**
  * True when usageEvent accepts `raw` exactly as it is (properties present, nothing to default, no quote): ingestion's
@@ -38,21 +38,21 @@ export function isWellFormedEvent(raw: unknown): raw is UsageEventInput {
   if (keys !== eventKeys.size) return false;
   const event = raw as Record<string, unknown>;
   const { transaction_id, customer_id, event_type, timestamp, properties } = event;
-  if (!isText(transaction_id, 255) || controlCharacter.test(transaction_id)) return false;
-  if (!isText(customer_id, 255) || controlCharacter.test(customer_id)) return false;
-  if (!isText(event_type, 200) || typeof timestamp !== 'string' || timestamp.length > 64) return false;
+  if (!isText(transaction_id, 255) || !isText(customer_id, 255) || !isText(event_type, 200)) return false;
+  if (typeof timestamp !== 'string' || timestamp.length > 64 || !isStorable(timestamp)) return false;
   if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) return false;
   let count = 0;
   for (const key in properties) {
-    if (++count > 100 || key.length === 0 || key.length > 100 || !Object.hasOwn(properties, key)) return false;
+    if (++count > 100 || !isText(key, 100) || !Object.hasOwn(properties, key)) return false;
     const value = (properties as Record<string, unknown>)[key];
-    if (typeof value === 'string' ? value.length > 1000 : !(value === null || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)))) return false;
+    if (typeof value === 'string' ? value.length > 1000 || !isStorable(value) : !(value === null || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)))) return false;
   }
   return true;
 }
 
+/** What text(max) accepts: 1 to max characters, storable, no control character. */
 function isText(value: unknown, max: number): value is string {
-  return typeof value === 'string' && value.length >= 1 && value.length <= max;
+  return typeof value === 'string' && value.length >= 1 && value.length <= max && isPlainText(value);
 }
 
 /** A batch `{"events": [...]}` (1 to 10,000) or one event on its own. Events are checked one by one later. */
@@ -70,9 +70,9 @@ export const usageQuery = z.strictObject({
 
 /** A quote: events rated against a book and the caller's own state snapshot; nothing is stored. */
 export const estimateInput = z.strictObject({
-  price_book: z.string().min(1).max(200),
-  events: z.array(z.record(z.string(), z.unknown())).min(1).max(1000, 'at most 1000 events per estimate'),
+  price_book: text(200),
+  events: z.array(jsonObject).min(1).max(1000, 'at most 1000 events per estimate'),
   /** CustomerState by customer id, as the kernel takes it; customers not listed start empty. */
-  states: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+  states: z.record(text(255), jsonObject).default({}),
 });
 export type EstimateInput = z.infer<typeof estimateInput>;

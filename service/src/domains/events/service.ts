@@ -5,7 +5,7 @@ import { formatMoney, parseInstant, parseScaled, type CustomerState, type RatedE
 import { Decimal } from 'decimal.js';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
-import { isEmbedded, isUniqueViolation, withTenant, withTenantPipelined, type PipelinedBody, type TenantScope, type Tx } from '../../platform/db.ts';
+import { isConnectionFailure, isEmbedded, isUniqueViolation, withTenant, withTenantPipelined, type PipelinedBody, type TenantScope, type Tx } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { fromZodError, notFound } from '../../platform/errors.ts';
 import { requireCustomer } from '../customers/service.ts';
@@ -18,7 +18,7 @@ import * as quotes from '../quotes/service.ts';
 import type { Aggregation } from '../meters/schema.ts';
 import { aggregateEvents, matchesFilters, numericValue, timeWeighted, type CountedEvent, type Level, type TimeWeighted } from './aggregate.ts';
 import * as billing from './billing.ts';
-import { Coalescer } from './coalesce.ts';
+import { Coalescer, defaultCoalescerOptions, PartialFailure } from './coalesce.ts';
 import { compiledBook, kernelVersion, rateEvents } from './rating.ts';
 import * as repo from './repo.ts';
 import { isWellFormedEvent, usageEvent, type EstimateInput } from './schema.ts';
@@ -53,11 +53,22 @@ export function billingPeriodOf(instant: Date): { start: Date; end: Date } {
 
 const coalescers = new WeakMap<Deps['db'], Coalescer<Candidate, EventOutcome>>();
 
-/** One coalescer per pool: requests share a transaction only on the same database. */
+/**
+ * One coalescer per pool: requests share a transaction only on the same database. A shared transaction that
+ * fails is run again request by request (by halves), so only the request that caused it fails; a lost
+ * connection is nobody's fault, and fails them all.
+ */
 function coalescerFor(deps: Deps): Coalescer<Candidate, EventOutcome> {
   let coalescer = coalescers.get(deps.db);
   if (!coalescer) {
-    coalescer = new Coalescer((tenantId, candidates) => rateShared(deps, tenantId, candidates));
+    coalescer = new Coalescer((tenantId, candidates) => rateShared(deps, tenantId, candidates), {
+      ...defaultCoalescerOptions,
+      isIsolable: (error) => !isConnectionFailure(error),
+      onSplit: (tenantId, requests, error) => {
+        deps.metrics.increment('tariff_ingest_shared_failures_total');
+        deps.logger.warn('shared ingestion transaction failed: running its requests apart', { tenant_id: tenantId, requests, error });
+      },
+    });
     coalescers.set(deps.db, coalescer);
   }
   return coalescer;
@@ -82,8 +93,8 @@ const splitAtEvents = 200;
 /**
  * Rates the events of one or more requests. A transaction id seen earlier in the list (same request or another)
  * takes the first occurrence's fate: "duplicate" of an accepted or duplicate event, the same rejection as a
- * rejected one. If a transaction fails, the requests fail (and are retried by their senders): events of the
- * other half that committed are then found as duplicates, with their charges.
+ * rejected one. If one of the two transactions fails after the other committed, the committed events' outcomes
+ * stand (PartialFailure) and the coalescer runs only the others again.
  */
 async function rateShared(deps: Deps, tenantId: string, candidates: Candidate[]): Promise<Map<Candidate, EventOutcome>> {
   const first = new Map<string, Candidate>();
@@ -95,7 +106,8 @@ async function rateShared(deps: Deps, tenantId: string, candidates: Candidate[])
   }
   const parts = unique.length >= splitAtEvents && !isEmbedded(deps.db) ? splitByCustomer(unique) : [unique];
   const outcomes = new Map<Candidate, EventOutcome>();
-  await Promise.all(
+  // Both settle before anything is answered or retried: a retry must not race a transaction still writing.
+  const settled = await Promise.allSettled(
     parts.map(async (part) => {
       const partOutcomes = await rateAndStoreWithRetries(deps, tenantId, part);
       part.forEach((candidate, i) => outcomes.set(candidate, partOutcomes[i]));
@@ -104,11 +116,14 @@ async function rateShared(deps: Deps, tenantId: string, candidates: Candidate[])
   const decided = new Map<Candidate, EventOutcome>();
   for (const candidate of candidates) {
     const original = first.get(candidate.event.transaction_id)!;
-    const outcome = outcomes.get(original)!;
+    const outcome = outcomes.get(original);
+    if (!outcome) continue;
     if (original === candidate) decided.set(candidate, outcome);
     else if (outcome.status === 'rejected') decided.set(candidate, { ...outcome, index: candidate.index });
     else decided.set(candidate, { index: candidate.index, transaction_id: candidate.event.transaction_id, status: 'duplicate', amount: outcome.amount, currency: outcome.currency });
   }
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw decided.size > 0 ? new PartialFailure(failed.reason, decided) : failed.reason;
   return decided;
 }
 

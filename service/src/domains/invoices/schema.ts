@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { externalId } from '../customers/schema.ts';
+import { text } from '../../platform/text.ts';
 
 export const invoicePath = z.strictObject({ id: z.uuid() });
 
@@ -18,7 +19,7 @@ export const payInvoiceInput = z.strictObject({
 });
 export type PayInvoiceInput = z.infer<typeof payInvoiceInput>;
 
-export const voidInvoiceInput = z.strictObject({ reason: z.string().trim().min(1).max(1000) });
+export const voidInvoiceInput = z.strictObject({ reason: text(1000, { trim: true, controls: 'whitespace' }) });
 export type VoidInvoiceInput = z.infer<typeof voidInvoiceInput>;
 
 export const closePeriodsInput = z.strictObject({

@@ -1,15 +1,16 @@
 import { z } from 'zod';
+import { text } from '../../platform/text.ts';
 
 export const createApiKeyInput = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('secret'),
-    name: z.string().trim().min(1).max(200),
+    name: text(200, { trim: true }),
     /** What the key may do; a key never gets a role above its creator's. */
     role: z.enum(['admin', 'billing', 'viewer']).default('admin'),
   }),
   z.strictObject({
     kind: z.literal('publishable'),
-    name: z.string().trim().min(1).max(200),
+    name: text(200, { trim: true }),
   }),
 ]);
 export type CreateApiKeyInput = z.infer<typeof createApiKeyInput>;

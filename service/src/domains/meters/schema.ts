@@ -1,17 +1,21 @@
 import { z } from 'zod';
+import { text } from '../../platform/text.ts';
 
 export const aggregations = ['sum', 'count', 'max', 'unique_count', 'latest', 'time_weighted_sum'] as const;
 export type Aggregation = (typeof aggregations)[number];
 
-export const meterCode = z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,99}$/, 'must be lowercase letters, digits, "_", ".", ":" or "-" (at most 100)');
-const propertyName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/, 'must be an event property name');
+export const meterCode = text(100).regex(/^[a-z0-9][a-z0-9_.:-]{0,99}$/, 'must be lowercase letters, digits, "_", ".", ":" or "-" (at most 100)');
+const propertyName = text(100).regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/, 'must be an event property name');
+
+/** Compared with event property values, which may hold any character PostgreSQL stores. */
+const filterValue = text(500, { min: 0, controls: 'any' });
 
 /** A filter on one event property; an event is counted when every filter holds. */
 export const meterFilter = z.discriminatedUnion('op', [
-  z.strictObject({ property: propertyName, op: z.literal('eq'), value: z.string().max(500) }),
-  z.strictObject({ property: propertyName, op: z.literal('neq'), value: z.string().max(500) }),
-  z.strictObject({ property: propertyName, op: z.literal('in'), values: z.array(z.string().max(500)).min(1).max(100) }),
-  z.strictObject({ property: propertyName, op: z.literal('not_in'), values: z.array(z.string().max(500)).min(1).max(100) }),
+  z.strictObject({ property: propertyName, op: z.literal('eq'), value: filterValue }),
+  z.strictObject({ property: propertyName, op: z.literal('neq'), value: filterValue }),
+  z.strictObject({ property: propertyName, op: z.literal('in'), values: z.array(filterValue).min(1).max(100) }),
+  z.strictObject({ property: propertyName, op: z.literal('not_in'), values: z.array(filterValue).min(1).max(100) }),
   z.strictObject({ property: propertyName, op: z.literal('exists') }),
   z.strictObject({ property: propertyName, op: z.literal('not_exists') }),
 ]);
@@ -20,8 +24,8 @@ export type MeterFilter = z.infer<typeof meterFilter>;
 export const createMeterInput = z
   .strictObject({
     code: meterCode,
-    name: z.string().trim().min(1).max(200),
-    event_type: z.string().min(1).max(200),
+    name: text(200, { trim: true }),
+    event_type: text(200),
     aggregation: z.enum(aggregations),
     /** The numeric (or, for unique_count, any) property aggregated; count reads none. */
     property: propertyName.optional(),
@@ -45,7 +49,7 @@ export type CreateMeterInput = z.infer<typeof createMeterInput>;
 
 /** Only the label and archival change: the definition is what past aggregates were computed by. */
 export const updateMeterInput = z.strictObject({
-  name: z.string().trim().min(1).max(200).optional(),
+  name: text(200, { trim: true }).optional(),
   archived: z.boolean().optional(),
 });
 export type UpdateMeterInput = z.infer<typeof updateMeterInput>;

@@ -1,12 +1,13 @@
 import { parseScaled } from '@tariff/core-wasm';
 import { z } from 'zod';
 import { moneyAmount, positiveMoneyAmount, toNano } from '../../platform/money.ts';
+import { text } from '../../platform/text.ts';
 
-export const planCode = z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,99}$/, 'must be lowercase letters, digits, "_", ".", ":" or "-" (at most 100)');
+export const planCode = text(100).regex(/^[a-z0-9][a-z0-9_.:-]{0,99}$/, 'must be lowercase letters, digits, "_", ".", ":" or "-" (at most 100)');
 
 /** A non-negative quantity with at most 6 decimals, as the kernel counts units. */
 const quantity = z
-  .union([z.string(), z.number()])
+  .union([text(40), z.number()])
   .refine((value) => {
     const parsed = parseScaled(value, 6);
     return parsed.ok;
@@ -14,14 +15,14 @@ const quantity = z
 
 export const createPlanInput = z.strictObject({
   code: planCode,
-  name: z.string().trim().min(1).max(200),
+  name: text(200, { trim: true }),
   /** The price book (its code) that rates subscribers' usage; the plan's currency is the book's. */
-  price_book: z.string().min(1).max(200),
+  price_book: text(200),
   /** Per full period, billed in arrears at period close; partial periods are prorated by the second. */
   base_fee: moneyAmount.default('0'),
   interval: z.enum(['month', 'year']),
   /** Units included per period by allowance pool, e.g. {"tokens": "1000000"}; the book's charges name the pools they draw. */
-  allowances: z.record(z.string().min(1).max(100), quantity).default({}),
+  allowances: z.record(text(100), quantity).default({}),
   /** Usage net of discounts (paid by credit or not) below this per period is billed as a true-up line. */
   minimum_spend: positiveMoneyAmount.optional(),
   /** How long after a period ends its invoice stays a draft that late events still land in. */

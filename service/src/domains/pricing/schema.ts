@@ -1,11 +1,14 @@
 import { z } from 'zod';
+import { jsonObject, storableJson, text } from '../../platform/text.ts';
+
+/** A book's code (its JSON `id`). */
+export const priceBookCode = text(200);
 
 // The book's own structure is checked by the kernel host's validateBook (every problem with its JSON path);
-// zod only checks the envelope.
-const jsonObject = z.record(z.string(), z.unknown());
+// zod checks the envelope and that every key and string in it can be stored.
 
 export const createPriceBookInput = z.strictObject({
-  name: z.string().trim().min(1).max(200).optional(),
+  name: text(200, { trim: true }).optional(),
   /** A price book as `core-wasm/src/book.ts` describes it; its `id` becomes the book's code. */
   book: jsonObject,
 });
@@ -24,7 +27,6 @@ export const addPriceBookVersionInput = z.strictObject({
 });
 export type AddPriceBookVersionInput = z.infer<typeof addPriceBookVersionInput>;
 
-export const priceBookCode = z.string().min(1).max(200);
 
 export const listPriceBooksInput = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -37,7 +39,7 @@ const catalogueFields = {
   /** `genai-prices`: its data.v2.json, a list of providers; `litellm`: LiteLLM's model price map, an object by model name. */
   source: z.enum(['genai-prices', 'litellm']),
   /** The catalogue itself, as its project publishes it. */
-  catalogue: z.union([z.array(z.unknown()).min(1), jsonObject]),
+  catalogue: z.union([storableJson(z.array(z.unknown()).min(1)), jsonObject]),
   /** genai-prices regexes without an exact match rule: keep them as regex rules (default), widen them (noted), or reject (skip the model). */
   regex: z.enum(['keep', 'widen', 'reject']).default('keep'),
   /** Refuse the whole catalogue when any model would be skipped (default: import the rest and report the skipped). */
@@ -48,8 +50,8 @@ const catalogueFields = {
 export const importPriceBookInput = z.strictObject({
   ...catalogueFields,
   /** The new book's id; the source's name when omitted. */
-  book_id: z.string().min(1).max(200).optional(),
-  name: z.string().trim().min(1).max(200).optional(),
+  book_id: priceBookCode.optional(),
+  name: text(200, { trim: true }).optional(),
   /** effective_from of the first version (a model's start_date at or before it is in force from the start). */
   first_effective_from: z.iso.datetime({ offset: true }).optional(),
 });
@@ -64,6 +66,6 @@ export const updatePriceBookFromCatalogueInput = z.strictObject({
    * The `digest` of a preview: the update is refused (409) unless it adds exactly what that preview showed, so that
    * what is published is what was reviewed even if the book or the catalogue changed in between.
    */
-  preview_digest: z.string().regex(/^[0-9a-f]{64}$/, 'must be the 64-hex-digit digest of a preview').optional(),
+  preview_digest: text(64).regex(/^[0-9a-f]{64}$/, 'must be the 64-hex-digit digest of a preview').optional(),
 });
 export type UpdatePriceBookFromCatalogueInput = z.infer<typeof updatePriceBookFromCatalogueInput>;

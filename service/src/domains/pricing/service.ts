@@ -19,19 +19,25 @@ import {
   type CatalogueImport,
   type CatalogueUpdate,
 } from '../../../../core-wasm/src/importers/catalogue.ts';
-import type {
-  AddPriceBookVersionInput,
-  CreatePriceBookInput,
-  ImportPriceBookInput,
-  ListPriceBooksInput,
-  UpdatePriceBookFromCatalogueInput,
+import {
+  priceBookCode,
+  type AddPriceBookVersionInput,
+  type CreatePriceBookInput,
+  type ImportPriceBookInput,
+  type ListPriceBooksInput,
+  type UpdatePriceBookFromCatalogueInput,
 } from './schema.ts';
 
 /** The kernel host's validator, the one authority on what a valid book is; paths become `<prefix>.a.0.b`. */
 function checkBook(book: unknown, mapPath: (path: string) => string): void {
   const result = validateBook(book);
-  if (result.ok) return;
-  const details: FieldProblem[] = result.errors.map((e) => ({ field: mapPath(e.path.replace(/\[(\d+)\]/g, '.$1')), reason: e.message }));
+  const problems = result.ok ? [] : result.errors.map((e) => ({ path: e.path, message: e.message }));
+  // The id becomes the book's code: the kernel takes any non-empty string, the database a code's length.
+  const id = (book as { id?: unknown }).id;
+  const code = typeof id === 'string' && id.length > 0 ? priceBookCode.safeParse(id) : undefined;
+  if (code && !code.success) problems.push({ path: 'id', message: code.error.issues[0].message });
+  if (problems.length === 0) return;
+  const details: FieldProblem[] = problems.map((e) => ({ field: mapPath(e.path.replace(/\[(\d+)\]/g, '.$1')), reason: e.message }));
   throw invalid('invalid_price_book', `The price book is not valid: ${details.length} problem(s)`, details);
 }
 

@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { text } from '../../platform/text.ts';
 
 export const listReratingsInput = z.strictObject({
   /** Only re-ratings of this price book (its code). */
-  price_book: z.string().min(1).max(200).optional(),
+  price_book: text(200).optional(),
   status: z.enum(['pending', 'previewed', 'approved', 'applied', 'failed']).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   /** Id of the last re-rating of the previous page (newest first). */

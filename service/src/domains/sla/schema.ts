@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import { externalId } from '../customers/schema.ts';
+import { text } from '../../platform/text.ts';
 
 export const createSlaCreditInput = z.strictObject({
   /** The preempted GPU job's event (its transaction_id). */
-  transaction_id: z.string().min(1).max(200),
+  transaction_id: text(255),
   /** Shown on the invoice line, e.g. "spot capacity reclaimed at 14:02 UTC". */
-  reason: z.string().trim().min(1).max(1000),
+  reason: text(1000, { trim: true, controls: 'whitespace' }),
   /** Share of the job's charge (net of the negotiated discount) credited; all of it when omitted. */
-  percent: z
-    .string()
+  percent: text(12)
     .regex(/^\d{1,3}(\.\d{1,7})?$/, { message: 'must be a percentage with at most 7 decimals, e.g. "50"', abort: true })
     .refine((value) => {
       const [whole, fraction = ''] = value.split('.');

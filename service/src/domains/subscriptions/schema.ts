@@ -2,9 +2,9 @@ import { parseScaled } from '@tariff/core-wasm';
 import { z } from 'zod';
 import { externalId } from '../customers/schema.ts';
 import { planCode } from '../plans/schema.ts';
+import { text } from '../../platform/text.ts';
 
-const discountPercent = z
-  .string()
+const discountPercent = text(12)
   .regex(/^\d{1,3}(\.\d{1,7})?$/, { message: 'must be a percentage with at most 7 decimals, e.g. "12.5"', abort: true })
   .refine((value) => Number(value) <= 100, 'must be at most 100');
 
@@ -22,7 +22,7 @@ export type CreateSubscriptionInput = z.infer<typeof createSubscriptionInput>;
 export const customerPath = z.strictObject({ id: externalId });
 
 /** A non-negative quantity with at most 6 decimals, as the kernel counts units. */
-const quantity = z.union([z.string(), z.number()]).refine((value) => parseScaled(value, 6).ok, 'must be a non-negative number with at most 6 decimals');
+const quantity = z.union([text(40), z.number()]).refine((value) => parseScaled(value, 6).ok, 'must be a non-negative number with at most 6 decimals');
 
 export const amendSubscriptionInput = z
   .strictObject({
@@ -31,7 +31,7 @@ export const amendSubscriptionInput = z
     /** The plan from then on (same currency and interval); the plan in force when omitted. */
     plan: planCode.optional(),
     /** Units included per period by allowance pool, replacing the plan's from then on. */
-    allowances: z.record(z.string().min(1).max(100), quantity).optional(),
+    allowances: z.record(text(100), quantity).optional(),
     /** Negotiated percentage off every event's subtotal from then on; the one in force when omitted. */
     discount_percent: discountPercent.optional(),
   })

@@ -1,51 +1,50 @@
 import { z } from 'zod';
 import { roles } from '../../platform/auth.ts';
+import { text } from '../../platform/text.ts';
 
-const email = z.string().trim().toLowerCase().pipe(z.email().max(320));
+const email = text(320, { trim: true }).toLowerCase().pipe(z.email());
 // Length is what makes a password strong; composition rules only make it predictable (NIST SP 800-63B).
-const password = z.string().min(12, 'must be at least 12 characters').max(256);
+const password = text(256, { min: 12, controls: 'any' });
 
 /** What people type to name their tenant at login: 3 to 40 lowercase letters, digits and inner hyphens. */
-export const tenantSlug = z
-  .string()
-  .trim()
+export const tenantSlug = text(40, { trim: true })
   .toLowerCase()
   .regex(/^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$/, 'must be 3 to 40 lowercase letters, digits or hyphens, starting and ending with a letter or digit');
 
 export const signupInput = z.strictObject({
-  tenant_name: z.string().trim().min(1).max(200),
+  tenant_name: text(200, { trim: true }),
   /** The tenant's login name; derived from tenant_name when absent. */
   tenant_slug: tenantSlug.optional(),
   email,
   password,
-  name: z.string().trim().min(1).max(200).optional(),
+  name: text(200, { trim: true }).optional(),
 });
 export type SignupInput = z.infer<typeof signupInput>;
 
 // The tenant is named at login, so an email may belong to users of several tenants without ambiguity. Its
 // format is not checked beyond length: a malformed slug is just a tenant that does not exist (same 401).
 export const loginInput = z.strictObject({
-  tenant: z.string().trim().toLowerCase().min(1).max(100),
+  tenant: text(100, { trim: true }).toLowerCase(),
   email,
-  password: z.string().min(1).max(256),
+  password: text(256, { controls: 'any' }),
 });
 export type LoginInput = z.infer<typeof loginInput>;
 
-export const verifyEmailInput = z.strictObject({ token: z.string().min(1).max(200) });
+export const verifyEmailInput = z.strictObject({ token: text(200) });
 
 export const requestPasswordResetInput = z.strictObject({
-  tenant: z.string().trim().toLowerCase().min(1).max(100),
+  tenant: text(100, { trim: true }).toLowerCase(),
   email,
 });
 export type RequestPasswordResetInput = z.infer<typeof requestPasswordResetInput>;
 
-export const resetPasswordInput = z.strictObject({ token: z.string().min(1).max(200), password });
+export const resetPasswordInput = z.strictObject({ token: text(200), password });
 export type ResetPasswordInput = z.infer<typeof resetPasswordInput>;
 
 export const createUserInput = z.strictObject({
   email,
   password,
-  name: z.string().trim().min(1).max(200).optional(),
+  name: text(200, { trim: true }).optional(),
   role: z.enum(roles),
 });
 export type CreateUserInput = z.infer<typeof createUserInput>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { positiveMoneyAmount } from '../../platform/money.ts';
 import { externalId } from '../customers/schema.ts';
+import { text } from '../../platform/text.ts';
 
 export const grantKinds = ['prepaid', 'promotional', 'goodwill'] as const;
 export type GrantKind = (typeof grantKinds)[number];
@@ -8,7 +9,7 @@ export const depletionPolicies = ['overage', 'block'] as const;
 export type DepletionPolicy = (typeof depletionPolicies)[number];
 
 const instant = z.iso.datetime({ offset: true });
-const names = (what: string) => z.array(z.string().min(1).max(200)).min(1, `list at least one ${what}, or leave the field out`).max(100);
+const names = (what: string) => z.array(text(200)).min(1, `list at least one ${what}, or leave the field out`).max(100);
 
 export const createGrantInput = z
   .strictObject({
@@ -21,9 +22,9 @@ export const createGrantInput = z
      * draws its value in the currency (amount x rate, half-even to the nano-unit); the API shows both.
      */
     credits: z.strictObject({ amount: positiveMoneyAmount, rate: positiveMoneyAmount }).optional(),
-    name: z.string().trim().min(1).max(200).optional(),
+    name: text(200, { trim: true }).optional(),
     /** Why it was granted; required for goodwill, shown on the invoice's credit line. */
-    reason: z.string().trim().min(1).max(1000).optional(),
+    reason: text(1000, { trim: true, controls: 'whitespace' }).optional(),
     /** Lower numbers are drawn first among grants of the same class (free credit before prepaid). */
     priority: z.number().int().min(-1_000_000).max(1_000_000).default(0),
     /** Drawable from this instant on; at once when omitted. */
@@ -55,7 +56,7 @@ export const createGrantInput = z
   });
 export type CreateGrantInput = z.infer<typeof createGrantInput>;
 
-export const voidGrantInput = z.strictObject({ reason: z.string().trim().min(1).max(1000).optional() });
+export const voidGrantInput = z.strictObject({ reason: text(1000, { trim: true, controls: 'whitespace' }).optional() });
 export type VoidGrantInput = z.infer<typeof voidGrantInput>;
 
 export const listGrantsInput = z.strictObject({
