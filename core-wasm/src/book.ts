@@ -25,6 +25,18 @@ export interface PriceBook {
    * every runtime rates alike whatever tz data it ships. A zone missing here is read from the runtime's Intl.
    */
   zone_transitions?: Record<string, ZoneTransitionJson[]>;
+  /**
+   * Dated calendars (public holidays, make-up working days) that windows refer to by name with `except` or `only`.
+   * The host compiles each listed local date into the instants whose local date in `time_zone` it is.
+   */
+  calendars?: Record<string, Calendar>;
+}
+
+export interface Calendar {
+  /** IANA time zone in which the dates are local days, e.g. "Asia/Shanghai". */
+  time_zone: string;
+  /** Local dates "YYYY-MM-DD" (years 1970-2099), in any order. */
+  dates: string[];
 }
 
 /** From `from` (null: since forever) the zone is `offset_seconds` east of UTC. */
@@ -59,6 +71,10 @@ export interface TimeWindow {
   start: string;
   /** Local end time, exclusive; an end at or before the start wraps past midnight; "24:00" is the end of the day. */
   end: string;
+  /** A book calendar whose dates the window never holds on (e.g. public holidays off a weekday peak). */
+  except?: string;
+  /** A book calendar outside whose dates the window never holds (e.g. weekend days that are working days). */
+  only?: string;
 }
 
 export interface Condition {
@@ -107,7 +123,9 @@ export type Dimension =
   /** A linear formula over numeric event properties with integer coefficients, e.g. input - cache_read. */
   | { formula: Record<string, number> }
   /** GPU time in GPU-seconds: count x billable duration. */
-  | { gpu_time: GpuTime };
+  | { gpu_time: GpuTime }
+  /** The largest of these numeric event properties (absent ones count 0). */
+  | { max: string[] };
 
 export interface GpuTime {
   /** Property holding the number of GPUs (fractions allowed, e.g. 0.25). Default "gpu_count". */
@@ -125,6 +143,11 @@ export interface Charge {
   dimension?: string;
   /** Allowance pool drawn before pricing (units of the dimension). */
   allowance?: string;
+  /**
+   * Per-call minimum quantity: a quantity above 0 and below it is billed as this much (Groq bills Whisper at least
+   * 10 s per request); a quantity of 0 stays 0. Applied before the allowance; not for `flat` and `dynamic`.
+   */
+  minimum?: Decimal;
   price: PriceModel;
 }
 
@@ -203,6 +226,8 @@ export type ReceiptStep =
   | { step: 'outcome'; outcome: Outcome; note: 'no_charge' }
   | { step: 'variant'; variant: number }
   | { step: 'quantity'; charge: number; dimension: string; quantity: Decimal }
+  /** The quantity was above 0 and below the charge's per-call minimum, and is billed as the minimum. */
+  | { step: 'minimum'; charge: number; minimum: Decimal }
   | { step: 'modifier'; charge: number; source: string; multiplier: Decimal }
   | { step: 'allowance'; charge: number; pool: string; covered: Decimal; remaining: Decimal }
   | { step: 'tier'; charge: number; tier: number; quantity: Decimal; rate: Decimal }

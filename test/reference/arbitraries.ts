@@ -501,7 +501,13 @@ function satisfying(rule: MatchRule): string[] {
 /** Properties (and the event type) that a card's match accepts. */
 function matchingArbitrary(card: RateCard): fc.Arbitrary<Record<string, string>> {
   const entries = Object.entries(card.match);
-  return fc.tuple(...entries.map(([, rule]) => fc.constantFrom(...satisfying(rule)))).map((values) => Object.fromEntries(entries.map(([name], index) => [name, values[index]!])));
+  // Matching is case-insensitive: the values come as written, upper-cased or capitalized, as providers write them.
+  const casing = fc.constantFrom<(value: string) => string>(
+    (value) => value, (value) => value, (value) => value.toUpperCase(), (value) => value.charAt(0).toUpperCase() + value.slice(1),
+  );
+  return fc
+    .tuple(...entries.map(([, rule]) => fc.tuple(fc.constantFrom(...satisfying(rule)), casing).map(([value, cased]) => cased(value))))
+    .map((values) => Object.fromEntries(entries.map(([name], index) => [name, values[index]!])));
 }
 
 function eventArbitrary(book: PriceBook, scale: Magnitudes, marks: BookMarks): fc.Arbitrary<Omit<UsageEvent, 'transaction_id'>> {
