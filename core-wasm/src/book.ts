@@ -92,14 +92,14 @@ export interface Modifier {
   cards?: string[];
 }
 
-/** A rule matched against one string property of the event. */
+/** A rule matched against one string property of the event; every comparison is case-insensitive. */
 export type MatchRule =
   | string
   | { equals: string }
   | { starts_with: string }
   | { ends_with: string }
   | { contains: string }
-  /** An ECMAScript regular expression (no flags), tested against the whole value as written. */
+  /** An ECMAScript regular expression (lookaround included), tested with the `i` flag on the lowercased value. */
   | { regex: string }
   | { or: MatchRule[] }
   | { and: MatchRule[] };

@@ -149,5 +149,9 @@ export function calendarDay(text: unknown, path: string): number {
 export function onCalendar(calendar: Calendar, ms: number): boolean {
   const localSeconds = Math.floor(ms / 1000) + utcOffsetMs(calendar.time_zone, ms) / 1000;
   const day = Math.floor(localSeconds / SECONDS_PER_DAY);
-  return calendar.dates.some((date) => calendarDay(date, 'calendar date') === day);
+  let days = calendarDays.get(calendar);
+  if (days === undefined) calendarDays.set(calendar, (days = new Set(calendar.dates.map((date) => calendarDay(date, 'calendar date')))));
+  return days.has(day);
 }
+
+const calendarDays = new WeakMap<Calendar, Set<number>>();
