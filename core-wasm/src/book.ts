@@ -25,11 +25,6 @@ export interface PriceBook {
    * every runtime rates alike whatever tz data it ships. A zone missing here is read from the runtime's Intl.
    */
   zone_transitions?: Record<string, ZoneTransitionJson[]>;
-  /**
-   * Dated calendars (public holidays, make-up working days) that windows refer to by name with `except` or `only`.
-   * The host compiles each listed local date into the instants whose local date in `time_zone` it is.
-   */
-  calendars?: Record<string, Calendar>;
 }
 
 export interface Calendar {
@@ -55,6 +50,12 @@ export interface BookVersion {
   effective_from: Instant;
   /** Named time-of-use windows that variants and modifiers refer to. */
   windows?: Record<string, TimeWindow>;
+  /**
+   * Dated calendars (public holidays, make-up working days) that this version's windows name in `except` or `only`.
+   * The host compiles each listed local date into the instants whose local date in `time_zone` it is. A new year's
+   * holidays come with a new version.
+   */
+  calendars?: Record<string, Calendar>;
   /** Rate multipliers applied when their condition holds, in this order. */
   modifiers?: Modifier[];
   /** Included-quantity pools that charges draw from before pricing; `included` seeds a period's state. */
@@ -71,9 +72,9 @@ export interface TimeWindow {
   start: string;
   /** Local end time, exclusive; an end at or before the start wraps past midnight; "24:00" is the end of the day. */
   end: string;
-  /** A book calendar whose dates the window never holds on (e.g. public holidays off a weekday peak). */
+  /** A calendar of the version whose dates the window never holds on (e.g. public holidays off a weekday peak). */
   except?: string;
-  /** A book calendar outside whose dates the window never holds (e.g. weekend days that are working days). */
+  /** A calendar of the version outside whose dates the window never holds (e.g. weekend days that are working days). */
   only?: string;
 }
 

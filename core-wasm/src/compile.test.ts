@@ -79,20 +79,18 @@ describe('compileBook', () => {
 });
 
 describe('calendars, minimums and max dimensions', () => {
-  const windowed = (window: Record<string, unknown>, calendars: unknown) => ({
-    ...bookWith([card({ variants: [{ when: { window: 'w' }, charges: [{ dimension: 'tokens', price: { model: 'per_unit', rate: '2' } }] }] })],
-      { windows: { w: { time_zone: 'UTC', start: '09:00', end: '18:00', ...window } } }),
-    calendars,
-  });
+  const windowed = (window: Record<string, unknown>, calendars: unknown) =>
+    bookWith([card({ variants: [{ when: { window: 'w' }, charges: [{ dimension: 'tokens', price: { model: 'per_unit', rate: '2' } }] }] })],
+      { calendars, windows: { w: { time_zone: 'UTC', start: '09:00', end: '18:00', ...window } } });
 
   it.each([
     ['a calendar in an unknown zone and a bad date', windowed({}, { h: { time_zone: 'Mars/Olympus', dates: [] }, k: { time_zone: 'UTC', dates: ['2026-02-30', '1969-12-31', 20260101] } }),
-      ['calendars.h.time_zone: must be an IANA time zone such as "Asia/Shanghai"',
-        'calendars.k.dates[0]: must be a date "YYYY-MM-DD" between 1970-01-01 and 2099-12-31',
-        'calendars.k.dates[1]: must be a date "YYYY-MM-DD" between 1970-01-01 and 2099-12-31',
-        'calendars.k.dates[2]: must be a date "YYYY-MM-DD" between 1970-01-01 and 2099-12-31']],
+      ['versions[0].calendars.h.time_zone: must be an IANA time zone such as "Asia/Shanghai"',
+        'versions[0].calendars.k.dates[0]: must be a date "YYYY-MM-DD" between 1970-01-01 and 2099-12-31',
+        'versions[0].calendars.k.dates[1]: must be a date "YYYY-MM-DD" between 1970-01-01 and 2099-12-31',
+        'versions[0].calendars.k.dates[2]: must be a date "YYYY-MM-DD" between 1970-01-01 and 2099-12-31']],
     ['a window naming a calendar the book lacks', windowed({ except: 'holidays', only: 'workdays' }, { workdays: { time_zone: 'UTC', dates: ['2026-01-03'] } }),
-      ['versions[0].windows.w.except: no calendar "holidays" in the book\'s calendars']],
+      ['versions[0].windows.w.except: no calendar "holidays" in this version\'s calendars']],
     ['a minimum on a flat charge and a zero minimum', bookWith([card({ charges: [{ minimum: '1', price: { model: 'flat', amount: '1' } }, { dimension: 'tokens', minimum: '0', price: { model: 'per_unit', rate: '1' } }] })]),
       ['versions[0].rate_cards[0].charges[0].minimum: a flat charge has no quantity to raise to a minimum',
         'versions[0].rate_cards[0].charges[1].minimum: must be greater than zero']],

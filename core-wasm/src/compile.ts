@@ -70,8 +70,10 @@ export function withZoneTransitions(book: PriceBook): PriceBook {
   for (const version of [...(book.versions ?? []), ...(book.cost?.versions ?? [])]) {
     for (const window of Object.values(version.windows ?? {})) if (isValidTimeZone(window.time_zone)) zones.add(window.time_zone);
   }
-  for (const calendar of Object.values(book.calendars ?? {})) {
-    if (typeof calendar?.time_zone === 'string' && isValidTimeZone(calendar.time_zone)) zones.add(calendar.time_zone);
+  for (const version of [...(book.versions ?? []), ...(book.cost?.versions ?? [])]) {
+    for (const calendar of Object.values(version.calendars ?? {})) {
+      if (typeof calendar?.time_zone === 'string' && isValidTimeZone(calendar.time_zone)) zones.add(calendar.time_zone);
+    }
   }
   const pinned: NonNullable<PriceBook['zone_transitions']> = { ...(book.zone_transitions ?? {}) };
   for (const zone of [...zones].sort()) {
@@ -165,8 +167,8 @@ class Compiler {
   private readonly names: string[] = [];
   private readonly zones: string[] = [];
   private readonly windows: { zone: number; mask: number; start: number; end: number; except: number; only: number }[] = [];
-  /** The book's calendars in declaration order: zone index and local dates as days since 1970-01-01. */
-  private readonly calendars: { name: string; zone: number; days: number[] }[] = [];
+  /** Every version's calendars, equal ones once: zone index and sorted local dates as days since 1970-01-01. */
+  private readonly calendars: { zone: number; days: number[] }[] = [];
   private stepsPerEvent = 4;
   private readonly pinnedZones = new Map<string, ZoneTransition[]>();
 
@@ -185,7 +187,6 @@ class Compiler {
       }
     }
     this.readPinnedZones(book.zone_transitions);
-    this.readCalendars(book.calendars);
     const price = this.schedule(book.versions, 'versions', '');
     const cost = isObject(book.cost) ? this.schedule(book.cost.versions, 'cost.versions', 'cost:') : undefined;
     if (this.problems.length > 0 || !price) return undefined;
@@ -216,11 +217,16 @@ class Compiler {
     }
   }
 
-  private readCalendars(input: unknown): void {
-    if (input === undefined) return;
-    if (!isObject(input)) return this.problem('calendars', 'must map calendar names to { time_zone, dates }');
+  /** A version's calendars by name, as indexes into the compiled list. */
+  private versionCalendars(input: unknown, at: string): Map<string, number> {
+    const byName = new Map<string, number>();
+    if (input === undefined) return byName;
+    if (!isObject(input)) {
+      this.problem(at, 'must map calendar names to { time_zone, dates }');
+      return byName;
+    }
     for (const [name, calendar] of Object.entries(input)) {
-      const path = `calendars.${name}`;
+      const path = `${at}.${name}`;
       if (!isObject(calendar)) {
         this.problem(path, 'must be an object with time_zone and dates');
         continue;
@@ -240,8 +246,13 @@ class Compiler {
         if (day === undefined) this.problem(`${path}.dates[${i}]`, 'must be a date "YYYY-MM-DD" between 1970-01-01 and 2099-12-31');
         else days.push(day);
       });
-      this.calendars.push({ name, zone: this.intern(this.zones, zoneName), days });
+      const zone = this.intern(this.zones, zoneName);
+      const sorted = [...new Set(days)].sort((a, b) => a - b);
+      let index = this.calendars.findIndex((c) => c.zone === zone && c.days.join() === sorted.join());
+      if (index < 0) index = this.calendars.push({ zone, days: sorted }) - 1;
+      byName.set(name, index);
     }
+    return byName;
   }
 
   private problem(path: string, message: string): void {
@@ -321,7 +332,8 @@ class Compiler {
       }
       schedule.poolsIncluded.push(included);
 
-      const windows = this.versionWindows(version.windows, `${at}.windows`);
+      const calendars = this.versionCalendars(version.calendars, `${at}.calendars`);
+      const windows = this.versionWindows(version.windows, `${at}.windows`, calendars);
       if (version.modifiers !== undefined && !Array.isArray(version.modifiers)) this.problem(`${at}.modifiers`, 'must be a list');
       const modifiers: VersionModifier[] = (Array.isArray(version.modifiers) ? version.modifiers : []).map((modifier, m) => {
         const mp = `${at}.modifiers[${m}]`;
@@ -380,7 +392,7 @@ class Compiler {
     return schedule;
   }
 
-  private versionWindows(input: unknown, path: string): Map<string, { index: number }> {
+  private versionWindows(input: unknown, path: string, calendars: Map<string, number>): Map<string, { index: number }> {
     const windows = new Map<string, { index: number }>();
     if (input === undefined) return windows;
     if (!isObject(input)) {
@@ -414,9 +426,9 @@ class Compiler {
       const calendar = (field: 'except' | 'only'): number => {
         const name = window[field];
         if (name === undefined) return -1;
-        const index = this.calendars.findIndex((c) => c.name === name);
-        if (index < 0) this.problem(`${wp}.${field}`, `no calendar ${JSON.stringify(name)} in the book's calendars`);
-        return index;
+        const index = typeof name === 'string' ? calendars.get(name) : undefined;
+        if (index === undefined) this.problem(`${wp}.${field}`, `no calendar ${JSON.stringify(name)} in this version's calendars`);
+        return index ?? -1;
       };
       const except = calendar('except');
       const only = calendar('only');

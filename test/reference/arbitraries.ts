@@ -304,7 +304,7 @@ function conditionArbitrary(windowNames: string[]): fc.Arbitrary<Condition> {
 
 const CLOCKS = ['00:00', '06:00', '08:30:15', '09:00', '12:00', '13:00', '18:00', '22:00', '23:59:59'];
 
-/** Every random book carries these calendar names; windows sometimes name them in `except` or `only`. */
+/** Every random price version carries these calendars; windows sometimes name them in `except` or `only`. */
 const CALENDARS = ['holidays', 'workdays'] as const;
 /** Dates on and around the 2026 DST days of the zones, and a few ordinary ones. */
 const CALENDAR_DATES = ['2026-01-01', '2026-01-02', '2026-01-05', '2026-02-17', '2026-03-07', '2026-03-08', '2026-03-09', '2026-03-29', '2026-03-30', '2026-10-01', '2026-10-25', '2026-11-01', '2026-11-02'];
@@ -344,8 +344,9 @@ function versionBody(skeletons: CardSkeleton[], scale: Magnitudes, allCards: boo
           compact({ id: skeleton.id, match: skeleton.match, dimensions: skeleton.dimensions, charges: list, variants: variants.length === 0 ? undefined : variants }),
         );
       });
-      return fc.tuple(fc.array(modifier, { maxLength: 3 }), fc.tuple(...cards)).map(([modifiers, rateCards]) =>
+      return fc.tuple(fc.array(modifier, { maxLength: 3 }), fc.tuple(...cards), calendarsArbitrary).map(([modifiers, rateCards, calendars]) =>
         compact({
+          calendars,
           windows: windowNames.length === 0 ? undefined : windowMap,
           modifiers: modifiers.length === 0 ? undefined : modifiers,
           allowances: Object.keys(allowanceMap).length === 0 ? undefined : allowanceMap,
@@ -402,13 +403,11 @@ export function randomBook(options: ArbitraryOptions = {}): fc.Arbitrary<PriceBo
       .tuple(
         fc.tuple(...effectiveFroms.map((_, index) => versionBody(skeletons, scale, index === effectiveFroms.length - 1))),
         optional(costArbitrary(skeletons, scale), 60),
-        calendarsArbitrary,
       )
-      .map(([bodies, cost, calendars]) =>
+      .map(([bodies, cost]) =>
         compact({
           id: 'random-book',
           currency: 'USD',
-          calendars,
           versions: bodies.map((body, index) => ({ effective_from: effectiveFroms[index]!, ...body })),
           cost,
         }),

@@ -1,6 +1,6 @@
 // What a charge is rated against (the event's checked facts, the card and version in force, the working state)
 // and step 5.1 of core-wasm/README.md: the quantity of a dimension, including GPU time (stage R0).
-import type { BookVersion, Calendar, Condition, Outcome, RateCard, ReceiptStep, ServiceTier, UsageEvent } from '../../core-wasm/src/book.ts';
+import type { BookVersion, Condition, Outcome, RateCard, ReceiptStep, ServiceTier, UsageEvent } from '../../core-wasm/src/book.ts';
 import type { Ledger } from './ledger.ts';
 import { ceilQuotient, checkQuantity, EventFailure, InvalidInputError, max, parseStored, QUANTITY_PLACES, roundHalfEven, ZERO, type Dec } from './numbers.ts';
 import { windowHolds } from './time.ts';
@@ -13,8 +13,6 @@ export interface EventFacts {
   outcome: Outcome;
   /** Every numeric property the chosen price and cost cards read, already checked. */
   numbers: ReadonlyMap<string, Dec>;
-  /** The book's dated calendars, which windows name in `except` and `only`. */
-  calendars: Record<string, Calendar>;
 }
 
 export interface ChargeContext {
@@ -40,7 +38,7 @@ export function conditionHolds(when: Condition, version: BookVersion, facts: Eve
   if (when.window !== undefined) {
     const window = version.windows?.[when.window];
     if (window === undefined) throw new InvalidInputError(`unknown window ${when.window}`);
-    if (!windowHolds(window, facts.timestamp, facts.calendars)) return false;
+    if (!windowHolds(window, facts.timestamp, version.calendars)) return false;
   }
   return when.service_tier === undefined || when.service_tier === facts.serviceTier;
 }

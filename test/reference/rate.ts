@@ -205,7 +205,6 @@ function rateEvent(book: PriceBook, states: StateMap, validated: WeakSet<object>
     serviceTier,
     outcome,
     numbers: checkNumbers(event, cost === undefined ? [price.card] : [price.card, cost.card]),
-    calendars: book.calendars ?? {},
   };
   const ledger = new Ledger(committed);
   const steps: ReceiptStep[] = [];

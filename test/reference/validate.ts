@@ -28,20 +28,12 @@ function isRecord(value: unknown): boolean {
 export function validateBook(book: PriceBook): void {
   if (!isRecord(book)) fail('book', 'expected an object');
   if (typeof book.currency !== 'string' || book.currency === '') fail('currency', 'expected an ISO 4217 code');
-  for (const [name, calendar] of Object.entries(book.calendars ?? {})) {
-    assertTimeZone(calendar.time_zone, `calendars.${name}.time_zone`);
-    if (!Array.isArray(calendar.dates)) fail(`calendars.${name}.dates`, 'expected a list of dates');
-    calendar.dates.forEach((date, index) => calendarDay(date, `calendars.${name}.dates[${index}]`));
-  }
-  calendarNames = new Set(Object.keys(book.calendars ?? {}));
   validateVersions(book.versions, 'versions');
   if (book.cost !== undefined) {
     if (book.cost.currency !== undefined && book.cost.currency !== book.currency) fail('cost.currency', 'must equal the book currency');
     validateVersions(book.cost.versions, 'cost.versions');
   }
 }
-
-let calendarNames = new Set<string>();
 
 function validateVersions(versions: BookVersion[], path: string): void {
   if (!Array.isArray(versions) || versions.length === 0) fail(path, 'expected at least one version');
@@ -59,6 +51,11 @@ function validateVersions(versions: BookVersion[], path: string): void {
 
 function validateVersion(version: BookVersion, path: string): void {
   parseStoredInstant(version.effective_from, `${path}.effective_from`);
+  for (const [name, calendar] of Object.entries(version.calendars ?? {})) {
+    assertTimeZone(calendar.time_zone, `${path}.calendars.${name}.time_zone`);
+    if (!Array.isArray(calendar.dates)) fail(`${path}.calendars.${name}.dates`, 'expected a list of dates');
+    calendar.dates.forEach((date, index) => calendarDay(date, `${path}.calendars.${name}.dates[${index}]`));
+  }
   for (const [name, window] of Object.entries(version.windows ?? {})) {
     const at = `${path}.windows.${name}`;
     assertTimeZone(window.time_zone, `${at}.time_zone`);
@@ -69,7 +66,7 @@ function validateVersion(version: BookVersion, path: string): void {
     }
     for (const field of ['except', 'only'] as const) {
       const name = window[field];
-      if (name !== undefined && !calendarNames.has(name)) fail(`${at}.${field}`, `unknown calendar ${name}`);
+      if (name !== undefined && version.calendars?.[name] === undefined) fail(`${at}.${field}`, `unknown calendar ${name}`);
     }
   }
   (version.modifiers ?? []).forEach((modifier, index) => {
