@@ -895,13 +895,22 @@ export function calendarRanges(days: number[], transitions: ZoneTransition[]): {
   const pieces: { start: bigint; end: bigint }[] = [];
   for (const day of new Set(days)) {
     const localStart = BigInt(day) * DAY_MS;
-    transitions.forEach((transition, i) => {
+    // Offsets are within a day of UTC: only the spans from the one in force a day before the local midnight matter.
+    let low = 0;
+    let high = transitions.length;
+    while (high - low > 1) {
+      const middle = (low + high) >> 1;
+      if (transitions[middle].from <= localStart - DAY_MS) low = middle;
+      else high = middle;
+    }
+    for (let i = low; i < transitions.length && transitions[i].from < localStart + 2n * DAY_MS; i++) {
+      const transition = transitions[i];
       const spanEnd = i + 1 < transitions.length ? transitions[i + 1].from : 1n << 62n;
       const offset = BigInt(transition.offsetSeconds) * 1000n;
       const start = localStart - offset > transition.from ? localStart - offset : transition.from;
       const end = localStart + DAY_MS - offset < spanEnd ? localStart + DAY_MS - offset : spanEnd;
       if (start < end) pieces.push({ start, end });
-    });
+    }
   }
   pieces.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
   const merged: { start: bigint; end: bigint }[] = [];
