@@ -85,3 +85,14 @@ describe('the npm package catalogue models the importer used to refuse', () => {
     expect(result.receipt).toContainEqual({ step: 'minimum', charge: 0, minimum: '10.000000' });
   });
 });
+
+describe('the lookahead under each regex policy', () => {
+  const catalogue = () => [packageProvider('google')];
+  const pro = (book: PriceBook) => JSON.stringify(book.versions.at(-1)!.rate_cards.find((card) => card.id === 'google/gemini-2.5-pro')!.match);
+
+  it('is kept as written with "keep" and "widen" (no literal rule is a superset of it), refused with "reject"', () => {
+    expect(pro(importGenaiPricesWithNotes(catalogue(), { regex: 'keep' }).book)).toContain('(?!.*-[tT][tT][sS](?:$|-))');
+    expect(pro(importGenaiPricesWithNotes(catalogue(), { regex: 'widen' }).book)).toContain('(?!.*-[tT][tT][sS](?:$|-))');
+    expect(() => importGenaiPricesWithNotes(catalogue(), { regex: 'reject' })).toThrow(/lookaround assertions/);
+  });
+});

@@ -18,7 +18,8 @@ export interface ImportGenaiPricesOptions {
   units?: GenaiPricesUnitRegistry;
   /**
    * A `regex` clause that no prefix/suffix/contains rule states exactly: `keep` (the default) carries it as a
-   * `{ regex }` MatchRule, `reject` makes it a problem, `widen` uses the tightest superset rule and notes it.
+   * `{ regex }` MatchRule, `reject` makes it a problem, `widen` uses the tightest superset rule and notes it (a
+   * regex with no literal superset, such as a lookahead, is kept as written).
    */
   regex?: 'keep' | 'reject' | 'widen';
   /**
@@ -319,10 +320,11 @@ function parseRegex(regex: string, path: string, context: ImportContext): MatchR
   const translation = translateRegexToMatchRule(regex);
   if (translation.kind === 'exact') return translation.rule;
   if (translation.kind === 'unsupported') {
-    // A regex no literal rule can state (a lookahead such as ^(?!.*-tts)) is carried as written: the book's `regex`
-    // is an ECMAScript regular expression, tested like calcPrice's on the lowercased name (with the `i` flag, which
-    // changes nothing for the catalogue's patterns: they are written for lowercased names).
-    if ((context.options.regex ?? 'keep') === 'keep' && isValidRegex(regex)) return { regex };
+    // A regex no literal rule can state, not even as a superset (a lookahead such as ^(?!.*-tts)), is carried as
+    // written unless regexes are rejected: the book's `regex` is an ECMAScript regular expression, tested like
+    // calcPrice's on the lowercased name (with the `i` flag, which changes nothing for the catalogue's patterns: they
+    // are written for lowercased names).
+    if (context.options.regex !== 'reject' && isValidRegex(regex)) return { regex };
     context.problem(path, `regex ${JSON.stringify(regex)} cannot be stated as a MatchRule: ${translation.reason}`);
     return null;
   }
