@@ -25,7 +25,8 @@ const bookWith = (cards: unknown[], version: Record<string, unknown> = {}) => ({
 describe('compileBook', () => {
   it('compiles the example book and every vector book, which the JSON schema also accepts', () => {
     const vectorsDir = new URL('../../test/vectors/', import.meta.url);
-    const books = [example, ...readdirSync(vectorsDir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(new URL(f, vectorsDir), 'utf8')).book)];
+    const deepseek = JSON.parse(readFileSync(new URL('../examples/deepseek-v4-book.json', import.meta.url), 'utf8'));
+    const books = [example, deepseek, ...readdirSync(vectorsDir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(new URL(f, vectorsDir), 'utf8')).book)];
     for (const book of books) {
       expect(problems(book)).toEqual([]);
       expect(validateSchema(book), JSON.stringify(validateSchema.errors)).toBe(true);
