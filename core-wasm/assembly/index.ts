@@ -180,9 +180,33 @@ function inWindow(window: i32, timestamp: i64): bool {
   const start = load<i32>(record + 8);
   const end = load<i32>(record + 12);
   const today = (mask >> weekday) & 1;
-  if (start < end) return today == 1 && second >= start && second < end;
-  const yesterday = (mask >> ((weekday + 6) % 7)) & 1;
-  return (today == 1 && second >= start) || (yesterday == 1 && second < end);
+  let holds: bool;
+  if (start < end) holds = today == 1 && second >= start && second < end;
+  else {
+    const yesterday = (mask >> ((weekday + 6) % 7)) & 1;
+    holds = (today == 1 && second >= start) || (yesterday == 1 && second < end);
+  }
+  if (!holds) return false;
+  // Dated calendars, compiled by the host into instant ranges: `except` removes its dates, `only` keeps just its dates.
+  const except = load<i32>(record + 16);
+  if (except >= 0 && onCalendar(except, timestamp)) return false;
+  const only = load<i32>(record + 20);
+  return only < 0 || onCalendar(only, timestamp);
+}
+
+/** Whether the instant falls in one of the calendar's [start, end) ranges (sorted and disjoint). */
+function onCalendar(calendar: i32, timestamp: i64): bool {
+  const record = book + <usize>load<i32>(book + L.BOOK_CALENDARS) + <usize>calendar * L.CALENDAR_SIZE;
+  const ranges = book + <usize>load<i32>(record + 4);
+  // The last range whose start <= timestamp.
+  let low: i32 = 0;
+  let high: i32 = load<i32>(record);
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (load<i64>(ranges + <usize>middle * L.RANGE_SIZE) <= timestamp) low = middle + 1;
+    else high = middle;
+  }
+  return low > 0 && timestamp < load<i64>(ranges + <usize>(low - 1) * L.RANGE_SIZE + 8);
 }
 
 /** UTC offset in seconds in force at `timestamp`. */
@@ -272,10 +296,14 @@ function rateCharge(card: usize, schedule: usize, version: i32, charge: usize, i
   const dimension = load<i32>(charge + L.CHARGE_DIMENSION);
   let quantity = dimensionQuantity(card, dimension);
   if (failure != L.STATUS_RATED) return 0;
-  if (recording) {
-    writeStep(L.STEP_QUANTITY, index, dimensionName(card, dimension), quantity, 0, 0);
-    writeModifierSteps(card, index);
+  if (recording) writeStep(L.STEP_QUANTITY, index, dimensionName(card, dimension), quantity, 0, 0);
+  // A per-call minimum raises a quantity above 0 to it; a call that used nothing pays nothing.
+  const minimum = load<i64>(charge + L.CHARGE_MINIMUM);
+  if (quantity > 0 && quantity < minimum) {
+    quantity = minimum;
+    if (recording) writeStep(L.STEP_MINIMUM, index, 0, minimum, quantity, 0);
   }
+  if (recording) writeModifierSteps(card, index);
 
   const pool = load<i32>(charge + L.CHARGE_POOL);
   if (pool >= 0 && recording) quantity = drawAllowance(schedule, version, pool, quantity, index);
@@ -416,6 +444,15 @@ function composeDimension(card: usize, dimension: i32): i64 {
   const record = book + <usize>load<i32>(card + L.CARD_DIMENSIONS) + <usize>dimension * L.DIMENSION_SIZE;
   const kind = load<i32>(record);
   if (kind == L.DIMENSION_PROPERTY) return property(load<i32>(record + 8));
+  if (kind == L.DIMENSION_MAX) {
+    const terms = book + <usize>load<i32>(record + 12);
+    let largest: i64 = 0;
+    for (let t = 0, n = load<i32>(record + 8); t < n; t++) {
+      const value = property(load<i32>(terms + <usize>t * L.TERM_SIZE));
+      if (value > largest) largest = value;
+    }
+    return largest;
+  }
   if (kind == L.DIMENSION_FORMULA) {
     // Positive and negative terms summed apart as unsigned words, so only the exact result has to fit.
     const terms = book + <usize>load<i32>(record + 12);

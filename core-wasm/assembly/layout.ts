@@ -10,6 +10,7 @@ export const BOOK_PRICE_SCHEDULE: i32 = 16;
 export const BOOK_COST_SCHEDULE: i32 = 20;
 export const BOOK_WINDOWS: i32 = 24;
 export const BOOK_ZONES: i32 = 28;
+export const BOOK_CALENDARS: i32 = 32;
 
 // Schedule: versions, then per product a chain of (first version, card).
 export const SCHEDULE_VERSION_COUNT: i32 = 0;
@@ -34,9 +35,10 @@ export const DIMENSION_SIZE: i32 = 32; // kind i32, name i32, a i32, b i32, c i6
 export const DIMENSION_PROPERTY: i32 = 0; // a = property slot
 export const DIMENSION_FORMULA: i32 = 1; // a = term count, b = terms offset (slot i32, pad, coefficient i64)
 export const DIMENSION_GPU_TIME: i32 = 2; // a = count slot, b = duration slot, c = minimum, d = increment
+export const DIMENSION_MAX: i32 = 3; // a = term count, b = terms offset (as a formula; coefficients unused)
 export const TERM_SIZE: i32 = 16;
 
-export const CHARGE_SIZE: i32 = 64;
+export const CHARGE_SIZE: i32 = 72;
 export const CHARGE_MODEL: i32 = 0;
 export const CHARGE_DIMENSION: i32 = 4;
 export const CHARGE_POOL: i32 = 8;
@@ -50,6 +52,7 @@ export const CHARGE_AUX: i32 = 40; // request tiers: basis dimension; dynamic: a
 // product usually fits 64 bits and skips the 128-bit division.
 export const CHARGE_REDUCED_RATE: i32 = 48;
 export const CHARGE_REDUCED_PER: i32 = 56;
+export const CHARGE_MINIMUM: i32 = 64; // per-call minimum quantity (micro); 0 = none
 export const TIER_SIZE: i32 = 16; // bound i64 (up_to or above, micro), rate i64
 
 export const MODEL_PER_UNIT: i32 = 0;
@@ -60,7 +63,11 @@ export const MODEL_REQUEST_TIERS: i32 = 4;
 export const MODEL_FLAT: i32 = 5;
 export const MODEL_DYNAMIC: i32 = 6;
 
-export const WINDOW_SIZE: i32 = 16; // zone i32, weekday mask i32 (bit 0 = Monday), start second i32, end second i32
+// zone i32, weekday mask i32 (bit 0 = Monday), start second i32, end second i32, except calendar i32, only calendar
+// i32 (-1 = none)
+export const WINDOW_SIZE: i32 = 24;
+export const CALENDAR_SIZE: i32 = 8; // range count i32, ranges offset i32
+export const RANGE_SIZE: i32 = 16; // start instant (ms) i64, end instant (ms, exclusive) i64; sorted, disjoint
 export const ZONE_SIZE: i32 = 8; // transition count i32, transitions offset i32
 export const TRANSITION_SIZE: i32 = 16; // from instant (ms) i64, offset (s) i64; the first applies before all
 
@@ -133,3 +140,4 @@ export const STEP_PRICE: u8 = 7; // ref = model, a = quantity, b = rate, c = amo
 export const STEP_DISCOUNT: u8 = 8; // a = fraction (1e-9), b = amount
 export const STEP_COMMITMENT: u8 = 9; // ref = mode, a = amount, b = remaining or consumed
 export const STEP_CREDIT: u8 = 10; // ref = grant index, a = amount, b = balance
+export const STEP_MINIMUM: u8 = 11; // a = minimum, b = quantity after it

@@ -27,6 +27,13 @@ export interface PriceBook {
   zone_transitions?: Record<string, ZoneTransitionJson[]>;
 }
 
+export interface Calendar {
+  /** IANA time zone in which the dates are local days, e.g. "Asia/Shanghai". */
+  time_zone: string;
+  /** Local dates "YYYY-MM-DD" (years 1970-2099), in any order. */
+  dates: string[];
+}
+
 /** From `from` (null: since forever) the zone is `offset_seconds` east of UTC. */
 export interface ZoneTransitionJson {
   from: Instant | null;
@@ -43,6 +50,12 @@ export interface BookVersion {
   effective_from: Instant;
   /** Named time-of-use windows that variants and modifiers refer to. */
   windows?: Record<string, TimeWindow>;
+  /**
+   * Dated calendars (public holidays, make-up working days) that this version's windows name in `except` or `only`.
+   * The host compiles each listed local date into the instants whose local date in `time_zone` it is. A new year's
+   * holidays come with a new version.
+   */
+  calendars?: Record<string, Calendar>;
   /** Rate multipliers applied when their condition holds, in this order. */
   modifiers?: Modifier[];
   /** Included-quantity pools that charges draw from before pricing; `included` seeds a period's state. */
@@ -59,6 +72,10 @@ export interface TimeWindow {
   start: string;
   /** Local end time, exclusive; an end at or before the start wraps past midnight; "24:00" is the end of the day. */
   end: string;
+  /** A calendar of the version whose dates the window never holds on (e.g. public holidays off a weekday peak). */
+  except?: string;
+  /** A calendar of the version outside whose dates the window never holds (e.g. weekend days that are working days). */
+  only?: string;
 }
 
 export interface Condition {
@@ -76,14 +93,14 @@ export interface Modifier {
   cards?: string[];
 }
 
-/** A rule matched against one string property of the event. */
+/** A rule matched against one string property of the event; every comparison is case-insensitive. */
 export type MatchRule =
   | string
   | { equals: string }
   | { starts_with: string }
   | { ends_with: string }
   | { contains: string }
-  /** An ECMAScript regular expression (no flags), tested against the whole value as written. */
+  /** An ECMAScript regular expression (lookaround included), tested with the `i` flag on the lowercased value. */
   | { regex: string }
   | { or: MatchRule[] }
   | { and: MatchRule[] };
@@ -107,7 +124,9 @@ export type Dimension =
   /** A linear formula over numeric event properties with integer coefficients, e.g. input - cache_read. */
   | { formula: Record<string, number> }
   /** GPU time in GPU-seconds: count x billable duration. */
-  | { gpu_time: GpuTime };
+  | { gpu_time: GpuTime }
+  /** The largest of these numeric event properties (absent ones count 0). */
+  | { max: string[] };
 
 export interface GpuTime {
   /** Property holding the number of GPUs (fractions allowed, e.g. 0.25). Default "gpu_count". */
@@ -125,6 +144,11 @@ export interface Charge {
   dimension?: string;
   /** Allowance pool drawn before pricing (units of the dimension). */
   allowance?: string;
+  /**
+   * Per-call minimum quantity: a quantity above 0 and below it is billed as this much (Groq bills Whisper at least
+   * 10 s per request); a quantity of 0 stays 0. Applied before the allowance; not for `flat` and `dynamic`.
+   */
+  minimum?: Decimal;
   price: PriceModel;
 }
 
@@ -203,6 +227,8 @@ export type ReceiptStep =
   | { step: 'outcome'; outcome: Outcome; note: 'no_charge' }
   | { step: 'variant'; variant: number }
   | { step: 'quantity'; charge: number; dimension: string; quantity: Decimal }
+  /** The quantity was above 0 and below the charge's per-call minimum, and is billed as the minimum. */
+  | { step: 'minimum'; charge: number; minimum: Decimal }
   | { step: 'modifier'; charge: number; source: string; multiplier: Decimal }
   | { step: 'allowance'; charge: number; pool: string; covered: Decimal; remaining: Decimal }
   | { step: 'tier'; charge: number; tier: number; quantity: Decimal; rate: Decimal }

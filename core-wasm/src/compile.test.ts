@@ -3,7 +3,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import type { PriceBook } from './book.ts';
-import { compileBook, parseInstant, withZoneTransitions } from './compile.ts';
+import { calendarRanges, compileBook, parseInstant, withZoneTransitions } from './compile.ts';
+import { zoneTransitions } from './zones.ts';
 
 const schema = JSON.parse(readFileSync(new URL('../schema/price-book.schema.json', import.meta.url), 'utf8'));
 const validateSchema = new Ajv2020({ allErrors: true, strict: false }).compile(schema);
@@ -24,7 +25,8 @@ const bookWith = (cards: unknown[], version: Record<string, unknown> = {}) => ({
 describe('compileBook', () => {
   it('compiles the example book and every vector book, which the JSON schema also accepts', () => {
     const vectorsDir = new URL('../../test/vectors/', import.meta.url);
-    const books = [example, ...readdirSync(vectorsDir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(new URL(f, vectorsDir), 'utf8')).book)];
+    const deepseek = JSON.parse(readFileSync(new URL('../examples/deepseek-v4-book.json', import.meta.url), 'utf8'));
+    const books = [example, deepseek, ...readdirSync(vectorsDir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(new URL(f, vectorsDir), 'utf8')).book)];
     for (const book of books) {
       expect(problems(book)).toEqual([]);
       expect(validateSchema(book), JSON.stringify(validateSchema.errors)).toBe(true);
@@ -74,6 +76,85 @@ describe('compileBook', () => {
     expect(compiled.ok).toBe(true);
     expect(problems({ ...example, zone_transitions: { 'America/New_York': [{ from: '2026-01-01T00:00:00Z', offset_seconds: 0 }] } }))
       .toEqual(['zone_transitions.America/New_York[0].from: the first transition has from: null']);
+  });
+});
+
+describe('calendars, minimums and max dimensions', () => {
+  const windowed = (window: Record<string, unknown>, calendars: unknown) =>
+    bookWith([card({ variants: [{ when: { window: 'w' }, charges: [{ dimension: 'tokens', price: { model: 'per_unit', rate: '2' } }] }] })],
+      { calendars, windows: { w: { time_zone: 'UTC', start: '09:00', end: '18:00', ...window } } });
+
+  it.each([
+    ['a calendar in an unknown zone and a bad date', windowed({}, { h: { time_zone: 'Mars/Olympus', dates: [] }, k: { time_zone: 'UTC', dates: ['2026-02-30', '1969-12-31', 20260101] } }),
+      ['versions[0].calendars.h.time_zone: must be an IANA time zone such as "Asia/Shanghai"',
+        'versions[0].calendars.k.dates[0]: must be a date "YYYY-MM-DD" between 1970-01-01 and 2099-12-31',
+        'versions[0].calendars.k.dates[1]: must be a date "YYYY-MM-DD" between 1970-01-01 and 2099-12-31',
+        'versions[0].calendars.k.dates[2]: must be a date "YYYY-MM-DD" between 1970-01-01 and 2099-12-31']],
+    ['a window naming a calendar the book lacks', windowed({ except: 'holidays', only: 'workdays' }, { workdays: { time_zone: 'UTC', dates: ['2026-01-03'] } }),
+      ['versions[0].windows.w.except: no calendar "holidays" in this version\'s calendars']],
+    ['a minimum on a flat charge and a zero minimum', bookWith([card({ charges: [{ minimum: '1', price: { model: 'flat', amount: '1' } }, { dimension: 'tokens', minimum: '0', price: { model: 'per_unit', rate: '1' } }] })]),
+      ['versions[0].rate_cards[0].charges[0].minimum: a flat charge has no quantity to raise to a minimum',
+        'versions[0].rate_cards[0].charges[1].minimum: must be greater than zero']],
+    ['a max dimension without properties', bookWith([card({ dimensions: { tokens: { max: [] } } })]),
+      ['versions[0].rate_cards[0].dimensions.tokens.max: must be a non-empty list of event property names']],
+  ])('rejects %s, naming each field', (_, book, expected) => {
+    expect(problems(book)).toEqual(expected);
+  });
+
+  it('pins the zones of calendars too, so every runtime compiles the same instants', () => {
+    const book = windowed({ except: 'cn' }, { cn: { time_zone: 'Asia/Shanghai', dates: ['2026-10-01'] } }) as unknown as PriceBook;
+    expect(Object.keys(withZoneTransitions(book).zone_transitions!)).toEqual(['Asia/Shanghai', 'UTC']);
+    expect(validateSchema(book)).toBe(true);
+  });
+});
+
+describe('calendarRanges', () => {
+  const newYork = zoneTransitions('America/New_York');
+  const at = (iso: string) => BigInt(Date.parse(iso));
+  const day = (iso: string) => Date.parse(`${iso}T00:00:00Z`) / 86_400_000;
+
+  it('turns local dates into the instants whose local date they are, 23 and 25 hours long on DST days', () => {
+    expect(calendarRanges([day('2026-03-08'), day('2026-11-01')], newYork)).toEqual([
+      { start: at('2026-03-08T05:00:00Z'), end: at('2026-03-09T04:00:00Z') },
+      { start: at('2026-11-01T04:00:00Z'), end: at('2026-11-02T05:00:00Z') },
+    ]);
+  });
+
+  it('merges consecutive and repeated dates into one range', () => {
+    expect(calendarRanges([day('2026-10-02'), day('2026-10-01'), day('2026-10-01')], zoneTransitions('Asia/Shanghai'))).toEqual([
+      { start: at('2026-09-30T16:00:00Z'), end: at('2026-10-02T16:00:00Z') },
+    ]);
+  });
+
+  it('cuts a day that clocks fall back into twice into two ranges', () => {
+    // made-up zones. Falling back from +01:00 to 00:00 at local midnight (2026-06-01T23:00Z): the clock reads 23:00
+    // of 06-01 again, so 06-01 lasts 25 hours, in one range
+    const fallBack = [{ from: -(1n << 63n), offsetSeconds: 3600 }, { from: at('2026-06-01T23:00:00Z'), offsetSeconds: 0 }];
+    expect(calendarRanges([day('2026-06-01')], fallBack)).toEqual([{ start: at('2026-05-31T23:00:00Z'), end: at('2026-06-02T00:00:00Z') }]);
+    // falling back from 00:00 to -01:00 at 00:30 local: 06-02 00:00-00:30 happens, then 06-01 23:30 again
+    const acrossMidnight = [{ from: -(1n << 63n), offsetSeconds: 0 }, { from: at('2026-06-02T00:30:00Z'), offsetSeconds: -3600 }];
+    expect(calendarRanges([day('2026-06-01')], acrossMidnight)).toEqual([
+      { start: at('2026-06-01T00:00:00Z'), end: at('2026-06-02T00:00:00Z') },
+      { start: at('2026-06-02T00:30:00Z'), end: at('2026-06-02T01:00:00Z') },
+    ]);
+  });
+});
+
+describe('case-insensitive matching', () => {
+  it('resolves names whatever their case, exact cards first, the first of two cards equal but for case winning', () => {
+    const compiled = compileBook(bookWith([
+      card({ id: 'rule', match: { model: { starts_with: 'Mini' } } }),
+      card({ id: 'upper', match: { model: 'MiniMax-M2.7' } }),
+      card({ id: 'lower', match: { model: 'minimax-m2.7' } }),
+      card({ id: 'regex', match: { model: { regex: '^gpt-[0-9]o$' } } }),
+    ]));
+    if (!compiled.ok) throw new Error(JSON.stringify(compiled.errors));
+    const resolve = (model: string) => compiled.book.price.productIds[compiled.book.price.resolver.resolve({ transaction_id: 't', customer_id: 'c', event_type: 'e', timestamp: '2026-01-01T00:00:00Z', properties: { model } })];
+    expect(resolve('minimax-m2.7')).toBe('upper');
+    expect(resolve('MINIMAX-M2.7')).toBe('upper');
+    expect(resolve('minimax-m3')).toBe('rule');
+    expect(resolve('GPT-4O')).toBe('regex');
+    expect(resolve('gpt-4x')).toBeUndefined();
   });
 });
 

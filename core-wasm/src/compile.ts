@@ -70,6 +70,11 @@ export function withZoneTransitions(book: PriceBook): PriceBook {
   for (const version of [...(book.versions ?? []), ...(book.cost?.versions ?? [])]) {
     for (const window of Object.values(version.windows ?? {})) if (isValidTimeZone(window.time_zone)) zones.add(window.time_zone);
   }
+  for (const version of [...(book.versions ?? []), ...(book.cost?.versions ?? [])]) {
+    for (const calendar of Object.values(version.calendars ?? {})) {
+      if (typeof calendar?.time_zone === 'string' && isValidTimeZone(calendar.time_zone)) zones.add(calendar.time_zone);
+    }
+  }
   const pinned: NonNullable<PriceBook['zone_transitions']> = { ...(book.zone_transitions ?? {}) };
   for (const zone of [...zones].sort()) {
     pinned[zone] ??= zoneTransitions(zone).map((t, i) => ({
@@ -131,6 +136,8 @@ interface CompiledCharge {
   rate: bigint;
   tiers: { bound: bigint; rate: bigint }[];
   aux: number;
+  /** Per-call minimum quantity (micro-units); 0 when none. */
+  minimum: bigint;
 }
 
 interface CompiledDimension {
@@ -159,7 +166,9 @@ class Compiler {
   private readonly pools: string[] = [];
   private readonly names: string[] = [];
   private readonly zones: string[] = [];
-  private readonly windows: { zone: number; mask: number; start: number; end: number }[] = [];
+  private readonly windows: { zone: number; mask: number; start: number; end: number; except: number; only: number }[] = [];
+  /** Every version's calendars, equal ones once: zone index and sorted local dates as days since 1970-01-01. */
+  private readonly calendars: { zone: number; days: number[] }[] = [];
   private stepsPerEvent = 4;
   private readonly pinnedZones = new Map<string, ZoneTransition[]>();
 
@@ -206,6 +215,44 @@ class Compiler {
       });
       this.pinnedZones.set(zone, transitions);
     }
+  }
+
+  /** A version's calendars by name, as indexes into the compiled list. */
+  private versionCalendars(input: unknown, at: string): Map<string, number> {
+    const byName = new Map<string, number>();
+    if (input === undefined) return byName;
+    if (!isObject(input)) {
+      this.problem(at, 'must map calendar names to { time_zone, dates }');
+      return byName;
+    }
+    for (const [name, calendar] of Object.entries(input)) {
+      const path = `${at}.${name}`;
+      if (!isObject(calendar)) {
+        this.problem(path, 'must be an object with time_zone and dates');
+        continue;
+      }
+      const zoneName = calendar.time_zone;
+      if (typeof zoneName !== 'string' || !(this.pinnedZones.has(zoneName) || isValidTimeZone(zoneName))) {
+        this.problem(`${path}.time_zone`, 'must be an IANA time zone such as "Asia/Shanghai"');
+        continue;
+      }
+      if (!Array.isArray(calendar.dates)) {
+        this.problem(`${path}.dates`, 'must be a list of local dates "YYYY-MM-DD"');
+        continue;
+      }
+      const days: number[] = [];
+      calendar.dates.forEach((date: unknown, i: number) => {
+        const day = parseLocalDate(date);
+        if (day === undefined) this.problem(`${path}.dates[${i}]`, 'must be a date "YYYY-MM-DD" between 1970-01-01 and 2099-12-31');
+        else days.push(day);
+      });
+      const zone = this.intern(this.zones, zoneName);
+      const sorted = [...new Set(days)].sort((a, b) => a - b);
+      let index = this.calendars.findIndex((c) => c.zone === zone && c.days.join() === sorted.join());
+      if (index < 0) index = this.calendars.push({ zone, days: sorted }) - 1;
+      byName.set(name, index);
+    }
+    return byName;
   }
 
   private problem(path: string, message: string): void {
@@ -285,7 +332,8 @@ class Compiler {
       }
       schedule.poolsIncluded.push(included);
 
-      const windows = this.versionWindows(version.windows, `${at}.windows`);
+      const calendars = this.versionCalendars(version.calendars, `${at}.calendars`);
+      const windows = this.versionWindows(version.windows, `${at}.windows`, calendars);
       if (version.modifiers !== undefined && !Array.isArray(version.modifiers)) this.problem(`${at}.modifiers`, 'must be a list');
       const modifiers: VersionModifier[] = (Array.isArray(version.modifiers) ? version.modifiers : []).map((modifier, m) => {
         const mp = `${at}.modifiers[${m}]`;
@@ -344,7 +392,7 @@ class Compiler {
     return schedule;
   }
 
-  private versionWindows(input: unknown, path: string): Map<string, { index: number }> {
+  private versionWindows(input: unknown, path: string, calendars: Map<string, number>): Map<string, { index: number }> {
     const windows = new Map<string, { index: number }>();
     if (input === undefined) return windows;
     if (!isObject(input)) {
@@ -375,10 +423,19 @@ class Compiler {
           else mask |= 1 << index;
         });
       }
+      const calendar = (field: 'except' | 'only'): number => {
+        const name = window[field];
+        if (name === undefined) return -1;
+        const index = typeof name === 'string' ? calendars.get(name) : undefined;
+        if (index === undefined) this.problem(`${wp}.${field}`, `no calendar ${JSON.stringify(name)} in this version's calendars`);
+        return index ?? -1;
+      };
+      const except = calendar('except');
+      const only = calendar('only');
       if (start === undefined || end === undefined) continue;
       const zone = this.intern(this.zones, window.time_zone);
-      const record = { zone, mask, start, end };
-      let index = this.windows.findIndex((w) => w.zone === zone && w.mask === mask && w.start === start && w.end === end);
+      const record = { zone, mask, start, end, except, only };
+      let index = this.windows.findIndex((w) => w.zone === zone && w.mask === mask && w.start === start && w.end === end && w.except === except && w.only === only);
       if (index < 0) index = this.windows.push(record) - 1;
       windows.set(name, { index });
     }
@@ -457,7 +514,7 @@ class Compiler {
 
     const maxCharges = Math.max(...chargeLists.map((list) => list.length), 0);
     const maxTiers = Math.max(...[base.charges, ...variants.map((v) => v.charges)].flat().map((c) => c.tiers.length), 0);
-    this.stepsPerEvent = Math.max(this.stepsPerEvent, 4 + maxCharges * (4 + modifiers.length + maxTiers));
+    this.stepsPerEvent = Math.max(this.stepsPerEvent, 4 + maxCharges * (5 + modifiers.length + maxTiers));
 
     return {
       meta: { id: card.id, chargeLists, modifierSources, reads: [...reads].sort() },
@@ -500,7 +557,19 @@ class Compiler {
         d: gpu.increment_seconds === undefined ? 1_000_000n : this.decimal(gpu.increment_seconds, MICRO_DIGITS, `${path}.gpu_time.increment_seconds`, { positive: true }),
       };
     }
-    this.problem(path, 'must be { formula: {...} } or { gpu_time: {...} }');
+    if (isObject(definition) && 'max' in definition) {
+      const names = definition.max;
+      if (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === 'string' && n.length > 0)) {
+        this.problem(`${path}.max`, 'must be a non-empty list of event property names');
+        return blank;
+      }
+      const terms = names.map((property, i) => {
+        reads.add(property);
+        return { slot: this.slot(property, false, `${path}.max[${i}]`), coefficient: 1n };
+      });
+      return { ...blank, kind: L.DIMENSION_KIND.max, a: terms.length, terms };
+    }
+    this.problem(path, 'must be { formula: {...} }, { gpu_time: {...} } or { max: [...] }');
     return blank;
   }
 
@@ -508,7 +577,7 @@ class Compiler {
     cardId: string, charge: Charge, path: string, dimension: (name: unknown, at: string) => number,
     reads: Set<string>, counterPrefix: string,
   ): { compiled: CompiledCharge; meta: ChargeMeta } {
-    const compiled: CompiledCharge = { model: 0, dimension: -1, pool: -1, counter: -1, per: DEFAULT_PER, rate: 0n, tiers: [], aux: -1 };
+    const compiled: CompiledCharge = { model: 0, dimension: -1, pool: -1, counter: -1, per: DEFAULT_PER, rate: 0n, tiers: [], aux: -1, minimum: 0n };
     const meta: ChargeMeta = { model: 'per_unit', per: DEFAULT_PER };
     if (!isObject(charge) || !isObject(charge.price)) {
       this.problem(isObject(charge) ? `${path}.price` : path, 'a charge needs a price object');
@@ -533,6 +602,10 @@ class Compiler {
         compiled.pool = this.intern(this.pools, charge.allowance);
         meta.pool = charge.allowance;
       }
+    }
+    if (charge.minimum !== undefined) {
+      if (!needsDimension) this.problem(`${path}.minimum`, `a ${modelName} charge has no quantity to raise to a minimum`);
+      else compiled.minimum = this.decimal(charge.minimum, MICRO_DIGITS, `${path}.minimum`, { positive: true });
     }
     const per = (value: unknown) => (value === undefined ? DEFAULT_PER : this.decimal(value, MICRO_DIGITS, `${pp}.per`, { positive: true }));
     const money = (value: unknown, at: string) => this.decimal(value, NANO_DIGITS, `${pp}.${at}`);
@@ -629,6 +702,18 @@ class Compiler {
       out.i32(zones + z * L.ZONE_SIZE + 4, table);
     });
     out.i32(header + L.BOOK_ZONES, zones);
+    const calendars = out.allocate(this.calendars.length * L.CALENDAR_SIZE);
+    this.calendars.forEach((calendar, c) => {
+      const ranges = calendarRanges(calendar.days, this.pinnedZones.get(this.zones[calendar.zone]) ?? zoneTransitions(this.zones[calendar.zone]));
+      const table = out.allocate(ranges.length * L.RANGE_SIZE);
+      ranges.forEach((range, i) => {
+        out.i64(table + i * L.RANGE_SIZE, range.start);
+        out.i64(table + i * L.RANGE_SIZE + 8, range.end);
+      });
+      out.i32(calendars + c * L.CALENDAR_SIZE, ranges.length);
+      out.i32(calendars + c * L.CALENDAR_SIZE + 4, table);
+    });
+    out.i32(header + L.BOOK_CALENDARS, calendars);
     const windows = out.allocate(this.windows.length * L.WINDOW_SIZE);
     this.windows.forEach((w, i) => {
       const at = windows + i * L.WINDOW_SIZE;
@@ -636,6 +721,8 @@ class Compiler {
       out.i32(at + 4, w.mask);
       out.i32(at + 8, w.start);
       out.i32(at + 12, w.end);
+      out.i32(at + 16, w.except);
+      out.i32(at + 20, w.only);
     });
     out.i32(header + L.BOOK_WINDOWS, windows);
 
@@ -711,7 +798,7 @@ class Compiler {
     card.dimensions.forEach((d, i) => {
       const at = dimensions + i * L.DIMENSION_SIZE;
       let b = d.b;
-      if (d.kind === L.DIMENSION_KIND.formula) {
+      if (d.kind === L.DIMENSION_KIND.formula || d.kind === L.DIMENSION_KIND.max) {
         b = out.allocate(d.terms.length * L.TERM_SIZE);
         d.terms.forEach((term, t) => {
           out.i32(b + t * L.TERM_SIZE, term.slot);
@@ -792,8 +879,58 @@ function writeCharges(out: ByteWriter, charges: CompiledCharge[]): number {
     const divisor = gcd(c.rate, c.per);
     out.i64(at + 48, divisor === 0n ? 0n : c.rate / divisor);
     out.i64(at + 56, divisor === 0n ? 1n : c.per / divisor);
+    out.i64(at + L.CHARGE_MINIMUM, c.minimum);
   });
   return base;
+}
+
+const DAY_MS = 86_400_000n;
+
+/**
+ * The instants whose local date in the zone is one of `days`, as sorted disjoint [start, end) ranges: in each span of
+ * the zone's transition table the offset is fixed, so a local day is one interval there; a day crossed by a
+ * transition is cut into the pieces of each span (where clocks fall back across midnight, a day can come in two).
+ */
+export function calendarRanges(days: number[], transitions: ZoneTransition[]): { start: bigint; end: bigint }[] {
+  const pieces: { start: bigint; end: bigint }[] = [];
+  for (const day of new Set(days)) {
+    const localStart = BigInt(day) * DAY_MS;
+    // Offsets are within a day of UTC: only the spans from the one in force a day before the local midnight matter.
+    let low = 0;
+    let high = transitions.length;
+    while (high - low > 1) {
+      const middle = (low + high) >> 1;
+      if (transitions[middle].from <= localStart - DAY_MS) low = middle;
+      else high = middle;
+    }
+    for (let i = low; i < transitions.length && transitions[i].from < localStart + 2n * DAY_MS; i++) {
+      const transition = transitions[i];
+      const spanEnd = i + 1 < transitions.length ? transitions[i + 1].from : 1n << 62n;
+      const offset = BigInt(transition.offsetSeconds) * 1000n;
+      const start = localStart - offset > transition.from ? localStart - offset : transition.from;
+      const end = localStart + DAY_MS - offset < spanEnd ? localStart + DAY_MS - offset : spanEnd;
+      if (start < end) pieces.push({ start, end });
+    }
+  }
+  pieces.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  const merged: { start: bigint; end: bigint }[] = [];
+  for (const piece of pieces) {
+    const last = merged[merged.length - 1];
+    if (last && piece.start <= last.end) {
+      if (piece.end > last.end) last.end = piece.end;
+    } else merged.push({ ...piece });
+  }
+  return merged;
+}
+
+/** Days since 1970-01-01 of a local date "YYYY-MM-DD" in 1970-2099. */
+function parseLocalDate(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!match) return undefined;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  if (year < 1970 || year > 2099 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  return Date.UTC(year, month - 1, day) / 86_400_000;
 }
 
 function alphabeticalIndexes(names: string[]): number[] {

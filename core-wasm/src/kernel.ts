@@ -263,6 +263,9 @@ export function decodeSteps(
       case L.STEP.quantity:
         receipt.push({ step: 'quantity', charge, dimension: book.names[ref], quantity: formatQuantity(a) });
         break;
+      case L.STEP.minimum:
+        receipt.push({ step: 'minimum', charge, minimum: formatQuantity(a) });
+        break;
       case L.STEP.modifier:
         receipt.push({ step: 'modifier', charge, source: card.modifierSources[ref], multiplier: formatMoney(a) });
         break;

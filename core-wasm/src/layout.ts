@@ -1,7 +1,7 @@
 // The host's copy of the kernel's memory layout (core-wasm/assembly/layout.ts); conformance tests catch drift.
 
 export const BOOK_MAGIC = 0x31465254;
-export const BOOK_HEADER_SIZE = 32;
+export const BOOK_HEADER_SIZE = 40;
 export const BOOK_PROPERTY_COUNT = 4;
 export const BOOK_COUNTER_COUNT = 8;
 export const BOOK_POOL_COUNT = 12;
@@ -9,6 +9,7 @@ export const BOOK_PRICE_SCHEDULE = 16;
 export const BOOK_COST_SCHEDULE = 20;
 export const BOOK_WINDOWS = 24;
 export const BOOK_ZONES = 28;
+export const BOOK_CALENDARS = 32;
 
 export const SCHEDULE_SIZE = 16;
 export const CHAIN_ENTRY_SIZE = 8;
@@ -17,13 +18,16 @@ export const VARIANT_SIZE = 16;
 export const MODIFIER_SIZE = 16;
 export const DIMENSION_SIZE = 32;
 export const TERM_SIZE = 16;
-export const CHARGE_SIZE = 64;
+export const CHARGE_SIZE = 72;
+export const CHARGE_MINIMUM = 64;
 export const TIER_SIZE = 16;
-export const WINDOW_SIZE = 16;
+export const WINDOW_SIZE = 24;
+export const CALENDAR_SIZE = 8;
+export const RANGE_SIZE = 16;
 export const ZONE_SIZE = 8;
 export const TRANSITION_SIZE = 16;
 
-export const DIMENSION_KIND = { property: 0, formula: 1, gpu_time: 2 } as const;
+export const DIMENSION_KIND = { property: 0, formula: 1, gpu_time: 2, max: 3 } as const;
 export const MODEL_CODE = {
   per_unit: 0, package: 1, graduated: 2, volume: 3, request_tiers: 4, flat: 5, dynamic: 6,
 } as const;
@@ -75,7 +79,7 @@ export const KERNEL_ERRORS = ['', 'no_price_version', 'no_rate_card', 'outside_p
 
 export const STEP_SIZE = 32;
 export const STEP = {
-  outcome: 1, variant: 2, quantity: 3, modifier: 4, allowance: 5, tier: 6, price: 7, discount: 8, commitment: 9, credit: 10,
+  outcome: 1, variant: 2, quantity: 3, modifier: 4, allowance: 5, tier: 6, price: 7, discount: 8, commitment: 9, credit: 10, minimum: 11,
 } as const;
 
 export const SERVICE_TIERS = ['standard', 'batch', 'flex', 'priority'] as const;

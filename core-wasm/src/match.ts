@@ -38,32 +38,55 @@ export function checkMatchRule(rule: unknown, path: string, problems: { path: st
   }
 }
 
+/**
+ * Matching is case-insensitive: the event's value and every literal of the rule are compared lowercased
+ * (String.prototype.toLowerCase), and a regex is tested on the lowercased value with the `i` flag. So an event
+ * may carry a name as its provider writes it ("MiniMax-M2.7") and still match a card written "minimax-m2.7".
+ */
 export function ruleMatches(rule: MatchRule, value: string | undefined): boolean {
   if (value === undefined) return false;
+  return lowercaseRuleMatches(lowercaseRule(rule), value.toLowerCase());
+}
+
+/** A rule with its literals lowercased, as the resolver keeps it. */
+type LowercaseRule = MatchRule;
+
+export function lowercaseRule(rule: MatchRule): LowercaseRule {
+  if (typeof rule === 'string') return rule.toLowerCase();
+  if ('equals' in rule) return { equals: rule.equals.toLowerCase() };
+  if ('starts_with' in rule) return { starts_with: rule.starts_with.toLowerCase() };
+  if ('ends_with' in rule) return { ends_with: rule.ends_with.toLowerCase() };
+  if ('contains' in rule) return { contains: rule.contains.toLowerCase() };
+  if ('regex' in rule) return { regex: rule.regex };
+  if ('or' in rule) return { or: rule.or.map(lowercaseRule) };
+  return { and: rule.and.map(lowercaseRule) };
+}
+
+/** A lowercased rule against a lowercased value. */
+function lowercaseRuleMatches(rule: LowercaseRule, value: string): boolean {
   if (typeof rule === 'string') return rule === value;
   if ('equals' in rule) return rule.equals === value;
   if ('starts_with' in rule) return value.startsWith(rule.starts_with);
   if ('ends_with' in rule) return value.endsWith(rule.ends_with);
   if ('contains' in rule) return value.includes(rule.contains);
   if ('regex' in rule) return compiledRegex(rule.regex).test(value);
-  if ('or' in rule) return rule.or.some((inner) => ruleMatches(inner, value));
-  return rule.and.every((inner) => ruleMatches(inner, value));
+  if ('or' in rule) return rule.or.some((inner) => lowercaseRuleMatches(inner, value));
+  return rule.and.every((inner) => lowercaseRuleMatches(inner, value));
 }
 
 const regexCache = new Map<string, RegExp>();
 function compiledRegex(source: string): RegExp {
   let regex = regexCache.get(source);
-  if (!regex) regexCache.set(source, (regex = new RegExp(source)));
+  if (!regex) regexCache.set(source, (regex = new RegExp(source, 'i')));
   return regex;
 }
 
 const isExact = (rule: MatchRule): rule is string => typeof rule === 'string';
 
-/** The string an event has for a match key: `event_type` or a string property (anything else fails). */
+/** The string an event has for a match key, lowercased: `event_type` or a string property (anything else fails). */
 export function matchValue(event: UsageEvent, key: string): string | undefined {
-  if (key === 'event_type') return event.event_type;
-  const value = event.properties?.[key];
-  return typeof value === 'string' ? value : undefined;
+  const value = key === 'event_type' ? event.event_type : event.properties?.[key];
+  return typeof value === 'string' ? value.toLowerCase() : undefined;
 }
 
 export class CardResolver {
@@ -73,10 +96,16 @@ export class CardResolver {
   private readonly ruleKeys: string[];
   private readonly ruleCache = new Map<string, number>();
 
-  constructor(private readonly cards: MatchableCard[]) {
+  private readonly cards: MatchableCard[];
+
+  constructor(cards: MatchableCard[]) {
+    this.cards = cards.map((card) => ({
+      id: card.id,
+      match: Object.fromEntries(Object.entries(card.match).map(([key, rule]) => [key, lowercaseRule(rule)])),
+    }));
     const groups = new Map<string, { keys: string[]; cards: Map<string, number> }>();
     const ruleKeys = new Set<string>();
-    cards.forEach((card, index) => {
+    this.cards.forEach((card, index) => {
       const keys = Object.keys(card.match).sort();
       if (keys.every((key) => isExact(card.match[key]))) {
         const signature = keys.join('\u0000');
@@ -114,7 +143,10 @@ export class CardResolver {
     let found = -1;
     for (const index of this.ruleCards) {
       const card = this.cards[index];
-      if (Object.entries(card.match).every(([key, rule]) => ruleMatches(rule, matchValue(event, key)))) {
+      if (Object.entries(card.match).every(([key, rule]) => {
+        const value = matchValue(event, key);
+        return value !== undefined && lowercaseRuleMatches(rule, value);
+      })) {
         found = index;
         break;
       }

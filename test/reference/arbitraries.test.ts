@@ -89,7 +89,7 @@ describe.each<Scale>(['realistic', 'overflow'])('generated %s scenarios', (scale
     const expected = [
       'rated', 'later version', 'cost', 'rated on a US DST day', 'window modifier', 'other modifier', 'credit:promotional', 'credit:prepaid',
       ...['per_unit', 'package', 'graduated', 'volume', 'request_tiers', 'flat', 'dynamic'].map((model) => `model:${model}`),
-      ...['outcome', 'variant', 'quantity', 'modifier', 'allowance', 'tier', 'price', 'discount', 'commitment', 'credit'].map((step) => `step:${step}`),
+      ...['outcome', 'variant', 'quantity', 'minimum', 'modifier', 'allowance', 'tier', 'price', 'discount', 'commitment', 'credit'].map((step) => `step:${step}`),
       ...Object.keys(FIELDS).filter((code) => code !== 'overflow').map((code) => `error:${code}`),
       ...(scale === 'overflow' ? ['error:overflow'] : ['negative line']),
     ];

@@ -27,6 +27,7 @@ import type {
   TimeWindow,
   UsageEvent,
   Weekday,
+  Calendar,
 } from '../../core-wasm/src/book.ts';
 import { bookFigures } from './ledger.ts';
 import { ruleHolds } from './match.ts';
@@ -186,6 +187,7 @@ function dimensionsFor(kind: CardKind): fc.Arbitrary<Record<string, Dimension> |
     return fc.constantFrom<Record<string, Dimension> | undefined>(
       undefined,
       { uncached_input: { formula: { input_tokens: 1, cache_read_tokens: -1 } } },
+      { larger_side: { max: ['input_tokens', 'output_tokens'] }, uncached_input: { formula: { input_tokens: 1, cache_read_tokens: -1 } } },
       {
         uncached_input: { formula: { input_tokens: 1, cache_read_tokens: -1 } },
         billed_output: { formula: { output_tokens: 1, reasoning_tokens: 1 } },
@@ -243,8 +245,8 @@ function chargeArbitrary({ skeleton, scale, pools }: ChargeInputs): fc.Arbitrary
   const allowance = pools.length === 0 ? fc.constant(undefined) : optional(fc.constantFrom(...pools), 30);
   const counter = optional(fc.constantFrom(...SHARED_COUNTERS), 25);
   const measured = (dimensions: string[], rate: fc.Arbitrary<string>, bound: fc.Arbitrary<bigint>, per: fc.Arbitrary<string | undefined>): fc.Arbitrary<Charge> =>
-    fc.tuple(fc.constantFrom(...dimensions), allowance, per, counter, fc.nat(4)).chain(([dimension, pool, perValue, counterName, model]) => {
-      const withCommon = (price: Charge['price']): Charge => compact({ dimension, allowance: pool, price });
+    fc.tuple(fc.constantFrom(...dimensions), allowance, per, counter, fc.nat(4), optional(fc.constantFrom('1', '0.5', '1000', '60'), 25)).chain(([dimension, pool, perValue, counterName, model, minimum]) => {
+      const withCommon = (price: Charge['price']): Charge => compact({ dimension, allowance: pool, minimum, price });
       switch (model) {
         case 0:
           return rate.map((value) => withCommon(compact({ model: 'per_unit' as const, rate: value, per: perValue })));
@@ -302,9 +304,21 @@ function conditionArbitrary(windowNames: string[]): fc.Arbitrary<Condition> {
 
 const CLOCKS = ['00:00', '06:00', '08:30:15', '09:00', '12:00', '13:00', '18:00', '22:00', '23:59:59'];
 
+/** Every random price version carries these calendars; windows sometimes name them in `except` or `only`. */
+const CALENDARS = ['holidays', 'workdays'] as const;
+/** Dates on and around the 2026 DST days of the zones, and a few ordinary ones. */
+const CALENDAR_DATES = ['2026-01-01', '2026-01-02', '2026-01-05', '2026-02-17', '2026-03-07', '2026-03-08', '2026-03-09', '2026-03-29', '2026-03-30', '2026-10-01', '2026-10-25', '2026-11-01', '2026-11-02'];
+
+const calendarsArbitrary: fc.Arbitrary<Record<string, Calendar>> = fc
+  .tuple(...CALENDARS.map(() => fc.tuple(fc.constantFrom(...ZONES), fc.subarray(CALENDAR_DATES))))
+  .map((list) => Object.fromEntries(CALENDARS.map((name, index) => [name, { time_zone: list[index]![0], dates: list[index]![1] }])));
+
 const windowArbitrary: fc.Arbitrary<TimeWindow> = fc
-  .tuple(fc.constantFrom(...ZONES), optional(fc.subarray(WEEKDAYS, { minLength: 1 }), 50), fc.constantFrom(...CLOCKS), fc.constantFrom(...CLOCKS, '24:00'))
-  .map(([zone, days, start, end]) => compact({ time_zone: zone, days, start, end }));
+  .tuple(
+    fc.constantFrom(...ZONES), optional(fc.subarray(WEEKDAYS, { minLength: 1 }), 50), fc.constantFrom(...CLOCKS), fc.constantFrom(...CLOCKS, '24:00'),
+    optional(fc.constantFrom(...CALENDARS), 30), optional(fc.constantFrom(...CALENDARS), 20),
+  )
+  .map(([zone, days, start, end, except, only]) => compact({ time_zone: zone, days, start, end, except, only }));
 
 function versionBody(skeletons: CardSkeleton[], scale: Magnitudes, allCards: boolean): fc.Arbitrary<Omit<BookVersion, 'effective_from'>> {
   const windows = fc.uniqueArray(fc.constantFrom('peak', 'offpeak', 'weekend', 'night'), { maxLength: 3 }).chain((names) =>
@@ -330,8 +344,9 @@ function versionBody(skeletons: CardSkeleton[], scale: Magnitudes, allCards: boo
           compact({ id: skeleton.id, match: skeleton.match, dimensions: skeleton.dimensions, charges: list, variants: variants.length === 0 ? undefined : variants }),
         );
       });
-      return fc.tuple(fc.array(modifier, { maxLength: 3 }), fc.tuple(...cards)).map(([modifiers, rateCards]) =>
+      return fc.tuple(fc.array(modifier, { maxLength: 3 }), fc.tuple(...cards), calendarsArbitrary).map(([modifiers, rateCards, calendars]) =>
         compact({
+          calendars,
           windows: windowNames.length === 0 ? undefined : windowMap,
           modifiers: modifiers.length === 0 ? undefined : modifiers,
           allowances: Object.keys(allowanceMap).length === 0 ? undefined : allowanceMap,
@@ -501,7 +516,13 @@ function satisfying(rule: MatchRule): string[] {
 /** Properties (and the event type) that a card's match accepts. */
 function matchingArbitrary(card: RateCard): fc.Arbitrary<Record<string, string>> {
   const entries = Object.entries(card.match);
-  return fc.tuple(...entries.map(([, rule]) => fc.constantFrom(...satisfying(rule)))).map((values) => Object.fromEntries(entries.map(([name], index) => [name, values[index]!])));
+  // Matching is case-insensitive: the values come as written, upper-cased or capitalized, as providers write them.
+  const casing = fc.constantFrom<(value: string) => string>(
+    (value) => value, (value) => value, (value) => value.toUpperCase(), (value) => value.charAt(0).toUpperCase() + value.slice(1),
+  );
+  return fc
+    .tuple(...entries.map(([, rule]) => fc.tuple(fc.constantFrom(...satisfying(rule)), casing).map(([value, cased]) => cased(value))))
+    .map((values) => Object.fromEntries(entries.map(([name], index) => [name, values[index]!])));
 }
 
 function eventArbitrary(book: PriceBook, scale: Magnitudes, marks: BookMarks): fc.Arbitrary<Omit<UsageEvent, 'transaction_id'>> {

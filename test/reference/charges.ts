@@ -50,6 +50,14 @@ function rateCharge(context: ChargeContext, charge: Charge, index: number): Dec 
   if (handler.measured) {
     quantity = composeDimension(context, charge.dimension!);
     steps.push({ step: 'quantity', charge: index, dimension: charge.dimension!, quantity: formatQuantity(quantity) });
+    // Per-call minimum: a quantity above 0 and below it is billed as the minimum; 0 stays 0.
+    if (charge.minimum !== undefined) {
+      const minimum = parseStored(charge.minimum, 'quantity', `charges[${index}].minimum`, { positive: true });
+      if (quantity.gt(ZERO) && quantity.lt(minimum)) {
+        quantity = minimum;
+        steps.push({ step: 'minimum', charge: index, minimum: formatQuantity(minimum) });
+      }
+    }
   }
 
   const multipliers: Dec[] = [];

@@ -38,7 +38,7 @@ export function conditionHolds(when: Condition, version: BookVersion, facts: Eve
   if (when.window !== undefined) {
     const window = version.windows?.[when.window];
     if (window === undefined) throw new InvalidInputError(`unknown window ${when.window}`);
-    if (!windowHolds(window, facts.timestamp)) return false;
+    if (!windowHolds(window, facts.timestamp, version.calendars)) return false;
   }
   return when.service_tier === undefined || when.service_tier === facts.serviceTier;
 }
@@ -56,6 +56,10 @@ export function composeDimension(context: ChargeContext, name: string): Dec {
       throw new EventFailure('negative_quantity', `dimension ${name} is ${sum.toFixed()}`, `dimensions.${name}`);
     }
     return checkQuantity(sum, `dimension ${name}`);
+  }
+  if ('max' in dimension) {
+    // The largest of the properties; absent ones read as 0.
+    return dimension.max.reduce((largest, property) => max(largest, propertyNumber(context.facts, property)), ZERO);
   }
   const gpu = dimension.gpu_time;
   const count = propertyNumber(context.facts, gpu.count ?? 'gpu_count');

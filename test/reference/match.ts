@@ -9,13 +9,19 @@ function matchValue(event: UsageEvent, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+/**
+ * Case-insensitive: the value and the rule's literals are compared lowercased; a regex runs with the `i` flag on
+ * the lowercased value.
+ */
 export function ruleHolds(rule: MatchRule, value: string): boolean {
-  if (typeof rule === 'string') return value === rule;
-  if ('equals' in rule) return value === rule.equals;
-  if ('starts_with' in rule) return value.startsWith(rule.starts_with);
-  if ('ends_with' in rule) return value.endsWith(rule.ends_with);
-  if ('contains' in rule) return value.includes(rule.contains);
-  if ('regex' in rule) return new RegExp(rule.regex).test(value);
+  const text = value.toLowerCase();
+  const lower = (literal: string): string => literal.toLowerCase();
+  if (typeof rule === 'string') return text === lower(rule);
+  if ('equals' in rule) return text === lower(rule.equals);
+  if ('starts_with' in rule) return text.startsWith(lower(rule.starts_with));
+  if ('ends_with' in rule) return text.endsWith(lower(rule.ends_with));
+  if ('contains' in rule) return text.includes(lower(rule.contains));
+  if ('regex' in rule) return new RegExp(rule.regex, 'i').test(text);
   if ('or' in rule) return rule.or.some((inner) => ruleHolds(inner, value));
   if ('and' in rule) return rule.and.every((inner) => ruleHolds(inner, value));
   throw new InvalidInputError(`unknown match rule ${JSON.stringify(rule)}`);

@@ -139,6 +139,7 @@ function collectReads(card: RateCard, reads: Map<string, Set<Reading>>): void {
     const dimension = card.dimensions?.[name];
     if (dimension === undefined) add(name, 'quantity');
     else if ('formula' in dimension) Object.keys(dimension.formula).forEach((property) => add(property, 'quantity'));
+    else if ('max' in dimension) dimension.max.forEach((property) => add(property, 'quantity'));
     else {
       add(dimension.gpu_time.count ?? 'gpu_count', 'quantity');
       add(dimension.gpu_time.duration ?? 'duration_seconds', 'quantity');

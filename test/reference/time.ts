@@ -1,6 +1,6 @@
 // Instants and time-of-use windows for the reference. Local time comes from Intl.DateTimeFormat for the IANA zone,
 // independently of the UTC-offset transition table the host compiles for the kernel.
-import type { TimeWindow, Weekday } from '../../core-wasm/src/book.ts';
+import type { Calendar, TimeWindow, Weekday } from '../../core-wasm/src/book.ts';
 import { InvalidInputError } from './numbers.ts';
 
 const MS_PER_DAY = 86_400_000;
@@ -122,11 +122,36 @@ export function localClock(zone: string, ms: number): { secondOfDay: number; wee
  * `start <= s < end` on a listed day; a window whose end is at or before its start wraps midnight:
  * `s >= start` on a listed day, or `s < end` on the day after a listed day.
  */
-export function windowHolds(window: TimeWindow, ms: number): boolean {
+export function windowHolds(window: TimeWindow, ms: number, calendars: Record<string, Calendar> = {}): boolean {
   const start = parseClock(window.start, false, 'window.start');
   const end = parseClock(window.end, true, 'window.end');
   const { secondOfDay, weekday } = localClock(window.time_zone, ms);
   const listed = (index: number): boolean => window.days === undefined || window.days.includes(WEEKDAYS[index]!);
-  if (end > start) return listed(weekday) && secondOfDay >= start && secondOfDay < end;
-  return (listed(weekday) && secondOfDay >= start) || (listed((weekday + 6) % 7) && secondOfDay < end);
+  const holds = end > start
+    ? listed(weekday) && secondOfDay >= start && secondOfDay < end
+    : (listed(weekday) && secondOfDay >= start) || (listed((weekday + 6) % 7) && secondOfDay < end);
+  if (!holds) return false;
+  if (window.except !== undefined && onCalendar(calendars[window.except]!, ms)) return false;
+  return window.only === undefined || onCalendar(calendars[window.only]!, ms);
 }
+
+/** Days since 1970-01-01 of a calendar date "YYYY-MM-DD" (1970-2099). */
+export function calendarDay(text: unknown, path: string): number {
+  const m = typeof text === 'string' ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(text) : null;
+  const [year, month, day] = m === null ? [0, 0, 0] : [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (m === null || year < 1970 || year > 2099 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) {
+    throw new InvalidInputError(`${path}: not a date YYYY-MM-DD in 1970-2099: ${JSON.stringify(text)}`);
+  }
+  return daysFromCivil(year, month, day);
+}
+
+/** An instant is on a calendar when its local date in the calendar's zone (read from Intl) is one of the dates. */
+export function onCalendar(calendar: Calendar, ms: number): boolean {
+  const localSeconds = Math.floor(ms / 1000) + utcOffsetMs(calendar.time_zone, ms) / 1000;
+  const day = Math.floor(localSeconds / SECONDS_PER_DAY);
+  let days = calendarDays.get(calendar);
+  if (days === undefined) calendarDays.set(calendar, (days = new Set(calendar.dates.map((date) => calendarDay(date, 'calendar date')))));
+  return days.has(day);
+}
+
+const calendarDays = new WeakMap<Calendar, Set<number>>();

@@ -4,7 +4,7 @@ import type { BookVersion, Charge, Condition, CustomerState, Dimension, PriceBoo
 import { assertMatchRule } from './match.ts';
 import { PRICE_MODELS } from './models.ts';
 import { InvalidInputError, parseStored, ZERO, type Dec } from './numbers.ts';
-import { assertTimeZone, parseClock, parseStoredInstant, WEEKDAYS } from './time.ts';
+import { assertTimeZone, calendarDay, parseClock, parseStoredInstant, WEEKDAYS } from './time.ts';
 
 const SERVICE_TIERS = ['standard', 'batch', 'flex', 'priority'];
 
@@ -51,6 +51,11 @@ function validateVersions(versions: BookVersion[], path: string): void {
 
 function validateVersion(version: BookVersion, path: string): void {
   parseStoredInstant(version.effective_from, `${path}.effective_from`);
+  for (const [name, calendar] of Object.entries(version.calendars ?? {})) {
+    assertTimeZone(calendar.time_zone, `${path}.calendars.${name}.time_zone`);
+    if (!Array.isArray(calendar.dates)) fail(`${path}.calendars.${name}.dates`, 'expected a list of dates');
+    calendar.dates.forEach((date, index) => calendarDay(date, `${path}.calendars.${name}.dates[${index}]`));
+  }
   for (const [name, window] of Object.entries(version.windows ?? {})) {
     const at = `${path}.windows.${name}`;
     assertTimeZone(window.time_zone, `${at}.time_zone`);
@@ -58,6 +63,10 @@ function validateVersion(version: BookVersion, path: string): void {
     parseClock(window.end, true, `${at}.end`);
     if (window.days !== undefined && (!Array.isArray(window.days) || !window.days.every((day) => WEEKDAYS.includes(day)))) {
       fail(`${at}.days`, 'expected weekday names mon..sun');
+    }
+    for (const field of ['except', 'only'] as const) {
+      const name = window[field];
+      if (name !== undefined && version.calendars?.[name] === undefined) fail(`${at}.${field}`, `unknown calendar ${name}`);
     }
   }
   (version.modifiers ?? []).forEach((modifier, index) => {
@@ -107,8 +116,10 @@ function validateDimension(dimension: Dimension, path: string): void {
     const gpu = dimension.gpu_time;
     parseStored(gpu.minimum_seconds ?? '0', 'quantity', `${path}.minimum_seconds`, { min: ZERO });
     parseStored(gpu.increment_seconds ?? '1', 'quantity', `${path}.increment_seconds`, { positive: true });
+  } else if ('max' in dimension) {
+    if (!Array.isArray(dimension.max) || dimension.max.length === 0) fail(`${path}.max`, 'expected a non-empty list of properties');
   } else {
-    fail(path, 'expected formula or gpu_time');
+    fail(path, 'expected formula, gpu_time or max');
   }
 }
 
@@ -138,6 +149,10 @@ function validateCharge(charge: Charge, path: string): void {
   if (!isRecord(price) || !(price.model in PRICE_MODELS)) fail(`${path}.price.model`, 'unknown price model');
   if (PRICE_MODELS[price.model].measured && (typeof charge.dimension !== 'string' || charge.dimension === '')) {
     fail(`${path}.dimension`, `${price.model} needs a dimension`);
+  }
+  if (charge.minimum !== undefined) {
+    if (!PRICE_MODELS[price.model].measured) fail(`${path}.minimum`, `${price.model} has no quantity`);
+    parseStored(charge.minimum, 'quantity', `${path}.minimum`, { positive: true });
   }
   const at = `${path}.price`;
   const per = (value: string | undefined): void => void parseStored(value ?? '1000000', 'quantity', `${at}.per`, { positive: true });

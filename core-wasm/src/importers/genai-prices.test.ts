@@ -304,9 +304,18 @@ describe('importGenaiPrices: validation', () => {
     expect(problemsOf({ providers: [] })).toEqual([{ path: '$', message: 'expected an array of providers' }]);
   });
 
-  it("refuses Groq Whisper audio prices, whose 10-second minimum lives in calcPrice's code", () => {
-    expect(problemsOf([provider('groq', [model('whisper-large-v3', { audio_hours: 0.111 })])])).toEqual([
-      { path: '$[0].models[0].prices', message: "calcPrice's 10-second minimum per call for Groq Whisper cannot be stated" },
+  it("states Groq Whisper's 10-second minimum per call, which lives in calcPrice's code", () => {
+    // calcPrice reads audio_seconds (input_audio_seconds when absent or 0), raises it to 10 and sets both: one charge
+    // on the larger of the two at the input audio rate (0.111 per hour), with a per-call minimum of 10 seconds
+    const book = importGenaiPrices([provider('groq', [model('whisper-large-v3', { audio_hours: 0.111, input_audio_hours: 0.2 })])]);
+    expect(cardOf(book, 'groq/whisper-large-v3')).toEqual({
+      id: 'groq/whisper-large-v3',
+      match: { provider: 'groq', model: 'whisper-large-v3' },
+      dimensions: { billed_audio_seconds: { max: ['audio_seconds', 'input_audio_seconds'] } },
+      charges: [{ dimension: 'billed_audio_seconds', minimum: '10', price: { model: 'per_unit', rate: '0.2', per: '3600' } }],
+    });
+    expect(problemsOf([provider('groq', [model('whisper-large-v3', { audio_hours: { base: 0.1, tiers: [{ start: 10, price: 0.2 }] } })])])).toEqual([
+      { path: '$[0].models[0].prices', message: "calcPrice's 10-second minimum per call for Groq Whisper cannot be stated on tiered audio prices" },
     ]);
   });
 
@@ -321,7 +330,7 @@ describe('importGenaiPrices: validation', () => {
         model('f', [{ constraint: { weekday: 'mon' }, prices: { input_mtok: 1 } }]),
         model('g', { input_mtok: { base: 1, tiers: [{ start: 1.5, price: 2 }] } }),
         model('a', { input_mtok: 1 }),
-        model('h', { input_mtok: 1 }, { regex: '^(?=x)' }),
+        model('h', { input_mtok: 1 }, { regex: '(x' }),
         model('i', { requests_kcount: { base: 1, tiers: [] } }),
         { id: 'no match', prices: {} },
       ], { fallback_model_providers: ['nobody'] }),

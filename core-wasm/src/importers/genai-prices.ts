@@ -18,7 +18,8 @@ export interface ImportGenaiPricesOptions {
   units?: GenaiPricesUnitRegistry;
   /**
    * A `regex` clause that no prefix/suffix/contains rule states exactly: `keep` (the default) carries it as a
-   * `{ regex }` MatchRule, `reject` makes it a problem, `widen` uses the tightest superset rule and notes it.
+   * `{ regex }` MatchRule, `reject` makes it a problem, `widen` uses the tightest superset rule and notes it (a
+   * regex with no literal superset, such as a lookahead, is kept as written).
    */
   regex?: 'keep' | 'reject' | 'widen';
   /**
@@ -74,8 +75,8 @@ export function importGenaiPricesWithNotes(
 
 /**
  * calcPrice lowercases and trims the provider and the model before matching (and lowercases every literal of the
- * catalogue's rules). MatchRule compares exactly, so the book's literals are lowercase and an event's `provider` and
- * `model` must be passed through this function by the caller.
+ * catalogue's rules). A book matches case-insensitively (core-wasm/README.md), so callers need not lowercase; this
+ * function is calcPrice's normalization, for the importer's own comparisons and for callers that also want the trim.
  */
 export function normalizeGenaiPricesReference(value: string): string {
   return value.toLowerCase().trim();
@@ -116,7 +117,15 @@ interface PriceEntry {
 
 /** One model price (a `ModelPrice`) as Tariff charges; dimensions are named per card. */
 interface PriceSet {
-  charges: { usageKey: string; formula: Record<string, number>; price: Charge['price'] }[];
+  charges: {
+    usageKey: string;
+    formula: Record<string, number>;
+    price: Charge['price'];
+    /** A dimension other than the formula's (Groq Whisper's larger of two properties). */
+    dimension?: { name: string; definition: Dimension };
+    /** Per-call minimum quantity. */
+    minimum?: string;
+  }[];
 }
 
 const DEFAULT_FIRST_EFFECTIVE_FROM = '1970-01-01T00:00:00.000Z';
@@ -207,21 +216,38 @@ function parseProvider(value: unknown, path: string, context: ImportContext): Pa
     });
   }
   if (id === null) return null;
-  flagGroqWhisperMinimum(id, models, context);
+  applyGroqWhisperMinimum(id, models, context);
   const exactId = normalizeGenaiPricesReference(id);
   return { id, path, rule: providerMatch ? { or: [exactId, ...alternatives(providerMatch)] } : exactId, providerMatch, models, fallbacks };
 }
 
 /**
- * calcPrice bills Groq's Whisper models at least 10 seconds of audio per call, a rule in its code, not in the data.
- * A per_unit charge has no minimum (the kernel has one for GPU time only), so such prices are refused.
+ * calcPrice bills Groq's Whisper models at least 10 seconds of audio per call, a rule in its code, not in the data: it
+ * reads `audio_seconds` (`input_audio_seconds` when that is absent or 0), raises a value above 0 to 10 and sets both
+ * to it, so the most specific priced audio unit carries the whole call and the other's remainder is 0. The card says
+ * so with one charge at that unit's rate on the larger of the two properties (calcPrice's value whenever
+ * audio_seconds >= input_audio_seconds, as consistent usage is) and a per-call minimum of 10 seconds.
  */
-function flagGroqWhisperMinimum(providerId: string, models: ParsedModel[], context: ImportContext): void {
+function applyGroqWhisperMinimum(providerId: string, models: ParsedModel[], context: ImportContext): void {
   if (normalizeGenaiPricesReference(providerId) !== 'groq') return;
+  const audioKeys = ['audio_seconds', 'input_audio_seconds'];
   for (const model of models) {
     if (model.id !== 'whisper-large-v3' && model.id !== 'whisper-large-v3-turbo') continue;
-    const seconds = model.prices.some((entry) => entry.prices.charges.some((charge) => charge.usageKey.endsWith('audio_seconds')));
-    if (seconds) context.problem(`${model.path}.prices`, "calcPrice's 10-second minimum per call for Groq Whisper cannot be stated");
+    for (const entry of model.prices) {
+      const charges = entry.prices.charges;
+      const audio = charges.filter((charge) => audioKeys.includes(charge.usageKey));
+      if (audio.length === 0) continue;
+      if (audio.some((charge) => charge.price.model !== 'per_unit')) {
+        context.problem(`${model.path}.prices`, "calcPrice's 10-second minimum per call for Groq Whisper cannot be stated on tiered audio prices");
+        continue;
+      }
+      const carrier = audio.find((charge) => charge.usageKey === 'input_audio_seconds') ?? audio[0]!;
+      entry.prices.charges = charges.flatMap((charge) =>
+        charge === carrier
+          ? [{ ...charge, dimension: { name: 'billed_audio_seconds', definition: { max: audioKeys } }, minimum: '10' }]
+          : audio.includes(charge) ? [] : [charge],
+      );
+    }
   }
 }
 
@@ -294,6 +320,11 @@ function parseRegex(regex: string, path: string, context: ImportContext): MatchR
   const translation = translateRegexToMatchRule(regex);
   if (translation.kind === 'exact') return translation.rule;
   if (translation.kind === 'unsupported') {
+    // A regex no literal rule can state, not even as a superset (a lookahead such as ^(?!.*-tts)), is carried as
+    // written unless regexes are rejected: the book's `regex` is an ECMAScript regular expression, tested like
+    // calcPrice's on the lowercased name (with the `i` flag, which changes nothing for the catalogue's patterns: they
+    // are written for lowercased names).
+    if (context.options.regex !== 'reject' && isValidRegex(regex)) return { regex };
     context.problem(path, `regex ${JSON.stringify(regex)} cannot be stated as a MatchRule: ${translation.reason}`);
     return null;
   }
@@ -309,6 +340,15 @@ function parseRegex(regex: string, path: string, context: ImportContext): MatchR
   }
   context.note(path, 'regex_widened', `regex ${JSON.stringify(regex)} widened to ${JSON.stringify(translation.rule)}: ${translation.reason}`);
   return translation.rule;
+}
+
+function isValidRegex(source: string): boolean {
+  try {
+    new RegExp(source, 'i');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function alternatives(rule: MatchRule): MatchRule[] {
@@ -784,9 +824,12 @@ function buildCard(spec: CardSpec, base: PriceEntry, variants: WindowVariant[]):
     prices.charges.length === 0
       ? // A model without prices (the ":free" ones) costs 0 in calcPrice; a card needs at least one charge.
         [{ price: { model: 'flat', amount: '0' } }]
-      : prices.charges.map(({ usageKey, formula, price }) =>
-          price.model === 'flat' ? { price } : { dimension: dimensionName(usageKey, formula, dimensions), price },
-        );
+      : prices.charges.map(({ usageKey, formula, price, dimension, minimum }): Charge => {
+          if (price.model === 'flat') return { price };
+          if (!dimension) return { dimension: dimensionName(usageKey, formula, dimensions), price };
+          dimensions[dimension.name] = dimension.definition;
+          return { dimension: dimension.name, ...(minimum === undefined ? {} : { minimum }), price };
+        });
   const card: RateCard = { id: spec.id, match: spec.match, charges: chargesOf(base.prices) };
   if (variants.length) {
     card.variants = variants.map((variant) => ({ when: { window: variant.window.name }, charges: chargesOf(variant.entry.prices) }));

@@ -1,7 +1,8 @@
-// Translates a regular expression (as JavaScript's RegExp reads it, without flags) into a Tariff MatchRule.
-// MatchRule has no regex, so only regular languages built from finitely many literals translate exactly; anything
-// else is widened to the tightest superset the rule language can say (its literal prefix, suffix and infixes), or
-// refused when nothing useful would remain.
+// Translates a regular expression (as JavaScript's RegExp reads it, without flags) into literal MatchRules, which a
+// reader of the book understands at a glance. Only regular languages built from finitely many literals translate
+// exactly; anything else is widened to the tightest superset the literal rules can say (its literal prefix, suffix
+// and infixes), or is unsupported (lookaround, \b, nothing useful left): the importer then carries the regex itself
+// as a `{ regex }` rule, which the book matches as written (see core-wasm/README.md, case-insensitive matching).
 
 import type { MatchRule } from '../book.ts';
 
