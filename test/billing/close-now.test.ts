@@ -67,7 +67,7 @@ describe('closing periods now', () => {
     ]);
 
     // The dashboard closes through tRPC with the owner's session (a new one: a month has passed).
-    const login = await trpc(harness, 'mutation', 'auth.login', { email: tenant.email, password: 'correct horse battery staple' });
+    const login = await trpc(harness, 'mutation', 'auth.login', { tenant: tenant.slug, email: tenant.email, password: 'correct horse battery staple' });
     expect(login.status).toBe(200);
     const dashboard = await trpc(harness, 'mutation', 'invoices.closePeriods', { id: 'dash-co' }, login.body.session.token);
     expect(dashboard.status).toBe(200);
