@@ -277,7 +277,7 @@ describe('accounts', () => {
     expect(created.body).toMatchObject({ email: 'new@rest.example', role: 'billing', email_verified: false });
     await mailTo(mailer, 'new@rest.example', /Confirm your email/);
     expect((await rest(harness, 'POST', '/v1/users', { key, body: { email: 'o@rest.example', password, role: 'owner' } })).body.error.code).toBe('role_too_high');
-    expect((await rest(harness, 'PATCH', `/v1/users/not-a-uuid`, { key, body: { role: 'viewer' } })).body.error.details[0].field).toBe('path.user_id');
+    expect((await rest(harness, 'PATCH', `/v1/users/not-a-uuid`, { key, body: { role: 'viewer' } })).body.error.details[0].field).toBe('path.id');
     expect((await rest(harness, 'PATCH', `/v1/users/${created.body.id}`, { key, body: { role: 'emperor' } })).body.error.details[0].field).toBe('role');
     const list = await rest(harness, 'GET', '/v1/users', { key });
     expect(list.body.data.map((u: any) => u.email).sort()).toEqual(['new@rest.example', 'owner@rest.example']);

@@ -77,10 +77,11 @@ describe('strings on every write path', () => {
   let tenant: TenantFixture;
   let innocentSeq = 0;
   const endpoints: Endpoint[] = [];
-  const noInput = new Set(['GET /api_keys', 'GET /billing_settings', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json']);
-  const noInputProcedures = new Set(['auth.logout', 'auth.me', 'users.list', 'apiKeys.list', 'wallets.settings']);
+  const noInput = new Set(['GET /api_keys', 'GET /billing_settings', 'GET /users', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json']);
+  const noInputProcedures = new Set(['auth.logout', 'auth.me', 'auth.resendVerification', 'users.list', 'apiKeys.list', 'wallets.settings']);
 
-  const restEndpoint = (route: string, template: RestTemplate) => {
+  /** `authorization`: what the route authenticates with, when not the tenant's secret key (e.g. a session for logout). */
+  const restEndpoint = (route: string, template: RestTemplate, authorization?: () => string) => {
     const [method, pattern] = route.split(' ');
     endpoints.push({
       name: route,
@@ -91,7 +92,7 @@ describe('strings on every write path', () => {
         const query = Object.entries(t.query ?? {}).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`);
         if (raw.queryKey) query.push(`${raw.queryKey}=1`);
         if (query.length > 0) url += `?${query.join('&')}`;
-        const headers: Record<string, string> = { authorization: `Bearer ${tenant.secretKey}` };
+        const headers: Record<string, string> = { authorization: `Bearer ${authorization?.() ?? tenant.secretKey}` };
         if (t.body !== undefined) headers['content-type'] = 'application/json';
         const response = await send(method, url, headers, t.body === undefined ? undefined : JSON.stringify(t.body));
         const body = response.text ? JSON.parse(response.text) : undefined;
@@ -155,7 +156,12 @@ describe('strings on every write path', () => {
   }
 
   beforeAll(async () => {
-    harness = await startService({ now: '2026-03-15T00:00:00Z' });
+    // The account endpoints' rate limits (per address) would end the fuzz of signup and login early with 429s.
+    const unlimited = { limit: 1_000_000, windowSeconds: 60 };
+    harness = await startService({
+      now: '2026-03-15T00:00:00Z',
+      app: { rateLimits: { loginPerAddress: unlimited, loginPerAccount: unlimited, signupPerAddress: unlimited, resetPerAddress: unlimited, resetPerAccount: unlimited } },
+    });
     tenant = await signUpTenant(harness);
     const ok = async (method: string, path: string, body?: unknown) => {
       const response = await rest(harness, method, path, { key: tenant.secretKey, body });
@@ -184,9 +190,21 @@ describe('strings on every write path', () => {
     // Keys and a user the fuzz may revoke or demote without locking itself out.
     const spareKeys = [];
     for (let i = 0; i < 2; i++) spareKeys.push((await trpc(harness, 'mutation', 'apiKeys.create', { kind: 'secret', name: `spare-${i}` }, tenant.session)).body.id as string);
-    const user = await trpc(harness, 'mutation', 'users.create', { email: 'spare@example.com', password: 'correct horse battery staple', role: 'billing' }, tenant.session);
-    expect(user.status).toBe(200);
-    const userId = (user.body.user ?? user.body).id as string;
+    const spareUsers: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const user = await trpc(harness, 'mutation', 'users.create', { email: `spare-${i}@example.com`, password: 'correct horse battery staple', role: 'billing' }, tenant.session);
+      expect(user.status).toBe(200);
+      spareUsers.push((user.body.user ?? user.body).id as string);
+    }
+    const userId = spareUsers[0];
+    // A session of its own for logout, which the fuzz may end.
+    const login = { tenant: tenant.slug, email: tenant.email, password: 'correct horse battery staple' };
+    const logoutSession = (await rest(harness, 'POST', '/v1/auth/login', { body: login })).body.session.token as string;
+    // A book imported from a catalogue, which its updates (and their previews) name.
+    await ok('POST', '/v1/price_books/import', { source: 'genai-prices', catalogue: tinyCatalogue, book_id: 'catalogue' });
+    const catalogueUpdate = { source: 'genai-prices', catalogue: tinyCatalogue, effective_from: '2026-06-01T00:00:00Z' };
+    const digest = 'a'.repeat(64);
+    const password = 'correct horse battery staple';
     const uuid = '00000000-0000-4000-8000-000000000000';
     const amendment = { effective_at: '2026-03-20T00:00:00Z', discount_percent: '5', allowances: { tokens: '10' } };
     const customer = { external_id: 'new-customer', name: 'New', email: 'new@example.com', currency: 'USD', country: 'DE', tax_id: 'DE123', parent_id: 'acme', metadata: { plan: 'pro' } };
@@ -219,7 +237,7 @@ describe('strings on every write path', () => {
     restEndpoint('POST /price_books/:code/versions', { path: { code: 'llm' }, body: { version } });
     restEndpoint('POST /api_keys', { body: { kind: 'secret', name: 'k', role: 'viewer' } });
     restEndpoint('DELETE /api_keys/:id', { path: { id: spareKeys[0] } });
-    restEndpoint('GET /audit_log', { query: { entity_type: 'customer', entity_id: 'x', before_id: '100', limit: '5' } });
+    restEndpoint('GET /audit_log', { query: { entity_type: 'customer', entity_id: 'x', before_id: uuid, limit: '5' } });
     restEndpoint('GET /customers/:id/wallet', { path: { id: 'acme' } });
     restEndpoint('PATCH /customers/:id/wallet', { path: { id: 'acme' }, body: { on_depletion: 'overage' } });
     restEndpoint('GET /customers/:id/credit_grants', { path: { id: 'acme' }, query: { status: 'active' } });
@@ -259,10 +277,26 @@ describe('strings on every write path', () => {
     restEndpoint('POST /quotes', { body: { event: llmEvent('quoted-1'), expires_in: 60 } });
     restEndpoint('GET /customers/:id/sla_credits', { path: { id: 'acme' } });
     restEndpoint('POST /customers/:id/sla_credits', { path: { id: 'acme' }, body: sla });
+    restEndpoint('POST /auth/signup', { body: { tenant_name: 'Fuzzed REST', tenant_slug: 'fuzzed-rest', email: 'fuzzed-rest@example.com', password, name: 'F' } });
+    restEndpoint('POST /auth/login', { body: login });
+    restEndpoint('POST /auth/logout', {}, () => logoutSession);
+    restEndpoint('POST /auth/verify_email', { body: { token: 'vfy_' + 'A'.repeat(43) } });
+    restEndpoint('POST /auth/password_reset', { body: { tenant: tenant.slug, email: tenant.email } });
+    restEndpoint('POST /auth/password_reset/confirm', { body: { token: 'rst_' + 'A'.repeat(43), password: 'a brand new password' } });
+    restEndpoint('POST /users', { body: { email: 'user-rest@example.com', password, name: 'U', role: 'viewer' } });
+    restEndpoint('PATCH /users/:id', { path: { id: spareUsers[0] }, body: { role: 'viewer' } });
+    restEndpoint('DELETE /users/:id', { path: { id: spareUsers[1] } });
+    restEndpoint('POST /price_books/:code/import/preview', { path: { code: 'catalogue' }, body: catalogueUpdate });
+    restEndpoint('POST /price_books/:code/import', { path: { code: 'catalogue' }, body: { ...catalogueUpdate, preview_digest: digest } });
+    restEndpoint('POST /customers/:id/periods/close', { path: { id: 'sub' }, body: { period_start: '2026-02-01T00:00:00Z' } });
     restEndpoint('GET /notifications', { query: { customer_id: 'acme', type: 'credit_grant.expiring' } });
 
     trpcEndpoint('auth.signup', 'mutation', { tenant_name: 'Fuzzed', email: 'fuzzed@example.com', password: 'correct horse battery staple', name: 'F' });
-    trpcEndpoint('auth.login', 'mutation', { email: tenant.email, password: 'correct horse battery staple', tenant_id: tenant.tenantId });
+    trpcEndpoint('auth.login', 'mutation', login);
+    trpcEndpoint('auth.verifyEmail', 'mutation', { token: 'vfy_' + 'A'.repeat(43) });
+    trpcEndpoint('auth.requestPasswordReset', 'mutation', { tenant: tenant.slug, email: tenant.email });
+    trpcEndpoint('auth.resetPassword', 'mutation', { token: 'rst_' + 'A'.repeat(43), password: 'a brand new password' });
+    trpcEndpoint('users.remove', 'mutation', { user_id: spareUsers[2] });
     trpcEndpoint('users.create', 'mutation', { email: 'user-new@example.com', password: 'correct horse battery staple', name: 'U', role: 'viewer' });
     trpcEndpoint('users.changeRole', 'mutation', { user_id: userId, role: 'viewer' });
     trpcEndpoint('apiKeys.create', 'mutation', { kind: 'secret', name: 'k', role: 'viewer' });
@@ -280,6 +314,8 @@ describe('strings on every write path', () => {
     trpcEndpoint('priceBooks.get', 'query', { code: 'llm' });
     trpcEndpoint('priceBooks.create', 'mutation', { name: 'Book', book: exampleBook('b-trpc') });
     trpcEndpoint('priceBooks.import', 'mutation', { ...importInput, book_id: 'imported-trpc' });
+    trpcEndpoint('priceBooks.previewImportUpdate', 'mutation', { code: 'catalogue', update: catalogueUpdate });
+    trpcEndpoint('priceBooks.importUpdate', 'mutation', { code: 'catalogue', update: { ...catalogueUpdate, preview_digest: digest } });
     trpcEndpoint('priceBooks.addVersion', 'mutation', { code: 'llm', version: { version } });
     trpcEndpoint('audit.list', 'query', { entity_type: 'customer', entity_id: 'x' });
     trpcEndpoint('events.estimate', 'mutation', estimate);
@@ -312,6 +348,7 @@ describe('strings on every write path', () => {
     trpcEndpoint('invoices.get', 'query', { id: invoiceId });
     trpcEndpoint('invoices.finalize', 'mutation', { id: invoiceId });
     trpcEndpoint('invoices.pay', 'mutation', { id: invoiceId, paid_at: '2026-04-02T00:00:00Z' });
+    trpcEndpoint('invoices.closePeriods', 'mutation', { id: 'sub', period_start: '2026-02-01T00:00:00Z' });
     trpcEndpoint('invoices.void', 'mutation', { id: invoiceId, reason: 'Billed in error' });
     trpcEndpoint('creditNotes.list', 'query', { customer_id: 'sub' });
     trpcEndpoint('creditNotes.get', 'query', { id: creditNote.id });
@@ -344,6 +381,16 @@ describe('strings on every write path', () => {
     expect(procedures.filter((p) => !noInputProcedures.has(p) && !covered.has(`trpc ${p}`))).toEqual([]);
     // Every write route is among them.
     expect(routes.filter((r) => !r.startsWith('GET ')).every((r) => covered.has(r))).toBe(true);
+  });
+
+  it('starts from inputs the endpoints accept: no template is refused as an invalid request', async () => {
+    const refused: string[] = [];
+    for (const endpoint of endpoints) {
+      const answer = await endpoint.call(endpoint.input);
+      const code = (answer.body as any)?.error?.code ?? (answer.body as any)?.data?.app?.code;
+      if (answer.status >= 500 || code === 'invalid_request') refused.push(`${endpoint.name}: ${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`);
+    }
+    expect(refused).toEqual([]);
   });
 
   it('answers NUL or an unpaired surrogate in any string or key of any input with a 400 naming the field', async () => {
@@ -435,12 +482,25 @@ describe('strings on every write path', () => {
           answers.forEach((answer, i) => {
             const { endpoint, leaf } = cases[mutations[i].target];
             expect(answer.status, `${endpoint.name} ${leaf.join('.')} value #${mutations[i].value}: ${String(JSON.stringify(answer.body)).slice(0, 300)}`).toBeLessThan(500);
+            // The account endpoints' limits are raised above: a 429 would mean the fuzz stopped reaching them.
+            expect(answer.status, `${endpoint.name} rate limited`).not.toBe(429);
           });
         },
       ),
       { numRuns: 150 },
     );
   }, 600_000);
+
+  it('answers logout (whose only input is its session token) with a 401 to odd or over-long tokens, and ends a real session', async () => {
+    const session = (await rest(harness, 'POST', '/v1/auth/login', { body: { tenant: tenant.slug, email: tenant.email, password: 'correct horse battery staple' } })).body.session.token as string;
+    for (const token of ['ses_', 'ses_%00', 'ses_\u00e9\u00ff', `ses_${'x'.repeat(8000)}`, `${session}\u00a0x`, 'sk_x']) {
+      const response = await send('POST', '/v1/auth/logout', { authorization: `Bearer ${token}` });
+      expect(response.status, token.slice(0, 40)).toBe(401);
+      checkResponse('POST', '/v1/auth/logout', response.status, JSON.parse(response.text));
+    }
+    expect((await send('POST', '/v1/auth/logout', { authorization: `Bearer ${session}` })).status).toBe(200);
+    expect((await send('POST', '/v1/auth/logout', { authorization: `Bearer ${session}` })).status).toBe(401);
+  });
 
   it('takes a session cookie that is not percent-encoded UTF-8 as no session (401), not a failure', async () => {
     const response = await send('GET', '/trpc/auth.me', { cookie: 'tariff_session=%E0%A4%A' });

@@ -15,6 +15,7 @@ import {
   signupInput,
   updateUserInput,
   userIdInput,
+  userPath,
   verifyEmailInput,
   type LoginInput,
   type RequestPasswordResetInput,
@@ -131,12 +132,12 @@ export function usersRestRoutes(deps: Deps): Router {
     res.status(201).json(await service.createUser(deps, actorOf(res), parseInput(createUserInput, req.body)));
   });
   routes.patch('/users/:id', async (req, res) => {
-    const { user_id } = parseInput(userIdInput, { user_id: req.params.id }, ['path']);
+    const { id: user_id } = parseInput(userPath, { id: req.params.id }, ['path']);
     const { role } = parseInput(updateUserInput, req.body);
     res.json(await service.changeUserRole(deps, actorOf(res), { user_id, role }));
   });
   routes.delete('/users/:id', async (req, res) => {
-    const { user_id } = parseInput(userIdInput, { user_id: req.params.id }, ['path']);
+    const { id: user_id } = parseInput(userPath, { id: req.params.id }, ['path']);
     res.json(await service.removeUser(deps, actorOf(res), user_id));
   });
   return routes;

@@ -56,5 +56,7 @@ export const changeUserRoleInput = z.strictObject({
 export type ChangeUserRoleInput = z.infer<typeof changeUserRoleInput>;
 
 export const userIdInput = z.strictObject({ user_id: z.uuid() });
+/** /v1/users/:id: an error names the path's own parameter, `path.id`. */
+export const userPath = z.strictObject({ id: z.uuid() });
 export const updateUserInput = z.strictObject({ role: z.enum(roles) });
 
