@@ -2,7 +2,7 @@
 // a property a charge needs, currencies that do not match, customers read by Tariff's id.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signUpTenant, startService, type Harness, type TenantFixture } from '../service/harness.ts';
-import { billingBook, client, gpuJob } from './fixtures.ts';
+import { billingBook, client, gpuJob, tokens } from './fixtures.ts';
 
 describe('billing answers', () => {
   let harness: Harness;
@@ -80,5 +80,100 @@ describe('billing answers', () => {
     await api.ok('POST', '/v1/customers', { external_id: created.id, currency: 'EUR' });
     expect((await api.ok('GET', `/v1/customers/${created.id}`)).currency).toBe('EUR');
     expect((await api.call('GET', '/v1/customers/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+  });
+});
+
+describe('blocking limits at ingestion', () => {
+  let harness: Harness;
+  let api: ReturnType<typeof client>;
+
+  // $0.02 per 1,000 tokens: 2,500 tokens are $0.05, 19,500 are $0.39.
+  const at = (minute: number) => `2026-03-10T00:${String(minute).padStart(2, '0')}:00Z`;
+  const subscribe = async (id: string) => {
+    await api.ok('POST', '/v1/customers', { external_id: id, currency: 'USD' });
+    await api.ok('PUT', `/v1/customers/${id}/price_book`, { price_book: 'ai-platform', effective_from: '2026-01-01T00:00:00Z' });
+  };
+  const notifications = async (type: string, customer: string) => (await api.ok('GET', `/v1/notifications?type=${type}&customer_id=${customer}`)).data as any[];
+
+  beforeAll(async () => {
+    harness = await startService({ now: '2026-03-10T01:00:00Z' });
+    const tenant = await signUpTenant(harness);
+    api = client(harness, tenant);
+    await api.ok('POST', '/v1/price_books', { book: billingBook });
+  });
+  afterAll(async () => {
+    await harness?.close();
+  });
+
+  it('accepts the event that crosses a block budget, says which limit and by how much, and blocks the customer from then on', async () => {
+    await subscribe('capped');
+    await api.ok('PUT', '/v1/customers/capped/budget', { amount: '0.40', enforcement: 'block' });
+    const [under, crossing] = await api.events(tokens('c-1', 'capped', 2_500, at(1)), tokens('c-2', 'capped', 19_500, at(2)));
+    expect(under).toMatchObject({ status: 'accepted', amount: '0.050000000' });
+    expect(under.blocked).toBeUndefined();
+    expect(crossing).toMatchObject({
+      status: 'accepted',
+      amount: '0.390000000',
+      period_total: '0.440000000',
+      blocked: [{ code: 'budget_exceeded', limit: 'budget', limit_amount: '0.400000000', spend: '0.440000000', exceeded_by: '0.040000000' }],
+    });
+    // The usage is kept and billed.
+    expect((await api.ok('GET', '/v1/customers/capped/usage')).amount).toBe('0.440000000');
+    // Blocked from that instant: the check, quotes and the SDK's snapshot.
+    const check = await api.ok('POST', '/v1/customers/capped/check', { estimated_cost: '0.000000001' });
+    expect(check).toMatchObject({ allowed: false, reasons: [{ code: 'budget_exceeded' }], budget: { spend: '0.440000000', remaining: '-0.040000000' } });
+    const quote = await api.call('POST', '/v1/quotes', { event: tokens('c-q', 'capped', 1, at(3)) });
+    expect(quote.status).toBe(422);
+    expect(quote.body.error).toMatchObject({ code: 'budget_exceeded', details: [{ field: 'event' }] });
+    const snapshot = await api.ok('GET', '/v1/customers/capped/pricing-snapshot');
+    expect(snapshot).toMatchObject({ spend: '0.440000000', budget: { amount: '0.400000000', enforcement: 'block' } });
+    // One notification in the outbox, however many events cross after it.
+    const [later] = await api.events(tokens('c-3', 'capped', 500, at(4)));
+    expect(later.blocked).toEqual([expect.objectContaining({ code: 'budget_exceeded', exceeded_by: '0.050000000' })]);
+    const sent = await notifications('budget.blocked', 'capped');
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ customer_id: 'capped', payload: { transaction_id: 'c-2', code: 'budget_exceeded', exceeded_by: '0.040000000', period_start: '2026-03-01T00:00:00.000Z' } });
+  });
+
+  it('refuses instead when the request asks, storing nothing of the refused event and rating the rest without it', async () => {
+    await subscribe('gateway');
+    await api.ok('PUT', '/v1/customers/gateway/budget', { amount: '0.40', enforcement: 'block' });
+    const acks = await api.refusing(tokens('r-1', 'gateway', 2_500, at(1)), tokens('r-2', 'gateway', 19_500, at(2)), tokens('r-3', 'gateway', 5_000, at(3)));
+    expect(acks.map((a) => [a.status, a.error?.code ?? a.period_total])).toEqual([
+      ['accepted', '0.050000000'],
+      ['rejected', 'budget_exceeded'],
+      ['accepted', '0.150000000'],
+    ]);
+    expect(acks[1].error.message).toContain('0.440000000');
+    expect((await api.call('GET', '/v1/events/r-2/receipt')).status).toBe(404);
+    expect((await api.ok('GET', '/v1/customers/gateway/usage')).amount).toBe('0.150000000');
+    expect(await notifications('budget.blocked', 'gateway')).toEqual([]);
+    // Refused, it can be sent again later; accepted then (the default), it is flagged.
+    const [resent] = await api.events(tokens('r-2', 'gateway', 19_500, at(4)));
+    expect(resent).toMatchObject({ status: 'accepted', blocked: [{ code: 'budget_exceeded', exceeded_by: '0.140000000' }] });
+    const bad = await api.call('POST', '/v1/events', { events: [tokens('r-4', 'gateway', 1, at(5))], on_block: 'sometimes' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details[0].field).toBe('on_block');
+  });
+
+  it('applies the same rule to a customer who blocks on depletion of credit', async () => {
+    await subscribe('prepaid');
+    await api.ok('PATCH', '/v1/customers/prepaid/wallet', { on_depletion: 'block' });
+    await api.ok('POST', '/v1/customers/prepaid/credit_grants', { kind: 'prepaid', amount: '0.10' });
+    // $0.30 against $0.10 of credit: accepted, $0.20 billed, flagged.
+    const [flagged] = await api.events(tokens('p-1', 'prepaid', 15_000, at(1)));
+    expect(flagged).toMatchObject({
+      status: 'accepted',
+      amount: '0.200000000',
+      credits_applied: '0.100000000',
+      credit_balance: '0.000000000',
+      blocked: [{ code: 'credits_exhausted', limit: 'credits', limit_amount: '0.100000000', spend: '0.300000000', exceeded_by: '0.200000000' }],
+    });
+    expect(await notifications('credits.exhausted', 'prepaid')).toEqual([expect.objectContaining({ payload: expect.objectContaining({ transaction_id: 'p-1' }) })]);
+    expect((await api.ok('POST', '/v1/customers/prepaid/check', { estimated_cost: '0.01' })).allowed).toBe(false);
+    // Asked to refuse, ingestion rejects it whole, as the kernel's block policy does.
+    const [refused] = await api.refusing(tokens('p-2', 'prepaid', 1_000, at(2)));
+    expect(refused).toMatchObject({ status: 'rejected', error: { code: 'credits_exhausted' } });
+    expect((await api.call('GET', '/v1/events/p-2/receipt')).status).toBe(404);
   });
 });

@@ -62,8 +62,8 @@ async function answer(deps: Deps, res: ServerResponse, requestId: string, text: 
     const actor = await keys.authenticateApiKey(deps, key);
     if (!actor) throw unauthenticated('Unknown or revoked API key');
     caller.tenantId = actor.tenantId;
-    const { events } = parseInput(ingestBody, body);
-    send(res, 200, await ingestEvents(deps, { ...actor, requestId }, events));
+    const { events, on_block } = parseInput(ingestBody, body);
+    send(res, 200, await ingestEvents(deps, { ...actor, requestId }, events, { onBlock: on_block }));
   } catch (error) {
     const { status, body } = errorAnswer(deps.logger, error, requestId);
     send(res, status, body);
