@@ -1,8 +1,10 @@
 // Billing answers that were wrong (issue 12, section 4), each driven through the public API with a frozen clock:
-// a property a charge needs, currencies that do not match, customers read by Tariff's id.
+// a property a charge needs, currencies that do not match, customers read by Tariff's id, blocking limits at
+// ingestion, late events into a period whose minimum was trued up.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signUpTenant, startService, type Harness, type TenantFixture } from '../service/harness.ts';
-import { billingBook, client, gpuJob, tokens } from './fixtures.ts';
+import { billingBook, client, gpuJob, startBillingScenario, tokens } from './fixtures.ts';
+import { checkLedger } from './ledger-check.ts';
 
 describe('billing answers', () => {
   let harness: Harness;
@@ -175,5 +177,57 @@ describe('blocking limits at ingestion', () => {
     const [refused] = await api.refusing(tokens('p-2', 'prepaid', 1_000, at(2)));
     expect(refused).toMatchObject({ status: 'rejected', error: { code: 'credits_exhausted' } });
     expect((await api.call('GET', '/v1/events/p-2/receipt')).status).toBe(404);
+  });
+});
+
+describe('a late event into a period finalized with a minimum true-up', () => {
+  it('shrinks the true-up instead of billing the event again: the period is billed max(minimum, usage) in all', async () => {
+    const { harness, tenant, api, jobs } = await startBillingScenario('2026-03-01T00:00:00Z');
+    try {
+      await api.ok('POST', '/v1/price_books', { book: billingBook });
+      await api.ok('POST', '/v1/plans', { code: 'committed', name: 'Committed', price_book: 'ai-platform', interval: 'month', minimum_spend: '50', invoice_grace_hours: 0 });
+      await api.ok('POST', '/v1/customers', { external_id: 'committed-co', currency: 'USD' });
+      await api.ok('POST', '/v1/customers/committed-co/subscriptions', { plan: 'committed', started_at: '2026-03-01T00:00:00Z' });
+      harness.clock.set('2026-03-15T00:00:00Z');
+      await api.events(tokens('t-1', 'committed-co', 500_000, '2026-03-10T00:00:00Z')); // $10.00
+      harness.clock.set('2026-04-01T00:00:05Z');
+      await jobs.tick();
+      const march = await api.invoiceOf('committed-co', '2026-03-01T00:00:00.000Z');
+      expect(march).toMatchObject({ status: 'finalized', total: '50.000000000' });
+      expect(march.lines.map((l: any) => [l.kind, l.amount])).toEqual([
+        ['usage', '10.000000000'],
+        ['allowance', '0.000000000'],
+        ['minimum_true_up', '40.000000000'],
+      ]);
+
+      // $5.00 late: inside the $40.00 true-up already billed, so nothing more is owed for March.
+      harness.clock.set('2026-04-05T00:00:00Z');
+      const [first] = await api.events(tokens('late-5', 'committed-co', 250_000, '2026-03-20T00:00:00Z'));
+      expect(first).toMatchObject({ status: 'accepted', amount: '5.000000000' });
+      // $45.00 late: $35.00 of it fills the rest of the true-up, $10.00 is owed on top.
+      const [second] = await api.events(tokens('late-45', 'committed-co', 2_250_000, '2026-03-25T00:00:00Z'));
+      expect(second).toMatchObject({ status: 'accepted', amount: '45.000000000' });
+      // March's final invoice stays as it was.
+      expect((await api.invoiceOf('committed-co', '2026-03-01T00:00:00.000Z')).total).toBe('50.000000000');
+
+      // April has no usage: its own $50.00 true-up, plus March's adjustments netting $10.00.
+      harness.clock.set('2026-05-01T00:00:05Z');
+      await jobs.tick();
+      const april = await api.invoiceOf('committed-co', '2026-04-01T00:00:00.000Z');
+      expect(april.lines.map((l: any) => [l.kind, l.amount])).toEqual([
+        ['minimum_true_up', '50.000000000'],
+        ['adjustment', '5.000000000'],
+        ['adjustment', '-5.000000000'],
+        ['adjustment', '45.000000000'],
+        ['adjustment', '-35.000000000'],
+      ]);
+      expect(april.lines[2].description).toContain('Minimum true-up of the period from 2026-03-01T00:00:00.000Z reduced by late event late-5');
+      expect(april.total).toBe('60.000000000');
+      // March billed in all: $60.00 of usage against a $50.00 minimum, so $60.00 (50.00 + the 10.00 on April's invoice).
+      await checkLedger(harness.database.owner, tenant.tenantId);
+    } finally {
+      await jobs.stop();
+      await harness.close();
+    }
   });
 });

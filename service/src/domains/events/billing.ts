@@ -14,7 +14,8 @@ import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
 import { periodAt, type Period } from '../subscriptions/periods.ts';
 import * as subscriptionsRepo from '../subscriptions/repo.ts';
 import { cutsOf, termsAt, termsOf } from '../subscriptions/service.ts';
-import { recordLateEvents } from '../invoices/service.ts';
+import * as invoicesRepo from '../invoices/repo.ts';
+import { lateTrueUpShrink, recordLateEvents } from '../invoices/service.ts';
 import * as walletsRepo from '../wallets/repo.ts';
 import { grantInForce, kernelGrant } from '../wallets/service.ts';
 import * as repo from './repo.ts';
@@ -173,6 +174,31 @@ export function notifyBlocks(
     }
   }
   return notifications.length === 0 ? Promise.resolve() : notificationsRepo.recordManyOnce(scope, notifications);
+}
+
+/**
+ * For late events into closed periods, in rating order: how much of the period's billed minimum true-up each
+ * fills (invoices/service.ts lateTrueUpShrink), from its receipt's postpaid commitment step (amount counted,
+ * consumed after). One read, and only when late events arrive.
+ */
+export async function lateTrueUpShrinks(
+  scope: TenantScope,
+  events: { transactionId: string; customerId: string; periodStart: Date; receipt: RatedEvent['receipt'] }[],
+): Promise<Map<string, bigint>> {
+  const shrinks = new Map<string, bigint>();
+  const counted = events.flatMap((e) => {
+    const step = (e.receipt ?? []).find((s) => s.step === 'commitment') as { amount?: string; consumed?: string } | undefined;
+    return step?.consumed !== undefined && step.amount !== undefined ? [{ ...e, counted: toNano(step.amount), consumedAfter: toNano(step.consumed) }] : [];
+  });
+  if (counted.length === 0) return shrinks;
+  const minimums = await invoicesRepo.findBilledMinimums(scope, counted.map((e) => ({ customerId: e.customerId, start: e.periodStart })));
+  for (const e of counted) {
+    const minimum = minimums.get(`${e.customerId}|${e.periodStart.toISOString()}`);
+    if (minimum === undefined) continue;
+    const shrink = lateTrueUpShrink(toNano(minimum), e.consumedAfter - e.counted, e.counted);
+    if (shrink > 0n) shrinks.set(e.transactionId, shrink);
+  }
+  return shrinks;
 }
 
 /** Events rated into closed periods (their invoice final): billed as adjustments on the next invoice. */

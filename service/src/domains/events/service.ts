@@ -354,6 +354,10 @@ async function rateAndStore(
     };
   }
 
+  // Late events into closed periods: what each fills of a minimum true-up the period's final invoice billed.
+  const late = accepted.filter((a) => periods.get(a.periodKey)!.status === 'closed');
+  const trueUpShrinks = late.length > 0 ? await billing.lateTrueUpShrinks(scope, late.map((a) => ({ transactionId: a.event.transaction_id, customerId: a.customerId, periodStart: a.period.start, receipt: a.result.receipt }))) : new Map<string, bigint>();
+
   const aggregates = aggregateEvents(meters, counted);
   const writes = [
     repo.insertRatedEvents(
@@ -418,9 +422,15 @@ async function rateAndStore(
     ),
     billing.billLateEvents(
       scope,
-      accepted
-        .filter((a) => periods.get(a.periodKey)!.status === 'closed')
-        .map((a) => ({ transactionId: a.event.transaction_id, customerId: a.customerId, currency: a.result.currency, occurredAt: a.occurredAt, periodStart: a.period.start, amount: nano(a.result.amount) })),
+      late.map((a) => ({
+        transactionId: a.event.transaction_id,
+        customerId: a.customerId,
+        currency: a.result.currency,
+        occurredAt: a.occurredAt,
+        periodStart: a.period.start,
+        amount: nano(a.result.amount),
+        trueUpShrink: trueUpShrinks.get(a.event.transaction_id),
+      })),
       now,
     ),
   ];
