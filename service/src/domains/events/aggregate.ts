@@ -1,5 +1,6 @@
 // Pure: which meters count an event, under which group and day, and the aggregate deltas of a batch.
 import { Decimal } from 'decimal.js';
+import { allocateProRata } from '../creditnotes/allocate.ts';
 import type { Aggregation, MeterFilter } from '../meters/schema.ts';
 
 export interface MeterDefinition {
@@ -18,6 +19,42 @@ export interface CountedEvent {
   eventType: string;
   properties: Record<string, unknown>;
   amountNano: bigint;
+  /** The receipt's steps: each charge's price by its dimension decides each meter's share of the amount. */
+  receipt?: readonly { step: string; charge?: number; dimension?: string; amount?: string }[];
+}
+
+/** Nano-units of each dimension's charges in a receipt (price steps, before discount and credits). */
+export function chargeByDimension(receipt: CountedEvent['receipt']): Map<string, bigint> {
+  const dimensionOf = new Map<number, string>();
+  const byDimension = new Map<string, bigint>();
+  for (const step of receipt ?? []) {
+    if (step.step === 'quantity' && step.charge !== undefined && step.dimension !== undefined) dimensionOf.set(step.charge, step.dimension);
+    if (step.step === 'price' && step.charge !== undefined && step.amount !== undefined) {
+      const dimension = dimensionOf.get(step.charge);
+      if (dimension === undefined) continue;
+      const [whole, fraction = ''] = step.amount.replace('-', '').split('.');
+      const nano = BigInt(whole) * 1_000_000_000n + BigInt((fraction + '000000000').slice(0, 9));
+      byDimension.set(dimension, (byDimension.get(dimension) ?? 0n) + (step.amount.startsWith('-') ? -nano : nano));
+    }
+  }
+  return byDimension;
+}
+
+/**
+ * Pure: each counting meter's part of an event's amount. A meter's part comes from the charges on its own
+ * property (a charge's dimension named like the meter's property), so two meters on one event type never both
+ * show the whole; the parts are the amount split in proportion to those charges, exactly (largest remainder,
+ * allocate.ts), and add up to it. When none of the meters measures a charged dimension (a count meter alone,
+ * a flat fee), the amount is split evenly among them, so they still add up to the charge.
+ */
+export function meterShares(meters: readonly MeterDefinition[], event: CountedEvent): bigint[] {
+  if (meters.length === 0) return [];
+  if (meters.length === 1) return [event.amountNano];
+  if (event.amountNano === 0n) return meters.map(() => 0n);
+  const charges = chargeByDimension(event.receipt);
+  let weights = meters.map((m) => (m.property === null ? 0n : charges.get(m.property) ?? 0n)).map((w) => (w > 0n ? w : 0n));
+  if (weights.every((w) => w === 0n)) weights = meters.map(() => 1n);
+  return allocateProRata(event.amountNano, weights, 1n);
 }
 
 export interface AggregateDelta {
@@ -99,8 +136,9 @@ export function aggregateEvents(meters: MeterDefinition[], events: CountedEvent[
     if (!counting) continue;
     const day = utcDay(event.occurredAt);
     const eventKey = `${event.customerId}|${event.periodStart.getTime()}|${day}`;
-    for (const meter of counting) {
-      if (!matchesFilters(meter.filters, event.properties)) continue;
+    const matching = counting.filter((meter) => matchesFilters(meter.filters, event.properties));
+    const shares = meterShares(matching, event);
+    for (const [m, meter] of matching.entries()) {
       const groupKey: Record<string, string | null> = {};
       for (const p of meter.groupBy) groupKey[p] = stringValue(event.properties[p]);
       const key = `${eventKey}|${meter.id}|${JSON.stringify(groupKey)}`;
@@ -123,7 +161,7 @@ export function aggregateEvents(meters: MeterDefinition[], events: CountedEvent[
         byKey.set(key, delta);
       }
       delta.eventCount += 1;
-      delta.amountNano += event.amountNano;
+      delta.amountNano += shares[m];
       const raw = meter.property === null ? undefined : event.properties[meter.property];
       switch (meter.aggregation) {
         case 'sum':
