@@ -72,6 +72,34 @@ describe('billing answers', () => {
     expect(await api.ok('PATCH', '/v1/customers/euro-co', { currency: 'USD' })).toMatchObject({ currency: 'USD' });
   });
 
+  it('shows each meter the money of its own dimension, the meters of an event adding up to its charge', async () => {
+    const chat = {
+      id: 'chat',
+      currency: 'USD',
+      versions: [{ effective_from: '2026-01-01T00:00:00Z', rate_cards: [{
+        id: 'chat/model',
+        match: { event_type: 'chat' },
+        charges: [
+          { dimension: 'input_tokens', price: { model: 'per_unit', rate: '1', per: '1000000' } },
+          { dimension: 'output_tokens', price: { model: 'per_unit', rate: '3', per: '1000000' } },
+        ],
+      }] }],
+    };
+    await api.ok('POST', '/v1/price_books', { book: chat });
+    await api.ok('POST', '/v1/meters', { code: 'input_tokens', name: 'input tokens', event_type: 'chat', aggregation: 'sum', property: 'input_tokens' });
+    await api.ok('POST', '/v1/meters', { code: 'output_tokens', name: 'output tokens', event_type: 'chat', aggregation: 'sum', property: 'output_tokens' });
+    await api.ok('POST', '/v1/customers', { external_id: 'chatter', currency: 'USD' });
+    await api.ok('PUT', '/v1/customers/chatter/price_book', { price_book: 'chat', effective_from: '2026-01-01T00:00:00Z' });
+    const event = (id: string, input: number, output: number) => ({ transaction_id: id, customer_id: 'chatter', event_type: 'chat', timestamp: '2026-03-09T00:00:00Z', properties: { input_tokens: input, output_tokens: output } });
+    // $1.00 of input and $6.00 of output; then $0.000001 of input and $0.000003 of output.
+    const acks = await api.events(event('chat-1', 1_000_000, 2_000_000), event('chat-2', 1, 1));
+    expect(acks.map((a) => a.amount)).toEqual(['7.000000000', '0.000004000']);
+    const usage = await api.ok('GET', '/v1/customers/chatter/usage');
+    const amounts = Object.fromEntries(usage.meters.map((m: any) => [m.name, m.groups[0].amount]));
+    expect(amounts).toEqual({ 'input tokens': '1.000001000', 'output tokens': '6.000003000' });
+    expect(usage.amount).toBe('7.000004000');
+  });
+
   it('reads a customer by its Tariff id as well as by its external id', async () => {
     const created = await api.ok('POST', '/v1/customers', { external_id: 'by-id', currency: 'USD' });
     const byExternal = await api.ok('GET', '/v1/customers/by-id');

@@ -140,12 +140,14 @@ describe('meterShares', () => {
   it.each([
     ['two meters on one event type: each its own dimension, adding up to the charge', [input, output], [270_000_000n, 630_000_001n]],
     ['a count meter beside them shows no money of its own', [input, requests, output], [270_000_000n, 0n, 630_000_001n]],
-    ['one meter shows the whole charge', [output], [900_000_001n]],
+    ['one meter shows its own dimension only', [output], [630_000_001n]],
+    ['a max meter on the same property yields to the sum meter', [meter({ id: 'largest', aggregation: 'max', property: 'input_tokens' }), input, output], [0n, 270_000_000n, 630_000_001n]],
     ['no meter measures a charged dimension: split evenly, still adding up', [requests, meter({ id: 'req2', aggregation: 'count', property: null })], [450_000_001n, 450_000_000n]],
   ] as const)('given %s', (_name, meters, expected) => {
     const shares = meterShares([...meters], charged);
     expect(shares).toEqual([...expected]);
-    expect(shares.reduce((a, b) => a + b, 0n)).toBe(charged.amountNano);
+    // They add up to the charge whenever every charged dimension has a meter (or none has).
+    if (meters.some((m) => m.property === 'input_tokens') || meters.every((m) => m.property === null)) expect(shares.reduce((a, b) => a + b, 0n)).toBe(charged.amountNano);
   });
 
   it('is what aggregateEvents stores per meter: input tokens never show output tokens\' money', () => {

@@ -41,20 +41,36 @@ export function chargeByDimension(receipt: CountedEvent['receipt']): Map<string,
 }
 
 /**
- * Pure: each counting meter's part of an event's amount. A meter's part comes from the charges on its own
- * property (a charge's dimension named like the meter's property), so two meters on one event type never both
- * show the whole; the parts are the amount split in proportion to those charges, exactly (largest remainder,
- * allocate.ts), and add up to it. When none of the meters measures a charged dimension (a count meter alone,
- * a flat fee), the amount is split evenly among them, so they still add up to the charge.
+ * Pure: each counting meter's part of an event's amount. The amount is split over the charged dimensions in
+ * proportion to their charges, exactly (largest remainder, allocate.ts), and each dimension's part goes to the
+ * meter measuring that property (a `sum` meter first, else the first such meter; the others show none of it),
+ * so two meters on one event type never both show the whole and a meter of input tokens never shows output
+ * tokens' money. The parts of the event's meters add up to its amount when its meters measure every charged
+ * dimension. When none of them measures a charged dimension (a count meter alone, a flat fee), the amount is
+ * split evenly among them, so they still add up to the charge.
  */
 export function meterShares(meters: readonly MeterDefinition[], event: CountedEvent): bigint[] {
   if (meters.length === 0) return [];
-  if (meters.length === 1) return [event.amountNano];
   if (event.amountNano === 0n) return meters.map(() => 0n);
   const charges = chargeByDimension(event.receipt);
-  let weights = meters.map((m) => (m.property === null ? 0n : charges.get(m.property) ?? 0n)).map((w) => (w > 0n ? w : 0n));
-  if (weights.every((w) => w === 0n)) weights = meters.map(() => 1n);
-  return allocateProRata(event.amountNano, weights, 1n);
+  const owners = new Map<string, number>();
+  meters.forEach((meter, i) => {
+    if (meter.property === null || !charges.has(meter.property)) return;
+    const owner = owners.get(meter.property);
+    if (owner === undefined || (meters[owner].aggregation !== 'sum' && meter.aggregation === 'sum')) owners.set(meter.property, i);
+  });
+  const dimensions = [...charges.keys()];
+  const weights = dimensions.map((d) => (charges.get(d)! > 0n ? charges.get(d)! : 0n));
+  if (owners.size === 0 || weights.every((w) => w === 0n) || dimensions.every((d, i) => !owners.has(d) || weights[i] === 0n)) {
+    return allocateProRata(event.amountNano, meters.map(() => 1n), 1n);
+  }
+  const parts = allocateProRata(event.amountNano, weights, 1n);
+  const shares = meters.map(() => 0n);
+  dimensions.forEach((d, i) => {
+    const owner = owners.get(d);
+    if (owner !== undefined) shares[owner] += parts[i];
+  });
+  return shares;
 }
 
 export interface AggregateDelta {
