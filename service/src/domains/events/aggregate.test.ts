@@ -155,6 +155,11 @@ describe('meterShares', () => {
     expect(deltas.map((d) => [d.meterId, d.amountNano])).toEqual([['in', 270_000_000n], ['out', 630_000_001n]]);
   });
 
+  it('gives a meter none of an event whose charge is all on another, unmetered dimension', () => {
+    const outputOnly = { ...event({ input_tokens: 0, output_tokens: 500 }, undefined, 700_000_000n), receipt: [receipt[0], { ...receipt[1], amount: '0.000000000' }, receipt[2], receipt[3]] };
+    expect(meterShares([input, requests], outputOnly)).toEqual([0n, 0n]);
+  });
+
   it('splits a negative correction (re-rating: the old amount out) as the exact opposite of the amount in', () => {
     expect(meterShares([input, output], { ...charged, amountNano: -900_000_001n })).toEqual([-270_000_000n, -630_000_001n]);
   });

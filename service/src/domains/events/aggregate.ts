@@ -61,7 +61,7 @@ export function meterShares(meters: readonly MeterDefinition[], event: CountedEv
   });
   const dimensions = [...charges.keys()];
   const weights = dimensions.map((d) => (charges.get(d)! > 0n ? charges.get(d)! : 0n));
-  if (owners.size === 0 || weights.every((w) => w === 0n) || dimensions.every((d, i) => !owners.has(d) || weights[i] === 0n)) {
+  if (owners.size === 0 || weights.every((w) => w === 0n)) {
     return allocateProRata(event.amountNano, meters.map(() => 1n), 1n);
   }
   const parts = allocateProRata(event.amountNano, weights, 1n);
