@@ -50,10 +50,7 @@ export function moneyProblem(value: string): string {
 /** A non-negative amount as a decimal string with at most 9 decimals, e.g. "500" or "0.075". */
 export const moneyAmount = z
   .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string such as "12.50": amounts are decimal strings, never JSON numbers') })
-  .check((ctx) => {
-    if (moneyPattern.test(ctx.value)) return;
-    ctx.issues.push({ code: 'custom', input: ctx.value, message: moneyProblem(ctx.value), abort: true });
-  })
+  .regex(moneyPattern, { error: (issue) => moneyProblem(String(issue.input)), abort: true })
   // parseScaled itself refuses what does not fit 64 bits: checked here, not thrown (a 500) by toNano.
   .refine((value) => {
     const parsed = parseScaled(value, 9);
