@@ -115,6 +115,12 @@ export interface RateCard {
   match: Record<string, MatchRule>;
   /** Derived dimensions by name; a charge's `dimension` may also name an event property directly. */
   dimensions?: Record<string, Dimension>;
+  /**
+   * Values for numeric properties an event omits. Without one, an event lacking a property a charge cannot do
+   * without (a `gpu_time` count or duration, a `dynamic` amount) is rejected with `missing_property`; other
+   * omitted quantities (a kind of token the event did not use) are zero.
+   */
+  defaults?: Record<string, Decimal>;
   charges: Charge[];
   /** Alternative charge lists; the last variant whose condition holds replaces `charges`. */
   variants?: { when: Condition; charges: Charge[] }[];

@@ -23,6 +23,16 @@ const bookWith = (cards: unknown[], version: Record<string, unknown> = {}) => ({
 });
 
 describe('compileBook', () => {
+  it('refuses defaults that name no numeric property of the card or are not decimals', () => {
+    const gpu = { id: 'g', match: { gpu_type: 'h100' }, dimensions: { s: { gpu_time: {} } }, charges: [{ dimension: 's', price: { model: 'per_unit', rate: '1' } }] };
+    expect(problems(bookWith([{ ...gpu, defaults: { gpu_count: '1' } }]))).toEqual([]);
+    expect(validateSchema(bookWith([{ ...gpu, defaults: { gpu_count: '1' } }]))).toBe(true);
+    expect(problems(bookWith([{ ...gpu, defaults: { tokens: '1', gpu_count: '-1' } }]))).toEqual([
+      'versions[0].rate_cards[0].defaults.tokens: must name a numeric property the card reads',
+      'versions[0].rate_cards[0].defaults.gpu_count: must not be negative',
+    ]);
+  });
+
   it('compiles the example book and every vector book, which the JSON schema also accepts', () => {
     const vectorsDir = new URL('../../test/vectors/', import.meta.url);
     const deepseek = JSON.parse(readFileSync(new URL('../examples/deepseek-v4-book.json', import.meta.url), 'utf8'));

@@ -24,6 +24,13 @@ export interface CardMeta {
   modifierSources: string[];
   /** Numeric properties the card reads, alphabetical. */
   reads: string[];
+  /**
+   * Properties without which a charge of the card cannot be computed (a GPU count or duration, a dynamic
+   * amount): an event lacking one is an error naming it, unless `defaults` has it.
+   */
+  required: Set<string>;
+  /** The card's `defaults`, scaled as the kernel reads each property (nano-units for money, else micro-units). */
+  defaults: Map<string, bigint>;
 }
 
 export interface ScheduleMeta {
@@ -170,6 +177,8 @@ class Compiler {
   /** Every version's calendars, equal ones once: zone index and sorted local dates as days since 1970-01-01. */
   private readonly calendars: { zone: number; days: number[] }[] = [];
   private stepsPerEvent = 4;
+  /** The properties the card being compiled needs (see CardMeta.required). */
+  private required = new Set<string>();
   private readonly pinnedZones = new Map<string, ZoneTransition[]>();
 
   run(input: unknown): CompiledBook | undefined {
@@ -471,6 +480,7 @@ class Compiler {
     const dimensions: CompiledDimension[] = [];
     const dimensionIndex = new Map<string, number>();
     const reads = new Set<string>();
+    const required = (this.required = new Set<string>());
     const declared = isObject(card.dimensions) ? card.dimensions : {};
     if (card.dimensions !== undefined && !isObject(card.dimensions)) this.problem(`${path}.dimensions`, 'must be an object of named dimensions');
 
@@ -516,8 +526,19 @@ class Compiler {
     const maxTiers = Math.max(...[base.charges, ...variants.map((v) => v.charges)].flat().map((c) => c.tiers.length), 0);
     this.stepsPerEvent = Math.max(this.stepsPerEvent, 4 + maxCharges * (5 + modifiers.length + maxTiers));
 
+    const defaults = new Map<string, bigint>();
+    if (card.defaults !== undefined && !isObject(card.defaults)) this.problem(`${path}.defaults`, 'must map property names to decimal values');
+    for (const [name, value] of Object.entries(isObject(card.defaults) ? card.defaults : {})) {
+      const slot = this.propertySlots.get(name);
+      if (!reads.has(name) || slot === undefined) {
+        this.problem(`${path}.defaults.${name}`, 'must name a numeric property the card reads');
+        continue;
+      }
+      defaults.set(name, this.decimal(value, this.properties[slot].money ? NANO_DIGITS : MICRO_DIGITS, `${path}.defaults.${name}`));
+    }
+
     return {
-      meta: { id: card.id, chargeLists, modifierSources, reads: [...reads].sort() },
+      meta: { id: card.id, chargeLists, modifierSources, reads: [...reads].sort(), required, defaults },
       dimensions, charges: base.charges, variants, modifiers: compiledModifiers,
     };
   }
@@ -548,6 +569,9 @@ class Compiler {
       const duration = gpu.duration ?? 'duration_seconds';
       reads.add(count);
       reads.add(duration);
+      // Without a count or a duration, GPU time is not zero but unknown.
+      this.required.add(count);
+      this.required.add(duration);
       return {
         ...blank,
         kind: L.DIMENSION_KIND.gpu_time,
@@ -671,6 +695,7 @@ class Compiler {
           break;
         }
         reads.add(price.amount_property);
+        this.required.add(price.amount_property);
         compiled.aux = this.slot(price.amount_property, true, `${pp}.amount_property`);
         // A percentage with 7 decimals is a fraction in 1e-9.
         compiled.rate = price.markup_percent === undefined ? 0n : this.decimal(price.markup_percent, 7, `${pp}.markup_percent`);

@@ -81,7 +81,15 @@ export function encodeEvent(book: CompiledBook, event: UsageEvent, types: EventT
     for (const name of reads) {
       const slot = book.propertySlots.get(name)!;
       const raw = properties[name];
-      if (raw === undefined || raw === null) continue;
+      if (raw === undefined || raw === null) {
+        // Step 2: an omitted property takes the card's default; one a charge cannot do without is an error.
+        const fallback = priceCard.defaults.get(name) ?? costCard?.defaults.get(name);
+        if (fallback !== undefined) values[slot] = fallback;
+        else if (priceCard.required.has(name) || costCard?.required.has(name)) {
+          return { ...fail('missing_property', `${name} is required by rate card "${priceCard.id}" and the book states no default for it`, `properties.${name}`), named: true };
+        }
+        continue;
+      }
       const parsed = typeof raw === 'string' && !PLAIN_DECIMAL.test(raw)
         ? { ok: false as const, reason: 'must be a non-negative decimal such as "12.5"' }
         : parseScaled(raw, book.properties[slot].money ? NANO_DIGITS : MICRO_DIGITS);

@@ -23,6 +23,14 @@ import {
 import { billingRoutes, billingSchemas } from './billing.ts';
 import { correctionRoutes, correctionSchemas, reratingRule } from './corrections.ts';
 import { edgeRoutes, edgeSchemas, quoteRule } from './edge.ts';
+/** What ingestion answers when an event takes its customer past a blocking limit, in each mode. */
+const onBlockRule =
+  'Blocking limits are a budget with enforcement "block" (the period\'s spend, left to bill plus credits drawn, may not exceed it) and, for a customer whose wallet has on_depletion "block", ' +
+  'the credit in force (an event\'s charge must be covered by credit). on_block "accept" (the default: usage that happened is never lost): such an event is accepted, stored and billed; its ' +
+  'outcome carries `blocked` (which limit, the spend, by how much it is exceeded), a budget.blocked or credits.exhausted notification is recorded (once per customer and period), and from then ' +
+  'on the customer is blocked for POST /v1/customers/{id}/check, quotes and the SDK (its pricing snapshot shows the spend). on_block "refuse" (gateways that send the event before serving the ' +
+  'request): such an event is rejected with code budget_exceeded or credits_exhausted and nothing of it is stored or drawn; the other events of the request are rated without it.';
+
 import { type Schema, decimal, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
 
 const list = (item: string): Schema => object({ data: { type: 'array', items: ref(item) }, has_more: { type: 'boolean' } });
@@ -202,11 +210,24 @@ const schemas: Record<string, Schema> = {
         card: string,
         credits_applied: { ...money, description: 'Credit this event drew from the customer\'s grants (the amount is what is left to bill).' },
         credit_balance: { ...money, description: "The customer's credit in force at the event's instant, after this event." },
-      }),
+        blocked: {
+          type: 'array',
+          items: ref('EventBlock'),
+          description: 'Present when this event took the customer past a blocking limit under on_block "accept": the event is stored and billed, and the customer is blocked from now on.',
+        },
+      }, ['blocked']),
       object({ index: { type: 'integer' }, transaction_id: nullable(string), status: { type: 'string', const: 'duplicate' }, amount: nullable(money), currency: nullable(string) }),
       object({ index: { type: 'integer' }, transaction_id: nullable(string), status: { type: 'string', const: 'rejected' }, error: ref('EventError') }),
     ],
   },
+  EventBlock: object({
+    code: { type: 'string', enum: ['budget_exceeded', 'credits_exhausted'] },
+    limit: { type: 'string', enum: ['budget', 'credits'], description: "budget: the customer's blocking budget for the period; credits: the credit in force of a customer who blocks on depletion." },
+    message: string,
+    limit_amount: { ...money, description: 'budget: the budget; credits: the credit this event could draw.' },
+    spend: { ...money, description: "budget: the period's spend after this event (left to bill plus credits drawn); credits: the event's charge." },
+    exceeded_by: { ...money, description: 'budget: spend minus budget; credits: the part of the charge no credit covered (billed).' },
+  }),
   IngestResult: object({
     accepted: { type: 'integer' },
     duplicate: { type: 'integer' },
@@ -228,7 +249,13 @@ const schemas: Record<string, Schema> = {
   },
   IngestRequest: {
     oneOf: [
-      object({ events: { type: 'array', minItems: 1, maxItems: 10000, items: ref('UsageEvent') } }),
+      object(
+        {
+          events: { type: 'array', minItems: 1, maxItems: 10000, items: ref('UsageEvent') },
+          on_block: { type: 'string', enum: ['accept', 'refuse'], description: 'accept when omitted. ' + onBlockRule },
+        },
+        ['on_block'],
+      ),
       ref('UsageEvent'),
     ],
   },
@@ -325,7 +352,7 @@ const paging = [
 
 const routes: Record<string, Record<string, Operation>> = {
   '/v1/openapi.json': { get: { summary: 'This document', operationId: 'getOpenApi', ok: [200, ''], publishable: true } },
-  '/v1/events': { post: { summary: 'Ingest usage events (one, or a batch of up to 10,000)', operationId: 'ingestEvents', body: ref('IngestRequest'), ok: [200, 'IngestResult'] } },
+  '/v1/events': { post: { summary: 'Ingest usage events (one, or a batch of up to 10,000)', description: onBlockRule, operationId: 'ingestEvents', body: ref('IngestRequest'), ok: [200, 'IngestResult'] } },
   '/v1/events/{transaction_id}/receipt': {
     get: {
       summary: "One event's charge, step by step",

@@ -29,7 +29,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Ingest usage events (one, or a batch of up to 10,000) */
+        /**
+         * Ingest usage events (one, or a batch of up to 10,000)
+         * @description Blocking limits are a budget with enforcement "block" (the period's spend, left to bill plus credits drawn, may not exceed it) and, for a customer whose wallet has on_depletion "block", the credit in force (an event's charge must be covered by credit). on_block "accept" (the default: usage that happened is never lost): such an event is accepted, stored and billed; its outcome carries `blocked` (which limit, the spend, by how much it is exceeded), a budget.blocked or credits.exhausted notification is recorded (once per customer and period), and from then on the customer is blocked for POST /v1/customers/{id}/check, quotes and the SDK (its pricing snapshot shows the spend). on_block "refuse" (gateways that send the event before serving the request): such an event is rejected with code budget_exceeded or credits_exhausted and nothing of it is stored or drawn; the other events of the request are rated without it.
+         */
         post: operations["ingestEvents"];
         delete?: never;
         options?: never;
@@ -1499,6 +1502,8 @@ export interface components {
             credits_applied: string;
             /** @description The customer's credit in force at the event's instant, after this event. */
             credit_balance: string;
+            /** @description Present when this event took the customer past a blocking limit under on_block "accept": the event is stored and billed, and the customer is blocked from now on. */
+            blocked?: components["schemas"]["EventBlock"][];
         } | {
             index: number;
             transaction_id: string | null;
@@ -1512,6 +1517,22 @@ export interface components {
             /** @constant */
             status: "rejected";
             error: components["schemas"]["EventError"];
+        };
+        EventBlock: {
+            /** @enum {string} */
+            code: "budget_exceeded" | "credits_exhausted";
+            /**
+             * @description budget: the customer's blocking budget for the period; credits: the credit in force of a customer who blocks on depletion.
+             * @enum {string}
+             */
+            limit: "budget" | "credits";
+            message: string;
+            /** @description budget: the budget; credits: the credit this event could draw. */
+            limit_amount: string;
+            /** @description budget: the period's spend after this event (left to bill plus credits drawn); credits: the event's charge. */
+            spend: string;
+            /** @description budget: spend minus budget; credits: the part of the charge no credit covered (billed). */
+            exceeded_by: string;
         };
         IngestResult: {
             accepted: number;
@@ -1534,6 +1555,11 @@ export interface components {
         };
         IngestRequest: {
             events: components["schemas"]["UsageEvent"][];
+            /**
+             * @description accept when omitted. Blocking limits are a budget with enforcement "block" (the period's spend, left to bill plus credits drawn, may not exceed it) and, for a customer whose wallet has on_depletion "block", the credit in force (an event's charge must be covered by credit). on_block "accept" (the default: usage that happened is never lost): such an event is accepted, stored and billed; its outcome carries `blocked` (which limit, the spend, by how much it is exceeded), a budget.blocked or credits.exhausted notification is recorded (once per customer and period), and from then on the customer is blocked for POST /v1/customers/{id}/check, quotes and the SDK (its pricing snapshot shows the spend). on_block "refuse" (gateways that send the event before serving the request): such an event is rejected with code budget_exceeded or credits_exhausted and nothing of it is stored or drawn; the other events of the request are rated without it.
+             * @enum {string}
+             */
+            on_block?: "accept" | "refuse";
         } | components["schemas"]["UsageEvent"];
         Usage: {
             customer_id: string;
@@ -1995,12 +2021,12 @@ export interface components {
             /** Format: uuid */
             id: string;
             /**
-             * @description credit_grant.expiring: an active grant with credit left enters its notice period.
+             * @description credit_grant.expiring: an active grant with credit left enters its notice period. budget.blocked: an accepted event took the period's spend past a blocking budget (once per customer and period; payload: the event and the EventBlock). credits.exhausted: an accepted event of a customer who blocks on depletion was not covered by credit (once per customer and period).
              * @enum {string}
              */
-            type: "credit_grant.expiring";
+            type: "credit_grant.expiring" | "budget.blocked" | "credits.exhausted";
             customer_id: string | null;
-            /** @description What it is about (a grant id); a type fires once per subject. */
+            /** @description What it is about (a grant id; customer id and period start for budget.blocked and credits.exhausted); a type fires once per subject. */
             subject_id: string;
             payload: {
                 [key: string]: unknown;
@@ -3015,6 +3041,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    currency?: string;
                     name?: string | null;
                     email?: string | null;
                     country?: string | null;
@@ -8534,7 +8561,7 @@ export interface operations {
     listNotifications: {
         parameters: {
             query?: {
-                type?: "credit_grant.expiring";
+                type?: "credit_grant.expiring" | "budget.blocked" | "credits.exhausted";
                 customer_id?: string;
                 limit?: number;
                 starting_after?: string;

@@ -139,3 +139,31 @@ describe('Estimator refuses bad input, naming the field', () => {
     await expect(Estimator.create({ wasm: 'tariff.wasm' as unknown as Uint8Array, book })).rejects.toThrow('wasm must be a WebAssembly.Module');
   });
 });
+
+describe('a property a charge needs', () => {
+  const gpuBook = (defaults?: Record<string, string>): PriceBook => ({
+    id: 'gpu', currency: 'USD', versions: [{ effective_from: '2026-01-01T00:00:00Z', rate_cards: [{
+      id: 'gpu/h100', match: { gpu_type: 'h100' }, dimensions: { gpu_seconds: { gpu_time: {} } }, ...(defaults ? { defaults } : {}),
+      charges: [{ dimension: 'gpu_seconds', price: { model: 'per_unit', rate: '3.6', per: '3600' } }],
+    }] }],
+  });
+  const job = (properties: Record<string, unknown>): UsageEvent => ({
+    transaction_id: 'j1', customer_id: 'acme', event_type: 'gpu.job', timestamp: '2026-03-10T14:00:00Z', properties: { gpu_type: 'h100', ...properties },
+  });
+
+  it('is a per-event error naming it when missing, exactly as the kernel (and so the service) answers', async () => {
+    const estimator = await Estimator.create({ wasm: kernel, book: gpuBook() });
+    const result = estimator.estimate(job({ duration_seconds: 3600 }));
+    expect(result).toMatchObject({ status: 'error', error: { code: 'missing_property', field: 'properties.gpu_count' } });
+    expect(result).toEqual(kernel.rate(gpuBook(), {}, [job({ duration_seconds: 3600 })]).results[0]);
+    expect(estimator.check(job({ duration_seconds: 3600 }))).toMatchObject({ allowed: false, error: { code: 'missing_property' } });
+  });
+
+  it("takes the book's default when it states one", async () => {
+    const estimator = await Estimator.create({ wasm: kernel, book: gpuBook({ gpu_count: '2' }) });
+    expect(estimator.estimate(job({ duration_seconds: 3600 }))).toMatchObject({ status: 'rated', amount: '7.200000000' });
+    expect(estimator.estimate(job({ duration_seconds: 3600, gpu_count: 1 }))).toMatchObject({ status: 'rated', amount: '3.600000000' });
+    // Without a duration there is still nothing to bill from: the default covers only the count.
+    expect(estimator.estimate(job({ gpu_count: 1 })).error).toMatchObject({ code: 'missing_property', field: 'properties.duration_seconds' });
+  });
+});

@@ -80,7 +80,7 @@ describe('budgets, alerts and the entitlement check', () => {
     expect(passed).toMatchObject({ status: 'accepted', credit_balance: '1.000000000' });
     check = await api.ok('POST', '/v1/customers/gated/check', { estimated_cost: '2', event_type: 'llm.completion' });
     expect(check).toMatchObject({ allowed: false, reasons: [{ code: 'credits_exhausted' }] });
-    const [refused] = await api.events(tokens('g-2', 'gated', 100_000, '2026-04-09T01:00:00Z'));
+    const [refused] = await api.refusing(tokens('g-2', 'gated', 100_000, '2026-04-09T01:00:00Z'));
     expect(refused).toMatchObject({ status: 'rejected', error: { code: 'credits_exhausted' } });
 
     // A blocking budget refuses what would go over it, with both reasons when both apply.

@@ -80,7 +80,7 @@ describe('real-time credits and the ledger', () => {
   it('with block, rejects what the credits do not cover with credits_exhausted, and a top-up covers the very next event', async () => {
     await customer('wallet-block', 'block');
     await grant('wallet-block', { kind: 'prepaid', amount: '500' });
-    const acks = await api.events(
+    const acks = await api.refusing(
       tokens('wb-1', 'wallet-block', 10_000_000, '2026-03-02T00:00:00Z'),
       tokens('wb-2', 'wallet-block', 10_000_000, '2026-03-03T00:00:00Z'),
       // $150 against $100 left: rejected whole, nothing drawn.
@@ -94,15 +94,15 @@ describe('real-time credits and the ledger', () => {
       ['accepted', '0.000000000'],
     ]);
     // The batch job after depletion is refused, and the refusal stores nothing.
-    const [job] = await api.events(gpuJob('wb-job', 'wallet-block', 8, 36_000, '2026-03-05T00:00:00Z'));
+    const [job] = await api.refusing(gpuJob('wb-job', 'wallet-block', 8, 36_000, '2026-03-05T00:00:00Z'));
     expect(job).toMatchObject({ status: 'rejected', transaction_id: 'wb-job', error: { code: 'credits_exhausted' } });
     expect((await api.call('GET', '/v1/events/wb-job/receipt')).status).toBe(404);
     // Allowance-free zero-cost events still pass: only an uncovered remainder blocks.
-    const [free] = await api.events(tokens('wb-zero', 'wallet-block', 0, '2026-03-05T00:00:00Z'));
+    const [free] = await api.refusing(tokens('wb-zero', 'wallet-block', 0, '2026-03-05T00:00:00Z'));
     expect(free).toMatchObject({ status: 'accepted', amount: '0.000000000' });
 
     await grant('wallet-block', { kind: 'prepaid', amount: '300', name: 'Top-up' });
-    const [retried] = await api.events(gpuJob('wb-job', 'wallet-block', 8, 36_000, '2026-03-05T00:00:00Z'));
+    const [retried] = await api.refusing(gpuJob('wb-job', 'wallet-block', 8, 36_000, '2026-03-05T00:00:00Z'));
     expect(retried).toMatchObject({ status: 'accepted', amount: '0.000000000', credits_applied: '200.000000000', credit_balance: '100.000000000' });
     const wallet = await api.ok('GET', '/v1/customers/wallet-block/wallet');
     expect(wallet.balance).toBe('100.000000000');
@@ -114,7 +114,7 @@ describe('real-time credits and the ledger', () => {
     await customer('racer', 'block');
     await grant('racer', { kind: 'prepaid', amount: '500' });
     // Ten requests of $100 each at once against $500: exactly five get through.
-    const responses = await Promise.all(Array.from({ length: 10 }, (_, i) => api.events(tokens(`race-${i}`, 'racer', 5_000_000, '2026-03-10T00:00:00Z'))));
+    const responses = await Promise.all(Array.from({ length: 10 }, (_, i) => api.refusing(tokens(`race-${i}`, 'racer', 5_000_000, '2026-03-10T00:00:00Z'))));
     const statuses = responses.map((r) => r[0].status);
     expect(statuses.filter((s) => s === 'accepted')).toHaveLength(5);
     expect(responses.filter((r) => r[0].status === 'rejected').every((r) => r[0].error.code === 'credits_exhausted')).toBe(true);
@@ -123,7 +123,7 @@ describe('real-time credits and the ledger', () => {
     // A late event for March and one for April in the same batch, against $150: the first takes $100, the second is refused.
     harness.clock.set('2026-04-02T00:00:00Z');
     await grant('racer', { kind: 'prepaid', amount: '150' });
-    const acks = await api.events(tokens('late-march', 'racer', 5_000_000, '2026-03-31T23:00:00Z'), tokens('early-april', 'racer', 5_000_000, '2026-04-01T01:00:00Z'));
+    const acks = await api.refusing(tokens('late-march', 'racer', 5_000_000, '2026-03-31T23:00:00Z'), tokens('early-april', 'racer', 5_000_000, '2026-04-01T01:00:00Z'));
     expect(acks.map((a) => [a.status, a.error?.code ?? a.credit_balance])).toEqual([
       ['accepted', '50.000000000'],
       ['rejected', 'credits_exhausted'],

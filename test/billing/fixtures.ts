@@ -58,6 +58,12 @@ export function client(harness: Harness, tenant: TenantFixture) {
       expect(response.status, JSON.stringify(response.body)).toBe(200);
       return response.body.events as any[];
     },
+    /** Events sent as a gateway sends them before serving: an event past a blocking limit is refused, not flagged. */
+    refusing: async (...events: unknown[]) => {
+      const response = await call('POST', '/v1/events', { events, on_block: 'refuse' });
+      expect(response.status, JSON.stringify(response.body)).toBe(200);
+      return response.body.events as any[];
+    },
     /** The customer's invoice for the period starting at `periodStart` (ISO), if any. */
     invoiceOf: async (customer: string, periodStart: string) => {
       const response = await call('GET', `/v1/invoices?customer_id=${customer}&limit=100`);

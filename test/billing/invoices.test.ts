@@ -106,8 +106,9 @@ describe('invoices at period close', () => {
       await api.ok('POST', `/v1/customers/${id}/credit_grants`, { kind: 'prepaid', amount: '500', name: 'Prepaid wallet' });
     }
     await api.ok('PATCH', '/v1/customers/wallet-block/wallet', { on_depletion: 'block' });
+    // The block customer's events are sent as a gateway sends them before serving: refused past the credit.
     const send = (customer: string) =>
-      api.events(
+      (customer === 'wallet-block' ? api.refusing : api.events)(
         tokens(`${customer}-1`, customer, 16_000_000, '2026-04-02T00:00:00Z'), // 15M over: $300
         tokens(`${customer}-2`, customer, 10_000_000, '2026-04-03T00:00:00Z'), // $200: the wallet reaches zero
         gpuJob(`${customer}-job`, customer, 8, 36_000, '2026-04-04T00:00:00Z'), // the batch job after depletion: $200

@@ -12,6 +12,7 @@ const FIELDS: Record<string, RegExp | undefined> = {
   invalid_event: /^(transaction_id|customer_id|event_type)$/,
   invalid_timestamp: /^timestamp$/,
   invalid_property: /^properties\.\w+$/,
+  missing_property: /^properties\.\w+$/,
   no_rate_card: /^properties$/,
   no_price_version: /^timestamp$/,
   outside_period: /^timestamp$/,

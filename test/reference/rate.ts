@@ -128,12 +128,16 @@ function resolveCard(versions: readonly BookVersion[], event: UsageEvent, timest
 
 type Reading = 'quantity' | 'money';
 
-/** The numeric properties a card reads: through the charges of the card and of all its variants. */
-function collectReads(card: RateCard, reads: Map<string, Set<Reading>>): void {
-  const add = (name: string, reading: Reading): void => {
+/**
+ * The numeric properties a card reads: through the charges of the card and of all its variants. `required`
+ * gets those a charge cannot do without (a GPU count or duration, a dynamic amount).
+ */
+function collectReads(card: RateCard, reads: Map<string, Set<Reading>>, required: Set<string>): void {
+  const add = (name: string, reading: Reading, needed = false): void => {
     const set = reads.get(name) ?? new Set<Reading>();
     set.add(reading);
     reads.set(name, set);
+    if (needed) required.add(name);
   };
   const addDimension = (name: string): void => {
     const dimension = card.dimensions?.[name];
@@ -141,14 +145,14 @@ function collectReads(card: RateCard, reads: Map<string, Set<Reading>>): void {
     else if ('formula' in dimension) Object.keys(dimension.formula).forEach((property) => add(property, 'quantity'));
     else if ('max' in dimension) dimension.max.forEach((property) => add(property, 'quantity'));
     else {
-      add(dimension.gpu_time.count ?? 'gpu_count', 'quantity');
-      add(dimension.gpu_time.duration ?? 'duration_seconds', 'quantity');
+      add(dimension.gpu_time.count ?? 'gpu_count', 'quantity', true);
+      add(dimension.gpu_time.duration ?? 'duration_seconds', 'quantity', true);
     }
   };
   for (const charges of [card.charges, ...(card.variants ?? []).map((variant) => variant.charges)]) {
     for (const charge of charges) {
       const price = charge.price;
-      if (price.model === 'dynamic') add(price.amount_property, 'money');
+      if (price.model === 'dynamic') add(price.amount_property, 'money', true);
       else if (price.model !== 'flat') addDimension(charge.dimension!);
       if (price.model === 'request_tiers') addDimension(price.basis);
     }
@@ -158,10 +162,15 @@ function collectReads(card: RateCard, reads: Map<string, Set<Reading>>): void {
 /** The numeric properties of the price and cost cards in force, checked in alphabetical order of name. */
 function checkNumbers(event: UsageEvent, cards: readonly RateCard[]): Map<string, Dec> {
   const reads = new Map<string, Set<Reading>>();
-  cards.forEach((card) => collectReads(card, reads));
+  const required = new Set<string>();
+  cards.forEach((card) => collectReads(card, reads, required));
   const numbers = new Map<string, Dec>();
   for (const name of [...reads.keys()].sort()) {
-    const raw = event.properties?.[name];
+    let raw = event.properties?.[name];
+    if (raw === undefined || raw === null) {
+      raw = cards.map((card) => card.defaults?.[name]).find((value) => value !== undefined);
+      if (raw === undefined && required.has(name)) throw new EventFailure('missing_property', `${name} is required and has no default`, `properties.${name}`);
+    }
     let value: Dec | null = null;
     for (const reading of reads.get(name)!) {
       value = parseEventNumber(raw, reading === 'money' ? MONEY_PLACES : QUANTITY_PLACES);

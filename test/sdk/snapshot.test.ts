@@ -116,7 +116,7 @@ describe('GET /v1/customers/{id}/pricing-snapshot', () => {
     const big = event('big-1', 'acme', 400_000, 100_000);
     const check = estimator.check(big);
     expect(check).toMatchObject({ allowed: false, reason: 'credits_exhausted' });
-    const refused = (await as(tenant.secretKey, 'POST', '/v1/events', { events: [big] })).body.events[0];
+    const refused = (await as(tenant.secretKey, 'POST', '/v1/events', { events: [big], on_block: 'refuse' })).body.events[0];
     expect(refused).toMatchObject({ status: 'rejected', error: { code: 'credits_exhausted' } });
   });
 

@@ -105,11 +105,12 @@ describe('event ingestion', () => {
         group: { model: 'gpt-4o' },
         value: '1200100',
         event_count: '4',
-        amount: '3.910200000',
+        // Input tokens' money only: e1's $0.01 and e4's $1.00 of output tokens are not theirs (no meter measures output).
+        amount: '2.900200000',
         days: [
-          { day: '2026-03-10', value: '800000', event_count: '1', amount: '2.010000000' },
+          { day: '2026-03-10', value: '800000', event_count: '1', amount: '2.000000000' },
           { day: '2026-03-11', value: '400100', event_count: '2', amount: '0.900200000' },
-          { day: '2026-03-12', value: '0', event_count: '1', amount: '1.000000000' },
+          { day: '2026-03-12', value: '0', event_count: '1', amount: '0.000000000' },
         ],
       }),
     ]);
@@ -117,6 +118,8 @@ describe('event ingestion', () => {
     expect(meter('users').groups[0].value).toBe('3');
     expect(meter('users').groups[0].days.map((d: any) => d.value)).toEqual(['1', '2', '1']);
     expect(meter('largest_prompt').groups[0].value).toBe('800000');
+    // Counted once: the sum meter of input tokens shows their money, the max meter of the same property none.
+    expect(meter('largest_prompt').groups[0].amount).toBe('0.000000000');
 
     const receipts = await Promise.all(['e1', 'e2', 'e3', 'e4'].map((id) => get(`/v1/events/${id}/receipt`)));
     const total = receipts.reduce((sum, r) => sum + BigInt(r.body.amount.replace('.', '')), 0n);

@@ -44,6 +44,8 @@ export interface TextOptions {
    * reason), or any (opaque data, e.g. an event property's value). NUL and unpaired surrogates never are.
    */
   controls?: 'none' | 'whitespace' | 'any';
+  /** The message when the value is not a string at all (zod's own otherwise). */
+  typeError?: string;
 }
 
 /**
@@ -52,8 +54,8 @@ export interface TextOptions {
  * allowed. Chain `.regex`, `.optional()` and the like on it as on any zod string.
  */
 export function text(max: number, options: TextOptions = {}) {
-  const { min = 1, trim = false, controls = 'none' } = options;
-  let schema = z.string();
+  const { min = 1, trim = false, controls = 'none', typeError } = options;
+  let schema = typeError ? z.string({ error: (issue) => (issue.input === undefined ? 'is required' : typeError) }) : z.string();
   if (trim) schema = schema.trim();
   if (min > 0) schema = schema.min(min, min === 1 ? 'must not be empty' : `must be at least ${min} characters`);
   schema = schema.max(max, `must be at most ${max} characters`);

@@ -135,3 +135,19 @@ function fromDbCustomer(row: Record<string, any>): Customer {
     updatedAt: row.updated_at,
   };
 }
+
+/** What ties a customer to its currency: its invoices, and the price books and credit grants in another currency than `currency`. */
+export async function findCurrencyTies({ db, tenantId }: TenantScope, customerId: string, currency: string): Promise<{ invoices: number; books: string[]; grants: number }> {
+  const [row] = await db`
+    select
+      (select count(*)::int from invoices i where i.tenant_id = ${tenantId} and i.customer_id = ${customerId}) as invoices,
+      (select coalesce(array_agg(distinct b.code order by b.code), '{}')
+         from customer_price_books a join price_books b on b.tenant_id = a.tenant_id and b.id = a.price_book_id
+        where a.tenant_id = ${tenantId} and a.customer_id = ${customerId} and b.currency <> ${currency}) as books,
+      (select count(*)::int from credit_grants g where g.tenant_id = ${tenantId} and g.customer_id = ${customerId} and g.currency <> ${currency}) as grants`;
+  return { invoices: row.invoices, books: row.books, grants: row.grants };
+}
+
+export async function updateCustomerCurrency({ db, tenantId }: TenantScope, id: string, currency: string, updatedAt: Date): Promise<void> {
+  await db`update customers set currency = ${currency}, updated_at = ${updatedAt} where tenant_id = ${tenantId} and id = ${id}`;
+}

@@ -38,6 +38,8 @@ export type CreateCustomerInput = z.infer<typeof createCustomerInput>;
 
 /** Absent fields stay as they are; null clears. Metadata merges, a null value removes its key. */
 export const updateCustomerInput = z.strictObject({
+  /** Changes only while the customer has no invoices and no price book or credit in another currency. */
+  currency: currencyCode.optional(),
   name: text(300, { trim: true }).nullable().optional(),
   email: z.email().max(320).nullable().optional(),
   country: countryCode.nullable().optional(),

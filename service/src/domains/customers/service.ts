@@ -62,6 +62,10 @@ export async function updateCustomer(deps: Deps, actor: Actor, externalId: strin
       else metadata[key] = value;
     }
     if (Object.keys(metadata).length > 50) throw invalid('invalid_request', 'At most 50 metadata keys', [{ field: 'metadata', reason: 'at most 50 keys' }]);
+    if (input.currency !== undefined && input.currency !== current.currency) {
+      await requireCurrencyChangeable(scope, current, input.currency);
+      await repo.updateCustomerCurrency(scope, current.id, input.currency, now);
+    }
     await repo.updateCustomer(
       scope,
       current.id,
@@ -111,6 +115,12 @@ export async function assignPriceBook(deps: Deps, actor: Actor, externalId: stri
     const customer = await requireCustomer(scope, externalId);
     const book = await pricingRepo.findPriceBookByCode(scope, input.price_book);
     if (!book) throw invalid('price_book_not_found', `No price book "${input.price_book}"`, [{ field: 'price_book', reason: 'no such price book' }]);
+    // Amounts are not converted between currencies (yet): a book in another currency would bill the customer in it.
+    if (book.currency !== customer.currency) {
+      throw precondition('currency_mismatch', `Price book "${book.code}" is in ${book.currency} and customer "${externalId}" is billed in ${customer.currency}; currencies are not converted`, [
+        { field: 'price_book', reason: `is in ${book.currency}, not the customer's ${customer.currency} (assign a ${customer.currency} book, or change the customer's currency while it has no invoices)` },
+      ]);
+    }
     const assignments = await repo.listAssignments(scope, customer.id);
     const latest = assignments.at(-1);
     if (latest && effectiveFrom.getTime() <= latest.effectiveFrom.getTime()) {
@@ -130,9 +140,27 @@ export async function assignPriceBook(deps: Deps, actor: Actor, externalId: stri
   });
 }
 
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A customer's currency may change until something is billed or held in the old one: no invoice yet, every price
+ * book it was ever assigned (plans assign theirs) and every credit grant in the new currency.
+ */
+async function requireCurrencyChangeable(scope: TenantScope, customer: repo.Customer, currency: string): Promise<void> {
+  const ties = await repo.findCurrencyTies(scope, customer.id, currency);
+  const reasons: string[] = [];
+  if (ties.invoices > 0) reasons.push(`it has ${ties.invoices} invoice${ties.invoices === 1 ? '' : 's'} in ${customer.currency}`);
+  if (ties.books.length > 0) reasons.push(`it is assigned price book${ties.books.length === 1 ? '' : 's'} ${ties.books.map((b) => `"${b}"`).join(', ')} in another currency`);
+  if (ties.grants > 0) reasons.push(`it has credit grants in ${customer.currency}`);
+  if (reasons.length > 0) {
+    throw precondition('currency_locked', `Customer "${customer.externalId}" cannot change its currency to ${currency}: ${reasons.join('; ')}`, [{ field: 'currency', reason: `cannot change: ${reasons.join('; ')}` }]);
+  }
+}
+
 /** The customer with this external id, or a 404 naming it: how every domain finds the customer a path names. */
 export async function requireCustomer(scope: TenantScope, externalId: string): Promise<repo.Customer> {
-  const customer = await repo.findCustomerByExternalId(scope, externalId);
+  // A path may name the customer by Tariff's id too; an external id that happens to look like one wins.
+  const customer = (await repo.findCustomerByExternalId(scope, externalId)) ?? (uuidPattern.test(externalId) ? await repo.findCustomerById(scope, externalId.toLowerCase()) : undefined);
   if (!customer) throw notFound('customer_not_found', `No customer "${externalId}"`);
   return customer;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Decimal } from 'decimal.js';
-import { aggregateEvents, matchesFilters, numericValue, timeWeighted, type CountedEvent, type MeterDefinition } from './aggregate.ts';
+import { aggregateEvents, matchesFilters, meterShares, numericValue, timeWeighted, type CountedEvent, type MeterDefinition } from './aggregate.ts';
 import { billingPeriodOf } from './service.ts';
 
 const meter = (over: Partial<MeterDefinition>): MeterDefinition => ({ id: 'm', eventType: 'llm', aggregation: 'sum', property: 'tokens', groupBy: [], filters: [], ...over });
@@ -121,5 +121,46 @@ describe('billingPeriodOf', () => {
   ])('given %s, the calendar month [%s, %s)', (at, start, end) => {
     const period = billingPeriodOf(new Date(at));
     expect([period.start.toISOString(), period.end.toISOString()]).toEqual([start, end]);
+  });
+});
+
+describe('meterShares', () => {
+  // Input tokens $0.30 and output tokens $0.70 before a discount; $0.900000001 left to bill.
+  const receipt = [
+    { step: 'quantity', charge: 0, dimension: 'input_tokens', quantity: '1000' },
+    { step: 'price', charge: 0, amount: '0.300000000' },
+    { step: 'quantity', charge: 1, dimension: 'output_tokens', quantity: '500' },
+    { step: 'price', charge: 1, amount: '0.700000000' },
+  ];
+  const input = meter({ id: 'in', property: 'input_tokens' });
+  const output = meter({ id: 'out', property: 'output_tokens' });
+  const requests = meter({ id: 'req', aggregation: 'count', property: null });
+  const charged = { ...event({ input_tokens: 1000, output_tokens: 500 }, undefined, 900_000_001n), receipt };
+
+  it.each([
+    ['two meters on one event type: each its own dimension, adding up to the charge', [input, output], [270_000_000n, 630_000_001n]],
+    ['a count meter beside them shows no money of its own', [input, requests, output], [270_000_000n, 0n, 630_000_001n]],
+    ['one meter shows its own dimension only', [output], [630_000_001n]],
+    ['a max meter on the same property yields to the sum meter', [meter({ id: 'largest', aggregation: 'max', property: 'input_tokens' }), input, output], [0n, 270_000_000n, 630_000_001n]],
+    ['no meter measures a charged dimension: split evenly, still adding up', [requests, meter({ id: 'req2', aggregation: 'count', property: null })], [450_000_001n, 450_000_000n]],
+  ] as const)('given %s', (_name, meters, expected) => {
+    const shares = meterShares([...meters], charged);
+    expect(shares).toEqual([...expected]);
+    // They add up to the charge whenever every charged dimension has a meter (or none has).
+    if (meters.some((m) => m.property === 'input_tokens') || meters.every((m) => m.property === null)) expect(shares.reduce((a, b) => a + b, 0n)).toBe(charged.amountNano);
+  });
+
+  it('is what aggregateEvents stores per meter: input tokens never show output tokens\' money', () => {
+    const deltas = aggregateEvents([input, output], [charged]);
+    expect(deltas.map((d) => [d.meterId, d.amountNano])).toEqual([['in', 270_000_000n], ['out', 630_000_001n]]);
+  });
+
+  it('gives a meter none of an event whose charge is all on another, unmetered dimension', () => {
+    const outputOnly = { ...event({ input_tokens: 0, output_tokens: 500 }, undefined, 700_000_000n), receipt: [receipt[0], { ...receipt[1], amount: '0.000000000' }, receipt[2], receipt[3]] };
+    expect(meterShares([input, requests], outputOnly)).toEqual([0n, 0n]);
+  });
+
+  it('splits a negative correction (re-rating: the old amount out) as the exact opposite of the amount in', () => {
+    expect(meterShares([input, output], { ...charged, amountNano: -900_000_001n })).toEqual([-270_000_000n, -630_000_001n]);
   });
 });

@@ -1,5 +1,6 @@
 // Pure: which meters count an event, under which group and day, and the aggregate deltas of a batch.
 import { Decimal } from 'decimal.js';
+import { allocateProRata } from '../creditnotes/allocate.ts';
 import type { Aggregation, MeterFilter } from '../meters/schema.ts';
 
 export interface MeterDefinition {
@@ -18,6 +19,58 @@ export interface CountedEvent {
   eventType: string;
   properties: Record<string, unknown>;
   amountNano: bigint;
+  /** The receipt's steps: each charge's price by its dimension decides each meter's share of the amount. */
+  receipt?: readonly { step: string; charge?: number; dimension?: string; amount?: string }[];
+}
+
+/** Nano-units of each dimension's charges in a receipt (price steps, before discount and credits). */
+export function chargeByDimension(receipt: CountedEvent['receipt']): Map<string, bigint> {
+  const dimensionOf = new Map<number, string>();
+  const byDimension = new Map<string, bigint>();
+  for (const step of receipt ?? []) {
+    if (step.step === 'quantity' && step.charge !== undefined && step.dimension !== undefined) dimensionOf.set(step.charge, step.dimension);
+    if (step.step === 'price' && step.charge !== undefined && step.amount !== undefined) {
+      const dimension = dimensionOf.get(step.charge);
+      if (dimension === undefined) continue;
+      const [whole, fraction = ''] = step.amount.replace('-', '').split('.');
+      const nano = BigInt(whole) * 1_000_000_000n + BigInt((fraction + '000000000').slice(0, 9));
+      byDimension.set(dimension, (byDimension.get(dimension) ?? 0n) + (step.amount.startsWith('-') ? -nano : nano));
+    }
+  }
+  return byDimension;
+}
+
+/**
+ * Pure: each counting meter's part of an event's amount. The amount is split over the charged dimensions in
+ * proportion to their charges, exactly (largest remainder, allocate.ts), and each dimension's part goes to the
+ * meter measuring that property (a `sum` meter first, else the first such meter; the others show none of it),
+ * so two meters on one event type never both show the whole and a meter of input tokens never shows output
+ * tokens' money. The parts of the event's meters add up to its amount when its meters measure every charged
+ * dimension. When none of them measures a charged dimension (a count meter alone, a flat fee), the amount is
+ * split evenly among them, so they still add up to the charge.
+ */
+export function meterShares(meters: readonly MeterDefinition[], event: CountedEvent): bigint[] {
+  if (meters.length === 0) return [];
+  if (event.amountNano === 0n) return meters.map(() => 0n);
+  const charges = chargeByDimension(event.receipt);
+  const owners = new Map<string, number>();
+  meters.forEach((meter, i) => {
+    if (meter.property === null || !charges.has(meter.property)) return;
+    const owner = owners.get(meter.property);
+    if (owner === undefined || (meters[owner].aggregation !== 'sum' && meter.aggregation === 'sum')) owners.set(meter.property, i);
+  });
+  const dimensions = [...charges.keys()];
+  const weights = dimensions.map((d) => (charges.get(d)! > 0n ? charges.get(d)! : 0n));
+  if (owners.size === 0 || weights.every((w) => w === 0n)) {
+    return allocateProRata(event.amountNano, meters.map(() => 1n), 1n);
+  }
+  const parts = allocateProRata(event.amountNano, weights, 1n);
+  const shares = meters.map(() => 0n);
+  dimensions.forEach((d, i) => {
+    const owner = owners.get(d);
+    if (owner !== undefined) shares[owner] += parts[i];
+  });
+  return shares;
 }
 
 export interface AggregateDelta {
@@ -99,8 +152,9 @@ export function aggregateEvents(meters: MeterDefinition[], events: CountedEvent[
     if (!counting) continue;
     const day = utcDay(event.occurredAt);
     const eventKey = `${event.customerId}|${event.periodStart.getTime()}|${day}`;
-    for (const meter of counting) {
-      if (!matchesFilters(meter.filters, event.properties)) continue;
+    const matching = counting.filter((meter) => matchesFilters(meter.filters, event.properties));
+    const shares = meterShares(matching, event);
+    for (const [m, meter] of matching.entries()) {
       const groupKey: Record<string, string | null> = {};
       for (const p of meter.groupBy) groupKey[p] = stringValue(event.properties[p]);
       const key = `${eventKey}|${meter.id}|${JSON.stringify(groupKey)}`;
@@ -123,7 +177,7 @@ export function aggregateEvents(meters: MeterDefinition[], events: CountedEvent[
         byKey.set(key, delta);
       }
       delta.eventCount += 1;
-      delta.amountNano += event.amountNano;
+      delta.amountNano += shares[m];
       const raw = meter.property === null ? undefined : event.properties[meter.property];
       switch (meter.aggregation) {
         case 'sum':

@@ -6,12 +6,16 @@
 import type { CustomerState, RatedEvent, ReceiptStep } from '@tariff/core-wasm';
 import type { TenantScope } from '../../platform/db.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
+import crypto from 'node:crypto';
+import type { ApiSchemas } from '../../platform/api.ts';
 import * as budgetsRepo from '../budgets/repo.ts';
+import * as notificationsRepo from '../notifications/repo.ts';
 import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
 import { periodAt, type Period } from '../subscriptions/periods.ts';
 import * as subscriptionsRepo from '../subscriptions/repo.ts';
 import { cutsOf, termsAt, termsOf } from '../subscriptions/service.ts';
-import { recordLateEvents } from '../invoices/service.ts';
+import * as invoicesRepo from '../invoices/repo.ts';
+import { lateTrueUpShrink, recordLateEvents } from '../invoices/service.ts';
 import * as walletsRepo from '../wallets/repo.ts';
 import { grantInForce, kernelGrant } from '../wallets/service.ts';
 import * as repo from './repo.ts';
@@ -25,6 +29,8 @@ export interface CustomerBilling {
   amendments?: subscriptionsRepo.AmendmentRow[];
   /** Only customers with a budget have alerts to fire. */
   hasBudget: boolean;
+  /** The budget's amount when it blocks (events/service.ts findBlocks). */
+  blockingBudget?: bigint;
   /** Only customers with a budget per API key or project tag have spend attributed to scopes. */
   hasScopedBudget?: boolean;
 }
@@ -56,6 +62,7 @@ export async function loadBilling(scope: TenantScope, externalIds: string[]): Pr
       subscription: context.subscription,
       amendments: amendments.get(context.customerId),
       hasBudget: context.hasBudget,
+      ...(context.blockingBudget !== null ? { blockingBudget: toNano(context.blockingBudget) } : {}),
       hasScopedBudget: context.hasScopedBudget,
     });
   }
@@ -72,13 +79,20 @@ export function periodFor(billing: CustomerBilling | undefined, instant: Date): 
  * a moment ago is there, and so is what an earlier call in this transaction drew) and the depletion policy.
  * Grants in another currency than the book's are left out: the kernel does not convert.
  */
-export function kernelState(billing: CustomerBilling | undefined, stored: Record<string, unknown>, period: { start: Date; end: Date }, bookCurrency: string): CustomerState {
+export function kernelState(
+  billing: CustomerBilling | undefined,
+  stored: Record<string, unknown>,
+  period: { start: Date; end: Date },
+  bookCurrency: string,
+  /** Ingestion that accepts usage past a limit rates a blocking customer as overage, and flags the remainder. */
+  onBlock: 'accept' | 'refuse' = 'refuse',
+): CustomerState {
   let state: CustomerState = { ...(stored as CustomerState), period: { start: period.start.toISOString(), end: period.end.toISOString() } };
   if (!billing) return state;
   const plan = billing.subscription;
   if (plan && period.start.getTime() >= plan.startedAt.getTime()) state = withPlanTerms(state, termsAt(plan, billing.amendments ?? [], period.start));
   const grants = billing.wallet.currency === bookCurrency ? billing.wallet.grants.filter((g) => billing.balances.get(g.id)! > 0n) : [];
-  return { ...state, grants: grants.map((g) => kernelGrant(g, billing.balances.get(g.id)!)), on_depletion: billing.wallet.onDepletion };
+  return { ...state, grants: grants.map((g) => kernelGrant(g, billing.balances.get(g.id)!)), on_depletion: onBlock === 'accept' ? 'overage' : billing.wallet.onDepletion };
 }
 
 /**
@@ -130,6 +144,61 @@ function balanceAt(billing: CustomerBilling, at: Date): bigint {
   let total = 0n;
   for (const grant of billing.wallet.grants) if (grantInForce(grant, at)) total += billing.balances.get(grant.id)!;
   return total;
+}
+
+/**
+ * The outbox's word that a customer crossed a blocking limit: `budget.blocked` and `credits.exhausted`, each once
+ * per customer and period (the first event that crossed it), for webhooks to deliver.
+ */
+export function notifyBlocks(
+  scope: TenantScope,
+  crossings: { customerId: string; customerExternalId: string; periodStart: Date; transactionId: string; blocks: ApiSchemas['EventBlock'][] }[],
+  now: Date,
+): Promise<unknown> {
+  const notifications: Parameters<typeof notificationsRepo.recordManyOnce>[1] = [];
+  const seen = new Set<string>();
+  for (const crossing of crossings) {
+    for (const block of crossing.blocks) {
+      const type = block.code === 'budget_exceeded' ? 'budget.blocked' : 'credits.exhausted';
+      const subjectId = `${crossing.customerId}:${crossing.periodStart.toISOString()}`;
+      if (seen.has(`${type}|${subjectId}`)) continue;
+      seen.add(`${type}|${subjectId}`);
+      notifications.push({
+        id: crypto.randomUUID(),
+        type,
+        customerId: crossing.customerId,
+        subjectId,
+        payload: { customer_id: crossing.customerExternalId, period_start: crossing.periodStart.toISOString(), transaction_id: crossing.transactionId, ...block },
+        createdAt: now,
+      });
+    }
+  }
+  return notifications.length === 0 ? Promise.resolve() : notificationsRepo.recordManyOnce(scope, notifications);
+}
+
+/**
+ * For late events into closed periods, in rating order: how much of the period's billed minimum true-up each
+ * fills (invoices/service.ts lateTrueUpShrink), from its receipt's postpaid commitment step (amount counted,
+ * consumed after). One read, and only when late events arrive.
+ */
+export async function lateTrueUpShrinks(
+  scope: TenantScope,
+  events: { transactionId: string; customerId: string; periodStart: Date; receipt: RatedEvent['receipt'] }[],
+): Promise<Map<string, bigint>> {
+  const shrinks = new Map<string, bigint>();
+  const counted = events.flatMap((e) => {
+    const step = (e.receipt ?? []).find((s) => s.step === 'commitment') as { amount?: string; consumed?: string } | undefined;
+    return step?.consumed !== undefined && step.amount !== undefined ? [{ ...e, counted: toNano(step.amount), consumedAfter: toNano(step.consumed) }] : [];
+  });
+  if (counted.length === 0) return shrinks;
+  const minimums = await invoicesRepo.findBilledMinimums(scope, counted.map((e) => ({ customerId: e.customerId, start: e.periodStart })));
+  for (const e of counted) {
+    const minimum = minimums.get(`${e.customerId}|${e.periodStart.toISOString()}`);
+    if (minimum === undefined) continue;
+    const shrink = lateTrueUpShrink(toNano(minimum), e.consumedAfter - e.counted, e.counted);
+    if (shrink > 0n) shrinks.set(e.transactionId, shrink);
+  }
+  return shrinks;
 }
 
 /** Events rated into closed periods (their invoice final): billed as adjustments on the next invoice. */

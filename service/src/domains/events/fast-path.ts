@@ -72,8 +72,8 @@ async function answer(
     } catch (error) {
       throw malformedJson((error as Error).message);
     }
-    const { events } = parseInput(ingestBody, body);
-    send(res, 200, await ingestEvents(deps, { ...actor, requestId }, events));
+    const { events, on_block } = parseInput(ingestBody, body);
+    send(res, 200, await ingestEvents(deps, { ...actor, requestId }, events, { onBlock: on_block }));
   } catch (error) {
     const { status, body } = errorAnswer(deps.logger, error, requestId);
     send(res, status, body);

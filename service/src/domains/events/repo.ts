@@ -72,6 +72,8 @@ export interface PeriodRow extends PeriodKey {
   state: Record<string, unknown>;
   amount: string;
   eventCount: bigint;
+  /** Credits events of the period drew: with `amount`, the spend budgets count. */
+  creditsApplied: string;
 }
 
 /**
@@ -104,7 +106,7 @@ export async function lockPeriods(
       order by k.n
       on conflict do nothing`,
     db`
-      select customer_id, period_start, period_end, status, state, amount::text, event_count
+      select customer_id, period_start, period_end, status, state, amount::text, event_count, credits_applied::text
       from customer_periods
       where tenant_id = ${tenantId}
         and (customer_id, period_start) in (select * from unnest(${customerIds}::uuid[], ${starts}::timestamptz[]))
@@ -121,6 +123,7 @@ export async function lockPeriods(
       state: r.state,
       amount: r.amount,
       eventCount: r.event_count,
+      creditsApplied: r.credits_applied,
     };
     periods.set(periodKey(row), row);
   }
@@ -258,10 +261,10 @@ export async function insertUniqueValues({ db, tenantId }: TenantScope, deltas: 
 
 export async function findPeriod({ db, tenantId }: TenantScope, customerId: string, at: Date): Promise<PeriodRow | undefined> {
   const [r] = await db`
-    select customer_id, period_start, period_end, status, state, amount::text, event_count from customer_periods
+    select customer_id, period_start, period_end, status, state, amount::text, event_count, credits_applied::text from customer_periods
     where tenant_id = ${tenantId} and customer_id = ${customerId} and period_start <= ${at} and period_end > ${at}`;
   return r
-    ? { customerId: r.customer_id, start: r.period_start, end: r.period_end, status: r.status, state: r.state, amount: r.amount, eventCount: r.event_count }
+    ? { customerId: r.customer_id, start: r.period_start, end: r.period_end, status: r.status, state: r.state, amount: r.amount, eventCount: r.event_count, creditsApplied: r.credits_applied }
     : undefined;
 }
 
@@ -402,6 +405,8 @@ export interface BillingContextRow {
   currency: string;
   onDepletion: 'overage' | 'block';
   hasBudget: boolean;
+  /** The amount of the customer's budget when it blocks. */
+  blockingBudget: string | null;
   hasScopedBudget: boolean;
   subscription: SubscriptionTermsRow | undefined;
 }
@@ -411,6 +416,7 @@ export async function findBillingContexts({ db, tenantId }: TenantScope, externa
   const rows = await db`
     select c.id as customer_id, c.external_id, c.currency, w.on_depletion,
            exists (select 1 from budgets b where b.tenant_id = c.tenant_id and b.customer_id = c.id) as has_budget,
+           (select b.amount::text from budgets b where b.tenant_id = c.tenant_id and b.customer_id = c.id and b.enforcement = 'block') as blocking_budget,
            exists (select 1 from scoped_budgets sb where sb.tenant_id = c.tenant_id and sb.customer_id = c.id) as has_scoped_budget,
            s.started_at, s.anchor_day, s.anchor_month, s.discount_percent::text,
            p.billing_interval, p.allowances, p.minimum_spend::text, p.base_fee::text, p.code as plan_code, p.name as plan_name, p.invoice_grace_seconds
@@ -427,6 +433,7 @@ export async function findBillingContexts({ db, tenantId }: TenantScope, externa
         currency: r.currency,
         onDepletion: r.on_depletion ?? 'overage',
         hasBudget: r.has_budget,
+        blockingBudget: r.blocking_budget,
         hasScopedBudget: r.has_scoped_budget,
         subscription: r.started_at ? fromDbTerms(r) : undefined,
       },

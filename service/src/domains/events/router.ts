@@ -12,8 +12,8 @@ const customerPath = z.strictObject({ id: externalId });
 export function eventsRestRoutes(deps: Deps): Router {
   const routes = Router();
   routes.post('/events', async (req, res) => {
-    const { events } = parseInput(ingestBody, req.body);
-    res.json(await service.ingestEvents(deps, actorOf(res), events));
+    const { events, on_block } = parseInput(ingestBody, req.body);
+    res.json(await service.ingestEvents(deps, actorOf(res), events, { onBlock: on_block }));
   });
   routes.post('/estimates', async (req, res) => {
     res.json(await service.estimateCharges(deps, actorOf(res), parseInput(estimateInput, req.body)));

@@ -58,7 +58,11 @@ function isText(value: unknown, max: number): value is string {
 /** A batch `{"events": [...]}` (1 to 10,000) or one event on its own. Events are checked one by one later. */
 export const ingestBody = z.preprocess(
   (body) => (typeof body === 'object' && body !== null && !Array.isArray(body) && !('events' in body) ? { events: [body] } : body),
-  z.strictObject({ events: z.array(z.unknown()).min(1, 'must hold at least one event').max(maxBatchSize, `at most ${maxBatchSize} events per request`) }),
+  z.strictObject({
+    events: z.array(z.unknown()).min(1, 'must hold at least one event').max(maxBatchSize, `at most ${maxBatchSize} events per request`),
+    /** What to do with an event that takes its customer past a blocking limit (events/service.ts OnBlock). */
+    on_block: z.enum(['accept', 'refuse']).optional(),
+  }),
 );
 
 export const transactionIdPath = z.strictObject({ transaction_id: usageEvent.shape.transaction_id });

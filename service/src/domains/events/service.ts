@@ -28,6 +28,16 @@ const futureTolerance = 5 * 60 * 1000;
 const maxAttempts = 5;
 
 type EventOutcome = ApiSchemas['EventOutcome'];
+type Block = ApiSchemas['EventBlock'];
+
+/**
+ * What ingestion does with an event that takes the customer past a blocking limit (a `block` budget, or the
+ * credit of a customer whose policy blocks on depletion). `accept` (the default): the usage happened, so it is
+ * stored and billed, its ack says which limit it crossed and by how much, and the customer is blocked from then
+ * on (check, quotes, the SDK's snapshot). `refuse`: the event is rejected and nothing is stored, for gateways
+ * that send the event before serving the request.
+ */
+export type OnBlock = 'accept' | 'refuse';
 
 interface Candidate {
   /** Position in the request. */
@@ -41,6 +51,7 @@ interface Candidate {
   quote?: quotes.HonouredQuote;
   /** The API key that sent it (budgets per key count it); null for a dashboard session. */
   apiKeyId: string | null;
+  onBlock: OnBlock;
 }
 
 /** Billing periods are calendar months in UTC until subscriptions (with their anchors) define them. */
@@ -166,7 +177,8 @@ type RatedLine = Required<Pick<RatedEvent, 'amount' | 'subtotal' | 'book_version
  * transaction, and the outcomes are returned only after it commits. An event another request stored while
  * this one was rating makes the transaction retry, where it is found as a duplicate.
  */
-export async function ingestEvents(deps: Deps, actor: Actor, events: unknown[]): Promise<ApiSchemas['IngestResult']> {
+export async function ingestEvents(deps: Deps, actor: Actor, events: unknown[], options: { onBlock?: OnBlock } = {}): Promise<ApiSchemas['IngestResult']> {
+  const onBlock = options.onBlock ?? 'accept';
   requirePermission(actor, 'events.write');
   const now = deps.clock.now();
   const outcomes: EventOutcome[] = new Array(events.length);
@@ -197,7 +209,7 @@ export async function ingestEvents(deps: Deps, actor: Actor, events: unknown[]):
     }
     const timestamp = occurredAt.toISOString();
     const normalized = timestamp === event.timestamp ? event : { transaction_id: event.transaction_id, customer_id: event.customer_id, event_type: event.event_type, timestamp, properties: event.properties };
-    candidates.push({ index, slot: 0, event: normalized, occurredAt, apiKeyId: actor.type === 'api_key' ? actor.id : null, ...(quoteToken === undefined ? {} : { quoteToken }) });
+    candidates.push({ index, slot: 0, event: normalized, occurredAt, apiKeyId: actor.type === 'api_key' ? actor.id : null, onBlock, ...(quoteToken === undefined ? {} : { quoteToken }) });
   });
   // An event whose quote does not hold is rejected alone, before rating.
   for (const { candidate, error } of await quotes.admitQuotes(deps.db, actor.tenantId, candidates, now)) {
@@ -272,6 +284,7 @@ async function rateAndStore(
       event,
       occurredAt: candidate.occurredAt,
       apiKeyId: candidate.apiKeyId,
+      onBlock: candidate.onBlock,
       customerId: target.id,
       period,
       priceBookId: assignment.priceBookId,
@@ -296,9 +309,26 @@ async function rateAndStore(
   }
 
   const states = new Map<string, Record<string, unknown>>();
-  for (const [key, row] of periods) states.set(key, row.state);
   const credits = new Map<string, billing.EventCredits>();
-  const accepted = await rateInOrder(located, books, states, outcomes, billings, credits);
+  const balancesBefore = new Map([...billings].map(([id, b]) => [id, new Map(b.balances)]));
+  // Events refused because they would take their customer past a blocking budget (on_block: refuse). Each
+  // refusal rates the rest again without it, from the locked state, so that nothing of it is stored or drawn.
+  const refused = new Map<number, { p: Located; block: Block }>();
+  let accepted: (Located & { result: RatedLine })[];
+  let blocks: Map<Located, Block[]>;
+  for (;;) {
+    for (const [key, row] of periods) states.set(key, row.state);
+    for (const [id, b] of billings) b.balances = new Map(balancesBefore.get(id)!);
+    credits.clear();
+    accepted = await rateInOrder(located.filter((p) => !refused.has(p.slot)), books, states, outcomes, billings, credits);
+    const found = findBlocks(accepted, periods, billings, credits);
+    blocks = found.blocks;
+    if (found.refuse.size === 0) break;
+    for (const [p, block] of found.refuse) refused.set(p.slot, { p, block });
+  }
+  for (const { p, block } of refused.values()) {
+    outcomes[p.slot] = { ...reject(p.index, p.event.transaction_id, block.code, undefined, block.message), error: { code: block.code, message: block.message, details: [{ field: 'on_block', reason: 'refuse: the event was not stored' }] } } as EventOutcome;
+  }
   if (accepted.length === 0) return { result: { outcomes, locked }, writes: [] };
 
   const periodJsons = new Map<string, { start: string; end: string }>();
@@ -321,7 +351,7 @@ async function rateAndStore(
     delta.amount += amount;
     delta.count += 1;
     deltas.set(a.periodKey, delta);
-    counted.push({ customerId: a.customerId, periodStart: a.period.start, occurredAt: a.occurredAt, eventType: a.event.event_type, properties: a.event.properties, amountNano: amount });
+    counted.push({ customerId: a.customerId, periodStart: a.period.start, occurredAt: a.occurredAt, eventType: a.event.event_type, properties: a.event.properties, amountNano: amount, receipt: a.result.receipt });
     outcomes[a.slot] = {
       index: a.index,
       transaction_id: a.event.transaction_id,
@@ -335,8 +365,13 @@ async function rateAndStore(
       card: a.result.card,
       credits_applied: formatMoney(credits.get(a.event.transaction_id)?.applied ?? 0n),
       credit_balance: formatMoney(credits.get(a.event.transaction_id)?.balanceAfter ?? 0n),
+      ...(blocks.has(a) ? { blocked: blocks.get(a)! } : {}),
     };
   }
+
+  // Late events into closed periods: what each fills of a minimum true-up the period's final invoice billed.
+  const late = accepted.filter((a) => periods.get(a.periodKey)!.status === 'closed');
+  const trueUpShrinks = late.length > 0 ? await billing.lateTrueUpShrinks(scope, late.map((a) => ({ transactionId: a.event.transaction_id, customerId: a.customerId, periodStart: a.period.start, receipt: a.result.receipt }))) : new Map<string, bigint>();
 
   const aggregates = aggregateEvents(meters, counted);
   const writes = [
@@ -395,11 +430,22 @@ async function rateAndStore(
         .filter((a) => periods.get(a.periodKey)!.status !== 'closed')
         .map((a) => ({ customerId: a.customerId, periodStart: a.period.start, occurredAt: a.occurredAt, card: a.result.card, amount: a.result.amount, receipt: a.result.receipt, properties: a.event.properties })),
     ),
+    billing.notifyBlocks(
+      scope,
+      [...blocks].map(([a, list]) => ({ customerId: a.customerId, customerExternalId: a.event.customer_id, periodStart: a.period.start, transactionId: a.event.transaction_id, blocks: list })),
+      now,
+    ),
     billing.billLateEvents(
       scope,
-      accepted
-        .filter((a) => periods.get(a.periodKey)!.status === 'closed')
-        .map((a) => ({ transactionId: a.event.transaction_id, customerId: a.customerId, currency: a.result.currency, occurredAt: a.occurredAt, periodStart: a.period.start, amount: nano(a.result.amount) })),
+      late.map((a) => ({
+        transactionId: a.event.transaction_id,
+        customerId: a.customerId,
+        currency: a.result.currency,
+        occurredAt: a.occurredAt,
+        periodStart: a.period.start,
+        amount: nano(a.result.amount),
+        trueUpShrink: trueUpShrinks.get(a.event.transaction_id),
+      })),
       now,
     ),
   ];
@@ -428,15 +474,15 @@ async function rateInOrder(
     else queues.set(p.periodKey, [p]);
   }
   while (queues.size > 0) {
-    const calls = new Map<string, { bookId: string; events: Located[] }>();
+    const calls = new Map<string, { bookId: string; onBlock: OnBlock; events: Located[] }>();
     const inRound = new Set<string>();
     for (const [periodKey, queue] of queues) {
       if (inRound.has(queue[0].customerId)) continue;
       inRound.add(queue[0].customerId);
       let run = 1;
-      while (run < queue.length && queue[run].bookKey === queue[0].bookKey) run++;
-      const callKey = `${queue[0].bookKey}|${queue[0].period.start.toISOString()}`;
-      const call = calls.get(callKey) ?? { bookId: queue[0].bookKey, events: [] };
+      while (run < queue.length && queue[run].bookKey === queue[0].bookKey && queue[run].onBlock === queue[0].onBlock) run++;
+      const callKey = `${queue[0].bookKey}|${queue[0].period.start.toISOString()}|${queue[0].onBlock}`;
+      const call = calls.get(callKey) ?? { bookId: queue[0].bookKey, onBlock: queue[0].onBlock, events: [] };
       for (let i = 0; i < run; i++) call.events.push(queue[i]);
       calls.set(callKey, call);
       if (run === queue.length) queues.delete(periodKey);
@@ -446,7 +492,7 @@ async function rateInOrder(
       const book = books.get(call.bookId)!;
       const input: StateMap = {};
       for (const p of call.events) {
-        input[p.event.customer_id] ??= billing.kernelState(billings.get(p.event.customer_id), states.get(p.periodKey)!, p.period, book.currency);
+        input[p.event.customer_id] ??= billing.kernelState(billings.get(p.event.customer_id), states.get(p.periodKey)!, p.period, book.currency, call.onBlock);
       }
       const output = await rateEvents(book, input, call.events.map((p) => p.event));
       const rated = new Map<string, { periodKey: string; results: { transactionId: string; occurredAt: Date; result: RatedEvent }[] }>();
@@ -465,6 +511,63 @@ async function rateInOrder(
     }
   }
   return accepted;
+}
+
+/**
+ * The blocking limits each accepted event takes its customer past, walking the events in the order they were
+ * rated with the period's spend as budgets count it (what is left to bill plus credits drawn): a `block` budget
+ * exceeded after the event, and for a customer who blocks on depletion, a remainder credits did not cover (the
+ * kernel rated it as overage because the request accepts such events). `refuse` has the events sent with
+ * `on_block: "refuse"` that would exceed a budget: they are taken out and the rest rated again.
+ */
+function findBlocks(
+  accepted: (Located & { result: RatedLine })[],
+  periods: Map<string, repo.PeriodRow>,
+  billings: Map<string, billing.CustomerBilling>,
+  credits: Map<string, billing.EventCredits>,
+): { blocks: Map<Located, Block[]>; refuse: Map<Located, Block> } {
+  const blocks = new Map<Located, Block[]>();
+  const refuse = new Map<Located, Block>();
+  const spends = new Map<string, bigint>();
+  for (const a of [...accepted].sort((x, y) => x.slot - y.slot)) {
+    const customer = billings.get(a.event.customer_id);
+    const drawn = credits.get(a.event.transaction_id)?.applied ?? 0n;
+    const left = nano(a.result.amount);
+    const row = periods.get(a.periodKey)!;
+    const before = spends.get(a.periodKey) ?? nano(row.amount) + nano(row.creditsApplied);
+    const after = before + left + drawn;
+    const found: Block[] = [];
+    const budget = customer?.blockingBudget;
+    if (budget !== undefined && after > budget) {
+      const block: Block = {
+        code: 'budget_exceeded',
+        limit: 'budget',
+        message: `The period's spend (${formatMoney(after)}) exceeds the customer's blocking budget (${formatMoney(budget)}) by ${formatMoney(after - budget)}`,
+        limit_amount: formatMoney(budget),
+        spend: formatMoney(after),
+        exceeded_by: formatMoney(after - budget),
+      };
+      // Refused events leave the running spend alone: a later, smaller event may still fit.
+      if (a.onBlock === 'refuse') {
+        refuse.set(a, block);
+        continue;
+      }
+      found.push(block);
+    }
+    if (customer?.wallet.onDepletion === 'block' && a.onBlock === 'accept' && left > 0n) {
+      found.push({
+        code: 'credits_exhausted',
+        limit: 'credits',
+        message: `Credit in force covered ${formatMoney(drawn)} of this event; ${formatMoney(left)} is billed and the customer blocks on depletion`,
+        limit_amount: formatMoney(drawn),
+        spend: formatMoney(left + drawn),
+        exceeded_by: formatMoney(left),
+      });
+    }
+    spends.set(a.periodKey, after);
+    if (found.length > 0) blocks.set(a, found);
+  }
+  return { blocks, refuse };
 }
 
 function nano(amount: string): bigint {

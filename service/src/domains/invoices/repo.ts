@@ -396,6 +396,21 @@ export interface Adjustment extends Omit<NewAdjustment, 'customerId' | 'currency
   id: string;
 }
 
+/**
+ * The per-period minimum (prorated, as billed) of each period whose final period-end invoice carries a minimum
+ * true-up line, by "customer|period start" (ISO): late events into it shrink that true-up before billing more.
+ */
+export async function findBilledMinimums({ db, tenantId }: TenantScope, periods: { customerId: string; start: Date }[]): Promise<Map<string, string>> {
+  if (periods.length === 0) return new Map();
+  const rows = await db`
+    select i.customer_id, i.period_start, l.details->>'minimum' as minimum
+    from invoices i join invoice_lines l on l.tenant_id = i.tenant_id and l.invoice_id = i.id
+    where i.tenant_id = ${tenantId} and i.billing_reason = 'period_end' and i.status in ('finalized', 'paid')
+      and (i.customer_id, i.period_start) in (select * from unnest(${periods.map((p) => p.customerId)}::uuid[], ${periods.map((p) => p.start.toISOString())}::timestamptz[]))
+      and l.kind = 'minimum_true_up' and l.details ? 'minimum' and not l.details ? 'term_start'`;
+  return new Map(rows.map((r) => [`${r.customer_id}|${r.period_start.toISOString()}`, r.minimum as string]));
+}
+
 export async function insertAdjustments({ db, tenantId }: TenantScope, adjustments: NewAdjustment[], now: Date): Promise<void> {
   if (adjustments.length === 0) return;
   const rows = adjustments.map((a) => ({
@@ -427,13 +442,13 @@ function fromDbAdjustment(r: Record<string, any>): Adjustment {
 
 /** The customer's adjustments no invoice has billed yet (in the order they arose), in the customer's currency. */
 export async function listPendingAdjustments({ db, tenantId }: TenantScope, customerId: string, currency: string): Promise<Adjustment[]> {
-  const rows = await db`${selectAdjustments(db, tenantId)} and customer_id = ${customerId} and currency = ${currency} and invoice_id is null order by occurred_at, created_at, id`;
+  const rows = await db`${selectAdjustments(db, tenantId)} and customer_id = ${customerId} and currency = ${currency} and invoice_id is null order by occurred_at, created_at, amount desc, id`;
   return rows.map(fromDbAdjustment);
 }
 
 /** The adjustments a finalized invoice billed. */
 export async function listAdjustmentsOf({ db, tenantId }: TenantScope, invoiceId: string): Promise<Adjustment[]> {
-  const rows = await db`${selectAdjustments(db, tenantId)} and invoice_id = ${invoiceId} order by occurred_at, created_at, id`;
+  const rows = await db`${selectAdjustments(db, tenantId)} and invoice_id = ${invoiceId} order by occurred_at, created_at, amount desc, id`;
   return rows.map(fromDbAdjustment);
 }
 
@@ -454,7 +469,7 @@ export async function listPendingAdjustmentsOf({ db, tenantId }: TenantScope, cu
     select a.customer_id, a.id, a.source, a.reference, a.description, a.occurred_at, a.period_start, a.amount::text
     from invoice_adjustments a join customers c on c.tenant_id = a.tenant_id and c.id = a.customer_id and c.currency = a.currency
     where a.tenant_id = ${tenantId} and a.customer_id = any(${customerIds}::uuid[]) and a.invoice_id is null
-    order by a.customer_id, a.occurred_at, a.created_at, a.id`;
+    order by a.customer_id, a.occurred_at, a.created_at, a.amount desc, a.id`;
   for (const r of rows) byCustomer.set(r.customer_id, [...(byCustomer.get(r.customer_id) ?? []), fromDbAdjustment(r)]);
   return byCustomer;
 }

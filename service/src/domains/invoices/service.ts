@@ -441,24 +441,61 @@ export async function recordAdjustments(scope: TenantScope, adjustments: repo.Ne
  */
 export function recordLateEvents(
   scope: TenantScope,
-  events: { transactionId: string; customerId: string; currency: string; occurredAt: Date; periodStart: Date; amount: bigint }[],
+  events: {
+    transactionId: string;
+    customerId: string;
+    currency: string;
+    occurredAt: Date;
+    periodStart: Date;
+    amount: bigint;
+    /** How much of the period's billed minimum true-up this event's usage fills (lateTrueUpShrink). */
+    trueUpShrink?: bigint;
+  }[],
   now: Date,
 ): Promise<void> {
   return repo.insertAdjustments(
     scope,
-    events.map((e) => ({
-      customerId: e.customerId,
-      currency: e.currency,
-      source: 'late_event' as const,
-      reference: e.transactionId,
-      description: `Late event ${e.transactionId} of the period from ${e.periodStart.toISOString()}`,
-      occurredAt: e.occurredAt,
-      periodStart: e.periodStart,
-      stream: 'usage' as const,
-      amount: e.amount,
-    })),
+    events.flatMap((e) => [
+      {
+        customerId: e.customerId,
+        currency: e.currency,
+        source: 'late_event' as const,
+        reference: e.transactionId,
+        description: `Late event ${e.transactionId} of the period from ${e.periodStart.toISOString()}`,
+        occurredAt: e.occurredAt,
+        periodStart: e.periodStart,
+        stream: 'usage' as const,
+        amount: e.amount,
+      },
+      ...(e.trueUpShrink
+        ? [
+            {
+              customerId: e.customerId,
+              currency: e.currency,
+              source: 'late_event' as const,
+              reference: e.transactionId,
+              description: `Minimum true-up of the period from ${e.periodStart.toISOString()} reduced by late event ${e.transactionId}`,
+              occurredAt: e.occurredAt,
+              periodStart: e.periodStart,
+              stream: 'minimum_commitment' as const,
+              amount: -e.trueUpShrink,
+            },
+          ]
+        : []),
+    ]),
     now,
   );
+}
+
+/**
+ * Pure: how much of a finalized period's minimum true-up a late event fills. The true-up billed the shortfall of
+ * the usage counted toward the minimum; the event's counted usage (its postpaid commitment step) fills what is
+ * left of that shortfall first, so the period is billed max(minimum, usage) in all, never the usage on top.
+ */
+export function lateTrueUpShrink(minimum: bigint, consumedBefore: bigint, counted: bigint): bigint {
+  const shortfall = minimum - consumedBefore;
+  if (shortfall <= 0n || counted <= 0n) return 0n;
+  return counted < shortfall ? counted : shortfall;
 }
 
 export async function getInvoice(deps: Deps, actor: Actor, invoiceId: string): Promise<ApiSchemas['Invoice']> {

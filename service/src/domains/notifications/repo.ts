@@ -21,6 +21,16 @@ export async function recordOnce({ db, tenantId }: TenantScope, n: Omit<Notifica
   return result.count > 0;
 }
 
+/** Records many notifications in one statement, each unless one of its type and subject exists. */
+export async function recordManyOnce({ db, tenantId }: TenantScope, list: Omit<Notification, 'customerExternalId'>[]): Promise<void> {
+  await db`
+    insert into notifications (tenant_id, id, type, customer_id, subject_id, payload, created_at)
+    select ${tenantId}, n.id, n.type, n.customer_id, n.subject_id, n.payload, n.created_at
+    from jsonb_to_recordset(${db.json(list.map((n) => ({ id: n.id, type: n.type, customer_id: n.customerId, subject_id: n.subjectId, payload: n.payload, created_at: n.createdAt.toISOString() })) as never)})
+      as n(id uuid, type text, customer_id uuid, subject_id text, payload jsonb, created_at timestamptz)
+    on conflict (tenant_id, type, subject_id) do nothing`;
+}
+
 export async function listNotifications(
   { db, tenantId }: TenantScope,
   filter: { type?: NotificationType; customerId?: string; limit: number; startingAfter?: string },

@@ -10,7 +10,8 @@ import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
 import { type Db, withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { invalid } from '../../platform/errors.ts';
+import { invalid, precondition } from '../../platform/errors.ts';
+import { formatMoney, toNano } from '../../platform/money.ts';
 import * as customersRepo from '../customers/repo.ts';
 import { compiledBook, rateEvents } from '../events/rating.ts';
 import { loadRatingContext } from '../snapshots/service.ts';
@@ -49,6 +50,17 @@ export async function createQuote(deps: Deps, actor: Actor, input: CreateQuoteIn
     if (rated.status !== 'rated') {
       const field = rated.error?.field ? `event.${rated.error.field}` : 'event';
       throw invalid(rated.error?.code ?? 'rating_failed', rated.error?.message ?? 'The kernel could not rate this event', [{ field, reason: rated.error?.message ?? 'cannot be rated' }]);
+    }
+    // A blocking budget the event would exceed (or that an accepted event already took the customer past): no price
+    // is promised. Spend as budgets count it: what is left to bill plus the credit drawn.
+    const budget = context.billing?.blockingBudget;
+    if (budget !== undefined) {
+      const drawn = (rated.receipt ?? []).reduce((sum, step) => (step.step === 'credit' ? sum + toNano((step as { amount: string }).amount) : sum), 0n);
+      const spend = (context.stored ? toNano(context.stored.spend) : 0n) + toNano(rated.amount!) + drawn;
+      if (spend > budget) {
+        const reason = `would take the period's spend to ${formatMoney(spend)}, over the customer's blocking budget of ${formatMoney(budget)}`;
+        throw precondition('budget_exceeded', `Customer "${event.customer_id}" is blocked: this event ${reason}`, [{ field: 'event', reason }]);
+      }
     }
     const key = await currentSigningKey(scope, now);
     const expiresAt = new Date((epochSeconds(now) + input.expires_in) * 1000);

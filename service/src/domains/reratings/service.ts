@@ -338,7 +338,14 @@ async function applyApproved(deps: Deps, tenantId: string, reratingId: string): 
         meters,
         changed
           .filter((e) => e.amount !== toNano(e.old.amount))
-          .map((e) => ({ customerId: p.period.customerId, periodStart: p.period.start, occurredAt: e.old.occurredAt, eventType: e.old.eventType, properties: e.old.properties, amountNano: e.amount - toNano(e.old.amount) })),
+          // Each meter's share moves from its old to its new part: the old amount out, the new in, each split by its receipt.
+          .flatMap((e) => {
+            const event = { customerId: p.period.customerId, periodStart: p.period.start, occurredAt: e.old.occurredAt, eventType: e.old.eventType, properties: e.old.properties };
+            return [
+              { ...event, amountNano: -toNano(e.old.amount), receipt: e.old.receipt },
+              { ...event, amountNano: e.amount, receipt: e.receipt },
+            ];
+          }),
       );
       await repo.correctAggregateAmounts(scope, deltas.map((d) => ({ customerId: d.customerId, periodStart: d.periodStart, meterId: d.meterId, day: d.day, groupKey: d.groupKey, amount: money(d.amountNano) })));
       const result = await settleInvoice(scope, rerating, p, invoice, before?.lines, now);
