@@ -1,9 +1,9 @@
 // The local estimator: the service's own wasm kernel, a price book and a customer-state snapshot, so a gateway or an
 // edge worker can price a request and stop one that would break a budget without a network round trip.
 import {
-  type CompiledBook, type CustomerState, type EventError, EventTypes, Kernel, type PriceBook, RateInputError, type RatedEvent,
-  type StateMap, type UsageEvent as KernelEvent, encodeEvent, encodeStates, formatMoney, layout as L, parseInstant, parseScaled,
-  toCompiled, writeEvent,
+  type CompiledBook, type CustomerState, type EventError, EventTypes, Kernel, type LimitBlock, type OnBlock, type PriceBook, RateInputError,
+  type RatedEvent, type StateMap, type UsageEvent as KernelEvent, encodeEvent, encodeStates, formatMoney, layout as L, limitsCrossed,
+  parseInstant, parseScaled, stateForOnBlock, toCompiled, writeEvent,
 } from '@tariff/core-wasm';
 import type { ResponseOf, TariffClient } from './client.ts';
 import { TariffError } from './client.ts';
@@ -51,9 +51,19 @@ export interface SnapshotInfo {
   priceBook: string;
 }
 
+export type { LimitBlock, OnBlock };
+
+/**
+ * An estimate: the kernel's RatedEvent, and, like POST /v1/events' ack, `blocked` when the event takes its customer
+ * past a blocking limit under `onBlock: "accept"` (rated, billed, and the customer blocked from then on).
+ */
+export type EstimatedEvent = RatedEvent & { blocked?: LimitBlock[] };
+
 export interface ServerEstimatorOptions {
   /** The kernel (see EstimatorOptions.wasm). */
   wasm: EstimatorOptions['wasm'];
+  /** See EstimatorOptions.onBlock. Default "accept", as POST /v1/events. */
+  onBlock?: OnBlock;
   /** Apply each estimate to the local snapshot, as the server will when the event arrives. Default false. */
   updateState?: boolean;
   /** Clock for confirmedAt (ms since the epoch). Default Date.now. */
@@ -80,6 +90,14 @@ export interface EstimatorOptions {
   spend?: Record<string, string>;
   /** Apply each estimate to the local snapshot, as the server will when the event arrives. Default false. */
   updateState?: boolean;
+  /**
+   * What estimate() does with an event past a blocking limit, as POST /v1/events' `on_block` (the same rule, the
+   * kernel host's limitsCrossed). "accept" (default): a customer who blocks on depletion is rated as overage for what
+   * credits do not cover, and the estimate is flagged `blocked` (credits_exhausted; budget_exceeded past a blocking
+   * budget). "refuse": the kernel rejects it (credits_exhausted), or it is rejected with budget_exceeded and the rest
+   * rated without it. POST /v1/estimates rates the states as given, which is "refuse".
+   */
+  onBlock?: OnBlock;
 }
 
 export interface CheckOptions {
@@ -131,6 +149,7 @@ export class Estimator {
   private eventBytes: Uint8Array;
   private eventView: DataView;
   private readonly updateState: boolean;
+  private readonly onBlock: OnBlock;
   /** Set when the estimator was loaded from the service (fromServer): what refresh() and quote() use. */
   /** The book as the snapshot sent it, to see whether a refresh brought another. */
   private sourceBook: unknown;
@@ -140,6 +159,7 @@ export class Estimator {
     this.currentBook = book;
     this.states = { ...(options.states ?? {}) };
     this.updateState = options.updateState ?? false;
+    this.onBlock = onBlockOf(options.onBlock, 'onBlock');
     this.eventBytes = new Uint8Array(L.EVENT_HEADER_SIZE + 8 * book.properties.length);
     this.eventView = new DataView(this.eventBytes.buffer);
     for (const [customer, value] of Object.entries(options.spend ?? {})) this.spend.set(customer, money(value, `spend.${customer}`));
@@ -180,6 +200,7 @@ export class Estimator {
       states: { [customer]: snapshot.state as unknown as CustomerState },
       spend: { [customer]: snapshot.spend },
       updateState: options.updateState,
+      onBlock: options.onBlock,
     });
     const now = options.now ?? Date.now;
     estimator.source = { client: undefined, customerId: customer, info: infoOf(snapshot, now()), now };
@@ -271,30 +292,71 @@ export class Estimator {
    * Rates one event exactly as the server's kernel does (amount, cost, margin, receipt: the same bytes). With
    * `updateState` the snapshot moves on as the server's state will once the event is ingested.
    */
-  estimate(event: UsageEvent, options: { updateState?: boolean } = {}): RatedEvent {
+  estimate(event: UsageEvent, options: { updateState?: boolean; onBlock?: OnBlock } = {}): EstimatedEvent {
     return this.estimateMany([event], options)[0];
   }
 
-  /** Rates events in order, each seeing the state the previous ones left (the snapshot changes only with `updateState`). */
-  estimateMany(events: UsageEvent[], options: { updateState?: boolean } = {}): RatedEvent[] {
+  /**
+   * Rates events in order, each seeing the state the previous ones left (the snapshot changes only with `updateState`),
+   * and applies the blocking limits as POST /v1/events does for the same `onBlock` mode.
+   */
+  estimateMany(events: UsageEvent[], options: { updateState?: boolean; onBlock?: OnBlock } = {}): EstimatedEvent[] {
     if (!Array.isArray(events)) throw new TypeError('events must be an array');
+    const onBlock = options.onBlock === undefined ? this.onBlock : onBlockOf(options.onBlock, 'options.onBlock');
     const subset: StateMap = {};
     for (const event of events) {
       const customer = event?.customer_id;
-      if (typeof customer === 'string' && Object.hasOwn(this.states, customer)) subset[customer] = this.states[customer];
+      if (typeof customer === 'string' && Object.hasOwn(this.states, customer)) subset[customer] = stateForOnBlock(this.states[customer], onBlock);
     }
-    // The API's event (properties optional) is the kernel's: absent properties read as none.
-    const output = this.kernel.rate(this.book, subset, events as KernelEvent[]);
-    if (options.updateState ?? this.updateState) {
-      for (const [customer, state] of Object.entries(output.states)) {
-        this.states[customer] = state;
-        this.encoded.delete(customer);
+    // Events refused for a budget (onBlock "refuse") are taken out and the rest rated again, as the service does.
+    const refused = new Map<number, LimitBlock>();
+    for (;;) {
+      const positions = events.map((_, i) => i).filter((i) => !refused.has(i));
+      const kept = positions.map((i) => events[i]);
+      // The API's event (properties optional) is the kernel's: absent properties read as none.
+      const output = this.kernel.rate(this.book, subset, kept as KernelEvent[]);
+      const results: EstimatedEvent[] = output.results;
+      const spends = new Map<string, bigint>();
+      let more = false;
+      results.forEach((result, k) => {
+        if (result.status !== 'rated') return;
+        const customer = result.customer_id;
+        const crossed = limitsCrossed(result, {
+          spendBefore: spends.get(customer) ?? this.spend.get(customer) ?? 0n,
+          ...(this.budgets.has(customer) ? { blockingBudget: this.budgets.get(customer)! } : {}),
+          blocksOnDepletion: this.states[customer]?.on_depletion === 'block',
+          onBlock,
+        });
+        if (crossed.refuse) {
+          refused.set(positions[k], crossed.refuse);
+          more = true;
+          return;
+        }
+        spends.set(customer, crossed.spendAfter);
+        if (crossed.blocks.length > 0) result.blocked = crossed.blocks;
+      });
+      if (more) continue;
+      if (options.updateState ?? this.updateState) {
+        for (const [customer, state] of Object.entries(output.states)) {
+          // The depletion policy is the customer's, whatever the mode rated it as.
+          const policy = this.states[customer]?.on_depletion;
+          this.states[customer] = policy === undefined ? state : { ...state, on_depletion: policy };
+          this.encoded.delete(customer);
+        }
+        for (const result of results) {
+          if (result.status === 'rated') this.spend.set(result.customer_id, (this.spend.get(result.customer_id) ?? 0n) + netOf(result));
+        }
       }
-      for (const result of output.results) {
-        if (result.status === 'rated') this.spend.set(result.customer_id, (this.spend.get(result.customer_id) ?? 0n) + netOf(result));
-      }
+      if (refused.size === 0) return results;
+      const all: EstimatedEvent[] = [];
+      let next = 0;
+      events.forEach((event, i) => {
+        const block = refused.get(i);
+        if (block === undefined) all.push(results[next++]);
+        else all.push({ transaction_id: event.transaction_id, customer_id: event.customer_id, status: 'error', error: { code: block.code, message: block.message, field: 'on_block' }, currency: this.book.currency });
+      });
+      return all;
     }
-    return output.results;
   }
 
   /**
@@ -443,6 +505,12 @@ function kernelError(book: CompiledBook, status: number, detail: number): EventE
 function netOf(result: RatedEvent): bigint {
   const discount = result.receipt?.find((step) => step.step === 'discount');
   return money(result.subtotal!, 'subtotal') - (discount ? money(discount.amount, 'discount') : 0n);
+}
+
+function onBlockOf(value: unknown, path: string): OnBlock {
+  if (value === undefined) return 'accept';
+  if (value === 'accept' || value === 'refuse') return value;
+  throw new TypeError(`${path} must be "accept" or "refuse"`);
 }
 
 function money(value: unknown, path: string): bigint {

@@ -46,7 +46,8 @@ describe('Estimator against the service', () => {
       const book = { ...scenario.book, id: `random-${i}` };
       await secret.createPriceBook({ body: { book: book as unknown as Record<string, unknown> } });
       const server = await publishable.estimate({ body: { price_book: book.id, events: scenario.events as unknown as Record<string, unknown>[], states: scenario.states as Record<string, Record<string, unknown>> } });
-      const estimator = await Estimator.create({ wasm: kernel, book: withZoneTransitions(book), states: scenario.states });
+      // POST /v1/estimates rates the states as given: a customer who blocks on depletion is refused (onBlock "refuse").
+      const estimator = await Estimator.create({ wasm: kernel, book: withZoneTransitions(book), states: scenario.states, onBlock: 'refuse' });
       const local = estimator.estimateMany(scenario.events);
       expect(JSON.stringify(local), `scenario ${i}`).toBe(JSON.stringify(server.results));
       events += local.length;
@@ -71,6 +72,8 @@ describe('Estimator against the service', () => {
     let rated = 0;
     let withPlan = 0;
     let grants = 0;
+    // Events past a blocking wallet's credit: flagged and billed (accept), or rejected (refuse).
+    const blocked = { accept: 0, refuse: 0 };
     const runScenario = async (i: number, scenario: (typeof scenarios)[number]) => {
       const bookId = `served-${i}`;
       await secret.createPriceBook({ body: { book: { ...scenario.book, id: bookId } as unknown as Record<string, unknown> } });
@@ -110,23 +113,29 @@ describe('Estimator against the service', () => {
         if (state.on_depletion === 'block') await secret.updateWallet({ path: { id: customer }, body: { on_depletion: 'block' } });
       }
 
+      // Half the scenarios send on_block "refuse", half the default ("accept"); the estimators are told the same.
+      const onBlock = i % 2 === 0 ? 'accept' : 'refuse';
       const estimators = new Map<string, Estimator>();
-      for (const customer of customers) estimators.set(customer, await Estimator.fromServer(secret, customer, { wasm: kernel, updateState: true }));
+      for (const customer of customers) estimators.set(customer, await Estimator.fromServer(secret, customer, { wasm: kernel, updateState: true, ...(onBlock === 'refuse' ? { onBlock } : {}) }));
       const local = batch.map((event) => estimators.get(event.customer_id)!.estimate(event));
-      const ack = await secret.ingestEvents({ body: { events: batch as never } });
+      const ack = await secret.ingestEvents({ body: { events: batch as never, ...(onBlock === 'refuse' ? { on_block: onBlock } : {}) } });
       const stored = await harness.database.owner`
         select transaction_id, receipt from rated_lines where tenant_id = ${tenant.tenantId} and transaction_id = any(${batch.map((e) => e.transaction_id)}::text[])`;
       const receipts = new Map(stored.map((r) => [r.transaction_id as string, r.receipt]));
       local.forEach((result, k) => {
-        const outcome = ack.events[k] as { status: string; amount?: string | null; book_version?: string; card?: string; error?: { code: string } };
+        const outcome = ack.events[k] as { status: string; amount?: string | null; book_version?: string; card?: string; error?: { code: string }; blocked?: unknown[] };
         const where = `scenario ${i}, event ${k}`;
         if (result.status === 'rated') {
           expect({ status: outcome.status, amount: outcome.amount, book_version: outcome.book_version, card: outcome.card }, where).toEqual({ status: 'accepted', amount: result.amount, book_version: result.book_version, card: result.card });
           // jsonb keeps no key order: equal as values.
           expect(receipts.get(result.transaction_id), where).toEqual(result.receipt);
+          // The same limits crossed, to the nano-unit: the ack's flag is the estimate's.
+          expect(outcome.blocked, where).toEqual(result.blocked);
+          if (result.blocked?.some((b) => b.code === 'credits_exhausted')) blocked.accept += 1;
           rated += 1;
         } else {
           expect({ status: outcome.status, code: outcome.error?.code }, where).toEqual({ status: 'rejected', code: result.error!.code });
+          if (result.error!.code === 'credits_exhausted') blocked.refuse += 1;
         }
       });
       // The period spend the estimators tracked is what the service's budgets now count (the snapshot's `spend`).
@@ -154,6 +163,9 @@ describe('Estimator against the service', () => {
     // The random states did reach the service as plans and grants.
     expect(withPlan).toBeGreaterThan(100);
     expect(grants).toBeGreaterThan(200);
+    // Both modes met customers who block on depletion and ran out of credit.
+    expect(blocked.accept).toBeGreaterThan(0);
+    expect(blocked.refuse).toBeGreaterThan(0);
   }, 900_000); // 10,000+ events through the service: minutes on a loaded machine
 
   it("tracks the period spend as the service's budget counts it, and refuses at the same nano-unit as its check", async () => {

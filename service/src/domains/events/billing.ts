@@ -3,7 +3,7 @@
 // discount, credit grants and the depletion policy on top of the period's own state), and what rating wrote
 // back (drawdowns posted to the ledger with the rated lines, grant balances, the balance after each event,
 // budget alerts).
-import type { CustomerState, RatedEvent, ReceiptStep } from '@tariff/core-wasm';
+import { stateForOnBlock, type CustomerState, type RatedEvent, type ReceiptStep } from '@tariff/core-wasm';
 import type { TenantScope } from '../../platform/db.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import crypto from 'node:crypto';
@@ -92,7 +92,7 @@ export function kernelState(
   const plan = billing.subscription;
   if (plan && period.start.getTime() >= plan.startedAt.getTime()) state = withPlanTerms(state, termsAt(plan, billing.amendments ?? [], period.start));
   const grants = billing.wallet.currency === bookCurrency ? billing.wallet.grants.filter((g) => billing.balances.get(g.id)! > 0n) : [];
-  return { ...state, grants: grants.map((g) => kernelGrant(g, billing.balances.get(g.id)!)), on_depletion: onBlock === 'accept' ? 'overage' : billing.wallet.onDepletion };
+  return stateForOnBlock({ ...state, grants: grants.map((g) => kernelGrant(g, billing.balances.get(g.id)!)), on_depletion: billing.wallet.onDepletion }, onBlock);
 }
 
 /**

@@ -1,7 +1,7 @@
 // Ingestion: validate each event, deduplicate, rate with the kernel and store everything in one transaction;
 // and the reads that explain it (usage per period, one event's receipt).
 import type { ApiSchemas } from '../../platform/api.ts';
-import { formatMoney, parseInstant, parseScaled, type CustomerState, type RatedEvent, type StateMap, type UsageEvent } from '@tariff/core-wasm';
+import { formatMoney, limitsCrossed, parseInstant, parseScaled, type CustomerState, type OnBlock as KernelOnBlock, type RatedEvent, type StateMap, type UsageEvent } from '@tariff/core-wasm';
 import { Decimal } from 'decimal.js';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
@@ -37,7 +37,7 @@ type Block = ApiSchemas['EventBlock'];
  * on (check, quotes, the SDK's snapshot). `refuse`: the event is rejected and nothing is stored, for gateways
  * that send the event before serving the request.
  */
-export type OnBlock = 'accept' | 'refuse';
+export type OnBlock = KernelOnBlock;
 
 interface Candidate {
   /** Position in the request. */
@@ -321,7 +321,7 @@ async function rateAndStore(
     for (const [id, b] of billings) b.balances = new Map(balancesBefore.get(id)!);
     credits.clear();
     accepted = await rateInOrder(located.filter((p) => !refused.has(p.slot)), books, states, outcomes, billings, credits);
-    const found = findBlocks(accepted, periods, billings, credits);
+    const found = findBlocks(accepted, periods, billings);
     blocks = found.blocks;
     if (found.refuse.size === 0) break;
     for (const [p, block] of found.refuse) refused.set(p.slot, { p, block });
@@ -515,57 +515,33 @@ async function rateInOrder(
 
 /**
  * The blocking limits each accepted event takes its customer past, walking the events in the order they were
- * rated with the period's spend as budgets count it (what is left to bill plus credits drawn): a `block` budget
- * exceeded after the event, and for a customer who blocks on depletion, a remainder credits did not cover (the
- * kernel rated it as overage because the request accepts such events). `refuse` has the events sent with
+ * rated with the period's spend as budgets count it (what is left to bill plus credits drawn). The rule is the
+ * kernel host's limitsCrossed, which the SDK's estimator applies too. `refuse` has the events sent with
  * `on_block: "refuse"` that would exceed a budget: they are taken out and the rest rated again.
  */
 function findBlocks(
   accepted: (Located & { result: RatedLine })[],
   periods: Map<string, repo.PeriodRow>,
   billings: Map<string, billing.CustomerBilling>,
-  credits: Map<string, billing.EventCredits>,
 ): { blocks: Map<Located, Block[]>; refuse: Map<Located, Block> } {
   const blocks = new Map<Located, Block[]>();
   const refuse = new Map<Located, Block>();
   const spends = new Map<string, bigint>();
   for (const a of [...accepted].sort((x, y) => x.slot - y.slot)) {
     const customer = billings.get(a.event.customer_id);
-    const drawn = credits.get(a.event.transaction_id)?.applied ?? 0n;
-    const left = nano(a.result.amount);
     const row = periods.get(a.periodKey)!;
-    const before = spends.get(a.periodKey) ?? nano(row.amount) + nano(row.creditsApplied);
-    const after = before + left + drawn;
-    const found: Block[] = [];
-    const budget = customer?.blockingBudget;
-    if (budget !== undefined && after > budget) {
-      const block: Block = {
-        code: 'budget_exceeded',
-        limit: 'budget',
-        message: `The period's spend (${formatMoney(after)}) exceeds the customer's blocking budget (${formatMoney(budget)}) by ${formatMoney(after - budget)}`,
-        limit_amount: formatMoney(budget),
-        spend: formatMoney(after),
-        exceeded_by: formatMoney(after - budget),
-      };
-      // Refused events leave the running spend alone: a later, smaller event may still fit.
-      if (a.onBlock === 'refuse') {
-        refuse.set(a, block);
-        continue;
-      }
-      found.push(block);
+    const crossed = limitsCrossed(a.result as RatedEvent, {
+      spendBefore: spends.get(a.periodKey) ?? nano(row.amount) + nano(row.creditsApplied),
+      ...(customer?.blockingBudget !== undefined ? { blockingBudget: customer.blockingBudget } : {}),
+      blocksOnDepletion: customer?.wallet.onDepletion === 'block',
+      onBlock: a.onBlock,
+    });
+    if (crossed.refuse) {
+      refuse.set(a, crossed.refuse);
+      continue;
     }
-    if (customer?.wallet.onDepletion === 'block' && a.onBlock === 'accept' && left > 0n) {
-      found.push({
-        code: 'credits_exhausted',
-        limit: 'credits',
-        message: `Credit in force covered ${formatMoney(drawn)} of this event; ${formatMoney(left)} is billed and the customer blocks on depletion`,
-        limit_amount: formatMoney(drawn),
-        spend: formatMoney(left + drawn),
-        exceeded_by: formatMoney(left),
-      });
-    }
-    spends.set(a.periodKey, after);
-    if (found.length > 0) blocks.set(a, found);
+    spends.set(a.periodKey, crossed.spendAfter);
+    if (crossed.blocks.length > 0) blocks.set(a, crossed.blocks);
   }
   return { blocks, refuse };
 }

@@ -1,0 +1,94 @@
+// Blocking limits at ingestion, one rule for the service (POST /v1/events) and the SDK's estimator: which limit an
+// event takes its customer past (a `block` budget, or the credit of a customer who blocks on depletion), and what
+// happens to it under each `on_block` mode.
+import type { CustomerState, RatedEvent } from './book.ts';
+import { formatMoney, parseScaled } from './decimal.ts';
+
+/**
+ * What ingestion does with an event that takes its customer past a blocking limit. `accept` (the service's default):
+ * the usage happened, so it is rated (what credits do not cover as overage), stored and billed, and flagged with the
+ * limits it crossed. `refuse`: it is rejected (credits: by the kernel under the block policy; budget: taken out, the
+ * rest rated again without it).
+ */
+export type OnBlock = 'accept' | 'refuse';
+
+/** A limit an event crossed, as POST /v1/events acks it (`blocked`) and the estimator flags it. */
+export interface LimitBlock {
+  code: 'budget_exceeded' | 'credits_exhausted';
+  limit: 'budget' | 'credits';
+  message: string;
+  /** budget: the budget; credits: the credit this event could draw. */
+  limit_amount: string;
+  /** budget: the period's spend after this event (left to bill plus credits drawn); credits: the event's charge. */
+  spend: string;
+  /** budget: spend minus budget; credits: the part of the charge no credit covered (billed). */
+  exceeded_by: string;
+}
+
+/**
+ * The state the kernel rates with under `onBlock`: `accept` rates a customer who blocks on depletion as overage (the
+ * uncovered part is billed and flagged by limitsCrossed); `refuse` keeps the policy, so the kernel rejects the event.
+ */
+export function stateForOnBlock<S extends CustomerState | undefined>(state: S, onBlock: OnBlock): S {
+  if (onBlock !== 'accept' || state === undefined || state.on_depletion !== 'block') return state;
+  return { ...state, on_depletion: 'overage' };
+}
+
+/** Credits the event drew (its receipt's credit steps), in nano-units. */
+export function creditsDrawn(result: RatedEvent): bigint {
+  let drawn = 0n;
+  for (const step of result.receipt ?? []) if (step.step === 'credit') drawn += nano((step as { amount: string }).amount);
+  return drawn;
+}
+
+export interface LimitContext {
+  /** The period's spend before this event as budgets count it (left to bill plus credits drawn), nano-units. */
+  spendBefore: bigint;
+  /** The customer's blocking budget for the period, nano-units; undefined: none. */
+  blockingBudget?: bigint;
+  /** The customer's wallet blocks on depletion (its own policy, before stateForOnBlock). */
+  blocksOnDepletion: boolean;
+  onBlock: OnBlock;
+}
+
+/**
+ * The limits one rated event (rated from stateForOnBlock's state) takes its customer past. `refuse`: the budget
+ * refusal under `on_block: "refuse"`, when the event must be taken out (the running spend stays `spendBefore`: a later,
+ * smaller event may still fit). Otherwise `blocks` (empty when none) and `spendAfter`, the running spend for the next.
+ */
+export function limitsCrossed(result: RatedEvent, context: LimitContext): { blocks: LimitBlock[]; refuse?: LimitBlock; spendAfter: bigint } {
+  const drawn = creditsDrawn(result);
+  const left = nano(result.amount ?? '0');
+  const after = context.spendBefore + left + drawn;
+  const blocks: LimitBlock[] = [];
+  const budget = context.blockingBudget;
+  if (budget !== undefined && after > budget) {
+    const block: LimitBlock = {
+      code: 'budget_exceeded',
+      limit: 'budget',
+      message: `The period's spend (${formatMoney(after)}) exceeds the customer's blocking budget (${formatMoney(budget)}) by ${formatMoney(after - budget)}`,
+      limit_amount: formatMoney(budget),
+      spend: formatMoney(after),
+      exceeded_by: formatMoney(after - budget),
+    };
+    if (context.onBlock === 'refuse') return { blocks: [], refuse: block, spendAfter: context.spendBefore };
+    blocks.push(block);
+  }
+  if (context.blocksOnDepletion && context.onBlock === 'accept' && left > 0n) {
+    blocks.push({
+      code: 'credits_exhausted',
+      limit: 'credits',
+      message: `Credit in force covered ${formatMoney(drawn)} of this event; ${formatMoney(left)} is billed and the customer blocks on depletion`,
+      limit_amount: formatMoney(drawn),
+      spend: formatMoney(left + drawn),
+      exceeded_by: formatMoney(left),
+    });
+  }
+  return { blocks, spendAfter: after };
+}
+
+function nano(amount: string): bigint {
+  const parsed = parseScaled(amount, 9, { allowNegative: true });
+  if (!parsed.ok) throw new Error(`not a money amount: ${amount}`);
+  return parsed.value;
+}
