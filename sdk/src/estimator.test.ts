@@ -76,7 +76,36 @@ describe('Estimator.check', () => {
     expect(estimator.check(gpt4o('c2', 200_000, 10_000))).toMatchObject({
       allowed: false, reason: 'credits_exhausted', error: { code: 'credits_exhausted' }, creditsRemaining: '0.500000000',
     });
-    expect(estimator.estimate(gpt4o('c2', 200_000, 10_000)).error?.code).toBe('credits_exhausted');
+    // estimate() answers as POST /v1/events: refused under on_block "refuse"; under "accept" (the default) rated, the
+    // 0.50 of credit drawn and the 0.10 left billed, and flagged as the ack flags it.
+    expect(estimator.estimate(gpt4o('c2', 200_000, 10_000), { onBlock: 'refuse' }).error?.code).toBe('credits_exhausted');
+    const accepted = estimator.estimate(gpt4o('c2', 200_000, 10_000));
+    expect(accepted).toMatchObject({ status: 'rated', amount: '0.100000000' });
+    expect(accepted.blocked).toEqual([{
+      code: 'credits_exhausted', limit: 'credits', limit_amount: '0.500000000', spend: '0.600000000', exceeded_by: '0.100000000',
+      message: 'Credit in force covered 0.500000000 of this event; 0.100000000 is billed and the customer blocks on depletion',
+    }]);
+    // Credits that cover the event leave it unflagged.
+    expect(estimator.estimate(gpt4o('c1', 100_000, 10_000)).blocked).toBeUndefined();
+    // The customer's policy stays "block" in the state the estimate leaves.
+    estimator.estimate(gpt4o('c2', 200_000, 10_000), { updateState: true });
+    expect(estimator.state('acme')!.on_depletion).toBe('block');
+    expect(estimator.estimate(gpt4o('c3', 1000, 0), { onBlock: 'refuse' }).error?.code).toBe('credits_exhausted');
+  });
+
+  it('applies a blocking budget to estimateMany as ingestion does: flagged under "accept", refused and skipped under "refuse"', async () => {
+    const estimator = await Estimator.create({ wasm: kernel, book, states: { globex: noFreeTokens }, spend: { globex: '0.5' }, onBlock: 'refuse' });
+    (estimator as unknown as { budgets: Map<string, bigint> }).budgets.set('globex', 1_000_000_000n);
+    // 0.35 fits (0.85), 0.60 would make 1.45 and is refused, the next 0.10 still fits (0.95): rated as if the refused one never came.
+    const batch = [gpt4o('b1', 100_000, 10_000, 'globex'), gpt4o('b2', 200_000, 10_000, 'globex'), gpt4o('b3', 40_000, 0, 'globex')];
+    const refused = estimator.estimateMany(batch);
+    expect(refused.map((r) => [r.status, r.error?.code ?? r.amount])).toEqual([['rated', '0.350000000'], ['error', 'budget_exceeded'], ['rated', '0.100000000']]);
+    expect(refused[1].error).toMatchObject({ field: 'on_block', message: expect.stringContaining('exceeds the customer\'s blocking budget (1.000000000) by 0.450000000') });
+    expect(JSON.stringify(refused[2])).toBe(JSON.stringify(estimator.estimateMany([batch[0], batch[2]])[1]));
+    const accepted = estimator.estimateMany(batch, { onBlock: 'accept' });
+    expect(accepted.map((r) => r.blocked?.map((b) => `${b.code} ${b.spend} ${b.exceeded_by}`))).toEqual([
+      undefined, ['budget_exceeded 1.450000000 0.450000000'], ['budget_exceeded 1.550000000 0.550000000'],
+    ]);
   });
 
   it('refuses an event that would take the period spend over the budget', async () => {
@@ -137,6 +166,8 @@ describe('Estimator refuses bad input, naming the field', () => {
     expect(() => estimator.check(gpt4o('c', 1, 1), { budget: 'ten dollars' })).toThrow(/^budget: must be a decimal amount/);
     await expect(Estimator.create({ wasm: kernel, book, spend: { acme: '1.0000000001' } })).rejects.toThrow(/^spend\.acme: must be a decimal amount with at most 9 decimals/);
     await expect(Estimator.create({ wasm: 'tariff.wasm' as unknown as Uint8Array, book })).rejects.toThrow('wasm must be a WebAssembly.Module');
+    await expect(Estimator.create({ wasm: kernel, book, onBlock: 'allow' as never })).rejects.toThrow('onBlock must be "accept" or "refuse"');
+    expect(() => estimator.estimate(gpt4o('c', 1, 1), { onBlock: 'skip' as never })).toThrow('options.onBlock must be "accept" or "refuse"');
   });
 });
 
