@@ -120,6 +120,41 @@ describe('GET /v1/customers/{id}/pricing-snapshot', () => {
     expect(refused).toMatchObject({ status: 'rejected', error: { code: 'credits_exhausted' } });
   });
 
+  it("flags or refuses what crosses a blocking budget or a blocking wallet's credit exactly as POST /v1/events does, in both on_block modes", async () => {
+    const key = tenant.secretKey;
+    // capped-r: a blocking budget of 1, overage on depletion; capped-a: the same budget, 0.20 of credit, blocks on depletion.
+    for (const customer of ['capped-r', 'capped-a']) {
+      expect((await as(key, 'POST', '/v1/customers', { external_id: customer, currency: 'USD' })).status).toBe(201);
+      expect((await as(key, 'PUT', `/v1/customers/${customer}/price_book`, { price_book: 'snap-book', effective_from: '2026-01-01T00:00:00Z' })).status).toBeLessThan(300);
+      expect((await as(key, 'PUT', `/v1/customers/${customer}/budget`, { amount: '1', enforcement: 'block' })).status).toBe(200);
+    }
+    expect((await as(key, 'POST', '/v1/customers/capped-a/credit_grants', { kind: 'promotional', amount: '0.20' })).status).toBe(201);
+    expect((await as(key, 'PATCH', '/v1/customers/capped-a/wallet', { on_depletion: 'block' })).status).toBe(200);
+    // 0.60, then 1.00 (over the budget), then 0.30.
+    const batch = (customer: string) => [event(`${customer}-1`, customer, 200_000, 10_000), event(`${customer}-2`, customer, 400_000, 0), event(`${customer}-3`, customer, 100_000, 5_000)];
+    const compare = async (customer: string, onBlock: 'accept' | 'refuse') => {
+      const estimator = await Estimator.fromServer(client, customer, { wasm: kernel, onBlock, updateState: true });
+      const local = estimator.estimateMany(batch(customer));
+      const ack = (await as(key, 'POST', '/v1/events', { events: batch(customer), on_block: onBlock })).body.events;
+      local.forEach((result, k) => {
+        if (result.status === 'rated') expect({ status: ack[k].status, amount: ack[k].amount, blocked: ack[k].blocked }, `${customer} ${k}`).toEqual({ status: 'accepted', amount: result.amount, blocked: result.blocked });
+        else expect({ status: ack[k].status, code: ack[k].error.code }, `${customer} ${k}`).toEqual({ status: 'rejected', code: result.error!.code });
+      });
+      expect(estimator.snapshot().spend[customer]).toBe((await as(key, 'GET', `/v1/customers/${customer}/pricing-snapshot`)).body.spend);
+      return local;
+    };
+    // refuse: the second event is refused for the budget and the third, rated without it, fits (0.90).
+    const refused = await compare('capped-r', 'refuse');
+    expect(refused.map((r) => r.error?.code ?? r.amount)).toEqual(['0.600000000', 'budget_exceeded', '0.300000000']);
+    // accept: every event is billed; the credit covers part of the first, the second and third cross the budget too.
+    const accepted = await compare('capped-a', 'accept');
+    expect(accepted.map((r) => r.blocked?.map((b) => `${b.code} ${b.exceeded_by}`))).toEqual([
+      ['credits_exhausted 0.400000000'],
+      ['budget_exceeded 0.600000000', 'credits_exhausted 1.000000000'],
+      ['budget_exceeded 0.900000000', 'credits_exhausted 0.300000000'],
+    ]);
+  });
+
   it('answers 304 to its ETag until an event, a grant or a budget changes it; refresh() follows', async () => {
     const get = (etag?: string) => fetch(`${harness.url}/v1/customers/acme/pricing-snapshot`, { headers: { authorization: `Bearer ${tenant.secretKey}`, ...(etag ? { 'if-none-match': etag } : {}) } });
     const first = await get();
