@@ -2,7 +2,7 @@
 // event by event with the snapshot moving on, its estimates are the kernel's batch results byte for byte, and
 // check() (the fast path that skips receipts and state decoding) agrees with them on every event.
 import fc from 'fast-check';
-import { Kernel, type RatedEvent, type StateMap } from '@tariff/core-wasm';
+import { Kernel, type RatedEvent, type StateMap, stateForOnBlock } from '@tariff/core-wasm';
 import { wasmBytes } from '@tariff/core-wasm/node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Estimator } from '../../sdk/src/estimator.ts';
@@ -37,11 +37,13 @@ function creditsInForce(states: StateMap, customer: string, at: string): bigint 
 }
 
 let eventsCompared = 0;
+let eventsFlagged = 0;
 
 async function compare({ book, states, events }: Scenario): Promise<void> {
   eventsCompared += events.length;
   const expected = kernel.rate(book, states, events);
-  const estimator = await Estimator.create({ wasm: kernel, book, states });
+  // The kernel's own answer for a customer who blocks on depletion is the estimator's onBlock "refuse".
+  const estimator = await Estimator.create({ wasm: kernel, book, states, onBlock: 'refuse' });
   const local: RatedEvent[] = [];
   for (const event of events) {
     const spent = nano(estimator.snapshot().spend[event.customer_id] ?? '0');
@@ -70,13 +72,26 @@ async function compare({ book, states, events }: Scenario): Promise<void> {
   // States agree value for value. Not byte for byte: a counter first written by an earlier call keeps its place,
   // while one batch writes new names alphabetically (core-wasm README, "Output format"), so key order may differ.
   for (const customer of Object.keys(expected.states)) expect(estimator.state(customer), customer).toEqual(expected.states[customer]);
+
+  // onBlock "accept" (the default, as ingestion): the kernel's results with blocking customers rated as overage, and
+  // flagged credits_exhausted exactly when such a customer is billed something credits did not cover.
+  const overage = Object.fromEntries(Object.entries(states).map(([customer, state]) => [customer, stateForOnBlock(state, 'accept')]));
+  const accepting = (await Estimator.create({ wasm: kernel, book, states })).estimateMany(events);
+  expect(JSON.stringify(accepting.map(({ blocked: _, ...result }) => result))).toBe(JSON.stringify(kernel.rate(book, overage, events).results));
+  accepting.forEach((result) => {
+    const flagged = result.status === 'rated' && states[result.customer_id]?.on_depletion === 'block' && nano(result.amount!) > 0n;
+    expect(result.blocked?.map((b) => b.code)).toEqual(flagged ? ['credits_exhausted'] : undefined);
+    if (flagged) eventsFlagged += 1;
+  });
 }
 
 describe('Estimator against the kernel on random scenarios', () => {
   it('estimates, one event at a time, are the batch results byte for byte, and check() agrees (10,000+ realistic events)', async () => {
     eventsCompared = 0;
+    eventsFlagged = 0;
     await fc.assert(fc.asyncProperty(randomScenario({ minEvents: 10, maxEvents: 40 }), compare), { numRuns: 600 });
     expect(eventsCompared).toBeGreaterThanOrEqual(10_000);
+    expect(eventsFlagged).toBeGreaterThan(0);
   });
 
   it('the same near the 64-bit limits (overflow errors included)', async () => {
