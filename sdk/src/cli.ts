@@ -24,13 +24,15 @@ Rates JSON-lines events with the price book on the local wasm kernel; prints one
   --state STATE.json       customers' state (counters, allowances, grants) before the events
   --state-out FILE         write the state after the events`,
   estimate: `usage: tariff estimate --price-book BOOK.json (--event EVENT.json|'{...}' | --events EVENTS.jsonl|-) [--state STATE.json]
-                [--check [--budget AMOUNT] [--spend CUSTOMER=AMOUNT ...]] [--update-state [--state-out FILE]]
+                [--check [--budget AMOUNT] [--spend CUSTOMER=AMOUNT ...]] [--update-state [--state-out FILE]] [--on-block accept|refuse]
 
 What the service would charge for events (or, with --check, whether it would take them), computed locally.
   --event EVENT            one event: a file, or the JSON itself
   --events FILE|-          JSON lines
   --check                  answer allowed / refused against --budget and the customer's --spend
-  --update-state           apply each event to the state before the next; --state-out writes it`,
+  --update-state           apply each event to the state before the next; --state-out writes it
+  --on-block MODE          as POST /v1/events' on_block: accept (default) rates a customer who blocks on depletion
+                           as overage and flags the event (blocked), refuse rejects it (the kernel's own answer)`,
   send: `usage: tariff send --url URL [--api-key KEY] [FILE.jsonl|-] [--batch-size N] [--max-buffer N] [--concurrency N] [--timeout SECONDS]
 
 Sends JSON-lines events to POST /v1/events in batches, with retries; the key may come from TARIFF_API_KEY.
@@ -335,10 +337,12 @@ async function estimateCommand(args: string[]): Promise<void> {
     options: {
       'price-book': { type: 'string' }, event: { type: 'string' }, events: { type: 'string' }, state: { type: 'string' },
       check: { type: 'boolean' }, budget: { type: 'string' }, spend: { type: 'string', multiple: true },
-      'update-state': { type: 'boolean' }, 'state-out': { type: 'string' },
+      'update-state': { type: 'boolean' }, 'state-out': { type: 'string' }, 'on-block': { type: 'string' },
     },
   });
   if (!values['price-book']) throw usageError('estimate', 'missing --price-book BOOK.json');
+  const onBlock = values['on-block'];
+  if (onBlock !== undefined && onBlock !== 'accept' && onBlock !== 'refuse') throw new UsageError('--on-block must be accept or refuse');
   if ((values.budget !== undefined || values.spend !== undefined) && !values.check) throw new UsageError('--budget and --spend apply to --check');
   if (values['state-out'] && !values['update-state']) throw new UsageError('--state-out needs --update-state');
   const book = compileOrExit(values['price-book']);
@@ -346,7 +350,7 @@ async function estimateCommand(args: string[]): Promise<void> {
   const { events, single } = readEstimateEvents(values);
   let estimator: Estimator;
   try {
-    estimator = await Estimator.create({ wasm: wasmBytes(), book, states, spend: parseSpend(values.spend) });
+    estimator = await Estimator.create({ wasm: wasmBytes(), book, states, spend: parseSpend(values.spend), ...(onBlock === undefined ? {} : { onBlock }) });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

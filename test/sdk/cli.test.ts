@@ -43,6 +43,20 @@ describe('tariff estimate', () => {
     expect(JSON.parse(readFileSync(join(work, 'estimate.json'), 'utf8'))).toEqual(JSON.parse(readFileSync(join(work, 'rate.json'), 'utf8')));
   });
 
+  it('--on-block: accept (default) bills a blocking customer past its credit and flags it, refuse rejects it', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'tariff-estimate-'));
+    const state = { acme: { allowances: { starter_tokens: '0' }, on_depletion: 'block', grants: [{ id: 'g', kind: 'prepaid', priority: 0, balance: '0.50' }] } };
+    writeFileSync(join(work, 'state.json'), JSON.stringify(state));
+    const event = JSON.stringify({ transaction_id: 'ob1', customer_id: 'acme', event_type: 'llm.completion', timestamp: '2026-03-10T14:00:00Z', properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 200_000, output_tokens: 10_000 } });
+    const args = ['estimate', '--price-book', BOOK, '--state', join(work, 'state.json'), '--event', event];
+    const accepted = JSON.parse((await cli(args)).stdout);
+    expect(accepted).toMatchObject({ status: 'rated', amount: '0.100000000', blocked: [{ code: 'credits_exhausted', exceeded_by: '0.100000000' }] });
+    expect(JSON.parse((await cli([...args, '--on-block', 'accept'])).stdout)).toEqual(accepted);
+    expect(JSON.parse((await cli([...args, '--on-block', 'refuse'])).stdout)).toMatchObject({ status: 'error', error: { code: 'credits_exhausted' } });
+    const bad = await failing([...args, '--on-block', 'maybe']);
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('--on-block must be accept or refuse')]);
+  });
+
   it('--check answers whether the service would take it, against a budget and a period spend', async () => {
     const event = { transaction_id: 'q1', customer_id: 'globex', event_type: 'llm.completion', timestamp: '2026-03-10T14:00:00Z',
       properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 1_200_000, output_tokens: 1000 } };
