@@ -3,5 +3,5 @@ export { TariffClient, TariffError, operationRoutes, isRetryableStatus, type Cli
 export { EventSender, SenderFullError, SenderCloseTimeoutError, type SenderOptions, type SenderStats, type Rejection, type UsageEvent, type EventOutcome } from './sender.ts';
 export { usageFromResponse, UsageExtractionError, USAGE_PROVIDERS, type ExtractedUsage, type UsageOptions } from './usage.ts';
 export { systemClock, backoffDelay, parseRetryAfter, type Clock, type BackoffPolicy } from './retry.ts';
-export { Estimator, withQuote, type EstimatorOptions, type CheckOptions, type CheckResult, type PricingSnapshot, type Quote, type SnapshotInfo, type SnapshotToken, type ServerEstimatorOptions } from './estimator.ts';
+export { Estimator, withQuote, type EstimatorOptions, type EstimatedEvent, type LimitBlock, type OnBlock, type CheckOptions, type CheckResult, type PricingSnapshot, type Quote, type SnapshotInfo, type SnapshotToken, type ServerEstimatorOptions } from './estimator.ts';
 export { Kernel, withZoneTransitions, compileBook, type PriceBook, type CompiledBook, type CustomerState, type StateMap, type RatedEvent, type ReceiptStep } from '@tariff/core-wasm';
