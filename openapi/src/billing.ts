@@ -7,7 +7,7 @@ import { createSubscriptionInput } from '../../service/src/domains/subscriptions
 import { listInvoicesInput, payInvoiceInput, voidInvoiceInput } from '../../service/src/domains/invoices/schema.ts';
 import { listLedgerAccountsInput, listLedgerTransactionsInput } from '../../service/src/domains/ledger/schema.ts';
 import { createGrantInput, updateBillingSettingsInput, updateWalletInput, voidGrantInput } from '../../service/src/domains/wallets/schema.ts';
-import { listNotificationsInput } from '../../service/src/domains/notifications/schema.ts';
+import { listNotificationsInput, notificationTypes } from '../../service/src/domains/notifications/schema.ts';
 import { createSlaCreditInput } from '../../service/src/domains/sla/schema.ts';
 import { type Schema, decimal, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
 
@@ -300,7 +300,7 @@ Object.assign(billingSchemas, {
   SlaCreditList: object({ data: { type: 'array', items: ref('SlaCredit') } }),
   Notification: object({
     id: { type: 'string', format: 'uuid' },
-    type: described({ type: 'string', enum: ['credit_grant.expiring'] }, 'credit_grant.expiring: an active grant with credit left enters its notice period.'),
+    type: described({ type: 'string', enum: [...notificationTypes] }, 'credit_grant.expiring: an active grant with credit left enters its notice period; webhook_endpoint.disabled: a webhook endpoint answered 410 or failed for days.'),
     customer_id: nullable(string),
     subject_id: described(string, 'What it is about (a grant id); a type fires once per subject.'),
     payload: { type: 'object', additionalProperties: true },

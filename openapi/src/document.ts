@@ -9,6 +9,7 @@ import { addPriceBookVersionInput, createPriceBookInput, importPriceBookInput } 
 import { billingRoutes, billingSchemas } from './billing.ts';
 import { correctionRoutes, correctionSchemas, reratingRule } from './corrections.ts';
 import { edgeRoutes, edgeSchemas, quoteRule } from './edge.ts';
+import { webhookRoutes, webhookSchemas } from './webhooks.ts';
 import { type Schema, decimal, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
 
 const list = (item: string): Schema => object({ data: { type: 'array', items: ref(item) }, has_more: { type: 'boolean' } });
@@ -207,6 +208,7 @@ const schemas: Record<string, Schema> = {
   ...billingSchemas,
   ...correctionSchemas,
   ...edgeSchemas,
+  ...webhookSchemas,
 };
 
 interface Operation {
@@ -319,6 +321,7 @@ const routes: Record<string, Record<string, Operation>> = {
   ...billingRoutes,
   ...correctionRoutes,
   ...edgeRoutes,
+  ...webhookRoutes,
 };
 
 function operation(op: Operation): Schema {
