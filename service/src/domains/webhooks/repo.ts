@@ -266,19 +266,24 @@ export interface AttemptRecord {
 /** The attempts of one endpoint's batch and their deliveries' new state, in two statements. */
 export async function recordAttempts({ db, tenantId }: TenantScope, endpointId: string, attempts: AttemptRecord[]): Promise<void> {
   if (attempts.length === 0) return;
-  const column = <T>(f: (a: AttemptRecord) => T) => attempts.map(f);
+  // Every column goes as text[] (with nulls) and is cast by the server: one parameter type for postgres.js to send.
+  const column = (f: (a: AttemptRecord) => string | number | boolean | Date | null) =>
+    attempts.map((a) => {
+      const value = f(a);
+      return value === null ? null : value instanceof Date ? value.toISOString() : String(value);
+    }) as string[];
   await db`
     insert into webhook_attempts (tenant_id, endpoint_id, message_id, attempt, trigger, started_at, succeeded, status_code, latency_ms, response_excerpt, error)
     select ${tenantId}, ${endpointId}, * from unnest(
-      ${column((a) => a.messageId)}::text[], ${column((a) => a.attempt)}::int[], ${column((a) => a.trigger)}::text[],
-      ${column((a) => a.startedAt.toISOString())}::timestamptz[], ${column((a) => a.succeeded)}::boolean[], ${column((a) => a.statusCode) as never}::int[],
-      ${column((a) => a.latencyMs)}::int[], ${column((a) => a.responseExcerpt)}::text[], ${column((a) => a.error) as never}::text[])`;
+      ${column((a) => a.messageId)}::text[], ${column((a) => a.attempt)}::text[]::int[], ${column((a) => a.trigger)}::text[],
+      ${column((a) => a.startedAt)}::text[]::timestamptz[], ${column((a) => a.succeeded)}::text[]::boolean[], ${column((a) => a.statusCode)}::text[]::int[],
+      ${column((a) => a.latencyMs)}::text[]::int[], ${column((a) => a.responseExcerpt)}::text[], ${column((a) => a.error)}::text[])`;
   await db`
     update webhook_deliveries d set status = u.status, attempts = u.attempt, next_attempt_at = u.next_attempt_at,
       last_attempt_at = u.started_at, last_status_code = u.status_code, last_error = u.error
-    from unnest(${column((a) => a.messageId)}::text[], ${column((a) => a.status)}::text[], ${column((a) => a.attempt)}::int[],
-      ${column((a) => a.nextAttemptAt?.toISOString() ?? null) as never}::timestamptz[], ${column((a) => a.startedAt.toISOString())}::timestamptz[],
-      ${column((a) => a.statusCode) as never}::int[], ${column((a) => a.error) as never}::text[])
+    from unnest(${column((a) => a.messageId)}::text[], ${column((a) => a.status)}::text[], ${column((a) => a.attempt)}::text[]::int[],
+      ${column((a) => a.nextAttemptAt)}::text[]::timestamptz[], ${column((a) => a.startedAt)}::text[]::timestamptz[],
+      ${column((a) => a.statusCode)}::text[]::int[], ${column((a) => a.error)}::text[])
       as u(message_id, status, attempt, next_attempt_at, started_at, status_code, error)
     where d.tenant_id = ${tenantId} and d.endpoint_id = ${endpointId} and d.message_id = u.message_id`;
 }
