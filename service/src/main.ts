@@ -8,6 +8,7 @@ import { loadConfig } from './platform/config.ts';
 import { connect, connectService, resolveDatabase } from './platform/db.ts';
 import { createLogger } from './platform/log.ts';
 import { createMetrics } from './platform/metrics.ts';
+import { startWebhookDispatcher } from './domains/webhooks/jobs.ts';
 import { installJobs, startJobs } from './platform/jobs.ts';
 import { migrate, setServiceRolePassword } from './platform/migrate.ts';
 
@@ -41,6 +42,7 @@ if (target.embedded || process.env.DEMO_TENANT === '1') {
 
 // Period close and the other scheduled billing work: pg-boss workers on the service's pool, a tick every minute.
 const jobs = await startJobs(deps, jobDefinitions, { supervise: true, schedules: jobSchedules });
+const webhookDispatcher = startWebhookDispatcher(deps, jobs);
 
 const server = createServer({ ...deps, bodyLimitBytes: config.bodyLimitBytes }).listen(config.port, () => {
   const { port } = server.address() as AddressInfo;
@@ -55,6 +57,7 @@ async function shutdown(signal: string) {
   stopping = true;
   logger.info('shutting down', { signal });
   server.close();
+  await webhookDispatcher.stop();
   await jobs.stop();
   await db.end({ timeout: 5 });
   await target.stop();

@@ -1,5 +1,6 @@
-// Webhook delivery as jobs: the billing tick enqueues one job per endpoint with deliveries due; a job sends
-// that endpoint's due deliveries a batch at a time and enqueues its successor while a backlog remains.
+// Webhook delivery as jobs: one job per endpoint with deliveries due, enqueued by the service's dispatcher
+// every second (and by the billing tick, which tests send); a job sends that endpoint's due deliveries a batch at
+// a time and enqueues its successor while a backlog remains.
 import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import type { JobDefinition, JobSender } from '../../platform/jobs.ts';
@@ -42,3 +43,25 @@ export const webhookJobs: JobDefinition[] = [
     },
   },
 ];
+
+/**
+ * The running service's dispatcher: every `intervalMs`, one indexed query for endpoints with deliveries due and a
+ * job for each (one queued per endpoint at most), so a message goes out within about a second of being recorded
+ * and a crashed worker's claims are picked up once their lease lapses. Tests send the billing tick instead.
+ */
+export function startWebhookDispatcher(deps: Deps, jobs: JobSender, intervalMs = 1000): { stop(): Promise<void> } {
+  let running: Promise<unknown> | undefined;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = scheduleWebhookDeliveries(deps, jobs, 1000)
+      .catch((error) => deps.logger.warn('webhook dispatch failed', { error: error instanceof Error ? error.message : String(error) }))
+      .finally(() => (running = undefined));
+  }, intervalMs);
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

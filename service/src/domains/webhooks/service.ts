@@ -43,8 +43,16 @@ export function webhookSettings(env: NodeJS.ProcessEnv = process.env): WebhookSe
   };
 }
 
-/** How long a claimed attempt is protected from other workers beyond its own deadline. */
-const leaseMarginMs = 30_000;
+/** Deliveries one claim takes, per attempt in flight: a batch is sent in this many rounds at most. */
+const roundsPerBatch = 4;
+
+/**
+ * How long claimed deliveries are kept from other workers: every round of the batch at its deadline, and one
+ * more as margin for recording. A worker that dies leaves them due again after this.
+ */
+function leaseMs(settings: WebhookSettings, claimed: number): number {
+  return (Math.ceil(claimed / settings.concurrency) + 1) * settings.timeoutMs;
+}
 
 type ApiEndpoint = ApiSchemas['WebhookEndpoint'];
 
@@ -400,7 +408,7 @@ async function attemptNow(deps: Deps, tenantId: string, endpointId: string, mess
   const { endpoint, claimed } = await withTenant(deps.db, tenantId, async (tx) => {
     const scope = { db: tx, tenantId };
     const endpoint = await requireEndpoint(scope, endpointId);
-    const claimed = await repo.claimDelivery(scope, endpointId, messageId, new Date(now.getTime() + settings.timeoutMs + leaseMarginMs));
+    const claimed = await repo.claimDelivery(scope, endpointId, messageId, new Date(now.getTime() + leaseMs(settings, 1)));
     return { endpoint, claimed };
   });
   if (!claimed) throw notFound('webhook_delivery_not_found', `No delivery of ${messageId} to ${endpointId}`);
@@ -421,7 +429,7 @@ export async function deliverEndpoint(
   options: { batchSize?: number; budgetMs?: number } = {},
 ): Promise<{ attempted: number; more: boolean }> {
   const settings = webhookSettings();
-  const batchSize = options.batchSize ?? 200;
+  const batchSize = options.batchSize ?? settings.concurrency * roundsPerBatch;
   const started = performance.now();
   let attempted = 0;
   for (;;) {
@@ -430,7 +438,7 @@ export async function deliverEndpoint(
       const scope = { db: tx, tenantId };
       const endpoint = await repo.findEndpoint(scope, endpointId);
       if (!endpoint?.enabled) return { endpoint, claimed: [] };
-      return { endpoint, claimed: await repo.claimDueDeliveries(scope, endpointId, now, new Date(now.getTime() + settings.timeoutMs + leaseMarginMs), batchSize) };
+      return { endpoint, claimed: await repo.claimDueDeliveries(scope, endpointId, now, new Date(now.getTime() + leaseMs(settings, batchSize)), batchSize) };
     });
     if (!endpoint || claimed.length === 0) return { attempted, more: false };
     const sent = await sendAll(deps, endpoint, claimed, settings);
