@@ -300,7 +300,7 @@ Object.assign(billingSchemas, {
   SlaCreditList: object({ data: { type: 'array', items: ref('SlaCredit') } }),
   Notification: object({
     id: { type: 'string', format: 'uuid' },
-    type: described({ type: 'string', enum: [...notificationTypes] }, 'credit_grant.expiring: an active grant with credit left enters its notice period; webhook_endpoint.disabled: a webhook endpoint answered 410 or failed for days.'),
+    type: described({ type: 'string', enum: [...notificationTypes] }, 'credit_grant.expiring: an active grant with credit left enters its notice period; invoice.paid, invoice.voided: an invoice was marked paid or voided; credit_note.issued: a credit note (manual or from a re-rating); webhook_endpoint.disabled: a webhook endpoint answered 410 or failed for days.'),
     customer_id: nullable(string),
     subject_id: described(string, 'What it is about (a grant id); a type fires once per subject.'),
     payload: { type: 'object', additionalProperties: true },

@@ -1813,10 +1813,10 @@ export interface components {
             /** Format: uuid */
             id: string;
             /**
-             * @description credit_grant.expiring: an active grant with credit left enters its notice period; webhook_endpoint.disabled: a webhook endpoint answered 410 or failed for days.
+             * @description credit_grant.expiring: an active grant with credit left enters its notice period; invoice.paid, invoice.voided: an invoice was marked paid or voided; credit_note.issued: a credit note (manual or from a re-rating); webhook_endpoint.disabled: a webhook endpoint answered 410 or failed for days.
              * @enum {string}
              */
-            type: "credit_grant.expiring" | "webhook_endpoint.disabled";
+            type: "credit_grant.expiring" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "webhook_endpoint.disabled";
             customer_id: string | null;
             /** @description What it is about (a grant id); a type fires once per subject. */
             subject_id: string;
@@ -2124,7 +2124,7 @@ export interface components {
             url: string;
             description: string;
             /** @description The types sent to it; empty: every type. */
-            event_types: ("credit_grant.expiring" | "webhook_endpoint.disabled" | "webhook.test")[];
+            event_types: ("credit_grant.expiring" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "webhook_endpoint.disabled" | "webhook.test")[];
             enabled: boolean;
             /** @description manual; gone: it answered 410; failing: every attempt failed for days. */
             disabled_reason: ("manual" | "gone" | "failing") | null;
@@ -2144,7 +2144,7 @@ export interface components {
             url: string;
             description: string;
             /** @description The types sent to it; empty: every type. */
-            event_types: ("credit_grant.expiring" | "webhook_endpoint.disabled" | "webhook.test")[];
+            event_types: ("credit_grant.expiring" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "webhook_endpoint.disabled" | "webhook.test")[];
             enabled: boolean;
             /** @description manual; gone: it answered 410; failing: every attempt failed for days. */
             disabled_reason: ("manual" | "gone" | "failing") | null;
@@ -7116,7 +7116,7 @@ export interface operations {
     listNotifications: {
         parameters: {
             query?: {
-                type?: "credit_grant.expiring" | "webhook_endpoint.disabled";
+                type?: "credit_grant.expiring" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "webhook_endpoint.disabled";
                 customer_id?: string;
                 limit?: number;
                 starting_after?: string;
@@ -8785,7 +8785,7 @@ export interface operations {
                     /** @default  */
                     description?: string;
                     /** @default [] */
-                    event_types?: ("credit_grant.expiring" | "webhook_endpoint.disabled" | "webhook.test")[];
+                    event_types?: ("credit_grant.expiring" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "webhook_endpoint.disabled" | "webhook.test")[];
                     /** @default true */
                     enabled?: boolean;
                 };
@@ -9077,7 +9077,7 @@ export interface operations {
                 "application/json": {
                     url?: string;
                     description?: string;
-                    event_types?: ("credit_grant.expiring" | "webhook_endpoint.disabled" | "webhook.test")[];
+                    event_types?: ("credit_grant.expiring" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "webhook_endpoint.disabled" | "webhook.test")[];
                     enabled?: boolean;
                 };
             };
@@ -9283,7 +9283,7 @@ export interface operations {
                      * @default webhook.test
                      * @enum {string}
                      */
-                    event_type?: "credit_grant.expiring" | "webhook_endpoint.disabled" | "webhook.test";
+                    event_type?: "credit_grant.expiring" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "webhook_endpoint.disabled" | "webhook.test";
                     payload?: {
                         [key: string]: unknown;
                     };
@@ -9580,7 +9580,7 @@ export interface operations {
     listWebhookMessages: {
         parameters: {
             query?: {
-                event_type?: "credit_grant.expiring" | "webhook_endpoint.disabled" | "webhook.test";
+                event_type?: "credit_grant.expiring" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "webhook_endpoint.disabled" | "webhook.test";
                 since?: string;
                 until?: string;
                 limit?: number;

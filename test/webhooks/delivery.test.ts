@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client } from '../billing/fixtures.ts';
 import { startJobRunner, type Jobs } from '../billing/jobs-harness.ts';
-import { rest, signUpTenant, startService, trpc, type Harness, type TenantFixture } from '../service/harness.ts';
+import { exampleBook, rest, signUpTenant, startService, trpc, type Harness, type TenantFixture } from '../service/harness.ts';
 import { startReceiver, verifyAt, type Receiver } from './receiver.ts';
 
 process.env.WEBHOOK_ALLOW_PRIVATE = '1';
@@ -287,6 +287,34 @@ describe('outgoing webhooks', () => {
     await jobs.tick();
     expect(receivedAt('/late')).toHaveLength(6);
     await api.ok('PATCH', `/v1/webhook_endpoints/${late.id}`, { enabled: false });
+    await api.ok('PATCH', `/v1/webhook_endpoints/${endpoint.id}`, { enabled: false });
+  });
+
+  it('sends invoice.paid, invoice.voided and credit_note.issued as their invoices change', async () => {
+    const endpoint = await createEndpoint('/invoices', { event_types: ['invoice.paid', 'invoice.voided', 'credit_note.issued'] });
+    await api.ok('POST', '/v1/price_books', { book: exampleBook('hook-book') });
+    await api.ok('POST', '/v1/plans', { code: 'hook-plan', name: 'Hooked', price_book: 'hook-book', interval: 'month', base_fee: '10' });
+    const start = new Date(harness.clock.now());
+    start.setUTCHours(0, 0, 0, 0);
+    for (const customer of ['payer', 'voided']) {
+      await api.ok('POST', '/v1/customers', { external_id: customer, currency: 'USD' });
+      await api.ok('POST', `/v1/customers/${customer}/subscriptions`, { plan: 'hook-plan', started_at: start.toISOString() });
+    }
+    harness.clock.set(new Date(start.getTime() + 40 * day));
+    await jobs.tick();
+    const invoiceOf = async (customer: string) => (await api.ok('GET', `/v1/invoices?customer_id=${customer}`)).data.find((i: any) => i.status === 'finalized');
+    const paid = await invoiceOf('payer');
+    const voided = await invoiceOf('voided');
+    expect(paid).toBeDefined();
+    await api.ok('POST', `/v1/invoices/${paid.id}/pay`, {});
+    await api.ok('POST', `/v1/invoices/${voided.id}/void`, { reason: 'duplicate' });
+    const note = await api.ok('POST', `/v1/invoices/${paid.id}/credit_notes`, { reason: 'goodwill', amount: '1' });
+    await jobs.tick();
+    const bodies = receivedAt('/invoices').map((r) => verifyAt(endpoint.secret, r, harness.clock.now()) as any);
+    expect(bodies.map((b) => b.type).sort()).toEqual(['credit_note.issued', 'invoice.paid', 'invoice.voided']);
+    expect(bodies.find((b) => b.type === 'invoice.paid').data).toMatchObject({ invoice_id: paid.id, number: paid.number, customer_id: 'payer', currency: 'USD', total: paid.total });
+    expect(bodies.find((b) => b.type === 'invoice.voided').data).toMatchObject({ invoice_id: voided.id, customer_id: 'voided', reason: 'duplicate' });
+    expect(bodies.find((b) => b.type === 'credit_note.issued').data).toMatchObject({ credit_note_id: note.id, invoice_id: paid.id, total: '1.000000000', origin: 'manual' });
     await api.ok('PATCH', `/v1/webhook_endpoints/${endpoint.id}`, { enabled: false });
   });
 
