@@ -59,6 +59,8 @@ CREATE TABLE webhook_deliveries (
   CHECK ((status = 'pending') = (next_attempt_at IS NOT NULL))
 );
 CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+-- A delivery job's claim: one endpoint's due deliveries, oldest first, without reading its whole backlog.
+CREATE INDEX webhook_deliveries_endpoint_due_idx ON webhook_deliveries (tenant_id, endpoint_id, next_attempt_at) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_message_idx ON webhook_deliveries (tenant_id, message_id);
 
 CREATE TABLE webhook_attempts (

@@ -1,11 +1,12 @@
 // `npm run bench:webhooks -- --json`: outgoing webhook delivery on a fresh PostgreSQL database, the service in
-// this process with its pg-boss workers, a local receiver (127.0.0.1) answering 200 at once.
+// this process with its pg-boss workers and webhook dispatcher (as `npm start` runs them), a local receiver (127.0.0.1) answering 200 at once.
 // (1) Deliveries per second of a backlog of --deliveries messages to one endpoint (claim, sign, POST, record),
 //     beside a plain HTTP POST loop of bodies of the same size to the same receiver at the same concurrency
 //     (keep-alive, no database, no signing): the floor. Goal: at least half the plain loop's rate.
 // (2) A backlog of --messages (100,000) drains while POST /v1/events batches of --batch events are sent at
 //     --concurrency: the ingestion rate during the drain beside the rate without it, and the drain's own rate.
 import http from 'node:http';
+import { startWebhookDispatcher } from '../../service/src/domains/webhooks/jobs.ts';
 import { startJobRunner } from '../billing/jobs-harness.ts';
 import { exampleBook, restAs, signUpTenant, startService } from '../service/harness.ts';
 import { startReceiver } from './receiver.ts';
@@ -50,14 +51,12 @@ async function pendingCount(): Promise<number> {
   return n;
 }
 
-/** Sends the tick that enqueues the delivery jobs, then waits until every delivery succeeded; seconds taken. */
-async function drain(onProgress?: () => void): Promise<number> {
+/** Runs the service's dispatcher (as main.ts does) until every delivery succeeded; seconds taken. */
+async function drain(): Promise<number> {
   const started = performance.now();
-  await jobs.runner.send('billing.tick', {});
-  while ((await pendingCount()) > 0) {
-    onProgress?.();
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  const dispatcher = startWebhookDispatcher(jobs.deps, jobs.runner);
+  while ((await pendingCount()) > 0) await new Promise((resolve) => setTimeout(resolve, 200));
+  await dispatcher.stop();
   return (performance.now() - started) / 1000;
 }
 

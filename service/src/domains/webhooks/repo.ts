@@ -285,7 +285,8 @@ export async function recordAttempts({ db, tenantId }: TenantScope, endpointId: 
       ${column((a) => a.nextAttemptAt)}::text[]::timestamptz[], ${column((a) => a.startedAt)}::text[]::timestamptz[],
       ${column((a) => a.statusCode)}::text[]::int[], ${column((a) => a.error)}::text[])
       as u(message_id, status, attempt, next_attempt_at, started_at, status_code, error)
-    where d.tenant_id = ${tenantId} and d.endpoint_id = ${endpointId} and d.message_id = u.message_id`;
+    where d.tenant_id = ${tenantId} and d.endpoint_id = ${endpointId} and d.message_id = u.message_id
+      and d.message_id = any(${column((a) => a.messageId)}::text[])`;
 }
 
 export interface Attempt {
