@@ -462,6 +462,9 @@ export async function deliverEndpoint(
       if (last) return { attempted, more: claimed.length === batchSize };
     }
   } finally {
+    // A claim still in flight when the loop ends by an error: its failure must not go unhandled (its rows'
+    // lease lapses and they fall due again).
+    next.catch(() => {});
     await recording;
   }
 }
