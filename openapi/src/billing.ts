@@ -7,7 +7,7 @@ import { createSubscriptionInput } from '../../service/src/domains/subscriptions
 import { closePeriodsInput, listInvoicesInput, payInvoiceInput, voidInvoiceInput } from '../../service/src/domains/invoices/schema.ts';
 import { listLedgerAccountsInput, listLedgerTransactionsInput } from '../../service/src/domains/ledger/schema.ts';
 import { createGrantInput, updateBillingSettingsInput, updateWalletInput, voidGrantInput } from '../../service/src/domains/wallets/schema.ts';
-import { listNotificationsInput } from '../../service/src/domains/notifications/schema.ts';
+import { listNotificationsInput, notificationTypes } from '../../service/src/domains/notifications/schema.ts';
 import { createSlaCreditInput } from '../../service/src/domains/sla/schema.ts';
 import { type Schema, decimal, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
 
@@ -302,8 +302,8 @@ Object.assign(billingSchemas, {
   Notification: object({
     id: { type: 'string', format: 'uuid' },
     type: described(
-      { type: 'string', enum: ['credit_grant.expiring', 'budget.blocked', 'credits.exhausted'] },
-      'credit_grant.expiring: an active grant with credit left enters its notice period. budget.blocked: an accepted event took the period\'s spend past a blocking budget (once per customer and period; payload: the event and the EventBlock). credits.exhausted: an accepted event of a customer who blocks on depletion was not covered by credit (once per customer and period).',
+      { type: 'string', enum: [...notificationTypes] },
+      'credit_grant.expiring: an active grant with credit left enters its notice period. budget.blocked: an accepted event took the period\'s spend past a blocking budget (once per customer and period; payload: the event and the EventBlock). credits.exhausted: an accepted event of a customer who blocks on depletion was not covered by credit (once per customer and period). invoice.paid, invoice.voided: an invoice was marked paid or voided. credit_note.issued: a credit note (manual or from a re-rating). webhook_endpoint.disabled: a webhook endpoint answered 410 or failed for days.',
     ),
     customer_id: nullable(string),
     subject_id: described(string, 'What it is about (a grant id; customer id and period start for budget.blocked and credits.exhausted); a type fires once per subject.'),

@@ -23,6 +23,7 @@ import {
 import { billingRoutes, billingSchemas } from './billing.ts';
 import { correctionRoutes, correctionSchemas, reratingRule } from './corrections.ts';
 import { edgeRoutes, edgeSchemas, quoteRule } from './edge.ts';
+import { webhookRoutes, webhookSchemas } from './webhooks.ts';
 /** What ingestion answers when an event takes its customer past a blocking limit, in each mode. */
 const onBlockRule =
   'Blocking limits are a budget with enforcement "block" (the period\'s spend, left to bill plus credits drawn, may not exceed it) and, for a customer whose wallet has on_depletion "block", ' +
@@ -313,6 +314,7 @@ const schemas: Record<string, Schema> = {
   ...billingSchemas,
   ...correctionSchemas,
   ...edgeSchemas,
+  ...webhookSchemas,
 };
 
 interface Operation {
@@ -532,6 +534,7 @@ const routes: Record<string, Record<string, Operation>> = {
   ...billingRoutes,
   ...correctionRoutes,
   ...edgeRoutes,
+  ...webhookRoutes,
 };
 
 function operation(op: Operation): Schema {
