@@ -56,6 +56,16 @@ describe('outgoing webhooks', () => {
     const type = await api.call('POST', '/v1/webhook_endpoints', { url: receiver.url, event_types: ['invoice.nope'] });
     expect(type.status).toBe(400);
     expect(type.body.error.details[0].field).toBe('event_types.0');
+    // Text PostgreSQL cannot store, or control characters in the URL: a 400 naming the field, never a 500.
+    for (const [body, field] of [
+      [{ url: receiver.url, description: 'ERP\u0000' }, 'description'],
+      [{ url: `${receiver.url}/\ud800` }, 'url'],
+      [{ url: `${receiver.url}/x\u0001` }, 'url'],
+    ] as const) {
+      const bad = await api.call('POST', '/v1/webhook_endpoints', body);
+      expect(bad.status, JSON.stringify(body)).toBe(400);
+      expect(bad.body.error.details.map((d: any) => d.field)).toContain(field);
+    }
     const unknown = await api.call('POST', '/v1/webhook_endpoints', { url: receiver.url, secret: 'whsec_x' });
     expect(unknown.status).toBe(400);
     expect(unknown.body.error.details[0].field).toBe('secret');

@@ -1,17 +1,18 @@
 import { z } from 'zod';
+import { jsonObject, text } from '../../platform/text.ts';
 import { notificationTypes } from '../notifications/schema.ts';
 
 /** What an endpoint's filter may name: every notification type, and the test send's own type. */
 export const webhookEventTypes = [...notificationTypes, 'webhook.test'] as const;
 
-const url = z
-  .string()
-  .max(2048)
-  .refine((value) => URL.canParse(value) && ['http:', 'https:'].includes(new URL(value).protocol), { message: 'an http or https URL' });
+const url = text(2048).refine((value) => URL.canParse(value) && ['http:', 'https:'].includes(new URL(value).protocol), { message: 'an http or https URL' });
+
+/** Free text for the tenant's own reference: may be empty, trimmed, tabs and line breaks allowed. */
+const description = text(1000, { min: 0, trim: true, controls: 'whitespace' });
 
 export const createEndpointInput = z.strictObject({
   url,
-  description: z.string().max(1000).default(''),
+  description: description.default(''),
   /** The notification types sent to it; empty or absent: every type. */
   event_types: z.array(z.enum(webhookEventTypes)).max(100).default([]),
   enabled: z.boolean().default(true),
@@ -20,7 +21,7 @@ export type CreateEndpointInput = z.infer<typeof createEndpointInput>;
 
 export const updateEndpointInput = z.strictObject({
   url: url.optional(),
-  description: z.string().max(1000).optional(),
+  description: description.optional(),
   event_types: z.array(z.enum(webhookEventTypes)).max(100).optional(),
   /** Enabling a disabled endpoint resumes its pending deliveries now. */
   enabled: z.boolean().optional(),
@@ -39,8 +40,7 @@ export const maxTestPayloadBytes = 65_536;
 export const testSendInput = z.strictObject({
   event_type: z.enum(webhookEventTypes).default('webhook.test'),
   /** The message's `data`; a small example when absent. At most 64 KiB as JSON. */
-  payload: z
-    .record(z.string(), z.unknown())
+  payload: jsonObject
     .refine((value) => Buffer.byteLength(JSON.stringify(value)) <= maxTestPayloadBytes, { message: `at most ${maxTestPayloadBytes} bytes as JSON` })
     .optional(),
 });
@@ -61,13 +61,14 @@ export type ReplayInput = z.infer<typeof replayInput>;
 export const retryInput = z.strictObject({ endpoint_id: z.uuid() });
 
 export const endpointPath = z.strictObject({ id: z.uuid() });
-export const messagePath = z.strictObject({ id: z.string().regex(/^msg_[0-9a-f]{32}$/, 'a message id (msg_ and 32 hex digits)') });
+const messageId = text(36).regex(/^msg_[0-9a-f]{32}$/, 'a message id (msg_ and 32 hex digits)');
+export const messagePath = z.strictObject({ id: messageId });
 
 export const listDeliveriesInput = z.strictObject({
   status: z.enum(['pending', 'succeeded', 'failed']).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   /** Message id of the last delivery of the previous page (newest first). */
-  starting_after: z.string().regex(/^msg_[0-9a-f]{32}$/).optional(),
+  starting_after: messageId.optional(),
 });
 export type ListDeliveriesInput = z.infer<typeof listDeliveriesInput>;
 
