@@ -1590,8 +1590,10 @@ export interface components {
                     };
                     value: string | null;
                     event_count: string;
-                    /** @description Decimal amount with 9 decimals (nano-units). */
+                    /** @description The meter's part of its events' charges net of credits (what is left to bill). */
                     amount: string;
+                    /** @description The meter's part of its events' charges before credits. The parts of an event's meters add up exactly to its charge, net and gross. */
+                    gross_amount: string;
                     days: {
                         /** Format: date */
                         day: string;
@@ -1599,6 +1601,8 @@ export interface components {
                         event_count: string;
                         /** @description Decimal amount with 9 decimals (nano-units). */
                         amount: string;
+                        /** @description Decimal amount with 9 decimals (nano-units). */
+                        gross_amount: string;
                     }[];
                 }[];
             }[];

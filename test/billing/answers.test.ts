@@ -100,6 +100,22 @@ describe('billing answers', () => {
     expect(usage.amount).toBe('7.000004000');
   });
 
+  it('shows each meter its part of the charge both gross and net of credits, each adding up exactly to the event', async () => {
+    await api.ok('POST', '/v1/customers', { external_id: 'chatter-credit', currency: 'USD' });
+    await api.ok('PUT', '/v1/customers/chatter-credit/price_book', { price_book: 'chat', effective_from: '2026-01-01T00:00:00Z' });
+    await api.ok('POST', '/v1/customers/chatter-credit/credit_grants', { kind: 'prepaid', amount: '2.00' });
+    // $1.00 of input and $6.00 of output, $2.00 of it paid by credit: $5.00 left to bill, split 1:6.
+    const [ack] = await api.events({ transaction_id: 'chat-c1', customer_id: 'chatter-credit', event_type: 'chat', timestamp: '2026-03-09T00:00:00Z', properties: { input_tokens: 1_000_000, output_tokens: 2_000_000 } });
+    expect(ack).toMatchObject({ amount: '5.000000000', credits_applied: '2.000000000' });
+    const usage = await api.ok('GET', '/v1/customers/chatter-credit/usage');
+    const byMeter = Object.fromEntries(usage.meters.map((m: any) => [m.name, [m.groups[0].gross_amount, m.groups[0].amount, m.groups[0].days[0].gross_amount, m.groups[0].days[0].amount]]));
+    expect(byMeter).toEqual({
+      'input tokens': ['1.000000000', '0.714285714', '1.000000000', '0.714285714'],
+      // The remainder nano-unit goes to the larger remainder: 0.714285714 + 4.285714286 = 5.
+      'output tokens': ['6.000000000', '4.285714286', '6.000000000', '4.285714286'],
+    });
+  });
+
   it('reads a customer by its Tariff id as well as by its external id', async () => {
     const created = await api.ok('POST', '/v1/customers', { external_id: 'by-id', currency: 'USD' });
     const byExternal = await api.ok('GET', '/v1/customers/by-id');

@@ -351,7 +351,7 @@ async function rateAndStore(
     delta.amount += amount;
     delta.count += 1;
     deltas.set(a.periodKey, delta);
-    counted.push({ customerId: a.customerId, periodStart: a.period.start, occurredAt: a.occurredAt, eventType: a.event.event_type, properties: a.event.properties, amountNano: amount, receipt: a.result.receipt });
+    counted.push({ customerId: a.customerId, periodStart: a.period.start, occurredAt: a.occurredAt, eventType: a.event.event_type, properties: a.event.properties, amountNano: amount, grossNano: amount + (credits.get(a.event.transaction_id)?.applied ?? 0n), receipt: a.result.receipt });
     outcomes[a.slot] = {
       index: a.index,
       transaction_id: a.event.transaction_id,
@@ -623,7 +623,8 @@ export async function getUsage(deps: Deps, actor: Actor, externalId: string, inp
             value: periodValue[meter.aggregation](days, uniques.get(`${meter.id}|${key}`)),
             event_count: String(days.reduce((n, d) => n + d.eventCount, 0n)),
             amount: formatMoney(days.reduce((n, d) => n + nano(d.amount), 0n)),
-            days: days.map((d) => ({ day: d.day, value: dayValue[meter.aggregation](d), event_count: String(d.eventCount), amount: formatMoney(nano(d.amount)) })),
+            gross_amount: formatMoney(days.reduce((n, d) => n + nano(d.grossAmount), 0n)),
+            days: days.map((d) => ({ day: d.day, value: dayValue[meter.aggregation](d), event_count: String(d.eventCount), amount: formatMoney(nano(d.amount)), gross_amount: formatMoney(nano(d.grossAmount)) })),
           })),
         };
       }),
@@ -676,9 +677,16 @@ function gaugeGroups(gauge: Map<string, { groupKey: Record<string, string | null
       value: (integral?.total ?? new Decimal(0)).toFixed(),
       event_count: String(dayRows.reduce((n, d) => n + d.eventCount, 0n)),
       amount: formatMoney(dayRows.reduce((n, d) => n + nano(d.amount), 0n)),
+      gross_amount: formatMoney(dayRows.reduce((n, d) => n + nano(d.grossAmount), 0n)),
       days: days.map((day) => {
         const row = dayRows.find((d) => d.day === day);
-        return { day, value: (integral?.days.get(day) ?? new Decimal(0)).toFixed(), event_count: String(row?.eventCount ?? 0n), amount: formatMoney(row ? nano(row.amount) : 0n) };
+        return {
+          day,
+          value: (integral?.days.get(day) ?? new Decimal(0)).toFixed(),
+          event_count: String(row?.eventCount ?? 0n),
+          amount: formatMoney(row ? nano(row.amount) : 0n),
+          gross_amount: formatMoney(row ? nano(row.grossAmount) : 0n),
+        };
       }),
     };
   });
