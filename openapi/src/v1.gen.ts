@@ -1971,12 +1971,14 @@ export interface components {
             };
             plan: string | null;
             lines: components["schemas"]["InvoiceLine"][];
-            /** @description The sum of the lines' amounts. */
+            /** @description The sum of the lines' amounts, in whole minor units of the currency. */
             total: string;
-            /** @description The sum of the lines' exact amounts. */
+            /** @description The sum of the lines' exact amounts, before rounding. */
             total_exact: string;
-            /** @description Decimal amount with 9 decimals (nano-units). */
+            /** @description What is left to collect, in whole minor units: the total while finalized, 0 as a draft, paid or void. */
             amount_due: string;
+            /** @description `amount_due` before rounding (`total_exact` while finalized, else 0). */
+            amount_due_exact: string;
             /**
              * Format: date-time
              * @description When a draft is finalized: the period's end plus the grace.
@@ -2075,9 +2077,9 @@ export interface components {
                     [key: string]: unknown;
                 } | null;
             }[];
-            /** @description What the customer is credited: the sum of the lines. */
+            /** @description What the customer is credited: the sum of the lines, in whole minor units. */
             total: string;
-            /** @description Decimal amount with 9 decimals (nano-units). */
+            /** @description The sum of the lines' exact amounts, before rounding. */
             total_exact: string;
             /** Format: date-time */
             created_at: string;
