@@ -142,7 +142,7 @@ Object.assign(correctionSchemas, {
     plan: described(string, 'The plan from `effective_at`.'),
     allowances: { type: 'object', additionalProperties: decimal, description: 'Units included per period from `effective_at`.' },
     allowances_overridden: described({ type: 'boolean' }, "Whether the allowances are the amendment's own rather than the plan's."),
-    discount_percent: decimal,
+    discount_percent: described(decimal, 'Percentage with 7 decimals, e.g. "12.5000000".'),
     periods: described(object({ before: object({ start: instant, end: instant }), after: object({ start: instant, end: instant }) }), 'The two parts of the split period.'),
     created_at: instant,
     created_by: string,

@@ -1908,6 +1908,7 @@ export interface components {
             started_at: string;
             anchor_day: number;
             anchor_month: number | null;
+            /** @description Percentage with 7 decimals, e.g. "12.5000000". */
             discount_percent: string;
             /** @enum {string} */
             status: "active";
@@ -2010,6 +2011,7 @@ export interface components {
              * @description The period whose invoice carries the credit.
              */
             period_start: string;
+            /** @description Percentage with 7 decimals, e.g. "100.0000000". */
             percent: string;
             /** @description The job's charge net of the negotiated discount (whoever pays it). */
             charge: string;
@@ -2197,6 +2199,7 @@ export interface components {
             };
             /** @description Whether the allowances are the amendment's own rather than the plan's. */
             allowances_overridden: boolean;
+            /** @description Percentage with 7 decimals, e.g. "12.5000000". */
             discount_percent: string;
             /** @description The two parts of the split period. */
             periods: {
