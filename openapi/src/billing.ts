@@ -307,7 +307,7 @@ Object.assign(billingSchemas, {
       'credit_grant.expiring: an active grant with credit left enters its notice period. budget.blocked: an accepted event took the period\'s spend past a blocking budget (once per customer and period; payload: the event and the EventBlock). credits.exhausted: an accepted event of a customer who blocks on depletion was not covered by credit (once per customer and period).',
     ),
     customer_id: nullable(string),
-    subject_id: described(string, 'What it is about (a grant id; customer id and period start for budget.blocked and credits.exhausted); a type fires once per subject.'),
+    subject_id: described(string, 'What it is about (a grant id; customer id and period start for budget.blocked and credits.exhausted, with the limit and scope for a budget per API key or project); a type fires once per subject.'),
     payload: { type: 'object', additionalProperties: true },
     created_at: instant,
   }),

@@ -31,7 +31,7 @@ export interface paths {
         put?: never;
         /**
          * Ingest usage events (one, or a batch of up to 10,000)
-         * @description Blocking limits are a budget with enforcement "block" (the period's spend, left to bill plus credits drawn, may not exceed it) and, for a customer whose wallet has on_depletion "block", the credit in force (an event's charge must be covered by credit). on_block "accept" (the default: usage that happened is never lost): such an event is accepted, stored and billed; its outcome carries `blocked` (which limit, the spend, by how much it is exceeded), a budget.blocked or credits.exhausted notification is recorded (once per customer and period), and from then on the customer is blocked for POST /v1/customers/{id}/check, quotes and the SDK (its pricing snapshot shows the spend). on_block "refuse" (gateways that send the event before serving the request): such an event is rejected with code budget_exceeded or credits_exhausted and nothing of it is stored or drawn; the other events of the request are rated without it.
+         * @description Blocking limits are a budget with enforcement "block" (the period's spend, left to bill plus credits drawn, may not exceed it): the customer's, or one per API key or project tag (PUT /v1/customers/{id}/scoped_budgets/{kind}/{value}: the spend of the events sent with that key, or whose `project` property is that tag, under the same rule, and a crossing blocks the check of that key or project); and, for a customer whose wallet has on_depletion "block", the credit in force (an event's charge must be covered by credit). on_block "accept" (the default: usage that happened is never lost): such an event is accepted, stored and billed; its outcome carries `blocked` (which limit, the spend, by how much it is exceeded), a budget.blocked or credits.exhausted notification is recorded (once per customer and period, and once per scope and period for a budget per key or project), and from then on the customer is blocked for POST /v1/customers/{id}/check, quotes and the SDK (its pricing snapshot shows the spend). on_block "refuse" (gateways that send the event before serving the request): such an event is rejected with code budget_exceeded or credits_exhausted and nothing of it is stored or drawn; the other events of the request are rated without it.
          */
         post: operations["ingestEvents"];
         delete?: never;
@@ -1522,14 +1522,16 @@ export interface components {
             /** @enum {string} */
             code: "budget_exceeded" | "credits_exhausted";
             /**
-             * @description budget: the customer's blocking budget for the period; credits: the credit in force of a customer who blocks on depletion.
+             * @description budget: the customer's blocking budget for the period; api_key_budget and project_budget: a blocking budget per API key (the key that sent the event) or per project tag (the event's `project` property), named by scope_value; credits: the credit in force of a customer who blocks on depletion.
              * @enum {string}
              */
-            limit: "budget" | "credits";
+            limit: "budget" | "api_key_budget" | "project_budget" | "credits";
+            /** @description api_key_budget: the API key id; project_budget: the project tag. Absent for the other limits. */
+            scope_value?: string;
             message: string;
             /** @description budget: the budget; credits: the credit this event could draw. */
             limit_amount: string;
-            /** @description budget: the period's spend after this event (left to bill plus credits drawn); credits: the event's charge. */
+            /** @description budget: the period's spend (of the customer, or of the key or project) after this event (left to bill plus credits drawn); credits: the event's charge. */
             spend: string;
             /** @description budget: spend minus budget; credits: the part of the charge no credit covered (billed). */
             exceeded_by: string;
@@ -1556,7 +1558,7 @@ export interface components {
         IngestRequest: {
             events: components["schemas"]["UsageEvent"][];
             /**
-             * @description accept when omitted. Blocking limits are a budget with enforcement "block" (the period's spend, left to bill plus credits drawn, may not exceed it) and, for a customer whose wallet has on_depletion "block", the credit in force (an event's charge must be covered by credit). on_block "accept" (the default: usage that happened is never lost): such an event is accepted, stored and billed; its outcome carries `blocked` (which limit, the spend, by how much it is exceeded), a budget.blocked or credits.exhausted notification is recorded (once per customer and period), and from then on the customer is blocked for POST /v1/customers/{id}/check, quotes and the SDK (its pricing snapshot shows the spend). on_block "refuse" (gateways that send the event before serving the request): such an event is rejected with code budget_exceeded or credits_exhausted and nothing of it is stored or drawn; the other events of the request are rated without it.
+             * @description accept when omitted. Blocking limits are a budget with enforcement "block" (the period's spend, left to bill plus credits drawn, may not exceed it): the customer's, or one per API key or project tag (PUT /v1/customers/{id}/scoped_budgets/{kind}/{value}: the spend of the events sent with that key, or whose `project` property is that tag, under the same rule, and a crossing blocks the check of that key or project); and, for a customer whose wallet has on_depletion "block", the credit in force (an event's charge must be covered by credit). on_block "accept" (the default: usage that happened is never lost): such an event is accepted, stored and billed; its outcome carries `blocked` (which limit, the spend, by how much it is exceeded), a budget.blocked or credits.exhausted notification is recorded (once per customer and period, and once per scope and period for a budget per key or project), and from then on the customer is blocked for POST /v1/customers/{id}/check, quotes and the SDK (its pricing snapshot shows the spend). on_block "refuse" (gateways that send the event before serving the request): such an event is rejected with code budget_exceeded or credits_exhausted and nothing of it is stored or drawn; the other events of the request are rated without it.
              * @enum {string}
              */
             on_block?: "accept" | "refuse";
@@ -2034,7 +2036,7 @@ export interface components {
              */
             type: "credit_grant.expiring" | "budget.blocked" | "credits.exhausted";
             customer_id: string | null;
-            /** @description What it is about (a grant id; customer id and period start for budget.blocked and credits.exhausted); a type fires once per subject. */
+            /** @description What it is about (a grant id; customer id and period start for budget.blocked and credits.exhausted, with the limit and scope for a budget per API key or project); a type fires once per subject. */
             subject_id: string;
             payload: {
                 [key: string]: unknown;

@@ -412,6 +412,8 @@ export interface BillingContextRow {
   /** The amount of the customer's budget when it blocks. */
   blockingBudget: string | null;
   hasScopedBudget: boolean;
+  /** Whether a budget per API key or project tag of the customer blocks (events/service.ts findBlocks). */
+  hasBlockingScopedBudget: boolean;
   subscription: SubscriptionTermsRow | undefined;
 }
 
@@ -422,6 +424,7 @@ export async function findBillingContexts({ db, tenantId }: TenantScope, externa
            exists (select 1 from budgets b where b.tenant_id = c.tenant_id and b.customer_id = c.id) as has_budget,
            (select b.amount::text from budgets b where b.tenant_id = c.tenant_id and b.customer_id = c.id and b.enforcement = 'block') as blocking_budget,
            exists (select 1 from scoped_budgets sb where sb.tenant_id = c.tenant_id and sb.customer_id = c.id) as has_scoped_budget,
+           exists (select 1 from scoped_budgets sb where sb.tenant_id = c.tenant_id and sb.customer_id = c.id and sb.enforcement = 'block') as has_blocking_scoped_budget,
            s.started_at, s.anchor_day, s.anchor_month, s.discount_percent::text,
            p.billing_interval, p.allowances, p.minimum_spend::text, p.base_fee::text, p.code as plan_code, p.name as plan_name, p.invoice_grace_seconds
     from customers c
@@ -439,6 +442,7 @@ export async function findBillingContexts({ db, tenantId }: TenantScope, externa
         hasBudget: r.has_budget,
         blockingBudget: r.blocking_budget,
         hasScopedBudget: r.has_scoped_budget,
+        hasBlockingScopedBudget: r.has_blocking_scoped_budget,
         subscription: r.started_at ? fromDbTerms(r) : undefined,
       },
     ]),
