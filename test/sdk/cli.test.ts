@@ -173,14 +173,15 @@ describe('tariff usage', () => {
 
   it("prints the current period's usage by meter and group as a table", async () => {
     const { stdout } = await cli(['usage', 'acme', '--url', harness.url, '--api-key', tenant.secretKey]);
-    // gpt-4o: 4,000 input at 2.5 + 300 output at 10 per million = 0.013; gpt-4o-mini: 0.00125 + 0.0005.
+    // gpt-4o: 4,000 input at 2.5 + 300 output at 10 per million = 0.013; gpt-4o-mini: 0.00125 + 0.0005. A meter
+    // shows the money of its own dimension only: input tokens' 0.01 and 0.00125; the count meter none of it.
     expect(stdout).toBe(
       [
         'acme · period 2026-03-01T00:00:00.000Z → 2026-04-01T00:00:00.000Z (open) · 3 events · amount 0.014750000',
         'METER         GROUP              AGGREGATION  VALUE  EVENTS       AMOUNT',
-        'input_tokens  model=gpt-4o       sum           4000       2  0.013000000',
-        'input_tokens  model=gpt-4o-mini  sum            500       1  0.001750000',
-        'requests      -                  count            3       3  0.014750000',
+        'input_tokens  model=gpt-4o       sum           4000       2  0.010000000',
+        'input_tokens  model=gpt-4o-mini  sum            500       1  0.001250000',
+        'requests      -                  count            3       3  0.000000000',
         'watermark 2026-03-15T00:00:00.000Z (every event acknowledged before it is included)',
         '',
       ].join('\n'),
