@@ -31,7 +31,7 @@ export interface paths {
         put?: never;
         /**
          * Ingest usage events (one, or a batch of up to 10,000)
-         * @description Blocking limits are a budget with enforcement "block" (the period's spend, left to bill plus credits drawn, may not exceed it) and, for a customer whose wallet has on_depletion "block", the credit in force (an event's charge must be covered by credit). on_block "accept" (the default: usage that happened is never lost): such an event is accepted, stored and billed; its outcome carries `blocked` (which limit, the spend, by how much it is exceeded), a budget.blocked or credits.exhausted notification is recorded (once per customer and period), and from then on the customer is blocked for POST /v1/customers/{id}/check, quotes and the SDK (its pricing snapshot shows the spend). on_block "refuse" (gateways that send the event before serving the request): such an event is rejected with code budget_exceeded or credits_exhausted and nothing of it is stored or drawn; the other events of the request are rated without it.
+         * @description Blocking limits are a budget with enforcement "block" (the period's spend, left to bill plus credits drawn, may not exceed it): the customer's, or one per API key or project tag (PUT /v1/customers/{id}/scoped_budgets/{kind}/{value}: the spend of the events sent with that key, or whose `project` property is that tag, under the same rule, and a crossing blocks the check of that key or project); and, for a customer whose wallet has on_depletion "block", the credit in force (an event's charge must be covered by credit). on_block "accept" (the default: usage that happened is never lost): such an event is accepted, stored and billed; its outcome carries `blocked` (which limit, the spend, by how much it is exceeded), a budget.blocked or credits.exhausted notification is recorded (once per customer and period, and once per scope and period for a budget per key or project), and from then on the customer is blocked for POST /v1/customers/{id}/check, quotes and the SDK (its pricing snapshot shows the spend). on_block "refuse" (gateways that send the event before serving the request): such an event is rejected with code budget_exceeded or credits_exhausted and nothing of it is stored or drawn; the other events of the request are rated without it.
          */
         post: operations["ingestEvents"];
         delete?: never;
@@ -1687,14 +1687,16 @@ export interface components {
             /** @enum {string} */
             code: "budget_exceeded" | "credits_exhausted";
             /**
-             * @description budget: the customer's blocking budget for the period; credits: the credit in force of a customer who blocks on depletion.
+             * @description budget: the customer's blocking budget for the period; api_key_budget and project_budget: a blocking budget per API key (the key that sent the event) or per project tag (the event's `project` property), named by scope_value; credits: the credit in force of a customer who blocks on depletion.
              * @enum {string}
              */
-            limit: "budget" | "credits";
+            limit: "budget" | "api_key_budget" | "project_budget" | "credits";
+            /** @description api_key_budget: the API key id; project_budget: the project tag. Absent for the other limits. */
+            scope_value?: string;
             message: string;
             /** @description budget: the budget; credits: the credit this event could draw. */
             limit_amount: string;
-            /** @description budget: the period's spend after this event (left to bill plus credits drawn); credits: the event's charge. */
+            /** @description budget: the period's spend (of the customer, or of the key or project) after this event (left to bill plus credits drawn); credits: the event's charge. */
             spend: string;
             /** @description budget: spend minus budget; credits: the part of the charge no credit covered (billed). */
             exceeded_by: string;
@@ -1721,7 +1723,7 @@ export interface components {
         IngestRequest: {
             events: components["schemas"]["UsageEvent"][];
             /**
-             * @description accept when omitted. Blocking limits are a budget with enforcement "block" (the period's spend, left to bill plus credits drawn, may not exceed it) and, for a customer whose wallet has on_depletion "block", the credit in force (an event's charge must be covered by credit). on_block "accept" (the default: usage that happened is never lost): such an event is accepted, stored and billed; its outcome carries `blocked` (which limit, the spend, by how much it is exceeded), a budget.blocked or credits.exhausted notification is recorded (once per customer and period), and from then on the customer is blocked for POST /v1/customers/{id}/check, quotes and the SDK (its pricing snapshot shows the spend). on_block "refuse" (gateways that send the event before serving the request): such an event is rejected with code budget_exceeded or credits_exhausted and nothing of it is stored or drawn; the other events of the request are rated without it.
+             * @description accept when omitted. Blocking limits are a budget with enforcement "block" (the period's spend, left to bill plus credits drawn, may not exceed it): the customer's, or one per API key or project tag (PUT /v1/customers/{id}/scoped_budgets/{kind}/{value}: the spend of the events sent with that key, or whose `project` property is that tag, under the same rule, and a crossing blocks the check of that key or project); and, for a customer whose wallet has on_depletion "block", the credit in force (an event's charge must be covered by credit). on_block "accept" (the default: usage that happened is never lost): such an event is accepted, stored and billed; its outcome carries `blocked` (which limit, the spend, by how much it is exceeded), a budget.blocked or credits.exhausted notification is recorded (once per customer and period, and once per scope and period for a budget per key or project), and from then on the customer is blocked for POST /v1/customers/{id}/check, quotes and the SDK (its pricing snapshot shows the spend). on_block "refuse" (gateways that send the event before serving the request): such an event is rejected with code budget_exceeded or credits_exhausted and nothing of it is stored or drawn; the other events of the request are rated without it.
              * @enum {string}
              */
             on_block?: "accept" | "refuse";
@@ -1755,8 +1757,10 @@ export interface components {
                     };
                     value: string | null;
                     event_count: string;
-                    /** @description Decimal amount with 9 decimals (nano-units). */
+                    /** @description The meter's part of its events' charges net of credits (what is left to bill). */
                     amount: string;
+                    /** @description The meter's part of its events' charges before credits. The parts of an event's meters add up exactly to its charge, net and gross. */
+                    gross_amount: string;
                     days: {
                         /** Format: date */
                         day: string;
@@ -1764,6 +1768,8 @@ export interface components {
                         event_count: string;
                         /** @description Decimal amount with 9 decimals (nano-units). */
                         amount: string;
+                        /** @description Decimal amount with 9 decimals (nano-units). */
+                        gross_amount: string;
                     }[];
                 }[];
             }[];
@@ -2069,6 +2075,7 @@ export interface components {
             started_at: string;
             anchor_day: number;
             anchor_month: number | null;
+            /** @description Percentage with 7 decimals, e.g. "12.5000000". */
             discount_percent: string;
             /** @enum {string} */
             status: "active";
@@ -2132,12 +2139,14 @@ export interface components {
             };
             plan: string | null;
             lines: components["schemas"]["InvoiceLine"][];
-            /** @description The sum of the lines' amounts. */
+            /** @description The sum of the lines' amounts, in whole minor units of the currency. */
             total: string;
-            /** @description The sum of the lines' exact amounts. */
+            /** @description The sum of the lines' exact amounts, before rounding. */
             total_exact: string;
-            /** @description Decimal amount with 9 decimals (nano-units). */
+            /** @description What is left to collect, in whole minor units: the total while finalized, 0 as a draft, paid or void. */
             amount_due: string;
+            /** @description `amount_due` before rounding (`total_exact` while finalized, else 0). */
+            amount_due_exact: string;
             /**
              * Format: date-time
              * @description When a draft is finalized: the period's end plus the grace.
@@ -2169,6 +2178,7 @@ export interface components {
              * @description The period whose invoice carries the credit.
              */
             period_start: string;
+            /** @description Percentage with 7 decimals, e.g. "100.0000000". */
             percent: string;
             /** @description The job's charge net of the negotiated discount (whoever pays it). */
             charge: string;
@@ -2191,7 +2201,7 @@ export interface components {
              */
             type: "credit_grant.expiring" | "budget.blocked" | "credits.exhausted" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "webhook_endpoint.disabled";
             customer_id: string | null;
-            /** @description What it is about (a grant id; customer id and period start for budget.blocked and credits.exhausted); a type fires once per subject. */
+            /** @description What it is about (a grant id; customer id and period start for budget.blocked and credits.exhausted, with the limit and scope for a budget per API key or project); a type fires once per subject. */
             subject_id: string;
             payload: {
                 [key: string]: unknown;
@@ -2236,9 +2246,9 @@ export interface components {
                     [key: string]: unknown;
                 } | null;
             }[];
-            /** @description What the customer is credited: the sum of the lines. */
+            /** @description What the customer is credited: the sum of the lines, in whole minor units. */
             total: string;
-            /** @description Decimal amount with 9 decimals (nano-units). */
+            /** @description The sum of the lines' exact amounts, before rounding. */
             total_exact: string;
             /** Format: date-time */
             created_at: string;
@@ -2356,6 +2366,7 @@ export interface components {
             };
             /** @description Whether the allowances are the amendment's own rather than the plan's. */
             allowances_overridden: boolean;
+            /** @description Percentage with 7 decimals, e.g. "12.5000000". */
             discount_percent: string;
             /** @description The two parts of the split period. */
             periods: {

@@ -53,8 +53,9 @@ describe('Estimator against the service', () => {
       rated += local.filter((r) => r.status === 'rated').length;
     }
     expect(events).toBeGreaterThanOrEqual(10_000);
-    // Mostly rated events, so receipts are compared, not only errors.
-    expect(rated / events).toBeGreaterThan(0.4);
+    // A good share of rated events, so receipts are compared, not only errors (random events that lack a property a
+    // charge needs are per-event errors since missing_property: about a third are rated).
+    expect(rated / events).toBeGreaterThan(0.3);
   });
 
   it('Estimator.fromServer charges what POST /v1/events charges for 10,000+ random events: amounts, receipts, period spend', async () => {
@@ -113,7 +114,9 @@ describe('Estimator against the service', () => {
       const estimators = new Map<string, Estimator>();
       for (const customer of customers) estimators.set(customer, await Estimator.fromServer(secret, customer, { wasm: kernel, updateState: true }));
       const local = batch.map((event) => estimators.get(event.customer_id)!.estimate(event));
-      const ack = await secret.ingestEvents({ body: { events: batch as never } });
+      // on_block "refuse": ingestion rejects what the kernel's block policy rejects, as the estimator does (under the
+      // default "accept" it stores the event and flags it instead).
+      const ack = await secret.ingestEvents({ body: { events: batch as never, on_block: 'refuse' } });
       const stored = await harness.database.owner`
         select transaction_id, receipt from rated_lines where tenant_id = ${tenant.tenantId} and transaction_id = any(${batch.map((e) => e.transaction_id)}::text[])`;
       const receipts = new Map(stored.map((r) => [r.transaction_id as string, r.receipt]));
@@ -150,7 +153,7 @@ describe('Estimator against the service', () => {
     };
     await Promise.all(Array.from({ length: 6 }, worker));
     expect(events).toBeGreaterThanOrEqual(10_000);
-    expect(rated / events).toBeGreaterThan(0.4);
+    expect(rated / events).toBeGreaterThan(0.3);
     // The random states did reach the service as plans and grants.
     expect(withPlan).toBeGreaterThan(100);
     expect(grants).toBeGreaterThan(200);

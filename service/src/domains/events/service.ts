@@ -298,6 +298,11 @@ async function rateAndStore(
 
   const periods = await repo.lockPeriods(scope, located.map((p) => ({ customerId: p.customerId, ...p.period })), now, (key) => knownPeriods.has(key));
   const locked = [...periods.keys()];
+  // Blocking budgets per API key or project tag, read under the period lock (one statement, only for customers
+  // who have one): their spend is the committed one.
+  const scopedPeriods = new Map<string, { customerId: string; start: Date }>();
+  for (const p of located) if (billings.get(p.event.customer_id)?.hasBlockingScopedBudget) scopedPeriods.set(p.periodKey, { customerId: p.customerId, start: p.period.start });
+  const scopedLimits = scopedPeriods.size > 0 ? await billing.loadScopedLimits(scope, [...scopedPeriods.values()]) : new Map<string, billing.ScopedLimit>();
   // An event for a closed period (its invoice is final) is rated in it all the same and billed as an
   // adjustment on the customer's next invoice (billing.billLateEvents below).
 
@@ -321,7 +326,7 @@ async function rateAndStore(
     for (const [id, b] of billings) b.balances = new Map(balancesBefore.get(id)!);
     credits.clear();
     accepted = await rateInOrder(located.filter((p) => !refused.has(p.slot)), books, states, outcomes, billings, credits);
-    const found = findBlocks(accepted, periods, billings, credits);
+    const found = findBlocks(accepted, periods, billings, credits, scopedLimits);
     blocks = found.blocks;
     if (found.refuse.size === 0) break;
     for (const [p, block] of found.refuse) refused.set(p.slot, { p, block });
@@ -351,7 +356,7 @@ async function rateAndStore(
     delta.amount += amount;
     delta.count += 1;
     deltas.set(a.periodKey, delta);
-    counted.push({ customerId: a.customerId, periodStart: a.period.start, occurredAt: a.occurredAt, eventType: a.event.event_type, properties: a.event.properties, amountNano: amount, receipt: a.result.receipt });
+    counted.push({ customerId: a.customerId, periodStart: a.period.start, occurredAt: a.occurredAt, eventType: a.event.event_type, properties: a.event.properties, amountNano: amount, grossNano: amount + (credits.get(a.event.transaction_id)?.applied ?? 0n), receipt: a.result.receipt });
     outcomes[a.slot] = {
       index: a.index,
       transaction_id: a.event.transaction_id,
@@ -516,19 +521,22 @@ async function rateInOrder(
 /**
  * The blocking limits each accepted event takes its customer past, walking the events in the order they were
  * rated with the period's spend as budgets count it (what is left to bill plus credits drawn): a `block` budget
- * exceeded after the event, and for a customer who blocks on depletion, a remainder credits did not cover (the
- * kernel rated it as overage because the request accepts such events). `refuse` has the events sent with
- * `on_block: "refuse"` that would exceed a budget: they are taken out and the rest rated again.
+ * exceeded after the event, the customer's or one of its budgets per API key (the key that sent the event) or
+ * project tag (the event's `project` property), and for a customer who blocks on depletion, a remainder credits
+ * did not cover (the kernel rated it as overage because the request accepts such events). `refuse` has the events
+ * sent with `on_block: "refuse"` that would exceed a budget: they are taken out and the rest rated again.
  */
 function findBlocks(
   accepted: (Located & { result: RatedLine })[],
   periods: Map<string, repo.PeriodRow>,
   billings: Map<string, billing.CustomerBilling>,
   credits: Map<string, billing.EventCredits>,
+  scopedLimits: Map<string, billing.ScopedLimit>,
 ): { blocks: Map<Located, Block[]>; refuse: Map<Located, Block> } {
   const blocks = new Map<Located, Block[]>();
   const refuse = new Map<Located, Block>();
   const spends = new Map<string, bigint>();
+  const scopedSpends = new Map<string, bigint>();
   for (const a of [...accepted].sort((x, y) => x.slot - y.slot)) {
     const customer = billings.get(a.event.customer_id);
     const drawn = credits.get(a.event.transaction_id)?.applied ?? 0n;
@@ -536,24 +544,46 @@ function findBlocks(
     const row = periods.get(a.periodKey)!;
     const before = spends.get(a.periodKey) ?? nano(row.amount) + nano(row.creditsApplied);
     const after = before + left + drawn;
-    const found: Block[] = [];
+    const budgetBlocks: Block[] = [];
     const budget = customer?.blockingBudget;
     if (budget !== undefined && after > budget) {
-      const block: Block = {
+      budgetBlocks.push({
         code: 'budget_exceeded',
         limit: 'budget',
         message: `The period's spend (${formatMoney(after)}) exceeds the customer's blocking budget (${formatMoney(budget)}) by ${formatMoney(after - budget)}`,
         limit_amount: formatMoney(budget),
         spend: formatMoney(after),
         exceeded_by: formatMoney(after - budget),
-      };
-      // Refused events leave the running spend alone: a later, smaller event may still fit.
-      if (a.onBlock === 'refuse') {
-        refuse.set(a, block);
-        continue;
-      }
-      found.push(block);
+      });
     }
+    // The scopes the event counts for, as ingestion attributes spend to them (billing.writeBilling).
+    const scopedAfter = new Map<string, bigint>();
+    const project = typeof a.event.properties?.project === 'string' ? a.event.properties.project : null;
+    for (const [kind, value] of [['api_key', a.apiKeyId], ['project', project]] as const) {
+      if (value === null || value === undefined) continue;
+      const key = `${a.periodKey}|${kind}|${value}`;
+      const limit = scopedLimits.get(key);
+      if (!limit) continue;
+      const spend = (scopedSpends.get(key) ?? limit.spend) + left + drawn;
+      scopedAfter.set(key, spend);
+      if (spend <= limit.amount) continue;
+      const scopeName = kind === 'api_key' ? `API key ${value}` : `project "${value}"`;
+      budgetBlocks.push({
+        code: 'budget_exceeded',
+        limit: kind === 'api_key' ? 'api_key_budget' : 'project_budget',
+        scope_value: value,
+        message: `The period's spend of ${scopeName} (${formatMoney(spend)}) exceeds its blocking budget (${formatMoney(limit.amount)}) by ${formatMoney(spend - limit.amount)}`,
+        limit_amount: formatMoney(limit.amount),
+        spend: formatMoney(spend),
+        exceeded_by: formatMoney(spend - limit.amount),
+      });
+    }
+    // Refused events leave the running spends alone: a later, smaller event may still fit.
+    if (budgetBlocks.length > 0 && a.onBlock === 'refuse') {
+      refuse.set(a, budgetBlocks[0]);
+      continue;
+    }
+    const found: Block[] = [...budgetBlocks];
     if (customer?.wallet.onDepletion === 'block' && a.onBlock === 'accept' && left > 0n) {
       found.push({
         code: 'credits_exhausted',
@@ -565,6 +595,7 @@ function findBlocks(
       });
     }
     spends.set(a.periodKey, after);
+    for (const [key, spend] of scopedAfter) scopedSpends.set(key, spend);
     if (found.length > 0) blocks.set(a, found);
   }
   return { blocks, refuse };
@@ -623,7 +654,8 @@ export async function getUsage(deps: Deps, actor: Actor, externalId: string, inp
             value: periodValue[meter.aggregation](days, uniques.get(`${meter.id}|${key}`)),
             event_count: String(days.reduce((n, d) => n + d.eventCount, 0n)),
             amount: formatMoney(days.reduce((n, d) => n + nano(d.amount), 0n)),
-            days: days.map((d) => ({ day: d.day, value: dayValue[meter.aggregation](d), event_count: String(d.eventCount), amount: formatMoney(nano(d.amount)) })),
+            gross_amount: formatMoney(days.reduce((n, d) => n + nano(d.grossAmount), 0n)),
+            days: days.map((d) => ({ day: d.day, value: dayValue[meter.aggregation](d), event_count: String(d.eventCount), amount: formatMoney(nano(d.amount)), gross_amount: formatMoney(nano(d.grossAmount)) })),
           })),
         };
       }),
@@ -676,9 +708,16 @@ function gaugeGroups(gauge: Map<string, { groupKey: Record<string, string | null
       value: (integral?.total ?? new Decimal(0)).toFixed(),
       event_count: String(dayRows.reduce((n, d) => n + d.eventCount, 0n)),
       amount: formatMoney(dayRows.reduce((n, d) => n + nano(d.amount), 0n)),
+      gross_amount: formatMoney(dayRows.reduce((n, d) => n + nano(d.grossAmount), 0n)),
       days: days.map((day) => {
         const row = dayRows.find((d) => d.day === day);
-        return { day, value: (integral?.days.get(day) ?? new Decimal(0)).toFixed(), event_count: String(row?.eventCount ?? 0n), amount: formatMoney(row ? nano(row.amount) : 0n) };
+        return {
+          day,
+          value: (integral?.days.get(day) ?? new Decimal(0)).toFixed(),
+          event_count: String(row?.eventCount ?? 0n),
+          amount: formatMoney(row ? nano(row.amount) : 0n),
+          gross_amount: formatMoney(row ? nano(row.grossAmount) : 0n),
+        };
       }),
     };
   });

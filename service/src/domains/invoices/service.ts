@@ -576,6 +576,7 @@ export function toApiInvoice(invoice: repo.Invoice, lines: repo.StoredLine[]): A
     total,
     total_exact: formatMoney(toNano(invoice.totalExact)),
     amount_due: invoice.status === 'finalized' ? total : formatMoney(0n),
+    amount_due_exact: invoice.status === 'finalized' ? formatMoney(toNano(invoice.totalExact)) : formatMoney(0n),
     finalize_at: invoice.finalizeAt.toISOString(),
     created_at: invoice.createdAt.toISOString(),
     finalized_at: invoice.finalizedAt?.toISOString() ?? null,
