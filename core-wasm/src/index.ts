@@ -6,4 +6,4 @@ export { Kernel, toCompiled, writeEvent, type RateOutput, type RawBatch } from '
 export * as layout from './layout.ts';
 export { RateInputError, encodeEvent, encodeStates, EventTypes, orderGrants } from './encode.ts';
 export { formatMoney, formatQuantity, parseScaled } from './decimal.ts';
-export { creditsDrawn, limitsCrossed, stateForOnBlock, type LimitBlock, type LimitContext, type OnBlock } from './limits.ts';
+export { creditsDrawn, limitsCrossed, stateForOnBlock, type LimitBlock, type LimitContext, type OnBlock, type ScopedBudget } from './limits.ts';

@@ -15,7 +15,10 @@ export type OnBlock = 'accept' | 'refuse';
 /** A limit an event crossed, as POST /v1/events acks it (`blocked`) and the estimator flags it. */
 export interface LimitBlock {
   code: 'budget_exceeded' | 'credits_exhausted';
-  limit: 'budget' | 'credits';
+  /** budget: the customer's; api_key_budget, project_budget: a budget of the key that sent it or of its project. */
+  limit: 'budget' | 'api_key_budget' | 'project_budget' | 'credits';
+  /** The API key id or project of a scoped budget. */
+  scope_value?: string;
   message: string;
   /** budget: the budget; credits: the credit this event could draw. */
   limit_amount: string;
@@ -49,6 +52,17 @@ export interface LimitContext {
   /** The customer's wallet blocks on depletion (its own policy, before stateForOnBlock). */
   blocksOnDepletion: boolean;
   onBlock: OnBlock;
+  /** Blocking budgets of the API key that sent the event or of its project, each with its spend before this event. */
+  scoped?: ScopedBudget[];
+}
+
+export interface ScopedBudget {
+  limit: 'api_key_budget' | 'project_budget';
+  scope_value: string;
+  /** The budget, nano-units. */
+  amount: bigint;
+  /** The scope's period spend before this event, nano-units. */
+  spendBefore: bigint;
 }
 
 /**
@@ -56,24 +70,46 @@ export interface LimitContext {
  * refusal under `on_block: "refuse"`, when the event must be taken out (the running spend stays `spendBefore`: a later,
  * smaller event may still fit). Otherwise `blocks` (empty when none) and `spendAfter`, the running spend for the next.
  */
-export function limitsCrossed(result: RatedEvent, context: LimitContext): { blocks: LimitBlock[]; refuse?: LimitBlock; spendAfter: bigint } {
+export function limitsCrossed(
+  result: RatedEvent,
+  context: LimitContext,
+): { blocks: LimitBlock[]; refuse?: LimitBlock; spendAfter: bigint; scopedSpendsAfter: bigint[] } {
   const drawn = creditsDrawn(result);
   const left = nano(result.amount ?? '0');
   const after = context.spendBefore + left + drawn;
-  const blocks: LimitBlock[] = [];
+  const scoped = context.scoped ?? [];
+  const budgetBlocks: LimitBlock[] = [];
   const budget = context.blockingBudget;
   if (budget !== undefined && after > budget) {
-    const block: LimitBlock = {
+    budgetBlocks.push({
       code: 'budget_exceeded',
       limit: 'budget',
       message: `The period's spend (${formatMoney(after)}) exceeds the customer's blocking budget (${formatMoney(budget)}) by ${formatMoney(after - budget)}`,
       limit_amount: formatMoney(budget),
       spend: formatMoney(after),
       exceeded_by: formatMoney(after - budget),
-    };
-    if (context.onBlock === 'refuse') return { blocks: [], refuse: block, spendAfter: context.spendBefore };
-    blocks.push(block);
+    });
   }
+  const scopedSpendsAfter = scoped.map((s) => s.spendBefore + left + drawn);
+  scoped.forEach((s, i) => {
+    const spend = scopedSpendsAfter[i];
+    if (spend <= s.amount) return;
+    const scopeName = s.limit === 'api_key_budget' ? `API key ${s.scope_value}` : `project "${s.scope_value}"`;
+    budgetBlocks.push({
+      code: 'budget_exceeded',
+      limit: s.limit,
+      scope_value: s.scope_value,
+      message: `The period's spend of ${scopeName} (${formatMoney(spend)}) exceeds its blocking budget (${formatMoney(s.amount)}) by ${formatMoney(spend - s.amount)}`,
+      limit_amount: formatMoney(s.amount),
+      spend: formatMoney(spend),
+      exceeded_by: formatMoney(spend - s.amount),
+    });
+  });
+  // Refused events leave the running spends alone: a later, smaller event may still fit.
+  if (budgetBlocks.length > 0 && context.onBlock === 'refuse') {
+    return { blocks: [], refuse: budgetBlocks[0], spendAfter: context.spendBefore, scopedSpendsAfter: scoped.map((s) => s.spendBefore) };
+  }
+  const blocks = budgetBlocks;
   if (context.blocksOnDepletion && context.onBlock === 'accept' && left > 0n) {
     blocks.push({
       code: 'credits_exhausted',
@@ -84,7 +120,7 @@ export function limitsCrossed(result: RatedEvent, context: LimitContext): { bloc
       exceeded_by: formatMoney(left),
     });
   }
-  return { blocks, spendAfter: after };
+  return { blocks, spendAfter: after, scopedSpendsAfter };
 }
 
 function nano(amount: string): bigint {

@@ -7,7 +7,7 @@ import { createSubscriptionInput } from '../../service/src/domains/subscriptions
 import { closePeriodsInput, listInvoicesInput, payInvoiceInput, voidInvoiceInput } from '../../service/src/domains/invoices/schema.ts';
 import { listLedgerAccountsInput, listLedgerTransactionsInput } from '../../service/src/domains/ledger/schema.ts';
 import { createGrantInput, updateBillingSettingsInput, updateWalletInput, voidGrantInput } from '../../service/src/domains/wallets/schema.ts';
-import { listNotificationsInput } from '../../service/src/domains/notifications/schema.ts';
+import { listNotificationsInput, notificationTypes } from '../../service/src/domains/notifications/schema.ts';
 import { createSlaCreditInput } from '../../service/src/domains/sla/schema.ts';
 import { type Schema, decimal, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
 
@@ -218,7 +218,7 @@ Object.assign(billingSchemas, {
     started_at: instant,
     anchor_day: { type: 'integer' },
     anchor_month: nullable({ type: 'integer' }),
-    discount_percent: decimal,
+    discount_percent: described(decimal, 'Percentage with 7 decimals, e.g. "12.5000000".'),
     status: { type: 'string', enum: ['active'] },
     current_period: described(period, 'The period containing now (the first period before the start).'),
     created_at: instant,
@@ -274,9 +274,10 @@ Object.assign(billingSchemas, {
     period,
     plan: nullable(string),
     lines: { type: 'array', items: ref('InvoiceLine') },
-    total: described(money, 'The sum of the lines\' amounts.'),
-    total_exact: described(money, 'The sum of the lines\' exact amounts.'),
-    amount_due: money,
+    total: described(money, 'The sum of the lines\' amounts, in whole minor units of the currency.'),
+    total_exact: described(money, 'The sum of the lines\' exact amounts, before rounding.'),
+    amount_due: described(money, 'What is left to collect, in whole minor units: the total while finalized, 0 as a draft, paid or void.'),
+    amount_due_exact: described(money, '`amount_due` before rounding (`total_exact` while finalized, else 0).'),
     finalize_at: described(instant, 'When a draft is finalized: the period\'s end plus the grace.'),
     created_at: instant,
     finalized_at: nullable(instant),
@@ -291,7 +292,7 @@ Object.assign(billingSchemas, {
     customer_id: string,
     transaction_id: described(string, 'The preempted GPU job credited.'),
     period_start: described(instant, 'The period whose invoice carries the credit.'),
-    percent: decimal,
+    percent: described(decimal, 'Percentage with 7 decimals, e.g. "100.0000000".'),
     charge: described(money, "The job's charge net of the negotiated discount (whoever pays it)."),
     amount: described(money, 'percent of charge, rounded half-even to the nano-unit; an sla_credit line on the period-end invoice.'),
     reason: string,
@@ -302,11 +303,11 @@ Object.assign(billingSchemas, {
   Notification: object({
     id: { type: 'string', format: 'uuid' },
     type: described(
-      { type: 'string', enum: ['credit_grant.expiring', 'budget.blocked', 'credits.exhausted'] },
-      'credit_grant.expiring: an active grant with credit left enters its notice period. budget.blocked: an accepted event took the period\'s spend past a blocking budget (once per customer and period; payload: the event and the EventBlock). credits.exhausted: an accepted event of a customer who blocks on depletion was not covered by credit (once per customer and period).',
+      { type: 'string', enum: [...notificationTypes] },
+      'credit_grant.expiring: an active grant with credit left enters its notice period. budget.blocked: an accepted event took the period\'s spend past a blocking budget (once per customer and period; payload: the event and the EventBlock). credits.exhausted: an accepted event of a customer who blocks on depletion was not covered by credit (once per customer and period). invoice.paid, invoice.voided: an invoice was marked paid or voided. credit_note.issued: a credit note (manual or from a re-rating). webhook_endpoint.disabled: a webhook endpoint answered 410 or failed for days.',
     ),
     customer_id: nullable(string),
-    subject_id: described(string, 'What it is about (a grant id; customer id and period start for budget.blocked and credits.exhausted); a type fires once per subject.'),
+    subject_id: described(string, 'What it is about (a grant id; customer id and period start for budget.blocked and credits.exhausted, with the limit and scope for a budget per API key or project); a type fires once per subject.'),
     payload: { type: 'object', additionalProperties: true },
     created_at: instant,
   }),

@@ -23,11 +23,13 @@ import {
 import { billingRoutes, billingSchemas } from './billing.ts';
 import { correctionRoutes, correctionSchemas, reratingRule } from './corrections.ts';
 import { edgeRoutes, edgeSchemas, quoteRule } from './edge.ts';
+import { webhookRoutes, webhookSchemas } from './webhooks.ts';
 /** What ingestion answers when an event takes its customer past a blocking limit, in each mode. */
 const onBlockRule =
-  'Blocking limits are a budget with enforcement "block" (the period\'s spend, left to bill plus credits drawn, may not exceed it) and, for a customer whose wallet has on_depletion "block", ' +
+  'Blocking limits are a budget with enforcement "block" (the period\'s spend, left to bill plus credits drawn, may not exceed it): the customer\'s, or one per API key or project tag ' +
+  '(PUT /v1/customers/{id}/scoped_budgets/{kind}/{value}: the spend of the events sent with that key, or whose `project` property is that tag, under the same rule, and a crossing blocks the check of that key or project); and, for a customer whose wallet has on_depletion "block", ' +
   'the credit in force (an event\'s charge must be covered by credit). on_block "accept" (the default: usage that happened is never lost): such an event is accepted, stored and billed; its ' +
-  'outcome carries `blocked` (which limit, the spend, by how much it is exceeded), a budget.blocked or credits.exhausted notification is recorded (once per customer and period), and from then ' +
+  'outcome carries `blocked` (which limit, the spend, by how much it is exceeded), a budget.blocked or credits.exhausted notification is recorded (once per customer and period, and once per scope and period for a budget per key or project), and from then ' +
   'on the customer is blocked for POST /v1/customers/{id}/check, quotes and the SDK (its pricing snapshot shows the spend). on_block "refuse" (gateways that send the event before serving the ' +
   'request): such an event is rejected with code budget_exceeded or credits_exhausted and nothing of it is stored or drawn; the other events of the request are rated without it.';
 
@@ -220,14 +222,23 @@ const schemas: Record<string, Schema> = {
       object({ index: { type: 'integer' }, transaction_id: nullable(string), status: { type: 'string', const: 'rejected' }, error: ref('EventError') }),
     ],
   },
-  EventBlock: object({
-    code: { type: 'string', enum: ['budget_exceeded', 'credits_exhausted'] },
-    limit: { type: 'string', enum: ['budget', 'credits'], description: "budget: the customer's blocking budget for the period; credits: the credit in force of a customer who blocks on depletion." },
-    message: string,
-    limit_amount: { ...money, description: 'budget: the budget; credits: the credit this event could draw.' },
-    spend: { ...money, description: "budget: the period's spend after this event (left to bill plus credits drawn); credits: the event's charge." },
-    exceeded_by: { ...money, description: 'budget: spend minus budget; credits: the part of the charge no credit covered (billed).' },
-  }),
+  EventBlock: object(
+    {
+      code: { type: 'string', enum: ['budget_exceeded', 'credits_exhausted'] },
+      limit: {
+        type: 'string',
+        enum: ['budget', 'api_key_budget', 'project_budget', 'credits'],
+        description:
+          "budget: the customer's blocking budget for the period; api_key_budget and project_budget: a blocking budget per API key (the key that sent the event) or per project tag (the event's `project` property), named by scope_value; credits: the credit in force of a customer who blocks on depletion.",
+      },
+      scope_value: { type: 'string', description: 'api_key_budget: the API key id; project_budget: the project tag. Absent for the other limits.' },
+      message: string,
+      limit_amount: { ...money, description: 'budget: the budget; credits: the credit this event could draw.' },
+      spend: { ...money, description: "budget: the period's spend (of the customer, or of the key or project) after this event (left to bill plus credits drawn); credits: the event's charge." },
+      exceeded_by: { ...money, description: 'budget: spend minus budget; credits: the part of the charge no credit covered (billed).' },
+    },
+    ['scope_value'],
+  ),
   IngestResult: object({
     accepted: { type: 'integer' },
     duplicate: { type: 'integer' },
@@ -278,8 +289,12 @@ const schemas: Record<string, Schema> = {
             group: { type: 'object', additionalProperties: nullable(string) },
             value: nullable(decimal),
             event_count: decimal,
-            amount: money,
-            days: { type: 'array', items: object({ day: { type: 'string', format: 'date' }, value: nullable(decimal), event_count: decimal, amount: money }) },
+            amount: { ...money, description: "The meter's part of its events' charges net of credits (what is left to bill)." },
+            gross_amount: { ...money, description: "The meter's part of its events' charges before credits. The parts of an event's meters add up exactly to its charge, net and gross." },
+            days: {
+              type: 'array',
+              items: object({ day: { type: 'string', format: 'date' }, value: nullable(decimal), event_count: decimal, amount: money, gross_amount: money }),
+            },
           }),
         },
       }),
@@ -313,6 +328,7 @@ const schemas: Record<string, Schema> = {
   ...billingSchemas,
   ...correctionSchemas,
   ...edgeSchemas,
+  ...webhookSchemas,
 };
 
 interface Operation {
@@ -532,6 +548,7 @@ const routes: Record<string, Record<string, Operation>> = {
   ...billingRoutes,
   ...correctionRoutes,
   ...edgeRoutes,
+  ...webhookRoutes,
 };
 
 function operation(op: Operation): Schema {

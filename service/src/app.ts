@@ -22,6 +22,7 @@ import { quotesRestRoutes } from './domains/quotes/router.ts';
 import { snapshotsRestRoutes } from './domains/snapshots/router.ts';
 import { subscriptionsRestRoutes, subscriptionsTrpc } from './domains/subscriptions/router.ts';
 import { walletsRestRoutes, walletsTrpc } from './domains/wallets/router.ts';
+import { webhooksRestRoutes, webhooksTrpc } from './domains/webhooks/router.ts';
 import * as tenants from './domains/tenants/service.ts';
 import { accountsRestRoutes, authTrpc, clientAddress, usersRestRoutes, usersTrpc } from './domains/tenants/router.ts';
 import type { Clock } from './platform/clock.ts';
@@ -55,6 +56,7 @@ export const appRouter = router({
   reratings: reratingsTrpc,
   slaCredits: slaTrpc,
   notifications: notificationsTrpc,
+  webhooks: webhooksTrpc,
 });
 export type AppRouter = typeof appRouter;
 
@@ -168,6 +170,7 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
   v1.use(creditNotesRestRoutes(deps), reratingsRestRoutes(deps));
   v1.use(snapshotsRestRoutes(deps), quotesRestRoutes(deps));
   v1.use(slaRestRoutes(deps), notificationsRestRoutes(deps));
+  v1.use(webhooksRestRoutes(deps));
   app.use('/v1', v1);
 
   app.use(

@@ -5,6 +5,7 @@ import { invoiceJobs, scheduleInvoicing } from './domains/invoices/jobs.ts';
 import { EMAIL_DELIVERY_JOB, mailJobs } from './domains/mail/jobs.ts';
 import { reratingJobs, scheduleReratings } from './domains/reratings/jobs.ts';
 import { scheduleExpiries, walletJobs } from './domains/wallets/jobs.ts';
+import { scheduleWebhookDeliveries, webhookJobs } from './domains/webhooks/jobs.ts';
 import type { JobDefinition } from './platform/jobs.ts';
 
 export const BILLING_TICK_JOB = 'billing.tick';
@@ -19,10 +20,11 @@ const billingTick: JobDefinition = {
     await scheduleInvoicing(deps, jobs, tickBatch);
     await scheduleExpiries(deps, jobs, tickBatch);
     await scheduleReratings(deps, jobs, tickBatch);
+    await scheduleWebhookDeliveries(deps, jobs, tickBatch);
   },
 };
 
-export const jobDefinitions: JobDefinition[] = [billingTick, ...invoiceJobs, ...walletJobs, ...reratingJobs, ...mailJobs];
+export const jobDefinitions: JobDefinition[] = [billingTick, ...invoiceJobs, ...walletJobs, ...reratingJobs, ...mailJobs, ...webhookJobs];
 
 /** Cron schedules in production: the billing tick every minute. */
 export const jobSchedules = [

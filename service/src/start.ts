@@ -5,6 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer } from './app.ts';
 import { createDemoTenant, readDemoCredentials, saveDemoCredentials, type DemoCredentials } from './demo.ts';
+import { startWebhookDispatcher } from './domains/webhooks/jobs.ts';
 import { jobDefinitions, jobSchedules } from './jobs.ts';
 import { systemClock, type Clock } from './platform/clock.ts';
 import type { Config } from './platform/config.ts';
@@ -69,6 +70,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
   // Period close and the other scheduled billing work: pg-boss workers on the service's pool, a tick every
   // minute by pg-boss's cron, and its maintenance (expiry, archiving, deletion of old jobs).
   const jobs = await startJobs(deps, jobDefinitions, { supervise: true, schedules: jobSchedules, timings: options.jobTimings });
+  // Webhook deliveries fall due by the second, finer than cron's minute: a timer queues their jobs.
+  const webhookDispatcher = startWebhookDispatcher(deps, jobs);
 
   const server = createServer({
     ...deps,
@@ -97,6 +100,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
           server.close(resolve);
           server.closeAllConnections();
         });
+        await webhookDispatcher.stop();
         await jobs.stop();
         await db.end({ timeout: 5 });
         await target.stop();

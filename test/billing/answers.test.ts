@@ -100,6 +100,22 @@ describe('billing answers', () => {
     expect(usage.amount).toBe('7.000004000');
   });
 
+  it('shows each meter its part of the charge both gross and net of credits, each adding up exactly to the event', async () => {
+    await api.ok('POST', '/v1/customers', { external_id: 'chatter-credit', currency: 'USD' });
+    await api.ok('PUT', '/v1/customers/chatter-credit/price_book', { price_book: 'chat', effective_from: '2026-01-01T00:00:00Z' });
+    await api.ok('POST', '/v1/customers/chatter-credit/credit_grants', { kind: 'prepaid', amount: '2.00' });
+    // $1.00 of input and $6.00 of output, $2.00 of it paid by credit: $5.00 left to bill, split 1:6.
+    const [ack] = await api.events({ transaction_id: 'chat-c1', customer_id: 'chatter-credit', event_type: 'chat', timestamp: '2026-03-09T00:00:00Z', properties: { input_tokens: 1_000_000, output_tokens: 2_000_000 } });
+    expect(ack).toMatchObject({ amount: '5.000000000', credits_applied: '2.000000000' });
+    const usage = await api.ok('GET', '/v1/customers/chatter-credit/usage');
+    const byMeter = Object.fromEntries(usage.meters.map((m: any) => [m.name, [m.groups[0].gross_amount, m.groups[0].amount, m.groups[0].days[0].gross_amount, m.groups[0].days[0].amount]]));
+    expect(byMeter).toEqual({
+      'input tokens': ['1.000000000', '0.714285714', '1.000000000', '0.714285714'],
+      // The remainder nano-unit goes to the larger remainder: 0.714285714 + 4.285714286 = 5.
+      'output tokens': ['6.000000000', '4.285714286', '6.000000000', '4.285714286'],
+    });
+  });
+
   it('reads a customer by its Tariff id as well as by its external id', async () => {
     const created = await api.ok('POST', '/v1/customers', { external_id: 'by-id', currency: 'USD' });
     const byExternal = await api.ok('GET', '/v1/customers/by-id');
@@ -253,6 +269,56 @@ describe('a late event into a period finalized with a minimum true-up', () => {
       expect(april.total).toBe('60.000000000');
       // March billed in all: $60.00 of usage against a $50.00 minimum, so $60.00 (50.00 + the 10.00 on April's invoice).
       await checkLedger(harness.database.owner, tenant.tenantId);
+    } finally {
+      await jobs.stop();
+      await harness.close();
+    }
+  });
+});
+
+describe('invoice amounts', () => {
+  // Every amount of an invoice or credit note is in whole minor units of its currency, its exact figure beside it
+  // under the same name with `_exact`; only prices and the plan's threshold are not invoice amounts.
+  const notAmounts = new Set(['threshold', 'unit_price', 'quantity', 'per', 'event_count', 'line', 'invoice_line', 'minor_unit']);
+  const money = /^-?\d+\.\d{9}$/;
+  const checkAmounts = (object: Record<string, any>, minorUnit: number, where: string) => {
+    const paired: string[] = [];
+    for (const [key, value] of Object.entries(object)) {
+      if (typeof value !== 'string' || !money.test(value) || key.endsWith('_exact') || notAmounts.has(key)) continue;
+      const exact = object[`${key}_exact`];
+      expect(exact, `${where}.${key}_exact`).toMatch(money);
+      // Whole minor units, within one minor unit of the exact figure.
+      expect(value.split('.')[1].slice(minorUnit), `${where}.${key}`).toMatch(/^0+$/);
+      const nano = (s: string) => BigInt(s.replace('.', ''));
+      const diff = nano(value) - nano(exact);
+      expect(diff < 0n ? -diff : diff, `${where}.${key}`).toBeLessThan(10n ** BigInt(9 - minorUnit));
+      paired.push(key);
+    }
+    return paired;
+  };
+
+  it('carries each invoice and credit note amount in minor units with its exact figure beside, under one naming rule', async () => {
+    const { harness, api, jobs } = await startBillingScenario('2026-03-01T00:00:00Z');
+    try {
+      await api.ok('POST', '/v1/price_books', { book: billingBook });
+      await api.ok('POST', '/v1/plans', { code: 'payg', name: 'Pay as you go', price_book: 'ai-platform', base_fee: '10', interval: 'month', invoice_grace_hours: 0 });
+      await api.ok('POST', '/v1/customers', { external_id: 'minor-co', currency: 'USD' });
+      await api.ok('POST', '/v1/customers/minor-co/subscriptions', { plan: 'payg', started_at: '2026-03-01T00:00:00Z' });
+      harness.clock.set('2026-03-15T00:00:00Z');
+      // $0.02 per 1,000 tokens: 1,234 tokens are $0.02468.
+      await api.events(tokens('m-1', 'minor-co', 1_234, '2026-03-10T00:00:00Z'));
+      harness.clock.set('2026-04-01T00:00:05Z');
+      await jobs.tick();
+      const invoice = await api.invoiceOf('minor-co', '2026-03-01T00:00:00.000Z');
+      expect(invoice).toMatchObject({ status: 'finalized', minor_unit: 2, total: '10.020000000', total_exact: '10.024680000', amount_due: '10.020000000', amount_due_exact: '10.024680000' });
+      expect(checkAmounts(invoice, 2, 'invoice')).toEqual(['total', 'amount_due']);
+      for (const line of invoice.lines) expect(checkAmounts(line, 2, `line ${line.line}`)).toEqual(['amount']);
+      const note = await api.ok('POST', `/v1/invoices/${invoice.id}/credit_notes`, { reason: 'Cancelled' });
+      expect(note).toMatchObject({ minor_unit: 2, total: '10.020000000' });
+      expect(checkAmounts(note, 2, 'credit note')).toEqual(['total']);
+      for (const line of note.lines) expect(checkAmounts(line, 2, `credit note line ${line.line}`)).toEqual(['amount']);
+      // A read gives the same figures as the answer to the action.
+      expect(await api.ok('GET', `/v1/invoices/${invoice.id}`)).toEqual(invoice);
     } finally {
       await jobs.stop();
       await harness.close();

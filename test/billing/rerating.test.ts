@@ -34,6 +34,7 @@ describe('re-rating after a retroactive price change', () => {
       await api.ok('POST', `/v1/customers/${id}/subscriptions`, { plan, started_at: '2026-03-01T00:00:00Z' });
     }
     await api.ok('POST', '/v1/customers/wallet-co/credit_grants', { kind: 'prepaid', amount: '50', name: 'Wallet' });
+    await api.ok('POST', '/v1/meters', { code: 'tokens', name: 'tokens', event_type: 'llm.completion', aggregation: 'sum', property: 'tokens' });
     harness.clock.set('2026-03-25T00:00:00Z');
     // $0.02 per 1,000 tokens.
     await api.events(
@@ -84,6 +85,13 @@ describe('re-rating after a retroactive price change', () => {
     // The wallet paid the whole event: what is left to bill stays 0, the line halves.
     expect(byCustomer['wallet-co'].periods[0]).toMatchObject({ old_amount: '0.000000000', new_amount: '0.000000000', lines: [{ old_amount: '20.000000000', new_amount: '10.000000000' }] });
     expect(previewed.preview.unratable).toEqual([]);
+    // Usage per meter before: the wallet's event is $20 gross, nothing left to bill.
+    const walletMeter = async () => {
+      const usage = await api.ok('GET', '/v1/customers/wallet-co/usage?at=2026-03-20T00:00:00Z');
+      const group = usage.meters.find((m: any) => m.code === 'tokens').groups[0];
+      return [group.gross_amount, group.amount];
+    };
+    expect(await walletMeter()).toEqual(['20.000000000', '0.000000000']);
     // A preview changes nothing.
     expect((await api.ok('GET', '/v1/events/a-2/revisions')).data).toHaveLength(1);
     expect(await api.invoiceOf('draft-co', '2026-03-01T00:00:00.000Z')).toMatchObject({ total: '30.000000000' });
@@ -120,6 +128,7 @@ describe('re-rating after a retroactive price change', () => {
     const usage = await api.ok('GET', '/v1/customers/cut-co/usage');
     expect(usage).toMatchObject({ amount: '2.000000000' });
     // The wallet got back the $10 its event no longer needs.
+    expect(await walletMeter()).toEqual(['10.000000000', '0.000000000']);
     const wallet = await api.ok('GET', '/v1/customers/wallet-co/wallet');
     expect(wallet.balance).toBe('40.000000000');
     expect((await api.ok('GET', '/v1/events/c-1/revisions')).data[1].receipt.filter((s: any) => s.step === 'credit')).toEqual([

@@ -115,4 +115,60 @@ describe('budgets per API key and project tag', () => {
     expect((await asGateway({ estimated_cost: '100' })).body.allowed).toBe(true);
     expect((await api.call('DELETE', `/v1/customers/acme/scoped_budgets/api_key/${gateway.id}`)).status).toBe(404);
   });
+
+  it('enforces a blocking budget per key or project at ingestion as a customer budget: the ack flags the crossing, on_block refuse rejects it', async () => {
+    harness.clock.set('2026-04-10T00:00:00Z');
+    await api.ok('POST', '/v1/customers', { external_id: 'scoped-co', currency: 'USD' });
+    await api.ok('PUT', '/v1/customers/scoped-co/price_book', { price_book: 'ai-platform', effective_from: '2026-01-01T00:00:00Z' });
+    await api.ok('PUT', `/v1/customers/scoped-co/scoped_budgets/api_key/${gateway.id}`, { amount: '1', enforcement: 'block' });
+    await api.ok('PUT', '/v1/customers/scoped-co/scoped_budgets/project/search', { amount: '0.5', enforcement: 'block' });
+    // $0.02 per 1,000 tokens.
+    const event = (id: string, count: number, project?: string) => {
+      const e = tokens(id, 'scoped-co', count, '2026-04-09T00:00:00Z');
+      return project ? { ...e, properties: { ...e.properties, project } } : e;
+    };
+    const send = async (key: string, events: unknown[], onBlock?: 'refuse') => {
+      const response = await rest(harness, 'POST', '/v1/events', { key, body: { events, ...(onBlock ? { on_block: onBlock } : {}) } });
+      expect(response.status).toBe(200);
+      return response.body.events as any[];
+    };
+
+    // The gateway key: $0.60 fits its $1 budget, $0.50 more takes it to $1.10: accepted and flagged.
+    const [fits, crosses] = await send(gateway.secret, [event('s-1', 30_000), event('s-2', 25_000)]);
+    expect(fits).toMatchObject({ status: 'accepted', amount: '0.600000000' });
+    expect(fits.blocked).toBeUndefined();
+    expect(crosses).toMatchObject({
+      status: 'accepted',
+      blocked: [{ code: 'budget_exceeded', limit: 'api_key_budget', scope_value: gateway.id, limit_amount: '1.000000000', spend: '1.100000000', exceeded_by: '0.100000000' }],
+    });
+    expect(crosses.blocked[0].message).toContain(`API key ${gateway.id}`);
+    // The key is blocked from then on at the check.
+    const check = await rest(harness, 'POST', '/v1/customers/scoped-co/check', { key: gateway.secret, body: { estimated_cost: '0.000000001' } });
+    expect(check.body).toMatchObject({ allowed: false, reasons: [{ code: 'budget_exceeded' }] });
+
+    // The project, through another key (no budget of its own): $0.60 against $0.50.
+    const [tagged] = await send(tenant.secretKey, [event('s-3', 30_000, 'search')]);
+    expect(tagged.blocked).toEqual([expect.objectContaining({ limit: 'project_budget', scope_value: 'search', spend: '0.600000000', exceeded_by: '0.100000000' })]);
+
+    // Asked to refuse: the event over a scoped budget is rejected and nothing of it stored; the rest are rated.
+    const [refused, other] = await send(tenant.secretKey, [event('s-4', 1_000, 'search'), event('s-5', 1_000, 'chat')], 'refuse');
+    expect(refused).toMatchObject({ status: 'rejected', error: { code: 'budget_exceeded' } });
+    expect(refused.error.message).toContain('project "search"');
+    expect(other).toMatchObject({ status: 'accepted', amount: '0.020000000' });
+    expect(other.blocked).toBeUndefined();
+    expect((await api.call('GET', '/v1/events/s-4/receipt')).status).toBe(404);
+    const [viaGateway] = await send(gateway.secret, [event('s-6', 1_000)], 'refuse');
+    expect(viaGateway).toMatchObject({ status: 'rejected', error: { code: 'budget_exceeded' } });
+    // The refused events counted for no scope.
+    const budgets = Object.fromEntries(((await api.ok('GET', '/v1/customers/scoped-co/scoped_budgets')).data as any[]).map((b) => [b.kind, b.current_period.spend]));
+    expect(budgets).toEqual({ api_key: '1.100000000', project: '0.600000000' });
+
+    // One notification per scope and period, however many events cross after it.
+    await send(gateway.secret, [event('s-7', 1_000, 'search')]);
+    const sent = (await api.ok('GET', '/v1/notifications?type=budget.blocked&customer_id=scoped-co')).data as any[];
+    expect(sent.map((n) => [n.payload.limit, n.payload.scope_value, n.payload.transaction_id]).sort()).toEqual([
+      ['api_key_budget', gateway.id, 's-2'],
+      ['project_budget', 'search', 's-3'],
+    ]);
+  });
 });

@@ -77,7 +77,7 @@ describe('plans, subscriptions and period close', () => {
 
     // Mid-month start: a partial first period; a 10% discount and a $50 minimum in every receipt.
     const partial = await subscribe('late-joiner', { plan: 'committed', started_at: '2026-03-15T12:00:00.750Z', anchor_day: 1, discount_percent: '10' });
-    expect(partial).toMatchObject({ started_at: '2026-03-15T12:00:00.000Z', discount_percent: '10', current_period: { start: '2026-03-15T12:00:00.000Z', end: '2026-04-01T00:00:00.000Z' } });
+    expect(partial).toMatchObject({ started_at: '2026-03-15T12:00:00.000Z', discount_percent: '10.0000000', current_period: { start: '2026-03-15T12:00:00.000Z', end: '2026-04-01T00:00:00.000Z' } });
     const [joined] = await api.events(tokens('lj-1', 'late-joiner', 500_000, '2026-03-16T00:00:00Z'));
     expect(joined).toMatchObject({ status: 'accepted', amount: '9.000000000', period: { start: '2026-03-15T12:00:00.000Z' } });
     const steps = (await api.ok('GET', '/v1/events/lj-1/receipt')).receipt.filter((s: any) => s.step === 'discount' || s.step === 'commitment');

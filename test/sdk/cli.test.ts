@@ -187,14 +187,16 @@ describe('tariff usage', () => {
 
   it("prints the current period's usage by meter and group as a table", async () => {
     const { stdout } = await cli(['usage', 'acme', '--url', harness.url, '--api-key', tenant.secretKey]);
-    // gpt-4o: 4,000 input at 2.5 + 300 output at 10 per million = 0.013; gpt-4o-mini: 0.00125 + 0.0005.
+    // A meter shows the part of the charge from its own dimension: gpt-4o's 4,000 input tokens at 2.5 per million =
+    // 0.010 (its 300 output tokens, 0.003, have no meter here); gpt-4o-mini's 500 at 2.5 = 0.00125. The count meter
+    // measures no priced dimension, so it shows no money.
     expect(stdout).toBe(
       [
         'acme · period 2026-03-01T00:00:00.000Z → 2026-04-01T00:00:00.000Z (open) · 3 events · amount 0.014750000',
         'METER         GROUP              AGGREGATION  VALUE  EVENTS       AMOUNT',
-        'input_tokens  model=gpt-4o       sum           4000       2  0.013000000',
-        'input_tokens  model=gpt-4o-mini  sum            500       1  0.001750000',
-        'requests      -                  count            3       3  0.014750000',
+        'input_tokens  model=gpt-4o       sum           4000       2  0.010000000',
+        'input_tokens  model=gpt-4o-mini  sum            500       1  0.001250000',
+        'requests      -                  count            3       3  0.000000000',
         'watermark 2026-03-15T00:00:00.000Z (every event acknowledged before it is included)',
         '',
       ].join('\n'),

@@ -107,10 +107,12 @@ describe('event ingestion', () => {
         event_count: '4',
         // Input tokens' money only: e1's $0.01 and e4's $1.00 of output tokens are not theirs (no meter measures output).
         amount: '2.900200000',
+        // No credit: gross and net are the same.
+        gross_amount: '2.900200000',
         days: [
-          { day: '2026-03-10', value: '800000', event_count: '1', amount: '2.000000000' },
-          { day: '2026-03-11', value: '400100', event_count: '2', amount: '0.900200000' },
-          { day: '2026-03-12', value: '0', event_count: '1', amount: '0.000000000' },
+          { day: '2026-03-10', value: '800000', event_count: '1', amount: '2.000000000', gross_amount: '2.000000000' },
+          { day: '2026-03-11', value: '400100', event_count: '2', amount: '0.900200000', gross_amount: '0.900200000' },
+          { day: '2026-03-12', value: '0', event_count: '1', amount: '0.000000000', gross_amount: '0.000000000' },
         ],
       }),
     ]);

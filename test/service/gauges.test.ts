@@ -64,8 +64,8 @@ describe('time-weighted meters', () => {
     // h100: 2 GPUs for 4 h on the 13th; 0.5 for 22 h then 4 for 2 h on the 14th. a100: 1 GPU for the last hour.
     expect(h100.value).toBe(String(2 * 4 * hour + 0.5 * 22 * hour + 4 * 2 * hour));
     expect(h100.days).toEqual([
-      { day: '2026-03-13', value: String(2 * 4 * hour), event_count: '1', amount: '0.000000000' },
-      { day: '2026-03-14', value: String(0.5 * 22 * hour + 4 * 2 * hour), event_count: '2', amount: '0.000000000' },
+      { day: '2026-03-13', value: String(2 * 4 * hour), event_count: '1', amount: '0.000000000', gross_amount: '0.000000000' },
+      { day: '2026-03-14', value: String(0.5 * 22 * hour + 4 * 2 * hour), event_count: '2', amount: '0.000000000', gross_amount: '0.000000000' },
     ]);
     expect(h100.event_count).toBe('3');
     expect(a100.value).toBe(String(hour));
@@ -78,7 +78,7 @@ describe('time-weighted meters', () => {
     const h100 = march.groups.find((g: any) => g.group.gpu_type === 'h100');
     // 4 GPUs from 03-14 22:00 to 04-01 00:00: 17 days and 2 hours.
     expect(h100.value).toBe(String(2 * 4 * hour + 0.5 * 22 * hour + 4 * (17 * 24 + 2) * hour));
-    expect(h100.days.at(-1)).toEqual({ day: '2026-03-31', value: String(4 * 24 * hour), event_count: '0', amount: '0.000000000' });
+    expect(h100.days.at(-1)).toEqual({ day: '2026-03-31', value: String(4 * 24 * hour), event_count: '0', amount: '0.000000000', gross_amount: '0.000000000' });
 
     const april = await gauge();
     expect(april.groups.map((g: any) => [g.group.gpu_type, g.value, g.event_count]).sort()).toEqual([

@@ -37,6 +37,8 @@ describe('tenant isolation', () => {
   let bInvoiceId: string;
   let bCreditNoteId: string;
   let bReratingId: string;
+  let bEndpointId: string;
+  let bMessageId: string;
 
   async function snapshotOf(tenantId: string) {
     const tables = await harness.database.owner`
@@ -97,6 +99,10 @@ describe('tenant isolation', () => {
     bKeyId = keys.body.data[0].id;
     // B's billing settings, an expiry notice for a grant near its expiry, an SLA credit for a preempted job.
     expect((await asB('PUT', '/v1/billing_settings', { credit_expiry_notice_days: 9 })).status).toBe(200);
+    // B's webhook endpoint (a closed local port: its attempts fail at once), which the notice below becomes a message to.
+    process.env.WEBHOOK_ALLOW_PRIVATE = '1';
+    bEndpointId = (await asB('POST', '/v1/webhook_endpoints', { url: 'http://127.0.0.1:9/b-hook' })).body.id;
+    bMessageId = (await asB('POST', `/v1/webhook_endpoints/${bEndpointId}/test`, {})).body.message_id;
     const expiring = await asB('POST', '/v1/customers/b-customer/credit_grants', { kind: 'promotional', amount: '1', expires_at: '2026-03-20T00:00:00Z' });
     expect(await notifyGrantExpiry(deps, b.tenantId, expiring.body.id)).toBe('notified');
     const preempted = { ...llmEvent('b-preempted', 'b-customer'), properties: { ...llmEvent('x', 'y').properties, outcome: 'preempted' } };
@@ -281,6 +287,30 @@ describe('tenant isolation', () => {
       { route: 'POST /customers/:id/sla_credits', run: asA('POST', '/v1/customers/a-customer/sla_credits', { transaction_id: 'b-preempted', reason: 'x' }), status: 400 },
       { route: 'trpc slaCredits.list', run: asAtrpc('query', 'slaCredits.list', { id: 'b-customer' }), status: 404 },
       { route: 'trpc slaCredits.create', run: asAtrpc('mutation', 'slaCredits.create', { id: 'b-customer', credit: { transaction_id: 'b-preempted', reason: 'x' } }), status: 404 },
+      { route: 'GET /webhook_endpoints', run: asA('GET', '/v1/webhook_endpoints'), status: 200, check: notListed(bEndpointId) },
+      { route: 'POST /webhook_endpoints', run: asA('POST', '/v1/webhook_endpoints', { url: 'http://127.0.0.1:9/a-hook' }), status: 201 },
+      { route: 'GET /webhook_endpoints/:id', run: asA('GET', `/v1/webhook_endpoints/${bEndpointId}`), status: 404 },
+      { route: 'PATCH /webhook_endpoints/:id', run: asA('PATCH', `/v1/webhook_endpoints/${bEndpointId}`, { enabled: false }), status: 404 },
+      { route: 'DELETE /webhook_endpoints/:id', run: asA('DELETE', `/v1/webhook_endpoints/${bEndpointId}`), status: 404 },
+      { route: 'POST /webhook_endpoints/:id/rotate_secret', run: asA('POST', `/v1/webhook_endpoints/${bEndpointId}/rotate_secret`, {}), status: 404 },
+      { route: 'POST /webhook_endpoints/:id/test', run: asA('POST', `/v1/webhook_endpoints/${bEndpointId}/test`, {}), status: 404 },
+      { route: 'POST /webhook_endpoints/:id/replay', run: asA('POST', `/v1/webhook_endpoints/${bEndpointId}/replay`, { since: '2026-01-01T00:00:00Z' }), status: 404 },
+      { route: 'GET /webhook_endpoints/:id/deliveries', run: asA('GET', `/v1/webhook_endpoints/${bEndpointId}/deliveries`), status: 404 },
+      { route: 'GET /webhook_messages', run: asA('GET', '/v1/webhook_messages'), status: 200, check: notListed(bMessageId) },
+      { route: 'GET /webhook_messages/:id/attempts', run: asA('GET', `/v1/webhook_messages/${bMessageId}/attempts`), status: 404 },
+      { route: 'POST /webhook_messages/:id/retry', run: asA('POST', `/v1/webhook_messages/${bMessageId}/retry`, { endpoint_id: bEndpointId }), status: 404 },
+      { route: 'trpc webhooks.list', run: asAtrpc('query', 'webhooks.list'), status: 200, check: notListed(bEndpointId) },
+      { route: 'trpc webhooks.create', run: asAtrpc('mutation', 'webhooks.create', { url: 'http://127.0.0.1:9/a-trpc' }), status: 200 },
+      { route: 'trpc webhooks.get', run: asAtrpc('query', 'webhooks.get', { id: bEndpointId }), status: 404 },
+      { route: 'trpc webhooks.update', run: asAtrpc('mutation', 'webhooks.update', { id: bEndpointId, input: { enabled: false } }), status: 404 },
+      { route: 'trpc webhooks.delete', run: asAtrpc('mutation', 'webhooks.delete', { id: bEndpointId }), status: 404 },
+      { route: 'trpc webhooks.rotateSecret', run: asAtrpc('mutation', 'webhooks.rotateSecret', { id: bEndpointId, input: {} }), status: 404 },
+      { route: 'trpc webhooks.sendTest', run: asAtrpc('mutation', 'webhooks.sendTest', { id: bEndpointId, input: {} }), status: 404 },
+      { route: 'trpc webhooks.replay', run: asAtrpc('mutation', 'webhooks.replay', { id: bEndpointId, input: { since: '2026-01-01T00:00:00Z' } }), status: 404 },
+      { route: 'trpc webhooks.deliveries', run: asAtrpc('query', 'webhooks.deliveries', { id: bEndpointId, input: {} }), status: 404 },
+      { route: 'trpc webhooks.messages', run: asAtrpc('query', 'webhooks.messages', {}), status: 200, check: notListed(bMessageId) },
+      { route: 'trpc webhooks.attempts', run: asAtrpc('query', 'webhooks.attempts', { message_id: bMessageId }), status: 404 },
+      { route: 'trpc webhooks.retry', run: asAtrpc('mutation', 'webhooks.retry', { message_id: bMessageId, endpoint_id: bEndpointId }), status: 404 },
       { route: 'GET /notifications', run: asA('GET', '/v1/notifications'), status: 200, check: (r) => expect(r.body.data).toEqual([]) },
       { route: 'trpc notifications.list', run: asAtrpc('query', 'notifications.list', {}), status: 200, check: (r) => expect(r.body.data).toEqual([]) },
       { route: 'GET /billing_settings', run: asA('GET', '/v1/billing_settings'), status: 200, check: (r) => expect(r.body).toEqual({ credit_expiry_notice_days: 7 }) },

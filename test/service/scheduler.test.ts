@@ -10,16 +10,8 @@ import { loadConfig, type Config } from '../../service/src/platform/config.ts';
 import { createLogger } from '../../service/src/platform/log.ts';
 import { createTestDatabase, type TestDatabase } from '../../service/src/platform/test-database.ts';
 import { startService, type RunningService } from '../../service/src/start.ts';
+import { eventually } from '../wait.ts';
 
-const until = async <T>(what: string, probe: () => Promise<T | undefined>, seconds = 180): Promise<T> => {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-};
 
 describe.each(['postgresql', 'pglite'] as const)('scheduled billing under startService on %s', (kind) => {
   let service: RunningService;
@@ -80,10 +72,10 @@ describe.each(['postgresql', 'pglite'] as const)('scheduled billing under startS
     await call('POST', '/v1/customers', { external_id: 'scheduled-co', currency: 'USD' });
     await call('POST', '/v1/customers/scheduled-co/subscriptions', { plan: 'monthly', started_at: lastMonth });
 
-    const invoice = await until('the ended period to be invoiced', async () => {
+    const invoice = await eventually('the ended period to be invoiced', async () => {
       const list = await call('GET', '/v1/invoices?customer_id=scheduled-co');
       return list.data.find((i: any) => i.status === 'finalized');
-    });
+    }, { limitMs: 180_000, intervalMs: 500 });
     expect(invoice).toMatchObject({ status: 'finalized', kind: 'invoice', total: '10.000000000', period: { start: new Date(lastMonth).toISOString() } });
     expect(invoice.number).toMatch(/^INV-\d{6}$/);
     const audit = await call('GET', `/v1/audit_log?entity_type=invoice&entity_id=${invoice.id}`);
@@ -92,14 +84,14 @@ describe.each(['postgresql', 'pglite'] as const)('scheduled billing under startS
       ['invoice.finalized', 'system'],
     ]);
 
-    await until('maintenance to archive and delete the old jobs', async () => {
+    await eventually('maintenance to archive and delete the old jobs', async () => {
       const [row] = await service.db.unsafe(
         `select (select count(*)::int from pgboss.job where id = $1) as in_job, (select count(*)::int from pgboss.archive where id = $1) as archived,
                 (select count(*)::int from pgboss.archive where id = $2) as old_archive`,
         [seededJob, seededArchive],
       );
       return row.in_job === 0 && row.archived === 1 && row.old_archive === 0 ? row : undefined;
-    }, 60);
+    }, { intervalMs: 500 });
 
     const ready = (await (await fetch(`${service.url}/readyz`)).json()) as any;
     expect(ready).toMatchObject({ status: 'ready', jobs: { status: 'ok', scheduler: true, maintenance: true, errors: 0, last_error: null, failed: 0, retrying: 0 } });

@@ -9,8 +9,12 @@ import { appRouter, createApp } from '../../service/src/app.ts';
 import { closePeriod } from '../../service/src/domains/invoices/service.ts';
 import { silentLogger } from '../../service/src/platform/log.ts';
 import { createMetrics } from '../../service/src/platform/metrics.ts';
+import { startReceiver, type Receiver } from '../webhooks/receiver.ts';
 import { checkResponse } from './openapi-check.ts';
 import { exampleBook, rest, signUpTenant, startService, trpc, type Harness, type TenantFixture } from './harness.ts';
+
+// Webhook endpoints point at a local receiver (a loopback address, refused unless allowed).
+process.env.WEBHOOK_ALLOW_PRIVATE = '1';
 
 type Path = (string | number)[];
 interface RestTemplate {
@@ -75,10 +79,11 @@ function getAt(value: unknown, path: Path): unknown {
 describe('strings on every write path', () => {
   let harness: Harness;
   let tenant: TenantFixture;
+  let receiver: Receiver;
   let innocentSeq = 0;
   const endpoints: Endpoint[] = [];
-  const noInput = new Set(['GET /api_keys', 'GET /billing_settings', 'GET /users', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json']);
-  const noInputProcedures = new Set(['auth.logout', 'auth.me', 'auth.resendVerification', 'users.list', 'apiKeys.list', 'wallets.settings']);
+  const noInput = new Set(['GET /api_keys', 'GET /billing_settings', 'GET /users', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /webhook_endpoints']);
+  const noInputProcedures = new Set(['auth.logout', 'auth.me', 'auth.resendVerification', 'users.list', 'apiKeys.list', 'wallets.settings', 'webhooks.list']);
 
   /** `authorization`: what the route authenticates with, when not the tenant's secret key (e.g. a session for logout). */
   const restEndpoint = (route: string, template: RestTemplate, authorization?: () => string) => {
@@ -216,6 +221,16 @@ describe('strings on every write path', () => {
     const estimate = { price_book: 'llm', events: [llmEvent('quote-1')], states: { acme: { counters: {} } } };
     const check = { estimated_cost: '1', event_type: 'llm.completion', card: 'openai/gpt-4o', project: 'p1' };
     const sla = { transaction_id: 'seed-preempted', reason: 'Reclaimed', percent: '50' };
+    // A webhook endpoint (its test sends reach the receiver), two the fuzz may delete, and a message of its.
+    receiver = await startReceiver();
+    const hookUrl = `${receiver.url}/hook`;
+    const hook = await ok('POST', '/v1/webhook_endpoints', { url: hookUrl, description: 'Seed' });
+    const spareHooks: string[] = [];
+    for (let i = 0; i < 2; i++) spareHooks.push((await ok('POST', '/v1/webhook_endpoints', { url: `${receiver.url}/spare-${i}` })).id as string);
+    const messageId = (await ok('POST', `/v1/webhook_endpoints/${hook.id}/test`, {})).message_id as string;
+    const hookChanges = { url: hookUrl, description: 'ERP sync\nsecond line', event_types: ['webhook.test', 'invoice.paid'] };
+    const testSend = { event_type: 'webhook.test', payload: { note: 'hello', nested: { list: ['a', 'b'] } } };
+    const replay = { since: '2026-03-01T00:00:00Z', until: '2026-03-16T00:00:00Z', include_succeeded: true };
 
     restEndpoint('POST /events', { body: { events: [llmEvent('fuzz-event')] } });
     restEndpoint('POST /estimates', { body: estimate });
@@ -290,6 +305,17 @@ describe('strings on every write path', () => {
     restEndpoint('POST /price_books/:code/import', { path: { code: 'catalogue' }, body: { ...catalogueUpdate, preview_digest: digest } });
     restEndpoint('POST /customers/:id/periods/close', { path: { id: 'sub' }, body: { period_start: '2026-02-01T00:00:00Z' } });
     restEndpoint('GET /notifications', { query: { customer_id: 'acme', type: 'credit_grant.expiring' } });
+    restEndpoint('POST /webhook_endpoints', { body: { url: `${receiver.url}/created`, description: 'ERP', event_types: ['invoice.paid'], enabled: true } });
+    restEndpoint('GET /webhook_endpoints/:id', { path: { id: hook.id } });
+    restEndpoint('PATCH /webhook_endpoints/:id', { path: { id: hook.id }, body: hookChanges });
+    restEndpoint('DELETE /webhook_endpoints/:id', { path: { id: spareHooks[0] } });
+    restEndpoint('POST /webhook_endpoints/:id/rotate_secret', { path: { id: hook.id }, body: { overlap_seconds: 60 } });
+    restEndpoint('POST /webhook_endpoints/:id/test', { path: { id: hook.id }, body: testSend });
+    restEndpoint('POST /webhook_endpoints/:id/replay', { path: { id: hook.id }, body: replay });
+    restEndpoint('GET /webhook_endpoints/:id/deliveries', { path: { id: hook.id }, query: { status: 'succeeded', limit: '10', starting_after: messageId } });
+    restEndpoint('GET /webhook_messages', { query: { event_type: 'webhook.test', since: '2026-03-01T00:00:00Z', until: '2026-03-16T00:00:00Z', limit: '10' } });
+    restEndpoint('GET /webhook_messages/:id/attempts', { path: { id: messageId }, query: { endpoint_id: hook.id } });
+    restEndpoint('POST /webhook_messages/:id/retry', { path: { id: messageId }, body: { endpoint_id: hook.id } });
 
     trpcEndpoint('auth.signup', 'mutation', { tenant_name: 'Fuzzed', email: 'fuzzed@example.com', password: 'correct horse battery staple', name: 'F' });
     trpcEndpoint('auth.login', 'mutation', login);
@@ -360,9 +386,21 @@ describe('strings on every write path', () => {
     trpcEndpoint('slaCredits.list', 'query', { id: 'acme' });
     trpcEndpoint('slaCredits.create', 'mutation', { id: 'acme', credit: sla });
     trpcEndpoint('notifications.list', 'query', { customer_id: 'acme' });
+    trpcEndpoint('webhooks.create', 'mutation', { url: `${receiver.url}/created-trpc`, description: 'ERP', event_types: ['credit_note.issued'] });
+    trpcEndpoint('webhooks.get', 'query', { id: hook.id });
+    trpcEndpoint('webhooks.update', 'mutation', { id: hook.id, input: hookChanges });
+    trpcEndpoint('webhooks.delete', 'mutation', { id: spareHooks[1] });
+    trpcEndpoint('webhooks.rotateSecret', 'mutation', { id: hook.id, input: { overlap_seconds: 0 } });
+    trpcEndpoint('webhooks.sendTest', 'mutation', { id: hook.id, input: testSend });
+    trpcEndpoint('webhooks.replay', 'mutation', { id: hook.id, input: replay });
+    trpcEndpoint('webhooks.deliveries', 'query', { id: hook.id, input: { status: 'pending', limit: 10, starting_after: messageId } });
+    trpcEndpoint('webhooks.messages', 'query', { event_type: 'webhook.test', since: '2026-03-01T00:00:00Z', limit: 10 });
+    trpcEndpoint('webhooks.attempts', 'query', { message_id: messageId, endpoint_id: hook.id });
+    trpcEndpoint('webhooks.retry', 'mutation', { message_id: messageId, endpoint_id: hook.id });
   });
   afterAll(async () => {
     await harness?.close();
+    await receiver?.close();
   });
 
   it('covers every REST route and tRPC procedure that takes input', () => {

@@ -25,7 +25,8 @@ export type Permission =
   | 'budgets.write'
   | 'plans.write'
   | 'subscriptions.write'
-  | 'invoices.write';
+  | 'invoices.write'
+  | 'webhooks.manage';
 
 const reads: Permission[] = ['customers.read', 'meters.read', 'price_books.read', 'usage.read', 'estimates.create', 'billing.read', 'entitlements.check'];
 const billing: Permission[] = [
@@ -41,7 +42,7 @@ const billing: Permission[] = [
   'subscriptions.write',
   'invoices.write',
 ];
-const admin: Permission[] = [...billing, 'users.manage', 'api_keys.manage'];
+const admin: Permission[] = [...billing, 'users.manage', 'api_keys.manage', 'webhooks.manage'];
 
 /** A publishable key is embeddable in a browser or edge worker: it reads prices and estimates, nothing else. */
 export type Principal = Role | 'publishable';

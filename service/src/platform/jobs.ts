@@ -17,8 +17,8 @@ export interface JobSender {
 
 export interface JobDefinition {
   name: string;
-  /** stately: at most one queued and one running job per singleton key. */
-  policy: 'standard' | 'stately';
+  /** stately: at most one queued and one running job per singleton key; short: at most one queued. */
+  policy: 'standard' | 'stately' | 'short';
   /** Thin: parse the payload, call one service function. */
   handle(deps: Deps, data: unknown, jobs: JobSender): Promise<void>;
   /**

@@ -1,6 +1,6 @@
 // Amounts on the wire: what is wrong with a refused one is said plainly, never "must be a decimal string".
 import { describe, expect, it } from 'vitest';
-import { moneyAmount } from './money.ts';
+import { formatPercent, moneyAmount } from './money.ts';
 
 const reason = (value: unknown): string => {
   const parsed = moneyAmount.safeParse(value);
@@ -23,5 +23,17 @@ describe('moneyAmount', () => {
     [undefined, 'is required'],
   ])('given %j, answers %s', (value, expected) => {
     expect(reason(value)).toBe(expected);
+  });
+});
+
+describe('formatPercent', () => {
+  it.each([
+    ['12.5', '12.5000000'],
+    ['0', '0.0000000'],
+    ['100', '100.0000000'],
+    ['0.0000001', '0.0000001'],
+    ['12.5000000', '12.5000000'],
+  ])('prints %s as %s (7 decimals, as stored and as the kernel prints it)', (value, printed) => {
+    expect(formatPercent(value)).toBe(printed);
   });
 });

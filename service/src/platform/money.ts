@@ -59,3 +59,14 @@ export const moneyAmount = text(40, { typeError: 'must be a string such as "12.5
 
 /** A strictly positive amount. */
 export const positiveMoneyAmount = moneyAmount.refine((value) => toNano(value) > 0n, 'must be greater than 0');
+
+/**
+ * A percentage (a stored `numeric(10, 7)` or what a request gave, e.g. "12.5") in its one printed form: 7 decimals,
+ * "12.5000000", as the kernel's receipts print it; like money (9 decimals) and quantities (6), so that a create
+ * answer and every later read print it alike.
+ */
+export function formatPercent(value: string): string {
+  const parsed = parseScaled(value, 7);
+  if (!parsed.ok) throw new Error(`not a percentage: ${value}`);
+  return `${parsed.value / 10_000_000n}.${(parsed.value % 10_000_000n).toString().padStart(7, '0')}`;
+}

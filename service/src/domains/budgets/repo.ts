@@ -186,6 +186,33 @@ export function recordScopedSpend({ db, tenantId }: TenantScope, charges: Scoped
   ]);
 }
 
+export interface BlockingScopedBudget {
+  customerId: string;
+  periodStart: Date;
+  kind: ScopeKind;
+  value: string;
+  amount: string;
+  /** The scope's spend in the period so far (0 when none is recorded). */
+  spend: string;
+}
+
+/**
+ * The blocking budgets per API key or project tag of the given customers' periods, with each scope's spend so far:
+ * ingestion reads them under the period lock (events/service.ts), so the spend is the committed one.
+ */
+export async function findBlockingScopedBudgets({ db, tenantId }: TenantScope, periods: { customerId: string; start: Date }[]): Promise<BlockingScopedBudget[]> {
+  if (periods.length === 0) return [];
+  const rows = await db`
+    select b.customer_id, p.period_start, b.scope_kind, b.scope_value, b.amount::text, coalesce(s.spend, 0)::text as spend
+    from scoped_budgets b
+    join json_to_recordset(${JSON.stringify(periods.map((p) => ({ customer_id: p.customerId, period_start: p.start.toISOString() })))}::text::json)
+      as p(customer_id uuid, period_start timestamptz) on p.customer_id = b.customer_id
+    left join scoped_spend s on s.tenant_id = b.tenant_id and s.customer_id = b.customer_id and s.period_start = p.period_start
+      and s.scope_kind = b.scope_kind and s.scope_value = b.scope_value
+    where b.tenant_id = ${tenantId} and b.enforcement = 'block'`;
+  return rows.map((r) => ({ customerId: r.customer_id, periodStart: r.period_start, kind: r.scope_kind, value: r.scope_value, amount: r.amount, spend: r.spend }));
+}
+
 /** The spend of the given scopes in the customer's period containing `at`, by "kind:value". */
 export async function findScopedSpend({ db, tenantId }: TenantScope, customerId: string, at: Date, scopes: { kind: ScopeKind; value: string }[]): Promise<Map<string, string>> {
   if (scopes.length === 0) return new Map();

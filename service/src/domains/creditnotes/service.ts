@@ -18,6 +18,7 @@ import { revenueByKind } from '../invoices/service.ts';
 import { accounts, postTransactions } from '../ledger/service.ts';
 import { allocateProRata } from './allocate.ts';
 import * as repo from './repo.ts';
+import * as notificationsRepo from '../notifications/repo.ts';
 import type { CreateCreditNoteInput, ListCreditNotesInput } from './schema.ts';
 
 /** One line of a credit note before rounding: what it credits (positive lowers what the customer owes). */
@@ -183,6 +184,24 @@ export async function issueCreditNoteLocked(
     ],
     now,
   );
+  await notificationsRepo.recordOnce(scope, {
+    id: crypto.randomUUID(),
+    type: 'credit_note.issued',
+    customerId: invoice.customerId,
+    subjectId: id,
+    payload: {
+      credit_note_id: id,
+      number,
+      invoice_id: invoice.id,
+      invoice_number: invoice.number,
+      customer_id: invoice.customerExternalId,
+      currency: invoice.currency,
+      total: formatMoney(rounded.total),
+      reason: draft.reason,
+      origin: draft.origin,
+    },
+    createdAt: now,
+  });
   return id;
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Decimal } from 'decimal.js';
-import { aggregateEvents, matchesFilters, meterShares, numericValue, timeWeighted, type CountedEvent, type MeterDefinition } from './aggregate.ts';
+import { aggregateEvents, creditsInReceipt, matchesFilters, meterShares, numericValue, timeWeighted, type CountedEvent, type MeterDefinition } from './aggregate.ts';
 import { billingPeriodOf } from './service.ts';
 
 const meter = (over: Partial<MeterDefinition>): MeterDefinition => ({ id: 'm', eventType: 'llm', aggregation: 'sum', property: 'tokens', groupBy: [], filters: [], ...over });
@@ -162,5 +162,18 @@ describe('meterShares', () => {
 
   it('splits a negative correction (re-rating: the old amount out) as the exact opposite of the amount in', () => {
     expect(meterShares([input, output], { ...charged, amountNano: -900_000_001n })).toEqual([-270_000_000n, -630_000_001n]);
+  });
+
+  it('stores per meter the gross (before credits) beside the net, each split by the same rule and adding up exactly', () => {
+    // $1.000000001 before credits, $0.100000000 drawn from credit; the receipt's credit step is what re-rating reads.
+    const withCredit = { ...charged, grossNano: 1_000_000_001n, receipt: [...receipt, { step: 'credit', amount: '0.100000000' }] };
+    expect(creditsInReceipt(withCredit.receipt)).toBe(100_000_000n);
+    const deltas = aggregateEvents([input, output], [withCredit]);
+    expect(deltas.map((d) => [d.meterId, d.grossNano, d.amountNano])).toEqual([
+      ['in', 300_000_000n, 270_000_000n],
+      ['out', 700_000_001n, 630_000_001n],
+    ]);
+    // Without a gross, the gross is the amount (no credit drawn).
+    expect(aggregateEvents([input, output], [charged]).map((d) => d.grossNano)).toEqual([270_000_000n, 630_000_001n]);
   });
 });

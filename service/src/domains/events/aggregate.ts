@@ -19,6 +19,8 @@ export interface CountedEvent {
   eventType: string;
   properties: Record<string, unknown>;
   amountNano: bigint;
+  /** The event's charge before credits (the amount plus the credit it drew); the amount when absent. */
+  grossNano?: bigint;
   /** The receipt's steps: each charge's price by its dimension decides each meter's share of the amount. */
   receipt?: readonly { step: string; charge?: number; dimension?: string; amount?: string }[];
 }
@@ -32,16 +34,27 @@ export function chargeByDimension(receipt: CountedEvent['receipt']): Map<string,
     if (step.step === 'price' && step.charge !== undefined && step.amount !== undefined) {
       const dimension = dimensionOf.get(step.charge);
       if (dimension === undefined) continue;
-      const [whole, fraction = ''] = step.amount.replace('-', '').split('.');
-      const nano = BigInt(whole) * 1_000_000_000n + BigInt((fraction + '000000000').slice(0, 9));
-      byDimension.set(dimension, (byDimension.get(dimension) ?? 0n) + (step.amount.startsWith('-') ? -nano : nano));
+      byDimension.set(dimension, (byDimension.get(dimension) ?? 0n) + toNanoUnits(step.amount));
     }
   }
   return byDimension;
 }
 
+/** Nano-units of credit an event drew, from its receipt's `credit` steps. */
+export function creditsInReceipt(receipt: CountedEvent['receipt']): bigint {
+  let total = 0n;
+  for (const step of receipt ?? []) if (step.step === 'credit' && step.amount !== undefined) total += toNanoUnits(step.amount);
+  return total;
+}
+
+function toNanoUnits(amount: string): bigint {
+  const [whole, fraction = ''] = amount.replace('-', '').split('.');
+  const nano = BigInt(whole) * 1_000_000_000n + BigInt((fraction + '000000000').slice(0, 9));
+  return amount.startsWith('-') ? -nano : nano;
+}
+
 /**
- * Pure: each counting meter's part of an event's amount. The amount is split over the charged dimensions in
+ * Pure: each counting meter's part of an event's amount (net of credits, or `amount` given: the gross). The amount is split over the charged dimensions in
  * proportion to their charges, exactly (largest remainder, allocate.ts), and each dimension's part goes to the
  * meter measuring that property (a `sum` meter first, else the first such meter; the others show none of it),
  * so two meters on one event type never both show the whole and a meter of input tokens never shows output
@@ -49,9 +62,9 @@ export function chargeByDimension(receipt: CountedEvent['receipt']): Map<string,
  * dimension. When none of them measures a charged dimension (a count meter alone, a flat fee), the amount is
  * split evenly among them, so they still add up to the charge.
  */
-export function meterShares(meters: readonly MeterDefinition[], event: CountedEvent): bigint[] {
+export function meterShares(meters: readonly MeterDefinition[], event: CountedEvent, amount: bigint = event.amountNano): bigint[] {
   if (meters.length === 0) return [];
-  if (event.amountNano === 0n) return meters.map(() => 0n);
+  if (amount === 0n) return meters.map(() => 0n);
   const charges = chargeByDimension(event.receipt);
   const owners = new Map<string, number>();
   meters.forEach((meter, i) => {
@@ -62,9 +75,9 @@ export function meterShares(meters: readonly MeterDefinition[], event: CountedEv
   const dimensions = [...charges.keys()];
   const weights = dimensions.map((d) => (charges.get(d)! > 0n ? charges.get(d)! : 0n));
   if (owners.size === 0 || weights.every((w) => w === 0n)) {
-    return allocateProRata(event.amountNano, meters.map(() => 1n), 1n);
+    return allocateProRata(amount, meters.map(() => 1n), 1n);
   }
-  const parts = allocateProRata(event.amountNano, weights, 1n);
+  const parts = allocateProRata(amount, weights, 1n);
   const shares = meters.map(() => 0n);
   dimensions.forEach((d, i) => {
     const owner = owners.get(d);
@@ -86,6 +99,8 @@ export interface AggregateDelta {
   latestValue: Decimal | null;
   latestAt: Date | null;
   amountNano: bigint;
+  /** The same before credits. */
+  grossNano: bigint;
   uniqueValues: Set<string>;
 }
 
@@ -154,6 +169,7 @@ export function aggregateEvents(meters: MeterDefinition[], events: CountedEvent[
     const eventKey = `${event.customerId}|${event.periodStart.getTime()}|${day}`;
     const matching = counting.filter((meter) => matchesFilters(meter.filters, event.properties));
     const shares = meterShares(matching, event);
+    const grossShares = meterShares(matching, event, event.grossNano ?? event.amountNano);
     for (const [m, meter] of matching.entries()) {
       const groupKey: Record<string, string | null> = {};
       for (const p of meter.groupBy) groupKey[p] = stringValue(event.properties[p]);
@@ -172,12 +188,14 @@ export function aggregateEvents(meters: MeterDefinition[], events: CountedEvent[
           latestValue: null,
           latestAt: null,
           amountNano: 0n,
+          grossNano: 0n,
           uniqueValues: new Set(),
         };
         byKey.set(key, delta);
       }
       delta.eventCount += 1;
       delta.amountNano += shares[m];
+      delta.grossNano += grossShares[m];
       const raw = meter.property === null ? undefined : event.properties[meter.property];
       switch (meter.aggregation) {
         case 'sum':

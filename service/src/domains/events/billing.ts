@@ -33,6 +33,27 @@ export interface CustomerBilling {
   blockingBudget?: bigint;
   /** Only customers with a budget per API key or project tag have spend attributed to scopes. */
   hasScopedBudget?: boolean;
+  /** Whether one of those budgets blocks: ingestion then reads them with their spend (events/service.ts findBlocks). */
+  hasBlockingScopedBudget?: boolean;
+}
+
+/** A blocking budget per API key or project tag in one period: its amount and the scope's spend before the batch. */
+export interface ScopedLimit {
+  kind: 'api_key' | 'project';
+  value: string;
+  amount: bigint;
+  spend: bigint;
+}
+
+/** Scoped limits by `${periodKey}|${kind}|${value}`: the blocking scoped budgets of the locked periods of customers who have one. */
+export async function loadScopedLimits(scope: TenantScope, periods: { customerId: string; start: Date }[]): Promise<Map<string, ScopedLimit>> {
+  const rows = await budgetsRepo.findBlockingScopedBudgets(scope, periods);
+  return new Map(
+    rows.map((r) => [
+      `${repo.periodKey({ customerId: r.customerId, start: r.periodStart })}|${r.kind}|${r.value}`,
+      { kind: r.kind, value: r.value, amount: toNano(r.amount), spend: toNano(r.spend) },
+    ]),
+  );
 }
 
 export interface EventCredits {
@@ -64,6 +85,7 @@ export async function loadBilling(scope: TenantScope, externalIds: string[]): Pr
       hasBudget: context.hasBudget,
       ...(context.blockingBudget !== null ? { blockingBudget: toNano(context.blockingBudget) } : {}),
       hasScopedBudget: context.hasScopedBudget,
+      hasBlockingScopedBudget: context.hasBlockingScopedBudget,
     });
   }
   return billing;
@@ -148,7 +170,8 @@ function balanceAt(billing: CustomerBilling, at: Date): bigint {
 
 /**
  * The outbox's word that a customer crossed a blocking limit: `budget.blocked` and `credits.exhausted`, each once
- * per customer and period (the first event that crossed it), for webhooks to deliver.
+ * per customer and period (the first event that crossed it), and `budget.blocked` once per scope and period for a
+ * budget per API key or project tag, for webhooks to deliver.
  */
 export function notifyBlocks(
   scope: TenantScope,
@@ -160,7 +183,8 @@ export function notifyBlocks(
   for (const crossing of crossings) {
     for (const block of crossing.blocks) {
       const type = block.code === 'budget_exceeded' ? 'budget.blocked' : 'credits.exhausted';
-      const subjectId = `${crossing.customerId}:${crossing.periodStart.toISOString()}`;
+      // A budget per API key or project tag is its own subject: each scope's crossing is told once per period.
+      const subjectId = `${crossing.customerId}:${crossing.periodStart.toISOString()}${block.scope_value === undefined ? '' : `:${block.limit}:${block.scope_value}`}`;
       if (seen.has(`${type}|${subjectId}`)) continue;
       seen.add(`${type}|${subjectId}`);
       notifications.push({

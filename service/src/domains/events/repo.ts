@@ -224,15 +224,16 @@ export async function upsertAggregates({ db, tenantId }: TenantScope, deltas: Ag
     latest_value: d.latestValue?.toFixed() ?? null,
     latest_at: d.latestAt,
     amount: formatNano(d.amountNano),
+    gross_amount: formatNano(d.grossNano),
   }));
   await db`
     insert into usage_aggregates as a (tenant_id, customer_id, period_start, meter_id, day, group_key, event_count,
-                                       value_sum, value_max, latest_value, latest_at, amount)
+                                       value_sum, value_max, latest_value, latest_at, amount, gross_amount)
     select ${tenantId}, d.customer_id, d.period_start, d.meter_id, d.day, d.group_key, d.event_count,
-           d.value_sum, d.value_max, d.latest_value, d.latest_at, d.amount
+           d.value_sum, d.value_max, d.latest_value, d.latest_at, d.amount, d.gross_amount
     from json_to_recordset(${asJson(db, rows)})
       as d(customer_id uuid, period_start timestamptz, meter_id uuid, day date, group_key jsonb, event_count bigint,
-           value_sum numeric, value_max numeric, latest_value numeric, latest_at timestamptz, amount numeric)
+           value_sum numeric, value_max numeric, latest_value numeric, latest_at timestamptz, amount numeric, gross_amount numeric)
     on conflict (tenant_id, customer_id, period_start, meter_id, day, group_key) do update set
       event_count = a.event_count + excluded.event_count,
       value_sum = case when excluded.value_sum is null then a.value_sum else coalesce(a.value_sum, 0) + excluded.value_sum end,
@@ -240,7 +241,8 @@ export async function upsertAggregates({ db, tenantId }: TenantScope, deltas: Ag
       latest_value = case when excluded.latest_at is not null and (a.latest_at is null or excluded.latest_at >= a.latest_at)
                           then excluded.latest_value else a.latest_value end,
       latest_at = greatest(a.latest_at, excluded.latest_at),
-      amount = a.amount + excluded.amount`;
+      amount = a.amount + excluded.amount,
+      gross_amount = a.gross_amount + excluded.gross_amount`;
 }
 
 /** Values seen by unique_count meters; after upsertAggregates (each value row references its aggregate). */
@@ -278,13 +280,14 @@ export interface AggregateRow {
   latestValue: string | null;
   latestAt: Date | null;
   amount: string;
+  grossAmount: string;
   uniqueCount: bigint;
 }
 
 export async function listAggregates({ db, tenantId }: TenantScope, customerId: string, periodStart: Date): Promise<AggregateRow[]> {
   const rows = await db`
     select a.meter_id, to_char(a.day, 'YYYY-MM-DD') as day, a.group_key, a.event_count, a.value_sum::text, a.value_max::text,
-           a.latest_value::text, a.latest_at, a.amount::text,
+           a.latest_value::text, a.latest_at, a.amount::text, a.gross_amount::text,
            (select count(*) from usage_unique_values u
             where u.tenant_id = a.tenant_id and u.customer_id = a.customer_id and u.period_start = a.period_start
               and u.meter_id = a.meter_id and u.day = a.day and u.group_key = a.group_key) as unique_count
@@ -301,6 +304,7 @@ export async function listAggregates({ db, tenantId }: TenantScope, customerId: 
     latestValue: r.latest_value,
     latestAt: r.latest_at,
     amount: r.amount,
+    grossAmount: r.gross_amount,
     uniqueCount: r.unique_count,
   }));
 }
@@ -408,6 +412,8 @@ export interface BillingContextRow {
   /** The amount of the customer's budget when it blocks. */
   blockingBudget: string | null;
   hasScopedBudget: boolean;
+  /** Whether a budget per API key or project tag of the customer blocks (events/service.ts findBlocks). */
+  hasBlockingScopedBudget: boolean;
   subscription: SubscriptionTermsRow | undefined;
 }
 
@@ -418,6 +424,7 @@ export async function findBillingContexts({ db, tenantId }: TenantScope, externa
            exists (select 1 from budgets b where b.tenant_id = c.tenant_id and b.customer_id = c.id) as has_budget,
            (select b.amount::text from budgets b where b.tenant_id = c.tenant_id and b.customer_id = c.id and b.enforcement = 'block') as blocking_budget,
            exists (select 1 from scoped_budgets sb where sb.tenant_id = c.tenant_id and sb.customer_id = c.id) as has_scoped_budget,
+           exists (select 1 from scoped_budgets sb where sb.tenant_id = c.tenant_id and sb.customer_id = c.id and sb.enforcement = 'block') as has_blocking_scoped_budget,
            s.started_at, s.anchor_day, s.anchor_month, s.discount_percent::text,
            p.billing_interval, p.allowances, p.minimum_spend::text, p.base_fee::text, p.code as plan_code, p.name as plan_name, p.invoice_grace_seconds
     from customers c
@@ -435,6 +442,7 @@ export async function findBillingContexts({ db, tenantId }: TenantScope, externa
         hasBudget: r.has_budget,
         blockingBudget: r.blocking_budget,
         hasScopedBudget: r.has_scoped_budget,
+        hasBlockingScopedBudget: r.has_blocking_scoped_budget,
         subscription: r.started_at ? fromDbTerms(r) : undefined,
       },
     ]),

@@ -1,7 +1,7 @@
 // Ingestion: validate each event, deduplicate, rate with the kernel and store everything in one transaction;
 // and the reads that explain it (usage per period, one event's receipt).
 import type { ApiSchemas } from '../../platform/api.ts';
-import { formatMoney, limitsCrossed, parseInstant, parseScaled, type CustomerState, type OnBlock as KernelOnBlock, type RatedEvent, type StateMap, type UsageEvent } from '@tariff/core-wasm';
+import { formatMoney, limitsCrossed, parseInstant, parseScaled, type CustomerState, type OnBlock as KernelOnBlock, type RatedEvent, type ScopedBudget, type StateMap, type UsageEvent } from '@tariff/core-wasm';
 import { Decimal } from 'decimal.js';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
@@ -298,6 +298,11 @@ async function rateAndStore(
 
   const periods = await repo.lockPeriods(scope, located.map((p) => ({ customerId: p.customerId, ...p.period })), now, (key) => knownPeriods.has(key));
   const locked = [...periods.keys()];
+  // Blocking budgets per API key or project tag, read under the period lock (one statement, only for customers
+  // who have one): their spend is the committed one.
+  const scopedPeriods = new Map<string, { customerId: string; start: Date }>();
+  for (const p of located) if (billings.get(p.event.customer_id)?.hasBlockingScopedBudget) scopedPeriods.set(p.periodKey, { customerId: p.customerId, start: p.period.start });
+  const scopedLimits = scopedPeriods.size > 0 ? await billing.loadScopedLimits(scope, [...scopedPeriods.values()]) : new Map<string, billing.ScopedLimit>();
   // An event for a closed period (its invoice is final) is rated in it all the same and billed as an
   // adjustment on the customer's next invoice (billing.billLateEvents below).
 
@@ -321,7 +326,7 @@ async function rateAndStore(
     for (const [id, b] of billings) b.balances = new Map(balancesBefore.get(id)!);
     credits.clear();
     accepted = await rateInOrder(located.filter((p) => !refused.has(p.slot)), books, states, outcomes, billings, credits);
-    const found = findBlocks(accepted, periods, billings);
+    const found = findBlocks(accepted, periods, billings, scopedLimits);
     blocks = found.blocks;
     if (found.refuse.size === 0) break;
     for (const [p, block] of found.refuse) refused.set(p.slot, { p, block });
@@ -351,7 +356,7 @@ async function rateAndStore(
     delta.amount += amount;
     delta.count += 1;
     deltas.set(a.periodKey, delta);
-    counted.push({ customerId: a.customerId, periodStart: a.period.start, occurredAt: a.occurredAt, eventType: a.event.event_type, properties: a.event.properties, amountNano: amount, receipt: a.result.receipt });
+    counted.push({ customerId: a.customerId, periodStart: a.period.start, occurredAt: a.occurredAt, eventType: a.event.event_type, properties: a.event.properties, amountNano: amount, grossNano: amount + (credits.get(a.event.transaction_id)?.applied ?? 0n), receipt: a.result.receipt });
     outcomes[a.slot] = {
       index: a.index,
       transaction_id: a.event.transaction_id,
@@ -515,32 +520,50 @@ async function rateInOrder(
 
 /**
  * The blocking limits each accepted event takes its customer past, walking the events in the order they were
- * rated with the period's spend as budgets count it (what is left to bill plus credits drawn). The rule is the
- * kernel host's limitsCrossed, which the SDK's estimator applies too. `refuse` has the events sent with
- * `on_block: "refuse"` that would exceed a budget: they are taken out and the rest rated again.
+ * rated with the period's spend as budgets count it (what is left to bill plus credits drawn): a `block` budget
+ * exceeded after the event, the customer's or one of its budgets per API key (the key that sent the event) or
+ * project tag (the event's `project` property), and for a customer who blocks on depletion, a remainder credits
+ * did not cover (the kernel rated it as overage because the request accepts such events). `refuse` has the events
+ * sent with `on_block: "refuse"` that would exceed a budget: they are taken out and the rest rated again.
+ * The rule is the kernel host's limitsCrossed, which the SDK's estimator applies too.
  */
 function findBlocks(
   accepted: (Located & { result: RatedLine })[],
   periods: Map<string, repo.PeriodRow>,
   billings: Map<string, billing.CustomerBilling>,
+  scopedLimits: Map<string, billing.ScopedLimit>,
 ): { blocks: Map<Located, Block[]>; refuse: Map<Located, Block> } {
   const blocks = new Map<Located, Block[]>();
   const refuse = new Map<Located, Block>();
   const spends = new Map<string, bigint>();
+  const scopedSpends = new Map<string, bigint>();
   for (const a of [...accepted].sort((x, y) => x.slot - y.slot)) {
     const customer = billings.get(a.event.customer_id);
     const row = periods.get(a.periodKey)!;
+    // The scopes the event counts for, as ingestion attributes spend to them (billing.writeBilling).
+    const project = typeof a.event.properties?.project === 'string' ? a.event.properties.project : null;
+    const scopes: { key: string; budget: ScopedBudget }[] = [];
+    for (const [kind, value] of [['api_key', a.apiKeyId], ['project', project]] as const) {
+      if (value === null || value === undefined) continue;
+      const key = `${a.periodKey}|${kind}|${value}`;
+      const limit = scopedLimits.get(key);
+      if (!limit) continue;
+      const limitKind = kind === 'api_key' ? ('api_key_budget' as const) : ('project_budget' as const);
+      scopes.push({ key, budget: { limit: limitKind, scope_value: value, amount: limit.amount, spendBefore: scopedSpends.get(key) ?? limit.spend } });
+    }
     const crossed = limitsCrossed(a.result as RatedEvent, {
       spendBefore: spends.get(a.periodKey) ?? nano(row.amount) + nano(row.creditsApplied),
       ...(customer?.blockingBudget !== undefined ? { blockingBudget: customer.blockingBudget } : {}),
       blocksOnDepletion: customer?.wallet.onDepletion === 'block',
       onBlock: a.onBlock,
+      scoped: scopes.map((s) => s.budget),
     });
     if (crossed.refuse) {
       refuse.set(a, crossed.refuse);
       continue;
     }
     spends.set(a.periodKey, crossed.spendAfter);
+    scopes.forEach((s, i) => scopedSpends.set(s.key, crossed.scopedSpendsAfter[i]));
     if (crossed.blocks.length > 0) blocks.set(a, crossed.blocks);
   }
   return { blocks, refuse };
@@ -599,7 +622,8 @@ export async function getUsage(deps: Deps, actor: Actor, externalId: string, inp
             value: periodValue[meter.aggregation](days, uniques.get(`${meter.id}|${key}`)),
             event_count: String(days.reduce((n, d) => n + d.eventCount, 0n)),
             amount: formatMoney(days.reduce((n, d) => n + nano(d.amount), 0n)),
-            days: days.map((d) => ({ day: d.day, value: dayValue[meter.aggregation](d), event_count: String(d.eventCount), amount: formatMoney(nano(d.amount)) })),
+            gross_amount: formatMoney(days.reduce((n, d) => n + nano(d.grossAmount), 0n)),
+            days: days.map((d) => ({ day: d.day, value: dayValue[meter.aggregation](d), event_count: String(d.eventCount), amount: formatMoney(nano(d.amount)), gross_amount: formatMoney(nano(d.grossAmount)) })),
           })),
         };
       }),
@@ -652,9 +676,16 @@ function gaugeGroups(gauge: Map<string, { groupKey: Record<string, string | null
       value: (integral?.total ?? new Decimal(0)).toFixed(),
       event_count: String(dayRows.reduce((n, d) => n + d.eventCount, 0n)),
       amount: formatMoney(dayRows.reduce((n, d) => n + nano(d.amount), 0n)),
+      gross_amount: formatMoney(dayRows.reduce((n, d) => n + nano(d.grossAmount), 0n)),
       days: days.map((day) => {
         const row = dayRows.find((d) => d.day === day);
-        return { day, value: (integral?.days.get(day) ?? new Decimal(0)).toFixed(), event_count: String(row?.eventCount ?? 0n), amount: formatMoney(row ? nano(row.amount) : 0n) };
+        return {
+          day,
+          value: (integral?.days.get(day) ?? new Decimal(0)).toFixed(),
+          event_count: String(row?.eventCount ?? 0n),
+          amount: formatMoney(row ? nano(row.amount) : 0n),
+          gross_amount: formatMoney(row ? nano(row.grossAmount) : 0n),
+        };
       }),
     };
   });

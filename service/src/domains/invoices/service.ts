@@ -19,6 +19,7 @@ import { buildInvoice, contractTermEndingAt, type DraftLine, type LineKind, type
 import { minorUnitOf } from './currencies.ts';
 import * as slaRepo from '../sla/repo.ts';
 import * as repo from './repo.ts';
+import * as notificationsRepo from '../notifications/repo.ts';
 import type { ClosePeriodsInput, ListInvoicesInput, PayInvoiceInput, VoidInvoiceInput } from './schema.ts';
 
 /** Late events of customers without a subscription land in their calendar month for this long after it ends. */
@@ -392,6 +393,7 @@ export async function payInvoice(deps: Deps, actor: Actor, invoiceId: string, in
       now,
     );
     await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'invoice.paid', entityType: 'invoice', entityId: invoice.id, after: { paid_at: paidAt.toISOString() } });
+    await recordInvoiceNotification(scope, invoice, 'invoice.paid', { paid_at: paidAt.toISOString() }, now);
     return readInvoice(scope, invoiceId);
   });
 }
@@ -412,7 +414,28 @@ export async function voidInvoice(deps: Deps, actor: Actor, invoiceId: string, i
     await repo.markVoid(scope, invoice.id, input.reason, now);
     await postTransactions(scope, invoicePostings(invoice, lines.map((l) => ({ kind: l.kind, amount: toNano(l.amount) })), 'invoice_voided', now, -1n), now);
     await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'invoice.voided', entityType: 'invoice', entityId: invoice.id, after: { reason: input.reason } });
+    await recordInvoiceNotification(scope, invoice, 'invoice.voided', { reason: input.reason }, now);
     return readInvoice(scope, invoiceId);
+  });
+}
+
+/** The outbox row (and so the webhook) of an invoice's change, once per invoice and type. */
+async function recordInvoiceNotification(scope: TenantScope, invoice: repo.Invoice, type: 'invoice.paid' | 'invoice.voided', extra: Record<string, unknown>, now: Date) {
+  await notificationsRepo.recordOnce(scope, {
+    id: crypto.randomUUID(),
+    type,
+    customerId: invoice.customerId,
+    subjectId: invoice.id,
+    payload: {
+      invoice_id: invoice.id,
+      number: invoice.number,
+      customer_id: invoice.customerExternalId,
+      currency: invoice.currency,
+      total: formatMoney(toNano(invoice.total)),
+      period: { start: invoice.periodStart.toISOString(), end: invoice.periodEnd.toISOString() },
+      ...extra,
+    },
+    createdAt: now,
   });
 }
 
@@ -553,6 +576,7 @@ export function toApiInvoice(invoice: repo.Invoice, lines: repo.StoredLine[]): A
     total,
     total_exact: formatMoney(toNano(invoice.totalExact)),
     amount_due: invoice.status === 'finalized' ? total : formatMoney(0n),
+    amount_due_exact: invoice.status === 'finalized' ? formatMoney(toNano(invoice.totalExact)) : formatMoney(0n),
     finalize_at: invoice.finalizeAt.toISOString(),
     created_at: invoice.createdAt.toISOString(),
     finalized_at: invoice.finalizedAt?.toISOString() ?? null,

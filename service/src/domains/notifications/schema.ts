@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import { externalId } from '../customers/schema.ts';
 
-export const notificationTypes = ['credit_grant.expiring', 'budget.blocked', 'credits.exhausted'] as const;
+export const notificationTypes = [
+  'credit_grant.expiring',
+  'budget.blocked',
+  'credits.exhausted',
+  'invoice.paid',
+  'invoice.voided',
+  'credit_note.issued',
+  'webhook_endpoint.disabled',
+] as const;
 export type NotificationType = (typeof notificationTypes)[number];
 
 export const listNotificationsInput = z.strictObject({

@@ -225,17 +225,17 @@ export async function correctPeriod(
     where tenant_id = ${tenantId} and customer_id = ${p.customerId} and period_start = ${p.start}`;
 }
 
-/** Moves the rated amount of existing usage aggregates (counts and values do not change on re-rating). */
+/** Moves the rated amount (net and gross of credits) of existing usage aggregates (counts and values do not change on re-rating). */
 export async function correctAggregateAmounts(
   { db, tenantId }: TenantScope,
-  deltas: { customerId: string; periodStart: Date; meterId: string; day: string; groupKey: Record<string, string | null>; amount: string }[],
+  deltas: { customerId: string; periodStart: Date; meterId: string; day: string; groupKey: Record<string, string | null>; amount: string; grossAmount: string }[],
 ): Promise<void> {
   if (deltas.length === 0) return;
-  const rows = deltas.map((d) => ({ customer_id: d.customerId, period_start: d.periodStart, meter_id: d.meterId, day: d.day, group_key: d.groupKey, amount: d.amount }));
+  const rows = deltas.map((d) => ({ customer_id: d.customerId, period_start: d.periodStart, meter_id: d.meterId, day: d.day, group_key: d.groupKey, amount: d.amount, gross_amount: d.grossAmount }));
   await db`
-    update usage_aggregates a set amount = a.amount + d.amount
+    update usage_aggregates a set amount = a.amount + d.amount, gross_amount = a.gross_amount + d.gross_amount
     from json_to_recordset(${JSON.stringify(rows)}::text::json)
-      as d(customer_id uuid, period_start timestamptz, meter_id uuid, day date, group_key jsonb, amount numeric)
+      as d(customer_id uuid, period_start timestamptz, meter_id uuid, day date, group_key jsonb, amount numeric, gross_amount numeric)
     where a.tenant_id = ${tenantId} and a.customer_id = d.customer_id and a.period_start = d.period_start and a.meter_id = d.meter_id
       and a.day = d.day and a.group_key = d.group_key`;
 }

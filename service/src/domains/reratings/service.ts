@@ -15,7 +15,7 @@ import { toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
 import { issueCreditNoteLocked, type CreditDraft } from '../creditnotes/service.ts';
 import { absorbRating, kernelState, type CustomerBilling } from '../events/billing.ts';
-import { aggregateEvents } from '../events/aggregate.ts';
+import { aggregateEvents, creditsInReceipt } from '../events/aggregate.ts';
 import { compiledBook, kernelVersion, rateEvents } from '../events/rating.ts';
 import type { DraftLine } from '../invoices/build.ts';
 import * as invoicesRepo from '../invoices/repo.ts';
@@ -337,17 +337,22 @@ async function applyApproved(deps: Deps, tenantId: string, reratingId: string): 
       const deltas = aggregateEvents(
         meters,
         changed
-          .filter((e) => e.amount !== toNano(e.old.amount))
-          // Each meter's share moves from its old to its new part: the old amount out, the new in, each split by its receipt.
+          .filter((e) => e.amount !== toNano(e.old.amount) || creditsInReceipt(e.receipt) !== creditsInReceipt(e.old.receipt))
+          // Each meter's share moves from its old to its new part: the old amount out, the new in, each split by its
+          // receipt; the gross (before credits) likewise.
           .flatMap((e) => {
             const event = { customerId: p.period.customerId, periodStart: p.period.start, occurredAt: e.old.occurredAt, eventType: e.old.eventType, properties: e.old.properties };
+            const oldAmount = toNano(e.old.amount);
             return [
-              { ...event, amountNano: -toNano(e.old.amount), receipt: e.old.receipt },
-              { ...event, amountNano: e.amount, receipt: e.receipt },
+              { ...event, amountNano: -oldAmount, grossNano: -(oldAmount + creditsInReceipt(e.old.receipt)), receipt: e.old.receipt },
+              { ...event, amountNano: e.amount, grossNano: e.amount + creditsInReceipt(e.receipt), receipt: e.receipt },
             ];
           }),
       );
-      await repo.correctAggregateAmounts(scope, deltas.map((d) => ({ customerId: d.customerId, periodStart: d.periodStart, meterId: d.meterId, day: d.day, groupKey: d.groupKey, amount: money(d.amountNano) })));
+      await repo.correctAggregateAmounts(
+        scope,
+        deltas.map((d) => ({ customerId: d.customerId, periodStart: d.periodStart, meterId: d.meterId, day: d.day, groupKey: d.groupKey, amount: money(d.amountNano), grossAmount: money(d.grossNano) })),
+      );
       const result = await settleInvoice(scope, rerating, p, invoice, before?.lines, now);
       await recordAdjustments(
         scope,

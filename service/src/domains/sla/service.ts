@@ -10,7 +10,7 @@ import { requirePermission } from '../../platform/auth.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { conflict, invalid, precondition } from '../../platform/errors.ts';
-import { divideHalfEven, formatMoney, toNano } from '../../platform/money.ts';
+import { divideHalfEven, formatMoney, formatPercent, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
 import { requireCustomer } from '../customers/service.ts';
 import * as subscriptionsRepo from '../subscriptions/repo.ts';
@@ -76,7 +76,7 @@ function toApiSlaCredit(c: repo.SlaCredit, customerExternalId: string): ApiSchem
     customer_id: customerExternalId,
     transaction_id: c.transactionId,
     period_start: c.periodStart.toISOString(),
-    percent: c.percent,
+    percent: formatPercent(c.percent),
     charge: formatMoney(toNano(c.charge)),
     amount: formatMoney(toNano(c.amount)),
     reason: c.reason,

@@ -8,6 +8,7 @@ import { requirePermission } from '../../platform/auth.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { conflict, invalid, notFound, precondition } from '../../platform/errors.ts';
+import { formatPercent } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
 import * as customersRepo from '../customers/repo.ts';
 import { requireCustomer } from '../customers/service.ts';
@@ -253,7 +254,7 @@ function toApiAmendment(a: repo.AmendmentRow, customerExternalId: string, before
     plan: a.planCode,
     allowances: a.allowances,
     allowances_overridden: a.allowancesOverridden,
-    discount_percent: a.discountPercent,
+    discount_percent: formatPercent(a.discountPercent),
     periods: { before: { start: before.start.toISOString(), end: before.end.toISOString() }, after: { start: after.start.toISOString(), end: after.end.toISOString() } },
     created_at: a.createdAt.toISOString(),
     created_by: a.createdBy,
@@ -269,7 +270,7 @@ function toApiSubscription(s: repo.Subscription, customerExternalId: string, pla
     started_at: s.startedAt.toISOString(),
     anchor_day: s.anchorDay,
     anchor_month: s.anchorMonth,
-    discount_percent: s.discountPercent,
+    discount_percent: formatPercent(s.discountPercent),
     status: s.status,
     current_period: { start: current.start.toISOString(), end: current.end.toISOString() },
     created_at: s.createdAt.toISOString(),

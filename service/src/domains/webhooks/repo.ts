@@ -1,0 +1,352 @@
+// The webhooks domain's SQL: endpoints, messages, deliveries (claimed with a lease) and the attempt log.
+import type { Db, TenantScope } from '../../platform/db.ts';
+
+export interface Endpoint {
+  id: string;
+  url: string;
+  description: string;
+  eventTypes: string[];
+  enabled: boolean;
+  disabledReason: 'manual' | 'gone' | 'failing' | null;
+  disabledAt: Date | null;
+  secret: string;
+  previousSecret: string | null;
+  previousSecretExpiresAt: Date | null;
+  failingSince: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+function fromDbEndpoint(r: Record<string, any>): Endpoint {
+  return {
+    id: r.id,
+    url: r.url,
+    description: r.description,
+    eventTypes: r.event_types,
+    enabled: r.enabled,
+    disabledReason: r.disabled_reason,
+    disabledAt: r.disabled_at,
+    secret: r.secret,
+    previousSecret: r.previous_secret,
+    previousSecretExpiresAt: r.previous_secret_expires_at,
+    failingSince: r.failing_since,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export async function insertEndpoint({ db, tenantId }: TenantScope, e: Endpoint): Promise<void> {
+  await db`
+    insert into webhook_endpoints (tenant_id, id, url, description, event_types, enabled, disabled_reason, disabled_at, secret, created_at, updated_at)
+    values (${tenantId}, ${e.id}, ${e.url}, ${e.description}, ${e.eventTypes}, ${e.enabled}, ${e.disabledReason}, ${e.disabledAt}, ${e.secret}, ${e.createdAt}, ${e.updatedAt})`;
+}
+
+export async function findEndpoint({ db, tenantId }: TenantScope, id: string, options: { lock?: boolean } = {}): Promise<Endpoint | undefined> {
+  const [row] = await db`
+    select * from webhook_endpoints where tenant_id = ${tenantId} and id = ${id} and deleted_at is null
+    ${options.lock ? db`for update` : db``}`;
+  return row ? fromDbEndpoint(row) : undefined;
+}
+
+export async function listEndpoints({ db, tenantId }: TenantScope): Promise<Endpoint[]> {
+  const rows = await db`select * from webhook_endpoints where tenant_id = ${tenantId} and deleted_at is null order by created_at, id`;
+  return rows.map(fromDbEndpoint);
+}
+
+export async function updateEndpoint({ db, tenantId }: TenantScope, e: Endpoint): Promise<void> {
+  await db`
+    update webhook_endpoints set url = ${e.url}, description = ${e.description}, event_types = ${e.eventTypes}, enabled = ${e.enabled},
+      disabled_reason = ${e.disabledReason}, disabled_at = ${e.disabledAt}, secret = ${e.secret}, previous_secret = ${e.previousSecret},
+      previous_secret_expires_at = ${e.previousSecretExpiresAt}, failing_since = ${e.failingSince}, updated_at = ${e.updatedAt}
+    where tenant_id = ${tenantId} and id = ${e.id}`;
+}
+
+export async function deleteEndpoint({ db, tenantId }: TenantScope, id: string, now: Date): Promise<void> {
+  await db`update webhook_endpoints set deleted_at = ${now}, updated_at = ${now} where tenant_id = ${tenantId} and id = ${id}`;
+}
+
+/** An enabled endpoint's pending deliveries become due now (after it was enabled again). */
+export async function resumeDeliveries({ db, tenantId }: TenantScope, endpointId: string, now: Date): Promise<void> {
+  await db`
+    update webhook_deliveries set next_attempt_at = ${now}
+    where tenant_id = ${tenantId} and endpoint_id = ${endpointId} and status = 'pending' and next_attempt_at > ${now}`;
+}
+
+/** After an attempt: success clears the failing streak; a failure starts it if none runs. */
+export async function recordEndpointHealth({ db, tenantId }: TenantScope, endpointId: string, outcome: { succeeded: boolean; firstFailureAt: Date | null }): Promise<void> {
+  if (outcome.succeeded) {
+    await db`update webhook_endpoints set failing_since = null where tenant_id = ${tenantId} and id = ${endpointId} and failing_since is not null`;
+  } else if (outcome.firstFailureAt) {
+    await db`update webhook_endpoints set failing_since = ${outcome.firstFailureAt} where tenant_id = ${tenantId} and id = ${endpointId} and failing_since is null`;
+  }
+}
+
+/**
+ * Disables an enabled endpoint for `reason` (`failing` only when its failing streak began at or before
+ * `failingCutoff`); the endpoint as it was disabled, or undefined when it was not.
+ */
+export async function disableEndpoint(
+  { db, tenantId }: TenantScope,
+  endpointId: string,
+  reason: 'gone' | 'failing',
+  now: Date,
+  failingCutoff?: Date,
+): Promise<Endpoint | undefined> {
+  const [row] = await db`
+    update webhook_endpoints set enabled = false, disabled_reason = ${reason}, disabled_at = ${now}, updated_at = ${now}
+    where tenant_id = ${tenantId} and id = ${endpointId} and enabled and deleted_at is null
+    ${failingCutoff ? db`and failing_since <= ${failingCutoff}` : db``}
+    returning *`;
+  return row ? fromDbEndpoint(row) : undefined;
+}
+
+export interface Message {
+  id: string;
+  eventType: string;
+  notificationId: string | null;
+  body: string;
+  createdAt: Date;
+}
+
+export async function insertMessage({ db, tenantId }: TenantScope, m: Message): Promise<void> {
+  await db`
+    insert into webhook_messages (tenant_id, id, event_type, notification_id, body, created_at)
+    values (${tenantId}, ${m.id}, ${m.eventType}, ${m.notificationId}, ${m.body}, ${m.createdAt})`;
+}
+
+export async function findMessage({ db, tenantId }: TenantScope, id: string): Promise<Message | undefined> {
+  const [r] = await db`select * from webhook_messages where tenant_id = ${tenantId} and id = ${id}`;
+  return r ? { id: r.id, eventType: r.event_type, notificationId: r.notification_id, body: r.body, createdAt: r.created_at } : undefined;
+}
+
+export async function listMessages(
+  { db, tenantId }: TenantScope,
+  filter: { eventType?: string; since?: Date; until?: Date; limit: number },
+): Promise<(Message & { deliveries: { endpointId: string; status: string; attempts: number }[] })[]> {
+  const rows = await db`
+    select m.*, coalesce((select json_agg(json_build_object('endpoint_id', d.endpoint_id, 'status', d.status, 'attempts', d.attempts) order by d.endpoint_id)
+                          from webhook_deliveries d where d.tenant_id = m.tenant_id and d.message_id = m.id), '[]') as deliveries
+    from webhook_messages m
+    where m.tenant_id = ${tenantId}
+    ${filter.eventType ? db`and m.event_type = ${filter.eventType}` : db``}
+    ${filter.since ? db`and m.created_at >= ${filter.since}` : db``}
+    ${filter.until ? db`and m.created_at < ${filter.until}` : db``}
+    order by m.created_at desc, m.id desc limit ${filter.limit}`;
+  return rows.map((r) => ({
+    id: r.id,
+    eventType: r.event_type,
+    notificationId: r.notification_id,
+    body: r.body,
+    createdAt: r.created_at,
+    deliveries: (r.deliveries as { endpoint_id: string; status: string; attempts: number }[]).map((d) => ({ endpointId: d.endpoint_id, status: d.status, attempts: d.attempts })),
+  }));
+}
+
+export interface Delivery {
+  endpointId: string;
+  messageId: string;
+  eventType: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempts: number;
+  nextAttemptAt: Date | null;
+  lastAttemptAt: Date | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  createdAt: Date;
+}
+
+function fromDbDelivery(r: Record<string, any>): Delivery {
+  return {
+    endpointId: r.endpoint_id,
+    messageId: r.message_id,
+    eventType: r.event_type,
+    status: r.status,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    lastAttemptAt: r.last_attempt_at,
+    lastStatusCode: r.last_status_code,
+    lastError: r.last_error,
+    createdAt: r.created_at,
+  };
+}
+
+/** A delivery of the message to the endpoint, due now; one already there is left as it is. */
+export async function insertDelivery({ db, tenantId }: TenantScope, endpointId: string, messageId: string, now: Date): Promise<void> {
+  await db`
+    insert into webhook_deliveries (tenant_id, endpoint_id, message_id, status, next_attempt_at, created_at)
+    values (${tenantId}, ${endpointId}, ${messageId}, 'pending', ${now}, ${now})
+    on conflict do nothing`;
+}
+
+export async function findDelivery({ db, tenantId }: TenantScope, endpointId: string, messageId: string, options: { lock?: boolean } = {}): Promise<Delivery | undefined> {
+  const [r] = await db`
+    select d.*, m.event_type from webhook_deliveries d join webhook_messages m on m.tenant_id = d.tenant_id and m.id = d.message_id
+    where d.tenant_id = ${tenantId} and d.endpoint_id = ${endpointId} and d.message_id = ${messageId}
+    ${options.lock ? db`for update of d` : db``}`;
+  return r ? fromDbDelivery(r) : undefined;
+}
+
+export async function listDeliveries(
+  { db, tenantId }: TenantScope,
+  endpointId: string,
+  filter: { status?: string; limit: number; startingAfter?: string },
+): Promise<Delivery[]> {
+  const rows = await db`
+    select d.*, m.event_type from webhook_deliveries d join webhook_messages m on m.tenant_id = d.tenant_id and m.id = d.message_id
+    where d.tenant_id = ${tenantId} and d.endpoint_id = ${endpointId}
+    ${filter.status ? db`and d.status = ${filter.status}` : db``}
+    ${
+      filter.startingAfter
+        ? db`and (d.created_at, d.message_id) < (select created_at, message_id from webhook_deliveries
+               where tenant_id = ${tenantId} and endpoint_id = ${endpointId} and message_id = ${filter.startingAfter})`
+        : db``
+    }
+    order by d.created_at desc, d.message_id desc limit ${filter.limit}`;
+  return rows.map(fromDbDelivery);
+}
+
+export interface ClaimedDelivery {
+  messageId: string;
+  body: string;
+  attempts: number;
+  status: 'pending' | 'succeeded' | 'failed';
+}
+
+/**
+ * Takes up to `limit` due deliveries of one endpoint and pushes them to `leaseUntil`, so a second worker skips
+ * them and, if this one dies mid-attempt, they fall due again when the lease lapses.
+ */
+export async function claimDueDeliveries({ db, tenantId }: TenantScope, endpointId: string, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedDelivery[]> {
+  const rows = await db`
+    with due as (
+      select message_id from webhook_deliveries
+      where tenant_id = ${tenantId} and endpoint_id = ${endpointId} and status = 'pending' and next_attempt_at <= ${now}
+      order by next_attempt_at, message_id
+      limit ${limit}
+      for update skip locked
+    )
+    update webhook_deliveries d set next_attempt_at = ${leaseUntil}
+    from due, webhook_messages m
+    where d.tenant_id = ${tenantId} and d.endpoint_id = ${endpointId} and d.message_id = due.message_id
+      and m.tenant_id = d.tenant_id and m.id = d.message_id
+    returning d.message_id, d.attempts, d.status, m.body`;
+  return rows.map((r) => ({ messageId: r.message_id, body: r.body, attempts: r.attempts, status: r.status }));
+}
+
+/** Claims one delivery whatever its state (a manual retry); pending with the lease while the attempt runs. */
+export async function claimDelivery({ db, tenantId }: TenantScope, endpointId: string, messageId: string, leaseUntil: Date): Promise<ClaimedDelivery | undefined> {
+  const [r] = await db`
+    with old as (
+      select message_id, status from webhook_deliveries
+      where tenant_id = ${tenantId} and endpoint_id = ${endpointId} and message_id = ${messageId} for update
+    )
+    update webhook_deliveries d set status = 'pending', next_attempt_at = ${leaseUntil}
+    from old, webhook_messages m
+    where d.tenant_id = ${tenantId} and d.endpoint_id = ${endpointId} and d.message_id = old.message_id
+      and m.tenant_id = d.tenant_id and m.id = d.message_id
+    returning d.message_id, d.attempts, old.status, m.body`;
+  return r ? { messageId: r.message_id, body: r.body, attempts: r.attempts, status: r.status } : undefined;
+}
+
+export interface AttemptRecord {
+  messageId: string;
+  attempt: number;
+  trigger: 'scheduled' | 'manual';
+  startedAt: Date;
+  succeeded: boolean;
+  statusCode: number | null;
+  latencyMs: number;
+  responseExcerpt: string;
+  error: string | null;
+  /** The delivery after it. */
+  status: 'pending' | 'succeeded' | 'failed';
+  nextAttemptAt: Date | null;
+}
+
+/** The attempts of one endpoint's batch and their deliveries' new state, in two statements. */
+export async function recordAttempts({ db, tenantId }: TenantScope, endpointId: string, attempts: AttemptRecord[]): Promise<void> {
+  if (attempts.length === 0) return;
+  // Every column goes as text[] (with nulls) and is cast by the server: one parameter type for postgres.js to send.
+  const column = (f: (a: AttemptRecord) => string | number | boolean | Date | null) =>
+    attempts.map((a) => {
+      const value = f(a);
+      return value === null ? null : value instanceof Date ? value.toISOString() : String(value);
+    }) as string[];
+  await db`
+    insert into webhook_attempts (tenant_id, endpoint_id, message_id, attempt, trigger, started_at, succeeded, status_code, latency_ms, response_excerpt, error)
+    select ${tenantId}, ${endpointId}, * from unnest(
+      ${column((a) => a.messageId)}::text[], ${column((a) => a.attempt)}::text[]::int[], ${column((a) => a.trigger)}::text[],
+      ${column((a) => a.startedAt)}::text[]::timestamptz[], ${column((a) => a.succeeded)}::text[]::boolean[], ${column((a) => a.statusCode)}::text[]::int[],
+      ${column((a) => a.latencyMs)}::text[]::int[], ${column((a) => a.responseExcerpt)}::text[], ${column((a) => a.error)}::text[])`;
+  await db`
+    update webhook_deliveries d set status = u.status, attempts = u.attempt, next_attempt_at = u.next_attempt_at,
+      last_attempt_at = u.started_at, last_status_code = u.status_code, last_error = u.error
+    from unnest(${column((a) => a.messageId)}::text[], ${column((a) => a.status)}::text[], ${column((a) => a.attempt)}::text[]::int[],
+      ${column((a) => a.nextAttemptAt)}::text[]::timestamptz[], ${column((a) => a.startedAt)}::text[]::timestamptz[],
+      ${column((a) => a.statusCode)}::text[]::int[], ${column((a) => a.error)}::text[])
+      as u(message_id, status, attempt, next_attempt_at, started_at, status_code, error)
+    where d.tenant_id = ${tenantId} and d.endpoint_id = ${endpointId} and d.message_id = u.message_id
+      and d.message_id = any(${column((a) => a.messageId)}::text[])`;
+}
+
+export interface Attempt {
+  id: string;
+  endpointId: string;
+  messageId: string;
+  attempt: number;
+  trigger: 'scheduled' | 'manual';
+  startedAt: Date;
+  succeeded: boolean;
+  statusCode: number | null;
+  latencyMs: number;
+  responseExcerpt: string;
+  error: string | null;
+}
+
+export async function listAttempts({ db, tenantId }: TenantScope, messageId: string, endpointId?: string): Promise<Attempt[]> {
+  const rows = await db`
+    select * from webhook_attempts where tenant_id = ${tenantId} and message_id = ${messageId}
+    ${endpointId ? db`and endpoint_id = ${endpointId}` : db``}
+    order by id`;
+  return rows.map((r) => ({
+    id: String(r.id),
+    endpointId: r.endpoint_id,
+    messageId: r.message_id,
+    attempt: r.attempt,
+    trigger: r.trigger,
+    startedAt: r.started_at,
+    succeeded: r.succeeded,
+    statusCode: r.status_code,
+    latencyMs: r.latency_ms,
+    responseExcerpt: r.response_excerpt,
+    error: r.error,
+  }));
+}
+
+/**
+ * Queues the messages of [since, until) that the endpoint's filter takes: new deliveries for those it never
+ * had, due now again for those that failed (and those that succeeded, if asked). How many were queued.
+ */
+export async function replayDeliveries(
+  { db, tenantId }: TenantScope,
+  endpoint: Endpoint,
+  range: { since: Date; until: Date; includeSucceeded: boolean },
+  now: Date,
+): Promise<number> {
+  const result = await db`
+    insert into webhook_deliveries (tenant_id, endpoint_id, message_id, status, next_attempt_at, created_at)
+    select ${tenantId}, ${endpoint.id}, m.id, 'pending', ${now}, ${now} from webhook_messages m
+    where m.tenant_id = ${tenantId} and m.created_at >= ${range.since} and m.created_at < ${range.until}
+      and (${endpoint.eventTypes.length === 0} or m.event_type = any(${endpoint.eventTypes}::text[]))
+    on conflict (tenant_id, endpoint_id, message_id) do update set status = 'pending', next_attempt_at = ${now}
+    where webhook_deliveries.status = 'failed'
+      or (webhook_deliveries.status = 'pending' and webhook_deliveries.next_attempt_at > ${now})
+      or (${range.includeSucceeded} and webhook_deliveries.status = 'succeeded')`;
+  return result.count;
+}
+
+/** Every tenant's endpoints with deliveries due (the delivery jobs' cross-tenant read). */
+export async function findDueEndpoints(db: Db, now: Date, limit: number): Promise<{ tenantId: string; endpointId: string }[]> {
+  const rows = await db`select tenant_id, endpoint_id from webhook_due_endpoints(${now}, ${limit})`;
+  return rows.map((r) => ({ tenantId: r.tenant_id, endpointId: r.endpoint_id }));
+}

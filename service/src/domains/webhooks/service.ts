@@ -1,0 +1,470 @@
+// Outgoing webhooks: a tenant's endpoints and their signing secrets, the delivery of every notification (one
+// message, recorded with it by the notifications trigger of migration 038) to each endpoint whose filter takes
+// it, retried on the back-off schedule of @tariff/webhooks, and the log, retry, replay and test send around it.
+// Delivery is at least once: an attempt is claimed with a lease before it is sent, so a crash resends it later
+// under the same webhook-id.
+import crypto from 'node:crypto';
+import { checkDestination, generateSecret, retryDelayMs, sendWebhook, type SendResult } from '@tariff/webhooks';
+import type { ApiSchemas } from '../../platform/api.ts';
+import type { Actor } from '../../platform/auth.ts';
+import { requirePermission } from '../../platform/auth.ts';
+import { withTenant, type TenantScope } from '../../platform/db.ts';
+import type { Deps } from '../../platform/deps.ts';
+import { invalid, notFound } from '../../platform/errors.ts';
+import { recordChange } from '../audit/service.ts';
+import * as notificationsRepo from '../notifications/repo.ts';
+import * as repo from './repo.ts';
+import type { CreateEndpointInput, ListDeliveriesInput, ListMessagesInput, ReplayInput, RotateSecretInput, TestSendInput, UpdateEndpointInput } from './schema.ts';
+
+export interface WebhookSettings {
+  /** Deliver to private and loopback addresses (WEBHOOK_ALLOW_PRIVATE=1). */
+  allowPrivate: boolean;
+  /** Deadline of one attempt (WEBHOOK_TIMEOUT_MS, default 15 s). */
+  timeoutMs: number;
+  /** An endpoint whose every attempt failed for this long is disabled (WEBHOOK_DISABLE_AFTER_DAYS, default 5). */
+  disableAfterDays: number;
+  /** Attempts in flight at once per endpoint (WEBHOOK_CONCURRENCY, default 16). */
+  concurrency: number;
+}
+
+export function webhookSettings(env: NodeJS.ProcessEnv = process.env): WebhookSettings {
+  const number = (name: string, fallback: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+    return value;
+  };
+  return {
+    allowPrivate: env.WEBHOOK_ALLOW_PRIVATE === '1' || env.WEBHOOK_ALLOW_PRIVATE === 'true',
+    timeoutMs: number('WEBHOOK_TIMEOUT_MS', 15_000),
+    disableAfterDays: number('WEBHOOK_DISABLE_AFTER_DAYS', 5),
+    concurrency: number('WEBHOOK_CONCURRENCY', 16),
+  };
+}
+
+/** Deliveries one claim takes, per attempt in flight: a batch is sent in this many rounds at most. */
+const roundsPerBatch = 4;
+
+/**
+ * How long claimed deliveries are kept from other workers: every round of the batch at its deadline, and one
+ * more as margin for recording. A worker that dies leaves them due again after this.
+ */
+function leaseMs(settings: WebhookSettings, claimed: number): number {
+  return (Math.ceil(claimed / settings.concurrency) + 1) * settings.timeoutMs;
+}
+
+type ApiEndpoint = ApiSchemas['WebhookEndpoint'];
+
+export function toApiEndpoint(e: repo.Endpoint, now: Date): ApiEndpoint {
+  return {
+    id: e.id,
+    url: e.url,
+    description: e.description,
+    event_types: e.eventTypes as ApiEndpoint['event_types'],
+    enabled: e.enabled,
+    disabled_reason: e.disabledReason,
+    disabled_at: e.disabledAt?.toISOString() ?? null,
+    failing_since: e.failingSince?.toISOString() ?? null,
+    previous_secret_expires_at: e.previousSecret && e.previousSecretExpiresAt && e.previousSecretExpiresAt > now ? e.previousSecretExpiresAt.toISOString() : null,
+    created_at: e.createdAt.toISOString(),
+    updated_at: e.updatedAt.toISOString(),
+  };
+}
+
+async function requireDestination(url: string, settings: WebhookSettings): Promise<void> {
+  const check = await checkDestination(url, { allowPrivate: settings.allowPrivate });
+  if (!check.ok) throw invalid('invalid_webhook_url', `The webhook URL cannot be used: ${check.reason}`, [{ field: 'url', reason: check.reason }]);
+}
+
+async function requireEndpoint(scope: TenantScope, id: string, options: { lock?: boolean } = {}): Promise<repo.Endpoint> {
+  const endpoint = await repo.findEndpoint(scope, id, options);
+  if (!endpoint) throw notFound('webhook_endpoint_not_found', `No webhook endpoint ${id}`);
+  return endpoint;
+}
+
+export async function createEndpoint(deps: Deps, actor: Actor, input: CreateEndpointInput): Promise<ApiSchemas['WebhookEndpointWithSecret']> {
+  requirePermission(actor, 'webhooks.manage');
+  await requireDestination(input.url, webhookSettings());
+  const now = deps.clock.now();
+  const endpoint: repo.Endpoint = {
+    id: crypto.randomUUID(),
+    url: input.url,
+    description: input.description,
+    eventTypes: [...new Set(input.event_types)],
+    enabled: input.enabled,
+    disabledReason: input.enabled ? null : 'manual',
+    disabledAt: input.enabled ? null : now,
+    secret: generateSecret(),
+    previousSecret: null,
+    previousSecretExpiresAt: null,
+    failingSince: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    await repo.insertEndpoint({ db: tx, tenantId: actor.tenantId }, endpoint);
+    const result = toApiEndpoint(endpoint, now);
+    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'webhook_endpoint.created', entityType: 'webhook_endpoint', entityId: endpoint.id, after: result });
+    return { ...result, secret: endpoint.secret };
+  });
+}
+
+export async function listEndpoints(deps: Deps, actor: Actor): Promise<ApiSchemas['WebhookEndpointList']> {
+  requirePermission(actor, 'webhooks.manage');
+  const now = deps.clock.now();
+  const rows = await withTenant(deps.db, actor.tenantId, (tx) => repo.listEndpoints({ db: tx, tenantId: actor.tenantId }));
+  return { data: rows.map((e) => toApiEndpoint(e, now)), has_more: false };
+}
+
+export async function getEndpoint(deps: Deps, actor: Actor, id: string): Promise<ApiEndpoint> {
+  requirePermission(actor, 'webhooks.manage');
+  const endpoint = await withTenant(deps.db, actor.tenantId, (tx) => requireEndpoint({ db: tx, tenantId: actor.tenantId }, id));
+  return toApiEndpoint(endpoint, deps.clock.now());
+}
+
+export async function updateEndpoint(deps: Deps, actor: Actor, id: string, input: UpdateEndpointInput): Promise<ApiEndpoint> {
+  requirePermission(actor, 'webhooks.manage');
+  if (input.url !== undefined) await requireDestination(input.url, webhookSettings());
+  const now = deps.clock.now();
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const before = await requireEndpoint(scope, id, { lock: true });
+    const after: repo.Endpoint = {
+      ...before,
+      url: input.url ?? before.url,
+      description: input.description ?? before.description,
+      eventTypes: input.event_types ? [...new Set(input.event_types)] : before.eventTypes,
+      updatedAt: now,
+    };
+    if (input.enabled === true && !before.enabled) Object.assign(after, { enabled: true, disabledReason: null, disabledAt: null, failingSince: null });
+    if (input.enabled === false && before.enabled) Object.assign(after, { enabled: false, disabledReason: 'manual', disabledAt: now });
+    await repo.updateEndpoint(scope, after);
+    if (after.enabled && !before.enabled) await repo.resumeDeliveries(scope, id, now);
+    const result = toApiEndpoint(after, now);
+    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'webhook_endpoint.updated', entityType: 'webhook_endpoint', entityId: id, before: toApiEndpoint(before, now), after: result });
+    return result;
+  });
+}
+
+export async function deleteEndpoint(deps: Deps, actor: Actor, id: string): Promise<ApiEndpoint> {
+  requirePermission(actor, 'webhooks.manage');
+  const now = deps.clock.now();
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const endpoint = await requireEndpoint(scope, id, { lock: true });
+    await repo.deleteEndpoint(scope, id, now);
+    const result = toApiEndpoint(endpoint, now);
+    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'webhook_endpoint.deleted', entityType: 'webhook_endpoint', entityId: id, before: result });
+    return result;
+  });
+}
+
+/** A new secret; the old one keeps signing beside it for `overlap_seconds`. The only time the new one is shown. */
+export async function rotateSecret(deps: Deps, actor: Actor, id: string, input: RotateSecretInput): Promise<ApiSchemas['WebhookEndpointWithSecret']> {
+  requirePermission(actor, 'webhooks.manage');
+  const now = deps.clock.now();
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const before = await requireEndpoint(scope, id, { lock: true });
+    const after: repo.Endpoint = {
+      ...before,
+      secret: generateSecret(),
+      previousSecret: input.overlap_seconds > 0 ? before.secret : null,
+      previousSecretExpiresAt: input.overlap_seconds > 0 ? new Date(now.getTime() + input.overlap_seconds * 1000) : null,
+      updatedAt: now,
+    };
+    await repo.updateEndpoint(scope, after);
+    const result = toApiEndpoint(after, now);
+    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'webhook_endpoint.secret_rotated', entityType: 'webhook_endpoint', entityId: id, after: result });
+    return { ...result, secret: after.secret };
+  });
+}
+
+/** The secrets an attempt at `now` signs with: the current one, and the replaced one while its overlap lasts. */
+export function signingSecrets(endpoint: repo.Endpoint, now: Date): string[] {
+  const previous = endpoint.previousSecret && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > now ? [endpoint.previousSecret] : [];
+  return [endpoint.secret, ...previous];
+}
+
+function toApiAttempt(a: repo.Attempt): ApiSchemas['WebhookAttempt'] {
+  return {
+    id: a.id,
+    endpoint_id: a.endpointId,
+    message_id: a.messageId,
+    attempt: a.attempt,
+    trigger: a.trigger,
+    started_at: a.startedAt.toISOString(),
+    succeeded: a.succeeded,
+    status_code: a.statusCode,
+    latency_ms: a.latencyMs,
+    response_excerpt: a.responseExcerpt,
+    error: a.error,
+  };
+}
+
+/** Sends a test message to the endpoint now, and answers with the attempt (retried like any message if it failed). */
+export async function sendTest(deps: Deps, actor: Actor, endpointId: string, input: TestSendInput): Promise<ApiSchemas['WebhookTestResult']> {
+  requirePermission(actor, 'webhooks.manage');
+  const now = deps.clock.now();
+  const messageId = `msg_${crypto.randomUUID().replaceAll('-', '')}`;
+  await withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    await requireEndpoint(scope, endpointId);
+    const data = input.payload ?? { message: 'A test message from Tariff', endpoint_id: endpointId };
+    const body = JSON.stringify({ type: input.event_type, timestamp: now.toISOString(), data });
+    await repo.insertMessage(scope, { id: messageId, eventType: input.event_type, notificationId: null, body, createdAt: now });
+    await repo.insertDelivery(scope, endpointId, messageId, now);
+  });
+  const attempt = await attemptNow(deps, actor.tenantId, endpointId, messageId);
+  return { message_id: messageId, attempt: toApiAttempt(attempt) };
+}
+
+/** Sends one message to one endpoint again now, whatever its delivery's state (or creates the delivery). */
+export async function retryMessage(deps: Deps, actor: Actor, messageId: string, endpointId: string): Promise<ApiSchemas['WebhookAttempt']> {
+  requirePermission(actor, 'webhooks.manage');
+  const now = deps.clock.now();
+  await withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    if (!(await repo.findMessage(scope, messageId))) throw notFound('webhook_message_not_found', `No webhook message ${messageId}`);
+    const endpoint = await repo.findEndpoint(scope, endpointId);
+    if (!endpoint) throw invalid('webhook_endpoint_not_found', `No webhook endpoint ${endpointId}`, [{ field: 'endpoint_id', reason: 'no such endpoint' }]);
+    await repo.insertDelivery(scope, endpointId, messageId, now);
+  });
+  return toApiAttempt(await attemptNow(deps, actor.tenantId, endpointId, messageId));
+}
+
+/** Queues again the messages of a time range for one endpoint; the delivery jobs send them. */
+export async function replay(deps: Deps, actor: Actor, endpointId: string, input: ReplayInput): Promise<ApiSchemas['WebhookReplayResult']> {
+  requirePermission(actor, 'webhooks.manage');
+  const now = deps.clock.now();
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const endpoint = await requireEndpoint(scope, endpointId);
+    const until = input.until ? new Date(input.until) : now;
+    const queued = await repo.replayDeliveries(scope, endpoint, { since: new Date(input.since), until, includeSucceeded: input.include_succeeded }, now);
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'webhook_endpoint.replayed',
+      entityType: 'webhook_endpoint',
+      entityId: endpointId,
+      after: { since: input.since, until: until.toISOString(), include_succeeded: input.include_succeeded, queued },
+    });
+    return { queued };
+  });
+}
+
+export async function listDeliveries(deps: Deps, actor: Actor, endpointId: string, input: ListDeliveriesInput): Promise<ApiSchemas['WebhookDeliveryList']> {
+  requirePermission(actor, 'webhooks.manage');
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    await requireEndpoint(scope, endpointId);
+    const rows = await repo.listDeliveries(scope, endpointId, { status: input.status, limit: input.limit, startingAfter: input.starting_after });
+    return {
+      data: rows.map((d) => ({
+        endpoint_id: d.endpointId,
+        message_id: d.messageId,
+        event_type: d.eventType,
+        status: d.status,
+        attempts: d.attempts,
+        next_attempt_at: d.status === 'pending' ? (d.nextAttemptAt?.toISOString() ?? null) : null,
+        last_attempt_at: d.lastAttemptAt?.toISOString() ?? null,
+        last_status_code: d.lastStatusCode,
+        last_error: d.lastError,
+        created_at: d.createdAt.toISOString(),
+      })),
+      has_more: rows.length === input.limit,
+    };
+  });
+}
+
+export async function listMessages(deps: Deps, actor: Actor, input: ListMessagesInput): Promise<ApiSchemas['WebhookMessageList']> {
+  requirePermission(actor, 'webhooks.manage');
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const rows = await repo.listMessages(
+      { db: tx, tenantId: actor.tenantId },
+      { eventType: input.event_type, since: input.since ? new Date(input.since) : undefined, until: input.until ? new Date(input.until) : undefined, limit: input.limit },
+    );
+    return {
+      data: rows.map((m) => ({
+        id: m.id,
+        event_type: m.eventType,
+        notification_id: m.notificationId,
+        payload: JSON.parse(m.body),
+        created_at: m.createdAt.toISOString(),
+        deliveries: m.deliveries.map((d) => ({ endpoint_id: d.endpointId, status: d.status as 'pending' | 'succeeded' | 'failed', attempts: d.attempts })),
+      })),
+      has_more: rows.length === input.limit,
+    };
+  });
+}
+
+export async function listAttempts(deps: Deps, actor: Actor, messageId: string, endpointId?: string): Promise<ApiSchemas['WebhookAttemptList']> {
+  requirePermission(actor, 'webhooks.manage');
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    if (!(await repo.findMessage(scope, messageId))) throw notFound('webhook_message_not_found', `No webhook message ${messageId}`);
+    return { data: (await repo.listAttempts(scope, messageId, endpointId)).map(toApiAttempt), has_more: false };
+  });
+}
+
+// ---- delivery ----
+
+interface Sent {
+  claimed: repo.ClaimedDelivery;
+  startedAt: Date;
+  result: SendResult;
+}
+
+async function sendAll(deps: Deps, endpoint: repo.Endpoint, claimed: repo.ClaimedDelivery[], settings: WebhookSettings): Promise<Sent[]> {
+  const sent: Sent[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < claimed.length) {
+      const delivery = claimed[next++];
+      const startedAt = deps.clock.now();
+      const result = await sendWebhook({
+        url: endpoint.url,
+        id: delivery.messageId,
+        timestamp: Math.floor(startedAt.getTime() / 1000),
+        body: delivery.body,
+        secrets: signingSecrets(endpoint, startedAt),
+        timeoutMs: settings.timeoutMs,
+        allowPrivate: settings.allowPrivate,
+      });
+      sent.push({ claimed: delivery, startedAt, result });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(settings.concurrency, claimed.length) }, worker));
+  return sent;
+}
+
+/** Each attempt's record and its delivery's next state: success ends it; a failure waits its back-off or gives up. */
+export function planAttempts(sent: Sent[], trigger: 'scheduled' | 'manual', now: Date, random: () => number = Math.random): repo.AttemptRecord[] {
+  return sent.map(({ claimed, startedAt, result }) => {
+    const attempt = claimed.attempts + 1;
+    let status: repo.AttemptRecord['status'];
+    let nextAttemptAt: Date | null = null;
+    if (result.ok) status = 'succeeded';
+    else if (trigger === 'manual' && claimed.status !== 'pending') status = claimed.status;
+    else {
+      const delay = retryDelayMs(attempt, random());
+      status = delay === null ? 'failed' : 'pending';
+      nextAttemptAt = delay === null ? null : new Date(now.getTime() + delay);
+    }
+    return {
+      messageId: claimed.messageId,
+      attempt,
+      trigger,
+      startedAt,
+      succeeded: result.ok,
+      statusCode: result.status,
+      latencyMs: result.latencyMs,
+      responseExcerpt: result.responseExcerpt,
+      error: result.error ?? (result.ok ? null : `HTTP ${result.status}`),
+      status,
+      nextAttemptAt,
+    };
+  });
+}
+
+/** Records a batch's attempts, the endpoint's health, and disables it on a 410 or after days of failures. */
+async function recordSent(deps: Deps, tenantId: string, endpoint: repo.Endpoint, sent: Sent[], trigger: 'scheduled' | 'manual', settings: WebhookSettings): Promise<repo.AttemptRecord[]> {
+  const now = deps.clock.now();
+  const records = planAttempts(sent, trigger, now);
+  await withTenant(deps.db, tenantId, async (tx) => {
+    const scope = { db: tx, tenantId };
+    await repo.recordAttempts(scope, endpoint.id, records);
+    const succeeded = records.some((r) => r.succeeded);
+    const failures = records.filter((r) => !r.succeeded).map((r) => r.startedAt.getTime());
+    await repo.recordEndpointHealth(scope, endpoint.id, { succeeded, firstFailureAt: failures.length > 0 ? new Date(Math.min(...failures)) : null });
+    let disabled: repo.Endpoint | undefined;
+    if (records.some((r) => r.statusCode === 410)) disabled = await repo.disableEndpoint(scope, endpoint.id, 'gone', now);
+    else if (!succeeded) disabled = await repo.disableEndpoint(scope, endpoint.id, 'failing', now, new Date(now.getTime() - settings.disableAfterDays * 86_400_000));
+    if (disabled) {
+      deps.logger.warn('webhook endpoint disabled', { tenant_id: tenantId, endpoint_id: endpoint.id, reason: disabled.disabledReason });
+      await notificationsRepo.recordOnce(scope, {
+        id: crypto.randomUUID(),
+        type: 'webhook_endpoint.disabled',
+        customerId: null,
+        subjectId: `${endpoint.id}:${now.toISOString()}`,
+        payload: {
+          endpoint_id: endpoint.id,
+          url: endpoint.url,
+          reason: disabled.disabledReason,
+          failing_since: disabled.failingSince?.toISOString() ?? null,
+          disabled_at: now.toISOString(),
+          last_status_code: records.at(-1)?.statusCode ?? null,
+        },
+        createdAt: now,
+      });
+    }
+  });
+  return records;
+}
+
+async function attemptNow(deps: Deps, tenantId: string, endpointId: string, messageId: string): Promise<repo.Attempt> {
+  const settings = webhookSettings();
+  const now = deps.clock.now();
+  const { endpoint, claimed } = await withTenant(deps.db, tenantId, async (tx) => {
+    const scope = { db: tx, tenantId };
+    const endpoint = await requireEndpoint(scope, endpointId);
+    const claimed = await repo.claimDelivery(scope, endpointId, messageId, new Date(now.getTime() + leaseMs(settings, 1)));
+    return { endpoint, claimed };
+  });
+  if (!claimed) throw notFound('webhook_delivery_not_found', `No delivery of ${messageId} to ${endpointId}`);
+  const sent = await sendAll(deps, endpoint, [claimed], settings);
+  await recordSent(deps, tenantId, endpoint, sent, 'manual', settings);
+  const attempts = await withTenant(deps.db, tenantId, (tx) => repo.listAttempts({ db: tx, tenantId }, messageId, endpointId));
+  return attempts.at(-1)!;
+}
+
+/**
+ * The delivery job's work for one endpoint: claim its due deliveries a batch at a time, send them (several in
+ * flight), record the outcomes; until none is due or `budgetMs` has passed. `more`: stopped with work left.
+ * Pipelined: while a batch is sent, the one before it is recorded and the one after it claimed,
+ * so the receiver is not left idle during the database's round trips.
+ */
+export async function deliverEndpoint(
+  deps: Deps,
+  tenantId: string,
+  endpointId: string,
+  options: { batchSize?: number; budgetMs?: number } = {},
+): Promise<{ attempted: number; more: boolean }> {
+  const settings = webhookSettings();
+  const batchSize = options.batchSize ?? settings.concurrency * roundsPerBatch;
+  // A prefetched batch waits for the one before it to be sent: its lease covers both.
+  const lease = leaseMs(settings, 2 * batchSize);
+  const started = performance.now();
+  const claim = () => {
+    const now = deps.clock.now();
+    return withTenant(deps.db, tenantId, async (tx) => {
+      const scope = { db: tx, tenantId };
+      const endpoint = await repo.findEndpoint(scope, endpointId);
+      if (!endpoint?.enabled) return { endpoint, claimed: [] as repo.ClaimedDelivery[] };
+      return { endpoint, claimed: await repo.claimDueDeliveries(scope, endpointId, now, new Date(now.getTime() + lease), batchSize) };
+    });
+  };
+  let attempted = 0;
+  let recording: Promise<unknown> = Promise.resolve();
+  let next = claim();
+  try {
+    for (;;) {
+      const { endpoint, claimed } = await next;
+      if (!endpoint || claimed.length === 0) return { attempted, more: false };
+      const last = claimed.length < batchSize || performance.now() - started > (options.budgetMs ?? 30_000);
+      const sending = sendAll(deps, endpoint, claimed, settings);
+      // The previous batch's outcome before the next claim: a 410 or a disabling there stops the claims.
+      await recording;
+      if (!last) next = claim();
+      const sent = await sending;
+      attempted += sent.length;
+      recording = recordSent(deps, tenantId, endpoint, sent, 'scheduled', settings);
+      if (last) return { attempted, more: claimed.length === batchSize };
+    }
+  } finally {
+    // A claim still in flight when the loop ends by an error: its failure must not go unhandled (its rows'
+    // lease lapses and they fall due again).
+    next.catch(() => {});
+    await recording;
+  }
+}

@@ -1,0 +1,180 @@
+// `npm run bench:webhooks -- --json`: outgoing webhook delivery on a fresh PostgreSQL database, the service in
+// this process with its pg-boss workers and webhook dispatcher (as `npm start` runs them), a local receiver (127.0.0.1) answering 200 at once.
+// (1) Deliveries per second of a backlog of --deliveries messages to one endpoint (claim, sign, POST, record),
+//     beside a plain HTTP POST loop of bodies of the same size to the same receiver at the same concurrency
+//     (keep-alive, no database, no signing): the floor. Goal: at least half the plain loop's rate.
+// (2) A backlog of --messages (100,000) drains while POST /v1/events batches of --batch events are sent at
+//     --concurrency: the ingestion rate during the drain beside the rate without it, and the drain's own rate.
+import http from 'node:http';
+import { startWebhookDispatcher } from '../../service/src/domains/webhooks/jobs.ts';
+import { startJobRunner } from '../billing/jobs-harness.ts';
+import { exampleBook, restAs, signUpTenant, startService } from '../service/harness.ts';
+import { startReceiver } from './receiver.ts';
+
+process.env.WEBHOOK_ALLOW_PRIVATE = '1';
+
+const argument = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const json = process.argv.includes('--json');
+const log = (message: string) => {
+  if (!json) process.stderr.write(message + '\n');
+};
+const deliveries = argument('deliveries', 5000);
+const backlog = argument('messages', 100_000);
+const ingestSeconds = argument('ingest-seconds', 10);
+const batch = argument('batch', 100);
+const concurrency = argument('concurrency', 4);
+const inFlight = Number(process.env.WEBHOOK_CONCURRENCY ?? 16);
+
+const harness = await startService({ now: new Date().toISOString() });
+const receiver = await startReceiver();
+const tenant = await signUpTenant(harness);
+const api = restAs(harness, tenant.secretKey);
+const owner = harness.database.owner;
+const endpoint = await api('POST', '/v1/webhook_endpoints', { url: `${receiver.url}/bench` });
+const jobs = await startJobRunner(harness);
+
+/** Records `count` notifications in one statement (the trigger makes their messages and deliveries). */
+async function recordNotifications(count: number, prefix: string) {
+  await owner`
+    insert into notifications (tenant_id, id, type, subject_id, payload, created_at)
+    select ${tenant.tenantId}, gen_random_uuid(), 'credit_grant.expiring', ${prefix} || i,
+           jsonb_build_object('grant_id', gen_random_uuid(), 'customer_id', 'bench-customer', 'balance', '12.500000000', 'currency', 'USD', 'n', i),
+           ${harness.clock.now()}
+    from generate_series(1, ${count}) i`;
+}
+
+async function pendingCount(): Promise<number> {
+  const [{ n }] = await owner`select count(*)::int as n from webhook_deliveries where endpoint_id = ${endpoint.id} and status <> 'succeeded'`;
+  return n;
+}
+
+/** Runs the service's dispatcher (as main.ts does) until every delivery succeeded; seconds taken. */
+async function drain(): Promise<number> {
+  const started = performance.now();
+  const dispatcher = startWebhookDispatcher(jobs.deps, jobs.runner);
+  while ((await pendingCount()) > 0) await new Promise((resolve) => setTimeout(resolve, 200));
+  await dispatcher.stop();
+  return (performance.now() - started) / 1000;
+}
+
+// (1) Delivery rate beside the plain POST loop.
+await recordNotifications(deliveries, 'rate-');
+const [{ body: sampleBody }] = await owner`select body from webhook_messages where tenant_id = ${tenant.tenantId} limit 1`;
+const receivedBefore = receiver.received.length;
+const deliverySeconds = await drain();
+const deliveryRate = deliveries / deliverySeconds;
+if (receiver.received.length - receivedBefore < deliveries) throw new Error('the receiver got fewer requests than messages');
+log(`delivered ${deliveries} in ${deliverySeconds.toFixed(2)} s: ${deliveryRate.toFixed(0)}/s`);
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: inFlight });
+const target = new URL(`${receiver.url}/plain`);
+function post(body: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(target, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
+      response.resume();
+      response.on('end', () => (response.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${response.statusCode}`))));
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+let next = 0;
+const plainStarted = performance.now();
+await Promise.all(
+  Array.from({ length: inFlight }, async () => {
+    while (next++ < deliveries) await post(sampleBody);
+  }),
+);
+const plainRate = deliveries / ((performance.now() - plainStarted) / 1000);
+log(`plain POST loop: ${plainRate.toFixed(0)}/s`);
+receiver.received.length = 0;
+
+// (2) Ingestion with and without a backlog draining.
+await api('POST', '/v1/price_books', { book: exampleBook('bench-book') });
+for (let c = 0; c < 10; c++) {
+  await api('POST', '/v1/customers', { external_id: `bench-${c}`, currency: 'USD' });
+  await api('PUT', `/v1/customers/bench-${c}/price_book`, { price_book: 'bench-book', effective_from: '2026-01-01T00:00:00Z' });
+}
+let sequence = 0;
+async function ingestFor(seconds: number, until?: () => boolean): Promise<{ events: number; seconds: number }> {
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  let events = 0;
+  const eventTime = new Date(harness.clock.now().getTime() - 60_000).toISOString();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline && !(until?.() ?? false)) {
+        const n = sequence++;
+        const body = {
+          events: Array.from({ length: batch }, (_, i) => ({
+            transaction_id: `bench-${n}-${i}`,
+            customer_id: `bench-${(n + i) % 10}`,
+            event_type: 'llm.completion',
+            timestamp: eventTime,
+            properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 1000 + i, output_tokens: 50 },
+          })),
+        };
+        const response = await fetch(`${harness.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        if (response.status !== 200) throw new Error(`POST /v1/events: ${response.status} ${await response.text()}`);
+        await response.arrayBuffer();
+        events += batch;
+      }
+    }),
+  );
+  return { events, seconds: (performance.now() - started) / 1000 };
+}
+
+const quiet = await ingestFor(ingestSeconds);
+const quietRate = quiet.events / quiet.seconds;
+log(`ingestion alone: ${quietRate.toFixed(0)} events/s`);
+
+const recordStarted = performance.now();
+await recordNotifications(backlog, 'backlog-');
+const recordSeconds = (performance.now() - recordStarted) / 1000;
+log(`recorded ${backlog} notifications (messages and deliveries by the trigger) in ${recordSeconds.toFixed(1)} s`);
+let drained = false;
+const drainPromise = drain().then((seconds) => {
+  drained = true;
+  return seconds;
+});
+// Ingestion during the drain: for as long as the drain lasts, at most ingest-seconds.
+const busy = await ingestFor(ingestSeconds, () => drained);
+const busyRate = busy.events / busy.seconds;
+const drainSeconds = await drainPromise;
+const drainRate = backlog / drainSeconds;
+log(`ingestion during the drain: ${busyRate.toFixed(0)} events/s; the backlog drained in ${drainSeconds.toFixed(1)} s (${drainRate.toFixed(0)}/s)`);
+
+const report = {
+  bench: 'webhooks',
+  machine: { cpus: (await import('node:os')).cpus().length },
+  delivery: {
+    messages: deliveries,
+    attempts_in_flight: inFlight,
+    body_bytes: Buffer.byteLength(sampleBody),
+    deliveries_per_second: Math.round(deliveryRate),
+    plain_post_loop_per_second: Math.round(plainRate),
+    ratio: Number((deliveryRate / plainRate).toFixed(3)),
+    goal_ratio: 0.5,
+    goal_met: deliveryRate / plainRate >= 0.5,
+  },
+  backlog: {
+    messages: backlog,
+    recorded_in_seconds: Number(recordSeconds.toFixed(2)),
+    drained_in_seconds: Number(drainSeconds.toFixed(2)),
+    drain_deliveries_per_second: Math.round(drainRate),
+    ingestion_events_per_second_alone: Math.round(quietRate),
+    ingestion_events_per_second_during_drain: Math.round(busyRate),
+    ingestion_ratio: Number((busyRate / quietRate).toFixed(3)),
+    ingestion_batch: batch,
+    ingestion_concurrency: concurrency,
+  },
+};
+process.stdout.write(JSON.stringify(report, null, json ? 0 : 2) + '\n');
+await jobs.stop();
+await receiver.close();
+await harness.close();
+agent.destroy();
+process.exit(0);
