@@ -22,7 +22,7 @@ describe('stateForOnBlock', () => {
 describe('limitsCrossed', () => {
   it('counts spend as what is left to bill plus credits drawn', () => {
     expect(creditsDrawn(rated('0.1', ['0.25', '0.05']))).toBe(300_000_000n);
-    expect(limitsCrossed(rated('0.1', ['0.25']), { spendBefore: 1_000_000_000n, blocksOnDepletion: false, onBlock: 'accept' })).toEqual({ blocks: [], spendAfter: 1_350_000_000n });
+    expect(limitsCrossed(rated('0.1', ['0.25']), { spendBefore: 1_000_000_000n, blocksOnDepletion: false, onBlock: 'accept' })).toEqual({ blocks: [], spendAfter: 1_350_000_000n, scopedSpendsAfter: [] });
   });
 
   it('flags a budget crossed and a blocking wallet billed past its credit under accept', () => {
@@ -34,6 +34,19 @@ describe('limitsCrossed', () => {
     ]);
     // Exactly at the budget, and fully covered by credit: nothing crossed.
     expect(limitsCrossed(rated('0', ['0.5']), { spendBefore: 500_000_000n, blockingBudget: 1_000_000_000n, blocksOnDepletion: true, onBlock: 'accept' }).blocks).toEqual([]);
+  });
+
+  it("counts the event for its key's and project's budgets, each with its own spend", () => {
+    const scoped = [
+      { limit: 'api_key_budget' as const, scope_value: 'key-1', amount: 2_000_000_000n, spendBefore: 1_800_000_000n },
+      { limit: 'project_budget' as const, scope_value: 'search', amount: 1_000_000_000n, spendBefore: 100_000_000n },
+    ];
+    const accepted = limitsCrossed(rated('0.3'), { spendBefore: 0n, blocksOnDepletion: false, onBlock: 'accept', scoped });
+    expect(accepted.scopedSpendsAfter).toEqual([2_100_000_000n, 400_000_000n]);
+    expect(accepted.blocks.map((b) => [b.limit, b.scope_value, b.spend, b.exceeded_by])).toEqual([['api_key_budget', 'key-1', '2.100000000', '0.100000000']]);
+    const refused = limitsCrossed(rated('0.3'), { spendBefore: 0n, blocksOnDepletion: false, onBlock: 'refuse', scoped });
+    expect(refused.refuse).toMatchObject({ code: 'budget_exceeded', limit: 'api_key_budget', scope_value: 'key-1' });
+    expect(refused.scopedSpendsAfter).toEqual([1_800_000_000n, 100_000_000n]);
   });
 
   it('refuses a budget crossing under refuse, leaving the running spend where it was', () => {
