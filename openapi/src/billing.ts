@@ -9,7 +9,7 @@ import { listLedgerAccountsInput, listLedgerTransactionsInput } from '../../serv
 import { createGrantInput, updateBillingSettingsInput, updateWalletInput, voidGrantInput } from '../../service/src/domains/wallets/schema.ts';
 import { listNotificationsInput, notificationTypes } from '../../service/src/domains/notifications/schema.ts';
 import { createSlaCreditInput } from '../../service/src/domains/sla/schema.ts';
-import { type Schema, decimal, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
+import { type Operation, type Schema, decimal, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
 
 const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
 
@@ -317,16 +317,7 @@ Object.assign(billingSchemas, {
   }),
 });
 
-export interface BillingOperation {
-  summary: string;
-  operationId: string;
-  description?: string;
-  body?: Schema;
-  ok: [number, string];
-  params?: { name: string; in: 'path' | 'query'; schema: Schema; required?: boolean; description?: string }[];
-}
-
-export const billingRoutes: Record<string, Record<string, BillingOperation>> = {
+export const billingRoutes: Record<string, Record<string, Operation>> = {
   '/v1/customers/{id}/wallet': {
     get: { summary: "A customer's credit: depletion policy, balance in force, active grants", operationId: 'getWallet', ok: [200, 'Wallet'], params: [customerId] },
     patch: { summary: "Set the customer's depletion policy", operationId: 'updateWallet', body: fromZod(updateWalletInput), ok: [200, 'Wallet'], params: [customerId] },

@@ -3,7 +3,7 @@
 import { createCreditNoteInput, listCreditNotesInput } from '../../service/src/domains/creditnotes/schema.ts';
 import { amendSubscriptionInput } from '../../service/src/domains/subscriptions/schema.ts';
 import { listReratingsInput } from '../../service/src/domains/reratings/schema.ts';
-import { type Schema, decimal, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
+import { type Operation, type Schema, decimal, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
 
 const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
 const uuid: Schema = { type: 'string', format: 'uuid' };
@@ -170,16 +170,7 @@ Object.assign(correctionSchemas, {
   }),
 });
 
-export interface CorrectionOperation {
-  summary: string;
-  operationId: string;
-  description?: string;
-  body?: Schema;
-  ok: [number, string];
-  params?: { name: string; in: 'path' | 'query'; schema: Schema; required?: boolean; description?: string }[];
-}
-
-export const correctionRoutes: Record<string, Record<string, CorrectionOperation>> = {
+export const correctionRoutes: Record<string, Record<string, Operation>> = {
   '/v1/invoices/{id}/credit_notes': {
     post: { summary: 'Credit all or part of a finalized invoice', operationId: 'createCreditNote', description: creditNoteRule, body: fromZod(createCreditNoteInput), ok: [201, 'CreditNote'], params: [idParam] },
   },

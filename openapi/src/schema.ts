@@ -20,3 +20,13 @@ export const object = (properties: Record<string, Schema>, optional: string[] = 
   required: Object.keys(properties).filter((k) => !optional.includes(k)),
   additionalProperties: false,
 });
+
+/** One operation of a route table (billing, corrections, webhooks): document.ts turns each into an OpenAPI operation. */
+export interface Operation {
+  summary: string;
+  operationId: string;
+  description?: string;
+  body?: Schema;
+  ok: [number, string];
+  params?: { name: string; in: 'path' | 'query'; schema: Schema; required?: boolean; description?: string }[];
+}

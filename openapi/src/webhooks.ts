@@ -12,7 +12,7 @@ import {
   updateEndpointInput,
   webhookEventTypes,
 } from '../../service/src/domains/webhooks/schema.ts';
-import { type Schema, fromZod, instant, nullable, object, ref, string } from './schema.ts';
+import { type Operation, type Schema, fromZod, instant, nullable, object, ref, string } from './schema.ts';
 
 const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
 const uuid: Schema = { type: 'string', format: 'uuid' };
@@ -99,16 +99,7 @@ export const webhookRule =
   'Failed attempts are retried with exponential back-off and jitter over about three days; a 410 disables the endpoint at once, and so do days of nothing but failures, each with a `webhook_endpoint.disabled` notification. ' +
   'Private, loopback and reserved addresses are refused (every address the host resolves to is checked) unless the service allows them (WEBHOOK_ALLOW_PRIVATE=1).';
 
-interface WebhookOperation {
-  summary: string;
-  operationId: string;
-  description?: string;
-  body?: Schema;
-  ok: [number, string];
-  params?: { name: string; in: 'path' | 'query'; schema: Schema; required?: boolean; description?: string }[];
-}
-
-export const webhookRoutes: Record<string, Record<string, WebhookOperation>> = {
+export const webhookRoutes: Record<string, Record<string, Operation>> = {
   '/v1/webhook_endpoints': {
     get: { summary: 'List webhook endpoints (never their secrets)', operationId: 'listWebhookEndpoints', ok: [200, 'WebhookEndpointList'] },
     post: {
