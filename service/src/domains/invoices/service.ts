@@ -34,6 +34,22 @@ interface Built {
   graceSeconds: number;
 }
 
+/** A new invoice's row for a built period: the one shape the period close and threshold invoices insert. */
+function newInvoice(customerId: string, currency: string, period: Period, built: Built, finalizeAt: Date) {
+  return {
+    id: crypto.randomUUID(),
+    customerId,
+    periodStart: period.start,
+    periodEnd: period.end,
+    currency,
+    minorUnit: built.minorUnit,
+    planCode: built.planCode,
+    total: formatMoney(built.total),
+    totalExact: formatMoney(built.totalExact),
+    finalizeAt,
+  };
+}
+
 /**
  * The period's invoice as its receipts stand now, less what the period's threshold invoices already billed. A
  * subscription's terms apply from its start. A threshold invoice (`reason` threshold) bills the charges so far:
@@ -128,18 +144,7 @@ async function closePeriodLocked(
   if (await repo.findInvoiceByPeriod(scope, customerId, periodStart)) return { outcome: 'skipped' };
   const customer = (await repo.findCustomer(scope, customerId))!;
   const built = await buildFor(scope, customerId, customer.currency, period, 'period_end', await repo.listPendingAdjustments(scope, customerId, customer.currency));
-  const invoice = {
-    id: crypto.randomUUID(),
-    customerId,
-    periodStart: period.start,
-    periodEnd: period.end,
-    currency: customer.currency,
-    minorUnit: built.minorUnit,
-    planCode: built.planCode,
-    total: formatMoney(built.total),
-    totalExact: formatMoney(built.totalExact),
-    finalizeAt: new Date(period.end.getTime() + built.graceSeconds * 1000),
-  };
+  const invoice = newInvoice(customerId, customer.currency, period, built, new Date(period.end.getTime() + built.graceSeconds * 1000));
   await repo.insertInvoice(scope, invoice, now);
   await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
   const next = await openNextPeriod(scope, customerId, period, now);
@@ -234,20 +239,7 @@ export async function issueThresholdInvoice(deps: Deps, tenantId: string, custom
     const built = await buildFor(scope, customerId, customer.currency, period, 'threshold');
     // Nothing left to bill after the earlier threshold invoices (their rounding): wait for more usage.
     if (built.total <= 0n) return 'skipped';
-    const invoice = {
-      id: crypto.randomUUID(),
-      customerId,
-      periodStart: period.start,
-      periodEnd: period.end,
-      currency: customer.currency,
-      minorUnit: built.minorUnit,
-      planCode: built.planCode,
-      total: formatMoney(built.total),
-      totalExact: formatMoney(built.totalExact),
-      finalizeAt: now,
-      billingReason: 'threshold' as const,
-      threshold: formatMoney(threshold),
-    };
+    const invoice = { ...newInvoice(customerId, customer.currency, period, built, now), billingReason: 'threshold' as const, threshold: formatMoney(threshold) };
     await repo.insertInvoice(scope, invoice, now);
     await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
     const sequence = await repo.takeInvoiceNumber(scope);
