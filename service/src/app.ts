@@ -36,6 +36,7 @@ import { createRateLimiter, type AccountRateRule, type RateLimiter, type RateRul
 import { AppError } from './platform/errors.ts';
 import { createMetrics, type Metrics } from './platform/metrics.ts';
 import { router, type TrpcContext } from './platform/trpc.ts';
+import { csrfCookie, csrfProtection, csrfTokenOf } from './platform/csrf.ts';
 
 export const appRouter = router({
   auth: authTrpc,
@@ -175,6 +176,7 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
 
   app.use(
     '/trpc',
+    csrfProtection({ publicUrl: options.publicUrl, sessionFromCookie: sessionCookieOf }),
     body,
     createExpressMiddleware({
       router: appRouter,
@@ -207,15 +209,25 @@ async function createTrpcContext(deps: Deps, limiter: RateLimiter, req: Request,
     sessionToken: session ? token : undefined,
     clientAddress: clientAddress(req),
     limiter,
-    setSessionCookie: (value, expiresAt) =>
-      res.cookie(sessionCookie, value, { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/', expires: expiresAt }),
-    clearSessionCookie: () => res.clearCookie(sessionCookie, { path: '/' }),
+    setSessionCookie: (value, expiresAt) => {
+      res.cookie(sessionCookie, value, { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/', expires: expiresAt });
+      // Readable by the dashboard's own script (not HttpOnly), which echoes it in the x-csrf-token header.
+      res.cookie(csrfCookie, csrfTokenOf(value), { httpOnly: false, sameSite: 'strict', secure: req.secure, path: '/', expires: expiresAt });
+    },
+    clearSessionCookie: () => {
+      res.clearCookie(sessionCookie, { path: '/' });
+      res.clearCookie(csrfCookie, { path: '/' });
+    },
   };
 }
 
 function sessionTokenOf(req: Request): string | undefined {
   const bearer = /^Bearer\s+(ses_\S+)$/i.exec(req.get('authorization') ?? '');
   if (bearer) return bearer[1];
+  return sessionCookieOf(req);
+}
+
+function sessionCookieOf(req: Request): string | undefined {
   for (const part of (req.get('cookie') ?? '').split(';')) {
     const [name, ...value] = part.trim().split('=');
     if (name !== sessionCookie) continue;
