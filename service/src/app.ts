@@ -9,6 +9,7 @@ import { creditNotesRestRoutes, creditNotesTrpc } from './domains/creditnotes/ro
 import { customersRestRoutes, customersTrpc } from './domains/customers/router.ts';
 import { ingestionFastPath } from './domains/events/fast-path.ts';
 import { eventsRestRoutes, eventsTrpc } from './domains/events/router.ts';
+import { insightsTrpc } from './domains/insights/router.ts';
 import { invoicesRestRoutes, invoicesTrpc } from './domains/invoices/router.ts';
 import { notificationsRestRoutes, notificationsTrpc } from './domains/notifications/router.ts';
 import { slaRestRoutes, slaTrpc } from './domains/sla/router.ts';
@@ -58,6 +59,7 @@ export const appRouter = router({
   slaCredits: slaTrpc,
   notifications: notificationsTrpc,
   webhooks: webhooksTrpc,
+  insights: insightsTrpc,
 });
 export type AppRouter = typeof appRouter;
 
