@@ -317,6 +317,16 @@ describe('tenant isolation', () => {
       { route: 'PUT /billing_settings', run: asA('PUT', '/v1/billing_settings', { credit_expiry_notice_days: 3 }), status: 200 },
       { route: 'trpc wallets.settings', run: asAtrpc('query', 'wallets.settings'), status: 200, check: (r) => expect(r.body.credit_expiry_notice_days).toBe(3) },
       { route: 'trpc wallets.updateSettings', run: asAtrpc('mutation', 'wallets.updateSettings', { credit_expiry_notice_days: 4 }), status: 200 },
+      { route: 'trpc insights.customers', run: asAtrpc('query', 'insights.customers', { limit: 200 }), status: 200, check: (r) => {
+        expect(r.body.data.length).toBeGreaterThan(0);
+        notListed('b-customer')(r);
+        notListed('b-parent')(r);
+      } },
+      { route: 'trpc insights.customers', run: asAtrpc('query', 'insights.customers', { query: 'b-' }), status: 200, check: (r) => expect(r.body.data).toEqual([]) },
+      { route: 'trpc insights.customers', run: asAtrpc('query', 'insights.customers', { parent_id: 'b-parent' }), status: 404 },
+      { route: 'trpc insights.customer', run: asAtrpc('query', 'insights.customer', { id: 'b-customer' }), status: 404 },
+      { route: 'trpc insights.customer', run: asAtrpc('query', 'insights.customer', { id: 'shared-id' }), status: 200, check: (r) => expect(r.body.summary).toMatchObject({ name: 'A', currency: 'EUR' }) },
+      { route: 'trpc insights.usageSeries', run: asAtrpc('query', 'insights.usageSeries', { customer_id: 'b-customer', from: '2026-03-01T00:00:00Z', until: '2026-03-31T00:00:00Z' }), status: 404 },
     ];
 
     for (const attempt of attempts) {

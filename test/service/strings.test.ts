@@ -397,6 +397,9 @@ describe('strings on every write path', () => {
     trpcEndpoint('webhooks.messages', 'query', { event_type: 'webhook.test', since: '2026-03-01T00:00:00Z', limit: 10 });
     trpcEndpoint('webhooks.attempts', 'query', { message_id: messageId, endpoint_id: hook.id });
     trpcEndpoint('webhooks.retry', 'mutation', { message_id: messageId, endpoint_id: hook.id });
+    trpcEndpoint('insights.customers', 'query', { query: 'ac', parent_id: 'acme', limit: 10, cursor: 'a' });
+    trpcEndpoint('insights.customer', 'query', { id: 'acme' });
+    trpcEndpoint('insights.usageSeries', 'query', { customer_id: 'acme', from: '2026-03-01T00:00:00Z', until: '2026-03-16T00:00:00Z', granularity: 'hour', meter: 'tokens' });
   });
   afterAll(async () => {
     await harness?.close();
