@@ -11,6 +11,7 @@ import { ingestionFastPath } from './domains/events/fast-path.ts';
 import { eventsRestRoutes, eventsTrpc } from './domains/events/router.ts';
 import { insightsTrpc } from './domains/insights/router.ts';
 import { invoicesRestRoutes, invoicesTrpc } from './domains/invoices/router.ts';
+import { portalTrpc } from './domains/portal/router.ts';
 import { notificationsRestRoutes, notificationsTrpc } from './domains/notifications/router.ts';
 import { slaRestRoutes, slaTrpc } from './domains/sla/router.ts';
 import { ledgerRestRoutes, ledgerTrpc } from './domains/ledger/router.ts';
@@ -60,6 +61,7 @@ export const appRouter = router({
   notifications: notificationsTrpc,
   webhooks: webhooksTrpc,
   insights: insightsTrpc,
+  portal: portalTrpc,
 });
 export type AppRouter = typeof appRouter;
 
@@ -209,6 +211,7 @@ async function createTrpcContext(deps: Deps, limiter: RateLimiter, req: Request,
     actor,
     requestId,
     sessionToken: session ? token : undefined,
+    portalToken: /^Bearer\s+(?!ses_)(\S+)$/i.exec(req.get('authorization') ?? '')?.[1],
     clientAddress: clientAddress(req),
     limiter,
     setSessionCookie: (value, expiresAt) => {

@@ -83,7 +83,7 @@ export async function searchCustomers(
 }
 
 /** The customer's ancestors, nearest first. */
-export async function listAncestors({ db, tenantId }: TenantScope, customerId: string): Promise<{ externalId: string; name: string | null; isReseller: boolean }[]> {
+export async function listAncestors({ db, tenantId }: TenantScope, customerId: string): Promise<{ id: string; externalId: string; name: string | null; isReseller: boolean }[]> {
   const rows = await db`
     with recursive chain(id, parent_id, depth) as (
       select id, parent_id, 0 from customers where tenant_id = ${tenantId} and id = ${customerId}
@@ -91,9 +91,9 @@ export async function listAncestors({ db, tenantId }: TenantScope, customerId: s
       select c.id, c.parent_id, chain.depth + 1 from customers c join chain on c.id = chain.parent_id
       where c.tenant_id = ${tenantId} and chain.depth < 100
     )
-    select c.external_id, c.name, c.is_reseller from chain join customers c on c.tenant_id = ${tenantId} and c.id = chain.id
+    select c.id, c.external_id, c.name, c.is_reseller from chain join customers c on c.tenant_id = ${tenantId} and c.id = chain.id
     where chain.depth > 0 order by chain.depth`;
-  return rows.map((r) => ({ externalId: r.external_id, name: r.name, isReseller: r.is_reseller }));
+  return rows.map((r) => ({ id: r.id, externalId: r.external_id, name: r.name, isReseller: r.is_reseller }));
 }
 
 export interface DailyUsageRow {

@@ -77,7 +77,7 @@ export async function searchCustomers(deps: Deps, actor: Actor, input: SearchCus
 }
 
 /** The customer's own summary (repo's page narrowed to it). */
-async function summaryOf(scope: TenantScope, customer: customersRepo.Customer, now: Date): Promise<CustomerSummary> {
+export async function summaryOf(scope: TenantScope, customer: customersRepo.Customer, now: Date): Promise<CustomerSummary> {
   const [row] = await repo.searchCustomers(scope, { query: undefined, parentId: undefined, cursor: undefined, limit: 1, now, customerId: customer.id });
   return toSummary(row);
 }
