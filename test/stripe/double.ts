@@ -4,6 +4,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
+import { accountRoutes } from './account.ts';
 import { checkoutPagePath, checkoutRoutes, completeCheckoutSession } from './checkout.ts';
 import { customerRoutes } from './customers.ts';
 import { addWebhookEndpoint, eventRoutes } from './events.ts';
@@ -71,7 +72,7 @@ export interface StripeDouble {
   close(): Promise<void>;
 }
 
-const ROUTES = compileRoutes([...customerRoutes, ...paymentMethodRoutes, ...setupIntentRoutes, ...paymentIntentRoutes, ...refundRoutes, ...checkoutRoutes, ...eventRoutes, ...taxRoutes]);
+const ROUTES = compileRoutes([...accountRoutes, ...customerRoutes, ...paymentMethodRoutes, ...setupIntentRoutes, ...paymentIntentRoutes, ...refundRoutes, ...checkoutRoutes, ...eventRoutes, ...taxRoutes]);
 
 export async function startStripeDouble(options: StripeDoubleOptions = {}): Promise<StripeDouble> {
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
@@ -91,7 +92,7 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
 
   const keysOf = (account: AccountState): StripeAccountKeys => ({ id: account.id, secretKey: account.secretKey, restrictedKey: account.restrictedKey });
   const createAccount = () => {
-    const account = createAccountState();
+    const account = createAccountState(now());
     state.accounts.set(account.id, account);
     return keysOf(account);
   };
