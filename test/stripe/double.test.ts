@@ -283,6 +283,8 @@ describe('events', () => {
     expect(event.id).toMatch(/^evt_/);
     expect(Object.keys(event).sort()).toEqual(Object.keys(fixtures.resources.event).sort());
     expect((await stripe.events.retrieve(event.id)).id).toBe(event.id);
+    // The request that caused it, as Stripe records it.
+    expect(event.request).toEqual({ id: customer.lastResponse.requestId, idempotency_key: customer.lastResponse.idempotencyKey });
 
     const tampered = delivery.body.replace('Signed', 'Forged');
     expect(() => stripe.webhooks.constructEvent(tampered, delivery.signature, webhookSecret)).toThrow(Stripe.errors.StripeSignatureVerificationError);
@@ -307,6 +309,12 @@ describe('events', () => {
     double.resendEvent(firstEvent!.id);
     await double.webhooks.settle();
     expect(seen(firstEvent!.id)).toBe(3);
+  });
+
+  it('sends an event of a type nothing here causes, signed like the others', async () => {
+    const sent = double.emitEvent('customer.tax_id.created', { id: 'txi_123', object: 'tax_id', value: 'DE123456789' });
+    const delivery = await eventually('the unusual event delivered', () => receiver.received.find((received) => received.body.includes(sent.id)));
+    expect(stripe.webhooks.constructEvent(delivery.body, delivery.signature, webhookSecret)).toMatchObject({ id: sent.id, type: 'customer.tax_id.created', request: { id: null } });
   });
 
   it('retries a delivery the endpoint refused until it is accepted', async () => {
