@@ -202,8 +202,9 @@ CREATE FUNCTION stripe_event_tenant(p_reference text)
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public
   AS $$
     SELECT t.tenant_id FROM public.tenants t
+    -- The cast only for a uuid's shape (SQL does not short-circuit AND).
     WHERE t.slug = p_reference
-       OR (p_reference ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' AND t.tenant_id = p_reference::uuid)
+       OR t.tenant_id = CASE WHEN p_reference ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN p_reference::uuid END
     LIMIT 1
   $$;
 REVOKE ALL ON FUNCTION stripe_event_tenant(text) FROM PUBLIC;

@@ -191,7 +191,9 @@ async function recordSendFailure(deps: Deps, scope: TenantScope, invoiceId: stri
   const invoice = await invoicesRepo.findInvoice(scope, invoiceId, { lock: true });
   if (!invoice) return 'skipped';
   if (failure.kind === 'declined') {
-    const result = await applyAttemptFailure(deps, scope, invoice, attemptNumber, { code: failure.code, message: failure.message, paymentIntentId: failure.paymentIntentId, actionRequired: false });
+    // Off session, a card that wants 3-D Secure is a decline (authentication_required): the customer must act.
+    const actionRequired = failure.code === 'authentication_required';
+    const result = await applyAttemptFailure(deps, scope, invoice, attemptNumber, { code: failure.code, message: failure.message, paymentIntentId: failure.paymentIntentId, actionRequired });
     return result === 'stale' ? 'not_due' : 'failed';
   }
   const collection = await repo.findCollection(scope, invoiceId, { lock: true });
