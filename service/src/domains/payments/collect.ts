@@ -22,7 +22,7 @@ import { formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
 import * as creditNotesRepo from '../creditnotes/repo.ts';
 import * as invoicesRepo from '../invoices/repo.ts';
-import { recordInvoiceNotification } from '../invoices/service.ts';
+import { invoiceNotification, type InvoiceNotificationType } from '../invoices/notifications.ts';
 import { accounts, postTransactions } from '../ledger/service.ts';
 import * as notificationsRepo from '../notifications/repo.ts';
 import { afterFailure, attemptIdempotencyKey, defaultRetryAfterSeconds, fromMinorUnits, isUnpaid, toMinorUnits, type DunningPolicy } from './dunning.ts';
@@ -33,6 +33,11 @@ import { classifyStripeError, settingsOf, stripeClient, type StripeFailure } fro
 const transientRetrySeconds = 60;
 /** A key Stripe refuses: looked at again after this long (the tenant may fix it meanwhile). */
 const configurationRetrySeconds = 3600;
+
+/** An invoice's notification (the invoices domain's payload), with its status after the change it reports. */
+export async function notifyInvoice(scope: TenantScope, invoice: invoicesRepo.Invoice, type: InvoiceNotificationType, extra: Record<string, unknown>, now: Date, options: { status?: string; suffix?: string } = {}) {
+  await notificationsRepo.recordOnce(scope, invoiceNotification(type, { ...invoice, status: options.status ?? invoice.status }, extra, now, options.suffix));
+}
 
 export async function dunningPolicyOf(scope: TenantScope): Promise<DunningPolicy> {
   const stored = await repo.findPolicy(scope);
@@ -299,7 +304,7 @@ export async function applyPaymentSucceeded(deps: Deps, scope: TenantScope, invo
     entityId: invoice.id,
     after: { paid_at: payment.paidAt.toISOString(), source: payment.source, payment_intent_id: payment.paymentIntentId, amount: formatMoney(payment.amount) },
   });
-  await recordInvoiceNotification(scope, invoice, 'invoice.paid', { paid_at: payment.paidAt.toISOString(), source: payment.source, payment_intent_id: payment.paymentIntentId, amount_paid: formatMoney(payment.amount) }, now);
+  await notifyInvoice(scope, invoice, 'invoice.paid', { paid_at: payment.paidAt.toISOString(), source: payment.source, payment_intent_id: payment.paymentIntentId, amount_paid: formatMoney(payment.amount) }, now, { status: 'paid' });
   return 'applied';
 }
 
@@ -333,7 +338,7 @@ export async function applyAttemptFailure(deps: Deps, scope: TenantScope, invoic
   const common = { attempt: attemptNumber, failure_code: failure.code, failure_message: failure.message, payment_intent_id: failure.paymentIntentId };
   if (invoice.status === 'finalized') {
     await invoicesRepo.markUnpaidStatus(scope, invoice.id, 'past_due', now);
-    await recordInvoiceNotification(scope, invoice, 'invoice.past_due', { first_failed_at: next.firstFailedAt.toISOString() }, now);
+    await notifyInvoice(scope, invoice, 'invoice.past_due', { first_failed_at: next.firstFailedAt.toISOString() }, now, { status: 'past_due' });
   }
   if (next.kind === 'retry') {
     await repo.updateCollection(scope, invoice.id, { attempt: attemptNumber + 1, nextAttemptAt: next.at, firstFailedAt: next.firstFailedAt, blockAt: next.blockAt, lastError }, now);
@@ -341,12 +346,13 @@ export async function applyAttemptFailure(deps: Deps, scope: TenantScope, invoic
     await repo.updateCollection(scope, invoice.id, { status: 'exhausted', attempt: attemptNumber + 1, nextAttemptAt: null, firstFailedAt: next.firstFailedAt, blockAt: next.blockAt, lastError }, now);
     if (invoice.status !== 'uncollectible') {
       await invoicesRepo.markUnpaidStatus(scope, invoice.id, 'uncollectible', now);
-      await recordInvoiceNotification(scope, invoice, 'invoice.uncollectible', { reason: 'retries_exhausted', attempts: attemptNumber }, now);
+      await notifyInvoice(scope, invoice, 'invoice.uncollectible', { reason: 'retries_exhausted', attempts: attemptNumber }, now, { status: 'uncollectible' });
     }
   }
   const suffix = `:attempt:${attemptNumber}`;
-  await recordInvoiceNotification(scope, invoice, 'invoice.payment_failed', { ...common, next_attempt_at: next.kind === 'retry' ? next.at.toISOString() : null }, now, suffix);
-  if (failure.actionRequired) await recordInvoiceNotification(scope, invoice, 'invoice.payment_action_required', common, now, suffix);
+  const status = next.kind === 'retry' ? 'past_due' : 'uncollectible';
+  await notifyInvoice(scope, invoice, 'invoice.payment_failed', { ...common, next_attempt_at: next.kind === 'retry' ? next.at.toISOString() : null }, now, { status, suffix });
+  if (failure.actionRequired) await notifyInvoice(scope, invoice, 'invoice.payment_action_required', common, now, { status, suffix });
   const updated = (await repo.findCollection(scope, invoice.id))!;
   await blockIfDue(scope, invoice, updated, now);
   return 'applied';

@@ -13,9 +13,8 @@ import { allocateProRata } from '../creditnotes/allocate.ts';
 import * as creditNotesRepo from '../creditnotes/repo.ts';
 import { issueCreditNoteLocked } from '../creditnotes/service.ts';
 import * as invoicesRepo from '../invoices/repo.ts';
-import { recordInvoiceNotification } from '../invoices/service.ts';
 import { accounts, postTransactions } from '../ledger/service.ts';
-import { applyIntent, secretKeyOf } from './collect.ts';
+import { applyIntent, notifyInvoice, secretKeyOf } from './collect.ts';
 import { fromMinorUnits } from './dunning.ts';
 import * as repo from './repo.ts';
 import { settingsOf, stripeClient, verifyStripeEvent } from './stripe.ts';
@@ -204,7 +203,7 @@ async function applyRefund(deps: Deps, scope: TenantScope, invoice: invoicesRepo
     ],
     now,
   );
-  await recordInvoiceNotification(scope, invoice, 'invoice.refunded', { refund_id: refundId, amount: formatMoney(amount), credit_note_id: creditNoteId }, now, `:refund:${refundId}`);
+  await notifyInvoice(scope, invoice, 'invoice.refunded', { refund_id: refundId, amount: formatMoney(amount), credit_note_id: creditNoteId }, now, { suffix: `:refund:${refundId}` });
   return true;
 }
 
@@ -231,13 +230,13 @@ const onDispute: Handler = async (deps, scope, event) => {
     deps.clock.now(),
   );
   if (!moved) return { outcome: 'stale', detail: 'a newer event already set this dispute' };
-  await recordInvoiceNotification(
+  await notifyInvoice(
     scope,
     invoice,
     'invoice.disputed',
-    { dispute_id: dispute.id, status: dispute.status, reason: dispute.reason ?? null, amount: formatMoney(fromMinorUnits(BigInt(dispute.amount ?? 0), invoice.minorUnit)), stripe_event: event.type },
+    { dispute_id: dispute.id, dispute_status: dispute.status, reason: dispute.reason ?? null, amount: formatMoney(fromMinorUnits(BigInt(dispute.amount ?? 0), invoice.minorUnit)), stripe_event: event.type },
     deps.clock.now(),
-    `:dispute:${dispute.id}:${dispute.status}`,
+    { suffix: `:dispute:${dispute.id}:${dispute.status}` },
   );
   return { outcome: 'applied', detail: `dispute ${dispute.id} ${dispute.status}` };
 };

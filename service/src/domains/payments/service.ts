@@ -14,10 +14,10 @@ import { formatMoney } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
 import { requireCustomer } from '../customers/service.ts';
 import * as invoicesRepo from '../invoices/repo.ts';
-import { getInvoice, recordInvoiceNotification } from '../invoices/service.ts';
+import { getInvoice } from '../invoices/service.ts';
 import type { PayInvoiceInput } from '../invoices/schema.ts';
 import { accounts, postTransactions } from '../ledger/service.ts';
-import { amountDue, applyPaymentSucceeded, collectInvoice, dunningPolicyOf, secretKeyOf } from './collect.ts';
+import { amountDue, applyPaymentSucceeded, collectInvoice, dunningPolicyOf, notifyInvoice, secretKeyOf } from './collect.ts';
 import { customerIdempotencyKey, fromMinorUnits, isUnpaid } from './dunning.ts';
 import * as repo from './repo.ts';
 import type { ConnectStripeInput, DunningPolicyInput, InvoiceActionInput, SetupLinkInput } from './schema.ts';
@@ -276,7 +276,7 @@ async function markUncollectibleLocked(deps: Deps, scope: TenantScope, invoice: 
   if (collection && collection.status === 'active') await repo.updateCollection(scope, invoice.id, { status: 'stopped', nextAttemptAt: null }, now);
   if (invoice.status === 'uncollectible') return;
   await invoicesRepo.markUnpaidStatus(scope, invoice.id, 'uncollectible', now);
-  await recordInvoiceNotification(scope, invoice, 'invoice.uncollectible', { reason }, now);
+  await notifyInvoice(scope, invoice, 'invoice.uncollectible', { reason }, now, { status: 'uncollectible' });
 }
 
 export async function markUncollectible(deps: Deps, actor: Actor, invoiceId: string, input: InvoiceActionInput): Promise<ApiSchemas['Invoice']> {
@@ -331,7 +331,7 @@ export async function writeOff(deps: Deps, actor: Actor, invoiceId: string, inpu
         now,
       );
     }
-    await recordInvoiceNotification(scope, invoice, 'invoice.written_off', { amount: formatMoney(due), reason: input.reason ?? null }, now);
+    await notifyInvoice(scope, invoice, 'invoice.written_off', { amount: formatMoney(due), reason: input.reason ?? null }, now, { status: 'uncollectible' });
     await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'invoice.written_off', entityType: 'invoice', entityId: invoiceId, after: { amount: formatMoney(due), reason: input.reason ?? null } });
   });
   return getInvoice(deps, actor, invoiceId);
