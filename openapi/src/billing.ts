@@ -85,7 +85,7 @@ export const billingSchemas: Record<string, Schema> = {
       type: 'array',
       items: object({
         id: { type: 'string', format: 'uuid' },
-        kind: { type: 'string', enum: ['grant_issued', 'usage_drawdown', 'grant_voided', 'grant_expired', 'invoice_finalized', 'invoice_paid', 'invoice_voided', 'credit_note_issued', 'rerating_credit_returned'] },
+        kind: { type: 'string', enum: ['grant_issued', 'usage_drawdown', 'grant_voided', 'grant_expired', 'invoice_finalized', 'invoice_paid', 'invoice_voided', 'credit_note_issued', 'rerating_credit_returned', 'invoice_written_off', 'payment_refunded'] },
         customer_id: nullable(string),
         currency: string,
         reference: described(string, "What caused it: an event's transaction_id, a grant id or an invoice id."),
@@ -133,7 +133,7 @@ Object.assign(billingSchemas, {
     allowed: { type: 'boolean' },
     reasons: {
       type: 'array',
-      items: object({ code: { type: 'string', enum: ['credits_exhausted', 'budget_exceeded'] }, message: string }),
+      items: object({ code: { type: 'string', enum: ['credits_exhausted', 'budget_exceeded', 'customer_blocked'] }, message: string }),
       description: 'Why not; empty when allowed.',
     },
     estimated_cost: money,
@@ -268,7 +268,10 @@ Object.assign(billingSchemas, {
       'period_end: the period\'s invoice at close; threshold: issued (finalized at once) when the running period\'s usage reached a plan threshold.',
     ),
     threshold: nullable(described(money, 'The plan threshold a threshold invoice was issued for.')),
-    status: { type: 'string', enum: ['draft', 'finalized', 'paid', 'void'] },
+    status: described(
+      { type: 'string', enum: ['draft', 'finalized', 'past_due', 'uncollectible', 'paid', 'void'] },
+      'finalized: open, to be paid; past_due: a payment attempt failed and dunning retries; uncollectible: retries ran out or an operator gave up (a payment is still taken); paid; void.',
+    ),
     customer_id: string,
     currency: string,
     minor_unit: described({ type: 'integer' }, 'ISO 4217 exponent of the currency.'),
@@ -277,8 +280,8 @@ Object.assign(billingSchemas, {
     lines: { type: 'array', items: ref('InvoiceLine') },
     total: described(money, 'The sum of the lines\' amounts, in whole minor units of the currency.'),
     total_exact: described(money, 'The sum of the lines\' exact amounts, before rounding.'),
-    amount_due: described(money, 'What is left to collect, in whole minor units: the total while finalized, 0 as a draft, paid or void.'),
-    amount_due_exact: described(money, '`amount_due` before rounding (`total_exact` while finalized, else 0).'),
+    amount_due: described(money, 'What is left to collect, in whole minor units: the total while finalized, past_due or uncollectible, 0 as a draft, paid or void.'),
+    amount_due_exact: described(money, '`amount_due` before rounding (`total_exact` while unpaid, else 0).'),
     finalize_at: described(instant, 'When a draft is finalized: the period\'s end plus the grace.'),
     created_at: instant,
     finalized_at: nullable(instant),
@@ -442,7 +445,7 @@ export const billingRoutes: Record<string, Record<string, Operation>> = {
     },
   },
   '/v1/invoices/{id}/pay': {
-    post: { summary: 'Record the payment of a finalized invoice', operationId: 'payInvoice', body: fromZod(payInvoiceInput), ok: [200, 'Invoice'], params: [invoiceId] },
+    post: { summary: 'Record a payment received out of band (a bank transfer) for an unpaid invoice: ledger entries, collection stopped, block lifted', operationId: 'payInvoice', body: fromZod(payInvoiceInput), ok: [200, 'Invoice'], params: [invoiceId] },
   },
   '/v1/invoices/{id}/void': {
     post: { summary: 'Void a finalized, unpaid invoice (its number stays used; the ledger posting is reversed)', operationId: 'voidInvoice', body: fromZod(voidInvoiceInput), ok: [200, 'Invoice'], params: [invoiceId] },

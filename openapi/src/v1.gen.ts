@@ -832,7 +832,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Record the payment of a finalized invoice */
+        /** Record a payment received out of band (a bank transfer) for an unpaid invoice: ledger entries, collection stopped, block lifted */
         post: operations["payInvoice"];
         delete?: never;
         options?: never;
@@ -1304,6 +1304,194 @@ export interface paths {
         put?: never;
         /** Send one message to one endpoint again now, and answer with the attempt */
         post: operations["retryWebhookMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stripe/connection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The Stripe connection (never its secrets) */
+        get: operations["getStripeConnection"];
+        /**
+         * Connect Stripe: a restricted (or secret) key and the webhook signing secret, stored encrypted, never returned
+         * @description The key is tried with one cheap call (listing one customer): 400 stripe_key_rejected (field `secret_key`) when Stripe refuses it, 422 stripe_unavailable when Stripe does not answer.
+         */
+        put: operations["connectStripe"];
+        post?: never;
+        /** Disconnect Stripe (collection stops; invoices stay as they are) */
+        delete: operations["disconnectStripe"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stripe/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The Stripe events received, newest first, with what each did */
+        get: operations["listStripeEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stripe/events/{tenant}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stripe's webhook endpoint for one tenant (its slug or id): point the tenant's Stripe webhook here
+         * @description Verified on the raw body with the Stripe-Signature header and the tenant's signing secret; 400 invalid_signature when it does not verify, 404 for an unknown or unconnected tenant. Idempotent by the event id; late, repeated or out-of-order events never undo a newer state. Acts on payment_intent.succeeded/payment_failed/requires_action/canceled, setup_intent.succeeded, checkout.session.completed (setup), charge.refunded (a credit note and the cash back) and charge.dispute.*; other types are recorded as ignored.
+         */
+        post: operations["receiveStripeEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/dunning_policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The dunning policy */
+        get: operations["getDunningPolicy"];
+        /**
+         * Set the dunning policy (retry schedule, blocking)
+         * @description A finalized invoice with an amount due is collected off-session by a Stripe PaymentIntent in its currency and minor unit, once the tenant connected Stripe and the customer saved a payment method; each attempt carries the idempotency key tariff:{tenant}:invoice:{id}:attempt:{n}, so a retry or a crash never charges twice. The first failure makes the invoice past_due; retries follow the dunning policy (default 1, 3, 5 and 7 days after the first failure); when they run out it is uncollectible. Each step records a notification (invoice.payment_failed, invoice.past_due, invoice.uncollectible, customer.blocked, customer.unblocked).
+         */
+        put: operations["setDunningPolicy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/payment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A customer's Stripe customer, payment method and blocks */
+        get: operations["getCustomerPayment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/payment_setup_link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A Stripe-hosted page where the customer saves a card (Checkout in setup mode): send or show its link
+         * @description Creates the Stripe customer on first use. When Stripe reports the setup succeeded, the card becomes the customer's default payment method.
+         */
+        post: operations["createPaymentSetupLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{id}/collection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An invoice's collection: attempts, schedule, block, disputes
+         * @description A finalized invoice with an amount due is collected off-session by a Stripe PaymentIntent in its currency and minor unit, once the tenant connected Stripe and the customer saved a payment method; each attempt carries the idempotency key tariff:{tenant}:invoice:{id}:attempt:{n}, so a retry or a crash never charges twice. The first failure makes the invoice past_due; retries follow the dunning policy (default 1, 3, 5 and 7 days after the first failure); when they run out it is uncollectible. Each step records a notification (invoice.payment_failed, invoice.past_due, invoice.uncollectible, customer.blocked, customer.unblocked).
+         */
+        get: operations["getInvoiceCollection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{id}/retry_payment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Retry the payment now (also of an uncollectible invoice), and answer with the outcome */
+        post: operations["retryInvoicePayment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{id}/mark_uncollectible": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop collecting: the invoice is uncollectible (a later payment is still taken) */
+        post: operations["markInvoiceUncollectible"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{id}/write_off": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Write off what is due: uncollectible, and the receivable closed against bad debt in the ledger */
+        post: operations["writeOffInvoice"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1894,7 +2082,7 @@ export interface components {
                 /** Format: uuid */
                 id: string;
                 /** @enum {string} */
-                kind: "grant_issued" | "usage_drawdown" | "grant_voided" | "grant_expired" | "invoice_finalized" | "invoice_paid" | "invoice_voided" | "credit_note_issued" | "rerating_credit_returned";
+                kind: "grant_issued" | "usage_drawdown" | "grant_voided" | "grant_expired" | "invoice_finalized" | "invoice_paid" | "invoice_voided" | "credit_note_issued" | "rerating_credit_returned" | "invoice_written_off" | "payment_refunded";
                 customer_id: string | null;
                 currency: string;
                 /** @description What caused it: an event's transaction_id, a grant id or an invoice id. */
@@ -1960,7 +2148,7 @@ export interface components {
             /** @description Why not; empty when allowed. */
             reasons: {
                 /** @enum {string} */
-                code: "credits_exhausted" | "budget_exceeded";
+                code: "credits_exhausted" | "budget_exceeded" | "customer_blocked";
                 message: string;
             }[];
             /** @description Decimal amount with 9 decimals (nano-units). */
@@ -2126,8 +2314,11 @@ export interface components {
              */
             billing_reason: "period_end" | "threshold";
             threshold: string | null;
-            /** @enum {string} */
-            status: "draft" | "finalized" | "paid" | "void";
+            /**
+             * @description finalized: open, to be paid; past_due: a payment attempt failed and dunning retries; uncollectible: retries ran out or an operator gave up (a payment is still taken); paid; void.
+             * @enum {string}
+             */
+            status: "draft" | "finalized" | "past_due" | "uncollectible" | "paid" | "void";
             customer_id: string;
             currency: string;
             /** @description ISO 4217 exponent of the currency. */
@@ -2144,9 +2335,9 @@ export interface components {
             total: string;
             /** @description The sum of the lines' exact amounts, before rounding. */
             total_exact: string;
-            /** @description What is left to collect, in whole minor units: the total while finalized, 0 as a draft, paid or void. */
+            /** @description What is left to collect, in whole minor units: the total while finalized, past_due or uncollectible, 0 as a draft, paid or void. */
             amount_due: string;
-            /** @description `amount_due` before rounding (`total_exact` while finalized, else 0). */
+            /** @description `amount_due` before rounding (`total_exact` while unpaid, else 0). */
             amount_due_exact: string;
             /**
              * Format: date-time
@@ -2200,7 +2391,7 @@ export interface components {
              * @description credit_grant.expiring: an active grant with credit left enters its notice period. credit_grant.expired: a grant reached its expiry (payload: what lapsed). credits.low: an event's draw took the customer's credit in force from above its wallet's low_balance_threshold to at or below it. credits.depleted: an event's draw took the customer's credit in force to zero. budget.threshold_crossed: the period's spend reached one of the budget's alert thresholds (once per threshold and period; also per API key or project budget). budget.unblocked: a blocked customer's budget was raised, relaxed to alert or removed so that the period's spend no longer blocks. invoice.created: a draft invoice was made (period close) or a threshold invoice issued. invoice.finalized: an invoice was numbered and posted (status finalized, or paid for a zero statement). subscription.created, subscription.amended: as their API calls. rerating.previewed, rerating.applied: a re-rating's preview is ready, or it was applied (payload: the Rerating). budget.blocked: an accepted event took the period's spend past a blocking budget (once per customer and period; payload: the event and the EventBlock). credits.exhausted: an accepted event of a customer who blocks on depletion was not covered by credit (once per customer and period). invoice.paid, invoice.voided: an invoice was marked paid or voided. credit_note.issued: a credit note (manual or from a re-rating). webhook_endpoint.disabled: a webhook endpoint answered 410 or failed for days.
              * @enum {string}
              */
-            type: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled";
+            type: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked";
             customer_id: string | null;
             /** @description What it is about (a grant id; customer id and period start for budget.blocked and credits.exhausted, with the limit and scope for a budget per API key or project); a type fires once per subject. */
             subject_id: string;
@@ -2509,7 +2700,7 @@ export interface components {
             url: string;
             description: string;
             /** @description The types sent to it; empty: every type. */
-            event_types: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "webhook.test")[];
+            event_types: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "webhook.test")[];
             enabled: boolean;
             /** @description manual; gone: it answered 410; failing: every attempt failed for days. */
             disabled_reason: ("manual" | "gone" | "failing") | null;
@@ -2529,7 +2720,7 @@ export interface components {
             url: string;
             description: string;
             /** @description The types sent to it; empty: every type. */
-            event_types: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "webhook.test")[];
+            event_types: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "webhook.test")[];
             enabled: boolean;
             /** @description manual; gone: it answered 410; failing: every attempt failed for days. */
             disabled_reason: ("manual" | "gone" | "failing") | null;
@@ -2627,6 +2818,116 @@ export interface components {
         WebhookReplayResult: {
             /** @description Deliveries queued. */
             queued: number;
+        };
+        StripeConnection: {
+            connected: boolean;
+            /** @description The last four characters of the key; the key itself is never returned. */
+            key_last4: string | null;
+            mode: ("live" | "test") | null;
+            account_id: string | null;
+            connected_at: string | null;
+        };
+        DunningPolicy: {
+            /** @description Retries after the first failed attempt, in days from it. */
+            retry_after_days: number[];
+            /** @description Days after the first failure when the customer's new usage is blocked while the invoice is unpaid; null: never. */
+            block_after_days: number | null;
+        };
+        PaymentSetupLink: {
+            customer_id: string;
+            stripe_customer_id: string;
+            session_id: string;
+            /** @description Stripe's hosted page (Checkout in setup mode) where the customer saves a card. */
+            url: string;
+            expires_at: string | null;
+        };
+        CustomerPayment: {
+            customer_id: string;
+            stripe_customer_id: string | null;
+            /** @description Set when Stripe reports the setup succeeded. */
+            default_payment_method: string | null;
+            payment_method_set_at: string | null;
+            /** @description Ingestion refuses its events (customer_blocked) and the entitlement check says no. */
+            blocked: boolean;
+            blocks: {
+                /** @enum {string} */
+                reason: "payment_past_due";
+                /** Format: uuid */
+                invoice_id: string;
+                /** Format: date-time */
+                blocked_at: string;
+            }[];
+        };
+        PaymentAttempt: {
+            attempt: number;
+            /** @enum {string} */
+            status: "sending" | "processing" | "requires_action" | "failed" | "succeeded" | "canceled";
+            payment_intent_id: string | null;
+            /** @description Decimal amount with 9 decimals (nano-units). */
+            amount: string;
+            currency: string;
+            failure_code: string | null;
+            failure_message: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        InvoiceCollection: {
+            /** Format: uuid */
+            invoice_id: string;
+            /** @enum {string} */
+            invoice_status: "draft" | "finalized" | "past_due" | "uncollectible" | "paid" | "void";
+            /** @description Decimal amount with 9 decimals (nano-units). */
+            amount_due: string;
+            /**
+             * @description none: not collected through Stripe; active: attempts continue; exhausted: the schedule ran out; stopped: an operator ended it.
+             * @enum {string}
+             */
+            status: "none" | "active" | "paid" | "exhausted" | "stopped";
+            /** @description The attempt number in force. */
+            attempt: number | null;
+            next_attempt_at: string | null;
+            first_failed_at: string | null;
+            block_at: string | null;
+            blocked_at: string | null;
+            written_off_at: string | null;
+            last_error: string | null;
+            attempts: components["schemas"]["PaymentAttempt"][];
+            disputes: {
+                dispute_id: string;
+                status: string;
+                reason: string | null;
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                amount: string;
+                /** Format: date-time */
+                updated_at: string;
+            }[];
+        };
+        StripeEventList: {
+            data: {
+                id: string;
+                type: string;
+                /** @enum {string} */
+                outcome: "applied" | "stale" | "ignored" | "unmatched";
+                detail: string | null;
+                livemode: boolean;
+                /** Format: date-time */
+                received_at: string;
+            }[];
+        };
+        StripeEventReceipt: {
+            received: boolean;
+            event_id: string;
+            type: string;
+            /**
+             * @description applied: it changed something; stale: already known or superseded (late, repeated, out of order); ignored: a type Tariff does not act on; unmatched: it names nothing of this tenant.
+             * @enum {string}
+             */
+            outcome: "applied" | "stale" | "ignored" | "unmatched";
+            detail: string | null;
+            /** @description The event id was received before; nothing was done again. */
+            duplicate: boolean;
         };
     };
     responses: never;
@@ -8078,7 +8379,7 @@ export interface operations {
         parameters: {
             query?: {
                 customer_id?: string;
-                status?: "draft" | "finalized" | "paid" | "void";
+                status?: "draft" | "finalized" | "past_due" | "uncollectible" | "paid" | "void";
                 limit?: number;
                 starting_after?: string;
             };
@@ -8864,7 +9165,7 @@ export interface operations {
     listNotifications: {
         parameters: {
             query?: {
-                type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled";
+                type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked";
                 customer_id?: string;
                 limit?: number;
                 starting_after?: string;
@@ -10533,7 +10834,7 @@ export interface operations {
                     /** @default  */
                     description?: string;
                     /** @default [] */
-                    event_types?: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "webhook.test")[];
+                    event_types?: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "webhook.test")[];
                     /** @default true */
                     enabled?: boolean;
                 };
@@ -10825,7 +11126,7 @@ export interface operations {
                 "application/json": {
                     url?: string;
                     description?: string;
-                    event_types?: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "webhook.test")[];
+                    event_types?: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "webhook.test")[];
                     enabled?: boolean;
                 };
             };
@@ -11031,7 +11332,7 @@ export interface operations {
                      * @default webhook.test
                      * @enum {string}
                      */
-                    event_type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "webhook.test";
+                    event_type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "webhook.test";
                     payload?: {
                         [key: string]: unknown;
                     };
@@ -11328,7 +11629,7 @@ export interface operations {
     listWebhookMessages: {
         parameters: {
             query?: {
-                event_type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "webhook.test";
+                event_type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "webhook.test";
                 since?: string;
                 until?: string;
                 limit?: number;
@@ -11545,6 +11846,1269 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WebhookAttempt"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getStripeConnection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StripeConnection"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    connectStripe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    secret_key: string;
+                    webhook_secret: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StripeConnection"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    disconnectStripe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StripeConnection"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listStripeEvents: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StripeEventList"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    receiveStripeEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant's slug or id. */
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StripeEventReceipt"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getDunningPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DunningPolicy"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    setDunningPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @default [
+                     *       1,
+                     *       3,
+                     *       5,
+                     *       7
+                     *     ]
+                     */
+                    retry_after_days?: number[];
+                    /** @default null */
+                    block_after_days?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DunningPolicy"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getCustomerPayment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerPayment"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createPaymentSetupLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    success_url?: string;
+                    cancel_url?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentSetupLink"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getInvoiceCollection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceCollection"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    retryInvoicePayment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceCollection"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    markInvoiceUncollectible: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invoice"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    writeOffInvoice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invoice"];
                 };
             };
             /** @description Invalid input: every problem with its field. */

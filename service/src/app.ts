@@ -25,9 +25,11 @@ import { snapshotsRestRoutes } from './domains/snapshots/router.ts';
 import { subscriptionsRestRoutes, subscriptionsTrpc } from './domains/subscriptions/router.ts';
 import { walletsRestRoutes, walletsTrpc } from './domains/wallets/router.ts';
 import { webhooksRestRoutes, webhooksTrpc } from './domains/webhooks/router.ts';
+import { paymentsRestRoutes, paymentsTrpc, stripeEventRoutes } from './domains/payments/router.ts';
 import * as tenants from './domains/tenants/service.ts';
 import { accountsRestRoutes, authTrpc, clientAddress, usersRestRoutes, usersTrpc } from './domains/tenants/router.ts';
 import type { Clock } from './platform/clock.ts';
+import type { PaymentSettings } from './platform/config.ts';
 import { checkDatabase, type Db } from './platform/db.ts';
 import type { Deps } from './platform/deps.ts';
 import type { JobRunner } from './platform/jobs.ts';
@@ -62,6 +64,7 @@ export const appRouter = router({
   webhooks: webhooksTrpc,
   insights: insightsTrpc,
   portal: portalTrpc,
+  payments: paymentsTrpc,
 });
 export type AppRouter = typeof appRouter;
 
@@ -81,6 +84,8 @@ export interface AppOptions {
   requestTimeoutMs?: number;
   mailer?: Mailer;
   publicUrl?: string;
+  /** Stripe's address and the key of secrets at rest (config); absent: from the environment. */
+  payments?: PaymentSettings;
   /** Overrides of the account endpoints' rate limits (tests, or a deployment's own). */
   rateLimits?: Partial<Record<AccountRateRule, RateRule>>;
 }
@@ -100,6 +105,7 @@ function depsOf(options: AppOptions): Deps {
     sessionTtlSeconds: options.sessionTtlSeconds ?? 30 * 24 * 3600,
     mailer: options.mailer,
     publicUrl: options.publicUrl,
+    payments: options.payments,
   };
 }
 
@@ -168,6 +174,8 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
     res.json(openApiDocument);
   });
   v1.use(accountsRestRoutes(deps, limiter, body));
+  // Stripe signs the raw body and carries no API key: ahead of authentication and the JSON parser.
+  v1.use(stripeEventRoutes(deps, options.bodyLimitBytes ?? defaultBodyLimitBytes));
   v1.use(apiKeyAuthentication(deps), body);
   v1.use(usersRestRoutes(deps));
   v1.use(eventsRestRoutes(deps), customersRestRoutes(deps), metersRestRoutes(deps), pricingRestRoutes(deps), keysRestRoutes(deps), auditRestRoutes(deps));
@@ -175,7 +183,7 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
   v1.use(creditNotesRestRoutes(deps), reratingsRestRoutes(deps));
   v1.use(snapshotsRestRoutes(deps), quotesRestRoutes(deps));
   v1.use(slaRestRoutes(deps), notificationsRestRoutes(deps));
-  v1.use(webhooksRestRoutes(deps));
+  v1.use(webhooksRestRoutes(deps), paymentsRestRoutes(deps));
   app.use('/v1', v1);
 
   app.use(

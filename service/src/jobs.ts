@@ -4,6 +4,7 @@
 import { invoiceJobs, scheduleInvoicing } from './domains/invoices/jobs.ts';
 import { EMAIL_DELIVERY_JOB, mailJobs } from './domains/mail/jobs.ts';
 import { reratingJobs, scheduleReratings } from './domains/reratings/jobs.ts';
+import { paymentJobs, scheduleCollections } from './domains/payments/jobs.ts';
 import { scheduleExpiries, walletJobs } from './domains/wallets/jobs.ts';
 import { scheduleWebhookDeliveries, webhookJobs } from './domains/webhooks/jobs.ts';
 import type { JobDefinition } from './platform/jobs.ts';
@@ -21,10 +22,11 @@ const billingTick: JobDefinition = {
     await scheduleExpiries(deps, jobs, tickBatch);
     await scheduleReratings(deps, jobs, tickBatch);
     await scheduleWebhookDeliveries(deps, jobs, tickBatch);
+    await scheduleCollections(deps, jobs, tickBatch);
   },
 };
 
-export const jobDefinitions: JobDefinition[] = [billingTick, ...invoiceJobs, ...walletJobs, ...reratingJobs, ...mailJobs, ...webhookJobs];
+export const jobDefinitions: JobDefinition[] = [billingTick, ...invoiceJobs, ...walletJobs, ...reratingJobs, ...mailJobs, ...webhookJobs, ...paymentJobs];
 
 /** Cron schedules in production: the billing tick every minute. */
 export const jobSchedules = [

@@ -9,6 +9,7 @@ function state(overrides: Partial<CheckState> = {}): CheckState {
     customerId: 'c',
     currency: 'USD',
     onDepletion: 'block',
+    blocked: false,
     budget: null,
     scopedBudgets: [],
     ...march,

@@ -30,6 +30,8 @@ export interface CheckState {
   customerId: string;
   currency: string;
   onDepletion: 'overage' | 'block';
+  /** Blocked by dunning (an unpaid invoice past the policy's delay, payments/collect.ts): every request is refused. */
+  blocked: boolean;
   budget: { amount: bigint; enforcement: Enforcement } | null;
   /** All the customer's scoped budgets, by kind then value. */
   scopedBudgets: { kind: ScopeKind; value: string; amount: bigint; enforcement: Enforcement }[];

@@ -295,6 +295,7 @@ export async function readCheckState({ db, tenantId }: TenantScope, externalId: 
   const [row] = await db`
     select c.id, c.currency,
       coalesce((select w.on_depletion from customer_wallets w where w.tenant_id = c.tenant_id and w.customer_id = c.id), 'overage') as on_depletion,
+      exists (select 1 from customer_blocks cb where cb.tenant_id = c.tenant_id and cb.customer_id = c.id) as blocked,
       (select json_build_object('amount', b.amount::text, 'enforcement', b.enforcement) from budgets b
         where b.tenant_id = c.tenant_id and b.customer_id = c.id) as budget,
       p.period_start, p.period_end, (p.amount + p.credits_applied)::text as spend, p.check_version,
@@ -320,6 +321,7 @@ export async function readCheckState({ db, tenantId }: TenantScope, externalId: 
     customerId: row.id,
     currency: row.currency,
     onDepletion: row.on_depletion,
+    blocked: row.blocked,
     budget: row.budget ? { amount: toNano(row.budget.amount), enforcement: row.budget.enforcement } : null,
     scopedBudgets: (row.scoped_budgets as [ScopeKind, string, string, Enforcement][]).map(([kind, value, amount, enforcement]) => ({ kind, value, amount: toNano(amount), enforcement })),
     from: row.period_start ? row.period_start.getTime() : (row.gap_from?.getTime() ?? -Infinity),

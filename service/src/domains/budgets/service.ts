@@ -186,6 +186,7 @@ export function answerCheck(state: CheckState, externalId: string, input: CheckI
     budget: state.budget ? { amount: state.budget.amount, enforcement: state.budget.enforcement, spend } : undefined,
     scoped,
   });
+  if (state.blocked) reasons.unshift({ code: 'customer_blocked', message: 'The customer is blocked: an invoice is unpaid past the dunning policy\'s delay' });
   return {
     customer_id: externalId,
     allowed: reasons.length === 0,

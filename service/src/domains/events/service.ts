@@ -272,6 +272,10 @@ async function rateAndStore(
       outcomes[candidate.slot] = reject(index, event.transaction_id, 'customer_not_found', 'customer_id', `No customer "${event.customer_id}"`);
       continue;
     }
+    if (billings.get(event.customer_id)?.blocked) {
+      outcomes[candidate.slot] = reject(index, event.transaction_id, 'customer_blocked', 'customer_id', `Customer "${event.customer_id}" is blocked: an invoice is unpaid past the dunning policy's delay`);
+      continue;
+    }
     const assignment = target.assignments.filter((a) => a.effectiveFrom.getTime() <= candidate.occurredAt.getTime()).at(-1);
     if (!assignment) {
       outcomes[candidate.slot] = reject(index, event.transaction_id, 'no_price_book', 'customer_id', `Customer "${event.customer_id}" has no price book at ${event.timestamp}`);

@@ -3,7 +3,7 @@ import type { Db, TenantScope } from '../../platform/db.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import type { DraftLine, StepAggregate, UsageAggregate } from './build.ts';
 
-export type InvoiceStatus = 'draft' | 'finalized' | 'paid' | 'void';
+export type InvoiceStatus = 'draft' | 'finalized' | 'past_due' | 'uncollectible' | 'paid' | 'void';
 
 // ---- invoice aggregates (migration 018, aggregates.ts): what a period's invoice needs of its receipts ----
 
@@ -267,6 +267,11 @@ export async function markFinalized(
 
 export async function markPaid({ db, tenantId }: TenantScope, invoiceId: string, paidAt: Date, now: Date): Promise<void> {
   await db`update invoices set status = 'paid', paid_at = ${paidAt}, updated_at = ${now} where tenant_id = ${tenantId} and id = ${invoiceId}`;
+}
+
+/** Dunning's moves of an unpaid invoice (payments/service.ts): finalized -> past_due -> uncollectible. */
+export async function markUnpaidStatus({ db, tenantId }: TenantScope, invoiceId: string, status: 'past_due' | 'uncollectible', now: Date): Promise<void> {
+  await db`update invoices set status = ${status}, updated_at = ${now} where tenant_id = ${tenantId} and id = ${invoiceId}`;
 }
 
 export async function markVoid({ db, tenantId }: TenantScope, invoiceId: string, reason: string | null, now: Date): Promise<void> {

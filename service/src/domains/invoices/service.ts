@@ -21,7 +21,7 @@ import * as slaRepo from '../sla/repo.ts';
 import * as repo from './repo.ts';
 import * as notificationsRepo from '../notifications/repo.ts';
 import { invoiceNotification } from './notifications.ts';
-import type { ClosePeriodsInput, ListInvoicesInput, PayInvoiceInput, VoidInvoiceInput } from './schema.ts';
+import type { ClosePeriodsInput, ListInvoicesInput, VoidInvoiceInput } from './schema.ts';
 
 /** Late events of customers without a subscription land in their calendar month for this long after it ends. */
 export const usageOnlyGraceSeconds = 3600;
@@ -372,43 +372,6 @@ export function invoicePostings(invoice: Pick<repo.Invoice, 'id' | 'customerId' 
   return [{ kind, customerId: invoice.customerId, currency: invoice.currency, reference: invoice.id, description: `invoice ${invoice.number ?? invoice.id}`, occurredAt: now, lines: postingLines }];
 }
 
-export async function payInvoice(deps: Deps, actor: Actor, invoiceId: string, input: PayInvoiceInput): Promise<ApiSchemas['Invoice']> {
-  requirePermission(actor, 'invoices.write');
-  const now = deps.clock.now();
-  const paidAt = input.paid_at ? new Date(input.paid_at) : now;
-  return withTenant(deps.db, actor.tenantId, async (tx) => {
-    const scope = { db: tx, tenantId: actor.tenantId };
-    const invoice = await repo.findInvoice(scope, invoiceId, { lock: true });
-    if (!invoice) throw notFound('invoice_not_found', `No invoice "${invoiceId}"`);
-    if (invoice.status !== 'finalized') throw conflict('invoice_not_payable', `Only a finalized invoice can be paid; this one is ${invoice.status}`);
-    await repo.markPaid(scope, invoice.id, paidAt, now);
-    const total = toNano(invoice.total);
-    await postTransactions(
-      scope,
-      total === 0n
-        ? []
-        : [
-            {
-              kind: 'invoice_paid',
-              customerId: invoice.customerId,
-              currency: invoice.currency,
-              reference: invoice.id,
-              description: `payment of ${invoice.number}`,
-              occurredAt: paidAt,
-              lines: [
-                { account: accounts.payments(invoice.currency), amount: total },
-                { account: accounts.receivable(invoice.customerId, invoice.currency), amount: -total },
-              ],
-            },
-          ],
-      now,
-    );
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'invoice.paid', entityType: 'invoice', entityId: invoice.id, after: { paid_at: paidAt.toISOString() } });
-    await recordInvoiceNotification(scope, invoice, 'invoice.paid', { paid_at: paidAt.toISOString() }, now);
-    return readInvoice(scope, invoiceId);
-  });
-}
-
 /** Voids a finalized, unpaid invoice: its number stays used, its ledger posting is reversed. */
 export async function voidInvoice(deps: Deps, actor: Actor, invoiceId: string, input: VoidInvoiceInput): Promise<ApiSchemas['Invoice']> {
   requirePermission(actor, 'invoices.write');
@@ -431,8 +394,8 @@ export async function voidInvoice(deps: Deps, actor: Actor, invoiceId: string, i
 }
 
 /** The outbox row (and so the webhook) of an invoice's change, once per invoice and type. */
-async function recordInvoiceNotification(scope: TenantScope, invoice: repo.Invoice, type: 'invoice.paid' | 'invoice.voided', extra: Record<string, unknown>, now: Date) {
-  await notificationsRepo.recordOnce(scope, invoiceNotification(type, { ...invoice, status: type === 'invoice.paid' ? 'paid' : 'void' }, extra, now));
+async function recordInvoiceNotification(scope: TenantScope, invoice: repo.Invoice, type: 'invoice.voided', extra: Record<string, unknown>, now: Date) {
+  await notificationsRepo.recordOnce(scope, invoiceNotification(type, { ...invoice, status: 'void' }, extra, now));
 }
 
 /** A period-end invoice's lines as its period's receipts stand now, with the adjustments it billed (re-rating compares them). */
@@ -542,6 +505,7 @@ async function readInvoice(scope: TenantScope, invoiceId: string): Promise<ApiSc
 
 export function toApiInvoice(invoice: repo.Invoice, lines: repo.StoredLine[]): ApiSchemas['Invoice'] {
   const total = formatMoney(toNano(invoice.total));
+  const owed = invoice.status === 'finalized' || invoice.status === 'past_due' || invoice.status === 'uncollectible';
   return {
     id: invoice.id,
     number: invoice.number,
@@ -571,8 +535,8 @@ export function toApiInvoice(invoice: repo.Invoice, lines: repo.StoredLine[]): A
     })),
     total,
     total_exact: formatMoney(toNano(invoice.totalExact)),
-    amount_due: invoice.status === 'finalized' ? total : formatMoney(0n),
-    amount_due_exact: invoice.status === 'finalized' ? formatMoney(toNano(invoice.totalExact)) : formatMoney(0n),
+    amount_due: owed ? total : formatMoney(0n),
+    amount_due_exact: owed ? formatMoney(toNano(invoice.totalExact)) : formatMoney(0n),
     finalize_at: invoice.finalizeAt.toISOString(),
     created_at: invoice.createdAt.toISOString(),
     finalized_at: invoice.finalizedAt?.toISOString() ?? null,

@@ -20,6 +20,15 @@ export const notificationTypes = [
   'rerating.previewed',
   'rerating.applied',
   'webhook_endpoint.disabled',
+  'invoice.payment_failed',
+  'invoice.payment_action_required',
+  'invoice.past_due',
+  'invoice.uncollectible',
+  'invoice.written_off',
+  'invoice.refunded',
+  'invoice.disputed',
+  'customer.blocked',
+  'customer.unblocked',
 ] as const;
 export type NotificationType = (typeof notificationTypes)[number];
 
