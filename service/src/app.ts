@@ -36,6 +36,7 @@ import { createRateLimiter, type AccountRateRule, type RateLimiter, type RateRul
 import { AppError } from './platform/errors.ts';
 import { createMetrics, type Metrics } from './platform/metrics.ts';
 import { router, type TrpcContext } from './platform/trpc.ts';
+import { webRoutes } from './platform/web.ts';
 
 export const appRouter = router({
   auth: authTrpc,
@@ -78,6 +79,8 @@ export interface AppOptions {
   publicUrl?: string;
   /** Overrides of the account endpoints' rate limits (tests, or a deployment's own). */
   rateLimits?: Partial<Record<AccountRateRule, RateRule>>;
+  /** The built dashboard (service/web/dist by default); false serves none. */
+  webRoot?: string | false;
 }
 
 const sessionCookie = 'tariff_session';
@@ -188,6 +191,9 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
       },
     }),
   );
+
+  const web = options.webRoot === false ? undefined : webRoutes(options.webRoot);
+  if (web) app.use(web);
 
   app.use(routeNotFound);
   app.use(errorHandler(logger));

@@ -345,6 +345,7 @@ describe('strings on every write path', () => {
     trpcEndpoint('priceBooks.addVersion', 'mutation', { code: 'llm', version: { version } });
     trpcEndpoint('audit.list', 'query', { entity_type: 'customer', entity_id: 'x' });
     trpcEndpoint('events.estimate', 'mutation', estimate);
+    trpcEndpoint('events.ingest', 'mutation', { events: [{ transaction_id: 'trpc-ingest-1', customer_id: 'acme', event_type: 'llm.completion', timestamp: '2026-03-10T00:00:00Z', properties: { input_tokens: 5 } }], on_block: 'accept' });
     trpcEndpoint('events.receipt', 'query', { transaction_id: 'seed-1' });
     trpcEndpoint('events.usage', 'query', { id: 'acme', at: '2026-03-10T00:00:00Z' });
     trpcEndpoint('wallets.get', 'query', { id: 'acme' });

@@ -1,0 +1,3 @@
+export default function ApiKeys() {
+  return <h1>ApiKeys</h1>;
+}

@@ -1,0 +1,3 @@
+export default function Customer() {
+  return <h1>Customer</h1>;
+}

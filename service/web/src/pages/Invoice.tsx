@@ -1,0 +1,3 @@
+export default function Invoice() {
+  return <h1>Invoice</h1>;
+}

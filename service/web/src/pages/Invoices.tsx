@@ -1,0 +1,3 @@
+export default function Invoices() {
+  return <h1>Invoices</h1>;
+}

@@ -1,0 +1,3 @@
+export default function PriceBook() {
+  return <h1>PriceBook</h1>;
+}

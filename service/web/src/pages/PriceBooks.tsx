@@ -1,0 +1,3 @@
+export default function PriceBooks() {
+  return <h1>PriceBooks</h1>;
+}
