@@ -15,9 +15,10 @@ export default defineConfig({
     reportCompressedSize: true,
     chunkSizeWarningLimit: 500,
     rollupOptions: {
-      // React Query marks its modules "use client" for server-component bundlers; a browser bundle has no use for it.
+      // React Query marks its modules "use client" for server-component bundlers (a browser bundle has no use for
+      // it), and rolldown's plugin timings say nothing about the app.
       onwarn(warning, warn) {
-        if (warning.code !== 'MODULE_LEVEL_DIRECTIVE') warn(warning);
+        if (warning.code !== 'MODULE_LEVEL_DIRECTIVE' && warning.code !== 'PLUGIN_TIMINGS') warn(warning);
       },
     },
   },

@@ -1,5 +1,5 @@
 // Small shared pieces: form fields tied to react-hook-form and to the server's field errors, banners, tables.
-import { useEffect, type ReactNode } from 'react';
+import { useEffect, useId, type ReactNode } from 'react';
 import type { FieldValues, Path, UseFormReturn } from 'react-hook-form';
 import { errorInfo } from './api.ts';
 
@@ -55,7 +55,8 @@ export function TextField<T extends FieldValues>({
   autoComplete?: string;
 }) {
   const error = form.formState.errors[name];
-  const id = `field-${String(name).replace(/\W/g, '-')}`;
+  // Two forms on a page may both have a `reason`: ids come from React, names from the form.
+  const id = `field-${useId().replace(/\W/g, '')}-${String(name).replace(/\W/g, '-')}`;
   const message = typeof error?.message === 'string' ? error.message : error ? 'invalid' : undefined;
   return (
     <div className="field">
