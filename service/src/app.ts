@@ -41,6 +41,7 @@ import { AppError } from './platform/errors.ts';
 import { createMetrics, type Metrics } from './platform/metrics.ts';
 import { router, type TrpcContext } from './platform/trpc.ts';
 import { csrfCookie, csrfProtection, csrfTokenOf } from './platform/csrf.ts';
+import { webRoutes } from './platform/web.ts';
 
 export const appRouter = router({
   auth: authTrpc,
@@ -88,6 +89,8 @@ export interface AppOptions {
   payments?: PaymentSettings;
   /** Overrides of the account endpoints' rate limits (tests, or a deployment's own). */
   rateLimits?: Partial<Record<AccountRateRule, RateRule>>;
+  /** The built dashboard (service/web/dist by default); false serves none. */
+  webRoot?: string | false;
 }
 
 const sessionCookie = 'tariff_session';
@@ -202,6 +205,9 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
       },
     }),
   );
+
+  const web = options.webRoot === false ? undefined : webRoutes(options.webRoot);
+  if (web) app.use(web);
 
   app.use(routeNotFound);
   app.use(errorHandler(logger));

@@ -18,7 +18,7 @@ export interface ChromiumOptions {
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 export const CHROMIUM_INSTALL = 'apt-get install -y --no-install-recommends chromium';
 
-const CHROMIUM_ARGS = [
+export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox', // runs as root in CI, where the setuid sandbox is unavailable
   '--disable-gpu',

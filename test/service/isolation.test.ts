@@ -208,6 +208,7 @@ describe('tenant isolation', () => {
       { route: 'trpc priceBooks.previewImportUpdate', run: asAtrpc('mutation', 'priceBooks.previewImportUpdate', { code: 'b-plan-book', update: { source: 'genai-prices', catalogue: tinyCatalogue, effective_from: '2030-01-01T00:00:00Z' } }), status: 404 },
       { route: 'trpc priceBooks.importUpdate', run: asAtrpc('mutation', 'priceBooks.importUpdate', { code: 'b-plan-book', update: { source: 'genai-prices', catalogue: tinyCatalogue, effective_from: '2030-01-01T00:00:00Z' } }), status: 404 },
       { route: 'trpc events.receipt', run: asAtrpc('query', 'events.receipt', { transaction_id: 'b-tx' }), status: 404 },
+      { route: 'trpc events.ingest', run: asAtrpc('mutation', 'events.ingest', { events: [llmEvent('a-trpc-1', 'b-customer')] }), status: 200, check: (r) => expect(r.body.events[0]).toMatchObject({ status: 'rejected', error: { code: 'customer_not_found' } }) },
       { route: 'trpc events.usage', run: asAtrpc('query', 'events.usage', { id: 'b-customer' }), status: 404 },
       { route: 'trpc audit.list', run: asAtrpc('query', 'audit.list', { limit: 500 }), status: 200, check: notListed(b.tenantId) },
 

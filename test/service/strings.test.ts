@@ -123,7 +123,12 @@ describe('strings on every write path', () => {
             : await send('POST', `/trpc/${procedure}`, { ...headers, 'content-type': 'application/json' }, JSON.stringify(value));
         const json = response.text ? JSON.parse(response.text) : undefined;
         const details: { field: string }[] = json?.error?.data?.app?.details ?? [];
-        return { status: response.status, fields: details.map((d) => d.field), body: json?.result?.data ?? json?.error };
+        // Ingestion answers a bad event in its own outcome, as POST /events does.
+        const outcomes: any[] | undefined = procedure === 'events.ingest' && response.status === 200 ? json.result.data.events : undefined;
+        const fields = outcomes
+          ? outcomes.flatMap((e) => (e.error ? [e.error.field, ...(e.error.details ?? []).map((d: any) => d.field)].map((f) => `events.${e.index}.${f}`) : []))
+          : details.map((d) => d.field);
+        return { status: response.status, fields, body: json?.result?.data ?? json?.error };
       },
     });
   };
@@ -346,6 +351,7 @@ describe('strings on every write path', () => {
     trpcEndpoint('priceBooks.addVersion', 'mutation', { code: 'llm', version: { version } });
     trpcEndpoint('audit.list', 'query', { entity_type: 'customer', entity_id: 'x' });
     trpcEndpoint('events.estimate', 'mutation', estimate);
+    trpcEndpoint('events.ingest', 'mutation', { events: [{ transaction_id: 'trpc-ingest-1', customer_id: 'acme', event_type: 'llm.completion', timestamp: '2026-03-10T00:00:00Z', properties: { input_tokens: 5 } }], on_block: 'accept' });
     trpcEndpoint('events.receipt', 'query', { transaction_id: 'seed-1' });
     trpcEndpoint('events.usage', 'query', { id: 'acme', at: '2026-03-10T00:00:00Z' });
     trpcEndpoint('wallets.get', 'query', { id: 'acme' });
@@ -469,7 +475,7 @@ describe('strings on every write path', () => {
           tried++;
           const expected = batch[i].field;
           // Ingestion answers a bad event in its own outcome (200); anything else is a 400.
-          const named = answer.status === 400 || (endpoint.name === 'POST /events' && answer.status === 200);
+          const named = answer.status === 400 || ((endpoint.name === 'POST /events' || endpoint.name === 'trpc events.ingest') && answer.status === 200);
           if (!named || !answer.fields.includes(expected)) failures.push(`${endpoint.name} ${JSON.stringify(expected)}: ${answer.status} ${JSON.stringify(answer.fields)} ${JSON.stringify(answer.body).slice(0, 300)}`);
         });
       }

@@ -30,6 +30,8 @@ export function eventsRestRoutes(deps: Deps): Router {
 }
 
 export const eventsTrpc = router({
+  // The dashboard's "send a test event": the same ingestion as POST /v1/events, as the logged-in user.
+  ingest: authedProcedure.input(ingestBody).mutation(({ ctx, input }) => service.ingestEvents(ctx.deps, ctx.actor, input.events, { onBlock: input.on_block })),
   estimate: authedProcedure.input(estimateInput).mutation(({ ctx, input }) => service.estimateCharges(ctx.deps, ctx.actor, input)),
   receipt: authedProcedure.input(transactionIdPath).query(({ ctx, input }) => service.getReceipt(ctx.deps, ctx.actor, input.transaction_id)),
   usage: authedProcedure

@@ -1,0 +1,180 @@
+// One customer: its place in the hierarchy, usage per meter over time, spend against budget, credits, invoices,
+// and "why did this event cost that" (a receipt by transaction id).
+import { useState } from 'react';
+import { useForm } from 'react-hook-form';
+import { Link, useParams } from 'react-router';
+import { api, useApiQuery } from '../api.ts';
+import { DataTable, numberColumn, type Columns } from '../DataTable.tsx';
+import { ReceiptPanel } from '../Receipt.tsx';
+import { UsageChart, type UsageSeries } from '../UsageChart.tsx';
+import { ErrorBanner, Loading, Money, TextField, formatInstant } from '../ui.tsx';
+
+export default function CustomerPage() {
+  const id = useParams().id!;
+  const customer = useApiQuery('customers.get', { id }, () => api.customers.get.query({ id }));
+  if (customer.isPending) return <Loading />;
+  if (customer.error) return <ErrorBanner error={customer.error} />;
+  const c = customer.data;
+  return (
+    <>
+      <h1>
+        {c.name ?? c.external_id} <span className="muted">({c.external_id})</span>
+      </h1>
+      <dl className="facts card">
+        <dt>Currency</dt>
+        <dd>{c.currency}</dd>
+        <dt>Price book</dt>
+        <dd>{c.price_book ? <Link to={`/dashboard/price-books/${encodeURIComponent(c.price_book.code)}`}>{c.price_book.code}</Link> : '—'}</dd>
+        <dt>Parent</dt>
+        <dd>{c.parent_id ? <Link to={`/dashboard/customers/${encodeURIComponent(c.parent_id)}`}>{c.parent_id}</Link> : 'none (top level)'}</dd>
+        <dt>Reseller</dt>
+        <dd>{c.is_reseller ? 'yes: bills its own end users' : 'no'}</dd>
+        <dt>Created</dt>
+        <dd>{formatInstant(c.created_at)}</dd>
+      </dl>
+      <Usage id={id} currency={c.currency} />
+      <div className="grid2">
+        <Budget id={id} />
+        <Credits id={id} />
+      </div>
+      <CustomerInvoices id={id} />
+      <WhyThisCost />
+    </>
+  );
+}
+
+const asInstant = (day: string) => (day.includes('T') ? day : `${day}T00:00:00Z`);
+
+function Usage({ id, currency }: { id: string; currency: string }) {
+  const usage = useApiQuery('events.usage', { id }, () => api.events.usage.query({ id }));
+  if (usage.isPending) return <Loading what="Loading usage" />;
+  if (usage.error) return <ErrorBanner error={usage.error} />;
+  const u = usage.data;
+  return (
+    <section className="card" aria-labelledby="usage-title">
+      <h2 id="usage-title">Usage this period</h2>
+      <p>
+        {formatInstant(u.period.start)} to {formatInstant(u.period.end)} ({u.period.status}): <strong data-testid="period-amount"><Money amount={u.amount} currency={currency} /></strong> over{' '}
+        <span data-testid="event-count">{u.event_count}</span> events.
+      </p>
+      {u.meters.length === 0 ? <p className="muted">No metered usage this period.</p> : null}
+      {u.meters.map((meter) => {
+        const series: UsageSeries[] = meter.groups.map((group) => ({
+          label: Object.values(group.group).filter((v) => v !== null).join(' / ') || meter.code,
+          points: (group.days ?? []).map((day) => [asInstant(day.day), String(day.value)] as [string, string]),
+        }));
+        return (
+          <div key={meter.code} data-meter={meter.code}>
+            <UsageChart title={`${meter.name} (${meter.code}), daily`} series={series} unit={meter.property ?? 'events'} />
+          </div>
+        );
+      })}
+    </section>
+  );
+}
+
+function Budget({ id }: { id: string }) {
+  const budget = useApiQuery('budgets.get', { id }, () => api.budgets.get.query({ id }), { retry: false });
+  return (
+    <section className="card" aria-labelledby="budget-title">
+      <h2 id="budget-title">Spend against budget</h2>
+      {budget.isPending ? <Loading /> : null}
+      {budget.error ? <p className="muted">No budget set.</p> : null}
+      {budget.data ? (
+        <>
+          <p>
+            <span data-testid="budget-spend">
+              <Money amount={budget.data.current_period?.spend ?? '0'} currency={budget.data.currency} />
+            </span>{' '}
+            of{' '}
+            <span data-testid="budget-amount">
+              <Money amount={budget.data.amount} currency={budget.data.currency} />
+            </span>{' '}
+            ({budget.data.enforcement})
+          </p>
+          <BudgetBar spend={budget.data.current_period?.spend ?? '0'} amount={budget.data.amount} />
+        </>
+      ) : null}
+    </section>
+  );
+}
+
+function BudgetBar({ spend, amount }: { spend: string; amount: string }) {
+  // Display only: a bar's width needs no exactness.
+  const share = Number(amount) > 0 ? Math.min(100, (Number(spend) / Number(amount)) * 100) : 0;
+  return (
+    <div className="meter-bar" role="progressbar" aria-label="Budget used" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(share)}>
+      <span style={{ width: `${share}%` }} />
+    </div>
+  );
+}
+
+type Grant = Awaited<ReturnType<typeof api.wallets.get.query>>['grants'][number];
+
+const grantColumns: Columns<Grant> = [
+  { header: 'Grant', accessorKey: 'name', cell: ({ row }) => row.original.name ?? row.original.id.slice(0, 8) },
+  { header: 'Kind', accessorKey: 'kind' },
+  { header: 'Amount', accessorKey: 'amount', ...numberColumn, cell: ({ row }) => <Money amount={row.original.amount} /> },
+  { header: 'Balance', accessorKey: 'balance', ...numberColumn, cell: ({ row }) => <Money amount={row.original.balance} /> },
+  { header: 'Expires', accessorKey: 'expires_at', cell: ({ getValue }) => formatInstant(getValue()) },
+];
+
+function Credits({ id }: { id: string }) {
+  const wallet = useApiQuery('wallets.get', { id }, () => api.wallets.get.query({ id }));
+  return (
+    <section className="card" aria-labelledby="credits-title">
+      <h2 id="credits-title">Credits and grants</h2>
+      {wallet.isPending ? <Loading /> : null}
+      <ErrorBanner error={wallet.error} />
+      {wallet.data ? (
+        <>
+          <p>
+            Balance <strong data-testid="credit-balance"><Money amount={wallet.data.balance} currency={wallet.data.currency} /></strong>, on depletion: {wallet.data.on_depletion}
+          </p>
+          <DataTable label="Credit grants" data={wallet.data.grants} columns={grantColumns} rowId={(g) => g.id} empty="No active grants." />
+        </>
+      ) : null}
+    </section>
+  );
+}
+
+function CustomerInvoices({ id }: { id: string }) {
+  const input = { customer_id: id, limit: 20 };
+  const invoices = useApiQuery('invoices.list', input, () => api.invoices.list.query(input));
+  return (
+    <section className="card" aria-labelledby="invoices-title">
+      <h2 id="invoices-title">Invoices</h2>
+      {invoices.isPending ? <Loading /> : null}
+      <ErrorBanner error={invoices.error} />
+      {invoices.data ? (
+        invoices.data.data.length === 0 ? (
+          <p className="muted">No invoices yet: one is drafted when a period closes.</p>
+        ) : (
+          <ul>
+            {invoices.data.data.map((invoice) => (
+              <li key={invoice.id}>
+                <Link to={`/dashboard/invoices/${invoice.id}`}>{invoice.number ?? 'draft'}</Link> {formatInstant(invoice.period.start)} — <Money amount={invoice.total} currency={invoice.currency} />{' '}
+                <span className={`pill ${invoice.status}`}>{invoice.status}</span>
+              </li>
+            ))}
+          </ul>
+        )
+      ) : null}
+    </section>
+  );
+}
+
+function WhyThisCost() {
+  const form = useForm({ defaultValues: { transaction_id: '' } });
+  const [transactionId, setTransactionId] = useState<string>();
+  return (
+    <section className="card" aria-labelledby="why-title">
+      <h2 id="why-title">Why did this event cost that?</h2>
+      <form className="toolbar" onSubmit={form.handleSubmit((values) => setTransactionId(values.transaction_id.trim()))}>
+        <TextField form={form} name="transaction_id" label="Transaction id" required />
+        <button type="submit">Show the receipt</button>
+      </form>
+      {transactionId ? <ReceiptPanel key={transactionId} transactionId={transactionId} /> : null}
+    </section>
+  );
+}
