@@ -92,4 +92,11 @@ export const operationRoutes = {
   listWebhookMessages: ["get", "/v1/webhook_messages"],
   listWebhookAttempts: ["get", "/v1/webhook_messages/{id}/attempts"],
   retryWebhookMessage: ["post", "/v1/webhook_messages/{id}/retry"],
+  listHolds: ["get", "/v1/customers/{id}/holds"],
+  placeHold: ["post", "/v1/customers/{id}/holds"],
+  getHold: ["get", "/v1/customers/{id}/holds/{hold_id}"],
+  extendHold: ["post", "/v1/customers/{id}/holds/{hold_id}/extend"],
+  releaseHold: ["post", "/v1/customers/{id}/holds/{hold_id}/release"],
+  getBalanceToken: ["get", "/v1/customers/{id}/balance_token"],
+  getBalanceTokenKeys: ["get", "/v1/balance_token_keys"],
 } as const satisfies OperationRoutes;

@@ -9,6 +9,7 @@ import { creditNotesRestRoutes, creditNotesTrpc } from './domains/creditnotes/ro
 import { customersRestRoutes, customersTrpc } from './domains/customers/router.ts';
 import { ingestionFastPath } from './domains/events/fast-path.ts';
 import { eventsRestRoutes, eventsTrpc } from './domains/events/router.ts';
+import { holdsRestRoutes, holdsTrpc } from './domains/holds/router.ts';
 import { invoicesRestRoutes, invoicesTrpc } from './domains/invoices/router.ts';
 import { notificationsRestRoutes, notificationsTrpc } from './domains/notifications/router.ts';
 import { slaRestRoutes, slaTrpc } from './domains/sla/router.ts';
@@ -57,6 +58,7 @@ export const appRouter = router({
   slaCredits: slaTrpc,
   notifications: notificationsTrpc,
   webhooks: webhooksTrpc,
+  holds: holdsTrpc,
 });
 export type AppRouter = typeof appRouter;
 
@@ -170,7 +172,7 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
   v1.use(creditNotesRestRoutes(deps), reratingsRestRoutes(deps));
   v1.use(snapshotsRestRoutes(deps), quotesRestRoutes(deps));
   v1.use(slaRestRoutes(deps), notificationsRestRoutes(deps));
-  v1.use(webhooksRestRoutes(deps));
+  v1.use(webhooksRestRoutes(deps), holdsRestRoutes(deps));
   app.use('/v1', v1);
 
   app.use(

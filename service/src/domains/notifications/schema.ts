@@ -9,6 +9,8 @@ export const notificationTypes = [
   'invoice.voided',
   'credit_note.issued',
   'webhook_endpoint.disabled',
+  'hold.expired',
+  'balance.low',
 ] as const;
 export type NotificationType = (typeof notificationTypes)[number];
 
