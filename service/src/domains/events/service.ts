@@ -577,6 +577,7 @@ function findBlocks(
   const blocks = new Map<Located, Block[]>();
   const refuse = new Map<Located, Refusal>();
   const holdOutcomes = new Map<Located, HoldOutcome>();
+  const refusedDraws = new Map<string, bigint>();
   const spends = new Map<string, bigint>();
   const scopedSpends = new Map<string, bigint>();
   for (const a of [...accepted].sort((x, y) => x.slot - y.slot)) {
@@ -598,9 +599,14 @@ function findBlocks(
     // events of the current period count holds: a hold is for a request under way.
     const drawn = creditsDrawn(a.result as RatedEvent);
     const charge = nano(a.result.amount) + drawn;
+    // This pass rated the events it refuses too: what they drew is still the customer's (the next pass rates without them).
+    const refuseHere = (refusal: Refusal) => {
+      refuse.set(a, refusal);
+      refusedDraws.set(a.customerId, (refusedDraws.get(a.customerId) ?? 0n) + drawn);
+    };
     const assessed = holds.assess(a.customerId, a.holdId, charge);
     if (assessed.hold && assessed.excess > 0n && assessed.hold.overrun === 'refuse') {
-      refuse.set(a, { code: 'hold_exceeded', message: `The event's charge (${formatMoney(charge)}) exceeds what hold "${assessed.hold.id}" holds (${formatMoney(assessed.hold.remaining)}) and the hold refuses overruns` });
+      refuseHere({ code: 'hold_exceeded', message: `The event's charge (${formatMoney(charge)}) exceeds what hold "${assessed.hold.id}" holds (${formatMoney(assessed.hold.remaining)}) and the hold refuses overruns` });
       continue;
     }
     const current = a.period.start.getTime() <= now.getTime() && now.getTime() < a.period.end.getTime();
@@ -615,13 +621,13 @@ function findBlocks(
       scoped: scopes.map((s) => s.budget),
     });
     if (crossed.refuse) {
-      refuse.set(a, crossed.refuse);
+      refuseHere(crossed.refuse);
       continue;
     }
     const found = [...crossed.blocks];
     if (blocksOnDepletion && others > 0n && !found.some((b) => b.code === 'credits_exhausted')) {
       // Credit the kernel could draw, but that other holds set aside.
-      const free = (credits.get(a.event.transaction_id)?.balanceAfter ?? 0n) + drawn - others;
+      const free = (credits.get(a.event.transaction_id)?.balanceAfter ?? 0n) + drawn + (refusedDraws.get(a.customerId) ?? 0n) - others;
       if (charge > free) {
         const block: Block = {
           code: 'credits_exhausted',
@@ -632,7 +638,7 @@ function findBlocks(
           exceeded_by: formatMoney(charge - (free > 0n ? free : 0n)),
         };
         if (a.onBlock === 'refuse') {
-          refuse.set(a, block);
+          refuseHere(block);
           continue;
         }
         found.push(block);
