@@ -4,7 +4,7 @@
 // ingestion (the unused part is released). A call that fails releases the hold.
 import crypto from 'node:crypto';
 import type { TariffClient, ResponseOf } from './client.ts';
-import type { operations } from './operations.gen.ts';
+import type { operations } from '@tariff/openapi';
 import type { Estimator } from './estimator.ts';
 import { StreamUsageReader } from './streams.ts';
 import { usageFromResponse, type ExtractedUsage, type UsageOptions } from './usage.ts';
