@@ -140,7 +140,9 @@ Object.assign(billingSchemas, {
     currency: string,
     on_depletion: { type: 'string', enum: ['overage', 'block'] },
     credit_balance: described(money, 'Credit in force now that would pay for this request (scoped credit counts only when the request names its event type or card).'),
-    budget: nullable(object({ amount: money, enforcement: { type: 'string', enum: ['alert', 'block'] }, spend: money, remaining: money })),
+    held: described(money, "What the customer's open holds set aside now (POST /v1/customers/{id}/holds): counted against the credit and the budget."),
+    available_balance: described(money, 'credit_balance minus held: what a customer who blocks on depletion may still spend.'),
+    budget: nullable(object({ amount: money, enforcement: { type: 'string', enum: ['alert', 'block'] }, spend: money, remaining: described(money, 'amount minus spend minus held.') })),
     scoped_budgets: {
       type: 'array',
       description: "Budgets of the request's API key and project tag, with this period's spend attributed to them.",

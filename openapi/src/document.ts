@@ -25,6 +25,7 @@ import { correctionRoutes, correctionSchemas, reratingRule } from './corrections
 import { edgeRoutes, edgeSchemas, quoteRule } from './edge.ts';
 import { paymentRoutes, paymentSchemas } from './payments.ts';
 import { webhookRoutes, webhookSchemas } from './webhooks.ts';
+import { holdRoutes, holdSchemas } from './holds.ts';
 /** What ingestion answers when an event takes its customer past a blocking limit, in each mode. */
 const onBlockRule =
   'Blocking limits are a budget with enforcement "block" (the period\'s spend, left to bill plus credits drawn, may not exceed it): the customer\'s, or one per API key or project tag ' +
@@ -218,7 +219,8 @@ const schemas: Record<string, Schema> = {
           items: ref('EventBlock'),
           description: 'Present when this event took the customer past a blocking limit under on_block "accept": the event is stored and billed, and the customer is blocked from now on.',
         },
-      }, ['blocked']),
+        hold: { ...ref('EventHold'), description: 'Present when the event named a hold (hold_id): what it captured.' },
+      }, ['blocked', 'hold']),
       object({ index: { type: 'integer' }, transaction_id: nullable(string), status: { type: 'string', const: 'duplicate' }, amount: nullable(money), currency: nullable(string) }),
       object({ index: { type: 'integer' }, transaction_id: nullable(string), status: { type: 'string', const: 'rejected' }, error: ref('EventError') }),
     ],
@@ -255,6 +257,8 @@ const schemas: Record<string, Schema> = {
       timestamp: { type: 'string', description: 'ISO 8601 instant with a zone; millisecond precision.' },
       properties: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean', 'null'] } },
       quote: { type: 'string', minLength: 1, maxLength: 4096, description: 'A price quote for this very event (POST /v1/quotes). ' + quoteRule },
+      hold_id: { type: 'string', minLength: 1, maxLength: 255, description: 'The spend hold this event captures (POST /v1/customers/{id}/holds). 400-style rejection `hold_not_found` when the customer has no such hold.' },
+      hold_final: { type: 'boolean', description: 'This capture is the last: the hold closes (captured) and what it still holds is freed. Needs hold_id.' },
     },
     required: ['transaction_id', 'customer_id', 'event_type', 'timestamp'],
     additionalProperties: false,
@@ -331,6 +335,7 @@ const schemas: Record<string, Schema> = {
   ...edgeSchemas,
   ...webhookSchemas,
   ...paymentSchemas,
+  ...holdSchemas,
 };
 
 interface Operation {
@@ -552,6 +557,7 @@ const routes: Record<string, Record<string, Operation>> = {
   ...edgeRoutes,
   ...webhookRoutes,
   ...paymentRoutes,
+  ...holdRoutes,
 };
 
 function operation(op: Operation): Schema {

@@ -1498,6 +1498,121 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/customers/{id}/holds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The customer's holds, newest first, with what the open ones hold now */
+        get: operations["listHolds"];
+        put?: never;
+        /**
+         * Place a spend hold on the customer's balance and budget
+         * @description A hold sets aside part of the customer's credit (when its wallet blocks on depletion) and of its blocking budget, under the same per-customer locks as ingestion: holds and events of one customer are decided one after another, so holds placed together never promise more than there is. A hold is refused (422) with `insufficient_balance` (credit in force minus open holds is less than the hold), `budget_exceeded` (the blocking budget minus spend and open holds is less) or `blocked` (the customer is already past a blocking limit this period); the error details name `available.balance`, `available.budget` and `available.held`. With `estimate`, the kernel prices the event-shaped worst case (every open quantity at its maximum: output tokens = max_tokens, GPU duration = the job's limit) at the price in force, as ingestion would rate it now before credits. An event sent with `hold_id` captures the hold when it is acknowledged, in the same transaction: its charge (before credits) draws first on what the hold holds; a charge beyond it is an overrun, charged like any event under `overrun: "charge"` (subject to the customer's limits and on_block) or refused (`hold_exceeded`) under `overrun: "refuse"`. `hold_final: true` closes the hold (status captured) and frees what it still holds. Placing the same id again answers the hold as it stands (a different request with the same id is a 409 `hold_id_reused`); releasing a closed hold answers it as it stands; an event is captured once (its transaction id).
+         */
+        post: operations["placeHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/holds/{hold_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One hold with the events that captured it */
+        get: operations["getHold"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/holds/{hold_id}/extend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Extend an open hold: a later expiry, a larger amount, or both
+         * @description A larger amount is decided like a new hold (refused with the same codes). 422 hold_closed for a hold no longer open.
+         */
+        post: operations["extendHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/holds/{hold_id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Release a hold: what it still holds is free again
+         * @description Idempotent: a closed hold answers as it stands.
+         */
+        post: operations["releaseHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/balance_token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A signed statement of the customer's balance and open holds, for gateways */
+        get: operations["getBalanceToken"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/balance_token_keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's public keys that verify balance tokens (JWKS)
+         * @description Allowed to publishable keys: verifying a balance token needs no secret of the tenant.
+         */
+        get: operations["getBalanceTokenKeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1857,6 +1972,8 @@ export interface components {
             credit_balance: string;
             /** @description Present when this event took the customer past a blocking limit under on_block "accept": the event is stored and billed, and the customer is blocked from now on. */
             blocked?: components["schemas"]["EventBlock"][];
+            /** @description Present when the event named a hold (hold_id): what it captured. */
+            hold?: components["schemas"]["EventHold"];
         } | {
             index: number;
             transaction_id: string | null;
@@ -1907,6 +2024,10 @@ export interface components {
             };
             /** @description A price quote for this very event (POST /v1/quotes). A quote is honoured when the event it was made for arrives at POST /v1/events before `expires_at` (the server clock at arrival) carrying the token in its `quote` field: the event is rated with the quoted book version instead of the one in force (a price change after the quote does not reach it), and its receipt ends with a `quote` step (quote id, quoted amount, book version, expiry). The quote binds the transaction id, customer, event type and properties (the `fingerprint`), not the timestamp. The quoted amount was computed against the customer's state when quoted; what other events consume in between (allowances, tier position, credits) is not reserved, so the charge equals the quote when nothing else of the customer was rated meanwhile. An event whose quote is expired (`quote_expired`), not a valid quote of this tenant (`quote_invalid`: malformed, tampered, another kind of token) or made for another event (`quote_mismatch`) is rejected with `field: "quote"` and nothing is stored, so it can be resent with a fresh quote or without one. */
             quote?: string;
+            /** @description The spend hold this event captures (POST /v1/customers/{id}/holds). 400-style rejection `hold_not_found` when the customer has no such hold. */
+            hold_id?: string;
+            /** @description This capture is the last: the hold closes (captured) and what it still holds is freed. Needs hold_id. */
+            hold_final?: boolean;
         };
         IngestRequest: {
             events: components["schemas"]["UsageEvent"][];
@@ -2158,6 +2279,10 @@ export interface components {
             on_depletion: "overage" | "block";
             /** @description Credit in force now that would pay for this request (scoped credit counts only when the request names its event type or card). */
             credit_balance: string;
+            /** @description What the customer's open holds set aside now (POST /v1/customers/{id}/holds): counted against the credit and the budget. */
+            held: string;
+            /** @description credit_balance minus held: what a customer who blocks on depletion may still spend. */
+            available_balance: string;
             budget: {
                 /** @description Decimal amount with 9 decimals (nano-units). */
                 amount: string;
@@ -2165,7 +2290,7 @@ export interface components {
                 enforcement: "alert" | "block";
                 /** @description Decimal amount with 9 decimals (nano-units). */
                 spend: string;
-                /** @description Decimal amount with 9 decimals (nano-units). */
+                /** @description amount minus spend minus held. */
                 remaining: string;
             } | null;
             /** @description Budgets of the request's API key and project tag, with this period's spend attributed to them. */
@@ -2391,7 +2516,7 @@ export interface components {
              * @description credit_grant.expiring: an active grant with credit left enters its notice period. credit_grant.expired: a grant reached its expiry (payload: what lapsed). credits.low: an event's draw took the customer's credit in force from above its wallet's low_balance_threshold to at or below it. credits.depleted: an event's draw took the customer's credit in force to zero. budget.threshold_crossed: the period's spend reached one of the budget's alert thresholds (once per threshold and period; also per API key or project budget). budget.unblocked: a blocked customer's budget was raised, relaxed to alert or removed so that the period's spend no longer blocks. invoice.created: a draft invoice was made (period close) or a threshold invoice issued. invoice.finalized: an invoice was numbered and posted (status finalized, or paid for a zero statement). subscription.created, subscription.amended: as their API calls. rerating.previewed, rerating.applied: a re-rating's preview is ready, or it was applied (payload: the Rerating). budget.blocked: an accepted event took the period's spend past a blocking budget (once per customer and period; payload: the event and the EventBlock). credits.exhausted: an accepted event of a customer who blocks on depletion was not covered by credit (once per customer and period). invoice.paid, invoice.voided: an invoice was marked paid or voided. credit_note.issued: a credit note (manual or from a re-rating). webhook_endpoint.disabled: a webhook endpoint answered 410 or failed for days.
              * @enum {string}
              */
-            type: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked";
+            type: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low";
             customer_id: string | null;
             /** @description What it is about (a grant id; customer id and period start for budget.blocked and credits.exhausted, with the limit and scope for a budget per API key or project); a type fires once per subject. */
             subject_id: string;
@@ -2700,7 +2825,7 @@ export interface components {
             url: string;
             description: string;
             /** @description The types sent to it; empty: every type. */
-            event_types: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "webhook.test")[];
+            event_types: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low" | "webhook.test")[];
             enabled: boolean;
             /** @description manual; gone: it answered 410; failing: every attempt failed for days. */
             disabled_reason: ("manual" | "gone" | "failing") | null;
@@ -2720,7 +2845,7 @@ export interface components {
             url: string;
             description: string;
             /** @description The types sent to it; empty: every type. */
-            event_types: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "webhook.test")[];
+            event_types: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low" | "webhook.test")[];
             enabled: boolean;
             /** @description manual; gone: it answered 410; failing: every attempt failed for days. */
             disabled_reason: ("manual" | "gone" | "failing") | null;
@@ -2928,6 +3053,109 @@ export interface components {
             detail: string | null;
             /** @description The event id was received before; nothing was done again. */
             duplicate: boolean;
+        };
+        Hold: {
+            id: string;
+            customer_id: string;
+            currency: string;
+            /**
+             * @description open: sets its amount (less what it captured) aside until expires_at; captured: closed by an event sent with hold_final; released: closed by a call; expired: closed by the scheduler after expires_at.
+             * @enum {string}
+             */
+            status: "open" | "captured" | "released" | "expired";
+            /** @description What the hold sets aside in all. */
+            amount: string;
+            /** @description What the events that carried its id charged so far (before credits). */
+            captured: string;
+            /** @description What it still sets aside now: amount minus captured while open, 0 once closed or past expires_at. */
+            held: string;
+            capture_count: number;
+            /** @enum {string} */
+            overrun: "charge" | "refuse";
+            /** @description The event-shaped estimate it was priced from; null when placed with an amount. */
+            estimate: {
+                [key: string]: unknown;
+            } | null;
+            /** @description The rate card that priced the estimate. */
+            card: string | null;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: date-time */
+            created_at: string;
+            closed_at: string | null;
+            /** @description The events that captured it (single-hold reads only). */
+            captures?: {
+                transaction_id: string;
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                amount: string;
+                final: boolean;
+                /** Format: date-time */
+                captured_at: string;
+            }[];
+        };
+        HoldList: {
+            data: components["schemas"]["Hold"][];
+            /** @description What the customer's open holds set aside now, all together. */
+            held: string;
+        };
+        EventHold: {
+            id: string;
+            /**
+             * @description open: sets its amount (less what it captured) aside until expires_at; captured: closed by an event sent with hold_final; released: closed by a call; expired: closed by the scheduler after expires_at.
+             * @enum {string}
+             */
+            status: "open" | "captured" | "released" | "expired";
+            /** @description This event's charge (before credits) drawn on the hold; 0 when the hold was already closed (the event was rated as if it named none). */
+            captured: string;
+            /** @description What the hold still sets aside after this event. */
+            held: string;
+        };
+        BalanceToken: {
+            /** @description A compact JWT signed with EdDSA (Ed25519) by the tenant's key (`kid` in its header), verifiable with the public keys of GET /v1/balance_token_keys. Its claims are `claims`. */
+            token: string;
+            /** Format: date-time */
+            expires_at: string;
+            claims: {
+                /** @constant */
+                typ: "tariff.balance";
+                /** @description The tenant id. */
+                tid: string;
+                /** @description The customer's external id. */
+                sub: string;
+                cur: string;
+                /** @description Credit in force. */
+                bal: string;
+                /** @description What open holds set aside. */
+                held: string;
+                /** @description bal minus held. */
+                avl: string;
+                /** @description What the blocking budget leaves after spend and holds; null without one. */
+                bud: string | null;
+                /** @enum {string} */
+                dep: "overage" | "block";
+                holds: {
+                    id: string;
+                    /** @description Decimal amount with 9 decimals (nano-units). */
+                    held: string;
+                    exp: number;
+                }[];
+                iat: number;
+                exp: number;
+            };
+        };
+        BalanceTokenKeys: {
+            keys: {
+                /** @constant */
+                kty: "OKP";
+                /** @constant */
+                crv: "Ed25519";
+                x: string;
+                kid: string;
+                /** @constant */
+                alg: "EdDSA";
+                /** @constant */
+                use: "sig";
+            }[];
         };
     };
     responses: never;
@@ -9165,7 +9393,7 @@ export interface operations {
     listNotifications: {
         parameters: {
             query?: {
-                type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked";
+                type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low";
                 customer_id?: string;
                 limit?: number;
                 starting_after?: string;
@@ -10638,6 +10866,8 @@ export interface operations {
                         properties?: {
                             [key: string]: string | number | boolean | null;
                         };
+                        hold_id?: string;
+                        hold_final?: boolean;
                     };
                     /** @default 300 */
                     expires_in?: number;
@@ -10834,7 +11064,7 @@ export interface operations {
                     /** @default  */
                     description?: string;
                     /** @default [] */
-                    event_types?: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "webhook.test")[];
+                    event_types?: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low" | "webhook.test")[];
                     /** @default true */
                     enabled?: boolean;
                 };
@@ -11126,7 +11356,7 @@ export interface operations {
                 "application/json": {
                     url?: string;
                     description?: string;
-                    event_types?: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "webhook.test")[];
+                    event_types?: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low" | "webhook.test")[];
                     enabled?: boolean;
                 };
             };
@@ -11332,7 +11562,7 @@ export interface operations {
                      * @default webhook.test
                      * @enum {string}
                      */
-                    event_type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "webhook.test";
+                    event_type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low" | "webhook.test";
                     payload?: {
                         [key: string]: unknown;
                     };
@@ -11629,7 +11859,7 @@ export interface operations {
     listWebhookMessages: {
         parameters: {
             query?: {
-                event_type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "webhook.test";
+                event_type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low" | "webhook.test";
                 since?: string;
                 until?: string;
                 limit?: number;
@@ -13109,6 +13339,705 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Invoice"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listHolds: {
+        parameters: {
+            query?: {
+                status?: "open" | "captured" | "released" | "expired";
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HoldList"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    placeHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    id: string;
+                    amount?: string;
+                    estimate?: {
+                        event_type: string;
+                        /** @default {} */
+                        properties?: {
+                            [key: string]: string | number | boolean | null;
+                        };
+                    };
+                    /** @default 600 */
+                    expires_in?: number;
+                    /**
+                     * @default charge
+                     * @enum {string}
+                     */
+                    overrun?: "charge" | "refuse";
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hold"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+                /** @description The id the caller chose when placing the hold (percent-encoded). */
+                hold_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hold"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    extendHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+                /** @description The id the caller chose when placing the hold (percent-encoded). */
+                hold_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    expires_in?: number;
+                    amount?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hold"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    releaseHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+                /** @description The id the caller chose when placing the hold (percent-encoded). */
+                hold_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hold"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getBalanceToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BalanceToken"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getBalanceTokenKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BalanceTokenKeys"];
                 };
             };
             /** @description Invalid input: every problem with its field. */

@@ -105,4 +105,11 @@ export const operationRoutes = {
   retryInvoicePayment: ["post", "/v1/invoices/{id}/retry_payment"],
   markInvoiceUncollectible: ["post", "/v1/invoices/{id}/mark_uncollectible"],
   writeOffInvoice: ["post", "/v1/invoices/{id}/write_off"],
+  listHolds: ["get", "/v1/customers/{id}/holds"],
+  placeHold: ["post", "/v1/customers/{id}/holds"],
+  getHold: ["get", "/v1/customers/{id}/holds/{hold_id}"],
+  extendHold: ["post", "/v1/customers/{id}/holds/{hold_id}/extend"],
+  releaseHold: ["post", "/v1/customers/{id}/holds/{hold_id}/release"],
+  getBalanceToken: ["get", "/v1/customers/{id}/balance_token"],
+  getBalanceTokenKeys: ["get", "/v1/balance_token_keys"],
 } as const satisfies OperationRoutes;

@@ -10,6 +10,7 @@ import { customersRestRoutes, customersTrpc } from './domains/customers/router.t
 import { ingestionFastPath } from './domains/events/fast-path.ts';
 import { eventsRestRoutes, eventsTrpc } from './domains/events/router.ts';
 import { insightsTrpc } from './domains/insights/router.ts';
+import { holdsRestRoutes, holdsTrpc } from './domains/holds/router.ts';
 import { invoicesRestRoutes, invoicesTrpc } from './domains/invoices/router.ts';
 import { portalTrpc } from './domains/portal/router.ts';
 import { notificationsRestRoutes, notificationsTrpc } from './domains/notifications/router.ts';
@@ -66,6 +67,7 @@ export const appRouter = router({
   insights: insightsTrpc,
   portal: portalTrpc,
   payments: paymentsTrpc,
+  holds: holdsTrpc,
 });
 export type AppRouter = typeof appRouter;
 
@@ -186,7 +188,7 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
   v1.use(creditNotesRestRoutes(deps), reratingsRestRoutes(deps));
   v1.use(snapshotsRestRoutes(deps), quotesRestRoutes(deps));
   v1.use(slaRestRoutes(deps), notificationsRestRoutes(deps));
-  v1.use(webhooksRestRoutes(deps), paymentsRestRoutes(deps));
+  v1.use(webhooksRestRoutes(deps), paymentsRestRoutes(deps), holdsRestRoutes(deps));
   app.use('/v1', v1);
 
   app.use(

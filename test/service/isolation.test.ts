@@ -40,6 +40,7 @@ describe('tenant isolation', () => {
   let bEndpointId: string;
   let bMessageId: string;
   let bPortalToken: string;
+  let bBalanceKey: string;
 
   async function snapshotOf(tenantId: string) {
     const tables = await harness.database.owner`
@@ -113,6 +114,11 @@ describe('tenant isolation', () => {
     expect((await asB('PUT', '/v1/customers/b-customer/scoped_budgets/project/b-proj', { amount: '0.000001' })).status).toBe(200);
     const tagged = { ...llmEvent('b-tagged', 'b-customer'), properties: { ...llmEvent('x', 'y').properties, project: 'b-proj' } };
     expect((await asB('POST', '/v1/events', { events: [tagged] })).body.accepted).toBe(1);
+    // B's spend hold, an event that captured it, and B's balance-token key pair.
+    expect((await asB('POST', '/v1/customers/b-customer/holds', { id: 'b-hold', amount: '0.0001', expires_in: 3600 })).status).toBe(201);
+    expect((await asB('POST', '/v1/events', { events: [{ ...llmEvent('b-captured', 'b-customer'), hold_id: 'b-hold' }] })).body.accepted).toBe(1);
+    expect((await asB('GET', '/v1/customers/b-customer/balance_token')).status).toBe(200);
+    bBalanceKey = (await asB('GET', '/v1/balance_token_keys')).body.keys[0].x;
     bUserId = (await trpc(harness, 'query', 'auth.me', undefined, b.session)).body.user.id;
     expect((await trpc(harness, 'mutation', 'portal.setBrand', { display_name: 'B brand' }, b.session)).status).toBe(200);
     bPortalToken = (await trpc(harness, 'mutation', 'portal.createLink', { customer_id: 'b-customer' }, b.session)).body.token;
@@ -323,6 +329,22 @@ describe('tenant isolation', () => {
       { route: 'trpc webhooks.retry', run: asAtrpc('mutation', 'webhooks.retry', { message_id: bMessageId, endpoint_id: bEndpointId }), status: 404 },
       { route: 'GET /notifications', run: asA('GET', '/v1/notifications'), status: 200, check: (r) => expect(r.body.data).toEqual([]) },
       { route: 'trpc notifications.list', run: asAtrpc('query', 'notifications.list', {}), status: 200, check: (r) => expect(r.body.data).toEqual([]) },
+      { route: 'POST /customers/:id/holds', run: asA('POST', '/v1/customers/b-customer/holds', { id: 'a-hold', amount: '1' }), status: 404 },
+      // Hold ids are the tenant's own: B's id is free in A, and A's event cannot capture B's hold.
+      { route: 'POST /events', run: asA('POST', '/v1/events', { events: [{ ...llmEvent('a-captures-b', 'a-customer'), hold_id: 'b-hold' }] }), status: 200, check: (r) => expect(r.body.events[0].error.code).toBe('hold_not_found') },
+      { route: 'POST /customers/:id/holds', run: asA('POST', '/v1/customers/a-customer/holds', { id: 'b-hold', amount: '1' }), status: 201, check: (r) => expect(r.body.customer_id).toBe('a-customer') },
+      { route: 'GET /customers/:id/holds', run: asA('GET', '/v1/customers/b-customer/holds'), status: 404 },
+      { route: 'GET /customers/:id/holds/:hold_id', run: asA('GET', '/v1/customers/b-customer/holds/b-hold'), status: 404 },
+      { route: 'POST /customers/:id/holds/:hold_id/extend', run: asA('POST', '/v1/customers/b-customer/holds/b-hold/extend', { expires_in: 60 }), status: 404 },
+      { route: 'POST /customers/:id/holds/:hold_id/release', run: asA('POST', '/v1/customers/b-customer/holds/b-hold/release'), status: 404 },
+      { route: 'GET /customers/:id/balance_token', run: asA('GET', '/v1/customers/b-customer/balance_token'), status: 404 },
+      { route: 'GET /balance_token_keys', run: asA('GET', '/v1/balance_token_keys'), status: 200, check: notListed(bBalanceKey) },
+      { route: 'trpc holds.place', run: asAtrpc('mutation', 'holds.place', { id: 'b-customer', hold: { id: 'a-trpc-hold', amount: '1' } }), status: 404 },
+      { route: 'trpc holds.list', run: asAtrpc('query', 'holds.list', { id: 'b-customer' }), status: 404 },
+      { route: 'trpc holds.get', run: asAtrpc('query', 'holds.get', { id: 'b-customer', hold_id: 'b-hold' }), status: 404 },
+      { route: 'trpc holds.extend', run: asAtrpc('mutation', 'holds.extend', { id: 'b-customer', hold_id: 'b-hold', extension: { expires_in: 60 } }), status: 404 },
+      { route: 'trpc holds.release', run: asAtrpc('mutation', 'holds.release', { id: 'b-customer', hold_id: 'b-hold' }), status: 404 },
+      { route: 'trpc holds.balanceToken', run: asAtrpc('query', 'holds.balanceToken', { id: 'b-customer' }), status: 404 },
       { route: 'GET /billing_settings', run: asA('GET', '/v1/billing_settings'), status: 200, check: (r) => expect(r.body).toEqual({ credit_expiry_notice_days: 7 }) },
       { route: 'PUT /billing_settings', run: asA('PUT', '/v1/billing_settings', { credit_expiry_notice_days: 3 }), status: 200 },
       { route: 'trpc wallets.settings', run: asAtrpc('query', 'wallets.settings'), status: 200, check: (r) => expect(r.body.credit_expiry_notice_days).toBe(3) },

@@ -82,7 +82,7 @@ describe('strings on every write path', () => {
   let receiver: Receiver;
   let innocentSeq = 0;
   const endpoints: Endpoint[] = [];
-  const noInput = new Set(['GET /api_keys', 'GET /billing_settings', 'GET /users', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /webhook_endpoints']);
+  const noInput = new Set(['GET /api_keys', 'GET /billing_settings', 'GET /users', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /webhook_endpoints', 'GET /balance_token_keys']);
   const noInputProcedures = new Set(['auth.logout', 'auth.me', 'auth.resendVerification', 'users.list', 'apiKeys.list', 'wallets.settings', 'webhooks.list', 'portal.summary', 'portal.usage', 'portal.credits']);
 
   /** `authorization`: what the route authenticates with, when not the tenant's secret key (e.g. a session for logout). */
@@ -198,6 +198,9 @@ describe('strings on every write path', () => {
     harness.clock.set('2026-03-15T00:00:00Z');
     const invoiceId = (await ok('GET', '/v1/invoices?customer_id=sub')).data[0].id as string;
     const creditNote = await ok('POST', `/v1/invoices/${invoiceId}/credit_notes`, { reason: 'seed', amount: '1' });
+    // Holds to read, extend and release (one to release, one that stays open).
+    await ok('POST', '/v1/customers/acme/holds', { id: 'fuzz-hold', amount: '0.01', expires_in: 3600 });
+    await ok('POST', '/v1/customers/acme/holds', { id: 'fuzz-release', amount: '0.01', expires_in: 3600 });
     // Keys and a user the fuzz may revoke or demote without locking itself out.
     const spareKeys = [];
     for (let i = 0; i < 2; i++) spareKeys.push((await trpc(harness, 'mutation', 'apiKeys.create', { kind: 'secret', name: `spare-${i}` }, tenant.session)).body.id as string);
@@ -322,7 +325,19 @@ describe('strings on every write path', () => {
     restEndpoint('GET /webhook_messages', { query: { event_type: 'webhook.test', since: '2026-03-01T00:00:00Z', until: '2026-03-16T00:00:00Z', limit: '10' } });
     restEndpoint('GET /webhook_messages/:id/attempts', { path: { id: messageId }, query: { endpoint_id: hook.id } });
     restEndpoint('POST /webhook_messages/:id/retry', { path: { id: messageId }, body: { endpoint_id: hook.id } });
+    restEndpoint('POST /customers/:id/holds', { path: { id: 'acme' }, body: { id: 'fuzz-placed', estimate: { event_type: 'llm.completion', properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 10, output_tokens: 10 } }, expires_in: 600, overrun: 'refuse' } });
+    restEndpoint('GET /customers/:id/holds', { path: { id: 'acme' }, query: { status: 'open', limit: '10' } });
+    restEndpoint('GET /customers/:id/holds/:hold_id', { path: { id: 'acme', hold_id: 'fuzz-hold' } });
+    restEndpoint('POST /customers/:id/holds/:hold_id/extend', { path: { id: 'acme', hold_id: 'fuzz-hold' }, body: { expires_in: 3600, amount: '0.01' } });
+    restEndpoint('POST /customers/:id/holds/:hold_id/release', { path: { id: 'acme', hold_id: 'fuzz-release' } });
+    restEndpoint('GET /customers/:id/balance_token', { path: { id: 'acme' } });
 
+    trpcEndpoint('holds.place', 'mutation', { id: 'acme', hold: { id: 'fuzz-trpc', amount: '0.01', expires_in: 600 } });
+    trpcEndpoint('holds.list', 'query', { id: 'acme', status: 'open', limit: 10 });
+    trpcEndpoint('holds.get', 'query', { id: 'acme', hold_id: 'fuzz-hold' });
+    trpcEndpoint('holds.extend', 'mutation', { id: 'acme', hold_id: 'fuzz-hold', extension: { expires_in: 3600 } });
+    trpcEndpoint('holds.release', 'mutation', { id: 'acme', hold_id: 'fuzz-release' });
+    trpcEndpoint('holds.balanceToken', 'query', { id: 'acme' });
     trpcEndpoint('auth.signup', 'mutation', { tenant_name: 'Fuzzed', email: 'fuzzed@example.com', password: 'correct horse battery staple', name: 'F' });
     trpcEndpoint('auth.login', 'mutation', login);
     trpcEndpoint('auth.verifyEmail', 'mutation', { token: 'vfy_' + 'A'.repeat(43) });

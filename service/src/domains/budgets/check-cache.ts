@@ -43,7 +43,9 @@ export interface CheckState {
   grants: Map<string, CheckGrant>;
   /** The period's spend by "kind:value" of scope. */
   scopedSpend: Map<string, bigint>;
-  /** The version (migration 019) of each row held: "p:<period start ms>", "g:<grant id>", "s:<kind>:<value>". */
+  /** Open holds by id: what each still sets aside, until when (migration 065; the check counts those not expired at its instant). */
+  holds: Map<string, { remaining: bigint; expiresAt: number }>;
+  /** The version (migration 019) of each row held: "p:<period start ms>", "g:<grant id>", "s:<kind>:<value>", "h:<hold id>". */
   versions: Map<string, number>;
 }
 
@@ -54,6 +56,7 @@ export interface ChangedRow {
   period?: [start: string, end: string, spend: string, version: number];
   grant?: [id: string, status: string, balance: string, effectiveAt: string | null, expiresAt: string | null, cards: string[] | null, types: string[] | null, version: number];
   scoped?: [periodStart: string, kind: ScopeKind, value: string, spend: string, version: number];
+  hold?: [id: string, status: string, remaining: string, expiresAt: string, version: number];
 }
 
 /** What one session's statements changed since its transaction began, waiting for it to end. */
@@ -220,7 +223,7 @@ function forget(pid: number, transaction: PendingTransaction) {
 }
 
 function absorbable(row: ChangedRow): boolean {
-  return row.period !== undefined || row.grant !== undefined || row.scoped !== undefined;
+  return row.period !== undefined || row.grant !== undefined || row.scoped !== undefined || row.hold !== undefined;
 }
 
 /**
@@ -261,6 +264,13 @@ export function applyRow(state: CheckState, row: ChangedRow): boolean {
     } else {
       state.grants.delete(id);
     }
+    return true;
+  }
+  if (row.hold) {
+    const [id, status, remaining, expiresAt, version] = row.hold;
+    if (!newer(`h:${id}`, version)) return true;
+    if (status === 'open') state.holds.set(id, { remaining: toNano(remaining), expiresAt: Date.parse(expiresAt) });
+    else state.holds.delete(id);
     return true;
   }
   if (row.scoped) {

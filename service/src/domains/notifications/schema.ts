@@ -29,6 +29,8 @@ export const notificationTypes = [
   'invoice.disputed',
   'customer.blocked',
   'customer.unblocked',
+  'hold.expired',
+  'balance.low',
 ] as const;
 export type NotificationType = (typeof notificationTypes)[number];
 
