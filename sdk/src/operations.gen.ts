@@ -92,4 +92,10 @@ export const operationRoutes = {
   listWebhookMessages: ["get", "/v1/webhook_messages"],
   listWebhookAttempts: ["get", "/v1/webhook_messages/{id}/attempts"],
   retryWebhookMessage: ["post", "/v1/webhook_messages/{id}/retry"],
+  getCurrencySettings: ["get", "/v1/currency_settings"],
+  updateCurrencySettings: ["patch", "/v1/currency_settings"],
+  listFxRates: ["get", "/v1/fx_rates"],
+  supplyFxRates: ["post", "/v1/fx_rates"],
+  importEcbRates: ["post", "/v1/fx_rates/ecb"],
+  reportRevenue: ["get", "/v1/reports/revenue"],
 } as const satisfies OperationRoutes;

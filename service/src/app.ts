@@ -23,6 +23,7 @@ import { snapshotsRestRoutes } from './domains/snapshots/router.ts';
 import { subscriptionsRestRoutes, subscriptionsTrpc } from './domains/subscriptions/router.ts';
 import { walletsRestRoutes, walletsTrpc } from './domains/wallets/router.ts';
 import { webhooksRestRoutes, webhooksTrpc } from './domains/webhooks/router.ts';
+import { currencyRestRoutes, currencyTrpc } from './domains/currency/router.ts';
 import * as tenants from './domains/tenants/service.ts';
 import { accountsRestRoutes, authTrpc, clientAddress, usersRestRoutes, usersTrpc } from './domains/tenants/router.ts';
 import type { Clock } from './platform/clock.ts';
@@ -57,6 +58,7 @@ export const appRouter = router({
   slaCredits: slaTrpc,
   notifications: notificationsTrpc,
   webhooks: webhooksTrpc,
+  currency: currencyTrpc,
 });
 export type AppRouter = typeof appRouter;
 
@@ -171,6 +173,7 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
   v1.use(snapshotsRestRoutes(deps), quotesRestRoutes(deps));
   v1.use(slaRestRoutes(deps), notificationsRestRoutes(deps));
   v1.use(webhooksRestRoutes(deps));
+  v1.use(currencyRestRoutes(deps));
   app.use('/v1', v1);
 
   app.use(

@@ -7,6 +7,7 @@ export const notificationTypes = [
   'credits.exhausted',
   'invoice.paid',
   'invoice.voided',
+  'invoice.finalization_blocked',
   'credit_note.issued',
   'webhook_endpoint.disabled',
 ] as const;
