@@ -96,7 +96,7 @@ export const currencyRoutes: Record<string, Record<string, Operation>> = {
     post: {
       summary: 'Import an ECB euro reference-rate file (eurofxref.csv or eurofxref-hist.csv), all or none',
       operationId: 'importEcbRates',
-      description: 'The body is the file (Content-Type: text/csv): a header `Date,USD,JPY,...`, one row per day, `N/A` where a currency is not quoted. Each rate applies from its date\'s 00:00 UTC. Any malformed row: 400 invalid_rate_file naming every problem by line and column, and nothing is stored.',
+      description: 'The body is the file (Content-Type: text/csv), or JSON `{ "csv": "...", "source": "ecb" }`: a header `Date,USD,JPY,...`, one row per day, `N/A` where a currency is not quoted. Each rate applies from its date\'s 00:00 UTC. Any malformed row: 400 invalid_rate_file naming every problem by line and column, and nothing is stored.',
       bodyType: 'text/csv',
       body: { type: 'string' },
       ok: [201, 'FxRateImport'],

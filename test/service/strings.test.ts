@@ -82,8 +82,8 @@ describe('strings on every write path', () => {
   let receiver: Receiver;
   let innocentSeq = 0;
   const endpoints: Endpoint[] = [];
-  const noInput = new Set(['GET /api_keys', 'GET /billing_settings', 'GET /users', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /webhook_endpoints']);
-  const noInputProcedures = new Set(['auth.logout', 'auth.me', 'auth.resendVerification', 'users.list', 'apiKeys.list', 'wallets.settings', 'webhooks.list']);
+  const noInput = new Set(['GET /api_keys', 'GET /billing_settings', 'GET /users', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /webhook_endpoints', 'GET /currency_settings']);
+  const noInputProcedures = new Set(['auth.logout', 'auth.me', 'auth.resendVerification', 'users.list', 'apiKeys.list', 'wallets.settings', 'webhooks.list', 'currency.settings']);
 
   /** `authorization`: what the route authenticates with, when not the tenant's secret key (e.g. a session for logout). */
   const restEndpoint = (route: string, template: RestTemplate, authorization?: () => string) => {
@@ -316,6 +316,14 @@ describe('strings on every write path', () => {
     restEndpoint('GET /webhook_messages', { query: { event_type: 'webhook.test', since: '2026-03-01T00:00:00Z', until: '2026-03-16T00:00:00Z', limit: '10' } });
     restEndpoint('GET /webhook_messages/:id/attempts', { path: { id: messageId }, query: { endpoint_id: hook.id } });
     restEndpoint('POST /webhook_messages/:id/retry', { path: { id: messageId }, body: { endpoint_id: hook.id } });
+    const fxRate = { base: 'EUR', quote: 'USD', rate: '1.0834', as_of: '2026-03-02T00:00:00Z', source: 'ecb' };
+    const ecbFile = 'Date,USD,JPY,\n2026-03-03,1.0811,N/A,\n';
+    const reportRange = { from: '2026-03-01T00:00:00Z', to: '2026-04-01T00:00:00Z' };
+    restEndpoint('PATCH /currency_settings', { body: { reporting_currency: 'EUR', fx_policy: 'period_end' } });
+    restEndpoint('POST /fx_rates', { body: { rates: [fxRate] } });
+    restEndpoint('GET /fx_rates', { query: { base: 'EUR', quote: 'USD', at: '2026-03-10T00:00:00Z', limit: '10' } });
+    restEndpoint('POST /fx_rates/ecb', { query: { source: 'ecb' }, body: { csv: ecbFile } });
+    restEndpoint('GET /reports/revenue', { query: { ...reportRange, format: 'json' } });
 
     trpcEndpoint('auth.signup', 'mutation', { tenant_name: 'Fuzzed', email: 'fuzzed@example.com', password: 'correct horse battery staple', name: 'F' });
     trpcEndpoint('auth.login', 'mutation', login);
@@ -397,6 +405,11 @@ describe('strings on every write path', () => {
     trpcEndpoint('webhooks.messages', 'query', { event_type: 'webhook.test', since: '2026-03-01T00:00:00Z', limit: 10 });
     trpcEndpoint('webhooks.attempts', 'query', { message_id: messageId, endpoint_id: hook.id });
     trpcEndpoint('webhooks.retry', 'mutation', { message_id: messageId, endpoint_id: hook.id });
+    trpcEndpoint('currency.updateSettings', 'mutation', { reporting_currency: 'USD', fx_policy: 'finalization' });
+    trpcEndpoint('currency.supplyRates', 'mutation', { rates: [fxRate] });
+    trpcEndpoint('currency.rates', 'query', { base: 'EUR', limit: 10 });
+    trpcEndpoint('currency.importEcb', 'mutation', { csv: ecbFile, source: 'ecb' });
+    trpcEndpoint('currency.revenueReport', 'query', reportRange);
   });
   afterAll(async () => {
     await harness?.close();

@@ -1,7 +1,6 @@
 import { Router } from 'express';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
-import { invalid } from '../../platform/errors.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
 import { reportRevenue, revenueReportCsv } from './report.ts';
 import { importEcbInput, importEcbQuery, listRatesInput, revenueReportInput, supplyRatesInput, updateSettingsInput } from './schema.ts';
@@ -21,12 +20,11 @@ export function currencyRestRoutes(deps: Deps): Router {
   routes.get('/fx_rates', async (req, res) => {
     res.json(await service.listRates(deps, actorOf(res), parseInput(listRatesInput, req.query, ['query'])));
   });
+  // The file as the body (text/csv), or JSON { csv, source } as tRPC takes it.
   routes.post('/fx_rates/ecb', async (req, res) => {
-    if (typeof req.body !== 'string') {
-      throw invalid('unsupported_content_type', 'Send the ECB file as the body with Content-Type: text/csv', [{ field: '(headers).content-type', reason: `got ${req.headers['content-type'] ?? 'none'}, expected text/csv` }]);
-    }
     const { source } = parseInput(importEcbQuery, req.query, ['query']);
-    res.status(201).json(await service.importEcbRates(deps, actorOf(res), parseInput(importEcbInput, { csv: req.body, source })));
+    const input = typeof req.body === 'string' ? parseInput(importEcbInput, { csv: req.body, source }) : parseInput(importEcbInput, { source, ...(req.body ?? {}) });
+    res.status(201).json(await service.importEcbRates(deps, actorOf(res), input));
   });
   routes.get('/reports/revenue', async (req, res) => {
     const input = parseInput(revenueReportInput, req.query, ['query']);
