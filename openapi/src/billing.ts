@@ -290,6 +290,13 @@ Object.assign(billingSchemas, {
     paid_at: nullable(instant),
     voided_at: nullable(instant),
     void_reason: nullable(string),
+    fx: nullable(described(ref('FxConversion'), 'The conversion from the currency of the customer\'s price books into its billing currency (null: none needed, or a draft not converted yet).')),
+    fx_blocked: nullable(
+      described(
+        object({ code: { type: 'string', enum: ['fx_rate_missing'] }, from: string, to: string, at: instant, policy: { type: 'string', enum: ['event', 'period_end', 'finalization'] } }),
+        'A due draft that waits for this rate; finalized by the next billing tick once it is supplied.',
+      ),
+    ),
   }),
   InvoiceList: object({ data: { type: 'array', items: ref('Invoice') }, has_more: { type: 'boolean' } }),
   ClosedPeriods: object({ data: { type: 'array', items: ref('Invoice'), description: 'The invoices this call drafted (and finalized, when their grace had run out), oldest period first.' } }),

@@ -26,6 +26,7 @@ import { edgeRoutes, edgeSchemas, quoteRule } from './edge.ts';
 import { paymentRoutes, paymentSchemas } from './payments.ts';
 import { webhookRoutes, webhookSchemas } from './webhooks.ts';
 import { holdRoutes, holdSchemas } from './holds.ts';
+import { currencyRoutes, currencySchemas } from './currency.ts';
 /** What ingestion answers when an event takes its customer past a blocking limit, in each mode. */
 const onBlockRule =
   'Blocking limits are a budget with enforcement "block" (the period\'s spend, left to bill plus credits drawn, may not exceed it): the customer\'s, or one per API key or project tag ' +
@@ -336,6 +337,7 @@ const schemas: Record<string, Schema> = {
   ...webhookSchemas,
   ...paymentSchemas,
   ...holdSchemas,
+  ...currencySchemas,
 };
 
 interface Operation {
@@ -343,6 +345,8 @@ interface Operation {
   operationId: string;
   description?: string;
   body?: Schema;
+  /** The body's media type when it is not JSON (a CSV upload). */
+  bodyType?: string;
   ok: [number, string];
   params?: { name: string; in: 'path' | 'query'; schema: Schema; required?: boolean; description?: string }[];
   publishable?: boolean;
@@ -558,6 +562,7 @@ const routes: Record<string, Record<string, Operation>> = {
   ...webhookRoutes,
   ...paymentRoutes,
   ...holdRoutes,
+  ...currencyRoutes,
 };
 
 function operation(op: Operation): Schema {
@@ -569,7 +574,7 @@ function operation(op: Operation): Schema {
     ...(op.publishable ? { description: 'Allowed to publishable keys.' } : op.description ? { description: op.description } : {}),
     ...(op.operationId === 'getOpenApi' || op.public ? { security: [] } : {}),
     ...(op.params ? { parameters: op.params } : {}),
-    ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: op.body } } } } : {}),
+    ...(op.body ? { requestBody: { required: true, content: { [op.bodyType ?? 'application/json']: { schema: op.body } } } } : {}),
     responses: {
       [String(status)]: ok,
       ...(op.notModified ? { '304': { description: 'Not modified: If-None-Match names the current ETag.' } } : {}),

@@ -1613,6 +1613,85 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/currency_settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's reporting currency and conversion policy */
+        get: operations["getCurrencySettings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Set the reporting currency or the conversion policy */
+        patch: operations["updateCurrencySettings"];
+        trace?: never;
+    };
+    "/v1/fx_rates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** FX rates, newest first (or, with `at`, each pair's rate in force then) */
+        get: operations["listFxRates"];
+        put?: never;
+        /**
+         * Supply dated FX rates (all or none)
+         * @description Conversion: each line's exact amount x the rate, rounded half-even once to the nano-unit, then the lines are rounded to the billing currency's minor unit as any invoice's. A pair neither supplied nor its inverse is crossed through EUR (the ECB's base): rate(A->B) = rate(EUR->B) / rate(EUR->A); a derived rate (inverse or cross) is rounded half-even to 15 significant digits, and that is the rate stated. A rate is in force from its as_of until the pair's next one, for at most 7 days. A rate for a pair and instant already stored is replaced; invoices keep the rate they were converted with.
+         */
+        post: operations["supplyFxRates"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/fx_rates/ecb": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import an ECB euro reference-rate file (eurofxref.csv or eurofxref-hist.csv), all or none
+         * @description The body is the file (Content-Type: text/csv), or JSON `{ "csv": "...", "source": "ecb" }`: a header `Date,USD,JPY,...`, one row per day, `N/A` where a currency is not quoted. Each rate applies from its date's 00:00 UTC. Any malformed row: 400 invalid_rate_file naming every problem by line and column, and nothing is stored.
+         */
+        post: operations["importEcbRates"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/revenue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Revenue and margin of the invoices finalized in a time range, in the reporting currency, with the rates used
+         * @description Each invoice is converted at the rate in force when it was finalized (direct, inverse or through EUR). Revenue is the sum of its lines; cost the COGS of its period's rated events (period-end invoices). `format=csv` answers text/csv.
+         */
+        get: operations["reportRevenue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2475,6 +2554,17 @@ export interface components {
             paid_at: string | null;
             voided_at: string | null;
             void_reason: string | null;
+            fx: components["schemas"]["FxConversion"] | null;
+            fx_blocked: {
+                /** @enum {string} */
+                code: "fx_rate_missing";
+                from: string;
+                to: string;
+                /** Format: date-time */
+                at: string;
+                /** @enum {string} */
+                policy: "event" | "period_end" | "finalization";
+            } | null;
         };
         InvoiceList: {
             data: components["schemas"]["Invoice"][];
@@ -2516,7 +2606,7 @@ export interface components {
              * @description credit_grant.expiring: an active grant with credit left enters its notice period. credit_grant.expired: a grant reached its expiry (payload: what lapsed). credits.low: an event's draw took the customer's credit in force from above its wallet's low_balance_threshold to at or below it. credits.depleted: an event's draw took the customer's credit in force to zero. budget.threshold_crossed: the period's spend reached one of the budget's alert thresholds (once per threshold and period; also per API key or project budget). budget.unblocked: a blocked customer's budget was raised, relaxed to alert or removed so that the period's spend no longer blocks. invoice.created: a draft invoice was made (period close) or a threshold invoice issued. invoice.finalized: an invoice was numbered and posted (status finalized, or paid for a zero statement). subscription.created, subscription.amended: as their API calls. rerating.previewed, rerating.applied: a re-rating's preview is ready, or it was applied (payload: the Rerating). budget.blocked: an accepted event took the period's spend past a blocking budget (once per customer and period; payload: the event and the EventBlock). credits.exhausted: an accepted event of a customer who blocks on depletion was not covered by credit (once per customer and period). invoice.paid, invoice.voided: an invoice was marked paid or voided. credit_note.issued: a credit note (manual or from a re-rating). webhook_endpoint.disabled: a webhook endpoint answered 410 or failed for days.
              * @enum {string}
              */
-            type: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low";
+            type: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "invoice.finalization_blocked" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low";
             customer_id: string | null;
             /** @description What it is about (a grant id; customer id and period start for budget.blocked and credits.exhausted, with the limit and scope for a budget per API key or project); a type fires once per subject. */
             subject_id: string;
@@ -2825,7 +2915,7 @@ export interface components {
             url: string;
             description: string;
             /** @description The types sent to it; empty: every type. */
-            event_types: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low" | "webhook.test")[];
+            event_types: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "invoice.finalization_blocked" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low" | "webhook.test")[];
             enabled: boolean;
             /** @description manual; gone: it answered 410; failing: every attempt failed for days. */
             disabled_reason: ("manual" | "gone" | "failing") | null;
@@ -2845,7 +2935,7 @@ export interface components {
             url: string;
             description: string;
             /** @description The types sent to it; empty: every type. */
-            event_types: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low" | "webhook.test")[];
+            event_types: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "invoice.finalization_blocked" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low" | "webhook.test")[];
             enabled: boolean;
             /** @description manual; gone: it answered 410; failing: every attempt failed for days. */
             disabled_reason: ("manual" | "gone" | "failing") | null;
@@ -3155,6 +3245,123 @@ export interface components {
                 alg: "EdDSA";
                 /** @constant */
                 use: "sig";
+            }[];
+        };
+        FxConversion: {
+            from: string;
+            to: string;
+            /** @description 1 base = rate quote, a decimal string. */
+            rate: string;
+            source: string;
+            /**
+             * Format: date-time
+             * @description The rate's own time (the older leg's, for a cross rate).
+             */
+            as_of: string;
+            /** @enum {string} */
+            policy: "event" | "period_end" | "finalization";
+            /**
+             * Format: date-time
+             * @description The instant the policy asked a rate for.
+             */
+            at?: string;
+            /** @enum {string} */
+            method?: "direct" | "inverse" | "cross_eur";
+            legs?: {
+                base: string;
+                quote: string;
+                /** @description 1 base = rate quote, a decimal string. */
+                rate: string;
+                /** Format: date-time */
+                as_of: string;
+                source: string;
+            }[];
+        };
+        CurrencySettings: {
+            reporting_currency: string;
+            /**
+             * @description Which instant's rate converts an invoice: each event's time, the period's end, or the finalization.
+             * @enum {string}
+             */
+            fx_policy: "event" | "period_end" | "finalization";
+            updated_at: string | null;
+        };
+        FxRate: {
+            base: string;
+            quote: string;
+            /** @description 1 base = rate quote, a decimal string. */
+            rate: string;
+            /** Format: date-time */
+            as_of: string;
+            source: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        FxRateList: {
+            data: components["schemas"]["FxRate"][];
+            has_more: boolean;
+        };
+        FxRateImport: {
+            /** @description Days (rows) of the ECB file. */
+            days?: number;
+            rates: number;
+            inserted: number;
+            /** @description Rates for a pair and instant already stored, replaced. */
+            replaced: number;
+            pairs: string[];
+            from: string | null;
+            to: string | null;
+        };
+        RevenueReport: {
+            reporting_currency: string;
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            totals: {
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                revenue: string;
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                cost: string;
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                margin: string;
+                invoices: number;
+                /** @description Invoices converted and summed; the others are in missing_rates. */
+                converted: number;
+            };
+            invoices: {
+                /** Format: uuid */
+                id: string;
+                number: string;
+                customer_id: string;
+                billing_reason: string;
+                /** Format: date-time */
+                finalized_at: string;
+                currency: string;
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                revenue: string;
+                cost_currency: string;
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                cost: string;
+                reporting: {
+                    /** @description Decimal amount with 9 decimals (nano-units). */
+                    revenue: string;
+                    /** @description Decimal amount with 9 decimals (nano-units). */
+                    cost: string;
+                    /** @description Decimal amount with 9 decimals (nano-units). */
+                    margin: string;
+                } | null;
+                rates: components["schemas"]["FxConversion"][];
+            }[];
+            missing_rates: {
+                from: string;
+                to: string;
+                /** Format: date-time */
+                at: string;
+                /** Format: uuid */
+                invoice_id: string;
             }[];
         };
     };
@@ -9393,7 +9600,7 @@ export interface operations {
     listNotifications: {
         parameters: {
             query?: {
-                type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low";
+                type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "invoice.finalization_blocked" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low";
                 customer_id?: string;
                 limit?: number;
                 starting_after?: string;
@@ -11064,7 +11271,7 @@ export interface operations {
                     /** @default  */
                     description?: string;
                     /** @default [] */
-                    event_types?: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low" | "webhook.test")[];
+                    event_types?: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "invoice.finalization_blocked" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low" | "webhook.test")[];
                     /** @default true */
                     enabled?: boolean;
                 };
@@ -11356,7 +11563,7 @@ export interface operations {
                 "application/json": {
                     url?: string;
                     description?: string;
-                    event_types?: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low" | "webhook.test")[];
+                    event_types?: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "invoice.finalization_blocked" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low" | "webhook.test")[];
                     enabled?: boolean;
                 };
             };
@@ -11562,7 +11769,7 @@ export interface operations {
                      * @default webhook.test
                      * @enum {string}
                      */
-                    event_type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low" | "webhook.test";
+                    event_type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "invoice.finalization_blocked" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low" | "webhook.test";
                     payload?: {
                         [key: string]: unknown;
                     };
@@ -11859,7 +12066,7 @@ export interface operations {
     listWebhookMessages: {
         parameters: {
             query?: {
-                event_type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low" | "webhook.test";
+                event_type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "invoice.finalization_blocked" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low" | "webhook.test";
                 since?: string;
                 until?: string;
                 limit?: number;
@@ -14038,6 +14245,594 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BalanceTokenKeys"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getCurrencySettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CurrencySettings"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateCurrencySettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reporting_currency?: string;
+                    /** @enum {string} */
+                    fx_policy?: "event" | "period_end" | "finalization";
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CurrencySettings"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listFxRates: {
+        parameters: {
+            query?: {
+                base?: string;
+                quote?: string;
+                at?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FxRateList"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    supplyFxRates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    rates: {
+                        base: string;
+                        quote: string;
+                        rate: string;
+                        /** Format: date-time */
+                        as_of: string;
+                        source: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FxRateImport"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    importEcbRates: {
+        parameters: {
+            query?: {
+                source?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FxRateImport"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    reportRevenue: {
+        parameters: {
+            query?: {
+                from?: string;
+                to?: string;
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevenueReport"];
                 };
             };
             /** @description Invalid input: every problem with its field. */

@@ -112,4 +112,10 @@ export const operationRoutes = {
   releaseHold: ["post", "/v1/customers/{id}/holds/{hold_id}/release"],
   getBalanceToken: ["get", "/v1/customers/{id}/balance_token"],
   getBalanceTokenKeys: ["get", "/v1/balance_token_keys"],
+  getCurrencySettings: ["get", "/v1/currency_settings"],
+  updateCurrencySettings: ["patch", "/v1/currency_settings"],
+  listFxRates: ["get", "/v1/fx_rates"],
+  supplyFxRates: ["post", "/v1/fx_rates"],
+  importEcbRates: ["post", "/v1/fx_rates/ecb"],
+  reportRevenue: ["get", "/v1/reports/revenue"],
 } as const satisfies OperationRoutes;

@@ -27,6 +27,7 @@ import { subscriptionsRestRoutes, subscriptionsTrpc } from './domains/subscripti
 import { walletsRestRoutes, walletsTrpc } from './domains/wallets/router.ts';
 import { webhooksRestRoutes, webhooksTrpc } from './domains/webhooks/router.ts';
 import { paymentsRestRoutes, paymentsTrpc, stripeEventRoutes } from './domains/payments/router.ts';
+import { currencyRestRoutes, currencyTrpc } from './domains/currency/router.ts';
 import * as tenants from './domains/tenants/service.ts';
 import { accountsRestRoutes, authTrpc, clientAddress, usersRestRoutes, usersTrpc } from './domains/tenants/router.ts';
 import type { Clock } from './platform/clock.ts';
@@ -68,6 +69,7 @@ export const appRouter = router({
   portal: portalTrpc,
   payments: paymentsTrpc,
   holds: holdsTrpc,
+  currency: currencyTrpc,
 });
 export type AppRouter = typeof appRouter;
 
@@ -189,6 +191,7 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
   v1.use(snapshotsRestRoutes(deps), quotesRestRoutes(deps));
   v1.use(slaRestRoutes(deps), notificationsRestRoutes(deps));
   v1.use(webhooksRestRoutes(deps), paymentsRestRoutes(deps), holdsRestRoutes(deps));
+  v1.use(currencyRestRoutes(deps));
   app.use('/v1', v1);
 
   app.use(

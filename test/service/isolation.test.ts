@@ -119,6 +119,9 @@ describe('tenant isolation', () => {
     expect((await asB('POST', '/v1/events', { events: [{ ...llmEvent('b-captured', 'b-customer'), hold_id: 'b-hold' }] })).body.accepted).toBe(1);
     expect((await asB('GET', '/v1/customers/b-customer/balance_token')).status).toBe(200);
     bBalanceKey = (await asB('GET', '/v1/balance_token_keys')).body.keys[0].x;
+    // B's currency settings and a rate of its own source.
+    expect((await asB('PATCH', '/v1/currency_settings', { reporting_currency: 'CHF', fx_policy: 'finalization' })).status).toBe(200);
+    expect((await asB('POST', '/v1/fx_rates', { rates: [{ base: 'EUR', quote: 'CHF', rate: '0.9431', as_of: '2026-03-02T00:00:00Z', source: 'b-bank' }] })).status).toBe(201);
     bUserId = (await trpc(harness, 'query', 'auth.me', undefined, b.session)).body.user.id;
     expect((await trpc(harness, 'mutation', 'portal.setBrand', { display_name: 'B brand' }, b.session)).status).toBe(200);
     bPortalToken = (await trpc(harness, 'mutation', 'portal.createLink', { customer_id: 'b-customer' }, b.session)).body.token;
@@ -381,6 +384,18 @@ describe('tenant isolation', () => {
       { route: 'trpc portal.invoice', run: asPortal('query', 'portal.invoice', { id: bInvoiceId }), status: 404 },
       // B's token with its tenant swapped for A's: the signature no longer holds.
       { route: 'trpc portal.summary', run: () => trpc(harness, 'query', 'portal.summary', undefined, swapTenant(bPortalToken, a.tenantId)), status: 401 },
+      { route: 'GET /currency_settings', run: asA('GET', '/v1/currency_settings'), status: 200, check: (r) => expect(r.body).toEqual({ reporting_currency: 'USD', fx_policy: 'period_end', updated_at: null }) },
+      { route: 'PATCH /currency_settings', run: asA('PATCH', '/v1/currency_settings', { reporting_currency: 'EUR' }), status: 200, check: (r) => expect(r.body.fx_policy).toBe('period_end') },
+      { route: 'trpc currency.settings', run: asAtrpc('query', 'currency.settings'), status: 200, check: (r) => expect(r.body.reporting_currency).toBe('EUR') },
+      { route: 'trpc currency.updateSettings', run: asAtrpc('mutation', 'currency.updateSettings', { fx_policy: 'period_end' }), status: 200 },
+      { route: 'GET /fx_rates', run: asA('GET', '/v1/fx_rates'), status: 200, check: notListed('b-bank') },
+      { route: 'POST /fx_rates', run: asA('POST', '/v1/fx_rates', { rates: [{ base: 'EUR', quote: 'CHF', rate: '0.95', as_of: '2026-03-02T00:00:00Z', source: 'a-bank' }] }), status: 201, check: (r) => expect(r.body).toMatchObject({ inserted: 1, replaced: 0 }) },
+      { route: 'POST /fx_rates/ecb', run: asA('POST', '/v1/fx_rates/ecb', { csv: 'Date,CHF\n2026-03-02,0.96\n', source: 'a-ecb' }), status: 201, check: (r) => expect(r.body).toMatchObject({ inserted: 0, replaced: 1 }) },
+      { route: 'trpc currency.rates', run: asAtrpc('query', 'currency.rates', { quote: 'CHF' }), status: 200, check: (r) => expect(r.body.data.map((x: any) => x.source)).toEqual(['a-ecb']) },
+      { route: 'trpc currency.supplyRates', run: asAtrpc('mutation', 'currency.supplyRates', { rates: [{ base: 'EUR', quote: 'CHF', rate: '0.97', as_of: '2026-03-03T00:00:00Z', source: 'a-bank' }] }), status: 200 },
+      { route: 'trpc currency.importEcb', run: asAtrpc('mutation', 'currency.importEcb', { csv: 'Date,CHF\n2026-03-04,0.98\n' }), status: 200 },
+      { route: 'GET /reports/revenue', run: asA('GET', '/v1/reports/revenue?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z'), status: 200, check: (r) => expect(r.body.invoices).toEqual([]) },
+      { route: 'trpc currency.revenueReport', run: asAtrpc('query', 'currency.revenueReport', { from: '2026-01-01T00:00:00Z', to: '2027-01-01T00:00:00Z' }), status: 200, check: (r) => expect(r.body.totals.invoices).toBe(0) },
     ];
 
     for (const attempt of attempts) {

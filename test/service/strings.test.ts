@@ -82,8 +82,8 @@ describe('strings on every write path', () => {
   let receiver: Receiver;
   let innocentSeq = 0;
   const endpoints: Endpoint[] = [];
-  const noInput = new Set(['GET /api_keys', 'GET /billing_settings', 'GET /users', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /webhook_endpoints', 'GET /balance_token_keys']);
-  const noInputProcedures = new Set(['auth.logout', 'auth.me', 'auth.resendVerification', 'users.list', 'apiKeys.list', 'wallets.settings', 'webhooks.list', 'portal.summary', 'portal.usage', 'portal.credits']);
+  const noInput = new Set(['GET /api_keys', 'GET /billing_settings', 'GET /users', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /webhook_endpoints', 'GET /balance_token_keys', 'GET /currency_settings']);
+  const noInputProcedures = new Set(['auth.logout', 'auth.me', 'auth.resendVerification', 'users.list', 'apiKeys.list', 'wallets.settings', 'webhooks.list', 'portal.summary', 'portal.usage', 'portal.credits', 'currency.settings']);
 
   /** `authorization`: what the route authenticates with, when not the tenant's secret key (e.g. a session for logout). */
   const restEndpoint = (route: string, template: RestTemplate, authorization?: () => string) => {
@@ -331,6 +331,14 @@ describe('strings on every write path', () => {
     restEndpoint('POST /customers/:id/holds/:hold_id/extend', { path: { id: 'acme', hold_id: 'fuzz-hold' }, body: { expires_in: 3600, amount: '0.01' } });
     restEndpoint('POST /customers/:id/holds/:hold_id/release', { path: { id: 'acme', hold_id: 'fuzz-release' } });
     restEndpoint('GET /customers/:id/balance_token', { path: { id: 'acme' } });
+    const fxRate = { base: 'EUR', quote: 'USD', rate: '1.0834', as_of: '2026-03-02T00:00:00Z', source: 'ecb' };
+    const ecbFile = 'Date,USD,JPY,\n2026-03-03,1.0811,N/A,\n';
+    const reportRange = { from: '2026-03-01T00:00:00Z', to: '2026-04-01T00:00:00Z' };
+    restEndpoint('PATCH /currency_settings', { body: { reporting_currency: 'EUR', fx_policy: 'period_end' } });
+    restEndpoint('POST /fx_rates', { body: { rates: [fxRate] } });
+    restEndpoint('GET /fx_rates', { query: { base: 'EUR', quote: 'USD', at: '2026-03-10T00:00:00Z', limit: '10' } });
+    restEndpoint('POST /fx_rates/ecb', { query: { source: 'ecb' }, body: { csv: ecbFile } });
+    restEndpoint('GET /reports/revenue', { query: { ...reportRange, format: 'json' } });
 
     trpcEndpoint('holds.place', 'mutation', { id: 'acme', hold: { id: 'fuzz-trpc', amount: '0.01', expires_in: 600 } });
     trpcEndpoint('holds.list', 'query', { id: 'acme', status: 'open', limit: 10 });
@@ -430,6 +438,11 @@ describe('strings on every write path', () => {
     trpcEndpoint('portal.usageSeries', 'query', { from: '2026-03-01T00:00:00Z', until: '2026-03-16T00:00:00Z', granularity: 'day', meter: 'tokens' }, () => portalToken);
     trpcEndpoint('portal.invoices', 'query', { limit: 5 }, () => portalToken);
     trpcEndpoint('portal.invoice', 'query', { id: invoiceId }, () => portalToken);
+    trpcEndpoint('currency.updateSettings', 'mutation', { reporting_currency: 'USD', fx_policy: 'finalization' });
+    trpcEndpoint('currency.supplyRates', 'mutation', { rates: [fxRate] });
+    trpcEndpoint('currency.rates', 'query', { base: 'EUR', limit: 10 });
+    trpcEndpoint('currency.importEcb', 'mutation', { csv: ecbFile, source: 'ecb' });
+    trpcEndpoint('currency.revenueReport', 'query', reportRange);
   });
   afterAll(async () => {
     await harness?.close();

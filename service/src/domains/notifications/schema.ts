@@ -14,6 +14,7 @@ export const notificationTypes = [
   'invoice.finalized',
   'invoice.paid',
   'invoice.voided',
+  'invoice.finalization_blocked',
   'credit_note.issued',
   'subscription.created',
   'subscription.amended',
