@@ -28,5 +28,7 @@ export interface Operation {
   description?: string;
   body?: Schema;
   ok: [number, string];
+  /** A document answer (PDF, HTML, CSV) instead of JSON; `ok[1]` is then empty. */
+  media?: 'application/pdf' | 'text/html' | 'text/csv';
   params?: { name: string; in: 'path' | 'query'; schema: Schema; required?: boolean; description?: string }[];
 }

@@ -10,6 +10,8 @@ import { customersRestRoutes, customersTrpc } from './domains/customers/router.t
 import { ingestionFastPath } from './domains/events/fast-path.ts';
 import { eventsRestRoutes, eventsTrpc } from './domains/events/router.ts';
 import { invoicesRestRoutes, invoicesTrpc } from './domains/invoices/router.ts';
+import { documentsRestRoutes } from './domains/documents/router.ts';
+import { taxRestRoutes, taxTrpc } from './domains/tax/router.ts';
 import { notificationsRestRoutes, notificationsTrpc } from './domains/notifications/router.ts';
 import { slaRestRoutes, slaTrpc } from './domains/sla/router.ts';
 import { ledgerRestRoutes, ledgerTrpc } from './domains/ledger/router.ts';
@@ -53,6 +55,7 @@ export const appRouter = router({
   subscriptions: subscriptionsTrpc,
   invoices: invoicesTrpc,
   creditNotes: creditNotesTrpc,
+  tax: taxTrpc,
   reratings: reratingsTrpc,
   slaCredits: slaTrpc,
   notifications: notificationsTrpc,
@@ -78,6 +81,8 @@ export interface AppOptions {
   publicUrl?: string;
   /** Overrides of the account endpoints' rate limits (tests, or a deployment's own). */
   rateLimits?: Partial<Record<AccountRateRule, RateRule>>;
+  stripe?: Deps['stripe'];
+  taxIdVerifier?: Deps['taxIdVerifier'];
 }
 
 const sessionCookie = 'tariff_session';
@@ -95,6 +100,8 @@ function depsOf(options: AppOptions): Deps {
     sessionTtlSeconds: options.sessionTtlSeconds ?? 30 * 24 * 3600,
     mailer: options.mailer,
     publicUrl: options.publicUrl,
+    stripe: options.stripe,
+    taxIdVerifier: options.taxIdVerifier,
   };
 }
 
@@ -168,6 +175,7 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
   v1.use(eventsRestRoutes(deps), customersRestRoutes(deps), metersRestRoutes(deps), pricingRestRoutes(deps), keysRestRoutes(deps), auditRestRoutes(deps));
   v1.use(walletsRestRoutes(deps), ledgerRestRoutes(deps), budgetsRestRoutes(deps), plansRestRoutes(deps), subscriptionsRestRoutes(deps), invoicesRestRoutes(deps));
   v1.use(creditNotesRestRoutes(deps), reratingsRestRoutes(deps));
+  v1.use(taxRestRoutes(deps), documentsRestRoutes(deps));
   v1.use(snapshotsRestRoutes(deps), quotesRestRoutes(deps));
   v1.use(slaRestRoutes(deps), notificationsRestRoutes(deps));
   v1.use(webhooksRestRoutes(deps));

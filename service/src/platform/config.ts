@@ -30,6 +30,8 @@ export interface Config {
   mailFrom: string;
   /** Where the dashboard lives, for links in mail. */
   publicUrl: string;
+  /** Stripe's API (STRIPE_SECRET_KEY; STRIPE_API_HOST/PORT/PROTOCOL point it elsewhere, e.g. at the test double). */
+  stripe?: { apiKey: string; host?: string; port?: number; protocol?: 'http' | 'https' };
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -56,6 +58,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     smtpUrl: env.SMTP_URL || undefined,
     mailFrom: env.MAIL_FROM || 'Tariff <no-reply@tariff.local>',
     publicUrl: (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, ''),
+    stripe: env.STRIPE_SECRET_KEY
+      ? {
+          apiKey: env.STRIPE_SECRET_KEY,
+          host: env.STRIPE_API_HOST || undefined,
+          port: env.STRIPE_API_PORT ? integer(env.STRIPE_API_PORT, 443, 'STRIPE_API_PORT') : undefined,
+          protocol: env.STRIPE_API_PROTOCOL === 'http' ? 'http' : env.STRIPE_API_PROTOCOL ? 'https' : undefined,
+        }
+      : undefined,
   };
 }
 

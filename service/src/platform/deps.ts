@@ -3,6 +3,7 @@ import type { Db } from './db.ts';
 import type { Logger } from './log.ts';
 import type { Mailer } from './mail.ts';
 import type { Metrics } from './metrics.ts';
+import type { StripeConnection, TaxIdVerifier } from '../domains/tax/connections.ts';
 
 /** What services are given: the service-role pool and the clock (plus the few settings they need). */
 export interface Deps {
@@ -15,4 +16,8 @@ export interface Deps {
   mailer?: Mailer;
   /** The dashboard's address, for links in mail. */
   publicUrl?: string;
+  /** Stripe's API (Stripe Tax's calculations); absent: US sales tax cannot be computed. */
+  stripe?: StripeConnection;
+  /** The online tax id check (VIES by default). */
+  taxIdVerifier?: TaxIdVerifier;
 }

@@ -16,7 +16,9 @@ import { buildInvoice, type DraftLine } from './build.ts';
 import * as closeRepo from './close-repo.ts';
 import { minorUnitOf } from './currencies.ts';
 import * as repo from './repo.ts';
-import { invoicePlan, invoicePostings, storedLines, termCommitmentEndingWith, usageOnlyGraceSeconds } from './service.ts';
+import { AppError } from '../../platform/errors.ts';
+import { loadTaxContext } from '../tax/service.ts';
+import { invoicePlan, invoicePostings, storedLines, taxFinalInvoice, termCommitmentEndingWith, usageOnlyGraceSeconds, type FinalTotals } from './service.ts';
 
 /**
  * Closes the tenant's given periods that have ended, are open and have no invoice yet (others are skipped, so
@@ -49,7 +51,8 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
     for (const period of periods.filter((p) => committed.has(p.customerId))) {
       termCommitments.set(repo.periodKeyOf(period.customerId, period.start), await termCommitmentEndingWith(scope, period.customerId, period));
     }
-    const drafts: { invoice: closeRepo.NewInvoice; lines: DraftLine[]; total: bigint }[] = [];
+    const taxContext = await loadTaxContext(scope, customerIds);
+    const drafts: { invoice: closeRepo.NewInvoice; lines: DraftLine[]; total: bigint; totals?: FinalTotals }[] = [];
     const nextPeriods: { customerId: string; start: Date; end: Date }[] = [];
     for (const period of periods) {
       const key = repo.periodKeyOf(period.customerId, period.start);
@@ -78,7 +81,19 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
       if (!built.ok) throw new Error(`invoice for customer ${period.customerId}, period ${period.start.toISOString()}: ${built.error}`);
       const graceSeconds = subscribed ? subscribed.invoiceGraceSeconds : usageOnlyGraceSeconds;
       const invoiceId = crypto.randomUUID();
+      const finalizeAt = new Date(period.end.getTime() + graceSeconds * 1000);
       adjustmentsOf.set(invoiceId, adjustments);
+      // Finalized in this close (no grace left): the pipeline's tax step. A customer whose tax cannot be
+      // determined (say, no country) stays a draft: its finalization reports the error, no invoice goes out wrong.
+      let totals: FinalTotals | undefined;
+      if (finalizeAt.getTime() <= now.getTime()) {
+        try {
+          totals = await taxFinalInvoice(deps, taxContext, { id: invoiceId, customerId: period.customerId, currency, minorUnit, periodEnd: period.end }, built);
+        } catch (error) {
+          if (!(error instanceof AppError)) throw error;
+          deps.logger.warn('invoice left as a draft: its tax cannot be determined', { tenant_id: tenantId, customer_id: period.customerId, code: error.code, message: error.message });
+        }
+      }
       drafts.push({
         invoice: {
           id: invoiceId,
@@ -88,12 +103,14 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
           currency,
           minorUnit,
           planCode: subscribed?.planCode ?? null,
-          total: formatMoney(built.total),
-          totalExact: formatMoney(built.totalExact),
-          finalizeAt: new Date(period.end.getTime() + graceSeconds * 1000),
+          total: formatMoney(totals?.total ?? built.total),
+          totalExact: formatMoney(totals?.totalExact ?? built.totalExact),
+          finalizeAt,
+          ...(totals ? { linesTotal: formatMoney(totals.linesTotal), taxAmount: formatMoney(totals.taxAmount), tax: totals.tax } : {}),
         },
         lines: built.lines,
-        total: built.total,
+        total: totals?.total ?? built.total,
+        totals,
       });
       // As openNextPeriod: the subscription's next period exists from now, so it closes in turn.
       if (terms && period.end.getTime() >= terms.startedAt.getTime()) nextPeriods.push({ customerId: period.customerId, ...periodAt(termsOf(terms), period.end, cutsOf(amendments.get(period.customerId))) });
@@ -115,7 +132,7 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
 
     // No grace left: finalized now, numbered in batch order. Nothing can land in the period in between (it is
     // locked), so the lines just built are the final ones.
-    const due = drafts.filter((d) => d.invoice.finalizeAt.getTime() <= now.getTime());
+    const due = drafts.filter((d) => d.totals !== undefined);
     if (due.length > 0) {
       await closeRepo.closePeriodRows(scope, due.map((d) => ({ customerId: d.invoice.customerId, start: d.invoice.periodStart })), now);
       const first = await closeRepo.takeInvoiceNumbers(scope, due.length);
@@ -127,7 +144,7 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
       await repo.assignAdjustments(scope, finalized.flatMap((f) => (adjustmentsOf.get(f.id) ?? []).map((a) => ({ id: a.id, invoiceId: f.id }))));
       await postTransactions(
         scope,
-        finalized.flatMap((f) => invoicePostings({ ...f.draft.invoice, number: f.number }, f.draft.lines, 'invoice_finalized', now)),
+        finalized.flatMap((f) => invoicePostings({ ...f.draft.invoice, number: f.number }, f.draft.lines, 'invoice_finalized', now, 1n, f.draft.totals!.tax)),
         now,
       );
       for (const f of finalized) {

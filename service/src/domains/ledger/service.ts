@@ -36,6 +36,8 @@ export const accounts = {
   }),
   /** Purchases of prepaid credit, settled by the payments that pay for them. */
   prepaidPurchases: (currency: string): AccountRow => ({ code: `clearing:prepaid_purchases:${currency}`, kind: 'asset', currency, customerId: null }),
+  /** Tax invoiced and owed to a jurisdiction (VAT, GST, sales tax...), until the tenant's return pays it. */
+  taxPayable: (tax: string, jurisdiction: string, currency: string): AccountRow => ({ code: `tax:${tax}:${jurisdiction}:${currency}`, kind: 'liability', currency, customerId: null }),
   /** Payments received against invoices, until they are reconciled with the bank. */
   payments: (currency: string): AccountRow => ({ code: `clearing:payments:${currency}`, kind: 'asset', currency, customerId: null }),
 } as const;

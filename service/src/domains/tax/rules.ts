@@ -131,7 +131,7 @@ const regimeLaw: Record<'EU' | NationalRegime, { rounding: RoundingRule; reverse
   },
   JP: {
     rounding: { scope: 'invoice', mode: 'down', basis: 'Consumption Tax Act Enforcement Order Art. 70-10: one rounding per rate per qualified invoice (fractions truncated)' },
-    reverseCharge: { mention: 'Reverse charge: the recipient accounts for consumption tax (特定課税仕入れ)', basis: 'Consumption Tax Act Art. 2(1)(viii-iv) and Art. 5(1) (business-to-business electronic services)' },
+    reverseCharge: { mention: 'Reverse charge: the recipient accounts for consumption tax (tokutei kazei shiire)', basis: 'Consumption Tax Act Art. 2(1)(viii-iv) and Art. 5(1) (business-to-business electronic services)' },
     domestic: 'Consumption Tax Act Art. 4(3)(iii) (place of supply where the recipient is)',
     foreignSeller: 'Consumption Tax Act Art. 4(3)(iii) and Art. 5 (consumer electronic services from abroad)',
   },
