@@ -59,8 +59,9 @@ export function formatRate(rate: string): string {
   const [whole, fraction = ''] = rate.split('.');
   const digits = `${whole}${fraction.padEnd(2, '0')}`;
   const point = whole.length + 2;
-  const text = `${digits.slice(0, point).replace(/^0+(?=\d)/, '')}.${digits.slice(point)}`.replace(/\.?0+$/, '');
-  return `${text === '' ? '0' : text}%`;
+  const integer = digits.slice(0, point).replace(/^0+(?=\d)/, '');
+  const decimals = digits.slice(point).replace(/0+$/, '');
+  return `${integer}${decimals ? `.${decimals}` : ''}%`;
 }
 
 export function formatQuantity(micro: string): string {
