@@ -62,6 +62,7 @@ export const billingSchemas: Record<string, Schema> = {
     customer_id: string,
     currency: string,
     on_depletion: described({ type: 'string', enum: ['overage', 'block'] }, 'overage: usage credits do not cover is billed; block: such events are rejected with credits_exhausted.'),
+    low_balance_threshold: nullable(described(money, 'credits.low fires when an event\'s draw takes the credit in force from above this amount to at or below it; null: never.')),
     balance: described(money, 'Sum of the active grants in force at `as_of`.'),
     as_of: instant,
     grants: { type: 'array', items: ref('CreditGrant'), description: 'Active grants, in the order they were created.' },
@@ -326,7 +327,7 @@ Object.assign(billingSchemas, {
     id: { type: 'string', format: 'uuid' },
     type: described(
       { type: 'string', enum: [...notificationTypes] },
-      'credit_grant.expiring: an active grant with credit left enters its notice period. budget.blocked: an accepted event took the period\'s spend past a blocking budget (once per customer and period; payload: the event and the EventBlock). credits.exhausted: an accepted event of a customer who blocks on depletion was not covered by credit (once per customer and period). invoice.paid, invoice.voided: an invoice was marked paid or voided. credit_note.issued: a credit note (manual or from a re-rating). webhook_endpoint.disabled: a webhook endpoint answered 410 or failed for days.',
+      'credit_grant.expiring: an active grant with credit left enters its notice period. credit_grant.expired: a grant reached its expiry (payload: what lapsed). credits.low: an event\'s draw took the customer\'s credit in force from above its wallet\'s low_balance_threshold to at or below it. credits.depleted: an event\'s draw took the customer\'s credit in force to zero. budget.threshold_crossed: the period\'s spend reached one of the budget\'s alert thresholds (once per threshold and period; also per API key or project budget). budget.unblocked: a blocked customer\'s budget was raised, relaxed to alert or removed so that the period\'s spend no longer blocks. invoice.created: a draft invoice was made (period close) or a threshold invoice issued. invoice.finalized: an invoice was numbered and posted (status finalized, or paid for a zero statement). subscription.created, subscription.amended: as their API calls. rerating.previewed, rerating.applied: a re-rating\'s preview is ready, or it was applied (payload: the Rerating). budget.blocked: an accepted event took the period\'s spend past a blocking budget (once per customer and period; payload: the event and the EventBlock). credits.exhausted: an accepted event of a customer who blocks on depletion was not covered by credit (once per customer and period). invoice.paid, invoice.voided: an invoice was marked paid or voided. credit_note.issued: a credit note (manual or from a re-rating). webhook_endpoint.disabled: a webhook endpoint answered 410 or failed for days.',
     ),
     customer_id: nullable(string),
     subject_id: described(string, 'What it is about (a grant id; customer id and period start for budget.blocked and credits.exhausted, with the limit and scope for a budget per API key or project); a type fires once per subject.'),
@@ -342,7 +343,7 @@ Object.assign(billingSchemas, {
 export const billingRoutes: Record<string, Record<string, Operation>> = {
   '/v1/customers/{id}/wallet': {
     get: { summary: "A customer's credit: depletion policy, balance in force, active grants", operationId: 'getWallet', ok: [200, 'Wallet'], params: [customerId] },
-    patch: { summary: "Set the customer's depletion policy", operationId: 'updateWallet', body: fromZod(updateWalletInput), ok: [200, 'Wallet'], params: [customerId] },
+    patch: { summary: "Set the customer's depletion policy and low-balance threshold", operationId: 'updateWallet', body: fromZod(updateWalletInput), ok: [200, 'Wallet'], params: [customerId] },
   },
   '/v1/customers/{id}/credit_grants': {
     get: {

@@ -529,7 +529,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Set the customer's depletion policy */
+        /** Set the customer's depletion policy and low-balance threshold */
         patch: operations["updateWallet"];
         trace?: never;
     };
@@ -2042,6 +2042,7 @@ export interface components {
              * @enum {string}
              */
             on_depletion: "overage" | "block";
+            low_balance_threshold: string | null;
             /** @description Sum of the active grants in force at `as_of`. */
             balance: string;
             /** Format: date-time */
@@ -2410,10 +2411,10 @@ export interface components {
             /** Format: uuid */
             id: string;
             /**
-             * @description credit_grant.expiring: an active grant with credit left enters its notice period. budget.blocked: an accepted event took the period's spend past a blocking budget (once per customer and period; payload: the event and the EventBlock). credits.exhausted: an accepted event of a customer who blocks on depletion was not covered by credit (once per customer and period). invoice.paid, invoice.voided: an invoice was marked paid or voided. credit_note.issued: a credit note (manual or from a re-rating). webhook_endpoint.disabled: a webhook endpoint answered 410 or failed for days.
+             * @description credit_grant.expiring: an active grant with credit left enters its notice period. credit_grant.expired: a grant reached its expiry (payload: what lapsed). credits.low: an event's draw took the customer's credit in force from above its wallet's low_balance_threshold to at or below it. credits.depleted: an event's draw took the customer's credit in force to zero. budget.threshold_crossed: the period's spend reached one of the budget's alert thresholds (once per threshold and period; also per API key or project budget). budget.unblocked: a blocked customer's budget was raised, relaxed to alert or removed so that the period's spend no longer blocks. invoice.created: a draft invoice was made (period close) or a threshold invoice issued. invoice.finalized: an invoice was numbered and posted (status finalized, or paid for a zero statement). subscription.created, subscription.amended: as their API calls. rerating.previewed, rerating.applied: a re-rating's preview is ready, or it was applied (payload: the Rerating). budget.blocked: an accepted event took the period's spend past a blocking budget (once per customer and period; payload: the event and the EventBlock). credits.exhausted: an accepted event of a customer who blocks on depletion was not covered by credit (once per customer and period). invoice.paid, invoice.voided: an invoice was marked paid or voided. credit_note.issued: a credit note (manual or from a re-rating). webhook_endpoint.disabled: a webhook endpoint answered 410 or failed for days.
              * @enum {string}
              */
-            type: "credit_grant.expiring" | "budget.blocked" | "credits.exhausted" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "webhook_endpoint.disabled";
+            type: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled";
             customer_id: string | null;
             /** @description What it is about (a grant id; customer id and period start for budget.blocked and credits.exhausted, with the limit and scope for a budget per API key or project); a type fires once per subject. */
             subject_id: string;
@@ -2782,7 +2783,7 @@ export interface components {
             url: string;
             description: string;
             /** @description The types sent to it; empty: every type. */
-            event_types: ("credit_grant.expiring" | "budget.blocked" | "credits.exhausted" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "webhook_endpoint.disabled" | "webhook.test")[];
+            event_types: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "webhook.test")[];
             enabled: boolean;
             /** @description manual; gone: it answered 410; failing: every attempt failed for days. */
             disabled_reason: ("manual" | "gone" | "failing") | null;
@@ -2802,7 +2803,7 @@ export interface components {
             url: string;
             description: string;
             /** @description The types sent to it; empty: every type. */
-            event_types: ("credit_grant.expiring" | "budget.blocked" | "credits.exhausted" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "webhook_endpoint.disabled" | "webhook.test")[];
+            event_types: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "webhook.test")[];
             enabled: boolean;
             /** @description manual; gone: it answered 410; failing: every attempt failed for days. */
             disabled_reason: ("manual" | "gone" | "failing") | null;
@@ -6625,7 +6626,8 @@ export interface operations {
             content: {
                 "application/json": {
                     /** @enum {string} */
-                    on_depletion: "overage" | "block";
+                    on_depletion?: "overage" | "block";
+                    low_balance_threshold?: string | null;
                 };
             };
         };
@@ -9147,7 +9149,7 @@ export interface operations {
     listNotifications: {
         parameters: {
             query?: {
-                type?: "credit_grant.expiring" | "budget.blocked" | "credits.exhausted" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "webhook_endpoint.disabled";
+                type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled";
                 customer_id?: string;
                 limit?: number;
                 starting_after?: string;
@@ -10816,7 +10818,7 @@ export interface operations {
                     /** @default  */
                     description?: string;
                     /** @default [] */
-                    event_types?: ("credit_grant.expiring" | "budget.blocked" | "credits.exhausted" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "webhook_endpoint.disabled" | "webhook.test")[];
+                    event_types?: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "webhook.test")[];
                     /** @default true */
                     enabled?: boolean;
                 };
@@ -11108,7 +11110,7 @@ export interface operations {
                 "application/json": {
                     url?: string;
                     description?: string;
-                    event_types?: ("credit_grant.expiring" | "budget.blocked" | "credits.exhausted" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "webhook_endpoint.disabled" | "webhook.test")[];
+                    event_types?: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "webhook.test")[];
                     enabled?: boolean;
                 };
             };
@@ -11314,7 +11316,7 @@ export interface operations {
                      * @default webhook.test
                      * @enum {string}
                      */
-                    event_type?: "credit_grant.expiring" | "budget.blocked" | "credits.exhausted" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "webhook_endpoint.disabled" | "webhook.test";
+                    event_type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "webhook.test";
                     payload?: {
                         [key: string]: unknown;
                     };
@@ -11611,7 +11613,7 @@ export interface operations {
     listWebhookMessages: {
         parameters: {
             query?: {
-                event_type?: "credit_grant.expiring" | "budget.blocked" | "credits.exhausted" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "webhook_endpoint.disabled" | "webhook.test";
+                event_type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "webhook.test";
                 since?: string;
                 until?: string;
                 limit?: number;

@@ -9,9 +9,11 @@ import { creditNotesRestRoutes, creditNotesTrpc } from './domains/creditnotes/ro
 import { customersRestRoutes, customersTrpc } from './domains/customers/router.ts';
 import { ingestionFastPath } from './domains/events/fast-path.ts';
 import { eventsRestRoutes, eventsTrpc } from './domains/events/router.ts';
+import { insightsTrpc } from './domains/insights/router.ts';
 import { invoicesRestRoutes, invoicesTrpc } from './domains/invoices/router.ts';
 import { documentsRestRoutes } from './domains/documents/router.ts';
 import { taxRestRoutes, taxTrpc } from './domains/tax/router.ts';
+import { portalTrpc } from './domains/portal/router.ts';
 import { notificationsRestRoutes, notificationsTrpc } from './domains/notifications/router.ts';
 import { slaRestRoutes, slaTrpc } from './domains/sla/router.ts';
 import { ledgerRestRoutes, ledgerTrpc } from './domains/ledger/router.ts';
@@ -38,6 +40,7 @@ import { createRateLimiter, type AccountRateRule, type RateLimiter, type RateRul
 import { AppError } from './platform/errors.ts';
 import { createMetrics, type Metrics } from './platform/metrics.ts';
 import { router, type TrpcContext } from './platform/trpc.ts';
+import { csrfCookie, csrfProtection, csrfTokenOf } from './platform/csrf.ts';
 
 export const appRouter = router({
   auth: authTrpc,
@@ -60,6 +63,8 @@ export const appRouter = router({
   slaCredits: slaTrpc,
   notifications: notificationsTrpc,
   webhooks: webhooksTrpc,
+  insights: insightsTrpc,
+  portal: portalTrpc,
 });
 export type AppRouter = typeof appRouter;
 
@@ -183,6 +188,7 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
 
   app.use(
     '/trpc',
+    csrfProtection({ publicUrl: options.publicUrl, sessionFromCookie: sessionCookieOf }),
     body,
     createExpressMiddleware({
       router: appRouter,
@@ -213,17 +219,28 @@ async function createTrpcContext(deps: Deps, limiter: RateLimiter, req: Request,
     actor,
     requestId,
     sessionToken: session ? token : undefined,
+    portalToken: /^Bearer\s+(?!ses_)(\S+)$/i.exec(req.get('authorization') ?? '')?.[1],
     clientAddress: clientAddress(req),
     limiter,
-    setSessionCookie: (value, expiresAt) =>
-      res.cookie(sessionCookie, value, { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/', expires: expiresAt }),
-    clearSessionCookie: () => res.clearCookie(sessionCookie, { path: '/' }),
+    setSessionCookie: (value, expiresAt) => {
+      res.cookie(sessionCookie, value, { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/', expires: expiresAt });
+      // Readable by the dashboard's own script (not HttpOnly), which echoes it in the x-csrf-token header.
+      res.cookie(csrfCookie, csrfTokenOf(value), { httpOnly: false, sameSite: 'strict', secure: req.secure, path: '/', expires: expiresAt });
+    },
+    clearSessionCookie: () => {
+      res.clearCookie(sessionCookie, { path: '/' });
+      res.clearCookie(csrfCookie, { path: '/' });
+    },
   };
 }
 
 function sessionTokenOf(req: Request): string | undefined {
   const bearer = /^Bearer\s+(ses_\S+)$/i.exec(req.get('authorization') ?? '');
   if (bearer) return bearer[1];
+  return sessionCookieOf(req);
+}
+
+function sessionCookieOf(req: Request): string | undefined {
   for (const part of (req.get('cookie') ?? '').split(';')) {
     const [name, ...value] = part.trim().split('=');
     if (name !== sessionCookie) continue;

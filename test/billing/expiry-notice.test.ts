@@ -100,7 +100,7 @@ describe('credit expiry notice', () => {
     expect(grants.find((g) => g.id === tenDays.id).status).toBe('expired');
     expect(await notices()).toHaveLength(2);
     // Paging: oldest first, after a given id.
-    const page = await api.ok('GET', `/v1/notifications?limit=1&starting_after=${all[0].id}`);
+    const page = await api.ok('GET', `/v1/notifications?type=credit_grant.expiring&limit=1&starting_after=${all[0].id}`);
     expect(page.data.map((n: any) => n.id)).toEqual([all[1].id]);
     await checkLedger(harness.database.owner, tenant.tenantId);
   });

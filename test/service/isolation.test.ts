@@ -39,6 +39,7 @@ describe('tenant isolation', () => {
   let bReratingId: string;
   let bEndpointId: string;
   let bMessageId: string;
+  let bPortalToken: string;
 
   async function snapshotOf(tenantId: string) {
     const tables = await harness.database.owner`
@@ -113,6 +114,8 @@ describe('tenant isolation', () => {
     const tagged = { ...llmEvent('b-tagged', 'b-customer'), properties: { ...llmEvent('x', 'y').properties, project: 'b-proj' } };
     expect((await asB('POST', '/v1/events', { events: [tagged] })).body.accepted).toBe(1);
     bUserId = (await trpc(harness, 'query', 'auth.me', undefined, b.session)).body.user.id;
+    expect((await trpc(harness, 'mutation', 'portal.setBrand', { display_name: 'B brand' }, b.session)).status).toBe(200);
+    bPortalToken = (await trpc(harness, 'mutation', 'portal.createLink', { customer_id: 'b-customer' }, b.session)).body.token;
     // The same external id in two tenants is two customers.
     expect((await rest(harness, 'POST', '/v1/customers', { key: a.secretKey, body: { external_id: 'shared-id', currency: 'EUR', name: 'A' } })).status).toBe(201);
     expect((await rest(harness, 'POST', '/v1/customers', { key: a.secretKey, body: { external_id: 'a-customer', currency: 'USD' } })).status).toBe(201);
@@ -129,6 +132,12 @@ describe('tenant isolation', () => {
     const asAtrpc = (kind: 'query' | 'mutation', procedure: string, input?: unknown) => () => trpc(harness, kind, procedure, input, a.session);
     const notListed = (needle: string) => (result: { body?: any }) => expect(JSON.stringify(result.body)).not.toContain(needle);
     const nextVersion = exampleBook('b-book', '2027-01-01T00:00:00Z').versions[0];
+    const aPortalToken = (await trpc(harness, 'mutation', 'portal.createLink', { customer_id: 'a-customer' }, a.session)).body.token;
+    const asPortal = (kind: 'query' | 'mutation', procedure: string, input?: unknown) => () => trpc(harness, kind, procedure, input, aPortalToken);
+    const swapTenant = (token: string, tenantId: string) => {
+      const [header, payload, signature] = token.split('.');
+      return `${header}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), tid: tenantId })).toString('base64url')}.${signature}`;
+    };
 
     const attempts: Attempt[] = [
       { route: 'GET /customers', run: asA('GET', '/v1/customers?limit=1000'), status: 200, check: notListed('b-customer') },
@@ -317,6 +326,38 @@ describe('tenant isolation', () => {
       { route: 'PUT /billing_settings', run: asA('PUT', '/v1/billing_settings', { credit_expiry_notice_days: 3 }), status: 200 },
       { route: 'trpc wallets.settings', run: asAtrpc('query', 'wallets.settings'), status: 200, check: (r) => expect(r.body.credit_expiry_notice_days).toBe(3) },
       { route: 'trpc wallets.updateSettings', run: asAtrpc('mutation', 'wallets.updateSettings', { credit_expiry_notice_days: 4 }), status: 200 },
+      { route: 'trpc insights.customers', run: asAtrpc('query', 'insights.customers', { limit: 200 }), status: 200, check: (r) => {
+        expect(r.body.data.length).toBeGreaterThan(0);
+        notListed('b-customer')(r);
+        notListed('b-parent')(r);
+      } },
+      { route: 'trpc insights.customers', run: asAtrpc('query', 'insights.customers', { query: 'b-' }), status: 200, check: (r) => expect(r.body.data).toEqual([]) },
+      { route: 'trpc insights.customers', run: asAtrpc('query', 'insights.customers', { parent_id: 'b-parent' }), status: 404 },
+      { route: 'trpc insights.customer', run: asAtrpc('query', 'insights.customer', { id: 'b-customer' }), status: 404 },
+      { route: 'trpc insights.customer', run: asAtrpc('query', 'insights.customer', { id: 'shared-id' }), status: 200, check: (r) => expect(r.body.summary).toMatchObject({ name: 'A', currency: 'EUR' }) },
+      { route: 'trpc insights.usageSeries', run: asAtrpc('query', 'insights.usageSeries', { customer_id: 'b-customer', from: '2026-03-01T00:00:00Z', until: '2026-03-31T00:00:00Z' }), status: 404 },
+      { route: 'trpc portal.createLink', run: asAtrpc('mutation', 'portal.createLink', { customer_id: 'b-customer' }), status: 404 },
+      { route: 'trpc portal.createEmbedToken', run: asAtrpc('mutation', 'portal.createEmbedToken', { customer_id: 'b-customer' }), status: 404 },
+      { route: 'trpc portal.setBrand', run: asAtrpc('mutation', 'portal.setBrand', { customer_id: 'b-parent', display_name: 'A' }), status: 404 },
+      { route: 'trpc portal.setBrand', run: asAtrpc('mutation', 'portal.setBrand', { display_name: 'A brand' }), status: 200 },
+      { route: 'trpc portal.brand', run: asAtrpc('query', 'portal.brand', {}), status: 200, check: (r) => expect(r.body.display_name).toBe('A brand') },
+      { route: 'trpc portal.brand', run: asAtrpc('query', 'portal.brand', { customer_id: 'b-parent' }), status: 404 },
+      // A's session is no portal token, and A's portal token opens A's customer only.
+      { route: 'trpc portal.summary', run: asAtrpc('query', 'portal.summary'), status: 401 },
+      { route: 'trpc portal.summary', run: asPortal('query', 'portal.summary'), status: 200, check: (r) => {
+        expect(r.body.customer.external_id).toBe('a-customer');
+        expect(r.body.brand.name).toBe('A brand');
+      } },
+      { route: 'trpc portal.usage', run: asPortal('query', 'portal.usage'), status: 200, check: (r) => expect(r.body.customer_id).toBe('a-customer') },
+      { route: 'trpc portal.usageSeries', run: asPortal('query', 'portal.usageSeries', { from: '2026-03-01T00:00:00Z', until: '2026-03-31T00:00:00Z' }), status: 200, check: (r) => expect(r.body.customer_id).toBe('a-customer') },
+      { route: 'trpc portal.credits', run: asPortal('query', 'portal.credits'), status: 200, check: (r) => {
+        expect(r.body.customer_id).toBe('a-customer');
+        notListed(bGrantId)(r);
+      } },
+      { route: 'trpc portal.invoices', run: asPortal('query', 'portal.invoices', {}), status: 200, check: notListed(bInvoiceId) },
+      { route: 'trpc portal.invoice', run: asPortal('query', 'portal.invoice', { id: bInvoiceId }), status: 404 },
+      // B's token with its tenant swapped for A's: the signature no longer holds.
+      { route: 'trpc portal.summary', run: () => trpc(harness, 'query', 'portal.summary', undefined, swapTenant(bPortalToken, a.tenantId)), status: 401 },
     ];
 
     for (const attempt of attempts) {

@@ -83,7 +83,7 @@ describe('strings on every write path', () => {
   let innocentSeq = 0;
   const endpoints: Endpoint[] = [];
   const noInput = new Set(['GET /api_keys', 'GET /billing_settings', 'GET /users', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /webhook_endpoints']);
-  const noInputProcedures = new Set(['auth.logout', 'auth.me', 'auth.resendVerification', 'users.list', 'apiKeys.list', 'wallets.settings', 'webhooks.list']);
+  const noInputProcedures = new Set(['auth.logout', 'auth.me', 'auth.resendVerification', 'users.list', 'apiKeys.list', 'wallets.settings', 'webhooks.list', 'portal.summary', 'portal.usage', 'portal.credits']);
 
   /** `authorization`: what the route authenticates with, when not the tenant's secret key (e.g. a session for logout). */
   const restEndpoint = (route: string, template: RestTemplate, authorization?: () => string) => {
@@ -109,13 +109,14 @@ describe('strings on every write path', () => {
       },
     });
   };
-  const trpcEndpoint = (procedure: string, kind: 'query' | 'mutation', input: unknown) => {
+  /** `authorization`: the Bearer token when not the tenant owner's session (the portal's token). */
+  const trpcEndpoint = (procedure: string, kind: 'query' | 'mutation', input: unknown, authorization?: () => string) => {
     endpoints.push({
       name: `trpc ${procedure}`,
       input,
       call: async (value) => {
         // As the harness's trpc() sends it, but a query too long for a URL is refused by Node's HTTP parser (431, no body).
-        const headers: Record<string, string> = { authorization: `Bearer ${tenant.session}` };
+        const headers: Record<string, string> = { authorization: `Bearer ${authorization?.() ?? tenant.session}` };
         const response =
           kind === 'query'
             ? await send('GET', `/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify(value))}`, headers)
@@ -397,6 +398,17 @@ describe('strings on every write path', () => {
     trpcEndpoint('webhooks.messages', 'query', { event_type: 'webhook.test', since: '2026-03-01T00:00:00Z', limit: 10 });
     trpcEndpoint('webhooks.attempts', 'query', { message_id: messageId, endpoint_id: hook.id });
     trpcEndpoint('webhooks.retry', 'mutation', { message_id: messageId, endpoint_id: hook.id });
+    trpcEndpoint('insights.customers', 'query', { query: 'ac', parent_id: 'acme', limit: 10, cursor: 'a' });
+    trpcEndpoint('insights.customer', 'query', { id: 'acme' });
+    trpcEndpoint('insights.usageSeries', 'query', { customer_id: 'acme', from: '2026-03-01T00:00:00Z', until: '2026-03-16T00:00:00Z', granularity: 'hour', meter: 'tokens' });
+    const portalToken = (await trpc(harness, 'mutation', 'portal.createLink', { customer_id: 'acme' }, tenant.session)).body.token as string;
+    trpcEndpoint('portal.createLink', 'mutation', { customer_id: 'acme', expires_in: 600 });
+    trpcEndpoint('portal.createEmbedToken', 'mutation', { customer_id: 'acme', expires_in: 600 });
+    trpcEndpoint('portal.brand', 'query', { customer_id: 'acme' });
+    trpcEndpoint('portal.setBrand', 'mutation', { display_name: 'Brand', logo_url: 'https://cdn.example/logo.png', accent_color: '#123456' });
+    trpcEndpoint('portal.usageSeries', 'query', { from: '2026-03-01T00:00:00Z', until: '2026-03-16T00:00:00Z', granularity: 'day', meter: 'tokens' }, () => portalToken);
+    trpcEndpoint('portal.invoices', 'query', { limit: 5 }, () => portalToken);
+    trpcEndpoint('portal.invoice', 'query', { id: invoiceId }, () => portalToken);
   });
   afterAll(async () => {
     await harness?.close();

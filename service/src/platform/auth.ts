@@ -44,8 +44,11 @@ const billing: Permission[] = [
 ];
 const admin: Permission[] = [...billing, 'users.manage', 'api_keys.manage', 'webhooks.manage'];
 
-/** A publishable key is embeddable in a browser or edge worker: it reads prices and estimates, nothing else. */
-export type Principal = Role | 'publishable';
+/**
+ * A publishable key is embeddable in a browser or edge worker: it reads prices and estimates, nothing else. A
+ * portal token (domains/portal) reads one customer's usage and billing; its procedures name that customer.
+ */
+export type Principal = Role | 'publishable' | 'portal';
 
 const permissionsByPrincipal: Record<Principal, ReadonlySet<Permission>> = {
   owner: new Set([...admin, 'tenant.manage']),
@@ -53,12 +56,13 @@ const permissionsByPrincipal: Record<Principal, ReadonlySet<Permission>> = {
   billing: new Set(billing),
   viewer: new Set(reads),
   publishable: new Set(['price_books.read', 'estimates.create']),
+  portal: new Set(['usage.read', 'billing.read']),
 };
 
 export interface Actor {
   tenantId: string;
-  type: 'user' | 'api_key';
-  /** User id or API key id. */
+  type: 'user' | 'api_key' | 'portal';
+  /** User id, API key id, or the portal's customer id. */
   id: string;
   principal: Principal;
   /** Correlates audit rows and logs with the request. */
@@ -77,7 +81,7 @@ export function requirePermission(actor: Actor, permission: Permission): void {
 
 /** Roles rank owner > admin > billing > viewer; nobody grants a role above their own. */
 export function outranks(granter: Principal, granted: Role): boolean {
-  if (granter === 'publishable') return false;
+  if (granter === 'publishable' || granter === 'portal') return false;
   return roles.indexOf(granter) <= roles.indexOf(granted);
 }
 

@@ -13,6 +13,8 @@ export interface TrpcContext {
   requestId: string;
   /** The session token the caller presented, for logout. */
   sessionToken?: string;
+  /** Another Bearer token (not a session's): a customer portal token, checked by the portal's procedures. */
+  portalToken?: string;
   /** The caller's address (X-Forwarded-For's under TRUST_PROXY), for rate limits. */
   clientAddress: string;
   limiter: RateLimiter;

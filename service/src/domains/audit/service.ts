@@ -15,11 +15,13 @@ export interface Change {
 }
 
 export async function recordChange(tx: Tx, clock: Clock, actor: Actor | 'system', tenantId: string, change: Change): Promise<void> {
+  // The portal's calls are reads (auth.ts gives it no write permission): reaching here would be a bug.
+  if (actor !== 'system' && actor.type === 'portal') throw new Error('A portal caller changes nothing');
   await repo.insertAuditEntry(
     { db: tx, tenantId },
     {
       at: clock.now(),
-      actorType: actor === 'system' ? 'system' : actor.type,
+      actorType: actor === 'system' ? 'system' : (actor.type as Exclude<Actor['type'], 'portal'>),
       actorId: actor === 'system' ? 'system' : actor.id,
       action: change.action,
       entityType: change.entityType,

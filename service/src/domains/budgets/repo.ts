@@ -62,22 +62,46 @@ export async function listAlerts({ db, tenantId }: TenantScope, customerId: stri
 }
 
 /**
- * Fires the thresholds the given periods' spend has reached, each once per period (the primary key). Reads
- * the periods as the same transaction left them, so it goes after the statements that update them.
+ * The budget.threshold_crossed notification of each alert a statement's `fired` CTE inserted (the alert's key is
+ * its subject, so once per alert): written by the same statement, so firing an alert costs no round trip more.
+ */
+function notifyFired(db: TenantScope['db'], tenantId: string, scoped: boolean) {
+  return db`
+    insert into notifications (tenant_id, id, type, customer_id, subject_id, payload, created_at)
+    select ${tenantId}, gen_random_uuid(), 'budget.threshold_crossed', f.customer_id,
+           concat_ws(':', f.customer_id, f.period_start_text, ${scoped ? db`f.scope_kind, f.scope_value,` : db``} f.threshold),
+           jsonb_build_object('customer_id', c.external_id, 'currency', c.currency, 'period_start', f.period_start_text,
+             'threshold_percent', f.threshold, 'budget_amount', f.budget_amount::text, 'spend', f.spend::text,
+             'scope', ${scoped ? db`jsonb_build_object('kind', f.scope_kind, 'value', f.scope_value)` : db`null::jsonb`}),
+           f.fired_at
+    from (select *, to_char(period_start at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as period_start_text from fired) f
+    join customers c on c.tenant_id = ${tenantId} and c.id = f.customer_id
+    order by f.customer_id, f.period_start, f.threshold
+    on conflict do nothing`;
+}
+
+/**
+ * Fires the thresholds the given periods' spend has reached, each once per period (the primary key), with their
+ * notifications. Reads the periods as the same transaction left them, so it goes after the statements that
+ * update them.
  */
 export async function fireAlerts({ db, tenantId }: TenantScope, periods: { customerId: string; start: Date }[], now: Date): Promise<void> {
   if (periods.length === 0) return;
   await db`
-    insert into budget_alerts (tenant_id, customer_id, period_start, threshold, budget_amount, spend, fired_at)
-    select p.tenant_id, p.customer_id, p.period_start, t.threshold, b.amount, p.amount + p.credits_applied, ${now}
-    from customer_periods p
-    join budgets b on b.tenant_id = p.tenant_id and b.customer_id = p.customer_id
-    cross join unnest(b.thresholds) as t(threshold)
-    where p.tenant_id = ${tenantId}
-      and (p.customer_id, p.period_start) in (
-        select * from unnest(${periods.map((p) => p.customerId)}::uuid[], ${periods.map((p) => p.start.toISOString())}::timestamptz[]))
-      and (p.amount + p.credits_applied) * 100 >= b.amount * t.threshold
-    on conflict do nothing`;
+    with fired as (
+      insert into budget_alerts (tenant_id, customer_id, period_start, threshold, budget_amount, spend, fired_at)
+      select p.tenant_id, p.customer_id, p.period_start, t.threshold, b.amount, p.amount + p.credits_applied, ${now}
+      from customer_periods p
+      join budgets b on b.tenant_id = p.tenant_id and b.customer_id = p.customer_id
+      cross join unnest(b.thresholds) as t(threshold)
+      where p.tenant_id = ${tenantId}
+        and (p.customer_id, p.period_start) in (
+          select * from unnest(${periods.map((p) => p.customerId)}::uuid[], ${periods.map((p) => p.start.toISOString())}::timestamptz[]))
+        and (p.amount + p.credits_applied) * 100 >= b.amount * t.threshold
+      on conflict do nothing
+      returning customer_id, period_start, threshold, budget_amount, spend, fired_at
+    )
+    ${notifyFired(db, tenantId, false)}`;
 }
 
 function fromDbBudget(row: Record<string, any>): Budget {
@@ -172,7 +196,8 @@ export function recordScopedSpend({ db, tenantId }: TenantScope, charges: Scoped
       on conflict (tenant_id, customer_id, period_start, scope_kind, scope_value) do update
         set spend = scoped_spend.spend + excluded.spend, updated_at = excluded.updated_at`,
     db`
-      insert into scoped_budget_alerts (tenant_id, customer_id, period_start, scope_kind, scope_value, threshold, budget_amount, spend, fired_at)
+      with fired as (
+        insert into scoped_budget_alerts (tenant_id, customer_id, period_start, scope_kind, scope_value, threshold, budget_amount, spend, fired_at)
       select s.tenant_id, s.customer_id, s.period_start, s.scope_kind, s.scope_value, t.threshold, b.amount, s.spend, ${now}
       from scoped_spend s
       join scoped_budgets b on b.tenant_id = s.tenant_id and b.customer_id = s.customer_id and b.scope_kind = s.scope_kind and b.scope_value = s.scope_value
@@ -182,7 +207,10 @@ export function recordScopedSpend({ db, tenantId }: TenantScope, charges: Scoped
           select c.customer_id, c.period_start, c.kind, c.value
           from json_to_recordset(${rows}::text::json) as c(customer_id uuid, period_start timestamptz, kind text, value text, spend numeric))
         and s.spend * 100 >= b.amount * t.threshold
-      on conflict do nothing`,
+      on conflict do nothing
+      returning customer_id, period_start, scope_kind, scope_value, threshold, budget_amount, spend, fired_at
+      )
+      ${notifyFired(db, tenantId, true)}`,
   ]);
 }
 

@@ -11,6 +11,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { notFound } from '../../platform/errors.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
+import * as notificationsRepo from '../notifications/repo.ts';
 import * as customersRepo from '../customers/repo.ts';
 import { requireCustomer } from '../customers/service.ts';
 import * as keysRepo from '../keys/repo.ts';
@@ -35,6 +36,7 @@ export async function setBudget(deps: Deps, actor: Actor, externalId: string, in
       updatedAt: now,
     });
     const result = await readBudget(scope, customer, now);
+    await notifyUnblocked(scope, customer, now);
     await recordChange(tx, deps.clock, actor, actor.tenantId, {
       action: 'budget.set',
       entityType: 'customer',
@@ -62,6 +64,7 @@ export async function deleteBudget(deps: Deps, actor: Actor, externalId: string)
     const customer = await requireCustomer(scope, externalId);
     const before = await repo.findBudget(scope, customer.id);
     if (!before || !(await repo.deleteBudget(scope, customer.id))) throw notFound('budget_not_found', `Customer "${externalId}" has no budget`);
+    await notifyUnblocked(scope, customer, deps.clock.now());
     await recordChange(tx, deps.clock, actor, actor.tenantId, {
       action: 'budget.deleted',
       entityType: 'customer',
@@ -69,6 +72,36 @@ export async function deleteBudget(deps: Deps, actor: Actor, externalId: string)
       before: { amount: before.amount, enforcement: before.enforcement, thresholds: before.thresholds },
     });
     return { deleted: true };
+  });
+}
+
+/**
+ * budget.unblocked: after a change of the customer's budget, the budget.blocked of its current period (the same
+ * subject, ingestion's: events/billing.ts notifyBlocks) no longer holds: the budget was removed, set to alert,
+ * or raised above the period's spend. Once per period, like the block. A new period starts unblocked without one.
+ */
+async function notifyUnblocked(scope: TenantScope, customer: customersRepo.Customer, now: Date): Promise<void> {
+  const period = await repo.findPeriodSpend(scope, customer.id, now);
+  if (!period) return;
+  const subjectId = `${customer.id}:${period.start.toISOString()}`;
+  if (!(await notificationsRepo.isRecorded(scope, 'budget.blocked', subjectId))) return;
+  const budget = await repo.findBudget(scope, customer.id);
+  const spend = toNano(period.spend);
+  if (budget?.enforcement === 'block' && spend >= toNano(budget.amount)) return;
+  await notificationsRepo.recordOnce(scope, {
+    id: crypto.randomUUID(),
+    type: 'budget.unblocked',
+    customerId: customer.id,
+    subjectId,
+    payload: {
+      customer_id: customer.externalId,
+      currency: customer.currency,
+      period_start: period.start.toISOString(),
+      spend: formatMoney(spend),
+      budget: budget ? { amount: formatMoney(toNano(budget.amount)), enforcement: budget.enforcement } : null,
+      reason: !budget ? 'budget_removed' : budget.enforcement === 'alert' ? 'enforcement_alert' : 'budget_raised',
+    },
+    createdAt: now,
   });
 }
 

@@ -90,7 +90,7 @@ export interface AggregateDelta {
   customerId: string;
   periodStart: Date;
   meterId: string;
-  /** UTC day, YYYY-MM-DD. */
+  /** UTC day, YYYY-MM-DD (or the bucket aggregateEvents was given, e.g. utcHour's). */
   day: string;
   groupKey: Record<string, string | null>;
   eventCount: number;
@@ -128,6 +128,11 @@ function utcDay(instant: Date): string {
   return text;
 }
 
+/** The UTC hour of an instant as the ISO instant it starts at, e.g. 2026-03-01T13:00:00.000Z (the dashboard's hourly buckets). */
+export function utcHour(instant: Date): string {
+  return new Date(Math.floor(instant.getTime() / 3_600_000) * 3_600_000).toISOString();
+}
+
 function stringValue(value: unknown): string | null {
   if (value === undefined || value === null) return null;
   return String(value);
@@ -158,14 +163,14 @@ export function matchesFilters(filters: MeterFilter[], properties: Record<string
  * get counts, amounts and their latest level here; their value is integrated when read (timeWeighted below),
  * since that needs the events in time order across batches, which ingestion does not guarantee (late events).
  */
-export function aggregateEvents(meters: MeterDefinition[], events: CountedEvent[]): AggregateDelta[] {
+export function aggregateEvents(meters: MeterDefinition[], events: CountedEvent[], bucketOf: (instant: Date) => string = utcDay): AggregateDelta[] {
   const byKey = new Map<string, AggregateDelta>();
   const metersByType = new Map<string, MeterDefinition[]>();
   for (const meter of meters) metersByType.set(meter.eventType, [...(metersByType.get(meter.eventType) ?? []), meter]);
   for (const event of events) {
     const counting = metersByType.get(event.eventType);
     if (!counting) continue;
-    const day = utcDay(event.occurredAt);
+    const day = bucketOf(event.occurredAt);
     const eventKey = `${event.customerId}|${event.periodStart.getTime()}|${day}`;
     const matching = counting.filter((meter) => matchesFilters(meter.filters, event.properties));
     const shares = meterShares(matching, event);

@@ -22,7 +22,7 @@ import * as repo from './repo.ts';
 
 /** One customer's billing terms for the transaction, with the live balance of each of its locked grants. */
 export interface CustomerBilling {
-  wallet: { customerId: string; currency: string; onDepletion: 'overage' | 'block'; grants: walletsRepo.Grant[] };
+  wallet: { customerId: string; currency: string; onDepletion: 'overage' | 'block'; lowBalanceThreshold: bigint | null; grants: walletsRepo.Grant[] };
   balances: Map<string, bigint>;
   subscription?: subscriptionsRepo.SubscriptionTermsRow;
   /** The subscription's amendments: they split periods and bring new terms (subscriptions/service.ts). */
@@ -78,7 +78,13 @@ export async function loadBilling(scope: TenantScope, externalIds: string[]): Pr
   for (const [externalId, context] of contexts) {
     const customerGrants = grants.get(context.customerId) ?? [];
     billing.set(externalId, {
-      wallet: { customerId: context.customerId, currency: context.currency, onDepletion: context.onDepletion, grants: customerGrants },
+      wallet: {
+        customerId: context.customerId,
+        currency: context.currency,
+        onDepletion: context.onDepletion,
+        lowBalanceThreshold: context.lowBalanceThreshold === null ? null : toNano(context.lowBalanceThreshold),
+        grants: customerGrants,
+      },
       balances: new Map(customerGrants.map((g) => [g.id, toNano(g.balance)])),
       subscription: context.subscription,
       amendments: amendments.get(context.customerId),
@@ -293,6 +299,7 @@ export function writeBilling(
     perPeriod.set(key, period);
   }
   if (postings.length === 0) return [alerts(), scopedSpend()];
+  const creditNotices = notifyCreditLevels(scope, billing, accepted, credits, now);
   const balances: { id: string; balance: string }[] = [];
   for (const { wallet, balances: live } of billing.values()) {
     for (const grant of wallet.grants) {
@@ -306,5 +313,41 @@ export function writeBilling(
     repo.addPeriodCreditsApplied(scope, [...perPeriod.values()].map((p) => ({ customerId: p.customerId, start: p.periodStart, amount: formatMoney(p.amount) }))),
     alerts(),
     scopedSpend(),
+    creditNotices,
   ];
+}
+
+/**
+ * credits.low and credits.depleted: the batch's draws took a customer's credit in force (now) from above its
+ * wallet's low-balance threshold to at or below it, or from something to zero. The subject is the customer and
+ * the last event that drew, so each crossing is told once (a top-up and a new crossing is a new notification;
+ * a retried batch draws nothing and crosses nothing). One statement for the batch, only when one crossed.
+ */
+function notifyCreditLevels(scope: TenantScope, billing: Map<string, CustomerBilling>, accepted: AcceptedCharge[], credits: Map<string, EventCredits>, now: Date): Promise<unknown> {
+  const lastDraw = new Map<string, AcceptedCharge>();
+  for (const event of accepted) if ((credits.get(event.transactionId)?.applied ?? 0n) > 0n) lastDraw.set(event.customerExternalId, event);
+  const notifications: Parameters<typeof notificationsRepo.recordManyOnce>[1] = [];
+  for (const [externalId, event] of lastDraw) {
+    const { wallet, balances } = billing.get(externalId)!;
+    let before = 0n;
+    let after = 0n;
+    for (const grant of wallet.grants) {
+      if (!grantInForce(grant, now)) continue;
+      before += toNano(grant.balance);
+      after += balances.get(grant.id)!;
+    }
+    const notice = (type: 'credits.low' | 'credits.depleted', extra: Record<string, unknown>) =>
+      notifications.push({
+        id: crypto.randomUUID(),
+        type,
+        customerId: wallet.customerId,
+        subjectId: `${wallet.customerId}:${event.transactionId}`,
+        payload: { customer_id: externalId, currency: wallet.currency, balance: formatMoney(after), previous_balance: formatMoney(before), transaction_id: event.transactionId, ...extra },
+        createdAt: now,
+      });
+    const threshold = wallet.lowBalanceThreshold;
+    if (threshold !== null && before > threshold && after <= threshold) notice('credits.low', { threshold: formatMoney(threshold) });
+    if (before > 0n && after === 0n) notice('credits.depleted', {});
+  }
+  return notifications.length === 0 ? Promise.resolve() : notificationsRepo.recordManyOnce(scope, notifications);
 }

@@ -408,6 +408,8 @@ export interface BillingContextRow {
   customerId: string;
   currency: string;
   onDepletion: 'overage' | 'block';
+  /** The wallet's credits.low threshold (numeric text), if any. */
+  lowBalanceThreshold: string | null;
   hasBudget: boolean;
   /** The amount of the customer's budget when it blocks. */
   blockingBudget: string | null;
@@ -420,7 +422,7 @@ export interface BillingContextRow {
 /** What rating needs from billing about a batch's customers, in one statement: policy, budget, subscription terms (billing.ts). */
 export async function findBillingContexts({ db, tenantId }: TenantScope, externalIds: string[]): Promise<Map<string, BillingContextRow>> {
   const rows = await db`
-    select c.id as customer_id, c.external_id, c.currency, w.on_depletion,
+    select c.id as customer_id, c.external_id, c.currency, w.on_depletion, w.low_balance_threshold::text,
            exists (select 1 from budgets b where b.tenant_id = c.tenant_id and b.customer_id = c.id) as has_budget,
            (select b.amount::text from budgets b where b.tenant_id = c.tenant_id and b.customer_id = c.id and b.enforcement = 'block') as blocking_budget,
            exists (select 1 from scoped_budgets sb where sb.tenant_id = c.tenant_id and sb.customer_id = c.id) as has_scoped_budget,
@@ -439,6 +441,7 @@ export async function findBillingContexts({ db, tenantId }: TenantScope, externa
         customerId: r.customer_id,
         currency: r.currency,
         onDepletion: r.on_depletion ?? 'overage',
+        lowBalanceThreshold: r.low_balance_threshold,
         hasBudget: r.has_budget,
         blockingBudget: r.blocking_budget,
         hasScopedBudget: r.has_scoped_budget,

@@ -692,7 +692,7 @@ function gaugeGroups(gauge: Map<string, { groupKey: Record<string, string | null
 }
 
 // What a meter's value is, per day row and over the period; a new aggregation does not compile until it is here.
-const dayValue: Record<Aggregation, (row: repo.AggregateRow) => string | null> = {
+export const dayValue: Record<Aggregation, (row: repo.AggregateRow) => string | null> = {
   sum: (row) => row.valueSum,
   max: (row) => row.valueMax,
   latest: (row) => row.latestValue,

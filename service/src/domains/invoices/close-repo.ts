@@ -36,7 +36,10 @@ export async function findCustomersWithTerms({ db, tenantId }: TenantScope, cust
     left join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id
     where c.tenant_id = ${tenantId} and c.id = any(${customerIds}::uuid[])`;
   return new Map(
-    rows.map((r) => [r.customer_id as string, { currency: r.currency as string, terms: r.started_at ? fromDbTerms(r) : undefined } as { currency: string; terms?: SubscriptionTermsRow }]),
+    rows.map((r) => [
+      r.customer_id as string,
+      { externalId: r.external_id as string, currency: r.currency as string, terms: r.started_at ? fromDbTerms(r) : undefined } as { externalId: string; currency: string; terms?: SubscriptionTermsRow },
+    ]),
   );
 }
 

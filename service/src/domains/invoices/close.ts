@@ -14,6 +14,8 @@ import * as subscriptionsRepo from '../subscriptions/repo.ts';
 import { cutsOf, termsAt, termsOf } from '../subscriptions/service.ts';
 import { buildInvoice, type DraftLine } from './build.ts';
 import * as closeRepo from './close-repo.ts';
+import * as notificationsRepo from '../notifications/repo.ts';
+import { invoiceNotification, type NotifiedInvoice } from './notifications.ts';
 import { minorUnitOf } from './currencies.ts';
 import * as repo from './repo.ts';
 import { AppError } from '../../platform/errors.ts';
@@ -132,6 +134,14 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
 
     // No grace left: finalized now, numbered in batch order. Nothing can land in the period in between (it is
     // locked), so the lines just built are the final ones.
+    const notified = (d: (typeof drafts)[number]): NotifiedInvoice => ({
+      ...d.invoice,
+      customerExternalId: customers.get(d.invoice.customerId)!.externalId,
+      number: null,
+      status: 'draft',
+      billingReason: 'period_end',
+    });
+    const notifications = drafts.map((d) => invoiceNotification('invoice.created', notified(d), { finalize_at: d.invoice.finalizeAt.toISOString() }, now));
     const due = drafts.filter((d) => d.totals !== undefined);
     if (due.length > 0) {
       await closeRepo.closePeriodRows(scope, due.map((d) => ({ customerId: d.invoice.customerId, start: d.invoice.periodStart })), now);
@@ -148,6 +158,9 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
         now,
       );
       for (const f of finalized) {
+        notifications.push(
+          invoiceNotification('invoice.finalized', { ...notified(f.draft), number: f.number, status: f.kind === 'statement' ? 'paid' : 'finalized' }, { kind: f.kind, finalized_at: now.toISOString() }, now),
+        );
         audit.push({
           at: now,
           actorType: 'system',
@@ -161,6 +174,8 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
         });
       }
     }
+    // One statement for the batch's notifications (and, by its trigger, their webhook messages).
+    await notificationsRepo.recordManyOnce(scope, notifications);
     await auditRepo.insertAuditEntries(scope, audit);
     return { drafted: drafts.length, finalized: due.length };
   });

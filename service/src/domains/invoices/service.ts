@@ -21,6 +21,7 @@ import * as slaRepo from '../sla/repo.ts';
 import * as repo from './repo.ts';
 import * as notificationsRepo from '../notifications/repo.ts';
 import { loadTaxContext, taxInvoice, type TaxContext, type TaxRecord } from '../tax/service.ts';
+import { invoiceNotification } from './notifications.ts';
 import type { ClosePeriodsInput, ListInvoicesInput, PayInvoiceInput, VoidInvoiceInput } from './schema.ts';
 
 /** Late events of customers without a subscription land in their calendar month for this long after it ends. */
@@ -180,6 +181,10 @@ async function closePeriodLocked(
   const invoice = newInvoice(customerId, customer.currency, period, built, new Date(period.end.getTime() + built.graceSeconds * 1000));
   await repo.insertInvoice(scope, invoice, now);
   await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
+  await notificationsRepo.recordOnce(
+    scope,
+    invoiceNotification('invoice.created', { ...invoice, customerExternalId: customer.externalId, number: null, status: 'draft', billingReason: 'period_end' }, { finalize_at: invoice.finalizeAt.toISOString() }, now),
+  );
   const next = await openNextPeriod(scope, customerId, period, now);
   await recordChange(scope.db, deps.clock, actor, scope.tenantId, {
     action: 'invoice.drafted',
@@ -281,6 +286,11 @@ export async function issueThresholdInvoice(deps: Deps, tenantId: string, custom
     const number = `INV-${String(sequence).padStart(6, '0')}`;
     await repo.markFinalized(scope, invoice.id, { kind: 'invoice', status: 'finalized', sequence, number }, now);
     await postTransactions(scope, invoicePostings({ ...invoice, number }, built.lines, 'invoice_finalized', now, 1n, totals.tax), now);
+    const notified = { ...invoice, total: formatMoney(totals.total), customerExternalId: customer.externalId, billingReason: 'threshold' as const };
+    await notificationsRepo.recordManyOnce(scope, [
+      invoiceNotification('invoice.created', { ...notified, number: null, status: 'draft' }, { threshold: invoice.threshold }, now),
+      invoiceNotification('invoice.finalized', { ...notified, number, status: 'finalized' }, { kind: 'invoice', threshold: invoice.threshold, finalized_at: now.toISOString() }, now),
+    ]);
     await recordChange(tx, deps.clock, 'system', tenantId, {
       action: 'invoice.finalized',
       entityType: 'invoice',
@@ -335,6 +345,15 @@ async function finalizeLocked(deps: Deps, scope: TenantScope, invoice: repo.Invo
   await repo.markFinalized(scope, invoice.id, { kind: statement ? 'statement' : 'invoice', status: statement ? 'paid' : 'finalized', sequence, number }, now);
   await repo.assignAdjustments(scope, adjustments.map((a) => ({ id: a.id, invoiceId: invoice.id })));
   await postTransactions(scope, invoicePostings(invoice, built.lines, 'invoice_finalized', now, 1n, totals.tax), now);
+  await notificationsRepo.recordOnce(
+    scope,
+    invoiceNotification(
+      'invoice.finalized',
+      { ...invoice, number, status: statement ? 'paid' : 'finalized', total: formatMoney(totals.total) },
+      { kind: statement ? 'statement' : 'invoice', finalized_at: now.toISOString() },
+      now,
+    ),
+  );
   await recordChange(scope.db, deps.clock, actor, scope.tenantId, {
     action: 'invoice.finalized',
     entityType: 'invoice',
@@ -463,22 +482,7 @@ export async function voidInvoice(deps: Deps, actor: Actor, invoiceId: string, i
 
 /** The outbox row (and so the webhook) of an invoice's change, once per invoice and type. */
 async function recordInvoiceNotification(scope: TenantScope, invoice: repo.Invoice, type: 'invoice.paid' | 'invoice.voided', extra: Record<string, unknown>, now: Date) {
-  await notificationsRepo.recordOnce(scope, {
-    id: crypto.randomUUID(),
-    type,
-    customerId: invoice.customerId,
-    subjectId: invoice.id,
-    payload: {
-      invoice_id: invoice.id,
-      number: invoice.number,
-      customer_id: invoice.customerExternalId,
-      currency: invoice.currency,
-      total: formatMoney(toNano(invoice.total)),
-      period: { start: invoice.periodStart.toISOString(), end: invoice.periodEnd.toISOString() },
-      ...extra,
-    },
-    createdAt: now,
-  });
+  await notificationsRepo.recordOnce(scope, invoiceNotification(type, { ...invoice, status: type === 'invoice.paid' ? 'paid' : 'void' }, extra, now));
 }
 
 /** A period-end invoice's lines as its period's receipts stand now, with the adjustments it billed (re-rating compares them). */

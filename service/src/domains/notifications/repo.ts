@@ -31,6 +31,12 @@ export async function recordManyOnce({ db, tenantId }: TenantScope, list: Omit<N
     on conflict (tenant_id, type, subject_id) do nothing`;
 }
 
+/** Whether a notification of this type and subject was recorded. */
+export async function isRecorded({ db, tenantId }: TenantScope, type: NotificationType, subjectId: string): Promise<boolean> {
+  const [row] = await db`select 1 from notifications where tenant_id = ${tenantId} and type = ${type} and subject_id = ${subjectId}`;
+  return row !== undefined;
+}
+
 export async function listNotifications(
   { db, tenantId }: TenantScope,
   filter: { type?: NotificationType; customerId?: string; limit: number; startingAfter?: string },

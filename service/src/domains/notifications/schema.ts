@@ -3,11 +3,22 @@ import { externalId } from '../customers/schema.ts';
 
 export const notificationTypes = [
   'credit_grant.expiring',
-  'budget.blocked',
+  'credit_grant.expired',
+  'credits.low',
+  'credits.depleted',
   'credits.exhausted',
+  'budget.threshold_crossed',
+  'budget.blocked',
+  'budget.unblocked',
+  'invoice.created',
+  'invoice.finalized',
   'invoice.paid',
   'invoice.voided',
   'credit_note.issued',
+  'subscription.created',
+  'subscription.amended',
+  'rerating.previewed',
+  'rerating.applied',
   'webhook_endpoint.disabled',
 ] as const;
 export type NotificationType = (typeof notificationTypes)[number];

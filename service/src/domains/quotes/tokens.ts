@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 
 /** What every Tariff token states: its kind, the tenant, when it was issued and until when it holds (Unix seconds). */
 export interface TokenClaims {
-  typ: 'tariff.pricing_snapshot' | 'tariff.quote';
+  typ: 'tariff.pricing_snapshot' | 'tariff.quote' | 'tariff.portal';
   tid: string;
   iat: number;
   exp: number;
@@ -34,6 +34,14 @@ export function tokenKeyId(token: string): string | undefined {
   if (parts.length !== 3) return undefined;
   const decoded = decodePart(parts[0]);
   return decoded && decoded.alg === 'HS256' && typeof decoded.kid === 'string' ? decoded.kid : undefined;
+}
+
+/** The tenant a token claims, before it is verified (to find that tenant's key); undefined when it names none. */
+export function tokenTenantId(token: string): string | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3) return undefined;
+  const tid = decodePart(parts[1])?.tid;
+  return typeof tid === 'string' ? tid : undefined;
 }
 
 /**

@@ -13,6 +13,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { AppError, conflict, notFound, precondition } from '../../platform/errors.ts';
 import { toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
+import * as notificationsRepo from '../notifications/repo.ts';
 import { issueCreditNoteLocked, type CreditDraft } from '../creditnotes/service.ts';
 import { absorbRating, kernelState, type CustomerBilling } from '../events/billing.ts';
 import { aggregateEvents, creditsInReceipt } from '../events/aggregate.ts';
@@ -94,7 +95,7 @@ async function replayPeriod(
   for (const id of bookIds) books.set(id, await compiledBook(`${scope.tenantId}:${id}:${counts.get(id)}`, async () => (await loadPriceBook(scope, id))!));
 
   const billing: CustomerBilling = {
-    wallet: { customerId: period.customerId, currency: period.currency, onDepletion: 'overage', grants: [] },
+    wallet: { customerId: period.customerId, currency: period.currency, onDepletion: 'overage', lowBalanceThreshold: null, grants: [] },
     balances: new Map(),
     subscription,
     hasBudget: false,
@@ -206,6 +207,7 @@ export async function previewRerating(deps: Deps, tenantId: string, reratingId: 
     const replay = await replayAll(scope, periods);
     const preview = previewOf(replay, await invoicesOf(scope, periods));
     await repo.updateRerating(scope, rerating.id, { status: 'previewed', preview: preview as unknown as Record<string, unknown>, previewedAt: now }, now);
+    await recordReratingNotification(scope, 'rerating.previewed', rerating.id, now);
     await recordChange(tx, deps.clock, 'system', tenantId, {
       action: 'rerating.previewed',
       entityType: 'rerating',
@@ -382,6 +384,7 @@ async function applyApproved(deps: Deps, tenantId: string, reratingId: string): 
     }
     await postTransactions(scope, await returnCredit(scope, rerating, returnedByGrant, now), now);
     await repo.updateRerating(scope, rerating.id, { status: 'applied', result: { periods: results }, appliedAt: now }, now);
+    await recordReratingNotification(scope, 'rerating.applied', rerating.id, now);
     await recordChange(tx, deps.clock, 'system', tenantId, { action: 'rerating.applied', entityType: 'rerating', entityId: rerating.id, after: { periods: results.length } });
     return 'applied';
   });
@@ -564,6 +567,12 @@ export async function listEventRevisions(deps: Deps, actor: Actor, transactionId
       receipt: r.receipt as unknown as ApiSchemas['EventRevisionList']['data'][number]['receipt'],
     })),
   };
+}
+
+/** The re-rating as the API shows it, once per re-rating and type (a large preview is cut by the outbox's 64 KiB cap). */
+async function recordReratingNotification(scope: TenantScope, type: 'rerating.previewed' | 'rerating.applied', reratingId: string, now: Date): Promise<void> {
+  const rerating = toApiRerating((await repo.findRerating(scope, reratingId))!);
+  await notificationsRepo.recordOnce(scope, { id: crypto.randomUUID(), type, customerId: null, subjectId: reratingId, payload: rerating as unknown as Record<string, unknown>, createdAt: now });
 }
 
 export function toApiRerating(r: repo.Rerating): ApiSchemas['Rerating'] {

@@ -68,15 +68,23 @@ export async function updateGrantBalances({ db, tenantId }: TenantScope, balance
     where g.tenant_id = ${tenantId} and g.id = b.id`;
 }
 
-export async function findWalletPolicy({ db, tenantId }: TenantScope, customerId: string): Promise<DepletionPolicy> {
-  const [row] = await db`select on_depletion from customer_wallets where tenant_id = ${tenantId} and customer_id = ${customerId}`;
-  return row?.on_depletion ?? 'overage';
+export interface WalletSettings {
+  onDepletion: DepletionPolicy;
+  /** credits.low fires when an event's draw takes the credit in force to or below it (numeric text); null: never. */
+  lowBalanceThreshold: string | null;
 }
 
-export async function upsertWalletPolicy({ db, tenantId }: TenantScope, customerId: string, policy: DepletionPolicy, now: Date): Promise<void> {
+export async function findWalletSettings({ db, tenantId }: TenantScope, customerId: string): Promise<WalletSettings> {
+  const [row] = await db`select on_depletion, low_balance_threshold::text from customer_wallets where tenant_id = ${tenantId} and customer_id = ${customerId}`;
+  return { onDepletion: row?.on_depletion ?? 'overage', lowBalanceThreshold: row?.low_balance_threshold ?? null };
+}
+
+export async function upsertWalletSettings({ db, tenantId }: TenantScope, customerId: string, settings: WalletSettings, now: Date): Promise<void> {
   await db`
-    insert into customer_wallets (tenant_id, customer_id, on_depletion, updated_at) values (${tenantId}, ${customerId}, ${policy}, ${now})
-    on conflict (tenant_id, customer_id) do update set on_depletion = excluded.on_depletion, updated_at = excluded.updated_at`;
+    insert into customer_wallets (tenant_id, customer_id, on_depletion, low_balance_threshold, updated_at)
+    values (${tenantId}, ${customerId}, ${settings.onDepletion}, ${settings.lowBalanceThreshold}, ${now})
+    on conflict (tenant_id, customer_id) do update
+      set on_depletion = excluded.on_depletion, low_balance_threshold = excluded.low_balance_threshold, updated_at = excluded.updated_at`;
 }
 
 /**

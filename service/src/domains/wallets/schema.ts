@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { positiveMoneyAmount } from '../../platform/money.ts';
+import { moneyAmount, positiveMoneyAmount } from '../../platform/money.ts';
 import { externalId } from '../customers/schema.ts';
 import { text } from '../../platform/text.ts';
 
@@ -66,7 +66,12 @@ export type ListGrantsInput = z.infer<typeof listGrantsInput>;
 
 export const updateWalletInput = z.strictObject({
   /** overage: usage the credits do not cover is billed; block: such events are rejected with credits_exhausted. */
-  on_depletion: z.enum(depletionPolicies),
+  on_depletion: z.enum(depletionPolicies).optional(),
+  /**
+   * In the customer's currency: credits.low fires when an event's draw takes the credit in force from above it to
+   * at or below it; null turns it off.
+   */
+  low_balance_threshold: moneyAmount.nullable().optional(),
 });
 export type UpdateWalletInput = z.infer<typeof updateWalletInput>;
 

@@ -196,6 +196,24 @@ export async function expireGrant(deps: Deps, tenantId: string, grantId: string)
       now,
     );
     await recordChange(tx, deps.clock, 'system', tenantId, { action: 'credit_grant.expired', entityType: 'credit_grant', entityId: grant.id, after: { lapsed: formatMoney(remaining) } });
+    const customer = await customersRepo.findCustomerById(scope, grant.customerId);
+    await notificationsRepo.recordOnce(scope, {
+      id: crypto.randomUUID(),
+      type: 'credit_grant.expired',
+      customerId: grant.customerId,
+      subjectId: grant.id,
+      payload: {
+        grant_id: grant.id,
+        customer_id: customer?.externalId ?? null,
+        kind: grant.kind,
+        name: grant.name,
+        currency: grant.currency,
+        amount: formatMoney(toNano(grant.amount)),
+        lapsed: formatMoney(remaining),
+        expires_at: grant.expiresAt.toISOString(),
+      },
+      createdAt: now,
+    });
     return 'expired';
   });
 }
@@ -284,14 +302,19 @@ export async function updateWallet(deps: Deps, actor: Actor, externalId: string,
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const customer = await requireCustomer(scope, externalId);
-    const before = await repo.findWalletPolicy(scope, customer.id);
-    await repo.upsertWalletPolicy(scope, customer.id, input.on_depletion, now);
+    const before = await repo.findWalletSettings(scope, customer.id);
+    const after: repo.WalletSettings = {
+      onDepletion: input.on_depletion ?? before.onDepletion,
+      lowBalanceThreshold:
+        input.low_balance_threshold === undefined ? before.lowBalanceThreshold : input.low_balance_threshold === null ? null : formatMoney(toNano(input.low_balance_threshold)),
+    };
+    await repo.upsertWalletSettings(scope, customer.id, after, now);
     await recordChange(tx, deps.clock, actor, actor.tenantId, {
       action: 'wallet.updated',
       entityType: 'customer',
       entityId: customer.id,
-      before: { on_depletion: before },
-      after: { on_depletion: input.on_depletion },
+      before: { on_depletion: before.onDepletion, low_balance_threshold: before.lowBalanceThreshold },
+      after: { on_depletion: after.onDepletion, low_balance_threshold: after.lowBalanceThreshold },
     });
     return readWallet(scope, externalId, now);
   });
@@ -299,12 +322,13 @@ export async function updateWallet(deps: Deps, actor: Actor, externalId: string,
 
 async function readWallet(scope: TenantScope, externalId: string, now: Date): Promise<ApiSchemas['Wallet']> {
   const customer = await requireCustomer(scope, externalId);
-  const [policy, grants] = await Promise.all([repo.findWalletPolicy(scope, customer.id), repo.listGrants(scope, customer.id, 'active')]);
+  const [settings, grants] = await Promise.all([repo.findWalletSettings(scope, customer.id), repo.listGrants(scope, customer.id, 'active')]);
   const inForce = grants.filter((g) => grantInForce(g, now));
   return {
     customer_id: externalId,
     currency: customer.currency,
-    on_depletion: policy,
+    on_depletion: settings.onDepletion,
+    low_balance_threshold: settings.lowBalanceThreshold === null ? null : formatMoney(toNano(settings.lowBalanceThreshold)),
     balance: formatMoney(inForce.reduce((sum, g) => sum + toNano(g.balance), 0n)),
     as_of: now.toISOString(),
     grants: grants.map((g) => toApiGrant(g, externalId)),

@@ -1,0 +1,166 @@
+// The dashboard's read models' SQL: the customer directory (migration 054's indexes) and usage over time.
+import type { ReceiptStep } from '@tariff/core-wasm';
+import type { TenantScope } from '../../platform/db.ts';
+
+export interface DirectoryRow {
+  id: string;
+  externalId: string;
+  name: string | null;
+  email: string | null;
+  currency: string;
+  parentExternalId: string | null;
+  isReseller: boolean;
+  children: bigint;
+  periodStart: Date | null;
+  periodEnd: Date | null;
+  /** This period's spend (budgets' rule: what is left to bill plus what credits paid), or null with no period yet. */
+  spend: string | null;
+  budget: string | null;
+  enforcement: 'alert' | 'block' | null;
+  /** Balances of the grants in force now, by currency. */
+  credits: { currency: string; balance: string }[];
+}
+
+/** LIKE's wildcards taken literally. */
+const likePrefix = (value: string) => `${value.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/**
+ * A page of customers in byte order of external id, after `cursor`. Each matching branch is an index range of
+ * migration 054 (external id, lower(name), lower(email), all COLLATE "C"); the page's figures are joined on
+ * its rows only.
+ */
+export async function searchCustomers(
+  { db, tenantId }: TenantScope,
+  page: { query?: string; parentId?: string; cursor?: string; limit: number; now: Date; customerId?: string },
+): Promise<DirectoryRow[]> {
+  const query = page.query ? page.query : undefined;
+  const rows = await db`
+    with page as (
+      select c.* from customers c
+      where c.tenant_id = ${tenantId}
+        ${page.customerId !== undefined ? db`and c.id = ${page.customerId}` : db``}
+        ${page.parentId !== undefined ? db`and c.parent_id = ${page.parentId}` : db``}
+        ${page.cursor !== undefined ? db`and c.external_id collate "C" > ${page.cursor}` : db``}
+        ${
+          query === undefined
+            ? db``
+            : db`and (c.external_id collate "C" like ${likePrefix(query)}
+                      or lower(c.name) collate "C" like ${likePrefix(query.toLowerCase())}
+                      or lower(c.email) collate "C" like ${likePrefix(query.toLowerCase())})`
+        }
+      order by c.external_id collate "C" limit ${page.limit}
+    )
+    select page.id, page.external_id, page.name, page.email, page.currency, page.is_reseller, parent.external_id as parent_external_id,
+           (select count(*) from customers k where k.tenant_id = page.tenant_id and k.parent_id = page.id) as children,
+           p.period_start, p.period_end, (p.amount + p.credits_applied)::text as spend,
+           b.amount::text as budget, b.enforcement,
+           coalesce((select json_agg(json_build_object('currency', g.currency, 'balance', g.balance::text) order by g.currency)
+                     from (select currency, sum(balance) as balance from credit_grants g
+                           where g.tenant_id = page.tenant_id and g.customer_id = page.id and g.status = 'active'
+                             and (g.effective_at is null or g.effective_at <= ${page.now}) and (g.expires_at is null or g.expires_at > ${page.now})
+                           group by currency) g), '[]') as credits
+    from page
+    left join customers parent on parent.tenant_id = page.tenant_id and parent.id = page.parent_id
+    left join customer_periods p on p.tenant_id = page.tenant_id and p.customer_id = page.id and p.period_start <= ${page.now} and p.period_end > ${page.now}
+    left join budgets b on b.tenant_id = page.tenant_id and b.customer_id = page.id
+    order by page.external_id collate "C"`;
+  return rows.map((r) => ({
+    id: r.id,
+    externalId: r.external_id,
+    name: r.name,
+    email: r.email,
+    currency: r.currency,
+    parentExternalId: r.parent_external_id,
+    isReseller: r.is_reseller,
+    children: r.children,
+    periodStart: r.period_start,
+    periodEnd: r.period_end,
+    spend: r.spend,
+    budget: r.budget,
+    enforcement: r.enforcement,
+    credits: r.credits,
+  }));
+}
+
+/** The customer's ancestors, nearest first. */
+export async function listAncestors({ db, tenantId }: TenantScope, customerId: string): Promise<{ id: string; externalId: string; name: string | null; isReseller: boolean }[]> {
+  const rows = await db`
+    with recursive chain(id, parent_id, depth) as (
+      select id, parent_id, 0 from customers where tenant_id = ${tenantId} and id = ${customerId}
+      union all
+      select c.id, c.parent_id, chain.depth + 1 from customers c join chain on c.id = chain.parent_id
+      where c.tenant_id = ${tenantId} and chain.depth < 100
+    )
+    select c.id, c.external_id, c.name, c.is_reseller from chain join customers c on c.tenant_id = ${tenantId} and c.id = chain.id
+    where chain.depth > 0 order by chain.depth`;
+  return rows.map((r) => ({ id: r.id, externalId: r.external_id, name: r.name, isReseller: r.is_reseller }));
+}
+
+export interface DailyUsageRow {
+  meterId: string;
+  day: string;
+  groupKey: Record<string, string | null>;
+  eventCount: bigint;
+  valueSum: string | null;
+  valueMax: string | null;
+  latestValue: string | null;
+  latestAt: Date | null;
+  amount: string;
+  grossAmount: string;
+  uniqueCount: bigint;
+}
+
+/** Usage aggregates by meter, group and UTC day in [fromDay, untilDay), across the periods those days fall in. */
+export async function listDailyUsage(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  range: { fromDay: string; untilDay: string; meterId?: string },
+): Promise<DailyUsageRow[]> {
+  const rows = await db`
+    select a.meter_id, to_char(a.day, 'YYYY-MM-DD') as day, a.group_key, sum(a.event_count) as event_count,
+           sum(a.value_sum)::text as value_sum, max(a.value_max)::text as value_max,
+           (array_agg(a.latest_value order by a.latest_at desc nulls last))[1]::text as latest_value, max(a.latest_at) as latest_at,
+           sum(a.amount)::text as amount, sum(a.gross_amount)::text as gross_amount,
+           (select count(distinct u.value) from usage_unique_values u
+            where u.tenant_id = ${tenantId} and u.customer_id = ${customerId} and u.meter_id = a.meter_id and u.day = a.day and u.group_key = a.group_key) as unique_count
+    from usage_aggregates a
+    where a.tenant_id = ${tenantId} and a.customer_id = ${customerId} and a.day >= ${range.fromDay}::date and a.day < ${range.untilDay}::date
+      ${range.meterId !== undefined ? db`and a.meter_id = ${range.meterId}` : db``}
+    group by a.meter_id, a.day, a.group_key
+    order by a.meter_id, a.group_key, a.day`;
+  return rows.map((r) => ({
+    meterId: r.meter_id,
+    day: r.day,
+    groupKey: r.group_key,
+    eventCount: r.event_count,
+    valueSum: r.value_sum,
+    valueMax: r.value_max,
+    latestValue: r.latest_value,
+    latestAt: r.latest_at,
+    amount: r.amount,
+    grossAmount: r.gross_amount,
+    uniqueCount: r.unique_count,
+  }));
+}
+
+export interface RatedEventRow {
+  eventType: string;
+  occurredAt: Date;
+  properties: Record<string, unknown>;
+  periodStart: Date;
+  amount: string;
+  receipt: ReceiptStep[];
+}
+
+/** The customer's events of these types in [from, until) with their latest rating (the events index, then each line's key). */
+export async function listRatedEvents({ db, tenantId }: TenantScope, customerId: string, eventTypes: string[], from: Date, until: Date): Promise<RatedEventRow[]> {
+  if (eventTypes.length === 0) return [];
+  const rows = await db`
+    select e.event_type, e.occurred_at, e.properties, l.period_start, l.amount::text, l.receipt
+    from events e
+    cross join lateral (select period_start, amount, receipt from rated_lines l
+                        where l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id order by l.revision desc limit 1) l
+    where e.tenant_id = ${tenantId} and e.customer_id = ${customerId} and e.occurred_at >= ${from} and e.occurred_at < ${until}
+      and e.event_type = any(${eventTypes}::text[])`;
+  return rows.map((r) => ({ eventType: r.event_type, occurredAt: r.occurred_at, properties: r.properties, periodStart: r.period_start, amount: r.amount, receipt: r.receipt }));
+}

@@ -1,0 +1,43 @@
+// An invoice's notifications (invoice.created, finalized, paid, voided): one payload shape for the single-period
+// paths (service.ts) and the batched close (close.ts), once per invoice and type.
+import crypto from 'node:crypto';
+import { formatMoney, toNano } from '../../platform/money.ts';
+import type { Notification } from '../notifications/repo.ts';
+
+export type InvoiceNotificationType = 'invoice.created' | 'invoice.finalized' | 'invoice.paid' | 'invoice.voided';
+
+/** What every invoice notification says about its invoice. */
+export interface NotifiedInvoice {
+  id: string;
+  customerId: string;
+  customerExternalId: string;
+  number: string | null;
+  status: string;
+  billingReason: 'period_end' | 'threshold';
+  currency: string;
+  /** Decimal text (a stored numeric or formatMoney). */
+  total: string;
+  periodStart: Date;
+  periodEnd: Date;
+}
+
+export function invoiceNotification(type: InvoiceNotificationType, invoice: NotifiedInvoice, extra: Record<string, unknown>, now: Date): Omit<Notification, 'customerExternalId'> {
+  return {
+    id: crypto.randomUUID(),
+    type,
+    customerId: invoice.customerId,
+    subjectId: invoice.id,
+    payload: {
+      invoice_id: invoice.id,
+      number: invoice.number,
+      status: invoice.status,
+      billing_reason: invoice.billingReason,
+      customer_id: invoice.customerExternalId,
+      currency: invoice.currency,
+      total: formatMoney(toNano(invoice.total)),
+      period: { start: invoice.periodStart.toISOString(), end: invoice.periodEnd.toISOString() },
+      ...extra,
+    },
+    createdAt: now,
+  };
+}
