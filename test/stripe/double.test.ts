@@ -140,14 +140,17 @@ describe('idempotency keys', () => {
   });
 
   it('answers 409 idempotency_key_in_use while the first request with the key still runs', async () => {
-    double.faults.inject({ kind: 'hang', path: '/v1/customers', hangMs: 500 });
+    let release = () => {};
+    double.faults.inject({ kind: 'hang', path: '/v1/customers', until: new Promise<void>((resolve) => (release = resolve)) });
     const first = stripe.customers.create({ name: 'Slow' }, { idempotencyKey: 'customer-in-flight' });
     await eventually('the first request arrived', () => double.state.requests.some((request) => request.idempotencyKey === 'customer-in-flight'));
     const second = await failureOf(stripe.customers.create({ name: 'Slow' }, { idempotencyKey: 'customer-in-flight' }));
     expect(second).toMatchObject({ statusCode: 409, code: 'idempotency_key_in_use' });
+    release();
     const created = await first;
     const replay = await stripe.customers.create({ name: 'Slow' }, { idempotencyKey: 'customer-in-flight' });
     expect(replay.id).toBe(created.id);
+    expect(replay.lastResponse.headers['idempotent-replayed']).toBe('true');
   });
 
   it('refuses the same key with different params (400 idempotency_error)', async () => {
@@ -259,18 +262,25 @@ describe('faults', () => {
     expect(double.state.charges.forCustomer(customer.id)).toBe(1);
   });
 
-  it('answers 500 without performing, and a request that hangs past the client timeout is retried under its key', async () => {
-    const retrying = stripeClientFor(double, double.account.secretKey, { maxNetworkRetries: 3, timeout: 300 });
+  it('answers 500 without performing; the SDK retries it under the same key', async () => {
+    const retrying = stripeClientFor(double, double.account.secretKey, { maxNetworkRetries: 2 });
     double.faults.inject({ kind: 'server_error', path: '/v1/customers' });
     const afterError = await retrying.customers.create({ name: 'After a 500' }, { idempotencyKey: 'customer-after-500' });
     expect(double.state.requests.filter((request) => request.idempotencyKey === 'customer-after-500').map((request) => request.status)).toEqual([500, 200]);
     expect(afterError.lastResponse.headers['idempotent-replayed']).toBeUndefined();
+  });
 
-    double.faults.inject({ kind: 'hang', path: '/v1/customers', hangMs: 700 });
-    const afterHang = await retrying.customers.create({ name: 'After a hang' }, { idempotencyKey: 'customer-after-hang' });
-    const created = (await stripe.customers.list({ limit: 100 })).data.filter((customer) => customer.name === 'After a hang');
-    expect(created).toHaveLength(1);
-    expect(afterHang.id).toBe(created[0]!.id);
+  it('holds a request past the client timeout: the client retries under its key and one customer is created', async () => {
+    // The SDK gives up on the held request and retries (409 while it is held, then the stored result).
+    const impatient = stripeClientFor(double, double.account.secretKey, { maxNetworkRetries: 5, timeout: 200 });
+    let release = () => {};
+    double.faults.inject({ kind: 'hang', path: '/v1/customers', until: new Promise<void>((resolve) => (release = resolve)) });
+    const created = impatient.customers.create({ name: 'After a hang' }, { idempotencyKey: 'customer-after-hang' });
+    await eventually('the client timed out and retried', () => double.state.requests.filter((request) => request.idempotencyKey === 'customer-after-hang').length >= 2);
+    release();
+    const customer = await created;
+    const named = (await stripe.customers.list({ limit: 100 })).data.filter((candidate) => candidate.name === 'After a hang');
+    expect(named.map((candidate) => candidate.id)).toEqual([customer.id]);
   });
 });
 

@@ -154,7 +154,7 @@ export async function answerApiRequest(core: DoubleCore, routes: CompiledRoute[]
     let answer: Answer;
     let store = false;
     try {
-      if (fault?.kind === 'hang') await sleep(fault.hangMs ?? 1_000);
+      if (fault?.kind === 'hang') await (fault.until ? Promise.allSettled([fault.until]) : sleep(fault.hangMs ?? 1_000));
       const { route, path } = findRoute(routes, request.method, request.path);
       const context = {
         core,
