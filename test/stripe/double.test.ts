@@ -310,8 +310,7 @@ describe('events', () => {
     expect(seen(firstEvent!.id) + seen(secondEvent!.id)).toBe(0);
     double.webhooks.mode = 'immediate';
     double.webhooks.duplicate = true;
-    double.webhooks.releaseHeld({ order: 'reverse' });
-    await double.webhooks.settle();
+    await double.webhooks.releaseHeld({ order: 'reverse' });
     double.webhooks.duplicate = false;
     const order = receiver.received.map((received) => JSON.parse(received.body).id).filter((id: string) => id === firstEvent!.id || id === secondEvent!.id);
     expect(order).toEqual([secondEvent!.id, secondEvent!.id, firstEvent!.id, firstEvent!.id]);
@@ -340,10 +339,12 @@ describe('events', () => {
     });
     await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
     const account = double.createAccount();
+    const retryDelaysMs = double.webhooks.retryDelaysMs;
     double.webhooks.retryDelaysMs = [20, 20, 20];
     double.addWebhookEndpoint({ url: `http://127.0.0.1:${(flaky.address() as AddressInfo).port}/`, account: account.id });
     await stripeClientFor(double, account.secretKey).customers.create({ name: 'Retried' });
     await double.webhooks.settle();
+    double.webhooks.retryDelaysMs = retryDelaysMs;
     flaky.close();
     expect(bodies).toHaveLength(3);
     const attempts = double.webhooks.deliveries.filter((delivery) => delivery.event === JSON.parse(bodies[0]!).id).map((delivery) => delivery.status);
