@@ -222,6 +222,15 @@ describe('card outcomes', () => {
     expect(double.state.charges.forPaymentIntent(onSession.id)).toBe(1);
     expect(double.events({ type: 'payment_intent.requires_action' }).some((event) => event.data.object.id === onSession.id)).toBe(true);
   });
+
+  it('charges a saved card that declined once the bank approves it (changeCard)', async () => {
+    const { customer, paymentMethod } = await customerWithCard('pm_card_chargeCustomerFail');
+    const params = { amount: 1_500, currency: 'usd', customer: customer.id, payment_method: paymentMethod, confirm: true, off_session: true };
+    expect(await failureOf(stripe.paymentIntents.create(params))).toMatchObject({ statusCode: 402, decline_code: 'generic_decline' });
+    double.changeCard(paymentMethod, 'pm_card_visa');
+    expect((await stripe.paymentIntents.create(params)).status).toBe('succeeded');
+    expect(double.state.charges.forCustomer(customer.id)).toBe(1);
+  });
 });
 
 describe('faults', () => {
@@ -439,6 +448,7 @@ describe('Stripe Tax calculations', () => {
       ['tokens', 89],
     ]);
     expect(calculation).toMatchObject({ tax_amount_exclusive: 162, tax_amount_inclusive: 0, amount_total: 2_396, currency: 'usd' });
+    for (const field of Object.keys(fixtures.resources['tax.calculation_line_item'])) expect(calculation.line_items!.data[0]).toHaveProperty(field);
     expect(calculation.tax_breakdown[0]).toMatchObject({ amount: 162, taxable_amount: 2_234, taxability_reason: 'standard_rated', tax_rate_details: { state: 'CA', percentage_decimal: '7.25' } });
     for (const field of Object.keys(fixtures.resources['tax.calculation'])) expect(calculation).toHaveProperty(field);
 
@@ -448,5 +458,20 @@ describe('Stripe Tax calculations', () => {
 
     const nowhere = await failureOf(stripe.tax.calculations.create({ currency: 'usd', customer_details: { address: { postal_code: '1' } as Stripe.Tax.CalculationCreateParams.CustomerDetails.Address, address_source: 'billing' }, line_items: [{ amount: 1, reference: 'x' }] }));
     expect(nowhere).toMatchObject({ statusCode: 400, code: 'customer_tax_location_invalid' });
+  });
+});
+
+describe('object shapes', () => {
+  it("every object the double made has every field of Stripe's fixture for its type", () => {
+    const made = new Map<string, Record<string, unknown>>();
+    for (const account of double.state.accounts.values()) for (const object of account.objects.values()) if (!made.has(object.object)) made.set(object.object, object);
+    // The account and tax line items are answers, not stored objects; their own tests above check their fields.
+    const types = Object.keys(fixtures.resources).filter((type) => type !== 'account' && type !== 'tax.calculation_line_item');
+    for (const type of types) {
+      const object = made.get(type);
+      expect(object, `no ${type} was made by the tests above`).toBeDefined();
+      const missing = Object.keys(fixtures.resources[type as keyof typeof fixtures.resources]).filter((field) => !(field in object!));
+      expect(missing, type).toEqual([]);
+    }
   });
 });

@@ -82,7 +82,7 @@ export function confirmPaymentIntent(context: Context, paymentIntent: StripeObje
     throw invalidRequest(`This PaymentIntent's status is ${paymentIntent.status}, and it cannot be confirmed.`, { code: 'payment_intent_unexpected_state' });
   }
   if (!paymentIntent.payment_method) {
-    throw invalidRequest("You cannot confirm this PaymentIntent because it's missing a payment method. To confirm the PaymentIntent with cus, specify a payment method attached to this customer along with the customer ID.", {
+    throw invalidRequest("You cannot confirm this PaymentIntent because it's missing a payment method. Specify a payment method attached to the customer along with the customer ID.", {
       code: 'payment_intent_unexpected_state',
       param: 'payment_method',
     });
@@ -232,7 +232,7 @@ function confirmExisting(context: HandlerContext): StripeObject {
 function updatePaymentIntent(context: HandlerContext): StripeObject {
   const paymentIntent = requireObject(context.account, context.path.id!, 'payment_intent');
   if (paymentIntent.status === 'succeeded' || paymentIntent.status === 'canceled') {
-    const onlyMetadata = Object.keys(context.params).every((key) => key === 'metadata' || key === 'description');
+    const onlyMetadata = Object.keys(context.params).every((key) => ['metadata', 'description', 'expand'].includes(key));
     if (!onlyMetadata) throw invalidRequest(`This PaymentIntent's amount could not be updated because it has a status of ${paymentIntent.status}.`, { code: 'payment_intent_unexpected_state' });
   }
   const amount = readInteger(context.params, 'amount');

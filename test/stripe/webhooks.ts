@@ -10,6 +10,10 @@ export function signStripePayload(payload: string, secret: string, timestampSeco
   return `t=${timestampSeconds},v1=${signature}`;
 }
 
+function wantsEvent(endpoint: WebhookEndpointState, type: string): boolean {
+  return endpoint.enabled && (endpoint.enabledEvents.includes('*') || endpoint.enabledEvents.includes(type));
+}
+
 export interface Delivery {
   event: string;
   type: string;
@@ -66,7 +70,7 @@ export class WebhookSender {
 
   /** Records the event in the account and hands it to every endpoint that wants its type. */
   emit(account: AccountState, type: string, object: StripeObject, cause: EventCause | null, previousAttributes?: Record<string, unknown>): StripeObject {
-    const endpoints = account.webhookEndpoints.filter((endpoint) => endpoint.enabled && (endpoint.enabledEvents.includes('*') || endpoint.enabledEvents.includes(type)));
+    const endpoints = account.webhookEndpoints.filter((endpoint) => wantsEvent(endpoint, type));
     const event = fromFixture('event', {
       id: newId('evt'),
       type,
@@ -118,9 +122,7 @@ export class WebhookSender {
   resend(account: AccountState, eventId: string): void {
     const event = account.events.find((candidate) => candidate.id === eventId);
     if (!event) throw new Error(`no event ${eventId} in ${account.id}`);
-    for (const endpoint of account.webhookEndpoints) {
-      if (endpoint.enabled && (endpoint.enabledEvents.includes('*') || endpoint.enabledEvents.includes(event.type))) void this.start({ account, event, endpoint }, 1);
-    }
+    for (const endpoint of account.webhookEndpoints) if (wantsEvent(endpoint, event.type)) void this.start({ account, event, endpoint }, 1);
   }
 
   /** Resolves once no delivery is running or waiting for a retry. */
