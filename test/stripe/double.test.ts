@@ -383,10 +383,10 @@ describe('saving a card and money back', () => {
 
   it('completes Checkout through its page too (a POST with the card)', async () => {
     const customer = await stripe.customers.create({});
-    const session = await stripe.checkout.sessions.create({ mode: 'setup', customer: customer.id, currency: 'usd', success_url: 'https://tenant.example/ok' });
+    const session = await stripe.checkout.sessions.create({ mode: 'setup', customer: customer.id, currency: 'usd', success_url: 'https://tenant.example/ok?session={CHECKOUT_SESSION_ID}' });
     const page = await fetch(session.url!, { method: 'POST', body: new URLSearchParams({ payment_method: 'pm_card_mastercard' }), redirect: 'manual' });
     expect(page.status).toBe(303);
-    expect(page.headers.get('location')).toBe('https://tenant.example/ok');
+    expect(page.headers.get('location')).toBe(`https://tenant.example/ok?session=${session.id}`);
     expect((await stripe.customers.listPaymentMethods(customer.id)).data[0]!.card!.brand).toBe('mastercard');
   });
 

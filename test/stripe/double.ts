@@ -152,7 +152,8 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
         outgoing.writeHead(400, { 'content-type': 'text/plain' }).end(error instanceof Error ? error.message : String(error));
         return;
       }
-      outgoing.writeHead(303, { location: session.success_url ?? '/' }).end();
+      // Stripe fills in the {CHECKOUT_SESSION_ID} template of the success URL.
+      outgoing.writeHead(303, { location: (session.success_url ?? '/').replace('{CHECKOUT_SESSION_ID}', session.id) }).end();
       return;
     }
     outgoing
