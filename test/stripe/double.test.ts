@@ -98,6 +98,10 @@ describe('wire format and objects', () => {
 
     const invalid = await failureOf(stripe.paymentIntents.create({ amount: 'ten' as unknown as number, currency: 'usd' }));
     expect(invalid).toMatchObject({ statusCode: 400, code: 'parameter_invalid_integer', param: 'amount' });
+
+    // A misspelt param fails as it would on Stripe, instead of being ignored.
+    const misspelt = await failureOf(stripe.paymentIntents.create({ amount: 1_000, currency: 'usd', offsession: true } as Stripe.PaymentIntentCreateParams));
+    expect(misspelt).toMatchObject({ statusCode: 400, code: 'parameter_unknown', param: 'offsession', message: 'Received unknown parameter: offsession' });
   });
 
   it('refuses unknown and missing keys with 401', async () => {

@@ -259,8 +259,15 @@ function cancelPaymentIntent(context: HandlerContext): StripeObject {
   return paymentIntent;
 }
 
+const CONFIRM_PARAMS = ['payment_method', 'off_session', 'error_on_requires_action', 'return_url', 'mandate', 'mandate_data', 'payment_method_options', 'payment_method_data', 'payment_method_types', 'receipt_email', 'setup_future_usage', 'shipping', 'use_stripe_sdk', 'capture_method', 'radar_options', 'confirmation_token'];
+
 export const paymentIntentRoutes: Route[] = [
-  { method: 'POST', path: '/v1/payment_intents', handle: createPaymentIntent },
+  {
+    method: 'POST',
+    path: '/v1/payment_intents',
+    accepts: [CONFIRM_PARAMS, 'amount', 'currency', 'customer', 'confirm', 'metadata', 'description', 'statement_descriptor', 'statement_descriptor_suffix', 'confirmation_method', 'automatic_payment_methods', 'on_behalf_of', 'transfer_data', 'transfer_group', 'application_fee_amount', 'payment_method_configuration', 'excluded_payment_method_types', 'amount_details', 'payment_details'].flat(),
+    handle: createPaymentIntent,
+  },
   {
     method: 'GET',
     path: '/v1/payment_intents',
@@ -270,9 +277,14 @@ export const paymentIntentRoutes: Route[] = [
     },
   },
   { method: 'GET', path: '/v1/payment_intents/:id', handle: (context) => requireObject(context.account, context.path.id!, 'payment_intent') },
-  { method: 'POST', path: '/v1/payment_intents/:id', handle: updatePaymentIntent },
-  { method: 'POST', path: '/v1/payment_intents/:id/confirm', handle: confirmExisting },
-  { method: 'POST', path: '/v1/payment_intents/:id/cancel', handle: cancelPaymentIntent },
+  {
+    method: 'POST',
+    path: '/v1/payment_intents/:id',
+    accepts: ['amount', 'currency', 'customer', 'description', 'metadata', 'payment_method', 'payment_method_types', 'payment_method_options', 'receipt_email', 'setup_future_usage', 'shipping', 'statement_descriptor', 'statement_descriptor_suffix', 'transfer_group', 'capture_method'],
+    handle: updatePaymentIntent,
+  },
+  { method: 'POST', path: '/v1/payment_intents/:id/confirm', accepts: CONFIRM_PARAMS, handle: confirmExisting },
+  { method: 'POST', path: '/v1/payment_intents/:id/cancel', accepts: ['cancellation_reason'], handle: cancelPaymentIntent },
   {
     method: 'GET',
     path: '/v1/charges',
