@@ -57,7 +57,7 @@ ALTER TABLE credit_notes
   ADD COLUMN tax_amount numeric(38, 9) NOT NULL DEFAULT 0,
   ADD COLUMN tax jsonb;
 
--- Finalized invoices stay immutable (008), their tax included.
+-- Finalized invoices stay immutable (008), their tax included; the status moves as dunning's (044) allows.
 CREATE OR REPLACE FUNCTION invoices_guard() RETURNS trigger
   LANGUAGE plpgsql AS $$
 BEGIN
@@ -68,7 +68,10 @@ BEGIN
      OR NEW.sequence IS DISTINCT FROM OLD.sequence OR NEW.kind IS DISTINCT FROM OLD.kind OR NEW.finalized_at IS DISTINCT FROM OLD.finalized_at
      OR NEW.currency IS DISTINCT FROM OLD.currency OR NEW.lines_total IS DISTINCT FROM OLD.lines_total
      OR NEW.tax_amount IS DISTINCT FROM OLD.tax_amount OR NEW.tax IS DISTINCT FROM OLD.tax OR NOT (
-       (OLD.status = 'finalized' AND NEW.status IN ('finalized', 'paid', 'void')) OR NEW.status = OLD.status) THEN
+       NEW.status = OLD.status
+       OR (OLD.status = 'finalized' AND NEW.status IN ('past_due', 'uncollectible', 'paid', 'void'))
+       OR (OLD.status = 'past_due' AND NEW.status IN ('uncollectible', 'paid', 'void'))
+       OR (OLD.status = 'uncollectible' AND NEW.status = 'paid')) THEN
     RAISE EXCEPTION 'invoice % is % and cannot change', OLD.id, OLD.status USING ERRCODE = 'check_violation';
   END IF;
   RETURN NEW;
