@@ -64,9 +64,9 @@ describe('crash safety', () => {
     const totalHolds = 60;
     const holdsAcknowledged = new Map<number, any>();
     const capturesAcknowledged = new Set<number>();
-    const holdOf = (n: number) => ({ id: `crash-hold-${n}`, amount: '0.5', expires_in: 3600 });
+    const holdOf = (n: number) => ({ id: `agent-hold-${n}`, amount: '0.5', expires_in: 3600 });
     const captureOf = (n: number) => ({
-      events: [{ transaction_id: `crash-cap-${n}`, customer_id: `customer-${n % 5}`, event_type: 'llm.completion', timestamp: new Date(Date.UTC(2026, 2, 1) + n * 1000).toISOString(), properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 100 + n, output_tokens: 10 }, hold_id: `crash-hold-${n}`, hold_final: true }],
+      events: [{ transaction_id: `agent-cap-${n}`, customer_id: `customer-${n % 5}`, event_type: 'llm.completion', timestamp: new Date(Date.UTC(2026, 2, 1) + n * 1000).toISOString(), properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 100 + n, output_tokens: 10 }, hold_id: `agent-hold-${n}`, hold_final: true }],
     });
     let nextHold = 0;
     const agent = async (url: string) => {
@@ -121,8 +121,8 @@ describe('crash safety', () => {
     const holdRows = await database.owner`
       select h.id, h.status, h.capture_count, h.captured::text, (select count(*)::int from hold_captures c where c.tenant_id = h.tenant_id and c.hold_id = h.id) as captures,
              -- No credits in this tenant: what a capture charged is its rated line's amount.
-             (select r.amount::text from rated_lines r where r.tenant_id = h.tenant_id and r.transaction_id = 'crash-cap-' || substr(h.id, 12)) as charged
-      from holds h where h.id like 'crash-hold-%'`;
+             (select r.amount::text from rated_lines r where r.tenant_id = h.tenant_id and r.transaction_id = 'agent-cap-' || substr(h.id, 12)) as charged
+      from holds h where h.id like 'agent-hold-%'`;
     expect(holdRows).toHaveLength(totalHolds);
     for (const row of holdRows) {
       expect(row, row.id).toMatchObject({ status: 'captured', capture_count: 1, captures: 1 });
