@@ -1861,6 +1861,8 @@ export interface components {
             };
             /** @description Decimal amount with 9 decimals (nano-units). */
             amount: string;
+            /** @description What the customer's open spend holds set aside at the watermark: requests under way, not yet usage. */
+            held: string;
             event_count: string;
             /**
              * Format: date-time
@@ -1991,6 +1993,10 @@ export interface components {
             on_depletion: "overage" | "block";
             /** @description Sum of the active grants in force at `as_of`. */
             balance: string;
+            /** @description What the customer's open spend holds set aside at `as_of` (POST /v1/customers/{id}/holds). */
+            held: string;
+            /** @description balance minus held. */
+            available_balance: string;
             /** Format: date-time */
             as_of: string;
             /** @description Active grants, in the order they were created. */

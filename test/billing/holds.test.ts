@@ -102,6 +102,9 @@ describe('spend holds', () => {
     // Credit 6.50, held 2 (the estimate's hold): 4.50 available.
     const check = await api.ok('POST', '/v1/customers/agent-co/check', { estimated_cost: '0' });
     expect(check).toMatchObject({ credit_balance: '6.500000000', held: '2.000000000', available_balance: '4.500000000' });
+    // The balance and usage reads count the open hold too.
+    expect(await api.ok('GET', '/v1/customers/agent-co/wallet')).toMatchObject({ balance: '6.500000000', held: '2.000000000', available_balance: '4.500000000' });
+    expect(await api.ok('GET', '/v1/customers/agent-co/usage')).toMatchObject({ held: '2.000000000', event_count: '2' });
     // A closed hold captures nothing more: the event is rated as if it named none.
     [outcome] = await api.events(capture('cap-3', 'agent-co', 5_000, 'run-1'));
     expect(outcome).toMatchObject({ status: 'accepted', hold: { id: 'run-1', status: 'captured', captured: '0.000000000' } });

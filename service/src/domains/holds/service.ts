@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import type { ApiSchemas } from '../../platform/api.ts';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
-import { isUniqueViolation, withTenant, type TenantScope } from '../../platform/db.ts';
+import { isUniqueViolation, withTenant, withTenantPipelined, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { conflict, invalid, notFound, precondition } from '../../platform/errors.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
@@ -41,11 +41,13 @@ export async function placeHold(deps: Deps, actor: Actor, externalId: string, in
   requirePermission(actor, 'events.write');
   const now = deps.clock.now();
   const requestHash = hashRequest(externalId, input);
-  return withTenant(deps.db, actor.tenantId, async (tx) => {
+  // Pipelined (platform/db.ts): BEGIN goes out with the first statements and COMMIT right behind the insert, so the
+  // customer's locks are held for two round trips: the one that takes the period lock, and the insert's.
+  return withTenantPipelined(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     // The replay's read goes out with the locks' first statements (one round trip); a replay takes the locks too.
     const [existing, locked] = await Promise.all([repo.findHold(scope, input.id), lockCustomer(scope, externalId, now, { withBook: input.estimate !== undefined })]);
-    if (existing) return { created: false, hold: await answerReplay(scope, existing, requestHash, now) };
+    if (existing) return { result: { created: false, hold: await answerReplay(scope, existing, requestHash, now) }, writes: [] };
     const priced = input.estimate ? await priceEstimate(actor.tenantId, locked.context!, input.estimate, now) : { amount: toNano(input.amount!), card: null };
     const availability = availabilityOf(locked, now);
     refuseUnlessAvailable(availability, priced.amount);
@@ -65,9 +67,8 @@ export async function placeHold(deps: Deps, actor: Actor, externalId: string, in
       createdAt: now,
       updatedAt: now,
     };
-    await repo.insertHold(scope, hold);
-    await notifyLowBalance(scope, customer, availability, priced.amount, locked.period.start, now);
-    return { created: true, hold: toApiHold({ ...hold, customerExternalId: customer.externalId, captured: '0', captureCount: 0, closedAt: null }, now) };
+    const writes = [repo.insertHold(scope, hold), notifyLowBalance(scope, customer, availability, priced.amount, locked.period.start, now)];
+    return { result: { created: true, hold: toApiHold({ ...hold, customerExternalId: customer.externalId, captured: '0', captureCount: 0, closedAt: null }, now) }, writes };
   }).catch(async (error: unknown) => {
     // Two requests placing the same id at once: the loser answers as a replay of the winner.
     if (!isUniqueViolation(error, 'holds_pkey')) throw error;
