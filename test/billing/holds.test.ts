@@ -79,6 +79,10 @@ describe('spend holds', () => {
     expect(hold).toMatchObject({ amount: '2.000000000', card: 'llm/tokens', held: '2.000000000', estimate: { event_type: 'llm.completion' } });
     // Expires after the default ten minutes.
     expect(hold.expires_at).toBe('2026-03-20T00:10:00.000Z');
+    // A GPU job's worst case: its maximum duration. Two H100s for an hour at $2.50 per GPU-hour.
+    const gpu = await api.ok('POST', '/v1/customers/budgeted/holds', { id: 'gpu-job', estimate: { event_type: 'gpu.job', properties: { gpu_type: 'h100', gpu_count: 2, duration_seconds: 3600, region: 'us-east' } } });
+    expect(gpu).toMatchObject({ amount: '5.000000000', card: 'gpu/h100' });
+    await api.ok('POST', '/v1/customers/budgeted/holds/gpu-job/release');
     const unpriced = await api.call('POST', '/v1/customers/agent-co/holds', { id: 'nothing', estimate: { event_type: 'unknown.kind', properties: {} } });
     expect(unpriced.status).toBe(400);
     expect(unpriced.body.error.details[0].field).toMatch(/^estimate/);
