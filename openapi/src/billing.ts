@@ -64,6 +64,8 @@ export const billingSchemas: Record<string, Schema> = {
     on_depletion: described({ type: 'string', enum: ['overage', 'block'] }, 'overage: usage credits do not cover is billed; block: such events are rejected with credits_exhausted.'),
     low_balance_threshold: nullable(described(money, 'credits.low fires when an event\'s draw takes the credit in force from above this amount to at or below it; null: never.')),
     balance: described(money, 'Sum of the active grants in force at `as_of`.'),
+    held: described(money, "What the customer's open spend holds set aside at `as_of` (POST /v1/customers/{id}/holds)."),
+    available_balance: described(money, 'balance minus held.'),
     as_of: instant,
     grants: { type: 'array', items: ref('CreditGrant'), description: 'Active grants, in the order they were created.' },
   }),

@@ -290,6 +290,7 @@ const schemas: Record<string, Schema> = {
     customer_id: string,
     period: object({ start: instant, end: instant, status: { type: 'string', enum: ['open', 'closed'] } }),
     amount: money,
+    held: { ...money, description: "What the customer's open spend holds set aside at the watermark: requests under way, not yet usage." },
     event_count: decimal,
     watermark: { ...instant, description: 'Every event acknowledged before this instant is included.' },
     meters: {

@@ -2302,6 +2302,8 @@ export interface components {
             };
             /** @description Decimal amount with 9 decimals (nano-units). */
             amount: string;
+            /** @description What the customer's open spend holds set aside at the watermark: requests under way, not yet usage. */
+            held: string;
             event_count: string;
             /**
              * Format: date-time
@@ -2433,6 +2435,10 @@ export interface components {
             low_balance_threshold: string | null;
             /** @description Sum of the active grants in force at `as_of`. */
             balance: string;
+            /** @description What the customer's open spend holds set aside at `as_of` (POST /v1/customers/{id}/holds). */
+            held: string;
+            /** @description balance minus held. */
+            available_balance: string;
             /** Format: date-time */
             as_of: string;
             /** @description Active grants, in the order they were created. */

@@ -2,7 +2,6 @@
 // as estimated, the full max_tokens output), the call runs, its usage is read from the response (streamed or not),
 // and the capture is sent as a usage event carrying the hold's id with hold_final, which settles the hold at
 // ingestion (the unused part is released). A call that fails releases the hold.
-import crypto from 'node:crypto';
 import type { TariffClient, ResponseOf } from './client.ts';
 import type { operations } from '@tariff/openapi';
 import type { Estimator } from './estimator.ts';
@@ -97,7 +96,7 @@ function isStream(value: unknown): value is AsyncIterable<string | Uint8Array> {
  */
 export async function withHold<T>(options: HoldOptions, request: Record<string, any>, call: (request: Record<string, any>) => Promise<T>): Promise<HoldRun<T>> {
   const { client, customerId } = options;
-  const holdId = options.holdId ?? `hold_${crypto.randomUUID()}`;
+  const holdId = options.holdId ?? `hold_${globalThis.crypto.randomUUID()}`;
   const estimate = estimateFromRequest(options.provider, request, options);
   const hold = await client.placeHold({
     path: { id: customerId },

@@ -5,3 +5,5 @@ export { usageFromResponse, UsageExtractionError, USAGE_PROVIDERS, type Extracte
 export { systemClock, backoffDelay, parseRetryAfter, type Clock, type BackoffPolicy } from './retry.ts';
 export { Estimator, withQuote, type EstimatorOptions, type EstimatedEvent, type LimitBlock, type OnBlock, type CheckOptions, type CheckResult, type PricingSnapshot, type Quote, type SnapshotInfo, type SnapshotToken, type ServerEstimatorOptions } from './estimator.ts';
 export { Kernel, withZoneTransitions, compileBook, type PriceBook, type CompiledBook, type CustomerState, type StateMap, type RatedEvent, type ReceiptStep } from '@tariff/core-wasm';
+export { withHold, estimateFromRequest, type HoldOptions, type HoldRun, type HoldSettlement, type Hold, type CaptureOutcome } from './holds.ts';
+export { usageFromStream, StreamUsageReader, ServerSentEventParser, type ServerSentEvent } from './streams.ts';

@@ -11,3 +11,4 @@ export async function createEstimator(options: Omit<EstimatorOptions, 'wasm'> & 
   return Estimator.create({ ...options, wasm: options.wasm ?? (await loadKernel()) });
 }
 
+export { verifyBalanceToken, type BalanceTokenClaims, type BalanceTokenKey, type VerifiedBalanceToken } from './balance-token.ts';

@@ -79,6 +79,10 @@ describe('spend holds', () => {
     expect(hold).toMatchObject({ amount: '2.000000000', card: 'llm/tokens', held: '2.000000000', estimate: { event_type: 'llm.completion' } });
     // Expires after the default ten minutes.
     expect(hold.expires_at).toBe('2026-03-20T00:10:00.000Z');
+    // A GPU job's worst case: its maximum duration. Two H100s for an hour at $2.50 per GPU-hour.
+    const gpu = await api.ok('POST', '/v1/customers/budgeted/holds', { id: 'gpu-job', estimate: { event_type: 'gpu.job', properties: { gpu_type: 'h100', gpu_count: 2, duration_seconds: 3600, region: 'us-east' } } });
+    expect(gpu).toMatchObject({ amount: '5.000000000', card: 'gpu/h100' });
+    await api.ok('POST', '/v1/customers/budgeted/holds/gpu-job/release');
     const unpriced = await api.call('POST', '/v1/customers/agent-co/holds', { id: 'nothing', estimate: { event_type: 'unknown.kind', properties: {} } });
     expect(unpriced.status).toBe(400);
     expect(unpriced.body.error.details[0].field).toMatch(/^estimate/);
@@ -102,6 +106,9 @@ describe('spend holds', () => {
     // Credit 6.50, held 2 (the estimate's hold): 4.50 available.
     const check = await api.ok('POST', '/v1/customers/agent-co/check', { estimated_cost: '0' });
     expect(check).toMatchObject({ credit_balance: '6.500000000', held: '2.000000000', available_balance: '4.500000000' });
+    // The balance and usage reads count the open hold too.
+    expect(await api.ok('GET', '/v1/customers/agent-co/wallet')).toMatchObject({ balance: '6.500000000', held: '2.000000000', available_balance: '4.500000000' });
+    expect(await api.ok('GET', '/v1/customers/agent-co/usage')).toMatchObject({ held: '2.000000000', event_count: '2' });
     // A closed hold captures nothing more: the event is rated as if it named none.
     [outcome] = await api.events(capture('cap-3', 'agent-co', 5_000, 'run-1'));
     expect(outcome).toMatchObject({ status: 'accepted', hold: { id: 'run-1', status: 'captured', captured: '0.000000000' } });

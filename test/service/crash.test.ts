@@ -1,6 +1,7 @@
-// Crash safety: the service process is SIGKILLed while a load generator sends batches; after a restart every
-// batch that was not acknowledged is sent again. Every acknowledged event must be stored and rated exactly once,
-// and the period totals must equal the sum of the rated lines.
+// Crash safety: the service process is SIGKILLed while a load generator sends batches and agents place and
+// capture spend holds; after a restart every batch, hold and capture is sent again (holds are idempotent by their
+// id). Every acknowledged event must be stored and rated exactly once, the period totals must equal the sum of the
+// rated lines, and every hold exists once, captured once: neither lost nor doubled.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../service/src/platform/test-database.ts';
 import { eventually } from '../wait.ts';
@@ -59,7 +60,30 @@ describe('crash safety', () => {
         }
       }
     };
-    const load = Promise.all(Array.from({ length: 4 }, () => worker(service!.url)));
+    // Agents: place a hold, then capture it with a final event; what was acknowledged before the kill is kept.
+    const totalHolds = 60;
+    const holdsAcknowledged = new Map<number, any>();
+    const capturesAcknowledged = new Set<number>();
+    const holdOf = (n: number) => ({ id: `agent-hold-${n}`, amount: '0.5', expires_in: 3600 });
+    const captureOf = (n: number) => ({
+      events: [{ transaction_id: `agent-cap-${n}`, customer_id: `customer-${n % 5}`, event_type: 'llm.completion', timestamp: new Date(Date.UTC(2026, 2, 1) + n * 1000).toISOString(), properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 100 + n, output_tokens: 10 }, hold_id: `agent-hold-${n}`, hold_final: true }],
+    });
+    let nextHold = 0;
+    const agent = async (url: string) => {
+      while (nextHold < totalHolds && !killed) {
+        const n = nextHold++;
+        try {
+          const placed = await call(url, 'POST', `/v1/customers/customer-${n % 5}/holds`, holdOf(n));
+          if (placed.status !== 201) continue;
+          holdsAcknowledged.set(n, await placed.json());
+          const captured = await call(url, 'POST', '/v1/events', captureOf(n));
+          if (captured.status === 200) capturesAcknowledged.add(n);
+        } catch {
+          // Died with the process.
+        }
+      }
+    };
+    const load = Promise.all([...Array.from({ length: 4 }, () => worker(service!.url)), ...Array.from({ length: 2 }, () => agent(service!.url))]);
     await eventually('20 batches acknowledged before the kill', () => acknowledged.size >= 20, { intervalMs: 5 });
     service.child.kill('SIGKILL');
     killed = true;
@@ -79,6 +103,31 @@ describe('crash safety', () => {
       resent.push(n);
     }
     expect(resent.length).toBe(total - ackedBeforeCrash);
+    // Every hold and capture again, acknowledged or not: a hold placed before the crash answers as it was placed.
+    const holdsBeforeCrash = holdsAcknowledged.size;
+    expect(holdsBeforeCrash).toBeGreaterThan(0);
+    for (let n = 0; n < totalHolds; n++) {
+      const placed = await call(service.url, 'POST', `/v1/customers/customer-${n % 5}/holds`, holdOf(n));
+      expect(placed.status).toBe(201);
+      const hold = await placed.json();
+      if (holdsAcknowledged.has(n)) expect(hold.created_at).toBe(holdsAcknowledged.get(n).created_at);
+      const captured = await call(service.url, 'POST', '/v1/events', captureOf(n));
+      expect(captured.status).toBe(200);
+      const [outcome] = (await captured.json()).events;
+      // A capture acknowledged before the crash is a duplicate now; one that was not may have committed unanswered.
+      expect(['accepted', 'duplicate'], JSON.stringify(outcome)).toContain(outcome.status);
+      if (capturesAcknowledged.has(n)) expect(outcome.status).toBe('duplicate');
+    }
+    const holdRows = await database.owner`
+      select h.id, h.status, h.capture_count, h.captured::text, (select count(*)::int from hold_captures c where c.tenant_id = h.tenant_id and c.hold_id = h.id) as captures,
+             -- No credits in this tenant: what a capture charged is its rated line's amount.
+             (select r.amount::text from rated_lines r where r.tenant_id = h.tenant_id and r.transaction_id = 'agent-cap-' || substr(h.id, 12)) as charged
+      from holds h where h.id like 'agent-hold-%'`;
+    expect(holdRows).toHaveLength(totalHolds);
+    for (const row of holdRows) {
+      expect(row, row.id).toMatchObject({ status: 'captured', capture_count: 1, captures: 1 });
+      expect(row.captured, row.id).toBe(row.charged);
+    }
 
     // Every acknowledged event is stored once and rated once.
     const [counts] = await database.owner`

@@ -99,4 +99,19 @@ describe.each(['postgresql', 'pglite'] as const)('scheduled billing under startS
     expect(Date.parse(ready.jobs.last_maintenance_at)).toBeGreaterThan(now.getTime() - 5_000);
     expect(problems.filter((line) => JSON.parse(line).level === 'error')).toEqual([]);
   }, 300_000);
+
+  it('expires a spend hold nobody captured or released, and tells webhooks (hold.expired)', async () => {
+    await call('POST', '/v1/customers', { external_id: 'held-co', currency: 'USD' });
+    await call('PUT', '/v1/customers/held-co/price_book', { price_book: 'demo-llm', effective_from: new Date(Date.now() - 86_400_000).toISOString() });
+    const hold = await call('POST', '/v1/customers/held-co/holds', { id: 'crashed-agent', amount: '2.5', expires_in: 1 });
+    expect(hold).toMatchObject({ status: 'open', held: '2.500000000' });
+    const expired = await eventually('the billing tick to expire the hold', async () => {
+      const read = await call('GET', '/v1/customers/held-co/holds/crashed-agent');
+      return read.status === 'expired' ? read : undefined;
+    }, { limitMs: 180_000, intervalMs: 500 });
+    expect(expired).toMatchObject({ held: '0.000000000', captured: '0.000000000' });
+    const notices = await call('GET', '/v1/notifications?type=hold.expired&customer_id=held-co');
+    expect(notices.data.map((n: any) => [n.payload.hold_id, n.payload.released])).toEqual([['crashed-agent', '2.500000000']]);
+    expect(problems.filter((line) => JSON.parse(line).level === 'error')).toEqual([]);
+  }, 240_000);
 });

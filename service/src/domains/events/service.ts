@@ -684,6 +684,8 @@ export async function getUsage(deps: Deps, actor: Actor, externalId: string, inp
     const period = await repo.findPeriod(scope, customer.id, at);
     const bounds = period ?? billingPeriodOf(at);
     const rows = period ? await repo.listAggregates(scope, customer.id, period.start) : [];
+    // Open holds: spend set aside for requests under way, not yet usage.
+    const held = await holdsRepo.sumOpenHolds(scope, customer.id, watermark);
     const uniques = period ? await repo.countUniqueValues(scope, customer.id, period.start) : new Map<string, bigint>();
     const carried = await repo.findCarriedLevels(scope, customer.id, bounds.start);
     const meters = await metersRepo.findMetersByIds(scope, [...new Set([...rows.map((r) => r.meterId), ...carried.map((c) => c.meterId)])]);
@@ -698,6 +700,7 @@ export async function getUsage(deps: Deps, actor: Actor, externalId: string, inp
       customer_id: externalId,
       period: { start: bounds.start.toISOString(), end: bounds.end.toISOString(), status: period?.status ?? 'open' },
       amount: period ? formatMoney(nano(period.amount)) : formatMoney(0n),
+      held: formatMoney(nano(held)),
       event_count: String(period?.eventCount ?? 0n),
       watermark: watermark.toISOString(),
       meters: meters.map((meter) => {

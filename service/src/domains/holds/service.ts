@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import type { ApiSchemas } from '../../platform/api.ts';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
-import { isUniqueViolation, withTenant, type TenantScope } from '../../platform/db.ts';
+import { isUniqueViolation, withTenant, withTenantPipelined, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { conflict, invalid, notFound, precondition } from '../../platform/errors.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
@@ -15,7 +15,9 @@ import { requireCustomer } from '../customers/service.ts';
 import * as eventsRepo from '../events/repo.ts';
 import { compiledBook, rateEvents } from '../events/rating.ts';
 import * as notificationsRepo from '../notifications/repo.ts';
-import { creditBalanceAt, loadRatingContext, type RatingContext } from '../snapshots/service.ts';
+import * as billing from '../events/billing.ts';
+import type { Customer } from '../customers/repo.ts';
+import { loadRatingContext, type RatingContext } from '../snapshots/service.ts';
 import * as budgetsRepo from '../budgets/repo.ts';
 import { heldAt } from '../budgets/service.ts';
 import { grantInForce } from '../wallets/service.ts';
@@ -39,20 +41,21 @@ export async function placeHold(deps: Deps, actor: Actor, externalId: string, in
   requirePermission(actor, 'events.write');
   const now = deps.clock.now();
   const requestHash = hashRequest(externalId, input);
-  return withTenant(deps.db, actor.tenantId, async (tx) => {
+  // Pipelined (platform/db.ts): BEGIN goes out with the first statements and COMMIT right behind the insert, so the
+  // customer's locks are held for two round trips: the one that takes the period lock, and the insert's.
+  return withTenantPipelined(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
-    const existing = await repo.findHold(scope, input.id);
-    if (existing) return { created: false, hold: await answerReplay(scope, existing, requestHash, now) };
-    // Ingestion's lock order: the customer's grants (loadRatingContext), then its period.
-    const context = await loadRatingContext(scope, externalId, now);
-    const period = await lockCurrentPeriod(scope, context, now);
-    const priced = input.estimate ? await priceEstimate(actor.tenantId, context, input.estimate, now) : { amount: toNano(input.amount!), card: null };
-    const availability = await availabilityOf(scope, context, period, now);
+    // The replay's read goes out with the locks' first statements (one round trip); a replay takes the locks too.
+    const [existing, locked] = await Promise.all([repo.findHold(scope, input.id), lockCustomer(scope, externalId, now, { withBook: input.estimate !== undefined })]);
+    if (existing) return { result: { created: false, hold: await answerReplay(scope, existing, requestHash, now) }, writes: [] };
+    const priced = input.estimate ? await priceEstimate(actor.tenantId, locked.context!, input.estimate, now) : { amount: toNano(input.amount!), card: null };
+    const availability = availabilityOf(locked, now);
     refuseUnlessAvailable(availability, priced.amount);
+    const { customer } = locked;
     const hold = {
       id: input.id,
-      customerId: context.customer.id,
-      currency: context.customer.currency,
+      customerId: customer.id,
+      currency: customer.currency,
       amount: formatMoney(priced.amount),
       status: 'open' as const,
       overrun: input.overrun,
@@ -64,9 +67,8 @@ export async function placeHold(deps: Deps, actor: Actor, externalId: string, in
       createdAt: now,
       updatedAt: now,
     };
-    await repo.insertHold(scope, hold);
-    await notifyLowBalance(scope, context, availability, priced.amount, period.start, now);
-    return { created: true, hold: toApiHold({ ...hold, customerExternalId: context.customer.externalId, captured: '0', captureCount: 0, closedAt: null }, now) };
+    const writes = [repo.insertHold(scope, hold), notifyLowBalance(scope, customer, availability, priced.amount, locked.period.start, now)];
+    return { result: { created: true, hold: toApiHold({ ...hold, customerExternalId: customer.externalId, captured: '0', captureCount: 0, closedAt: null }, now) }, writes };
   }).catch(async (error: unknown) => {
     // Two requests placing the same id at once: the loser answers as a replay of the winner.
     if (!isUniqueViolation(error, 'holds_pkey')) throw error;
@@ -89,9 +91,40 @@ function hashRequest(externalId: string, input: PlaceHoldInput): string {
   return crypto.createHash('sha256').update(canonical).digest('hex');
 }
 
-async function lockCurrentPeriod(scope: TenantScope, context: RatingContext, now: Date): Promise<eventsRepo.PeriodRow> {
-  const periods = await eventsRepo.lockPeriods(scope, [{ customerId: context.customer.id, start: context.period.start, end: context.period.end }], now);
-  return periods.get(eventsRepo.periodKey({ customerId: context.customer.id, start: context.period.start }))!;
+/** One customer under ingestion's locks, with what its open holds set aside read under them. */
+interface LockedCustomer {
+  customer: Customer;
+  billing: billing.CustomerBilling | undefined;
+  period: eventsRepo.PeriodRow;
+  held: bigint;
+  /** The book and state to price an estimate with, when asked for. */
+  context?: RatingContext;
+}
+
+/**
+ * Takes the customer's locks in ingestion's order: its active grants (loadBilling), then its current period row
+ * (lockPeriods); the open holds are summed by the next statement on the connection, so under both locks.
+ */
+async function lockCustomer(scope: TenantScope, externalId: string, now: Date, options: { withBook: boolean; exceptHold?: string }): Promise<LockedCustomer> {
+  let customer: Customer;
+  let customerBilling: billing.CustomerBilling | undefined;
+  let context: RatingContext | undefined;
+  if (options.withBook) {
+    context = await loadRatingContext(scope, externalId, now);
+    ({ customer, billing: customerBilling } = context);
+  } else {
+    const [found, billings] = await Promise.all([requireCustomer(scope, externalId), billing.loadBilling(scope, [externalId])]);
+    customer = found;
+    // A path naming the customer by Tariff's id: its billing is under its external id.
+    customerBilling = billings.get(customer.externalId) ?? (customer.externalId === externalId ? undefined : (await billing.loadBilling(scope, [customer.externalId])).get(customer.externalId));
+  }
+  const bounds = context?.period ?? billing.periodFor(customerBilling, now);
+  const [periods, held] = await Promise.all([
+    eventsRepo.lockPeriods(scope, [{ customerId: customer.id, start: bounds.start, end: bounds.end }], now),
+    repo.sumOpenHolds(scope, customer.id, now, options.exceptHold),
+  ]);
+  const period = periods.get(eventsRepo.periodKey({ customerId: customer.id, start: bounds.start }))!;
+  return { customer, billing: customerBilling, period, held: toNano(held), ...(context ? { context } : {}) };
 }
 
 /**
@@ -114,12 +147,12 @@ async function priceEstimate(tenantId: string, context: RatingContext, estimate:
 }
 
 /** Under the locks: the credit in force, what open holds set aside, and what is left of each blocking limit. */
-async function availabilityOf(scope: TenantScope, context: RatingContext, period: eventsRepo.PeriodRow, now: Date, exceptHold?: string): Promise<Availability> {
-  const held = toNano(await repo.sumOpenHolds(scope, context.customer.id, now, exceptHold));
-  const creditBalance = creditBalanceAt(context, now);
-  const blocks = context.billing?.wallet.onDepletion === 'block';
+function availabilityOf({ billing: customerBilling, period, held }: LockedCustomer, now: Date): Availability {
+  let creditBalance = 0n;
+  for (const grant of customerBilling?.wallet.grants ?? []) if (grantInForce(grant, now)) creditBalance += customerBilling!.balances.get(grant.id) ?? 0n;
+  const blocks = customerBilling?.wallet.onDepletion === 'block';
   const spend = toNano(period.amount) + toNano(period.creditsApplied);
-  const budget = context.billing?.blockingBudget;
+  const budget = customerBilling?.blockingBudget;
   let blocked: string | null = null;
   // Already past a blocking limit this period (an event accepted beyond it under on_block "accept").
   if (blocks && toNano(period.amount) > 0n) blocked = `usage this period went past the credit (${formatMoney(toNano(period.amount))} billed beyond it) and the customer blocks on depletion`;
@@ -145,18 +178,18 @@ function refuseUnlessAvailable(a: Availability, amount: bigint): void {
  * The outbox's `balance.low`, once per customer and period: a hold left the available balance (credit minus open
  * holds) below the hold's own amount, so the next request of its size would be refused.
  */
-async function notifyLowBalance(scope: TenantScope, context: RatingContext, before: Availability, amount: bigint, periodStart: Date, now: Date): Promise<void> {
+async function notifyLowBalance(scope: TenantScope, customer: Customer, before: Availability, amount: bigint, periodStart: Date, now: Date): Promise<void> {
   if (before.balance === null) return;
   const available = before.balance - amount;
   if (available >= amount) return;
   await notificationsRepo.recordOnce(scope, {
     id: crypto.randomUUID(),
     type: 'balance.low',
-    customerId: context.customer.id,
-    subjectId: `${context.customer.id}:${periodStart.toISOString()}`,
+    customerId: customer.id,
+    subjectId: `${customer.id}:${periodStart.toISOString()}`,
     payload: {
-      customer_id: context.customer.externalId,
-      currency: context.customer.currency,
+      customer_id: customer.externalId,
+      currency: customer.currency,
       credit_balance: formatMoney(before.creditBalance),
       held: formatMoney(before.held + amount),
       available_balance: formatMoney(available),
@@ -216,8 +249,7 @@ export async function extendHold(deps: Deps, actor: Actor, externalId: string, h
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
-    const context = await loadRatingContext(scope, externalId, now);
-    const period = await lockCurrentPeriod(scope, context, now);
+    const locked = await lockCustomer(scope, externalId, now, { withBook: false, exceptHold: holdId });
     const hold = await requireHold(scope, externalId, holdId, true);
     if (hold.status !== 'open' || hold.expiresAt.getTime() <= now.getTime()) {
       throw precondition('hold_closed', `Hold "${holdId}" is ${hold.status === 'open' ? 'expired' : hold.status}: place a new one`, [{ field: 'hold_id', reason: `is ${hold.status}` }]);
@@ -227,7 +259,7 @@ export async function extendHold(deps: Deps, actor: Actor, externalId: string, h
       const amount = toNano(input.amount);
       if (amount < toNano(hold.amount)) throw invalid('hold_amount_decreased', 'An extension cannot hold less than the hold does; release it instead', [{ field: 'amount', reason: `is below the held ${formatMoney(toNano(hold.amount))}` }]);
       if (amount > toNano(hold.amount)) {
-        const availability = await availabilityOf(scope, context, period, now, hold.id);
+        const availability = availabilityOf(locked, now);
         refuseUnlessAvailable(availability, amount - toNano(hold.captured));
         change.amount = formatMoney(amount);
       }

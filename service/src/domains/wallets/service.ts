@@ -16,6 +16,7 @@ import { requireCustomer } from '../customers/service.ts';
 import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
 import * as metersRepo from '../meters/repo.ts';
 import * as notificationsRepo from '../notifications/repo.ts';
+import * as holdsRepo from '../holds/repo.ts';
 import * as repo from './repo.ts';
 import type { CreateGrantInput, GrantKind, ListGrantsInput, UpdateBillingSettingsInput, UpdateWalletInput, VoidGrantInput } from './schema.ts';
 
@@ -322,14 +323,17 @@ export async function updateWallet(deps: Deps, actor: Actor, externalId: string,
 
 async function readWallet(scope: TenantScope, externalId: string, now: Date): Promise<ApiSchemas['Wallet']> {
   const customer = await requireCustomer(scope, externalId);
-  const [settings, grants] = await Promise.all([repo.findWalletSettings(scope, customer.id), repo.listGrants(scope, customer.id, 'active')]);
+  const [settings, grants, held] = await Promise.all([repo.findWalletSettings(scope, customer.id), repo.listGrants(scope, customer.id, 'active'), holdsRepo.sumOpenHolds(scope, customer.id, now)]);
   const inForce = grants.filter((g) => grantInForce(g, now));
+  const balance = inForce.reduce((sum, g) => sum + toNano(g.balance), 0n);
   return {
     customer_id: externalId,
     currency: customer.currency,
     on_depletion: settings.onDepletion,
     low_balance_threshold: settings.lowBalanceThreshold === null ? null : formatMoney(toNano(settings.lowBalanceThreshold)),
-    balance: formatMoney(inForce.reduce((sum, g) => sum + toNano(g.balance), 0n)),
+    balance: formatMoney(balance),
+    held: formatMoney(toNano(held)),
+    available_balance: formatMoney(balance - toNano(held)),
     as_of: now.toISOString(),
     grants: grants.map((g) => toApiGrant(g, externalId)),
   };
