@@ -299,6 +299,19 @@ describe('the dashboard in the browser', () => {
     expect(errors).toEqual([]);
   });
 
+  it("sets the tenant's portal brand", async () => {
+    await page.goto('/dashboard/brand');
+    await page.getByLabel('Display name').fill('Inference Cloud');
+    await page.getByLabel('Accent colour (#rrggbb)').fill('#0B5D3B');
+    await page.getByRole('button', { name: 'Save brand' }).click();
+    // The server's rule shows at its field: lower case only.
+    await page.locator('[data-field="accent_color"]').waitFor();
+    await page.getByLabel('Accent colour (#rrggbb)').fill('#0b5d3b');
+    await page.getByRole('button', { name: 'Save brand' }).click();
+    await page.getByText('Saved: portal links show it from now on.').waitFor();
+    await capture(page, '23b-brand');
+  });
+
   it("opens the customer's portal by its signed link, with the API's figures, and the link reaches no other customer", async () => {
     await page.goto('/dashboard/customers/acme');
     await page.getByRole('button', { name: 'Create a portal link' }).click();
@@ -312,7 +325,8 @@ describe('the dashboard in the browser', () => {
     const customer = await openPage(browser, harness.url);
     try {
       await customer.page.goto(link.pathname + link.hash);
-      await expect.poll(() => customer.page.getByTestId('portal-brand').textContent()).toBe('Inference Co');
+      await expect.poll(() => customer.page.getByTestId('portal-brand').textContent()).toBe('Inference Cloud');
+      expect(await customer.page.locator('.portal').evaluate((node) => getComputedStyle(node).getPropertyValue('--brand').trim())).toBe('#0b5d3b');
       const wallet = await call('GET', '/v1/customers/acme/wallet');
       await expect.poll(() => amountsIn(customer.page, '[data-testid="portal-credit-balance"] [data-amount]')).toEqual([wallet.balance]);
       const budget = await call('GET', '/v1/customers/acme/budget');
