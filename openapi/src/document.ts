@@ -23,7 +23,10 @@ import {
 import { billingRoutes, billingSchemas } from './billing.ts';
 import { correctionRoutes, correctionSchemas, reratingRule } from './corrections.ts';
 import { edgeRoutes, edgeSchemas, quoteRule } from './edge.ts';
+import { paymentRoutes, paymentSchemas } from './payments.ts';
 import { webhookRoutes, webhookSchemas } from './webhooks.ts';
+import { holdRoutes, holdSchemas } from './holds.ts';
+import { currencyRoutes, currencySchemas } from './currency.ts';
 /** What ingestion answers when an event takes its customer past a blocking limit, in each mode. */
 const onBlockRule =
   'Blocking limits are a budget with enforcement "block" (the period\'s spend, left to bill plus credits drawn, may not exceed it): the customer\'s, or one per API key or project tag ' +
@@ -217,7 +220,8 @@ const schemas: Record<string, Schema> = {
           items: ref('EventBlock'),
           description: 'Present when this event took the customer past a blocking limit under on_block "accept": the event is stored and billed, and the customer is blocked from now on.',
         },
-      }, ['blocked']),
+        hold: { ...ref('EventHold'), description: 'Present when the event named a hold (hold_id): what it captured.' },
+      }, ['blocked', 'hold']),
       object({ index: { type: 'integer' }, transaction_id: nullable(string), status: { type: 'string', const: 'duplicate' }, amount: nullable(money), currency: nullable(string) }),
       object({ index: { type: 'integer' }, transaction_id: nullable(string), status: { type: 'string', const: 'rejected' }, error: ref('EventError') }),
     ],
@@ -254,6 +258,8 @@ const schemas: Record<string, Schema> = {
       timestamp: { type: 'string', description: 'ISO 8601 instant with a zone; millisecond precision.' },
       properties: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean', 'null'] } },
       quote: { type: 'string', minLength: 1, maxLength: 4096, description: 'A price quote for this very event (POST /v1/quotes). ' + quoteRule },
+      hold_id: { type: 'string', minLength: 1, maxLength: 255, description: 'The spend hold this event captures (POST /v1/customers/{id}/holds). 400-style rejection `hold_not_found` when the customer has no such hold.' },
+      hold_final: { type: 'boolean', description: 'This capture is the last: the hold closes (captured) and what it still holds is freed. Needs hold_id.' },
     },
     required: ['transaction_id', 'customer_id', 'event_type', 'timestamp'],
     additionalProperties: false,
@@ -329,6 +335,9 @@ const schemas: Record<string, Schema> = {
   ...correctionSchemas,
   ...edgeSchemas,
   ...webhookSchemas,
+  ...paymentSchemas,
+  ...holdSchemas,
+  ...currencySchemas,
 };
 
 interface Operation {
@@ -336,6 +345,8 @@ interface Operation {
   operationId: string;
   description?: string;
   body?: Schema;
+  /** The body's media type when it is not JSON (a CSV upload). */
+  bodyType?: string;
   ok: [number, string];
   params?: { name: string; in: 'path' | 'query'; schema: Schema; required?: boolean; description?: string }[];
   publishable?: boolean;
@@ -549,6 +560,9 @@ const routes: Record<string, Record<string, Operation>> = {
   ...correctionRoutes,
   ...edgeRoutes,
   ...webhookRoutes,
+  ...paymentRoutes,
+  ...holdRoutes,
+  ...currencyRoutes,
 };
 
 function operation(op: Operation): Schema {
@@ -560,7 +574,7 @@ function operation(op: Operation): Schema {
     ...(op.publishable ? { description: 'Allowed to publishable keys.' } : op.description ? { description: op.description } : {}),
     ...(op.operationId === 'getOpenApi' || op.public ? { security: [] } : {}),
     ...(op.params ? { parameters: op.params } : {}),
-    ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: op.body } } } } : {}),
+    ...(op.body ? { requestBody: { required: true, content: { [op.bodyType ?? 'application/json']: { schema: op.body } } } } : {}),
     responses: {
       [String(status)]: ok,
       ...(op.notModified ? { '304': { description: 'Not modified: If-None-Match names the current ETag.' } } : {}),

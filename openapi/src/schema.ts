@@ -27,6 +27,8 @@ export interface Operation {
   operationId: string;
   description?: string;
   body?: Schema;
+  /** The body's media type when it is not JSON (a CSV upload). */
+  bodyType?: string;
   ok: [number, string];
   params?: { name: string; in: 'path' | 'query'; schema: Schema; required?: boolean; description?: string }[];
 }

@@ -832,7 +832,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Record the payment of a finalized invoice */
+        /** Record a payment received out of band (a bank transfer) for an unpaid invoice: ledger entries, collection stopped, block lifted */
         post: operations["payInvoice"];
         delete?: never;
         options?: never;
@@ -1310,6 +1310,388 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/stripe/connection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The Stripe connection (never its secrets) */
+        get: operations["getStripeConnection"];
+        /**
+         * Connect Stripe: a restricted (or secret) key and the webhook signing secret, stored encrypted, never returned
+         * @description The key is tried with one cheap call (listing one customer): 400 stripe_key_rejected (field `secret_key`) when Stripe refuses it, 422 stripe_unavailable when Stripe does not answer.
+         */
+        put: operations["connectStripe"];
+        post?: never;
+        /** Disconnect Stripe (collection stops; invoices stay as they are) */
+        delete: operations["disconnectStripe"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stripe/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The Stripe events received, newest first, with what each did */
+        get: operations["listStripeEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stripe/events/{tenant}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stripe's webhook endpoint for one tenant (its slug or id): point the tenant's Stripe webhook here
+         * @description Verified on the raw body with the Stripe-Signature header and the tenant's signing secret; 400 invalid_signature when it does not verify, 404 for an unknown or unconnected tenant. Idempotent by the event id; late, repeated or out-of-order events never undo a newer state. Acts on payment_intent.succeeded/payment_failed/requires_action/canceled, setup_intent.succeeded, checkout.session.completed (setup), charge.refunded (a credit note and the cash back) and charge.dispute.*; other types are recorded as ignored.
+         */
+        post: operations["receiveStripeEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/dunning_policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The dunning policy */
+        get: operations["getDunningPolicy"];
+        /**
+         * Set the dunning policy (retry schedule, blocking)
+         * @description A finalized invoice with an amount due is collected off-session by a Stripe PaymentIntent in its currency and minor unit, once the tenant connected Stripe and the customer saved a payment method; each attempt carries the idempotency key tariff:{tenant}:invoice:{id}:attempt:{n}, so a retry or a crash never charges twice. The first failure makes the invoice past_due; retries follow the dunning policy (default 1, 3, 5 and 7 days after the first failure); when they run out it is uncollectible. Each step records a notification (invoice.payment_failed, invoice.past_due, invoice.uncollectible, customer.blocked, customer.unblocked).
+         */
+        put: operations["setDunningPolicy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/payment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A customer's Stripe customer, payment method and blocks */
+        get: operations["getCustomerPayment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/payment_setup_link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A Stripe-hosted page where the customer saves a card (Checkout in setup mode): send or show its link
+         * @description Creates the Stripe customer on first use. When Stripe reports the setup succeeded, the card becomes the customer's default payment method.
+         */
+        post: operations["createPaymentSetupLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{id}/collection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An invoice's collection: attempts, schedule, block, disputes
+         * @description A finalized invoice with an amount due is collected off-session by a Stripe PaymentIntent in its currency and minor unit, once the tenant connected Stripe and the customer saved a payment method; each attempt carries the idempotency key tariff:{tenant}:invoice:{id}:attempt:{n}, so a retry or a crash never charges twice. The first failure makes the invoice past_due; retries follow the dunning policy (default 1, 3, 5 and 7 days after the first failure); when they run out it is uncollectible. Each step records a notification (invoice.payment_failed, invoice.past_due, invoice.uncollectible, customer.blocked, customer.unblocked).
+         */
+        get: operations["getInvoiceCollection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{id}/retry_payment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Retry the payment now (also of an uncollectible invoice), and answer with the outcome */
+        post: operations["retryInvoicePayment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{id}/mark_uncollectible": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop collecting: the invoice is uncollectible (a later payment is still taken) */
+        post: operations["markInvoiceUncollectible"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{id}/write_off": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Write off what is due: uncollectible, and the receivable closed against bad debt in the ledger */
+        post: operations["writeOffInvoice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/holds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The customer's holds, newest first, with what the open ones hold now */
+        get: operations["listHolds"];
+        put?: never;
+        /**
+         * Place a spend hold on the customer's balance and budget
+         * @description A hold sets aside part of the customer's credit (when its wallet blocks on depletion) and of its blocking budget, under the same per-customer locks as ingestion: holds and events of one customer are decided one after another, so holds placed together never promise more than there is. A hold is refused (422) with `insufficient_balance` (credit in force minus open holds is less than the hold), `budget_exceeded` (the blocking budget minus spend and open holds is less) or `blocked` (the customer is already past a blocking limit this period); the error details name `available.balance`, `available.budget` and `available.held`. With `estimate`, the kernel prices the event-shaped worst case (every open quantity at its maximum: output tokens = max_tokens, GPU duration = the job's limit) at the price in force, as ingestion would rate it now before credits. An event sent with `hold_id` captures the hold when it is acknowledged, in the same transaction: its charge (before credits) draws first on what the hold holds; a charge beyond it is an overrun, charged like any event under `overrun: "charge"` (subject to the customer's limits and on_block) or refused (`hold_exceeded`) under `overrun: "refuse"`. `hold_final: true` closes the hold (status captured) and frees what it still holds. Placing the same id again answers the hold as it stands (a different request with the same id is a 409 `hold_id_reused`); releasing a closed hold answers it as it stands; an event is captured once (its transaction id).
+         */
+        post: operations["placeHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/holds/{hold_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One hold with the events that captured it */
+        get: operations["getHold"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/holds/{hold_id}/extend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Extend an open hold: a later expiry, a larger amount, or both
+         * @description A larger amount is decided like a new hold (refused with the same codes). 422 hold_closed for a hold no longer open.
+         */
+        post: operations["extendHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/holds/{hold_id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Release a hold: what it still holds is free again
+         * @description Idempotent: a closed hold answers as it stands.
+         */
+        post: operations["releaseHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/balance_token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A signed statement of the customer's balance and open holds, for gateways */
+        get: operations["getBalanceToken"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/balance_token_keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's public keys that verify balance tokens (JWKS)
+         * @description Allowed to publishable keys: verifying a balance token needs no secret of the tenant.
+         */
+        get: operations["getBalanceTokenKeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/currency_settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's reporting currency and conversion policy */
+        get: operations["getCurrencySettings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Set the reporting currency or the conversion policy */
+        patch: operations["updateCurrencySettings"];
+        trace?: never;
+    };
+    "/v1/fx_rates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** FX rates, newest first (or, with `at`, each pair's rate in force then) */
+        get: operations["listFxRates"];
+        put?: never;
+        /**
+         * Supply dated FX rates (all or none)
+         * @description Conversion: each line's exact amount x the rate, rounded half-even once to the nano-unit, then the lines are rounded to the billing currency's minor unit as any invoice's. A pair neither supplied nor its inverse is crossed through EUR (the ECB's base): rate(A->B) = rate(EUR->B) / rate(EUR->A); a derived rate (inverse or cross) is rounded half-even to 15 significant digits, and that is the rate stated. A rate is in force from its as_of until the pair's next one, for at most 7 days. A rate for a pair and instant already stored is replaced; invoices keep the rate they were converted with.
+         */
+        post: operations["supplyFxRates"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/fx_rates/ecb": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import an ECB euro reference-rate file (eurofxref.csv or eurofxref-hist.csv), all or none
+         * @description The body is the file (Content-Type: text/csv), or JSON `{ "csv": "...", "source": "ecb" }`: a header `Date,USD,JPY,...`, one row per day, `N/A` where a currency is not quoted. Each rate applies from its date's 00:00 UTC. Any malformed row: 400 invalid_rate_file naming every problem by line and column, and nothing is stored.
+         */
+        post: operations["importEcbRates"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/revenue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Revenue and margin of the invoices finalized in a time range, in the reporting currency, with the rates used
+         * @description Each invoice is converted at the rate in force when it was finalized (direct, inverse or through EUR). Revenue is the sum of its lines; cost the COGS of its period's rated events (period-end invoices). `format=csv` answers text/csv.
+         */
+        get: operations["reportRevenue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1669,6 +2051,8 @@ export interface components {
             credit_balance: string;
             /** @description Present when this event took the customer past a blocking limit under on_block "accept": the event is stored and billed, and the customer is blocked from now on. */
             blocked?: components["schemas"]["EventBlock"][];
+            /** @description Present when the event named a hold (hold_id): what it captured. */
+            hold?: components["schemas"]["EventHold"];
         } | {
             index: number;
             transaction_id: string | null;
@@ -1719,6 +2103,10 @@ export interface components {
             };
             /** @description A price quote for this very event (POST /v1/quotes). A quote is honoured when the event it was made for arrives at POST /v1/events before `expires_at` (the server clock at arrival) carrying the token in its `quote` field: the event is rated with the quoted book version instead of the one in force (a price change after the quote does not reach it), and its receipt ends with a `quote` step (quote id, quoted amount, book version, expiry). The quote binds the transaction id, customer, event type and properties (the `fingerprint`), not the timestamp. The quoted amount was computed against the customer's state when quoted; what other events consume in between (allowances, tier position, credits) is not reserved, so the charge equals the quote when nothing else of the customer was rated meanwhile. An event whose quote is expired (`quote_expired`), not a valid quote of this tenant (`quote_invalid`: malformed, tampered, another kind of token) or made for another event (`quote_mismatch`) is rejected with `field: "quote"` and nothing is stored, so it can be resent with a fresh quote or without one. */
             quote?: string;
+            /** @description The spend hold this event captures (POST /v1/customers/{id}/holds). 400-style rejection `hold_not_found` when the customer has no such hold. */
+            hold_id?: string;
+            /** @description This capture is the last: the hold closes (captured) and what it still holds is freed. Needs hold_id. */
+            hold_final?: boolean;
         };
         IngestRequest: {
             events: components["schemas"]["UsageEvent"][];
@@ -1894,7 +2282,7 @@ export interface components {
                 /** Format: uuid */
                 id: string;
                 /** @enum {string} */
-                kind: "grant_issued" | "usage_drawdown" | "grant_voided" | "grant_expired" | "invoice_finalized" | "invoice_paid" | "invoice_voided" | "credit_note_issued" | "rerating_credit_returned";
+                kind: "grant_issued" | "usage_drawdown" | "grant_voided" | "grant_expired" | "invoice_finalized" | "invoice_paid" | "invoice_voided" | "credit_note_issued" | "rerating_credit_returned" | "invoice_written_off" | "payment_refunded";
                 customer_id: string | null;
                 currency: string;
                 /** @description What caused it: an event's transaction_id, a grant id or an invoice id. */
@@ -1960,7 +2348,7 @@ export interface components {
             /** @description Why not; empty when allowed. */
             reasons: {
                 /** @enum {string} */
-                code: "credits_exhausted" | "budget_exceeded";
+                code: "credits_exhausted" | "budget_exceeded" | "customer_blocked";
                 message: string;
             }[];
             /** @description Decimal amount with 9 decimals (nano-units). */
@@ -1970,6 +2358,10 @@ export interface components {
             on_depletion: "overage" | "block";
             /** @description Credit in force now that would pay for this request (scoped credit counts only when the request names its event type or card). */
             credit_balance: string;
+            /** @description What the customer's open holds set aside now (POST /v1/customers/{id}/holds): counted against the credit and the budget. */
+            held: string;
+            /** @description credit_balance minus held: what a customer who blocks on depletion may still spend. */
+            available_balance: string;
             budget: {
                 /** @description Decimal amount with 9 decimals (nano-units). */
                 amount: string;
@@ -1977,7 +2369,7 @@ export interface components {
                 enforcement: "alert" | "block";
                 /** @description Decimal amount with 9 decimals (nano-units). */
                 spend: string;
-                /** @description Decimal amount with 9 decimals (nano-units). */
+                /** @description amount minus spend minus held. */
                 remaining: string;
             } | null;
             /** @description Budgets of the request's API key and project tag, with this period's spend attributed to them. */
@@ -2126,8 +2518,11 @@ export interface components {
              */
             billing_reason: "period_end" | "threshold";
             threshold: string | null;
-            /** @enum {string} */
-            status: "draft" | "finalized" | "paid" | "void";
+            /**
+             * @description finalized: open, to be paid; past_due: a payment attempt failed and dunning retries; uncollectible: retries ran out or an operator gave up (a payment is still taken); paid; void.
+             * @enum {string}
+             */
+            status: "draft" | "finalized" | "past_due" | "uncollectible" | "paid" | "void";
             customer_id: string;
             currency: string;
             /** @description ISO 4217 exponent of the currency. */
@@ -2144,9 +2539,9 @@ export interface components {
             total: string;
             /** @description The sum of the lines' exact amounts, before rounding. */
             total_exact: string;
-            /** @description What is left to collect, in whole minor units: the total while finalized, 0 as a draft, paid or void. */
+            /** @description What is left to collect, in whole minor units: the total while finalized, past_due or uncollectible, 0 as a draft, paid or void. */
             amount_due: string;
-            /** @description `amount_due` before rounding (`total_exact` while finalized, else 0). */
+            /** @description `amount_due` before rounding (`total_exact` while unpaid, else 0). */
             amount_due_exact: string;
             /**
              * Format: date-time
@@ -2159,6 +2554,17 @@ export interface components {
             paid_at: string | null;
             voided_at: string | null;
             void_reason: string | null;
+            fx: components["schemas"]["FxConversion"] | null;
+            fx_blocked: {
+                /** @enum {string} */
+                code: "fx_rate_missing";
+                from: string;
+                to: string;
+                /** Format: date-time */
+                at: string;
+                /** @enum {string} */
+                policy: "event" | "period_end" | "finalization";
+            } | null;
         };
         InvoiceList: {
             data: components["schemas"]["Invoice"][];
@@ -2200,7 +2606,7 @@ export interface components {
              * @description credit_grant.expiring: an active grant with credit left enters its notice period. credit_grant.expired: a grant reached its expiry (payload: what lapsed). credits.low: an event's draw took the customer's credit in force from above its wallet's low_balance_threshold to at or below it. credits.depleted: an event's draw took the customer's credit in force to zero. budget.threshold_crossed: the period's spend reached one of the budget's alert thresholds (once per threshold and period; also per API key or project budget). budget.unblocked: a blocked customer's budget was raised, relaxed to alert or removed so that the period's spend no longer blocks. invoice.created: a draft invoice was made (period close) or a threshold invoice issued. invoice.finalized: an invoice was numbered and posted (status finalized, or paid for a zero statement). subscription.created, subscription.amended: as their API calls. rerating.previewed, rerating.applied: a re-rating's preview is ready, or it was applied (payload: the Rerating). budget.blocked: an accepted event took the period's spend past a blocking budget (once per customer and period; payload: the event and the EventBlock). credits.exhausted: an accepted event of a customer who blocks on depletion was not covered by credit (once per customer and period). invoice.paid, invoice.voided: an invoice was marked paid or voided. credit_note.issued: a credit note (manual or from a re-rating). webhook_endpoint.disabled: a webhook endpoint answered 410 or failed for days.
              * @enum {string}
              */
-            type: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled";
+            type: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "invoice.finalization_blocked" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low";
             customer_id: string | null;
             /** @description What it is about (a grant id; customer id and period start for budget.blocked and credits.exhausted, with the limit and scope for a budget per API key or project); a type fires once per subject. */
             subject_id: string;
@@ -2509,7 +2915,7 @@ export interface components {
             url: string;
             description: string;
             /** @description The types sent to it; empty: every type. */
-            event_types: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "webhook.test")[];
+            event_types: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "invoice.finalization_blocked" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low" | "webhook.test")[];
             enabled: boolean;
             /** @description manual; gone: it answered 410; failing: every attempt failed for days. */
             disabled_reason: ("manual" | "gone" | "failing") | null;
@@ -2529,7 +2935,7 @@ export interface components {
             url: string;
             description: string;
             /** @description The types sent to it; empty: every type. */
-            event_types: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "webhook.test")[];
+            event_types: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "invoice.finalization_blocked" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low" | "webhook.test")[];
             enabled: boolean;
             /** @description manual; gone: it answered 410; failing: every attempt failed for days. */
             disabled_reason: ("manual" | "gone" | "failing") | null;
@@ -2627,6 +3033,336 @@ export interface components {
         WebhookReplayResult: {
             /** @description Deliveries queued. */
             queued: number;
+        };
+        StripeConnection: {
+            connected: boolean;
+            /** @description The last four characters of the key; the key itself is never returned. */
+            key_last4: string | null;
+            mode: ("live" | "test") | null;
+            account_id: string | null;
+            connected_at: string | null;
+        };
+        DunningPolicy: {
+            /** @description Retries after the first failed attempt, in days from it. */
+            retry_after_days: number[];
+            /** @description Days after the first failure when the customer's new usage is blocked while the invoice is unpaid; null: never. */
+            block_after_days: number | null;
+        };
+        PaymentSetupLink: {
+            customer_id: string;
+            stripe_customer_id: string;
+            session_id: string;
+            /** @description Stripe's hosted page (Checkout in setup mode) where the customer saves a card. */
+            url: string;
+            expires_at: string | null;
+        };
+        CustomerPayment: {
+            customer_id: string;
+            stripe_customer_id: string | null;
+            /** @description Set when Stripe reports the setup succeeded. */
+            default_payment_method: string | null;
+            payment_method_set_at: string | null;
+            /** @description Ingestion refuses its events (customer_blocked) and the entitlement check says no. */
+            blocked: boolean;
+            blocks: {
+                /** @enum {string} */
+                reason: "payment_past_due";
+                /** Format: uuid */
+                invoice_id: string;
+                /** Format: date-time */
+                blocked_at: string;
+            }[];
+        };
+        PaymentAttempt: {
+            attempt: number;
+            /** @enum {string} */
+            status: "sending" | "processing" | "requires_action" | "failed" | "succeeded" | "canceled";
+            payment_intent_id: string | null;
+            /** @description Decimal amount with 9 decimals (nano-units). */
+            amount: string;
+            currency: string;
+            failure_code: string | null;
+            failure_message: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        InvoiceCollection: {
+            /** Format: uuid */
+            invoice_id: string;
+            /** @enum {string} */
+            invoice_status: "draft" | "finalized" | "past_due" | "uncollectible" | "paid" | "void";
+            /** @description Decimal amount with 9 decimals (nano-units). */
+            amount_due: string;
+            /**
+             * @description none: not collected through Stripe; active: attempts continue; exhausted: the schedule ran out; stopped: an operator ended it.
+             * @enum {string}
+             */
+            status: "none" | "active" | "paid" | "exhausted" | "stopped";
+            /** @description The attempt number in force. */
+            attempt: number | null;
+            next_attempt_at: string | null;
+            first_failed_at: string | null;
+            block_at: string | null;
+            blocked_at: string | null;
+            written_off_at: string | null;
+            last_error: string | null;
+            attempts: components["schemas"]["PaymentAttempt"][];
+            disputes: {
+                dispute_id: string;
+                status: string;
+                reason: string | null;
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                amount: string;
+                /** Format: date-time */
+                updated_at: string;
+            }[];
+        };
+        StripeEventList: {
+            data: {
+                id: string;
+                type: string;
+                /** @enum {string} */
+                outcome: "applied" | "stale" | "ignored" | "unmatched";
+                detail: string | null;
+                livemode: boolean;
+                /** Format: date-time */
+                received_at: string;
+            }[];
+        };
+        StripeEventReceipt: {
+            received: boolean;
+            event_id: string;
+            type: string;
+            /**
+             * @description applied: it changed something; stale: already known or superseded (late, repeated, out of order); ignored: a type Tariff does not act on; unmatched: it names nothing of this tenant.
+             * @enum {string}
+             */
+            outcome: "applied" | "stale" | "ignored" | "unmatched";
+            detail: string | null;
+            /** @description The event id was received before; nothing was done again. */
+            duplicate: boolean;
+        };
+        Hold: {
+            id: string;
+            customer_id: string;
+            currency: string;
+            /**
+             * @description open: sets its amount (less what it captured) aside until expires_at; captured: closed by an event sent with hold_final; released: closed by a call; expired: closed by the scheduler after expires_at.
+             * @enum {string}
+             */
+            status: "open" | "captured" | "released" | "expired";
+            /** @description What the hold sets aside in all. */
+            amount: string;
+            /** @description What the events that carried its id charged so far (before credits). */
+            captured: string;
+            /** @description What it still sets aside now: amount minus captured while open, 0 once closed or past expires_at. */
+            held: string;
+            capture_count: number;
+            /** @enum {string} */
+            overrun: "charge" | "refuse";
+            /** @description The event-shaped estimate it was priced from; null when placed with an amount. */
+            estimate: {
+                [key: string]: unknown;
+            } | null;
+            /** @description The rate card that priced the estimate. */
+            card: string | null;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: date-time */
+            created_at: string;
+            closed_at: string | null;
+            /** @description The events that captured it (single-hold reads only). */
+            captures?: {
+                transaction_id: string;
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                amount: string;
+                final: boolean;
+                /** Format: date-time */
+                captured_at: string;
+            }[];
+        };
+        HoldList: {
+            data: components["schemas"]["Hold"][];
+            /** @description What the customer's open holds set aside now, all together. */
+            held: string;
+        };
+        EventHold: {
+            id: string;
+            /**
+             * @description open: sets its amount (less what it captured) aside until expires_at; captured: closed by an event sent with hold_final; released: closed by a call; expired: closed by the scheduler after expires_at.
+             * @enum {string}
+             */
+            status: "open" | "captured" | "released" | "expired";
+            /** @description This event's charge (before credits) drawn on the hold; 0 when the hold was already closed (the event was rated as if it named none). */
+            captured: string;
+            /** @description What the hold still sets aside after this event. */
+            held: string;
+        };
+        BalanceToken: {
+            /** @description A compact JWT signed with EdDSA (Ed25519) by the tenant's key (`kid` in its header), verifiable with the public keys of GET /v1/balance_token_keys. Its claims are `claims`. */
+            token: string;
+            /** Format: date-time */
+            expires_at: string;
+            claims: {
+                /** @constant */
+                typ: "tariff.balance";
+                /** @description The tenant id. */
+                tid: string;
+                /** @description The customer's external id. */
+                sub: string;
+                cur: string;
+                /** @description Credit in force. */
+                bal: string;
+                /** @description What open holds set aside. */
+                held: string;
+                /** @description bal minus held. */
+                avl: string;
+                /** @description What the blocking budget leaves after spend and holds; null without one. */
+                bud: string | null;
+                /** @enum {string} */
+                dep: "overage" | "block";
+                holds: {
+                    id: string;
+                    /** @description Decimal amount with 9 decimals (nano-units). */
+                    held: string;
+                    exp: number;
+                }[];
+                iat: number;
+                exp: number;
+            };
+        };
+        BalanceTokenKeys: {
+            keys: {
+                /** @constant */
+                kty: "OKP";
+                /** @constant */
+                crv: "Ed25519";
+                x: string;
+                kid: string;
+                /** @constant */
+                alg: "EdDSA";
+                /** @constant */
+                use: "sig";
+            }[];
+        };
+        FxConversion: {
+            from: string;
+            to: string;
+            /** @description 1 base = rate quote, a decimal string. */
+            rate: string;
+            source: string;
+            /**
+             * Format: date-time
+             * @description The rate's own time (the older leg's, for a cross rate).
+             */
+            as_of: string;
+            /** @enum {string} */
+            policy: "event" | "period_end" | "finalization";
+            /**
+             * Format: date-time
+             * @description The instant the policy asked a rate for.
+             */
+            at?: string;
+            /** @enum {string} */
+            method?: "direct" | "inverse" | "cross_eur";
+            legs?: {
+                base: string;
+                quote: string;
+                /** @description 1 base = rate quote, a decimal string. */
+                rate: string;
+                /** Format: date-time */
+                as_of: string;
+                source: string;
+            }[];
+        };
+        CurrencySettings: {
+            reporting_currency: string;
+            /**
+             * @description Which instant's rate converts an invoice: each event's time, the period's end, or the finalization.
+             * @enum {string}
+             */
+            fx_policy: "event" | "period_end" | "finalization";
+            updated_at: string | null;
+        };
+        FxRate: {
+            base: string;
+            quote: string;
+            /** @description 1 base = rate quote, a decimal string. */
+            rate: string;
+            /** Format: date-time */
+            as_of: string;
+            source: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        FxRateList: {
+            data: components["schemas"]["FxRate"][];
+            has_more: boolean;
+        };
+        FxRateImport: {
+            /** @description Days (rows) of the ECB file. */
+            days?: number;
+            rates: number;
+            inserted: number;
+            /** @description Rates for a pair and instant already stored, replaced. */
+            replaced: number;
+            pairs: string[];
+            from: string | null;
+            to: string | null;
+        };
+        RevenueReport: {
+            reporting_currency: string;
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            totals: {
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                revenue: string;
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                cost: string;
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                margin: string;
+                invoices: number;
+                /** @description Invoices converted and summed; the others are in missing_rates. */
+                converted: number;
+            };
+            invoices: {
+                /** Format: uuid */
+                id: string;
+                number: string;
+                customer_id: string;
+                billing_reason: string;
+                /** Format: date-time */
+                finalized_at: string;
+                currency: string;
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                revenue: string;
+                cost_currency: string;
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                cost: string;
+                reporting: {
+                    /** @description Decimal amount with 9 decimals (nano-units). */
+                    revenue: string;
+                    /** @description Decimal amount with 9 decimals (nano-units). */
+                    cost: string;
+                    /** @description Decimal amount with 9 decimals (nano-units). */
+                    margin: string;
+                } | null;
+                rates: components["schemas"]["FxConversion"][];
+            }[];
+            missing_rates: {
+                from: string;
+                to: string;
+                /** Format: date-time */
+                at: string;
+                /** Format: uuid */
+                invoice_id: string;
+            }[];
         };
     };
     responses: never;
@@ -8078,7 +8814,7 @@ export interface operations {
         parameters: {
             query?: {
                 customer_id?: string;
-                status?: "draft" | "finalized" | "paid" | "void";
+                status?: "draft" | "finalized" | "past_due" | "uncollectible" | "paid" | "void";
                 limit?: number;
                 starting_after?: string;
             };
@@ -8864,7 +9600,7 @@ export interface operations {
     listNotifications: {
         parameters: {
             query?: {
-                type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled";
+                type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "invoice.finalization_blocked" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low";
                 customer_id?: string;
                 limit?: number;
                 starting_after?: string;
@@ -10337,6 +11073,8 @@ export interface operations {
                         properties?: {
                             [key: string]: string | number | boolean | null;
                         };
+                        hold_id?: string;
+                        hold_final?: boolean;
                     };
                     /** @default 300 */
                     expires_in?: number;
@@ -10533,7 +11271,7 @@ export interface operations {
                     /** @default  */
                     description?: string;
                     /** @default [] */
-                    event_types?: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "webhook.test")[];
+                    event_types?: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "invoice.finalization_blocked" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low" | "webhook.test")[];
                     /** @default true */
                     enabled?: boolean;
                 };
@@ -10825,7 +11563,7 @@ export interface operations {
                 "application/json": {
                     url?: string;
                     description?: string;
-                    event_types?: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "webhook.test")[];
+                    event_types?: ("credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "invoice.finalization_blocked" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low" | "webhook.test")[];
                     enabled?: boolean;
                 };
             };
@@ -11031,7 +11769,7 @@ export interface operations {
                      * @default webhook.test
                      * @enum {string}
                      */
-                    event_type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "webhook.test";
+                    event_type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "invoice.finalization_blocked" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low" | "webhook.test";
                     payload?: {
                         [key: string]: unknown;
                     };
@@ -11328,7 +12066,7 @@ export interface operations {
     listWebhookMessages: {
         parameters: {
             query?: {
-                event_type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "webhook.test";
+                event_type?: "credit_grant.expiring" | "credit_grant.expired" | "credits.low" | "credits.depleted" | "credits.exhausted" | "budget.threshold_crossed" | "budget.blocked" | "budget.unblocked" | "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.voided" | "invoice.finalization_blocked" | "credit_note.issued" | "subscription.created" | "subscription.amended" | "rerating.previewed" | "rerating.applied" | "webhook_endpoint.disabled" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.past_due" | "invoice.uncollectible" | "invoice.written_off" | "invoice.refunded" | "invoice.disputed" | "customer.blocked" | "customer.unblocked" | "hold.expired" | "balance.low" | "webhook.test";
                 since?: string;
                 until?: string;
                 limit?: number;
@@ -11545,6 +12283,2556 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WebhookAttempt"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getStripeConnection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StripeConnection"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    connectStripe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    secret_key: string;
+                    webhook_secret: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StripeConnection"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    disconnectStripe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StripeConnection"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listStripeEvents: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StripeEventList"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    receiveStripeEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant's slug or id. */
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StripeEventReceipt"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getDunningPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DunningPolicy"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    setDunningPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @default [
+                     *       1,
+                     *       3,
+                     *       5,
+                     *       7
+                     *     ]
+                     */
+                    retry_after_days?: number[];
+                    /** @default null */
+                    block_after_days?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DunningPolicy"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getCustomerPayment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerPayment"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createPaymentSetupLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    success_url?: string;
+                    cancel_url?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentSetupLink"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getInvoiceCollection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceCollection"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    retryInvoicePayment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceCollection"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    markInvoiceUncollectible: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invoice"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    writeOffInvoice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invoice"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listHolds: {
+        parameters: {
+            query?: {
+                status?: "open" | "captured" | "released" | "expired";
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HoldList"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    placeHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    id: string;
+                    amount?: string;
+                    estimate?: {
+                        event_type: string;
+                        /** @default {} */
+                        properties?: {
+                            [key: string]: string | number | boolean | null;
+                        };
+                    };
+                    /** @default 600 */
+                    expires_in?: number;
+                    /**
+                     * @default charge
+                     * @enum {string}
+                     */
+                    overrun?: "charge" | "refuse";
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hold"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+                /** @description The id the caller chose when placing the hold (percent-encoded). */
+                hold_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hold"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    extendHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+                /** @description The id the caller chose when placing the hold (percent-encoded). */
+                hold_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    expires_in?: number;
+                    amount?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hold"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    releaseHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+                /** @description The id the caller chose when placing the hold (percent-encoded). */
+                hold_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hold"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getBalanceToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BalanceToken"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getBalanceTokenKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BalanceTokenKeys"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getCurrencySettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CurrencySettings"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateCurrencySettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reporting_currency?: string;
+                    /** @enum {string} */
+                    fx_policy?: "event" | "period_end" | "finalization";
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CurrencySettings"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listFxRates: {
+        parameters: {
+            query?: {
+                base?: string;
+                quote?: string;
+                at?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FxRateList"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    supplyFxRates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    rates: {
+                        base: string;
+                        quote: string;
+                        rate: string;
+                        /** Format: date-time */
+                        as_of: string;
+                        source: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FxRateImport"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    importEcbRates: {
+        parameters: {
+            query?: {
+                source?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FxRateImport"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    reportRevenue: {
+        parameters: {
+            query?: {
+                from?: string;
+                to?: string;
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevenueReport"];
                 };
             };
             /** @description Invalid input: every problem with its field. */

@@ -145,6 +145,8 @@ export class Estimator {
   private readonly states: StateMap;
   private readonly spend = new Map<string, bigint>();
   private readonly budgets = new Map<string, bigint>();
+  /** Open holds by customer, then hold id: what each still sets aside and until when (ms), as the service counts them. */
+  private readonly holds = new Map<string, Map<string, { held: bigint; expiresAt: number }>>();
   private readonly encoded = new Map<string, EncodedCustomer>();
   private eventBytes: Uint8Array;
   private eventView: DataView;
@@ -389,15 +391,47 @@ export class Estimator {
     for (let s = start; s < start + count; s++) {
       if (raw.steps.getUint8(s * L.STEP_SIZE) === L.STEP.credit) credits -= raw.steps.getBigInt64(s * L.STEP_SIZE + 8, true);
     }
+    // Open holds set aside credit and budget for requests under way (the service's check counts them the same way).
+    const held = this.heldAt(customer!, Number(at));
     let remaining: bigint | undefined;
-    if (budget !== undefined) remaining = budget - (this.spend.get(customer!) ?? 0n) - net;
+    if (budget !== undefined) remaining = budget - (this.spend.get(customer!) ?? 0n) - held - net;
     const over = remaining !== undefined && remaining < 0n;
-    const result: CheckResult = over ? { allowed: false, reason: 'budget_exceeded', currency } : { allowed: true, currency };
+    const blocks = this.states[customer!]?.on_depletion === 'block';
+    // credits is what is left after this event's draws: the event fits when the rest still covers the holds.
+    const short = blocks && held > 0n && credits - amount < held;
+    const result: CheckResult = short
+      ? { allowed: false, reason: 'credits_exhausted', currency }
+      : over
+        ? { allowed: false, reason: 'budget_exceeded', currency }
+        : { allowed: true, currency };
     result.amount = formatMoney(amount);
     result.spend = formatMoney(net);
     result.creditsRemaining = formatMoney(credits);
     if (remaining !== undefined) result.budgetRemaining = formatMoney(remaining);
     return result;
+  }
+
+  /**
+   * Counts an open hold of the customer (POST /v1/customers/{id}/holds answers it; withHold calls this) until
+   * forgetHold or its expiry: check() then refuses what the hold sets aside, as the service does.
+   */
+  trackHold(customerId: string, hold: { id: string; held: string; expires_at: string; status?: string }): void {
+    if (hold.status !== undefined && hold.status !== 'open') return this.forgetHold(customerId, hold.id);
+    let holds = this.holds.get(customerId);
+    if (!holds) this.holds.set(customerId, (holds = new Map()));
+    holds.set(hold.id, { held: money(hold.held, 'held'), expiresAt: Date.parse(hold.expires_at) });
+  }
+
+  /** Stops counting a hold (captured, released). */
+  forgetHold(customerId: string, holdId: string): void {
+    this.holds.get(customerId)?.delete(holdId);
+  }
+
+  /** What the customer's tracked holds set aside at `atMs` (holds past their expiry no longer count). */
+  heldAt(customerId: string, atMs: number): bigint {
+    let held = 0n;
+    for (const hold of this.holds.get(customerId)?.values() ?? []) if (hold.expiresAt > atMs) held += hold.held;
+    return held;
   }
 
   /** The snapshot's state of one customer (undefined: none, the kernel starts it empty). */

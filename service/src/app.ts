@@ -10,6 +10,7 @@ import { customersRestRoutes, customersTrpc } from './domains/customers/router.t
 import { ingestionFastPath } from './domains/events/fast-path.ts';
 import { eventsRestRoutes, eventsTrpc } from './domains/events/router.ts';
 import { insightsTrpc } from './domains/insights/router.ts';
+import { holdsRestRoutes, holdsTrpc } from './domains/holds/router.ts';
 import { invoicesRestRoutes, invoicesTrpc } from './domains/invoices/router.ts';
 import { portalTrpc } from './domains/portal/router.ts';
 import { notificationsRestRoutes, notificationsTrpc } from './domains/notifications/router.ts';
@@ -25,9 +26,12 @@ import { snapshotsRestRoutes } from './domains/snapshots/router.ts';
 import { subscriptionsRestRoutes, subscriptionsTrpc } from './domains/subscriptions/router.ts';
 import { walletsRestRoutes, walletsTrpc } from './domains/wallets/router.ts';
 import { webhooksRestRoutes, webhooksTrpc } from './domains/webhooks/router.ts';
+import { paymentsRestRoutes, paymentsTrpc, stripeEventRoutes } from './domains/payments/router.ts';
+import { currencyRestRoutes, currencyTrpc } from './domains/currency/router.ts';
 import * as tenants from './domains/tenants/service.ts';
 import { accountsRestRoutes, authTrpc, clientAddress, usersRestRoutes, usersTrpc } from './domains/tenants/router.ts';
 import type { Clock } from './platform/clock.ts';
+import type { PaymentSettings } from './platform/config.ts';
 import { checkDatabase, type Db } from './platform/db.ts';
 import type { Deps } from './platform/deps.ts';
 import type { JobRunner } from './platform/jobs.ts';
@@ -63,6 +67,9 @@ export const appRouter = router({
   webhooks: webhooksTrpc,
   insights: insightsTrpc,
   portal: portalTrpc,
+  payments: paymentsTrpc,
+  holds: holdsTrpc,
+  currency: currencyTrpc,
 });
 export type AppRouter = typeof appRouter;
 
@@ -82,6 +89,8 @@ export interface AppOptions {
   requestTimeoutMs?: number;
   mailer?: Mailer;
   publicUrl?: string;
+  /** Stripe's address and the key of secrets at rest (config); absent: from the environment. */
+  payments?: PaymentSettings;
   /** Overrides of the account endpoints' rate limits (tests, or a deployment's own). */
   rateLimits?: Partial<Record<AccountRateRule, RateRule>>;
   /** The built dashboard (service/web/dist by default); false serves none. */
@@ -103,6 +112,7 @@ function depsOf(options: AppOptions): Deps {
     sessionTtlSeconds: options.sessionTtlSeconds ?? 30 * 24 * 3600,
     mailer: options.mailer,
     publicUrl: options.publicUrl,
+    payments: options.payments,
   };
 }
 
@@ -171,6 +181,8 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
     res.json(openApiDocument);
   });
   v1.use(accountsRestRoutes(deps, limiter, body));
+  // Stripe signs the raw body and carries no API key: ahead of authentication and the JSON parser.
+  v1.use(stripeEventRoutes(deps, options.bodyLimitBytes ?? defaultBodyLimitBytes));
   v1.use(apiKeyAuthentication(deps), body);
   v1.use(usersRestRoutes(deps));
   v1.use(eventsRestRoutes(deps), customersRestRoutes(deps), metersRestRoutes(deps), pricingRestRoutes(deps), keysRestRoutes(deps), auditRestRoutes(deps));
@@ -178,7 +190,8 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
   v1.use(creditNotesRestRoutes(deps), reratingsRestRoutes(deps));
   v1.use(snapshotsRestRoutes(deps), quotesRestRoutes(deps));
   v1.use(slaRestRoutes(deps), notificationsRestRoutes(deps));
-  v1.use(webhooksRestRoutes(deps));
+  v1.use(webhooksRestRoutes(deps), paymentsRestRoutes(deps), holdsRestRoutes(deps));
+  v1.use(currencyRestRoutes(deps));
   app.use('/v1', v1);
 
   app.use(

@@ -46,22 +46,24 @@ describe('billing answers', () => {
     expect(rated).toMatchObject({ status: 'accepted', amount: '2.500000000' });
   });
 
-  it('refuses a price book or plan in another currency than the customer, and lets the currency change until something is billed in it', async () => {
+  it('rates a customer in its books\' one currency (converted on its invoices), refuses a book or plan in a third, and lets the billing currency change until something is billed in it', async () => {
     await api.ok('POST', '/v1/customers', { external_id: 'euro-co', currency: 'EUR' });
-    const refused = await api.call('PUT', '/v1/customers/euro-co/price_book', { price_book: 'ai-platform', effective_from: '2026-01-01T00:00:00Z' });
+    await api.ok('POST', '/v1/price_books', { book: { ...billingBook, id: 'ai-platform-jpy', currency: 'JPY' } });
+    await api.ok('POST', '/v1/plans', { code: 'jpy-plan', name: 'JPY plan', price_book: 'ai-platform-jpy', interval: 'month' });
+    // A EUR customer on a USD book: rated in USD, its invoices converted into EUR (test/billing/fx.test.ts).
+    await api.ok('PUT', '/v1/customers/euro-co/price_book', { price_book: 'ai-platform', effective_from: '2026-01-01T00:00:00Z' });
+    const refused = await api.call('PUT', '/v1/customers/euro-co/price_book', { price_book: 'ai-platform-jpy', effective_from: '2026-02-01T00:00:00Z' });
     expect(refused.status).toBe(422);
     expect(refused.body.error).toMatchObject({ code: 'currency_mismatch', details: [{ field: 'price_book' }] });
-    expect(refused.body.error.message).toBe('Price book "ai-platform" is in USD and customer "euro-co" is billed in EUR; currencies are not converted');
-    await api.ok('POST', '/v1/plans', { code: 'usd-plan', name: 'USD plan', price_book: 'ai-platform', interval: 'month' });
-    const plan = await api.call('POST', '/v1/customers/euro-co/subscriptions', { plan: 'usd-plan', started_at: '2026-03-10T00:00:00Z' });
+    expect(refused.body.error.message).toBe('Customer "euro-co" is rated in USD (its price books\' currency); price_book is in JPY');
+    const plan = await api.call('POST', '/v1/customers/euro-co/subscriptions', { plan: 'jpy-plan', started_at: '2026-03-10T00:00:00Z' });
     expect(plan.status).toBe(422);
     expect(plan.body.error).toMatchObject({ code: 'currency_mismatch', details: [{ field: 'plan' }] });
-    // Nothing was assigned, so nothing rates the customer.
-    expect((await api.ok('GET', '/v1/customers/euro-co')).price_book_assignments).toEqual([]);
+    // Only the USD book was assigned.
+    expect((await api.ok('GET', '/v1/customers/euro-co')).price_book_assignments).toMatchObject([{ price_book: 'ai-platform' }]);
 
-    // No invoice, no book, no credit in EUR yet: the currency may change, then the USD book may be assigned.
+    // No invoice, no credit yet, and its book in the new currency: the billing currency may change.
     expect(await api.ok('PATCH', '/v1/customers/euro-co', { currency: 'USD' })).toMatchObject({ currency: 'USD' });
-    await api.ok('PUT', '/v1/customers/euro-co/price_book', { price_book: 'ai-platform', effective_from: '2026-01-01T00:00:00Z' });
     // Now a USD book rates it: changing back to EUR is refused, naming the field and why.
     const locked = await api.call('PATCH', '/v1/customers/euro-co', { currency: 'EUR' });
     expect(locked.status).toBe(422);

@@ -40,6 +40,7 @@ describe('tenant isolation', () => {
   let bEndpointId: string;
   let bMessageId: string;
   let bPortalToken: string;
+  let bBalanceKey: string;
 
   async function snapshotOf(tenantId: string) {
     const tables = await harness.database.owner`
@@ -113,6 +114,14 @@ describe('tenant isolation', () => {
     expect((await asB('PUT', '/v1/customers/b-customer/scoped_budgets/project/b-proj', { amount: '0.000001' })).status).toBe(200);
     const tagged = { ...llmEvent('b-tagged', 'b-customer'), properties: { ...llmEvent('x', 'y').properties, project: 'b-proj' } };
     expect((await asB('POST', '/v1/events', { events: [tagged] })).body.accepted).toBe(1);
+    // B's spend hold, an event that captured it, and B's balance-token key pair.
+    expect((await asB('POST', '/v1/customers/b-customer/holds', { id: 'b-hold', amount: '0.0001', expires_in: 3600 })).status).toBe(201);
+    expect((await asB('POST', '/v1/events', { events: [{ ...llmEvent('b-captured', 'b-customer'), hold_id: 'b-hold' }] })).body.accepted).toBe(1);
+    expect((await asB('GET', '/v1/customers/b-customer/balance_token')).status).toBe(200);
+    bBalanceKey = (await asB('GET', '/v1/balance_token_keys')).body.keys[0].x;
+    // B's currency settings and a rate of its own source.
+    expect((await asB('PATCH', '/v1/currency_settings', { reporting_currency: 'CHF', fx_policy: 'finalization' })).status).toBe(200);
+    expect((await asB('POST', '/v1/fx_rates', { rates: [{ base: 'EUR', quote: 'CHF', rate: '0.9431', as_of: '2026-03-02T00:00:00Z', source: 'b-bank' }] })).status).toBe(201);
     bUserId = (await trpc(harness, 'query', 'auth.me', undefined, b.session)).body.user.id;
     expect((await trpc(harness, 'mutation', 'portal.setBrand', { display_name: 'B brand' }, b.session)).status).toBe(200);
     bPortalToken = (await trpc(harness, 'mutation', 'portal.createLink', { customer_id: 'b-customer' }, b.session)).body.token;
@@ -323,6 +332,22 @@ describe('tenant isolation', () => {
       { route: 'trpc webhooks.retry', run: asAtrpc('mutation', 'webhooks.retry', { message_id: bMessageId, endpoint_id: bEndpointId }), status: 404 },
       { route: 'GET /notifications', run: asA('GET', '/v1/notifications'), status: 200, check: (r) => expect(r.body.data).toEqual([]) },
       { route: 'trpc notifications.list', run: asAtrpc('query', 'notifications.list', {}), status: 200, check: (r) => expect(r.body.data).toEqual([]) },
+      { route: 'POST /customers/:id/holds', run: asA('POST', '/v1/customers/b-customer/holds', { id: 'a-hold', amount: '1' }), status: 404 },
+      // Hold ids are the tenant's own: B's id is free in A, and A's event cannot capture B's hold.
+      { route: 'POST /events', run: asA('POST', '/v1/events', { events: [{ ...llmEvent('a-captures-b', 'a-customer'), hold_id: 'b-hold' }] }), status: 200, check: (r) => expect(r.body.events[0].error.code).toBe('hold_not_found') },
+      { route: 'POST /customers/:id/holds', run: asA('POST', '/v1/customers/a-customer/holds', { id: 'b-hold', amount: '1' }), status: 201, check: (r) => expect(r.body.customer_id).toBe('a-customer') },
+      { route: 'GET /customers/:id/holds', run: asA('GET', '/v1/customers/b-customer/holds'), status: 404 },
+      { route: 'GET /customers/:id/holds/:hold_id', run: asA('GET', '/v1/customers/b-customer/holds/b-hold'), status: 404 },
+      { route: 'POST /customers/:id/holds/:hold_id/extend', run: asA('POST', '/v1/customers/b-customer/holds/b-hold/extend', { expires_in: 60 }), status: 404 },
+      { route: 'POST /customers/:id/holds/:hold_id/release', run: asA('POST', '/v1/customers/b-customer/holds/b-hold/release'), status: 404 },
+      { route: 'GET /customers/:id/balance_token', run: asA('GET', '/v1/customers/b-customer/balance_token'), status: 404 },
+      { route: 'GET /balance_token_keys', run: asA('GET', '/v1/balance_token_keys'), status: 200, check: notListed(bBalanceKey) },
+      { route: 'trpc holds.place', run: asAtrpc('mutation', 'holds.place', { id: 'b-customer', hold: { id: 'a-trpc-hold', amount: '1' } }), status: 404 },
+      { route: 'trpc holds.list', run: asAtrpc('query', 'holds.list', { id: 'b-customer' }), status: 404 },
+      { route: 'trpc holds.get', run: asAtrpc('query', 'holds.get', { id: 'b-customer', hold_id: 'b-hold' }), status: 404 },
+      { route: 'trpc holds.extend', run: asAtrpc('mutation', 'holds.extend', { id: 'b-customer', hold_id: 'b-hold', extension: { expires_in: 60 } }), status: 404 },
+      { route: 'trpc holds.release', run: asAtrpc('mutation', 'holds.release', { id: 'b-customer', hold_id: 'b-hold' }), status: 404 },
+      { route: 'trpc holds.balanceToken', run: asAtrpc('query', 'holds.balanceToken', { id: 'b-customer' }), status: 404 },
       { route: 'GET /billing_settings', run: asA('GET', '/v1/billing_settings'), status: 200, check: (r) => expect(r.body).toEqual({ credit_expiry_notice_days: 7 }) },
       { route: 'PUT /billing_settings', run: asA('PUT', '/v1/billing_settings', { credit_expiry_notice_days: 3 }), status: 200 },
       { route: 'trpc wallets.settings', run: asAtrpc('query', 'wallets.settings'), status: 200, check: (r) => expect(r.body.credit_expiry_notice_days).toBe(3) },
@@ -359,6 +384,18 @@ describe('tenant isolation', () => {
       { route: 'trpc portal.invoice', run: asPortal('query', 'portal.invoice', { id: bInvoiceId }), status: 404 },
       // B's token with its tenant swapped for A's: the signature no longer holds.
       { route: 'trpc portal.summary', run: () => trpc(harness, 'query', 'portal.summary', undefined, swapTenant(bPortalToken, a.tenantId)), status: 401 },
+      { route: 'GET /currency_settings', run: asA('GET', '/v1/currency_settings'), status: 200, check: (r) => expect(r.body).toEqual({ reporting_currency: 'USD', fx_policy: 'period_end', updated_at: null }) },
+      { route: 'PATCH /currency_settings', run: asA('PATCH', '/v1/currency_settings', { reporting_currency: 'EUR' }), status: 200, check: (r) => expect(r.body.fx_policy).toBe('period_end') },
+      { route: 'trpc currency.settings', run: asAtrpc('query', 'currency.settings'), status: 200, check: (r) => expect(r.body.reporting_currency).toBe('EUR') },
+      { route: 'trpc currency.updateSettings', run: asAtrpc('mutation', 'currency.updateSettings', { fx_policy: 'period_end' }), status: 200 },
+      { route: 'GET /fx_rates', run: asA('GET', '/v1/fx_rates'), status: 200, check: notListed('b-bank') },
+      { route: 'POST /fx_rates', run: asA('POST', '/v1/fx_rates', { rates: [{ base: 'EUR', quote: 'CHF', rate: '0.95', as_of: '2026-03-02T00:00:00Z', source: 'a-bank' }] }), status: 201, check: (r) => expect(r.body).toMatchObject({ inserted: 1, replaced: 0 }) },
+      { route: 'POST /fx_rates/ecb', run: asA('POST', '/v1/fx_rates/ecb', { csv: 'Date,CHF\n2026-03-02,0.96\n', source: 'a-ecb' }), status: 201, check: (r) => expect(r.body).toMatchObject({ inserted: 0, replaced: 1 }) },
+      { route: 'trpc currency.rates', run: asAtrpc('query', 'currency.rates', { quote: 'CHF' }), status: 200, check: (r) => expect(r.body.data.map((x: any) => x.source)).toEqual(['a-ecb']) },
+      { route: 'trpc currency.supplyRates', run: asAtrpc('mutation', 'currency.supplyRates', { rates: [{ base: 'EUR', quote: 'CHF', rate: '0.97', as_of: '2026-03-03T00:00:00Z', source: 'a-bank' }] }), status: 200 },
+      { route: 'trpc currency.importEcb', run: asAtrpc('mutation', 'currency.importEcb', { csv: 'Date,CHF\n2026-03-04,0.98\n' }), status: 200 },
+      { route: 'GET /reports/revenue', run: asA('GET', '/v1/reports/revenue?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z'), status: 200, check: (r) => expect(r.body.invoices).toEqual([]) },
+      { route: 'trpc currency.revenueReport', run: asAtrpc('query', 'currency.revenueReport', { from: '2026-01-01T00:00:00Z', to: '2027-01-01T00:00:00Z' }), status: 200, check: (r) => expect(r.body.totals.invoices).toBe(0) },
     ];
 
     for (const attempt of attempts) {

@@ -82,8 +82,8 @@ describe('strings on every write path', () => {
   let receiver: Receiver;
   let innocentSeq = 0;
   const endpoints: Endpoint[] = [];
-  const noInput = new Set(['GET /api_keys', 'GET /billing_settings', 'GET /users', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /webhook_endpoints']);
-  const noInputProcedures = new Set(['auth.logout', 'auth.me', 'auth.resendVerification', 'users.list', 'apiKeys.list', 'wallets.settings', 'webhooks.list', 'portal.summary', 'portal.usage', 'portal.credits']);
+  const noInput = new Set(['GET /api_keys', 'GET /billing_settings', 'GET /users', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /webhook_endpoints', 'GET /balance_token_keys', 'GET /currency_settings']);
+  const noInputProcedures = new Set(['auth.logout', 'auth.me', 'auth.resendVerification', 'users.list', 'apiKeys.list', 'wallets.settings', 'webhooks.list', 'portal.summary', 'portal.usage', 'portal.credits', 'currency.settings']);
 
   /** `authorization`: what the route authenticates with, when not the tenant's secret key (e.g. a session for logout). */
   const restEndpoint = (route: string, template: RestTemplate, authorization?: () => string) => {
@@ -198,6 +198,9 @@ describe('strings on every write path', () => {
     harness.clock.set('2026-03-15T00:00:00Z');
     const invoiceId = (await ok('GET', '/v1/invoices?customer_id=sub')).data[0].id as string;
     const creditNote = await ok('POST', `/v1/invoices/${invoiceId}/credit_notes`, { reason: 'seed', amount: '1' });
+    // Holds to read, extend and release (one to release, one that stays open).
+    await ok('POST', '/v1/customers/acme/holds', { id: 'fuzz-hold', amount: '0.01', expires_in: 3600 });
+    await ok('POST', '/v1/customers/acme/holds', { id: 'fuzz-release', amount: '0.01', expires_in: 3600 });
     // Keys and a user the fuzz may revoke or demote without locking itself out.
     const spareKeys = [];
     for (let i = 0; i < 2; i++) spareKeys.push((await trpc(harness, 'mutation', 'apiKeys.create', { kind: 'secret', name: `spare-${i}` }, tenant.session)).body.id as string);
@@ -322,7 +325,27 @@ describe('strings on every write path', () => {
     restEndpoint('GET /webhook_messages', { query: { event_type: 'webhook.test', since: '2026-03-01T00:00:00Z', until: '2026-03-16T00:00:00Z', limit: '10' } });
     restEndpoint('GET /webhook_messages/:id/attempts', { path: { id: messageId }, query: { endpoint_id: hook.id } });
     restEndpoint('POST /webhook_messages/:id/retry', { path: { id: messageId }, body: { endpoint_id: hook.id } });
+    restEndpoint('POST /customers/:id/holds', { path: { id: 'acme' }, body: { id: 'fuzz-placed', estimate: { event_type: 'llm.completion', properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 10, output_tokens: 10 } }, expires_in: 600, overrun: 'refuse' } });
+    restEndpoint('GET /customers/:id/holds', { path: { id: 'acme' }, query: { status: 'open', limit: '10' } });
+    restEndpoint('GET /customers/:id/holds/:hold_id', { path: { id: 'acme', hold_id: 'fuzz-hold' } });
+    restEndpoint('POST /customers/:id/holds/:hold_id/extend', { path: { id: 'acme', hold_id: 'fuzz-hold' }, body: { expires_in: 3600, amount: '0.01' } });
+    restEndpoint('POST /customers/:id/holds/:hold_id/release', { path: { id: 'acme', hold_id: 'fuzz-release' } });
+    restEndpoint('GET /customers/:id/balance_token', { path: { id: 'acme' } });
+    const fxRate = { base: 'EUR', quote: 'USD', rate: '1.0834', as_of: '2026-03-02T00:00:00Z', source: 'ecb' };
+    const ecbFile = 'Date,USD,JPY,\n2026-03-03,1.0811,N/A,\n';
+    const reportRange = { from: '2026-03-01T00:00:00Z', to: '2026-04-01T00:00:00Z' };
+    restEndpoint('PATCH /currency_settings', { body: { reporting_currency: 'EUR', fx_policy: 'period_end' } });
+    restEndpoint('POST /fx_rates', { body: { rates: [fxRate] } });
+    restEndpoint('GET /fx_rates', { query: { base: 'EUR', quote: 'USD', at: '2026-03-10T00:00:00Z', limit: '10' } });
+    restEndpoint('POST /fx_rates/ecb', { query: { source: 'ecb' }, body: { csv: ecbFile } });
+    restEndpoint('GET /reports/revenue', { query: { ...reportRange, format: 'json' } });
 
+    trpcEndpoint('holds.place', 'mutation', { id: 'acme', hold: { id: 'fuzz-trpc', amount: '0.01', expires_in: 600 } });
+    trpcEndpoint('holds.list', 'query', { id: 'acme', status: 'open', limit: 10 });
+    trpcEndpoint('holds.get', 'query', { id: 'acme', hold_id: 'fuzz-hold' });
+    trpcEndpoint('holds.extend', 'mutation', { id: 'acme', hold_id: 'fuzz-hold', extension: { expires_in: 3600 } });
+    trpcEndpoint('holds.release', 'mutation', { id: 'acme', hold_id: 'fuzz-release' });
+    trpcEndpoint('holds.balanceToken', 'query', { id: 'acme' });
     trpcEndpoint('auth.signup', 'mutation', { tenant_name: 'Fuzzed', email: 'fuzzed@example.com', password: 'correct horse battery staple', name: 'F' });
     trpcEndpoint('auth.login', 'mutation', login);
     trpcEndpoint('auth.verifyEmail', 'mutation', { token: 'vfy_' + 'A'.repeat(43) });
@@ -415,6 +438,11 @@ describe('strings on every write path', () => {
     trpcEndpoint('portal.usageSeries', 'query', { from: '2026-03-01T00:00:00Z', until: '2026-03-16T00:00:00Z', granularity: 'day', meter: 'tokens' }, () => portalToken);
     trpcEndpoint('portal.invoices', 'query', { limit: 5 }, () => portalToken);
     trpcEndpoint('portal.invoice', 'query', { id: invoiceId }, () => portalToken);
+    trpcEndpoint('currency.updateSettings', 'mutation', { reporting_currency: 'USD', fx_policy: 'finalization' });
+    trpcEndpoint('currency.supplyRates', 'mutation', { rates: [fxRate] });
+    trpcEndpoint('currency.rates', 'query', { base: 'EUR', limit: 10 });
+    trpcEndpoint('currency.importEcb', 'mutation', { csv: ecbFile, source: 'ecb' });
+    trpcEndpoint('currency.revenueReport', 'query', reportRange);
   });
   afterAll(async () => {
     await harness?.close();

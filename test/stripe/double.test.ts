@@ -109,6 +109,12 @@ describe('wire format and objects', () => {
     expect(((await bare.json()) as { error: { type: string } }).error.type).toBe('invalid_request_error');
   });
 
+  it("retrieves the key's account", async () => {
+    const account = await stripe.accounts.retrieveCurrent();
+    expect(account).toMatchObject({ id: double.account.id, object: 'account', charges_enabled: true });
+    expect(Object.keys(account).sort()).toEqual(Object.keys(fixtures.resources.account).sort());
+  });
+
   it('keeps accounts apart and acts on a connected account through Stripe-Account', async () => {
     const other = double.createAccount();
     const otherClient = stripeClientFor(double, other.secretKey);
@@ -131,6 +137,17 @@ describe('idempotency keys', () => {
     expect(first.lastResponse.headers['idempotent-replayed']).toBeUndefined();
     expect(double.state.charges.forPaymentIntent(first.id)).toBe(1);
     expect(double.state.charges.withMetadata('invoice', 'inv_replay')).toHaveLength(1);
+  });
+
+  it('answers 409 idempotency_key_in_use while the first request with the key still runs', async () => {
+    double.faults.inject({ kind: 'hang', path: '/v1/customers', hangMs: 500 });
+    const first = stripe.customers.create({ name: 'Slow' }, { idempotencyKey: 'customer-in-flight' });
+    await eventually('the first request arrived', () => double.state.requests.some((request) => request.idempotencyKey === 'customer-in-flight'));
+    const second = await failureOf(stripe.customers.create({ name: 'Slow' }, { idempotencyKey: 'customer-in-flight' }));
+    expect(second).toMatchObject({ statusCode: 409, code: 'idempotency_key_in_use' });
+    const created = await first;
+    const replay = await stripe.customers.create({ name: 'Slow' }, { idempotencyKey: 'customer-in-flight' });
+    expect(replay.id).toBe(created.id);
   });
 
   it('refuses the same key with different params (400 idempotency_error)', async () => {
@@ -266,6 +283,8 @@ describe('events', () => {
     expect(event.id).toMatch(/^evt_/);
     expect(Object.keys(event).sort()).toEqual(Object.keys(fixtures.resources.event).sort());
     expect((await stripe.events.retrieve(event.id)).id).toBe(event.id);
+    // The request that caused it, as Stripe records it.
+    expect(event.request).toEqual({ id: customer.lastResponse.requestId, idempotency_key: customer.lastResponse.idempotencyKey });
 
     const tampered = delivery.body.replace('Signed', 'Forged');
     expect(() => stripe.webhooks.constructEvent(tampered, delivery.signature, webhookSecret)).toThrow(Stripe.errors.StripeSignatureVerificationError);
@@ -290,6 +309,12 @@ describe('events', () => {
     double.resendEvent(firstEvent!.id);
     await double.webhooks.settle();
     expect(seen(firstEvent!.id)).toBe(3);
+  });
+
+  it('sends an event of a type nothing here causes, signed like the others', async () => {
+    const sent = double.emitEvent('customer.tax_id.created', { id: 'txi_123', object: 'tax_id', value: 'DE123456789' });
+    const delivery = await eventually('the unusual event delivered', () => receiver.received.find((received) => received.body.includes(sent.id)));
+    expect(stripe.webhooks.constructEvent(delivery.body, delivery.signature, webhookSecret)).toMatchObject({ id: sent.id, type: 'customer.tax_id.created', request: { id: null } });
   });
 
   it('retries a delivery the endpoint refused until it is accepted', async () => {

@@ -4,6 +4,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
+import { accountRoutes } from './account.ts';
 import { checkoutPagePath, checkoutRoutes, completeCheckoutSession } from './checkout.ts';
 import { customerRoutes } from './customers.ts';
 import { addWebhookEndpoint, eventRoutes } from './events.ts';
@@ -55,6 +56,11 @@ export interface StripeDouble {
   createAccount(): StripeAccountKeys;
   /** Registers a URL that receives the account's events signed with `secret` (a fresh `whsec_...` when omitted). */
   addWebhookEndpoint(options: { url: string; secret?: string; enabledEvents?: string[]; account?: string }): { id: string; secret: string };
+  /**
+   * Sends an event of any type about any object, as Stripe would (for events no API call here causes, or types a
+   * receiver does not know).
+   */
+  emitEvent(type: string, object: StripeObject, options?: { account?: string }): StripeObject;
   /** Sends an event again to its account's endpoints. */
   resendEvent(eventId: string): void;
   /** Events of an account (default: the first), oldest first, optionally of one type. */
@@ -71,7 +77,7 @@ export interface StripeDouble {
   close(): Promise<void>;
 }
 
-const ROUTES = compileRoutes([...customerRoutes, ...paymentMethodRoutes, ...setupIntentRoutes, ...paymentIntentRoutes, ...refundRoutes, ...checkoutRoutes, ...eventRoutes, ...taxRoutes]);
+const ROUTES = compileRoutes([...accountRoutes, ...customerRoutes, ...paymentMethodRoutes, ...setupIntentRoutes, ...paymentIntentRoutes, ...refundRoutes, ...checkoutRoutes, ...eventRoutes, ...taxRoutes]);
 
 export async function startStripeDouble(options: StripeDoubleOptions = {}): Promise<StripeDouble> {
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
@@ -91,7 +97,7 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
 
   const keysOf = (account: AccountState): StripeAccountKeys => ({ id: account.id, secretKey: account.secretKey, restrictedKey: account.restrictedKey });
   const createAccount = () => {
-    const account = createAccountState();
+    const account = createAccountState(now());
     state.accounts.set(account.id, account);
     return keysOf(account);
   };
@@ -169,6 +175,11 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
       if (!owner) throw new Error(`the Stripe double has no account ${account}`);
       const { endpoint } = addWebhookEndpoint(owner, now(), { url, secret, enabledEvents });
       return { id: endpoint.id, secret: endpoint.secret };
+    },
+    emitEvent: (type, object, { account } = {}) => {
+      const owner = state.accounts.get(account ?? double.account.id);
+      if (!owner) throw new Error(`the Stripe double has no account ${account}`);
+      return webhooks.emit(owner, type, object, null);
     },
     resendEvent: (eventId) => webhooks.resend(accountHolding(eventId), eventId),
     events: ({ account, type } = {}) => {

@@ -2,7 +2,7 @@
 import { invalidParam, noSuchObject } from './errors.ts';
 import type { FormParams } from './form.ts';
 import { readInteger, readString } from './params.ts';
-import { findObject, type AccountState, type DoubleState, type StripeObject } from './store.ts';
+import { findObject, type AccountState, type ApiObject, type DoubleState, type StripeObject } from './store.ts';
 import type { EventCause, WebhookSender } from './webhooks.ts';
 
 export interface DoubleCore {
@@ -28,7 +28,7 @@ export interface HandlerContext {
   cause: EventCause | null;
 }
 
-export type Handler = (context: HandlerContext) => StripeObject;
+export type Handler = (context: HandlerContext) => ApiObject;
 
 export interface Route {
   method: 'GET' | 'POST' | 'DELETE';
@@ -53,7 +53,7 @@ export function objectsOfType(account: AccountState, type: string, keep: (object
 }
 
 /** A Stripe list page: `limit` (1..100, default 10), `starting_after`/`ending_before` cursors. */
-export function listPage(objects: StripeObject[], params: FormParams, url: string): StripeObject {
+export function listPage(objects: StripeObject[], params: FormParams, url: string): ApiObject {
   const limit = readInteger(params, 'limit') ?? 10;
   if (limit < 1 || limit > 100) throw invalidParam('limit', 'This value must be between 1 and 100 (it currently is ' + limit + ').');
   const startingAfter = readString(params, 'starting_after');
@@ -68,14 +68,14 @@ export function listPage(objects: StripeObject[], params: FormParams, url: strin
     if (index === -1) throw noSuchObject('object', endingBefore, 'ending_before');
     page = objects.slice(Math.max(0, index - limit), index);
   }
-  return { object: 'list', id: '', data: page.slice(0, limit), has_more: page.length > limit, url } as StripeObject;
+  return { object: 'list', data: page.slice(0, limit), has_more: page.length > limit, url };
 }
 
 /**
  * Stripe's search query language, the part a billing integration uses: clauses `field:'value'` joined by AND,
  * on `email`, `name`, `status`, `currency`, `customer` or `metadata['key']`.
  */
-export function searchPage(objects: StripeObject[], params: FormParams, url: string): StripeObject {
+export function searchPage(objects: StripeObject[], params: FormParams, url: string): ApiObject {
   const query = readString(params, 'query', 'required');
   const clauses = query.split(/\s+AND\s+/i).map((clause) => {
     const match = /^\s*(metadata\[['"]([^'"]+)['"]\]|[a-z_]+)\s*:\s*['"]([^'"]*)['"]\s*$/.exec(clause);
@@ -86,11 +86,11 @@ export function searchPage(objects: StripeObject[], params: FormParams, url: str
     clauses.every((clause) => (clause.metadataKey !== undefined ? object.metadata?.[clause.metadataKey] === clause.value : String(object[clause.field] ?? '') === clause.value)),
   );
   const limit = readInteger(params, 'limit') ?? 10;
-  return { object: 'search_result', id: '', data: matching.slice(0, limit), has_more: matching.length > limit, next_page: null, url } as StripeObject;
+  return { object: 'search_result', data: matching.slice(0, limit), has_more: matching.length > limit, next_page: null, url };
 }
 
 /** `expand[]=latest_charge`, `expand[]=data.customer`: replaces ids by their objects in a copy of the response. */
-export function expandResponse(account: AccountState, response: StripeObject, params: FormParams): StripeObject {
+export function expandResponse(account: AccountState, response: ApiObject, params: FormParams): ApiObject {
   const expand = params.expand;
   if (expand === undefined) return response;
   const paths = Array.isArray(expand) ? expand : [expand];

@@ -1,6 +1,6 @@
 // The double's HTTP front: authentication by secret key, the Stripe-Account header, injected faults, Idempotency-Key
-// replay, routing to the resource handlers, and Stripe's error envelope. One request at a time through a handler
-// (they are synchronous), so a test never races the double against itself.
+// replay, routing to the resource handlers, and Stripe's error envelope. Handlers are synchronous, so requests
+// interleave only where a test makes them (a 'hang' fault).
 import type http from 'node:http';
 import { StripeApiError, invalidRequest } from './errors.ts';
 import type { FaultInjector } from './faults.ts';
@@ -90,7 +90,7 @@ export async function answerApiRequest(core: DoubleCore, routes: CompiledRoute[]
   const idempotencyKey = typeof incoming.headers['idempotency-key'] === 'string' ? incoming.headers['idempotency-key'] : null;
   const record: RequestRecord = { requestId, account: null, method: request.method, path: request.path, idempotencyKey, status: 0, replayed: false };
   core.state.requests.push(record);
-  const answer = await answer_();
+  const answer = await decide();
   record.status = answer === 'drop' ? 'dropped' : answer.status;
   if (answer !== 'drop') {
     answer.headers['request-id'] = requestId;
@@ -100,7 +100,7 @@ export async function answerApiRequest(core: DoubleCore, routes: CompiledRoute[]
   }
   return answer;
 
-  async function answer_(): Promise<Answer | 'drop'> {
+  async function decide(): Promise<Answer | 'drop'> {
     let account: AccountState;
     let params: FormParams;
     try {

@@ -4,8 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { TestCard } from './cards.ts';
 
+/** What an endpoint answers: an object, a list, a search result, a deleted stub. */
+export type ApiObject = { object: string; [field: string]: any };
 /** A Stripe API object as it goes over the wire. */
-export type StripeObject = { id: string; object: string; [field: string]: any };
+export type StripeObject = ApiObject & { id: string };
 
 export interface StoredResponse {
   method: string;
@@ -28,6 +30,7 @@ export interface WebhookEndpointState {
 
 export interface AccountState {
   id: string;
+  created: number;
   secretKey: string;
   restrictedKey: string;
   objects: Map<string, StripeObject>;
@@ -101,6 +104,7 @@ export function newId(prefix: string, length = 24): string {
 const fixtures = JSON.parse(readFileSync(new URL('./fixtures.json', import.meta.url), 'utf8')) as { resources: Record<string, StripeObject> };
 
 export type FixtureName =
+  | 'account'
   | 'customer'
   | 'payment_method'
   | 'setup_intent'
@@ -124,11 +128,11 @@ export function fromFixture(name: FixtureName, fields: Record<string, unknown>):
   return { ...structuredClone(template), ...fields } as StripeObject;
 }
 
-export function createAccountState(options: { id?: string; secretKey?: string } = {}): AccountState {
-  const suffix = newId('x', 16).slice(2);
+export function createAccountState(created: number): AccountState {
   return {
-    id: options.id ?? `acct_${suffix}`,
-    secretKey: options.secretKey ?? `sk_test_${newId('x', 40).slice(2)}`,
+    id: `acct_${newId('x', 16).slice(2)}`,
+    created,
+    secretKey: `sk_test_${newId('x', 40).slice(2)}`,
     restrictedKey: `rk_test_${newId('x', 40).slice(2)}`,
     objects: new Map(),
     events: [],

@@ -54,6 +54,8 @@ export class WebhookSender {
   private running = new Set<Promise<void>>();
   private timers = new Set<NodeJS.Timeout>();
   private closed = false;
+  /** Aborts the attempts still running when the double closes. */
+  private readonly closing = new AbortController();
   private readonly now: () => number;
 
   constructor(options: WebhookSenderOptions) {
@@ -124,6 +126,7 @@ export class WebhookSender {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.closing.abort();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     await Promise.allSettled([...this.running]);
@@ -149,7 +152,7 @@ export class WebhookSender {
           'stripe-signature': signStripePayload(payload, endpoint.secret, this.now()),
         },
         body: payload,
-        signal: AbortSignal.timeout(this.attemptTimeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(this.attemptTimeoutMs), this.closing.signal]),
       });
       await response.arrayBuffer();
       delivery.status = response.status;

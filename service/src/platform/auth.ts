@@ -26,7 +26,8 @@ export type Permission =
   | 'plans.write'
   | 'subscriptions.write'
   | 'invoices.write'
-  | 'webhooks.manage';
+  | 'webhooks.manage'
+  | 'payments.manage';
 
 const reads: Permission[] = ['customers.read', 'meters.read', 'price_books.read', 'usage.read', 'estimates.create', 'billing.read', 'entitlements.check'];
 const billing: Permission[] = [
@@ -42,7 +43,7 @@ const billing: Permission[] = [
   'subscriptions.write',
   'invoices.write',
 ];
-const admin: Permission[] = [...billing, 'users.manage', 'api_keys.manage', 'webhooks.manage'];
+const admin: Permission[] = [...billing, 'users.manage', 'api_keys.manage', 'webhooks.manage', 'payments.manage'];
 
 /**
  * A publishable key is embeddable in a browser or edge worker: it reads prices and estimates, nothing else. A

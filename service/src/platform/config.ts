@@ -1,5 +1,6 @@
 // Service configuration, read once from the environment at start.
 import path from 'node:path';
+import { parseSecretsKey } from './crypto.ts';
 
 export interface Config {
   port: number;
@@ -30,6 +31,38 @@ export interface Config {
   mailFrom: string;
   /** Where the dashboard lives, for links in mail. */
   publicUrl: string;
+  /** Stripe: where its API is (real Stripe unless STRIPE_API_BASE names another, e.g. the test double) and the key sealing tenants' Stripe secrets. */
+  payments: PaymentSettings;
+}
+
+export interface PaymentSettings {
+  /** STRIPE_API_BASE, e.g. http://127.0.0.1:12111; unset: https://api.stripe.com. */
+  stripeApi: { protocol: 'http' | 'https'; host: string; port: number };
+  /** Deadline of one Stripe request (STRIPE_TIMEOUT_MS, default 30 s). */
+  stripeTimeoutMs: number;
+  /** Retries of a Stripe request that failed on the network, 429 or 5xx (the SDK's, same idempotency key). */
+  stripeMaxNetworkRetries: number;
+  /** SECRETS_KEY (32 bytes, hex or base64): AES-256-GCM key of the Stripe secrets at rest. Unset: Stripe cannot be connected. */
+  secretsKey?: Buffer;
+  /**
+   * How long a payment attempt whose answer never came (a crash, a hang) is left before it is sent again under the
+   * same idempotency key (PAYMENT_ATTEMPT_LEASE_SECONDS, default 300).
+   */
+  attemptLeaseSeconds: number;
+}
+
+/** The payment settings from the environment (read by loadConfig, and by services run without a Config). */
+export function loadPaymentSettings(env: NodeJS.ProcessEnv = process.env): PaymentSettings {
+  const base = new URL(env.STRIPE_API_BASE || 'https://api.stripe.com');
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new Error('STRIPE_API_BASE must be an http or https URL');
+  const protocol = base.protocol === 'http:' ? 'http' : 'https';
+  return {
+    stripeApi: { protocol, host: base.hostname, port: base.port ? Number(base.port) : protocol === 'http' ? 80 : 443 },
+    stripeTimeoutMs: integer(env.STRIPE_TIMEOUT_MS, 30_000, 'STRIPE_TIMEOUT_MS'),
+    stripeMaxNetworkRetries: integer(env.STRIPE_MAX_NETWORK_RETRIES, 2, 'STRIPE_MAX_NETWORK_RETRIES'),
+    secretsKey: parseSecretsKey(env.SECRETS_KEY),
+    attemptLeaseSeconds: integer(env.PAYMENT_ATTEMPT_LEASE_SECONDS, 300, 'PAYMENT_ATTEMPT_LEASE_SECONDS'),
+  };
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -56,6 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     smtpUrl: env.SMTP_URL || undefined,
     mailFrom: env.MAIL_FROM || 'Tariff <no-reply@tariff.local>',
     publicUrl: (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, ''),
+    payments: loadPaymentSettings(env),
   };
 }
 

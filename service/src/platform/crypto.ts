@@ -45,3 +45,34 @@ export function tokenKind(token: string): TokenKind | undefined {
   const kind = token.slice(0, token.indexOf('_'));
   return kind === 'sk' || kind === 'pk' || kind === 'ses' || kind === 'vfy' || kind === 'rst' ? kind : undefined;
 }
+
+/**
+ * Secrets kept at rest (a tenant's Stripe keys): AES-256-GCM under a 32-byte key from configuration, a random
+ * 96-bit IV per secret, "v1.<iv>.<tag>.<ciphertext>" in base64url. `context` (e.g. the tenant id) is bound as
+ * additional data, so a sealed value copied to another tenant's row does not open there.
+ */
+export function sealSecret(plain: string, key: Buffer, context: string): string {
+  const iv = crypto.randomBytes(12);
+  const cipher = crypto.createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(context));
+  const ciphertext = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+  return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ciphertext.toString('base64url')].join('.');
+}
+
+/** The secret sealed by sealSecret; throws when the key, the context or the bytes are not the ones sealed. */
+export function openSecret(sealed: string, key: Buffer, context: string): string {
+  const [version, iv, tag, ciphertext] = sealed.split('.');
+  if (version !== 'v1' || !iv || !tag || ciphertext === undefined) throw new Error('not a sealed secret');
+  const decipher = crypto.createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+  decipher.setAAD(Buffer.from(context));
+  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+}
+
+/** A 32-byte key given as 64 hex digits or base64 (SECRETS_KEY); undefined when absent. */
+export function parseSecretsKey(raw: string | undefined, name = 'SECRETS_KEY'): Buffer | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
+  if (key.length !== 32) throw new Error(`${name} must be 32 bytes, as 64 hex digits or base64`);
+  return key;
+}

@@ -1,4 +1,5 @@
 import type { Clock } from './clock.ts';
+import type { PaymentSettings } from './config.ts';
 import type { Db } from './db.ts';
 import type { Logger } from './log.ts';
 import type { Mailer } from './mail.ts';
@@ -15,4 +16,6 @@ export interface Deps {
   mailer?: Mailer;
   /** The dashboard's address, for links in mail. */
   publicUrl?: string;
+  /** Stripe's address and the key of secrets at rest; absent: read from the environment (payments/stripe.ts). */
+  payments?: PaymentSettings;
 }

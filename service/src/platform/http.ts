@@ -68,10 +68,13 @@ const methodsWithBody = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  */
 export function jsonBody(limitBytes: number): RequestHandler {
   const parse = express.json({ limit: limitBytes, strict: false, type: () => true });
+  // File uploads in CSV (an ECB rate file): the body is the text, a route's schema checks it like any input.
+  const parseCsv = express.text({ limit: limitBytes, type: () => true });
   return (req, res, next) => {
     if (!methodsWithBody.has(req.method)) return next();
     const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
     if (!hasBody) return next();
+    if (req.is('text/csv')) return parseCsv(req, res, next);
     if (!req.is('application/json')) {
       return next(
         new AppError('validation', 'unsupported_content_type', 'Request bodies must be JSON (Content-Type: application/json)', [

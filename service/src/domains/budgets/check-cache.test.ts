@@ -9,13 +9,16 @@ function state(overrides: Partial<CheckState> = {}): CheckState {
     customerId: 'c',
     currency: 'USD',
     onDepletion: 'block',
+    blocked: false,
     budget: null,
     scopedBudgets: [],
     ...march,
     period: { start: march.from, spend: 5_000_000_000n },
     grants: new Map([['g1', { balance: 10_000_000_000n, effectiveAt: null, expiresAt: null, scopeCards: null, scopeEventTypes: null }]]),
     scopedSpend: new Map([['project:alpha', 1_000_000_000n]]),
+    holds: new Map([['h1', { remaining: 2_000_000_000n, expiresAt: Date.parse('2026-03-01T12:05:00Z') }]]),
     versions: new Map([
+      ['h:h1', 10],
       [`p:${march.from}`, 10],
       ['g:g1', 10],
       ['s:project:alpha', 10],
@@ -95,6 +98,16 @@ describe('applying a committed row to a held check state', () => {
     },
     { name: "another period's scoped spend", row: { t: 't', c: 'c', scoped: ['2026-02-01T00:00:00+00:00', 'project', 'alpha', '9', 20] }, absorbed: true, then: (s) => s.scopedSpend.get('project:alpha'), expected: 1_000_000_000n },
     { name: 'an older image of scoped spend than the one held: ignored', row: { t: 't', c: 'c', scoped: ['2026-03-01T00:00:00+00:00', 'project', 'alpha', '0.5', 7] }, absorbed: true, then: (s) => s.scopedSpend.get('project:alpha'), expected: 1_000_000_000n },
+    {
+      name: 'a hold placed',
+      row: { t: 't', c: 'c', hold: ['h2', 'open', '1.500000000', '2026-03-01T12:10:00+00:00', 11] },
+      absorbed: true,
+      then: (s) => [...s.holds].map(([id, h]) => [id, h.remaining]),
+      expected: [['h1', 2_000_000_000n], ['h2', 1_500_000_000n]],
+    },
+    { name: 'a hold partly captured', row: { t: 't', c: 'c', hold: ['h1', 'open', '0.25', '2026-03-01T12:05:00+00:00', 11] }, absorbed: true, then: (s) => s.holds.get('h1')?.remaining, expected: 250_000_000n },
+    { name: 'a hold captured, released or expired', row: { t: 't', c: 'c', hold: ['h1', 'released', '2', '2026-03-01T12:05:00+00:00', 12] }, absorbed: true, then: (s) => s.holds.size, expected: 0 },
+    { name: 'an older image of a hold than the one held: ignored', row: { t: 't', c: 'c', hold: ['h1', 'open', '9', '2026-03-01T12:05:00+00:00', 9] }, absorbed: true, then: (s) => s.holds.get('h1')?.remaining, expected: 2_000_000_000n },
     { name: 'the customer, its wallet, budgets or a deletion: read again', row: { t: 't', c: 'c' }, absorbed: false },
   ];
   for (const c of cases) {

@@ -30,6 +30,8 @@ export interface CheckState {
   customerId: string;
   currency: string;
   onDepletion: 'overage' | 'block';
+  /** Blocked by dunning (an unpaid invoice past the policy's delay, payments/collect.ts): every request is refused. */
+  blocked: boolean;
   budget: { amount: bigint; enforcement: Enforcement } | null;
   /** All the customer's scoped budgets, by kind then value. */
   scopedBudgets: { kind: ScopeKind; value: string; amount: bigint; enforcement: Enforcement }[];
@@ -41,7 +43,9 @@ export interface CheckState {
   grants: Map<string, CheckGrant>;
   /** The period's spend by "kind:value" of scope. */
   scopedSpend: Map<string, bigint>;
-  /** The version (migration 019) of each row held: "p:<period start ms>", "g:<grant id>", "s:<kind>:<value>". */
+  /** Open holds by id: what each still sets aside, until when (migration 065; the check counts those not expired at its instant). */
+  holds: Map<string, { remaining: bigint; expiresAt: number }>;
+  /** The version (migration 019) of each row held: "p:<period start ms>", "g:<grant id>", "s:<kind>:<value>", "h:<hold id>". */
   versions: Map<string, number>;
 }
 
@@ -52,6 +56,7 @@ export interface ChangedRow {
   period?: [start: string, end: string, spend: string, version: number];
   grant?: [id: string, status: string, balance: string, effectiveAt: string | null, expiresAt: string | null, cards: string[] | null, types: string[] | null, version: number];
   scoped?: [periodStart: string, kind: ScopeKind, value: string, spend: string, version: number];
+  hold?: [id: string, status: string, remaining: string, expiresAt: string, version: number];
 }
 
 /** What one session's statements changed since its transaction began, waiting for it to end. */
@@ -218,7 +223,7 @@ function forget(pid: number, transaction: PendingTransaction) {
 }
 
 function absorbable(row: ChangedRow): boolean {
-  return row.period !== undefined || row.grant !== undefined || row.scoped !== undefined;
+  return row.period !== undefined || row.grant !== undefined || row.scoped !== undefined || row.hold !== undefined;
 }
 
 /**
@@ -259,6 +264,13 @@ export function applyRow(state: CheckState, row: ChangedRow): boolean {
     } else {
       state.grants.delete(id);
     }
+    return true;
+  }
+  if (row.hold) {
+    const [id, status, remaining, expiresAt, version] = row.hold;
+    if (!newer(`h:${id}`, version)) return true;
+    if (status === 'open') state.holds.set(id, { remaining: toNano(remaining), expiresAt: Date.parse(expiresAt) });
+    else state.holds.delete(id);
     return true;
   }
   if (row.scoped) {

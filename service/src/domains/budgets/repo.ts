@@ -295,6 +295,7 @@ export async function readCheckState({ db, tenantId }: TenantScope, externalId: 
   const [row] = await db`
     select c.id, c.currency,
       coalesce((select w.on_depletion from customer_wallets w where w.tenant_id = c.tenant_id and w.customer_id = c.id), 'overage') as on_depletion,
+      exists (select 1 from customer_blocks cb where cb.tenant_id = c.tenant_id and cb.customer_id = c.id) as blocked,
       (select json_build_object('amount', b.amount::text, 'enforcement', b.enforcement) from budgets b
         where b.tenant_id = c.tenant_id and b.customer_id = c.id) as budget,
       p.period_start, p.period_end, (p.amount + p.credits_applied)::text as spend, p.check_version,
@@ -308,18 +309,25 @@ export async function readCheckState({ db, tenantId }: TenantScope, externalId: 
       (select coalesce(json_agg(json_build_array(sb.scope_kind, sb.scope_value, sb.amount::text, sb.enforcement) order by sb.scope_kind, sb.scope_value), '[]')
         from scoped_budgets sb where sb.tenant_id = c.tenant_id and sb.customer_id = c.id) as scoped_budgets,
       (select coalesce(json_agg(json_build_array(s.scope_kind, s.scope_value, s.spend::text, s.check_version)), '[]')
-        from scoped_spend s where s.tenant_id = c.tenant_id and s.customer_id = c.id and s.period_start = p.period_start) as scoped_spend
+        from scoped_spend s where s.tenant_id = c.tenant_id and s.customer_id = c.id and s.period_start = p.period_start) as scoped_spend,
+      (select coalesce(json_agg(json_build_array(h.id, greatest(h.amount - h.captured, 0)::text, h.expires_at, h.check_version)), '[]')
+        from holds h where h.tenant_id = c.tenant_id and h.customer_id = c.id and h.status = 'open') as holds,
+      -- Recently closed holds' versions, so that an older image of one (still open) is not taken for news.
+      (select coalesce(json_agg(json_build_array(h.id, h.check_version)), '[]')
+        from holds h where h.tenant_id = c.tenant_id and h.customer_id = c.id and h.status <> 'open' and h.closed_at > ${at}::timestamptz - interval '1 hour') as closed_holds
     from customers c
     left join customer_periods p on p.tenant_id = c.tenant_id and p.customer_id = c.id and p.period_start <= ${at} and p.period_end > ${at}
     where c.tenant_id = ${tenantId} and c.external_id = ${externalId}`;
   if (!row) return undefined;
   const grants = row.grants as [string, string, string | null, string | null, string[] | null, string[] | null, number][];
   const scopedSpend = row.scoped_spend as [ScopeKind, string, string, number][];
+  const holds = row.holds as [string, string, string, number][];
   return {
     tenantId,
     customerId: row.id,
     currency: row.currency,
     onDepletion: row.on_depletion,
+    blocked: row.blocked,
     budget: row.budget ? { amount: toNano(row.budget.amount), enforcement: row.budget.enforcement } : null,
     scopedBudgets: (row.scoped_budgets as [ScopeKind, string, string, Enforcement][]).map(([kind, value, amount, enforcement]) => ({ kind, value, amount: toNano(amount), enforcement })),
     from: row.period_start ? row.period_start.getTime() : (row.gap_from?.getTime() ?? -Infinity),
@@ -332,11 +340,14 @@ export async function readCheckState({ db, tenantId }: TenantScope, externalId: 
       ]),
     ),
     scopedSpend: new Map(scopedSpend.map(([kind, value, spend]) => [`${kind}:${value}`, toNano(spend)])),
+    holds: new Map(holds.map(([id, remaining, expiresAt]) => [id, { remaining: toNano(remaining), expiresAt: Date.parse(expiresAt) }])),
     versions: new Map([
       ...(row.period_start ? [[`p:${row.period_start.getTime()}`, Number(row.check_version)] as [string, number]] : []),
       ...grants.map(([id, , , , , , version]) => [`g:${id}`, version] as [string, number]),
       ...(row.ended_grants as [string, number][]).map(([id, version]) => [`g:${id}`, version] as [string, number]),
       ...scopedSpend.map(([kind, value, , version]) => [`s:${kind}:${value}`, version] as [string, number]),
+      ...holds.map(([id, , , version]) => [`h:${id}`, version] as [string, number]),
+      ...(row.closed_holds as [string, number][]).map(([id, version]) => [`h:${id}`, version] as [string, number]),
     ]),
   };
 }

@@ -179,13 +179,16 @@ export function answerCheck(state: CheckState, externalId: string, input: CheckI
   }
   const cost = toNano(input.estimated_cost);
   const spend = state.period?.spend ?? 0n;
+  // Open holds set aside credit and budget for requests under way: what they hold is not available to this one.
+  const held = heldAt(state, now);
   const reasons = decideEntitlement({
     cost,
     onDepletion: state.onDepletion,
-    creditBalance,
-    budget: state.budget ? { amount: state.budget.amount, enforcement: state.budget.enforcement, spend } : undefined,
+    creditBalance: creditBalance - held,
+    budget: state.budget ? { amount: state.budget.amount, enforcement: state.budget.enforcement, spend: spend + held } : undefined,
     scoped,
   });
+  if (state.blocked) reasons.unshift({ code: 'customer_blocked', message: 'The customer is blocked: an invoice is unpaid past the dunning policy\'s delay' });
   return {
     customer_id: externalId,
     allowed: reasons.length === 0,
@@ -194,12 +197,14 @@ export function answerCheck(state: CheckState, externalId: string, input: CheckI
     currency: state.currency,
     on_depletion: state.onDepletion,
     credit_balance: formatMoney(creditBalance),
+    held: formatMoney(held),
+    available_balance: formatMoney(creditBalance - held),
     budget: state.budget
       ? {
           amount: formatMoney(state.budget.amount),
           enforcement: state.budget.enforcement,
           spend: formatMoney(spend),
-          remaining: formatMoney(state.budget.amount - spend),
+          remaining: formatMoney(state.budget.amount - spend - held),
         }
       : null,
     scoped_budgets: scoped.map((b) => ({
@@ -212,6 +217,13 @@ export function answerCheck(state: CheckState, externalId: string, input: CheckI
     })),
     as_of: now.toISOString(),
   };
+}
+
+/** What the customer's open holds set aside at `now` (a hold past its expiry no longer counts, expired or not yet). */
+export function heldAt(state: Pick<CheckState, 'holds'>, now: Date): bigint {
+  let held = 0n;
+  for (const hold of state.holds.values()) if (hold.expiresAt > now.getTime()) held += hold.remaining;
+  return held;
 }
 
 /** The check's state from the database (one statement), kept in memory for the next checks when nothing raced it. */

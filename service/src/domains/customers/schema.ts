@@ -1,12 +1,10 @@
 import { z } from 'zod';
 import { text } from '../../platform/text.ts';
+import { currencyCode } from '../currency/iso4217.ts';
 
-const currencies = new Set(Intl.supportedValuesOf('currency'));
 const regionNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' });
 
-export const currencyCode = text(3)
-  .regex(/^[A-Z]{3}$/, { message: 'must be an ISO 4217 code in capitals, e.g. USD', abort: true })
-  .refine((code) => currencies.has(code), 'is not an ISO 4217 currency');
+export { currencyCode };
 
 const countryCode = text(2)
   .regex(/^[A-Z]{2}$/, { message: 'must be an ISO 3166-1 alpha-2 code in capitals, e.g. DE', abort: true })

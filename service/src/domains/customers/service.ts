@@ -115,12 +115,7 @@ export async function assignPriceBook(deps: Deps, actor: Actor, externalId: stri
     const customer = await requireCustomer(scope, externalId);
     const book = await pricingRepo.findPriceBookByCode(scope, input.price_book);
     if (!book) throw invalid('price_book_not_found', `No price book "${input.price_book}"`, [{ field: 'price_book', reason: 'no such price book' }]);
-    // Amounts are not converted between currencies (yet): a book in another currency would bill the customer in it.
-    if (book.currency !== customer.currency) {
-      throw precondition('currency_mismatch', `Price book "${book.code}" is in ${book.currency} and customer "${externalId}" is billed in ${customer.currency}; currencies are not converted`, [
-        { field: 'price_book', reason: `is in ${book.currency}, not the customer's ${customer.currency} (assign a ${customer.currency} book, or change the customer's currency while it has no invoices)` },
-      ]);
-    }
+    await requireRatingCurrency(scope, customer, book.currency, 'price_book');
     const assignments = await repo.listAssignments(scope, customer.id);
     const latest = assignments.at(-1);
     if (latest && effectiveFrom.getTime() <= latest.effectiveFrom.getTime()) {
@@ -141,6 +136,21 @@ export async function assignPriceBook(deps: Deps, actor: Actor, externalId: stri
 }
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A customer is rated in one currency, its price books' (any ISO 4217 currency: invoices convert it into the
+ * customer's billing currency, invoices/fx.ts). A book or plan in another currency than the books already
+ * assigned would split a period's charges between two currencies: refused, naming `field`.
+ */
+export async function requireRatingCurrency(scope: TenantScope, customer: repo.Customer, currency: string, field: string): Promise<void> {
+  const latest = (await repo.listAssignments(scope, customer.id)).at(-1);
+  const ratingCurrency = latest ? (await pricingRepo.findPriceBookById(scope, latest.priceBookId))!.currency : undefined;
+  if (ratingCurrency !== undefined && currency !== ratingCurrency) {
+    throw precondition('currency_mismatch', `Customer "${customer.externalId}" is rated in ${ratingCurrency} (its price books' currency); ${field} is in ${currency}`, [
+      { field, reason: `is in ${currency}, not ${ratingCurrency} like the customer's price books` },
+    ]);
+  }
+}
 
 /**
  * A customer's currency may change until something is billed or held in the old one: no invoice yet, every price

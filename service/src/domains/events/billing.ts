@@ -29,6 +29,8 @@ export interface CustomerBilling {
   amendments?: subscriptionsRepo.AmendmentRow[];
   /** Only customers with a budget have alerts to fire. */
   hasBudget: boolean;
+  /** Blocked by dunning (an unpaid invoice past the policy's delay): ingestion refuses its events. */
+  blocked?: boolean;
   /** The budget's amount when it blocks (events/service.ts findBlocks). */
   blockingBudget?: bigint;
   /** Only customers with a budget per API key or project tag have spend attributed to scopes. */
@@ -89,6 +91,7 @@ export async function loadBilling(scope: TenantScope, externalIds: string[]): Pr
       subscription: context.subscription,
       amendments: amendments.get(context.customerId),
       hasBudget: context.hasBudget,
+      blocked: context.blocked,
       ...(context.blockingBudget !== null ? { blockingBudget: toNano(context.blockingBudget) } : {}),
       hasScopedBudget: context.hasScopedBudget,
       hasBlockingScopedBudget: context.hasBlockingScopedBudget,

@@ -411,6 +411,8 @@ export interface BillingContextRow {
   /** The wallet's credits.low threshold (numeric text), if any. */
   lowBalanceThreshold: string | null;
   hasBudget: boolean;
+  /** Blocked by dunning (payments/collect.ts): its events are refused. */
+  blocked: boolean;
   /** The amount of the customer's budget when it blocks. */
   blockingBudget: string | null;
   hasScopedBudget: boolean;
@@ -424,6 +426,7 @@ export async function findBillingContexts({ db, tenantId }: TenantScope, externa
   const rows = await db`
     select c.id as customer_id, c.external_id, c.currency, w.on_depletion, w.low_balance_threshold::text,
            exists (select 1 from budgets b where b.tenant_id = c.tenant_id and b.customer_id = c.id) as has_budget,
+           exists (select 1 from customer_blocks cb where cb.tenant_id = c.tenant_id and cb.customer_id = c.id) as blocked,
            (select b.amount::text from budgets b where b.tenant_id = c.tenant_id and b.customer_id = c.id and b.enforcement = 'block') as blocking_budget,
            exists (select 1 from scoped_budgets sb where sb.tenant_id = c.tenant_id and sb.customer_id = c.id) as has_scoped_budget,
            exists (select 1 from scoped_budgets sb where sb.tenant_id = c.tenant_id and sb.customer_id = c.id and sb.enforcement = 'block') as has_blocking_scoped_budget,
@@ -443,6 +446,7 @@ export async function findBillingContexts({ db, tenantId }: TenantScope, externa
         onDepletion: r.on_depletion ?? 'overage',
         lowBalanceThreshold: r.low_balance_threshold,
         hasBudget: r.has_budget,
+        blocked: r.blocked,
         blockingBudget: r.blocking_budget,
         hasScopedBudget: r.has_scoped_budget,
         hasBlockingScopedBudget: r.has_blocking_scoped_budget,

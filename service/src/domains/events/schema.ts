@@ -18,6 +18,10 @@ export const usageEvent = z.strictObject({
     .default({}),
   /** A price quote for this event (POST /v1/quotes): honoured if it holds, else the event is rejected (quotes/service.ts). */
   quote: text(4096).optional(),
+  /** The spend hold this event captures (POST /v1/customers/{id}/holds; holds/settle.ts). */
+  hold_id: text(255).optional(),
+  /** This capture is the hold's last: what it still holds is released. */
+  hold_final: z.boolean().optional(),
 });
 export type UsageEventInput = z.infer<typeof usageEvent>;
 

@@ -1,7 +1,7 @@
 // Ingestion: validate each event, deduplicate, rate with the kernel and store everything in one transaction;
 // and the reads that explain it (usage per period, one event's receipt).
 import type { ApiSchemas } from '../../platform/api.ts';
-import { formatMoney, limitsCrossed, parseInstant, parseScaled, type CustomerState, type OnBlock as KernelOnBlock, type RatedEvent, type ScopedBudget, type StateMap, type UsageEvent } from '@tariff/core-wasm';
+import { creditsDrawn, formatMoney, limitsCrossed, parseInstant, parseScaled, type CustomerState, type OnBlock as KernelOnBlock, type RatedEvent, type ScopedBudget, type StateMap, type UsageEvent } from '@tariff/core-wasm';
 import { Decimal } from 'decimal.js';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
@@ -21,6 +21,8 @@ import * as billing from './billing.ts';
 import { Coalescer, defaultCoalescerOptions, PartialFailure } from './coalesce.ts';
 import { compiledBook, kernelVersion, rateEvents } from './rating.ts';
 import * as repo from './repo.ts';
+import * as holdsRepo from '../holds/repo.ts';
+import { HoldBook } from '../holds/settle.ts';
 import { isWellFormedEvent, usageEvent, type EstimateInput } from './schema.ts';
 
 /** How far ahead of the server's clock an event may be stamped (clock skew), in milliseconds. */
@@ -52,6 +54,9 @@ interface Candidate {
   /** The API key that sent it (budgets per key count it); null for a dashboard session. */
   apiKeyId: string | null;
   onBlock: OnBlock;
+  /** The hold it captures, and whether this capture closes it (holds/settle.ts). */
+  holdId?: string;
+  holdFinal?: boolean;
 }
 
 /** Billing periods are calendar months in UTC until subscriptions (with their anchors) define them. */
@@ -186,6 +191,7 @@ export async function ingestEvents(deps: Deps, actor: Actor, events: unknown[], 
   events.forEach((raw, index) => {
     let event: UsageEvent;
     let quoteToken: string | undefined;
+    let hold: { holdId?: string; holdFinal?: boolean } = {};
     if (isWellFormedEvent(raw)) event = raw as UsageEvent;
     else {
       const parsed = usageEvent.safeParse(raw);
@@ -195,7 +201,14 @@ export async function ingestEvents(deps: Deps, actor: Actor, events: unknown[], 
         outcomes[index] = { index, transaction_id: transactionId, status: 'rejected', error: { code: 'invalid_event', field: details[0].field, message: details[0].reason, details } };
         return;
       }
-      ({ quote: quoteToken, ...event } = parsed.data as UsageEvent & { quote?: string });
+      let holdId: string | undefined;
+      let holdFinal: boolean | undefined;
+      ({ quote: quoteToken, hold_id: holdId, hold_final: holdFinal, ...event } = parsed.data as UsageEvent & { quote?: string; hold_id?: string; hold_final?: boolean });
+      if (holdId !== undefined) hold = { holdId, holdFinal: holdFinal ?? false };
+      else if (holdFinal !== undefined) {
+        outcomes[index] = reject(index, event.transaction_id, 'invalid_event', 'hold_final', 'needs hold_id: only a capture of a hold can be final');
+        return;
+      }
     }
     const ms = parseInstant(event.timestamp);
     if (ms === undefined) {
@@ -209,7 +222,7 @@ export async function ingestEvents(deps: Deps, actor: Actor, events: unknown[], 
     }
     const timestamp = occurredAt.toISOString();
     const normalized = timestamp === event.timestamp ? event : { transaction_id: event.transaction_id, customer_id: event.customer_id, event_type: event.event_type, timestamp, properties: event.properties };
-    candidates.push({ index, slot: 0, event: normalized, occurredAt, apiKeyId: actor.type === 'api_key' ? actor.id : null, onBlock, ...(quoteToken === undefined ? {} : { quoteToken }) });
+    candidates.push({ index, slot: 0, event: normalized, occurredAt, apiKeyId: actor.type === 'api_key' ? actor.id : null, onBlock, ...(quoteToken === undefined ? {} : { quoteToken }), ...hold });
   });
   // An event whose quote does not hold is rejected alone, before rating.
   for (const { candidate, error } of await quotes.admitQuotes(deps.db, actor.tenantId, candidates, now)) {
@@ -272,6 +285,10 @@ async function rateAndStore(
       outcomes[candidate.slot] = reject(index, event.transaction_id, 'customer_not_found', 'customer_id', `No customer "${event.customer_id}"`);
       continue;
     }
+    if (billings.get(event.customer_id)?.blocked) {
+      outcomes[candidate.slot] = reject(index, event.transaction_id, 'customer_blocked', 'customer_id', `Customer "${event.customer_id}" is blocked: an invoice is unpaid past the dunning policy's delay`);
+      continue;
+    }
     const assignment = target.assignments.filter((a) => a.effectiveFrom.getTime() <= candidate.occurredAt.getTime()).at(-1);
     if (!assignment) {
       outcomes[candidate.slot] = reject(index, event.transaction_id, 'no_price_book', 'customer_id', `Customer "${event.customer_id}" has no price book at ${event.timestamp}`);
@@ -285,6 +302,8 @@ async function rateAndStore(
       occurredAt: candidate.occurredAt,
       apiKeyId: candidate.apiKeyId,
       onBlock: candidate.onBlock,
+      holdId: candidate.holdId,
+      holdFinal: candidate.holdFinal,
       customerId: target.id,
       period,
       priceBookId: assignment.priceBookId,
@@ -303,6 +322,21 @@ async function rateAndStore(
   const scopedPeriods = new Map<string, { customerId: string; start: Date }>();
   for (const p of located) if (billings.get(p.event.customer_id)?.hasBlockingScopedBudget) scopedPeriods.set(p.periodKey, { customerId: p.customerId, start: p.period.start });
   const scopedLimits = scopedPeriods.size > 0 ? await billing.loadScopedLimits(scope, [...scopedPeriods.values()]) : new Map<string, billing.ScopedLimit>();
+  // Holds, last in the lock order: those the events capture, and the open holds of customers whose limits they
+  // count against (a wallet that blocks on depletion, a blocking budget). An event naming no hold of its customer
+  // is rejected before rating.
+  const holdCustomers = new Set<string>();
+  for (const p of located) {
+    const customer = billings.get(p.event.customer_id);
+    if (p.holdId !== undefined || customer?.wallet.onDepletion === 'block' || customer?.blockingBudget !== undefined) holdCustomers.add(p.customerId);
+  }
+  const holdRows = holdCustomers.size > 0 ? await holdsRepo.lockHoldsForRating(scope, [...holdCustomers], [...new Set(located.flatMap((p) => (p.holdId === undefined ? [] : [p.holdId])))]) : [];
+  const holdOwners = new Map(holdRows.map((h) => [h.id, h.customerId]));
+  for (const p of located) {
+    if (p.holdId === undefined || holdOwners.get(p.holdId) === p.customerId) continue;
+    outcomes[p.slot] = reject(p.index, p.event.transaction_id, 'hold_not_found', 'hold_id', `Customer "${p.event.customer_id}" has no hold "${p.holdId}"`);
+  }
+  const rateable = located.filter((p) => outcomes[p.slot] === undefined);
   // An event for a closed period (its invoice is final) is rated in it all the same and billed as an
   // adjustment on the customer's next invoice (billing.billLateEvents below).
 
@@ -318,21 +352,26 @@ async function rateAndStore(
   const balancesBefore = new Map([...billings].map(([id, b]) => [id, new Map(b.balances)]));
   // Events refused because they would take their customer past a blocking budget (on_block: refuse). Each
   // refusal rates the rest again without it, from the locked state, so that nothing of it is stored or drawn.
-  const refused = new Map<number, { p: Located; block: Block }>();
+  const refused = new Map<number, { p: Located; block: Refusal }>();
   let accepted: (Located & { result: RatedLine })[];
   let blocks: Map<Located, Block[]>;
+  let holdBook = new HoldBook([], now);
+  let holdOutcomes = new Map<Located, HoldOutcome>();
   for (;;) {
     for (const [key, row] of periods) states.set(key, row.state);
     for (const [id, b] of billings) b.balances = new Map(balancesBefore.get(id)!);
     credits.clear();
-    accepted = await rateInOrder(located.filter((p) => !refused.has(p.slot)), books, states, outcomes, billings, credits);
-    const found = findBlocks(accepted, periods, billings, scopedLimits);
+    accepted = await rateInOrder(rateable.filter((p) => !refused.has(p.slot)), books, states, outcomes, billings, credits);
+    const found = findBlocks(accepted, periods, billings, scopedLimits, credits, new HoldBook(holdRows, now), now);
     blocks = found.blocks;
+    holdBook = found.holds;
+    holdOutcomes = found.holdOutcomes;
     if (found.refuse.size === 0) break;
     for (const [p, block] of found.refuse) refused.set(p.slot, { p, block });
   }
   for (const { p, block } of refused.values()) {
-    outcomes[p.slot] = { ...reject(p.index, p.event.transaction_id, block.code, undefined, block.message), error: { code: block.code, message: block.message, details: [{ field: 'on_block', reason: 'refuse: the event was not stored' }] } } as EventOutcome;
+    const field = block.code === 'hold_exceeded' ? { field: 'hold_id', reason: 'the hold refuses overruns: the event was not stored' } : { field: 'on_block', reason: 'refuse: the event was not stored' };
+    outcomes[p.slot] = { ...reject(p.index, p.event.transaction_id, block.code, undefined, block.message), error: { code: block.code, message: block.message, details: [field] } } as EventOutcome;
   }
   if (accepted.length === 0) return { result: { outcomes, locked }, writes: [] };
 
@@ -371,6 +410,7 @@ async function rateAndStore(
       credits_applied: formatMoney(credits.get(a.event.transaction_id)?.applied ?? 0n),
       credit_balance: formatMoney(credits.get(a.event.transaction_id)?.balanceAfter ?? 0n),
       ...(blocks.has(a) ? { blocked: blocks.get(a)! } : {}),
+      ...(holdOutcomes.has(a) ? { hold: holdOutcomes.get(a)! } : {}),
     };
   }
 
@@ -379,7 +419,9 @@ async function rateAndStore(
   const trueUpShrinks = late.length > 0 ? await billing.lateTrueUpShrinks(scope, late.map((a) => ({ transactionId: a.event.transaction_id, customerId: a.customerId, periodStart: a.period.start, receipt: a.result.receipt }))) : new Map<string, bigint>();
 
   const aggregates = aggregateEvents(meters, counted);
+  const settled = holdBook.settlements();
   const writes = [
+    ...holdsRepo.writeSettlements(scope, settled.settlements, settled.captures, now),
     repo.insertRatedEvents(
       scope,
       accepted.map((a) => ({
@@ -532,9 +574,14 @@ function findBlocks(
   periods: Map<string, repo.PeriodRow>,
   billings: Map<string, billing.CustomerBilling>,
   scopedLimits: Map<string, billing.ScopedLimit>,
-): { blocks: Map<Located, Block[]>; refuse: Map<Located, Block> } {
+  credits: Map<string, billing.EventCredits>,
+  holds: HoldBook,
+  now: Date,
+): { blocks: Map<Located, Block[]>; refuse: Map<Located, Refusal>; holds: HoldBook; holdOutcomes: Map<Located, HoldOutcome> } {
   const blocks = new Map<Located, Block[]>();
-  const refuse = new Map<Located, Block>();
+  const refuse = new Map<Located, Refusal>();
+  const holdOutcomes = new Map<Located, HoldOutcome>();
+  const refusedDraws = new Map<string, bigint>();
   const spends = new Map<string, bigint>();
   const scopedSpends = new Map<string, bigint>();
   for (const a of [...accepted].sort((x, y) => x.slot - y.slot)) {
@@ -551,23 +598,72 @@ function findBlocks(
       const limitKind = kind === 'api_key' ? ('api_key_budget' as const) : ('project_budget' as const);
       scopes.push({ key, budget: { limit: limitKind, scope_value: value, amount: limit.amount, spendBefore: scopedSpends.get(key) ?? limit.spend } });
     }
+    // Holds: the event draws first on what its own hold holds; the rest must fit what the customer's other open
+    // holds leave (they count as spend for the budget, as drawn for a wallet that blocks on depletion). Only
+    // events of the current period count holds: a hold is for a request under way.
+    const drawn = creditsDrawn(a.result as RatedEvent);
+    const charge = nano(a.result.amount) + drawn;
+    // This pass rated the events it refuses too: what they drew is still the customer's (the next pass rates without them).
+    const refuseHere = (refusal: Refusal) => {
+      refuse.set(a, refusal);
+      refusedDraws.set(a.customerId, (refusedDraws.get(a.customerId) ?? 0n) + drawn);
+    };
+    const assessed = holds.assess(a.customerId, a.holdId, charge);
+    if (assessed.hold && assessed.excess > 0n && assessed.hold.overrun === 'refuse') {
+      refuseHere({ code: 'hold_exceeded', message: `The event's charge (${formatMoney(charge)}) exceeds what hold "${assessed.hold.id}" holds (${formatMoney(assessed.hold.remaining)}) and the hold refuses overruns` });
+      continue;
+    }
+    const current = a.period.start.getTime() <= now.getTime() && now.getTime() < a.period.end.getTime();
+    const others = current ? assessed.others : 0n;
+    const spendBefore = spends.get(a.periodKey) ?? nano(row.amount) + nano(row.creditsApplied);
+    const blocksOnDepletion = customer?.wallet.onDepletion === 'block';
     const crossed = limitsCrossed(a.result as RatedEvent, {
-      spendBefore: spends.get(a.periodKey) ?? nano(row.amount) + nano(row.creditsApplied),
+      spendBefore: spendBefore + others,
       ...(customer?.blockingBudget !== undefined ? { blockingBudget: customer.blockingBudget } : {}),
-      blocksOnDepletion: customer?.wallet.onDepletion === 'block',
+      blocksOnDepletion,
       onBlock: a.onBlock,
       scoped: scopes.map((s) => s.budget),
     });
     if (crossed.refuse) {
-      refuse.set(a, crossed.refuse);
+      refuseHere(crossed.refuse);
       continue;
     }
-    spends.set(a.periodKey, crossed.spendAfter);
+    const found = [...crossed.blocks];
+    if (blocksOnDepletion && others > 0n && !found.some((b) => b.code === 'credits_exhausted')) {
+      // Credit the kernel could draw, but that other holds set aside.
+      const free = (credits.get(a.event.transaction_id)?.balanceAfter ?? 0n) + drawn + (refusedDraws.get(a.customerId) ?? 0n) - others;
+      if (charge > free) {
+        const block: Block = {
+          code: 'credits_exhausted',
+          limit: 'credits',
+          message: `Credit not set aside by the customer's other holds (${formatMoney(free)}) does not cover this event's charge (${formatMoney(charge)}) and the customer blocks on depletion`,
+          limit_amount: formatMoney(free > 0n ? free : 0n),
+          spend: formatMoney(charge),
+          exceeded_by: formatMoney(charge - (free > 0n ? free : 0n)),
+        };
+        if (a.onBlock === 'refuse') {
+          refuseHere(block);
+          continue;
+        }
+        found.push(block);
+      }
+    }
+    spends.set(a.periodKey, crossed.spendAfter - others);
     scopes.forEach((s, i) => scopedSpends.set(s.key, crossed.scopedSpendsAfter[i]));
-    if (crossed.blocks.length > 0) blocks.set(a, crossed.blocks);
+    if (found.length > 0) blocks.set(a, found);
+    if (assessed.hold) {
+      const after = holds.capture(assessed.hold.id, a.event.transaction_id, charge, a.holdFinal ?? false);
+      holdOutcomes.set(a, { id: assessed.hold.id, status: after.status, captured: formatMoney(charge), held: formatMoney(after.remaining) });
+    } else if (assessed.closed) {
+      holdOutcomes.set(a, { id: a.holdId!, status: assessed.closed, captured: formatMoney(0n), held: formatMoney(0n) });
+    }
   }
-  return { blocks, refuse };
+  return { blocks, refuse, holds, holdOutcomes };
 }
+
+/** Why an event was taken out under `refuse`: a blocking limit, or an overrun of a hold that refuses them. */
+type Refusal = Block | { code: 'hold_exceeded'; message: string };
+type HoldOutcome = NonNullable<Extract<EventOutcome, { status: 'accepted' }>['hold']>;
 
 function nano(amount: string): bigint {
   const parsed = parseScaled(amount, 9, { allowNegative: true });

@@ -2,7 +2,8 @@
 // each write one statement for all the invoices. Same rules as repo.ts's one-period reads.
 import type { TenantScope } from '../../platform/db.ts';
 import { fromDbTerms, type SubscriptionTermsRow } from '../subscriptions/repo.ts';
-import { periodKeyOf, toDbLine, type StoredLine } from './repo.ts';
+import type { Conversion } from '../currency/convert.ts';
+import { periodKeyOf, ratingCurrencySql, toDbLine, type StoredLine } from './repo.ts';
 
 export interface PeriodKey {
   customerId: string;
@@ -25,10 +26,10 @@ export async function lockPeriods({ db, tenantId }: TenantScope, keys: PeriodKey
   return rows.map((r) => ({ customerId: r.customer_id as string, start: r.period_start as Date, end: r.period_end as Date, status: r.status as 'open' | 'closed', invoiced: r.invoiced as boolean }));
 }
 
-/** Customers' currency and subscription terms (as findTermsByCustomerId reads them). */
+/** Customers' currencies (billed in, rated in) and subscription terms (as findTermsByCustomerId reads them). */
 export async function findCustomersWithTerms({ db, tenantId }: TenantScope, customerIds: string[]) {
   const rows = await db`
-    select c.id as customer_id, c.external_id, c.currency, s.started_at, s.anchor_day, s.anchor_month, s.discount_percent::text,
+    select c.id as customer_id, c.external_id, c.currency, ${db.unsafe(ratingCurrencySql)} as rating_currency, s.started_at, s.anchor_day, s.anchor_month, s.discount_percent::text,
            p.billing_interval, p.allowances, p.minimum_spend::text, p.base_fee::text, p.code as plan_code, p.name as plan_name, p.invoice_grace_seconds
     from customers c
     left join subscriptions s on s.tenant_id = c.tenant_id and s.customer_id = c.id and s.status = 'active'
@@ -37,7 +38,12 @@ export async function findCustomersWithTerms({ db, tenantId }: TenantScope, cust
   return new Map(
     rows.map((r) => [
       r.customer_id as string,
-      { externalId: r.external_id as string, currency: r.currency as string, terms: r.started_at ? fromDbTerms(r) : undefined } as { externalId: string; currency: string; terms?: SubscriptionTermsRow },
+      { externalId: r.external_id as string, currency: r.currency as string, ratingCurrency: r.rating_currency as string, terms: r.started_at ? fromDbTerms(r) : undefined } as {
+        externalId: string;
+        currency: string;
+        ratingCurrency: string;
+        terms?: SubscriptionTermsRow;
+      },
     ]),
   );
 }
@@ -63,6 +69,7 @@ export interface NewInvoice {
   periodStart: Date;
   periodEnd: Date;
   currency: string;
+  fx: Conversion | null;
   minorUnit: number;
   planCode: string | null;
   total: string;
@@ -82,18 +89,19 @@ export async function insertDrafts({ db, tenantId }: TenantScope, invoices: NewI
     total: i.total,
     total_exact: i.totalExact,
     finalize_at: i.finalizeAt.toISOString(),
+    fx: i.fx,
   }));
   const lineRows = invoices.flatMap((i) =>
     (lines.get(i.id) ?? []).map((l, n) => ({ invoice_id: i.id, ...toDbLine(l, n) })),
   );
   await db`
     insert into invoices (tenant_id, id, customer_id, period_start, period_end, status, currency, minor_unit, plan_code, total, total_exact,
-                          finalize_at, created_at, updated_at)
+                          finalize_at, created_at, updated_at, fx)
     select ${tenantId}, i.id, i.customer_id, i.period_start, i.period_end, 'draft', i.currency, i.minor_unit, i.plan_code, i.total, i.total_exact,
-           i.finalize_at, ${now}, ${now}
+           i.finalize_at, ${now}, ${now}, i.fx
     from json_to_recordset(${JSON.stringify(invoiceRows)}::text::json)
       as i(id uuid, customer_id uuid, period_start timestamptz, period_end timestamptz, currency text, minor_unit smallint, plan_code text,
-           total numeric, total_exact numeric, finalize_at timestamptz)`;
+           total numeric, total_exact numeric, finalize_at timestamptz, fx jsonb)`;
   if (lineRows.length === 0) return;
   await db`
     insert into invoice_lines (tenant_id, invoice_id, line, kind, description, card, dimension, group_key, quantity, unit_price, per,

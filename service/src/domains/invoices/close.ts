@@ -16,9 +16,11 @@ import { buildInvoice, type DraftLine } from './build.ts';
 import * as closeRepo from './close-repo.ts';
 import * as notificationsRepo from '../notifications/repo.ts';
 import { invoiceNotification, type NotifiedInvoice } from './notifications.ts';
-import { minorUnitOf } from './currencies.ts';
+import { minorUnitOf } from '../currency/iso4217.ts';
+import { findConversions, readSettings } from '../currency/service.ts';
+import { conversionInstant } from './fx.ts';
 import * as repo from './repo.ts';
-import { invoicePlan, invoicePostings, storedLines, termCommitmentEndingWith, usageOnlyGraceSeconds } from './service.ts';
+import { convertBuilt, invoicePlan, invoicePostings, recordFinalizationBlocked, storedLines, termCommitmentEndingWith, usageOnlyGraceSeconds, type Built } from './service.ts';
 
 /**
  * Closes the tenant's given periods that have ended, are open and have no invoice yet (others are skipped, so
@@ -51,20 +53,20 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
     for (const period of periods.filter((p) => committed.has(p.customerId))) {
       termCommitments.set(repo.periodKeyOf(period.customerId, period.start), await termCommitmentEndingWith(scope, period.customerId, period));
     }
-    const drafts: { invoice: closeRepo.NewInvoice; lines: DraftLine[]; total: bigint }[] = [];
+    const built: { period: (typeof periods)[number]; built: Built; adjustments: repo.Adjustment[] }[] = [];
     const nextPeriods: { customerId: string; start: Date; end: Date }[] = [];
     for (const period of periods) {
       const key = repo.periodKeyOf(period.customerId, period.start);
-      const { currency, terms: subscription } = customers.get(period.customerId)!;
+      const { ratingCurrency, terms: subscription } = customers.get(period.customerId)!;
       // The terms in force at the period's start (an amendment's, if any: subscriptions/service.ts termsAt).
       const terms = subscription ? termsAt(subscription, amendments.get(period.customerId) ?? [], period.start) : undefined;
       const adjustments = pending.get(period.customerId) ?? [];
       pending.delete(period.customerId);
-      const minorUnit = minorUnitOf(currency);
-      if (minorUnit === undefined) throw new Error(`${currency} has no ISO 4217 minor unit; customer ${period.customerId} cannot be invoiced`);
+      const minorUnit = minorUnitOf(ratingCurrency);
+      if (minorUnit === undefined) throw new Error(`${ratingCurrency} has no ISO 4217 minor unit; customer ${period.customerId} cannot be invoiced`);
       const subscribed = terms && period.start.getTime() >= terms.startedAt.getTime() ? terms : undefined;
-      const built = buildInvoice({
-        currency,
+      const result = buildInvoice({
+        currency: ratingCurrency,
         minorUnit,
         period,
         plan: subscribed ? invoicePlan(subscribed) : undefined,
@@ -77,8 +79,36 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
         adjustments,
         termCommitment: termCommitments.get(key),
       });
-      if (!built.ok) throw new Error(`invoice for customer ${period.customerId}, period ${period.start.toISOString()}: ${built.error}`);
+      if (!result.ok) throw new Error(`invoice for customer ${period.customerId}, period ${period.start.toISOString()}: ${result.error}`);
       const graceSeconds = subscribed ? subscribed.invoiceGraceSeconds : usageOnlyGraceSeconds;
+      built.push({ period, adjustments, built: { ...result, currency: ratingCurrency, minorUnit, planCode: subscribed?.planCode ?? null, graceSeconds, fx: null, fxMissing: null } });
+      // As openNextPeriod: the subscription's next period exists from now, so it closes in turn.
+      if (terms && period.end.getTime() >= terms.startedAt.getTime()) nextPeriods.push({ customerId: period.customerId, ...periodAt(termsOf(terms), period.end, cutsOf(amendments.get(period.customerId))) });
+    }
+
+    // The FX stage: customers billed in another currency than their books', converted under the tenant's policy
+    // with one rate read per pair for the whole batch.
+    const converting = built.filter((b) => customers.get(b.period.customerId)!.currency !== b.built.currency);
+    if (converting.length > 0) {
+      const { fxPolicy } = await readSettings(scope);
+      const byPair = new Map<string, typeof converting>();
+      for (const b of converting) {
+        const pair = `${b.built.currency}/${customers.get(b.period.customerId)!.currency}`;
+        byPair.set(pair, [...(byPair.get(pair) ?? []), b]);
+      }
+      for (const [pair, list] of byPair) {
+        const [from, to] = pair.split('/');
+        const conversions = await findConversions(scope, from, to, list.map((b) => conversionInstant(fxPolicy, b.period, now)), fxPolicy);
+        for (const b of list) {
+          const at = conversionInstant(fxPolicy, b.period, now);
+          const found = conversions.get(at.getTime())!;
+          const customer = customers.get(b.period.customerId)!;
+          b.built = convertBuilt(b.built, { id: b.period.customerId, currency: customer.currency, ratingCurrency: customer.ratingCurrency }, found.ok ? found.conversion : { from, to, at, policy: fxPolicy });
+        }
+      }
+    }
+    const drafts: { invoice: closeRepo.NewInvoice; lines: DraftLine[]; total: bigint; blocked: Built['fxMissing'] }[] = [];
+    for (const { period, built: b, adjustments } of built) {
       const invoiceId = crypto.randomUUID();
       adjustmentsOf.set(invoiceId, adjustments);
       drafts.push({
@@ -87,18 +117,18 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
           customerId: period.customerId,
           periodStart: period.start,
           periodEnd: period.end,
-          currency,
-          minorUnit,
-          planCode: subscribed?.planCode ?? null,
-          total: formatMoney(built.total),
-          totalExact: formatMoney(built.totalExact),
-          finalizeAt: new Date(period.end.getTime() + graceSeconds * 1000),
+          currency: b.currency,
+          fx: b.fx,
+          minorUnit: b.minorUnit,
+          planCode: b.planCode,
+          total: formatMoney(b.total),
+          totalExact: formatMoney(b.totalExact),
+          finalizeAt: new Date(period.end.getTime() + b.graceSeconds * 1000),
         },
-        lines: built.lines,
-        total: built.total,
+        lines: b.lines,
+        total: b.total,
+        blocked: b.fxMissing,
       });
-      // As openNextPeriod: the subscription's next period exists from now, so it closes in turn.
-      if (terms && period.end.getTime() >= terms.startedAt.getTime()) nextPeriods.push({ customerId: period.customerId, ...periodAt(termsOf(terms), period.end, cutsOf(amendments.get(period.customerId))) });
     }
 
     await closeRepo.insertDrafts(scope, drafts.map((d) => d.invoice), new Map(drafts.map((d) => [d.invoice.id, storedLines(d.lines)])), now);
@@ -125,7 +155,11 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
       billingReason: 'period_end',
     });
     const notifications = drafts.map((d) => invoiceNotification('invoice.created', notified(d), { finalize_at: d.invoice.finalizeAt.toISOString() }, now));
-    const due = drafts.filter((d) => d.invoice.finalizeAt.getTime() <= now.getTime());
+    const due = drafts.filter((d) => d.invoice.finalizeAt.getTime() <= now.getTime() && !d.blocked);
+    // Due but waiting for a rate: the finalize tick retries them until the rate is supplied.
+    for (const d of drafts.filter((d) => d.invoice.finalizeAt.getTime() <= now.getTime() && d.blocked)) {
+      await recordFinalizationBlocked(scope, { id: d.invoice.id, customerId: d.invoice.customerId, customerExternalId: customers.get(d.invoice.customerId)!.externalId }, d.blocked!, now);
+    }
     if (due.length > 0) {
       await closeRepo.closePeriodRows(scope, due.map((d) => ({ customerId: d.invoice.customerId, start: d.invoice.periodStart })), now);
       const first = await closeRepo.takeInvoiceNumbers(scope, due.length);

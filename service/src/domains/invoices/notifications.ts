@@ -1,10 +1,12 @@
-// An invoice's notifications (invoice.created, finalized, paid, voided): one payload shape for the single-period
-// paths (service.ts) and the batched close (close.ts), once per invoice and type.
+// An invoice's notifications (invoice.created, finalized, paid, voided, and collection's: payment failed, past due,
+// ...): one payload shape for the single-period paths (service.ts), the batched close (close.ts) and collection
+// (payments/collect.ts), once per invoice and type (and subject suffix, for what happens more than once).
 import crypto from 'node:crypto';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import type { Notification } from '../notifications/repo.ts';
+import type { NotificationType } from '../notifications/schema.ts';
 
-export type InvoiceNotificationType = 'invoice.created' | 'invoice.finalized' | 'invoice.paid' | 'invoice.voided';
+export type InvoiceNotificationType = Extract<NotificationType, `invoice.${string}`>;
 
 /** What every invoice notification says about its invoice. */
 export interface NotifiedInvoice {
@@ -21,12 +23,12 @@ export interface NotifiedInvoice {
   periodEnd: Date;
 }
 
-export function invoiceNotification(type: InvoiceNotificationType, invoice: NotifiedInvoice, extra: Record<string, unknown>, now: Date): Omit<Notification, 'customerExternalId'> {
+export function invoiceNotification(type: InvoiceNotificationType, invoice: NotifiedInvoice, extra: Record<string, unknown>, now: Date, subjectSuffix = ''): Omit<Notification, 'customerExternalId'> {
   return {
     id: crypto.randomUUID(),
     type,
     customerId: invoice.customerId,
-    subjectId: invoice.id,
+    subjectId: invoice.id + subjectSuffix,
     payload: {
       invoice_id: invoice.id,
       number: invoice.number,

@@ -1,9 +1,11 @@
 // Invoices' SQL: the period's receipts aggregated for the lines, invoices and their lines, the per-tenant number.
 import type { Db, TenantScope } from '../../platform/db.ts';
+import type { Conversion } from '../currency/convert.ts';
+import type { MissingRate } from './fx.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import type { DraftLine, StepAggregate, UsageAggregate } from './build.ts';
 
-export type InvoiceStatus = 'draft' | 'finalized' | 'paid' | 'void';
+export type InvoiceStatus = 'draft' | 'finalized' | 'past_due' | 'uncollectible' | 'paid' | 'void';
 
 // ---- invoice aggregates (migration 018, aggregates.ts): what a period's invoice needs of its receipts ----
 
@@ -140,6 +142,18 @@ export interface Invoice {
   paidAt: Date | null;
   voidedAt: Date | null;
   voidReason: string | null;
+  /** The conversion the lines were converted with (invoices.fx), null when none was needed or is possible yet. */
+  fx: Conversion | null;
+  /** The rate a due draft waits for. */
+  fxBlocked: MissingRate | null;
+}
+
+export interface DraftTotals {
+  total: string;
+  totalExact: string;
+  minorUnit: number;
+  currency: string;
+  fx: Conversion | null;
 }
 
 export interface StoredLine {
@@ -161,16 +175,16 @@ export interface StoredLine {
 
 export async function insertInvoice(
   { db, tenantId }: TenantScope,
-  invoice: Pick<Invoice, 'id' | 'customerId' | 'periodStart' | 'periodEnd' | 'currency' | 'minorUnit' | 'planCode' | 'total' | 'totalExact' | 'finalizeAt'> &
+  invoice: Pick<Invoice, 'id' | 'customerId' | 'periodStart' | 'periodEnd' | 'currency' | 'minorUnit' | 'planCode' | 'total' | 'totalExact' | 'finalizeAt' | 'fx'> &
     Partial<Pick<Invoice, 'billingReason' | 'threshold'>>,
   now: Date,
 ): Promise<void> {
   await db`
     insert into invoices (tenant_id, id, customer_id, period_start, period_end, status, currency, minor_unit, plan_code, total, total_exact,
-                          finalize_at, created_at, updated_at, billing_reason, threshold)
+                          finalize_at, created_at, updated_at, billing_reason, threshold, fx)
     values (${tenantId}, ${invoice.id}, ${invoice.customerId}, ${invoice.periodStart}, ${invoice.periodEnd}, 'draft', ${invoice.currency},
             ${invoice.minorUnit}, ${invoice.planCode}, ${invoice.total}, ${invoice.totalExact}, ${invoice.finalizeAt}, ${now}, ${now},
-            ${invoice.billingReason ?? 'period_end'}, ${invoice.threshold ?? null})`;
+            ${invoice.billingReason ?? 'period_end'}, ${invoice.threshold ?? null}, ${invoice.fx === null ? null : db.json(invoice.fx as never)})`;
 }
 
 /** The period's threshold invoices that stand (finalized or paid, not void), lowest threshold first. */
@@ -238,11 +252,24 @@ export async function replaceLines({ db, tenantId }: TenantScope, invoiceId: str
            amount_exact numeric, amount numeric, grant_id uuid, event_count bigint, details jsonb)`;
 }
 
-export async function updateDraftTotals({ db, tenantId }: TenantScope, invoiceId: string, totals: { total: string; totalExact: string; minorUnit: number }, now: Date): Promise<void> {
+export async function updateDraftTotals({ db, tenantId }: TenantScope, invoiceId: string, totals: DraftTotals, now: Date): Promise<void> {
   await db`
-    update invoices set total = ${totals.total}, total_exact = ${totals.totalExact}, minor_unit = ${totals.minorUnit}, updated_at = ${now}
+    update invoices set total = ${totals.total}, total_exact = ${totals.totalExact}, minor_unit = ${totals.minorUnit}, currency = ${totals.currency},
+      fx = ${totals.fx === null ? null : db.json(totals.fx as never)}, fx_blocked = null, updated_at = ${now}
     where tenant_id = ${tenantId} and id = ${invoiceId}`;
 }
+
+/** A due draft waits for a rate: what it waits for. */
+export async function markFxBlocked({ db, tenantId }: TenantScope, invoiceId: string, missing: MissingRate, now: Date): Promise<void> {
+  await db`update invoices set fx_blocked = ${db.json(missing as never)}, updated_at = ${now} where tenant_id = ${tenantId} and id = ${invoiceId} and status = 'draft'`;
+}
+
+/**
+ * SQL: the currency customer `c` is rated in: its latest price book's (a customer's books share one currency:
+ * customers/service.ts assignPriceBook), else its own billing currency.
+ */
+export const ratingCurrencySql = `coalesce((select b.currency from customer_price_books a join price_books b on b.tenant_id = a.tenant_id and b.id = a.price_book_id
+  where a.tenant_id = c.tenant_id and a.customer_id = c.id order by a.effective_from desc limit 1), c.currency)`;
 
 /** The tenant's next invoice number, in the caller's transaction: the row lock serialises finalizations, a rollback returns the number. */
 export async function takeInvoiceNumber({ db, tenantId }: TenantScope): Promise<bigint> {
@@ -267,6 +294,11 @@ export async function markFinalized(
 
 export async function markPaid({ db, tenantId }: TenantScope, invoiceId: string, paidAt: Date, now: Date): Promise<void> {
   await db`update invoices set status = 'paid', paid_at = ${paidAt}, updated_at = ${now} where tenant_id = ${tenantId} and id = ${invoiceId}`;
+}
+
+/** Dunning's moves of an unpaid invoice (payments/service.ts): finalized -> past_due -> uncollectible. */
+export async function markUnpaidStatus({ db, tenantId }: TenantScope, invoiceId: string, status: 'past_due' | 'uncollectible', now: Date): Promise<void> {
+  await db`update invoices set status = ${status}, updated_at = ${now} where tenant_id = ${tenantId} and id = ${invoiceId}`;
 }
 
 export async function markVoid({ db, tenantId }: TenantScope, invoiceId: string, reason: string | null, now: Date): Promise<void> {
@@ -369,12 +401,18 @@ function fromDbInvoice(row: Record<string, any>): Invoice {
     paidAt: row.paid_at,
     voidedAt: row.voided_at,
     voidReason: row.void_reason,
+    fx: row.fx ?? null,
+    fxBlocked: row.fx_blocked ?? null,
   };
 }
 
-export async function findCustomer({ db, tenantId }: TenantScope, customerId: string): Promise<{ externalId: string; currency: string } | undefined> {
-  const [row] = await db`select external_id, currency from customers where tenant_id = ${tenantId} and id = ${customerId}`;
-  return row ? { externalId: row.external_id, currency: row.currency } : undefined;
+/** The customer's ids and currencies: billed in `currency`, rated in `ratingCurrency`. */
+export async function findCustomer(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+): Promise<{ id: string; externalId: string; currency: string; ratingCurrency: string } | undefined> {
+  const [row] = await db`select c.external_id, c.currency, ${db.unsafe(ratingCurrencySql)} as rating_currency from customers c where c.tenant_id = ${tenantId} and c.id = ${customerId}`;
+  return row ? { id: customerId, externalId: row.external_id, currency: row.currency, ratingCurrency: row.rating_currency } : undefined;
 }
 
 // ---- adjustments: amounts of closed periods billed on the customer's next invoice ------------------------
@@ -440,7 +478,7 @@ function fromDbAdjustment(r: Record<string, any>): Adjustment {
   return { id: r.id, source: r.source, reference: r.reference, description: r.description, occurredAt: r.occurred_at, periodStart: r.period_start, amount: toNano(r.amount) };
 }
 
-/** The customer's adjustments no invoice has billed yet (in the order they arose), in the customer's currency. */
+/** The customer's adjustments no invoice has billed yet (in the order they arose), in the currency it is rated in. */
 export async function listPendingAdjustments({ db, tenantId }: TenantScope, customerId: string, currency: string): Promise<Adjustment[]> {
   const rows = await db`${selectAdjustments(db, tenantId)} and customer_id = ${customerId} and currency = ${currency} and invoice_id is null order by occurred_at, created_at, amount desc, id`;
   return rows.map(fromDbAdjustment);
@@ -461,13 +499,13 @@ export async function assignAdjustments({ db, tenantId }: TenantScope, assignmen
     where a.tenant_id = ${tenantId} and a.id = x.id and a.invoice_id is null`;
 }
 
-/** listPendingAdjustments for many customers at once (the batched close), each in its customer's currency. */
+/** listPendingAdjustments for many customers at once (the batched close), each in the currency its customer is rated in. */
 export async function listPendingAdjustmentsOf({ db, tenantId }: TenantScope, customerIds: string[]): Promise<Map<string, Adjustment[]>> {
   const byCustomer = new Map<string, Adjustment[]>();
   if (customerIds.length === 0) return byCustomer;
   const rows = await db`
     select a.customer_id, a.id, a.source, a.reference, a.description, a.occurred_at, a.period_start, a.amount::text
-    from invoice_adjustments a join customers c on c.tenant_id = a.tenant_id and c.id = a.customer_id and c.currency = a.currency
+    from invoice_adjustments a join customers c on c.tenant_id = a.tenant_id and c.id = a.customer_id and ${db.unsafe(ratingCurrencySql)} = a.currency
     where a.tenant_id = ${tenantId} and a.customer_id = any(${customerIds}::uuid[]) and a.invoice_id is null
     order by a.customer_id, a.occurred_at, a.created_at, a.amount desc, a.id`;
   for (const r of rows) byCustomer.set(r.customer_id, [...(byCustomer.get(r.customer_id) ?? []), fromDbAdjustment(r)]);

@@ -7,6 +7,8 @@ import { externalId } from '../customers/schema.ts';
 import { customerPath } from '../subscriptions/schema.ts';
 import { closePeriodsInput, invoicePath, listInvoicesInput, payInvoiceInput, voidInvoiceInput } from './schema.ts';
 import * as service from './service.ts';
+// Recording a payment is the payments domain's rule (it ends collection and lifts blocks); the route stays here.
+import { payOutOfBand } from '../payments/service.ts';
 
 export function invoicesRestRoutes(deps: Deps): Router {
   const routes = Router();
@@ -23,7 +25,7 @@ export function invoicesRestRoutes(deps: Deps): Router {
   });
   routes.post('/invoices/:id/pay', async (req, res) => {
     const { id } = parseInput(invoicePath, req.params, ['path']);
-    res.json(await service.payInvoice(deps, actorOf(res), id, parseInput(payInvoiceInput, req.body ?? {})));
+    res.json(await payOutOfBand(deps, actorOf(res), id, parseInput(payInvoiceInput, req.body ?? {})));
   });
   routes.post('/invoices/:id/void', async (req, res) => {
     const { id } = parseInput(invoicePath, req.params, ['path']);
@@ -42,7 +44,7 @@ export const invoicesTrpc = router({
   finalize: authedProcedure.input(invoicePath).mutation(({ ctx, input }) => service.finalizeInvoice(ctx.deps, ctx.actor, input.id)),
   pay: authedProcedure
     .input(z.strictObject({ id: z.uuid(), paid_at: payInvoiceInput.shape.paid_at }))
-    .mutation(({ ctx, input }) => service.payInvoice(ctx.deps, ctx.actor, input.id, { paid_at: input.paid_at })),
+    .mutation(({ ctx, input }) => payOutOfBand(ctx.deps, ctx.actor, input.id, { paid_at: input.paid_at })),
   closePeriods: authedProcedure
     .input(z.strictObject({ id: externalId, period_start: closePeriodsInput.shape.period_start }))
     .mutation(({ ctx, input }) => service.closeCustomerPeriods(ctx.deps, ctx.actor, input.id, { period_start: input.period_start })),

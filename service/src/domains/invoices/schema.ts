@@ -6,7 +6,7 @@ export const invoicePath = z.strictObject({ id: z.uuid() });
 
 export const listInvoicesInput = z.strictObject({
   customer_id: externalId.optional(),
-  status: z.enum(['draft', 'finalized', 'paid', 'void']).optional(),
+  status: z.enum(['draft', 'finalized', 'past_due', 'uncollectible', 'paid', 'void']).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   /** Id of the last invoice of the previous page (newest period first). */
   starting_after: z.uuid().optional(),

@@ -16,33 +16,50 @@ import type { Period } from '../subscriptions/periods.ts';
 import * as subscriptionsRepo from '../subscriptions/repo.ts';
 import { findTermsAt, openNextPeriod, termsOf } from '../subscriptions/service.ts';
 import { buildInvoice, contractTermEndingAt, type DraftLine, type LineKind, type PlanTerms } from './build.ts';
-import { minorUnitOf } from './currencies.ts';
+import { minorUnitOf } from '../currency/iso4217.ts';
+import type { Conversion, FxPolicy } from '../currency/convert.ts';
+import { findConversions, readSettings } from '../currency/service.ts';
+import { conversionInstant, convertLines, fxRateMissing, FxRateMissingError, type MissingRate } from './fx.ts';
 import * as slaRepo from '../sla/repo.ts';
 import * as repo from './repo.ts';
 import * as notificationsRepo from '../notifications/repo.ts';
 import { invoiceNotification } from './notifications.ts';
-import type { ClosePeriodsInput, ListInvoicesInput, PayInvoiceInput, VoidInvoiceInput } from './schema.ts';
+import type { ClosePeriodsInput, ListInvoicesInput, VoidInvoiceInput } from './schema.ts';
 
 /** Late events of customers without a subscription land in their calendar month for this long after it ends. */
 export const usageOnlyGraceSeconds = 3600;
 
-interface Built {
+export interface Built {
+  /** The currency the lines are in: the customer's, or (not converted yet) its books'. */
+  currency: string;
   lines: DraftLine[];
   total: bigint;
   totalExact: bigint;
   minorUnit: number;
   planCode: string | null;
   graceSeconds: number;
+  /** The conversion the lines were converted with (null: none needed, or none possible yet). */
+  fx: Conversion | null;
+  /** The rate the conversion needs and does not have. */
+  fxMissing: MissingRate | null;
+}
+
+/** A customer as its invoices need it: billed in `currency`, rated in `ratingCurrency` (its price books'). */
+export interface BillingCustomer {
+  id: string;
+  currency: string;
+  ratingCurrency: string;
 }
 
 /** A new invoice's row for a built period: the one shape the period close and threshold invoices insert. */
-function newInvoice(customerId: string, currency: string, period: Period, built: Built, finalizeAt: Date) {
+function newInvoice(customerId: string, period: Period, built: Built, finalizeAt: Date) {
   return {
     id: crypto.randomUUID(),
     customerId,
     periodStart: period.start,
     periodEnd: period.end,
-    currency,
+    currency: built.currency,
+    fx: built.fx,
     minorUnit: built.minorUnit,
     planCode: built.planCode,
     total: formatMoney(built.total),
@@ -56,7 +73,21 @@ function newInvoice(customerId: string, currency: string, period: Period, built:
  * subscription's terms apply from its start. A threshold invoice (`reason` threshold) bills the charges so far:
  * no base fee, minimum or SLA credits, which are the period end's.
  */
-async function buildFor(scope: TenantScope, customerId: string, currency: string, period: Period, reason: 'period_end' | 'threshold' = 'period_end', adjustments: repo.Adjustment[] = []): Promise<Built> {
+async function buildFor(
+  scope: TenantScope,
+  customer: BillingCustomer,
+  period: Period,
+  options: {
+    now: Date;
+    reason?: 'period_end' | 'threshold';
+    adjustments?: repo.Adjustment[];
+    /** A finalized invoice rebuilt (re-rating compares it) keeps the conversion it was issued with. */
+    conversion?: Conversion;
+  },
+): Promise<Built> {
+  const { now, reason = 'period_end', adjustments = [] } = options;
+  const customerId = customer.id;
+  const currency = customer.ratingCurrency;
   const minorUnit = minorUnitOf(currency);
   if (minorUnit === undefined) throw precondition('currency_without_minor_unit', `${currency} has no ISO 4217 minor unit; it cannot be invoiced`);
   const [terms, aggregates, previous, slaCredits, termCommitment] = await Promise.all([
@@ -85,7 +116,22 @@ async function buildFor(scope: TenantScope, customerId: string, currency: string
     termCommitment,
   });
   if (!result.ok) throw new Error(`invoice for customer ${customerId}, period ${period.start.toISOString()}: ${result.error}`);
-  return { ...result, minorUnit, planCode: subscribed?.planCode ?? null, graceSeconds: subscribed ? subscribed.invoiceGraceSeconds : usageOnlyGraceSeconds };
+  const built: Built = { ...result, currency, minorUnit, planCode: subscribed?.planCode ?? null, graceSeconds: subscribed ? subscribed.invoiceGraceSeconds : usageOnlyGraceSeconds, fx: null, fxMissing: null };
+  if (customer.ratingCurrency === customer.currency) return built;
+  if (options.conversion) return convertBuilt(built, customer, options.conversion);
+  // A threshold invoice is final when issued: it converts at the rate of its issue, whatever the policy.
+  const policy: FxPolicy = reason === 'threshold' ? 'finalization' : (await readSettings(scope)).fxPolicy;
+  const at = conversionInstant(policy, period, now);
+  const found = (await findConversions(scope, customer.ratingCurrency, customer.currency, [at], policy)).get(at.getTime())!;
+  return convertBuilt(built, customer, found.ok ? found.conversion : { from: customer.ratingCurrency, to: customer.currency, at, policy });
+}
+
+/** Pure: a built invoice in its customer's billing currency, or left in its books' currency with the rate it waits for. */
+export function convertBuilt(built: Built, customer: BillingCustomer, conversion: Conversion | { from: string; to: string; at: Date; policy: FxPolicy }): Built {
+  if (!('rate' in conversion)) return { ...built, fxMissing: { code: 'fx_rate_missing', from: conversion.from, to: conversion.to, at: conversion.at.toISOString(), policy: conversion.policy } };
+  const minorUnit = minorUnitOf(customer.currency);
+  if (minorUnit === undefined) throw precondition('currency_without_minor_unit', `${customer.currency} has no ISO 4217 minor unit; it cannot be invoiced`);
+  return { ...built, ...convertLines(built.lines, conversion, minorUnit), currency: customer.currency, minorUnit, fx: conversion, fxMissing: null };
 }
 
 /** The contract term the period closes, with the term's minimum and usage, when the plan commits per term. */
@@ -144,8 +190,9 @@ async function closePeriodLocked(
   if (!period || period.status !== 'open' || period.end.getTime() > now.getTime()) return { outcome: 'skipped' };
   if (await repo.findInvoiceByPeriod(scope, customerId, periodStart)) return { outcome: 'skipped' };
   const customer = (await repo.findCustomer(scope, customerId))!;
-  const built = await buildFor(scope, customerId, customer.currency, period, 'period_end', await repo.listPendingAdjustments(scope, customerId, customer.currency));
-  const invoice = newInvoice(customerId, customer.currency, period, built, new Date(period.end.getTime() + built.graceSeconds * 1000));
+  const adjustments = await repo.listPendingAdjustments(scope, customerId, customer.ratingCurrency);
+  const built = await buildFor(scope, customer, period, { now, adjustments });
+  const invoice = newInvoice(customerId, period, built, new Date(period.end.getTime() + built.graceSeconds * 1000));
   await repo.insertInvoice(scope, invoice, now);
   await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
   await notificationsRepo.recordOnce(
@@ -160,6 +207,10 @@ async function closePeriodLocked(
     after: { period_start: period.start.toISOString(), total: invoice.total, finalize_at: invoice.finalizeAt.toISOString(), next_period_start: next?.start.toISOString() ?? null },
   });
   if (invoice.finalizeAt.getTime() > now.getTime()) return { outcome: 'drafted', invoiceId: invoice.id };
+  if (built.fxMissing) {
+    await recordFinalizationBlocked(scope, { ...invoice, customerExternalId: customer.externalId }, built.fxMissing, now);
+    return { outcome: 'drafted', invoiceId: invoice.id };
+  }
   await finalizeLocked(deps, scope, (await repo.findInvoice(scope, invoice.id))!, now, actor);
   return { outcome: 'finalized', invoiceId: invoice.id };
 }
@@ -203,15 +254,26 @@ export async function closeCustomerPeriods(deps: Deps, actor: Actor, externalId:
 }
 
 /** The finalize job: a draft whose grace has run out. Idempotent. */
-export async function finalizeDueInvoice(deps: Deps, tenantId: string, invoiceId: string): Promise<'finalized' | 'skipped'> {
+export async function finalizeDueInvoice(deps: Deps, tenantId: string, invoiceId: string): Promise<'finalized' | 'skipped' | 'blocked'> {
   const now = deps.clock.now();
-  return withTenant(deps.db, tenantId, async (tx) => {
-    const scope = { db: tx, tenantId };
-    const invoice = await repo.findInvoice(scope, invoiceId, { lock: true });
-    if (!invoice || invoice.status !== 'draft' || invoice.finalizeAt.getTime() > now.getTime()) return 'skipped';
-    await finalizeLocked(deps, scope, invoice, now, 'system');
-    return 'finalized';
-  });
+  try {
+    return await withTenant(deps.db, tenantId, async (tx) => {
+      const scope = { db: tx, tenantId };
+      const invoice = await repo.findInvoice(scope, invoiceId, { lock: true });
+      if (!invoice || invoice.status !== 'draft' || invoice.finalizeAt.getTime() > now.getTime()) return 'skipped';
+      await finalizeLocked(deps, scope, invoice, now, 'system');
+      return 'finalized';
+    });
+  } catch (error) {
+    if (!(error instanceof FxRateMissingError)) throw error;
+    // The finalization rolled back: record, apart, what it waits for.
+    await withTenant(deps.db, tenantId, async (tx) => {
+      const scope = { db: tx, tenantId };
+      const invoice = await repo.findInvoice(scope, invoiceId, { lock: true });
+      if (invoice?.status === 'draft') await recordFinalizationBlocked(scope, invoice, error.missing, now);
+    });
+    return 'blocked';
+  }
 }
 
 /**
@@ -241,10 +303,15 @@ export async function issueThresholdInvoice(deps: Deps, tenantId: string, custom
     );
     if (threshold === undefined) return 'skipped';
     const customer = (await repo.findCustomer(scope, customerId))!;
-    const built = await buildFor(scope, customerId, customer.currency, period, 'threshold');
+    const built = await buildFor(scope, customer, period, { now, reason: 'threshold' });
+    // No rate to convert at: the next tick tries again (the tenant is told once per missing rate).
+    if (built.fxMissing) {
+      await recordRateMissing(scope, { customerId, customerExternalId: customer.externalId, subject: `threshold:${customerId}:${periodStart.toISOString()}`, invoiceId: null }, built.fxMissing, now);
+      return 'skipped';
+    }
     // Nothing left to bill after the earlier threshold invoices (their rounding): wait for more usage.
     if (built.total <= 0n) return 'skipped';
-    const invoice = { ...newInvoice(customerId, customer.currency, period, built, now), billingReason: 'threshold' as const, threshold: formatMoney(threshold) };
+    const invoice = { ...newInvoice(customerId, period, built, now), billingReason: 'threshold' as const, threshold: formatMoney(threshold) };
     await repo.insertInvoice(scope, invoice, now);
     await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
     const sequence = await repo.takeInvoiceNumber(scope);
@@ -298,10 +365,13 @@ export async function finalizeInvoice(deps: Deps, actor: Actor, invoiceId: strin
 async function finalizeLocked(deps: Deps, scope: TenantScope, invoice: repo.Invoice, now: Date, actor: Actor | 'system'): Promise<void> {
   const period = (await subscriptionsRepo.lockPeriod(scope, invoice.customerId, invoice.periodStart))!;
   await subscriptionsRepo.setPeriodStatus(scope, invoice.customerId, invoice.periodStart, 'closed', now);
-  const adjustments = await repo.listPendingAdjustments(scope, invoice.customerId, invoice.currency);
-  const built = await buildFor(scope, invoice.customerId, invoice.currency, period, 'period_end', adjustments);
+  const customer = (await repo.findCustomer(scope, invoice.customerId))!;
+  const adjustments = await repo.listPendingAdjustments(scope, invoice.customerId, customer.ratingCurrency);
+  const built = await buildFor(scope, customer, period, { now, adjustments });
+  if (built.fxMissing) throw fxRateMissing(built.fxMissing);
   await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
-  await repo.updateDraftTotals(scope, invoice.id, { total: formatMoney(built.total), totalExact: formatMoney(built.totalExact), minorUnit: built.minorUnit }, now);
+  await repo.updateDraftTotals(scope, invoice.id, draftTotals(built), now);
+  invoice = { ...invoice, currency: built.currency };
   const sequence = await repo.takeInvoiceNumber(scope);
   const number = `INV-${String(sequence).padStart(6, '0')}`;
   const statement = built.total === 0n;
@@ -372,43 +442,6 @@ export function invoicePostings(invoice: Pick<repo.Invoice, 'id' | 'customerId' 
   return [{ kind, customerId: invoice.customerId, currency: invoice.currency, reference: invoice.id, description: `invoice ${invoice.number ?? invoice.id}`, occurredAt: now, lines: postingLines }];
 }
 
-export async function payInvoice(deps: Deps, actor: Actor, invoiceId: string, input: PayInvoiceInput): Promise<ApiSchemas['Invoice']> {
-  requirePermission(actor, 'invoices.write');
-  const now = deps.clock.now();
-  const paidAt = input.paid_at ? new Date(input.paid_at) : now;
-  return withTenant(deps.db, actor.tenantId, async (tx) => {
-    const scope = { db: tx, tenantId: actor.tenantId };
-    const invoice = await repo.findInvoice(scope, invoiceId, { lock: true });
-    if (!invoice) throw notFound('invoice_not_found', `No invoice "${invoiceId}"`);
-    if (invoice.status !== 'finalized') throw conflict('invoice_not_payable', `Only a finalized invoice can be paid; this one is ${invoice.status}`);
-    await repo.markPaid(scope, invoice.id, paidAt, now);
-    const total = toNano(invoice.total);
-    await postTransactions(
-      scope,
-      total === 0n
-        ? []
-        : [
-            {
-              kind: 'invoice_paid',
-              customerId: invoice.customerId,
-              currency: invoice.currency,
-              reference: invoice.id,
-              description: `payment of ${invoice.number}`,
-              occurredAt: paidAt,
-              lines: [
-                { account: accounts.payments(invoice.currency), amount: total },
-                { account: accounts.receivable(invoice.customerId, invoice.currency), amount: -total },
-              ],
-            },
-          ],
-      now,
-    );
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'invoice.paid', entityType: 'invoice', entityId: invoice.id, after: { paid_at: paidAt.toISOString() } });
-    await recordInvoiceNotification(scope, invoice, 'invoice.paid', { paid_at: paidAt.toISOString() }, now);
-    return readInvoice(scope, invoiceId);
-  });
-}
-
 /** Voids a finalized, unpaid invoice: its number stays used, its ledger posting is reversed. */
 export async function voidInvoice(deps: Deps, actor: Actor, invoiceId: string, input: VoidInvoiceInput): Promise<ApiSchemas['Invoice']> {
   requirePermission(actor, 'invoices.write');
@@ -431,21 +464,54 @@ export async function voidInvoice(deps: Deps, actor: Actor, invoiceId: string, i
 }
 
 /** The outbox row (and so the webhook) of an invoice's change, once per invoice and type. */
-async function recordInvoiceNotification(scope: TenantScope, invoice: repo.Invoice, type: 'invoice.paid' | 'invoice.voided', extra: Record<string, unknown>, now: Date) {
-  await notificationsRepo.recordOnce(scope, invoiceNotification(type, { ...invoice, status: type === 'invoice.paid' ? 'paid' : 'void' }, extra, now));
+async function recordInvoiceNotification(scope: TenantScope, invoice: repo.Invoice, type: 'invoice.voided', extra: Record<string, unknown>, now: Date) {
+  await notificationsRepo.recordOnce(scope, invoiceNotification(type, { ...invoice, status: 'void' }, extra, now));
 }
 
 /** A period-end invoice's lines as its period's receipts stand now, with the adjustments it billed (re-rating compares them). */
-export async function buildPeriodInvoice(scope: TenantScope, invoice: repo.Invoice): Promise<Built> {
-  const adjustments = invoice.status === 'draft' ? await repo.listPendingAdjustments(scope, invoice.customerId, invoice.currency) : await repo.listAdjustmentsOf(scope, invoice.id);
-  return buildFor(scope, invoice.customerId, invoice.currency, { start: invoice.periodStart, end: invoice.periodEnd }, 'period_end', adjustments);
+export async function buildPeriodInvoice(scope: TenantScope, invoice: repo.Invoice, now: Date): Promise<Built> {
+  const customer = (await repo.findCustomer(scope, invoice.customerId))!;
+  const adjustments = invoice.status === 'draft' ? await repo.listPendingAdjustments(scope, invoice.customerId, customer.ratingCurrency) : await repo.listAdjustmentsOf(scope, invoice.id);
+  const conversion = invoice.status === 'draft' ? undefined : (invoice.fx ?? undefined);
+  return buildFor(scope, customer, { start: invoice.periodStart, end: invoice.periodEnd }, { now, adjustments, conversion });
 }
 
 /** Rebuilds a (locked) draft from its period's receipts now, e.g. after re-rating. */
 export async function rebuildDraft(scope: TenantScope, invoice: repo.Invoice, now: Date): Promise<void> {
-  const built = await buildPeriodInvoice(scope, invoice);
+  const built = await buildPeriodInvoice(scope, invoice, now);
   await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
-  await repo.updateDraftTotals(scope, invoice.id, { total: formatMoney(built.total), totalExact: formatMoney(built.totalExact), minorUnit: built.minorUnit }, now);
+  await repo.updateDraftTotals(scope, invoice.id, draftTotals(built), now);
+}
+
+/** What a rebuilt draft's row says: its totals, and the currency and conversion its lines are in. */
+export function draftTotals(built: Pick<Built, 'total' | 'totalExact' | 'minorUnit' | 'currency' | 'fx'>): repo.DraftTotals {
+  return { total: formatMoney(built.total), totalExact: formatMoney(built.totalExact), minorUnit: built.minorUnit, currency: built.currency, fx: built.fx };
+}
+
+/**
+ * A due draft that cannot be finalized for want of a rate: the draft says what it waits for (fx_blocked), and the
+ * tenant is told once per missing rate (invoice.finalization_blocked). The billing tick tries again every minute.
+ */
+export async function recordFinalizationBlocked(scope: TenantScope, invoice: Pick<repo.Invoice, 'id' | 'customerId' | 'customerExternalId'>, missing: MissingRate, now: Date): Promise<void> {
+  await repo.markFxBlocked(scope, invoice.id, missing, now);
+  await recordRateMissing(scope, { customerId: invoice.customerId, customerExternalId: invoice.customerExternalId, subject: invoice.id, invoiceId: invoice.id }, missing, now);
+}
+
+async function recordRateMissing(
+  scope: TenantScope,
+  about: { customerId: string; customerExternalId: string; subject: string; invoiceId: string | null },
+  missing: MissingRate,
+  now: Date,
+): Promise<void> {
+  const error = fxRateMissing(missing);
+  await notificationsRepo.recordOnce(scope, {
+    id: crypto.randomUUID(),
+    type: 'invoice.finalization_blocked',
+    customerId: about.customerId,
+    subjectId: `${about.subject}:${missing.from}/${missing.to}@${missing.at}`,
+    payload: { invoice_id: about.invoiceId, customer_id: about.customerExternalId, error: { code: error.code, message: error.message }, ...missing },
+    createdAt: now,
+  });
 }
 
 /** Records amounts of closed periods for the customer's next invoice (late events, re-rating increases). */
@@ -542,6 +608,7 @@ async function readInvoice(scope: TenantScope, invoiceId: string): Promise<ApiSc
 
 export function toApiInvoice(invoice: repo.Invoice, lines: repo.StoredLine[]): ApiSchemas['Invoice'] {
   const total = formatMoney(toNano(invoice.total));
+  const owed = invoice.status === 'finalized' || invoice.status === 'past_due' || invoice.status === 'uncollectible';
   return {
     id: invoice.id,
     number: invoice.number,
@@ -571,13 +638,15 @@ export function toApiInvoice(invoice: repo.Invoice, lines: repo.StoredLine[]): A
     })),
     total,
     total_exact: formatMoney(toNano(invoice.totalExact)),
-    amount_due: invoice.status === 'finalized' ? total : formatMoney(0n),
-    amount_due_exact: invoice.status === 'finalized' ? formatMoney(toNano(invoice.totalExact)) : formatMoney(0n),
+    amount_due: owed ? total : formatMoney(0n),
+    amount_due_exact: owed ? formatMoney(toNano(invoice.totalExact)) : formatMoney(0n),
     finalize_at: invoice.finalizeAt.toISOString(),
     created_at: invoice.createdAt.toISOString(),
     finalized_at: invoice.finalizedAt?.toISOString() ?? null,
     paid_at: invoice.paidAt?.toISOString() ?? null,
     voided_at: invoice.voidedAt?.toISOString() ?? null,
     void_reason: invoice.voidReason,
+    fx: invoice.fx,
+    fx_blocked: invoice.fxBlocked,
   };
 }

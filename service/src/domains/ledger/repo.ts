@@ -11,7 +11,9 @@ export type TransactionKind =
   | 'invoice_paid'
   | 'invoice_voided'
   | 'credit_note_issued'
-  | 'rerating_credit_returned';
+  | 'rerating_credit_returned'
+  | 'invoice_written_off'
+  | 'payment_refunded';
 
 export interface AccountRow {
   code: string;

@@ -36,6 +36,8 @@ export const accounts = {
   }),
   /** Purchases of prepaid credit, settled by the payments that pay for them. */
   prepaidPurchases: (currency: string): AccountRow => ({ code: `clearing:prepaid_purchases:${currency}`, kind: 'asset', currency, customerId: null }),
+  /** Receivables given up on (written off), and recovered when paid after all. */
+  badDebt: (currency: string): AccountRow => ({ code: `expense:bad_debt:${currency}`, kind: 'expense', currency, customerId: null }),
   /** Payments received against invoices, until they are reconciled with the bank. */
   payments: (currency: string): AccountRow => ({ code: `clearing:payments:${currency}`, kind: 'asset', currency, customerId: null }),
 } as const;

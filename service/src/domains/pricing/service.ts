@@ -1,6 +1,7 @@
 // Price books: the kernel's JSON, stored as immutable versions. Adding a version never changes an old one.
 import type { ApiSchemas } from '../../platform/api.ts';
 import crypto from 'node:crypto';
+import { minorUnitOf } from '../currency/iso4217.ts';
 import { validateBook, type BookVersion, type PriceBook } from '@tariff/core-wasm';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
@@ -36,6 +37,11 @@ function checkBook(book: unknown, mapPath: (path: string) => string): void {
   const id = (book as { id?: unknown }).id;
   const code = typeof id === 'string' && id.length > 0 ? priceBookCode.safeParse(id) : undefined;
   if (code && !code.success) problems.push({ path: 'id', message: code.error.issues[0].message });
+  // The kernel takes any three capitals; an invoice needs the currency's ISO 4217 minor unit.
+  const currency = (book as { currency?: unknown }).currency;
+  if (typeof currency === 'string' && /^[A-Z]{3}$/.test(currency) && minorUnitOf(currency) === undefined) {
+    problems.push({ path: 'currency', message: `"${currency}" is not an active ISO 4217 currency with a minor unit` });
+  }
   if (problems.length === 0) return;
   const details: FieldProblem[] = problems.map((e) => ({ field: mapPath(e.path.replace(/\[(\d+)\]/g, '.$1')), reason: e.message }));
   throw invalid('invalid_price_book', `The price book is not valid: ${details.length} problem(s)`, details);

@@ -291,7 +291,7 @@ async function applyApproved(deps: Deps, tenantId: string, reratingId: string): 
       // A final invoice is compared as its period builds before and after this re-rating, so earlier
       // corrections (credit notes, adjustments) of the same invoice are not counted twice.
       const invoice = invoices.get(periodKey(p.period));
-      const before = invoice && (invoice.status === 'finalized' || invoice.status === 'paid') ? await buildPeriodInvoice(scope, invoice) : undefined;
+      const before = invoice && (invoice.status === 'finalized' || invoice.status === 'paid') ? await buildPeriodInvoice(scope, invoice, now) : undefined;
       const returned = changed.flatMap((e) => e.returned).reduce((sum, r) => sum + r.amount, 0n);
       for (const e of changed) {
         for (const r of e.returned) {
@@ -466,7 +466,7 @@ async function settleInvoice(
     await rebuildDraft(scope, locked, now);
     return { ...none, action: 'draft_rebuilt' };
   }
-  const built = await buildPeriodInvoice(scope, locked);
+  const built = await buildPeriodInvoice(scope, locked, now);
   const stored = (await invoicesRepo.listLines(scope, [locked.id])).get(locked.id) ?? [];
   const lineOf = new Map<string, number>();
   for (const l of stored) if (!lineOf.has(lineIdentity(l))) lineOf.set(lineIdentity(l), l.line);

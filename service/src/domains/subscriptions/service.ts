@@ -12,7 +12,7 @@ import { formatPercent } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
 import * as notificationsRepo from '../notifications/repo.ts';
 import * as customersRepo from '../customers/repo.ts';
-import { requireCustomer } from '../customers/service.ts';
+import { requireCustomer, requireRatingCurrency } from '../customers/service.ts';
 import * as eventsRepo from '../events/repo.ts';
 import * as plansRepo from '../plans/repo.ts';
 import { periodAt, type Period, type SubscriptionTerms } from './periods.ts';
@@ -68,11 +68,7 @@ export async function subscribe(deps: Deps, actor: Actor, externalId: string, in
     const plan = await plansRepo.findPlanByCode(scope, input.plan);
     if (!plan) throw invalid('plan_not_found', `No plan "${input.plan}"`, [{ field: 'plan', reason: 'no such plan' }]);
     if (plan.archivedAt) throw precondition('plan_archived', `Plan "${plan.code}" is archived`, [{ field: 'plan', reason: 'archived' }]);
-    if (plan.currency !== customer.currency) {
-      throw precondition('currency_mismatch', `Plan "${plan.code}" bills in ${plan.currency}, the customer in ${customer.currency}`, [
-        { field: 'plan', reason: `bills in ${plan.currency}, not the customer's ${customer.currency}` },
-      ]);
-    }
+    await requireRatingCurrency(scope, customer, plan.currency, 'plan');
     if (await repo.findSubscription(scope, customer.id)) throw conflict('subscription_exists', `Customer "${externalId}" already has a subscription`);
     // Periods never overlap: billing on the plan starts where the customer's existing periods end.
     const latestEnd = await repo.findLatestPeriodEnd(scope, customer.id);
@@ -164,7 +160,7 @@ export async function amendSubscription(deps: Deps, actor: Actor, externalId: st
     const plan = await plansRepo.findPlanByCode(scope, planCode);
     if (!plan) throw invalid('plan_not_found', `No plan "${planCode}"`, [{ field: 'plan', reason: 'no such plan' }]);
     if (plan.archivedAt) throw precondition('plan_archived', `Plan "${plan.code}" is archived`, [{ field: 'plan', reason: 'archived' }]);
-    if (plan.currency !== customer.currency) throw precondition('currency_mismatch', `Plan "${plan.code}" bills in ${plan.currency}`, [{ field: 'plan', reason: `bills in ${plan.currency}, not the customer's ${customer.currency}` }]);
+    await requireRatingCurrency(scope, customer, plan.currency, 'plan');
     if (plan.interval !== inForce.interval) throw precondition('interval_mismatch', `Plan "${plan.code}" bills per ${plan.interval}`, [{ field: 'plan', reason: `bills per ${plan.interval}, the subscription per ${inForce.interval}` }]);
     let allowances: Record<string, string> | null = null;
     if (input.allowances) {

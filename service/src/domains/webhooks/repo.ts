@@ -263,7 +263,7 @@ export interface AttemptRecord {
   nextAttemptAt: Date | null;
 }
 
-/** The attempts of one endpoint's batch and their deliveries' new state, in two statements. */
+/** The attempts of one endpoint's batch and their deliveries' new state: two statements, sent together. */
 export async function recordAttempts({ db, tenantId }: TenantScope, endpointId: string, attempts: AttemptRecord[]): Promise<void> {
   if (attempts.length === 0) return;
   // Every column goes as text[] (with nulls) and is cast by the server: one parameter type for postgres.js to send.
@@ -272,13 +272,13 @@ export async function recordAttempts({ db, tenantId }: TenantScope, endpointId: 
       const value = f(a);
       return value === null ? null : value instanceof Date ? value.toISOString() : String(value);
     }) as string[];
-  await db`
+  const inserted = db`
     insert into webhook_attempts (tenant_id, endpoint_id, message_id, attempt, trigger, started_at, succeeded, status_code, latency_ms, response_excerpt, error)
     select ${tenantId}, ${endpointId}, * from unnest(
       ${column((a) => a.messageId)}::text[], ${column((a) => a.attempt)}::text[]::int[], ${column((a) => a.trigger)}::text[],
       ${column((a) => a.startedAt)}::text[]::timestamptz[], ${column((a) => a.succeeded)}::text[]::boolean[], ${column((a) => a.statusCode)}::text[]::int[],
-      ${column((a) => a.latencyMs)}::text[]::int[], ${column((a) => a.responseExcerpt)}::text[], ${column((a) => a.error)}::text[])`;
-  await db`
+      ${column((a) => a.latencyMs)}::text[]::int[], ${column((a) => a.responseExcerpt)}::text[], ${column((a) => a.error)}::text[])`.execute();
+  const updated = db`
     update webhook_deliveries d set status = u.status, attempts = u.attempt, next_attempt_at = u.next_attempt_at,
       last_attempt_at = u.started_at, last_status_code = u.status_code, last_error = u.error
     from unnest(${column((a) => a.messageId)}::text[], ${column((a) => a.status)}::text[], ${column((a) => a.attempt)}::text[]::int[],
@@ -286,7 +286,8 @@ export async function recordAttempts({ db, tenantId }: TenantScope, endpointId: 
       ${column((a) => a.statusCode)}::text[]::int[], ${column((a) => a.error)}::text[])
       as u(message_id, status, attempt, next_attempt_at, started_at, status_code, error)
     where d.tenant_id = ${tenantId} and d.endpoint_id = ${endpointId} and d.message_id = u.message_id
-      and d.message_id = any(${column((a) => a.messageId)}::text[])`;
+      and d.message_id = any(${column((a) => a.messageId)}::text[])`.execute();
+  await Promise.all([inserted, updated]);
 }
 
 export interface Attempt {

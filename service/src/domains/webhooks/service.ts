@@ -367,16 +367,21 @@ export function planAttempts(sent: Sent[], trigger: 'scheduled' | 'manual', now:
   });
 }
 
-/** Records a batch's attempts, the endpoint's health, and disables it on a 410 or after days of failures. */
-async function recordSent(deps: Deps, tenantId: string, endpoint: repo.Endpoint, sent: Sent[], trigger: 'scheduled' | 'manual', settings: WebhookSettings): Promise<repo.AttemptRecord[]> {
+/**
+ * Records a batch's attempts, the endpoint's health, and disables it on a 410 or after days of failures; whether
+ * it was disabled. The log writes and the health update are sent together (one round trip).
+ */
+async function recordSent(deps: Deps, tenantId: string, endpoint: repo.Endpoint, sent: Sent[], trigger: 'scheduled' | 'manual', settings: WebhookSettings): Promise<boolean> {
   const now = deps.clock.now();
   const records = planAttempts(sent, trigger, now);
-  await withTenant(deps.db, tenantId, async (tx) => {
+  return withTenant(deps.db, tenantId, async (tx) => {
     const scope = { db: tx, tenantId };
-    await repo.recordAttempts(scope, endpoint.id, records);
     const succeeded = records.some((r) => r.succeeded);
     const failures = records.filter((r) => !r.succeeded).map((r) => r.startedAt.getTime());
-    await repo.recordEndpointHealth(scope, endpoint.id, { succeeded, firstFailureAt: failures.length > 0 ? new Date(Math.min(...failures)) : null });
+    await Promise.all([
+      repo.recordAttempts(scope, endpoint.id, records),
+      repo.recordEndpointHealth(scope, endpoint.id, { succeeded, firstFailureAt: failures.length > 0 ? new Date(Math.min(...failures)) : null }),
+    ]);
     let disabled: repo.Endpoint | undefined;
     if (records.some((r) => r.statusCode === 410)) disabled = await repo.disableEndpoint(scope, endpoint.id, 'gone', now);
     else if (!succeeded) disabled = await repo.disableEndpoint(scope, endpoint.id, 'failing', now, new Date(now.getTime() - settings.disableAfterDays * 86_400_000));
@@ -398,8 +403,8 @@ async function recordSent(deps: Deps, tenantId: string, endpoint: repo.Endpoint,
         createdAt: now,
       });
     }
+    return disabled !== undefined;
   });
-  return records;
 }
 
 async function attemptNow(deps: Deps, tenantId: string, endpointId: string, messageId: string): Promise<repo.Attempt> {
@@ -419,10 +424,13 @@ async function attemptNow(deps: Deps, tenantId: string, endpointId: string, mess
 }
 
 /**
- * The delivery job's work for one endpoint: claim its due deliveries a batch at a time, send them (several in
- * flight), record the outcomes; until none is due or `budgetMs` has passed. `more`: stopped with work left.
- * Pipelined: while a batch is sent, the one before it is recorded and the one after it claimed,
- * so the receiver is not left idle during the database's round trips.
+ * The delivery job's work for one endpoint: claim its due deliveries a batch at a time, send them with
+ * `concurrency` attempts in flight, record the outcomes a batch at a time; until none is due or `budgetMs` has
+ * passed. `more`: stopped with work left.
+ * Streamed, not batch by batch: every attempt in flight is followed at once by the next claimed delivery, the
+ * next batch is claimed while the last one's deliveries are still queued, and outcomes are recorded behind the
+ * sending, so neither the receiver nor the sockets wait on the database's round trips or on a batch's slowest
+ * answer. A 410 stops the sending at once; the recorded outcome disables the endpoint.
  */
 export async function deliverEndpoint(
   deps: Deps,
@@ -432,39 +440,99 @@ export async function deliverEndpoint(
 ): Promise<{ attempted: number; more: boolean }> {
   const settings = webhookSettings();
   const batchSize = options.batchSize ?? settings.concurrency * roundsPerBatch;
-  // A prefetched batch waits for the one before it to be sent: its lease covers both.
+  const budgetMs = options.budgetMs ?? 30_000;
+  // A claimed delivery waits behind at most one batch (a claim is made when the queue falls under one): its lease covers both.
   const lease = leaseMs(settings, 2 * batchSize);
   const started = performance.now();
-  const claim = () => {
-    const now = deps.clock.now();
-    return withTenant(deps.db, tenantId, async (tx) => {
-      const scope = { db: tx, tenantId };
-      const endpoint = await repo.findEndpoint(scope, endpointId);
-      if (!endpoint?.enabled) return { endpoint, claimed: [] as repo.ClaimedDelivery[] };
-      return { endpoint, claimed: await repo.claimDueDeliveries(scope, endpointId, now, new Date(now.getTime() + lease), batchSize) };
-    });
+  let endpoint: repo.Endpoint | undefined;
+  const queue: repo.ClaimedDelivery[] = [];
+  let claiming: Promise<void> | undefined;
+  // No more claims: a claim came back short (nothing more due), the endpoint is off, or a failure.
+  let drained = false;
+  // No more sends: a 410, a disabling, or a failure.
+  let stopped = false;
+  let failure: unknown;
+  const fail = (error: unknown) => {
+    failure ??= error;
+    stopped = true;
+    drained = true;
   };
-  let attempted = 0;
-  let recording: Promise<unknown> = Promise.resolve();
-  let next = claim();
-  try {
-    for (;;) {
-      const { endpoint, claimed } = await next;
-      if (!endpoint || claimed.length === 0) return { attempted, more: false };
-      const last = claimed.length < batchSize || performance.now() - started > (options.budgetMs ?? 30_000);
-      const sending = sendAll(deps, endpoint, claimed, settings);
-      // The previous batch's outcome before the next claim: a 410 or a disabling there stops the claims.
-      await recording;
-      if (!last) next = claim();
-      const sent = await sending;
-      attempted += sent.length;
-      recording = recordSent(deps, tenantId, endpoint, sent, 'scheduled', settings);
-      if (last) return { attempted, more: claimed.length === batchSize };
+
+  const claim = async () => {
+    const now = deps.clock.now();
+    const found = await withTenant(deps.db, tenantId, async (tx) => {
+      const scope = { db: tx, tenantId };
+      const current = await repo.findEndpoint(scope, endpointId);
+      if (!current?.enabled) return { current, claimed: [] as repo.ClaimedDelivery[] };
+      return { current, claimed: await repo.claimDueDeliveries(scope, endpointId, now, new Date(now.getTime() + lease), batchSize) };
+    });
+    if (!found.current?.enabled) drained = true;
+    else endpoint = found.current;
+    queue.push(...found.claimed);
+    if (found.claimed.length < batchSize) drained = true;
+  };
+  const overBudget = () => performance.now() - started > budgetMs;
+  /** Claims the next batch unless one is being claimed, the queue still holds a batch, or there is nothing more to take. */
+  const refill = (): Promise<void> | undefined => {
+    if (!claiming && !drained && !stopped && queue.length < batchSize && !overBudget()) {
+      claiming = claim()
+        .catch(fail)
+        .finally(() => (claiming = undefined));
     }
-  } finally {
-    // A claim still in flight when the loop ends by an error: its failure must not go unhandled (its rows'
-    // lease lapses and they fall due again).
-    next.catch(() => {});
-    await recording;
-  }
+    return claiming;
+  };
+
+  let outcomes: Sent[] = [];
+  let recording: Promise<void> = Promise.resolve();
+  /** Records the outcomes so far behind the ones before them (one transaction at a time, in order). */
+  const record = () => {
+    if (outcomes.length === 0 || !endpoint) return;
+    const sent = outcomes;
+    const target = endpoint;
+    outcomes = [];
+    recording = recording
+      .then(async () => {
+        if (await recordSent(deps, tenantId, target, sent, 'scheduled', settings)) stopped = true;
+      })
+      .catch(fail);
+  };
+
+  let attempted = 0;
+  const worker = async () => {
+    for (;;) {
+      if (stopped) return;
+      if (queue.length === 0) {
+        const pending = refill();
+        if (!pending) return;
+        await pending;
+        continue;
+      }
+      const delivery = queue.shift()!;
+      void refill();
+      const startedAt = deps.clock.now();
+      const result = await sendWebhook({
+        url: endpoint!.url,
+        id: delivery.messageId,
+        timestamp: Math.floor(startedAt.getTime() / 1000),
+        body: delivery.body,
+        secrets: signingSecrets(endpoint!, startedAt),
+        timeoutMs: settings.timeoutMs,
+        allowPrivate: settings.allowPrivate,
+      });
+      attempted += 1;
+      outcomes.push({ claimed: delivery, startedAt, result });
+      if (result.status === 410) {
+        stopped = true;
+        record();
+      } else if (outcomes.length >= batchSize) record();
+    }
+  };
+
+  await refill();
+  await Promise.all(Array.from({ length: settings.concurrency }, worker));
+  record();
+  await recording;
+  if (failure !== undefined) throw failure;
+  // Deliveries still queued (stopped by a 410) keep their lease; it lapses and they fall due again.
+  return { attempted, more: !stopped && !drained };
 }

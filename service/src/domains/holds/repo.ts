@@ -1,0 +1,182 @@
+// The holds' SQL. Lock order, shared with ingestion: the customer's grants, its period, then its holds.
+import type { Db, TenantScope } from '../../platform/db.ts';
+import type { HoldStatus, OverrunPolicy } from './schema.ts';
+
+export interface HoldRow {
+  id: string;
+  customerId: string;
+  customerExternalId: string;
+  currency: string;
+  amount: string;
+  captured: string;
+  captureCount: number;
+  status: HoldStatus;
+  overrun: OverrunPolicy;
+  estimate: Record<string, unknown> | null;
+  card: string | null;
+  requestHash: string;
+  apiKeyId: string | null;
+  expiresAt: Date;
+  createdAt: Date;
+  updatedAt: Date;
+  closedAt: Date | null;
+}
+
+const columns = (db: TenantScope['db']) => db`h.*, h.amount::text as amount, h.captured::text as captured, c.external_id`;
+
+function fromDbHold(r: Record<string, any>): HoldRow {
+  return {
+    id: r.id,
+    customerId: r.customer_id,
+    customerExternalId: r.external_id,
+    currency: r.currency,
+    amount: r.amount,
+    captured: r.captured,
+    captureCount: r.capture_count,
+    status: r.status,
+    overrun: r.overrun,
+    estimate: r.estimate,
+    card: r.card,
+    requestHash: r.request_hash,
+    apiKeyId: r.api_key_id,
+    expiresAt: r.expires_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    closedAt: r.closed_at,
+  };
+}
+
+/** One hold by its id; `lock`: FOR UPDATE (last in the lock order). */
+export async function findHold({ db, tenantId }: TenantScope, id: string, lock = false): Promise<HoldRow | undefined> {
+  const [row] = await db`
+    select ${columns(db)} from holds h join customers c on c.tenant_id = h.tenant_id and c.id = h.customer_id
+    where h.tenant_id = ${tenantId} and h.id = ${id}
+    ${lock ? db`for update of h` : db``}`;
+  return row ? fromDbHold(row) : undefined;
+}
+
+/** What the customer's open holds set aside at `now` (those past their expiry no longer count). */
+export async function sumOpenHolds({ db, tenantId }: TenantScope, customerId: string, now: Date, except?: string): Promise<string> {
+  const [row] = await db`
+    select coalesce(sum(greatest(amount - captured, 0)), 0)::text as held from holds
+    where tenant_id = ${tenantId} and customer_id = ${customerId} and status = 'open' and expires_at > ${now}
+    ${except === undefined ? db`` : db`and id <> ${except}`}`;
+  return row.held;
+}
+
+export async function insertHold({ db, tenantId }: TenantScope, hold: Omit<HoldRow, 'customerExternalId' | 'captured' | 'captureCount' | 'closedAt'>): Promise<void> {
+  await db`
+    insert into holds (tenant_id, id, customer_id, currency, amount, status, overrun, estimate, card, request_hash, api_key_id, expires_at, created_at, updated_at)
+    values (${tenantId}, ${hold.id}, ${hold.customerId}, ${hold.currency}, ${hold.amount}, ${hold.status}, ${hold.overrun},
+            ${hold.estimate === null ? null : db.json(hold.estimate as never)}, ${hold.card}, ${hold.requestHash}, ${hold.apiKeyId},
+            ${hold.expiresAt}, ${hold.createdAt}, ${hold.updatedAt})`;
+}
+
+export async function updateHold(
+  { db, tenantId }: TenantScope,
+  id: string,
+  change: { amount?: string; expiresAt?: Date; status?: HoldStatus; closedAt?: Date | null },
+  now: Date,
+): Promise<void> {
+  await db`
+    update holds set
+      amount = coalesce(${change.amount ?? null}::numeric, amount),
+      expires_at = coalesce(${change.expiresAt ?? null}::timestamptz, expires_at),
+      status = coalesce(${change.status ?? null}, status),
+      closed_at = ${change.closedAt === undefined ? db`closed_at` : change.closedAt},
+      updated_at = ${now}
+    where tenant_id = ${tenantId} and id = ${id}`;
+}
+
+/**
+ * Ingestion's read, under its period locks: the holds its events name and the open holds of the customers it
+ * must count holds for (block on depletion or a blocking budget), locked so that a release cannot slip between
+ * the settlement and its write.
+ */
+export async function lockHoldsForRating({ db, tenantId }: TenantScope, customerIds: string[], holdIds: string[]): Promise<HoldRow[]> {
+  if (customerIds.length === 0 && holdIds.length === 0) return [];
+  const rows = await db`
+    select ${columns(db)} from holds h join customers c on c.tenant_id = h.tenant_id and c.id = h.customer_id
+    where h.tenant_id = ${tenantId}
+      and (h.id = any(${holdIds}::text[]) or (h.status = 'open' and h.customer_id = any(${customerIds}::uuid[])))
+    order by h.id
+    for update of h`;
+  return rows.map(fromDbHold);
+}
+
+export interface HoldSettlement {
+  id: string;
+  captured: string;
+  captureCount: number;
+  status: HoldStatus;
+  closedAt: Date | null;
+}
+
+export interface HoldCapture {
+  holdId: string;
+  transactionId: string;
+  amount: string;
+  final: boolean;
+}
+
+/**
+ * What one ingestion transaction settled: the holds' new totals and statuses, and one row per capturing event.
+ * Sent at once (postgres.js sends a query when executed), so that they go out before the pipelined COMMIT.
+ */
+export function writeSettlements({ db, tenantId }: TenantScope, settlements: HoldSettlement[], captures: HoldCapture[], now: Date): Promise<unknown>[] {
+  if (settlements.length === 0) return [];
+  return [
+    db`
+      update holds h set captured = s.captured, capture_count = s.capture_count, status = s.status, closed_at = s.closed_at, updated_at = ${now}
+      from jsonb_to_recordset(${db.json(settlements.map((s) => ({ id: s.id, captured: s.captured, capture_count: s.captureCount, status: s.status, closed_at: s.closedAt?.toISOString() ?? null })) as never)})
+        as s(id text, captured numeric, capture_count integer, status text, closed_at timestamptz)
+      where h.tenant_id = ${tenantId} and h.id = s.id`.execute(),
+    db`
+      insert into hold_captures (tenant_id, hold_id, transaction_id, amount, final, captured_at)
+      select ${tenantId}, c.hold_id, c.transaction_id, c.amount, c.final, ${now}
+      from jsonb_to_recordset(${db.json(captures.map((c) => ({ hold_id: c.holdId, transaction_id: c.transactionId, amount: c.amount, final: c.final })) as never)})
+        as c(hold_id text, transaction_id text, amount numeric, final boolean)`.execute(),
+  ];
+}
+
+export async function listHolds({ db, tenantId }: TenantScope, customerId: string, filter: { status?: HoldStatus; limit: number }): Promise<HoldRow[]> {
+  const rows = await db`
+    select ${columns(db)} from holds h join customers c on c.tenant_id = h.tenant_id and c.id = h.customer_id
+    where h.tenant_id = ${tenantId} and h.customer_id = ${customerId}
+    ${filter.status ? db`and h.status = ${filter.status}` : db``}
+    order by h.created_at desc, h.id limit ${filter.limit}`;
+  return rows.map(fromDbHold);
+}
+
+export async function listCaptures({ db, tenantId }: TenantScope, holdId: string): Promise<(HoldCapture & { capturedAt: Date })[]> {
+  const rows = await db`
+    select hold_id, transaction_id, amount::text, final, captured_at from hold_captures
+    where tenant_id = ${tenantId} and hold_id = ${holdId} order by captured_at, transaction_id`;
+  return rows.map((r) => ({ holdId: r.hold_id, transactionId: r.transaction_id, amount: r.amount, final: r.final, capturedAt: r.captured_at }));
+}
+
+/** Open holds past their expiry, across tenants (SECURITY DEFINER). */
+export async function findDueExpiries(db: Db, now: Date, limit: number): Promise<{ tenantId: string; holdId: string }[]> {
+  const rows = await db`select tenant_id, hold_id from billing_due_hold_expiries(${now}, ${limit})`;
+  return rows.map((r) => ({ tenantId: r.tenant_id, holdId: r.hold_id }));
+}
+
+export interface BalanceKeyRow {
+  keyId: string;
+  privateKey: Buffer;
+  publicKey: Buffer;
+  createdAt: Date;
+}
+
+export async function listBalanceKeys({ db, tenantId }: TenantScope): Promise<BalanceKeyRow[]> {
+  const rows = await db`select key_id, private_key, public_key, created_at from balance_token_keys where tenant_id = ${tenantId} order by created_at desc, key_id`;
+  return rows.map((r) => ({ keyId: r.key_id, privateKey: r.private_key, publicKey: r.public_key, createdAt: r.created_at }));
+}
+
+/** Inserts the tenant's first key unless a concurrent request did; the caller reads the keys again. */
+export async function insertBalanceKey({ db, tenantId }: TenantScope, key: BalanceKeyRow): Promise<void> {
+  await db`
+    insert into balance_token_keys (tenant_id, key_id, private_key, public_key, created_at)
+    values (${tenantId}, ${key.keyId}, ${key.privateKey}, ${key.publicKey}, ${key.createdAt})
+    on conflict do nothing`;
+}
