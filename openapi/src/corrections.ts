@@ -63,7 +63,15 @@ export const correctionSchemas: Record<string, Schema> = {
         details: nullable({ type: 'object', additionalProperties: true }),
       }),
     },
-    total: described(money, 'What the customer is credited: the sum of the lines, in whole minor units.'),
+    subtotal: described(money, 'The credited lines net of tax.'),
+    tax_amount: described(money, 'The tax credited: the invoice\'s tax per component times the credited share of its lines, rounded half-up; the last credit gets exactly what is left.'),
+    tax: nullable(
+      object({
+        components: { type: 'array', items: object({ tax: string, jurisdiction: string, rate: decimal, amount: money }) },
+        mention: nullable(string),
+      }),
+    ),
+    total: described(money, 'What the customer is credited: subtotal + tax_amount, in whole minor units.'),
     total_exact: described(money, 'The sum of the lines\' exact amounts, before rounding.'),
     created_at: instant,
     created_by: string,

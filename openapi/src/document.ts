@@ -27,6 +27,7 @@ import { paymentRoutes, paymentSchemas } from './payments.ts';
 import { webhookRoutes, webhookSchemas } from './webhooks.ts';
 import { holdRoutes, holdSchemas } from './holds.ts';
 import { currencyRoutes, currencySchemas } from './currency.ts';
+import { taxRoutes, taxSchemas } from './tax.ts';
 /** What ingestion answers when an event takes its customer past a blocking limit, in each mode. */
 const onBlockRule =
   'Blocking limits are a budget with enforcement "block" (the period\'s spend, left to bill plus credits drawn, may not exceed it): the customer\'s, or one per API key or project tag ' +
@@ -102,7 +103,16 @@ const schemas: Record<string, Schema> = {
     email: nullable(string),
     currency: string,
     country: nullable(string),
-    tax_id: nullable(string),
+    tax_id: { ...nullable(string), description: "Checked against the country's format (check digits included) and normalized (VAT ids carry their country prefix)." },
+    tax_status: { type: 'string', enum: ['business', 'consumer', 'exempt'], description: 'Default: business when tax_id is set, else consumer. Decides reverse charge vs the customer country\'s rate.' },
+    tax_exempt_reason: nullable(string),
+    region: { ...nullable(string), description: 'Province, state or territory (ISO 3166-2 subdivision without the country, e.g. ON; India: GST state code).' },
+    address: nullable(string),
+    postal_code: nullable(string),
+    tax_id_check: {
+      ...nullable(object({ status: { type: 'string', enum: ['valid', 'invalid'] }, checked_at: instant, source: string })),
+      description: 'The last online check of the tax id that answered (VIES or another registry); null when none did. Its absence never blocks billing.',
+    },
     parent_id: { ...nullable(string), description: 'External id of the parent customer.' },
     is_reseller: { type: 'boolean' },
     metadata: { type: 'object', additionalProperties: string },
@@ -110,7 +120,7 @@ const schemas: Record<string, Schema> = {
     price_book_assignments: { type: 'array', items: object({ price_book: string, effective_from: instant }) },
     created_at: instant,
     updated_at: instant,
-  }),
+  }, ['tax_status', 'tax_exempt_reason', 'region', 'address', 'postal_code', 'tax_id_check']),
   CustomerList: list('Customer'),
   MeterFilter: fromZod(meterFilter),
   Meter: object({
@@ -332,6 +342,7 @@ const schemas: Record<string, Schema> = {
     states: { type: 'object', additionalProperties: anyObject },
   }),
   ...billingSchemas,
+  ...taxSchemas,
   ...correctionSchemas,
   ...edgeSchemas,
   ...webhookSchemas,
@@ -356,6 +367,8 @@ interface Operation {
   public?: boolean;
   /** May answer 429 with Retry-After. */
   rateLimited?: boolean;
+  /** A document answer (PDF, HTML, CSV) instead of JSON. */
+  media?: 'application/pdf' | 'text/html' | 'text/csv';
 }
 
 const errors = {
@@ -563,11 +576,16 @@ const routes: Record<string, Record<string, Operation>> = {
   ...paymentRoutes,
   ...holdRoutes,
   ...currencyRoutes,
+  ...taxRoutes,
 };
 
 function operation(op: Operation): Schema {
   const [status, schema] = op.ok;
-  const ok = schema ? { description: 'OK', content: { 'application/json': { schema: ref(schema) } } } : { description: 'OK', content: { 'application/json': { schema: anyObject } } };
+  const ok = op.media
+    ? { description: 'OK', content: { [op.media]: { schema: { type: 'string', ...(op.media === 'application/pdf' ? { format: 'binary' } : {}) } } } }
+    : schema
+      ? { description: 'OK', content: { 'application/json': { schema: ref(schema) } } }
+      : { description: 'OK', content: { 'application/json': { schema: anyObject } } };
   return {
     summary: op.summary,
     operationId: op.operationId,

@@ -30,5 +30,7 @@ export interface Operation {
   /** The body's media type when it is not JSON (a CSV upload). */
   bodyType?: string;
   ok: [number, string];
+  /** A document answer (PDF, HTML, CSV) instead of JSON; `ok[1]` is then empty. */
+  media?: 'application/pdf' | 'text/html' | 'text/csv';
   params?: { name: string; in: 'path' | 'query'; schema: Schema; required?: boolean; description?: string }[];
 }

@@ -1692,6 +1692,161 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tax/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's tax settings and registrations
+         * @description Tax is decided per invoice by the first rule of service/src/domains/tax/rules.ts that applies, each with its legal basis: an exempt customer pays none; US customers go through Stripe Tax when it is on; in the EU, domestic supplies carry the local rate, a business with a valid VAT id in another member state is reverse charged (Article 196 of Directive 2006/112/EC), consumers pay their country's rate through the OSS (or the seller's rate below the Article 59c threshold); GB, CH, NO, AU, NZ, CA (GST/HST by province, QST/PST/RST where registered), JP, SG and IN charge their rate when the seller is established or registered there, and reverse charge (or zero-rate) business customers with a tax id; anywhere else the seller does not collect, no tax. Rates are effective-dated tables (each naming its source and date), applied at the last day of supply; tax is computed with decimal.js and rounded to the currency's minor unit per the jurisdiction's rule (per invoice and rate, half-up; Japan truncates; India per line). Tax is set at finalization; drafts show it as 0.
+         */
+        get: operations["getTaxSettings"];
+        /**
+         * Set the tenant's tax settings and registrations
+         * @description Registrations: a country (DE, GB, AU, CA...), a Canadian province for its own tax (CA-QC, CA-BC...), EU for the One-Stop Shop, US for Stripe Tax. A country registration's tax id is checked for that country's format. 400 invalid_tax_settings names each field that does not fit. Tax is decided per invoice by the first rule of service/src/domains/tax/rules.ts that applies, each with its legal basis: an exempt customer pays none; US customers go through Stripe Tax when it is on; in the EU, domestic supplies carry the local rate, a business with a valid VAT id in another member state is reverse charged (Article 196 of Directive 2006/112/EC), consumers pay their country's rate through the OSS (or the seller's rate below the Article 59c threshold); GB, CH, NO, AU, NZ, CA (GST/HST by province, QST/PST/RST where registered), JP, SG and IN charge their rate when the seller is established or registered there, and reverse charge (or zero-rate) business customers with a tax id; anywhere else the seller does not collect, no tax. Rates are effective-dated tables (each naming its source and date), applied at the last day of supply; tax is computed with decimal.js and rounded to the currency's minor unit per the jurisdiction's rule (per invoice and rate, half-up; Japan truncates; India per line). Tax is set at finalization; drafts show it as 0.
+         */
+        put: operations["updateTaxSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tax/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tax per jurisdiction, tax, rate and rule for a period (the figures of an OSS or VAT return)
+         * @description Finalized invoices by finalization day and credit notes by issue day, from `from` to `to` inclusive (UTC days); credit notes count negative.
+         */
+        get: operations["getTaxReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tax/report.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tax report as CSV */
+        get: operations["getTaxReportCsv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/tax_id/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check the customer's tax id online (VIES for EU ids)
+         * @description An answer is recorded on the customer (tax_id_check); an invalid id makes the customer a consumer for tax until the id changes. No answer (VIES unreachable) records nothing and never blocks billing.
+         */
+        post: operations["verifyCustomerTaxId"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{id}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The finalized invoice as a PDF
+         * @description 409 document_not_final for a draft.
+         */
+        get: operations["getInvoicePdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{id}/html": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The finalized invoice as HTML
+         * @description 409 document_not_final for a draft.
+         */
+        get: operations["getInvoiceHtml"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/credit_notes/{id}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The credit note as a PDF */
+        get: operations["getCreditNotePdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/credit_notes/{id}/html": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The credit note as HTML */
+        get: operations["getCreditNoteHtml"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1717,7 +1872,26 @@ export interface components {
             email: string | null;
             currency: string;
             country: string | null;
+            /** @description Checked against the country's format (check digits included) and normalized (VAT ids carry their country prefix). */
             tax_id: string | null;
+            /**
+             * @description Default: business when tax_id is set, else consumer. Decides reverse charge vs the customer country's rate.
+             * @enum {string}
+             */
+            tax_status?: "business" | "consumer" | "exempt";
+            tax_exempt_reason?: string | null;
+            /** @description Province, state or territory (ISO 3166-2 subdivision without the country, e.g. ON; India: GST state code). */
+            region?: string | null;
+            address?: string | null;
+            postal_code?: string | null;
+            /** @description The last online check of the tax id that answered (VIES or another registry); null when none did. Its absence never blocks billing. */
+            tax_id_check?: {
+                /** @enum {string} */
+                status: "valid" | "invalid";
+                /** Format: date-time */
+                checked_at: string;
+                source: string;
+            } | null;
             /** @description External id of the parent customer. */
             parent_id: string | null;
             is_reseller: boolean;
@@ -2506,6 +2680,41 @@ export interface components {
             grant_id: string | null;
             event_count: string | null;
         };
+        InvoiceTax: {
+            /**
+             * @description The rule of service/src/domains/tax/rules.ts that decided the tax.
+             * @enum {string}
+             */
+            rule: "exempt" | "us_stripe_tax" | "eu_domestic" | "eu_reverse_charge" | "eu_oss" | "eu_distance_threshold" | "domestic" | "reverse_charge" | "registered_foreign_seller" | "outside_registrations";
+            jurisdiction: string | null;
+            mention: string | null;
+            legal_basis: string;
+            prices_include_tax: boolean;
+            rounding: {
+                /** @enum {string} */
+                scope: "invoice" | "line";
+                /** @enum {string} */
+                mode: "half_up" | "down";
+                basis: string;
+            };
+            /** @enum {string} */
+            source: "tables" | "stripe_tax";
+            rate_source: string | null;
+            /** @description The day whose rates apply (the last day of supply). */
+            supply_date: string;
+            components: {
+                tax: string;
+                jurisdiction: string;
+                /** @description A fraction, e.g. "0.19". */
+                rate: string;
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                taxable: string;
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                amount: string;
+            }[];
+            /** @description Each line's share of the tax, in line order; they add up to tax_amount. */
+            line_tax: string[];
+        };
         Invoice: {
             /** Format: uuid */
             id: string;
@@ -2535,9 +2744,14 @@ export interface components {
             };
             plan: string | null;
             lines: components["schemas"]["InvoiceLine"][];
-            /** @description The sum of the lines' amounts, in whole minor units of the currency. */
+            /** @description The lines net of tax: their sum, less the tax they include when prices include tax. */
+            subtotal: string;
+            /** @description The tax, set at finalization (0 on drafts and when the tenant charges no tax). */
+            tax_amount: string;
+            tax: components["schemas"]["InvoiceTax"] | null;
+            /** @description subtotal + tax_amount, in whole minor units of the currency. */
             total: string;
-            /** @description The sum of the lines' exact amounts, before rounding. */
+            /** @description The sum of the lines' exact amounts before rounding, plus the tax when it is added on top. */
             total_exact: string;
             /** @description What is left to collect, in whole minor units: the total while finalized, past_due or uncollectible, 0 as a draft, paid or void. */
             amount_due: string;
@@ -2624,6 +2838,52 @@ export interface components {
             /** @description Days before a grant expires that credit_grant.expiring fires (7 until set); a grant may set its own. */
             credit_expiry_notice_days: number;
         };
+        TaxSettings: {
+            legal_name: string;
+            address: string;
+            country: string;
+            region: string | null;
+            /** @description Price books' amounts include tax (it is extracted) or exclude it (it is added). */
+            prices_include_tax: boolean;
+            /** @description US sales tax through Stripe Tax (needs a US registration). */
+            stripe_tax: boolean;
+            payment_terms_days: number;
+            registrations: {
+                jurisdiction: string;
+                tax_id: string | null;
+            }[];
+            /** Format: date-time */
+            updated_at: string;
+        };
+        TaxReport: {
+            from: string;
+            to: string;
+            data: {
+                /** @description Where the tax is owed (member state for the OSS return); the customer's country for untaxed rules. */
+                jurisdiction: string;
+                /** @description VAT, GST, HST, QST, ... (empty for untaxed rules such as reverse charge). */
+                tax: string;
+                rate: string;
+                rule: string;
+                currency: string;
+                /** @description Invoices and credit notes counted. */
+                documents: number;
+                /** @description Net amount taxed (credit notes negative). */
+                taxable: string;
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                tax_amount: string;
+            }[];
+        };
+        TaxIdCheck: {
+            /**
+             * @description unavailable: no registry answered; nothing is recorded and billing goes on with the format check.
+             * @enum {string}
+             */
+            status: "valid" | "invalid" | "unavailable";
+            /** Format: date-time */
+            checked_at: string;
+            source: string | null;
+        };
         CreditNote: {
             /** Format: uuid */
             id: string;
@@ -2653,7 +2913,21 @@ export interface components {
                     [key: string]: unknown;
                 } | null;
             }[];
-            /** @description What the customer is credited: the sum of the lines, in whole minor units. */
+            /** @description The credited lines net of tax. */
+            subtotal: string;
+            /** @description The tax credited: the invoice's tax per component times the credited share of its lines, rounded half-up; the last credit gets exactly what is left. */
+            tax_amount: string;
+            tax: {
+                components: {
+                    tax: string;
+                    jurisdiction: string;
+                    rate: string;
+                    /** @description Decimal amount with 9 decimals (nano-units). */
+                    amount: string;
+                }[];
+                mention: string | null;
+            } | null;
+            /** @description What the customer is credited: subtotal + tax_amount, in whole minor units. */
             total: string;
             /** @description The sum of the lines' exact amounts, before rounding. */
             total_exact: string;
@@ -3877,6 +4151,12 @@ export interface operations {
                     currency: string;
                     country?: string;
                     tax_id?: string;
+                    /** @enum {string} */
+                    tax_status?: "business" | "consumer" | "exempt";
+                    tax_exempt_reason?: string;
+                    region?: string;
+                    address?: string;
+                    postal_code?: string;
                     parent_id?: string;
                     /** @default false */
                     is_reseller?: boolean;
@@ -4084,6 +4364,11 @@ export interface operations {
                     email?: string | null;
                     country?: string | null;
                     tax_id?: string | null;
+                    tax_status?: ("business" | "consumer" | "exempt") | null;
+                    tax_exempt_reason?: string | null;
+                    region?: string | null;
+                    address?: string | null;
+                    postal_code?: string | null;
                     parent_id?: string | null;
                     is_reseller?: boolean;
                     metadata?: {
@@ -14833,6 +15118,873 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RevenueReport"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTaxSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxSettings"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateTaxSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    legal_name: string;
+                    address: string;
+                    country: string;
+                    /** @default null */
+                    region?: string | null;
+                    /** @default false */
+                    prices_include_tax?: boolean;
+                    /** @default false */
+                    stripe_tax?: boolean;
+                    /** @default 30 */
+                    payment_terms_days?: number;
+                    /** @default [] */
+                    registrations?: {
+                        jurisdiction: string;
+                        /** @default null */
+                        tax_id?: string | null;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxSettings"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTaxReport: {
+        parameters: {
+            query: {
+                from: string;
+                to: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxReport"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTaxReportCsv: {
+        parameters: {
+            query: {
+                from: string;
+                to: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    verifyCustomerTaxId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxIdCheck"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getInvoicePdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getInvoiceHtml: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getCreditNotePdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getCreditNoteHtml: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
                 };
             };
             /** @description Invalid input: every problem with its field. */

@@ -118,4 +118,13 @@ export const operationRoutes = {
   supplyFxRates: ["post", "/v1/fx_rates"],
   importEcbRates: ["post", "/v1/fx_rates/ecb"],
   reportRevenue: ["get", "/v1/reports/revenue"],
+  getTaxSettings: ["get", "/v1/tax/settings"],
+  updateTaxSettings: ["put", "/v1/tax/settings"],
+  getTaxReport: ["get", "/v1/tax/report"],
+  getTaxReportCsv: ["get", "/v1/tax/report.csv"],
+  verifyCustomerTaxId: ["post", "/v1/customers/{id}/tax_id/verify"],
+  getInvoicePdf: ["get", "/v1/invoices/{id}/pdf"],
+  getInvoiceHtml: ["get", "/v1/invoices/{id}/html"],
+  getCreditNotePdf: ["get", "/v1/credit_notes/{id}/pdf"],
+  getCreditNoteHtml: ["get", "/v1/credit_notes/{id}/html"],
 } as const satisfies OperationRoutes;

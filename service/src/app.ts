@@ -12,6 +12,8 @@ import { eventsRestRoutes, eventsTrpc } from './domains/events/router.ts';
 import { insightsTrpc } from './domains/insights/router.ts';
 import { holdsRestRoutes, holdsTrpc } from './domains/holds/router.ts';
 import { invoicesRestRoutes, invoicesTrpc } from './domains/invoices/router.ts';
+import { documentsRestRoutes } from './domains/documents/router.ts';
+import { taxRestRoutes, taxTrpc } from './domains/tax/router.ts';
 import { portalTrpc } from './domains/portal/router.ts';
 import { notificationsRestRoutes, notificationsTrpc } from './domains/notifications/router.ts';
 import { slaRestRoutes, slaTrpc } from './domains/sla/router.ts';
@@ -61,6 +63,7 @@ export const appRouter = router({
   subscriptions: subscriptionsTrpc,
   invoices: invoicesTrpc,
   creditNotes: creditNotesTrpc,
+  tax: taxTrpc,
   reratings: reratingsTrpc,
   slaCredits: slaTrpc,
   notifications: notificationsTrpc,
@@ -95,6 +98,8 @@ export interface AppOptions {
   rateLimits?: Partial<Record<AccountRateRule, RateRule>>;
   /** The built dashboard (service/web/dist by default); false serves none. */
   webRoot?: string | false;
+  stripe?: Deps['stripe'];
+  taxIdVerifier?: Deps['taxIdVerifier'];
 }
 
 const sessionCookie = 'tariff_session';
@@ -113,6 +118,8 @@ function depsOf(options: AppOptions): Deps {
     mailer: options.mailer,
     publicUrl: options.publicUrl,
     payments: options.payments,
+    stripe: options.stripe,
+    taxIdVerifier: options.taxIdVerifier,
   };
 }
 
@@ -188,6 +195,7 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
   v1.use(eventsRestRoutes(deps), customersRestRoutes(deps), metersRestRoutes(deps), pricingRestRoutes(deps), keysRestRoutes(deps), auditRestRoutes(deps));
   v1.use(walletsRestRoutes(deps), ledgerRestRoutes(deps), budgetsRestRoutes(deps), plansRestRoutes(deps), subscriptionsRestRoutes(deps), invoicesRestRoutes(deps));
   v1.use(creditNotesRestRoutes(deps), reratingsRestRoutes(deps));
+  v1.use(taxRestRoutes(deps), documentsRestRoutes(deps));
   v1.use(snapshotsRestRoutes(deps), quotesRestRoutes(deps));
   v1.use(slaRestRoutes(deps), notificationsRestRoutes(deps));
   v1.use(webhooksRestRoutes(deps), paymentsRestRoutes(deps), holdsRestRoutes(deps));

@@ -53,7 +53,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const db = await connectService(target);
   const metrics = createMetrics();
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, logger });
-  const deps = { db, clock, logger, metrics, sessionTtlSeconds: config.sessionTtlSeconds, mailer, publicUrl: config.publicUrl, payments: config.payments };
+  const deps = { db, clock, logger, metrics, sessionTtlSeconds: config.sessionTtlSeconds, mailer, publicUrl: config.publicUrl, payments: config.payments, stripe: config.stripe };
 
   // A demo tenant on the first start of an empty database: always on the embedded database, on PostgreSQL
   // only when asked (DEMO_TENANT=1), since a production database should not get one by accident.

@@ -21,9 +21,10 @@ export interface Jobs {
   stop(): Promise<void>;
 }
 
-export async function startJobRunner(harness: Harness): Promise<Jobs> {
+/** `extra`: what the service under test was also given (its Stripe connection), so jobs reach the same services. */
+export async function startJobRunner(harness: Harness, extra: Partial<Pick<Deps, 'stripe' | 'taxIdVerifier'>> = {}): Promise<Jobs> {
   await installJobs(harness.database.owner, jobDefinitions);
-  const deps: Deps = { db: harness.database.app, clock: harness.clock, logger: silentLogger, metrics: createMetrics(), sessionTtlSeconds: 3600 };
+  const deps: Deps = { db: harness.database.app, clock: harness.clock, logger: silentLogger, metrics: createMetrics(), sessionTtlSeconds: 3600, ...extra };
   const runner = await startJobs(deps, jobDefinitions, { pollingIntervalSeconds: 0.5 });
   const owner = harness.database.owner;
   const drain = async () => {

@@ -81,7 +81,12 @@ export function completeCheckoutSession(context: Context, session: StripeObject,
 }
 
 export const checkoutRoutes: Route[] = [
-  { method: 'POST', path: '/v1/checkout/sessions', handle: createSession },
+  {
+    method: 'POST',
+    path: '/v1/checkout/sessions',
+    accepts: ['mode', 'customer', 'customer_email', 'customer_creation', 'client_reference_id', 'currency', 'metadata', 'success_url', 'cancel_url', 'return_url', 'redirect_on_completion', 'payment_method_types', 'payment_method_collection', 'payment_method_configuration', 'payment_method_options', 'setup_intent_data', 'ui_mode', 'expires_at', 'locale', 'billing_address_collection', 'consent_collection', 'custom_text', 'custom_fields', 'automatic_tax', 'tax_id_collection', 'phone_number_collection', 'customer_update', 'line_items'],
+    handle: createSession,
+  },
   {
     method: 'GET',
     path: '/v1/checkout/sessions',
@@ -94,6 +99,7 @@ export const checkoutRoutes: Route[] = [
   {
     method: 'POST',
     path: '/v1/checkout/sessions/:id/expire',
+    accepts: [],
     handle: (context) => {
       const session = requireObject(context.account, context.path.id!, 'checkout.session');
       if (session.status !== 'open') throw invalidRequest(`Only open Checkout Sessions can be expired; this one is ${session.status}.`, { code: 'checkout_session_unexpected_state' });

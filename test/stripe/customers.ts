@@ -82,8 +82,10 @@ function deleteCustomer(context: HandlerContext): StripeObject {
   return { id: customer.id, object: 'customer', deleted: true };
 }
 
+const CUSTOMER_PARAMS = ['address', 'description', 'email', 'metadata', 'name', 'phone', 'payment_method', 'invoice_settings', 'preferred_locales', 'tax_exempt', 'shipping', 'balance', 'tax', 'tax_id_data', 'test_clock', 'invoice_prefix', 'next_invoice_sequence', 'source', 'default_source', 'coupon', 'promotion_code', 'cash_balance', 'validate', 'business_name', 'individual_name'];
+
 export const customerRoutes: Route[] = [
-  { method: 'POST', path: '/v1/customers', handle: createCustomer },
+  { method: 'POST', path: '/v1/customers', accepts: CUSTOMER_PARAMS, handle: createCustomer },
   { method: 'GET', path: '/v1/customers/search', handle: (context) => searchPage(objectsOfType(context.account, 'customer'), context.params, '/v1/customers/search') },
   {
     method: 'GET',
@@ -104,7 +106,7 @@ export const customerRoutes: Route[] = [
       return requireObject(context.account, context.path.id!, 'customer');
     },
   },
-  { method: 'POST', path: '/v1/customers/:id', handle: updateCustomer },
+  { method: 'POST', path: '/v1/customers/:id', accepts: CUSTOMER_PARAMS, handle: updateCustomer },
   { method: 'DELETE', path: '/v1/customers/:id', handle: deleteCustomer },
   {
     method: 'GET',

@@ -98,6 +98,10 @@ describe('wire format and objects', () => {
 
     const invalid = await failureOf(stripe.paymentIntents.create({ amount: 'ten' as unknown as number, currency: 'usd' }));
     expect(invalid).toMatchObject({ statusCode: 400, code: 'parameter_invalid_integer', param: 'amount' });
+
+    // A misspelt param fails as it would on Stripe, instead of being ignored.
+    const misspelt = await failureOf(stripe.paymentIntents.create({ amount: 1_000, currency: 'usd', offsession: true } as Stripe.PaymentIntentCreateParams));
+    expect(misspelt).toMatchObject({ statusCode: 400, code: 'parameter_unknown', param: 'offsession', message: 'Received unknown parameter: offsession' });
   });
 
   it('refuses unknown and missing keys with 401', async () => {
@@ -140,14 +144,17 @@ describe('idempotency keys', () => {
   });
 
   it('answers 409 idempotency_key_in_use while the first request with the key still runs', async () => {
-    double.faults.inject({ kind: 'hang', path: '/v1/customers', hangMs: 500 });
+    let release = () => {};
+    double.faults.inject({ kind: 'hang', path: '/v1/customers', until: new Promise<void>((resolve) => (release = resolve)) });
     const first = stripe.customers.create({ name: 'Slow' }, { idempotencyKey: 'customer-in-flight' });
     await eventually('the first request arrived', () => double.state.requests.some((request) => request.idempotencyKey === 'customer-in-flight'));
     const second = await failureOf(stripe.customers.create({ name: 'Slow' }, { idempotencyKey: 'customer-in-flight' }));
     expect(second).toMatchObject({ statusCode: 409, code: 'idempotency_key_in_use' });
+    release();
     const created = await first;
     const replay = await stripe.customers.create({ name: 'Slow' }, { idempotencyKey: 'customer-in-flight' });
     expect(replay.id).toBe(created.id);
+    expect(replay.lastResponse.headers['idempotent-replayed']).toBe('true');
   });
 
   it('refuses the same key with different params (400 idempotency_error)', async () => {
@@ -219,6 +226,15 @@ describe('card outcomes', () => {
     expect(double.state.charges.forPaymentIntent(onSession.id)).toBe(1);
     expect(double.events({ type: 'payment_intent.requires_action' }).some((event) => event.data.object.id === onSession.id)).toBe(true);
   });
+
+  it('charges a saved card that declined once the bank approves it (changeCard)', async () => {
+    const { customer, paymentMethod } = await customerWithCard('pm_card_chargeCustomerFail');
+    const params = { amount: 1_500, currency: 'usd', customer: customer.id, payment_method: paymentMethod, confirm: true, off_session: true };
+    expect(await failureOf(stripe.paymentIntents.create(params))).toMatchObject({ statusCode: 402, decline_code: 'generic_decline' });
+    double.changeCard(paymentMethod, 'pm_card_visa');
+    expect((await stripe.paymentIntents.create(params)).status).toBe('succeeded');
+    expect(double.state.charges.forCustomer(customer.id)).toBe(1);
+  });
 });
 
 describe('faults', () => {
@@ -259,18 +275,25 @@ describe('faults', () => {
     expect(double.state.charges.forCustomer(customer.id)).toBe(1);
   });
 
-  it('answers 500 without performing, and a request that hangs past the client timeout is retried under its key', async () => {
-    const retrying = stripeClientFor(double, double.account.secretKey, { maxNetworkRetries: 3, timeout: 300 });
+  it('answers 500 without performing; the SDK retries it under the same key', async () => {
+    const retrying = stripeClientFor(double, double.account.secretKey, { maxNetworkRetries: 2 });
     double.faults.inject({ kind: 'server_error', path: '/v1/customers' });
     const afterError = await retrying.customers.create({ name: 'After a 500' }, { idempotencyKey: 'customer-after-500' });
     expect(double.state.requests.filter((request) => request.idempotencyKey === 'customer-after-500').map((request) => request.status)).toEqual([500, 200]);
     expect(afterError.lastResponse.headers['idempotent-replayed']).toBeUndefined();
+  });
 
-    double.faults.inject({ kind: 'hang', path: '/v1/customers', hangMs: 700 });
-    const afterHang = await retrying.customers.create({ name: 'After a hang' }, { idempotencyKey: 'customer-after-hang' });
-    const created = (await stripe.customers.list({ limit: 100 })).data.filter((customer) => customer.name === 'After a hang');
-    expect(created).toHaveLength(1);
-    expect(afterHang.id).toBe(created[0]!.id);
+  it('holds a request past the client timeout: the client retries under its key and one customer is created', async () => {
+    // The SDK gives up on the held request and retries (409 while it is held, then the stored result).
+    const impatient = stripeClientFor(double, double.account.secretKey, { maxNetworkRetries: 5, timeout: 200 });
+    let release = () => {};
+    double.faults.inject({ kind: 'hang', path: '/v1/customers', until: new Promise<void>((resolve) => (release = resolve)) });
+    const created = impatient.customers.create({ name: 'After a hang' }, { idempotencyKey: 'customer-after-hang' });
+    await eventually('the client timed out and retried', () => double.state.requests.filter((request) => request.idempotencyKey === 'customer-after-hang').length >= 2);
+    release();
+    const customer = await created;
+    const named = (await stripe.customers.list({ limit: 100 })).data.filter((candidate) => candidate.name === 'After a hang');
+    expect(named.map((candidate) => candidate.id)).toEqual([customer.id]);
   });
 });
 
@@ -300,8 +323,7 @@ describe('events', () => {
     expect(seen(firstEvent!.id) + seen(secondEvent!.id)).toBe(0);
     double.webhooks.mode = 'immediate';
     double.webhooks.duplicate = true;
-    double.webhooks.releaseHeld({ order: 'reverse' });
-    await double.webhooks.settle();
+    await double.webhooks.releaseHeld({ order: 'reverse' });
     double.webhooks.duplicate = false;
     const order = receiver.received.map((received) => JSON.parse(received.body).id).filter((id: string) => id === firstEvent!.id || id === secondEvent!.id);
     expect(order).toEqual([secondEvent!.id, secondEvent!.id, firstEvent!.id, firstEvent!.id]);
@@ -330,10 +352,12 @@ describe('events', () => {
     });
     await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
     const account = double.createAccount();
+    const retryDelaysMs = double.webhooks.retryDelaysMs;
     double.webhooks.retryDelaysMs = [20, 20, 20];
     double.addWebhookEndpoint({ url: `http://127.0.0.1:${(flaky.address() as AddressInfo).port}/`, account: account.id });
     await stripeClientFor(double, account.secretKey).customers.create({ name: 'Retried' });
     await double.webhooks.settle();
+    double.webhooks.retryDelaysMs = retryDelaysMs;
     flaky.close();
     expect(bodies).toHaveLength(3);
     const attempts = double.webhooks.deliveries.filter((delivery) => delivery.event === JSON.parse(bodies[0]!).id).map((delivery) => delivery.status);
@@ -363,10 +387,10 @@ describe('saving a card and money back', () => {
 
   it('completes Checkout through its page too (a POST with the card)', async () => {
     const customer = await stripe.customers.create({});
-    const session = await stripe.checkout.sessions.create({ mode: 'setup', customer: customer.id, currency: 'usd', success_url: 'https://tenant.example/ok' });
+    const session = await stripe.checkout.sessions.create({ mode: 'setup', customer: customer.id, currency: 'usd', success_url: 'https://tenant.example/ok?session={CHECKOUT_SESSION_ID}' });
     const page = await fetch(session.url!, { method: 'POST', body: new URLSearchParams({ payment_method: 'pm_card_mastercard' }), redirect: 'manual' });
     expect(page.status).toBe(303);
-    expect(page.headers.get('location')).toBe('https://tenant.example/ok');
+    expect(page.headers.get('location')).toBe(`https://tenant.example/ok?session=${session.id}`);
     expect((await stripe.customers.listPaymentMethods(customer.id)).data[0]!.card!.brand).toBe('mastercard');
   });
 
@@ -428,6 +452,7 @@ describe('Stripe Tax calculations', () => {
       ['tokens', 89],
     ]);
     expect(calculation).toMatchObject({ tax_amount_exclusive: 162, tax_amount_inclusive: 0, amount_total: 2_396, currency: 'usd' });
+    for (const field of Object.keys(fixtures.resources['tax.calculation_line_item'])) expect(calculation.line_items!.data[0]).toHaveProperty(field);
     expect(calculation.tax_breakdown[0]).toMatchObject({ amount: 162, taxable_amount: 2_234, taxability_reason: 'standard_rated', tax_rate_details: { state: 'CA', percentage_decimal: '7.25' } });
     for (const field of Object.keys(fixtures.resources['tax.calculation'])) expect(calculation).toHaveProperty(field);
 
@@ -437,5 +462,20 @@ describe('Stripe Tax calculations', () => {
 
     const nowhere = await failureOf(stripe.tax.calculations.create({ currency: 'usd', customer_details: { address: { postal_code: '1' } as Stripe.Tax.CalculationCreateParams.CustomerDetails.Address, address_source: 'billing' }, line_items: [{ amount: 1, reference: 'x' }] }));
     expect(nowhere).toMatchObject({ statusCode: 400, code: 'customer_tax_location_invalid' });
+  });
+});
+
+describe('object shapes', () => {
+  it("every object the double made has every field of Stripe's fixture for its type", () => {
+    const made = new Map<string, Record<string, unknown>>();
+    for (const account of double.state.accounts.values()) for (const object of account.objects.values()) if (!made.has(object.object)) made.set(object.object, object);
+    // The account and tax line items are answers, not stored objects; their own tests above check their fields.
+    const types = Object.keys(fixtures.resources).filter((type) => type !== 'account' && type !== 'tax.calculation_line_item');
+    for (const type of types) {
+      const object = made.get(type);
+      expect(object, `no ${type} was made by the tests above`).toBeDefined();
+      const missing = Object.keys(fixtures.resources[type as keyof typeof fixtures.resources]).filter((field) => !(field in object!));
+      expect(missing, type).toEqual([]);
+    }
   });
 });

@@ -5,6 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
 import { accountRoutes } from './account.ts';
+import { TEST_CARDS } from './cards.ts';
 import { checkoutPagePath, checkoutRoutes, completeCheckoutSession } from './checkout.ts';
 import { customerRoutes } from './customers.ts';
 import { addWebhookEndpoint, eventRoutes } from './events.ts';
@@ -71,6 +72,8 @@ export interface StripeDouble {
   completeCheckoutSession(sessionId: string, options?: { paymentMethod?: string }): StripeObject;
   /** The customer passes (or fails) 3-D Secure on a PaymentIntent or SetupIntent in requires_action. */
   completeAuthentication(intentId: string, options?: { succeed?: boolean }): StripeObject;
+  /** The card behind a saved payment method now behaves like another test card (say the bank now approves it). */
+  changeCard(paymentMethodId: string, testCardName: string): void;
   /** The cardholder's bank opens a dispute on a charge (or a PaymentIntent's charge). */
   openDispute(chargeOrPaymentIntent: string, options?: DisputeOptions): StripeObject;
   closeDispute(disputeId: string, outcome: 'won' | 'lost'): StripeObject;
@@ -100,6 +103,11 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
     const account = createAccountState(now());
     state.accounts.set(account.id, account);
     return keysOf(account);
+  };
+  const accountById = (id: string | undefined): AccountState => {
+    const account = state.accounts.get(id ?? double.account.id);
+    if (!account) throw new Error(`the Stripe double has no account ${id}`);
+    return account;
   };
   const accountHolding = (id: string): AccountState => {
     for (const account of state.accounts.values()) if (account.objects.has(id)) return account;
@@ -144,7 +152,8 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
         outgoing.writeHead(400, { 'content-type': 'text/plain' }).end(error instanceof Error ? error.message : String(error));
         return;
       }
-      outgoing.writeHead(303, { location: session.success_url ?? '/' }).end();
+      // Stripe fills in the {CHECKOUT_SESSION_ID} template of the success URL.
+      outgoing.writeHead(303, { location: (session.success_url ?? '/').replace('{CHECKOUT_SESSION_ID}', session.id) }).end();
       return;
     }
     outgoing
@@ -171,21 +180,14 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
     taxRates: core.taxRates,
     createAccount,
     addWebhookEndpoint: ({ url, secret, enabledEvents, account }) => {
-      const owner = state.accounts.get(account ?? double.account.id);
-      if (!owner) throw new Error(`the Stripe double has no account ${account}`);
-      const { endpoint } = addWebhookEndpoint(owner, now(), { url, secret, enabledEvents });
+      const { endpoint } = addWebhookEndpoint(accountById(account), now(), { url, secret, enabledEvents });
       return { id: endpoint.id, secret: endpoint.secret };
     },
     emitEvent: (type, object, { account } = {}) => {
-      const owner = state.accounts.get(account ?? double.account.id);
-      if (!owner) throw new Error(`the Stripe double has no account ${account}`);
-      return webhooks.emit(owner, type, object, null);
+      return webhooks.emit(accountById(account), type, object, null);
     },
     resendEvent: (eventId) => webhooks.resend(accountHolding(eventId), eventId),
-    events: ({ account, type } = {}) => {
-      const owner = state.accounts.get(account ?? double.account.id);
-      return (owner?.events ?? []).filter((event) => type === undefined || event.type === type);
-    },
+    events: ({ account, type } = {}) => accountById(account).events.filter((event) => type === undefined || event.type === type),
     find: (id) => {
       for (const account of state.accounts.values()) {
         const found = account.objects.get(id);
@@ -207,6 +209,11 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
         core.webhooks.emit(account, 'setup_intent.setup_failed', intent, null);
       } else throw new Error(`${intentId} is not a PaymentIntent or SetupIntent`);
       return intent;
+    },
+    changeCard: (paymentMethodId, testCardName) => {
+      const card = TEST_CARDS[testCardName];
+      if (!card) throw new Error(`${testCardName} is not one of the double's test cards`);
+      accountHolding(paymentMethodId).cardOf.set(paymentMethodId, card);
     },
     openDispute: (chargeOrPaymentIntent, disputeOptions = {}) => {
       const account = accountHolding(chargeOrPaymentIntent);

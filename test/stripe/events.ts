@@ -43,6 +43,7 @@ export const eventRoutes: Route[] = [
   {
     method: 'POST',
     path: '/v1/webhook_endpoints',
+    accepts: ['url', 'enabled_events', 'description', 'metadata', 'api_version', 'connect'],
     handle: (context) => {
       const url = readString(context.params, 'url', 'required');
       if (!/^https?:\/\//.test(url)) throw invalidParam('url', 'Invalid URL: URL must be publicly accessible and use http or https.', 'url_invalid');
@@ -58,6 +59,7 @@ export const eventRoutes: Route[] = [
   {
     method: 'POST',
     path: '/v1/webhook_endpoints/:id',
+    accepts: ['url', 'enabled_events', 'description', 'metadata', 'disabled'],
     handle: (context) => {
       const object = requireObject(context.account, context.path.id!, 'webhook_endpoint');
       const endpoint = endpointState(context.account, object.id);

@@ -10,7 +10,7 @@ export type FaultKind =
   | 'drop_before_write'
   /** The request is performed (and its result stored under its idempotency key), then the connection is destroyed. */
   | 'drop_after_write'
-  /** The request is held `hangMs` before it is performed and answered. */
+  /** The request is held (`hangMs`, or until `until` settles) before it is performed and answered. */
   | 'hang';
 
 export interface FaultRequest {
@@ -30,8 +30,10 @@ export interface Fault {
   path?: string | RegExp;
   /** Any other condition on the request (its params, its idempotency key, its account). */
   when?: (request: FaultRequest) => boolean;
-  /** For 'hang'. */
+  /** For 'hang': how long to hold the request (default 1000 ms unless `until` is given). */
   hangMs?: number;
+  /** For 'hang': hold the request until this settles, so a test decides when it goes on (no timing involved). */
+  until?: Promise<unknown>;
   /** For 'rate_limit': the Retry-After header in seconds (default 1). */
   retryAfterSeconds?: number;
   /**

@@ -82,7 +82,7 @@ export function confirmPaymentIntent(context: Context, paymentIntent: StripeObje
     throw invalidRequest(`This PaymentIntent's status is ${paymentIntent.status}, and it cannot be confirmed.`, { code: 'payment_intent_unexpected_state' });
   }
   if (!paymentIntent.payment_method) {
-    throw invalidRequest("You cannot confirm this PaymentIntent because it's missing a payment method. To confirm the PaymentIntent with cus, specify a payment method attached to this customer along with the customer ID.", {
+    throw invalidRequest("You cannot confirm this PaymentIntent because it's missing a payment method. Specify a payment method attached to the customer along with the customer ID.", {
       code: 'payment_intent_unexpected_state',
       param: 'payment_method',
     });
@@ -232,7 +232,7 @@ function confirmExisting(context: HandlerContext): StripeObject {
 function updatePaymentIntent(context: HandlerContext): StripeObject {
   const paymentIntent = requireObject(context.account, context.path.id!, 'payment_intent');
   if (paymentIntent.status === 'succeeded' || paymentIntent.status === 'canceled') {
-    const onlyMetadata = Object.keys(context.params).every((key) => key === 'metadata' || key === 'description');
+    const onlyMetadata = Object.keys(context.params).every((key) => ['metadata', 'description', 'expand'].includes(key));
     if (!onlyMetadata) throw invalidRequest(`This PaymentIntent's amount could not be updated because it has a status of ${paymentIntent.status}.`, { code: 'payment_intent_unexpected_state' });
   }
   const amount = readInteger(context.params, 'amount');
@@ -259,8 +259,15 @@ function cancelPaymentIntent(context: HandlerContext): StripeObject {
   return paymentIntent;
 }
 
+const CONFIRM_PARAMS = ['payment_method', 'off_session', 'error_on_requires_action', 'return_url', 'mandate', 'mandate_data', 'payment_method_options', 'payment_method_data', 'payment_method_types', 'receipt_email', 'setup_future_usage', 'shipping', 'use_stripe_sdk', 'capture_method', 'radar_options', 'confirmation_token'];
+
 export const paymentIntentRoutes: Route[] = [
-  { method: 'POST', path: '/v1/payment_intents', handle: createPaymentIntent },
+  {
+    method: 'POST',
+    path: '/v1/payment_intents',
+    accepts: [CONFIRM_PARAMS, 'amount', 'currency', 'customer', 'confirm', 'metadata', 'description', 'statement_descriptor', 'statement_descriptor_suffix', 'confirmation_method', 'automatic_payment_methods', 'on_behalf_of', 'transfer_data', 'transfer_group', 'application_fee_amount', 'payment_method_configuration', 'excluded_payment_method_types', 'amount_details', 'payment_details'].flat(),
+    handle: createPaymentIntent,
+  },
   {
     method: 'GET',
     path: '/v1/payment_intents',
@@ -270,9 +277,14 @@ export const paymentIntentRoutes: Route[] = [
     },
   },
   { method: 'GET', path: '/v1/payment_intents/:id', handle: (context) => requireObject(context.account, context.path.id!, 'payment_intent') },
-  { method: 'POST', path: '/v1/payment_intents/:id', handle: updatePaymentIntent },
-  { method: 'POST', path: '/v1/payment_intents/:id/confirm', handle: confirmExisting },
-  { method: 'POST', path: '/v1/payment_intents/:id/cancel', handle: cancelPaymentIntent },
+  {
+    method: 'POST',
+    path: '/v1/payment_intents/:id',
+    accepts: ['amount', 'currency', 'customer', 'description', 'metadata', 'payment_method', 'payment_method_types', 'payment_method_options', 'receipt_email', 'setup_future_usage', 'shipping', 'statement_descriptor', 'statement_descriptor_suffix', 'transfer_group', 'capture_method'],
+    handle: updatePaymentIntent,
+  },
+  { method: 'POST', path: '/v1/payment_intents/:id/confirm', accepts: CONFIRM_PARAMS, handle: confirmExisting },
+  { method: 'POST', path: '/v1/payment_intents/:id/cancel', accepts: ['cancellation_reason'], handle: cancelPaymentIntent },
   {
     method: 'GET',
     path: '/v1/charges',

@@ -73,11 +73,13 @@ export const paymentMethodRoutes: Route[] = [
   {
     method: 'POST',
     path: '/v1/payment_methods/:id/attach',
+    accepts: ['customer'],
     handle: (context) => attachPaymentMethod(context, context.path.id!, readString(context.params, 'customer', 'required')),
   },
   {
     method: 'POST',
     path: '/v1/payment_methods/:id/detach',
+    accepts: [],
     handle: (context) => {
       const paymentMethod = requireObject(context.account, context.path.id!, 'payment_method');
       if (paymentMethod.customer === null) throw invalidRequest('The payment method you provided is not attached to a customer so detachment is impossible.', { code: 'payment_method_unexpected_state' });

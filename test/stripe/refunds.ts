@@ -95,7 +95,12 @@ export function closeDispute(context: Context, dispute: StripeObject, outcome: '
 }
 
 export const refundRoutes: Route[] = [
-  { method: 'POST', path: '/v1/refunds', handle: createRefund },
+  {
+    method: 'POST',
+    path: '/v1/refunds',
+    accepts: ['payment_intent', 'charge', 'amount', 'reason', 'metadata', 'refund_application_fee', 'reverse_transfer', 'instructions_email', 'origin', 'currency', 'customer'],
+    handle: createRefund,
+  },
   {
     method: 'GET',
     path: '/v1/refunds',
@@ -112,6 +117,7 @@ export const refundRoutes: Route[] = [
   {
     method: 'POST',
     path: '/v1/disputes/:id/close',
+    accepts: [],
     // Closing is the merchant accepting the dispute: it is lost.
     handle: (context) => closeDispute(context, requireObject(context.account, context.path.id!, 'dispute'), 'lost'),
   },

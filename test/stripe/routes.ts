@@ -33,6 +33,11 @@ export type Handler = (context: HandlerContext) => ApiObject;
 export interface Route {
   method: 'GET' | 'POST' | 'DELETE';
   path: string;
+  /**
+   * For POST: the top-level params Stripe accepts here (`expand` always). Others get Stripe's 400
+   * `parameter_unknown`, so a typo fails here as it would on Stripe. Accepted is not modelled: see README.
+   */
+  accepts?: readonly string[];
   handle: Handler;
 }
 

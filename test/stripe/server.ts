@@ -2,7 +2,7 @@
 // replay, routing to the resource handlers, and Stripe's error envelope. Handlers are synchronous, so requests
 // interleave only where a test makes them (a 'hang' fault).
 import type http from 'node:http';
-import { StripeApiError, invalidRequest } from './errors.ts';
+import { StripeApiError, invalidRequest, unknownParam } from './errors.ts';
 import type { FaultInjector } from './faults.ts';
 import { canonicalParams, decodeForm, type FormParams } from './form.ts';
 import { expandResponse, type DoubleCore, type Route } from './routes.ts';
@@ -154,8 +154,10 @@ export async function answerApiRequest(core: DoubleCore, routes: CompiledRoute[]
     let answer: Answer;
     let store = false;
     try {
-      if (fault?.kind === 'hang') await sleep(fault.hangMs ?? 1_000);
+      if (fault?.kind === 'hang') await (fault.until ? Promise.allSettled([fault.until]) : sleep(fault.hangMs ?? 1_000));
       const { route, path } = findRoute(routes, request.method, request.path);
+      const unknown = route.accepts && Object.keys(params).find((name) => name !== 'expand' && !route.accepts!.includes(name));
+      if (unknown) throw unknownParam(unknown);
       const context = {
         core,
         account,

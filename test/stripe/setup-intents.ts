@@ -88,8 +88,15 @@ function confirmFromRequest(context: HandlerContext): StripeObject {
   return setupIntent;
 }
 
+const CONFIRM_PARAMS = ['payment_method', 'return_url', 'mandate_data', 'payment_method_options', 'payment_method_data', 'use_stripe_sdk', 'confirmation_token'];
+
 export const setupIntentRoutes: Route[] = [
-  { method: 'POST', path: '/v1/setup_intents', handle: createFromRequest },
+  {
+    method: 'POST',
+    path: '/v1/setup_intents',
+    accepts: [CONFIRM_PARAMS, 'confirm', 'customer', 'description', 'metadata', 'payment_method_types', 'usage', 'automatic_payment_methods', 'attach_to_self', 'flow_directions', 'on_behalf_of', 'payment_method_configuration', 'single_use', 'excluded_payment_method_types'].flat(),
+    handle: createFromRequest,
+  },
   {
     method: 'GET',
     path: '/v1/setup_intents',
@@ -99,10 +106,11 @@ export const setupIntentRoutes: Route[] = [
     },
   },
   { method: 'GET', path: '/v1/setup_intents/:id', handle: (context) => requireObject(context.account, context.path.id!, 'setup_intent') },
-  { method: 'POST', path: '/v1/setup_intents/:id/confirm', handle: confirmFromRequest },
+  { method: 'POST', path: '/v1/setup_intents/:id/confirm', accepts: CONFIRM_PARAMS, handle: confirmFromRequest },
   {
     method: 'POST',
     path: '/v1/setup_intents/:id/cancel',
+    accepts: ['cancellation_reason'],
     handle: (context) => {
       const setupIntent = requireObject(context.account, context.path.id!, 'setup_intent');
       if (setupIntent.status === 'succeeded' || setupIntent.status === 'canceled') {

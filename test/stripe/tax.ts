@@ -149,7 +149,7 @@ function withLineItems(calculation: StripeObject, params: FormParams): StripeObj
 }
 
 export const taxRoutes: Route[] = [
-  { method: 'POST', path: '/v1/tax/calculations', handle: createCalculation },
+  { method: 'POST', path: '/v1/tax/calculations', accepts: ['currency', 'line_items', 'customer', 'customer_details', 'shipping_cost', 'tax_date', 'ship_from_details'], handle: createCalculation },
   { method: 'GET', path: '/v1/tax/calculations/:id', handle: (context) => withLineItems(requireObject(context.account, context.path.id!, 'tax.calculation'), context.params) },
   {
     method: 'GET',

@@ -10,6 +10,10 @@ export function signStripePayload(payload: string, secret: string, timestampSeco
   return `t=${timestampSeconds},v1=${signature}`;
 }
 
+function wantsEvent(endpoint: WebhookEndpointState, type: string): boolean {
+  return endpoint.enabled && (endpoint.enabledEvents.includes('*') || endpoint.enabledEvents.includes(type));
+}
+
 export interface Delivery {
   event: string;
   type: string;
@@ -66,7 +70,7 @@ export class WebhookSender {
 
   /** Records the event in the account and hands it to every endpoint that wants its type. */
   emit(account: AccountState, type: string, object: StripeObject, cause: EventCause | null, previousAttributes?: Record<string, unknown>): StripeObject {
-    const endpoints = account.webhookEndpoints.filter((endpoint) => endpoint.enabled && (endpoint.enabledEvents.includes('*') || endpoint.enabledEvents.includes(type)));
+    const endpoints = account.webhookEndpoints.filter((endpoint) => wantsEvent(endpoint, type));
     const event = fromFixture('event', {
       id: newId('evt'),
       type,
@@ -88,19 +92,26 @@ export class WebhookSender {
       this.held.push(pending);
       return;
     }
-    this.start(pending, 1);
-    if (this.duplicate) this.start(pending, 1);
+    void this.start(pending, 1);
+    if (this.duplicate) void this.start(pending, 1);
   }
 
-  /** Sends the held events, in the order they happened or reversed (out of order on purpose). */
-  releaseHeld(options: { order?: 'created' | 'reverse' } = {}): void {
+  /**
+   * Sends the held events one after another (each waits for the previous first attempt), in the order they happened
+   * or reversed: out of order on purpose, and the same order at every run.
+   */
+  releaseHeld(options: { order?: 'created' | 'reverse' } = {}): Promise<void> {
     const held = this.held;
     this.held = [];
     if (options.order === 'reverse') held.reverse();
-    for (const pending of held) {
-      this.start(pending, 1);
-      if (this.duplicate) this.start(pending, 1);
-    }
+    const duplicate = this.duplicate;
+    const release = (async () => {
+      for (const pending of held) {
+        await this.start(pending, 1);
+        if (duplicate) await this.start(pending, 1);
+      }
+    })();
+    return this.track(release);
   }
 
   get heldEvents(): StripeObject[] {
@@ -111,9 +122,7 @@ export class WebhookSender {
   resend(account: AccountState, eventId: string): void {
     const event = account.events.find((candidate) => candidate.id === eventId);
     if (!event) throw new Error(`no event ${eventId} in ${account.id}`);
-    for (const endpoint of account.webhookEndpoints) {
-      if (endpoint.enabled && (endpoint.enabledEvents.includes('*') || endpoint.enabledEvents.includes(event.type))) this.start({ account, event, endpoint }, 1);
-    }
+    for (const endpoint of account.webhookEndpoints) if (wantsEvent(endpoint, event.type)) void this.start({ account, event, endpoint }, 1);
   }
 
   /** Resolves once no delivery is running or waiting for a retry. */
@@ -132,10 +141,15 @@ export class WebhookSender {
     await Promise.allSettled([...this.running]);
   }
 
-  private start(pending: PendingDelivery, attempt: number): void {
-    if (this.closed) return;
-    const running = this.attempt(pending, attempt).finally(() => this.running.delete(running));
+  private start(pending: PendingDelivery, attempt: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return this.track(this.attempt(pending, attempt));
+  }
+
+  private track(work: Promise<void>): Promise<void> {
+    const running = work.finally(() => this.running.delete(running));
     this.running.add(running);
+    return running;
   }
 
   private async attempt(pending: PendingDelivery, attempt: number): Promise<void> {
@@ -169,7 +183,7 @@ export class WebhookSender {
     if (delay === undefined || this.closed) return;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      this.start(pending, attempt + 1);
+      void this.start(pending, attempt + 1);
     }, delay);
     this.timers.add(timer);
   }

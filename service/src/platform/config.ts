@@ -33,6 +33,8 @@ export interface Config {
   publicUrl: string;
   /** Stripe: where its API is (real Stripe unless STRIPE_API_BASE names another, e.g. the test double) and the key sealing tenants' Stripe secrets. */
   payments: PaymentSettings;
+  /** Stripe Tax's key (STRIPE_SECRET_KEY), at the address of payments.stripeApi; absent: US sales tax cannot be computed. */
+  stripe?: { apiKey: string; host?: string; port?: number; protocol?: 'http' | 'https' };
 }
 
 export interface PaymentSettings {
@@ -73,6 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const port = integer(env.PORT, 3000, 'PORT');
   const logLevel = (env.LOG_LEVEL ?? 'info') as LogLevel;
   if (!logLevels.includes(logLevel)) throw new Error(`LOG_LEVEL must be one of ${logLevels.join(', ')}`);
+  const payments = loadPaymentSettings(env);
   return {
     port,
     databaseUrl: env.DATABASE_URL || undefined,
@@ -89,7 +92,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     smtpUrl: env.SMTP_URL || undefined,
     mailFrom: env.MAIL_FROM || 'Tariff <no-reply@tariff.local>',
     publicUrl: (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, ''),
-    payments: loadPaymentSettings(env),
+    payments,
+    stripe: env.STRIPE_SECRET_KEY ? { apiKey: env.STRIPE_SECRET_KEY, ...payments.stripeApi } : undefined,
   };
 }
 

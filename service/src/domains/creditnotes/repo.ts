@@ -16,8 +16,22 @@ export interface CreditNote {
   reratingId: string | null;
   total: string;
   totalExact: string;
+  /** The credited lines summed (the lines' basis: gross when the invoice's prices include tax). */
+  linesTotal: string;
+  taxAmount: string;
+  tax: CreditNoteTax | null;
   createdAt: Date;
   createdBy: string;
+}
+
+/** The tax a credit note returns, mirrored from its invoice's (creditnotes/service.ts). */
+export interface CreditNoteTax {
+  components: { tax: string; jurisdiction: string; rate: string; amount: string }[];
+  mention: string | null;
+  prices_include_tax: boolean;
+  rule: string;
+  jurisdiction: string | null;
+  currency: string;
 }
 
 export interface CreditNoteLine {
@@ -46,9 +60,10 @@ export async function insertCreditNote(
 ): Promise<void> {
   await db`
     insert into credit_notes (tenant_id, id, invoice_id, customer_id, currency, minor_unit, sequence, number, reason, origin, rerating_id,
-                              total, total_exact, created_at, created_by)
+                              total, total_exact, created_at, created_by, lines_total, tax_amount, tax)
     values (${tenantId}, ${note.id}, ${note.invoiceId}, ${note.customerId}, ${note.currency}, ${note.minorUnit}, ${String(note.sequence)}, ${note.number},
-            ${note.reason}, ${note.origin}, ${note.reratingId}, ${note.total}, ${note.totalExact}, ${note.createdAt}, ${note.createdBy})`;
+            ${note.reason}, ${note.origin}, ${note.reratingId}, ${note.total}, ${note.totalExact}, ${note.createdAt}, ${note.createdBy},
+            ${note.linesTotal}, ${note.taxAmount}, ${note.tax === null ? null : db.json(note.tax as never)})`;
   if (lines.length === 0) return;
   const rows = lines.map((l) => ({
     line: l.line,
@@ -66,17 +81,29 @@ export async function insertCreditNote(
       as l(line int, invoice_line int, kind text, description text, amount_exact numeric, amount numeric, details jsonb)`;
 }
 
-/** What the invoice's credit notes credited so far: in total, and per invoice line. */
-export async function findCredited({ db, tenantId }: TenantScope, invoiceId: string): Promise<{ total: string; byLine: Map<number, string> }> {
-  const [[total], lines] = await Promise.all([
-    db`select coalesce(sum(total), 0)::text as total from credit_notes where tenant_id = ${tenantId} and invoice_id = ${invoiceId}`,
+/**
+ * What the invoice's credit notes credited so far: of its lines in total (the lines' basis, before tax is added),
+ * per invoice line, and of its tax per component ("tax|jurisdiction").
+ */
+export async function findCredited({ db, tenantId }: TenantScope, invoiceId: string): Promise<{ total: string; byLine: Map<number, string>; tax: Map<string, string> }> {
+  const [[total], lines, taxes] = await Promise.all([
+    db`select coalesce(sum(coalesce(lines_total, total)), 0)::text as total from credit_notes where tenant_id = ${tenantId} and invoice_id = ${invoiceId}`,
     db`
       select l.invoice_line, sum(l.amount)::text as amount from credit_note_lines l
       join credit_notes n on n.tenant_id = l.tenant_id and n.id = l.credit_note_id
       where n.tenant_id = ${tenantId} and n.invoice_id = ${invoiceId} and l.invoice_line is not null
       group by l.invoice_line`,
+    db`
+      select c->>'tax' || '|' || (c->>'jurisdiction') as key, sum((c->>'amount')::numeric)::text as amount
+      from credit_notes n cross join lateral jsonb_array_elements(n.tax->'components') c
+      where n.tenant_id = ${tenantId} and n.invoice_id = ${invoiceId} and n.tax is not null
+      group by 1`,
   ]);
-  return { total: total.total, byLine: new Map(lines.map((r) => [r.invoice_line as number, r.amount as string])) };
+  return {
+    total: total.total,
+    byLine: new Map(lines.map((r) => [r.invoice_line as number, r.amount as string])),
+    tax: new Map(taxes.map((r) => [r.key as string, r.amount as string])),
+  };
 }
 
 const selectNote = (db: TenantScope['db'], tenantId: string) => db`
@@ -133,6 +160,9 @@ function fromDbCreditNote(row: Record<string, any>): CreditNote {
     reratingId: row.rerating_id,
     total: row.total,
     totalExact: row.total_exact,
+    linesTotal: row.lines_total ?? row.total,
+    taxAmount: row.tax_amount,
+    tax: row.tax,
     createdAt: row.created_at,
     createdBy: row.created_by,
   };

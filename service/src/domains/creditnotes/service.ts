@@ -16,6 +16,7 @@ import { roundLines, type LineKind } from '../invoices/build.ts';
 import * as invoicesRepo from '../invoices/repo.ts';
 import { revenueByKind } from '../invoices/service.ts';
 import { accounts, postTransactions } from '../ledger/service.ts';
+import { mirrorCreditTax } from '../tax/compute.ts';
 import { allocateProRata } from './allocate.ts';
 import * as repo from './repo.ts';
 import * as notificationsRepo from '../notifications/repo.ts';
@@ -45,7 +46,8 @@ export async function createCreditNote(deps: Deps, actor: Actor, invoiceId: stri
     }
     const lines = (await invoicesRepo.listLines(scope, [invoice.id])).get(invoice.id) ?? [];
     const credited = await repo.findCredited(scope, invoice.id);
-    const left = toNano(invoice.total) - toNano(credited.total);
+    // Amounts are on the lines' basis (before tax is added); the credit note's tax is mirrored from the invoice's.
+    const left = toNano(invoice.linesTotal) - toNano(credited.total);
     if (left <= 0n) throw conflict('invoice_fully_credited', `Invoice ${invoice.number} has nothing left to credit`);
     const unit = 10n ** BigInt(9 - invoice.minorUnit);
     const leftOf = (l: invoicesRepo.StoredLine) => toNano(l.amount) - toNano(credited.byLine.get(l.line) ?? '0');
@@ -129,10 +131,21 @@ export async function issueCreditNoteLocked(
   const rounded = roundLines(draft.lines.map((l) => l.amountExact), invoice.minorUnit);
   if (rounded.total <= 0n) throw precondition('credit_not_positive', `A credit note must credit more than 0 ${invoice.currency}`);
   const credited = await repo.findCredited(scope, invoice.id);
-  const left = toNano(invoice.total) - toNano(credited.total);
+  const left = toNano(invoice.linesTotal) - toNano(credited.total);
   if (rounded.total > left) {
     throw precondition('credit_exceeds_invoice', `Crediting ${formatMoney(rounded.total)} is more than what is left of invoice ${invoice.number} (${formatMoney(left)})`);
   }
+  const taxRecord = invoice.tax;
+  const mirrored = taxRecord
+    ? mirrorCreditTax(
+        { linesTotal: toNano(invoice.linesTotal), components: taxRecord.components.map((c) => ({ ...c, amount: toNano(c.amount) })) },
+        { lines: rounded.total, alreadyCreditedLines: toNano(credited.total), alreadyCreditedTax: new Map([...credited.tax].map(([k, v]) => [k, toNano(v)])) },
+        invoice.minorUnit,
+        taxRecord.prices_include_tax,
+      )
+    : undefined;
+  const total = mirrored?.total ?? rounded.total;
+  const taxAmount = mirrored?.tax ?? 0n;
   const sequence = await repo.takeCreditNoteNumber(scope);
   const id = crypto.randomUUID();
   const number = `CN-${String(sequence).padStart(6, '0')}`;
@@ -149,8 +162,21 @@ export async function issueCreditNoteLocked(
       reason: draft.reason,
       origin: draft.origin,
       reratingId: draft.reratingId,
-      total: formatMoney(rounded.total),
-      totalExact: formatMoney(draft.lines.reduce((sum, l) => sum + l.amountExact, 0n)),
+      total: formatMoney(total),
+      totalExact: formatMoney(draft.lines.reduce((sum, l) => sum + l.amountExact, 0n) + (taxRecord?.prices_include_tax ? 0n : taxAmount)),
+      linesTotal: formatMoney(rounded.total),
+      taxAmount: formatMoney(taxAmount),
+      tax:
+        taxRecord && mirrored
+          ? {
+              components: mirrored.components.map((c) => ({ tax: c.tax, jurisdiction: c.jurisdiction, rate: c.rate, amount: formatMoney(c.amount) })),
+              mention: taxRecord.mention,
+              prices_include_tax: taxRecord.prices_include_tax,
+              rule: taxRecord.rule,
+              jurisdiction: taxRecord.jurisdiction,
+              currency: invoice.currency,
+            }
+          : null,
       createdAt: now,
       createdBy: draft.createdBy,
     },
@@ -166,6 +192,13 @@ export async function issueCreditNoteLocked(
   );
   const byStream = new Map<string, bigint>();
   draft.lines.forEach((l, i) => byStream.set(revenueByKind[l.kind], (byStream.get(revenueByKind[l.kind]) ?? 0n) + rounded.amounts[i]));
+  if (taxRecord?.prices_include_tax && taxAmount !== 0n) {
+    // The lines include their tax: revenue is reversed net of it, the tax spread over the streams by their share.
+    const streams = [...byStream.keys()];
+    const shares = allocateProRata(taxAmount, streams.map((k) => byStream.get(k)!), 10n ** BigInt(9 - invoice.minorUnit));
+    streams.forEach((k, i) => byStream.set(k, byStream.get(k)! - shares[i]));
+  }
+  const taxLines = (mirrored?.components ?? []).filter((c) => c.amount !== 0n).map((c) => ({ account: accounts.taxPayable(c.tax, c.jurisdiction, invoice.currency), amount: c.amount }));
   await postTransactions(
     scope,
     [
@@ -178,7 +211,8 @@ export async function issueCreditNoteLocked(
         occurredAt: now,
         lines: [
           ...[...byStream].map(([stream, amount]) => ({ account: accounts.revenue(stream as 'usage', invoice.currency), amount })),
-          { account: accounts.receivable(invoice.customerId, invoice.currency), amount: -rounded.total },
+          ...taxLines,
+          { account: accounts.receivable(invoice.customerId, invoice.currency), amount: -total },
         ],
       },
     ],
@@ -196,7 +230,8 @@ export async function issueCreditNoteLocked(
       invoice_number: invoice.number,
       customer_id: invoice.customerExternalId,
       currency: invoice.currency,
-      total: formatMoney(rounded.total),
+      total: formatMoney(total),
+      tax: formatMoney(taxAmount),
       reason: draft.reason,
       origin: draft.origin,
     },
@@ -249,6 +284,9 @@ export function toApiCreditNote(note: repo.CreditNote, lines: repo.CreditNoteLin
       amount_exact: formatMoney(toNano(l.amountExact)),
       details: l.details,
     })),
+    subtotal: formatMoney(toNano(note.total) - toNano(note.taxAmount)),
+    tax_amount: formatMoney(toNano(note.taxAmount)),
+    tax: note.tax === null ? null : { components: note.tax.components.map((c) => ({ ...c, amount: formatMoney(toNano(c.amount)) })), mention: note.tax.mention },
     total: formatMoney(toNano(note.total)),
     total_exact: formatMoney(toNano(note.totalExact)),
     created_at: note.createdAt.toISOString(),

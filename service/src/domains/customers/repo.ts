@@ -9,6 +9,13 @@ export interface Customer {
   currency: string;
   country: string | null;
   taxId: string | null;
+  taxStatus: 'business' | 'consumer' | 'exempt' | null;
+  taxExemptReason: string | null;
+  region: string | null;
+  address: string | null;
+  postalCode: string | null;
+  /** The last online check of the tax id that answered (tax/service.ts verifyCustomerTaxId). */
+  taxIdCheck: { status: 'valid' | 'invalid'; checked_at: string; source: string; name?: string | null } | null;
   parentId: string | null;
   /** The parent's external id, joined for output. */
   parentExternalId: string | null;
@@ -18,7 +25,12 @@ export interface Customer {
   updatedAt: Date;
 }
 
-export type CustomerFields = Omit<Customer, 'id' | 'externalId' | 'currency' | 'parentExternalId' | 'createdAt' | 'updatedAt'>;
+/** Records the answer of an online tax id check (never called when the registry did not answer). */
+export async function updateTaxIdCheck({ db, tenantId }: TenantScope, id: string, check: NonNullable<Customer['taxIdCheck']>): Promise<void> {
+  await db`update customers set tax_id_check = ${db.json(check)} where tenant_id = ${tenantId} and id = ${id}`;
+}
+
+export type CustomerFields = Omit<Customer, 'id' | 'externalId' | 'currency' | 'parentExternalId' | 'createdAt' | 'updatedAt' | 'taxIdCheck'>;
 
 export async function insertCustomer(
   { db, tenantId }: TenantScope,
@@ -26,10 +38,11 @@ export async function insertCustomer(
 ): Promise<void> {
   try {
     await db`
-      insert into customers (tenant_id, id, external_id, name, email, currency, country, tax_id, parent_id, is_reseller, metadata, created_at, updated_at)
+      insert into customers (tenant_id, id, external_id, name, email, currency, country, tax_id, tax_status, tax_exempt_reason, region, address, postal_code,
+                             parent_id, is_reseller, metadata, created_at, updated_at)
       values (${tenantId}, ${customer.id}, ${customer.externalId}, ${customer.name}, ${customer.email}, ${customer.currency},
-              ${customer.country}, ${customer.taxId}, ${customer.parentId}, ${customer.isReseller}, ${db.json(customer.metadata)},
-              ${customer.createdAt}, ${customer.updatedAt})`;
+              ${customer.country}, ${customer.taxId}, ${customer.taxStatus}, ${customer.taxExemptReason}, ${customer.region}, ${customer.address},
+              ${customer.postalCode}, ${customer.parentId}, ${customer.isReseller}, ${db.json(customer.metadata)}, ${customer.createdAt}, ${customer.updatedAt})`;
   } catch (error) {
     if (isUniqueViolation(error, 'customers_external_id_unique')) {
       throw conflict('customer_exists', `A customer with external id "${customer.externalId}" already exists`, [
@@ -43,6 +56,10 @@ export async function insertCustomer(
 export async function updateCustomer({ db, tenantId }: TenantScope, id: string, fields: CustomerFields, updatedAt: Date): Promise<void> {
   await db`
     update customers set name = ${fields.name}, email = ${fields.email}, country = ${fields.country}, tax_id = ${fields.taxId},
+      tax_status = ${fields.taxStatus}, tax_exempt_reason = ${fields.taxExemptReason}, region = ${fields.region}, address = ${fields.address},
+      postal_code = ${fields.postalCode},
+      -- A changed tax id has not been checked online yet.
+      tax_id_check = case when tax_id is distinct from ${fields.taxId} then null else tax_id_check end,
       parent_id = ${fields.parentId}, is_reseller = ${fields.isReseller}, metadata = ${db.json(fields.metadata)}, updated_at = ${updatedAt}
     where tenant_id = ${tenantId} and id = ${id}`;
 }
@@ -127,6 +144,12 @@ function fromDbCustomer(row: Record<string, any>): Customer {
     currency: row.currency,
     country: row.country,
     taxId: row.tax_id,
+    taxStatus: row.tax_status,
+    taxExemptReason: row.tax_exempt_reason,
+    region: row.region,
+    address: row.address,
+    postalCode: row.postal_code,
+    taxIdCheck: row.tax_id_check,
     parentId: row.parent_id,
     parentExternalId: row.parent_external_id,
     isReseller: row.is_reseller,

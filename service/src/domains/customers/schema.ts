@@ -10,6 +10,11 @@ const countryCode = text(2)
   .regex(/^[A-Z]{2}$/, { message: 'must be an ISO 3166-1 alpha-2 code in capitals, e.g. DE', abort: true })
   .refine((code) => regionNames.of(code) !== code, 'is not an ISO 3166-1 country');
 
+const taxStatus = z.enum(['business', 'consumer', 'exempt']);
+/** Province, state or territory: ISO 3166-2 subdivision code without the country (ON, QC, NY) or India's GST state code (27). */
+const regionCode = text(3).regex(/^[A-Z0-9]{1,3}$/, { message: 'must be a subdivision code in capitals without the country, e.g. ON or NY' });
+const postalAddress = text(1000, { trim: true, controls: 'whitespace' });
+
 /** The tenant's id for a customer: printable, no control characters, used in URLs (percent-encoded). */
 export const externalId = text(255);
 
@@ -27,6 +32,12 @@ export const createCustomerInput = z.strictObject({
   currency: currencyCode,
   country: countryCode.optional(),
   tax_id: text(64, { trim: true }).optional(),
+  /** business (with a tax id: reverse charge where it applies), consumer, or exempt (with tax_exempt_reason); default: business when tax_id is set, else consumer. */
+  tax_status: taxStatus.optional(),
+  tax_exempt_reason: text(500, { trim: true }).optional(),
+  region: regionCode.optional(),
+  address: postalAddress.optional(),
+  postal_code: text(20, { trim: true }).optional(),
   /** External id of the parent customer (hierarchies, reseller end users). */
   parent_id: externalId.optional(),
   is_reseller: z.boolean().default(false),
@@ -42,6 +53,11 @@ export const updateCustomerInput = z.strictObject({
   email: z.email().max(320).nullable().optional(),
   country: countryCode.nullable().optional(),
   tax_id: text(64, { trim: true }).nullable().optional(),
+  tax_status: taxStatus.nullable().optional(),
+  tax_exempt_reason: text(500, { trim: true }).nullable().optional(),
+  region: regionCode.nullable().optional(),
+  address: postalAddress.nullable().optional(),
+  postal_code: text(20, { trim: true }).nullable().optional(),
   parent_id: externalId.nullable().optional(),
   is_reseller: z.boolean().optional(),
   metadata: z.record(metadataKey, metadataValue.nullable()).optional(),

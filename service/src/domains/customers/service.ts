@@ -8,6 +8,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { invalid, notFound, precondition } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
 import * as pricingRepo from '../pricing/repo.ts';
+import { checkTaxId } from '../tax/tax-ids.ts';
 import * as repo from './repo.ts';
 import type { AssignPriceBookInput, CreateCustomerInput, ListCustomersInput, UpdateCustomerInput } from './schema.ts';
 
@@ -24,8 +25,16 @@ export async function createCustomer(deps: Deps, actor: Actor, input: CreateCust
       name: input.name ?? null,
       email: input.email ?? null,
       currency: input.currency,
-      country: input.country ?? null,
-      taxId: input.tax_id ?? null,
+      ...checkTaxFields({
+        country: input.country ?? null,
+        taxId: input.tax_id ?? null,
+        taxStatus: input.tax_status ?? null,
+        taxExemptReason: input.tax_exempt_reason ?? null,
+        region: input.region ?? null,
+        address: input.address ?? null,
+        postalCode: input.postal_code ?? null,
+      }),
+      taxIdCheck: null,
       parentId: parent?.id ?? null,
       isReseller: input.is_reseller,
       metadata: input.metadata,
@@ -72,8 +81,16 @@ export async function updateCustomer(deps: Deps, actor: Actor, externalId: strin
       {
         name: input.name === undefined ? current.name : input.name,
         email: input.email === undefined ? current.email : input.email,
-        country: input.country === undefined ? current.country : input.country,
-        taxId: input.tax_id === undefined ? current.taxId : input.tax_id,
+        ...checkTaxFields({
+          country: input.country === undefined ? current.country : input.country,
+          taxId: input.tax_id === undefined ? current.taxId : input.tax_id,
+          taxStatus: input.tax_status === undefined ? current.taxStatus : input.tax_status,
+          // Leaving the exempt status drops its reason.
+          taxExemptReason: input.tax_exempt_reason === undefined ? ((input.tax_status ?? current.taxStatus) === 'exempt' ? current.taxExemptReason : null) : input.tax_exempt_reason,
+          region: input.region === undefined ? current.region : input.region,
+          address: input.address === undefined ? current.address : input.address,
+          postalCode: input.postal_code === undefined ? current.postalCode : input.postal_code,
+        }),
         parentId,
         isReseller: input.is_reseller ?? current.isReseller,
         metadata,
@@ -133,6 +150,31 @@ export async function assignPriceBook(deps: Deps, actor: Actor, externalId: stri
     });
     return after;
   });
+}
+
+type TaxFields = Pick<repo.Customer, 'country' | 'taxId' | 'taxStatus' | 'taxExemptReason' | 'region' | 'address' | 'postalCode'>;
+
+/**
+ * The customer's tax fields as they will be stored: the tax id checked against the country's format (and
+ * normalized, e.g. the VAT prefix added), refused when it is malformed or another country's; an exempt status
+ * needs its reason, and a reason needs the exempt status.
+ */
+function checkTaxFields(fields: TaxFields): TaxFields {
+  let taxId = fields.taxId;
+  if (taxId !== null && fields.country !== null) {
+    const checked = checkTaxId(fields.country, taxId);
+    if (!checked.ok) {
+      throw invalid(checked.code, `Tax id "${taxId}" ${checked.reason}`, [{ field: 'tax_id', reason: checked.reason }]);
+    }
+    taxId = checked.normalized;
+  }
+  if (fields.taxStatus === 'exempt' && fields.taxExemptReason === null) {
+    throw invalid('tax_exempt_reason_missing', 'An exempt customer needs the reason of its exemption', [{ field: 'tax_exempt_reason', reason: 'required when tax_status is exempt' }]);
+  }
+  if (fields.taxStatus !== 'exempt' && fields.taxExemptReason !== null) {
+    throw invalid('tax_exempt_reason_without_exemption', 'A tax exemption reason needs tax_status exempt', [{ field: 'tax_exempt_reason', reason: 'only with tax_status exempt' }]);
+  }
+  return { ...fields, taxId };
 }
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -201,6 +243,12 @@ export function toApiCustomer(customer: repo.Customer, assignments: repo.Assignm
     currency: customer.currency,
     country: customer.country,
     tax_id: customer.taxId,
+    tax_status: customer.taxStatus ?? (customer.taxId ? 'business' : 'consumer'),
+    tax_exempt_reason: customer.taxExemptReason,
+    region: customer.region,
+    address: customer.address,
+    postal_code: customer.postalCode,
+    tax_id_check: customer.taxIdCheck ? { status: customer.taxIdCheck.status, checked_at: customer.taxIdCheck.checked_at, source: customer.taxIdCheck.source } : null,
     parent_id: customer.parentExternalId,
     is_reseller: customer.isReseller,
     metadata: customer.metadata,

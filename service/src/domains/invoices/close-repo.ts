@@ -1,5 +1,6 @@
 // The SQL of closing many periods of a tenant at once (close.ts): each read is one statement for all of them,
 // each write one statement for all the invoices. Same rules as repo.ts's one-period reads.
+import type { TaxRecord } from '../tax/service.ts';
 import type { TenantScope } from '../../platform/db.ts';
 import { fromDbTerms, type SubscriptionTermsRow } from '../subscriptions/repo.ts';
 import type { Conversion } from '../currency/convert.ts';
@@ -51,7 +52,7 @@ export async function findCustomersWithTerms({ db, tenantId }: TenantScope, cust
 /** The periods' standing threshold invoices (finalized or paid), lowest threshold first. */
 export async function listThresholdInvoices({ db, tenantId }: TenantScope, keys: PeriodKey[]) {
   const rows = await db`
-    select i.id, i.customer_id, i.period_start, i.number, i.threshold::text, i.total::text from invoices i
+    select i.id, i.customer_id, i.period_start, i.number, i.threshold::text, coalesce(i.lines_total, i.total)::text as total from invoices i
     join ${unnestKeys(db, keys)} on i.customer_id = k.customer_id and i.period_start = k.period_start
     where i.tenant_id = ${tenantId} and i.billing_reason = 'threshold' and i.status in ('finalized', 'paid')
     order by i.threshold`;
@@ -75,6 +76,10 @@ export interface NewInvoice {
   total: string;
   totalExact: string;
   finalizeAt: Date;
+  /** Set when the invoice is finalized in the same close (no grace): its tax and lines total. */
+  linesTotal?: string;
+  taxAmount?: string;
+  tax?: TaxRecord | null;
 }
 
 export async function insertDrafts({ db, tenantId }: TenantScope, invoices: NewInvoice[], lines: Map<string, Omit<StoredLine, 'line'>[]>, now: Date): Promise<void> {
@@ -90,18 +95,21 @@ export async function insertDrafts({ db, tenantId }: TenantScope, invoices: NewI
     total_exact: i.totalExact,
     finalize_at: i.finalizeAt.toISOString(),
     fx: i.fx,
+    lines_total: i.linesTotal ?? null,
+    tax_amount: i.taxAmount ?? '0',
+    tax: i.tax ?? null,
   }));
   const lineRows = invoices.flatMap((i) =>
     (lines.get(i.id) ?? []).map((l, n) => ({ invoice_id: i.id, ...toDbLine(l, n) })),
   );
   await db`
     insert into invoices (tenant_id, id, customer_id, period_start, period_end, status, currency, minor_unit, plan_code, total, total_exact,
-                          finalize_at, created_at, updated_at, fx)
+                          finalize_at, created_at, updated_at, fx, lines_total, tax_amount, tax)
     select ${tenantId}, i.id, i.customer_id, i.period_start, i.period_end, 'draft', i.currency, i.minor_unit, i.plan_code, i.total, i.total_exact,
-           i.finalize_at, ${now}, ${now}, i.fx
+           i.finalize_at, ${now}, ${now}, i.fx, i.lines_total, i.tax_amount, i.tax
     from json_to_recordset(${JSON.stringify(invoiceRows)}::text::json)
       as i(id uuid, customer_id uuid, period_start timestamptz, period_end timestamptz, currency text, minor_unit smallint, plan_code text,
-           total numeric, total_exact numeric, finalize_at timestamptz, fx jsonb)`;
+           total numeric, total_exact numeric, finalize_at timestamptz, fx jsonb, lines_total numeric, tax_amount numeric, tax jsonb)`;
   if (lineRows.length === 0) return;
   await db`
     insert into invoice_lines (tenant_id, invoice_id, line, kind, description, card, dimension, group_key, quantity, unit_price, per,

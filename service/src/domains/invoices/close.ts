@@ -20,7 +20,9 @@ import { minorUnitOf } from '../currency/iso4217.ts';
 import { findConversions, readSettings } from '../currency/service.ts';
 import { conversionInstant } from './fx.ts';
 import * as repo from './repo.ts';
-import { convertBuilt, invoicePlan, invoicePostings, recordFinalizationBlocked, storedLines, termCommitmentEndingWith, usageOnlyGraceSeconds, type Built } from './service.ts';
+import { AppError } from '../../platform/errors.ts';
+import { loadTaxContext } from '../tax/service.ts';
+import { convertBuilt, invoicePlan, invoicePostings, recordFinalizationBlocked, storedLines, taxFinalInvoice, termCommitmentEndingWith, usageOnlyGraceSeconds, type Built, type FinalTotals } from './service.ts';
 
 /**
  * Closes the tenant's given periods that have ended, are open and have no invoice yet (others are skipped, so
@@ -107,10 +109,24 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
         }
       }
     }
-    const drafts: { invoice: closeRepo.NewInvoice; lines: DraftLine[]; total: bigint; blocked: Built['fxMissing'] }[] = [];
+    // The tax step, after FX: an invoice finalized in this close (no grace left, no rate missing) is taxed in its
+    // billing currency. A customer whose tax cannot be determined (say, no country) stays a draft: its
+    // finalization reports the error, no invoice goes out wrong.
+    const taxContext = await loadTaxContext(scope, customerIds);
+    const drafts: { invoice: closeRepo.NewInvoice; lines: DraftLine[]; total: bigint; blocked: Built['fxMissing']; totals?: FinalTotals }[] = [];
     for (const { period, built: b, adjustments } of built) {
       const invoiceId = crypto.randomUUID();
+      const finalizeAt = new Date(period.end.getTime() + b.graceSeconds * 1000);
       adjustmentsOf.set(invoiceId, adjustments);
+      let totals: FinalTotals | undefined;
+      if (finalizeAt.getTime() <= now.getTime() && !b.fxMissing) {
+        try {
+          totals = await taxFinalInvoice(deps, taxContext, { id: invoiceId, customerId: period.customerId, currency: b.currency, minorUnit: b.minorUnit, periodEnd: period.end }, b);
+        } catch (error) {
+          if (!(error instanceof AppError)) throw error;
+          deps.logger.warn('invoice left as a draft: its tax cannot be determined', { tenant_id: tenantId, customer_id: period.customerId, code: error.code, message: error.message });
+        }
+      }
       drafts.push({
         invoice: {
           id: invoiceId,
@@ -121,13 +137,15 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
           fx: b.fx,
           minorUnit: b.minorUnit,
           planCode: b.planCode,
-          total: formatMoney(b.total),
-          totalExact: formatMoney(b.totalExact),
-          finalizeAt: new Date(period.end.getTime() + b.graceSeconds * 1000),
+          total: formatMoney(totals?.total ?? b.total),
+          totalExact: formatMoney(totals?.totalExact ?? b.totalExact),
+          finalizeAt,
+          ...(totals ? { linesTotal: formatMoney(totals.linesTotal), taxAmount: formatMoney(totals.taxAmount), tax: totals.tax } : {}),
         },
         lines: b.lines,
-        total: b.total,
+        total: totals?.total ?? b.total,
         blocked: b.fxMissing,
+        totals,
       });
     }
 
@@ -155,7 +173,7 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
       billingReason: 'period_end',
     });
     const notifications = drafts.map((d) => invoiceNotification('invoice.created', notified(d), { finalize_at: d.invoice.finalizeAt.toISOString() }, now));
-    const due = drafts.filter((d) => d.invoice.finalizeAt.getTime() <= now.getTime() && !d.blocked);
+    const due = drafts.filter((d) => d.totals !== undefined);
     // Due but waiting for a rate: the finalize tick retries them until the rate is supplied.
     for (const d of drafts.filter((d) => d.invoice.finalizeAt.getTime() <= now.getTime() && d.blocked)) {
       await recordFinalizationBlocked(scope, { id: d.invoice.id, customerId: d.invoice.customerId, customerExternalId: customers.get(d.invoice.customerId)!.externalId }, d.blocked!, now);
@@ -171,7 +189,7 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
       await repo.assignAdjustments(scope, finalized.flatMap((f) => (adjustmentsOf.get(f.id) ?? []).map((a) => ({ id: a.id, invoiceId: f.id }))));
       await postTransactions(
         scope,
-        finalized.flatMap((f) => invoicePostings({ ...f.draft.invoice, number: f.number }, f.draft.lines, 'invoice_finalized', now)),
+        finalized.flatMap((f) => invoicePostings({ ...f.draft.invoice, number: f.number }, f.draft.lines, 'invoice_finalized', now, 1n, f.draft.totals!.tax)),
         now,
       );
       for (const f of finalized) {

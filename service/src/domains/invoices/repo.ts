@@ -3,6 +3,7 @@ import type { Db, TenantScope } from '../../platform/db.ts';
 import type { Conversion } from '../currency/convert.ts';
 import type { MissingRate } from './fx.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
+import type { TaxRecord } from '../tax/service.ts';
 import type { DraftLine, StepAggregate, UsageAggregate } from './build.ts';
 
 export type InvoiceStatus = 'draft' | 'finalized' | 'past_due' | 'uncollectible' | 'paid' | 'void';
@@ -131,8 +132,14 @@ export interface Invoice {
   currency: string;
   minorUnit: number;
   planCode: string | null;
+  /** What is due: the lines net of tax plus the tax. */
   total: string;
   totalExact: string;
+  /** The rounded lines summed as priced (gross when prices include tax); the total before tax was added for older invoices. */
+  linesTotal: string;
+  taxAmount: string;
+  /** The tax's record (tax/service.ts TaxRecord), set at finalization; null when the tenant charges no tax. */
+  tax: TaxRecord | null;
   sequence: bigint | null;
   number: string | null;
   finalizeAt: Date;
@@ -250,6 +257,19 @@ export async function replaceLines({ db, tenantId }: TenantScope, invoiceId: str
     from json_to_recordset(${JSON.stringify(rows)}::text::json)
       as l(line int, kind text, description text, card text, dimension text, group_key jsonb, quantity numeric, unit_price numeric, per numeric,
            amount_exact numeric, amount numeric, grant_id uuid, event_count bigint, details jsonb)`;
+}
+
+/** A draft's tax and totals as it is finalized (the tax step of the pipeline, after FX conversion). */
+export async function setFinalTotals(
+  { db, tenantId }: TenantScope,
+  invoiceId: string,
+  totals: { total: string; totalExact: string; linesTotal: string; taxAmount: string; tax: TaxRecord | null },
+  now: Date,
+): Promise<void> {
+  await db`
+    update invoices set total = ${totals.total}, total_exact = ${totals.totalExact}, lines_total = ${totals.linesTotal}, tax_amount = ${totals.taxAmount},
+      tax = ${totals.tax === null ? null : db.json(totals.tax as never)}, updated_at = ${now}
+    where tenant_id = ${tenantId} and id = ${invoiceId}`;
 }
 
 export async function updateDraftTotals({ db, tenantId }: TenantScope, invoiceId: string, totals: DraftTotals, now: Date): Promise<void> {
@@ -392,6 +412,9 @@ function fromDbInvoice(row: Record<string, any>): Invoice {
     planCode: row.plan_code,
     total: row.total,
     totalExact: row.total_exact,
+    linesTotal: row.lines_total ?? row.total,
+    taxAmount: row.tax_amount,
+    tax: row.tax,
     sequence: row.sequence,
     number: row.number,
     finalizeAt: row.finalize_at,

@@ -23,6 +23,7 @@ import { conversionInstant, convertLines, fxRateMissing, FxRateMissingError, typ
 import * as slaRepo from '../sla/repo.ts';
 import * as repo from './repo.ts';
 import * as notificationsRepo from '../notifications/repo.ts';
+import { loadTaxContext, taxInvoice, type TaxContext, type TaxRecord } from '../tax/service.ts';
 import { invoiceNotification } from './notifications.ts';
 import type { ClosePeriodsInput, ListInvoicesInput, VoidInvoiceInput } from './schema.ts';
 
@@ -111,7 +112,8 @@ async function buildFor(
     grants,
     ratedAmount: toNano(aggregates.rated.get(key) ?? '0'),
     slaCredits: slaCredits.map((c) => ({ id: c.id, transactionId: c.transactionId, percent: c.percent, amount: toNano(c.amount), reason: c.reason })),
-    previouslyBilled: previous.map((i) => ({ id: i.id, number: i.number!, threshold: toNano(i.threshold!), total: toNano(i.total) })),
+    // Net of their tax: this invoice taxes what is left.
+    previouslyBilled: previous.map((i) => ({ id: i.id, number: i.number!, threshold: toNano(i.threshold!), total: toNano(i.linesTotal) })),
     adjustments,
     termCommitment,
   });
@@ -142,6 +144,37 @@ export async function termCommitmentEndingWith(scope: TenantScope, customerId: s
   if (!term) return undefined;
   const consumed = await repo.sumUsageNetOfDiscounts(scope, customerId, term.start, term.end);
   return { ...term, minimum: toNano(commitment.minimum), consumed: toNano(consumed) };
+}
+
+/** An invoice's totals once taxed: what is due, the lines as priced, the tax and its record. */
+export interface FinalTotals {
+  total: bigint;
+  totalExact: bigint;
+  linesTotal: bigint;
+  taxAmount: bigint;
+  tax: TaxRecord | null;
+}
+
+/**
+ * The pipeline's tax step (build -> FX conversion -> tax -> finalize): the tax of the invoice's rounded lines as
+ * its customer and the tenant's registrations stand at finalization. Without a tax profile, the total is the lines'.
+ * Prices exclusive of tax get it added (total = lines + tax); inclusive prices have it extracted (total = lines).
+ */
+export async function taxFinalInvoice(
+  deps: Pick<Deps, 'stripe'>,
+  context: TaxContext,
+  invoice: { id: string; customerId: string; currency: string; minorUnit: number; periodEnd: Date },
+  built: { lines: Pick<DraftLine, 'amount'>[]; total: bigint; totalExact: bigint },
+): Promise<FinalTotals> {
+  const taxed = await taxInvoice(deps, context, { ...invoice, lines: built.lines.map((l) => l.amount), supplyEnd: invoice.periodEnd });
+  if (!taxed) return { total: built.total, totalExact: built.totalExact, linesTotal: built.total, taxAmount: 0n, tax: null };
+  const added = taxed.record.prices_include_tax ? 0n : taxed.tax.tax;
+  return { total: taxed.tax.total, totalExact: built.totalExact + added, linesTotal: built.total, taxAmount: taxed.tax.tax, tax: taxed.record };
+}
+
+/** The stored form of the totals (repo.setFinalTotals). */
+export function finalTotalsRow(totals: FinalTotals) {
+  return { total: formatMoney(totals.total), totalExact: formatMoney(totals.totalExact), linesTotal: formatMoney(totals.linesTotal), taxAmount: formatMoney(totals.taxAmount), tax: totals.tax };
 }
 
 export function storedLines(lines: DraftLine[]): Omit<repo.StoredLine, 'line'>[] {
@@ -314,11 +347,13 @@ export async function issueThresholdInvoice(deps: Deps, tenantId: string, custom
     const invoice = { ...newInvoice(customerId, period, built, now), billingReason: 'threshold' as const, threshold: formatMoney(threshold) };
     await repo.insertInvoice(scope, invoice, now);
     await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
+    const totals = await taxFinalInvoice(deps, await loadTaxContext(scope, [customerId]), invoice, built);
+    await repo.setFinalTotals(scope, invoice.id, finalTotalsRow(totals), now);
     const sequence = await repo.takeInvoiceNumber(scope);
     const number = `INV-${String(sequence).padStart(6, '0')}`;
     await repo.markFinalized(scope, invoice.id, { kind: 'invoice', status: 'finalized', sequence, number }, now);
-    await postTransactions(scope, invoicePostings({ ...invoice, number }, built.lines, 'invoice_finalized', now), now);
-    const notified = { ...invoice, customerExternalId: customer.externalId, billingReason: 'threshold' as const };
+    await postTransactions(scope, invoicePostings({ ...invoice, number }, built.lines, 'invoice_finalized', now, 1n, totals.tax), now);
+    const notified = { ...invoice, total: formatMoney(totals.total), customerExternalId: customer.externalId, billingReason: 'threshold' as const };
     await notificationsRepo.recordManyOnce(scope, [
       invoiceNotification('invoice.created', { ...notified, number: null, status: 'draft' }, { threshold: invoice.threshold }, now),
       invoiceNotification('invoice.finalized', { ...notified, number, status: 'finalized' }, { kind: 'invoice', threshold: invoice.threshold, finalized_at: now.toISOString() }, now),
@@ -327,7 +362,7 @@ export async function issueThresholdInvoice(deps: Deps, tenantId: string, custom
       action: 'invoice.finalized',
       entityType: 'invoice',
       entityId: invoice.id,
-      after: { number, total: invoice.total, kind: 'invoice', billing_reason: 'threshold', threshold: invoice.threshold, period_amount: formatMoney(toNano(amountText)) },
+      after: { number, total: formatMoney(totals.total), tax: formatMoney(totals.taxAmount), kind: 'invoice', billing_reason: 'threshold', threshold: invoice.threshold, period_amount: formatMoney(toNano(amountText)) },
     });
     return 'issued';
   });
@@ -372,17 +407,19 @@ async function finalizeLocked(deps: Deps, scope: TenantScope, invoice: repo.Invo
   await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
   await repo.updateDraftTotals(scope, invoice.id, draftTotals(built), now);
   invoice = { ...invoice, currency: built.currency };
+  const totals = await taxFinalInvoice(deps, await loadTaxContext(scope, [invoice.customerId]), { ...invoice, minorUnit: built.minorUnit }, built);
+  await repo.setFinalTotals(scope, invoice.id, finalTotalsRow(totals), now);
   const sequence = await repo.takeInvoiceNumber(scope);
   const number = `INV-${String(sequence).padStart(6, '0')}`;
-  const statement = built.total === 0n;
+  const statement = totals.total === 0n;
   await repo.markFinalized(scope, invoice.id, { kind: statement ? 'statement' : 'invoice', status: statement ? 'paid' : 'finalized', sequence, number }, now);
   await repo.assignAdjustments(scope, adjustments.map((a) => ({ id: a.id, invoiceId: invoice.id })));
-  await postTransactions(scope, invoicePostings(invoice, built.lines, 'invoice_finalized', now), now);
+  await postTransactions(scope, invoicePostings(invoice, built.lines, 'invoice_finalized', now, 1n, totals.tax), now);
   await notificationsRepo.recordOnce(
     scope,
     invoiceNotification(
       'invoice.finalized',
-      { ...invoice, number, status: statement ? 'paid' : 'finalized', total: formatMoney(built.total) },
+      { ...invoice, number, status: statement ? 'paid' : 'finalized', total: formatMoney(totals.total) },
       { kind: statement ? 'statement' : 'invoice', finalized_at: now.toISOString() },
       now,
     ),
@@ -391,7 +428,7 @@ async function finalizeLocked(deps: Deps, scope: TenantScope, invoice: repo.Invo
     action: 'invoice.finalized',
     entityType: 'invoice',
     entityId: invoice.id,
-    after: { number, total: formatMoney(built.total), kind: statement ? 'statement' : 'invoice' },
+    after: { number, total: formatMoney(totals.total), tax: formatMoney(totals.taxAmount), kind: statement ? 'statement' : 'invoice' },
   });
 }
 
@@ -427,16 +464,29 @@ export function invoicePlan(terms: subscriptionsRepo.SubscriptionTermsRow): Plan
  * revenue is net of discounts and of the credit lines, whose revenue was recognised when the credit was drawn.
  * `sign` -1 reverses it (a void).
  */
-export function invoicePostings(invoice: Pick<repo.Invoice, 'id' | 'customerId' | 'currency' | 'number'>, lines: Pick<DraftLine, 'kind' | 'amount'>[], kind: 'invoice_finalized' | 'invoice_voided', now: Date, sign = 1n): Posting[] {
+export function invoicePostings(
+  invoice: Pick<repo.Invoice, 'id' | 'customerId' | 'currency' | 'number'>,
+  lines: Pick<DraftLine, 'kind' | 'amount'>[],
+  kind: 'invoice_finalized' | 'invoice_voided',
+  now: Date,
+  sign = 1n,
+  tax: TaxRecord | null = null,
+): Posting[] {
   const byStream = new Map<string, bigint>();
   let total = 0n;
-  for (const line of lines) {
-    byStream.set(revenueByKind[line.kind], (byStream.get(revenueByKind[line.kind]) ?? 0n) + line.amount);
-    total += line.amount;
-  }
+  // Revenue is net of tax: with prices including tax, each line's tax share comes off its stream.
+  const included = tax?.prices_include_tax ? tax.line_tax.map(toNano) : [];
+  lines.forEach((line, i) => {
+    const net = line.amount - (included[i] ?? 0n);
+    byStream.set(revenueByKind[line.kind], (byStream.get(revenueByKind[line.kind]) ?? 0n) + net);
+    total += net;
+  });
+  const taxLines = (tax?.components ?? []).map((c) => ({ account: accounts.taxPayable(c.tax, c.jurisdiction, invoice.currency), amount: -sign * toNano(c.amount) }));
+  total += taxLines.reduce((sum, l) => sum - sign * l.amount, 0n);
   const postingLines = [
     { account: accounts.receivable(invoice.customerId, invoice.currency), amount: sign * total },
     ...[...byStream].map(([stream, amount]) => ({ account: accounts.revenue(stream as 'usage', invoice.currency), amount: -sign * amount })),
+    ...taxLines,
   ];
   if (postingLines.filter((l) => l.amount !== 0n).length < 2) return [];
   return [{ kind, customerId: invoice.customerId, currency: invoice.currency, reference: invoice.id, description: `invoice ${invoice.number ?? invoice.id}`, occurredAt: now, lines: postingLines }];
@@ -456,7 +506,7 @@ export async function voidInvoice(deps: Deps, actor: Actor, invoiceId: string, i
     if (deductedBy) throw conflict('invoice_deducted', `Invoice ${deductedBy} deducts this threshold invoice; issue a credit note instead`);
     const lines = (await repo.listLines(scope, [invoice.id])).get(invoice.id) ?? [];
     await repo.markVoid(scope, invoice.id, input.reason, now);
-    await postTransactions(scope, invoicePostings(invoice, lines.map((l) => ({ kind: l.kind, amount: toNano(l.amount) })), 'invoice_voided', now, -1n), now);
+    await postTransactions(scope, invoicePostings(invoice, lines.map((l) => ({ kind: l.kind, amount: toNano(l.amount) })), 'invoice_voided', now, -1n, invoice.tax), now);
     await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'invoice.voided', entityType: 'invoice', entityId: invoice.id, after: { reason: input.reason } });
     await recordInvoiceNotification(scope, invoice, 'invoice.voided', { reason: input.reason }, now);
     return readInvoice(scope, invoiceId);
@@ -606,6 +656,23 @@ async function readInvoice(scope: TenantScope, invoiceId: string): Promise<ApiSc
   return toApiInvoice(invoice, lines.get(invoiceId) ?? []);
 }
 
+/** The tax of an invoice or credit note as the API shows it (the record less the parties, which the document prints). */
+export function toApiTax(tax: TaxRecord) {
+  return {
+    rule: tax.rule,
+    jurisdiction: tax.jurisdiction,
+    mention: tax.mention,
+    legal_basis: tax.legal_basis,
+    prices_include_tax: tax.prices_include_tax,
+    rounding: { scope: tax.rounding.scope, mode: tax.rounding.mode, basis: tax.rounding.basis },
+    source: tax.source,
+    rate_source: tax.rate_source,
+    supply_date: tax.supply_date,
+    components: tax.components.map((c) => ({ tax: c.tax, jurisdiction: c.jurisdiction, rate: c.rate, taxable: formatMoney(toNano(c.taxable)), amount: formatMoney(toNano(c.amount)) })),
+    line_tax: tax.line_tax.map((t) => formatMoney(toNano(t))),
+  };
+}
+
 export function toApiInvoice(invoice: repo.Invoice, lines: repo.StoredLine[]): ApiSchemas['Invoice'] {
   const total = formatMoney(toNano(invoice.total));
   const owed = invoice.status === 'finalized' || invoice.status === 'past_due' || invoice.status === 'uncollectible';
@@ -636,6 +703,9 @@ export function toApiInvoice(invoice: repo.Invoice, lines: repo.StoredLine[]): A
       grant_id: l.grantId,
       event_count: l.eventCount === null ? null : String(l.eventCount),
     })),
+    subtotal: formatMoney(toNano(invoice.total) - toNano(invoice.taxAmount)),
+    tax_amount: formatMoney(toNano(invoice.taxAmount)),
+    tax: invoice.tax === null ? null : toApiTax(invoice.tax),
     total,
     total_exact: formatMoney(toNano(invoice.totalExact)),
     amount_due: owed ? total : formatMoney(0n),

@@ -38,6 +38,8 @@ export const accounts = {
   prepaidPurchases: (currency: string): AccountRow => ({ code: `clearing:prepaid_purchases:${currency}`, kind: 'asset', currency, customerId: null }),
   /** Receivables given up on (written off), and recovered when paid after all. */
   badDebt: (currency: string): AccountRow => ({ code: `expense:bad_debt:${currency}`, kind: 'expense', currency, customerId: null }),
+  /** Tax invoiced and owed to a jurisdiction (VAT, GST, sales tax...), until the tenant's return pays it. */
+  taxPayable: (tax: string, jurisdiction: string, currency: string): AccountRow => ({ code: `tax:${tax}:${jurisdiction}:${currency}`, kind: 'liability', currency, customerId: null }),
   /** Payments received against invoices, until they are reconciled with the bank. */
   payments: (currency: string): AccountRow => ({ code: `clearing:payments:${currency}`, kind: 'asset', currency, customerId: null }),
 } as const;

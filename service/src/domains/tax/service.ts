@@ -1,0 +1,310 @@
+// Tax: the tenant's profile and registrations, the tax of an invoice (the pipeline's step after FX conversion:
+// build -> FX -> tax -> finalize), the online check of a customer's tax id, and the tax report.
+import type { Actor } from '../../platform/auth.ts';
+import { requirePermission } from '../../platform/auth.ts';
+import { withTenant, type TenantScope } from '../../platform/db.ts';
+import type { Deps } from '../../platform/deps.ts';
+import { AppError, invalid, notFound, precondition, type FieldProblem } from '../../platform/errors.ts';
+import { formatMoney, toNano } from '../../platform/money.ts';
+import { recordChange } from '../audit/service.ts';
+import { requireCustomer } from '../customers/service.ts';
+import * as customersRepo from '../customers/repo.ts';
+import { computeInvoiceTax, type ComponentTax, type InvoiceTax } from './compute.ts';
+import { calculateStripeTax, viesVerifier } from './connections.ts';
+import { euMemberStates } from './rates/eu.ts';
+import { sourceOf } from './rates/index.ts';
+import { determineTax, isKnownJurisdiction, type Buyer, type Seller, type Treatment } from './rules.ts';
+import { checkTaxId } from './tax-ids.ts';
+import * as repo from './repo.ts';
+import type { TaxReportInput, UpdateTaxSettingsInput } from './schema.ts';
+
+/** What an invoice's `tax` column holds: the treatment, the amounts, and both parties as they stood. */
+export interface TaxRecord {
+  rule: Treatment['rule'];
+  jurisdiction: string | null;
+  mention: string | null;
+  legal_basis: string;
+  rounding: Treatment['rounding'];
+  prices_include_tax: boolean;
+  currency: string;
+  source: 'tables' | 'stripe_tax';
+  /** Where the rates come from (the table's source and date, or the Stripe calculation). */
+  rate_source: string | null;
+  supply_date: string;
+  components: { tax: string; jurisdiction: string; rate: string; taxable: string; amount: string; amount_exact: string }[];
+  line_tax: string[];
+  seller: { name: string; address: string; country: string; region: string | null; tax_ids: { jurisdiction: string; tax_id: string }[] };
+  buyer: {
+    external_id: string;
+    name: string | null;
+    address: string | null;
+    country: string | null;
+    region: string | null;
+    kind: 'business' | 'consumer' | 'exempt';
+    tax_id: string | null;
+    tax_id_check: { status: string; checked_at: string; source: string } | null;
+  };
+  payment_terms_days: number;
+}
+
+export interface TaxedInvoice {
+  tax: InvoiceTax;
+  record: TaxRecord;
+}
+
+export interface TaxContext {
+  settings: repo.TaxSettings | undefined;
+  customers: Map<string, repo.CustomerTaxProfile>;
+}
+
+/** The tenant's tax profile and the customers' tax profiles, read once for a batch of invoices. */
+export async function loadTaxContext(scope: TenantScope, customerIds: string[]): Promise<TaxContext> {
+  const settings = await repo.findSettings(scope);
+  return { settings, customers: settings ? await repo.findCustomerProfiles(scope, customerIds) : new Map() };
+}
+
+function sellerOf(settings: repo.TaxSettings): Seller {
+  return { country: settings.country, region: settings.region, registrations: settings.registrations, stripeTax: settings.stripeTax };
+}
+
+/** The customer as the rules see it: a business needs a tax id of its country that no registry found invalid. */
+export function buyerOf(customer: repo.CustomerTaxProfile): Buyer {
+  const kind = customer.taxStatus ?? (customer.taxId ? 'business' : 'consumer');
+  const wellFormed = customer.taxId !== null && customer.country !== null && checkTaxId(customer.country, customer.taxId).ok;
+  return {
+    kind,
+    country: customer.country,
+    region: customer.region,
+    hasValidTaxId: wellFormed && customer.taxIdCheck?.status !== 'invalid',
+    exemptReason: customer.taxExemptReason,
+  };
+}
+
+/**
+ * The tax of one invoice of a customer, or null when the tenant has no tax profile (it charges no tax). The rates
+ * are those in force on the last day of supply (the period's last instant); lines are the rounded amounts, all
+ * carrying the same treatment (one customer, one place of supply). A customer whose tax cannot be determined
+ * (no country, a Canadian customer without province...) is a precondition error: no invoice goes out wrong.
+ */
+export async function taxInvoice(
+  deps: Pick<Deps, 'stripe'>,
+  context: TaxContext,
+  invoice: { id: string; customerId: string; currency: string; minorUnit: number; lines: bigint[]; supplyEnd: Date },
+): Promise<TaxedInvoice | null> {
+  const { settings } = context;
+  if (!settings) return null;
+  const customer = context.customers.get(invoice.customerId);
+  if (!customer) throw new Error(`customer ${invoice.customerId} was not loaded for tax`);
+  const supplyAt = new Date(invoice.supplyEnd.getTime() - 1);
+  const buyer = buyerOf(customer);
+  const determined = determineTax(sellerOf(settings), buyer, supplyAt);
+  if (!determined.ok) {
+    throw precondition(determined.code, `Customer "${customer.externalId}": ${determined.message}`, [{ field: determined.code === 'customer_region_missing' ? 'region' : 'country', reason: determined.message }]);
+  }
+  const { treatment } = determined;
+  let tax: InvoiceTax;
+  let rateSource: string | null = treatment.jurisdiction ? (sourceOf(treatment.jurisdiction) ? `${sourceOf(treatment.jurisdiction)!.source} (read ${sourceOf(treatment.jurisdiction)!.asOf})` : null) : null;
+  if (treatment.external === 'stripe_tax') {
+    if (!deps.stripe) throw precondition('stripe_tax_unavailable', 'Stripe Tax is turned on but this service has no Stripe connection (STRIPE_SECRET_KEY)');
+    try {
+      const result = await calculateStripeTax(deps.stripe, {
+        currency: invoice.currency,
+        minorUnit: invoice.minorUnit,
+        lines: invoice.lines,
+        pricesIncludeTax: settings.pricesIncludeTax,
+        address: { country: customer.country!, state: customer.region, postalCode: customer.postalCode, line1: customer.address },
+        idempotencyKey: `tariff-tax-${invoice.id}-${invoice.lines.reduce((a, b) => a + b, 0n)}`,
+      });
+      tax = fromExternalTax(invoice.lines, result.components, result.lineTax, settings.pricesIncludeTax);
+      rateSource = `Stripe Tax calculation ${result.calculationId}`;
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      throw new AppError('unavailable', 'stripe_tax_failed', `Stripe Tax could not compute the tax of customer "${customer.externalId}": ${(error as Error).message}`);
+    }
+  } else {
+    tax = computeInvoiceTax(invoice.lines, treatment, invoice.minorUnit, settings.pricesIncludeTax);
+  }
+  return {
+    tax,
+    record: {
+      rule: treatment.rule,
+      jurisdiction: treatment.jurisdiction,
+      mention: treatment.mention,
+      legal_basis: treatment.legalBasis,
+      rounding: treatment.rounding,
+      prices_include_tax: settings.pricesIncludeTax,
+      currency: invoice.currency,
+      source: treatment.external === 'stripe_tax' ? 'stripe_tax' : 'tables',
+      rate_source: rateSource,
+      supply_date: supplyAt.toISOString().slice(0, 10),
+      components: tax.components.map((c) => ({ tax: c.tax, jurisdiction: c.jurisdiction, rate: c.rate, taxable: formatMoney(c.taxable), amount: formatMoney(c.amount), amount_exact: formatMoney(c.amountExact) })),
+      line_tax: tax.lineTax.map(formatMoney),
+      seller: {
+        name: settings.legalName,
+        address: settings.address,
+        country: settings.country,
+        region: settings.region,
+        tax_ids: settings.registrations.filter((r) => r.taxId !== null).map((r) => ({ jurisdiction: r.jurisdiction, tax_id: r.taxId! })),
+      },
+      buyer: {
+        external_id: customer.externalId,
+        name: customer.name,
+        address: customer.address,
+        country: customer.country,
+        region: customer.region,
+        kind: buyer.kind,
+        tax_id: customer.taxId,
+        tax_id_check: customer.taxIdCheck ? { status: customer.taxIdCheck.status, checked_at: customer.taxIdCheck.checked_at, source: customer.taxIdCheck.source } : null,
+      },
+      payment_terms_days: settings.paymentTermsDays,
+    },
+  };
+}
+
+/** Stripe's components and line taxes as an InvoiceTax (its per-line amounts when it had the lines, else spread by share). */
+function fromExternalTax(lines: bigint[], components: ComponentTax[], lineTax: bigint[], pricesIncludeTax: boolean): InvoiceTax {
+  const linesTotal = lines.reduce((a, b) => a + b, 0n);
+  const tax = components.reduce((sum, c) => sum + c.amount, 0n);
+  let shares = lineTax;
+  if (shares.length !== lines.length) {
+    // The net was sent as one line: its tax goes to the last line with an amount (documented on connections.ts).
+    shares = lines.map(() => 0n);
+    if (lines.length > 0) shares[lines.length - 1] = tax;
+  }
+  const subtotal = pricesIncludeTax ? linesTotal - tax : linesTotal;
+  return { linesTotal, subtotal, tax, total: subtotal + tax, components, lineTax: shares };
+}
+
+export async function getTaxSettings(deps: Deps, actor: Actor) {
+  requirePermission(actor, 'billing.read');
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const settings = await repo.findSettings({ db: tx, tenantId: actor.tenantId });
+    if (!settings) throw notFound('tax_settings_not_found', 'The tenant has no tax settings: it charges no tax (PUT /v1/tax/settings to start)');
+    return toApiSettings(settings);
+  });
+}
+
+/**
+ * Sets the tenant's tax profile and replaces its registrations. Each registration must be a jurisdiction with
+ * rate tables (or EU for the OSS, US for Stripe Tax), and a country registration's tax id must have that
+ * country's format.
+ */
+export async function updateTaxSettings(deps: Deps, actor: Actor, input: UpdateTaxSettingsInput) {
+  requirePermission(actor, 'invoices.write');
+  const problems: FieldProblem[] = [];
+  const seen = new Set<string>();
+  const registrations = input.registrations.map((r, i) => {
+    let taxId = r.tax_id;
+    if (!isKnownJurisdiction(r.jurisdiction)) problems.push({ field: `registrations.${i}.jurisdiction`, reason: `"${r.jurisdiction}" is not a jurisdiction Tariff has rates for (EU member states, GB, CH, LI, NO, AU, NZ, CA and its provinces, JP, SG, IN; EU for the OSS, US for Stripe Tax)` });
+    if (seen.has(r.jurisdiction)) problems.push({ field: `registrations.${i}.jurisdiction`, reason: `"${r.jurisdiction}" is listed twice` });
+    seen.add(r.jurisdiction);
+    const country = r.jurisdiction === 'EU' ? undefined : r.jurisdiction === 'US' ? undefined : r.jurisdiction.length === 2 ? r.jurisdiction : undefined;
+    if (taxId !== null && country) {
+      const checked = checkTaxId(country, taxId);
+      if (!checked.ok) problems.push({ field: `registrations.${i}.tax_id`, reason: checked.reason });
+      else taxId = checked.normalized;
+    }
+    return { jurisdiction: r.jurisdiction, taxId };
+  });
+  if (input.stripe_tax && !seen.has('US')) problems.push({ field: 'stripe_tax', reason: 'add a US registration (the states are registered in Stripe) to turn Stripe Tax on' });
+  if (problems.length > 0) throw invalid('invalid_tax_settings', 'The tax settings do not fit', problems);
+  const now = deps.clock.now();
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const before = await repo.findSettings(scope);
+    await repo.saveSettings(
+      scope,
+      {
+        legalName: input.legal_name,
+        address: input.address,
+        country: input.country,
+        region: input.region,
+        pricesIncludeTax: input.prices_include_tax,
+        stripeTax: input.stripe_tax,
+        paymentTermsDays: input.payment_terms_days,
+        registrations,
+      },
+      now,
+    );
+    const after = toApiSettings((await repo.findSettings(scope))!);
+    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'tax_settings.updated', entityType: 'tenant', entityId: actor.tenantId, before: before ? toApiSettings(before) : null, after });
+    return after;
+  });
+}
+
+function toApiSettings(settings: repo.TaxSettings) {
+  return {
+    legal_name: settings.legalName,
+    address: settings.address,
+    country: settings.country,
+    region: settings.region,
+    prices_include_tax: settings.pricesIncludeTax,
+    stripe_tax: settings.stripeTax,
+    payment_terms_days: settings.paymentTermsDays,
+    registrations: settings.registrations.map((r) => ({ jurisdiction: r.jurisdiction, tax_id: r.taxId })),
+    updated_at: settings.updatedAt.toISOString(),
+  };
+}
+
+/**
+ * Checks the customer's tax id online (VIES for EU ids, or the verifier the service was given). An answer is
+ * recorded on the customer (an `invalid` one makes it a consumer for tax until the id changes); no answer is
+ * reported as `unavailable` and changes nothing: billing never waits for a registry.
+ */
+export async function verifyCustomerTaxId(deps: Deps, actor: Actor, externalId: string) {
+  requirePermission(actor, 'customers.write');
+  const customer = await withTenant(deps.db, actor.tenantId, (tx) => requireCustomer({ db: tx, tenantId: actor.tenantId }, externalId));
+  if (!customer.taxId || !customer.country) {
+    throw precondition('tax_id_missing', `Customer "${externalId}" has no tax id and country to check`, [{ field: 'tax_id', reason: 'required' }]);
+  }
+  const verifier = deps.taxIdVerifier ?? (euMemberStates.has(customer.country) ? viesVerifier : undefined);
+  // Outside any transaction: the registry may take seconds.
+  const answer = verifier ? await verifier.verify(customer.country, customer.taxId) : undefined;
+  const checkedAt = deps.clock.now();
+  if (!answer) return { status: 'unavailable' as const, checked_at: checkedAt.toISOString(), source: verifier ? 'vies' : null };
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const current = await requireCustomer(scope, externalId);
+    // The id changed while the registry answered: the answer is about the old one.
+    if (current.taxId !== customer.taxId) return { status: 'unavailable' as const, checked_at: checkedAt.toISOString(), source: answer.source };
+    const check = { status: answer.status, checked_at: checkedAt.toISOString(), source: answer.source, name: answer.name ?? null };
+    await customersRepo.updateTaxIdCheck(scope, customer.id, check);
+    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'customer.tax_id_checked', entityType: 'customer', entityId: customer.id, after: check });
+    return { status: answer.status, checked_at: check.checked_at, source: answer.source };
+  });
+}
+
+/** The tax report of [from, to] (whole UTC days): per jurisdiction, tax, rate, rule and currency, as an OSS or VAT return needs it. */
+export async function taxReport(deps: Deps, actor: Actor, input: TaxReportInput) {
+  requirePermission(actor, 'billing.read');
+  const from = new Date(`${input.from}T00:00:00Z`);
+  const to = new Date(`${input.to}T00:00:00Z`);
+  if (Number.isNaN(from.getTime())) throw invalid('invalid_request', 'Not a date', [{ field: 'from', reason: 'is not a calendar date' }]);
+  if (Number.isNaN(to.getTime())) throw invalid('invalid_request', 'Not a date', [{ field: 'to', reason: 'is not a calendar date' }]);
+  if (to.getTime() < from.getTime()) throw invalid('invalid_request', 'The period ends before it starts', [{ field: 'to', reason: 'must be on or after from' }]);
+  const end = new Date(to.getTime() + 86_400_000);
+  const rows = await withTenant(deps.db, actor.tenantId, (tx) => repo.sumTaxes({ db: tx, tenantId: actor.tenantId }, from, end));
+  return {
+    from: input.from,
+    to: input.to,
+    data: rows.map((r) => ({
+      jurisdiction: r.jurisdiction,
+      tax: r.tax,
+      rate: r.rate,
+      rule: r.rule,
+      currency: r.currency,
+      documents: r.documents,
+      taxable: formatMoney(toNano(r.taxable)),
+      tax_amount: formatMoney(toNano(r.amount)),
+    })),
+  };
+}
+
+const csvColumns = ['jurisdiction', 'tax', 'rate', 'rule', 'currency', 'documents', 'taxable', 'tax_amount'] as const;
+
+/** The tax report as CSV (RFC 4180), one row per line of the JSON report. */
+export async function taxReportCsv(deps: Deps, actor: Actor, input: TaxReportInput): Promise<string> {
+  const report = await taxReport(deps, actor, input);
+  const quote = (value: string | number) => (/[",\r\n]/.test(String(value)) ? `"${String(value).replaceAll('"', '""')}"` : String(value));
+  return [csvColumns.join(','), ...report.data.map((row) => csvColumns.map((c) => quote(row[c])).join(','))].join('\r\n') + '\r\n';
+}
