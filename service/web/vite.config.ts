@@ -13,6 +13,8 @@ export default defineConfig({
     // The kernel's .wasm stays a file of its own, fetched only by the price editor.
     assetsInlineLimit: 0,
     reportCompressedSize: true,
+    // Chunk graph for the bundle bench (test/web/bundle-bench.ts); dot-folders are not served.
+    manifest: true,
     chunkSizeWarningLimit: 500,
     rollupOptions: {
       // React Query marks its modules "use client" for server-component bundlers (a browser bundle has no use for

@@ -78,6 +78,7 @@ describe('the dashboard in the browser', () => {
     }
     await call('POST', '/v1/customers', { external_id: 'acme', name: 'Acme AI', currency: 'USD' });
     await call('PUT', '/v1/customers/acme/price_book', { price_book: 'starter-llm', effective_from: '2026-01-01T00:00:00Z' });
+    await call('PUT', '/v1/customers/cust-001/price_book', { price_book: 'starter-llm', effective_from: '2026-01-01T00:00:00Z' });
     await call('PUT', '/v1/customers/acme/budget', { amount: '50', enforcement: 'alert' });
     await call('POST', '/v1/customers/acme/credit_grants', { kind: 'promotional', amount: '1.5', name: 'Welcome credit' });
     await call('POST', '/v1/events', {
@@ -86,6 +87,7 @@ describe('the dashboard in the browser', () => {
         llmEvent('acme-2', 'acme', '2026-11-18T10:00:00Z', 2_000_000, 200_000),
         llmEvent('acme-3', 'acme', '2026-11-18T16:00:00Z', 500_000, 0),
         llmEvent('acme-4', 'acme', '2026-11-20T08:00:00Z', 1_000_000, 1_000_000),
+        llmEvent('other-1', 'cust-001', '2026-11-19T08:00:00Z', 1_000_000, 0),
       ],
     });
     browser = await launchBrowser();
@@ -113,6 +115,13 @@ describe('the dashboard in the browser', () => {
       .poll(() => page.locator('table[aria-label="Customers"] tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-row'))))
       .toEqual(second.data.map((c: { external_id: string }) => c.external_id));
     expect(second.data).toHaveLength(6);
+    // Search by prefix, and the customer's spend against budget as the budget API counts it.
+    await page.getByLabel('Search by id, name or email').fill('acm');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect.poll(() => page.locator('table[aria-label="Customers"] tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-row')))).toEqual(['acme']);
+    const budget = await call('GET', '/v1/customers/acme/budget');
+    expect(await amountsIn(page, 'tr[data-row="acme"] td[data-column="spend"] [data-amount]')).toEqual([budget.current_period.spend]);
+    await capture(page, '10b-customers-search');
   });
 
   it("shows a customer's usage chart, budget and credits with the API's figures", async () => {
@@ -125,10 +134,22 @@ describe('the dashboard in the browser', () => {
     await page.locator('[data-meter="tokens"] canvas').first().waitFor();
     const days = usage.meters.find((m: { code: string }) => m.code === 'tokens').groups[0].days as { day: string; value: string }[];
     expect(days.length).toBe(3);
-    const figures = await page.locator('[data-meter="tokens"] table[aria-label$="figures"] tbody tr').evaluateAll((rows) =>
-      rows.map((row) => [row.querySelector('td')!.textContent, row.querySelector('td[data-series]')!.textContent]),
-    );
-    expect(figures).toEqual(days.map((d) => [d.day.includes('T') ? d.day : `${d.day}T00:00:00Z`, String(d.value)]));
+    const figures = (granularity: string) =>
+      page.locator(`[data-meter="tokens"][data-granularity="${granularity}"] table[aria-label$="figures"] tbody tr`).evaluateAll((rows) =>
+        rows.map((row) => [row.querySelector('td')!.textContent!, row.querySelector('td[data-series]')!.textContent!] as [string, string]),
+      );
+    const daily = await figures('day');
+    expect(daily.map(([at, value]) => [at.slice(0, 10), value])).toEqual(days.map((d) => [d.day.slice(0, 10), String(d.value)]));
+    // Hourly: the hours of each day add up to the API's day.
+    await page.getByLabel('Granularity').selectOption('hour');
+    await page.locator('[data-meter="tokens"][data-granularity="hour"] canvas').waitFor();
+    const hourly = await figures('hour');
+    expect(hourly.length).toBe(4); // one event per hour here
+    const byDay = new Map<string, bigint>();
+    for (const [at, value] of hourly) byDay.set(at.slice(0, 10), (byDay.get(at.slice(0, 10)) ?? 0n) + BigInt(value.split('.')[0]));
+    expect([...byDay].map(([day, total]) => [day, total.toString()])).toEqual(days.map((d) => [d.day.slice(0, 10), String(d.value).split('.')[0]]));
+    await capture(page, '11a-customer-hourly');
+    await page.getByLabel('Granularity').selectOption('day');
     const budget = await call('GET', '/v1/customers/acme/budget');
     await expect.poll(() => amountsIn(page, '[data-testid="budget-spend"] [data-amount]')).toEqual([budget.current_period.spend]);
     expect(await amountsIn(page, '[data-testid="budget-amount"] [data-amount]')).toEqual([budget.amount]);
@@ -188,12 +209,14 @@ describe('the dashboard in the browser', () => {
   });
 
   let invoiceId: string;
+  let otherInvoiceId: string;
 
   it('shows the closed period\'s invoice as the API does, finalizes it and issues a credit note', async () => {
     // Within the hour of grace after the period's end: the invoice is still a draft.
     harness.clock.set('2026-12-01T00:10:00Z');
     const closed = await call('POST', '/v1/customers/acme/periods/close', {});
     invoiceId = closed.data[0].id;
+    otherInvoiceId = (await call('POST', '/v1/customers/cust-001/periods/close', {})).data[0].id;
     await page.goto('/dashboard/invoices');
     await page.locator(`table[aria-label="Invoices"] tr[data-row="${invoiceId}"]`).waitFor();
     await capture(page, '16-invoices');
@@ -243,6 +266,14 @@ describe('the dashboard in the browser', () => {
         return { status: response.status, body: await response.json() };
       }, invoiceId);
       expect(answer.status).toBe(403);
+      expect(answer.body.error.data.app.code).toBe('permission_denied');
+      // Without the CSRF token, the session cookie alone opens nothing.
+      const forged = await viewer.page.evaluate(async () => {
+        const response = await fetch('/trpc/auth.resendVerification', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+        return { status: response.status, body: await response.json() };
+      });
+      expect(forged.status).toBe(403);
+      expect(forged.body.error.code).toBe('csrf_token_invalid');
       expect((await call('GET', `/v1/invoices/${invoiceId}`)).status).toBe('finalized');
       await capture(viewer.page, '19-invoice-as-viewer');
       // Team management is above a viewer: the page shows the server's refusal.
@@ -266,5 +297,72 @@ describe('the dashboard in the browser', () => {
       await capture(page, name);
     }
     expect(errors).toEqual([]);
+  });
+
+  it("sets the tenant's portal brand", async () => {
+    await page.goto('/dashboard/brand');
+    await page.getByLabel('Display name').fill('Inference Cloud');
+    await page.getByLabel('Accent colour (#rrggbb)').fill('#0B5D3B');
+    await page.getByRole('button', { name: 'Save brand' }).click();
+    // The server's rule shows at its field: lower case only.
+    await page.locator('[data-field="accent_color"]').waitFor();
+    await page.getByLabel('Accent colour (#rrggbb)').fill('#0b5d3b');
+    await page.getByRole('button', { name: 'Save brand' }).click();
+    await page.getByText('Saved: portal links show it from now on.').waitFor();
+    await capture(page, '23b-brand');
+  });
+
+  it("opens the customer's portal by its signed link, with the API's figures, and the link reaches no other customer", async () => {
+    await page.goto('/dashboard/customers/acme');
+    await page.getByRole('button', { name: 'Create a portal link' }).click();
+    const href = (await page.getByTestId('portal-link').getAttribute('href'))!;
+    const link = new URL(href);
+    expect(link.pathname).toBe('/portal');
+    const token = new URLSearchParams(link.hash.slice(1)).get('token')!;
+    expect(token).toBeTruthy();
+
+    // The customer's browser: no dashboard session at all.
+    const customer = await openPage(browser, harness.url);
+    try {
+      await customer.page.goto(link.pathname + link.hash);
+      await expect.poll(() => customer.page.getByTestId('portal-brand').textContent()).toBe('Inference Cloud');
+      expect(await customer.page.locator('.portal').evaluate((node) => getComputedStyle(node).getPropertyValue('--brand').trim())).toBe('#0b5d3b');
+      const wallet = await call('GET', '/v1/customers/acme/wallet');
+      await expect.poll(() => amountsIn(customer.page, '[data-testid="portal-credit-balance"] [data-amount]')).toEqual([wallet.balance]);
+      const budget = await call('GET', '/v1/customers/acme/budget');
+      expect(await amountsIn(customer.page, '[data-testid="portal-budget"] [data-amount]')).toEqual([budget.amount]);
+      const usage = await call('GET', '/v1/customers/acme/usage');
+      await expect.poll(() => amountsIn(customer.page, '[data-testid="portal-period-amount"] [data-amount]')).toEqual([usage.amount]);
+      const invoice = await call('GET', `/v1/invoices/${invoiceId}`);
+      const listed = customer.page.locator(`[data-invoice="${invoiceId}"]`);
+      await listed.waitFor();
+      expect(await listed.locator('[data-amount]').first().getAttribute('data-amount')).toBe(invoice.total);
+      expect(await customer.page.locator('[data-invoice]').count()).toBe(1);
+      await capture(customer.page, '24-portal');
+
+      // From the portal page, with its token: another customer's invoice is not found, the dashboard's procedures
+      // are closed, and a token changed by a character opens nothing.
+      const attempts = await customer.page.evaluate(
+        async ({ token, other }) => {
+          const get = async (procedure: string, input: unknown, bearer = token) => {
+            const query = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`;
+            const response = await fetch(`/trpc/${procedure}${query}`, { headers: { authorization: `Bearer ${bearer}` }, credentials: 'omit' });
+            return response.status;
+          };
+          const tampered = token.slice(0, -2) + (token.endsWith('AA') ? 'BB' : 'AA');
+          return {
+            otherInvoice: await get('portal.invoice', { id: other }),
+            customers: await get('insights.customers', {}),
+            invoices: await get('invoices.get', { id: other }),
+            tampered: await get('portal.summary', undefined, tampered),
+          };
+        },
+        { token, other: otherInvoiceId },
+      );
+      expect(attempts).toEqual({ otherInvoice: 404, customers: 401, invoices: 401, tampered: 401 });
+      expect(customer.errors).toEqual([]);
+    } finally {
+      await customer.context.close();
+    }
   });
 });

@@ -12,6 +12,7 @@ const sections = [
   ['team', 'Team'],
   ['api-keys', 'API keys'],
   ['webhooks', 'Webhooks'],
+  ['brand', 'Portal brand'],
   ['audit', 'Audit log'],
 ] as const;
 

@@ -32,6 +32,7 @@ const router = createBrowserRouter([
       { path: 'api-keys', lazy: page(() => import('./pages/ApiKeys.tsx')) },
       { path: 'audit', lazy: page(() => import('./pages/Audit.tsx')) },
       { path: 'webhooks', lazy: page(() => import('./pages/Webhooks.tsx')) },
+      { path: 'brand', lazy: page(() => import('./pages/Brand.tsx')) },
     ],
   },
   { path: '*', element: <NotFound /> },

@@ -3,18 +3,18 @@
 import { useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { Link, useParams } from 'react-router';
-import { api, useApiQuery } from '../api.ts';
+import { api, useApiMutation, useApiQuery } from '../api.ts';
 import { DataTable, numberColumn, type Columns } from '../DataTable.tsx';
 import { ReceiptPanel } from '../Receipt.tsx';
 import { UsageChart, type UsageSeries } from '../UsageChart.tsx';
-import { ErrorBanner, Loading, Money, TextField, formatInstant } from '../ui.tsx';
+import { CopyButton, ErrorBanner, Loading, Money, TextField, formatInstant } from '../ui.tsx';
 
 export default function CustomerPage() {
   const id = useParams().id!;
-  const customer = useApiQuery('customers.get', { id }, () => api.customers.get.query({ id }));
-  if (customer.isPending) return <Loading />;
-  if (customer.error) return <ErrorBanner error={customer.error} />;
-  const c = customer.data;
+  const overview = useApiQuery('insights.customer', { id }, () => api.insights.customer.query({ id }));
+  if (overview.isPending) return <Loading />;
+  if (overview.error) return <ErrorBanner error={overview.error} />;
+  const { customer: c, ancestors, children } = overview.data;
   return (
     <>
       <h1>
@@ -25,8 +25,29 @@ export default function CustomerPage() {
         <dd>{c.currency}</dd>
         <dt>Price book</dt>
         <dd>{c.price_book ? <Link to={`/dashboard/price-books/${encodeURIComponent(c.price_book.code)}`}>{c.price_book.code}</Link> : '—'}</dd>
-        <dt>Parent</dt>
-        <dd>{c.parent_id ? <Link to={`/dashboard/customers/${encodeURIComponent(c.parent_id)}`}>{c.parent_id}</Link> : 'none (top level)'}</dd>
+        <dt>Resold through</dt>
+        <dd data-testid="ancestors">
+          {ancestors.length === 0
+            ? 'none (top level)'
+            : [...ancestors].reverse().map((a, index) => (
+                <span key={a.external_id}>
+                  {index > 0 ? ' › ' : ''}
+                  <Link to={`/dashboard/customers/${encodeURIComponent(a.external_id)}`}>{a.name ?? a.external_id}</Link>
+                </span>
+              ))}
+        </dd>
+        <dt>End users</dt>
+        <dd data-testid="children">
+          {children.data.length === 0
+            ? 'none'
+            : children.data.map((child, index) => (
+                <span key={child.external_id}>
+                  {index > 0 ? ', ' : ''}
+                  <Link to={`/dashboard/customers/${encodeURIComponent(child.external_id)}`}>{child.external_id}</Link>
+                </span>
+              ))}
+          {children.next_cursor ? ' …' : ''}
+        </dd>
         <dt>Reseller</dt>
         <dd>{c.is_reseller ? 'yes: bills its own end users' : 'no'}</dd>
         <dt>Created</dt>
@@ -39,11 +60,68 @@ export default function CustomerPage() {
       </div>
       <CustomerInvoices id={id} />
       <WhyThisCost />
+      <PortalLink id={id} />
     </>
   );
 }
 
-const asInstant = (day: string) => (day.includes('T') ? day : `${day}T00:00:00Z`);
+const ranges = { hour: [1, 2, 7], day: [30, 90] } as const;
+
+/** Usage per meter and group over the last days up to the server's now, hourly or daily, from the aggregates. */
+function UsageOverTime({ id, until }: { id: string; until: string }) {
+  const [granularity, setGranularity] = useState<'hour' | 'day'>('day');
+  const [days, setDays] = useState<number>(30);
+  // The range ends at the next whole hour after the server's now, so the current hour is in it.
+  const end = new Date(Math.ceil((Date.parse(until) + 1) / 3_600_000) * 3_600_000);
+  const input = { customer_id: id, granularity, from: new Date(end.getTime() - days * 86_400_000).toISOString(), until: end.toISOString() };
+  const series = useApiQuery('insights.usageSeries', input, () => api.insights.usageSeries.query(input), { placeholderData: (previous) => previous });
+  const meters = [...new Set((series.data?.series ?? []).map((s) => s.meter))];
+  return (
+    <>
+      <div className="toolbar">
+        <div className="field">
+          <label htmlFor="granularity">Granularity</label>
+          <select
+            id="granularity"
+            value={granularity}
+            onChange={(event) => {
+              const next = event.target.value as 'hour' | 'day';
+              setGranularity(next);
+              setDays(ranges[next][ranges[next].length - 1]);
+            }}
+          >
+            <option value="hour">hourly</option>
+            <option value="day">daily</option>
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="range-days">Range</label>
+          <select id="range-days" value={days} onChange={(event) => setDays(Number(event.target.value))}>
+            {ranges[granularity].map((d) => (
+              <option key={d} value={d}>
+                last {d} days
+              </option>
+            ))}
+          </select>
+        </div>
+      </div>
+      <ErrorBanner error={series.error} />
+      {series.data && meters.length === 0 ? <p className="muted">No metered usage in this range.</p> : null}
+      {meters.map((meter) => {
+        const groups = series.data!.series.filter((s) => s.meter === meter);
+        const lines: UsageSeries[] = groups.map((group) => ({
+          label: Object.values(group.group).filter((v) => v !== null).join(' / ') || meter,
+          points: group.points.filter((p) => p.value !== null).map((p) => [p.at, p.value!] as [string, string]),
+        }));
+        return (
+          <div key={meter} data-meter={meter} data-granularity={series.data!.granularity}>
+            <UsageChart title={`${groups[0].name} (${meter}), ${series.data!.granularity === 'hour' ? 'hourly' : 'daily'}`} series={lines} unit={groups[0].aggregation} />
+          </div>
+        );
+      })}
+    </>
+  );
+}
 
 function Usage({ id, currency }: { id: string; currency: string }) {
   const usage = useApiQuery('events.usage', { id }, () => api.events.usage.query({ id }));
@@ -57,18 +135,7 @@ function Usage({ id, currency }: { id: string; currency: string }) {
         {formatInstant(u.period.start)} to {formatInstant(u.period.end)} ({u.period.status}): <strong data-testid="period-amount"><Money amount={u.amount} currency={currency} /></strong> over{' '}
         <span data-testid="event-count">{u.event_count}</span> events.
       </p>
-      {u.meters.length === 0 ? <p className="muted">No metered usage this period.</p> : null}
-      {u.meters.map((meter) => {
-        const series: UsageSeries[] = meter.groups.map((group) => ({
-          label: Object.values(group.group).filter((v) => v !== null).join(' / ') || meter.code,
-          points: (group.days ?? []).map((day) => [asInstant(day.day), String(day.value)] as [string, string]),
-        }));
-        return (
-          <div key={meter.code} data-meter={meter.code}>
-            <UsageChart title={`${meter.name} (${meter.code}), daily`} series={series} unit={meter.property ?? 'events'} />
-          </div>
-        );
-      })}
+      <UsageOverTime id={id} until={u.watermark} />
     </section>
   );
 }
@@ -175,6 +242,30 @@ function WhyThisCost() {
         <button type="submit">Show the receipt</button>
       </form>
       {transactionId ? <ReceiptPanel key={transactionId} transactionId={transactionId} /> : null}
+    </section>
+  );
+}
+
+/** A signed link to this customer's portal (an hour by default), to send to the customer. */
+function PortalLink({ id }: { id: string }) {
+  const create = useApiMutation(() => api.portal.createLink.mutate({ customer_id: id }));
+  const url = create.data ? (create.data.url.startsWith('/') ? `${location.origin}${create.data.url}` : create.data.url) : undefined;
+  return (
+    <section className="card" aria-labelledby="portal-title">
+      <h2 id="portal-title">Customer portal</h2>
+      <p>A link that shows this customer its usage, spend against budget, credits and invoices, and nothing else.</p>
+      <button type="button" onClick={() => create.mutate(undefined)} disabled={create.isPending}>
+        Create a portal link
+      </button>
+      <ErrorBanner error={create.error} />
+      {url ? (
+        <p>
+          <a href={url} data-testid="portal-link">
+            Portal link
+          </a>{' '}
+          (valid until {formatInstant(create.data!.expires_at)}) <CopyButton text={url} label="Copy link" />
+        </p>
+      ) : null}
     </section>
   );
 }

@@ -2,9 +2,11 @@
 // browser as it changes (messages at their fields), a live panel rating sample events with the wasm kernel under
 // the published price and the draft side by side, and publishing the draft with its effective date.
 import { useEffect, useMemo, useState } from 'react';
-import { Link, useParams } from 'react-router';
+import { useParams } from 'react-router';
 import { api, errorInfo, useApiMutation, useApiQuery } from '../api.ts';
 import { VersionEditor } from '../pricebook/Editor.tsx';
+import { ReratingsPanel } from '../pricebook/Reratings.tsx';
+import { SimulationPanel } from '../pricebook/Simulation.tsx';
 import { compileBook, rateSamples, type BookVersion, type PriceBook, type RatedEvent, type UsageEvent } from '../pricebook/kernel.ts';
 import { dottedPath, problemsByPath } from '../pricebook/paths.ts';
 import { fromNano, sampleEventsFor, toNano } from '../pricebook/samples.ts';
@@ -37,7 +39,7 @@ function Loaded({ summary, book }: { summary: Summary; book: PriceBook }) {
   const draftProblems = compilerProblems.filter((p) => p.path === prefix || p.path.startsWith(`${prefix}.`)).map((p) => ({ path: p.path.slice(prefix.length + 1), message: p.message }));
   const otherProblems = compilerProblems.filter((p) => !(p.path === prefix || p.path.startsWith(`${prefix}.`)));
 
-  const publish = useApiMutation(() => api.priceBooks.addVersion.mutate({ code: summary.code, version: { version: draft as unknown as Record<string, unknown>, schedule, retroactive } }), ['priceBooks.get']);
+  const publish = useApiMutation(() => api.priceBooks.addVersion.mutate({ code: summary.code, version: { version: draft as unknown as Record<string, unknown>, schedule, retroactive } }), ['priceBooks.get', 'reratings.list']);
   const serverProblems = (errorInfo(publish.error)?.fields ?? []).filter((f) => f.field.startsWith('version.')).map((f) => ({ path: f.field.slice('version.'.length), message: f.reason }));
   const problems = problemsByPath([...draftProblems, ...serverProblems]);
 
@@ -47,6 +49,7 @@ function Loaded({ summary, book }: { summary: Summary; book: PriceBook }) {
         {summary.name ?? summary.code} <span className="muted">({summary.code}, {summary.currency})</span>
       </h1>
       <Timeline summary={summary} />
+      <ReratingsPanel code={summary.code} />
       <section className="card" aria-labelledby="draft-title">
         <h2 id="draft-title">Next version</h2>
         <div className="toolbar">
@@ -68,6 +71,7 @@ function Loaded({ summary, book }: { summary: Summary; book: PriceBook }) {
         ))}
         <VersionEditor draft={draft} onChange={setDraft} problems={problems} />
         <LivePanel book={book} schedule={schedule} draft={draft} compiles={compilerProblems.length === 0} />
+        {schedule === 'price' ? <SimulationPanel code={summary.code} draft={draft} compiles={compilerProblems.length === 0} /> : null}
         <div className="toolbar">
           <label className="inline-label">
             <input type="checkbox" checked={retroactive} onChange={(event) => setRetroactive(event.target.checked)} /> Retroactive (re-rates events from the effective date, previewed first)
@@ -80,12 +84,7 @@ function Loaded({ summary, book }: { summary: Summary; book: PriceBook }) {
         {publish.data ? (
           <Notice>
             Published: version {publish.data.versions.filter((v) => v.schedule === schedule).length} takes effect {formatInstant(draft.effective_from)}.
-            {retroactive ? (
-              <>
-                {' '}
-                A re-rating preview was opened for the events it covers: approve it from the <Link to="/dashboard/audit">audit log</Link> or the re-ratings API.
-              </>
-            ) : null}
+            {retroactive ? ' A re-rating of the events it covers is being previewed below: nothing changes until it is approved.' : null}
           </Notice>
         ) : null}
       </section>
