@@ -12,6 +12,7 @@ import { eventsRestRoutes, eventsTrpc } from './domains/events/router.ts';
 import { insightsTrpc } from './domains/insights/router.ts';
 import { invoicesRestRoutes, invoicesTrpc } from './domains/invoices/router.ts';
 import { portalTrpc } from './domains/portal/router.ts';
+import { simulationsTrpc } from './domains/simulations/router.ts';
 import { notificationsRestRoutes, notificationsTrpc } from './domains/notifications/router.ts';
 import { slaRestRoutes, slaTrpc } from './domains/sla/router.ts';
 import { ledgerRestRoutes, ledgerTrpc } from './domains/ledger/router.ts';
@@ -62,6 +63,7 @@ export const appRouter = router({
   webhooks: webhooksTrpc,
   insights: insightsTrpc,
   portal: portalTrpc,
+  simulations: simulationsTrpc,
 });
 export type AppRouter = typeof appRouter;
 

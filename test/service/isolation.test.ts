@@ -356,6 +356,13 @@ describe('tenant isolation', () => {
       } },
       { route: 'trpc portal.invoices', run: asPortal('query', 'portal.invoices', {}), status: 200, check: notListed(bInvoiceId) },
       { route: 'trpc portal.invoice', run: asPortal('query', 'portal.invoice', { id: bInvoiceId }), status: 404 },
+      { route: 'trpc simulations.run', run: asAtrpc('mutation', 'simulations.run', { price_book: 'b-plan-book', draft: exampleBook('x').versions[0], from: '2026-03-01T00:00:00Z', until: '2026-04-01T00:00:00Z' }), status: 404 },
+      { route: 'trpc simulations.run', run: asAtrpc('mutation', 'simulations.run', { price_book: 'a-book', draft: exampleBook('x').versions[0], from: '2026-03-01T00:00:00Z', until: '2026-04-01T00:00:00Z', customers: ['b-customer'] }), status: 404 },
+      { route: 'trpc simulations.run', run: asAtrpc('mutation', 'simulations.run', { price_book: 'a-book', draft: exampleBook('x').versions[0], from: '2026-03-01T00:00:00Z', until: '2026-04-01T00:00:00Z' }), status: 200, check: (r) => {
+        expect(r.body.customers.map((c: any) => c.customer_id)).toEqual(['a-customer']);
+        notListed('b-customer')(r);
+      } },
+      { route: 'trpc simulations.receipt', run: asAtrpc('mutation', 'simulations.receipt', { price_book: 'a-book', draft: exampleBook('x').versions[0], transaction_id: 'b-tx' }), status: 404 },
       // B's token with its tenant swapped for A's: the signature no longer holds.
       { route: 'trpc portal.summary', run: () => trpc(harness, 'query', 'portal.summary', undefined, swapTenant(bPortalToken, a.tenantId)), status: 401 },
     ];

@@ -401,6 +401,8 @@ describe('strings on every write path', () => {
     trpcEndpoint('insights.customers', 'query', { query: 'ac', parent_id: 'acme', limit: 10, cursor: 'a' });
     trpcEndpoint('insights.customer', 'query', { id: 'acme' });
     trpcEndpoint('insights.usageSeries', 'query', { customer_id: 'acme', from: '2026-03-01T00:00:00Z', until: '2026-03-16T00:00:00Z', granularity: 'hour', meter: 'tokens' });
+    trpcEndpoint('simulations.run', 'mutation', { price_book: 'llm', draft: exampleBook('llm').versions[0], from: '2026-03-01T00:00:00Z', until: '2026-04-01T00:00:00Z', customers: ['acme'] });
+    trpcEndpoint('simulations.receipt', 'mutation', { price_book: 'llm', draft: exampleBook('llm').versions[0], transaction_id: 'seed-1' });
     const portalToken = (await trpc(harness, 'mutation', 'portal.createLink', { customer_id: 'acme' }, tenant.session)).body.token as string;
     trpcEndpoint('portal.createLink', 'mutation', { customer_id: 'acme', expires_in: 600 });
     trpcEndpoint('portal.createEmbedToken', 'mutation', { customer_id: 'acme', expires_in: 600 });
