@@ -23,6 +23,7 @@ import {
 import { billingRoutes, billingSchemas } from './billing.ts';
 import { correctionRoutes, correctionSchemas, reratingRule } from './corrections.ts';
 import { edgeRoutes, edgeSchemas, quoteRule } from './edge.ts';
+import { portalRoutes, portalSchemas } from './portal.ts';
 import { webhookRoutes, webhookSchemas } from './webhooks.ts';
 /** What ingestion answers when an event takes its customer past a blocking limit, in each mode. */
 const onBlockRule =
@@ -329,6 +330,7 @@ const schemas: Record<string, Schema> = {
   ...correctionSchemas,
   ...edgeSchemas,
   ...webhookSchemas,
+  ...portalSchemas,
 };
 
 interface Operation {
@@ -549,6 +551,7 @@ const routes: Record<string, Record<string, Operation>> = {
   ...correctionRoutes,
   ...edgeRoutes,
   ...webhookRoutes,
+  ...portalRoutes,
 };
 
 function operation(op: Operation): Schema {

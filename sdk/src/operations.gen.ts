@@ -92,4 +92,6 @@ export const operationRoutes = {
   listWebhookMessages: ["get", "/v1/webhook_messages"],
   listWebhookAttempts: ["get", "/v1/webhook_messages/{id}/attempts"],
   retryWebhookMessage: ["post", "/v1/webhook_messages/{id}/retry"],
+  createPortalLink: ["post", "/v1/customers/{id}/portal_links"],
+  createPortalToken: ["post", "/v1/customers/{id}/portal_tokens"],
 } as const satisfies OperationRoutes;

@@ -11,7 +11,7 @@ import { ingestionFastPath } from './domains/events/fast-path.ts';
 import { eventsRestRoutes, eventsTrpc } from './domains/events/router.ts';
 import { insightsTrpc } from './domains/insights/router.ts';
 import { invoicesRestRoutes, invoicesTrpc } from './domains/invoices/router.ts';
-import { portalTrpc } from './domains/portal/router.ts';
+import { portalRestRoutes, portalTrpc } from './domains/portal/router.ts';
 import { simulationsTrpc } from './domains/simulations/router.ts';
 import { notificationsRestRoutes, notificationsTrpc } from './domains/notifications/router.ts';
 import { slaRestRoutes, slaTrpc } from './domains/sla/router.ts';
@@ -177,7 +177,7 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
   v1.use(creditNotesRestRoutes(deps), reratingsRestRoutes(deps));
   v1.use(snapshotsRestRoutes(deps), quotesRestRoutes(deps));
   v1.use(slaRestRoutes(deps), notificationsRestRoutes(deps));
-  v1.use(webhooksRestRoutes(deps));
+  v1.use(webhooksRestRoutes(deps), portalRestRoutes(deps));
   app.use('/v1', v1);
 
   app.use(

@@ -337,6 +337,8 @@ describe('tenant isolation', () => {
       { route: 'trpc insights.customer', run: asAtrpc('query', 'insights.customer', { id: 'shared-id' }), status: 200, check: (r) => expect(r.body.summary).toMatchObject({ name: 'A', currency: 'EUR' }) },
       { route: 'trpc insights.usageSeries', run: asAtrpc('query', 'insights.usageSeries', { customer_id: 'b-customer', from: '2026-03-01T00:00:00Z', until: '2026-03-31T00:00:00Z' }), status: 404 },
       { route: 'trpc portal.createLink', run: asAtrpc('mutation', 'portal.createLink', { customer_id: 'b-customer' }), status: 404 },
+      { route: 'POST /customers/:id/portal_links', run: asA('POST', '/v1/customers/b-customer/portal_links', {}), status: 404 },
+      { route: 'POST /customers/:id/portal_tokens', run: asA('POST', '/v1/customers/b-customer/portal_tokens', { expires_in: 3600 }), status: 404 },
       { route: 'trpc portal.createEmbedToken', run: asAtrpc('mutation', 'portal.createEmbedToken', { customer_id: 'b-customer' }), status: 404 },
       { route: 'trpc portal.setBrand', run: asAtrpc('mutation', 'portal.setBrand', { customer_id: 'b-parent', display_name: 'A' }), status: 404 },
       { route: 'trpc portal.setBrand', run: asAtrpc('mutation', 'portal.setBrand', { display_name: 'A brand' }), status: 200 },

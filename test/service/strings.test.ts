@@ -315,6 +315,8 @@ describe('strings on every write path', () => {
     restEndpoint('POST /webhook_endpoints/:id/replay', { path: { id: hook.id }, body: replay });
     restEndpoint('GET /webhook_endpoints/:id/deliveries', { path: { id: hook.id }, query: { status: 'succeeded', limit: '10', starting_after: messageId } });
     restEndpoint('GET /webhook_messages', { query: { event_type: 'webhook.test', since: '2026-03-01T00:00:00Z', until: '2026-03-16T00:00:00Z', limit: '10' } });
+    restEndpoint('POST /customers/:id/portal_links', { path: { id: 'acme' }, body: { expires_in: 600 } });
+    restEndpoint('POST /customers/:id/portal_tokens', { path: { id: 'acme' }, body: { expires_in: 600 } });
     restEndpoint('GET /webhook_messages/:id/attempts', { path: { id: messageId }, query: { endpoint_id: hook.id } });
     restEndpoint('POST /webhook_messages/:id/retry', { path: { id: messageId }, body: { endpoint_id: hook.id } });
 
