@@ -37,13 +37,17 @@ export interface PastEvent {
  * The periods' events with their latest rating, in acknowledgement order within each period (the order the
  * kernel saw them, as re-rating replays them). The credit each drew is summed here, so receipts stay in the database.
  */
-export async function listPeriodEvents({ db, tenantId }: TenantScope, periods: { customerId: string; start: Date }[]): Promise<PastEvent[]> {
+export async function listPeriodEvents({ db, tenantId }: TenantScope, periods: { customerId: string; start: Date; end: Date }[]): Promise<PastEvent[]> {
   if (periods.length === 0) return [];
+  // An event's period is the one its instant falls in, so the events index's range is the period's. Most receipts
+  // draw no credit: their JSON is parsed only when it has a credit step.
   const rows = await db`
     select e.customer_id, l.period_start, e.transaction_id, e.event_type, e.occurred_at, e.properties, l.price_book_id, l.cost::text,
-           (l.amount + coalesce((select sum((s->>'amount')::numeric) from json_array_elements(l.receipt) s where s->>'step' = 'credit'), 0))::text as charged
-    from unnest(${periods.map((p) => p.customerId)}::uuid[], ${periods.map((p) => p.start.toISOString())}::timestamptz[]) as p(customer_id, period_start)
-    join events e on e.tenant_id = ${tenantId} and e.customer_id = p.customer_id and e.occurred_at >= p.period_start
+           (l.amount + case when strpos(l.receipt::text, '"credit"') = 0 then 0
+                            else coalesce((select sum((s->>'amount')::numeric) from json_array_elements(l.receipt) s where s->>'step' = 'credit'), 0) end)::text as charged
+    from unnest(${periods.map((p) => p.customerId)}::uuid[], ${periods.map((p) => p.start.toISOString())}::timestamptz[], ${periods.map((p) => p.end.toISOString())}::timestamptz[])
+      as p(customer_id, period_start, period_end)
+    join events e on e.tenant_id = ${tenantId} and e.customer_id = p.customer_id and e.occurred_at >= p.period_start and e.occurred_at < p.period_end
     cross join lateral (select period_start, price_book_id, amount, cost, receipt from rated_lines l
                         where l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id order by l.revision desc limit 1) l
     where l.period_start = p.period_start
