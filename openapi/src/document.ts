@@ -24,6 +24,7 @@ import { billingRoutes, billingSchemas } from './billing.ts';
 import { correctionRoutes, correctionSchemas, reratingRule } from './corrections.ts';
 import { edgeRoutes, edgeSchemas, quoteRule } from './edge.ts';
 import { paymentRoutes, paymentSchemas } from './payments.ts';
+import { portalRoutes, portalSchemas } from './portal.ts';
 import { webhookRoutes, webhookSchemas } from './webhooks.ts';
 import { holdRoutes, holdSchemas } from './holds.ts';
 import { currencyRoutes, currencySchemas } from './currency.ts';
@@ -350,6 +351,7 @@ const schemas: Record<string, Schema> = {
   ...paymentSchemas,
   ...holdSchemas,
   ...currencySchemas,
+  ...portalSchemas,
 };
 
 interface Operation {
@@ -578,6 +580,7 @@ const routes: Record<string, Record<string, Operation>> = {
   ...holdRoutes,
   ...currencyRoutes,
   ...taxRoutes,
+  ...portalRoutes,
 };
 
 function operation(op: Operation): Schema {

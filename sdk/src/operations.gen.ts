@@ -127,4 +127,6 @@ export const operationRoutes = {
   getInvoiceHtml: ["get", "/v1/invoices/{id}/html"],
   getCreditNotePdf: ["get", "/v1/credit_notes/{id}/pdf"],
   getCreditNoteHtml: ["get", "/v1/credit_notes/{id}/html"],
+  createPortalLink: ["post", "/v1/customers/{id}/portal_links"],
+  createPortalToken: ["post", "/v1/customers/{id}/portal_tokens"],
 } as const satisfies OperationRoutes;

@@ -14,7 +14,8 @@ import { holdsRestRoutes, holdsTrpc } from './domains/holds/router.ts';
 import { invoicesRestRoutes, invoicesTrpc } from './domains/invoices/router.ts';
 import { documentsRestRoutes } from './domains/documents/router.ts';
 import { taxRestRoutes, taxTrpc } from './domains/tax/router.ts';
-import { portalTrpc } from './domains/portal/router.ts';
+import { portalRestRoutes, portalTrpc } from './domains/portal/router.ts';
+import { simulationsTrpc } from './domains/simulations/router.ts';
 import { notificationsRestRoutes, notificationsTrpc } from './domains/notifications/router.ts';
 import { slaRestRoutes, slaTrpc } from './domains/sla/router.ts';
 import { ledgerRestRoutes, ledgerTrpc } from './domains/ledger/router.ts';
@@ -73,6 +74,7 @@ export const appRouter = router({
   payments: paymentsTrpc,
   holds: holdsTrpc,
   currency: currencyTrpc,
+  simulations: simulationsTrpc,
 });
 export type AppRouter = typeof appRouter;
 
@@ -198,7 +200,7 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
   v1.use(taxRestRoutes(deps), documentsRestRoutes(deps));
   v1.use(snapshotsRestRoutes(deps), quotesRestRoutes(deps));
   v1.use(slaRestRoutes(deps), notificationsRestRoutes(deps));
-  v1.use(webhooksRestRoutes(deps), paymentsRestRoutes(deps), holdsRestRoutes(deps));
+  v1.use(webhooksRestRoutes(deps), paymentsRestRoutes(deps), holdsRestRoutes(deps), portalRestRoutes(deps));
   v1.use(currencyRestRoutes(deps));
   app.use('/v1', v1);
 

@@ -53,6 +53,10 @@ describe('CSRF protection of cookie-authenticated calls', () => {
     const tokenless = await createCustomer({ cookie: browser.cookie, origin: harness.url }, 'forged-3');
     expect(tokenless.status).toBe(403);
     expect(tokenless.body.error.code).toBe('csrf_token_invalid');
+    // Another Authorization header (not a session's) leaves the cookie authenticating: still refused without the token.
+    const otherBearer = await createCustomer({ cookie: browser.cookie, authorization: 'Bearer pk_not_a_session' }, 'forged-5');
+    expect(otherBearer.status).toBe(403);
+    expect(otherBearer.body.error.code).toBe('csrf_token_invalid');
     const wrongToken = await createCustomer({ cookie: browser.cookie, 'x-csrf-token': browser.csrf.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')) }, 'forged-4');
     expect(wrongToken.status).toBe(403);
     // None of them was created.

@@ -363,6 +363,8 @@ describe('tenant isolation', () => {
       { route: 'trpc insights.customer', run: asAtrpc('query', 'insights.customer', { id: 'shared-id' }), status: 200, check: (r) => expect(r.body.summary).toMatchObject({ name: 'A', currency: 'EUR' }) },
       { route: 'trpc insights.usageSeries', run: asAtrpc('query', 'insights.usageSeries', { customer_id: 'b-customer', from: '2026-03-01T00:00:00Z', until: '2026-03-31T00:00:00Z' }), status: 404 },
       { route: 'trpc portal.createLink', run: asAtrpc('mutation', 'portal.createLink', { customer_id: 'b-customer' }), status: 404 },
+      { route: 'POST /customers/:id/portal_links', run: asA('POST', '/v1/customers/b-customer/portal_links', {}), status: 404 },
+      { route: 'POST /customers/:id/portal_tokens', run: asA('POST', '/v1/customers/b-customer/portal_tokens', { expires_in: 3600 }), status: 404 },
       { route: 'trpc portal.createEmbedToken', run: asAtrpc('mutation', 'portal.createEmbedToken', { customer_id: 'b-customer' }), status: 404 },
       { route: 'trpc portal.setBrand', run: asAtrpc('mutation', 'portal.setBrand', { customer_id: 'b-parent', display_name: 'A' }), status: 404 },
       { route: 'trpc portal.setBrand', run: asAtrpc('mutation', 'portal.setBrand', { display_name: 'A brand' }), status: 200 },
@@ -382,6 +384,13 @@ describe('tenant isolation', () => {
       } },
       { route: 'trpc portal.invoices', run: asPortal('query', 'portal.invoices', {}), status: 200, check: notListed(bInvoiceId) },
       { route: 'trpc portal.invoice', run: asPortal('query', 'portal.invoice', { id: bInvoiceId }), status: 404 },
+      { route: 'trpc simulations.run', run: asAtrpc('mutation', 'simulations.run', { price_book: 'b-plan-book', draft: exampleBook('x').versions[0], from: '2026-03-01T00:00:00Z', until: '2026-04-01T00:00:00Z' }), status: 404 },
+      { route: 'trpc simulations.run', run: asAtrpc('mutation', 'simulations.run', { price_book: 'a-book', draft: exampleBook('x').versions[0], from: '2026-03-01T00:00:00Z', until: '2026-04-01T00:00:00Z', customers: ['b-customer'] }), status: 404 },
+      { route: 'trpc simulations.run', run: asAtrpc('mutation', 'simulations.run', { price_book: 'a-book', draft: exampleBook('x').versions[0], from: '2026-03-01T00:00:00Z', until: '2026-04-01T00:00:00Z' }), status: 200, check: (r) => {
+        expect(r.body.customers.map((c: any) => c.customer_id)).toEqual(['a-customer']);
+        notListed('b-customer')(r);
+      } },
+      { route: 'trpc simulations.receipt', run: asAtrpc('mutation', 'simulations.receipt', { price_book: 'a-book', draft: exampleBook('x').versions[0], transaction_id: 'b-tx' }), status: 404 },
       // B's token with its tenant swapped for A's: the signature no longer holds.
       { route: 'trpc portal.summary', run: () => trpc(harness, 'query', 'portal.summary', undefined, swapTenant(bPortalToken, a.tenantId)), status: 401 },
       { route: 'GET /currency_settings', run: asA('GET', '/v1/currency_settings'), status: 200, check: (r) => expect(r.body).toEqual({ reporting_currency: 'USD', fx_policy: 'period_end', updated_at: null }) },

@@ -156,6 +156,23 @@ describe('portal links', () => {
     expect(JSON.stringify(entries)).not.toContain(embed.body.token);
   });
 
+  it('is issued by the REST API to a key that may write customers, and the token opens the portal', async () => {
+    const created = await rest(harness, 'POST', '/v1/customers/acme/portal_tokens', { key: tenant.secretKey, body: { expires_in: 86_400 } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ customer_id: 'acme', expires_at: '2026-03-11T12:00:00.000Z' });
+    expect((await portal('summary', created.body.token)).body.customer.external_id).toBe('acme');
+    const sent = await rest(harness, 'POST', '/v1/customers/acme/portal_links', { key: tenant.secretKey });
+    expect(sent.status).toBe(201);
+    expect(sent.body.url).toContain(sent.body.token);
+    const viewerKey = (await trpc(harness, 'mutation', 'apiKeys.create', { kind: 'secret', name: 'viewer', role: 'viewer' }, tenant.session)).body.secret;
+    expect((await rest(harness, 'POST', '/v1/customers/acme/portal_links', { key: viewerKey, body: {} })).status).toBe(403);
+    expect((await rest(harness, 'POST', '/v1/customers/acme/portal_links', { key: tenant.publishableKey, body: {} })).status).toBe(403);
+    const bad = await rest(harness, 'POST', '/v1/customers/acme/portal_tokens', { key: tenant.secretKey, body: { expires_in: 10 } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details[0].field).toBe('expires_in');
+    expect((await rest(harness, 'POST', '/v1/customers/nobody/portal_links', { key: tenant.secretKey, body: {} })).status).toBe(404);
+  });
+
   it("shows the reseller's brand to its end users and the tenant's to the others", async () => {
     const tenantBrand = await trpc(harness, 'mutation', 'portal.setBrand', { display_name: 'Tariff Demo AI', logo_url: 'https://cdn.example/logo.svg', accent_color: '#112233' }, tenant.session);
     expect(tenantBrand.status).toBe(200);

@@ -323,6 +323,8 @@ describe('strings on every write path', () => {
     restEndpoint('POST /webhook_endpoints/:id/replay', { path: { id: hook.id }, body: replay });
     restEndpoint('GET /webhook_endpoints/:id/deliveries', { path: { id: hook.id }, query: { status: 'succeeded', limit: '10', starting_after: messageId } });
     restEndpoint('GET /webhook_messages', { query: { event_type: 'webhook.test', since: '2026-03-01T00:00:00Z', until: '2026-03-16T00:00:00Z', limit: '10' } });
+    restEndpoint('POST /customers/:id/portal_links', { path: { id: 'acme' }, body: { expires_in: 600 } });
+    restEndpoint('POST /customers/:id/portal_tokens', { path: { id: 'acme' }, body: { expires_in: 600 } });
     restEndpoint('GET /webhook_messages/:id/attempts', { path: { id: messageId }, query: { endpoint_id: hook.id } });
     restEndpoint('POST /webhook_messages/:id/retry', { path: { id: messageId }, body: { endpoint_id: hook.id } });
     restEndpoint('POST /customers/:id/holds', { path: { id: 'acme' }, body: { id: 'fuzz-placed', estimate: { event_type: 'llm.completion', properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 10, output_tokens: 10 } }, expires_in: 600, overrun: 'refuse' } });
@@ -430,6 +432,8 @@ describe('strings on every write path', () => {
     trpcEndpoint('insights.customers', 'query', { query: 'ac', parent_id: 'acme', limit: 10, cursor: 'a' });
     trpcEndpoint('insights.customer', 'query', { id: 'acme' });
     trpcEndpoint('insights.usageSeries', 'query', { customer_id: 'acme', from: '2026-03-01T00:00:00Z', until: '2026-03-16T00:00:00Z', granularity: 'hour', meter: 'tokens' });
+    trpcEndpoint('simulations.run', 'mutation', { price_book: 'llm', draft: exampleBook('llm').versions[0], from: '2026-03-01T00:00:00Z', until: '2026-04-01T00:00:00Z', customers: ['acme'] });
+    trpcEndpoint('simulations.receipt', 'mutation', { price_book: 'llm', draft: exampleBook('llm').versions[0], transaction_id: 'seed-1' });
     const portalToken = (await trpc(harness, 'mutation', 'portal.createLink', { customer_id: 'acme' }, tenant.session)).body.token as string;
     trpcEndpoint('portal.createLink', 'mutation', { customer_id: 'acme', expires_in: 600 });
     trpcEndpoint('portal.createEmbedToken', 'mutation', { customer_id: 'acme', expires_in: 600 });

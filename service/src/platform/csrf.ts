@@ -3,8 +3,8 @@
 // top-level GETs), so writes ride on two checks: the request's Origin (Sec-Fetch-Site) is ours, and a
 // cookie-authenticated write carries the CSRF token in a header, which a page of another origin cannot read.
 // The token is derived from the session token (a hash: no storage, nothing to rotate); the SPA reads it from
-// the non-HttpOnly `tariff_csrf` cookie set beside the session cookie. Callers with a Bearer session or API key
-// are not exposed (a browser never adds that header by itself) and need no token.
+// the non-HttpOnly `tariff_csrf` cookie set beside the session cookie. Callers with a Bearer session are not
+// exposed (a browser never adds that header by itself) and need no token.
 import crypto from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { forbidden } from './errors.ts';
@@ -64,7 +64,8 @@ export function csrfProtection(options: { publicUrl?: string; sessionFromCookie:
         origin: req.get('origin'),
         fetchSite: req.get('sec-fetch-site'),
         ownOrigin: `${req.protocol}://${req.get('host')}`,
-        cookieSession: req.get('authorization') ? undefined : options.sessionFromCookie(req),
+        // The cookie authenticates unless a Bearer session does (another Authorization, e.g. a portal token, leaves the cookie in use).
+        cookieSession: /^Bearer\s+ses_\S+$/i.test(req.get('authorization') ?? '') ? undefined : options.sessionFromCookie(req),
         token: req.get(csrfHeader),
       },
       allowed,

@@ -116,18 +116,25 @@ export async function listDailyUsage(
   customerId: string,
   range: { fromDay: string; untilDay: string; meterId?: string },
 ): Promise<DailyUsageRow[]> {
+  // Distinct values of unique_count meters, counted per day in one pass (a day's rows of several periods share them).
   const rows = await db`
-    select a.meter_id, to_char(a.day, 'YYYY-MM-DD') as day, a.group_key, sum(a.event_count) as event_count,
-           sum(a.value_sum)::text as value_sum, max(a.value_max)::text as value_max,
-           (array_agg(a.latest_value order by a.latest_at desc nulls last))[1]::text as latest_value, max(a.latest_at) as latest_at,
-           sum(a.amount)::text as amount, sum(a.gross_amount)::text as gross_amount,
-           (select count(distinct u.value) from usage_unique_values u
-            where u.tenant_id = ${tenantId} and u.customer_id = ${customerId} and u.meter_id = a.meter_id and u.day = a.day and u.group_key = a.group_key) as unique_count
-    from usage_aggregates a
-    where a.tenant_id = ${tenantId} and a.customer_id = ${customerId} and a.day >= ${range.fromDay}::date and a.day < ${range.untilDay}::date
-      ${range.meterId !== undefined ? db`and a.meter_id = ${range.meterId}` : db``}
-    group by a.meter_id, a.day, a.group_key
-    order by a.meter_id, a.group_key, a.day`;
+    with days as (
+      select a.meter_id, a.day, a.group_key, sum(a.event_count) as event_count, sum(a.value_sum) as value_sum, max(a.value_max) as value_max,
+             (array_agg(a.latest_value order by a.latest_at desc nulls last))[1] as latest_value, max(a.latest_at) as latest_at,
+             sum(a.amount) as amount, sum(a.gross_amount) as gross_amount
+      from usage_aggregates a
+      where a.tenant_id = ${tenantId} and a.customer_id = ${customerId} and a.day >= ${range.fromDay}::date and a.day < ${range.untilDay}::date
+        ${range.meterId !== undefined ? db`and a.meter_id = ${range.meterId}` : db``}
+      group by a.meter_id, a.day, a.group_key
+    ), uniques as (
+      select u.meter_id, u.day, u.group_key, count(distinct u.value) as n from usage_unique_values u
+      where u.tenant_id = ${tenantId} and u.customer_id = ${customerId} and u.day >= ${range.fromDay}::date and u.day < ${range.untilDay}::date
+      group by u.meter_id, u.day, u.group_key
+    )
+    select d.meter_id, to_char(d.day, 'YYYY-MM-DD') as day, d.group_key, d.event_count, d.value_sum::text, d.value_max::text, d.latest_value::text,
+           d.latest_at, d.amount::text, d.gross_amount::text, coalesce(u.n, 0) as unique_count
+    from days d left join uniques u on u.meter_id = d.meter_id and u.day = d.day and u.group_key = d.group_key
+    order by d.meter_id, d.group_key, d.day`;
   return rows.map((r) => ({
     meterId: r.meter_id,
     day: r.day,

@@ -1,8 +1,13 @@
 import { TRPCError } from '@trpc/server';
+import { Router } from 'express';
+import { z } from 'zod';
 import { unauthenticated } from '../../platform/auth.ts';
+import type { Deps } from '../../platform/deps.ts';
+import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, publicProcedure, router } from '../../platform/trpc.ts';
 import { portalUsageSeriesInput } from '../insights/schema.ts';
-import { createEmbedTokenInput, createPortalLinkInput, getBrandInput, portalInvoiceInput, portalInvoicesInput, setBrandInput } from './schema.ts';
+import { externalId } from '../customers/schema.ts';
+import { createEmbedTokenInput, createPortalLinkInput, embedTokenBody, getBrandInput, portalInvoiceInput, portalInvoicesInput, portalLinkBody, setBrandInput } from './schema.ts';
 import * as service from './service.ts';
 
 /** A call from the portal page: `Authorization: Bearer <portal token>`; the token decides the customer. */
@@ -11,6 +16,22 @@ const portalProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const access = await service.authenticatePortal(ctx.deps, ctx.portalToken);
   return next({ ctx: { ...ctx, portal: access } });
 });
+
+const customerPath = z.strictObject({ id: externalId });
+
+/** The tenant's backend issues portal access for its customers (a link to send, a token to embed). */
+export function portalRestRoutes(deps: Deps): Router {
+  const routes = Router();
+  routes.post('/customers/:id/portal_links', async (req, res) => {
+    const { id } = parseInput(customerPath, req.params, ['path']);
+    res.status(201).json(await service.createPortalLink(deps, actorOf(res), { customer_id: id, ...parseInput(portalLinkBody, req.body ?? {}) }));
+  });
+  routes.post('/customers/:id/portal_tokens', async (req, res) => {
+    const { id } = parseInput(customerPath, req.params, ['path']);
+    res.status(201).json(await service.createEmbedToken(deps, actorOf(res), { customer_id: id, ...parseInput(embedTokenBody, req.body ?? {}) }));
+  });
+  return routes;
+}
 
 export const portalTrpc = router({
   // The dashboard's side: issuing access and the brand.

@@ -8,18 +8,20 @@ export const maxLinkSeconds = 7 * 86_400;
 /** Longest life of an embed token (put in the tenant's own page, renewed by its backend). */
 export const maxEmbedSeconds = 365 * 86_400;
 
-export const createPortalLinkInput = z.strictObject({
-  customer_id: externalId,
+/** POST /v1/customers/:id/portal_links's body (the customer is the path's). */
+export const portalLinkBody = z.strictObject({
   /** Seconds until the link stops working: 60 to 7 days, default 1 hour. */
   expires_in: z.number().int().min(60).max(maxLinkSeconds).default(3600),
 });
+export const createPortalLinkInput = portalLinkBody.extend({ customer_id: externalId });
 export type CreatePortalLinkInput = z.infer<typeof createPortalLinkInput>;
 
-export const createEmbedTokenInput = z.strictObject({
-  customer_id: externalId,
+/** POST /v1/customers/:id/portal_tokens's body. */
+export const embedTokenBody = z.strictObject({
   /** Seconds until the token stops working: 60 to 365 days, default 30 days. */
   expires_in: z.number().int().min(60).max(maxEmbedSeconds).default(30 * 86_400),
 });
+export const createEmbedTokenInput = embedTokenBody.extend({ customer_id: externalId });
 export type CreateEmbedTokenInput = z.infer<typeof createEmbedTokenInput>;
 
 const httpsUrl = text(2048).refine((value) => URL.canParse(value) && new URL(value).protocol === 'https:', { message: 'must be an https URL' });

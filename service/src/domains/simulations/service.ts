@@ -1,0 +1,263 @@
+// Price-book simulation (Orb's "Simulations"): replays past billing periods under a draft version, on the same
+// kernel and from the same starting state as a re-rating does (events/billing.ts kernelState, acknowledgement
+// order, no credits), and reports revenue and margin per customer and in total, old beside new, exact to the
+// nano-unit. Nothing is published or written; the draft's receipt of any event can be opened.
+//
+// Why not reratings' replayPeriod itself: it also rebuilds every receipt with its credits and compares it with the
+// stored one (what applying needs), which a simulation over every customer would pay for on every event. The
+// pieces it is made of are shared: kernelState, compiledBook, rateEvents, the period's events in order.
+import { compileBook, type CompiledBook, type CustomerState, type RatedEvent, type UsageEvent } from '@tariff/core-wasm';
+import type { Actor } from '../../platform/auth.ts';
+import { requirePermission } from '../../platform/auth.ts';
+import { withTenant, type TenantScope } from '../../platform/db.ts';
+import type { Deps } from '../../platform/deps.ts';
+import { invalid, notFound } from '../../platform/errors.ts';
+import { formatMoney, toNano } from '../../platform/money.ts';
+import { requireCustomer } from '../customers/service.ts';
+import { kernelState, type CustomerBilling } from '../events/billing.ts';
+import * as eventsRepo from '../events/repo.ts';
+import { compiledBook, rateEvents } from '../events/rating.ts';
+import * as pricingRepo from '../pricing/repo.ts';
+import { loadPriceBook } from '../pricing/service.ts';
+import * as subscriptionsRepo from '../subscriptions/repo.ts';
+import * as repo from './repo.ts';
+import type { SimulateInput, SimulatedReceiptInput } from './schema.ts';
+
+/** Periods replayed per database round trip (their events are read at once). */
+const periodsPerChunk = 200;
+
+interface Draft {
+  priceBookId: string;
+  code: string;
+  currency: string;
+  book: CompiledBook;
+}
+
+/** The stored book with the draft as its only price version (from the epoch: it prices every replayed period). */
+async function compileDraft(scope: TenantScope, code: string, draft: Record<string, unknown>): Promise<Draft> {
+  const row = await pricingRepo.findPriceBookByCode(scope, code);
+  if (!row) throw notFound('price_book_not_found', `No price book "${code}"`);
+  const stored = (await loadPriceBook(scope, row.id))!;
+  const result = compileBook({ ...stored, versions: [{ ...draft, effective_from: '1970-01-01T00:00:00Z' }] });
+  if (!result.ok) {
+    // The compiler's paths are into the book: versions.0.x is the draft's x.
+    const details = result.errors.map((e) => ({ field: `draft${e.path.replace(/\[(\d+)\]/g, '.$1').replace(/^versions\.0/, '')}`, reason: e.message }));
+    throw invalid('price_book_invalid', `The draft does not compile: ${details.map((d) => `${d.field}: ${d.reason}`).join('; ')}`, details);
+  }
+  return { priceBookId: row.id, code: row.code, currency: row.currency, book: result.book };
+}
+
+interface Totals {
+  events: number;
+  oldRevenue: bigint;
+  newRevenue: bigint;
+  oldCost: bigint;
+  newCost: bigint;
+}
+
+const emptyTotals = (): Totals => ({ events: 0, oldRevenue: 0n, newRevenue: 0n, oldCost: 0n, newCost: 0n });
+
+interface Unratable {
+  transaction_id: string;
+  customer_id: string;
+  code: string;
+  message: string;
+}
+
+/** Billing without grants (the kernel rates what is owed before credits) and the subscription's terms. */
+async function billingOf(scope: TenantScope, externalIds: string[]): Promise<Map<string, CustomerBilling>> {
+  const [contexts, amendments] = await Promise.all([eventsRepo.findBillingContexts(scope, externalIds), subscriptionsRepo.findAmendmentsByExternalIds(scope, externalIds)]);
+  const billing = new Map<string, CustomerBilling>();
+  for (const [externalId, context] of contexts) {
+    billing.set(externalId, {
+      wallet: { customerId: context.customerId, currency: context.currency, onDepletion: 'overage', lowBalanceThreshold: null, grants: [] },
+      balances: new Map(),
+      subscription: context.subscription,
+      amendments: amendments.get(context.customerId),
+      hasBudget: false,
+    });
+  }
+  return billing;
+}
+
+/**
+ * Replays one period's events: the draft's book for the events the simulated book rated, the stored books for
+ * the others (so tiers and allowances shared across books count as they did). Calls `onEvent` with each
+ * event of the simulated book, old beside new.
+ */
+async function replayPeriod(
+  scope: TenantScope,
+  draft: Draft,
+  period: repo.SimulatedPeriod,
+  events: repo.PastEvent[],
+  billing: CustomerBilling | undefined,
+  onEvent: (old: repo.PastEvent, rated: RatedEvent) => void,
+  unratable: Unratable[],
+): Promise<void> {
+  const customer = period.externalId;
+  let state: CustomerState = kernelState(billing, {}, period, draft.currency);
+  for (let i = 0; i < events.length; ) {
+    let j = i + 1;
+    while (j < events.length && events[j].priceBookId === events[i].priceBookId) j++;
+    const run = events.slice(i, j);
+    const book = run[0].priceBookId === draft.priceBookId ? draft.book : await storedBook(scope, run[0].priceBookId);
+    const input = run.map((e) => ({ transaction_id: e.transactionId, customer_id: customer, event_type: e.eventType, timestamp: e.occurredAt.toISOString(), properties: e.properties }) as UsageEvent);
+    const output = await rateEvents(book, { [customer]: state }, input);
+    state = (output.states[customer] as CustomerState) ?? state;
+    if (book === draft.book) {
+      output.results.forEach((result, k) => {
+        if (result.status === 'rated') onEvent(run[k], result);
+        else unratable.push({ transaction_id: run[k].transactionId, customer_id: customer, code: result.error?.code ?? 'rating_failed', message: result.error?.message ?? 'The draft cannot rate this event' });
+      });
+    }
+    i = j;
+  }
+}
+
+/** Several customers' periods, each rated by the draft alone, in one kernel call. */
+async function rateTogether(
+  draft: Draft,
+  periods: { period: repo.SimulatedPeriod; events: repo.PastEvent[] }[],
+  billing: Map<string, CustomerBilling>,
+  record: (period: repo.SimulatedPeriod) => (old: repo.PastEvent, rated: RatedEvent) => void,
+  unratable: Unratable[],
+): Promise<void> {
+  if (periods.length === 0) return;
+  const states: Record<string, CustomerState> = {};
+  const input: UsageEvent[] = [];
+  const owners: { period: repo.SimulatedPeriod; old: repo.PastEvent }[] = [];
+  for (const { period, events } of periods) {
+    states[period.externalId] = kernelState(billing.get(period.externalId), {}, period, draft.currency);
+    for (const old of events) {
+      input.push({ transaction_id: old.transactionId, customer_id: period.externalId, event_type: old.eventType, timestamp: old.occurredAt.toISOString(), properties: old.properties } as UsageEvent);
+      owners.push({ period, old });
+    }
+  }
+  const output = await rateEvents(draft.book, states, input);
+  output.results.forEach((result, i) => {
+    const { period, old } = owners[i];
+    if (result.status === 'rated') record(period)(old, result);
+    else unratable.push({ transaction_id: old.transactionId, customer_id: period.externalId, code: result.error?.code ?? 'rating_failed', message: result.error?.message ?? 'The draft cannot rate this event' });
+  });
+}
+
+async function storedBook(scope: TenantScope, priceBookId: string): Promise<CompiledBook> {
+  const versions = (await pricingRepo.countVersions(scope, [priceBookId])).get(priceBookId);
+  return compiledBook(`${scope.tenantId}:${priceBookId}:${versions}`, async () => (await loadPriceBook(scope, priceBookId))!);
+}
+
+const money = formatMoney;
+
+function toApiFigures(t: Totals) {
+  return {
+    events: t.events,
+    old_revenue: money(t.oldRevenue),
+    new_revenue: money(t.newRevenue),
+    revenue_change: money(t.newRevenue - t.oldRevenue),
+    old_cost: money(t.oldCost),
+    new_cost: money(t.newCost),
+    old_margin: money(t.oldRevenue - t.oldCost),
+    new_margin: money(t.newRevenue - t.newCost),
+    margin_change: money(t.newRevenue - t.newCost - (t.oldRevenue - t.oldCost)),
+  };
+}
+
+export async function simulate(deps: Deps, actor: Actor, input: SimulateInput) {
+  requirePermission(actor, 'price_books.read');
+  requirePermission(actor, 'billing.read');
+  const from = new Date(input.from);
+  const until = new Date(input.until);
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const draft = await compileDraft(scope, input.price_book, input.draft);
+    const customerIds = input.customers ? await Promise.all(input.customers.map(async (id) => (await requireCustomer(scope, id)).id)) : undefined;
+    const periods = await repo.findPeriods(scope, { from, until, customerIds });
+    const byCustomer = new Map<string, Totals>();
+    const total = emptyTotals();
+    const unratable: Unratable[] = [];
+    const started = performance.now();
+    for (let c = 0; c < periods.length; c += periodsPerChunk) {
+      const chunk = periods.slice(c, c + periodsPerChunk);
+      const [events, billing] = await Promise.all([repo.listPeriodEvents(scope, chunk), billingOf(scope, [...new Set(chunk.map((p) => p.externalId))])]);
+      const record = (period: repo.SimulatedPeriod) => (old: repo.PastEvent, rated: RatedEvent) => {
+        const figures = byCustomer.get(period.externalId) ?? emptyTotals();
+        for (const t of [figures, total]) {
+          t.events += 1;
+          t.oldRevenue += toNano(old.charged);
+          t.newRevenue += toNano(rated.amount!);
+          t.oldCost += old.cost === null ? 0n : toNano(old.cost);
+          t.newCost += rated.cost ? toNano(rated.cost) : 0n;
+        }
+        byCustomer.set(period.externalId, figures);
+      };
+      // Periods whose every event the simulated book rated go through the kernel together (one call, a state per
+      // customer: the kernel keeps each customer's events in order); a period that mixes books is replayed alone.
+      const together: { period: repo.SimulatedPeriod; events: repo.PastEvent[] }[] = [];
+      const inCall = new Set<string>();
+      let e = 0;
+      for (const period of chunk) {
+        const first = e;
+        while (e < events.length && events[e].customerId === period.customerId && events[e].periodStart.getTime() === period.start.getTime()) e++;
+        const own = events.slice(first, e);
+        if (own.length === 0) continue;
+        if (!inCall.has(period.externalId) && own.every((event) => event.priceBookId === draft.priceBookId)) {
+          inCall.add(period.externalId);
+          together.push({ period, events: own });
+        } else {
+          await replayPeriod(scope, draft, period, own, billing.get(period.externalId), record(period), unratable);
+        }
+      }
+      await rateTogether(draft, together, billing, record, unratable);
+    }
+    return {
+      price_book: draft.code,
+      currency: draft.currency,
+      from: from.toISOString(),
+      until: until.toISOString(),
+      periods: periods.length,
+      total: { customers: byCustomer.size, ...toApiFigures(total) },
+      /** By revenue change, largest rise first. */
+      customers: [...byCustomer]
+        .map(([customerId, t]) => ({ customer_id: customerId, ...toApiFigures(t) }))
+        .sort((a, b) => {
+          const difference = toNano(b.revenue_change) - toNano(a.revenue_change);
+          return difference > 0n ? 1 : difference < 0n ? -1 : a.customer_id < b.customer_id ? -1 : 1;
+        }),
+      unratable: unratable.slice(0, 100),
+      unratable_count: unratable.length,
+      elapsed_ms: Math.round(performance.now() - started),
+    };
+  });
+}
+
+/** One event rated by the draft, its receipt step by step, beside the stored rating. */
+export async function simulateReceipt(deps: Deps, actor: Actor, input: SimulatedReceiptInput) {
+  requirePermission(actor, 'price_books.read');
+  requirePermission(actor, 'billing.read');
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const draft = await compileDraft(scope, input.price_book, input.draft);
+    const period = await repo.findEventPeriod(scope, input.transaction_id);
+    if (!period) throw notFound('event_not_found', `No rated event "${input.transaction_id}"`);
+    if (period.priceBookId !== draft.priceBookId) {
+      throw invalid('event_not_rated_by_book', `Event "${input.transaction_id}" was not rated by price book "${draft.code}"`, [{ field: 'transaction_id', reason: `not rated by "${draft.code}"` }]);
+    }
+    const events = await repo.listPeriodEvents(scope, [period]);
+    let simulated: RatedEvent | undefined;
+    const unratable: Unratable[] = [];
+    await replayPeriod(scope, draft, period, events, (await billingOf(scope, [period.externalId])).get(period.externalId), (old, rated) => {
+      if (old.transactionId === input.transaction_id) simulated = rated;
+    }, unratable);
+    const stored = (await repo.findLatestRating(scope, input.transaction_id))!;
+    const failed = unratable.find((u) => u.transaction_id === input.transaction_id);
+    return {
+      transaction_id: input.transaction_id,
+      customer_id: period.externalId,
+      period: { start: period.start.toISOString(), end: period.end.toISOString() },
+      old: { card: stored.card, amount: money(toNano(stored.amount)), cost: stored.cost === null ? null : money(toNano(stored.cost)), receipt: stored.receipt },
+      new: simulated
+        ? { card: simulated.card ?? null, amount: simulated.amount!, cost: simulated.cost ?? null, receipt: simulated.receipt ?? [], error: null }
+        : { card: null, amount: null, cost: null, receipt: [], error: failed ? { code: failed.code, message: failed.message } : null },
+    };
+  });
+}

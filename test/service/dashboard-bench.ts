@@ -1,0 +1,193 @@
+// `npm run bench:dashboard -- --json [--customers 10000] [--events 1000]`: the dashboard's reads on a tenant with
+// `customers` customers and `events` rated events each over 90 days (January to March 2026). One template
+// customer's events go through ingestion (POST /v1/events); its rows (events, rated lines with receipts, periods,
+// usage aggregates, budget) are cloned for the others by SQL. Server time (the service functions in-process, a
+// transaction each, no HTTP) of: the customer list's first page and two searches, a 90-day usage chart daily and
+// hourly, each beside a plain indexed `select` of the same rows; and a one-month simulation over every customer
+// beside the kernel's own rate on the same events (the same JSON-in kernel calls, one per customer-period).
+import { compileBook, type CustomerState, type UsageEvent } from '@tariff/core-wasm';
+import { searchCustomers, getUsageSeries } from '../../service/src/domains/insights/service.ts';
+import { rateEvents } from '../../service/src/domains/events/rating.ts';
+import { simulate } from '../../service/src/domains/simulations/service.ts';
+import type { Actor } from '../../service/src/platform/auth.ts';
+import type { Deps } from '../../service/src/platform/deps.ts';
+import { silentLogger } from '../../service/src/platform/log.ts';
+import { createMetrics } from '../../service/src/platform/metrics.ts';
+import { restAs, signUpTenant, startService } from './harness.ts';
+
+const json = process.argv.includes('--json');
+const argument = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const customers = argument('customers', 10_000);
+const eventsPerCustomer = argument('events', 1_000);
+const log = (message: string) => {
+  if (!json) process.stderr.write(message + '\n');
+};
+const ms = (value: number) => Math.round(value * 100) / 100;
+
+const card = (id: string, model: string, input: string, output: string) => ({
+  id,
+  match: { event_type: 'llm.completion', model },
+  charges: [
+    { dimension: 'input_tokens', price: { model: 'per_unit', rate: input } },
+    { dimension: 'output_tokens', price: { model: 'per_unit', rate: output } },
+  ],
+});
+const models = ['llama-3-8b', 'llama-3-70b', 'gpt-4o'];
+const book = {
+  id: 'bench-book',
+  currency: 'USD',
+  versions: [{ effective_from: '2026-01-01T00:00:00Z', rate_cards: [card('small', models[0], '0.2', '0.4'), card('large', models[1], '0.9', '1.8'), card('frontier', models[2], '2.5', '10')] }],
+  cost: { currency: 'USD', versions: [{ effective_from: '2026-01-01T00:00:00Z', rate_cards: [card('small', models[0], '0.1', '0.2'), card('large', models[1], '0.5', '1'), card('frontier', models[2], '1.5', '6')] }] },
+};
+// The draft: the frontier model's input up, the small model's output down.
+const draft = { effective_from: '2026-06-01T00:00:00Z', rate_cards: [card('small', models[0], '0.2', '0.3'), card('large', models[1], '0.9', '1.8'), card('frontier', models[2], '3', '10')] };
+
+/** Median and p95 of `runs` calls after `warmup` unmeasured ones, in milliseconds. */
+async function time(run: () => Promise<unknown>, runs = 30, warmup = 3) {
+  for (let i = 0; i < warmup; i++) await run();
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    await run();
+    samples.push(performance.now() - started);
+  }
+  samples.sort((a, b) => a - b);
+  return { median_ms: ms(samples[Math.floor(runs / 2)]), p95_ms: ms(samples[Math.min(runs - 1, Math.floor(runs * 0.95))]) };
+}
+
+const harness = await startService({ now: '2026-03-31T12:00:00Z' });
+const owner = harness.database.owner;
+try {
+  const tenant = await signUpTenant(harness);
+  const call = restAs(harness, tenant.secretKey);
+  await call('POST', '/v1/price_books', { book });
+  await call('POST', '/v1/meters', { code: 'input_tokens', name: 'Input tokens', event_type: 'llm.completion', aggregation: 'sum', property: 'input_tokens', group_by: ['model'] });
+  await call('POST', '/v1/meters', { code: 'requests', name: 'Requests', event_type: 'llm.completion', aggregation: 'count' });
+  await call('POST', '/v1/customers', { external_id: 'bench-0', name: 'Customer 0', email: 'billing-0@example.com', currency: 'USD' });
+  await call('PUT', '/v1/customers/bench-0/price_book', { price_book: 'bench-book', effective_from: '2026-01-01T00:00:00Z' });
+  await call('PUT', '/v1/customers/bench-0/budget', { amount: '1000' });
+  // Spread over the 90 days before now, at every hour of the day.
+  const start = Date.parse('2026-01-01T00:00:00Z');
+  const span = Date.parse('2026-03-31T00:00:00Z') - start;
+  const templateEvents = Array.from({ length: eventsPerCustomer }, (_, n) => ({
+    transaction_id: `t-${n}`,
+    customer_id: 'bench-0',
+    event_type: 'llm.completion',
+    timestamp: new Date(start + Math.floor((span * n) / eventsPerCustomer) + ((n * 7919) % 3_600_000)).toISOString(),
+    properties: { model: models[n % 3], input_tokens: 1000 + ((n * 37) % 5000), output_tokens: 100 + ((n * 13) % 900) },
+  }));
+  for (let i = 0; i < templateEvents.length; i += 1000) {
+    const ack = await call('POST', '/v1/events', { events: templateEvents.slice(i, i + 1000) });
+    if (ack.accepted !== Math.min(1000, templateEvents.length - i)) throw new Error(`template events: ${JSON.stringify(ack).slice(0, 500)}`);
+  }
+
+  log(`seeding ${customers} customers x ${eventsPerCustomer} events...`);
+  const seedStarted = performance.now();
+  const tenantId = tenant.tenantId;
+  const [template] = await owner`select id from customers where tenant_id = ${tenantId} and external_id = 'bench-0'`;
+  await owner`create unlogged table bench_map as select gen_random_uuid() as id, n from generate_series(1, ${customers - 1}) n`;
+  const clone = async (table: string, overrides: Record<string, string>) => {
+    const columns = (await owner`
+      select column_name from information_schema.columns
+      where table_schema = 'public' and table_name = ${table} and is_generated = 'NEVER' and identity_generation is null
+      order by ordinal_position`).map((c) => c.column_name as string);
+    await owner.unsafe(
+      `insert into ${table} (${columns.join(', ')}) select ${columns.map((c) => overrides[c] ?? `x.${c}`).join(', ')}
+       from ${table} x cross join bench_map m where x.tenant_id = $1 and x.${table === 'customers' ? 'id' : 'customer_id'} = $2`,
+      [tenantId, template.id],
+    );
+  };
+  await clone('customers', { id: 'm.id', external_id: `'bench-' || m.n`, name: `'Customer ' || m.n`, email: `'billing-' || m.n || '@example.com'` });
+  await clone('customer_price_books', { customer_id: 'm.id' });
+  await clone('budgets', { customer_id: 'm.id' });
+  await clone('customer_periods', { customer_id: 'm.id' });
+  await clone('events', { customer_id: 'm.id', transaction_id: `x.transaction_id || '-' || m.n` });
+  await clone('rated_lines', { customer_id: 'm.id', transaction_id: `x.transaction_id || '-' || m.n` });
+  await clone('usage_aggregates', { customer_id: 'm.id' });
+  await clone('invoice_aggregates', { customer_id: 'm.id' });
+  await owner`drop table bench_map`;
+  await owner`analyze`;
+  const seedSeconds = Math.round(performance.now() - seedStarted) / 1000;
+  const [{ events }] = await owner`select count(*)::int as events from events where tenant_id = ${tenantId}`;
+  log(`seeded ${events} events in ${seedSeconds} s`);
+
+  const deps: Deps = { db: harness.database.app, clock: harness.clock, logger: silentLogger, metrics: createMetrics(), sessionTtlSeconds: 3600 };
+  const [user] = await owner`select id from users where tenant_id = ${tenantId} limit 1`;
+  const actor: Actor = { tenantId, type: 'user', id: user.id, principal: 'owner' };
+  const middle = `bench-${Math.floor(customers / 2)}`;
+  const [middleRow] = await owner`select id from customers where tenant_id = ${tenantId} and external_id = ${middle}`;
+
+  // The customer list.
+  const firstPage = await time(() => searchCustomers(deps, actor, { limit: 50 }));
+  const firstPageFloor = await time(() => owner`select * from customers where tenant_id = ${tenantId} order by external_id collate "C" limit 51`);
+  const idSearch = await time(() => searchCustomers(deps, actor, { query: 'bench-77', limit: 50 }));
+  const nameSearch = await time(() => searchCustomers(deps, actor, { query: 'customer 12', limit: 50 }));
+  const searchFloor = await time(() => owner`select * from customers where tenant_id = ${tenantId} and external_id collate "C" like 'bench-77%' order by external_id collate "C" limit 51`);
+
+  // A 90-day usage chart of one customer.
+  const range = { customer_id: middle, from: '2026-01-01T00:00:00Z', until: '2026-03-31T00:00:00Z' };
+  const daily = await time(() => getUsageSeries(deps, actor, { ...range, granularity: 'day' }));
+  const dailyFloor = await time(() => owner`
+    select meter_id, day, group_key, event_count, value_sum, amount, gross_amount from usage_aggregates
+    where tenant_id = ${tenantId} and customer_id = ${middleRow.id} and day >= '2026-01-01' and day < '2026-03-31'`);
+  const hourly = await time(() => getUsageSeries(deps, actor, { ...range, granularity: 'hour' }), 10, 2);
+  const hourlyFloor = await time(
+    () => owner`
+    select e.occurred_at, e.properties, l.amount, l.receipt from events e
+    join rated_lines l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id
+    where e.tenant_id = ${tenantId} and e.customer_id = ${middleRow.id} and e.occurred_at >= '2026-01-01' and e.occurred_at < '2026-03-31'`,
+    10,
+    2,
+  );
+
+  // One month (February) of every customer under the draft.
+  log('simulating February...');
+  let started = performance.now();
+  const simulation = await simulate(deps, actor, { price_book: 'bench-book', draft, from: '2026-02-01T00:00:00Z', until: '2026-03-01T00:00:00Z' });
+  const simulationSeconds = (performance.now() - started) / 1000;
+  // The kernel alone on the same events: the template's February events for every customer, in calls of 200
+  // customers as the simulation makes them (JSON in and out, as the service calls it).
+  const february = templateEvents.filter((e) => e.timestamp.startsWith('2026-02'));
+  const compiled = compileBook({ ...book, versions: [{ ...draft, effective_from: '1970-01-01T00:00:00Z' }] });
+  if (!compiled.ok) throw new Error('draft does not compile');
+  const state = { period: { start: '2026-02-01T00:00:00.000Z', end: '2026-03-01T00:00:00.000Z' } } as CustomerState;
+  started = performance.now();
+  for (let c = 0; c < customers; c += 200) {
+    const states: Record<string, CustomerState> = {};
+    const batch: UsageEvent[] = [];
+    for (let k = c; k < Math.min(customers, c + 200); k++) {
+      states[`bench-${k}`] = state;
+      for (const event of february) batch.push({ ...event, customer_id: `bench-${k}` } as unknown as UsageEvent);
+    }
+    await rateEvents(compiled.book, states, batch);
+  }
+  const kernelSeconds = (performance.now() - started) / 1000;
+  const simulatedEvents = simulation.total.events;
+
+  const result = {
+    customers,
+    events,
+    seed_seconds: seedSeconds,
+    customer_list_first_page: { ...firstPage, floor_plain_select: firstPageFloor },
+    customer_search_external_id_prefix: { ...idSearch, floor_plain_select: searchFloor },
+    customer_search_name_prefix: nameSearch,
+    usage_chart_90_days_daily: { ...daily, floor_plain_select: dailyFloor },
+    usage_chart_90_days_hourly: { ...hourly, floor_plain_select: hourlyFloor },
+    simulation_one_month: {
+      seconds: Math.round(simulationSeconds * 100) / 100,
+      periods: simulation.periods,
+      events: simulatedEvents,
+      events_per_second: Math.round(simulatedEvents / simulationSeconds),
+      revenue: { old: simulation.total.old_revenue, new: simulation.total.new_revenue },
+      floor_kernel_same_events: { seconds: Math.round(kernelSeconds * 100) / 100, events: february.length * customers, events_per_second: Math.round((february.length * customers) / kernelSeconds) },
+    },
+  };
+  if (json) console.log(JSON.stringify(result, null, 2));
+  else console.log(result);
+} finally {
+  await harness.close().catch((error) => process.stderr.write(`close: ${error}\n`));
+}
+process.exit(0);
