@@ -218,6 +218,29 @@ describe('outgoing webhooks', () => {
     expect(receivedAt('/failing')).toHaveLength(before);
   });
 
+  it('disables an endpoint whose scheduled deliveries failed for five days, with a notification', async () => {
+    const watcher = await createEndpoint('/watcher-scheduled', { event_types: ['webhook_endpoint.disabled'] });
+    const down = await createEndpoint('/down-for-days', { event_types: ['credit_grant.expiring'] });
+    receiver.statusOf.set('/down-for-days', 503);
+    const start = harness.clock.now();
+    // A new message each day, every attempt of the delivery jobs failing: enabled while the streak is under five days.
+    for (let days = 0; days <= 4; days++) {
+      harness.clock.set(new Date(start.getTime() + days * day));
+      await recordNotifications('credit_grant.expiring', 1);
+      await jobs.tick();
+      expect(await api.ok('GET', `/v1/webhook_endpoints/${down.id}`)).toMatchObject({ enabled: true, failing_since: start.toISOString() });
+    }
+    harness.clock.set(new Date(start.getTime() + 5 * day + minute));
+    const [last] = await recordNotifications('credit_grant.expiring', 1);
+    await jobs.tick();
+    expect(await api.ok('GET', `/v1/webhook_endpoints/${down.id}`)).toMatchObject({ enabled: false, disabled_reason: 'failing', failing_since: start.toISOString() });
+    expect((await api.ok('GET', `/v1/webhook_messages/${last}/attempts`)).data).toEqual([expect.objectContaining({ endpoint_id: down.id, trigger: 'scheduled', status_code: 503 })]);
+    await jobs.tick();
+    const told = receivedAt('/watcher-scheduled').map((r) => verifyAt(watcher.secret, r, new Date(Number(r.timestamp) * 1000)) as any);
+    expect(told).toEqual([expect.objectContaining({ type: 'webhook_endpoint.disabled', data: expect.objectContaining({ endpoint_id: down.id, reason: 'failing', last_status_code: 503 }) })]);
+    await api.ok('PATCH', `/v1/webhook_endpoints/${watcher.id}`, { enabled: false });
+  });
+
   it('given a 410, disables the endpoint at once; enabling it again resumes its pending deliveries', async () => {
     const gone = await createEndpoint('/gone');
     receiver.statusOf.set('/gone', 410);

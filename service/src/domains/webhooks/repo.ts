@@ -212,15 +212,30 @@ export interface ClaimedDelivery {
   status: 'pending' | 'succeeded' | 'failed';
 }
 
+/** Where a job's last claim ended: the claimed deliveries' greatest (due instant as text, message id). */
+export interface ClaimCursor {
+  dueAt: string;
+  messageId: string;
+}
+
 /**
  * Takes up to `limit` due deliveries of one endpoint and pushes them to `leaseUntil`, so a second worker skips
- * them and, if this one dies mid-attempt, they fall due again when the lease lapses.
+ * them and, if this one dies mid-attempt, they fall due again when the lease lapses. In the due index's order,
+ * after `after` (the previous claim's end) when given; with the cursor of this claim's end.
  */
-export async function claimDueDeliveries({ db, tenantId }: TenantScope, endpointId: string, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedDelivery[]> {
+export async function claimDueDeliveries(
+  { db, tenantId }: TenantScope,
+  endpointId: string,
+  now: Date,
+  leaseUntil: Date,
+  limit: number,
+  after?: ClaimCursor,
+): Promise<{ claimed: ClaimedDelivery[]; cursor: ClaimCursor | undefined }> {
   const rows = await db`
     with due as (
-      select message_id from webhook_deliveries
+      select message_id, next_attempt_at from webhook_deliveries
       where tenant_id = ${tenantId} and endpoint_id = ${endpointId} and status = 'pending' and next_attempt_at <= ${now}
+      ${after ? db`and (next_attempt_at, message_id) > (${after.dueAt}::timestamptz, ${after.messageId})` : db``}
       order by next_attempt_at, message_id
       limit ${limit}
       for update skip locked
@@ -229,8 +244,14 @@ export async function claimDueDeliveries({ db, tenantId }: TenantScope, endpoint
     from due, webhook_messages m
     where d.tenant_id = ${tenantId} and d.endpoint_id = ${endpointId} and d.message_id = due.message_id
       and m.tenant_id = d.tenant_id and m.id = d.message_id
-    returning d.message_id, d.attempts, d.status, m.body`;
-  return rows.map((r) => ({ messageId: r.message_id, body: r.body, attempts: r.attempts, status: r.status }));
+    returning d.message_id, d.attempts, d.status, m.body,
+      to_char(due.next_attempt_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as due_at`;
+  let cursor: ClaimCursor | undefined;
+  for (const r of rows) {
+    // Fixed-width UTC text to the microsecond (a Date would drop them): ordered as the instants are.
+    if (!cursor || r.due_at > cursor.dueAt || (r.due_at === cursor.dueAt && r.message_id > cursor.messageId)) cursor = { dueAt: r.due_at, messageId: r.message_id };
+  }
+  return { claimed: rows.map((r) => ({ messageId: r.message_id, body: r.body, attempts: r.attempts, status: r.status })), cursor };
 }
 
 /** Claims one delivery whatever its state (a manual retry); pending with the lease while the attempt runs. */

@@ -43,8 +43,11 @@ export function webhookSettings(env: NodeJS.ProcessEnv = process.env): WebhookSe
   };
 }
 
-/** Deliveries one claim takes, per attempt in flight: a batch is sent in this many rounds at most. */
-const roundsPerBatch = 4;
+/**
+ * Deliveries one claim takes, per attempt in flight: a batch is sent in this many rounds at most. Larger batches
+ * spread each claim's and each log write's round trips over more deliveries (bench:webhooks, BENCHMARKS.md).
+ */
+const roundsPerBatch = 8;
 
 /**
  * How long claimed deliveries are kept from other workers: every round of the batch at its deadline, and one
@@ -447,6 +450,8 @@ export async function deliverEndpoint(
   let endpoint: repo.Endpoint | undefined;
   const queue: repo.ClaimedDelivery[] = [];
   let claiming: Promise<void> | undefined;
+  // Each claim resumes where the one before it ended (repo.claimDueDeliveries; migration 051).
+  let cursor: repo.ClaimCursor | undefined;
   // No more claims: a claim came back short (nothing more due), the endpoint is off, or a failure.
   let drained = false;
   // No more sends: a 410, a disabling, or a failure.
@@ -463,18 +468,22 @@ export async function deliverEndpoint(
     const found = await withTenant(deps.db, tenantId, async (tx) => {
       const scope = { db: tx, tenantId };
       const current = await repo.findEndpoint(scope, endpointId);
-      if (!current?.enabled) return { current, claimed: [] as repo.ClaimedDelivery[] };
-      return { current, claimed: await repo.claimDueDeliveries(scope, endpointId, now, new Date(now.getTime() + lease), batchSize) };
+      if (!current?.enabled) return { current, claimed: [] as repo.ClaimedDelivery[], cursor: undefined };
+      return { current, ...(await repo.claimDueDeliveries(scope, endpointId, now, new Date(now.getTime() + lease), batchSize, cursor)) };
     });
     if (!found.current?.enabled) drained = true;
     else endpoint = found.current;
     queue.push(...found.claimed);
+    cursor = found.cursor ?? cursor;
     if (found.claimed.length < batchSize) drained = true;
   };
   const overBudget = () => performance.now() - started > budgetMs;
-  /** Claims the next batch unless one is being claimed, the queue still holds a batch, or there is nothing more to take. */
+  /**
+   * Claims the next batch once the queue is down to half a batch (time for a claim's round trips while the rest
+   * is sent, and at most one batch and a half leased at once), unless one is being claimed or nothing more is due.
+   */
   const refill = (): Promise<void> | undefined => {
-    if (!claiming && !drained && !stopped && queue.length < batchSize && !overBudget()) {
+    if (!claiming && !drained && !stopped && queue.length <= batchSize / 2 && !overBudget()) {
       claiming = claim()
         .catch(fail)
         .finally(() => (claiming = undefined));
