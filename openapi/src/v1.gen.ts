@@ -1360,7 +1360,7 @@ export interface paths {
         put?: never;
         /**
          * Import an ECB euro reference-rate file (eurofxref.csv or eurofxref-hist.csv), all or none
-         * @description The body is the file (Content-Type: text/csv): a header `Date,USD,JPY,...`, one row per day, `N/A` where a currency is not quoted. Each rate applies from its date's 00:00 UTC. Any malformed row: 400 invalid_rate_file naming every problem by line and column, and nothing is stored.
+         * @description The body is the file (Content-Type: text/csv), or JSON `{ "csv": "...", "source": "ecb" }`: a header `Date,USD,JPY,...`, one row per day, `N/A` where a currency is not quoted. Each rate applies from its date's 00:00 UTC. Any malformed row: 400 invalid_rate_file naming every problem by line and column, and nothing is stored.
          */
         post: operations["importEcbRates"];
         delete?: never;
@@ -1909,7 +1909,9 @@ export interface components {
             kind: "prepaid" | "promotional" | "goodwill";
             name: string | null;
             reason: string | null;
+            /** @description The currency the grant is held and drawn in: the customer's price books' (its rating currency). */
             currency: string;
+            fx: components["schemas"]["FxConversion"] | null;
             /** @description Decimal amount with 9 decimals (nano-units). */
             amount: string;
             /** @description What is left to draw; equals the negated balance of the ledger account grant:<id>. */
@@ -2728,8 +2730,11 @@ export interface components {
              * @description The rate's own time (the older leg's, for a cross rate).
              */
             as_of: string;
-            /** @enum {string} */
-            policy: "event" | "period_end" | "finalization";
+            /**
+             * @description The tenant's policy, or issue: converted when issued (a credit grant given in the billing currency).
+             * @enum {string}
+             */
+            policy: "event" | "period_end" | "finalization" | "issue";
             /**
              * Format: date-time
              * @description The instant the policy asked a rate for.
@@ -2746,6 +2751,8 @@ export interface components {
                 as_of: string;
                 source: string;
             }[];
+            /** @description A credit grant's: the amount given, in the billing currency, before conversion. */
+            amount_given?: string;
         };
         CurrencySettings: {
             reporting_currency: string;

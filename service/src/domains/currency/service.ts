@@ -6,7 +6,7 @@ import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { invalid } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
-import { findRate, FxDecimal, type FindRateResult, type FxPolicy, type StoredRate } from './convert.ts';
+import { findRate, FxDecimal, type Conversion, type FindRateResult, type StoredRate } from './convert.ts';
 import { parseEcbCsv } from './ecb.ts';
 import * as repo from './repo.ts';
 import type { ImportEcbInput, ListRatesInput, SupplyRatesInput, UpdateSettingsInput } from './schema.ts';
@@ -109,7 +109,7 @@ export async function listRates(deps: Deps, actor: Actor, input: ListRatesInput)
  * The conversions of `from` into `to` at each instant (one statement for all): what an invoice, or a batch of
  * invoices closing at the same instants, is converted with. Keyed by the instant's milliseconds.
  */
-export async function findConversions(scope: TenantScope, from: string, to: string, instants: Date[], policy: FxPolicy): Promise<Map<number, FindRateResult>> {
+export async function findConversions(scope: TenantScope, from: string, to: string, instants: Date[], policy: Conversion['policy']): Promise<Map<number, FindRateResult>> {
   const unique = [...new Map(instants.map((i) => [i.getTime(), i])).values()];
   const latest = await repo.findLatestRates(scope, [...new Set([from, to, 'EUR'])], unique);
   const result = new Map<number, FindRateResult>();
