@@ -4,7 +4,7 @@ import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { invalid } from '../../platform/errors.ts';
+import { invalid, precondition } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
 import { findRate, FxDecimal, type Conversion, type FindRateResult, type StoredRate } from './convert.ts';
 import { parseEcbCsv } from './ecb.ts';
@@ -27,6 +27,13 @@ export async function getSettings(deps: Deps, actor: Actor) {
 
 export async function updateSettings(deps: Deps, actor: Actor, input: UpdateSettingsInput) {
   requirePermission(actor, 'invoices.write');
+  // Converting each event at its own time needs the period's lines split by rate interval (each line then carries
+  // several rates); until the invoice can state that, the policy is refused rather than approximated.
+  if (input.fx_policy === 'event') {
+    throw precondition('fx_policy_not_supported', 'Converting at each event\'s time is not supported yet: choose period_end or finalization', [
+      { field: 'fx_policy', reason: 'event is not supported yet; period_end and finalization are' },
+    ]);
+  }
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
