@@ -83,7 +83,7 @@ describe('invoices in another currency than the price book', () => {
       ['euro-co', 'USD', 'EUR', '2026-04-01T00:00:00.000Z', 'fx_rate_missing'],
       ['kuwait-co', 'USD', 'KWD', '2026-04-01T00:00:00.000Z', 'fx_rate_missing'],
     ]);
-    // The next ticks retry; the tenant is told once per missing rate.
+    // The next ticks retry; the tenant is told once per invoice and missing pair.
     harness.clock.set('2026-04-01T00:02:00Z');
     await jobs.tick();
     expect((await api.ok('GET', '/v1/invoices/' + draft.id)).status).toBe('draft');
