@@ -2434,7 +2434,9 @@ export interface components {
             kind: "prepaid" | "promotional" | "goodwill";
             name: string | null;
             reason: string | null;
+            /** @description The currency the grant is held and drawn in: the customer's price books' (its rating currency). */
             currency: string;
+            fx: components["schemas"]["FxConversion"] | null;
             /** @description Decimal amount with 9 decimals (nano-units). */
             amount: string;
             /** @description What is left to draw; equals the negated balance of the ledger account grant:<id>. */
@@ -3578,8 +3580,11 @@ export interface components {
              * @description The rate's own time (the older leg's, for a cross rate).
              */
             as_of: string;
-            /** @enum {string} */
-            policy: "event" | "period_end" | "finalization";
+            /**
+             * @description The tenant's policy, or issue: converted when issued (a credit grant given in the billing currency).
+             * @enum {string}
+             */
+            policy: "event" | "period_end" | "finalization" | "issue";
             /**
              * Format: date-time
              * @description The instant the policy asked a rate for.
@@ -3596,6 +3601,8 @@ export interface components {
                 as_of: string;
                 source: string;
             }[];
+            /** @description A credit grant's: the amount given, in the billing currency, before conversion. */
+            amount_given?: string;
         };
         CurrencySettings: {
             reporting_currency: string;

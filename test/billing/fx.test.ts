@@ -51,6 +51,10 @@ describe('invoices in another currency than the price book', () => {
     const settings = await api.call('PATCH', '/v1/currency_settings', { reporting_currency: 'usd' });
     expect(settings.status).toBe(400);
     expect(settings.body.error.details[0].field).toBe('reporting_currency');
+    // Converting at each event's time is refused, not approximated.
+    const policy = await api.call('PATCH', '/v1/currency_settings', { fx_policy: 'event' });
+    expect(policy.status).toBe(422);
+    expect(policy.body.error).toMatchObject({ code: 'fx_policy_not_supported', details: [{ field: 'fx_policy' }] });
   });
 
   it('rates in USD, drafts in USD and waits for the rate with a clear error and a notification', async () => {
@@ -79,7 +83,7 @@ describe('invoices in another currency than the price book', () => {
       ['euro-co', 'USD', 'EUR', '2026-04-01T00:00:00.000Z', 'fx_rate_missing'],
       ['kuwait-co', 'USD', 'KWD', '2026-04-01T00:00:00.000Z', 'fx_rate_missing'],
     ]);
-    // The next ticks retry; the tenant is told once per missing rate.
+    // The next ticks retry; the tenant is told once per invoice and missing pair.
     harness.clock.set('2026-04-01T00:02:00Z');
     await jobs.tick();
     expect((await api.ok('GET', '/v1/invoices/' + draft.id)).status).toBe('draft');
@@ -168,5 +172,25 @@ describe('invoices in another currency than the price book', () => {
     expect(good.body).toMatchObject({ days: 1, inserted: 1 });
     const rates = await trpc(harness, 'query', 'currency.rates', { base: 'EUR', quote: 'USD', limit: 1 }, token);
     expect(rates.body.data).toMatchObject([{ rate: '1.0901', as_of: '2026-04-02T00:00:00.000Z' }]);
+  });
+
+  it('holds a credit grant given in the billing currency in the rating currency, converted when issued, and draws it in rating', async () => {
+    harness.clock.set('2026-04-01T00:04:00Z');
+    await api.ok('POST', '/v1/customers', { external_id: 'euro-credit', currency: 'EUR' });
+    await api.ok('PUT', '/v1/customers/euro-credit/price_book', { price_book: 'ai-platform', effective_from: '2026-04-01T00:00:00Z' });
+    const grant = await api.ok('POST', '/v1/customers/euro-credit/credit_grants', { kind: 'promotional', amount: '10' });
+    // EUR 10 at the ECB's EUR/USD of 2026-03-31 (1.0834): USD 10.834, the conversion kept on the grant.
+    expect(grant).toMatchObject({ currency: 'USD', amount: '10.834000000', fx: { from: 'EUR', to: 'USD', rate: '1.0834', policy: 'issue', method: 'direct', amount_given: '10.000000000' } });
+    const [event] = await api.events(tokens('c-1', 'euro-credit', 500_000, '2026-04-01T00:04:00Z'));
+    expect(event).toMatchObject({ currency: 'USD', amount: '0.000000000', credits_applied: '10.000000000', credit_balance: '0.834000000' });
+    expect(await api.ok('GET', '/v1/customers/euro-credit/wallet')).toMatchObject({ currency: 'USD', balance: '0.834000000' });
+
+    // No rate in force (the latest is more than 7 days old): refused, naming the field, nothing granted.
+    harness.clock.set('2026-04-20T00:00:00Z');
+    const refused = await api.call('POST', '/v1/customers/euro-credit/credit_grants', { kind: 'promotional', amount: '5' });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error).toMatchObject({ code: 'fx_rate_missing', details: [{ field: 'amount' }] });
+    expect((await api.ok('GET', '/v1/customers/euro-credit/wallet')).grants).toHaveLength(1);
+    await checkLedger(harness.database.owner, tenant.tenantId);
   });
 });

@@ -103,10 +103,13 @@ describe('plans, subscriptions and period close', () => {
     expect(overlap.status).toBe(422);
     expect(overlap.body.error).toMatchObject({ code: 'period_overlap', details: [{ field: 'started_at', reason: 'must be at or after 2026-04-01T00:00:00.000Z' }] });
     expect((await api.call('POST', '/v1/customers/hybrid-co/subscriptions', { plan: 'hybrid' })).status).toBe(409);
+    // Billed in EUR, rated in JPY (its book's currency): a USD plan would rate it in a second currency.
     await api.ok('POST', '/v1/customers', { external_id: 'euro', currency: 'EUR' });
+    await api.ok('POST', '/v1/price_books', { book: { ...billingBook, id: 'ai-platform-jpy', currency: 'JPY' } });
+    await api.ok('PUT', '/v1/customers/euro/price_book', { price_book: 'ai-platform-jpy', effective_from: '2026-01-01T00:00:00Z' });
     const currency = await api.call('POST', '/v1/customers/euro/subscriptions', { plan: 'hybrid' });
     expect(currency.status).toBe(422);
-    expect(currency.body.error.details[0].field).toBe('plan');
+    expect(currency.body.error).toMatchObject({ code: 'currency_mismatch', details: [{ field: 'plan' }] });
     for (const [body, field] of [
       [{ plan: 'nope' }, 'plan'],
       [{ plan: 'hybrid', anchor_day: 32 }, 'anchor_day'],

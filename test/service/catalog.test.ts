@@ -56,7 +56,7 @@ describe('catalogue', () => {
       const fields = bad.body.error.details.map((d: any) => d.field).sort();
       expect(fields).toEqual(['country', 'currency', 'unknown']);
       const notIso = await call('POST', '/v1/customers', { external_id: 'x', currency: 'ABC' });
-      expect(notIso.body.error.details).toEqual([{ field: 'currency', reason: 'is not an ISO 4217 currency' }]);
+      expect(notIso.body.error.details).toEqual([{ field: 'currency', reason: 'is not an active ISO 4217 currency with a minor unit' }]);
     });
 
     it('builds a hierarchy and refuses cycles', async () => {

@@ -114,4 +114,29 @@ describe.each(['postgresql', 'pglite'] as const)('scheduled billing under startS
     expect(notices.data.map((n: any) => [n.payload.hold_id, n.payload.released])).toEqual([['crashed-agent', '2.500000000']]);
     expect(problems.filter((line) => JSON.parse(line).level === 'error')).toEqual([]);
   }, 240_000);
+
+  it('keeps a due invoice that needs a missing FX rate as a draft, says so, and finalizes it on a later tick once the rate is supplied', async () => {
+    const now = new Date();
+    const lastMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
+    const periodEnd = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+    // Billed in EUR from the demo's USD book, with no rate yet.
+    await call('POST', '/v1/customers', { external_id: 'scheduled-eur', currency: 'EUR' });
+    await call('POST', '/v1/customers/scheduled-eur/subscriptions', { plan: 'monthly', started_at: lastMonth.toISOString() });
+    const blocked = await eventually('the due draft to wait for its rate', async () => {
+      const list = await call('GET', '/v1/invoices?customer_id=scheduled-eur');
+      return list.data.find((i: any) => i.fx_blocked !== null);
+    }, { limitMs: 180_000, intervalMs: 500 });
+    expect(blocked).toMatchObject({ status: 'draft', currency: 'USD', total: '10.000000000', fx_blocked: { code: 'fx_rate_missing', from: 'USD', to: 'EUR', at: periodEnd.toISOString() } });
+    const notices = await call('GET', '/v1/notifications?type=invoice.finalization_blocked&customer_id=scheduled-eur');
+    expect(notices.data).toHaveLength(1);
+
+    await call('POST', '/v1/fx_rates', { rates: [{ base: 'USD', quote: 'EUR', rate: '0.9234', as_of: new Date(periodEnd.getTime() - 3_600_000).toISOString(), source: 'bank' }] });
+    const invoice = await eventually('a later tick to finalize it, converted', async () => {
+      const found = await call('GET', `/v1/invoices/${blocked.id}`);
+      return found.status === 'finalized' ? found : undefined;
+    }, { limitMs: 180_000, intervalMs: 500 });
+    // $10 x 0.9234 = EUR 9.234, to the cent.
+    expect(invoice).toMatchObject({ currency: 'EUR', total: '9.230000000', fx_blocked: null, fx: { from: 'USD', to: 'EUR', rate: '0.9234', source: 'bank', policy: 'period_end' } });
+    expect(problems.filter((line) => JSON.parse(line).level === 'error')).toEqual([]);
+  }, 400_000);
 });

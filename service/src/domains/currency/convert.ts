@@ -36,7 +36,8 @@ export interface Conversion {
   source: string;
   /** The rate's own time (the oldest leg's, for a cross rate). */
   as_of: string;
-  policy: FxPolicy;
+  /** The tenant's policy, or `issue`: converted when issued (a credit grant given in the billing currency). */
+  policy: FxPolicy | 'issue';
   /** The instant the policy asked a rate for. */
   at: string;
   /** How the rate was found: supplied for the pair, the inverse of one, or crossed through EUR from two. */
@@ -54,7 +55,7 @@ const pivot = 'EUR';
  * The conversion of `from` into `to` at `at`, given `latest(base, quote)`: the pair's latest rate at or before
  * `at` (the caller reads it). A rate older than maxRateAgeDays before `at` does not count.
  */
-export function findRate(from: string, to: string, at: Date, policy: FxPolicy, latest: RateLookup): FindRateResult {
+export function findRate(from: string, to: string, at: Date, policy: Conversion['policy'], latest: RateLookup): FindRateResult {
   const oldest = at.getTime() - maxRateAgeDays * 86_400_000;
   const fresh: RateLookup = (base, quote) => {
     const rate = latest(base, quote);

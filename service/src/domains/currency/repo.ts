@@ -1,5 +1,6 @@
 // The currency domain's SQL: the tenant's currency settings and its dated FX rates.
 import type { TenantScope } from '../../platform/db.ts';
+import { ratingCurrencySql } from '../customers/repo.ts';
 import type { FxPolicy, StoredRate } from './convert.ts';
 
 export interface Settings {
@@ -119,8 +120,7 @@ export interface ReportedInvoice {
 export async function listReportedInvoices({ db, tenantId }: TenantScope, from: Date, to: Date): Promise<ReportedInvoice[]> {
   const rows = await db`
     select i.id, i.number, c.external_id, i.billing_reason, i.status, i.currency, i.finalized_at, i.period_start, i.period_end,
-      coalesce((select b.currency from customer_price_books a join price_books b on b.tenant_id = a.tenant_id and b.id = a.price_book_id
-                where a.tenant_id = c.tenant_id and a.customer_id = c.id order by a.effective_from desc limit 1), c.currency) as cost_currency,
+      ${db.unsafe(ratingCurrencySql)} as cost_currency,
       (select coalesce(sum(l.amount), 0)::text from invoice_lines l where l.tenant_id = i.tenant_id and l.invoice_id = i.id) as revenue,
       case when i.billing_reason = 'period_end' then
         (select coalesce(sum(r.cost), 0)::text from rated_lines r

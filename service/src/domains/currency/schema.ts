@@ -59,7 +59,7 @@ export const importEcbQuery = z.strictObject({ source: source.default('ecb') });
 
 export const updateSettingsInput = z.strictObject({
   reporting_currency: currencyCode.optional(),
-  /** Which instant's rate converts an invoice: each event's time, the period's end, or the finalization. */
+  /** Which instant's rate converts an invoice: the period's end or the finalization (each event's time: not yet, 422). */
   fx_policy: z.enum(fxPolicies).optional(),
 });
 export type UpdateSettingsInput = z.infer<typeof updateSettingsInput>;

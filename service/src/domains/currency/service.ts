@@ -4,9 +4,9 @@ import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { invalid } from '../../platform/errors.ts';
+import { invalid, precondition } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
-import { findRate, FxDecimal, type FindRateResult, type FxPolicy, type StoredRate } from './convert.ts';
+import { findRate, FxDecimal, type Conversion, type FindRateResult, type StoredRate } from './convert.ts';
 import { parseEcbCsv } from './ecb.ts';
 import * as repo from './repo.ts';
 import type { ImportEcbInput, ListRatesInput, SupplyRatesInput, UpdateSettingsInput } from './schema.ts';
@@ -27,6 +27,13 @@ export async function getSettings(deps: Deps, actor: Actor) {
 
 export async function updateSettings(deps: Deps, actor: Actor, input: UpdateSettingsInput) {
   requirePermission(actor, 'invoices.write');
+  // Converting each event at its own time needs the period's lines split by rate interval (each line then carries
+  // several rates); until the invoice can state that, the policy is refused rather than approximated.
+  if (input.fx_policy === 'event') {
+    throw precondition('fx_policy_not_supported', 'Converting at each event\'s time is not supported yet: choose period_end or finalization', [
+      { field: 'fx_policy', reason: 'event is not supported yet; period_end and finalization are' },
+    ]);
+  }
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
@@ -109,7 +116,7 @@ export async function listRates(deps: Deps, actor: Actor, input: ListRatesInput)
  * The conversions of `from` into `to` at each instant (one statement for all): what an invoice, or a batch of
  * invoices closing at the same instants, is converted with. Keyed by the instant's milliseconds.
  */
-export async function findConversions(scope: TenantScope, from: string, to: string, instants: Date[], policy: FxPolicy): Promise<Map<number, FindRateResult>> {
+export async function findConversions(scope: TenantScope, from: string, to: string, instants: Date[], policy: Conversion['policy']): Promise<Map<number, FindRateResult>> {
   const unique = [...new Map(instants.map((i) => [i.getTime(), i])).values()];
   const latest = await repo.findLatestRates(scope, [...new Set([from, to, 'EUR'])], unique);
   const result = new Map<number, FindRateResult>();

@@ -108,7 +108,8 @@ export function periodFor(billing: CustomerBilling | undefined, instant: Date): 
 /**
  * The state for one kernel call: the period's stored state, plus the grants as they stand now (a top-up made
  * a moment ago is there, and so is what an earlier call in this transaction drew) and the depletion policy.
- * Grants in another currency than the book's are left out: the kernel does not convert.
+ * Grants in another currency than the book's are left out: the kernel does not convert (a grant given in the
+ * billing currency of a customer rated in another was converted when issued: wallets/service.ts createGrant).
  */
 export function kernelState(
   billing: CustomerBilling | undefined,
@@ -122,7 +123,7 @@ export function kernelState(
   if (!billing) return state;
   const plan = billing.subscription;
   if (plan && period.start.getTime() >= plan.startedAt.getTime()) state = withPlanTerms(state, termsAt(plan, billing.amendments ?? [], period.start));
-  const grants = billing.wallet.currency === bookCurrency ? billing.wallet.grants.filter((g) => billing.balances.get(g.id)! > 0n) : [];
+  const grants = billing.wallet.grants.filter((g) => g.currency === bookCurrency && billing.balances.get(g.id)! > 0n);
   return stateForOnBlock({ ...state, grants: grants.map((g) => kernelGrant(g, billing.balances.get(g.id)!)), on_depletion: billing.wallet.onDepletion }, onBlock);
 }
 
@@ -284,16 +285,18 @@ export function writeBilling(
     const credit = credits.get(event.transactionId);
     if (!credit || credit.applied === 0n) continue;
     const { wallet } = billing.get(event.customerExternalId)!;
+    // The grants drawn are in the currency of the book that rated the event (kernelState).
+    const currency = wallet.grants.find((g) => g.id === credit.draws[0].grantId)!.currency;
     postings.push({
       kind: 'usage_drawdown',
       customerId: wallet.customerId,
-      currency: wallet.currency,
+      currency,
       reference: event.transactionId,
       description: `credit drawn by event ${event.transactionId}`,
       occurredAt: event.occurredAt,
       lines: [
-        ...credit.draws.map((d) => ({ account: accounts.grant(d.grantId, wallet.currency, wallet.customerId), amount: d.amount })),
-        { account: accounts.revenue('usage', wallet.currency), amount: -credit.applied },
+        ...credit.draws.map((d) => ({ account: accounts.grant(d.grantId, currency, wallet.customerId), amount: d.amount })),
+        { account: accounts.revenue('usage', currency), amount: -credit.applied },
       ],
     });
     const key = repo.periodKey({ customerId: event.customerId, start: event.periodStart });

@@ -4,7 +4,8 @@ import type { TaxRecord } from '../tax/service.ts';
 import type { TenantScope } from '../../platform/db.ts';
 import { fromDbTerms, type SubscriptionTermsRow } from '../subscriptions/repo.ts';
 import type { Conversion } from '../currency/convert.ts';
-import { periodKeyOf, ratingCurrencySql, toDbLine, type StoredLine } from './repo.ts';
+import { ratingCurrencySql } from '../customers/repo.ts';
+import { periodKeyOf, toDbLine, type StoredLine } from './repo.ts';
 
 export interface PeriodKey {
   customerId: string;

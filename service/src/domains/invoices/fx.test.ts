@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Conversion } from '../currency/convert.ts';
 import { minorUnitOf } from '../currency/iso4217.ts';
 import { buildInvoice, type DraftLine } from './build.ts';
-import { convertLines } from './fx.ts';
+import { conversionInstant, convertLines } from './fx.ts';
 
 const Reference = Decimal.clone({ precision: 200, rounding: Decimal.ROUND_HALF_EVEN });
 const conversion = (from: string, to: string, rate: string): Conversion => ({
@@ -85,5 +85,16 @@ describe('an invoice converted into its billing currency, exact to the minor uni
     const converted = convertLines(lines, conversion('USD', 'EUR', '0.9'), 2);
     expect(converted.lines.map((l) => l.amountExact)).toEqual([9_000_000_000n, -9_000_000_000n]);
     expect(converted.total).toBe(0n);
+  });
+});
+
+describe('conversionInstant: the instant whose rate converts an invoice', () => {
+  const period = { start: new Date('2026-03-01T00:00:00Z'), end: new Date('2026-04-01T00:00:00Z') };
+  const now = new Date('2026-04-03T09:30:00Z');
+  it.each([
+    ['period_end', period.end],
+    ['finalization', now],
+  ] as const)('under %s: %s', (policy, expected) => {
+    expect(conversionInstant(policy, period, now)).toEqual(expected);
   });
 });

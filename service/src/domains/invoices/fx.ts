@@ -11,7 +11,7 @@ import { roundLines, type DraftLine } from './build.ts';
 /** The instant whose rate converts an invoice under `policy`: its period's end, or the finalization (now). */
 export function conversionInstant(policy: FxPolicy, period: Period, now: Date): Date {
   if (policy === 'finalization') return now;
-  // 'event' converts at each event's rate: invoices/service.ts splits the period's lines by rate first.
+  // 'event' cannot be chosen yet (currency/service.ts updateSettings): a period's end is the closest instant.
   return period.end;
 }
 

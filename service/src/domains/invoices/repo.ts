@@ -1,6 +1,7 @@
 // Invoices' SQL: the period's receipts aggregated for the lines, invoices and their lines, the per-tenant number.
 import type { Db, TenantScope } from '../../platform/db.ts';
 import type { Conversion } from '../currency/convert.ts';
+import { ratingCurrencySql } from '../customers/repo.ts';
 import type { MissingRate } from './fx.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import type { TaxRecord } from '../tax/service.ts';
@@ -283,13 +284,6 @@ export async function updateDraftTotals({ db, tenantId }: TenantScope, invoiceId
 export async function markFxBlocked({ db, tenantId }: TenantScope, invoiceId: string, missing: MissingRate, now: Date): Promise<void> {
   await db`update invoices set fx_blocked = ${db.json(missing as never)}, updated_at = ${now} where tenant_id = ${tenantId} and id = ${invoiceId} and status = 'draft'`;
 }
-
-/**
- * SQL: the currency customer `c` is rated in: its latest price book's (a customer's books share one currency:
- * customers/service.ts assignPriceBook), else its own billing currency.
- */
-export const ratingCurrencySql = `coalesce((select b.currency from customer_price_books a join price_books b on b.tenant_id = a.tenant_id and b.id = a.price_book_id
-  where a.tenant_id = c.tenant_id and a.customer_id = c.id order by a.effective_from desc limit 1), c.currency)`;
 
 /** The tenant's next invoice number, in the caller's transaction: the row lock serialises finalizations, a rollback returns the number. */
 export async function takeInvoiceNumber({ db, tenantId }: TenantScope): Promise<bigint> {

@@ -337,7 +337,7 @@ export async function issueThresholdInvoice(deps: Deps, tenantId: string, custom
     if (threshold === undefined) return 'skipped';
     const customer = (await repo.findCustomer(scope, customerId))!;
     const built = await buildFor(scope, customer, period, { now, reason: 'threshold' });
-    // No rate to convert at: the next tick tries again (the tenant is told once per missing rate).
+    // No rate to convert at: the next tick tries again (the tenant is told once per period and missing pair).
     if (built.fxMissing) {
       await recordRateMissing(scope, { customerId, customerExternalId: customer.externalId, subject: `threshold:${customerId}:${periodStart.toISOString()}`, invoiceId: null }, built.fxMissing, now);
       return 'skipped';
@@ -540,7 +540,7 @@ export function draftTotals(built: Pick<Built, 'total' | 'totalExact' | 'minorUn
 
 /**
  * A due draft that cannot be finalized for want of a rate: the draft says what it waits for (fx_blocked), and the
- * tenant is told once per missing rate (invoice.finalization_blocked). The billing tick tries again every minute.
+ * tenant is told once per invoice and missing pair (invoice.finalization_blocked). The billing tick tries again every minute.
  */
 export async function recordFinalizationBlocked(scope: TenantScope, invoice: Pick<repo.Invoice, 'id' | 'customerId' | 'customerExternalId'>, missing: MissingRate, now: Date): Promise<void> {
   await repo.markFxBlocked(scope, invoice.id, missing, now);
@@ -558,7 +558,8 @@ async function recordRateMissing(
     id: crypto.randomUUID(),
     type: 'invoice.finalization_blocked',
     customerId: about.customerId,
-    subjectId: `${about.subject}:${missing.from}/${missing.to}@${missing.at}`,
+    // Once per invoice and pair: under the finalization policy the instant moves on with every retry.
+    subjectId: `${about.subject}:${missing.from}/${missing.to}`,
     payload: { invoice_id: about.invoiceId, customer_id: about.customerExternalId, error: { code: error.code, message: error.message }, ...missing },
     createdAt: now,
   });

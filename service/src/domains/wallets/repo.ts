@@ -1,4 +1,5 @@
 import type { Db, TenantScope } from '../../platform/db.ts';
+import type { Conversion } from '../currency/convert.ts';
 import type { DepletionPolicy, GrantKind } from './schema.ts';
 
 export type GrantStatus = 'active' | 'voided' | 'expired';
@@ -19,6 +20,8 @@ export interface Grant {
   expiryNoticeDays: number | null;
   /** A grant denominated in credits: how many, at what rate (currency per credit), numeric text. */
   credits: { amount: string; rate: string } | null;
+  /** Given in the customer's billing currency, converted into `currency` when issued (credit_grants.fx). */
+  fx: (Conversion & { amount_given: string }) | null;
   scopeCards: string[] | null;
   scopeEventTypes: string[] | null;
   scopeMeters: string[] | null;
@@ -32,11 +35,11 @@ export async function insertGrant({ db, tenantId }: TenantScope, grant: Grant): 
   await db`
     insert into credit_grants (tenant_id, id, customer_id, kind, name, reason, currency, amount, balance, priority, effective_at, expires_at,
                                scope_cards, scope_event_types, scope_meters, status, created_at, created_by, ended_at, expiry_notice_days,
-                               credit_amount, credit_rate)
+                               credit_amount, credit_rate, fx)
     values (${tenantId}, ${grant.id}, ${grant.customerId}, ${grant.kind}, ${grant.name}, ${grant.reason}, ${grant.currency}, ${grant.amount},
             ${grant.balance}, ${grant.priority}, ${grant.effectiveAt}, ${grant.expiresAt}, ${grant.scopeCards}::text[], ${grant.scopeEventTypes}::text[],
             ${grant.scopeMeters}::text[], ${grant.status}, ${grant.createdAt}, ${grant.createdBy}, ${grant.endedAt}, ${grant.expiryNoticeDays},
-            ${grant.credits?.amount ?? null}, ${grant.credits?.rate ?? null})`;
+            ${grant.credits?.amount ?? null}, ${grant.credits?.rate ?? null}, ${grant.fx === null ? null : db.json(grant.fx as never)})`;
 }
 
 export async function findGrant({ db, tenantId }: TenantScope, customerId: string, grantId: string, options: { lock?: boolean } = {}): Promise<Grant | undefined> {
@@ -110,6 +113,7 @@ export async function lockActiveGrants({ db, tenantId }: TenantScope, externalId
 
 function fromDbGrant(row: Record<string, any>): Grant {
   return {
+    fx: row.fx ?? null,
     id: row.id,
     customerId: row.customer_id,
     kind: row.kind,

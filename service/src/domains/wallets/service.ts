@@ -11,6 +11,8 @@ import type { Deps } from '../../platform/deps.ts';
 import { conflict, invalid, notFound, precondition } from '../../platform/errors.ts';
 import { divideHalfEven, formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
+import { convertNano } from '../currency/convert.ts';
+import { findConversions } from '../currency/service.ts';
 import * as customersRepo from '../customers/repo.ts';
 import { requireCustomer } from '../customers/service.ts';
 import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
@@ -73,8 +75,24 @@ export async function createGrant(deps: Deps, actor: Actor, externalId: string, 
       eventTypes.add(meter.eventType);
     }
     // Credits are drawn as their value in the currency: amount x rate, half-even to the nano-unit (the one rounding).
-    const amount = input.credits ? creditsToNano(toNano(input.credits.amount), toNano(input.credits.rate)) : toNano(input.amount!);
-    if (amount === 0n) throw invalid('grant_worth_nothing', 'The credits are worth less than a nano-unit', [{ field: 'credits.amount', reason: 'amount x rate rounds to 0' }]);
+    const given = input.credits ? creditsToNano(toNano(input.credits.amount), toNano(input.credits.rate)) : toNano(input.amount!);
+    if (given === 0n) throw invalid('grant_worth_nothing', 'The credits are worth less than a nano-unit', [{ field: 'credits.amount', reason: 'amount x rate rounds to 0' }]);
+    // The kernel draws a grant in the currency the customer is rated in (its books'): a grant given in the billing
+    // currency of a customer rated in another is converted now, at the rate in force, and keeps that conversion.
+    const currency = await customersRepo.findRatingCurrency(scope, customer.id);
+    let amount = given;
+    let fx: repo.Grant['fx'] = null;
+    if (currency !== customer.currency) {
+      const found = (await findConversions(scope, customer.currency, currency, [now], 'issue')).get(now.getTime())!;
+      if (!found.ok) {
+        throw precondition('fx_rate_missing', `No ${customer.currency}/${currency} rate for ${now.toISOString()}: the grant, given in ${customer.currency}, is held in ${currency} (the customer's price books' currency)`, [
+          { field: input.credits ? 'credits' : 'amount', reason: `no ${customer.currency}->${currency} rate, direct, inverse or through EUR, in force now` },
+        ]);
+      }
+      amount = convertNano(given, found.conversion.rate);
+      fx = { ...found.conversion, amount_given: formatMoney(given) };
+      if (amount === 0n) throw invalid('grant_worth_nothing', `The grant is worth less than a nano-unit of ${currency}`, [{ field: input.credits ? 'credits.amount' : 'amount', reason: 'rounds to 0 once converted' }]);
+    }
     if (amount >= 2n ** 63n) throw invalid('grant_too_large', 'The credits are worth more than an amount can hold', [{ field: 'credits.amount', reason: 'amount x rate is too large' }]);
     const grant: repo.Grant = {
       id: crypto.randomUUID(),
@@ -82,7 +100,7 @@ export async function createGrant(deps: Deps, actor: Actor, externalId: string, 
       kind: input.kind,
       name: input.name ?? null,
       reason: input.reason ?? null,
-      currency: customer.currency,
+      currency,
       amount: formatMoney(amount),
       balance: formatMoney(amount),
       priority: input.priority,
@@ -90,6 +108,7 @@ export async function createGrant(deps: Deps, actor: Actor, externalId: string, 
       expiresAt: input.expires_at ? new Date(input.expires_at) : null,
       expiryNoticeDays: input.expiry_notice_days ?? null,
       credits: input.credits ? { amount: formatMoney(toNano(input.credits.amount)), rate: formatMoney(toNano(input.credits.rate)) } : null,
+      fx,
       scopeCards: input.scope?.cards ?? null,
       scopeEventTypes: eventTypes.size > 0 ? [...eventTypes] : null,
       scopeMeters: input.scope?.meters ?? null,
@@ -102,7 +121,7 @@ export async function createGrant(deps: Deps, actor: Actor, externalId: string, 
     const posting: Posting = {
       kind: 'grant_issued',
       customerId: customer.id,
-      currency: customer.currency,
+      currency: grant.currency,
       reference: grant.id,
       description: `${grant.kind} credit${grant.name ? `: ${grant.name}` : ''}`,
       occurredAt: now,
@@ -323,12 +342,17 @@ export async function updateWallet(deps: Deps, actor: Actor, externalId: string,
 
 async function readWallet(scope: TenantScope, externalId: string, now: Date): Promise<ApiSchemas['Wallet']> {
   const customer = await requireCustomer(scope, externalId);
-  const [settings, grants, held] = await Promise.all([repo.findWalletSettings(scope, customer.id), repo.listGrants(scope, customer.id, 'active'), holdsRepo.sumOpenHolds(scope, customer.id, now)]);
-  const inForce = grants.filter((g) => grantInForce(g, now));
+  const [settings, grants, held, currency] = await Promise.all([
+    repo.findWalletSettings(scope, customer.id),
+    repo.listGrants(scope, customer.id, 'active'),
+    holdsRepo.sumOpenHolds(scope, customer.id, now),
+    customersRepo.findRatingCurrency(scope, customer.id),
+  ]);
+  const inForce = grants.filter((g) => grantInForce(g, now) && g.currency === currency);
   const balance = inForce.reduce((sum, g) => sum + toNano(g.balance), 0n);
   return {
     customer_id: externalId,
-    currency: customer.currency,
+    currency,
     on_depletion: settings.onDepletion,
     low_balance_threshold: settings.lowBalanceThreshold === null ? null : formatMoney(toNano(settings.lowBalanceThreshold)),
     balance: formatMoney(balance),
@@ -348,6 +372,7 @@ export function toApiGrant(grant: repo.Grant, customerExternalId: string): ApiSc
     name: grant.name,
     reason: grant.reason,
     currency: grant.currency,
+    fx: grant.fx,
     amount: formatMoney(toNano(grant.amount)),
     balance: formatMoney(toNano(grant.balance)),
     priority: grant.priority,
