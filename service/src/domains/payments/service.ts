@@ -2,6 +2,7 @@
 // customers and the hosted page that saves a card, the collection of an invoice as the API shows it, and the
 // operator's actions (retry now, mark uncollectible, write off, paid out of band). Collection itself is collect.ts,
 // incoming Stripe events events.ts.
+import crypto from 'node:crypto';
 import type Stripe from 'stripe';
 import type { ApiSchemas } from '../../platform/api.ts';
 import type { Actor } from '../../platform/auth.ts';
@@ -165,7 +166,6 @@ export async function createSetupLink(deps: Deps, actor: Actor, externalId: stri
   const connected = await readConnected(deps, actor, externalId);
   const stripeCustomerId = await ensureStripeCustomer(deps, actor, connected);
   const base = deps.publicUrl ?? 'http://localhost:3000';
-  const now = deps.clock.now();
   let session: Stripe.Checkout.Session;
   try {
     session = await connected.stripe.checkout.sessions.create(
@@ -178,7 +178,8 @@ export async function createSetupLink(deps: Deps, actor: Actor, externalId: stri
         metadata: { tariff_tenant_id: actor.tenantId, tariff_customer_id: connected.customer.id },
         setup_intent_data: { metadata: { tariff_tenant_id: actor.tenantId, tariff_customer_id: connected.customer.id } },
       },
-      { idempotencyKey: `tariff:${actor.tenantId}:setup:${connected.customer.id}:${now.getTime()}` },
+      // One key per link asked for: the SDK's own retries of this request reuse it, a new request gets a new page.
+      { idempotencyKey: `tariff:${actor.tenantId}:setup:${connected.customer.id}:${crypto.randomUUID()}` },
     );
   } catch (error) {
     throw stripeProblem(error);
