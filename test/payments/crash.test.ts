@@ -27,7 +27,7 @@ describe('collection across a crash', () => {
 
   it('charges no invoice twice and leaves none uncollected after a SIGKILL mid-charge', async () => {
     // A short lease: an attempt whose answer the dead process never got is sent again (same key) seconds later.
-    const environment = { ...paymentEnvironment(double, secretsKey()), PAYMENT_ATTEMPT_LEASE_SECONDS: '5', LOG_LEVEL: 'warn' };
+    const environment = { ...paymentEnvironment(double, secretsKey()), PAYMENT_ATTEMPT_LEASE_SECONDS: '5' };
     service = await startServiceProcess(database.url, environment);
     const port = new URL(service.url).port;
     const harness = { url: service.url } as Harness;
