@@ -64,7 +64,7 @@ describe('refunds and disputes', () => {
       return c.disputes.length > 0 ? c : undefined;
     });
     expect(collection.disputes).toHaveLength(1);
-    expect(collection.disputes[0]).toMatchObject({ dispute_id: expect.stringMatching(/^dp_/), status: expect.any(String), amount: '12.500000000' });
+    expect(collection.disputes[0]).toMatchObject({ dispute_id: expect.stringMatching(/^du_/), status: expect.any(String), amount: '12.500000000' });
     expect((await api.ok('GET', '/v1/notifications?type=invoice.disputed')).data.length).toBeGreaterThan(0);
     expect(await api.ok('GET', `/v1/invoices/${invoice.id}`)).toMatchObject({ status: 'paid' });
   }, 120_000);
