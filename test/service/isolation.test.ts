@@ -93,6 +93,22 @@ describe('tenant isolation', () => {
       ], harness.clock.now()),
     );
     bReratingId = (await asB('GET', '/v1/reratings')).body.data[0].id;
+    // B's payments: a dunning policy, a Stripe connection and a received Stripe event (rows as collection leaves them).
+    expect((await asB('PUT', '/v1/dunning_policy', { retry_after_days: [2, 9], block_after_days: 3 })).status).toBe(200);
+    await harness.database.owner`insert into stripe_connections (tenant_id, secret_key_sealed, key_last4, mode, webhook_secret_sealed, connected_at, updated_at)
+      values (${b.tenantId}, 'v1.a.b.c', 'bbbb', 'test', 'v1.a.b.c', now(), now())`;
+    await harness.database.owner`insert into stripe_events (tenant_id, id, type, stripe_created, livemode, outcome, payload, received_at)
+      values (${b.tenantId}, 'evt_b_only', 'customer.created', 1, false, 'ignored', '{}', now())`;
+    const [bCustomerRow] = await harness.database.owner`select id from customers where tenant_id = ${b.tenantId} and external_id = 'b-customer'`;
+    const owner = harness.database.owner;
+    await owner`insert into stripe_customers (tenant_id, customer_id, stripe_customer_id, default_payment_method, created_at, updated_at) values (${b.tenantId}, ${bCustomerRow.id}, 'cus_b', 'pm_b', now(), now())`;
+    await owner`insert into invoice_collections (tenant_id, invoice_id, customer_id, status, attempt, created_at, updated_at) values (${b.tenantId}, ${bInvoiceId}, ${subscriber.id}, 'exhausted', 2, now(), now())`;
+    await owner`insert into payment_attempts (tenant_id, invoice_id, attempt, idempotency_key, payment_intent_id, currency, amount_minor, status, created_at, updated_at)
+      values (${b.tenantId}, ${bInvoiceId}, 1, 'b-key', 'pi_b', 'USD', 1000, 'failed', now(), now())`;
+    await owner`insert into payment_refunds (tenant_id, refund_id, invoice_id, charge_id, currency, amount_minor, created_at) values (${b.tenantId}, 're_b', ${bInvoiceId}, 'ch_b', 'USD', 100, now())`;
+    await owner`insert into payment_disputes (tenant_id, dispute_id, invoice_id, charge_id, status, currency, amount_minor, event_created, created_at, updated_at)
+      values (${b.tenantId}, 'dp_b', ${bInvoiceId}, 'ch_b', 'needs_response', 'USD', 100, 1, now(), now())`;
+    await owner`insert into customer_blocks (tenant_id, customer_id, invoice_id, reason, blocked_at) values (${b.tenantId}, ${subscriber.id}, ${bInvoiceId}, 'payment_past_due', now())`;
     const bEvents = await asB('POST', '/v1/events', { events: [llmEvent('b-tx', 'b-customer'), llmEvent('shared-tx', 'b-customer')] });
     expect(bEvents.body.accepted).toBe(2);
     // B's signing key (created by its first snapshot or quote).
@@ -382,6 +398,32 @@ describe('tenant isolation', () => {
         expect(r.body.customer_id).toBe('a-customer');
         notListed(bGrantId)(r);
       } },
+      { route: 'GET /stripe/connection', run: asA('GET', '/v1/stripe/connection'), status: 200, check: (r) => expect(r.body).toMatchObject({ connected: false, key_last4: null }) },
+      { route: 'PUT /stripe/connection', run: asA('PUT', '/v1/stripe/connection', { secret_key: 'rk_test_abcdefghijkl', webhook_secret: 'whsec_abcdefghijkl' }), status: 422 },
+      { route: 'DELETE /stripe/connection', run: asA('DELETE', '/v1/stripe/connection'), status: 404 },
+      { route: 'GET /stripe/events', run: asA('GET', '/v1/stripe/events'), status: 200, check: notListed('evt_b_only') },
+      // B's Stripe endpoint takes only what B's signing secret signed.
+      { route: 'POST /stripe/events/:tenant', run: asA('POST', `/v1/stripe/events/${b.slug}`, { id: 'evt_forged', type: 'payment_intent.succeeded', data: { object: {} } }), status: 400 },
+      { route: 'GET /dunning_policy', run: asA('GET', '/v1/dunning_policy'), status: 200, check: (r) => expect(r.body).toEqual({ retry_after_days: [1, 3, 5, 7], block_after_days: null }) },
+      { route: 'PUT /dunning_policy', run: asA('PUT', '/v1/dunning_policy', { retry_after_days: [1] }), status: 200 },
+      { route: 'GET /customers/:id/payment', run: asA('GET', '/v1/customers/b-customer/payment'), status: 404 },
+      { route: 'POST /customers/:id/payment_setup_link', run: asA('POST', '/v1/customers/b-customer/payment_setup_link', {}), status: 404 },
+      { route: 'GET /invoices/:id/collection', run: asA('GET', `/v1/invoices/${bInvoiceId}/collection`), status: 404 },
+      { route: 'POST /invoices/:id/retry_payment', run: asA('POST', `/v1/invoices/${bInvoiceId}/retry_payment`), status: 404 },
+      { route: 'POST /invoices/:id/mark_uncollectible', run: asA('POST', `/v1/invoices/${bInvoiceId}/mark_uncollectible`, {}), status: 404 },
+      { route: 'POST /invoices/:id/write_off', run: asA('POST', `/v1/invoices/${bInvoiceId}/write_off`, {}), status: 404 },
+      { route: 'trpc payments.connection', run: asAtrpc('query', 'payments.connection'), status: 200, check: (r) => expect(r.body).toMatchObject({ connected: false }) },
+      { route: 'trpc payments.connect', run: asAtrpc('mutation', 'payments.connect', { secret_key: 'rk_test_abcdefghijkl', webhook_secret: 'whsec_abcdefghijkl' }), status: 412 },
+      { route: 'trpc payments.disconnect', run: asAtrpc('mutation', 'payments.disconnect'), status: 404 },
+      { route: 'trpc payments.events', run: asAtrpc('query', 'payments.events', {}), status: 200, check: notListed('evt_b_only') },
+      { route: 'trpc payments.dunningPolicy', run: asAtrpc('query', 'payments.dunningPolicy'), status: 200, check: (r) => expect(r.body.retry_after_days).not.toEqual([2, 9]) },
+      { route: 'trpc payments.setDunningPolicy', run: asAtrpc('mutation', 'payments.setDunningPolicy', { retry_after_days: [1, 2] }), status: 200 },
+      { route: 'trpc payments.customer', run: asAtrpc('query', 'payments.customer', { id: 'b-customer' }), status: 404 },
+      { route: 'trpc payments.setupLink', run: asAtrpc('mutation', 'payments.setupLink', { id: 'b-customer' }), status: 404 },
+      { route: 'trpc payments.collection', run: asAtrpc('query', 'payments.collection', { id: bInvoiceId }), status: 404 },
+      { route: 'trpc payments.retry', run: asAtrpc('mutation', 'payments.retry', { id: bInvoiceId }), status: 404 },
+      { route: 'trpc payments.markUncollectible', run: asAtrpc('mutation', 'payments.markUncollectible', { id: bInvoiceId, input: {} }), status: 404 },
+      { route: 'trpc payments.writeOff', run: asAtrpc('mutation', 'payments.writeOff', { id: bInvoiceId, input: {} }), status: 404 },
       { route: 'trpc portal.invoices', run: asPortal('query', 'portal.invoices', {}), status: 200, check: notListed(bInvoiceId) },
       { route: 'trpc portal.invoice', run: asPortal('query', 'portal.invoice', { id: bInvoiceId }), status: 404 },
       { route: 'trpc simulations.run', run: asAtrpc('mutation', 'simulations.run', { price_book: 'b-plan-book', draft: exampleBook('x').versions[0], from: '2026-03-01T00:00:00Z', until: '2026-04-01T00:00:00Z' }), status: 404 },

@@ -82,8 +82,8 @@ describe('strings on every write path', () => {
   let receiver: Receiver;
   let innocentSeq = 0;
   const endpoints: Endpoint[] = [];
-  const noInput = new Set(['GET /api_keys', 'GET /billing_settings', 'GET /users', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /webhook_endpoints', 'GET /balance_token_keys', 'GET /currency_settings']);
-  const noInputProcedures = new Set(['auth.logout', 'auth.me', 'auth.resendVerification', 'users.list', 'apiKeys.list', 'wallets.settings', 'webhooks.list', 'portal.summary', 'portal.usage', 'portal.credits', 'currency.settings']);
+  const noInput = new Set(['GET /api_keys', 'GET /billing_settings', 'GET /users', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /webhook_endpoints', 'GET /balance_token_keys', 'GET /currency_settings', 'GET /stripe/connection', 'GET /dunning_policy']);
+  const noInputProcedures = new Set(['auth.logout', 'auth.me', 'auth.resendVerification', 'users.list', 'apiKeys.list', 'wallets.settings', 'webhooks.list', 'portal.summary', 'portal.usage', 'portal.credits', 'currency.settings', 'payments.connection', 'payments.disconnect', 'payments.dunningPolicy']);
 
   /** `authorization`: what the route authenticates with, when not the tenant's secret key (e.g. a session for logout). */
   const restEndpoint = (route: string, template: RestTemplate, authorization?: () => string) => {
@@ -341,6 +341,19 @@ describe('strings on every write path', () => {
     restEndpoint('GET /fx_rates', { query: { base: 'EUR', quote: 'USD', at: '2026-03-10T00:00:00Z', limit: '10' } });
     restEndpoint('POST /fx_rates/ecb', { query: { source: 'ecb' }, body: { csv: ecbFile } });
     restEndpoint('GET /reports/revenue', { query: { ...reportRange, format: 'json' } });
+    // Payments: no Stripe is configured here, so the Stripe calls stop at 422 (not connected, no SECRETS_KEY) after
+    // their inputs were checked.
+    restEndpoint('PUT /stripe/connection', { body: { secret_key: 'rk_test_abcdefghijkl', webhook_secret: 'whsec_abcdefghijkl' } });
+    restEndpoint('DELETE /stripe/connection', {});
+    restEndpoint('GET /stripe/events', { query: { limit: '10' } });
+    restEndpoint('POST /stripe/events/:tenant', { path: { tenant: tenant.slug }, body: { id: 'evt_1', type: 'ping' } });
+    restEndpoint('PUT /dunning_policy', { body: { retry_after_days: [1, 3.5], block_after_days: 2 } });
+    restEndpoint('GET /customers/:id/payment', { path: { id: 'acme' } });
+    restEndpoint('POST /customers/:id/payment_setup_link', { path: { id: 'acme' }, body: { success_url: 'https://example.com/ok', cancel_url: 'https://example.com/cancel' } });
+    restEndpoint('GET /invoices/:id/collection', { path: { id: invoiceId } });
+    restEndpoint('POST /invoices/:id/retry_payment', { path: { id: invoiceId } });
+    restEndpoint('POST /invoices/:id/mark_uncollectible', { path: { id: invoiceId }, body: { reason: 'Customer gone' } });
+    restEndpoint('POST /invoices/:id/write_off', { path: { id: invoiceId }, body: { reason: 'Customer gone' } });
 
     trpcEndpoint('holds.place', 'mutation', { id: 'acme', hold: { id: 'fuzz-trpc', amount: '0.01', expires_in: 600 } });
     trpcEndpoint('holds.list', 'query', { id: 'acme', status: 'open', limit: 10 });
@@ -429,6 +442,15 @@ describe('strings on every write path', () => {
     trpcEndpoint('webhooks.messages', 'query', { event_type: 'webhook.test', since: '2026-03-01T00:00:00Z', limit: 10 });
     trpcEndpoint('webhooks.attempts', 'query', { message_id: messageId, endpoint_id: hook.id });
     trpcEndpoint('webhooks.retry', 'mutation', { message_id: messageId, endpoint_id: hook.id });
+    trpcEndpoint('payments.connect', 'mutation', { secret_key: 'rk_test_abcdefghijkl', webhook_secret: 'whsec_abcdefghijkl' });
+    trpcEndpoint('payments.events', 'query', { limit: 10 });
+    trpcEndpoint('payments.setDunningPolicy', 'mutation', { retry_after_days: [2, 4], block_after_days: null });
+    trpcEndpoint('payments.customer', 'query', { id: 'acme' });
+    trpcEndpoint('payments.setupLink', 'mutation', { id: 'acme', input: { success_url: 'https://example.com/ok' } });
+    trpcEndpoint('payments.collection', 'query', { id: invoiceId });
+    trpcEndpoint('payments.retry', 'mutation', { id: invoiceId });
+    trpcEndpoint('payments.markUncollectible', 'mutation', { id: invoiceId, input: { reason: 'Customer gone' } });
+    trpcEndpoint('payments.writeOff', 'mutation', { id: invoiceId, input: { reason: 'Customer gone' } });
     trpcEndpoint('insights.customers', 'query', { query: 'ac', parent_id: 'acme', limit: 10, cursor: 'a' });
     trpcEndpoint('insights.customer', 'query', { id: 'acme' });
     trpcEndpoint('insights.usageSeries', 'query', { customer_id: 'acme', from: '2026-03-01T00:00:00Z', until: '2026-03-16T00:00:00Z', granularity: 'hour', meter: 'tokens' });

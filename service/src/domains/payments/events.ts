@@ -46,9 +46,9 @@ export async function receiveStripeEvent(deps: Deps, tenantReference: string, ra
   if (!tenantId) throw notFound('tenant_not_found', `No tenant "${tenantReference}"`);
   const connection = await withTenant(deps.db, tenantId, (tx) => repo.findConnection({ db: tx, tenantId }));
   if (!connection) throw notFound('stripe_not_connected', `Tenant "${tenantReference}" has not connected Stripe`);
+  if (!signature) throw invalid('invalid_signature', 'The Stripe-Signature header is missing', [{ field: '(headers).stripe-signature', reason: 'missing' }]);
   const key = settingsOf(deps).secretsKey;
   if (!key) throw notFound('stripe_not_connected', 'Stripe secrets cannot be opened on this server (SECRETS_KEY unset)');
-  if (!signature) throw invalid('invalid_signature', 'The Stripe-Signature header is missing', [{ field: '(headers).stripe-signature', reason: 'missing' }]);
   let event: Stripe.Event;
   try {
     event = verifyStripeEvent(rawBody, signature, openSecret(connection.webhookSecretSealed, key, `${tenantId}:stripe_webhook_secret`));

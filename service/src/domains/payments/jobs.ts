@@ -19,9 +19,10 @@ export async function scheduleCollections(deps: Deps, jobs: JobSender, limit: nu
 export const paymentJobs: JobDefinition[] = [
   {
     name: COLLECT_INVOICE_JOB,
-    // stately: one queued and one running per invoice; two at once would still be safe (the attempt's lease and
-    // its idempotency key), this only spares Stripe the duplicate request.
-    policy: 'stately',
+    // short: one queued per invoice. Not stately: a job of a process killed mid-charge stays active until pg-boss
+    // expires it (15 minutes) and would hold the invoice's next job that long; two jobs at once are safe anyway
+    // (the attempt's lease and its idempotency key).
+    policy: 'short',
     handle: async (deps, data) => {
       const payload = collectPayload.parse(data);
       await collectInvoice(deps, payload.tenant_id, payload.invoice_id);

@@ -1,7 +1,8 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
-import { actorOf, parseInput } from '../../platform/http.ts';
+import { actorOf, malformedJson, parseInput } from '../../platform/http.ts';
+import { jsonObject } from '../../platform/text.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
 import { externalId } from '../customers/schema.ts';
 import { receiveStripeEvent } from './events.ts';
@@ -20,6 +21,14 @@ export function stripeEventRoutes(deps: Deps, bodyLimitBytes: number): Router {
   routes.post('/stripe/events/:tenant', express.raw({ type: () => true, limit: Math.min(bodyLimitBytes, 1024 * 1024) }), async (req, res) => {
     const { tenant } = parseInput(stripeEventsPath, req.params, ['path']);
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch (error) {
+      throw malformedJson(error instanceof Error ? error.message : String(error));
+    }
+    // What PostgreSQL could not store (NUL, lone surrogates) is refused naming the field, before any lookup.
+    parseInput(jsonObject, parsed);
     res.json(await receiveStripeEvent(deps, tenant, body, req.get('stripe-signature')));
   });
   return routes;

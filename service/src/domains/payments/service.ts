@@ -2,6 +2,7 @@
 // customers and the hosted page that saves a card, the collection of an invoice as the API shows it, and the
 // operator's actions (retry now, mark uncollectible, write off, paid out of band). Collection itself is collect.ts,
 // incoming Stripe events events.ts.
+import crypto from 'node:crypto';
 import type Stripe from 'stripe';
 import type { ApiSchemas } from '../../platform/api.ts';
 import type { Actor } from '../../platform/auth.ts';
@@ -10,7 +11,7 @@ import { sealSecret } from '../../platform/crypto.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, conflict, invalid, notFound, precondition } from '../../platform/errors.ts';
-import { formatMoney } from '../../platform/money.ts';
+import { formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
 import { requireCustomer } from '../customers/service.ts';
 import * as invoicesRepo from '../invoices/repo.ts';
@@ -165,7 +166,6 @@ export async function createSetupLink(deps: Deps, actor: Actor, externalId: stri
   const connected = await readConnected(deps, actor, externalId);
   const stripeCustomerId = await ensureStripeCustomer(deps, actor, connected);
   const base = deps.publicUrl ?? 'http://localhost:3000';
-  const now = deps.clock.now();
   let session: Stripe.Checkout.Session;
   try {
     session = await connected.stripe.checkout.sessions.create(
@@ -178,7 +178,8 @@ export async function createSetupLink(deps: Deps, actor: Actor, externalId: stri
         metadata: { tariff_tenant_id: actor.tenantId, tariff_customer_id: connected.customer.id },
         setup_intent_data: { metadata: { tariff_tenant_id: actor.tenantId, tariff_customer_id: connected.customer.id } },
       },
-      { idempotencyKey: `tariff:${actor.tenantId}:setup:${connected.customer.id}:${now.getTime()}` },
+      // One key per link asked for: the SDK's own retries of this request reuse it, a new request gets a new page.
+      { idempotencyKey: `tariff:${actor.tenantId}:setup:${connected.customer.id}:${crypto.randomUUID()}` },
     );
   } catch (error) {
     throw stripeProblem(error);
@@ -338,8 +339,8 @@ export async function writeOff(deps: Deps, actor: Actor, invoiceId: string, inpu
 }
 
 /**
- * POST /v1/invoices/{id}/pay: the operator records a payment received outside Stripe (a bank transfer) for what is
- * due. Collection stops, the customer's block for the invoice is lifted, the ledger takes the cash.
+ * POST /v1/invoices/{id}/pay: the operator records a payment received outside Stripe (a bank transfer) of the
+ * invoice's total. Collection stops, the customer's block for the invoice is lifted, the ledger takes the cash.
  */
 export async function payOutOfBand(deps: Deps, actor: Actor, invoiceId: string, input: PayInvoiceInput): Promise<ApiSchemas['Invoice']> {
   requirePermission(actor, 'invoices.write');
@@ -350,7 +351,9 @@ export async function payOutOfBand(deps: Deps, actor: Actor, invoiceId: string, 
     const invoice = await invoicesRepo.findInvoice(scope, invoiceId, { lock: true });
     if (!invoice) throw notFound('invoice_not_found', `No invoice "${invoiceId}"`);
     if (!isUnpaid(invoice.status)) throw conflict('invoice_not_payable', `Only an unpaid invoice can be paid; this one is ${invoice.status}`);
-    await applyPaymentSucceeded(deps, scope, invoice, { source: 'out_of_band', paymentIntentId: null, attempt: null, amount: await amountDue(scope, invoice), currency: invoice.currency, paidAt, actor });
+    // The invoice's total, as this action always recorded: credit notes issued before it are then owed back to the
+    // customer (the receivable below zero), as they are for an invoice credited after its payment.
+    await applyPaymentSucceeded(deps, scope, invoice, { source: 'out_of_band', paymentIntentId: null, attempt: null, amount: toNano(invoice.total), currency: invoice.currency, paidAt, actor });
   });
   return getInvoice(deps, actor, invoiceId);
 }
