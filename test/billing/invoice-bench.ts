@@ -5,7 +5,9 @@
 // (POST /v1/events), and its rows (events, rated lines with their receipts, period, usage and invoice aggregates,
 // subscription) are cloned for the other 9,999. Beside it, in the same run, the read floors by plain
 // SQL: the receipts aggregated (what the close read before migration 018) and the invoice aggregates it reads
-// now. Then the entitlement check's in-process latency (the service function, no HTTP).
+// now. Then the same for a second tenant with tax settings, its customers spread over the tax rules, so every
+// invoice goes through the tax step (close_with_tax beside close). Then the entitlement check's in-process
+// latency (the service function, no HTTP).
 import { checkEntitlement } from '../../service/src/domains/budgets/service.ts';
 import { scheduleInvoicing } from '../../service/src/domains/invoices/jobs.ts';
 import { jobDefinitions } from '../../service/src/jobs.ts';
@@ -59,12 +61,32 @@ const book = {
 
 const harness = await startService({ now: '2026-03-01T00:00:00Z' });
 const owner = harness.database.owner;
-try {
+const deps: Deps = { db: harness.database.app, clock: harness.clock, logger: silentLogger, metrics: createMetrics(), sessionTtlSeconds: 3600 };
+
+// The tax case's customers, by n % 5: a German business (domestic 19%), a French consumer (OSS 20%), a French
+// business with a VAT id (reverse charge), an American (outside the registrations), a British consumer (GB 20%).
+const taxSettings = {
+  legal_name: 'Bench GmbH',
+  address: 'Torstrasse 1, 10119 Berlin',
+  country: 'DE',
+  registrations: [{ jurisdiction: 'DE', tax_id: 'DE136695976' }, { jurisdiction: 'EU', tax_id: null }, { jurisdiction: 'GB', tax_id: 'GB980780684' }],
+};
+const taxedCountry = `(array['DE', 'FR', 'FR', 'US', 'GB'])[m.n % 5 + 1]`;
+const taxedId = `(array['DE136695976', null, 'FR40303265045', null, null])[m.n % 5 + 1]`;
+
+/**
+ * One tenant seeded with `customers` x 100 events (one customer through ingestion, the rest cloned) and its
+ * periods closed by the tick's jobs; `taxed`: the tenant has tax settings and its customers are spread over the
+ * tax rules, so every invoice goes through the tax step. Returns the close's figures and the read floors.
+ */
+async function seedAndClose(taxed: boolean) {
+  harness.clock.set('2026-03-01T00:00:00Z');
   const tenant = await signUpTenant(harness);
   const call = restAs(harness, tenant.secretKey);
+  if (taxed) await call('PUT', '/v1/tax/settings', taxSettings);
   await call('POST', '/v1/price_books', { book });
   await call('POST', '/v1/plans', { code: 'bench', name: 'Bench', price_book: 'bench-book', base_fee: '10', interval: 'month', allowances: { tokens: '100000' }, invoice_grace_hours: 0 });
-  await call('POST', '/v1/customers', { external_id: 'bench-0', currency: 'USD' });
+  await call('POST', '/v1/customers', { external_id: 'bench-0', currency: 'USD', ...(taxed ? { country: 'DE', tax_id: 'DE136695976' } : {}) });
   await call('POST', '/v1/customers/bench-0/subscriptions', { plan: 'bench', started_at: '2026-03-01T00:00:00Z' });
   harness.clock.set('2026-03-31T00:00:00Z');
   const templateEvents = Array.from({ length: eventsPerCustomer }, (_, n) =>
@@ -76,7 +98,7 @@ try {
   if (ack.accepted !== eventsPerCustomer) throw new Error(`template events: ${JSON.stringify(ack).slice(0, 500)}`);
 
   // Clone the template's rows for the other customers, set-based.
-  log(`seeding ${customers} customers x ${eventsPerCustomer} events...`);
+  log(`seeding ${customers} customers x ${eventsPerCustomer} events${taxed ? ' (taxed)' : ''}...`);
   const seedStarted = performance.now();
   const tenantId = tenant.tenantId;
   const [template] = await owner`select id from customers where tenant_id = ${tenantId} and external_id = 'bench-0'`;
@@ -93,7 +115,7 @@ try {
       [tenantId, template.id],
     );
   };
-  await clone('customers', { id: 'm.id', external_id: `'bench-' || m.n` });
+  await clone('customers', { id: 'm.id', external_id: `'bench-' || m.n`, ...(taxed ? { country: taxedCountry, tax_id: taxedId } : {}) });
   await clone('customer_price_books', { customer_id: 'm.id' });
   await clone('subscriptions', { id: 'gen_random_uuid()', customer_id: 'm.id' });
   await clone('customer_periods', { customer_id: 'm.id' });
@@ -131,8 +153,6 @@ try {
   log(`floor: sum by customer ${sumSeconds} s, receipt steps by customer and line ${receiptSeconds} s, invoice aggregates (${aggregateRows} rows) ${aggregatesSeconds} s`);
 
   // The close: the tick's scheduler enqueues one close job per customer-period; workers run them.
-  await installJobs(owner, jobDefinitions);
-  const deps: Deps = { db: harness.database.app, clock: harness.clock, logger: silentLogger, metrics: createMetrics(), sessionTtlSeconds: 3600 };
   harness.clock.set('2026-04-01T00:00:05Z');
   const runners = [];
   started = performance.now();
@@ -149,10 +169,22 @@ try {
   }
   const closeSeconds = seconds(performance.now() - started);
   for (const runner of runners) await runner.stop();
+  // Untaxed: every invoice is the same. Taxed: one total per rule (the five kinds of customer).
   const [check] = await owner`
-    select count(distinct total)::int as totals, min(total)::text as total, count(*)::int as invoices from invoices where tenant_id = ${tenantId}`;
-  if (check.totals !== 1 || check.invoices !== customers) throw new Error(`invoices differ: ${JSON.stringify(check)}`);
-  log(`closed ${customers} periods in ${closeSeconds} s (${Math.round(customers / closeSeconds)} invoices/s), each invoice ${check.total}`);
+    select count(distinct total)::int as totals, min(total)::text as total, max(total)::text as highest, count(*)::int as invoices,
+           count(*) filter (where tax is not null)::int as taxed, sum(tax_amount)::text as tax
+    from invoices where tenant_id = ${tenantId}`;
+  if (check.totals !== (taxed ? 3 : 1) || check.invoices !== customers || check.taxed !== (taxed ? customers : 0)) throw new Error(`invoices differ: ${JSON.stringify(check)}`);
+  log(`closed ${customers} periods in ${closeSeconds} s (${Math.round(customers / closeSeconds)} invoices/s), totals ${check.total} to ${check.highest}, tax ${check.tax}`);
+  return { tenant, call, events, seedSeconds, sumSeconds, receiptSeconds, aggregatesSeconds, aggregateRows, closeSeconds, enqueueSeconds, enqueued, check };
+}
+
+try {
+  await installJobs(owner, jobDefinitions);
+  const plain = await seedAndClose(false);
+  const taxedRun = await seedAndClose(true);
+  const { tenant, call, events, seedSeconds, sumSeconds, receiptSeconds, aggregatesSeconds, aggregateRows, closeSeconds, enqueueSeconds, enqueued, check } = plain;
+  const tenantId = tenant.tenantId;
 
   // The entitlement check in-process: the service function against the database (no HTTP), with a budget.
   await call('PUT', '/v1/customers/bench-1/budget', { amount: '1000', enforcement: 'block' });
@@ -182,6 +214,14 @@ try {
       workers,
       batch_size: batchOption ?? jobDefinitions.find((j) => j.name === 'billing.close-period')?.batchSize,
       invoice_total: check.total,
+    },
+    close_with_tax: {
+      invoices: customers,
+      seconds: taxedRun.closeSeconds,
+      invoices_per_second: Math.round(customers / taxedRun.closeSeconds),
+      invoice_totals: [taxedRun.check.total, taxedRun.check.highest],
+      tax: taxedRun.check.tax,
+      note: 'the same close for a tenant with tax settings (DE, EU OSS, GB): customers spread over domestic, OSS, reverse charge, outside and GB rules; beside close.invoices_per_second (no tax) from the same run',
     },
     baseline: {
       sum_by_customer_seconds: sumSeconds,
