@@ -92,4 +92,13 @@ export const operationRoutes = {
   listWebhookMessages: ["get", "/v1/webhook_messages"],
   listWebhookAttempts: ["get", "/v1/webhook_messages/{id}/attempts"],
   retryWebhookMessage: ["post", "/v1/webhook_messages/{id}/retry"],
+  getTaxSettings: ["get", "/v1/tax/settings"],
+  updateTaxSettings: ["put", "/v1/tax/settings"],
+  getTaxReport: ["get", "/v1/tax/report"],
+  getTaxReportCsv: ["get", "/v1/tax/report.csv"],
+  verifyCustomerTaxId: ["post", "/v1/customers/{id}/tax_id/verify"],
+  getInvoicePdf: ["get", "/v1/invoices/{id}/pdf"],
+  getInvoiceHtml: ["get", "/v1/invoices/{id}/html"],
+  getCreditNotePdf: ["get", "/v1/credit_notes/{id}/pdf"],
+  getCreditNoteHtml: ["get", "/v1/credit_notes/{id}/html"],
 } as const satisfies OperationRoutes;
