@@ -347,7 +347,7 @@ describe('tenant isolation', () => {
       { route: 'trpc tax.updateSettings', run: asAtrpc('mutation', 'tax.updateSettings', { legal_name: 'A SAS', address: 'Lyon', country: 'FR' }), status: 200 },
       { route: 'trpc tax.report', run: asAtrpc('query', 'tax.report', { from: '2026-01-01', to: '2026-12-31' }), status: 200, check: (r) => expect(r.body.data).toEqual([]) },
       { route: 'trpc tax.reportCsv', run: asAtrpc('query', 'tax.reportCsv', { from: '2026-01-01', to: '2026-12-31' }), status: 200, check: (r) => expect(r.body.csv.split('\r\n')).toHaveLength(2) },
-      { route: 'trpc tax.verifyTaxId', run: asAtrpc('mutation', 'tax.verifyTaxId', { id: 'b-customer' }), status: 404 },
+      { route: 'trpc customers.verifyTaxId', run: asAtrpc('mutation', 'customers.verifyTaxId', { id: 'b-customer' }), status: 404 },
       { route: 'GET /billing_settings', run: asA('GET', '/v1/billing_settings'), status: 200, check: (r) => expect(r.body).toEqual({ credit_expiry_notice_days: 7 }) },
       { route: 'PUT /billing_settings', run: asA('PUT', '/v1/billing_settings', { credit_expiry_notice_days: 3 }), status: 200 },
       { route: 'trpc wallets.settings', run: asAtrpc('query', 'wallets.settings'), status: 200, check: (r) => expect(r.body.credit_expiry_notice_days).toBe(3) },

@@ -390,7 +390,7 @@ describe('strings on every write path', () => {
     trpcEndpoint('tax.updateSettings', 'mutation', taxSettings);
     trpcEndpoint('tax.report', 'query', taxPeriod);
     trpcEndpoint('tax.reportCsv', 'query', taxPeriod);
-    trpcEndpoint('tax.verifyTaxId', 'mutation', { id: 'acme' });
+    trpcEndpoint('customers.verifyTaxId', 'mutation', { id: 'acme' });
     restEndpoint('GET /invoices/:id/pdf', { path: { id: invoiceId } });
     restEndpoint('GET /invoices/:id/html', { path: { id: invoiceId } });
     restEndpoint('GET /credit_notes/:id/pdf', { path: { id: creditNote.id } });
