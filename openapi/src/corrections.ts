@@ -16,7 +16,10 @@ export const creditNoteRule =
   'or, with neither, whatever is left of the invoice. Amounts are whole minor units of the invoice\'s currency; all credit notes of an invoice together ' +
   'credit at most its total, and a line at most its amount. Credit notes are numbered per tenant without gaps in their own sequence (CN-000001), never change, ' +
   'and post a ledger transaction `credit_note_issued`: debit revenue by stream, credit the customer\'s receivable (below zero for a paid invoice: owed back to the customer). ' +
-  'Re-rating issues credit notes too (origin `rerating`), with one line per changed invoice line.';
+  'Re-rating issues credit notes too (origin `rerating`), with one line per changed invoice line. ' +
+  'With tax, amounts are on the lines\' basis (before tax is added; gross when the tenant\'s prices include tax) and at most the invoice\'s lines total; ' +
+  'the note carries the invoice\'s tax mirrored (each component times the credited share of the lines, rounded half up; the note that credits the rest gets exactly the tax left), ' +
+  'and its ledger transaction debits the tax owed back.';
 
 /** The re-rating rule, stated once for its operations. */
 export const reratingRule =

@@ -5,11 +5,11 @@
 // (POST /v1/events), and its rows (events, rated lines with their receipts, period, usage and invoice aggregates,
 // subscription) are cloned for the other 9,999. Beside it, in the same run, the read floors by plain
 // SQL: the receipts aggregated (what the close read before migration 018) and the invoice aggregates it reads
-// now. The close runs twice: the customers billed in USD (the book's currency), then as many billed in EUR
-// from the same USD book, each invoice converted (FX) at the period end's rate from an imported ECB file.
-// Then the entitlement check's in-process latency (the service function, no HTTP).
+// now. Then the same for a second tenant with tax settings, its customers spread over the tax rules, so every
+// invoice goes through the tax step (close_with_tax beside close). Then the entitlement check's in-process
+// latency (the service function, no HTTP).
 import { checkEntitlement } from '../../service/src/domains/budgets/service.ts';
-import { CLOSE_PERIOD_JOB } from '../../service/src/domains/invoices/jobs.ts';
+import { scheduleInvoicing } from '../../service/src/domains/invoices/jobs.ts';
 import { jobDefinitions } from '../../service/src/jobs.ts';
 import type { Actor } from '../../service/src/platform/auth.ts';
 import type { Deps } from '../../service/src/platform/deps.ts';
@@ -61,12 +61,32 @@ const book = {
 
 const harness = await startService({ now: '2026-03-01T00:00:00Z' });
 const owner = harness.database.owner;
-try {
+const deps: Deps = { db: harness.database.app, clock: harness.clock, logger: silentLogger, metrics: createMetrics(), sessionTtlSeconds: 3600 };
+
+// The tax case's customers, by n % 5: a German business (domestic 19%), a French consumer (OSS 20%), a French
+// business with a VAT id (reverse charge), an American (outside the registrations), a British consumer (GB 20%).
+const taxSettings = {
+  legal_name: 'Bench GmbH',
+  address: 'Torstrasse 1, 10119 Berlin',
+  country: 'DE',
+  registrations: [{ jurisdiction: 'DE', tax_id: 'DE136695976' }, { jurisdiction: 'EU', tax_id: null }, { jurisdiction: 'GB', tax_id: 'GB980780684' }],
+};
+const taxedCountry = `(array['DE', 'FR', 'FR', 'US', 'GB'])[m.n % 5 + 1]`;
+const taxedId = `(array['DE136695976', null, 'FR40303265045', null, null])[m.n % 5 + 1]`;
+
+/**
+ * One tenant seeded with `customers` x 100 events (one customer through ingestion, the rest cloned) and its
+ * periods closed by the tick's jobs; `taxed`: the tenant has tax settings and its customers are spread over the
+ * tax rules, so every invoice goes through the tax step. Returns the close's figures and the read floors.
+ */
+async function seedAndClose(taxed: boolean) {
+  harness.clock.set('2026-03-01T00:00:00Z');
   const tenant = await signUpTenant(harness);
   const call = restAs(harness, tenant.secretKey);
+  if (taxed) await call('PUT', '/v1/tax/settings', taxSettings);
   await call('POST', '/v1/price_books', { book });
   await call('POST', '/v1/plans', { code: 'bench', name: 'Bench', price_book: 'bench-book', base_fee: '10', interval: 'month', allowances: { tokens: '100000' }, invoice_grace_hours: 0 });
-  await call('POST', '/v1/customers', { external_id: 'bench-0', currency: 'USD' });
+  await call('POST', '/v1/customers', { external_id: 'bench-0', currency: 'USD', ...(taxed ? { country: 'DE', tax_id: 'DE136695976' } : {}) });
   await call('POST', '/v1/customers/bench-0/subscriptions', { plan: 'bench', started_at: '2026-03-01T00:00:00Z' });
   harness.clock.set('2026-03-31T00:00:00Z');
   const templateEvents = Array.from({ length: eventsPerCustomer }, (_, n) =>
@@ -78,12 +98,11 @@ try {
   if (ack.accepted !== eventsPerCustomer) throw new Error(`template events: ${JSON.stringify(ack).slice(0, 500)}`);
 
   // Clone the template's rows for the other customers, set-based.
-  log(`seeding ${customers} customers x ${eventsPerCustomer} events...`);
+  log(`seeding ${customers} customers x ${eventsPerCustomer} events${taxed ? ' (taxed)' : ''}...`);
   const seedStarted = performance.now();
   const tenantId = tenant.tenantId;
   const [template] = await owner`select id from customers where tenant_id = ${tenantId} and external_id = 'bench-0'`;
-  // Customers 1 .. customers-1 are billed in USD like the template; as many again (fx-0 ..) in EUR.
-  await owner`create unlogged table bench_map as select gen_random_uuid() as id, n from generate_series(1, ${2 * customers - 1}) n`;
+  await owner`create unlogged table bench_map as select gen_random_uuid() as id, n from generate_series(1, ${customers - 1}) n`;
   // Every column of the template rows, some replaced (SQL expressions over x, the template row, and m, the new customer).
   const clone = async (table: string, overrides: Record<string, string>) => {
     const columns = (await owner`
@@ -96,11 +115,7 @@ try {
       [tenantId, template.id],
     );
   };
-  await clone('customers', {
-    id: 'm.id',
-    external_id: `case when m.n < ${customers} then 'bench-' || m.n else 'fx-' || (m.n - ${customers}) end`,
-    currency: `case when m.n < ${customers} then x.currency else 'EUR' end`,
-  });
+  await clone('customers', { id: 'm.id', external_id: `'bench-' || m.n`, ...(taxed ? { country: taxedCountry, tax_id: taxedId } : {}) });
   await clone('customer_price_books', { customer_id: 'm.id' });
   await clone('subscriptions', { id: 'gen_random_uuid()', customer_id: 'm.id' });
   await clone('customer_periods', { customer_id: 'm.id' });
@@ -137,55 +152,39 @@ try {
   const aggregatesSeconds = seconds(performance.now() - started);
   log(`floor: sum by customer ${sumSeconds} s, receipt steps by customer and line ${receiptSeconds} s, invoice aggregates (${aggregateRows} rows) ${aggregatesSeconds} s`);
 
-  // The close: one close job per customer-period, as the billing tick enqueues them; the workers run them.
-  await installJobs(owner, jobDefinitions);
-  const deps: Deps = { db: harness.database.app, clock: harness.clock, logger: silentLogger, metrics: createMetrics(), sessionTtlSeconds: 3600 };
+  // The close: the tick's scheduler enqueues one close job per customer-period; workers run them.
   harness.clock.set('2026-04-01T00:00:05Z');
-  // The rates the EUR invoices convert at (the period's end: the ECB's rate of 2026-03-31), imported as a file.
-  await call('POST', '/v1/fx_rates/ecb', { csv: 'Date,USD,JPY,\n2026-03-31,1.0834,157.83,\n2026-03-30,1.0811,157.12,\n' });
-  const closeAll = async (currency: string) => {
-    const periods = await owner`
-      select p.customer_id, p.period_start from customer_periods p join customers c on c.tenant_id = p.tenant_id and c.id = p.customer_id
-      where p.tenant_id = ${tenantId} and c.currency = ${currency} and p.status = 'open' and p.period_end <= ${harness.clock.now()}`;
-    const runners = [];
-    const started = performance.now();
-    for (let w = 0; w < workers; w++) runners.push(await startJobs(deps, jobDefinitions, { pollingIntervalSeconds: 0.5, ...(batchOption ? { batchSize: batchOption } : {}) }));
-    await runners[0].sendMany(
-      CLOSE_PERIOD_JOB,
-      periods.map((p) => ({ data: { tenant_id: tenantId, customer_id: p.customer_id, period_start: (p.period_start as Date).toISOString() }, singletonKey: `${tenantId}:${p.customer_id}:${(p.period_start as Date).toISOString()}` })),
-    );
-    const enqueueSeconds = seconds(performance.now() - started);
-    let finalized = 0;
-    while (finalized < customers) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      const [row] = await owner`select count(*)::int as n from invoices where tenant_id = ${tenantId} and status = 'finalized' and currency = ${currency}`;
-      finalized = row.n;
-      const [failed] = await owner`select count(*)::int as n from pgboss.job where state in ('failed', 'retry')`;
-      if (failed.n > 0) throw new Error(`${failed.n} close jobs failed: ${JSON.stringify(await owner`select output from pgboss.job where state in ('failed', 'retry') limit 1`)}`);
-    }
-    const closeSeconds = seconds(performance.now() - started);
-    for (const runner of runners) await runner.stop();
-    const [check] = await owner`
-      select count(distinct total)::int as totals, min(total)::text as total, count(*)::int as invoices, count(fx)::int as converted
-      from invoices where tenant_id = ${tenantId} and currency = ${currency}`;
-    if (check.totals !== 1 || check.invoices !== customers) throw new Error(`invoices differ: ${JSON.stringify(check)}`);
-    log(`closed ${customers} ${currency} periods in ${closeSeconds} s (${Math.round(customers / closeSeconds)} invoices/s), each invoice ${check.total}, ${check.converted} converted`);
-    return {
-      invoices: customers,
-      seconds: closeSeconds,
-      invoices_per_second: Math.round(customers / closeSeconds),
-      enqueue_seconds: enqueueSeconds,
-      jobs_enqueued: periods.length,
-      workers,
-      batch_size: batchOption ?? jobDefinitions.find((j) => j.name === 'billing.close-period')?.batchSize,
-      currency,
-      converted: check.converted,
-      invoice_total: check.total,
-    };
-  };
-  const close = await closeAll('USD');
-  const closeWithFx = await closeAll('EUR');
-  if (closeWithFx.converted !== customers) throw new Error(`only ${closeWithFx.converted} of the EUR invoices were converted`);
+  const runners = [];
+  started = performance.now();
+  for (let w = 0; w < workers; w++) runners.push(await startJobs(deps, jobDefinitions, { pollingIntervalSeconds: 0.5, ...(batchOption ? { batchSize: batchOption } : {}) }));
+  const enqueued = await scheduleInvoicing(deps, runners[0], customers);
+  const enqueueSeconds = seconds(performance.now() - started);
+  let finalized = 0;
+  while (finalized < customers) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const [row] = await owner`select count(*)::int as n from invoices where tenant_id = ${tenantId} and status = 'finalized'`;
+    finalized = row.n;
+    const [failed] = await owner`select count(*)::int as n from pgboss.job where state in ('failed', 'retry')`;
+    if (failed.n > 0) throw new Error(`${failed.n} close jobs failed: ${JSON.stringify(await owner`select output from pgboss.job where state in ('failed', 'retry') limit 1`)}`);
+  }
+  const closeSeconds = seconds(performance.now() - started);
+  for (const runner of runners) await runner.stop();
+  // Untaxed: every invoice is the same. Taxed: one total per rule (the five kinds of customer).
+  const [check] = await owner`
+    select count(distinct total)::int as totals, min(total)::text as total, max(total)::text as highest, count(*)::int as invoices,
+           count(*) filter (where tax is not null)::int as taxed, sum(tax_amount)::text as tax
+    from invoices where tenant_id = ${tenantId}`;
+  if (check.totals !== (taxed ? 3 : 1) || check.invoices !== customers || check.taxed !== (taxed ? customers : 0)) throw new Error(`invoices differ: ${JSON.stringify(check)}`);
+  log(`closed ${customers} periods in ${closeSeconds} s (${Math.round(customers / closeSeconds)} invoices/s), totals ${check.total} to ${check.highest}, tax ${check.tax}`);
+  return { tenant, call, events, seedSeconds, sumSeconds, receiptSeconds, aggregatesSeconds, aggregateRows, closeSeconds, enqueueSeconds, enqueued, check };
+}
+
+try {
+  await installJobs(owner, jobDefinitions);
+  const plain = await seedAndClose(false);
+  const taxedRun = await seedAndClose(true);
+  const { tenant, call, events, seedSeconds, sumSeconds, receiptSeconds, aggregatesSeconds, aggregateRows, closeSeconds, enqueueSeconds, enqueued, check } = plain;
+  const tenantId = tenant.tenantId;
 
   // The entitlement check in-process: the service function against the database (no HTTP), with a budget.
   await call('PUT', '/v1/customers/bench-1/budget', { amount: '1000', enforcement: 'block' });
@@ -206,12 +205,23 @@ try {
     events_per_customer: eventsPerCustomer,
     events,
     seed_seconds: seedSeconds,
-    close,
-    close_with_fx: {
-      ...closeWithFx,
-      /** How many times longer an invoice takes with FX than without, both measured in this run. */
-      fx_cost_ratio: Math.round((close.invoices_per_second / closeWithFx.invoices_per_second) * 100) / 100,
-      note: 'the same invoices billed in EUR from the USD book: each converted at the period end (the inverse of the ECB EUR/USD rate)',
+    close: {
+      invoices: customers,
+      seconds: closeSeconds,
+      invoices_per_second: Math.round(customers / closeSeconds),
+      enqueue_seconds: enqueueSeconds,
+      jobs_enqueued: enqueued,
+      workers,
+      batch_size: batchOption ?? jobDefinitions.find((j) => j.name === 'billing.close-period')?.batchSize,
+      invoice_total: check.total,
+    },
+    close_with_tax: {
+      invoices: customers,
+      seconds: taxedRun.closeSeconds,
+      invoices_per_second: Math.round(customers / taxedRun.closeSeconds),
+      invoice_totals: [taxedRun.check.total, taxedRun.check.highest],
+      tax: taxedRun.check.tax,
+      note: 'the same close for a tenant with tax settings (DE, EU OSS, GB): customers spread over domestic, OSS, reverse charge, outside and GB rules; beside close.invoices_per_second (no tax) from the same run',
     },
     baseline: {
       sum_by_customer_seconds: sumSeconds,

@@ -28,7 +28,7 @@ describe('catalogue', () => {
         email: 'billing@org42.example',
         currency: 'EUR',
         country: 'DE',
-        tax_id: 'DE123456789',
+        tax_id: 'DE136695976',
         is_reseller: true,
         metadata: { plan: 'scale' },
       });
@@ -38,7 +38,7 @@ describe('catalogue', () => {
         external_id: 'org_42/eu',
         currency: 'EUR',
         country: 'DE',
-        tax_id: 'DE123456789',
+        tax_id: 'DE136695976',
         is_reseller: true,
         parent_id: null,
         metadata: { plan: 'scale' },

@@ -115,6 +115,9 @@ describe('tenant isolation', () => {
     expect((await asB('GET', '/v1/customers/b-customer/pricing-snapshot')).status).toBe(200);
     const keys = await asB('GET', '/v1/api_keys');
     bKeyId = keys.body.data[0].id;
+    // B's tax settings (after its invoice, which they would tax).
+    const bTax = { legal_name: 'B GmbH', address: 'B-Strasse 1, Berlin', country: 'DE', registrations: [{ jurisdiction: 'DE', tax_id: 'DE136695976' }] };
+    expect((await asB('PUT', '/v1/tax/settings', bTax)).status).toBe(200);
     // B's billing settings, an expiry notice for a grant near its expiry, an SLA credit for a preempted job.
     expect((await asB('PUT', '/v1/billing_settings', { credit_expiry_notice_days: 9 })).status).toBe(200);
     // B's webhook endpoint (a closed local port: its attempts fail at once), which the notice below becomes a message to.
@@ -364,6 +367,29 @@ describe('tenant isolation', () => {
       { route: 'trpc holds.extend', run: asAtrpc('mutation', 'holds.extend', { id: 'b-customer', hold_id: 'b-hold', extension: { expires_in: 60 } }), status: 404 },
       { route: 'trpc holds.release', run: asAtrpc('mutation', 'holds.release', { id: 'b-customer', hold_id: 'b-hold' }), status: 404 },
       { route: 'trpc holds.balanceToken', run: asAtrpc('query', 'holds.balanceToken', { id: 'b-customer' }), status: 404 },
+      { route: 'GET /tax/settings', run: asA('GET', '/v1/tax/settings'), status: 404 },
+      { route: 'PUT /tax/settings', run: asA('PUT', '/v1/tax/settings', { legal_name: 'A SARL', address: 'Paris', country: 'FR' }), status: 200, check: (r) => expect(r.body.legal_name).toBe('A SARL') },
+      { route: 'GET /tax/settings', run: asA('GET', '/v1/tax/settings'), status: 200, check: (r) => expect(r.body).toMatchObject({ legal_name: 'A SARL', registrations: [] }) },
+      { route: 'GET /tax/report', run: asA('GET', '/v1/tax/report?from=2026-01-01&to=2026-12-31'), status: 200, check: (r) => expect(r.body.data).toEqual([]) },
+      {
+        route: 'GET /tax/report.csv',
+        run: async () => {
+          const response = await fetch(`${harness.url}/v1/tax/report.csv?from=2026-01-01&to=2026-12-31`, { headers: { authorization: `Bearer ${a.secretKey}` } });
+          return { status: response.status, body: await response.text() };
+        },
+        status: 200,
+        check: (r) => expect(r.body).toBe('jurisdiction,tax,rate,rule,currency,documents,taxable,tax_amount\r\n'),
+      },
+      { route: 'POST /customers/:id/tax_id/verify', run: asA('POST', '/v1/customers/b-customer/tax_id/verify'), status: 404 },
+      { route: 'GET /invoices/:id/pdf', run: asA('GET', `/v1/invoices/${bInvoiceId}/pdf`), status: 404 },
+      { route: 'GET /invoices/:id/html', run: asA('GET', `/v1/invoices/${bInvoiceId}/html`), status: 404 },
+      { route: 'GET /credit_notes/:id/pdf', run: asA('GET', `/v1/credit_notes/${bCreditNoteId}/pdf`), status: 404 },
+      { route: 'GET /credit_notes/:id/html', run: asA('GET', `/v1/credit_notes/${bCreditNoteId}/html`), status: 404 },
+      { route: 'trpc tax.settings', run: asAtrpc('query', 'tax.settings'), status: 200, check: (r) => expect(r.body.legal_name).toBe('A SARL') },
+      { route: 'trpc tax.updateSettings', run: asAtrpc('mutation', 'tax.updateSettings', { legal_name: 'A SAS', address: 'Lyon', country: 'FR' }), status: 200 },
+      { route: 'trpc tax.report', run: asAtrpc('query', 'tax.report', { from: '2026-01-01', to: '2026-12-31' }), status: 200, check: (r) => expect(r.body.data).toEqual([]) },
+      { route: 'trpc tax.reportCsv', run: asAtrpc('query', 'tax.reportCsv', { from: '2026-01-01', to: '2026-12-31' }), status: 200, check: (r) => expect(r.body.csv.split('\r\n')).toHaveLength(2) },
+      { route: 'trpc customers.verifyTaxId', run: asAtrpc('mutation', 'customers.verifyTaxId', { id: 'b-customer' }), status: 404 },
       { route: 'GET /billing_settings', run: asA('GET', '/v1/billing_settings'), status: 200, check: (r) => expect(r.body).toEqual({ credit_expiry_notice_days: 7 }) },
       { route: 'PUT /billing_settings', run: asA('PUT', '/v1/billing_settings', { credit_expiry_notice_days: 3 }), status: 200 },
       { route: 'trpc wallets.settings', run: asAtrpc('query', 'wallets.settings'), status: 200, check: (r) => expect(r.body.credit_expiry_notice_days).toBe(3) },

@@ -82,8 +82,8 @@ describe('strings on every write path', () => {
   let receiver: Receiver;
   let innocentSeq = 0;
   const endpoints: Endpoint[] = [];
-  const noInput = new Set(['GET /api_keys', 'GET /billing_settings', 'GET /users', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /webhook_endpoints', 'GET /balance_token_keys', 'GET /currency_settings', 'GET /stripe/connection', 'GET /dunning_policy']);
-  const noInputProcedures = new Set(['auth.logout', 'auth.me', 'auth.resendVerification', 'users.list', 'apiKeys.list', 'wallets.settings', 'webhooks.list', 'portal.summary', 'portal.usage', 'portal.credits', 'currency.settings', 'payments.connection', 'payments.disconnect', 'payments.dunningPolicy']);
+  const noInput = new Set(['GET /api_keys', 'GET /billing_settings', 'GET /users', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /webhook_endpoints', 'GET /balance_token_keys', 'GET /currency_settings', 'GET /stripe/connection', 'GET /dunning_policy', 'GET /tax/settings']);
+  const noInputProcedures = new Set(['auth.logout', 'auth.me', 'auth.resendVerification', 'users.list', 'apiKeys.list', 'wallets.settings', 'webhooks.list', 'portal.summary', 'portal.usage', 'portal.credits', 'currency.settings', 'payments.connection', 'payments.disconnect', 'payments.dunningPolicy', 'tax.settings']);
 
   /** `authorization`: what the route authenticates with, when not the tenant's secret key (e.g. a session for logout). */
   const restEndpoint = (route: string, template: RestTemplate, authorization?: () => string) => {
@@ -100,7 +100,8 @@ describe('strings on every write path', () => {
         const headers: Record<string, string> = { authorization: `Bearer ${authorization?.() ?? tenant.secretKey}` };
         if (t.body !== undefined) headers['content-type'] = 'application/json';
         const response = await send(method, url, headers, t.body === undefined ? undefined : JSON.stringify(t.body));
-        const body = response.text ? JSON.parse(response.text) : undefined;
+        // Documents (PDF, HTML, CSV) answer other than JSON when they succeed.
+        const body = response.text ? (/^\s*[[{]/.test(response.text) ? JSON.parse(response.text) : response.text) : undefined;
         checkResponse(method, url, response.status, body);
         const fields = route === 'POST /events' && response.status === 200
           ? body.events.flatMap((e: any) => (e.error ? [e.error.field, ...(e.error.details ?? []).map((d: any) => d.field)].map((f) => `events.${e.index}.${f}`) : []))
@@ -221,7 +222,9 @@ describe('strings on every write path', () => {
     const password = 'correct horse battery staple';
     const uuid = '00000000-0000-4000-8000-000000000000';
     const amendment = { effective_at: '2026-03-20T00:00:00Z', discount_percent: '5', allowances: { tokens: '10' } };
-    const customer = { external_id: 'new-customer', name: 'New', email: 'new@example.com', currency: 'USD', country: 'DE', tax_id: 'DE123', parent_id: 'acme', metadata: { plan: 'pro' } };
+    const customer = { external_id: 'new-customer', name: 'New', email: 'new@example.com', currency: 'USD', country: 'DE', tax_id: 'DE136695976', tax_status: 'business', region: 'BE', address: 'Torstrasse 1\n10119 Berlin', postal_code: '10119', parent_id: 'acme', metadata: { plan: 'pro' } };
+    const taxSettings = { legal_name: 'Seller GmbH', address: 'Torstrasse 1\n10119 Berlin', country: 'DE', region: null, registrations: [{ jurisdiction: 'DE', tax_id: 'DE136695976' }, { jurisdiction: 'EU', tax_id: null }] };
+    const taxPeriod = { from: '2026-03-01', to: '2026-03-31' };
     const meter = { code: 'm-new', name: 'M', event_type: 'llm.completion', aggregation: 'sum', property: 'input_tokens', group_by: ['model'], filters: [{ property: 'model', op: 'eq', value: 'gpt-4o' }, { property: 'region', op: 'in', values: ['eu'] }] };
     const grantInput = { kind: 'goodwill', amount: '1', name: 'G', reason: 'Outage', scope: { cards: ['openai/gpt-4o'], event_types: ['llm.completion'], meters: ['tokens'] } };
     const plan = { code: 'p-new', name: 'P', price_book: 'llm', interval: 'month', base_fee: '10', allowances: { tokens: '1000' } };
@@ -249,6 +252,10 @@ describe('strings on every write path', () => {
     restEndpoint('POST /customers', { body: customer });
     restEndpoint('GET /customers/:id', { path: { id: 'acme' } });
     restEndpoint('PATCH /customers/:id', { path: { id: 'acme' }, body: { name: 'Acme', tax_id: 'T1', metadata: { tier: 'gold' } } });
+    restEndpoint('POST /customers/:id/tax_id/verify', { path: { id: 'acme' } });
+    restEndpoint('PUT /tax/settings', { body: taxSettings });
+    restEndpoint('GET /tax/report', { query: taxPeriod });
+    restEndpoint('GET /tax/report.csv', { query: taxPeriod });
     restEndpoint('PUT /customers/:id/price_book', { path: { id: 'acme' }, body: { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' } });
     restEndpoint('GET /meters', { query: { starting_after: 'tokens', include_archived: 'true' } });
     restEndpoint('POST /meters', { body: meter });
@@ -424,6 +431,14 @@ describe('strings on every write path', () => {
     trpcEndpoint('creditNotes.list', 'query', { customer_id: 'sub' });
     trpcEndpoint('creditNotes.get', 'query', { id: creditNote.id });
     trpcEndpoint('creditNotes.create', 'mutation', { invoice_id: invoiceId, credit_note: { reason: 'Slow', amount: '1' } });
+    trpcEndpoint('tax.updateSettings', 'mutation', taxSettings);
+    trpcEndpoint('tax.report', 'query', taxPeriod);
+    trpcEndpoint('tax.reportCsv', 'query', taxPeriod);
+    trpcEndpoint('customers.verifyTaxId', 'mutation', { id: 'acme' });
+    restEndpoint('GET /invoices/:id/pdf', { path: { id: invoiceId } });
+    restEndpoint('GET /invoices/:id/html', { path: { id: invoiceId } });
+    restEndpoint('GET /credit_notes/:id/pdf', { path: { id: creditNote.id } });
+    restEndpoint('GET /credit_notes/:id/html', { path: { id: creditNote.id } });
     trpcEndpoint('reratings.list', 'query', { price_book: 'llm' });
     trpcEndpoint('reratings.get', 'query', { id: uuid });
     trpcEndpoint('reratings.approve', 'mutation', { id: uuid });

@@ -16,6 +16,10 @@ export function customersRestRoutes(deps: Deps): Router {
   routes.post('/customers', async (req, res) => {
     res.status(201).json(await service.createCustomer(deps, actorOf(res), parseInput(createCustomerInput, req.body)));
   });
+  routes.post('/customers/:id/tax_id/verify', async (req, res) => {
+    const { id } = parseInput(z.strictObject({ id: externalId }), req.params, ['path']);
+    res.json(await service.verifyCustomerTaxId(deps, actorOf(res), id));
+  });
   routes.get('/customers/:id', async (req, res) => {
     const { id } = parseInput(customerPath, req.params, ['path']);
     res.json(await service.getCustomer(deps, actorOf(res), id));
@@ -32,6 +36,7 @@ export function customersRestRoutes(deps: Deps): Router {
 }
 
 export const customersTrpc = router({
+  verifyTaxId: authedProcedure.input(z.strictObject({ id: externalId })).mutation(({ ctx, input }) => service.verifyCustomerTaxId(ctx.deps, ctx.actor, input.id)),
   list: authedProcedure.input(listCustomersInput).query(({ ctx, input }) => service.listCustomers(ctx.deps, ctx.actor, input)),
   get: authedProcedure.input(customerPath).query(({ ctx, input }) => service.getCustomer(ctx.deps, ctx.actor, input.id)),
   create: authedProcedure.input(createCustomerInput).mutation(({ ctx, input }) => service.createCustomer(ctx.deps, ctx.actor, input)),

@@ -8,6 +8,8 @@ import type { Deps } from '../../platform/deps.ts';
 import { invalid, notFound, precondition } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
 import * as pricingRepo from '../pricing/repo.ts';
+import { viesVerifier } from '../tax/connections.ts';
+import { euMemberStates } from '../tax/rates/eu.ts';
 import { checkTaxId } from '../tax/tax-ids.ts';
 import * as repo from './repo.ts';
 import type { AssignPriceBookInput, CreateCustomerInput, ListCustomersInput, UpdateCustomerInput } from './schema.ts';
@@ -149,6 +151,34 @@ export async function assignPriceBook(deps: Deps, actor: Actor, externalId: stri
       after: { price_book: book.code, effective_from: effectiveFrom.toISOString() },
     });
     return after;
+  });
+}
+
+/**
+ * Checks the customer's tax id online (VIES for EU ids, or the verifier the service was given). An answer is
+ * recorded on the customer (an `invalid` one makes it a consumer for tax until the id changes); no answer is
+ * reported as `unavailable` and changes nothing: billing never waits for a registry.
+ */
+export async function verifyCustomerTaxId(deps: Deps, actor: Actor, externalId: string) {
+  requirePermission(actor, 'customers.write');
+  const customer = await withTenant(deps.db, actor.tenantId, (tx) => requireCustomer({ db: tx, tenantId: actor.tenantId }, externalId));
+  if (!customer.taxId || !customer.country) {
+    throw precondition('tax_id_missing', `Customer "${externalId}" has no tax id and country to check`, [{ field: 'tax_id', reason: 'required' }]);
+  }
+  const verifier = deps.taxIdVerifier ?? (euMemberStates.has(customer.country) ? viesVerifier : undefined);
+  // Outside any transaction: the registry may take seconds.
+  const answer = verifier ? await verifier.verify(customer.country, customer.taxId) : undefined;
+  const checkedAt = deps.clock.now();
+  if (!answer) return { status: 'unavailable' as const, checked_at: checkedAt.toISOString(), source: verifier ? 'vies' : null };
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const current = await requireCustomer(scope, externalId);
+    // The id changed while the registry answered: the answer is about the old one.
+    if (current.taxId !== customer.taxId) return { status: 'unavailable' as const, checked_at: checkedAt.toISOString(), source: answer.source };
+    const check = { status: answer.status, checked_at: checkedAt.toISOString(), source: answer.source, name: answer.name ?? null };
+    await repo.updateTaxIdCheck(scope, customer.id, check);
+    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'customer.tax_id_checked', entityType: 'customer', entityId: customer.id, after: check });
+    return { status: answer.status, checked_at: check.checked_at, source: answer.source };
   });
 }
 

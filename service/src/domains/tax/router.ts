@@ -1,9 +1,8 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
-import { customerTaxIdPath, taxReportInput, updateTaxSettingsInput } from './schema.ts';
+import { taxReportInput, updateTaxSettingsInput } from './schema.ts';
 import * as service from './service.ts';
 
 export function taxRestRoutes(deps: Deps): Router {
@@ -22,10 +21,6 @@ export function taxRestRoutes(deps: Deps): Router {
     const csv = await service.taxReportCsv(deps, actorOf(res), input);
     res.type('text/csv; charset=utf-8').set('content-disposition', `attachment; filename="tax-${input.from}-${input.to}.csv"`).send(csv);
   });
-  routes.post('/customers/:id/tax_id/verify', async (req, res) => {
-    const { id } = parseInput(customerTaxIdPath, req.params, ['path']);
-    res.json(await service.verifyCustomerTaxId(deps, actorOf(res), id));
-  });
   return routes;
 }
 
@@ -34,5 +29,4 @@ export const taxTrpc = router({
   updateSettings: authedProcedure.input(updateTaxSettingsInput).mutation(({ ctx, input }) => service.updateTaxSettings(ctx.deps, ctx.actor, input)),
   report: authedProcedure.input(taxReportInput).query(({ ctx, input }) => service.taxReport(ctx.deps, ctx.actor, input)),
   reportCsv: authedProcedure.input(taxReportInput).query(async ({ ctx, input }) => ({ csv: await service.taxReportCsv(ctx.deps, ctx.actor, input) })),
-  verifyTaxId: authedProcedure.input(z.strictObject({ id: customerTaxIdPath.shape.id })).mutation(({ ctx, input }) => service.verifyCustomerTaxId(ctx.deps, ctx.actor, input.id)),
 });

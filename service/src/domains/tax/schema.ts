@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { text } from '../../platform/text.ts';
-import { externalId } from '../customers/schema.ts';
 
 const countryCode = text(2).regex(/^[A-Z]{2}$/, { message: 'must be an ISO 3166-1 alpha-2 code in capitals, e.g. DE' });
 const regionCode = text(3).regex(/^[A-Z0-9]{1,3}$/, { message: 'must be a subdivision code in capitals without the country, e.g. ON' });
@@ -34,5 +33,3 @@ export const taxReportInput = z.strictObject({
   to: day,
 });
 export type TaxReportInput = z.infer<typeof taxReportInput>;
-
-export const customerTaxIdPath = z.strictObject({ id: externalId });

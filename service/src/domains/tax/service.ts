@@ -1,5 +1,5 @@
 // Tax: the tenant's profile and registrations, the tax of an invoice (the pipeline's step after FX conversion:
-// build -> FX -> tax -> finalize), the online check of a customer's tax id, and the tax report.
+// build -> FX -> tax -> finalize), and the tax report. (A customer's tax id is checked by the customers domain.)
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
@@ -7,11 +7,8 @@ import type { Deps } from '../../platform/deps.ts';
 import { AppError, invalid, notFound, precondition, type FieldProblem } from '../../platform/errors.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
-import { requireCustomer } from '../customers/service.ts';
-import * as customersRepo from '../customers/repo.ts';
 import { computeInvoiceTax, type ComponentTax, type InvoiceTax } from './compute.ts';
-import { calculateStripeTax, viesVerifier } from './connections.ts';
-import { euMemberStates } from './rates/eu.ts';
+import { calculateStripeTax } from './connections.ts';
 import { sourceOf } from './rates/index.ts';
 import { determineTax, isKnownJurisdiction, type Buyer, type Seller, type Treatment } from './rules.ts';
 import { checkTaxId } from './tax-ids.ts';
@@ -244,34 +241,6 @@ function toApiSettings(settings: repo.TaxSettings) {
     registrations: settings.registrations.map((r) => ({ jurisdiction: r.jurisdiction, tax_id: r.taxId })),
     updated_at: settings.updatedAt.toISOString(),
   };
-}
-
-/**
- * Checks the customer's tax id online (VIES for EU ids, or the verifier the service was given). An answer is
- * recorded on the customer (an `invalid` one makes it a consumer for tax until the id changes); no answer is
- * reported as `unavailable` and changes nothing: billing never waits for a registry.
- */
-export async function verifyCustomerTaxId(deps: Deps, actor: Actor, externalId: string) {
-  requirePermission(actor, 'customers.write');
-  const customer = await withTenant(deps.db, actor.tenantId, (tx) => requireCustomer({ db: tx, tenantId: actor.tenantId }, externalId));
-  if (!customer.taxId || !customer.country) {
-    throw precondition('tax_id_missing', `Customer "${externalId}" has no tax id and country to check`, [{ field: 'tax_id', reason: 'required' }]);
-  }
-  const verifier = deps.taxIdVerifier ?? (euMemberStates.has(customer.country) ? viesVerifier : undefined);
-  // Outside any transaction: the registry may take seconds.
-  const answer = verifier ? await verifier.verify(customer.country, customer.taxId) : undefined;
-  const checkedAt = deps.clock.now();
-  if (!answer) return { status: 'unavailable' as const, checked_at: checkedAt.toISOString(), source: verifier ? 'vies' : null };
-  return withTenant(deps.db, actor.tenantId, async (tx) => {
-    const scope = { db: tx, tenantId: actor.tenantId };
-    const current = await requireCustomer(scope, externalId);
-    // The id changed while the registry answered: the answer is about the old one.
-    if (current.taxId !== customer.taxId) return { status: 'unavailable' as const, checked_at: checkedAt.toISOString(), source: answer.source };
-    const check = { status: answer.status, checked_at: checkedAt.toISOString(), source: answer.source, name: answer.name ?? null };
-    await customersRepo.updateTaxIdCheck(scope, customer.id, check);
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'customer.tax_id_checked', entityType: 'customer', entityId: customer.id, after: check });
-    return { status: answer.status, checked_at: check.checked_at, source: answer.source };
-  });
 }
 
 /** The tax report of [from, to] (whole UTC days): per jurisdiction, tax, rate, rule and currency, as an OSS or VAT return needs it. */
