@@ -15,8 +15,15 @@ export default function Brand() {
   const input = reseller ? { customer_id: reseller } : {};
   const brand = useApiQuery('portal.brand', input, () => api.portal.brand.query(input), { retry: false });
   const form = useForm<BrandForm>({ defaultValues: { display_name: '', logo_url: '', accent_color: '' } });
+  // The saved brand fills the form when it arrives, but never over what the user has started typing (read in
+  // render so that react-hook-form tracks the dirty fields that keepDirtyValues keeps).
+  void form.formState.dirtyFields;
   useEffect(() => {
-    if (brand.data) form.reset({ display_name: brand.data.display_name ?? '', logo_url: brand.data.logo_url ?? '', accent_color: brand.data.accent_color ?? '' });
+    if (brand.data)
+      form.reset(
+        { display_name: brand.data.display_name ?? '', logo_url: brand.data.logo_url ?? '', accent_color: brand.data.accent_color ?? '' },
+        { keepDirtyValues: true },
+      );
   }, [brand.data, form]);
   const save = useApiMutation(
     (values: BrandForm) =>
