@@ -2,6 +2,7 @@
 import { Decimal } from 'decimal.js';
 import { allocateProRata } from '../creditnotes/allocate.ts';
 import type { Aggregation, MeterFilter } from '../meters/schema.ts';
+import { periodKey } from '../periods/index.ts';
 
 export interface MeterDefinition {
   id: string;
@@ -171,7 +172,7 @@ export function aggregateEvents(meters: MeterDefinition[], events: CountedEvent[
     const counting = metersByType.get(event.eventType);
     if (!counting) continue;
     const day = bucketOf(event.occurredAt);
-    const eventKey = `${event.customerId}|${event.periodStart.getTime()}|${day}`;
+    const eventKey = `${periodKey({ customerId: event.customerId, start: event.periodStart })}|${day}`;
     const matching = counting.filter((meter) => matchesFilters(meter.filters, event.properties));
     const shares = meterShares(matching, event);
     const grossShares = meterShares(matching, event, event.grossNano ?? event.amountNano);

@@ -11,7 +11,8 @@ import type { ApiSchemas } from '../../platform/api.ts';
 import * as budgetsRepo from '../budgets/repo.ts';
 import * as notificationsRepo from '../notifications/repo.ts';
 import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
-import { periodAt, type Period } from '../subscriptions/periods.ts';
+import { periodAt, type Period } from '../periods/calendar.ts';
+import * as periodsRepo from '../periods/index.ts';
 import * as subscriptionsRepo from '../subscriptions/repo.ts';
 import { cutsOf, termsAt, termsOf } from '../subscriptions/service.ts';
 import * as invoicesRepo from '../invoices/repo.ts';
@@ -52,7 +53,7 @@ export async function loadScopedLimits(scope: TenantScope, periods: { customerId
   const rows = await budgetsRepo.findBlockingScopedBudgets(scope, periods);
   return new Map(
     rows.map((r) => [
-      `${repo.periodKey({ customerId: r.customerId, start: r.periodStart })}|${r.kind}|${r.value}`,
+      `${periodsRepo.periodKey({ customerId: r.customerId, start: r.periodStart })}|${r.kind}|${r.value}`,
       { kind: r.kind, value: r.value, amount: toNano(r.amount), spend: toNano(r.spend) },
     ]),
   );
@@ -227,7 +228,7 @@ export async function lateTrueUpShrinks(
   if (counted.length === 0) return shrinks;
   const minimums = await invoicesRepo.findBilledMinimums(scope, counted.map((e) => ({ customerId: e.customerId, start: e.periodStart })));
   for (const e of counted) {
-    const minimum = minimums.get(`${e.customerId}|${e.periodStart.toISOString()}`);
+    const minimum = minimums.get(periodsRepo.periodKey({ customerId: e.customerId, start: e.periodStart }));
     if (minimum === undefined) continue;
     const shrink = lateTrueUpShrink(toNano(minimum), e.consumedAfter - e.counted, e.counted);
     if (shrink > 0n) shrinks.set(e.transactionId, shrink);
@@ -267,7 +268,7 @@ export function writeBilling(
 ): Promise<unknown>[] {
   const touched = new Map<string, { customerId: string; start: Date }>();
   for (const event of accepted) {
-    if (billing.get(event.customerExternalId)?.hasBudget) touched.set(repo.periodKey({ customerId: event.customerId, start: event.periodStart }), { customerId: event.customerId, start: event.periodStart });
+    if (billing.get(event.customerExternalId)?.hasBudget) touched.set(periodsRepo.periodKey({ customerId: event.customerId, start: event.periodStart }), { customerId: event.customerId, start: event.periodStart });
   }
   const alerts = () => budgetsRepo.fireAlerts(scope, [...touched.values()], now);
   // Spend per API key and project tag, as the customer budget counts it (what is left to bill plus credits).
@@ -299,7 +300,7 @@ export function writeBilling(
         { account: accounts.revenue('usage', currency), amount: -credit.applied },
       ],
     });
-    const key = repo.periodKey({ customerId: event.customerId, start: event.periodStart });
+    const key = periodsRepo.periodKey({ customerId: event.customerId, start: event.periodStart });
     const period = perPeriod.get(key) ?? { customerId: event.customerId, periodStart: event.periodStart, amount: 0n };
     period.amount += credit.applied;
     perPeriod.set(key, period);
@@ -316,7 +317,7 @@ export function writeBilling(
   return [
     postTransactions(scope, postings, now),
     walletsRepo.updateGrantBalances(scope, balances),
-    repo.addPeriodCreditsApplied(scope, [...perPeriod.values()].map((p) => ({ customerId: p.customerId, start: p.periodStart, amount: formatMoney(p.amount) }))),
+    periodsRepo.addCreditsApplied(scope, [...perPeriod.values()].map((p) => ({ customerId: p.customerId, start: p.periodStart, amount: formatMoney(p.amount) }))),
     alerts(),
     scopedSpend(),
     creditNotices,

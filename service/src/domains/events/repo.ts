@@ -61,79 +61,6 @@ export async function findStoredEvents({ db, tenantId }: TenantScope, transactio
   return new Map(rows.map((r) => [r.transaction_id, { amount: r.amount, currency: r.currency }]));
 }
 
-export interface PeriodKey {
-  customerId: string;
-  start: Date;
-  end: Date;
-}
-
-export interface PeriodRow extends PeriodKey {
-  status: 'open' | 'closed';
-  state: Record<string, unknown>;
-  amount: string;
-  eventCount: bigint;
-  /** Credits events of the period drew: with `amount`, the spend budgets count. */
-  creditsApplied: string;
-}
-
-/**
- * Creates missing periods and locks all of them, in key order so that concurrent batches touching the same
- * customers queue instead of deadlocking. The lock serialises rating per customer and period: the state a
- * batch reads is the state the previous batch committed. Both statements go in one round trip; periods the
- * caller knows exist (`exists`: committed before, and periods are never deleted) are not inserted again.
- */
-export async function lockPeriods(
-  { db, tenantId }: TenantScope,
-  keys: PeriodKey[],
-  now: Date,
-  exists: (key: string) => boolean = () => false,
-): Promise<Map<string, PeriodRow>> {
-  const unique = new Map<string, PeriodKey>();
-  for (const key of keys) unique.set(periodKey(key), key);
-  const sortedKeys = [...unique.keys()].sort();
-  const sorted = sortedKeys.map((k) => unique.get(k)!);
-  const customerIds = sorted.map((k) => k.customerId);
-  const starts = sorted.map((k) => k.start.toISOString());
-  const missing = sortedKeys.filter((k) => !exists(k)).map((k) => unique.get(k)!);
-  const [, rows] = await Promise.all([
-    missing.length > 0 &&
-      db`
-      insert into customer_periods (tenant_id, customer_id, period_start, period_end, created_at, updated_at)
-      select ${tenantId}, k.customer_id, k.period_start, k.period_end, ${now}, ${now}
-      from unnest(${missing.map((k) => k.customerId)}::uuid[], ${missing.map((k) => k.start.toISOString())}::timestamptz[],
-                  ${missing.map((k) => k.end.toISOString())}::timestamptz[])
-        with ordinality as k(customer_id, period_start, period_end, n)
-      order by k.n
-      on conflict do nothing`,
-    db`
-      select customer_id, period_start, period_end, status, state, amount::text, event_count, credits_applied::text
-      from customer_periods
-      where tenant_id = ${tenantId}
-        and (customer_id, period_start) in (select * from unnest(${customerIds}::uuid[], ${starts}::timestamptz[]))
-      order by customer_id, period_start
-      for update`,
-  ]);
-  const periods = new Map<string, PeriodRow>();
-  for (const r of rows) {
-    const row: PeriodRow = {
-      customerId: r.customer_id,
-      start: r.period_start,
-      end: r.period_end,
-      status: r.status,
-      state: r.state,
-      amount: r.amount,
-      eventCount: r.event_count,
-      creditsApplied: r.credits_applied,
-    };
-    periods.set(periodKey(row), row);
-  }
-  return periods;
-}
-
-export function periodKey(key: { customerId: string; start: Date }): string {
-  return `${key.customerId}|${key.start.getTime()}`;
-}
-
 /** An accepted event with what the kernel said about it: the raw event row and its first rated line. */
 export interface RatedEvent {
   transactionId: string;
@@ -193,23 +120,6 @@ export async function insertRatedEvents({ db, tenantId }: TenantScope, events: R
     select ${tenantId}, t, c, s, b, v, ${kernelVersion}, d, u, a, st, co, m, r, ${now} from r`;
 }
 
-export interface PeriodUpdate {
-  customerId: string;
-  start: Date;
-  state: Record<string, unknown>;
-  amountDelta: string;
-  eventCountDelta: number;
-}
-
-export async function updatePeriods({ db, tenantId }: TenantScope, updates: PeriodUpdate[], now: Date): Promise<void> {
-  if (updates.length === 0) return;
-  const rows = updates.map((u) => ({ customer_id: u.customerId, period_start: u.start, state: u.state, amount: u.amountDelta, event_count: u.eventCountDelta }));
-  await db`
-    update customer_periods p set state = u.state, amount = p.amount + u.amount, event_count = p.event_count + u.event_count, updated_at = ${now}
-    from json_to_recordset(${asJson(db, rows)}) as u(customer_id uuid, period_start timestamptz, state jsonb, amount numeric, event_count bigint)
-    where p.tenant_id = ${tenantId} and p.customer_id = u.customer_id and p.period_start = u.period_start`;
-}
-
 export async function upsertAggregates({ db, tenantId }: TenantScope, deltas: AggregateDelta[], formatNano: (n: bigint) => string): Promise<void> {
   if (deltas.length === 0) return;
   const rows = deltas.map((d) => ({
@@ -260,15 +170,6 @@ export async function insertUniqueValues({ db, tenantId }: TenantScope, deltas: 
 }
 
 // ---- reads ----------------------------------------------------------------------------------------------
-
-export async function findPeriod({ db, tenantId }: TenantScope, customerId: string, at: Date): Promise<PeriodRow | undefined> {
-  const [r] = await db`
-    select customer_id, period_start, period_end, status, state, amount::text, event_count, credits_applied::text from customer_periods
-    where tenant_id = ${tenantId} and customer_id = ${customerId} and period_start <= ${at} and period_end > ${at}`;
-  return r
-    ? { customerId: r.customer_id, start: r.period_start, end: r.period_end, status: r.status, state: r.state, amount: r.amount, eventCount: r.event_count, creditsApplied: r.credits_applied }
-    : undefined;
-}
 
 export interface AggregateRow {
   meterId: string;
@@ -392,16 +293,6 @@ export async function findRatedEvent({ db, tenantId }: TenantScope, transactionI
     receipt: r.receipt,
     ratedAt: r.rated_at,
   };
-}
-
-/** Credits drawn by a batch's events, added to their periods (billing.ts). */
-export async function addPeriodCreditsApplied({ db, tenantId }: TenantScope, deltas: { customerId: string; start: Date; amount: string }[]): Promise<void> {
-  if (deltas.length === 0) return;
-  const rows = deltas.map((d) => ({ customer_id: d.customerId, period_start: d.start, amount: d.amount }));
-  await db`
-    update customer_periods p set credits_applied = p.credits_applied + d.amount
-    from json_to_recordset(${asJson(db, rows)}) as d(customer_id uuid, period_start timestamptz, amount numeric)
-    where p.tenant_id = ${tenantId} and p.customer_id = d.customer_id and p.period_start = d.period_start`;
 }
 
 export interface BillingContextRow {

@@ -21,6 +21,7 @@ import * as billing from './billing.ts';
 import { Coalescer, defaultCoalescerOptions, PartialFailure } from './coalesce.ts';
 import { compiledBook, kernelVersion, rateEvents } from './rating.ts';
 import * as repo from './repo.ts';
+import * as periodsRepo from '../periods/index.ts';
 import * as holdsRepo from '../holds/repo.ts';
 import { HoldBook } from '../holds/settle.ts';
 import { isWellFormedEvent, usageEvent, type EstimateInput } from './schema.ts';
@@ -310,12 +311,12 @@ async function rateAndStore(
       quote: candidate.quote,
       bookKey: quotes.ratingBookKey(assignment.priceBookId, candidate.quote),
       bookVersions: assignment.bookVersions,
-      periodKey: repo.periodKey({ customerId: target.id, start: period.start }),
+      periodKey: periodsRepo.periodKey({ customerId: target.id, start: period.start }),
     });
   }
   if (located.length === 0) return { result: { outcomes, locked: [] }, writes: [] };
 
-  const periods = await repo.lockPeriods(scope, located.map((p) => ({ customerId: p.customerId, ...p.period })), now, (key) => knownPeriods.has(key));
+  const periods = await periodsRepo.lockPeriods(scope, located.map((p) => ({ customerId: p.customerId, ...p.period })), { now, exists: (key) => knownPeriods.has(key) });
   const locked = [...periods.keys()];
   // Blocking budgets per API key or project tag, read under the period lock (one statement, only for customers
   // who have one): their spend is the committed one.
@@ -444,7 +445,7 @@ async function rateAndStore(
       kernelVersion(),
       now,
     ),
-    repo.updatePeriods(
+    periodsRepo.addUsage(
       scope,
       [...deltas].map(([key, delta]) => {
         const row = periods.get(key)!;
@@ -571,7 +572,7 @@ async function rateInOrder(
  */
 function findBlocks(
   accepted: (Located & { result: RatedLine })[],
-  periods: Map<string, repo.PeriodRow>,
+  periods: Map<string, periodsRepo.PeriodRow>,
   billings: Map<string, billing.CustomerBilling>,
   scopedLimits: Map<string, billing.ScopedLimit>,
   credits: Map<string, billing.EventCredits>,
@@ -681,7 +682,7 @@ export async function getUsage(deps: Deps, actor: Actor, externalId: string, inp
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const customer = await requireCustomer(scope, externalId);
-    const period = await repo.findPeriod(scope, customer.id, at);
+    const period = await periodsRepo.findPeriodAt(scope, customer.id, at);
     const bounds = period ?? billingPeriodOf(at);
     const rows = period ? await repo.listAggregates(scope, customer.id, period.start) : [];
     // Open holds: spend set aside for requests under way, not yet usage.

@@ -12,7 +12,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { conflict, invalid, notFound, precondition } from '../../platform/errors.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import { requireCustomer } from '../customers/service.ts';
-import * as eventsRepo from '../events/repo.ts';
+import * as periodsRepo from '../periods/index.ts';
 import { compiledBook, rateEvents } from '../events/rating.ts';
 import * as notificationsRepo from '../notifications/repo.ts';
 import * as billing from '../events/billing.ts';
@@ -95,7 +95,7 @@ function hashRequest(externalId: string, input: PlaceHoldInput): string {
 interface LockedCustomer {
   customer: Customer;
   billing: billing.CustomerBilling | undefined;
-  period: eventsRepo.PeriodRow;
+  period: periodsRepo.PeriodRow;
   held: bigint;
   /** The book and state to price an estimate with, when asked for. */
   context?: RatingContext;
@@ -120,10 +120,10 @@ async function lockCustomer(scope: TenantScope, externalId: string, now: Date, o
   }
   const bounds = context?.period ?? billing.periodFor(customerBilling, now);
   const [periods, held] = await Promise.all([
-    eventsRepo.lockPeriods(scope, [{ customerId: customer.id, start: bounds.start, end: bounds.end }], now),
+    periodsRepo.lockPeriods(scope, [{ customerId: customer.id, start: bounds.start, end: bounds.end }], { now }),
     repo.sumOpenHolds(scope, customer.id, now, options.exceptHold),
   ]);
-  const period = periods.get(eventsRepo.periodKey({ customerId: customer.id, start: bounds.start }))!;
+  const period = periods.get(periodsRepo.periodKey({ customerId: customer.id, start: bounds.start }))!;
   return { customer, billing: customerBilling, period, held: toNano(held), ...(context ? { context } : {}) };
 }
 

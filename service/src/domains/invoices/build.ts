@@ -2,7 +2,7 @@
 // rounding stage from nano-units to the currency's minor unit.
 import { formatMoney, formatQuantity, parseScaled } from '@tariff/core-wasm';
 import { divideHalfEven } from '../../platform/money.ts';
-import { boundaryAfter, fullPeriodOf, prorate, type Cadence, type Period } from '../subscriptions/periods.ts';
+import { boundaryAfter, fullPeriodOf, prorate, type Cadence, type Period } from '../periods/calendar.ts';
 
 export type LineKind = 'base_fee' | 'usage' | 'allowance' | 'discount' | 'commitment' | 'credit' | 'minimum_true_up' | 'sla_credit' | 'progressive_billing' | 'adjustment';
 

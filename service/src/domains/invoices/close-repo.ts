@@ -5,27 +5,20 @@ import type { TenantScope } from '../../platform/db.ts';
 import { fromDbTerms, type SubscriptionTermsRow } from '../subscriptions/repo.ts';
 import type { Conversion } from '../currency/convert.ts';
 import { ratingCurrencySql } from '../customers/repo.ts';
-import { periodKeyOf, toDbLine, type StoredLine } from './repo.ts';
-
-export interface PeriodKey {
-  customerId: string;
-  start: Date;
-}
+import { periodKey, type PeriodKey } from '../periods/index.ts';
+import { toDbLine, type StoredLine } from './repo.ts';
 
 const unnestKeys = (db: TenantScope['db'], keys: PeriodKey[]) =>
   db`unnest(${keys.map((k) => k.customerId)}::uuid[], ${keys.map((k) => k.start.toISOString())}::timestamptz[]) as k(customer_id, period_start)`;
 
-/** Locks the periods (customer, start order, as ingestion locks them) and says which have a period-end invoice. */
-export async function lockPeriods({ db, tenantId }: TenantScope, keys: PeriodKey[]) {
+/** Which of the periods have a period-end invoice, by periodKey. */
+export async function findInvoicedPeriods({ db, tenantId }: TenantScope, keys: PeriodKey[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
   const rows = await db`
-    select p.customer_id, p.period_start, p.period_end, p.status,
-           exists (select 1 from invoices i where i.tenant_id = p.tenant_id and i.customer_id = p.customer_id and i.period_start = p.period_start
-                   and i.billing_reason = 'period_end') as invoiced
-    from customer_periods p
-    where p.tenant_id = ${tenantId} and (p.customer_id, p.period_start) in (select * from ${unnestKeys(db, keys)})
-    order by p.customer_id, p.period_start
-    for update of p`;
-  return rows.map((r) => ({ customerId: r.customer_id as string, start: r.period_start as Date, end: r.period_end as Date, status: r.status as 'open' | 'closed', invoiced: r.invoiced as boolean }));
+    select distinct i.customer_id, i.period_start from invoices i
+    join ${unnestKeys(db, keys)} on i.customer_id = k.customer_id and i.period_start = k.period_start
+    where i.tenant_id = ${tenantId} and i.billing_reason = 'period_end'`;
+  return new Set(rows.map((r) => periodKey({ customerId: r.customer_id, start: r.period_start })));
 }
 
 /** Customers' currencies (billed in, rated in) and subscription terms (as findTermsByCustomerId reads them). */
@@ -59,7 +52,7 @@ export async function listThresholdInvoices({ db, tenantId }: TenantScope, keys:
     order by i.threshold`;
   const byPeriod = new Map<string, { id: string; number: string; threshold: string; total: string }[]>();
   for (const r of rows) {
-    const key = periodKeyOf(r.customer_id, r.period_start);
+    const key = periodKey({ customerId: r.customer_id, start: r.period_start });
     byPeriod.set(key, [...(byPeriod.get(key) ?? []), { id: r.id, number: r.number, threshold: r.threshold, total: r.total }]);
   }
   return byPeriod;
@@ -120,26 +113,6 @@ export async function insertDrafts({ db, tenantId }: TenantScope, invoices: NewI
     from json_to_recordset(${JSON.stringify(lineRows)}::text::json)
       as l(invoice_id uuid, line int, kind text, description text, card text, dimension text, group_key jsonb, quantity numeric, unit_price numeric,
            per numeric, amount_exact numeric, amount numeric, grant_id uuid, event_count bigint, details jsonb)`;
-}
-
-/** Opens periods (the subscriptions' next ones); existing ones are left as they are. */
-export async function openPeriods({ db, tenantId }: TenantScope, periods: { customerId: string; start: Date; end: Date }[], now: Date): Promise<void> {
-  if (periods.length === 0) return;
-  await db`
-    insert into customer_periods (tenant_id, customer_id, period_start, period_end, created_at, updated_at)
-    select ${tenantId}, k.customer_id, k.period_start, k.period_end, ${now}, ${now}
-    from unnest(${periods.map((p) => p.customerId)}::uuid[], ${periods.map((p) => p.start.toISOString())}::timestamptz[],
-                ${periods.map((p) => p.end.toISOString())}::timestamptz[]) as k(customer_id, period_start, period_end)
-    order by k.customer_id, k.period_start
-    on conflict do nothing`;
-}
-
-export async function closePeriodRows({ db, tenantId }: TenantScope, keys: PeriodKey[], now: Date): Promise<void> {
-  if (keys.length === 0) return;
-  await db`
-    update customer_periods p set status = 'closed', updated_at = ${now}
-    from ${unnestKeys(db, keys)}
-    where p.tenant_id = ${tenantId} and p.customer_id = k.customer_id and p.period_start = k.period_start`;
 }
 
 /** Takes `count` consecutive invoice numbers of the tenant (the row lock serialises finalizations; a rollback returns them). */

@@ -9,7 +9,8 @@ import { formatMoney, toNano } from '../../platform/money.ts';
 import * as auditRepo from '../audit/repo.ts';
 import { postTransactions } from '../ledger/service.ts';
 import * as slaRepo from '../sla/repo.ts';
-import { periodAt } from '../subscriptions/periods.ts';
+import { nextPeriod } from '../periods/calendar.ts';
+import * as periodsRepo from '../periods/index.ts';
 import * as subscriptionsRepo from '../subscriptions/repo.ts';
 import { cutsOf, termsAt, termsOf } from '../subscriptions/service.ts';
 import { buildInvoice, type DraftLine } from './build.ts';
@@ -28,11 +29,12 @@ import { convertBuilt, invoicePlan, invoicePostings, recordFinalizationBlocked, 
  * Closes the tenant's given periods that have ended, are open and have no invoice yet (others are skipped, so
  * a retried batch is harmless), in one transaction. Returns how many invoices were drafted and finalized.
  */
-export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo.PeriodKey[]): Promise<{ drafted: number; finalized: number }> {
+export async function closePeriods(deps: Deps, tenantId: string, keys: periodsRepo.PeriodKey[]): Promise<{ drafted: number; finalized: number }> {
   const now = deps.clock.now();
   return withTenant(deps.db, tenantId, async (tx) => {
     const scope = { db: tx, tenantId };
-    const periods = (await closeRepo.lockPeriods(scope, keys)).filter((p) => p.status === 'open' && p.end.getTime() <= now.getTime() && !p.invoiced);
+    const [locked, invoiced] = await Promise.all([periodsRepo.lockPeriods(scope, keys), closeRepo.findInvoicedPeriods(scope, keys)]);
+    const periods = [...locked.values()].filter((p) => p.status === 'open' && p.end.getTime() <= now.getTime() && !invoiced.has(periodsRepo.periodKey(p)));
     if (periods.length === 0) return { drafted: 0, finalized: 0 };
     const customerIds = [...new Set(periods.map((p) => p.customerId))];
     const [customers, aggregates, thresholds, slaCredits, amendments, pending] = await Promise.all([
@@ -53,12 +55,12 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
     const termCommitments = new Map<string, Awaited<ReturnType<typeof termCommitmentEndingWith>>>();
     const committed = await closeRepo.findCustomersCommittedPerTerm(scope, customerIds);
     for (const period of periods.filter((p) => committed.has(p.customerId))) {
-      termCommitments.set(repo.periodKeyOf(period.customerId, period.start), await termCommitmentEndingWith(scope, period.customerId, period));
+      termCommitments.set(periodsRepo.periodKey(period), await termCommitmentEndingWith(scope, period.customerId, period));
     }
     const built: { period: (typeof periods)[number]; built: Built; adjustments: repo.Adjustment[] }[] = [];
     const nextPeriods: { customerId: string; start: Date; end: Date }[] = [];
     for (const period of periods) {
-      const key = repo.periodKeyOf(period.customerId, period.start);
+      const key = periodsRepo.periodKey(period);
       const { ratingCurrency, terms: subscription } = customers.get(period.customerId)!;
       // The terms in force at the period's start (an amendment's, if any: subscriptions/service.ts termsAt).
       const terms = subscription ? termsAt(subscription, amendments.get(period.customerId) ?? [], period.start) : undefined;
@@ -84,8 +86,9 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
       if (!result.ok) throw new Error(`invoice for customer ${period.customerId}, period ${period.start.toISOString()}: ${result.error}`);
       const graceSeconds = subscribed ? subscribed.invoiceGraceSeconds : usageOnlyGraceSeconds;
       built.push({ period, adjustments, built: { ...result, currency: ratingCurrency, minorUnit, planCode: subscribed?.planCode ?? null, graceSeconds, fx: null, fxMissing: null } });
-      // As openNextPeriod: the subscription's next period exists from now, so it closes in turn.
-      if (terms && period.end.getTime() >= terms.startedAt.getTime()) nextPeriods.push({ customerId: period.customerId, ...periodAt(termsOf(terms), period.end, cutsOf(amendments.get(period.customerId))) });
+      // The subscription's next period exists from now, so it closes in turn.
+      const next = nextPeriod(terms && termsOf(terms), period, cutsOf(amendments.get(period.customerId)));
+      if (next) nextPeriods.push({ customerId: period.customerId, ...next });
     }
 
     // The FX stage: customers billed in another currency than their books', converted under the tenant's policy
@@ -150,7 +153,7 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
     }
 
     await closeRepo.insertDrafts(scope, drafts.map((d) => d.invoice), new Map(drafts.map((d) => [d.invoice.id, storedLines(d.lines)])), now);
-    await closeRepo.openPeriods(scope, nextPeriods, now);
+    await periodsRepo.openPeriods(scope, nextPeriods, now);
     const audit: auditRepo.NewAuditEntry[] = drafts.map((d) => ({
       at: now,
       actorType: 'system',
@@ -179,7 +182,7 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
       await recordFinalizationBlocked(scope, { id: d.invoice.id, customerId: d.invoice.customerId, customerExternalId: customers.get(d.invoice.customerId)!.externalId }, d.blocked!, now);
     }
     if (due.length > 0) {
-      await closeRepo.closePeriodRows(scope, due.map((d) => ({ customerId: d.invoice.customerId, start: d.invoice.periodStart })), now);
+      await periodsRepo.closePeriods(scope, due.map((d) => ({ customerId: d.invoice.customerId, start: d.invoice.periodStart })), now);
       const first = await closeRepo.takeInvoiceNumbers(scope, due.length);
       const finalized = due.map((d, i) => {
         const sequence = first + BigInt(i);

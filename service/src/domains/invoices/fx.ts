@@ -5,7 +5,7 @@
 import { formatMoney } from '../../platform/money.ts';
 import { AppError, type FieldProblem } from '../../platform/errors.ts';
 import { convertNano, type Conversion, type FxPolicy } from '../currency/convert.ts';
-import type { Period } from '../subscriptions/periods.ts';
+import type { Period } from '../periods/calendar.ts';
 import { roundLines, type DraftLine } from './build.ts';
 
 /** The instant whose rate converts an invoice under `policy`: its period's end, or the finalization (now). */

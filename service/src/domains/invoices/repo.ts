@@ -6,6 +6,7 @@ import type { MissingRate } from './fx.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import type { TaxRecord } from '../tax/service.ts';
 import type { DraftLine, StepAggregate, UsageAggregate } from './build.ts';
+import { periodKey } from '../periods/index.ts';
 
 export type InvoiceStatus = 'draft' | 'finalized' | 'past_due' | 'uncollectible' | 'paid' | 'void';
 
@@ -73,7 +74,7 @@ export async function upsertInvoiceAggregates({ db, tenantId }: TenantScope, del
 
 /** Removes the rows of the deltas' periods that no step is counted in any more (a re-rating moved them all). */
 export async function deleteEmptyInvoiceAggregates({ db, tenantId }: TenantScope, deltas: AggregateKey[]): Promise<void> {
-  const periods = [...new Map(deltas.map((d) => [`${d.customerId}|${d.periodStart}`, d])).values()];
+  const periods = [...new Map(deltas.map((d) => [periodKey({ customerId: d.customerId, start: new Date(d.periodStart) }), d])).values()];
   if (periods.length === 0) return;
   await db`
     delete from invoice_aggregates
@@ -89,9 +90,7 @@ export interface PeriodAggregates {
   rated: Map<string, string>;
 }
 
-export const periodKeyOf = (customerId: string, start: Date) => `${customerId}|${start.toISOString()}`;
-
-/** The periods' invoice aggregates, by periodKeyOf: a few rows per period, one statement. */
+/** The periods' invoice aggregates, by periodKey: a few rows per period, one statement. */
 export async function readInvoiceAggregates({ db, tenantId }: TenantScope, keys: { customerId: string; start: Date }[]): Promise<PeriodAggregates> {
   const result: PeriodAggregates = { usage: new Map(), steps: new Map(), rated: new Map() };
   if (keys.length === 0) return result;
@@ -104,7 +103,7 @@ export async function readInvoiceAggregates({ db, tenantId }: TenantScope, keys:
     order by customer_id, period_start, step, card, charge, dimension, model, rate, per, group_key, pool, grant_id, mode, percent`;
   const orNull = (text: string) => (text === '' ? null : text);
   for (const r of rows) {
-    const key = periodKeyOf(r.customer_id, r.period_start);
+    const key = periodKey({ customerId: r.customer_id, start: r.period_start });
     if (r.step === 'total') result.rated.set(key, r.amount);
     else if (r.step === 'price') {
       const usage = result.usage.get(key) ?? [];
@@ -202,12 +201,6 @@ export async function listThresholdInvoices({ db, tenantId }: TenantScope, custo
       and i.billing_reason = 'threshold' and i.status in ('finalized', 'paid')
     order by i.threshold`;
   return rows.map(fromDbInvoice);
-}
-
-/** The amount a period's rated events leave to bill so far (after discounts and credits). */
-export async function findPeriodAmount({ db, tenantId }: TenantScope, customerId: string, periodStart: Date): Promise<string | undefined> {
-  const [row] = await db`select amount::text from customer_periods where tenant_id = ${tenantId} and customer_id = ${customerId} and period_start = ${periodStart}`;
-  return row?.amount;
 }
 
 /** The progressive-billing thresholds of the customer's plan (ascending numeric text) and when its subscription started. */
@@ -453,7 +446,7 @@ export interface Adjustment extends Omit<NewAdjustment, 'customerId' | 'currency
 
 /**
  * The per-period minimum (prorated, as billed) of each period whose final period-end invoice carries a minimum
- * true-up line, by "customer|period start" (ISO): late events into it shrink that true-up before billing more.
+ * true-up line, by periodKey: late events into it shrink that true-up before billing more.
  */
 export async function findBilledMinimums({ db, tenantId }: TenantScope, periods: { customerId: string; start: Date }[]): Promise<Map<string, string>> {
   if (periods.length === 0) return new Map();
@@ -463,7 +456,7 @@ export async function findBilledMinimums({ db, tenantId }: TenantScope, periods:
     where i.tenant_id = ${tenantId} and i.billing_reason = 'period_end' and i.status in ('finalized', 'paid')
       and (i.customer_id, i.period_start) in (select * from unnest(${periods.map((p) => p.customerId)}::uuid[], ${periods.map((p) => p.start.toISOString())}::timestamptz[]))
       and l.kind = 'minimum_true_up' and l.details ? 'minimum' and not l.details ? 'term_start'`;
-  return new Map(rows.map((r) => [`${r.customer_id}|${r.period_start.toISOString()}`, r.minimum as string]));
+  return new Map(rows.map((r) => [periodKey({ customerId: r.customer_id, start: r.period_start }), r.minimum as string]));
 }
 
 export async function insertAdjustments({ db, tenantId }: TenantScope, adjustments: NewAdjustment[], now: Date): Promise<void> {

@@ -12,7 +12,8 @@ import { formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
 import { customerIdFilter, requireCustomer } from '../customers/service.ts';
 import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
-import type { Period } from '../subscriptions/periods.ts';
+import type { Period } from '../periods/calendar.ts';
+import * as periodsRepo from '../periods/index.ts';
 import * as subscriptionsRepo from '../subscriptions/repo.ts';
 import { findTermsAt, openNextPeriod, termsOf } from '../subscriptions/service.ts';
 import { buildInvoice, contractTermEndingAt, type DraftLine, type LineKind, type PlanTerms } from './build.ts';
@@ -98,7 +99,7 @@ async function buildFor(
     reason === 'period_end' ? slaRepo.listCreditsForPeriod(scope, customerId, period.start) : Promise.resolve([]),
     reason === 'period_end' ? termCommitmentEndingWith(scope, customerId, period) : Promise.resolve(undefined),
   ]);
-  const key = repo.periodKeyOf(customerId, period.start);
+  const key = periodsRepo.periodKey({ customerId, start: period.start });
   const steps = aggregates.steps.get(key) ?? [];
   const grants = await repo.findGrantLabels(scope, [...new Set(steps.filter((s) => s.grantId).map((s) => s.grantId!))]);
   const subscribed = terms && period.start.getTime() >= terms.startedAt.getTime() ? terms : undefined;
@@ -219,7 +220,7 @@ async function closePeriodLocked(
   now: Date,
   actor: Actor | 'system',
 ): Promise<{ outcome: 'drafted' | 'finalized' | 'skipped'; invoiceId?: string }> {
-  const period = await subscriptionsRepo.lockPeriod(scope, customerId, periodStart);
+  const period = await periodsRepo.lockPeriod(scope, { customerId, start: periodStart });
   if (!period || period.status !== 'open' || period.end.getTime() > now.getTime()) return { outcome: 'skipped' };
   if (await repo.findInvoiceByPeriod(scope, customerId, periodStart)) return { outcome: 'skipped' };
   const customer = (await repo.findCustomer(scope, customerId))!;
@@ -263,7 +264,7 @@ export async function closeCustomerPeriods(deps: Deps, actor: Actor, externalId:
     let starts: Date[];
     if (input.period_start !== undefined) {
       const start = new Date(input.period_start);
-      const period = await subscriptionsRepo.lockPeriod(scope, customer.id, start);
+      const period = await periodsRepo.lockPeriod(scope, { customerId: customer.id, start });
       if (!period) throw notFound('period_not_found', `Customer "${externalId}" has no billing period starting at ${start.toISOString()}`);
       if (period.end.getTime() > now.getTime()) {
         throw precondition('period_not_ended', `The period ends at ${period.end.toISOString()}; it can be closed from then on`, [
@@ -275,7 +276,7 @@ export async function closeCustomerPeriods(deps: Deps, actor: Actor, externalId:
       }
       starts = [start];
     } else {
-      starts = await subscriptionsRepo.findEndedOpenPeriods(scope, customer.id, now);
+      starts = await periodsRepo.findEndedOpenPeriods(scope, customer.id, now);
     }
     const invoices: ApiSchemas['Invoice'][] = [];
     for (const start of starts) {
@@ -320,15 +321,12 @@ export async function issueThresholdInvoice(deps: Deps, tenantId: string, custom
   const now = deps.clock.now();
   return withTenant(deps.db, tenantId, async (tx) => {
     const scope = { db: tx, tenantId };
-    const period = await subscriptionsRepo.lockPeriod(scope, customerId, periodStart);
+    const period = await periodsRepo.lockPeriod(scope, { customerId, start: periodStart });
     if (!period || period.status !== 'open' || period.end.getTime() <= now.getTime()) return 'skipped';
     if (await repo.findInvoiceByPeriod(scope, customerId, periodStart)) return 'skipped';
-    const [plan, amountText, previous] = await Promise.all([
-      repo.findPlanThresholds(scope, customerId),
-      repo.findPeriodAmount(scope, customerId, periodStart),
-      repo.listThresholdInvoices(scope, customerId, periodStart),
-    ]);
-    if (!plan || period.start.getTime() < plan.startedAt.getTime() || amountText === undefined) return 'skipped';
+    const amountText = period.amount;
+    const [plan, previous] = await Promise.all([repo.findPlanThresholds(scope, customerId), repo.listThresholdInvoices(scope, customerId, periodStart)]);
+    if (!plan || period.start.getTime() < plan.startedAt.getTime()) return 'skipped';
     const threshold = crossedThreshold(
       plan.thresholds.map(toNano),
       toNano(amountText),
@@ -398,8 +396,8 @@ export async function finalizeInvoice(deps: Deps, actor: Actor, invoiceId: strin
  * issued as a statement with nothing to collect (status paid).
  */
 async function finalizeLocked(deps: Deps, scope: TenantScope, invoice: repo.Invoice, now: Date, actor: Actor | 'system'): Promise<void> {
-  const period = (await subscriptionsRepo.lockPeriod(scope, invoice.customerId, invoice.periodStart))!;
-  await subscriptionsRepo.setPeriodStatus(scope, invoice.customerId, invoice.periodStart, 'closed', now);
+  const period = (await periodsRepo.lockPeriod(scope, { customerId: invoice.customerId, start: invoice.periodStart }))!;
+  await periodsRepo.closePeriods(scope, [period], now);
   const customer = (await repo.findCustomer(scope, invoice.customerId))!;
   const adjustments = await repo.listPendingAdjustments(scope, invoice.customerId, customer.ratingCurrency);
   const built = await buildFor(scope, customer, period, { now, adjustments });

@@ -105,16 +105,6 @@ export async function findAffectedPeriods({ db, tenantId }: TenantScope, priceBo
   return rows.map((r) => ({ customerId: r.customer_id, customerExternalId: r.external_id, currency: r.currency, start: r.period_start, end: r.period_end, status: r.status }));
 }
 
-/** Locks the periods, in key order (as ingestion does), so no event lands in them while they are replayed. */
-export async function lockPeriods({ db, tenantId }: TenantScope, periods: { customerId: string; start: Date }[]): Promise<void> {
-  if (periods.length === 0) return;
-  await db`
-    select 1 from customer_periods
-    where tenant_id = ${tenantId}
-      and (customer_id, period_start) in (select * from unnest(${periods.map((p) => p.customerId)}::uuid[], ${periods.map((p) => p.start.toISOString())}::timestamptz[]))
-    order by customer_id, period_start for update`;
-}
-
 /** Locks every grant of the customers in id order: the order ingestion locks active grants in. */
 export async function lockGrantsOf({ db, tenantId }: TenantScope, customerIds: string[]): Promise<void> {
   if (customerIds.length === 0) return;
@@ -211,18 +201,6 @@ export async function insertRevisions({ db, tenantId }: TenantScope, lines: Revi
     from json_to_recordset(${JSON.stringify(rows)}::text::json)
       as l(transaction_id text, revision int, customer_id uuid, period_start timestamptz, price_book_id uuid, book_version timestamptz, kernel_version text,
            card text, currency text, amount numeric, subtotal numeric, cost numeric, margin numeric, receipt json)`;
-}
-
-/** A replayed period's new state, its amount and credits applied moved by the differences. */
-export async function correctPeriod(
-  { db, tenantId }: TenantScope,
-  p: { customerId: string; start: Date; state: Record<string, unknown>; amountDelta: string; creditsDelta: string },
-  now: Date,
-): Promise<void> {
-  await db`
-    update customer_periods set state = ${db.json(p.state as never)}, amount = amount + ${p.amountDelta}::numeric,
-      credits_applied = credits_applied + ${p.creditsDelta}::numeric, updated_at = ${now}
-    where tenant_id = ${tenantId} and customer_id = ${p.customerId} and period_start = ${p.start}`;
 }
 
 /** Moves the rated amount (net and gross of credits) of existing usage aggregates (counts and values do not change on re-rating). */

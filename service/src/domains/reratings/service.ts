@@ -25,6 +25,7 @@ import { buildPeriodInvoice, rebuildDraft, recordAdjustments } from '../invoices
 import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
 import * as metersRepo from '../meters/repo.ts';
 import * as pricingRepo from '../pricing/repo.ts';
+import * as periodsRepo from '../periods/index.ts';
 import { loadPriceBook } from '../pricing/service.ts';
 import type * as subscriptionsRepo from '../subscriptions/repo.ts';
 import { findTermsAt } from '../subscriptions/service.ts';
@@ -161,7 +162,7 @@ function previewOf(replay: Replay, invoices: Map<string, invoicesRepo.Invoice | 
   for (const p of replay.periods) {
     const id = p.period.customerExternalId;
     const customer = customers.get(id) ?? { customer_id: id, currency: p.period.currency, old_amount: '', new_amount: '', difference: '', periods: [] };
-    const invoice = invoices.get(periodKey(p.period));
+    const invoice = invoices.get(periodsRepo.periodKey(p.period));
     customer.periods.push({
       start: p.period.start.toISOString(),
       end: p.period.end.toISOString(),
@@ -188,11 +189,9 @@ function previewOf(replay: Replay, invoices: Map<string, invoicesRepo.Invoice | 
   return { customers: [...customers.values()], unratable: replay.unratable };
 }
 
-const periodKey = (p: { customerId: string; start: Date }) => `${p.customerId}|${p.start.toISOString()}`;
-
 async function invoicesOf(scope: TenantScope, periods: repo.AffectedPeriod[]): Promise<Map<string, invoicesRepo.Invoice | undefined>> {
   const invoices = new Map<string, invoicesRepo.Invoice | undefined>();
-  for (const p of periods) invoices.set(periodKey(p), await invoicesRepo.findInvoiceByPeriod(scope, p.customerId, p.start));
+  for (const p of periods) invoices.set(periodsRepo.periodKey(p), await invoicesRepo.findInvoiceByPeriod(scope, p.customerId, p.start));
   return invoices;
 }
 
@@ -274,7 +273,8 @@ async function applyApproved(deps: Deps, tenantId: string, reratingId: string): 
     // period) take their locks in, so neither deadlocks with this.
     await repo.lockGrantsOf(scope, [...new Set(periods.map((p) => p.customerId))]);
     await repo.lockInvoicesOf(scope, periods);
-    await repo.lockPeriods(scope, periods);
+    // So no event lands in the periods while they are replayed.
+    await periodsRepo.lockPeriods(scope, periods);
     const replay = await replayAll(scope, periods);
     if (replay.unratable.length > 0) {
       throw new ReratingFailed(`The new version cannot rate ${replay.unratable.length} event(s), e.g. ${replay.unratable[0].transaction_id}: ${replay.unratable[0].code}`);
@@ -290,7 +290,7 @@ async function applyApproved(deps: Deps, tenantId: string, reratingId: string): 
       const changed = p.events.filter((e) => e.changed);
       // A final invoice is compared as its period builds before and after this re-rating, so earlier
       // corrections (credit notes, adjustments) of the same invoice are not counted twice.
-      const invoice = invoices.get(periodKey(p.period));
+      const invoice = invoices.get(periodsRepo.periodKey(p.period));
       const before = invoice && (invoice.status === 'finalized' || invoice.status === 'paid') ? await buildPeriodInvoice(scope, invoice, now) : undefined;
       const returned = changed.flatMap((e) => e.returned).reduce((sum, r) => sum + r.amount, 0n);
       for (const e of changed) {
@@ -335,7 +335,7 @@ async function applyApproved(deps: Deps, tenantId: string, reratingId: string): 
             ];
           }),
       );
-      await repo.correctPeriod(scope, { customerId: p.period.customerId, start: p.period.start, state: p.state, amountDelta: money(p.newAmount - p.oldAmount), creditsDelta: money(-returned) }, now);
+      await periodsRepo.correctPeriod(scope, { customerId: p.period.customerId, start: p.period.start, state: p.state, amountDelta: money(p.newAmount - p.oldAmount), creditsDelta: money(-returned) }, now);
       const deltas = aggregateEvents(
         meters,
         changed

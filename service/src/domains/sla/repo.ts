@@ -1,6 +1,7 @@
 // SLA credits' SQL: the credited job as it was rated, the credits, and those of a period (for its invoice).
 import { isUniqueViolation, type TenantScope } from '../../platform/db.ts';
 import { conflict } from '../../platform/errors.ts';
+import { periodKey } from '../periods/index.ts';
 
 export interface SlaCredit {
   id: string;
@@ -65,7 +66,7 @@ export async function listCreditsForPeriod({ db, tenantId }: TenantScope, custom
   return rows.map(fromDbCredit);
 }
 
-/** The SLA credits of many periods, by "customer|period start" (close-repo's keyOf). */
+/** The SLA credits of many periods, by periodKey. */
 export async function listCreditsForPeriods({ db, tenantId }: TenantScope, keys: { customerId: string; start: Date }[]): Promise<Map<string, SlaCredit[]>> {
   const rows = await db`
     select c.*, c.percent::text as percent_text, c.charge::text as charge_text, c.amount::text as amount_text from sla_credits c
@@ -74,7 +75,7 @@ export async function listCreditsForPeriods({ db, tenantId }: TenantScope, keys:
     where c.tenant_id = ${tenantId} order by c.created_at, c.id`;
   const byPeriod = new Map<string, SlaCredit[]>();
   for (const row of rows) {
-    const key = `${row.customer_id}|${(row.period_start as Date).toISOString()}`;
+    const key = periodKey({ customerId: row.customer_id, start: row.period_start });
     byPeriod.set(key, [...(byPeriod.get(key) ?? []), fromDbCredit(row)]);
   }
   return byPeriod;

@@ -13,7 +13,7 @@ import { conflict, invalid, precondition } from '../../platform/errors.ts';
 import { divideHalfEven, formatMoney, formatPercent, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
 import { requireCustomer } from '../customers/service.ts';
-import * as subscriptionsRepo from '../subscriptions/repo.ts';
+import * as periodsRepo from '../periods/index.ts';
 import * as repo from './repo.ts';
 import type { CreateSlaCreditInput } from './schema.ts';
 
@@ -37,7 +37,7 @@ export async function issueSlaCredit(deps: Deps, actor: Actor, externalId: strin
       throw precondition('event_not_preempted', 'SLA credits are for preempted GPU jobs', [{ field: 'transaction_id', reason: `the event's outcome is ${job.outcome ?? 'completed'}, not preempted` }]);
     }
     // The row period close and finalization lock: the credit is on the period-end invoice or refused.
-    const period = await subscriptionsRepo.lockPeriod(scope, customer.id, job.periodStart);
+    const period = await periodsRepo.lockPeriod(scope, { customerId: customer.id, start: job.periodStart });
     if (!period || period.status !== 'open') {
       throw conflict('period_invoiced', "The job's period is already invoiced; issue a credit note instead", [{ field: 'transaction_id', reason: `its period ${job.periodStart.toISOString()} is closed` }]);
     }

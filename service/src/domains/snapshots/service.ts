@@ -21,7 +21,7 @@ import { loadPriceBook } from '../pricing/service.ts';
 import * as pricingRepo from '../pricing/repo.ts';
 import { currentSigningKey } from '../quotes/signing.ts';
 import { epochSeconds, signToken } from '../quotes/tokens.ts';
-import type { Period } from '../subscriptions/periods.ts';
+import type { Period } from '../periods/calendar.ts';
 import { grantInForce } from '../wallets/service.ts';
 import * as repo from './repo.ts';
 

@@ -1,5 +1,5 @@
 import type { Db, TenantScope } from '../../platform/db.ts';
-import type { BillingInterval } from './periods.ts';
+import type { BillingInterval } from '../periods/calendar.ts';
 
 export interface Subscription {
   id: string;
@@ -24,12 +24,6 @@ export async function insertSubscription({ db, tenantId }: TenantScope, s: Subsc
 export async function findSubscription({ db, tenantId }: TenantScope, customerId: string): Promise<Subscription | undefined> {
   const [row] = await db`select * from subscriptions where tenant_id = ${tenantId} and customer_id = ${customerId} and status = 'active'`;
   return row ? fromDbSubscription(row) : undefined;
-}
-
-/** The end of the customer's latest billing period, if it has any. */
-export async function findLatestPeriodEnd({ db, tenantId }: TenantScope, customerId: string): Promise<Date | undefined> {
-  const [row] = await db`select max(period_end) as period_end from customer_periods where tenant_id = ${tenantId} and customer_id = ${customerId}`;
-  return row?.period_end ?? undefined;
 }
 
 /** A subscription with the plan terms that rating and period close need. */
@@ -64,34 +58,6 @@ export async function findTermsByCustomerId({ db, tenantId }: TenantScope, custo
 export async function findDuePeriods(db: Db, now: Date, limit: number) {
   const rows = await db`select tenant_id, customer_id, period_start from billing_due_periods(${now}, ${limit})`;
   return rows.map((r) => ({ tenantId: r.tenant_id as string, customerId: r.customer_id as string, periodStart: r.period_start as Date }));
-}
-
-/** A customer's open periods whose end has passed, oldest first (an operator's close; the tick uses findDuePeriods). */
-export async function findEndedOpenPeriods({ db, tenantId }: TenantScope, customerId: string, now: Date): Promise<Date[]> {
-  const rows = await db`
-    select period_start from customer_periods
-    where tenant_id = ${tenantId} and customer_id = ${customerId} and status = 'open' and period_end <= ${now}
-    order by period_start`;
-  return rows.map((r) => r.period_start as Date);
-}
-
-export interface LockedPeriod {
-  customerId: string;
-  start: Date;
-  end: Date;
-  status: 'open' | 'closed';
-}
-
-/** Locks one period row (the row ingestion locks before rating into it). */
-export async function lockPeriod({ db, tenantId }: TenantScope, customerId: string, start: Date): Promise<LockedPeriod | undefined> {
-  const [row] = await db`
-    select customer_id, period_start, period_end, status from customer_periods
-    where tenant_id = ${tenantId} and customer_id = ${customerId} and period_start = ${start} for update`;
-  return row ? { customerId: row.customer_id, start: row.period_start, end: row.period_end, status: row.status } : undefined;
-}
-
-export async function setPeriodStatus({ db, tenantId }: TenantScope, customerId: string, start: Date, status: 'open' | 'closed', now: Date): Promise<void> {
-  await db`update customer_periods set status = ${status}, updated_at = ${now} where tenant_id = ${tenantId} and customer_id = ${customerId} and period_start = ${start}`;
 }
 
 function fromDbSubscription(row: Record<string, any>): Subscription {
@@ -208,11 +174,6 @@ export async function findAmendmentsByExternalIds({ db, tenantId }: TenantScope,
     order by a.customer_id, a.effective_at`;
   for (const r of rows) byCustomer.set(r.customer_id, [...(byCustomer.get(r.customer_id) ?? []), fromDbAmendment(r)]);
   return byCustomer;
-}
-
-/** Ends an open period early, at an amendment's instant. */
-export async function endPeriodAt({ db, tenantId }: TenantScope, customerId: string, start: Date, end: Date, now: Date): Promise<void> {
-  await db`update customer_periods set period_end = ${end}, updated_at = ${now} where tenant_id = ${tenantId} and customer_id = ${customerId} and period_start = ${start}`;
 }
 
 /** Events of the period stamped at or after `at`. */

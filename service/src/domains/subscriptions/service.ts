@@ -13,9 +13,9 @@ import { recordChange } from '../audit/service.ts';
 import * as notificationsRepo from '../notifications/repo.ts';
 import * as customersRepo from '../customers/repo.ts';
 import { requireCustomer, requireRatingCurrency } from '../customers/service.ts';
-import * as eventsRepo from '../events/repo.ts';
 import * as plansRepo from '../plans/repo.ts';
-import { periodAt, type Period, type SubscriptionTerms } from './periods.ts';
+import { nextPeriod, periodAt, type Period, type SubscriptionTerms } from '../periods/calendar.ts';
+import * as periodsRepo from '../periods/index.ts';
 import * as repo from './repo.ts';
 import { poolsDrawnBy } from '../plans/service.ts';
 import { loadPriceBook } from '../pricing/service.ts';
@@ -71,7 +71,7 @@ export async function subscribe(deps: Deps, actor: Actor, externalId: string, in
     await requireRatingCurrency(scope, customer, plan.currency, 'plan');
     if (await repo.findSubscription(scope, customer.id)) throw conflict('subscription_exists', `Customer "${externalId}" already has a subscription`);
     // Periods never overlap: billing on the plan starts where the customer's existing periods end.
-    const latestEnd = await repo.findLatestPeriodEnd(scope, customer.id);
+    const latestEnd = await periodsRepo.findLatestPeriodEnd(scope, customer.id);
     if (latestEnd && latestEnd.getTime() > startedAt.getTime()) {
       throw precondition('period_overlap', 'A subscription starts at or after the end of the customer\'s latest billing period', [
         { field: 'started_at', reason: `must be at or after ${latestEnd.toISOString()}` },
@@ -104,7 +104,7 @@ export async function subscribe(deps: Deps, actor: Actor, externalId: string, in
     // The first period exists from the start, so it closes (and bills its base fee) even without usage.
     const terms = termsOf({ ...subscription, interval: plan.interval });
     const first = periodAt(terms, startedAt);
-    await eventsRepo.lockPeriods(scope, [{ customerId: customer.id, ...first }], now);
+    await periodsRepo.openPeriods(scope, [{ customerId: customer.id, ...first }], now);
     const result = toApiSubscription(subscription, externalId, plan, periodAt(terms, now.getTime() < startedAt.getTime() ? startedAt : now));
     await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'subscription.created', entityType: 'subscription', entityId: subscription.id, after: result });
     await notificationsRepo.recordOnce(scope, { id: crypto.randomUUID(), type: 'subscription.created', customerId: customer.id, subjectId: subscription.id, payload: result, createdAt: now });
@@ -133,9 +133,8 @@ export async function getSubscription(deps: Deps, actor: Actor, externalId: stri
 /** After a period closes, the subscription's next period is opened so it closes in turn, with or without usage. */
 export async function openNextPeriod(scope: TenantScope, customerId: string, closed: Period, now: Date): Promise<Period | undefined> {
   const found = await findTermsAt(scope, customerId, closed.end);
-  if (!found || closed.end.getTime() < found.terms.startedAt.getTime()) return undefined;
-  const next = periodAt(termsOf(found.terms), closed.end, cutsOf(found.amendments));
-  await eventsRepo.lockPeriods(scope, [{ customerId, ...next }], now);
+  const next = nextPeriod(found && termsOf(found.terms), closed, cutsOf(found?.amendments));
+  if (next) await periodsRepo.openPeriods(scope, [{ customerId, ...next }], now);
   return next;
 }
 
@@ -180,12 +179,8 @@ export async function amendSubscription(deps: Deps, actor: Actor, externalId: st
         { field: 'effective_at', reason: `must be after ${current.start.toISOString()} and before ${current.end.toISOString()}` },
       ]);
     }
-    // The period row is locked as ingestion locks it: no event lands in it while it is split.
-    let period = await repo.lockPeriod(scope, customer.id, current.start);
-    if (!period) {
-      await eventsRepo.lockPeriods(scope, [{ customerId: customer.id, ...current }], now);
-      period = (await repo.lockPeriod(scope, customer.id, current.start))!;
-    }
+    // The period row is locked (created if missing) as ingestion locks it: no event lands in it while it is split.
+    const period = (await periodsRepo.lockPeriods(scope, [{ customerId: customer.id, ...current }], { now })).get(periodsRepo.periodKey({ customerId: customer.id, start: current.start }))!;
     if (period.status !== 'open') throw conflict('period_closed', `The billing period starting ${current.start.toISOString()} is closed`);
     const later = await repo.countEventsFrom(scope, customer.id, current.start, effectiveAt);
     if (later > 0) {
@@ -204,8 +199,7 @@ export async function amendSubscription(deps: Deps, actor: Actor, externalId: st
       }
       await customersRepo.insertAssignment(scope, { customerId: customer.id, priceBookId: plan.priceBookId, effectiveFrom: effectiveAt, createdAt: now, createdBy: `${actor.type}:${actor.id}` });
     }
-    await repo.endPeriodAt(scope, customer.id, current.start, effectiveAt, now);
-    await eventsRepo.lockPeriods(scope, [{ customerId: customer.id, start: effectiveAt, end: current.end }], now);
+    await periodsRepo.splitPeriod(scope, { customerId: customer.id, ...current }, effectiveAt, now);
     const amendment = {
       id: crypto.randomUUID(),
       subscriptionId: subscription.id,

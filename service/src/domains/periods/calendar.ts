@@ -1,5 +1,6 @@
 // Billing period boundaries, pure: from a subscription's start and anchor, which period contains an instant,
-// and the base-fee proration rule. Instants are UTC; boundaries are 00:00:00 UTC on the anchor day.
+// the period that follows a closed one, and the base-fee proration rule. Instants are UTC; boundaries are
+// 00:00:00 UTC on the anchor day.
 import { divideHalfEven } from '../../platform/money.ts';
 
 export type BillingInterval = 'month' | 'year';
@@ -77,6 +78,16 @@ export function periodAt(subscription: SubscriptionTerms | undefined, t: Date, c
     else period.end = cut;
   }
   return period;
+}
+
+/**
+ * The period that follows `closed` on the subscription's cadence (cut by the amendments' instants), opened when
+ * `closed` is closed so that it closes in turn, with or without usage. None without a subscription, or when the
+ * subscription starts after `closed` ends: such periods open with their first event.
+ */
+export function nextPeriod(subscription: SubscriptionTerms | undefined, closed: Period, cuts: Date[] = []): Period | undefined {
+  if (!subscription || closed.end.getTime() < subscription.startedAt.getTime()) return undefined;
+  return periodAt(subscription, closed.end, cuts);
 }
 
 function uncutPeriodAt(subscription: SubscriptionTerms | undefined, t: Date): Period {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boundaryAfter, boundaryAtOrBefore, fullPeriodOf, periodAt, prorate, type Cadence } from './periods.ts';
+import { boundaryAfter, boundaryAtOrBefore, fullPeriodOf, periodAt, prorate, type Cadence } from './calendar.ts';
 
 const d = (iso: string) => new Date(iso);
 const iso = (p: { start: Date; end: Date }) => [p.start.toISOString(), p.end.toISOString()];
