@@ -180,7 +180,8 @@ export async function amendSubscription(deps: Deps, actor: Actor, externalId: st
       ]);
     }
     // The period row is locked (created if missing) as ingestion locks it: no event lands in it while it is split.
-    const period = (await periodsRepo.lockPeriods(scope, [{ customerId: customer.id, ...current }], { now })).get(periodsRepo.periodKey({ customerId: customer.id, start: current.start }))!;
+    const locked = await periodsRepo.lockPeriods(scope, [{ customerId: customer.id, ...current }], { now });
+    const period = locked.get(periodsRepo.periodKey({ customerId: customer.id, start: current.start }))!;
     if (period.status !== 'open') throw conflict('period_closed', `The billing period starting ${current.start.toISOString()} is closed`);
     const later = await repo.countEventsFrom(scope, customer.id, current.start, effectiveAt);
     if (later > 0) {
