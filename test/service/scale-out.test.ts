@@ -8,13 +8,12 @@ import { jobDefinitions } from '../../service/src/jobs.ts';
 import type { Db } from '../../service/src/platform/db.ts';
 import { installJobs, JOB_SCHEMA } from '../../service/src/platform/jobs.ts';
 import { createTestDatabase, type TestDatabase } from '../../service/src/platform/test-database.ts';
-import { billingBook, client, tokens } from '../billing/fixtures.ts';
-import { startJobRunner, type Jobs } from '../billing/jobs-harness.ts';
-import { connectStripe, customerWithUsage, paymentEnvironment, saveCard, secretsKey } from '../payments/setup.ts';
-import { startStripeDouble, stripeClientFor, type StripeDouble } from '../stripe/double.ts';
+import { billingBook, tokens } from '../billing/fixtures.ts';
+import { connectStripe, customerWithUsage, saveCard, startPaymentsScenario, stopPaymentsScenario, type PaymentsScenario } from '../payments/setup.ts';
+import { stripeClientFor } from '../stripe/double.ts';
 import { eventually } from '../wait.ts';
 import { startReceiver, type Receiver } from '../webhooks/receiver.ts';
-import { exampleBook, signUpTenant, startService, trpc, type Harness, type TenantFixture } from './harness.ts';
+import { exampleBook, trpc } from './harness.ts';
 import { normalizeStatement, routingVerdict, tableReferences } from './tenant-sql.ts';
 
 /** Public tables without tenant_id, and why each may stay so. */
@@ -188,31 +187,21 @@ describe('the conservative reading of a statement', () => {
 });
 
 describe('the statements the service sends during a billing scenario', () => {
-  let double: StripeDouble;
   let receiver: Receiver;
-  let harness: Harness;
-  let tenant: TenantFixture;
-  let api: ReturnType<typeof client>;
-  let jobs: Jobs;
+  let scenario: PaymentsScenario;
   const statements = new Set<string>();
 
   beforeAll(async () => {
-    double = await startStripeDouble();
     receiver = await startReceiver();
-    Object.assign(process.env, paymentEnvironment(double, secretsKey()));
-    harness = await startService({ now: '2026-03-01T12:00:00Z', database: { debug: (_connection, query) => statements.add(query) } });
-    tenant = await signUpTenant(harness);
-    api = client(harness, tenant);
-    jobs = await startJobRunner(harness);
+    scenario = await startPaymentsScenario({ database: { debug: (_connection, query) => statements.add(query) } });
   });
   afterAll(async () => {
-    await jobs?.stop();
-    await harness?.close();
+    await stopPaymentsScenario(scenario);
     await receiver?.close();
-    await double?.close();
   });
 
   it('pins one tenant and ties every tenant table it names to tenant_id, but for pg-boss and the justified functions', async () => {
+    const { double, harness, tenant, api, jobs } = scenario;
     // Payments: a card, usage in an ended month, the close, the charge, a refund into a credit note; webhooks out.
     const { account } = await connectStripe(api, double, harness.url, tenant.slug);
     await api.ok('POST', '/v1/webhook_endpoints', { url: `${receiver.url}/billing` });
