@@ -239,7 +239,7 @@ describe('the statements the service sends during a billing scenario', () => {
     // The dashboard and the reads a tenant's backend makes.
     const login = await trpc(harness, 'mutation', 'auth.login', { tenant: tenant.slug, email: tenant.email, password: 'correct horse battery staple' });
     expect(login.status).toBe(200);
-    await trpc(harness, 'query', 'invoices.list', {}, tenant.session);
+    expect((await trpc(harness, 'query', 'invoices.list', {}, tenant.session)).status).toBe(200);
     for (const path of ['/v1/customers', '/v1/customers/sub-co/usage', '/v1/customers/sub-co/wallet', '/v1/customers/sub-co/subscription', '/v1/events/s-3/receipt', '/v1/events/s-1/revisions', '/v1/ledger/transactions?customer_id=acme', '/v1/notifications', '/v1/webhook_messages', '/v1/audit_log', '/v1/reports/revenue?from=2026-02-01T00:00:00Z&to=2026-03-01T00:00:00Z']) {
       await api.ok('GET', path);
     }
