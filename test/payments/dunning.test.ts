@@ -4,11 +4,11 @@
 // when the retries run out; then a new card and "retry now" pay it, the block is lifted, the ledger balances, and
 // Stripe charged exactly once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client } from '../billing/fixtures.ts';
-import { startJobRunner, type Jobs } from '../billing/jobs-harness.ts';
-import { exampleBook, signUpTenant, startService, type Harness, type TenantFixture } from '../service/harness.ts';
-import { startStripeDouble, type StripeDouble } from '../stripe/double.ts';
-import { connectStripe, customerWithUsage, ledgerOf, paymentEnvironment, saveCard, secretsKey } from './setup.ts';
+import type { client } from '../billing/fixtures.ts';
+import type { Jobs } from '../billing/jobs-harness.ts';
+import { exampleBook, type Harness, type TenantFixture } from '../service/harness.ts';
+import type { StripeDouble } from '../stripe/double.ts';
+import { connectStripe, customerWithUsage, ledgerOf, saveCard, startPaymentsScenario, stopPaymentsScenario, type PaymentsScenario } from './setup.ts';
 
 const day = 86_400_000;
 
@@ -18,20 +18,13 @@ describe('dunning', () => {
   let tenant: TenantFixture;
   let api: ReturnType<typeof client>;
   let jobs: Jobs;
+  let scenario: PaymentsScenario;
 
   beforeAll(async () => {
-    double = await startStripeDouble();
-    Object.assign(process.env, paymentEnvironment(double, secretsKey()));
-    harness = await startService({ now: '2026-03-01T12:00:00Z' });
-    tenant = await signUpTenant(harness);
-    api = client(harness, tenant);
-    jobs = await startJobRunner(harness);
+    scenario = await startPaymentsScenario();
+    ({ double, harness, tenant, api, jobs } = scenario);
   });
-  afterAll(async () => {
-    await jobs?.stop();
-    await harness?.close();
-    await double?.close();
-  });
+  afterAll(() => stopPaymentsScenario(scenario));
 
   const notificationsOf = async (type: string) => (await api.ok('GET', `/v1/notifications?type=${type}&limit=1000`)).data;
 

@@ -1,12 +1,12 @@
 // After a payment: a refund made in Stripe becomes a credit note and the cash going back in the ledger (once, however
 // often Stripe sends its event), and a dispute is recorded with a notification.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client } from '../billing/fixtures.ts';
-import { startJobRunner, type Jobs } from '../billing/jobs-harness.ts';
-import { exampleBook, signUpTenant, startService, type Harness, type TenantFixture } from '../service/harness.ts';
-import { startStripeDouble, stripeClientFor, type StripeDouble } from '../stripe/double.ts';
+import type { client } from '../billing/fixtures.ts';
+import type { Jobs } from '../billing/jobs-harness.ts';
+import { exampleBook, type Harness, type TenantFixture } from '../service/harness.ts';
+import { stripeClientFor, type StripeDouble } from '../stripe/double.ts';
 import { eventually } from '../wait.ts';
-import { connectStripe, customerWithUsage, ledgerOf, paymentEnvironment, saveCard, secretsKey } from './setup.ts';
+import { connectStripe, customerWithUsage, ledgerOf, saveCard, startPaymentsScenario, stopPaymentsScenario, type PaymentsScenario } from './setup.ts';
 
 describe('refunds and disputes', () => {
   let double: StripeDouble;
@@ -14,20 +14,13 @@ describe('refunds and disputes', () => {
   let tenant: TenantFixture;
   let api: ReturnType<typeof client>;
   let jobs: Jobs;
+  let scenario: PaymentsScenario;
 
   beforeAll(async () => {
-    double = await startStripeDouble();
-    Object.assign(process.env, paymentEnvironment(double, secretsKey()));
-    harness = await startService({ now: '2026-03-01T12:00:00Z' });
-    tenant = await signUpTenant(harness);
-    api = client(harness, tenant);
-    jobs = await startJobRunner(harness);
+    scenario = await startPaymentsScenario();
+    ({ double, harness, tenant, api, jobs } = scenario);
   });
-  afterAll(async () => {
-    await jobs?.stop();
-    await harness?.close();
-    await double?.close();
-  });
+  afterAll(() => stopPaymentsScenario(scenario));
 
   it('turns a Stripe refund into a credit note and ledger entries once, and records a dispute', async () => {
     const { account } = await connectStripe(api, double, harness.url, tenant.slug);

@@ -2,7 +2,10 @@
 // then signs and sends its events to the tenant's endpoint), and give a customer a card through the hosted setup link.
 import crypto from 'node:crypto';
 import { expect } from 'vitest';
-import type { StripeDouble } from '../stripe/double.ts';
+import { client } from '../billing/fixtures.ts';
+import { startJobRunner, type Jobs } from '../billing/jobs-harness.ts';
+import { signUpTenant, startService, type Harness, type TenantFixture } from '../service/harness.ts';
+import { startStripeDouble, type StripeDouble } from '../stripe/double.ts';
 import { eventually } from '../wait.ts';
 
 export interface Api {
@@ -16,6 +19,29 @@ export const secretsKey = () => crypto.randomBytes(32).toString('hex');
 /** The environment that points the service at the double. */
 export function paymentEnvironment(double: StripeDouble, key: string): Record<string, string> {
   return { STRIPE_API_BASE: double.url, SECRETS_KEY: key, STRIPE_MAX_NETWORK_RETRIES: '0', WEBHOOK_ALLOW_PRIVATE: '1' };
+}
+
+export interface PaymentsScenario {
+  double: StripeDouble;
+  harness: Harness;
+  tenant: TenantFixture;
+  api: ReturnType<typeof client>;
+  jobs: Jobs;
+}
+
+/** The Stripe double, the service pointed at it on a fresh database, a signed-up tenant, its API client and a job runner. */
+export async function startPaymentsScenario(options: Parameters<typeof startService>[0] = {}): Promise<PaymentsScenario> {
+  const double = await startStripeDouble();
+  Object.assign(process.env, paymentEnvironment(double, secretsKey()));
+  const harness = await startService({ now: '2026-03-01T12:00:00Z', ...options });
+  const tenant = await signUpTenant(harness);
+  return { double, harness, tenant, api: client(harness, tenant), jobs: await startJobRunner(harness) };
+}
+
+export async function stopPaymentsScenario(scenario: PaymentsScenario | undefined): Promise<void> {
+  await scenario?.jobs.stop();
+  await scenario?.harness.close();
+  await scenario?.double.close();
 }
 
 /**

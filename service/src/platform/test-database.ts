@@ -18,7 +18,11 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+/**
+ * `debug`: told the text of every statement the service's pool sends (postgres.js's debug hook), for tests that
+ * check what the repos send (scale-out.test.ts).
+ */
+export async function createTestDatabase(options: { migrate?: boolean; debug?: postgres.Options<{}>['debug'] } = {}): Promise<TestDatabase> {
   const name = `tariff_test_${crypto.randomBytes(6).toString('hex')}`;
   const admin = postgres(testServerUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${name}`);
@@ -27,7 +31,7 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
   url.pathname = `/${name}`;
   const owner = connect({ ...baseOptions, url: url.toString(), max: 2 });
   if (options.migrate !== false) await migrate(owner, silentLogger);
-  const app = connect({ ...baseOptions, url: deriveServiceUrl(url.toString()), max: 8 });
+  const app = connect({ ...baseOptions, url: deriveServiceUrl(url.toString()), max: 8, debug: options.debug });
   return {
     name,
     url: url.toString(),
