@@ -1,14 +1,14 @@
 // The billing part of the OpenAPI document (credits, ledger, budgets, plans, subscriptions, invoices): schemas
 // and routes, merged into document.ts. Request bodies come from the handlers' zod schemas.
 import type { z } from 'zod';
-import { checkInput, listAlertsInput, setBudgetInput } from '../../service/src/domains/budgets/schema.ts';
-import { createPlanInput, listPlansInput } from '../../service/src/domains/plans/schema.ts';
-import { createSubscriptionInput } from '../../service/src/domains/subscriptions/schema.ts';
-import { closePeriodsInput, listInvoicesInput, payInvoiceInput, voidInvoiceInput } from '../../service/src/domains/invoices/schema.ts';
-import { listLedgerAccountsInput, listLedgerTransactionsInput } from '../../service/src/domains/ledger/schema.ts';
-import { createGrantInput, updateBillingSettingsInput, updateWalletInput, voidGrantInput } from '../../service/src/domains/wallets/schema.ts';
-import { listNotificationsInput, notificationTypes } from '../../service/src/domains/notifications/schema.ts';
-import { createSlaCreditInput } from '../../service/src/domains/sla/schema.ts';
+import { checkInput, listAlertsInput, setBudgetInput } from './schemas/budgets.ts';
+import { createPlanInput, listPlansInput } from './schemas/plans.ts';
+import { createSubscriptionInput } from './schemas/subscriptions.ts';
+import { closePeriodsInput, listInvoicesInput, payInvoiceInput, voidInvoiceInput } from './schemas/invoices.ts';
+import { listLedgerAccountsInput, listLedgerTransactionsInput } from './schemas/ledger.ts';
+import { createGrantInput, updateBillingSettingsInput, updateWalletInput, voidGrantInput } from './schemas/wallets.ts';
+import { listNotificationsInput, notificationTypes } from './schemas/notifications.ts';
+import { createSlaCreditInput } from './schemas/sla.ts';
 import { type Operation, type Schema, decimal, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
 
 const described = (schema: Schema, description: string): Schema => ({ ...schema, description });

@@ -1,8 +1,8 @@
 // The corrections part of the OpenAPI document: credit notes against finalized invoices, re-ratings after a
 // retroactive price change, and subscription amendments. Request bodies come from the handlers' zod schemas.
-import { createCreditNoteInput, listCreditNotesInput } from '../../service/src/domains/creditnotes/schema.ts';
-import { amendSubscriptionInput } from '../../service/src/domains/subscriptions/schema.ts';
-import { listReratingsInput } from '../../service/src/domains/reratings/schema.ts';
+import { createCreditNoteInput, listCreditNotesInput } from './schemas/creditnotes.ts';
+import { amendSubscriptionInput } from './schemas/subscriptions.ts';
+import { listReratingsInput } from './schemas/reratings.ts';
 import { type Operation, type Schema, decimal, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
 
 const described = (schema: Schema, description: string): Schema => ({ ...schema, description });

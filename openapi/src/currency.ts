@@ -1,7 +1,7 @@
 // The currency part of the OpenAPI document: settings, FX rates (one by one or an ECB file) and the revenue
 // and margin report. Merged into document.ts like billing.ts; bodies and queries come from the zod schemas.
 import type { z } from 'zod';
-import { fxPolicies, importEcbQuery, listRatesInput, revenueReportInput, supplyRatesInput, updateSettingsInput } from '../../service/src/domains/currency/schema.ts';
+import { fxPolicies, importEcbQuery, listRatesInput, revenueReportInput, supplyRatesInput, updateSettingsInput } from './schemas/currency.ts';
 import { type Operation, type Schema, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
 
 const described = (schema: Schema, description: string): Schema => ({ ...schema, description });

@@ -1,9 +1,9 @@
-// The OpenAPI 3.1 document of /v1. Request bodies are derived from the zod schemas the handlers parse with, so
-// they cannot drift; responses are written here, and the handlers' output is typed by the types generated
+// The OpenAPI 3.1 document of /v1. Request bodies are derived from the zod schemas of src/schemas, which the
+// service's handlers parse with, so they cannot drift; responses are written here, and the handlers' output is typed by the types generated
 // from them (src/v1.gen.ts), so a response that drifts fails the typecheck.
-import { assignPriceBookInput, createCustomerInput, updateCustomerInput } from '../../service/src/domains/customers/schema.ts';
-import { estimateInput } from '../../service/src/domains/events/schema.ts';
-import { createApiKeyInput } from '../../service/src/domains/keys/schema.ts';
+import { assignPriceBookInput, createCustomerInput, updateCustomerInput } from './schemas/customers.ts';
+import { estimateInput } from './schemas/events.ts';
+import { createApiKeyInput } from './schemas/keys.ts';
 import {
   createUserInput,
   loginInput,
@@ -12,14 +12,14 @@ import {
   signupInput,
   updateUserInput,
   verifyEmailInput,
-} from '../../service/src/domains/tenants/schema.ts';
-import { createMeterInput, meterFilter, updateMeterInput } from '../../service/src/domains/meters/schema.ts';
+} from './schemas/tenants.ts';
+import { createMeterInput, meterFilter, updateMeterInput } from './schemas/meters.ts';
 import {
   addPriceBookVersionInput,
   createPriceBookInput,
   importPriceBookInput,
   updatePriceBookFromCatalogueInput,
-} from '../../service/src/domains/pricing/schema.ts';
+} from './schemas/pricing.ts';
 import { billingRoutes, billingSchemas } from './billing.ts';
 import { correctionRoutes, correctionSchemas, reratingRule } from './corrections.ts';
 import { edgeRoutes, edgeSchemas, quoteRule } from './edge.ts';

@@ -1,6 +1,6 @@
 // The part of the OpenAPI document that serves the SDK and edge workers: the pricing snapshot and signed price
 // quotes. Merged into document.ts like billing.ts. Request bodies come from the handlers' zod schemas.
-import { createQuoteInput } from '../../service/src/domains/quotes/schema.ts';
+import { createQuoteInput } from './schemas/quotes.ts';
 import { type Schema, fromZod, instant, money, nullable, object, string } from './schema.ts';
 
 const anyObject: Schema = { type: 'object', additionalProperties: true };

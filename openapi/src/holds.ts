@@ -2,7 +2,7 @@
 // balance token with its published keys. Merged into document.ts like billing.ts. Request bodies and query
 // parameters come from the handlers' zod schemas.
 import type { z } from 'zod';
-import { extendHoldInput, listHoldsQuery, placeHoldInput } from '../../service/src/domains/holds/schema.ts';
+import { extendHoldInput, listHoldsQuery, placeHoldInput } from './schemas/holds.ts';
 import { type Operation, type Schema, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
 
 const described = (schema: Schema, description: string): Schema => ({ ...schema, description });

@@ -1,6 +1,6 @@
 // The payments part of the OpenAPI document: the Stripe connection, the dunning policy, payment setup links,
 // invoice collection and the operator's actions, and the incoming Stripe events endpoint. Merged into document.ts.
-import { connectStripeInput, dunningPolicyInput, invoiceActionInput, setupLinkInput } from '../../service/src/domains/payments/schema.ts';
+import { connectStripeInput, dunningPolicyInput, invoiceActionInput, setupLinkInput } from './schemas/payments.ts';
 import { type Operation, type Schema, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
 
 const described = (schema: Schema, description: string): Schema => ({ ...schema, description });

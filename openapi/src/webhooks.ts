@@ -11,7 +11,7 @@ import {
   testSendInput,
   updateEndpointInput,
   webhookEventTypes,
-} from '../../service/src/domains/webhooks/schema.ts';
+} from './schemas/webhooks.ts';
 import { type Operation, type Schema, fromZod, instant, nullable, object, ref, string } from './schema.ts';
 
 const described = (schema: Schema, description: string): Schema => ({ ...schema, description });

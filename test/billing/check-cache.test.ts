@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkCacheHolds, checkCacheStats } from '../../service/src/domains/budgets/check-cache.ts';
 import { readCheckState } from '../../service/src/domains/budgets/repo.ts';
 import { answerCheck, checkEntitlement } from '../../service/src/domains/budgets/service.ts';
-import type { CheckInput } from '../../service/src/domains/budgets/schema.ts';
+import type { CheckInput } from '../../openapi/src/schemas/budgets.ts';
 import type { Actor } from '../../service/src/platform/auth.ts';
 import { withTenant } from '../../service/src/platform/db.ts';
 import type { Deps } from '../../service/src/platform/deps.ts';

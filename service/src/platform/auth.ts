@@ -1,7 +1,7 @@
 // Who is calling (Actor) and what each role may do. Services check permissions; routers only authenticate.
+import { roles } from '@tariff/openapi/schemas/tenants';
 import { AppError, forbidden } from './errors.ts';
 
-export const roles = ['owner', 'admin', 'billing', 'viewer'] as const;
 export type Role = (typeof roles)[number];
 export type ApiKeyRole = Exclude<Role, 'owner'>;
 

@@ -1,7 +1,5 @@
 // Money outside the kernel: bigint nano-units in TypeScript, `numeric` text from SQL, decimal strings on the wire.
 import { formatMoney, parseScaled } from '@tariff/core-wasm';
-import { z } from 'zod';
-import { text } from './text.ts';
 
 export { formatMoney };
 
@@ -34,31 +32,6 @@ export function divideHalfEven(numerator: bigint, denominator: bigint): bigint {
   if (twice > denominator || (twice === denominator && quotient % 2n !== 0n)) quotient += 1n;
   return quotient;
 }
-
-const moneyPattern = /^\d{1,18}(\.\d{1,9})?$/;
-
-/** What is wrong with an amount the pattern refuses, said plainly. */
-export function moneyProblem(value: string): string {
-  const trimmed = value.trim();
-  if (trimmed !== value) return 'must not have spaces around it';
-  if (/^-\d+(\.\d+)?$/.test(value)) return 'must not be negative';
-  if (/^\d+\.\d{10,}$/.test(value)) return 'has more than 9 decimal places';
-  if (/^\d{19,}(\.\d+)?$/.test(value)) return 'is too large';
-  if (/^\d*\.$|^\.\d+$/.test(value)) return 'must have digits on both sides of the point, e.g. "0.50"';
-  return 'must be a decimal number such as "500" or "12.50" (digits, an optional point, no sign, exponent or separators)';
-}
-
-/** A non-negative amount as a decimal string with at most 9 decimals, e.g. "500" or "0.075". */
-export const moneyAmount = text(40, { typeError: 'must be a string such as "12.50": amounts are decimal strings, never JSON numbers' })
-  .regex(moneyPattern, { error: (issue) => moneyProblem(String(issue.input)), abort: true })
-  // parseScaled itself refuses what does not fit 64 bits: checked here, not thrown (a 500) by toNano.
-  .refine((value) => {
-    const parsed = parseScaled(value, 9);
-    return parsed.ok && parsed.value < 2n ** 63n;
-  }, { message: 'is too large', abort: true });
-
-/** A strictly positive amount. */
-export const positiveMoneyAmount = moneyAmount.refine((value) => toNano(value) > 0n, 'must be greater than 0');
 
 /**
  * A percentage (a stored `numeric(10, 7)` or what a request gave, e.g. "12.5") in its one printed form: 7 decimals,

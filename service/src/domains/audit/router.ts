@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
-import { listAuditLogInput } from './schema.ts';
+import { listAuditLogInput } from '@tariff/openapi/schemas/audit';
 import * as service from './service.ts';
 
 export function auditRestRoutes(deps: Deps): Router {

@@ -14,7 +14,7 @@ import type postgres from 'postgres';
 import { isEmbedded, observeSessions, type Db } from '../../platform/db.ts';
 import type { Logger } from '../../platform/log.ts';
 import { toNano } from '../../platform/money.ts';
-import type { Enforcement, ScopeKind } from './schema.ts';
+import type { Enforcement, ScopeKind } from '@tariff/openapi/schemas/budgets';
 
 export interface CheckGrant {
   balance: bigint;

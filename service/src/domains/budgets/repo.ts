@@ -1,7 +1,7 @@
 import type { TenantScope } from '../../platform/db.ts';
 import { toNano } from '../../platform/money.ts';
 import type { CheckState } from './check-cache.ts';
-import type { Enforcement, ScopeKind } from './schema.ts';
+import type { Enforcement, ScopeKind } from '@tariff/openapi/schemas/budgets';
 
 export interface Budget {
   customerId: string;

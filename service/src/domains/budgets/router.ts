@@ -3,8 +3,8 @@ import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
-import { externalId } from '../customers/schema.ts';
-import { checkInput, customerPath, listAlertsInput, scopedBudgetPath, scopeKinds, scopeValue, setBudgetInput } from './schema.ts';
+import { externalId } from '@tariff/openapi/schemas/customers';
+import { checkInput, customerPath, listAlertsInput, scopedBudgetPath, scopeKinds, scopeValue, setBudgetInput } from '@tariff/openapi/schemas/budgets';
 import * as service from './service.ts';
 
 export function budgetsRestRoutes(deps: Deps): Router {

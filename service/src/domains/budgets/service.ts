@@ -18,7 +18,7 @@ import * as keysRepo from '../keys/repo.ts';
 import { grantInForce } from '../wallets/service.ts';
 import { cachedCheckState, keepCheckState, loadStarted, type CheckState } from './check-cache.ts';
 import * as repo from './repo.ts';
-import type { CheckInput, ListAlertsInput, ScopedBudgetPath, ScopeKind, SetBudgetInput } from './schema.ts';
+import type { CheckInput, ListAlertsInput, ScopedBudgetPath, ScopeKind, SetBudgetInput } from '@tariff/openapi/schemas/budgets';
 
 export async function setBudget(deps: Deps, actor: Actor, externalId: string, input: SetBudgetInput): Promise<ApiSchemas['Budget']> {
   requirePermission(actor, 'budgets.write');

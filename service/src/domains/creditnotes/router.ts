@@ -3,8 +3,8 @@ import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
-import { invoicePath } from '../invoices/schema.ts';
-import { createCreditNoteInput, creditNotePath, listCreditNotesInput } from './schema.ts';
+import { invoicePath } from '@tariff/openapi/schemas/invoices';
+import { createCreditNoteInput, creditNotePath, listCreditNotesInput } from '@tariff/openapi/schemas/creditnotes';
 import * as service from './service.ts';
 
 export function creditNotesRestRoutes(deps: Deps): Router {

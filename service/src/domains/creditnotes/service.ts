@@ -20,7 +20,7 @@ import { mirrorCreditTax } from '../tax/compute.ts';
 import { allocateProRata } from './allocate.ts';
 import * as repo from './repo.ts';
 import * as notificationsRepo from '../notifications/repo.ts';
-import type { CreateCreditNoteInput, ListCreditNotesInput } from './schema.ts';
+import type { CreateCreditNoteInput, ListCreditNotesInput } from '@tariff/openapi/schemas/creditnotes';
 
 /** One line of a credit note before rounding: what it credits (positive lowers what the customer owes). */
 export interface CreditDraft {

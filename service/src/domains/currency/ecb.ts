@@ -3,8 +3,8 @@
 // `04 December 2026` and a space after each comma; both end rows with a comma). A currency not quoted that day
 // is `N/A` (or empty). Each cell is 1 EUR in that currency. Every problem of the file is reported at once, by
 // line, and a file with any problem gives no rates at all.
-import { minorUnitOf } from './iso4217.ts';
-import { rateProblem } from './schema.ts';
+import { minorUnitOf } from '@tariff/openapi/schemas/iso4217';
+import { rateProblem } from '@tariff/openapi/schemas/currency';
 
 export interface ParsedRate {
   base: string;

@@ -6,7 +6,7 @@ import { withTenant } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { FxDecimal, convertAmountText, type Conversion } from './convert.ts';
 import * as repo from './repo.ts';
-import type { RevenueReportInput } from './schema.ts';
+import type { RevenueReportInput } from '@tariff/openapi/schemas/currency';
 import { findConversions, readSettings } from './service.ts';
 
 const money = (value: string) => new FxDecimal(value).toFixed(9);

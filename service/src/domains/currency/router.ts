@@ -3,7 +3,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
 import { reportRevenue, revenueReportCsv } from './report.ts';
-import { importEcbInput, importEcbQuery, listRatesInput, revenueReportInput, supplyRatesInput, updateSettingsInput } from './schema.ts';
+import { importEcbInput, importEcbQuery, listRatesInput, revenueReportInput, supplyRatesInput, updateSettingsInput } from '@tariff/openapi/schemas/currency';
 import * as service from './service.ts';
 
 export function currencyRestRoutes(deps: Deps): Router {

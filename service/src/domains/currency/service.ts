@@ -9,7 +9,7 @@ import { recordChange } from '../audit/service.ts';
 import { findRate, FxDecimal, type Conversion, type FindRateResult, type StoredRate } from './convert.ts';
 import { parseEcbCsv } from './ecb.ts';
 import * as repo from './repo.ts';
-import type { ImportEcbInput, ListRatesInput, SupplyRatesInput, UpdateSettingsInput } from './schema.ts';
+import type { ImportEcbInput, ListRatesInput, SupplyRatesInput, UpdateSettingsInput } from '@tariff/openapi/schemas/currency';
 
 /** A tenant that never chose: reports in USD, converts invoices at the rate of the period's end. */
 export const defaultSettings: repo.Settings = { reportingCurrency: 'USD', fxPolicy: 'period_end', updatedAt: null };

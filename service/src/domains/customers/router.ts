@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
-import { assignPriceBookInput, createCustomerInput, externalId, listCustomersInput, updateCustomerInput } from './schema.ts';
+import { assignPriceBookInput, createCustomerInput, externalId, listCustomersInput, updateCustomerInput } from '@tariff/openapi/schemas/customers';
 import * as service from './service.ts';
 
 const customerPath = z.strictObject({ id: externalId });

@@ -12,7 +12,7 @@ import { viesVerifier } from '../tax/connections.ts';
 import { euMemberStates } from '../tax/rates/eu.ts';
 import { checkTaxId } from '../tax/tax-ids.ts';
 import * as repo from './repo.ts';
-import type { AssignPriceBookInput, CreateCustomerInput, ListCustomersInput, UpdateCustomerInput } from './schema.ts';
+import type { AssignPriceBookInput, CreateCustomerInput, ListCustomersInput, UpdateCustomerInput } from '@tariff/openapi/schemas/customers';
 
 export async function createCustomer(deps: Deps, actor: Actor, input: CreateCustomerInput) {
   requirePermission(actor, 'customers.write');

@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
-import { creditNotePath } from '../creditnotes/schema.ts';
-import { invoicePath } from '../invoices/schema.ts';
+import { creditNotePath } from '@tariff/openapi/schemas/creditnotes';
+import { invoicePath } from '@tariff/openapi/schemas/invoices';
 import * as service from './service.ts';
 
 /** The documents as files: GET .../pdf and .../html, inline with a file name. */

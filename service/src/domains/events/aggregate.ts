@@ -1,7 +1,7 @@
 // Pure: which meters count an event, under which group and day, and the aggregate deltas of a batch.
 import { Decimal } from 'decimal.js';
 import { allocateProRata } from '../creditnotes/allocate.ts';
-import type { Aggregation, MeterFilter } from '../meters/schema.ts';
+import type { Aggregation, MeterFilter } from '@tariff/openapi/schemas/meters';
 import { periodKey } from '../periods/index.ts';
 
 export interface MeterDefinition {

@@ -9,7 +9,7 @@ import { unauthenticated, type Actor } from '../../platform/auth.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { badBody, errorAnswer, malformedJson, parseInput, trackRequest } from '../../platform/http.ts';
 import * as keys from '../keys/service.ts';
-import { ingestBody } from './schema.ts';
+import { ingestBody } from '@tariff/openapi/schemas/events';
 import { ingestEvents } from './service.ts';
 
 const route = '/v1/events';

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
-import { externalId } from '../customers/schema.ts';
-import { estimateInput, ingestBody, transactionIdPath, usageQuery } from './schema.ts';
+import { externalId } from '@tariff/openapi/schemas/customers';
+import { estimateInput, ingestBody, transactionIdPath, usageQuery } from '@tariff/openapi/schemas/events';
 import * as service from './service.ts';
 
 const customerPath = z.strictObject({ id: externalId });

@@ -15,7 +15,7 @@ import type { Meter } from '../meters/repo.ts';
 import { loadPriceBook } from '../pricing/service.ts';
 import * as pricingRepo from '../pricing/repo.ts';
 import * as quotes from '../quotes/service.ts';
-import type { Aggregation } from '../meters/schema.ts';
+import type { Aggregation } from '@tariff/openapi/schemas/meters';
 import { aggregateEvents, matchesFilters, numericValue, timeWeighted, type CountedEvent, type Level, type TimeWeighted } from './aggregate.ts';
 import * as billing from './billing.ts';
 import { Coalescer, defaultCoalescerOptions, PartialFailure } from './coalesce.ts';
@@ -24,7 +24,7 @@ import * as repo from './repo.ts';
 import * as periodsRepo from '../periods/index.ts';
 import * as holdsRepo from '../holds/repo.ts';
 import { HoldBook } from '../holds/settle.ts';
-import { isWellFormedEvent, usageEvent, type EstimateInput } from './schema.ts';
+import { isWellFormedEvent, usageEvent, type EstimateInput } from '@tariff/openapi/schemas/events';
 
 /** How far ahead of the server's clock an event may be stamped (clock skew), in milliseconds. */
 const futureTolerance = 5 * 60 * 1000;

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import type { JobDefinition, JobSender } from '../../platform/jobs.ts';
-import { text } from '../../platform/text.ts';
+import { text } from '@tariff/openapi/schemas/text';
 import * as repo from './repo.ts';
 import { expireHold } from './service.ts';
 

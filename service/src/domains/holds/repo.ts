@@ -1,6 +1,6 @@
 // The holds' SQL. Lock order, shared with ingestion: the customer's grants, its period, then its holds.
 import type { Db, TenantScope } from '../../platform/db.ts';
-import type { HoldStatus, OverrunPolicy } from './schema.ts';
+import type { HoldStatus, OverrunPolicy } from '@tariff/openapi/schemas/holds';
 
 export interface HoldRow {
   id: string;

@@ -23,7 +23,7 @@ import { heldAt } from '../budgets/service.ts';
 import { grantInForce } from '../wallets/service.ts';
 import * as repo from './repo.ts';
 import { currentBalanceKey, publicBalanceKeys, signBalanceToken, type BalanceClaims } from './token.ts';
-import type { ExtendHoldInput, HoldEstimate, ListHoldsQuery, PlaceHoldInput } from './schema.ts';
+import type { ExtendHoldInput, HoldEstimate, ListHoldsQuery, PlaceHoldInput } from '@tariff/openapi/schemas/holds';
 
 type Hold = ApiSchemas['Hold'];
 type RefusalCode = 'insufficient_balance' | 'budget_exceeded' | 'blocked';

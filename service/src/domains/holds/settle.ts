@@ -4,7 +4,7 @@
 // other holds leave free. Ingestion (events/service.ts findBlocks) asks `assess` per event and `capture` for the
 // events it keeps; `settlements` is what it writes in the acknowledging transaction.
 import type { HoldCapture, HoldRow, HoldSettlement } from './repo.ts';
-import type { HoldStatus, OverrunPolicy } from './schema.ts';
+import type { HoldStatus, OverrunPolicy } from '@tariff/openapi/schemas/holds';
 import { formatMoney, toNano } from '../../platform/money.ts';
 
 interface LiveHold {

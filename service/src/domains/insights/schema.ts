@@ -1,7 +1,7 @@
 // Inputs of the dashboard's read models: the customer directory and usage over time.
 import { z } from 'zod';
-import { text } from '../../platform/text.ts';
-import { externalId } from '../customers/schema.ts';
+import { text } from '@tariff/openapi/schemas/text';
+import { externalId } from '@tariff/openapi/schemas/customers';
 
 export const searchCustomersInput = z.strictObject({
   /** An external-id prefix (as typed), or a name or email prefix (any case). Empty or absent: every customer. */

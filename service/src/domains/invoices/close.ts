@@ -17,7 +17,7 @@ import { buildInvoice, type DraftLine } from './build.ts';
 import * as closeRepo from './close-repo.ts';
 import * as notificationsRepo from '../notifications/repo.ts';
 import { invoiceNotification, type NotifiedInvoice } from './notifications.ts';
-import { minorUnitOf } from '../currency/iso4217.ts';
+import { minorUnitOf } from '@tariff/openapi/schemas/iso4217';
 import { findConversions, readSettings } from '../currency/service.ts';
 import { conversionInstant } from './fx.ts';
 import * as repo from './repo.ts';

@@ -2,7 +2,7 @@ import { Decimal } from 'decimal.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Conversion } from '../currency/convert.ts';
-import { minorUnitOf } from '../currency/iso4217.ts';
+import { minorUnitOf } from '@tariff/openapi/schemas/iso4217';
 import { buildInvoice, type DraftLine } from './build.ts';
 import { conversionInstant, convertLines } from './fx.ts';
 

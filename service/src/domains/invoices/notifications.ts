@@ -4,7 +4,7 @@
 import crypto from 'node:crypto';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import type { Notification } from '../notifications/repo.ts';
-import type { NotificationType } from '../notifications/schema.ts';
+import type { NotificationType } from '@tariff/openapi/schemas/notifications';
 
 export type InvoiceNotificationType = Extract<NotificationType, `invoice.${string}`>;
 

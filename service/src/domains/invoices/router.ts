@@ -3,9 +3,9 @@ import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
-import { externalId } from '../customers/schema.ts';
-import { customerPath } from '../subscriptions/schema.ts';
-import { closePeriodsInput, invoicePath, listInvoicesInput, payInvoiceInput, voidInvoiceInput } from './schema.ts';
+import { externalId } from '@tariff/openapi/schemas/customers';
+import { customerPath } from '@tariff/openapi/schemas/subscriptions';
+import { closePeriodsInput, invoicePath, listInvoicesInput, payInvoiceInput, voidInvoiceInput } from '@tariff/openapi/schemas/invoices';
 import * as service from './service.ts';
 // Recording a payment is the payments domain's rule (it ends collection and lifts blocks); the route stays here.
 import { payOutOfBand } from '../payments/service.ts';

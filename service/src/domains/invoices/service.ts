@@ -17,7 +17,7 @@ import * as periodsRepo from '../periods/index.ts';
 import * as subscriptionsRepo from '../subscriptions/repo.ts';
 import { findTermsAt, openNextPeriod, termsOf } from '../subscriptions/service.ts';
 import { buildInvoice, contractTermEndingAt, type DraftLine, type LineKind, type PlanTerms } from './build.ts';
-import { minorUnitOf } from '../currency/iso4217.ts';
+import { minorUnitOf } from '@tariff/openapi/schemas/iso4217';
 import type { Conversion, FxPolicy } from '../currency/convert.ts';
 import { findConversions, readSettings } from '../currency/service.ts';
 import { conversionInstant, convertLines, fxRateMissing, FxRateMissingError, type MissingRate } from './fx.ts';
@@ -26,7 +26,7 @@ import * as repo from './repo.ts';
 import * as notificationsRepo from '../notifications/repo.ts';
 import { loadTaxContext, taxInvoice, type TaxContext, type TaxRecord } from '../tax/service.ts';
 import { invoiceNotification } from './notifications.ts';
-import type { ClosePeriodsInput, ListInvoicesInput, VoidInvoiceInput } from './schema.ts';
+import type { ClosePeriodsInput, ListInvoicesInput, VoidInvoiceInput } from '@tariff/openapi/schemas/invoices';
 
 /** Late events of customers without a subscription land in their calendar month for this long after it ends. */
 export const usageOnlyGraceSeconds = 3600;

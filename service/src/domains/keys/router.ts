@@ -3,7 +3,7 @@ import { unauthenticated } from '../../platform/auth.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, locals, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
-import { apiKeyIdInput, createApiKeyInput } from './schema.ts';
+import { apiKeyIdInput, createApiKeyInput } from '@tariff/openapi/schemas/keys';
 import * as service from './service.ts';
 
 /** `Authorization: Bearer sk_...` (or pk_...) on every /v1 route. */

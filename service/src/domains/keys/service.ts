@@ -9,7 +9,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { forbidden, notFound } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
 import * as repo from './repo.ts';
-import type { CreateApiKeyInput } from './schema.ts';
+import type { CreateApiKeyInput } from '@tariff/openapi/schemas/keys';
 
 /** Creates a key; the returned `secret` is the only time the key is ever shown. */
 export async function createApiKey(deps: Deps, actor: Actor, input: CreateApiKeyInput): Promise<ApiSchemas['ApiKeyCreated']> {

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
-import { listLedgerAccountsInput, listLedgerTransactionsInput } from './schema.ts';
+import { listLedgerAccountsInput, listLedgerTransactionsInput } from '@tariff/openapi/schemas/ledger';
 import * as service from './service.ts';
 
 export function ledgerRestRoutes(deps: Deps): Router {

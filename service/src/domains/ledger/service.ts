@@ -11,7 +11,7 @@ import { formatMoney, toNano } from '../../platform/money.ts';
 import { requireCustomer } from '../customers/service.ts';
 import * as repo from './repo.ts';
 import type { AccountKind, AccountRow, TransactionKind } from './repo.ts';
-import type { ListLedgerAccountsInput, ListLedgerTransactionsInput } from './schema.ts';
+import type { ListLedgerAccountsInput, ListLedgerTransactionsInput } from '@tariff/openapi/schemas/ledger';
 
 export type { AccountKind, TransactionKind };
 

@@ -1,6 +1,6 @@
 import { isUniqueViolation, type TenantScope } from '../../platform/db.ts';
 import { conflict } from '../../platform/errors.ts';
-import type { Aggregation, MeterFilter } from './schema.ts';
+import type { Aggregation, MeterFilter } from '@tariff/openapi/schemas/meters';
 
 export interface Meter {
   id: string;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
-import { createMeterInput, listMetersInput, meterCode, updateMeterInput } from './schema.ts';
+import { createMeterInput, listMetersInput, meterCode, updateMeterInput } from '@tariff/openapi/schemas/meters';
 import * as service from './service.ts';
 
 const meterPath = z.strictObject({ code: meterCode });

@@ -8,7 +8,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { notFound } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
 import * as repo from './repo.ts';
-import type { CreateMeterInput, ListMetersInput, UpdateMeterInput } from './schema.ts';
+import type { CreateMeterInput, ListMetersInput, UpdateMeterInput } from '@tariff/openapi/schemas/meters';
 
 export async function createMeter(deps: Deps, actor: Actor, input: CreateMeterInput) {
   requirePermission(actor, 'meters.write');

@@ -1,6 +1,6 @@
 // The notifications outbox's SQL: recorded once per (type, subject), read oldest first.
 import type { TenantScope } from '../../platform/db.ts';
-import type { NotificationType } from './schema.ts';
+import type { NotificationType } from '@tariff/openapi/schemas/notifications';
 
 export interface Notification {
   id: string;

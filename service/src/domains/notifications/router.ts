@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
-import { listNotificationsInput } from './schema.ts';
+import { listNotificationsInput } from '@tariff/openapi/schemas/notifications';
 import * as service from './service.ts';
 
 export function notificationsRestRoutes(deps: Deps): Router {

@@ -8,7 +8,7 @@ import { withTenant } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { customerIdFilter } from '../customers/service.ts';
 import * as repo from './repo.ts';
-import type { ListNotificationsInput } from './schema.ts';
+import type { ListNotificationsInput } from '@tariff/openapi/schemas/notifications';
 
 export async function listNotifications(deps: Deps, actor: Actor, input: ListNotificationsInput): Promise<ApiSchemas['NotificationList']> {
   requirePermission(actor, 'billing.read');

@@ -2,11 +2,11 @@ import express, { Router } from 'express';
 import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, malformedJson, parseInput } from '../../platform/http.ts';
-import { jsonObject } from '../../platform/text.ts';
+import { jsonObject } from '@tariff/openapi/schemas/text';
 import { authedProcedure, router } from '../../platform/trpc.ts';
-import { externalId } from '../customers/schema.ts';
+import { externalId } from '@tariff/openapi/schemas/customers';
 import { receiveStripeEvent } from './events.ts';
-import { connectStripeInput, dunningPolicyInput, invoiceActionInput, listStripeEventsInput, setupLinkInput, stripeEventsPath } from './schema.ts';
+import { connectStripeInput, dunningPolicyInput, invoiceActionInput, listStripeEventsInput, setupLinkInput, stripeEventsPath } from '@tariff/openapi/schemas/payments';
 import * as service from './service.ts';
 
 const invoicePath = z.strictObject({ id: z.uuid() });

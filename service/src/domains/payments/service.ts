@@ -16,12 +16,12 @@ import { recordChange } from '../audit/service.ts';
 import { requireCustomer } from '../customers/service.ts';
 import * as invoicesRepo from '../invoices/repo.ts';
 import { getInvoice } from '../invoices/service.ts';
-import type { PayInvoiceInput } from '../invoices/schema.ts';
+import type { PayInvoiceInput } from '@tariff/openapi/schemas/invoices';
 import { accounts, postTransactions } from '../ledger/service.ts';
 import { amountDue, applyPaymentSucceeded, collectInvoice, dunningPolicyOf, notifyInvoice, secretKeyOf } from './collect.ts';
 import { customerIdempotencyKey, fromMinorUnits, isUnpaid } from './dunning.ts';
 import * as repo from './repo.ts';
-import type { ConnectStripeInput, DunningPolicyInput, InvoiceActionInput, SetupLinkInput } from './schema.ts';
+import type { ConnectStripeInput, DunningPolicyInput, InvoiceActionInput, SetupLinkInput } from '@tariff/openapi/schemas/payments';
 import { classifyStripeError, settingsOf, stripeClient } from './stripe.ts';
 
 type ApiConnection = ApiSchemas['StripeConnection'];

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
-import { createPlanInput, listPlansInput, planPath } from './schema.ts';
+import { createPlanInput, listPlansInput, planPath } from '@tariff/openapi/schemas/plans';
 import * as service from './service.ts';
 
 export function plansRestRoutes(deps: Deps): Router {

@@ -13,7 +13,7 @@ import { recordChange } from '../audit/service.ts';
 import * as pricingRepo from '../pricing/repo.ts';
 import { loadPriceBook } from '../pricing/service.ts';
 import * as repo from './repo.ts';
-import type { CreatePlanInput, ListPlansInput } from './schema.ts';
+import type { CreatePlanInput, ListPlansInput } from '@tariff/openapi/schemas/plans';
 
 /** Allowance pools some charge of the book (any version, any variant) draws. */
 export function poolsDrawnBy(book: PriceBook): Set<string> {

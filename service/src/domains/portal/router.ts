@@ -6,8 +6,8 @@ import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, publicProcedure, router } from '../../platform/trpc.ts';
 import { portalUsageSeriesInput } from '../insights/schema.ts';
-import { externalId } from '../customers/schema.ts';
-import { createEmbedTokenInput, createPortalLinkInput, embedTokenBody, getBrandInput, portalInvoiceInput, portalInvoicesInput, portalLinkBody, setBrandInput } from './schema.ts';
+import { externalId } from '@tariff/openapi/schemas/customers';
+import { createEmbedTokenInput, createPortalLinkInput, embedTokenBody, getBrandInput, portalInvoiceInput, portalInvoicesInput, portalLinkBody, setBrandInput } from '@tariff/openapi/schemas/portal';
 import * as service from './service.ts';
 
 /** A call from the portal page: `Authorization: Bearer <portal token>`; the token decides the customer. */

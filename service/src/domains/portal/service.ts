@@ -20,7 +20,7 @@ import { epochSeconds, signToken, tokenKeyId, tokenTenantId, verifyToken } from 
 import * as tenantsRepo from '../tenants/repo.ts';
 import { getWallet } from '../wallets/service.ts';
 import * as repo from './repo.ts';
-import type { CreateEmbedTokenInput, CreatePortalLinkInput, SetBrandInput } from './schema.ts';
+import type { CreateEmbedTokenInput, CreatePortalLinkInput, SetBrandInput } from '@tariff/openapi/schemas/portal';
 
 export type PortalUse = 'link' | 'embed';
 

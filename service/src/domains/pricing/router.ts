@@ -10,7 +10,7 @@ import {
   listPriceBooksInput,
   priceBookCode,
   updatePriceBookFromCatalogueInput,
-} from './schema.ts';
+} from '@tariff/openapi/schemas/pricing';
 import * as service from './service.ts';
 
 const bookPath = z.strictObject({ code: priceBookCode });

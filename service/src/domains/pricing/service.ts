@@ -1,7 +1,7 @@
 // Price books: the kernel's JSON, stored as immutable versions. Adding a version never changes an old one.
 import type { ApiSchemas } from '../../platform/api.ts';
 import crypto from 'node:crypto';
-import { minorUnitOf } from '../currency/iso4217.ts';
+import { minorUnitOf } from '@tariff/openapi/schemas/iso4217';
 import { validateBook, type BookVersion, type PriceBook } from '@tariff/core-wasm';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
@@ -27,7 +27,7 @@ import {
   type ImportPriceBookInput,
   type ListPriceBooksInput,
   type UpdatePriceBookFromCatalogueInput,
-} from './schema.ts';
+} from '@tariff/openapi/schemas/pricing';
 
 /** The kernel host's validator, the one authority on what a valid book is; paths become `<prefix>.a.0.b`. */
 function checkBook(book: unknown, mapPath: (path: string) => string): void {

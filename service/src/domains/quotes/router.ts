@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
-import { createQuoteInput } from './schema.ts';
+import { createQuoteInput } from '@tariff/openapi/schemas/quotes';
 import * as service from './service.ts';
 
 export function quotesRestRoutes(deps: Deps): Router {

@@ -15,7 +15,7 @@ import { formatMoney, toNano } from '../../platform/money.ts';
 import * as customersRepo from '../customers/repo.ts';
 import { compiledBook, rateEvents } from '../events/rating.ts';
 import { loadRatingContext } from '../snapshots/service.ts';
-import type { CreateQuoteInput } from './schema.ts';
+import type { CreateQuoteInput } from '@tariff/openapi/schemas/quotes';
 import { currentSigningKey, signingKeyById } from './signing.ts';
 import { epochSeconds, signToken, tokenKeyId, verifyToken } from './tokens.ts';
 

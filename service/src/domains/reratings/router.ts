@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
-import { eventRevisionsPath, listReratingsInput, reratingPath } from './schema.ts';
+import { eventRevisionsPath, listReratingsInput, reratingPath } from '@tariff/openapi/schemas/reratings';
 import * as service from './service.ts';
 
 export function reratingsRestRoutes(deps: Deps): Router {

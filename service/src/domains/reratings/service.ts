@@ -32,7 +32,7 @@ import { findTermsAt } from '../subscriptions/service.ts';
 import * as walletsRepo from '../wallets/repo.ts';
 import { capCredits, canonicalJson, usageLinesOf } from './replay.ts';
 import * as repo from './repo.ts';
-import type { ListReratingsInput } from './schema.ts';
+import type { ListReratingsInput } from '@tariff/openapi/schemas/reratings';
 
 /** Called in the transaction that adds a retroactive version: the re-rating the billing tick will preview. */
 export async function createRerating(scope: TenantScope, input: { priceBookId: string; effectiveFrom: Date; bookVersions: number; createdBy: string }, now: Date): Promise<string> {

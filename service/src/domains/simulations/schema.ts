@@ -1,8 +1,8 @@
 // Inputs of price-book simulations: a draft version replayed over past periods, nothing stored.
 import { z } from 'zod';
-import { jsonObject, text } from '../../platform/text.ts';
-import { externalId } from '../customers/schema.ts';
-import { priceBookCode } from '../pricing/schema.ts';
+import { jsonObject, text } from '@tariff/openapi/schemas/text';
+import { externalId } from '@tariff/openapi/schemas/customers';
+import { priceBookCode } from '@tariff/openapi/schemas/pricing';
 
 /** Longest span of period starts one simulation replays. */
 export const maxSimulationDays = 366;

@@ -15,7 +15,7 @@ import { recordChange } from '../audit/service.ts';
 import { requireCustomer } from '../customers/service.ts';
 import * as periodsRepo from '../periods/index.ts';
 import * as repo from './repo.ts';
-import type { CreateSlaCreditInput } from './schema.ts';
+import type { CreateSlaCreditInput } from '@tariff/openapi/schemas/sla';
 
 /** Pure: percent (at most 7 decimals) of a charge, rounded half-even to the nano-unit. */
 export function slaCreditAmount(charge: bigint, percent: string): bigint {

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
-import { customerPath } from './schema.ts';
+import { customerPath } from '@tariff/openapi/schemas/snapshots';
 import * as service from './service.ts';
 
 export function snapshotsRestRoutes(deps: Deps): Router {

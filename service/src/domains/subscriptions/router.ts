@@ -3,8 +3,8 @@ import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
-import { externalId } from '../customers/schema.ts';
-import { amendSubscriptionInput, createSubscriptionInput, customerPath } from './schema.ts';
+import { externalId } from '@tariff/openapi/schemas/customers';
+import { amendSubscriptionInput, createSubscriptionInput, customerPath } from '@tariff/openapi/schemas/subscriptions';
 import * as service from './service.ts';
 
 export function subscriptionsRestRoutes(deps: Deps): Router {

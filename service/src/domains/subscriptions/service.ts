@@ -20,7 +20,7 @@ import * as repo from './repo.ts';
 import { poolsDrawnBy } from '../plans/service.ts';
 import { loadPriceBook } from '../pricing/service.ts';
 import { formatQuantity, parseScaled } from '@tariff/core-wasm';
-import type { AmendSubscriptionInput, CreateSubscriptionInput } from './schema.ts';
+import type { AmendSubscriptionInput, CreateSubscriptionInput } from '@tariff/openapi/schemas/subscriptions';
 
 export function termsOf(row: Pick<repo.SubscriptionTermsRow, 'startedAt' | 'interval' | 'anchorDay' | 'anchorMonth'>): SubscriptionTerms {
   return { startedAt: row.startedAt, cadence: { interval: row.interval, anchorDay: row.anchorDay, ...(row.anchorMonth ? { anchorMonth: row.anchorMonth } : {}) } };

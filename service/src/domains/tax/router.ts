@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
-import { taxReportInput, updateTaxSettingsInput } from './schema.ts';
+import { taxReportInput, updateTaxSettingsInput } from '@tariff/openapi/schemas/tax';
 import * as service from './service.ts';
 
 export function taxRestRoutes(deps: Deps): Router {

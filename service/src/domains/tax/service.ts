@@ -13,7 +13,7 @@ import { sourceOf } from './rates/index.ts';
 import { determineTax, isKnownJurisdiction, type Buyer, type Seller, type Treatment } from './rules.ts';
 import { checkTaxId } from './tax-ids.ts';
 import * as repo from './repo.ts';
-import type { TaxReportInput, UpdateTaxSettingsInput } from './schema.ts';
+import type { TaxReportInput, UpdateTaxSettingsInput } from '@tariff/openapi/schemas/tax';
 
 /** What an invoice's `tax` column holds: the treatment, the amounts, and both parties as they stood. */
 export interface TaxRecord {

@@ -19,7 +19,7 @@ import {
   verifyEmailInput,
   type LoginInput,
   type RequestPasswordResetInput,
-} from './schema.ts';
+} from '@tariff/openapi/schemas/tenants';
 import * as service from './service.ts';
 
 // Limits key on the client's address, and on address + account where an account is named: a stranger's

@@ -10,7 +10,7 @@ import { recordChange } from '../audit/service.ts';
 import { forgetTenantKeys } from '../keys/service.ts';
 import { deliverEmail, enqueueEmail } from '../mail/service.ts';
 import * as repo from './repo.ts';
-import type { ChangeUserRoleInput, CreateUserInput, LoginInput, RequestPasswordResetInput, ResetPasswordInput, SignupInput } from './schema.ts';
+import type { ChangeUserRoleInput, CreateUserInput, LoginInput, RequestPasswordResetInput, ResetPasswordInput, SignupInput } from '@tariff/openapi/schemas/tenants';
 
 const verificationTtlSeconds = 48 * 3600;
 const resetTtlSeconds = 3600;

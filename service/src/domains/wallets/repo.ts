@@ -1,6 +1,6 @@
 import type { Db, TenantScope } from '../../platform/db.ts';
 import type { Conversion } from '../currency/convert.ts';
-import type { DepletionPolicy, GrantKind } from './schema.ts';
+import type { DepletionPolicy, GrantKind } from '@tariff/openapi/schemas/wallets';
 
 export type GrantStatus = 'active' | 'voided' | 'expired';
 

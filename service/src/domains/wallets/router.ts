@@ -3,8 +3,8 @@ import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
-import { externalId } from '../customers/schema.ts';
-import { createGrantInput, customerPath, grantPath, listGrantsInput, updateBillingSettingsInput, updateWalletInput, voidGrantInput } from './schema.ts';
+import { externalId } from '@tariff/openapi/schemas/customers';
+import { createGrantInput, customerPath, grantPath, listGrantsInput, updateBillingSettingsInput, updateWalletInput, voidGrantInput } from '@tariff/openapi/schemas/wallets';
 import * as service from './service.ts';
 
 export function walletsRestRoutes(deps: Deps): Router {

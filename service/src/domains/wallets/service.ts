@@ -20,7 +20,7 @@ import * as metersRepo from '../meters/repo.ts';
 import * as notificationsRepo from '../notifications/repo.ts';
 import * as holdsRepo from '../holds/repo.ts';
 import * as repo from './repo.ts';
-import type { CreateGrantInput, GrantKind, ListGrantsInput, UpdateBillingSettingsInput, UpdateWalletInput, VoidGrantInput } from './schema.ts';
+import type { CreateGrantInput, GrantKind, ListGrantsInput, UpdateBillingSettingsInput, UpdateWalletInput, VoidGrantInput } from '@tariff/openapi/schemas/wallets';
 
 /** The account a grant's credit comes from (and goes back to when it is voided or lapses unused). */
 function fundingAccount(kind: GrantKind, currency: string) {

@@ -15,7 +15,7 @@ import {
   rotateSecretInput,
   testSendInput,
   updateEndpointInput,
-} from './schema.ts';
+} from '@tariff/openapi/schemas/webhooks';
 import * as service from './service.ts';
 
 export function webhooksRestRoutes(deps: Deps): Router {

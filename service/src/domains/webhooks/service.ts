@@ -14,7 +14,7 @@ import { invalid, notFound } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
 import * as notificationsRepo from '../notifications/repo.ts';
 import * as repo from './repo.ts';
-import type { CreateEndpointInput, ListDeliveriesInput, ListMessagesInput, ReplayInput, RotateSecretInput, TestSendInput, UpdateEndpointInput } from './schema.ts';
+import type { CreateEndpointInput, ListDeliveriesInput, ListMessagesInput, ReplayInput, RotateSecretInput, TestSendInput, UpdateEndpointInput } from '@tariff/openapi/schemas/webhooks';
 
 export interface WebhookSettings {
   /** Deliver to private and loopback addresses (WEBHOOK_ALLOW_PRIVATE=1). */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { moneyAmount, positiveMoneyAmount } from '../../platform/money.ts';
-import { externalId } from '../customers/schema.ts';
-import { text } from '../../platform/text.ts';
+import { moneyAmount, positiveMoneyAmount } from './money.ts';
+import { externalId } from './customers.ts';
+import { text } from './text.ts';
 
 export const grantKinds = ['prepaid', 'promotional', 'goodwill'] as const;
 export type GrantKind = (typeof grantKinds)[number];

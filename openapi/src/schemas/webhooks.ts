@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { jsonObject, text } from '../../platform/text.ts';
-import { notificationTypes } from '../notifications/schema.ts';
+import { jsonObject, text } from './text.ts';
+import { notificationTypes } from './notifications.ts';
 
 /** What an endpoint's filter may name: every notification type, and the test send's own type. */
 export const webhookEventTypes = [...notificationTypes, 'webhook.test'] as const;

@@ -1,8 +1,8 @@
 import { parseScaled } from '@tariff/core-wasm';
 import { z } from 'zod';
-import { externalId } from '../customers/schema.ts';
-import { planCode } from '../plans/schema.ts';
-import { text } from '../../platform/text.ts';
+import { externalId } from './customers.ts';
+import { planCode } from './plans.ts';
+import { text } from './text.ts';
 
 const discountPercent = text(12)
   .regex(/^\d{1,3}(\.\d{1,7})?$/, { message: 'must be a percentage with at most 7 decimals, e.g. "12.5"', abort: true })

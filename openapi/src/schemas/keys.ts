@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { text } from '../../platform/text.ts';
+import { text } from './text.ts';
 
 export const createApiKeyInput = z.discriminatedUnion('kind', [
   z.strictObject({

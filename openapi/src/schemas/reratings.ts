@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { text } from '../../platform/text.ts';
+import { text } from './text.ts';
 
 export const listReratingsInput = z.strictObject({
   /** Only re-ratings of this price book (its code). */
@@ -13,4 +13,4 @@ export type ListReratingsInput = z.infer<typeof listReratingsInput>;
 
 export const reratingPath = z.strictObject({ id: z.uuid() });
 
-export { transactionIdPath as eventRevisionsPath } from '../events/schema.ts';
+export { transactionIdPath as eventRevisionsPath } from './events.ts';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { externalId } from '../customers/schema.ts';
-import { text } from '../../platform/text.ts';
+import { externalId } from './customers.ts';
+import { text } from './text.ts';
 
 export const createSlaCreditInput = z.strictObject({
   /** The preempted GPU job's event (its transaction_id). */

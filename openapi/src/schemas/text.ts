@@ -1,6 +1,6 @@
-// Strings and JSON as PostgreSQL can store them: every input schema builds its strings with `text` and checks
-// the JSON it stores with `storableJson`, so a value the database would refuse is a 400 naming the field, never a
-// failed statement (a 500, and for ingestion a failed shared transaction).
+// Strings and JSON as PostgreSQL can store them: every input schema (the contract's here, and the service's own)
+// builds its strings with `text` and checks the JSON it stores with `storableJson`, so a value the database would
+// refuse is a 400 naming the field, never a failed statement (a 500, and for ingestion a failed shared transaction).
 import { z } from 'zod';
 
 /**

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { positiveMoneyAmount } from '../../platform/money.ts';
-import { text } from '../../platform/text.ts';
-import { externalId } from '../customers/schema.ts';
-import { usageEvent } from '../events/schema.ts';
+import { positiveMoneyAmount } from './money.ts';
+import { text } from './text.ts';
+import { externalId } from './customers.ts';
+import { usageEvent } from './events.ts';
 
 /** Default and maximum lifetime of a hold: a crashed client's hold frees the balance within minutes, never hours. */
 export const defaultHoldSeconds = 600;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { usageEvent } from '../events/schema.ts';
+import { usageEvent } from './events.ts';
 
 /** The longest a quote may hold; the default is five minutes. */
 export const maxQuoteSeconds = 3600;

@@ -3,7 +3,7 @@
 // minor unit, not to CLDR's display digits (Intl shows 0 decimals for IDR and HUF cash, ISO says 2).
 import currencyCodes from 'currency-codes';
 import { z } from 'zod';
-import { text } from '../../platform/text.ts';
+import { text } from './text.ts';
 
 /**
  * Codes whose ISO minor unit is "N.A." (funds, precious metals, testing, "no currency"): the package writes 0

@@ -1,7 +1,7 @@
 // Inputs of the customer portal: issuing its links and embed tokens, its brand, and the portal's own reads.
 import { z } from 'zod';
-import { text } from '../../platform/text.ts';
-import { externalId } from '../customers/schema.ts';
+import { text } from './text.ts';
+import { externalId } from './customers.ts';
 
 /** Longest life of a portal link (sent by mail or chat, opened soon). */
 export const maxLinkSeconds = 7 * 86_400;

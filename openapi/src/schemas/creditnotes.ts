@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { positiveMoneyAmount } from '../../platform/money.ts';
-import { externalId } from '../customers/schema.ts';
-import { text } from '../../platform/text.ts';
+import { positiveMoneyAmount } from './money.ts';
+import { externalId } from './customers.ts';
+import { text } from './text.ts';
 
 export const createCreditNoteInput = z
   .strictObject({

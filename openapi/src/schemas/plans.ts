@@ -1,7 +1,7 @@
 import { parseScaled } from '@tariff/core-wasm';
 import { z } from 'zod';
-import { moneyAmount, positiveMoneyAmount, toNano } from '../../platform/money.ts';
-import { text } from '../../platform/text.ts';
+import { amountNano, moneyAmount, positiveMoneyAmount } from './money.ts';
+import { text } from './text.ts';
 
 export const planCode = text(100).regex(/^[a-z0-9][a-z0-9_.:-]{0,99}$/, 'must be lowercase letters, digits, "_", ".", ":" or "-" (at most 100)');
 
@@ -34,7 +34,8 @@ export const createPlanInput = z.strictObject({
   progressive_thresholds: z
     .array(positiveMoneyAmount)
     .max(20)
-    .refine((t) => t.every((v, i) => i === 0 || toNano(v) > toNano(t[i - 1])), 'must be strictly ascending')
+    // Only amounts are compared: one that is not an amount is reported by its own element's schema.
+    .refine((t) => t.map(amountNano).every((v, i, nanos) => i === 0 || v === undefined || nanos[i - 1] === undefined || v > nanos[i - 1]!), 'must be strictly ascending')
     .default([]),
   /**
    * A minimum commitment per contract term: over `periods` consecutive billing periods from the subscription's

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isWellFormedEvent, usageEvent } from './schema.ts';
+import { isWellFormedEvent, usageEvent } from './events.ts';
 
 // Strings PostgreSQL cannot store or ids must not hold, and their near misses (a surrogate pair is fine).
 const awkward = ['x\u0000y', 'x\u007f', '\u0085', '\ud800', 'a\udfff', '\udbff\udfff', '\ud83d\ude00', '\t', 'é'];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { text } from '../../platform/text.ts';
+import { text } from './text.ts';
 
 export const aggregations = ['sum', 'count', 'max', 'unique_count', 'latest', 'time_weighted_sum'] as const;
 export type Aggregation = (typeof aggregations)[number];

@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import { roles } from '../../platform/auth.ts';
-import { text } from '../../platform/text.ts';
+import { text } from './text.ts';
+
+/** A user's role, highest first (service/src/platform/auth.ts says what each may do). */
+export const roles = ['owner', 'admin', 'billing', 'viewer'] as const;
 
 const email = text(320, { trim: true }).toLowerCase().pipe(z.email());
 // Length is what makes a password strong; composition rules only make it predictable (NIST SP 800-63B).

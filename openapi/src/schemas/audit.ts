@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { text } from '../../platform/text.ts';
+import { text } from './text.ts';
 
 export const listAuditLogInput = z.strictObject({
   entity_type: text(100).optional(),

@@ -1,4 +1,4 @@
 import { z } from 'zod';
-import { externalId } from '../customers/schema.ts';
+import { externalId } from './customers.ts';
 
 export const customerPath = z.strictObject({ id: externalId });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { externalId } from '../customers/schema.ts';
+import { externalId } from './customers.ts';
 
 export const notificationTypes = [
   'credit_grant.expiring',

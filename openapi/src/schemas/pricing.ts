@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { jsonObject, storableJson, text } from '../../platform/text.ts';
+import { jsonObject, storableJson, text } from './text.ts';
 
 /** A book's code (its JSON `id`). */
 export const priceBookCode = text(200);

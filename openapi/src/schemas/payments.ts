@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { text } from '../../platform/text.ts';
+import { text } from './text.ts';
 
 export const connectStripeInput = z.strictObject({
   /** A restricted key (rk_) with write access to customers, Checkout sessions, SetupIntents and PaymentIntents, or a secret key (sk_). */

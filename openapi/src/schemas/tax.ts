@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { text } from '../../platform/text.ts';
+import { text } from './text.ts';
 
 const countryCode = text(2).regex(/^[A-Z]{2}$/, { message: 'must be an ISO 3166-1 alpha-2 code in capitals, e.g. DE' });
 const regionCode = text(3).regex(/^[A-Z0-9]{1,3}$/, { message: 'must be a subdivision code in capitals without the country, e.g. ON' });

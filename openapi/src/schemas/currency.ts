@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { text } from '../../platform/text.ts';
+import { text } from './text.ts';
 import { currencyCode } from './iso4217.ts';
 
 export { currencyCode };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { text } from '../../platform/text.ts';
-import { currencyCode } from '../currency/iso4217.ts';
+import { text } from './text.ts';
+import { currencyCode } from './iso4217.ts';
 
 const regionNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' });
 
