@@ -24,6 +24,7 @@ import { metersRestRoutes, metersTrpc } from './domains/meters/router.ts';
 import { pricingRestRoutes, pricingTrpc } from './domains/pricing/router.ts';
 import { plansRestRoutes, plansTrpc } from './domains/plans/router.ts';
 import { reratingsRestRoutes, reratingsTrpc } from './domains/reratings/router.ts';
+import { startRerating } from './domains/reratings/service.ts';
 import { quotesRestRoutes } from './domains/quotes/router.ts';
 import { snapshotsRestRoutes } from './domains/snapshots/router.ts';
 import { subscriptionsRestRoutes, subscriptionsTrpc } from './domains/subscriptions/router.ts';
@@ -47,6 +48,7 @@ import { createMetrics, type Metrics } from './platform/metrics.ts';
 import { router, type TrpcContext } from './platform/trpc.ts';
 import { csrfCookie, csrfProtection, csrfTokenOf } from './platform/csrf.ts';
 import { webRoutes } from './platform/web.ts';
+import { onSignal } from './platform/signals.ts';
 
 export const appRouter = router({
   auth: authTrpc,
@@ -108,7 +110,13 @@ const sessionCookie = 'tariff_session';
 
 const defaultBodyLimitBytes = 16 * 1024 * 1024;
 
+/** Which domain reacts to which signal (platform/signals.ts): the edges that would otherwise run upward. */
+function wireSignals(): void {
+  onSignal('price_book.retroactive_version', startRerating);
+}
+
 function depsOf(options: AppOptions): Deps {
+  wireSignals();
   const logger = options.logger ?? createLogger('info');
   const metrics = options.metrics ?? createMetrics();
   return {

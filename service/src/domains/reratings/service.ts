@@ -12,6 +12,7 @@ import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, conflict, notFound, precondition } from '../../platform/errors.ts';
 import { toNano } from '../../platform/money.ts';
+import type { SignalHandler } from '../../platform/signals.ts';
 import { recordChange } from '../audit/service.ts';
 import * as notificationsRepo from '../notifications/repo.ts';
 import { issueCreditNoteLocked, type CreditDraft } from '../creditnotes/service.ts';
@@ -33,12 +34,13 @@ import { capCredits, canonicalJson, usageLinesOf } from './replay.ts';
 import * as repo from './repo.ts';
 import type { ListReratingsInput } from './schema.ts';
 
-/** Called in the transaction that adds a retroactive version: the re-rating the billing tick will preview. */
-export async function createRerating(scope: TenantScope, input: { priceBookId: string; effectiveFrom: Date; bookVersions: number; createdBy: string }, now: Date): Promise<string> {
-  const id = crypto.randomUUID();
-  await repo.insertRerating(scope, { id, ...input, createdAt: now });
-  return id;
-}
+/**
+ * The reaction to a retroactive price version (the signal `price_book.retroactive_version`, wired in app.ts), in
+ * the transaction that adds it: the re-rating the billing tick will preview.
+ */
+export const startRerating: SignalHandler<'price_book.retroactive_version'> = async (scope, { now, ...input }) => {
+  await repo.insertRerating(scope, { id: crypto.randomUUID(), ...input, createdAt: now });
+};
 
 interface EventReplay {
   old: repo.ReplayEvent;
