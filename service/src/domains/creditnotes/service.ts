@@ -9,15 +9,14 @@ import { requirePermission } from '../../platform/auth.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { conflict, invalid, notFound, precondition, type FieldProblem } from '../../platform/errors.ts';
-import { formatMoney, toNano } from '../../platform/money.ts';
+import { allocateProRata, formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
 import { customerIdFilter } from '../customers/service.ts';
-import { roundLines, type LineKind } from '../invoices/build.ts';
+import { documentNumber, roundLines, type LineKind } from '../invoices/build.ts';
 import * as invoicesRepo from '../invoices/repo.ts';
 import { revenueByKind } from '../invoices/service.ts';
 import { accounts, postTransactions } from '../ledger/service.ts';
 import { mirrorCreditTax } from '../tax/compute.ts';
-import { allocateProRata } from './allocate.ts';
 import * as repo from './repo.ts';
 import * as notificationsRepo from '../notifications/repo.ts';
 import type { CreateCreditNoteInput, ListCreditNotesInput } from './schema.ts';
@@ -148,7 +147,7 @@ export async function issueCreditNoteLocked(
   const taxAmount = mirrored?.tax ?? 0n;
   const sequence = await repo.takeCreditNoteNumber(scope);
   const id = crypto.randomUUID();
-  const number = `CN-${String(sequence).padStart(6, '0')}`;
+  const number = documentNumber('CN', sequence);
   await repo.insertCreditNote(
     scope,
     {

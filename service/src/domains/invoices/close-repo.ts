@@ -142,15 +142,6 @@ export async function closePeriodRows({ db, tenantId }: TenantScope, keys: Perio
     where p.tenant_id = ${tenantId} and p.customer_id = k.customer_id and p.period_start = k.period_start`;
 }
 
-/** Takes `count` consecutive invoice numbers of the tenant (the row lock serialises finalizations; a rollback returns them). */
-export async function takeInvoiceNumbers({ db, tenantId }: TenantScope, count: number): Promise<bigint> {
-  const [row] = await db`
-    insert into invoice_sequences (tenant_id, last_number) values (${tenantId}, ${count})
-    on conflict (tenant_id) do update set last_number = invoice_sequences.last_number + ${count}
-    returning last_number`;
-  return (row.last_number as bigint) - BigInt(count) + 1n;
-}
-
 export async function markFinalized(
   { db, tenantId }: TenantScope,
   invoices: { id: string; kind: 'invoice' | 'statement'; sequence: bigint; number: string }[],

@@ -12,7 +12,7 @@ import * as slaRepo from '../sla/repo.ts';
 import { periodAt } from '../subscriptions/periods.ts';
 import * as subscriptionsRepo from '../subscriptions/repo.ts';
 import { cutsOf, termsAt, termsOf } from '../subscriptions/service.ts';
-import { buildInvoice, type DraftLine } from './build.ts';
+import { buildInvoice, documentNumber, type DraftLine } from './build.ts';
 import * as closeRepo from './close-repo.ts';
 import * as notificationsRepo from '../notifications/repo.ts';
 import { invoiceNotification, type NotifiedInvoice } from './notifications.ts';
@@ -180,10 +180,10 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
     }
     if (due.length > 0) {
       await closeRepo.closePeriodRows(scope, due.map((d) => ({ customerId: d.invoice.customerId, start: d.invoice.periodStart })), now);
-      const first = await closeRepo.takeInvoiceNumbers(scope, due.length);
+      const first = await repo.takeInvoiceNumbers(scope, due.length);
       const finalized = due.map((d, i) => {
         const sequence = first + BigInt(i);
-        return { draft: d, id: d.invoice.id, kind: d.total === 0n ? ('statement' as const) : ('invoice' as const), sequence, number: `INV-${String(sequence).padStart(6, '0')}` };
+        return { draft: d, id: d.invoice.id, kind: d.total === 0n ? ('statement' as const) : ('invoice' as const), sequence, number: documentNumber('INV', sequence) };
       });
       await closeRepo.markFinalized(scope, finalized, now);
       await repo.assignAdjustments(scope, finalized.flatMap((f) => (adjustmentsOf.get(f.id) ?? []).map((a) => ({ id: a.id, invoiceId: f.id }))));
