@@ -30,7 +30,7 @@ import { snapshotsRestRoutes } from './domains/snapshots/router.ts';
 import { subscriptionsRestRoutes, subscriptionsTrpc } from './domains/subscriptions/router.ts';
 import { walletsRestRoutes, walletsTrpc } from './domains/wallets/router.ts';
 import { webhooksRestRoutes, webhooksTrpc } from './domains/webhooks/router.ts';
-import { paymentsRestRoutes, paymentsTrpc, stripeEventRoutes } from './domains/payments/router.ts';
+import { invoicePaymentsTrpc, paymentsRestRoutes, paymentsTrpc, stripeEventRoutes } from './domains/payments/router.ts';
 import { currencyRestRoutes, currencyTrpc } from './domains/currency/router.ts';
 import * as tenants from './domains/tenants/service.ts';
 import { accountsRestRoutes, authTrpc, clientAddress, usersRestRoutes, usersTrpc } from './domains/tenants/router.ts';
@@ -45,7 +45,7 @@ import type { Mailer } from './platform/mail.ts';
 import { createRateLimiter, type AccountRateRule, type RateLimiter, type RateRule } from './platform/ratelimit.ts';
 import { AppError } from './platform/errors.ts';
 import { createMetrics, type Metrics } from './platform/metrics.ts';
-import { router, type TrpcContext } from './platform/trpc.ts';
+import { mergeRouters, router, type TrpcContext } from './platform/trpc.ts';
 import { csrfCookie, csrfProtection, csrfTokenOf } from './platform/csrf.ts';
 import { webRoutes } from './platform/web.ts';
 import { onSignal } from './platform/signals.ts';
@@ -64,7 +64,7 @@ export const appRouter = router({
   budgets: budgetsTrpc,
   plans: plansTrpc,
   subscriptions: subscriptionsTrpc,
-  invoices: invoicesTrpc,
+  invoices: mergeRouters(invoicesTrpc, invoicePaymentsTrpc),
   creditNotes: creditNotesTrpc,
   tax: taxTrpc,
   reratings: reratingsTrpc,

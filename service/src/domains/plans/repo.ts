@@ -1,6 +1,6 @@
 import { isUniqueViolation, type TenantScope } from '../../platform/db.ts';
 import { conflict } from '../../platform/errors.ts';
-import type { BillingInterval } from '../subscriptions/periods.ts';
+import type { BillingInterval } from './schema.ts';
 
 export interface Plan {
   id: string;

@@ -1,8 +1,9 @@
 // Billing period boundaries, pure: from a subscription's start and anchor, which period contains an instant,
 // and the base-fee proration rule. Instants are UTC; boundaries are 00:00:00 UTC on the anchor day.
 import { divideHalfEven } from '../../platform/money.ts';
+import type { BillingInterval } from '../plans/schema.ts';
 
-export type BillingInterval = 'month' | 'year';
+export type { BillingInterval };
 
 export interface Cadence {
   interval: BillingInterval;
