@@ -58,26 +58,25 @@ const KNOWN_UPWARD = {
 // KNOWN imports of another domain's repo (runtime, not `import type`), `from: [repo's domain, ...]`: the lead
 // shrinks this list; nothing may be added to it.
 const KNOWN_FOREIGN_REPOS = {
-  budgets: ['customers', 'keys', 'notifications'],
-  creditnotes: ['invoices', 'notifications'],
+  budgets: ['customers', 'keys'],
+  creditnotes: ['invoices'],
   currency: ['customers'],
   customers: ['pricing'],
   documents: ['creditnotes', 'invoices', 'tax'],
   events: ['budgets', 'holds', 'invoices', 'meters', 'notifications', 'pricing', 'subscriptions', 'wallets'],
-  holds: ['budgets', 'events', 'notifications'],
+  holds: ['budgets', 'events'],
   insights: ['customers', 'meters'],
-  invoices: ['audit', 'customers', 'notifications', 'sla', 'subscriptions'],
-  payments: ['creditnotes', 'invoices', 'notifications'],
+  invoices: ['audit', 'customers', 'sla', 'subscriptions'],
+  payments: ['creditnotes', 'invoices'],
   plans: ['pricing'],
   portal: ['customers', 'insights', 'tenants'],
   quotes: ['customers'],
-  reratings: ['invoices', 'meters', 'notifications', 'pricing', 'wallets'],
+  reratings: ['invoices', 'meters', 'pricing', 'wallets'],
   simulations: ['events', 'pricing', 'subscriptions'],
   sla: ['subscriptions'],
   snapshots: ['budgets', 'customers', 'pricing'],
-  subscriptions: ['customers', 'events', 'notifications', 'plans'],
-  wallets: ['customers', 'holds', 'meters', 'notifications'],
-  webhooks: ['notifications'],
+  subscriptions: ['customers', 'events', 'plans'],
+  wallets: ['customers', 'holds', 'meters'],
 };
 
 // A domain folder missing from the order would escape the layer rule: refuse to run instead.

@@ -18,7 +18,7 @@ import { revenueByKind } from '../invoices/service.ts';
 import { accounts, postTransactions } from '../ledger/service.ts';
 import { mirrorCreditTax } from '../tax/compute.ts';
 import * as repo from './repo.ts';
-import * as notificationsRepo from '../notifications/repo.ts';
+import * as notify from '../notifications/service.ts';
 import type { CreateCreditNoteInput, ListCreditNotesInput } from './schema.ts';
 
 /** One line of a credit note before rounding: what it credits (positive lowers what the customer owes). */
@@ -217,7 +217,7 @@ export async function issueCreditNoteLocked(
     ],
     now,
   );
-  await notificationsRepo.recordOnce(scope, {
+  await notify.recordOnce(scope, {
     id: crypto.randomUUID(),
     type: 'credit_note.issued',
     customerId: invoice.customerId,

@@ -14,7 +14,7 @@ import * as subscriptionsRepo from '../subscriptions/repo.ts';
 import { cutsOf, termsAt, termsOf } from '../subscriptions/service.ts';
 import { buildInvoice, documentNumber, type DraftLine } from './build.ts';
 import * as closeRepo from './close-repo.ts';
-import * as notificationsRepo from '../notifications/repo.ts';
+import * as notify from '../notifications/service.ts';
 import { invoiceNotification, type NotifiedInvoice } from './notifications.ts';
 import { minorUnitOf } from '../currency/iso4217.ts';
 import { findConversions, readSettings } from '../currency/service.ts';
@@ -210,7 +210,7 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: closeRepo
       }
     }
     // One statement for the batch's notifications (and, by its trigger, their webhook messages).
-    await notificationsRepo.recordManyOnce(scope, notifications);
+    await notify.recordManyOnce(scope, notifications);
     await auditRepo.insertAuditEntries(scope, audit);
     return { drafted: drafts.length, finalized: due.length };
   });

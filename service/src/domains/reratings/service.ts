@@ -14,7 +14,7 @@ import { AppError, conflict, notFound, precondition } from '../../platform/error
 import { toNano } from '../../platform/money.ts';
 import type { SignalHandler } from '../../platform/signals.ts';
 import { recordChange } from '../audit/service.ts';
-import * as notificationsRepo from '../notifications/repo.ts';
+import * as notify from '../notifications/service.ts';
 import { issueCreditNoteLocked, type CreditDraft } from '../creditnotes/service.ts';
 import { absorbRating, kernelState, type CustomerBilling } from '../events/billing.ts';
 import { aggregateEvents, creditsInReceipt } from '../events/aggregate.ts';
@@ -574,7 +574,7 @@ export async function listEventRevisions(deps: Deps, actor: Actor, transactionId
 /** The re-rating as the API shows it, once per re-rating and type (a large preview is cut by the outbox's 64 KiB cap). */
 async function recordReratingNotification(scope: TenantScope, type: 'rerating.previewed' | 'rerating.applied', reratingId: string, now: Date): Promise<void> {
   const rerating = toApiRerating((await repo.findRerating(scope, reratingId))!);
-  await notificationsRepo.recordOnce(scope, { id: crypto.randomUUID(), type, customerId: null, subjectId: reratingId, payload: rerating as unknown as Record<string, unknown>, createdAt: now });
+  await notify.recordOnce(scope, { id: crypto.randomUUID(), type, customerId: null, subjectId: reratingId, payload: rerating as unknown as Record<string, unknown>, createdAt: now });
 }
 
 export function toApiRerating(r: repo.Rerating): ApiSchemas['Rerating'] {
