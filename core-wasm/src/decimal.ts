@@ -65,4 +65,14 @@ export function formatScaled(value: bigint, digits: number): string {
 }
 
 export const formatMoney = (nano: bigint): string => formatScaled(nano, NANO_DIGITS);
+
+/**
+ * A stored or kernel-written amount ("12.500000000", "-0.1") as nano-units; anything else is a bug, so it throws.
+ * (Amounts a caller typed are checked with parseScaled, which says what is wrong.)
+ */
+export function toNano(amount: string): bigint {
+  const parsed = parseScaled(amount, NANO_DIGITS, { allowNegative: true });
+  if (!parsed.ok) throw new Error(`not a money amount: ${amount}`);
+  return parsed.value;
+}
 export const formatQuantity = (micro: bigint): string => formatScaled(micro, MICRO_DIGITS);

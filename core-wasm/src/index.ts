@@ -5,5 +5,5 @@ export { Kernel, toCompiled, writeEvent, type RateOutput, type RawBatch } from '
 /** The binary layout shared with the wasm, for callers that encode events themselves (the SDK's fast check). */
 export * as layout from './layout.ts';
 export { RateInputError, encodeEvent, encodeStates, EventTypes, orderGrants } from './encode.ts';
-export { formatMoney, formatQuantity, parseScaled } from './decimal.ts';
+export { formatMoney, formatQuantity, parseScaled, toNano } from './decimal.ts';
 export { creditsDrawn, limitsCrossed, stateForOnBlock, type LimitBlock, type LimitContext, type OnBlock, type ScopedBudget } from './limits.ts';

@@ -2,7 +2,7 @@
 // event takes its customer past (a `block` budget, or the credit of a customer who blocks on depletion), and what
 // happens to it under each `on_block` mode.
 import type { CustomerState, RatedEvent } from './book.ts';
-import { formatMoney, parseScaled } from './decimal.ts';
+import { formatMoney, toNano } from './decimal.ts';
 
 /**
  * What ingestion does with an event that takes its customer past a blocking limit. `accept` (the service's default):
@@ -40,7 +40,7 @@ export function stateForOnBlock<S extends CustomerState | undefined>(state: S, o
 /** Credits the event drew (its receipt's credit steps), in nano-units. */
 export function creditsDrawn(result: RatedEvent): bigint {
   let drawn = 0n;
-  for (const step of result.receipt ?? []) if (step.step === 'credit') drawn += nano((step as { amount: string }).amount);
+  for (const step of result.receipt ?? []) if (step.step === 'credit') drawn += toNano((step as { amount: string }).amount);
   return drawn;
 }
 
@@ -75,7 +75,7 @@ export function limitsCrossed(
   context: LimitContext,
 ): { blocks: LimitBlock[]; refuse?: LimitBlock; spendAfter: bigint; scopedSpendsAfter: bigint[] } {
   const drawn = creditsDrawn(result);
-  const left = nano(result.amount ?? '0');
+  const left = toNano(result.amount ?? '0');
   const after = context.spendBefore + left + drawn;
   const scoped = context.scoped ?? [];
   const budgetBlocks: LimitBlock[] = [];
@@ -121,10 +121,4 @@ export function limitsCrossed(
     });
   }
   return { blocks, spendAfter: after, scopedSpendsAfter };
-}
-
-function nano(amount: string): bigint {
-  const parsed = parseScaled(amount, 9, { allowNegative: true });
-  if (!parsed.ok) throw new Error(`not a money amount: ${amount}`);
-  return parsed.value;
 }

@@ -24,12 +24,13 @@ import { metersRestRoutes, metersTrpc } from './domains/meters/router.ts';
 import { pricingRestRoutes, pricingTrpc } from './domains/pricing/router.ts';
 import { plansRestRoutes, plansTrpc } from './domains/plans/router.ts';
 import { reratingsRestRoutes, reratingsTrpc } from './domains/reratings/router.ts';
+import { startRerating } from './domains/reratings/service.ts';
 import { quotesRestRoutes } from './domains/quotes/router.ts';
 import { snapshotsRestRoutes } from './domains/snapshots/router.ts';
 import { subscriptionsRestRoutes, subscriptionsTrpc } from './domains/subscriptions/router.ts';
 import { walletsRestRoutes, walletsTrpc } from './domains/wallets/router.ts';
 import { webhooksRestRoutes, webhooksTrpc } from './domains/webhooks/router.ts';
-import { paymentsRestRoutes, paymentsTrpc, stripeEventRoutes } from './domains/payments/router.ts';
+import { invoicePaymentsTrpc, paymentsRestRoutes, paymentsTrpc, stripeEventRoutes } from './domains/payments/router.ts';
 import { currencyRestRoutes, currencyTrpc } from './domains/currency/router.ts';
 import * as tenants from './domains/tenants/service.ts';
 import { accountsRestRoutes, authTrpc, clientAddress, usersRestRoutes, usersTrpc } from './domains/tenants/router.ts';
@@ -44,9 +45,10 @@ import type { Mailer } from './platform/mail.ts';
 import { createRateLimiter, type AccountRateRule, type RateLimiter, type RateRule } from './platform/ratelimit.ts';
 import { AppError } from './platform/errors.ts';
 import { createMetrics, type Metrics } from './platform/metrics.ts';
-import { router, type TrpcContext } from './platform/trpc.ts';
+import { mergeRouters, router, type TrpcContext } from './platform/trpc.ts';
 import { csrfCookie, csrfProtection, csrfTokenOf } from './platform/csrf.ts';
 import { webRoutes } from './platform/web.ts';
+import { onSignal } from './platform/signals.ts';
 
 export const appRouter = router({
   auth: authTrpc,
@@ -62,7 +64,7 @@ export const appRouter = router({
   budgets: budgetsTrpc,
   plans: plansTrpc,
   subscriptions: subscriptionsTrpc,
-  invoices: invoicesTrpc,
+  invoices: mergeRouters(invoicesTrpc, invoicePaymentsTrpc),
   creditNotes: creditNotesTrpc,
   tax: taxTrpc,
   reratings: reratingsTrpc,
@@ -108,7 +110,13 @@ const sessionCookie = 'tariff_session';
 
 const defaultBodyLimitBytes = 16 * 1024 * 1024;
 
+/** Which domain reacts to which signal (platform/signals.ts): the edges that would otherwise run upward. */
+function wireSignals(): void {
+  onSignal('price_book.retroactive_version', startRerating);
+}
+
 function depsOf(options: AppOptions): Deps {
+  wireSignals();
   const logger = options.logger ?? createLogger('info');
   const metrics = options.metrics ?? createMetrics();
   return {

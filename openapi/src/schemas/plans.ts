@@ -3,6 +3,10 @@ import { z } from 'zod';
 import { amountNano, moneyAmount, positiveMoneyAmount } from './money.ts';
 import { text } from './text.ts';
 
+/** How long a plan's billing period is (subscriptions/periods.ts computes the periods). */
+export const billingInterval = z.enum(['month', 'year']);
+export type BillingInterval = z.infer<typeof billingInterval>;
+
 export const planCode = text(100).regex(/^[a-z0-9][a-z0-9_.:-]{0,99}$/, 'must be lowercase letters, digits, "_", ".", ":" or "-" (at most 100)');
 
 /** A non-negative quantity with at most 6 decimals, as the kernel counts units. */
@@ -20,7 +24,7 @@ export const createPlanInput = z.strictObject({
   price_book: text(200),
   /** Per full period, billed in arrears at period close; partial periods are prorated by the second. */
   base_fee: moneyAmount.default('0'),
-  interval: z.enum(['month', 'year']),
+  interval: billingInterval,
   /** Units included per period by allowance pool, e.g. {"tokens": "1000000"}; the book's charges name the pools they draw. */
   allowances: z.record(text(100), quantity).default({}),
   /** Usage net of discounts (paid by credit or not) below this per period is billed as a true-up line. */

@@ -1,16 +1,10 @@
 // Money outside the kernel: bigint nano-units in TypeScript, `numeric` text from SQL, decimal strings on the wire.
-import { formatMoney, parseScaled } from '@tariff/core-wasm';
+import { formatMoney, parseScaled, toNano } from '@tariff/core-wasm';
 
-export { formatMoney };
+// One parser of stored amounts, shared with the SDK through the kernel host.
+export { formatMoney, toNano };
 
 export const NANO_PER_UNIT = 1_000_000_000n;
-
-/** A stored or kernel-written amount ("12.500000000", "-0.1") as nano-units; anything else is a bug. */
-export function toNano(amount: string): bigint {
-  const parsed = parseScaled(amount, 9, { allowNegative: true });
-  if (!parsed.ok) throw new Error(`not a money amount: ${amount}`);
-  return parsed.value;
-}
 
 export function sumNano(values: Iterable<bigint>): bigint {
   let total = 0n;
@@ -31,6 +25,56 @@ export function divideHalfEven(numerator: bigint, denominator: bigint): bigint {
   const twice = remainder * 2n;
   if (twice > denominator || (twice === denominator && quotient % 2n !== 0n)) quotient += 1n;
   return quotient;
+}
+
+/**
+ * The one largest-remainder rule: distributes `units` whole units over parts whose exact values are
+ * `numerators[i] / denominator` (denominator > 0). Each part gets its exact value rounded toward minus infinity,
+ * and the units still missing go one each to the parts with the largest remainders (ties: the earlier part),
+ * round after round if more are missing than there are parts (units in excess are taken back in the same order).
+ * Returns each part's units; with at least one part they add up to `units`.
+ */
+export function largestRemainder(units: bigint, numerators: readonly bigint[], denominator: bigint): bigint[] {
+  if (denominator <= 0n) throw new Error('denominator must be positive');
+  const floors: bigint[] = [];
+  const remainders: bigint[] = [];
+  for (const numerator of numerators) {
+    let floor = numerator / denominator;
+    let rest = numerator % denominator;
+    // BigInt division truncates toward zero; floor division keeps every remainder non-negative.
+    if (rest < 0n) {
+      floor -= 1n;
+      rest += denominator;
+    }
+    floors.push(floor);
+    remainders.push(rest);
+  }
+  let missing = units - sumNano(floors);
+  const order = floors.map((_, i) => i).sort((a, b) => (remainders[b] > remainders[a] ? 1 : remainders[b] < remainders[a] ? -1 : a - b));
+  for (let k = 0; missing !== 0n && order.length > 0; k++) {
+    const i = order[k % order.length];
+    floors[i] += missing > 0n ? 1n : -1n;
+    missing += missing > 0n ? -1n : 1n;
+  }
+  return floors;
+}
+
+/**
+ * Splits `amount` (a whole number of minor units, `unit` nano-units each) over parts in proportion to their
+ * weights (e.g. what is left of each invoice line; some may be negative, such as a credit line, but they sum to
+ * more than 0), by the largest remainder. The shares add up to `amount` exactly, and splitting the weights' own
+ * sum returns each weight.
+ */
+export function allocateProRata(amount: bigint, weights: readonly bigint[], unit: bigint): bigint[] {
+  const total = sumNano(weights);
+  if (total <= 0n) throw new Error('weights must sum to more than 0');
+  if (amount % unit !== 0n) throw new Error('amount must be a whole number of minor units');
+  const units = amount / unit;
+  return largestRemainder(
+    units,
+    weights.map((w) => units * w),
+    total,
+  ).map((u) => u * unit);
 }
 
 /**

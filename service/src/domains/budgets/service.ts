@@ -11,7 +11,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { notFound } from '../../platform/errors.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
-import * as notificationsRepo from '../notifications/repo.ts';
+import * as notify from '../notifications/service.ts';
 import * as customersRepo from '../customers/repo.ts';
 import { requireCustomer } from '../customers/service.ts';
 import * as keysRepo from '../keys/repo.ts';
@@ -84,11 +84,11 @@ async function notifyUnblocked(scope: TenantScope, customer: customersRepo.Custo
   const period = await repo.findPeriodSpend(scope, customer.id, now);
   if (!period) return;
   const subjectId = `${customer.id}:${period.start.toISOString()}`;
-  if (!(await notificationsRepo.isRecorded(scope, 'budget.blocked', subjectId))) return;
+  if (!(await notify.isRecorded(scope, 'budget.blocked', subjectId))) return;
   const budget = await repo.findBudget(scope, customer.id);
   const spend = toNano(period.spend);
   if (budget?.enforcement === 'block' && spend >= toNano(budget.amount)) return;
-  await notificationsRepo.recordOnce(scope, {
+  await notify.recordOnce(scope, {
     id: crypto.randomUUID(),
     type: 'budget.unblocked',
     customerId: customer.id,

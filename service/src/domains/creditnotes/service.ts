@@ -9,17 +9,16 @@ import { requirePermission } from '../../platform/auth.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { conflict, invalid, notFound, precondition, type FieldProblem } from '../../platform/errors.ts';
-import { formatMoney, toNano } from '../../platform/money.ts';
+import { allocateProRata, formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
 import { customerIdFilter } from '../customers/service.ts';
-import { roundLines, type LineKind } from '../invoices/build.ts';
+import { documentNumber, roundLines, type LineKind } from '../invoices/build.ts';
 import * as invoicesRepo from '../invoices/repo.ts';
 import { revenueByKind } from '../invoices/service.ts';
 import { accounts, postTransactions } from '../ledger/service.ts';
 import { mirrorCreditTax } from '../tax/compute.ts';
-import { allocateProRata } from './allocate.ts';
 import * as repo from './repo.ts';
-import * as notificationsRepo from '../notifications/repo.ts';
+import * as notify from '../notifications/service.ts';
 import type { CreateCreditNoteInput, ListCreditNotesInput } from '@tariff/openapi/schemas/creditnotes';
 
 /** One line of a credit note before rounding: what it credits (positive lowers what the customer owes). */
@@ -148,7 +147,7 @@ export async function issueCreditNoteLocked(
   const taxAmount = mirrored?.tax ?? 0n;
   const sequence = await repo.takeCreditNoteNumber(scope);
   const id = crypto.randomUUID();
-  const number = `CN-${String(sequence).padStart(6, '0')}`;
+  const number = documentNumber('CN', sequence);
   await repo.insertCreditNote(
     scope,
     {
@@ -218,7 +217,7 @@ export async function issueCreditNoteLocked(
     ],
     now,
   );
-  await notificationsRepo.recordOnce(scope, {
+  await notify.recordOnce(scope, {
     id: crypto.randomUUID(),
     type: 'credit_note.issued',
     customerId: invoice.customerId,

@@ -1,6 +1,6 @@
 // Pure: which meters count an event, under which group and day, and the aggregate deltas of a batch.
 import { Decimal } from 'decimal.js';
-import { allocateProRata } from '../creditnotes/allocate.ts';
+import { allocateProRata, toNano } from '../../platform/money.ts';
 import type { Aggregation, MeterFilter } from '@tariff/openapi/schemas/meters';
 import { periodKey } from '../periods/index.ts';
 
@@ -35,7 +35,7 @@ export function chargeByDimension(receipt: CountedEvent['receipt']): Map<string,
     if (step.step === 'price' && step.charge !== undefined && step.amount !== undefined) {
       const dimension = dimensionOf.get(step.charge);
       if (dimension === undefined) continue;
-      byDimension.set(dimension, (byDimension.get(dimension) ?? 0n) + toNanoUnits(step.amount));
+      byDimension.set(dimension, (byDimension.get(dimension) ?? 0n) + toNano(step.amount));
     }
   }
   return byDimension;
@@ -44,19 +44,13 @@ export function chargeByDimension(receipt: CountedEvent['receipt']): Map<string,
 /** Nano-units of credit an event drew, from its receipt's `credit` steps. */
 export function creditsInReceipt(receipt: CountedEvent['receipt']): bigint {
   let total = 0n;
-  for (const step of receipt ?? []) if (step.step === 'credit' && step.amount !== undefined) total += toNanoUnits(step.amount);
+  for (const step of receipt ?? []) if (step.step === 'credit' && step.amount !== undefined) total += toNano(step.amount);
   return total;
-}
-
-function toNanoUnits(amount: string): bigint {
-  const [whole, fraction = ''] = amount.replace('-', '').split('.');
-  const nano = BigInt(whole) * 1_000_000_000n + BigInt((fraction + '000000000').slice(0, 9));
-  return amount.startsWith('-') ? -nano : nano;
 }
 
 /**
  * Pure: each counting meter's part of an event's amount (net of credits, or `amount` given: the gross). The amount is split over the charged dimensions in
- * proportion to their charges, exactly (largest remainder, allocate.ts), and each dimension's part goes to the
+ * proportion to their charges, exactly (largest remainder, platform/money.ts), and each dimension's part goes to the
  * meter measuring that property (a `sum` meter first, else the first such meter; the others show none of it),
  * so two meters on one event type never both show the whole and a meter of input tokens never shows output
  * tokens' money. The parts of the event's meters add up to its amount when its meters measure every charged

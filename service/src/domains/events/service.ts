@@ -8,6 +8,7 @@ import { requirePermission } from '../../platform/auth.ts';
 import { isConnectionFailure, isEmbedded, isUniqueViolation, withTenant, withTenantPipelined, type PipelinedBody, type TenantScope, type Tx } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { fromZodError, notFound } from '../../platform/errors.ts';
+import { toNano as nano } from '../../platform/money.ts';
 import { requireCustomer } from '../customers/service.ts';
 import { recordInvoiceAggregates } from '../invoices/aggregates.ts';
 import * as metersRepo from '../meters/repo.ts';
@@ -665,12 +666,6 @@ function findBlocks(
 /** Why an event was taken out under `refuse`: a blocking limit, or an overrun of a hold that refuses them. */
 type Refusal = Block | { code: 'hold_exceeded'; message: string };
 type HoldOutcome = NonNullable<Extract<EventOutcome, { status: 'accepted' }>['hold']>;
-
-function nano(amount: string): bigint {
-  const parsed = parseScaled(amount, 9, { allowNegative: true });
-  if (!parsed.ok) throw new Error(`not a money amount: ${amount}`);
-  return parsed.value;
-}
 
 // ---- reads ----------------------------------------------------------------------------------------------
 

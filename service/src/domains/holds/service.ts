@@ -14,7 +14,7 @@ import { formatMoney, toNano } from '../../platform/money.ts';
 import { requireCustomer } from '../customers/service.ts';
 import * as periodsRepo from '../periods/index.ts';
 import { compiledBook, rateEvents } from '../events/rating.ts';
-import * as notificationsRepo from '../notifications/repo.ts';
+import * as notify from '../notifications/service.ts';
 import * as billing from '../events/billing.ts';
 import type { Customer } from '../customers/repo.ts';
 import { loadRatingContext, type RatingContext } from '../snapshots/service.ts';
@@ -182,7 +182,7 @@ async function notifyLowBalance(scope: TenantScope, customer: Customer, before: 
   if (before.balance === null) return;
   const available = before.balance - amount;
   if (available >= amount) return;
-  await notificationsRepo.recordOnce(scope, {
+  await notify.recordOnce(scope, {
     id: crypto.randomUUID(),
     type: 'balance.low',
     customerId: customer.id,
@@ -292,7 +292,7 @@ export async function expireHold(deps: Deps, tenantId: string, holdId: string): 
     const hold = await repo.findHold(scope, holdId, true);
     if (!hold || hold.status !== 'open' || hold.expiresAt.getTime() > now.getTime()) return false;
     await repo.updateHold(scope, hold.id, { status: 'expired', closedAt: now }, now);
-    await notificationsRepo.recordOnce(scope, {
+    await notify.recordOnce(scope, {
       id: crypto.randomUUID(),
       type: 'hold.expired',
       customerId: hold.customerId,

@@ -1,7 +1,7 @@
 // Pure: an invoice's lines from a period's rated receipts (aggregated) and the subscription's terms, and the one
 // rounding stage from nano-units to the currency's minor unit.
 import { formatMoney, formatQuantity, parseScaled } from '@tariff/core-wasm';
-import { divideHalfEven } from '../../platform/money.ts';
+import { divideHalfEven, largestRemainder, sumNano, toNano } from '../../platform/money.ts';
 import { boundaryAfter, fullPeriodOf, prorate, type Cadence, type Period } from '../periods/calendar.ts';
 
 export type LineKind = 'base_fee' | 'usage' | 'allowance' | 'discount' | 'commitment' | 'credit' | 'minimum_true_up' | 'sla_credit' | 'progressive_billing' | 'adjustment';
@@ -108,7 +108,11 @@ export interface DraftLine {
 export type BuildResult = { ok: true; lines: DraftLine[]; total: bigint; totalExact: bigint } | { ok: false; error: string };
 
 const micro = (value: string) => (parseScaled(value, 6, { allowNegative: true }) as { ok: true; value: bigint }).value;
-const nano = (value: string) => (parseScaled(value, 9, { allowNegative: true }) as { ok: true; value: bigint }).value;
+
+/** An invoice's or credit note's number: its prefix and its tenant-wide sequence number, e.g. INV-000042. */
+export function documentNumber(prefix: 'INV' | 'CN', sequence: bigint): string {
+  return `${prefix}-${String(sequence).padStart(6, '0')}`;
+}
 
 /**
  * The rounding stage, the only one between the kernel's nano-units and the invoice: the total is the exact sum
@@ -119,18 +123,8 @@ const nano = (value: string) => (parseScaled(value, 9, { allowNegative: true }) 
  */
 export function roundLines(exact: bigint[], minorUnit: number): { amounts: bigint[]; total: bigint } {
   const unit = 10n ** BigInt(9 - minorUnit);
-  const floors = exact.map((x) => (x >= 0n ? x / unit : -((-x + unit - 1n) / unit)));
-  const remainders = exact.map((x, i) => x - floors[i] * unit);
-  const total = divideHalfEven(exact.reduce((a, b) => a + b, 0n), unit);
-  let missing = total - floors.reduce((a, b) => a + b, 0n);
-  const order = exact.map((_, i) => i).sort((a, b) => (remainders[b] > remainders[a] ? 1 : remainders[b] < remainders[a] ? -1 : a - b));
-  const units = [...floors];
-  for (const i of order) {
-    if (missing <= 0n) break;
-    units[i] += 1n;
-    missing -= 1n;
-  }
-  return { amounts: units.map((u) => u * unit), total: total * unit };
+  const total = divideHalfEven(sumNano(exact), unit);
+  return { amounts: largestRemainder(total, exact, unit).map((u) => u * unit), total: total * unit };
 }
 
 function groupText(group: Record<string, string>): string {
@@ -178,11 +172,11 @@ export function buildInvoice(input: InvoiceInput): BuildResult {
 
   const usage = [...input.usage].sort(
     (a, b) =>
-      a.card.localeCompare(b.card) || a.charge - b.charge || JSON.stringify(a.group).localeCompare(JSON.stringify(b.group)) || (nano(a.rate) < nano(b.rate) ? -1 : nano(a.rate) > nano(b.rate) ? 1 : 0),
+      a.card.localeCompare(b.card) || a.charge - b.charge || JSON.stringify(a.group).localeCompare(JSON.stringify(b.group)) || (toNano(a.rate) < toNano(b.rate) ? -1 : toNano(a.rate) > toNano(b.rate) ? 1 : 0),
   );
   let usageTotal = 0n;
   for (const u of usage) {
-    const amount = nano(u.amount);
+    const amount = toNano(u.amount);
     usageTotal += amount;
     lines.push(
       line({
@@ -192,7 +186,7 @@ export function buildInvoice(input: InvoiceInput): BuildResult {
         dimension: u.dimension,
         group: u.group,
         quantity: micro(u.quantity),
-        unitPrice: nano(u.rate),
+        unitPrice: toNano(u.rate),
         per: micro(u.per),
         amountExact: amount,
         eventCount: u.events,
@@ -206,19 +200,19 @@ export function buildInvoice(input: InvoiceInput): BuildResult {
   }
   let discountTotal = 0n;
   for (const s of input.steps.filter((s) => s.step === 'discount')) {
-    const amount = nano(s.amount);
+    const amount = toNano(s.amount);
     discountTotal += amount;
     lines.push(line({ kind: 'discount', description: `Negotiated discount (${Number(s.percent)}%)`, amountExact: -amount, eventCount: s.events, details: { percent: s.percent } }));
   }
   let prepaidCommitment = 0n;
   for (const s of input.steps.filter((s) => s.step === 'commitment' && s.mode === 'prepaid')) {
-    const amount = nano(s.amount);
+    const amount = toNano(s.amount);
     prepaidCommitment += amount;
     if (amount !== 0n) lines.push(line({ kind: 'commitment', description: 'Prepaid commitment applied', amountExact: -amount, eventCount: s.events }));
   }
   let creditTotal = 0n;
   for (const s of input.steps.filter((s) => s.step === 'credit').sort((a, b) => (a.grantId ?? '').localeCompare(b.grantId ?? ''))) {
-    const amount = nano(s.amount);
+    const amount = toNano(s.amount);
     creditTotal += amount;
     const grant = s.grantId ? input.grants.get(s.grantId) : undefined;
     const label = grant ? `${grant.name ?? `${grant.kind} credit`}${grant.reason ? ` (${grant.reason})` : ''}` : 'credit';

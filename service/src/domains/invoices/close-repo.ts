@@ -115,15 +115,6 @@ export async function insertDrafts({ db, tenantId }: TenantScope, invoices: NewI
            per numeric, amount_exact numeric, amount numeric, grant_id uuid, event_count bigint, details jsonb)`;
 }
 
-/** Takes `count` consecutive invoice numbers of the tenant (the row lock serialises finalizations; a rollback returns them). */
-export async function takeInvoiceNumbers({ db, tenantId }: TenantScope, count: number): Promise<bigint> {
-  const [row] = await db`
-    insert into invoice_sequences (tenant_id, last_number) values (${tenantId}, ${count})
-    on conflict (tenant_id) do update set last_number = invoice_sequences.last_number + ${count}
-    returning last_number`;
-  return (row.last_number as bigint) - BigInt(count) + 1n;
-}
-
 export async function markFinalized(
   { db, tenantId }: TenantScope,
   invoices: { id: string; kind: 'invoice' | 'statement'; sequence: bigint; number: string }[],

@@ -13,9 +13,9 @@ import { nextPeriod } from '../periods/calendar.ts';
 import * as periodsRepo from '../periods/index.ts';
 import * as subscriptionsRepo from '../subscriptions/repo.ts';
 import { cutsOf, termsAt, termsOf } from '../subscriptions/service.ts';
-import { buildInvoice, type DraftLine } from './build.ts';
+import { buildInvoice, documentNumber, type DraftLine } from './build.ts';
 import * as closeRepo from './close-repo.ts';
-import * as notificationsRepo from '../notifications/repo.ts';
+import * as notify from '../notifications/service.ts';
 import { invoiceNotification, type NotifiedInvoice } from './notifications.ts';
 import { minorUnitOf } from '@tariff/openapi/schemas/iso4217';
 import { findConversions, readSettings } from '../currency/service.ts';
@@ -183,10 +183,10 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: periodsRe
     }
     if (due.length > 0) {
       await periodsRepo.closePeriods(scope, due.map((d) => ({ customerId: d.invoice.customerId, start: d.invoice.periodStart })), now);
-      const first = await closeRepo.takeInvoiceNumbers(scope, due.length);
+      const first = await repo.takeInvoiceNumbers(scope, due.length);
       const finalized = due.map((d, i) => {
         const sequence = first + BigInt(i);
-        return { draft: d, id: d.invoice.id, kind: d.total === 0n ? ('statement' as const) : ('invoice' as const), sequence, number: `INV-${String(sequence).padStart(6, '0')}` };
+        return { draft: d, id: d.invoice.id, kind: d.total === 0n ? ('statement' as const) : ('invoice' as const), sequence, number: documentNumber('INV', sequence) };
       });
       await closeRepo.markFinalized(scope, finalized, now);
       await repo.assignAdjustments(scope, finalized.flatMap((f) => (adjustmentsOf.get(f.id) ?? []).map((a) => ({ id: a.id, invoiceId: f.id }))));
@@ -213,7 +213,7 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: periodsRe
       }
     }
     // One statement for the batch's notifications (and, by its trigger, their webhook messages).
-    await notificationsRepo.recordManyOnce(scope, notifications);
+    await notify.recordManyOnce(scope, notifications);
     await auditRepo.insertAuditEntries(scope, audit);
     return { drafted: drafts.length, finalized: due.length };
   });

@@ -3,7 +3,7 @@
 // (payments/collect.ts), once per invoice and type (and subject suffix, for what happens more than once).
 import crypto from 'node:crypto';
 import { formatMoney, toNano } from '../../platform/money.ts';
-import type { Notification } from '../notifications/repo.ts';
+import type { Notification } from '../notifications/service.ts';
 import type { NotificationType } from '@tariff/openapi/schemas/notifications';
 
 export type InvoiceNotificationType = Extract<NotificationType, `invoice.${string}`>;

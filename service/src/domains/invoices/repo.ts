@@ -278,13 +278,16 @@ export async function markFxBlocked({ db, tenantId }: TenantScope, invoiceId: st
   await db`update invoices set fx_blocked = ${db.json(missing as never)}, updated_at = ${now} where tenant_id = ${tenantId} and id = ${invoiceId} and status = 'draft'`;
 }
 
-/** The tenant's next invoice number, in the caller's transaction: the row lock serialises finalizations, a rollback returns the number. */
-export async function takeInvoiceNumber({ db, tenantId }: TenantScope): Promise<bigint> {
+/**
+ * Takes `count` consecutive invoice numbers of the tenant and returns the first, in the caller's transaction (the
+ * row lock serialises finalizations; a rollback returns them). Their text is build.ts's documentNumber.
+ */
+export async function takeInvoiceNumbers({ db, tenantId }: TenantScope, count: number): Promise<bigint> {
   const [row] = await db`
-    insert into invoice_sequences (tenant_id, last_number) values (${tenantId}, 1)
-    on conflict (tenant_id) do update set last_number = invoice_sequences.last_number + 1
+    insert into invoice_sequences (tenant_id, last_number) values (${tenantId}, ${count})
+    on conflict (tenant_id) do update set last_number = invoice_sequences.last_number + ${count}
     returning last_number`;
-  return row.last_number;
+  return (row.last_number as bigint) - BigInt(count) + 1n;
 }
 
 export async function markFinalized(

@@ -5,10 +5,8 @@ import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
 import { externalId } from '@tariff/openapi/schemas/customers';
 import { customerPath } from '@tariff/openapi/schemas/subscriptions';
-import { closePeriodsInput, invoicePath, listInvoicesInput, payInvoiceInput, voidInvoiceInput } from '@tariff/openapi/schemas/invoices';
+import { closePeriodsInput, invoicePath, listInvoicesInput, voidInvoiceInput } from '@tariff/openapi/schemas/invoices';
 import * as service from './service.ts';
-// Recording a payment is the payments domain's rule (it ends collection and lifts blocks); the route stays here.
-import { payOutOfBand } from '../payments/service.ts';
 
 export function invoicesRestRoutes(deps: Deps): Router {
   const routes = Router();
@@ -23,10 +21,6 @@ export function invoicesRestRoutes(deps: Deps): Router {
     const { id } = parseInput(invoicePath, req.params, ['path']);
     res.json(await service.finalizeInvoice(deps, actorOf(res), id));
   });
-  routes.post('/invoices/:id/pay', async (req, res) => {
-    const { id } = parseInput(invoicePath, req.params, ['path']);
-    res.json(await payOutOfBand(deps, actorOf(res), id, parseInput(payInvoiceInput, req.body ?? {})));
-  });
   routes.post('/invoices/:id/void', async (req, res) => {
     const { id } = parseInput(invoicePath, req.params, ['path']);
     res.json(await service.voidInvoice(deps, actorOf(res), id, parseInput(voidInvoiceInput, req.body)));
@@ -38,13 +32,12 @@ export function invoicesRestRoutes(deps: Deps): Router {
   return routes;
 }
 
+// invoices.pay (tRPC) and POST /invoices/{id}/pay are the payments domain's (payments/router.ts): recording a
+// payment ends collection and lifts blocks, and payments sits above invoices in the domain graph.
 export const invoicesTrpc = router({
   list: authedProcedure.input(listInvoicesInput).query(({ ctx, input }) => service.listInvoices(ctx.deps, ctx.actor, input)),
   get: authedProcedure.input(invoicePath).query(({ ctx, input }) => service.getInvoice(ctx.deps, ctx.actor, input.id)),
   finalize: authedProcedure.input(invoicePath).mutation(({ ctx, input }) => service.finalizeInvoice(ctx.deps, ctx.actor, input.id)),
-  pay: authedProcedure
-    .input(z.strictObject({ id: z.uuid(), paid_at: payInvoiceInput.shape.paid_at }))
-    .mutation(({ ctx, input }) => payOutOfBand(ctx.deps, ctx.actor, input.id, { paid_at: input.paid_at })),
   closePeriods: authedProcedure
     .input(z.strictObject({ id: externalId, period_start: closePeriodsInput.shape.period_start }))
     .mutation(({ ctx, input }) => service.closeCustomerPeriods(ctx.deps, ctx.actor, input.id, { period_start: input.period_start })),

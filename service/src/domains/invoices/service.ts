@@ -16,14 +16,14 @@ import type { Period } from '../periods/calendar.ts';
 import * as periodsRepo from '../periods/index.ts';
 import * as subscriptionsRepo from '../subscriptions/repo.ts';
 import { findTermsAt, openNextPeriod, termsOf } from '../subscriptions/service.ts';
-import { buildInvoice, contractTermEndingAt, type DraftLine, type LineKind, type PlanTerms } from './build.ts';
+import { buildInvoice, contractTermEndingAt, documentNumber, type DraftLine, type LineKind, type PlanTerms } from './build.ts';
 import { minorUnitOf } from '@tariff/openapi/schemas/iso4217';
 import type { Conversion, FxPolicy } from '../currency/convert.ts';
 import { findConversions, readSettings } from '../currency/service.ts';
 import { conversionInstant, convertLines, fxRateMissing, FxRateMissingError, type MissingRate } from './fx.ts';
 import * as slaRepo from '../sla/repo.ts';
 import * as repo from './repo.ts';
-import * as notificationsRepo from '../notifications/repo.ts';
+import * as notify from '../notifications/service.ts';
 import { loadTaxContext, taxInvoice, type TaxContext, type TaxRecord } from '../tax/service.ts';
 import { invoiceNotification } from './notifications.ts';
 import type { ClosePeriodsInput, ListInvoicesInput, VoidInvoiceInput } from '@tariff/openapi/schemas/invoices';
@@ -229,7 +229,7 @@ async function closePeriodLocked(
   const invoice = newInvoice(customerId, period, built, new Date(period.end.getTime() + built.graceSeconds * 1000));
   await repo.insertInvoice(scope, invoice, now);
   await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
-  await notificationsRepo.recordOnce(
+  await notify.recordOnce(
     scope,
     invoiceNotification('invoice.created', { ...invoice, customerExternalId: customer.externalId, number: null, status: 'draft', billingReason: 'period_end' }, { finalize_at: invoice.finalizeAt.toISOString() }, now),
   );
@@ -347,12 +347,12 @@ export async function issueThresholdInvoice(deps: Deps, tenantId: string, custom
     await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
     const totals = await taxFinalInvoice(deps, await loadTaxContext(scope, [customerId]), invoice, built);
     await repo.setFinalTotals(scope, invoice.id, finalTotalsRow(totals), now);
-    const sequence = await repo.takeInvoiceNumber(scope);
-    const number = `INV-${String(sequence).padStart(6, '0')}`;
+    const sequence = await repo.takeInvoiceNumbers(scope, 1);
+    const number = documentNumber('INV', sequence);
     await repo.markFinalized(scope, invoice.id, { kind: 'invoice', status: 'finalized', sequence, number }, now);
     await postTransactions(scope, invoicePostings({ ...invoice, number }, built.lines, 'invoice_finalized', now, 1n, totals.tax), now);
     const notified = { ...invoice, total: formatMoney(totals.total), customerExternalId: customer.externalId, billingReason: 'threshold' as const };
-    await notificationsRepo.recordManyOnce(scope, [
+    await notify.recordManyOnce(scope, [
       invoiceNotification('invoice.created', { ...notified, number: null, status: 'draft' }, { threshold: invoice.threshold }, now),
       invoiceNotification('invoice.finalized', { ...notified, number, status: 'finalized' }, { kind: 'invoice', threshold: invoice.threshold, finalized_at: now.toISOString() }, now),
     ]);
@@ -407,13 +407,13 @@ async function finalizeLocked(deps: Deps, scope: TenantScope, invoice: repo.Invo
   invoice = { ...invoice, currency: built.currency };
   const totals = await taxFinalInvoice(deps, await loadTaxContext(scope, [invoice.customerId]), { ...invoice, minorUnit: built.minorUnit }, built);
   await repo.setFinalTotals(scope, invoice.id, finalTotalsRow(totals), now);
-  const sequence = await repo.takeInvoiceNumber(scope);
-  const number = `INV-${String(sequence).padStart(6, '0')}`;
+  const sequence = await repo.takeInvoiceNumbers(scope, 1);
+  const number = documentNumber('INV', sequence);
   const statement = totals.total === 0n;
   await repo.markFinalized(scope, invoice.id, { kind: statement ? 'statement' : 'invoice', status: statement ? 'paid' : 'finalized', sequence, number }, now);
   await repo.assignAdjustments(scope, adjustments.map((a) => ({ id: a.id, invoiceId: invoice.id })));
   await postTransactions(scope, invoicePostings(invoice, built.lines, 'invoice_finalized', now, 1n, totals.tax), now);
-  await notificationsRepo.recordOnce(
+  await notify.recordOnce(
     scope,
     invoiceNotification(
       'invoice.finalized',
@@ -513,7 +513,7 @@ export async function voidInvoice(deps: Deps, actor: Actor, invoiceId: string, i
 
 /** The outbox row (and so the webhook) of an invoice's change, once per invoice and type. */
 async function recordInvoiceNotification(scope: TenantScope, invoice: repo.Invoice, type: 'invoice.voided', extra: Record<string, unknown>, now: Date) {
-  await notificationsRepo.recordOnce(scope, invoiceNotification(type, { ...invoice, status: 'void' }, extra, now));
+  await notify.recordOnce(scope, invoiceNotification(type, { ...invoice, status: 'void' }, extra, now));
 }
 
 /** A period-end invoice's lines as its period's receipts stand now, with the adjustments it billed (re-rating compares them). */
@@ -552,7 +552,7 @@ async function recordRateMissing(
   now: Date,
 ): Promise<void> {
   const error = fxRateMissing(missing);
-  await notificationsRepo.recordOnce(scope, {
+  await notify.recordOnce(scope, {
     id: crypto.randomUUID(),
     type: 'invoice.finalization_blocked',
     customerId: about.customerId,

@@ -10,6 +10,9 @@ import { customerIdFilter } from '../customers/service.ts';
 import * as repo from './repo.ts';
 import type { ListNotificationsInput } from '@tariff/openapi/schemas/notifications';
 
+// Recording a notification is this domain's public act: other domains call these in their own transaction.
+export { isRecorded, recordManyOnce, recordOnce, type Notification } from './repo.ts';
+
 export async function listNotifications(deps: Deps, actor: Actor, input: ListNotificationsInput): Promise<ApiSchemas['NotificationList']> {
   requirePermission(actor, 'billing.read');
   return withTenant(deps.db, actor.tenantId, async (tx) => {

@@ -24,7 +24,7 @@ import * as creditNotesRepo from '../creditnotes/repo.ts';
 import * as invoicesRepo from '../invoices/repo.ts';
 import { invoiceNotification, type InvoiceNotificationType } from '../invoices/notifications.ts';
 import { accounts, postTransactions } from '../ledger/service.ts';
-import * as notificationsRepo from '../notifications/repo.ts';
+import * as notify from '../notifications/service.ts';
 import { afterFailure, attemptIdempotencyKey, defaultRetryAfterSeconds, fromMinorUnits, isUnpaid, toMinorUnits, type DunningPolicy } from './dunning.ts';
 import * as repo from './repo.ts';
 import { classifyStripeError, settingsOf, stripeClient, type StripeFailure } from './stripe.ts';
@@ -36,7 +36,7 @@ const configurationRetrySeconds = 3600;
 
 /** An invoice's notification (the invoices domain's payload), with its status after the change it reports. */
 export async function notifyInvoice(scope: TenantScope, invoice: invoicesRepo.Invoice, type: InvoiceNotificationType, extra: Record<string, unknown>, now: Date, options: { status?: string; suffix?: string } = {}) {
-  await notificationsRepo.recordOnce(scope, invoiceNotification(type, { ...invoice, status: options.status ?? invoice.status }, extra, now, options.suffix));
+  await notify.recordOnce(scope, invoiceNotification(type, { ...invoice, status: options.status ?? invoice.status }, extra, now, options.suffix));
 }
 
 export async function dunningPolicyOf(scope: TenantScope): Promise<DunningPolicy> {
@@ -364,7 +364,7 @@ async function blockIfDue(scope: TenantScope, invoice: invoicesRepo.Invoice, col
   if (collection.status !== 'active' && collection.status !== 'exhausted') return;
   await repo.updateCollection(scope, invoice.id, { blockedAt: now }, now);
   if (!(await repo.insertBlock(scope, invoice.customerId, invoice.id, now))) return;
-  await notificationsRepo.recordOnce(scope, {
+  await notify.recordOnce(scope, {
     id: crypto.randomUUID(),
     type: 'customer.blocked',
     customerId: invoice.customerId,
@@ -377,7 +377,7 @@ async function blockIfDue(scope: TenantScope, invoice: invoicesRepo.Invoice, col
 async function liftBlock(scope: TenantScope, invoice: invoicesRepo.Invoice, now: Date): Promise<void> {
   const remaining = await repo.deleteBlock(scope, invoice.customerId, invoice.id);
   if (remaining !== 0) return;
-  await notificationsRepo.recordOnce(scope, {
+  await notify.recordOnce(scope, {
     id: crypto.randomUUID(),
     type: 'customer.unblocked',
     customerId: invoice.customerId,

@@ -5,6 +5,7 @@ import { actorOf, malformedJson, parseInput } from '../../platform/http.ts';
 import { jsonObject } from '@tariff/openapi/schemas/text';
 import { authedProcedure, router } from '../../platform/trpc.ts';
 import { externalId } from '@tariff/openapi/schemas/customers';
+import { payInvoiceInput } from '@tariff/openapi/schemas/invoices';
 import { receiveStripeEvent } from './events.ts';
 import { connectStripeInput, dunningPolicyInput, invoiceActionInput, listStripeEventsInput, setupLinkInput, stripeEventsPath } from '@tariff/openapi/schemas/payments';
 import * as service from './service.ts';
@@ -37,6 +38,10 @@ export function stripeEventRoutes(deps: Deps, bodyLimitBytes: number): Router {
 export function paymentsRestRoutes(deps: Deps): Router {
   const routes = Router();
   const invoiceId = (params: unknown) => parseInput(invoicePath, params, ['path']).id;
+  // An invoice paid out of band (REST under /invoices; in tRPC it is invoices.pay, merged in app.ts).
+  routes.post('/invoices/:id/pay', async (req, res) => {
+    res.json(await service.payOutOfBand(deps, actorOf(res), invoiceId(req.params), parseInput(payInvoiceInput, req.body ?? {})));
+  });
   routes.get('/stripe/connection', async (_req, res) => {
     res.json(await service.getStripeConnection(deps, actorOf(res)));
   });
@@ -78,6 +83,13 @@ export function paymentsRestRoutes(deps: Deps): Router {
 }
 
 const withInvoice = <S extends z.ZodType>(schema: S) => z.strictObject({ id: z.uuid(), input: schema });
+
+/** invoices.pay: mounted under the invoices router by app.ts, where the dashboard has always called it. */
+export const invoicePaymentsTrpc = router({
+  pay: authedProcedure
+    .input(z.strictObject({ id: z.uuid(), paid_at: payInvoiceInput.shape.paid_at }))
+    .mutation(({ ctx, input }) => service.payOutOfBand(ctx.deps, ctx.actor, input.id, { paid_at: input.paid_at })),
+});
 
 export const paymentsTrpc = router({
   connection: authedProcedure.query(({ ctx }) => service.getStripeConnection(ctx.deps, ctx.actor)),

@@ -2,8 +2,9 @@
 // the period that follows a closed one, and the base-fee proration rule. Instants are UTC; boundaries are
 // 00:00:00 UTC on the anchor day.
 import { divideHalfEven } from '../../platform/money.ts';
+import type { BillingInterval } from '@tariff/openapi/schemas/plans';
 
-export type BillingInterval = 'month' | 'year';
+export type { BillingInterval };
 
 export interface Cadence {
   interval: BillingInterval;

@@ -1,6 +1,6 @@
 import { isUniqueViolation, type TenantScope } from '../../platform/db.ts';
 import { conflict } from '../../platform/errors.ts';
-import type { BillingInterval } from '../periods/calendar.ts';
+import type { BillingInterval } from '@tariff/openapi/schemas/plans';
 
 export interface Plan {
   id: string;

@@ -6,10 +6,10 @@ import { validateBook, type BookVersion, type PriceBook } from '@tariff/core-was
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
+import { emitSignal } from '../../platform/signals.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { conflict, invalid, notFound, precondition, type FieldProblem } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
-import { createRerating } from '../reratings/service.ts';
 import * as repo from './repo.ts';
 // The importer lives with the kernel host (the CLI calls the same function).
 import {
@@ -213,7 +213,7 @@ function catalogueUpdateResult(
  * Appends one version. It must take effect after every existing version of its schedule, and not before now
  * unless it is retroactive: events up to now may already be rated against the current version, and changing
  * their price is re-rating, an explicit operation of its own (previewed, then applied on approval), which a
- * retroactive price version starts in the same transaction.
+ * retroactive price version starts in the same transaction (through a signal the re-rating domain reacts to).
  */
 export async function addPriceBookVersion(deps: Deps, actor: Actor, code: string, input: AddPriceBookVersionInput) {
   requirePermission(actor, 'price_books.write');
@@ -251,7 +251,13 @@ export async function addPriceBookVersion(deps: Deps, actor: Actor, code: string
       createdBy: `${actor.type}:${actor.id}`,
     });
     if (retroactive) {
-      await createRerating(scope, { priceBookId: row.id, effectiveFrom, bookVersions: versions.length + 1, createdBy: `${actor.type}:${actor.id}` }, now);
+      await emitSignal(scope, 'price_book.retroactive_version', {
+        priceBookId: row.id,
+        effectiveFrom,
+        bookVersions: versions.length + 1,
+        createdBy: `${actor.type}:${actor.id}`,
+        now,
+      });
     }
     const result = await readPriceBook(scope, row);
     await recordChange(tx, deps.clock, actor, actor.tenantId, {

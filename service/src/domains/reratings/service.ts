@@ -12,8 +12,9 @@ import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, conflict, notFound, precondition } from '../../platform/errors.ts';
 import { toNano } from '../../platform/money.ts';
+import type { SignalHandler } from '../../platform/signals.ts';
 import { recordChange } from '../audit/service.ts';
-import * as notificationsRepo from '../notifications/repo.ts';
+import * as notify from '../notifications/service.ts';
 import { issueCreditNoteLocked, type CreditDraft } from '../creditnotes/service.ts';
 import { absorbRating, kernelState, type CustomerBilling } from '../events/billing.ts';
 import { aggregateEvents, creditsInReceipt } from '../events/aggregate.ts';
@@ -34,12 +35,13 @@ import { capCredits, canonicalJson, usageLinesOf } from './replay.ts';
 import * as repo from './repo.ts';
 import type { ListReratingsInput } from '@tariff/openapi/schemas/reratings';
 
-/** Called in the transaction that adds a retroactive version: the re-rating the billing tick will preview. */
-export async function createRerating(scope: TenantScope, input: { priceBookId: string; effectiveFrom: Date; bookVersions: number; createdBy: string }, now: Date): Promise<string> {
-  const id = crypto.randomUUID();
-  await repo.insertRerating(scope, { id, ...input, createdAt: now });
-  return id;
-}
+/**
+ * The reaction to a retroactive price version (the signal `price_book.retroactive_version`, wired in app.ts), in
+ * the transaction that adds it: the re-rating the billing tick will preview.
+ */
+export const startRerating: SignalHandler<'price_book.retroactive_version'> = async (scope, { now, ...input }) => {
+  await repo.insertRerating(scope, { id: crypto.randomUUID(), ...input, createdAt: now });
+};
 
 interface EventReplay {
   old: repo.ReplayEvent;
@@ -572,7 +574,7 @@ export async function listEventRevisions(deps: Deps, actor: Actor, transactionId
 /** The re-rating as the API shows it, once per re-rating and type (a large preview is cut by the outbox's 64 KiB cap). */
 async function recordReratingNotification(scope: TenantScope, type: 'rerating.previewed' | 'rerating.applied', reratingId: string, now: Date): Promise<void> {
   const rerating = toApiRerating((await repo.findRerating(scope, reratingId))!);
-  await notificationsRepo.recordOnce(scope, { id: crypto.randomUUID(), type, customerId: null, subjectId: reratingId, payload: rerating as unknown as Record<string, unknown>, createdAt: now });
+  await notify.recordOnce(scope, { id: crypto.randomUUID(), type, customerId: null, subjectId: reratingId, payload: rerating as unknown as Record<string, unknown>, createdAt: now });
 }
 
 export function toApiRerating(r: repo.Rerating): ApiSchemas['Rerating'] {

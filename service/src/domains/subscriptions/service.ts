@@ -10,7 +10,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { conflict, invalid, notFound, precondition } from '../../platform/errors.ts';
 import { formatPercent } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
-import * as notificationsRepo from '../notifications/repo.ts';
+import * as notify from '../notifications/service.ts';
 import * as customersRepo from '../customers/repo.ts';
 import { requireCustomer, requireRatingCurrency } from '../customers/service.ts';
 import * as plansRepo from '../plans/repo.ts';
@@ -107,7 +107,7 @@ export async function subscribe(deps: Deps, actor: Actor, externalId: string, in
     await periodsRepo.openPeriods(scope, [{ customerId: customer.id, ...first }], now);
     const result = toApiSubscription(subscription, externalId, plan, periodAt(terms, now.getTime() < startedAt.getTime() ? startedAt : now));
     await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'subscription.created', entityType: 'subscription', entityId: subscription.id, after: result });
-    await notificationsRepo.recordOnce(scope, { id: crypto.randomUUID(), type: 'subscription.created', customerId: customer.id, subjectId: subscription.id, payload: result, createdAt: now });
+    await notify.recordOnce(scope, { id: crypto.randomUUID(), type: 'subscription.created', customerId: customer.id, subjectId: subscription.id, payload: result, createdAt: now });
     return result;
   });
 }
@@ -216,7 +216,7 @@ export async function amendSubscription(deps: Deps, actor: Actor, externalId: st
     const row = (await repo.findAmendments(scope, [customer.id])).get(customer.id)!.find((a) => a.id === amendment.id)!;
     const result = toApiAmendment(row, externalId, { start: current.start, end: effectiveAt }, { start: effectiveAt, end: current.end });
     await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'subscription.amended', entityType: 'subscription', entityId: subscription.id, after: result });
-    await notificationsRepo.recordOnce(scope, { id: crypto.randomUUID(), type: 'subscription.amended', customerId: customer.id, subjectId: amendment.id, payload: { subscription_id: subscription.id, ...result }, createdAt: now });
+    await notify.recordOnce(scope, { id: crypto.randomUUID(), type: 'subscription.amended', customerId: customer.id, subjectId: amendment.id, payload: { subscription_id: subscription.id, ...result }, createdAt: now });
     return result;
   });
 }

@@ -4,6 +4,7 @@
 // mirrored shares, and compute.test.ts checks the bigint path against decimal.js on random invoices. The invoice's subtotal (net) plus its tax is its total,
 // whether its prices exclude tax (tax added on top) or include it (tax extracted from the lines).
 import { Decimal } from 'decimal.js';
+import { largestRemainder } from '../../platform/money.ts';
 import type { RoundingRule, TaxComponent, Treatment } from './rules.ts';
 
 /** Enough digits for any bigint nano amount times a rate with 5 decimals, and exact division by 1 + rates. */
@@ -59,36 +60,6 @@ function fractionOf(rate: string): { numerator: bigint; denominator: bigint } {
 }
 
 /**
- * Splits a rounded total over lines in proportion to their exact shares (line x numerator / denominator, exact
- * rationals in bigint): each line gets its share rounded toward minus infinity to the minor unit, and the units
- * still missing go one each to the largest remainders (ties: the earlier line), so the shares add up to the total.
- */
-function spread(total: bigint, lines: bigint[], numerator: bigint, denominator: bigint, unit: bigint): bigint[] {
-  const scale = denominator * unit;
-  const floors: bigint[] = [];
-  const remainders: bigint[] = [];
-  for (const line of lines) {
-    const product = line * numerator;
-    let floor = product / scale;
-    let rest = product % scale;
-    if (rest < 0n) {
-      floor -= 1n;
-      rest += scale;
-    }
-    floors.push(floor);
-    remainders.push(rest);
-  }
-  let missing = total / unit - floors.reduce((a, b) => a + b, 0n);
-  const order = lines.map((_, i) => i).sort((a, b) => (remainders[b] > remainders[a] ? 1 : remainders[b] < remainders[a] ? -1 : a - b));
-  for (let k = 0; missing !== 0n && order.length > 0; k++) {
-    const i = order[k % order.length];
-    floors[i] += missing > 0n ? 1n : -1n;
-    missing += missing > 0n ? -1n : 1n;
-  }
-  return floors.map((f) => f * unit);
-}
-
-/**
  * The tax of an invoice whose lines (rounded to the minor unit, nano-units) all carry the treatment's components.
  * Per-invoice rounding: each component's tax is its rate times the lines' sum, rounded once. Per-line
  * rounding: each line's tax is rounded and the lines' taxes summed. With prices including tax, each component's
@@ -113,7 +84,12 @@ export function computeInvoiceTax(lines: bigint[], treatment: Pick<Treatment, 'c
       amount = shares.reduce((a, b) => a + b, 0n);
     } else {
       amount = roundRational(linesTotal * numerator, denominator, unit, treatment.rounding.mode);
-      shares = spread(amount, lines, numerator, denominator, unit);
+      // Each line's share of the rounded tax: its exact share (line x numerator / denominator) by the largest remainder.
+      shares = largestRemainder(
+        amount / unit,
+        lines.map((l) => l * numerator),
+        denominator * unit,
+      ).map((u) => u * unit);
     }
     shares.forEach((share, i) => (lineTax[i] += share));
     return { ...component, taxable: 0n, amount, amountExact: roundRational(linesTotal * numerator, denominator, 1n, 'half_up') };

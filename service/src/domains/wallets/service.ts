@@ -17,7 +17,7 @@ import * as customersRepo from '../customers/repo.ts';
 import { requireCustomer } from '../customers/service.ts';
 import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
 import * as metersRepo from '../meters/repo.ts';
-import * as notificationsRepo from '../notifications/repo.ts';
+import * as notify from '../notifications/service.ts';
 import * as holdsRepo from '../holds/repo.ts';
 import * as repo from './repo.ts';
 import type { CreateGrantInput, GrantKind, ListGrantsInput, UpdateBillingSettingsInput, UpdateWalletInput, VoidGrantInput } from '@tariff/openapi/schemas/wallets';
@@ -217,7 +217,7 @@ export async function expireGrant(deps: Deps, tenantId: string, grantId: string)
     );
     await recordChange(tx, deps.clock, 'system', tenantId, { action: 'credit_grant.expired', entityType: 'credit_grant', entityId: grant.id, after: { lapsed: formatMoney(remaining) } });
     const customer = await customersRepo.findCustomerById(scope, grant.customerId);
-    await notificationsRepo.recordOnce(scope, {
+    await notify.recordOnce(scope, {
       id: crypto.randomUUID(),
       type: 'credit_grant.expired',
       customerId: grant.customerId,
@@ -254,7 +254,7 @@ export async function notifyGrantExpiry(deps: Deps, tenantId: string, grantId: s
     const noticeDays = grant.expiryNoticeDays ?? (await repo.findExpiryNoticeDays(scope));
     if (grant.expiresAt.getTime() - noticeDays * 86_400_000 > now.getTime()) return 'skipped';
     const customer = await customersRepo.findCustomerById(scope, grant.customerId);
-    const recorded = await notificationsRepo.recordOnce(scope, {
+    const recorded = await notify.recordOnce(scope, {
       id: crypto.randomUUID(),
       type: 'credit_grant.expiring',
       customerId: grant.customerId,

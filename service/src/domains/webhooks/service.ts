@@ -12,7 +12,7 @@ import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { invalid, notFound } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
-import * as notificationsRepo from '../notifications/repo.ts';
+import * as notify from '../notifications/service.ts';
 import * as repo from './repo.ts';
 import type { CreateEndpointInput, ListDeliveriesInput, ListMessagesInput, ReplayInput, RotateSecretInput, TestSendInput, UpdateEndpointInput } from '@tariff/openapi/schemas/webhooks';
 
@@ -390,7 +390,7 @@ async function recordSent(deps: Deps, tenantId: string, endpoint: repo.Endpoint,
     else if (!succeeded) disabled = await repo.disableEndpoint(scope, endpoint.id, 'failing', now, new Date(now.getTime() - settings.disableAfterDays * 86_400_000));
     if (disabled) {
       deps.logger.warn('webhook endpoint disabled', { tenant_id: tenantId, endpoint_id: endpoint.id, reason: disabled.disabledReason });
-      await notificationsRepo.recordOnce(scope, {
+      await notify.recordOnce(scope, {
         id: crypto.randomUUID(),
         type: 'webhook_endpoint.disabled',
         customerId: null,
