@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkCacheHolds } from '../../service/src/domains/budgets/check-cache.ts';
 import { trpc, type Harness, type TenantFixture } from '../service/harness.ts';
-import { billingBook, client, startBillingScenario, tokens } from './fixtures.ts';
+import { billingBook, client, logIn, startBillingScenario, tokens } from './fixtures.ts';
 import type { Jobs } from './jobs-harness.ts';
 import { eventually } from '../wait.ts';
 
@@ -23,11 +23,7 @@ describe('spend in the rating currency, invoices in the billing currency', () =>
     await api.ok('POST', '/v1/plans', { code: 'pro', name: 'Pro', price_book: 'ai-platform', base_fee: '100', interval: 'month', invoice_grace_hours: 0 });
     await api.ok('POST', '/v1/customers', { external_id: 'euro-co', currency: 'EUR' });
   });
-  /** A dashboard session now (the signup's may have expired while the clock moved on). */
-  const session = async () => {
-    const login = await trpc(harness, 'mutation', 'auth.login', { tenant: tenant.slug, email: tenant.email, password: 'correct horse battery staple' });
-    return login.body.session.token as string;
-  };
+  const session = () => logIn(harness, tenant);
   afterAll(async () => {
     await jobs?.stop();
     await harness?.close();
