@@ -51,7 +51,7 @@ const KNOWN_UPWARD = {
   snapshots: ['events'], // snapshots/service.ts -> events/billing.ts, events/rating.ts
   holds: ['events'], // holds/service.ts -> events/billing.ts, rating.ts, repo.ts; holds/schema.ts -> events/schema.ts
   wallets: ['holds'], // wallets/service.ts -> holds/repo.ts (sumOpenHolds)
-  currency: ['customers'], // currency/repo.ts -> customers/repo.ts (ratingCurrencySql)
+  currency: ['customers'], // currency/repo.ts -> customers/rating-currency.ts (ratingCurrencySql)
 };
 
 // A domain uses another through its service (and pure modules, schemas); only its own repo sends its SQL.
@@ -60,13 +60,12 @@ const KNOWN_UPWARD = {
 const KNOWN_FOREIGN_REPOS = {
   budgets: ['customers', 'keys'],
   creditnotes: ['invoices'],
-  currency: ['customers'],
   customers: ['pricing'],
   documents: ['creditnotes', 'invoices', 'tax'],
   events: ['budgets', 'holds', 'invoices', 'meters', 'notifications', 'pricing', 'subscriptions', 'wallets'],
   holds: ['budgets'],
   insights: ['customers', 'meters'],
-  invoices: ['audit', 'customers', 'sla', 'subscriptions'],
+  invoices: ['audit', 'sla', 'subscriptions'],
   payments: ['creditnotes', 'invoices'],
   plans: ['pricing'],
   portal: ['customers', 'insights', 'tenants'],

@@ -102,6 +102,8 @@ export const billingSchemas: Record<string, Schema> = {
   }),
 };
 
+const ratingCurrency = described(string, "The currency of every amount here: the customer's rating currency (its price books', what the kernel rates in), which differs from its billing currency (`Customer.currency`) when its invoices are converted.");
+
 const budgetAlert = object({
   period_start: instant,
   threshold: described({ type: 'integer' }, 'Percentage of the budget.'),
@@ -116,7 +118,7 @@ Object.assign(billingSchemas, {
   BudgetAlertList: object({ data: { type: 'array', items: ref('BudgetAlert') } }),
   Budget: object({
     customer_id: string,
-    currency: string,
+    currency: ratingCurrency,
     amount: described(money, 'Per billing period.'),
     enforcement: { type: 'string', enum: ['alert', 'block'] },
     thresholds: { type: 'array', items: { type: 'integer' } },
@@ -140,7 +142,7 @@ Object.assign(billingSchemas, {
       description: 'Why not; empty when allowed.',
     },
     estimated_cost: money,
-    currency: string,
+    currency: ratingCurrency,
     on_depletion: { type: 'string', enum: ['overage', 'block'] },
     credit_balance: described(money, 'Credit in force now that would pay for this request (scoped credit counts only when the request names its event type or card).'),
     held: described(money, "What the customer's open holds set aside now (POST /v1/customers/{id}/holds): counted against the credit and the budget."),
@@ -160,7 +162,7 @@ Object.assign(billingSchemas, {
     customer_id: string,
     kind: described({ type: 'string', enum: ['api_key', 'project'] }, 'api_key: events sent with that key; project: events whose `project` property is the value.'),
     value: described(string, "The API key's id or the project tag."),
-    currency: string,
+    currency: ratingCurrency,
     amount: described(money, 'Per billing period.'),
     enforcement: { type: 'string', enum: ['alert', 'block'] },
     thresholds: { type: 'array', items: { type: 'integer' } },

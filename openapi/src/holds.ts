@@ -31,7 +31,7 @@ export const holdSchemas: Record<string, Schema> = {
     {
       id: string,
       customer_id: string,
-      currency: string,
+      currency: described(string, "The customer's rating currency (its price books'), which the hold's amounts are in: the credit and budget it sets aside are counted in it."),
       status: holdStatus,
       amount: described(money, 'What the hold sets aside in all.'),
       captured: described(money, 'What the events that carried its id charged so far (before credits).'),
@@ -68,7 +68,7 @@ export const holdSchemas: Record<string, Schema> = {
       typ: { type: 'string', const: 'tariff.balance' },
       tid: described(string, 'The tenant id.'),
       sub: described(string, "The customer's external id."),
-      cur: string,
+      cur: described(string, "The currency of the amounts: the customer's rating currency (its price books')."),
       bal: described(money, 'Credit in force.'),
       held: described(money, 'What open holds set aside.'),
       avl: described(money, 'bal minus held.'),

@@ -2543,6 +2543,7 @@ export interface components {
         };
         Budget: {
             customer_id: string;
+            /** @description The currency of every amount here: the customer's rating currency (its price books', what the kernel rates in), which differs from its billing currency (`Customer.currency`) when its invoices are converted. */
             currency: string;
             /** @description Per billing period. */
             amount: string;
@@ -2575,6 +2576,7 @@ export interface components {
             }[];
             /** @description Decimal amount with 9 decimals (nano-units). */
             estimated_cost: string;
+            /** @description The currency of every amount here: the customer's rating currency (its price books', what the kernel rates in), which differs from its billing currency (`Customer.currency`) when its invoices are converted. */
             currency: string;
             /** @enum {string} */
             on_depletion: "overage" | "block";
@@ -2620,6 +2622,7 @@ export interface components {
             kind: "api_key" | "project";
             /** @description The API key's id or the project tag. */
             value: string;
+            /** @description The currency of every amount here: the customer's rating currency (its price books', what the kernel rates in), which differs from its billing currency (`Customer.currency`) when its invoices are converted. */
             currency: string;
             /** @description Per billing period. */
             amount: string;
@@ -3469,6 +3472,7 @@ export interface components {
         Hold: {
             id: string;
             customer_id: string;
+            /** @description The customer's rating currency (its price books'), which the hold's amounts are in: the credit and budget it sets aside are counted in it. */
             currency: string;
             /**
              * @description open: sets its amount (less what it captured) aside until expires_at; captured: closed by an event sent with hold_final; released: closed by a call; expired: closed by the scheduler after expires_at.
@@ -3534,6 +3538,7 @@ export interface components {
                 tid: string;
                 /** @description The customer's external id. */
                 sub: string;
+                /** @description The currency of the amounts: the customer's rating currency (its price books'). */
                 cur: string;
                 /** @description Credit in force. */
                 bal: string;

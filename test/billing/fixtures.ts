@@ -1,6 +1,6 @@
 // Shared pieces of the billing scenarios: a price book with token and GPU cards, event builders, setup calls.
 import { expect } from 'vitest';
-import { rest, signUpTenant, startService, type Harness, type TenantFixture } from '../service/harness.ts';
+import { rest, signUpTenant, startService, trpc, type Harness, type TenantFixture } from '../service/harness.ts';
 import { startJobRunner } from './jobs-harness.ts';
 
 /** Tokens at $0.02 per 1,000 (drawing the "tokens" allowance when a plan includes some); H100 time at $2.50 per GPU-hour. */
@@ -78,4 +78,11 @@ export async function startBillingScenario(now: string) {
   const harness = await startService({ now });
   const tenant = await signUpTenant(harness);
   return { harness, tenant, api: client(harness, tenant), jobs: await startJobRunner(harness) };
+}
+
+/** A dashboard session now, by logging the tenant's owner in (the signup's may have expired while the clock moved on). */
+export async function logIn(harness: Harness, tenant: TenantFixture): Promise<string> {
+  const login = await trpc(harness, 'mutation', 'auth.login', { tenant: tenant.slug, email: tenant.email, password: 'correct horse battery staple' });
+  expect(login.status, JSON.stringify(login.error)).toBe(200);
+  return login.body.session.token as string;
 }

@@ -6,7 +6,7 @@
 import { Decimal } from 'decimal.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rest, trpc, type Harness, type TenantFixture } from '../service/harness.ts';
-import { billingBook, client, startBillingScenario, tokens } from './fixtures.ts';
+import { billingBook, client, logIn, startBillingScenario, tokens } from './fixtures.ts';
 import type { Jobs } from './jobs-harness.ts';
 import { checkLedger } from './ledger-check.ts';
 
@@ -28,11 +28,7 @@ describe('invoices in another currency than the price book', () => {
       await api.ok('POST', `/v1/customers/${id}/subscriptions`, { plan: 'pro', started_at: '2026-03-01T00:00:00Z' });
     }
   });
-  /** A dashboard session now (the signup's has expired while the clock moved on). */
-  const session = async () => {
-    const login = await trpc(harness, 'mutation', 'auth.login', { tenant: tenant.slug, email: tenant.email, password: 'correct horse battery staple' });
-    return login.body.session.token as string;
-  };
+  const session = () => logIn(harness, tenant);
   afterAll(async () => {
     await jobs?.stop();
     await harness?.close();

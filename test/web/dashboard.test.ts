@@ -45,6 +45,19 @@ async function logIn(page: Page, slug: string, email: string, secret: string) {
   await page.waitForURL(/\/dashboard\/customers$/);
 }
 
+/**
+ * An invoice figure as a page shows it: the API's decimal string cut to the currency's minor unit (the digits cut
+ * off all zeros), then the currency; never the API's nine decimals.
+ */
+function expectMinorUnits(shown: string | null, amount: string, minorUnit: number, currency: string) {
+  const [figure, code, ...rest] = (shown ?? '').trim().split(' ');
+  expect(rest, `"${shown}"`).toEqual([]);
+  expect(code).toBe(currency);
+  expect(figure).toMatch(minorUnit === 0 ? /^-?\d+$/ : new RegExp(`^-?\\d+\\.\\d{${minorUnit}}$`));
+  expect(amount.startsWith(figure), `${figure} is ${amount} cut`).toBe(true);
+  expect(amount.slice(figure.length)).toMatch(/^\.?0*$/);
+}
+
 const amountsIn = (page: Page, selector: string) => page.locator(selector).evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-amount')));
 
 describe('the dashboard in the browser', () => {
@@ -223,6 +236,7 @@ describe('the dashboard in the browser', () => {
     await page.locator(`tr[data-row="${invoiceId}"] a`).first().click();
     const draft = await call('GET', `/v1/invoices/${invoiceId}`);
     await expect.poll(() => amountsIn(page, '[data-testid="invoice-total"] [data-amount]')).toEqual([draft.total]);
+    expectMinorUnits(await page.getByTestId('invoice-total').locator('[data-amount]').textContent(), draft.total, draft.minor_unit, draft.currency);
     const lines = await page.locator('table[aria-label="Invoice lines"] tbody tr td[data-column="amount"] [data-amount]').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-amount')));
     expect(lines).toEqual(draft.lines.map((line: { amount: string }) => line.amount));
     await capture(page, '17-invoice-draft');
@@ -337,6 +351,13 @@ describe('the dashboard in the browser', () => {
       const listed = customer.page.locator(`[data-invoice="${invoiceId}"]`);
       await listed.waitFor();
       expect(await listed.locator('[data-amount]').first().getAttribute('data-amount')).toBe(invoice.total);
+      // Shown to the currency's minor unit ("9.95 USD", not "9.950000000"), the total and each line.
+      expectMinorUnits(await listed.locator('[data-amount]').first().textContent(), invoice.total, invoice.minor_unit, invoice.currency);
+      await listed.getByRole('button').click();
+      await expect.poll(() => listed.locator('[data-line] [data-amount]').count()).toBe(invoice.lines.length);
+      const shownLines = await listed.locator('[data-line] [data-amount]').evaluateAll((nodes) => nodes.map((n) => [n.getAttribute('data-amount'), n.textContent]));
+      expect(shownLines.map(([amount]) => amount)).toEqual(invoice.lines.map((line: { amount: string }) => line.amount));
+      for (const [amount, text] of shownLines) expectMinorUnits(text, amount!, invoice.minor_unit, invoice.currency);
       expect(await customer.page.locator('[data-invoice]').count()).toBe(1);
       await capture(customer.page, '24-portal');
 

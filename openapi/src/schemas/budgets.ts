@@ -7,7 +7,7 @@ export const enforcements = ['alert', 'block'] as const;
 export type Enforcement = (typeof enforcements)[number];
 
 export const setBudgetInput = z.strictObject({
-  /** Per billing period, in the customer's currency: usage net of discounts, whether credits or the invoice pay for it. */
+  /** Per billing period, in the customer's rating currency (its price books'): usage net of discounts, whether credits or the invoice pay for it. */
   amount: positiveMoneyAmount,
   /** alert (default): alerts only; block: the entitlement check refuses a request that would go over. */
   enforcement: z.enum(enforcements).default('alert'),
@@ -22,7 +22,7 @@ export const setBudgetInput = z.strictObject({
 export type SetBudgetInput = z.infer<typeof setBudgetInput>;
 
 export const checkInput = z.strictObject({
-  /** What the request is expected to cost, in the customer's currency. */
+  /** What the request is expected to cost, in the customer's rating currency (its price books'). */
   estimated_cost: moneyAmount,
   /** The event type the request will be metered as: only credit that pays for it counts. */
   event_type: text(200).optional(),

@@ -2,6 +2,7 @@
 import { useEffect, useId, type ReactNode } from 'react';
 import type { FieldValues, Path, UseFormReturn } from 'react-hook-form';
 import { errorInfo } from './api.ts';
+import { toMinorUnit } from './money.ts';
 
 export function ErrorBanner({ error }: { error: unknown }) {
   const info = errorInfo(error);
@@ -97,6 +98,15 @@ export function Money({ amount, currency }: { amount: string | null | undefined;
     <span className="money" data-amount={amount}>
       {amount}
       {currency ? ` ${currency}` : ''}
+    </span>
+  );
+}
+
+/** Money on an invoice: the API's string (kept in data-amount) shown to the currency's minor unit. */
+export function InvoiceMoney({ amount, currency, minorUnit }: { amount: string; currency: string; minorUnit: number }) {
+  return (
+    <span className="money" data-amount={amount}>
+      {toMinorUnit(amount, minorUnit)} {currency}
     </span>
   );
 }

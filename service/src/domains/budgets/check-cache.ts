@@ -28,6 +28,7 @@ export interface CheckGrant {
 export interface CheckState {
   tenantId: string;
   customerId: string;
+  /** The currency of every amount here: the customer's rating currency (its price books'), not its billing one. */
   currency: string;
   onDepletion: 'overage' | 'block';
   /** Blocked by dunning (an unpaid invoice past the policy's delay, payments/collect.ts): every request is refused. */

@@ -1,5 +1,6 @@
 import type { TenantScope } from '../../platform/db.ts';
 import { toNano } from '../../platform/money.ts';
+import { ratingCurrencySql } from '../customers/rating-currency.ts';
 import type { CheckState } from './check-cache.ts';
 import type { Enforcement, ScopeKind } from '@tariff/openapi/schemas/budgets';
 
@@ -70,7 +71,7 @@ function notifyFired(db: TenantScope['db'], tenantId: string, scoped: boolean) {
     insert into notifications (tenant_id, id, type, customer_id, subject_id, payload, created_at)
     select ${tenantId}, gen_random_uuid(), 'budget.threshold_crossed', f.customer_id,
            concat_ws(':', f.customer_id, f.period_start_text, ${scoped ? db`f.scope_kind, f.scope_value,` : db``} f.threshold),
-           jsonb_build_object('customer_id', c.external_id, 'currency', c.currency, 'period_start', f.period_start_text,
+           jsonb_build_object('customer_id', c.external_id, 'currency', ${db.unsafe(ratingCurrencySql)}, 'period_start', f.period_start_text,
              'threshold_percent', f.threshold, 'budget_amount', f.budget_amount::text, 'spend', f.spend::text,
              'scope', ${scoped ? db`jsonb_build_object('kind', f.scope_kind, 'value', f.scope_value)` : db`null::jsonb`}),
            f.fired_at
@@ -293,7 +294,7 @@ function fromDbScopedBudget(row: Record<string, any>): ScopedBudget {
  */
 export async function readCheckState({ db, tenantId }: TenantScope, externalId: string, at: Date): Promise<CheckState | undefined> {
   const [row] = await db`
-    select c.id, c.currency,
+    select c.id, ${db.unsafe(ratingCurrencySql)} as currency,
       coalesce((select w.on_depletion from customer_wallets w where w.tenant_id = c.tenant_id and w.customer_id = c.id), 'overage') as on_depletion,
       exists (select 1 from customer_blocks cb where cb.tenant_id = c.tenant_id and cb.customer_id = c.id) as blocked,
       (select json_build_object('amount', b.amount::text, 'enforcement', b.enforcement) from budgets b

@@ -95,7 +95,7 @@ async function notifyUnblocked(scope: TenantScope, customer: customersRepo.Custo
     subjectId,
     payload: {
       customer_id: customer.externalId,
-      currency: customer.currency,
+      currency: await customersRepo.findRatingCurrency(scope, customer.id),
       period_start: period.start.toISOString(),
       spend: formatMoney(spend),
       budget: budget ? { amount: formatMoney(toNano(budget.amount)), enforcement: budget.enforcement } : null,
@@ -308,9 +308,10 @@ export async function deleteScopedBudget(deps: Deps, actor: Actor, path: ScopedB
 async function readScopedBudgets(scope: TenantScope, customer: customersRepo.Customer, now: Date, only?: { kind: ScopeKind; value: string }[]): Promise<ApiSchemas['ScopedBudget'][]> {
   const budgets = await repo.listScopedBudgets(scope, customer.id, only);
   const period = await repo.findPeriodSpend(scope, customer.id, now);
-  const [spend, alerts] = await Promise.all([
+  const [spend, alerts, currency] = await Promise.all([
     repo.findScopedSpend(scope, customer.id, now, budgets.map((b) => ({ kind: b.kind, value: b.value }))),
     period ? repo.listScopedAlerts(scope, customer.id, period.start) : Promise.resolve([]),
+    customersRepo.findRatingCurrency(scope, customer.id),
   ]);
   return budgets.map((b) => {
     const amount = toNano(b.amount);
@@ -319,7 +320,7 @@ async function readScopedBudgets(scope: TenantScope, customer: customersRepo.Cus
       customer_id: customer.externalId,
       kind: b.kind,
       value: b.value,
-      currency: customer.currency,
+      currency,
       amount: formatMoney(amount),
       enforcement: b.enforcement,
       thresholds: b.thresholds,
@@ -342,13 +343,14 @@ async function readScopedBudgets(scope: TenantScope, customer: customersRepo.Cus
 async function readBudget(scope: TenantScope, customer: customersRepo.Customer, now: Date): Promise<ApiSchemas['Budget']> {
   const budget = await repo.findBudget(scope, customer.id);
   if (!budget) throw notFound('budget_not_found', `Customer "${customer.externalId}" has no budget`);
-  const period = await repo.findPeriodSpend(scope, customer.id, now);
+  const [period, currency] = await Promise.all([repo.findPeriodSpend(scope, customer.id, now), customersRepo.findRatingCurrency(scope, customer.id)]);
   const alerts = period ? await repo.listAlerts(scope, customer.id, period.start) : [];
   const amount = toNano(budget.amount);
   const spend = period ? toNano(period.spend) : 0n;
   return {
     customer_id: customer.externalId,
-    currency: customer.currency,
+    // Spend is what the kernel rated, in the customer's price books' currency; invoices convert it at close.
+    currency,
     amount: formatMoney(amount),
     enforcement: budget.enforcement,
     thresholds: budget.thresholds,

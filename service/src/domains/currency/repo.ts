@@ -1,6 +1,6 @@
 // The currency domain's SQL: the tenant's currency settings and its dated FX rates.
 import type { TenantScope } from '../../platform/db.ts';
-import { ratingCurrencySql } from '../customers/repo.ts';
+import { ratingCurrencySql } from '../customers/rating-currency.ts';
 import type { FxPolicy, StoredRate } from './convert.ts';
 
 export interface Settings {

@@ -1,5 +1,6 @@
 import { isUniqueViolation, type TenantScope } from '../../platform/db.ts';
 import { conflict } from '../../platform/errors.ts';
+import { ratingCurrencySql } from './rating-currency.ts';
 
 export interface Customer {
   id: string;
@@ -175,12 +176,6 @@ export async function updateCustomerCurrency({ db, tenantId }: TenantScope, id: 
   await db`update customers set currency = ${currency}, updated_at = ${updatedAt} where tenant_id = ${tenantId} and id = ${id}`;
 }
 
-/**
- * SQL: the currency customer `c` is rated in: its latest price book's (a customer's books share one currency:
- * customers/service.ts requireRatingCurrency), else its own billing currency.
- */
-export const ratingCurrencySql = `coalesce((select b.currency from customer_price_books a join price_books b on b.tenant_id = a.tenant_id and b.id = a.price_book_id
-  where a.tenant_id = c.tenant_id and a.customer_id = c.id order by a.effective_from desc limit 1), c.currency)`;
 
 /** The currency the customer is rated in (its price books'), which its credit grants are held in. */
 export async function findRatingCurrency({ db, tenantId }: TenantScope, customerId: string): Promise<string> {

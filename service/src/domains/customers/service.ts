@@ -240,6 +240,9 @@ async function requireCurrencyChangeable(scope: TenantScope, customer: repo.Cust
 }
 
 /** The customer with this external id, or a 404 naming it: how every domain finds the customer a path names. */
+/** The currency the customer is rated in (its price books'): spend, budgets, holds and credits are in it. */
+export const findRatingCurrency = repo.findRatingCurrency;
+
 export async function requireCustomer(scope: TenantScope, externalId: string): Promise<repo.Customer> {
   // A path may name the customer by Tariff's id too; an external id that happens to look like one wins.
   const customer = (await repo.findCustomerByExternalId(scope, externalId)) ?? (uuidPattern.test(externalId) ? await repo.findCustomerById(scope, externalId.toLowerCase()) : undefined);

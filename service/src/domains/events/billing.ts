@@ -23,7 +23,7 @@ import * as repo from './repo.ts';
 
 /** One customer's billing terms for the transaction, with the live balance of each of its locked grants. */
 export interface CustomerBilling {
-  wallet: { customerId: string; currency: string; onDepletion: 'overage' | 'block'; lowBalanceThreshold: bigint | null; grants: walletsRepo.Grant[] };
+  wallet: { customerId: string; onDepletion: 'overage' | 'block'; lowBalanceThreshold: bigint | null; grants: walletsRepo.Grant[] };
   balances: Map<string, bigint>;
   subscription?: subscriptionsRepo.SubscriptionTermsRow;
   /** The subscription's amendments: they split periods and bring new terms (subscriptions/service.ts). */
@@ -83,7 +83,6 @@ export async function loadBilling(scope: TenantScope, externalIds: string[]): Pr
     billing.set(externalId, {
       wallet: {
         customerId: context.customerId,
-        currency: context.currency,
         onDepletion: context.onDepletion,
         lowBalanceThreshold: context.lowBalanceThreshold === null ? null : toNano(context.lowBalanceThreshold),
         grants: customerGrants,
@@ -336,6 +335,8 @@ function notifyCreditLevels(scope: TenantScope, billing: Map<string, CustomerBil
   const notifications: Parameters<typeof notificationsRepo.recordManyOnce>[1] = [];
   for (const [externalId, event] of lastDraw) {
     const { wallet, balances } = billing.get(externalId)!;
+    // Grants are held in the rating currency (the book that rated the event), not the customer's billing one.
+    const currency = wallet.grants.find((g) => g.id === credits.get(event.transactionId)!.draws[0].grantId)!.currency;
     let before = 0n;
     let after = 0n;
     for (const grant of wallet.grants) {
@@ -349,7 +350,7 @@ function notifyCreditLevels(scope: TenantScope, billing: Map<string, CustomerBil
         type,
         customerId: wallet.customerId,
         subjectId: `${wallet.customerId}:${event.transactionId}`,
-        payload: { customer_id: externalId, currency: wallet.currency, balance: formatMoney(after), previous_balance: formatMoney(before), transaction_id: event.transactionId, ...extra },
+        payload: { customer_id: externalId, currency, balance: formatMoney(after), previous_balance: formatMoney(before), transaction_id: event.transactionId, ...extra },
         createdAt: now,
       });
     const threshold = wallet.lowBalanceThreshold;

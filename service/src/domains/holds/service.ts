@@ -11,7 +11,7 @@ import { isUniqueViolation, withTenant, withTenantPipelined, type TenantScope } 
 import type { Deps } from '../../platform/deps.ts';
 import { conflict, invalid, notFound, precondition } from '../../platform/errors.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
-import { requireCustomer } from '../customers/service.ts';
+import { findRatingCurrency, requireCustomer } from '../customers/service.ts';
 import * as periodsRepo from '../periods/index.ts';
 import { compiledBook, rateEvents } from '../events/rating.ts';
 import * as notify from '../notifications/service.ts';
@@ -55,7 +55,7 @@ export async function placeHold(deps: Deps, actor: Actor, externalId: string, in
     const hold = {
       id: input.id,
       customerId: customer.id,
-      currency: customer.currency,
+      currency: locked.ratingCurrency,
       amount: formatMoney(priced.amount),
       status: 'open' as const,
       overrun: input.overrun,
@@ -67,7 +67,7 @@ export async function placeHold(deps: Deps, actor: Actor, externalId: string, in
       createdAt: now,
       updatedAt: now,
     };
-    const writes = [repo.insertHold(scope, hold), notifyLowBalance(scope, customer, availability, priced.amount, locked.period.start, now)];
+    const writes = [repo.insertHold(scope, hold), notifyLowBalance(scope, customer, locked.ratingCurrency, availability, priced.amount, locked.period.start, now)];
     return { result: { created: true, hold: toApiHold({ ...hold, customerExternalId: customer.externalId, captured: '0', captureCount: 0, closedAt: null }, now) }, writes };
   }).catch(async (error: unknown) => {
     // Two requests placing the same id at once: the loser answers as a replay of the winner.
@@ -97,6 +97,8 @@ interface LockedCustomer {
   billing: billing.CustomerBilling | undefined;
   period: periodsRepo.PeriodRow;
   held: bigint;
+  /** What holds and the check count in: the customer's price books' currency (customers/rating-currency.ts). */
+  ratingCurrency: string;
   /** The book and state to price an estimate with, when asked for. */
   context?: RatingContext;
 }
@@ -119,12 +121,13 @@ async function lockCustomer(scope: TenantScope, externalId: string, now: Date, o
     customerBilling = billings.get(customer.externalId) ?? (customer.externalId === externalId ? undefined : (await billing.loadBilling(scope, [customer.externalId])).get(customer.externalId));
   }
   const bounds = context?.period ?? billing.periodFor(customerBilling, now);
-  const [periods, held] = await Promise.all([
+  const [periods, held, ratingCurrency] = await Promise.all([
     periodsRepo.lockPeriods(scope, [{ customerId: customer.id, start: bounds.start, end: bounds.end }], { now }),
     repo.sumOpenHolds(scope, customer.id, now, options.exceptHold),
+    findRatingCurrency(scope, customer.id),
   ]);
   const period = periods.get(periodsRepo.periodKey({ customerId: customer.id, start: bounds.start }))!;
-  return { customer, billing: customerBilling, period, held: toNano(held), ...(context ? { context } : {}) };
+  return { customer, billing: customerBilling, period, held: toNano(held), ratingCurrency, ...(context ? { context } : {}) };
 }
 
 /**
@@ -178,7 +181,7 @@ function refuseUnlessAvailable(a: Availability, amount: bigint): void {
  * The outbox's `balance.low`, once per customer and period: a hold left the available balance (credit minus open
  * holds) below the hold's own amount, so the next request of its size would be refused.
  */
-async function notifyLowBalance(scope: TenantScope, customer: Customer, before: Availability, amount: bigint, periodStart: Date, now: Date): Promise<void> {
+async function notifyLowBalance(scope: TenantScope, customer: Customer, currency: string, before: Availability, amount: bigint, periodStart: Date, now: Date): Promise<void> {
   if (before.balance === null) return;
   const available = before.balance - amount;
   if (available >= amount) return;
@@ -189,7 +192,7 @@ async function notifyLowBalance(scope: TenantScope, customer: Customer, before: 
     subjectId: `${customer.id}:${periodStart.toISOString()}`,
     payload: {
       customer_id: customer.externalId,
-      currency: customer.currency,
+      currency,
       credit_balance: formatMoney(before.creditBalance),
       held: formatMoney(before.held + amount),
       available_balance: formatMoney(available),

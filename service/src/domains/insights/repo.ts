@@ -1,6 +1,7 @@
 // The dashboard's read models' SQL: the customer directory (migration 054's indexes) and usage over time.
 import type { ReceiptStep } from '@tariff/core-wasm';
 import type { TenantScope } from '../../platform/db.ts';
+import { ratingCurrencySql } from '../customers/rating-currency.ts';
 
 export interface DirectoryRow {
   id: string;
@@ -8,6 +9,8 @@ export interface DirectoryRow {
   name: string | null;
   email: string | null;
   currency: string;
+  /** Its price books' currency, which spend and budget are in. */
+  ratingCurrency: string;
   parentExternalId: string | null;
   isReseller: boolean;
   children: bigint;
@@ -51,6 +54,7 @@ export async function searchCustomers(
       order by c.external_id collate "C" limit ${page.limit}
     )
     select page.id, page.external_id, page.name, page.email, page.currency, page.is_reseller, parent.external_id as parent_external_id,
+           (select ${db.unsafe(ratingCurrencySql)} from customers c where c.tenant_id = page.tenant_id and c.id = page.id) as rating_currency,
            (select count(*) from customers k where k.tenant_id = page.tenant_id and k.parent_id = page.id) as children,
            p.period_start, p.period_end, (p.amount + p.credits_applied)::text as spend,
            b.amount::text as budget, b.enforcement,
@@ -70,6 +74,7 @@ export async function searchCustomers(
     name: r.name,
     email: r.email,
     currency: r.currency,
+    ratingCurrency: r.rating_currency,
     parentExternalId: r.parent_external_id,
     isReseller: r.is_reseller,
     children: r.children,

@@ -20,14 +20,17 @@ export interface CustomerSummary {
   external_id: string;
   name: string | null;
   email: string | null;
+  /** What its invoices are billed in. */
   currency: string;
+  /** What `spend` and `budget` are in: its price books' currency, which the kernel rates in (invoices convert it). */
+  rating_currency: string;
   parent_id: string | null;
   is_reseller: boolean;
   /** Direct children. */
   children: number;
   /** The billing period in force now; null until the customer's first event. */
   period: { start: string; end: string } | null;
-  /** This period's spend (net of discounts, before credits: what budgets count), in the customer's currency. */
+  /** This period's spend (net of discounts, before credits: what budgets count), in `rating_currency`. */
   spend: string;
   budget: { amount: string; enforcement: 'alert' | 'block'; used_percent: string } | null;
   /** Balances of the credit grants in force now, by currency. */
@@ -50,6 +53,7 @@ function toSummary(row: repo.DirectoryRow): CustomerSummary {
     name: row.name,
     email: row.email,
     currency: row.currency,
+    rating_currency: row.ratingCurrency,
     parent_id: row.parentExternalId,
     is_reseller: row.isReseller,
     children: Number(row.children),

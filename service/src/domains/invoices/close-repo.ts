@@ -4,7 +4,7 @@ import type { TaxRecord } from '../tax/service.ts';
 import type { TenantScope } from '../../platform/db.ts';
 import { fromDbTerms, type SubscriptionTermsRow } from '../subscriptions/repo.ts';
 import type { Conversion } from '../currency/convert.ts';
-import { ratingCurrencySql } from '../customers/repo.ts';
+import { ratingCurrencySql } from '../customers/rating-currency.ts';
 import { periodKey, type PeriodKey } from '../periods/index.ts';
 import { toDbLine, type StoredLine } from './repo.ts';
 

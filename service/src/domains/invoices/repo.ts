@@ -1,7 +1,7 @@
 // Invoices' SQL: the period's receipts aggregated for the lines, invoices and their lines, the per-tenant number.
 import type { Db, TenantScope } from '../../platform/db.ts';
 import type { Conversion } from '../currency/convert.ts';
-import { ratingCurrencySql } from '../customers/repo.ts';
+import { ratingCurrencySql } from '../customers/rating-currency.ts';
 import type { MissingRate } from './fx.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import type { TaxRecord } from '../tax/service.ts';

@@ -119,7 +119,8 @@ export async function getPortalSummary(deps: Deps, access: PortalAccess) {
     const summary = await summaryOf(scope, customer, now);
     return {
       brand: await brandFor(scope, customer.id),
-      customer: { external_id: customer.externalId, name: customer.name, currency: customer.currency },
+      // Invoices are in `currency`; spend, budget and usage in `rating_currency` (they differ when invoices convert).
+      customer: { external_id: customer.externalId, name: customer.name, currency: customer.currency, rating_currency: summary.rating_currency },
       period: summary.period,
       spend: summary.spend,
       budget: summary.budget,

@@ -2,6 +2,7 @@
 // (rated-line revisions, period totals, aggregate amounts, invoice adjustments).
 import type { ReceiptStep } from '@tariff/core-wasm';
 import type { Db, TenantScope } from '../../platform/db.ts';
+import { ratingCurrencySql } from '../customers/rating-currency.ts';
 
 export type ReratingStatus = 'pending' | 'previewed' | 'approved' | 'applied' | 'failed';
 
@@ -81,6 +82,7 @@ export async function findDueReratings(db: Db, limit: number): Promise<{ tenantI
 export interface AffectedPeriod {
   customerId: string;
   customerExternalId: string;
+  /** The customer's rating currency (its price books'): what its rated amounts, grants and adjustments are in. */
   currency: string;
   start: Date;
   end: Date;
@@ -93,7 +95,7 @@ export interface AffectedPeriod {
  */
 export async function findAffectedPeriods({ db, tenantId }: TenantScope, priceBookId: string, from: Date): Promise<AffectedPeriod[]> {
   const rows = await db`
-    select p.customer_id, c.external_id, c.currency, p.period_start, p.period_end, p.status
+    select p.customer_id, c.external_id, ${db.unsafe(ratingCurrencySql)} as currency, p.period_start, p.period_end, p.status
     from customer_periods p
     join customers c on c.tenant_id = p.tenant_id and c.id = p.customer_id
     where p.tenant_id = ${tenantId} and p.period_end > ${from}

@@ -98,7 +98,7 @@ async function replayPeriod(
   for (const id of bookIds) books.set(id, await compiledBook(`${scope.tenantId}:${id}:${counts.get(id)}`, async () => (await loadPriceBook(scope, id))!));
 
   const billing: CustomerBilling = {
-    wallet: { customerId: period.customerId, currency: period.currency, onDepletion: 'overage', lowBalanceThreshold: null, grants: [] },
+    wallet: { customerId: period.customerId, onDepletion: 'overage', lowBalanceThreshold: null, grants: [] },
     balances: new Map(),
     subscription,
     hasBudget: false,

@@ -70,7 +70,7 @@ async function billingOf(scope: TenantScope, externalIds: string[]): Promise<Map
   const billing = new Map<string, CustomerBilling>();
   for (const [externalId, context] of contexts) {
     billing.set(externalId, {
-      wallet: { customerId: context.customerId, currency: context.currency, onDepletion: 'overage', lowBalanceThreshold: null, grants: [] },
+      wallet: { customerId: context.customerId, onDepletion: 'overage', lowBalanceThreshold: null, grants: [] },
       balances: new Map(),
       subscription: context.subscription,
       amendments: amendments.get(context.customerId),

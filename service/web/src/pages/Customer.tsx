@@ -7,14 +7,14 @@ import { api, useApiMutation, useApiQuery } from '../api.ts';
 import { DataTable, numberColumn, type Columns } from '../DataTable.tsx';
 import { ReceiptPanel } from '../Receipt.tsx';
 import { UsageChart, type UsageSeries } from '../UsageChart.tsx';
-import { CopyButton, ErrorBanner, Loading, Money, TextField, formatInstant } from '../ui.tsx';
+import { CopyButton, ErrorBanner, InvoiceMoney, Loading, Money, TextField, formatInstant } from '../ui.tsx';
 
 export default function CustomerPage() {
   const id = useParams().id!;
   const overview = useApiQuery('insights.customer', { id }, () => api.insights.customer.query({ id }));
   if (overview.isPending) return <Loading />;
   if (overview.error) return <ErrorBanner error={overview.error} />;
-  const { customer: c, ancestors, children } = overview.data;
+  const { customer: c, summary, ancestors, children } = overview.data;
   return (
     <>
       <h1>
@@ -22,7 +22,10 @@ export default function CustomerPage() {
       </h1>
       <dl className="facts card">
         <dt>Currency</dt>
-        <dd>{c.currency}</dd>
+        <dd data-testid="customer-currency">
+          {c.currency}
+          {summary.rating_currency !== c.currency ? ` (rated in ${summary.rating_currency}, converted on invoices)` : ''}
+        </dd>
         <dt>Price book</dt>
         <dd>{c.price_book ? <Link to={`/dashboard/price-books/${encodeURIComponent(c.price_book.code)}`}>{c.price_book.code}</Link> : '—'}</dd>
         <dt>Resold through</dt>
@@ -53,7 +56,7 @@ export default function CustomerPage() {
         <dt>Created</dt>
         <dd>{formatInstant(c.created_at)}</dd>
       </dl>
-      <Usage id={id} currency={c.currency} />
+      <Usage id={id} currency={summary.rating_currency} />
       <div className="grid2">
         <Budget id={id} />
         <Credits id={id} />
@@ -220,7 +223,7 @@ function CustomerInvoices({ id }: { id: string }) {
           <ul>
             {invoices.data.data.map((invoice) => (
               <li key={invoice.id}>
-                <Link to={`/dashboard/invoices/${invoice.id}`}>{invoice.number ?? 'draft'}</Link> {formatInstant(invoice.period.start)} — <Money amount={invoice.total} currency={invoice.currency} />{' '}
+                <Link to={`/dashboard/invoices/${invoice.id}`}>{invoice.number ?? 'draft'}</Link> {formatInstant(invoice.period.start)} — <InvoiceMoney amount={invoice.total} currency={invoice.currency} minorUnit={invoice.minor_unit} />{' '}
                 <span className={`pill ${invoice.status}`}>{invoice.status}</span>
               </li>
             ))}

@@ -16,7 +16,7 @@ const columns: Columns<Customer> = [
   { header: 'Name', accessorKey: 'name', cell: ({ getValue }) => getValue() ?? '—' },
   { header: 'Parent', accessorKey: 'parent_id', cell: ({ getValue }) => getValue() ?? '—' },
   { header: 'Children', accessorKey: 'children', ...numberColumn, cell: ({ row }) => (row.original.is_reseller || row.original.children ? `${row.original.children}${row.original.is_reseller ? ' (reseller)' : ''}` : '') },
-  { header: 'Spend this period', accessorKey: 'spend', ...numberColumn, cell: ({ row }) => <Money amount={row.original.spend} currency={row.original.currency} /> },
+  { header: 'Spend this period', accessorKey: 'spend', ...numberColumn, cell: ({ row }) => <Money amount={row.original.spend} currency={row.original.rating_currency} /> },
   { header: 'Budget used', id: 'budget', ...numberColumn, cell: ({ row }) => (row.original.budget ? `${row.original.budget.used_percent}% of ${row.original.budget.amount}` : '—') },
   { header: 'Credits', id: 'credits', ...numberColumn, cell: ({ row }) => row.original.credits.map((c) => `${c.balance} ${c.currency}`).join(', ') || '—' },
 ];

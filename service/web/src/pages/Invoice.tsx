@@ -5,7 +5,7 @@ import { Link, useParams } from 'react-router';
 import { api, useApiMutation, useApiQuery } from '../api.ts';
 import { DataTable, numberColumn, type Columns } from '../DataTable.tsx';
 import { useMe } from '../layout.tsx';
-import { ErrorBanner, Loading, Money, TextField, formatInstant, useServerErrors } from '../ui.tsx';
+import { ErrorBanner, InvoiceMoney, Loading, Money, TextField, formatInstant, useServerErrors } from '../ui.tsx';
 
 type Invoice = Awaited<ReturnType<typeof api.invoices.get.query>>;
 type Line = Invoice['lines'][number];
@@ -45,11 +45,11 @@ export default function InvoicePage() {
         </dd>
         <dt>Total</dt>
         <dd data-testid="invoice-total">
-          <Money amount={i.total} currency={i.currency} /> <span className="muted">(exact {i.total_exact})</span>
+          <InvoiceMoney amount={i.total} currency={i.currency} minorUnit={i.minor_unit} /> <span className="muted">(exact {i.total_exact})</span>
         </dd>
         <dt>Amount due</dt>
         <dd data-testid="invoice-due">
-          <Money amount={i.amount_due} currency={i.currency} />
+          <InvoiceMoney amount={i.amount_due} currency={i.currency} minorUnit={i.minor_unit} />
         </dd>
         <dt>Finalizes</dt>
         <dd>{i.finalized_at ? `finalized ${formatInstant(i.finalized_at)}` : `on its own at ${formatInstant(i.finalize_at)}`}</dd>

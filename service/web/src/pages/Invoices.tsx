@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { Link } from 'react-router';
 import { api, useApiQuery } from '../api.ts';
 import { DataTable, numberColumn, type Columns } from '../DataTable.tsx';
-import { ErrorBanner, Loading, Money, formatInstant } from '../ui.tsx';
+import { ErrorBanner, InvoiceMoney, Loading, Money, formatInstant } from '../ui.tsx';
 
 type Invoice = Awaited<ReturnType<typeof api.invoices.list.query>>['data'][number];
 const statuses = ['draft', 'finalized', 'paid', 'void'] as const;
@@ -13,8 +13,8 @@ const columns: Columns<Invoice> = [
   { header: 'Customer', accessorKey: 'customer_id', cell: ({ getValue }) => <Link to={`/dashboard/customers/${encodeURIComponent(getValue())}`}>{getValue()}</Link> },
   { header: 'Period', id: 'period', cell: ({ row }) => `${formatInstant(row.original.period.start)} – ${formatInstant(row.original.period.end)}` },
   { header: 'Status', accessorKey: 'status', cell: ({ getValue }) => <span className={`pill ${getValue()}`}>{getValue()}</span> },
-  { header: 'Total', accessorKey: 'total', ...numberColumn, cell: ({ row }) => <Money amount={row.original.total} currency={row.original.currency} /> },
-  { header: 'Due', accessorKey: 'amount_due', ...numberColumn, cell: ({ row }) => <Money amount={row.original.amount_due} currency={row.original.currency} /> },
+  { header: 'Total', accessorKey: 'total', ...numberColumn, cell: ({ row }) => <InvoiceMoney amount={row.original.total} currency={row.original.currency} minorUnit={row.original.minor_unit} /> },
+  { header: 'Due', accessorKey: 'amount_due', ...numberColumn, cell: ({ row }) => <InvoiceMoney amount={row.original.amount_due} currency={row.original.currency} minorUnit={row.original.minor_unit} /> },
 ];
 
 export default function Invoices() {

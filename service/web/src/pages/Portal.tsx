@@ -7,7 +7,7 @@ import { useMemo, useState } from 'react';
 import type { AppRouter } from '../../../src/app.ts';
 import { useApiQuery } from '../api.ts';
 import { UsageChart, type UsageSeries } from '../UsageChart.tsx';
-import { ErrorBanner, Loading, Money, formatInstant } from '../ui.tsx';
+import { ErrorBanner, InvoiceMoney, Loading, Money, formatInstant } from '../ui.tsx';
 
 function tokenFromLocation(): string | undefined {
   const fragment = new URLSearchParams(location.hash.replace(/^#/, ''));
@@ -72,11 +72,11 @@ function PortalFor({ portal }: { portal: Portal }) {
             <h2 id="spend-title">This period</h2>
             <p className="muted">{s.period ? `${formatInstant(s.period.start)} to ${formatInstant(s.period.end)}` : 'No usage yet this period.'}</p>
             <p>
-              Spend <strong data-testid="portal-spend"><Money amount={s.spend} currency={s.customer.currency} /></strong>
+              Spend <strong data-testid="portal-spend"><Money amount={s.spend} currency={s.customer.rating_currency} /></strong>
               {s.budget ? (
                 <>
                   {' '}
-                  of a <span data-testid="portal-budget"><Money amount={s.budget.amount} currency={s.customer.currency} /></span> budget ({s.budget.used_percent}%)
+                  of a <span data-testid="portal-budget"><Money amount={s.budget.amount} currency={s.customer.rating_currency} /></span> budget ({s.budget.used_percent}%)
                 </>
               ) : null}
             </p>
@@ -88,7 +88,7 @@ function PortalFor({ portal }: { portal: Portal }) {
           </section>
           <Credits portal={portal} />
         </div>
-        <Usage portal={portal} />
+        <Usage portal={portal} currency={s.customer.rating_currency} />
         <Invoices portal={portal} />
       </main>
     </div>
@@ -121,7 +121,7 @@ function Credits({ portal }: { portal: Portal }) {
   );
 }
 
-function Usage({ portal }: { portal: Portal }) {
+function Usage({ portal, currency }: { portal: Portal; currency: string }) {
   const usage = useApiQuery('portal.usage', undefined, () => portal.portal.usage.query());
   const until = usage.data ? new Date(Math.ceil((Date.parse(usage.data.watermark) + 1) / 3_600_000) * 3_600_000) : undefined;
   const input = until ? { granularity: 'day' as const, from: new Date(until.getTime() - 30 * 86_400_000).toISOString(), until: until.toISOString() } : undefined;
@@ -133,7 +133,7 @@ function Usage({ portal }: { portal: Portal }) {
       <ErrorBanner error={usage.error ?? series.error} />
       {usage.data ? (
         <p>
-          This period: <span data-testid="portal-period-amount"><Money amount={usage.data.amount} /></span> over {usage.data.event_count} requests.
+          This period: <span data-testid="portal-period-amount"><Money amount={usage.data.amount} currency={currency} /></span> over {usage.data.event_count} requests.
         </p>
       ) : null}
       {meters.map((meter) => {
@@ -166,13 +166,13 @@ function Invoices({ portal }: { portal: Portal }) {
             <button type="button" className="link" onClick={() => setOpen(open === invoice.id ? undefined : invoice.id)} aria-expanded={open === invoice.id}>
               {invoice.number ?? 'Upcoming invoice'}
             </button>{' '}
-            {formatInstant(invoice.period.start)} – {formatInstant(invoice.period.end)}: <Money amount={invoice.total} currency={invoice.currency} />{' '}
+            {formatInstant(invoice.period.start)} – {formatInstant(invoice.period.end)}: <InvoiceMoney amount={invoice.total} currency={invoice.currency} minorUnit={invoice.minor_unit} />{' '}
             <span className={`pill ${invoice.status}`}>{invoice.status}</span>
             {open === invoice.id ? (
               <ul>
                 {invoice.lines.map((line) => (
-                  <li key={line.line}>
-                    {line.description}: <Money amount={line.amount} />
+                  <li key={line.line} data-line={line.line}>
+                    {line.description}: <InvoiceMoney amount={line.amount} currency={invoice.currency} minorUnit={invoice.minor_unit} />
                   </li>
                 ))}
               </ul>
