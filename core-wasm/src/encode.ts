@@ -2,7 +2,7 @@
 import type { CustomerState, EventError, Grant, StateMap, UsageEvent } from './book.ts';
 import { type CardMeta, type CompiledBook, parseInstant } from './compile.ts';
 import { I64_MAX, I64_MIN, MICRO_DIGITS, NANO_DIGITS, formatMoney, formatQuantity, parseScaled } from './decimal.ts';
-import * as L from './layout.ts';
+import * as L from './layout.gen.ts';
 
 export class RateInputError extends Error {
   constructor(readonly path: string, message: string) {
@@ -143,8 +143,6 @@ export interface StateLayout {
   grants: { grant: Grant; index: number }[][];
 }
 
-const GRANT_KIND_ORDER: Record<Grant['kind'], number> = { promotional: 0, prepaid: 1 };
-
 function money(value: unknown, path: string): bigint {
   const parsed = parseScaled(value ?? '0', NANO_DIGITS, { allowNegative: true });
   if (!parsed.ok) throw new RateInputError(path, parsed.reason);
@@ -169,7 +167,7 @@ export function orderGrants(grants: Grant[]): { grant: Grant; index: number }[] 
   return grants
     .map((grant, index) => ({ grant, index, expires: grant.expires_at ? parseInstant(grant.expires_at) ?? I64_MAX : I64_MAX }))
     .sort((a, b) =>
-      GRANT_KIND_ORDER[a.grant.kind] - GRANT_KIND_ORDER[b.grant.kind]
+      L.GRANT_KIND_CODE[a.grant.kind] - L.GRANT_KIND_CODE[b.grant.kind]
       || a.grant.priority - b.grant.priority
       || (a.expires < b.expires ? -1 : a.expires > b.expires ? 1 : 0)
       || a.index - b.index)
@@ -223,11 +221,11 @@ export function encodeStates(book: CompiledBook, customers: string[], states: St
       return parsed.value;
     })();
     const commitment = state.commitment;
-    const commitmentMode = commitment === undefined ? 0 : commitment.mode === 'prepaid' ? 1 : commitment.mode === 'postpaid' ? 2 : -1;
+    const commitmentMode = commitment === undefined ? L.COMMITMENT_NONE : commitment.mode === 'prepaid' || commitment.mode === 'postpaid' ? L.COMMITMENT_CODE[commitment.mode] : -1;
     if (commitmentMode < 0) throw new RateInputError(`${path}.commitment.mode`, 'must be prepaid or postpaid');
     const remaining = money(commitment?.remaining, `${path}.commitment.remaining`);
     const consumed = money(commitment?.consumed, `${path}.commitment.consumed`);
-    const onDepletion = state.on_depletion === 'block' ? 1 : 0;
+    const onDepletion = state.on_depletion === 'block' ? L.ON_DEPLETION_BLOCK : L.ON_DEPLETION_OVERAGE;
     const counters = book.counters.map((name) => quantity(state.counters?.[name], `${path}.counters.${name}`));
     const pools = book.pools.map((name) =>
       state.allowances?.[name] === undefined ? L.POOL_UNSET : quantity(state.allowances[name], `${path}.allowances.${name}`));
@@ -247,7 +245,7 @@ export function encodeStates(book: CompiledBook, customers: string[], states: St
         [...counters, ...pools].forEach((value, i) => view.setBigInt64(block + L.STATE_HEADER_SIZE + i * 8, value, true));
         scopes.forEach((scope, g) => {
           const at = grantsAt + g * L.GRANT_SIZE;
-          view.setInt32(at + L.GRANT_KIND, GRANT_KIND_ORDER[ordered[g].grant.kind], true);
+          view.setInt32(at + L.GRANT_KIND, L.GRANT_KIND_CODE[ordered[g].grant.kind], true);
           view.setBigInt64(at + L.GRANT_EFFECTIVE, scope.effective, true);
           view.setBigInt64(at + L.GRANT_EXPIRES, scope.expires, true);
           view.setBigInt64(at + L.GRANT_BALANCE, scope.balance, true);

@@ -3,7 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { calcPrice } from '@pydantic/genai-prices';
-import { EventTypes, type PriceBook, type UsageEvent, compileBook, encodeEvent, encodeStates, writeEvent } from '@tariff/core-wasm';
+import { EventTypes, type PriceBook, type UsageEvent, compileBook, encodeEvent, encodeStates, layout, writeEvent } from '@tariff/core-wasm';
 import { loadKernel } from '@tariff/core-wasm/node';
 import { rateReference } from '../reference/rate.ts';
 
@@ -50,7 +50,7 @@ function encodeBatch(events: UsageEvent[]) {
   const types = new EventTypes();
   const customers = [...new Set(events.map((e) => e.customer_id))];
   const state = encodeStates(book, customers, {}, types);
-  const stride = 32 + 8 * book.properties.length;
+  const stride = layout.EVENT_HEADER_SIZE + 8 * book.properties.length;
   const bytes = new Uint8Array(events.length * stride);
   const view = new DataView(bytes.buffer);
   events.forEach((event, i) => {
