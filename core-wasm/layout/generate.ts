@@ -1,6 +1,7 @@
 // Writes the kernel's and the host's layout modules from spec.ts (run by `npm run build -w core-wasm`):
 //   assembly/layout.gen.ts  constants and @inline typed load/store accessors for the kernel
-//   src/layout.gen.ts       the same constants and the code tables for the compiler, encoders and decoders
+//   src/layout.gen.ts       the same constants, the code tables and typed record writers for the compiler and
+//                           the encoders
 // `--check` writes nothing and fails when a committed file differs from what the spec gives.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -99,6 +100,7 @@ export function renderHost(spec: LayoutSpec = SPEC): string {
     lines.push(`export const ${struct.prefix}_SIZE = ${struct.size};`);
     for (const field of struct.fields) lines.push(`export const ${constantName(struct, field.name)} = ${field.at}; // ${field.kind}${field.doc ? `: ${field.doc}` : ''}`);
     for (const [alias, target] of Object.entries(struct.aliases ?? {})) lines.push(`export const ${constantName(struct, alias)} = ${aliasTarget(struct, target)};`);
+    lines.push(...hostWriter(struct));
     lines.push('');
   }
   for (const enumeration of spec.enums) {
@@ -114,6 +116,23 @@ export function renderHost(spec: LayoutSpec = SPEC): string {
     lines.push(`export const ${constant.name} = ${value}; // ${constant.doc}`);
   }
   return lines.join('\n') + '\n';
+}
+
+const HOST_TYPE: Record<FieldKind, string> = { u8: 'number', u16: 'number', i32: 'number', i64: 'bigint' };
+const HOST_SETTER: Record<FieldKind, string> = { u8: 'setUint8', u16: 'setUint16', i32: 'setInt32', i64: 'setBigInt64' };
+
+/** `write<Record>(view, at, fields)`: every field at its offset with its kind, so the host cannot mistype one. */
+function hostWriter(struct: Struct): string[] {
+  const name = `write${capitalize(struct.stem)}`;
+  const type = struct.fields.map((field) => `${camel(field.name)}: ${HOST_TYPE[field.kind]}`).join('; ');
+  return [
+    `export function ${name}(view: DataView, at: number, record: { ${type} }): void {`,
+    ...struct.fields.map((field) => {
+      const littleEndian = field.kind === 'u8' ? '' : ', true';
+      return `  view.${HOST_SETTER[field.kind]}(at + ${constantName(struct, field.name)}, record.${camel(field.name)}${littleEndian});`;
+    }),
+    '}',
+  ];
 }
 
 function enumCodes(enumeration: Enumeration): [string, number][] {
@@ -133,7 +152,8 @@ function assemblyLiteral(constant: Constant): string {
 const constantName = (struct: Struct, field: string) => `${struct.prefix}_${upper(field)}`;
 const upper = (name: string) => name.toUpperCase();
 const capitalize = (name: string) => name[0].toUpperCase() + name.slice(1);
-const accessor = (struct: Struct, field: string) => struct.stem + field.split('_').map(capitalize).join('');
+const camel = (field: string) => field.split('_').map((word, i) => (i === 0 ? word : capitalize(word))).join('');
+const accessor = (struct: Struct, field: string) => struct.stem + capitalize(camel(field));
 
 export const OUTPUTS = {
   assembly: fileURLToPath(new URL('../assembly/layout.gen.ts', import.meta.url)),

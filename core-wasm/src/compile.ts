@@ -102,7 +102,8 @@ export function validateBook(input: unknown): { ok: true } | { ok: false; errors
 
 class ByteWriter {
   private buffer = new ArrayBuffer(4096);
-  private view = new DataView(this.buffer);
+  /** The current buffer's view (a new one after `allocate` grows it): what the layout's record writers take. */
+  view = new DataView(this.buffer);
   length = 0;
 
   allocate(size: number): number {
@@ -118,10 +119,6 @@ class ByteWriter {
     }
     this.length = end;
     return at;
-  }
-
-  i32(at: number, value: number): void {
-    this.view.setInt32(at, value, true);
   }
 
   i64(at: number, value: bigint): void {
@@ -647,49 +644,41 @@ class Compiler {
   private write(book: PriceBook, price: CompiledSchedule, cost: CompiledSchedule | undefined): CompiledBook {
     const out = new ByteWriter();
     const header = out.allocate(L.BOOK_SIZE);
-    out.i32(header + L.BOOK_TAG, L.BOOK_MAGIC);
-    out.i32(header + L.BOOK_PROPERTY_COUNT, this.properties.length);
-    out.i32(header + L.BOOK_COUNTER_COUNT, this.counters.length);
-    out.i32(header + L.BOOK_POOL_COUNT, this.pools.length);
 
     const zones = out.allocate(this.zones.length * L.ZONE_SIZE);
     this.zones.forEach((zone, z) => {
       const transitions = this.pinnedZones.get(zone) ?? zoneTransitions(zone);
       const table = out.allocate(transitions.length * L.TRANSITION_SIZE);
       transitions.forEach((t, i) => {
-        out.i64(table + i * L.TRANSITION_SIZE + L.TRANSITION_FROM, t.from);
-        out.i64(table + i * L.TRANSITION_SIZE + L.TRANSITION_OFFSET, BigInt(t.offsetSeconds));
+        L.writeTransition(out.view, table + i * L.TRANSITION_SIZE, { from: t.from, offset: BigInt(t.offsetSeconds) });
       });
-      out.i32(zones + z * L.ZONE_SIZE + L.ZONE_TRANSITION_COUNT, transitions.length);
-      out.i32(zones + z * L.ZONE_SIZE + L.ZONE_TRANSITIONS, table);
+      L.writeZone(out.view, zones + z * L.ZONE_SIZE, { transitionCount: transitions.length, transitions: table });
     });
-    out.i32(header + L.BOOK_ZONES, zones);
     const calendars = out.allocate(this.calendars.length * L.CALENDAR_SIZE);
     this.calendars.forEach((calendar, c) => {
       const ranges = calendarRanges(calendar.days, this.pinnedZones.get(this.zones[calendar.zone]) ?? zoneTransitions(this.zones[calendar.zone]));
       const table = out.allocate(ranges.length * L.RANGE_SIZE);
       ranges.forEach((range, i) => {
-        out.i64(table + i * L.RANGE_SIZE + L.RANGE_START, range.start);
-        out.i64(table + i * L.RANGE_SIZE + L.RANGE_END, range.end);
+        L.writeRange(out.view, table + i * L.RANGE_SIZE, range);
       });
-      out.i32(calendars + c * L.CALENDAR_SIZE + L.CALENDAR_RANGE_COUNT, ranges.length);
-      out.i32(calendars + c * L.CALENDAR_SIZE + L.CALENDAR_RANGES, table);
+      L.writeCalendar(out.view, calendars + c * L.CALENDAR_SIZE, { rangeCount: ranges.length, ranges: table });
     });
-    out.i32(header + L.BOOK_CALENDARS, calendars);
     const windows = out.allocate(this.windows.length * L.WINDOW_SIZE);
-    this.windows.forEach((w, i) => {
-      const at = windows + i * L.WINDOW_SIZE;
-      out.i32(at + L.WINDOW_ZONE, w.zone);
-      out.i32(at + L.WINDOW_WEEKDAYS, w.mask);
-      out.i32(at + L.WINDOW_START, w.start);
-      out.i32(at + L.WINDOW_END, w.end);
-      out.i32(at + L.WINDOW_EXCEPT, w.except);
-      out.i32(at + L.WINDOW_ONLY, w.only);
-    });
-    out.i32(header + L.BOOK_WINDOWS, windows);
+    this.windows.forEach((w, i) => L.writeWindow(out.view, windows + i * L.WINDOW_SIZE, { ...w, weekdays: w.mask }));
 
-    const priceMeta = this.writeSchedule(out, price, header + L.BOOK_PRICE_SCHEDULE);
-    const costMeta = cost ? this.writeSchedule(out, cost, header + L.BOOK_COST_SCHEDULE) : undefined;
+    const priceSchedule = this.writeSchedule(out, price);
+    const costSchedule = cost ? this.writeSchedule(out, cost) : undefined;
+    L.writeBook(out.view, header, {
+      tag: L.BOOK_MAGIC,
+      propertyCount: this.properties.length,
+      counterCount: this.counters.length,
+      poolCount: this.pools.length,
+      priceSchedule: priceSchedule.at,
+      costSchedule: costSchedule?.at ?? 0,
+      windows,
+      zones,
+      calendars,
+    });
     return {
       kind: 'tariff.compiled-book',
       id: book.id,
@@ -702,28 +691,24 @@ class Compiler {
       sortedCounters: alphabeticalIndexes(this.counters),
       sortedPools: alphabeticalIndexes(this.pools),
       names: this.names,
-      price: priceMeta,
-      cost: costMeta,
+      price: priceSchedule.meta,
+      cost: costSchedule?.meta,
       stepsPerEvent: this.stepsPerEvent,
     };
   }
 
-  private writeSchedule(out: ByteWriter, schedule: CompiledSchedule, pointer: number): ScheduleMeta {
+  /** Writes a schedule; `at` is where its SCHEDULE record is. */
+  private writeSchedule(out: ByteWriter, schedule: CompiledSchedule): { at: number; meta: ScheduleMeta } {
     const base = out.allocate(L.SCHEDULE_SIZE);
-    out.i32(pointer, base);
-    out.i32(base + L.SCHEDULE_VERSION_COUNT, schedule.versions.length);
     const versions = out.allocate(schedule.versions.length * L.VERSION_SIZE);
-    schedule.versions.forEach((v, i) => out.i64(versions + i * L.VERSION_SIZE + L.VERSION_EFFECTIVE_FROM, v.from));
-    out.i32(base + L.SCHEDULE_VERSIONS, versions);
+    schedule.versions.forEach((v, i) => L.writeVersion(out.view, versions + i * L.VERSION_SIZE, { effectiveFrom: v.from }));
     const included = out.allocate(Math.max(1, schedule.versions.length * this.pools.length) * 8);
     schedule.poolsIncluded.forEach((pools, v) => {
       this.pools.forEach((name, p) => out.i64(included + (v * this.pools.length + p) * 8, pools.get(name) ?? -1n));
     });
-    out.i32(base + L.SCHEDULE_POOLS_INCLUDED, included);
-
     const written = new Map<string, number>();
     const products = out.allocate(schedule.products.length * L.PRODUCT_SIZE);
-    out.i32(base + L.SCHEDULE_PRODUCTS, products);
+    L.writeSchedule(out.view, base, { versionCount: schedule.versions.length, versions, products, poolsIncluded: included });
     schedule.cards.forEach((byVersion, product) => {
       const chain: { version: number; offset: number }[] = [];
       let previousKey: string | undefined;
@@ -739,20 +724,17 @@ class Compiler {
         chain.push({ version, offset });
       });
       const table = out.allocate(chain.length * L.CHAIN_ENTRY_SIZE);
-      chain.forEach((link, i) => {
-        out.i32(table + i * L.CHAIN_ENTRY_SIZE + L.CHAIN_ENTRY_FIRST_VERSION, link.version);
-        out.i32(table + i * L.CHAIN_ENTRY_SIZE + L.CHAIN_ENTRY_CARD, link.offset);
-      });
-      out.i32(products + product * L.PRODUCT_SIZE + L.PRODUCT_CHAIN, table);
-      out.i32(products + product * L.PRODUCT_SIZE + L.PRODUCT_CHAIN_LENGTH, chain.length);
+      chain.forEach((link, i) => L.writeChainEntry(out.view, table + i * L.CHAIN_ENTRY_SIZE, { firstVersion: link.version, card: link.offset }));
+      L.writeProduct(out.view, products + product * L.PRODUCT_SIZE, { chain: table, chainLength: chain.length });
     });
 
-    return {
+    const meta: ScheduleMeta = {
       versions: schedule.versions,
       productIds: schedule.products.map((p) => p.id),
       resolver: new CardResolver(schedule.products),
       cards: schedule.cards.map((byVersion) => byVersion.map((card) => card?.meta)),
     };
+    return { at: base, meta };
   }
 
   private writeCard(out: ByteWriter, card: CompiledCard): number {
@@ -762,42 +744,27 @@ class Compiler {
       let b = d.b;
       if (d.kind === L.DIMENSION_KIND_FORMULA || d.kind === L.DIMENSION_KIND_MAX) {
         b = out.allocate(d.terms.length * L.TERM_SIZE);
-        d.terms.forEach((term, t) => {
-          out.i32(b + t * L.TERM_SIZE + L.TERM_SLOT, term.slot);
-          out.i64(b + t * L.TERM_SIZE + L.TERM_COEFFICIENT, term.coefficient);
-        });
+        d.terms.forEach((term, t) => L.writeTerm(out.view, b + t * L.TERM_SIZE, term));
       }
-      out.i32(at + L.DIMENSION_KIND, d.kind);
-      out.i32(at + L.DIMENSION_NAME, d.name);
-      out.i32(at + L.DIMENSION_A, d.a);
-      out.i32(at + L.DIMENSION_B, b);
-      out.i64(at + L.DIMENSION_C, d.c);
-      out.i64(at + L.DIMENSION_D, d.d);
+      L.writeDimension(out.view, at, { kind: d.kind, name: d.name, a: d.a, b, c: d.c, d: d.d });
     });
     const charges = writeCharges(out, card.charges);
     const variants = out.allocate(Math.max(1, card.variants.length) * L.VARIANT_SIZE);
     card.variants.forEach((v, i) => {
-      const at = variants + i * L.VARIANT_SIZE;
-      out.i32(at + L.VARIANT_WINDOW, v.window);
-      out.i32(at + L.VARIANT_SERVICE_TIER, v.tier);
-      out.i32(at + L.VARIANT_CHARGE_COUNT, v.charges.length);
-      out.i32(at + L.VARIANT_CHARGES, writeCharges(out, v.charges));
+      const charges = writeCharges(out, v.charges);
+      L.writeVariant(out.view, variants + i * L.VARIANT_SIZE, { window: v.window, serviceTier: v.tier, chargeCount: v.charges.length, charges });
     });
     const modifiers = out.allocate(Math.max(1, card.modifiers.length) * L.MODIFIER_SIZE);
     card.modifiers.forEach((m, i) => {
-      const at = modifiers + i * L.MODIFIER_SIZE;
-      out.i32(at + L.MODIFIER_WINDOW, m.window);
-      out.i32(at + L.MODIFIER_SERVICE_TIER, m.tier);
-      out.i64(at + L.MODIFIER_MULTIPLIER, m.multiplier);
+      L.writeModifier(out.view, modifiers + i * L.MODIFIER_SIZE, { window: m.window, serviceTier: m.tier, multiplier: m.multiplier });
     });
     const at = out.allocate(L.CARD_SIZE);
-    out.i32(at + L.CARD_CHARGE_COUNT, card.charges.length);
-    out.i32(at + L.CARD_CHARGES, charges);
-    out.i32(at + L.CARD_VARIANT_COUNT, card.variants.length);
-    out.i32(at + L.CARD_VARIANTS, variants);
-    out.i32(at + L.CARD_MODIFIER_COUNT, card.modifiers.length);
-    out.i32(at + L.CARD_MODIFIERS, modifiers);
-    out.i32(at + L.CARD_DIMENSIONS, dimensions);
+    L.writeCard(out.view, at, {
+      chargeCount: card.charges.length, charges,
+      variantCount: card.variants.length, variants,
+      modifierCount: card.modifiers.length, modifiers,
+      dimensions,
+    });
     return at;
   }
 }
@@ -824,25 +791,16 @@ function writeCharges(out: ByteWriter, charges: CompiledCharge[]): number {
     let tiers = 0;
     if (c.tiers.length > 0) {
       tiers = out.allocate(c.tiers.length * L.TIER_SIZE);
-      c.tiers.forEach((tier, t) => {
-        out.i64(tiers + t * L.TIER_SIZE + L.TIER_BOUND, tier.bound);
-        out.i64(tiers + t * L.TIER_SIZE + L.TIER_RATE, tier.rate);
-      });
+      c.tiers.forEach((tier, t) => L.writeTier(out.view, tiers + t * L.TIER_SIZE, tier));
     }
-    out.i32(at + L.CHARGE_MODEL, c.model);
-    out.i32(at + L.CHARGE_FLAGS, c.flags);
-    out.i32(at + L.CHARGE_DIMENSION, c.dimension);
-    out.i32(at + L.CHARGE_POOL, c.pool);
-    out.i32(at + L.CHARGE_COUNTER, c.counter);
-    out.i64(at + L.CHARGE_PER, c.per);
-    out.i64(at + L.CHARGE_RATE, c.rate);
-    out.i32(at + L.CHARGE_TIER_COUNT, c.tiers.length);
-    out.i32(at + L.CHARGE_TIERS, tiers);
-    out.i32(at + L.CHARGE_AUX, c.aux);
     const divisor = gcd(c.rate, c.per);
-    out.i64(at + L.CHARGE_REDUCED_RATE, divisor === 0n ? 0n : c.rate / divisor);
-    out.i64(at + L.CHARGE_REDUCED_PER, divisor === 0n ? 1n : c.per / divisor);
-    out.i64(at + L.CHARGE_MINIMUM, c.minimum);
+    L.writeCharge(out.view, at, {
+      ...c,
+      tierCount: c.tiers.length,
+      tiers,
+      reducedRate: divisor === 0n ? 0n : c.rate / divisor,
+      reducedPer: divisor === 0n ? 1n : c.per / divisor,
+    });
   });
   return base;
 }

@@ -233,26 +233,22 @@ export function encodeStates(book: CompiledBook, customers: string[], states: St
     chunks.push({
       at: block,
       write: (view) => {
-        view.setBigInt64(block + L.STATE_PERIOD_START, periodStart, true);
-        view.setBigInt64(block + L.STATE_PERIOD_END, periodEnd, true);
-        view.setBigInt64(block + L.STATE_DISCOUNT, discount, true);
-        view.setInt32(block + L.STATE_COMMITMENT_MODE, commitmentMode, true);
-        view.setInt32(block + L.STATE_ON_DEPLETION, onDepletion, true);
-        view.setBigInt64(block + L.STATE_COMMITMENT_REMAINING, remaining, true);
-        view.setBigInt64(block + L.STATE_COMMITMENT_CONSUMED, consumed, true);
-        view.setInt32(block + L.STATE_GRANT_COUNT, ordered.length, true);
-        view.setInt32(block + L.STATE_GRANTS, grantsAt, true);
-        [...counters, ...pools].forEach((value, i) => view.setBigInt64(block + L.STATE_HEADER_SIZE + i * 8, value, true));
+        L.writeState(view, block, {
+          periodStart, periodEnd, discount, commitmentMode, onDepletion,
+          commitmentRemaining: remaining, commitmentConsumed: consumed, grantCount: ordered.length, grants: grantsAt,
+        });
+        [...counters, ...pools].forEach((value, i) => view.setBigInt64(block + L.STATE_COUNTERS + i * 8, value, true));
         scopes.forEach((scope, g) => {
-          const at = grantsAt + g * L.GRANT_SIZE;
-          view.setInt32(at + L.GRANT_KIND, L.GRANT_KIND_CODE[ordered[g].grant.kind], true);
-          view.setBigInt64(at + L.GRANT_EFFECTIVE, scope.effective, true);
-          view.setBigInt64(at + L.GRANT_EXPIRES, scope.expires, true);
-          view.setBigInt64(at + L.GRANT_BALANCE, scope.balance, true);
-          view.setInt32(at + L.GRANT_CARD_COUNT, scope.cards ? scope.cards.length : -1, true);
-          view.setInt32(at + L.GRANT_CARDS, scope.cardsAt, true);
-          view.setInt32(at + L.GRANT_TYPE_COUNT, scope.eventTypes ? scope.eventTypes.length : -1, true);
-          view.setInt32(at + L.GRANT_TYPES, scope.typesAt, true);
+          L.writeGrant(view, grantsAt + g * L.GRANT_SIZE, {
+            kind: L.GRANT_KIND_CODE[ordered[g].grant.kind],
+            effective: scope.effective,
+            expires: scope.expires,
+            balance: scope.balance,
+            cardCount: scope.cards ? scope.cards.length : -1,
+            cards: scope.cardsAt,
+            typeCount: scope.eventTypes ? scope.eventTypes.length : -1,
+            types: scope.typesAt,
+          });
           scope.cards?.forEach((id, i) => view.setInt32(scope.cardsAt + i * 4, id, true));
           scope.eventTypes?.forEach((id, i) => view.setInt32(scope.typesAt + i * 4, id, true));
         });
@@ -280,13 +276,13 @@ export function decodeStates(
     const counters: Record<string, string> = { ...(before.counters ?? {}) };
     book.sortedCounters.forEach((i) => {
       const name = book.counters[i];
-      const value = stateBytes.getBigInt64(block + L.STATE_HEADER_SIZE + i * 8, true);
+      const value = stateBytes.getBigInt64(block + L.STATE_COUNTERS + i * 8, true);
       if (value !== 0n || before.counters?.[name] !== undefined) counters[name] = formatQuantity(value);
     });
     if (Object.keys(counters).length > 0) state.counters = counters;
     const allowances: Record<string, string> = { ...(before.allowances ?? {}) };
     book.sortedPools.forEach((i) => {
-      const value = stateBytes.getBigInt64(block + L.STATE_HEADER_SIZE + (book.counters.length + i) * 8, true);
+      const value = stateBytes.getBigInt64(block + L.STATE_COUNTERS + (book.counters.length + i) * 8, true);
       if (value !== L.POOL_UNSET) allowances[book.pools[i]] = formatQuantity(value);
     });
     if (Object.keys(allowances).length > 0) state.allowances = allowances;

@@ -174,14 +174,8 @@ export function toCompiled(book: PriceBook | CompiledBook): CompiledBook {
 }
 
 export function writeEvent(view: DataView, at: number, event: EncodedEvent, customer: number): void {
-  view.setBigInt64(at + L.EVENT_TIMESTAMP, event.timestamp, true);
-  view.setInt32(at + L.EVENT_CUSTOMER, customer, true);
-  view.setInt32(at + L.EVENT_PRODUCT, event.product, true);
-  view.setInt32(at + L.EVENT_COST_PRODUCT, event.costProduct, true);
-  view.setInt32(at + L.EVENT_SERVICE_TIER, event.serviceTier, true);
-  view.setInt32(at + L.EVENT_OUTCOME, event.outcome, true);
-  view.setInt32(at + L.EVENT_TYPE, event.eventType, true);
-  event.properties.forEach((value, i) => view.setBigInt64(at + L.EVENT_HEADER_SIZE + i * 8, value, true));
+  L.writeEvent(view, at, { ...event, customer, type: event.eventType });
+  event.properties.forEach((value, i) => view.setBigInt64(at + L.EVENT_PROPERTIES + i * 8, value, true));
 }
 
 function errorResult(book: CompiledBook, event: UsageEvent, error: EventError): RatedEvent {

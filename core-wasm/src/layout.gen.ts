@@ -12,6 +12,17 @@ export const BOOK_COST_SCHEDULE = 20; // i32: offset of the cost SCHEDULE; 0 = n
 export const BOOK_WINDOWS = 24; // i32: offset of the WINDOW table
 export const BOOK_ZONES = 28; // i32: offset of the ZONE table
 export const BOOK_CALENDARS = 32; // i32: offset of the CALENDAR table
+export function writeBook(view: DataView, at: number, record: { tag: number; propertyCount: number; counterCount: number; poolCount: number; priceSchedule: number; costSchedule: number; windows: number; zones: number; calendars: number }): void {
+  view.setInt32(at + BOOK_TAG, record.tag, true);
+  view.setInt32(at + BOOK_PROPERTY_COUNT, record.propertyCount, true);
+  view.setInt32(at + BOOK_COUNTER_COUNT, record.counterCount, true);
+  view.setInt32(at + BOOK_POOL_COUNT, record.poolCount, true);
+  view.setInt32(at + BOOK_PRICE_SCHEDULE, record.priceSchedule, true);
+  view.setInt32(at + BOOK_COST_SCHEDULE, record.costSchedule, true);
+  view.setInt32(at + BOOK_WINDOWS, record.windows, true);
+  view.setInt32(at + BOOK_ZONES, record.zones, true);
+  view.setInt32(at + BOOK_CALENDARS, record.calendars, true);
+}
 
 // A price or cost schedule: versions, then per product a chain of cards.
 export const SCHEDULE_SIZE = 16;
@@ -19,20 +30,37 @@ export const SCHEDULE_VERSION_COUNT = 0; // i32
 export const SCHEDULE_VERSIONS = 4; // i32: offset of VERSION_SIZE records (effective_from), ascending
 export const SCHEDULE_PRODUCTS = 8; // i32: offset of PRODUCT records, one per card id
 export const SCHEDULE_POOLS_INCLUDED = 12; // i32: offset of version-major i64 per pool (micro); -1 when not declared
+export function writeSchedule(view: DataView, at: number, record: { versionCount: number; versions: number; products: number; poolsIncluded: number }): void {
+  view.setInt32(at + SCHEDULE_VERSION_COUNT, record.versionCount, true);
+  view.setInt32(at + SCHEDULE_VERSIONS, record.versions, true);
+  view.setInt32(at + SCHEDULE_PRODUCTS, record.products, true);
+  view.setInt32(at + SCHEDULE_POOLS_INCLUDED, record.poolsIncluded, true);
+}
 
 // One version of a schedule.
 export const VERSION_SIZE = 8;
 export const VERSION_EFFECTIVE_FROM = 0; // i64: ms since the epoch
+export function writeVersion(view: DataView, at: number, record: { effectiveFrom: bigint }): void {
+  view.setBigInt64(at + VERSION_EFFECTIVE_FROM, record.effectiveFrom, true);
+}
 
 // A card id of a schedule: its chain of CHAIN_ENTRY records.
 export const PRODUCT_SIZE = 8;
 export const PRODUCT_CHAIN = 0; // i32: offset of the chain
 export const PRODUCT_CHAIN_LENGTH = 4; // i32
+export function writeProduct(view: DataView, at: number, record: { chain: number; chainLength: number }): void {
+  view.setInt32(at + PRODUCT_CHAIN, record.chain, true);
+  view.setInt32(at + PRODUCT_CHAIN_LENGTH, record.chainLength, true);
+}
 
 // From this version on, this card (until the next entry).
 export const CHAIN_ENTRY_SIZE = 8;
 export const CHAIN_ENTRY_FIRST_VERSION = 0; // i32: version index
 export const CHAIN_ENTRY_CARD = 4; // i32: offset of the CARD; 0 = absent from the version
+export function writeChainEntry(view: DataView, at: number, record: { firstVersion: number; card: number }): void {
+  view.setInt32(at + CHAIN_ENTRY_FIRST_VERSION, record.firstVersion, true);
+  view.setInt32(at + CHAIN_ENTRY_CARD, record.card, true);
+}
 
 // A rate card as in force in a range of versions.
 export const CARD_SIZE = 32;
@@ -43,6 +71,15 @@ export const CARD_VARIANTS = 12; // i32: offset of VARIANT records
 export const CARD_MODIFIER_COUNT = 16; // i32
 export const CARD_MODIFIERS = 20; // i32: offset of MODIFIER records
 export const CARD_DIMENSIONS = 24; // i32: offset of DIMENSION records
+export function writeCard(view: DataView, at: number, record: { chargeCount: number; charges: number; variantCount: number; variants: number; modifierCount: number; modifiers: number; dimensions: number }): void {
+  view.setInt32(at + CARD_CHARGE_COUNT, record.chargeCount, true);
+  view.setInt32(at + CARD_CHARGES, record.charges, true);
+  view.setInt32(at + CARD_VARIANT_COUNT, record.variantCount, true);
+  view.setInt32(at + CARD_VARIANTS, record.variants, true);
+  view.setInt32(at + CARD_MODIFIER_COUNT, record.modifierCount, true);
+  view.setInt32(at + CARD_MODIFIERS, record.modifiers, true);
+  view.setInt32(at + CARD_DIMENSIONS, record.dimensions, true);
+}
 
 // Charges that replace the card's own when the condition holds.
 export const VARIANT_SIZE = 16;
@@ -50,12 +87,23 @@ export const VARIANT_WINDOW = 0; // i32: WINDOW index; -1 = any
 export const VARIANT_SERVICE_TIER = 4; // i32: SERVICE_TIER code; -1 = any
 export const VARIANT_CHARGE_COUNT = 8; // i32
 export const VARIANT_CHARGES = 12; // i32: offset of CHARGE records
+export function writeVariant(view: DataView, at: number, record: { window: number; serviceTier: number; chargeCount: number; charges: number }): void {
+  view.setInt32(at + VARIANT_WINDOW, record.window, true);
+  view.setInt32(at + VARIANT_SERVICE_TIER, record.serviceTier, true);
+  view.setInt32(at + VARIANT_CHARGE_COUNT, record.chargeCount, true);
+  view.setInt32(at + VARIANT_CHARGES, record.charges, true);
+}
 
 // A rate multiplier of the card, when the condition holds.
 export const MODIFIER_SIZE = 16;
 export const MODIFIER_WINDOW = 0; // i32: WINDOW index; -1 = any
 export const MODIFIER_SERVICE_TIER = 4; // i32: SERVICE_TIER code; -1 = any
 export const MODIFIER_MULTIPLIER = 8; // i64: 1e-9
+export function writeModifier(view: DataView, at: number, record: { window: number; serviceTier: number; multiplier: bigint }): void {
+  view.setInt32(at + MODIFIER_WINDOW, record.window, true);
+  view.setInt32(at + MODIFIER_SERVICE_TIER, record.serviceTier, true);
+  view.setBigInt64(at + MODIFIER_MULTIPLIER, record.multiplier, true);
+}
 
 // How a quantity is composed from event properties; a-d mean what `kind` says.
 export const DIMENSION_SIZE = 32;
@@ -72,11 +120,23 @@ export const DIMENSION_COUNT_SLOT = DIMENSION_A;
 export const DIMENSION_DURATION_SLOT = DIMENSION_B;
 export const DIMENSION_MINIMUM_SECONDS = DIMENSION_C;
 export const DIMENSION_INCREMENT_SECONDS = DIMENSION_D;
+export function writeDimension(view: DataView, at: number, record: { kind: number; name: number; a: number; b: number; c: bigint; d: bigint }): void {
+  view.setInt32(at + DIMENSION_KIND, record.kind, true);
+  view.setInt32(at + DIMENSION_NAME, record.name, true);
+  view.setInt32(at + DIMENSION_A, record.a, true);
+  view.setInt32(at + DIMENSION_B, record.b, true);
+  view.setBigInt64(at + DIMENSION_C, record.c, true);
+  view.setBigInt64(at + DIMENSION_D, record.d, true);
+}
 
 // A formula or max term.
 export const TERM_SIZE = 16;
 export const TERM_SLOT = 0; // i32: event property slot
 export const TERM_COEFFICIENT = 8; // i64: integer; unused by max
+export function writeTerm(view: DataView, at: number, record: { slot: number; coefficient: bigint }): void {
+  view.setInt32(at + TERM_SLOT, record.slot, true);
+  view.setBigInt64(at + TERM_COEFFICIENT, record.coefficient, true);
+}
 
 // One charge line of a card.
 export const CHARGE_SIZE = 72;
@@ -93,11 +153,30 @@ export const CHARGE_FLAGS = 44; // i32: CHARGE_FLAG bits, from the model's compi
 export const CHARGE_REDUCED_RATE = 48; // i64
 export const CHARGE_REDUCED_PER = 56; // i64
 export const CHARGE_MINIMUM = 64; // i64: per-call minimum quantity (micro); 0 = none
+export function writeCharge(view: DataView, at: number, record: { model: number; dimension: number; pool: number; counter: number; per: bigint; rate: bigint; tierCount: number; tiers: number; aux: number; flags: number; reducedRate: bigint; reducedPer: bigint; minimum: bigint }): void {
+  view.setInt32(at + CHARGE_MODEL, record.model, true);
+  view.setInt32(at + CHARGE_DIMENSION, record.dimension, true);
+  view.setInt32(at + CHARGE_POOL, record.pool, true);
+  view.setInt32(at + CHARGE_COUNTER, record.counter, true);
+  view.setBigInt64(at + CHARGE_PER, record.per, true);
+  view.setBigInt64(at + CHARGE_RATE, record.rate, true);
+  view.setInt32(at + CHARGE_TIER_COUNT, record.tierCount, true);
+  view.setInt32(at + CHARGE_TIERS, record.tiers, true);
+  view.setInt32(at + CHARGE_AUX, record.aux, true);
+  view.setInt32(at + CHARGE_FLAGS, record.flags, true);
+  view.setBigInt64(at + CHARGE_REDUCED_RATE, record.reducedRate, true);
+  view.setBigInt64(at + CHARGE_REDUCED_PER, record.reducedPer, true);
+  view.setBigInt64(at + CHARGE_MINIMUM, record.minimum, true);
+}
 
 // A graduated, volume or request tier.
 export const TIER_SIZE = 16;
 export const TIER_BOUND = 0; // i64: up_to or above (micro); the last up_to is i64 max
 export const TIER_RATE = 8; // i64: nano
+export function writeTier(view: DataView, at: number, record: { bound: bigint; rate: bigint }): void {
+  view.setBigInt64(at + TIER_BOUND, record.bound, true);
+  view.setBigInt64(at + TIER_RATE, record.rate, true);
+}
 
 // A time-of-use window.
 export const WINDOW_SIZE = 24;
@@ -107,26 +186,50 @@ export const WINDOW_START = 8; // i32: local second of the day
 export const WINDOW_END = 12; // i32: local second of the day, exclusive; <= start wraps midnight
 export const WINDOW_EXCEPT = 16; // i32: CALENDAR index; -1 = none
 export const WINDOW_ONLY = 20; // i32: CALENDAR index; -1 = none
+export function writeWindow(view: DataView, at: number, record: { zone: number; weekdays: number; start: number; end: number; except: number; only: number }): void {
+  view.setInt32(at + WINDOW_ZONE, record.zone, true);
+  view.setInt32(at + WINDOW_WEEKDAYS, record.weekdays, true);
+  view.setInt32(at + WINDOW_START, record.start, true);
+  view.setInt32(at + WINDOW_END, record.end, true);
+  view.setInt32(at + WINDOW_EXCEPT, record.except, true);
+  view.setInt32(at + WINDOW_ONLY, record.only, true);
+}
 
 // Dated calendar: the instant ranges of its local dates.
 export const CALENDAR_SIZE = 8;
 export const CALENDAR_RANGE_COUNT = 0; // i32
 export const CALENDAR_RANGES = 4; // i32: offset of RANGE records
+export function writeCalendar(view: DataView, at: number, record: { rangeCount: number; ranges: number }): void {
+  view.setInt32(at + CALENDAR_RANGE_COUNT, record.rangeCount, true);
+  view.setInt32(at + CALENDAR_RANGES, record.ranges, true);
+}
 
 // Instants [start, end), sorted and disjoint within a calendar.
 export const RANGE_SIZE = 16;
 export const RANGE_START = 0; // i64: ms
 export const RANGE_END = 8; // i64: ms, exclusive
+export function writeRange(view: DataView, at: number, record: { start: bigint; end: bigint }): void {
+  view.setBigInt64(at + RANGE_START, record.start, true);
+  view.setBigInt64(at + RANGE_END, record.end, true);
+}
 
 // A time zone: its UTC-offset transitions.
 export const ZONE_SIZE = 8;
 export const ZONE_TRANSITION_COUNT = 0; // i32
 export const ZONE_TRANSITIONS = 4; // i32: offset of TRANSITION records
+export function writeZone(view: DataView, at: number, record: { transitionCount: number; transitions: number }): void {
+  view.setInt32(at + ZONE_TRANSITION_COUNT, record.transitionCount, true);
+  view.setInt32(at + ZONE_TRANSITIONS, record.transitions, true);
+}
 
 // From this instant on, this offset; the first applies before all.
 export const TRANSITION_SIZE = 16;
 export const TRANSITION_FROM = 0; // i64: ms
 export const TRANSITION_OFFSET = 8; // i64: seconds
+export function writeTransition(view: DataView, at: number, record: { from: bigint; offset: bigint }): void {
+  view.setBigInt64(at + TRANSITION_FROM, record.from, true);
+  view.setBigInt64(at + TRANSITION_OFFSET, record.offset, true);
+}
 
 // A customer's block header; i64 per counter then per pool follow it.
 export const STATE_SIZE = 56;
@@ -141,6 +244,17 @@ export const STATE_GRANT_COUNT = 48; // i32
 export const STATE_GRANTS = 52; // i32: offset of GRANT records, relative to the state base
 export const STATE_HEADER_SIZE = STATE_SIZE;
 export const STATE_COUNTERS = STATE_SIZE;
+export function writeState(view: DataView, at: number, record: { periodStart: bigint; periodEnd: bigint; discount: bigint; commitmentMode: number; onDepletion: number; commitmentRemaining: bigint; commitmentConsumed: bigint; grantCount: number; grants: number }): void {
+  view.setBigInt64(at + STATE_PERIOD_START, record.periodStart, true);
+  view.setBigInt64(at + STATE_PERIOD_END, record.periodEnd, true);
+  view.setBigInt64(at + STATE_DISCOUNT, record.discount, true);
+  view.setInt32(at + STATE_COMMITMENT_MODE, record.commitmentMode, true);
+  view.setInt32(at + STATE_ON_DEPLETION, record.onDepletion, true);
+  view.setBigInt64(at + STATE_COMMITMENT_REMAINING, record.commitmentRemaining, true);
+  view.setBigInt64(at + STATE_COMMITMENT_CONSUMED, record.commitmentConsumed, true);
+  view.setInt32(at + STATE_GRANT_COUNT, record.grantCount, true);
+  view.setInt32(at + STATE_GRANTS, record.grants, true);
+}
 
 // A credit grant, in drawing order (the host orders them).
 export const GRANT_SIZE = 48;
@@ -152,6 +266,16 @@ export const GRANT_CARD_COUNT = 32; // i32: -1 = any card
 export const GRANT_CARDS = 36; // i32: offset of i32 product ids, relative to the state base
 export const GRANT_TYPE_COUNT = 40; // i32: -1 = any event type
 export const GRANT_TYPES = 44; // i32: offset of i32 event type ids, relative to the state base
+export function writeGrant(view: DataView, at: number, record: { kind: number; effective: bigint; expires: bigint; balance: bigint; cardCount: number; cards: number; typeCount: number; types: number }): void {
+  view.setInt32(at + GRANT_KIND, record.kind, true);
+  view.setBigInt64(at + GRANT_EFFECTIVE, record.effective, true);
+  view.setBigInt64(at + GRANT_EXPIRES, record.expires, true);
+  view.setBigInt64(at + GRANT_BALANCE, record.balance, true);
+  view.setInt32(at + GRANT_CARD_COUNT, record.cardCount, true);
+  view.setInt32(at + GRANT_CARDS, record.cards, true);
+  view.setInt32(at + GRANT_TYPE_COUNT, record.typeCount, true);
+  view.setInt32(at + GRANT_TYPES, record.types, true);
+}
 
 // Event record header; one i64 per book property follows it.
 export const EVENT_SIZE = 32;
@@ -164,6 +288,15 @@ export const EVENT_OUTCOME = 24; // i32: OUTCOME code
 export const EVENT_TYPE = 28; // i32: event type id
 export const EVENT_HEADER_SIZE = EVENT_SIZE;
 export const EVENT_PROPERTIES = EVENT_SIZE;
+export function writeEvent(view: DataView, at: number, record: { timestamp: bigint; customer: number; product: number; costProduct: number; serviceTier: number; outcome: number; type: number }): void {
+  view.setBigInt64(at + EVENT_TIMESTAMP, record.timestamp, true);
+  view.setInt32(at + EVENT_CUSTOMER, record.customer, true);
+  view.setInt32(at + EVENT_PRODUCT, record.product, true);
+  view.setInt32(at + EVENT_COST_PRODUCT, record.costProduct, true);
+  view.setInt32(at + EVENT_SERVICE_TIER, record.serviceTier, true);
+  view.setInt32(at + EVENT_OUTCOME, record.outcome, true);
+  view.setInt32(at + EVENT_TYPE, record.type, true);
+}
 
 // The kernel's result for one event.
 export const RESULT_SIZE = 64;
@@ -177,6 +310,18 @@ export const RESULT_NET = 32; // i64: nano
 export const RESULT_COST = 40; // i64: nano; NO_COST when no cost card
 export const RESULT_VERSION = 48; // i32: price version index
 export const RESULT_COST_VERSION = 52; // i32: cost version index; -1 = none
+export function writeResult(view: DataView, at: number, record: { status: number; detail: number; stepsStart: number; stepCount: number; amount: bigint; subtotal: bigint; net: bigint; cost: bigint; version: number; costVersion: number }): void {
+  view.setInt32(at + RESULT_STATUS, record.status, true);
+  view.setInt32(at + RESULT_DETAIL, record.detail, true);
+  view.setInt32(at + RESULT_STEPS_START, record.stepsStart, true);
+  view.setInt32(at + RESULT_STEP_COUNT, record.stepCount, true);
+  view.setBigInt64(at + RESULT_AMOUNT, record.amount, true);
+  view.setBigInt64(at + RESULT_SUBTOTAL, record.subtotal, true);
+  view.setBigInt64(at + RESULT_NET, record.net, true);
+  view.setBigInt64(at + RESULT_COST, record.cost, true);
+  view.setInt32(at + RESULT_VERSION, record.version, true);
+  view.setInt32(at + RESULT_COST_VERSION, record.costVersion, true);
+}
 
 // A receipt step; `ref`, a, b, c mean what STEP_KIND says.
 export const STEP_SIZE = 32;
@@ -186,6 +331,14 @@ export const STEP_REF = 4; // i32
 export const STEP_A = 8; // i64
 export const STEP_B = 16; // i64
 export const STEP_C = 24; // i64
+export function writeStep(view: DataView, at: number, record: { kind: number; charge: number; ref: number; a: bigint; b: bigint; c: bigint }): void {
+  view.setUint8(at + STEP_KIND, record.kind);
+  view.setUint16(at + STEP_CHARGE, record.charge, true);
+  view.setInt32(at + STEP_REF, record.ref, true);
+  view.setBigInt64(at + STEP_A, record.a, true);
+  view.setBigInt64(at + STEP_B, record.b, true);
+  view.setBigInt64(at + STEP_C, record.c, true);
+}
 
 // CHARGE.model: the price models (one file per layer, see core-wasm/README.md).
 export const MODEL_PER_UNIT = 0;

@@ -15,7 +15,7 @@ interface RawKernel {
 }
 
 async function rawKernel(): Promise<RawKernel> {
-  const instance = await WebAssembly.instantiate(await WebAssembly.compile(wasmBytes()), {});
+  const instance = await WebAssembly.instantiate(await WebAssembly.compile(wasmBytes() as BufferSource), {});
   return instance.exports as unknown as RawKernel;
 }
 
