@@ -1,19 +1,17 @@
 // graduated: each tier's share of [c, c + q) at its rate, summed exactly then rounded once.
 import type { PriceModel } from '../../../core-wasm/src/book.ts';
-import { checkMoney, checkQuantity, divideHalfEven, MONEY_PLACES, ZERO } from '../numbers.ts';
-import { counterName, money, perOf, pushTier, upToOf, validateCumulativeTiers, type PriceHandler } from './types.ts';
+import { checkMoney, divideHalfEven, MONEY_PLACES, ZERO } from '../numbers.ts';
+import { advanceCounter, cumulativeRates, perOf, pushTier, upToOf, validateCumulativeTiers, type PriceHandler } from './types.ts';
 
 export const graduated: PriceHandler<Extract<PriceModel, { model: 'graduated' }>> = {
   measured: true,
   modifiable: true,
   validate: validateCumulativeTiers,
-  rates: (price) => price.tiers.map((tier) => money(tier.rate, 'tiers.rate')),
+  rates: cumulativeRates,
   price: (input) => {
     const { price, quantity, rate, context } = input;
     const per = perOf(price.per);
-    const counter = counterName(input);
-    const before = context.ledger.counter(counter);
-    const after = checkQuantity(before.plus(quantity), `counter ${counter}`);
+    const { counter, before, after } = advanceCounter(input);
     let exact = ZERO;
     let lower = ZERO;
     let lastTouched = -1;

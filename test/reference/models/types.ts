@@ -1,7 +1,7 @@
 // What every reference price model implements (step 5.4 of core-wasm/README.md), and the helpers they share.
 import type { Charge, PriceModel, PriceModelName, Tier } from '../../../core-wasm/src/book.ts';
 import type { ChargeContext } from '../compose.ts';
-import { formatMoney, formatQuantity, InvalidInputError, parseStored, ZERO, type Dec } from '../numbers.ts';
+import { checkQuantity, formatMoney, formatQuantity, InvalidInputError, parseStored, ZERO, type Dec } from '../numbers.ts';
 
 export interface PriceInput<M> {
   context: ChargeContext;
@@ -53,6 +53,7 @@ export type PriceHandlers = { [K in PriceModelName]: PriceHandler<Extract<PriceM
 
 export const DEFAULT_PER = '1000000';
 
+export const cumulativeRates = (price: { tiers: Tier[] }): Dec[] => price.tiers.map((tier) => money(tier.rate, 'tiers.rate'));
 export const money = (text: string, path: string): Dec => parseStored(text, 'money', path);
 export const perOf = (per: string | undefined): Dec => parseStored(per ?? DEFAULT_PER, 'quantity', 'per', { positive: true });
 export const upToOf = (tier: Tier): Dec | null => (tier.up_to === undefined || tier.up_to === null ? null : parseStored(tier.up_to, 'quantity', 'up_to'));
@@ -68,6 +69,13 @@ export function validatePer(per: string | undefined, path: string): void {
 export function counterName(input: PriceInput<{ counter?: string }>): string {
   const name = input.price.counter ?? `${input.context.card.id}:${input.charge.dimension}`;
   return `${input.context.counterPrefix}${name}`;
+}
+
+/** Graduated and volume: the period's counter before and after this event's quantity (which must fit). */
+export function advanceCounter(input: PriceInput<{ counter?: string }>): { counter: string; before: Dec; after: Dec } {
+  const counter = counterName(input);
+  const before = input.context.ledger.counter(counter);
+  return { counter, before, after: checkQuantity(before.plus(input.quantity), `counter ${counter}`) };
 }
 
 export function pushTier(input: PriceInput<unknown>, tier: number, quantity: Dec, rate: Dec): void {

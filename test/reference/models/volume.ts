@@ -1,19 +1,17 @@
 // volume: P(c + q) - P(c), where P(x) prices all of x at the rate of the tier containing x.
 import type { PriceModel } from '../../../core-wasm/src/book.ts';
-import { checkMoney, checkQuantity, divideHalfEven, MONEY_PLACES, type Dec } from '../numbers.ts';
-import { counterName, money, perOf, pushTier, upToOf, validateCumulativeTiers, type PriceHandler } from './types.ts';
+import { checkMoney, divideHalfEven, MONEY_PLACES, type Dec } from '../numbers.ts';
+import { advanceCounter, cumulativeRates, perOf, pushTier, upToOf, validateCumulativeTiers, type PriceHandler } from './types.ts';
 
 export const volume: PriceHandler<Extract<PriceModel, { model: 'volume' }>> = {
   measured: true,
   modifiable: true,
   validate: validateCumulativeTiers,
-  rates: (price) => price.tiers.map((tier) => money(tier.rate, 'tiers.rate')),
+  rates: cumulativeRates,
   price: (input) => {
     const { price, quantity, rate, context } = input;
     const per = perOf(price.per);
-    const counter = counterName(input);
-    const before = context.ledger.counter(counter);
-    const after = checkQuantity(before.plus(quantity), `counter ${counter}`);
+    const { counter, before, after } = advanceCounter(input);
     // For volume `up_to` is inclusive: x belongs to the first tier whose up_to >= x.
     const tierOf = (x: Dec): number => {
       const index = price.tiers.findIndex((tier) => {
