@@ -174,7 +174,10 @@ export function toCompiled(book: PriceBook | CompiledBook): CompiledBook {
 }
 
 export function writeEvent(view: DataView, at: number, event: EncodedEvent, customer: number): void {
-  L.writeEvent(view, at, { ...event, customer, type: event.eventType });
+  L.writeEvent(view, at, {
+    timestamp: event.timestamp, customer, product: event.product, costProduct: event.costProduct,
+    serviceTier: event.serviceTier, outcome: event.outcome, type: event.eventType,
+  });
   event.properties.forEach((value, i) => view.setBigInt64(at + L.EVENT_PROPERTIES + i * 8, value, true));
 }
 
