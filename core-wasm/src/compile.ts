@@ -1,8 +1,9 @@
 // Validates a JSON price book (every problem with its JSON path) and compiles it into the kernel's binary form.
 import type { BookVersion, Charge, Condition, Dimension, PriceBook, RateCard, TimeWindow } from './book.ts';
 import { MICRO_DIGITS, NANO_DIGITS, parseScaled } from './decimal.ts';
-import * as L from './layout.ts';
+import * as L from './layout.gen.ts';
 import { CardResolver, checkMatchRule } from './match.ts';
+import { type ChargeCompiler, type CompiledCharge, MODEL_COMPILERS, type ModelCompiler } from './models/index.ts';
 import { type ZoneTransition, isValidTimeZone, zoneTransitions } from './zones.ts';
 
 export interface BookProblem {
@@ -101,7 +102,8 @@ export function validateBook(input: unknown): { ok: true } | { ok: false; errors
 
 class ByteWriter {
   private buffer = new ArrayBuffer(4096);
-  private view = new DataView(this.buffer);
+  /** The current buffer's view (a new one after `allocate` grows it): what the layout's record writers take. */
+  view = new DataView(this.buffer);
   length = 0;
 
   allocate(size: number): number {
@@ -119,10 +121,6 @@ class ByteWriter {
     return at;
   }
 
-  i32(at: number, value: number): void {
-    this.view.setInt32(at, value, true);
-  }
-
   i64(at: number, value: bigint): void {
     this.view.setBigInt64(at, value, true);
   }
@@ -133,19 +131,6 @@ class ByteWriter {
 }
 
 // ---- the compiler ----------------------------------------------------------------------------------------
-
-interface CompiledCharge {
-  model: number;
-  dimension: number;
-  pool: number;
-  counter: number;
-  per: bigint;
-  rate: bigint;
-  tiers: { bound: bigint; rate: bigint }[];
-  aux: number;
-  /** Per-call minimum quantity (micro-units); 0 when none. */
-  minimum: bigint;
-}
 
 interface CompiledDimension {
   kind: number;
@@ -545,7 +530,7 @@ class Compiler {
 
   private dimension(name: string, definition: Dimension | undefined, path: string, usedAt: string, reads: Set<string>): CompiledDimension {
     const nameIndex = this.intern(this.names, name);
-    const blank = { kind: L.DIMENSION_KIND.property, name: nameIndex, a: 0, b: 0, c: 0n, d: 0n, terms: [] };
+    const blank = { kind: L.DIMENSION_KIND_PROPERTY, name: nameIndex, a: 0, b: 0, c: 0n, d: 0n, terms: [] };
     if (definition === undefined) {
       reads.add(name);
       return { ...blank, a: this.slot(name, false, usedAt) };
@@ -561,7 +546,7 @@ class Compiler {
         reads.add(property);
         return { slot: this.slot(property, false, `${path}.formula.${property}`), coefficient: BigInt(Number.isSafeInteger(coefficient) ? coefficient : 0) };
       });
-      return { ...blank, kind: L.DIMENSION_KIND.formula, a: terms.length, terms };
+      return { ...blank, kind: L.DIMENSION_KIND_FORMULA, a: terms.length, terms };
     }
     if (isObject(definition) && 'gpu_time' in definition && isObject(definition.gpu_time)) {
       const gpu = definition.gpu_time;
@@ -574,7 +559,7 @@ class Compiler {
       this.required.add(duration);
       return {
         ...blank,
-        kind: L.DIMENSION_KIND.gpu_time,
+        kind: L.DIMENSION_KIND_GPU_TIME,
         a: this.slot(count, false, `${path}.gpu_time.count`),
         b: this.slot(duration, false, `${path}.gpu_time.duration`),
         c: gpu.minimum_seconds === undefined ? 0n : this.decimal(gpu.minimum_seconds, MICRO_DIGITS, `${path}.gpu_time.minimum_seconds`),
@@ -591,7 +576,7 @@ class Compiler {
         reads.add(property);
         return { slot: this.slot(property, false, `${path}.max[${i}]`), coefficient: 1n };
       });
-      return { ...blank, kind: L.DIMENSION_KIND.max, a: terms.length, terms };
+      return { ...blank, kind: L.DIMENSION_KIND_MAX, a: terms.length, terms };
     }
     this.problem(path, 'must be { formula: {...} }, { gpu_time: {...} } or { max: [...] }');
     return blank;
@@ -601,7 +586,7 @@ class Compiler {
     cardId: string, charge: Charge, path: string, dimension: (name: unknown, at: string) => number,
     reads: Set<string>, counterPrefix: string,
   ): { compiled: CompiledCharge; meta: ChargeMeta } {
-    const compiled: CompiledCharge = { model: 0, dimension: -1, pool: -1, counter: -1, per: DEFAULT_PER, rate: 0n, tiers: [], aux: -1, minimum: 0n };
+    const compiled: CompiledCharge = { model: 0, flags: 0, dimension: -1, pool: -1, counter: -1, per: DEFAULT_PER, rate: 0n, tiers: [], aux: -1, minimum: 0n };
     const meta: ChargeMeta = { model: 'per_unit', per: DEFAULT_PER };
     if (!isObject(charge) || !isObject(charge.price)) {
       this.problem(isObject(charge) ? `${path}.price` : path, 'a charge needs a price object');
@@ -610,13 +595,15 @@ class Compiler {
     const price = charge.price;
     const pp = `${path}.price`;
     const modelName = price.model;
-    if (!(modelName in L.MODEL_CODE)) {
-      this.problem(`${pp}.model`, `must be one of ${Object.keys(L.MODEL_CODE).join(', ')}`);
+    if (!Object.hasOwn(MODEL_COMPILERS, modelName)) {
+      this.problem(`${pp}.model`, `must be one of ${Object.keys(MODEL_COMPILERS).join(', ')}`);
       return { compiled, meta };
     }
+    const model = MODEL_COMPILERS[modelName];
     compiled.model = L.MODEL_CODE[modelName];
+    compiled.flags = (model.measured ? L.CHARGE_FLAG_MEASURED : 0) | (model.modifiable ? L.CHARGE_FLAG_MODIFIABLE : 0);
     meta.model = modelName;
-    const needsDimension = modelName !== 'flat' && modelName !== 'dynamic';
+    const needsDimension = model.measured;
     if (needsDimension) compiled.dimension = dimension(charge.dimension, `${path}.dimension`);
     if (charge.allowance !== undefined) {
       if (counterPrefix) this.problem(`${path}.allowance`, 'a cost schedule has no allowances');
@@ -631,76 +618,23 @@ class Compiler {
       if (!needsDimension) this.problem(`${path}.minimum`, `a ${modelName} charge has no quantity to raise to a minimum`);
       else compiled.minimum = this.decimal(charge.minimum, MICRO_DIGITS, `${path}.minimum`, { positive: true });
     }
-    const per = (value: unknown) => (value === undefined ? DEFAULT_PER : this.decimal(value, MICRO_DIGITS, `${pp}.per`, { positive: true }));
-    const money = (value: unknown, at: string) => this.decimal(value, NANO_DIGITS, `${pp}.${at}`);
-    switch (price.model) {
-      case 'per_unit':
-        compiled.per = per(price.per);
-        compiled.rate = money(price.rate, 'rate');
-        break;
-      case 'package':
-        compiled.per = this.decimal(price.size, MICRO_DIGITS, `${pp}.size`, { positive: true });
-        compiled.rate = money(price.amount, 'amount');
-        break;
-      case 'graduated':
-      case 'volume': {
-        compiled.per = per(price.per);
-        if (!Array.isArray(price.tiers) || price.tiers.length === 0) {
-          this.problem(`${pp}.tiers`, 'must be a non-empty list of tiers');
-          break;
-        }
-        let previous = -1n;
-        price.tiers.forEach((tier, t) => {
-          const tp = `${pp}.tiers[${t}]`;
-          const last = t === price.tiers.length - 1;
-          let bound = (1n << 63n) - 1n;
-          if (!last || (tier?.up_to !== undefined && tier?.up_to !== null)) {
-            if (last) this.problem(`${tp}.up_to`, 'the last tier has no up_to');
-            else if (tier?.up_to === undefined || tier?.up_to === null) this.problem(`${tp}.up_to`, 'every tier but the last needs up_to');
-            else bound = this.decimal(tier.up_to, MICRO_DIGITS, `${tp}.up_to`, { positive: true });
-            if (bound <= previous) this.problem(`${tp}.up_to`, 'tiers must be in strictly ascending up_to order');
-          }
-          previous = bound;
-          compiled.tiers.push({ bound, rate: money(tier?.rate, `tiers[${t}].rate`) });
-        });
-        const counter = price.counter ?? `${cardId}:${String(charge.dimension)}`;
-        compiled.counter = this.intern(this.counters, counterPrefix + counter);
-        break;
-      }
-      case 'request_tiers': {
-        compiled.per = per(price.per);
-        compiled.rate = money(price.rate, 'rate');
-        compiled.aux = dimension(price.basis, `${pp}.basis`);
-        if (!Array.isArray(price.tiers)) {
-          this.problem(`${pp}.tiers`, 'must be a list of { above, rate }');
-          break;
-        }
-        let previous = -1n;
-        price.tiers.forEach((tier, t) => {
-          const bound = this.decimal(tier?.above, MICRO_DIGITS, `${pp}.tiers[${t}].above`);
-          if (bound <= previous) this.problem(`${pp}.tiers[${t}].above`, 'tiers must be in strictly ascending order');
-          previous = bound;
-          compiled.tiers.push({ bound, rate: money(tier?.rate, `tiers[${t}].rate`) });
-        });
-        break;
-      }
-      case 'flat':
-        compiled.per = 1_000_000n;
-        compiled.rate = money(price.amount, 'amount');
-        break;
-      case 'dynamic':
-        compiled.per = 1_000_000n;
-        if (typeof price.amount_property !== 'string' || !price.amount_property) {
-          this.problem(`${pp}.amount_property`, 'must name the event property carrying the amount');
-          break;
-        }
-        reads.add(price.amount_property);
-        this.required.add(price.amount_property);
-        compiled.aux = this.slot(price.amount_property, true, `${pp}.amount_property`);
-        // A percentage with 7 decimals is a fraction in 1e-9.
-        compiled.rate = price.markup_percent === undefined ? 0n : this.decimal(price.markup_percent, 7, `${pp}.markup_percent`);
-        break;
-    }
+    const compiler: ChargeCompiler = {
+      compiled,
+      path: pp,
+      defaultCounter: `${cardId}:${String(charge.dimension)}`,
+      problem: (at, message) => this.problem(at, message),
+      per: (value) => (value === undefined ? DEFAULT_PER : this.decimal(value, MICRO_DIGITS, `${pp}.per`, { positive: true })),
+      money: (value, at) => this.decimal(value, NANO_DIGITS, `${pp}.${at}`),
+      decimal: (value, digits, at, what) => this.decimal(value, digits, at, what),
+      dimension,
+      counter: (name) => this.intern(this.counters, counterPrefix + name),
+      requiredMoney: (name, at) => {
+        reads.add(name);
+        this.required.add(name);
+        return this.slot(name, true, at);
+      },
+    };
+    (model as ModelCompiler<typeof price>).compile(price, compiler);
     meta.per = compiled.per;
     return { compiled, meta };
   }
@@ -709,50 +643,42 @@ class Compiler {
 
   private write(book: PriceBook, price: CompiledSchedule, cost: CompiledSchedule | undefined): CompiledBook {
     const out = new ByteWriter();
-    const header = out.allocate(L.BOOK_HEADER_SIZE);
-    out.i32(header, L.BOOK_MAGIC);
-    out.i32(header + L.BOOK_PROPERTY_COUNT, this.properties.length);
-    out.i32(header + L.BOOK_COUNTER_COUNT, this.counters.length);
-    out.i32(header + L.BOOK_POOL_COUNT, this.pools.length);
+    const header = out.allocate(L.BOOK_SIZE);
 
     const zones = out.allocate(this.zones.length * L.ZONE_SIZE);
     this.zones.forEach((zone, z) => {
       const transitions = this.pinnedZones.get(zone) ?? zoneTransitions(zone);
       const table = out.allocate(transitions.length * L.TRANSITION_SIZE);
       transitions.forEach((t, i) => {
-        out.i64(table + i * L.TRANSITION_SIZE, t.from);
-        out.i64(table + i * L.TRANSITION_SIZE + 8, BigInt(t.offsetSeconds));
+        L.writeTransition(out.view, table + i * L.TRANSITION_SIZE, { from: t.from, offset: BigInt(t.offsetSeconds) });
       });
-      out.i32(zones + z * L.ZONE_SIZE, transitions.length);
-      out.i32(zones + z * L.ZONE_SIZE + 4, table);
+      L.writeZone(out.view, zones + z * L.ZONE_SIZE, { transitionCount: transitions.length, transitions: table });
     });
-    out.i32(header + L.BOOK_ZONES, zones);
     const calendars = out.allocate(this.calendars.length * L.CALENDAR_SIZE);
     this.calendars.forEach((calendar, c) => {
       const ranges = calendarRanges(calendar.days, this.pinnedZones.get(this.zones[calendar.zone]) ?? zoneTransitions(this.zones[calendar.zone]));
       const table = out.allocate(ranges.length * L.RANGE_SIZE);
       ranges.forEach((range, i) => {
-        out.i64(table + i * L.RANGE_SIZE, range.start);
-        out.i64(table + i * L.RANGE_SIZE + 8, range.end);
+        L.writeRange(out.view, table + i * L.RANGE_SIZE, range);
       });
-      out.i32(calendars + c * L.CALENDAR_SIZE, ranges.length);
-      out.i32(calendars + c * L.CALENDAR_SIZE + 4, table);
+      L.writeCalendar(out.view, calendars + c * L.CALENDAR_SIZE, { rangeCount: ranges.length, ranges: table });
     });
-    out.i32(header + L.BOOK_CALENDARS, calendars);
     const windows = out.allocate(this.windows.length * L.WINDOW_SIZE);
-    this.windows.forEach((w, i) => {
-      const at = windows + i * L.WINDOW_SIZE;
-      out.i32(at, w.zone);
-      out.i32(at + 4, w.mask);
-      out.i32(at + 8, w.start);
-      out.i32(at + 12, w.end);
-      out.i32(at + 16, w.except);
-      out.i32(at + 20, w.only);
-    });
-    out.i32(header + L.BOOK_WINDOWS, windows);
+    this.windows.forEach((w, i) => L.writeWindow(out.view, windows + i * L.WINDOW_SIZE, { ...w, weekdays: w.mask }));
 
-    const priceMeta = this.writeSchedule(out, price, header + L.BOOK_PRICE_SCHEDULE);
-    const costMeta = cost ? this.writeSchedule(out, cost, header + L.BOOK_COST_SCHEDULE) : undefined;
+    const priceSchedule = this.writeSchedule(out, price);
+    const costSchedule = cost ? this.writeSchedule(out, cost) : undefined;
+    L.writeBook(out.view, header, {
+      tag: L.BOOK_MAGIC,
+      propertyCount: this.properties.length,
+      counterCount: this.counters.length,
+      poolCount: this.pools.length,
+      priceSchedule: priceSchedule.at,
+      costSchedule: costSchedule?.at ?? 0,
+      windows,
+      zones,
+      calendars,
+    });
     return {
       kind: 'tariff.compiled-book',
       id: book.id,
@@ -765,28 +691,24 @@ class Compiler {
       sortedCounters: alphabeticalIndexes(this.counters),
       sortedPools: alphabeticalIndexes(this.pools),
       names: this.names,
-      price: priceMeta,
-      cost: costMeta,
+      price: priceSchedule.meta,
+      cost: costSchedule?.meta,
       stepsPerEvent: this.stepsPerEvent,
     };
   }
 
-  private writeSchedule(out: ByteWriter, schedule: CompiledSchedule, pointer: number): ScheduleMeta {
+  /** Writes a schedule; `at` is where its SCHEDULE record is. */
+  private writeSchedule(out: ByteWriter, schedule: CompiledSchedule): { at: number; meta: ScheduleMeta } {
     const base = out.allocate(L.SCHEDULE_SIZE);
-    out.i32(pointer, base);
-    out.i32(base, schedule.versions.length);
-    const versions = out.allocate(schedule.versions.length * 8);
-    schedule.versions.forEach((v, i) => out.i64(versions + i * 8, v.from));
-    out.i32(base + 4, versions);
+    const versions = out.allocate(schedule.versions.length * L.VERSION_SIZE);
+    schedule.versions.forEach((v, i) => L.writeVersion(out.view, versions + i * L.VERSION_SIZE, { effectiveFrom: v.from }));
     const included = out.allocate(Math.max(1, schedule.versions.length * this.pools.length) * 8);
     schedule.poolsIncluded.forEach((pools, v) => {
       this.pools.forEach((name, p) => out.i64(included + (v * this.pools.length + p) * 8, pools.get(name) ?? -1n));
     });
-    out.i32(base + 12, included);
-
     const written = new Map<string, number>();
-    const products = out.allocate(schedule.products.length * 8);
-    out.i32(base + 8, products);
+    const products = out.allocate(schedule.products.length * L.PRODUCT_SIZE);
+    L.writeSchedule(out.view, base, { versionCount: schedule.versions.length, versions, products, poolsIncluded: included });
     schedule.cards.forEach((byVersion, product) => {
       const chain: { version: number; offset: number }[] = [];
       let previousKey: string | undefined;
@@ -802,20 +724,17 @@ class Compiler {
         chain.push({ version, offset });
       });
       const table = out.allocate(chain.length * L.CHAIN_ENTRY_SIZE);
-      chain.forEach((link, i) => {
-        out.i32(table + i * L.CHAIN_ENTRY_SIZE, link.version);
-        out.i32(table + i * L.CHAIN_ENTRY_SIZE + 4, link.offset);
-      });
-      out.i32(products + product * 8, table);
-      out.i32(products + product * 8 + 4, chain.length);
+      chain.forEach((link, i) => L.writeChainEntry(out.view, table + i * L.CHAIN_ENTRY_SIZE, { firstVersion: link.version, card: link.offset }));
+      L.writeProduct(out.view, products + product * L.PRODUCT_SIZE, { chain: table, chainLength: chain.length });
     });
 
-    return {
+    const meta: ScheduleMeta = {
       versions: schedule.versions,
       productIds: schedule.products.map((p) => p.id),
       resolver: new CardResolver(schedule.products),
       cards: schedule.cards.map((byVersion) => byVersion.map((card) => card?.meta)),
     };
+    return { at: base, meta };
   }
 
   private writeCard(out: ByteWriter, card: CompiledCard): number {
@@ -823,44 +742,29 @@ class Compiler {
     card.dimensions.forEach((d, i) => {
       const at = dimensions + i * L.DIMENSION_SIZE;
       let b = d.b;
-      if (d.kind === L.DIMENSION_KIND.formula || d.kind === L.DIMENSION_KIND.max) {
+      if (d.kind === L.DIMENSION_KIND_FORMULA || d.kind === L.DIMENSION_KIND_MAX) {
         b = out.allocate(d.terms.length * L.TERM_SIZE);
-        d.terms.forEach((term, t) => {
-          out.i32(b + t * L.TERM_SIZE, term.slot);
-          out.i64(b + t * L.TERM_SIZE + 8, term.coefficient);
-        });
+        d.terms.forEach((term, t) => L.writeTerm(out.view, b + t * L.TERM_SIZE, term));
       }
-      out.i32(at, d.kind);
-      out.i32(at + 4, d.name);
-      out.i32(at + 8, d.a);
-      out.i32(at + 12, b);
-      out.i64(at + 16, d.c);
-      out.i64(at + 24, d.d);
+      L.writeDimension(out.view, at, { kind: d.kind, name: d.name, a: d.a, b, c: d.c, d: d.d });
     });
     const charges = writeCharges(out, card.charges);
     const variants = out.allocate(Math.max(1, card.variants.length) * L.VARIANT_SIZE);
     card.variants.forEach((v, i) => {
-      const at = variants + i * L.VARIANT_SIZE;
-      out.i32(at, v.window);
-      out.i32(at + 4, v.tier);
-      out.i32(at + 8, v.charges.length);
-      out.i32(at + 12, writeCharges(out, v.charges));
+      const charges = writeCharges(out, v.charges);
+      L.writeVariant(out.view, variants + i * L.VARIANT_SIZE, { window: v.window, serviceTier: v.tier, chargeCount: v.charges.length, charges });
     });
     const modifiers = out.allocate(Math.max(1, card.modifiers.length) * L.MODIFIER_SIZE);
     card.modifiers.forEach((m, i) => {
-      const at = modifiers + i * L.MODIFIER_SIZE;
-      out.i32(at, m.window);
-      out.i32(at + 4, m.tier);
-      out.i64(at + 8, m.multiplier);
+      L.writeModifier(out.view, modifiers + i * L.MODIFIER_SIZE, { window: m.window, serviceTier: m.tier, multiplier: m.multiplier });
     });
     const at = out.allocate(L.CARD_SIZE);
-    out.i32(at, card.charges.length);
-    out.i32(at + 4, charges);
-    out.i32(at + 8, card.variants.length);
-    out.i32(at + 12, variants);
-    out.i32(at + 16, card.modifiers.length);
-    out.i32(at + 20, modifiers);
-    out.i32(at + 24, dimensions);
+    L.writeCard(out.view, at, {
+      chargeCount: card.charges.length, charges,
+      variantCount: card.variants.length, variants,
+      modifierCount: card.modifiers.length, modifiers,
+      dimensions,
+    });
     return at;
   }
 }
@@ -887,24 +791,16 @@ function writeCharges(out: ByteWriter, charges: CompiledCharge[]): number {
     let tiers = 0;
     if (c.tiers.length > 0) {
       tiers = out.allocate(c.tiers.length * L.TIER_SIZE);
-      c.tiers.forEach((tier, t) => {
-        out.i64(tiers + t * L.TIER_SIZE, tier.bound);
-        out.i64(tiers + t * L.TIER_SIZE + 8, tier.rate);
-      });
+      c.tiers.forEach((tier, t) => L.writeTier(out.view, tiers + t * L.TIER_SIZE, tier));
     }
-    out.i32(at, c.model);
-    out.i32(at + 4, c.dimension);
-    out.i32(at + 8, c.pool);
-    out.i32(at + 12, c.counter);
-    out.i64(at + 16, c.per);
-    out.i64(at + 24, c.rate);
-    out.i32(at + 32, c.tiers.length);
-    out.i32(at + 36, tiers);
-    out.i32(at + 40, c.aux);
     const divisor = gcd(c.rate, c.per);
-    out.i64(at + 48, divisor === 0n ? 0n : c.rate / divisor);
-    out.i64(at + 56, divisor === 0n ? 1n : c.per / divisor);
-    out.i64(at + L.CHARGE_MINIMUM, c.minimum);
+    L.writeCharge(out.view, at, {
+      ...c,
+      tierCount: c.tiers.length,
+      tiers,
+      reducedRate: divisor === 0n ? 0n : c.rate / divisor,
+      reducedPer: divisor === 0n ? 1n : c.per / divisor,
+    });
   });
   return base;
 }

@@ -2,7 +2,7 @@
 import type { CustomerState, EventError, Grant, StateMap, UsageEvent } from './book.ts';
 import { type CardMeta, type CompiledBook, parseInstant } from './compile.ts';
 import { I64_MAX, I64_MIN, MICRO_DIGITS, NANO_DIGITS, formatMoney, formatQuantity, parseScaled } from './decimal.ts';
-import * as L from './layout.ts';
+import * as L from './layout.gen.ts';
 
 export class RateInputError extends Error {
   constructor(readonly path: string, message: string) {
@@ -143,8 +143,6 @@ export interface StateLayout {
   grants: { grant: Grant; index: number }[][];
 }
 
-const GRANT_KIND_ORDER: Record<Grant['kind'], number> = { promotional: 0, prepaid: 1 };
-
 function money(value: unknown, path: string): bigint {
   const parsed = parseScaled(value ?? '0', NANO_DIGITS, { allowNegative: true });
   if (!parsed.ok) throw new RateInputError(path, parsed.reason);
@@ -169,7 +167,7 @@ export function orderGrants(grants: Grant[]): { grant: Grant; index: number }[] 
   return grants
     .map((grant, index) => ({ grant, index, expires: grant.expires_at ? parseInstant(grant.expires_at) ?? I64_MAX : I64_MAX }))
     .sort((a, b) =>
-      GRANT_KIND_ORDER[a.grant.kind] - GRANT_KIND_ORDER[b.grant.kind]
+      L.GRANT_KIND_CODE[a.grant.kind] - L.GRANT_KIND_CODE[b.grant.kind]
       || a.grant.priority - b.grant.priority
       || (a.expires < b.expires ? -1 : a.expires > b.expires ? 1 : 0)
       || a.index - b.index)
@@ -223,11 +221,11 @@ export function encodeStates(book: CompiledBook, customers: string[], states: St
       return parsed.value;
     })();
     const commitment = state.commitment;
-    const commitmentMode = commitment === undefined ? 0 : commitment.mode === 'prepaid' ? 1 : commitment.mode === 'postpaid' ? 2 : -1;
+    const commitmentMode = commitment === undefined ? L.COMMITMENT_NONE : commitment.mode === 'prepaid' || commitment.mode === 'postpaid' ? L.COMMITMENT_CODE[commitment.mode] : -1;
     if (commitmentMode < 0) throw new RateInputError(`${path}.commitment.mode`, 'must be prepaid or postpaid');
     const remaining = money(commitment?.remaining, `${path}.commitment.remaining`);
     const consumed = money(commitment?.consumed, `${path}.commitment.consumed`);
-    const onDepletion = state.on_depletion === 'block' ? 1 : 0;
+    const onDepletion = state.on_depletion === 'block' ? L.ON_DEPLETION_BLOCK : L.ON_DEPLETION_OVERAGE;
     const counters = book.counters.map((name) => quantity(state.counters?.[name], `${path}.counters.${name}`));
     const pools = book.pools.map((name) =>
       state.allowances?.[name] === undefined ? L.POOL_UNSET : quantity(state.allowances[name], `${path}.allowances.${name}`));
@@ -235,26 +233,22 @@ export function encodeStates(book: CompiledBook, customers: string[], states: St
     chunks.push({
       at: block,
       write: (view) => {
-        view.setBigInt64(block + L.STATE_PERIOD_START, periodStart, true);
-        view.setBigInt64(block + L.STATE_PERIOD_END, periodEnd, true);
-        view.setBigInt64(block + L.STATE_DISCOUNT, discount, true);
-        view.setInt32(block + L.STATE_COMMITMENT_MODE, commitmentMode, true);
-        view.setInt32(block + L.STATE_ON_DEPLETION, onDepletion, true);
-        view.setBigInt64(block + L.STATE_COMMITMENT_REMAINING, remaining, true);
-        view.setBigInt64(block + L.STATE_COMMITMENT_CONSUMED, consumed, true);
-        view.setInt32(block + L.STATE_GRANT_COUNT, ordered.length, true);
-        view.setInt32(block + L.STATE_GRANTS, grantsAt, true);
-        [...counters, ...pools].forEach((value, i) => view.setBigInt64(block + L.STATE_HEADER_SIZE + i * 8, value, true));
+        L.writeState(view, block, {
+          periodStart, periodEnd, discount, commitmentMode, onDepletion,
+          commitmentRemaining: remaining, commitmentConsumed: consumed, grantCount: ordered.length, grants: grantsAt,
+        });
+        [...counters, ...pools].forEach((value, i) => view.setBigInt64(block + L.STATE_COUNTERS + i * 8, value, true));
         scopes.forEach((scope, g) => {
-          const at = grantsAt + g * L.GRANT_SIZE;
-          view.setInt32(at + L.GRANT_KIND, GRANT_KIND_ORDER[ordered[g].grant.kind], true);
-          view.setBigInt64(at + L.GRANT_EFFECTIVE, scope.effective, true);
-          view.setBigInt64(at + L.GRANT_EXPIRES, scope.expires, true);
-          view.setBigInt64(at + L.GRANT_BALANCE, scope.balance, true);
-          view.setInt32(at + L.GRANT_CARD_COUNT, scope.cards ? scope.cards.length : -1, true);
-          view.setInt32(at + L.GRANT_CARDS, scope.cardsAt, true);
-          view.setInt32(at + L.GRANT_TYPE_COUNT, scope.eventTypes ? scope.eventTypes.length : -1, true);
-          view.setInt32(at + L.GRANT_TYPES, scope.typesAt, true);
+          L.writeGrant(view, grantsAt + g * L.GRANT_SIZE, {
+            kind: L.GRANT_KIND_CODE[ordered[g].grant.kind],
+            effective: scope.effective,
+            expires: scope.expires,
+            balance: scope.balance,
+            cardCount: scope.cards ? scope.cards.length : -1,
+            cards: scope.cardsAt,
+            typeCount: scope.eventTypes ? scope.eventTypes.length : -1,
+            types: scope.typesAt,
+          });
           scope.cards?.forEach((id, i) => view.setInt32(scope.cardsAt + i * 4, id, true));
           scope.eventTypes?.forEach((id, i) => view.setInt32(scope.typesAt + i * 4, id, true));
         });
@@ -282,13 +276,13 @@ export function decodeStates(
     const counters: Record<string, string> = { ...(before.counters ?? {}) };
     book.sortedCounters.forEach((i) => {
       const name = book.counters[i];
-      const value = stateBytes.getBigInt64(block + L.STATE_HEADER_SIZE + i * 8, true);
+      const value = stateBytes.getBigInt64(block + L.STATE_COUNTERS + i * 8, true);
       if (value !== 0n || before.counters?.[name] !== undefined) counters[name] = formatQuantity(value);
     });
     if (Object.keys(counters).length > 0) state.counters = counters;
     const allowances: Record<string, string> = { ...(before.allowances ?? {}) };
     book.sortedPools.forEach((i) => {
-      const value = stateBytes.getBigInt64(block + L.STATE_HEADER_SIZE + (book.counters.length + i) * 8, true);
+      const value = stateBytes.getBigInt64(block + L.STATE_COUNTERS + (book.counters.length + i) * 8, true);
       if (value !== L.POOL_UNSET) allowances[book.pools[i]] = formatQuantity(value);
     });
     if (Object.keys(allowances).length > 0) state.allowances = allowances;

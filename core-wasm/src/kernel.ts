@@ -3,13 +3,16 @@ import type { EventError, PriceBook, RatedEvent, ReceiptStep, StateMap, UsageEve
 import { type CardMeta, type CompiledBook, compileBook } from './compile.ts';
 import { formatMoney, formatQuantity, formatScaled } from './decimal.ts';
 import { type EncodedEvent, EventTypes, type Period, RateInputError, decodeStates, encodeEvent, encodeStates, periodOf } from './encode.ts';
-import * as L from './layout.ts';
+import * as L from './layout.gen.ts';
+import { MODEL_COMPILERS, assertModelsWired, kernelLayer } from './models/index.ts';
 
 interface KernelExports {
   memory: WebAssembly.Memory;
   heapBase(): number;
   lastStepCount(): number;
   rate(book: number, states: number, events: number, count: number, results: number, steps: number, stepCapacity: number, stepsPerEvent: number): number;
+  /** 1 when the kernel prices this MODEL code (its dispatch list answers). */
+  modelImplemented(model: number): number;
 }
 
 export interface RateOutput {
@@ -31,7 +34,9 @@ export class Kernel {
   private bookBase = 0;
   private dataBase = 0;
 
+  /** Refuses a kernel that lacks a price model the compiler knows (a half-wired model), naming it. */
   constructor(private readonly wasm: KernelExports) {
+    assertModelsWired(MODEL_COMPILERS, [kernelLayer((code) => wasm.modelImplemented(code))]);
     this.bookBase = align(wasm.heapBase());
   }
 
@@ -169,14 +174,11 @@ export function toCompiled(book: PriceBook | CompiledBook): CompiledBook {
 }
 
 export function writeEvent(view: DataView, at: number, event: EncodedEvent, customer: number): void {
-  view.setBigInt64(at + L.EVENT_TIMESTAMP, event.timestamp, true);
-  view.setInt32(at + L.EVENT_CUSTOMER, customer, true);
-  view.setInt32(at + L.EVENT_PRODUCT, event.product, true);
-  view.setInt32(at + L.EVENT_COST_PRODUCT, event.costProduct, true);
-  view.setInt32(at + L.EVENT_SERVICE_TIER, event.serviceTier, true);
-  view.setInt32(at + L.EVENT_OUTCOME, event.outcome, true);
-  view.setInt32(at + L.EVENT_TYPE, event.eventType, true);
-  event.properties.forEach((value, i) => view.setBigInt64(at + L.EVENT_HEADER_SIZE + i * 8, value, true));
+  L.writeEvent(view, at, {
+    timestamp: event.timestamp, customer, product: event.product, costProduct: event.costProduct,
+    serviceTier: event.serviceTier, outcome: event.outcome, type: event.eventType,
+  });
+  event.properties.forEach((value, i) => view.setBigInt64(at + L.EVENT_PROPERTIES + i * 8, value, true));
 }
 
 function errorResult(book: CompiledBook, event: UsageEvent, error: EventError): RatedEvent {
@@ -207,8 +209,8 @@ function decodeResult(
   grants: { grant: { id: string; kind: 'promotional' | 'prepaid' } }[],
 ): RatedEvent {
   const status = view.getInt32(at + L.RESULT_STATUS, true);
-  if (status !== 0) {
-    const code = L.KERNEL_ERRORS[status];
+  if (status !== L.STATUS_RATED) {
+    const code = L.STATUS_NAMES[status];
     const dimension = code === 'negative_quantity' ? book.names[view.getInt32(at + L.RESULT_DETAIL, true)] : undefined;
     const field = dimension !== undefined ? `dimensions.${dimension}` : ERROR_FIELDS[code];
     const message = dimension !== undefined ? `dimension ${dimension} came out negative` : ERROR_MESSAGES[code];
@@ -226,7 +228,7 @@ function decodeResult(
     amount: formatMoney(view.getBigInt64(at + L.RESULT_AMOUNT, true)),
     subtotal: formatMoney(view.getBigInt64(at + L.RESULT_SUBTOTAL, true)),
   };
-  if (cost !== -(1n << 63n)) {
+  if (cost !== L.NO_COST) {
     result.cost = formatMoney(cost);
     result.margin = formatMoney(net - cost);
   }
@@ -236,8 +238,6 @@ function decodeResult(
   return result;
 }
 
-const MODEL_NAMES = Object.keys(L.MODEL_CODE) as (keyof typeof L.MODEL_CODE)[];
-
 export function decodeSteps(
   book: CompiledBook, card: CardMeta, steps: DataView, start: number, count: number,
   grants: { grant: { id: string; kind: 'promotional' | 'prepaid' } }[],
@@ -246,12 +246,12 @@ export function decodeSteps(
   let charges = card.chargeLists[0];
   for (let s = start; s < start + count; s++) {
     const at = s * L.STEP_SIZE;
-    const kind = steps.getUint8(at);
-    const charge = steps.getUint16(at + 2, true);
-    const ref = steps.getInt32(at + 4, true);
-    const a = steps.getBigInt64(at + 8, true);
-    const b = steps.getBigInt64(at + 16, true);
-    const c = steps.getBigInt64(at + 24, true);
+    const kind = steps.getUint8(at + L.STEP_KIND);
+    const charge = steps.getUint16(at + L.STEP_CHARGE, true);
+    const ref = steps.getInt32(at + L.STEP_REF, true);
+    const a = steps.getBigInt64(at + L.STEP_A, true);
+    const b = steps.getBigInt64(at + L.STEP_B, true);
+    const c = steps.getBigInt64(at + L.STEP_C, true);
     switch (kind) {
       case L.STEP.outcome:
         receipt.push({ step: 'outcome', outcome: L.OUTCOMES[ref], note: 'no_charge' });
@@ -278,7 +278,7 @@ export function decodeSteps(
       case L.STEP.price: {
         const meta = charges[charge];
         receipt.push({
-          step: 'price', charge, model: MODEL_NAMES[ref], quantity: formatQuantity(a), rate: formatMoney(b),
+          step: 'price', charge, model: L.MODEL_NAMES[ref], quantity: formatQuantity(a), rate: formatMoney(b),
           per: formatQuantity(meta.per), amount: formatMoney(c),
         });
         break;
@@ -287,7 +287,7 @@ export function decodeSteps(
         receipt.push({ step: 'discount', percent: formatScaled(a, 7), amount: formatMoney(b) });
         break;
       case L.STEP.commitment:
-        receipt.push(ref === 1
+        receipt.push(ref === L.COMMITMENT_PREPAID
           ? { step: 'commitment', mode: 'prepaid', amount: formatMoney(a), remaining: formatMoney(b) }
           : { step: 'commitment', mode: 'postpaid', amount: formatMoney(a), consumed: formatMoney(b) });
         break;

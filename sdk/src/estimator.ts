@@ -380,7 +380,7 @@ export class Estimator {
     for (const grant of entry!.grants) if (grant.effective <= at && at < grant.expires && grant.balance > 0n) credits += grant.balance;
 
     const status = raw.results.getInt32(L.RESULT_STATUS, true);
-    if (status !== 0) {
+    if (status !== L.STATUS_RATED) {
       const error = kernelError(this.book, status, raw.results.getInt32(L.RESULT_DETAIL, true));
       return { allowed: false, reason: error.code, error, currency, creditsRemaining: formatMoney(credits) };
     }
@@ -389,7 +389,7 @@ export class Estimator {
     const start = raw.results.getInt32(L.RESULT_STEPS_START, true);
     const count = raw.results.getInt32(L.RESULT_STEP_COUNT, true);
     for (let s = start; s < start + count; s++) {
-      if (raw.steps.getUint8(s * L.STEP_SIZE) === L.STEP.credit) credits -= raw.steps.getBigInt64(s * L.STEP_SIZE + 8, true);
+      if (raw.steps.getUint8(s * L.STEP_SIZE + L.STEP_KIND) === L.STEP.credit) credits -= raw.steps.getBigInt64(s * L.STEP_SIZE + L.STEP_A, true);
     }
     // Open holds set aside credit and budget for requests under way (the service's check counts them the same way).
     const held = this.heldAt(customer!, Number(at));
@@ -526,7 +526,7 @@ const ERROR_MESSAGES: Record<string, string> = {
 
 /** The kernel's error as Kernel.rate reports it (same code and field). */
 function kernelError(book: CompiledBook, status: number, detail: number): EventError {
-  const code = L.KERNEL_ERRORS[status];
+  const code = L.STATUS_NAMES[status];
   if (code === 'negative_quantity') {
     const dimension = book.names[detail];
     return { code, message: `dimension ${dimension} came out negative`, field: `dimensions.${dimension}` };

@@ -1,9 +1,10 @@
 // bench:kernel — rated events per second: the wasm kernel in batches (one and two cores), the same kernel
 // through the JSON API, the decimal.js reference and @pydantic/genai-prices calcPrice, on the same events.
 import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { calcPrice } from '@pydantic/genai-prices';
-import { EventTypes, type PriceBook, type UsageEvent, compileBook, encodeEvent, encodeStates, writeEvent } from '@tariff/core-wasm';
+import { EventTypes, type PriceBook, type UsageEvent, compileBook, encodeEvent, encodeStates, layout, writeEvent } from '@tariff/core-wasm';
 import { loadKernel } from '@tariff/core-wasm/node';
 import { rateReference } from '../reference/rate.ts';
 
@@ -43,14 +44,15 @@ export function tokenEvents(count: number): UsageEvent[] {
   });
 }
 
-function encodeBatch(events: UsageEvent[]) {
+/** The events encoded once, as ingestion's hot path hands them to the kernel. */
+export function encodeBatch(events: UsageEvent[]) {
   const compiled = compileBook(tokenBook);
   if (!compiled.ok) throw new Error('bench book invalid');
   const book = compiled.book;
   const types = new EventTypes();
   const customers = [...new Set(events.map((e) => e.customer_id))];
   const state = encodeStates(book, customers, {}, types);
-  const stride = 32 + 8 * book.properties.length;
+  const stride = layout.EVENT_HEADER_SIZE + 8 * book.properties.length;
   const bytes = new Uint8Array(events.length * stride);
   const view = new DataView(bytes.buffer);
   events.forEach((event, i) => {
@@ -132,5 +134,6 @@ async function main(): Promise<void> {
   else for (const [key, value] of Object.entries(figures)) console.log(`${key.padEnd(42)} ${value}`);
 }
 
-if (isMainThread) await main();
-else parentPort!.postMessage(await kernelRate(workerData.seconds));
+// Run as a script (not when kernel-ab.ts imports the book and events); a worker thread reports its rate.
+if (!isMainThread) parentPort!.postMessage(await kernelRate(workerData.seconds));
+else if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

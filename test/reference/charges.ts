@@ -2,7 +2,7 @@
 // (stage R1), the allowance and the price (stage R2). Shared by the price book and the cost schedule.
 import type { Charge, Condition, PriceModel } from '../../core-wasm/src/book.ts';
 import { composeDimension, conditionHolds, type ChargeContext } from './compose.ts';
-import { PRICE_MODELS, type PriceHandler } from './models.ts';
+import { PRICE_MODELS, type PriceHandler } from './models/index.ts';
 import {
   checkMoney,
   formatMoney,

@@ -4,6 +4,7 @@ import type {
   BookVersion,
   Outcome,
   PriceBook,
+  PriceModel,
   RateCard,
   RatedEvent,
   ReceiptStep,
@@ -15,6 +16,7 @@ import { rateCharges, selectCharges } from './charges.ts';
 import type { ChargeContext, EventFacts } from './compose.ts';
 import { Ledger, normalizeStates } from './ledger.ts';
 import { chooseCard } from './match.ts';
+import { PRICE_MODELS, type PriceHandler } from './models/index.ts';
 import {
   checkMoney,
   divideHalfEven,
@@ -151,10 +153,9 @@ function collectReads(card: RateCard, reads: Map<string, Set<Reading>>, required
   };
   for (const charges of [card.charges, ...(card.variants ?? []).map((variant) => variant.charges)]) {
     for (const charge of charges) {
-      const price = charge.price;
-      if (price.model === 'dynamic') add(price.amount_property, 'money', true);
-      else if (price.model !== 'flat') addDimension(charge.dimension!);
-      if (price.model === 'request_tiers') addDimension(price.basis);
+      const handler = PRICE_MODELS[charge.price.model] as PriceHandler<PriceModel>;
+      if (handler.measured) addDimension(charge.dimension!);
+      handler.reads?.(charge.price, { money: (name, required) => add(name, 'money', required), dimension: addDimension });
     }
   }
 }

@@ -1,9 +1,9 @@
 // Checks a price book and a customer state before rating. A bad book or state is not an event error: the host
 // rejects the whole call, so these throw InvalidInputError.
-import type { BookVersion, Charge, Condition, CustomerState, Dimension, PriceBook, RateCard } from '../../core-wasm/src/book.ts';
+import type { BookVersion, Charge, Condition, CustomerState, Dimension, PriceBook, PriceModel, RateCard } from '../../core-wasm/src/book.ts';
 import { assertMatchRule } from './match.ts';
-import { PRICE_MODELS } from './models.ts';
-import { InvalidInputError, parseStored, ZERO, type Dec } from './numbers.ts';
+import { PRICE_MODELS, type PriceHandler } from './models/index.ts';
+import { InvalidInputError, parseStored, ZERO } from './numbers.ts';
 import { assertTimeZone, calendarDay, parseClock, parseStoredInstant, WEEKDAYS } from './time.ts';
 
 const SERVICE_TIERS = ['standard', 'batch', 'flex', 'priority'];
@@ -128,22 +128,6 @@ function validateCharges(charges: Charge[], path: string): void {
   charges.forEach((charge, index) => validateCharge(charge, `${path}[${index}]`));
 }
 
-function validateTierBounds(tiers: { up_to?: string | null }[], path: string): void {
-  if (!Array.isArray(tiers) || tiers.length === 0) fail(path, 'expected at least one tier');
-  let previous: Dec = ZERO;
-  tiers.forEach((tier, index) => {
-    const last = index === tiers.length - 1;
-    const bounded = tier.up_to !== undefined && tier.up_to !== null;
-    if (last && bounded) fail(`${path}[${index}].up_to`, 'the last tier is unbounded');
-    if (!last && !bounded) fail(`${path}[${index}].up_to`, 'only the last tier is unbounded');
-    if (bounded) {
-      const upTo = parseStored(tier.up_to, 'quantity', `${path}[${index}].up_to`);
-      if (!upTo.gt(previous)) fail(`${path}[${index}].up_to`, 'bounds increase strictly from 0');
-      previous = upTo;
-    }
-  });
-}
-
 function validateCharge(charge: Charge, path: string): void {
   const price = charge.price;
   if (!isRecord(price) || !(price.model in PRICE_MODELS)) fail(`${path}.price.model`, 'unknown price model');
@@ -154,43 +138,7 @@ function validateCharge(charge: Charge, path: string): void {
     if (!PRICE_MODELS[price.model].measured) fail(`${path}.minimum`, `${price.model} has no quantity`);
     parseStored(charge.minimum, 'quantity', `${path}.minimum`, { positive: true });
   }
-  const at = `${path}.price`;
-  const per = (value: string | undefined): void => void parseStored(value ?? '1000000', 'quantity', `${at}.per`, { positive: true });
-  switch (price.model) {
-    case 'per_unit':
-      parseStored(price.rate, 'money', `${at}.rate`);
-      per(price.per);
-      break;
-    case 'package':
-      parseStored(price.size, 'quantity', `${at}.size`, { positive: true });
-      parseStored(price.amount, 'money', `${at}.amount`);
-      break;
-    case 'graduated':
-    case 'volume':
-      validateTierBounds(price.tiers, `${at}.tiers`);
-      price.tiers.forEach((tier, index) => parseStored(tier.rate, 'money', `${at}.tiers[${index}].rate`));
-      per(price.per);
-      if (price.counter !== undefined && typeof price.counter !== 'string') fail(`${at}.counter`, 'expected a name');
-      break;
-    case 'request_tiers':
-      if (typeof price.basis !== 'string' || price.basis === '') fail(`${at}.basis`, 'expected a property or dimension');
-      parseStored(price.rate, 'money', `${at}.rate`);
-      price.tiers.reduce<Dec | null>((previous, tier, index) => {
-        const above = parseStored(tier.above, 'quantity', `${at}.tiers[${index}].above`, { min: ZERO });
-        if (previous !== null && !above.gt(previous)) fail(`${at}.tiers[${index}].above`, 'thresholds increase strictly');
-        parseStored(tier.rate, 'money', `${at}.tiers[${index}].rate`);
-        return above;
-      }, null);
-      per(price.per);
-      break;
-    case 'flat':
-      parseStored(price.amount, 'money', `${at}.amount`);
-      break;
-    case 'dynamic':
-      if (typeof price.amount_property !== 'string' || price.amount_property === '') fail(`${at}.amount_property`, 'expected a property');
-      parseStored(price.markup_percent ?? '0', 'percent', `${at}.markup_percent`, { min: ZERO });
-      break;
-  }
+  (PRICE_MODELS[price.model] as PriceHandler<PriceModel>).validate(price, `${path}.price`);
 }
 
 export function validateState(state: CustomerState, path: string): void {
