@@ -6,6 +6,7 @@ import { Link, useParams } from 'react-router';
 import { api, useApiMutation, useApiQuery } from '../api.ts';
 import { DataTable, numberColumn, type Columns } from '../DataTable.tsx';
 import { ReceiptPanel } from '../Receipt.tsx';
+import { SubscriptionPanel } from '../Subscription.tsx';
 import { UsageChart, type UsageSeries } from '../UsageChart.tsx';
 import { CopyButton, ErrorBanner, Loading, Money, TextField, formatInstant } from '../ui.tsx';
 
@@ -53,6 +54,7 @@ export default function CustomerPage() {
         <dt>Created</dt>
         <dd>{formatInstant(c.created_at)}</dd>
       </dl>
+      <SubscriptionPanel id={id} />
       <Usage id={id} currency={c.currency} />
       <div className="grid2">
         <Budget id={id} />

