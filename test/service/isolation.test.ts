@@ -383,6 +383,7 @@ describe('tenant isolation', () => {
       { route: 'POST /customers/:id/tax_id/verify', run: asA('POST', '/v1/customers/b-customer/tax_id/verify'), status: 404 },
       { route: 'GET /invoices/:id/pdf', run: asA('GET', `/v1/invoices/${bInvoiceId}/pdf`), status: 404 },
       { route: 'GET /invoices/:id/html', run: asA('GET', `/v1/invoices/${bInvoiceId}/html`), status: 404 },
+      { route: 'trpc documents.invoice', run: asAtrpc('query', 'documents.invoice', { id: bInvoiceId, format: 'pdf' }), status: 404 },
       { route: 'GET /credit_notes/:id/pdf', run: asA('GET', `/v1/credit_notes/${bCreditNoteId}/pdf`), status: 404 },
       { route: 'GET /credit_notes/:id/html', run: asA('GET', `/v1/credit_notes/${bCreditNoteId}/html`), status: 404 },
       { route: 'trpc tax.settings', run: asAtrpc('query', 'tax.settings'), status: 200, check: (r) => expect(r.body.legal_name).toBe('A SARL') },

@@ -437,6 +437,7 @@ describe('strings on every write path', () => {
     trpcEndpoint('customers.verifyTaxId', 'mutation', { id: 'acme' });
     restEndpoint('GET /invoices/:id/pdf', { path: { id: invoiceId } });
     restEndpoint('GET /invoices/:id/html', { path: { id: invoiceId } });
+    trpcEndpoint('documents.invoice', 'query', { id: invoiceId, format: 'pdf' });
     restEndpoint('GET /credit_notes/:id/pdf', { path: { id: creditNote.id } });
     restEndpoint('GET /credit_notes/:id/html', { path: { id: creditNote.id } });
     trpcEndpoint('reratings.list', 'query', { price_book: 'llm' });

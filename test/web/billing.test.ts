@@ -8,7 +8,7 @@ import { loadPaymentSettings } from '../../service/src/platform/config.ts';
 import { restAs, signUpTenant, startService, type Harness, type TenantFixture } from '../service/harness.ts';
 import { secretsKey } from '../payments/setup.ts';
 import { startStripeDouble, type StripeDouble } from '../stripe/double.ts';
-import { amountsIn, capture, launchBrowser, logIn, openPage, requireBuiltDashboard, screenshotFolder, starterBook } from './pages.ts';
+import { amountsIn, capture, launchBrowser, llmEvent, logIn, openPage, requireBuiltDashboard, screenshotFolder, starterBook } from './pages.ts';
 
 const password = 'correct horse battery staple';
 
@@ -110,4 +110,38 @@ describe('billing pages in the browser', () => {
     await capture(viewer.page, '33-customer-as-viewer');
     expect(errors).toEqual([]);
   });
+
+  let invoiceId: string;
+
+  it("offers a finalized invoice's PDF, the same bytes as the API's document", async () => {
+    await call('PUT', '/v1/customers/globex/price_book', { price_book: 'starter-llm', effective_from: '2026-01-01T00:00:00Z' });
+    await call('POST', '/v1/events', { events: [llmEvent('globex-1', 'globex', '2026-11-19T08:00:00Z', 1_000_000, 200_000)] });
+    harness.clock.set('2026-12-01T00:10:00Z');
+    invoiceId = (await call('POST', '/v1/customers/globex/periods/close', {})).data[0].id;
+    // A draft has no document yet: no link.
+    await page.goto(`/dashboard/invoices/${invoiceId}`);
+    await page.getByTestId('invoice-status').waitFor();
+    expect(await page.getByTestId('invoice-pdf').count()).toBe(0);
+    await page.getByRole('button', { name: 'Finalize now' }).click();
+    const link = page.getByTestId('invoice-pdf');
+    await link.waitFor();
+    const invoice = await call('GET', `/v1/invoices/${invoiceId}`);
+    expect(await link.getAttribute('download')).toBe(`${invoice.number}.pdf`);
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    const fromPage = await readStream(await download.createReadStream());
+    const fromApi = Buffer.from(await (await fetch(`${harness.url}/v1/invoices/${invoiceId}/pdf`, { headers: { authorization: `Bearer ${tenant.secretKey}` } })).arrayBuffer());
+    expect(fromPage.subarray(0, 5).toString()).toBe('%PDF-');
+    expect(fromPage.equals(fromApi)).toBe(true);
+    await capture(page, '34-invoice-pdf');
+    // A viewer reads it too.
+    await viewer.page.goto(`/dashboard/invoices/${invoiceId}`);
+    await viewer.page.getByTestId('invoice-pdf').waitFor();
+    expect(errors).toEqual([]);
+  });
 });
+
+async function readStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks);
+}
