@@ -138,6 +138,69 @@ describe('billing pages in the browser', () => {
     await viewer.page.getByTestId('invoice-pdf').waitFor();
     expect(errors).toEqual([]);
   });
+
+  it('connects Stripe without showing its secrets back, and sets the tax profile and the dunning schedule as the API keeps them', async () => {
+    await page.goto('/dashboard/settings');
+    await expect.poll(() => page.getByTestId('stripe-status').textContent()).toMatch(/^Not connected/);
+    // A key of the wrong shape: the server's reason at the field.
+    await page.getByLabel('Restricted key').fill('pk_test_notasecret');
+    await page.getByLabel('Webhook signing secret').fill('whsec_abcdefgh12345');
+    await page.getByRole('button', { name: 'Connect Stripe' }).click();
+    await page.locator('[data-field="secret_key"]').waitFor();
+    const account = double.createAccount();
+    const endpoint = double.addWebhookEndpoint({ url: `${harness.url}/v1/stripe/events/${tenant.slug}`, account: account.id });
+    await page.getByLabel('Restricted key').fill(account.restrictedKey);
+    await page.getByLabel('Webhook signing secret').fill(endpoint.secret);
+    await page.getByRole('button', { name: 'Connect Stripe' }).click();
+    await expect.poll(() => page.getByTestId('stripe-status').textContent()).toMatch(/^Connected/);
+    const connection = await call('GET', '/v1/stripe/connection');
+    expect(connection).toMatchObject({ connected: true, mode: 'test', key_last4: account.restrictedKey.slice(-4) });
+    expect(await page.getByTestId('stripe-status').textContent()).toContain(`key ending ${connection.key_last4}`);
+    // Never shown back: neither the fields nor the page hold them.
+    expect(await page.getByLabel('Restricted key').inputValue()).toBe('');
+    const html = await page.content();
+    expect(html).not.toContain(account.restrictedKey);
+    expect(html).not.toContain(endpoint.secret);
+
+    await expect.poll(() => page.getByTestId('tax-status').textContent()).toMatch(/^No tax settings/);
+    await page.getByLabel('Legal name').fill('Billing Co GmbH');
+    await page.getByLabel('Address (as printed on invoices)').fill('Unter den Linden 1\n10117 Berlin');
+    await page.getByLabel('Country (ISO code)').fill('DE');
+    await page.getByRole('button', { name: 'Add a registration' }).click();
+    await page.getByLabel('Jurisdiction 1').fill('XX');
+    await page.getByRole('button', { name: 'Save tax settings' }).click();
+    await page.locator('[data-field="registrations.0.jurisdiction"]').waitFor();
+    await page.getByLabel('Jurisdiction 1').fill('DE');
+    await page.getByLabel('Tax id 1').fill('DE136695976');
+    await page.getByLabel('Payment terms (days)').fill('14');
+    await page.getByRole('button', { name: 'Save tax settings' }).click();
+    await expect.poll(() => page.getByTestId('tax-status').textContent()).toMatch(/^Billing Co GmbH/);
+    const tax = await call('GET', '/v1/tax/settings');
+    expect(tax).toMatchObject({ legal_name: 'Billing Co GmbH', country: 'DE', payment_terms_days: 14, registrations: [{ jurisdiction: 'DE', tax_id: 'DE136695976' }] });
+    expect(await page.getByTestId('tax-status').textContent()).toContain(`registered in ${tax.registrations[0].jurisdiction}`);
+
+    const before = await call('GET', '/v1/dunning_policy');
+    await expect.poll(() => page.getByLabel('Retry after (days, ascending, comma-separated)').inputValue()).toBe(before.retry_after_days.join(', '));
+    await page.getByLabel('Retry after (days, ascending, comma-separated)').fill('3, 1');
+    await page.getByRole('button', { name: 'Save dunning schedule' }).click();
+    await page.locator('[data-field="retry_after_days"]').waitFor();
+    await page.getByLabel('Retry after (days, ascending, comma-separated)').fill('1, 2.5');
+    await page.getByLabel('Block usage after (days)').fill('10');
+    await page.getByRole('button', { name: 'Save dunning schedule' }).click();
+    await page.getByText(/^Saved: invoices already failing/).waitFor();
+    const policy = await call('GET', '/v1/dunning_policy');
+    expect(policy).toEqual({ retry_after_days: [1, 2.5], block_after_days: 10 });
+    expect(await page.getByTestId('dunning-status').textContent()).toContain(`retries ${policy.retry_after_days.join(', ')} days after it`);
+    await capture(page, '35-settings');
+
+    // A viewer sees the tax profile and the schedule, not the Stripe connection, and no form.
+    await viewer.page.goto('/dashboard/settings');
+    await expect.poll(() => viewer.page.getByTestId('dunning-status').textContent()).toContain('blocked 10 days');
+    expect(await viewer.page.getByTestId('stripe-status').count()).toBe(0);
+    expect(await viewer.page.locator('form').count()).toBe(0);
+    await capture(viewer.page, '36-settings-as-viewer');
+    expect(errors).toEqual([]);
+  });
 });
 
 async function readStream(stream: NodeJS.ReadableStream): Promise<Buffer> {

@@ -14,6 +14,7 @@ const sections = [
   ['api-keys', 'API keys'],
   ['webhooks', 'Webhooks'],
   ['brand', 'Portal brand'],
+  ['settings', 'Settings'],
   ['audit', 'Audit log'],
 ] as const;
 

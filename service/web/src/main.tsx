@@ -35,6 +35,7 @@ const router = createBrowserRouter([
       { path: 'audit', lazy: page(() => import('./pages/Audit.tsx')) },
       { path: 'webhooks', lazy: page(() => import('./pages/Webhooks.tsx')) },
       { path: 'brand', lazy: page(() => import('./pages/Brand.tsx')) },
+      { path: 'settings', lazy: page(() => import('./pages/Settings.tsx')) },
     ],
   },
   { path: '*', element: <NotFound /> },
