@@ -6,6 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadPaymentSettings } from '../../service/src/platform/config.ts';
 import { restAs, signUpTenant, startService, type Harness, type TenantFixture } from '../service/harness.ts';
+import { startJobRunner } from '../billing/jobs-harness.ts';
 import { secretsKey } from '../payments/setup.ts';
 import { startStripeDouble, type StripeDouble } from '../stripe/double.ts';
 import { amountsIn, capture, launchBrowser, llmEvent, logIn, openPage, requireBuiltDashboard, screenshotFolder, starterBook } from './pages.ts';
@@ -31,7 +32,7 @@ describe('billing pages in the browser', () => {
     call = restAs(harness, tenant.secretKey);
     await call('POST', '/v1/price_books', { name: 'Starter', book: starterBook });
     await call('POST', '/v1/plans', { code: 'pro', name: 'Pro', price_book: 'starter-llm', base_fee: '49.5', interval: 'month', minimum_spend: '100' });
-    for (const id of ['acme', 'globex']) await call('POST', '/v1/customers', { external_id: id, name: id === 'acme' ? 'Acme AI' : 'Globex', currency: 'USD', email: `${id}@example.com` });
+    for (const id of ['acme', 'globex']) await call('POST', '/v1/customers', { external_id: id, name: id === 'acme' ? 'Acme AI' : 'Globex', currency: 'USD', email: `${id}@example.com`, country: 'DE' });
     await call('POST', '/v1/users', { email: 'viewer@billing.example', password, role: 'viewer' });
     browser = await launchBrowser();
     ({ page, errors } = await openPage(browser, harness.url));
@@ -200,6 +201,49 @@ describe('billing pages in the browser', () => {
     expect(await viewer.page.locator('form').count()).toBe(0);
     await capture(viewer.page, '36-settings-as-viewer');
     expect(errors).toEqual([]);
+  });
+
+  it('publishes a version dated in the past only through its re-rating preview, with the API\'s figures, then applies it', async () => {
+    const jobs = await startJobRunner(harness);
+    try {
+      await page.goto('/dashboard/price-books/starter-llm');
+      const rate = page.locator('input[data-path="rate_cards.0.charges.0.price.rate"]');
+      await rate.waitFor();
+      await page.locator('input[data-path="effective_from"]').fill('2026-11-10T00:00:00Z');
+      await rate.fill('1.25');
+      await page.getByTestId('retroactive-notice').waitFor();
+      await page.getByRole('button', { name: 'Publish and preview the re-rating' }).click();
+      await page.getByText(/^Published: version 2/).waitFor();
+      const [pending] = (await call('GET', '/v1/reratings?price_book=starter-llm')).data;
+      expect(pending.status).toBe('pending');
+      // Nothing is billed anew before the preview is applied.
+      const invoice = await call('GET', `/v1/invoices/${invoiceId}`);
+      await jobs.tick();
+      const rerating = await call('GET', `/v1/reratings/${pending.id}`);
+      expect(rerating.status).toBe('previewed');
+      const globex = rerating.preview.customers.find((c: { customer_id: string }) => c.customer_id === 'globex');
+      const row = page.locator(`[data-rerating="${pending.id}"] tr[data-customer="globex"]`);
+      await row.waitFor();
+      expect(await amountsIn(page, `[data-rerating="${pending.id}"] tr[data-customer="globex"] td[data-column="new"] [data-amount]`)).toEqual([globex.new_amount]);
+      expect(await amountsIn(page, `[data-rerating="${pending.id}"] tr[data-customer="globex"] td[data-column="difference"] [data-amount]`)).toEqual([globex.difference]);
+      expect(globex.difference.startsWith('-')).toBe(true);
+      expect((await call('GET', `/v1/invoices/${invoiceId}`)).total).toBe(invoice.total);
+      await capture(page, '37-rerating-preview');
+      // A viewer sees the preview, not the button.
+      await viewer.page.goto('/dashboard/price-books/starter-llm');
+      await viewer.page.locator(`[data-rerating="${pending.id}"] tr[data-customer="globex"]`).waitFor();
+      expect(await viewer.page.getByRole('button', { name: 'Apply the re-rating' }).count()).toBe(0);
+
+      await page.getByRole('button', { name: 'Apply the re-rating' }).click();
+      await expect.poll(() => page.locator(`[data-rerating="${pending.id}"]`).getAttribute('data-status')).toBe('approved');
+      await jobs.tick();
+      await expect.poll(() => page.locator(`[data-rerating="${pending.id}"]`).getAttribute('data-status'), { timeout: 30_000 }).toBe('applied');
+      expect((await call('GET', `/v1/reratings/${pending.id}`)).status).toBe('applied');
+      await capture(page, '38-rerating-applied');
+      expect(errors).toEqual([]);
+    } finally {
+      await jobs.stop();
+    }
   });
 });
 
