@@ -2,8 +2,11 @@
 // and dunning settings, a retroactive version's re-rating previewed then applied, a catalogue import, a portal
 // embed token and the portal's payment method. Each page's figures are compared with the REST answer for the
 // same object; a viewer sees none of the actions.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { importCatalogue } from '../../core-wasm/src/importers/catalogue.ts';
 import { loadPaymentSettings } from '../../service/src/platform/config.ts';
 import { restAs, signUpTenant, startService, type Harness, type TenantFixture } from '../service/harness.ts';
 import { startJobRunner } from '../billing/jobs-harness.ts';
@@ -244,6 +247,26 @@ describe('billing pages in the browser', () => {
     } finally {
       await jobs.stop();
     }
+  });
+
+  it('imports a public catalogue as a new price book, listing what the importer skipped', async () => {
+    const file = new URL('../../core-wasm/src/importers/data/litellm/model_prices.2026-07-24.json', import.meta.url);
+    await page.goto('/dashboard/price-books');
+    await page.getByLabel('Catalogue file').setInputFiles(fileURLToPath(file));
+    await expect.poll(async () => (await page.getByLabel('Catalogue JSON').inputValue()).length).toBeGreaterThan(1000);
+    await page.getByLabel('New book id').fill('litellm-import');
+    await page.getByRole('button', { name: 'Import as a new book' }).click();
+    await page.getByTestId('imported-book').waitFor();
+    const book = await call('GET', '/v1/price_books/litellm-import');
+    expect(book).toMatchObject({ code: 'litellm-import', currency: 'USD' });
+    const expected = importCatalogue('litellm', JSON.parse(readFileSync(file, 'utf8')));
+    expect(await page.locator('[data-skipped]').evaluateAll((items) => items.map((item) => item.getAttribute('data-skipped')))).toEqual(expected.skipped.map((s) => s.path));
+    expect(book.book.versions[0].rate_cards.length).toBe(expected.book.versions[0].rate_cards.length);
+    await capture(page, '39-catalogue-import');
+    await viewer.page.goto('/dashboard/price-books');
+    await viewer.page.locator('table[aria-label="Price books"] tr[data-row="litellm-import"]').waitFor();
+    expect(await viewer.page.getByRole('button', { name: 'Import as a new book' }).count()).toBe(0);
+    expect(errors).toEqual([]);
   });
 });
 
