@@ -83,7 +83,7 @@ describe('strings on every write path', () => {
   let innocentSeq = 0;
   const endpoints: Endpoint[] = [];
   const noInput = new Set(['GET /api_keys', 'GET /billing_settings', 'GET /users', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /webhook_endpoints', 'GET /balance_token_keys', 'GET /currency_settings', 'GET /stripe/connection', 'GET /dunning_policy', 'GET /tax/settings']);
-  const noInputProcedures = new Set(['auth.logout', 'auth.me', 'auth.resendVerification', 'users.list', 'apiKeys.list', 'wallets.settings', 'webhooks.list', 'portal.summary', 'portal.usage', 'portal.credits', 'currency.settings', 'payments.connection', 'payments.disconnect', 'payments.dunningPolicy', 'tax.settings']);
+  const noInputProcedures = new Set(['auth.logout', 'auth.me', 'auth.resendVerification', 'users.list', 'apiKeys.list', 'wallets.settings', 'webhooks.list', 'portal.summary', 'portal.usage', 'portal.credits', 'portal.payment', 'portal.paymentSetupLink', 'currency.settings', 'payments.connection', 'payments.disconnect', 'payments.dunningPolicy', 'tax.settings']);
 
   /** `authorization`: what the route authenticates with, when not the tenant's secret key (e.g. a session for logout). */
   const restEndpoint = (route: string, template: RestTemplate, authorization?: () => string) => {

@@ -268,6 +268,43 @@ describe('billing pages in the browser', () => {
     expect(await viewer.page.getByRole('button', { name: 'Import as a new book' }).count()).toBe(0);
     expect(errors).toEqual([]);
   });
+
+  it("creates a portal embed token on the customer's page, and the portal offers Stripe's setup page for a card", async () => {
+    await page.goto('/dashboard/customers/acme');
+    await page.getByRole('button', { name: 'Create an embed token' }).click();
+    const token = (await page.getByTestId('embed-token').textContent())!;
+    expect(token.length).toBeGreaterThan(20);
+    await capture(page, '40-embed-token');
+    // The viewer has no portal actions at all.
+    await viewer.page.goto('/dashboard/customers/acme');
+    await viewer.page.getByTestId('subscription-plan').waitFor();
+    expect(await viewer.page.getByRole('button', { name: /portal link|embed token/ }).count()).toBe(0);
+
+    const customer = await openPage(browser, harness.url);
+    try {
+      await customer.page.goto(`/portal#token=${token}`);
+      const method = customer.page.getByTestId('portal-payment-method');
+      await method.waitFor();
+      const payment = await call('GET', '/v1/customers/acme/payment');
+      expect(await method.getAttribute('data-payment-method')).toBe(payment.default_payment_method ?? '');
+      // Stripe is connected (the settings test): the portal's customer gets its own Checkout setup session.
+      await customer.page.getByRole('button', { name: payment.default_payment_method ? 'Change the card' : 'Add a card' }).click();
+      const link = customer.page.getByTestId('payment-setup-link');
+      await link.waitFor();
+      const url = (await link.getAttribute('href'))!;
+      expect(url.startsWith(double.url)).toBe(true);
+      const after = await call('GET', '/v1/customers/acme/payment');
+      expect(after.stripe_customer_id).toMatch(/^cus_/);
+      await capture(customer.page, '41-portal-payment-method');
+      // Stripe's way back.
+      await customer.page.goto('/portal/payment-method?status=saved');
+      await customer.page.getByText(/^Your card is saved/).waitFor();
+      expect(customer.errors).toEqual([]);
+    } finally {
+      await customer.context.close();
+    }
+    expect(errors).toEqual([]);
+  });
 });
 
 async function readStream(stream: NodeJS.ReadableStream): Promise<Buffer> {

@@ -16,6 +16,7 @@ const router = createBrowserRouter([
   { path: '/verify-email', element: <AuthPages.VerifyEmail /> },
   { path: '/reset-password', element: <AuthPages.ResetPassword /> },
   { path: '/portal', lazy: page(() => import('./pages/Portal.tsx')) },
+  { path: '/portal/payment-method', lazy: page(() => import('./pages/Portal.tsx')) },
   {
     path: '/dashboard',
     lazy: page(() => import('./layout.tsx')),
