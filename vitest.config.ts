@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // The test files that drive Debian's Chromium (test/harness/browser.ts). Their project's globalSetup installs it on
 // a fresh machine, and runs only when one of them is in the run.
-const CHROMIUM_TESTS = ['test/harness/harness.test.ts', 'test/sdk/runtimes.test.ts', 'test/web/signup.test.ts', 'test/web/dashboard.test.ts'];
+const CHROMIUM_TESTS = ['test/harness/harness.test.ts', 'test/sdk/runtimes.test.ts', 'test/web/signup.test.ts', 'test/web/dashboard.test.ts', 'test/web/billing.test.ts'];
 
 export default defineConfig({
   test: {

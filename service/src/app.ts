@@ -12,7 +12,7 @@ import { eventsRestRoutes, eventsTrpc } from './domains/events/router.ts';
 import { insightsTrpc } from './domains/insights/router.ts';
 import { holdsRestRoutes, holdsTrpc } from './domains/holds/router.ts';
 import { invoicesRestRoutes, invoicesTrpc } from './domains/invoices/router.ts';
-import { documentsRestRoutes } from './domains/documents/router.ts';
+import { documentsRestRoutes, documentsTrpc } from './domains/documents/router.ts';
 import { taxRestRoutes, taxTrpc } from './domains/tax/router.ts';
 import { portalRestRoutes, portalTrpc } from './domains/portal/router.ts';
 import { simulationsTrpc } from './domains/simulations/router.ts';
@@ -66,6 +66,7 @@ export const appRouter = router({
   subscriptions: subscriptionsTrpc,
   invoices: mergeRouters(invoicesTrpc, invoicePaymentsTrpc),
   creditNotes: creditNotesTrpc,
+  documents: documentsTrpc,
   tax: taxTrpc,
   reratings: reratingsTrpc,
   slaCredits: slaTrpc,

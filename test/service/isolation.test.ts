@@ -383,6 +383,7 @@ describe('tenant isolation', () => {
       { route: 'POST /customers/:id/tax_id/verify', run: asA('POST', '/v1/customers/b-customer/tax_id/verify'), status: 404 },
       { route: 'GET /invoices/:id/pdf', run: asA('GET', `/v1/invoices/${bInvoiceId}/pdf`), status: 404 },
       { route: 'GET /invoices/:id/html', run: asA('GET', `/v1/invoices/${bInvoiceId}/html`), status: 404 },
+      { route: 'trpc documents.invoice', run: asAtrpc('query', 'documents.invoice', { id: bInvoiceId, format: 'pdf' }), status: 404 },
       { route: 'GET /credit_notes/:id/pdf', run: asA('GET', `/v1/credit_notes/${bCreditNoteId}/pdf`), status: 404 },
       { route: 'GET /credit_notes/:id/html', run: asA('GET', `/v1/credit_notes/${bCreditNoteId}/html`), status: 404 },
       { route: 'trpc tax.settings', run: asAtrpc('query', 'tax.settings'), status: 200, check: (r) => expect(r.body.legal_name).toBe('A SARL') },
@@ -424,6 +425,10 @@ describe('tenant isolation', () => {
         expect(r.body.customer_id).toBe('a-customer');
         notListed(bGrantId)(r);
       } },
+      { route: 'trpc portal.payment', run: asAtrpc('query', 'portal.payment'), status: 401 },
+      { route: 'trpc portal.payment', run: asPortal('query', 'portal.payment'), status: 200, check: (r) => expect(r.body).toMatchObject({ stripe_connected: false, default_payment_method: null }) },
+      // A's own customer, and A has no Stripe: a precondition, never B's customer.
+      { route: 'trpc portal.paymentSetupLink', run: asPortal('mutation', 'portal.paymentSetupLink'), status: 412 },
       { route: 'GET /stripe/connection', run: asA('GET', '/v1/stripe/connection'), status: 200, check: (r) => expect(r.body).toMatchObject({ connected: false, key_last4: null }) },
       { route: 'PUT /stripe/connection', run: asA('PUT', '/v1/stripe/connection', { secret_key: 'rk_test_abcdefghijkl', webhook_secret: 'whsec_abcdefghijkl' }), status: 422 },
       { route: 'DELETE /stripe/connection', run: asA('DELETE', '/v1/stripe/connection'), status: 404 },

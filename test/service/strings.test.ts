@@ -83,7 +83,7 @@ describe('strings on every write path', () => {
   let innocentSeq = 0;
   const endpoints: Endpoint[] = [];
   const noInput = new Set(['GET /api_keys', 'GET /billing_settings', 'GET /users', 'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /webhook_endpoints', 'GET /balance_token_keys', 'GET /currency_settings', 'GET /stripe/connection', 'GET /dunning_policy', 'GET /tax/settings']);
-  const noInputProcedures = new Set(['auth.logout', 'auth.me', 'auth.resendVerification', 'users.list', 'apiKeys.list', 'wallets.settings', 'webhooks.list', 'portal.summary', 'portal.usage', 'portal.credits', 'currency.settings', 'payments.connection', 'payments.disconnect', 'payments.dunningPolicy', 'tax.settings']);
+  const noInputProcedures = new Set(['auth.logout', 'auth.me', 'auth.resendVerification', 'users.list', 'apiKeys.list', 'wallets.settings', 'webhooks.list', 'portal.summary', 'portal.usage', 'portal.credits', 'portal.payment', 'portal.paymentSetupLink', 'currency.settings', 'payments.connection', 'payments.disconnect', 'payments.dunningPolicy', 'tax.settings']);
 
   /** `authorization`: what the route authenticates with, when not the tenant's secret key (e.g. a session for logout). */
   const restEndpoint = (route: string, template: RestTemplate, authorization?: () => string) => {
@@ -437,6 +437,7 @@ describe('strings on every write path', () => {
     trpcEndpoint('customers.verifyTaxId', 'mutation', { id: 'acme' });
     restEndpoint('GET /invoices/:id/pdf', { path: { id: invoiceId } });
     restEndpoint('GET /invoices/:id/html', { path: { id: invoiceId } });
+    trpcEndpoint('documents.invoice', 'query', { id: invoiceId, format: 'pdf' });
     restEndpoint('GET /credit_notes/:id/pdf', { path: { id: creditNote.id } });
     restEndpoint('GET /credit_notes/:id/html', { path: { id: creditNote.id } });
     trpcEndpoint('reratings.list', 'query', { price_book: 'llm' });

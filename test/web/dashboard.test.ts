@@ -5,45 +5,9 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { rest, restAs, startService, type Harness } from '../service/harness.ts';
-import { capture, launchBrowser, openPage, requireBuiltDashboard, screenshotFolder } from './pages.ts';
+import { amountsIn, capture, launchBrowser, llmEvent, logIn, openPage, requireBuiltDashboard, screenshotFolder, starterBook } from './pages.ts';
 
 const password = 'correct horse battery staple';
-const starterBook = {
-  id: 'starter-llm',
-  currency: 'USD',
-  versions: [
-    {
-      effective_from: '2020-01-01T00:00:00Z',
-      rate_cards: [
-        {
-          id: 'openai/gpt-4o',
-          match: { provider: 'openai', model: 'gpt-4o' },
-          charges: [
-            { dimension: 'input_tokens', price: { model: 'per_unit', rate: '2.5' } },
-            { dimension: 'output_tokens', price: { model: 'per_unit', rate: '10' } },
-          ],
-        },
-      ],
-    },
-  ],
-};
-
-const llmEvent = (id: string, customer: string, timestamp: string, input: number, output: number) => ({
-  transaction_id: id,
-  customer_id: customer,
-  event_type: 'llm.completion',
-  timestamp,
-  properties: { provider: 'openai', model: 'gpt-4o', input_tokens: input, output_tokens: output },
-});
-
-async function logIn(page: Page, slug: string, email: string, secret: string) {
-  await page.goto('/login');
-  await page.getByLabel('Tenant').fill(slug);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(secret);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.waitForURL(/\/dashboard\/customers$/);
-}
 
 /**
  * An invoice figure as a page shows it: the API's decimal string cut to the currency's minor unit (the digits cut
@@ -58,7 +22,6 @@ function expectMinorUnits(shown: string | null, amount: string, minorUnit: numbe
   expect(amount.slice(figure.length)).toMatch(/^\.?0*$/);
 }
 
-const amountsIn = (page: Page, selector: string) => page.locator(selector).evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-amount')));
 
 describe('the dashboard in the browser', () => {
   let harness: Harness;

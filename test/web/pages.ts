@@ -67,3 +67,45 @@ export async function capture(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: new URL(`${name}.png`, screenshotFolder).pathname, fullPage: true });
   await checkAccessibility(page, name);
 }
+
+/** Logs in through the login page; the dashboard opens on the customers. */
+export async function logIn(page: Page, slug: string, email: string, secret: string): Promise<void> {
+  await page.goto('/login');
+  await page.getByLabel('Tenant').fill(slug);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(secret);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(/\/dashboard\/customers$/);
+}
+
+/** The API's decimal strings the page shows under `selector` (each Money's data-amount). */
+export const amountsIn = (page: Page, selector: string) => page.locator(selector).evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-amount')));
+
+/** A one-card LLM book the browser tests price with. */
+export const starterBook = {
+  id: 'starter-llm',
+  currency: 'USD',
+  versions: [
+    {
+      effective_from: '2020-01-01T00:00:00Z',
+      rate_cards: [
+        {
+          id: 'openai/gpt-4o',
+          match: { provider: 'openai', model: 'gpt-4o' },
+          charges: [
+            { dimension: 'input_tokens', price: { model: 'per_unit', rate: '2.5' } },
+            { dimension: 'output_tokens', price: { model: 'per_unit', rate: '10' } },
+          ],
+        },
+      ],
+    },
+  ],
+};
+
+export const llmEvent = (id: string, customer: string, timestamp: string, input: number, output: number) => ({
+  transaction_id: id,
+  customer_id: customer,
+  event_type: 'llm.completion',
+  timestamp,
+  properties: { provider: 'openai', model: 'gpt-4o', input_tokens: input, output_tokens: output },
+});

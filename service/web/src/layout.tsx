@@ -8,16 +8,28 @@ const sections = [
   ['start', 'First run'],
   ['customers', 'Customers'],
   ['invoices', 'Invoices'],
+  ['plans', 'Plans'],
   ['price-books', 'Price books'],
   ['team', 'Team'],
   ['api-keys', 'API keys'],
   ['webhooks', 'Webhooks'],
   ['brand', 'Portal brand'],
+  ['settings', 'Settings'],
   ['audit', 'Audit log'],
 ] as const;
 
 export function useMe() {
   return useApiQuery('auth.me', undefined, () => api.auth.me.query(), { staleTime: 60_000 });
+}
+
+/**
+ * What the signed-in role may change, as platform/auth.ts grants it: `bill` (customers, plans, subscriptions,
+ * invoices, price books) and `manage` (Stripe, dunning, users, keys). A viewer gets neither and sees no actions;
+ * the server refuses them all the same.
+ */
+export function useCan(): { bill: boolean; manage: boolean } {
+  const role = useMe().data?.principal ?? 'viewer';
+  return { bill: role === 'owner' || role === 'admin' || role === 'billing', manage: role === 'owner' || role === 'admin' };
 }
 
 export default function DashboardLayout() {

@@ -1,6 +1,6 @@
 // Small shared pieces: form fields tied to react-hook-form and to the server's field errors, banners, tables.
 import { useEffect, useId, type ReactNode } from 'react';
-import type { FieldValues, Path, UseFormReturn } from 'react-hook-form';
+import { get, type FieldValues, type Path, type UseFormReturn } from 'react-hook-form';
 import { errorInfo } from './api.ts';
 import { toMinorUnit } from './money.ts';
 
@@ -55,7 +55,8 @@ export function TextField<T extends FieldValues>({
   hint?: string;
   autoComplete?: string;
 }) {
-  const error = form.formState.errors[name];
+  // Nested names (registrations.0.tax_id) are nested in the errors object.
+  const error = get(form.formState.errors, name) as { message?: unknown } | undefined;
   // Two forms on a page may both have a `reason`: ids come from React, names from the form.
   const id = `field-${useId().replace(/\W/g, '')}-${String(name).replace(/\W/g, '-')}`;
   const message = typeof error?.message === 'string' ? error.message : error ? 'invalid' : undefined;

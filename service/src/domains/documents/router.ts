@@ -1,6 +1,8 @@
 import { Router } from 'express';
+import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
+import { authedProcedure, router } from '../../platform/trpc.ts';
 import { creditNotePath } from '@tariff/openapi/schemas/creditnotes';
 import { invoicePath } from '@tariff/openapi/schemas/invoices';
 import * as service from './service.ts';
@@ -22,3 +24,16 @@ export function documentsRestRoutes(deps: Deps): Router {
   }
   return routes;
 }
+
+/**
+ * The dashboard's way to the same files: its session is a cookie that /v1 does not take, so the document comes as
+ * base64 in JSON and the page offers it as a download.
+ */
+export const documentsTrpc = router({
+  invoice: authedProcedure
+    .input(invoicePath.extend({ format: z.enum(['pdf', 'html']) }))
+    .query(async ({ ctx, input }) => {
+      const document = await service.getInvoiceDocument(ctx.deps, ctx.actor, input.id, input.format);
+      return { filename: document.filename, content_type: document.contentType, base64: Buffer.from(document.body).toString('base64') };
+    }),
+});

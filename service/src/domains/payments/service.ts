@@ -163,6 +163,11 @@ async function ensureStripeCustomer(deps: Deps, actor: Actor, connected: Connect
  */
 export async function createSetupLink(deps: Deps, actor: Actor, externalId: string, input: SetupLinkInput): Promise<ApiSchemas['PaymentSetupLink']> {
   requirePermission(actor, 'customers.write');
+  return setupLinkFor(deps, actor, externalId, input);
+}
+
+/** Also the portal's, for its own customer only (portal/service.ts decides who that is); no permission check here. */
+export async function setupLinkFor(deps: Deps, actor: Actor, externalId: string, input: SetupLinkInput): Promise<ApiSchemas['PaymentSetupLink']> {
   const connected = await readConnected(deps, actor, externalId);
   const stripeCustomerId = await ensureStripeCustomer(deps, actor, connected);
   const base = deps.publicUrl ?? 'http://localhost:3000';

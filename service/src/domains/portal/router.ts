@@ -46,4 +46,6 @@ export const portalTrpc = router({
   credits: portalProcedure.query(({ ctx }) => service.getPortalCredits(ctx.deps, ctx.portal, ctx.requestId)),
   invoices: portalProcedure.input(portalInvoicesInput).query(({ ctx, input }) => service.listPortalInvoices(ctx.deps, ctx.portal, input, ctx.requestId)),
   invoice: portalProcedure.input(portalInvoiceInput).query(({ ctx, input }) => service.getPortalInvoice(ctx.deps, ctx.portal, input.id, ctx.requestId)),
+  payment: portalProcedure.query(({ ctx }) => service.getPortalPayment(ctx.deps, ctx.portal, ctx.requestId)),
+  paymentSetupLink: portalProcedure.mutation(({ ctx }) => service.createPortalSetupLink(ctx.deps, ctx.portal, ctx.requestId)),
 });

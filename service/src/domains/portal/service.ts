@@ -19,6 +19,8 @@ import { currentSigningKey, signingKeyById } from '../quotes/signing.ts';
 import { epochSeconds, signToken, tokenKeyId, tokenTenantId, verifyToken } from '../quotes/tokens.ts';
 import * as tenantsRepo from '../tenants/repo.ts';
 import { getWallet } from '../wallets/service.ts';
+import * as paymentsRepo from '../payments/repo.ts';
+import { getCustomerPayment, setupLinkFor } from '../payments/service.ts';
 import * as repo from './repo.ts';
 import type { CreateEmbedTokenInput, CreatePortalLinkInput, SetBrandInput } from '@tariff/openapi/schemas/portal';
 
@@ -148,6 +150,19 @@ export async function getPortalInvoice(deps: Deps, access: PortalAccess, invoice
   });
   if (invoice.customer_id !== access.externalId) throw notFound('invoice_not_found', `No invoice "${invoiceId}"`);
   return invoice;
+}
+
+/** The customer's payment method, and whether the tenant collects through Stripe (then a card can be saved). */
+export async function getPortalPayment(deps: Deps, access: PortalAccess, requestId?: string) {
+  const payment = await getCustomerPayment(deps, actorOf(access, requestId), access.externalId);
+  const connection = await withTenant(deps.db, access.tenantId, (tx) => paymentsRepo.findConnection({ db: tx, tenantId: access.tenantId }));
+  return { stripe_connected: connection !== undefined, default_payment_method: payment.default_payment_method, payment_method_set_at: payment.payment_method_set_at, blocked: payment.blocked };
+}
+
+/** Stripe's hosted page (Checkout in setup mode) where the portal's own customer saves a card. */
+export async function createPortalSetupLink(deps: Deps, access: PortalAccess, requestId?: string) {
+  const link = await setupLinkFor(deps, actorOf(access, requestId), access.externalId, {});
+  return { url: link.url, expires_at: link.expires_at };
 }
 
 // ---- brand settings (dashboard) ----

@@ -6,12 +6,15 @@ import { Link, useParams } from 'react-router';
 import { api, useApiMutation, useApiQuery } from '../api.ts';
 import { DataTable, numberColumn, type Columns } from '../DataTable.tsx';
 import { ReceiptPanel } from '../Receipt.tsx';
+import { SubscriptionPanel } from '../Subscription.tsx';
+import { useCan } from '../layout.tsx';
 import { UsageChart, type UsageSeries } from '../UsageChart.tsx';
 import { CopyButton, ErrorBanner, InvoiceMoney, Loading, Money, TextField, formatInstant } from '../ui.tsx';
 
 export default function CustomerPage() {
   const id = useParams().id!;
   const overview = useApiQuery('insights.customer', { id }, () => api.insights.customer.query({ id }));
+  const can = useCan();
   if (overview.isPending) return <Loading />;
   if (overview.error) return <ErrorBanner error={overview.error} />;
   const { customer: c, summary, ancestors, children } = overview.data;
@@ -56,6 +59,7 @@ export default function CustomerPage() {
         <dt>Created</dt>
         <dd>{formatInstant(c.created_at)}</dd>
       </dl>
+      <SubscriptionPanel id={id} />
       <Usage id={id} currency={summary.rating_currency} />
       <div className="grid2">
         <Budget id={id} />
@@ -63,7 +67,7 @@ export default function CustomerPage() {
       </div>
       <CustomerInvoices id={id} />
       <WhyThisCost />
-      <PortalLink id={id} />
+      {can.bill ? <PortalLink id={id} /> : null}
     </>
   );
 }
@@ -249,18 +253,24 @@ function WhyThisCost() {
   );
 }
 
-/** A signed link to this customer's portal (an hour by default), to send to the customer. */
+/** A signed link to this customer's portal (an hour by default), to send to the customer; or a token to embed it. */
 function PortalLink({ id }: { id: string }) {
   const create = useApiMutation(() => api.portal.createLink.mutate({ customer_id: id }));
+  const embed = useApiMutation(() => api.portal.createEmbedToken.mutate({ customer_id: id }));
   const url = create.data ? (create.data.url.startsWith('/') ? `${location.origin}${create.data.url}` : create.data.url) : undefined;
   return (
     <section className="card" aria-labelledby="portal-title">
       <h2 id="portal-title">Customer portal</h2>
       <p>A link that shows this customer its usage, spend against budget, credits and invoices, and nothing else.</p>
-      <button type="button" onClick={() => create.mutate(undefined)} disabled={create.isPending}>
-        Create a portal link
-      </button>
-      <ErrorBanner error={create.error} />
+      <div className="toolbar">
+        <button type="button" onClick={() => create.mutate(undefined)} disabled={create.isPending}>
+          Create a portal link
+        </button>
+        <button type="button" className="secondary" onClick={() => embed.mutate(undefined)} disabled={embed.isPending}>
+          Create an embed token
+        </button>
+      </div>
+      <ErrorBanner error={create.error ?? embed.error} />
       {url ? (
         <p>
           <a href={url} data-testid="portal-link">
@@ -268,6 +278,19 @@ function PortalLink({ id }: { id: string }) {
           </a>{' '}
           (valid until {formatInstant(create.data!.expires_at)}) <CopyButton text={url} label="Copy link" />
         </p>
+      ) : null}
+      {embed.data ? (
+        <div className="secret">
+          <p>
+            Embed token, publishable (it reads this customer's portal and nothing else), valid until {formatInstant(embed.data.expires_at)}:
+          </p>
+          <p>
+            <code data-testid="embed-token">{embed.data.token}</code> <CopyButton text={embed.data.token} label="Copy token" />
+          </p>
+          <p className="muted">
+            Embed it as <code>{`<iframe src="${location.origin}/portal#token=…">`}</code>; renew it from your backend with POST /v1/customers/{id}/portal_tokens.
+          </p>
+        </div>
       ) : null}
     </section>
   );

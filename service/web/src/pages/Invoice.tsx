@@ -1,10 +1,11 @@
 // One invoice: its lines as the API computed them, and what the caller's role allows: finalize a draft, record a
 // payment, void, or issue a credit note. The server decides; buttons a role cannot use are not shown.
+import { useEffect, useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { Link, useParams } from 'react-router';
 import { api, useApiMutation, useApiQuery } from '../api.ts';
 import { DataTable, numberColumn, type Columns } from '../DataTable.tsx';
-import { useMe } from '../layout.tsx';
+import { useCan } from '../layout.tsx';
 import { ErrorBanner, InvoiceMoney, Loading, Money, TextField, formatInstant, useServerErrors } from '../ui.tsx';
 
 type Invoice = Awaited<ReturnType<typeof api.invoices.get.query>>;
@@ -19,13 +20,10 @@ const lineColumns: Columns<Line> = [
   { header: 'Amount', accessorKey: 'amount', ...numberColumn, cell: ({ row }) => <Money amount={row.original.amount} /> },
 ];
 
-const billingRoles = new Set(['owner', 'admin', 'billing']);
-
 export default function InvoicePage() {
   const id = useParams().id!;
-  const me = useMe();
+  const canBill = useCan().bill;
   const invoice = useApiQuery('invoices.get', { id }, () => api.invoices.get.query({ id }));
-  const canBill = billingRoles.has(me.data?.principal ?? 'viewer');
   if (invoice.isPending) return <Loading />;
   if (invoice.error) return <ErrorBanner error={invoice.error} />;
   const i = invoice.data;
@@ -58,14 +56,43 @@ export default function InvoicePage() {
         <h2 id="lines-title">Lines</h2>
         <DataTable label="Invoice lines" data={i.lines} columns={lineColumns} rowId={(l) => String(l.line)} empty="No lines." />
       </section>
+      {i.status !== 'draft' ? <InvoiceDocument id={i.id} /> : null}
       {canBill ? <Actions invoice={i} /> : <p className="muted">Your role can read invoices but not change them.</p>}
       <CreditNotes invoiceId={i.id} />
     </>
   );
 }
 
+/** The invoice document (issued at finalization) as the server renders it, offered as a file. */
+function InvoiceDocument({ id }: { id: string }) {
+  const input = { id, format: 'pdf' as const };
+  const document = useApiQuery('documents.invoice', input, () => api.documents.invoice.query(input), { staleTime: Infinity });
+  const [href, setHref] = useState<string>();
+  useEffect(() => {
+    if (!document.data) return;
+    const bytes = Uint8Array.from(atob(document.data.base64), (c) => c.charCodeAt(0));
+    const url = URL.createObjectURL(new Blob([bytes], { type: document.data.content_type }));
+    setHref(url);
+    return () => URL.revokeObjectURL(url);
+  }, [document.data]);
+  return (
+    <section className="card" aria-labelledby="document-title">
+      <h2 id="document-title">Invoice document</h2>
+      {document.isPending ? <Loading what="Rendering the PDF" /> : null}
+      <ErrorBanner error={document.error} />
+      {href && document.data ? (
+        <p>
+          <a href={href} download={document.data.filename} data-testid="invoice-pdf">
+            Download {document.data.filename}
+          </a>
+        </p>
+      ) : null}
+    </section>
+  );
+}
+
 function Actions({ invoice }: { invoice: Invoice }) {
-  const refresh = ['invoices.get', 'invoices.list', 'creditNotes.list'];
+  const refresh = ['invoices.get', 'invoices.list', 'creditNotes.list', 'documents.invoice'];
   const finalize = useApiMutation(() => api.invoices.finalize.mutate({ id: invoice.id }), refresh);
   const pay = useApiMutation(() => api.invoices.pay.mutate({ id: invoice.id }), refresh);
   const voidForm = useForm({ defaultValues: { reason: '' } });

@@ -5,7 +5,7 @@
 import { createTRPCClient, httpBatchLink } from '@trpc/client';
 import { useMemo, useState } from 'react';
 import type { AppRouter } from '../../../src/app.ts';
-import { useApiQuery } from '../api.ts';
+import { useApiMutation, useApiQuery } from '../api.ts';
 import { UsageChart, type UsageSeries } from '../UsageChart.tsx';
 import { ErrorBanner, InvoiceMoney, Loading, Money, formatInstant } from '../ui.tsx';
 
@@ -30,6 +30,17 @@ type Portal = ReturnType<typeof portalClient>;
 
 export default function PortalPage() {
   const token = useMemo(tokenFromLocation, []);
+  // Where Stripe's hosted page sends the customer back (payments' setup link): the outcome, then back to the link.
+  if (!token && location.pathname === '/portal/payment-method') {
+    const saved = new URLSearchParams(location.search).get('status') === 'saved';
+    return (
+      <main className="narrow">
+        <h1>Payment method</h1>
+        <p role="status">{saved ? 'Your card is saved: your next invoices are charged to it.' : 'Nothing was changed.'}</p>
+        <p>Open your portal again by its link to see it.</p>
+      </main>
+    );
+  }
   if (!token) {
     return (
       <main className="narrow">
@@ -90,6 +101,7 @@ function PortalFor({ portal }: { portal: Portal }) {
         </div>
         <Usage portal={portal} currency={s.customer.rating_currency} />
         <Invoices portal={portal} />
+        <PaymentMethod portal={portal} />
       </main>
     </div>
   );
@@ -148,6 +160,40 @@ function Usage({ portal, currency }: { portal: Portal; currency: string }) {
           </div>
         );
       })}
+    </section>
+  );
+}
+
+function PaymentMethod({ portal }: { portal: Portal }) {
+  const payment = useApiQuery('portal.payment', undefined, () => portal.portal.payment.query());
+  const setup = useApiMutation(() => portal.portal.paymentSetupLink.mutate());
+  const p = payment.data;
+  return (
+    <section className="card" aria-labelledby="portal-payment-title">
+      <h2 id="portal-payment-title">Payment method</h2>
+      <ErrorBanner error={payment.error ?? setup.error} />
+      {p ? (
+        <>
+          <p data-testid="portal-payment-method" data-payment-method={p.default_payment_method ?? ''}>
+            {p.default_payment_method ? `A card is saved (since ${formatInstant(p.payment_method_set_at)}).` : 'No card saved.'}
+            {p.blocked ? ' Usage is blocked until an overdue invoice is paid.' : ''}
+          </p>
+          {p.stripe_connected ? (
+            <p>
+              <button type="button" onClick={() => setup.mutate(undefined)} disabled={setup.isPending}>
+                {p.default_payment_method ? 'Change the card' : 'Add a card'}
+              </button>{' '}
+              {setup.data ? (
+                <a href={setup.data.url} data-testid="payment-setup-link">
+                  Continue to Stripe's secure page
+                </a>
+              ) : null}
+            </p>
+          ) : (
+            <p className="muted">Invoices are paid by other means.</p>
+          )}
+        </>
+      ) : null}
     </section>
   );
 }

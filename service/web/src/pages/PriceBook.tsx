@@ -28,7 +28,9 @@ function Loaded({ summary, book }: { summary: Summary; book: PriceBook }) {
   const [schedule, setSchedule] = useState<Schedule>('price');
   const versions = schedule === 'price' ? book.versions : (book.cost?.versions ?? []);
   const [draft, setDraft] = useState<BookVersion>(() => nextDraft(book.versions));
-  const [retroactive, setRetroactive] = useState(false);
+  // A date already past re-rates the events since then: the server previews that re-rating before changing anything.
+  const retroactive = schedule === 'price' && Date.parse(draft.effective_from) < Date.now();
+  const [publishedRetroactive, setPublishedRetroactive] = useState(false);
   useEffect(() => setDraft(nextDraft(schedule === 'price' ? book.versions : (book.cost?.versions ?? []))), [schedule, book]);
 
   // The whole book with the draft appended, as the server will check it; problems in the draft move to its paths.
@@ -73,18 +75,28 @@ function Loaded({ summary, book }: { summary: Summary; book: PriceBook }) {
         <LivePanel book={book} schedule={schedule} draft={draft} compiles={compilerProblems.length === 0} />
         {schedule === 'price' ? <SimulationPanel code={summary.code} draft={draft} compiles={compilerProblems.length === 0} /> : null}
         <div className="toolbar">
-          <label className="inline-label">
-            <input type="checkbox" checked={retroactive} onChange={(event) => setRetroactive(event.target.checked)} /> Retroactive (re-rates events from the effective date, previewed first)
-          </label>
-          <button type="button" disabled={compilerProblems.length > 0 || publish.isPending} onClick={() => publish.mutate(undefined)}>
-            Publish version
+          {retroactive ? (
+            <p className="banner notice" data-testid="retroactive-notice">
+              This date is in the past: publishing opens a re-rating of the events since then. Its preview (billed and re-rated, per customer and
+              period) shows above, and nothing already billed changes until it is applied.
+            </p>
+          ) : null}
+          <button
+            type="button"
+            disabled={compilerProblems.length > 0 || publish.isPending}
+            onClick={() => {
+              setPublishedRetroactive(retroactive);
+              publish.mutate(undefined);
+            }}
+          >
+            {retroactive ? 'Publish and preview the re-rating' : 'Publish version'}
           </button>
         </div>
         <ErrorBanner error={publish.error} />
         {publish.data ? (
           <Notice>
             Published: version {publish.data.versions.filter((v) => v.schedule === schedule).length} takes effect {formatInstant(draft.effective_from)}.
-            {retroactive ? ' A re-rating of the events it covers is being previewed below: nothing changes until it is approved.' : null}
+            {publishedRetroactive ? ' A re-rating of the events it covers is being previewed above: nothing already billed changes until it is applied.' : null}
           </Notice>
         ) : null}
       </section>

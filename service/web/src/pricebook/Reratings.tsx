@@ -1,6 +1,7 @@
 // Re-ratings of a book: a retroactive version opens one, its preview (old and new amount per customer and
 // period) is computed by a job, and nothing changes until someone approves it here.
 import { api, useApiMutation, useApiQuery } from '../api.ts';
+import { useCan } from '../layout.tsx';
 import { ErrorBanner, Money, formatInstant } from '../ui.tsx';
 
 export function ReratingsPanel({ code }: { code: string }) {
@@ -10,6 +11,7 @@ export function ReratingsPanel({ code }: { code: string }) {
     refetchInterval: (query) => (query.state.data?.data.some((r) => r.status === 'pending' || r.status === 'approved') ? 2000 : false),
   });
   const approve = useApiMutation((id: string) => api.reratings.approve.mutate({ id }), ['reratings.list']);
+  const can = useCan();
   const reratings = list.data?.data ?? [];
   if (reratings.length === 0) return null;
   return (
@@ -20,11 +22,11 @@ export function ReratingsPanel({ code }: { code: string }) {
         <div key={rerating.id} data-rerating={rerating.id} data-status={rerating.status}>
           <p>
             From {formatInstant(rerating.effective_from)}: <span className={`pill ${rerating.status}`}>{rerating.status}</span>
-            {rerating.status === 'previewed' ? (
+            {rerating.status === 'previewed' && can.bill ? (
               <>
                 {' '}
                 <button type="button" onClick={() => approve.mutate(rerating.id)} disabled={approve.isPending}>
-                  Approve and re-rate
+                  Apply the re-rating
                 </button>
               </>
             ) : null}
@@ -41,11 +43,11 @@ export function ReratingsPanel({ code }: { code: string }) {
               </thead>
               <tbody>
                 {rerating.preview.customers.map((customer) => (
-                  <tr key={customer.customer_id}>
+                  <tr key={customer.customer_id} data-customer={customer.customer_id}>
                     <td>{customer.customer_id}</td>
                     <td className="number"><Money amount={customer.old_amount} currency={customer.currency} /></td>
-                    <td className="number"><Money amount={customer.new_amount} currency={customer.currency} /></td>
-                    <td className="number"><Money amount={customer.difference} currency={customer.currency} /></td>
+                    <td className="number" data-column="new"><Money amount={customer.new_amount} currency={customer.currency} /></td>
+                    <td className="number" data-column="difference"><Money amount={customer.difference} currency={customer.currency} /></td>
                   </tr>
                 ))}
               </tbody>
