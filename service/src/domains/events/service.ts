@@ -168,7 +168,7 @@ async function rateAndStoreWithRetries(deps: Deps, tenantId: string, candidates:
       return outcomes;
     } catch (error) {
       // An id another request committed after our duplicate check: retry, and find it as a duplicate.
-      const concurrentDuplicate = isUniqueViolation(error, 'events_pkey') || isUniqueViolation(error, 'rated_lines_pkey');
+      const concurrentDuplicate = isUniqueViolation(error, 'events_pkey');
       if (!concurrentDuplicate || attempt === maxAttempts) throw error;
     }
   }

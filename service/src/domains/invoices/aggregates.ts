@@ -12,7 +12,7 @@ export interface AggregatedLine {
   periodStart: Date;
   occurredAt: Date;
   card: string;
-  /** What the line leaves to bill (rated_lines.amount). */
+  /** What the line leaves to bill (its rating's amount). */
   amount: string;
   receipt: readonly ReceiptStep[];
   properties: Record<string, unknown>;

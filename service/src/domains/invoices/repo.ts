@@ -559,8 +559,8 @@ export async function sumUsageNetOfDiscounts({ db, tenantId }: TenantScope, cust
   const [row] = await db`
     select coalesce(sum(l.subtotal - coalesce((select sum((s->>'amount')::numeric) from json_array_elements(l.receipt) s where s->>'step' = 'discount'), 0)), 0)::text as consumed
     from events e
-    join rated_lines l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start >= ${start} and l.period_start < ${end}
+    join event_ratings l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start >= ${start} and l.period_start < ${end}
     where e.tenant_id = ${tenantId} and e.customer_id = ${customerId} and e.occurred_at >= ${start} and e.occurred_at < ${end}
-      and not exists (select 1 from rated_lines n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)`;
+      and not exists (select 1 from event_ratings n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)`;
   return row.consumed;
 }
