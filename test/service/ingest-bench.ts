@@ -261,7 +261,9 @@ async function insertFloor(sample: Sample, events: number) {
       margin: sample.margin,
       receipt,
     }));
-    return withTenant(database.app, sample.tenant_id, (tx) => eventsRepo.insertRatedEvents({ db: tx, tenantId: sample.tenant_id }, rows, 'bench', new Date()));
+    return withTenant(database.app, sample.tenant_id, async (tx) => {
+      await eventsRepo.insertRatedEvents({ db: tx, tenantId: sample.tenant_id }, rows, 'bench', new Date());
+    });
   };
   let next = 0;
   const started = performance.now();

@@ -1,7 +1,7 @@
 // The SQL of ingestion and usage reads. A batch write is one statement per table: the rows travel as one JSON
 // document (json_to_recordset), which both sides parse far faster than postgres.js escapes a dozen arrays.
 import type { ReceiptStep } from '@tariff/core-wasm';
-import type { TenantScope } from '../../platform/db.ts';
+import type { Statement, TenantScope } from '../../platform/db.ts';
 import { fromDbTerms, type SubscriptionTermsRow } from '../subscriptions/repo.ts';
 import type { AggregateDelta } from './aggregate.ts';
 import { encodeReceipt } from './receipts.ts';
@@ -161,8 +161,8 @@ export interface RatedEvent {
  * locks) stored meanwhile fails the insert on events_pkey, and the caller retries the transaction, where the id is
  * then found stored.
  */
-export async function insertRatedEvents({ db, tenantId }: TenantScope, events: RatedEvent[], kernelVersion: string, now: Date): Promise<void> {
-  if (events.length === 0) return;
+export function insertRatedEvents({ db, tenantId }: TenantScope, events: RatedEvent[], kernelVersion: string, now: Date): Statement | undefined {
+  if (events.length === 0) return undefined;
   const rows = events.map((e) => ({
     t: e.transactionId,
     c: e.customerId,
@@ -180,7 +180,7 @@ export async function insertRatedEvents({ db, tenantId }: TenantScope, events: R
     m: e.margin,
     r: encodeReceipt(e.receipt),
   }));
-  await db`
+  return db`
     insert into events (tenant_id, transaction_id, customer_id, event_type, occurred_at, properties, received_at,
                         period_start, price_book_id, book_version, kernel_version, card, currency, amount, subtotal, cost, margin, receipt)
     select ${tenantId}, t, c, e, o, p, ${now}, s, b, v, ${kernelVersion}, d, u, a, st, co, m, r
@@ -197,17 +197,17 @@ export interface PeriodUpdate {
   eventCountDelta: number;
 }
 
-export async function updatePeriods({ db, tenantId }: TenantScope, updates: PeriodUpdate[], now: Date): Promise<void> {
-  if (updates.length === 0) return;
+export function updatePeriods({ db, tenantId }: TenantScope, updates: PeriodUpdate[], now: Date): Statement | undefined {
+  if (updates.length === 0) return undefined;
   const rows = updates.map((u) => ({ customer_id: u.customerId, period_start: u.start, state: u.state, amount: u.amountDelta, event_count: u.eventCountDelta }));
-  await db`
+  return db`
     update customer_periods p set state = u.state, amount = p.amount + u.amount, event_count = p.event_count + u.event_count, updated_at = ${now}
     from json_to_recordset(${asJson(db, rows)}) as u(customer_id uuid, period_start timestamptz, state jsonb, amount numeric, event_count bigint)
     where p.tenant_id = ${tenantId} and p.customer_id = u.customer_id and p.period_start = u.period_start`;
 }
 
-export async function upsertAggregates({ db, tenantId }: TenantScope, deltas: AggregateDelta[], formatNano: (n: bigint) => string): Promise<void> {
-  if (deltas.length === 0) return;
+export function upsertAggregates({ db, tenantId }: TenantScope, deltas: AggregateDelta[], formatNano: (n: bigint) => string): Statement | undefined {
+  if (deltas.length === 0) return undefined;
   const rows = deltas.map((d) => ({
     customer_id: d.customerId,
     period_start: d.periodStart,
@@ -222,7 +222,7 @@ export async function upsertAggregates({ db, tenantId }: TenantScope, deltas: Ag
     amount: formatNano(d.amountNano),
     gross_amount: formatNano(d.grossNano),
   }));
-  await db`
+  return db`
     insert into usage_aggregates as a (tenant_id, customer_id, period_start, meter_id, day, group_key, event_count,
                                        value_sum, value_max, latest_value, latest_at, amount, gross_amount)
     select ${tenantId}, d.customer_id, d.period_start, d.meter_id, d.day, d.group_key, d.event_count,
@@ -241,13 +241,13 @@ export async function upsertAggregates({ db, tenantId }: TenantScope, deltas: Ag
       gross_amount = a.gross_amount + excluded.gross_amount`;
 }
 
-/** Values seen by unique_count meters; after upsertAggregates (each value row references its aggregate). */
-export async function insertUniqueValues({ db, tenantId }: TenantScope, deltas: AggregateDelta[]): Promise<void> {
+/** Values seen by unique_count meters; with or after upsertAggregates (each value row references its aggregate). */
+export function insertUniqueValues({ db, tenantId }: TenantScope, deltas: AggregateDelta[]): Statement | undefined {
   const rows = deltas.flatMap((d) =>
     [...d.uniqueValues].map((value) => ({ customer_id: d.customerId, period_start: d.periodStart, meter_id: d.meterId, day: d.day, group_key: d.groupKey, value })),
   );
-  if (rows.length === 0) return;
-  await db`
+  if (rows.length === 0) return undefined;
+  return db`
     insert into usage_unique_values (tenant_id, customer_id, period_start, meter_id, day, group_key, value)
     select ${tenantId}, v.customer_id, v.period_start, v.meter_id, v.day, v.group_key, v.value
     from json_to_recordset(${asJson(db, rows)})

@@ -5,11 +5,11 @@ import { creditsDrawn, formatMoney, limitsCrossed, parseInstant, parseScaled, ty
 import { Decimal } from 'decimal.js';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
-import { isConnectionFailure, isEmbedded, isUniqueViolation, withTenant, withTenantPipelined, type PipelinedBody, type TenantScope, type Tx } from '../../platform/db.ts';
+import { isConnectionFailure, isEmbedded, isUniqueViolation, oneStatement, withTenant, withTenantPipelined, type PipelinedBody, type TenantScope, type Tx } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { fromZodError, notFound } from '../../platform/errors.ts';
 import { requireCustomer } from '../customers/service.ts';
-import { recordInvoiceAggregates } from '../invoices/aggregates.ts';
+import { addToInvoiceAggregates } from '../invoices/aggregates.ts';
 import * as metersRepo from '../meters/repo.ts';
 import type { Meter } from '../meters/repo.ts';
 import { loadPriceBook } from '../pricing/service.ts';
@@ -422,38 +422,49 @@ async function rateAndStore(
   const settled = holdBook.settlements();
   const writes = [
     ...holdsRepo.writeSettlements(scope, settled.settlements, settled.captures, now),
-    repo.insertRatedEvents(
-      scope,
-      accepted.map((a) => ({
-        transactionId: a.event.transaction_id,
-        customerId: a.customerId,
-        eventType: a.event.event_type,
-        occurredAt: a.occurredAt,
-        properties: a.event.properties,
-        periodStart: a.period.start,
-        priceBookId: a.priceBookId,
-        bookVersion: a.result.book_version,
-        card: a.result.card,
-        currency: a.result.currency,
-        amount: a.result.amount,
-        subtotal: a.result.subtotal,
-        cost: a.result.cost ?? null,
-        margin: a.result.margin ?? null,
-        receipt: a.result.receipt,
-      })),
-      kernelVersion(),
-      now,
-    ),
-    repo.updatePeriods(
-      scope,
-      [...deltas].map(([key, delta]) => {
-        const row = periods.get(key)!;
-        return { customerId: row.customerId, start: row.start, state: states.get(key)!, amountDelta: formatMoney(delta.amount), eventCountDelta: delta.count };
-      }),
-      now,
-    ),
-    repo.upsertAggregates(scope, aggregates, formatMoney),
-    repo.insertUniqueValues(scope, aggregates),
+    // The event rows, the periods' totals and the usage and invoice aggregates: one statement.
+    oneStatement(tx, [
+      repo.insertRatedEvents(
+        scope,
+        accepted.map((a) => ({
+          transactionId: a.event.transaction_id,
+          customerId: a.customerId,
+          eventType: a.event.event_type,
+          occurredAt: a.occurredAt,
+          properties: a.event.properties,
+          periodStart: a.period.start,
+          priceBookId: a.priceBookId,
+          bookVersion: a.result.book_version,
+          card: a.result.card,
+          currency: a.result.currency,
+          amount: a.result.amount,
+          subtotal: a.result.subtotal,
+          cost: a.result.cost ?? null,
+          margin: a.result.margin ?? null,
+          receipt: a.result.receipt,
+        })),
+        kernelVersion(),
+        now,
+      ),
+      repo.updatePeriods(
+        scope,
+        [...deltas].map(([key, delta]) => {
+          const row = periods.get(key)!;
+          return { customerId: row.customerId, start: row.start, state: states.get(key)!, amountDelta: formatMoney(delta.amount), eventCountDelta: delta.count };
+        }),
+        now,
+      ),
+      repo.upsertAggregates(scope, aggregates, formatMoney),
+      repo.insertUniqueValues(scope, aggregates),
+      // Late events (closed periods) are billed as adjustments, not by their period's invoice.
+      addToInvoiceAggregates(
+        scope,
+        accepted
+          .filter((a) => periods.get(a.periodKey)!.status !== 'closed')
+          .map((a) => ({ customerId: a.customerId, periodStart: a.period.start, occurredAt: a.occurredAt, card: a.result.card, amount: a.result.amount, receipt: a.result.receipt, properties: a.event.properties })),
+      ),
+    ]),
+    // After the statement above: credits applied update the periods it updates.
     ...billing.writeBilling(
       scope,
       billings,
@@ -469,13 +480,6 @@ async function rateAndStore(
       })),
       credits,
       now,
-    ),
-    // Late events (closed periods) are billed as adjustments, not by their period's invoice.
-    recordInvoiceAggregates(
-      scope,
-      accepted
-        .filter((a) => periods.get(a.periodKey)!.status !== 'closed')
-        .map((a) => ({ customerId: a.customerId, periodStart: a.period.start, occurredAt: a.occurredAt, card: a.result.card, amount: a.result.amount, receipt: a.result.receipt, properties: a.event.properties })),
     ),
     billing.notifyBlocks(
       scope,

@@ -1,5 +1,5 @@
 // Invoices' SQL: the period's receipts aggregated for the lines, invoices and their lines, the per-tenant number.
-import type { Db, TenantScope } from '../../platform/db.ts';
+import type { Db, Statement, TenantScope } from '../../platform/db.ts';
 import type { Conversion } from '../currency/convert.ts';
 import { ratingCurrencySql } from '../customers/repo.ts';
 import type { MissingRate } from './fx.ts';
@@ -37,8 +37,8 @@ export interface AggregateDelta extends AggregateKey {
 }
 
 /** Adds the deltas to the rows of their groupings (created at the delta when new), in one statement. */
-export async function upsertInvoiceAggregates({ db, tenantId }: TenantScope, deltas: AggregateDelta[]): Promise<void> {
-  if (deltas.length === 0) return;
+export function upsertInvoiceAggregates({ db, tenantId }: TenantScope, deltas: AggregateDelta[]): Statement | undefined {
+  if (deltas.length === 0) return undefined;
   const rows = deltas.map((d) => ({
     c: d.customerId,
     s: d.periodStart,
@@ -59,7 +59,7 @@ export async function upsertInvoiceAggregates({ db, tenantId }: TenantScope, del
     a: d.amount,
     x: String(d.events),
   }));
-  await db`
+  return db`
     insert into invoice_aggregates as a (tenant_id, customer_id, period_start, step, card, charge, dimension, model, rate, per, group_key, pool,
                                          grant_id, mode, percent, quantity, covered, amount, events)
     select ${tenantId}, c, s, k, d, h, n, m, r, p, g, o, i, e, t, q, v, a, x
