@@ -10,7 +10,7 @@ import { notFound, precondition } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
 import * as customersRepo from '../customers/repo.ts';
 import { requireCustomer } from '../customers/service.ts';
-import { getUsage } from '../events/service.ts';
+import { getUsage } from '../events/usage.ts';
 import * as insightsRepo from '../insights/repo.ts';
 import { getUsageSeries, summaryOf } from '../insights/service.ts';
 import type { UsageSeriesInput } from '../insights/schema.ts';
