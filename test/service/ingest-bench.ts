@@ -13,6 +13,11 @@ import { LoadClient } from './load-client.ts';
 import { startServiceProcess } from './process.ts';
 
 const json = process.argv.includes('--json');
+// `--scale 0.25`: a quarter of every run's requests and floor rows (a shorter run on a loaded machine).
+const scaleAt = process.argv.indexOf('--scale');
+const scale = scaleAt > 0 ? Number(process.argv[scaleAt + 1]) : 1;
+if (!(scale > 0 && scale <= 1)) throw new Error('--scale takes a number in (0, 1]');
+const scaled = (n: number, step = 1) => Math.max(step, Math.round((n * scale) / step) * step);
 const log = (message: string) => {
   if (!json) process.stderr.write(message + '\n');
 };
@@ -281,22 +286,24 @@ async function insertFloor(sample: Sample, events: number) {
 
 try {
   await run('warm-up', 100, 20, 2);
-  const batch1000 = await run('batches of 1,000', 1000, 40, 3);
-  const batch100 = await run('batches of 100', 100, 300, 4);
-  const single = await run('one-event requests', 1, 4000, 32);
-  const floor = await httpFloor(4000, 32);
+  const batch1000 = await run('batches of 1,000', 1000, scaled(40), 3);
+  const batch100 = await run('batches of 100', 100, scaled(300), 4);
+  const single = await run('one-event requests', 1, scaled(4000), 32);
+  const floor = await httpFloor(scaled(4000), 32);
   log(`HTTP floor (GET /healthz): ${JSON.stringify(floor)}`);
   const visibility = await ackToUsage(50);
   log(`ack -> usage: ${JSON.stringify(visibility)}`);
   const sample = await storedSample();
-  const copies = await copyBaselines(sample, 100_000);
+  const copies = await copyBaselines(sample, scaled(100_000, 1000));
   const copy = copies.raw;
   log(`COPY baseline: ${JSON.stringify(copies)}`);
-  const inserted = await insertFloor(sample, 20_000);
+  const inserted = await insertFloor(sample, scaled(20_000, 1000));
   log(`ingestion's insert alone: ${inserted} events/s`);
   const report = {
     benchmark: 'ingest',
     database: 'postgresql',
+    scale,
+    load_average: os.loadavg().map((l) => Math.round(l * 100) / 100),
     batch_1000: batch1000,
     batch_100: batch100,
     single_event: single,
