@@ -11,8 +11,8 @@ const DOMAINS = 'service/src/domains';
 // retroactive version, re-rating reacts, wired in app.ts), or let the caller orchestrate.
 const DOMAIN_ORDER = [
   'documents',
-  'payments',
   'portal',
+  'payments',
   'reratings',
   'simulations',
   'webhooks',

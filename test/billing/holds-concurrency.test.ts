@@ -111,7 +111,7 @@ describe('50 concurrent agents on one $10.00 balance', () => {
     // Never below zero: the grant is not overdrawn and nothing was billed beyond it.
     expect(nano(grant.balance)).toBeGreaterThanOrEqual(0n);
     expect(nano(period.amount)).toBe(0n);
-    const [billed] = await db`select coalesce(sum(amount), 0)::text as total from rated_lines where tenant_id = ${tenant.tenantId}`;
+    const [billed] = await db`select coalesce(sum(amount), 0)::text as total from event_ratings where tenant_id = ${tenant.tenantId}`;
     expect(nano(billed.total)).toBe(0n);
     expect(nano(period.credits_applied) + nano(grant.balance)).toBe(10_000_000_000n);
     await checkLedger(db, tenant.tenantId);

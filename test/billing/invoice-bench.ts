@@ -120,25 +120,25 @@ async function seedAndClose(taxed: boolean) {
   await clone('subscriptions', { id: 'gen_random_uuid()', customer_id: 'm.id' });
   await clone('customer_periods', { customer_id: 'm.id' });
   await clone('events', { customer_id: 'm.id', transaction_id: `x.transaction_id || '-' || m.n` });
-  await clone('rated_lines', { customer_id: 'm.id', transaction_id: `x.transaction_id || '-' || m.n` });
+  await clone('event_revisions', { customer_id: 'm.id', transaction_id: `x.transaction_id || '-' || m.n` });
   await clone('usage_aggregates', { customer_id: 'm.id' });
   await clone('invoice_aggregates', { customer_id: 'm.id' });
   await owner`drop table bench_map`;
   await owner`analyze`;
   const seedSeconds = seconds(performance.now() - seedStarted);
   const [{ events, lines }] = await owner`
-    select (select count(*) from events where tenant_id = ${tenantId})::int as events, (select count(*) from rated_lines where tenant_id = ${tenantId})::int as lines`;
+    select (select count(*) from events where tenant_id = ${tenantId})::int as events, (select count(*) from event_ratings where tenant_id = ${tenantId})::int as lines`;
   log(`seeded ${events} events / ${lines} rated lines in ${seedSeconds} s`);
 
   // The physical floor: what the close must read, aggregated by plain SQL over the same rows.
   let started = performance.now();
-  await owner`select customer_id, sum(amount), count(*) from rated_lines where tenant_id = ${tenantId} group by customer_id`;
+  await owner`select customer_id, sum(amount), count(*) from event_ratings where tenant_id = ${tenantId} group by customer_id`;
   const sumSeconds = seconds(performance.now() - started);
   started = performance.now();
   await owner`
     select l.customer_id, l.card, s->>'charge', s->>'rate', e.properties->>'model', e.properties->>'gpu_type', e.properties->>'region',
            sum((s->>'quantity')::numeric), sum((s->>'amount')::numeric), count(*)
-    from rated_lines l join events e on e.tenant_id = l.tenant_id and e.transaction_id = l.transaction_id
+    from event_ratings l join events e on e.tenant_id = l.tenant_id and e.transaction_id = l.transaction_id
     cross join json_array_elements(l.receipt) s
     where l.tenant_id = ${tenantId} and s->>'step' in ('price', 'allowance', 'discount', 'commitment', 'credit')
     group by 1, 2, 3, 4, 5, 6, 7`;

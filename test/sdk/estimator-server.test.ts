@@ -120,7 +120,7 @@ describe('Estimator against the service', () => {
       const local = batch.map((event) => estimators.get(event.customer_id)!.estimate(event));
       const ack = await secret.ingestEvents({ body: { events: batch as never, ...(onBlock === 'refuse' ? { on_block: onBlock } : {}) } });
       const stored = await harness.database.owner`
-        select transaction_id, receipt from rated_lines where tenant_id = ${tenant.tenantId} and transaction_id = any(${batch.map((e) => e.transaction_id)}::text[])`;
+        select transaction_id, receipt from event_ratings where tenant_id = ${tenant.tenantId} and transaction_id = any(${batch.map((e) => e.transaction_id)}::text[])`;
       const receipts = new Map(stored.map((r) => [r.transaction_id as string, r.receipt]));
       local.forEach((result, k) => {
         const outcome = ack.events[k] as { status: string; amount?: string | null; book_version?: string; card?: string; error?: { code: string }; blocked?: unknown[] };

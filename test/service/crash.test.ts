@@ -121,7 +121,7 @@ describe('crash safety', () => {
     const holdRows = await database.owner`
       select h.id, h.status, h.capture_count, h.captured::text, (select count(*)::int from hold_captures c where c.tenant_id = h.tenant_id and c.hold_id = h.id) as captures,
              -- No credits in this tenant: what a capture charged is its rated line's amount.
-             (select r.amount::text from rated_lines r where r.tenant_id = h.tenant_id and r.transaction_id = 'agent-cap-' || substr(h.id, 12)) as charged
+             (select r.amount::text from event_ratings r where r.tenant_id = h.tenant_id and r.transaction_id = 'agent-cap-' || substr(h.id, 12)) as charged
       from holds h where h.id like 'agent-hold-%'`;
     expect(holdRows).toHaveLength(totalHolds);
     for (const row of holdRows) {
@@ -133,8 +133,8 @@ describe('crash safety', () => {
     const [counts] = await database.owner`
       select (select count(*)::int from events where transaction_id like 'crash-%') as events,
              (select count(distinct transaction_id)::int from events where transaction_id like 'crash-%') as distinct_events,
-             (select count(*)::int from rated_lines where transaction_id like 'crash-%') as lines,
-             (select count(distinct transaction_id)::int from rated_lines where transaction_id like 'crash-%') as distinct_lines`;
+             (select count(*)::int from event_ratings where transaction_id like 'crash-%') as lines,
+             (select count(distinct transaction_id)::int from event_ratings where transaction_id like 'crash-%') as distinct_lines`;
     expect(counts).toEqual({ events: total * 50, distinct_events: total * 50, lines: total * 50, distinct_lines: total * 50 });
     // Each event's outcome is accepted once overall; a resent event that committed before the crash is a duplicate.
     const outcomes = [...acknowledged.values()].flatMap((r) => r.events);
@@ -147,7 +147,7 @@ describe('crash safety', () => {
     const mismatches = await database.owner`
       select p.customer_id, p.amount, p.event_count, s.amount as lines_amount, s.n
       from customer_periods p
-      join (select customer_id, period_start, sum(amount) as amount, count(*) as n from rated_lines group by 1, 2) s
+      join (select customer_id, period_start, sum(amount) as amount, count(*) as n from event_ratings group by 1, 2) s
         on s.customer_id = p.customer_id and s.period_start = p.period_start
       where p.amount <> s.amount or p.event_count <> s.n`;
     expect(mismatches).toEqual([]);
@@ -156,7 +156,7 @@ describe('crash safety', () => {
     const [demoEvents] = await database.owner`select count(*)::int as n from events where event_type = 'llm.completion'`;
     expect(aggregates.n).toBe(demoEvents.n);
     const receipts = outcomes.filter((o: any) => o.status === 'accepted' || o.status === 'duplicate').reduce((sum: bigint, o: any) => sum + BigInt(o.amount.replace('.', '')), 0n);
-    const [stored] = await database.owner`select sum(amount)::text as amount from rated_lines where transaction_id like 'crash-%'`;
+    const [stored] = await database.owner`select sum(amount)::text as amount from event_ratings where transaction_id like 'crash-%'`;
     expect(receipts).toBe(BigInt(stored.amount.replace('.', '')));
     expect(await referentialProblems(database.owner)).toEqual([]);
   });

@@ -105,7 +105,7 @@ try {
   await clone('budgets', { customer_id: 'm.id' });
   await clone('customer_periods', { customer_id: 'm.id' });
   await clone('events', { customer_id: 'm.id', transaction_id: `x.transaction_id || '-' || m.n` });
-  await clone('rated_lines', { customer_id: 'm.id', transaction_id: `x.transaction_id || '-' || m.n` });
+  await clone('event_revisions', { customer_id: 'm.id', transaction_id: `x.transaction_id || '-' || m.n` });
   await clone('usage_aggregates', { customer_id: 'm.id' });
   await clone('invoice_aggregates', { customer_id: 'm.id' });
   await owner`drop table bench_map`;
@@ -137,7 +137,7 @@ try {
   const hourlyFloor = await time(
     () => owner`
     select e.occurred_at, e.properties, l.amount, l.receipt from events e
-    join rated_lines l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id
+    join event_ratings l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id
     where e.tenant_id = ${tenantId} and e.customer_id = ${middleRow.id} and e.occurred_at >= '2026-01-01' and e.occurred_at < '2026-03-31'`,
     10,
     2,

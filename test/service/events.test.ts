@@ -217,12 +217,12 @@ describe('event ingestion', () => {
     expect(responses.reduce((n, r) => n + r.body.duplicate, 0)).toBe(50 * 7);
     const [{ events, lines }] = await harness.database.owner`
       select (select count(*)::int from events where transaction_id like 'par-%') as events,
-             (select count(*)::int from rated_lines where transaction_id like 'par-%') as lines`;
+             (select count(*)::int from event_ratings where transaction_id like 'par-%') as lines`;
     expect({ events, lines }).toEqual({ events: 50, lines: 50 });
     // The period total is the sum of every receipt, and moved by exactly this batch's charges.
     const [check] = await harness.database.owner`
-      select p.amount::text as period, (select sum(amount)::text from rated_lines r where r.customer_id = p.customer_id and r.period_start = p.period_start) as lines,
-             (select sum(amount)::text from rated_lines where transaction_id like 'par-%') as batch
+      select p.amount::text as period, (select sum(amount)::text from event_ratings r where r.customer_id = p.customer_id and r.period_start = p.period_start) as lines,
+             (select sum(amount)::text from event_ratings where transaction_id like 'par-%') as batch
       from customer_periods p join customers c on c.id = p.customer_id where c.external_id = 'acme' and p.period_start = '2026-03-01T00:00:00Z'`;
     expect(check.period).toBe(check.lines);
     expect(Number(check.period) - Number(before[0].amount)).toBeCloseTo(Number(check.batch), 9);
@@ -253,9 +253,9 @@ describe('event ingestion', () => {
       }
     }
     const mismatched = await harness.database.owner`
-      select c.external_id, p.amount::text, (select sum(amount)::text from rated_lines r where r.customer_id = p.customer_id and r.period_start = p.period_start) as lines
+      select c.external_id, p.amount::text, (select sum(amount)::text from event_ratings r where r.customer_id = p.customer_id and r.period_start = p.period_start) as lines
       from customer_periods p join customers c on c.id = p.customer_id
-      where c.external_id like 'many-%' and p.amount <> (select sum(amount) from rated_lines r where r.customer_id = p.customer_id and r.period_start = p.period_start)`;
+      where c.external_id like 'many-%' and p.amount <> (select sum(amount) from event_ratings r where r.customer_id = p.customer_id and r.period_start = p.period_start)`;
     expect(mismatched).toEqual([]);
     const again = await post(batches[1]);
     expect(again.body).toMatchObject({ accepted: 0, duplicate: 600 });
@@ -263,7 +263,7 @@ describe('event ingestion', () => {
   });
 
   it('keeps raw events and rated lines append-only for the service role', async () => {
-    for (const statement of ['update events set properties = \'{}\'', 'delete from events', 'update rated_lines set amount = 0', 'delete from rated_lines']) {
+    for (const statement of ['update events set properties = \'{}\'', 'delete from events', 'update events set amount = 0', 'update event_revisions set amount = 0', 'delete from event_revisions']) {
       await expect(
         harness.database.app.begin(async (tx) => {
           await tx`select set_config('app.tenant_id', ${tenant.tenantId}, true)`;
@@ -378,7 +378,7 @@ describe('event ingestion', () => {
     ]);
     // Whatever was accepted is rated; nothing is stored without its rated line.
     const [orphans] = await harness.database.owner`
-      select count(*)::int as n from events e where not exists (select 1 from rated_lines r where r.tenant_id = e.tenant_id and r.transaction_id = e.transaction_id)`;
+      select count(*)::int as n from events e where not exists (select 1 from event_ratings r where r.tenant_id = e.tenant_id and r.transaction_id = e.transaction_id)`;
     expect(orphans.n).toBe(0);
     // Only an event the book can rate can have been stored: acme's openai/gpt-4o events or resolutions.
     const stored = await harness.database.owner`
@@ -426,7 +426,7 @@ describe('event ingestion', () => {
       expect(outcomes).toHaveLength(24 * 12);
       expect(outcomes.filter((o) => o.status !== 'accepted')).toEqual([]);
       const [stored] = await harness.database.owner`
-        select count(*)::int as events, (select count(*)::int from rated_lines where transaction_id like 'shared-%') as lines,
+        select count(*)::int as events, (select count(*)::int from event_ratings where transaction_id like 'shared-%') as lines,
                count(*) filter (where transaction_id like 'shared-99-%')::int as poisoned
         from events where transaction_id like 'shared-%' and transaction_id not like 'shared-100-%'`;
       // The poisoned request's events of the other half committed with it before the failure: stored, as its sender's retry will find them.
@@ -435,7 +435,7 @@ describe('event ingestion', () => {
       // Each running total moved by exactly its events: the periods equal the sum of their rated lines.
       const mismatched = await harness.database.owner`
         select c.external_id from customer_periods p join customers c on c.id = p.customer_id
-        where c.external_id like 'split-%' and p.amount <> (select sum(amount) from rated_lines r where r.customer_id = p.customer_id and r.period_start = p.period_start)`;
+        where c.external_id like 'split-%' and p.amount <> (select sum(amount) from event_ratings r where r.customer_id = p.customer_id and r.period_start = p.period_start)`;
       expect(mismatched).toEqual([]);
       expect(await metric()).toBeGreaterThan(failuresBefore);
 

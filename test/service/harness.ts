@@ -15,11 +15,22 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** The service on a fresh database; `expressOnly` leaves out ingestion's fast path (its parity test compares the two). */
+/**
+ * The service on a fresh database (or `database`, migrated by the caller); `expressOnly` leaves out ingestion's fast
+ * path (its parity test compares the two).
+ */
 export async function startService(
-  options: { now?: string; bodyLimitBytes?: number; expressOnly?: boolean; app?: Partial<AppOptions>; database?: Parameters<typeof createTestDatabase>[0] } = {},
+  options: {
+    now?: string;
+    bodyLimitBytes?: number;
+    expressOnly?: boolean;
+    app?: Partial<AppOptions>;
+    /** A database made beforehand (e.g. migrated part way); else a fresh one, made with `databaseOptions`. */
+    database?: TestDatabase;
+    databaseOptions?: Parameters<typeof createTestDatabase>[0];
+  } = {},
 ): Promise<Harness> {
-  const database = await createTestDatabase(options.database);
+  const database = options.database ?? (await createTestDatabase(options.databaseOptions));
   const clock = manualClock(options.now ?? '2026-03-01T12:00:00Z');
   const appOptions = { db: database.app, clock, logger: process.env.TEST_LOG ? createLogger('error', (line) => process.stderr.write(line + '\n')) : silentLogger, bodyLimitBytes: options.bodyLimitBytes, ...options.app };
   const server = options.expressOnly ? http.createServer(createApp(appOptions)) : createServer(appOptions);

@@ -3,7 +3,7 @@
 // percentiles and the CPU each process spent per event, the delay from ack to the event showing in /usage, the
 // raw COPY rate into a copy of the events table as the physical baseline for batches, GET /healthz at the same
 // concurrency as the floor for one-event requests (HTTP alone, no key, no database), and the storage floor:
-// the two rows of every acknowledged event stored with nothing else, by COPY and by ingestion's own insert.
+// the one row of every acknowledged event (raw event and first rating) stored with nothing else, by COPY and by ingestion's own insert.
 import fs from 'node:fs';
 import os from 'node:os';
 import { withTenant } from '../../service/src/platform/db.ts';
@@ -13,6 +13,11 @@ import { LoadClient } from './load-client.ts';
 import { startServiceProcess } from './process.ts';
 
 const json = process.argv.includes('--json');
+// `--scale 0.25`: a quarter of every run's requests and floor rows (a shorter run on a loaded machine).
+const scaleAt = process.argv.indexOf('--scale');
+const scale = scaleAt > 0 ? Number(process.argv[scaleAt + 1]) : 1;
+if (!(scale > 0 && scale <= 1)) throw new Error('--scale takes a number in (0, 1]');
+const scaled = (n: number, step = 1) => Math.max(step, Math.round((n * scale) / step) * step);
 const log = (message: string) => {
   if (!json) process.stderr.write(message + '\n');
 };
@@ -178,12 +183,13 @@ async function ackToUsage(samples: number) {
 /** Tab-separated COPY lines need their backslashes doubled (JSON text has no raw tabs or newlines). */
 const copyText = (json: string) => json.replaceAll('\\', '\\\\');
 
-/** An event row and a rated line as the bench's own events were stored: the same properties, receipt and book. */
+/** An event with its first rating as the bench's own events were stored: the same properties, receipt and book. */
 async function storedSample() {
   const [line] = await database.owner`
-    select r.tenant_id, r.customer_id, r.period_start, r.price_book_id, r.book_version, r.card, r.currency,
-           r.amount::text, r.subtotal::text, r.cost::text, r.margin::text, r.receipt::text, e.properties::text
-    from rated_lines r join events e using (tenant_id, transaction_id) limit 1`;
+    select tenant_id, customer_id, period_start, price_book_id, book_version, card, currency,
+           amount::text, subtotal::text, cost::text, margin::text, receipt::text as stored_receipt, receipt_json(receipt)::text as receipt,
+           properties::text
+    from events limit 1`;
   return line;
 }
 type Sample = Awaited<ReturnType<typeof storedSample>>;
@@ -194,25 +200,27 @@ async function copyRows(table: string, columns: string, lines: string[]) {
   await new Promise<void>((resolve, reject) => stream.end(() => resolve()).on('error', reject));
 }
 
-const eventColumns = 'tenant_id, transaction_id, customer_id, event_type, occurred_at, properties, received_at';
-const lineColumns = 'tenant_id, transaction_id, customer_id, period_start, price_book_id, book_version, kernel_version, card, currency, amount, subtotal, cost, margin, receipt, rated_at';
+const rawColumns = 'tenant_id, transaction_id, customer_id, event_type, occurred_at, properties, received_at';
+const eventColumns = `${rawColumns}, period_start, price_book_id, book_version, kernel_version, card, currency, amount, subtotal, cost, margin, receipt`;
 
 /**
  * PostgreSQL's fastest load path, COPY, as the owner into copies of the tables: the raw events alone (the
- * issue's baseline), then an event row and its rated line per event (what every acknowledged event must
- * store, with both tables' indexes), with nothing else on the machine: no HTTP, rating, deduplication check,
+ * issue's baseline: the seven columns of the raw event, the events table as it was before migration 070), then
+ * the one row per event that every acknowledged event must store (the raw event and its first rating, compact
+ * receipt, with the table's index), with nothing else on the machine: no HTTP, rating, deduplication check,
  * aggregates or row-level security (under which COPY FROM is refused, so the service inserts).
  */
 async function copyBaselines(sample: Sample, events: number) {
+  const rawLines: string[] = [];
   const eventLines: string[] = [];
-  const ratedLines: string[] = [];
   for (let i = 0; i < events; i++) {
     const at = new Date(now - i).toISOString();
     const properties = copyText(JSON.stringify({ provider: 'openai', model: 'gpt-4o', input_tokens: 1000 + i, output_tokens: 200 }));
-    eventLines.push([sample.tenant_id, `copy-${i}`, sample.customer_id, 'llm.completion', at, properties, at].join('\t'));
-    ratedLines.push(
-      [sample.tenant_id, `copy-${i}`, sample.customer_id, sample.period_start.toISOString(), sample.price_book_id, sample.book_version.toISOString(), 'bench',
-       sample.card, sample.currency, sample.amount, sample.subtotal, sample.cost ?? '\\N', sample.margin ?? '\\N', copyText(sample.receipt), at].join('\t'),
+    const raw = [sample.tenant_id, `copy-${i}`, sample.customer_id, 'llm.completion', at, properties, at].join('\t');
+    rawLines.push(raw);
+    eventLines.push(
+      [raw, sample.period_start.toISOString(), sample.price_book_id, sample.book_version.toISOString(), 'bench',
+       sample.card, sample.currency, sample.amount, sample.subtotal, sample.cost ?? '\\N', sample.margin ?? '\\N', copyText(sample.stored_receipt)].join('\t'),
     );
   }
   const timed = async (work: () => Promise<void>) => {
@@ -220,23 +228,20 @@ async function copyBaselines(sample: Sample, events: number) {
     await work();
     return Math.round(events / ((performance.now() - started) / 1000));
   };
-  await database.owner`create table bench_copy (like events including defaults)`;
-  await database.owner`alter table bench_copy add primary key (tenant_id, transaction_id)`;
-  const rawRate = await timed(() => copyRows('bench_copy', eventColumns, eventLines));
+  await database.owner`
+    create table bench_copy (tenant_id uuid not null, transaction_id text not null, customer_id uuid not null, event_type text not null,
+                             occurred_at timestamptz not null, properties jsonb not null, received_at timestamptz not null,
+                             primary key (tenant_id, transaction_id))`;
+  const rawRate = await timed(() => copyRows('bench_copy', rawColumns, rawLines));
   await database.owner`create table bench_copy_events (like events including all)`;
-  await database.owner`create table bench_copy_lines (like rated_lines including all)`;
-  const twoRowRate = await timed(async () => {
-    await copyRows('bench_copy_events', eventColumns, eventLines);
-    await copyRows('bench_copy_lines', lineColumns, ratedLines);
-  });
-  const [{ n }] = await database.owner`
-    select (select count(*) from bench_copy)::int + (select count(*) from bench_copy_events)::int + (select count(*) from bench_copy_lines)::int as n`;
-  if (n !== 3 * events) throw new Error(`COPY stored ${n} of ${3 * events} rows`);
-  return { raw: { rows: events, rows_per_second: rawRate }, twoRows: twoRowRate };
+  const eventRate = await timed(() => copyRows('bench_copy_events', eventColumns, eventLines));
+  const [{ n }] = await database.owner`select (select count(*) from bench_copy)::int + (select count(*) from bench_copy_events)::int as n`;
+  if (n !== 2 * events) throw new Error(`COPY stored ${n} of ${2 * events} rows`);
+  return { raw: { rows: events, rows_per_second: rawRate }, eventRows: eventRate };
 }
 
 /**
- * Ingestion's own insert of the two rows (events/repo.ts insertRatedEvents), as the service role under
+ * Ingestion's own insert of the event rows (events/repo.ts insertRatedEvents), as the service role under
  * row-level security, in transactions of 1,000 events, two at a time (one per core, as ingestion splits its
  * batches): its storage alone, without HTTP, rating, deduplication reads, period locks or aggregates.
  */
@@ -261,7 +266,9 @@ async function insertFloor(sample: Sample, events: number) {
       margin: sample.margin,
       receipt,
     }));
-    return withTenant(database.app, sample.tenant_id, (tx) => eventsRepo.insertRatedEvents({ db: tx, tenantId: sample.tenant_id }, rows, 'bench', new Date()));
+    return withTenant(database.app, sample.tenant_id, async (tx) => {
+      await eventsRepo.insertRatedEvents({ db: tx, tenantId: sample.tenant_id }, rows, 'bench', new Date());
+    });
   };
   let next = 0;
   const started = performance.now();
@@ -279,22 +286,24 @@ async function insertFloor(sample: Sample, events: number) {
 
 try {
   await run('warm-up', 100, 20, 2);
-  const batch1000 = await run('batches of 1,000', 1000, 40, 3);
-  const batch100 = await run('batches of 100', 100, 300, 4);
-  const single = await run('one-event requests', 1, 4000, 32);
-  const floor = await httpFloor(4000, 32);
+  const batch1000 = await run('batches of 1,000', 1000, scaled(40), 3);
+  const batch100 = await run('batches of 100', 100, scaled(300), 4);
+  const single = await run('one-event requests', 1, scaled(4000), 32);
+  const floor = await httpFloor(scaled(4000), 32);
   log(`HTTP floor (GET /healthz): ${JSON.stringify(floor)}`);
   const visibility = await ackToUsage(50);
   log(`ack -> usage: ${JSON.stringify(visibility)}`);
   const sample = await storedSample();
-  const copies = await copyBaselines(sample, 100_000);
+  const copies = await copyBaselines(sample, scaled(100_000, 1000));
   const copy = copies.raw;
   log(`COPY baseline: ${JSON.stringify(copies)}`);
-  const inserted = await insertFloor(sample, 20_000);
+  const inserted = await insertFloor(sample, scaled(20_000, 1000));
   log(`ingestion's insert alone: ${inserted} events/s`);
   const report = {
     benchmark: 'ingest',
     database: 'postgresql',
+    scale,
+    load_average: os.loadavg().map((l) => Math.round(l * 100) / 100),
     batch_1000: batch1000,
     batch_100: batch100,
     single_event: single,
@@ -303,9 +312,9 @@ try {
     ack_to_usage_delay: visibility,
     copy_baseline: copy,
     ratio_batch_1000_to_copy: Math.round((batch1000.events_per_second / copy.rows_per_second) * 1000) / 1000,
-    // Storing the two rows of every acknowledged event and nothing else, in events/s: by COPY as the owner
-    // (no row-level security), and by ingestion's own insert as the service role.
-    storage_floor: { copy_event_and_rated_line: copies.twoRows, ingestion_insert_alone: inserted },
+    // Storing the row of every acknowledged event (the raw event and its first rating) and nothing else, in
+    // events/s: by COPY as the owner (no row-level security), and by ingestion's own insert as the service role.
+    storage_floor: { copy_event_row: copies.eventRows, ingestion_insert_alone: inserted },
   };
   process.stdout.write(JSON.stringify(report, null, json ? 0 : 2) + '\n');
 } finally {

@@ -10,18 +10,18 @@ export async function referentialProblems(owner: Db): Promise<string[]> {
       where not exists (select 1 from customers c where c.tenant_id = e.tenant_id and c.id = e.customer_id) limit 5`],
     ['event without a rated line', owner`
       select e.transaction_id from events e
-      where not exists (select 1 from rated_lines l where l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id) limit 5`],
+      where not exists (select 1 from event_ratings l where l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id) limit 5`],
     ['rated line without its event', owner`
-      select l.transaction_id from rated_lines l
+      select l.transaction_id from event_ratings l
       where not exists (select 1 from events e where e.tenant_id = l.tenant_id and e.transaction_id = l.transaction_id) limit 5`],
     ['rated line for another customer than its event', owner`
-      select l.transaction_id from rated_lines l join events e on e.tenant_id = l.tenant_id and e.transaction_id = l.transaction_id
+      select l.transaction_id from event_ratings l join events e on e.tenant_id = l.tenant_id and e.transaction_id = l.transaction_id
       where e.customer_id <> l.customer_id limit 5`],
     ['rated line without its period', owner`
-      select l.transaction_id from rated_lines l
+      select l.transaction_id from event_ratings l
       where not exists (select 1 from customer_periods p where p.tenant_id = l.tenant_id and p.customer_id = l.customer_id and p.period_start = l.period_start) limit 5`],
     ['rated line without its price book', owner`
-      select l.transaction_id from rated_lines l
+      select l.transaction_id from event_ratings l
       where not exists (select 1 from price_books b where b.tenant_id = l.tenant_id and b.id = l.price_book_id) limit 5`],
   ];
   const problems: string[] = [];
@@ -43,9 +43,9 @@ export async function invoiceAggregateProblems(owner: Db): Promise<string[]> {
   const rows = await owner`
     with lines as (
       select l.tenant_id, l.customer_id, l.period_start, l.card, l.amount, l.receipt, e.properties
-      from rated_lines l
+      from event_ratings l
       join events e on e.tenant_id = l.tenant_id and e.transaction_id = l.transaction_id and e.occurred_at >= l.period_start
-      where not exists (select 1 from rated_lines n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)
+      where not exists (select 1 from event_ratings n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)
         and not exists (select 1 from invoice_adjustments a where a.tenant_id = l.tenant_id and a.reference = l.transaction_id and a.source = 'late_event')),
     oracle as (
       select l.tenant_id, l.customer_id, l.period_start, s->>'step' as step,

@@ -527,6 +527,13 @@ describe('tenant isolation', () => {
         select c.relname from pg_class c join pg_attribute a on a.attrelid = c.oid and a.attname = 'tenant_id'
         where c.relkind = 'r' and c.relnamespace = 'public'::regnamespace order by 1`;
       expect(tables.length).toBeGreaterThanOrEqual(10);
+      // The scenario re-rates nothing: a revision as re-rating appends one (migration 070), so that table has a row too.
+      await harness.database.owner`
+        insert into event_revisions (tenant_id, transaction_id, revision, customer_id, period_start, price_book_id, book_version, kernel_version,
+                                     card, currency, amount, subtotal, cost, margin, receipt, rated_at)
+        select tenant_id, transaction_id, 2, customer_id, period_start, price_book_id, book_version, kernel_version,
+               card, currency, amount, subtotal, cost, margin, receipt, received_at
+        from events where not exists (select 1 from event_revisions) limit 1`;
       for (const { relname } of tables) {
         const [owner] = await harness.database.owner.unsafe(`select count(*)::int as n from ${relname}`);
         const [service] = await harness.database.app.unsafe(`select count(*)::int as n from ${relname}`);

@@ -16,6 +16,8 @@ class Connection {
   private readonly ready: Promise<void>;
   private chunks: Buffer[] = [];
   private waiting?: { resolve(answer: Answer): void; reject(error: Error): void };
+  /** Closed by the server while idle (its keep-alive or headers timeout on a slow setup): a request sent now would never be answered. */
+  closed = false;
 
   constructor(host: string, port: number) {
     this.socket = net.connect({ host, port, noDelay: true });
@@ -25,7 +27,10 @@ class Connection {
     });
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('error', (error) => this.fail(error));
-    this.socket.on('close', () => this.fail(new Error('connection closed by the server')));
+    this.socket.on('close', () => {
+      this.closed = true;
+      this.fail(new Error('connection closed by the server'));
+    });
   }
 
   async send(head: string, body?: Buffer): Promise<Answer> {
@@ -94,8 +99,9 @@ export class LoadClient {
   }
 
   private async request(method: string, path: string, body?: Buffer): Promise<Answer> {
-    const connection = this.idle.pop();
+    let connection = this.idle.pop();
     if (!connection) throw new Error('more requests in flight than connections');
+    if (connection.closed) connection = new Connection(new URL(`http://${this.host}`).hostname, Number(new URL(`http://${this.host}`).port));
     let head = `${method} ${path} HTTP/1.1\r\nhost: ${this.host}\r\n`;
     for (const [name, value] of Object.entries(this.headers)) head += `${name}: ${value}\r\n`;
     head += body ? `content-length: ${body.length}\r\n\r\n` : '\r\n';

@@ -58,6 +58,8 @@ const crossTenantFunctions: Record<string, string> = {
 interface Catalog {
   /** Every ordinary or partitioned table in public, with whether it has a tenant_id column. */
   tables: { name: string; tenanted: boolean }[];
+  /** Views with a tenant_id column (e.g. event_ratings over events and event_revisions): routed as their tables are. */
+  tenantViews: string[];
   constraints: { name: string; table: string; type: 'p' | 'u' | 'f' | 'x'; columns: string[]; referenced: string | null; referencedColumns: string[] }[];
   uniqueIndexes: { name: string; table: string; columns: (string | null)[]; constraint: boolean }[];
   securityDefiners: string[];
@@ -83,7 +85,12 @@ async function readCatalog(owner: Db): Promise<Catalog> {
     from pg_index x join pg_class i on i.oid = x.indexrelid join pg_class c on c.oid = x.indrelid
     where x.indisunique and c.relnamespace = 'public'::regnamespace order by 1`;
   const definers = await owner<{ name: string }[]>`select proname as name from pg_proc where pronamespace = 'public'::regnamespace and prosecdef order by 1`;
-  return { tables, constraints, uniqueIndexes, securityDefiners: definers.map((d) => d.name) };
+  const views = await owner<{ name: string }[]>`
+    select c.relname as name from pg_class c
+    where c.relnamespace = 'public'::regnamespace and c.relkind = 'v'
+      and exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped)
+    order by 1`;
+  return { tables, tenantViews: views.map((v) => v.name), constraints, uniqueIndexes, securityDefiners: definers.map((d) => d.name) };
 }
 
 describe('the schema, read from the catalog of a freshly migrated database', () => {
@@ -193,7 +200,7 @@ describe('the statements the service sends during a billing scenario', () => {
 
   beforeAll(async () => {
     receiver = await startReceiver();
-    scenario = await startPaymentsScenario({ database: { debug: (_connection, query) => statements.add(query) } });
+    scenario = await startPaymentsScenario({ databaseOptions: { debug: (_connection, query) => statements.add(query) } });
   });
   afterAll(async () => {
     await stopPaymentsScenario(scenario);
@@ -246,7 +253,7 @@ describe('the statements the service sends during a billing scenario', () => {
     await jobs.drain();
 
     const catalog = await readCatalog(harness.database.owner);
-    const tenantTables = new Set(catalog.tables.filter((t) => t.tenanted).map((t) => t.name));
+    const tenantTables = new Set([...catalog.tables.filter((t) => t.tenanted).map((t) => t.name), ...catalog.tenantViews]);
     const functions = new Set((await harness.database.owner<{ name: string }[]>`select proname as name from pg_proc where pronamespace = 'public'::regnamespace`).map((f) => f.name));
     const problems: string[] = [];
     const touched = new Set<string>();

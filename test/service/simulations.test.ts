@@ -78,7 +78,7 @@ afterAll(async () => {
 
 async function countRows() {
   const [row] = await harness.database.owner`
-    select (select count(*) from rated_lines where tenant_id = ${tenant.tenantId})::int as lines,
+    select (select count(*) from event_ratings where tenant_id = ${tenant.tenantId})::int as lines,
            (select count(*) from price_book_versions where tenant_id = ${tenant.tenantId})::int as versions,
            (select sum(amount)::text from customer_periods where tenant_id = ${tenant.tenantId}) as amounts,
            (select count(*) from reratings where tenant_id = ${tenant.tenantId})::int as reratings`;

@@ -155,6 +155,23 @@ function enterTenant(tx: Tx, tenantId: string, onPid: (pid: number) => void) {
   return settings;
 }
 
+/** A statement built and not yet sent: awaiting it sends it alone; `oneStatement` sends several as one. */
+export type Statement = postgres.PendingQuery<postgres.Row[]>;
+
+/**
+ * Writes to different tables sent as one statement, each a data-modifying WITH query (PostgreSQL runs every one of
+ * them to completion): one parse, plan and execution instead of one per table. They share one snapshot, so none may
+ * read what another writes, and no two may write the same table (only one of two updates of a row would count).
+ * Foreign keys are checked at the end of the statement, when every part has run. Sent at once.
+ */
+export function oneStatement(tx: Tx, statements: (Statement | undefined)[]): Promise<unknown> {
+  const parts = statements.filter((s): s is Statement => s !== undefined);
+  if (parts.length <= 1) return parts[0]?.execute() ?? Promise.resolve();
+  let ctes = tx`with w0 as (${parts[0]})`;
+  for (let i = 1; i < parts.length; i++) ctes = tx`${ctes}, ${tx.unsafe(`w${i}`)} as (${parts[i]})`;
+  return tx`${ctes} select`.execute();
+}
+
 /**
  * What a pipelined transaction's body gives back: its result, and the writes whose answers COMMIT follows.
  * Every write must be sent by the time the body returns (a statement is sent when its promise is made), or it

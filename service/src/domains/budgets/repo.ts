@@ -163,10 +163,10 @@ export async function backfillProjectSpend({ db, tenantId }: TenantScope, custom
     select ${tenantId}, ${customerId}, ${periodStart}, 'project', e.properties->>'project',
            sum(l.amount + coalesce((select sum((s->>'amount')::numeric) from json_array_elements(l.receipt) s where s->>'step' = 'credit'), 0)), ${now}
     from events e
-    join rated_lines l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start = ${periodStart}
+    join event_ratings l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start = ${periodStart}
     where e.tenant_id = ${tenantId} and e.customer_id = ${customerId} and e.occurred_at >= ${periodStart}
       and jsonb_typeof(e.properties->'project') = 'string'
-      and not exists (select 1 from rated_lines n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)
+      and not exists (select 1 from event_ratings n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)
     group by e.properties->>'project'
     on conflict do nothing`;
 }

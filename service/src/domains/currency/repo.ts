@@ -123,9 +123,9 @@ export async function listReportedInvoices({ db, tenantId }: TenantScope, from: 
       ${db.unsafe(ratingCurrencySql)} as cost_currency,
       (select coalesce(sum(l.amount), 0)::text from invoice_lines l where l.tenant_id = i.tenant_id and l.invoice_id = i.id) as revenue,
       case when i.billing_reason = 'period_end' then
-        (select coalesce(sum(r.cost), 0)::text from rated_lines r
+        (select coalesce(sum(r.cost), 0)::text from event_ratings r
          where r.tenant_id = i.tenant_id and r.customer_id = i.customer_id and r.period_start = i.period_start
-           and not exists (select 1 from rated_lines n where n.tenant_id = r.tenant_id and n.transaction_id = r.transaction_id and n.revision > r.revision))
+           and not exists (select 1 from event_ratings n where n.tenant_id = r.tenant_id and n.transaction_id = r.transaction_id and n.revision > r.revision))
       else '0' end as cost
     from invoices i join customers c on c.tenant_id = i.tenant_id and c.id = i.customer_id
     where i.tenant_id = ${tenantId} and i.status in ('finalized', 'paid') and i.finalized_at >= ${from} and i.finalized_at < ${to}

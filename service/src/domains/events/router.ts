@@ -5,7 +5,9 @@ import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
 import { externalId } from '@tariff/openapi/schemas/customers';
 import { estimateInput, ingestBody, transactionIdPath, usageQuery } from '@tariff/openapi/schemas/events';
+import { getReceipt } from './receipts.ts';
 import * as service from './service.ts';
+import { getUsage } from './usage.ts';
 
 const customerPath = z.strictObject({ id: externalId });
 
@@ -20,11 +22,11 @@ export function eventsRestRoutes(deps: Deps): Router {
   });
   routes.get('/events/:transaction_id/receipt', async (req, res) => {
     const { transaction_id } = parseInput(transactionIdPath, req.params, ['path']);
-    res.json(await service.getReceipt(deps, actorOf(res), transaction_id));
+    res.json(await getReceipt(deps, actorOf(res), transaction_id));
   });
   routes.get('/customers/:id/usage', async (req, res) => {
     const { id } = parseInput(customerPath, req.params, ['path']);
-    res.json(await service.getUsage(deps, actorOf(res), id, parseInput(usageQuery, req.query, ['query'])));
+    res.json(await getUsage(deps, actorOf(res), id, parseInput(usageQuery, req.query, ['query'])));
   });
   return routes;
 }
@@ -33,8 +35,8 @@ export const eventsTrpc = router({
   // The dashboard's "send a test event": the same ingestion as POST /v1/events, as the logged-in user.
   ingest: authedProcedure.input(ingestBody).mutation(({ ctx, input }) => service.ingestEvents(ctx.deps, ctx.actor, input.events, { onBlock: input.on_block })),
   estimate: authedProcedure.input(estimateInput).mutation(({ ctx, input }) => service.estimateCharges(ctx.deps, ctx.actor, input)),
-  receipt: authedProcedure.input(transactionIdPath).query(({ ctx, input }) => service.getReceipt(ctx.deps, ctx.actor, input.transaction_id)),
+  receipt: authedProcedure.input(transactionIdPath).query(({ ctx, input }) => getReceipt(ctx.deps, ctx.actor, input.transaction_id)),
   usage: authedProcedure
     .input(z.strictObject({ id: externalId, at: usageQuery.shape.at }))
-    .query(({ ctx, input }) => service.getUsage(ctx.deps, ctx.actor, input.id, { at: input.at })),
+    .query(({ ctx, input }) => getUsage(ctx.deps, ctx.actor, input.id, { at: input.at })),
 });

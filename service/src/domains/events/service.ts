@@ -1,23 +1,19 @@
-// Ingestion: validate each event, deduplicate, rate with the kernel and store everything in one transaction;
-// and the reads that explain it (usage per period, one event's receipt).
+// Ingestion: validate each event, deduplicate, rate with the kernel and store everything in one transaction; and
+// estimates (rating without storing). The reads that explain it: usage.ts (usage per period), receipts.ts (one event's receipt).
 import type { ApiSchemas } from '../../platform/api.ts';
-import { creditsDrawn, formatMoney, limitsCrossed, parseInstant, parseScaled, type CustomerState, type OnBlock as KernelOnBlock, type RatedEvent, type ScopedBudget, type StateMap, type UsageEvent } from '@tariff/core-wasm';
-import { Decimal } from 'decimal.js';
+import { creditsDrawn, formatMoney, limitsCrossed, parseInstant, type CustomerState, type OnBlock as KernelOnBlock, type RatedEvent, type ScopedBudget, type StateMap, type UsageEvent } from '@tariff/core-wasm';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
-import { isConnectionFailure, isEmbedded, isUniqueViolation, withTenant, withTenantPipelined, type PipelinedBody, type TenantScope, type Tx } from '../../platform/db.ts';
+import { isConnectionFailure, isEmbedded, isUniqueViolation, oneStatement, withTenant, withTenantPipelined, type PipelinedBody, type TenantScope, type Tx } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { fromZodError, notFound } from '../../platform/errors.ts';
 import { toNano as nano } from '../../platform/money.ts';
-import { requireCustomer } from '../customers/service.ts';
-import { recordInvoiceAggregates } from '../invoices/aggregates.ts';
+import { addToInvoiceAggregates } from '../invoices/aggregates.ts';
 import * as metersRepo from '../meters/repo.ts';
-import type { Meter } from '../meters/repo.ts';
 import { loadPriceBook } from '../pricing/service.ts';
 import * as pricingRepo from '../pricing/repo.ts';
 import * as quotes from '../quotes/service.ts';
-import type { Aggregation } from '@tariff/openapi/schemas/meters';
-import { aggregateEvents, matchesFilters, numericValue, timeWeighted, type CountedEvent, type Level, type TimeWeighted } from './aggregate.ts';
+import { aggregateEvents, type CountedEvent } from './aggregate.ts';
 import * as billing from './billing.ts';
 import { Coalescer, defaultCoalescerOptions, PartialFailure } from './coalesce.ts';
 import { compiledBook, kernelVersion, rateEvents } from './rating.ts';
@@ -170,7 +166,7 @@ async function rateAndStoreWithRetries(deps: Deps, tenantId: string, candidates:
       return outcomes;
     } catch (error) {
       // An id another request committed after our duplicate check: retry, and find it as a duplicate.
-      const concurrentDuplicate = isUniqueViolation(error, 'events_pkey') || isUniqueViolation(error, 'rated_lines_pkey');
+      const concurrentDuplicate = isUniqueViolation(error, 'events_pkey');
       if (!concurrentDuplicate || attempt === maxAttempts) throw error;
     }
   }
@@ -424,38 +420,49 @@ async function rateAndStore(
   const settled = holdBook.settlements();
   const writes = [
     ...holdsRepo.writeSettlements(scope, settled.settlements, settled.captures, now),
-    repo.insertRatedEvents(
-      scope,
-      accepted.map((a) => ({
-        transactionId: a.event.transaction_id,
-        customerId: a.customerId,
-        eventType: a.event.event_type,
-        occurredAt: a.occurredAt,
-        properties: a.event.properties,
-        periodStart: a.period.start,
-        priceBookId: a.priceBookId,
-        bookVersion: a.result.book_version,
-        card: a.result.card,
-        currency: a.result.currency,
-        amount: a.result.amount,
-        subtotal: a.result.subtotal,
-        cost: a.result.cost ?? null,
-        margin: a.result.margin ?? null,
-        receipt: a.result.receipt,
-      })),
-      kernelVersion(),
-      now,
-    ),
-    periodsRepo.addUsage(
-      scope,
-      [...deltas].map(([key, delta]) => {
-        const row = periods.get(key)!;
-        return { customerId: row.customerId, start: row.start, state: states.get(key)!, amountDelta: formatMoney(delta.amount), eventCountDelta: delta.count };
-      }),
-      now,
-    ),
-    repo.upsertAggregates(scope, aggregates, formatMoney),
-    repo.insertUniqueValues(scope, aggregates),
+    // The event rows, the periods' totals and the usage and invoice aggregates: one statement.
+    oneStatement(tx, [
+      repo.insertRatedEvents(
+        scope,
+        accepted.map((a) => ({
+          transactionId: a.event.transaction_id,
+          customerId: a.customerId,
+          eventType: a.event.event_type,
+          occurredAt: a.occurredAt,
+          properties: a.event.properties,
+          periodStart: a.period.start,
+          priceBookId: a.priceBookId,
+          bookVersion: a.result.book_version,
+          card: a.result.card,
+          currency: a.result.currency,
+          amount: a.result.amount,
+          subtotal: a.result.subtotal,
+          cost: a.result.cost ?? null,
+          margin: a.result.margin ?? null,
+          receipt: a.result.receipt,
+        })),
+        kernelVersion(),
+        now,
+      ),
+      periodsRepo.addUsage(
+        scope,
+        [...deltas].map(([key, delta]) => {
+          const row = periods.get(key)!;
+          return { customerId: row.customerId, start: row.start, state: states.get(key)!, amountDelta: formatMoney(delta.amount), eventCountDelta: delta.count };
+        }),
+        now,
+      ),
+      repo.upsertAggregates(scope, aggregates, formatMoney),
+      repo.insertUniqueValues(scope, aggregates),
+      // Late events (closed periods) are billed as adjustments, not by their period's invoice.
+      addToInvoiceAggregates(
+        scope,
+        accepted
+          .filter((a) => periods.get(a.periodKey)!.status !== 'closed')
+          .map((a) => ({ customerId: a.customerId, periodStart: a.period.start, occurredAt: a.occurredAt, card: a.result.card, amount: a.result.amount, receipt: a.result.receipt, properties: a.event.properties })),
+      ),
+    ]),
+    // After the statement above: credits applied update the periods it updates.
     ...billing.writeBilling(
       scope,
       billings,
@@ -471,13 +478,6 @@ async function rateAndStore(
       })),
       credits,
       now,
-    ),
-    // Late events (closed periods) are billed as adjustments, not by their period's invoice.
-    recordInvoiceAggregates(
-      scope,
-      accepted
-        .filter((a) => periods.get(a.periodKey)!.status !== 'closed')
-        .map((a) => ({ customerId: a.customerId, periodStart: a.period.start, occurredAt: a.occurredAt, card: a.result.card, amount: a.result.amount, receipt: a.result.receipt, properties: a.event.properties })),
     ),
     billing.notifyBlocks(
       scope,
@@ -666,177 +666,6 @@ function findBlocks(
 /** Why an event was taken out under `refuse`: a blocking limit, or an overrun of a hold that refuses them. */
 type Refusal = Block | { code: 'hold_exceeded'; message: string };
 type HoldOutcome = NonNullable<Extract<EventOutcome, { status: 'accepted' }>['hold']>;
-
-// ---- reads ----------------------------------------------------------------------------------------------
-
-/** The period's rated usage by meter, group and day. Everything acknowledged before `watermark` is included. */
-export async function getUsage(deps: Deps, actor: Actor, externalId: string, input: { at?: string }): Promise<ApiSchemas['Usage']> {
-  requirePermission(actor, 'usage.read');
-  const watermark = deps.clock.now();
-  const at = input.at ? new Date(input.at) : watermark;
-  return withTenant(deps.db, actor.tenantId, async (tx) => {
-    const scope = { db: tx, tenantId: actor.tenantId };
-    const customer = await requireCustomer(scope, externalId);
-    const period = await periodsRepo.findPeriodAt(scope, customer.id, at);
-    const bounds = period ?? billingPeriodOf(at);
-    const rows = period ? await repo.listAggregates(scope, customer.id, period.start) : [];
-    // Open holds: spend set aside for requests under way, not yet usage.
-    const held = await holdsRepo.sumOpenHolds(scope, customer.id, watermark);
-    const uniques = period ? await repo.countUniqueValues(scope, customer.id, period.start) : new Map<string, bigint>();
-    const carried = await repo.findCarriedLevels(scope, customer.id, bounds.start);
-    const meters = await metersRepo.findMetersByIds(scope, [...new Set([...rows.map((r) => r.meterId), ...carried.map((c) => c.meterId)])]);
-    // Gauges are integrated up to now, or to the period's end once it is over.
-    const until = new Date(Math.min(watermark.getTime(), bounds.end.getTime()));
-    const integrated = new Map<string, Map<string, { groupKey: Record<string, string | null>; result: TimeWeighted }>>();
-    for (const meter of meters.filter((m) => m.aggregation === 'time_weighted_sum')) {
-      const readings = await repo.listReadings(scope, customer.id, meter.eventType, bounds.start, until);
-      integrated.set(meter.id, integrateGauge(meter, readings, carried.filter((c) => c.meterId === meter.id), bounds.start, until));
-    }
-    return {
-      customer_id: externalId,
-      period: { start: bounds.start.toISOString(), end: bounds.end.toISOString(), status: period?.status ?? 'open' },
-      amount: period ? formatMoney(nano(period.amount)) : formatMoney(0n),
-      held: formatMoney(nano(held)),
-      event_count: String(period?.eventCount ?? 0n),
-      watermark: watermark.toISOString(),
-      meters: meters.map((meter) => {
-        const groups = new Map<string, repo.AggregateRow[]>();
-        for (const row of rows.filter((r) => r.meterId === meter.id)) {
-          const key = JSON.stringify(row.groupKey);
-          groups.set(key, [...(groups.get(key) ?? []), row]);
-        }
-        const gauge = integrated.get(meter.id);
-        if (gauge) return { code: meter.code, name: meter.name, aggregation: meter.aggregation, property: meter.property, groups: gaugeGroups(gauge, groups) };
-        return {
-          code: meter.code,
-          name: meter.name,
-          aggregation: meter.aggregation,
-          property: meter.property,
-          groups: [...groups].map(([key, days]) => ({
-            group: days[0].groupKey,
-            value: periodValue[meter.aggregation](days, uniques.get(`${meter.id}|${key}`)),
-            event_count: String(days.reduce((n, d) => n + d.eventCount, 0n)),
-            amount: formatMoney(days.reduce((n, d) => n + nano(d.amount), 0n)),
-            gross_amount: formatMoney(days.reduce((n, d) => n + nano(d.grossAmount), 0n)),
-            days: days.map((d) => ({ day: d.day, value: dayValue[meter.aggregation](d), event_count: String(d.eventCount), amount: formatMoney(nano(d.amount)), gross_amount: formatMoney(nano(d.grossAmount)) })),
-          })),
-        };
-      }),
-    };
-  });
-}
-
-/**
- * A time_weighted_sum meter's groups over [from, until): the readings that pass its filters, each holding its
- * level (the meter's property) until the next reading of the group; a group starts at the level earlier
- * periods left it at. In unit-seconds (a GPU count becomes GPU-seconds), exact.
- */
-function integrateGauge(
-  meter: Meter,
-  readings: { properties: Record<string, unknown>; occurredAt: Date }[],
-  carried: { groupKey: Record<string, string | null>; value: string }[],
-  from: Date,
-  until: Date,
-): Map<string, { groupKey: Record<string, string | null>; result: TimeWeighted }> {
-  const groups = new Map<string, { groupKey: Record<string, string | null>; initial: Decimal | null; levels: Level[] }>();
-  const group = (groupKey: Record<string, string | null>) => {
-    const key = JSON.stringify(groupKey);
-    let entry = groups.get(key);
-    if (!entry) groups.set(key, (entry = { groupKey, initial: null, levels: [] }));
-    return entry;
-  };
-  for (const c of carried) group(c.groupKey).initial = new Decimal(c.value);
-  for (const reading of readings) {
-    if (!matchesFilters(meter.filters, reading.properties)) continue;
-    const value = meter.property === null ? null : numericValue(reading.properties[meter.property]);
-    if (value === null) continue;
-    const groupKey: Record<string, string | null> = {};
-    for (const p of meter.groupBy) groupKey[p] = reading.properties[p] === undefined || reading.properties[p] === null ? null : String(reading.properties[p]);
-    group(groupKey).levels.push({ at: reading.occurredAt.getTime(), value });
-  }
-  const result = new Map<string, { groupKey: Record<string, string | null>; result: TimeWeighted }>();
-  for (const [key, g] of groups) result.set(key, { groupKey: g.groupKey, result: timeWeighted(g.levels, g.initial, from.getTime(), until.getTime()) });
-  return result;
-}
-
-/** A gauge's groups for the usage response: the integral beside the counts and amounts of the events. */
-function gaugeGroups(gauge: Map<string, { groupKey: Record<string, string | null>; result: TimeWeighted }>, rows: Map<string, repo.AggregateRow[]>) {
-  const keys = [...new Set([...rows.keys(), ...gauge.keys()])].sort();
-  return keys.map((key) => {
-    const dayRows = rows.get(key) ?? [];
-    const integral = gauge.get(key)?.result;
-    const days = [...new Set([...dayRows.map((d) => d.day), ...(integral?.days.keys() ?? [])])].sort();
-    return {
-      group: dayRows[0]?.groupKey ?? gauge.get(key)!.groupKey,
-      value: (integral?.total ?? new Decimal(0)).toFixed(),
-      event_count: String(dayRows.reduce((n, d) => n + d.eventCount, 0n)),
-      amount: formatMoney(dayRows.reduce((n, d) => n + nano(d.amount), 0n)),
-      gross_amount: formatMoney(dayRows.reduce((n, d) => n + nano(d.grossAmount), 0n)),
-      days: days.map((day) => {
-        const row = dayRows.find((d) => d.day === day);
-        return {
-          day,
-          value: (integral?.days.get(day) ?? new Decimal(0)).toFixed(),
-          event_count: String(row?.eventCount ?? 0n),
-          amount: formatMoney(row ? nano(row.amount) : 0n),
-          gross_amount: formatMoney(row ? nano(row.grossAmount) : 0n),
-        };
-      }),
-    };
-  });
-}
-
-// What a meter's value is, per day row and over the period; a new aggregation does not compile until it is here.
-export const dayValue: Record<Aggregation, (row: repo.AggregateRow) => string | null> = {
-  sum: (row) => row.valueSum,
-  max: (row) => row.valueMax,
-  latest: (row) => row.latestValue,
-  count: (row) => String(row.eventCount),
-  unique_count: (row) => String(row.uniqueCount),
-  // Integrated when read (gaugeGroups), never from these rows.
-  time_weighted_sum: () => null,
-};
-
-const periodValue: Record<Aggregation, (days: repo.AggregateRow[], unique: bigint | undefined) => string | null> = {
-  sum: (days) => sumDecimals(days.map((d) => d.valueSum)),
-  max: (days) => days.reduce<string | null>((max, d) => (d.valueMax !== null && (max === null || new Decimal(d.valueMax).gt(max)) ? d.valueMax : max), null),
-  latest: (days) => days.filter((d) => d.latestAt !== null).sort((x, y) => x.latestAt!.getTime() - y.latestAt!.getTime()).at(-1)?.latestValue ?? null,
-  count: (days) => String(days.reduce((n, d) => n + d.eventCount, 0n)),
-  unique_count: (_days, unique) => String(unique ?? 0n),
-  time_weighted_sum: () => null,
-};
-
-function sumDecimals(values: (string | null)[]): string | null {
-  const present = values.filter((v): v is string => v !== null);
-  return present.length === 0 ? null : present.reduce((sum, v) => sum.plus(v), new Decimal(0)).toFixed();
-}
-
-export async function getReceipt(deps: Deps, actor: Actor, transactionId: string): Promise<ApiSchemas['Receipt']> {
-  requirePermission(actor, 'usage.read');
-  const row = await withTenant(deps.db, actor.tenantId, (tx) => repo.findRatedEvent({ db: tx, tenantId: actor.tenantId }, transactionId));
-  if (!row) throw notFound('event_not_found', `No event "${transactionId}"`);
-  return {
-    transaction_id: row.transactionId,
-    customer_id: row.customerExternalId,
-    event_type: row.eventType,
-    timestamp: row.occurredAt.toISOString(),
-    properties: row.properties,
-    received_at: row.receivedAt.toISOString(),
-    currency: row.currency,
-    amount: formatMoney(nano(row.amount)),
-    subtotal: formatMoney(nano(row.subtotal)),
-    cost: row.cost === null ? null : formatMoney(nano(row.cost)),
-    margin: row.margin === null ? null : formatMoney(nano(row.margin)),
-    price_book: row.priceBookCode,
-    book_version: row.bookVersion.toISOString(),
-    card: row.card,
-    kernel_version: row.kernelVersion,
-    revision: row.revision,
-    period_start: row.periodStart.toISOString(),
-    rated_at: row.ratedAt.toISOString(),
-    receipt: row.receipt,
-  };
-}
 
 /**
  * Rates events against a book and a state the caller supplies, storing nothing: what an SDK or edge worker

@@ -170,7 +170,7 @@ export async function listRatedEvents({ db, tenantId }: TenantScope, customerId:
   const rows = await db`
     select e.event_type, e.occurred_at, e.properties, l.period_start, l.amount::text, l.receipt
     from events e
-    cross join lateral (select period_start, amount, receipt from rated_lines l
+    cross join lateral (select period_start, amount, receipt from event_ratings l
                         where l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id order by l.revision desc limit 1) l
     where e.tenant_id = ${tenantId} and e.customer_id = ${customerId} and e.occurred_at >= ${from} and e.occurred_at < ${until}
       and e.event_type = any(${eventTypes}::text[])`;

@@ -10,7 +10,7 @@ import { formatMoney, toNano } from '../../platform/money.ts';
 import { requireCustomer, toApiCustomer } from '../customers/service.ts';
 import * as customersRepo from '../customers/repo.ts';
 import { aggregateEvents, creditsInReceipt, utcHour } from '../events/aggregate.ts';
-import { dayValue } from '../events/service.ts';
+import { dayValue } from '../events/usage.ts';
 import * as metersRepo from '../meters/repo.ts';
 import * as repo from './repo.ts';
 import type { SearchCustomersInput, UsageSeriesInput } from './schema.ts';

@@ -3,7 +3,7 @@
 // period's close reads these rows instead of its receipts. Exact: decimals are added as scaled integers.
 import type { ReceiptStep } from '@tariff/core-wasm';
 import { Decimal } from 'decimal.js';
-import type { TenantScope } from '../../platform/db.ts';
+import type { Statement, TenantScope } from '../../platform/db.ts';
 import * as repo from './repo.ts';
 
 /** One rated line as it enters (sign 1) or leaves (sign -1, a re-rating replacing it) its period's invoice. */
@@ -12,7 +12,7 @@ export interface AggregatedLine {
   periodStart: Date;
   occurredAt: Date;
   card: string;
-  /** What the line leaves to bill (rated_lines.amount). */
+  /** What the line leaves to bill (its rating's amount). */
   amount: string;
   receipt: readonly ReceiptStep[];
   properties: Record<string, unknown>;
@@ -202,6 +202,11 @@ export function aggregateLines(lines: readonly AggregatedLine[]): repo.Aggregate
 }
 
 const text = (value: unknown) => (typeof value === 'string' ? value : '');
+
+/** Adds lines entering their periods (ingestion) to the invoice aggregates: the statement, not sent (db.ts oneStatement). */
+export function addToInvoiceAggregates(scope: TenantScope, lines: readonly AggregatedLine[]): Statement | undefined {
+  return repo.upsertInvoiceAggregates(scope, aggregateLines(lines));
+}
 
 /**
  * Adds rated lines to (or, signed -1, takes them out of) their periods' invoice aggregates: one statement. The

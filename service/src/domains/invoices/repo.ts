@@ -1,5 +1,5 @@
 // Invoices' SQL: the period's receipts aggregated for the lines, invoices and their lines, the per-tenant number.
-import type { Db, TenantScope } from '../../platform/db.ts';
+import type { Db, Statement, TenantScope } from '../../platform/db.ts';
 import type { Conversion } from '../currency/convert.ts';
 import { ratingCurrencySql } from '../customers/rating-currency.ts';
 import type { MissingRate } from './fx.ts';
@@ -38,8 +38,8 @@ export interface AggregateDelta extends AggregateKey {
 }
 
 /** Adds the deltas to the rows of their groupings (created at the delta when new), in one statement. */
-export async function upsertInvoiceAggregates({ db, tenantId }: TenantScope, deltas: AggregateDelta[]): Promise<void> {
-  if (deltas.length === 0) return;
+export function upsertInvoiceAggregates({ db, tenantId }: TenantScope, deltas: AggregateDelta[]): Statement | undefined {
+  if (deltas.length === 0) return undefined;
   const rows = deltas.map((d) => ({
     c: d.customerId,
     s: d.periodStart,
@@ -60,7 +60,7 @@ export async function upsertInvoiceAggregates({ db, tenantId }: TenantScope, del
     a: d.amount,
     x: String(d.events),
   }));
-  await db`
+  return db`
     insert into invoice_aggregates as a (tenant_id, customer_id, period_start, step, card, charge, dimension, model, rate, per, group_key, pool,
                                          grant_id, mode, percent, quantity, covered, amount, events)
     select ${tenantId}, c, s, k, d, h, n, m, r, p, g, o, i, e, t, q, v, a, x
@@ -555,8 +555,8 @@ export async function sumUsageNetOfDiscounts({ db, tenantId }: TenantScope, cust
   const [row] = await db`
     select coalesce(sum(l.subtotal - coalesce((select sum((s->>'amount')::numeric) from json_array_elements(l.receipt) s where s->>'step' = 'discount'), 0)), 0)::text as consumed
     from events e
-    join rated_lines l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start >= ${start} and l.period_start < ${end}
+    join event_ratings l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start >= ${start} and l.period_start < ${end}
     where e.tenant_id = ${tenantId} and e.customer_id = ${customerId} and e.occurred_at >= ${start} and e.occurred_at < ${end}
-      and not exists (select 1 from rated_lines n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)`;
+      and not exists (select 1 from event_ratings n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)`;
   return row.consumed;
 }

@@ -79,6 +79,11 @@ export async function getStripeConnection(deps: Deps, actor: Actor): Promise<Api
   return toApiConnection(await withTenant(deps.db, actor.tenantId, (tx) => repo.findConnection({ db: tx, tenantId: actor.tenantId })));
 }
 
+/** Whether the tenant collects through Stripe (a connection is saved), for the portal's payment section. */
+export async function isStripeConnected(deps: Deps, tenantId: string): Promise<boolean> {
+  return (await withTenant(deps.db, tenantId, (tx) => repo.findConnection({ db: tx, tenantId }))) !== undefined;
+}
+
 export async function disconnectStripe(deps: Deps, actor: Actor): Promise<ApiConnection> {
   requirePermission(actor, 'payments.manage');
   return withTenant(deps.db, actor.tenantId, async (tx) => {

@@ -1,7 +1,7 @@
 // The only SQL that writes or locks customer_periods. A period row is what rating, close, finalization, a
 // subscription's split, a hold and a re-rating of the period serialise on; every one of them locks it here, in
 // the one order, so none can deadlock with another over periods.
-import type { TenantScope } from '../../platform/db.ts';
+import type { Statement, TenantScope } from '../../platform/db.ts';
 
 /** A period is named by its customer and its start. */
 export interface PeriodKey {
@@ -179,10 +179,10 @@ export interface UsageUpdate {
 }
 
 /** Ingestion's rated events into their (locked) periods: the new state, the amount and count added. */
-export async function addUsage({ db, tenantId }: TenantScope, updates: readonly UsageUpdate[], now: Date): Promise<void> {
-  if (updates.length === 0) return;
+export function addUsage({ db, tenantId }: TenantScope, updates: readonly UsageUpdate[], now: Date): Statement | undefined {
+  if (updates.length === 0) return undefined;
   const rows = updates.map((u) => ({ customer_id: u.customerId, period_start: u.start, state: u.state, amount: u.amountDelta, event_count: u.eventCountDelta }));
-  await db`
+  return db`
     update customer_periods p set state = u.state, amount = p.amount + u.amount, event_count = p.event_count + u.event_count, updated_at = ${now}
     from json_to_recordset(${JSON.stringify(rows)}::text::json) as u(customer_id uuid, period_start timestamptz, state jsonb, amount numeric, event_count bigint)
     where p.tenant_id = ${tenantId} and p.customer_id = u.customer_id and p.period_start = u.period_start`;

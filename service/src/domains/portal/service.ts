@@ -10,7 +10,7 @@ import { notFound, precondition } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
 import * as customersRepo from '../customers/repo.ts';
 import { requireCustomer } from '../customers/service.ts';
-import { getUsage } from '../events/service.ts';
+import { getUsage } from '../events/usage.ts';
 import * as insightsRepo from '../insights/repo.ts';
 import { getUsageSeries, summaryOf } from '../insights/service.ts';
 import type { UsageSeriesInput } from '../insights/schema.ts';
@@ -19,8 +19,7 @@ import { currentSigningKey, signingKeyById } from '../quotes/signing.ts';
 import { epochSeconds, signToken, tokenKeyId, tokenTenantId, verifyToken } from '../quotes/tokens.ts';
 import * as tenantsRepo from '../tenants/repo.ts';
 import { getWallet } from '../wallets/service.ts';
-import * as paymentsRepo from '../payments/repo.ts';
-import { getCustomerPayment, setupLinkFor } from '../payments/service.ts';
+import { getCustomerPayment, isStripeConnected, setupLinkFor } from '../payments/service.ts';
 import * as repo from './repo.ts';
 import type { CreateEmbedTokenInput, CreatePortalLinkInput, SetBrandInput } from '@tariff/openapi/schemas/portal';
 
@@ -155,8 +154,7 @@ export async function getPortalInvoice(deps: Deps, access: PortalAccess, invoice
 /** The customer's payment method, and whether the tenant collects through Stripe (then a card can be saved). */
 export async function getPortalPayment(deps: Deps, access: PortalAccess, requestId?: string) {
   const payment = await getCustomerPayment(deps, actorOf(access, requestId), access.externalId);
-  const connection = await withTenant(deps.db, access.tenantId, (tx) => paymentsRepo.findConnection({ db: tx, tenantId: access.tenantId }));
-  return { stripe_connected: connection !== undefined, default_payment_method: payment.default_payment_method, payment_method_set_at: payment.payment_method_set_at, blocked: payment.blocked };
+  return { stripe_connected: await isStripeConnected(deps, access.tenantId), default_payment_method: payment.default_payment_method, payment_method_set_at: payment.payment_method_set_at, blocked: payment.blocked };
 }
 
 /** Stripe's hosted page (Checkout in setup mode) where the portal's own customer saves a card. */

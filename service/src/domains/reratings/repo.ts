@@ -1,6 +1,7 @@
 // Re-ratings' SQL: the re-rating rows, the periods and events a replay reads, and what applying it writes
 // (rated-line revisions, period totals, aggregate amounts, invoice adjustments).
 import type { ReceiptStep } from '@tariff/core-wasm';
+import { encodeReceipt } from '../events/receipt-codec.ts';
 import type { Db, TenantScope } from '../../platform/db.ts';
 import { ratingCurrencySql } from '../customers/rating-currency.ts';
 
@@ -91,7 +92,7 @@ export interface AffectedPeriod {
 
 /**
  * Periods in which the book rated an event stamped at or after `from`: the periods a re-rating replays. Found
- * through the events index (customer, time): rated lines have no index but their primary key.
+ * through the events index (customer, time): ratings have no index but their primary keys.
  */
 export async function findAffectedPeriods({ db, tenantId }: TenantScope, priceBookId: string, from: Date): Promise<AffectedPeriod[]> {
   const rows = await db`
@@ -100,7 +101,7 @@ export async function findAffectedPeriods({ db, tenantId }: TenantScope, priceBo
     join customers c on c.tenant_id = p.tenant_id and c.id = p.customer_id
     where p.tenant_id = ${tenantId} and p.period_end > ${from}
       and exists (select 1 from events e
-                  join rated_lines l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start = p.period_start
+                  join event_ratings l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start = p.period_start
                   where e.tenant_id = p.tenant_id and e.customer_id = p.customer_id and e.occurred_at >= greatest(p.period_start, ${from}::timestamptz)
                     and e.occurred_at < p.period_end and l.price_book_id = ${priceBookId})
     order by p.customer_id, p.period_start`;
@@ -138,9 +139,9 @@ export async function listPeriodEvents({ db, tenantId }: TenantScope, customerId
     select e.transaction_id, e.event_type, e.occurred_at, e.properties, l.revision, l.price_book_id, l.book_version, l.card,
            l.amount::text, l.subtotal::text, l.cost::text, l.margin::text, l.receipt
     from events e
-    join rated_lines l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start = ${periodStart}
+    join event_ratings l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start = ${periodStart}
     where e.tenant_id = ${tenantId} and e.customer_id = ${customerId} and e.occurred_at >= ${periodStart}
-      and not exists (select 1 from rated_lines n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)
+      and not exists (select 1 from event_ratings n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)
     order by e.received_at, e.occurred_at, e.transaction_id`;
   return rows.map((r) => ({
     transactionId: r.transaction_id,
@@ -176,7 +177,7 @@ export interface Revision {
   receipt: ReceiptStep[];
 }
 
-/** Appends rated-line revisions (rated_lines is append-only: the earlier revisions stay). */
+/** Appends rated-line revisions to event_revisions (append-only: the event's first rating and earlier revisions stay). */
 export async function insertRevisions({ db, tenantId }: TenantScope, lines: Revision[], ratedAt: Date): Promise<void> {
   if (lines.length === 0) return;
   const rows = lines.map((l) => ({
@@ -193,10 +194,10 @@ export async function insertRevisions({ db, tenantId }: TenantScope, lines: Revi
     subtotal: l.subtotal,
     cost: l.cost,
     margin: l.margin,
-    receipt: l.receipt,
+    receipt: encodeReceipt(l.receipt),
   }));
   await db`
-    insert into rated_lines (tenant_id, transaction_id, revision, customer_id, period_start, price_book_id, book_version, kernel_version,
+    insert into event_revisions (tenant_id, transaction_id, revision, customer_id, period_start, price_book_id, book_version, kernel_version,
                              card, currency, amount, subtotal, cost, margin, receipt, rated_at)
     select ${tenantId}, l.transaction_id, l.revision, l.customer_id, l.period_start, l.price_book_id, l.book_version, l.kernel_version,
            l.card, l.currency, l.amount, l.subtotal, l.cost, l.margin, l.receipt, ${ratedAt}
@@ -236,7 +237,7 @@ export interface EventRevisionRow {
 export async function listEventRevisions({ db, tenantId }: TenantScope, transactionId: string): Promise<EventRevisionRow[]> {
   const rows = await db`
     select revision, book_version, kernel_version, card, currency, amount::text, subtotal::text, receipt, rated_at, period_start
-    from rated_lines where tenant_id = ${tenantId} and transaction_id = ${transactionId} order by revision`;
+    from event_ratings where tenant_id = ${tenantId} and transaction_id = ${transactionId} order by revision`;
   return rows.map((r) => ({
     revision: r.revision,
     bookVersion: r.book_version,

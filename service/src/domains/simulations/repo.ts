@@ -48,7 +48,7 @@ export async function listPeriodEvents({ db, tenantId }: TenantScope, periods: {
     from unnest(${periods.map((p) => p.customerId)}::uuid[], ${periods.map((p) => p.start.toISOString())}::timestamptz[], ${periods.map((p) => p.end.toISOString())}::timestamptz[])
       as p(customer_id, period_start, period_end)
     join events e on e.tenant_id = ${tenantId} and e.customer_id = p.customer_id and e.occurred_at >= p.period_start and e.occurred_at < p.period_end
-    cross join lateral (select period_start, price_book_id, amount, cost, receipt from rated_lines l
+    cross join lateral (select period_start, price_book_id, amount, cost, receipt from event_ratings l
                         where l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id order by l.revision desc limit 1) l
     where l.period_start = p.period_start
     order by e.customer_id, l.period_start, e.received_at, e.occurred_at, e.transaction_id`;
@@ -69,7 +69,7 @@ export async function listPeriodEvents({ db, tenantId }: TenantScope, periods: {
 export async function findEventPeriod({ db, tenantId }: TenantScope, transactionId: string): Promise<(SimulatedPeriod & { priceBookId: string }) | undefined> {
   const [row] = await db`
     select l.customer_id, c.external_id, p.period_start, p.period_end, l.price_book_id
-    from rated_lines l
+    from event_ratings l
     join customer_periods p on p.tenant_id = l.tenant_id and p.customer_id = l.customer_id and p.period_start = l.period_start
     join customers c on c.tenant_id = l.tenant_id and c.id = l.customer_id
     where l.tenant_id = ${tenantId} and l.transaction_id = ${transactionId}
@@ -80,7 +80,7 @@ export async function findEventPeriod({ db, tenantId }: TenantScope, transaction
 /** One event's latest rating in full (the receipt the simulated one is shown beside). */
 export async function findLatestRating({ db, tenantId }: TenantScope, transactionId: string): Promise<{ amount: string; cost: string | null; card: string; receipt: ReceiptStep[] } | undefined> {
   const [row] = await db`
-    select amount::text, cost::text, card, receipt from rated_lines where tenant_id = ${tenantId} and transaction_id = ${transactionId}
+    select amount::text, cost::text, card, receipt from event_ratings where tenant_id = ${tenantId} and transaction_id = ${transactionId}
     order by revision desc limit 1`;
   return row ? { amount: row.amount, cost: row.cost, card: row.card, receipt: row.receipt } : undefined;
 }

@@ -31,7 +31,7 @@ export async function findRatedJob({ db, tenantId }: TenantScope, transactionId:
     select e.customer_id, l.period_start, e.properties->>'outcome' as outcome, l.subtotal::text,
            coalesce((select sum((s->>'amount')::numeric) from json_array_elements(l.receipt) s where s->>'step' = 'discount'), 0)::text as discount
     from events e
-    join rated_lines l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id
+    join event_ratings l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id
     where e.tenant_id = ${tenantId} and e.transaction_id = ${transactionId}
     order by l.revision desc limit 1`;
   return row ? { customerId: row.customer_id, periodStart: row.period_start, outcome: row.outcome, subtotal: row.subtotal, discount: row.discount } : undefined;

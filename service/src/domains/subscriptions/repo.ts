@@ -180,7 +180,7 @@ export async function findAmendmentsByExternalIds({ db, tenantId }: TenantScope,
 export async function countEventsFrom({ db, tenantId }: TenantScope, customerId: string, periodStart: Date, at: Date): Promise<number> {
   const [row] = await db`
     select count(*)::int as n from events e
-    join rated_lines l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start = ${periodStart}
+    join event_ratings l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start = ${periodStart}
     where e.tenant_id = ${tenantId} and e.customer_id = ${customerId} and e.occurred_at >= ${at}`;
   return row.n;
 }

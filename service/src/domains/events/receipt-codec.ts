@@ -1,0 +1,68 @@
+// Receipts as stored (migration 070): each step a positional array `[code, value, ...]` instead of an object with
+// its keys, about half the bytes. The database decodes them (`receipt_json`, the same table of codes) wherever a
+// receipt is read (the event_ratings view), so readers see the kernel's objects, keys in the kernel's order, values untouched.
+import type { ReceiptStep } from '@tariff/core-wasm';
+
+/** Per code, the step's keys in the order the kernel writes them; `step` and any constant keys first. */
+const shapes = {
+  o: ['step:outcome', 'outcome', 'note'],
+  v: ['step:variant', 'variant'],
+  q: ['step:quantity', 'charge', 'dimension', 'quantity'],
+  n: ['step:minimum', 'charge', 'minimum'],
+  m: ['step:modifier', 'charge', 'source', 'multiplier'],
+  a: ['step:allowance', 'charge', 'pool', 'covered', 'remaining'],
+  t: ['step:tier', 'charge', 'tier', 'quantity', 'rate'],
+  p: ['step:price', 'charge', 'model', 'quantity', 'rate', 'per', 'amount'],
+  d: ['step:discount', 'percent', 'amount'],
+  c: ['step:commitment', 'mode:prepaid', 'amount', 'remaining'],
+  C: ['step:commitment', 'mode:postpaid', 'amount', 'consumed'],
+  g: ['step:credit', 'grant', 'kind', 'amount', 'balance'],
+  Q: ['step:quote', 'quote', 'quoted_amount', 'book_version', 'expires_at'],
+} as const satisfies Record<string, readonly string[]>;
+
+interface Shape {
+  code: string;
+  /** Keys in order; `constant` when the value is fixed by the code. */
+  keys: { key: string; constant?: string }[];
+}
+
+/** By the step's key list joined with its constant values, e.g. "step:commitment,mode:prepaid,amount,remaining". */
+const byKeys = new Map<string, Shape>();
+for (const [code, keys] of Object.entries(shapes)) {
+  const parsed = keys.map((k) => {
+    const [key, constant] = k.split(':');
+    return constant === undefined ? { key } : { key, constant };
+  });
+  byKeys.set(keys.join(','), { code, keys: parsed });
+}
+
+/** The signature byKeys is keyed by, for one step as the kernel wrote it. */
+function signature(step: Record<string, unknown>): string {
+  let signature = '';
+  for (const key in step) {
+    const value = step[key];
+    const constant = key === 'step' || (key === 'mode' && step.step === 'commitment') ? `:${String(value)}` : '';
+    signature += (signature ? ',' : '') + key + constant;
+  }
+  return signature;
+}
+
+/** One step compact, or the step itself when no code fits it exactly (it is then stored, and read, as written). */
+function encodeStep(step: ReceiptStep): unknown {
+  const shape = byKeys.get(signature(step as unknown as Record<string, unknown>));
+  if (!shape) return step;
+  const values: unknown[] = [shape.code];
+  for (const { key, constant } of shape.keys) {
+    if (constant !== undefined) continue;
+    const value = (step as unknown as Record<string, unknown>)[key];
+    // JSON.stringify drops an undefined value where an array would hold null: keep such a step whole.
+    if (value === undefined) return step;
+    values.push(value);
+  }
+  return values;
+}
+
+/** A receipt as stored: its steps compact where a code fits. */
+export function encodeReceipt(receipt: ReceiptStep[]): unknown[] {
+  return receipt.map(encodeStep);
+}
