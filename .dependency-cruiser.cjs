@@ -78,7 +78,10 @@ const KNOWN_FOREIGN_REPOS = {
 };
 
 // A domain folder missing from the order would escape the layer rule: refuse to run instead.
-const present = fs.readdirSync(path.join(__dirname, DOMAINS), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+const present = fs
+  .readdirSync(path.join(__dirname, DOMAINS), { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name);
 const unplaced = present.filter((d) => !DOMAIN_ORDER.includes(d));
 if (unplaced.length > 0) throw new Error(`.dependency-cruiser.cjs: place ${unplaced.join(', ')} in DOMAIN_ORDER`);
 
@@ -105,7 +108,11 @@ const repoRules = present.map((domain) => {
     comment: `${domain} imports another domain's repo: call its service instead (only a domain's own service reaches its SQL)`,
     severity: 'error',
     from: { path: `^${DOMAINS}/${domain}/` },
-    to: { path: `^${DOMAINS}/[^/]+/[^/]*repo\\.ts$`, pathNot: `^${DOMAINS}/${alternatives(allowed)}/`, dependencyTypesNot: ['type-only'] },
+    to: {
+      path: `^${DOMAINS}/[^/]+/[^/]*repo\\.ts$`,
+      pathNot: `^${DOMAINS}/${alternatives(allowed)}/`,
+      dependencyTypesNot: ['type-only'],
+    },
   };
 });
 
@@ -158,4 +165,7 @@ module.exports = {
     enhancedResolveOptions: { extensions: ['.ts', '.tsx', '.js', '.mjs', '.cjs', '.json'] },
   },
 };
-Object.defineProperty(module.exports, 'boundaries', { value: { SOURCES, DOMAINS, KNOWN_UPWARD, KNOWN_FOREIGN_REPOS }, enumerable: false });
+Object.defineProperty(module.exports, 'boundaries', {
+  value: { SOURCES, DOMAINS, KNOWN_UPWARD, KNOWN_FOREIGN_REPOS },
+  enumerable: false,
+});

@@ -18,7 +18,11 @@ describe('the OpenAPI document', () => {
 
   it('passes the Redocly recommended rules without an error', async () => {
     const source = await fs.readFile(path.join(here, 'openapi.json'), 'utf8');
-    const problems = await lintFromString({ source, absoluteRef: path.join(here, 'openapi.json'), config: await createConfig({ extends: ['recommended'] }) });
+    const problems = await lintFromString({
+      source,
+      absoluteRef: path.join(here, 'openapi.json'),
+      config: await createConfig({ extends: ['recommended'] }),
+    });
     const errors = problems.filter((p) => p.severity === 'error');
     expect(errors.map((e) => `${e.ruleId}: ${e.message} at ${e.location[0]?.pointer}`)).toEqual([]);
   });

@@ -17,7 +17,9 @@ export function comparable(rate: () => RateOutput): string {
   try {
     const output = rate();
     return JSON.stringify({
-      results: output.results.map((result) => (result.error ? { ...result, error: { ...result.error, message: undefined } } : result)),
+      results: output.results.map((result) =>
+        result.error ? { ...result, error: { ...result.error, message: undefined } } : result,
+      ),
       states: output.states,
     });
   } catch (error) {

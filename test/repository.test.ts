@@ -22,12 +22,16 @@ const inside = (path: string) => path === root || path.startsWith(root + sep);
 
 describe('the repository reads nothing beside it', () => {
   it('has files to check', () => {
-    expect(files.map((path) => relative(root, path))).toEqual(expect.arrayContaining(['README.md', 'sdk/scripts/generate.ts', 'test/genai-prices/catalogue.ts']));
+    expect(files.map((path) => relative(root, path))).toEqual(
+      expect.arrayContaining(['README.md', 'sdk/scripts/generate.ts', 'test/genai-prices/catalogue.ts']),
+    );
   });
 
   it('no file names the shared folder that stood beside the repository', () => {
     const shared = ['..', 'shared', ''].join('/');
-    const offenders = files.filter((path) => readFileSync(path, 'utf8').includes(shared)).map((path) => relative(root, path));
+    const offenders = files
+      .filter((path) => readFileSync(path, 'utf8').includes(shared))
+      .map((path) => relative(root, path));
     expect(offenders).toEqual([]);
   });
 
@@ -35,7 +39,9 @@ describe('the repository reads nothing beside it', () => {
     const outside: string[] = [];
     let seen = 0;
     for (const path of files.filter((file) => /\.(ts|mts|js|mjs)$/.test(file))) {
-      for (const match of readFileSync(path, 'utf8').matchAll(/new URL\(\s*['"`](\.{1,2}\/[^'"`$]*)['"`],\s*import\.meta\.url\s*\)/g)) {
+      for (const match of readFileSync(path, 'utf8').matchAll(
+        /new URL\(\s*['"`](\.{1,2}\/[^'"`$]*)['"`],\s*import\.meta\.url\s*\)/g,
+      )) {
         seen++;
         if (!inside(resolve(dirname(path), match[1]!))) outside.push(`${relative(root, path)}: ${match[1]}`);
       }
@@ -46,7 +52,12 @@ describe('the repository reads nothing beside it', () => {
 });
 
 describe('every package.json names files that exist', () => {
-  const manifests = ['package.json', ...(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).workspaces as string[]).map((w) => `${w}/package.json`)];
+  const manifests = [
+    'package.json',
+    ...(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).workspaces as string[]).map(
+      (w) => `${w}/package.json`,
+    ),
+  ];
 
   /** Export targets at any depth of conditions; patterns ("./src/importers/*.ts") by their folder. */
   function targets(value: unknown): string[] {
@@ -63,7 +74,9 @@ describe('every package.json names files that exist', () => {
       ...targets(pkg.bin),
       ...(pkg.main ? [pkg.main] : []),
       // Files a script runs: "node --import tsx scripts/generate.ts", "asc assembly/index.ts ...".
-      ...Object.values<string>(pkg.scripts ?? {}).flatMap((script) => [...script.matchAll(/(?:^|\s)((?:\.\/)?[\w./-]+\.(?:ts|js|mjs))(?=\s|$)/g)].map((m) => m[1]!)),
+      ...Object.values<string>(pkg.scripts ?? {}).flatMap((script) =>
+        [...script.matchAll(/(?:^|\s)((?:\.\/)?[\w./-]+\.(?:ts|js|mjs))(?=\s|$)/g)].map((m) => m[1]!),
+      ),
     ];
     const missing = named.filter((path) => !existsSync(join(folder, path)) && !path.startsWith('core-wasm/build'));
     expect(missing).toEqual([]);

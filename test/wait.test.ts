@@ -11,13 +11,20 @@ describe('eventually', () => {
 
   it('fails naming what never happened, once past its limit', async () => {
     let probes = 0;
-    await expect(eventually('the queue drained', () => (probes++, false), { limitMs: 30, intervalMs: 5 })).rejects.toThrow('the queue drained: still not the case after 30 ms');
+    await expect(
+      eventually('the queue drained', () => (probes++, false), { limitMs: 30, intervalMs: 5 }),
+    ).rejects.toThrow('the queue drained: still not the case after 30 ms');
     expect(probes).toBeGreaterThan(1);
   });
 
   it('fails at once when the probe throws', async () => {
     let probes = 0;
-    await expect(eventually('x', () => { probes++; throw new Error('failed job'); })).rejects.toThrow('failed job');
+    await expect(
+      eventually('x', () => {
+        probes++;
+        throw new Error('failed job');
+      }),
+    ).rejects.toThrow('failed job');
     expect(probes).toBe(1);
   });
 });

@@ -15,14 +15,21 @@ export interface EventuallyOptions {
  * Probes until it returns something other than undefined, null or false, and returns that. A probe that throws fails
  * at once (an assertion inside it is a hard failure, not a "not yet").
  */
-export async function eventually<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, options: EventuallyOptions = {}): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  options: EventuallyOptions = {},
+): Promise<T> {
   const limitMs = options.limitMs ?? EVENTUALLY_LIMIT_MS;
   const intervalMs = options.intervalMs ?? 25;
   const started = performance.now();
   for (;;) {
     const value = await probe();
     if (value !== undefined && value !== null && value !== false) return value;
-    if (performance.now() - started > limitMs) throw new Error(`${what}: still not the case after ${limitMs >= 1000 ? `${Math.round(limitMs / 1000)} s` : `${limitMs} ms`}`);
+    if (performance.now() - started > limitMs)
+      throw new Error(
+        `${what}: still not the case after ${limitMs >= 1000 ? `${Math.round(limitMs / 1000)} s` : `${limitMs} ms`}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }

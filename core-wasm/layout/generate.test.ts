@@ -18,15 +18,17 @@ describe('the generated memory layout', () => {
     const charge = STRUCTS.find((s) => s.prefix === 'CHARGE')!;
     const broken: LayoutSpec = {
       ...spec,
-      structs: [{
-        ...charge,
-        fields: [
-          ...charge.fields,
-          { name: 'shadow', at: 20, kind: 'i32' }, // inside CHARGE.per
-          { name: 'crooked', at: 66, kind: 'i32' }, // not 4-aligned, and inside CHARGE.minimum
-          { name: 'beyond', at: 72, kind: 'i64' }, // past the 72-byte record
-        ],
-      }],
+      structs: [
+        {
+          ...charge,
+          fields: [
+            ...charge.fields,
+            { name: 'shadow', at: 20, kind: 'i32' }, // inside CHARGE.per
+            { name: 'crooked', at: 66, kind: 'i32' }, // not 4-aligned, and inside CHARGE.minimum
+            { name: 'beyond', at: 72, kind: 'i64' }, // past the 72-byte record
+          ],
+        },
+      ],
     };
     const problems = checkSpec(broken);
     expect(problems).toContain('CHARGE.shadow: byte 20 is also per');
@@ -36,7 +38,10 @@ describe('the generated memory layout', () => {
   });
 
   it('refuses two constants with one name', () => {
-    const problems = checkSpec({ ...spec, constants: [...CONSTANTS, { name: 'CHARGE_SIZE', kind: 'i32', value: 1, doc: 'clash' }] });
+    const problems = checkSpec({
+      ...spec,
+      constants: [...CONSTANTS, { name: 'CHARGE_SIZE', kind: 'i32', value: 1, doc: 'clash' }],
+    });
     expect(problems).toContain('CHARGE_SIZE: the constant CHARGE_SIZE is defined twice');
   });
 });

@@ -55,7 +55,10 @@ const i64 = (name: string, at: number, doc?: string): Field => ({ name, at, kind
 
 export const STRUCTS: Struct[] = [
   {
-    prefix: 'BOOK', stem: 'book', doc: 'Book header, at the book base.', size: 40,
+    prefix: 'BOOK',
+    stem: 'book',
+    doc: 'Book header, at the book base.',
+    size: 40,
     fields: [
       i32('tag', 0, 'BOOK_MAGIC'),
       i32('property_count', 4, 'i64 slots per event record'),
@@ -69,7 +72,10 @@ export const STRUCTS: Struct[] = [
     ],
   },
   {
-    prefix: 'SCHEDULE', stem: 'schedule', doc: 'A price or cost schedule: versions, then per product a chain of cards.', size: 16,
+    prefix: 'SCHEDULE',
+    stem: 'schedule',
+    doc: 'A price or cost schedule: versions, then per product a chain of cards.',
+    size: 16,
     fields: [
       i32('version_count', 0),
       i32('versions', 4, 'offset of VERSION_SIZE records (effective_from), ascending'),
@@ -78,19 +84,34 @@ export const STRUCTS: Struct[] = [
     ],
   },
   {
-    prefix: 'VERSION', stem: 'version', doc: 'One version of a schedule.', size: 8,
+    prefix: 'VERSION',
+    stem: 'version',
+    doc: 'One version of a schedule.',
+    size: 8,
     fields: [i64('effective_from', 0, 'ms since the epoch')],
   },
   {
-    prefix: 'PRODUCT', stem: 'product', doc: 'A card id of a schedule: its chain of CHAIN_ENTRY records.', size: 8,
+    prefix: 'PRODUCT',
+    stem: 'product',
+    doc: 'A card id of a schedule: its chain of CHAIN_ENTRY records.',
+    size: 8,
     fields: [i32('chain', 0, 'offset of the chain'), i32('chain_length', 4)],
   },
   {
-    prefix: 'CHAIN_ENTRY', stem: 'chainEntry', doc: 'From this version on, this card (until the next entry).', size: 8,
-    fields: [i32('first_version', 0, 'version index'), i32('card', 4, 'offset of the CARD; 0 = absent from the version')],
+    prefix: 'CHAIN_ENTRY',
+    stem: 'chainEntry',
+    doc: 'From this version on, this card (until the next entry).',
+    size: 8,
+    fields: [
+      i32('first_version', 0, 'version index'),
+      i32('card', 4, 'offset of the CARD; 0 = absent from the version'),
+    ],
   },
   {
-    prefix: 'CARD', stem: 'card', doc: 'A rate card as in force in a range of versions.', size: 32,
+    prefix: 'CARD',
+    stem: 'card',
+    doc: 'A rate card as in force in a range of versions.',
+    size: 32,
     fields: [
       i32('charge_count', 0),
       i32('charges', 4, 'offset of CHARGE records'),
@@ -102,7 +123,10 @@ export const STRUCTS: Struct[] = [
     ],
   },
   {
-    prefix: 'VARIANT', stem: 'variant', doc: 'Charges that replace the card\'s own when the condition holds.', size: 16,
+    prefix: 'VARIANT',
+    stem: 'variant',
+    doc: "Charges that replace the card's own when the condition holds.",
+    size: 16,
     fields: [
       i32('window', 0, 'WINDOW index; -1 = any'),
       i32('service_tier', 4, 'SERVICE_TIER code; -1 = any'),
@@ -111,7 +135,10 @@ export const STRUCTS: Struct[] = [
     ],
   },
   {
-    prefix: 'MODIFIER', stem: 'modifier', doc: 'A rate multiplier of the card, when the condition holds.', size: 16,
+    prefix: 'MODIFIER',
+    stem: 'modifier',
+    doc: 'A rate multiplier of the card, when the condition holds.',
+    size: 16,
     fields: [
       i32('window', 0, 'WINDOW index; -1 = any'),
       i32('service_tier', 4, 'SERVICE_TIER code; -1 = any'),
@@ -119,10 +146,13 @@ export const STRUCTS: Struct[] = [
     ],
   },
   {
-    prefix: 'DIMENSION', stem: 'dimension', doc: 'How a quantity is composed from event properties; a-d mean what `kind` says.', size: 32,
+    prefix: 'DIMENSION',
+    stem: 'dimension',
+    doc: 'How a quantity is composed from event properties; a-d mean what `kind` says.',
+    size: 32,
     fields: [
       i32('kind', 0, 'DIMENSION_KIND code'),
-      i32('name', 4, 'index in the book\'s names'),
+      i32('name', 4, "index in the book's names"),
       i32('a', 8),
       i32('b', 12),
       i64('c', 16),
@@ -139,14 +169,20 @@ export const STRUCTS: Struct[] = [
     },
   },
   {
-    prefix: 'TERM', stem: 'term', doc: 'A formula or max term.', size: 16,
+    prefix: 'TERM',
+    stem: 'term',
+    doc: 'A formula or max term.',
+    size: 16,
     fields: [i32('slot', 0, 'event property slot'), i64('coefficient', 8, 'integer; unused by max')],
   },
   {
-    prefix: 'CHARGE', stem: 'charge', doc: 'One charge line of a card.', size: 72,
+    prefix: 'CHARGE',
+    stem: 'charge',
+    doc: 'One charge line of a card.',
+    size: 72,
     fields: [
       i32('model', 0, 'MODEL code'),
-      i32('dimension', 4, 'index in the card\'s dimensions; -1 for flat and dynamic'),
+      i32('dimension', 4, "index in the card's dimensions; -1 for flat and dynamic"),
       i32('pool', 8, 'allowance pool; -1 = none'),
       i32('counter', 12, 'tier counter; -1 = none'),
       i64('per', 16, 'micro-units; package: size'),
@@ -154,7 +190,7 @@ export const STRUCTS: Struct[] = [
       i32('tier_count', 32),
       i32('tiers', 36, 'offset of TIER records'),
       i32('aux', 40, 'request_tiers: basis dimension; dynamic: amount property slot'),
-      i32('flags', 44, 'CHARGE_FLAG bits, from the model\'s compiler'),
+      i32('flags', 44, "CHARGE_FLAG bits, from the model's compiler"),
       // rate / per reduced by their greatest common divisor: the same exact ratio in smaller numbers, so the
       // product usually fits 64 bits and skips the 128-bit division.
       i64('reduced_rate', 48),
@@ -163,11 +199,17 @@ export const STRUCTS: Struct[] = [
     ],
   },
   {
-    prefix: 'TIER', stem: 'tier', doc: 'A graduated, volume or request tier.', size: 16,
+    prefix: 'TIER',
+    stem: 'tier',
+    doc: 'A graduated, volume or request tier.',
+    size: 16,
     fields: [i64('bound', 0, 'up_to or above (micro); the last up_to is i64 max'), i64('rate', 8, 'nano')],
   },
   {
-    prefix: 'WINDOW', stem: 'window', doc: 'A time-of-use window.', size: 24,
+    prefix: 'WINDOW',
+    stem: 'window',
+    doc: 'A time-of-use window.',
+    size: 24,
     fields: [
       i32('zone', 0, 'ZONE index'),
       i32('weekdays', 4, 'mask, bit WEEKDAY code'),
@@ -178,26 +220,41 @@ export const STRUCTS: Struct[] = [
     ],
   },
   {
-    prefix: 'CALENDAR', stem: 'calendar', doc: 'Dated calendar: the instant ranges of its local dates.', size: 8,
+    prefix: 'CALENDAR',
+    stem: 'calendar',
+    doc: 'Dated calendar: the instant ranges of its local dates.',
+    size: 8,
     fields: [i32('range_count', 0), i32('ranges', 4, 'offset of RANGE records')],
   },
   {
-    prefix: 'RANGE', stem: 'range', doc: 'Instants [start, end), sorted and disjoint within a calendar.', size: 16,
+    prefix: 'RANGE',
+    stem: 'range',
+    doc: 'Instants [start, end), sorted and disjoint within a calendar.',
+    size: 16,
     fields: [i64('start', 0, 'ms'), i64('end', 8, 'ms, exclusive')],
   },
   {
-    prefix: 'ZONE', stem: 'zone', doc: 'A time zone: its UTC-offset transitions.', size: 8,
+    prefix: 'ZONE',
+    stem: 'zone',
+    doc: 'A time zone: its UTC-offset transitions.',
+    size: 8,
     fields: [i32('transition_count', 0), i32('transitions', 4, 'offset of TRANSITION records')],
   },
   {
-    prefix: 'TRANSITION', stem: 'transition', doc: 'From this instant on, this offset; the first applies before all.', size: 16,
+    prefix: 'TRANSITION',
+    stem: 'transition',
+    doc: 'From this instant on, this offset; the first applies before all.',
+    size: 16,
     fields: [i64('from', 0, 'ms'), i64('offset', 8, 'seconds')],
   },
 
   // ---- customer state: a table of i32 block offsets at the state base, then the blocks (offsets relative to it)
 
   {
-    prefix: 'STATE', stem: 'state', doc: 'A customer\'s block header; i64 per counter then per pool follow it.', size: 56,
+    prefix: 'STATE',
+    stem: 'state',
+    doc: "A customer's block header; i64 per counter then per pool follow it.",
+    size: 56,
     fields: [
       i64('period_start', 0, 'ms'),
       i64('period_end', 8, 'ms, exclusive'),
@@ -212,7 +269,10 @@ export const STRUCTS: Struct[] = [
     aliases: { header_size: 'HEADER_END', counters: 'HEADER_END' },
   },
   {
-    prefix: 'GRANT', stem: 'grant', doc: 'A credit grant, in drawing order (the host orders them).', size: 48,
+    prefix: 'GRANT',
+    stem: 'grant',
+    doc: 'A credit grant, in drawing order (the host orders them).',
+    size: 48,
     fields: [
       i32('kind', 0, 'GRANT_KIND code'),
       i64('effective', 8, 'ms'),
@@ -228,10 +288,13 @@ export const STRUCTS: Struct[] = [
   // ---- events in, results and receipt steps out ----------------------------------------------------------------
 
   {
-    prefix: 'EVENT', stem: 'event', doc: 'Event record header; one i64 per book property follows it.', size: 32,
+    prefix: 'EVENT',
+    stem: 'event',
+    doc: 'Event record header; one i64 per book property follows it.',
+    size: 32,
     fields: [
       i64('timestamp', 0, 'ms'),
-      i32('customer', 8, 'index in the state\'s block table'),
+      i32('customer', 8, "index in the state's block table"),
       i32('product', 12, 'price card id index'),
       i32('cost_product', 16, 'cost card id index; -1 = no cost card'),
       i32('service_tier', 20, 'SERVICE_TIER code'),
@@ -241,10 +304,13 @@ export const STRUCTS: Struct[] = [
     aliases: { header_size: 'HEADER_END', properties: 'HEADER_END' },
   },
   {
-    prefix: 'RESULT', stem: 'result', doc: 'The kernel\'s result for one event.', size: 64,
+    prefix: 'RESULT',
+    stem: 'result',
+    doc: "The kernel's result for one event.",
+    size: 64,
     fields: [
       i32('status', 0, 'STATUS code'),
-      i32('detail', 4, 'negative_quantity: the dimension\'s name index'),
+      i32('detail', 4, "negative_quantity: the dimension's name index"),
       i32('steps_start', 8, 'index of its first STEP'),
       i32('step_count', 12),
       i64('amount', 16, 'nano'),
@@ -254,10 +320,24 @@ export const STRUCTS: Struct[] = [
       i32('version', 48, 'price version index'),
       i32('cost_version', 52, 'cost version index; -1 = none'),
     ],
-    kernelWrites: ['status', 'detail', 'steps_start', 'step_count', 'amount', 'subtotal', 'net', 'cost', 'version', 'cost_version'],
+    kernelWrites: [
+      'status',
+      'detail',
+      'steps_start',
+      'step_count',
+      'amount',
+      'subtotal',
+      'net',
+      'cost',
+      'version',
+      'cost_version',
+    ],
   },
   {
-    prefix: 'STEP', stem: 'step', doc: 'A receipt step; `ref`, a, b, c mean what STEP_KIND says.', size: 32,
+    prefix: 'STEP',
+    stem: 'step',
+    doc: 'A receipt step; `ref`, a, b, c mean what STEP_KIND says.',
+    size: 32,
     fields: [
       { name: 'kind', at: 0, kind: 'u8', doc: 'STEP_KIND code' },
       { name: 'charge', at: 2, kind: 'u16', doc: 'charge index' },
@@ -271,52 +351,89 @@ export const STRUCTS: Struct[] = [
 
 export const ENUMS: Enumeration[] = [
   {
-    prefix: 'MODEL', doc: 'CHARGE.model: the price models (one file per layer, see core-wasm/README.md).', kind: 'i32',
+    prefix: 'MODEL',
+    doc: 'CHARGE.model: the price models (one file per layer, see core-wasm/README.md).',
+    kind: 'i32',
     values: ['per_unit', 'package', 'graduated', 'volume', 'request_tiers', 'flat', 'dynamic'],
-    codes: 'MODEL_CODE', names: 'MODEL_NAMES',
+    codes: 'MODEL_CODE',
+    names: 'MODEL_NAMES',
   },
   {
-    prefix: 'CHARGE_FLAG', doc: 'CHARGE.flags bits: what the kernel does around the model itself.', kind: 'i32',
+    prefix: 'CHARGE_FLAG',
+    doc: 'CHARGE.flags bits: what the kernel does around the model itself.',
+    kind: 'i32',
     values: {
       measured: 1, // priced on a dimension's quantity: quantity, minimum and allowance steps
       modifiable: 2, // modifiers multiply its rates (modifier steps)
     },
   },
   {
-    prefix: 'DIMENSION_KIND', doc: 'DIMENSION.kind.', kind: 'i32',
+    prefix: 'DIMENSION_KIND',
+    doc: 'DIMENSION.kind.',
+    kind: 'i32',
     values: ['property', 'formula', 'gpu_time', 'max'],
   },
   {
-    prefix: 'SERVICE_TIER', doc: 'EVENT.service_tier, VARIANT and MODIFIER conditions.', kind: 'i32',
-    values: ['standard', 'batch', 'flex', 'priority'], names: 'SERVICE_TIERS',
+    prefix: 'SERVICE_TIER',
+    doc: 'EVENT.service_tier, VARIANT and MODIFIER conditions.',
+    kind: 'i32',
+    values: ['standard', 'batch', 'flex', 'priority'],
+    names: 'SERVICE_TIERS',
   },
   {
-    prefix: 'OUTCOME', doc: 'EVENT.outcome.', kind: 'i32',
-    values: ['completed', 'preempted', 'infra_failure', 'user_failure'], names: 'OUTCOMES',
+    prefix: 'OUTCOME',
+    doc: 'EVENT.outcome.',
+    kind: 'i32',
+    values: ['completed', 'preempted', 'infra_failure', 'user_failure'],
+    names: 'OUTCOMES',
   },
   {
-    prefix: 'WEEKDAY', doc: 'Bit index in WINDOW.weekdays (1970-01-01 was a Thursday, code 3).', kind: 'i32',
-    values: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], names: 'WEEKDAYS',
+    prefix: 'WEEKDAY',
+    doc: 'Bit index in WINDOW.weekdays (1970-01-01 was a Thursday, code 3).',
+    kind: 'i32',
+    values: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
+    names: 'WEEKDAYS',
   },
   {
-    prefix: 'COMMITMENT', doc: 'STATE.commitment_mode; also the `ref` of a commitment step.', kind: 'i32',
-    values: ['none', 'prepaid', 'postpaid'], codes: 'COMMITMENT_CODE',
+    prefix: 'COMMITMENT',
+    doc: 'STATE.commitment_mode; also the `ref` of a commitment step.',
+    kind: 'i32',
+    values: ['none', 'prepaid', 'postpaid'],
+    codes: 'COMMITMENT_CODE',
   },
   {
-    prefix: 'ON_DEPLETION', doc: 'STATE.on_depletion.', kind: 'i32',
-    values: ['overage', 'block'], codes: 'ON_DEPLETION_CODE',
+    prefix: 'ON_DEPLETION',
+    doc: 'STATE.on_depletion.',
+    kind: 'i32',
+    values: ['overage', 'block'],
+    codes: 'ON_DEPLETION_CODE',
   },
   {
-    prefix: 'GRANT_KIND', doc: 'GRANT.kind (promotional credits are drawn first).', kind: 'i32',
-    values: ['promotional', 'prepaid'], codes: 'GRANT_KIND_CODE',
+    prefix: 'GRANT_KIND',
+    doc: 'GRANT.kind (promotional credits are drawn first).',
+    kind: 'i32',
+    values: ['promotional', 'prepaid'],
+    codes: 'GRANT_KIND_CODE',
   },
   {
-    prefix: 'STATUS', doc: 'RESULT.status: rated, or the event error the kernel found.', kind: 'i32',
-    values: ['rated', 'no_price_version', 'no_rate_card', 'outside_period', 'negative_quantity', 'overflow', 'credits_exhausted'],
+    prefix: 'STATUS',
+    doc: 'RESULT.status: rated, or the event error the kernel found.',
+    kind: 'i32',
+    values: [
+      'rated',
+      'no_price_version',
+      'no_rate_card',
+      'outside_period',
+      'negative_quantity',
+      'overflow',
+      'credits_exhausted',
+    ],
     names: 'STATUS_NAMES',
   },
   {
-    prefix: 'STEP_KIND', doc: 'STEP.kind, with what `ref`, a, b and c hold.', kind: 'u8',
+    prefix: 'STEP_KIND',
+    doc: 'STEP.kind, with what `ref`, a, b and c hold.',
+    kind: 'u8',
     values: {
       outcome: 1, // ref = OUTCOME code
       variant: 2, // ref = variant index

@@ -238,7 +238,15 @@ export type ReceiptStep =
   | { step: 'modifier'; charge: number; source: string; multiplier: Decimal }
   | { step: 'allowance'; charge: number; pool: string; covered: Decimal; remaining: Decimal }
   | { step: 'tier'; charge: number; tier: number; quantity: Decimal; rate: Decimal }
-  | { step: 'price'; charge: number; model: PriceModelName; quantity: Decimal; rate: Decimal; per: Decimal; amount: Decimal }
+  | {
+      step: 'price';
+      charge: number;
+      model: PriceModelName;
+      quantity: Decimal;
+      rate: Decimal;
+      per: Decimal;
+      amount: Decimal;
+    }
   | { step: 'discount'; percent: Decimal; amount: Decimal }
   /** Prepaid: `amount` drawn and `remaining` after; postpaid: `amount` counted and `consumed` after. */
   | { step: 'commitment'; mode: 'prepaid'; amount: Decimal; remaining: Decimal }

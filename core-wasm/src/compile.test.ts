@@ -16,15 +16,25 @@ function problems(book: unknown): string[] {
 }
 
 const card = (overrides: Record<string, unknown> = {}) => ({
-  id: 'm', match: { model: 'm' }, charges: [{ dimension: 'tokens', price: { model: 'per_unit', rate: '1' } }], ...overrides,
+  id: 'm',
+  match: { model: 'm' },
+  charges: [{ dimension: 'tokens', price: { model: 'per_unit', rate: '1' } }],
+  ...overrides,
 });
 const bookWith = (cards: unknown[], version: Record<string, unknown> = {}) => ({
-  id: 'b', currency: 'USD', versions: [{ effective_from: '2026-01-01T00:00:00Z', rate_cards: cards, ...version }],
+  id: 'b',
+  currency: 'USD',
+  versions: [{ effective_from: '2026-01-01T00:00:00Z', rate_cards: cards, ...version }],
 });
 
 describe('compileBook', () => {
   it('refuses defaults that name no numeric property of the card or are not decimals', () => {
-    const gpu = { id: 'g', match: { gpu_type: 'h100' }, dimensions: { s: { gpu_time: {} } }, charges: [{ dimension: 's', price: { model: 'per_unit', rate: '1' } }] };
+    const gpu = {
+      id: 'g',
+      match: { gpu_type: 'h100' },
+      dimensions: { s: { gpu_time: {} } },
+      charges: [{ dimension: 's', price: { model: 'per_unit', rate: '1' } }],
+    };
     expect(problems(bookWith([{ ...gpu, defaults: { gpu_count: '1' } }]))).toEqual([]);
     expect(validateSchema(bookWith([{ ...gpu, defaults: { gpu_count: '1' } }]))).toBe(true);
     expect(problems(bookWith([{ ...gpu, defaults: { tokens: '1', gpu_count: '-1' } }]))).toEqual([
@@ -36,7 +46,13 @@ describe('compileBook', () => {
   it('compiles the example book and every vector book, which the JSON schema also accepts', () => {
     const vectorsDir = new URL('../../test/vectors/', import.meta.url);
     const deepseek = JSON.parse(readFileSync(new URL('../examples/deepseek-v4-book.json', import.meta.url), 'utf8'));
-    const books = [example, deepseek, ...readdirSync(vectorsDir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(new URL(f, vectorsDir), 'utf8')).book)];
+    const books = [
+      example,
+      deepseek,
+      ...readdirSync(vectorsDir)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => JSON.parse(readFileSync(new URL(f, vectorsDir), 'utf8')).book),
+    ];
     for (const book of books) {
       expect(problems(book)).toEqual([]);
       expect(validateSchema(book), JSON.stringify(validateSchema.errors)).toBe(true);
@@ -44,32 +60,122 @@ describe('compileBook', () => {
   });
 
   it.each([
-    ['a missing currency', { id: 'b', versions: [] }, ['currency: must be an ISO 4217 code such as "USD"', 'versions: must be a non-empty list of versions']],
-    ['a rate with ten decimals', bookWith([card({ charges: [{ dimension: 'tokens', price: { model: 'per_unit', rate: '0.0000000001' } }] })]),
-      ['versions[0].rate_cards[0].charges[0].price.rate: has more than 9 decimal places']],
-    ['an unknown price model', bookWith([card({ charges: [{ dimension: 'tokens', price: { model: 'magic' } }] })]),
-      ['versions[0].rate_cards[0].charges[0].price.model: must be one of per_unit, package, graduated, volume, request_tiers, flat, dynamic']],
-    ['tiers out of order and an open middle tier', bookWith([card({ charges: [{ dimension: 'tokens', price: { model: 'graduated', tiers: [{ up_to: '10', rate: '1' }, { up_to: '5', rate: '1' }, { rate: '1' }] } }] })]),
-      ['versions[0].rate_cards[0].charges[0].price.tiers[1].up_to: tiers must be in strictly ascending up_to order']],
-    ['a window in an unknown zone and a variant naming a missing window',
-      bookWith([card({ variants: [{ when: { window: 'nope' }, charges: [{ dimension: 'tokens', price: { model: 'flat', amount: '1' } }] }] })], { windows: { night: { time_zone: 'Mars/Olympus', start: '22:00', end: '06:00' } } }),
-      ['versions[0].windows.night.time_zone: must be an IANA time zone such as "America/New_York"', 'versions[0].rate_cards[0].variants[0].when.window: no window "nope" in this version']],
-    ['a string property used as a quantity', bookWith([card({ charges: [{ dimension: 'model', price: { model: 'per_unit', rate: '1' } }] })]),
-      ['versions[0].rate_cards[0].charges[0].dimension: "model" is a string property and cannot be measured']],
-    ['versions out of order', { id: 'b', currency: 'USD', versions: [bookWith([card()]).versions[0], { ...bookWith([card()]).versions[0], effective_from: '2025-01-01T00:00:00Z' }] },
-      ['versions[1].effective_from: versions must be in strictly ascending effective_from order']],
-    ['a card whose match changes between versions', { id: 'b', currency: 'USD', versions: [bookWith([card()]).versions[0], { effective_from: '2026-02-01T00:00:00Z', rate_cards: [card({ match: { model: 'other' } })] }] },
-      ['versions[1].rate_cards[0].match: card "m" matches differently than in an earlier version; give it a new id']],
-    ['an allowance in a cost schedule', { ...bookWith([card()]), cost: { versions: [{ effective_from: '2026-01-01T00:00:00Z', rate_cards: [card({ charges: [{ dimension: 'tokens', allowance: 'free', price: { model: 'per_unit', rate: '1' } }] })] }] } },
-      ['cost.versions[0].rate_cards[0].charges[0].allowance: a cost schedule has no allowances']],
-    ['a bad regex', bookWith([card({ match: { model: { regex: '(' } } })]), ['versions[0].rate_cards[0].match.model.regex: is not a valid regular expression: Invalid regular expression: /(/: Unterminated group']],
+    [
+      'a missing currency',
+      { id: 'b', versions: [] },
+      ['currency: must be an ISO 4217 code such as "USD"', 'versions: must be a non-empty list of versions'],
+    ],
+    [
+      'a rate with ten decimals',
+      bookWith([card({ charges: [{ dimension: 'tokens', price: { model: 'per_unit', rate: '0.0000000001' } }] })]),
+      ['versions[0].rate_cards[0].charges[0].price.rate: has more than 9 decimal places'],
+    ],
+    [
+      'an unknown price model',
+      bookWith([card({ charges: [{ dimension: 'tokens', price: { model: 'magic' } }] })]),
+      [
+        'versions[0].rate_cards[0].charges[0].price.model: must be one of per_unit, package, graduated, volume, request_tiers, flat, dynamic',
+      ],
+    ],
+    [
+      'tiers out of order and an open middle tier',
+      bookWith([
+        card({
+          charges: [
+            {
+              dimension: 'tokens',
+              price: {
+                model: 'graduated',
+                tiers: [{ up_to: '10', rate: '1' }, { up_to: '5', rate: '1' }, { rate: '1' }],
+              },
+            },
+          ],
+        }),
+      ]),
+      ['versions[0].rate_cards[0].charges[0].price.tiers[1].up_to: tiers must be in strictly ascending up_to order'],
+    ],
+    [
+      'a window in an unknown zone and a variant naming a missing window',
+      bookWith(
+        [
+          card({
+            variants: [
+              { when: { window: 'nope' }, charges: [{ dimension: 'tokens', price: { model: 'flat', amount: '1' } }] },
+            ],
+          }),
+        ],
+        { windows: { night: { time_zone: 'Mars/Olympus', start: '22:00', end: '06:00' } } },
+      ),
+      [
+        'versions[0].windows.night.time_zone: must be an IANA time zone such as "America/New_York"',
+        'versions[0].rate_cards[0].variants[0].when.window: no window "nope" in this version',
+      ],
+    ],
+    [
+      'a string property used as a quantity',
+      bookWith([card({ charges: [{ dimension: 'model', price: { model: 'per_unit', rate: '1' } }] })]),
+      ['versions[0].rate_cards[0].charges[0].dimension: "model" is a string property and cannot be measured'],
+    ],
+    [
+      'versions out of order',
+      {
+        id: 'b',
+        currency: 'USD',
+        versions: [
+          bookWith([card()]).versions[0],
+          { ...bookWith([card()]).versions[0], effective_from: '2025-01-01T00:00:00Z' },
+        ],
+      },
+      ['versions[1].effective_from: versions must be in strictly ascending effective_from order'],
+    ],
+    [
+      'a card whose match changes between versions',
+      {
+        id: 'b',
+        currency: 'USD',
+        versions: [
+          bookWith([card()]).versions[0],
+          { effective_from: '2026-02-01T00:00:00Z', rate_cards: [card({ match: { model: 'other' } })] },
+        ],
+      },
+      ['versions[1].rate_cards[0].match: card "m" matches differently than in an earlier version; give it a new id'],
+    ],
+    [
+      'an allowance in a cost schedule',
+      {
+        ...bookWith([card()]),
+        cost: {
+          versions: [
+            {
+              effective_from: '2026-01-01T00:00:00Z',
+              rate_cards: [
+                card({
+                  charges: [{ dimension: 'tokens', allowance: 'free', price: { model: 'per_unit', rate: '1' } }],
+                }),
+              ],
+            },
+          ],
+        },
+      },
+      ['cost.versions[0].rate_cards[0].charges[0].allowance: a cost schedule has no allowances'],
+    ],
+    [
+      'a bad regex',
+      bookWith([card({ match: { model: { regex: '(' } } })]),
+      [
+        'versions[0].rate_cards[0].match.model.regex: is not a valid regular expression: Invalid regular expression: /(/: Unterminated group',
+      ],
+    ],
   ])('rejects %s, naming each field', (_, book, expected) => {
     expect(problems(book)).toEqual(expected);
   });
 
   it('shares one compiled card between versions where it did not change', () => {
     const one = compileBook(bookWith([card()]));
-    const two = compileBook({ ...bookWith([card()]), versions: [bookWith([card()]).versions[0], { effective_from: '2026-02-01T00:00:00Z', rate_cards: [card()] }] });
+    const two = compileBook({
+      ...bookWith([card()]),
+      versions: [bookWith([card()]).versions[0], { effective_from: '2026-02-01T00:00:00Z', rate_cards: [card()] }],
+    });
     expect(one.ok && two.ok).toBe(true);
     if (one.ok && two.ok) expect(two.book.bytes.length - one.book.bytes.length).toBeLessThanOrEqual(16);
   });
@@ -84,35 +190,79 @@ describe('compileBook', () => {
     const fake = { ...example, zone_transitions: { 'America/New_York': [{ from: null, offset_seconds: 3600 }] } };
     const compiled = compileBook(fake);
     expect(compiled.ok).toBe(true);
-    expect(problems({ ...example, zone_transitions: { 'America/New_York': [{ from: '2026-01-01T00:00:00Z', offset_seconds: 0 }] } }))
-      .toEqual(['zone_transitions.America/New_York[0].from: the first transition has from: null']);
+    expect(
+      problems({
+        ...example,
+        zone_transitions: { 'America/New_York': [{ from: '2026-01-01T00:00:00Z', offset_seconds: 0 }] },
+      }),
+    ).toEqual(['zone_transitions.America/New_York[0].from: the first transition has from: null']);
   });
 });
 
 describe('calendars, minimums and max dimensions', () => {
   const windowed = (window: Record<string, unknown>, calendars: unknown) =>
-    bookWith([card({ variants: [{ when: { window: 'w' }, charges: [{ dimension: 'tokens', price: { model: 'per_unit', rate: '2' } }] }] })],
-      { calendars, windows: { w: { time_zone: 'UTC', start: '09:00', end: '18:00', ...window } } });
+    bookWith(
+      [
+        card({
+          variants: [
+            { when: { window: 'w' }, charges: [{ dimension: 'tokens', price: { model: 'per_unit', rate: '2' } }] },
+          ],
+        }),
+      ],
+      { calendars, windows: { w: { time_zone: 'UTC', start: '09:00', end: '18:00', ...window } } },
+    );
 
   it.each([
-    ['a calendar in an unknown zone and a bad date', windowed({}, { h: { time_zone: 'Mars/Olympus', dates: [] }, k: { time_zone: 'UTC', dates: ['2026-02-30', '1969-12-31', 20260101] } }),
-      ['versions[0].calendars.h.time_zone: must be an IANA time zone such as "Asia/Shanghai"',
+    [
+      'a calendar in an unknown zone and a bad date',
+      windowed(
+        {},
+        {
+          h: { time_zone: 'Mars/Olympus', dates: [] },
+          k: { time_zone: 'UTC', dates: ['2026-02-30', '1969-12-31', 20260101] },
+        },
+      ),
+      [
+        'versions[0].calendars.h.time_zone: must be an IANA time zone such as "Asia/Shanghai"',
         'versions[0].calendars.k.dates[0]: must be a date "YYYY-MM-DD" between 1970-01-01 and 2099-12-31',
         'versions[0].calendars.k.dates[1]: must be a date "YYYY-MM-DD" between 1970-01-01 and 2099-12-31',
-        'versions[0].calendars.k.dates[2]: must be a date "YYYY-MM-DD" between 1970-01-01 and 2099-12-31']],
-    ['a window naming a calendar the book lacks', windowed({ except: 'holidays', only: 'workdays' }, { workdays: { time_zone: 'UTC', dates: ['2026-01-03'] } }),
-      ['versions[0].windows.w.except: no calendar "holidays" in this version\'s calendars']],
-    ['a minimum on a flat charge and a zero minimum', bookWith([card({ charges: [{ minimum: '1', price: { model: 'flat', amount: '1' } }, { dimension: 'tokens', minimum: '0', price: { model: 'per_unit', rate: '1' } }] })]),
-      ['versions[0].rate_cards[0].charges[0].minimum: a flat charge has no quantity to raise to a minimum',
-        'versions[0].rate_cards[0].charges[1].minimum: must be greater than zero']],
-    ['a max dimension without properties', bookWith([card({ dimensions: { tokens: { max: [] } } })]),
-      ['versions[0].rate_cards[0].dimensions.tokens.max: must be a non-empty list of event property names']],
+        'versions[0].calendars.k.dates[2]: must be a date "YYYY-MM-DD" between 1970-01-01 and 2099-12-31',
+      ],
+    ],
+    [
+      'a window naming a calendar the book lacks',
+      windowed({ except: 'holidays', only: 'workdays' }, { workdays: { time_zone: 'UTC', dates: ['2026-01-03'] } }),
+      ['versions[0].windows.w.except: no calendar "holidays" in this version\'s calendars'],
+    ],
+    [
+      'a minimum on a flat charge and a zero minimum',
+      bookWith([
+        card({
+          charges: [
+            { minimum: '1', price: { model: 'flat', amount: '1' } },
+            { dimension: 'tokens', minimum: '0', price: { model: 'per_unit', rate: '1' } },
+          ],
+        }),
+      ]),
+      [
+        'versions[0].rate_cards[0].charges[0].minimum: a flat charge has no quantity to raise to a minimum',
+        'versions[0].rate_cards[0].charges[1].minimum: must be greater than zero',
+      ],
+    ],
+    [
+      'a max dimension without properties',
+      bookWith([card({ dimensions: { tokens: { max: [] } } })]),
+      ['versions[0].rate_cards[0].dimensions.tokens.max: must be a non-empty list of event property names'],
+    ],
   ])('rejects %s, naming each field', (_, book, expected) => {
     expect(problems(book)).toEqual(expected);
   });
 
   it('pins the zones of calendars too, so every runtime compiles the same instants', () => {
-    const book = windowed({ except: 'cn' }, { cn: { time_zone: 'Asia/Shanghai', dates: ['2026-10-01'] } }) as unknown as PriceBook;
+    const book = windowed(
+      { except: 'cn' },
+      { cn: { time_zone: 'Asia/Shanghai', dates: ['2026-10-01'] } },
+    ) as unknown as PriceBook;
     expect(Object.keys(withZoneTransitions(book).zone_transitions!)).toEqual(['Asia/Shanghai', 'UTC']);
     expect(validateSchema(book)).toBe(true);
   });
@@ -131,18 +281,26 @@ describe('calendarRanges', () => {
   });
 
   it('merges consecutive and repeated dates into one range', () => {
-    expect(calendarRanges([day('2026-10-02'), day('2026-10-01'), day('2026-10-01')], zoneTransitions('Asia/Shanghai'))).toEqual([
-      { start: at('2026-09-30T16:00:00Z'), end: at('2026-10-02T16:00:00Z') },
-    ]);
+    expect(
+      calendarRanges([day('2026-10-02'), day('2026-10-01'), day('2026-10-01')], zoneTransitions('Asia/Shanghai')),
+    ).toEqual([{ start: at('2026-09-30T16:00:00Z'), end: at('2026-10-02T16:00:00Z') }]);
   });
 
   it('cuts a day that clocks fall back into twice into two ranges', () => {
     // made-up zones. Falling back from +01:00 to 00:00 at local midnight (2026-06-01T23:00Z): the clock reads 23:00
     // of 06-01 again, so 06-01 lasts 25 hours, in one range
-    const fallBack = [{ from: -(1n << 63n), offsetSeconds: 3600 }, { from: at('2026-06-01T23:00:00Z'), offsetSeconds: 0 }];
-    expect(calendarRanges([day('2026-06-01')], fallBack)).toEqual([{ start: at('2026-05-31T23:00:00Z'), end: at('2026-06-02T00:00:00Z') }]);
+    const fallBack = [
+      { from: -(1n << 63n), offsetSeconds: 3600 },
+      { from: at('2026-06-01T23:00:00Z'), offsetSeconds: 0 },
+    ];
+    expect(calendarRanges([day('2026-06-01')], fallBack)).toEqual([
+      { start: at('2026-05-31T23:00:00Z'), end: at('2026-06-02T00:00:00Z') },
+    ]);
     // falling back from 00:00 to -01:00 at 00:30 local: 06-02 00:00-00:30 happens, then 06-01 23:30 again
-    const acrossMidnight = [{ from: -(1n << 63n), offsetSeconds: 0 }, { from: at('2026-06-02T00:30:00Z'), offsetSeconds: -3600 }];
+    const acrossMidnight = [
+      { from: -(1n << 63n), offsetSeconds: 0 },
+      { from: at('2026-06-02T00:30:00Z'), offsetSeconds: -3600 },
+    ];
     expect(calendarRanges([day('2026-06-01')], acrossMidnight)).toEqual([
       { start: at('2026-06-01T00:00:00Z'), end: at('2026-06-02T00:00:00Z') },
       { start: at('2026-06-02T00:30:00Z'), end: at('2026-06-02T01:00:00Z') },
@@ -152,14 +310,25 @@ describe('calendarRanges', () => {
 
 describe('case-insensitive matching', () => {
   it('resolves names whatever their case, exact cards first, the first of two cards equal but for case winning', () => {
-    const compiled = compileBook(bookWith([
-      card({ id: 'rule', match: { model: { starts_with: 'Mini' } } }),
-      card({ id: 'upper', match: { model: 'MiniMax-M2.7' } }),
-      card({ id: 'lower', match: { model: 'minimax-m2.7' } }),
-      card({ id: 'regex', match: { model: { regex: '^gpt-[0-9]o$' } } }),
-    ]));
+    const compiled = compileBook(
+      bookWith([
+        card({ id: 'rule', match: { model: { starts_with: 'Mini' } } }),
+        card({ id: 'upper', match: { model: 'MiniMax-M2.7' } }),
+        card({ id: 'lower', match: { model: 'minimax-m2.7' } }),
+        card({ id: 'regex', match: { model: { regex: '^gpt-[0-9]o$' } } }),
+      ]),
+    );
     if (!compiled.ok) throw new Error(JSON.stringify(compiled.errors));
-    const resolve = (model: string) => compiled.book.price.productIds[compiled.book.price.resolver.resolve({ transaction_id: 't', customer_id: 'c', event_type: 'e', timestamp: '2026-01-01T00:00:00Z', properties: { model } })];
+    const resolve = (model: string) =>
+      compiled.book.price.productIds[
+        compiled.book.price.resolver.resolve({
+          transaction_id: 't',
+          customer_id: 'c',
+          event_type: 'e',
+          timestamp: '2026-01-01T00:00:00Z',
+          properties: { model },
+        })
+      ];
     expect(resolve('minimax-m2.7')).toBe('upper');
     expect(resolve('MINIMAX-M2.7')).toBe('upper');
     expect(resolve('minimax-m3')).toBe('rule');

@@ -63,7 +63,16 @@ export interface CompiledBook {
 
 export type CompileResult = { ok: true; book: CompiledBook } | { ok: false; errors: BookProblem[] };
 
-const STRING_PROPERTIES = new Set(['provider', 'model', 'gpu_type', 'region', 'availability_class', 'service_tier', 'outcome', 'event_type']);
+const STRING_PROPERTIES = new Set([
+  'provider',
+  'model',
+  'gpu_type',
+  'region',
+  'availability_class',
+  'service_tier',
+  'outcome',
+  'event_type',
+]);
 const DEFAULT_PER = 1_000_000n * 1_000_000n; // one million units, in micro-units
 
 export function compileBook(input: unknown): CompileResult {
@@ -76,7 +85,8 @@ export function compileBook(input: unknown): CompileResult {
 export function withZoneTransitions(book: PriceBook): PriceBook {
   const zones = new Set<string>();
   for (const version of [...(book.versions ?? []), ...(book.cost?.versions ?? [])]) {
-    for (const window of Object.values(version.windows ?? {})) if (isValidTimeZone(window.time_zone)) zones.add(window.time_zone);
+    for (const window of Object.values(version.windows ?? {}))
+      if (isValidTimeZone(window.time_zone)) zones.add(window.time_zone);
   }
   for (const version of [...(book.versions ?? []), ...(book.cost?.versions ?? [])]) {
     for (const calendar of Object.values(version.calendars ?? {})) {
@@ -86,7 +96,8 @@ export function withZoneTransitions(book: PriceBook): PriceBook {
   const pinned: NonNullable<PriceBook['zone_transitions']> = { ...(book.zone_transitions ?? {}) };
   for (const zone of [...zones].sort()) {
     pinned[zone] ??= zoneTransitions(zone).map((t, i) => ({
-      from: i === 0 ? null : new Date(Number(t.from)).toISOString(), offset_seconds: t.offsetSeconds,
+      from: i === 0 ? null : new Date(Number(t.from)).toISOString(),
+      offset_seconds: t.offsetSeconds,
     }));
   }
   return Object.keys(pinned).length > 0 ? { ...book, zone_transitions: pinned } : book;
@@ -158,7 +169,8 @@ class Compiler {
   private readonly pools: string[] = [];
   private readonly names: string[] = [];
   private readonly zones: string[] = [];
-  private readonly windows: { zone: number; mask: number; start: number; end: number; except: number; only: number }[] = [];
+  private readonly windows: { zone: number; mask: number; start: number; end: number; except: number; only: number }[] =
+    [];
   /** Every version's calendars, equal ones once: zone index and sorted local dates as days since 1970-01-01. */
   private readonly calendars: { zone: number; days: number[] }[] = [];
   private stepsPerEvent = 4;
@@ -173,7 +185,8 @@ class Compiler {
     }
     const book = input as unknown as PriceBook;
     if (typeof book.id !== 'string' || book.id.length === 0) this.problem('id', 'must be a non-empty string');
-    if (typeof book.currency !== 'string' || !/^[A-Z]{3}$/.test(book.currency)) this.problem('currency', 'must be an ISO 4217 code such as "USD"');
+    if (typeof book.currency !== 'string' || !/^[A-Z]{3}$/.test(book.currency))
+      this.problem('currency', 'must be an ISO 4217 code such as "USD"');
     if (book.cost !== undefined) {
       if (!isObject(book.cost)) this.problem('cost', 'must be an object with versions');
       else if (book.cost.currency !== undefined && book.cost.currency !== book.currency) {
@@ -201,11 +214,16 @@ class Compiler {
         if (!isObject(entry) || !Number.isInteger(entry.offset_seconds) || Math.abs(entry.offset_seconds) > 18 * 3600) {
           this.problem(`${path}[${i}].offset_seconds`, 'must be a whole number of seconds within 18 hours');
         }
-        if (first !== (entry?.from === null)) this.problem(`${path}[${i}].from`, first ? 'the first transition has from: null' : 'must be an instant');
-        return { from: first ? -(1n << 63n) : this.instant(entry?.from, `${path}[${i}].from`), offsetSeconds: entry?.offset_seconds ?? 0 };
+        if (first !== (entry?.from === null))
+          this.problem(`${path}[${i}].from`, first ? 'the first transition has from: null' : 'must be an instant');
+        return {
+          from: first ? -(1n << 63n) : this.instant(entry?.from, `${path}[${i}].from`),
+          offsetSeconds: entry?.offset_seconds ?? 0,
+        };
       });
       transitions.forEach((t, i) => {
-        if (i > 0 && t.from <= transitions[i - 1].from) this.problem(`${path}[${i}].from`, 'transitions must be in ascending order');
+        if (i > 0 && t.from <= transitions[i - 1].from)
+          this.problem(`${path}[${i}].from`, 'transitions must be in ascending order');
       });
       this.pinnedZones.set(zone, transitions);
     }
@@ -237,7 +255,8 @@ class Compiler {
       const days: number[] = [];
       calendar.dates.forEach((date: unknown, i: number) => {
         const day = parseLocalDate(date);
-        if (day === undefined) this.problem(`${path}.dates[${i}]`, 'must be a date "YYYY-MM-DD" between 1970-01-01 and 2099-12-31');
+        if (day === undefined)
+          this.problem(`${path}.dates[${i}]`, 'must be a date "YYYY-MM-DD" between 1970-01-01 and 2099-12-31');
         else days.push(day);
       });
       const zone = this.intern(this.zones, zoneName);
@@ -267,7 +286,8 @@ class Compiler {
     }
     const existing = this.propertySlots.get(name);
     if (existing !== undefined) {
-      if (this.properties[existing].money !== money) this.problem(path, `property "${name}" is used both as a quantity and as a money amount`);
+      if (this.properties[existing].money !== money)
+        this.problem(path, `property "${name}" is used both as a quantity and as a money amount`);
       return existing;
     }
     this.properties.push({ name, money });
@@ -275,7 +295,12 @@ class Compiler {
     return this.properties.length - 1;
   }
 
-  private decimal(value: unknown, digits: number, path: string, what: { positive?: boolean; allowNegative?: boolean } = {}): bigint {
+  private decimal(
+    value: unknown,
+    digits: number,
+    path: string,
+    what: { positive?: boolean; allowNegative?: boolean } = {},
+  ): bigint {
     const parsed = parseScaled(value, digits, { allowNegative: what.allowNegative });
     if (!parsed.ok) {
       this.problem(path, parsed.reason);
@@ -312,43 +337,65 @@ class Compiler {
       }
       const from = this.instant(version.effective_from, `${at}.effective_from`);
       const previous = schedule.versions[schedule.versions.length - 1];
-      if (previous && from <= previous.from) this.problem(`${at}.effective_from`, 'versions must be in strictly ascending effective_from order');
-      schedule.versions.push({ from, iso: typeof version.effective_from === 'string' ? new Date(Number(from)).toISOString() : '' });
+      if (previous && from <= previous.from)
+        this.problem(`${at}.effective_from`, 'versions must be in strictly ascending effective_from order');
+      schedule.versions.push({
+        from,
+        iso: typeof version.effective_from === 'string' ? new Date(Number(from)).toISOString() : '',
+      });
 
       const included = new Map<string, bigint>();
       if (version.allowances !== undefined) {
         if (!isObject(version.allowances)) this.problem(`${at}.allowances`, 'must be an object of pools');
-        else for (const [name, pool] of Object.entries(version.allowances)) {
-          if (counterPrefix) this.problem(`${at}.allowances`, 'a cost schedule has no allowances');
-          this.intern(this.pools, name);
-          included.set(name, this.decimal(isObject(pool) ? pool.included : undefined, MICRO_DIGITS, `${at}.allowances.${name}.included`));
-        }
+        else
+          for (const [name, pool] of Object.entries(version.allowances)) {
+            if (counterPrefix) this.problem(`${at}.allowances`, 'a cost schedule has no allowances');
+            this.intern(this.pools, name);
+            included.set(
+              name,
+              this.decimal(
+                isObject(pool) ? pool.included : undefined,
+                MICRO_DIGITS,
+                `${at}.allowances.${name}.included`,
+              ),
+            );
+          }
       }
       schedule.poolsIncluded.push(included);
 
       const calendars = this.versionCalendars(version.calendars, `${at}.calendars`);
       const windows = this.versionWindows(version.windows, `${at}.windows`, calendars);
-      if (version.modifiers !== undefined && !Array.isArray(version.modifiers)) this.problem(`${at}.modifiers`, 'must be a list');
-      const modifiers: VersionModifier[] = (Array.isArray(version.modifiers) ? version.modifiers : []).map((modifier, m) => {
-        const mp = `${at}.modifiers[${m}]`;
-        if (!isObject(modifier)) {
-          this.problem(mp, 'must be an object');
-          return { window: -1, tier: -1, multiplier: 0n, source: '' };
-        }
-        const { window, tier } = this.condition(modifier.when, windows, `${mp}.when`);
-        if (modifier.cards !== undefined && !(Array.isArray(modifier.cards) && modifier.cards.every((c) => typeof c === 'string'))) {
-          this.problem(`${mp}.cards`, 'must be a list of card ids');
-        }
-        const source = [
-          modifier.when?.window !== undefined ? `window:${modifier.when.window}` : '',
-          modifier.when?.service_tier !== undefined ? `service_tier:${modifier.when.service_tier}` : '',
-        ].filter(Boolean).join('+');
-        return {
-          window, tier, source,
-          multiplier: this.decimal(modifier.multiplier, NANO_DIGITS, `${mp}.multiplier`),
-          cards: Array.isArray(modifier.cards) ? modifier.cards : undefined,
-        };
-      });
+      if (version.modifiers !== undefined && !Array.isArray(version.modifiers))
+        this.problem(`${at}.modifiers`, 'must be a list');
+      const modifiers: VersionModifier[] = (Array.isArray(version.modifiers) ? version.modifiers : []).map(
+        (modifier, m) => {
+          const mp = `${at}.modifiers[${m}]`;
+          if (!isObject(modifier)) {
+            this.problem(mp, 'must be an object');
+            return { window: -1, tier: -1, multiplier: 0n, source: '' };
+          }
+          const { window, tier } = this.condition(modifier.when, windows, `${mp}.when`);
+          if (
+            modifier.cards !== undefined &&
+            !(Array.isArray(modifier.cards) && modifier.cards.every((c) => typeof c === 'string'))
+          ) {
+            this.problem(`${mp}.cards`, 'must be a list of card ids');
+          }
+          const source = [
+            modifier.when?.window !== undefined ? `window:${modifier.when.window}` : '',
+            modifier.when?.service_tier !== undefined ? `service_tier:${modifier.when.service_tier}` : '',
+          ]
+            .filter(Boolean)
+            .join('+');
+          return {
+            window,
+            tier,
+            source,
+            multiplier: this.decimal(modifier.multiplier, NANO_DIGITS, `${mp}.multiplier`),
+            cards: Array.isArray(modifier.cards) ? modifier.cards : undefined,
+          };
+        },
+      );
 
       if (!Array.isArray(version.rate_cards)) {
         this.problem(`${at}.rate_cards`, 'must be a list of rate cards');
@@ -358,7 +405,8 @@ class Compiler {
       version.rate_cards.forEach((card, c) => {
         const cp = `${at}.rate_cards[${c}]`;
         if (!isObject(card)) return this.problem(cp, 'must be an object');
-        if (typeof card.id !== 'string' || card.id.length === 0) return this.problem(`${cp}.id`, 'must be a non-empty string');
+        if (typeof card.id !== 'string' || card.id.length === 0)
+          return this.problem(`${cp}.id`, 'must be a non-empty string');
         if (seen.has(card.id)) return this.problem(`${cp}.id`, `duplicate card id "${card.id}" in this version`);
         seen.add(card.id);
         if (!isObject(card.match) || Object.keys(card.match).length === 0) {
@@ -372,7 +420,10 @@ class Compiler {
           schedule.products.push({ id: card.id, match: card.match });
           schedule.cards.push(new Array(versions.length).fill(undefined));
         } else if (canonicalJson(schedule.products[product].match) !== canonicalJson(card.match)) {
-          this.problem(`${cp}.match`, `card "${card.id}" matches differently than in an earlier version; give it a new id`);
+          this.problem(
+            `${cp}.match`,
+            `card "${card.id}" matches differently than in an earlier version; give it a new id`,
+          );
         }
         const modifiersForCard = modifiers.filter((modifier) => !modifier.cards || modifier.cards.includes(card.id));
         schedule.cards[product][v] = this.card(card, cp, windows, modifiersForCard, counterPrefix);
@@ -399,7 +450,10 @@ class Compiler {
         this.problem(wp, 'must be an object');
         continue;
       }
-      if (typeof window.time_zone !== 'string' || !(this.pinnedZones.has(window.time_zone) || isValidTimeZone(window.time_zone))) {
+      if (
+        typeof window.time_zone !== 'string' ||
+        !(this.pinnedZones.has(window.time_zone) || isValidTimeZone(window.time_zone))
+      ) {
         this.problem(`${wp}.time_zone`, 'must be an IANA time zone such as "America/New_York"');
         continue;
       }
@@ -410,18 +464,21 @@ class Compiler {
       let mask = 0x7f;
       if (window.days !== undefined) {
         mask = 0;
-        if (!Array.isArray(window.days) || window.days.length === 0) this.problem(`${wp}.days`, 'must be a non-empty list of weekdays');
-        else window.days.forEach((day, d) => {
-          const index = (L.WEEKDAYS as readonly string[]).indexOf(day);
-          if (index < 0) this.problem(`${wp}.days[${d}]`, `must be one of ${L.WEEKDAYS.join(', ')}`);
-          else mask |= 1 << index;
-        });
+        if (!Array.isArray(window.days) || window.days.length === 0)
+          this.problem(`${wp}.days`, 'must be a non-empty list of weekdays');
+        else
+          window.days.forEach((day, d) => {
+            const index = (L.WEEKDAYS as readonly string[]).indexOf(day);
+            if (index < 0) this.problem(`${wp}.days[${d}]`, `must be one of ${L.WEEKDAYS.join(', ')}`);
+            else mask |= 1 << index;
+          });
       }
       const calendar = (field: 'except' | 'only'): number => {
         const name = window[field];
         if (name === undefined) return -1;
         const index = typeof name === 'string' ? calendars.get(name) : undefined;
-        if (index === undefined) this.problem(`${wp}.${field}`, `no calendar ${JSON.stringify(name)} in this version's calendars`);
+        if (index === undefined)
+          this.problem(`${wp}.${field}`, `no calendar ${JSON.stringify(name)} in this version's calendars`);
         return index ?? -1;
       };
       const except = calendar('except');
@@ -429,14 +486,26 @@ class Compiler {
       if (start === undefined || end === undefined) continue;
       const zone = this.intern(this.zones, window.time_zone);
       const record = { zone, mask, start, end, except, only };
-      let index = this.windows.findIndex((w) => w.zone === zone && w.mask === mask && w.start === start && w.end === end && w.except === except && w.only === only);
+      let index = this.windows.findIndex(
+        (w) =>
+          w.zone === zone &&
+          w.mask === mask &&
+          w.start === start &&
+          w.end === end &&
+          w.except === except &&
+          w.only === only,
+      );
       if (index < 0) index = this.windows.push(record) - 1;
       windows.set(name, { index });
     }
     return windows;
   }
 
-  private condition(when: Condition | undefined, windows: Map<string, { index: number }>, path: string): { window: number; tier: number } {
+  private condition(
+    when: Condition | undefined,
+    windows: Map<string, { index: number }>,
+    path: string,
+  ): { window: number; tier: number } {
     if (!isObject(when) || (when.window === undefined && when.service_tier === undefined)) {
       this.problem(path, 'must name a window or a service_tier');
       return { window: -1, tier: -1 };
@@ -458,7 +527,9 @@ class Compiler {
   // -- cards
 
   private card(
-    card: RateCard, path: string, windows: Map<string, { index: number }>,
+    card: RateCard,
+    path: string,
+    windows: Map<string, { index: number }>,
     modifiers: VersionModifier[],
     counterPrefix: string,
   ): CompiledCard {
@@ -467,7 +538,8 @@ class Compiler {
     const reads = new Set<string>();
     const required = (this.required = new Set<string>());
     const declared = isObject(card.dimensions) ? card.dimensions : {};
-    if (card.dimensions !== undefined && !isObject(card.dimensions)) this.problem(`${path}.dimensions`, 'must be an object of named dimensions');
+    if (card.dimensions !== undefined && !isObject(card.dimensions))
+      this.problem(`${path}.dimensions`, 'must be an object of named dimensions');
 
     const dimension = (name: unknown, at: string): number => {
       if (typeof name !== 'string' || name.length === 0) {
@@ -476,7 +548,13 @@ class Compiler {
       }
       const known = dimensionIndex.get(name);
       if (known !== undefined) return known;
-      const compiled = this.dimension(name, (declared as Record<string, Dimension>)[name], `${path}.dimensions.${name}`, at, reads);
+      const compiled = this.dimension(
+        name,
+        (declared as Record<string, Dimension>)[name],
+        `${path}.dimensions.${name}`,
+        at,
+        reads,
+      );
       dimensions.push(compiled);
       dimensionIndex.set(name, dimensions.length - 1);
       return dimensions.length - 1;
@@ -487,14 +565,17 @@ class Compiler {
         this.problem(at, 'must be a non-empty list of charges');
         return { charges: [], meta: [] };
       }
-      const charges = list.map((charge, i) => this.charge(card.id, charge, `${at}[${i}]`, dimension, reads, counterPrefix));
+      const charges = list.map((charge, i) =>
+        this.charge(card.id, charge, `${at}[${i}]`, dimension, reads, counterPrefix),
+      );
       return { charges: charges.map((c) => c.compiled), meta: charges.map((c) => c.meta) };
     };
 
     const base = chargeList(card.charges, `${path}.charges`);
     const variants: CompiledCard['variants'] = [];
     const chargeLists = [base.meta];
-    if (card.variants !== undefined && !Array.isArray(card.variants)) this.problem(`${path}.variants`, 'must be a list');
+    if (card.variants !== undefined && !Array.isArray(card.variants))
+      this.problem(`${path}.variants`, 'must be a list');
     (Array.isArray(card.variants) ? card.variants : []).forEach((variant, i) => {
       const vp = `${path}.variants[${i}]`;
       if (!isObject(variant)) return this.problem(vp, 'must be an object');
@@ -508,27 +589,43 @@ class Compiler {
     const modifierSources = modifiers.map((modifier) => modifier.source);
 
     const maxCharges = Math.max(...chargeLists.map((list) => list.length), 0);
-    const maxTiers = Math.max(...[base.charges, ...variants.map((v) => v.charges)].flat().map((c) => c.tiers.length), 0);
+    const maxTiers = Math.max(
+      ...[base.charges, ...variants.map((v) => v.charges)].flat().map((c) => c.tiers.length),
+      0,
+    );
     this.stepsPerEvent = Math.max(this.stepsPerEvent, 4 + maxCharges * (5 + modifiers.length + maxTiers));
 
     const defaults = new Map<string, bigint>();
-    if (card.defaults !== undefined && !isObject(card.defaults)) this.problem(`${path}.defaults`, 'must map property names to decimal values');
+    if (card.defaults !== undefined && !isObject(card.defaults))
+      this.problem(`${path}.defaults`, 'must map property names to decimal values');
     for (const [name, value] of Object.entries(isObject(card.defaults) ? card.defaults : {})) {
       const slot = this.propertySlots.get(name);
       if (!reads.has(name) || slot === undefined) {
         this.problem(`${path}.defaults.${name}`, 'must name a numeric property the card reads');
         continue;
       }
-      defaults.set(name, this.decimal(value, this.properties[slot].money ? NANO_DIGITS : MICRO_DIGITS, `${path}.defaults.${name}`));
+      defaults.set(
+        name,
+        this.decimal(value, this.properties[slot].money ? NANO_DIGITS : MICRO_DIGITS, `${path}.defaults.${name}`),
+      );
     }
 
     return {
       meta: { id: card.id, chargeLists, modifierSources, reads: [...reads].sort(), required, defaults },
-      dimensions, charges: base.charges, variants, modifiers: compiledModifiers,
+      dimensions,
+      charges: base.charges,
+      variants,
+      modifiers: compiledModifiers,
     };
   }
 
-  private dimension(name: string, definition: Dimension | undefined, path: string, usedAt: string, reads: Set<string>): CompiledDimension {
+  private dimension(
+    name: string,
+    definition: Dimension | undefined,
+    path: string,
+    usedAt: string,
+    reads: Set<string>,
+  ): CompiledDimension {
     const nameIndex = this.intern(this.names, name);
     const blank = { kind: L.DIMENSION_KIND_PROPERTY, name: nameIndex, a: 0, b: 0, c: 0n, d: 0n, terms: [] };
     if (definition === undefined) {
@@ -542,9 +639,13 @@ class Compiler {
         return blank;
       }
       const terms = Object.entries(formula).map(([property, coefficient]) => {
-        if (!Number.isSafeInteger(coefficient)) this.problem(`${path}.formula.${property}`, 'must be an integer coefficient');
+        if (!Number.isSafeInteger(coefficient))
+          this.problem(`${path}.formula.${property}`, 'must be an integer coefficient');
         reads.add(property);
-        return { slot: this.slot(property, false, `${path}.formula.${property}`), coefficient: BigInt(Number.isSafeInteger(coefficient) ? coefficient : 0) };
+        return {
+          slot: this.slot(property, false, `${path}.formula.${property}`),
+          coefficient: BigInt(Number.isSafeInteger(coefficient) ? coefficient : 0),
+        };
       });
       return { ...blank, kind: L.DIMENSION_KIND_FORMULA, a: terms.length, terms };
     }
@@ -562,8 +663,16 @@ class Compiler {
         kind: L.DIMENSION_KIND_GPU_TIME,
         a: this.slot(count, false, `${path}.gpu_time.count`),
         b: this.slot(duration, false, `${path}.gpu_time.duration`),
-        c: gpu.minimum_seconds === undefined ? 0n : this.decimal(gpu.minimum_seconds, MICRO_DIGITS, `${path}.gpu_time.minimum_seconds`),
-        d: gpu.increment_seconds === undefined ? 1_000_000n : this.decimal(gpu.increment_seconds, MICRO_DIGITS, `${path}.gpu_time.increment_seconds`, { positive: true }),
+        c:
+          gpu.minimum_seconds === undefined
+            ? 0n
+            : this.decimal(gpu.minimum_seconds, MICRO_DIGITS, `${path}.gpu_time.minimum_seconds`),
+        d:
+          gpu.increment_seconds === undefined
+            ? 1_000_000n
+            : this.decimal(gpu.increment_seconds, MICRO_DIGITS, `${path}.gpu_time.increment_seconds`, {
+                positive: true,
+              }),
       };
     }
     if (isObject(definition) && 'max' in definition) {
@@ -583,10 +692,25 @@ class Compiler {
   }
 
   private charge(
-    cardId: string, charge: Charge, path: string, dimension: (name: unknown, at: string) => number,
-    reads: Set<string>, counterPrefix: string,
+    cardId: string,
+    charge: Charge,
+    path: string,
+    dimension: (name: unknown, at: string) => number,
+    reads: Set<string>,
+    counterPrefix: string,
   ): { compiled: CompiledCharge; meta: ChargeMeta } {
-    const compiled: CompiledCharge = { model: 0, flags: 0, dimension: -1, pool: -1, counter: -1, per: DEFAULT_PER, rate: 0n, tiers: [], aux: -1, minimum: 0n };
+    const compiled: CompiledCharge = {
+      model: 0,
+      flags: 0,
+      dimension: -1,
+      pool: -1,
+      counter: -1,
+      per: DEFAULT_PER,
+      rate: 0n,
+      tiers: [],
+      aux: -1,
+      minimum: 0n,
+    };
     const meta: ChargeMeta = { model: 'per_unit', per: DEFAULT_PER };
     if (!isObject(charge) || !isObject(charge.price)) {
       this.problem(isObject(charge) ? `${path}.price` : path, 'a charge needs a price object');
@@ -608,14 +732,16 @@ class Compiler {
     if (charge.allowance !== undefined) {
       if (counterPrefix) this.problem(`${path}.allowance`, 'a cost schedule has no allowances');
       else if (!needsDimension) this.problem(`${path}.allowance`, `a ${modelName} charge cannot draw an allowance`);
-      else if (typeof charge.allowance !== 'string' || !charge.allowance) this.problem(`${path}.allowance`, 'must name an allowance pool');
+      else if (typeof charge.allowance !== 'string' || !charge.allowance)
+        this.problem(`${path}.allowance`, 'must name an allowance pool');
       else {
         compiled.pool = this.intern(this.pools, charge.allowance);
         meta.pool = charge.allowance;
       }
     }
     if (charge.minimum !== undefined) {
-      if (!needsDimension) this.problem(`${path}.minimum`, `a ${modelName} charge has no quantity to raise to a minimum`);
+      if (!needsDimension)
+        this.problem(`${path}.minimum`, `a ${modelName} charge has no quantity to raise to a minimum`);
       else compiled.minimum = this.decimal(charge.minimum, MICRO_DIGITS, `${path}.minimum`, { positive: true });
     }
     const compiler: ChargeCompiler = {
@@ -623,7 +749,8 @@ class Compiler {
       path: pp,
       defaultCounter: `${cardId}:${String(charge.dimension)}`,
       problem: (at, message) => this.problem(at, message),
-      per: (value) => (value === undefined ? DEFAULT_PER : this.decimal(value, MICRO_DIGITS, `${pp}.per`, { positive: true })),
+      per: (value) =>
+        value === undefined ? DEFAULT_PER : this.decimal(value, MICRO_DIGITS, `${pp}.per`, { positive: true }),
       money: (value, at) => this.decimal(value, NANO_DIGITS, `${pp}.${at}`),
       decimal: (value, digits, at, what) => this.decimal(value, digits, at, what),
       dimension,
@@ -656,7 +783,10 @@ class Compiler {
     });
     const calendars = out.allocate(this.calendars.length * L.CALENDAR_SIZE);
     this.calendars.forEach((calendar, c) => {
-      const ranges = calendarRanges(calendar.days, this.pinnedZones.get(this.zones[calendar.zone]) ?? zoneTransitions(this.zones[calendar.zone]));
+      const ranges = calendarRanges(
+        calendar.days,
+        this.pinnedZones.get(this.zones[calendar.zone]) ?? zoneTransitions(this.zones[calendar.zone]),
+      );
       const table = out.allocate(ranges.length * L.RANGE_SIZE);
       ranges.forEach((range, i) => {
         L.writeRange(out.view, table + i * L.RANGE_SIZE, range);
@@ -701,14 +831,21 @@ class Compiler {
   private writeSchedule(out: ByteWriter, schedule: CompiledSchedule): { at: number; meta: ScheduleMeta } {
     const base = out.allocate(L.SCHEDULE_SIZE);
     const versions = out.allocate(schedule.versions.length * L.VERSION_SIZE);
-    schedule.versions.forEach((v, i) => L.writeVersion(out.view, versions + i * L.VERSION_SIZE, { effectiveFrom: v.from }));
+    schedule.versions.forEach((v, i) =>
+      L.writeVersion(out.view, versions + i * L.VERSION_SIZE, { effectiveFrom: v.from }),
+    );
     const included = out.allocate(Math.max(1, schedule.versions.length * this.pools.length) * 8);
     schedule.poolsIncluded.forEach((pools, v) => {
       this.pools.forEach((name, p) => out.i64(included + (v * this.pools.length + p) * 8, pools.get(name) ?? -1n));
     });
     const written = new Map<string, number>();
     const products = out.allocate(schedule.products.length * L.PRODUCT_SIZE);
-    L.writeSchedule(out.view, base, { versionCount: schedule.versions.length, versions, products, poolsIncluded: included });
+    L.writeSchedule(out.view, base, {
+      versionCount: schedule.versions.length,
+      versions,
+      products,
+      poolsIncluded: included,
+    });
     schedule.cards.forEach((byVersion, product) => {
       const chain: { version: number; offset: number }[] = [];
       let previousKey: string | undefined;
@@ -724,7 +861,9 @@ class Compiler {
         chain.push({ version, offset });
       });
       const table = out.allocate(chain.length * L.CHAIN_ENTRY_SIZE);
-      chain.forEach((link, i) => L.writeChainEntry(out.view, table + i * L.CHAIN_ENTRY_SIZE, { firstVersion: link.version, card: link.offset }));
+      chain.forEach((link, i) =>
+        L.writeChainEntry(out.view, table + i * L.CHAIN_ENTRY_SIZE, { firstVersion: link.version, card: link.offset }),
+      );
       L.writeProduct(out.view, products + product * L.PRODUCT_SIZE, { chain: table, chainLength: chain.length });
     });
 
@@ -752,17 +891,29 @@ class Compiler {
     const variants = out.allocate(Math.max(1, card.variants.length) * L.VARIANT_SIZE);
     card.variants.forEach((v, i) => {
       const charges = writeCharges(out, v.charges);
-      L.writeVariant(out.view, variants + i * L.VARIANT_SIZE, { window: v.window, serviceTier: v.tier, chargeCount: v.charges.length, charges });
+      L.writeVariant(out.view, variants + i * L.VARIANT_SIZE, {
+        window: v.window,
+        serviceTier: v.tier,
+        chargeCount: v.charges.length,
+        charges,
+      });
     });
     const modifiers = out.allocate(Math.max(1, card.modifiers.length) * L.MODIFIER_SIZE);
     card.modifiers.forEach((m, i) => {
-      L.writeModifier(out.view, modifiers + i * L.MODIFIER_SIZE, { window: m.window, serviceTier: m.tier, multiplier: m.multiplier });
+      L.writeModifier(out.view, modifiers + i * L.MODIFIER_SIZE, {
+        window: m.window,
+        serviceTier: m.tier,
+        multiplier: m.multiplier,
+      });
     });
     const at = out.allocate(L.CARD_SIZE);
     L.writeCard(out.view, at, {
-      chargeCount: card.charges.length, charges,
-      variantCount: card.variants.length, variants,
-      modifierCount: card.modifiers.length, modifiers,
+      chargeCount: card.charges.length,
+      charges,
+      variantCount: card.variants.length,
+      variants,
+      modifierCount: card.modifiers.length,
+      modifiers,
       dimensions,
     });
     return at;
@@ -850,12 +1001,16 @@ function parseLocalDate(value: unknown): number | undefined {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
   if (!match) return undefined;
   const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  if (year < 1970 || year > 2099 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  if (year < 1970 || year > 2099 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month))
+    return undefined;
   return Date.UTC(year, month - 1, day) / 86_400_000;
 }
 
 function alphabeticalIndexes(names: string[]): number[] {
-  return names.map((name, i) => ({ name, i })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map(({ i }) => i);
+  return names
+    .map((name, i) => ({ name, i }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map(({ i }) => i);
 }
 
 function gcd(a: bigint, b: bigint): bigint {
@@ -864,11 +1019,15 @@ function gcd(a: bigint, b: bigint): bigint {
 }
 
 function cardKey(card: CompiledCard): string {
-  return JSON.stringify([card.meta, card.dimensions, card.charges, card.variants, card.modifiers], (_, v) => (typeof v === 'bigint' ? `${v}n` : v));
+  return JSON.stringify([card.meta, card.dimensions, card.charges, card.variants, card.modifiers], (_, v) =>
+    typeof v === 'bigint' ? `${v}n` : v,
+  );
 }
 
 function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_, v) => (isObject(v) && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
+  return JSON.stringify(value, (_, v) =>
+    isObject(v) && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
+  );
 }
 
 function isObject(value: unknown): value is Record<string, any> {
@@ -898,7 +1057,8 @@ export function parseInstant(text: string): bigint | undefined {
   const hour = +match[4];
   const minute = +match[5];
   const second = +match[6];
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return undefined;
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59)
+    return undefined;
   const zone = match[8];
   let offset = 0;
   if (zone !== 'Z' && zone !== 'z') {

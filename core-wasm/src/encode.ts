@@ -5,7 +5,10 @@ import { I64_MAX, I64_MIN, MICRO_DIGITS, NANO_DIGITS, formatMoney, formatQuantit
 import * as L from './layout.gen.ts';
 
 export class RateInputError extends Error {
-  constructor(readonly path: string, message: string) {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
     super(`${path}: ${message}`);
   }
 }
@@ -52,16 +55,29 @@ export function periodOf(state: CustomerState | undefined, path: string): Period
 export function encodeEvent(book: CompiledBook, event: UsageEvent, types: EventTypes, period?: Period): EncodeResult {
   if (!isRecord(event)) return fail('invalid_event', 'an event must be a JSON object');
   for (const field of ['transaction_id', 'customer_id', 'event_type'] as const) {
-    if (typeof event[field] !== 'string' || event[field].length === 0) return fail('invalid_event', `${field} must be a non-empty string`, field);
+    if (typeof event[field] !== 'string' || event[field].length === 0)
+      return fail('invalid_event', `${field} must be a non-empty string`, field);
   }
   const timestamp = typeof event.timestamp === 'string' ? parseInstant(event.timestamp) : undefined;
-  if (timestamp === undefined) return fail('invalid_timestamp', 'timestamp must be an ISO 8601 instant with a zone, e.g. 2026-01-01T00:00:00Z', 'timestamp');
+  if (timestamp === undefined)
+    return fail(
+      'invalid_timestamp',
+      'timestamp must be an ISO 8601 instant with a zone, e.g. 2026-01-01T00:00:00Z',
+      'timestamp',
+    );
   const properties = isRecord(event.properties) ? event.properties : {};
-  if (event.properties !== undefined && !isRecord(event.properties)) return fail('invalid_event', 'properties must be an object', 'properties');
+  if (event.properties !== undefined && !isRecord(event.properties))
+    return fail('invalid_event', 'properties must be an object', 'properties');
   const serviceTier = enumIndex(L.SERVICE_TIERS, properties.service_tier);
-  if (serviceTier < 0) return fail('invalid_property', `service_tier must be one of ${L.SERVICE_TIERS.join(', ')}`, 'properties.service_tier');
+  if (serviceTier < 0)
+    return fail(
+      'invalid_property',
+      `service_tier must be one of ${L.SERVICE_TIERS.join(', ')}`,
+      'properties.service_tier',
+    );
   const outcome = enumIndex(L.OUTCOMES, properties.outcome);
-  if (outcome < 0) return fail('invalid_property', `outcome must be one of ${L.OUTCOMES.join(', ')}`, 'properties.outcome');
+  if (outcome < 0)
+    return fail('invalid_property', `outcome must be one of ${L.OUTCOMES.join(', ')}`, 'properties.outcome');
 
   const product = book.price.resolver.resolve(event);
   if (product < 0) return { ...fail('no_rate_card', 'no rate card matches this event', 'properties'), named: true };
@@ -73,7 +89,10 @@ export function encodeEvent(book: CompiledBook, event: UsageEvent, types: EventT
   if (priceCard) {
     // Step 2 ends with the period check, before any numeric property is read.
     if (period && (timestamp < period.start || timestamp >= period.end)) {
-      return { ...fail('outside_period', "the event timestamp is outside the customer's current period", 'timestamp'), named: true };
+      return {
+        ...fail('outside_period', "the event timestamp is outside the customer's current period", 'timestamp'),
+        named: true,
+      };
     }
     const costVersion = book.cost && costProduct >= 0 ? versionAt(book.cost.versions, timestamp) : -1;
     const costCard = costVersion >= 0 ? book.cost!.cards[costProduct][costVersion] : undefined;
@@ -86,20 +105,37 @@ export function encodeEvent(book: CompiledBook, event: UsageEvent, types: EventT
         const fallback = priceCard.defaults.get(name) ?? costCard?.defaults.get(name);
         if (fallback !== undefined) values[slot] = fallback;
         else if (priceCard.required.has(name) || costCard?.required.has(name)) {
-          return { ...fail('missing_property', `${name} is required by rate card "${priceCard.id}" and the book states no default for it`, `properties.${name}`), named: true };
+          return {
+            ...fail(
+              'missing_property',
+              `${name} is required by rate card "${priceCard.id}" and the book states no default for it`,
+              `properties.${name}`,
+            ),
+            named: true,
+          };
         }
         continue;
       }
-      const parsed = typeof raw === 'string' && !PLAIN_DECIMAL.test(raw)
-        ? { ok: false as const, reason: 'must be a non-negative decimal such as "12.5"' }
-        : parseScaled(raw, book.properties[slot].money ? NANO_DIGITS : MICRO_DIGITS);
-      if (!parsed.ok) return { ...fail('invalid_property', `${name} ${parsed.reason}`, `properties.${name}`), named: true };
+      const parsed =
+        typeof raw === 'string' && !PLAIN_DECIMAL.test(raw)
+          ? { ok: false as const, reason: 'must be a non-negative decimal such as "12.5"' }
+          : parseScaled(raw, book.properties[slot].money ? NANO_DIGITS : MICRO_DIGITS);
+      if (!parsed.ok)
+        return { ...fail('invalid_property', `${name} ${parsed.reason}`, `properties.${name}`), named: true };
       values[slot] = parsed.value;
     }
   }
   return {
     ok: true,
-    event: { timestamp, product, costProduct, serviceTier, outcome, eventType: types.id(event.event_type), properties: values },
+    event: {
+      timestamp,
+      product,
+      costProduct,
+      serviceTier,
+      outcome,
+      eventType: types.id(event.event_type),
+      properties: values,
+    },
   };
 }
 
@@ -131,7 +167,8 @@ function fail(code: string, message: string, field?: string): { ok: false; error
   return { ok: false, error: field ? { code, message, field } : { code, message }, named: false };
 }
 
-const isRecord = (value: unknown): value is Record<string, any> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, any> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 // ---- state ------------------------------------------------------------------------------------------------
 
@@ -165,16 +202,27 @@ function instant(value: unknown, path: string, fallback: bigint): bigint {
 /** Draw order of README step 9: promotional first, then priority, then earliest expiry, then input order. */
 export function orderGrants(grants: Grant[]): { grant: Grant; index: number }[] {
   return grants
-    .map((grant, index) => ({ grant, index, expires: grant.expires_at ? parseInstant(grant.expires_at) ?? I64_MAX : I64_MAX }))
-    .sort((a, b) =>
-      L.GRANT_KIND_CODE[a.grant.kind] - L.GRANT_KIND_CODE[b.grant.kind]
-      || a.grant.priority - b.grant.priority
-      || (a.expires < b.expires ? -1 : a.expires > b.expires ? 1 : 0)
-      || a.index - b.index)
+    .map((grant, index) => ({
+      grant,
+      index,
+      expires: grant.expires_at ? (parseInstant(grant.expires_at) ?? I64_MAX) : I64_MAX,
+    }))
+    .sort(
+      (a, b) =>
+        L.GRANT_KIND_CODE[a.grant.kind] - L.GRANT_KIND_CODE[b.grant.kind] ||
+        a.grant.priority - b.grant.priority ||
+        (a.expires < b.expires ? -1 : a.expires > b.expires ? 1 : 0) ||
+        a.index - b.index,
+    )
     .map(({ grant, index }) => ({ grant, index }));
 }
 
-export function encodeStates(book: CompiledBook, customers: string[], states: StateMap, types: EventTypes): StateLayout {
+export function encodeStates(
+  book: CompiledBook,
+  customers: string[],
+  states: StateMap,
+  types: EventTypes,
+): StateLayout {
   const tableSize = (customers.length * 4 + 7) & ~7;
   const chunks: { at: number; write: (view: DataView) => void }[] = [];
   let size = tableSize;
@@ -195,7 +243,8 @@ export function encodeStates(book: CompiledBook, customers: string[], states: St
     let scopeAt = grantsAt + ordered.length * L.GRANT_SIZE;
     const scopes = ordered.map(({ grant, index }) => {
       const gp = `${path}.grants[${index}]`;
-      if (grant.kind !== 'promotional' && grant.kind !== 'prepaid') throw new RateInputError(`${gp}.kind`, 'must be promotional or prepaid');
+      if (grant.kind !== 'promotional' && grant.kind !== 'prepaid')
+        throw new RateInputError(`${gp}.kind`, 'must be promotional or prepaid');
       if (!Number.isSafeInteger(grant.priority)) throw new RateInputError(`${gp}.priority`, 'must be an integer');
       const cards = grant.scope?.cards?.map((id) => productIds.get(id) ?? -2);
       const eventTypes = grant.scope?.event_types?.map((name) => types.id(name));
@@ -204,7 +253,10 @@ export function encodeStates(book: CompiledBook, customers: string[], states: St
       const typesAt = scopeAt;
       scopeAt += (eventTypes?.length ?? 0) * 4;
       return {
-        cards, cardsAt, eventTypes, typesAt,
+        cards,
+        cardsAt,
+        eventTypes,
+        typesAt,
         effective: instant(grant.effective_at, `${gp}.effective_at`, I64_MIN),
         expires: instant(grant.expires_at, `${gp}.expires_at`, I64_MAX),
         balance: money(grant.balance, `${gp}.balance`),
@@ -215,27 +267,45 @@ export function encodeStates(book: CompiledBook, customers: string[], states: St
     const period = state.period;
     const periodStart = instant(period?.start, `${path}.period.start`, I64_MIN);
     const periodEnd = instant(period?.end, `${path}.period.end`, I64_MAX);
-    const discount = state.discount_percent === undefined ? 0n : (() => {
-      const parsed = parseScaled(state.discount_percent, 7);
-      if (!parsed.ok) throw new RateInputError(`${path}.discount_percent`, parsed.reason);
-      return parsed.value;
-    })();
+    const discount =
+      state.discount_percent === undefined
+        ? 0n
+        : (() => {
+            const parsed = parseScaled(state.discount_percent, 7);
+            if (!parsed.ok) throw new RateInputError(`${path}.discount_percent`, parsed.reason);
+            return parsed.value;
+          })();
     const commitment = state.commitment;
-    const commitmentMode = commitment === undefined ? L.COMMITMENT_NONE : commitment.mode === 'prepaid' || commitment.mode === 'postpaid' ? L.COMMITMENT_CODE[commitment.mode] : -1;
+    const commitmentMode =
+      commitment === undefined
+        ? L.COMMITMENT_NONE
+        : commitment.mode === 'prepaid' || commitment.mode === 'postpaid'
+          ? L.COMMITMENT_CODE[commitment.mode]
+          : -1;
     if (commitmentMode < 0) throw new RateInputError(`${path}.commitment.mode`, 'must be prepaid or postpaid');
     const remaining = money(commitment?.remaining, `${path}.commitment.remaining`);
     const consumed = money(commitment?.consumed, `${path}.commitment.consumed`);
     const onDepletion = state.on_depletion === 'block' ? L.ON_DEPLETION_BLOCK : L.ON_DEPLETION_OVERAGE;
     const counters = book.counters.map((name) => quantity(state.counters?.[name], `${path}.counters.${name}`));
     const pools = book.pools.map((name) =>
-      state.allowances?.[name] === undefined ? L.POOL_UNSET : quantity(state.allowances[name], `${path}.allowances.${name}`));
+      state.allowances?.[name] === undefined
+        ? L.POOL_UNSET
+        : quantity(state.allowances[name], `${path}.allowances.${name}`),
+    );
 
     chunks.push({
       at: block,
       write: (view) => {
         L.writeState(view, block, {
-          periodStart, periodEnd, discount, commitmentMode, onDepletion,
-          commitmentRemaining: remaining, commitmentConsumed: consumed, grantCount: ordered.length, grants: grantsAt,
+          periodStart,
+          periodEnd,
+          discount,
+          commitmentMode,
+          onDepletion,
+          commitmentRemaining: remaining,
+          commitmentConsumed: consumed,
+          grantCount: ordered.length,
+          grants: grantsAt,
         });
         [...counters, ...pools].forEach((value, i) => view.setBigInt64(block + L.STATE_COUNTERS + i * 8, value, true));
         scopes.forEach((scope, g) => {
@@ -265,7 +335,11 @@ export function encodeStates(book: CompiledBook, customers: string[], states: St
 
 /** Writes the kernel's state blocks back into JSON states (touched values in canonical format). */
 export function decodeStates(
-  book: CompiledBook, customers: string[], layout: StateLayout, stateBytes: DataView, input: StateMap,
+  book: CompiledBook,
+  customers: string[],
+  layout: StateLayout,
+  stateBytes: DataView,
+  input: StateMap,
 ): StateMap {
   const output: StateMap = { ...input };
   customers.forEach((customerId, c) => {
@@ -297,7 +371,10 @@ export function decodeStates(
       const grants = [...before.grants];
       const grantsAt = stateBytes.getInt32(block + L.STATE_GRANTS, true);
       layout.grants[c].forEach(({ grant, index }, g) => {
-        grants[index] = { ...grant, balance: formatMoney(stateBytes.getBigInt64(grantsAt + g * L.GRANT_SIZE + L.GRANT_BALANCE, true)) };
+        grants[index] = {
+          ...grant,
+          balance: formatMoney(stateBytes.getBigInt64(grantsAt + g * L.GRANT_SIZE + L.GRANT_BALANCE, true)),
+        };
       });
       state.grants = grants;
     }

@@ -2,7 +2,16 @@
 import type { EventError, PriceBook, RatedEvent, ReceiptStep, StateMap, UsageEvent } from './book.ts';
 import { type CardMeta, type CompiledBook, compileBook } from './compile.ts';
 import { formatMoney, formatQuantity, formatScaled } from './decimal.ts';
-import { type EncodedEvent, EventTypes, type Period, RateInputError, decodeStates, encodeEvent, encodeStates, periodOf } from './encode.ts';
+import {
+  type EncodedEvent,
+  EventTypes,
+  type Period,
+  RateInputError,
+  decodeStates,
+  encodeEvent,
+  encodeStates,
+  periodOf,
+} from './encode.ts';
 import * as L from './layout.gen.ts';
 import { MODEL_COMPILERS, assertModelsWired, kernelLayer } from './models/index.ts';
 
@@ -10,7 +19,16 @@ interface KernelExports {
   memory: WebAssembly.Memory;
   heapBase(): number;
   lastStepCount(): number;
-  rate(book: number, states: number, events: number, count: number, results: number, steps: number, stepCapacity: number, stepsPerEvent: number): number;
+  rate(
+    book: number,
+    states: number,
+    events: number,
+    count: number,
+    results: number,
+    steps: number,
+    stepCapacity: number,
+    stepsPerEvent: number,
+  ): number;
   /** 1 when the kernel prices this MODEL code (its dispatch list answers). */
   modelImplemented(model: number): number;
 }
@@ -41,9 +59,10 @@ export class Kernel {
   }
 
   static async create(source: WebAssembly.Module | BufferSource): Promise<Kernel> {
-    const instance = source instanceof WebAssembly.Module
-      ? await WebAssembly.instantiate(source, {})
-      : (await WebAssembly.instantiate(source, {})).instance;
+    const instance =
+      source instanceof WebAssembly.Module
+        ? await WebAssembly.instantiate(source, {})
+        : (await WebAssembly.instantiate(source, {})).instance;
     return new Kernel(instance.exports as unknown as KernelExports);
   }
 
@@ -101,13 +120,27 @@ export class Kernel {
     let done = 0;
     while (done < encoded.length) {
       const rated = this.wasm.rate(
-        this.bookBase, stateBase, eventsBase + done * stride, encoded.length - done,
-        resultsBase + done * L.RESULT_SIZE, stepsBase, STEP_CAPACITY, stepsPerEvent,
+        this.bookBase,
+        stateBase,
+        eventsBase + done * stride,
+        encoded.length - done,
+        resultsBase + done * L.RESULT_SIZE,
+        stepsBase,
+        STEP_CAPACITY,
+        stepsPerEvent,
       );
       const stepView = new DataView(this.wasm.memory.buffer, stepsBase, this.wasm.lastStepCount() * L.STEP_SIZE);
       for (let i = done; i < done + rated; i++) {
         const event = events[positions[i]];
-        results[positions[i]] = decodeResult(book, event, view, resultsBase + i * L.RESULT_SIZE, stepView, encoded[i], layout.grants[eventCustomers[i]]);
+        results[positions[i]] = decodeResult(
+          book,
+          event,
+          view,
+          resultsBase + i * L.RESULT_SIZE,
+          stepView,
+          encoded[i],
+          layout.grants[eventCustomers[i]],
+        );
       }
       done += rated;
       if (rated === 0) throw new Error('receipt buffer too small for one event');
@@ -120,7 +153,13 @@ export class Kernel {
    * Rates pre-encoded events (see encodeEvent/encodeStates) already written at `eventsBase` for the benchmark
    * and the service's hot path; returns how many were rated and where the raw results are.
    */
-  rateEncoded(book: CompiledBook, stateBytes: Uint8Array, eventBytes: Uint8Array, count: number, stepsPerEvent: number): RawBatch {
+  rateEncoded(
+    book: CompiledBook,
+    stateBytes: Uint8Array,
+    eventBytes: Uint8Array,
+    count: number,
+    stepsPerEvent: number,
+  ): RawBatch {
     const stateBase = this.loadBook(book);
     const eventsBase = align(stateBase + stateBytes.length);
     const resultsBase = align(eventsBase + eventBytes.length);
@@ -130,7 +169,16 @@ export class Kernel {
     const memory = new Uint8Array(this.wasm.memory.buffer);
     memory.set(stateBytes, stateBase);
     memory.set(eventBytes, eventsBase);
-    const rated = this.wasm.rate(this.bookBase, stateBase, eventsBase, count, resultsBase, stepsBase, stepCapacity, stepsPerEvent);
+    const rated = this.wasm.rate(
+      this.bookBase,
+      stateBase,
+      eventsBase,
+      count,
+      resultsBase,
+      stepsBase,
+      stepCapacity,
+      stepsPerEvent,
+    );
     return {
       count: rated,
       results: new DataView(this.wasm.memory.buffer, resultsBase, count * L.RESULT_SIZE),
@@ -168,15 +216,21 @@ export function toCompiled(book: PriceBook | CompiledBook): CompiledBook {
   const cached = compiledCache.get(book);
   if (cached) return cached;
   const result = compileBook(book);
-  if (!result.ok) throw new RateInputError('book', result.errors.map((e) => `${e.path || '(root)'}: ${e.message}`).join('; '));
+  if (!result.ok)
+    throw new RateInputError('book', result.errors.map((e) => `${e.path || '(root)'}: ${e.message}`).join('; '));
   compiledCache.set(book, result.book);
   return result.book;
 }
 
 export function writeEvent(view: DataView, at: number, event: EncodedEvent, customer: number): void {
   L.writeEvent(view, at, {
-    timestamp: event.timestamp, customer, product: event.product, costProduct: event.costProduct,
-    serviceTier: event.serviceTier, outcome: event.outcome, type: event.eventType,
+    timestamp: event.timestamp,
+    customer,
+    product: event.product,
+    costProduct: event.costProduct,
+    serviceTier: event.serviceTier,
+    outcome: event.outcome,
+    type: event.eventType,
   });
   event.properties.forEach((value, i) => view.setBigInt64(at + L.EVENT_PROPERTIES + i * 8, value, true));
 }
@@ -201,11 +255,18 @@ const ERROR_MESSAGES: Record<string, string> = {
 };
 
 const ERROR_FIELDS: Record<string, string> = {
-  no_price_version: 'timestamp', no_rate_card: 'properties', outside_period: 'timestamp',
+  no_price_version: 'timestamp',
+  no_rate_card: 'properties',
+  outside_period: 'timestamp',
 };
 
 function decodeResult(
-  book: CompiledBook, event: UsageEvent, view: DataView, at: number, steps: DataView, encoded: EncodedEvent,
+  book: CompiledBook,
+  event: UsageEvent,
+  view: DataView,
+  at: number,
+  steps: DataView,
+  encoded: EncodedEvent,
   grants: { grant: { id: string; kind: 'promotional' | 'prepaid' } }[],
 ): RatedEvent {
   const status = view.getInt32(at + L.RESULT_STATUS, true);
@@ -234,12 +295,23 @@ function decodeResult(
   }
   result.book_version = book.price.versions[version].iso;
   result.card = card.id;
-  result.receipt = decodeSteps(book, card, steps, view.getInt32(at + L.RESULT_STEPS_START, true), view.getInt32(at + L.RESULT_STEP_COUNT, true), grants);
+  result.receipt = decodeSteps(
+    book,
+    card,
+    steps,
+    view.getInt32(at + L.RESULT_STEPS_START, true),
+    view.getInt32(at + L.RESULT_STEP_COUNT, true),
+    grants,
+  );
   return result;
 }
 
 export function decodeSteps(
-  book: CompiledBook, card: CardMeta, steps: DataView, start: number, count: number,
+  book: CompiledBook,
+  card: CardMeta,
+  steps: DataView,
+  start: number,
+  count: number,
   grants: { grant: { id: string; kind: 'promotional' | 'prepaid' } }[],
 ): ReceiptStep[] {
   const receipt: ReceiptStep[] = [];
@@ -270,7 +342,13 @@ export function decodeSteps(
         receipt.push({ step: 'modifier', charge, source: card.modifierSources[ref], multiplier: formatMoney(a) });
         break;
       case L.STEP.allowance:
-        receipt.push({ step: 'allowance', charge, pool: book.pools[ref], covered: formatQuantity(a), remaining: formatQuantity(b) });
+        receipt.push({
+          step: 'allowance',
+          charge,
+          pool: book.pools[ref],
+          covered: formatQuantity(a),
+          remaining: formatQuantity(b),
+        });
         break;
       case L.STEP.tier:
         receipt.push({ step: 'tier', charge, tier: ref, quantity: formatQuantity(a), rate: formatMoney(b) });
@@ -278,8 +356,13 @@ export function decodeSteps(
       case L.STEP.price: {
         const meta = charges[charge];
         receipt.push({
-          step: 'price', charge, model: L.MODEL_NAMES[ref], quantity: formatQuantity(a), rate: formatMoney(b),
-          per: formatQuantity(meta.per), amount: formatMoney(c),
+          step: 'price',
+          charge,
+          model: L.MODEL_NAMES[ref],
+          quantity: formatQuantity(a),
+          rate: formatMoney(b),
+          per: formatQuantity(meta.per),
+          amount: formatMoney(c),
         });
         break;
       }
@@ -287,13 +370,21 @@ export function decodeSteps(
         receipt.push({ step: 'discount', percent: formatScaled(a, 7), amount: formatMoney(b) });
         break;
       case L.STEP.commitment:
-        receipt.push(ref === L.COMMITMENT_PREPAID
-          ? { step: 'commitment', mode: 'prepaid', amount: formatMoney(a), remaining: formatMoney(b) }
-          : { step: 'commitment', mode: 'postpaid', amount: formatMoney(a), consumed: formatMoney(b) });
+        receipt.push(
+          ref === L.COMMITMENT_PREPAID
+            ? { step: 'commitment', mode: 'prepaid', amount: formatMoney(a), remaining: formatMoney(b) }
+            : { step: 'commitment', mode: 'postpaid', amount: formatMoney(a), consumed: formatMoney(b) },
+        );
         break;
       case L.STEP.credit: {
         const { grant } = grants[ref];
-        receipt.push({ step: 'credit', grant: grant.id, kind: grant.kind, amount: formatMoney(a), balance: formatMoney(b) });
+        receipt.push({
+          step: 'credit',
+          grant: grant.id,
+          kind: grant.kind,
+          amount: formatMoney(a),
+          balance: formatMoney(b),
+        });
         break;
       }
     }

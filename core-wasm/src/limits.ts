@@ -40,7 +40,8 @@ export function stateForOnBlock<S extends CustomerState | undefined>(state: S, o
 /** Credits the event drew (its receipt's credit steps), in nano-units. */
 export function creditsDrawn(result: RatedEvent): bigint {
   let drawn = 0n;
-  for (const step of result.receipt ?? []) if (step.step === 'credit') drawn += toNano((step as { amount: string }).amount);
+  for (const step of result.receipt ?? [])
+    if (step.step === 'credit') drawn += toNano((step as { amount: string }).amount);
   return drawn;
 }
 
@@ -107,7 +108,12 @@ export function limitsCrossed(
   });
   // Refused events leave the running spends alone: a later, smaller event may still fit.
   if (budgetBlocks.length > 0 && context.onBlock === 'refuse') {
-    return { blocks: [], refuse: budgetBlocks[0], spendAfter: context.spendBefore, scopedSpendsAfter: scoped.map((s) => s.spendBefore) };
+    return {
+      blocks: [],
+      refuse: budgetBlocks[0],
+      spendAfter: context.spendBefore,
+      scopedSpendsAfter: scoped.map((s) => s.spendBefore),
+    };
   }
   const blocks = budgetBlocks;
   if (context.blocksOnDepletion && context.onBlock === 'accept' && left > 0n) {

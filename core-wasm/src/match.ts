@@ -15,12 +15,16 @@ export function checkMatchRule(rule: unknown, path: string, problems: { path: st
   }
   const entries = Object.entries(rule);
   if (entries.length !== 1) {
-    problems.push({ path, message: 'a rule has exactly one of equals, starts_with, ends_with, contains, regex, or, and' });
+    problems.push({
+      path,
+      message: 'a rule has exactly one of equals, starts_with, ends_with, contains, regex, or, and',
+    });
     return;
   }
   const [kind, value] = entries[0];
   if (kind === 'or' || kind === 'and') {
-    if (!Array.isArray(value) || value.length === 0) problems.push({ path: `${path}.${kind}`, message: 'must be a non-empty list of rules' });
+    if (!Array.isArray(value) || value.length === 0)
+      problems.push({ path: `${path}.${kind}`, message: 'must be a non-empty list of rules' });
     else value.forEach((inner, i) => checkMatchRule(inner, `${path}.${kind}[${i}]`, problems));
   } else if (kind === 'regex') {
     if (typeof value !== 'string') problems.push({ path: `${path}.regex`, message: 'must be a string' });
@@ -28,7 +32,10 @@ export function checkMatchRule(rule: unknown, path: string, problems: { path: st
       try {
         new RegExp(value);
       } catch (error) {
-        problems.push({ path: `${path}.regex`, message: `is not a valid regular expression: ${(error as Error).message}` });
+        problems.push({
+          path: `${path}.regex`,
+          message: `is not a valid regular expression: ${(error as Error).message}`,
+        });
       }
     }
   } else if (['equals', 'starts_with', 'ends_with', 'contains'].includes(kind)) {
@@ -143,10 +150,12 @@ export class CardResolver {
     let found = -1;
     for (const index of this.ruleCards) {
       const card = this.cards[index];
-      if (Object.entries(card.match).every(([key, rule]) => {
-        const value = matchValue(event, key);
-        return value !== undefined && lowercaseRuleMatches(rule, value);
-      })) {
+      if (
+        Object.entries(card.match).every(([key, rule]) => {
+          const value = matchValue(event, key);
+          return value !== undefined && lowercaseRuleMatches(rule, value);
+        })
+      ) {
         found = index;
         break;
       }

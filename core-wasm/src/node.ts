@@ -23,7 +23,11 @@ export async function loadKernel(): Promise<Kernel> {
 }
 
 /** Rates with a process-wide kernel instance. */
-export async function rate(book: PriceBook | CompiledBook, states: StateMap, events: UsageEvent[]): Promise<RateOutput> {
+export async function rate(
+  book: PriceBook | CompiledBook,
+  states: StateMap,
+  events: UsageEvent[],
+): Promise<RateOutput> {
   shared ??= await loadKernel();
   return shared.rate(book, states, events);
 }

@@ -9,7 +9,18 @@ import { listLedgerAccountsInput, listLedgerTransactionsInput } from './schemas/
 import { createGrantInput, updateBillingSettingsInput, updateWalletInput, voidGrantInput } from './schemas/wallets.ts';
 import { listNotificationsInput, notificationTypes } from './schemas/notifications.ts';
 import { createSlaCreditInput } from './schemas/sla.ts';
-import { type Operation, type Schema, decimal, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
+import {
+  type Operation,
+  type Schema,
+  decimal,
+  fromZod,
+  instant,
+  money,
+  nullable,
+  object,
+  ref,
+  string,
+} from './schema.ts';
 
 const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
 
@@ -19,11 +30,28 @@ function queryParams(schema: z.ZodObject): { name: string; in: 'query'; schema: 
   return Object.entries(json.properties).map(([name, s]) => ({ name, in: 'query' as const, schema: s }));
 }
 
-const customerId = { name: 'id', in: 'path' as const, schema: string, required: true, description: "The customer's external id (percent-encoded)." };
+const customerId = {
+  name: 'id',
+  in: 'path' as const,
+  schema: string,
+  required: true,
+  description: "The customer's external id (percent-encoded).",
+};
 const invoiceId = { name: 'id', in: 'path' as const, schema: { type: 'string', format: 'uuid' }, required: true };
 const grantId = { name: 'grant_id', in: 'path' as const, schema: { type: 'string', format: 'uuid' }, required: true };
-const scopeKind = { name: 'kind', in: 'path' as const, schema: { type: 'string', enum: ['api_key', 'project'] }, required: true };
-const scopeValue = { name: 'value', in: 'path' as const, schema: string, required: true, description: "The API key's id or the project tag (percent-encoded)." };
+const scopeKind = {
+  name: 'kind',
+  in: 'path' as const,
+  schema: { type: 'string', enum: ['api_key', 'project'] },
+  required: true,
+};
+const scopeValue = {
+  name: 'value',
+  in: 'path' as const,
+  schema: string,
+  required: true,
+  description: "The API key's id or the project tag (percent-encoded).",
+};
 
 export const billingSchemas: Record<string, Schema> = {
   CreditGrant: object({
@@ -32,8 +60,16 @@ export const billingSchemas: Record<string, Schema> = {
     kind: { type: 'string', enum: ['prepaid', 'promotional', 'goodwill'] },
     name: nullable(string),
     reason: nullable(string),
-    currency: described(string, "The currency the grant is held and drawn in: the customer's price books' (its rating currency)."),
-    fx: nullable(described(ref('FxConversion'), 'Given in the billing currency and converted, when issued, into the rating currency: the conversion, with the amount given (`amount_given`).')),
+    currency: described(
+      string,
+      "The currency the grant is held and drawn in: the customer's price books' (its rating currency).",
+    ),
+    fx: nullable(
+      described(
+        ref('FxConversion'),
+        'Given in the billing currency and converted, when issued, into the rating currency: the conversion, with the amount given (`amount_given`).',
+      ),
+    ),
     amount: money,
     balance: described(money, 'What is left to draw; equals the negated balance of the ledger account grant:<id>.'),
     priority: { type: 'integer' },
@@ -45,11 +81,20 @@ export const billingSchemas: Record<string, Schema> = {
         'A grant denominated in credits: `amount` credits at `rate` (currency per credit); `balance` is the currency balance in credits (half-even to 9 decimals, for display: the kernel and the ledger work in the currency).',
       ),
     ),
-    expiry_notice_days: nullable(described({ type: 'integer' }, 'Days before expires_at that credit_grant.expiring fires; null: the tenant\'s setting (GET /v1/billing_settings).')),
+    expiry_notice_days: nullable(
+      described(
+        { type: 'integer' },
+        "Days before expires_at that credit_grant.expiring fires; null: the tenant's setting (GET /v1/billing_settings).",
+      ),
+    ),
     scope: nullable(
       object({
         cards: nullable({ type: 'array', items: string }),
-        event_types: nullable({ type: 'array', items: string, description: 'Listed event types and those of the listed meters.' }),
+        event_types: nullable({
+          type: 'array',
+          items: string,
+          description: 'Listed event types and those of the listed meters.',
+        }),
         meters: nullable({ type: 'array', items: string }),
       }),
     ),
@@ -62,10 +107,21 @@ export const billingSchemas: Record<string, Schema> = {
   Wallet: object({
     customer_id: string,
     currency: string,
-    on_depletion: described({ type: 'string', enum: ['overage', 'block'] }, 'overage: usage credits do not cover is billed; block: such events are rejected with credits_exhausted.'),
-    low_balance_threshold: nullable(described(money, 'credits.low fires when an event\'s draw takes the credit in force from above this amount to at or below it; null: never.')),
+    on_depletion: described(
+      { type: 'string', enum: ['overage', 'block'] },
+      'overage: usage credits do not cover is billed; block: such events are rejected with credits_exhausted.',
+    ),
+    low_balance_threshold: nullable(
+      described(
+        money,
+        "credits.low fires when an event's draw takes the credit in force from above this amount to at or below it; null: never.",
+      ),
+    ),
     balance: described(money, 'Sum of the active grants in force at `as_of`.'),
-    held: described(money, "What the customer's open spend holds set aside at `as_of` (POST /v1/customers/{id}/holds)."),
+    held: described(
+      money,
+      "What the customer's open spend holds set aside at `as_of` (POST /v1/customers/{id}/holds).",
+    ),
     available_balance: described(money, 'balance minus held.'),
     as_of: instant,
     grants: { type: 'array', items: ref('CreditGrant'), description: 'Active grants, in the order they were created.' },
@@ -74,11 +130,17 @@ export const billingSchemas: Record<string, Schema> = {
     data: {
       type: 'array',
       items: object({
-        code: described(string, 'grant:<id>, receivable:<customer id>, revenue:<stream>:<currency>, expense:<kind>_credits:<currency>, clearing:<kind>:<currency>.'),
+        code: described(
+          string,
+          'grant:<id>, receivable:<customer id>, revenue:<stream>:<currency>, expense:<kind>_credits:<currency>, clearing:<kind>:<currency>.',
+        ),
         kind: { type: 'string', enum: ['asset', 'liability', 'revenue', 'expense'] },
         currency: string,
         customer_id: nullable(string),
-        balance: described(money, 'Sum of the entries in the normal direction: debits for assets and expenses, credits for liabilities and revenue.'),
+        balance: described(
+          money,
+          'Sum of the entries in the normal direction: debits for assets and expenses, credits for liabilities and revenue.',
+        ),
         entry_count: decimal,
       }),
     },
@@ -88,21 +150,45 @@ export const billingSchemas: Record<string, Schema> = {
       type: 'array',
       items: object({
         id: { type: 'string', format: 'uuid' },
-        kind: { type: 'string', enum: ['grant_issued', 'usage_drawdown', 'grant_voided', 'grant_expired', 'invoice_finalized', 'invoice_paid', 'invoice_voided', 'credit_note_issued', 'rerating_credit_returned', 'invoice_written_off', 'payment_refunded'] },
+        kind: {
+          type: 'string',
+          enum: [
+            'grant_issued',
+            'usage_drawdown',
+            'grant_voided',
+            'grant_expired',
+            'invoice_finalized',
+            'invoice_paid',
+            'invoice_voided',
+            'credit_note_issued',
+            'rerating_credit_returned',
+            'invoice_written_off',
+            'payment_refunded',
+          ],
+        },
         customer_id: nullable(string),
         currency: string,
         reference: described(string, "What caused it: an event's transaction_id, a grant id or an invoice id."),
         description: nullable(string),
         occurred_at: instant,
         recorded_at: instant,
-        entries: { type: 'array', items: object({ account: string, amount: described(money, 'Debit positive, credit negative; the entries sum to zero.') }) },
+        entries: {
+          type: 'array',
+          items: object({
+            account: string,
+            amount: described(money, 'Debit positive, credit negative; the entries sum to zero.'),
+          }),
+        },
       }),
     },
     has_more: { type: 'boolean' },
   }),
 };
 
-const ratingCurrency = described(string, "The currency of every amount here: the customer's rating currency (its price books', what the kernel rates in), which differs from its billing currency (`Customer.currency`) when its invoices are converted.");
+const ratingCurrency = described(
+  string,
+  "The currency of every amount here: the customer's rating currency (its price books', what the kernel rates in), which differs from its billing currency (`Customer.currency`) when its invoices are converted.",
+);
 
 const budgetAlert = object({
   period_start: instant,
@@ -127,7 +213,10 @@ Object.assign(billingSchemas, {
       object({
         start: instant,
         end: instant,
-        spend: described(money, "Usage net of discounts, whether credits or the invoice pay for it (the base fee is not counted)."),
+        spend: described(
+          money,
+          'Usage net of discounts, whether credits or the invoice pay for it (the base fee is not counted).',
+        ),
         remaining: described(money, 'Negative when the budget is exceeded.'),
         alerts: { type: 'array', items: ref('BudgetAlert'), description: 'Thresholds fired this period, each once.' },
       }),
@@ -138,20 +227,46 @@ Object.assign(billingSchemas, {
     allowed: { type: 'boolean' },
     reasons: {
       type: 'array',
-      items: object({ code: { type: 'string', enum: ['credits_exhausted', 'budget_exceeded', 'customer_blocked'] }, message: string }),
+      items: object({
+        code: { type: 'string', enum: ['credits_exhausted', 'budget_exceeded', 'customer_blocked'] },
+        message: string,
+      }),
       description: 'Why not; empty when allowed.',
     },
     estimated_cost: money,
     currency: ratingCurrency,
     on_depletion: { type: 'string', enum: ['overage', 'block'] },
-    credit_balance: described(money, 'Credit in force now that would pay for this request (scoped credit counts only when the request names its event type or card).'),
-    held: described(money, "What the customer's open holds set aside now (POST /v1/customers/{id}/holds): counted against the credit and the budget."),
-    available_balance: described(money, 'credit_balance minus held: what a customer who blocks on depletion may still spend.'),
-    budget: nullable(object({ amount: money, enforcement: { type: 'string', enum: ['alert', 'block'] }, spend: money, remaining: described(money, 'amount minus spend minus held.') })),
+    credit_balance: described(
+      money,
+      'Credit in force now that would pay for this request (scoped credit counts only when the request names its event type or card).',
+    ),
+    held: described(
+      money,
+      "What the customer's open holds set aside now (POST /v1/customers/{id}/holds): counted against the credit and the budget.",
+    ),
+    available_balance: described(
+      money,
+      'credit_balance minus held: what a customer who blocks on depletion may still spend.',
+    ),
+    budget: nullable(
+      object({
+        amount: money,
+        enforcement: { type: 'string', enum: ['alert', 'block'] },
+        spend: money,
+        remaining: described(money, 'amount minus spend minus held.'),
+      }),
+    ),
     scoped_budgets: {
       type: 'array',
       description: "Budgets of the request's API key and project tag, with this period's spend attributed to them.",
-      items: object({ kind: { type: 'string', enum: ['api_key', 'project'] }, value: string, amount: money, enforcement: { type: 'string', enum: ['alert', 'block'] }, spend: money, remaining: money }),
+      items: object({
+        kind: { type: 'string', enum: ['api_key', 'project'] },
+        value: string,
+        amount: money,
+        enforcement: { type: 'string', enum: ['alert', 'block'] },
+        spend: money,
+        remaining: money,
+      }),
     },
     as_of: instant,
   }),
@@ -160,7 +275,10 @@ Object.assign(billingSchemas, {
 Object.assign(billingSchemas, {
   ScopedBudget: object({
     customer_id: string,
-    kind: described({ type: 'string', enum: ['api_key', 'project'] }, 'api_key: events sent with that key; project: events whose `project` property is the value.'),
+    kind: described(
+      { type: 'string', enum: ['api_key', 'project'] },
+      'api_key: events sent with that key; project: events whose `project` property is the value.',
+    ),
     value: described(string, "The API key's id or the project tag."),
     currency: ratingCurrency,
     amount: described(money, 'Per billing period.'),
@@ -171,7 +289,10 @@ Object.assign(billingSchemas, {
       object({
         start: instant,
         end: instant,
-        spend: described(money, 'Usage net of discounts attributed to the scope this period, whether credits or the invoice pay for it.'),
+        spend: described(
+          money,
+          'Usage net of discounts attributed to the scope this period, whether credits or the invoice pay for it.',
+        ),
         remaining: described(money, 'Negative when the budget is exceeded.'),
         alerts: { type: 'array', items: ref('BudgetAlert'), description: 'Thresholds fired this period, each once.' },
       }),
@@ -187,7 +308,7 @@ const period = object({ start: instant, end: instant });
 export const prorationRule =
   'Base fees are billed in arrears when a period closes. A partial period (a subscription that starts between anchor boundaries) is charged ' +
   'base_fee x (seconds in the partial period) / (seconds in the full period it belongs to, from the anchor boundary before its end to its end), ' +
-  'rounded half-even to the nano-unit; the invoice line is then rounded once to the currency\'s minor unit like every line. The minimum spend is prorated by the same rule. ' +
+  "rounded half-even to the nano-unit; the invoice line is then rounded once to the currency's minor unit like every line. The minimum spend is prorated by the same rule. " +
   'Periods start at 00:00:00 UTC on the anchor day (a month without that day uses its last day); durations count whole seconds.';
 
 Object.assign(billingSchemas, {
@@ -199,13 +320,21 @@ Object.assign(billingSchemas, {
     price_book: string,
     base_fee: described(money, 'Per full period; see the proration rule on POST /v1/plans.'),
     interval,
-    allowances: { type: 'object', additionalProperties: decimal, description: 'Units included per period by allowance pool (quantities with 6 decimals).' },
+    allowances: {
+      type: 'object',
+      additionalProperties: decimal,
+      description: 'Units included per period by allowance pool (quantities with 6 decimals).',
+    },
     minimum_spend: nullable(money),
-    invoice_grace_hours: { type: 'integer', description: 'How long a closed period\'s invoice stays a draft that late events still land in.' },
+    invoice_grace_hours: {
+      type: 'integer',
+      description: "How long a closed period's invoice stays a draft that late events still land in.",
+    },
     progressive_thresholds: {
       type: 'array',
       items: money,
-      description: 'Ascending usage amounts at which a running period is invoiced early (threshold invoices); see GET /v1/invoices.',
+      description:
+        'Ascending usage amounts at which a running period is invoiced early (threshold invoices); see GET /v1/invoices.',
     },
     term_commitment: nullable(
       described(
@@ -236,14 +365,14 @@ Object.assign(billingSchemas, {
 
 /** How invoice amounts are rounded, stated once for every invoice operation. */
 export const roundingRule =
-  'Every amount keeps nano-unit precision (9 decimals, as the kernel rated it) until one rounding to the currency\'s ISO 4217 minor unit: ' +
+  "Every amount keeps nano-unit precision (9 decimals, as the kernel rated it) until one rounding to the currency's ISO 4217 minor unit: " +
   'the invoice total is the exact sum of the lines rounded half-even to the minor unit; each line is its exact amount (`amount_exact`) rounded down, ' +
   'and the minor units still missing to reach the total go one each to the lines with the largest remainders (ties: the earlier line). ' +
   'So the total equals the sum of the lines exactly, and each line is within one minor unit of its exact amount. ' +
   'Lines: base fee (prorated, see POST /v1/plans), usage by rate card, dimension, rate and grouping properties (model, gpu_type, region, availability_class) ' +
   'with quantity, unit price per `per` units and amount, allowances used (amount 0), negotiated discounts, prepaid commitment and credits applied (negative), ' +
-  'the minimum-spend true-up, SLA credits, and what threshold invoices of the period already billed (progressive billing: the plan\'s thresholds are checked by the billing tick, ' +
-  'every minute, against the usage the running period leaves to bill; a threshold invoice bills the charges so far less earlier threshold invoices, and the period-end invoice deducts them all). A draft is rebuilt from the period\'s receipts when it is finalized, so events that land during the grace period are on the final invoice. ' +
+  "the minimum-spend true-up, SLA credits, and what threshold invoices of the period already billed (progressive billing: the plan's thresholds are checked by the billing tick, " +
+  "every minute, against the usage the running period leaves to bill; a threshold invoice bills the charges so far less earlier threshold invoices, and the period-end invoice deducts them all). A draft is rebuilt from the period's receipts when it is finalized, so events that land during the grace period are on the final invoice. " +
   'Finalized invoices are numbered per tenant without gaps and never change; a zero total is issued as a statement with nothing to collect (status paid).';
 
 Object.assign(billingSchemas, {
@@ -251,8 +380,20 @@ Object.assign(billingSchemas, {
     line: { type: 'integer' },
     kind: {
       type: 'string',
-      enum: ['base_fee', 'usage', 'allowance', 'discount', 'commitment', 'credit', 'minimum_true_up', 'sla_credit', 'progressive_billing', 'adjustment'],
-      description: 'sla_credit: an operator\'s credit for a preempted GPU job (its reason in the description); progressive_billing: what a threshold invoice of the period already billed (negative); adjustment: an amount of an earlier, closed period billed here (an event that arrived after its period\'s invoice was final, or a re-rating that raised a finalized invoice), with its original instant in the description.',
+      enum: [
+        'base_fee',
+        'usage',
+        'allowance',
+        'discount',
+        'commitment',
+        'credit',
+        'minimum_true_up',
+        'sla_credit',
+        'progressive_billing',
+        'adjustment',
+      ],
+      description:
+        "sla_credit: an operator's credit for a preempted GPU job (its reason in the description); progressive_billing: what a threshold invoice of the period already billed (negative); adjustment: an amount of an earlier, closed period billed here (an event that arrived after its period's invoice was final, or a re-rating that raised a finalized invoice), with its original instant in the description.",
     },
     description: string,
     card: nullable(string),
@@ -261,29 +402,57 @@ Object.assign(billingSchemas, {
     quantity: nullable(decimal),
     unit_price: nullable(described(money, 'Price per `per` units.')),
     per: nullable(decimal),
-    amount: described(money, 'Rounded to the currency\'s minor unit (see the rounding rule).'),
+    amount: described(money, "Rounded to the currency's minor unit (see the rounding rule)."),
     amount_exact: described(money, 'Before rounding.'),
     grant_id: nullable({ type: 'string', format: 'uuid' }),
     event_count: nullable(decimal),
   }),
   InvoiceTax: object({
     rule: described(
-      { type: 'string', enum: ['exempt', 'us_stripe_tax', 'eu_domestic', 'eu_reverse_charge', 'eu_oss', 'eu_distance_threshold', 'domestic', 'reverse_charge', 'registered_foreign_seller', 'outside_registrations'] },
+      {
+        type: 'string',
+        enum: [
+          'exempt',
+          'us_stripe_tax',
+          'eu_domestic',
+          'eu_reverse_charge',
+          'eu_oss',
+          'eu_distance_threshold',
+          'domestic',
+          'reverse_charge',
+          'registered_foreign_seller',
+          'outside_registrations',
+        ],
+      },
       'The rule of service/src/domains/tax/rules.ts that decided the tax.',
     ),
     jurisdiction: nullable(described(string, 'Where the tax is owed (DE, CA-QC, US-NY); null when none is.')),
     mention: nullable(described(string, 'Printed on the invoice, e.g. "Reverse charge".')),
     legal_basis: string,
     prices_include_tax: { type: 'boolean' },
-    rounding: object({ scope: { type: 'string', enum: ['invoice', 'line'] }, mode: { type: 'string', enum: ['half_up', 'down'] }, basis: string }),
+    rounding: object({
+      scope: { type: 'string', enum: ['invoice', 'line'] },
+      mode: { type: 'string', enum: ['half_up', 'down'] },
+      basis: string,
+    }),
     source: { type: 'string', enum: ['tables', 'stripe_tax'] },
-    rate_source: nullable(described(string, 'The rate table\'s source and date, or the Stripe Tax calculation.')),
+    rate_source: nullable(described(string, "The rate table's source and date, or the Stripe Tax calculation.")),
     supply_date: described(string, 'The day whose rates apply (the last day of supply).'),
     components: {
       type: 'array',
-      items: object({ tax: string, jurisdiction: string, rate: described(decimal, 'A fraction, e.g. "0.19".'), taxable: money, amount: money }),
+      items: object({
+        tax: string,
+        jurisdiction: string,
+        rate: described(decimal, 'A fraction, e.g. "0.19".'),
+        taxable: money,
+        amount: money,
+      }),
     },
-    line_tax: { type: 'array', items: money, description: 'Each line\'s share of the tax, in line order; they add up to tax_amount.' },
+    line_tax: {
+      type: 'array',
+      items: money,
+      description: "Each line's share of the tax, in line order; they add up to tax_amount.",
+    },
   }),
   Invoice: object({
     id: { type: 'string', format: 'uuid' },
@@ -291,7 +460,7 @@ Object.assign(billingSchemas, {
     kind: { type: 'string', enum: ['invoice', 'statement'] },
     billing_reason: described(
       { type: 'string', enum: ['period_end', 'threshold'] },
-      'period_end: the period\'s invoice at close; threshold: issued (finalized at once) when the running period\'s usage reached a plan threshold.',
+      "period_end: the period's invoice at close; threshold: issued (finalized at once) when the running period's usage reached a plan threshold.",
     ),
     threshold: nullable(described(money, 'The plan threshold a threshold invoice was issued for.')),
     status: described(
@@ -308,25 +477,48 @@ Object.assign(billingSchemas, {
     tax_amount: described(money, 'The tax, set at finalization (0 on drafts and when the tenant charges no tax).'),
     tax: nullable(ref('InvoiceTax')),
     total: described(money, 'subtotal + tax_amount, in whole minor units of the currency.'),
-    total_exact: described(money, 'The sum of the lines\' exact amounts before rounding, plus the tax when it is added on top.'),
-    amount_due: described(money, 'What is left to collect, in whole minor units: the total while finalized, past_due or uncollectible, 0 as a draft, paid or void.'),
+    total_exact: described(
+      money,
+      "The sum of the lines' exact amounts before rounding, plus the tax when it is added on top.",
+    ),
+    amount_due: described(
+      money,
+      'What is left to collect, in whole minor units: the total while finalized, past_due or uncollectible, 0 as a draft, paid or void.',
+    ),
     amount_due_exact: described(money, '`amount_due` before rounding (`total_exact` while unpaid, else 0).'),
-    finalize_at: described(instant, 'When a draft is finalized: the period\'s end plus the grace.'),
+    finalize_at: described(instant, "When a draft is finalized: the period's end plus the grace."),
     created_at: instant,
     finalized_at: nullable(instant),
     paid_at: nullable(instant),
     voided_at: nullable(instant),
     void_reason: nullable(string),
-    fx: nullable(described(ref('FxConversion'), 'The conversion from the currency of the customer\'s price books into its billing currency (null: none needed, or a draft not converted yet).')),
+    fx: nullable(
+      described(
+        ref('FxConversion'),
+        "The conversion from the currency of the customer's price books into its billing currency (null: none needed, or a draft not converted yet).",
+      ),
+    ),
     fx_blocked: nullable(
       described(
-        object({ code: { type: 'string', enum: ['fx_rate_missing'] }, from: string, to: string, at: instant, policy: { type: 'string', enum: ['event', 'period_end', 'finalization'] } }),
+        object({
+          code: { type: 'string', enum: ['fx_rate_missing'] },
+          from: string,
+          to: string,
+          at: instant,
+          policy: { type: 'string', enum: ['event', 'period_end', 'finalization'] },
+        }),
         'A due draft that waits for this rate; finalized by the next billing tick once it is supplied.',
       ),
     ),
   }),
   InvoiceList: object({ data: { type: 'array', items: ref('Invoice') }, has_more: { type: 'boolean' } }),
-  ClosedPeriods: object({ data: { type: 'array', items: ref('Invoice'), description: 'The invoices this call drafted (and finalized, when their grace had run out), oldest period first.' } }),
+  ClosedPeriods: object({
+    data: {
+      type: 'array',
+      items: ref('Invoice'),
+      description: 'The invoices this call drafted (and finalized, when their grace had run out), oldest period first.',
+    },
+  }),
   SlaCredit: object({
     id: { type: 'string', format: 'uuid' },
     customer_id: string,
@@ -334,7 +526,10 @@ Object.assign(billingSchemas, {
     period_start: described(instant, 'The period whose invoice carries the credit.'),
     percent: described(decimal, 'Percentage with 7 decimals, e.g. "100.0000000".'),
     charge: described(money, "The job's charge net of the negotiated discount (whoever pays it)."),
-    amount: described(money, 'percent of charge, rounded half-even to the nano-unit; an sla_credit line on the period-end invoice.'),
+    amount: described(
+      money,
+      'percent of charge, rounded half-even to the nano-unit; an sla_credit line on the period-end invoice.',
+    ),
     reason: string,
     created_at: instant,
     created_by: string,
@@ -344,30 +539,50 @@ Object.assign(billingSchemas, {
     id: { type: 'string', format: 'uuid' },
     type: described(
       { type: 'string', enum: [...notificationTypes] },
-      'credit_grant.expiring: an active grant with credit left enters its notice period. credit_grant.expired: a grant reached its expiry (payload: what lapsed). credits.low: an event\'s draw took the customer\'s credit in force from above its wallet\'s low_balance_threshold to at or below it. credits.depleted: an event\'s draw took the customer\'s credit in force to zero. budget.threshold_crossed: the period\'s spend reached one of the budget\'s alert thresholds (once per threshold and period; also per API key or project budget). budget.unblocked: a blocked customer\'s budget was raised, relaxed to alert or removed so that the period\'s spend no longer blocks. invoice.created: a draft invoice was made (period close) or a threshold invoice issued. invoice.finalized: an invoice was numbered and posted (status finalized, or paid for a zero statement). subscription.created, subscription.amended: as their API calls. rerating.previewed, rerating.applied: a re-rating\'s preview is ready, or it was applied (payload: the Rerating). budget.blocked: an accepted event took the period\'s spend past a blocking budget (once per customer and period; payload: the event and the EventBlock). credits.exhausted: an accepted event of a customer who blocks on depletion was not covered by credit (once per customer and period). invoice.paid, invoice.voided: an invoice was marked paid or voided. credit_note.issued: a credit note (manual or from a re-rating). webhook_endpoint.disabled: a webhook endpoint answered 410 or failed for days. Collection (payments): invoice.payment_failed (each failed attempt), invoice.payment_action_required (the customer must authenticate), invoice.past_due (the first failure), invoice.uncollectible, invoice.written_off, invoice.refunded, invoice.disputed (each dispute status), customer.blocked and customer.unblocked (dunning\'s block on new usage, lifted on payment).',
+      "credit_grant.expiring: an active grant with credit left enters its notice period. credit_grant.expired: a grant reached its expiry (payload: what lapsed). credits.low: an event's draw took the customer's credit in force from above its wallet's low_balance_threshold to at or below it. credits.depleted: an event's draw took the customer's credit in force to zero. budget.threshold_crossed: the period's spend reached one of the budget's alert thresholds (once per threshold and period; also per API key or project budget). budget.unblocked: a blocked customer's budget was raised, relaxed to alert or removed so that the period's spend no longer blocks. invoice.created: a draft invoice was made (period close) or a threshold invoice issued. invoice.finalized: an invoice was numbered and posted (status finalized, or paid for a zero statement). subscription.created, subscription.amended: as their API calls. rerating.previewed, rerating.applied: a re-rating's preview is ready, or it was applied (payload: the Rerating). budget.blocked: an accepted event took the period's spend past a blocking budget (once per customer and period; payload: the event and the EventBlock). credits.exhausted: an accepted event of a customer who blocks on depletion was not covered by credit (once per customer and period). invoice.paid, invoice.voided: an invoice was marked paid or voided. credit_note.issued: a credit note (manual or from a re-rating). webhook_endpoint.disabled: a webhook endpoint answered 410 or failed for days. Collection (payments): invoice.payment_failed (each failed attempt), invoice.payment_action_required (the customer must authenticate), invoice.past_due (the first failure), invoice.uncollectible, invoice.written_off, invoice.refunded, invoice.disputed (each dispute status), customer.blocked and customer.unblocked (dunning's block on new usage, lifted on payment).",
     ),
     customer_id: nullable(string),
-    subject_id: described(string, 'What it is about (a grant id; customer id and period start for budget.blocked and credits.exhausted, with the limit and scope for a budget per API key or project); a type fires once per subject.'),
+    subject_id: described(
+      string,
+      'What it is about (a grant id; customer id and period start for budget.blocked and credits.exhausted, with the limit and scope for a budget per API key or project); a type fires once per subject.',
+    ),
     payload: { type: 'object', additionalProperties: true },
     created_at: instant,
   }),
   NotificationList: object({ data: { type: 'array', items: ref('Notification') }, has_more: { type: 'boolean' } }),
   BillingSettings: object({
-    credit_expiry_notice_days: described({ type: 'integer' }, 'Days before a grant expires that credit_grant.expiring fires (7 until set); a grant may set its own.'),
+    credit_expiry_notice_days: described(
+      { type: 'integer' },
+      'Days before a grant expires that credit_grant.expiring fires (7 until set); a grant may set its own.',
+    ),
   }),
 });
 
 export const billingRoutes: Record<string, Record<string, Operation>> = {
   '/v1/customers/{id}/wallet': {
-    get: { summary: "A customer's credit: depletion policy, balance in force, active grants", operationId: 'getWallet', ok: [200, 'Wallet'], params: [customerId] },
-    patch: { summary: "Set the customer's depletion policy and low-balance threshold", operationId: 'updateWallet', body: fromZod(updateWalletInput), ok: [200, 'Wallet'], params: [customerId] },
+    get: {
+      summary: "A customer's credit: depletion policy, balance in force, active grants",
+      operationId: 'getWallet',
+      ok: [200, 'Wallet'],
+      params: [customerId],
+    },
+    patch: {
+      summary: "Set the customer's depletion policy and low-balance threshold",
+      operationId: 'updateWallet',
+      body: fromZod(updateWalletInput),
+      ok: [200, 'Wallet'],
+      params: [customerId],
+    },
   },
   '/v1/customers/{id}/credit_grants': {
     get: {
       summary: "List a customer's credit grants",
       operationId: 'listCreditGrants',
       ok: [200, 'CreditGrantList'],
-      params: [customerId, { name: 'status', in: 'query', schema: { type: 'string', enum: ['active', 'voided', 'expired'] } }],
+      params: [
+        customerId,
+        { name: 'status', in: 'query', schema: { type: 'string', enum: ['active', 'voided', 'expired'] } },
+      ],
     },
     post: {
       summary: 'Grant credit (a prepaid top-up, a promotion, goodwill)',
@@ -389,11 +604,17 @@ export const billingRoutes: Record<string, Record<string, Operation>> = {
     },
   },
   '/v1/customers/{id}/budget': {
-    get: { summary: "A customer's budget with the current period's spend and alerts", operationId: 'getBudget', ok: [200, 'Budget'], params: [customerId] },
+    get: {
+      summary: "A customer's budget with the current period's spend and alerts",
+      operationId: 'getBudget',
+      ok: [200, 'Budget'],
+      params: [customerId],
+    },
     put: {
       summary: 'Set the budget',
       operationId: 'setBudget',
-      description: "Alerts fire when the period's spend reaches each threshold, at most once per threshold and period; they are recorded as the events that cross them are acknowledged.",
+      description:
+        "Alerts fire when the period's spend reaches each threshold, at most once per threshold and period; they are recorded as the events that cross them are acknowledged.",
       body: fromZod(setBudgetInput),
       ok: [200, 'Budget'],
       params: [customerId],
@@ -401,21 +622,31 @@ export const billingRoutes: Record<string, Record<string, Operation>> = {
     delete: { summary: 'Remove the budget', operationId: 'deleteBudget', ok: [200, 'Deleted'], params: [customerId] },
   },
   '/v1/customers/{id}/budget_alerts': {
-    get: { summary: 'Budget alerts fired, newest period first', operationId: 'listBudgetAlerts', ok: [200, 'BudgetAlertList'], params: [customerId, ...queryParams(listAlertsInput)] },
+    get: {
+      summary: 'Budget alerts fired, newest period first',
+      operationId: 'listBudgetAlerts',
+      ok: [200, 'BudgetAlertList'],
+      params: [customerId, ...queryParams(listAlertsInput)],
+    },
   },
   '/v1/customers/{id}/check': {
     post: {
       summary: 'May a request of this estimated cost proceed?',
       operationId: 'checkEntitlement',
       description:
-        'Answers from the credit in force, the depletion policy and the budgets, storing nothing. Refused with `credits_exhausted` when the customer blocks on depletion and its credit does not cover the whole cost (the rule ingestion applies), and with `budget_exceeded` when a blocking budget would be exceeded: the customer\'s, or that of the request\'s API key (`api_key_id`, the calling key when omitted) or project tag (`project`).',
+        "Answers from the credit in force, the depletion policy and the budgets, storing nothing. Refused with `credits_exhausted` when the customer blocks on depletion and its credit does not cover the whole cost (the rule ingestion applies), and with `budget_exceeded` when a blocking budget would be exceeded: the customer's, or that of the request's API key (`api_key_id`, the calling key when omitted) or project tag (`project`).",
       body: fromZod(checkInput),
       ok: [200, 'EntitlementCheck'],
       params: [customerId],
     },
   },
   '/v1/customers/{id}/scoped_budgets': {
-    get: { summary: "Budgets of the customer's API keys and project tags, with this period's spend and alerts", operationId: 'listScopedBudgets', ok: [200, 'ScopedBudgetList'], params: [customerId] },
+    get: {
+      summary: "Budgets of the customer's API keys and project tags, with this period's spend and alerts",
+      operationId: 'listScopedBudgets',
+      ok: [200, 'ScopedBudgetList'],
+      params: [customerId],
+    },
   },
   '/v1/customers/{id}/scoped_budgets/{kind}/{value}': {
     put: {
@@ -427,14 +658,35 @@ export const billingRoutes: Record<string, Record<string, Operation>> = {
       ok: [200, 'ScopedBudget'],
       params: [customerId, scopeKind, scopeValue],
     },
-    delete: { summary: 'Remove the budget of an API key or project tag', operationId: 'deleteScopedBudget', ok: [200, 'Deleted'], params: [customerId, scopeKind, scopeValue] },
+    delete: {
+      summary: 'Remove the budget of an API key or project tag',
+      operationId: 'deleteScopedBudget',
+      ok: [200, 'Deleted'],
+      params: [customerId, scopeKind, scopeValue],
+    },
   },
   '/v1/plans': {
-    get: { summary: 'List plans', operationId: 'listPlans', ok: [200, 'PlanList'], params: queryParams(listPlansInput) },
-    post: { summary: 'Create a plan', operationId: 'createPlan', description: prorationRule, body: fromZod(createPlanInput), ok: [201, 'Plan'] },
+    get: {
+      summary: 'List plans',
+      operationId: 'listPlans',
+      ok: [200, 'PlanList'],
+      params: queryParams(listPlansInput),
+    },
+    post: {
+      summary: 'Create a plan',
+      operationId: 'createPlan',
+      description: prorationRule,
+      body: fromZod(createPlanInput),
+      ok: [201, 'Plan'],
+    },
   },
   '/v1/plans/{code}': {
-    get: { summary: 'Get a plan', operationId: 'getPlan', ok: [200, 'Plan'], params: [{ name: 'code', in: 'path', schema: string, required: true, description: 'The plan code.' }] },
+    get: {
+      summary: 'Get a plan',
+      operationId: 'getPlan',
+      ok: [200, 'Plan'],
+      params: [{ name: 'code', in: 'path', schema: string, required: true, description: 'The plan code.' }],
+    },
   },
   '/v1/customers/{id}/subscriptions': {
     post: {
@@ -450,19 +702,38 @@ export const billingRoutes: Record<string, Record<string, Operation>> = {
     },
   },
   '/v1/customers/{id}/subscription': {
-    get: { summary: "The customer's subscription and current period", operationId: 'getSubscription', ok: [200, 'Subscription'], params: [customerId] },
+    get: {
+      summary: "The customer's subscription and current period",
+      operationId: 'getSubscription',
+      ok: [200, 'Subscription'],
+      params: [customerId],
+    },
   },
   '/v1/invoices': {
-    get: { summary: 'List invoices, newest period first', operationId: 'listInvoices', description: roundingRule, ok: [200, 'InvoiceList'], params: queryParams(listInvoicesInput) },
+    get: {
+      summary: 'List invoices, newest period first',
+      operationId: 'listInvoices',
+      description: roundingRule,
+      ok: [200, 'InvoiceList'],
+      params: queryParams(listInvoicesInput),
+    },
   },
   '/v1/invoices/{id}': {
-    get: { summary: 'Get an invoice with its lines', operationId: 'getInvoice', description: roundingRule, ok: [200, 'Invoice'], params: [invoiceId] },
+    get: {
+      summary: 'Get an invoice with its lines',
+      operationId: 'getInvoice',
+      description: roundingRule,
+      ok: [200, 'Invoice'],
+      params: [invoiceId],
+    },
   },
   '/v1/invoices/{id}/finalize': {
     post: {
       summary: 'Finalize a draft now, ending its grace period early',
       operationId: 'finalizeInvoice',
-      description: 'Closes the period (later events for it are billed as adjustment lines on the customer\'s next invoice, with their own timestamp), rebuilds the lines, assigns the next number and posts the invoice to the ledger (debit the receivable, credit revenue). ' + roundingRule,
+      description:
+        "Closes the period (later events for it are billed as adjustment lines on the customer's next invoice, with their own timestamp), rebuilds the lines, assigns the next number and posts the invoice to the ledger (debit the receivable, credit revenue). " +
+        roundingRule,
       ok: [200, 'Invoice'],
       params: [invoiceId],
     },
@@ -472,42 +743,75 @@ export const billingRoutes: Record<string, Record<string, Operation>> = {
       summary: "Close the customer's ended periods now",
       operationId: 'closeCustomerPeriods',
       description:
-        'Does now what the billing tick (every minute) would: each of the customer\'s open periods that has ended and has no invoice yet gets its draft, finalized at once when the plan\'s grace has run out. ' +
+        "Does now what the billing tick (every minute) would: each of the customer's open periods that has ended and has no invoice yet gets its draft, finalized at once when the plan's grace has run out. " +
         'With `period_start`, that period only: 404 if the customer has no such period, 422 `period_not_ended` if it is still running (a running period is never cut short), 409 `period_already_invoiced` if it has its invoice. ' +
-        'Without it, the answer lists what was closed (possibly nothing). Needs the invoices.write permission (billing, admin, owner); the invoices are audited as the caller\'s.',
+        "Without it, the answer lists what was closed (possibly nothing). Needs the invoices.write permission (billing, admin, owner); the invoices are audited as the caller's.",
       body: fromZod(closePeriodsInput),
       ok: [200, 'ClosedPeriods'],
       params: [customerId],
     },
   },
   '/v1/invoices/{id}/pay': {
-    post: { summary: 'Record a payment received out of band (a bank transfer) for an unpaid invoice: ledger entries, collection stopped, block lifted', operationId: 'payInvoice', body: fromZod(payInvoiceInput), ok: [200, 'Invoice'], params: [invoiceId] },
+    post: {
+      summary:
+        'Record a payment received out of band (a bank transfer) for an unpaid invoice: ledger entries, collection stopped, block lifted',
+      operationId: 'payInvoice',
+      body: fromZod(payInvoiceInput),
+      ok: [200, 'Invoice'],
+      params: [invoiceId],
+    },
   },
   '/v1/invoices/{id}/void': {
-    post: { summary: 'Void a finalized, unpaid invoice (its number stays used; the ledger posting is reversed)', operationId: 'voidInvoice', body: fromZod(voidInvoiceInput), ok: [200, 'Invoice'], params: [invoiceId] },
+    post: {
+      summary: 'Void a finalized, unpaid invoice (its number stays used; the ledger posting is reversed)',
+      operationId: 'voidInvoice',
+      body: fromZod(voidInvoiceInput),
+      ok: [200, 'Invoice'],
+      params: [invoiceId],
+    },
   },
   '/v1/customers/{id}/sla_credits': {
-    get: { summary: "A customer's SLA credits", operationId: 'listSlaCredits', ok: [200, 'SlaCreditList'], params: [customerId] },
+    get: {
+      summary: "A customer's SLA credits",
+      operationId: 'listSlaCredits',
+      ok: [200, 'SlaCreditList'],
+      params: [customerId],
+    },
     post: {
       summary: 'Credit a preempted GPU job (SLA credit)',
       operationId: 'createSlaCredit',
       description:
         "The amount is `percent` of the job's charge net of the negotiated discount, rounded half-even to the nano-unit. It is an `sla_credit` line, with the reason, on the period-end invoice of the job's period. " +
-        'Once per job (409 sla_credit_exists); 422 event_not_preempted unless the event\'s outcome is preempted; 409 period_invoiced once the period\'s invoice is finalized.',
+        "Once per job (409 sla_credit_exists); 422 event_not_preempted unless the event's outcome is preempted; 409 period_invoiced once the period's invoice is finalized.",
       body: fromZod(createSlaCreditInput),
       ok: [201, 'SlaCredit'],
       params: [customerId],
     },
   },
   '/v1/notifications': {
-    get: { summary: 'Notifications recorded (credit about to expire, ...), oldest first', operationId: 'listNotifications', ok: [200, 'NotificationList'], params: queryParams(listNotificationsInput) },
+    get: {
+      summary: 'Notifications recorded (credit about to expire, ...), oldest first',
+      operationId: 'listNotifications',
+      ok: [200, 'NotificationList'],
+      params: queryParams(listNotificationsInput),
+    },
   },
   '/v1/billing_settings': {
     get: { summary: "The tenant's billing settings", operationId: 'getBillingSettings', ok: [200, 'BillingSettings'] },
-    put: { summary: "Set the tenant's billing settings", operationId: 'updateBillingSettings', body: fromZod(updateBillingSettingsInput), ok: [200, 'BillingSettings'] },
+    put: {
+      summary: "Set the tenant's billing settings",
+      operationId: 'updateBillingSettings',
+      body: fromZod(updateBillingSettingsInput),
+      ok: [200, 'BillingSettings'],
+    },
   },
   '/v1/ledger/accounts': {
-    get: { summary: 'Ledger accounts with their balances', operationId: 'listLedgerAccounts', ok: [200, 'LedgerAccountList'], params: queryParams(listLedgerAccountsInput) },
+    get: {
+      summary: 'Ledger accounts with their balances',
+      operationId: 'listLedgerAccounts',
+      ok: [200, 'LedgerAccountList'],
+      params: queryParams(listLedgerAccountsInput),
+    },
   },
   '/v1/ledger/transactions': {
     get: {

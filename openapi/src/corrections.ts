@@ -3,7 +3,18 @@
 import { createCreditNoteInput, listCreditNotesInput } from './schemas/creditnotes.ts';
 import { amendSubscriptionInput } from './schemas/subscriptions.ts';
 import { listReratingsInput } from './schemas/reratings.ts';
-import { type Operation, type Schema, decimal, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
+import {
+  type Operation,
+  type Schema,
+  decimal,
+  fromZod,
+  instant,
+  money,
+  nullable,
+  object,
+  ref,
+  string,
+} from './schema.ts';
 
 const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
 const uuid: Schema = { type: 'string', format: 'uuid' };
@@ -12,40 +23,40 @@ const idParam = { name: 'id', in: 'path' as const, schema: uuid, required: true 
 /** What a credit note does, stated once for its operations. */
 export const creditNoteRule =
   'A credit note reverses all or part of a finalized or paid invoice: by line (`lines`, each credited by `amount` or by what is left of it), ' +
-  'by `amount` (spread over the invoice\'s lines in proportion to what is left of each, in whole minor units, largest remainder first), ' +
-  'or, with neither, whatever is left of the invoice. Amounts are whole minor units of the invoice\'s currency; all credit notes of an invoice together ' +
+  "by `amount` (spread over the invoice's lines in proportion to what is left of each, in whole minor units, largest remainder first), " +
+  "or, with neither, whatever is left of the invoice. Amounts are whole minor units of the invoice's currency; all credit notes of an invoice together " +
   'credit at most its total, and a line at most its amount. Credit notes are numbered per tenant without gaps in their own sequence (CN-000001), never change, ' +
-  'and post a ledger transaction `credit_note_issued`: debit revenue by stream, credit the customer\'s receivable (below zero for a paid invoice: owed back to the customer). ' +
+  "and post a ledger transaction `credit_note_issued`: debit revenue by stream, credit the customer's receivable (below zero for a paid invoice: owed back to the customer). " +
   'Re-rating issues credit notes too (origin `rerating`), with one line per changed invoice line. ' +
-  'With tax, amounts are on the lines\' basis (before tax is added; gross when the tenant\'s prices include tax) and at most the invoice\'s lines total; ' +
-  'the note carries the invoice\'s tax mirrored (each component times the credited share of the lines, rounded half up; the note that credits the rest gets exactly the tax left), ' +
+  "With tax, amounts are on the lines' basis (before tax is added; gross when the tenant's prices include tax) and at most the invoice's lines total; " +
+  "the note carries the invoice's tax mirrored (each component times the credited share of the lines, rounded half up; the note that credits the rest gets exactly the tax left), " +
   'and its ledger transaction debits the tax owed back.';
 
 /** The re-rating rule, stated once for its operations. */
 export const reratingRule =
   'Adding a price-book version whose `effective_from` is in the past (`retroactive: true` on POST /v1/price_books/{code}/versions) creates a re-rating. ' +
   'A job (one per re-rating, never one per event) replays every billing period with events rated by the book at or after that instant, whole and in the original order ' +
-  '(acknowledgement order; events acknowledged together in timestamp order), from the period\'s starting state (the plan\'s allowances, minimum and discount, nothing consumed), ' +
+  "(acknowledgement order; events acknowledged together in timestamp order), from the period's starting state (the plan's allowances, minimum and discount, nothing consumed), " +
   'and stores a preview: per customer and period, the old and new amounts and their difference, per invoice line (rate card, dimension, grouping properties). ' +
-  'On approval a second job replays again under the periods\' locks (events acknowledged since the preview are included) and applies it: each event gets a new rated-line revision ' +
+  "On approval a second job replays again under the periods' locks (events acknowledged since the preview are included) and applies it: each event gets a new rated-line revision " +
   '(the receipt keeps every revision), period totals and usage aggregates are corrected, and credit an event drew but no longer needs returns to its grant ' +
   '(re-rating never draws more credit: a dearer event bills the difference). Then per period: a draft invoice is rebuilt; for a finalized or paid invoice whose new build is lower, ' +
-  'a credit note credits the difference line by line; when it is higher, the difference is billed as an adjustment line on the customer\'s next invoice; a void invoice is left alone.';
+  "a credit note credits the difference line by line; when it is higher, the difference is billed as an adjustment line on the customer's next invoice; a void invoice is left alone.";
 
 /** The amendment and split-period rule, stated once for its operations. */
 export const amendmentRule =
-  'An amendment changes the plan (an upgrade, a downgrade, new rates through the plan\'s price book), the included allowances or the discount from `effective_at`, ' +
-  'an instant (whole seconds) inside the customer\'s current billing period and not before now. The period is split there: events stamped before it are rated on the old terms ' +
-  'and invoiced when that part closes (at the amendment, after the plan\'s grace), events from it are rated on the new terms in a period that runs to the next anchor boundary. ' +
+  "An amendment changes the plan (an upgrade, a downgrade, new rates through the plan's price book), the included allowances or the discount from `effective_at`, " +
+  "an instant (whole seconds) inside the customer's current billing period and not before now. The period is split there: events stamped before it are rated on the old terms " +
+  "and invoiced when that part closes (at the amendment, after the plan's grace), events from it are rated on the new terms in a period that runs to the next anchor boundary. " +
   'Each part is a billing period of its own: its allowances and tier counters start afresh (allowances are not prorated, as in a partial first period), and its base fee and minimum ' +
-  'spend are prorated by the second: base_fee x (seconds in the part) / (seconds from the anchor boundary at or before the part\'s start to the next one), rounded half-even to the nano-unit, ' +
+  "spend are prorated by the second: base_fee x (seconds in the part) / (seconds from the anchor boundary at or before the part's start to the next one), rounded half-even to the nano-unit, " +
   'then rounded once to the minor unit like every invoice line. So an upgrade on the 16th of a 31-day month from $100 to $300 bills $100 x 15/31 = 48.387096774 and $300 x 16/31 = 154.838709677. ' +
   'A plan with another price book assigns that book from `effective_at`. The new plan must bill in the same currency and at the same interval, and no event of the period may be stamped at or after `effective_at` yet.';
 
 export const correctionSchemas: Record<string, Schema> = {
   CreditNote: object({
     id: uuid,
-    number: described(string, 'Per tenant, without gaps, in the credit notes\' own sequence.'),
+    number: described(string, "Per tenant, without gaps, in the credit notes' own sequence."),
     invoice_id: uuid,
     invoice_number: string,
     customer_id: string,
@@ -61,21 +72,30 @@ export const correctionSchemas: Record<string, Schema> = {
         invoice_line: nullable(described({ type: 'integer' }, 'The invoice line credited.')),
         kind: described(string, "The invoice line's kind (which revenue stream is reversed)."),
         description: string,
-        amount: described(money, 'Credited, rounded to the minor unit; a re-rating line can be negative when that line of the invoice went up (e.g. a minimum true-up).'),
+        amount: described(
+          money,
+          'Credited, rounded to the minor unit; a re-rating line can be negative when that line of the invoice went up (e.g. a minimum true-up).',
+        ),
         amount_exact: described(money, 'Before rounding.'),
         details: nullable({ type: 'object', additionalProperties: true }),
       }),
     },
     subtotal: described(money, 'The credited lines net of tax.'),
-    tax_amount: described(money, 'The tax credited: the invoice\'s tax per component times the credited share of its lines, rounded half-up; the last credit gets exactly what is left.'),
+    tax_amount: described(
+      money,
+      "The tax credited: the invoice's tax per component times the credited share of its lines, rounded half-up; the last credit gets exactly what is left.",
+    ),
     tax: nullable(
       object({
-        components: { type: 'array', items: object({ tax: string, jurisdiction: string, rate: decimal, amount: money }) },
+        components: {
+          type: 'array',
+          items: object({ tax: string, jurisdiction: string, rate: decimal, amount: money }),
+        },
         mention: nullable(string),
       }),
     ),
     total: described(money, 'What the customer is credited: subtotal + tax_amount, in whole minor units.'),
-    total_exact: described(money, 'The sum of the lines\' exact amounts, before rounding.'),
+    total_exact: described(money, "The sum of the lines' exact amounts, before rounding."),
     created_at: instant,
     created_by: string,
   }),
@@ -103,7 +123,12 @@ Object.assign(correctionSchemas, {
             lines: {
               type: 'array',
               description: 'Usage by rate card, dimension and grouping properties, before discounts and credits.',
-              items: object({ card: string, dimension: nullable(string), group: { type: 'object', additionalProperties: string }, ...difference }),
+              items: object({
+                card: string,
+                dimension: nullable(string),
+                group: { type: 'object', additionalProperties: string },
+                ...difference,
+              }),
             },
           }),
         },
@@ -123,10 +148,10 @@ Object.assign(correctionSchemas, {
         start: instant,
         events: decimal,
         difference: money,
-        credit_returned: described(money, 'Credit the period\'s events no longer needed, back to their grants.'),
+        credit_returned: described(money, "Credit the period's events no longer needed, back to their grants."),
         action: { type: 'string', enum: ['none', 'draft_rebuilt', 'credit_note', 'adjustment', 'invoice_void'] },
         credit_note: nullable(object({ id: uuid, number: string, total: money })),
-        adjustment: nullable(described(money, 'Billed on the customer\'s next invoice.')),
+        adjustment: nullable(described(money, "Billed on the customer's next invoice.")),
       }),
     },
   }),
@@ -151,10 +176,20 @@ Object.assign(correctionSchemas, {
     customer_id: string,
     effective_at: instant,
     plan: described(string, 'The plan from `effective_at`.'),
-    allowances: { type: 'object', additionalProperties: decimal, description: 'Units included per period from `effective_at`.' },
-    allowances_overridden: described({ type: 'boolean' }, "Whether the allowances are the amendment's own rather than the plan's."),
+    allowances: {
+      type: 'object',
+      additionalProperties: decimal,
+      description: 'Units included per period from `effective_at`.',
+    },
+    allowances_overridden: described(
+      { type: 'boolean' },
+      "Whether the allowances are the amendment's own rather than the plan's.",
+    ),
     discount_percent: described(decimal, 'Percentage with 7 decimals, e.g. "12.5000000".'),
-    periods: described(object({ before: object({ start: instant, end: instant }), after: object({ start: instant, end: instant }) }), 'The two parts of the split period.'),
+    periods: described(
+      object({ before: object({ start: instant, end: instant }), after: object({ start: instant, end: instant }) }),
+      'The two parts of the split period.',
+    ),
     created_at: instant,
     created_by: string,
   }),
@@ -164,7 +199,8 @@ Object.assign(correctionSchemas, {
     transaction_id: string,
     data: {
       type: 'array',
-      description: 'Every rating of the event, first to latest: re-rating appends a revision and keeps the earlier ones.',
+      description:
+        'Every rating of the event, first to latest: re-rating appends a revision and keeps the earlier ones.',
       items: object({
         revision: { type: 'integer' },
         period_start: instant,
@@ -183,7 +219,14 @@ Object.assign(correctionSchemas, {
 
 export const correctionRoutes: Record<string, Record<string, Operation>> = {
   '/v1/invoices/{id}/credit_notes': {
-    post: { summary: 'Credit all or part of a finalized invoice', operationId: 'createCreditNote', description: creditNoteRule, body: fromZod(createCreditNoteInput), ok: [201, 'CreditNote'], params: [idParam] },
+    post: {
+      summary: 'Credit all or part of a finalized invoice',
+      operationId: 'createCreditNote',
+      description: creditNoteRule,
+      body: fromZod(createCreditNoteInput),
+      ok: [201, 'CreditNote'],
+      params: [idParam],
+    },
   },
   '/v1/credit_notes': {
     get: {
@@ -191,11 +234,18 @@ export const correctionRoutes: Record<string, Record<string, Operation>> = {
       operationId: 'listCreditNotes',
       description: creditNoteRule,
       ok: [200, 'CreditNoteList'],
-      params: Object.entries((fromZod(listCreditNotesInput) as { properties: Record<string, Schema> }).properties).map(([name, schema]) => ({ name, in: 'query' as const, schema })),
+      params: Object.entries((fromZod(listCreditNotesInput) as { properties: Record<string, Schema> }).properties).map(
+        ([name, schema]) => ({ name, in: 'query' as const, schema }),
+      ),
     },
   },
   '/v1/credit_notes/{id}': {
-    get: { summary: 'Get a credit note with its lines', operationId: 'getCreditNote', ok: [200, 'CreditNote'], params: [idParam] },
+    get: {
+      summary: 'Get a credit note with its lines',
+      operationId: 'getCreditNote',
+      ok: [200, 'CreditNote'],
+      params: [idParam],
+    },
   },
   '/v1/reratings': {
     get: {
@@ -203,11 +253,19 @@ export const correctionRoutes: Record<string, Record<string, Operation>> = {
       operationId: 'listReratings',
       description: reratingRule,
       ok: [200, 'ReratingList'],
-      params: Object.entries((fromZod(listReratingsInput) as { properties: Record<string, Schema> }).properties).map(([name, schema]) => ({ name, in: 'query' as const, schema })),
+      params: Object.entries((fromZod(listReratingsInput) as { properties: Record<string, Schema> }).properties).map(
+        ([name, schema]) => ({ name, in: 'query' as const, schema }),
+      ),
     },
   },
   '/v1/reratings/{id}': {
-    get: { summary: 'Get a re-rating with its preview and result', operationId: 'getRerating', description: reratingRule, ok: [200, 'Rerating'], params: [idParam] },
+    get: {
+      summary: 'Get a re-rating with its preview and result',
+      operationId: 'getRerating',
+      description: reratingRule,
+      ok: [200, 'Rerating'],
+      params: [idParam],
+    },
   },
   '/v1/events/{transaction_id}/revisions': {
     get: {
@@ -223,7 +281,15 @@ export const correctionRoutes: Record<string, Record<string, Operation>> = {
       operationId: 'listSubscriptionAmendments',
       description: amendmentRule,
       ok: [200, 'SubscriptionAmendmentList'],
-      params: [{ name: 'id', in: 'path', schema: string, required: true, description: "The customer's external id (percent-encoded)." }],
+      params: [
+        {
+          name: 'id',
+          in: 'path',
+          schema: string,
+          required: true,
+          description: "The customer's external id (percent-encoded).",
+        },
+      ],
     },
     post: {
       summary: 'Amend the subscription from an instant inside the current period (split-period rating)',
@@ -231,7 +297,15 @@ export const correctionRoutes: Record<string, Record<string, Operation>> = {
       description: amendmentRule,
       body: fromZod(amendSubscriptionInput),
       ok: [201, 'SubscriptionAmendment'],
-      params: [{ name: 'id', in: 'path', schema: string, required: true, description: "The customer's external id (percent-encoded)." }],
+      params: [
+        {
+          name: 'id',
+          in: 'path',
+          schema: string,
+          required: true,
+          description: "The customer's external id (percent-encoded).",
+        },
+      ],
     },
   },
   '/v1/reratings/{id}/approve': {

@@ -1,12 +1,23 @@
 // The currency part of the OpenAPI document: settings, FX rates (one by one or an ECB file) and the revenue
 // and margin report. Merged into document.ts like billing.ts; bodies and queries come from the zod schemas.
 import type { z } from 'zod';
-import { fxPolicies, importEcbQuery, listRatesInput, revenueReportInput, supplyRatesInput, updateSettingsInput } from './schemas/currency.ts';
+import {
+  fxPolicies,
+  importEcbQuery,
+  listRatesInput,
+  revenueReportInput,
+  supplyRatesInput,
+  updateSettingsInput,
+} from './schemas/currency.ts';
 import { type Operation, type Schema, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
 
 const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
 const integer: Schema = { type: 'integer' };
-const rate: Schema = { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?$', description: '1 base = rate quote, a decimal string.' };
+const rate: Schema = {
+  type: 'string',
+  pattern: '^[0-9]+(\\.[0-9]+)?$',
+  description: '1 base = rate quote, a decimal string.',
+};
 
 function queryParams(schema: z.ZodType): { name: string; in: 'query'; schema: Schema }[] {
   const json = fromZod(schema) as { properties: Record<string, Schema> };
@@ -14,9 +25,9 @@ function queryParams(schema: z.ZodType): { name: string; in: 'query'; schema: Sc
 }
 
 const conversionRule =
-  'Conversion: each line\'s exact amount x the rate, rounded half-even once to the nano-unit, then the lines are rounded to the billing currency\'s minor unit as any invoice\'s. ' +
-  'A pair neither supplied nor its inverse is crossed through EUR (the ECB\'s base): rate(A->B) = rate(EUR->B) / rate(EUR->A); a derived rate (inverse or cross) is rounded half-even to 15 significant digits, and that is the rate stated. ' +
-  'A rate is in force from its as_of until the pair\'s next one, for at most 7 days.';
+  "Conversion: each line's exact amount x the rate, rounded half-even once to the nano-unit, then the lines are rounded to the billing currency's minor unit as any invoice's. " +
+  "A pair neither supplied nor its inverse is crossed through EUR (the ECB's base): rate(A->B) = rate(EUR->B) / rate(EUR->A); a derived rate (inverse or cross) is rounded half-even to 15 significant digits, and that is the rate stated. " +
+  "A rate is in force from its as_of until the pair's next one, for at most 7 days.";
 
 export const currencySchemas: Record<string, Schema> = {
   FxConversion: object(
@@ -26,20 +37,34 @@ export const currencySchemas: Record<string, Schema> = {
       rate,
       source: string,
       as_of: described(instant, "The rate's own time (the older leg's, for a cross rate)."),
-      policy: described({ type: 'string', enum: [...fxPolicies, 'issue'] }, "The tenant's policy, or issue: converted when issued (a credit grant given in the billing currency)."),
+      policy: described(
+        { type: 'string', enum: [...fxPolicies, 'issue'] },
+        "The tenant's policy, or issue: converted when issued (a credit grant given in the billing currency).",
+      ),
       at: described(instant, 'The instant the policy asked a rate for.'),
       method: { type: 'string', enum: ['direct', 'inverse', 'cross_eur'] },
       legs: { type: 'array', items: object({ base: string, quote: string, rate, as_of: instant, source: string }) },
-      amount_given: described(money, 'A credit grant\'s: the amount given, in the billing currency, before conversion.'),
+      amount_given: described(money, "A credit grant's: the amount given, in the billing currency, before conversion."),
     },
     ['at', 'method', 'legs', 'amount_given'],
   ),
   CurrencySettings: object({
     reporting_currency: string,
-    fx_policy: described({ type: 'string', enum: [...fxPolicies] }, 'Which instant\'s rate converts an invoice: each event\'s time, the period\'s end, or the finalization.'),
+    fx_policy: described(
+      { type: 'string', enum: [...fxPolicies] },
+      "Which instant's rate converts an invoice: each event's time, the period's end, or the finalization.",
+    ),
     updated_at: nullable(instant),
   }),
-  FxRate: object({ base: string, quote: string, rate, as_of: instant, source: string, created_at: instant, updated_at: instant }),
+  FxRate: object({
+    base: string,
+    quote: string,
+    rate,
+    as_of: instant,
+    source: string,
+    created_at: instant,
+    updated_at: instant,
+  }),
   FxRateList: object({ data: { type: 'array', items: ref('FxRate') }, has_more: { type: 'boolean' } }),
   FxRateImport: object(
     {
@@ -57,7 +82,13 @@ export const currencySchemas: Record<string, Schema> = {
     reporting_currency: string,
     from: instant,
     to: instant,
-    totals: object({ revenue: money, cost: money, margin: money, invoices: integer, converted: described(integer, 'Invoices converted and summed; the others are in missing_rates.') }),
+    totals: object({
+      revenue: money,
+      cost: money,
+      margin: money,
+      invoices: integer,
+      converted: described(integer, 'Invoices converted and summed; the others are in missing_rates.'),
+    }),
     invoices: {
       type: 'array',
       items: object({
@@ -74,21 +105,40 @@ export const currencySchemas: Record<string, Schema> = {
         rates: { type: 'array', items: ref('FxConversion') },
       }),
     },
-    missing_rates: { type: 'array', items: object({ from: string, to: string, at: instant, invoice_id: { type: 'string', format: 'uuid' } }) },
+    missing_rates: {
+      type: 'array',
+      items: object({ from: string, to: string, at: instant, invoice_id: { type: 'string', format: 'uuid' } }),
+    },
   }),
 };
 
 export const currencyRoutes: Record<string, Record<string, Operation>> = {
   '/v1/currency_settings': {
-    get: { summary: "The tenant's reporting currency and conversion policy", operationId: 'getCurrencySettings', ok: [200, 'CurrencySettings'] },
-    patch: { summary: 'Set the reporting currency or the conversion policy', operationId: 'updateCurrencySettings', body: fromZod(updateSettingsInput), ok: [200, 'CurrencySettings'] },
+    get: {
+      summary: "The tenant's reporting currency and conversion policy",
+      operationId: 'getCurrencySettings',
+      ok: [200, 'CurrencySettings'],
+    },
+    patch: {
+      summary: 'Set the reporting currency or the conversion policy',
+      operationId: 'updateCurrencySettings',
+      body: fromZod(updateSettingsInput),
+      ok: [200, 'CurrencySettings'],
+    },
   },
   '/v1/fx_rates': {
-    get: { summary: 'FX rates, newest first (or, with `at`, each pair\'s rate in force then)', operationId: 'listFxRates', ok: [200, 'FxRateList'], params: queryParams(listRatesInput) },
+    get: {
+      summary: "FX rates, newest first (or, with `at`, each pair's rate in force then)",
+      operationId: 'listFxRates',
+      ok: [200, 'FxRateList'],
+      params: queryParams(listRatesInput),
+    },
     post: {
       summary: 'Supply dated FX rates (all or none)',
       operationId: 'supplyFxRates',
-      description: conversionRule + ' A rate for a pair and instant already stored is replaced; invoices keep the rate they were converted with.',
+      description:
+        conversionRule +
+        ' A rate for a pair and instant already stored is replaced; invoices keep the rate they were converted with.',
       body: fromZod(supplyRatesInput),
       ok: [201, 'FxRateImport'],
     },
@@ -97,7 +147,8 @@ export const currencyRoutes: Record<string, Record<string, Operation>> = {
     post: {
       summary: 'Import an ECB euro reference-rate file (eurofxref.csv or eurofxref-hist.csv), all or none',
       operationId: 'importEcbRates',
-      description: 'The body is the file (Content-Type: text/csv), or JSON `{ "csv": "...", "source": "ecb" }`: a header `Date,USD,JPY,...`, one row per day, `N/A` where a currency is not quoted. Each rate applies from its date\'s 00:00 UTC. Any malformed row: 400 invalid_rate_file naming every problem by line and column, and nothing is stored.',
+      description:
+        'The body is the file (Content-Type: text/csv), or JSON `{ "csv": "...", "source": "ecb" }`: a header `Date,USD,JPY,...`, one row per day, `N/A` where a currency is not quoted. Each rate applies from its date\'s 00:00 UTC. Any malformed row: 400 invalid_rate_file naming every problem by line and column, and nothing is stored.',
       bodyType: 'text/csv',
       body: { type: 'string' },
       ok: [201, 'FxRateImport'],
@@ -106,9 +157,11 @@ export const currencyRoutes: Record<string, Record<string, Operation>> = {
   },
   '/v1/reports/revenue': {
     get: {
-      summary: 'Revenue and margin of the invoices finalized in a time range, in the reporting currency, with the rates used',
+      summary:
+        'Revenue and margin of the invoices finalized in a time range, in the reporting currency, with the rates used',
       operationId: 'reportRevenue',
-      description: 'Each invoice is converted at the rate in force when it was finalized (direct, inverse or through EUR). Revenue is the sum of its lines; cost the COGS of its period\'s rated events (period-end invoices). `format=csv` answers text/csv.',
+      description:
+        "Each invoice is converted at the rate in force when it was finalized (direct, inverse or through EUR). Revenue is the sum of its lines; cost the COGS of its period's rated events (period-end invoices). `format=csv` answers text/csv.",
       ok: [200, 'RevenueReport'],
       params: queryParams(revenueReportInput),
     },

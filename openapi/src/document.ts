@@ -40,11 +40,19 @@ const onBlockRule =
 
 import { type Schema, decimal, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
 
-const list = (item: string): Schema => object({ data: { type: 'array', items: ref(item) }, has_more: { type: 'boolean' } });
+const list = (item: string): Schema =>
+  object({ data: { type: 'array', items: ref(item) }, has_more: { type: 'boolean' } });
 const anyObject: Schema = { type: 'object', additionalProperties: true };
 
 // Objects are closed (additionalProperties: false), so variants are spelled out rather than composed with allOf.
-const priceBookSummary = { id: { type: 'string', format: 'uuid' }, code: string, name: nullable(string), currency: string, created_at: instant, created_by: string };
+const priceBookSummary = {
+  id: { type: 'string', format: 'uuid' },
+  code: string,
+  name: nullable(string),
+  currency: string,
+  created_at: instant,
+  created_by: string,
+};
 const apiKey = {
   id: { type: 'string', format: 'uuid' },
   kind: { type: 'string', enum: ['secret', 'publishable'] },
@@ -56,15 +64,20 @@ const apiKey = {
   revoked_at: nullable(instant),
 };
 
-const catalogueNotes: Schema = { type: 'array', items: object({ path: string, kind: string, message: string }), description: 'Where the import approximated the catalogue or left a price out.' };
+const catalogueNotes: Schema = {
+  type: 'array',
+  items: object({ path: string, kind: string, message: string }),
+  description: 'Where the import approximated the catalogue or left a price out.',
+};
 const catalogueSkipped: Schema = {
   type: 'array',
-  description: 'Models (or, with model null, providers) the book leaves out because their prices cannot be stated, and why.',
+  description:
+    'Models (or, with model null, providers) the book leaves out because their prices cannot be stated, and why.',
   items: object(
     {
       provider: nullable(string),
       model: nullable(string),
-      path: { ...string, description: "Where it is in the catalogue, e.g. $[15].models[29] or $[\"azure/gpt-4o\"]." },
+      path: { ...string, description: 'Where it is in the catalogue, e.g. $[15].models[29] or $["azure/gpt-4o"].' },
       reason: string,
       now_priced_by: { ...string, description: "A card of the book that takes the skipped model's own name instead." },
     },
@@ -78,7 +91,8 @@ const cardChanges: Schema = {
     card: string,
     rates: {
       type: 'array',
-      description: 'Per charge (`<dimension>`, `<window>: <dimension>` of a variant, or `match`): the price before and after, null where absent.',
+      description:
+        'Per charge (`<dimension>`, `<window>: <dimension>` of a variant, or `match`): the price before and after, null where absent.',
       items: object({ charge: string, before: anyValue, after: anyValue }),
     },
   }),
@@ -88,7 +102,20 @@ const schemas: Record<string, Schema> = {
   Error: object({
     error: object(
       {
-        kind: { type: 'string', enum: ['validation', 'unauthenticated', 'forbidden', 'not_found', 'conflict', 'precondition', 'rate_limited', 'unavailable', 'internal'] },
+        kind: {
+          type: 'string',
+          enum: [
+            'validation',
+            'unauthenticated',
+            'forbidden',
+            'not_found',
+            'conflict',
+            'precondition',
+            'rate_limited',
+            'unavailable',
+            'internal',
+          ],
+        },
         code: string,
         message: string,
         details: { type: 'array', items: object({ field: string, reason: string }) },
@@ -97,31 +124,50 @@ const schemas: Record<string, Schema> = {
       ['request_id'],
     ),
   }),
-  Customer: object({
-    id: { type: 'string', format: 'uuid' },
-    external_id: string,
-    name: nullable(string),
-    email: nullable(string),
-    currency: string,
-    country: nullable(string),
-    tax_id: { ...nullable(string), description: "Checked against the country's format (check digits included) and normalized (VAT ids carry their country prefix)." },
-    tax_status: { type: 'string', enum: ['business', 'consumer', 'exempt'], description: 'Default: business when tax_id is set, else consumer. Decides reverse charge vs the customer country\'s rate.' },
-    tax_exempt_reason: nullable(string),
-    region: { ...nullable(string), description: 'Province, state or territory (ISO 3166-2 subdivision without the country, e.g. ON; India: GST state code).' },
-    address: nullable(string),
-    postal_code: nullable(string),
-    tax_id_check: {
-      ...nullable(object({ status: { type: 'string', enum: ['valid', 'invalid'] }, checked_at: instant, source: string })),
-      description: 'The last online check of the tax id that answered (VIES or another registry); null when none did. Its absence never blocks billing.',
+  Customer: object(
+    {
+      id: { type: 'string', format: 'uuid' },
+      external_id: string,
+      name: nullable(string),
+      email: nullable(string),
+      currency: string,
+      country: nullable(string),
+      tax_id: {
+        ...nullable(string),
+        description:
+          "Checked against the country's format (check digits included) and normalized (VAT ids carry their country prefix).",
+      },
+      tax_status: {
+        type: 'string',
+        enum: ['business', 'consumer', 'exempt'],
+        description:
+          "Default: business when tax_id is set, else consumer. Decides reverse charge vs the customer country's rate.",
+      },
+      tax_exempt_reason: nullable(string),
+      region: {
+        ...nullable(string),
+        description:
+          'Province, state or territory (ISO 3166-2 subdivision without the country, e.g. ON; India: GST state code).',
+      },
+      address: nullable(string),
+      postal_code: nullable(string),
+      tax_id_check: {
+        ...nullable(
+          object({ status: { type: 'string', enum: ['valid', 'invalid'] }, checked_at: instant, source: string }),
+        ),
+        description:
+          'The last online check of the tax id that answered (VIES or another registry); null when none did. Its absence never blocks billing.',
+      },
+      parent_id: { ...nullable(string), description: 'External id of the parent customer.' },
+      is_reseller: { type: 'boolean' },
+      metadata: { type: 'object', additionalProperties: string },
+      price_book: nullable(object({ code: string, effective_from: instant })),
+      price_book_assignments: { type: 'array', items: object({ price_book: string, effective_from: instant }) },
+      created_at: instant,
+      updated_at: instant,
     },
-    parent_id: { ...nullable(string), description: 'External id of the parent customer.' },
-    is_reseller: { type: 'boolean' },
-    metadata: { type: 'object', additionalProperties: string },
-    price_book: nullable(object({ code: string, effective_from: instant })),
-    price_book_assignments: { type: 'array', items: object({ price_book: string, effective_from: instant }) },
-    created_at: instant,
-    updated_at: instant,
-  }, ['tax_status', 'tax_exempt_reason', 'region', 'address', 'postal_code', 'tax_id_check']),
+    ['tax_status', 'tax_exempt_reason', 'region', 'address', 'postal_code', 'tax_id_check'],
+  ),
   CustomerList: list('Customer'),
   MeterFilter: fromZod(meterFilter),
   Meter: object({
@@ -150,7 +196,13 @@ const schemas: Record<string, Schema> = {
     ...priceBookSummary,
     versions: {
       type: 'array',
-      items: object({ schedule: { type: 'string', enum: ['price', 'cost'] }, version: { type: 'integer' }, effective_from: instant, created_at: instant, created_by: string }),
+      items: object({
+        schedule: { type: 'string', enum: ['price', 'cost'] },
+        version: { type: 'integer' },
+        effective_from: instant,
+        created_at: instant,
+        created_by: string,
+      }),
     },
     book: { ...anyObject, description: 'The price book as the kernel reads it (core-wasm/src/book.ts).' },
   }),
@@ -163,7 +215,10 @@ const schemas: Record<string, Schema> = {
   PriceBookCatalogueUpdate: object({
     price_book: ref('PriceBook'),
     effective_from: { ...instant, description: 'When the first new version takes effect.' },
-    versions_to_add: { type: 'integer', description: 'Versions the update appends: 0 when the catalogue changes nothing.' },
+    versions_to_add: {
+      type: 'integer',
+      description: 'Versions the update appends: 0 when the catalogue changes nothing.',
+    },
     versions_added: { type: 'integer', description: '0 for a preview.' },
     changes: object({
       added: cardChanges,
@@ -179,7 +234,7 @@ const schemas: Record<string, Schema> = {
   Tenant: object({
     id: { type: 'string', format: 'uuid' },
     name: string,
-    slug: { ...string, description: 'The tenant\'s login name (POST /v1/auth/login names it as `tenant`).' },
+    slug: { ...string, description: "The tenant's login name (POST /v1/auth/login names it as `tenant`)." },
     created_at: instant,
   }),
   User: object({
@@ -192,9 +247,19 @@ const schemas: Record<string, Schema> = {
     disabled_at: nullable(instant),
   }),
   UserList: object({ data: { type: 'array', items: ref('User') } }),
-  Session: object({ token: { ...string, description: 'A session token (ses_...) for the dashboard\'s tRPC API and POST /v1/auth/logout.' }, expires_at: instant }),
+  Session: object({
+    token: {
+      ...string,
+      description: "A session token (ses_...) for the dashboard's tRPC API and POST /v1/auth/logout.",
+    },
+    expires_at: instant,
+  }),
   SignupResult: object({ tenant: ref('Tenant'), user: ref('User'), session: ref('Session') }),
-  LoginResult: object({ tenant_id: { type: 'string', format: 'uuid' }, user_id: { type: 'string', format: 'uuid' }, session: ref('Session') }),
+  LoginResult: object({
+    tenant_id: { type: 'string', format: 'uuid' },
+    user_id: { type: 'string', format: 'uuid' },
+    session: ref('Session'),
+  }),
   Ok: object({ ok: { type: 'boolean' } }),
   ApiKey: object(apiKey),
   ApiKeyCreated: object({ ...apiKey, secret: { type: 'string', description: 'The key itself; shown this once.' } }),
@@ -210,31 +275,63 @@ const schemas: Record<string, Schema> = {
     request_id: nullable(string),
   }),
   AuditLog: object({ data: { type: 'array', items: ref('AuditEntry') } }),
-  EventError: object({ code: string, message: string, field: string, details: { type: 'array', items: object({ field: string, reason: string }) } }, ['field', 'details']),
+  EventError: object(
+    {
+      code: string,
+      message: string,
+      field: string,
+      details: { type: 'array', items: object({ field: string, reason: string }) },
+    },
+    ['field', 'details'],
+  ),
   EventOutcome: {
     oneOf: [
+      object(
+        {
+          index: { type: 'integer' },
+          transaction_id: string,
+          status: { type: 'string', const: 'accepted' },
+          customer_id: string,
+          currency: string,
+          amount: money,
+          period: object({ start: instant, end: instant }),
+          period_total: { ...money, description: "The customer's rated total for the period after this event." },
+          book_version: instant,
+          card: string,
+          credits_applied: {
+            ...money,
+            description: "Credit this event drew from the customer's grants (the amount is what is left to bill).",
+          },
+          credit_balance: {
+            ...money,
+            description: "The customer's credit in force at the event's instant, after this event.",
+          },
+          blocked: {
+            type: 'array',
+            items: ref('EventBlock'),
+            description:
+              'Present when this event took the customer past a blocking limit under on_block "accept": the event is stored and billed, and the customer is blocked from now on.',
+          },
+          hold: {
+            ...ref('EventHold'),
+            description: 'Present when the event named a hold (hold_id): what it captured.',
+          },
+        },
+        ['blocked', 'hold'],
+      ),
       object({
         index: { type: 'integer' },
-        transaction_id: string,
-        status: { type: 'string', const: 'accepted' },
-        customer_id: string,
-        currency: string,
-        amount: money,
-        period: object({ start: instant, end: instant }),
-        period_total: { ...money, description: "The customer's rated total for the period after this event." },
-        book_version: instant,
-        card: string,
-        credits_applied: { ...money, description: 'Credit this event drew from the customer\'s grants (the amount is what is left to bill).' },
-        credit_balance: { ...money, description: "The customer's credit in force at the event's instant, after this event." },
-        blocked: {
-          type: 'array',
-          items: ref('EventBlock'),
-          description: 'Present when this event took the customer past a blocking limit under on_block "accept": the event is stored and billed, and the customer is blocked from now on.',
-        },
-        hold: { ...ref('EventHold'), description: 'Present when the event named a hold (hold_id): what it captured.' },
-      }, ['blocked', 'hold']),
-      object({ index: { type: 'integer' }, transaction_id: nullable(string), status: { type: 'string', const: 'duplicate' }, amount: nullable(money), currency: nullable(string) }),
-      object({ index: { type: 'integer' }, transaction_id: nullable(string), status: { type: 'string', const: 'rejected' }, error: ref('EventError') }),
+        transaction_id: nullable(string),
+        status: { type: 'string', const: 'duplicate' },
+        amount: nullable(money),
+        currency: nullable(string),
+      }),
+      object({
+        index: { type: 'integer' },
+        transaction_id: nullable(string),
+        status: { type: 'string', const: 'rejected' },
+        error: ref('EventError'),
+      }),
     ],
   },
   EventBlock: object(
@@ -246,11 +343,21 @@ const schemas: Record<string, Schema> = {
         description:
           "budget: the customer's blocking budget for the period; api_key_budget and project_budget: a blocking budget per API key (the key that sent the event) or per project tag (the event's `project` property), named by scope_value; credits: the credit in force of a customer who blocks on depletion.",
       },
-      scope_value: { type: 'string', description: 'api_key_budget: the API key id; project_budget: the project tag. Absent for the other limits.' },
+      scope_value: {
+        type: 'string',
+        description: 'api_key_budget: the API key id; project_budget: the project tag. Absent for the other limits.',
+      },
       message: string,
       limit_amount: { ...money, description: 'budget: the budget; credits: the credit this event could draw.' },
-      spend: { ...money, description: "budget: the period's spend (of the customer, or of the key or project) after this event (left to bill plus credits drawn); credits: the event's charge." },
-      exceeded_by: { ...money, description: 'budget: spend minus budget; credits: the part of the charge no credit covered (billed).' },
+      spend: {
+        ...money,
+        description:
+          "budget: the period's spend (of the customer, or of the key or project) after this event (left to bill plus credits drawn); credits: the event's charge.",
+      },
+      exceeded_by: {
+        ...money,
+        description: 'budget: spend minus budget; credits: the part of the charge no credit covered (billed).',
+      },
     },
     ['scope_value'],
   ),
@@ -268,9 +375,24 @@ const schemas: Record<string, Schema> = {
       event_type: { type: 'string', minLength: 1, maxLength: 200 },
       timestamp: { type: 'string', description: 'ISO 8601 instant with a zone; millisecond precision.' },
       properties: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean', 'null'] } },
-      quote: { type: 'string', minLength: 1, maxLength: 4096, description: 'A price quote for this very event (POST /v1/quotes). ' + quoteRule },
-      hold_id: { type: 'string', minLength: 1, maxLength: 255, description: 'The spend hold this event captures (POST /v1/customers/{id}/holds). 400-style rejection `hold_not_found` when the customer has no such hold.' },
-      hold_final: { type: 'boolean', description: 'This capture is the last: the hold closes (captured) and what it still holds is freed. Needs hold_id.' },
+      quote: {
+        type: 'string',
+        minLength: 1,
+        maxLength: 4096,
+        description: 'A price quote for this very event (POST /v1/quotes). ' + quoteRule,
+      },
+      hold_id: {
+        type: 'string',
+        minLength: 1,
+        maxLength: 255,
+        description:
+          'The spend hold this event captures (POST /v1/customers/{id}/holds). 400-style rejection `hold_not_found` when the customer has no such hold.',
+      },
+      hold_final: {
+        type: 'boolean',
+        description:
+          'This capture is the last: the hold closes (captured) and what it still holds is freed. Needs hold_id.',
+      },
     },
     required: ['transaction_id', 'customer_id', 'event_type', 'timestamp'],
     additionalProperties: false,
@@ -291,7 +413,11 @@ const schemas: Record<string, Schema> = {
     customer_id: string,
     period: object({ start: instant, end: instant, status: { type: 'string', enum: ['open', 'closed'] } }),
     amount: money,
-    held: { ...money, description: "What the customer's open spend holds set aside at the watermark: requests under way, not yet usage." },
+    held: {
+      ...money,
+      description:
+        "What the customer's open spend holds set aside at the watermark: requests under way, not yet usage.",
+    },
     event_count: decimal,
     watermark: { ...instant, description: 'Every event acknowledged before this instant is included.' },
     meters: {
@@ -307,11 +433,24 @@ const schemas: Record<string, Schema> = {
             group: { type: 'object', additionalProperties: nullable(string) },
             value: nullable(decimal),
             event_count: decimal,
-            amount: { ...money, description: "The meter's part of its events' charges net of credits (what is left to bill)." },
-            gross_amount: { ...money, description: "The meter's part of its events' charges before credits. The parts of an event's meters add up exactly to its charge, net and gross." },
+            amount: {
+              ...money,
+              description: "The meter's part of its events' charges net of credits (what is left to bill).",
+            },
+            gross_amount: {
+              ...money,
+              description:
+                "The meter's part of its events' charges before credits. The parts of an event's meters add up exactly to its charge, net and gross.",
+            },
             days: {
               type: 'array',
-              items: object({ day: { type: 'string', format: 'date' }, value: nullable(decimal), event_count: decimal, amount: money, gross_amount: money }),
+              items: object({
+                day: { type: 'string', format: 'date' },
+                value: nullable(decimal),
+                event_count: decimal,
+                amount: money,
+                gross_amount: money,
+              }),
             },
           }),
         },
@@ -340,7 +479,14 @@ const schemas: Record<string, Schema> = {
     receipt: { type: 'array', items: { ...anyObject, required: ['step'], properties: { step: string } } },
   }),
   Estimate: object({
-    results: { type: 'array', items: { ...anyObject, required: ['transaction_id', 'status'], properties: { transaction_id: string, status: { type: 'string', enum: ['rated', 'error'] } } } },
+    results: {
+      type: 'array',
+      items: {
+        ...anyObject,
+        required: ['transaction_id', 'status'],
+        properties: { transaction_id: string, status: { type: 'string', enum: ['rated', 'error'] } },
+      },
+    },
     states: { type: 'object', additionalProperties: anyObject },
   }),
   ...billingSchemas,
@@ -384,18 +530,42 @@ const errors = {
   '415': 'Body is not JSON.',
   '422': 'A business rule refuses the change.',
 };
-const rateLimitedAnswer = { '429': 'Too many attempts from this address (or for this account): Retry-After says when to try again.' };
+const rateLimitedAnswer = {
+  '429': 'Too many attempts from this address (or for this account): Retry-After says when to try again.',
+};
 
-const customerId = { name: 'id', in: 'path' as const, schema: string, required: true, description: "The customer's external id (percent-encoded)." };
-const code = (what: string) => ({ name: 'code', in: 'path' as const, schema: string, required: true, description: `The ${what} code.` });
+const customerId = {
+  name: 'id',
+  in: 'path' as const,
+  schema: string,
+  required: true,
+  description: "The customer's external id (percent-encoded).",
+};
+const code = (what: string) => ({
+  name: 'code',
+  in: 'path' as const,
+  schema: string,
+  required: true,
+  description: `The ${what} code.`,
+});
 const paging = [
   { name: 'limit', in: 'query' as const, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
   { name: 'starting_after', in: 'query' as const, schema: string, description: 'The last key of the previous page.' },
 ];
 
 const routes: Record<string, Record<string, Operation>> = {
-  '/v1/openapi.json': { get: { summary: 'This document', operationId: 'getOpenApi', ok: [200, ''], publishable: true } },
-  '/v1/events': { post: { summary: 'Ingest usage events (one, or a batch of up to 10,000)', description: onBlockRule, operationId: 'ingestEvents', body: ref('IngestRequest'), ok: [200, 'IngestResult'] } },
+  '/v1/openapi.json': {
+    get: { summary: 'This document', operationId: 'getOpenApi', ok: [200, ''], publishable: true },
+  },
+  '/v1/events': {
+    post: {
+      summary: 'Ingest usage events (one, or a batch of up to 10,000)',
+      description: onBlockRule,
+      operationId: 'ingestEvents',
+      body: ref('IngestRequest'),
+      ok: [200, 'IngestResult'],
+    },
+  },
   '/v1/events/{transaction_id}/receipt': {
     get: {
       summary: "One event's charge, step by step",
@@ -404,43 +574,99 @@ const routes: Record<string, Record<string, Operation>> = {
       params: [{ name: 'transaction_id', in: 'path', schema: string, required: true }],
     },
   },
-  '/v1/estimates': { post: { summary: 'Rate events against a book and a given state without storing them', operationId: 'estimate', body: fromZod(estimateInput), ok: [200, 'Estimate'], publishable: true } },
+  '/v1/estimates': {
+    post: {
+      summary: 'Rate events against a book and a given state without storing them',
+      operationId: 'estimate',
+      body: fromZod(estimateInput),
+      ok: [200, 'Estimate'],
+      publishable: true,
+    },
+  },
   '/v1/customers': {
     get: { summary: 'List customers', operationId: 'listCustomers', ok: [200, 'CustomerList'], params: paging },
-    post: { summary: 'Create a customer', operationId: 'createCustomer', body: fromZod(createCustomerInput), ok: [201, 'Customer'] },
+    post: {
+      summary: 'Create a customer',
+      operationId: 'createCustomer',
+      body: fromZod(createCustomerInput),
+      ok: [201, 'Customer'],
+    },
   },
   '/v1/customers/{id}': {
     get: { summary: 'Get a customer', operationId: 'getCustomer', ok: [200, 'Customer'], params: [customerId] },
-    patch: { summary: 'Update a customer', operationId: 'updateCustomer', body: fromZod(updateCustomerInput), ok: [200, 'Customer'], params: [customerId] },
+    patch: {
+      summary: 'Update a customer',
+      operationId: 'updateCustomer',
+      body: fromZod(updateCustomerInput),
+      ok: [200, 'Customer'],
+      params: [customerId],
+    },
   },
   '/v1/customers/{id}/price_book': {
-    put: { summary: 'Assign a price book from an instant on', operationId: 'assignPriceBook', body: fromZod(assignPriceBookInput), ok: [200, 'Customer'], params: [customerId] },
+    put: {
+      summary: 'Assign a price book from an instant on',
+      operationId: 'assignPriceBook',
+      body: fromZod(assignPriceBookInput),
+      ok: [200, 'Customer'],
+      params: [customerId],
+    },
   },
   '/v1/customers/{id}/usage': {
     get: {
       summary: "A period's rated usage by meter, group and day",
       operationId: 'getUsage',
       ok: [200, 'Usage'],
-      params: [customerId, { name: 'at', in: 'query', schema: instant, description: 'Any instant in the period; now when omitted.' }],
+      params: [
+        customerId,
+        { name: 'at', in: 'query', schema: instant, description: 'Any instant in the period; now when omitted.' },
+      ],
     },
   },
   '/v1/meters': {
-    get: { summary: 'List meters', operationId: 'listMeters', ok: [200, 'MeterList'], params: [...paging, { name: 'include_archived', in: 'query', schema: { type: 'boolean' } }] },
-    post: { summary: 'Create a meter', operationId: 'createMeter', body: fromZod(createMeterInput), ok: [201, 'Meter'] },
+    get: {
+      summary: 'List meters',
+      operationId: 'listMeters',
+      ok: [200, 'MeterList'],
+      params: [...paging, { name: 'include_archived', in: 'query', schema: { type: 'boolean' } }],
+    },
+    post: {
+      summary: 'Create a meter',
+      operationId: 'createMeter',
+      body: fromZod(createMeterInput),
+      ok: [201, 'Meter'],
+    },
   },
   '/v1/meters/{code}': {
     get: { summary: 'Get a meter', operationId: 'getMeter', ok: [200, 'Meter'], params: [code('meter')] },
-    patch: { summary: 'Rename or archive a meter', operationId: 'updateMeter', body: fromZod(updateMeterInput), ok: [200, 'Meter'], params: [code('meter')] },
+    patch: {
+      summary: 'Rename or archive a meter',
+      operationId: 'updateMeter',
+      body: fromZod(updateMeterInput),
+      ok: [200, 'Meter'],
+      params: [code('meter')],
+    },
   },
   '/v1/price_books': {
-    get: { summary: 'List price books', operationId: 'listPriceBooks', ok: [200, 'PriceBookList'], params: paging, publishable: true },
-    post: { summary: 'Create a price book from its JSON', operationId: 'createPriceBook', body: fromZod(createPriceBookInput), ok: [201, 'PriceBook'] },
+    get: {
+      summary: 'List price books',
+      operationId: 'listPriceBooks',
+      ok: [200, 'PriceBookList'],
+      params: paging,
+      publishable: true,
+    },
+    post: {
+      summary: 'Create a price book from its JSON',
+      operationId: 'createPriceBook',
+      body: fromZod(createPriceBookInput),
+      ok: [201, 'PriceBook'],
+    },
   },
   '/v1/price_books/import': {
     post: {
-      summary: 'Create a price book from the genai-prices catalogue or LiteLLM\'s price map',
+      summary: "Create a price book from the genai-prices catalogue or LiteLLM's price map",
       operationId: 'importPriceBook',
-      description: 'Models whose prices cannot be stated are skipped and listed in `skipped` with the reason; `strict: true` refuses the catalogue instead.',
+      description:
+        'Models whose prices cannot be stated are skipped and listed in `skipped` with the reason; `strict: true` refuses the catalogue instead.',
       body: fromZod(importPriceBookInput),
       ok: [201, 'ImportedPriceBook'],
     },
@@ -459,18 +685,29 @@ const routes: Record<string, Record<string, Operation>> = {
     post: {
       summary: 'Update a book from a newer catalogue: a new version of the same book',
       operationId: 'importPriceBookUpdate',
-      description: 'Appends the catalogue\'s prices as a new version from `effective_from` (default now); nothing when nothing changed. With `preview_digest`, only if the update is the one previewed (409 otherwise).',
+      description:
+        "Appends the catalogue's prices as a new version from `effective_from` (default now); nothing when nothing changed. With `preview_digest`, only if the update is the one previewed (409 otherwise).",
       body: fromZod(updatePriceBookFromCatalogueInput),
       ok: [200, 'PriceBookCatalogueUpdate'],
       params: [code('price book')],
     },
   },
-  '/v1/price_books/{code}': { get: { summary: 'Get a price book with all its versions', operationId: 'getPriceBook', ok: [200, 'PriceBook'], params: [code('price book')], publishable: true } },
+  '/v1/price_books/{code}': {
+    get: {
+      summary: 'Get a price book with all its versions',
+      operationId: 'getPriceBook',
+      ok: [200, 'PriceBook'],
+      params: [code('price book')],
+      publishable: true,
+    },
+  },
   '/v1/price_books/{code}/versions': {
     post: {
       summary: 'Add a version (never changes an old one)',
       operationId: 'addPriceBookVersion',
-      description: 'A version takes effect after every existing version of its schedule, and not before now unless `retroactive` is true (price schedule only). ' + reratingRule,
+      description:
+        'A version takes effect after every existing version of its schedule, and not before now unless `retroactive` is true (price schedule only). ' +
+        reratingRule,
       body: fromZod(addPriceBookVersionInput),
       ok: [201, 'PriceBook'],
       params: [code('price book')],
@@ -480,7 +717,7 @@ const routes: Record<string, Record<string, Operation>> = {
     post: {
       summary: 'Create a tenant, its owner and a first session',
       description:
-        'Public (no API key). `tenant_slug` is the tenant\'s login name, unique across Tariff (409 if taken); derived from `tenant_name` when absent. The owner is mailed a verification link. Rate-limited per client address (429 with Retry-After).',
+        "Public (no API key). `tenant_slug` is the tenant's login name, unique across Tariff (409 if taken); derived from `tenant_name` when absent. The owner is mailed a verification link. Rate-limited per client address (429 with Retry-After).",
       operationId: 'signUp',
       public: true,
       rateLimited: true,
@@ -501,15 +738,28 @@ const routes: Record<string, Record<string, Operation>> = {
     },
   },
   '/v1/auth/logout': {
-    post: { summary: 'End the session sent as "Authorization: Bearer ses_..."', operationId: 'logOut', public: true, ok: [200, 'Ok'] },
+    post: {
+      summary: 'End the session sent as "Authorization: Bearer ses_..."',
+      operationId: 'logOut',
+      public: true,
+      ok: [200, 'Ok'],
+    },
   },
   '/v1/auth/verify_email': {
-    post: { summary: 'Confirm an email with the token mailed to it (works once, expires in 48 hours)', operationId: 'verifyEmail', public: true, rateLimited: true, body: fromZod(verifyEmailInput), ok: [200, 'User'] },
+    post: {
+      summary: 'Confirm an email with the token mailed to it (works once, expires in 48 hours)',
+      operationId: 'verifyEmail',
+      public: true,
+      rateLimited: true,
+      body: fromZod(verifyEmailInput),
+      ok: [200, 'User'],
+    },
   },
   '/v1/auth/password_reset': {
     post: {
       summary: 'Mail a password reset link',
-      description: 'Public. Answers 202 whether or not the tenant has such a user (nothing is revealed); the link works once and expires in one hour. Rate-limited like login.',
+      description:
+        'Public. Answers 202 whether or not the tenant has such a user (nothing is revealed); the link works once and expires in one hour. Rate-limited like login.',
       operationId: 'requestPasswordReset',
       public: true,
       rateLimited: true,
@@ -529,8 +779,13 @@ const routes: Record<string, Record<string, Operation>> = {
     },
   },
   '/v1/users': {
-    get: { summary: 'List the tenant\'s users', operationId: 'listUsers', ok: [200, 'UserList'] },
-    post: { summary: 'Add a user (never above the caller\'s role); they are mailed a verification link', operationId: 'createUser', body: fromZod(createUserInput), ok: [201, 'User'] },
+    get: { summary: "List the tenant's users", operationId: 'listUsers', ok: [200, 'UserList'] },
+    post: {
+      summary: "Add a user (never above the caller's role); they are mailed a verification link",
+      operationId: 'createUser',
+      body: fromZod(createUserInput),
+      ok: [201, 'User'],
+    },
   },
   '/v1/users/{id}': {
     patch: {
@@ -553,11 +808,20 @@ const routes: Record<string, Record<string, Operation>> = {
     get: { summary: 'List API keys (never the keys themselves)', operationId: 'listApiKeys', ok: [200, 'ApiKeyList'] },
     post: {
       summary: 'Create an API key; the response shows it once',
-      description: "A secret key acts with at most its creator's current role: lowering the creator's role lowers the key's, removing the creator disables it.",
-      operationId: 'createApiKey', body: fromZod(createApiKeyInput), ok: [201, 'ApiKeyCreated'] },
+      description:
+        "A secret key acts with at most its creator's current role: lowering the creator's role lowers the key's, removing the creator disables it.",
+      operationId: 'createApiKey',
+      body: fromZod(createApiKeyInput),
+      ok: [201, 'ApiKeyCreated'],
+    },
   },
   '/v1/api_keys/{id}': {
-    delete: { summary: 'Revoke an API key', operationId: 'revokeApiKey', ok: [200, 'ApiKey'], params: [{ name: 'id', in: 'path', schema: { type: 'string', format: 'uuid' }, required: true }] },
+    delete: {
+      summary: 'Revoke an API key',
+      operationId: 'revokeApiKey',
+      ok: [200, 'ApiKey'],
+      params: [{ name: 'id', in: 'path', schema: { type: 'string', format: 'uuid' }, required: true }],
+    },
   },
   '/v1/audit_log': {
     get: {
@@ -567,7 +831,12 @@ const routes: Record<string, Record<string, Operation>> = {
       params: [
         { name: 'entity_type', in: 'query', schema: string },
         { name: 'entity_id', in: 'query', schema: string },
-        { name: 'before_id', in: 'query', schema: { type: 'string', format: 'uuid' }, description: 'The id of the last entry of the previous page.' },
+        {
+          name: 'before_id',
+          in: 'query',
+          schema: { type: 'string', format: 'uuid' },
+          description: 'The id of the last entry of the previous page.',
+        },
         { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 } },
       ],
     },
@@ -586,21 +855,37 @@ const routes: Record<string, Record<string, Operation>> = {
 function operation(op: Operation): Schema {
   const [status, schema] = op.ok;
   const ok = op.media
-    ? { description: 'OK', content: { [op.media]: { schema: { type: 'string', ...(op.media === 'application/pdf' ? { format: 'binary' } : {}) } } } }
+    ? {
+        description: 'OK',
+        content: {
+          [op.media]: { schema: { type: 'string', ...(op.media === 'application/pdf' ? { format: 'binary' } : {}) } },
+        },
+      }
     : schema
       ? { description: 'OK', content: { 'application/json': { schema: ref(schema) } } }
       : { description: 'OK', content: { 'application/json': { schema: anyObject } } };
   return {
     summary: op.summary,
     operationId: op.operationId,
-    ...(op.publishable ? { description: 'Allowed to publishable keys.' } : op.description ? { description: op.description } : {}),
+    ...(op.publishable
+      ? { description: 'Allowed to publishable keys.' }
+      : op.description
+        ? { description: op.description }
+        : {}),
     ...(op.operationId === 'getOpenApi' || op.public ? { security: [] } : {}),
     ...(op.params ? { parameters: op.params } : {}),
-    ...(op.body ? { requestBody: { required: true, content: { [op.bodyType ?? 'application/json']: { schema: op.body } } } } : {}),
+    ...(op.body
+      ? { requestBody: { required: true, content: { [op.bodyType ?? 'application/json']: { schema: op.body } } } }
+      : {}),
     responses: {
       [String(status)]: ok,
       ...(op.notModified ? { '304': { description: 'Not modified: If-None-Match names the current ETag.' } } : {}),
-      ...Object.fromEntries(Object.entries(op.rateLimited ? { ...errors, ...rateLimitedAnswer } : errors).map(([code, description]) => [code, { description, content: { 'application/json': { schema: ref('Error') } } }])),
+      ...Object.fromEntries(
+        Object.entries(op.rateLimited ? { ...errors, ...rateLimitedAnswer } : errors).map(([code, description]) => [
+          code,
+          { description, content: { 'application/json': { schema: ref('Error') } } },
+        ]),
+      ),
     },
   };
 }
@@ -611,14 +896,26 @@ export function buildDocument(): Schema {
     info: {
       title: 'Tariff API',
       version: '1.0.0',
-      description: 'Usage billing for AI and GPU companies. Money is a decimal string with 9 decimals; instants are ISO 8601 in UTC.',
+      description:
+        'Usage billing for AI and GPU companies. Money is a decimal string with 9 decimals; instants are ISO 8601 in UTC.',
       license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
     },
     servers: [{ url: 'http://localhost:3000' }],
     security: [{ apiKey: [] }],
-    paths: Object.fromEntries(Object.entries(routes).map(([path, methods]) => [path, Object.fromEntries(Object.entries(methods).map(([method, op]) => [method, operation(op)]))])),
+    paths: Object.fromEntries(
+      Object.entries(routes).map(([path, methods]) => [
+        path,
+        Object.fromEntries(Object.entries(methods).map(([method, op]) => [method, operation(op)])),
+      ]),
+    ),
     components: {
-      securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'A secret key (sk_...) or, where noted, a publishable key (pk_...).' } },
+      securitySchemes: {
+        apiKey: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'A secret key (sk_...) or, where noted, a publishable key (pk_...).',
+        },
+      },
       schemas,
     },
   };

@@ -5,7 +5,13 @@ import { type Schema, fromZod, instant, money, nullable, object, string } from '
 
 const anyObject: Schema = { type: 'object', additionalProperties: true };
 const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
-const customerId = { name: 'id', in: 'path' as const, schema: string, required: true, description: "The customer's external id (percent-encoded)." };
+const customerId = {
+  name: 'id',
+  in: 'path' as const,
+  schema: string,
+  required: true,
+  description: "The customer's external id (percent-encoded).",
+};
 
 export const quoteRule =
   'A quote is honoured when the event it was made for arrives at POST /v1/events before `expires_at` (the server clock at arrival) carrying the token in its `quote` field: ' +
@@ -19,17 +25,35 @@ export const edgeSchemas: Record<string, Schema> = {
     customer_id: string,
     currency: string,
     price_book: described(string, 'The code of the price book in force for the customer now.'),
-    book: described(anyObject, 'The whole price book as the kernel reads it (every version), with `zone_transitions` pinned so that every runtime rates time-of-use windows alike.'),
+    book: described(
+      anyObject,
+      'The whole price book as the kernel reads it (every version), with `zone_transitions` pinned so that every runtime rates time-of-use windows alike.',
+    ),
     kernel_version: described(string, 'The kernel build the service rates with.'),
     period: object({ start: instant, end: instant, status: { type: 'string', enum: ['open', 'closed'] } }),
-    valid_until: described(instant, "The snapshot rates events up to here: the period's end, or the next price-book assignment if sooner."),
-    state: described(anyObject, "The customer state ingestion would give the kernel now (core-wasm CustomerState): the period's counters, pools and commitment, the plan's allowances, minimum and discount, the credit grants at their live balances, the depletion policy."),
-    spend: described(money, "The period's usage net of discounts so far, whether credits or the invoice pay for it (what budgets count)."),
+    valid_until: described(
+      instant,
+      "The snapshot rates events up to here: the period's end, or the next price-book assignment if sooner.",
+    ),
+    state: described(
+      anyObject,
+      "The customer state ingestion would give the kernel now (core-wasm CustomerState): the period's counters, pools and commitment, the plan's allowances, minimum and discount, the credit grants at their live balances, the depletion policy.",
+    ),
+    spend: described(
+      money,
+      "The period's usage net of discounts so far, whether credits or the invoice pay for it (what budgets count).",
+    ),
     credit_balance: described(money, 'Credit in force at the watermark, all grants together.'),
     on_depletion: { type: 'string', enum: ['overage', 'block'] },
     budget: nullable(object({ amount: money, enforcement: { type: 'string', enum: ['alert', 'block'] } })),
-    watermark: described(instant, 'Every event acknowledged before this instant is reflected in the state, spend and balance.'),
-    etag: described(string, 'The ETag header: send it back in If-None-Match to get a 304 while nothing that rating depends on has changed.'),
+    watermark: described(
+      instant,
+      'Every event acknowledged before this instant is reflected in the state, spend and balance.',
+    ),
+    etag: described(
+      string,
+      'The ETag header: send it back in If-None-Match to get a 304 while nothing that rating depends on has changed.',
+    ),
     token: described(
       string,
       "A compact JWT (HS256, signed with the tenant's key, `kid` in its header) stating `sub` (customer), `bal` (credit balance), `spd` (spend), `cur`, `wm` (watermark), `etag`, `iat` and `exp`. Verifiable by the service only; the SDK reads its claims.",
@@ -37,17 +61,26 @@ export const edgeSchemas: Record<string, Schema> = {
     expires_at: described(instant, "The token's expiry (five minutes)."),
   }),
   Quote: object({
-    quote: described(string, "The signed quote: a compact JWT (HS256, the tenant's key). Send it as the event's `quote` field."),
+    quote: described(
+      string,
+      "The signed quote: a compact JWT (HS256, the tenant's key). Send it as the event's `quote` field.",
+    ),
     id: string,
     transaction_id: string,
     customer_id: string,
     currency: string,
-    amount: described(money, 'What the event costs now: after discounts, allowances, commitment and credits, against the state as it stands.'),
+    amount: described(
+      money,
+      'What the event costs now: after discounts, allowances, commitment and credits, against the state as it stands.',
+    ),
     subtotal: money,
     price_book: string,
     book_version: described(instant, 'The effective_from of the price version the quote holds the event to.'),
     card: string,
-    fingerprint: described(string, 'sha256 over the transaction id, customer, event type and properties (sorted by name).'),
+    fingerprint: described(
+      string,
+      'sha256 over the transaction id, customer, event type and properties (sorted by name).',
+    ),
     issued_at: instant,
     expires_at: instant,
     receipt: { type: 'array', items: { ...anyObject, required: ['step'], properties: { step: string } } },
@@ -72,7 +105,7 @@ export const edgeRoutes: Record<string, Record<string, EdgeOperation>> = {
       operationId: 'getPricingSnapshot',
       description:
         "Everything the SDK's Estimator needs to rate this customer's next events exactly as ingestion will, with the budget, an ETag and a short-lived signed token. " +
-        'Needs a key that may read usage and billing (secret keys; not publishable keys, since the snapshot carries the customer\'s balances and budget: a browser gets it relayed by the tenant\'s backend). ' +
+        "Needs a key that may read usage and billing (secret keys; not publishable keys, since the snapshot carries the customer's balances and budget: a browser gets it relayed by the tenant's backend). " +
         '422 `no_price_book` when no price book is in force.',
       ok: [200, 'PricingSnapshot'],
       params: [customerId],

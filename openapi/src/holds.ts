@@ -7,8 +7,20 @@ import { type Operation, type Schema, fromZod, instant, money, nullable, object,
 
 const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
 const anyObject: Schema = { type: 'object', additionalProperties: true };
-const customerId = { name: 'id', in: 'path' as const, schema: string, required: true, description: "The customer's external id (percent-encoded)." };
-const holdId = { name: 'hold_id', in: 'path' as const, schema: string, required: true, description: 'The id the caller chose when placing the hold (percent-encoded).' };
+const customerId = {
+  name: 'id',
+  in: 'path' as const,
+  schema: string,
+  required: true,
+  description: "The customer's external id (percent-encoded).",
+};
+const holdId = {
+  name: 'hold_id',
+  in: 'path' as const,
+  schema: string,
+  required: true,
+  description: 'The id the caller chose when placing the hold (percent-encoded).',
+};
 const holdStatus: Schema = described(
   { type: 'string', enum: ['open', 'captured', 'released', 'expired'] },
   'open: sets its amount (less what it captured) aside until expires_at; captured: closed by an event sent with hold_final; released: closed by a call; expired: closed by the scheduler after expires_at.',
@@ -20,9 +32,9 @@ function queryParams(schema: z.ZodObject): { name: string; in: 'query'; schema: 
 }
 
 export const holdRule =
-  'A hold sets aside part of the customer\'s credit (when its wallet blocks on depletion) and of its blocking budget, under the same per-customer locks as ingestion: holds and events of one customer are decided one after another, so holds placed together never promise more than there is. ' +
+  "A hold sets aside part of the customer's credit (when its wallet blocks on depletion) and of its blocking budget, under the same per-customer locks as ingestion: holds and events of one customer are decided one after another, so holds placed together never promise more than there is. " +
   'A hold is refused (422) with `insufficient_balance` (credit in force minus open holds is less than the hold), `budget_exceeded` (the blocking budget minus spend and open holds is less) or `blocked` (the customer is already past a blocking limit this period); the error details name `available.balance`, `available.budget` and `available.held`. ' +
-  'With `estimate`, the kernel prices the event-shaped worst case (every open quantity at its maximum: output tokens = max_tokens, GPU duration = the job\'s limit) at the price in force, as ingestion would rate it now before credits. ' +
+  "With `estimate`, the kernel prices the event-shaped worst case (every open quantity at its maximum: output tokens = max_tokens, GPU duration = the job's limit) at the price in force, as ingestion would rate it now before credits. " +
   'An event sent with `hold_id` captures the hold when it is acknowledged, in the same transaction: its charge (before credits) draws first on what the hold holds; a charge beyond it is an overrun, charged like any event under `overrun: "charge"` (subject to the customer\'s limits and on_block) or refused (`hold_exceeded`) under `overrun: "refuse"`. `hold_final: true` closes the hold (status captured) and frees what it still holds. ' +
   'Placing the same id again answers the hold as it stands (a different request with the same id is a 409 `hold_id_reused`); releasing a closed hold answers it as it stands; an event is captured once (its transaction id).';
 
@@ -31,14 +43,23 @@ export const holdSchemas: Record<string, Schema> = {
     {
       id: string,
       customer_id: string,
-      currency: described(string, "The customer's rating currency (its price books'), which the hold's amounts are in: the credit and budget it sets aside are counted in it."),
+      currency: described(
+        string,
+        "The customer's rating currency (its price books'), which the hold's amounts are in: the credit and budget it sets aside are counted in it.",
+      ),
       status: holdStatus,
       amount: described(money, 'What the hold sets aside in all.'),
       captured: described(money, 'What the events that carried its id charged so far (before credits).'),
-      held: described(money, 'What it still sets aside now: amount minus captured while open, 0 once closed or past expires_at.'),
+      held: described(
+        money,
+        'What it still sets aside now: amount minus captured while open, 0 once closed or past expires_at.',
+      ),
       capture_count: { type: 'integer' },
       overrun: { type: 'string', enum: ['charge', 'refuse'] },
-      estimate: described(nullable(anyObject), 'The event-shaped estimate it was priced from; null when placed with an amount.'),
+      estimate: described(
+        nullable(anyObject),
+        'The event-shaped estimate it was priced from; null when placed with an amount.',
+      ),
       card: described(nullable(string), 'The rate card that priced the estimate.'),
       expires_at: instant,
       created_at: instant,
@@ -51,11 +72,17 @@ export const holdSchemas: Record<string, Schema> = {
     },
     ['captures'],
   ),
-  HoldList: object({ data: { type: 'array', items: ref('Hold') }, held: described(money, "What the customer's open holds set aside now, all together.") }),
+  HoldList: object({
+    data: { type: 'array', items: ref('Hold') },
+    held: described(money, "What the customer's open holds set aside now, all together."),
+  }),
   EventHold: object({
     id: string,
     status: holdStatus,
-    captured: described(money, "This event's charge (before credits) drawn on the hold; 0 when the hold was already closed (the event was rated as if it named none)."),
+    captured: described(
+      money,
+      "This event's charge (before credits) drawn on the hold; 0 when the hold was already closed (the event was rated as if it named none).",
+    ),
     held: described(money, 'What the hold still sets aside after this event.'),
   }),
   BalanceToken: object({
@@ -82,34 +109,70 @@ export const holdSchemas: Record<string, Schema> = {
   BalanceTokenKeys: object({
     keys: {
       type: 'array',
-      items: object({ kty: { type: 'string', const: 'OKP' }, crv: { type: 'string', const: 'Ed25519' }, x: string, kid: string, alg: { type: 'string', const: 'EdDSA' }, use: { type: 'string', const: 'sig' } }),
+      items: object({
+        kty: { type: 'string', const: 'OKP' },
+        crv: { type: 'string', const: 'Ed25519' },
+        x: string,
+        kid: string,
+        alg: { type: 'string', const: 'EdDSA' },
+        use: { type: 'string', const: 'sig' },
+      }),
     },
   }),
 };
 
 export const holdRoutes: Record<string, Record<string, Operation>> = {
   '/v1/customers/{id}/holds': {
-    post: { summary: "Place a spend hold on the customer's balance and budget", operationId: 'placeHold', description: holdRule, body: fromZod(placeHoldInput), ok: [201, 'Hold'], params: [customerId] },
-    get: { summary: "The customer's holds, newest first, with what the open ones hold now", operationId: 'listHolds', ok: [200, 'HoldList'], params: [customerId, ...queryParams(listHoldsQuery)] },
+    post: {
+      summary: "Place a spend hold on the customer's balance and budget",
+      operationId: 'placeHold',
+      description: holdRule,
+      body: fromZod(placeHoldInput),
+      ok: [201, 'Hold'],
+      params: [customerId],
+    },
+    get: {
+      summary: "The customer's holds, newest first, with what the open ones hold now",
+      operationId: 'listHolds',
+      ok: [200, 'HoldList'],
+      params: [customerId, ...queryParams(listHoldsQuery)],
+    },
   },
   '/v1/customers/{id}/holds/{hold_id}': {
-    get: { summary: 'One hold with the events that captured it', operationId: 'getHold', ok: [200, 'Hold'], params: [customerId, holdId] },
+    get: {
+      summary: 'One hold with the events that captured it',
+      operationId: 'getHold',
+      ok: [200, 'Hold'],
+      params: [customerId, holdId],
+    },
   },
   '/v1/customers/{id}/holds/{hold_id}/extend': {
     post: {
       summary: 'Extend an open hold: a later expiry, a larger amount, or both',
       operationId: 'extendHold',
-      description: 'A larger amount is decided like a new hold (refused with the same codes). 422 hold_closed for a hold no longer open.',
+      description:
+        'A larger amount is decided like a new hold (refused with the same codes). 422 hold_closed for a hold no longer open.',
       body: fromZod(extendHoldInput),
       ok: [200, 'Hold'],
       params: [customerId, holdId],
     },
   },
   '/v1/customers/{id}/holds/{hold_id}/release': {
-    post: { summary: 'Release a hold: what it still holds is free again', operationId: 'releaseHold', description: 'Idempotent: a closed hold answers as it stands.', ok: [200, 'Hold'], params: [customerId, holdId] },
+    post: {
+      summary: 'Release a hold: what it still holds is free again',
+      operationId: 'releaseHold',
+      description: 'Idempotent: a closed hold answers as it stands.',
+      ok: [200, 'Hold'],
+      params: [customerId, holdId],
+    },
   },
   '/v1/customers/{id}/balance_token': {
-    get: { summary: "A signed statement of the customer's balance and open holds, for gateways", operationId: 'getBalanceToken', ok: [200, 'BalanceToken'], params: [customerId] },
+    get: {
+      summary: "A signed statement of the customer's balance and open holds, for gateways",
+      operationId: 'getBalanceToken',
+      ok: [200, 'BalanceToken'],
+      params: [customerId],
+    },
   },
   '/v1/balance_token_keys': {
     get: {

@@ -12,7 +12,11 @@ export const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${na
 export const string: Schema = { type: 'string' };
 export const nullable = (schema: Schema): Schema => ({ anyOf: [schema, { type: 'null' }] });
 export const instant: Schema = { type: 'string', format: 'date-time' };
-export const money: Schema = { type: 'string', pattern: '^-?[0-9]+\\.[0-9]{9}$', description: 'Decimal amount with 9 decimals (nano-units).' };
+export const money: Schema = {
+  type: 'string',
+  pattern: '^-?[0-9]+\\.[0-9]{9}$',
+  description: 'Decimal amount with 9 decimals (nano-units).',
+};
 export const decimal: Schema = { type: 'string', pattern: '^-?[0-9]+(\\.[0-9]+)?$' };
 export const object = (properties: Record<string, Schema>, optional: string[] = []): Schema => ({
   type: 'object',

@@ -29,7 +29,13 @@ function queryParams(schema: z.ZodObject): { name: string; in: 'query'; schema: 
 }
 
 const endpointId = { name: 'id', in: 'path' as const, schema: uuid, required: true };
-const messageId = { name: 'id', in: 'path' as const, schema: { type: 'string', pattern: '^msg_[0-9a-f]{32}$' }, required: true, description: 'The message id (the webhook-id header).' };
+const messageId = {
+  name: 'id',
+  in: 'path' as const,
+  schema: { type: 'string', pattern: '^msg_[0-9a-f]{32}$' },
+  required: true,
+  description: 'The message id (the webhook-id header).',
+};
 
 const endpoint = {
   id: uuid,
@@ -37,10 +43,16 @@ const endpoint = {
   description: string,
   event_types: described({ type: 'array', items: eventType }, 'The types sent to it; empty: every type.'),
   enabled: { type: 'boolean' },
-  disabled_reason: described(nullable({ type: 'string', enum: ['manual', 'gone', 'failing'] }), 'manual; gone: it answered 410; failing: every attempt failed for days.'),
+  disabled_reason: described(
+    nullable({ type: 'string', enum: ['manual', 'gone', 'failing'] }),
+    'manual; gone: it answered 410; failing: every attempt failed for days.',
+  ),
   disabled_at: nullable(instant),
   failing_since: described(nullable(instant), 'The first failed attempt since the last successful one.'),
-  previous_secret_expires_at: described(nullable(instant), 'While a rotated secret still signs beside the new one: until when.'),
+  previous_secret_expires_at: described(
+    nullable(instant),
+    'While a rotated secret still signs beside the new one: until when.',
+  ),
   created_at: instant,
   updated_at: instant,
 };
@@ -51,7 +63,10 @@ export const webhookSchemas: Record<string, Schema> = {
     ...endpoint,
     secret: described(string, 'The signing secret (whsec_ and base64): shown on creation and rotation only.'),
   }),
-  WebhookEndpointList: object({ data: { type: 'array', items: ref('WebhookEndpoint') }, has_more: { type: 'boolean' } }),
+  WebhookEndpointList: object({
+    data: { type: 'array', items: ref('WebhookEndpoint') },
+    has_more: { type: 'boolean' },
+  }),
   WebhookAttempt: object({
     id: string,
     endpoint_id: uuid,
@@ -78,12 +93,18 @@ export const webhookSchemas: Record<string, Schema> = {
     last_error: nullable(string),
     created_at: instant,
   }),
-  WebhookDeliveryList: object({ data: { type: 'array', items: ref('WebhookDelivery') }, has_more: { type: 'boolean' } }),
+  WebhookDeliveryList: object({
+    data: { type: 'array', items: ref('WebhookDelivery') },
+    has_more: { type: 'boolean' },
+  }),
   WebhookMessage: object({
     id: described(string, 'The webhook-id header of every attempt.'),
     event_type: string,
     notification_id: nullable(uuid),
-    payload: described({ type: 'object', additionalProperties: true }, 'The body sent: `type`, `timestamp` and `data`.'),
+    payload: described(
+      { type: 'object', additionalProperties: true },
+      'The body sent: `type`, `timestamp` and `data`.',
+    ),
     created_at: instant,
     deliveries: { type: 'array', items: object({ endpoint_id: uuid, status: deliveryStatus, attempts: integer }) },
   }),
@@ -101,7 +122,11 @@ export const webhookRule =
 
 export const webhookRoutes: Record<string, Record<string, Operation>> = {
   '/v1/webhook_endpoints': {
-    get: { summary: 'List webhook endpoints (never their secrets)', operationId: 'listWebhookEndpoints', ok: [200, 'WebhookEndpointList'] },
+    get: {
+      summary: 'List webhook endpoints (never their secrets)',
+      operationId: 'listWebhookEndpoints',
+      ok: [200, 'WebhookEndpointList'],
+    },
     post: {
       summary: 'Create a webhook endpoint; the response shows its signing secret once',
       operationId: 'createWebhookEndpoint',
@@ -111,7 +136,12 @@ export const webhookRoutes: Record<string, Record<string, Operation>> = {
     },
   },
   '/v1/webhook_endpoints/{id}': {
-    get: { summary: 'Get a webhook endpoint', operationId: 'getWebhookEndpoint', ok: [200, 'WebhookEndpoint'], params: [endpointId] },
+    get: {
+      summary: 'Get a webhook endpoint',
+      operationId: 'getWebhookEndpoint',
+      ok: [200, 'WebhookEndpoint'],
+      params: [endpointId],
+    },
     patch: {
       summary: 'Change a webhook endpoint (enabling it resumes its pending deliveries)',
       operationId: 'updateWebhookEndpoint',
@@ -119,7 +149,12 @@ export const webhookRoutes: Record<string, Record<string, Operation>> = {
       ok: [200, 'WebhookEndpoint'],
       params: [endpointId],
     },
-    delete: { summary: 'Delete a webhook endpoint (its log is kept)', operationId: 'deleteWebhookEndpoint', ok: [200, 'WebhookEndpoint'], params: [endpointId] },
+    delete: {
+      summary: 'Delete a webhook endpoint (its log is kept)',
+      operationId: 'deleteWebhookEndpoint',
+      ok: [200, 'WebhookEndpoint'],
+      params: [endpointId],
+    },
   },
   '/v1/webhook_endpoints/{id}/rotate_secret': {
     post: {
@@ -144,17 +179,28 @@ export const webhookRoutes: Record<string, Record<string, Operation>> = {
     post: {
       summary: 'Queue again the messages of a time range for this endpoint',
       operationId: 'replayWebhooks',
-      description: 'Messages its filter takes that it never received (failed or never attempted), and with include_succeeded those it did; the delivery jobs send them.',
+      description:
+        'Messages its filter takes that it never received (failed or never attempted), and with include_succeeded those it did; the delivery jobs send them.',
       body: fromZod(replayInput),
       ok: [200, 'WebhookReplayResult'],
       params: [endpointId],
     },
   },
   '/v1/webhook_endpoints/{id}/deliveries': {
-    get: { summary: "The endpoint's deliveries, newest first", operationId: 'listWebhookDeliveries', ok: [200, 'WebhookDeliveryList'], params: [endpointId, ...queryParams(listDeliveriesInput)] },
+    get: {
+      summary: "The endpoint's deliveries, newest first",
+      operationId: 'listWebhookDeliveries',
+      ok: [200, 'WebhookDeliveryList'],
+      params: [endpointId, ...queryParams(listDeliveriesInput)],
+    },
   },
   '/v1/webhook_messages': {
-    get: { summary: 'Webhook messages with their deliveries, newest first', operationId: 'listWebhookMessages', ok: [200, 'WebhookMessageList'], params: queryParams(listMessagesInput) },
+    get: {
+      summary: 'Webhook messages with their deliveries, newest first',
+      operationId: 'listWebhookMessages',
+      ok: [200, 'WebhookMessageList'],
+      params: queryParams(listMessagesInput),
+    },
   },
   '/v1/webhook_messages/{id}/attempts': {
     get: {

@@ -24,7 +24,9 @@ export interface BalanceTokenKey {
   kid: string;
 }
 
-export type VerifiedBalanceToken = { ok: true; claims: BalanceTokenClaims } | { ok: false; problem: 'malformed' | 'unknown_key' | 'bad_signature' | 'wrong_kind' | 'expired' };
+export type VerifiedBalanceToken =
+  | { ok: true; claims: BalanceTokenClaims }
+  | { ok: false; problem: 'malformed' | 'unknown_key' | 'bad_signature' | 'wrong_kind' | 'expired' };
 
 function decode(part: string): Record<string, unknown> | undefined {
   try {
@@ -36,7 +38,11 @@ function decode(part: string): Record<string, unknown> | undefined {
 }
 
 /** Checks the signature with the key its header names, then the kind and the expiry (a token holds up to its `exp` second). */
-export function verifyBalanceToken(token: string, keys: readonly BalanceTokenKey[], now: Date = new Date()): VerifiedBalanceToken {
+export function verifyBalanceToken(
+  token: string,
+  keys: readonly BalanceTokenKey[],
+  now: Date = new Date(),
+): VerifiedBalanceToken {
   const parts = token.split('.');
   if (parts.length !== 3) return { ok: false, problem: 'malformed' };
   const header = decode(parts[0]);
@@ -44,7 +50,12 @@ export function verifyBalanceToken(token: string, keys: readonly BalanceTokenKey
   const key = keys.find((k) => k.kid === header.kid && k.kty === 'OKP' && k.crv === 'Ed25519');
   if (!key) return { ok: false, problem: 'unknown_key' };
   const publicKey = crypto.createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: key.x }, format: 'jwk' });
-  const valid = crypto.verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), publicKey, Buffer.from(parts[2], 'base64url'));
+  const valid = crypto.verify(
+    null,
+    Buffer.from(`${parts[0]}.${parts[1]}`),
+    publicKey,
+    Buffer.from(parts[2], 'base64url'),
+  );
   if (!valid) return { ok: false, problem: 'bad_signature' };
   const claims = decode(parts[1]) as BalanceTokenClaims | undefined;
   if (!claims || typeof claims.exp !== 'number') return { ok: false, problem: 'malformed' };

@@ -109,13 +109,23 @@ function readJson(path: string, what: string): unknown {
 function compileOrExit(path: string) {
   const compiled = compileBook(readJson(path, 'price book'));
   if (!compiled.ok) {
-    throw new UsageError(`price book ${path} is invalid:\n${compiled.errors.map((e) => `  ${e.path || '(root)'}: ${e.message}`).join('\n')}`);
+    throw new UsageError(
+      `price book ${path} is invalid:\n${compiled.errors.map((e) => `  ${e.path || '(root)'}: ${e.message}`).join('\n')}`,
+    );
   }
   return compiled.book;
 }
 
 async function rateCommand(args: string[]): Promise<void> {
-  const { values } = parseOptions('rate', { args, options: { 'price-book': { type: 'string' }, events: { type: 'string' }, state: { type: 'string' }, 'state-out': { type: 'string' } } });
+  const { values } = parseOptions('rate', {
+    args,
+    options: {
+      'price-book': { type: 'string' },
+      events: { type: 'string' },
+      state: { type: 'string' },
+      'state-out': { type: 'string' },
+    },
+  });
   if (!values['price-book']) throw usageError('rate', 'missing --price-book BOOK.json');
   if (!values.events) throw usageError('rate', 'missing --events EVENTS.jsonl (or - for stdin)');
   const book = compileOrExit(values['price-book']);
@@ -140,7 +150,13 @@ async function rateCommand(args: string[]): Promise<void> {
       events.push(JSON.parse(line));
     } catch (error) {
       await flush();
-      out.push(JSON.stringify({ line: i + 1, status: 'error', error: { code: 'invalid_json', message: (error as Error).message } }));
+      out.push(
+        JSON.stringify({
+          line: i + 1,
+          status: 'error',
+          error: { code: 'invalid_json', message: (error as Error).message },
+        }),
+      );
     }
     if (events.length >= 10_000) await flush();
     if (out.length >= 10_000) process.stdout.write(out.splice(0).join('\n') + '\n');
@@ -154,7 +170,9 @@ function validateCommand(args: string[]): void {
   const { values } = parseOptions('validate', { args, options: { 'price-book': { type: 'string' } } });
   if (!values['price-book']) throw usageError('validate', 'missing --price-book BOOK.json');
   const book = compileOrExit(values['price-book']);
-  process.stdout.write(`${values['price-book']}: valid (${book.price.productIds.length} cards, ${book.price.versions.length} versions, ${book.bytes.length} bytes compiled)\n`);
+  process.stdout.write(
+    `${values['price-book']}: valid (${book.price.productIds.length} cards, ${book.price.versions.length} versions, ${book.bytes.length} bytes compiled)\n`,
+  );
 }
 
 /**
@@ -163,46 +181,78 @@ function validateCommand(args: string[]): void {
  */
 async function importCommand(args: string[]): Promise<void> {
   const { values, positionals } = parseOptions('import-prices', {
-    args, allowPositionals: true,
+    args,
+    allowPositionals: true,
     options: {
-      format: { type: 'string' }, out: { type: 'string' }, 'book-id': { type: 'string' }, regex: { type: 'string' }, strict: { type: 'boolean' },
-      report: { type: 'string' }, update: { type: 'string' }, 'effective-from': { type: 'string' }, preview: { type: 'boolean' },
+      format: { type: 'string' },
+      out: { type: 'string' },
+      'book-id': { type: 'string' },
+      regex: { type: 'string' },
+      strict: { type: 'boolean' },
+      report: { type: 'string' },
+      update: { type: 'string' },
+      'effective-from': { type: 'string' },
+      preview: { type: 'boolean' },
     },
   });
-  const { CATALOGUE_FORMATS, CatalogueImportError, CatalogueUpdateError, importCatalogue, planCatalogueUpdate } = await import('@tariff/core-wasm/importers/catalogue');
+  const { CATALOGUE_FORMATS, CatalogueImportError, CatalogueUpdateError, importCatalogue, planCatalogueUpdate } =
+    await import('@tariff/core-wasm/importers/catalogue');
   const format = values.format;
   if (format === undefined) throw usageError('import-prices', `missing --format (${CATALOGUE_FORMATS.join(' or ')})`);
-  if (!(CATALOGUE_FORMATS as readonly string[]).includes(format)) throw usageError('import-prices', `--format must be ${CATALOGUE_FORMATS.join(' or ')}, got '${format}'`);
-  if (positionals.length > 1) throw usageError('import-prices', `one catalogue FILE at most, got ${positionals.length}`);
-  if (values.regex !== undefined && !['keep', 'widen', 'reject'].includes(values.regex)) throw usageError('import-prices', `--regex must be keep, widen or reject, got '${values.regex}'`);
-  if (values.update === undefined && (values.preview || values['effective-from'] !== undefined)) throw usageError('import-prices', '--preview and --effective-from apply to --update');
-  if (values.update !== undefined && values['book-id'] !== undefined) throw usageError('import-prices', '--book-id does not apply to --update (the book keeps its id)');
+  if (!(CATALOGUE_FORMATS as readonly string[]).includes(format))
+    throw usageError('import-prices', `--format must be ${CATALOGUE_FORMATS.join(' or ')}, got '${format}'`);
+  if (positionals.length > 1)
+    throw usageError('import-prices', `one catalogue FILE at most, got ${positionals.length}`);
+  if (values.regex !== undefined && !['keep', 'widen', 'reject'].includes(values.regex))
+    throw usageError('import-prices', `--regex must be keep, widen or reject, got '${values.regex}'`);
+  if (values.update === undefined && (values.preview || values['effective-from'] !== undefined))
+    throw usageError('import-prices', '--preview and --effective-from apply to --update');
+  if (values.update !== undefined && values['book-id'] !== undefined)
+    throw usageError('import-prices', '--book-id does not apply to --update (the book keeps its id)');
   const effectiveFrom = values['effective-from'] ?? new Date().toISOString();
-  if (Number.isNaN(Date.parse(effectiveFrom))) throw usageError('import-prices', `--effective-from must be an ISO 8601 instant, got '${effectiveFrom}'`);
+  if (Number.isNaN(Date.parse(effectiveFrom)))
+    throw usageError('import-prices', `--effective-from must be an ISO 8601 instant, got '${effectiveFrom}'`);
 
   const existing = values.update === undefined ? undefined : (readJson(values.update, 'price book') as PriceBook);
   if (existing !== undefined) compileOrExit(values.update!);
-  const catalogue = positionals[0] !== undefined
-    ? readCatalogue(positionals[0])
-    : format === 'genai-prices' ? await installedGenaiPrices() : undefined;
+  const catalogue =
+    positionals[0] !== undefined
+      ? readCatalogue(positionals[0])
+      : format === 'genai-prices'
+        ? await installedGenaiPrices()
+        : undefined;
   if (catalogue === undefined) throw usageError('import-prices', 'missing the catalogue FILE (- reads stdin)');
 
   let imported: ReturnType<typeof importCatalogue>;
   try {
     imported = importCatalogue(format as (typeof CATALOGUE_FORMATS)[number], catalogue, {
-      bookId: existing?.id ?? values['book-id'], regex: values.regex as 'keep' | 'widen' | 'reject' | undefined, strict: values.strict,
+      bookId: existing?.id ?? values['book-id'],
+      regex: values.regex as 'keep' | 'widen' | 'reject' | undefined,
+      strict: values.strict,
     });
   } catch (error) {
     if (!(error instanceof CatalogueImportError)) throw error;
-    if (values.report) writeFileSync(values.report, JSON.stringify({ skipped: error.skipped, problems: error.problems }, null, 2) + '\n');
+    if (values.report)
+      writeFileSync(
+        values.report,
+        JSON.stringify({ skipped: error.skipped, problems: error.problems }, null, 2) + '\n',
+      );
     process.stderr.write(`${error.message}\n`);
     process.exitCode = 1;
     return;
   }
   const checked = compileBook(imported.book);
-  if (!checked.ok) throw new Error(`imported book is invalid: ${checked.errors.slice(0, 5).map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  if (!checked.ok)
+    throw new Error(
+      `imported book is invalid: ${checked.errors
+        .slice(0, 5)
+        .map((e) => `${e.path}: ${e.message}`)
+        .join('; ')}`,
+    );
   const cards = imported.book.versions.at(-1)?.rate_cards.length ?? 0;
-  process.stderr.write(`${format}: ${cards} cards in ${imported.book.versions.length} version(s)${formatSkipped(imported.skipped)}\n`);
+  process.stderr.write(
+    `${format}: ${cards} cards in ${imported.book.versions.length} version(s)${formatSkipped(imported.skipped)}\n`,
+  );
 
   let book = imported.book;
   let changes: unknown;
@@ -211,7 +261,8 @@ async function importCommand(args: string[]): Promise<void> {
     try {
       update = planCatalogueUpdate(existing, imported.book, effectiveFrom);
     } catch (error) {
-      if (error instanceof CatalogueUpdateError) throw usageError('import-prices', `cannot update ${values.update}: ${error.field} ${error.message}`);
+      if (error instanceof CatalogueUpdateError)
+        throw usageError('import-prices', `cannot update ${values.update}: ${error.field} ${error.message}`);
       throw error;
     }
     changes = update.changes;
@@ -221,7 +272,11 @@ async function importCommand(args: string[]): Promise<void> {
     book = { ...existing, versions: [...existing.versions, ...update.versions] };
   }
   if (values.report) {
-    writeFileSync(values.report, JSON.stringify({ skipped: imported.skipped, notes: imported.notes, ...(changes ? { changes } : {}) }, null, 2) + '\n');
+    writeFileSync(
+      values.report,
+      JSON.stringify({ skipped: imported.skipped, notes: imported.notes, ...(changes ? { changes } : {}) }, null, 2) +
+        '\n',
+    );
   }
   if (values.preview) return;
   const text = JSON.stringify(book, null, 2) + '\n';
@@ -244,21 +299,30 @@ async function installedGenaiPrices(): Promise<unknown> {
   try {
     module = (await import('@pydantic/genai-prices')) as typeof module;
   } catch {
-    throw usageError('import-prices', 'give the catalogue FILE, or install @pydantic/genai-prices to import its catalogue');
+    throw usageError(
+      'import-prices',
+      'give the catalogue FILE, or install @pydantic/genai-prices to import its catalogue',
+    );
   }
   return JSON.parse(JSON.stringify(await module.waitForUpdate()));
 }
 
-function formatSkipped(skipped: { provider: string | null; model: string | null; path: string; reason: string; now_priced_by?: string }[]): string {
+function formatSkipped(
+  skipped: { provider: string | null; model: string | null; path: string; reason: string; now_priced_by?: string }[],
+): string {
   if (skipped.length === 0) return '; nothing skipped';
-  const lines = skipped.map((skip) =>
-    `  ${skip.provider ?? '?'}/${skip.model ?? '*'} (${skip.path}): ${skip.reason}` +
-    (skip.now_priced_by ? ` [its name now matches card ${skip.now_priced_by}]` : ''),
+  const lines = skipped.map(
+    (skip) =>
+      `  ${skip.provider ?? '?'}/${skip.model ?? '*'} (${skip.path}): ${skip.reason}` +
+      (skip.now_priced_by ? ` [its name now matches card ${skip.now_priced_by}]` : ''),
   );
   return `; skipped ${skipped.length} it cannot state:\n${lines.join('\n')}`;
 }
 
-type Plan = { versions: { effective_from: string }[]; changes: { added: Change[]; removed: Change[]; changed: Change[]; unchanged: number; windows: { window: string }[] } };
+type Plan = {
+  versions: { effective_from: string }[];
+  changes: { added: Change[]; removed: Change[]; changed: Change[]; unchanged: number; windows: { window: string }[] };
+};
 type Change = { card: string; rates: { charge: string; before: unknown; after: unknown }[] };
 
 /** The changes a catalogue update makes, one line per card and rate. */
@@ -267,33 +331,50 @@ function formatChanges(plan: Plan, book: PriceBook): string {
   const latest = book.versions.at(-1);
   const from = `version ${book.versions.length}${latest ? ` (from ${latest.effective_from})` : ''}`;
   if (plan.versions.length === 0) return `no changes: ${book.id} ${from} already has these prices; no version added\n`;
-  const lines = [`${book.id}: ${from} -> new version from ${plan.versions[0]!.effective_from}` +
-    `${plan.versions.length > 1 ? ` (and ${plan.versions.length - 1} later dated version(s) of the catalogue)` : ''}:`];
+  const lines = [
+    `${book.id}: ${from} -> new version from ${plan.versions[0]!.effective_from}` +
+      `${plan.versions.length > 1 ? ` (and ${plan.versions.length - 1} later dated version(s) of the catalogue)` : ''}:`,
+  ];
   const rates = (change: Change, side: 'before' | 'after') =>
-    change.rates.filter((rate) => rate.charge !== 'match').map((rate) => `${rate.charge} ${formatPrice(rate[side])}`).join(', ');
+    change.rates
+      .filter((rate) => rate.charge !== 'match')
+      .map((rate) => `${rate.charge} ${formatPrice(rate[side])}`)
+      .join(', ');
   for (const change of changes.added) lines.push(`  added    ${change.card}: ${rates(change, 'after')}`);
   for (const change of changes.removed) lines.push(`  removed  ${change.card}: ${rates(change, 'before')}`);
   for (const change of changes.changed) {
-    lines.push(`  changed  ${change.card}: ${change.rates.map((rate) => `${rate.charge} ${formatPrice(rate.before)} -> ${formatPrice(rate.after)}`).join(', ')}`);
+    lines.push(
+      `  changed  ${change.card}: ${change.rates.map((rate) => `${rate.charge} ${formatPrice(rate.before)} -> ${formatPrice(rate.after)}`).join(', ')}`,
+    );
   }
   for (const window of changes.windows) lines.push(`  window   ${window.window} changed`);
-  lines.push(`  ${changes.added.length} added, ${changes.removed.length} removed, ${changes.changed.length} changed, ${changes.unchanged} unchanged`);
+  lines.push(
+    `  ${changes.added.length} added, ${changes.removed.length} removed, ${changes.changed.length} changed, ${changes.unchanged} unchanged`,
+  );
   return lines.join('\n') + '\n';
 }
 
 function formatPrice(price: unknown): string {
   if (price === null || typeof price !== 'object') return 'none';
-  const p = price as { model?: string; rate?: string; per?: string; amount?: string; tiers?: { above: string; rate: string }[] };
+  const p = price as {
+    model?: string;
+    rate?: string;
+    per?: string;
+    amount?: string;
+    tiers?: { above: string; rate: string }[];
+  };
   const per = p.per && p.per !== '1' ? `/${p.per}` : '';
   if (p.model === 'per_unit') return `${p.rate}${per}`;
   if (p.model === 'flat') return `${p.amount} per event`;
-  if (p.model === 'request_tiers') return `${p.rate}${per} (${p.tiers!.map((tier) => `above ${tier.above}: ${tier.rate}`).join(', ')})`;
+  if (p.model === 'request_tiers')
+    return `${p.rate}${per} (${p.tiers!.map((tier) => `above ${tier.above}: ${tier.rate}`).join(', ')})`;
   return JSON.stringify(price);
 }
 
 /** Events for `estimate`: one from --event (a file, or JSON inline), or JSON lines from --events (a file or -). */
 function readEstimateEvents(values: { event?: string; events?: string }): { events: UsageEvent[]; single: boolean } {
-  if (values.event !== undefined && values.events !== undefined) throw new UsageError('give --event or --events, not both');
+  if (values.event !== undefined && values.events !== undefined)
+    throw new UsageError('give --event or --events, not both');
   if (values.event !== undefined) {
     const inline = values.event.trimStart().startsWith('{');
     let event: unknown;
@@ -303,7 +384,8 @@ function readEstimateEvents(values: { event?: string; events?: string }): { even
       if (error instanceof UsageError) throw error;
       throw new UsageError(`--event is not valid JSON: ${(error as Error).message}`);
     }
-    if (typeof event !== 'object' || event === null || Array.isArray(event)) throw new UsageError('--event must be one JSON object (use --events for JSON lines)');
+    if (typeof event !== 'object' || event === null || Array.isArray(event))
+      throw new UsageError('--event must be one JSON object (use --events for JSON lines)');
     return { events: [event as UsageEvent], single: true };
   }
   if (values.events === undefined) throw usageError('estimate', 'missing --event EVENT or --events EVENTS.jsonl');
@@ -314,7 +396,9 @@ function readEstimateEvents(values: { event?: string; events?: string }): { even
     try {
       events.push(JSON.parse(line));
     } catch (error) {
-      throw new UsageError(`${values.events === '-' ? 'stdin' : values.events} line ${i + 1} is not valid JSON: ${(error as Error).message}`);
+      throw new UsageError(
+        `${values.events === '-' ? 'stdin' : values.events} line ${i + 1} is not valid JSON: ${(error as Error).message}`,
+      );
     }
   });
   return { events, single: false };
@@ -335,22 +419,37 @@ async function estimateCommand(args: string[]): Promise<void> {
   const { values } = parseOptions('estimate', {
     args,
     options: {
-      'price-book': { type: 'string' }, event: { type: 'string' }, events: { type: 'string' }, state: { type: 'string' },
-      check: { type: 'boolean' }, budget: { type: 'string' }, spend: { type: 'string', multiple: true },
-      'update-state': { type: 'boolean' }, 'state-out': { type: 'string' }, 'on-block': { type: 'string' },
+      'price-book': { type: 'string' },
+      event: { type: 'string' },
+      events: { type: 'string' },
+      state: { type: 'string' },
+      check: { type: 'boolean' },
+      budget: { type: 'string' },
+      spend: { type: 'string', multiple: true },
+      'update-state': { type: 'boolean' },
+      'state-out': { type: 'string' },
+      'on-block': { type: 'string' },
     },
   });
   if (!values['price-book']) throw usageError('estimate', 'missing --price-book BOOK.json');
   const onBlock = values['on-block'];
-  if (onBlock !== undefined && onBlock !== 'accept' && onBlock !== 'refuse') throw new UsageError('--on-block must be accept or refuse');
-  if ((values.budget !== undefined || values.spend !== undefined) && !values.check) throw new UsageError('--budget and --spend apply to --check');
+  if (onBlock !== undefined && onBlock !== 'accept' && onBlock !== 'refuse')
+    throw new UsageError('--on-block must be accept or refuse');
+  if ((values.budget !== undefined || values.spend !== undefined) && !values.check)
+    throw new UsageError('--budget and --spend apply to --check');
   if (values['state-out'] && !values['update-state']) throw new UsageError('--state-out needs --update-state');
   const book = compileOrExit(values['price-book']);
   const states = (values.state ? readJson(values.state, 'state') : {}) as StateMap;
   const { events, single } = readEstimateEvents(values);
   let estimator: Estimator;
   try {
-    estimator = await Estimator.create({ wasm: wasmBytes(), book, states, spend: parseSpend(values.spend), ...(onBlock === undefined ? {} : { onBlock }) });
+    estimator = await Estimator.create({
+      wasm: wasmBytes(),
+      book,
+      states,
+      spend: parseSpend(values.spend),
+      ...(onBlock === undefined ? {} : { onBlock }),
+    });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
@@ -370,7 +469,8 @@ async function estimateCommand(args: string[]): Promise<void> {
     out.push(single ? JSON.stringify(result, null, 2) : JSON.stringify(result));
   }
   process.stdout.write(out.join('\n') + (out.length ? '\n' : ''));
-  if (values['state-out']) writeFileSync(values['state-out'], JSON.stringify(estimator.snapshot().states, null, 2) + '\n');
+  if (values['state-out'])
+    writeFileSync(values['state-out'], JSON.stringify(estimator.snapshot().states, null, 2) + '\n');
 }
 
 function positiveInt(value: string | undefined, name: string, fallback: number): number {
@@ -386,10 +486,15 @@ function positiveInt(value: string | undefined, name: string, fallback: number):
  */
 async function sendCommand(args: string[]): Promise<void> {
   const { values, positionals } = parseOptions('send', {
-    args, allowPositionals: true,
+    args,
+    allowPositionals: true,
     options: {
-      url: { type: 'string' }, 'api-key': { type: 'string' }, 'batch-size': { type: 'string' }, 'max-buffer': { type: 'string' },
-      concurrency: { type: 'string' }, timeout: { type: 'string' },
+      url: { type: 'string' },
+      'api-key': { type: 'string' },
+      'batch-size': { type: 'string' },
+      'max-buffer': { type: 'string' },
+      concurrency: { type: 'string' },
+      timeout: { type: 'string' },
     },
   });
   const apiKey = values['api-key'] ?? process.env.TARIFF_API_KEY;
@@ -398,7 +503,8 @@ async function sendCommand(args: string[]): Promise<void> {
   if (!apiKey) throw new UsageError('send needs an API key: --api-key KEY or TARIFF_API_KEY');
   const source = positionals[0] ?? '-';
   const timeoutSeconds = values.timeout === undefined ? 120 : Number(values.timeout);
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UsageError(`--timeout must be a positive number of seconds, got ${values.timeout}`);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
+    throw new UsageError(`--timeout must be a positive number of seconds, got ${values.timeout}`);
   let client: TariffClient;
   try {
     client = new TariffClient({ baseUrl: values.url, apiKey });
@@ -422,10 +528,13 @@ async function sendCommand(args: string[]): Promise<void> {
     maxBufferedEvents: positiveInt(values['max-buffer'], 'max-buffer', 10_000),
     concurrency: positiveInt(values.concurrency, 'concurrency', 2),
     onRejected: ({ event, error }) => {
-      process.stderr.write(`${clear()}line ${lineOf.get(event) ?? '?'}: ${event.transaction_id} rejected: ${error.code}${error.field ? ` (${error.field})` : ''}: ${error.message}\n`);
+      process.stderr.write(
+        `${clear()}line ${lineOf.get(event) ?? '?'}: ${event.transaction_id} rejected: ${error.code}${error.field ? ` (${error.field})` : ''}: ${error.message}\n`,
+      );
     },
     onError: (error, events, willRetry) => {
-      if (!willRetry) process.stderr.write(`${clear()}${events.length} event(s) not delivered: ${error.code}: ${error.message}\n`);
+      if (!willRetry)
+        process.stderr.write(`${clear()}${events.length} event(s) not delivered: ${error.code}: ${error.message}\n`);
     },
   });
 
@@ -439,7 +548,8 @@ async function sendCommand(args: string[]): Promise<void> {
     const stats = sender.stats();
     const done = stats.accepted + stats.duplicate + stats.rejected;
     const bar = total > 0 ? `${progressBar(bytes / total)} ` : '';
-    const line = `${bar}read ${lines} · sent ${done} (accepted ${stats.accepted}, duplicate ${stats.duplicate}, rejected ${stats.rejected})` +
+    const line =
+      `${bar}read ${lines} · sent ${done} (accepted ${stats.accepted}, duplicate ${stats.duplicate}, rejected ${stats.rejected})` +
       `${stats.retries ? ` · ${stats.retries} retries` : ''} · ${Math.round(done / Math.max(0.001, (now - started) / 1000))}/s`;
     process.stderr.write(tty ? `\r${line}\x1b[K${final ? '\n' : ''}` : `${line}\n`);
   };
@@ -454,7 +564,10 @@ async function sendCommand(args: string[]): Promise<void> {
   };
   process.on('SIGINT', onInterrupt);
 
-  const input = createInterface({ input: source === '-' ? process.stdin : createReadStream(source), crlfDelay: Infinity });
+  const input = createInterface({
+    input: source === '-' ? process.stdin : createReadStream(source),
+    crlfDelay: Infinity,
+  });
   for await (const line of input) {
     lines++;
     bytes += Buffer.byteLength(line) + 1;
@@ -478,7 +591,12 @@ async function sendCommand(args: string[]): Promise<void> {
   } catch (error) {
     if (!(error instanceof SenderCloseTimeoutError)) throw error;
     undelivered = error.undelivered.length;
-    process.stderr.write(`${clear()}${error.message}; first undelivered: ${error.undelivered.slice(0, 5).map((e) => e.transaction_id).join(', ')}\n`);
+    process.stderr.write(
+      `${clear()}${error.message}; first undelivered: ${error.undelivered
+        .slice(0, 5)
+        .map((e) => e.transaction_id)
+        .join(', ')}\n`,
+    );
   } finally {
     clearInterval(timer);
     process.off('SIGINT', onInterrupt);
@@ -486,8 +604,15 @@ async function sendCommand(args: string[]): Promise<void> {
   progress(true);
   const stats = sender.stats();
   const summary = {
-    lines, invalid, accepted: stats.accepted, duplicate: stats.duplicate, rejected: stats.rejected, failed: stats.failed + undelivered,
-    batches: stats.batches, retries: stats.retries, seconds: Math.round((Date.now() - started) / 10) / 100,
+    lines,
+    invalid,
+    accepted: stats.accepted,
+    duplicate: stats.duplicate,
+    rejected: stats.rejected,
+    failed: stats.failed + undelivered,
+    batches: stats.batches,
+    retries: stats.retries,
+    seconds: Math.round((Date.now() - started) / 10) / 100,
   };
   process.stdout.write(JSON.stringify(summary) + '\n');
   if (invalid || summary.rejected || summary.failed || interrupted) process.exitCode = 1;
@@ -499,14 +624,22 @@ async function sendCommand(args: string[]): Promise<void> {
  */
 async function usageCommand(args: string[]): Promise<void> {
   const { values, positionals } = parseOptions('usage', {
-    args, allowPositionals: true,
-    options: { url: { type: 'string' }, 'api-key': { type: 'string' }, at: { type: 'string' }, json: { type: 'boolean' } },
+    args,
+    allowPositionals: true,
+    options: {
+      url: { type: 'string' },
+      'api-key': { type: 'string' },
+      at: { type: 'string' },
+      json: { type: 'boolean' },
+    },
   });
   const apiKey = values['api-key'] ?? process.env.TARIFF_API_KEY;
-  if (positionals.length !== 1 || positionals[0] === '') throw usageError('usage', 'give one CUSTOMER (its id or external id)');
+  if (positionals.length !== 1 || positionals[0] === '')
+    throw usageError('usage', 'give one CUSTOMER (its id or external id)');
   if (!values.url) throw usageError('usage', 'missing --url URL');
   if (!apiKey) throw new UsageError('usage needs an API key: --api-key KEY or TARIFF_API_KEY');
-  if (values.at !== undefined && Number.isNaN(Date.parse(values.at))) throw new UsageError(`--at must be an ISO 8601 instant, e.g. 2026-03-01T00:00:00Z, got ${values.at}`);
+  if (values.at !== undefined && Number.isNaN(Date.parse(values.at)))
+    throw new UsageError(`--at must be an ISO 8601 instant, e.g. 2026-03-01T00:00:00Z, got ${values.at}`);
   let client: TariffClient;
   try {
     client = new TariffClient({ baseUrl: values.url, apiKey, retry: { maxRetries: 2 } });
@@ -515,7 +648,10 @@ async function usageCommand(args: string[]): Promise<void> {
   }
   let usage;
   try {
-    usage = await client.getUsage({ path: { id: positionals[0] }, ...(values.at === undefined ? {} : { query: { at: values.at } }) });
+    usage = await client.getUsage({
+      path: { id: positionals[0] },
+      ...(values.at === undefined ? {} : { query: { at: values.at } }),
+    });
   } catch (error) {
     if (!(error instanceof TariffError)) throw error;
     process.stderr.write(`${error.code}${error.field ? ` (${error.field})` : ''}: ${error.message}\n`);
@@ -529,13 +665,19 @@ async function usageCommand(args: string[]): Promise<void> {
   const rows: string[][] = [['METER', 'GROUP', 'AGGREGATION', 'VALUE', 'EVENTS', 'AMOUNT']];
   for (const meter of usage.meters) {
     for (const group of meter.groups) {
-      const key = Object.entries(group.group).map(([name, value]) => `${name}=${value ?? '(none)'}`).join(' ');
+      const key = Object.entries(group.group)
+        .map(([name, value]) => `${name}=${value ?? '(none)'}`)
+        .join(' ');
       rows.push([meter.code, key || '-', meter.aggregation, group.value ?? '-', group.event_count, group.amount]);
     }
   }
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
   // Text left, numbers right: the last three columns line up on their last digit.
-  const format = (row: string[]) => row.map((cell, column) => (column >= 3 ? cell.padStart(widths[column]) : cell.padEnd(widths[column]))).join('  ').trimEnd();
+  const format = (row: string[]) =>
+    row
+      .map((cell, column) => (column >= 3 ? cell.padStart(widths[column]) : cell.padEnd(widths[column])))
+      .join('  ')
+      .trimEnd();
   const { period } = usage;
   process.stdout.write(
     `${usage.customer_id} · period ${period.start} → ${period.end} (${period.status}) · ${usage.event_count} events · amount ${usage.amount}\n` +
@@ -551,7 +693,12 @@ function progressBar(fraction: number): string {
 }
 
 const commands: Record<Command, (args: string[]) => unknown> = {
-  rate: rateCommand, estimate: estimateCommand, send: sendCommand, usage: usageCommand, validate: validateCommand, 'import-prices': importCommand,
+  rate: rateCommand,
+  estimate: estimateCommand,
+  send: sendCommand,
+  usage: usageCommand,
+  validate: validateCommand,
+  'import-prices': importCommand,
 };
 
 const isHelp = (arg: string) => arg === '--help' || arg === '-h';
@@ -559,10 +706,12 @@ const isCommand = (name: string | undefined): name is Command => (COMMANDS as re
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
-  if (command === undefined) throw new UsageError(`tariff: missing command, one of ${COMMANDS.join(', ')} (see tariff --help)`);
+  if (command === undefined)
+    throw new UsageError(`tariff: missing command, one of ${COMMANDS.join(', ')} (see tariff --help)`);
   if (isHelp(command) || command === 'help') {
     const topic = rest[0];
-    if (topic !== undefined && !isCommand(topic)) throw new UsageError(`tariff help: unknown command '${topic}' (see tariff --help)`);
+    if (topic !== undefined && !isCommand(topic))
+      throw new UsageError(`tariff help: unknown command '${topic}' (see tariff --help)`);
     process.stdout.write(`${topic === undefined ? OVERVIEW : HELP[topic]}\n`);
     return;
   }
@@ -582,7 +731,8 @@ try {
 } catch (error) {
   // Usage errors and bad input exit 2 with their message; anything else exits 1 with its message (the stack only
   // with TARIFF_DEBUG set).
-  const message = error instanceof UsageError || !process.env.TARIFF_DEBUG ? (error as Error).message : (error as Error).stack;
+  const message =
+    error instanceof UsageError || !process.env.TARIFF_DEBUG ? (error as Error).message : (error as Error).stack;
   process.stderr.write(`${error instanceof UsageError ? '' : 'tariff: '}${message}\n`);
   process.exitCode = error instanceof UsageError ? 2 : 1;
 }

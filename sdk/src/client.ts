@@ -8,17 +8,23 @@ export { operationRoutes };
 export type HttpMethod = 'get' | 'put' | 'post' | 'delete' | 'patch';
 
 /** Methods a path of the document defines (`get?: never` in the generated types means "not defined"). */
-export type MethodsOf<P extends keyof paths> = { [M in HttpMethod]-?: undefined extends paths[P][M] ? never : M }[HttpMethod];
+export type MethodsOf<P extends keyof paths> = {
+  [M in HttpMethod]-?: undefined extends paths[P][M] ? never : M;
+}[HttpMethod];
 
 type OperationAt<P extends keyof paths, M extends HttpMethod> = NonNullable<paths[P][M]>;
 
-type Slot<T, K extends PropertyKey> = T extends Record<K, unknown> ? T[K] : T extends Partial<Record<K, infer V>> ? V | undefined : undefined;
+type Slot<T, K extends PropertyKey> =
+  T extends Record<K, unknown> ? T[K] : T extends Partial<Record<K, infer V>> ? V | undefined : undefined;
 /** `{ [key]: V }` when the document requires the part, `{ [key]?: V }` when it is optional, nothing when absent. */
 type Part<K extends string, V> = [NonNullable<V>] extends [never]
   ? unknown
-  : undefined extends V ? { [_ in K]?: NonNullable<V> } : { [_ in K]: V };
+  : undefined extends V
+    ? { [_ in K]?: NonNullable<V> }
+    : { [_ in K]: V };
 type ParamsOf<O> = O extends { parameters: infer P } ? P : unknown;
-type BodyOf<O> = Slot<Slot<O, 'requestBody'>, 'content'> extends infer C ? (C extends { 'application/json': infer B } ? B : C) : never;
+type BodyOf<O> =
+  Slot<Slot<O, 'requestBody'>, 'content'> extends infer C ? (C extends { 'application/json': infer B } ? B : C) : never;
 type BodySlot<O> = undefined extends Slot<O, 'requestBody'> ? BodyOf<O> | undefined : BodyOf<O>;
 
 /** Per-call options every request accepts. */
@@ -31,7 +37,10 @@ export interface RequestOptions {
 }
 
 /** What a call of operation `O` takes: its path and query parameters and its JSON body, as the document says. */
-export type RequestInput<O> = Part<'path', Slot<ParamsOf<O>, 'path'>> & Part<'query', Slot<ParamsOf<O>, 'query'>> & Part<'body', BodySlot<O>> & RequestOptions;
+export type RequestInput<O> = Part<'path', Slot<ParamsOf<O>, 'path'>> &
+  Part<'query', Slot<ParamsOf<O>, 'query'>> &
+  Part<'body', BodySlot<O>> &
+  RequestOptions;
 
 type SuccessStatus = 200 | 201 | 202 | 204;
 type JsonOf<R> = R extends { content: { 'application/json': infer B } } ? B : undefined;
@@ -42,11 +51,15 @@ type ArgsOf<O> = object extends RequestInput<O> ? [input?: RequestInput<O>] : [i
 
 /** One method per operation in operations.gen.ts, named by its operationId. */
 export type OperationMethods = {
-  [K in keyof typeof operationRoutes & keyof operations]: (...args: ArgsOf<operations[K]>) => Promise<ResponseOf<operations[K]>>;
+  [K in keyof typeof operationRoutes & keyof operations]: (
+    ...args: ArgsOf<operations[K]>
+  ) => Promise<ResponseOf<operations[K]>>;
 };
 
 type RouteFor<K extends keyof operations> = {
-  [P in keyof paths]: { [M in MethodsOf<P>]: [OperationAt<P, M>] extends [operations[K]] ? readonly [M, P] : never }[MethodsOf<P>];
+  [P in keyof paths]: {
+    [M in MethodsOf<P>]: [OperationAt<P, M>] extends [operations[K]] ? readonly [M, P] : never;
+  }[MethodsOf<P>];
 }[keyof paths];
 
 /**
@@ -77,8 +90,15 @@ export class TariffError extends Error {
   readonly attempts: number;
 
   constructor(init: {
-    status: number; code: string; message: string; kind?: string; details?: { field: string; reason: string }[];
-    requestId?: string; retryAfterMs?: number; attempts?: number; cause?: unknown;
+    status: number;
+    code: string;
+    message: string;
+    kind?: string;
+    details?: { field: string; reason: string }[];
+    requestId?: string;
+    retryAfterMs?: number;
+    attempts?: number;
+    cause?: unknown;
   }) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
     this.status = init.status;
@@ -138,7 +158,8 @@ export class TariffClient {
     if (typeof options?.baseUrl !== 'string' || !/^https?:\/\//.test(options.baseUrl)) {
       throw new TypeError('baseUrl must be an http(s) URL, e.g. "https://api.tariff.example"');
     }
-    if (options.apiKey !== undefined && (typeof options.apiKey !== 'string' || options.apiKey === '')) throw new TypeError('apiKey must be a non-empty string');
+    if (options.apiKey !== undefined && (typeof options.apiKey !== 'string' || options.apiKey === ''))
+      throw new TypeError('apiKey must be a non-empty string');
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.apiKey = options.apiKey;
     this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -152,18 +173,28 @@ export class TariffClient {
     };
     this.timeoutMs = options.timeoutMs ?? 30_000;
     for (const [name, [method, path]] of Object.entries(operationRoutes)) {
-      (this as unknown as Record<string, unknown>)[name] = (input?: Record<string, unknown>) => this.send(method, path, input);
+      (this as unknown as Record<string, unknown>)[name] = (input?: Record<string, unknown>) =>
+        this.send(method, path, input);
     }
   }
 
   /** Any operation by method and path, typed by the document. */
-  request<P extends keyof paths, M extends MethodsOf<P>>(method: M, path: P, ...args: ArgsOf<OperationAt<P, M>>): Promise<ResponseOf<OperationAt<P, M>>> {
-    return this.send(method, path, args[0] as Record<string, unknown> | undefined) as Promise<ResponseOf<OperationAt<P, M>>>;
+  request<P extends keyof paths, M extends MethodsOf<P>>(
+    method: M,
+    path: P,
+    ...args: ArgsOf<OperationAt<P, M>>
+  ): Promise<ResponseOf<OperationAt<P, M>>> {
+    return this.send(method, path, args[0] as Record<string, unknown> | undefined) as Promise<
+      ResponseOf<OperationAt<P, M>>
+    >;
   }
 
   private async send(method: HttpMethod, template: string, input: Record<string, unknown> = {}): Promise<unknown> {
     const { path, query, body, signal, retry, headers } = input as {
-      path?: Record<string, string | number>; query?: Record<string, unknown>; body?: unknown } & RequestOptions;
+      path?: Record<string, string | number>;
+      query?: Record<string, unknown>;
+      body?: unknown;
+    } & RequestOptions;
     const url = this.baseUrl + fillPath(template, path) + queryString(query);
     const requestHeaders: Record<string, string> = { accept: 'application/json', ...headers };
     if (this.apiKey) requestHeaders.authorization = `Bearer ${this.apiKey}`;
@@ -177,7 +208,11 @@ export class TariffClient {
     for (let attempt = 1; ; attempt++) {
       let failure: TariffError;
       try {
-        const response = await this.attempt(url, { method: method.toUpperCase(), headers: requestHeaders, body: payload }, signal);
+        const response = await this.attempt(
+          url,
+          { method: method.toUpperCase(), headers: requestHeaders, body: payload },
+          signal,
+        );
         const text = await response.text();
         if (response.ok) return parseSuccess(text, response.status);
         failure = errorFromResponse(response, text, attempt, this.clock.now());
@@ -216,7 +251,10 @@ export class TariffClient {
 }
 
 class TimeoutError extends Error {
-  constructor(readonly ms: number, cause: unknown) {
+  constructor(
+    readonly ms: number,
+    cause: unknown,
+  ) {
     super(`no response within ${ms} ms`, { cause });
   }
 }
@@ -224,7 +262,8 @@ class TimeoutError extends Error {
 function fillPath(template: string, params: Record<string, string | number> | undefined): string {
   return template.replace(/\{([^}]+)\}/g, (_, name: string) => {
     const value = params?.[name];
-    if (value === undefined || value === null || value === '') throw new TypeError(`path.${name} is required by ${template}`);
+    if (value === undefined || value === null || value === '')
+      throw new TypeError(`path.${name} is required by ${template}`);
     return encodeURIComponent(String(value));
   });
 }
@@ -245,12 +284,23 @@ function parseSuccess(text: string, status: number): unknown {
   try {
     return JSON.parse(text);
   } catch (cause) {
-    throw new TariffError({ status, code: 'invalid_response', message: `the service answered ${status} with a body that is not JSON`, cause });
+    throw new TariffError({
+      status,
+      code: 'invalid_response',
+      message: `the service answered ${status} with a body that is not JSON`,
+      cause,
+    });
   }
 }
 
 interface ErrorBody {
-  error?: { kind?: string; code?: string; message?: string; details?: { field: string; reason: string }[]; request_id?: string };
+  error?: {
+    kind?: string;
+    code?: string;
+    message?: string;
+    details?: { field: string; reason: string }[];
+    request_id?: string;
+  };
 }
 
 function errorFromResponse(response: Response, text: string, attempts: number, now: number): TariffError {
@@ -265,7 +315,10 @@ function errorFromResponse(response: Response, text: string, attempts: number, n
   return new TariffError({
     status: response.status,
     code: typeof error?.code === 'string' ? error.code : `http_${response.status}`,
-    message: typeof error?.message === 'string' ? error.message : `HTTP ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`,
+    message:
+      typeof error?.message === 'string'
+        ? error.message
+        : `HTTP ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`,
     kind: error?.kind,
     details,
     requestId: error?.request_id ?? response.headers.get('x-request-id') ?? undefined,
@@ -276,6 +329,18 @@ function errorFromResponse(response: Response, text: string, attempts: number, n
 
 function networkError(error: unknown, attempts: number): TariffError {
   const timeout = error instanceof TimeoutError;
-  const reason = timeout ? error.message : error instanceof Error ? (error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message) : String(error);
-  return new TariffError({ status: 0, code: timeout ? 'timeout' : 'network_error', message: reason, attempts, cause: error });
+  const reason = timeout
+    ? error.message
+    : error instanceof Error
+      ? error.cause instanceof Error
+        ? `${error.message}: ${error.cause.message}`
+        : error.message
+      : String(error);
+  return new TariffError({
+    status: 0,
+    code: timeout ? 'timeout' : 'network_error',
+    message: reason,
+    attempts,
+    cause: error,
+  });
 }

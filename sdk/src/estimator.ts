@@ -1,9 +1,28 @@
 // The local estimator: the service's own wasm kernel, a price book and a customer-state snapshot, so a gateway or an
 // edge worker can price a request and stop one that would break a budget without a network round trip.
 import {
-  type CompiledBook, type CustomerState, type EventError, EventTypes, Kernel, type LimitBlock, type OnBlock, type PriceBook, RateInputError,
-  type RatedEvent, type StateMap, type UsageEvent as KernelEvent, encodeEvent, encodeStates, formatMoney, layout as L, limitsCrossed,
-  parseInstant, parseScaled, stateForOnBlock, toCompiled, writeEvent,
+  type CompiledBook,
+  type CustomerState,
+  type EventError,
+  EventTypes,
+  Kernel,
+  type LimitBlock,
+  type OnBlock,
+  type PriceBook,
+  RateInputError,
+  type RatedEvent,
+  type StateMap,
+  type UsageEvent as KernelEvent,
+  encodeEvent,
+  encodeStates,
+  formatMoney,
+  layout as L,
+  limitsCrossed,
+  parseInstant,
+  parseScaled,
+  stateForOnBlock,
+  toCompiled,
+  writeEvent,
 } from '@tariff/core-wasm';
 import type { ResponseOf, TariffClient } from './client.ts';
 import { TariffError } from './client.ts';
@@ -155,16 +174,22 @@ export class Estimator {
   /** Set when the estimator was loaded from the service (fromServer): what refresh() and quote() use. */
   /** The book as the snapshot sent it, to see whether a refresh brought another. */
   private sourceBook: unknown;
-  private source: { client: TariffClient | undefined; customerId: string; info: SnapshotInfo; now: () => number } | undefined;
+  private source:
+    { client: TariffClient | undefined; customerId: string; info: SnapshotInfo; now: () => number } | undefined;
 
-  private constructor(private readonly kernel: Kernel, book: CompiledBook, options: EstimatorOptions) {
+  private constructor(
+    private readonly kernel: Kernel,
+    book: CompiledBook,
+    options: EstimatorOptions,
+  ) {
     this.currentBook = book;
     this.states = { ...(options.states ?? {}) };
     this.updateState = options.updateState ?? false;
     this.onBlock = onBlockOf(options.onBlock, 'onBlock');
     this.eventBytes = new Uint8Array(L.EVENT_HEADER_SIZE + 8 * book.properties.length);
     this.eventView = new DataView(this.eventBytes.buffer);
-    for (const [customer, value] of Object.entries(options.spend ?? {})) this.spend.set(customer, money(value, `spend.${customer}`));
+    for (const [customer, value] of Object.entries(options.spend ?? {}))
+      this.spend.set(customer, money(value, `spend.${customer}`));
     // A malformed state is refused now, naming its field, rather than at the first check().
     for (const customer of Object.keys(this.states)) this.encodedCustomer(customer);
   }
@@ -180,9 +205,15 @@ export class Estimator {
    * with the bytes the service's kernel would produce. A blocking budget in the snapshot applies to check() unless
    * a budget is passed. refresh() fetches it again (a 304 when nothing changed); quote() asks the service to sign.
    */
-  static async fromServer(client: TariffClient, customerId: string, options: ServerEstimatorOptions): Promise<Estimator> {
-    if (!client || typeof (client as { getPricingSnapshot?: unknown }).getPricingSnapshot !== 'function') throw new TypeError('client must be a TariffClient');
-    if (typeof customerId !== 'string' || customerId === '') throw new TypeError('customerId must be a non-empty string');
+  static async fromServer(
+    client: TariffClient,
+    customerId: string,
+    options: ServerEstimatorOptions,
+  ): Promise<Estimator> {
+    if (!client || typeof (client as { getPricingSnapshot?: unknown }).getPricingSnapshot !== 'function')
+      throw new TypeError('client must be a TariffClient');
+    if (typeof customerId !== 'string' || customerId === '')
+      throw new TypeError('customerId must be a non-empty string');
     const snapshot = await client.getPricingSnapshot({ path: { id: customerId } });
     const estimator = await Estimator.fromSnapshot(snapshot, options);
     estimator.source!.client = client;
@@ -194,7 +225,8 @@ export class Estimator {
    * may not read snapshots: they carry the customer's balances). Without a client, refresh() and quote() throw.
    */
   static async fromSnapshot(snapshot: PricingSnapshot, options: ServerEstimatorOptions): Promise<Estimator> {
-    if (!snapshot || typeof snapshot !== 'object' || typeof snapshot.customer_id !== 'string') throw new TypeError('snapshot must be a pricing snapshot (GET /v1/customers/{id}/pricing-snapshot)');
+    if (!snapshot || typeof snapshot !== 'object' || typeof snapshot.customer_id !== 'string')
+      throw new TypeError('snapshot must be a pricing snapshot (GET /v1/customers/{id}/pricing-snapshot)');
     const customer = snapshot.customer_id;
     const estimator = await Estimator.create({
       wasm: options.wasm,
@@ -225,7 +257,11 @@ export class Estimator {
     const source = this.requireSource('refresh');
     let snapshot: PricingSnapshot;
     try {
-      snapshot = await source.client.getPricingSnapshot({ path: { id: source.customerId }, headers: { 'if-none-match': source.info.etag }, signal: options.signal });
+      snapshot = await source.client.getPricingSnapshot({
+        path: { id: source.customerId },
+        headers: { 'if-none-match': source.info.etag },
+        signal: options.signal,
+      });
     } catch (error) {
       if (error instanceof TariffError && error.status === 304) {
         source.info = { ...source.info, confirmedAt: new Date(source.now()).toISOString() };
@@ -254,11 +290,20 @@ export class Estimator {
    */
   async quote(event: UsageEvent, options: { expiresIn?: number; signal?: AbortSignal } = {}): Promise<Quote> {
     const source = this.requireSource('quote');
-    return source.client.createQuote({ body: { event: event as never, ...(options.expiresIn === undefined ? {} : { expires_in: options.expiresIn }) }, signal: options.signal });
+    return source.client.createQuote({
+      body: { event: event as never, ...(options.expiresIn === undefined ? {} : { expires_in: options.expiresIn }) },
+      signal: options.signal,
+    });
   }
 
-  private requireSource(what: string): { client: TariffClient; customerId: string; info: SnapshotInfo; now: () => number } {
-    if (!this.source?.client) throw new TypeError(`${what}() needs an estimator made by Estimator.fromServer(client, customerId, ...)`);
+  private requireSource(what: string): {
+    client: TariffClient;
+    customerId: string;
+    info: SnapshotInfo;
+    now: () => number;
+  } {
+    if (!this.source?.client)
+      throw new TypeError(`${what}() needs an estimator made by Estimator.fromServer(client, customerId, ...)`);
     return this.source as { client: TariffClient; customerId: string; info: SnapshotInfo; now: () => number };
   }
 
@@ -272,14 +317,18 @@ export class Estimator {
   static async create(options: EstimatorOptions): Promise<Estimator> {
     if (!options || typeof options !== 'object') throw new TypeError('options are required: { wasm, book, states? }');
     if (options.book === undefined) throw new TypeError('book is required');
-    if (options.states !== undefined && (typeof options.states !== 'object' || options.states === null || Array.isArray(options.states))) {
+    if (
+      options.states !== undefined &&
+      (typeof options.states !== 'object' || options.states === null || Array.isArray(options.states))
+    ) {
       throw new TypeError('states must be an object of customer states by customer id');
     }
     let book: CompiledBook;
     try {
       book = toCompiled(options.book);
     } catch (error) {
-      if (error instanceof RateInputError) throw new RateInputError('book', `invalid price book: ${error.message.slice('book: '.length)}`);
+      if (error instanceof RateInputError)
+        throw new RateInputError('book', `invalid price book: ${error.message.slice('book: '.length)}`);
       throw error;
     }
     const kernel = options.wasm instanceof Kernel ? options.wasm : await Kernel.create(checkWasm(options.wasm));
@@ -308,7 +357,8 @@ export class Estimator {
     const subset: StateMap = {};
     for (const event of events) {
       const customer = event?.customer_id;
-      if (typeof customer === 'string' && Object.hasOwn(this.states, customer)) subset[customer] = stateForOnBlock(this.states[customer], onBlock);
+      if (typeof customer === 'string' && Object.hasOwn(this.states, customer))
+        subset[customer] = stateForOnBlock(this.states[customer], onBlock);
     }
     // Events refused for a budget (onBlock "refuse") are taken out and the rest rated again, as the service does.
     const refused = new Map<number, LimitBlock>();
@@ -346,7 +396,8 @@ export class Estimator {
           this.encoded.delete(customer);
         }
         for (const result of results) {
-          if (result.status === 'rated') this.spend.set(result.customer_id, (this.spend.get(result.customer_id) ?? 0n) + netOf(result));
+          if (result.status === 'rated')
+            this.spend.set(result.customer_id, (this.spend.get(result.customer_id) ?? 0n) + netOf(result));
         }
       }
       if (refused.size === 0) return results;
@@ -355,7 +406,14 @@ export class Estimator {
       events.forEach((event, i) => {
         const block = refused.get(i);
         if (block === undefined) all.push(results[next++]);
-        else all.push({ transaction_id: event.transaction_id, customer_id: event.customer_id, status: 'error', error: { code: block.code, message: block.message, field: 'on_block' }, currency: this.book.currency });
+        else
+          all.push({
+            transaction_id: event.transaction_id,
+            customer_id: event.customer_id,
+            status: 'error',
+            error: { code: block.code, message: block.message, field: 'on_block' },
+            currency: this.book.currency,
+          });
       });
       return all;
     }
@@ -367,17 +425,29 @@ export class Estimator {
    */
   check(event: UsageEvent, options: CheckOptions = {}): CheckResult {
     const customer = typeof event?.customer_id === 'string' ? event.customer_id : undefined;
-    const budget = options.budget === undefined ? (customer === undefined ? undefined : this.budgets.get(customer)) : money(options.budget, 'budget');
+    const budget =
+      options.budget === undefined
+        ? customer === undefined
+          ? undefined
+          : this.budgets.get(customer)
+        : money(options.budget, 'budget');
     const currency = this.book.currency;
     const entry = customer === undefined ? undefined : this.encodedCustomer(customer);
     const outcome = encodeEvent(this.book, event as KernelEvent, entry?.types ?? new EventTypes(), entry?.period);
     if (!outcome.ok) return { allowed: false, reason: outcome.error.code, error: outcome.error, currency };
 
     writeEvent(this.eventView, 0, outcome.event, 0);
-    const raw = this.kernel.rateEncoded(this.book, entry!.bytes, this.eventBytes, 1, this.book.stepsPerEvent + entry!.grants.length);
+    const raw = this.kernel.rateEncoded(
+      this.book,
+      entry!.bytes,
+      this.eventBytes,
+      1,
+      this.book.stepsPerEvent + entry!.grants.length,
+    );
     const at = outcome.event.timestamp;
     let credits = 0n;
-    for (const grant of entry!.grants) if (grant.effective <= at && at < grant.expires && grant.balance > 0n) credits += grant.balance;
+    for (const grant of entry!.grants)
+      if (grant.effective <= at && at < grant.expires && grant.balance > 0n) credits += grant.balance;
 
     const status = raw.results.getInt32(L.RESULT_STATUS, true);
     if (status !== L.STATUS_RATED) {
@@ -389,7 +459,8 @@ export class Estimator {
     const start = raw.results.getInt32(L.RESULT_STEPS_START, true);
     const count = raw.results.getInt32(L.RESULT_STEP_COUNT, true);
     for (let s = start; s < start + count; s++) {
-      if (raw.steps.getUint8(s * L.STEP_SIZE + L.STEP_KIND) === L.STEP.credit) credits -= raw.steps.getBigInt64(s * L.STEP_SIZE + L.STEP_A, true);
+      if (raw.steps.getUint8(s * L.STEP_SIZE + L.STEP_KIND) === L.STEP.credit)
+        credits -= raw.steps.getBigInt64(s * L.STEP_SIZE + L.STEP_A, true);
     }
     // Open holds set aside credit and budget for requests under way (the service's check counts them the same way).
     const held = this.heldAt(customer!, Number(at));
@@ -441,12 +512,16 @@ export class Estimator {
 
   /** Everything the estimator holds now: states and period spend by customer. */
   snapshot(): { states: StateMap; spend: Record<string, string> } {
-    return { states: { ...this.states }, spend: Object.fromEntries([...this.spend].map(([customer, value]) => [customer, formatMoney(value)])) };
+    return {
+      states: { ...this.states },
+      spend: Object.fromEntries([...this.spend].map(([customer, value]) => [customer, formatMoney(value)])),
+    };
   }
 
   /** Replaces one customer's state (and, if given, its period spend), e.g. from a fresher server snapshot. */
   setState(customerId: string, state: CustomerState, spend?: string): void {
-    if (typeof customerId !== 'string' || customerId === '') throw new TypeError('customerId must be a non-empty string');
+    if (typeof customerId !== 'string' || customerId === '')
+      throw new TypeError('customerId must be a non-empty string');
     const previous = this.states[customerId];
     this.states[customerId] = state;
     this.encoded.delete(customerId);
@@ -467,13 +542,16 @@ export class Estimator {
     const types = new EventTypes();
     const present = Object.hasOwn(this.states, customer);
     const state = present ? this.states[customer] : undefined;
-    if (present && (typeof state !== 'object' || state === null || Array.isArray(state))) throw new RateInputError(`states.${customer}`, 'must be an object');
+    if (present && (typeof state !== 'object' || state === null || Array.isArray(state)))
+      throw new RateInputError(`states.${customer}`, 'must be an object');
     const layout = encodeStates(this.book, [customer], this.states, types);
     entry = {
       types,
       bytes: layout.bytes,
       // As Kernel.rate: a customer absent from the states, or without a period, has no period check.
-      period: present ? { start: instant(state?.period?.start, I64_MIN), end: instant(state?.period?.end, I64_MAX) } : undefined,
+      period: present
+        ? { start: instant(state?.period?.start, I64_MIN), end: instant(state?.period?.end, I64_MAX) }
+        : undefined,
       grants: layout.grants[0].map(({ grant }) => ({
         effective: instant(grant.effective_at, I64_MIN),
         expires: instant(grant.expires_at, I64_MAX),
@@ -510,12 +588,19 @@ function infoOf(snapshot: PricingSnapshot, now: number): SnapshotInfo {
 /** A compact JWT's claims (base64url JSON), without the Node Buffer: the entry runs in browsers and workers. */
 function readClaims(token: string): SnapshotToken {
   const part = token.split('.')[1] ?? '';
-  const base64 = part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '=');
+  const base64 = part
+    .replace(/-/g, '+')
+    .replace(/_/g, '/')
+    .padEnd(Math.ceil(part.length / 4) * 4, '=');
   const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
   return JSON.parse(new TextDecoder().decode(bytes)) as SnapshotToken;
 }
 
-const ERROR_FIELDS: Record<string, string> = { no_price_version: 'timestamp', no_rate_card: 'properties', outside_period: 'timestamp' };
+const ERROR_FIELDS: Record<string, string> = {
+  no_price_version: 'timestamp',
+  no_rate_card: 'properties',
+  outside_period: 'timestamp',
+};
 const ERROR_MESSAGES: Record<string, string> = {
   no_price_version: 'no price-book version is in force at the event timestamp',
   no_rate_card: 'the matching rate card does not exist in the version in force at the event timestamp',
@@ -555,11 +640,12 @@ function money(value: unknown, path: string): bigint {
 
 /** States were validated by encodeStates, so an instant here is present and valid, or absent. */
 function instant(value: string | undefined, fallback: bigint): bigint {
-  return value === undefined ? fallback : parseInstant(value) ?? fallback;
+  return value === undefined ? fallback : (parseInstant(value) ?? fallback);
 }
 
 function checkWasm(wasm: unknown): WebAssembly.Module | BufferSource {
   // A Node Buffer or any typed array is a view on the bytes; Kernel.create takes it as is.
-  if (wasm instanceof WebAssembly.Module || wasm instanceof ArrayBuffer || ArrayBuffer.isView(wasm)) return wasm as WebAssembly.Module | BufferSource;
+  if (wasm instanceof WebAssembly.Module || wasm instanceof ArrayBuffer || ArrayBuffer.isView(wasm))
+    return wasm as WebAssembly.Module | BufferSource;
   throw new TypeError('wasm must be a WebAssembly.Module, the .wasm bytes (ArrayBuffer or Uint8Array) or a Kernel');
 }

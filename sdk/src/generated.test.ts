@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { CATALOGUE_PATH, EXTRACTORS_OUT, OPENAPI_PATH, OPERATIONS_OUT, renderExtractors, renderOperations } from '../scripts/generate.ts';
+import {
+  CATALOGUE_PATH,
+  EXTRACTORS_OUT,
+  OPENAPI_PATH,
+  OPERATIONS_OUT,
+  renderExtractors,
+  renderOperations,
+} from '../scripts/generate.ts';
 import { EXTRACTORS } from './extractors.gen.ts';
 
 describe('generated files', () => {
@@ -21,7 +28,9 @@ describe('generated files', () => {
     const out = mkdtempSync(join(tmpdir(), 'tariff-sdk-generate-'));
     try {
       const root = new URL('../..', import.meta.url).pathname;
-      const { stdout } = await promisify(execFile)('npm', ['run', 'generate', '-w', 'sdk', '--', '--out-dir', out], { cwd: root });
+      const { stdout } = await promisify(execFile)('npm', ['run', 'generate', '-w', 'sdk', '--', '--out-dir', out], {
+        cwd: root,
+      });
       expect(stdout).toContain(`wrote ${join(out, 'extractors.gen.ts')}`);
       expect(readFileSync(join(out, 'operations.gen.ts'), 'utf8')).toBe(readFileSync(OPERATIONS_OUT, 'utf8'));
       expect(readFileSync(join(out, 'extractors.gen.ts'), 'utf8')).toBe(readFileSync(EXTRACTORS_OUT, 'utf8'));
@@ -31,12 +40,16 @@ describe('generated files', () => {
   });
 
   it('extractors.gen.ts has every provider and flavor of the catalogue, with its mappings in order', () => {
-    const catalogue = JSON.parse(readFileSync(CATALOGUE_PATH, 'utf8')) as { id: string; extractors?: { api_flavor?: string; mappings: { dest: string }[] }[] }[];
+    const catalogue = JSON.parse(readFileSync(CATALOGUE_PATH, 'utf8')) as {
+      id: string;
+      extractors?: { api_flavor?: string; mappings: { dest: string }[] }[];
+    }[];
     const withExtractors = catalogue.filter((p) => p.extractors?.length);
     expect(Object.keys(EXTRACTORS)).toEqual(withExtractors.map((p) => p.id));
     for (const provider of withExtractors) {
-      expect(EXTRACTORS[provider.id].map((e) => [e.flavor, e.mappings.map((m) => m.dest)]))
-        .toEqual(provider.extractors!.map((e) => [e.api_flavor ?? 'default', e.mappings.map((m) => m.dest)]));
+      expect(EXTRACTORS[provider.id].map((e) => [e.flavor, e.mappings.map((m) => m.dest)])).toEqual(
+        provider.extractors!.map((e) => [e.api_flavor ?? 'default', e.mappings.map((m) => m.dest)]),
+      );
     }
   });
 });

@@ -58,13 +58,35 @@ export interface HoldRun<T> {
  * (OpenAI max_tokens / max_completion_tokens / max_output_tokens, Anthropic max_tokens, Gemini
  * generationConfig.maxOutputTokens), in the canonical usage keys usageFromResponse produces.
  */
-export function estimateFromRequest(provider: string, request: Record<string, any>, options: Pick<HoldOptions, 'defaultMaxOutputTokens' | 'model' | 'eventType' | 'properties'> = {}) {
+export function estimateFromRequest(
+  provider: string,
+  request: Record<string, any>,
+  options: Pick<HoldOptions, 'defaultMaxOutputTokens' | 'model' | 'eventType' | 'properties'> = {},
+) {
   const model = options.model ?? (typeof request.model === 'string' ? request.model : undefined);
-  const prompt = [request.messages, request.input, request.instructions, request.system, request.contents, request.systemInstruction, request.tools];
+  const prompt = [
+    request.messages,
+    request.input,
+    request.instructions,
+    request.system,
+    request.contents,
+    request.systemInstruction,
+    request.tools,
+  ];
   const characters = prompt.reduce((n, part) => n + textLength(part), 0);
-  const messages = [request.messages, request.contents, request.input].reduce((n, list) => n + (Array.isArray(list) ? list.length : 0), 0);
-  const limit = request.max_completion_tokens ?? request.max_output_tokens ?? request.max_tokens ?? request.generationConfig?.maxOutputTokens ?? options.defaultMaxOutputTokens ?? 4096;
-  if (!Number.isInteger(limit) || limit < 0) throw new TypeError('the request\'s output limit must be a whole number of tokens');
+  const messages = [request.messages, request.contents, request.input].reduce(
+    (n, list) => n + (Array.isArray(list) ? list.length : 0),
+    0,
+  );
+  const limit =
+    request.max_completion_tokens ??
+    request.max_output_tokens ??
+    request.max_tokens ??
+    request.generationConfig?.maxOutputTokens ??
+    options.defaultMaxOutputTokens ??
+    4096;
+  if (!Number.isInteger(limit) || limit < 0)
+    throw new TypeError("the request's output limit must be a whole number of tokens");
   const id = provider.toLowerCase() === 'gemini' ? 'google' : provider.toLowerCase();
   return {
     event_type: options.eventType ?? 'llm.request',
@@ -81,12 +103,17 @@ export function estimateFromRequest(provider: string, request: Record<string, an
 function textLength(value: unknown): number {
   if (typeof value === 'string') return value.length;
   if (Array.isArray(value)) return value.reduce((n, item) => n + textLength(item), 0);
-  if (typeof value === 'object' && value !== null) return Object.values(value).reduce((n: number, item) => n + textLength(item), 0);
+  if (typeof value === 'object' && value !== null)
+    return Object.values(value).reduce((n: number, item) => n + textLength(item), 0);
   return 0;
 }
 
 function isStream(value: unknown): value is AsyncIterable<string | Uint8Array> {
-  return typeof value === 'object' && value !== null && typeof (value as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function'
+  );
 }
 
 /**
@@ -94,13 +121,22 @@ function isStream(value: unknown): value is AsyncIterable<string | Uint8Array> {
  * withHold returns; a stream (an async iterable of the SSE body's chunks, e.g. fetch's `response.body`) is captured
  * when the caller has read it to the end. A call or stream that fails releases the hold and rethrows.
  */
-export async function withHold<T>(options: HoldOptions, request: Record<string, any>, call: (request: Record<string, any>) => Promise<T>): Promise<HoldRun<T>> {
+export async function withHold<T>(
+  options: HoldOptions,
+  request: Record<string, any>,
+  call: (request: Record<string, any>) => Promise<T>,
+): Promise<HoldRun<T>> {
   const { client, customerId } = options;
   const holdId = options.holdId ?? `hold_${globalThis.crypto.randomUUID()}`;
   const estimate = estimateFromRequest(options.provider, request, options);
   const hold = await client.placeHold({
     path: { id: customerId },
-    body: { id: holdId, estimate, ...(options.expiresIn === undefined ? {} : { expires_in: options.expiresIn }), ...(options.overrun === undefined ? {} : { overrun: options.overrun }) },
+    body: {
+      id: holdId,
+      estimate,
+      ...(options.expiresIn === undefined ? {} : { expires_in: options.expiresIn }),
+      ...(options.overrun === undefined ? {} : { overrun: options.overrun }),
+    },
   });
   options.estimator?.trackHold(customerId, hold);
   const release = async () => {
@@ -166,11 +202,16 @@ export async function withHold<T>(options: HoldOptions, request: Record<string, 
     } finally {
       // Read to the end: capture what the stream said. Abandoned early: the provider may still bill the call, but
       // its usage is unknown here, so the hold is released (the tenant's reconciliation meters it).
-      if (completed) capture(reader.usage()).then(settle, async (error) => {
-        await release().catch(() => {});
-        fail(error);
-      });
-      else await release().then(() => fail(new Error('the stream was abandoned before its end: the hold was released')), fail);
+      if (completed)
+        capture(reader.usage()).then(settle, async (error) => {
+          await release().catch(() => {});
+          fail(error);
+        });
+      else
+        await release().then(
+          () => fail(new Error('the stream was abandoned before its end: the hold was released')),
+          fail,
+        );
     }
   }
   return { result: passThrough() as unknown as T, hold, settled };

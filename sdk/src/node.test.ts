@@ -9,7 +9,10 @@ import * as node from '@tariff/sdk/node';
 const example = (name: string) => new URL(`../../core-wasm/examples/${name}`, import.meta.url);
 const book = JSON.parse(readFileSync(example('llm-book.json'), 'utf8')) as PriceBook;
 const states = JSON.parse(readFileSync(example('state.json'), 'utf8')) as StateMap;
-const events = readFileSync(example('events.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as UsageEvent);
+const events = readFileSync(example('events.jsonl'), 'utf8')
+  .trim()
+  .split('\n')
+  .map((line) => JSON.parse(line) as UsageEvent);
 
 describe('@tariff/sdk/node', () => {
   it('exports everything the browser entry does, the same objects', () => {

@@ -7,8 +7,15 @@ export * from './index.ts';
 export { loadKernel, wasmBytes, wasmPath } from '@tariff/core-wasm/node';
 
 /** Estimator.create with the kernel loaded from disk (`options.wasm` still wins when given). */
-export async function createEstimator(options: Omit<EstimatorOptions, 'wasm'> & Partial<Pick<EstimatorOptions, 'wasm'>>): Promise<Estimator> {
+export async function createEstimator(
+  options: Omit<EstimatorOptions, 'wasm'> & Partial<Pick<EstimatorOptions, 'wasm'>>,
+): Promise<Estimator> {
   return Estimator.create({ ...options, wasm: options.wasm ?? (await loadKernel()) });
 }
 
-export { verifyBalanceToken, type BalanceTokenClaims, type BalanceTokenKey, type VerifiedBalanceToken } from './balance-token.ts';
+export {
+  verifyBalanceToken,
+  type BalanceTokenClaims,
+  type BalanceTokenKey,
+  type VerifiedBalanceToken,
+} from './balance-token.ts';

@@ -7,7 +7,15 @@ import { TariffClient, type TariffError } from './client.ts';
 import { EventSender, type Rejection, SenderCloseTimeoutError, SenderFullError, type UsageEvent } from './sender.ts';
 import { eventually } from '../../test/wait.ts';
 
-type Hook = (request: { number: number; events: UsageEvent[] }, fake: FakeIngest) => 'respond' | 'commit-then-kill' | 'kill' | 'hold' | { status: number; headers?: Record<string, string>; body?: unknown };
+type Hook = (
+  request: { number: number; events: UsageEvent[] },
+  fake: FakeIngest,
+) =>
+  | 'respond'
+  | 'commit-then-kill'
+  | 'kill'
+  | 'hold'
+  | { status: number; headers?: Record<string, string>; body?: unknown };
 
 class FakeIngest {
   /** Transaction ids stored (the dedupe table: a resent id is answered `duplicate`, not stored again). */
@@ -59,19 +67,43 @@ class FakeIngest {
     if (action === 'hold') await new Promise<void>((resolve) => this.held.push(resolve));
     if (typeof action === 'object') {
       res.writeHead(action.status, { 'content-type': 'application/json', ...action.headers });
-      res.end(JSON.stringify(action.body ?? { error: { kind: 'unavailable', code: 'fake', message: 'fake failure', details: [] } }));
+      res.end(
+        JSON.stringify(
+          action.body ?? { error: { kind: 'unavailable', code: 'fake', message: 'fake failure', details: [] } },
+        ),
+      );
       return;
     }
     const outcomes = events.map((event, index) => {
       if (event.properties?.bad !== undefined) {
-        return { index, transaction_id: event.transaction_id, status: 'rejected', error: { code: 'invalid_property', message: 'bad must not be set', field: 'properties.bad' } };
+        return {
+          index,
+          transaction_id: event.transaction_id,
+          status: 'rejected',
+          error: { code: 'invalid_property', message: 'bad must not be set', field: 'properties.bad' },
+        };
       }
       const seen = this.stored.has(event.transaction_id);
       this.stored.add(event.transaction_id);
-      if (seen) return { index, transaction_id: event.transaction_id, status: 'duplicate', amount: '0.000000000', currency: 'USD' };
+      if (seen)
+        return {
+          index,
+          transaction_id: event.transaction_id,
+          status: 'duplicate',
+          amount: '0.000000000',
+          currency: 'USD',
+        };
       return {
-        index, transaction_id: event.transaction_id, status: 'accepted', customer_id: event.customer_id, currency: 'USD', amount: '0.000000000',
-        period: { start: '2026-03-01T00:00:00.000Z', end: '2026-04-01T00:00:00.000Z' }, period_total: '0.000000000', book_version: '2026-01-01T00:00:00.000Z', card: 'c',
+        index,
+        transaction_id: event.transaction_id,
+        status: 'accepted',
+        customer_id: event.customer_id,
+        currency: 'USD',
+        amount: '0.000000000',
+        period: { start: '2026-03-01T00:00:00.000Z', end: '2026-04-01T00:00:00.000Z' },
+        period_total: '0.000000000',
+        book_version: '2026-01-01T00:00:00.000Z',
+        card: 'c',
       };
     });
     // Committed: from here on the events are stored whether or not the answer reaches the client.
@@ -79,7 +111,14 @@ class FakeIngest {
     const count = (status: string) => outcomes.filter((o) => o.status === status).length;
     for (const e of events) this.acknowledged.set(e.transaction_id, (this.acknowledged.get(e.transaction_id) ?? 0) + 1);
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ accepted: count('accepted'), duplicate: count('duplicate'), rejected: count('rejected'), events: outcomes }));
+    res.end(
+      JSON.stringify({
+        accepted: count('accepted'),
+        duplicate: count('duplicate'),
+        rejected: count('rejected'),
+        events: outcomes,
+      }),
+    );
   }
 }
 
@@ -99,21 +138,28 @@ async function fake(hook?: Hook): Promise<FakeIngest> {
 }
 
 const event = (i: number, properties: UsageEvent['properties'] = { input_tokens: i }): UsageEvent => ({
-  transaction_id: `tx_${String(i).padStart(5, '0')}`, customer_id: `cus_${i % 7}`, event_type: 'llm.request', timestamp: '2026-03-10T12:00:00Z', properties,
+  transaction_id: `tx_${String(i).padStart(5, '0')}`,
+  customer_id: `cus_${i % 7}`,
+  event_type: 'llm.request',
+  timestamp: '2026-03-10T12:00:00Z',
+  properties,
 });
 
-const clientFor = (server: FakeIngest) => new TariffClient({ baseUrl: server.url, apiKey: 'sk_test', timeoutMs: 5_000 });
+const clientFor = (server: FakeIngest) =>
+  new TariffClient({ baseUrl: server.url, apiKey: 'sk_test', timeoutMs: 5_000 });
 const tick = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('EventSender delivery', () => {
   it('delivers every event exactly once across a server killed mid-flight (after committing, and before) and restarted', async () => {
     const restart = (server: FakeIngest) => setTimeout(() => void server.start(), 150);
     const server = await fake(({ number }, self) => {
-      if (number === 5) { // stored, but the answer is lost: the retry must come back as duplicates
+      if (number === 5) {
+        // stored, but the answer is lost: the retry must come back as duplicates
         restart(self);
         return 'commit-then-kill';
       }
-      if (number === 12) { // lost before storing anything
+      if (number === 12) {
+        // lost before storing anything
         restart(self);
         return 'kill';
       }
@@ -121,8 +167,13 @@ describe('EventSender delivery', () => {
     });
     const errors: TariffError[] = [];
     const sender = new EventSender({
-      client: clientFor(server), maxBatchSize: 100, flushIntervalMs: 5, maxBufferedEvents: 300, concurrency: 2,
-      backoff: { baseDelayMs: 20, maxDelayMs: 100 }, onError: (error) => errors.push(error),
+      client: clientFor(server),
+      maxBatchSize: 100,
+      flushIntervalMs: 5,
+      maxBufferedEvents: 300,
+      concurrency: 2,
+      backoff: { baseDelayMs: 20, maxDelayMs: 100 },
+      onError: (error) => errors.push(error),
     });
     const events = Array.from({ length: 2000 }, (_, i) => event(i));
     for (const e of events) await sender.send(e);
@@ -147,17 +198,31 @@ describe('EventSender delivery', () => {
   it('reports each rejected event to onRejected with its error, and counts it', async () => {
     const server = await fake();
     const rejections: Rejection[] = [];
-    const sender = new EventSender({ client: clientFor(server), maxBatchSize: 10, flushIntervalMs: 5, onRejected: (r) => rejections.push(r) });
+    const sender = new EventSender({
+      client: clientFor(server),
+      maxBatchSize: 10,
+      flushIntervalMs: 5,
+      onRejected: (r) => rejections.push(r),
+    });
     await sender.send([event(1), event(2, { bad: 1 }), event(3), event(4, { bad: 'x' })]);
     const stats = await sender.close();
     expect(stats).toMatchObject({ accepted: 2, rejected: 2, duplicate: 0, batches: 1 });
     expect(rejections.map((r) => [r.event.transaction_id, r.error.code, r.error.field])).toEqual([
-      ['tx_00002', 'invalid_property', 'properties.bad'], ['tx_00004', 'invalid_property', 'properties.bad']]);
+      ['tx_00002', 'invalid_property', 'properties.bad'],
+      ['tx_00004', 'invalid_property', 'properties.bad'],
+    ]);
   });
 
   it('keeps delivering when a callback throws', async () => {
     const server = await fake();
-    const sender = new EventSender({ client: clientFor(server), maxBatchSize: 2, flushIntervalMs: 5, onRejected: () => { throw new Error('callback bug'); } });
+    const sender = new EventSender({
+      client: clientFor(server),
+      maxBatchSize: 2,
+      flushIntervalMs: 5,
+      onRejected: () => {
+        throw new Error('callback bug');
+      },
+    });
     await sender.send([event(1, { bad: 1 }), event(2), event(3)]);
     expect(await sender.close()).toMatchObject({ accepted: 2, rejected: 1 });
   });
@@ -200,9 +265,14 @@ describe('EventSender batching', () => {
   });
 
   it('halves a batch the service finds too large (413)', async () => {
-    const server = await fake(({ events }) => (events.length > 3
-      ? { status: 413, body: { error: { kind: 'validation', code: 'body_too_large', message: 'too large', details: [] } } }
-      : 'respond'));
+    const server = await fake(({ events }) =>
+      events.length > 3
+        ? {
+            status: 413,
+            body: { error: { kind: 'validation', code: 'body_too_large', message: 'too large', details: [] } },
+          }
+        : 'respond',
+    );
     const sender = new EventSender({ client: clientFor(server), maxBatchSize: 10, flushIntervalMs: 5 });
     await sender.send(Array.from({ length: 10 }, (_, i) => event(i)));
     expect(await sender.close()).toMatchObject({ accepted: 10, failed: 0 });
@@ -215,26 +285,45 @@ describe('EventSender retries', () => {
     const server = await fake(({ number }) => {
       if (number === 1) return { status: 429, headers: { 'retry-after': '0' } };
       if (number === 2) return { status: 503 };
-      if (number === 4) return { status: 401, body: { error: { kind: 'unauthenticated', code: 'invalid_api_key', message: 'Unknown API key', details: [] } } };
+      if (number === 4)
+        return {
+          status: 401,
+          body: {
+            error: { kind: 'unauthenticated', code: 'invalid_api_key', message: 'Unknown API key', details: [] },
+          },
+        };
       return 'respond';
     });
     const seen: [number, boolean, number][] = [];
     const sender = new EventSender({
-      client: clientFor(server), maxBatchSize: 2, flushIntervalMs: 5, backoff: { baseDelayMs: 1, maxDelayMs: 5 },
+      client: clientFor(server),
+      maxBatchSize: 2,
+      flushIntervalMs: 5,
+      backoff: { baseDelayMs: 1, maxDelayMs: 5 },
       onError: (error, events, willRetry) => seen.push([error.status, willRetry, events.length]),
     });
     await sender.send([event(1), event(2)]);
     await sender.flush();
     await sender.send([event(3), event(4)]);
     const stats = await sender.close();
-    expect(seen).toEqual([[429, true, 2], [503, true, 2], [401, false, 2]]);
+    expect(seen).toEqual([
+      [429, true, 2],
+      [503, true, 2],
+      [401, false, 2],
+    ]);
     expect(stats).toMatchObject({ accepted: 2, failed: 2, retries: 2 });
     expect(server.requests).toHaveLength(4);
   });
 
   it('gives up after maxAttempts and says so', async () => {
     const server = await fake(() => ({ status: 500 }));
-    const sender = new EventSender({ client: clientFor(server), maxBatchSize: 5, flushIntervalMs: 5, maxAttempts: 3, backoff: { baseDelayMs: 1, maxDelayMs: 2 } });
+    const sender = new EventSender({
+      client: clientFor(server),
+      maxBatchSize: 5,
+      flushIntervalMs: 5,
+      maxAttempts: 3,
+      backoff: { baseDelayMs: 1, maxDelayMs: 2 },
+    });
     await sender.send([event(1), event(2)]);
     expect(await sender.close()).toMatchObject({ accepted: 0, failed: 2, retries: 2 });
     expect(server.requests).toHaveLength(3);
@@ -243,19 +332,33 @@ describe('EventSender retries', () => {
   it('close({ timeoutMs }) gives up on a server that stays down, listing the undelivered events', async () => {
     const server = await fake();
     server.kill();
-    const sender = new EventSender({ client: clientFor(server), maxBatchSize: 2, flushIntervalMs: 5, backoff: { baseDelayMs: 5, maxDelayMs: 20 } });
+    const sender = new EventSender({
+      client: clientFor(server),
+      maxBatchSize: 2,
+      flushIntervalMs: 5,
+      backoff: { baseDelayMs: 5, maxDelayMs: 20 },
+    });
     await sender.send([event(1), event(2), event(3)]);
     const error = await sender.close({ timeoutMs: 200 }).catch((e) => e);
     expect(error).toBeInstanceOf(SenderCloseTimeoutError);
     expect(error.message).toBe('3 event(s) not delivered within 200 ms of close()');
-    expect(error.undelivered.map((e: UsageEvent) => e.transaction_id).sort()).toEqual(['tx_00001', 'tx_00002', 'tx_00003']);
+    expect(error.undelivered.map((e: UsageEvent) => e.transaction_id).sort()).toEqual([
+      'tx_00001',
+      'tx_00002',
+      'tx_00003',
+    ]);
   });
 });
 
 describe('EventSender memory bound', () => {
   it('makes send() wait for room while the buffer (in flight included) is full', async () => {
     const server = await fake(() => 'hold');
-    const sender = new EventSender({ client: clientFor(server), maxBatchSize: 5, flushIntervalMs: 1, maxBufferedEvents: 10 });
+    const sender = new EventSender({
+      client: clientFor(server),
+      maxBatchSize: 5,
+      flushIntervalMs: 1,
+      maxBufferedEvents: 10,
+    });
     for (let i = 0; i < 10; i++) await sender.send(event(i));
     let admitted = false;
     const eleventh = sender.send(event(10)).then(() => (admitted = true));
@@ -270,29 +373,49 @@ describe('EventSender memory bound', () => {
     expect(sender.stats().buffered).toBeLessThanOrEqual(10);
     let closed = false;
     const closing = sender.close().finally(() => (closed = true));
-    await eventually('close() delivered the rest, batch by held batch', () => {
-      for (const release of server.held.splice(0)) release();
-      return closed;
-    }, { intervalMs: 20 });
+    await eventually(
+      'close() delivered the rest, batch by held batch',
+      () => {
+        for (const release of server.held.splice(0)) release();
+        return closed;
+      },
+      { intervalMs: 20 },
+    );
     expect(await closing).toMatchObject({ accepted: 11 });
   });
 
   it("rejects with a clear error in onFull: 'reject' mode", async () => {
     const server = await fake(() => 'hold');
-    const sender = new EventSender({ client: clientFor(server), maxBatchSize: 5, flushIntervalMs: 1, maxBufferedEvents: 6, onFull: 'reject' });
+    const sender = new EventSender({
+      client: clientFor(server),
+      maxBatchSize: 5,
+      flushIntervalMs: 1,
+      maxBufferedEvents: 6,
+      onFull: 'reject',
+    });
     await sender.send(Array.from({ length: 6 }, (_, i) => event(i)));
     const error = await sender.send([event(6), event(7)]).catch((e) => e);
     expect(error).toBeInstanceOf(SenderFullError);
-    expect(error.message).toBe('event buffer is full: 6 of 6 events held, 2 more do not fit; retry later or raise maxBufferedEvents');
-    await expect(sender.send(Array.from({ length: 7 }, (_, i) => event(100 + i)))).rejects.toThrow('7 events at once can never fit maxBufferedEvents (6)');
+    expect(error.message).toBe(
+      'event buffer is full: 6 of 6 events held, 2 more do not fit; retry later or raise maxBufferedEvents',
+    );
+    await expect(sender.send(Array.from({ length: 7 }, (_, i) => event(100 + i)))).rejects.toThrow(
+      '7 events at once can never fit maxBufferedEvents (6)',
+    );
   });
 
   it('refuses an event without its own transaction id, naming the field', async () => {
     const server = await fake();
     const sender = new EventSender({ client: clientFor(server) });
     const { transaction_id: _, ...anonymous } = event(1);
-    await expect(sender.send(anonymous as UsageEvent)).rejects.toThrow('event.transaction_id must be a non-empty string');
-    await expect(sender.send([event(1), { ...event(2), timestamp: 5 as unknown as string }])).rejects.toThrow('events[1].timestamp must be a non-empty string');
-    expect(() => new EventSender({ client: clientFor(server), maxBatchSize: 20_000 })).toThrow('maxBatchSize must be an integer from 1 to 10000, got 20000');
+    await expect(sender.send(anonymous as UsageEvent)).rejects.toThrow(
+      'event.transaction_id must be a non-empty string',
+    );
+    await expect(sender.send([event(1), { ...event(2), timestamp: 5 as unknown as string }])).rejects.toThrow(
+      'events[1].timestamp must be a non-empty string',
+    );
+    expect(() => new EventSender({ client: clientFor(server), maxBatchSize: 20_000 })).toThrow(
+      'maxBatchSize must be an integer from 1 to 10000, got 20000',
+    );
   });
 });

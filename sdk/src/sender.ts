@@ -55,15 +55,24 @@ export interface SenderOptions {
 /** send() in `onFull: 'reject'` mode when the buffer cannot take the events. */
 export class SenderFullError extends Error {
   override readonly name = 'SenderFullError';
-  constructor(readonly buffered: number, readonly maxBufferedEvents: number, readonly requested: number) {
-    super(`event buffer is full: ${buffered} of ${maxBufferedEvents} events held, ${requested} more do not fit; retry later or raise maxBufferedEvents`);
+  constructor(
+    readonly buffered: number,
+    readonly maxBufferedEvents: number,
+    readonly requested: number,
+  ) {
+    super(
+      `event buffer is full: ${buffered} of ${maxBufferedEvents} events held, ${requested} more do not fit; retry later or raise maxBufferedEvents`,
+    );
   }
 }
 
 /** close({ timeoutMs }) ran out of time; `undelivered` holds every event not yet acknowledged. */
 export class SenderCloseTimeoutError extends Error {
   override readonly name = 'SenderCloseTimeoutError';
-  constructor(readonly undelivered: UsageEvent[], timeoutMs: number) {
+  constructor(
+    readonly undelivered: UsageEvent[],
+    timeoutMs: number,
+  ) {
     super(`${undelivered.length} event(s) not delivered within ${timeoutMs} ms of close()`);
   }
 }
@@ -108,10 +117,12 @@ export class EventSender {
     this.maxBatchSize = positiveInteger(options.maxBatchSize ?? 500, 'maxBatchSize', 10_000);
     this.flushIntervalMs = nonNegative(options.flushIntervalMs ?? 1000, 'flushIntervalMs');
     this.maxBuffered = positiveInteger(options.maxBufferedEvents ?? 10_000, 'maxBufferedEvents');
-    if (options.onFull !== undefined && options.onFull !== 'wait' && options.onFull !== 'reject') throw new TypeError("onFull must be 'wait' or 'reject'");
+    if (options.onFull !== undefined && options.onFull !== 'wait' && options.onFull !== 'reject')
+      throw new TypeError("onFull must be 'wait' or 'reject'");
     this.onFull = options.onFull ?? 'wait';
     this.concurrency = positiveInteger(options.concurrency ?? 1, 'concurrency');
-    this.maxAttempts = options.maxAttempts === undefined ? Infinity : positiveInteger(options.maxAttempts, 'maxAttempts');
+    this.maxAttempts =
+      options.maxAttempts === undefined ? Infinity : positiveInteger(options.maxAttempts, 'maxAttempts');
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.backoff = { baseDelayMs: 250, maxDelayMs: 30_000, ...options.backoff };
@@ -133,13 +144,18 @@ export class EventSender {
     if (this.closed) return Promise.reject(new Error('the sender is closed: send() after close()'));
     if (list.length === 0) return Promise.resolve();
     if (list.length > this.maxBuffered) {
-      return Promise.reject(new RangeError(`${list.length} events at once can never fit maxBufferedEvents (${this.maxBuffered}); send them in smaller groups`));
+      return Promise.reject(
+        new RangeError(
+          `${list.length} events at once can never fit maxBufferedEvents (${this.maxBuffered}); send them in smaller groups`,
+        ),
+      );
     }
     if (this.waiters.length === 0 && this.room() >= list.length) {
       this.enqueue(list);
       return Promise.resolve();
     }
-    if (this.onFull === 'reject') return Promise.reject(new SenderFullError(this.buffered(), this.maxBuffered, list.length));
+    if (this.onFull === 'reject')
+      return Promise.reject(new SenderFullError(this.buffered(), this.maxBuffered, list.length));
     return new Promise((resolve, reject) => this.waiters.push({ events: list, resolve, reject }));
   }
 
@@ -165,7 +181,9 @@ export class EventSender {
       return this.stats();
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), options.timeoutMs)));
+    const timeout = new Promise<'timeout'>(
+      (resolve) => (timer = setTimeout(() => resolve('timeout'), options.timeoutMs)),
+    );
     const outcome = await Promise.race([this.flush().then(() => 'done' as const), timeout]);
     clearTimeout(timer);
     if (outcome === 'done') return this.stats();
@@ -252,7 +270,10 @@ export class EventSender {
         this.record(batch, result);
         return;
       } catch (error) {
-        failure = error instanceof TariffError ? error : new TariffError({ status: 0, code: 'network_error', message: String(error), cause: error });
+        failure =
+          error instanceof TariffError
+            ? error
+            : new TariffError({ status: 0, code: 'network_error', message: String(error), cause: error });
       }
       if (failure.status === 413 && batch.length > 1) {
         // The body is over the service's limit: halve the batch rather than give up on it.
@@ -296,23 +317,31 @@ export class EventSender {
 }
 
 function checkEvent(event: UsageEvent, path: string): void {
-  if (typeof event !== 'object' || event === null || Array.isArray(event)) throw new TypeError(`${path} must be an object`);
+  if (typeof event !== 'object' || event === null || Array.isArray(event))
+    throw new TypeError(`${path} must be an object`);
   for (const field of ['transaction_id', 'customer_id', 'event_type', 'timestamp'] as const) {
     if (typeof event[field] !== 'string' || event[field] === '') {
-      throw new TypeError(`${path}.${field} must be a non-empty string${field === 'transaction_id' ? ' (the service dedupes on it, so retries never double-count)' : ''}`);
+      throw new TypeError(
+        `${path}.${field} must be a non-empty string${field === 'transaction_id' ? ' (the service dedupes on it, so retries never double-count)' : ''}`,
+      );
     }
   }
-  if (event.properties !== undefined && (typeof event.properties !== 'object' || event.properties === null || Array.isArray(event.properties))) {
+  if (
+    event.properties !== undefined &&
+    (typeof event.properties !== 'object' || event.properties === null || Array.isArray(event.properties))
+  ) {
     throw new TypeError(`${path}.properties must be an object`);
   }
 }
 
 function positiveInteger(value: number, name: string, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isInteger(value) || value < 1 || value > max) throw new RangeError(`${name} must be an integer from 1 to ${max}, got ${value}`);
+  if (!Number.isInteger(value) || value < 1 || value > max)
+    throw new RangeError(`${name} must be an integer from 1 to ${max}, got ${value}`);
   return value;
 }
 
 function nonNegative(value: number, name: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a non-negative number of milliseconds, got ${value}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    throw new RangeError(`${name} must be a non-negative number of milliseconds, got ${value}`);
   return value;
 }

@@ -62,7 +62,10 @@ export class StreamUsageReader {
   private body: Json | undefined;
   private flavor: string | undefined;
 
-  constructor(provider: string, private readonly options: UsageOptions = {}) {
+  constructor(
+    provider: string,
+    private readonly options: UsageOptions = {},
+  ) {
     this.provider = provider.toLowerCase();
   }
 
@@ -118,15 +121,23 @@ export class StreamUsageReader {
   usage(): ExtractedUsage {
     const body = this.usageBody();
     if (!body) {
-      const hint = this.provider === 'openai' ? ' (send stream_options: { include_usage: true } with Chat Completions)' : '';
+      const hint =
+        this.provider === 'openai' ? ' (send stream_options: { include_usage: true } with Chat Completions)' : '';
       throw new UsageExtractionError('', `the ${this.provider} stream carried no usage${hint}`);
     }
-    return usageFromResponse(this.provider, body, { ...this.options, ...(this.options.flavor === undefined && this.flavor ? { flavor: this.flavor } : {}) });
+    return usageFromResponse(this.provider, body, {
+      ...this.options,
+      ...(this.options.flavor === undefined && this.flavor ? { flavor: this.flavor } : {}),
+    });
   }
 }
 
 /** Reads a whole recorded or buffered stream. */
-export function usageFromStream(provider: string, stream: string | Uint8Array | (string | Uint8Array)[], options: UsageOptions = {}): ExtractedUsage {
+export function usageFromStream(
+  provider: string,
+  stream: string | Uint8Array | (string | Uint8Array)[],
+  options: UsageOptions = {},
+): ExtractedUsage {
   const reader = new StreamUsageReader(provider, options);
   for (const chunk of Array.isArray(stream) ? stream : [stream]) reader.push(chunk);
   return reader.usage();

@@ -8,13 +8,24 @@ describe('usageFromResponse on documented response bodies', () => {
     expect(extracted.flavor).toBe(fixture.flavor);
     expect(extracted.model).toBe(fixture.model);
     expect(extracted.usage).toEqual(fixture.usage);
-    expect(extracted.properties).toEqual({ provider: extracted.provider, ...(fixture.model ? { model: fixture.model } : {}), ...fixture.usage });
+    expect(extracted.properties).toEqual({
+      provider: extracted.provider,
+      ...(fixture.model ? { model: fixture.model } : {}),
+      ...fixture.usage,
+    });
   });
 
   it('covers OpenAI chat and responses, Anthropic, Google and more than two further providers', () => {
-    const covered = new Set(RESPONSE_FIXTURES.map((f) => usageFromResponse(f.provider, f.body, f.options)).map((u) => `${u.provider}/${u.flavor}`));
-    for (const required of ['openai/chat', 'openai/responses', 'anthropic/default', 'google/default']) expect(covered).toContain(required);
-    const others = new Set([...covered].map((key) => key.split('/')[0]).filter((p) => !['openai', 'anthropic', 'google'].includes(p)));
+    const covered = new Set(
+      RESPONSE_FIXTURES.map((f) => usageFromResponse(f.provider, f.body, f.options)).map(
+        (u) => `${u.provider}/${u.flavor}`,
+      ),
+    );
+    for (const required of ['openai/chat', 'openai/responses', 'anthropic/default', 'google/default'])
+      expect(covered).toContain(required);
+    const others = new Set(
+      [...covered].map((key) => key.split('/')[0]).filter((p) => !['openai', 'anthropic', 'google'].includes(p)),
+    );
     expect(others.size).toBeGreaterThanOrEqual(2);
   });
 
@@ -23,7 +34,9 @@ describe('usageFromResponse on documented response bodies', () => {
     expect(usageFromResponse('Bedrock', bedrock.body, bedrock.options).provider).toBe('aws');
     const gemini = RESPONSE_FIXTURES.find((f) => f.provider === 'google')!;
     expect(usageFromResponse('gemini', gemini.body).properties.provider).toBe('google');
-    expect(USAGE_PROVIDERS).toEqual(expect.arrayContaining(['openai', 'anthropic', 'google', 'mistral', 'groq', 'deepseek', 'aws', 'cohere', 'x-ai']));
+    expect(USAGE_PROVIDERS).toEqual(
+      expect.arrayContaining(['openai', 'anthropic', 'google', 'mistral', 'groq', 'deepseek', 'aws', 'cohere', 'x-ai']),
+    );
   });
 
   it('lowercases and trims the model as genai-prices matches it, and prefers the body over the caller', () => {
@@ -38,7 +51,9 @@ describe('usageFromResponse on documented response bodies', () => {
 
   it('uses the flavor the caller names', () => {
     const responses = RESPONSE_FIXTURES.find((f) => f.flavor === 'responses')!;
-    expect(usageFromResponse('openai', responses.body, { flavor: 'responses' }).usage.output_reasoning_tokens).toBe(896);
+    expect(usageFromResponse('openai', responses.body, { flavor: 'responses' }).usage.output_reasoning_tokens).toBe(
+      896,
+    );
   });
 });
 
@@ -47,30 +62,54 @@ describe('usageFromResponse refuses what it cannot read, naming the field', () =
 
   it('a required number missing for the flavor asked', () => {
     const { completion_tokens: _, ...usage } = chat.usage;
-    expect(() => usageFromResponse('openai', { ...chat, usage }, { flavor: 'chat' })).toThrow(new UsageExtractionError('usage.completion_tokens', 'missing (required)'));
+    expect(() => usageFromResponse('openai', { ...chat, usage }, { flavor: 'chat' })).toThrow(
+      new UsageExtractionError('usage.completion_tokens', 'missing (required)'),
+    );
   });
 
   it('no flavor fits: the first problem and every flavor tried', () => {
-    const anthropic = RESPONSE_FIXTURES.find((f) => f.provider === 'anthropic')!.body as { usage: Record<string, unknown> };
+    const anthropic = RESPONSE_FIXTURES.find((f) => f.provider === 'anthropic')!.body as {
+      usage: Record<string, unknown>;
+    };
     const { output_tokens: _, ...usage } = anthropic.usage;
-    const error = (() => { try { usageFromResponse('anthropic', { ...anthropic, usage }); } catch (e) { return e as UsageExtractionError; } })()!;
+    const error = (() => {
+      try {
+        usageFromResponse('anthropic', { ...anthropic, usage });
+      } catch (e) {
+        return e as UsageExtractionError;
+      }
+    })()!;
     expect(error).toBeInstanceOf(UsageExtractionError);
     expect(error.path).toBe('usage.output_tokens');
-    expect(error.message).toBe('usage.output_tokens: missing (required) (no anthropic API flavor fits this body: tried default, chat)');
+    expect(error.message).toBe(
+      'usage.output_tokens: missing (required) (no anthropic API flavor fits this body: tried default, chat)',
+    );
   });
 
   it('a body without its usage block', () => {
-    expect(() => usageFromResponse('google', { candidates: [] })).toThrow('usageMetadata: missing (no google API flavor fits this body: tried default, anthropic, chat)');
+    expect(() => usageFromResponse('google', { candidates: [] })).toThrow(
+      'usageMetadata: missing (no google API flavor fits this body: tried default, anthropic, chat)',
+    );
   });
 
   it('a negative or non-numeric count', () => {
-    expect(() => usageFromResponse('openai', { ...chat, usage: { ...chat.usage, prompt_tokens: -5 } }, { flavor: 'chat' })).toThrow('usage.prompt_tokens: expected a non-negative number, got -5');
-    expect(() => usageFromResponse('openai', { ...chat, usage: { ...chat.usage, prompt_tokens: '1117' } }, { flavor: 'chat' })).toThrow('usage.prompt_tokens: expected a number, got string');
+    expect(() =>
+      usageFromResponse('openai', { ...chat, usage: { ...chat.usage, prompt_tokens: -5 } }, { flavor: 'chat' }),
+    ).toThrow('usage.prompt_tokens: expected a non-negative number, got -5');
+    expect(() =>
+      usageFromResponse('openai', { ...chat, usage: { ...chat.usage, prompt_tokens: '1117' } }, { flavor: 'chat' }),
+    ).toThrow('usage.prompt_tokens: expected a number, got string');
   });
 
   it('an unknown provider or flavor, and a body that is not an object', () => {
-    expect(() => usageFromResponse('acme-llm', {})).toThrow(/^unknown provider "acme-llm"; known: anthropic, aws, azure, /);
-    expect(() => usageFromResponse('openai', chat, { flavor: 'completions' })).toThrow('openai has no "completions" API flavor; known: chat, responses, realtime, images, embeddings');
-    expect(() => usageFromResponse('openai', '{"usage":{}}')).toThrow('the response body must be a JSON object, got string');
+    expect(() => usageFromResponse('acme-llm', {})).toThrow(
+      /^unknown provider "acme-llm"; known: anthropic, aws, azure, /,
+    );
+    expect(() => usageFromResponse('openai', chat, { flavor: 'completions' })).toThrow(
+      'openai has no "completions" API flavor; known: chat, responses, realtime, images, embeddings',
+    );
+    expect(() => usageFromResponse('openai', '{"usage":{}}')).toThrow(
+      'the response body must be a JSON object, got string',
+    );
   });
 });

@@ -33,16 +33,31 @@ export interface UsageOptions {
 /** A response body the extractor cannot read; `path` is the JSON path to blame, e.g. `usage.prompt_tokens`. */
 export class UsageExtractionError extends Error {
   override readonly name = 'UsageExtractionError';
-  constructor(readonly path: string, message: string) {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
     super(path ? `${path}: ${message}` : message);
   }
 }
 
 /** Common names for catalogue providers. */
 const ALIASES: Record<string, string> = {
-  bedrock: 'aws', 'aws-bedrock': 'aws', 'amazon-bedrock': 'aws', gemini: 'google', 'google-gemini': 'google', vertex: 'google',
-  'vertex-ai': 'google', xai: 'x-ai', grok: 'x-ai', 'azure-openai': 'azure', 'mistral-ai': 'mistral', mistralai: 'mistral',
-  together_ai: 'together', 'together-ai': 'together', moonshot: 'moonshotai',
+  bedrock: 'aws',
+  'aws-bedrock': 'aws',
+  'amazon-bedrock': 'aws',
+  gemini: 'google',
+  'google-gemini': 'google',
+  vertex: 'google',
+  'vertex-ai': 'google',
+  xai: 'x-ai',
+  grok: 'x-ai',
+  'azure-openai': 'azure',
+  'mistral-ai': 'mistral',
+  mistralai: 'mistral',
+  together_ai: 'together',
+  'together-ai': 'together',
+  moonshot: 'moonshotai',
 };
 
 /**
@@ -69,13 +84,19 @@ export function usageFromResponse(provider: string, body: unknown, options: Usag
   if (typeof provider !== 'string') throw new UsageExtractionError('', 'provider must be a string, e.g. "openai"');
   const id = ALIASES[provider.toLowerCase()] ?? provider.toLowerCase();
   const extractors = EXTRACTORS[id];
-  if (!extractors) throw new UsageExtractionError('', `unknown provider "${provider}"; known: ${USAGE_PROVIDERS.join(', ')}`);
-  if (kindOf(body) !== 'object') throw new UsageExtractionError('', `the response body must be a JSON object, got ${kindOf(body)}`);
+  if (!extractors)
+    throw new UsageExtractionError('', `unknown provider "${provider}"; known: ${USAGE_PROVIDERS.join(', ')}`);
+  if (kindOf(body) !== 'object')
+    throw new UsageExtractionError('', `the response body must be a JSON object, got ${kindOf(body)}`);
 
   let chosen: { extractor: ExtractorDefinition; usage: Record<string, number>; read: number } | undefined;
   if (options.flavor !== undefined) {
     const extractor = extractors.find((e) => e.flavor === options.flavor);
-    if (!extractor) throw new UsageExtractionError('', `${id} has no "${options.flavor}" API flavor; known: ${extractors.map((e) => e.flavor).join(', ')}`);
+    if (!extractor)
+      throw new UsageExtractionError(
+        '',
+        `${id} has no "${options.flavor}" API flavor; known: ${extractors.map((e) => e.flavor).join(', ')}`,
+      );
     chosen = { extractor, ...extract(extractor, body as Record<string, unknown>) };
   } else {
     // The body's shape decides: among the extractors whose required numbers are all there, the one that reads most
@@ -92,7 +113,10 @@ export function usageFromResponse(provider: string, body: unknown, options: Usag
     }
     if (!chosen) {
       const flavors = extractors.map((e) => e.flavor).join(', ');
-      throw new UsageExtractionError(firstFailure!.path, `${firstFailure!.message.slice(firstFailure!.path ? firstFailure!.path.length + 2 : 0)} (no ${id} API flavor fits this body: tried ${flavors})`);
+      throw new UsageExtractionError(
+        firstFailure!.path,
+        `${firstFailure!.message.slice(firstFailure!.path ? firstFailure!.path.length + 2 : 0)} (no ${id} API flavor fits this body: tried ${flavors})`,
+      );
     }
   }
 
@@ -104,12 +128,19 @@ export function usageFromResponse(provider: string, body: unknown, options: Usag
   }
   const named = readModel(body, extractor.model) ?? options.model;
   const model = named === undefined ? undefined : named.toLowerCase().trim();
-  const properties: Record<string, string | number> = { provider: id, ...(model === undefined ? {} : { model }), ...usage };
+  const properties: Record<string, string | number> = {
+    provider: id,
+    ...(model === undefined ? {} : { model }),
+    ...usage,
+  };
   return { provider: id, flavor: extractor.flavor, model, usage, properties };
 }
 
 /** Every mapping of one extractor; throws on a missing required number, as genai-prices' extractUsage does. */
-function extract(extractor: ExtractorDefinition, body: Record<string, unknown>): { usage: Record<string, number>; read: number } {
+function extract(
+  extractor: ExtractorDefinition,
+  body: Record<string, unknown>,
+): { usage: Record<string, number>; read: number } {
   const root = resolve(body, extractor.root);
   if (root.error) throw new UsageExtractionError(root.path, root.error);
   const usage: Record<string, number> = {};
@@ -120,7 +151,8 @@ function extract(extractor: ExtractorDefinition, body: Record<string, unknown>):
     found++;
     usage[mapping.dest] = (usage[mapping.dest] ?? 0) + value;
   }
-  if (extractor.mappings.length > 0 && found === 0) throw new UsageExtractionError(pathText(extractor.root), 'no usage numbers found');
+  if (extractor.mappings.length > 0 && found === 0)
+    throw new UsageExtractionError(pathText(extractor.root), 'no usage numbers found');
   return { usage, read: found };
 }
 
@@ -139,7 +171,8 @@ function resolve(body: unknown, path: PathStep[]): Resolved {
     value = stepInto(value, step);
     if (value === undefined) return { value, path: pathText(walked), error: 'missing' };
   }
-  if (kindOf(value) !== 'object') return { value, path: pathText(walked), error: `expected an object, got ${kindOf(value)}` };
+  if (kindOf(value) !== 'object')
+    return { value, path: pathText(walked), error: `expected an object, got ${kindOf(value)}` };
   return { value, path: pathText(walked) };
 }
 
@@ -161,7 +194,8 @@ function read(root: Resolved, path: PathStep[], prefix: string, required: boolea
     if (!required) return undefined;
     throw new UsageExtractionError(joinPath(prefix, pathText(path)), `expected a number, got ${kindOf(value)}`);
   }
-  if (!Number.isFinite(value) || value < 0) throw new UsageExtractionError(joinPath(prefix, pathText(path)), `expected a non-negative number, got ${value}`);
+  if (!Number.isFinite(value) || value < 0)
+    throw new UsageExtractionError(joinPath(prefix, pathText(path)), `expected a non-negative number, got ${value}`);
   return value;
 }
 
@@ -175,9 +209,13 @@ function readModel(body: unknown, path: PathStep[]): string | undefined {
 }
 
 function stepInto(value: unknown, step: PathStep): unknown {
-  if (typeof step === 'string') return kindOf(value) === 'object' ? (value as Record<string, unknown>)[step] : undefined;
+  if (typeof step === 'string')
+    return kindOf(value) === 'object' ? (value as Record<string, unknown>)[step] : undefined;
   if (!Array.isArray(value)) return undefined;
-  return value.find((item) => kindOf(item) === 'object' && typeof item[step.field] === 'string' && clauseHolds(step.match, item[step.field]));
+  return value.find(
+    (item) =>
+      kindOf(item) === 'object' && typeof item[step.field] === 'string' && clauseHolds(step.match, item[step.field]),
+  );
 }
 
 function clauseHolds(clause: MatchClause, value: string): boolean {
@@ -191,7 +229,10 @@ function clauseHolds(clause: MatchClause, value: string): boolean {
 }
 
 function pathText(path: PathStep[]): string {
-  return path.map((step) => (typeof step === 'string' ? step : `[${step.field}=${JSON.stringify(step.match)}]`)).join('.').replace(/\.\[/g, '[');
+  return path
+    .map((step) => (typeof step === 'string' ? step : `[${step.field}=${JSON.stringify(step.match)}]`))
+    .join('.')
+    .replace(/\.\[/g, '[');
 }
 
 function joinPath(prefix: string, rest: string): string {

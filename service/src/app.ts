@@ -143,7 +143,10 @@ export function createServer(options: AppOptions): http.Server {
   // each connectionsCheckingInterval, so the interval follows the shorter timeout.
   const headersTimeout = options.headersTimeoutMs ?? 20_000;
   const requestTimeout = options.requestTimeoutMs ?? 120_000;
-  const connectionsCheckingInterval = Math.max(250, Math.min(30_000, Math.floor(Math.min(headersTimeout, requestTimeout || Infinity) / 2)));
+  const connectionsCheckingInterval = Math.max(
+    250,
+    Math.min(30_000, Math.floor(Math.min(headersTimeout, requestTimeout || Infinity) / 2)),
+  );
   const server = http.createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval }, (req, res) => {
     if (!fast(req, res)) app(req, res);
   });
@@ -169,8 +172,16 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
       // The route pattern, not the path: a label per customer id would be unbounded.
       // (req.baseUrl is unwound when an error leaves the router, so the prefix comes from the URL.)
       const prefix = req.originalUrl.startsWith('/v1/') ? '/v1' : '';
-      const route = req.route ? `${prefix}${req.route.path}` : req.originalUrl.startsWith('/trpc/') ? '/trpc' : 'unmatched';
-      metrics.observe('http_request_duration_seconds', seconds, { method: req.method, route, status: String(res.statusCode) });
+      const route = req.route
+        ? `${prefix}${req.route.path}`
+        : req.originalUrl.startsWith('/trpc/')
+          ? '/trpc'
+          : 'unmatched';
+      metrics.observe('http_request_duration_seconds', seconds, {
+        method: req.method,
+        route,
+        status: String(res.statusCode),
+      });
     }),
   );
 
@@ -203,8 +214,22 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
   v1.use(stripeEventRoutes(deps, options.bodyLimitBytes ?? defaultBodyLimitBytes));
   v1.use(apiKeyAuthentication(deps), body);
   v1.use(usersRestRoutes(deps));
-  v1.use(eventsRestRoutes(deps), customersRestRoutes(deps), metersRestRoutes(deps), pricingRestRoutes(deps), keysRestRoutes(deps), auditRestRoutes(deps));
-  v1.use(walletsRestRoutes(deps), ledgerRestRoutes(deps), budgetsRestRoutes(deps), plansRestRoutes(deps), subscriptionsRestRoutes(deps), invoicesRestRoutes(deps));
+  v1.use(
+    eventsRestRoutes(deps),
+    customersRestRoutes(deps),
+    metersRestRoutes(deps),
+    pricingRestRoutes(deps),
+    keysRestRoutes(deps),
+    auditRestRoutes(deps),
+  );
+  v1.use(
+    walletsRestRoutes(deps),
+    ledgerRestRoutes(deps),
+    budgetsRestRoutes(deps),
+    plansRestRoutes(deps),
+    subscriptionsRestRoutes(deps),
+    invoicesRestRoutes(deps),
+  );
   v1.use(creditNotesRestRoutes(deps), reratingsRestRoutes(deps));
   v1.use(taxRestRoutes(deps), documentsRestRoutes(deps));
   v1.use(snapshotsRestRoutes(deps), quotesRestRoutes(deps));
@@ -221,11 +246,14 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
       router: appRouter,
       createContext: ({ req, res }) => createTrpcContext(deps, limiter, req, res),
       responseMeta: ({ errors }) => {
-        const retryAfter = errors.map((error) => error.cause).find((cause) => cause instanceof AppError && cause.retryAfterSeconds !== undefined) as AppError | undefined;
+        const retryAfter = errors
+          .map((error) => error.cause)
+          .find((cause) => cause instanceof AppError && cause.retryAfterSeconds !== undefined) as AppError | undefined;
         return retryAfter ? { headers: { 'retry-after': String(retryAfter.retryAfterSeconds) } } : {};
       },
       onError: ({ error, path }) => {
-        if (error.code === 'INTERNAL_SERVER_ERROR') logger.error('unhandled tRPC error', { path, error: error.cause ?? error });
+        if (error.code === 'INTERNAL_SERVER_ERROR')
+          logger.error('unhandled tRPC error', { path, error: error.cause ?? error });
       },
     }),
   );
@@ -242,7 +270,9 @@ async function createTrpcContext(deps: Deps, limiter: RateLimiter, req: Request,
   const token = sessionTokenOf(req);
   const session = token ? await tenants.authenticateSession(deps, token) : undefined;
   const requestId = locals(res).requestId;
-  const actor = session ? { tenantId: session.tenantId, type: session.type, id: session.id, principal: session.principal, requestId } : undefined;
+  const actor = session
+    ? { tenantId: session.tenantId, type: session.type, id: session.id, principal: session.principal, requestId }
+    : undefined;
   locals(res).actor = actor;
   return {
     deps,
@@ -253,9 +283,21 @@ async function createTrpcContext(deps: Deps, limiter: RateLimiter, req: Request,
     clientAddress: clientAddress(req),
     limiter,
     setSessionCookie: (value, expiresAt) => {
-      res.cookie(sessionCookie, value, { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/', expires: expiresAt });
+      res.cookie(sessionCookie, value, {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: req.secure,
+        path: '/',
+        expires: expiresAt,
+      });
       // Readable by the dashboard's own script (not HttpOnly), which echoes it in the x-csrf-token header.
-      res.cookie(csrfCookie, csrfTokenOf(value), { httpOnly: false, sameSite: 'strict', secure: req.secure, path: '/', expires: expiresAt });
+      res.cookie(csrfCookie, csrfTokenOf(value), {
+        httpOnly: false,
+        sameSite: 'strict',
+        secure: req.secure,
+        path: '/',
+        expires: expiresAt,
+      });
     },
     clearSessionCookie: () => {
       res.clearCookie(sessionCookie, { path: '/' });

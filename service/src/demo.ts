@@ -53,9 +53,26 @@ export async function createDemoTenant(deps: Deps): Promise<DemoCredentials> {
   const owner: Actor = { tenantId: tenant.id, type: 'user', id: user.id, principal: 'owner' };
   const key = await createApiKey(deps, owner, { kind: 'secret', name: 'demo', role: 'admin' });
   await createPriceBook(deps, owner, { name: 'Demo LLM and GPU prices', book: demoBook });
-  await createCustomer(deps, owner, { external_id: 'demo-customer', currency: 'USD', name: 'Demo customer', is_reseller: false, metadata: {} });
-  await assignPriceBook(deps, owner, 'demo-customer', { price_book: 'demo-llm', effective_from: '2020-01-01T00:00:00Z' });
-  await createMeter(deps, owner, { code: 'tokens', name: 'Input tokens', event_type: 'llm.completion', aggregation: 'sum', property: 'input_tokens', group_by: ['model'], filters: [] });
+  await createCustomer(deps, owner, {
+    external_id: 'demo-customer',
+    currency: 'USD',
+    name: 'Demo customer',
+    is_reseller: false,
+    metadata: {},
+  });
+  await assignPriceBook(deps, owner, 'demo-customer', {
+    price_book: 'demo-llm',
+    effective_from: '2020-01-01T00:00:00Z',
+  });
+  await createMeter(deps, owner, {
+    code: 'tokens',
+    name: 'Input tokens',
+    event_type: 'llm.completion',
+    aggregation: 'sum',
+    property: 'input_tokens',
+    group_by: ['model'],
+    filters: [],
+  });
   return { tenant_id: tenant.id, tenant_slug: tenant.slug, email, password, api_key: key.secret };
 }
 
@@ -70,7 +87,9 @@ export async function readDemoCredentials(dataDir: string): Promise<DemoCredenti
 /** Kept beside the embedded database (a local, single-user folder) so later starts can print the key again. */
 export async function saveDemoCredentials(dataDir: string, credentials: DemoCredentials): Promise<void> {
   await fs.mkdir(dataDir, { recursive: true });
-  await fs.writeFile(path.join(dataDir, 'demo-credentials.json'), JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 });
+  await fs.writeFile(path.join(dataDir, 'demo-credentials.json'), JSON.stringify(credentials, null, 2) + '\n', {
+    mode: 0o600,
+  });
 }
 
 export function demoInstructions(url: string, credentials: DemoCredentials): string {

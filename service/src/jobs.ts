@@ -28,7 +28,16 @@ const billingTick: JobDefinition = {
   },
 };
 
-export const jobDefinitions: JobDefinition[] = [billingTick, ...invoiceJobs, ...walletJobs, ...holdJobs, ...reratingJobs, ...mailJobs, ...webhookJobs, ...paymentJobs];
+export const jobDefinitions: JobDefinition[] = [
+  billingTick,
+  ...invoiceJobs,
+  ...walletJobs,
+  ...holdJobs,
+  ...reratingJobs,
+  ...mailJobs,
+  ...webhookJobs,
+  ...paymentJobs,
+];
 
 /** Cron schedules in production: the billing tick every minute. */
 export const jobSchedules = [

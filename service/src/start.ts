@@ -53,7 +53,17 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const db = await connectService(target);
   const metrics = createMetrics();
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, logger });
-  const deps = { db, clock, logger, metrics, sessionTtlSeconds: config.sessionTtlSeconds, mailer, publicUrl: config.publicUrl, payments: config.payments, stripe: config.stripe };
+  const deps = {
+    db,
+    clock,
+    logger,
+    metrics,
+    sessionTtlSeconds: config.sessionTtlSeconds,
+    mailer,
+    publicUrl: config.publicUrl,
+    payments: config.payments,
+    stripe: config.stripe,
+  };
 
   // A demo tenant on the first start of an empty database: always on the embedded database, on PostgreSQL
   // only when asked (DEMO_TENANT=1), since a production database should not get one by accident.
@@ -69,7 +79,11 @@ export async function startService(config: Config, options: StartOptions = {}): 
 
   // Period close and the other scheduled billing work: pg-boss workers on the service's pool, a tick every
   // minute by pg-boss's cron, and its maintenance (expiry, archiving, deletion of old jobs).
-  const jobs = await startJobs(deps, jobDefinitions, { supervise: true, schedules: jobSchedules, timings: options.jobTimings });
+  const jobs = await startJobs(deps, jobDefinitions, {
+    supervise: true,
+    schedules: jobSchedules,
+    timings: options.jobTimings,
+  });
   // Webhook deliveries fall due by the second, finer than cron's minute: a timer queues their jobs.
   const webhookDispatcher = startWebhookDispatcher(deps, jobs);
 
@@ -81,7 +95,9 @@ export async function startService(config: Config, options: StartOptions = {}): 
     requestTimeoutMs: config.requestTimeoutMs,
     jobs,
   });
-  await new Promise<void>((resolve) => (options.host ? server.listen(config.port, options.host, resolve) : server.listen(config.port, resolve)));
+  await new Promise<void>((resolve) =>
+    options.host ? server.listen(config.port, options.host, resolve) : server.listen(config.port, resolve),
+  );
   const { port } = server.address() as AddressInfo;
   const url = `http://${options.host ?? 'localhost'}:${port}`;
   logger.info('listening', { url, database: target.embedded ? 'pglite' : 'postgresql' });

@@ -47,11 +47,17 @@ for (let round = 0; round < rounds; round++) {
   baseRates.push(eventsPerSecond(base, 600));
   branchRates.push(eventsPerSecond(branch, 600));
 }
-console.log(JSON.stringify({
-  benchmark: 'kernel-ab',
-  identical_results_and_steps: identical,
-  rounds,
-  base_median_events_per_second: Math.round(median(baseRates)),
-  branch_median_events_per_second: Math.round(median(branchRates)),
-  branch_vs_base: Number((median(branchRates) / median(baseRates)).toFixed(3)),
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      benchmark: 'kernel-ab',
+      identical_results_and_steps: identical,
+      rounds,
+      base_median_events_per_second: Math.round(median(baseRates)),
+      branch_median_events_per_second: Math.round(median(branchRates)),
+      branch_vs_base: Number((median(branchRates) / median(baseRates)).toFixed(3)),
+    },
+    null,
+    2,
+  ),
+);

@@ -4,7 +4,16 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { calcPrice } from '@pydantic/genai-prices';
-import { EventTypes, type PriceBook, type UsageEvent, compileBook, encodeEvent, encodeStates, layout, writeEvent } from '@tariff/core-wasm';
+import {
+  EventTypes,
+  type PriceBook,
+  type UsageEvent,
+  compileBook,
+  encodeEvent,
+  encodeStates,
+  layout,
+  writeEvent,
+} from '@tariff/core-wasm';
 import { loadKernel } from '@tariff/core-wasm/node';
 import { rateReference } from '../reference/rate.ts';
 
@@ -13,19 +22,25 @@ const CUSTOMERS = 100;
 
 /** GPT-4o list prices (per million): the plain token event every LLM provider meters. */
 export const tokenBook: PriceBook = {
-  id: 'bench', currency: 'USD',
-  versions: [{
-    effective_from: '2024-01-01T00:00:00Z',
-    rate_cards: [{
-      id: 'openai/gpt-4o', match: { provider: 'openai', model: 'gpt-4o' },
-      dimensions: { uncached_input: { formula: { input_tokens: 1, cache_read_tokens: -1 } } },
-      charges: [
-        { dimension: 'uncached_input', price: { model: 'per_unit', rate: '2.5' } },
-        { dimension: 'cache_read_tokens', price: { model: 'per_unit', rate: '1.25' } },
-        { dimension: 'output_tokens', price: { model: 'per_unit', rate: '10' } },
+  id: 'bench',
+  currency: 'USD',
+  versions: [
+    {
+      effective_from: '2024-01-01T00:00:00Z',
+      rate_cards: [
+        {
+          id: 'openai/gpt-4o',
+          match: { provider: 'openai', model: 'gpt-4o' },
+          dimensions: { uncached_input: { formula: { input_tokens: 1, cache_read_tokens: -1 } } },
+          charges: [
+            { dimension: 'uncached_input', price: { model: 'per_unit', rate: '2.5' } },
+            { dimension: 'cache_read_tokens', price: { model: 'per_unit', rate: '1.25' } },
+            { dimension: 'output_tokens', price: { model: 'per_unit', rate: '10' } },
+          ],
+        },
       ],
-    }],
-  }],
+    },
+  ],
 };
 
 export function tokenEvents(count: number): UsageEvent[] {
@@ -37,9 +52,17 @@ export function tokenEvents(count: number): UsageEvent[] {
   return Array.from({ length: count }, (_, i) => {
     const input = 100 + next(200_000);
     return {
-      transaction_id: `t${i}`, customer_id: `c${i % CUSTOMERS}`, event_type: 'llm.completion',
+      transaction_id: `t${i}`,
+      customer_id: `c${i % CUSTOMERS}`,
+      event_type: 'llm.completion',
       timestamp: new Date(Date.UTC(2025, 5, 1) + i * 1000).toISOString(),
-      properties: { provider: 'openai', model: 'gpt-4o', input_tokens: input, cache_read_tokens: next(input), output_tokens: next(4000) },
+      properties: {
+        provider: 'openai',
+        model: 'gpt-4o',
+        input_tokens: input,
+        cache_read_tokens: next(input),
+        output_tokens: next(4000),
+      },
     };
   });
 }
@@ -69,7 +92,8 @@ async function kernelRate(seconds: number): Promise<number> {
   const batch = encodeBatch(tokenEvents(BATCH));
   let rated = 0;
   const deadline = performance.now() + 200;
-  while (performance.now() < deadline) kernel.rateEncoded(batch.book, batch.state, batch.bytes, BATCH, batch.stepsPerEvent);
+  while (performance.now() < deadline)
+    kernel.rateEncoded(batch.book, batch.state, batch.bytes, BATCH, batch.stepsPerEvent);
   const start = performance.now();
   while (performance.now() - start < seconds * 1000) {
     rated += kernel.rateEncoded(batch.book, batch.state, batch.bytes, BATCH, batch.stepsPerEvent).count;
@@ -98,11 +122,17 @@ async function main(): Promise<void> {
 
   const singleCore = await kernelRate(seconds);
   const threads = Math.min(2, availableParallelism());
-  const perThread = await Promise.all(Array.from({ length: threads }, () => new Promise<number>((resolve, reject) => {
-    const worker = startTsWorker(new URL(import.meta.url), { seconds });
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  })));
+  const perThread = await Promise.all(
+    Array.from(
+      { length: threads },
+      () =>
+        new Promise<number>((resolve, reject) => {
+          const worker = startTsWorker(new URL(import.meta.url), { seconds });
+          worker.once('message', resolve);
+          worker.once('error', reject);
+        }),
+    ),
+  );
   const allCores = perThread.reduce((a, b) => a + b, 0);
 
   const kernel = await loadKernel();
@@ -112,7 +142,11 @@ async function main(): Promise<void> {
   const genai = timed(seconds, () => {
     for (const event of referenceEvents) {
       const p = event.properties as Record<string, number>;
-      calcPrice({ input_tokens: p.input_tokens, cache_read_tokens: p.cache_read_tokens, output_tokens: p.output_tokens }, 'gpt-4o', { providerId: 'openai', timestamp: new Date(event.timestamp) });
+      calcPrice(
+        { input_tokens: p.input_tokens, cache_read_tokens: p.cache_read_tokens, output_tokens: p.output_tokens },
+        'gpt-4o',
+        { providerId: 'openai', timestamp: new Date(event.timestamp) },
+      );
     }
     return referenceEvents.length;
   });

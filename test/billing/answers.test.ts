@@ -23,13 +23,25 @@ describe('billing answers', () => {
 
   it('rejects an H100 event without gpu_count, naming it, and rates it with the default the book states', async () => {
     await api.ok('POST', '/v1/customers', { external_id: 'gpu-co', currency: 'USD' });
-    await api.ok('PUT', '/v1/customers/gpu-co/price_book', { price_book: 'ai-platform', effective_from: '2026-01-01T00:00:00Z' });
-    const { gpu_count: _omitted, ...withoutCount } = gpuJob('g-1', 'gpu-co', 1, 3600, '2026-03-09T00:00:00Z').properties;
+    await api.ok('PUT', '/v1/customers/gpu-co/price_book', {
+      price_book: 'ai-platform',
+      effective_from: '2026-01-01T00:00:00Z',
+    });
+    const { gpu_count: _omitted, ...withoutCount } = gpuJob(
+      'g-1',
+      'gpu-co',
+      1,
+      3600,
+      '2026-03-09T00:00:00Z',
+    ).properties;
     const [missing, complete] = await api.events(
       { ...gpuJob('g-1', 'gpu-co', 1, 3600, '2026-03-09T00:00:00Z'), properties: withoutCount },
       gpuJob('g-2', 'gpu-co', 2, 3600, '2026-03-09T00:00:00Z'),
     );
-    expect(missing).toMatchObject({ status: 'rejected', error: { code: 'missing_property', field: 'properties.gpu_count' } });
+    expect(missing).toMatchObject({
+      status: 'rejected',
+      error: { code: 'missing_property', field: 'properties.gpu_count' },
+    });
     expect(missing.error.message).toContain('gpu_count');
     expect(complete).toMatchObject({ status: 'accepted', amount: '5.000000000' });
     // Nothing stored for the rejected one: it can be resent, corrected, under the same id.
@@ -41,26 +53,50 @@ describe('billing answers', () => {
     defaulted.versions[0].rate_cards[1].defaults = { gpu_count: '1' };
     await api.ok('POST', '/v1/price_books', { book: defaulted });
     await api.ok('POST', '/v1/customers', { external_id: 'gpu-default', currency: 'USD' });
-    await api.ok('PUT', '/v1/customers/gpu-default/price_book', { price_book: 'ai-platform-defaults', effective_from: '2026-01-01T00:00:00Z' });
-    const [rated] = await api.events({ ...gpuJob('g-3', 'gpu-default', 1, 3600, '2026-03-09T00:00:00Z'), properties: withoutCount });
+    await api.ok('PUT', '/v1/customers/gpu-default/price_book', {
+      price_book: 'ai-platform-defaults',
+      effective_from: '2026-01-01T00:00:00Z',
+    });
+    const [rated] = await api.events({
+      ...gpuJob('g-3', 'gpu-default', 1, 3600, '2026-03-09T00:00:00Z'),
+      properties: withoutCount,
+    });
     expect(rated).toMatchObject({ status: 'accepted', amount: '2.500000000' });
   });
 
-  it('rates a customer in its books\' one currency (converted on its invoices), refuses a book or plan in a third, and lets the billing currency change until something is billed in it', async () => {
+  it("rates a customer in its books' one currency (converted on its invoices), refuses a book or plan in a third, and lets the billing currency change until something is billed in it", async () => {
     await api.ok('POST', '/v1/customers', { external_id: 'euro-co', currency: 'EUR' });
     await api.ok('POST', '/v1/price_books', { book: { ...billingBook, id: 'ai-platform-jpy', currency: 'JPY' } });
-    await api.ok('POST', '/v1/plans', { code: 'jpy-plan', name: 'JPY plan', price_book: 'ai-platform-jpy', interval: 'month' });
+    await api.ok('POST', '/v1/plans', {
+      code: 'jpy-plan',
+      name: 'JPY plan',
+      price_book: 'ai-platform-jpy',
+      interval: 'month',
+    });
     // A EUR customer on a USD book: rated in USD, its invoices converted into EUR (test/billing/fx.test.ts).
-    await api.ok('PUT', '/v1/customers/euro-co/price_book', { price_book: 'ai-platform', effective_from: '2026-01-01T00:00:00Z' });
-    const refused = await api.call('PUT', '/v1/customers/euro-co/price_book', { price_book: 'ai-platform-jpy', effective_from: '2026-02-01T00:00:00Z' });
+    await api.ok('PUT', '/v1/customers/euro-co/price_book', {
+      price_book: 'ai-platform',
+      effective_from: '2026-01-01T00:00:00Z',
+    });
+    const refused = await api.call('PUT', '/v1/customers/euro-co/price_book', {
+      price_book: 'ai-platform-jpy',
+      effective_from: '2026-02-01T00:00:00Z',
+    });
     expect(refused.status).toBe(422);
     expect(refused.body.error).toMatchObject({ code: 'currency_mismatch', details: [{ field: 'price_book' }] });
-    expect(refused.body.error.message).toBe('Customer "euro-co" is rated in USD (its price books\' currency); price_book is in JPY');
-    const plan = await api.call('POST', '/v1/customers/euro-co/subscriptions', { plan: 'jpy-plan', started_at: '2026-03-10T00:00:00Z' });
+    expect(refused.body.error.message).toBe(
+      'Customer "euro-co" is rated in USD (its price books\' currency); price_book is in JPY',
+    );
+    const plan = await api.call('POST', '/v1/customers/euro-co/subscriptions', {
+      plan: 'jpy-plan',
+      started_at: '2026-03-10T00:00:00Z',
+    });
     expect(plan.status).toBe(422);
     expect(plan.body.error).toMatchObject({ code: 'currency_mismatch', details: [{ field: 'plan' }] });
     // Only the USD book was assigned.
-    expect((await api.ok('GET', '/v1/customers/euro-co')).price_book_assignments).toMatchObject([{ price_book: 'ai-platform' }]);
+    expect((await api.ok('GET', '/v1/customers/euro-co')).price_book_assignments).toMatchObject([
+      { price_book: 'ai-platform' },
+    ]);
 
     // No invoice, no credit yet, and its book in the new currency: the billing currency may change.
     expect(await api.ok('PATCH', '/v1/customers/euro-co', { currency: 'USD' })).toMatchObject({ currency: 'USD' });
@@ -69,7 +105,9 @@ describe('billing answers', () => {
     expect(locked.status).toBe(422);
     expect(locked.body.error).toMatchObject({ code: 'currency_locked', details: [{ field: 'currency' }] });
     expect(locked.body.error.details[0].reason).toContain('"ai-platform"');
-    expect((await api.call('PATCH', '/v1/customers/euro-co', { currency: 'euro' })).body.error.details[0].field).toBe('currency');
+    expect((await api.call('PATCH', '/v1/customers/euro-co', { currency: 'euro' })).body.error.details[0].field).toBe(
+      'currency',
+    );
     // The same currency again is no change at all.
     expect(await api.ok('PATCH', '/v1/customers/euro-co', { currency: 'USD' })).toMatchObject({ currency: 'USD' });
   });
@@ -78,21 +116,49 @@ describe('billing answers', () => {
     const chat = {
       id: 'chat',
       currency: 'USD',
-      versions: [{ effective_from: '2026-01-01T00:00:00Z', rate_cards: [{
-        id: 'chat/model',
-        match: { event_type: 'chat' },
-        charges: [
-          { dimension: 'input_tokens', price: { model: 'per_unit', rate: '1', per: '1000000' } },
-          { dimension: 'output_tokens', price: { model: 'per_unit', rate: '3', per: '1000000' } },
-        ],
-      }] }],
+      versions: [
+        {
+          effective_from: '2026-01-01T00:00:00Z',
+          rate_cards: [
+            {
+              id: 'chat/model',
+              match: { event_type: 'chat' },
+              charges: [
+                { dimension: 'input_tokens', price: { model: 'per_unit', rate: '1', per: '1000000' } },
+                { dimension: 'output_tokens', price: { model: 'per_unit', rate: '3', per: '1000000' } },
+              ],
+            },
+          ],
+        },
+      ],
     };
     await api.ok('POST', '/v1/price_books', { book: chat });
-    await api.ok('POST', '/v1/meters', { code: 'input_tokens', name: 'input tokens', event_type: 'chat', aggregation: 'sum', property: 'input_tokens' });
-    await api.ok('POST', '/v1/meters', { code: 'output_tokens', name: 'output tokens', event_type: 'chat', aggregation: 'sum', property: 'output_tokens' });
+    await api.ok('POST', '/v1/meters', {
+      code: 'input_tokens',
+      name: 'input tokens',
+      event_type: 'chat',
+      aggregation: 'sum',
+      property: 'input_tokens',
+    });
+    await api.ok('POST', '/v1/meters', {
+      code: 'output_tokens',
+      name: 'output tokens',
+      event_type: 'chat',
+      aggregation: 'sum',
+      property: 'output_tokens',
+    });
     await api.ok('POST', '/v1/customers', { external_id: 'chatter', currency: 'USD' });
-    await api.ok('PUT', '/v1/customers/chatter/price_book', { price_book: 'chat', effective_from: '2026-01-01T00:00:00Z' });
-    const event = (id: string, input: number, output: number) => ({ transaction_id: id, customer_id: 'chatter', event_type: 'chat', timestamp: '2026-03-09T00:00:00Z', properties: { input_tokens: input, output_tokens: output } });
+    await api.ok('PUT', '/v1/customers/chatter/price_book', {
+      price_book: 'chat',
+      effective_from: '2026-01-01T00:00:00Z',
+    });
+    const event = (id: string, input: number, output: number) => ({
+      transaction_id: id,
+      customer_id: 'chatter',
+      event_type: 'chat',
+      timestamp: '2026-03-09T00:00:00Z',
+      properties: { input_tokens: input, output_tokens: output },
+    });
     // $1.00 of input and $6.00 of output; then $0.000001 of input and $0.000003 of output.
     const acks = await api.events(event('chat-1', 1_000_000, 2_000_000), event('chat-2', 1, 1));
     expect(acks.map((a) => a.amount)).toEqual(['7.000000000', '0.000004000']);
@@ -104,13 +170,27 @@ describe('billing answers', () => {
 
   it('shows each meter its part of the charge both gross and net of credits, each adding up exactly to the event', async () => {
     await api.ok('POST', '/v1/customers', { external_id: 'chatter-credit', currency: 'USD' });
-    await api.ok('PUT', '/v1/customers/chatter-credit/price_book', { price_book: 'chat', effective_from: '2026-01-01T00:00:00Z' });
+    await api.ok('PUT', '/v1/customers/chatter-credit/price_book', {
+      price_book: 'chat',
+      effective_from: '2026-01-01T00:00:00Z',
+    });
     await api.ok('POST', '/v1/customers/chatter-credit/credit_grants', { kind: 'prepaid', amount: '2.00' });
     // $1.00 of input and $6.00 of output, $2.00 of it paid by credit: $5.00 left to bill, split 1:6.
-    const [ack] = await api.events({ transaction_id: 'chat-c1', customer_id: 'chatter-credit', event_type: 'chat', timestamp: '2026-03-09T00:00:00Z', properties: { input_tokens: 1_000_000, output_tokens: 2_000_000 } });
+    const [ack] = await api.events({
+      transaction_id: 'chat-c1',
+      customer_id: 'chatter-credit',
+      event_type: 'chat',
+      timestamp: '2026-03-09T00:00:00Z',
+      properties: { input_tokens: 1_000_000, output_tokens: 2_000_000 },
+    });
     expect(ack).toMatchObject({ amount: '5.000000000', credits_applied: '2.000000000' });
     const usage = await api.ok('GET', '/v1/customers/chatter-credit/usage');
-    const byMeter = Object.fromEntries(usage.meters.map((m: any) => [m.name, [m.groups[0].gross_amount, m.groups[0].amount, m.groups[0].days[0].gross_amount, m.groups[0].days[0].amount]]));
+    const byMeter = Object.fromEntries(
+      usage.meters.map((m: any) => [
+        m.name,
+        [m.groups[0].gross_amount, m.groups[0].amount, m.groups[0].days[0].gross_amount, m.groups[0].days[0].amount],
+      ]),
+    );
     expect(byMeter).toEqual({
       'input tokens': ['1.000000000', '0.714285714', '1.000000000', '0.714285714'],
       // The remainder nano-unit goes to the larger remainder: 0.714285714 + 4.285714286 = 5.
@@ -139,9 +219,13 @@ describe('blocking limits at ingestion', () => {
   const at = (minute: number) => `2026-03-10T00:${String(minute).padStart(2, '0')}:00Z`;
   const subscribe = async (id: string) => {
     await api.ok('POST', '/v1/customers', { external_id: id, currency: 'USD' });
-    await api.ok('PUT', `/v1/customers/${id}/price_book`, { price_book: 'ai-platform', effective_from: '2026-01-01T00:00:00Z' });
+    await api.ok('PUT', `/v1/customers/${id}/price_book`, {
+      price_book: 'ai-platform',
+      effective_from: '2026-01-01T00:00:00Z',
+    });
   };
-  const notifications = async (type: string, customer: string) => (await api.ok('GET', `/v1/notifications?type=${type}&customer_id=${customer}`)).data as any[];
+  const notifications = async (type: string, customer: string) =>
+    (await api.ok('GET', `/v1/notifications?type=${type}&customer_id=${customer}`)).data as any[];
 
   beforeAll(async () => {
     harness = await startService({ now: '2026-03-10T01:00:00Z' });
@@ -156,20 +240,35 @@ describe('blocking limits at ingestion', () => {
   it('accepts the event that crosses a block budget, says which limit and by how much, and blocks the customer from then on', async () => {
     await subscribe('capped');
     await api.ok('PUT', '/v1/customers/capped/budget', { amount: '0.40', enforcement: 'block' });
-    const [under, crossing] = await api.events(tokens('c-1', 'capped', 2_500, at(1)), tokens('c-2', 'capped', 19_500, at(2)));
+    const [under, crossing] = await api.events(
+      tokens('c-1', 'capped', 2_500, at(1)),
+      tokens('c-2', 'capped', 19_500, at(2)),
+    );
     expect(under).toMatchObject({ status: 'accepted', amount: '0.050000000' });
     expect(under.blocked).toBeUndefined();
     expect(crossing).toMatchObject({
       status: 'accepted',
       amount: '0.390000000',
       period_total: '0.440000000',
-      blocked: [{ code: 'budget_exceeded', limit: 'budget', limit_amount: '0.400000000', spend: '0.440000000', exceeded_by: '0.040000000' }],
+      blocked: [
+        {
+          code: 'budget_exceeded',
+          limit: 'budget',
+          limit_amount: '0.400000000',
+          spend: '0.440000000',
+          exceeded_by: '0.040000000',
+        },
+      ],
     });
     // The usage is kept and billed.
     expect((await api.ok('GET', '/v1/customers/capped/usage')).amount).toBe('0.440000000');
     // Blocked from that instant: the check, quotes and the SDK's snapshot.
     const check = await api.ok('POST', '/v1/customers/capped/check', { estimated_cost: '0.000000001' });
-    expect(check).toMatchObject({ allowed: false, reasons: [{ code: 'budget_exceeded' }], budget: { spend: '0.440000000', remaining: '-0.040000000' } });
+    expect(check).toMatchObject({
+      allowed: false,
+      reasons: [{ code: 'budget_exceeded' }],
+      budget: { spend: '0.440000000', remaining: '-0.040000000' },
+    });
     const quote = await api.call('POST', '/v1/quotes', { event: tokens('c-q', 'capped', 1, at(3)) });
     expect(quote.status).toBe(422);
     expect(quote.body.error).toMatchObject({ code: 'budget_exceeded', details: [{ field: 'event' }] });
@@ -180,13 +279,25 @@ describe('blocking limits at ingestion', () => {
     expect(later.blocked).toEqual([expect.objectContaining({ code: 'budget_exceeded', exceeded_by: '0.050000000' })]);
     const sent = await notifications('budget.blocked', 'capped');
     expect(sent).toHaveLength(1);
-    expect(sent[0]).toMatchObject({ customer_id: 'capped', payload: { transaction_id: 'c-2', code: 'budget_exceeded', exceeded_by: '0.040000000', period_start: '2026-03-01T00:00:00.000Z' } });
+    expect(sent[0]).toMatchObject({
+      customer_id: 'capped',
+      payload: {
+        transaction_id: 'c-2',
+        code: 'budget_exceeded',
+        exceeded_by: '0.040000000',
+        period_start: '2026-03-01T00:00:00.000Z',
+      },
+    });
   });
 
   it('refuses instead when the request asks, storing nothing of the refused event and rating the rest without it', async () => {
     await subscribe('gateway');
     await api.ok('PUT', '/v1/customers/gateway/budget', { amount: '0.40', enforcement: 'block' });
-    const acks = await api.refusing(tokens('r-1', 'gateway', 2_500, at(1)), tokens('r-2', 'gateway', 19_500, at(2)), tokens('r-3', 'gateway', 5_000, at(3)));
+    const acks = await api.refusing(
+      tokens('r-1', 'gateway', 2_500, at(1)),
+      tokens('r-2', 'gateway', 19_500, at(2)),
+      tokens('r-3', 'gateway', 5_000, at(3)),
+    );
     expect(acks.map((a) => [a.status, a.error?.code ?? a.period_total])).toEqual([
       ['accepted', '0.050000000'],
       ['rejected', 'budget_exceeded'],
@@ -198,8 +309,14 @@ describe('blocking limits at ingestion', () => {
     expect(await notifications('budget.blocked', 'gateway')).toEqual([]);
     // Refused, it can be sent again later; accepted then (the default), it is flagged.
     const [resent] = await api.events(tokens('r-2', 'gateway', 19_500, at(4)));
-    expect(resent).toMatchObject({ status: 'accepted', blocked: [{ code: 'budget_exceeded', exceeded_by: '0.140000000' }] });
-    const bad = await api.call('POST', '/v1/events', { events: [tokens('r-4', 'gateway', 1, at(5))], on_block: 'sometimes' });
+    expect(resent).toMatchObject({
+      status: 'accepted',
+      blocked: [{ code: 'budget_exceeded', exceeded_by: '0.140000000' }],
+    });
+    const bad = await api.call('POST', '/v1/events', {
+      events: [tokens('r-4', 'gateway', 1, at(5))],
+      on_block: 'sometimes',
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error.details[0].field).toBe('on_block');
   });
@@ -215,9 +332,19 @@ describe('blocking limits at ingestion', () => {
       amount: '0.200000000',
       credits_applied: '0.100000000',
       credit_balance: '0.000000000',
-      blocked: [{ code: 'credits_exhausted', limit: 'credits', limit_amount: '0.100000000', spend: '0.300000000', exceeded_by: '0.200000000' }],
+      blocked: [
+        {
+          code: 'credits_exhausted',
+          limit: 'credits',
+          limit_amount: '0.100000000',
+          spend: '0.300000000',
+          exceeded_by: '0.200000000',
+        },
+      ],
     });
-    expect(await notifications('credits.exhausted', 'prepaid')).toEqual([expect.objectContaining({ payload: expect.objectContaining({ transaction_id: 'p-1' }) })]);
+    expect(await notifications('credits.exhausted', 'prepaid')).toEqual([
+      expect.objectContaining({ payload: expect.objectContaining({ transaction_id: 'p-1' }) }),
+    ]);
     expect((await api.ok('POST', '/v1/customers/prepaid/check', { estimated_cost: '0.01' })).allowed).toBe(false);
     // Asked to refuse, ingestion rejects it whole, as the kernel's block policy does.
     const [refused] = await api.refusing(tokens('p-2', 'prepaid', 1_000, at(2)));
@@ -231,9 +358,19 @@ describe('a late event into a period finalized with a minimum true-up', () => {
     const { harness, tenant, api, jobs } = await startBillingScenario('2026-03-01T00:00:00Z');
     try {
       await api.ok('POST', '/v1/price_books', { book: billingBook });
-      await api.ok('POST', '/v1/plans', { code: 'committed', name: 'Committed', price_book: 'ai-platform', interval: 'month', minimum_spend: '50', invoice_grace_hours: 0 });
+      await api.ok('POST', '/v1/plans', {
+        code: 'committed',
+        name: 'Committed',
+        price_book: 'ai-platform',
+        interval: 'month',
+        minimum_spend: '50',
+        invoice_grace_hours: 0,
+      });
       await api.ok('POST', '/v1/customers', { external_id: 'committed-co', currency: 'USD' });
-      await api.ok('POST', '/v1/customers/committed-co/subscriptions', { plan: 'committed', started_at: '2026-03-01T00:00:00Z' });
+      await api.ok('POST', '/v1/customers/committed-co/subscriptions', {
+        plan: 'committed',
+        started_at: '2026-03-01T00:00:00Z',
+      });
       harness.clock.set('2026-03-15T00:00:00Z');
       await api.events(tokens('t-1', 'committed-co', 500_000, '2026-03-10T00:00:00Z')); // $10.00
       harness.clock.set('2026-04-01T00:00:05Z');
@@ -267,7 +404,9 @@ describe('a late event into a period finalized with a minimum true-up', () => {
         ['adjustment', '45.000000000'],
         ['adjustment', '-35.000000000'],
       ]);
-      expect(april.lines[2].description).toContain('Minimum true-up of the period from 2026-03-01T00:00:00.000Z reduced by late event late-5');
+      expect(april.lines[2].description).toContain(
+        'Minimum true-up of the period from 2026-03-01T00:00:00.000Z reduced by late event late-5',
+      );
       expect(april.total).toBe('60.000000000');
       // March billed in all: $60.00 of usage against a $50.00 minimum, so $60.00 (50.00 + the 10.00 on April's invoice).
       await checkLedger(harness.database.owner, tenant.tenantId);
@@ -281,7 +420,16 @@ describe('a late event into a period finalized with a minimum true-up', () => {
 describe('invoice amounts', () => {
   // Every amount of an invoice or credit note is in whole minor units of its currency, its exact figure beside it
   // under the same name with `_exact`; only prices and the plan's threshold are not invoice amounts.
-  const notAmounts = new Set(['threshold', 'unit_price', 'quantity', 'per', 'event_count', 'line', 'invoice_line', 'minor_unit']);
+  const notAmounts = new Set([
+    'threshold',
+    'unit_price',
+    'quantity',
+    'per',
+    'event_count',
+    'line',
+    'invoice_line',
+    'minor_unit',
+  ]);
   // The tax and the lines net of it are computed from the rounded lines (tax/compute.ts, the jurisdiction's
   // rounding), so they have no figure before rounding: whole minor units, with no `_exact` twin.
   const fromRoundedLines = new Set(['subtotal', 'tax_amount']);
@@ -311,16 +459,33 @@ describe('invoice amounts', () => {
     const { harness, api, jobs } = await startBillingScenario('2026-03-01T00:00:00Z');
     try {
       await api.ok('POST', '/v1/price_books', { book: billingBook });
-      await api.ok('POST', '/v1/plans', { code: 'payg', name: 'Pay as you go', price_book: 'ai-platform', base_fee: '10', interval: 'month', invoice_grace_hours: 0 });
+      await api.ok('POST', '/v1/plans', {
+        code: 'payg',
+        name: 'Pay as you go',
+        price_book: 'ai-platform',
+        base_fee: '10',
+        interval: 'month',
+        invoice_grace_hours: 0,
+      });
       await api.ok('POST', '/v1/customers', { external_id: 'minor-co', currency: 'USD' });
-      await api.ok('POST', '/v1/customers/minor-co/subscriptions', { plan: 'payg', started_at: '2026-03-01T00:00:00Z' });
+      await api.ok('POST', '/v1/customers/minor-co/subscriptions', {
+        plan: 'payg',
+        started_at: '2026-03-01T00:00:00Z',
+      });
       harness.clock.set('2026-03-15T00:00:00Z');
       // $0.02 per 1,000 tokens: 1,234 tokens are $0.02468.
       await api.events(tokens('m-1', 'minor-co', 1_234, '2026-03-10T00:00:00Z'));
       harness.clock.set('2026-04-01T00:00:05Z');
       await jobs.tick();
       const invoice = await api.invoiceOf('minor-co', '2026-03-01T00:00:00.000Z');
-      expect(invoice).toMatchObject({ status: 'finalized', minor_unit: 2, total: '10.020000000', total_exact: '10.024680000', amount_due: '10.020000000', amount_due_exact: '10.024680000' });
+      expect(invoice).toMatchObject({
+        status: 'finalized',
+        minor_unit: 2,
+        total: '10.020000000',
+        total_exact: '10.024680000',
+        amount_due: '10.020000000',
+        amount_due_exact: '10.024680000',
+      });
       expect(checkAmounts(invoice, 2, 'invoice')).toEqual(['total', 'amount_due']);
       for (const line of invoice.lines) expect(checkAmounts(line, 2, `line ${line.line}`)).toEqual(['amount']);
       const note = await api.ok('POST', `/v1/invoices/${invoice.id}/credit_notes`, { reason: 'Cancelled' });

@@ -16,7 +16,10 @@ describe('budgets, alerts and the entitlement check', () => {
     await api.ok('POST', '/v1/price_books', { book: billingBook });
     for (const id of ['spender', 'gated']) {
       await api.ok('POST', '/v1/customers', { external_id: id, currency: 'USD' });
-      await api.ok('PUT', `/v1/customers/${id}/price_book`, { price_book: 'ai-platform', effective_from: '2026-01-01T00:00:00Z' });
+      await api.ok('PUT', `/v1/customers/${id}/price_book`, {
+        price_book: 'ai-platform',
+        effective_from: '2026-01-01T00:00:00Z',
+      });
     }
   });
   afterAll(async () => {
@@ -25,7 +28,12 @@ describe('budgets, alerts and the entitlement check', () => {
 
   it('fires 50/80/100% once each per period, counting usage that credits paid for', async () => {
     const budget = await api.ok('PUT', '/v1/customers/spender/budget', { amount: '100' });
-    expect(budget).toMatchObject({ amount: '100.000000000', enforcement: 'alert', thresholds: [50, 80, 100], current_period: null });
+    expect(budget).toMatchObject({
+      amount: '100.000000000',
+      enforcement: 'alert',
+      thresholds: [50, 80, 100],
+      current_period: null,
+    });
     await api.ok('POST', '/v1/customers/spender/credit_grants', { kind: 'promotional', amount: '30' });
 
     // $40 (all credit): 40% -> nothing. Then $15 -> 55%: the 50% alert.
@@ -33,11 +41,22 @@ describe('budgets, alerts and the entitlement check', () => {
     expect((await api.ok('GET', '/v1/customers/spender/budget_alerts')).data).toEqual([]);
     await api.events(tokens('s-2', 'spender', 750_000, '2026-03-03T00:00:00Z'));
     let alerts = (await api.ok('GET', '/v1/customers/spender/budget_alerts')).data;
-    expect(alerts).toEqual([{ period_start: '2026-03-01T00:00:00.000Z', threshold: 50, budget_amount: '100.000000000', spend: '55.000000000', fired_at: '2026-03-20T00:00:00.000Z' }]);
+    expect(alerts).toEqual([
+      {
+        period_start: '2026-03-01T00:00:00.000Z',
+        threshold: 50,
+        budget_amount: '100.000000000',
+        spend: '55.000000000',
+        fired_at: '2026-03-20T00:00:00.000Z',
+      },
+    ]);
 
     // One batch from 55% to 120%: 80% and 100% fire once, with the spend at the end of the batch.
     harness.clock.advance(60_000);
-    await api.events(tokens('s-3', 'spender', 1_500_000, '2026-03-04T00:00:00Z'), tokens('s-4', 'spender', 1_750_000, '2026-03-05T00:00:00Z'));
+    await api.events(
+      tokens('s-3', 'spender', 1_500_000, '2026-03-04T00:00:00Z'),
+      tokens('s-4', 'spender', 1_750_000, '2026-03-05T00:00:00Z'),
+    );
     // More spend adds nothing: each threshold fires once per period.
     await api.events(tokens('s-5', 'spender', 500_000, '2026-03-06T00:00:00Z'));
     alerts = (await api.ok('GET', '/v1/customers/spender/budget_alerts')).data;
@@ -47,27 +66,47 @@ describe('budgets, alerts and the entitlement check', () => {
       [100, '120.000000000'],
     ]);
     const read = await api.ok('GET', '/v1/customers/spender/budget');
-    expect(read.current_period).toMatchObject({ start: '2026-03-01T00:00:00.000Z', spend: '130.000000000', remaining: '-30.000000000' });
+    expect(read.current_period).toMatchObject({
+      start: '2026-03-01T00:00:00.000Z',
+      spend: '130.000000000',
+      remaining: '-30.000000000',
+    });
     expect(read.current_period.alerts).toHaveLength(3);
 
     // A new period starts from nothing and fires again.
     harness.clock.set('2026-04-10T00:00:00Z');
     await api.events(tokens('s-april', 'spender', 3_000_000, '2026-04-09T00:00:00Z'));
-    const april = (await api.ok('GET', `/v1/customers/spender/budget_alerts?at=${encodeURIComponent('2026-04-09T00:00:00Z')}`)).data;
-    expect(april.map((a: any) => [a.period_start, a.threshold, a.spend])).toEqual([['2026-04-01T00:00:00.000Z', 50, '60.000000000']]);
+    const april = (
+      await api.ok('GET', `/v1/customers/spender/budget_alerts?at=${encodeURIComponent('2026-04-09T00:00:00Z')}`)
+    ).data;
+    expect(april.map((a: any) => [a.period_start, a.threshold, a.spend])).toEqual([
+      ['2026-04-01T00:00:00.000Z', 50, '60.000000000'],
+    ]);
     expect((await api.ok('GET', '/v1/customers/spender/budget_alerts')).data).toHaveLength(4);
-    const rows = await harness.database.owner`select count(*)::int as n from budget_alerts where tenant_id = ${tenant.tenantId}`;
+    const rows = await harness.database
+      .owner`select count(*)::int as n from budget_alerts where tenant_id = ${tenant.tenantId}`;
     expect(rows[0].n).toBe(4);
   });
 
   it('answers the entitlement check from credit in force, the depletion policy and a blocking budget', async () => {
     // Overage, no budget: anything goes.
     let check = await api.ok('POST', '/v1/customers/gated/check', { estimated_cost: '1000' });
-    expect(check).toMatchObject({ allowed: true, reasons: [], on_depletion: 'overage', credit_balance: '0.000000000', budget: null, currency: 'USD' });
+    expect(check).toMatchObject({
+      allowed: true,
+      reasons: [],
+      on_depletion: 'overage',
+      credit_balance: '0.000000000',
+      budget: null,
+      currency: 'USD',
+    });
 
     await api.ok('PATCH', '/v1/customers/gated/wallet', { on_depletion: 'block' });
     await api.ok('POST', '/v1/customers/gated/credit_grants', { kind: 'prepaid', amount: '20' });
-    await api.ok('POST', '/v1/customers/gated/credit_grants', { kind: 'promotional', amount: '5', scope: { event_types: ['llm.completion'] } });
+    await api.ok('POST', '/v1/customers/gated/credit_grants', {
+      kind: 'promotional',
+      amount: '5',
+      scope: { event_types: ['llm.completion'] },
+    });
     check = await api.ok('POST', '/v1/customers/gated/check', { estimated_cost: '20' });
     expect(check).toMatchObject({ allowed: true, credit_balance: '20.000000000' });
     check = await api.ok('POST', '/v1/customers/gated/check', { estimated_cost: '24' });
@@ -87,7 +126,10 @@ describe('budgets, alerts and the entitlement check', () => {
     await api.ok('PATCH', '/v1/customers/gated/wallet', { on_depletion: 'overage' });
     await api.ok('PUT', '/v1/customers/gated/budget', { amount: '30', enforcement: 'block' });
     check = await api.ok('POST', '/v1/customers/gated/check', { estimated_cost: '6' });
-    expect(check).toMatchObject({ allowed: true, budget: { amount: '30.000000000', spend: '24.000000000', remaining: '6.000000000', enforcement: 'block' } });
+    expect(check).toMatchObject({
+      allowed: true,
+      budget: { amount: '30.000000000', spend: '24.000000000', remaining: '6.000000000', enforcement: 'block' },
+    });
     check = await api.ok('POST', '/v1/customers/gated/check', { estimated_cost: '6.000000001' });
     expect(check).toMatchObject({ allowed: false, reasons: [{ code: 'budget_exceeded' }] });
     await api.ok('PATCH', '/v1/customers/gated/wallet', { on_depletion: 'block' });
@@ -127,6 +169,8 @@ describe('budgets, alerts and the entitlement check', () => {
     expect((await api.call('GET', '/v1/customers/gated/budget')).status).toBe(404);
     expect((await api.call('DELETE', '/v1/customers/gated/budget')).status).toBe(404);
     const audit = await api.ok('GET', '/v1/audit_log?entity_type=customer&limit=100');
-    expect(audit.data.map((e: any) => e.action)).toEqual(expect.arrayContaining(['budget.set', 'budget.deleted', 'wallet.updated']));
+    expect(audit.data.map((e: any) => e.action)).toEqual(
+      expect.arrayContaining(['budget.set', 'budget.deleted', 'wallet.updated']),
+    );
   });
 });

@@ -37,7 +37,10 @@ async function generateLoad() {
   const customers = Number(process.env.BENCH_CUSTOMERS);
   const batch = Number(process.env.BENCH_BATCH);
   const concurrency = Number(process.env.BENCH_CONCURRENCY);
-  const client = new LoadClient(process.env.BENCH_URL!, concurrency, { authorization: `Bearer ${key}`, 'content-type': 'application/json' });
+  const client = new LoadClient(process.env.BENCH_URL!, concurrency, {
+    authorization: `Bearer ${key}`,
+    'content-type': 'application/json',
+  });
   let sequence = 0;
   let acknowledged = 0;
   let requests = 0;
@@ -47,7 +50,8 @@ async function generateLoad() {
   });
   const send = async (body: unknown) => {
     const response = await client.post('/v1/events', body);
-    if (response.status !== 200) throw new Error(`POST /v1/events: HTTP ${response.status} ${response.body.slice(0, 300)}`);
+    if (response.status !== 200)
+      throw new Error(`POST /v1/events: HTTP ${response.status} ${response.body.slice(0, 300)}`);
     acknowledged += (JSON.parse(response.body) as { accepted: number }).accepted;
     requests++;
   };
@@ -96,7 +100,10 @@ async function main() {
     await call('POST', '/v1/price_books', { book: billingBook });
     for (let c = 0; c < customers; c++) {
       await call('POST', '/v1/customers', { external_id: `bench-${c}`, currency: 'USD' });
-      await call('PUT', `/v1/customers/bench-${c}/price_book`, { price_book: 'ai-platform', effective_from: '2026-01-01T00:00:00Z' });
+      await call('PUT', `/v1/customers/bench-${c}/price_book`, {
+        price_book: 'ai-platform',
+        effective_from: '2026-01-01T00:00:00Z',
+      });
     }
     // The checked customer is one the load spends for: blocks on depletion, has credit, a blocking budget and a
     // blocking budget on the project the check names, so every part of the check's state is read and kept moving.
@@ -104,19 +111,37 @@ async function main() {
     await call('PATCH', `/v1/customers/${checked}/wallet`, { on_depletion: 'block' });
     await call('POST', `/v1/customers/${checked}/credit_grants`, { kind: 'prepaid', amount: '100000' });
     await call('PUT', `/v1/customers/${checked}/budget`, { amount: '1000000', enforcement: 'block' });
-    await call('PUT', `/v1/customers/${checked}/scoped_budgets/project/alpha`, { amount: '1000000', enforcement: 'block' });
-    await call('POST', '/v1/events', { events: Array.from({ length: 10 }, (_, n) => ({ transaction_id: `seed-${n}`, customer_id: checked, event_type: 'llm.completion', timestamp: '2026-03-02T00:00:00Z', properties: { model: 'llama-3-70b', tokens: 1000, project: 'alpha' } })) });
+    await call('PUT', `/v1/customers/${checked}/scoped_budgets/project/alpha`, {
+      amount: '1000000',
+      enforcement: 'block',
+    });
+    await call('POST', '/v1/events', {
+      events: Array.from({ length: 10 }, (_, n) => ({
+        transaction_id: `seed-${n}`,
+        customer_id: checked,
+        event_type: 'llm.completion',
+        timestamp: '2026-03-02T00:00:00Z',
+        properties: { model: 'llama-3-70b', tokens: 1000, project: 'alpha' },
+      })),
+    });
 
     // The service as `npm start` runs it: pg-boss workers and the billing tick on the service's pool.
     await installJobs(owner, jobDefinitions);
-    const deps: Deps = { db: harness.database.app, clock: harness.clock, logger: silentLogger, metrics: createMetrics(), sessionTtlSeconds: 3600 };
+    const deps: Deps = {
+      db: harness.database.app,
+      clock: harness.clock,
+      logger: silentLogger,
+      metrics: createMetrics(),
+      sessionTtlSeconds: 3600,
+    };
     runner = await startJobs(deps, jobDefinitions, { supervise: true, schedules: jobSchedules });
 
     const [key] = await owner`select id from api_keys where tenant_id = ${tenantId} and kind = 'secret' limit 1`;
     const actor: Actor = { tenantId, type: 'api_key', id: key.id, principal: 'admin' };
     const request = { estimated_cost: '0.5', project: 'alpha' };
     const expected = await checkEntitlement(deps, actor, checked, request);
-    if (!expected.allowed || expected.scoped_budgets.length !== 1) throw new Error(`unexpected check: ${JSON.stringify(expected)}`);
+    if (!expected.allowed || expected.scoped_budgets.length !== 1)
+      throw new Error(`unexpected check: ${JSON.stringify(expected)}`);
 
     // The statement alone: one connection of the service's pool, the tenant set for the session, no transaction.
     const statementConnection = await deps.db.reserve();
@@ -128,14 +153,18 @@ async function main() {
         await deps.db`select 1`;
       },
       statement: async () => {
-        if (!(await budgetsRepo.readCheckState(statementScope, checked, harness.clock.now()))) throw new Error('statement found no customer');
+        if (!(await budgetsRepo.readCheckState(statementScope, checked, harness.clock.now())))
+          throw new Error('statement found no customer');
       },
       // The check as it was before its state was kept in memory: its transaction (BEGIN; the tenant settings
       // pipelined with the statement; COMMIT) on the shared pool, then the same answer.
       check_from_database: async () => {
         const now = harness.clock.now();
-        const state = await withTenant(deps.db, tenantId, (tx) => budgetsRepo.readCheckState({ db: tx, tenantId }, checked, now));
-        if (!answerCheck(state!, checked, request, actor.id, now).allowed) throw new Error('check from the database refused');
+        const state = await withTenant(deps.db, tenantId, (tx) =>
+          budgetsRepo.readCheckState({ db: tx, tenantId }, checked, now),
+        );
+        if (!answerCheck(state!, checked, request, actor.id, now).allowed)
+          throw new Error('check from the database refused');
       },
       check: async () => {
         const result = await checkEntitlement(deps, actor, checked, request);
@@ -146,7 +175,10 @@ async function main() {
 
     /** Runs the series interleaved (same conditions for each), `calls` times each after a warm-up. */
     async function measure(phase: string) {
-      const latencies = Object.fromEntries(Object.keys(series).map((name) => [name, [] as number[]])) as Record<Name, number[]>;
+      const latencies = Object.fromEntries(Object.keys(series).map((name) => [name, [] as number[]])) as Record<
+        Name,
+        number[]
+      >;
       for (let i = 0; i < 200; i++) for (const name of Object.keys(series) as Name[]) await series[name]();
       const loop = monitorEventLoopDelay({ resolution: 1 });
       const gc: number[] = [];
@@ -168,14 +200,28 @@ async function main() {
       const cacheAfter = checkCacheStats();
       loop.disable();
       observer.disconnect();
-      const summary = Object.fromEntries((Object.keys(series) as Name[]).map((name) => [name, percentiles(latencies[name])]));
+      const summary = Object.fromEntries(
+        (Object.keys(series) as Name[]).map((name) => [name, percentiles(latencies[name])]),
+      );
       const result = {
         ...summary,
         calls_per_series: calls,
-        check_state: { from_memory: cacheAfter.hits - cacheBefore.hits, read_from_database: cacheAfter.loads - cacheBefore.loads, entries_dropped: cacheAfter.drops - cacheBefore.drops },
+        check_state: {
+          from_memory: cacheAfter.hits - cacheBefore.hits,
+          read_from_database: cacheAfter.loads - cacheBefore.loads,
+          entries_dropped: cacheAfter.drops - cacheBefore.drops,
+        },
         seconds: Math.round(seconds * 100) / 100,
-        event_loop_delay_ms: { p50: round(loop.percentile(50) / 1e6), p99: round(loop.percentile(99) / 1e6), max: round(loop.max / 1e6) },
-        gc_pauses: { count: gc.length, total_ms: round(gc.reduce((a, b) => a + b, 0)), max_ms: round(Math.max(0, ...gc)) },
+        event_loop_delay_ms: {
+          p50: round(loop.percentile(50) / 1e6),
+          p99: round(loop.percentile(99) / 1e6),
+          max: round(loop.max / 1e6),
+        },
+        gc_pauses: {
+          count: gc.length,
+          total_ms: round(gc.reduce((a, b) => a + b, 0)),
+          max_ms: round(Math.max(0, ...gc)),
+        },
       };
       log(`${phase}: ${JSON.stringify(result)}`);
       return result;
@@ -185,7 +231,14 @@ async function main() {
 
     const child = fork(fileURLToPath(import.meta.url), ['--load-generator'], {
       execArgv: ['--import', 'tsx'],
-      env: { ...process.env, BENCH_URL: harness.url, BENCH_KEY: tenant.secretKey, BENCH_CUSTOMERS: String(customers), BENCH_BATCH: String(batch), BENCH_CONCURRENCY: String(concurrency) },
+      env: {
+        ...process.env,
+        BENCH_URL: harness.url,
+        BENCH_KEY: tenant.secretKey,
+        BENCH_CUSTOMERS: String(customers),
+        BENCH_BATCH: String(batch),
+        BENCH_CONCURRENCY: String(concurrency),
+      },
     });
     const generated = new Promise<any>((resolve, reject) => {
       child.on('message', (message) => {
@@ -205,8 +258,15 @@ async function main() {
     await new Promise((resolve) => setTimeout(resolve, 200));
     const after = await checkEntitlement(deps, actor, checked, request);
     const now = harness.clock.now();
-    const fresh = answerCheck((await withTenant(deps.db, tenantId, (tx) => budgetsRepo.readCheckState({ db: tx, tenantId }, checked, now)))!, checked, request, actor.id, now);
-    if (JSON.stringify(after) !== JSON.stringify(fresh)) throw new Error(`memory and database differ after the load:\n${JSON.stringify(after)}\n${JSON.stringify(fresh)}`);
+    const fresh = answerCheck(
+      (await withTenant(deps.db, tenantId, (tx) => budgetsRepo.readCheckState({ db: tx, tenantId }, checked, now)))!,
+      checked,
+      request,
+      actor.id,
+      now,
+    );
+    if (JSON.stringify(after) !== JSON.stringify(fresh))
+      throw new Error(`memory and database differ after the load:\n${JSON.stringify(after)}\n${JSON.stringify(fresh)}`);
     const report = {
       benchmark: 'check',
       database: 'postgresql',
@@ -214,7 +274,12 @@ async function main() {
       note: 'ms per call, in-process, sequential; each phase interleaves the series so they share its conditions; check_from_database is the check as it was before memory',
       quiet,
       under_load: { ...loaded, load: { batch_size: batch, concurrency, ...load } },
-      check_after_load: { equals_fresh_database_read: true, credit_balance: after.credit_balance, budget_spend: after.budget?.spend, project_spend: after.scoped_budgets[0]?.spend },
+      check_after_load: {
+        equals_fresh_database_read: true,
+        credit_balance: after.credit_balance,
+        budget_spend: after.budget?.spend,
+        project_spend: after.scoped_budgets[0]?.spend,
+      },
     };
     process.stdout.write(JSON.stringify(report, null, json ? 0 : 2) + '\n');
   } finally {

@@ -43,10 +43,20 @@ describe('the entitlement check from memory', () => {
     await api.ok('POST', '/v1/price_books', { book: (await import('./fixtures.ts')).billingBook });
     for (const id of ['steady', 'streamed', 'stranger']) {
       await api.ok('POST', '/v1/customers', { external_id: id, currency: 'USD' });
-      await api.ok('PUT', `/v1/customers/${id}/price_book`, { price_book: 'ai-platform', effective_from: '2026-01-01T00:00:00Z' });
+      await api.ok('PUT', `/v1/customers/${id}/price_book`, {
+        price_book: 'ai-platform',
+        effective_from: '2026-01-01T00:00:00Z',
+      });
     }
-    [{ id: keyId }] = await harness.database.owner`select id from api_keys where tenant_id = ${tenant.tenantId} and kind = 'secret'`;
-    deps = { db: harness.database.app, clock: harness.clock, logger: silentLogger, metrics: createMetrics(), sessionTtlSeconds: 3600 };
+    [{ id: keyId }] = await harness.database
+      .owner`select id from api_keys where tenant_id = ${tenant.tenantId} and kind = 'secret'`;
+    deps = {
+      db: harness.database.app,
+      clock: harness.clock,
+      logger: silentLogger,
+      metrics: createMetrics(),
+      sessionTtlSeconds: 3600,
+    };
     actor = { tenantId: tenant.tenantId, type: 'api_key', id: keyId, principal: 'admin' };
   });
   afterAll(async () => {
@@ -57,38 +67,92 @@ describe('the entitlement check from memory', () => {
   /** What the check answers from a fresh read of the database, bypassing memory. */
   async function fromDatabase(customer: string, request: CheckInput) {
     const now = harness.clock.now();
-    const state = await withTenant(harness.database.app, tenant.tenantId, (tx) => readCheckState({ db: tx, tenantId: tenant.tenantId }, customer, now));
+    const state = await withTenant(harness.database.app, tenant.tenantId, (tx) =>
+      readCheckState({ db: tx, tenantId: tenant.tenantId }, customer, now),
+    );
     return answerCheck(state!, customer, request, keyId, now);
   }
   const check = (customer: string, request: CheckInput) => api.ok('POST', `/v1/customers/${customer}/check`, request);
 
   /** Checks until the customer's state is held in memory (the LISTEN connection starts with the first check). */
   async function held(customer: string) {
-    await eventually(`${customer} held in memory`, async () => {
-      await check(customer, requests[0]);
-      return checkCacheHolds(tenant.tenantId, customer);
-    }, { intervalMs: 20 });
+    await eventually(
+      `${customer} held in memory`,
+      async () => {
+        await check(customer, requests[0]);
+        return checkCacheHolds(tenant.tenantId, customer);
+      },
+      { intervalMs: 20 },
+    );
   }
 
   async function expectAnswersAsDatabase(customer: string, step: string) {
-    for (const request of requests) expect(await check(customer, request), `${step}: ${JSON.stringify(request)}`).toEqual(await fromDatabase(customer, request));
+    for (const request of requests)
+      expect(await check(customer, request), `${step}: ${JSON.stringify(request)}`).toEqual(
+        await fromDatabase(customer, request),
+      );
   }
 
   it('answers right after each write through the API as the database does, keeping in memory what carries its rows', async () => {
     let grantId = '';
     // [step, write, whether the state stays in memory (the write's rows applied) or is read again]
     const steps: [string, () => Promise<unknown>, boolean][] = [
-      ['prepaid grant', async () => (grantId = (await api.ok('POST', '/v1/customers/steady/credit_grants', { kind: 'prepaid', amount: '20' })).id), true],
-      ['scoped promotion', () => api.ok('POST', '/v1/customers/steady/credit_grants', { kind: 'promotional', amount: '5', scope: { event_types: ['llm.completion'] } }), true],
+      [
+        'prepaid grant',
+        async () =>
+          (grantId = (await api.ok('POST', '/v1/customers/steady/credit_grants', { kind: 'prepaid', amount: '20' }))
+            .id),
+        true,
+      ],
+      [
+        'scoped promotion',
+        () =>
+          api.ok('POST', '/v1/customers/steady/credit_grants', {
+            kind: 'promotional',
+            amount: '5',
+            scope: { event_types: ['llm.completion'] },
+          }),
+        true,
+      ],
       ['block on depletion', () => api.ok('PATCH', '/v1/customers/steady/wallet', { on_depletion: 'block' }), false],
-      ['blocking budget', () => api.ok('PUT', '/v1/customers/steady/budget', { amount: '30', enforcement: 'block' }), false],
-      ['project budget', () => api.ok('PUT', '/v1/customers/steady/scoped_budgets/project/alpha', { amount: '5', enforcement: 'block' }), false],
-      ['key budget', () => api.ok('PUT', `/v1/customers/steady/scoped_budgets/api_key/${keyId}`, { amount: '50', enforcement: 'block' }), false],
+      [
+        'blocking budget',
+        () => api.ok('PUT', '/v1/customers/steady/budget', { amount: '30', enforcement: 'block' }),
+        false,
+      ],
+      [
+        'project budget',
+        () => api.ok('PUT', '/v1/customers/steady/scoped_budgets/project/alpha', { amount: '5', enforcement: 'block' }),
+        false,
+      ],
+      [
+        'key budget',
+        () =>
+          api.ok('PUT', `/v1/customers/steady/scoped_budgets/api_key/${keyId}`, { amount: '50', enforcement: 'block' }),
+        false,
+      ],
       ['usage', () => api.events(usage('s-1', 'steady', 100_000, '2026-03-02T00:00:00Z')), true],
-      ['usage drawing the scoped promotion', () => api.events(usage('s-2', 'steady', 1_000_000, '2026-03-03T00:00:00Z'), usage('s-3', 'steady', 150_000, '2026-03-04T00:00:00Z')), true],
+      [
+        'usage drawing the scoped promotion',
+        () =>
+          api.events(
+            usage('s-2', 'steady', 1_000_000, '2026-03-03T00:00:00Z'),
+            usage('s-3', 'steady', 150_000, '2026-03-04T00:00:00Z'),
+          ),
+        true,
+      ],
       ['void', () => api.ok('POST', `/v1/customers/steady/credit_grants/${grantId}/void`, {}), true],
       ['budget deleted', () => api.ok('DELETE', '/v1/customers/steady/budget'), false],
-      ['top-up', () => api.ok('POST', '/v1/customers/steady/credit_grants', { kind: 'prepaid', amount: '7.5', expires_at: '2026-03-25T00:00:00Z' }), true],
+      [
+        'top-up',
+        () =>
+          api.ok('POST', '/v1/customers/steady/credit_grants', {
+            kind: 'prepaid',
+            amount: '7.5',
+            expires_at: '2026-03-25T00:00:00Z',
+          }),
+        true,
+      ],
     ];
     for (const [step, write, kept] of steps) {
       await held('steady');
@@ -138,7 +202,14 @@ describe('the entitlement check from memory', () => {
     let sent = 0;
     const senders = Array.from({ length: 4 }, async (_, sender) => {
       for (let batch = 0; batch < 15; batch++) {
-        const events = Array.from({ length: 10 }, (_, n) => usage(`st-${sender}-${batch}-${n}`, 'streamed', 10_000 + n, `2026-03-${String(10 + (n % 9)).padStart(2, '0')}T00:00:00Z`));
+        const events = Array.from({ length: 10 }, (_, n) =>
+          usage(
+            `st-${sender}-${batch}-${n}`,
+            'streamed',
+            10_000 + n,
+            `2026-03-${String(10 + (n % 9)).padStart(2, '0')}T00:00:00Z`,
+          ),
+        );
         const acks = await api.events(...events);
         expect(acks.every((a: any) => a.status === 'accepted')).toBe(true);
         sent += events.length;
@@ -183,7 +254,11 @@ describe('the entitlement check from memory', () => {
     await harness.database.owner`
       insert into customer_wallets (tenant_id, customer_id, on_depletion, updated_at)
       select tenant_id, id, 'block', now() from customers where tenant_id = ${tenant.tenantId} and external_id = 'stranger'`;
-    await eventually("the check answers the other session's policy", async () => (await check('stranger', requests[0])).on_depletion === 'block', { intervalMs: 10 });
+    await eventually(
+      "the check answers the other session's policy",
+      async () => (await check('stranger', requests[0])).on_depletion === 'block',
+      { intervalMs: 10 },
+    );
     await expectAnswersAsDatabase('stranger', 'after the other session');
   });
 
@@ -202,7 +277,11 @@ describe('the entitlement check from memory', () => {
     } finally {
       connection.release();
     }
-    const budget = await eventually('the check answers the unreported budget', async () => (await check('stranger', requests[0])).budget, { intervalMs: 20 });
+    const budget = await eventually(
+      'the check answers the unreported budget',
+      async () => (await check('stranger', requests[0])).budget,
+      { intervalMs: 20 },
+    );
     expect(budget).toMatchObject({ amount: '12.000000000', enforcement: 'block' });
     await expectAnswersAsDatabase('stranger', 'after the unreported commit');
   });

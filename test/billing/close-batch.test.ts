@@ -41,7 +41,9 @@ describe('batched period close', () => {
   });
 
   const invoiceOf = async (c: string, start: Date) =>
-    (await api.ok('GET', `/v1/invoices?customer_id=${c}&limit=100`)).data.find((i: any) => i.billing_reason === 'period_end' && i.period.start === start.toISOString());
+    (await api.ok('GET', `/v1/invoices?customer_id=${c}&limit=100`)).data.find(
+      (i: any) => i.billing_reason === 'period_end' && i.period.start === start.toISOString(),
+    );
   const comparable = (invoice: any, c: string) => ({
     status: invoice.status,
     kind: invoice.kind,
@@ -49,43 +51,81 @@ describe('batched period close', () => {
     total_exact: invoice.total_exact,
     plan: invoice.plan,
     finalized_at: invoice.finalized_at,
-    lines: invoice.lines.map((l: any) => ({ ...l, description: l.description.replaceAll(c, 'C').replace(/INV-\d+/, 'INV-n'), grant_id: l.grant_id ? 'grant' : null })),
+    lines: invoice.lines.map((l: any) => ({
+      ...l,
+      description: l.description.replaceAll(c, 'C').replace(/INV-\d+/, 'INV-n'),
+      grant_id: l.grant_id ? 'grant' : null,
+    })),
   });
-  const postingOf = async (invoice: any) => (await api.ok('GET', `/v1/ledger/transactions?reference=${invoice.id}`)).data.map((t: any) => t.entries.map((e: any) => [e.account.replace(/:[0-9a-f-]{36}$/, ':customer'), e.amount]));
+  const postingOf = async (invoice: any) =>
+    (await api.ok('GET', `/v1/ledger/transactions?reference=${invoice.id}`)).data.map((t: any) =>
+      t.entries.map((e: any) => [e.account.replace(/:[0-9a-f-]{36}$/, ':customer'), e.amount]),
+    );
 
   it('gives the same invoice as the one-period close', async () => {
     const ids: Record<string, string> = {};
     harness.clock.set('2026-03-10T00:00:00Z');
     for (const c of ['single', 'batched']) {
       await api.ok('POST', '/v1/customers', { external_id: c, currency: 'USD' });
-      await api.ok('POST', `/v1/customers/${c}/subscriptions`, { plan: 'mixed', started_at: '2026-03-01T00:00:00Z', discount_percent: '10' });
+      await api.ok('POST', `/v1/customers/${c}/subscriptions`, {
+        plan: 'mixed',
+        started_at: '2026-03-01T00:00:00Z',
+        discount_percent: '10',
+      });
       await api.ok('POST', `/v1/customers/${c}/credit_grants`, { kind: 'promotional', amount: '5', name: 'Welcome' });
       await api.events(
         tokens(`${c}-1`, c, 900_000, '2026-03-02T00:00:00Z'),
         tokens(`${c}-2`, c, 700_000, '2026-03-03T00:00:00Z', 'llama-3-8b'),
-        { ...gpuJob(`${c}-gpu`, c, 2, 7_200, '2026-03-04T00:00:00Z'), properties: { ...gpuJob('x', c, 2, 7_200, 'x').properties, outcome: 'preempted' } },
+        {
+          ...gpuJob(`${c}-gpu`, c, 2, 7_200, '2026-03-04T00:00:00Z'),
+          properties: { ...gpuJob('x', c, 2, 7_200, 'x').properties, outcome: 'preempted' },
+        },
       );
-      await api.ok('POST', `/v1/customers/${c}/sla_credits`, { transaction_id: `${c}-gpu`, reason: 'preempted by the provider', percent: '50' });
-      const [row] = await harness.database.owner`select id from customers where tenant_id = ${tenant.tenantId} and external_id = ${c}`;
+      await api.ok('POST', `/v1/customers/${c}/sla_credits`, {
+        transaction_id: `${c}-gpu`,
+        reason: 'preempted by the provider',
+        percent: '50',
+      });
+      const [row] = await harness.database
+        .owner`select id from customers where tenant_id = ${tenant.tenantId} and external_id = ${c}`;
       ids[c] = row.id;
     }
     // Both cross the $20 threshold: a threshold invoice each, deducted at period end.
     await jobs.tick();
-    const thresholdInvoices = (await api.ok('GET', '/v1/invoices?limit=100')).data.filter((i: any) => i.billing_reason === 'threshold');
+    const thresholdInvoices = (await api.ok('GET', '/v1/invoices?limit=100')).data.filter(
+      (i: any) => i.billing_reason === 'threshold',
+    );
     expect(thresholdInvoices).toHaveLength(2);
 
     harness.clock.set('2026-04-01T00:00:05Z');
     const deps = jobs.deps;
     const start = new Date('2026-03-01T00:00:00Z');
     expect(await closePeriod(deps, tenant.tenantId, ids.single, start)).toBe('finalized');
-    expect(await closePeriods(deps, tenant.tenantId, [{ customerId: ids.batched, start }])).toEqual({ drafted: 1, finalized: 1 });
+    expect(await closePeriods(deps, tenant.tenantId, [{ customerId: ids.batched, start }])).toEqual({
+      drafted: 1,
+      finalized: 1,
+    });
     // A second run finds nothing to do.
-    expect(await closePeriods(deps, tenant.tenantId, [{ customerId: ids.batched, start }])).toEqual({ drafted: 0, finalized: 0 });
+    expect(await closePeriods(deps, tenant.tenantId, [{ customerId: ids.batched, start }])).toEqual({
+      drafted: 0,
+      finalized: 0,
+    });
 
     const single = await invoiceOf('single', start);
     const batched = await invoiceOf('batched', start);
     expect(comparable(batched, 'batched')).toEqual(comparable(single, 'single'));
-    expect(single.lines.map((l: any) => l.kind)).toEqual(expect.arrayContaining(['base_fee', 'usage', 'allowance', 'discount', 'credit', 'minimum_true_up', 'sla_credit', 'progressive_billing']));
+    expect(single.lines.map((l: any) => l.kind)).toEqual(
+      expect.arrayContaining([
+        'base_fee',
+        'usage',
+        'allowance',
+        'discount',
+        'credit',
+        'minimum_true_up',
+        'sla_credit',
+        'progressive_billing',
+      ]),
+    );
     expect(Number(batched.number.slice(4))).toBe(Number(single.number.slice(4)) + 1);
 
     // The same postings, and the next period open for both.
@@ -116,14 +156,26 @@ describe('batched period close', () => {
                 match: { event_type: 'llm.completion' },
                 dimensions: { batch_tokens: { formula: { tokens: 1 } } },
                 charges: [{ dimension: 'tokens', price: { model: 'per_unit', rate: '0.02', per: '1000' } }],
-                variants: [{ when: { service_tier: 'batch' }, charges: [{ dimension: 'batch_tokens', price: { model: 'per_unit', rate: '0.01', per: '1000' } }] }],
+                variants: [
+                  {
+                    when: { service_tier: 'batch' },
+                    charges: [{ dimension: 'batch_tokens', price: { model: 'per_unit', rate: '0.01', per: '1000' } }],
+                  },
+                ],
               },
             ],
           },
         ],
       },
     });
-    await api.ok('POST', '/v1/plans', { code: 'variant', name: 'Variant', price_book: 'variant-book', base_fee: '5', interval: 'month', invoice_grace_hours: 0 });
+    await api.ok('POST', '/v1/plans', {
+      code: 'variant',
+      name: 'Variant',
+      price_book: 'variant-book',
+      base_fee: '5',
+      interval: 'month',
+      invoice_grace_hours: 0,
+    });
     harness.clock.set('2026-04-01T00:00:05Z');
     const march = new Date('2026-03-01T00:00:00Z');
     const april = new Date('2026-04-01T00:00:00Z');
@@ -132,7 +184,8 @@ describe('batched period close', () => {
       await api.ok('POST', '/v1/customers', { external_id: c, currency: 'USD' });
       await api.ok('POST', `/v1/customers/${c}/subscriptions`, { plan: 'variant', started_at: march.toISOString() });
       await api.events(tokens(`${c}-m1`, c, 100_000, '2026-03-05T00:00:00Z'));
-      const [row] = await harness.database.owner`select id from customers where tenant_id = ${tenant.tenantId} and external_id = ${c}`;
+      const [row] = await harness.database
+        .owner`select id from customers where tenant_id = ${tenant.tenantId} and external_id = ${c}`;
       ids[c] = row.id;
       expect(await closePeriod(jobs.deps, tenant.tenantId, ids[c], march)).toBe('finalized');
       // Late: March is closed, so this is billed on April's invoice.
@@ -142,19 +195,27 @@ describe('batched period close', () => {
     for (const c of ['v-single', 'v-batched']) {
       const accepted = await api.events(
         tokens(`${c}-a1`, c, 200_000, '2026-04-02T00:00:00Z'),
-        { ...tokens(`${c}-a2`, c, 300_000, '2026-04-03T00:00:00Z'), properties: { model: 'llama-3-70b', tokens: 300_000, service_tier: 'batch' } },
+        {
+          ...tokens(`${c}-a2`, c, 300_000, '2026-04-03T00:00:00Z'),
+          properties: { model: 'llama-3-70b', tokens: 300_000, service_tier: 'batch' },
+        },
         tokens(`${c}-a3`, c, 400_000, '2026-04-04T00:00:00Z', 'llama-3-8b'),
       );
       expect(accepted.map((e) => e.status)).toEqual(['accepted', 'accepted', 'accepted']);
     }
     harness.clock.set('2026-05-01T00:00:05Z');
     expect(await closePeriod(jobs.deps, tenant.tenantId, ids['v-single'], april)).toBe('finalized');
-    expect(await closePeriods(jobs.deps, tenant.tenantId, [{ customerId: ids['v-batched'], start: april }])).toEqual({ drafted: 1, finalized: 1 });
+    expect(await closePeriods(jobs.deps, tenant.tenantId, [{ customerId: ids['v-batched'], start: april }])).toEqual({
+      drafted: 1,
+      finalized: 1,
+    });
 
     const single = await invoiceOf('v-single', april);
     const batched = await invoiceOf('v-batched', april);
     expect(comparable(batched, 'v-batched')).toEqual(comparable(single, 'v-single'));
-    expect(single.lines.filter((l: any) => l.kind === 'usage').map((l: any) => [l.dimension, l.group, l.amount])).toEqual([
+    expect(
+      single.lines.filter((l: any) => l.kind === 'usage').map((l: any) => [l.dimension, l.group, l.amount]),
+    ).toEqual([
       ['batch_tokens', { model: 'llama-3-70b' }, '3.000000000'],
       ['tokens', { model: 'llama-3-70b' }, '4.000000000'],
       ['tokens', { model: 'llama-3-8b' }, '8.000000000'],

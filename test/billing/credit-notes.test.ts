@@ -20,12 +20,23 @@ describe('credit notes', () => {
     api = client(harness, tenant);
     jobs = await startJobRunner(harness);
     await api.ok('POST', '/v1/price_books', { book: billingBook });
-    await api.ok('POST', '/v1/plans', { code: 'hybrid', name: 'Hybrid', price_book: 'ai-platform', base_fee: '100', interval: 'month', allowances: { tokens: '1000000' }, invoice_grace_hours: 0 });
+    await api.ok('POST', '/v1/plans', {
+      code: 'hybrid',
+      name: 'Hybrid',
+      price_book: 'ai-platform',
+      base_fee: '100',
+      interval: 'month',
+      allowances: { tokens: '1000000' },
+      invoice_grace_hours: 0,
+    });
     await api.ok('POST', '/v1/customers', { external_id: 'cn-co', currency: 'USD' });
     await api.ok('POST', '/v1/customers/cn-co/subscriptions', { plan: 'hybrid', started_at: '2026-03-01T00:00:00Z' });
     harness.clock.set('2026-03-20T00:00:00Z');
     // 1.75M tokens: 1M included, 750k over at $0.02 per 1,000 = $15.
-    await api.events(tokens('cn-1', 'cn-co', 1_000_000, '2026-03-02T00:00:00Z'), tokens('cn-2', 'cn-co', 750_000, '2026-03-03T00:00:00Z'));
+    await api.events(
+      tokens('cn-1', 'cn-co', 1_000_000, '2026-03-02T00:00:00Z'),
+      tokens('cn-2', 'cn-co', 750_000, '2026-03-03T00:00:00Z'),
+    );
     harness.clock.set('2026-04-01T00:00:05Z');
     await jobs.tick();
     invoice = (await api.ok('GET', '/v1/invoices?customer_id=cn-co')).data[0];
@@ -42,7 +53,10 @@ describe('credit notes', () => {
   });
 
   it('credits part of one line, numbered CN-000001, and posts the reversal against usage revenue', async () => {
-    const note = await api.ok('POST', `/v1/invoices/${invoice.id}/credit_notes`, { reason: 'Slow responses on March 3', lines: [{ line: 1, amount: '5' }] });
+    const note = await api.ok('POST', `/v1/invoices/${invoice.id}/credit_notes`, {
+      reason: 'Slow responses on March 3',
+      lines: [{ line: 1, amount: '5' }],
+    });
     expect(note).toMatchObject({
       number: 'CN-000001',
       invoice_id: invoice.id,
@@ -51,7 +65,15 @@ describe('credit notes', () => {
       origin: 'manual',
       rerating_id: null,
       total: '5.000000000',
-      lines: [{ line: 0, invoice_line: 1, kind: 'usage', amount: '5.000000000', description: 'Credit: llm/tokens: tokens (model llama-3-70b)' }],
+      lines: [
+        {
+          line: 0,
+          invoice_line: 1,
+          kind: 'usage',
+          amount: '5.000000000',
+          description: 'Credit: llm/tokens: tokens (model llama-3-70b)',
+        },
+      ],
     });
     const [posting] = (await api.ok('GET', `/v1/ledger/transactions?reference=${note.id}`)).data;
     expect(posting).toMatchObject({
@@ -62,7 +84,10 @@ describe('credit notes', () => {
       ],
     });
     // The invoice itself never changes.
-    expect(await api.ok('GET', `/v1/invoices/${invoice.id}`)).toMatchObject({ total: '115.000000000', status: 'finalized' });
+    expect(await api.ok('GET', `/v1/invoices/${invoice.id}`)).toMatchObject({
+      total: '115.000000000',
+      status: 'finalized',
+    });
   });
 
   it('refuses bad requests with the field to blame, writes nothing and leaves no gap in the numbers', async () => {
@@ -84,13 +109,19 @@ describe('credit notes', () => {
       expect(response.body.error.code).toBe(code);
       expect(response.body.error.details.map((d: any) => d.field)).toContain(field);
     }
-    expect((await api.call('POST', '/v1/invoices/00000000-0000-4000-8000-000000000000/credit_notes', { reason: 'x' })).status).toBe(404);
+    expect(
+      (await api.call('POST', '/v1/invoices/00000000-0000-4000-8000-000000000000/credit_notes', { reason: 'x' }))
+        .status,
+    ).toBe(404);
     expect((await api.ok('GET', `/v1/credit_notes?invoice_id=${invoice.id}`)).data).toHaveLength(1);
   });
 
   it('spreads an amount over the lines in proportion to what is left of each, then credits the rest, then nothing more', async () => {
     // Left: base fee 100, usage 10 (110). $20: 18.1818... and 1.8181... -> 18.18 and 1.82 (the larger remainder gets the cent).
-    const byAmount = await api.ok('POST', `/v1/invoices/${invoice.id}/credit_notes`, { reason: 'Goodwill', amount: '20' });
+    const byAmount = await api.ok('POST', `/v1/invoices/${invoice.id}/credit_notes`, {
+      reason: 'Goodwill',
+      amount: '20',
+    });
     expect(byAmount).toMatchObject({ number: 'CN-000002', total: '20.000000000' });
     expect(byAmount.lines.map((l: any) => [l.invoice_line, l.kind, l.amount])).toEqual([
       [0, 'base_fee', '18.180000000'],
@@ -112,7 +143,9 @@ describe('credit notes', () => {
 
   it('keeps the ledger balanced: the credited invoice, paid, leaves the customer owed what was credited', async () => {
     await api.ok('POST', `/v1/invoices/${invoice.id}/pay`, { paid_at: '2026-04-02T00:00:00Z' });
-    const receivable = (await api.ok('GET', '/v1/ledger/accounts?customer_id=cn-co')).data.find((a: any) => a.code.startsWith('receivable:'));
+    const receivable = (await api.ok('GET', '/v1/ledger/accounts?customer_id=cn-co')).data.find((a: any) =>
+      a.code.startsWith('receivable:'),
+    );
     // 115 invoiced, 115 credited, 115 paid: the customer is owed 115 (an asset below zero).
     expect(receivable.balance).toBe('-115.000000000');
     const balances = await checkLedger(harness.database.owner, tenant.tenantId);
@@ -120,15 +153,24 @@ describe('credit notes', () => {
     expect(balances.get('revenue:subscription:USD')).toBe(nano('0'));
     // Credit notes cannot be changed or removed by the service.
     const app = harness.database.app;
-    await expect(app.begin(async (tx) => {
-      await tx`select set_config('role', 'tariff_app', true), set_config('app.tenant_id', ${tenant.tenantId}, true)`;
-      await tx`update credit_notes set total = 1`;
-    })).rejects.toThrow(/permission denied/);
+    await expect(
+      app.begin(async (tx) => {
+        await tx`select set_config('role', 'tariff_app', true), set_config('app.tenant_id', ${tenant.tenantId}, true)`;
+        await tx`update credit_notes set total = 1`;
+      }),
+    ).rejects.toThrow(/permission denied/);
   });
 
   it('only credits finalized or paid invoices', async () => {
     await api.ok('POST', '/v1/customers', { external_id: 'cn-draft', currency: 'USD' });
-    await api.ok('POST', '/v1/plans', { code: 'slow', name: 'Slow', price_book: 'ai-platform', base_fee: '10', interval: 'month', invoice_grace_hours: 48 });
+    await api.ok('POST', '/v1/plans', {
+      code: 'slow',
+      name: 'Slow',
+      price_book: 'ai-platform',
+      base_fee: '10',
+      interval: 'month',
+      invoice_grace_hours: 48,
+    });
     await api.ok('POST', '/v1/customers/cn-draft/subscriptions', { plan: 'slow', started_at: '2026-04-01T00:00:00Z' });
     harness.clock.set('2026-05-01T00:00:05Z');
     await jobs.tick();

@@ -18,34 +18,61 @@ describe('credit units', () => {
     api = client(harness, tenant);
     await api.ok('POST', '/v1/price_books', { book: billingBook });
     await api.ok('POST', '/v1/customers', { external_id: 'credits-co', currency: 'USD' });
-    await api.ok('PUT', '/v1/customers/credits-co/price_book', { price_book: 'ai-platform', effective_from: '2026-01-01T00:00:00Z' });
+    await api.ok('PUT', '/v1/customers/credits-co/price_book', {
+      price_book: 'ai-platform',
+      effective_from: '2026-01-01T00:00:00Z',
+    });
   });
   afterAll(async () => {
     await harness?.close();
   });
 
   it('issues credits at a rate, draws their currency value, and shows the balance in credits', async () => {
-    const both = await api.call('POST', '/v1/customers/credits-co/credit_grants', { kind: 'prepaid', amount: '10', credits: { amount: '5000', rate: '0.002' } });
+    const both = await api.call('POST', '/v1/customers/credits-co/credit_grants', {
+      kind: 'prepaid',
+      amount: '10',
+      credits: { amount: '5000', rate: '0.002' },
+    });
     expect(both.status).toBe(400);
     expect(both.body.error.details[0].field).toBe('amount');
     const neither = await api.call('POST', '/v1/customers/credits-co/credit_grants', { kind: 'prepaid' });
     expect(neither.status).toBe(400);
-    const badRate = await api.call('POST', '/v1/customers/credits-co/credit_grants', { kind: 'prepaid', credits: { amount: '5000', rate: '0' } });
+    const badRate = await api.call('POST', '/v1/customers/credits-co/credit_grants', {
+      kind: 'prepaid',
+      credits: { amount: '5000', rate: '0' },
+    });
     expect(badRate.status).toBe(400);
     expect(badRate.body.error.details[0].field).toBe('credits.rate');
-    const dust = await api.call('POST', '/v1/customers/credits-co/credit_grants', { kind: 'prepaid', credits: { amount: '0.000000001', rate: '0.1' } });
+    const dust = await api.call('POST', '/v1/customers/credits-co/credit_grants', {
+      kind: 'prepaid',
+      credits: { amount: '0.000000001', rate: '0.1' },
+    });
     expect(dust.status).toBe(400);
     expect(dust.body.error).toMatchObject({ code: 'grant_worth_nothing', details: [{ field: 'credits.amount' }] });
 
-    const huge = await api.call('POST', '/v1/customers/credits-co/credit_grants', { kind: 'prepaid', credits: { amount: '9000000000', rate: '1000' } });
+    const huge = await api.call('POST', '/v1/customers/credits-co/credit_grants', {
+      kind: 'prepaid',
+      credits: { amount: '9000000000', rate: '1000' },
+    });
     expect(huge.status).toBe(400);
     expect(huge.body.error).toMatchObject({ code: 'grant_too_large', details: [{ field: 'credits.amount' }] });
     // Past 64 bits of nano-units: refused by field, not a 500.
-    const digits = await api.call('POST', '/v1/customers/credits-co/credit_grants', { kind: 'prepaid', credits: { amount: '900000000000000000', rate: '1' } });
+    const digits = await api.call('POST', '/v1/customers/credits-co/credit_grants', {
+      kind: 'prepaid',
+      credits: { amount: '900000000000000000', rate: '1' },
+    });
     expect(digits.status).toBe(400);
     expect(digits.body.error.details[0].field).toBe('credits.amount');
-    const grant = await api.ok('POST', '/v1/customers/credits-co/credit_grants', { kind: 'prepaid', name: 'Credit pack', credits: { amount: '5000', rate: '0.002' } });
-    expect(grant).toMatchObject({ amount: '10.000000000', balance: '10.000000000', credits: { amount: '5000.000000000', rate: '0.002000000', balance: '5000.000000000' } });
+    const grant = await api.ok('POST', '/v1/customers/credits-co/credit_grants', {
+      kind: 'prepaid',
+      name: 'Credit pack',
+      credits: { amount: '5000', rate: '0.002' },
+    });
+    expect(grant).toMatchObject({
+      amount: '10.000000000',
+      balance: '10.000000000',
+      credits: { amount: '5000.000000000', rate: '0.002000000', balance: '5000.000000000' },
+    });
 
     // $3 of usage: $7 left, 3,500 credits.
     harness.clock.set('2026-03-05T00:00:00Z');

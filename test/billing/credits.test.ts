@@ -11,10 +11,14 @@ describe('real-time credits and the ledger', () => {
   let tenant: TenantFixture;
   let api: ReturnType<typeof client>;
 
-  const grant = (customer: string, body: Record<string, unknown>) => api.ok('POST', `/v1/customers/${customer}/credit_grants`, body);
+  const grant = (customer: string, body: Record<string, unknown>) =>
+    api.ok('POST', `/v1/customers/${customer}/credit_grants`, body);
   const customer = async (id: string, policy?: 'overage' | 'block') => {
     await api.ok('POST', '/v1/customers', { external_id: id, currency: 'USD' });
-    await api.ok('PUT', `/v1/customers/${id}/price_book`, { price_book: 'ai-platform', effective_from: '2026-01-01T00:00:00Z' });
+    await api.ok('PUT', `/v1/customers/${id}/price_book`, {
+      price_book: 'ai-platform',
+      effective_from: '2026-01-01T00:00:00Z',
+    });
     if (policy) await api.ok('PATCH', `/v1/customers/${id}/wallet`, { on_depletion: policy });
   };
 
@@ -23,7 +27,12 @@ describe('real-time credits and the ledger', () => {
     tenant = await signUpTenant(harness);
     api = client(harness, tenant);
     await api.ok('POST', '/v1/price_books', { book: billingBook });
-    await api.ok('POST', '/v1/meters', { code: 'gpu_jobs', name: 'GPU jobs', event_type: 'gpu.job', aggregation: 'count' });
+    await api.ok('POST', '/v1/meters', {
+      code: 'gpu_jobs',
+      name: 'GPU jobs',
+      event_type: 'gpu.job',
+      aggregation: 'count',
+    });
   });
   afterAll(async () => {
     await harness?.close();
@@ -45,11 +54,19 @@ describe('real-time credits and the ledger', () => {
     ]);
     // A batch job that finishes after depletion: 8 H100s for 10 hours = $200, billed in full.
     const [job] = await api.events(gpuJob('wo-job', 'wallet-overage', 8, 36_000, '2026-03-05T00:00:00Z'));
-    expect(job).toMatchObject({ status: 'accepted', amount: '200.000000000', credits_applied: '0.000000000', credit_balance: '0.000000000', period_total: '250.000000000' });
+    expect(job).toMatchObject({
+      status: 'accepted',
+      amount: '200.000000000',
+      credits_applied: '0.000000000',
+      credit_balance: '0.000000000',
+      period_total: '250.000000000',
+    });
 
     const wallet = await api.ok('GET', '/v1/customers/wallet-overage/wallet');
     expect(wallet).toMatchObject({ on_depletion: 'overage', balance: '0.000000000', currency: 'USD' });
-    expect(wallet.grants).toEqual([expect.objectContaining({ kind: 'prepaid', amount: '500.000000000', balance: '0.000000000', status: 'active' })]);
+    expect(wallet.grants).toEqual([
+      expect.objectContaining({ kind: 'prepaid', amount: '500.000000000', balance: '0.000000000', status: 'active' }),
+    ]);
     const receipt = await api.ok('GET', '/v1/events/wo-3/receipt');
     expect(receipt.receipt.filter((s: any) => s.step === 'credit')).toEqual([
       { step: 'credit', grant: wallet.grants[0].id, kind: 'prepaid', amount: '100.000000000', balance: '0.000000000' },
@@ -103,7 +120,12 @@ describe('real-time credits and the ledger', () => {
 
     await grant('wallet-block', { kind: 'prepaid', amount: '300', name: 'Top-up' });
     const [retried] = await api.refusing(gpuJob('wb-job', 'wallet-block', 8, 36_000, '2026-03-05T00:00:00Z'));
-    expect(retried).toMatchObject({ status: 'accepted', amount: '0.000000000', credits_applied: '200.000000000', credit_balance: '100.000000000' });
+    expect(retried).toMatchObject({
+      status: 'accepted',
+      amount: '0.000000000',
+      credits_applied: '200.000000000',
+      credit_balance: '100.000000000',
+    });
     const wallet = await api.ok('GET', '/v1/customers/wallet-block/wallet');
     expect(wallet.balance).toBe('100.000000000');
     expect(wallet.grants.map((g: any) => g.balance)).toEqual(['0.000000000', '100.000000000']);
@@ -114,16 +136,25 @@ describe('real-time credits and the ledger', () => {
     await customer('racer', 'block');
     await grant('racer', { kind: 'prepaid', amount: '500' });
     // Ten requests of $100 each at once against $500: exactly five get through.
-    const responses = await Promise.all(Array.from({ length: 10 }, (_, i) => api.refusing(tokens(`race-${i}`, 'racer', 5_000_000, '2026-03-10T00:00:00Z'))));
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        api.refusing(tokens(`race-${i}`, 'racer', 5_000_000, '2026-03-10T00:00:00Z')),
+      ),
+    );
     const statuses = responses.map((r) => r[0].status);
     expect(statuses.filter((s) => s === 'accepted')).toHaveLength(5);
-    expect(responses.filter((r) => r[0].status === 'rejected').every((r) => r[0].error.code === 'credits_exhausted')).toBe(true);
+    expect(
+      responses.filter((r) => r[0].status === 'rejected').every((r) => r[0].error.code === 'credits_exhausted'),
+    ).toBe(true);
     expect((await api.ok('GET', '/v1/customers/racer/wallet')).balance).toBe('0.000000000');
 
     // A late event for March and one for April in the same batch, against $150: the first takes $100, the second is refused.
     harness.clock.set('2026-04-02T00:00:00Z');
     await grant('racer', { kind: 'prepaid', amount: '150' });
-    const acks = await api.refusing(tokens('late-march', 'racer', 5_000_000, '2026-03-31T23:00:00Z'), tokens('early-april', 'racer', 5_000_000, '2026-04-01T01:00:00Z'));
+    const acks = await api.refusing(
+      tokens('late-march', 'racer', 5_000_000, '2026-03-31T23:00:00Z'),
+      tokens('early-april', 'racer', 5_000_000, '2026-04-01T01:00:00Z'),
+    );
     expect(acks.map((a) => [a.status, a.error?.code ?? a.credit_balance])).toEqual([
       ['accepted', '50.000000000'],
       ['rejected', 'credits_exhausted'],
@@ -135,14 +166,34 @@ describe('real-time credits and the ledger', () => {
   it('draws free credit before prepaid, honours scope and effective dates, and voiding returns the rest to its source', async () => {
     await customer('mixed');
     const prepaid = await grant('mixed', { kind: 'prepaid', amount: '300' });
-    const promo = await grant('mixed', { kind: 'promotional', amount: '10', scope: { cards: ['llm/tokens'] }, expires_at: '2026-06-01T00:00:00Z' });
-    const later = await grant('mixed', { kind: 'goodwill', amount: '25', reason: 'Outage on 2026-03-15', effective_at: '2026-03-25T00:00:00Z' });
-    const gpuOnly = await grant('mixed', { kind: 'promotional', amount: '5', priority: 1, scope: { meters: ['gpu_jobs'] } });
+    const promo = await grant('mixed', {
+      kind: 'promotional',
+      amount: '10',
+      scope: { cards: ['llm/tokens'] },
+      expires_at: '2026-06-01T00:00:00Z',
+    });
+    const later = await grant('mixed', {
+      kind: 'goodwill',
+      amount: '25',
+      reason: 'Outage on 2026-03-15',
+      effective_at: '2026-03-25T00:00:00Z',
+    });
+    const gpuOnly = await grant('mixed', {
+      kind: 'promotional',
+      amount: '5',
+      priority: 1,
+      scope: { meters: ['gpu_jobs'] },
+    });
     expect(gpuOnly.scope).toEqual({ cards: null, event_types: ['gpu.job'], meters: ['gpu_jobs'] });
 
     // GPU job ($200): the tokens-only promotion and the not-yet-effective goodwill are skipped; the GPU promotion, then prepaid.
     const [job] = await api.events(gpuJob('mx-job', 'mixed', 8, 36_000, '2026-03-10T00:00:00Z'));
-    expect(job).toMatchObject({ status: 'accepted', amount: '0.000000000', credits_applied: '200.000000000', credit_balance: '115.000000000' });
+    expect(job).toMatchObject({
+      status: 'accepted',
+      amount: '0.000000000',
+      credits_applied: '200.000000000',
+      credit_balance: '115.000000000',
+    });
     const jobReceipt = await api.ok('GET', '/v1/events/mx-job/receipt');
     expect(jobReceipt.receipt.filter((s: any) => s.step === 'credit').map((s: any) => [s.grant, s.amount])).toEqual([
       [gpuOnly.id, '5.000000000'],
@@ -152,7 +203,9 @@ describe('real-time credits and the ledger', () => {
     const [llm] = await api.events(tokens('mx-llm', 'mixed', 1_000_000, '2026-03-11T00:00:00Z'));
     expect(llm).toMatchObject({ credits_applied: '20.000000000', credit_balance: '95.000000000' });
     const llmReceipt = await api.ok('GET', '/v1/events/mx-llm/receipt');
-    expect(llmReceipt.receipt.filter((s: any) => s.step === 'credit').map((s: any) => [s.grant, s.kind, s.amount])).toEqual([
+    expect(
+      llmReceipt.receipt.filter((s: any) => s.step === 'credit').map((s: any) => [s.grant, s.kind, s.amount]),
+    ).toEqual([
       [promo.id, 'promotional', '10.000000000'],
       [prepaid.id, 'prepaid', '10.000000000'],
     ]);
@@ -163,7 +216,9 @@ describe('real-time credits and the ledger', () => {
     const afterReceipt = await api.ok('GET', '/v1/events/mx-after/receipt');
     expect(afterReceipt.receipt.filter((s: any) => s.step === 'credit').map((s: any) => s.grant)).toEqual([later.id]);
 
-    const voided = await api.ok('POST', `/v1/customers/mixed/credit_grants/${prepaid.id}/void`, { reason: 'refund requested' });
+    const voided = await api.ok('POST', `/v1/customers/mixed/credit_grants/${prepaid.id}/void`, {
+      reason: 'refund requested',
+    });
     expect(voided).toMatchObject({ status: 'voided', balance: '0.000000000' });
     expect((await api.call('POST', `/v1/customers/mixed/credit_grants/${prepaid.id}/void`, {})).status).toBe(409);
     const voids = await api.ok('GET', `/v1/ledger/transactions?reference=${prepaid.id}`);
@@ -196,7 +251,11 @@ describe('real-time credits and the ledger', () => {
       [{ kind: 'prepaid', amount: '1.0000000001' }, 400, 'amount'],
       [{ kind: 'cash', amount: '5' }, 400, 'kind'],
       [{ kind: 'goodwill', amount: '5' }, 400, 'reason'],
-      [{ kind: 'prepaid', amount: '5', effective_at: '2026-05-01T00:00:00Z', expires_at: '2026-04-01T00:00:00Z' }, 400, 'expires_at'],
+      [
+        { kind: 'prepaid', amount: '5', effective_at: '2026-05-01T00:00:00Z', expires_at: '2026-04-01T00:00:00Z' },
+        400,
+        'expires_at',
+      ],
       [{ kind: 'prepaid', amount: '5', expires_at: '2026-03-01T00:00:00Z' }, 422, 'expires_at'],
       [{ kind: 'prepaid', amount: '5', scope: {} }, 400, 'scope'],
       [{ kind: 'prepaid', amount: '5', scope: { meters: ['nope'] } }, 400, 'scope.meters.0'],
@@ -205,11 +264,21 @@ describe('real-time credits and the ledger', () => {
     for (const [body, status, field] of cases) {
       const response = await api.call('POST', '/v1/customers/strict/credit_grants', body);
       expect(response.status, JSON.stringify(body)).toBe(status);
-      expect(response.body.error.details.map((d: any) => d.field), JSON.stringify(body)).toContain(field);
+      expect(
+        response.body.error.details.map((d: any) => d.field),
+        JSON.stringify(body),
+      ).toContain(field);
     }
-    expect((await api.call('POST', '/v1/customers/nobody/credit_grants', { kind: 'prepaid', amount: '5' })).status).toBe(404);
-    expect((await api.call('PATCH', '/v1/customers/strict/wallet', { on_depletion: 'sometimes' })).body.error.details[0].field).toBe('on_depletion');
-    expect((await api.call('POST', '/v1/customers/strict/credit_grants/not-a-uuid/void', {})).body.error.details[0].field).toBe('path.grant_id');
+    expect(
+      (await api.call('POST', '/v1/customers/nobody/credit_grants', { kind: 'prepaid', amount: '5' })).status,
+    ).toBe(404);
+    expect(
+      (await api.call('PATCH', '/v1/customers/strict/wallet', { on_depletion: 'sometimes' })).body.error.details[0]
+        .field,
+    ).toBe('on_depletion');
+    expect(
+      (await api.call('POST', '/v1/customers/strict/credit_grants/not-a-uuid/void', {})).body.error.details[0].field,
+    ).toBe('path.grant_id');
     const viewer = await api.ok('POST', '/v1/api_keys', { kind: 'secret', name: 'viewer', role: 'viewer' });
     const asViewer = await fetch(`${harness.url}/v1/customers/strict/credit_grants`, {
       method: 'POST',
@@ -218,7 +287,12 @@ describe('real-time credits and the ledger', () => {
     });
     expect(asViewer.status).toBe(403);
 
-    for (const statement of ['update ledger_entries set amount = 1', 'delete from ledger_entries', 'delete from ledger_transactions', 'update ledger_accounts set kind = \'asset\'']) {
+    for (const statement of [
+      'update ledger_entries set amount = 1',
+      'delete from ledger_entries',
+      'delete from ledger_transactions',
+      "update ledger_accounts set kind = 'asset'",
+    ]) {
       await expect(
         harness.database.app.begin(async (tx) => {
           await tx`select set_config('app.tenant_id', ${tenant.tenantId}, true)`;

@@ -13,7 +13,8 @@ describe('credit expiry notice', () => {
   let api: ReturnType<typeof client>;
   let jobs: Jobs;
 
-  const notices = async () => (await api.ok('GET', '/v1/notifications?type=credit_grant.expiring&customer_id=notice-co')).data as any[];
+  const notices = async () =>
+    (await api.ok('GET', '/v1/notifications?type=credit_grant.expiring&customer_id=notice-co')).data as any[];
 
   beforeAll(async () => {
     harness = await startService({ now: '2026-03-01T00:00:00Z' });
@@ -21,7 +22,12 @@ describe('credit expiry notice', () => {
     api = client(harness, tenant);
     jobs = await startJobRunner(harness);
     await api.ok('POST', '/v1/price_books', { book: billingBook });
-    await api.ok('POST', '/v1/plans', { code: 'payg', name: 'Pay as you go', price_book: 'ai-platform', interval: 'month' });
+    await api.ok('POST', '/v1/plans', {
+      code: 'payg',
+      name: 'Pay as you go',
+      price_book: 'ai-platform',
+      interval: 'month',
+    });
     await api.ok('POST', '/v1/customers', { external_id: 'notice-co', currency: 'USD' });
     await api.ok('POST', '/v1/customers/notice-co/subscriptions', { plan: 'payg', started_at: '2026-03-01T00:00:00Z' });
   });
@@ -31,7 +37,11 @@ describe('credit expiry notice', () => {
   });
 
   it('refuses bad notice settings, naming the field', async () => {
-    const grant = await api.call('POST', '/v1/customers/notice-co/credit_grants', { kind: 'prepaid', amount: '1', expiry_notice_days: -1 });
+    const grant = await api.call('POST', '/v1/customers/notice-co/credit_grants', {
+      kind: 'prepaid',
+      amount: '1',
+      expiry_notice_days: -1,
+    });
     expect(grant.status).toBe(400);
     expect(grant.body.error.details[0].field).toBe('expiry_notice_days');
     const settings = await api.call('PUT', '/v1/billing_settings', { credit_expiry_notice_days: 'soon' });
@@ -42,11 +52,34 @@ describe('credit expiry notice', () => {
 
   it('notifies once per grant when its notice period begins, with the balance left', async () => {
     // Tenant default 10 days; one grant asks for 2; a third is used up before its notice; a fourth never expires.
-    expect(await api.ok('PUT', '/v1/billing_settings', { credit_expiry_notice_days: 10 })).toEqual({ credit_expiry_notice_days: 10 });
-    const tenDays = await api.ok('POST', '/v1/customers/notice-co/credit_grants', { kind: 'prepaid', amount: '100', name: 'Q1 prepaid', expires_at: '2026-03-31T00:00:00Z' });
-    const twoDays = await api.ok('POST', '/v1/customers/notice-co/credit_grants', { kind: 'promotional', amount: '10', priority: 1, expires_at: '2026-03-31T00:00:00Z', expiry_notice_days: 2 });
-    const usedUp = await api.ok('POST', '/v1/customers/notice-co/credit_grants', { kind: 'promotional', amount: '5', priority: 0, expires_at: '2026-03-25T00:00:00Z' });
-    await api.ok('POST', '/v1/customers/notice-co/credit_grants', { kind: 'goodwill', amount: '3', reason: 'outage', priority: 5 });
+    expect(await api.ok('PUT', '/v1/billing_settings', { credit_expiry_notice_days: 10 })).toEqual({
+      credit_expiry_notice_days: 10,
+    });
+    const tenDays = await api.ok('POST', '/v1/customers/notice-co/credit_grants', {
+      kind: 'prepaid',
+      amount: '100',
+      name: 'Q1 prepaid',
+      expires_at: '2026-03-31T00:00:00Z',
+    });
+    const twoDays = await api.ok('POST', '/v1/customers/notice-co/credit_grants', {
+      kind: 'promotional',
+      amount: '10',
+      priority: 1,
+      expires_at: '2026-03-31T00:00:00Z',
+      expiry_notice_days: 2,
+    });
+    const usedUp = await api.ok('POST', '/v1/customers/notice-co/credit_grants', {
+      kind: 'promotional',
+      amount: '5',
+      priority: 0,
+      expires_at: '2026-03-25T00:00:00Z',
+    });
+    await api.ok('POST', '/v1/customers/notice-co/credit_grants', {
+      kind: 'goodwill',
+      amount: '3',
+      reason: 'outage',
+      priority: 5,
+    });
     expect(twoDays.expiry_notice_days).toBe(2);
     expect(tenDays.expiry_notice_days).toBeNull();
 
@@ -72,7 +105,15 @@ describe('credit expiry notice', () => {
       customer_id: 'notice-co',
       subject_id: tenDays.id,
       created_at: '2026-03-21T00:00:00.000Z',
-      payload: { grant_id: tenDays.id, kind: 'prepaid', name: 'Q1 prepaid', currency: 'USD', balance: '88.000000000', expires_at: '2026-03-31T00:00:00.000Z', notice_days: 10 },
+      payload: {
+        grant_id: tenDays.id,
+        kind: 'prepaid',
+        name: 'Q1 prepaid',
+        currency: 'USD',
+        balance: '88.000000000',
+        expires_at: '2026-03-31T00:00:00.000Z',
+        notice_days: 10,
+      },
     });
     // Ticks go on; the grant is not notified again.
     harness.clock.set('2026-03-25T00:00:00Z');
@@ -80,7 +121,12 @@ describe('credit expiry notice', () => {
     expect(await notices()).toHaveLength(1);
 
     // The 2-day grant was used up by n-2, so it gets none either; a fresh one with 2 days does, 2 days ahead.
-    const fresh = await api.ok('POST', '/v1/customers/notice-co/credit_grants', { kind: 'promotional', amount: '4', expires_at: '2026-03-31T00:00:00Z', expiry_notice_days: 2 });
+    const fresh = await api.ok('POST', '/v1/customers/notice-co/credit_grants', {
+      kind: 'promotional',
+      amount: '4',
+      expires_at: '2026-03-31T00:00:00Z',
+      expiry_notice_days: 2,
+    });
     await jobs.tick();
     expect(await notices()).toHaveLength(1);
     harness.clock.set('2026-03-29T00:00:00Z');
@@ -100,7 +146,10 @@ describe('credit expiry notice', () => {
     expect(grants.find((g) => g.id === tenDays.id).status).toBe('expired');
     expect(await notices()).toHaveLength(2);
     // Paging: oldest first, after a given id.
-    const page = await api.ok('GET', `/v1/notifications?type=credit_grant.expiring&limit=1&starting_after=${all[0].id}`);
+    const page = await api.ok(
+      'GET',
+      `/v1/notifications?type=credit_grant.expiring&limit=1&starting_after=${all[0].id}`,
+    );
     expect(page.data.map((n: any) => n.id)).toEqual([all[1].id]);
     await checkLedger(harness.database.owner, tenant.tenantId);
   });

@@ -14,7 +14,9 @@ export const billingBook = {
         {
           id: 'llm/tokens',
           match: { event_type: 'llm.completion' },
-          charges: [{ dimension: 'tokens', allowance: 'tokens', price: { model: 'per_unit', rate: '0.02', per: '1000' } }],
+          charges: [
+            { dimension: 'tokens', allowance: 'tokens', price: { model: 'per_unit', rate: '0.02', per: '1000' } },
+          ],
         },
         {
           id: 'gpu/h100',
@@ -44,7 +46,8 @@ export const gpuJob = (id: string, customer: string, gpus: number, seconds: numb
 });
 
 export function client(harness: Harness, tenant: TenantFixture) {
-  const call = (method: string, path: string, body?: unknown) => rest(harness, method, path, { key: tenant.secretKey, body });
+  const call = (method: string, path: string, body?: unknown) =>
+    rest(harness, method, path, { key: tenant.secretKey, body });
   return {
     call,
     /** A call that must succeed (2xx). */
@@ -82,7 +85,11 @@ export async function startBillingScenario(now: string) {
 
 /** A dashboard session now, by logging the tenant's owner in (the signup's may have expired while the clock moved on). */
 export async function logIn(harness: Harness, tenant: TenantFixture): Promise<string> {
-  const login = await trpc(harness, 'mutation', 'auth.login', { tenant: tenant.slug, email: tenant.email, password: 'correct horse battery staple' });
+  const login = await trpc(harness, 'mutation', 'auth.login', {
+    tenant: tenant.slug,
+    email: tenant.email,
+    password: 'correct horse battery staple',
+  });
   expect(login.status, JSON.stringify(login.error)).toBe(200);
   return login.body.session.token as string;
 }

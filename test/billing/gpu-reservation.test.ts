@@ -21,7 +21,13 @@ const gpuBook = {
           match: { event_type: 'gpu.job', gpu_type: 'h100', availability_class: 'on_demand' },
           dimensions: { gpu_seconds: { gpu_time: {} } },
           // Reserved hours come out of the allowance (paid for by the reservation fee); the rest at on-demand.
-          charges: [{ dimension: 'gpu_seconds', allowance: 'h100_reserved', price: { model: 'per_unit', rate: '3.5', per: '3600' } }],
+          charges: [
+            {
+              dimension: 'gpu_seconds',
+              allowance: 'h100_reserved',
+              price: { model: 'per_unit', rate: '3.5', per: '3600' },
+            },
+          ],
         },
         {
           id: 'h100/spot',
@@ -34,12 +40,26 @@ const gpuBook = {
   ],
 };
 
-const job = (id: string, availability: 'on_demand' | 'spot', gpus: number, seconds: number, timestamp: string, outcome?: string) => ({
+const job = (
+  id: string,
+  availability: 'on_demand' | 'spot',
+  gpus: number,
+  seconds: number,
+  timestamp: string,
+  outcome?: string,
+) => ({
   transaction_id: id,
   customer_id: 'lab',
   event_type: 'gpu.job',
   timestamp,
-  properties: { gpu_type: 'h100', gpu_count: gpus, duration_seconds: seconds, region: 'us-east', availability_class: availability, ...(outcome ? { outcome } : {}) },
+  properties: {
+    gpu_type: 'h100',
+    gpu_count: gpus,
+    duration_seconds: seconds,
+    region: 'us-east',
+    availability_class: availability,
+    ...(outcome ? { outcome } : {}),
+  },
 });
 
 describe('GPU reservation with a preempted spot job and an SLA credit', () => {
@@ -64,7 +84,10 @@ describe('GPU reservation with a preempted spot job and an SLA credit', () => {
       invoice_grace_hours: 0,
     });
     await api.ok('POST', '/v1/customers', { external_id: 'lab', currency: 'USD' });
-    await api.ok('POST', '/v1/customers/lab/subscriptions', { plan: 'h100-reservation', started_at: '2026-03-01T00:00:00Z' });
+    await api.ok('POST', '/v1/customers/lab/subscriptions', {
+      plan: 'h100-reservation',
+      started_at: '2026-03-01T00:00:00Z',
+    });
   });
   afterAll(async () => {
     await jobs?.stop();
@@ -87,13 +110,23 @@ describe('GPU reservation with a preempted spot job and an SLA credit', () => {
     ]);
 
     // Bad requests name their field; only a preempted job of this customer can be credited, once.
-    const notPreempted = await api.call('POST', '/v1/customers/lab/sla_credits', { transaction_id: 'spot-2', reason: 'x' });
+    const notPreempted = await api.call('POST', '/v1/customers/lab/sla_credits', {
+      transaction_id: 'spot-2',
+      reason: 'x',
+    });
     expect(notPreempted.status).toBe(422);
-    expect(notPreempted.body.error).toMatchObject({ code: 'event_not_preempted', details: [{ field: 'transaction_id' }] });
+    expect(notPreempted.body.error).toMatchObject({
+      code: 'event_not_preempted',
+      details: [{ field: 'transaction_id' }],
+    });
     const unknown = await api.call('POST', '/v1/customers/lab/sla_credits', { transaction_id: 'nope', reason: 'x' });
     expect(unknown.status).toBe(400);
     expect(unknown.body.error).toMatchObject({ code: 'event_not_found', details: [{ field: 'transaction_id' }] });
-    const zero = await api.call('POST', '/v1/customers/lab/sla_credits', { transaction_id: 'spot-1', reason: 'x', percent: '0' });
+    const zero = await api.call('POST', '/v1/customers/lab/sla_credits', {
+      transaction_id: 'spot-1',
+      reason: 'x',
+      percent: '0',
+    });
     expect(zero.status).toBe(400);
     expect(zero.body.error.details[0].field).toBe('percent');
     const noReason = await api.call('POST', '/v1/customers/lab/sla_credits', { transaction_id: 'spot-1' });
@@ -103,7 +136,14 @@ describe('GPU reservation with a preempted spot job and an SLA credit', () => {
     const reason = 'Spot capacity reclaimed by the provider at 14:02 UTC';
     const credit = await api.ok('POST', '/v1/customers/lab/sla_credits', { transaction_id: 'spot-1', reason });
     // The percentage prints as every read prints it (7 decimals), not as the request gave it.
-    expect(credit).toMatchObject({ transaction_id: 'spot-1', percent: '100.0000000', charge: '7.200000000', amount: '7.200000000', reason, period_start: '2026-03-01T00:00:00.000Z' });
+    expect(credit).toMatchObject({
+      transaction_id: 'spot-1',
+      percent: '100.0000000',
+      charge: '7.200000000',
+      amount: '7.200000000',
+      reason,
+      period_start: '2026-03-01T00:00:00.000Z',
+    });
     const again = await api.call('POST', '/v1/customers/lab/sla_credits', { transaction_id: 'spot-1', reason });
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('sla_credit_exists');
@@ -111,12 +151,24 @@ describe('GPU reservation with a preempted spot job and an SLA credit', () => {
 
     harness.clock.set('2026-04-01T00:00:05Z');
     await jobs.tick();
-    const invoice = (await api.ok('GET', '/v1/invoices?customer_id=lab')).data.find((i: any) => i.period.start === '2026-03-01T00:00:00.000Z');
+    const invoice = (await api.ok('GET', '/v1/invoices?customer_id=lab')).data.find(
+      (i: any) => i.period.start === '2026-03-01T00:00:00.000Z',
+    );
     expect(invoice).toMatchObject({ status: 'finalized', total: '243.200000000' });
     expect(invoice.lines.map((l: any) => [l.kind, l.description, l.quantity, l.amount])).toEqual([
       ['base_fee', 'H100 reservation (100 GPU-hours at $2.00) base fee', '1.000000', '200.000000000'],
-      ['usage', 'h100/on-demand: gpu_seconds (region us-east, gpu_type h100, availability_class on_demand)', '43200.000000', '42.000000000'],
-      ['usage', 'h100/spot: gpu_seconds (region us-east, gpu_type h100, availability_class spot)', '25200.000000', '8.400000000'],
+      [
+        'usage',
+        'h100/on-demand: gpu_seconds (region us-east, gpu_type h100, availability_class on_demand)',
+        '43200.000000',
+        '42.000000000',
+      ],
+      [
+        'usage',
+        'h100/spot: gpu_seconds (region us-east, gpu_type h100, availability_class spot)',
+        '25200.000000',
+        '8.400000000',
+      ],
       ['allowance', 'Included h100_reserved: 360000 units', '360000.000000', '0.000000000'],
       ['sla_credit', `SLA credit for spot-1: ${reason}`, null, '-7.200000000'],
     ]);

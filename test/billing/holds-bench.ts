@@ -30,7 +30,10 @@ try {
   await call('POST', '/v1/price_books', { book: billingBook });
   for (let c = 0; c < customers; c++) {
     await call('POST', '/v1/customers', { external_id: `bench-${c}`, currency: 'USD' });
-    await call('PUT', `/v1/customers/bench-${c}/price_book`, { price_book: 'ai-platform', effective_from: '2026-01-01T00:00:00Z' });
+    await call('PUT', `/v1/customers/bench-${c}/price_book`, {
+      price_book: 'ai-platform',
+      effective_from: '2026-01-01T00:00:00Z',
+    });
     // Every customer blocks on depletion, with credit and a blocking budget: a hold is decided against both.
     await call('PATCH', `/v1/customers/bench-${c}/wallet`, { on_depletion: 'block' });
     await call('POST', `/v1/customers/bench-${c}/credit_grants`, { kind: 'prepaid', amount: '1000000' });
@@ -42,7 +45,17 @@ try {
     new Promise<number>((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const request = http.request(
-        { agent, host: url.hostname, port: url.port, method, path, headers: { authorization: `Bearer ${tenant.secretKey}`, ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) } },
+        {
+          agent,
+          host: url.hostname,
+          port: url.port,
+          method,
+          path,
+          headers: {
+            authorization: `Bearer ${tenant.secretKey}`,
+            ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+          },
+        },
         (response) => {
           response.resume();
           response.on('end', () => resolve(response.statusCode!));
@@ -57,12 +70,20 @@ try {
   const series = {
     healthz: () => send('GET', '/healthz'),
     check_one_customer: () => send('POST', `/v1/customers/${customerOf(false)}/check`, { estimated_cost: '0.01' }),
-    hold_one_customer: () => send('POST', `/v1/customers/${customerOf(false)}/holds`, { id: `h-${sequence++}`, amount: '0.01' }),
+    hold_one_customer: () =>
+      send('POST', `/v1/customers/${customerOf(false)}/holds`, { id: `h-${sequence++}`, amount: '0.01' }),
     check_many_customers: () => send('POST', `/v1/customers/${customerOf(true)}/check`, { estimated_cost: '0.01' }),
-    hold_many_customers: () => send('POST', `/v1/customers/${customerOf(true)}/holds`, { id: `h-${sequence++}`, amount: '0.01' }),
+    hold_many_customers: () =>
+      send('POST', `/v1/customers/${customerOf(true)}/holds`, { id: `h-${sequence++}`, amount: '0.01' }),
   };
   type Name = keyof typeof series;
-  const expected: Record<Name, number> = { healthz: 200, check_one_customer: 200, hold_one_customer: 201, check_many_customers: 200, hold_many_customers: 201 };
+  const expected: Record<Name, number> = {
+    healthz: 200,
+    check_one_customer: 200,
+    hold_one_customer: 201,
+    check_many_customers: 200,
+    hold_many_customers: 201,
+  };
 
   async function run(name: Name, count: number) {
     const latencies: number[] = [];
@@ -82,15 +103,23 @@ try {
     );
     const seconds = (performance.now() - started) / 1000;
     latencies.sort((a, b) => a - b);
-    const at = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] * 1000) / 1000;
+    const at = (p: number) =>
+      Math.round(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] * 1000) / 1000;
     return { per_second: Math.round(count / seconds), p50_ms: at(50), p99_ms: at(99) };
   }
 
   // Warm-up: every series once at small scale.
   for (const name of Object.keys(series) as Name[]) await run(name, 100);
-  const results: Record<Name, { per_second: number; p50_ms: number; p99_ms: number }[]> = { healthz: [], check_one_customer: [], hold_one_customer: [], check_many_customers: [], hold_many_customers: [] };
+  const results: Record<Name, { per_second: number; p50_ms: number; p99_ms: number }[]> = {
+    healthz: [],
+    check_one_customer: [],
+    hold_one_customer: [],
+    check_many_customers: [],
+    hold_many_customers: [],
+  };
   for (let round = 0; round < rounds; round++) {
-    await harness.database.owner`update holds set status = 'released', closed_at = now(), updated_at = now() where status = 'open'`;
+    await harness.database
+      .owner`update holds set status = 'released', closed_at = now(), updated_at = now() where status = 'open'`;
     for (const name of Object.keys(series) as Name[]) {
       results[name].push(await run(name, requests));
       log(`round ${round + 1} ${name}: ${JSON.stringify(results[name].at(-1))}`);
@@ -98,13 +127,24 @@ try {
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
   const summary = Object.fromEntries(
-    (Object.keys(series) as Name[]).map((name) => [name, { per_second: median(results[name].map((r) => r.per_second)), p50_ms: median(results[name].map((r) => r.p50_ms)), p99_ms: median(results[name].map((r) => r.p99_ms)) }]),
+    (Object.keys(series) as Name[]).map((name) => [
+      name,
+      {
+        per_second: median(results[name].map((r) => r.per_second)),
+        p50_ms: median(results[name].map((r) => r.p50_ms)),
+        p99_ms: median(results[name].map((r) => r.p99_ms)),
+      },
+    ]),
   ) as Record<Name, { per_second: number; p50_ms: number; p99_ms: number }>;
-  const ratio = (hold: Name, check: Name) => Math.round((summary[check].per_second / summary[hold].per_second) * 100) / 100;
+  const ratio = (hold: Name, check: Name) =>
+    Math.round((summary[check].per_second / summary[hold].per_second) * 100) / 100;
   const output = {
     ...summary,
     // How many checks one hold costs (checks per second over holds per second); the goal is at most 2.
-    hold_cost_in_checks: { one_customer: ratio('hold_one_customer', 'check_one_customer'), many_customers: ratio('hold_many_customers', 'check_many_customers') },
+    hold_cost_in_checks: {
+      one_customer: ratio('hold_one_customer', 'check_one_customer'),
+      many_customers: ratio('hold_many_customers', 'check_many_customers'),
+    },
     requests_per_series_and_round: requests,
     rounds,
     customers,

@@ -29,7 +29,10 @@ describe('50 concurrent agents on one $10.00 balance', () => {
     ({ harness, tenant, api, jobs } = await startBillingScenario(at));
     await api.ok('POST', '/v1/price_books', { book: billingBook });
     await api.ok('POST', '/v1/customers', { external_id: 'shared', currency: 'USD' });
-    await api.ok('PUT', '/v1/customers/shared/price_book', { price_book: 'ai-platform', effective_from: '2026-01-01T00:00:00Z' });
+    await api.ok('PUT', '/v1/customers/shared/price_book', {
+      price_book: 'ai-platform',
+      effective_from: '2026-01-01T00:00:00Z',
+    });
     await api.ok('PATCH', '/v1/customers/shared/wallet', { on_depletion: 'block' });
     await api.ok('POST', '/v1/customers/shared/credit_grants', { kind: 'prepaid', amount: '10' });
   });
@@ -40,7 +43,15 @@ describe('50 concurrent agents on one $10.00 balance', () => {
 
   it('never overdraws, honours every hold, and closes every hold', async () => {
     const random = generator(18);
-    const stats = { placed: 0, refused: 0, captured: 0, overrunRefused: 0, crashed: 0, released: 0, withinHoldRefused: [] as string[] };
+    const stats = {
+      placed: 0,
+      refused: 0,
+      captured: 0,
+      overrunRefused: 0,
+      crashed: 0,
+      released: 0,
+      withinHoldRefused: [] as string[],
+    };
     // $0.02 per 1,000 tokens: a cent is 500 tokens.
     const cents = (count: number) => count * 500;
 
@@ -49,7 +60,12 @@ describe('50 concurrent agents on one $10.00 balance', () => {
         const holdId = `agent-${agentIndex}-run-${run}`;
         const heldCents = 5 + random(96); // $0.05 to $1.00
         const overrun = random(2) === 0 ? 'charge' : 'refuse';
-        const placed = await api.call('POST', '/v1/customers/shared/holds', { id: holdId, amount: (heldCents / 100).toFixed(2), expires_in: 30, overrun });
+        const placed = await api.call('POST', '/v1/customers/shared/holds', {
+          id: holdId,
+          amount: (heldCents / 100).toFixed(2),
+          expires_in: 30,
+          overrun,
+        });
         if (placed.status === 422) {
           expect(['insufficient_balance', 'blocked']).toContain(placed.body.error.code);
           stats.refused++;
@@ -69,11 +85,16 @@ describe('50 concurrent agents on one $10.00 balance', () => {
         }
         // Actual usage from 40% to 130% of the hold, in one or two steps.
         const usedCents = Math.max(1, Math.round((heldCents * (40 + random(91))) / 100));
-        const steps = random(2) === 0 ? [usedCents] : [Math.ceil(usedCents / 2), Math.floor(usedCents / 2)].filter((c) => c > 0);
+        const steps =
+          random(2) === 0 ? [usedCents] : [Math.ceil(usedCents / 2), Math.floor(usedCents / 2)].filter((c) => c > 0);
         let sent = 0;
         for (const [i, stepCents] of steps.entries()) {
           const final = i === steps.length - 1;
-          const event = { ...tokens(`${holdId}-step-${i}`, 'shared', cents(stepCents), at), hold_id: holdId, hold_final: final };
+          const event = {
+            ...tokens(`${holdId}-step-${i}`, 'shared', cents(stepCents), at),
+            hold_id: holdId,
+            hold_final: final,
+          };
           const response = await api.call('POST', '/v1/events', { events: [event], on_block: 'refuse' });
           expect(response.status).toBe(200);
           const [outcome] = response.body.events;
@@ -107,23 +128,27 @@ describe('50 concurrent agents on one $10.00 balance', () => {
 
     const db = harness.database.owner;
     const [grant] = await db`select balance::text from credit_grants where tenant_id = ${tenant.tenantId}`;
-    const [period] = await db`select amount::text, credits_applied::text from customer_periods where tenant_id = ${tenant.tenantId}`;
+    const [period] =
+      await db`select amount::text, credits_applied::text from customer_periods where tenant_id = ${tenant.tenantId}`;
     // Never below zero: the grant is not overdrawn and nothing was billed beyond it.
     expect(nano(grant.balance)).toBeGreaterThanOrEqual(0n);
     expect(nano(period.amount)).toBe(0n);
-    const [billed] = await db`select coalesce(sum(amount), 0)::text as total from event_ratings where tenant_id = ${tenant.tenantId}`;
+    const [billed] =
+      await db`select coalesce(sum(amount), 0)::text as total from event_ratings where tenant_id = ${tenant.tenantId}`;
     expect(nano(billed.total)).toBe(0n);
     expect(nano(period.credits_applied) + nano(grant.balance)).toBe(10_000_000_000n);
     await checkLedger(db, tenant.tenantId);
 
     // Every hold is closed; each one's captured total is the sum of its captures, which are the accepted events.
-    const holds = await db`select id, status, captured::text, amount::text from holds where tenant_id = ${tenant.tenantId}`;
+    const holds =
+      await db`select id, status, captured::text, amount::text from holds where tenant_id = ${tenant.tenantId}`;
     expect(holds).toHaveLength(stats.placed);
     const statuses = new Map<string, number>();
     for (const h of holds) statuses.set(h.status, (statuses.get(h.status) ?? 0) + 1);
     expect(statuses.get('open')).toBeUndefined();
     expect(statuses.get('expired')).toBe(stats.crashed);
-    const captures = await db`select hold_id, sum(amount)::text as total, count(*)::int as n from hold_captures where tenant_id = ${tenant.tenantId} group by hold_id`;
+    const captures =
+      await db`select hold_id, sum(amount)::text as total, count(*)::int as n from hold_captures where tenant_id = ${tenant.tenantId} group by hold_id`;
     expect(captures.reduce((n, c) => n + c.n, 0)).toBe(stats.captured);
     const byHold = new Map(captures.map((c) => [c.hold_id as string, nano(c.total)]));
     for (const h of holds) expect(nano(h.captured), h.id).toBe(byHold.get(h.id) ?? 0n);

@@ -61,7 +61,13 @@ const book = {
 
 const harness = await startService({ now: '2026-03-01T00:00:00Z' });
 const owner = harness.database.owner;
-const deps: Deps = { db: harness.database.app, clock: harness.clock, logger: silentLogger, metrics: createMetrics(), sessionTtlSeconds: 3600 };
+const deps: Deps = {
+  db: harness.database.app,
+  clock: harness.clock,
+  logger: silentLogger,
+  metrics: createMetrics(),
+  sessionTtlSeconds: 3600,
+};
 
 // The tax case's customers, by n % 5: a German business (domestic 19%), a French consumer (OSS 20%), a French
 // business with a VAT id (reverse charge), an American (outside the registrations), a British consumer (GB 20%).
@@ -69,7 +75,11 @@ const taxSettings = {
   legal_name: 'Bench GmbH',
   address: 'Torstrasse 1, 10119 Berlin',
   country: 'DE',
-  registrations: [{ jurisdiction: 'DE', tax_id: 'DE136695976' }, { jurisdiction: 'EU', tax_id: null }, { jurisdiction: 'GB', tax_id: 'GB980780684' }],
+  registrations: [
+    { jurisdiction: 'DE', tax_id: 'DE136695976' },
+    { jurisdiction: 'EU', tax_id: null },
+    { jurisdiction: 'GB', tax_id: 'GB980780684' },
+  ],
 };
 const taxedCountry = `(array['DE', 'FR', 'FR', 'US', 'GB'])[m.n % 5 + 1]`;
 const taxedId = `(array['DE136695976', null, 'FR40303265045', null, null])[m.n % 5 + 1]`;
@@ -85,14 +95,47 @@ async function seedAndClose(taxed: boolean) {
   const call = restAs(harness, tenant.secretKey);
   if (taxed) await call('PUT', '/v1/tax/settings', taxSettings);
   await call('POST', '/v1/price_books', { book });
-  await call('POST', '/v1/plans', { code: 'bench', name: 'Bench', price_book: 'bench-book', base_fee: '10', interval: 'month', allowances: { tokens: '100000' }, invoice_grace_hours: 0 });
-  await call('POST', '/v1/customers', { external_id: 'bench-0', currency: 'USD', ...(taxed ? { country: 'DE', tax_id: 'DE136695976' } : {}) });
+  await call('POST', '/v1/plans', {
+    code: 'bench',
+    name: 'Bench',
+    price_book: 'bench-book',
+    base_fee: '10',
+    interval: 'month',
+    allowances: { tokens: '100000' },
+    invoice_grace_hours: 0,
+  });
+  await call('POST', '/v1/customers', {
+    external_id: 'bench-0',
+    currency: 'USD',
+    ...(taxed ? { country: 'DE', tax_id: 'DE136695976' } : {}),
+  });
   await call('POST', '/v1/customers/bench-0/subscriptions', { plan: 'bench', started_at: '2026-03-01T00:00:00Z' });
   harness.clock.set('2026-03-31T00:00:00Z');
   const templateEvents = Array.from({ length: eventsPerCustomer }, (_, n) =>
     n % 10 === 9
-      ? { transaction_id: `t-${n}`, customer_id: 'bench-0', event_type: 'gpu.job', timestamp: new Date(Date.UTC(2026, 2, 1 + (n % 28), n % 24)).toISOString(), properties: { gpu_type: 'h100', gpu_count: 1 + (n % 4), duration_seconds: 600 + n * 7, region: n % 2 ? 'us-east' : 'eu-west' } }
-      : { transaction_id: `t-${n}`, customer_id: 'bench-0', event_type: 'llm.completion', timestamp: new Date(Date.UTC(2026, 2, 1 + (n % 28), n % 24)).toISOString(), properties: { model: n % 3 ? 'llama-3-70b' : 'llama-3-8b', input_tokens: 1000 + n * 13, output_tokens: 200 + n * 3 } },
+      ? {
+          transaction_id: `t-${n}`,
+          customer_id: 'bench-0',
+          event_type: 'gpu.job',
+          timestamp: new Date(Date.UTC(2026, 2, 1 + (n % 28), n % 24)).toISOString(),
+          properties: {
+            gpu_type: 'h100',
+            gpu_count: 1 + (n % 4),
+            duration_seconds: 600 + n * 7,
+            region: n % 2 ? 'us-east' : 'eu-west',
+          },
+        }
+      : {
+          transaction_id: `t-${n}`,
+          customer_id: 'bench-0',
+          event_type: 'llm.completion',
+          timestamp: new Date(Date.UTC(2026, 2, 1 + (n % 28), n % 24)).toISOString(),
+          properties: {
+            model: n % 3 ? 'llama-3-70b' : 'llama-3-8b',
+            input_tokens: 1000 + n * 13,
+            output_tokens: 200 + n * 3,
+          },
+        },
   );
   const ack = await call('POST', '/v1/events', { events: templateEvents });
   if (ack.accepted !== eventsPerCustomer) throw new Error(`template events: ${JSON.stringify(ack).slice(0, 500)}`);
@@ -105,17 +148,23 @@ async function seedAndClose(taxed: boolean) {
   await owner`create unlogged table bench_map as select gen_random_uuid() as id, n from generate_series(1, ${customers - 1}) n`;
   // Every column of the template rows, some replaced (SQL expressions over x, the template row, and m, the new customer).
   const clone = async (table: string, overrides: Record<string, string>) => {
-    const columns = (await owner`
+    const columns = (
+      await owner`
       select column_name from information_schema.columns
       where table_schema = 'public' and table_name = ${table} and is_generated = 'NEVER' and identity_generation is null
-      order by ordinal_position`).map((c) => c.column_name as string);
+      order by ordinal_position`
+    ).map((c) => c.column_name as string);
     await owner.unsafe(
       `insert into ${table} (${columns.join(', ')}) select ${columns.map((c) => overrides[c] ?? `x.${c}`).join(', ')}
        from ${table} x cross join bench_map m where x.tenant_id = $1 and x.${table === 'customers' ? 'id' : 'customer_id'} = $2`,
       [tenantId, template.id],
     );
   };
-  await clone('customers', { id: 'm.id', external_id: `'bench-' || m.n`, ...(taxed ? { country: taxedCountry, tax_id: taxedId } : {}) });
+  await clone('customers', {
+    id: 'm.id',
+    external_id: `'bench-' || m.n`,
+    ...(taxed ? { country: taxedCountry, tax_id: taxedId } : {}),
+  });
   await clone('customer_price_books', { customer_id: 'm.id' });
   await clone('subscriptions', { id: 'gen_random_uuid()', customer_id: 'm.id' });
   await clone('customer_periods', { customer_id: 'm.id' });
@@ -145,27 +194,41 @@ async function seedAndClose(taxed: boolean) {
   const receiptSeconds = seconds(performance.now() - started);
   // What the close reads since migration 018: the periods' invoice aggregates, every row.
   started = performance.now();
-  const aggregateRows = (await owner`
+  const aggregateRows = (
+    await owner`
     select customer_id, period_start, step, card, charge, dimension, model, rate, per, group_key, pool, grant_id, mode, percent,
            quantity::text, covered::text, amount::text, events
-    from invoice_aggregates where tenant_id = ${tenantId}`).length;
+    from invoice_aggregates where tenant_id = ${tenantId}`
+  ).length;
   const aggregatesSeconds = seconds(performance.now() - started);
-  log(`floor: sum by customer ${sumSeconds} s, receipt steps by customer and line ${receiptSeconds} s, invoice aggregates (${aggregateRows} rows) ${aggregatesSeconds} s`);
+  log(
+    `floor: sum by customer ${sumSeconds} s, receipt steps by customer and line ${receiptSeconds} s, invoice aggregates (${aggregateRows} rows) ${aggregatesSeconds} s`,
+  );
 
   // The close: the tick's scheduler enqueues one close job per customer-period; workers run them.
   harness.clock.set('2026-04-01T00:00:05Z');
   const runners = [];
   started = performance.now();
-  for (let w = 0; w < workers; w++) runners.push(await startJobs(deps, jobDefinitions, { pollingIntervalSeconds: 0.5, ...(batchOption ? { batchSize: batchOption } : {}) }));
+  for (let w = 0; w < workers; w++)
+    runners.push(
+      await startJobs(deps, jobDefinitions, {
+        pollingIntervalSeconds: 0.5,
+        ...(batchOption ? { batchSize: batchOption } : {}),
+      }),
+    );
   const enqueued = await scheduleInvoicing(deps, runners[0], customers);
   const enqueueSeconds = seconds(performance.now() - started);
   let finalized = 0;
   while (finalized < customers) {
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const [row] = await owner`select count(*)::int as n from invoices where tenant_id = ${tenantId} and status = 'finalized'`;
+    const [row] =
+      await owner`select count(*)::int as n from invoices where tenant_id = ${tenantId} and status = 'finalized'`;
     finalized = row.n;
     const [failed] = await owner`select count(*)::int as n from pgboss.job where state in ('failed', 'retry')`;
-    if (failed.n > 0) throw new Error(`${failed.n} close jobs failed: ${JSON.stringify(await owner`select output from pgboss.job where state in ('failed', 'retry') limit 1`)}`);
+    if (failed.n > 0)
+      throw new Error(
+        `${failed.n} close jobs failed: ${JSON.stringify(await owner`select output from pgboss.job where state in ('failed', 'retry') limit 1`)}`,
+      );
   }
   const closeSeconds = seconds(performance.now() - started);
   for (const runner of runners) await runner.stop();
@@ -174,16 +237,45 @@ async function seedAndClose(taxed: boolean) {
     select count(distinct total)::int as totals, min(total)::text as total, max(total)::text as highest, count(*)::int as invoices,
            count(*) filter (where tax is not null)::int as taxed, sum(tax_amount)::text as tax
     from invoices where tenant_id = ${tenantId}`;
-  if (check.totals !== (taxed ? 3 : 1) || check.invoices !== customers || check.taxed !== (taxed ? customers : 0)) throw new Error(`invoices differ: ${JSON.stringify(check)}`);
-  log(`closed ${customers} periods in ${closeSeconds} s (${Math.round(customers / closeSeconds)} invoices/s), totals ${check.total} to ${check.highest}, tax ${check.tax}`);
-  return { tenant, call, events, seedSeconds, sumSeconds, receiptSeconds, aggregatesSeconds, aggregateRows, closeSeconds, enqueueSeconds, enqueued, check };
+  if (check.totals !== (taxed ? 3 : 1) || check.invoices !== customers || check.taxed !== (taxed ? customers : 0))
+    throw new Error(`invoices differ: ${JSON.stringify(check)}`);
+  log(
+    `closed ${customers} periods in ${closeSeconds} s (${Math.round(customers / closeSeconds)} invoices/s), totals ${check.total} to ${check.highest}, tax ${check.tax}`,
+  );
+  return {
+    tenant,
+    call,
+    events,
+    seedSeconds,
+    sumSeconds,
+    receiptSeconds,
+    aggregatesSeconds,
+    aggregateRows,
+    closeSeconds,
+    enqueueSeconds,
+    enqueued,
+    check,
+  };
 }
 
 try {
   await installJobs(owner, jobDefinitions);
   const plain = await seedAndClose(false);
   const taxedRun = await seedAndClose(true);
-  const { tenant, call, events, seedSeconds, sumSeconds, receiptSeconds, aggregatesSeconds, aggregateRows, closeSeconds, enqueueSeconds, enqueued, check } = plain;
+  const {
+    tenant,
+    call,
+    events,
+    seedSeconds,
+    sumSeconds,
+    receiptSeconds,
+    aggregatesSeconds,
+    aggregateRows,
+    closeSeconds,
+    enqueueSeconds,
+    enqueued,
+    check,
+  } = plain;
   const tenantId = tenant.tenantId;
 
   // The entitlement check in-process: the service function against the database (no HTTP), with a budget.
@@ -198,7 +290,8 @@ try {
     latencies.push(performance.now() - t0);
   }
   const measured = latencies.slice(500).sort((a, b) => a - b);
-  const pct = (p: number) => Math.round(measured[Math.min(measured.length - 1, Math.floor((p / 100) * measured.length))] * 1000) / 1000;
+  const pct = (p: number) =>
+    Math.round(measured[Math.min(measured.length - 1, Math.floor((p / 100) * measured.length))] * 1000) / 1000;
 
   const result = {
     customers,
@@ -228,8 +321,7 @@ try {
       receipt_steps_by_line_seconds: receiptSeconds,
       invoice_aggregates_seconds: aggregatesSeconds,
       invoice_aggregate_rows: aggregateRows,
-      note:
-        'plain SQL in the same run: the rated lines summed by customer, their receipt steps grouped by customer and line (what the close read before migration 018), and the invoice aggregates the close reads now (its read floor)',
+      note: 'plain SQL in the same run: the rated lines summed by customer, their receipt steps grouped by customer and line (what the close read before migration 018), and the invoice aggregates the close reads now (its read floor)',
     },
     check_in_process_ms: { p50: pct(50), p99: pct(99), max: pct(100), calls: measured.length },
   };

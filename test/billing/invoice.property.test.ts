@@ -34,13 +34,27 @@ const scenario = fc.record({
   startOffset: fc.integer({ min: 0, max: 9 * 86_400 }),
   policy: fc.constantFrom('overage' as const, 'block' as const),
   grants: fc.array(
-    fc.record({ kind: fc.constantFrom('prepaid', 'promotional', 'goodwill'), amount: fc.bigInt({ min: 1n, max: 200_000_000_000n }), priority: fc.integer({ min: -2, max: 2 }) }),
+    fc.record({
+      kind: fc.constantFrom('prepaid', 'promotional', 'goodwill'),
+      amount: fc.bigInt({ min: 1n, max: 200_000_000_000n }),
+      priority: fc.integer({ min: -2, max: 2 }),
+    }),
     { maxLength: 3 },
   ),
   events: fc.array(
     fc.oneof(
-      fc.record({ type: fc.constant('tokens' as const), count: fc.integer({ min: 0, max: 5_000_000 }), model: fc.constantFrom('a', 'b', 'c'), at: fc.integer({ min: 0, max: 9 * 86_400 }) }),
-      fc.record({ type: fc.constant('gpu' as const), gpus: fc.constantFrom(0.25, 1, 2, 8), seconds: fc.integer({ min: 1, max: 40_000 }), at: fc.integer({ min: 0, max: 9 * 86_400 }) }),
+      fc.record({
+        type: fc.constant('tokens' as const),
+        count: fc.integer({ min: 0, max: 5_000_000 }),
+        model: fc.constantFrom('a', 'b', 'c'),
+        at: fc.integer({ min: 0, max: 9 * 86_400 }),
+      }),
+      fc.record({
+        type: fc.constant('gpu' as const),
+        gpus: fc.constantFrom(0.25, 1, 2, 8),
+        seconds: fc.integer({ min: 1, max: 40_000 }),
+        at: fc.integer({ min: 0, max: 9 * 86_400 }),
+      }),
     ),
     { minLength: 1, maxLength: 12 },
   ),
@@ -93,17 +107,25 @@ describe('invoice totals and the ledger, for random event streams', () => {
         await api.ok('PATCH', `/v1/customers/${id}/wallet`, { on_depletion: s.policy });
         const grants: { id: string; amount: bigint }[] = [];
         for (const g of s.grants) {
-          const created = await api.ok('POST', `/v1/customers/${id}/credit_grants`, { kind: g.kind, amount: money(g.amount), priority: g.priority, reason: 'property test' });
+          const created = await api.ok('POST', `/v1/customers/${id}/credit_grants`, {
+            kind: g.kind,
+            amount: money(g.amount),
+            priority: g.priority,
+            reason: 'property test',
+          });
           grants.push({ id: created.id, amount: g.amount });
         }
 
         const events = s.events.map((e, i) => {
           const at = new Date(Math.min(startMs + e.at * 1000, Date.parse('2026-03-19T23:59:59Z'))).toISOString();
-          return e.type === 'tokens' ? tokens(`${id}-${i}`, id, e.count, at, e.model) : gpuJob(`${id}-${i}`, id, e.gpus, e.seconds, at);
+          return e.type === 'tokens'
+            ? tokens(`${id}-${i}`, id, e.count, at, e.model)
+            : gpuJob(`${id}-${i}`, id, e.gpus, e.seconds, at);
         });
         const size = Math.ceil(events.length / s.batches);
         const acks: any[] = [];
-        for (let i = 0; i < events.length; i += size) acks.push(...(await (s.policy === 'block' ? api.refusing : api.events)(...events.slice(i, i + size))));
+        for (let i = 0; i < events.length; i += size)
+          acks.push(...(await (s.policy === 'block' ? api.refusing : api.events)(...events.slice(i, i + size))));
         for (const ack of acks) if (ack.status === 'rejected') expect(ack.error.code).toBe('credits_exhausted');
         const accepted = acks.filter((a) => a.status === 'accepted');
 
@@ -114,21 +136,28 @@ describe('invoice totals and the ledger, for random event streams', () => {
         const drawn = new Map<string, bigint>();
         for (const ack of accepted) {
           const receipt = await api.ok('GET', `/v1/events/${ack.transaction_id}/receipt`);
-          const discount = receipt.receipt.filter((st: any) => st.step === 'discount').reduce((sum: bigint, st: any) => sum + nano(st.amount), 0n);
+          const discount = receipt.receipt
+            .filter((st: any) => st.step === 'discount')
+            .reduce((sum: bigint, st: any) => sum + nano(st.amount), 0n);
           net += nano(receipt.subtotal) - discount;
           for (const st of receipt.receipt.filter((st: any) => st.step === 'credit')) {
             credits += nano(st.amount);
             drawn.set(st.grant, (drawn.get(st.grant) ?? 0n) + nano(st.amount));
           }
           billed += nano(receipt.amount);
-          expect(nano(ack.credits_applied)).toBe(receipt.receipt.filter((st: any) => st.step === 'credit').reduce((sum: bigint, st: any) => sum + nano(st.amount), 0n));
+          expect(nano(ack.credits_applied)).toBe(
+            receipt.receipt
+              .filter((st: any) => st.step === 'credit')
+              .reduce((sum: bigint, st: any) => sum + nano(st.amount), 0n),
+          );
         }
         expect(billed).toBe(net - credits);
 
         // Fees: the base fee and the minimum, both prorated by the second over [start, April 1) of March.
         const seconds = BigInt((monthEnd - startMs) / 1000);
         const fullSeconds = BigInt((monthEnd - monthStart) / 1000);
-        const prorated = (amount: bigint) => (seconds === fullSeconds ? amount : halfEven(amount * seconds, fullSeconds));
+        const prorated = (amount: bigint) =>
+          seconds === fullSeconds ? amount : halfEven(amount * seconds, fullSeconds);
         const fee = prorated(s.baseFee);
         const minimum = s.minimum === undefined ? 0n : prorated(s.minimum);
         const trueUp = minimum > net ? minimum - net : 0n;
@@ -150,12 +179,16 @@ describe('invoice totals and the ledger, for random event streams', () => {
           const diff = nano(l.amount) - nano(l.amount_exact);
           expect(diff > -10_000_000n && diff < 10_000_000n).toBe(true);
         }
-        expect(lines.filter((l) => l.kind === 'credit').reduce((sum, l) => sum + nano(l.amount_exact), 0n)).toBe(-credits);
+        expect(lines.filter((l) => l.kind === 'credit').reduce((sum, l) => sum + nano(l.amount_exact), 0n)).toBe(
+          -credits,
+        );
 
         const balances = await checkLedger(harness.database.owner, tenant.tenantId);
         const customerAccounts = (await api.ok('GET', `/v1/ledger/accounts?customer_id=${id}`)).data;
         const receivable = customerAccounts.find((a: any) => a.code.startsWith('receivable:'));
-        expect(receivable ? nano(receivable.balance) : 0n).toBe(invoice.status === 'finalized' ? nano(invoice.total) : 0n);
+        expect(receivable ? nano(receivable.balance) : 0n).toBe(
+          invoice.status === 'finalized' ? nano(invoice.total) : 0n,
+        );
         for (const g of grants) {
           expect(balances.get(`grant:${g.id}`) ?? 0n).toBe(-(g.amount - (drawn.get(g.id) ?? 0n)));
         }

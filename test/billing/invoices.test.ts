@@ -29,17 +29,58 @@ describe('invoices at period close', () => {
     api = client(harness, tenant);
     jobs = await startJobRunner(harness);
     await api.ok('POST', '/v1/price_books', { book: billingBook });
-    await api.ok('POST', '/v1/price_books', { book: { ...billingBook, id: 'ai-platform-jpy', currency: 'JPY', versions: [{ ...billingBook.versions[0], rate_cards: [{ ...billingBook.versions[0].rate_cards[0], charges: [{ dimension: 'tokens', price: { model: 'per_unit', rate: '0.15', per: '1000' } }] }] }] } });
-    await api.ok('POST', '/v1/plans', { code: 'hybrid', name: 'Hybrid', price_book: 'ai-platform', base_fee: '100', interval: 'month', allowances: { tokens: '1000000' } });
-    await api.ok('POST', '/v1/plans', { code: 'free', name: 'Free', price_book: 'ai-platform', interval: 'month', invoice_grace_hours: 0 });
-    await api.ok('POST', '/v1/plans', { code: 'yen', name: 'Yen', price_book: 'ai-platform-jpy', base_fee: '1000', interval: 'month', invoice_grace_hours: 0 });
+    await api.ok('POST', '/v1/price_books', {
+      book: {
+        ...billingBook,
+        id: 'ai-platform-jpy',
+        currency: 'JPY',
+        versions: [
+          {
+            ...billingBook.versions[0],
+            rate_cards: [
+              {
+                ...billingBook.versions[0].rate_cards[0],
+                charges: [{ dimension: 'tokens', price: { model: 'per_unit', rate: '0.15', per: '1000' } }],
+              },
+            ],
+          },
+        ],
+      },
+    });
+    await api.ok('POST', '/v1/plans', {
+      code: 'hybrid',
+      name: 'Hybrid',
+      price_book: 'ai-platform',
+      base_fee: '100',
+      interval: 'month',
+      allowances: { tokens: '1000000' },
+    });
+    await api.ok('POST', '/v1/plans', {
+      code: 'free',
+      name: 'Free',
+      price_book: 'ai-platform',
+      interval: 'month',
+      invoice_grace_hours: 0,
+    });
+    await api.ok('POST', '/v1/plans', {
+      code: 'yen',
+      name: 'Yen',
+      price_book: 'ai-platform-jpy',
+      base_fee: '1000',
+      interval: 'month',
+      invoice_grace_hours: 0,
+    });
     await customer('hybrid-co', 'hybrid');
     await customer('wallet-overage', 'hybrid');
     await customer('wallet-block', 'hybrid');
     await customer('free-co', 'free');
     await customer('yen-co', 'yen', {}, 'JPY');
     await api.ok('POST', '/v1/customers', { external_id: 'mid-month', currency: 'USD' });
-    await api.ok('POST', '/v1/customers/mid-month/subscriptions', { plan: 'hybrid', started_at: '2026-03-15T12:00:00Z', anchor_day: 1 });
+    await api.ok('POST', '/v1/customers/mid-month/subscriptions', {
+      plan: 'hybrid',
+      started_at: '2026-03-15T12:00:00Z',
+      anchor_day: 1,
+    });
   });
   afterAll(async () => {
     await jobs?.stop();
@@ -58,24 +99,58 @@ describe('invoices at period close', () => {
     harness.clock.set('2026-04-01T00:00:05Z');
     await jobs.tick();
     const draft = await invoiceOf('hybrid-co', '2026-03-01T00:00:00.000Z');
-    expect(draft).toMatchObject({ status: 'draft', number: null, total: '115.000000000', amount_due: '0.000000000', finalize_at: '2026-04-01T01:00:00.000Z', plan: 'hybrid', minor_unit: 2 });
+    expect(draft).toMatchObject({
+      status: 'draft',
+      number: null,
+      total: '115.000000000',
+      amount_due: '0.000000000',
+      finalize_at: '2026-04-01T01:00:00.000Z',
+      plan: 'hybrid',
+      minor_unit: 2,
+    });
     expect(draft.lines.map((l: any) => [l.kind, l.description, l.quantity, l.unit_price, l.per, l.amount])).toEqual([
       ['base_fee', 'Hybrid base fee', '1.000000', '100.000000000', '1.000000', '100.000000000'],
-      ['usage', 'llm/tokens: tokens (model llama-3-70b)', '500000.000000', '0.020000000', '1000.000000', '10.000000000'],
+      [
+        'usage',
+        'llm/tokens: tokens (model llama-3-70b)',
+        '500000.000000',
+        '0.020000000',
+        '1000.000000',
+        '10.000000000',
+      ],
       ['usage', 'llm/tokens: tokens (model llama-3-8b)', '250000.000000', '0.020000000', '1000.000000', '5.000000000'],
       ['allowance', 'Included tokens: 1000000 units', '1000000.000000', null, null, '0.000000000'],
     ]);
-    expect(draft.lines[1]).toMatchObject({ card: 'llm/tokens', dimension: 'tokens', group: { model: 'llama-3-70b' }, event_count: '3' });
+    expect(draft.lines[1]).toMatchObject({
+      card: 'llm/tokens',
+      dimension: 'tokens',
+      group: { model: 'llama-3-70b' },
+      event_count: '3',
+    });
 
     // A late event during the grace lands in March; finalization rebuilds the draft with it.
     const [late] = await api.events(tokens('h-late', 'hybrid-co', 100_000, '2026-03-31T23:30:00Z'));
-    expect(late).toMatchObject({ status: 'accepted', amount: '2.000000000', period: { start: '2026-03-01T00:00:00.000Z' } });
+    expect(late).toMatchObject({
+      status: 'accepted',
+      amount: '2.000000000',
+      period: { start: '2026-03-01T00:00:00.000Z' },
+    });
     harness.clock.set('2026-04-01T01:00:00Z');
     await jobs.tick();
     const final = await api.ok('GET', `/v1/invoices/${draft.id}`);
-    expect(final).toMatchObject({ status: 'finalized', kind: 'invoice', total: '117.000000000', amount_due: '117.000000000', finalized_at: '2026-04-01T01:00:00.000Z' });
+    expect(final).toMatchObject({
+      status: 'finalized',
+      kind: 'invoice',
+      total: '117.000000000',
+      amount_due: '117.000000000',
+      finalized_at: '2026-04-01T01:00:00.000Z',
+    });
     expect(final.number).toMatch(/^INV-\d{6}$/);
-    expect(final.lines.find((l: any) => l.group?.model === 'llama-3-70b')).toMatchObject({ quantity: '600000.000000', amount: '12.000000000', event_count: '4' });
+    expect(final.lines.find((l: any) => l.group?.model === 'llama-3-70b')).toMatchObject({
+      quantity: '600000.000000',
+      amount: '12.000000000',
+      event_count: '4',
+    });
 
     // The ledger: receivable against subscription and usage revenue.
     const posting = (await api.ok('GET', `/v1/ledger/transactions?reference=${draft.id}`)).data;
@@ -94,7 +169,9 @@ describe('invoices at period close', () => {
     expect((await api.call('POST', `/v1/invoices/${draft.id}/pay`, {})).status).toBe(409);
     expect((await api.call('POST', `/v1/invoices/${draft.id}/void`, { reason: 'x' })).status).toBe(409);
     const balances = await checkLedger(harness.database.owner, tenant.tenantId);
-    const receivable = (await api.ok('GET', '/v1/ledger/accounts?customer_id=hybrid-co')).data.find((a: any) => a.code.startsWith('receivable:'));
+    const receivable = (await api.ok('GET', '/v1/ledger/accounts?customer_id=hybrid-co')).data.find((a: any) =>
+      a.code.startsWith('receivable:'),
+    );
     expect(receivable.balance).toBe('0.000000000');
     expect(balances.get('clearing:payments:USD')).toBe(nano('117'));
   });
@@ -103,7 +180,11 @@ describe('invoices at period close', () => {
     // April on the hybrid plan: the allowance covers 1M tokens, then $0.02 per 1,000.
     harness.clock.set('2026-04-20T00:00:00Z');
     for (const id of ['wallet-overage', 'wallet-block']) {
-      await api.ok('POST', `/v1/customers/${id}/credit_grants`, { kind: 'prepaid', amount: '500', name: 'Prepaid wallet' });
+      await api.ok('POST', `/v1/customers/${id}/credit_grants`, {
+        kind: 'prepaid',
+        amount: '500',
+        name: 'Prepaid wallet',
+      });
     }
     await api.ok('PATCH', '/v1/customers/wallet-block/wallet', { on_depletion: 'block' });
     // The block customer's events are sent as a gateway sends them before serving: refused past the credit.
@@ -149,7 +230,9 @@ describe('invoices at period close', () => {
     expect(blockInvoice.total).toBe('100.000000000');
     // Credit revenue was recognised as it was drawn; the invoice adds only what it bills.
     const posting = (await api.ok('GET', `/v1/ledger/transactions?reference=${overageInvoice.id}`)).data[0];
-    expect(posting.entries.map((e: any) => [e.account.split(':')[0] + ':' + e.account.split(':')[1], e.amount])).toEqual([
+    expect(
+      posting.entries.map((e: any) => [e.account.split(':')[0] + ':' + e.account.split(':')[1], e.amount]),
+    ).toEqual([
       ['receivable:' + posting.entries[0].account.split(':')[1], '300.000000000'],
       ['revenue:subscription', '-100.000000000'],
       ['revenue:usage', '-200.000000000'],
@@ -162,13 +245,27 @@ describe('invoices at period close', () => {
     // $100 x 1,425,600 s of 2,678,400 s.
     expect(march).toMatchObject({ status: 'finalized', total: '53.230000000', total_exact: '53.225806452' });
     expect(march.lines).toEqual([
-      expect.objectContaining({ kind: 'base_fee', description: 'Hybrid base fee (prorated: 1425600 of 2678400 seconds)', amount_exact: '53.225806452', amount: '53.230000000' }),
+      expect.objectContaining({
+        kind: 'base_fee',
+        description: 'Hybrid base fee (prorated: 1425600 of 2678400 seconds)',
+        amount_exact: '53.225806452',
+        amount: '53.230000000',
+      }),
     ]);
     // The full April that followed is not prorated.
-    expect((await invoiceOf('mid-month', '2026-04-01T00:00:00.000Z')).lines[0]).toMatchObject({ description: 'Hybrid base fee', amount: '100.000000000' });
+    expect((await invoiceOf('mid-month', '2026-04-01T00:00:00.000Z')).lines[0]).toMatchObject({
+      description: 'Hybrid base fee',
+      amount: '100.000000000',
+    });
 
     const free = await invoiceOf('free-co', '2026-03-01T00:00:00.000Z');
-    expect(free).toMatchObject({ kind: 'statement', status: 'paid', total: '0.000000000', amount_due: '0.000000000', lines: [] });
+    expect(free).toMatchObject({
+      kind: 'statement',
+      status: 'paid',
+      total: '0.000000000',
+      amount_due: '0.000000000',
+      lines: [],
+    });
     expect(free.number).toMatch(/^INV-\d{6}$/);
     expect((await api.ok('GET', `/v1/ledger/transactions?reference=${free.id}`)).data).toEqual([]);
 
@@ -178,7 +275,12 @@ describe('invoices at period close', () => {
     harness.clock.set('2026-06-01T00:00:01Z');
     await jobs.tick();
     const yen = await invoiceOf('yen-co', '2026-05-01T00:00:00.000Z');
-    expect(yen).toMatchObject({ currency: 'JPY', minor_unit: 0, total: '1002.000000000', total_exact: '1001.851750000' });
+    expect(yen).toMatchObject({
+      currency: 'JPY',
+      minor_unit: 0,
+      total: '1002.000000000',
+      total_exact: '1001.851750000',
+    });
     expect(yen.lines.map((l: any) => [l.amount_exact, l.amount])).toEqual([
       ['1000.000000000', '1000.000000000'],
       ['1.851750000', '2.000000000'],
@@ -190,18 +292,30 @@ describe('invoices at period close', () => {
     let page = await api.ok('GET', '/v1/invoices?limit=100');
     all.push(...page.data);
     expect(page.has_more).toBe(false);
-    const numbers = all.filter((i) => i.number).map((i) => Number(i.number.slice(4))).sort((a, b) => a - b);
+    const numbers = all
+      .filter((i) => i.number)
+      .map((i) => Number(i.number.slice(4)))
+      .sort((a, b) => a - b);
     expect(numbers).toEqual(numbers.map((_, i) => i + 1));
     expect(all.filter((i) => i.status === 'draft').every((i) => i.number === null)).toBe(true);
 
     const target = all.find((i) => i.customer_id === 'wallet-block' && i.status === 'finalized');
     const voided = await api.ok('POST', `/v1/invoices/${target.id}/void`, { reason: 'billed in error' });
-    expect(voided).toMatchObject({ status: 'void', void_reason: 'billed in error', number: target.number, amount_due: '0.000000000' });
+    expect(voided).toMatchObject({
+      status: 'void',
+      void_reason: 'billed in error',
+      number: target.number,
+      amount_due: '0.000000000',
+    });
     const postings = (await api.ok('GET', `/v1/ledger/transactions?reference=${target.id}`)).data;
     expect(postings.map((p: any) => p.kind)).toEqual(['invoice_voided', 'invoice_finalized']);
-    expect(postings[0].entries.map((e: any) => e.amount)).toEqual(postings[1].entries.map((e: any) => (e.amount.startsWith('-') ? e.amount.slice(1) : `-${e.amount}`)));
+    expect(postings[0].entries.map((e: any) => e.amount)).toEqual(
+      postings[1].entries.map((e: any) => (e.amount.startsWith('-') ? e.amount.slice(1) : `-${e.amount}`)),
+    );
     // The receivable is what the customer's finalized, unpaid invoices still ask for.
-    const receivable = (await api.ok('GET', '/v1/ledger/accounts?customer_id=wallet-block')).data.find((a: any) => a.code.startsWith('receivable:'));
+    const receivable = (await api.ok('GET', '/v1/ledger/accounts?customer_id=wallet-block')).data.find((a: any) =>
+      a.code.startsWith('receivable:'),
+    );
     const open = (await api.ok('GET', '/v1/invoices?customer_id=wallet-block&status=finalized')).data;
     expect(open.map((i: any) => i.total)).toEqual(['100.000000000']);
     expect(receivable.balance).toBe('100.000000000');
@@ -224,7 +338,10 @@ describe('invoices at period close', () => {
         await tx`select set_config('app.tenant_id', ${tenant.tenantId}, true)`;
         await tx.unsafe(statement);
       });
-    for (const statement of [`update invoices set total = 1 where id = '${draft.id}'`, `update invoices set status = 'draft' where id = '${draft.id}'`]) {
+    for (const statement of [
+      `update invoices set total = 1 where id = '${draft.id}'`,
+      `update invoices set status = 'draft' where id = '${draft.id}'`,
+    ]) {
       await expect(asService(statement)).rejects.toThrow(/cannot change|permission denied/);
     }
     for (const statement of [
@@ -240,9 +357,20 @@ describe('invoices at period close', () => {
     harness.clock.set('2026-06-05T00:00:00Z');
     await api.ok('POST', '/v1/customers', { external_id: 'expiring', currency: 'USD' });
     await api.ok('POST', '/v1/customers/expiring/subscriptions', { plan: 'free', started_at: '2026-06-01T00:00:00Z' });
-    const prepaid = await api.ok('POST', '/v1/customers/expiring/credit_grants', { kind: 'prepaid', amount: '50', expires_at: '2026-06-10T00:00:00Z' });
-    const promo = await api.ok('POST', '/v1/customers/expiring/credit_grants', { kind: 'promotional', amount: '20', expires_at: '2026-06-10T00:00:00Z' });
-    const drawn = await api.events(tokens('x-1', 'expiring', 1_000_000, '2026-06-04T00:00:00Z'), tokens('x-2', 'expiring', 500_000, '2026-06-04T01:00:00Z'));
+    const prepaid = await api.ok('POST', '/v1/customers/expiring/credit_grants', {
+      kind: 'prepaid',
+      amount: '50',
+      expires_at: '2026-06-10T00:00:00Z',
+    });
+    const promo = await api.ok('POST', '/v1/customers/expiring/credit_grants', {
+      kind: 'promotional',
+      amount: '20',
+      expires_at: '2026-06-10T00:00:00Z',
+    });
+    const drawn = await api.events(
+      tokens('x-1', 'expiring', 1_000_000, '2026-06-04T00:00:00Z'),
+      tokens('x-2', 'expiring', 500_000, '2026-06-04T01:00:00Z'),
+    );
     expect(drawn.map((a) => [a.credits_applied, a.credit_balance])).toEqual([
       ['20.000000000', '50.000000000'],
       ['10.000000000', '40.000000000'],
@@ -250,7 +378,11 @@ describe('invoices at period close', () => {
     // Past the expiry, before any job ran: nothing is drawn, and the balance in force is zero.
     harness.clock.set('2026-06-11T00:00:00Z');
     const [after] = await api.events(tokens('x-3', 'expiring', 500_000, '2026-06-10T12:00:00Z'));
-    expect(after).toMatchObject({ amount: '10.000000000', credits_applied: '0.000000000', credit_balance: '0.000000000' });
+    expect(after).toMatchObject({
+      amount: '10.000000000',
+      credits_applied: '0.000000000',
+      credit_balance: '0.000000000',
+    });
     expect((await api.ok('GET', '/v1/customers/expiring/wallet')).balance).toBe('0.000000000');
 
     await jobs.tick();
@@ -270,7 +402,9 @@ describe('invoices at period close', () => {
         { account: 'revenue:breakage:USD', amount: '-40.000000000' },
       ],
     });
-    expect((await api.ok('GET', `/v1/ledger/transactions?reference=${promo.id}`)).data.map((t: any) => t.kind)).toEqual(['grant_issued']);
+    expect((await api.ok('GET', `/v1/ledger/transactions?reference=${promo.id}`)).data.map((t: any) => t.kind)).toEqual(
+      ['grant_issued'],
+    );
     await jobs.tick();
     expect((await jobs.counts())['billing.expire-grant']).toBe(2);
     await checkLedger(harness.database.owner, tenant.tenantId);

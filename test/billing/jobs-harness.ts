@@ -22,18 +22,36 @@ export interface Jobs {
 }
 
 /** `extra`: what the service under test was also given (its Stripe connection), so jobs reach the same services. */
-export async function startJobRunner(harness: Harness, extra: Partial<Pick<Deps, 'stripe' | 'taxIdVerifier'>> = {}): Promise<Jobs> {
+export async function startJobRunner(
+  harness: Harness,
+  extra: Partial<Pick<Deps, 'stripe' | 'taxIdVerifier'>> = {},
+): Promise<Jobs> {
   await installJobs(harness.database.owner, jobDefinitions);
-  const deps: Deps = { db: harness.database.app, clock: harness.clock, logger: silentLogger, metrics: createMetrics(), sessionTtlSeconds: 3600, ...extra };
+  const deps: Deps = {
+    db: harness.database.app,
+    clock: harness.clock,
+    logger: silentLogger,
+    metrics: createMetrics(),
+    sessionTtlSeconds: 3600,
+    ...extra,
+  };
   const runner = await startJobs(deps, jobDefinitions, { pollingIntervalSeconds: 0.5 });
   const owner = harness.database.owner;
   const drain = async () => {
-    await eventually('every queued job ran', async () => {
-      const rows = await owner`select name, state::text, output from pgboss.job where state in ('created', 'retry', 'active', 'failed')`;
-      const failed = rows.filter((r) => r.state === 'failed' || r.state === 'retry');
-      expect(failed.map((r) => `${r.name}: ${JSON.stringify(r.output)}`), 'failed jobs').toEqual([]);
-      return rows.length === 0;
-    }, { intervalMs: 100 });
+    await eventually(
+      'every queued job ran',
+      async () => {
+        const rows =
+          await owner`select name, state::text, output from pgboss.job where state in ('created', 'retry', 'active', 'failed')`;
+        const failed = rows.filter((r) => r.state === 'failed' || r.state === 'retry');
+        expect(
+          failed.map((r) => `${r.name}: ${JSON.stringify(r.output)}`),
+          'failed jobs',
+        ).toEqual([]);
+        return rows.length === 0;
+      },
+      { intervalMs: 100 },
+    );
   };
   return {
     runner,

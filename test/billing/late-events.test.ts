@@ -17,14 +17,27 @@ describe('events into closed periods', () => {
   beforeAll(async () => {
     ({ harness, tenant, api, jobs } = await startBillingScenario('2026-03-01T00:00:00Z'));
     await api.ok('POST', '/v1/price_books', { book: billingBook });
-    await api.ok('POST', '/v1/plans', { code: 'monthly', name: 'Monthly', price_book: 'ai-platform', base_fee: '20', interval: 'month', invoice_grace_hours: 0 });
+    await api.ok('POST', '/v1/plans', {
+      code: 'monthly',
+      name: 'Monthly',
+      price_book: 'ai-platform',
+      base_fee: '20',
+      interval: 'month',
+      invoice_grace_hours: 0,
+    });
     await api.ok('POST', '/v1/customers', { external_id: 'late-co', currency: 'USD' });
-    await api.ok('POST', '/v1/customers/late-co/subscriptions', { plan: 'monthly', started_at: '2026-03-01T00:00:00Z' });
+    await api.ok('POST', '/v1/customers/late-co/subscriptions', {
+      plan: 'monthly',
+      started_at: '2026-03-01T00:00:00Z',
+    });
     harness.clock.set('2026-03-15T00:00:00Z');
     await api.events(tokens('m-1', 'late-co', 100_000, '2026-03-10T00:00:00Z')); // $2
     harness.clock.set('2026-04-01T00:00:05Z');
     await jobs.tick();
-    expect(await api.invoiceOf('late-co', '2026-03-01T00:00:00.000Z')).toMatchObject({ status: 'finalized', total: '22.000000000' });
+    expect(await api.invoiceOf('late-co', '2026-03-01T00:00:00.000Z')).toMatchObject({
+      status: 'finalized',
+      total: '22.000000000',
+    });
   });
   afterAll(async () => {
     await jobs?.stop();
@@ -34,8 +47,16 @@ describe('events into closed periods', () => {
   it('accepts a late event for a closed period and bills it on the next invoice with its original timestamp', async () => {
     harness.clock.set('2026-04-05T00:00:00Z');
     const [late] = await api.events(tokens('late-1', 'late-co', 50_000, '2026-03-20T08:30:00Z')); // $1
-    expect(late).toMatchObject({ status: 'accepted', amount: '1.000000000', period: { start: '2026-03-01T00:00:00.000Z', end: '2026-04-01T00:00:00.000Z' } });
-    expect(await api.ok('GET', '/v1/events/late-1/receipt')).toMatchObject({ timestamp: '2026-03-20T08:30:00.000Z', amount: '1.000000000', period_start: '2026-03-01T00:00:00.000Z' });
+    expect(late).toMatchObject({
+      status: 'accepted',
+      amount: '1.000000000',
+      period: { start: '2026-03-01T00:00:00.000Z', end: '2026-04-01T00:00:00.000Z' },
+    });
+    expect(await api.ok('GET', '/v1/events/late-1/receipt')).toMatchObject({
+      timestamp: '2026-03-20T08:30:00.000Z',
+      amount: '1.000000000',
+      period_start: '2026-03-01T00:00:00.000Z',
+    });
     // A duplicate is still a duplicate.
     const [again] = await api.events(tokens('late-1', 'late-co', 50_000, '2026-03-20T08:30:00Z'));
     expect(again.status).toBe('duplicate');
@@ -49,7 +70,11 @@ describe('events into closed periods', () => {
     const april = await api.invoiceOf('late-co', '2026-04-01T00:00:00.000Z');
     expect(april.lines.map((l: any) => [l.kind, l.description, l.amount])).toEqual([
       ['base_fee', 'Monthly base fee', '20.000000000'],
-      ['adjustment', 'Late event late-1 of the period from 2026-03-01T00:00:00.000Z (2026-03-20T08:30:00.000Z)', '1.000000000'],
+      [
+        'adjustment',
+        'Late event late-1 of the period from 2026-03-01T00:00:00.000Z (2026-03-20T08:30:00.000Z)',
+        '1.000000000',
+      ],
     ]);
     expect(april.total).toBe('21.000000000');
 
@@ -68,7 +93,12 @@ describe('events into closed periods', () => {
       ...billingBook.versions[0],
       effective_from: '2026-03-01T00:00:00Z',
       rate_cards: [
-        { ...billingBook.versions[0].rate_cards[0], charges: [{ dimension: 'tokens', allowance: 'tokens', price: { model: 'per_unit', rate: '0.04', per: '1000' } }] },
+        {
+          ...billingBook.versions[0].rate_cards[0],
+          charges: [
+            { dimension: 'tokens', allowance: 'tokens', price: { model: 'per_unit', rate: '0.04', per: '1000' } },
+          ],
+        },
         billingBook.versions[0].rate_cards[1],
       ],
     };
@@ -84,7 +114,12 @@ describe('events into closed periods', () => {
     harness.clock.set('2026-07-01T00:00:05Z');
     await jobs.tick();
     const june = await api.invoiceOf('late-co', '2026-06-01T00:00:00.000Z');
-    expect(june.lines.filter((l: any) => l.kind === 'adjustment').map((l: any) => [l.description.replace(/ \(price book.*$/, ''), l.amount]).sort()).toEqual([
+    expect(
+      june.lines
+        .filter((l: any) => l.kind === 'adjustment')
+        .map((l: any) => [l.description.replace(/ \(price book.*$/, ''), l.amount])
+        .sort(),
+    ).toEqual([
       ['Re-rating of INV-000001', '2.000000000'],
       ['Re-rating of late event late-1', '1.000000000'],
     ]);

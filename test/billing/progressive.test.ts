@@ -16,7 +16,8 @@ describe('progressive billing', () => {
   let api: ReturnType<typeof client>;
   let jobs: Jobs;
 
-  const invoicesOf = async (customer: string) => (await api.ok('GET', `/v1/invoices?customer_id=${customer}&limit=100`)).data as any[];
+  const invoicesOf = async (customer: string) =>
+    (await api.ok('GET', `/v1/invoices?customer_id=${customer}&limit=100`)).data as any[];
   const summary = (invoice: any) => invoice.lines.map((l: any) => [l.kind, l.amount]);
 
   beforeAll(async () => {
@@ -33,10 +34,22 @@ describe('progressive billing', () => {
   });
 
   it('refuses thresholds that are not ascending positive amounts, naming the field', async () => {
-    const bad = await api.call('POST', '/v1/plans', { code: 'bad', name: 'Bad', price_book: 'ai-platform', interval: 'month', progressive_thresholds: ['100', '50'] });
+    const bad = await api.call('POST', '/v1/plans', {
+      code: 'bad',
+      name: 'Bad',
+      price_book: 'ai-platform',
+      interval: 'month',
+      progressive_thresholds: ['100', '50'],
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error.details[0].field).toBe('progressive_thresholds');
-    const zero = await api.call('POST', '/v1/plans', { code: 'bad', name: 'Bad', price_book: 'ai-platform', interval: 'month', progressive_thresholds: ['0'] });
+    const zero = await api.call('POST', '/v1/plans', {
+      code: 'bad',
+      name: 'Bad',
+      price_book: 'ai-platform',
+      interval: 'month',
+      progressive_thresholds: ['0'],
+    });
     expect(zero.status).toBe(400);
     expect(zero.body.error.details[0].field).toBe('progressive_thresholds.0');
   });
@@ -52,7 +65,10 @@ describe('progressive billing', () => {
       progressive_thresholds: ['50', '120'],
     });
     expect(plan.progressive_thresholds).toEqual(['50.000000000', '120.000000000']);
-    await api.ok('POST', '/v1/customers/fast-grower/subscriptions', { plan: 'progressive', started_at: '2026-03-01T00:00:00Z' });
+    await api.ok('POST', '/v1/customers/fast-grower/subscriptions', {
+      plan: 'progressive',
+      started_at: '2026-03-01T00:00:00Z',
+    });
 
     // $40 of usage: below the first threshold, nothing is issued.
     harness.clock.set('2026-03-05T00:00:00Z');
@@ -106,7 +122,12 @@ describe('progressive billing', () => {
     harness.clock.set('2026-04-01T00:00:05Z');
     await jobs.tick();
     const last = (await invoicesOf('fast-grower')).find((i) => i.billing_reason === 'period_end');
-    expect(last).toMatchObject({ status: 'finalized', threshold: null, total: '30.000000000', amount_due: '30.000000000' });
+    expect(last).toMatchObject({
+      status: 'finalized',
+      threshold: null,
+      total: '30.000000000',
+      amount_due: '30.000000000',
+    });
     expect(summary(last)).toEqual([
       ['base_fee', '20.000000000'],
       ['usage', '150.000000000'],
@@ -128,26 +149,46 @@ describe('progressive billing', () => {
     expect(voided.status).toBe(409);
     expect(voided.body.error.code).toBe('invoice_deducted');
     // A threshold invoice is an ordinary finalized invoice: it can be paid.
-    expect(await api.ok('POST', `/v1/invoices/${first.id}/pay`, {})).toMatchObject({ status: 'paid', amount_due: '0.000000000' });
+    expect(await api.ok('POST', `/v1/invoices/${first.id}/pay`, {})).toMatchObject({
+      status: 'paid',
+      amount_due: '0.000000000',
+    });
   });
 
   it('trues up a minimum commitment at period end: the shortfall is its own line, usage above it has none', async () => {
     harness.clock.set('2026-04-01T00:00:10Z');
-    await api.ok('POST', '/v1/plans', { code: 'committed', name: 'Committed', price_book: 'ai-platform', interval: 'month', minimum_spend: '50', invoice_grace_hours: 0 });
+    await api.ok('POST', '/v1/plans', {
+      code: 'committed',
+      name: 'Committed',
+      price_book: 'ai-platform',
+      interval: 'month',
+      minimum_spend: '50',
+      invoice_grace_hours: 0,
+    });
     for (const id of ['under-commit', 'over-commit']) {
       await api.ok('POST', '/v1/customers', { external_id: id, currency: 'USD' });
-      await api.ok('POST', `/v1/customers/${id}/subscriptions`, { plan: 'committed', started_at: '2026-04-01T00:00:00Z', discount_percent: '10' });
+      await api.ok('POST', `/v1/customers/${id}/subscriptions`, {
+        plan: 'committed',
+        started_at: '2026-04-01T00:00:00Z',
+        discount_percent: '10',
+      });
     }
     harness.clock.set('2026-04-15T00:00:00Z');
     // $40 list, 10% off: $36 counts toward the $50 minimum. 3M tokens: $60 list, $54 net, above it.
     await api.events(tokens('c-1', 'under-commit', 2_000_000, '2026-04-10T00:00:00Z'));
     await api.events(tokens('c-2', 'over-commit', 3_000_000, '2026-04-10T00:00:00Z'));
     const receipt = (await api.ok('GET', '/v1/events/c-1/receipt')).receipt;
-    expect(receipt.find((s: any) => s.step === 'commitment')).toMatchObject({ mode: 'postpaid', amount: '36.000000000', consumed: '36.000000000' });
+    expect(receipt.find((s: any) => s.step === 'commitment')).toMatchObject({
+      mode: 'postpaid',
+      amount: '36.000000000',
+      consumed: '36.000000000',
+    });
 
     harness.clock.set('2026-05-01T00:00:05Z');
     await jobs.tick();
-    const [underInvoice] = (await invoicesOf('under-commit')).filter((i) => i.period.start === '2026-04-01T00:00:00.000Z');
+    const [underInvoice] = (await invoicesOf('under-commit')).filter(
+      (i) => i.period.start === '2026-04-01T00:00:00.000Z',
+    );
     expect(underInvoice).toMatchObject({ status: 'finalized', total: '50.000000000' });
     expect(summary(underInvoice)).toEqual([
       ['usage', '40.000000000'],
@@ -156,7 +197,9 @@ describe('progressive billing', () => {
       ['minimum_true_up', '14.000000000'],
     ]);
     expect(underInvoice.lines[3].description).toBe('Minimum spend true-up (minimum 50.000000000, usage 36.000000000)');
-    const [overInvoice] = (await invoicesOf('over-commit')).filter((i) => i.period.start === '2026-04-01T00:00:00.000Z');
+    const [overInvoice] = (await invoicesOf('over-commit')).filter(
+      (i) => i.period.start === '2026-04-01T00:00:00.000Z',
+    );
     expect(overInvoice.total).toBe('54.000000000');
     expect(overInvoice.lines.map((l: any) => l.kind)).not.toContain('minimum_true_up');
     // The true-up is minimum-commitment revenue in the ledger.
@@ -165,15 +208,31 @@ describe('progressive billing', () => {
     await checkLedger(harness.database.owner, tenant.tenantId);
   });
 
-  it('trues up a commitment per contract term at the close of the term\'s last period, over all its periods', async () => {
+  it("trues up a commitment per contract term at the close of the term's last period, over all its periods", async () => {
     harness.clock.set('2026-05-01T00:00:10Z');
-    const bad = await api.call('POST', '/v1/plans', { code: 'bad-term', name: 'Bad', price_book: 'ai-platform', interval: 'month', term_commitment: { minimum_spend: '300', periods: 1 } });
+    const bad = await api.call('POST', '/v1/plans', {
+      code: 'bad-term',
+      name: 'Bad',
+      price_book: 'ai-platform',
+      interval: 'month',
+      term_commitment: { minimum_spend: '300', periods: 1 },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error.details[0].field).toBe('term_commitment.periods');
-    const plan = await api.ok('POST', '/v1/plans', { code: 'quarterly-commit', name: 'Quarterly commit', price_book: 'ai-platform', interval: 'month', invoice_grace_hours: 0, term_commitment: { minimum_spend: '300', periods: 3 } });
+    const plan = await api.ok('POST', '/v1/plans', {
+      code: 'quarterly-commit',
+      name: 'Quarterly commit',
+      price_book: 'ai-platform',
+      interval: 'month',
+      invoice_grace_hours: 0,
+      term_commitment: { minimum_spend: '300', periods: 3 },
+    });
     expect(plan.term_commitment).toEqual({ minimum_spend: '300.000000000', periods: 3 });
     await api.ok('POST', '/v1/customers', { external_id: 'term-co', currency: 'USD' });
-    await api.ok('POST', '/v1/customers/term-co/subscriptions', { plan: 'quarterly-commit', started_at: '2026-05-01T00:00:00Z' });
+    await api.ok('POST', '/v1/customers/term-co/subscriptions', {
+      plan: 'quarterly-commit',
+      started_at: '2026-05-01T00:00:00Z',
+    });
     // $50 in May, $80 in June, $100 in July: $230 over the term, $70 short of $300.
     const months = [
       ['2026-05', 2_500_000],
@@ -205,11 +264,19 @@ describe('progressive billing', () => {
   it('places contract terms on anchor boundaries from the subscription start (pure)', () => {
     const cadence = { interval: 'month' as const, anchorDay: 1 };
     // Started mid-month: the partial first period counts as one of the three.
-    expect(contractTermEndingAt(new Date('2026-01-15T00:00:00Z'), cadence, 3, new Date('2026-03-01T00:00:00Z'))).toBeUndefined();
-    expect(contractTermEndingAt(new Date('2026-01-15T00:00:00Z'), cadence, 3, new Date('2026-04-01T00:00:00Z'))).toEqual({ start: new Date('2026-01-15T00:00:00Z'), end: new Date('2026-04-01T00:00:00Z') });
-    expect(contractTermEndingAt(new Date('2026-01-15T00:00:00Z'), cadence, 3, new Date('2026-07-01T00:00:00Z'))).toEqual({ start: new Date('2026-04-01T00:00:00Z'), end: new Date('2026-07-01T00:00:00Z') });
+    expect(
+      contractTermEndingAt(new Date('2026-01-15T00:00:00Z'), cadence, 3, new Date('2026-03-01T00:00:00Z')),
+    ).toBeUndefined();
+    expect(
+      contractTermEndingAt(new Date('2026-01-15T00:00:00Z'), cadence, 3, new Date('2026-04-01T00:00:00Z')),
+    ).toEqual({ start: new Date('2026-01-15T00:00:00Z'), end: new Date('2026-04-01T00:00:00Z') });
+    expect(
+      contractTermEndingAt(new Date('2026-01-15T00:00:00Z'), cadence, 3, new Date('2026-07-01T00:00:00Z')),
+    ).toEqual({ start: new Date('2026-04-01T00:00:00Z'), end: new Date('2026-07-01T00:00:00Z') });
     // A period cut inside a month (an amendment) does not end a term.
-    expect(contractTermEndingAt(new Date('2026-01-01T00:00:00Z'), cadence, 2, new Date('2026-02-15T00:00:00Z'))).toBeUndefined();
+    expect(
+      contractTermEndingAt(new Date('2026-01-01T00:00:00Z'), cadence, 2, new Date('2026-02-15T00:00:00Z')),
+    ).toBeUndefined();
   });
 
   it('picks the highest threshold reached above those invoiced (pure)', () => {

@@ -38,15 +38,43 @@ describe('plans, subscriptions and period close', () => {
       interval: 'month',
       allowances: { tokens: 1_000_000 },
     });
-    expect(plan).toMatchObject({ code: 'hybrid', currency: 'USD', base_fee: '100.000000000', allowances: { tokens: '1000000.000000' }, minimum_spend: null, invoice_grace_hours: 1 });
-    await api.ok('POST', '/v1/plans', { code: 'yearly', name: 'Yearly', price_book: 'ai-platform', base_fee: '1000', interval: 'year' });
-    await api.ok('POST', '/v1/plans', { code: 'committed', name: 'Committed', price_book: 'ai-platform', interval: 'month', minimum_spend: '50', invoice_grace_hours: 0 });
+    expect(plan).toMatchObject({
+      code: 'hybrid',
+      currency: 'USD',
+      base_fee: '100.000000000',
+      allowances: { tokens: '1000000.000000' },
+      minimum_spend: null,
+      invoice_grace_hours: 1,
+    });
+    await api.ok('POST', '/v1/plans', {
+      code: 'yearly',
+      name: 'Yearly',
+      price_book: 'ai-platform',
+      base_fee: '1000',
+      interval: 'year',
+    });
+    await api.ok('POST', '/v1/plans', {
+      code: 'committed',
+      name: 'Committed',
+      price_book: 'ai-platform',
+      interval: 'month',
+      minimum_spend: '50',
+      invoice_grace_hours: 0,
+    });
     const cases: [unknown, number, string][] = [
-      [{ code: 'x', name: 'X', price_book: 'ai-platform', interval: 'month', allowances: { gpu_hours: '10' } }, 400, 'allowances.gpu_hours'],
+      [
+        { code: 'x', name: 'X', price_book: 'ai-platform', interval: 'month', allowances: { gpu_hours: '10' } },
+        400,
+        'allowances.gpu_hours',
+      ],
       [{ code: 'x', name: 'X', price_book: 'nope', interval: 'month' }, 400, 'price_book'],
       [{ code: 'x', name: 'X', price_book: 'ai-platform', interval: 'week' }, 400, 'interval'],
       [{ code: 'x', name: 'X', price_book: 'ai-platform', interval: 'month', base_fee: '-1' }, 400, 'base_fee'],
-      [{ code: 'x', name: 'X', price_book: 'ai-platform', interval: 'month', allowances: { tokens: '1.5555555' } }, 400, 'allowances.tokens'],
+      [
+        { code: 'x', name: 'X', price_book: 'ai-platform', interval: 'month', allowances: { tokens: '1.5555555' } },
+        400,
+        'allowances.tokens',
+      ],
       [{ code: 'Bad Code', name: 'X', price_book: 'ai-platform', interval: 'month' }, 400, 'code'],
       [{ code: 'hybrid', name: 'X', price_book: 'ai-platform', interval: 'month' }, 409, 'code'],
     ];
@@ -59,28 +87,61 @@ describe('plans, subscriptions and period close', () => {
     expect((await api.call('GET', '/v1/plans/nope')).status).toBe(404);
   });
 
-  it('bills subscribed usage in subscription periods, with the plan\'s allowance, discount and minimum in each receipt', async () => {
+  it("bills subscribed usage in subscription periods, with the plan's allowance, discount and minimum in each receipt", async () => {
     const sub = await subscribe('hybrid-co', { plan: 'hybrid', started_at: '2026-03-01T00:00:00Z' });
-    expect(sub).toMatchObject({ plan: 'hybrid', interval: 'month', anchor_day: 1, anchor_month: null, current_period: { start: '2026-03-01T00:00:00.000Z', end: '2026-04-01T00:00:00.000Z' } });
+    expect(sub).toMatchObject({
+      plan: 'hybrid',
+      interval: 'month',
+      anchor_day: 1,
+      anchor_month: null,
+      current_period: { start: '2026-03-01T00:00:00.000Z', end: '2026-04-01T00:00:00.000Z' },
+    });
     // The plan's book now rates the customer.
-    expect((await api.ok('GET', '/v1/customers/hybrid-co')).price_book).toMatchObject({ code: 'ai-platform', effective_from: '2026-03-01T00:00:00.000Z' });
+    expect((await api.ok('GET', '/v1/customers/hybrid-co')).price_book).toMatchObject({
+      code: 'ai-platform',
+      effective_from: '2026-03-01T00:00:00.000Z',
+    });
 
     harness.clock.set('2026-03-20T00:00:00Z');
-    const acks = await api.events(tokens('h-1', 'hybrid-co', 800_000, '2026-03-05T00:00:00Z'), tokens('h-2', 'hybrid-co', 300_000, '2026-03-06T00:00:00Z'));
+    const acks = await api.events(
+      tokens('h-1', 'hybrid-co', 800_000, '2026-03-05T00:00:00Z'),
+      tokens('h-2', 'hybrid-co', 300_000, '2026-03-06T00:00:00Z'),
+    );
     // 800k included; then 200k included and 100k at $0.02 per 1,000 = $2.
     expect(acks.map((a) => [a.amount, a.period.start, a.period.end])).toEqual([
       ['0.000000000', '2026-03-01T00:00:00.000Z', '2026-04-01T00:00:00.000Z'],
       ['2.000000000', '2026-03-01T00:00:00.000Z', '2026-04-01T00:00:00.000Z'],
     ]);
     const receipt = await api.ok('GET', '/v1/events/h-2/receipt');
-    expect(receipt.receipt.find((s: any) => s.step === 'allowance')).toEqual({ step: 'allowance', charge: 0, pool: 'tokens', covered: '200000.000000', remaining: '0.000000' });
+    expect(receipt.receipt.find((s: any) => s.step === 'allowance')).toEqual({
+      step: 'allowance',
+      charge: 0,
+      pool: 'tokens',
+      covered: '200000.000000',
+      remaining: '0.000000',
+    });
 
     // Mid-month start: a partial first period; a 10% discount and a $50 minimum in every receipt.
-    const partial = await subscribe('late-joiner', { plan: 'committed', started_at: '2026-03-15T12:00:00.750Z', anchor_day: 1, discount_percent: '10' });
-    expect(partial).toMatchObject({ started_at: '2026-03-15T12:00:00.000Z', discount_percent: '10.0000000', current_period: { start: '2026-03-15T12:00:00.000Z', end: '2026-04-01T00:00:00.000Z' } });
+    const partial = await subscribe('late-joiner', {
+      plan: 'committed',
+      started_at: '2026-03-15T12:00:00.750Z',
+      anchor_day: 1,
+      discount_percent: '10',
+    });
+    expect(partial).toMatchObject({
+      started_at: '2026-03-15T12:00:00.000Z',
+      discount_percent: '10.0000000',
+      current_period: { start: '2026-03-15T12:00:00.000Z', end: '2026-04-01T00:00:00.000Z' },
+    });
     const [joined] = await api.events(tokens('lj-1', 'late-joiner', 500_000, '2026-03-16T00:00:00Z'));
-    expect(joined).toMatchObject({ status: 'accepted', amount: '9.000000000', period: { start: '2026-03-15T12:00:00.000Z' } });
-    const steps = (await api.ok('GET', '/v1/events/lj-1/receipt')).receipt.filter((s: any) => s.step === 'discount' || s.step === 'commitment');
+    expect(joined).toMatchObject({
+      status: 'accepted',
+      amount: '9.000000000',
+      period: { start: '2026-03-15T12:00:00.000Z' },
+    });
+    const steps = (await api.ok('GET', '/v1/events/lj-1/receipt')).receipt.filter(
+      (s: any) => s.step === 'discount' || s.step === 'commitment',
+    );
     expect(steps).toEqual([
       { step: 'discount', percent: '10.0000000', amount: '1.000000000' },
       { step: 'commitment', mode: 'postpaid', amount: '9.000000000', consumed: '9.000000000' },
@@ -91,22 +152,40 @@ describe('plans, subscriptions and period close', () => {
 
     // Yearly: anchored on the start's month and day.
     const yearly = await subscribe('annual-co', { plan: 'yearly', started_at: '2026-03-15T00:00:00Z' });
-    expect(yearly).toMatchObject({ anchor_day: 15, anchor_month: 3, current_period: { start: '2026-03-15T00:00:00.000Z', end: '2027-03-15T00:00:00.000Z' } });
-    expect((await api.ok('GET', '/v1/customers/annual-co/subscription')).current_period.end).toBe('2027-03-15T00:00:00.000Z');
+    expect(yearly).toMatchObject({
+      anchor_day: 15,
+      anchor_month: 3,
+      current_period: { start: '2026-03-15T00:00:00.000Z', end: '2027-03-15T00:00:00.000Z' },
+    });
+    expect((await api.ok('GET', '/v1/customers/annual-co/subscription')).current_period.end).toBe(
+      '2027-03-15T00:00:00.000Z',
+    );
   });
 
   it('refuses subscriptions that would overlap billed periods, a second one, and bad input', async () => {
     await api.ok('POST', '/v1/customers', { external_id: 'payg', currency: 'USD' });
-    await api.ok('PUT', '/v1/customers/payg/price_book', { price_book: 'ai-platform', effective_from: '2026-01-01T00:00:00Z' });
+    await api.ok('PUT', '/v1/customers/payg/price_book', {
+      price_book: 'ai-platform',
+      effective_from: '2026-01-01T00:00:00Z',
+    });
     await api.events(tokens('payg-1', 'payg', 1000, '2026-03-02T00:00:00Z'));
-    const overlap = await api.call('POST', '/v1/customers/payg/subscriptions', { plan: 'hybrid', started_at: '2026-03-15T00:00:00Z' });
+    const overlap = await api.call('POST', '/v1/customers/payg/subscriptions', {
+      plan: 'hybrid',
+      started_at: '2026-03-15T00:00:00Z',
+    });
     expect(overlap.status).toBe(422);
-    expect(overlap.body.error).toMatchObject({ code: 'period_overlap', details: [{ field: 'started_at', reason: 'must be at or after 2026-04-01T00:00:00.000Z' }] });
+    expect(overlap.body.error).toMatchObject({
+      code: 'period_overlap',
+      details: [{ field: 'started_at', reason: 'must be at or after 2026-04-01T00:00:00.000Z' }],
+    });
     expect((await api.call('POST', '/v1/customers/hybrid-co/subscriptions', { plan: 'hybrid' })).status).toBe(409);
     // Billed in EUR, rated in JPY (its book's currency): a USD plan would rate it in a second currency.
     await api.ok('POST', '/v1/customers', { external_id: 'euro', currency: 'EUR' });
     await api.ok('POST', '/v1/price_books', { book: { ...billingBook, id: 'ai-platform-jpy', currency: 'JPY' } });
-    await api.ok('PUT', '/v1/customers/euro/price_book', { price_book: 'ai-platform-jpy', effective_from: '2026-01-01T00:00:00Z' });
+    await api.ok('PUT', '/v1/customers/euro/price_book', {
+      price_book: 'ai-platform-jpy',
+      effective_from: '2026-01-01T00:00:00Z',
+    });
     const currency = await api.call('POST', '/v1/customers/euro/subscriptions', { plan: 'hybrid' });
     expect(currency.status).toBe(422);
     expect(currency.body.error).toMatchObject({ code: 'currency_mismatch', details: [{ field: 'plan' }] });
@@ -168,7 +247,11 @@ describe('plans, subscriptions and period close', () => {
     expect(tooLate).toMatchObject({ status: 'accepted', period: { start: '2026-03-01T00:00:00.000Z' } });
     // April starts with the whole allowance again.
     const [april] = await api.events(tokens('h-april', 'hybrid-co', 1_000_000, '2026-04-01T00:00:10Z'));
-    expect(april).toMatchObject({ status: 'accepted', amount: '0.000000000', period: { start: '2026-04-01T00:00:00.000Z', end: '2026-05-01T00:00:00.000Z' } });
+    expect(april).toMatchObject({
+      status: 'accepted',
+      amount: '0.000000000',
+      period: { start: '2026-04-01T00:00:00.000Z', end: '2026-05-01T00:00:00.000Z' },
+    });
     const audit = await api.ok('GET', '/v1/audit_log?entity_type=invoice&limit=100');
     expect(audit.data.filter((e: any) => e.action === 'invoice.drafted')).toHaveLength(3);
     expect(audit.data.filter((e: any) => e.action === 'invoice.finalized')).toHaveLength(3);

@@ -18,7 +18,12 @@ describe('US sales tax through Stripe Tax', () => {
 
   beforeAll(async () => {
     double = await startStripeDouble({ taxRates: { NY: '4', CA: '7.25' } });
-    const stripe = { apiKey: double.account.secretKey, host: double.host, port: double.port, protocol: 'http' as const };
+    const stripe = {
+      apiKey: double.account.secretKey,
+      host: double.host,
+      port: double.port,
+      protocol: 'http' as const,
+    };
     harness = await startService({ now: '2026-03-01T00:00:00Z', app: { stripe } });
     tenant = await signUpTenant(harness);
     api = client(harness, tenant);
@@ -29,22 +34,46 @@ describe('US sales tax through Stripe Tax', () => {
       country: 'US',
       region: 'CA',
       stripe_tax: true,
-      registrations: [{ jurisdiction: 'US', tax_id: null }, { jurisdiction: 'AU', tax_id: null }],
+      registrations: [
+        { jurisdiction: 'US', tax_id: null },
+        { jurisdiction: 'AU', tax_id: null },
+      ],
     });
     await api.ok('POST', '/v1/price_books', { book: billingBook });
-    await api.ok('POST', '/v1/plans', { code: 'pro', name: 'Pro', price_book: 'ai-platform', base_fee: '100', interval: 'month', allowances: { tokens: '1000000' }, invoice_grace_hours: 0 });
+    await api.ok('POST', '/v1/plans', {
+      code: 'pro',
+      name: 'Pro',
+      price_book: 'ai-platform',
+      base_fee: '100',
+      interval: 'month',
+      allowances: { tokens: '1000000' },
+      invoice_grace_hours: 0,
+    });
     const customers = [
-      { external_id: 'ny', name: 'New York Co', country: 'US', region: 'NY', postal_code: '10001', address: '350 5th Ave' },
+      {
+        external_id: 'ny',
+        name: 'New York Co',
+        country: 'US',
+        region: 'NY',
+        postal_code: '10001',
+        address: '350 5th Ave',
+      },
       { external_id: 'oregon', name: 'Portland Co', country: 'US', region: 'OR', postal_code: '97201' },
       { external_id: 'sydney', name: 'Sydney Pty', country: 'AU' },
     ];
     for (const c of customers) {
       await api.ok('POST', '/v1/customers', { ...c, currency: 'USD' });
-      await api.ok('POST', `/v1/customers/${c.external_id}/subscriptions`, { plan: 'pro', started_at: '2026-03-01T00:00:00Z' });
+      await api.ok('POST', `/v1/customers/${c.external_id}/subscriptions`, {
+        plan: 'pro',
+        started_at: '2026-03-01T00:00:00Z',
+      });
     }
     harness.clock.set('2026-03-20T00:00:00Z');
     for (const c of customers) {
-      await api.events(tokens(`${c.external_id}-1`, c.external_id, 1_000_000, '2026-03-02T00:00:00Z'), tokens(`${c.external_id}-2`, c.external_id, 750_000, '2026-03-03T00:00:00Z'));
+      await api.events(
+        tokens(`${c.external_id}-1`, c.external_id, 1_000_000, '2026-03-02T00:00:00Z'),
+        tokens(`${c.external_id}-2`, c.external_id, 750_000, '2026-03-03T00:00:00Z'),
+      );
     }
     harness.clock.set('2026-04-01T00:00:05Z');
     await jobs.tick();
@@ -62,14 +91,30 @@ describe('US sales tax through Stripe Tax', () => {
       subtotal: '115.000000000',
       tax_amount: '4.600000000',
       total: '119.600000000',
-      tax: { rule: 'us_stripe_tax', jurisdiction: 'US-NY', source: 'stripe_tax', components: [{ tax: 'SALES_TAX', jurisdiction: 'US-NY', rate: '0.04', taxable: '115.000000000', amount: '4.600000000' }], line_tax: ['4.000000000', '0.600000000', '0.000000000'] },
+      tax: {
+        rule: 'us_stripe_tax',
+        jurisdiction: 'US-NY',
+        source: 'stripe_tax',
+        components: [
+          { tax: 'SALES_TAX', jurisdiction: 'US-NY', rate: '0.04', taxable: '115.000000000', amount: '4.600000000' },
+        ],
+        line_tax: ['4.000000000', '0.600000000', '0.000000000'],
+      },
     });
     expect(invoices.ny.tax.rate_source).toMatch(/^Stripe Tax calculation taxcalc_/);
   });
 
   it('charges nothing where Stripe does not collect, and keeps the tables for the other registrations', () => {
-    expect(invoices.oregon).toMatchObject({ tax_amount: '0.000000000', total: '115.000000000', tax: { rule: 'us_stripe_tax', components: [] } });
-    expect(invoices.sydney).toMatchObject({ tax_amount: '11.500000000', total: '126.500000000', tax: { rule: 'registered_foreign_seller', components: [{ tax: 'GST', rate: '0.10' }] } });
+    expect(invoices.oregon).toMatchObject({
+      tax_amount: '0.000000000',
+      total: '115.000000000',
+      tax: { rule: 'us_stripe_tax', components: [] },
+    });
+    expect(invoices.sydney).toMatchObject({
+      tax_amount: '11.500000000',
+      total: '126.500000000',
+      tax: { rule: 'registered_foreign_seller', components: [{ tax: 'GST', rate: '0.10' }] },
+    });
   });
 
   it('posts the sales tax owed to New York in the ledger', async () => {

@@ -62,7 +62,10 @@ export function priceEntries(model: CatalogueModel): { constraint?: Constraint; 
 export function sampleStrings(clause: Clause): string[] {
   if ('or' in clause) return clause.or.flatMap(sampleStrings);
   if ('and' in clause) {
-    const candidates = [...clause.and.flatMap(sampleStrings), clause.and.map((inner) => sampleStrings(inner)[0] ?? '').join('-')];
+    const candidates = [
+      ...clause.and.flatMap(sampleStrings),
+      clause.and.map((inner) => sampleStrings(inner)[0] ?? '').join('-'),
+    ];
     return candidates.filter((candidate) => clauseHolds(clause, candidate));
   }
   if ('equals' in clause) return [clause.equals.toLowerCase()];
@@ -90,7 +93,10 @@ export interface UnitInfo {
   dimensions: Readonly<Record<string, string>>;
 }
 
-export const UNITS: UnitInfo[] = Object.entries(GENAI_PRICES_UNITS).map(([key, unit]) => ({ key, dimensions: unit.dimensions }));
+export const UNITS: UnitInfo[] = Object.entries(GENAI_PRICES_UNITS).map(([key, unit]) => ({
+  key,
+  dimensions: unit.dimensions,
+}));
 export const UNIT_BY_PRICE_KEY = new Map(Object.entries(GENAI_PRICES_UNITS).map(([key, unit]) => [unit.priceKey, key]));
 
 /** `ancestor`'s dimensions are a subset of `descendant`'s (every unit is its own ancestor). */

@@ -6,7 +6,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { calcPrice, updatePrices, waitForUpdate, type Provider } from '@pydantic/genai-prices';
 import type { PriceBook, RatedEvent, StateMap, UsageEvent } from '../../core-wasm/src/book.ts';
 import { compileBook } from '../../core-wasm/src/compile.ts';
-import { importGenaiPricesWithNotes, normalizeGenaiPricesReference, type ImportNote } from '../../core-wasm/src/importers/genai-prices.ts';
+import {
+  importGenaiPricesWithNotes,
+  normalizeGenaiPricesReference,
+  type ImportNote,
+} from '../../core-wasm/src/importers/genai-prices.ts';
 import {
   type CatalogueModel,
   type CatalogueProvider,
@@ -89,7 +93,9 @@ function countModels(): number {
 function expectedOf(item: Case): Expected {
   try {
     const result = calcPrice(item.usage, item.model, { providerId: item.provider, timestamp: new Date(item.at) });
-    return result ? { kind: 'price', total: result.total_price, provider: result.provider.id, model: result.model.id } : { kind: 'none' };
+    return result
+      ? { kind: 'price', total: result.total_price, provider: result.provider.id, model: result.model.id }
+      : { kind: 'none' };
   } catch (error) {
     return { kind: 'error', message: (error as Error).message };
   }
@@ -100,7 +106,9 @@ function cardIdentity(card: string): { provider: string; model: string; fallback
   const slash = card.indexOf('/');
   const at = card.lastIndexOf('@');
   const provider = card.slice(0, slash);
-  return at > slash ? { provider, model: card.slice(slash + 1, at), fallback: card.slice(at + 1) } : { provider, model: card.slice(slash + 1) };
+  return at > slash
+    ? { provider, model: card.slice(slash + 1, at), fallback: card.slice(at + 1) }
+    : { provider, model: card.slice(slash + 1) };
 }
 
 function findModel(providerId: string, modelId: string): CatalogueModel | undefined {
@@ -110,7 +118,10 @@ function findModel(providerId: string, modelId: string): CatalogueModel | undefi
 /** calcPrice's provider lookup: which providers an id or provider_match would accept for this string. */
 function providersAccepting(value: string): string[] {
   return catalogue
-    .filter((provider) => provider.id === value || (provider.provider_match !== undefined && clauseHolds(provider.provider_match, value)))
+    .filter(
+      (provider) =>
+        provider.id === value || (provider.provider_match !== undefined && clauseHolds(provider.provider_match, value)),
+    )
     .map((provider) => provider.id);
 }
 
@@ -120,7 +131,11 @@ function hasCompactDate(model: string): boolean {
 }
 
 function classify(reported: Case, expected: Expected, actual: RatedEvent): Deviation | null {
-  const item = { ...reported, provider: normalizeGenaiPricesReference(reported.provider), model: normalizeGenaiPricesReference(reported.model) };
+  const item = {
+    ...reported,
+    provider: normalizeGenaiPricesReference(reported.provider),
+    model: normalizeGenaiPricesReference(reported.model),
+  };
   if (providersAccepting(item.provider).length > 1 && !catalogue.some((provider) => provider.id === item.provider)) {
     return 'provider_precedence';
   }
@@ -129,7 +144,11 @@ function classify(reported: Case, expected: Expected, actual: RatedEvent): Devia
   const provider = calcPriceProvider(item.provider);
   const byId = provider?.models.find((candidate) => candidate.id.toLowerCase() === item.model);
   const cardOfId = byId && `${provider!.id}/${byId.id}`;
-  if (byId && !clauseHolds(byId.match, item.model) && (actual.card === cardOfId || (actual.status === 'error' && actual.error?.code !== 'no_rate_card'))) {
+  if (
+    byId &&
+    !clauseHolds(byId.match, item.model) &&
+    (actual.card === cardOfId || (actual.status === 'error' && actual.error?.code !== 'no_rate_card'))
+  ) {
     return 'exact_id';
   }
   if (actual.status === 'rated' && actual.card) {
@@ -137,7 +156,12 @@ function classify(reported: Case, expected: Expected, actual: RatedEvent): Devia
     const model = findModel(identity.fallback ?? identity.provider, identity.model)!;
     if (!clauseHolds(model.match, item.model) && hasRegex(model.match)) return 'regex_widened';
   }
-  if (expected.kind === 'price' && actual.status === 'error' && actual.error?.code === 'no_rate_card' && hasCompactDate(item.model)) {
+  if (
+    expected.kind === 'price' &&
+    actual.status === 'error' &&
+    actual.error?.code === 'no_rate_card' &&
+    hasCompactDate(item.model)
+  ) {
     return 'date_normalization';
   }
   return null;
@@ -157,7 +181,11 @@ async function compare(cases: Case[]): Promise<Comparison> {
     customer_id: CUSTOMER,
     event_type: 'llm.request',
     timestamp: item.at,
-    properties: { provider: normalizeGenaiPricesReference(item.provider), model: normalizeGenaiPricesReference(item.model), ...item.usage },
+    properties: {
+      provider: normalizeGenaiPricesReference(item.provider),
+      model: normalizeGenaiPricesReference(item.model),
+      ...item.usage,
+    },
   }));
   const results = await rateBook(book, STATES, events);
   const comparison: Comparison = {
@@ -188,15 +216,30 @@ async function compare(cases: Case[]): Promise<Comparison> {
       // then the rounding (the amount within half a nano-dollar per line of those lines).
       const total = (expected as { total: number }).total;
       const lines = actual.receipt!.flatMap((step) => (step.step === 'price' ? [step] : []));
-      const unrounded = lines.reduce((sum, line) => sum.plus(new Decimal(line.quantity).times(line.rate).dividedBy(line.per)), new Decimal(0));
-      const relative = total === 0 ? unrounded.abs().toNumber() : unrounded.minus(total).abs().dividedBy(Math.abs(total)).toNumber();
+      const unrounded = lines.reduce(
+        (sum, line) => sum.plus(new Decimal(line.quantity).times(line.rate).dividedBy(line.per)),
+        new Decimal(0),
+      );
+      const relative =
+        total === 0 ? unrounded.abs().toNumber() : unrounded.minus(total).abs().dividedBy(Math.abs(total)).toNumber();
       const roundingOff = new Decimal(actual.amount!).minus(unrounded).abs();
       comparison.maxRelativeErrorBeforeRounding = Math.max(comparison.maxRelativeErrorBeforeRounding, relative);
-      if (new Decimal(actual.amount!).minus(total).abs().lte(Math.abs(total) * RELATIVE_TOLERANCE)) comparison.amountWithinRelative++;
+      if (
+        new Decimal(actual.amount!)
+          .minus(total)
+          .abs()
+          .lte(Math.abs(total) * RELATIVE_TOLERANCE)
+      )
+        comparison.amountWithinRelative++;
       if (relative <= RELATIVE_TOLERANCE && roundingOff.lte(HALF_NANO_PER_LINE.times(lines.length))) {
         comparison.pricedBoth++;
-        comparison.modelsAgreed.add(`${(expected as { provider: string }).provider}/${(expected as { model: string }).model}`);
-      } else comparison.failures.push(`relative difference ${relative} before rounding, ${roundingOff.toFixed()} from rounding: ${describe()}`);
+        comparison.modelsAgreed.add(
+          `${(expected as { provider: string }).provider}/${(expected as { model: string }).model}`,
+        );
+      } else
+        comparison.failures.push(
+          `relative difference ${relative} before rounding, ${roundingOff.toFixed()} from rounding: ${describe()}`,
+        );
       return;
     }
     if (expected.kind === 'none' && actual.status === 'error' && actual.error?.code === 'no_rate_card') {
@@ -218,7 +261,9 @@ async function compare(cases: Case[]): Promise<Comparison> {
 
 function report(name: string, comparison: Comparison): void {
   const { deviationExamples, failures, modelsAgreed, ...counts } = comparison;
-  console.log(`[genai-prices diff] ${name}: ${JSON.stringify({ ...counts, modelsAgreed: modelsAgreed.size, failures: failures.length })}`);
+  console.log(
+    `[genai-prices diff] ${name}: ${JSON.stringify({ ...counts, modelsAgreed: modelsAgreed.size, failures: failures.length })}`,
+  );
   if (deviationExamples.length) console.log(`  expected deviations, e.g.:\n    ${deviationExamples.join('\n    ')}`);
 }
 
@@ -287,11 +332,14 @@ function consistentUsage(units: string[], inputTotal: number, outputTotal: numbe
     if (units.includes(`${direction}_tokens`)) exclusive[`${direction}_tokens`] = left;
   }
   for (const key of units) {
-    if (!isAncestorOrSelf('input_tokens', key) && !isAncestorOrSelf('output_tokens', key)) exclusive[key] = Math.floor(next() * 20);
+    if (!isAncestorOrSelf('input_tokens', key) && !isAncestorOrSelf('output_tokens', key))
+      exclusive[key] = Math.floor(next() * 20);
   }
   const usage: Usage = {};
   for (const key of units) {
-    usage[key] = units.filter((other) => isAncestorOrSelf(key, other)).reduce((sum, other) => sum + (exclusive[other] ?? 0), 0);
+    usage[key] = units
+      .filter((other) => isAncestorOrSelf(key, other))
+      .reduce((sum, other) => sum + (exclusive[other] ?? 0), 0);
   }
   return usage;
 }
@@ -327,7 +375,13 @@ function referenceOf(model: CatalogueModel): string {
   return sampleStrings(model.match).find((sample) => clauseHolds(model.match, sample)) ?? model.id;
 }
 
-const RESOLUTION_USAGE: Usage = { input_tokens: 12_345, cache_read_tokens: 2_000, cache_write_tokens: 1_000, output_tokens: 678, web_searches: 2 };
+const RESOLUTION_USAGE: Usage = {
+  input_tokens: 12_345,
+  cache_read_tokens: 2_000,
+  cache_write_tokens: 1_000,
+  output_tokens: 678,
+  web_searches: 2,
+};
 
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -337,7 +391,12 @@ describe('genai-prices snapshot imported as a Tariff book, against calcPrice on 
     const cards = book.versions[0]!.rate_cards.length;
     console.log(
       `[genai-prices diff] ${providers} providers, ${countModels()} models, ${cards} cards per version, ${book.versions.length} versions; notes: ` +
-        JSON.stringify(notes.reduce<Record<string, number>>((counts, note) => ({ ...counts, [note.kind]: (counts[note.kind] ?? 0) + 1 }), {})),
+        JSON.stringify(
+          notes.reduce<Record<string, number>>(
+            (counts, note) => ({ ...counts, [note.kind]: (counts[note.kind] ?? 0) + 1 }),
+            {},
+          ),
+        ),
     );
     const regexClauses = JSON.stringify(catalogue.map((provider) => provider.models)).match(/"regex"/g)?.length ?? 0;
     const kept = JSON.stringify(book.versions[0]!.rate_cards.map((card) => card.match)).match(/"regex"/g)?.length ?? 0;
@@ -354,11 +413,13 @@ describe('genai-prices snapshot imported as a Tariff book, against calcPrice on 
     for (const { provider, model } of allModels()) {
       // The id as written (272 ids have capitals: calcPrice lowercases, Tariff's caller normalizes), then samples.
       const strings = new Set([model.id, ...sampleStrings(model.match)]);
-      for (const value of strings) cases.push({ provider: provider.id, model: value, at: DEFAULT_AT, usage: RESOLUTION_USAGE });
+      for (const value of strings)
+        cases.push({ provider: provider.id, model: value, at: DEFAULT_AT, usage: RESOLUTION_USAGE });
     }
     for (const provider of catalogue) {
       for (const alias of provider.provider_match ? sampleStrings(provider.provider_match) : []) {
-        for (const model of provider.models.slice(0, 3)) cases.push({ provider: alias, model: referenceOf(model), at: DEFAULT_AT, usage: RESOLUTION_USAGE });
+        for (const model of provider.models.slice(0, 3))
+          cases.push({ provider: alias, model: referenceOf(model), at: DEFAULT_AT, usage: RESOLUTION_USAGE });
       }
       for (const fallbackId of provider.fallback_model_providers ?? []) {
         for (const model of catalogue.find((candidate) => candidate.id === fallbackId)!.models) {
@@ -383,11 +444,21 @@ describe('genai-prices snapshot imported as a Tariff book, against calcPrice on 
       const units = reportedUnits(model);
       const totals = [...fixed, ...Array.from({ length: 4 }, () => tokenCount(next))];
       for (const inputTotal of totals) {
-        cases.push({ provider: provider.id, model: referenceOf(model), at: DEFAULT_AT, usage: consistentUsage(units, inputTotal, tokenCount(next), next) });
+        cases.push({
+          provider: provider.id,
+          model: referenceOf(model),
+          at: DEFAULT_AT,
+          usage: consistentUsage(units, inputTotal, tokenCount(next), next),
+        });
       }
       // More cache reads than input tokens: calcPrice throws when it prices cache reads, Tariff's remainder is negative.
       if (pricedUsageKeys(model).includes('cache_read_tokens')) {
-        cases.push({ provider: provider.id, model: referenceOf(model), at: DEFAULT_AT, usage: { input_tokens: 10, cache_read_tokens: 20, output_tokens: 5 } });
+        cases.push({
+          provider: provider.id,
+          model: referenceOf(model),
+          at: DEFAULT_AT,
+          usage: { input_tokens: 10, cache_read_tokens: 20, output_tokens: 5 },
+        });
       }
     }
     const comparison = await compare(cases);
@@ -404,7 +475,8 @@ describe('genai-prices snapshot imported as a Tariff book, against calcPrice on 
     for (const { provider, model } of allModels()) {
       const starts = new Set<number>();
       for (const entry of priceEntries(model)) {
-        for (const value of Object.values(entry.prices)) if (typeof value === 'object') for (const tier of value.tiers) starts.add(tier.start);
+        for (const value of Object.values(entry.prices))
+          if (typeof value === 'object') for (const tier of value.tiers) starts.add(tier.start);
       }
       if (starts.size === 0) continue;
       boundaries += starts.size;
@@ -412,7 +484,12 @@ describe('genai-prices snapshot imported as a Tariff book, against calcPrice on 
       for (const start of starts) {
         for (const inputTotal of [start - 1, start, start + 1].filter((count) => count >= 0)) {
           for (const at of instantsAcrossVersions()) {
-            cases.push({ provider: provider.id, model: referenceOf(model), at, usage: consistentUsage(units, inputTotal, tokenCount(next), next) });
+            cases.push({
+              provider: provider.id,
+              model: referenceOf(model),
+              at,
+              usage: consistentUsage(units, inputTotal, tokenCount(next), next),
+            });
           }
         }
       }
@@ -439,7 +516,12 @@ describe('genai-prices snapshot imported as a Tariff book, against calcPrice on 
       }
       for (const at of instants) {
         if (Date.parse(at) < Date.parse(versionStarts()[0]!)) continue;
-        cases.push({ provider: provider.id, model: referenceOf(model), at, usage: consistentUsage(units, tokenCount(next), tokenCount(next), next) });
+        cases.push({
+          provider: provider.id,
+          model: referenceOf(model),
+          at,
+          usage: consistentUsage(units, tokenCount(next), tokenCount(next), next),
+        });
       }
     }
     const comparison = await compare(cases);
@@ -458,7 +540,8 @@ describe('genai-prices snapshot imported as a Tariff book, against calcPrice on 
       for (const entry of priceEntries(model)) {
         if (entry.constraint && 'start_time' in entry.constraint) {
           windows++;
-          for (const time of [entry.constraint.start_time, entry.constraint.end_time]) seconds.add(secondOfUtcDay(time));
+          for (const time of [entry.constraint.start_time, entry.constraint.end_time])
+            seconds.add(secondOfUtcDay(time));
         }
       }
       if (seconds.size === 1) continue;
@@ -468,7 +551,12 @@ describe('genai-prices snapshot imported as a Tariff book, against calcPrice on 
           const boundary = Date.parse(`${day}T00:00:00Z`) + second * 1000;
           for (const offset of [-1, 0, 1, 59_999]) {
             const at = new Date(boundary + offset).toISOString();
-            cases.push({ provider: provider.id, model: referenceOf(model), at, usage: consistentUsage(units, tokenCount(next), tokenCount(next), next) });
+            cases.push({
+              provider: provider.id,
+              model: referenceOf(model),
+              at,
+              usage: consistentUsage(units, tokenCount(next), tokenCount(next), next),
+            });
           }
         }
       }

@@ -28,7 +28,13 @@ beforeAll(async () => {
 const AT = '2026-06-01T12:00:00Z';
 
 function rateOne(provider: string, model: string, usage: Record<string, number>) {
-  const event: UsageEvent = { transaction_id: 't', customer_id: 'c', event_type: 'llm', timestamp: AT, properties: { provider, model, ...usage } };
+  const event: UsageEvent = {
+    transaction_id: 't',
+    customer_id: 'c',
+    event_type: 'llm',
+    timestamp: AT,
+    properties: { provider, model, ...usage },
+  };
   return kernel.rate(book, {}, [event]).results[0]!;
 }
 
@@ -88,11 +94,16 @@ describe('the npm package catalogue models the importer used to refuse', () => {
 
 describe('the lookahead under each regex policy', () => {
   const catalogue = () => [packageProvider('google')];
-  const pro = (book: PriceBook) => JSON.stringify(book.versions.at(-1)!.rate_cards.find((card) => card.id === 'google/gemini-2.5-pro')!.match);
+  const pro = (book: PriceBook) =>
+    JSON.stringify(book.versions.at(-1)!.rate_cards.find((card) => card.id === 'google/gemini-2.5-pro')!.match);
 
   it('is kept as written with "keep" and "widen" (no literal rule is a superset of it), refused with "reject"', () => {
-    expect(pro(importGenaiPricesWithNotes(catalogue(), { regex: 'keep' }).book)).toContain('(?!.*-[tT][tT][sS](?:$|-))');
-    expect(pro(importGenaiPricesWithNotes(catalogue(), { regex: 'widen' }).book)).toContain('(?!.*-[tT][tT][sS](?:$|-))');
+    expect(pro(importGenaiPricesWithNotes(catalogue(), { regex: 'keep' }).book)).toContain(
+      '(?!.*-[tT][tT][sS](?:$|-))',
+    );
+    expect(pro(importGenaiPricesWithNotes(catalogue(), { regex: 'widen' }).book)).toContain(
+      '(?!.*-[tT][tT][sS](?:$|-))',
+    );
     expect(() => importGenaiPricesWithNotes(catalogue(), { regex: 'reject' })).toThrow(/lookaround assertions/);
   });
 });

@@ -112,22 +112,28 @@ export async function startChromium(program: Program, options: ChromiumOptions =
 
     const response = await page.goto(`${served.origin}/`);
     if (!response?.ok()) throw new Error(`chromium: harness page answered ${response?.status()}`);
-    await page.evaluate(async () => {
-      await globalThis.harness!.ready;
-    }).catch((error: Error) => {
-      throw new Error(`chromium: program failed to load: ${error.message}${pageErrors.length ? `\n${pageErrors.join('\n')}` : ''}`);
-    });
+    await page
+      .evaluate(async () => {
+        await globalThis.harness!.ready;
+      })
+      .catch((error: Error) => {
+        throw new Error(
+          `chromium: program failed to load: ${error.message}${pageErrors.length ? `\n${pageErrors.join('\n')}` : ''}`,
+        );
+      });
     const startMs = performance.now() - started;
 
     return {
       startMs,
       run: (input) =>
-        page.evaluate(async (inputJson) => {
-          const run = await globalThis.harness!.ready;
-          return run(inputJson);
-        }, toInputJson(input)).catch((error: Error) => {
-          throw new Error(`chromium: ${error.message}`);
-        }),
+        page
+          .evaluate(async (inputJson) => {
+            const run = await globalThis.harness!.ready;
+            return run(inputJson);
+          }, toInputJson(input))
+          .catch((error: Error) => {
+            throw new Error(`chromium: ${error.message}`);
+          }),
       close,
     };
   } catch (error) {

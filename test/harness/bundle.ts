@@ -37,7 +37,9 @@ const rejectNodeBuiltins: Plugin = {
       if (!isNodeBuiltin(args.path)) return undefined;
       const importer = args.importer ? relative(process.cwd(), args.importer) : '(entry)';
       return {
-        errors: [{ text: `Node built-in "${args.path}" imported by ${importer}: the entry must run in workerd and browsers` }],
+        errors: [
+          { text: `Node built-in "${args.path}" imported by ${importer}: the entry must run in workerd and browsers` },
+        ],
       };
     });
   },
@@ -61,7 +63,8 @@ export async function bundleEntry(entryPath: string, options: BundleOptions = {}
     plugins: [rejectNodeBuiltins],
   }).catch((error: unknown) => {
     // esbuild's BuildFailure carries every error; surface them all in the message.
-    const errors = (error as { errors?: Array<{ text: string; location?: { file: string; line: number } | null }> }).errors;
+    const errors = (error as { errors?: Array<{ text: string; location?: { file: string; line: number } | null }> })
+      .errors;
     if (!errors) throw error;
     const lines = errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text));
     throw new Error(`bundleEntry(${entryPath}) failed:\n${lines.join('\n')}`);

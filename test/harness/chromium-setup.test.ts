@@ -28,7 +28,10 @@ function machine(options: { policy?: string; failing?: string; installs?: boolea
     run: async (command: string, args: string[]) => {
       const line = [command, ...args].join(' ');
       commands.push(line);
-      if (options.failing && line.includes(options.failing)) throw Object.assign(new Error(`Command failed: ${line}`), { stderr: 'E: Could not get lock /var/lib/dpkg/lock-frontend\nE: Unable to locate package chromium\n' });
+      if (options.failing && line.includes(options.failing))
+        throw Object.assign(new Error(`Command failed: ${line}`), {
+          stderr: 'E: Could not get lock /var/lib/dpkg/lock-frontend\nE: Unable to locate package chromium\n',
+        });
       if (command === 'apt-cache') return { stdout: options.policy ?? WITH_LISTS };
       if (args.includes('install') && options.installs !== false) writeFileSync(executablePath, '#!/bin/sh\n');
       return { stdout: '' };
@@ -45,24 +48,32 @@ describe('ensureChromium', () => {
     expect(fake.commands).toEqual([]);
   });
 
-  it('as root, installs Debian\'s chromium with apt-get, waiting for a held apt lock rather than failing', async () => {
+  it("as root, installs Debian's chromium with apt-get, waiting for a held apt lock rather than failing", async () => {
     const fake = machine();
     expect(await ensureChromium({ executablePath, isRoot: true, ...fake })).toBe('installed');
-    expect(fake.commands).toEqual(['apt-cache policy chromium', 'apt-get -qq -o DPkg::Lock::Timeout=600 install -y --no-install-recommends chromium']);
+    expect(fake.commands).toEqual([
+      'apt-cache policy chromium',
+      'apt-get -qq -o DPkg::Lock::Timeout=600 install -y --no-install-recommends chromium',
+    ]);
     expect(fake.logs[0]).toContain('installing it with apt-get');
   });
 
   it('fetches the package lists first on a machine that has none', async () => {
     const fake = machine({ policy: NO_LISTS });
     expect(await ensureChromium({ executablePath, isRoot: true, ...fake })).toBe('installed');
-    expect(fake.commands.slice(1)).toEqual(['apt-get -qq -o DPkg::Lock::Timeout=600 update', 'apt-get -qq -o DPkg::Lock::Timeout=600 install -y --no-install-recommends chromium']);
+    expect(fake.commands.slice(1)).toEqual([
+      'apt-get -qq -o DPkg::Lock::Timeout=600 update',
+      'apt-get -qq -o DPkg::Lock::Timeout=600 install -y --no-install-recommends chromium',
+    ]);
   });
 
   it('not as root, fails in one line naming the command to run, and runs none', async () => {
     const fake = machine();
     const error = await ensureChromium({ executablePath, isRoot: false, ...fake }).catch((e: Error) => e);
     expect(error).toBeInstanceOf(ChromiumSetupError);
-    expect((error as Error).message).toBe(`the browser tests need Debian's chromium at ${executablePath}: install it as root (\`${CHROMIUM_INSTALL}\`), then run the tests again`);
+    expect((error as Error).message).toBe(
+      `the browser tests need Debian's chromium at ${executablePath}: install it as root (\`${CHROMIUM_INSTALL}\`), then run the tests again`,
+    );
     expect((error as Error).stack).not.toContain('\n');
     expect(fake.commands).toEqual([]);
   });
@@ -71,13 +82,17 @@ describe('ensureChromium', () => {
     const fake = machine({ failing: 'install' });
     const error = (await ensureChromium({ executablePath, isRoot: true, ...fake }).catch((e: Error) => e)) as Error;
     expect(error).toBeInstanceOf(ChromiumSetupError);
-    expect(error.message).toContain('`apt-get install -y --no-install-recommends chromium` failed (E: Unable to locate package chromium)');
+    expect(error.message).toContain(
+      '`apt-get install -y --no-install-recommends chromium` failed (E: Unable to locate package chromium)',
+    );
     expect(error.message).toContain(CHROMIUM_INSTALL);
     expect(error.stack).not.toContain('\n');
   });
 
   it('fails when apt-get succeeds without putting the browser where the tests look', async () => {
     const fake = machine({ installs: false });
-    await expect(ensureChromium({ executablePath, isRoot: true, ...fake })).rejects.toThrow(`${executablePath} is still missing`);
+    await expect(ensureChromium({ executablePath, isRoot: true, ...fake })).rejects.toThrow(
+      `${executablePath} is still missing`,
+    );
   });
 });

@@ -30,21 +30,30 @@ export async function ensureChromium(options: ChromiumSetupOptions): Promise<'pr
   const { executablePath, run, log } = options;
   if (existsSync(executablePath)) return 'present';
   const what = `the browser tests need Debian's chromium at ${executablePath}`;
-  if (!options.isRoot) throw new ChromiumSetupError(`${what}: install it as root (\`${CHROMIUM_INSTALL}\`), then run the tests again`);
+  if (!options.isRoot)
+    throw new ChromiumSetupError(`${what}: install it as root (\`${CHROMIUM_INSTALL}\`), then run the tests again`);
   log(`${what}: installing it with apt-get (once for this machine)`);
   // A fresh image has no package lists; a machine that has them is not made to fetch them again.
-  const policy = await run('apt-cache', ['policy', 'chromium']).then((result) => result.stdout, () => '');
+  const policy = await run('apt-cache', ['policy', 'chromium']).then(
+    (result) => result.stdout,
+    () => '',
+  );
   const apt = async (args: string[]) => {
     try {
       await run('apt-get', [...APT_OPTIONS, ...args]);
     } catch (error) {
-      const lines = String((error as { stderr?: string }).stderr || (error as Error).message).trim().split('\n');
-      throw new ChromiumSetupError(`${what}; \`apt-get ${args.join(' ')}\` failed (${lines.at(-1)}): install it yourself (\`${CHROMIUM_INSTALL}\`), then run the tests again`);
+      const lines = String((error as { stderr?: string }).stderr || (error as Error).message)
+        .trim()
+        .split('\n');
+      throw new ChromiumSetupError(
+        `${what}; \`apt-get ${args.join(' ')}\` failed (${lines.at(-1)}): install it yourself (\`${CHROMIUM_INSTALL}\`), then run the tests again`,
+      );
     }
   };
   if (!/Candidate: (?!\(none\))\S/.test(policy)) await apt(['update']);
   await apt(['install', '-y', '--no-install-recommends', 'chromium']);
-  if (!existsSync(executablePath)) throw new ChromiumSetupError(`${what}; apt-get installed chromium but ${executablePath} is still missing`);
+  if (!existsSync(executablePath))
+    throw new ChromiumSetupError(`${what}; apt-get installed chromium but ${executablePath} is still missing`);
   log(`chromium installed at ${executablePath}`);
   return 'installed';
 }
@@ -54,7 +63,8 @@ export default async function setup(): Promise<void> {
   await ensureChromium({
     executablePath: CHROMIUM_PATH,
     isRoot: process.getuid?.() === 0,
-    run: (command, args) => execute(command, args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, maxBuffer: 64 << 20 }),
+    run: (command, args) =>
+      execute(command, args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, maxBuffer: 64 << 20 }),
     log: (line) => process.stderr.write(`${line}\n`),
   });
 }

@@ -65,7 +65,8 @@ function childProcesses(): string[] {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const close = stat.lastIndexOf(')');
       const [state, parent] = stat.slice(close + 2).split(' ');
-      if (Number(parent) === process.pid && state !== 'Z') names.push(`${pid} ${stat.slice(stat.indexOf('(') + 1, close)}`);
+      if (Number(parent) === process.pid && state !== 'Z')
+        names.push(`${pid} ${stat.slice(stat.indexOf('(') + 1, close)}`);
     } catch {
       // the process ended between listing and reading
     }
@@ -168,7 +169,9 @@ describe('i64 program across runtimes', () => {
       for (const runtime of Object.keys(starters) as Runtime[]) {
         sessions.set(runtime, await starters[runtime](program));
       }
-      const timings = Object.fromEntries([...sessions].map(([runtime, session]) => [runtime, `${Math.round(session.startMs)} ms`]));
+      const timings = Object.fromEntries(
+        [...sessions].map(([runtime, session]) => [runtime, `${Math.round(session.startMs)} ms`]),
+      );
       console.info(`bundle ${bundle.bytes} B (${bundle.gzipBytes} B gzip); session start:`, timings);
     });
 
@@ -200,7 +203,10 @@ describe('the real kernel across runtimes', () => {
   const examples = new URL('../../core-wasm/examples/', import.meta.url);
   const book = JSON.parse(readFileSync(new URL('llm-book.json', examples), 'utf8'));
   const states = JSON.parse(readFileSync(new URL('state.json', examples), 'utf8'));
-  const events = readFileSync(new URL('events.jsonl', examples), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+  const events = readFileSync(new URL('events.jsonl', examples), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
   const sessions = new Map<Runtime, Session>();
 
   beforeAll(async () => {
@@ -213,8 +219,13 @@ describe('the real kernel across runtimes', () => {
     for (const runtime of Object.keys(starters) as Runtime[]) {
       sessions.set(runtime, await starters[runtime](program));
     }
-    const timings = Object.fromEntries([...sessions].map(([runtime, session]) => [runtime, `${Math.round(session.startMs)} ms`]));
-    console.info(`kernel bundle ${bundle.bytes} B (${bundle.gzipBytes} B gzip), wasm ${program.wasm.byteLength} B; session start:`, timings);
+    const timings = Object.fromEntries(
+      [...sessions].map(([runtime, session]) => [runtime, `${Math.round(session.startMs)} ms`]),
+    );
+    console.info(
+      `kernel bundle ${bundle.bytes} B (${bundle.gzipBytes} B gzip), wasm ${program.wasm.byteLength} B; session start:`,
+      timings,
+    );
   });
 
   afterAll(async () => {
@@ -260,11 +271,15 @@ describe('the real kernel across runtimes', () => {
     const input: RateInput = {
       book: vancouverBook,
       states: {},
-      events: [{
-        transaction_id: 'evt_vancouver', customer_id: 'acme', event_type: 'llm.completion',
-        timestamp: '2026-12-01T00:10:00Z',
-        properties: { provider: 'deepseek', model: 'deepseek-chat', input_tokens: 10000, output_tokens: 4000 },
-      }],
+      events: [
+        {
+          transaction_id: 'evt_vancouver',
+          customer_id: 'acme',
+          event_type: 'llm.completion',
+          timestamp: '2026-12-01T00:10:00Z',
+          properties: { provider: 'deepseek', model: 'deepseek-chat', input_tokens: 10000, output_tokens: 4000 },
+        },
+      ],
     };
     const outputs = new Map<Runtime, string>();
 

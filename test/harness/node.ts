@@ -46,7 +46,9 @@ export async function startNode(program: Program): Promise<Session> {
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const exited = new Promise<never>((_, reject) => {
-      driver.on('exit', (code, signal) => reject(new Error(`node runner exited (${code ?? signal}): ${stderr.trim()}`)));
+      driver.on('exit', (code, signal) =>
+        reject(new Error(`node runner exited (${code ?? signal}): ${stderr.trim()}`)),
+      );
       driver.on('error', reject);
     });
     exited.catch(() => undefined); // observed through the races below

@@ -12,12 +12,23 @@ export const PDFTOPPM = '/usr/bin/pdftoppm';
 /** Undefined when the tools are there (installed now if need be), else why they cannot be. */
 export async function ensurePoppler(): Promise<string | undefined> {
   if (existsSync(PDFTOTEXT) && existsSync(PDFTOPPM)) return undefined;
-  if (!existsSync('/usr/bin/apt-get')) return 'poppler-utils (pdftotext, pdftoppm) is missing and this machine has no apt-get to install it';
-  if (process.getuid?.() !== 0) throw new Error('the invoice document tests need poppler-utils: install it as root (`apt-get install -y poppler-utils`), then run the tests again');
+  if (!existsSync('/usr/bin/apt-get'))
+    return 'poppler-utils (pdftotext, pdftoppm) is missing and this machine has no apt-get to install it';
+  if (process.getuid?.() !== 0)
+    throw new Error(
+      'the invoice document tests need poppler-utils: install it as root (`apt-get install -y poppler-utils`), then run the tests again',
+    );
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const policy = await execute('apt-cache', ['policy', 'poppler-utils'], { env }).then((r) => r.stdout, () => '');
-  if (!/Candidate: (?!\(none\))\S/.test(policy)) await execute('apt-get', [...APT_OPTIONS, 'update'], { env, maxBuffer: 64 << 20 });
-  await execute('apt-get', [...APT_OPTIONS, 'install', '-y', '--no-install-recommends', 'poppler-utils'], { env, maxBuffer: 64 << 20 });
+  const policy = await execute('apt-cache', ['policy', 'poppler-utils'], { env }).then(
+    (r) => r.stdout,
+    () => '',
+  );
+  if (!/Candidate: (?!\(none\))\S/.test(policy))
+    await execute('apt-get', [...APT_OPTIONS, 'update'], { env, maxBuffer: 64 << 20 });
+  await execute('apt-get', [...APT_OPTIONS, 'install', '-y', '--no-install-recommends', 'poppler-utils'], {
+    env,
+    maxBuffer: 64 << 20,
+  });
   if (!existsSync(PDFTOTEXT)) throw new Error('apt-get installed poppler-utils but pdftotext is still missing');
   return undefined;
 }

@@ -27,7 +27,10 @@ describe('payments under bad input', () => {
   const deliver = async (reference: string, body: string, signature?: string) => {
     const response = await fetch(`${harness.url}/v1/stripe/events/${reference}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(signature === undefined ? {} : { 'stripe-signature': signature }) },
+      headers: {
+        'content-type': 'application/json',
+        ...(signature === undefined ? {} : { 'stripe-signature': signature }),
+      },
       body,
     });
     statuses.push(response.status);
@@ -35,7 +38,17 @@ describe('payments under bad input', () => {
   };
   const sign = (body: string, key: string) => signStripePayload(body, key, Math.floor(Date.now() / 1000));
   const eventBody = (id: string, type: string, object: Record<string, unknown>) =>
-    JSON.stringify({ id, object: 'event', api_version: '2026-10-28.endive', created: Math.floor(Date.now() / 1000), livemode: false, pending_webhooks: 1, request: { id: null, idempotency_key: null }, type, data: { object } });
+    JSON.stringify({
+      id,
+      object: 'event',
+      api_version: '2026-10-28.endive',
+      created: Math.floor(Date.now() / 1000),
+      livemode: false,
+      pending_webhooks: 1,
+      request: { id: null, idempotency_key: null },
+      type,
+      data: { object },
+    });
   /** A customer with usage in February, a card, and its invoice finalized by the tick (not yet collected). */
   const invoiceFor = async (customer: string, card: string) => {
     const sendUsage = await customerWithUsage(api, customer, 'llm', '2026-02-10T00:00:00Z', 400_000);
@@ -70,7 +83,10 @@ describe('payments under bad input', () => {
 
   it('answers bad signatures 400 and unknown tenants 404, records unknown types, and takes a replay once', async () => {
     const body = eventBody('evt_test_unknown_type_1', 'customer.tax_id.created', { id: 'txi_1', object: 'tax_id' });
-    expect(await deliver(tenant.slug, body)).toMatchObject({ status: 400, body: { error: { code: 'invalid_signature', details: [{ field: '(headers).stripe-signature' }] } } });
+    expect(await deliver(tenant.slug, body)).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_signature', details: [{ field: '(headers).stripe-signature' }] } },
+    });
     expect((await deliver(tenant.slug, body, sign(body, 'whsec_not_the_secret'))).status).toBe(400);
     expect((await deliver(tenant.slug, body.replace('txi_1', 'txi_2'), sign(body, secret))).status).toBe(400);
     expect((await deliver(tenant.slug, body, 't=1,v1=abc')).status).toBe(400);
@@ -81,16 +97,32 @@ describe('payments under bad input', () => {
     expect((await deliver(tenant.slug, 'not json', sign('not json', secret))).status).toBe(400);
 
     const first = await deliver(tenant.slug, body, sign(body, secret));
-    expect(first).toMatchObject({ status: 200, body: { received: true, event_id: 'evt_test_unknown_type_1', outcome: 'ignored', duplicate: false } });
+    expect(first).toMatchObject({
+      status: 200,
+      body: { received: true, event_id: 'evt_test_unknown_type_1', outcome: 'ignored', duplicate: false },
+    });
     // By id or by slug, the same event is taken once.
     const replay = await deliver(tenant.tenantId, body, sign(body, secret));
     expect(replay).toMatchObject({ status: 200, body: { outcome: 'ignored', duplicate: true } });
-    const recorded = (await api.ok('GET', '/v1/stripe/events')).data.filter((e: any) => e.id === 'evt_test_unknown_type_1');
-    expect(recorded).toEqual([{ id: 'evt_test_unknown_type_1', type: 'customer.tax_id.created', outcome: 'ignored', detail: expect.any(String), livemode: false, received_at: expect.any(String) }]);
-    expect((await otherApi.ok('GET', '/v1/stripe/events')).data.find((e: any) => e.id === 'evt_test_unknown_type_1')).toBeUndefined();
+    const recorded = (await api.ok('GET', '/v1/stripe/events')).data.filter(
+      (e: any) => e.id === 'evt_test_unknown_type_1',
+    );
+    expect(recorded).toEqual([
+      {
+        id: 'evt_test_unknown_type_1',
+        type: 'customer.tax_id.created',
+        outcome: 'ignored',
+        detail: expect.any(String),
+        livemode: false,
+        received_at: expect.any(String),
+      },
+    ]);
+    expect(
+      (await otherApi.ok('GET', '/v1/stripe/events')).data.find((e: any) => e.id === 'evt_test_unknown_type_1'),
+    ).toBeUndefined();
   });
 
-  it('leaves an invoice alone when a validly signed event names another tenant\'s payment', async () => {
+  it("leaves an invoice alone when a validly signed event names another tenant's payment", async () => {
     const invoice = await invoiceFor('stranger', 'pm_card_chargeCustomerFail');
     await jobs.tick();
     expect((await api.ok('GET', `/v1/invoices/${invoice.id}`)).status).toBe('past_due');
@@ -104,14 +136,27 @@ describe('payments under bad input', () => {
       currency: 'usd',
       metadata: { tariff_tenant_id: other.tenantId, tariff_invoice_id: invoice.id, tariff_attempt: '1' },
     });
-    expect(await deliver(tenant.slug, forged, sign(forged, secret))).toMatchObject({ status: 200, body: { outcome: 'unmatched' } });
+    expect(await deliver(tenant.slug, forged, sign(forged, secret))).toMatchObject({
+      status: 200,
+      body: { outcome: 'unmatched' },
+    });
     // Naming an invoice this tenant does not have is unmatched too.
-    const unknown = eventBody('evt_test_forged_2', 'payment_intent.succeeded', { id: 'pi_forged_2', object: 'payment_intent', status: 'succeeded', amount: 100, currency: 'usd', metadata: { tariff_invoice_id: '00000000-0000-4000-8000-000000000001' } });
-    expect(await deliver(tenant.slug, unknown, sign(unknown, secret))).toMatchObject({ status: 200, body: { outcome: 'unmatched' } });
+    const unknown = eventBody('evt_test_forged_2', 'payment_intent.succeeded', {
+      id: 'pi_forged_2',
+      object: 'payment_intent',
+      status: 'succeeded',
+      amount: 100,
+      currency: 'usd',
+      metadata: { tariff_invoice_id: '00000000-0000-4000-8000-000000000001' },
+    });
+    expect(await deliver(tenant.slug, unknown, sign(unknown, secret))).toMatchObject({
+      status: 200,
+      body: { outcome: 'unmatched' },
+    });
     expect((await api.ok('GET', `/v1/invoices/${invoice.id}`)).status).toBe('past_due');
   });
 
-  it('keeps a paid invoice paid when Stripe\'s events come late, twice and in reverse order', async () => {
+  it("keeps a paid invoice paid when Stripe's events come late, twice and in reverse order", async () => {
     double.webhooks.mode = 'hold';
     double.webhooks.duplicate = true;
     try {
@@ -127,7 +172,9 @@ describe('payments under bad input', () => {
       double.webhooks.mode = 'immediate';
       await saveCard(api, double, 'reordered', 'pm_card_visa');
       double.webhooks.mode = 'hold';
-      expect(await api.ok('POST', `/v1/invoices/${invoice.id}/retry_payment`)).toMatchObject({ invoice_status: 'paid' });
+      expect(await api.ok('POST', `/v1/invoices/${invoice.id}/retry_payment`)).toMatchObject({
+        invoice_status: 'paid',
+      });
       // Now the held events: the success first, then the old failure, each twice.
       double.webhooks.releaseHeld({ order: 'reverse' });
       await double.webhooks.settle();
@@ -137,7 +184,10 @@ describe('payments under bad input', () => {
       const failed = events.filter((e: any) => e.type === 'payment_intent.payment_failed');
       expect(failed.length).toBeGreaterThan(0);
       expect(failed.every((e: any) => e.outcome === 'stale')).toBe(true);
-      expect(await api.ok('GET', `/v1/invoices/${invoice.id}`)).toMatchObject({ status: 'paid', amount_due: '0.000000000' });
+      expect(await api.ok('GET', `/v1/invoices/${invoice.id}`)).toMatchObject({
+        status: 'paid',
+        amount_due: '0.000000000',
+      });
       expect(double.state.charges.withMetadata('tariff_invoice_id', invoice.id)).toHaveLength(1);
     } finally {
       double.webhooks.mode = 'immediate';
@@ -150,11 +200,20 @@ describe('payments under bad input', () => {
     const thirdApi = client(harness, third);
     const account = double.createAccount();
     double.faults.inject({ kind: 'server_error', path: '/v1/customers', method: 'GET' });
-    const refused = await thirdApi.call('PUT', '/v1/stripe/connection', { secret_key: account.restrictedKey, webhook_secret: 'whsec_abcdefghijkl' });
+    const refused = await thirdApi.call('PUT', '/v1/stripe/connection', {
+      secret_key: account.restrictedKey,
+      webhook_secret: 'whsec_abcdefghijkl',
+    });
     expect(refused).toMatchObject({ status: 422, body: { error: { code: 'stripe_unavailable' } } });
     expect(await thirdApi.ok('GET', '/v1/stripe/connection')).toMatchObject({ connected: false });
-    const badKey = await thirdApi.call('PUT', '/v1/stripe/connection', { secret_key: 'sk_test_doesnotexist123', webhook_secret: 'whsec_abcdefghijkl' });
-    expect(badKey).toMatchObject({ status: 400, body: { error: { code: 'stripe_key_rejected', details: [{ field: 'secret_key' }] } } });
+    const badKey = await thirdApi.call('PUT', '/v1/stripe/connection', {
+      secret_key: 'sk_test_doesnotexist123',
+      webhook_secret: 'whsec_abcdefghijkl',
+    });
+    expect(badKey).toMatchObject({
+      status: 400,
+      body: { error: { code: 'stripe_key_rejected', details: [{ field: 'secret_key' }] } },
+    });
 
     await api.ok('POST', '/v1/customers', { external_id: 'limited', currency: 'USD' });
     double.faults.inject({ kind: 'rate_limit', path: '/v1/checkout/sessions', shouldRetry: false });
@@ -168,24 +227,42 @@ describe('payments under bad input', () => {
     ['rate_limit', { kind: 'rate_limit', shouldRetry: false }],
     ['hang', { kind: 'hang', hangMs: 5000 }],
     ['drop_after_write', { kind: 'drop_after_write' }],
-  ] as const)('collects once after Stripe answered a charge with %s', async (name, fault) => {
-    const invoice = await invoiceFor(`faulty-${name}`, 'pm_card_visa');
-    double.faults.inject({ ...fault, method: 'POST', path: '/v1/payment_intents' });
-    await jobs.tick();
-    if (name === 'server_error' || name === 'rate_limit') {
-      // Stripe did nothing: the attempt waits to be sent again under its key.
-      const waiting = await api.ok('GET', `/v1/invoices/${invoice.id}/collection`);
-      expect(waiting).toMatchObject({ invoice_status: 'finalized', status: 'active', attempt: 1, attempts: [{ attempt: 1, status: 'sending' }], last_error: expect.any(String) });
-    }
-    // After a hang or a drop Stripe did charge (and says so in an event, which may already have paid the invoice);
-    // the attempt sent again must not charge a second time.
-    await new Promise((resolve) => setTimeout(resolve, name === 'hang' ? 4000 : 0));
-    harness.clock.advance(61_000);
-    await jobs.tick();
-    const done = await api.ok('GET', `/v1/invoices/${invoice.id}/collection`);
-    expect(done).toMatchObject({ invoice_status: 'paid', status: 'paid', attempts: [{ attempt: 1, status: 'succeeded' }] });
-    expect(double.state.charges.withMetadata('tariff_invoice_id', invoice.id)).toHaveLength(1);
-    const keys = double.state.requests.filter((r) => r.path === '/v1/payment_intents' && r.method === 'POST' && r.idempotencyKey?.includes(invoice.id)).map((r) => r.idempotencyKey);
-    expect(new Set(keys)).toEqual(new Set([`tariff:${tenant.tenantId}:invoice:${invoice.id}:attempt:1`]));
-  }, 60_000);
+  ] as const)(
+    'collects once after Stripe answered a charge with %s',
+    async (name, fault) => {
+      const invoice = await invoiceFor(`faulty-${name}`, 'pm_card_visa');
+      double.faults.inject({ ...fault, method: 'POST', path: '/v1/payment_intents' });
+      await jobs.tick();
+      if (name === 'server_error' || name === 'rate_limit') {
+        // Stripe did nothing: the attempt waits to be sent again under its key.
+        const waiting = await api.ok('GET', `/v1/invoices/${invoice.id}/collection`);
+        expect(waiting).toMatchObject({
+          invoice_status: 'finalized',
+          status: 'active',
+          attempt: 1,
+          attempts: [{ attempt: 1, status: 'sending' }],
+          last_error: expect.any(String),
+        });
+      }
+      // After a hang or a drop Stripe did charge (and says so in an event, which may already have paid the invoice);
+      // the attempt sent again must not charge a second time.
+      await new Promise((resolve) => setTimeout(resolve, name === 'hang' ? 4000 : 0));
+      harness.clock.advance(61_000);
+      await jobs.tick();
+      const done = await api.ok('GET', `/v1/invoices/${invoice.id}/collection`);
+      expect(done).toMatchObject({
+        invoice_status: 'paid',
+        status: 'paid',
+        attempts: [{ attempt: 1, status: 'succeeded' }],
+      });
+      expect(double.state.charges.withMetadata('tariff_invoice_id', invoice.id)).toHaveLength(1);
+      const keys = double.state.requests
+        .filter(
+          (r) => r.path === '/v1/payment_intents' && r.method === 'POST' && r.idempotencyKey?.includes(invoice.id),
+        )
+        .map((r) => r.idempotencyKey);
+      expect(new Set(keys)).toEqual(new Set([`tariff:${tenant.tenantId}:invoice:${invoice.id}:attempt:1`]));
+    },
+    60_000,
+  );
 });

@@ -8,7 +8,15 @@ import { exampleBook, rest, signUpTenant, type Harness } from '../service/harnes
 import { startServiceProcess, type ServiceProcess } from '../service/process.ts';
 import { startStripeDouble, type StripeDouble } from '../stripe/double.ts';
 import { eventually } from '../wait.ts';
-import { connectStripe, customerWithUsage, ledgerOf, paymentEnvironment, saveCard, secretsKey, type Api } from './setup.ts';
+import {
+  connectStripe,
+  customerWithUsage,
+  ledgerOf,
+  paymentEnvironment,
+  saveCard,
+  secretsKey,
+  type Api,
+} from './setup.ts';
 
 describe('collection across a crash', () => {
   let double: StripeDouble;
@@ -32,7 +40,8 @@ describe('collection across a crash', () => {
     const port = new URL(service.url).port;
     const harness = { url: service.url } as Harness;
     const tenant = await signUpTenant(harness);
-    const call = (method: string, path: string, body?: unknown) => rest(harness, method, path, { key: tenant.secretKey, body });
+    const call = (method: string, path: string, body?: unknown) =>
+      rest(harness, method, path, { key: tenant.secretKey, body });
     const api: Api = {
       call,
       ok: async (method, path, body) => {
@@ -46,14 +55,26 @@ describe('collection across a crash', () => {
     const customers = ['crash-a', 'crash-b', 'crash-c'];
     const senders = [];
     for (const customer of customers) {
-      senders.push(await customerWithUsage(api, customer, 'llm', new Date(Date.now() - 40 * 86_400_000).toISOString(), 200_000));
+      senders.push(
+        await customerWithUsage(api, customer, 'llm', new Date(Date.now() - 40 * 86_400_000).toISOString(), 200_000),
+      );
       await saveCard(api, double, customer);
     }
     // Stripe holds each charge 8 seconds before performing it.
-    double.faults.inject({ kind: 'hang', method: 'POST', path: '/v1/payment_intents', hangMs: 8000, times: customers.length });
+    double.faults.inject({
+      kind: 'hang',
+      method: 'POST',
+      path: '/v1/payment_intents',
+      hangMs: 8000,
+      times: customers.length,
+    });
     for (const send of senders) await send();
 
-    await eventually('a charge to be in flight', async () => double.faults.applied.some((f) => f.path === '/v1/payment_intents'), { limitMs: 240_000, intervalMs: 200 });
+    await eventually(
+      'a charge to be in flight',
+      async () => double.faults.applied.some((f) => f.path === '/v1/payment_intents'),
+      { limitMs: 240_000, intervalMs: 200 },
+    );
     service.child.kill('SIGKILL');
     await new Promise((resolve) => service!.child.once('exit', resolve));
     const inFlight = double.faults.applied.filter((f) => f.path === '/v1/payment_intents').map((f) => f.idempotencyKey);
@@ -61,19 +82,28 @@ describe('collection across a crash', () => {
 
     // Same port: the double's webhook endpoint keeps pointing at the service.
     service = await startServiceProcess(database.url, { ...environment, PORT: port });
-    const invoices = await eventually('every invoice to be paid after the restart', async () => {
-      const list = (await api.ok('GET', '/v1/invoices?limit=100')).data;
-      return list.length === customers.length && list.every((i: any) => i.status === 'paid') ? list : undefined;
-    }, { limitMs: 240_000, intervalMs: 1000 });
+    const invoices = await eventually(
+      'every invoice to be paid after the restart',
+      async () => {
+        const list = (await api.ok('GET', '/v1/invoices?limit=100')).data;
+        return list.length === customers.length && list.every((i: any) => i.status === 'paid') ? list : undefined;
+      },
+      { limitMs: 240_000, intervalMs: 1000 },
+    );
 
     for (const invoice of invoices) {
-      expect(double.state.charges.withMetadata('tariff_invoice_id', invoice.id), `charges of ${invoice.customer_id}`).toHaveLength(1);
+      expect(
+        double.state.charges.withMetadata('tariff_invoice_id', invoice.id),
+        `charges of ${invoice.customer_id}`,
+      ).toHaveLength(1);
       expect((await ledgerOf(api, invoice.customer_id)).receivable).toBe('0.000000000');
       const collection = await api.ok('GET', `/v1/invoices/${invoice.id}/collection`);
       expect(collection.attempts.map((a: any) => a.status)).toEqual(['succeeded']);
     }
     // The charge in flight at the kill was sent again under its own key and answered from Stripe's record of it.
-    const resent = double.state.requests.filter((r) => r.method === 'POST' && r.path === '/v1/payment_intents' && r.idempotencyKey === inFlight[0]);
+    const resent = double.state.requests.filter(
+      (r) => r.method === 'POST' && r.path === '/v1/payment_intents' && r.idempotencyKey === inFlight[0],
+    );
     expect(resent.length).toBeGreaterThanOrEqual(1);
     expect(double.state.charges.all).toHaveLength(customers.length);
   }, 600_000);

@@ -8,7 +8,15 @@ import type { client } from '../billing/fixtures.ts';
 import type { Jobs } from '../billing/jobs-harness.ts';
 import { exampleBook, type Harness, type TenantFixture } from '../service/harness.ts';
 import type { StripeDouble } from '../stripe/double.ts';
-import { connectStripe, customerWithUsage, ledgerOf, saveCard, startPaymentsScenario, stopPaymentsScenario, type PaymentsScenario } from './setup.ts';
+import {
+  connectStripe,
+  customerWithUsage,
+  ledgerOf,
+  saveCard,
+  startPaymentsScenario,
+  stopPaymentsScenario,
+  type PaymentsScenario,
+} from './setup.ts';
 
 const day = 86_400_000;
 
@@ -26,7 +34,8 @@ describe('dunning', () => {
   });
   afterAll(() => stopPaymentsScenario(scenario));
 
-  const notificationsOf = async (type: string) => (await api.ok('GET', `/v1/notifications?type=${type}&limit=1000`)).data;
+  const notificationsOf = async (type: string) =>
+    (await api.ok('GET', `/v1/notifications?type=${type}&limit=1000`)).data;
 
   it('walks a declined card from past_due through the retries to uncollectible, blocks and unblocks the customer', async () => {
     await connectStripe(api, double, harness.url, tenant.slug);
@@ -51,7 +60,16 @@ describe('dunning', () => {
       first_failed_at: first.toISOString(),
       next_attempt_at: new Date(first.getTime() + day).toISOString(),
       block_at: new Date(first.getTime() + 2 * day).toISOString(),
-      attempts: [{ attempt: 1, status: 'failed', failure_code: 'generic_decline', amount: '12.500000000', currency: 'USD', payment_intent_id: expect.stringMatching(/^pi_/) }],
+      attempts: [
+        {
+          attempt: 1,
+          status: 'failed',
+          failure_code: 'generic_decline',
+          amount: '12.500000000',
+          currency: 'USD',
+          payment_intent_id: expect.stringMatching(/^pi_/),
+        },
+      ],
     });
     expect(await notificationsOf('invoice.past_due')).toHaveLength(1);
 
@@ -63,16 +81,35 @@ describe('dunning', () => {
     // Day 1: the second attempt fails. Day 2: the customer is blocked.
     harness.clock.set(new Date(first.getTime() + day));
     await jobs.tick();
-    expect((await api.ok('GET', `/v1/invoices/${invoice.id}/collection`)).attempts.map((a: any) => a.status)).toEqual(['failed', 'failed']);
+    expect((await api.ok('GET', `/v1/invoices/${invoice.id}/collection`)).attempts.map((a: any) => a.status)).toEqual([
+      'failed',
+      'failed',
+    ]);
     const check = () => api.ok('POST', '/v1/customers/decliner/check', { estimated_cost: '0.01' });
     expect((await check()).allowed).toBe(true);
     harness.clock.set(new Date(first.getTime() + 2 * day));
     await jobs.tick();
-    expect(await api.ok('GET', '/v1/customers/decliner/payment')).toMatchObject({ blocked: true, blocks: [{ reason: 'payment_past_due', invoice_id: invoice.id }] });
+    expect(await api.ok('GET', '/v1/customers/decliner/payment')).toMatchObject({
+      blocked: true,
+      blocks: [{ reason: 'payment_past_due', invoice_id: invoice.id }],
+    });
     expect(await check()).toMatchObject({ allowed: false, reasons: [{ code: 'customer_blocked' }] });
-    const refused = await api.call('POST', '/v1/events', { events: [{ transaction_id: 'blocked-1', customer_id: 'decliner', event_type: 'llm.completion', timestamp: harness.clock.now().toISOString(), properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 10 } }] });
+    const refused = await api.call('POST', '/v1/events', {
+      events: [
+        {
+          transaction_id: 'blocked-1',
+          customer_id: 'decliner',
+          event_type: 'llm.completion',
+          timestamp: harness.clock.now().toISOString(),
+          properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 10 },
+        },
+      ],
+    });
     expect(refused.status).toBe(200);
-    expect(refused.body.events[0]).toMatchObject({ status: 'rejected', error: { code: 'customer_blocked', field: 'customer_id' } });
+    expect(refused.body.events[0]).toMatchObject({
+      status: 'rejected',
+      error: { code: 'customer_blocked', field: 'customer_id' },
+    });
     expect(await notificationsOf('customer.blocked')).toHaveLength(1);
 
     // Days 3, 5 and 7: the last three retries fail; then the invoice is uncollectible and no attempt is scheduled.
@@ -87,7 +124,9 @@ describe('dunning', () => {
     harness.clock.advance(30 * day);
     await jobs.tick();
     expect((await api.ok('GET', `/v1/invoices/${invoice.id}/collection`)).attempts).toHaveLength(5);
-    expect((await notificationsOf('invoice.payment_failed')).map((n: any) => n.payload.attempt)).toEqual([1, 2, 3, 4, 5]);
+    expect((await notificationsOf('invoice.payment_failed')).map((n: any) => n.payload.attempt)).toEqual([
+      1, 2, 3, 4, 5,
+    ]);
     expect(await notificationsOf('invoice.uncollectible')).toHaveLength(1);
     expect(double.state.charges.withMetadata('tariff_invoice_id', invoice.id)).toHaveLength(0);
 
@@ -96,7 +135,10 @@ describe('dunning', () => {
     collection = await api.ok('POST', `/v1/invoices/${invoice.id}/retry_payment`);
     expect(collection).toMatchObject({ invoice_status: 'paid', status: 'paid', amount_due: '0.000000000' });
     expect(collection.attempts.at(-1)).toMatchObject({ attempt: 6, status: 'succeeded' });
-    expect(await api.ok('GET', `/v1/invoices/${invoice.id}`)).toMatchObject({ status: 'paid', amount_due: '0.000000000' });
+    expect(await api.ok('GET', `/v1/invoices/${invoice.id}`)).toMatchObject({
+      status: 'paid',
+      amount_due: '0.000000000',
+    });
     expect((await check()).allowed).toBe(true);
     expect(await api.ok('GET', '/v1/customers/decliner/payment')).toMatchObject({ blocked: false, blocks: [] });
     expect(await notificationsOf('customer.unblocked')).toHaveLength(1);
@@ -115,7 +157,13 @@ describe('dunning', () => {
 
   it('writes an invoice off against bad debt, and records a later payment out of band as a recovery', async () => {
     await api.ok('POST', '/v1/price_books', { book: exampleBook('llm-2') }).catch(() => undefined);
-    const sendUsage = await customerWithUsage(api, 'writeoff', 'llm', new Date(harness.clock.now().getTime() - 40 * day).toISOString(), 400_000);
+    const sendUsage = await customerWithUsage(
+      api,
+      'writeoff',
+      'llm',
+      new Date(harness.clock.now().getTime() - 40 * day).toISOString(),
+      400_000,
+    );
     await sendUsage();
     await jobs.tick();
     const [invoice] = (await api.ok('GET', '/v1/invoices?customer_id=writeoff')).data;
@@ -141,7 +189,10 @@ describe('dunning', () => {
     expect(paid).toMatchObject({ status: 'paid', amount_due: '0.000000000' });
     ledger = await ledgerOf(api, 'writeoff');
     expect(ledger.transactions.find((t: any) => t.kind === 'invoice_paid').entries).toEqual(
-      expect.arrayContaining([{ account: 'expense:bad_debt:USD', amount: `-${invoice.total}` }, { account: 'clearing:payments:USD', amount: invoice.total }]),
+      expect.arrayContaining([
+        { account: 'expense:bad_debt:USD', amount: `-${invoice.total}` },
+        { account: 'clearing:payments:USD', amount: invoice.total },
+      ]),
     );
     expect((await api.call('POST', `/v1/invoices/${invoice.id}/pay`, {})).status).toBe(409);
   }, 120_000);

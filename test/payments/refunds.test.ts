@@ -6,7 +6,15 @@ import type { Jobs } from '../billing/jobs-harness.ts';
 import { exampleBook, type Harness, type TenantFixture } from '../service/harness.ts';
 import { stripeClientFor, type StripeDouble } from '../stripe/double.ts';
 import { eventually } from '../wait.ts';
-import { connectStripe, customerWithUsage, ledgerOf, saveCard, startPaymentsScenario, stopPaymentsScenario, type PaymentsScenario } from './setup.ts';
+import {
+  connectStripe,
+  customerWithUsage,
+  ledgerOf,
+  saveCard,
+  startPaymentsScenario,
+  stopPaymentsScenario,
+  type PaymentsScenario,
+} from './setup.ts';
 
 describe('refunds and disputes', () => {
   let double: StripeDouble;
@@ -36,7 +44,10 @@ describe('refunds and disputes', () => {
 
     const stripe = stripeClientFor(double, account.secretKey);
     await stripe.refunds.create({ payment_intent: paymentIntent, amount: 500 });
-    const note = await eventually('the refund\'s credit note', async () => (await api.ok('GET', `/v1/credit_notes?invoice_id=${invoice.id}`)).data[0]);
+    const note = await eventually(
+      "the refund's credit note",
+      async () => (await api.ok('GET', `/v1/credit_notes?invoice_id=${invoice.id}`)).data[0],
+    );
     expect(note).toMatchObject({ total: '5.000000000', reason: expect.stringMatching(/^Refund re_/) });
     // Stripe sends the refund's event again: nothing more.
     const refundEvent = double.events({ account: account.id, type: 'charge.refunded' })[0];
@@ -46,7 +57,10 @@ describe('refunds and disputes', () => {
     const ledger = await ledgerOf(api, 'refunded');
     expect(ledger.receivable).toBe('0.000000000');
     expect(ledger.transactions.filter((t: any) => t.kind === 'payment_refunded').map((t: any) => t.entries)).toEqual([
-      expect.arrayContaining([{ account: 'clearing:payments:USD', amount: '-5.000000000' }, { account: expect.stringMatching(/^receivable:/), amount: '5.000000000' }]),
+      expect.arrayContaining([
+        { account: 'clearing:payments:USD', amount: '-5.000000000' },
+        { account: expect.stringMatching(/^receivable:/), amount: '5.000000000' },
+      ]),
     ]);
     expect((await api.ok('GET', '/v1/notifications?type=invoice.refunded')).data).toHaveLength(1);
 
@@ -57,7 +71,11 @@ describe('refunds and disputes', () => {
       return c.disputes.length > 0 ? c : undefined;
     });
     expect(collection.disputes).toHaveLength(1);
-    expect(collection.disputes[0]).toMatchObject({ dispute_id: expect.stringMatching(/^du_/), status: expect.any(String), amount: '12.500000000' });
+    expect(collection.disputes[0]).toMatchObject({
+      dispute_id: expect.stringMatching(/^du_/),
+      status: expect.any(String),
+      amount: '12.500000000',
+    });
     expect((await api.ok('GET', '/v1/notifications?type=invoice.disputed')).data.length).toBeGreaterThan(0);
     expect(await api.ok('GET', `/v1/invoices/${invoice.id}`)).toMatchObject({ status: 'paid' });
   }, 120_000);

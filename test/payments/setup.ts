@@ -30,7 +30,9 @@ export interface PaymentsScenario {
 }
 
 /** The Stripe double, the service pointed at it on a fresh database, a signed-up tenant, its API client and a job runner. */
-export async function startPaymentsScenario(options: Parameters<typeof startService>[0] = {}): Promise<PaymentsScenario> {
+export async function startPaymentsScenario(
+  options: Parameters<typeof startService>[0] = {},
+): Promise<PaymentsScenario> {
   const double = await startStripeDouble();
   Object.assign(process.env, paymentEnvironment(double, secretsKey()));
   const harness = await startService({ now: '2026-03-01T12:00:00Z', ...options });
@@ -50,21 +52,40 @@ export async function stopPaymentsScenario(scenario: PaymentsScenario | undefine
  */
 export async function connectStripe(api: Api, double: StripeDouble, serviceUrl: string, tenantSlug: string) {
   const account = double.createAccount();
-  const endpoint = double.addWebhookEndpoint({ url: `${serviceUrl}/v1/stripe/events/${tenantSlug}`, account: account.id });
-  const connection = await api.ok('PUT', '/v1/stripe/connection', { secret_key: account.restrictedKey, webhook_secret: endpoint.secret });
-  expect(connection).toEqual({ connected: true, key_last4: account.restrictedKey.slice(-4), mode: 'test', account_id: null, connected_at: expect.any(String) });
+  const endpoint = double.addWebhookEndpoint({
+    url: `${serviceUrl}/v1/stripe/events/${tenantSlug}`,
+    account: account.id,
+  });
+  const connection = await api.ok('PUT', '/v1/stripe/connection', {
+    secret_key: account.restrictedKey,
+    webhook_secret: endpoint.secret,
+  });
+  expect(connection).toEqual({
+    connected: true,
+    key_last4: account.restrictedKey.slice(-4),
+    mode: 'test',
+    account_id: null,
+    connected_at: expect.any(String),
+  });
   return { account, webhookSecret: endpoint.secret };
 }
 
 /** The customer saves `card` (a Stripe test card name) on the hosted page; waits until Stripe's event made it the default. */
-export async function saveCard(api: Api, double: StripeDouble, customer: string, card = 'pm_card_visa'): Promise<string> {
+export async function saveCard(
+  api: Api,
+  double: StripeDouble,
+  customer: string,
+  card = 'pm_card_visa',
+): Promise<string> {
   const before = await api.ok('GET', `/v1/customers/${customer}/payment`);
   const link = await api.ok('POST', `/v1/customers/${customer}/payment_setup_link`, {});
   expect(link.url).toMatch(/^http/);
   double.completeCheckoutSession(link.session_id, { paymentMethod: card });
   const after = await eventually(`the card of ${customer} to become its default`, async () => {
     const payment = await api.ok('GET', `/v1/customers/${customer}/payment`);
-    return payment.default_payment_method && payment.default_payment_method !== before.default_payment_method ? payment : undefined;
+    return payment.default_payment_method && payment.default_payment_method !== before.default_payment_method
+      ? payment
+      : undefined;
   });
   return after.default_payment_method;
 }
@@ -72,10 +93,21 @@ export async function saveCard(api: Api, double: StripeDouble, customer: string,
 /** A customer of `book` with usage in an ended calendar month (one batch: its period is created with all of it). */
 export async function customerWithUsage(api: Api, customer: string, book: string, timestamp: string, tokens: number) {
   await api.ok('POST', '/v1/customers', { external_id: customer, currency: 'USD', email: `${customer}@example.com` });
-  await api.ok('PUT', `/v1/customers/${customer}/price_book`, { price_book: book, effective_from: '2020-01-01T00:00:00Z' });
+  await api.ok('PUT', `/v1/customers/${customer}/price_book`, {
+    price_book: book,
+    effective_from: '2020-01-01T00:00:00Z',
+  });
   return async () => {
     const response = await api.call('POST', '/v1/events', {
-      events: [{ transaction_id: `${customer}-usage-1`, customer_id: customer, event_type: 'llm.completion', timestamp, properties: { provider: 'openai', model: 'gpt-4o', input_tokens: tokens, output_tokens: tokens } }],
+      events: [
+        {
+          transaction_id: `${customer}-usage-1`,
+          customer_id: customer,
+          event_type: 'llm.completion',
+          timestamp,
+          properties: { provider: 'openai', model: 'gpt-4o', input_tokens: tokens, output_tokens: tokens },
+        },
+      ],
     });
     expect(response.status, JSON.stringify(response.body)).toBe(200);
     expect(response.body.events[0].status, JSON.stringify(response.body.events[0])).toBe('accepted');

@@ -34,11 +34,14 @@ function checkReceipt(result: RatedEvent): void {
     return;
   }
   const receipt = result.receipt!;
-  for (const value of [result.amount, result.subtotal, result.cost, result.margin].filter((text) => text !== undefined)) expect(value).toMatch(MONEY);
+  for (const value of [result.amount, result.subtotal, result.cost, result.margin].filter((text) => text !== undefined))
+    expect(value).toMatch(MONEY);
   const lines = receipt.flatMap((step) => (step.step === 'price' ? [step.amount] : []));
   expect(total(lines)).toBe(new Dec(result.subtotal!).toFixed(9));
   const discount = receipt.flatMap((step) => (step.step === 'discount' ? [step.amount] : []));
-  const paidBy = receipt.flatMap((step) => (step.step === 'credit' || (step.step === 'commitment' && step.mode === 'prepaid') ? [step.amount] : []));
+  const paidBy = receipt.flatMap((step) =>
+    step.step === 'credit' || (step.step === 'commitment' && step.mode === 'prepaid') ? [step.amount] : [],
+  );
   const net = new Dec(result.subtotal!).minus(total(discount));
   expect(net.minus(total(paidBy)).toFixed(9)).toBe(result.amount);
   if (result.cost !== undefined) expect(net.minus(result.cost).toFixed(9)).toBe(result.margin);
@@ -77,21 +80,46 @@ describe.each<Scale>(['realistic', 'overflow'])('generated %s scenarios', (scale
         seen.add(result.status === 'error' ? `error:${result.error!.code}` : 'rated');
         if (result.book_version !== undefined && result.book_version !== firstVersion) seen.add('later version');
         if (result.cost !== undefined) seen.add('cost');
-        if (result.status === 'rated' && /^2026-(03-08|11-01)/.test(events[index]!.timestamp)) seen.add('rated on a US DST day');
+        if (result.status === 'rated' && /^2026-(03-08|11-01)/.test(events[index]!.timestamp))
+          seen.add('rated on a US DST day');
         for (const step of result.receipt ?? []) {
           seen.add(`step:${step.step}`);
           if (step.step === 'price') seen.add(`model:${step.model}`);
           if (step.step === 'price' && step.amount.startsWith('-')) seen.add('negative line');
-          if (step.step === 'modifier') seen.add(step.source.startsWith('window:') ? 'window modifier' : 'other modifier');
+          if (step.step === 'modifier')
+            seen.add(step.source.startsWith('window:') ? 'window modifier' : 'other modifier');
           if (step.step === 'credit') seen.add(`credit:${step.kind}`);
         }
       }
     }
     const expected = [
-      'rated', 'later version', 'cost', 'rated on a US DST day', 'window modifier', 'other modifier', 'credit:promotional', 'credit:prepaid',
-      ...['per_unit', 'package', 'graduated', 'volume', 'request_tiers', 'flat', 'dynamic'].map((model) => `model:${model}`),
-      ...['outcome', 'variant', 'quantity', 'minimum', 'modifier', 'allowance', 'tier', 'price', 'discount', 'commitment', 'credit'].map((step) => `step:${step}`),
-      ...Object.keys(FIELDS).filter((code) => code !== 'overflow').map((code) => `error:${code}`),
+      'rated',
+      'later version',
+      'cost',
+      'rated on a US DST day',
+      'window modifier',
+      'other modifier',
+      'credit:promotional',
+      'credit:prepaid',
+      ...['per_unit', 'package', 'graduated', 'volume', 'request_tiers', 'flat', 'dynamic'].map(
+        (model) => `model:${model}`,
+      ),
+      ...[
+        'outcome',
+        'variant',
+        'quantity',
+        'minimum',
+        'modifier',
+        'allowance',
+        'tier',
+        'price',
+        'discount',
+        'commitment',
+        'credit',
+      ].map((step) => `step:${step}`),
+      ...Object.keys(FIELDS)
+        .filter((code) => code !== 'overflow')
+        .map((code) => `error:${code}`),
       ...(scale === 'overflow' ? ['error:overflow'] : ['negative line']),
     ];
     expect(expected.filter((feature) => !seen.has(feature))).toEqual([]);

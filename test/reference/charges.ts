@@ -68,7 +68,12 @@ function rateCharge(context: ChargeContext, charge: Charge, index: number): Dec 
       if (!conditionHolds(modifier.when, context.version, context.facts)) return;
       const multiplier = parseStored(modifier.multiplier, 'multiplier', `modifiers[${position}].multiplier`);
       multipliers.push(multiplier);
-      steps.push({ step: 'modifier', charge: index, source: modifierSource(modifier.when), multiplier: formatMultiplier(multiplier) });
+      steps.push({
+        step: 'modifier',
+        charge: index,
+        source: modifierSource(modifier.when),
+        multiplier: formatMultiplier(multiplier),
+      });
     });
   }
   // Stage R1, once per modifier; a rate is modified (and must fit after each modifier) only when it is used.
@@ -77,7 +82,10 @@ function rateCharge(context: ChargeContext, charge: Charge, index: number): Dec 
   const rate = (position: number): Dec => {
     let value = modified.get(position);
     if (value === undefined) {
-      value = multipliers.reduce((current, multiplier) => checkMoney(roundHalfEven(current.times(multiplier), MONEY_PLACES), 'modified rate'), bookRates[position]!);
+      value = multipliers.reduce(
+        (current, multiplier) => checkMoney(roundHalfEven(current.times(multiplier), MONEY_PLACES), 'modified rate'),
+        bookRates[position]!,
+      );
       modified.set(position, value);
     }
     return value;
@@ -86,13 +94,20 @@ function rateCharge(context: ChargeContext, charge: Charge, index: number): Dec 
   if (handler.measured && context.useAllowances && charge.allowance !== undefined) {
     const pool = charge.allowance;
     const declared = context.version.allowances?.[pool]?.included;
-    const included = declared === undefined ? ZERO : parseStored(declared, 'quantity', `allowances.${pool}.included`, { min: ZERO });
+    const included =
+      declared === undefined ? ZERO : parseStored(declared, 'quantity', `allowances.${pool}.included`, { min: ZERO });
     const available = context.ledger.allowance(pool, included);
     const covered = min(quantity, available);
     quantity = quantity.minus(covered);
     const remaining = available.minus(covered);
     context.ledger.setAllowance(pool, remaining);
-    steps.push({ step: 'allowance', charge: index, pool, covered: formatQuantity(covered), remaining: formatQuantity(remaining) });
+    steps.push({
+      step: 'allowance',
+      charge: index,
+      pool,
+      covered: formatQuantity(covered),
+      remaining: formatQuantity(remaining),
+    });
   }
 
   const line = handler.price({ context, charge, price: charge.price, index, quantity, rate });

@@ -1,8 +1,27 @@
 // What a charge is rated against (the event's checked facts, the card and version in force, the working state)
 // and step 5.1 of core-wasm/README.md: the quantity of a dimension, including GPU time (stage R0).
-import type { BookVersion, Condition, Outcome, RateCard, ReceiptStep, ServiceTier, UsageEvent } from '../../core-wasm/src/book.ts';
+import type {
+  BookVersion,
+  Condition,
+  Outcome,
+  RateCard,
+  ReceiptStep,
+  ServiceTier,
+  UsageEvent,
+} from '../../core-wasm/src/book.ts';
 import type { Ledger } from './ledger.ts';
-import { ceilQuotient, checkQuantity, EventFailure, InvalidInputError, max, parseStored, QUANTITY_PLACES, roundHalfEven, ZERO, type Dec } from './numbers.ts';
+import {
+  ceilQuotient,
+  checkQuantity,
+  EventFailure,
+  InvalidInputError,
+  max,
+  parseStored,
+  QUANTITY_PLACES,
+  roundHalfEven,
+  ZERO,
+  type Dec,
+} from './numbers.ts';
 import { windowHolds } from './time.ts';
 
 /** The event after step 0 and the numeric-property checks. */
@@ -64,8 +83,12 @@ export function composeDimension(context: ChargeContext, name: string): Dec {
   const gpu = dimension.gpu_time;
   const count = propertyNumber(context.facts, gpu.count ?? 'gpu_count');
   const duration = propertyNumber(context.facts, gpu.duration ?? 'duration_seconds');
-  const increment = parseStored(gpu.increment_seconds ?? '1', 'quantity', `dimensions.${name}.increment_seconds`, { positive: true });
-  const minimum = parseStored(gpu.minimum_seconds ?? '0', 'quantity', `dimensions.${name}.minimum_seconds`, { min: ZERO });
+  const increment = parseStored(gpu.increment_seconds ?? '1', 'quantity', `dimensions.${name}.increment_seconds`, {
+    positive: true,
+  });
+  const minimum = parseStored(gpu.minimum_seconds ?? '0', 'quantity', `dimensions.${name}.minimum_seconds`, {
+    min: ZERO,
+  });
   let billable = ceilQuotient(duration, increment).times(increment);
   // The minimum is for completed jobs only: preempted and failed jobs pay their actual, rounded-up duration.
   if (context.facts.outcome === 'completed') billable = max(billable, minimum);

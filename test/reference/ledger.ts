@@ -1,6 +1,14 @@
 // One customer's state while an event is rated: a working copy that the event commits whole or drops on error.
 import type { BookVersion, CustomerState, Grant, PriceBook, StateMap } from '../../core-wasm/src/book.ts';
-import { checkMoney, checkQuantity, formatMoney, formatQuantity, parseStored, ZERO, type Dec as DecValue } from './numbers.ts';
+import {
+  checkMoney,
+  checkQuantity,
+  formatMoney,
+  formatQuantity,
+  parseStored,
+  ZERO,
+  type Dec as DecValue,
+} from './numbers.ts';
 
 /** Values the event writes are stored in the output format; `normalizeStates` formats the rest at the end. */
 export class Ledger {
@@ -80,9 +88,14 @@ export function bookFigures(book: PriceBook): { counters: Set<string>; pools: Se
 }
 
 /** The input's names in their order, then the names an event added, alphabetically. */
-function canonicalOrder(values: Record<string, string>, before: Record<string, string> | undefined): Record<string, string> {
+function canonicalOrder(
+  values: Record<string, string>,
+  before: Record<string, string> | undefined,
+): Record<string, string> {
   const old = Object.keys(before ?? {}).filter((name) => Object.hasOwn(values, name));
-  const added = Object.keys(values).filter((name) => !Object.hasOwn(before ?? {}, name)).sort();
+  const added = Object.keys(values)
+    .filter((name) => !Object.hasOwn(before ?? {}, name))
+    .sort();
   return Object.fromEntries([...old, ...added].map((name) => [name, values[name]!]));
 }
 
@@ -96,27 +109,48 @@ export function normalizeStates(book: PriceBook, states: StateMap, customers: It
   for (const customerId of customers) {
     const state: CustomerState = states[customerId] ?? {};
     const path = `states.${customerId}`;
-    const formatted = (values: Record<string, string> | undefined, known: Set<string>, what: string): Record<string, string> | undefined =>
+    const formatted = (
+      values: Record<string, string> | undefined,
+      known: Set<string>,
+      what: string,
+    ): Record<string, string> | undefined =>
       values === undefined
         ? undefined
         : Object.fromEntries(
-            Object.entries(values).map(([name, text]) => [name, known.has(name) ? formatQuantity(parseStored(text, 'quantity', `${path}.${what}.${name}`)) : text]),
+            Object.entries(values).map(([name, text]) => [
+              name,
+              known.has(name) ? formatQuantity(parseStored(text, 'quantity', `${path}.${what}.${name}`)) : text,
+            ]),
           );
     // Canonical key order (README, output format): the input's keys first, as they were; new ones after.
     const before = Object.hasOwn(input, customerId) ? input[customerId]! : {};
     const merged: Record<string, unknown> = { ...before, ...state };
     const added = Object.keys(merged).filter((key) => !Object.hasOwn(before, key));
-    const order = [...Object.keys(before), ...['counters', 'allowances'].filter((key) => added.includes(key)), ...added.filter((key) => key !== 'counters' && key !== 'allowances').sort()];
+    const order = [
+      ...Object.keys(before),
+      ...['counters', 'allowances'].filter((key) => added.includes(key)),
+      ...added.filter((key) => key !== 'counters' && key !== 'allowances').sort(),
+    ];
     const next = Object.fromEntries(order.map((key) => [key, merged[key]])) as CustomerState;
-    if (state.counters !== undefined) next.counters = formatted(canonicalOrder(state.counters, before.counters), counters, 'counters');
-    if (state.allowances !== undefined) next.allowances = formatted(canonicalOrder(state.allowances, before.allowances), pools, 'allowances');
+    if (state.counters !== undefined)
+      next.counters = formatted(canonicalOrder(state.counters, before.counters), counters, 'counters');
+    if (state.allowances !== undefined)
+      next.allowances = formatted(canonicalOrder(state.allowances, before.allowances), pools, 'allowances');
     if (state.commitment !== undefined) {
       const figure = (text: string | undefined, field: string): string =>
         formatMoney(text === undefined ? ZERO : parseStored(text, 'money', `${path}.commitment.${field}`));
-      next.commitment = { ...before.commitment, mode: state.commitment.mode, remaining: figure(state.commitment.remaining, 'remaining'), consumed: figure(state.commitment.consumed, 'consumed') };
+      next.commitment = {
+        ...before.commitment,
+        mode: state.commitment.mode,
+        remaining: figure(state.commitment.remaining, 'remaining'),
+        consumed: figure(state.commitment.consumed, 'consumed'),
+      };
     }
     if (state.grants !== undefined) {
-      next.grants = state.grants.map((grant, index) => ({ ...grant, balance: formatMoney(parseStored(grant.balance, 'money', `${path}.grants[${index}].balance`)) }));
+      next.grants = state.grants.map((grant, index) => ({
+        ...grant,
+        balance: formatMoney(parseStored(grant.balance, 'money', `${path}.grants[${index}].balance`)),
+      }));
     }
     states[customerId] = next;
   }

@@ -112,7 +112,12 @@ const parsedBookValues = new Map<string, Dec>();
  * A decimal string from a book or a state, checked against its representation; throws InvalidInputError.
  * Decimals are counted on the value ("1.50" has 1), the same rule as for event properties.
  */
-export function parseStored(text: unknown, representation: Representation, path: string, options: { min?: Dec; positive?: boolean } = {}): Dec {
+export function parseStored(
+  text: unknown,
+  representation: Representation,
+  path: string,
+  options: { min?: Dec; positive?: boolean } = {},
+): Dec {
   if (typeof text !== 'string' || !SIGNED_DECIMAL.test(text)) {
     throw new InvalidInputError(`${path}: expected a decimal string, got ${JSON.stringify(text)}`);
   }
@@ -125,7 +130,8 @@ export function parseStored(text: unknown, representation: Representation, path:
   if (value.decimalPlaces() > places) throw new InvalidInputError(`${path}: more than ${places} decimals in ${text}`);
   // For a percentage, 10^-7 of a percent is 10^-9 of the fraction, so the same unit count is checked.
   if (!fitsUnits(value, places)) throw new InvalidInputError(`${path}: ${text} does not fit 64 bits`);
-  if (options.min !== undefined && value.lt(options.min)) throw new InvalidInputError(`${path}: ${text} is below ${options.min.toFixed()}`);
+  if (options.min !== undefined && value.lt(options.min))
+    throw new InvalidInputError(`${path}: ${text} is below ${options.min.toFixed()}`);
   if (options.positive && !value.gt(0)) throw new InvalidInputError(`${path}: ${text} must be positive`);
   return value;
 }

@@ -1,7 +1,17 @@
 // Hand-computed cases for the decimal.js reference: every expected string below was worked out on paper from
 // core-wasm/README.md (the arithmetic is in the comments), never by running the reference.
 import { describe, expect, it } from 'vitest';
-import type { BookVersion, Charge, CostSchedule, CustomerState, PriceBook, RateCard, RatedEvent, StateMap, UsageEvent } from '../../core-wasm/src/book.ts';
+import type {
+  BookVersion,
+  Charge,
+  CostSchedule,
+  CustomerState,
+  PriceBook,
+  RateCard,
+  RatedEvent,
+  StateMap,
+  UsageEvent,
+} from '../../core-wasm/src/book.ts';
 import { divideHalfEven, Dec, InvalidInputError } from './numbers.ts';
 import { rateReference } from './rate.ts';
 import { parseInstant, windowHolds } from './time.ts';
@@ -14,11 +24,20 @@ function card(id: string, charges: Charge[], extra: Partial<RateCard> = {}): Rat
 }
 
 function book(cards: RateCard[], version: Partial<BookVersion> = {}, cost?: CostSchedule): PriceBook {
-  return { id: 'test', currency: 'USD', versions: [{ effective_from: V1, rate_cards: cards, ...version }], ...(cost ? { cost } : {}) };
+  return {
+    id: 'test',
+    currency: 'USD',
+    versions: [{ effective_from: V1, rate_cards: cards, ...version }],
+    ...(cost ? { cost } : {}),
+  };
 }
 
 let sequence = 0;
-function usage(model: string, properties: UsageEvent['properties'] = {}, overrides: Partial<UsageEvent> = {}): UsageEvent {
+function usage(
+  model: string,
+  properties: UsageEvent['properties'] = {},
+  overrides: Partial<UsageEvent> = {},
+): UsageEvent {
   sequence += 1;
   return {
     transaction_id: `tx_${sequence}`,
@@ -30,7 +49,11 @@ function usage(model: string, properties: UsageEvent['properties'] = {}, overrid
   };
 }
 
-function rateOne(given: PriceBook, event: UsageEvent, state: CustomerState = {}): { result: RatedEvent; state: CustomerState | undefined; before: StateMap } {
+function rateOne(
+  given: PriceBook,
+  event: UsageEvent,
+  state: CustomerState = {},
+): { result: RatedEvent; state: CustomerState | undefined; before: StateMap } {
   const before: StateMap = { cus_1: state };
   const snapshot = structuredClone(before);
   const { results, states } = rateReference(given, before, [event]);
@@ -38,42 +61,166 @@ function rateOne(given: PriceBook, event: UsageEvent, state: CustomerState = {})
   return { result: results[0]!, state: states.cus_1, before: snapshot };
 }
 
-const perUnit = (dimension: string, rate: string, per?: string): Charge => ({ dimension, price: { model: 'per_unit', rate, ...(per ? { per } : {}) } });
+const perUnit = (dimension: string, rate: string, per?: string): Charge => ({
+  dimension,
+  price: { model: 'per_unit', rate, ...(per ? { per } : {}) },
+});
 const flat = (amount: string): Charge => ({ price: { model: 'flat', amount } });
 
 describe('price models', () => {
-  const cases: { name: string; charge: Charge; properties: UsageEvent['properties']; state?: CustomerState; amount: string; rate: string; per: string; quantity: string }[] = [
+  const cases: {
+    name: string;
+    charge: Charge;
+    properties: UsageEvent['properties'];
+    state?: CustomerState;
+    amount: string;
+    rate: string;
+    per: string;
+    quantity: string;
+  }[] = [
     // 1234567 x 2.5 / 1e6 = 3.0864175
-    { name: 'per_unit per million', charge: perUnit('input_tokens', '2.5'), properties: { input_tokens: 1234567 }, amount: '3.086417500', rate: '2.500000000', per: '1000000.000000', quantity: '1234567.000000' },
+    {
+      name: 'per_unit per million',
+      charge: perUnit('input_tokens', '2.5'),
+      properties: { input_tokens: 1234567 },
+      amount: '3.086417500',
+      rate: '2.500000000',
+      per: '1000000.000000',
+      quantity: '1234567.000000',
+    },
     // 1 x 0.0025 / 1e6 = 0.0000000025: a tie, rounded to the even 0.000000002
-    { name: 'per_unit half-even tie down', charge: perUnit('input_tokens', '0.0025'), properties: { input_tokens: 1 }, amount: '0.000000002', rate: '0.002500000', per: '1000000.000000', quantity: '1.000000' },
+    {
+      name: 'per_unit half-even tie down',
+      charge: perUnit('input_tokens', '0.0025'),
+      properties: { input_tokens: 1 },
+      amount: '0.000000002',
+      rate: '0.002500000',
+      per: '1000000.000000',
+      quantity: '1.000000',
+    },
     // 3 x 0.0025 / 1e6 = 0.0000000075: a tie, rounded to the even 0.000000008
-    { name: 'per_unit half-even tie up', charge: perUnit('input_tokens', '0.0025'), properties: { input_tokens: '3' }, amount: '0.000000008', rate: '0.002500000', per: '1000000.000000', quantity: '3.000000' },
+    {
+      name: 'per_unit half-even tie up',
+      charge: perUnit('input_tokens', '0.0025'),
+      properties: { input_tokens: '3' },
+      amount: '0.000000008',
+      rate: '0.002500000',
+      per: '1000000.000000',
+      quantity: '3.000000',
+    },
     // 1 x 1 / 3 = 0.333333333|33 (per "3")
-    { name: 'per_unit non-terminating quotient', charge: perUnit('images', '1', '3'), properties: { images: 1 }, amount: '0.333333333', rate: '1.000000000', per: '3.000000', quantity: '1.000000' },
+    {
+      name: 'per_unit non-terminating quotient',
+      charge: perUnit('images', '1', '3'),
+      properties: { images: 1 },
+      amount: '0.333333333',
+      rate: '1.000000000',
+      per: '3.000000',
+      quantity: '1.000000',
+    },
     // ceil(2001 / 1000) = 3 packages x 0.5
-    { name: 'package rounds up to whole packages', charge: { dimension: 'images', price: { model: 'package', size: '1000', amount: '0.5' } }, properties: { images: 2001 }, amount: '1.500000000', rate: '0.500000000', per: '1000.000000', quantity: '2001.000000' },
+    {
+      name: 'package rounds up to whole packages',
+      charge: { dimension: 'images', price: { model: 'package', size: '1000', amount: '0.5' } },
+      properties: { images: 2001 },
+      amount: '1.500000000',
+      rate: '0.500000000',
+      per: '1000.000000',
+      quantity: '2001.000000',
+    },
     // exactly 2 packages
-    { name: 'package on a package boundary', charge: { dimension: 'images', price: { model: 'package', size: '1000', amount: '0.5' } }, properties: { images: 2000 }, amount: '1.000000000', rate: '0.500000000', per: '1000.000000', quantity: '2000.000000' },
+    {
+      name: 'package on a package boundary',
+      charge: { dimension: 'images', price: { model: 'package', size: '1000', amount: '0.5' } },
+      properties: { images: 2000 },
+      amount: '1.000000000',
+      rate: '0.500000000',
+      per: '1000.000000',
+      quantity: '2000.000000',
+    },
     // markup: 0.123456789 x 1.125 = 0.138888887625 -> 0.138888888
-    { name: 'dynamic with markup', charge: { price: { model: 'dynamic', amount_property: 'cost_usd', markup_percent: '12.5' } }, properties: { cost_usd: '0.123456789' }, amount: '0.138888888', rate: '0.123456789', per: '1.000000', quantity: '1.000000' },
-    { name: 'flat writes quantity 1 and per 1', charge: flat('0.99'), properties: {}, amount: '0.990000000', rate: '0.990000000', per: '1.000000', quantity: '1.000000' },
+    {
+      name: 'dynamic with markup',
+      charge: { price: { model: 'dynamic', amount_property: 'cost_usd', markup_percent: '12.5' } },
+      properties: { cost_usd: '0.123456789' },
+      amount: '0.138888888',
+      rate: '0.123456789',
+      per: '1.000000',
+      quantity: '1.000000',
+    },
+    {
+      name: 'flat writes quantity 1 and per 1',
+      charge: flat('0.99'),
+      properties: {},
+      amount: '0.990000000',
+      rate: '0.990000000',
+      per: '1.000000',
+      quantity: '1.000000',
+    },
     // basis 200000 is not above 200000: base rate. 200000 x 3 / 1e6 = 0.6
-    { name: 'request_tiers at the boundary keeps the base rate', charge: { dimension: 'input_tokens', price: { model: 'request_tiers', basis: 'input_tokens', rate: '3', tiers: [{ above: '200000', rate: '6' }] } }, properties: { input_tokens: 200000 }, amount: '0.600000000', rate: '3.000000000', per: '1000000.000000', quantity: '200000.000000' },
+    {
+      name: 'request_tiers at the boundary keeps the base rate',
+      charge: {
+        dimension: 'input_tokens',
+        price: { model: 'request_tiers', basis: 'input_tokens', rate: '3', tiers: [{ above: '200000', rate: '6' }] },
+      },
+      properties: { input_tokens: 200000 },
+      amount: '0.600000000',
+      rate: '3.000000000',
+      per: '1000000.000000',
+      quantity: '200000.000000',
+    },
     // 200000.000001 x 6 / 1e6 = 1.200000000006 -> 1.200000000
-    { name: 'request_tiers one micro-unit above the boundary', charge: { dimension: 'input_tokens', price: { model: 'request_tiers', basis: 'input_tokens', rate: '3', tiers: [{ above: '200000', rate: '6' }] } }, properties: { input_tokens: '200000.000001' }, amount: '1.200000000', rate: '6.000000000', per: '1000000.000000', quantity: '200000.000001' },
+    {
+      name: 'request_tiers one micro-unit above the boundary',
+      charge: {
+        dimension: 'input_tokens',
+        price: { model: 'request_tiers', basis: 'input_tokens', rate: '3', tiers: [{ above: '200000', rate: '6' }] },
+      },
+      properties: { input_tokens: '200000.000001' },
+      amount: '1.200000000',
+      rate: '6.000000000',
+      per: '1000000.000000',
+      quantity: '200000.000001',
+    },
   ];
 
   it.each(cases)('$name', ({ charge, properties, state, amount, rate, per, quantity }) => {
     const { result } = rateOne(book([card('m', [charge])]), usage('m', properties), state);
-    expect(result).toMatchObject({ status: 'rated', amount, subtotal: amount, card: 'm', book_version: '2026-01-01T00:00:00.000Z' });
-    expect(result.receipt!.at(-1)).toEqual({ step: 'price', charge: 0, model: charge.price.model, quantity, rate, per, amount });
+    expect(result).toMatchObject({
+      status: 'rated',
+      amount,
+      subtotal: amount,
+      card: 'm',
+      book_version: '2026-01-01T00:00:00.000Z',
+    });
+    expect(result.receipt!.at(-1)).toEqual({
+      step: 'price',
+      charge: 0,
+      model: charge.price.model,
+      quantity,
+      rate,
+      per,
+      amount,
+    });
   });
 
   it('dynamic has no quantity step and modifiers never touch it', () => {
-    const given = book([card('m', [{ price: { model: 'dynamic', amount_property: 'cost_usd' } }])], { modifiers: [{ when: { service_tier: 'standard' }, multiplier: '2' }] });
+    const given = book([card('m', [{ price: { model: 'dynamic', amount_property: 'cost_usd' } }])], {
+      modifiers: [{ when: { service_tier: 'standard' }, multiplier: '2' }],
+    });
     const { result } = rateOne(given, usage('m', { cost_usd: 1 }));
-    expect(result.receipt).toEqual([{ step: 'price', charge: 0, model: 'dynamic', quantity: '1.000000', rate: '1.000000000', per: '1.000000', amount: '1.000000000' }]);
+    expect(result.receipt).toEqual([
+      {
+        step: 'price',
+        charge: 0,
+        model: 'dynamic',
+        quantity: '1.000000',
+        rate: '1.000000000',
+        per: '1.000000',
+        amount: '1.000000000',
+      },
+    ]);
   });
 });
 
@@ -85,39 +232,73 @@ describe('tiers over the period counter', () => {
 
   it('graduated splits [900, 5400) across three tiers and rounds once', () => {
     // 100 x 10 + 4000 x 5 + 400 x 2 = 21800 per million = 0.0218
-    const { result, state } = rateOne(book([card('m', [graduated])]), usage('m', { output_tokens: 4500 }), { counters: { 'm:output_tokens': '900' } });
+    const { result, state } = rateOne(book([card('m', [graduated])]), usage('m', { output_tokens: 4500 }), {
+      counters: { 'm:output_tokens': '900' },
+    });
     expect(result.receipt).toEqual([
       { step: 'quantity', charge: 0, dimension: 'output_tokens', quantity: '4500.000000' },
       { step: 'tier', charge: 0, tier: 0, quantity: '100.000000', rate: '10.000000000' },
       { step: 'tier', charge: 0, tier: 1, quantity: '4000.000000', rate: '5.000000000' },
       { step: 'tier', charge: 0, tier: 2, quantity: '400.000000', rate: '2.000000000' },
-      { step: 'price', charge: 0, model: 'graduated', quantity: '4500.000000', rate: '2.000000000', per: '1000000.000000', amount: '0.021800000' },
+      {
+        step: 'price',
+        charge: 0,
+        model: 'graduated',
+        quantity: '4500.000000',
+        rate: '2.000000000',
+        per: '1000000.000000',
+        amount: '0.021800000',
+      },
     ]);
     expect(state!.counters).toEqual({ 'm:output_tokens': '5400.000000' });
   });
 
   it('graduated up_to is exclusive: the unit at 1000 is in tier 1', () => {
     // [1000, 1001) lies wholly in tier 1: 1 x 5 / 1e6
-    const { result } = rateOne(book([card('m', [graduated])]), usage('m', { output_tokens: 1 }), { counters: { 'm:output_tokens': '1000' } });
-    expect(result.receipt!.filter((step) => step.step === 'tier')).toEqual([{ step: 'tier', charge: 0, tier: 1, quantity: '1.000000', rate: '5.000000000' }]);
+    const { result } = rateOne(book([card('m', [graduated])]), usage('m', { output_tokens: 1 }), {
+      counters: { 'm:output_tokens': '1000' },
+    });
+    expect(result.receipt!.filter((step) => step.step === 'tier')).toEqual([
+      { step: 'tier', charge: 0, tier: 1, quantity: '1.000000', rate: '5.000000000' },
+    ]);
     expect(result.amount).toBe('0.000005000');
   });
 
   it('graduated with q = 0 shows the rate of the tier containing c and still writes the counter', () => {
     // c = 1000 = up_to of tier 0: the next unit falls in tier 1
-    const { result, state } = rateOne(book([card('m', [graduated])]), usage('m', {}), { counters: { 'm:output_tokens': '1000' } });
-    expect(result.receipt!.at(-1)).toMatchObject({ step: 'price', quantity: '0.000000', rate: '5.000000000', amount: '0.000000000' });
+    const { result, state } = rateOne(book([card('m', [graduated])]), usage('m', {}), {
+      counters: { 'm:output_tokens': '1000' },
+    });
+    expect(result.receipt!.at(-1)).toMatchObject({
+      step: 'price',
+      quantity: '0.000000',
+      rate: '5.000000000',
+      amount: '0.000000000',
+    });
     expect(state!.counters).toEqual({ 'm:output_tokens': '1000.000000' });
   });
 
-  const volume: Charge = { dimension: 'output_tokens', price: { model: 'volume', tiers: [{ up_to: '1000', rate: '10' }, { rate: '4' }], counter: 'out' } };
+  const volume: Charge = {
+    dimension: 'output_tokens',
+    price: { model: 'volume', tiers: [{ up_to: '1000', rate: '10' }, { rate: '4' }], counter: 'out' },
+  };
 
   it('volume crossing into a cheaper tier gives a negative line', () => {
     // P(1100) - P(900) = 1100 x 4 / 1e6 - 900 x 10 / 1e6 = 0.0044 - 0.009 = -0.0046
-    const { result, state } = rateOne(book([card('m', [volume])]), usage('m', { output_tokens: 200 }), { counters: { out: '900' } });
+    const { result, state } = rateOne(book([card('m', [volume])]), usage('m', { output_tokens: 200 }), {
+      counters: { out: '900' },
+    });
     expect(result.receipt!.slice(1)).toEqual([
       { step: 'tier', charge: 0, tier: 1, quantity: '200.000000', rate: '4.000000000' },
-      { step: 'price', charge: 0, model: 'volume', quantity: '200.000000', rate: '4.000000000', per: '1000000.000000', amount: '-0.004600000' },
+      {
+        step: 'price',
+        charge: 0,
+        model: 'volume',
+        quantity: '200.000000',
+        rate: '4.000000000',
+        per: '1000000.000000',
+        amount: '-0.004600000',
+      },
     ]);
     expect(result.amount).toBe('-0.004600000');
     expect(state!.counters).toEqual({ out: '1100.000000' });
@@ -125,32 +306,57 @@ describe('tiers over the period counter', () => {
 
   it('volume up_to is inclusive: reaching exactly 1000 stays in tier 0', () => {
     // P(1000) - P(900) = 0.01 - 0.009
-    const { result } = rateOne(book([card('m', [volume])]), usage('m', { output_tokens: 100 }), { counters: { out: '900' } });
-    expect(result.receipt![1]).toEqual({ step: 'tier', charge: 0, tier: 0, quantity: '100.000000', rate: '10.000000000' });
+    const { result } = rateOne(book([card('m', [volume])]), usage('m', { output_tokens: 100 }), {
+      counters: { out: '900' },
+    });
+    expect(result.receipt![1]).toEqual({
+      step: 'tier',
+      charge: 0,
+      tier: 0,
+      quantity: '100.000000',
+      rate: '10.000000000',
+    });
     expect(result.amount).toBe('0.001000000');
   });
 
   it('volume rounds P(c + q) and P(c) separately', () => {
     // per 1: P(0.000001 + 0.000001) = round(0.000002 x 0.0005) = round(0.000000001) ; P(0.000001) = round(0.0000000005) = 0 (tie to even)
     const charge: Charge = { dimension: 'x', price: { model: 'volume', tiers: [{ rate: '0.0005' }], per: '1' } };
-    const { result } = rateOne(book([card('m', [charge])]), usage('m', { x: '0.000001' }), { counters: { 'm:x': '0.000001' } });
+    const { result } = rateOne(book([card('m', [charge])]), usage('m', { x: '0.000001' }), {
+      counters: { 'm:x': '0.000001' },
+    });
     expect(result.amount).toBe('0.000000001');
   });
 });
 
 describe('derived dimensions and GPU time', () => {
-  const formulaCard = card('m', [perUnit('uncached_input', '2')], { dimensions: { uncached_input: { formula: { input_tokens: 1, cache_read_tokens: -1 } } } });
+  const formulaCard = card('m', [perUnit('uncached_input', '2')], {
+    dimensions: { uncached_input: { formula: { input_tokens: 1, cache_read_tokens: -1 } } },
+  });
 
   it('a formula composes the quantity', () => {
     // (1000 - 400) x 2 / 1e6
     const { result } = rateOne(book([formulaCard]), usage('m', { input_tokens: 1000, cache_read_tokens: 400 }));
-    expect(result.receipt![0]).toEqual({ step: 'quantity', charge: 0, dimension: 'uncached_input', quantity: '600.000000' });
+    expect(result.receipt![0]).toEqual({
+      step: 'quantity',
+      charge: 0,
+      dimension: 'uncached_input',
+      quantity: '600.000000',
+    });
     expect(result.amount).toBe('0.001200000');
   });
 
   it('a negative formula is negative_quantity naming the dimension, with no state change', () => {
-    const { result, state, before } = rateOne(book([formulaCard]), usage('m', { input_tokens: 100, cache_read_tokens: 150 }), { counters: { x: '1' } });
-    expect(result).toMatchObject({ status: 'error', error: { code: 'negative_quantity', field: 'dimensions.uncached_input' }, currency: 'USD' });
+    const { result, state, before } = rateOne(
+      book([formulaCard]),
+      usage('m', { input_tokens: 100, cache_read_tokens: 150 }),
+      { counters: { x: '1' } },
+    );
+    expect(result).toMatchObject({
+      status: 'error',
+      error: { code: 'negative_quantity', field: 'dimensions.uncached_input' },
+      currency: 'USD',
+    });
     expect(state).toEqual(before.cus_1);
   });
 
@@ -159,18 +365,44 @@ describe('derived dimensions and GPU time', () => {
       match: { gpu_type: 'h100' },
       dimensions: { gpu_seconds: { gpu_time: { minimum_seconds: minimum, increment_seconds: increment } } },
     });
-  const gpuJob = (properties: UsageEvent['properties']): UsageEvent => usage('none', { gpu_type: 'h100', ...properties }, { event_type: 'gpu.job' });
+  const gpuJob = (properties: UsageEvent['properties']): UsageEvent =>
+    usage('none', { gpu_type: 'h100', ...properties }, { event_type: 'gpu.job' });
 
   it.each([
     // ceil(45/30) x 30 = 60 >= minimum 60; 0.25 x 60 = 15 GPU-s; 15 x 2.5 / 3600 = 0.01041666.. -> 0.010416667
-    { name: 'completed, fractional GPU', properties: { gpu_count: 0.25, duration_seconds: 45 }, quantity: '15.000000', amount: '0.010416667' },
+    {
+      name: 'completed, fractional GPU',
+      properties: { gpu_count: 0.25, duration_seconds: 45 },
+      quantity: '15.000000',
+      amount: '0.010416667',
+    },
     // ceil(10/30) x 30 = 30, raised to the 60 s minimum for a completed job
-    { name: 'completed below the minimum', properties: { gpu_count: 0.25, duration_seconds: 10 }, quantity: '15.000000', amount: '0.010416667' },
+    {
+      name: 'completed below the minimum',
+      properties: { gpu_count: 0.25, duration_seconds: 10 },
+      quantity: '15.000000',
+      amount: '0.010416667',
+    },
     // preempted: 30 s, no minimum; 0.25 x 30 = 7.5; 7.5 x 2.5 / 3600 = 0.00520833.. -> 0.005208333
-    { name: 'preempted pays its rounded-up duration only', properties: { gpu_count: 0.25, duration_seconds: 10, outcome: 'preempted' }, quantity: '7.500000', amount: '0.005208333' },
-    { name: 'user_failure pays its rounded-up duration only', properties: { gpu_count: 0.25, duration_seconds: 10, outcome: 'user_failure' }, quantity: '7.500000', amount: '0.005208333' },
+    {
+      name: 'preempted pays its rounded-up duration only',
+      properties: { gpu_count: 0.25, duration_seconds: 10, outcome: 'preempted' },
+      quantity: '7.500000',
+      amount: '0.005208333',
+    },
+    {
+      name: 'user_failure pays its rounded-up duration only',
+      properties: { gpu_count: 0.25, duration_seconds: 10, outcome: 'user_failure' },
+      quantity: '7.500000',
+      amount: '0.005208333',
+    },
     // ceil(61/30) = 3 increments = 90 s; 90 x 2.5 / 3600 = 0.0625
-    { name: 'duration rounded up to the increment', properties: { gpu_count: 1, duration_seconds: 61 }, quantity: '90.000000', amount: '0.062500000' },
+    {
+      name: 'duration rounded up to the increment',
+      properties: { gpu_count: 1, duration_seconds: 61 },
+      quantity: '90.000000',
+      amount: '0.062500000',
+    },
   ])('$name', ({ properties, quantity, amount }) => {
     const { result } = rateOne(book([gpuCard('60', '30')]), gpuJob(properties));
     expect(result.receipt![0]).toEqual({ step: 'quantity', charge: 0, dimension: 'gpu_seconds', quantity });
@@ -180,18 +412,41 @@ describe('derived dimensions and GPU time', () => {
   it('GPU time is rounded half-even to the micro-unit (R0)', () => {
     // billable 0.5 s; 0.000003 x 0.5 = 0.0000015 -> 0.000002 ; 0.000001 x 0.5 = 0.0000005 -> 0.000000
     const given = book([gpuCard('0', '0.5')]);
-    expect(rateOne(given, gpuJob({ gpu_count: '0.000003', duration_seconds: '0.5' })).result.receipt![0]).toMatchObject({ quantity: '0.000002' });
-    expect(rateOne(given, gpuJob({ gpu_count: '0.000001', duration_seconds: '0.5' })).result.receipt![0]).toMatchObject({ quantity: '0.000000' });
+    expect(rateOne(given, gpuJob({ gpu_count: '0.000003', duration_seconds: '0.5' })).result.receipt![0]).toMatchObject(
+      { quantity: '0.000002' },
+    );
+    expect(rateOne(given, gpuJob({ gpu_count: '0.000001', duration_seconds: '0.5' })).result.receipt![0]).toMatchObject(
+      { quantity: '0.000000' },
+    );
   });
 
   it('infra_failure charges nothing and changes no price state, but the cost is still rated', () => {
     const cost: CostSchedule = {
-      versions: [{ effective_from: V1, rate_cards: [{ ...gpuCard('60', '30'), charges: [{ dimension: 'gpu_seconds', price: { model: 'graduated', tiers: [{ rate: '1.2' }], per: '3600' } }] }] }],
+      versions: [
+        {
+          effective_from: V1,
+          rate_cards: [
+            {
+              ...gpuCard('60', '30'),
+              charges: [
+                { dimension: 'gpu_seconds', price: { model: 'graduated', tiers: [{ rate: '1.2' }], per: '3600' } },
+              ],
+            },
+          ],
+        },
+      ],
     };
     const given = book([gpuCard('60', '30')], {}, cost);
-    const state: CustomerState = { discount_percent: '10', grants: [{ id: 'g', kind: 'prepaid', priority: 0, balance: '5' }] };
+    const state: CustomerState = {
+      discount_percent: '10',
+      grants: [{ id: 'g', kind: 'prepaid', priority: 0, balance: '5' }],
+    };
     // cost: 30 s (the minimum is for completed jobs only) x 0.25 = 7.5 GPU-s; 7.5 x 1.2 / 3600 = 0.0025
-    const { result, state: after } = rateOne(given, gpuJob({ gpu_count: 0.25, duration_seconds: 10, outcome: 'infra_failure' }), state);
+    const { result, state: after } = rateOne(
+      given,
+      gpuJob({ gpu_count: 0.25, duration_seconds: 10, outcome: 'infra_failure' }),
+      state,
+    );
     expect(result).toEqual({
       transaction_id: result.transaction_id,
       customer_id: 'cus_1',
@@ -205,7 +460,11 @@ describe('derived dimensions and GPU time', () => {
       card: 'h100',
       receipt: [{ step: 'outcome', outcome: 'infra_failure', note: 'no_charge' }],
     });
-    expect(after).toEqual({ ...state, counters: { 'cost:h100:gpu_seconds': '7.500000' }, grants: [{ ...state.grants![0]!, balance: '5.000000000' }] });
+    expect(after).toEqual({
+      ...state,
+      counters: { 'cost:h100:gpu_seconds': '7.500000' },
+      grants: [{ ...state.grants![0]!, balance: '5.000000000' }],
+    });
   });
 });
 
@@ -244,7 +503,9 @@ describe('time-of-use windows', () => {
     { at: '2026-01-09T02:00:00Z', inside: false, why: 'Friday 03:00, Thursday is not listed' },
   ])('a window wrapping midnight, 22:00-06:00 Berlin on Fridays: $why', ({ at, inside }) => {
     const given = peak({ peak: { time_zone: 'Europe/Berlin', days: ['fri'], start: '22:00', end: '06:00' } });
-    expect(rateOne(given, usage('m', {}, { timestamp: at })).result.amount).toBe(inside ? '2.000000000' : '1.000000000');
+    expect(rateOne(given, usage('m', {}, { timestamp: at })).result.amount).toBe(
+      inside ? '2.000000000' : '1.000000000',
+    );
   });
 
   it.each([
@@ -277,7 +538,15 @@ describe('modifiers and variants', () => {
     expect(result.receipt).toEqual([
       { step: 'quantity', charge: 0, dimension: 'input_tokens', quantity: '3000000.000000' },
       { step: 'modifier', charge: 0, source: 'service_tier:batch', multiplier: '0.500000000' },
-      { step: 'price', charge: 0, model: 'per_unit', quantity: '3000000.000000', rate: '0.000000002', per: '1000000.000000', amount: '0.000000006' },
+      {
+        step: 'price',
+        charge: 0,
+        model: 'per_unit',
+        quantity: '3000000.000000',
+        rate: '0.000000002',
+        per: '1000000.000000',
+        amount: '0.000000006',
+      },
     ]);
     const standard = rateOne(given, usage('m', { input_tokens: 3000000 })).result;
     expect(standard.amount).toBe('0.000000009');
@@ -292,14 +561,21 @@ describe('modifiers and variants', () => {
         { when: { window: 'day' }, multiplier: '1' },
       ],
     });
-    const sources = rateOne(given, usage('m', { service_tier: 'flex' })).result.receipt!.flatMap((step) => (step.step === 'modifier' ? [step.source] : []));
+    const sources = rateOne(given, usage('m', { service_tier: 'flex' })).result.receipt!.flatMap((step) =>
+      step.step === 'modifier' ? [step.source] : [],
+    );
     expect(sources).toEqual(['window:day+service_tier:flex', 'service_tier:flex', 'window:day']);
   });
 
   it('modifiers apply in book order, each rounded', () => {
     // 1 x 0.333333333 = 0.333333333; x 3 = 0.999999999 (a single 1/3 x 3 would be 1)
     const always = { service_tier: 'standard' as const };
-    const given = book([card('m', [flat('1')])], { modifiers: [{ when: always, multiplier: '0.333333333' }, { when: always, multiplier: '3' }] });
+    const given = book([card('m', [flat('1')])], {
+      modifiers: [
+        { when: always, multiplier: '0.333333333' },
+        { when: always, multiplier: '3' },
+      ],
+    });
     expect(rateOne(given, usage('m')).result.amount).toBe('0.999999999');
   });
 
@@ -315,7 +591,10 @@ describe('modifiers and variants', () => {
       ],
       { windows: { night: { time_zone: 'UTC', start: '22:00', end: '06:00' } } },
     );
-    const night = rateOne(given, usage('m', { input_tokens: 1000, service_tier: 'batch' }, { timestamp: '2026-02-10T23:00:00Z' })).result;
+    const night = rateOne(
+      given,
+      usage('m', { input_tokens: 1000, service_tier: 'batch' }, { timestamp: '2026-02-10T23:00:00Z' }),
+    ).result;
     expect(night.receipt!.map((step) => step.step)).toEqual(['variant', 'price', 'price']);
     expect(night.receipt![0]).toEqual({ step: 'variant', variant: 1 });
     expect(night.receipt![2]).toMatchObject({ charge: 1, amount: '0.020000000' });
@@ -331,12 +610,29 @@ describe('modifiers and variants', () => {
 
 describe('allowances, discount, commitment and credits', () => {
   it('an allowance covers usage until the pool is empty, across events', () => {
-    const given = book([card('m', [{ ...perUnit('input_tokens', '2'), allowance: 'free' }])], { allowances: { free: { included: '1000' } } });
-    const { results, states } = rateReference(given, { cus_1: {} }, [usage('m', { input_tokens: 600 }), usage('m', { input_tokens: 600 })]);
-    expect(results[0]!.receipt![1]).toEqual({ step: 'allowance', charge: 0, pool: 'free', covered: '600.000000', remaining: '400.000000' });
+    const given = book([card('m', [{ ...perUnit('input_tokens', '2'), allowance: 'free' }])], {
+      allowances: { free: { included: '1000' } },
+    });
+    const { results, states } = rateReference(given, { cus_1: {} }, [
+      usage('m', { input_tokens: 600 }),
+      usage('m', { input_tokens: 600 }),
+    ]);
+    expect(results[0]!.receipt![1]).toEqual({
+      step: 'allowance',
+      charge: 0,
+      pool: 'free',
+      covered: '600.000000',
+      remaining: '400.000000',
+    });
     expect(results[0]!.amount).toBe('0.000000000');
     // 400 covered, 200 priced: 200 x 2 / 1e6
-    expect(results[1]!.receipt![1]).toEqual({ step: 'allowance', charge: 0, pool: 'free', covered: '400.000000', remaining: '0.000000' });
+    expect(results[1]!.receipt![1]).toEqual({
+      step: 'allowance',
+      charge: 0,
+      pool: 'free',
+      covered: '400.000000',
+      remaining: '0.000000',
+    });
     expect(results[1]!.receipt![2]).toMatchObject({ step: 'price', quantity: '200.000000', amount: '0.000400000' });
     expect(states.cus_1).toEqual({ allowances: { free: '0.000000' } });
   });
@@ -354,17 +650,37 @@ describe('allowances, discount, commitment and credits', () => {
 
   it('a prepaid commitment pays until it is used up', () => {
     const given = book([card('m', [flat('0.75')])]);
-    const { results, states } = rateReference(given, { cus_1: { commitment: { mode: 'prepaid', remaining: '1' } } }, [usage('m'), usage('m')]);
-    expect(results[0]!.receipt!.at(-1)).toEqual({ step: 'commitment', mode: 'prepaid', amount: '0.750000000', remaining: '0.250000000' });
+    const { results, states } = rateReference(given, { cus_1: { commitment: { mode: 'prepaid', remaining: '1' } } }, [
+      usage('m'),
+      usage('m'),
+    ]);
+    expect(results[0]!.receipt!.at(-1)).toEqual({
+      step: 'commitment',
+      mode: 'prepaid',
+      amount: '0.750000000',
+      remaining: '0.250000000',
+    });
     expect(results[0]!.amount).toBe('0.000000000');
-    expect(results[1]!.receipt!.at(-1)).toEqual({ step: 'commitment', mode: 'prepaid', amount: '0.250000000', remaining: '0.000000000' });
+    expect(results[1]!.receipt!.at(-1)).toEqual({
+      step: 'commitment',
+      mode: 'prepaid',
+      amount: '0.250000000',
+      remaining: '0.000000000',
+    });
     expect(results[1]!.amount).toBe('0.500000000');
     expect(states.cus_1!.commitment).toEqual({ mode: 'prepaid', remaining: '0.000000000', consumed: '0.000000000' });
   });
 
   it('a postpaid commitment counts the net and leaves it to pay', () => {
-    const { result, state } = rateOne(book([card('m', [flat('0.75')])]), usage('m'), { commitment: { mode: 'postpaid', consumed: '10' } });
-    expect(result.receipt!.at(-1)).toEqual({ step: 'commitment', mode: 'postpaid', amount: '0.750000000', consumed: '10.750000000' });
+    const { result, state } = rateOne(book([card('m', [flat('0.75')])]), usage('m'), {
+      commitment: { mode: 'postpaid', consumed: '10' },
+    });
+    expect(result.receipt!.at(-1)).toEqual({
+      step: 'commitment',
+      mode: 'postpaid',
+      amount: '0.750000000',
+      consumed: '10.750000000',
+    });
     expect(result.amount).toBe('0.750000000');
     expect(state!.commitment).toEqual({ mode: 'postpaid', consumed: '10.750000000', remaining: '0.000000000' });
   });
@@ -394,18 +710,37 @@ describe('allowances, discount, commitment and credits', () => {
     ]);
     expect(result.amount).toBe('0.000000000');
     const nine = '9.000000000';
-    expect(after!.grants!.map((grant) => grant.balance)).toEqual(['1.000000000', '0.150000000', '0.000000000', '0.000000000', '0.000000000', nine, nine, nine, nine, '0.000000000']);
+    expect(after!.grants!.map((grant) => grant.balance)).toEqual([
+      '1.000000000',
+      '0.150000000',
+      '0.000000000',
+      '0.000000000',
+      '0.000000000',
+      nine,
+      nine,
+      nine,
+      nine,
+      '0.000000000',
+    ]);
   });
 
   it('a scope naming the card and the event type is eligible; prepaid credit pays after promotional', () => {
     const state: CustomerState = {
       grants: [
         { id: 'prepaid', kind: 'prepaid', priority: 0, balance: '10' },
-        { id: 'scoped', kind: 'promotional', priority: 5, balance: '0.2', scope: { cards: ['m'], event_types: ['llm.request'] } },
+        {
+          id: 'scoped',
+          kind: 'promotional',
+          priority: 5,
+          balance: '0.2',
+          scope: { cards: ['m'], event_types: ['llm.request'] },
+        },
       ],
     };
     const { result } = rateOne(book([card('m', [flat('0.5')])]), usage('m'), state);
-    expect(result.receipt!.filter((step) => step.step === 'credit').map((step) => [step.grant, step.amount, step.balance])).toEqual([
+    expect(
+      result.receipt!.filter((step) => step.step === 'credit').map((step) => [step.grant, step.amount, step.balance]),
+    ).toEqual([
       ['scoped', '0.200000000', '0.000000000'],
       ['prepaid', '0.300000000', '9.700000000'],
     ]);
@@ -413,25 +748,47 @@ describe('allowances, discount, commitment and credits', () => {
 
   it('commitment and credits come after the discount, and margin is net minus cost before them', () => {
     const cost: CostSchedule = { versions: [{ effective_from: V1, rate_cards: [card('m', [flat('0.3')])] }] };
-    const state: CustomerState = { discount_percent: '10', commitment: { mode: 'prepaid', remaining: '0.2' }, grants: [{ id: 'g', kind: 'prepaid', priority: 0, balance: '0.5' }] };
+    const state: CustomerState = {
+      discount_percent: '10',
+      commitment: { mode: 'prepaid', remaining: '0.2' },
+      grants: [{ id: 'g', kind: 'prepaid', priority: 0, balance: '0.5' }],
+    };
     // subtotal 1; discount 0.1; net 0.9; margin 0.9 - 0.3; commitment 0.2; credit 0.5; amount 0.2
     const { result } = rateOne(book([card('m', [flat('1')])], {}, cost), usage('m'), state);
-    expect(result).toMatchObject({ subtotal: '1.000000000', cost: '0.300000000', margin: '0.600000000', amount: '0.200000000' });
+    expect(result).toMatchObject({
+      subtotal: '1.000000000',
+      cost: '0.300000000',
+      margin: '0.600000000',
+      amount: '0.200000000',
+    });
     expect(result.receipt!.map((step) => step.step)).toEqual(['price', 'discount', 'commitment', 'credit']);
   });
 
   it('block: a remainder left after credits rejects the event and changes no state at all', () => {
-    const given = book([card('m', [{ dimension: 'input_tokens', price: { model: 'graduated', tiers: [{ rate: '1' }] } }, flat('0.5')])]);
-    const state: CustomerState = { on_depletion: 'block', counters: { 'm:input_tokens': '5' }, grants: [{ id: 'g', kind: 'promotional', priority: 0, balance: '0.2' }] };
+    const given = book([
+      card('m', [{ dimension: 'input_tokens', price: { model: 'graduated', tiers: [{ rate: '1' }] } }, flat('0.5')]),
+    ]);
+    const state: CustomerState = {
+      on_depletion: 'block',
+      counters: { 'm:input_tokens': '5' },
+      grants: [{ id: 'g', kind: 'promotional', priority: 0, balance: '0.2' }],
+    };
     const { result, state: after } = rateOne(given, usage('m', { input_tokens: 10 }), state);
     expect(result).toMatchObject({ status: 'error', error: { code: 'credits_exhausted' } });
     expect(result.error!.field).toBeUndefined();
     // the same figures as before, only written in the output format
-    expect(after).toEqual({ ...state, counters: { 'm:input_tokens': '5.000000' }, grants: [{ ...state.grants![0]!, balance: '0.200000000' }] });
+    expect(after).toEqual({
+      ...state,
+      counters: { 'm:input_tokens': '5.000000' },
+      grants: [{ ...state.grants![0]!, balance: '0.200000000' }],
+    });
   });
 
   it('block: an event fully covered by credits is rated', () => {
-    const state: CustomerState = { on_depletion: 'block', grants: [{ id: 'g', kind: 'promotional', priority: 0, balance: '0.5' }] };
+    const state: CustomerState = {
+      on_depletion: 'block',
+      grants: [{ id: 'g', kind: 'promotional', priority: 0, balance: '0.5' }],
+    };
     const { result, state: after } = rateOne(book([card('m', [flat('0.5')])]), usage('m'), state);
     expect(result).toMatchObject({ status: 'rated', amount: '0.000000000' });
     expect(after!.grants![0]!.balance).toBe('0.000000000');
@@ -442,17 +799,53 @@ describe('card and version resolution', () => {
   const cards: RateCard[] = [
     { id: 'rule', match: { model: { starts_with: 'gpt-4' } }, charges: [flat('1')] },
     { id: 'exact', match: { model: 'gpt-4o', event_type: 'llm.request' }, charges: [flat('2')] },
-    { id: 'either', match: { model: { or: [{ ends_with: '-mini' }, { and: [{ contains: 'claude' }, { starts_with: 'anthropic/' }] }] } }, charges: [flat('3')] },
+    {
+      id: 'either',
+      match: {
+        model: { or: [{ ends_with: '-mini' }, { and: [{ contains: 'claude' }, { starts_with: 'anthropic/' }] }] },
+      },
+      charges: [flat('3')],
+    },
     { id: 'exact-too', match: { model: 'gpt-4o' }, charges: [flat('4')] },
     { id: 'catch-all', match: { event_type: { contains: '.' } }, charges: [flat('5')] },
   ];
   it.each([
-    { name: 'an exact card beats an earlier rule card', properties: { model: 'gpt-4o' }, eventType: 'llm.request', chosen: 'exact' },
-    { name: 'among exact cards the first in book order wins', properties: { model: 'gpt-4o' }, eventType: 'batch.request', chosen: 'exact-too' },
-    { name: 'rule cards in book order', properties: { model: 'gpt-4o-mini' }, eventType: 'llm.request', chosen: 'rule' },
-    { name: 'or / and / contains', properties: { model: 'anthropic/claude-sonnet-4' }, eventType: 'llm.request', chosen: 'either' },
-    { name: 'a later rule card when nothing earlier matches', properties: { model: 'mistral-large' }, eventType: 'llm.request', chosen: 'catch-all' },
-    { name: 'a non-string property matches no rule', properties: { model: 4 }, eventType: 'llm.request', chosen: 'catch-all' },
+    {
+      name: 'an exact card beats an earlier rule card',
+      properties: { model: 'gpt-4o' },
+      eventType: 'llm.request',
+      chosen: 'exact',
+    },
+    {
+      name: 'among exact cards the first in book order wins',
+      properties: { model: 'gpt-4o' },
+      eventType: 'batch.request',
+      chosen: 'exact-too',
+    },
+    {
+      name: 'rule cards in book order',
+      properties: { model: 'gpt-4o-mini' },
+      eventType: 'llm.request',
+      chosen: 'rule',
+    },
+    {
+      name: 'or / and / contains',
+      properties: { model: 'anthropic/claude-sonnet-4' },
+      eventType: 'llm.request',
+      chosen: 'either',
+    },
+    {
+      name: 'a later rule card when nothing earlier matches',
+      properties: { model: 'mistral-large' },
+      eventType: 'llm.request',
+      chosen: 'catch-all',
+    },
+    {
+      name: 'a non-string property matches no rule',
+      properties: { model: 4 },
+      eventType: 'llm.request',
+      chosen: 'catch-all',
+    },
   ])('$name', ({ properties, eventType, chosen }) => {
     const event: UsageEvent = { ...usage('x', {}, { event_type: eventType }), properties };
     expect(rateOne(book(cards), event).result.card).toBe(chosen);
@@ -464,7 +857,10 @@ describe('card and version resolution', () => {
       id: 'order',
       currency: 'USD',
       versions: [
-        { effective_from: V1, rate_cards: [{ id: 'earlier', match: { model: { starts_with: 'g' } }, charges: [flat('1')] }] },
+        {
+          effective_from: V1,
+          rate_cards: [{ id: 'earlier', match: { model: { starts_with: 'g' } }, charges: [flat('1')] }],
+        },
         {
           effective_from: '2026-02-01T00:00:00Z',
           rate_cards: [
@@ -483,7 +879,10 @@ describe('card and version resolution', () => {
       currency: 'USD',
       versions: [
         { effective_from: V1, rate_cards: [card('m', [flat('1')])] },
-        { effective_from: '2026-02-01T00:00:00Z', rate_cards: [{ ...card('m', [flat('1')]), match: { model: 'other' } }] },
+        {
+          effective_from: '2026-02-01T00:00:00Z',
+          rate_cards: [{ ...card('m', [flat('1')]), match: { model: 'other' } }],
+        },
       ],
     };
     expect(() => rateReference(given, {}, [])).toThrow(InvalidInputError);
@@ -503,32 +902,95 @@ describe('card and version resolution', () => {
     ],
   };
   it.each([
-    { at: '2026-01-31T22:59:59.999Z', model: 'm', expected: { amount: '2.000000000', book_version: '2026-01-01T00:00:00.000Z' } },
-    { at: '2026-01-31T23:00:00Z', model: 'm', expected: { amount: '3.000000000', book_version: '2026-01-31T23:00:00.000Z' } },
-    { at: '2025-12-31T23:59:59.999Z', model: 'm', expected: { status: 'error', error: { code: 'no_price_version', field: 'timestamp' } } },
+    {
+      at: '2026-01-31T22:59:59.999Z',
+      model: 'm',
+      expected: { amount: '2.000000000', book_version: '2026-01-01T00:00:00.000Z' },
+    },
+    {
+      at: '2026-01-31T23:00:00Z',
+      model: 'm',
+      expected: { amount: '3.000000000', book_version: '2026-01-31T23:00:00.000Z' },
+    },
+    {
+      at: '2025-12-31T23:59:59.999Z',
+      model: 'm',
+      expected: { status: 'error', error: { code: 'no_price_version', field: 'timestamp' } },
+    },
     // the card is in the catalogue (a later version) but not in the version in force
-    { at: '2026-01-15T00:00:00Z', model: 'new', expected: { status: 'error', error: { code: 'no_rate_card', field: 'properties' } } },
+    {
+      at: '2026-01-15T00:00:00Z',
+      model: 'new',
+      expected: { status: 'error', error: { code: 'no_rate_card', field: 'properties' } },
+    },
     // a card only the first version has still rates that version's events, and is not found after it
     { at: '2026-01-15T00:00:00Z', model: 'old', expected: { amount: '9.000000000', card: 'old' } },
-    { at: '2026-02-15T00:00:00Z', model: 'old', expected: { status: 'error', error: { code: 'no_rate_card', field: 'properties' } } },
+    {
+      at: '2026-02-15T00:00:00Z',
+      model: 'old',
+      expected: { status: 'error', error: { code: 'no_rate_card', field: 'properties' } },
+    },
   ])('version boundary at $at ($model)', ({ at, model, expected }) => {
-    expect(rateOne(versioned, usage(model, {}, { timestamp: at })).result).toMatchObject({ currency: 'EUR', ...expected });
+    expect(rateOne(versioned, usage(model, {}, { timestamp: at })).result).toMatchObject({
+      currency: 'EUR',
+      ...expected,
+    });
   });
 });
 
 describe('event errors', () => {
   const given = book([card('m', [perUnit('input_tokens', '1')])]);
   it.each([
-    { name: 'empty transaction_id', event: usage('m', {}, { transaction_id: '' }), error: { code: 'invalid_event', field: 'transaction_id' } },
-    { name: 'customer_id not a string', event: usage('m', {}, { customer_id: 7 as unknown as string }), error: { code: 'invalid_event', field: 'customer_id' } },
-    { name: 'no zone designator', event: usage('m', {}, { timestamp: '2026-02-10T12:00:00' }), error: { code: 'invalid_timestamp', field: 'timestamp' } },
-    { name: 'no such day', event: usage('m', {}, { timestamp: '2026-02-29T12:00:00Z' }), error: { code: 'invalid_timestamp', field: 'timestamp' } },
-    { name: 'unknown service tier', event: usage('m', { service_tier: 'turbo' }), error: { code: 'invalid_property', field: 'properties.service_tier' } },
-    { name: 'unknown outcome', event: usage('m', { outcome: 'lost' }), error: { code: 'invalid_property', field: 'properties.outcome' } },
-    { name: 'seven decimals in a quantity', event: usage('m', { input_tokens: '1.0000001' }), error: { code: 'invalid_property', field: 'properties.input_tokens' } },
-    { name: 'a negative quantity', event: usage('m', { input_tokens: -1 }), error: { code: 'invalid_property', field: 'properties.input_tokens' } },
-    { name: 'a non-numeric quantity', event: usage('m', { input_tokens: '12 tokens' }), error: { code: 'invalid_property', field: 'properties.input_tokens' } },
-    { name: 'a quantity beyond 64 bits of micro-units', event: usage('m', { input_tokens: '9223372036855' }), error: { code: 'invalid_property', field: 'properties.input_tokens' } },
+    {
+      name: 'empty transaction_id',
+      event: usage('m', {}, { transaction_id: '' }),
+      error: { code: 'invalid_event', field: 'transaction_id' },
+    },
+    {
+      name: 'customer_id not a string',
+      event: usage('m', {}, { customer_id: 7 as unknown as string }),
+      error: { code: 'invalid_event', field: 'customer_id' },
+    },
+    {
+      name: 'no zone designator',
+      event: usage('m', {}, { timestamp: '2026-02-10T12:00:00' }),
+      error: { code: 'invalid_timestamp', field: 'timestamp' },
+    },
+    {
+      name: 'no such day',
+      event: usage('m', {}, { timestamp: '2026-02-29T12:00:00Z' }),
+      error: { code: 'invalid_timestamp', field: 'timestamp' },
+    },
+    {
+      name: 'unknown service tier',
+      event: usage('m', { service_tier: 'turbo' }),
+      error: { code: 'invalid_property', field: 'properties.service_tier' },
+    },
+    {
+      name: 'unknown outcome',
+      event: usage('m', { outcome: 'lost' }),
+      error: { code: 'invalid_property', field: 'properties.outcome' },
+    },
+    {
+      name: 'seven decimals in a quantity',
+      event: usage('m', { input_tokens: '1.0000001' }),
+      error: { code: 'invalid_property', field: 'properties.input_tokens' },
+    },
+    {
+      name: 'a negative quantity',
+      event: usage('m', { input_tokens: -1 }),
+      error: { code: 'invalid_property', field: 'properties.input_tokens' },
+    },
+    {
+      name: 'a non-numeric quantity',
+      event: usage('m', { input_tokens: '12 tokens' }),
+      error: { code: 'invalid_property', field: 'properties.input_tokens' },
+    },
+    {
+      name: 'a quantity beyond 64 bits of micro-units',
+      event: usage('m', { input_tokens: '9223372036855' }),
+      error: { code: 'invalid_property', field: 'properties.input_tokens' },
+    },
   ])('$name', ({ event, error }) => {
     const { result } = rateOne(given, event);
     expect(result).toMatchObject({ status: 'error', currency: 'USD', error });
@@ -540,22 +1002,45 @@ describe('event errors', () => {
   });
 
   it('numeric properties are checked in alphabetical order, including the cost card and unused variants', () => {
-    const cost: CostSchedule = { versions: [{ effective_from: V1, rate_cards: [card('m', [perUnit('a_cost_units', '1')])] }] };
-    const withVariant = book([card('m', [perUnit('input_tokens', '1')], { variants: [{ when: { service_tier: 'flex' }, charges: [perUnit('b_units', '1')] }] })], {}, cost);
+    const cost: CostSchedule = {
+      versions: [{ effective_from: V1, rate_cards: [card('m', [perUnit('a_cost_units', '1')])] }],
+    };
+    const withVariant = book(
+      [
+        card('m', [perUnit('input_tokens', '1')], {
+          variants: [{ when: { service_tier: 'flex' }, charges: [perUnit('b_units', '1')] }],
+        }),
+      ],
+      {},
+      cost,
+    );
     const event = usage('m', { input_tokens: 'x', a_cost_units: 'y', b_units: 'z' });
-    expect(rateOne(withVariant, event).result.error).toMatchObject({ code: 'invalid_property', field: 'properties.a_cost_units' });
-    expect(rateOne(withVariant, usage('m', { input_tokens: 'x', b_units: 'z' })).result.error).toMatchObject({ field: 'properties.b_units' });
+    expect(rateOne(withVariant, event).result.error).toMatchObject({
+      code: 'invalid_property',
+      field: 'properties.a_cost_units',
+    });
+    expect(rateOne(withVariant, usage('m', { input_tokens: 'x', b_units: 'z' })).result.error).toMatchObject({
+      field: 'properties.b_units',
+    });
   });
 
   it('outside_period: the period is [start, end)', () => {
     const state: CustomerState = { period: { start: '2026-02-01T00:00:00Z', end: '2026-03-01T00:00:00Z' } };
-    expect(rateOne(given, usage('m', {}, { timestamp: '2026-03-01T00:00:00Z' }), state).result.error).toMatchObject({ code: 'outside_period', field: 'timestamp' });
+    expect(rateOne(given, usage('m', {}, { timestamp: '2026-03-01T00:00:00Z' }), state).result.error).toMatchObject({
+      code: 'outside_period',
+      field: 'timestamp',
+    });
     expect(rateOne(given, usage('m', {}, { timestamp: '2026-02-01T00:00:00Z' }), state).result.status).toBe('rated');
   });
 
   it('overflow: a line beyond 2^63 nano-units is an error, and the state is left as it was', () => {
     // 2 x 9000000000 / 1 = 1.8e10 units = 1.8e19 nano > 2^63 - 1 = 9223372036854775807
-    const huge = book([card('m', [{ dimension: 'output_tokens', price: { model: 'graduated', tiers: [{ rate: '1' }] } }, perUnit('input_tokens', '9000000000', '1')])]);
+    const huge = book([
+      card('m', [
+        { dimension: 'output_tokens', price: { model: 'graduated', tiers: [{ rate: '1' }] } },
+        perUnit('input_tokens', '9000000000', '1'),
+      ]),
+    ]);
     const { result, state, before } = rateOne(huge, usage('m', { input_tokens: 2, output_tokens: 5 }), {});
     expect(result).toMatchObject({ status: 'error', error: { code: 'overflow' } });
     expect(state).toEqual(before.cus_1);
@@ -565,9 +1050,19 @@ describe('event errors', () => {
 
   it('overflow: only a modified rate that prices something must fit', () => {
     // tier 1: 4611686018.427387904 x 2 = 9223372036.854775808, one nano-unit past 2^63 - 1
-    const given = book([card('m', [{ dimension: 'x', price: { model: 'volume', tiers: [{ up_to: '10', rate: '1' }, { rate: '4611686018.427387904' }] } }])], {
-      modifiers: [{ when: { service_tier: 'standard' }, multiplier: '2' }],
-    });
+    const given = book(
+      [
+        card('m', [
+          {
+            dimension: 'x',
+            price: { model: 'volume', tiers: [{ up_to: '10', rate: '1' }, { rate: '4611686018.427387904' }] },
+          },
+        ]),
+      ],
+      {
+        modifiers: [{ when: { service_tier: 'standard' }, multiplier: '2' }],
+      },
+    );
     // q = 1 stays in tier 0: P(1) - P(0) = 1 x 2 / 1e6
     expect(rateOne(given, usage('m', { x: 1 })).result.amount).toBe('0.000002000');
     expect(rateOne(given, usage('m', { x: 20 })).result.error).toMatchObject({ code: 'overflow' });
@@ -580,9 +1075,16 @@ describe('event errors', () => {
   });
 
   it("errors follow the charge order: charge 0's overflow before charge 1's negative quantity", () => {
-    const given = book([card('m', [perUnit('x', '9000000000', '1'), perUnit('neg', '1')], { dimensions: { neg: { formula: { a: 1, b: -1 } } } })]);
+    const given = book([
+      card('m', [perUnit('x', '9000000000', '1'), perUnit('neg', '1')], {
+        dimensions: { neg: { formula: { a: 1, b: -1 } } },
+      }),
+    ]);
     expect(rateOne(given, usage('m', { x: 2, a: 1, b: 2 })).result.error).toMatchObject({ code: 'overflow' });
-    expect(rateOne(given, usage('m', { x: 1, a: 1, b: 2 })).result.error).toMatchObject({ code: 'negative_quantity', field: 'dimensions.neg' });
+    expect(rateOne(given, usage('m', { x: 1, a: 1, b: 2 })).result.error).toMatchObject({
+      code: 'negative_quantity',
+      field: 'dimensions.neg',
+    });
   });
 
   it('overflow: a counter beyond 2^63 micro-units', () => {
@@ -594,10 +1096,16 @@ describe('event errors', () => {
 
 describe('state handling', () => {
   it('every customer of an event past step 0 gets a state, its figures in the output format; other values keep their text', () => {
-    const given = book([card('m', [flat('1')]), card('t', [{ dimension: 'x', price: { model: 'graduated', tiers: [{ rate: '1' }] } }])]);
+    const given = book([
+      card('m', [flat('1')]),
+      card('t', [{ dimension: 'x', price: { model: 'graduated', tiers: [{ rate: '1' }] } }]),
+    ]);
     const { states } = rateReference(
       given,
-      { other: { counters: { 't:x': '1.5' } }, old: { counters: { 't:x': '2', unknown: '1.50' }, discount_percent: '5.0' } },
+      {
+        other: { counters: { 't:x': '1.5' } },
+        old: { counters: { 't:x': '2', unknown: '1.50' }, discount_percent: '5.0' },
+      },
       [
         usage('m', {}, { customer_id: 'new_1' }),
         usage('t', { x: 0 }, { customer_id: 'new_2' }), // a counter still at 0 stays absent
@@ -614,7 +1122,14 @@ describe('state handling', () => {
   });
 
   it('events of one customer see the state the previous event left', () => {
-    const given = book([card('m', [{ dimension: 'x', price: { model: 'graduated', tiers: [{ up_to: '10', rate: '1' }, { rate: '0.5' }], per: '1' } }])]);
+    const given = book([
+      card('m', [
+        {
+          dimension: 'x',
+          price: { model: 'graduated', tiers: [{ up_to: '10', rate: '1' }, { rate: '0.5' }], per: '1' },
+        },
+      ]),
+    ]);
     // first: [0, 8) at 1 = 8 ; second: [8, 10) at 1 + [10, 14) at 0.5 = 4
     const { results } = rateReference(given, {}, [usage('m', { x: 8 }), usage('m', { x: 6 })]);
     expect(results.map((result) => result.amount)).toEqual(['8.000000000', '4.000000000']);

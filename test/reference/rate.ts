@@ -42,7 +42,11 @@ const OUTCOMES: readonly Outcome[] = ['completed', 'preempted', 'infra_failure',
  * Rates `events` in order against `book`, starting from `states`; neither input is modified.
  * Throws InvalidInputError for a malformed book or state (the host rejects those before the kernel runs).
  */
-export function rateReference(book: PriceBook, states: StateMap, events: UsageEvent[]): { results: RatedEvent[]; states: StateMap } {
+export function rateReference(
+  book: PriceBook,
+  states: StateMap,
+  events: UsageEvent[],
+): { results: RatedEvent[]; states: StateMap } {
   validateBook(book);
   const nextStates = structuredClone(states);
   const validated = new WeakSet<object>();
@@ -56,7 +60,13 @@ function echo(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }
 
-function rateOrReject(book: PriceBook, states: StateMap, validated: WeakSet<object>, customers: Set<string>, event: UsageEvent): RatedEvent {
+function rateOrReject(
+  book: PriceBook,
+  states: StateMap,
+  validated: WeakSet<object>,
+  customers: Set<string>,
+  event: UsageEvent,
+): RatedEvent {
   try {
     return rateEvent(book, states, validated, customers, event);
   } catch (error) {
@@ -76,10 +86,12 @@ function rateOrReject(book: PriceBook, states: StateMap, validated: WeakSet<obje
 function checkEvent(event: UsageEvent): { timestamp: number; serviceTier: ServiceTier; outcome: Outcome } {
   for (const field of ['transaction_id', 'customer_id', 'event_type'] as const) {
     const value: unknown = event?.[field];
-    if (typeof value !== 'string' || value === '') throw new EventFailure('invalid_event', `${field} must be a non-empty string`, field);
+    if (typeof value !== 'string' || value === '')
+      throw new EventFailure('invalid_event', `${field} must be a non-empty string`, field);
   }
   const timestamp = parseInstant(event.timestamp);
-  if (timestamp === null) throw new EventFailure('invalid_timestamp', 'timestamp is not an RFC 3339 instant', 'timestamp');
+  if (timestamp === null)
+    throw new EventFailure('invalid_timestamp', 'timestamp is not an RFC 3339 instant', 'timestamp');
   const serviceTier = canonical(event, 'service_tier', SERVICE_TIERS, 'standard');
   const outcome = canonical(event, 'outcome', OUTCOMES, 'completed');
   return { timestamp, serviceTier, outcome };
@@ -103,7 +115,8 @@ function catalogueOf(versions: readonly BookVersion[]): RateCard[] {
   let catalogue = catalogues.get(versions);
   if (catalogue === undefined) {
     const byId = new Map<string, RateCard>();
-    for (const card of versions.flatMap((version) => version.rate_cards)) if (!byId.has(card.id)) byId.set(card.id, card);
+    for (const card of versions.flatMap((version) => version.rate_cards))
+      if (!byId.has(card.id)) byId.set(card.id, card);
     catalogue = [...byId.values()];
     catalogues.set(versions, catalogue);
   }
@@ -155,7 +168,10 @@ function collectReads(card: RateCard, reads: Map<string, Set<Reading>>, required
     for (const charge of charges) {
       const handler = PRICE_MODELS[charge.price.model] as PriceHandler<PriceModel>;
       if (handler.measured) addDimension(charge.dimension!);
-      handler.reads?.(charge.price, { money: (name, required) => add(name, 'money', required), dimension: addDimension });
+      handler.reads?.(charge.price, {
+        money: (name, required) => add(name, 'money', required),
+        dimension: addDimension,
+      });
     }
   }
 }
@@ -170,13 +186,18 @@ function checkNumbers(event: UsageEvent, cards: readonly RateCard[]): Map<string
     let raw = event.properties?.[name];
     if (raw === undefined || raw === null) {
       raw = cards.map((card) => card.defaults?.[name]).find((value) => value !== undefined);
-      if (raw === undefined && required.has(name)) throw new EventFailure('missing_property', `${name} is required and has no default`, `properties.${name}`);
+      if (raw === undefined && required.has(name))
+        throw new EventFailure('missing_property', `${name} is required and has no default`, `properties.${name}`);
     }
     let value: Dec | null = null;
     for (const reading of reads.get(name)!) {
       value = parseEventNumber(raw, reading === 'money' ? MONEY_PLACES : QUANTITY_PLACES);
       if (value === null) {
-        throw new EventFailure('invalid_property', `${name} must be a non-negative ${reading === 'money' ? 'amount' : 'quantity'}`, `properties.${name}`);
+        throw new EventFailure(
+          'invalid_property',
+          `${name} must be a non-negative ${reading === 'money' ? 'amount' : 'quantity'}`,
+          `properties.${name}`,
+        );
       }
     }
     numbers.set(name, value!);
@@ -186,7 +207,13 @@ function checkNumbers(event: UsageEvent, cards: readonly RateCard[]): Map<string
 
 const sum = (values: readonly Dec[]): Dec => values.reduce((total, value) => total.plus(value), ZERO);
 
-function rateEvent(book: PriceBook, states: StateMap, validated: WeakSet<object>, customers: Set<string>, event: UsageEvent): RatedEvent {
+function rateEvent(
+  book: PriceBook,
+  states: StateMap,
+  validated: WeakSet<object>,
+  customers: Set<string>,
+  event: UsageEvent,
+): RatedEvent {
   const { timestamp, serviceTier, outcome } = checkEvent(event);
   const customerId = event.customer_id;
   customers.add(customerId);
@@ -203,7 +230,8 @@ function rateEvent(book: PriceBook, states: StateMap, validated: WeakSet<object>
   if (period !== undefined) {
     const start = parseStoredInstant(period.start, 'period.start');
     const end = parseStoredInstant(period.end, 'period.end');
-    if (!(start <= timestamp && timestamp < end)) throw new EventFailure('outside_period', 'timestamp is outside the period', 'timestamp');
+    if (!(start <= timestamp && timestamp < end))
+      throw new EventFailure('outside_period', 'timestamp is outside the period', 'timestamp');
   }
   // Any failure to resolve a cost card means the event has no cost.
   const costResolution = book.cost === undefined ? undefined : resolveCard(book.cost.versions, event, timestamp);
@@ -223,7 +251,15 @@ function rateEvent(book: PriceBook, states: StateMap, validated: WeakSet<object>
   if (outcome === 'infra_failure') {
     steps.push({ step: 'outcome', outcome, note: 'no_charge' });
   } else {
-    const context: ChargeContext = { facts, card: price.card, version: price.version, ledger, counterPrefix: '', useAllowances: true, steps };
+    const context: ChargeContext = {
+      facts,
+      card: price.card,
+      version: price.version,
+      ledger,
+      counterPrefix: '',
+      useAllowances: true,
+      steps,
+    };
     lines = rateCharges(context, selectCharges(context));
   }
   const subtotal = checkMoney(sum(lines), 'subtotal');
@@ -232,7 +268,15 @@ function rateEvent(book: PriceBook, states: StateMap, validated: WeakSet<object>
   // over credits_exhausted. It skips step 3 and draws no allowance; its receipt steps are not shown.
   let costTotal: Dec | undefined;
   if (cost !== undefined) {
-    const context: ChargeContext = { facts, card: cost.card, version: cost.version, ledger, counterPrefix: 'cost:', useAllowances: false, steps: [] };
+    const context: ChargeContext = {
+      facts,
+      card: cost.card,
+      version: cost.version,
+      ledger,
+      counterPrefix: 'cost:',
+      useAllowances: false,
+      steps: [],
+    };
     costTotal = checkMoney(sum(rateCharges(context, selectCharges(context))), 'cost');
   }
 
@@ -294,14 +338,20 @@ function drawCommitment(ledger: Ledger, net: Dec, steps: ReceiptStep[]): Dec {
 const KIND_ORDER = { promotional: 0, prepaid: 1 } as const;
 
 /** Step 9. Grants are drawn while something is left to pay, so every credit step draws more than 0. */
-function drawCredits(ledger: Ledger, net: Dec, steps: ReceiptStep[], event: { timestamp: number; cardId: string; eventType: string }): Dec {
+function drawCredits(
+  ledger: Ledger,
+  net: Dec,
+  steps: ReceiptStep[],
+  event: { timestamp: number; cardId: string; eventType: string },
+): Dec {
   const grants = ledger.state.grants ?? [];
   const eligible = grants
     .map((grant, index) => ({
       grant,
       index,
       balance: ledger.grantBalance(grant, index),
-      effectiveAt: grant.effective_at === undefined ? -Infinity : parseStoredInstant(grant.effective_at, 'effective_at'),
+      effectiveAt:
+        grant.effective_at === undefined ? -Infinity : parseStoredInstant(grant.effective_at, 'effective_at'),
       expiresAt: grant.expires_at === undefined ? Infinity : parseStoredInstant(grant.expires_at, 'expires_at'),
     }))
     .filter(
@@ -326,7 +376,13 @@ function drawCredits(ledger: Ledger, net: Dec, steps: ReceiptStep[], event: { ti
     const balance = entry.balance.minus(drawn);
     left = left.minus(drawn);
     ledger.setGrantBalance(entry.index, balance);
-    steps.push({ step: 'credit', grant: entry.grant.id, kind: entry.grant.kind, amount: formatMoney(drawn), balance: formatMoney(balance) });
+    steps.push({
+      step: 'credit',
+      grant: entry.grant.id,
+      kind: entry.grant.kind,
+      amount: formatMoney(drawn),
+      balance: formatMoney(balance),
+    });
   }
   return left;
 }

@@ -32,7 +32,14 @@ export function parseInstant(text: unknown): number | null {
   if (typeof text !== 'string') return null;
   const m = INSTANT.exec(text);
   if (m === null) return null;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
   if (hour > 23 || minute > 59 || second > 59) return null;
   const millis = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
@@ -106,7 +113,9 @@ export function utcOffsetMs(zone: string, ms: number): number {
     if (part.type !== 'literal') parts[part.type] = Number(part.value);
   }
   const hour = parts.hour === 24 ? 0 : parts.hour!;
-  const local = daysFromCivil(parts.year!, parts.month!, parts.day!) * MS_PER_DAY + ((hour * 60 + parts.minute!) * 60 + parts.second!) * 1000;
+  const local =
+    daysFromCivil(parts.year!, parts.month!, parts.day!) * MS_PER_DAY +
+    ((hour * 60 + parts.minute!) * 60 + parts.second!) * 1000;
   return local - wholeSecond;
 }
 
@@ -127,9 +136,10 @@ export function windowHolds(window: TimeWindow, ms: number, calendars: Record<st
   const end = parseClock(window.end, true, 'window.end');
   const { secondOfDay, weekday } = localClock(window.time_zone, ms);
   const listed = (index: number): boolean => window.days === undefined || window.days.includes(WEEKDAYS[index]!);
-  const holds = end > start
-    ? listed(weekday) && secondOfDay >= start && secondOfDay < end
-    : (listed(weekday) && secondOfDay >= start) || (listed((weekday + 6) % 7) && secondOfDay < end);
+  const holds =
+    end > start
+      ? listed(weekday) && secondOfDay >= start && secondOfDay < end
+      : (listed(weekday) && secondOfDay >= start) || (listed((weekday + 6) % 7) && secondOfDay < end);
   if (!holds) return false;
   if (window.except !== undefined && onCalendar(calendars[window.except]!, ms)) return false;
   return window.only === undefined || onCalendar(calendars[window.only]!, ms);
@@ -139,7 +149,15 @@ export function windowHolds(window: TimeWindow, ms: number, calendars: Record<st
 export function calendarDay(text: unknown, path: string): number {
   const m = typeof text === 'string' ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(text) : null;
   const [year, month, day] = m === null ? [0, 0, 0] : [Number(m[1]), Number(m[2]), Number(m[3])];
-  if (m === null || year < 1970 || year > 2099 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) {
+  if (
+    m === null ||
+    year < 1970 ||
+    year > 2099 ||
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > daysInMonth(year, month)
+  ) {
     throw new InvalidInputError(`${path}: not a date YYYY-MM-DD in 1970-2099: ${JSON.stringify(text)}`);
   }
   return daysFromCivil(year, month, day);
@@ -150,7 +168,8 @@ export function onCalendar(calendar: Calendar, ms: number): boolean {
   const localSeconds = Math.floor(ms / 1000) + utcOffsetMs(calendar.time_zone, ms) / 1000;
   const day = Math.floor(localSeconds / SECONDS_PER_DAY);
   let days = calendarDays.get(calendar);
-  if (days === undefined) calendarDays.set(calendar, (days = new Set(calendar.dates.map((date) => calendarDay(date, 'calendar date')))));
+  if (days === undefined)
+    calendarDays.set(calendar, (days = new Set(calendar.dates.map((date) => calendarDay(date, 'calendar date')))));
   return days.has(day);
 }
 

@@ -4,7 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { Kernel } from '../../core-wasm/src/kernel.ts';
 import * as L from '../../core-wasm/src/layout.gen.ts';
 import {
-  MODEL_COMPILERS, assertModelsWired, kernelLayer, modelWiringProblems, type ModelCompiler, type ModelLayer,
+  MODEL_COMPILERS,
+  assertModelsWired,
+  kernelLayer,
+  modelWiringProblems,
+  type ModelCompiler,
+  type ModelLayer,
 } from '../../core-wasm/src/models/index.ts';
 import { wasmBytes } from '../../core-wasm/src/node.ts';
 import { PRICE_MODELS } from './models/index.ts';
@@ -38,7 +43,9 @@ describe('price model wiring', () => {
   it('every model the compiler knows has a MODEL code, a kernel implementation and a reference one', async () => {
     const kernel = await rawKernel();
     const compilers = MODEL_COMPILERS as unknown as Record<string, ModelCompiler<never>>;
-    expect(modelWiringProblems(compilers, [kernelLayer(kernel.modelImplemented), referenceLayer(PRICE_MODELS)])).toEqual([]);
+    expect(
+      modelWiringProblems(compilers, [kernelLayer(kernel.modelImplemented), referenceLayer(PRICE_MODELS)]),
+    ).toEqual([]);
     expect(Object.keys(MODEL_COMPILERS).sort()).toEqual([...L.MODEL_NAMES].sort());
     expect(Object.keys(PRICE_MODELS).sort()).toEqual([...L.MODEL_NAMES].sort());
   });
@@ -59,23 +66,30 @@ describe('price model wiring', () => {
       'price model "surge" has a compiler but no kernel implementation: add it to core-wasm/assembly/models/index.ts',
       'price model "surge" has a compiler but no reference implementation: add it to test/reference/models/index.ts',
     ]);
-    expect(() => assertModelsWired(compilers, layers)).toThrow(/half-wired price model:[\s\S]*"surge"[\s\S]*no kernel implementation/);
+    expect(() => assertModelsWired(compilers, layers)).toThrow(
+      /half-wired price model:[\s\S]*"surge"[\s\S]*no kernel implementation/,
+    );
   });
 
   it('refuses a model wired in the compiler and the kernel but not the reference', async () => {
     const kernel = await rawKernel();
     const { flat: _flat, ...withoutFlat } = PRICE_MODELS;
-    const problems = modelWiringProblems(
-      MODEL_COMPILERS as unknown as Record<string, ModelCompiler<never>>,
-      [kernelLayer(kernel.modelImplemented), referenceLayer(withoutFlat)],
-    );
-    expect(problems).toEqual(['price model "flat" has a compiler but no reference implementation: add it to test/reference/models/index.ts']);
+    const problems = modelWiringProblems(MODEL_COMPILERS as unknown as Record<string, ModelCompiler<never>>, [
+      kernelLayer(kernel.modelImplemented),
+      referenceLayer(withoutFlat),
+    ]);
+    expect(problems).toEqual([
+      'price model "flat" has a compiler but no reference implementation: add it to test/reference/models/index.ts',
+    ]);
   });
 
   it('the Kernel refuses, at load, a wasm that lacks a model the compiler knows', async () => {
     const kernel = await rawKernel();
     // The same wasm with volume taken out of its dispatch list, as a kernel built without assembly/models/volume.ts.
-    const withoutVolume = { ...kernel, modelImplemented: (code: number) => (code === L.MODEL_VOLUME ? 0 : kernel.modelImplemented(code)) };
+    const withoutVolume = {
+      ...kernel,
+      modelImplemented: (code: number) => (code === L.MODEL_VOLUME ? 0 : kernel.modelImplemented(code)),
+    };
     expect(() => new Kernel(withoutVolume as never)).toThrow(
       'price model "volume" has a compiler but no kernel implementation: add it to core-wasm/assembly/models/index.ts',
     );

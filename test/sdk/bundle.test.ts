@@ -16,6 +16,8 @@ describe('sdk/src/index.ts bundle', () => {
   });
 
   it('the check is real: the CLI, which reads files, is refused with the file that imports a built-in', async () => {
-    await expect(bundleEntry('sdk/src/cli.ts')).rejects.toThrow(/Node built-in "node:(fs|util)" imported by sdk\/src\/cli\.ts/);
+    await expect(bundleEntry('sdk/src/cli.ts')).rejects.toThrow(
+      /Node built-in "node:(fs|util)" imported by sdk\/src\/cli\.ts/,
+    );
   });
 });

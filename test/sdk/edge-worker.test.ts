@@ -31,13 +31,25 @@ function completion(id: string) {
     object: 'chat.completion',
     created: 1_763_900_000,
     model: 'gpt-4o-2024-08-06',
-    choices: [{ index: 0, message: { role: 'assistant', content: 'Hello there.', refusal: null }, logprobs: null, finish_reason: 'stop' }],
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: 'Hello there.', refusal: null },
+        logprobs: null,
+        finish_reason: 'stop',
+      },
+    ],
     usage: {
       prompt_tokens: 1_500_000,
       completion_tokens: 20_000,
       total_tokens: 1_520_000,
       prompt_tokens_details: { cached_tokens: 100_000, audio_tokens: 0 },
-      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+      completion_tokens_details: {
+        reasoning_tokens: 0,
+        audio_tokens: 0,
+        accepted_prediction_tokens: 0,
+        rejected_prediction_tokens: 0,
+      },
     },
     service_tier: 'default',
   };
@@ -62,7 +74,9 @@ interface Received {
   body: string;
 }
 
-async function listen(handle: (received: Received) => { status: number; body: unknown }): Promise<{ server: Server; url: string; hits: Received[] }> {
+async function listen(
+  handle: (received: Received) => { status: number; body: unknown },
+): Promise<{ server: Server; url: string; hits: Received[] }> {
   const hits: Received[] = [];
   const server = createServer(async (request, response) => {
     let body = '';
@@ -76,7 +90,8 @@ async function listen(handle: (received: Received) => { status: number; body: un
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits };
 }
 
-const close = (server: Server | undefined) => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+const close = (server: Server | undefined) =>
+  new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
 const money = (value: string | null) => {
   const parsed = parseScaled(value ?? '', 9, { allowNegative: true });
   if (!parsed.ok) throw new Error(`not an amount: ${value}`);
@@ -119,7 +134,11 @@ describe('the edge worker in workerd', () => {
       headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test', 'x-tariff-customer': customer },
       body: JSON.stringify(body),
     });
-  const chat = (maxTokens: number) => ({ model: 'gpt-4o', max_tokens: maxTokens, messages: [{ role: 'user', content: 'Say hello. '.repeat(40) }] });
+  const chat = (maxTokens: number) => ({
+    model: 'gpt-4o',
+    max_tokens: maxTokens,
+    messages: [{ role: 'user', content: 'Say hello. '.repeat(40) }],
+  });
 
   async function meteredEvents(count: number): Promise<UsageEvent[]> {
     // The worker posts after answering (ctx.waitUntil), so wait for the posts to land.
@@ -131,15 +150,24 @@ describe('the edge worker in workerd', () => {
     // 10M output tokens of gpt-4o at 10 per million is 100 (90 after acme's discount): over the budget of 50.
     const overBudget = await ask('acme', chat(10_000_000));
     expect(overBudget.status).toBe(402);
-    expect(((await overBudget.json()) as ErrorBody).error).toMatchObject({ code: 'budget_exceeded', message: expect.stringContaining('budget') });
+    expect(((await overBudget.json()) as ErrorBody).error).toMatchObject({
+      code: 'budget_exceeded',
+      message: expect.stringContaining('budget'),
+    });
     // 10k output tokens is 0.10, and thrifty has one cent and blocks.
     const noCredit = await ask('thrifty', chat(10_000));
     expect(noCredit.status).toBe(402);
-    expect(((await noCredit.json()) as ErrorBody).error).toMatchObject({ code: 'credits_exhausted', message: expect.any(String) });
+    expect(((await noCredit.json()) as ErrorBody).error).toMatchObject({
+      code: 'credits_exhausted',
+      message: expect.any(String),
+    });
     const unpriced = await ask('acme', { ...chat(10), model: 'mystery-model' });
     expect(unpriced.status).toBe(400);
     expect(((await unpriced.json()) as ErrorBody).error.code).toBe('no_rate_card');
-    const unknownCustomer = await miniflare!.dispatchFetch('http://edge.invalid/v1/chat/completions', { method: 'POST', body: JSON.stringify(chat(10)) });
+    const unknownCustomer = await miniflare!.dispatchFetch('http://edge.invalid/v1/chat/completions', {
+      method: 'POST',
+      body: JSON.stringify(chat(10)),
+    });
     expect(unknownCustomer.status).toBe(400);
     expect(upstream.hits).toHaveLength(0);
     expect(tariff.hits).toHaveLength(0);
@@ -161,17 +189,30 @@ describe('the edge worker in workerd', () => {
 
     // The events the worker queued for Tariff are the upstream's usage, under the customer, one per call.
     const events = await meteredEvents(2);
-    expect(events.map((e) => [e.transaction_id, e.customer_id])).toEqual([['chatcmpl-0', 'acme'], ['chatcmpl-1', 'acme']]);
-    expect(events[0].properties).toMatchObject({ provider: 'openai', model: 'gpt-4o-2024-08-06', input_tokens: 1_500_000, cache_read_tokens: 100_000, output_tokens: 20_000 });
+    expect(events.map((e) => [e.transaction_id, e.customer_id])).toEqual([
+      ['chatcmpl-0', 'acme'],
+      ['chatcmpl-1', 'acme'],
+    ]);
+    expect(events[0].properties).toMatchObject({
+      provider: 'openai',
+      model: 'gpt-4o-2024-08-06',
+      input_tokens: 1_500_000,
+      cache_read_tokens: 100_000,
+      output_tokens: 20_000,
+    });
 
     // The same events through Kernel.rate in Node, from the same snapshot: the same amounts. The cost is the price net
     // of acme's 10% discount (subtotal less the receipt's discount step); credits pay it, so nothing is left to charge.
     const rated = kernel.rate(book, structuredClone(states), events).results;
     expect(rated.map((r) => r.status)).toEqual(['rated', 'rated']);
-    const net = rated.map((r) => money(r.subtotal!) - money(r.receipt!.find((step) => step.step === 'discount')?.amount ?? '0'));
+    const net = rated.map(
+      (r) => money(r.subtotal!) - money(r.receipt!.find((step) => step.step === 'discount')?.amount ?? '0'),
+    );
     expect(net[0]).toBeGreaterThan(0n);
     expect([first, second].map((response) => money(response.headers.get('x-tariff-cost')))).toEqual(net);
-    expect([first, second].map((response) => response.headers.get('x-tariff-charged'))).toEqual(rated.map((r) => r.amount));
+    expect([first, second].map((response) => response.headers.get('x-tariff-charged'))).toEqual(
+      rated.map((r) => r.amount),
+    );
 
     // Balance: the credits in force after each call (acme starts with 1 + 100), lower by what credits paid each time.
     const balances = [first, second].map((response) => money(response.headers.get('x-tariff-balance')));
@@ -191,16 +232,27 @@ describe('the edge worker in workerd, reading pricing snapshots from the service
     // The worker stamps events with its own clock: the service's clock starts at the real now, so they are not "in the future".
     harness = await startService({ now: new Date().toISOString() });
     tenant = await signUpTenant(harness);
-    const as = (method: string, path: string, body?: unknown) => rest(harness, method, path, { key: tenant.secretKey, body });
+    const as = (method: string, path: string, body?: unknown) =>
+      rest(harness, method, path, { key: tenant.secretKey, body });
     expect((await as('POST', '/v1/price_books', { book: JSON.parse(example('llm-book.json')) })).status).toBe(201);
-    for (const customer of ['acme', 'thrifty', 'bookless']) expect((await as('POST', '/v1/customers', { external_id: customer, currency: 'USD' })).status).toBe(201);
+    for (const customer of ['acme', 'thrifty', 'bookless'])
+      expect((await as('POST', '/v1/customers', { external_id: customer, currency: 'USD' })).status).toBe(201);
     for (const customer of ['acme', 'thrifty']) {
-      expect((await as('PUT', `/v1/customers/${customer}/price_book`, { price_book: 'example-ai-cloud', effective_from: '2026-01-01T00:00:00Z' })).status).toBe(200);
+      expect(
+        (
+          await as('PUT', `/v1/customers/${customer}/price_book`, {
+            price_book: 'example-ai-cloud',
+            effective_from: '2026-01-01T00:00:00Z',
+          })
+        ).status,
+      ).toBe(200);
     }
     // acme: 5 of prepaid credit, overage, a blocking budget of 50. thrifty: one cent, blocks on depletion.
     expect((await as('POST', '/v1/customers/acme/credit_grants', { kind: 'prepaid', amount: '5' })).status).toBe(201);
     expect((await as('PUT', '/v1/customers/acme/budget', { amount: '50', enforcement: 'block' })).status).toBe(200);
-    expect((await as('POST', '/v1/customers/thrifty/credit_grants', { kind: 'prepaid', amount: '0.01' })).status).toBe(201);
+    expect((await as('POST', '/v1/customers/thrifty/credit_grants', { kind: 'prepaid', amount: '0.01' })).status).toBe(
+      201,
+    );
     expect((await as('PATCH', '/v1/customers/thrifty/wallet', { on_depletion: 'block' })).status).toBe(200);
 
     upstream = await listen(() => ({ status: 200, body: completion(`served-${upstream.hits.length - 1}`) }));
@@ -215,7 +267,12 @@ describe('the edge worker in workerd, reading pricing snapshots from the service
       ],
       compatibilityDate: '2026-04-01',
       // No BOOK: every customer's book, state and budget come from the service.
-      bindings: { UPSTREAM_URL: upstream.url, TARIFF_URL: harness.url, TARIFF_API_KEY: tenant.secretKey, SNAPSHOT_MAX_AGE_SECONDS: '0' },
+      bindings: {
+        UPSTREAM_URL: upstream.url,
+        TARIFF_URL: harness.url,
+        TARIFF_API_KEY: tenant.secretKey,
+        SNAPSHOT_MAX_AGE_SECONDS: '0',
+      },
     });
     await miniflare.ready;
   });
@@ -230,7 +287,11 @@ describe('the edge worker in workerd, reading pricing snapshots from the service
     miniflare!.dispatchFetch('http://edge.invalid/v1/chat/completions', {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test', 'x-tariff-customer': customer },
-      body: JSON.stringify({ model: 'gpt-4o', max_tokens: maxTokens, messages: [{ role: 'user', content: 'Say hello. '.repeat(40) }] }),
+      body: JSON.stringify({
+        model: 'gpt-4o',
+        max_tokens: maxTokens,
+        messages: [{ role: 'user', content: 'Say hello. '.repeat(40) }],
+      }),
     });
 
   /** The receipt of an event the worker posted in waitUntil, once the service has it. */
@@ -249,7 +310,9 @@ describe('the edge worker in workerd, reading pricing snapshots from the service
       await response.arrayBuffer();
       const receipt = await receiptOf(transactionId);
       expect(response.headers.get('x-tariff-charged'), transactionId).toBe(receipt.amount);
-      const credit = receipt.receipt.filter((step: { step: string }) => step.step === 'credit').reduce((sum: bigint, step: { amount: string }) => sum + money(step.amount), 0n);
+      const credit = receipt.receipt
+        .filter((step: { step: string }) => step.step === 'credit')
+        .reduce((sum: bigint, step: { amount: string }) => sum + money(step.amount), 0n);
       balance -= credit;
       expect(money(response.headers.get('x-tariff-balance'))).toBe(balance);
       expect(money(response.headers.get('x-tariff-cost'))).toBe(money(receipt.subtotal));
@@ -257,7 +320,9 @@ describe('the edge worker in workerd, reading pricing snapshots from the service
     // 5 of credit paid for the first calls (about 3.9 each), the third is charged in part.
     expect(balance).toBe(0n);
     const budget = (await rest(harness, 'GET', '/v1/customers/acme/budget', { key: tenant.secretKey })).body;
-    const costs = await Promise.all(['served-0', 'served-1', 'served-2'].map(async (id) => money((await receiptOf(id)).subtotal)));
+    const costs = await Promise.all(
+      ['served-0', 'served-1', 'served-2'].map(async (id) => money((await receiptOf(id)).subtotal)),
+    );
     expect(money(budget.current_period.spend)).toBe(costs.reduce((a, b) => a + b, 0n));
   });
 
@@ -266,7 +331,10 @@ describe('the edge worker in workerd, reading pricing snapshots from the service
     // 20M output tokens: far over acme's budget of 50 at any hour's rate (the book prices output at up to 10 per million).
     const overBudget = await ask('acme', 20_000_000);
     expect(overBudget.status).toBe(402);
-    expect(((await overBudget.json()) as ErrorBody).error).toMatchObject({ code: 'budget_exceeded', message: expect.stringContaining('budget of 50.000000000') });
+    expect(((await overBudget.json()) as ErrorBody).error).toMatchObject({
+      code: 'budget_exceeded',
+      message: expect.stringContaining('budget of 50.000000000'),
+    });
     const noCredit = await ask('thrifty', 10_000);
     expect(noCredit.status).toBe(402);
     expect(((await noCredit.json()) as ErrorBody).error.code).toBe('credits_exhausted');

@@ -24,13 +24,18 @@ const nano = (amount: string) => {
   return negative ? -value : value;
 };
 
-const format = (v: bigint) => `${v < 0n ? '-' : ''}${(v < 0n ? -v : v) / NANO}.${((v < 0n ? -v : v) % NANO).toString().padStart(9, '0')}`;
+const format = (v: bigint) =>
+  `${v < 0n ? '-' : ''}${(v < 0n ? -v : v) / NANO}.${((v < 0n ? -v : v) % NANO).toString().padStart(9, '0')}`;
 
 /** Grant balance in force at `at` in a state, as check() reports it. */
 function creditsInForce(states: StateMap, customer: string, at: string): bigint {
   const t = Date.parse(at);
   return (states[customer]?.grants ?? [])
-    .filter((g) => (g.effective_at === undefined || Date.parse(g.effective_at) <= t) && (g.expires_at === undefined || t < Date.parse(g.expires_at)))
+    .filter(
+      (g) =>
+        (g.effective_at === undefined || Date.parse(g.effective_at) <= t) &&
+        (g.expires_at === undefined || t < Date.parse(g.expires_at)),
+    )
     .map((g) => nano(g.balance))
     .filter((balance) => balance > 0n)
     .reduce((sum, balance) => sum + balance, 0n);
@@ -52,8 +57,10 @@ async function compare({ book, states, events }: Scenario): Promise<void> {
       // A budget of exactly the spend after this event passes; one nano-unit less does not, unless it adds nothing.
       const exact = spent + nano(checked.spend!);
       // (A budget is a 64-bit amount like every other: sums past that are not tried.)
-      if (exact >= 0n && exact <= I64_MAX) expect(estimator.check(event, { budget: format(exact) }).allowed, 'budget = spend + this spend').toBe(true);
-      if (exact >= 1n && exact <= I64_MAX && nano(checked.spend!) > 0n) expect(estimator.check(event, { budget: format(exact - 1n) }).reason).toBe('budget_exceeded');
+      if (exact >= 0n && exact <= I64_MAX)
+        expect(estimator.check(event, { budget: format(exact) }).allowed, 'budget = spend + this spend').toBe(true);
+      if (exact >= 1n && exact <= I64_MAX && nano(checked.spend!) > 0n)
+        expect(estimator.check(event, { budget: format(exact - 1n) }).reason).toBe('budget_exceeded');
     }
     const result = estimator.estimate(event, { updateState: true });
     local.push(result);
@@ -61,7 +68,9 @@ async function compare({ book, states, events }: Scenario): Promise<void> {
       expect(checked).toMatchObject({ allowed: true, amount: result.amount });
       const discount = result.receipt!.find((step) => step.step === 'discount');
       expect(nano(checked.spend!)).toBe(nano(result.subtotal!) - (discount ? nano(discount.amount) : 0n));
-      expect(nano(checked.creditsRemaining!)).toBe(creditsInForce(estimator.snapshot().states, result.customer_id, event.timestamp));
+      expect(nano(checked.creditsRemaining!)).toBe(
+        creditsInForce(estimator.snapshot().states, result.customer_id, event.timestamp),
+      );
     } else {
       expect(checked.allowed).toBe(false);
       expect(checked.reason).toBe(result.error!.code);
@@ -71,15 +80,21 @@ async function compare({ book, states, events }: Scenario): Promise<void> {
   expect(JSON.stringify(local)).toBe(JSON.stringify(expected.results));
   // States agree value for value. Not byte for byte: a counter first written by an earlier call keeps its place,
   // while one batch writes new names alphabetically (core-wasm README, "Output format"), so key order may differ.
-  for (const customer of Object.keys(expected.states)) expect(estimator.state(customer), customer).toEqual(expected.states[customer]);
+  for (const customer of Object.keys(expected.states))
+    expect(estimator.state(customer), customer).toEqual(expected.states[customer]);
 
   // onBlock "accept" (the default, as ingestion): the kernel's results with blocking customers rated as overage, and
   // flagged credits_exhausted exactly when such a customer is billed something credits did not cover.
-  const overage = Object.fromEntries(Object.entries(states).map(([customer, state]) => [customer, stateForOnBlock(state, 'accept')]));
+  const overage = Object.fromEntries(
+    Object.entries(states).map(([customer, state]) => [customer, stateForOnBlock(state, 'accept')]),
+  );
   const accepting = (await Estimator.create({ wasm: kernel, book, states })).estimateMany(events);
-  expect(JSON.stringify(accepting.map(({ blocked: _, ...result }) => result))).toBe(JSON.stringify(kernel.rate(book, overage, events).results));
+  expect(JSON.stringify(accepting.map(({ blocked: _, ...result }) => result))).toBe(
+    JSON.stringify(kernel.rate(book, overage, events).results),
+  );
   accepting.forEach((result) => {
-    const flagged = result.status === 'rated' && states[result.customer_id]?.on_depletion === 'block' && nano(result.amount!) > 0n;
+    const flagged =
+      result.status === 'rated' && states[result.customer_id]?.on_depletion === 'block' && nano(result.amount!) > 0n;
     expect(result.blocked?.map((b) => b.code)).toEqual(flagged ? ['credits_exhausted'] : undefined);
     if (flagged) eventsFlagged += 1;
   });
@@ -101,10 +116,13 @@ describe('Estimator against the kernel on random scenarios', () => {
   });
 
   it('an estimator made from a WebAssembly.Module answers as one made from bytes', async () => {
-    await fc.assert(fc.asyncProperty(randomScenario(), async ({ book, states, events }) => {
-      const fromModule = await Estimator.create({ wasm: module, book, states });
-      const fromBytes = await Estimator.create({ wasm: wasmBytes(), book, states });
-      expect(JSON.stringify(fromModule.estimateMany(events))).toBe(JSON.stringify(fromBytes.estimateMany(events)));
-    }), { numRuns: 30 });
+    await fc.assert(
+      fc.asyncProperty(randomScenario(), async ({ book, states, events }) => {
+        const fromModule = await Estimator.create({ wasm: module, book, states });
+        const fromBytes = await Estimator.create({ wasm: wasmBytes(), book, states });
+        expect(JSON.stringify(fromModule.estimateMany(events))).toBe(JSON.stringify(fromBytes.estimateMany(events)));
+      }),
+      { numRuns: 30 },
+    );
   });
 });

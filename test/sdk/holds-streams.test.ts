@@ -11,10 +11,35 @@ const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/st
 const read = (name: string) => fs.readFileSync(path.join(dir, name));
 
 const calls = [
-  { name: 'OpenAI Chat Completions (include_usage)', provider: 'openai', file: 'openai-chat', expected: { input_tokens: 1342, cache_read_tokens: 1024, output_tokens: 7 } },
-  { name: 'OpenAI Responses', provider: 'openai', file: 'openai-responses', expected: { input_tokens: 58, output_tokens: 212, output_reasoning_tokens: 192 } },
-  { name: 'Anthropic Messages', provider: 'anthropic', file: 'anthropic-messages', expected: { input_tokens: 472 + 2048 + 10240, cache_write_tokens: 2048, cache_read_tokens: 10240, output_tokens: 319 } },
-  { name: 'Gemini generateContent', provider: 'google', file: 'gemini-generate-content', expected: { input_tokens: 812, output_tokens: 11 + 306, output_reasoning_tokens: 306 } },
+  {
+    name: 'OpenAI Chat Completions (include_usage)',
+    provider: 'openai',
+    file: 'openai-chat',
+    expected: { input_tokens: 1342, cache_read_tokens: 1024, output_tokens: 7 },
+  },
+  {
+    name: 'OpenAI Responses',
+    provider: 'openai',
+    file: 'openai-responses',
+    expected: { input_tokens: 58, output_tokens: 212, output_reasoning_tokens: 192 },
+  },
+  {
+    name: 'Anthropic Messages',
+    provider: 'anthropic',
+    file: 'anthropic-messages',
+    expected: {
+      input_tokens: 472 + 2048 + 10240,
+      cache_write_tokens: 2048,
+      cache_read_tokens: 10240,
+      output_tokens: 319,
+    },
+  },
+  {
+    name: 'Gemini generateContent',
+    provider: 'google',
+    file: 'gemini-generate-content',
+    expected: { input_tokens: 812, output_tokens: 11 + 306, output_reasoning_tokens: 306 },
+  },
 ];
 
 describe('usage from a streamed response', () => {
@@ -43,16 +68,22 @@ describe('usage from a streamed response', () => {
     expect(() => usageFromStream('openai', withoutUsage)).toThrow(/include_usage/);
   });
 
-  it('takes Anthropic\'s message_delta counts over message_start\'s, and a last event without a trailing blank line', () => {
+  it("takes Anthropic's message_delta counts over message_start's, and a last event without a trailing blank line", () => {
     const reader = new StreamUsageReader('anthropic');
-    reader.push('event: message_start\ndata: {"type":"message_start","message":{"model":"claude-3-5-haiku-20241022","usage":{"input_tokens":10,"output_tokens":1}}}\n\n');
-    reader.push('event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":42}}');
+    reader.push(
+      'event: message_start\ndata: {"type":"message_start","message":{"model":"claude-3-5-haiku-20241022","usage":{"input_tokens":10,"output_tokens":1}}}\n\n',
+    );
+    reader.push(
+      'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":42}}',
+    );
     expect(reader.usage().usage).toEqual({ input_tokens: 10, output_tokens: 42 });
   });
 
   it('parses multi-line data, comments and CR line ends as the event-stream format says', () => {
     const parser = new ServerSentEventParser();
-    expect(parser.push(': keep-alive\r\nevent: x\r\ndata: a\r\ndata: b\r\n\r\ndata: c\r')).toEqual([{ event: 'x', data: 'a\nb' }]);
+    expect(parser.push(': keep-alive\r\nevent: x\r\ndata: a\r\ndata: b\r\n\r\ndata: c\r')).toEqual([
+      { event: 'x', data: 'a\nb' },
+    ]);
     expect(parser.push('\r')).toEqual([{ data: 'c' }]);
   });
 });

@@ -16,7 +16,10 @@ const input: SdkInput = {
   // Zones pinned as a served snapshot pins them, so no runtime's own tz data decides a window.
   book: withZoneTransitions(JSON.parse(example('llm-book.json'))),
   states: JSON.parse(example('state.json')),
-  events: example('events.jsonl').trim().split('\n').map((line) => JSON.parse(line)),
+  events: example('events.jsonl')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line)),
   responses: RESPONSE_FIXTURES.map(({ provider, body, options }) => ({ provider, body, options })),
 };
 
@@ -37,7 +40,11 @@ describe('the SDK in every runtime', () => {
     expect(output.usage).toHaveLength(RESPONSE_FIXTURES.length);
   });
 
-  it.each([['node', runInNode], ['workerd', runInWorkerd], ['chromium', runInChromium]] as const)('%s gives the same bytes', async (_, runIn) => {
+  it.each([
+    ['node', runInNode],
+    ['workerd', runInWorkerd],
+    ['chromium', runInChromium],
+  ] as const)('%s gives the same bytes', async (_, runIn) => {
     expect(await runIn({ moduleCode, wasm, input })).toBe(expected);
   });
 });

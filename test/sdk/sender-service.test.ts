@@ -63,7 +63,10 @@ describe('EventSender against the service', () => {
     const admin = new TariffClient({ baseUrl: url, apiKey: tenant.secretKey });
     await admin.createCustomer({ body: { external_id: 'acme', currency: 'USD' } });
     await admin.createPriceBook({ body: { book: exampleBook('llm') } });
-    await admin.assignPriceBook({ path: { id: 'acme' }, body: { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' } });
+    await admin.assignPriceBook({
+      path: { id: 'acme' },
+      body: { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' },
+    });
 
     let ingestCalls = 0;
     const fetch = async (input: string, init: RequestInit): Promise<Response> => {
@@ -83,10 +86,20 @@ describe('EventSender against the service', () => {
       restartSoon();
     };
     const client = new TariffClient({ baseUrl: url, apiKey: tenant.secretKey, fetch });
-    const sender = new EventSender({ client, maxBatchSize: 200, flushIntervalMs: 10, maxBufferedEvents: 1000, concurrency: 2, backoff: { baseDelayMs: 50, maxDelayMs: 200 } });
+    const sender = new EventSender({
+      client,
+      maxBatchSize: 200,
+      flushIntervalMs: 10,
+      maxBufferedEvents: 1000,
+      concurrency: 2,
+      backoff: { baseDelayMs: 50, maxDelayMs: 200 },
+    });
 
     const events: UsageEvent[] = Array.from({ length: 3000 }, (_, i) => ({
-      transaction_id: `evt_${i}`, customer_id: 'acme', event_type: 'llm.completion', timestamp: `2026-03-10T${String(10 + (i % 10)).padStart(2, '0')}:00:00Z`,
+      transaction_id: `evt_${i}`,
+      customer_id: 'acme',
+      event_type: 'llm.completion',
+      timestamp: `2026-03-10T${String(10 + (i % 10)).padStart(2, '0')}:00:00Z`,
       properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 1000 + i, output_tokens: 100 },
     }));
     for (const event of events) await sender.send(event);

@@ -27,7 +27,9 @@ describe('usageFromResponse agrees with genai-prices extractUsage', () => {
     } else {
       expect(ours.usage).toEqual(reference.usage);
     }
-    expect(ours.model).toBe(reference.model === null ? fixture.options?.model?.toLowerCase() : reference.model.toLowerCase());
+    expect(ours.model).toBe(
+      reference.model === null ? fixture.options?.model?.toLowerCase() : reference.model.toLowerCase(),
+    );
   });
 });
 
@@ -39,14 +41,23 @@ describe('the extracted properties are what the imported catalogue book prices',
 
   it('Tariff rates each fixture as calcPrice prices the same usage (to the nano-unit per line)', async () => {
     const book = importGenaiPrices(catalogue);
-    const extracted = RESPONSE_FIXTURES.map((fixture) => usageFromResponse(fixture.provider, fixture.body, fixture.options));
+    const extracted = RESPONSE_FIXTURES.map((fixture) =>
+      usageFromResponse(fixture.provider, fixture.body, fixture.options),
+    );
     const events = extracted.map((usage, i) => ({
-      transaction_id: `fixture_${i}`, customer_id: 'c', event_type: 'llm.request', timestamp: AT, properties: usage.properties,
+      transaction_id: `fixture_${i}`,
+      customer_id: 'c',
+      event_type: 'llm.request',
+      timestamp: AT,
+      properties: usage.properties,
     }));
     const { results } = await rate(book, {}, events);
     let priced = 0;
     extracted.forEach((usage, i) => {
-      const expected = usage.model === undefined ? null : calcPrice(usage.usage, usage.model, { providerId: usage.provider, timestamp: new Date(AT) });
+      const expected =
+        usage.model === undefined
+          ? null
+          : calcPrice(usage.usage, usage.model, { providerId: usage.provider, timestamp: new Date(AT) });
       const result = results[i];
       if (expected === null) {
         expect(result.error?.code, RESPONSE_FIXTURES[i].name).toBe('no_rate_card');
@@ -56,7 +67,10 @@ describe('the extracted properties are what the imported catalogue book prices',
       expect(result.status, `${RESPONSE_FIXTURES[i].name}: ${JSON.stringify(result.error)}`).toBe('rated');
       const lines = result.receipt!.filter((step) => step.step === 'price').length;
       const difference = new Decimal(result.amount!).minus(expected.total_price).abs();
-      expect(difference.lte(new Decimal('0.0000000005').times(lines).plus(new Decimal(expected.total_price).times(1e-9))), `${RESPONSE_FIXTURES[i].name}: ${result.amount} vs ${expected.total_price}`).toBe(true);
+      expect(
+        difference.lte(new Decimal('0.0000000005').times(lines).plus(new Decimal(expected.total_price).times(1e-9))),
+        `${RESPONSE_FIXTURES[i].name}: ${result.amount} vs ${expected.total_price}`,
+      ).toBe(true);
     });
     // Every fixture names a catalogue model, so every one is priced by both.
     expect(priced).toBe(RESPONSE_FIXTURES.length);

@@ -12,20 +12,36 @@ describe('tenants and access', () => {
   });
 
   it('given a signup, the owner logs in with the password, not with a wrong one, and logout ends the session', async () => {
-    const signup = await trpc(harness, 'mutation', 'auth.signup', { tenant_name: 'Acme AI', email: 'Founder@Acme.example', password: 'a long enough password' });
+    const signup = await trpc(harness, 'mutation', 'auth.signup', {
+      tenant_name: 'Acme AI',
+      email: 'Founder@Acme.example',
+      password: 'a long enough password',
+    });
     expect(signup.status).toBe(200);
     expect(signup.body.user).toMatchObject({ email: 'founder@acme.example', role: 'owner' });
     expect(signup.body.session.token).toMatch(/^ses_/);
 
     const tenant = signup.body.tenant.slug;
     expect(tenant).toBe('acme-ai');
-    const wrong = await trpc(harness, 'mutation', 'auth.login', { tenant, email: 'founder@acme.example', password: 'not the password' });
+    const wrong = await trpc(harness, 'mutation', 'auth.login', {
+      tenant,
+      email: 'founder@acme.example',
+      password: 'not the password',
+    });
     expect(wrong.status).toBe(401);
     expect(wrong.error?.data.app?.code).toBe('invalid_credentials');
-    const unknown = await trpc(harness, 'mutation', 'auth.login', { tenant, email: 'nobody@acme.example', password: 'a long enough password' });
+    const unknown = await trpc(harness, 'mutation', 'auth.login', {
+      tenant,
+      email: 'nobody@acme.example',
+      password: 'a long enough password',
+    });
     expect(unknown.status).toBe(401);
 
-    const login = await trpc(harness, 'mutation', 'auth.login', { tenant: 'ACME-AI', email: 'FOUNDER@acme.example', password: 'a long enough password' });
+    const login = await trpc(harness, 'mutation', 'auth.login', {
+      tenant: 'ACME-AI',
+      email: 'FOUNDER@acme.example',
+      password: 'a long enough password',
+    });
     expect(login.status).toBe(200);
     expect(login.body.tenant_id).toBe(signup.body.tenant.id);
     const session = login.body.session.token;
@@ -38,10 +54,18 @@ describe('tenants and access', () => {
   });
 
   it('given a weak password or a malformed email, signup is rejected with the field to blame', async () => {
-    const weak = await trpc(harness, 'mutation', 'auth.signup', { tenant_name: 'X', email: 'x@example.com', password: 'short' });
+    const weak = await trpc(harness, 'mutation', 'auth.signup', {
+      tenant_name: 'X',
+      email: 'x@example.com',
+      password: 'short',
+    });
     expect(weak.status).toBe(400);
     expect(weak.error?.data.app?.details).toEqual([{ field: 'password', reason: 'must be at least 12 characters' }]);
-    const email = await trpc(harness, 'mutation', 'auth.signup', { tenant_name: 'X', email: 'not-an-email', password: 'a long enough password' });
+    const email = await trpc(harness, 'mutation', 'auth.signup', {
+      tenant_name: 'X',
+      email: 'not-an-email',
+      password: 'a long enough password',
+    });
     expect(email.status).toBe(400);
     expect(email.error?.data.app?.details[0].field).toBe('email');
   });
@@ -63,7 +87,13 @@ describe('tenants and access', () => {
 
   it('shows a secret key once, stores only its hash, and a revoked key stops working', async () => {
     const tenant = await signUpTenant(harness);
-    const created = await trpc(harness, 'mutation', 'apiKeys.create', { kind: 'secret', name: 'ingest', role: 'billing' }, tenant.session);
+    const created = await trpc(
+      harness,
+      'mutation',
+      'apiKeys.create',
+      { kind: 'secret', name: 'ingest', role: 'billing' },
+      tenant.session,
+    );
     expect(created.body.secret).toMatch(/^sk_[\w-]{43}$/);
     expect(created.body.prefix).toBe(created.body.secret.slice(0, 10));
     const listed = await trpc(harness, 'query', 'apiKeys.list', undefined, tenant.session);
@@ -72,7 +102,8 @@ describe('tenants and access', () => {
     expect(JSON.stringify(listed.body)).not.toContain(created.body.secret);
     const [stored] = await harness.database.owner`select key_hash from api_keys where id = ${created.body.id}`;
     expect(stored.key_hash.toString('utf8')).not.toContain(created.body.secret.slice(3));
-    const columns = await harness.database.owner`select column_name from information_schema.columns where table_name = 'api_keys'`;
+    const columns = await harness.database
+      .owner`select column_name from information_schema.columns where table_name = 'api_keys'`;
     expect(columns.map((c) => c.column_name)).not.toContain('secret');
 
     expect((await rest(harness, 'GET', '/v1/customers', { key: created.body.secret })).status).toBe(200);
@@ -95,7 +126,9 @@ describe('tenants and access', () => {
 
   it('lets a publishable key read price books and nothing else', async () => {
     const tenant = await signUpTenant(harness);
-    expect((await rest(harness, 'POST', '/v1/price_books', { key: tenant.secretKey, body: { book: exampleBook() } })).status).toBe(201);
+    expect(
+      (await rest(harness, 'POST', '/v1/price_books', { key: tenant.secretKey, body: { book: exampleBook() } })).status,
+    ).toBe(201);
     const read = await rest(harness, 'GET', '/v1/price_books/llm', { key: tenant.publishableKey });
     expect(read.status).toBe(200);
     expect(read.body.book.versions).toHaveLength(1);
@@ -119,22 +152,50 @@ describe('tenants and access', () => {
     const users: Record<string, string> = {};
     for (const role of ['admin', 'billing', 'viewer']) {
       const email = `${role}-${tenant.tenantId.slice(0, 8)}@example.com`;
-      const created = await trpc(harness, 'mutation', 'users.create', { email, password: 'a long enough password', role }, tenant.session);
+      const created = await trpc(
+        harness,
+        'mutation',
+        'users.create',
+        { email, password: 'a long enough password', role },
+        tenant.session,
+      );
       expect(created.status).toBe(200);
-      users[role] = (await trpc(harness, 'mutation', 'auth.login', { tenant: tenant.slug, email, password: 'a long enough password' })).body.session.token;
+      users[role] = (
+        await trpc(harness, 'mutation', 'auth.login', {
+          tenant: tenant.slug,
+          email,
+          password: 'a long enough password',
+        })
+      ).body.session.token;
     }
     const customer = { external_id: 'role-test', currency: 'EUR' };
     expect((await trpc(harness, 'query', 'customers.list', {}, users.viewer)).status).toBe(200);
     expect((await trpc(harness, 'mutation', 'customers.create', customer, users.viewer)).status).toBe(403);
     expect((await trpc(harness, 'mutation', 'customers.create', customer, users.billing)).status).toBe(200);
-    expect((await trpc(harness, 'mutation', 'apiKeys.create', { kind: 'secret', name: 'k' }, users.billing)).status).toBe(403);
+    expect(
+      (await trpc(harness, 'mutation', 'apiKeys.create', { kind: 'secret', name: 'k' }, users.billing)).status,
+    ).toBe(403);
     expect((await trpc(harness, 'query', 'users.list', undefined, users.billing)).status).toBe(403);
-    const adminKey = await trpc(harness, 'mutation', 'apiKeys.create', { kind: 'secret', name: 'k', role: 'viewer' }, users.admin);
+    const adminKey = await trpc(
+      harness,
+      'mutation',
+      'apiKeys.create',
+      { kind: 'secret', name: 'k', role: 'viewer' },
+      users.admin,
+    );
     expect(adminKey.status).toBe(200);
     const viewerKey = adminKey.body.secret;
     expect((await rest(harness, 'GET', '/v1/customers/role-test', { key: viewerKey })).status).toBe(200);
-    expect((await rest(harness, 'PATCH', '/v1/customers/role-test', { key: viewerKey, body: { name: 'n' } })).status).toBe(403);
-    const grantOwner = await trpc(harness, 'mutation', 'users.create', { email: 'o2@example.com', password: 'a long enough password', role: 'owner' }, users.admin);
+    expect(
+      (await rest(harness, 'PATCH', '/v1/customers/role-test', { key: viewerKey, body: { name: 'n' } })).status,
+    ).toBe(403);
+    const grantOwner = await trpc(
+      harness,
+      'mutation',
+      'users.create',
+      { email: 'o2@example.com', password: 'a long enough password', role: 'owner' },
+      users.admin,
+    );
     expect(grantOwner.status).toBe(403);
     expect(grantOwner.error?.data.app?.code).toBe('role_too_high');
   });
@@ -142,7 +203,13 @@ describe('tenants and access', () => {
   it('keeps at least one owner', async () => {
     const tenant = await signUpTenant(harness);
     const me = await trpc(harness, 'query', 'auth.me', undefined, tenant.session);
-    const demote = await trpc(harness, 'mutation', 'users.changeRole', { user_id: me.body.user.id, role: 'admin' }, tenant.session);
+    const demote = await trpc(
+      harness,
+      'mutation',
+      'users.changeRole',
+      { user_id: me.body.user.id, role: 'admin' },
+      tenant.session,
+    );
     expect(demote.status).toBe(412);
     expect(demote.error?.data.app?.code).toBe('last_owner');
     expect((await trpc(harness, 'query', 'auth.me', undefined, tenant.session)).body.user.role).toBe('owner');
@@ -151,17 +218,36 @@ describe('tenants and access', () => {
   it('writes an audit row with who, what, when, before and after for every state change', async () => {
     const tenant = await signUpTenant(harness);
     harness.clock.set('2026-03-02T09:00:00Z');
-    await rest(harness, 'POST', '/v1/customers', { key: tenant.secretKey, body: { external_id: 'audited', currency: 'USD', name: 'Before' } });
+    await rest(harness, 'POST', '/v1/customers', {
+      key: tenant.secretKey,
+      body: { external_id: 'audited', currency: 'USD', name: 'Before' },
+    });
     await rest(harness, 'PATCH', '/v1/customers/audited', { key: tenant.secretKey, body: { name: 'After' } });
     const log = await rest(harness, 'GET', '/v1/audit_log?entity_type=customer', { key: tenant.secretKey });
     expect(log.status).toBe(200);
     const [update, create] = log.body.data;
-    expect(create).toMatchObject({ action: 'customer.created', actor: { type: 'api_key' }, at: '2026-03-02T09:00:00.000Z', before: null });
+    expect(create).toMatchObject({
+      action: 'customer.created',
+      actor: { type: 'api_key' },
+      at: '2026-03-02T09:00:00.000Z',
+      before: null,
+    });
     expect(create.after).toMatchObject({ external_id: 'audited', name: 'Before' });
     expect(update).toMatchObject({ action: 'customer.updated', before: { name: 'Before' }, after: { name: 'After' } });
     expect(update.request_id).toMatch(/.+/);
-    const actions = (await rest(harness, 'GET', '/v1/audit_log?limit=500', { key: tenant.secretKey })).body.data.map((e: any) => e.action);
-    expect(actions).toEqual(expect.arrayContaining(['tenant.created', 'user.created', 'session.created', 'api_key.created', 'customer.created', 'customer.updated']));
+    const actions = (await rest(harness, 'GET', '/v1/audit_log?limit=500', { key: tenant.secretKey })).body.data.map(
+      (e: any) => e.action,
+    );
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'tenant.created',
+        'user.created',
+        'session.created',
+        'api_key.created',
+        'customer.created',
+        'customer.updated',
+      ]),
+    );
 
     // The service role can append to the audit log but not rewrite it.
     await expect(

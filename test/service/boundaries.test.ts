@@ -10,7 +10,12 @@ import { describe, expect, it } from 'vitest';
 const root = path.resolve(import.meta.dirname, '../..');
 const require = createRequire(import.meta.url);
 const config = require(path.join(root, '.dependency-cruiser.cjs')) as {
-  boundaries: { SOURCES: string[]; DOMAINS: string; KNOWN_UPWARD: Record<string, string[]>; KNOWN_FOREIGN_REPOS: Record<string, string[]> };
+  boundaries: {
+    SOURCES: string[];
+    DOMAINS: string;
+    KNOWN_UPWARD: Record<string, string[]>;
+    KNOWN_FOREIGN_REPOS: Record<string, string[]>;
+  };
 };
 // The package exports no bin path; it is a root devDependency, so it lies in the root node_modules.
 const depcruise = path.join(root, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs');
@@ -27,10 +32,14 @@ interface Cruise {
 }
 
 async function cruise(): Promise<Cruise> {
-  const { stdout } = await promisify(execFile)(process.execPath, [depcruise, '--config', '.dependency-cruiser.cjs', '--output-type', 'json', ...config.boundaries.SOURCES], {
-    cwd: root,
-    maxBuffer: 256 * 1024 * 1024,
-  });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [depcruise, '--config', '.dependency-cruiser.cjs', '--output-type', 'json', ...config.boundaries.SOURCES],
+    {
+      cwd: root,
+      maxBuffer: 256 * 1024 * 1024,
+    },
+  );
   return JSON.parse(stdout) as Cruise;
 }
 
@@ -43,13 +52,15 @@ describe('domain boundaries (dependency-cruiser)', () => {
     // The whole tree was read, not an empty or mistyped path.
     expect(result.summary.totalCruised).toBeGreaterThan(300);
     const known = result.summary.violations.filter((v) => v.rule.severity !== 'error');
-    if (known.length > 0) console.log(`known violations (rules not yet at "error"):\n${known.map(describeViolation).join('\n')}`);
+    if (known.length > 0)
+      console.log(`known violations (rules not yet at "error"):\n${known.map(describeViolation).join('\n')}`);
     const errors = result.summary.violations.filter((v) => v.rule.severity === 'error').map(describeViolation);
     expect(errors, `boundary violations:\n${errors.join('\n')}`).toEqual([]);
 
     // Domain edges that exist (runtime or type imports), to find stale entries of the allow-lists.
     const { DOMAINS, KNOWN_UPWARD, KNOWN_FOREIGN_REPOS } = config.boundaries;
-    const domainOf = (file: string) => (file.startsWith(`${DOMAINS}/`) ? file.slice(DOMAINS.length + 1).split('/')[0] : undefined);
+    const domainOf = (file: string) =>
+      file.startsWith(`${DOMAINS}/`) ? file.slice(DOMAINS.length + 1).split('/')[0] : undefined;
     const imports = new Set<string>();
     const repoImports = new Set<string>();
     for (const module of result.modules) {
@@ -59,10 +70,12 @@ describe('domain boundaries (dependency-cruiser)', () => {
         const to = domainOf(dependency.resolved);
         if (!to || to === from) continue;
         imports.add(`${from} -> ${to}`);
-        if (/repo\.ts$/.test(dependency.resolved) && !dependency.dependencyTypes.includes('type-only')) repoImports.add(`${from} -> ${to}`);
+        if (/repo\.ts$/.test(dependency.resolved) && !dependency.dependencyTypes.includes('type-only'))
+          repoImports.add(`${from} -> ${to}`);
       }
     }
-    const listed = (list: Record<string, string[]>) => Object.entries(list).flatMap(([from, tos]) => tos.map((to) => `${from} -> ${to}`));
+    const listed = (list: Record<string, string[]>) =>
+      Object.entries(list).flatMap(([from, tos]) => tos.map((to) => `${from} -> ${to}`));
     const staleUpward = listed(KNOWN_UPWARD).filter((edge) => !imports.has(edge));
     const staleRepos = listed(KNOWN_FOREIGN_REPOS).filter((edge) => !repoImports.has(edge));
     expect(staleUpward, 'KNOWN_UPWARD lists imports that are gone: remove them').toEqual([]);

@@ -12,7 +12,11 @@ const serviceRoot = path.join(repository, 'service');
 /** Every module specifier of a static import or export, a dynamic import() or a require() in `source`. */
 function specifiers(source: string): string[] {
   const found: string[] = [];
-  for (const pattern of [/\b(?:import|export)\b[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]/g, /\bimport\s*['"]([^'"]+)['"]/g, /\b(?:import|require)\s*\(\s*['"`]([^'"`]+)['"`]\s*\)/g]) {
+  for (const pattern of [
+    /\b(?:import|export)\b[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]/g,
+    /\bimport\s*['"]([^'"]+)['"]/g,
+    /\b(?:import|require)\s*\(\s*['"`]([^'"`]+)['"`]\s*\)/g,
+  ]) {
     for (const match of source.matchAll(pattern)) found.push(match[1]);
   }
   return found;
@@ -40,7 +44,9 @@ describe('the contract (openapi/)', () => {
   it('imports nothing from the service', () => {
     const files = sourceFiles(openapiRoot);
     expect(files.map((f) => path.relative(repository, f))).toContain('openapi/src/schemas/events.ts');
-    const offenders = files.flatMap((file) => serviceImports(file).map((specifier) => `${path.relative(repository, file)}: ${specifier}`));
+    const offenders = files.flatMap((file) =>
+      serviceImports(file).map((specifier) => `${path.relative(repository, file)}: ${specifier}`),
+    );
     expect(offenders).toEqual([]);
   });
 
@@ -55,19 +61,26 @@ describe('the contract (openapi/)', () => {
       "import { z } from '@tariff/service';",
     ];
     expect(forms.map((form) => serviceImports(file, form).length)).toEqual(forms.map(() => 1));
-    expect(serviceImports(file, "import { text } from './schemas/text.ts';\nimport { parseScaled } from '@tariff/core-wasm';")).toEqual([]);
+    expect(
+      serviceImports(
+        file,
+        "import { text } from './schemas/text.ts';\nimport { parseScaled } from '@tariff/core-wasm';",
+      ),
+    ).toEqual([]);
   });
 
   it('describes every /v1 route of the app, and nothing else', async () => {
     const document = JSON.parse(fs.readFileSync(path.join(openapiRoot, 'openapi.json'), 'utf8'));
-    const documented = Object.entries(document.paths as Record<string, Record<string, unknown>>).flatMap(([p, methods]) =>
-      Object.keys(methods).map((m) => `${m.toUpperCase()} ${p.replace(/\{(\w+)\}/g, ':$1')}`),
+    const documented = Object.entries(document.paths as Record<string, Record<string, unknown>>).flatMap(
+      ([p, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${p.replace(/\{(\w+)\}/g, ':$1')}`),
     );
     const app = createApp({ db: {} as never, clock: { now: () => new Date() } }) as any;
     const served: string[] = [];
     const walk = (stack: any[], prefix: string) => {
       for (const layer of stack) {
-        if (layer.route) for (const m of Object.keys(layer.route.methods)) served.push(`${m.toUpperCase()} ${prefix}${layer.route.path}`);
+        if (layer.route)
+          for (const m of Object.keys(layer.route.methods))
+            served.push(`${m.toUpperCase()} ${prefix}${layer.route.path}`);
         else if (layer.handle?.stack) walk(layer.handle.stack, prefix || '/v1');
       }
     };

@@ -39,10 +39,23 @@ describe('crash safety', () => {
     const apiKey = service.demoKey!;
     expect(apiKey).toMatch(/^sk_/);
     const call = (url: string, method: string, pathname: string, body?: unknown) =>
-      fetch(url + pathname, { method, headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      fetch(url + pathname, {
+        method,
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
     for (let c = 0; c < 5; c++) {
-      expect((await call(service.url, 'POST', '/v1/customers', { external_id: `customer-${c}`, currency: 'USD' })).status).toBe(201);
-      expect((await call(service.url, 'PUT', `/v1/customers/customer-${c}/price_book`, { price_book: 'demo-llm', effective_from: '2026-01-01T00:00:00Z' })).status).toBe(200);
+      expect(
+        (await call(service.url, 'POST', '/v1/customers', { external_id: `customer-${c}`, currency: 'USD' })).status,
+      ).toBe(201);
+      expect(
+        (
+          await call(service.url, 'PUT', `/v1/customers/customer-${c}/price_book`, {
+            price_book: 'demo-llm',
+            effective_from: '2026-01-01T00:00:00Z',
+          })
+        ).status,
+      ).toBe(200);
     }
 
     const total = 120;
@@ -66,7 +79,17 @@ describe('crash safety', () => {
     const capturesAcknowledged = new Set<number>();
     const holdOf = (n: number) => ({ id: `agent-hold-${n}`, amount: '0.5', expires_in: 3600 });
     const captureOf = (n: number) => ({
-      events: [{ transaction_id: `agent-cap-${n}`, customer_id: `customer-${n % 5}`, event_type: 'llm.completion', timestamp: new Date(Date.UTC(2026, 2, 1) + n * 1000).toISOString(), properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 100 + n, output_tokens: 10 }, hold_id: `agent-hold-${n}`, hold_final: true }],
+      events: [
+        {
+          transaction_id: `agent-cap-${n}`,
+          customer_id: `customer-${n % 5}`,
+          event_type: 'llm.completion',
+          timestamp: new Date(Date.UTC(2026, 2, 1) + n * 1000).toISOString(),
+          properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 100 + n, output_tokens: 10 },
+          hold_id: `agent-hold-${n}`,
+          hold_final: true,
+        },
+      ],
     });
     let nextHold = 0;
     const agent = async (url: string) => {
@@ -83,12 +106,16 @@ describe('crash safety', () => {
         }
       }
     };
-    const load = Promise.all([...Array.from({ length: 4 }, () => worker(service!.url)), ...Array.from({ length: 2 }, () => agent(service!.url))]);
+    const load = Promise.all([
+      ...Array.from({ length: 4 }, () => worker(service!.url)),
+      ...Array.from({ length: 2 }, () => agent(service!.url)),
+    ]);
     await eventually('20 batches acknowledged before the kill', () => acknowledged.size >= 20, { intervalMs: 5 });
     service.child.kill('SIGKILL');
     killed = true;
     await load;
-    if (service.child.exitCode === null && service.child.signalCode === null) await new Promise((resolve) => service!.child.once('exit', resolve));
+    if (service.child.exitCode === null && service.child.signalCode === null)
+      await new Promise((resolve) => service!.child.once('exit', resolve));
     const ackedBeforeCrash = acknowledged.size;
     expect(ackedBeforeCrash).toBeGreaterThanOrEqual(20);
     expect(ackedBeforeCrash).toBeLessThan(total);
@@ -135,7 +162,12 @@ describe('crash safety', () => {
              (select count(distinct transaction_id)::int from events where transaction_id like 'crash-%') as distinct_events,
              (select count(*)::int from event_ratings where transaction_id like 'crash-%') as lines,
              (select count(distinct transaction_id)::int from event_ratings where transaction_id like 'crash-%') as distinct_lines`;
-    expect(counts).toEqual({ events: total * 50, distinct_events: total * 50, lines: total * 50, distinct_lines: total * 50 });
+    expect(counts).toEqual({
+      events: total * 50,
+      distinct_events: total * 50,
+      lines: total * 50,
+      distinct_lines: total * 50,
+    });
     // Each event's outcome is accepted once overall; a resent event that committed before the crash is a duplicate.
     const outcomes = [...acknowledged.values()].flatMap((r) => r.events);
     expect(outcomes.filter((o: any) => o.status === 'rejected')).toEqual([]);
@@ -153,10 +185,14 @@ describe('crash safety', () => {
     expect(mismatches).toEqual([]);
     const [aggregates] = await database.owner`
       select sum(a.event_count)::int as n from usage_aggregates a join meters m on m.id = a.meter_id where m.code = 'tokens'`;
-    const [demoEvents] = await database.owner`select count(*)::int as n from events where event_type = 'llm.completion'`;
+    const [demoEvents] =
+      await database.owner`select count(*)::int as n from events where event_type = 'llm.completion'`;
     expect(aggregates.n).toBe(demoEvents.n);
-    const receipts = outcomes.filter((o: any) => o.status === 'accepted' || o.status === 'duplicate').reduce((sum: bigint, o: any) => sum + BigInt(o.amount.replace('.', '')), 0n);
-    const [stored] = await database.owner`select sum(amount)::text as amount from event_ratings where transaction_id like 'crash-%'`;
+    const receipts = outcomes
+      .filter((o: any) => o.status === 'accepted' || o.status === 'duplicate')
+      .reduce((sum: bigint, o: any) => sum + BigInt(o.amount.replace('.', '')), 0n);
+    const [stored] =
+      await database.owner`select sum(amount)::text as amount from event_ratings where transaction_id like 'crash-%'`;
     expect(receipts).toBe(BigInt(stored.amount.replace('.', '')));
     expect(await referentialProblems(database.owner)).toEqual([]);
   });

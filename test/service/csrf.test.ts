@@ -20,14 +20,22 @@ async function browserSignup(): Promise<{ cookie: string; csrf: string; session:
   });
   expect(response.status).toBe(200);
   const cookies = response.headers.getSetCookie();
-  const value = (name: string) => cookies.map((c) => c.split(';')[0]).find((c) => c.startsWith(`${name}=`))!.slice(name.length + 1);
+  const value = (name: string) =>
+    cookies
+      .map((c) => c.split(';')[0])
+      .find((c) => c.startsWith(`${name}=`))!
+      .slice(name.length + 1);
   const session = decodeURIComponent(value('tariff_session'));
   const csrf = decodeURIComponent(value('tariff_csrf'));
   // The CSRF cookie is for the page's script: not HttpOnly, SameSite=Strict.
   const csrfCookie = cookies.find((c) => c.startsWith('tariff_csrf='))!;
   expect(csrfCookie).not.toMatch(/HttpOnly/i);
   expect(csrfCookie).toMatch(/SameSite=Strict/i);
-  return { cookie: `tariff_session=${encodeURIComponent(session)}; tariff_csrf=${encodeURIComponent(csrf)}`, csrf, session };
+  return {
+    cookie: `tariff_session=${encodeURIComponent(session)}; tariff_csrf=${encodeURIComponent(csrf)}`,
+    csrf,
+    session,
+  };
 }
 
 async function createCustomer(headers: Record<string, string>, externalId: string) {
@@ -42,7 +50,10 @@ async function createCustomer(headers: Record<string, string>, externalId: strin
 describe('CSRF protection of cookie-authenticated calls', () => {
   it('refuses a cross-site POST that carries the session cookie, and one without the token', async () => {
     const browser = await browserSignup();
-    const crossSite = await createCustomer({ cookie: browser.cookie, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }, 'forged-1');
+    const crossSite = await createCustomer(
+      { cookie: browser.cookie, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+      'forged-1',
+    );
     expect(crossSite.status).toBe(403);
     expect(crossSite.body.error.code).toBe('cross_site_request');
     // An older browser without Sec-Fetch-Site: the Origin alone refuses it.
@@ -54,10 +65,16 @@ describe('CSRF protection of cookie-authenticated calls', () => {
     expect(tokenless.status).toBe(403);
     expect(tokenless.body.error.code).toBe('csrf_token_invalid');
     // Another Authorization header (not a session's) leaves the cookie authenticating: still refused without the token.
-    const otherBearer = await createCustomer({ cookie: browser.cookie, authorization: 'Bearer pk_not_a_session' }, 'forged-5');
+    const otherBearer = await createCustomer(
+      { cookie: browser.cookie, authorization: 'Bearer pk_not_a_session' },
+      'forged-5',
+    );
     expect(otherBearer.status).toBe(403);
     expect(otherBearer.body.error.code).toBe('csrf_token_invalid');
-    const wrongToken = await createCustomer({ cookie: browser.cookie, 'x-csrf-token': browser.csrf.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')) }, 'forged-4');
+    const wrongToken = await createCustomer(
+      { cookie: browser.cookie, 'x-csrf-token': browser.csrf.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')) },
+      'forged-4',
+    );
     expect(wrongToken.status).toBe(403);
     // None of them was created.
     const list = await trpc(harness, 'query', 'customers.list', {}, browser.session);
@@ -66,17 +83,31 @@ describe('CSRF protection of cookie-authenticated calls', () => {
 
   it("accepts the dashboard's own call (cookie + x-csrf-token), reads by cookie, and Bearer callers without a token", async () => {
     const browser = await browserSignup();
-    const own = await createCustomer({ cookie: browser.cookie, origin: harness.url, 'sec-fetch-site': 'same-origin', 'x-csrf-token': browser.csrf }, 'real-1');
+    const own = await createCustomer(
+      { cookie: browser.cookie, origin: harness.url, 'sec-fetch-site': 'same-origin', 'x-csrf-token': browser.csrf },
+      'real-1',
+    );
     expect(own.status).toBe(200);
     expect(own.body.result.data.external_id).toBe('real-1');
-    const read = await fetch(`${harness.url}/trpc/customers.list?input=${encodeURIComponent('{}')}`, { headers: { cookie: browser.cookie } });
+    const read = await fetch(`${harness.url}/trpc/customers.list?input=${encodeURIComponent('{}')}`, {
+      headers: { cookie: browser.cookie },
+    });
     expect(read.status).toBe(200);
     const bearer = await createCustomer({ authorization: `Bearer ${browser.session}` }, 'real-2');
     expect(bearer.status).toBe(200);
     // Logging out clears both cookies.
-    const logout = await fetch(`${harness.url}/trpc/auth.logout`, { method: 'POST', headers: { 'content-type': 'application/json', cookie: browser.cookie, 'x-csrf-token': browser.csrf }, body: '{}' });
+    const logout = await fetch(`${harness.url}/trpc/auth.logout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: browser.cookie, 'x-csrf-token': browser.csrf },
+      body: '{}',
+    });
     expect(logout.status).toBe(200);
-    expect(logout.headers.getSetCookie().map((c) => c.split('=')[0]).sort()).toEqual(['tariff_csrf', 'tariff_session']);
+    expect(
+      logout.headers
+        .getSetCookie()
+        .map((c) => c.split('=')[0])
+        .sort(),
+    ).toEqual(['tariff_csrf', 'tariff_session']);
   });
 
   it('refuses a cross-origin login (login CSRF) but not a same-origin one', async () => {

@@ -39,11 +39,39 @@ const models = ['llama-3-8b', 'llama-3-70b', 'gpt-4o'];
 const book = {
   id: 'bench-book',
   currency: 'USD',
-  versions: [{ effective_from: '2026-01-01T00:00:00Z', rate_cards: [card('small', models[0], '0.2', '0.4'), card('large', models[1], '0.9', '1.8'), card('frontier', models[2], '2.5', '10')] }],
-  cost: { currency: 'USD', versions: [{ effective_from: '2026-01-01T00:00:00Z', rate_cards: [card('small', models[0], '0.1', '0.2'), card('large', models[1], '0.5', '1'), card('frontier', models[2], '1.5', '6')] }] },
+  versions: [
+    {
+      effective_from: '2026-01-01T00:00:00Z',
+      rate_cards: [
+        card('small', models[0], '0.2', '0.4'),
+        card('large', models[1], '0.9', '1.8'),
+        card('frontier', models[2], '2.5', '10'),
+      ],
+    },
+  ],
+  cost: {
+    currency: 'USD',
+    versions: [
+      {
+        effective_from: '2026-01-01T00:00:00Z',
+        rate_cards: [
+          card('small', models[0], '0.1', '0.2'),
+          card('large', models[1], '0.5', '1'),
+          card('frontier', models[2], '1.5', '6'),
+        ],
+      },
+    ],
+  },
 };
 // The draft: the frontier model's input up, the small model's output down.
-const draft = { effective_from: '2026-06-01T00:00:00Z', rate_cards: [card('small', models[0], '0.2', '0.3'), card('large', models[1], '0.9', '1.8'), card('frontier', models[2], '3', '10')] };
+const draft = {
+  effective_from: '2026-06-01T00:00:00Z',
+  rate_cards: [
+    card('small', models[0], '0.2', '0.3'),
+    card('large', models[1], '0.9', '1.8'),
+    card('frontier', models[2], '3', '10'),
+  ],
+};
 
 /** Median and p95 of `runs` calls after `warmup` unmeasured ones, in milliseconds. */
 async function time(run: () => Promise<unknown>, runs = 30, warmup = 3) {
@@ -55,7 +83,10 @@ async function time(run: () => Promise<unknown>, runs = 30, warmup = 3) {
     samples.push(performance.now() - started);
   }
   samples.sort((a, b) => a - b);
-  return { median_ms: ms(samples[Math.floor(runs / 2)]), p95_ms: ms(samples[Math.min(runs - 1, Math.floor(runs * 0.95))]) };
+  return {
+    median_ms: ms(samples[Math.floor(runs / 2)]),
+    p95_ms: ms(samples[Math.min(runs - 1, Math.floor(runs * 0.95))]),
+  };
 }
 
 const harness = await startService({ now: '2026-03-31T12:00:00Z' });
@@ -64,10 +95,30 @@ try {
   const tenant = await signUpTenant(harness);
   const call = restAs(harness, tenant.secretKey);
   await call('POST', '/v1/price_books', { book });
-  await call('POST', '/v1/meters', { code: 'input_tokens', name: 'Input tokens', event_type: 'llm.completion', aggregation: 'sum', property: 'input_tokens', group_by: ['model'] });
-  await call('POST', '/v1/meters', { code: 'requests', name: 'Requests', event_type: 'llm.completion', aggregation: 'count' });
-  await call('POST', '/v1/customers', { external_id: 'bench-0', name: 'Customer 0', email: 'billing-0@example.com', currency: 'USD' });
-  await call('PUT', '/v1/customers/bench-0/price_book', { price_book: 'bench-book', effective_from: '2026-01-01T00:00:00Z' });
+  await call('POST', '/v1/meters', {
+    code: 'input_tokens',
+    name: 'Input tokens',
+    event_type: 'llm.completion',
+    aggregation: 'sum',
+    property: 'input_tokens',
+    group_by: ['model'],
+  });
+  await call('POST', '/v1/meters', {
+    code: 'requests',
+    name: 'Requests',
+    event_type: 'llm.completion',
+    aggregation: 'count',
+  });
+  await call('POST', '/v1/customers', {
+    external_id: 'bench-0',
+    name: 'Customer 0',
+    email: 'billing-0@example.com',
+    currency: 'USD',
+  });
+  await call('PUT', '/v1/customers/bench-0/price_book', {
+    price_book: 'bench-book',
+    effective_from: '2026-01-01T00:00:00Z',
+  });
   await call('PUT', '/v1/customers/bench-0/budget', { amount: '1000' });
   // Spread over the 90 days before now, at every hour of the day.
   const start = Date.parse('2026-01-01T00:00:00Z');
@@ -81,7 +132,8 @@ try {
   }));
   for (let i = 0; i < templateEvents.length; i += 1000) {
     const ack = await call('POST', '/v1/events', { events: templateEvents.slice(i, i + 1000) });
-    if (ack.accepted !== Math.min(1000, templateEvents.length - i)) throw new Error(`template events: ${JSON.stringify(ack).slice(0, 500)}`);
+    if (ack.accepted !== Math.min(1000, templateEvents.length - i))
+      throw new Error(`template events: ${JSON.stringify(ack).slice(0, 500)}`);
   }
 
   log(`seeding ${customers} customers x ${eventsPerCustomer} events...`);
@@ -90,17 +142,24 @@ try {
   const [template] = await owner`select id from customers where tenant_id = ${tenantId} and external_id = 'bench-0'`;
   await owner`create unlogged table bench_map as select gen_random_uuid() as id, n from generate_series(1, ${customers - 1}) n`;
   const clone = async (table: string, overrides: Record<string, string>) => {
-    const columns = (await owner`
+    const columns = (
+      await owner`
       select column_name from information_schema.columns
       where table_schema = 'public' and table_name = ${table} and is_generated = 'NEVER' and identity_generation is null
-      order by ordinal_position`).map((c) => c.column_name as string);
+      order by ordinal_position`
+    ).map((c) => c.column_name as string);
     await owner.unsafe(
       `insert into ${table} (${columns.join(', ')}) select ${columns.map((c) => overrides[c] ?? `x.${c}`).join(', ')}
        from ${table} x cross join bench_map m where x.tenant_id = $1 and x.${table === 'customers' ? 'id' : 'customer_id'} = $2`,
       [tenantId, template.id],
     );
   };
-  await clone('customers', { id: 'm.id', external_id: `'bench-' || m.n`, name: `'Customer ' || m.n`, email: `'billing-' || m.n || '@example.com'` });
+  await clone('customers', {
+    id: 'm.id',
+    external_id: `'bench-' || m.n`,
+    name: `'Customer ' || m.n`,
+    email: `'billing-' || m.n || '@example.com'`,
+  });
   await clone('customer_price_books', { customer_id: 'm.id' });
   await clone('budgets', { customer_id: 'm.id' });
   await clone('customer_periods', { customer_id: 'm.id' });
@@ -114,7 +173,13 @@ try {
   const [{ events }] = await owner`select count(*)::int as events from events where tenant_id = ${tenantId}`;
   log(`seeded ${events} events in ${seedSeconds} s`);
 
-  const deps: Deps = { db: harness.database.app, clock: harness.clock, logger: silentLogger, metrics: createMetrics(), sessionTtlSeconds: 3600 };
+  const deps: Deps = {
+    db: harness.database.app,
+    clock: harness.clock,
+    logger: silentLogger,
+    metrics: createMetrics(),
+    sessionTtlSeconds: 3600,
+  };
   const [user] = await owner`select id from users where tenant_id = ${tenantId} limit 1`;
   const actor: Actor = { tenantId, type: 'user', id: user.id, principal: 'owner' };
   const middle = `bench-${Math.floor(customers / 2)}`;
@@ -122,17 +187,24 @@ try {
 
   // The customer list.
   const firstPage = await time(() => searchCustomers(deps, actor, { limit: 50 }));
-  const firstPageFloor = await time(() => owner`select * from customers where tenant_id = ${tenantId} order by external_id collate "C" limit 51`);
+  const firstPageFloor = await time(
+    () => owner`select * from customers where tenant_id = ${tenantId} order by external_id collate "C" limit 51`,
+  );
   const idSearch = await time(() => searchCustomers(deps, actor, { query: 'bench-77', limit: 50 }));
   const nameSearch = await time(() => searchCustomers(deps, actor, { query: 'customer 12', limit: 50 }));
-  const searchFloor = await time(() => owner`select * from customers where tenant_id = ${tenantId} and external_id collate "C" like 'bench-77%' order by external_id collate "C" limit 51`);
+  const searchFloor = await time(
+    () =>
+      owner`select * from customers where tenant_id = ${tenantId} and external_id collate "C" like 'bench-77%' order by external_id collate "C" limit 51`,
+  );
 
   // A 90-day usage chart of one customer.
   const range = { customer_id: middle, from: '2026-01-01T00:00:00Z', until: '2026-03-31T00:00:00Z' };
   const daily = await time(() => getUsageSeries(deps, actor, { ...range, granularity: 'day' }));
-  const dailyFloor = await time(() => owner`
+  const dailyFloor = await time(
+    () => owner`
     select meter_id, day, group_key, event_count, value_sum, amount, gross_amount from usage_aggregates
-    where tenant_id = ${tenantId} and customer_id = ${middleRow.id} and day >= '2026-01-01' and day < '2026-03-31'`);
+    where tenant_id = ${tenantId} and customer_id = ${middleRow.id} and day >= '2026-01-01' and day < '2026-03-31'`,
+  );
   const hourly = await time(() => getUsageSeries(deps, actor, { ...range, granularity: 'hour' }), 10, 2);
   const hourlyFloor = await time(
     () => owner`
@@ -146,7 +218,12 @@ try {
   // One month (February) of every customer under the draft.
   log('simulating February...');
   let started = performance.now();
-  const simulation = await simulate(deps, actor, { price_book: 'bench-book', draft, from: '2026-02-01T00:00:00Z', until: '2026-03-01T00:00:00Z' });
+  const simulation = await simulate(deps, actor, {
+    price_book: 'bench-book',
+    draft,
+    from: '2026-02-01T00:00:00Z',
+    until: '2026-03-01T00:00:00Z',
+  });
   const simulationSeconds = (performance.now() - started) / 1000;
   // The kernel alone on the same events: the template's February events for every customer, in calls of 200
   // customers as the simulation makes them (JSON in and out, as the service calls it).
@@ -182,7 +259,11 @@ try {
       events: simulatedEvents,
       events_per_second: Math.round(simulatedEvents / simulationSeconds),
       revenue: { old: simulation.total.old_revenue, new: simulation.total.new_revenue },
-      floor_kernel_same_events: { seconds: Math.round(kernelSeconds * 100) / 100, events: february.length * customers, events_per_second: Math.round((february.length * customers) / kernelSeconds) },
+      floor_kernel_same_events: {
+        seconds: Math.round(kernelSeconds * 100) / 100,
+        events: february.length * customers,
+        events_per_second: Math.round((february.length * customers) / kernelSeconds),
+      },
     },
   };
   if (json) console.log(JSON.stringify(result, null, 2));

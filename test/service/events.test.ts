@@ -23,17 +23,30 @@ const book = {
           match: { provider: 'openai', model: 'gpt-4o' },
           charges: [
             // The first million input tokens of a period at $2.50/M, the rest at $2.00/M.
-            { dimension: 'input_tokens', price: { model: 'graduated', tiers: [{ up_to: '1000000', rate: '2.5' }, { rate: '2' }] } },
+            {
+              dimension: 'input_tokens',
+              price: { model: 'graduated', tiers: [{ up_to: '1000000', rate: '2.5' }, { rate: '2' }] },
+            },
             { dimension: 'output_tokens', price: { model: 'per_unit', rate: '10' } },
           ],
         },
-        { id: 'resolution', match: { event_type: 'support.resolution' }, charges: [{ price: { model: 'flat', amount: '0.99' } }] },
+        {
+          id: 'resolution',
+          match: { event_type: 'support.resolution' },
+          charges: [{ price: { model: 'flat', amount: '0.99' } }],
+        },
       ],
     },
   ],
 };
 
-const llm = (id: string, input: number, output: number, timestamp = '2026-03-10T10:00:00Z', extra: Record<string, unknown> = {}) => ({
+const llm = (
+  id: string,
+  input: number,
+  output: number,
+  timestamp = '2026-03-10T10:00:00Z',
+  extra: Record<string, unknown> = {},
+) => ({
   transaction_id: id,
   customer_id: 'acme',
   event_type: 'llm.completion',
@@ -55,10 +68,45 @@ describe('event ingestion', () => {
       ['POST', '/v1/customers', { external_id: 'no-book', currency: 'USD' }],
       ['POST', '/v1/price_books', { book }],
       ['PUT', '/v1/customers/acme/price_book', { price_book: 'llm-graduated', effective_from: '2026-01-01T00:00:00Z' }],
-      ['POST', '/v1/meters', { code: 'input_tokens', name: 'Input tokens', event_type: 'llm.completion', aggregation: 'sum', property: 'input_tokens', group_by: ['model'] }],
-      ['POST', '/v1/meters', { code: 'requests', name: 'Requests', event_type: 'llm.completion', aggregation: 'count' }],
-      ['POST', '/v1/meters', { code: 'users', name: 'Active users', event_type: 'llm.completion', aggregation: 'unique_count', property: 'user' }],
-      ['POST', '/v1/meters', { code: 'largest_prompt', name: 'Largest prompt', event_type: 'llm.completion', aggregation: 'max', property: 'input_tokens' }],
+      [
+        'POST',
+        '/v1/meters',
+        {
+          code: 'input_tokens',
+          name: 'Input tokens',
+          event_type: 'llm.completion',
+          aggregation: 'sum',
+          property: 'input_tokens',
+          group_by: ['model'],
+        },
+      ],
+      [
+        'POST',
+        '/v1/meters',
+        { code: 'requests', name: 'Requests', event_type: 'llm.completion', aggregation: 'count' },
+      ],
+      [
+        'POST',
+        '/v1/meters',
+        {
+          code: 'users',
+          name: 'Active users',
+          event_type: 'llm.completion',
+          aggregation: 'unique_count',
+          property: 'user',
+        },
+      ],
+      [
+        'POST',
+        '/v1/meters',
+        {
+          code: 'largest_prompt',
+          name: 'Largest prompt',
+          event_type: 'llm.completion',
+          aggregation: 'max',
+          property: 'input_tokens',
+        },
+      ],
     ] as const;
     for (const [method, path, body] of setup) {
       const response = await rest(harness, method, path, { key: tenant.secretKey, body });
@@ -70,7 +118,13 @@ describe('event ingestion', () => {
   });
 
   it('rates a batch, returns each charge with the running period total, and a resubmission is all duplicates', async () => {
-    const batch = { events: [llm('e1', 800_000, 1000, '2026-03-10T10:00:00Z', { user: 'u1' }), llm('e2', 400_000, 0, '2026-03-11T10:00:00Z', { user: 'u2' }), llm('e3', 100, 0, '2026-03-11T11:00:00Z', { user: 'u1' })] };
+    const batch = {
+      events: [
+        llm('e1', 800_000, 1000, '2026-03-10T10:00:00Z', { user: 'u1' }),
+        llm('e2', 400_000, 0, '2026-03-11T10:00:00Z', { user: 'u2' }),
+        llm('e3', 100, 0, '2026-03-11T11:00:00Z', { user: 'u1' }),
+      ],
+    };
     const first = await post(batch);
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ accepted: 3, duplicate: 0, rejected: 0 });
@@ -80,7 +134,12 @@ describe('event ingestion', () => {
       ['e2', 'accepted', '0.900000000', '2.910000000'],
       ['e3', 'accepted', '0.000200000', '2.910200000'],
     ]);
-    expect(first.body.events[0]).toMatchObject({ currency: 'USD', card: 'openai/gpt-4o', book_version: '2026-01-01T00:00:00.000Z', period: { start: '2026-03-01T00:00:00.000Z', end: '2026-04-01T00:00:00.000Z' } });
+    expect(first.body.events[0]).toMatchObject({
+      currency: 'USD',
+      card: 'openai/gpt-4o',
+      book_version: '2026-01-01T00:00:00.000Z',
+      period: { start: '2026-03-01T00:00:00.000Z', end: '2026-04-01T00:00:00.000Z' },
+    });
 
     const again = await post(batch);
     expect(again.body).toMatchObject({ accepted: 0, duplicate: 3, rejected: 0 });
@@ -91,13 +150,25 @@ describe('event ingestion', () => {
     ]);
 
     const single = await post(llm('e4', 0, 100_000, '2026-03-12T00:00:00Z', { user: 'u3' }));
-    expect(single.body.events).toEqual([expect.objectContaining({ transaction_id: 'e4', status: 'accepted', amount: '1.000000000', period_total: '3.910200000' })]);
+    expect(single.body.events).toEqual([
+      expect.objectContaining({
+        transaction_id: 'e4',
+        status: 'accepted',
+        amount: '1.000000000',
+        period_total: '3.910200000',
+      }),
+    ]);
   });
 
   it('shows acknowledged events in usage at once: by meter, group and day, with totals equal to the receipts', async () => {
     const usage = await get('/v1/customers/acme/usage');
     expect(usage.status).toBe(200);
-    expect(usage.body).toMatchObject({ customer_id: 'acme', amount: '3.910200000', event_count: '4', period: { start: '2026-03-01T00:00:00.000Z', status: 'open' } });
+    expect(usage.body).toMatchObject({
+      customer_id: 'acme',
+      amount: '3.910200000',
+      event_count: '4',
+      period: { start: '2026-03-01T00:00:00.000Z', status: 'open' },
+    });
     expect(usage.body.watermark).toBe('2026-03-15T00:00:00.000Z');
     const meter = (code: string) => usage.body.meters.find((m: any) => m.code === code);
     expect(meter('input_tokens').groups).toEqual([
@@ -162,7 +233,12 @@ describe('event ingestion', () => {
         llm('bad-number', 1, 1, '2026-03-10T00:00:00Z', { input_tokens: 'lots' }),
         llm('good', 10, 10, '2026-03-13T00:00:00Z'),
         llm('good', 10, 10, '2026-03-13T00:00:00Z'),
-        { transaction_id: 'resolved-1', customer_id: 'acme', event_type: 'support.resolution', timestamp: '2026-03-13T00:00:00Z' },
+        {
+          transaction_id: 'resolved-1',
+          customer_id: 'acme',
+          event_type: 'support.resolution',
+          timestamp: '2026-03-13T00:00:00Z',
+        },
         { ...llm('extra-field', 1, 1), source: 'sdk' },
       ],
     });
@@ -195,24 +271,37 @@ describe('event ingestion', () => {
     const late = await post(llm('late-march', 1000, 0, '2026-03-31T23:59:59Z'));
     expect(late.body.events[0]).toMatchObject({ status: 'accepted', period: { start: '2026-03-01T00:00:00.000Z' } });
     const april = await get('/v1/customers/acme/usage');
-    expect(april.body).toMatchObject({ period: { start: '2026-04-01T00:00:00.000Z' }, amount: '0.000000000', meters: [] });
+    expect(april.body).toMatchObject({
+      period: { start: '2026-04-01T00:00:00.000Z' },
+      amount: '0.000000000',
+      meters: [],
+    });
     const march = await get(`/v1/customers/acme/usage?at=${encodeURIComponent('2026-03-20T00:00:00Z')}`);
     expect(march.body.event_count).toBe('8');
 
-    await harness.database.owner`update customer_periods set status = 'closed' where period_start = '2026-03-01T00:00:00Z'`;
+    await harness.database
+      .owner`update customer_periods set status = 'closed' where period_start = '2026-03-01T00:00:00Z'`;
     const closed = await post(llm('too-late', 1000, 0, '2026-03-30T00:00:00Z'));
     // A closed period still takes it (billed as an adjustment on the next invoice: test/billing/late-events.test.ts).
     expect(closed.body.events[0]).toMatchObject({ status: 'accepted', period: { start: '2026-03-01T00:00:00.000Z' } });
-    await harness.database.owner`update customer_periods set status = 'open' where period_start = '2026-03-01T00:00:00Z'`;
+    await harness.database
+      .owner`update customer_periods set status = 'open' where period_start = '2026-03-01T00:00:00Z'`;
     harness.clock.set('2026-03-15T00:00:00Z');
   });
 
   it('stores and rates each id once when the same batch is resubmitted concurrently', async () => {
-    const batch = { events: Array.from({ length: 50 }, (_, i) => llm(`par-${i}`, 1000 * (i + 1), 10, `2026-03-14T00:${String(i).padStart(2, '0')}:00Z`)) };
-    const before = await harness.database.owner`select p.amount::text from customer_periods p join customers c on c.id = p.customer_id where c.external_id = 'acme' and p.period_start = '2026-03-01T00:00:00Z'`;
+    const batch = {
+      events: Array.from({ length: 50 }, (_, i) =>
+        llm(`par-${i}`, 1000 * (i + 1), 10, `2026-03-14T00:${String(i).padStart(2, '0')}:00Z`),
+      ),
+    };
+    const before = await harness.database
+      .owner`select p.amount::text from customer_periods p join customers c on c.id = p.customer_id where c.external_id = 'acme' and p.period_start = '2026-03-01T00:00:00Z'`;
     const responses = await Promise.all(Array.from({ length: 8 }, () => post(batch)));
     for (const response of responses) expect(response.status).toBe(200);
-    const accepted = responses.flatMap((r) => r.body.events.filter((e: any) => e.status === 'accepted').map((e: any) => e.transaction_id));
+    const accepted = responses.flatMap((r) =>
+      r.body.events.filter((e: any) => e.status === 'accepted').map((e: any) => e.transaction_id),
+    );
     expect(accepted.sort()).toEqual(batch.events.map((e) => e.transaction_id).sort());
     expect(responses.reduce((n, r) => n + r.body.duplicate, 0)).toBe(50 * 7);
     const [{ events, lines }] = await harness.database.owner`
@@ -231,13 +320,26 @@ describe('event ingestion', () => {
   it('rates big concurrent batches over many customers in each customer event order, with totals equal to the receipts', async () => {
     const customers = Array.from({ length: 12 }, (_, c) => `many-${c}`);
     for (const id of customers) {
-      expect((await rest(harness, 'POST', '/v1/customers', { key: tenant.secretKey, body: { external_id: id, currency: 'USD' } })).status).toBe(201);
-      await rest(harness, 'PUT', `/v1/customers/${id}/price_book`, { key: tenant.secretKey, body: { price_book: 'llm-graduated', effective_from: '2026-01-01T00:00:00Z' } });
+      expect(
+        (
+          await rest(harness, 'POST', '/v1/customers', {
+            key: tenant.secretKey,
+            body: { external_id: id, currency: 'USD' },
+          })
+        ).status,
+      ).toBe(201);
+      await rest(harness, 'PUT', `/v1/customers/${id}/price_book`, {
+        key: tenant.secretKey,
+        body: { price_book: 'llm-graduated', effective_from: '2026-01-01T00:00:00Z' },
+      });
     }
     // Three batches of 600, every customer in each; tiers are crossed. The second and third arrive while the
     // first is written and share the next transaction (coalesce.ts), each split in two by customer.
     const batches = [0, 1, 2].map((b) => ({
-      events: Array.from({ length: 600 }, (_, i) => ({ ...llm(`many-${b}-${i}`, 7_000 + 13 * i, 10, `2026-03-13T0${b}:${String(i % 60).padStart(2, '0')}:00Z`), customer_id: customers[(i * 7) % 12] })),
+      events: Array.from({ length: 600 }, (_, i) => ({
+        ...llm(`many-${b}-${i}`, 7_000 + 13 * i, 10, `2026-03-13T0${b}:${String(i % 60).padStart(2, '0')}:00Z`),
+        customer_id: customers[(i * 7) % 12],
+      })),
     }));
     const responses = await Promise.all(batches.map((batch) => post(batch)));
     for (const [b, response] of responses.entries()) {
@@ -263,7 +365,13 @@ describe('event ingestion', () => {
   });
 
   it('keeps raw events and rated lines append-only for the service role', async () => {
-    for (const statement of ['update events set properties = \'{}\'', 'delete from events', 'update events set amount = 0', 'update event_revisions set amount = 0', 'delete from event_revisions']) {
+    for (const statement of [
+      "update events set properties = '{}'",
+      'delete from events',
+      'update events set amount = 0',
+      'update event_revisions set amount = 0',
+      'delete from event_revisions',
+    ]) {
       await expect(
         harness.database.app.begin(async (tx) => {
           await tx`select set_config('app.tenant_id', ${tenant.tenantId}, true)`;
@@ -284,7 +392,10 @@ describe('event ingestion', () => {
     // An object without "events" is one event, judged like any other.
     const empty = await post({});
     expect(empty.status).toBe(200);
-    expect(empty.body.events[0]).toMatchObject({ status: 'rejected', error: { code: 'invalid_event', field: 'transaction_id' } });
+    expect(empty.body.events[0]).toMatchObject({
+      status: 'rejected',
+      error: { code: 'invalid_event', field: 'transaction_id' },
+    });
   });
 
   /**
@@ -298,7 +409,12 @@ describe('event ingestion', () => {
       const request = http.request(`${harness.url}/v1/events`, {
         method: 'POST',
         agent: false,
-        headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), connection: 'close' },
+        headers: {
+          authorization: `Bearer ${tenant.secretKey}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(payload),
+          connection: 'close',
+        },
       });
       request.on('response', (response) => {
         const chunks: Buffer[] = [];
@@ -316,23 +432,63 @@ describe('event ingestion', () => {
   }
 
   it('answers fuzzed events with per-event 2xx/4xx outcomes, never a 5xx, never stores an invalid event, and never fails the requests beside them', async () => {
-    const before = new Set((await harness.database.owner`select transaction_id from events`).map((r) => r.transaction_id));
+    const before = new Set(
+      (await harness.database.owner`select transaction_id from events`).map((r) => r.transaction_id),
+    );
     // What PostgreSQL refuses (NUL, unpaired surrogates), control characters and ids longer than the columns allow.
-    const awkward = fc.constantFrom('a\u0000b', '\u0000', '\ud800', 'x\udfff', 'llm.\udbffcompletion', '\u0001', 'x\u001b[0m', '\u007f', 'a\u0085', 'x'.repeat(201), 'x'.repeat(256), 'x'.repeat(1001));
-    const scalar = fc.oneof(fc.string(), fc.string({ unit: 'binary', maxLength: 8 }), awkward, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(undefined));
+    const awkward = fc.constantFrom(
+      'a\u0000b',
+      '\u0000',
+      '\ud800',
+      'x\udfff',
+      'llm.\udbffcompletion',
+      '\u0001',
+      'x\u001b[0m',
+      '\u007f',
+      'a\u0085',
+      'x'.repeat(201),
+      'x'.repeat(256),
+      'x'.repeat(1001),
+    );
+    const scalar = fc.oneof(
+      fc.string(),
+      fc.string({ unit: 'binary', maxLength: 8 }),
+      awkward,
+      fc.integer(),
+      fc.double(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant(undefined),
+    );
     const key = fc.oneof(fc.string({ maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 8 }), awkward);
     const junkEvent = fc.oneof(
       fc.record(
         {
-          transaction_id: fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 8 }).map((id) => `fuzz-${id}`), scalar),
+          transaction_id: fc.oneof(
+            fc.string({ maxLength: 300 }),
+            fc.string({ unit: 'binary', maxLength: 8 }).map((id) => `fuzz-${id}`),
+            scalar,
+          ),
           customer_id: fc.oneof(fc.constant('acme'), fc.string(), scalar),
           event_type: fc.oneof(fc.constant('llm.completion'), scalar),
-          timestamp: fc.oneof(fc.constant('2026-03-10T00:00:00Z'), fc.string(), fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), scalar),
+          timestamp: fc.oneof(
+            fc.constant('2026-03-10T00:00:00Z'),
+            fc.string(),
+            fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+            scalar,
+          ),
           properties: fc.oneof(
             fc.dictionary(key, scalar),
-            fc.record({ provider: fc.constant('openai'), model: fc.constant('gpt-4o'), input_tokens: scalar, output_tokens: scalar }),
+            fc.record({
+              provider: fc.constant('openai'),
+              model: fc.constant('gpt-4o'),
+              input_tokens: scalar,
+              output_tokens: scalar,
+            }),
             // Rateable, with an awkward extra key or value: only the awkward part can fail it.
-            fc.tuple(key, scalar).map(([k, v]) => ({ [k]: v, provider: 'openai', model: 'gpt-4o', input_tokens: 10, output_tokens: 1 })),
+            fc
+              .tuple(key, scalar)
+              .map(([k, v]) => ({ [k]: v, provider: 'openai', model: 'gpt-4o', input_tokens: 10, output_tokens: 1 })),
             scalar,
           ),
         },
@@ -345,7 +501,10 @@ describe('event ingestion', () => {
       fc.asyncProperty(fc.array(junkEvent, { minLength: 1, maxLength: 15 }), async (events) => {
         // Good requests sent at the same moment share the ingestion transaction with the fuzzed one.
         const ids = [`innocent-${++innocent}`, `innocent-${++innocent}`];
-        const [response, ...innocents] = await Promise.all([postOnNewConnection({ events }), ...ids.map((id) => postOnNewConnection(llm(id, 10, 1)))]);
+        const [response, ...innocents] = await Promise.all([
+          postOnNewConnection({ events }),
+          ...ids.map((id) => postOnNewConnection(llm(id, 10, 1))),
+        ]);
         for (const [i, good] of innocents.entries()) {
           expect(good.status).toBe(200);
           expect(good.body.events[0]).toMatchObject({ transaction_id: ids[i], status: 'accepted' });
@@ -400,29 +559,69 @@ describe('event ingestion', () => {
       // two transactions commits while the poisoned one fails.
       const half = (id: string) => [...id].reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 0) & 1;
       const names = Array.from({ length: 40 }, (_, i) => `split-${i}`);
-      const customers = [names.find((n) => half(n) === 0)!, names.find((n) => half(n) === 1)!, names.filter((n) => half(n) === 0)[1]];
+      const customers = [
+        names.find((n) => half(n) === 0)!,
+        names.find((n) => half(n) === 1)!,
+        names.filter((n) => half(n) === 0)[1],
+      ];
       for (const id of customers) {
-        expect((await rest(harness, 'POST', '/v1/customers', { key: tenant.secretKey, body: { external_id: id, currency: 'USD' } })).status).toBe(201);
-        await rest(harness, 'PUT', `/v1/customers/${id}/price_book`, { key: tenant.secretKey, body: { price_book: 'llm-graduated', effective_from: '2026-01-01T00:00:00Z' } });
+        expect(
+          (
+            await rest(harness, 'POST', '/v1/customers', {
+              key: tenant.secretKey,
+              body: { external_id: id, currency: 'USD' },
+            })
+          ).status,
+        ).toBe(201);
+        await rest(harness, 'PUT', `/v1/customers/${id}/price_book`, {
+          key: tenant.secretKey,
+          body: { price_book: 'llm-graduated', effective_from: '2026-01-01T00:00:00Z' },
+        });
       }
-      const metric = async () => Number(/tariff_ingest_shared_failures_total (\d+)/.exec(await (await fetch(`${harness.url}/metrics`)).text())?.[1] ?? 0);
+      const metric = async () =>
+        Number(
+          /tariff_ingest_shared_failures_total (\d+)/.exec(await (await fetch(`${harness.url}/metrics`)).text())?.[1] ??
+            0,
+        );
       const failuresBefore = await metric();
-      const deps = { db: harness.database.app, clock: harness.clock, logger: silentLogger, metrics: createMetrics(), sessionTtlSeconds: 3600 };
+      const deps = {
+        db: harness.database.app,
+        clock: harness.clock,
+        logger: silentLogger,
+        metrics: createMetrics(),
+        sessionTtlSeconds: 3600,
+      };
       const actor = (await authenticateApiKey(deps, tenant.secretKey))!;
       const request = (r: number) =>
-        Array.from({ length: 12 }, (_, i) => ({ ...llm(`shared-${r}-${i}`, 1000 + i, 10, `2026-03-12T${String(r % 24).padStart(2, '0')}:${String(i).padStart(2, '0')}:00Z`), customer_id: customers[i % 3] }));
+        Array.from({ length: 12 }, (_, i) => ({
+          ...llm(
+            `shared-${r}-${i}`,
+            1000 + i,
+            10,
+            `2026-03-12T${String(r % 24).padStart(2, '0')}:${String(i).padStart(2, '0')}:00Z`,
+          ),
+          customer_id: customers[i % 3],
+        }));
       const requests = Array.from({ length: 24 }, (_, r) => request(r));
       const poisoned = request(99).map((event, i) => (i === 5 ? { ...event, event_type: 'poison.pill' } : event));
       // The first runs at once; the others are submitted before it can commit (no I/O has completed yet), wait,
       // and go together into the next shared transaction: 25 requests, 300 events, split in two by customer.
       const first = ingestEvents(deps, actor, request(100));
-      const answers = Promise.allSettled([...requests.slice(0, 12), poisoned, ...requests.slice(12)].map((events) => ingestEvents(deps, actor, events)));
+      const answers = Promise.allSettled(
+        [...requests.slice(0, 12), poisoned, ...requests.slice(12)].map((events) => ingestEvents(deps, actor, events)),
+      );
       await first;
       const settled = await answers;
-      expect(settled.map((s) => s.status)).toEqual([...Array(12).fill('fulfilled'), 'rejected', ...Array(12).fill('fulfilled')]);
+      expect(settled.map((s) => s.status)).toEqual([
+        ...Array(12).fill('fulfilled'),
+        'rejected',
+        ...Array(12).fill('fulfilled'),
+      ]);
       expect((settled[12] as PromiseRejectedResult).reason.message).toMatch(/poison_pill/);
       // Every innocent event is accepted (not "duplicate", though its half committed in the failed attempt), once.
-      const outcomes = settled.filter((s) => s.status === 'fulfilled').flatMap((s) => (s as PromiseFulfilledResult<any>).value.events);
+      const outcomes = settled
+        .filter((s) => s.status === 'fulfilled')
+        .flatMap((s) => (s as PromiseFulfilledResult<any>).value.events);
       expect(outcomes).toHaveLength(24 * 12);
       expect(outcomes.filter((o) => o.status !== 'accepted')).toEqual([]);
       const [stored] = await harness.database.owner`
@@ -442,24 +641,35 @@ describe('event ingestion', () => {
       // Over HTTP, sent at once: the poisoned request gets a 500 (a fault of the service: the database refused what
       // validation let through), every other one its events accepted.
       const send = async (events: unknown[]) => {
-        const response = await fetch(`${harness.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
+        const response = await fetch(`${harness.url}/v1/events`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ events }),
+        });
         return { status: response.status, body: await response.json() };
       };
-      const overHttp = await Promise.all([...Array.from({ length: 8 }, (_, r) => send(request(200 + r))), send(request(300).map((e, i) => (i === 0 ? { ...e, event_type: 'poison.pill' } : e)))]);
+      const overHttp = await Promise.all([
+        ...Array.from({ length: 8 }, (_, r) => send(request(200 + r))),
+        send(request(300).map((e, i) => (i === 0 ? { ...e, event_type: 'poison.pill' } : e))),
+      ]);
       expect(overHttp.map((r) => r.status)).toEqual([...Array(8).fill(200), 500]);
-      for (const response of overHttp.slice(0, 8)) expect(response.body).toMatchObject({ accepted: 12, rejected: 0, duplicate: 0 });
+      for (const response of overHttp.slice(0, 8))
+        expect(response.body).toMatchObject({ accepted: 12, rejected: 0, duplicate: 0 });
     } finally {
       await harness.database.owner`alter table events drop constraint poison_pill`;
     }
   });
 
-  it('estimates with a publishable key: the kernel\'s answer for a given state, nothing stored', async () => {
+  it("estimates with a publishable key: the kernel's answer for a given state, nothing stored", async () => {
     const before = await harness.database.owner`select count(*)::int as n from events`;
     const estimate = await rest(harness, 'POST', '/v1/estimates', {
       key: tenant.publishableKey,
       body: {
         price_book: 'llm-graduated',
-        events: [llm('quote-1', 900_000, 0, '2026-03-14T00:00:00Z'), llm('quote-2', 200_000, 0, '2026-03-14T00:00:00Z')],
+        events: [
+          llm('quote-1', 900_000, 0, '2026-03-14T00:00:00Z'),
+          llm('quote-2', 200_000, 0, '2026-03-14T00:00:00Z'),
+        ],
         states: { acme: { counters: { 'openai/gpt-4o:input_tokens': '0' } } },
       },
     });
@@ -475,9 +685,18 @@ describe('event ingestion', () => {
     });
     expect(badState.status).toBe(400);
     expect(badState.body.error.code).toBe('invalid_state');
-    expect((await rest(harness, 'POST', '/v1/estimates', { key: tenant.publishableKey, body: { price_book: 'nope', events: [llm('q', 1, 1)] } })).status).toBe(404);
+    expect(
+      (
+        await rest(harness, 'POST', '/v1/estimates', {
+          key: tenant.publishableKey,
+          body: { price_book: 'nope', events: [llm('q', 1, 1)] },
+        })
+      ).status,
+    ).toBe(404);
     // A publishable key cannot ingest.
-    expect((await rest(harness, 'POST', '/v1/events', { key: tenant.publishableKey, body: llm('pk', 1, 1) })).status).toBe(403);
+    expect(
+      (await rest(harness, 'POST', '/v1/events', { key: tenant.publishableKey, body: llm('pk', 1, 1) })).status,
+    ).toBe(403);
   });
 
   it('counts ingestion outcomes and request latency in /metrics', async () => {
@@ -486,6 +705,8 @@ describe('event ingestion', () => {
     expect(text).toMatch(/tariff_events_total\{status="accepted"\} \d+/);
     expect(text).toMatch(/tariff_events_total\{status="duplicate"\} \d+/);
     expect(text).toMatch(/tariff_events_total\{status="rejected"\} \d+/);
-    expect(text).toMatch(/http_request_duration_seconds_bucket\{method="POST",route="\/v1\/events",status="200",le="0.1"\} \d+/);
+    expect(text).toMatch(
+      /http_request_duration_seconds_bucket\{method="POST",route="\/v1\/events",status="200",le="0.1"\} \d+/,
+    );
   });
 });

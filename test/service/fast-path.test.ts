@@ -29,7 +29,12 @@ describe('POST /v1/events fast path', () => {
     const text = await response.text();
     const parsed = text ? JSON.parse(text) : undefined;
     if (parsed?.error) delete parsed.error.request_id;
-    return { status: response.status, contentType: response.headers.get('content-type'), requestId: response.headers.get('x-request-id')?.replace(/^[0-9a-f-]{36}$/, '(generated)') ?? null, body: parsed };
+    return {
+      status: response.status,
+      contentType: response.headers.get('content-type'),
+      requestId: response.headers.get('x-request-id')?.replace(/^[0-9a-f-]{36}$/, '(generated)') ?? null,
+      body: parsed,
+    };
   }
 
   /** The same request to both services: the answers must be equal. */
@@ -44,7 +49,11 @@ describe('POST /v1/events fast path', () => {
       const harness = await startService({ now: '2026-03-15T00:00:00Z', expressOnly, bodyLimitBytes: 64 * 1024 });
       const tenant = await signUpTenant(harness);
       const call = (method: string, path: string, body: unknown) =>
-        fetch(harness.url + path, { method, headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        fetch(harness.url + path, {
+          method,
+          headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
       await call('POST', '/v1/customers', { external_id: 'acme', currency: 'USD' });
       await call('POST', '/v1/price_books', { book: exampleBook() });
       await call('PUT', '/v1/customers/acme/price_book', { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' });
@@ -66,14 +75,29 @@ describe('POST /v1/events fast path', () => {
 
   it('answers events, batches and duplicates alike, echoing the caller request id', async () => {
     const single = await same(JSON.stringify(event('f1')), { 'x-request-id': 'caller-1' });
-    expect(single).toMatchObject({ status: 200, contentType: 'application/json; charset=utf-8', requestId: 'caller-1', body: { accepted: 1 } });
-    const batch = await same(JSON.stringify({ events: [event('f2'), event('f1'), event('f3', { customer_id: 'nobody' })] }), { 'content-type': 'application/json; charset=utf-8' });
+    expect(single).toMatchObject({
+      status: 200,
+      contentType: 'application/json; charset=utf-8',
+      requestId: 'caller-1',
+      body: { accepted: 1 },
+    });
+    const batch = await same(
+      JSON.stringify({ events: [event('f2'), event('f1'), event('f3', { customer_id: 'nobody' })] }),
+      { 'content-type': 'application/json; charset=utf-8' },
+    );
     expect(batch.body).toMatchObject({ accepted: 1, duplicate: 1, rejected: 1 });
   });
 
   it('answers bad bodies, bad keys and bad envelopes alike', async () => {
     expect((await same('{"transaction_id": ')).body.error.code).toBe('malformed_json');
-    for (const body of ['[]', '42', 'null', '"text"', '{"events": []}', JSON.stringify({ events: [event('f4')], extra: 1 })]) {
+    for (const body of [
+      '[]',
+      '42',
+      'null',
+      '"text"',
+      '{"events": []}',
+      JSON.stringify({ events: [event('f4')], extra: 1 }),
+    ]) {
       expect((await same(body)).status, body).toBe(400);
     }
     expect((await same(JSON.stringify(event('f5')), { authorization: 'Bearer sk_not_a_key' })).status).toBe(401);
@@ -84,7 +108,11 @@ describe('POST /v1/events fast path', () => {
   it('leaves what it does not take to the app: other content types, no key, oversized or chunked bodies', async () => {
     expect((await same('transaction_id=x', { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
     expect((await same(JSON.stringify(event('f6')), { authorization: '' })).status).toBe(401);
-    const big = JSON.stringify({ events: Array.from({ length: 300 }, (_, i) => event(`big-${i}`, { properties: { provider: 'openai', model: 'gpt-4o', note: 'x'.repeat(200) } })) });
+    const big = JSON.stringify({
+      events: Array.from({ length: 300 }, (_, i) =>
+        event(`big-${i}`, { properties: { provider: 'openai', model: 'gpt-4o', note: 'x'.repeat(200) } }),
+      ),
+    });
     expect((await same(big)).status).toBe(413);
     const chunked = (index: number) =>
       send(index, undefined, {}).then(() =>
@@ -102,14 +130,29 @@ describe('POST /v1/events fast path', () => {
 
   it('takes the plain requests and leaves the others untouched', async () => {
     const { harness, tenant } = services[0];
-    const fast = ingestionFastPath({ db: harness.database.app, clock: harness.clock, logger: silentLogger, metrics: createMetrics(), sessionTtlSeconds: 60 }, 64 * 1024);
+    const fast = ingestionFastPath(
+      {
+        db: harness.database.app,
+        clock: harness.clock,
+        logger: silentLogger,
+        metrics: createMetrics(),
+        sessionTtlSeconds: 60,
+      },
+      64 * 1024,
+    );
     const server = http.createServer((req, res) => {
       if (!fast(req, res)) res.writeHead(599).end();
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const status = async (path: string, init: { method?: string; headers?: Record<string, string>; body?: string }) =>
-      (await fetch(url + path, { method: init.method ?? 'POST', headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json', ...init.headers }, body: init.body })).status;
+      (
+        await fetch(url + path, {
+          method: init.method ?? 'POST',
+          headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json', ...init.headers },
+          body: init.body,
+        })
+      ).status;
     try {
       expect(await status('/v1/events', { body: JSON.stringify(event('t1')) })).toBe(200);
       expect(await status('/v1/events', { body: '{' })).toBe(400);
@@ -118,7 +161,9 @@ describe('POST /v1/events fast path', () => {
       expect(await status('/v1/customers', { body: '{}' })).toBe(599);
       expect(await status('/v1/events', { method: 'GET' })).toBe(599);
       expect(await status('/v1/events', { body: 'a=b', headers: { 'content-type': 'text/plain' } })).toBe(599);
-      expect(await status('/v1/events', { body: JSON.stringify(event('t3')), headers: { authorization: '' } })).toBe(599);
+      expect(await status('/v1/events', { body: JSON.stringify(event('t3')), headers: { authorization: '' } })).toBe(
+        599,
+      );
       expect(await status('/v1/events', { body: 'x'.repeat(64 * 1024 + 1) })).toBe(599);
     } finally {
       server.closeAllConnections();
@@ -128,6 +173,8 @@ describe('POST /v1/events fast path', () => {
 
   it('counts its requests in the metrics under the route', async () => {
     const metrics = await (await fetch(`${services[0].harness.url}/metrics`)).text();
-    expect(metrics).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/v1\/events"[^}]*status="200"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(
+      /http_request_duration_seconds_count\{[^}]*route="\/v1\/events"[^}]*status="200"[^}]*\} [1-9]/,
+    );
   });
 });

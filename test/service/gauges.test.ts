@@ -6,7 +6,14 @@ import { rest, signUpTenant, startService, type Harness, type TenantFixture } fr
 const book = {
   id: 'gauges',
   currency: 'USD',
-  versions: [{ effective_from: '2026-01-01T00:00:00Z', rate_cards: [{ id: 'gpu-level', match: { event_type: 'gpu.level' }, charges: [{ price: { model: 'flat', amount: '0' } }] }] }],
+  versions: [
+    {
+      effective_from: '2026-01-01T00:00:00Z',
+      rate_cards: [
+        { id: 'gpu-level', match: { event_type: 'gpu.level' }, charges: [{ price: { model: 'flat', amount: '0' } }] },
+      ],
+    },
+  ],
 };
 
 const hour = 3600;
@@ -35,7 +42,19 @@ describe('time-weighted meters', () => {
       ['POST', '/v1/customers', { external_id: 'lab', currency: 'USD' }],
       ['POST', '/v1/price_books', { book }],
       ['PUT', '/v1/customers/lab/price_book', { price_book: 'gauges', effective_from: '2026-01-01T00:00:00Z' }],
-      ['POST', '/v1/meters', { code: 'gpus', name: 'GPUs held', event_type: 'gpu.level', aggregation: 'time_weighted_sum', property: 'count', group_by: ['gpu_type'], filters: [{ property: 'region', op: 'eq', value: 'us' }] }],
+      [
+        'POST',
+        '/v1/meters',
+        {
+          code: 'gpus',
+          name: 'GPUs held',
+          event_type: 'gpu.level',
+          aggregation: 'time_weighted_sum',
+          property: 'count',
+          group_by: ['gpu_type'],
+          filters: [{ property: 'region', op: 'eq', value: 'us' }],
+        },
+      ],
     ] as const;
     for (const [method, path, body] of setup) {
       const response = await rest(harness, method, path, { key: tenant.secretKey, body });
@@ -64,8 +83,20 @@ describe('time-weighted meters', () => {
     // h100: 2 GPUs for 4 h on the 13th; 0.5 for 22 h then 4 for 2 h on the 14th. a100: 1 GPU for the last hour.
     expect(h100.value).toBe(String(2 * 4 * hour + 0.5 * 22 * hour + 4 * 2 * hour));
     expect(h100.days).toEqual([
-      { day: '2026-03-13', value: String(2 * 4 * hour), event_count: '1', amount: '0.000000000', gross_amount: '0.000000000' },
-      { day: '2026-03-14', value: String(0.5 * 22 * hour + 4 * 2 * hour), event_count: '2', amount: '0.000000000', gross_amount: '0.000000000' },
+      {
+        day: '2026-03-13',
+        value: String(2 * 4 * hour),
+        event_count: '1',
+        amount: '0.000000000',
+        gross_amount: '0.000000000',
+      },
+      {
+        day: '2026-03-14',
+        value: String(0.5 * 22 * hour + 4 * 2 * hour),
+        event_count: '2',
+        amount: '0.000000000',
+        gross_amount: '0.000000000',
+      },
     ]);
     expect(h100.event_count).toBe('3');
     expect(a100.value).toBe(String(hour));
@@ -78,7 +109,13 @@ describe('time-weighted meters', () => {
     const h100 = march.groups.find((g: any) => g.group.gpu_type === 'h100');
     // 4 GPUs from 03-14 22:00 to 04-01 00:00: 17 days and 2 hours.
     expect(h100.value).toBe(String(2 * 4 * hour + 0.5 * 22 * hour + 4 * (17 * 24 + 2) * hour));
-    expect(h100.days.at(-1)).toEqual({ day: '2026-03-31', value: String(4 * 24 * hour), event_count: '0', amount: '0.000000000', gross_amount: '0.000000000' });
+    expect(h100.days.at(-1)).toEqual({
+      day: '2026-03-31',
+      value: String(4 * 24 * hour),
+      event_count: '0',
+      amount: '0.000000000',
+      gross_amount: '0.000000000',
+    });
 
     const april = await gauge();
     expect(april.groups.map((g: any) => [g.group.gpu_type, g.value, g.event_count]).sort()).toEqual([

@@ -32,7 +32,13 @@ export async function startService(
 ): Promise<Harness> {
   const database = options.database ?? (await createTestDatabase(options.databaseOptions));
   const clock = manualClock(options.now ?? '2026-03-01T12:00:00Z');
-  const appOptions = { db: database.app, clock, logger: process.env.TEST_LOG ? createLogger('error', (line) => process.stderr.write(line + '\n')) : silentLogger, bodyLimitBytes: options.bodyLimitBytes, ...options.app };
+  const appOptions = {
+    db: database.app,
+    clock,
+    logger: process.env.TEST_LOG ? createLogger('error', (line) => process.stderr.write(line + '\n')) : silentLogger,
+    bodyLimitBytes: options.bodyLimitBytes,
+    ...options.app,
+  };
   const server = options.expressOnly ? http.createServer(createApp(appOptions)) : createServer(appOptions);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -79,7 +85,8 @@ export async function rest<T = any>(
 export function restAs(harness: Harness, key: string) {
   return async (method: string, path: string, body?: unknown): Promise<any> => {
     const response = await rest(harness, method, path, { key, body });
-    if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(response.body)}`);
+    if (response.status >= 300)
+      throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(response.body)}`);
     return response.body;
   };
 }
@@ -91,7 +98,18 @@ export async function trpc<T = any>(
   procedure: string,
   input?: unknown,
   session?: string,
-): Promise<HttpResult<T> & { error?: { message: string; data: { code: string; httpStatus: number; app?: { kind: string; code: string; details: { field: string; reason: string }[] } } } }> {
+): Promise<
+  HttpResult<T> & {
+    error?: {
+      message: string;
+      data: {
+        code: string;
+        httpStatus: number;
+        app?: { kind: string; code: string; details: { field: string; reason: string }[] };
+      };
+    };
+  }
+> {
   const headers: Record<string, string> = {};
   if (session) headers.authorization = `Bearer ${session}`;
   let response: Response;
@@ -100,7 +118,11 @@ export async function trpc<T = any>(
     response = await fetch(`${harness.url}/trpc/${procedure}${query}`, { headers });
   } else {
     headers['content-type'] = 'application/json';
-    response = await fetch(`${harness.url}/trpc/${procedure}`, { method: 'POST', headers, body: JSON.stringify(input ?? {}) });
+    response = await fetch(`${harness.url}/trpc/${procedure}`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(input ?? {}),
+    });
   }
   const json = (await response.json()) as any;
   return { status: response.status, body: json.result?.data, error: json.error };
@@ -121,12 +143,23 @@ let counter = 0;
 /** Signs a tenant up and creates one secret and one publishable key. */
 export async function signUpTenant(harness: Harness, name = `Tenant ${++counter}`): Promise<TenantFixture> {
   const email = `owner-${counter}-${Math.random().toString(36).slice(2)}@example.com`;
-  const signup = await trpc(harness, 'mutation', 'auth.signup', { tenant_name: name, email, password: 'correct horse battery staple' });
+  const signup = await trpc(harness, 'mutation', 'auth.signup', {
+    tenant_name: name,
+    email,
+    password: 'correct horse battery staple',
+  });
   if (signup.status !== 200) throw new Error(`signup failed: ${JSON.stringify(signup.error)}`);
   const session = signup.body.session.token as string;
   const secret = await trpc(harness, 'mutation', 'apiKeys.create', { kind: 'secret', name: 'backend' }, session);
   const publishable = await trpc(harness, 'mutation', 'apiKeys.create', { kind: 'publishable', name: 'web' }, session);
-  return { tenantId: signup.body.tenant.id, slug: signup.body.tenant.slug, email, session, secretKey: secret.body.secret, publishableKey: publishable.body.secret };
+  return {
+    tenantId: signup.body.tenant.id,
+    slug: signup.body.tenant.slug,
+    email,
+    session,
+    secretKey: secret.body.secret,
+    publishableKey: publishable.body.secret,
+  };
 }
 
 /** A small valid price book in the kernel's JSON. */

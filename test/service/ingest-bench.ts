@@ -26,7 +26,8 @@ const database = await createTestDatabase();
 const service = await startServiceProcess(database.url, { LOG_LEVEL: 'warn' });
 const key = service.demoKey!;
 const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
-const post = (pathname: string, body: unknown) => fetch(service.url + pathname, { method: 'POST', headers, body: JSON.stringify(body) });
+const post = (pathname: string, body: unknown) =>
+  fetch(service.url + pathname, { method: 'POST', headers, body: JSON.stringify(body) });
 
 // The load generator shares the machine's two cores with the service and PostgreSQL: plain sockets
 // (load-client.ts) cost it about 90 µs of CPU per one-event request, node:http's client 200-230 µs and fetch
@@ -52,7 +53,11 @@ async function httpFloor(requests: number, concurrency: number) {
 const customers = 200;
 for (let c = 0; c < customers; c++) {
   await post('/v1/customers', { external_id: `bench-${c}`, currency: 'USD' });
-  await fetch(`${service.url}/v1/customers/bench-${c}/price_book`, { method: 'PUT', headers, body: JSON.stringify({ price_book: 'demo-llm', effective_from: '2020-01-01T00:00:00Z' }) });
+  await fetch(`${service.url}/v1/customers/bench-${c}/price_book`, {
+    method: 'PUT',
+    headers,
+    body: JSON.stringify({ price_book: 'demo-llm', effective_from: '2020-01-01T00:00:00Z' }),
+  });
 }
 
 let sequence = 0;
@@ -65,7 +70,12 @@ function events(count: number) {
       customer_id: `bench-${n % customers}`,
       event_type: 'llm.completion',
       timestamp: new Date(now - (n % 3_600_000)).toISOString(),
-      properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 1000 + (n % 5000), output_tokens: 200 + (n % 700) },
+      properties: {
+        provider: 'openai',
+        model: 'gpt-4o',
+        input_tokens: 1000 + (n % 5000),
+        output_tokens: 200 + (n % 700),
+      },
     };
   });
 }
@@ -114,7 +124,11 @@ function cpuMeter() {
       load_generator: perEvent((generator.user + generator.system) / 1e6),
     };
     const total = used.service + used.postgresql + used.load_generator;
-    return { ...used, total, ceiling_events_per_second: total > 0 ? Math.round((os.cpus().length * 1e6) / total) : null };
+    return {
+      ...used,
+      total,
+      ceiling_events_per_second: total > 0 ? Math.round((os.cpus().length * 1e6) / total) : null,
+    };
   };
 }
 
@@ -164,13 +178,17 @@ async function ackToUsage(samples: number) {
   const delays: number[] = [];
   for (let i = 0; i < samples; i++) {
     const [event] = events(1);
-    const before = (await (await fetch(`${service.url}/v1/customers/${event.customer_id}/usage`, { headers })).json()) as { event_count: string };
+    const before = (await (
+      await fetch(`${service.url}/v1/customers/${event.customer_id}/usage`, { headers })
+    ).json()) as { event_count: string };
     const response = await post('/v1/events', event);
     if (response.status !== 200) throw new Error(`ack-to-usage: HTTP ${response.status}`);
     const acked = performance.now();
     let delay = 0;
     for (;;) {
-      const usage = (await (await fetch(`${service.url}/v1/customers/${event.customer_id}/usage`, { headers })).json()) as { event_count: string };
+      const usage = (await (
+        await fetch(`${service.url}/v1/customers/${event.customer_id}/usage`, { headers })
+      ).json()) as { event_count: string };
       if (BigInt(usage.event_count) > BigInt(before.event_count)) break;
       delay = performance.now() - acked;
     }
@@ -215,12 +233,26 @@ async function copyBaselines(sample: Sample, events: number) {
   const eventLines: string[] = [];
   for (let i = 0; i < events; i++) {
     const at = new Date(now - i).toISOString();
-    const properties = copyText(JSON.stringify({ provider: 'openai', model: 'gpt-4o', input_tokens: 1000 + i, output_tokens: 200 }));
+    const properties = copyText(
+      JSON.stringify({ provider: 'openai', model: 'gpt-4o', input_tokens: 1000 + i, output_tokens: 200 }),
+    );
     const raw = [sample.tenant_id, `copy-${i}`, sample.customer_id, 'llm.completion', at, properties, at].join('\t');
     rawLines.push(raw);
     eventLines.push(
-      [raw, sample.period_start.toISOString(), sample.price_book_id, sample.book_version.toISOString(), 'bench',
-       sample.card, sample.currency, sample.amount, sample.subtotal, sample.cost ?? '\\N', sample.margin ?? '\\N', copyText(sample.stored_receipt)].join('\t'),
+      [
+        raw,
+        sample.period_start.toISOString(),
+        sample.price_book_id,
+        sample.book_version.toISOString(),
+        'bench',
+        sample.card,
+        sample.currency,
+        sample.amount,
+        sample.subtotal,
+        sample.cost ?? '\\N',
+        sample.margin ?? '\\N',
+        copyText(sample.stored_receipt),
+      ].join('\t'),
     );
   }
   const timed = async (work: () => Promise<void>) => {
@@ -235,7 +267,8 @@ async function copyBaselines(sample: Sample, events: number) {
   const rawRate = await timed(() => copyRows('bench_copy', rawColumns, rawLines));
   await database.owner`create table bench_copy_events (like events including all)`;
   const eventRate = await timed(() => copyRows('bench_copy_events', eventColumns, eventLines));
-  const [{ n }] = await database.owner`select (select count(*) from bench_copy)::int + (select count(*) from bench_copy_events)::int as n`;
+  const [{ n }] =
+    await database.owner`select (select count(*) from bench_copy)::int + (select count(*) from bench_copy_events)::int as n`;
   if (n !== 2 * events) throw new Error(`COPY stored ${n} of ${2 * events} rows`);
   return { raw: { rows: events, rows_per_second: rawRate }, eventRows: eventRate };
 }

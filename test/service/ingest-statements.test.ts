@@ -24,12 +24,35 @@ describe('statements of one ingestion transaction', () => {
       ['POST', '/v1/customers', { external_id: 'acme', currency: 'USD' }],
       ['POST', '/v1/price_books', { book: exampleBook('llm') }],
       ['PUT', '/v1/customers/acme/price_book', { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' }],
-      ['POST', '/v1/meters', { code: 'input_tokens', name: 'Input tokens', event_type: 'llm.completion', aggregation: 'sum', property: 'input_tokens', group_by: ['model'] }],
-      ['POST', '/v1/meters', { code: 'requests', name: 'Requests', event_type: 'llm.completion', aggregation: 'count' }],
+      [
+        'POST',
+        '/v1/meters',
+        {
+          code: 'input_tokens',
+          name: 'Input tokens',
+          event_type: 'llm.completion',
+          aggregation: 'sum',
+          property: 'input_tokens',
+          group_by: ['model'],
+        },
+      ],
+      [
+        'POST',
+        '/v1/meters',
+        { code: 'requests', name: 'Requests', event_type: 'llm.completion', aggregation: 'count' },
+      ],
     ] as const) {
-      expect((await rest(harness, method, path, { key: tenant.secretKey, body })).status, `${method} ${path}`).toBeLessThan(300);
+      expect(
+        (await rest(harness, method, path, { key: tenant.secretKey, body })).status,
+        `${method} ${path}`,
+      ).toBeLessThan(300);
     }
-    counted = connect({ ...baseOptions, url: deriveServiceUrl(harness.database.url), max: 1, debug: (_connection, query) => sent.push(query) });
+    counted = connect({
+      ...baseOptions,
+      url: deriveServiceUrl(harness.database.url),
+      max: 1,
+      debug: (_connection, query) => sent.push(query),
+    });
   });
   afterAll(async () => {
     await counted?.end({ timeout: 5 });
@@ -39,19 +62,46 @@ describe('statements of one ingestion transaction', () => {
   // The issue's aim is three (the reads, the lock, the writes); the reads are still six statements (customers and
   // books, stored ids, meters, billing terms, grants, amendments), sent together in one round trip.
   it('rates and stores a batch in the reads, one lock and one write statement besides BEGIN, the settings and COMMIT', async () => {
-    const deps = { db: counted, clock: harness.clock, logger: silentLogger, metrics: createMetrics(), sessionTtlSeconds: 3600 };
+    const deps = {
+      db: counted,
+      clock: harness.clock,
+      logger: silentLogger,
+      metrics: createMetrics(),
+      sessionTtlSeconds: 3600,
+    };
     const actor = (await authenticateApiKey(deps, tenant.secretKey))!;
-    const event = (id: string, timestamp: string) => ({ transaction_id: id, customer_id: 'acme', event_type: 'llm.completion', timestamp, properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 1000, output_tokens: 10 } });
+    const event = (id: string, timestamp: string) => ({
+      transaction_id: id,
+      customer_id: 'acme',
+      event_type: 'llm.completion',
+      timestamp,
+      properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 1000, output_tokens: 10 },
+    });
     // The first batch creates the period and loads the book; the second is the steady state.
     expect((await ingestEvents(deps, actor, [event('s-1', '2026-03-10T00:00:00Z')])).accepted).toBe(1);
     sent.length = 0;
-    const answer = await ingestEvents(deps, actor, [event('s-2', '2026-03-10T01:00:00Z'), event('s-3', '2026-03-10T02:00:00Z'), event('s-1', '2026-03-10T00:00:00Z')]);
+    const answer = await ingestEvents(deps, actor, [
+      event('s-2', '2026-03-10T01:00:00Z'),
+      event('s-3', '2026-03-10T02:00:00Z'),
+      event('s-1', '2026-03-10T00:00:00Z'),
+    ]);
     expect(answer).toMatchObject({ accepted: 2, duplicate: 1 });
     const work = sent.filter((query) => !frame.test(query));
-    expect(sent.filter((query) => frame.test(query)).map((q) => q.trim().split(/\s/)[0].toLowerCase())).toEqual(['begin', 'select', 'commit']);
-    const kinds = work.map((query) => (/for update\s*$/i.test(query.trim()) && /customer_periods/.test(query) ? 'lock' : /^\s*(insert|update|with w0)/i.test(query) ? 'write' : 'read'));
+    expect(sent.filter((query) => frame.test(query)).map((q) => q.trim().split(/\s/)[0].toLowerCase())).toEqual([
+      'begin',
+      'select',
+      'commit',
+    ]);
+    const kinds = work.map((query) =>
+      /for update\s*$/i.test(query.trim()) && /customer_periods/.test(query)
+        ? 'lock'
+        : /^\s*(insert|update|with w0)/i.test(query)
+          ? 'write'
+          : 'read',
+    );
     expect(kinds, work.join('\n---\n')).toEqual(['read', 'read', 'read', 'read', 'read', 'read', 'lock', 'write']);
     // The one write holds the event rows, the period totals and the usage and invoice aggregates.
-    for (const table of ['into events', 'update customer_periods', 'into usage_aggregates', 'into invoice_aggregates']) expect(work.at(-1)).toContain(table);
+    for (const table of ['into events', 'update customer_periods', 'into usage_aggregates', 'into invoice_aggregates'])
+      expect(work.at(-1)).toContain(table);
   });
 });

@@ -44,13 +44,48 @@ beforeAll(async () => {
   harness = await startService({ now: '2026-03-20T12:00:00Z' });
   tenant = await signUpTenant(harness);
   await call('POST', '/v1/price_books', { book });
-  await call('POST', '/v1/meters', { code: 'input_tokens', name: 'Input tokens', event_type: 'llm.completion', aggregation: 'sum', property: 'input_tokens', group_by: ['model'] });
-  await call('POST', '/v1/meters', { code: 'requests', name: 'Requests', event_type: 'llm.completion', aggregation: 'count' });
-  await call('POST', '/v1/customers', { external_id: 'reseller', name: 'Reseller Ltd', email: 'ops@reseller.example', currency: 'USD', is_reseller: true });
-  await call('POST', '/v1/customers', { external_id: 'acme', name: 'ACME Corp', email: 'billing@acme.example', currency: 'USD', parent_id: 'reseller' });
-  await call('POST', '/v1/customers', { external_id: 'acme-lab', name: 'Lab of ACME', email: 'lab@research.example', currency: 'USD', parent_id: 'acme' });
+  await call('POST', '/v1/meters', {
+    code: 'input_tokens',
+    name: 'Input tokens',
+    event_type: 'llm.completion',
+    aggregation: 'sum',
+    property: 'input_tokens',
+    group_by: ['model'],
+  });
+  await call('POST', '/v1/meters', {
+    code: 'requests',
+    name: 'Requests',
+    event_type: 'llm.completion',
+    aggregation: 'count',
+  });
+  await call('POST', '/v1/customers', {
+    external_id: 'reseller',
+    name: 'Reseller Ltd',
+    email: 'ops@reseller.example',
+    currency: 'USD',
+    is_reseller: true,
+  });
+  await call('POST', '/v1/customers', {
+    external_id: 'acme',
+    name: 'ACME Corp',
+    email: 'billing@acme.example',
+    currency: 'USD',
+    parent_id: 'reseller',
+  });
+  await call('POST', '/v1/customers', {
+    external_id: 'acme-lab',
+    name: 'Lab of ACME',
+    email: 'lab@research.example',
+    currency: 'USD',
+    parent_id: 'acme',
+  });
   await call('POST', '/v1/customers', { external_id: 'a_b%c', name: 'Wildcards', currency: 'USD' });
-  for (let i = 0; i < 23; i++) await call('POST', '/v1/customers', { external_id: `bulk-${String(i).padStart(3, '0')}`, name: `Bulk ${i}`, currency: 'USD' });
+  for (let i = 0; i < 23; i++)
+    await call('POST', '/v1/customers', {
+      external_id: `bulk-${String(i).padStart(3, '0')}`,
+      name: `Bulk ${i}`,
+      currency: 'USD',
+    });
   await call('PUT', '/v1/customers/acme/price_book', { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' });
   await call('PUT', '/v1/customers/acme/budget', { amount: '40' });
   await call('POST', '/v1/customers/acme/credit_grants', { kind: 'prepaid', amount: '5' });
@@ -63,8 +98,20 @@ beforeAll(async () => {
   const ingested = await call('POST', '/v1/events', { events });
   expect(ingested.accepted).toBe(4);
   const email = `viewer-${tenant.tenantId.slice(0, 8)}@example.com`;
-  expect((await trpc(harness, 'mutation', 'users.create', { email, password: 'a long enough password', role: 'viewer' }, tenant.session)).status).toBe(200);
-  viewer = (await trpc(harness, 'mutation', 'auth.login', { tenant: tenant.slug, email, password: 'a long enough password' })).body.session.token;
+  expect(
+    (
+      await trpc(
+        harness,
+        'mutation',
+        'users.create',
+        { email, password: 'a long enough password', role: 'viewer' },
+        tenant.session,
+      )
+    ).status,
+  ).toBe(200);
+  viewer = (
+    await trpc(harness, 'mutation', 'auth.login', { tenant: tenant.slug, email, password: 'a long enough password' })
+  ).body.session.token;
 });
 afterAll(async () => {
   await harness?.close();
@@ -72,7 +119,8 @@ afterAll(async () => {
 
 describe('insights.customers', () => {
   it('finds customers by external-id prefix, by name or email prefix in any case, and takes wildcards literally', async () => {
-    const ids = async (query: string) => (await trpc(harness, 'query', 'insights.customers', { query }, viewer)).body.data.map((c: any) => c.external_id);
+    const ids = async (query: string) =>
+      (await trpc(harness, 'query', 'insights.customers', { query }, viewer)).body.data.map((c: any) => c.external_id);
     expect(await ids('acme')).toEqual(['acme', 'acme-lab']);
     expect(await ids('lab')).toEqual(['acme-lab']);
     expect(await ids('BILLING@')).toEqual(['acme']);
@@ -87,7 +135,13 @@ describe('insights.customers', () => {
     let cursor: string | undefined;
     let pages = 0;
     do {
-      const page = await trpc(harness, 'query', 'insights.customers', { limit: 7, ...(cursor ? { cursor } : {}) }, tenant.session);
+      const page = await trpc(
+        harness,
+        'query',
+        'insights.customers',
+        { limit: 7, ...(cursor ? { cursor } : {}) },
+        tenant.session,
+      );
       expect(page.status).toBe(200);
       expect(page.body.data.length).toBeLessThanOrEqual(7);
       seen.push(...page.body.data.map((c: any) => c.external_id));
@@ -120,7 +174,12 @@ describe('insights.customers', () => {
     expect(overview.status).toBe(200);
     expect(overview.body.ancestors.map((a: any) => a.external_id)).toEqual(['acme', 'reseller']);
     expect(overview.body.customer.external_id).toBe('acme-lab');
-    expect(overview.body.summary).toMatchObject({ external_id: 'acme-lab', spend: '0.000000000', budget: null, period: null });
+    expect(overview.body.summary).toMatchObject({
+      external_id: 'acme-lab',
+      spend: '0.000000000',
+      budget: null,
+      period: null,
+    });
     const top = await trpc(harness, 'query', 'insights.customer', { id: 'reseller' }, viewer);
     expect(top.body.ancestors).toEqual([]);
     expect(top.body.children.data.map((c: any) => c.external_id)).toEqual(['acme']);
@@ -132,19 +191,37 @@ describe('insights.customers', () => {
     expect(bad.status).toBe(400);
     expect(bad.error?.data.app?.details[0].field).toBe('limit');
     expect((await trpc(harness, 'query', 'insights.customers', {})).status).toBe(401);
-    expect((await trpc(harness, 'query', 'insights.customers', { parent_id: 'missing' }, tenant.session)).status).toBe(404);
+    expect((await trpc(harness, 'query', 'insights.customers', { parent_id: 'missing' }, tenant.session)).status).toBe(
+      404,
+    );
   });
 });
 
 describe('insights.usageSeries', () => {
   it("gives daily points equal to /usage's days, and hourly points that add up to them", async () => {
     const usage = await call('GET', '/v1/customers/acme/usage');
-    const daily = await trpc(harness, 'query', 'insights.usageSeries', { customer_id: 'acme', from: '2026-03-01T00:00:00Z', until: '2026-04-01T00:00:00Z' }, viewer);
+    const daily = await trpc(
+      harness,
+      'query',
+      'insights.usageSeries',
+      { customer_id: 'acme', from: '2026-03-01T00:00:00Z', until: '2026-04-01T00:00:00Z' },
+      viewer,
+    );
     expect(daily.status).toBe(200);
     for (const meter of usage.meters) {
       for (const group of meter.groups) {
-        const series = daily.body.series.find((s: any) => s.meter === meter.code && JSON.stringify(s.group) === JSON.stringify(group.group));
-        expect(series.points).toEqual(group.days.map((d: any) => ({ at: `${d.day}T00:00:00.000Z`, value: d.value, event_count: d.event_count, amount: d.amount, gross_amount: d.gross_amount })));
+        const series = daily.body.series.find(
+          (s: any) => s.meter === meter.code && JSON.stringify(s.group) === JSON.stringify(group.group),
+        );
+        expect(series.points).toEqual(
+          group.days.map((d: any) => ({
+            at: `${d.day}T00:00:00.000Z`,
+            value: d.value,
+            event_count: d.event_count,
+            amount: d.amount,
+            gross_amount: d.gross_amount,
+          })),
+        );
       }
     }
     const input = daily.body.series.find((s: any) => s.meter === 'input_tokens');
@@ -153,28 +230,63 @@ describe('insights.usageSeries', () => {
       ['2026-03-19T00:00:00.000Z', '0'],
     ]);
 
-    const hourly = await trpc(harness, 'query', 'insights.usageSeries', { customer_id: 'acme', from: '2026-03-18T00:00:00Z', until: '2026-03-20T00:00:00Z', granularity: 'hour', meter: 'input_tokens' }, viewer);
+    const hourly = await trpc(
+      harness,
+      'query',
+      'insights.usageSeries',
+      {
+        customer_id: 'acme',
+        from: '2026-03-18T00:00:00Z',
+        until: '2026-03-20T00:00:00Z',
+        granularity: 'hour',
+        meter: 'input_tokens',
+      },
+      viewer,
+    );
     expect(hourly.status).toBe(200);
     expect(hourly.body.series).toHaveLength(1);
-    expect(hourly.body.series[0].points.map((p: any) => [p.at, p.value, p.event_count, p.amount, p.gross_amount])).toEqual([
+    expect(
+      hourly.body.series[0].points.map((p: any) => [p.at, p.value, p.event_count, p.amount, p.gross_amount]),
+    ).toEqual([
       // e1: $3.50 gross, all of it paid by the $5 grant; e2: $5 gross, $1.50 of it by the grant.
       ['2026-03-18T09:00:00.000Z', '3000000', '2', '3.500000000', '7.500000000'],
       ['2026-03-18T14:00:00.000Z', '4000000', '1', '10.000000000', '10.000000000'],
       ['2026-03-19T01:00:00.000Z', '0', '1', '0.000000000', '0.000000000'],
     ]);
-    const hourSum = (field: string) => hourly.body.series[0].points.filter((p: any) => p.at.startsWith('2026-03-18')).reduce((sum: bigint, p: any) => sum + BigInt(p[field].replace('.', '')), 0n);
+    const hourSum = (field: string) =>
+      hourly.body.series[0].points
+        .filter((p: any) => p.at.startsWith('2026-03-18'))
+        .reduce((sum: bigint, p: any) => sum + BigInt(p[field].replace('.', '')), 0n);
     const day18 = input.points[0];
     expect(hourSum('amount')).toBe(BigInt(day18.amount.replace('.', '')));
     expect(hourSum('gross_amount')).toBe(BigInt(day18.gross_amount.replace('.', '')));
   });
 
   it('refuses a range over 90 days or backwards, and an unknown meter, naming the field', async () => {
-    const long = await trpc(harness, 'query', 'insights.usageSeries', { customer_id: 'acme', from: '2026-01-01T00:00:00Z', until: '2026-04-02T00:00:00Z' }, viewer);
+    const long = await trpc(
+      harness,
+      'query',
+      'insights.usageSeries',
+      { customer_id: 'acme', from: '2026-01-01T00:00:00Z', until: '2026-04-02T00:00:00Z' },
+      viewer,
+    );
     expect(long.status).toBe(400);
     expect(long.error?.data.app?.details[0].field).toBe('until');
-    const backwards = await trpc(harness, 'query', 'insights.usageSeries', { customer_id: 'acme', from: '2026-03-02T00:00:00Z', until: '2026-03-01T00:00:00Z' }, viewer);
+    const backwards = await trpc(
+      harness,
+      'query',
+      'insights.usageSeries',
+      { customer_id: 'acme', from: '2026-03-02T00:00:00Z', until: '2026-03-01T00:00:00Z' },
+      viewer,
+    );
     expect(backwards.status).toBe(400);
-    const meter = await trpc(harness, 'query', 'insights.usageSeries', { customer_id: 'acme', from: '2026-03-01T00:00:00Z', until: '2026-03-02T00:00:00Z', meter: 'nope' }, viewer);
+    const meter = await trpc(
+      harness,
+      'query',
+      'insights.usageSeries',
+      { customer_id: 'acme', from: '2026-03-01T00:00:00Z', until: '2026-03-02T00:00:00Z', meter: 'nope' },
+      viewer,
+    );
     expect(meter.status).toBe(400);
     expect(meter.error?.data.app?.details[0].field).toBe('meter');
   });

@@ -18,13 +18,41 @@ const layoutMigration = 70;
 async function insertOldLayout(
   harness: Harness,
   tenantId: string,
-  row: { transactionId: string; customerId: string; properties: object; occurredAt: string; periodStart: Date; priceBookId: string; result: any },
+  row: {
+    transactionId: string;
+    customerId: string;
+    properties: object;
+    occurredAt: string;
+    periodStart: Date;
+    priceBookId: string;
+    result: any;
+  },
   now: Date,
 ) {
   const r = row.result;
-  const rows = [{ t: row.transactionId, c: row.customerId, e: 'llm.completion', o: row.occurredAt, p: row.properties, s: row.periodStart, b: row.priceBookId,
-    v: r.book_version, d: r.card, u: r.currency, a: r.amount, st: r.subtotal, co: r.cost ?? null, m: r.margin ?? null, r: r.receipt }];
-  await withTenant(harness.database.app, tenantId, (db) => db`
+  const rows = [
+    {
+      t: row.transactionId,
+      c: row.customerId,
+      e: 'llm.completion',
+      o: row.occurredAt,
+      p: row.properties,
+      s: row.periodStart,
+      b: row.priceBookId,
+      v: r.book_version,
+      d: r.card,
+      u: r.currency,
+      a: r.amount,
+      st: r.subtotal,
+      co: r.cost ?? null,
+      m: r.margin ?? null,
+      r: r.receipt,
+    },
+  ];
+  await withTenant(
+    harness.database.app,
+    tenantId,
+    (db) => db`
     with r as materialized (
       select * from json_to_recordset(${JSON.stringify(rows)}::text::json)
         as r(t text, c uuid, e text, o timestamptz, p jsonb, s timestamptz, b uuid, v timestamptz, d text, u text,
@@ -35,7 +63,8 @@ async function insertOldLayout(
     )
     insert into rated_lines (tenant_id, transaction_id, customer_id, period_start, price_book_id, book_version, kernel_version,
                              card, currency, amount, subtotal, cost, margin, receipt, rated_at)
-    select ${tenantId}, t, c, s, b, v, 'old-kernel', d, u, a, st, co, m, r, ${now} from r`);
+    select ${tenantId}, t, c, s, b, v, 'old-kernel', d, u, a, st, co, m, r, ${now} from r`,
+  );
 }
 
 describe('events stored before the one-row layout (migration 070)', () => {
@@ -49,7 +78,8 @@ describe('events stored before the one-row layout (migration 070)', () => {
     // Every migration before 070, then the service as it runs on that schema (the tables it writes here are unchanged by 070).
     const before = await fs.mkdtemp(path.join(os.tmpdir(), 'tariff-migrations-'));
     for (const file of await fs.readdir(migrationsDir)) {
-      if (Number(file.slice(0, 3)) < layoutMigration) await fs.copyFile(path.join(migrationsDir, file), path.join(before, file));
+      if (Number(file.slice(0, 3)) < layoutMigration)
+        await fs.copyFile(path.join(migrationsDir, file), path.join(before, file));
     }
     const database = await createTestDatabase({ migrate: false });
     await migrate(database.owner, silentLogger, before);
@@ -65,32 +95,82 @@ describe('events stored before the one-row layout (migration 070)', () => {
       expect(response.status, `${method} ${p}`).toBeLessThan(300);
     }
     const scope = { tenantId: tenant.tenantId };
-    const [customer] = await harness.database.owner`select id from customers where tenant_id = ${tenant.tenantId} and external_id = 'acme'`;
-    const [book] = await harness.database.owner`select id from price_books where tenant_id = ${tenant.tenantId} and code = 'llm'`;
+    const [customer] = await harness.database
+      .owner`select id from customers where tenant_id = ${tenant.tenantId} and external_id = 'acme'`;
+    const [book] = await harness.database
+      .owner`select id from price_books where tenant_id = ${tenant.tenantId} and code = 'llm'`;
     const events = [
-      { transaction_id: 'old-1', customer_id: 'acme', event_type: 'llm.completion', timestamp: '2026-03-10T10:00:00.000Z', properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 1000, output_tokens: 500 } },
-      { transaction_id: 'old-2', customer_id: 'acme', event_type: 'llm.completion', timestamp: '2026-03-11T10:00:00.000Z', properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 3000, output_tokens: 7 } },
+      {
+        transaction_id: 'old-1',
+        customer_id: 'acme',
+        event_type: 'llm.completion',
+        timestamp: '2026-03-10T10:00:00.000Z',
+        properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 1000, output_tokens: 500 },
+      },
+      {
+        transaction_id: 'old-2',
+        customer_id: 'acme',
+        event_type: 'llm.completion',
+        timestamp: '2026-03-11T10:00:00.000Z',
+        properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 3000, output_tokens: 7 },
+      },
     ];
     // The kernel's results for them, as ingestion would have stored them.
-    const rated = await rest(harness, 'POST', '/v1/estimates', { key: tenant.secretKey, body: { price_book: 'llm', events } });
+    const rated = await rest(harness, 'POST', '/v1/estimates', {
+      key: tenant.secretKey,
+      body: { price_book: 'llm', events },
+    });
     expect(rated.status).toBe(200);
     estimate.push(...rated.body.results);
     const periodStart = new Date('2026-03-01T00:00:00Z');
     const period = { customerId: customer.id, start: periodStart, end: new Date('2026-04-01T00:00:00Z') };
     // A re-rating's revision of old-2.
-    const revised = { ...estimate[1], amount: '0.001000000', receipt: [...estimate[1].receipt, { step: 'discount', percent: '50', amount: '0.001' }] };
+    const revised = {
+      ...estimate[1],
+      amount: '0.001000000',
+      receipt: [...estimate[1].receipt, { step: 'discount', percent: '50', amount: '0.001' }],
+    };
     const line = (i: number, result: any, sign: 1 | -1) => ({
-      customerId: customer.id, periodStart, occurredAt: new Date(events[i].timestamp), card: result.card, amount: result.amount, receipt: result.receipt, properties: events[i].properties, sign,
+      customerId: customer.id,
+      periodStart,
+      occurredAt: new Date(events[i].timestamp),
+      card: result.card,
+      amount: result.amount,
+      receipt: result.receipt,
+      properties: events[i].properties,
+      sign,
     });
     // The period, its total and the invoice aggregates, as ingestion and re-rating kept them (tables 070 leaves as they are).
     await withTenant(harness.database.app, tenant.tenantId, async (db) => {
       await periodsRepo.lockPeriods({ db, ...scope }, [period], { now: received });
       const total = (Number(estimate[0].amount) + Number(revised.amount)).toFixed(9);
-      await periodsRepo.addUsage({ db, ...scope }, [{ customerId: customer.id, start: periodStart, state: {}, amountDelta: total, eventCountDelta: 2 }], received);
-      await recordInvoiceAggregates({ db, ...scope }, [line(0, estimate[0], 1), line(1, estimate[1], 1), line(1, estimate[1], -1), line(1, revised, 1)]);
+      await periodsRepo.addUsage(
+        { db, ...scope },
+        [{ customerId: customer.id, start: periodStart, state: {}, amountDelta: total, eventCountDelta: 2 }],
+        received,
+      );
+      await recordInvoiceAggregates({ db, ...scope }, [
+        line(0, estimate[0], 1),
+        line(1, estimate[1], 1),
+        line(1, estimate[1], -1),
+        line(1, revised, 1),
+      ]);
     });
     for (const [i, event] of events.entries()) {
-      await insertOldLayout(harness, tenant.tenantId, { transactionId: event.transaction_id, customerId: customer.id, properties: event.properties, occurredAt: event.timestamp, periodStart, priceBookId: book.id, result: estimate[i] }, received);
+      await insertOldLayout(
+        harness,
+        tenant.tenantId,
+        {
+          transactionId: event.transaction_id,
+          customerId: customer.id,
+          properties: event.properties,
+          occurredAt: event.timestamp,
+          periodStart,
+          priceBookId: book.id,
+          result: estimate[i],
+        },
+        received,
+      );
     }
     await harness.database.owner`
       insert into rated_lines (tenant_id, transaction_id, revision, customer_id, period_start, price_book_id, book_version, kernel_version,
@@ -141,22 +221,49 @@ describe('events stored before the one-row layout (migration 070)', () => {
     expect(receipt.body).toMatchObject({ revision: 2, amount: '0.001000000', rated_at: '2026-03-14T00:00:00.000Z' });
     expect(JSON.stringify(receipt.body.receipt)).toBe(JSON.stringify(estimate[2].receipt));
     const revisions = await get('/v1/events/old-2/revisions');
-    expect(revisions.body.data.map((r: any) => [r.revision, r.amount])).toEqual([[1, estimate[1].amount], [2, '0.001000000']]);
+    expect(revisions.body.data.map((r: any) => [r.revision, r.amount])).toEqual([
+      [1, estimate[1].amount],
+      [2, '0.001000000'],
+    ]);
     expect(JSON.stringify(revisions.body.data[0].receipt)).toBe(JSON.stringify(estimate[1].receipt));
   });
 
   it('keeps the usage, deduplicates migrated ids and stores new events beside them', async () => {
     const usage = await get('/v1/customers/acme/usage?at=2026-03-12T00:00:00Z');
     expect(usage.status).toBe(200);
-    expect(usage.body).toMatchObject({ event_count: '2', period: { start: '2026-03-01T00:00:00.000Z', status: 'open' } });
+    expect(usage.body).toMatchObject({
+      event_count: '2',
+      period: { start: '2026-03-01T00:00:00.000Z', status: 'open' },
+    });
     const sent = await rest(harness, 'POST', '/v1/events', {
       key: tenant.secretKey,
-      body: { events: [
-        { transaction_id: 'old-2', customer_id: 'acme', event_type: 'llm.completion', timestamp: '2026-03-11T10:00:00Z', properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 3000, output_tokens: 7 } },
-        { transaction_id: 'new-1', customer_id: 'acme', event_type: 'llm.completion', timestamp: '2026-03-12T10:00:00Z', properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 1000, output_tokens: 500 } },
-      ] },
+      body: {
+        events: [
+          {
+            transaction_id: 'old-2',
+            customer_id: 'acme',
+            event_type: 'llm.completion',
+            timestamp: '2026-03-11T10:00:00Z',
+            properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 3000, output_tokens: 7 },
+          },
+          {
+            transaction_id: 'new-1',
+            customer_id: 'acme',
+            event_type: 'llm.completion',
+            timestamp: '2026-03-12T10:00:00Z',
+            properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 1000, output_tokens: 500 },
+          },
+        ],
+      },
     });
-    expect(sent.body).toMatchObject({ accepted: 1, duplicate: 1, events: [{ status: 'duplicate', amount: '0.001000000' }, { status: 'accepted', amount: estimate[0].amount }] });
+    expect(sent.body).toMatchObject({
+      accepted: 1,
+      duplicate: 1,
+      events: [
+        { status: 'duplicate', amount: '0.001000000' },
+        { status: 'accepted', amount: estimate[0].amount },
+      ],
+    });
     const receipt = await get('/v1/events/new-1/receipt');
     expect(JSON.stringify(receipt.body.receipt)).toBe(JSON.stringify(estimate[0].receipt));
     expect((await get('/v1/customers/acme/usage?at=2026-03-12T00:00:00Z')).body.event_count).toBe('3');

@@ -101,7 +101,8 @@ export class LoadClient {
   private async request(method: string, path: string, body?: Buffer): Promise<Answer> {
     let connection = this.idle.pop();
     if (!connection) throw new Error('more requests in flight than connections');
-    if (connection.closed) connection = new Connection(new URL(`http://${this.host}`).hostname, Number(new URL(`http://${this.host}`).port));
+    if (connection.closed)
+      connection = new Connection(new URL(`http://${this.host}`).hostname, Number(new URL(`http://${this.host}`).port));
     let head = `${method} ${path} HTTP/1.1\r\nhost: ${this.host}\r\n`;
     for (const [name, value] of Object.entries(this.headers)) head += `${name}: ${value}\r\n`;
     head += body ? `content-length: ${body.length}\r\n\r\n` : '\r\n';

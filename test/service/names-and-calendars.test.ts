@@ -11,17 +11,34 @@ const book = {
     {
       effective_from: '2026-01-01T00:00:00Z',
       calendars: { cn_public_holidays: { time_zone: 'Asia/Shanghai', dates: ['2026-10-01', '2026-10-02'] } },
-      windows: { peak: { time_zone: 'Asia/Shanghai', days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '18:00', except: 'cn_public_holidays' } },
+      windows: {
+        peak: {
+          time_zone: 'Asia/Shanghai',
+          days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+          start: '09:00',
+          end: '18:00',
+          except: 'cn_public_holidays',
+        },
+      },
       rate_cards: [
         { id: 'openai/gpt-4o', match: { provider: 'openai', model: 'gpt-4o' }, charges: perMillion('2') },
-        { id: 'deepseek/v4', match: { provider: 'deepseek', model: { starts_with: 'deepseek-v4' } }, charges: perMillion('0.5'), variants: [{ when: { window: 'peak' }, charges: perMillion('1') }] },
+        {
+          id: 'deepseek/v4',
+          match: { provider: 'deepseek', model: { starts_with: 'deepseek-v4' } },
+          charges: perMillion('0.5'),
+          variants: [{ when: { window: 'peak' }, charges: perMillion('1') }],
+        },
       ],
     },
   ],
 };
 
 const event = (id: string, provider: string, model: string, timestamp: string) => ({
-  transaction_id: id, customer_id: 'acme', event_type: 'llm.completion', timestamp, properties: { provider, model, input_tokens: 1_000_000 },
+  transaction_id: id,
+  customer_id: 'acme',
+  event_type: 'llm.completion',
+  timestamp,
+  properties: { provider, model, input_tokens: 1_000_000 },
 });
 
 describe('names as providers write them, and holiday calendars, through the service', () => {
@@ -34,7 +51,11 @@ describe('names as providers write them, and holiday calendars, through the serv
     const setup = [
       ['POST', '/v1/customers', { external_id: 'acme', currency: 'USD' }],
       ['POST', '/v1/price_books', { book }],
-      ['PUT', '/v1/customers/acme/price_book', { price_book: 'names-and-calendars', effective_from: '2026-01-01T00:00:00Z' }],
+      [
+        'PUT',
+        '/v1/customers/acme/price_book',
+        { price_book: 'names-and-calendars', effective_from: '2026-01-01T00:00:00Z' },
+      ],
     ] as const;
     for (const [method, path, body] of setup) {
       const response = await rest(harness, method, path, { key: tenant.secretKey, body });

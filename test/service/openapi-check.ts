@@ -5,13 +5,23 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 
 const require = createRequire(import.meta.url);
 const document = require('../../openapi/openapi.json') as {
-  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>>;
+  paths: Record<
+    string,
+    Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>
+  >;
   components: { schemas: Record<string, unknown> };
 };
 
 // Formats are documentation here; the service's own validators decide what is valid input.
 const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
-ajv.addSchema(JSON.parse(JSON.stringify({ $id: 'api', $defs: document.components.schemas }).replaceAll('#/components/schemas/', 'api#/$defs/')));
+ajv.addSchema(
+  JSON.parse(
+    JSON.stringify({ $id: 'api', $defs: document.components.schemas }).replaceAll(
+      '#/components/schemas/',
+      'api#/$defs/',
+    ),
+  ),
+);
 
 const routes = Object.entries(document.paths).map(([template, methods]) => ({
   template,
@@ -33,7 +43,8 @@ export function checkResponse(method: string, url: string, status: number, body:
   const operation = route.methods[method.toLowerCase()];
   if (!operation) throw new Error(`OpenAPI: ${route.template} has no ${method}`);
   const response = operation.responses[String(status)];
-  if (!response) throw new Error(`OpenAPI: ${method} ${route.template} does not document status ${status}: ${JSON.stringify(body)}`);
+  if (!response)
+    throw new Error(`OpenAPI: ${method} ${route.template} does not document status ${status}: ${JSON.stringify(body)}`);
   const schema = response.content?.['application/json']?.schema;
   if (!schema) return;
   validateAgainst(`${method} ${route.template} ${status}`, schema, body);
@@ -46,6 +57,8 @@ function validateAgainst(key: string, schema: unknown, body: unknown): void {
     validators.set(key, validate);
   }
   if (!validate(body)) {
-    throw new Error(`OpenAPI: ${key} body does not match: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 2000)}`);
+    throw new Error(
+      `OpenAPI: ${key} body does not match: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 2000)}`,
+    );
   }
 }

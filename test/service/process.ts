@@ -12,7 +12,11 @@ export interface ServiceProcess {
   demoKey?: string;
 }
 
-export async function startServiceProcess(databaseUrl: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<ServiceProcess> {
+export async function startServiceProcess(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): Promise<ServiceProcess> {
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'service/src/main.ts'], {
     cwd: root,
     env: { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', LOG_LEVEL: 'info', DEMO_TENANT: '1', ...env },
@@ -25,7 +29,8 @@ export async function startServiceProcess(databaseUrl: string, env: Record<strin
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       // The listening log line, or (with quieter logs) the demo banner.
-      const match = /"msg":"listening","url":"(http:\/\/[^"]+)"/.exec(output) ?? /Tariff is running at (http:\/\/\S+)/.exec(output);
+      const match =
+        /"msg":"listening","url":"(http:\/\/[^"]+)"/.exec(output) ?? /Tariff is running at (http:\/\/\S+)/.exec(output);
       if (match) {
         clearTimeout(timer);
         // The demo banner is written right after the listening line, in the same tick.
@@ -45,4 +50,3 @@ export async function startServiceProcess(databaseUrl: string, env: Record<strin
     },
   };
 }
-

@@ -9,7 +9,14 @@ import type { Db } from '../../service/src/platform/db.ts';
 import { installJobs, JOB_SCHEMA } from '../../service/src/platform/jobs.ts';
 import { createTestDatabase, type TestDatabase } from '../../service/src/platform/test-database.ts';
 import { billingBook, tokens } from '../billing/fixtures.ts';
-import { connectStripe, customerWithUsage, saveCard, startPaymentsScenario, stopPaymentsScenario, type PaymentsScenario } from '../payments/setup.ts';
+import {
+  connectStripe,
+  customerWithUsage,
+  saveCard,
+  startPaymentsScenario,
+  stopPaymentsScenario,
+  type PaymentsScenario,
+} from '../payments/setup.ts';
 import { stripeClientFor } from '../stripe/double.ts';
 import { eventually } from '../wait.ts';
 import { startReceiver, type Receiver } from '../webhooks/receiver.ts';
@@ -60,7 +67,14 @@ interface Catalog {
   tables: { name: string; tenanted: boolean }[];
   /** Views with a tenant_id column (e.g. event_ratings over events and event_revisions): routed as their tables are. */
   tenantViews: string[];
-  constraints: { name: string; table: string; type: 'p' | 'u' | 'f' | 'x'; columns: string[]; referenced: string | null; referencedColumns: string[] }[];
+  constraints: {
+    name: string;
+    table: string;
+    type: 'p' | 'u' | 'f' | 'x';
+    columns: string[];
+    referenced: string | null;
+    referencedColumns: string[];
+  }[];
   uniqueIndexes: { name: string; table: string; columns: (string | null)[]; constraint: boolean }[];
   securityDefiners: string[];
 }
@@ -84,13 +98,21 @@ async function readCatalog(owner: Db): Promise<Catalog> {
            exists (select 1 from pg_constraint con where con.conindid = i.oid) as constraint
     from pg_index x join pg_class i on i.oid = x.indexrelid join pg_class c on c.oid = x.indrelid
     where x.indisunique and c.relnamespace = 'public'::regnamespace order by 1`;
-  const definers = await owner<{ name: string }[]>`select proname as name from pg_proc where pronamespace = 'public'::regnamespace and prosecdef order by 1`;
+  const definers = await owner<
+    { name: string }[]
+  >`select proname as name from pg_proc where pronamespace = 'public'::regnamespace and prosecdef order by 1`;
   const views = await owner<{ name: string }[]>`
     select c.relname as name from pg_class c
     where c.relnamespace = 'public'::regnamespace and c.relkind = 'v'
       and exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped)
     order by 1`;
-  return { tables, tenantViews: views.map((v) => v.name), constraints, uniqueIndexes, securityDefiners: definers.map((d) => d.name) };
+  return {
+    tables,
+    tenantViews: views.map((v) => v.name),
+    constraints,
+    uniqueIndexes,
+    securityDefiners: definers.map((d) => d.name),
+  };
 }
 
 describe('the schema, read from the catalog of a freshly migrated database', () => {
@@ -115,21 +137,29 @@ describe('the schema, read from the catalog of a freshly migrated database', () 
     for (const table of Object.keys(referenceTables)) expect(tenantTables.has(table), table).toBe(true);
   });
 
-  it('leads every tenant table\'s primary key with tenant_id', () => {
+  it("leads every tenant table's primary key with tenant_id", () => {
     const primaryKeys = new Map(catalog.constraints.filter((c) => c.type === 'p').map((c) => [c.table, c.columns]));
-    const problems = [...tenantTables].filter((table) => primaryKeys.get(table)?.[0] !== 'tenant_id').map((table) => `${table}: ${primaryKeys.get(table) ?? 'no primary key'}`);
+    const problems = [...tenantTables]
+      .filter((table) => primaryKeys.get(table)?.[0] !== 'tenant_id')
+      .map((table) => `${table}: ${primaryKeys.get(table) ?? 'no primary key'}`);
     expect(problems).toEqual([]);
   });
 
   it('leads every unique constraint and unique index with tenant_id, but for the justified global ones', () => {
     const uniques = [
-      ...catalog.constraints.filter((c) => c.type === 'u' || c.type === 'x').map((c) => ({ name: c.name, table: c.table, columns: c.columns as (string | null)[] })),
+      ...catalog.constraints
+        .filter((c) => c.type === 'u' || c.type === 'x')
+        .map((c) => ({ name: c.name, table: c.table, columns: c.columns as (string | null)[] })),
       ...catalog.uniqueIndexes.filter((i) => !i.constraint),
     ].filter((u) => tenantTables.has(u.table));
     expect(uniques.length).toBeGreaterThan(10);
-    const global = uniques.filter((u) => u.columns[0] !== 'tenant_id').map((u) => u.name).sort();
+    const global = uniques
+      .filter((u) => u.columns[0] !== 'tenant_id')
+      .map((u) => u.name)
+      .sort();
     expect(global).toEqual(Object.keys(globalUniques).sort());
-    for (const name of global) expect(Object.keys(referenceTables), name).toContain(uniques.find((u) => u.name === name)!.table);
+    for (const name of global)
+      expect(Object.keys(referenceTables), name).toContain(uniques.find((u) => u.name === name)!.table);
   });
 
   it('ties every foreign key tenant_id to tenant_id, between tenant tables or into a reference table', () => {
@@ -139,7 +169,11 @@ describe('the schema, read from the catalog of a freshly migrated database', () 
       .filter((k) => tenantTables.has(k.table) || tenantTables.has(k.referenced!))
       .filter((k) => {
         const position = k.columns.indexOf('tenant_id');
-        const colocated = position === 0 && k.referencedColumns[0] === 'tenant_id' && tenantTables.has(k.table) && tenantTables.has(k.referenced!);
+        const colocated =
+          position === 0 &&
+          k.referencedColumns[0] === 'tenant_id' &&
+          tenantTables.has(k.table) &&
+          tenantTables.has(k.referenced!);
         // Citus allows a distributed table to reference a reference table, never the other way round.
         const fromReference = k.table in referenceTables && !(k.referenced! in referenceTables);
         return !colocated || fromReference;
@@ -149,7 +183,8 @@ describe('the schema, read from the catalog of a freshly migrated database', () 
   });
 
   it("keeps pg-boss's tables in their own schema, with no foreign key to or from the tenant tables", async () => {
-    const [schema] = await database.owner`select count(*)::int as tables from pg_class where relnamespace = ${JOB_SCHEMA}::regnamespace and relkind in ('r', 'p')`;
+    const [schema] =
+      await database.owner`select count(*)::int as tables from pg_class where relnamespace = ${JOB_SCHEMA}::regnamespace and relkind in ('r', 'p')`;
     expect(schema.tables).toBeGreaterThan(0);
     const crossing = await database.owner`
       select con.conname from pg_constraint con join pg_class c on c.oid = con.conrelid join pg_class r on r.oid = con.confrelid
@@ -166,25 +201,53 @@ describe('the conservative reading of a statement', () => {
   const tenant = (table: string) => ['invoices', 'customers', 'events', 'rated_lines', 'credit_grants'].includes(table);
   it.each([
     ['select * from invoices where tenant_id = $1 and id = $2', []],
-    ['select i.*, c.external_id from invoices i join customers c on c.tenant_id = i.tenant_id and c.id = i.customer_id where i.tenant_id = $1', []],
+    [
+      'select i.*, c.external_id from invoices i join customers c on c.tenant_id = i.tenant_id and c.id = i.customer_id where i.tenant_id = $1',
+      [],
+    ],
     ['insert into events (tenant_id, transaction_id) values ($1, $2) on conflict do nothing', []],
-    ['update credit_grants g set balance = b.balance from json_to_recordset($1) as b(id uuid, balance numeric) where g.tenant_id = $2 and g.id = b.id', []],
+    [
+      'update credit_grants g set balance = b.balance from json_to_recordset($1) as b(id uuid, balance numeric) where g.tenant_id = $2 and g.id = b.id',
+      [],
+    ],
     ['select i.* from invoices i where i.tenant_id = $1 for update of i', []],
     ['select * from pgboss.job where name = $1 for update skip locked', []],
     ['select extract(epoch from expire_in) from pgboss.job where id = $1', []],
-    ["select * from invoices where id = $1 and note = 'tenant_id = $1'", ['no tenant_id = $n: the statement is not pinned to one tenant', 'invoices is not tied to tenant_id']],
-    ['select i.* from invoices i join customers c on c.id = i.customer_id where i.tenant_id = $1', ['customers c is not tied to tenant_id']],
+    [
+      "select * from invoices where id = $1 and note = 'tenant_id = $1'",
+      ['no tenant_id = $n: the statement is not pinned to one tenant', 'invoices is not tied to tenant_id'],
+    ],
+    [
+      'select i.* from invoices i join customers c on c.id = i.customer_id where i.tenant_id = $1',
+      ['customers c is not tied to tenant_id'],
+    ],
     ['delete from events where tenant_id = any($1)', ['no tenant_id = $n: the statement is not pinned to one tenant']],
-    ['insert into events (transaction_id) select transaction_id from rated_lines where tenant_id = $1', ['events is not tied to tenant_id']],
-    ['select g.* from credit_grants g where g.tenant_id = $1 and g.customer_id in (select id from customers where tenant_id = $2)', []],
-    ['select g.* from credit_grants g where g.tenant_id = $1 and g.customer_id in (select id from customers where id = $2)', ['customers is not tied to tenant_id']],
-    ['select e.* from events e where e.tenant_id = $1 and exists (select 1 from rated_lines r where r.transaction_id = e.transaction_id)', ['rated_lines r is not tied to tenant_id']],
+    [
+      'insert into events (transaction_id) select transaction_id from rated_lines where tenant_id = $1',
+      ['events is not tied to tenant_id'],
+    ],
+    [
+      'select g.* from credit_grants g where g.tenant_id = $1 and g.customer_id in (select id from customers where tenant_id = $2)',
+      [],
+    ],
+    [
+      'select g.* from credit_grants g where g.tenant_id = $1 and g.customer_id in (select id from customers where id = $2)',
+      ['customers is not tied to tenant_id'],
+    ],
+    [
+      'select e.* from events e where e.tenant_id = $1 and exists (select 1 from rated_lines r where r.transaction_id = e.transaction_id)',
+      ['rated_lines r is not tied to tenant_id'],
+    ],
   ] as [string, string[]][])('given %s, finds %j', (statement, problems) => {
     expect(routingVerdict(statement, tenant).problems).toEqual(problems);
   });
 
   it('reads tables, aliases and comma-joined items, and skips function calls', () => {
-    const references = tableReferences(normalizeStatement('select extract(epoch from at) from unnest($1::uuid[]) as k(id), public.invoices i, customers where x in (select 1 from events e)'));
+    const references = tableReferences(
+      normalizeStatement(
+        'select extract(epoch from at) from unnest($1::uuid[]) as k(id), public.invoices i, customers where x in (select 1 from events e)',
+      ),
+    );
     expect(references.map(({ schema, table, alias }) => ({ schema, table, alias }))).toEqual([
       { schema: 'public', table: 'invoices', alias: 'i' },
       { schema: undefined, table: 'customers', alias: undefined },
@@ -200,7 +263,9 @@ describe('the statements the service sends during a billing scenario', () => {
 
   beforeAll(async () => {
     receiver = await startReceiver();
-    scenario = await startPaymentsScenario({ databaseOptions: { debug: (_connection, query) => statements.add(query) } });
+    scenario = await startPaymentsScenario({
+      databaseOptions: { debug: (_connection, query) => statements.add(query) },
+    });
   });
   afterAll(async () => {
     await stopPaymentsScenario(scenario);
@@ -215,16 +280,36 @@ describe('the statements the service sends during a billing scenario', () => {
     await api.ok('POST', '/v1/price_books', { book: exampleBook() });
     const sendUsage = await customerWithUsage(api, 'acme', 'llm', '2026-02-10T00:00:00Z', 1_000_000);
     await saveCard(api, double, 'acme');
-    await api.ok('POST', '/v1/customers/acme/credit_grants', { kind: 'promotional', amount: '1.5', name: 'Welcome credit' });
+    await api.ok('POST', '/v1/customers/acme/credit_grants', {
+      kind: 'promotional',
+      amount: '1.5',
+      name: 'Welcome credit',
+    });
     await api.ok('PUT', '/v1/customers/acme/budget', { amount: '50', enforcement: 'alert' });
     await sendUsage();
     // Plans and subscriptions, a meter, batch and one-event ingestion, a spend hold.
     await api.ok('POST', '/v1/price_books', { book: billingBook });
-    await api.ok('POST', '/v1/plans', { code: 'payg', name: 'Pay as you go', price_book: 'ai-platform', base_fee: '10', interval: 'month', invoice_grace_hours: 0 });
+    await api.ok('POST', '/v1/plans', {
+      code: 'payg',
+      name: 'Pay as you go',
+      price_book: 'ai-platform',
+      base_fee: '10',
+      interval: 'month',
+      invoice_grace_hours: 0,
+    });
     await api.ok('POST', '/v1/customers', { external_id: 'sub-co', currency: 'USD' });
     await api.ok('POST', '/v1/customers/sub-co/subscriptions', { plan: 'payg', started_at: '2026-02-01T00:00:00Z' });
-    await api.ok('POST', '/v1/meters', { code: 'tokens', name: 'tokens', event_type: 'llm.completion', aggregation: 'sum', property: 'tokens' });
-    await api.events(tokens('s-1', 'sub-co', 1_000_000, '2026-02-10T00:00:00Z'), tokens('s-2', 'sub-co', 500_000, '2026-02-20T00:00:00Z'));
+    await api.ok('POST', '/v1/meters', {
+      code: 'tokens',
+      name: 'tokens',
+      event_type: 'llm.completion',
+      aggregation: 'sum',
+      property: 'tokens',
+    });
+    await api.events(
+      tokens('s-1', 'sub-co', 1_000_000, '2026-02-10T00:00:00Z'),
+      tokens('s-2', 'sub-co', 500_000, '2026-02-20T00:00:00Z'),
+    );
     expect((await api.events(tokens('s-3', 'sub-co', 1_000, '2026-03-01T10:00:00Z')))[0].status).toBe('accepted');
     await api.ok('POST', '/v1/customers/sub-co/holds', { id: 'run-1', amount: '4', expires_in: 300 });
     await api.ok('POST', '/v1/customers/sub-co/holds/run-1/release');
@@ -234,9 +319,24 @@ describe('the statements the service sends during a billing scenario', () => {
     expect(invoice).toMatchObject({ status: 'paid' });
     const paymentIntent = (await api.ok('GET', `/v1/invoices/${invoice.id}/collection`)).attempts[0].payment_intent_id;
     await stripeClientFor(double, account.secretKey).refunds.create({ payment_intent: paymentIntent, amount: 500 });
-    await eventually("the refund's credit note", async () => (await api.ok('GET', `/v1/credit_notes?invoice_id=${invoice.id}`)).data[0]);
+    await eventually(
+      "the refund's credit note",
+      async () => (await api.ok('GET', `/v1/credit_notes?invoice_id=${invoice.id}`)).data[0],
+    );
     // A retroactive price cut: a re-rating, approved and applied by its job.
-    const cut = { ...billingBook.versions[0], effective_from: '2026-02-15T00:00:00Z', rate_cards: [{ ...billingBook.versions[0].rate_cards[0], charges: [{ dimension: 'tokens', allowance: 'tokens', price: { model: 'per_unit', rate: '0.01', per: '1000' } }] }, billingBook.versions[0].rate_cards[1]] };
+    const cut = {
+      ...billingBook.versions[0],
+      effective_from: '2026-02-15T00:00:00Z',
+      rate_cards: [
+        {
+          ...billingBook.versions[0].rate_cards[0],
+          charges: [
+            { dimension: 'tokens', allowance: 'tokens', price: { model: 'per_unit', rate: '0.01', per: '1000' } },
+          ],
+        },
+        billingBook.versions[0].rate_cards[1],
+      ],
+    };
     await api.ok('POST', '/v1/price_books/ai-platform/versions', { version: cut, retroactive: true });
     const [rerating] = (await api.ok('GET', '/v1/reratings?price_book=ai-platform')).data;
     await jobs.tick();
@@ -244,28 +344,68 @@ describe('the statements the service sends during a billing scenario', () => {
     await jobs.tick();
     await eventually('a webhook delivered', async () => receiver.received.length > 0);
     // The dashboard and the reads a tenant's backend makes.
-    const login = await trpc(harness, 'mutation', 'auth.login', { tenant: tenant.slug, email: tenant.email, password: 'correct horse battery staple' });
+    const login = await trpc(harness, 'mutation', 'auth.login', {
+      tenant: tenant.slug,
+      email: tenant.email,
+      password: 'correct horse battery staple',
+    });
     expect(login.status).toBe(200);
     expect((await trpc(harness, 'query', 'invoices.list', {}, tenant.session)).status).toBe(200);
-    for (const path of ['/v1/customers', '/v1/customers/sub-co/usage', '/v1/customers/sub-co/wallet', '/v1/customers/sub-co/subscription', '/v1/events/s-3/receipt', '/v1/events/s-1/revisions', '/v1/ledger/transactions?customer_id=acme', '/v1/notifications', '/v1/webhook_messages', '/v1/audit_log', '/v1/reports/revenue?from=2026-02-01T00:00:00Z&to=2026-03-01T00:00:00Z']) {
+    for (const path of [
+      '/v1/customers',
+      '/v1/customers/sub-co/usage',
+      '/v1/customers/sub-co/wallet',
+      '/v1/customers/sub-co/subscription',
+      '/v1/events/s-3/receipt',
+      '/v1/events/s-1/revisions',
+      '/v1/ledger/transactions?customer_id=acme',
+      '/v1/notifications',
+      '/v1/webhook_messages',
+      '/v1/audit_log',
+      '/v1/reports/revenue?from=2026-02-01T00:00:00Z&to=2026-03-01T00:00:00Z',
+    ]) {
       await api.ok('GET', path);
     }
     await jobs.drain();
 
     const catalog = await readCatalog(harness.database.owner);
-    const tenantTables = new Set([...catalog.tables.filter((t) => t.tenanted).map((t) => t.name), ...catalog.tenantViews]);
-    const functions = new Set((await harness.database.owner<{ name: string }[]>`select proname as name from pg_proc where pronamespace = 'public'::regnamespace`).map((f) => f.name));
+    const tenantTables = new Set([
+      ...catalog.tables.filter((t) => t.tenanted).map((t) => t.name),
+      ...catalog.tenantViews,
+    ]);
+    const functions = new Set(
+      (
+        await harness.database.owner<
+          { name: string }[]
+        >`select proname as name from pg_proc where pronamespace = 'public'::regnamespace`
+      ).map((f) => f.name),
+    );
     const problems: string[] = [];
     const touched = new Set<string>();
     for (const statement of statements) {
       const verdict = routingVerdict(statement, (table) => tenantTables.has(table));
       verdict.tenantTables.forEach((t) => touched.add(t));
-      if (verdict.problems.length > 0) problems.push(`${normalizeStatement(statement)}\n  ${verdict.problems.join('; ')}`);
-      else if (verdict.tenantTables.length === 0 && !namesNoTenantData(statement, functions)) problems.push(`${normalizeStatement(statement)}\n  names no tenant table and is not one the exceptions allow`);
+      if (verdict.problems.length > 0)
+        problems.push(`${normalizeStatement(statement)}\n  ${verdict.problems.join('; ')}`);
+      else if (verdict.tenantTables.length === 0 && !namesNoTenantData(statement, functions))
+        problems.push(`${normalizeStatement(statement)}\n  names no tenant table and is not one the exceptions allow`);
     }
     expect(problems).toEqual([]);
     // The scenario reached the heart of each domain (a statement that never ran proves nothing).
-    for (const table of ['events', 'customer_periods', 'invoices', 'invoice_lines', 'credit_grants', 'credit_notes', 'payment_attempts', 'ledger_entries', 'webhook_deliveries', 'reratings', 'holds', 'subscriptions']) {
+    for (const table of [
+      'events',
+      'customer_periods',
+      'invoices',
+      'invoice_lines',
+      'credit_grants',
+      'credit_notes',
+      'payment_attempts',
+      'ledger_entries',
+      'webhook_deliveries',
+      'reratings',
+      'holds',
+      'subscriptions',
+    ]) {
       expect(touched, table).toContain(table);
     }
   }, 300_000);
@@ -279,8 +419,14 @@ describe('the statements the service sends during a billing scenario', () => {
 function namesNoTenantData(statement: string, functions: Set<string>): boolean {
   const normalized = normalizeStatement(statement);
   if (/^(begin|commit|rollback)$/.test(normalized)) return true;
-  const called = [...normalized.matchAll(/\b([a-z_][a-z0-9_]*)\(/g)].map((m) => m[1]).filter((name) => functions.has(name));
+  const called = [...normalized.matchAll(/\b([a-z_][a-z0-9_]*)\(/g)]
+    .map((m) => m[1])
+    .filter((name) => functions.has(name));
   if (!called.every((name) => name in crossTenantFunctions)) return false;
-  const cteNames = new Set([...normalized.matchAll(/(?:\bwith|,) ([a-z_][a-z0-9_]*) as (?:materialized )?\(/g)].map((m) => m[1]));
-  return tableReferences(normalized).every((r) => r.schema === 'pg_catalog' || r.schema === JOB_SCHEMA || (r.schema === undefined && cteNames.has(r.table)));
+  const cteNames = new Set(
+    [...normalized.matchAll(/(?:\bwith|,) ([a-z_][a-z0-9_]*) as (?:materialized )?\(/g)].map((m) => m[1]),
+  );
+  return tableReferences(normalized).every(
+    (r) => r.schema === 'pg_catalog' || r.schema === JOB_SCHEMA || (r.schema === undefined && cteNames.has(r.table)),
+  );
 }

@@ -12,7 +12,6 @@ import { createTestDatabase, type TestDatabase } from '../../service/src/platfor
 import { startService, type RunningService } from '../../service/src/start.ts';
 import { eventually } from '../wait.ts';
 
-
 describe.each(['postgresql', 'pglite'] as const)('scheduled billing under startService on %s', (kind) => {
   let service: RunningService;
   let database: TestDatabase | undefined;
@@ -24,7 +23,10 @@ describe.each(['postgresql', 'pglite'] as const)('scheduled billing under startS
   const call = async (method: string, url: string, body?: unknown) => {
     const response = await fetch(service.url + url, {
       method,
-      headers: { authorization: `Bearer ${service.demo!.api_key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${service.demo!.api_key}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const parsed = (await response.json()) as any;
@@ -44,7 +46,12 @@ describe.each(['postgresql', 'pglite'] as const)('scheduled billing under startS
     // Warnings and errors are kept: a job system error fails the test.
     const logger = createLogger('warn', (line) => problems.push(line));
     // Production's timings, but maintenance every 2 seconds instead of every 2 minutes.
-    service = await startService(config, { logger, demoTenant: true, host: '127.0.0.1', jobTimings: { maintenanceIntervalSeconds: 2 } });
+    service = await startService(config, {
+      logger,
+      demoTenant: true,
+      host: '127.0.0.1',
+      jobTimings: { maintenanceIntervalSeconds: 2 },
+    });
   }, 240_000);
 
   afterAll(async () => {
@@ -68,15 +75,31 @@ describe.each(['postgresql', 'pglite'] as const)('scheduled billing under startS
 
     const now = new Date();
     const lastMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)).toISOString();
-    await call('POST', '/v1/plans', { code: 'monthly', name: 'Monthly', price_book: 'demo-llm', base_fee: '10', interval: 'month', invoice_grace_hours: 0 });
+    await call('POST', '/v1/plans', {
+      code: 'monthly',
+      name: 'Monthly',
+      price_book: 'demo-llm',
+      base_fee: '10',
+      interval: 'month',
+      invoice_grace_hours: 0,
+    });
     await call('POST', '/v1/customers', { external_id: 'scheduled-co', currency: 'USD' });
     await call('POST', '/v1/customers/scheduled-co/subscriptions', { plan: 'monthly', started_at: lastMonth });
 
-    const invoice = await eventually('the ended period to be invoiced', async () => {
-      const list = await call('GET', '/v1/invoices?customer_id=scheduled-co');
-      return list.data.find((i: any) => i.status === 'finalized');
-    }, { limitMs: 180_000, intervalMs: 500 });
-    expect(invoice).toMatchObject({ status: 'finalized', kind: 'invoice', total: '10.000000000', period: { start: new Date(lastMonth).toISOString() } });
+    const invoice = await eventually(
+      'the ended period to be invoiced',
+      async () => {
+        const list = await call('GET', '/v1/invoices?customer_id=scheduled-co');
+        return list.data.find((i: any) => i.status === 'finalized');
+      },
+      { limitMs: 180_000, intervalMs: 500 },
+    );
+    expect(invoice).toMatchObject({
+      status: 'finalized',
+      kind: 'invoice',
+      total: '10.000000000',
+      period: { start: new Date(lastMonth).toISOString() },
+    });
     expect(invoice.number).toMatch(/^INV-\d{6}$/);
     const audit = await call('GET', `/v1/audit_log?entity_type=invoice&entity_id=${invoice.id}`);
     expect(audit.data.map((e: any) => [e.action, e.actor.type]).sort()).toEqual([
@@ -84,17 +107,24 @@ describe.each(['postgresql', 'pglite'] as const)('scheduled billing under startS
       ['invoice.finalized', 'system'],
     ]);
 
-    await eventually('maintenance to archive and delete the old jobs', async () => {
-      const [row] = await service.db.unsafe(
-        `select (select count(*)::int from pgboss.job where id = $1) as in_job, (select count(*)::int from pgboss.archive where id = $1) as archived,
+    await eventually(
+      'maintenance to archive and delete the old jobs',
+      async () => {
+        const [row] = await service.db.unsafe(
+          `select (select count(*)::int from pgboss.job where id = $1) as in_job, (select count(*)::int from pgboss.archive where id = $1) as archived,
                 (select count(*)::int from pgboss.archive where id = $2) as old_archive`,
-        [seededJob, seededArchive],
-      );
-      return row.in_job === 0 && row.archived === 1 && row.old_archive === 0 ? row : undefined;
-    }, { intervalMs: 500 });
+          [seededJob, seededArchive],
+        );
+        return row.in_job === 0 && row.archived === 1 && row.old_archive === 0 ? row : undefined;
+      },
+      { intervalMs: 500 },
+    );
 
     const ready = (await (await fetch(`${service.url}/readyz`)).json()) as any;
-    expect(ready).toMatchObject({ status: 'ready', jobs: { status: 'ok', scheduler: true, maintenance: true, errors: 0, last_error: null, failed: 0, retrying: 0 } });
+    expect(ready).toMatchObject({
+      status: 'ready',
+      jobs: { status: 'ok', scheduler: true, maintenance: true, errors: 0, last_error: null, failed: 0, retrying: 0 },
+    });
     expect(Date.parse(ready.jobs.last_tick_at)).toBeGreaterThan(now.getTime() - 5_000);
     expect(Date.parse(ready.jobs.last_maintenance_at)).toBeGreaterThan(now.getTime() - 5_000);
     expect(problems.filter((line) => JSON.parse(line).level === 'error')).toEqual([]);
@@ -102,16 +132,29 @@ describe.each(['postgresql', 'pglite'] as const)('scheduled billing under startS
 
   it('expires a spend hold nobody captured or released, and tells webhooks (hold.expired)', async () => {
     await call('POST', '/v1/customers', { external_id: 'held-co', currency: 'USD' });
-    await call('PUT', '/v1/customers/held-co/price_book', { price_book: 'demo-llm', effective_from: new Date(Date.now() - 86_400_000).toISOString() });
-    const hold = await call('POST', '/v1/customers/held-co/holds', { id: 'crashed-agent', amount: '2.5', expires_in: 1 });
+    await call('PUT', '/v1/customers/held-co/price_book', {
+      price_book: 'demo-llm',
+      effective_from: new Date(Date.now() - 86_400_000).toISOString(),
+    });
+    const hold = await call('POST', '/v1/customers/held-co/holds', {
+      id: 'crashed-agent',
+      amount: '2.5',
+      expires_in: 1,
+    });
     expect(hold).toMatchObject({ status: 'open', held: '2.500000000' });
-    const expired = await eventually('the billing tick to expire the hold', async () => {
-      const read = await call('GET', '/v1/customers/held-co/holds/crashed-agent');
-      return read.status === 'expired' ? read : undefined;
-    }, { limitMs: 180_000, intervalMs: 500 });
+    const expired = await eventually(
+      'the billing tick to expire the hold',
+      async () => {
+        const read = await call('GET', '/v1/customers/held-co/holds/crashed-agent');
+        return read.status === 'expired' ? read : undefined;
+      },
+      { limitMs: 180_000, intervalMs: 500 },
+    );
     expect(expired).toMatchObject({ held: '0.000000000', captured: '0.000000000' });
     const notices = await call('GET', '/v1/notifications?type=hold.expired&customer_id=held-co');
-    expect(notices.data.map((n: any) => [n.payload.hold_id, n.payload.released])).toEqual([['crashed-agent', '2.500000000']]);
+    expect(notices.data.map((n: any) => [n.payload.hold_id, n.payload.released])).toEqual([
+      ['crashed-agent', '2.500000000'],
+    ]);
     expect(problems.filter((line) => JSON.parse(line).level === 'error')).toEqual([]);
   }, 240_000);
 
@@ -121,22 +164,53 @@ describe.each(['postgresql', 'pglite'] as const)('scheduled billing under startS
     const periodEnd = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
     // Billed in EUR from the demo's USD book, with no rate yet.
     await call('POST', '/v1/customers', { external_id: 'scheduled-eur', currency: 'EUR' });
-    await call('POST', '/v1/customers/scheduled-eur/subscriptions', { plan: 'monthly', started_at: lastMonth.toISOString() });
-    const blocked = await eventually('the due draft to wait for its rate', async () => {
-      const list = await call('GET', '/v1/invoices?customer_id=scheduled-eur');
-      return list.data.find((i: any) => i.fx_blocked !== null);
-    }, { limitMs: 180_000, intervalMs: 500 });
-    expect(blocked).toMatchObject({ status: 'draft', currency: 'USD', total: '10.000000000', fx_blocked: { code: 'fx_rate_missing', from: 'USD', to: 'EUR', at: periodEnd.toISOString() } });
+    await call('POST', '/v1/customers/scheduled-eur/subscriptions', {
+      plan: 'monthly',
+      started_at: lastMonth.toISOString(),
+    });
+    const blocked = await eventually(
+      'the due draft to wait for its rate',
+      async () => {
+        const list = await call('GET', '/v1/invoices?customer_id=scheduled-eur');
+        return list.data.find((i: any) => i.fx_blocked !== null);
+      },
+      { limitMs: 180_000, intervalMs: 500 },
+    );
+    expect(blocked).toMatchObject({
+      status: 'draft',
+      currency: 'USD',
+      total: '10.000000000',
+      fx_blocked: { code: 'fx_rate_missing', from: 'USD', to: 'EUR', at: periodEnd.toISOString() },
+    });
     const notices = await call('GET', '/v1/notifications?type=invoice.finalization_blocked&customer_id=scheduled-eur');
     expect(notices.data).toHaveLength(1);
 
-    await call('POST', '/v1/fx_rates', { rates: [{ base: 'USD', quote: 'EUR', rate: '0.9234', as_of: new Date(periodEnd.getTime() - 3_600_000).toISOString(), source: 'bank' }] });
-    const invoice = await eventually('a later tick to finalize it, converted', async () => {
-      const found = await call('GET', `/v1/invoices/${blocked.id}`);
-      return found.status === 'finalized' ? found : undefined;
-    }, { limitMs: 180_000, intervalMs: 500 });
+    await call('POST', '/v1/fx_rates', {
+      rates: [
+        {
+          base: 'USD',
+          quote: 'EUR',
+          rate: '0.9234',
+          as_of: new Date(periodEnd.getTime() - 3_600_000).toISOString(),
+          source: 'bank',
+        },
+      ],
+    });
+    const invoice = await eventually(
+      'a later tick to finalize it, converted',
+      async () => {
+        const found = await call('GET', `/v1/invoices/${blocked.id}`);
+        return found.status === 'finalized' ? found : undefined;
+      },
+      { limitMs: 180_000, intervalMs: 500 },
+    );
     // $10 x 0.9234 = EUR 9.234, to the cent.
-    expect(invoice).toMatchObject({ currency: 'EUR', total: '9.230000000', fx_blocked: null, fx: { from: 'USD', to: 'EUR', rate: '0.9234', source: 'bank', policy: 'period_end' } });
+    expect(invoice).toMatchObject({
+      currency: 'EUR',
+      total: '9.230000000',
+      fx_blocked: null,
+      fx: { from: 'USD', to: 'EUR', rate: '0.9234', source: 'bank', policy: 'period_end' },
+    });
     expect(problems.filter((line) => JSON.parse(line).level === 'error')).toEqual([]);
   }, 400_000);
 });

@@ -22,7 +22,18 @@ const book = {
 const draft = { effective_from: '2026-06-01T00:00:00Z', rate_cards: [card('5', '8')] };
 const tieredDraft = {
   effective_from: '2026-06-01T00:00:00Z',
-  rate_cards: [{ ...card('5', '8'), charges: [{ dimension: 'input_tokens', price: { model: 'graduated', tiers: [{ up_to: '1000000', rate: '5' }, { rate: '3' }] } }, card('5', '8').charges[1]] }],
+  rate_cards: [
+    {
+      ...card('5', '8'),
+      charges: [
+        {
+          dimension: 'input_tokens',
+          price: { model: 'graduated', tiers: [{ up_to: '1000000', rate: '5' }, { rate: '3' }] },
+        },
+        card('5', '8').charges[1],
+      ],
+    },
+  ],
 };
 
 const llm = (id: string, customer: string, timestamp: string, input: number, output: number) => ({
@@ -49,7 +60,10 @@ beforeAll(async () => {
   await call('POST', '/v1/price_books', { book });
   for (const customer of ['alpha', 'beta', 'gamma']) {
     await call('POST', '/v1/customers', { external_id: customer, currency: 'USD' });
-    await call('PUT', `/v1/customers/${customer}/price_book`, { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' });
+    await call('PUT', `/v1/customers/${customer}/price_book`, {
+      price_book: 'llm',
+      effective_from: '2026-01-01T00:00:00Z',
+    });
   }
   // Gamma moves to another book mid-February: its period mixes two books (replayed alone, the other book's events as stored).
   await call('POST', '/v1/price_books', { book: { ...book, id: 'other' } });
@@ -69,8 +83,20 @@ beforeAll(async () => {
     ],
   });
   const email = `viewer-${tenant.tenantId.slice(0, 8)}@example.com`;
-  expect((await trpc(harness, 'mutation', 'users.create', { email, password: 'a long enough password', role: 'viewer' }, tenant.session)).status).toBe(200);
-  viewer = (await trpc(harness, 'mutation', 'auth.login', { tenant: tenant.slug, email, password: 'a long enough password' })).body.session.token;
+  expect(
+    (
+      await trpc(
+        harness,
+        'mutation',
+        'users.create',
+        { email, password: 'a long enough password', role: 'viewer' },
+        tenant.session,
+      )
+    ).status,
+  ).toBe(200);
+  viewer = (
+    await trpc(harness, 'mutation', 'auth.login', { tenant: tenant.slug, email, password: 'a long enough password' })
+  ).body.session.token;
 });
 afterAll(async () => {
   await harness?.close();
@@ -88,18 +114,74 @@ async function countRows() {
 describe('simulations.run', () => {
   it('gives revenue and margin per customer and in total, old beside new, exact, and writes nothing', async () => {
     const before = await countRows();
-    const result = await trpc(harness, 'mutation', 'simulations.run', { price_book: 'llm', draft, ...february }, viewer);
+    const result = await trpc(
+      harness,
+      'mutation',
+      'simulations.run',
+      { price_book: 'llm', draft, ...february },
+      viewer,
+    );
     expect(result.status, JSON.stringify(result.error)).toBe(200);
     // alpha: old 1.2M x 2.5 + 0.1M x 10 = 3 + 1 = 4; new 1.2M x 5 + 0.1M x 8 = 6.8; cost 1.2 + 0.4 = 1.6.
     // beta: old 0.2M x 2.5 + 0.05M x 10 = 1; new 1 + 0.4 = 1.4; cost 0.2 + 0.2 = 0.4.
     // gamma: g1 only (g2 was rated by "other"): old 0.1M x 2.5 = 0.25, new 0.5, cost 0.1.
     expect(result.body.customers).toEqual([
-      { customer_id: 'alpha', events: 2, old_revenue: '4.000000000', new_revenue: '6.800000000', revenue_change: '2.800000000', old_cost: '1.600000000', new_cost: '1.600000000', old_margin: '2.400000000', new_margin: '5.200000000', margin_change: '2.800000000' },
-      { customer_id: 'beta', events: 1, old_revenue: '1.000000000', new_revenue: '1.400000000', revenue_change: '0.400000000', old_cost: '0.400000000', new_cost: '0.400000000', old_margin: '0.600000000', new_margin: '1.000000000', margin_change: '0.400000000' },
-      { customer_id: 'gamma', events: 1, old_revenue: '0.250000000', new_revenue: '0.500000000', revenue_change: '0.250000000', old_cost: '0.100000000', new_cost: '0.100000000', old_margin: '0.150000000', new_margin: '0.400000000', margin_change: '0.250000000' },
+      {
+        customer_id: 'alpha',
+        events: 2,
+        old_revenue: '4.000000000',
+        new_revenue: '6.800000000',
+        revenue_change: '2.800000000',
+        old_cost: '1.600000000',
+        new_cost: '1.600000000',
+        old_margin: '2.400000000',
+        new_margin: '5.200000000',
+        margin_change: '2.800000000',
+      },
+      {
+        customer_id: 'beta',
+        events: 1,
+        old_revenue: '1.000000000',
+        new_revenue: '1.400000000',
+        revenue_change: '0.400000000',
+        old_cost: '0.400000000',
+        new_cost: '0.400000000',
+        old_margin: '0.600000000',
+        new_margin: '1.000000000',
+        margin_change: '0.400000000',
+      },
+      {
+        customer_id: 'gamma',
+        events: 1,
+        old_revenue: '0.250000000',
+        new_revenue: '0.500000000',
+        revenue_change: '0.250000000',
+        old_cost: '0.100000000',
+        new_cost: '0.100000000',
+        old_margin: '0.150000000',
+        new_margin: '0.400000000',
+        margin_change: '0.250000000',
+      },
     ]);
-    expect(result.body.total).toEqual({ customers: 3, events: 4, old_revenue: '5.250000000', new_revenue: '8.700000000', revenue_change: '3.450000000', old_cost: '2.100000000', new_cost: '2.100000000', old_margin: '3.150000000', new_margin: '6.600000000', margin_change: '3.450000000' });
-    expect(result.body).toMatchObject({ price_book: 'llm', currency: 'USD', periods: 3, unratable: [], unratable_count: 0 });
+    expect(result.body.total).toEqual({
+      customers: 3,
+      events: 4,
+      old_revenue: '5.250000000',
+      new_revenue: '8.700000000',
+      revenue_change: '3.450000000',
+      old_cost: '2.100000000',
+      new_cost: '2.100000000',
+      old_margin: '3.150000000',
+      new_margin: '6.600000000',
+      margin_change: '3.450000000',
+    });
+    expect(result.body).toMatchObject({
+      price_book: 'llm',
+      currency: 'USD',
+      periods: 3,
+      unratable: [],
+      unratable_count: 0,
+    });
     // The stored ratings are what "old" says: the receipts' amounts plus the credit beta drew.
     const b1 = await call('GET', '/v1/events/b1/receipt');
     expect(b1.amount).toBe('0.000000000');
@@ -107,40 +189,110 @@ describe('simulations.run', () => {
   });
 
   it('rates the period from its start under the draft: a graduated tier counts the whole month', async () => {
-    const result = await trpc(harness, 'mutation', 'simulations.run', { price_book: 'llm', draft: tieredDraft, ...february, customers: ['alpha'] }, tenant.session);
+    const result = await trpc(
+      harness,
+      'mutation',
+      'simulations.run',
+      { price_book: 'llm', draft: tieredDraft, ...february, customers: ['alpha'] },
+      tenant.session,
+    );
     // alpha's input: 800k at $5 (4.0) then 200k at $5 + 200k at $3 (1.0 + 0.6); output 0.1M x 8 = 0.8: 6.4.
-    expect(result.body.customers).toEqual([expect.objectContaining({ customer_id: 'alpha', events: 2, new_revenue: '6.400000000' })]);
+    expect(result.body.customers).toEqual([
+      expect.objectContaining({ customer_id: 'alpha', events: 2, new_revenue: '6.400000000' }),
+    ]);
   });
 
   it("opens the draft's receipt of any event beside the stored one", async () => {
     // An event of the other book is not this book's to simulate.
-    const foreign = await trpc(harness, 'mutation', 'simulations.receipt', { price_book: 'llm', draft, transaction_id: 'g2' }, viewer);
+    const foreign = await trpc(
+      harness,
+      'mutation',
+      'simulations.receipt',
+      { price_book: 'llm', draft, transaction_id: 'g2' },
+      viewer,
+    );
     expect(foreign.status).toBe(400);
     expect(foreign.error?.data.app?.details[0].field).toBe('transaction_id');
-    const receipt = await trpc(harness, 'mutation', 'simulations.receipt', { price_book: 'llm', draft: tieredDraft, transaction_id: 'a2' }, viewer);
+    const receipt = await trpc(
+      harness,
+      'mutation',
+      'simulations.receipt',
+      { price_book: 'llm', draft: tieredDraft, transaction_id: 'a2' },
+      viewer,
+    );
     expect(receipt.status, JSON.stringify(receipt.error)).toBe(200);
-    expect(receipt.body).toMatchObject({ transaction_id: 'a2', customer_id: 'alpha', period: { start: '2026-02-01T00:00:00.000Z' } });
+    expect(receipt.body).toMatchObject({
+      transaction_id: 'a2',
+      customer_id: 'alpha',
+      period: { start: '2026-02-01T00:00:00.000Z' },
+    });
     expect(receipt.body.old).toMatchObject({ amount: '1.000000000', card: 'gpt-4o' });
     expect(receipt.body.new).toMatchObject({ amount: '1.600000000', card: 'gpt-4o', error: null });
     // a2 crosses the draft's tier: a1 used 800k of its first million, so 200k at $5 and 200k at $3.
-    expect(receipt.body.new.receipt.filter((s: any) => s.step === 'tier').map((s: any) => [s.quantity, s.rate])).toEqual([
+    expect(
+      receipt.body.new.receipt.filter((s: any) => s.step === 'tier').map((s: any) => [s.quantity, s.rate]),
+    ).toEqual([
       ['200000.000000', '5.000000000'],
       ['200000.000000', '3.000000000'],
     ]);
-    expect(receipt.body.old.receipt.find((s: any) => s.step === 'price' && s.charge === 0)).toMatchObject({ model: 'per_unit', amount: '1.000000000' });
+    expect(receipt.body.old.receipt.find((s: any) => s.step === 'price' && s.charge === 0)).toMatchObject({
+      model: 'per_unit',
+      amount: '1.000000000',
+    });
   });
 
   it("names the draft's own field when it does not compile, and refuses bad ranges and unknown books", async () => {
-    const broken = await trpc(harness, 'mutation', 'simulations.run', { price_book: 'llm', draft: { rate_cards: [{ id: 'x', charges: [{ price: { model: 'per_unit', rate: 'abc' } }] }] }, ...february }, tenant.session);
+    const broken = await trpc(
+      harness,
+      'mutation',
+      'simulations.run',
+      {
+        price_book: 'llm',
+        draft: { rate_cards: [{ id: 'x', charges: [{ price: { model: 'per_unit', rate: 'abc' } }] }] },
+        ...february,
+      },
+      tenant.session,
+    );
     expect(broken.status).toBe(400);
     expect(broken.error?.data.app?.code).toBe('price_book_invalid');
     expect(broken.error?.data.app?.details.some((d: any) => d.field.startsWith('draft.rate_cards.0'))).toBe(true);
-    const backwards = await trpc(harness, 'mutation', 'simulations.run', { price_book: 'llm', draft, from: february.until, until: february.from }, tenant.session);
+    const backwards = await trpc(
+      harness,
+      'mutation',
+      'simulations.run',
+      { price_book: 'llm', draft, from: february.until, until: february.from },
+      tenant.session,
+    );
     expect(backwards.status).toBe(400);
     expect(backwards.error?.data.app?.details[0].field).toBe('until');
-    expect((await trpc(harness, 'mutation', 'simulations.run', { price_book: 'nope', draft, ...february }, tenant.session)).status).toBe(404);
-    expect((await trpc(harness, 'mutation', 'simulations.run', { price_book: 'llm', draft, ...february, customers: ['nobody'] }, tenant.session)).status).toBe(404);
-    expect((await trpc(harness, 'mutation', 'simulations.receipt', { price_book: 'llm', draft, transaction_id: 'nope' }, tenant.session)).status).toBe(404);
-    expect((await trpc(harness, 'mutation', 'simulations.run', { price_book: 'llm', draft, ...february })).status).toBe(401);
+    expect(
+      (await trpc(harness, 'mutation', 'simulations.run', { price_book: 'nope', draft, ...february }, tenant.session))
+        .status,
+    ).toBe(404);
+    expect(
+      (
+        await trpc(
+          harness,
+          'mutation',
+          'simulations.run',
+          { price_book: 'llm', draft, ...february, customers: ['nobody'] },
+          tenant.session,
+        )
+      ).status,
+    ).toBe(404);
+    expect(
+      (
+        await trpc(
+          harness,
+          'mutation',
+          'simulations.receipt',
+          { price_book: 'llm', draft, transaction_id: 'nope' },
+          tenant.session,
+        )
+      ).status,
+    ).toBe(404);
+    expect((await trpc(harness, 'mutation', 'simulations.run', { price_book: 'llm', draft, ...february })).status).toBe(
+      401,
+    );
   });
 });

@@ -19,9 +19,47 @@ export interface RoutingVerdict {
 }
 
 const keywords = new Set([
-  'where', 'set', 'on', 'using', 'join', 'left', 'right', 'inner', 'outer', 'full', 'cross', 'natural', 'lateral', 'group', 'order',
-  'limit', 'offset', 'for', 'returning', 'values', 'select', 'union', 'except', 'intersect', 'having', 'window', 'default',
-  'on', 'do', 'as', 'with', 'from', 'into', 'and', 'or', 'not', 'then', 'when', 'else', 'end', 'fetch',
+  'where',
+  'set',
+  'on',
+  'using',
+  'join',
+  'left',
+  'right',
+  'inner',
+  'outer',
+  'full',
+  'cross',
+  'natural',
+  'lateral',
+  'group',
+  'order',
+  'limit',
+  'offset',
+  'for',
+  'returning',
+  'values',
+  'select',
+  'union',
+  'except',
+  'intersect',
+  'having',
+  'window',
+  'default',
+  'on',
+  'do',
+  'as',
+  'with',
+  'from',
+  'into',
+  'and',
+  'or',
+  'not',
+  'then',
+  'when',
+  'else',
+  'end',
+  'fetch',
 ]);
 
 /** Comments, string literals and quoted identifiers' quotes out, lower case, one space between tokens. */
@@ -80,7 +118,8 @@ export function tableReferences(normalized: string): TableReference[] {
       i++;
       if (tokens[i]?.text === 'as') i++;
       let alias: string | undefined;
-      if (tokens[i]?.kind === 'word' && !keywords.has(tokens[i].text) && !tokens[i].text.includes('.')) alias = tokens[i++].text;
+      if (tokens[i]?.kind === 'word' && !keywords.has(tokens[i].text) && !tokens[i].text.includes('.'))
+        alias = tokens[i++].text;
       references.push({ schema, table, alias, start, end: tokens[i - 1].end });
       return i;
     } else return i + 1;
@@ -98,7 +137,11 @@ export function tableReferences(normalized: string): TableReference[] {
       readItem(i + 1, word === 'into');
     } else if (word === 'from') {
       // extract(epoch from x), substring(x from n), trim(both from x), a is distinct from b: no table.
-      if (tokens[i - 1]?.text === 'distinct' || (tokens[i - 2]?.text === '(' && tokens[i - 1]?.kind === 'word' && tokens[i - 1]?.text !== 'select')) continue;
+      if (
+        tokens[i - 1]?.text === 'distinct' ||
+        (tokens[i - 2]?.text === '(' && tokens[i - 1]?.kind === 'word' && tokens[i - 1]?.text !== 'select')
+      )
+        continue;
       let j = readItem(i + 1, false);
       while (tokens[j]?.text === ',') j = readItem(j + 1, false);
     }
@@ -106,7 +149,10 @@ export function tableReferences(normalized: string): TableReference[] {
   return references.sort((a, b) => a.start - b.start);
 }
 
-const anchorPatterns = [/(?<![\w.])(?:[a-z_][a-z0-9_]*\.)?tenant_id = \$\d+/, /\$\d+ = (?:[a-z_][a-z0-9_]*\.)?tenant_id\b/];
+const anchorPatterns = [
+  /(?<![\w.])(?:[a-z_][a-z0-9_]*\.)?tenant_id = \$\d+/,
+  /\$\d+ = (?:[a-z_][a-z0-9_]*\.)?tenant_id\b/,
+];
 
 /**
  * Whether the statement routes to one shard: it pins tenant_id to a parameter (`tenant_id = $n`, or an INSERT whose
@@ -117,18 +163,23 @@ const anchorPatterns = [/(?<![\w.])(?:[a-z_][a-z0-9_]*\.)?tenant_id = \$\d+/, /\
 export function routingVerdict(text: string, isTenantTable: (table: string) => boolean): RoutingVerdict {
   const normalized = normalizeStatement(text);
   const references = tableReferences(normalized);
-  const tenantReferences = references.filter((r) => (r.schema === undefined || r.schema === 'public') && isTenantTable(r.table));
+  const tenantReferences = references.filter(
+    (r) => (r.schema === undefined || r.schema === 'public') && isTenantTable(r.table),
+  );
   const problems: string[] = [];
   if (tenantReferences.length === 0) return { tenantTables: [], problems };
   const insertsTenantId = /\binsert into [a-z_.]+(?: as [a-z_]+)? \([^)]*\btenant_id\b/.test(normalized);
-  if (!insertsTenantId && !anchorPatterns.some((p) => p.test(normalized))) problems.push('no tenant_id = $n: the statement is not pinned to one tenant');
+  if (!insertsTenantId && !anchorPatterns.some((p) => p.test(normalized)))
+    problems.push('no tenant_id = $n: the statement is not pinned to one tenant');
   const bare = /(?<![\w.])tenant_id\b/;
   for (const reference of tenantReferences) {
     const name = reference.alias ?? reference.table;
     const qualified = new RegExp(`(?<![\\w.])${name}\\.tenant_id\\b`).test(normalized);
     const next = references.find((r) => r.start > reference.start);
-    const scope = references.length === 1 ? normalized : normalized.slice(reference.end, next?.start ?? normalized.length);
-    if (!qualified && !bare.test(scope)) problems.push(`${reference.table}${reference.alias ? ` ${reference.alias}` : ''} is not tied to tenant_id`);
+    const scope =
+      references.length === 1 ? normalized : normalized.slice(reference.end, next?.start ?? normalized.length);
+    if (!qualified && !bare.test(scope))
+      problems.push(`${reference.table}${reference.alias ? ` ${reference.alias}` : ''} is not tied to tenant_id`);
   }
   return { tenantTables: [...new Set(tenantReferences.map((r) => r.table))].sort(), problems };
 }

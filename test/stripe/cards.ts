@@ -19,8 +19,16 @@ export interface TestCard {
   disputed: boolean;
 }
 
-const GENERIC_DECLINE: Decline = { code: 'card_declined', declineCode: 'generic_decline', message: 'Your card was declined.' };
-const INSUFFICIENT_FUNDS: Decline = { code: 'card_declined', declineCode: 'insufficient_funds', message: 'Your card has insufficient funds.' };
+const GENERIC_DECLINE: Decline = {
+  code: 'card_declined',
+  declineCode: 'generic_decline',
+  message: 'Your card was declined.',
+};
+const INSUFFICIENT_FUNDS: Decline = {
+  code: 'card_declined',
+  declineCode: 'insufficient_funds',
+  message: 'Your card has insufficient funds.',
+};
 
 function card(brand: string, last4: string, charge: TestCard['charge'], extra: Partial<TestCard> = {}): TestCard {
   return { brand, last4, funding: 'credit', charge, authenticateOnSetup: false, disputed: false, ...extra };
@@ -36,9 +44,21 @@ export const TEST_CARDS: Record<string, TestCard> = {
   pm_card_chargeCustomerFail: card('visa', '0341', GENERIC_DECLINE),
   pm_card_chargeDeclinedInsufficientFunds: card('visa', '9995', INSUFFICIENT_FUNDS),
   pm_card_insufficientFunds: card('visa', '9995', INSUFFICIENT_FUNDS),
-  pm_card_chargeDeclinedLostCard: card('visa', '9987', { code: 'card_declined', declineCode: 'lost_card', message: 'Your card was declined.' }),
-  pm_card_chargeDeclinedExpiredCard: card('visa', '0069', { code: 'expired_card', declineCode: 'expired_card', message: 'Your card has expired.' }),
-  pm_card_chargeDeclinedProcessingError: card('visa', '0119', { code: 'processing_error', declineCode: 'processing_error', message: 'An error occurred while processing your card. Try again in a little bit.' }),
+  pm_card_chargeDeclinedLostCard: card('visa', '9987', {
+    code: 'card_declined',
+    declineCode: 'lost_card',
+    message: 'Your card was declined.',
+  }),
+  pm_card_chargeDeclinedExpiredCard: card('visa', '0069', {
+    code: 'expired_card',
+    declineCode: 'expired_card',
+    message: 'Your card has expired.',
+  }),
+  pm_card_chargeDeclinedProcessingError: card('visa', '0119', {
+    code: 'processing_error',
+    declineCode: 'processing_error',
+    message: 'An error occurred while processing your card. Try again in a little bit.',
+  }),
   // Authenticates once when saved, then off-session charges ask again (Stripe's 4000002760003184).
   pm_card_authenticationRequired: card('visa', '3184', 'authenticate', { authenticateOnSetup: true }),
   // Authenticates when saved; later off-session charges succeed (4000002500003155).

@@ -19,12 +19,18 @@ function createSession(context: HandlerContext): StripeObject {
   const { params, account } = context;
   const mode = readEnum(params, 'mode', ['payment', 'setup', 'subscription'] as const);
   if (!mode) throw invalidParam('mode', 'Missing required param: mode.', 'parameter_missing');
-  if (mode !== 'setup') throw invalidParam('mode', `The Stripe double supports Checkout in setup mode only (got ${mode}).`);
+  if (mode !== 'setup')
+    throw invalidParam('mode', `The Stripe double supports Checkout in setup mode only (got ${mode}).`);
   const customer = readString(params, 'customer');
   if (customer) requireObject(account, customer, 'customer', 'customer');
   const successUrl = readString(params, 'success_url');
   const uiMode = readEnum(params, 'ui_mode', ['hosted', 'embedded', 'custom'] as const) ?? 'hosted';
-  if (uiMode === 'hosted' && !successUrl) throw invalidParam('success_url', 'You must provide a success_url for a hosted Checkout Session.', 'parameter_missing');
+  if (uiMode === 'hosted' && !successUrl)
+    throw invalidParam(
+      'success_url',
+      'You must provide a success_url for a hosted Checkout Session.',
+      'parameter_missing',
+    );
   const now = context.core.now();
   const id = `cs_test_${newId('x', 56).slice(2)}`;
   const setupIntentData = readObject(params, 'setup_intent_data');
@@ -71,8 +77,14 @@ function createSession(context: HandlerContext): StripeObject {
  * and confirmed with it, the card is attached to the session's customer.
  */
 export function completeCheckoutSession(context: Context, session: StripeObject, paymentMethod: string): StripeObject {
-  if (session.status !== 'open') throw invalidRequest(`This Checkout Session is ${session.status}.`, { code: 'checkout_session_unexpected_state' });
-  const setupIntent = createSetupIntent(context, { customer: session.customer, paymentMethod, metadata: setupIntentMetadataOf.get(session) ?? {}, paymentMethodTypes: session.payment_method_types });
+  if (session.status !== 'open')
+    throw invalidRequest(`This Checkout Session is ${session.status}.`, { code: 'checkout_session_unexpected_state' });
+  const setupIntent = createSetupIntent(context, {
+    customer: session.customer,
+    paymentMethod,
+    metadata: setupIntentMetadataOf.get(session) ?? {},
+    paymentMethodTypes: session.payment_method_types,
+  });
   confirmSetupIntent(context, setupIntent, { authenticated: true });
   const previous = { status: session.status };
   Object.assign(session, { status: 'complete', setup_intent: setupIntent.id, url: null });
@@ -84,7 +96,36 @@ export const checkoutRoutes: Route[] = [
   {
     method: 'POST',
     path: '/v1/checkout/sessions',
-    accepts: ['mode', 'customer', 'customer_email', 'customer_creation', 'client_reference_id', 'currency', 'metadata', 'success_url', 'cancel_url', 'return_url', 'redirect_on_completion', 'payment_method_types', 'payment_method_collection', 'payment_method_configuration', 'payment_method_options', 'setup_intent_data', 'ui_mode', 'expires_at', 'locale', 'billing_address_collection', 'consent_collection', 'custom_text', 'custom_fields', 'automatic_tax', 'tax_id_collection', 'phone_number_collection', 'customer_update', 'line_items'],
+    accepts: [
+      'mode',
+      'customer',
+      'customer_email',
+      'customer_creation',
+      'client_reference_id',
+      'currency',
+      'metadata',
+      'success_url',
+      'cancel_url',
+      'return_url',
+      'redirect_on_completion',
+      'payment_method_types',
+      'payment_method_collection',
+      'payment_method_configuration',
+      'payment_method_options',
+      'setup_intent_data',
+      'ui_mode',
+      'expires_at',
+      'locale',
+      'billing_address_collection',
+      'consent_collection',
+      'custom_text',
+      'custom_fields',
+      'automatic_tax',
+      'tax_id_collection',
+      'phone_number_collection',
+      'customer_update',
+      'line_items',
+    ],
     handle: createSession,
   },
   {
@@ -92,17 +133,32 @@ export const checkoutRoutes: Route[] = [
     path: '/v1/checkout/sessions',
     handle: (context) => {
       const customer = readString(context.params, 'customer');
-      return listPage(objectsOfType(context.account, 'checkout.session', (session) => customer === undefined || session.customer === customer), context.params, '/v1/checkout/sessions');
+      return listPage(
+        objectsOfType(
+          context.account,
+          'checkout.session',
+          (session) => customer === undefined || session.customer === customer,
+        ),
+        context.params,
+        '/v1/checkout/sessions',
+      );
     },
   },
-  { method: 'GET', path: '/v1/checkout/sessions/:id', handle: (context) => requireObject(context.account, context.path.id!, 'checkout.session') },
+  {
+    method: 'GET',
+    path: '/v1/checkout/sessions/:id',
+    handle: (context) => requireObject(context.account, context.path.id!, 'checkout.session'),
+  },
   {
     method: 'POST',
     path: '/v1/checkout/sessions/:id/expire',
     accepts: [],
     handle: (context) => {
       const session = requireObject(context.account, context.path.id!, 'checkout.session');
-      if (session.status !== 'open') throw invalidRequest(`Only open Checkout Sessions can be expired; this one is ${session.status}.`, { code: 'checkout_session_unexpected_state' });
+      if (session.status !== 'open')
+        throw invalidRequest(`Only open Checkout Sessions can be expired; this one is ${session.status}.`, {
+          code: 'checkout_session_unexpected_state',
+        });
       const previous = { status: session.status };
       Object.assign(session, { status: 'expired', url: null });
       emitEvent(context, 'checkout.session.expired', session, previous);

@@ -3,7 +3,15 @@ import { invalidParam } from './errors.ts';
 import type { FormParams } from './form.ts';
 import { mergeMetadata, readEnum, readObject, readString } from './params.ts';
 import { attachPaymentMethod } from './payment-methods.ts';
-import { emitEvent, listPage, objectsOfType, requireObject, searchPage, type HandlerContext, type Route } from './routes.ts';
+import {
+  emitEvent,
+  listPage,
+  objectsOfType,
+  requireObject,
+  searchPage,
+  type HandlerContext,
+  type Route,
+} from './routes.ts';
 import { fromFixture, newId, saveObject, type StripeObject } from './store.ts';
 
 const ADDRESS_FIELDS = ['city', 'country', 'line1', 'line2', 'postal_code', 'state'] as const;
@@ -11,7 +19,9 @@ const ADDRESS_FIELDS = ['city', 'country', 'line1', 'line2', 'postal_code', 'sta
 export function readAddress(params: FormParams, name: string): Record<string, string | null> | undefined {
   const given = readObject(params, name);
   if (!given) return undefined;
-  for (const key of Object.keys(given)) if (!(ADDRESS_FIELDS as readonly string[]).includes(key)) throw invalidParam(`${name}[${key}]`, `Received unknown parameter: ${name}[${key}]`, 'parameter_unknown');
+  for (const key of Object.keys(given))
+    if (!(ADDRESS_FIELDS as readonly string[]).includes(key))
+      throw invalidParam(`${name}[${key}]`, `Received unknown parameter: ${name}[${key}]`, 'parameter_unknown');
   return Object.fromEntries(ADDRESS_FIELDS.map((field) => [field, readString(given, field) ?? null]));
 }
 
@@ -34,9 +44,17 @@ function applyCustomerFields(context: HandlerContext, customer: StripeObject): R
   if (invoiceSettings) {
     const defaultPaymentMethod = readString(invoiceSettings, 'default_payment_method');
     if (defaultPaymentMethod) {
-      const paymentMethod = requireObject(context.account, defaultPaymentMethod, 'payment_method', 'invoice_settings[default_payment_method]');
+      const paymentMethod = requireObject(
+        context.account,
+        defaultPaymentMethod,
+        'payment_method',
+        'invoice_settings[default_payment_method]',
+      );
       if (paymentMethod.customer !== customer.id) {
-        throw invalidParam('invoice_settings[default_payment_method]', `The customer does not have a payment method with the ID ${defaultPaymentMethod}. The payment method must be attached to the customer.`);
+        throw invalidParam(
+          'invoice_settings[default_payment_method]',
+          `The customer does not have a payment method with the ID ${defaultPaymentMethod}. The payment method must be attached to the customer.`,
+        );
       }
     }
     set('invoice_settings', { ...customer.invoice_settings, default_payment_method: defaultPaymentMethod ?? null });
@@ -82,17 +100,51 @@ function deleteCustomer(context: HandlerContext): StripeObject {
   return { id: customer.id, object: 'customer', deleted: true };
 }
 
-const CUSTOMER_PARAMS = ['address', 'description', 'email', 'metadata', 'name', 'phone', 'payment_method', 'invoice_settings', 'preferred_locales', 'tax_exempt', 'shipping', 'balance', 'tax', 'tax_id_data', 'test_clock', 'invoice_prefix', 'next_invoice_sequence', 'source', 'default_source', 'coupon', 'promotion_code', 'cash_balance', 'validate', 'business_name', 'individual_name'];
+const CUSTOMER_PARAMS = [
+  'address',
+  'description',
+  'email',
+  'metadata',
+  'name',
+  'phone',
+  'payment_method',
+  'invoice_settings',
+  'preferred_locales',
+  'tax_exempt',
+  'shipping',
+  'balance',
+  'tax',
+  'tax_id_data',
+  'test_clock',
+  'invoice_prefix',
+  'next_invoice_sequence',
+  'source',
+  'default_source',
+  'coupon',
+  'promotion_code',
+  'cash_balance',
+  'validate',
+  'business_name',
+  'individual_name',
+];
 
 export const customerRoutes: Route[] = [
   { method: 'POST', path: '/v1/customers', accepts: CUSTOMER_PARAMS, handle: createCustomer },
-  { method: 'GET', path: '/v1/customers/search', handle: (context) => searchPage(objectsOfType(context.account, 'customer'), context.params, '/v1/customers/search') },
+  {
+    method: 'GET',
+    path: '/v1/customers/search',
+    handle: (context) => searchPage(objectsOfType(context.account, 'customer'), context.params, '/v1/customers/search'),
+  },
   {
     method: 'GET',
     path: '/v1/customers',
     handle: (context) => {
       const email = readString(context.params, 'email');
-      const customers = objectsOfType(context.account, 'customer', (customer) => email === undefined || customer.email === email);
+      const customers = objectsOfType(
+        context.account,
+        'customer',
+        (customer) => email === undefined || customer.email === email,
+      );
       return listPage(customers, context.params, '/v1/customers');
     },
   },
@@ -102,7 +154,8 @@ export const customerRoutes: Route[] = [
     handle: (context) => {
       const customer = context.account.objects.get(context.path.id!);
       // A deleted customer is still retrievable, as a stub that says so.
-      if (customer?.object === 'customer' && customer.deleted) return { id: customer.id, object: 'customer', deleted: true };
+      if (customer?.object === 'customer' && customer.deleted)
+        return { id: customer.id, object: 'customer', deleted: true };
       return requireObject(context.account, context.path.id!, 'customer');
     },
   },
@@ -114,7 +167,11 @@ export const customerRoutes: Route[] = [
     handle: (context) => {
       const customer = requireObject(context.account, context.path.id!, 'customer');
       const type = readString(context.params, 'type');
-      const methods = objectsOfType(context.account, 'payment_method', (method) => method.customer === customer.id && (type === undefined || method.type === type));
+      const methods = objectsOfType(
+        context.account,
+        'payment_method',
+        (method) => method.customer === customer.id && (type === undefined || method.type === type),
+      );
       return listPage(methods, context.params, `/v1/customers/${customer.id}/payment_methods`);
     },
   },

@@ -56,7 +56,10 @@ export interface StripeDouble {
   taxRates: Map<string, string>;
   createAccount(): StripeAccountKeys;
   /** Registers a URL that receives the account's events signed with `secret` (a fresh `whsec_...` when omitted). */
-  addWebhookEndpoint(options: { url: string; secret?: string; enabledEvents?: string[]; account?: string }): { id: string; secret: string };
+  addWebhookEndpoint(options: { url: string; secret?: string; enabledEvents?: string[]; account?: string }): {
+    id: string;
+    secret: string;
+  };
   /**
    * Sends an event of any type about any object, as Stripe would (for events no API call here causes, or types a
    * receiver does not know).
@@ -80,12 +83,26 @@ export interface StripeDouble {
   close(): Promise<void>;
 }
 
-const ROUTES = compileRoutes([...accountRoutes, ...customerRoutes, ...paymentMethodRoutes, ...setupIntentRoutes, ...paymentIntentRoutes, ...refundRoutes, ...checkoutRoutes, ...eventRoutes, ...taxRoutes]);
+const ROUTES = compileRoutes([
+  ...accountRoutes,
+  ...customerRoutes,
+  ...paymentMethodRoutes,
+  ...setupIntentRoutes,
+  ...paymentIntentRoutes,
+  ...refundRoutes,
+  ...checkoutRoutes,
+  ...eventRoutes,
+  ...taxRoutes,
+]);
 
 export async function startStripeDouble(options: StripeDoubleOptions = {}): Promise<StripeDouble> {
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   const state: DoubleState = { accounts: new Map(), charges: new ChargeLedger(), requests: [] };
-  const webhooks = new WebhookSender({ now, retryDelaysMs: options.webhookRetryDelaysMs, attemptTimeoutMs: options.webhookAttemptTimeoutMs });
+  const webhooks = new WebhookSender({
+    now,
+    retryDelaysMs: options.webhookRetryDelaysMs,
+    attemptTimeoutMs: options.webhookAttemptTimeoutMs,
+  });
   const faults = new FaultInjector();
   const host = options.host ?? '127.0.0.1';
   let port = options.port ?? 0;
@@ -98,7 +115,11 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
     apiVersion: Stripe.API_VERSION,
   };
 
-  const keysOf = (account: AccountState): StripeAccountKeys => ({ id: account.id, secretKey: account.secretKey, restrictedKey: account.restrictedKey });
+  const keysOf = (account: AccountState): StripeAccountKeys => ({
+    id: account.id,
+    secretKey: account.secretKey,
+    restrictedKey: account.restrictedKey,
+  });
   const createAccount = () => {
     const account = createAccountState(now());
     state.accounts.set(account.id, account);
@@ -114,7 +135,11 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
     throw new Error(`the Stripe double has no object ${id}`);
   };
   // Hooks act as Stripe itself, not as an API request: their events carry no request id.
-  const hookContext = (account: AccountState): Pick<HandlerContext, 'core' | 'account' | 'cause'> => ({ core, account, cause: null });
+  const hookContext = (account: AccountState): Pick<HandlerContext, 'core' | 'account' | 'cause'> => ({
+    core,
+    account,
+    cause: null,
+  });
 
   const server = http.createServer((incoming, outgoing) => {
     const chunks: Buffer[] = [];
@@ -149,11 +174,15 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
       try {
         completeCheckoutSession(hookContext(accountHolding(session.id)), session, paymentMethod);
       } catch (error) {
-        outgoing.writeHead(400, { 'content-type': 'text/plain' }).end(error instanceof Error ? error.message : String(error));
+        outgoing
+          .writeHead(400, { 'content-type': 'text/plain' })
+          .end(error instanceof Error ? error.message : String(error));
         return;
       }
       // Stripe fills in the {CHECKOUT_SESSION_ID} template of the success URL.
-      outgoing.writeHead(303, { location: (session.success_url ?? '/').replace('{CHECKOUT_SESSION_ID}', session.id) }).end();
+      outgoing
+        .writeHead(303, { location: (session.success_url ?? '/').replace('{CHECKOUT_SESSION_ID}', session.id) })
+        .end();
       return;
     }
     outgoing
@@ -187,7 +216,8 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
       return webhooks.emit(accountById(account), type, object, null);
     },
     resendEvent: (eventId) => webhooks.resend(accountHolding(eventId), eventId),
-    events: ({ account, type } = {}) => accountById(account).events.filter((event) => type === undefined || event.type === type),
+    events: ({ account, type } = {}) =>
+      accountById(account).events.filter((event) => type === undefined || event.type === type),
     find: (id) => {
       for (const account of state.accounts.values()) {
         const found = account.objects.get(id);
@@ -202,10 +232,20 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
     completeAuthentication: (intentId, { succeed = true } = {}) => {
       const account = accountHolding(intentId);
       const intent = account.objects.get(intentId)!;
-      if (intent.object === 'payment_intent') completePaymentIntentAuthentication(hookContext(account), intent, succeed);
-      else if (intent.object === 'setup_intent' && succeed) confirmSetupIntent(hookContext(account), intent, { authenticated: true });
+      if (intent.object === 'payment_intent')
+        completePaymentIntentAuthentication(hookContext(account), intent, succeed);
+      else if (intent.object === 'setup_intent' && succeed)
+        confirmSetupIntent(hookContext(account), intent, { authenticated: true });
       else if (intent.object === 'setup_intent') {
-        Object.assign(intent, { status: 'requires_payment_method', next_action: null, last_setup_error: { type: 'invalid_request_error', code: 'setup_intent_authentication_failure', message: 'The latest attempt to set up the payment method has failed because authentication failed.' } });
+        Object.assign(intent, {
+          status: 'requires_payment_method',
+          next_action: null,
+          last_setup_error: {
+            type: 'invalid_request_error',
+            code: 'setup_intent_authentication_failure',
+            message: 'The latest attempt to set up the payment method has failed because authentication failed.',
+          },
+        });
         core.webhooks.emit(account, 'setup_intent.setup_failed', intent, null);
       } else throw new Error(`${intentId} is not a PaymentIntent or SetupIntent`);
       return intent;
@@ -233,6 +273,10 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
 }
 
 /** A real SDK client pointed at the double, as production points it at api.stripe.com. */
-export function stripeClientFor(double: Pick<StripeDouble, 'host' | 'port' | 'protocol'>, secretKey: string, config: Stripe.StripeConfig = {}): Stripe {
+export function stripeClientFor(
+  double: Pick<StripeDouble, 'host' | 'port' | 'protocol'>,
+  secretKey: string,
+  config: Stripe.StripeConfig = {},
+): Stripe {
   return new Stripe(secretKey, { host: double.host, port: double.port, protocol: double.protocol, ...config });
 }

@@ -1,7 +1,8 @@
 // Stripe's error objects and the HTTP status each kind travels with (https://docs.stripe.com/api/errors).
 import type { StripeObject } from './store.ts';
 
-export type StripeErrorType = 'api_error' | 'card_error' | 'idempotency_error' | 'invalid_request_error' | 'authentication_error';
+export type StripeErrorType =
+  'api_error' | 'card_error' | 'idempotency_error' | 'invalid_request_error' | 'authentication_error';
 
 export interface StripeErrorBody {
   type: StripeErrorType;
@@ -26,13 +27,24 @@ export class StripeApiError extends Error {
   constructor(status: number, body: StripeErrorBody, options: { executed?: boolean } = {}) {
     super(body.message);
     this.status = status;
-    this.body = { ...body, ...(body.code ? { doc_url: `https://stripe.com/docs/error-codes/${body.code.replace(/_/g, '-')}` } : {}) };
+    this.body = {
+      ...body,
+      ...(body.code ? { doc_url: `https://stripe.com/docs/error-codes/${body.code.replace(/_/g, '-')}` } : {}),
+    };
     this.executed = options.executed ?? false;
   }
 }
 
-export function invalidRequest(message: string, options: { param?: string; code?: string; status?: number } = {}): StripeApiError {
-  return new StripeApiError(options.status ?? 400, { type: 'invalid_request_error', message, code: options.code, param: options.param });
+export function invalidRequest(
+  message: string,
+  options: { param?: string; code?: string; status?: number } = {},
+): StripeApiError {
+  return new StripeApiError(options.status ?? 400, {
+    type: 'invalid_request_error',
+    message,
+    code: options.code,
+    param: options.param,
+  });
 }
 
 export function missingParam(param: string): StripeApiError {

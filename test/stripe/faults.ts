@@ -67,7 +67,12 @@ export class FaultInjector {
     if (!fault) return undefined;
     fault.remaining--;
     this.faults = this.faults.filter((candidate) => candidate.remaining > 0);
-    this.applied.push({ kind: fault.kind, method: request.method, path: request.path, idempotencyKey: request.idempotencyKey });
+    this.applied.push({
+      kind: fault.kind,
+      method: request.method,
+      path: request.path,
+      idempotencyKey: request.idempotencyKey,
+    });
     return fault;
   }
 }

@@ -19,7 +19,8 @@ export function readInteger(params: FormParams, name: string, required: 'require
 export function readInteger(params: FormParams, name: string, required?: 'required'): number | undefined {
   const text = required ? readString(params, name, required) : readString(params, name);
   if (text === undefined) return undefined;
-  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw invalidParam(name, `Invalid integer: ${text}`, 'parameter_invalid_integer');
+  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(Number(text)))
+    throw invalidParam(name, `Invalid integer: ${text}`, 'parameter_invalid_integer');
   return Number(text);
 }
 
@@ -40,14 +41,16 @@ export function readEnum<T extends string>(params: FormParams, name: string, all
 export function readObject(params: FormParams, name: string): FormParams | undefined {
   const value = params[name];
   if (value === undefined || value === '') return undefined;
-  if (typeof value !== 'object' || Array.isArray(value)) throw invalidParam(name, `Invalid object: ${name} must be a hash.`);
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw invalidParam(name, `Invalid object: ${name} must be a hash.`);
   return value;
 }
 
 export function readStringArray(params: FormParams, name: string): string[] | undefined {
   const value = params[name];
   if (value === undefined || value === '') return undefined;
-  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) throw invalidParam(name, `Invalid array: ${name} must be an array of strings.`);
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string'))
+    throw invalidParam(name, `Invalid array: ${name} must be an array of strings.`);
   return value as string[];
 }
 
@@ -55,7 +58,8 @@ export function readStringArray(params: FormParams, name: string): string[] | un
 export function readObjectArray(params: FormParams, name: string): FormParams[] | undefined {
   const value = params[name];
   if (value === undefined || value === '') return undefined;
-  if (!Array.isArray(value) || value.some((item) => typeof item !== 'object' || Array.isArray(item))) throw invalidParam(name, `Invalid array: ${name} must be an array of hashes.`);
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'object' || Array.isArray(item)))
+    throw invalidParam(name, `Invalid array: ${name} must be an array of hashes.`);
   return value as FormParams[];
 }
 
@@ -67,10 +71,12 @@ export function mergeMetadata(current: Record<string, string>, params: FormParam
   const value: FormValue | undefined = params.metadata;
   if (value === undefined) return current;
   if (value === '') return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw invalidParam('metadata', 'Invalid object: metadata must be a hash.');
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw invalidParam('metadata', 'Invalid object: metadata must be a hash.');
   const merged = { ...current };
   for (const [key, item] of Object.entries(value)) {
-    if (typeof item !== 'string') throw invalidParam(`metadata[${key}]`, 'Invalid string: metadata values must be strings.');
+    if (typeof item !== 'string')
+      throw invalidParam(`metadata[${key}]`, 'Invalid string: metadata values must be strings.');
     if (key.length > 40) throw invalidParam(`metadata[${key}]`, 'Metadata keys can have up to 40 characters.');
     if (item.length > 500) throw invalidParam(`metadata[${key}]`, 'Metadata values can have up to 500 characters.');
     if (item === '') delete merged[key];

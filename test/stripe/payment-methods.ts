@@ -15,7 +15,13 @@ function createCardPaymentMethod(context: Context, card: TestCard): StripeObject
     metadata: {},
     allow_redisplay: 'unspecified',
   });
-  paymentMethod.billing_details = { address: { city: null, country: null, line1: null, line2: null, postal_code: null, state: null }, email: null, name: null, phone: null, tax_id: null };
+  paymentMethod.billing_details = {
+    address: { city: null, country: null, line1: null, line2: null, postal_code: null, state: null },
+    email: null,
+    name: null,
+    phone: null,
+    tax_id: null,
+  };
   paymentMethod.card = {
     ...paymentMethod.card,
     brand: card.brand,
@@ -51,7 +57,10 @@ export function attachPaymentMethod(context: Context, idOrTestName: string, cust
   const paymentMethod = resolvePaymentMethod(context, idOrTestName);
   if (paymentMethod.customer === customer.id) return paymentMethod;
   if (paymentMethod.customer !== null) {
-    throw invalidRequest('The payment method you provided has already been attached to a customer.', { code: 'payment_method_unexpected_state', param: 'payment_method' });
+    throw invalidRequest('The payment method you provided has already been attached to a customer.', {
+      code: 'payment_method_unexpected_state',
+      param: 'payment_method',
+    });
   }
   paymentMethod.customer = customer.id;
   emitEvent(context, 'payment_method.attached', paymentMethod);
@@ -65,16 +74,26 @@ export const paymentMethodRoutes: Route[] = [
     handle: (context) => {
       const customer = readString(context.params, 'customer');
       const type = readString(context.params, 'type');
-      const methods = objectsOfType(context.account, 'payment_method', (method) => (customer === undefined || method.customer === customer) && (type === undefined || method.type === type));
+      const methods = objectsOfType(
+        context.account,
+        'payment_method',
+        (method) =>
+          (customer === undefined || method.customer === customer) && (type === undefined || method.type === type),
+      );
       return listPage(methods, context.params, '/v1/payment_methods');
     },
   },
-  { method: 'GET', path: '/v1/payment_methods/:id', handle: (context) => requireObject(context.account, context.path.id!, 'payment_method') },
+  {
+    method: 'GET',
+    path: '/v1/payment_methods/:id',
+    handle: (context) => requireObject(context.account, context.path.id!, 'payment_method'),
+  },
   {
     method: 'POST',
     path: '/v1/payment_methods/:id/attach',
     accepts: ['customer'],
-    handle: (context) => attachPaymentMethod(context, context.path.id!, readString(context.params, 'customer', 'required')),
+    handle: (context) =>
+      attachPaymentMethod(context, context.path.id!, readString(context.params, 'customer', 'required')),
   },
   {
     method: 'POST',
@@ -82,7 +101,11 @@ export const paymentMethodRoutes: Route[] = [
     accepts: [],
     handle: (context) => {
       const paymentMethod = requireObject(context.account, context.path.id!, 'payment_method');
-      if (paymentMethod.customer === null) throw invalidRequest('The payment method you provided is not attached to a customer so detachment is impossible.', { code: 'payment_method_unexpected_state' });
+      if (paymentMethod.customer === null)
+        throw invalidRequest(
+          'The payment method you provided is not attached to a customer so detachment is impossible.',
+          { code: 'payment_method_unexpected_state' },
+        );
       const previous = { customer: paymentMethod.customer };
       paymentMethod.customer = null;
       emitEvent(context, 'payment_method.detached', paymentMethod, previous);

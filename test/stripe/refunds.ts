@@ -12,7 +12,10 @@ export function chargeOf(context: Context, chargeOrPaymentIntent: string, param:
   if (chargeOrPaymentIntent.startsWith('pi_')) {
     const paymentIntent = requireObject(context.account, chargeOrPaymentIntent, 'payment_intent', param);
     if (paymentIntent.status !== 'succeeded' || !paymentIntent.latest_charge) {
-      throw invalidRequest(`This PaymentIntent (${paymentIntent.id}) does not have a successful charge to refund.`, { param, code: 'charge_not_refundable' });
+      throw invalidRequest(`This PaymentIntent (${paymentIntent.id}) does not have a successful charge to refund.`, {
+        param,
+        code: 'charge_not_refundable',
+      });
     }
     return requireObject(context.account, paymentIntent.latest_charge, 'charge', param);
   }
@@ -25,13 +28,21 @@ function createRefund(context: HandlerContext): StripeObject {
   const chargeId = readString(params, 'charge');
   if (!paymentIntentId && !chargeId) throw missingParam('charge');
   const charge = chargeOf(context, (paymentIntentId ?? chargeId)!, paymentIntentId ? 'payment_intent' : 'charge');
-  if (charge.status !== 'succeeded') throw invalidRequest(`Charge ${charge.id} has not succeeded and cannot be refunded.`, { code: 'charge_not_refundable' });
+  if (charge.status !== 'succeeded')
+    throw invalidRequest(`Charge ${charge.id} has not succeeded and cannot be refunded.`, {
+      code: 'charge_not_refundable',
+    });
   const refundable = charge.amount - charge.amount_refunded;
-  if (refundable === 0) throw invalidRequest(`Charge ${charge.id} has already been refunded.`, { code: 'charge_already_refunded' });
+  if (refundable === 0)
+    throw invalidRequest(`Charge ${charge.id} has already been refunded.`, { code: 'charge_already_refunded' });
   const amount = readInteger(params, 'amount') ?? refundable;
-  if (amount <= 0) throw invalidRequest('Refund amount must be positive.', { param: 'amount', code: 'parameter_invalid_integer' });
+  if (amount <= 0)
+    throw invalidRequest('Refund amount must be positive.', { param: 'amount', code: 'parameter_invalid_integer' });
   if (amount > refundable) {
-    throw invalidRequest(`Refund amount (${amount}) is greater than unrefunded amount on charge (${refundable})`, { param: 'amount', code: 'amount_too_large' });
+    throw invalidRequest(`Refund amount (${amount}) is greater than unrefunded amount on charge (${refundable})`, {
+      param: 'amount',
+      code: 'amount_too_large',
+    });
   }
   const refund = fromFixture('refund', {
     id: newId('re'),
@@ -80,7 +91,10 @@ export function openDispute(context: Context, chargeOrPaymentIntent: string, opt
     enhanced_eligibility_types: [],
   });
   dispute.evidence_details = { ...dispute.evidence_details, due_by: now + 7 * 24 * 3600 };
-  dispute.payment_method_details = { ...dispute.payment_method_details, card: { ...dispute.payment_method_details.card, case_type: 'chargeback' } };
+  dispute.payment_method_details = {
+    ...dispute.payment_method_details,
+    card: { ...dispute.payment_method_details.card, case_type: 'chargeback' },
+  };
   saveObject(context.account, dispute);
   charge.disputed = true;
   emitEvent(context, 'charge.dispute.created', dispute);
@@ -98,7 +112,19 @@ export const refundRoutes: Route[] = [
   {
     method: 'POST',
     path: '/v1/refunds',
-    accepts: ['payment_intent', 'charge', 'amount', 'reason', 'metadata', 'refund_application_fee', 'reverse_transfer', 'instructions_email', 'origin', 'currency', 'customer'],
+    accepts: [
+      'payment_intent',
+      'charge',
+      'amount',
+      'reason',
+      'metadata',
+      'refund_application_fee',
+      'reverse_transfer',
+      'instructions_email',
+      'origin',
+      'currency',
+      'customer',
+    ],
     handle: createRefund,
   },
   {
@@ -107,13 +133,31 @@ export const refundRoutes: Route[] = [
     handle: (context) => {
       const charge = readString(context.params, 'charge');
       const paymentIntent = readString(context.params, 'payment_intent');
-      const refunds = objectsOfType(context.account, 'refund', (refund) => (charge === undefined || refund.charge === charge) && (paymentIntent === undefined || refund.payment_intent === paymentIntent));
+      const refunds = objectsOfType(
+        context.account,
+        'refund',
+        (refund) =>
+          (charge === undefined || refund.charge === charge) &&
+          (paymentIntent === undefined || refund.payment_intent === paymentIntent),
+      );
       return listPage(refunds, context.params, '/v1/refunds');
     },
   },
-  { method: 'GET', path: '/v1/refunds/:id', handle: (context) => requireObject(context.account, context.path.id!, 'refund') },
-  { method: 'GET', path: '/v1/disputes', handle: (context) => listPage(objectsOfType(context.account, 'dispute'), context.params, '/v1/disputes') },
-  { method: 'GET', path: '/v1/disputes/:id', handle: (context) => requireObject(context.account, context.path.id!, 'dispute') },
+  {
+    method: 'GET',
+    path: '/v1/refunds/:id',
+    handle: (context) => requireObject(context.account, context.path.id!, 'refund'),
+  },
+  {
+    method: 'GET',
+    path: '/v1/disputes',
+    handle: (context) => listPage(objectsOfType(context.account, 'dispute'), context.params, '/v1/disputes'),
+  },
+  {
+    method: 'GET',
+    path: '/v1/disputes/:id',
+    handle: (context) => requireObject(context.account, context.path.id!, 'dispute'),
+  },
   {
     method: 'POST',
     path: '/v1/disputes/:id/close',

@@ -41,7 +41,12 @@ export interface Route {
   handle: Handler;
 }
 
-export function emitEvent(context: Pick<HandlerContext, 'core' | 'account' | 'cause'>, type: string, object: StripeObject, previousAttributes?: Record<string, unknown>): void {
+export function emitEvent(
+  context: Pick<HandlerContext, 'core' | 'account' | 'cause'>,
+  type: string,
+  object: StripeObject,
+  previousAttributes?: Record<string, unknown>,
+): void {
   context.core.webhooks.emit(context.account, type, object, context.cause, previousAttributes);
 }
 
@@ -53,14 +58,21 @@ export function requireObject(account: AccountState, id: string, type: string, p
 }
 
 /** Objects of a type, newest first, as Stripe lists them. */
-export function objectsOfType(account: AccountState, type: string, keep: (object: StripeObject) => boolean = () => true): StripeObject[] {
-  return [...account.objects.values()].filter((object) => object.object === type && !object.deleted && keep(object)).reverse();
+export function objectsOfType(
+  account: AccountState,
+  type: string,
+  keep: (object: StripeObject) => boolean = () => true,
+): StripeObject[] {
+  return [...account.objects.values()]
+    .filter((object) => object.object === type && !object.deleted && keep(object))
+    .reverse();
 }
 
 /** A Stripe list page: `limit` (1..100, default 10), `starting_after`/`ending_before` cursors. */
 export function listPage(objects: StripeObject[], params: FormParams, url: string): ApiObject {
   const limit = readInteger(params, 'limit') ?? 10;
-  if (limit < 1 || limit > 100) throw invalidParam('limit', 'This value must be between 1 and 100 (it currently is ' + limit + ').');
+  if (limit < 1 || limit > 100)
+    throw invalidParam('limit', 'This value must be between 1 and 100 (it currently is ' + limit + ').');
   const startingAfter = readString(params, 'starting_after');
   const endingBefore = readString(params, 'ending_before');
   let page = objects;
@@ -84,14 +96,28 @@ export function searchPage(objects: StripeObject[], params: FormParams, url: str
   const query = readString(params, 'query', 'required');
   const clauses = query.split(/\s+AND\s+/i).map((clause) => {
     const match = /^\s*(metadata\[['"]([^'"]+)['"]\]|[a-z_]+)\s*:\s*['"]([^'"]*)['"]\s*$/.exec(clause);
-    if (!match) throw invalidParam('query', `Invalid search query: ${clause}. The double understands field:'value' clauses joined by AND.`);
+    if (!match)
+      throw invalidParam(
+        'query',
+        `Invalid search query: ${clause}. The double understands field:'value' clauses joined by AND.`,
+      );
     return { field: match[1]!, metadataKey: match[2], value: match[3]! };
   });
   const matching = objects.filter((object) =>
-    clauses.every((clause) => (clause.metadataKey !== undefined ? object.metadata?.[clause.metadataKey] === clause.value : String(object[clause.field] ?? '') === clause.value)),
+    clauses.every((clause) =>
+      clause.metadataKey !== undefined
+        ? object.metadata?.[clause.metadataKey] === clause.value
+        : String(object[clause.field] ?? '') === clause.value,
+    ),
   );
   const limit = readInteger(params, 'limit') ?? 10;
-  return { object: 'search_result', data: matching.slice(0, limit), has_more: matching.length > limit, next_page: null, url };
+  return {
+    object: 'search_result',
+    data: matching.slice(0, limit),
+    has_more: matching.length > limit,
+    next_page: null,
+    url,
+  };
 }
 
 /** `expand[]=latest_charge`, `expand[]=data.customer`: replaces ids by their objects in a copy of the response. */

@@ -54,11 +54,18 @@ function authenticate(core: DoubleCore, request: http.IncomingMessage): AccountS
   if (!key) {
     throw new StripeApiError(401, {
       type: 'invalid_request_error',
-      message: 'You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. \'Authorization: Bearer YOUR_SECRET_KEY\').',
+      message:
+        "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
     });
   }
-  const owner = [...core.state.accounts.values()].find((account) => account.secretKey === key || account.restrictedKey === key);
-  if (!owner) throw new StripeApiError(401, { type: 'invalid_request_error', message: `Invalid API Key provided: ${maskKey(key)}` });
+  const owner = [...core.state.accounts.values()].find(
+    (account) => account.secretKey === key || account.restrictedKey === key,
+  );
+  if (!owner)
+    throw new StripeApiError(401, {
+      type: 'invalid_request_error',
+      message: `Invalid API Key provided: ${maskKey(key)}`,
+    });
   const connected = request.headers['stripe-account'];
   if (typeof connected !== 'string' || connected === '') return owner;
   const account = core.state.accounts.get(connected);
@@ -85,10 +92,25 @@ export interface ApiRequest {
  * Answers one /v1 request. Returns the answer, or 'drop' when an injected fault destroys the connection (the caller
  * destroys the socket).
  */
-export async function answerApiRequest(core: DoubleCore, routes: CompiledRoute[], faults: FaultInjector, incoming: http.IncomingMessage, request: ApiRequest): Promise<Answer | 'drop'> {
+export async function answerApiRequest(
+  core: DoubleCore,
+  routes: CompiledRoute[],
+  faults: FaultInjector,
+  incoming: http.IncomingMessage,
+  request: ApiRequest,
+): Promise<Answer | 'drop'> {
   const requestId = newId('req', 14);
-  const idempotencyKey = typeof incoming.headers['idempotency-key'] === 'string' ? incoming.headers['idempotency-key'] : null;
-  const record: RequestRecord = { requestId, account: null, method: request.method, path: request.path, idempotencyKey, status: 0, replayed: false };
+  const idempotencyKey =
+    typeof incoming.headers['idempotency-key'] === 'string' ? incoming.headers['idempotency-key'] : null;
+  const record: RequestRecord = {
+    requestId,
+    account: null,
+    method: request.method,
+    path: request.path,
+    idempotencyKey,
+    status: 0,
+    replayed: false,
+  };
   core.state.requests.push(record);
   const answer = await decide();
   record.status = answer === 'drop' ? 'dropped' : answer.status;
@@ -111,11 +133,21 @@ export async function answerApiRequest(core: DoubleCore, routes: CompiledRoute[]
       if (error instanceof StripeApiError) return errorAnswer(error);
       return errorAnswer(invalidRequest(`Invalid request: ${String(error)}`));
     }
-    const fault = faults.take({ method: request.method, path: request.path, params, idempotencyKey, account: account.id });
+    const fault = faults.take({
+      method: request.method,
+      path: request.path,
+      params,
+      idempotencyKey,
+      account: account.id,
+    });
     if (fault?.kind === 'rate_limit') {
       const headers: Record<string, string> = { 'retry-after': String(fault.retryAfterSeconds ?? 1) };
       if (fault.shouldRetry ?? true) headers['stripe-should-retry'] = 'true';
-      const limited = new StripeApiError(429, { type: 'invalid_request_error', code: 'rate_limit', message: 'Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.' });
+      const limited = new StripeApiError(429, {
+        type: 'invalid_request_error',
+        code: 'rate_limit',
+        message: 'Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.',
+      });
       return { ...errorAnswer(limited), headers };
     }
     if (fault?.kind === 'server_error') {
@@ -125,7 +157,10 @@ export async function answerApiRequest(core: DoubleCore, routes: CompiledRoute[]
 
     const keyed = request.method === 'POST' && idempotencyKey !== null;
     if (keyed) {
-      if (idempotencyKey.length > 255) return errorAnswer(invalidRequest('Idempotency-Key must be at most 255 characters long.', { param: 'Idempotency-Key' }));
+      if (idempotencyKey.length > 255)
+        return errorAnswer(
+          invalidRequest('Idempotency-Key must be at most 255 characters long.', { param: 'Idempotency-Key' }),
+        );
       const stored = account.idempotency.get(idempotencyKey);
       if (stored === 'in_flight') {
         return errorAnswer(
@@ -137,7 +172,11 @@ export async function answerApiRequest(core: DoubleCore, routes: CompiledRoute[]
         );
       }
       if (stored) {
-        if (stored.method !== request.method || stored.path !== request.path || stored.params !== canonicalParams(params)) {
+        if (
+          stored.method !== request.method ||
+          stored.path !== request.path ||
+          stored.params !== canonicalParams(params)
+        ) {
           return errorAnswer(
             new StripeApiError(400, {
               type: 'idempotency_error',
@@ -146,7 +185,11 @@ export async function answerApiRequest(core: DoubleCore, routes: CompiledRoute[]
           );
         }
         record.replayed = true;
-        return { status: stored.status, body: stored.body, headers: { 'idempotent-replayed': 'true', 'original-request': stored.requestId } };
+        return {
+          status: stored.status,
+          body: stored.body,
+          headers: { 'idempotent-replayed': 'true', 'original-request': stored.requestId },
+        };
       }
       account.idempotency.set(idempotencyKey, 'in_flight');
     }
@@ -154,16 +197,24 @@ export async function answerApiRequest(core: DoubleCore, routes: CompiledRoute[]
     let answer: Answer;
     let store = false;
     try {
-      if (fault?.kind === 'hang') await (fault.until ? Promise.allSettled([fault.until]) : sleep(fault.hangMs ?? 1_000));
+      if (fault?.kind === 'hang')
+        await (fault.until ? Promise.allSettled([fault.until]) : sleep(fault.hangMs ?? 1_000));
       const { route, path } = findRoute(routes, request.method, request.path);
-      const unknown = route.accepts && Object.keys(params).find((name) => name !== 'expand' && !route.accepts!.includes(name));
+      const unknown =
+        route.accepts && Object.keys(params).find((name) => name !== 'expand' && !route.accepts!.includes(name));
       if (unknown) throw unknownParam(unknown);
       const context = {
         core,
         account,
         params,
         path,
-        cause: { requestId, idempotencyKey, apiVersion: String(incoming.headers['stripe-version'] ?? core.apiVersion), connectedAccount: typeof incoming.headers['stripe-account'] === 'string' ? incoming.headers['stripe-account'] : null },
+        cause: {
+          requestId,
+          idempotencyKey,
+          apiVersion: String(incoming.headers['stripe-version'] ?? core.apiVersion),
+          connectedAccount:
+            typeof incoming.headers['stripe-account'] === 'string' ? incoming.headers['stripe-account'] : null,
+        },
       };
       const result = expandResponse(account, route.handle(context), params);
       answer = { status: 200, body: JSON.stringify(result, null, 2), headers: {} };
@@ -172,26 +223,49 @@ export async function answerApiRequest(core: DoubleCore, routes: CompiledRoute[]
       if (!(error instanceof StripeApiError)) {
         // A bug in the double: say so loudly, in Stripe's shape, so the caller sees a 500 it can report.
         console.error('stripe double: handler failed', error);
-        answer = errorAnswer(new StripeApiError(500, { type: 'api_error', message: `The Stripe double failed: ${error instanceof Error ? error.message : String(error)}` }));
+        answer = errorAnswer(
+          new StripeApiError(500, {
+            type: 'api_error',
+            message: `The Stripe double failed: ${error instanceof Error ? error.message : String(error)}`,
+          }),
+        );
       } else {
         answer = errorAnswer(error);
         store = error.executed;
       }
     }
     if (keyed) {
-      if (store) account.idempotency.set(idempotencyKey, { method: request.method, path: request.path, params: canonicalParams(params), status: answer.status, body: answer.body, requestId } satisfies StoredResponse);
+      if (store)
+        account.idempotency.set(idempotencyKey, {
+          method: request.method,
+          path: request.path,
+          params: canonicalParams(params),
+          status: answer.status,
+          body: answer.body,
+          requestId,
+        } satisfies StoredResponse);
       else account.idempotency.delete(idempotencyKey);
     }
     return fault?.kind === 'drop_after_write' ? 'drop' : answer;
   }
 }
 
-function findRoute(routes: CompiledRoute[], method: string, path: string): { route: CompiledRoute; path: Record<string, string> } {
+function findRoute(
+  routes: CompiledRoute[],
+  method: string,
+  path: string,
+): { route: CompiledRoute; path: Record<string, string> } {
   for (const route of routes) {
     if (route.method !== method) continue;
     const match = route.pattern.exec(path);
     if (!match) continue;
-    return { route, path: Object.fromEntries(route.names.map((name, index) => [name, decodeURIComponent(match[index + 1]!)])) };
+    return {
+      route,
+      path: Object.fromEntries(route.names.map((name, index) => [name, decodeURIComponent(match[index + 1]!)])),
+    };
   }
-  throw invalidRequest(`Unrecognized request URL (${method}: ${path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.`, { status: 404 });
+  throw invalidRequest(
+    `Unrecognized request URL (${method}: ${path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.`,
+    { status: 404 },
+  );
 }

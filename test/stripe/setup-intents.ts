@@ -46,18 +46,33 @@ export function createSetupIntent(context: Context, fields: NewSetupIntent): Str
  * Confirms with the attached payment method. `authenticated` is true when the customer is present and passes 3-D
  * Secure (a hosted page: Checkout, or the authentication test hook).
  */
-export function confirmSetupIntent(context: Context, setupIntent: StripeObject, options: { authenticated: boolean }): void {
+export function confirmSetupIntent(
+  context: Context,
+  setupIntent: StripeObject,
+  options: { authenticated: boolean },
+): void {
   if (!['requires_payment_method', 'requires_confirmation', 'requires_action'].includes(setupIntent.status)) {
-    throw invalidRequest(`This SetupIntent's status is ${setupIntent.status}, and it cannot be confirmed.`, { code: 'setup_intent_unexpected_state' });
+    throw invalidRequest(`This SetupIntent's status is ${setupIntent.status}, and it cannot be confirmed.`, {
+      code: 'setup_intent_unexpected_state',
+    });
   }
   if (!setupIntent.payment_method) {
-    throw invalidRequest("You cannot confirm this SetupIntent because it's missing a payment method.", { code: 'setup_intent_unexpected_state', param: 'payment_method' });
+    throw invalidRequest("You cannot confirm this SetupIntent because it's missing a payment method.", {
+      code: 'setup_intent_unexpected_state',
+      param: 'payment_method',
+    });
   }
   const paymentMethod = requireObject(context.account, setupIntent.payment_method, 'payment_method', 'payment_method');
   const previous = { status: setupIntent.status };
   if (testCardOf(context, paymentMethod).authenticateOnSetup && !options.authenticated) {
     setupIntent.status = 'requires_action';
-    setupIntent.next_action = { type: 'use_stripe_sdk', use_stripe_sdk: { type: 'three_d_secure_redirect', stripe_js: `${context.core.baseUrl()}/authenticate/${setupIntent.id}` } };
+    setupIntent.next_action = {
+      type: 'use_stripe_sdk',
+      use_stripe_sdk: {
+        type: 'three_d_secure_redirect',
+        stripe_js: `${context.core.baseUrl()}/authenticate/${setupIntent.id}`,
+      },
+    };
     emitEvent(context, 'setup_intent.requires_action', setupIntent, previous);
     return;
   }
@@ -88,13 +103,36 @@ function confirmFromRequest(context: HandlerContext): StripeObject {
   return setupIntent;
 }
 
-const CONFIRM_PARAMS = ['payment_method', 'return_url', 'mandate_data', 'payment_method_options', 'payment_method_data', 'use_stripe_sdk', 'confirmation_token'];
+const CONFIRM_PARAMS = [
+  'payment_method',
+  'return_url',
+  'mandate_data',
+  'payment_method_options',
+  'payment_method_data',
+  'use_stripe_sdk',
+  'confirmation_token',
+];
 
 export const setupIntentRoutes: Route[] = [
   {
     method: 'POST',
     path: '/v1/setup_intents',
-    accepts: [CONFIRM_PARAMS, 'confirm', 'customer', 'description', 'metadata', 'payment_method_types', 'usage', 'automatic_payment_methods', 'attach_to_self', 'flow_directions', 'on_behalf_of', 'payment_method_configuration', 'single_use', 'excluded_payment_method_types'].flat(),
+    accepts: [
+      CONFIRM_PARAMS,
+      'confirm',
+      'customer',
+      'description',
+      'metadata',
+      'payment_method_types',
+      'usage',
+      'automatic_payment_methods',
+      'attach_to_self',
+      'flow_directions',
+      'on_behalf_of',
+      'payment_method_configuration',
+      'single_use',
+      'excluded_payment_method_types',
+    ].flat(),
     handle: createFromRequest,
   },
   {
@@ -102,10 +140,22 @@ export const setupIntentRoutes: Route[] = [
     path: '/v1/setup_intents',
     handle: (context) => {
       const customer = readString(context.params, 'customer');
-      return listPage(objectsOfType(context.account, 'setup_intent', (intent) => customer === undefined || intent.customer === customer), context.params, '/v1/setup_intents');
+      return listPage(
+        objectsOfType(
+          context.account,
+          'setup_intent',
+          (intent) => customer === undefined || intent.customer === customer,
+        ),
+        context.params,
+        '/v1/setup_intents',
+      );
     },
   },
-  { method: 'GET', path: '/v1/setup_intents/:id', handle: (context) => requireObject(context.account, context.path.id!, 'setup_intent') },
+  {
+    method: 'GET',
+    path: '/v1/setup_intents/:id',
+    handle: (context) => requireObject(context.account, context.path.id!, 'setup_intent'),
+  },
   { method: 'POST', path: '/v1/setup_intents/:id/confirm', accepts: CONFIRM_PARAMS, handle: confirmFromRequest },
   {
     method: 'POST',
@@ -114,10 +164,16 @@ export const setupIntentRoutes: Route[] = [
     handle: (context) => {
       const setupIntent = requireObject(context.account, context.path.id!, 'setup_intent');
       if (setupIntent.status === 'succeeded' || setupIntent.status === 'canceled') {
-        throw invalidRequest(`You cannot cancel this SetupIntent because it has a status of ${setupIntent.status}.`, { code: 'setup_intent_unexpected_state' });
+        throw invalidRequest(`You cannot cancel this SetupIntent because it has a status of ${setupIntent.status}.`, {
+          code: 'setup_intent_unexpected_state',
+        });
       }
       const previous = { status: setupIntent.status };
-      Object.assign(setupIntent, { status: 'canceled', cancellation_reason: readString(context.params, 'cancellation_reason') ?? null, next_action: null });
+      Object.assign(setupIntent, {
+        status: 'canceled',
+        cancellation_reason: readString(context.params, 'cancellation_reason') ?? null,
+        next_action: null,
+      });
       emitEvent(context, 'setup_intent.canceled', setupIntent, previous);
       return setupIntent;
     },

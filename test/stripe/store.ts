@@ -101,7 +101,9 @@ export function newId(prefix: string, length = 24): string {
   return `${prefix}_${id}`;
 }
 
-const fixtures = JSON.parse(readFileSync(new URL('./fixtures.json', import.meta.url), 'utf8')) as { resources: Record<string, StripeObject> };
+const fixtures = JSON.parse(readFileSync(new URL('./fixtures.json', import.meta.url), 'utf8')) as {
+  resources: Record<string, StripeObject>;
+};
 
 export type FixtureName =
   | 'account'

@@ -46,11 +46,23 @@ function locationOf(context: HandlerContext): TaxLocation {
   throw missingParam('customer_details');
 }
 
-function withCountry(address: Record<string, string | null>, addressSource: 'billing' | 'shipping', param: string): TaxLocation {
+function withCountry(
+  address: Record<string, string | null>,
+  addressSource: 'billing' | 'shipping',
+  param: string,
+): TaxLocation {
   if (!address.country) {
-    throw invalidRequest("The customer's location isn't recognized. Provide a valid address with at least a country.", { param, code: 'customer_tax_location_invalid' });
+    throw invalidRequest("The customer's location isn't recognized. Provide a valid address with at least a country.", {
+      param,
+      code: 'customer_tax_location_invalid',
+    });
   }
-  return { country: address.country.toUpperCase(), state: address.state?.toUpperCase() ?? null, address, addressSource };
+  return {
+    country: address.country.toUpperCase(),
+    state: address.state?.toUpperCase() ?? null,
+    address,
+    addressSource,
+  };
 }
 
 interface LineTax {
@@ -71,7 +83,14 @@ function taxOfLine(amount: number, inclusive: boolean, percentage: string | unde
 }
 
 function rateDetails(location: TaxLocation, tax: LineTax) {
-  return { country: location.country, percentage_decimal: tax.percentage, state: location.state, tax_type: 'sales_tax', flat_amount: null, rate_type: 'percentage' };
+  return {
+    country: location.country,
+    percentage_decimal: tax.percentage,
+    state: location.state,
+    tax_type: 'sales_tax',
+    flat_amount: null,
+    rate_type: 'percentage',
+  };
 }
 
 /** Tax each line; line item objects are kept beside the calculation for its line_items endpoint. */
@@ -83,7 +102,8 @@ function createCalculation(context: HandlerContext): StripeObject {
   const lines = readObjectArray(params, 'line_items');
   if (!lines || lines.length === 0) throw missingParam('line_items');
   const location = locationOf(context);
-  const percentage = location.country === 'US' && location.state ? context.core.taxRates.get(location.state) : undefined;
+  const percentage =
+    location.country === 'US' && location.state ? context.core.taxRates.get(location.state) : undefined;
   const items = lines.map((line: FormParams, index) => {
     const amount = readInteger(line, 'amount');
     if (amount === undefined) throw missingParam(`line_items[${index}][amount]`);
@@ -102,7 +122,21 @@ function createCalculation(context: HandlerContext): StripeObject {
       tax_behavior: behavior,
       tax_code: readString(line, 'tax_code') ?? 'txcd_10000000',
       metadata: null,
-      tax_breakdown: [{ amount: tax.amountTax, jurisdiction: { country: location.country, display_name: location.state ?? location.country, level: 'state', state: location.state }, sourcing: 'destination', tax_rate_details: rateDetails(location, tax), taxability_reason: tax.reason, taxable_amount: tax.reason === 'standard_rated' ? amount - (tax.inclusive ? tax.amountTax : 0) : 0 }],
+      tax_breakdown: [
+        {
+          amount: tax.amountTax,
+          jurisdiction: {
+            country: location.country,
+            display_name: location.state ?? location.country,
+            level: 'state',
+            state: location.state,
+          },
+          sourcing: 'destination',
+          tax_rate_details: rateDetails(location, tax),
+          taxability_reason: tax.reason,
+          taxable_amount: tax.reason === 'standard_rated' ? amount - (tax.inclusive ? tax.amountTax : 0) : 0,
+        },
+      ],
     });
     return { item, tax };
   });
@@ -129,12 +163,30 @@ function createCalculation(context: HandlerContext): StripeObject {
     tax_amount_inclusive: inclusiveTax,
     tax_date: readInteger(params, 'tax_date') ?? now,
     expires_at: now + 90 * 24 * 3600,
-    shipping_cost: shipping ? { amount: shippingAmount, amount_tax: 0, tax_behavior: 'exclusive', tax_code: 'txcd_92010001' } : null,
+    shipping_cost: shipping
+      ? { amount: shippingAmount, amount_tax: 0, tax_behavior: 'exclusive', tax_code: 'txcd_92010001' }
+      : null,
     ship_from_details: null,
-    tax_breakdown: [...breakdown.values()].map((entry) => ({ amount: entry.amount, inclusive: entry.inclusive, tax_rate_details: rateDetails(location, entry.tax), taxability_reason: entry.tax.reason, taxable_amount: entry.taxable_amount })),
+    tax_breakdown: [...breakdown.values()].map((entry) => ({
+      amount: entry.amount,
+      inclusive: entry.inclusive,
+      tax_rate_details: rateDetails(location, entry.tax),
+      taxability_reason: entry.tax.reason,
+      taxable_amount: entry.taxable_amount,
+    })),
   });
-  calculation.customer_details = { ...calculation.customer_details, address: location.address, address_source: location.addressSource, ip_address: null, tax_ids: [], taxability_override: 'none' };
-  lineItemsOf.set(calculation, items.map(({ item }) => item));
+  calculation.customer_details = {
+    ...calculation.customer_details,
+    address: location.address,
+    address_source: location.addressSource,
+    ip_address: null,
+    tax_ids: [],
+    taxability_override: 'none',
+  };
+  lineItemsOf.set(
+    calculation,
+    items.map(({ item }) => item),
+  );
   saveObject(context.account, calculation);
   return withLineItems(calculation, context.params);
 }
@@ -145,18 +197,47 @@ function withLineItems(calculation: StripeObject, params: FormParams): StripeObj
   const wanted = Array.isArray(expand) ? expand.includes('line_items') : expand === 'line_items';
   if (!wanted) return calculation;
   const { expand: _omit, ...rest } = params;
-  return { ...calculation, line_items: listPage(lineItemsOf.get(calculation) ?? [], { ...rest, limit: '100' }, `/v1/tax/calculations/${calculation.id}/line_items`) };
+  return {
+    ...calculation,
+    line_items: listPage(
+      lineItemsOf.get(calculation) ?? [],
+      { ...rest, limit: '100' },
+      `/v1/tax/calculations/${calculation.id}/line_items`,
+    ),
+  };
 }
 
 export const taxRoutes: Route[] = [
-  { method: 'POST', path: '/v1/tax/calculations', accepts: ['currency', 'line_items', 'customer', 'customer_details', 'shipping_cost', 'tax_date', 'ship_from_details'], handle: createCalculation },
-  { method: 'GET', path: '/v1/tax/calculations/:id', handle: (context) => withLineItems(requireObject(context.account, context.path.id!, 'tax.calculation'), context.params) },
+  {
+    method: 'POST',
+    path: '/v1/tax/calculations',
+    accepts: [
+      'currency',
+      'line_items',
+      'customer',
+      'customer_details',
+      'shipping_cost',
+      'tax_date',
+      'ship_from_details',
+    ],
+    handle: createCalculation,
+  },
+  {
+    method: 'GET',
+    path: '/v1/tax/calculations/:id',
+    handle: (context) =>
+      withLineItems(requireObject(context.account, context.path.id!, 'tax.calculation'), context.params),
+  },
   {
     method: 'GET',
     path: '/v1/tax/calculations/:id/line_items',
     handle: (context) => {
       const calculation = requireObject(context.account, context.path.id!, 'tax.calculation');
-      return listPage(lineItemsOf.get(calculation) ?? [], context.params, `/v1/tax/calculations/${calculation.id}/line_items`);
+      return listPage(
+        lineItemsOf.get(calculation) ?? [],
+        context.params,
+        `/v1/tax/calculations/${calculation.id}/line_items`,
+      );
     },
   },
 ];

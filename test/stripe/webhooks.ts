@@ -3,7 +3,14 @@
 // `stripe.webhooks.constructEvent(rawBody, header, secret)` accepts it. Tests steer delivery: immediately (default),
 // held until released (in order or reversed), every event twice, or one event resent.
 import { createHmac } from 'node:crypto';
-import { fromFixture, newId, saveObject, type AccountState, type StripeObject, type WebhookEndpointState } from './store.ts';
+import {
+  fromFixture,
+  newId,
+  saveObject,
+  type AccountState,
+  type StripeObject,
+  type WebhookEndpointState,
+} from './store.ts';
 
 export function signStripePayload(payload: string, secret: string, timestampSeconds: number): string {
   const signature = createHmac('sha256', secret).update(`${timestampSeconds}.${payload}`, 'utf8').digest('hex');
@@ -69,14 +76,23 @@ export class WebhookSender {
   }
 
   /** Records the event in the account and hands it to every endpoint that wants its type. */
-  emit(account: AccountState, type: string, object: StripeObject, cause: EventCause | null, previousAttributes?: Record<string, unknown>): StripeObject {
+  emit(
+    account: AccountState,
+    type: string,
+    object: StripeObject,
+    cause: EventCause | null,
+    previousAttributes?: Record<string, unknown>,
+  ): StripeObject {
     const endpoints = account.webhookEndpoints.filter((endpoint) => wantsEvent(endpoint, type));
     const event = fromFixture('event', {
       id: newId('evt'),
       type,
       created: this.now(),
       api_version: cause?.apiVersion ?? null,
-      data: { object: structuredClone(object), ...(previousAttributes ? { previous_attributes: previousAttributes } : {}) },
+      data: {
+        object: structuredClone(object),
+        ...(previousAttributes ? { previous_attributes: previousAttributes } : {}),
+      },
       pending_webhooks: endpoints.length,
       request: { id: cause?.requestId ?? null, idempotency_key: cause?.idempotencyKey ?? null },
       ...(cause?.connectedAccount ? { account: cause.connectedAccount } : {}),
@@ -122,7 +138,8 @@ export class WebhookSender {
   resend(account: AccountState, eventId: string): void {
     const event = account.events.find((candidate) => candidate.id === eventId);
     if (!event) throw new Error(`no event ${eventId} in ${account.id}`);
-    for (const endpoint of account.webhookEndpoints) if (wantsEvent(endpoint, event.type)) void this.start({ account, event, endpoint }, 1);
+    for (const endpoint of account.webhookEndpoints)
+      if (wantsEvent(endpoint, event.type)) void this.start({ account, event, endpoint }, 1);
   }
 
   /** Resolves once no delivery is running or waiting for a retry. */
@@ -156,7 +173,14 @@ export class WebhookSender {
     const { event, endpoint } = pending;
     // Stripe sends the event pretty-printed; the signature covers these exact bytes.
     const payload = JSON.stringify(event, null, 2);
-    const delivery: Delivery = { event: event.id, type: event.type, endpoint: endpoint.id, url: endpoint.url, attempt, status: 'error' };
+    const delivery: Delivery = {
+      event: event.id,
+      type: event.type,
+      endpoint: endpoint.id,
+      url: endpoint.url,
+      attempt,
+      status: 'error',
+    };
     try {
       const response = await fetch(endpoint.url, {
         method: 'POST',

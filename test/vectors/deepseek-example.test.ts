@@ -7,7 +7,9 @@ import { compileBook } from '@tariff/core-wasm';
 import { rate } from '@tariff/core-wasm/node';
 import { rateReference } from '../reference/rate.ts';
 
-const book = JSON.parse(readFileSync(new URL('../../core-wasm/examples/deepseek-v4-book.json', import.meta.url), 'utf8')) as PriceBook;
+const book = JSON.parse(
+  readFileSync(new URL('../../core-wasm/examples/deepseek-v4-book.json', import.meta.url), 'utf8'),
+) as PriceBook;
 
 // 1M input tokens of which 200k cache hits, and 100k output tokens:
 // peak 0.8 x 0.6 + 0.2 x 0.06 + 0.1 x 2.4 = 0.732; off-peak half of it, 0.366.
@@ -33,8 +35,17 @@ describe('the DeepSeek V4 example book', () => {
 
   it.each(cases)('%s (%s) costs %s, in the kernel and the reference', async (_, timestamp, amount) => {
     const event: UsageEvent = {
-      transaction_id: 't', customer_id: 'c', event_type: 'llm', timestamp,
-      properties: { provider: 'DeepSeek', model: 'DeepSeek-V4', input_tokens: 1_000_000, cache_read_tokens: 200_000, output_tokens: 100_000 },
+      transaction_id: 't',
+      customer_id: 'c',
+      event_type: 'llm',
+      timestamp,
+      properties: {
+        provider: 'DeepSeek',
+        model: 'DeepSeek-V4',
+        input_tokens: 1_000_000,
+        cache_read_tokens: 200_000,
+        output_tokens: 100_000,
+      },
     };
     const kernel = await rate(book, {}, [event]);
     expect(kernel.results[0]!.amount).toBe(amount);

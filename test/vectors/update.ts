@@ -7,9 +7,16 @@ const kernel = await loadKernel();
 for (const vector of loadVectors()) {
   const output = kernel.rate(vector.book, vector.states, vector.events);
   for (const [id, field, value] of vector.checks) {
-    const actual = fieldOf(output.results.find((r) => r.transaction_id === id), field);
-    if (actual !== value) throw new Error(`${vector.name}: ${id}.${field} is ${String(actual)}, hand check says ${value}`);
+    const actual = fieldOf(
+      output.results.find((r) => r.transaction_id === id),
+      field,
+    );
+    if (actual !== value)
+      throw new Error(`${vector.name}: ${id}.${field} is ${String(actual)}, hand check says ${value}`);
   }
-  writeFileSync(`${vectorsDirectory}${vector.name}.json`, JSON.stringify({ ...vector, expected: output }, null, 1) + '\n');
+  writeFileSync(
+    `${vectorsDirectory}${vector.name}.json`,
+    JSON.stringify({ ...vector, expected: output }, null, 1) + '\n',
+  );
   console.log(`${vector.name}: ${output.results.length} events`);
 }

@@ -6,7 +6,10 @@ import { rateReference } from '../reference/rate.ts';
 import { fieldOf, loadVectors } from './vectors.ts';
 
 const withoutMessages = (output: { results: { error?: object }[]; states: unknown }) =>
-  JSON.stringify({ results: output.results.map((r) => (r.error ? { ...r, error: { ...r.error, message: undefined } } : r)), states: output.states });
+  JSON.stringify({
+    results: output.results.map((r) => (r.error ? { ...r, error: { ...r.error, message: undefined } } : r)),
+    states: output.states,
+  });
 
 let kernel: Kernel;
 beforeAll(async () => {
@@ -17,17 +20,27 @@ describe.each(loadVectors())('vector $name', (vector) => {
   it(`${vector.description}: hand checks`, () => {
     const { results } = kernel.rate(vector.book, vector.states, vector.events);
     for (const [id, field, value] of vector.checks) {
-      expect(fieldOf(results.find((r) => r.transaction_id === id), field), `${id}.${field}`).toBe(value);
+      expect(
+        fieldOf(
+          results.find((r) => r.transaction_id === id),
+          field,
+        ),
+        `${id}.${field}`,
+      ).toBe(value);
     }
   });
 
   it('matches the recorded output byte for byte', () => {
     expect(vector.expected, 'run npm run vectors:update').toBeDefined();
-    expect(JSON.stringify(kernel.rate(vector.book, vector.states, vector.events))).toBe(JSON.stringify(vector.expected));
+    expect(JSON.stringify(kernel.rate(vector.book, vector.states, vector.events))).toBe(
+      JSON.stringify(vector.expected),
+    );
   });
 
   it('agrees with the decimal.js reference', () => {
-    expect(withoutMessages(rateReference(vector.book, vector.states, vector.events))).toBe(withoutMessages(vector.expected!));
+    expect(withoutMessages(rateReference(vector.book, vector.states, vector.events))).toBe(
+      withoutMessages(vector.expected!),
+    );
   });
 
   it('leaves the input states untouched', () => {

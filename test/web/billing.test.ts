@@ -12,7 +12,17 @@ import { restAs, signUpTenant, startService, type Harness, type TenantFixture } 
 import { startJobRunner } from '../billing/jobs-harness.ts';
 import { secretsKey } from '../payments/setup.ts';
 import { startStripeDouble, type StripeDouble } from '../stripe/double.ts';
-import { amountsIn, capture, launchBrowser, llmEvent, logIn, openPage, requireBuiltDashboard, screenshotFolder, starterBook } from './pages.ts';
+import {
+  amountsIn,
+  capture,
+  launchBrowser,
+  llmEvent,
+  logIn,
+  openPage,
+  requireBuiltDashboard,
+  screenshotFolder,
+  starterBook,
+} from './pages.ts';
 
 const password = 'correct horse battery staple';
 
@@ -29,13 +39,31 @@ describe('billing pages in the browser', () => {
   beforeAll(async () => {
     requireBuiltDashboard();
     double = await startStripeDouble();
-    const payments = loadPaymentSettings({ STRIPE_API_BASE: double.url, SECRETS_KEY: secretsKey(), STRIPE_MAX_NETWORK_RETRIES: '0' });
+    const payments = loadPaymentSettings({
+      STRIPE_API_BASE: double.url,
+      SECRETS_KEY: secretsKey(),
+      STRIPE_MAX_NETWORK_RETRIES: '0',
+    });
     harness = await startService({ now: '2026-11-20T12:00:00Z', app: { payments } });
     tenant = await signUpTenant(harness, 'Billing Co');
     call = restAs(harness, tenant.secretKey);
     await call('POST', '/v1/price_books', { name: 'Starter', book: starterBook });
-    await call('POST', '/v1/plans', { code: 'pro', name: 'Pro', price_book: 'starter-llm', base_fee: '49.5', interval: 'month', minimum_spend: '100' });
-    for (const id of ['acme', 'globex']) await call('POST', '/v1/customers', { external_id: id, name: id === 'acme' ? 'Acme AI' : 'Globex', currency: 'USD', email: `${id}@example.com`, country: 'DE' });
+    await call('POST', '/v1/plans', {
+      code: 'pro',
+      name: 'Pro',
+      price_book: 'starter-llm',
+      base_fee: '49.5',
+      interval: 'month',
+      minimum_spend: '100',
+    });
+    for (const id of ['acme', 'globex'])
+      await call('POST', '/v1/customers', {
+        external_id: id,
+        name: id === 'acme' ? 'Acme AI' : 'Globex',
+        currency: 'USD',
+        email: `${id}@example.com`,
+        country: 'DE',
+      });
     await call('POST', '/v1/users', { email: 'viewer@billing.example', password, role: 'viewer' });
     browser = await launchBrowser();
     ({ page, errors } = await openPage(browser, harness.url));
@@ -44,7 +72,11 @@ describe('billing pages in the browser', () => {
     await logIn(viewer.page, tenant.slug, 'viewer@billing.example', password);
   });
   afterEach(async (context) => {
-    if (context.task.result?.state === 'fail') await page.screenshot({ path: new URL(`failed-${context.task.name.slice(0, 40).replace(/\W+/g, '-')}.png`, screenshotFolder).pathname, fullPage: true });
+    if (context.task.result?.state === 'fail')
+      await page.screenshot({
+        path: new URL(`failed-${context.task.name.slice(0, 40).replace(/\W+/g, '-')}.png`, screenshotFolder).pathname,
+        fullPage: true,
+      });
   });
   afterAll(async () => {
     await browser?.close();
@@ -52,13 +84,17 @@ describe('billing pages in the browser', () => {
     await double?.close();
   });
 
-  it('lists plans, creates one, subscribes a customer and amends its subscription, with the API\'s figures', async () => {
+  it("lists plans, creates one, subscribes a customer and amends its subscription, with the API's figures", async () => {
     await page.goto('/dashboard/plans');
     const row = page.locator('table[aria-label="Plans"] tr[data-row="pro"]');
     await row.waitFor();
     const pro = await call('GET', '/v1/plans/pro');
-    expect(await amountsIn(page, 'tr[data-row="pro"] td[data-column="base_fee"] [data-amount]')).toEqual([pro.base_fee]);
-    expect(await amountsIn(page, 'tr[data-row="pro"] td[data-column="minimum_spend"] [data-amount]')).toEqual([pro.minimum_spend]);
+    expect(await amountsIn(page, 'tr[data-row="pro"] td[data-column="base_fee"] [data-amount]')).toEqual([
+      pro.base_fee,
+    ]);
+    expect(await amountsIn(page, 'tr[data-row="pro"] td[data-column="minimum_spend"] [data-amount]')).toEqual([
+      pro.minimum_spend,
+    ]);
 
     // A plan made in the page is the API's plan; a code the server refuses shows at its field.
     await page.getByLabel('Code').fill('Team Plan');
@@ -80,7 +116,11 @@ describe('billing pages in the browser', () => {
     await page.getByRole('button', { name: 'Subscribe' }).click();
     await page.getByTestId('subscribed-customer').waitFor();
     const subscription = await call('GET', '/v1/customers/acme/subscription');
-    expect(subscription).toMatchObject({ plan: 'team', discount_percent: '10.0000000', started_at: '2026-11-20T12:00:00.000Z' });
+    expect(subscription).toMatchObject({
+      plan: 'team',
+      discount_percent: '10.0000000',
+      started_at: '2026-11-20T12:00:00.000Z',
+    });
     await capture(page, '31-plan');
 
     // The customer's page shows the subscription as the API does, and amends it.
@@ -107,7 +147,12 @@ describe('billing pages in the browser', () => {
     // A viewer reads the same plan and subscription, with no form to change them.
     await viewer.page.goto('/dashboard/plans/pro');
     await viewer.page.getByTestId('plan-base-fee').waitFor();
-    expect(await viewer.page.getByRole('button').filter({ hasText: /Subscribe|Create plan/ }).count()).toBe(0);
+    expect(
+      await viewer.page
+        .getByRole('button')
+        .filter({ hasText: /Subscribe|Create plan/ })
+        .count(),
+    ).toBe(0);
     await viewer.page.goto('/dashboard/customers/acme');
     await viewer.page.getByTestId('subscription-plan').waitFor();
     expect(await viewer.page.getByRole('button', { name: 'Amend' }).count()).toBe(0);
@@ -118,8 +163,13 @@ describe('billing pages in the browser', () => {
   let invoiceId: string;
 
   it("offers a finalized invoice's PDF, the same bytes as the API's document", async () => {
-    await call('PUT', '/v1/customers/globex/price_book', { price_book: 'starter-llm', effective_from: '2026-01-01T00:00:00Z' });
-    await call('POST', '/v1/events', { events: [llmEvent('globex-1', 'globex', '2026-11-19T08:00:00Z', 1_000_000, 200_000)] });
+    await call('PUT', '/v1/customers/globex/price_book', {
+      price_book: 'starter-llm',
+      effective_from: '2026-01-01T00:00:00Z',
+    });
+    await call('POST', '/v1/events', {
+      events: [llmEvent('globex-1', 'globex', '2026-11-19T08:00:00Z', 1_000_000, 200_000)],
+    });
     harness.clock.set('2026-12-01T00:10:00Z');
     invoiceId = (await call('POST', '/v1/customers/globex/periods/close', {})).data[0].id;
     // A draft has no document yet: no link.
@@ -133,7 +183,13 @@ describe('billing pages in the browser', () => {
     expect(await link.getAttribute('download')).toBe(`${invoice.number}.pdf`);
     const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
     const fromPage = await readStream(await download.createReadStream());
-    const fromApi = Buffer.from(await (await fetch(`${harness.url}/v1/invoices/${invoiceId}/pdf`, { headers: { authorization: `Bearer ${tenant.secretKey}` } })).arrayBuffer());
+    const fromApi = Buffer.from(
+      await (
+        await fetch(`${harness.url}/v1/invoices/${invoiceId}/pdf`, {
+          headers: { authorization: `Bearer ${tenant.secretKey}` },
+        })
+      ).arrayBuffer(),
+    );
     expect(fromPage.subarray(0, 5).toString()).toBe('%PDF-');
     expect(fromPage.equals(fromApi)).toBe(true);
     await capture(page, '34-invoice-pdf');
@@ -152,7 +208,10 @@ describe('billing pages in the browser', () => {
     await page.getByRole('button', { name: 'Connect Stripe' }).click();
     await page.locator('[data-field="secret_key"]').waitFor();
     const account = double.createAccount();
-    const endpoint = double.addWebhookEndpoint({ url: `${harness.url}/v1/stripe/events/${tenant.slug}`, account: account.id });
+    const endpoint = double.addWebhookEndpoint({
+      url: `${harness.url}/v1/stripe/events/${tenant.slug}`,
+      account: account.id,
+    });
     await page.getByLabel('Restricted key').fill(account.restrictedKey);
     await page.getByLabel('Webhook signing secret').fill(endpoint.secret);
     await page.getByRole('button', { name: 'Connect Stripe' }).click();
@@ -180,11 +239,20 @@ describe('billing pages in the browser', () => {
     await page.getByRole('button', { name: 'Save tax settings' }).click();
     await expect.poll(() => page.getByTestId('tax-status').textContent()).toMatch(/^Billing Co GmbH/);
     const tax = await call('GET', '/v1/tax/settings');
-    expect(tax).toMatchObject({ legal_name: 'Billing Co GmbH', country: 'DE', payment_terms_days: 14, registrations: [{ jurisdiction: 'DE', tax_id: 'DE136695976' }] });
-    expect(await page.getByTestId('tax-status').textContent()).toContain(`registered in ${tax.registrations[0].jurisdiction}`);
+    expect(tax).toMatchObject({
+      legal_name: 'Billing Co GmbH',
+      country: 'DE',
+      payment_terms_days: 14,
+      registrations: [{ jurisdiction: 'DE', tax_id: 'DE136695976' }],
+    });
+    expect(await page.getByTestId('tax-status').textContent()).toContain(
+      `registered in ${tax.registrations[0].jurisdiction}`,
+    );
 
     const before = await call('GET', '/v1/dunning_policy');
-    await expect.poll(() => page.getByLabel('Retry after (days, ascending, comma-separated)').inputValue()).toBe(before.retry_after_days.join(', '));
+    await expect
+      .poll(() => page.getByLabel('Retry after (days, ascending, comma-separated)').inputValue())
+      .toBe(before.retry_after_days.join(', '));
     await page.getByLabel('Retry after (days, ascending, comma-separated)').fill('3, 1');
     await page.getByRole('button', { name: 'Save dunning schedule' }).click();
     await page.locator('[data-field="retry_after_days"]').waitFor();
@@ -194,7 +262,9 @@ describe('billing pages in the browser', () => {
     await page.getByText(/^Saved: invoices already failing/).waitFor();
     const policy = await call('GET', '/v1/dunning_policy');
     expect(policy).toEqual({ retry_after_days: [1, 2.5], block_after_days: 10 });
-    expect(await page.getByTestId('dunning-status').textContent()).toContain(`retries ${policy.retry_after_days.join(', ')} days after it`);
+    expect(await page.getByTestId('dunning-status').textContent()).toContain(
+      `retries ${policy.retry_after_days.join(', ')} days after it`,
+    );
     await capture(page, '35-settings');
 
     // A viewer sees the tax profile and the schedule, not the Stripe connection, and no form.
@@ -206,7 +276,7 @@ describe('billing pages in the browser', () => {
     expect(errors).toEqual([]);
   });
 
-  it('publishes a version dated in the past only through its re-rating preview, with the API\'s figures, then applies it', async () => {
+  it("publishes a version dated in the past only through its re-rating preview, with the API's figures, then applies it", async () => {
     const jobs = await startJobRunner(harness);
     try {
       await page.goto('/dashboard/price-books/starter-llm');
@@ -227,8 +297,18 @@ describe('billing pages in the browser', () => {
       const globex = rerating.preview.customers.find((c: { customer_id: string }) => c.customer_id === 'globex');
       const row = page.locator(`[data-rerating="${pending.id}"] tr[data-customer="globex"]`);
       await row.waitFor();
-      expect(await amountsIn(page, `[data-rerating="${pending.id}"] tr[data-customer="globex"] td[data-column="new"] [data-amount]`)).toEqual([globex.new_amount]);
-      expect(await amountsIn(page, `[data-rerating="${pending.id}"] tr[data-customer="globex"] td[data-column="difference"] [data-amount]`)).toEqual([globex.difference]);
+      expect(
+        await amountsIn(
+          page,
+          `[data-rerating="${pending.id}"] tr[data-customer="globex"] td[data-column="new"] [data-amount]`,
+        ),
+      ).toEqual([globex.new_amount]);
+      expect(
+        await amountsIn(
+          page,
+          `[data-rerating="${pending.id}"] tr[data-customer="globex"] td[data-column="difference"] [data-amount]`,
+        ),
+      ).toEqual([globex.difference]);
       expect(globex.difference.startsWith('-')).toBe(true);
       expect((await call('GET', `/v1/invoices/${invoiceId}`)).total).toBe(invoice.total);
       await capture(page, '37-rerating-preview');
@@ -238,9 +318,13 @@ describe('billing pages in the browser', () => {
       expect(await viewer.page.getByRole('button', { name: 'Apply the re-rating' }).count()).toBe(0);
 
       await page.getByRole('button', { name: 'Apply the re-rating' }).click();
-      await expect.poll(() => page.locator(`[data-rerating="${pending.id}"]`).getAttribute('data-status')).toBe('approved');
+      await expect
+        .poll(() => page.locator(`[data-rerating="${pending.id}"]`).getAttribute('data-status'))
+        .toBe('approved');
       await jobs.tick();
-      await expect.poll(() => page.locator(`[data-rerating="${pending.id}"]`).getAttribute('data-status'), { timeout: 30_000 }).toBe('applied');
+      await expect
+        .poll(() => page.locator(`[data-rerating="${pending.id}"]`).getAttribute('data-status'), { timeout: 30_000 })
+        .toBe('applied');
       expect((await call('GET', `/v1/reratings/${pending.id}`)).status).toBe('applied');
       await capture(page, '38-rerating-applied');
       expect(errors).toEqual([]);
@@ -260,7 +344,11 @@ describe('billing pages in the browser', () => {
     const book = await call('GET', '/v1/price_books/litellm-import');
     expect(book).toMatchObject({ code: 'litellm-import', currency: 'USD' });
     const expected = importCatalogue('litellm', JSON.parse(readFileSync(file, 'utf8')));
-    expect(await page.locator('[data-skipped]').evaluateAll((items) => items.map((item) => item.getAttribute('data-skipped')))).toEqual(expected.skipped.map((s) => s.path));
+    expect(
+      await page
+        .locator('[data-skipped]')
+        .evaluateAll((items) => items.map((item) => item.getAttribute('data-skipped'))),
+    ).toEqual(expected.skipped.map((s) => s.path));
     expect(book.book.versions[0].rate_cards.length).toBe(expected.book.versions[0].rate_cards.length);
     await capture(page, '39-catalogue-import');
     await viewer.page.goto('/dashboard/price-books');
@@ -288,7 +376,9 @@ describe('billing pages in the browser', () => {
       const payment = await call('GET', '/v1/customers/acme/payment');
       expect(await method.getAttribute('data-payment-method')).toBe(payment.default_payment_method ?? '');
       // Stripe is connected (the settings test): the portal's customer gets its own Checkout setup session.
-      await customer.page.getByRole('button', { name: payment.default_payment_method ? 'Change the card' : 'Add a card' }).click();
+      await customer.page
+        .getByRole('button', { name: payment.default_payment_method ? 'Change the card' : 'Add a card' })
+        .click();
       const link = customer.page.getByTestId('payment-setup-link');
       await link.waitFor();
       const url = (await link.getAttribute('href'))!;

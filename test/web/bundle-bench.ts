@@ -35,13 +35,20 @@ const kilobytes = (bytes: number) => Math.round(bytes / 102.4) / 10;
 function pageSize(pages: string[]) {
   const files = filesOf(entryKey);
   for (const page of pages) filesOf(pageKey(page), files);
-  const bytes = [...files].reduce((sum, file) => sum + gzipped(join(defaultWebRoot, file)), gzipped(join(defaultWebRoot, 'index.html')));
+  const bytes = [...files].reduce(
+    (sum, file) => sum + gzipped(join(defaultWebRoot, file)),
+    gzipped(join(defaultWebRoot, 'index.html')),
+  );
   return { gzip_kb: kilobytes(bytes), files: files.size + 1 };
 }
 
 // The smallest React page: createRoot and one render, bundled and minified by esbuild for production.
 const floor = buildSync({
-  stdin: { contents: "import { createRoot } from 'react-dom/client'; createRoot(document.body).render('hello');", resolveDir: join(defaultWebRoot, '..'), loader: 'js' },
+  stdin: {
+    contents: "import { createRoot } from 'react-dom/client'; createRoot(document.body).render('hello');",
+    resolveDir: join(defaultWebRoot, '..'),
+    loader: 'js',
+  },
   bundle: true,
   minify: true,
   write: false,
@@ -54,7 +61,10 @@ const wasm = Object.values(manifest).find((chunk) => chunk.file.endsWith('.wasm'
 const result = {
   first_page_signup: pageSize(['auth.tsx']),
   first_page_dashboard_customers: pageSize(['layout.tsx', 'Customers.tsx']),
-  price_editor_page: { ...pageSize(['layout.tsx', 'PriceBook.tsx']), plus_wasm_gzip_kb: wasm ? kilobytes(gzipped(join(defaultWebRoot, wasm.file))) : null },
+  price_editor_page: {
+    ...pageSize(['layout.tsx', 'PriceBook.tsx']),
+    plus_wasm_gzip_kb: wasm ? kilobytes(gzipped(join(defaultWebRoot, wasm.file))) : null,
+  },
   floor_smallest_react_page_gzip_kb: kilobytes(reactFloor),
   goal_gzip_kb: 300,
 };

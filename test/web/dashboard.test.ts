@@ -5,7 +5,17 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { rest, restAs, startService, type Harness } from '../service/harness.ts';
-import { amountsIn, capture, launchBrowser, llmEvent, logIn, openPage, requireBuiltDashboard, screenshotFolder, starterBook } from './pages.ts';
+import {
+  amountsIn,
+  capture,
+  launchBrowser,
+  llmEvent,
+  logIn,
+  openPage,
+  requireBuiltDashboard,
+  screenshotFolder,
+  starterBook,
+} from './pages.ts';
 
 const password = 'correct horse battery staple';
 
@@ -22,7 +32,6 @@ function expectMinorUnits(shown: string | null, amount: string, minorUnit: numbe
   expect(amount.slice(figure.length)).toMatch(/^\.?0*$/);
 }
 
-
 describe('the dashboard in the browser', () => {
   let harness: Harness;
   let browser: Browser;
@@ -36,7 +45,9 @@ describe('the dashboard in the browser', () => {
   beforeAll(async () => {
     requireBuiltDashboard();
     harness = await startService({ now: '2026-11-20T12:00:00Z' });
-    const signup = await rest(harness, 'POST', '/v1/auth/signup', { body: { tenant_name: 'Inference Co', email, password } });
+    const signup = await rest(harness, 'POST', '/v1/auth/signup', {
+      body: { tenant_name: 'Inference Co', email, password },
+    });
     slug = signup.body.tenant.slug;
     const created = await fetch(`${harness.url}/trpc/apiKeys.create`, {
       method: 'POST',
@@ -46,17 +57,34 @@ describe('the dashboard in the browser', () => {
     key = ((await created.json()) as any).result.data.secret;
     call = restAs(harness, key);
     await call('POST', '/v1/price_books', { name: 'Starter', book: starterBook });
-    await call('POST', '/v1/meters', { code: 'tokens', name: 'Input tokens', event_type: 'llm.completion', aggregation: 'sum', property: 'input_tokens', group_by: ['model'] });
+    await call('POST', '/v1/meters', {
+      code: 'tokens',
+      name: 'Input tokens',
+      event_type: 'llm.completion',
+      aggregation: 'sum',
+      property: 'input_tokens',
+      group_by: ['model'],
+    });
     // 55 customers: more than one page of 50.
     for (let index = 0; index < 55; index++) {
       const id = `cust-${String(index).padStart(3, '0')}`;
       await call('POST', '/v1/customers', { external_id: id, name: `Customer ${index}`, currency: 'USD' });
     }
     await call('POST', '/v1/customers', { external_id: 'acme', name: 'Acme AI', currency: 'USD' });
-    await call('PUT', '/v1/customers/acme/price_book', { price_book: 'starter-llm', effective_from: '2026-01-01T00:00:00Z' });
-    await call('PUT', '/v1/customers/cust-001/price_book', { price_book: 'starter-llm', effective_from: '2026-01-01T00:00:00Z' });
+    await call('PUT', '/v1/customers/acme/price_book', {
+      price_book: 'starter-llm',
+      effective_from: '2026-01-01T00:00:00Z',
+    });
+    await call('PUT', '/v1/customers/cust-001/price_book', {
+      price_book: 'starter-llm',
+      effective_from: '2026-01-01T00:00:00Z',
+    });
     await call('PUT', '/v1/customers/acme/budget', { amount: '50', enforcement: 'alert' });
-    await call('POST', '/v1/customers/acme/credit_grants', { kind: 'promotional', amount: '1.5', name: 'Welcome credit' });
+    await call('POST', '/v1/customers/acme/credit_grants', {
+      kind: 'promotional',
+      amount: '1.5',
+      name: 'Welcome credit',
+    });
     await call('POST', '/v1/events', {
       events: [
         llmEvent('acme-1', 'acme', '2026-11-17T09:00:00Z', 1_000_000, 100_000),
@@ -72,7 +100,11 @@ describe('the dashboard in the browser', () => {
   });
   afterEach(async (context) => {
     // What the page showed when a step failed.
-    if (context.task.result?.state === 'fail') await page.screenshot({ path: new URL(`failed-${context.task.name.slice(0, 40).replace(/\W+/g, '-')}.png`, screenshotFolder).pathname, fullPage: true });
+    if (context.task.result?.state === 'fail')
+      await page.screenshot({
+        path: new URL(`failed-${context.task.name.slice(0, 40).replace(/\W+/g, '-')}.png`, screenshotFolder).pathname,
+        fullPage: true,
+      });
   });
   afterAll(async () => {
     await browser?.close();
@@ -82,21 +114,35 @@ describe('the dashboard in the browser', () => {
   it('pages through the customers as the API lists them', async () => {
     const first = await call('GET', '/v1/customers?limit=50');
     await page.locator('table[aria-label="Customers"] tbody tr').first().waitFor();
-    const shown = await page.locator('table[aria-label="Customers"] tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-row')));
+    const shown = await page
+      .locator('table[aria-label="Customers"] tbody tr')
+      .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-row')));
     expect(shown).toEqual(first.data.map((c: { external_id: string }) => c.external_id));
     await capture(page, '10-customers');
     await page.getByRole('button', { name: 'Next page' }).click();
     const second = await call('GET', `/v1/customers?limit=50&starting_after=${first.data.at(-1).external_id}`);
     await expect
-      .poll(() => page.locator('table[aria-label="Customers"] tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-row'))))
+      .poll(() =>
+        page
+          .locator('table[aria-label="Customers"] tbody tr')
+          .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-row'))),
+      )
       .toEqual(second.data.map((c: { external_id: string }) => c.external_id));
     expect(second.data).toHaveLength(6);
     // Search by prefix, and the customer's spend against budget as the budget API counts it.
     await page.getByLabel('Search by id, name or email').fill('acm');
     await page.getByRole('button', { name: 'Search' }).click();
-    await expect.poll(() => page.locator('table[aria-label="Customers"] tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-row')))).toEqual(['acme']);
+    await expect
+      .poll(() =>
+        page
+          .locator('table[aria-label="Customers"] tbody tr')
+          .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-row'))),
+      )
+      .toEqual(['acme']);
     const budget = await call('GET', '/v1/customers/acme/budget');
-    expect(await amountsIn(page, 'tr[data-row="acme"] td[data-column="spend"] [data-amount]')).toEqual([budget.current_period.spend]);
+    expect(await amountsIn(page, 'tr[data-row="acme"] td[data-column="spend"] [data-amount]')).toEqual([
+      budget.current_period.spend,
+    ]);
     await capture(page, '10b-customers-search');
   });
 
@@ -108,26 +154,44 @@ describe('the dashboard in the browser', () => {
     expect(await page.getByTestId('event-count').textContent()).toBe(usage.event_count);
     // uPlot drew the chart, and its figures are the API's days.
     await page.locator('[data-meter="tokens"] canvas').first().waitFor();
-    const days = usage.meters.find((m: { code: string }) => m.code === 'tokens').groups[0].days as { day: string; value: string }[];
+    const days = usage.meters.find((m: { code: string }) => m.code === 'tokens').groups[0].days as {
+      day: string;
+      value: string;
+    }[];
     expect(days.length).toBe(3);
     const figures = (granularity: string) =>
-      page.locator(`[data-meter="tokens"][data-granularity="${granularity}"] table[aria-label$="figures"] tbody tr`).evaluateAll((rows) =>
-        rows.map((row) => [row.querySelector('td')!.textContent!, row.querySelector('td[data-series]')!.textContent!] as [string, string]),
-      );
+      page
+        .locator(`[data-meter="tokens"][data-granularity="${granularity}"] table[aria-label$="figures"] tbody tr`)
+        .evaluateAll((rows) =>
+          rows.map(
+            (row) =>
+              [row.querySelector('td')!.textContent!, row.querySelector('td[data-series]')!.textContent!] as [
+                string,
+                string,
+              ],
+          ),
+        );
     const daily = await figures('day');
-    expect(daily.map(([at, value]) => [at.slice(0, 10), value])).toEqual(days.map((d) => [d.day.slice(0, 10), String(d.value)]));
+    expect(daily.map(([at, value]) => [at.slice(0, 10), value])).toEqual(
+      days.map((d) => [d.day.slice(0, 10), String(d.value)]),
+    );
     // Hourly: the hours of each day add up to the API's day.
     await page.getByLabel('Granularity').selectOption('hour');
     await page.locator('[data-meter="tokens"][data-granularity="hour"] canvas').waitFor();
     const hourly = await figures('hour');
     expect(hourly.length).toBe(4); // one event per hour here
     const byDay = new Map<string, bigint>();
-    for (const [at, value] of hourly) byDay.set(at.slice(0, 10), (byDay.get(at.slice(0, 10)) ?? 0n) + BigInt(value.split('.')[0]));
-    expect([...byDay].map(([day, total]) => [day, total.toString()])).toEqual(days.map((d) => [d.day.slice(0, 10), String(d.value).split('.')[0]]));
+    for (const [at, value] of hourly)
+      byDay.set(at.slice(0, 10), (byDay.get(at.slice(0, 10)) ?? 0n) + BigInt(value.split('.')[0]));
+    expect([...byDay].map(([day, total]) => [day, total.toString()])).toEqual(
+      days.map((d) => [d.day.slice(0, 10), String(d.value).split('.')[0]]),
+    );
     await capture(page, '11a-customer-hourly');
     await page.getByLabel('Granularity').selectOption('day');
     const budget = await call('GET', '/v1/customers/acme/budget');
-    await expect.poll(() => amountsIn(page, '[data-testid="budget-spend"] [data-amount]')).toEqual([budget.current_period.spend]);
+    await expect
+      .poll(() => amountsIn(page, '[data-testid="budget-spend"] [data-amount]'))
+      .toEqual([budget.current_period.spend]);
     expect(await amountsIn(page, '[data-testid="budget-amount"] [data-amount]')).toEqual([budget.amount]);
     const wallet = await call('GET', '/v1/customers/acme/wallet');
     expect(await amountsIn(page, '[data-testid="credit-balance"] [data-amount]')).toEqual([wallet.balance]);
@@ -141,7 +205,9 @@ describe('the dashboard in the browser', () => {
     const section = page.getByRole('region', { name: 'Receipt of acme-2' });
     await section.waitFor();
     expect(await amountsIn(page, '[data-testid="receipt-amount"] [data-amount]')).toEqual([receipt.amount]);
-    const steps = await section.locator('li[data-step]').evaluateAll((items) => items.map((item) => item.getAttribute('data-step')));
+    const steps = await section
+      .locator('li[data-step]')
+      .evaluateAll((items) => items.map((item) => item.getAttribute('data-step')));
     expect(steps).toEqual(receipt.receipt.map((step: { step: string }) => step.step));
     expect(steps).toContain('price');
     await capture(page, '12-receipt');
@@ -171,13 +237,17 @@ describe('the dashboard in the browser', () => {
     await page.getByRole('button', { name: 'Publish version' }).click();
     await page.getByText(/^Published: version 2/).waitFor();
     const published = await call('GET', '/v1/price_books/starter-llm');
-    expect(published.versions.map((v: { version: number; effective_from: string }) => [v.version, v.effective_from])).toEqual([
+    expect(
+      published.versions.map((v: { version: number; effective_from: string }) => [v.version, v.effective_from]),
+    ).toEqual([
       [1, '2020-01-01T00:00:00.000Z'],
       [2, new Date(effectiveFrom).toISOString()],
     ]);
     expect(published.book.versions[1].rate_cards[0].charges[0].price.rate).toBe('5');
     // The service's own estimate of the sample under each version is what the browser's kernel showed.
-    const under = async (timestamp: string) => (await call('POST', '/v1/estimates', { price_book: 'starter-llm', events: [{ ...sample, timestamp }] })).results[0].amount;
+    const under = async (timestamp: string) =>
+      (await call('POST', '/v1/estimates', { price_book: 'starter-llm', events: [{ ...sample, timestamp }] }))
+        .results[0].amount;
     expect(await under('2026-11-20T12:00:00Z')).toBe(old);
     expect(await under(new Date(Date.parse(effectiveFrom) + 1000).toISOString())).toBe('1.500000000');
     await page.getByText('v2 from').waitFor();
@@ -187,7 +257,7 @@ describe('the dashboard in the browser', () => {
   let invoiceId: string;
   let otherInvoiceId: string;
 
-  it('shows the closed period\'s invoice as the API does, finalizes it and issues a credit note', async () => {
+  it("shows the closed period's invoice as the API does, finalizes it and issues a credit note", async () => {
     // Within the hour of grace after the period's end: the invoice is still a draft.
     harness.clock.set('2026-12-01T00:10:00Z');
     const closed = await call('POST', '/v1/customers/acme/periods/close', {});
@@ -199,8 +269,15 @@ describe('the dashboard in the browser', () => {
     await page.locator(`tr[data-row="${invoiceId}"] a`).first().click();
     const draft = await call('GET', `/v1/invoices/${invoiceId}`);
     await expect.poll(() => amountsIn(page, '[data-testid="invoice-total"] [data-amount]')).toEqual([draft.total]);
-    expectMinorUnits(await page.getByTestId('invoice-total').locator('[data-amount]').textContent(), draft.total, draft.minor_unit, draft.currency);
-    const lines = await page.locator('table[aria-label="Invoice lines"] tbody tr td[data-column="amount"] [data-amount]').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-amount')));
+    expectMinorUnits(
+      await page.getByTestId('invoice-total').locator('[data-amount]').textContent(),
+      draft.total,
+      draft.minor_unit,
+      draft.currency,
+    );
+    const lines = await page
+      .locator('table[aria-label="Invoice lines"] tbody tr td[data-column="amount"] [data-amount]')
+      .evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-amount')));
     expect(lines).toEqual(draft.lines.map((line: { amount: string }) => line.amount));
     await capture(page, '17-invoice-draft');
 
@@ -237,7 +314,10 @@ describe('the dashboard in the browser', () => {
         const csrf = /(?:^|; )tariff_csrf=([^;]*)/.exec(document.cookie)?.[1];
         const response = await fetch('/trpc/invoices.void', {
           method: 'POST',
-          headers: { 'content-type': 'application/json', ...(csrf ? { 'x-csrf-token': decodeURIComponent(csrf) } : {}) },
+          headers: {
+            'content-type': 'application/json',
+            ...(csrf ? { 'x-csrf-token': decodeURIComponent(csrf) } : {}),
+          },
           body: JSON.stringify({ id, reason: 'not allowed' }),
         });
         return { status: response.status, body: await response.json() };
@@ -246,7 +326,11 @@ describe('the dashboard in the browser', () => {
       expect(answer.body.error.data.app.code).toBe('permission_denied');
       // Without the CSRF token, the session cookie alone opens nothing.
       const forged = await viewer.page.evaluate(async () => {
-        const response = await fetch('/trpc/auth.resendVerification', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+        const response = await fetch('/trpc/auth.resendVerification', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        });
         return { status: response.status, body: await response.json() };
       });
       expect(forged.status).toBe(403);
@@ -303,23 +387,40 @@ describe('the dashboard in the browser', () => {
     try {
       await customer.page.goto(link.pathname + link.hash);
       await expect.poll(() => customer.page.getByTestId('portal-brand').textContent()).toBe('Inference Cloud');
-      expect(await customer.page.locator('.portal').evaluate((node) => getComputedStyle(node).getPropertyValue('--brand').trim())).toBe('#0b5d3b');
+      expect(
+        await customer.page
+          .locator('.portal')
+          .evaluate((node) => getComputedStyle(node).getPropertyValue('--brand').trim()),
+      ).toBe('#0b5d3b');
       const wallet = await call('GET', '/v1/customers/acme/wallet');
-      await expect.poll(() => amountsIn(customer.page, '[data-testid="portal-credit-balance"] [data-amount]')).toEqual([wallet.balance]);
+      await expect
+        .poll(() => amountsIn(customer.page, '[data-testid="portal-credit-balance"] [data-amount]'))
+        .toEqual([wallet.balance]);
       const budget = await call('GET', '/v1/customers/acme/budget');
       expect(await amountsIn(customer.page, '[data-testid="portal-budget"] [data-amount]')).toEqual([budget.amount]);
       const usage = await call('GET', '/v1/customers/acme/usage');
-      await expect.poll(() => amountsIn(customer.page, '[data-testid="portal-period-amount"] [data-amount]')).toEqual([usage.amount]);
+      await expect
+        .poll(() => amountsIn(customer.page, '[data-testid="portal-period-amount"] [data-amount]'))
+        .toEqual([usage.amount]);
       const invoice = await call('GET', `/v1/invoices/${invoiceId}`);
       const listed = customer.page.locator(`[data-invoice="${invoiceId}"]`);
       await listed.waitFor();
       expect(await listed.locator('[data-amount]').first().getAttribute('data-amount')).toBe(invoice.total);
       // Shown to the currency's minor unit ("9.95 USD", not "9.950000000"), the total and each line.
-      expectMinorUnits(await listed.locator('[data-amount]').first().textContent(), invoice.total, invoice.minor_unit, invoice.currency);
+      expectMinorUnits(
+        await listed.locator('[data-amount]').first().textContent(),
+        invoice.total,
+        invoice.minor_unit,
+        invoice.currency,
+      );
       await listed.getByRole('button').click();
       await expect.poll(() => listed.locator('[data-line] [data-amount]').count()).toBe(invoice.lines.length);
-      const shownLines = await listed.locator('[data-line] [data-amount]').evaluateAll((nodes) => nodes.map((n) => [n.getAttribute('data-amount'), n.textContent]));
-      expect(shownLines.map(([amount]) => amount)).toEqual(invoice.lines.map((line: { amount: string }) => line.amount));
+      const shownLines = await listed
+        .locator('[data-line] [data-amount]')
+        .evaluateAll((nodes) => nodes.map((n) => [n.getAttribute('data-amount'), n.textContent]));
+      expect(shownLines.map(([amount]) => amount)).toEqual(
+        invoice.lines.map((line: { amount: string }) => line.amount),
+      );
       for (const [amount, text] of shownLines) expectMinorUnits(text, amount!, invoice.minor_unit, invoice.currency);
       expect(await customer.page.locator('[data-invoice]').count()).toBe(1);
       await capture(customer.page, '24-portal');
@@ -330,7 +431,10 @@ describe('the dashboard in the browser', () => {
         async ({ token, other }) => {
           const get = async (procedure: string, input: unknown, bearer = token) => {
             const query = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`;
-            const response = await fetch(`/trpc/${procedure}${query}`, { headers: { authorization: `Bearer ${bearer}` }, credentials: 'omit' });
+            const response = await fetch(`/trpc/${procedure}${query}`, {
+              headers: { authorization: `Bearer ${bearer}` },
+              credentials: 'omit',
+            });
             return response.status;
           };
           const tampered = token.slice(0, -2) + (token.endsWith('AA') ? 'BB' : 'AA');

@@ -19,12 +19,15 @@ export function capturingMailer(): Mailer & { sent: Email[] } {
 
 /** The link in the latest mail to `to` whose subject matches. */
 export async function mailedLink(mailer: { sent: Email[] }, to: string, subject: RegExp): Promise<string> {
-  const mail = await eventually(`a mail to ${to} matching ${subject}`, () => mailer.sent.filter((m) => m.to === to && subject.test(m.subject)).at(-1));
+  const mail = await eventually(`a mail to ${to} matching ${subject}`, () =>
+    mailer.sent.filter((m) => m.to === to && subject.test(m.subject)).at(-1),
+  );
   return /https?:\/\/\S+/.exec(mail.body)![0];
 }
 
 export function requireBuiltDashboard(): void {
-  if (!existsSync(`${defaultWebRoot}/index.html`)) throw new Error(`${defaultWebRoot} is missing: run "npm run build" first`);
+  if (!existsSync(`${defaultWebRoot}/index.html`))
+    throw new Error(`${defaultWebRoot} is missing: run "npm run build" first`);
 }
 
 export async function launchBrowser(): Promise<Browser> {
@@ -32,7 +35,10 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 /** A fresh browser profile (its own cookies), failing the test on any uncaught page error. */
-export async function openPage(browser: Browser, baseURL: string): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+export async function openPage(
+  browser: Browser,
+  baseURL: string,
+): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
   const context = await browser.newContext({ baseURL, viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   page.setDefaultTimeout(60_000);
@@ -56,9 +62,15 @@ export async function checkAccessibility(page: Page, name: string): Promise<void
   // Evaluated through the DevTools protocol, which the page's Content-Security-Policy does not govern.
   const present = await page.evaluate('typeof window.axe');
   if (present === 'undefined') await page.evaluate(axeSource);
-  const violations = (await page.evaluate(`window.axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)`)) as AxeViolation[];
+  const violations = (await page.evaluate(
+    `window.axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)`,
+  )) as AxeViolation[];
   const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(serious.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
+  expect(
+    serious.map(
+      (v) => `${name}: ${v.id} (${v.impact}) ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+    ),
+  ).toEqual([]);
 }
 
 /** A screenshot of the whole page, then the accessibility check. */
@@ -79,7 +91,8 @@ export async function logIn(page: Page, slug: string, email: string, secret: str
 }
 
 /** The API's decimal strings the page shows under `selector` (each Money's data-amount). */
-export const amountsIn = (page: Page, selector: string) => page.locator(selector).evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-amount')));
+export const amountsIn = (page: Page, selector: string) =>
+  page.locator(selector).evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-amount')));
 
 /** A one-card LLM book the browser tests price with. */
 export const starterBook = {

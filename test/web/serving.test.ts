@@ -15,18 +15,21 @@ describe('serving the dashboard', () => {
 
   const get = (path: string, accept = 'text/html,*/*') => fetch(harness.url + path, { headers: { accept } });
 
-  it.each(['/', '/signup', '/login', '/verify-email?token=x', '/dashboard/customers/acme', '/portal?token=x'])('answers %s with the app page and its security headers', async (path) => {
-    const response = await get(path);
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(response.headers.get('content-security-policy')).toContain("script-src 'self' 'wasm-unsafe-eval'");
-    const html = await response.text();
-    expect(html).toContain('<div id="root"></div>');
-    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)![1];
-    const asset = await get(script);
-    expect(asset.status).toBe(200);
-    expect(asset.headers.get('cache-control')).toContain('immutable');
-  });
+  it.each(['/', '/signup', '/login', '/verify-email?token=x', '/dashboard/customers/acme', '/portal?token=x'])(
+    'answers %s with the app page and its security headers',
+    async (path) => {
+      const response = await get(path);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(response.headers.get('content-security-policy')).toContain("script-src 'self' 'wasm-unsafe-eval'");
+      const html = await response.text();
+      expect(html).toContain('<div id="root"></div>');
+      const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)![1];
+      const asset = await get(script);
+      expect(asset.status).toBe(200);
+      expect(asset.headers.get('cache-control')).toContain('immutable');
+    },
+  );
 
   it('keeps the API paths, and a missing asset, as JSON answers', async () => {
     const unknownApi = await get('/v1/nothing-here');

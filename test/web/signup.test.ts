@@ -71,13 +71,21 @@ describe('signup to first rated event in the browser', () => {
     const receiptSection = page.getByRole('region', { name: /^Receipt of / });
     await receiptSection.waitFor();
     const transactionId = (await receiptSection.getAttribute('aria-label'))!.replace('Receipt of ', '');
-    const receipt = await rest(harness, 'GET', `/v1/events/${encodeURIComponent(transactionId)}/receipt`, { key: apiKey });
+    const receipt = await rest(harness, 'GET', `/v1/events/${encodeURIComponent(transactionId)}/receipt`, {
+      key: apiKey,
+    });
     expect(receipt.status).toBe(200);
     // 1,200 input tokens at 2.5 and 300 output tokens at 10 per million.
     expect(receipt.body.amount).toBe('0.006000000');
-    expect(await page.getByTestId('ack-amount').locator('[data-amount]').getAttribute('data-amount')).toBe(receipt.body.amount);
-    expect(await page.getByTestId('receipt-amount').locator('[data-amount]').getAttribute('data-amount')).toBe(receipt.body.amount);
-    const steps = await receiptSection.locator('li[data-step]').evaluateAll((items) => items.map((item) => item.getAttribute('data-step')));
+    expect(await page.getByTestId('ack-amount').locator('[data-amount]').getAttribute('data-amount')).toBe(
+      receipt.body.amount,
+    );
+    expect(await page.getByTestId('receipt-amount').locator('[data-amount]').getAttribute('data-amount')).toBe(
+      receipt.body.amount,
+    );
+    const steps = await receiptSection
+      .locator('li[data-step]')
+      .evaluateAll((items) => items.map((item) => item.getAttribute('data-step')));
     expect(steps).toEqual(receipt.body.receipt.map((step: { step: string }) => step.step));
     expect(steps).toContain('price');
     await capture(page, '05-test-event-receipt');

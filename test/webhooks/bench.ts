@@ -64,21 +64,33 @@ async function drain(): Promise<number> {
 
 // (1) Delivery rate beside the plain POST loop.
 await recordNotifications(deliveries, 'rate-');
-const [{ body: sampleBody }] = await owner`select body from webhook_messages where tenant_id = ${tenant.tenantId} limit 1`;
+const [{ body: sampleBody }] =
+  await owner`select body from webhook_messages where tenant_id = ${tenant.tenantId} limit 1`;
 const receivedBefore = receiver.received.length;
 const deliverySeconds = await drain();
 const deliveryRate = deliveries / deliverySeconds;
-if (receiver.received.length - receivedBefore < deliveries) throw new Error('the receiver got fewer requests than messages');
+if (receiver.received.length - receivedBefore < deliveries)
+  throw new Error('the receiver got fewer requests than messages');
 log(`delivered ${deliveries} in ${deliverySeconds.toFixed(2)} s: ${deliveryRate.toFixed(0)}/s`);
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: inFlight });
 const target = new URL(`${receiver.url}/plain`);
 function post(body: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const request = http.request(target, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
-      response.resume();
-      response.on('end', () => (response.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${response.statusCode}`))));
-    });
+    const request = http.request(
+      target,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (response) => {
+        response.resume();
+        response.on('end', () =>
+          response.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${response.statusCode}`)),
+        );
+      },
+    );
     request.on('error', reject);
     request.end(body);
   });
@@ -98,7 +110,10 @@ receiver.received.length = 0;
 await api('POST', '/v1/price_books', { book: exampleBook('bench-book') });
 for (let c = 0; c < 10; c++) {
   await api('POST', '/v1/customers', { external_id: `bench-${c}`, currency: 'USD' });
-  await api('PUT', `/v1/customers/bench-${c}/price_book`, { price_book: 'bench-book', effective_from: '2026-01-01T00:00:00Z' });
+  await api('PUT', `/v1/customers/bench-${c}/price_book`, {
+    price_book: 'bench-book',
+    effective_from: '2026-01-01T00:00:00Z',
+  });
 }
 let sequence = 0;
 async function ingestFor(seconds: number, until?: () => boolean): Promise<{ events: number; seconds: number }> {
@@ -119,7 +134,11 @@ async function ingestFor(seconds: number, until?: () => boolean): Promise<{ even
             properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 1000 + i, output_tokens: 50 },
           })),
         };
-        const response = await fetch(`${harness.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        const response = await fetch(`${harness.url}/v1/events`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
         if (response.status !== 200) throw new Error(`POST /v1/events: ${response.status} ${await response.text()}`);
         await response.arrayBuffer();
         events += batch;
@@ -147,7 +166,9 @@ const busy = await ingestFor(ingestSeconds, () => drained);
 const busyRate = busy.events / busy.seconds;
 const drainSeconds = await drainPromise;
 const drainRate = backlog / drainSeconds;
-log(`ingestion during the drain: ${busyRate.toFixed(0)} events/s; the backlog drained in ${drainSeconds.toFixed(1)} s (${drainRate.toFixed(0)}/s)`);
+log(
+  `ingestion during the drain: ${busyRate.toFixed(0)} events/s; the backlog drained in ${drainSeconds.toFixed(1)} s (${drainRate.toFixed(0)}/s)`,
+);
 
 const report = {
   bench: 'webhooks',

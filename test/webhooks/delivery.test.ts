@@ -6,7 +6,15 @@ import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client } from '../billing/fixtures.ts';
 import { startJobRunner, type Jobs } from '../billing/jobs-harness.ts';
-import { exampleBook, rest, signUpTenant, startService, trpc, type Harness, type TenantFixture } from '../service/harness.ts';
+import {
+  exampleBook,
+  rest,
+  signUpTenant,
+  startService,
+  trpc,
+  type Harness,
+  type TenantFixture,
+} from '../service/harness.ts';
 import { startReceiver, verifyAt, type Receiver } from './receiver.ts';
 
 process.env.WEBHOOK_ALLOW_PRIVATE = '1';
@@ -23,7 +31,11 @@ describe('outgoing webhooks', () => {
   let receiver: Receiver;
 
   /** Records notifications as the domains do (the outbox row); the trigger makes their messages. */
-  const recordNotifications = async (type: string, count: number, payload: (i: number) => object = (i) => ({ n: i })) => {
+  const recordNotifications = async (
+    type: string,
+    count: number,
+    payload: (i: number) => object = (i) => ({ n: i }),
+  ) => {
     const now = harness.clock.now();
     const ids = Array.from({ length: count }, () => crypto.randomUUID());
     for (const [i, id] of ids.entries()) {
@@ -33,7 +45,8 @@ describe('outgoing webhooks', () => {
     }
     return ids.map((id) => `msg_${id.replaceAll('-', '')}`);
   };
-  const createEndpoint = async (path: string, extra: object = {}) => api.ok('POST', '/v1/webhook_endpoints', { url: receiver.url + path, ...extra });
+  const createEndpoint = async (path: string, extra: object = {}) =>
+    api.ok('POST', '/v1/webhook_endpoints', { url: receiver.url + path, ...extra });
   const receivedAt = (path: string) => receiver.received.filter((r) => r.path === path);
   /** One message's delivery to an endpoint, paging through its deliveries (newest first). */
   const deliveryOf = async (endpointId: string, messageId: string) => {
@@ -82,7 +95,13 @@ describe('outgoing webhooks', () => {
     expect(unknown.body.error.details[0].field).toBe('secret');
     process.env.WEBHOOK_ALLOW_PRIVATE = '0';
     try {
-      for (const url of [receiver.url, 'http://localhost:9/x', 'http://[::1]/x', 'http://10.0.0.8/x', 'http://169.254.169.254/latest']) {
+      for (const url of [
+        receiver.url,
+        'http://localhost:9/x',
+        'http://[::1]/x',
+        'http://10.0.0.8/x',
+        'http://169.254.169.254/latest',
+      ]) {
         const privateUrl = await api.call('POST', '/v1/webhook_endpoints', { url });
         expect(privateUrl.status, url).toBe(400);
         expect(privateUrl.body.error).toMatchObject({ code: 'invalid_webhook_url', details: [{ field: 'url' }] });
@@ -103,14 +122,27 @@ describe('outgoing webhooks', () => {
     const listed = await api.ok('GET', '/v1/webhook_endpoints');
     const fetched = await api.ok('GET', `/v1/webhook_endpoints/${created.id}`);
     expect(JSON.stringify([listed, fetched])).not.toContain(created.secret);
-    expect(fetched).toMatchObject({ url: `${receiver.url}/secret-check`, description: 'ERP', enabled: true, event_types: [] });
-    const viaTrpc = await trpc(harness, 'mutation', 'webhooks.create', { url: `${receiver.url}/trpc`, event_types: ['webhook.test'] }, tenant.session);
+    expect(fetched).toMatchObject({
+      url: `${receiver.url}/secret-check`,
+      description: 'ERP',
+      enabled: true,
+      event_types: [],
+    });
+    const viaTrpc = await trpc(
+      harness,
+      'mutation',
+      'webhooks.create',
+      { url: `${receiver.url}/trpc`, event_types: ['webhook.test'] },
+      tenant.session,
+    );
     expect(viaTrpc.body.secret).toMatch(/^whsec_/);
     const trpcList = await trpc(harness, 'query', 'webhooks.list', undefined, tenant.session);
     expect(trpcList.body.data.map((e: any) => e.id)).toEqual(expect.arrayContaining([created.id, viaTrpc.body.id]));
     expect(JSON.stringify(trpcList.body)).not.toContain('whsec_');
     const other = await signUpTenant(harness);
-    expect((await rest(harness, 'GET', `/v1/webhook_endpoints/${created.id}`, { key: other.secretKey })).status).toBe(404);
+    expect((await rest(harness, 'GET', `/v1/webhook_endpoints/${created.id}`, { key: other.secretKey })).status).toBe(
+      404,
+    );
     // Out of the way of the scenarios below.
     await api.ok('DELETE', `/v1/webhook_endpoints/${created.id}`);
     await api.ok('DELETE', `/v1/webhook_endpoints/${viaTrpc.body.id}`);
@@ -122,26 +154,53 @@ describe('outgoing webhooks', () => {
     const onlyDisabled = await createEndpoint('/only-disabled', { event_types: ['webhook_endpoint.disabled'] });
     await api.ok('POST', '/v1/customers', { external_id: 'hooked-co', currency: 'USD' });
     const expiresAt = new Date(harness.clock.now().getTime() + 3 * day).toISOString();
-    await api.ok('POST', '/v1/customers/hooked-co/credit_grants', { kind: 'prepaid', amount: '50', expires_at: expiresAt });
+    await api.ok('POST', '/v1/customers/hooked-co/credit_grants', {
+      kind: 'prepaid',
+      amount: '50',
+      expires_at: expiresAt,
+    });
     await jobs.tick(); // the notice
     await jobs.tick(); // its delivery
     const [delivery] = receivedAt('/all');
     expect(delivery).toBeDefined();
     expect(receivedAt('/only-disabled')).toEqual([]);
     const payload = verifyAt(all.secret, delivery, harness.clock.now()) as any;
-    expect(payload).toMatchObject({ type: 'credit_grant.expiring', data: { customer_id: 'hooked-co', balance: '50.000000000', expires_at: expiresAt } });
+    expect(payload).toMatchObject({
+      type: 'credit_grant.expiring',
+      data: { customer_id: 'hooked-co', balance: '50.000000000', expires_at: expiresAt },
+    });
     expect(() => verifyAt(onlyDisabled.secret, delivery, harness.clock.now())).toThrow();
     expect(delivery.id).toMatch(/^msg_[0-9a-f]{32}$/);
 
     const deliveries = await api.ok('GET', `/v1/webhook_endpoints/${all.id}/deliveries`);
-    expect(deliveries.data).toEqual([expect.objectContaining({ message_id: delivery.id, event_type: 'credit_grant.expiring', status: 'succeeded', attempts: 1, last_status_code: 200 })]);
+    expect(deliveries.data).toEqual([
+      expect.objectContaining({
+        message_id: delivery.id,
+        event_type: 'credit_grant.expiring',
+        status: 'succeeded',
+        attempts: 1,
+        last_status_code: 200,
+      }),
+    ]);
     const attempts = await api.ok('GET', `/v1/webhook_messages/${delivery.id}/attempts`);
     expect(attempts.data).toEqual([
-      expect.objectContaining({ endpoint_id: all.id, attempt: 1, trigger: 'scheduled', succeeded: true, status_code: 200, response_excerpt: '{"received":true,"status":200}', error: null }),
+      expect.objectContaining({
+        endpoint_id: all.id,
+        attempt: 1,
+        trigger: 'scheduled',
+        succeeded: true,
+        status_code: 200,
+        response_excerpt: '{"received":true,"status":200}',
+        error: null,
+      }),
     ]);
     expect(attempts.data[0].latency_ms).toBeGreaterThanOrEqual(0);
     const messages = await api.ok('GET', '/v1/webhook_messages?event_type=credit_grant.expiring');
-    expect(messages.data[0]).toMatchObject({ id: delivery.id, payload: { type: 'credit_grant.expiring' }, deliveries: [{ endpoint_id: all.id, status: 'succeeded', attempts: 1 }] });
+    expect(messages.data[0]).toMatchObject({
+      id: delivery.id,
+      payload: { type: 'credit_grant.expiring' },
+      deliveries: [{ endpoint_id: all.id, status: 'succeeded', attempts: 1 }],
+    });
 
     // Another tick sends nothing again.
     await jobs.tick();
@@ -157,7 +216,11 @@ describe('outgoing webhooks', () => {
     await jobs.tick();
     const pending = await api.ok('GET', `/v1/webhook_endpoints/${endpoint.id}/deliveries?status=pending&limit=500`);
     expect(pending.data).toHaveLength(40);
-    expect(pending.data.every((d: any) => d.attempts === 1 && d.last_status_code === null && /ECONNREFUSED/.test(d.last_error))).toBe(true);
+    expect(
+      pending.data.every(
+        (d: any) => d.attempts === 1 && d.last_status_code === null && /ECONNREFUSED/.test(d.last_error),
+      ),
+    ).toBe(true);
     // Retries while still down: the back-off grows (first retry 24-36 s, second 72-108 s).
     harness.clock.advance(minute);
     await jobs.tick();
@@ -175,7 +238,8 @@ describe('outgoing webhooks', () => {
     const got = receivedAt('/flaky');
     expect(new Set(got.map((r) => r.id))).toEqual(new Set(ids));
     expect(got).toHaveLength(ids.length);
-    for (const request of got) expect(verifyAt(endpoint.secret, request, harness.clock.now())).toMatchObject({ type: 'credit_grant.expiring' });
+    for (const request of got)
+      expect(verifyAt(endpoint.secret, request, harness.clock.now())).toMatchObject({ type: 'credit_grant.expiring' });
     const done = await api.ok('GET', `/v1/webhook_endpoints/${endpoint.id}/deliveries?status=succeeded&limit=500`);
     expect(done.data).toHaveLength(40);
     expect(done.data.every((d: any) => d.attempts === 3)).toBe(true);
@@ -194,7 +258,13 @@ describe('outgoing webhooks', () => {
     receiver.statusOf.set('/failing', 500);
     const start = harness.clock.now();
     const test = await api.ok('POST', `/v1/webhook_endpoints/${failing.id}/test`, {});
-    expect(test.attempt).toMatchObject({ attempt: 1, trigger: 'manual', succeeded: false, status_code: 500, error: 'HTTP 500' });
+    expect(test.attempt).toMatchObject({
+      attempt: 1,
+      trigger: 'manual',
+      succeeded: false,
+      status_code: 500,
+      error: 'HTTP 500',
+    });
     // The endpoint takes every type, so other notifications reach it while the clock crosses these days (the
     // first scenario's grant expires): the scenario follows its own message's delivery, step by step at the
     // instant the scheduler says it is due, until the schedule ends.
@@ -215,10 +285,16 @@ describe('outgoing webhooks', () => {
     expect(span).toBeLessThan(3.6 * day);
     const own = receivedAt('/failing').filter((r) => r.id === test.message_id);
     expect(own).toHaveLength(13);
-    for (const request of own) expect(verifyAt(failing.secret, request, new Date(Number(request.timestamp) * 1000))).toMatchObject({ type: 'webhook.test' });
+    for (const request of own)
+      expect(verifyAt(failing.secret, request, new Date(Number(request.timestamp) * 1000))).toMatchObject({
+        type: 'webhook.test',
+      });
     // Whatever else reached it was other notifications' messages, none of them a test send.
     const others = receivedAt('/failing').filter((r) => r.id !== test.message_id);
-    for (const request of others) expect(verifyAt(failing.secret, request, new Date(Number(request.timestamp) * 1000))).not.toMatchObject({ type: 'webhook.test' });
+    for (const request of others)
+      expect(verifyAt(failing.secret, request, new Date(Number(request.timestamp) * 1000))).not.toMatchObject({
+        type: 'webhook.test',
+      });
     expect((await api.ok('GET', `/v1/webhook_endpoints/${failing.id}`)).enabled).toBe(true);
 
     // Five days after its first failure, with nothing delivered since: the next failure disables it.
@@ -227,10 +303,15 @@ describe('outgoing webhooks', () => {
     const disabled = await api.ok('GET', `/v1/webhook_endpoints/${failing.id}`);
     expect(disabled).toMatchObject({ enabled: false, disabled_reason: 'failing', failing_since: start.toISOString() });
     const notices = await api.ok('GET', '/v1/notifications?type=webhook_endpoint.disabled');
-    expect(notices.data).toEqual([expect.objectContaining({ payload: expect.objectContaining({ endpoint_id: failing.id, reason: 'failing' }) })]);
+    expect(notices.data).toEqual([
+      expect.objectContaining({ payload: expect.objectContaining({ endpoint_id: failing.id, reason: 'failing' }) }),
+    ]);
     await jobs.tick();
     const [told] = receivedAt('/watcher');
-    expect(verifyAt(watcher.secret, told, harness.clock.now())).toMatchObject({ type: 'webhook_endpoint.disabled', data: { endpoint_id: failing.id, reason: 'failing' } });
+    expect(verifyAt(watcher.secret, told, harness.clock.now())).toMatchObject({
+      type: 'webhook_endpoint.disabled',
+      data: { endpoint_id: failing.id, reason: 'failing' },
+    });
     // A disabled endpoint gets nothing more.
     const before = receivedAt('/failing').length;
     await recordNotifications('credit_grant.expiring', 1);
@@ -249,16 +330,32 @@ describe('outgoing webhooks', () => {
       harness.clock.set(new Date(start.getTime() + days * day));
       await recordNotifications('credit_grant.expiring', 1);
       await jobs.tick();
-      expect(await api.ok('GET', `/v1/webhook_endpoints/${down.id}`)).toMatchObject({ enabled: true, failing_since: start.toISOString() });
+      expect(await api.ok('GET', `/v1/webhook_endpoints/${down.id}`)).toMatchObject({
+        enabled: true,
+        failing_since: start.toISOString(),
+      });
     }
     harness.clock.set(new Date(start.getTime() + 5 * day + minute));
     const [last] = await recordNotifications('credit_grant.expiring', 1);
     await jobs.tick();
-    expect(await api.ok('GET', `/v1/webhook_endpoints/${down.id}`)).toMatchObject({ enabled: false, disabled_reason: 'failing', failing_since: start.toISOString() });
-    expect((await api.ok('GET', `/v1/webhook_messages/${last}/attempts`)).data).toEqual([expect.objectContaining({ endpoint_id: down.id, trigger: 'scheduled', status_code: 503 })]);
+    expect(await api.ok('GET', `/v1/webhook_endpoints/${down.id}`)).toMatchObject({
+      enabled: false,
+      disabled_reason: 'failing',
+      failing_since: start.toISOString(),
+    });
+    expect((await api.ok('GET', `/v1/webhook_messages/${last}/attempts`)).data).toEqual([
+      expect.objectContaining({ endpoint_id: down.id, trigger: 'scheduled', status_code: 503 }),
+    ]);
     await jobs.tick();
-    const told = receivedAt('/watcher-scheduled').map((r) => verifyAt(watcher.secret, r, new Date(Number(r.timestamp) * 1000)) as any);
-    expect(told).toEqual([expect.objectContaining({ type: 'webhook_endpoint.disabled', data: expect.objectContaining({ endpoint_id: down.id, reason: 'failing', last_status_code: 503 }) })]);
+    const told = receivedAt('/watcher-scheduled').map(
+      (r) => verifyAt(watcher.secret, r, new Date(Number(r.timestamp) * 1000)) as any,
+    );
+    expect(told).toEqual([
+      expect.objectContaining({
+        type: 'webhook_endpoint.disabled',
+        data: expect.objectContaining({ endpoint_id: down.id, reason: 'failing', last_status_code: 503 }),
+      }),
+    ]);
     await api.ok('PATCH', `/v1/webhook_endpoints/${watcher.id}`, { enabled: false });
   });
 
@@ -267,9 +364,17 @@ describe('outgoing webhooks', () => {
     receiver.statusOf.set('/gone', 410);
     const [id] = await recordNotifications('credit_grant.expiring', 1);
     await jobs.tick();
-    expect(await api.ok('GET', `/v1/webhook_endpoints/${gone.id}`)).toMatchObject({ enabled: false, disabled_reason: 'gone' });
+    expect(await api.ok('GET', `/v1/webhook_endpoints/${gone.id}`)).toMatchObject({
+      enabled: false,
+      disabled_reason: 'gone',
+    });
     const notices = await api.ok('GET', '/v1/notifications?type=webhook_endpoint.disabled');
-    expect(notices.data.some((n: any) => n.payload.endpoint_id === gone.id && n.payload.reason === 'gone' && n.payload.last_status_code === 410)).toBe(true);
+    expect(
+      notices.data.some(
+        (n: any) =>
+          n.payload.endpoint_id === gone.id && n.payload.reason === 'gone' && n.payload.last_status_code === 410,
+      ),
+    ).toBe(true);
     harness.clock.advance(day);
     await jobs.tick();
     expect(receivedAt('/gone')).toHaveLength(1);
@@ -277,13 +382,19 @@ describe('outgoing webhooks', () => {
     await api.ok('PATCH', `/v1/webhook_endpoints/${gone.id}`, { enabled: true });
     await jobs.tick();
     expect(receivedAt('/gone').map((r) => r.id)).toEqual([id, id]);
-    expect((await api.ok('GET', `/v1/webhook_endpoints/${gone.id}/deliveries`)).data[0]).toMatchObject({ message_id: id, status: 'succeeded', attempts: 2 });
+    expect((await api.ok('GET', `/v1/webhook_endpoints/${gone.id}/deliveries`)).data[0]).toMatchObject({
+      message_id: id,
+      status: 'succeeded',
+      attempts: 2,
+    });
     await api.ok('PATCH', `/v1/webhook_endpoints/${gone.id}`, { enabled: false });
   });
 
   it('signs with both secrets during a rotation overlap, with the new one only after it', async () => {
     const endpoint = await createEndpoint('/rotating', { event_types: ['webhook.test'] });
-    const rotated = await api.ok('POST', `/v1/webhook_endpoints/${endpoint.id}/rotate_secret`, { overlap_seconds: 3600 });
+    const rotated = await api.ok('POST', `/v1/webhook_endpoints/${endpoint.id}/rotate_secret`, {
+      overlap_seconds: 3600,
+    });
     expect(rotated.secret).not.toBe(endpoint.secret);
     expect(rotated.previous_secret_expires_at).toBe(new Date(harness.clock.now().getTime() + 3600_000).toISOString());
     const during = await api.ok('POST', `/v1/webhook_endpoints/${endpoint.id}/test`, { payload: { hello: 'world' } });
@@ -291,7 +402,11 @@ describe('outgoing webhooks', () => {
     const [first] = receivedAt('/rotating');
     expect(first.id).toBe(during.message_id);
     expect(first.signature.split(' ')).toHaveLength(2);
-    expect(verifyAt(endpoint.secret, first, harness.clock.now())).toEqual({ type: 'webhook.test', timestamp: harness.clock.now().toISOString(), data: { hello: 'world' } });
+    expect(verifyAt(endpoint.secret, first, harness.clock.now())).toEqual({
+      type: 'webhook.test',
+      timestamp: harness.clock.now().toISOString(),
+      data: { hello: 'world' },
+    });
     expect(verifyAt(rotated.secret, first, harness.clock.now())).toMatchObject({ data: { hello: 'world' } });
     harness.clock.advance(2 * 3600_000);
     await api.ok('POST', `/v1/webhook_endpoints/${endpoint.id}/test`, {});
@@ -300,10 +415,14 @@ describe('outgoing webhooks', () => {
     expect(() => verifyAt(endpoint.secret, second, harness.clock.now())).toThrow();
     expect((await api.ok('GET', `/v1/webhook_endpoints/${endpoint.id}`)).previous_secret_expires_at).toBeNull();
     // The test payload is capped.
-    const big = await api.call('POST', `/v1/webhook_endpoints/${endpoint.id}/test`, { payload: { blob: 'x'.repeat(70_000) } });
+    const big = await api.call('POST', `/v1/webhook_endpoints/${endpoint.id}/test`, {
+      payload: { blob: 'x'.repeat(70_000) },
+    });
     expect(big.status).toBe(400);
     expect(big.body.error.details[0].field).toBe('payload');
-    const badOverlap = await api.call('POST', `/v1/webhook_endpoints/${endpoint.id}/rotate_secret`, { overlap_seconds: -1 });
+    const badOverlap = await api.call('POST', `/v1/webhook_endpoints/${endpoint.id}/rotate_secret`, {
+      overlap_seconds: -1,
+    });
     expect(badOverlap.status).toBe(400);
     expect(badOverlap.body.error.details[0].field).toBe('overlap_seconds');
     await api.ok('PATCH', `/v1/webhook_endpoints/${endpoint.id}`, { enabled: false });
@@ -315,27 +434,61 @@ describe('outgoing webhooks', () => {
     const from = harness.clock.now();
     const ids = await recordNotifications('credit_grant.expiring', 3);
     await jobs.tick();
-    expect(receivedAt('/replayed').map((r) => r.id).sort()).toEqual([...ids].sort());
+    expect(
+      receivedAt('/replayed')
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual([...ids].sort());
 
     const retried = await api.ok('POST', `/v1/webhook_messages/${ids[0]}/retry`, { endpoint_id: endpoint.id });
-    expect(retried).toMatchObject({ message_id: ids[0], attempt: 2, trigger: 'manual', succeeded: true, status_code: 200 });
+    expect(retried).toMatchObject({
+      message_id: ids[0],
+      attempt: 2,
+      trigger: 'manual',
+      succeeded: true,
+      status_code: 200,
+    });
     expect(receivedAt('/replayed').filter((r) => r.id === ids[0])).toHaveLength(2);
     const badRetry = await api.call('POST', `/v1/webhook_messages/${ids[0]}/retry`, { endpoint_id: 'nope' });
     expect(badRetry.status).toBe(400);
     expect(badRetry.body.error.details[0].field).toBe('endpoint_id');
-    expect((await api.call('POST', `/v1/webhook_messages/msg_${'0'.repeat(32)}/retry`, { endpoint_id: endpoint.id })).status).toBe(404);
+    expect(
+      (await api.call('POST', `/v1/webhook_messages/msg_${'0'.repeat(32)}/retry`, { endpoint_id: endpoint.id })).status,
+    ).toBe(404);
 
     // An endpoint created afterwards gets the range on replay, under the same ids; only what it never received.
     const late = await createEndpoint('/late');
     harness.clock.advance(minute);
-    const replay = await api.ok('POST', `/v1/webhook_endpoints/${late.id}/replay`, { since: from.toISOString(), until: new Date(from.getTime() + 1).toISOString() });
+    const replay = await api.ok('POST', `/v1/webhook_endpoints/${late.id}/replay`, {
+      since: from.toISOString(),
+      until: new Date(from.getTime() + 1).toISOString(),
+    });
     expect(replay).toEqual({ queued: 3 });
     await jobs.tick();
-    expect(receivedAt('/late').map((r) => r.id).sort()).toEqual([...ids].sort());
-    for (const request of receivedAt('/late')) expect(verifyAt(late.secret, request, harness.clock.now())).toMatchObject({ type: 'credit_grant.expiring' });
-    expect(await api.ok('POST', `/v1/webhook_endpoints/${late.id}/replay`, { since: from.toISOString(), until: new Date(from.getTime() + 1).toISOString() })).toEqual({ queued: 0 });
-    expect(await api.ok('POST', `/v1/webhook_endpoints/${late.id}/replay`, { since: from.toISOString(), until: new Date(from.getTime() + 1).toISOString(), include_succeeded: true })).toEqual({ queued: 3 });
-    const badRange = await api.call('POST', `/v1/webhook_endpoints/${late.id}/replay`, { since: from.toISOString(), until: from.toISOString() });
+    expect(
+      receivedAt('/late')
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual([...ids].sort());
+    for (const request of receivedAt('/late'))
+      expect(verifyAt(late.secret, request, harness.clock.now())).toMatchObject({ type: 'credit_grant.expiring' });
+    expect(
+      await api.ok('POST', `/v1/webhook_endpoints/${late.id}/replay`, {
+        since: from.toISOString(),
+        until: new Date(from.getTime() + 1).toISOString(),
+      }),
+    ).toEqual({ queued: 0 });
+    expect(
+      await api.ok('POST', `/v1/webhook_endpoints/${late.id}/replay`, {
+        since: from.toISOString(),
+        until: new Date(from.getTime() + 1).toISOString(),
+        include_succeeded: true,
+      }),
+    ).toEqual({ queued: 3 });
+    const badRange = await api.call('POST', `/v1/webhook_endpoints/${late.id}/replay`, {
+      since: from.toISOString(),
+      until: from.toISOString(),
+    });
     expect(badRange.status).toBe(400);
     expect(badRange.body.error.details[0].field).toBe('until');
     await jobs.tick();
@@ -345,18 +498,30 @@ describe('outgoing webhooks', () => {
   });
 
   it('sends invoice.paid, invoice.voided and credit_note.issued as their invoices change', async () => {
-    const endpoint = await createEndpoint('/invoices', { event_types: ['invoice.paid', 'invoice.voided', 'credit_note.issued'] });
+    const endpoint = await createEndpoint('/invoices', {
+      event_types: ['invoice.paid', 'invoice.voided', 'credit_note.issued'],
+    });
     await api.ok('POST', '/v1/price_books', { book: exampleBook('hook-book') });
-    await api.ok('POST', '/v1/plans', { code: 'hook-plan', name: 'Hooked', price_book: 'hook-book', interval: 'month', base_fee: '10' });
+    await api.ok('POST', '/v1/plans', {
+      code: 'hook-plan',
+      name: 'Hooked',
+      price_book: 'hook-book',
+      interval: 'month',
+      base_fee: '10',
+    });
     const start = new Date(harness.clock.now());
     start.setUTCHours(0, 0, 0, 0);
     for (const customer of ['payer', 'voided']) {
       await api.ok('POST', '/v1/customers', { external_id: customer, currency: 'USD' });
-      await api.ok('POST', `/v1/customers/${customer}/subscriptions`, { plan: 'hook-plan', started_at: start.toISOString() });
+      await api.ok('POST', `/v1/customers/${customer}/subscriptions`, {
+        plan: 'hook-plan',
+        started_at: start.toISOString(),
+      });
     }
     harness.clock.set(new Date(start.getTime() + 40 * day));
     await jobs.tick();
-    const invoiceOf = async (customer: string) => (await api.ok('GET', `/v1/invoices?customer_id=${customer}`)).data.find((i: any) => i.status === 'finalized');
+    const invoiceOf = async (customer: string) =>
+      (await api.ok('GET', `/v1/invoices?customer_id=${customer}`)).data.find((i: any) => i.status === 'finalized');
     const paid = await invoiceOf('payer');
     const voided = await invoiceOf('voided');
     expect(paid).toBeDefined();
@@ -366,9 +531,24 @@ describe('outgoing webhooks', () => {
     await jobs.tick();
     const bodies = receivedAt('/invoices').map((r) => verifyAt(endpoint.secret, r, harness.clock.now()) as any);
     expect(bodies.map((b) => b.type).sort()).toEqual(['credit_note.issued', 'invoice.paid', 'invoice.voided']);
-    expect(bodies.find((b) => b.type === 'invoice.paid').data).toMatchObject({ invoice_id: paid.id, number: paid.number, customer_id: 'payer', currency: 'USD', total: paid.total });
-    expect(bodies.find((b) => b.type === 'invoice.voided').data).toMatchObject({ invoice_id: voided.id, customer_id: 'voided', reason: 'duplicate' });
-    expect(bodies.find((b) => b.type === 'credit_note.issued').data).toMatchObject({ credit_note_id: note.id, invoice_id: paid.id, total: '1.000000000', origin: 'manual' });
+    expect(bodies.find((b) => b.type === 'invoice.paid').data).toMatchObject({
+      invoice_id: paid.id,
+      number: paid.number,
+      customer_id: 'payer',
+      currency: 'USD',
+      total: paid.total,
+    });
+    expect(bodies.find((b) => b.type === 'invoice.voided').data).toMatchObject({
+      invoice_id: voided.id,
+      customer_id: 'voided',
+      reason: 'duplicate',
+    });
+    expect(bodies.find((b) => b.type === 'credit_note.issued').data).toMatchObject({
+      credit_note_id: note.id,
+      invoice_id: paid.id,
+      total: '1.000000000',
+      origin: 'manual',
+    });
     await api.ok('PATCH', `/v1/webhook_endpoints/${endpoint.id}`, { enabled: false });
   });
 
@@ -379,7 +559,10 @@ describe('outgoing webhooks', () => {
     const [big] = receivedAt('/capped');
     expect(big.id).toBe(bigId);
     expect(big.body.length).toBeLessThan(1000);
-    expect(verifyAt(endpoint.secret, big, harness.clock.now())).toMatchObject({ type: 'credit_grant.expiring', data: { truncated: true } });
+    expect(verifyAt(endpoint.secret, big, harness.clock.now())).toMatchObject({
+      type: 'credit_grant.expiring',
+      data: { truncated: true },
+    });
 
     process.env.WEBHOOK_ALLOW_PRIVATE = '0';
     try {
@@ -387,7 +570,11 @@ describe('outgoing webhooks', () => {
       await jobs.tick();
       expect(receivedAt('/capped')).toHaveLength(1);
       const log = await api.ok('GET', `/v1/webhook_messages/${blockedId}/attempts`);
-      expect(log.data[0]).toMatchObject({ succeeded: false, status_code: null, error: expect.stringContaining('destination refused') });
+      expect(log.data[0]).toMatchObject({
+        succeeded: false,
+        status_code: null,
+        error: expect.stringContaining('destination refused'),
+      });
     } finally {
       process.env.WEBHOOK_ALLOW_PRIVATE = '1';
     }

@@ -58,7 +58,8 @@ export async function startReceiver(): Promise<Receiver> {
       });
       const status = statusOf.get(path) ?? 200;
       if (status === 'hang') return;
-      const answer = () => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ received: true, status }));
+      const answer = () =>
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ received: true, status }));
       if (receiver.delayMs > 0) setTimeout(answer, receiver.delayMs);
       else answer();
     });
@@ -75,7 +76,11 @@ export function verifyAt(secret: string, request: Received, at: Date): unknown {
   const realNow = Date.now;
   Date.now = () => at.getTime();
   try {
-    return new Webhook(secret).verify(request.body, { 'webhook-id': request.id, 'webhook-timestamp': request.timestamp, 'webhook-signature': request.signature });
+    return new Webhook(secret).verify(request.body, {
+      'webhook-id': request.id,
+      'webhook-timestamp': request.timestamp,
+      'webhook-signature': request.signature,
+    });
   } finally {
     Date.now = realNow;
   }

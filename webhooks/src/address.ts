@@ -66,14 +66,20 @@ function ipv6Bytes(address: string): number[] | undefined {
   const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (dotted) {
     const parts = dotted[1].split('.').map(Number);
-    text = text.slice(0, -dotted[1].length) + ((parts[0] << 8) | parts[1]).toString(16) + ':' + ((parts[2] << 8) | parts[3]).toString(16);
+    text =
+      text.slice(0, -dotted[1].length) +
+      ((parts[0] << 8) | parts[1]).toString(16) +
+      ':' +
+      ((parts[2] << 8) | parts[3]).toString(16);
   }
   const [head, tail] = text.split('::');
   const headGroups = head ? head.split(':') : [];
   const tailGroups = tail === undefined ? [] : tail ? tail.split(':') : [];
   const missing = 8 - headGroups.length - tailGroups.length;
   if (tail === undefined ? missing !== 0 : missing < 0) return undefined;
-  const groups = [...headGroups, ...Array(tail === undefined ? 0 : missing).fill('0'), ...tailGroups].map((g) => parseInt(g, 16));
+  const groups = [...headGroups, ...Array(tail === undefined ? 0 : missing).fill('0'), ...tailGroups].map((g) =>
+    parseInt(g, 16),
+  );
   if (groups.length !== 8 || groups.some((g) => !Number.isFinite(g) || g < 0 || g > 0xffff)) return undefined;
   return groups.flatMap((g) => [g >> 8, g & 0xff]);
 }
@@ -82,20 +88,25 @@ export type DestinationCheck = { ok: true; addresses: string[] } | { ok: false; 
 
 export type Resolver = (hostname: string) => Promise<string[]>;
 
-const systemResolver: Resolver = async (hostname) => (await dns.promises.lookup(hostname, { all: true, verbatim: true })).map((a) => a.address);
+const systemResolver: Resolver = async (hostname) =>
+  (await dns.promises.lookup(hostname, { all: true, verbatim: true })).map((a) => a.address);
 
 /**
  * Resolves the URL's host and checks every address. A host that does not resolve fails (`unresolvable`); any
  * non-public address fails unless `allowPrivate`.
  */
-export async function checkDestination(url: string, options: { allowPrivate: boolean; resolve?: Resolver }): Promise<DestinationCheck> {
+export async function checkDestination(
+  url: string,
+  options: { allowPrivate: boolean; resolve?: Resolver },
+): Promise<DestinationCheck> {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     return { ok: false, reason: 'not a valid URL' };
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return { ok: false, reason: 'the scheme must be http or https' };
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    return { ok: false, reason: 'the scheme must be http or https' };
   if (parsed.username || parsed.password) return { ok: false, reason: 'credentials in the URL are not allowed' };
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
   let addresses: string[];
@@ -104,13 +115,20 @@ export async function checkDestination(url: string, options: { allowPrivate: boo
     try {
       addresses = await (options.resolve ?? systemResolver)(host);
     } catch (error) {
-      return { ok: false, reason: `the host ${host} does not resolve (${(error as NodeJS.ErrnoException).code ?? 'error'})` };
+      return {
+        ok: false,
+        reason: `the host ${host} does not resolve (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      };
     }
   }
   if (addresses.length === 0) return { ok: false, reason: `the host ${host} does not resolve` };
   if (!options.allowPrivate) {
     const privateAddress = addresses.find((a) => !isPublicAddress(a));
-    if (privateAddress) return { ok: false, reason: `the host ${host} resolves to ${privateAddress}, a private, loopback or reserved address` };
+    if (privateAddress)
+      return {
+        ok: false,
+        reason: `the host ${host} resolves to ${privateAddress}, a private, loopback or reserved address`,
+      };
   }
   return { ok: true, addresses };
 }

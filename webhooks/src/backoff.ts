@@ -7,7 +7,9 @@ const capMs = 12 * 3600_000;
 const jitter = 0.2;
 
 /** Delays before retry 1, 2, ... without jitter. */
-export const retrySchedule: readonly number[] = Array.from({ length: 12 }, (_, i) => Math.min(baseMs * factor ** i, capMs));
+export const retrySchedule: readonly number[] = Array.from({ length: 12 }, (_, i) =>
+  Math.min(baseMs * factor ** i, capMs),
+);
 
 /** Attempts in all: the first one and a retry per step of the schedule. */
 export const maxAttempts = retrySchedule.length + 1;

@@ -42,14 +42,25 @@ export interface SendResult {
 export async function sendWebhook(options: SendOptions): Promise<SendResult> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
-  const destination = await checkDestination(options.url, { allowPrivate: options.allowPrivate, resolve: options.resolve });
-  if (!destination.ok) return { ok: false, status: null, latencyMs: elapsed(), responseExcerpt: '', error: `destination refused: ${destination.reason}` };
+  const destination = await checkDestination(options.url, {
+    allowPrivate: options.allowPrivate,
+    resolve: options.resolve,
+  });
+  if (!destination.ok)
+    return {
+      ok: false,
+      status: null,
+      latencyMs: elapsed(),
+      responseExcerpt: '',
+      error: `destination refused: ${destination.reason}`,
+    };
   const url = new URL(options.url);
   const addresses = destination.addresses;
   // Connect to the addresses just checked, never to a second answer of the resolver.
   const lookup: LookupFunction = (_hostname, lookupOptions, callback) => {
     const entries = addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
-    if ((lookupOptions as { all?: boolean }).all) (callback as unknown as (e: null, a: typeof entries) => void)(null, entries);
+    if ((lookupOptions as { all?: boolean }).all)
+      (callback as unknown as (e: null, a: typeof entries) => void)(null, entries);
     else callback(null, entries[0].address, entries[0].family);
   };
   const body = Buffer.from(options.body);
@@ -84,9 +95,16 @@ export async function sendWebhook(options: SendOptions): Promise<SendResult> {
         });
         response.on('end', () => {
           const status = response.statusCode ?? 0;
-          finish({ ok: status >= 200 && status < 300, status, responseExcerpt: Buffer.concat(chunks).toString('utf8'), error: null });
+          finish({
+            ok: status >= 200 && status < 300,
+            status,
+            responseExcerpt: Buffer.concat(chunks).toString('utf8'),
+            error: null,
+          });
         });
-        response.on('error', (error) => finish({ ok: false, status: response.statusCode ?? null, responseExcerpt: '', error: describe(error) }));
+        response.on('error', (error) =>
+          finish({ ok: false, status: response.statusCode ?? null, responseExcerpt: '', error: describe(error) }),
+        );
       },
     );
     const timer = setTimeout(() => {

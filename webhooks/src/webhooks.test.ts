@@ -2,7 +2,18 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkDestination, generateSecret, isPublicAddress, isSecret, maxAttempts, retryDelayMs, retrySchedule, sendWebhook, signatureHeader, signPayload } from './index.ts';
+import {
+  checkDestination,
+  generateSecret,
+  isPublicAddress,
+  isSecret,
+  maxAttempts,
+  retryDelayMs,
+  retrySchedule,
+  sendWebhook,
+  signatureHeader,
+  signPayload,
+} from './index.ts';
 
 describe('signing', () => {
   it('given a secret, produces signatures the standardwebhooks package verifies', () => {
@@ -10,7 +21,11 @@ describe('signing', () => {
     expect(isSecret(secret)).toBe(true);
     const body = JSON.stringify({ type: 'invoice.paid', timestamp: '2026-03-01T00:00:00Z', data: { id: 'x' } });
     const timestamp = Math.floor(Date.now() / 1000);
-    const headers = { 'webhook-id': 'msg_1', 'webhook-timestamp': String(timestamp), 'webhook-signature': signPayload(secret, 'msg_1', timestamp, body) };
+    const headers = {
+      'webhook-id': 'msg_1',
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signPayload(secret, 'msg_1', timestamp, body),
+    };
     expect(new Webhook(secret).verify(body, headers)).toEqual(JSON.parse(body));
     // A changed body or another secret fails.
     expect(() => new Webhook(secret).verify(body + ' ', headers)).toThrow();
@@ -23,7 +38,13 @@ describe('signing', () => {
     const header = signatureHeader([fresh, old], 'msg_2', timestamp, '{}');
     expect(header.split(' ')).toHaveLength(2);
     for (const secret of [old, fresh]) {
-      expect(new Webhook(secret).verify('{}', { 'webhook-id': 'msg_2', 'webhook-timestamp': String(timestamp), 'webhook-signature': header })).toEqual({});
+      expect(
+        new Webhook(secret).verify('{}', {
+          'webhook-id': 'msg_2',
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': header,
+        }),
+      ).toEqual({});
     }
   });
 
@@ -37,7 +58,8 @@ describe('signing', () => {
 describe('back-off', () => {
   it('grows exponentially, caps, and spans about three days over its attempts', () => {
     expect(retrySchedule[0]).toBe(30_000);
-    for (let i = 1; i < retrySchedule.length; i++) expect(retrySchedule[i]).toBeGreaterThanOrEqual(retrySchedule[i - 1]);
+    for (let i = 1; i < retrySchedule.length; i++)
+      expect(retrySchedule[i]).toBeGreaterThanOrEqual(retrySchedule[i - 1]);
     const totalHours = retrySchedule.reduce((a, b) => a + b, 0) / 3600_000;
     expect(totalHours).toBeGreaterThan(60);
     expect(totalHours).toBeLessThan(84);
@@ -77,11 +99,22 @@ describe('addresses', () => {
 
   it('checks every resolved address of a host', async () => {
     const resolve = async () => ['8.8.8.8', '10.0.0.1'];
-    expect(await checkDestination('https://hooks.example.com/x', { allowPrivate: false, resolve })).toMatchObject({ ok: false, reason: expect.stringContaining('10.0.0.1') });
-    expect(await checkDestination('https://hooks.example.com/x', { allowPrivate: true, resolve })).toEqual({ ok: true, addresses: ['8.8.8.8', '10.0.0.1'] });
-    expect(await checkDestination('https://hooks.example.com/x', { allowPrivate: false, resolve: async () => ['8.8.8.8'] })).toEqual({ ok: true, addresses: ['8.8.8.8'] });
+    expect(await checkDestination('https://hooks.example.com/x', { allowPrivate: false, resolve })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('10.0.0.1'),
+    });
+    expect(await checkDestination('https://hooks.example.com/x', { allowPrivate: true, resolve })).toEqual({
+      ok: true,
+      addresses: ['8.8.8.8', '10.0.0.1'],
+    });
+    expect(
+      await checkDestination('https://hooks.example.com/x', { allowPrivate: false, resolve: async () => ['8.8.8.8'] }),
+    ).toEqual({ ok: true, addresses: ['8.8.8.8'] });
     expect(await checkDestination('http://[::1]:8080/', { allowPrivate: false })).toMatchObject({ ok: false });
-    expect(await checkDestination('ftp://example.com/', { allowPrivate: true })).toMatchObject({ ok: false, reason: expect.stringContaining('scheme') });
+    expect(await checkDestination('ftp://example.com/', { allowPrivate: true })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('scheme'),
+    });
     expect(await checkDestination('https://u:p@example.com/', { allowPrivate: true })).toMatchObject({ ok: false });
   });
 });
@@ -113,7 +146,15 @@ describe('sender', () => {
     mode = 'ok';
     const secret = generateSecret();
     const timestamp = Math.floor(Date.now() / 1000);
-    const result = await sendWebhook({ url, id: 'msg_a', timestamp, body: '{"a":1}', secrets: [secret], timeoutMs: 10_000, allowPrivate: true });
+    const result = await sendWebhook({
+      url,
+      id: 'msg_a',
+      timestamp,
+      body: '{"a":1}',
+      secrets: [secret],
+      timeoutMs: 10_000,
+      allowPrivate: true,
+    });
     expect(result).toMatchObject({ ok: true, status: 200, error: null });
     expect(result.responseExcerpt).toHaveLength(1024);
     const last = received.at(-1)!;
@@ -122,16 +163,42 @@ describe('sender', () => {
 
   it('refuses a loopback receiver unless private delivery is allowed, without connecting', async () => {
     const before = received.length;
-    const result = await sendWebhook({ url, id: 'msg_b', timestamp: 1, body: '{}', secrets: [generateSecret()], timeoutMs: 10_000, allowPrivate: false });
+    const result = await sendWebhook({
+      url,
+      id: 'msg_b',
+      timestamp: 1,
+      body: '{}',
+      secrets: [generateSecret()],
+      timeoutMs: 10_000,
+      allowPrivate: false,
+    });
     expect(result).toMatchObject({ ok: false, status: null, error: expect.stringContaining('destination refused') });
     expect(received.length).toBe(before);
   });
 
   it('gives up on a receiver that does not answer in time, and reports non-2xx answers', async () => {
     mode = 'hang';
-    const hung = await sendWebhook({ url, id: 'msg_c', timestamp: 1, body: '{}', secrets: [generateSecret()], timeoutMs: 300, allowPrivate: true });
+    const hung = await sendWebhook({
+      url,
+      id: 'msg_c',
+      timestamp: 1,
+      body: '{}',
+      secrets: [generateSecret()],
+      timeoutMs: 300,
+      allowPrivate: true,
+    });
     expect(hung).toMatchObject({ ok: false, status: null, error: expect.stringContaining('timed out') });
     mode = 'gone';
-    expect(await sendWebhook({ url, id: 'msg_d', timestamp: 1, body: '{}', secrets: [generateSecret()], timeoutMs: 10_000, allowPrivate: true })).toMatchObject({ ok: false, status: 410 });
+    expect(
+      await sendWebhook({
+        url,
+        id: 'msg_d',
+        timestamp: 1,
+        body: '{}',
+        secrets: [generateSecret()],
+        timeoutMs: 10_000,
+        allowPrivate: true,
+      }),
+    ).toMatchObject({ ok: false, status: 410 });
   });
 });

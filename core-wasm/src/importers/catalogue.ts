@@ -57,12 +57,18 @@ export class CatalogueImportError extends Error {
     readonly problems: ImportProblem[],
     readonly skipped: SkippedModel[] = [],
   ) {
-    super(`${message}${problems.length ? `:\n${problems.map((problem) => `  ${problem.path}: ${problem.message}`).join('\n')}` : ''}`);
+    super(
+      `${message}${problems.length ? `:\n${problems.map((problem) => `  ${problem.path}: ${problem.message}`).join('\n')}` : ''}`,
+    );
     this.name = 'CatalogueImportError';
   }
 }
 
-export function importCatalogue(format: CatalogueFormat, catalogue: unknown, options: ImportCatalogueOptions = {}): CatalogueImport {
+export function importCatalogue(
+  format: CatalogueFormat,
+  catalogue: unknown,
+  options: ImportCatalogueOptions = {},
+): CatalogueImport {
   const genaiOptions: ImportGenaiPricesOptions = {
     bookId: options.bookId ?? format,
     firstEffectiveFrom: options.firstEffectiveFrom,
@@ -87,12 +93,20 @@ export function importCatalogue(format: CatalogueFormat, catalogue: unknown, opt
     });
     const notes = imported.notes.map((note) => ({ ...note, path: converted.originOf(note.path)?.path ?? note.path }));
     const unconverted = converted.skipped.map((skip) => withPricedBy(skip, imported.book));
-    result = { format, book: imported.book, notes: [...converted.notes, ...notes], skipped: [...unconverted, ...skipped] };
+    result = {
+      format,
+      book: imported.book,
+      notes: [...converted.notes, ...notes],
+      skipped: [...unconverted, ...skipped],
+    };
   }
   if (options.strict && result.skipped.length) {
     throw new CatalogueImportError(
       `${result.skipped.length} model(s) of the catalogue cannot be stated (strict import)`,
-      result.skipped.map((skip) => ({ path: skip.path, message: `${skip.provider ?? '?'}/${skip.model ?? '*'}: ${skip.reason}` })),
+      result.skipped.map((skip) => ({
+        path: skip.path,
+        message: `${skip.provider ?? '?'}/${skip.model ?? '*'}: ${skip.reason}`,
+      })),
       result.skipped,
     );
   }
@@ -109,8 +123,14 @@ const LOCATION = /^\$\[(\d+)\](?:\.models\[(\d+)\])?/;
  * problem with its path; each path names its provider and model, which are left out, and the import runs again on
  * the rest until it succeeds (a second pass can find what only the remaining set shows, e.g. a duplicate card id).
  */
-function importGenaiPricesSkipping(catalogue: unknown, options: ImportGenaiPricesOptions): Omit<CatalogueImport, 'format'> {
-  if (!Array.isArray(catalogue)) throw new CatalogueImportError('Not a genai-prices catalogue', [{ path: '$', message: 'expected an array of providers' }]);
+function importGenaiPricesSkipping(
+  catalogue: unknown,
+  options: ImportGenaiPricesOptions,
+): Omit<CatalogueImport, 'format'> {
+  if (!Array.isArray(catalogue))
+    throw new CatalogueImportError('Not a genai-prices catalogue', [
+      { path: '$', message: 'expected an array of providers' },
+    ]);
   const skippedProviders = new Map<number, ImportProblem[]>();
   const skippedModels = new Map<string, ImportProblem[]>();
   for (let attempt = 0; attempt <= catalogue.length + 1 + countModels(catalogue); attempt++) {
@@ -137,19 +157,34 @@ function importGenaiPricesSkipping(catalogue: unknown, options: ImportGenaiPrice
     const cardCount = imported.book.versions.at(-1)?.rate_cards.length ?? 0;
     const skipped = skipReport(catalogue, skippedProviders, skippedModels, imported.book);
     if (cardCount === 0) {
-      throw new CatalogueImportError('Nothing in the catalogue can be stated', skipped.map((skip) => ({ path: skip.path, message: skip.reason })), skipped);
+      throw new CatalogueImportError(
+        'Nothing in the catalogue can be stated',
+        skipped.map((skip) => ({ path: skip.path, message: skip.reason })),
+        skipped,
+      );
     }
-    return { book: imported.book, notes: imported.notes.map((note) => ({ ...note, path: originalPath(note.path) })), skipped };
+    return {
+      book: imported.book,
+      notes: imported.notes.map((note) => ({ ...note, path: originalPath(note.path) })),
+      skipped,
+    };
   }
   throw new Error('importGenaiPricesSkipping: no progress'); // each failed pass removes at least one model or provider
 }
 
 function countModels(catalogue: unknown[]): number {
-  return catalogue.reduce<number>((sum, provider) => sum + (isRecord(provider) && Array.isArray(provider.models) ? provider.models.length : 0), 0);
+  return catalogue.reduce<number>(
+    (sum, provider) => sum + (isRecord(provider) && Array.isArray(provider.models) ? provider.models.length : 0),
+    0,
+  );
 }
 
 /** The catalogue without the skipped entries, and the map from its paths back to the original's. */
-function filterCatalogue(catalogue: unknown[], skippedProviders: Map<number, unknown>, skippedModels: Map<string, unknown>) {
+function filterCatalogue(
+  catalogue: unknown[],
+  skippedProviders: Map<number, unknown>,
+  skippedModels: Map<string, unknown>,
+) {
   const providerIndex: number[] = [];
   const modelIndex: number[][] = [];
   const removedIds = new Set(
@@ -166,7 +201,9 @@ function filterCatalogue(catalogue: unknown[], skippedProviders: Map<number, unk
       return [provider];
     }
     const kept: number[] = [];
-    const models = provider.models.filter((_, model) => !skippedModels.has(`${index}/${model}`) && kept.push(model) > 0);
+    const models = provider.models.filter(
+      (_, model) => !skippedModels.has(`${index}/${model}`) && kept.push(model) > 0,
+    );
     modelIndex.push(kept);
     const copy: Record<string, unknown> = { ...provider, models };
     // A skipped provider is no one's fallback any more (it has no cards to fall back to).
@@ -180,7 +217,9 @@ function filterCatalogue(catalogue: unknown[], skippedProviders: Map<number, unk
   const originalPath = (path: string) =>
     path.replace(LOCATION, (_, provider: string, model: string | undefined) => {
       const original = providerIndex[Number(provider)]!;
-      return model === undefined ? `$[${original}]` : `$[${original}].models[${modelIndex[Number(provider)]![Number(model)]}]`;
+      return model === undefined
+        ? `$[${original}]`
+        : `$[${original}].models[${modelIndex[Number(provider)]![Number(model)]}]`;
     });
   return { filtered, originalPath };
 }
@@ -193,7 +232,9 @@ function skipReport(
 ): SkippedModel[] {
   const idOf = (value: unknown) => (isRecord(value) && typeof value.id === 'string' ? value.id : null);
   const reason = (base: string, problems: ImportProblem[]) =>
-    problems.map((problem) => `${problem.path.slice(base.length).replace(/^\./, '') || '(entry)'}: ${problem.message}`).join('; ');
+    problems
+      .map((problem) => `${problem.path.slice(base.length).replace(/^\./, '') || '(entry)'}: ${problem.message}`)
+      .join('; ');
   const report: SkippedModel[] = [];
   for (const [index, problems] of skippedProviders) {
     const path = `$[${index}]`;
@@ -203,9 +244,15 @@ function skipReport(
     const [provider, model] = key.split('/').map(Number) as [number, number];
     if (skippedProviders.has(provider)) continue;
     const providerEntry = catalogue[provider];
-    const modelEntry = isRecord(providerEntry) && Array.isArray(providerEntry.models) ? providerEntry.models[model] : undefined;
+    const modelEntry =
+      isRecord(providerEntry) && Array.isArray(providerEntry.models) ? providerEntry.models[model] : undefined;
     const path = `$[${provider}].models[${model}]`;
-    report.push(withPricedBy({ provider: idOf(providerEntry), model: idOf(modelEntry), path, reason: reason(path, problems) }, book));
+    report.push(
+      withPricedBy(
+        { provider: idOf(providerEntry), model: idOf(modelEntry), path, reason: reason(path, problems) },
+        book,
+      ),
+    );
   }
   return report.sort((left, right) => comparePaths(left.path, right.path));
 }
@@ -214,7 +261,9 @@ function skipReport(
 function withPricedBy(skip: SkippedModel, book: PriceBook): SkippedModel {
   if (skip.provider === null || skip.model === null) return skip;
   const [provider, model] = [normalizeGenaiPricesReference(skip.provider), normalizeGenaiPricesReference(skip.model)];
-  const cards = (book.versions.at(-1)?.rate_cards ?? []).filter((card) => holds(card.match.provider, provider) && holds(card.match.model, model));
+  const cards = (book.versions.at(-1)?.rate_cards ?? []).filter(
+    (card) => holds(card.match.provider, provider) && holds(card.match.model, model),
+  );
   const card = cards.find((candidate) => candidate.match.model === model) ?? cards[0];
   return card ? { ...skip, now_priced_by: card.id } : skip;
 }
@@ -286,15 +335,23 @@ export class CatalogueUpdateError extends Error {
  */
 export function planCatalogueUpdate(book: PriceBook, imported: PriceBook, effectiveFrom: string): CatalogueUpdate {
   const at = Date.parse(effectiveFrom);
-  if (Number.isNaN(at)) throw new CatalogueUpdateError('effective_from', `not an ISO 8601 instant: ${JSON.stringify(effectiveFrom)}`);
+  if (Number.isNaN(at))
+    throw new CatalogueUpdateError('effective_from', `not an ISO 8601 instant: ${JSON.stringify(effectiveFrom)}`);
   if (book.currency !== imported.currency) {
-    throw new CatalogueUpdateError('book.currency', `the book is in ${book.currency}; the catalogue prices in ${imported.currency}`);
+    throw new CatalogueUpdateError(
+      'book.currency',
+      `the book is in ${book.currency}; the catalogue prices in ${imported.currency}`,
+    );
   }
   const latest = book.versions.at(-1);
   if (latest && Date.parse(latest.effective_from) >= at) {
-    throw new CatalogueUpdateError('effective_from', `must be after the book's latest version (${latest.effective_from}); got ${new Date(at).toISOString()}`);
+    throw new CatalogueUpdateError(
+      'effective_from',
+      `must be after the book's latest version (${latest.effective_from}); got ${new Date(at).toISOString()}`,
+    );
   }
-  const inForce = imported.versions.filter((version) => Date.parse(version.effective_from) <= at).at(-1) ?? imported.versions[0]!;
+  const inForce =
+    imported.versions.filter((version) => Date.parse(version.effective_from) <= at).at(-1) ?? imported.versions[0]!;
   // The catalogue brings prices; the book's own terms (modifiers, allowances, and the windows they name) stay.
   const keep = (version: BookVersion): BookVersion => {
     const kept: BookVersion = { ...version };
@@ -332,7 +389,8 @@ export function diffVersions(before: BookVersion | undefined, after: BookVersion
   const windows = new Set([...Object.keys(before?.windows ?? {}), ...Object.keys(after.windows ?? {})]);
   for (const name of [...windows].sort()) {
     const [left, right] = [before?.windows?.[name], after.windows?.[name]];
-    if (canonical(left) !== canonical(right)) changes.windows.push({ window: name, before: left ?? null, after: right ?? null });
+    if (canonical(left) !== canonical(right))
+      changes.windows.push({ window: name, before: left ?? null, after: right ?? null });
   }
   return changes;
 }
@@ -364,7 +422,8 @@ function chargesByName(card: RateCard | undefined): Map<string, unknown> {
     }
   };
   add('', card.charges);
-  for (const variant of card.variants ?? []) add(`${variant.when.window ?? canonical(variant.when)}: `, variant.charges);
+  for (const variant of card.variants ?? [])
+    add(`${variant.when.window ?? canonical(variant.when)}: `, variant.charges);
   return named;
 }
 
@@ -372,6 +431,8 @@ function chargesByName(card: RateCard | undefined): Map<string, unknown> {
 function canonical(value: unknown): string {
   if (value === undefined) return 'undefined';
   return JSON.stringify(value, (_, inner) =>
-    isRecord(inner) ? Object.fromEntries(Object.entries(inner).sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0))) : inner,
+    isRecord(inner)
+      ? Object.fromEntries(Object.entries(inner).sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0)))
+      : inner,
   );
 }

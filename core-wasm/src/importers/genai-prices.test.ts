@@ -39,12 +39,17 @@ function problemsOf(catalogue: unknown, options?: ImportGenaiPricesOptions): { p
   throw new Error('expected the import to fail');
 }
 
-const perMillion = (dimension: string, rate: string) => ({ dimension, price: { model: 'per_unit', rate, per: '1000000' } });
+const perMillion = (dimension: string, rate: string) => ({
+  dimension,
+  price: { model: 'per_unit', rate, per: '1000000' },
+});
 
 describe('importGenaiPrices: cards', () => {
   it('makes one card per provider and model with per-million token prices', () => {
     // given a provider without provider_match and a model matched by its id only
-    const book = importGenaiPrices([provider('groq', [model('llama-3.3-70b', { input_mtok: 0.59, output_mtok: 0.79 })])]);
+    const book = importGenaiPrices([
+      provider('groq', [model('llama-3.3-70b', { input_mtok: 0.59, output_mtok: 0.79 })]),
+    ]);
     // then one USD version from 1970 with an exact card (plain strings: exact matches win in the kernel)
     expect(book).toEqual({
       id: 'genai-prices',
@@ -69,9 +74,17 @@ describe('importGenaiPrices: cards', () => {
       provider(
         'OpenAI',
         [
-          model('GPT-4o', { input_mtok: 2.5 }, {
-            or: [{ equals: 'GPT-4o' }, { starts_with: 'GPT-4o-2024' }, { and: [{ contains: 'Azure' }, { ends_with: '-4O' }] }],
-          }),
+          model(
+            'GPT-4o',
+            { input_mtok: 2.5 },
+            {
+              or: [
+                { equals: 'GPT-4o' },
+                { starts_with: 'GPT-4o-2024' },
+                { and: [{ contains: 'Azure' }, { ends_with: '-4O' }] },
+              ],
+            },
+          ),
         ],
         { provider_match: { or: [{ contains: 'OpenAI' }, { equals: 'oai' }] } },
       ),
@@ -84,38 +97,66 @@ describe('importGenaiPrices: cards', () => {
   });
 
   it('translates a regex clause exactly when its language is finite', () => {
-    const book = importGenaiPrices([provider('openai', [model('o-series', { input_mtok: 1 }, { regex: '^o[134](?:-mini)?$' })])]);
+    const book = importGenaiPrices([
+      provider('openai', [model('o-series', { input_mtok: 1 }, { regex: '^o[134](?:-mini)?$' })]),
+    ]);
     expect(cardOf(book, 'openai/o-series').match.model).toEqual({
       or: ['o-series', ...['o1', 'o1-mini', 'o3', 'o3-mini', 'o4', 'o4-mini'].map((equals) => ({ equals }))],
     });
   });
 
   it('keeps a regex with no exact rule as a regex rule, refuses it or widens it on request', () => {
-    const catalogue = [provider('x-ai', [model('grok-4.3', { input_mtok: 3 }, { or: [{ equals: 'grok-4.3' }, { regex: '^grok-4\\.3-\\d{8}$' }] })])];
-    expect(cardOf(importGenaiPrices(catalogue), 'x-ai/grok-4.3').match.model).toEqual({ or: ['grok-4.3', { regex: '^grok-4\\.3-\\d{8}$' }] });
-    expect(problemsOf(catalogue, { regex: 'reject' })).toEqual([{ path: '$[0].models[0].match.or[1].regex', message: expect.stringContaining('{"starts_with":"grok-4.3-"}') }]);
+    const catalogue = [
+      provider('x-ai', [
+        model('grok-4.3', { input_mtok: 3 }, { or: [{ equals: 'grok-4.3' }, { regex: '^grok-4\\.3-\\d{8}$' }] }),
+      ]),
+    ];
+    expect(cardOf(importGenaiPrices(catalogue), 'x-ai/grok-4.3').match.model).toEqual({
+      or: ['grok-4.3', { regex: '^grok-4\\.3-\\d{8}$' }],
+    });
+    expect(problemsOf(catalogue, { regex: 'reject' })).toEqual([
+      { path: '$[0].models[0].match.or[1].regex', message: expect.stringContaining('{"starts_with":"grok-4.3-"}') },
+    ]);
     const { book, notes } = importGenaiPricesWithNotes(catalogue, { regex: 'widen' });
     expect(cardOf(book, 'x-ai/grok-4.3').match.model).toEqual({ or: ['grok-4.3', { starts_with: 'grok-4.3-' }] });
-    expect(notes).toEqual([{ path: '$[0].models[0].match.or[1].regex', kind: 'regex_widened', message: expect.stringContaining('grok-4.3-') }]);
+    expect(notes).toEqual([
+      {
+        path: '$[0].models[0].match.or[1].regex',
+        kind: 'regex_widened',
+        message: expect.stringContaining('grok-4.3-'),
+      },
+    ]);
   });
 
   it('moves a provider before another whose provider_match takes its id, so that exact ids win', () => {
     const { book, notes } = importGenaiPricesWithNotes([
       provider('cerebras', [model('llama', { input_mtok: 0.1 })], { provider_match: { contains: 'cerebras' } }),
       provider('groq', [model('llama', { input_mtok: 0.2 })]),
-      provider('hf_cerebras', [model('llama', { input_mtok: 0.3 })], { provider_match: { and: [{ contains: 'hf' }, { contains: 'cerebras' }] } }),
+      provider('hf_cerebras', [model('llama', { input_mtok: 0.3 })], {
+        provider_match: { and: [{ contains: 'hf' }, { contains: 'cerebras' }] },
+      }),
     ]);
     // "hf_cerebras" contains "cerebras": book order alone would give it cerebras's card
-    expect(book.versions[0]!.rate_cards.map((card) => card.id)).toEqual(['hf_cerebras/llama', 'cerebras/llama', 'groq/llama']);
+    expect(book.versions[0]!.rate_cards.map((card) => card.id)).toEqual([
+      'hf_cerebras/llama',
+      'cerebras/llama',
+      'groq/llama',
+    ]);
     expect(notes.map((note) => note.kind)).toEqual(['cards_reordered']);
   });
 
   it("adds a fallback provider's models after the provider's own, matched by their rules only", () => {
     const book = importGenaiPrices([
-      provider('openai', [model('gpt-4o', { input_mtok: 2.5 }, { or: [{ equals: 'gpt-4o' }, { starts_with: 'gpt-4o-' }] })]),
+      provider('openai', [
+        model('gpt-4o', { input_mtok: 2.5 }, { or: [{ equals: 'gpt-4o' }, { starts_with: 'gpt-4o-' }] }),
+      ]),
       provider('azure', [model('phi-4', { input_mtok: 0.125 })], { fallback_model_providers: ['openai'] }),
     ]);
-    expect(book.versions[0]!.rate_cards.map((card) => card.id)).toEqual(['openai/gpt-4o', 'azure/phi-4', 'azure/gpt-4o@openai']);
+    expect(book.versions[0]!.rate_cards.map((card) => card.id)).toEqual([
+      'openai/gpt-4o',
+      'azure/phi-4',
+      'azure/gpt-4o@openai',
+    ]);
     expect(cardOf(book, 'azure/gpt-4o@openai')).toEqual({
       id: 'azure/gpt-4o@openai',
       match: { provider: 'azure', model: { or: [{ equals: 'gpt-4o' }, { starts_with: 'gpt-4o-' }] } },
@@ -141,7 +182,9 @@ describe('importGenaiPrices: charges', () => {
     const card = cardOf(book, 'openai/gpt-audio');
     // cache_audio_read is in both cache_read and input_audio: subtracting both adds it back once
     expect(card.dimensions).toEqual({
-      input_tokens_remainder: { formula: { input_tokens: 1, cache_read_tokens: -1, input_audio_tokens: -1, cache_audio_read_tokens: 1 } },
+      input_tokens_remainder: {
+        formula: { input_tokens: 1, cache_read_tokens: -1, input_audio_tokens: -1, cache_audio_read_tokens: 1 },
+      },
       cache_read_tokens_remainder: { formula: { cache_read_tokens: 1, cache_audio_read_tokens: -1 } },
       input_audio_tokens_remainder: { formula: { input_audio_tokens: 1, cache_audio_read_tokens: -1 } },
       output_tokens_remainder: { formula: { output_tokens: 1, output_reasoning_tokens: -1 } },
@@ -161,7 +204,10 @@ describe('importGenaiPrices: charges', () => {
     // cache_read_mtok absent: cache reads are billed as input tokens, so input_tokens is used whole
     const book = importGenaiPrices([provider('mistral', [model('small', { input_mtok: 0.1, output_mtok: 0.3 })])]);
     expect(cardOf(book, 'mistral/small')).not.toHaveProperty('dimensions');
-    expect(cardOf(book, 'mistral/small').charges).toEqual([perMillion('input_tokens', '0.1'), perMillion('output_tokens', '0.3')]);
+    expect(cardOf(book, 'mistral/small').charges).toEqual([
+      perMillion('input_tokens', '0.1'),
+      perMillion('output_tokens', '0.3'),
+    ]);
   });
 
   it('maps TieredPrices to request_tiers on the total input tokens, tiers sorted, above = start', () => {
@@ -169,7 +215,13 @@ describe('importGenaiPrices: charges', () => {
     const book = importGenaiPrices([
       provider('google', [
         model('gemini-pro', {
-          input_mtok: { base: 1.25, tiers: [{ start: 500000, price: 3 }, { start: 200000, price: 2.5 }] },
+          input_mtok: {
+            base: 1.25,
+            tiers: [
+              { start: 500000, price: 3 },
+              { start: 200000, price: 2.5 },
+            ],
+          },
           output_mtok: 10,
         }),
       ]),
@@ -191,7 +243,9 @@ describe('importGenaiPrices: charges', () => {
 
   it('prices _kcount units per thousand and a request as a flat amount per call', () => {
     // calcPrice counts exactly one request per call: 12 USD per thousand requests is 0.012 per event
-    const book = importGenaiPrices([provider('perplexity', [model('sonar', { input_mtok: 1, requests_kcount: 12, web_searches_kcount: 5 })])]);
+    const book = importGenaiPrices([
+      provider('perplexity', [model('sonar', { input_mtok: 1, requests_kcount: 12, web_searches_kcount: 5 })]),
+    ]);
     expect(cardOf(book, 'perplexity/sonar').charges).toEqual([
       perMillion('input_tokens', '1'),
       { dimension: 'web_searches', price: { model: 'per_unit', rate: '5', per: '1000' } },
@@ -211,7 +265,13 @@ describe('importGenaiPrices: charges', () => {
       perMillion('input_tokens', '0.18'),
       { dimension: 'output_tokens', price: { model: 'per_unit', rate: '0.000000004', per: '10000000' } },
     ]);
-    expect(notes).toEqual([{ path: '$[0].models[0].prices.input_mtok', kind: 'number_recovered', message: '0.18000000000000002 read as 0.18' }]);
+    expect(notes).toEqual([
+      {
+        path: '$[0].models[0].prices.input_mtok',
+        kind: 'number_recovered',
+        message: '0.18000000000000002 read as 0.18',
+      },
+    ]);
     expect(cardOf(book, 'together/free').charges).toEqual([{ price: { model: 'flat', amount: '0' } }]);
   });
 });
@@ -237,7 +297,10 @@ describe('importGenaiPrices: conditional prices', () => {
   it('turns a time-of-day entry into a UTC window and a variant, folding offsets and keeping wraps', () => {
     const book = importGenaiPrices([
       provider('deepseek', [
-        model('chat', [{ prices: always }, { constraint: { start_time: '00:30:00+02:00', end_time: '06:00:00Z' }, prices: night }]),
+        model('chat', [
+          { prices: always },
+          { constraint: { start_time: '00:30:00+02:00', end_time: '06:00:00Z' }, prices: night },
+        ]),
       ]),
     ]);
     // 00:30 at +02:00 is 22:30 UTC the day before: a window that wraps midnight
@@ -285,13 +348,22 @@ describe('importGenaiPrices: conditional prices', () => {
       charges: [perMillion('input_tokens', '1')],
       variants: [{ when: { window: 'utc_180000_200000' }, charges: [perMillion('input_tokens', '2')] }],
     });
-    expect(cardOf(book, 'p/n', 1)).toEqual({ id: 'p/n', match: { provider: 'p', model: 'n' }, charges: [perMillion('input_tokens', '3')] });
+    expect(cardOf(book, 'p/n', 1)).toEqual({
+      id: 'p/n',
+      match: { provider: 'p', model: 'n' },
+      charges: [perMillion('input_tokens', '3')],
+    });
     expect(book.versions[1]!.effective_from).toBe('2026-01-01T00:00:00.000Z');
   });
 
   it('makes no variant for a window whose start equals its end (calcPrice never applies it)', () => {
     const { book, notes } = importGenaiPricesWithNotes([
-      provider('p', [model('m', [{ prices: always }, { constraint: { start_time: '10:00:00Z', end_time: '10:00:00Z' }, prices: night }])]),
+      provider('p', [
+        model('m', [
+          { prices: always },
+          { constraint: { start_time: '10:00:00Z', end_time: '10:00:00Z' }, prices: night },
+        ]),
+      ]),
     ]);
     expect(cardOf(book, 'p/m')).not.toHaveProperty('variants');
     expect(book.versions[0]).not.toHaveProperty('windows');
@@ -307,33 +379,50 @@ describe('importGenaiPrices: validation', () => {
   it("states Groq Whisper's 10-second minimum per call, which lives in calcPrice's code", () => {
     // calcPrice reads audio_seconds (input_audio_seconds when absent or 0), raises it to 10 and sets both: one charge
     // on the larger of the two at the input audio rate (0.111 per hour), with a per-call minimum of 10 seconds
-    const book = importGenaiPrices([provider('groq', [model('whisper-large-v3', { audio_hours: 0.111, input_audio_hours: 0.2 })])]);
+    const book = importGenaiPrices([
+      provider('groq', [model('whisper-large-v3', { audio_hours: 0.111, input_audio_hours: 0.2 })]),
+    ]);
     expect(cardOf(book, 'groq/whisper-large-v3')).toEqual({
       id: 'groq/whisper-large-v3',
       match: { provider: 'groq', model: 'whisper-large-v3' },
       dimensions: { billed_audio_seconds: { max: ['audio_seconds', 'input_audio_seconds'] } },
-      charges: [{ dimension: 'billed_audio_seconds', minimum: '10', price: { model: 'per_unit', rate: '0.2', per: '3600' } }],
+      charges: [
+        { dimension: 'billed_audio_seconds', minimum: '10', price: { model: 'per_unit', rate: '0.2', per: '3600' } },
+      ],
     });
-    expect(problemsOf([provider('groq', [model('whisper-large-v3', { audio_hours: { base: 0.1, tiers: [{ start: 10, price: 0.2 }] } })])])).toEqual([
-      { path: '$[0].models[0].prices', message: "calcPrice's 10-second minimum per call for Groq Whisper cannot be stated on tiered audio prices" },
+    expect(
+      problemsOf([
+        provider('groq', [
+          model('whisper-large-v3', { audio_hours: { base: 0.1, tiers: [{ start: 10, price: 0.2 }] } }),
+        ]),
+      ]),
+    ).toEqual([
+      {
+        path: '$[0].models[0].prices',
+        message: "calcPrice's 10-second minimum per call for Groq Whisper cannot be stated on tiered audio prices",
+      },
     ]);
   });
 
   it('lists every problem with its JSON path at once', () => {
     const problems = problemsOf([
-      provider('p', [
-        model('a', { input_mtok: -1, pages_mtok: 2 }),
-        model('b', { cache_read_mtok: 0.1 }),
-        model('c', { input_mtok: 1, cache_read_mtok: 0.1, input_audio_mtok: 5 }),
-        model('d', [{ constraint: { start_date: '2025-13-01' }, prices: { input_mtok: 1 } }]),
-        model('e', [{ constraint: { start_time: '10:00:00.5Z', end_time: '11:00:00Z' }, prices: { input_mtok: 1 } }]),
-        model('f', [{ constraint: { weekday: 'mon' }, prices: { input_mtok: 1 } }]),
-        model('g', { input_mtok: { base: 1, tiers: [{ start: 1.5, price: 2 }] } }),
-        model('a', { input_mtok: 1 }),
-        model('h', { input_mtok: 1 }, { regex: '(x' }),
-        model('i', { requests_kcount: { base: 1, tiers: [] } }),
-        { id: 'no match', prices: {} },
-      ], { fallback_model_providers: ['nobody'] }),
+      provider(
+        'p',
+        [
+          model('a', { input_mtok: -1, pages_mtok: 2 }),
+          model('b', { cache_read_mtok: 0.1 }),
+          model('c', { input_mtok: 1, cache_read_mtok: 0.1, input_audio_mtok: 5 }),
+          model('d', [{ constraint: { start_date: '2025-13-01' }, prices: { input_mtok: 1 } }]),
+          model('e', [{ constraint: { start_time: '10:00:00.5Z', end_time: '11:00:00Z' }, prices: { input_mtok: 1 } }]),
+          model('f', [{ constraint: { weekday: 'mon' }, prices: { input_mtok: 1 } }]),
+          model('g', { input_mtok: { base: 1, tiers: [{ start: 1.5, price: 2 }] } }),
+          model('a', { input_mtok: 1 }),
+          model('h', { input_mtok: 1 }, { regex: '(x' }),
+          model('i', { requests_kcount: { base: 1, tiers: [] } }),
+          { id: 'no match', prices: {} },
+        ],
+        { fallback_model_providers: ['nobody'] },
+      ),
     ]);
     expect(problems.map((problem) => problem.path)).toEqual([
       '$[0].models[0].prices.input_mtok',
@@ -353,7 +442,9 @@ describe('importGenaiPrices: validation', () => {
     ]);
     // calcPrice would throw on every call for b and c: a priced unit without its ancestor, an overlap without its join
     expect(problems[2]!.message).toBe('prices cache_read_tokens without its ancestor input_mtok');
-    expect(problems[3]!.message).toBe('cache_read_mtok and input_audio_mtok overlap in cache_audio_read_mtok, which is not priced');
+    expect(problems[3]!.message).toBe(
+      'cache_read_mtok and input_audio_mtok overlap in cache_audio_read_mtok, which is not priced',
+    );
   });
 });
 
@@ -361,9 +452,19 @@ describe('the imported book', () => {
   it('compiles with the kernel compiler', () => {
     const book = importGenaiPrices([
       provider('deepseek', [
-        model('chat', [{ prices: { input_mtok: 0.27, cache_read_mtok: 0.07, output_mtok: 1.1 } }, { constraint: { start_time: '16:30:00Z', end_time: '00:30:00Z' }, prices: { input_mtok: 0.135, cache_read_mtok: 0.035, output_mtok: 0.55 } }]),
+        model('chat', [
+          { prices: { input_mtok: 0.27, cache_read_mtok: 0.07, output_mtok: 1.1 } },
+          {
+            constraint: { start_time: '16:30:00Z', end_time: '00:30:00Z' },
+            prices: { input_mtok: 0.135, cache_read_mtok: 0.035, output_mtok: 0.55 },
+          },
+        ]),
       ]),
-      provider('google', [model('gemini', { input_mtok: { base: 1.25, tiers: [{ start: 200000, price: 2.5 }] }, requests_kcount: 35 })], { provider_match: { contains: 'vertex' } }),
+      provider(
+        'google',
+        [model('gemini', { input_mtok: { base: 1.25, tiers: [{ start: 200000, price: 2.5 }] }, requests_kcount: 35 })],
+        { provider_match: { contains: 'vertex' } },
+      ),
     ]);
     const compiled = compileBook(book);
     expect(compiled.ok ? [] : compiled.errors).toEqual([]);
@@ -387,7 +488,12 @@ describe('GENAI_PRICES_UNITS', () => {
       if (field === 'per') parsed[current]!.per = Number(value!.replaceAll('_', ''));
       if (field === 'price_key') parsed[current]!.priceKey = value!;
       if (field === 'dimensions') {
-        parsed[current]!.dimensions = Object.fromEntries(value!.replace(/^\{|\}$/g, '').split(',').map((pair) => pair.split(':').map((part) => part.trim())));
+        parsed[current]!.dimensions = Object.fromEntries(
+          value!
+            .replace(/^\{|\}$/g, '')
+            .split(',')
+            .map((pair) => pair.split(':').map((part) => part.trim())),
+        );
       }
     }
     expect(GENAI_PRICES_UNITS).toEqual(parsed);

@@ -38,7 +38,8 @@ export interface ImportProblem {
 /** A faithful-but-worth-knowing or approximate step of an import that succeeded. */
 export interface ImportNote {
   path: string;
-  kind: 'regex_widened' | 'number_recovered' | 'cards_reordered' | 'precedence_cycle' | 'empty_window' | 'amount_rounded';
+  kind:
+    'regex_widened' | 'number_recovered' | 'cards_reordered' | 'precedence_cycle' | 'empty_window' | 'amount_rounded';
   message: string;
 }
 
@@ -142,7 +143,9 @@ class ImportContext {
 
   constructor(readonly options: ImportGenaiPricesOptions) {
     this.units = options.units ?? GENAI_PRICES_UNITS;
-    this.unitsByPriceKey = new Map(Object.entries(this.units).map(([usageKey, unit]) => [unit.priceKey, { usageKey, unit }]));
+    this.unitsByPriceKey = new Map(
+      Object.entries(this.units).map(([usageKey, unit]) => [unit.priceKey, { usageKey, unit }]),
+    );
   }
 
   problem(path: string, message: string): void {
@@ -172,14 +175,18 @@ function parseCatalogue(catalogue: unknown, context: ImportContext): ParsedProvi
     if (!provider) return;
     const key = normalizeGenaiPricesReference(provider.id);
     const earlier = seen.get(key);
-    if (earlier) context.problem(`${provider.path}.id`, `duplicate provider id ${JSON.stringify(provider.id)} (also ${earlier})`);
+    if (earlier)
+      context.problem(`${provider.path}.id`, `duplicate provider id ${JSON.stringify(provider.id)} (also ${earlier})`);
     else seen.set(key, provider.path);
     providers.push(provider);
   });
   for (const provider of providers) {
     provider.fallbacks.forEach((fallback, index) => {
       if (!seen.has(fallback)) {
-        context.problem(`${provider.path}.fallback_model_providers[${index}]`, `unknown provider ${JSON.stringify(fallback)}`);
+        context.problem(
+          `${provider.path}.fallback_model_providers[${index}]`,
+          `unknown provider ${JSON.stringify(fallback)}`,
+        );
       }
     });
   }
@@ -192,10 +199,14 @@ function parseProvider(value: unknown, path: string, context: ImportContext): Pa
     return null;
   }
   const id = parseId(value.id, `${path}.id`, context);
-  const providerMatch = value.provider_match === undefined ? null : parseRule(value.provider_match, `${path}.provider_match`, context);
+  const providerMatch =
+    value.provider_match === undefined ? null : parseRule(value.provider_match, `${path}.provider_match`, context);
   let fallbacks: string[] = [];
   if (value.fallback_model_providers !== undefined) {
-    if (!Array.isArray(value.fallback_model_providers) || !value.fallback_model_providers.every((item) => typeof item === 'string')) {
+    if (
+      !Array.isArray(value.fallback_model_providers) ||
+      !value.fallback_model_providers.every((item) => typeof item === 'string')
+    ) {
       context.problem(`${path}.fallback_model_providers`, 'expected an array of provider ids');
     } else fallbacks = value.fallback_model_providers.map(normalizeGenaiPricesReference);
   }
@@ -209,7 +220,8 @@ function parseProvider(value: unknown, path: string, context: ImportContext): Pa
       const modelId = isRecord(model) ? model.id : undefined;
       if (typeof modelId === 'string') {
         const earlier = seen.get(modelId);
-        if (earlier) context.problem(`${modelPath}.id`, `duplicate model id ${JSON.stringify(modelId)} (also ${earlier})`);
+        if (earlier)
+          context.problem(`${modelPath}.id`, `duplicate model id ${JSON.stringify(modelId)} (also ${earlier})`);
         else seen.set(modelId, modelPath);
       }
       if (parsed) models.push(parsed);
@@ -218,7 +230,14 @@ function parseProvider(value: unknown, path: string, context: ImportContext): Pa
   if (id === null) return null;
   applyGroqWhisperMinimum(id, models, context);
   const exactId = normalizeGenaiPricesReference(id);
-  return { id, path, rule: providerMatch ? { or: [exactId, ...alternatives(providerMatch)] } : exactId, providerMatch, models, fallbacks };
+  return {
+    id,
+    path,
+    rule: providerMatch ? { or: [exactId, ...alternatives(providerMatch)] } : exactId,
+    providerMatch,
+    models,
+    fallbacks,
+  };
 }
 
 /**
@@ -238,14 +257,19 @@ function applyGroqWhisperMinimum(providerId: string, models: ParsedModel[], cont
       const audio = charges.filter((charge) => audioKeys.includes(charge.usageKey));
       if (audio.length === 0) continue;
       if (audio.some((charge) => charge.price.model !== 'per_unit')) {
-        context.problem(`${model.path}.prices`, "calcPrice's 10-second minimum per call for Groq Whisper cannot be stated on tiered audio prices");
+        context.problem(
+          `${model.path}.prices`,
+          "calcPrice's 10-second minimum per call for Groq Whisper cannot be stated on tiered audio prices",
+        );
         continue;
       }
       const carrier = audio.find((charge) => charge.usageKey === 'input_audio_seconds') ?? audio[0]!;
       entry.prices.charges = charges.flatMap((charge) =>
         charge === carrier
           ? [{ ...charge, dimension: { name: 'billed_audio_seconds', definition: { max: audioKeys } }, minimum: '10' }]
-          : audio.includes(charge) ? [] : [charge],
+          : audio.includes(charge)
+            ? []
+            : [charge],
       );
     }
   }
@@ -265,7 +289,10 @@ function parseModel(value: unknown, path: string, context: ImportContext): Parse
     return null;
   }
   const id = parseId(value.id, `${path}.id`, context);
-  const match = value.match === undefined ? (context.problem(`${path}.match`, 'missing'), null) : parseRule(value.match, `${path}.match`, context);
+  const match =
+    value.match === undefined
+      ? (context.problem(`${path}.match`, 'missing'), null)
+      : parseRule(value.match, `${path}.match`, context);
   const prices = parseModelPrices(value.prices, `${path}.prices`, context);
   if (id === null || match === null || prices === null) return null;
   return { id, path, match, prices };
@@ -338,7 +365,11 @@ function parseRegex(regex: string, path: string, context: ImportContext): MatchR
     );
     return null;
   }
-  context.note(path, 'regex_widened', `regex ${JSON.stringify(regex)} widened to ${JSON.stringify(translation.rule)}: ${translation.reason}`);
+  context.note(
+    path,
+    'regex_widened',
+    `regex ${JSON.stringify(regex)} widened to ${JSON.stringify(translation.rule)}: ${translation.reason}`,
+  );
   return translation.rule;
 }
 
@@ -358,7 +389,9 @@ function alternatives(rule: MatchRule): MatchRule[] {
 /** The card's model rule: its id as the exact match (exact matches win), then the catalogue's rule. */
 function modelRule(model: ParsedModel): MatchRule {
   const exactId = normalizeGenaiPricesReference(model.id);
-  const rest = alternatives(model.match).filter((rule) => !(typeof rule === 'object' && 'equals' in rule && rule.equals === exactId));
+  const rest = alternatives(model.match).filter(
+    (rule) => !(typeof rule === 'object' && 'equals' in rule && rule.equals === exactId),
+  );
   return rest.length ? { or: [exactId, ...rest] } : exactId;
 }
 
@@ -400,7 +433,10 @@ function parseModelPrices(value: unknown, path: string, context: ImportContext):
     for (const key of Object.keys(item)) {
       if (key !== 'prices' && key !== 'constraint') context.problem(`${itemPath}.${key}`, 'unknown field');
     }
-    const constraint = item.constraint === undefined ? { kind: 'always' as const } : parseConstraint(item.constraint, `${itemPath}.constraint`, context);
+    const constraint =
+      item.constraint === undefined
+        ? { kind: 'always' as const }
+        : parseConstraint(item.constraint, `${itemPath}.constraint`, context);
     const prices = isRecord(item.prices) ? parsePriceSet(item.prices, `${itemPath}.prices`, context) : null;
     if (!isRecord(item.prices)) context.problem(`${itemPath}.prices`, 'expected a price object');
     return constraint && prices && { constraint, prices };
@@ -434,13 +470,20 @@ function parseConstraint(value: unknown, path: string, context: ImportContext): 
     if (start === null || end === null) return null;
     if (start === end) {
       // calcPrice tests start <= t < end, which never holds; a Tariff window with end == start would span the day.
-      context.note(path, 'empty_window', 'start_time equals end_time: calcPrice never applies these prices; no variant is made');
+      context.note(
+        path,
+        'empty_window',
+        'start_time equals end_time: calcPrice never applies these prices; no variant is made',
+      );
       return { kind: 'time_of_day', window: null };
     }
     const [from, to] = [formatSecondOfDay(start), formatSecondOfDay(end)];
     return {
       kind: 'time_of_day',
-      window: { name: `utc_${from.replaceAll(':', '')}_${to.replaceAll(':', '')}`, definition: { time_zone: 'UTC', start: from, end: to } },
+      window: {
+        name: `utc_${from.replaceAll(':', '')}_${to.replaceAll(':', '')}`,
+        definition: { time_zone: 'UTC', start: from, end: to },
+      },
     };
   }
   context.problem(path, `expected {start_date} or {start_time, end_time}; got ${JSON.stringify(Object.keys(value))}`);
@@ -455,7 +498,13 @@ function parseTimeOfDay(value: unknown, path: string, context: ImportContext): n
     return null;
   }
   const [, hours, minutes, seconds, fraction = '', zone, sign, offsetHours = '00', offsetMinutes = '00'] = match;
-  if (Number(hours) > 23 || Number(minutes) > 59 || Number(seconds) > 59 || Number(offsetHours) > 23 || Number(offsetMinutes) > 59) {
+  if (
+    Number(hours) > 23 ||
+    Number(minutes) > 59 ||
+    Number(seconds) > 59 ||
+    Number(offsetHours) > 23 ||
+    Number(offsetMinutes) > 59
+  ) {
     context.problem(path, `time out of range: ${JSON.stringify(value)}`);
     return null;
   }
@@ -473,7 +522,8 @@ function formatSecondOfDay(second: number): string {
   return `${pad(Math.floor(second / 3600))}:${pad(Math.floor(second / 60) % 60)}:${pad(second % 60)}`;
 }
 
-type ParsedPrice = { kind: 'flat'; value: Decimal } | { kind: 'tiered'; base: Decimal; tiers: { start: number; price: Decimal }[] };
+type ParsedPrice =
+  { kind: 'flat'; value: Decimal } | { kind: 'tiered'; base: Decimal; tiers: { start: number; price: Decimal }[] };
 
 function parsePriceSet(value: Record<string, unknown>, path: string, context: ImportContext): PriceSet | null {
   const priced: { usageKey: string; unit: GenaiPricesUnit; price: ParsedPrice; path: string }[] = [];
@@ -518,15 +568,23 @@ function parsePriceSet(value: Record<string, unknown>, path: string, context: Im
       if (!compatible(left.unit, right.unit)) continue;
       const joinDimensions = { ...left.unit.dimensions, ...right.unit.dimensions };
       const join = Object.entries(context.units).find(([, unit]) => sameDimensions(unit.dimensions, joinDimensions));
-      if (!join) context.problem(path, `${left.unit.priceKey} and ${right.unit.priceKey} overlap in a unit the registry lacks`);
-      else if (!pricedKeys.has(join[0])) context.problem(path, `${left.unit.priceKey} and ${right.unit.priceKey} overlap in ${join[1].priceKey}, which is not priced`);
+      if (!join)
+        context.problem(path, `${left.unit.priceKey} and ${right.unit.priceKey} overlap in a unit the registry lacks`);
+      else if (!pricedKeys.has(join[0]))
+        context.problem(
+          path,
+          `${left.unit.priceKey} and ${right.unit.priceKey} overlap in ${join[1].priceKey}, which is not priced`,
+        );
       else continue;
       valid = false;
     }
   }
   if (!valid) return null;
 
-  const formulas = leafFormulas(priced.map((item) => item.usageKey).filter((key) => key !== REQUESTS), context.units);
+  const formulas = leafFormulas(
+    priced.map((item) => item.usageKey).filter((key) => key !== REQUESTS),
+    context.units,
+  );
   const order = Object.keys(context.units);
   priced.sort((left, right) => order.indexOf(left.usageKey) - order.indexOf(right.usageKey));
   const charges = priced.map((item) => ({
@@ -600,24 +658,40 @@ const MAX_PER = new Decimal(10).pow(12);
  * Rates with at most 9 decimals (the kernel's money precision) and their common `per`: a rate with more decimals is
  * scaled by 10^k together with `per`, which is exact. Past what `per` can hold, the rates are rounded and noted.
  */
-function scaledRates(rates: Decimal[], per: number, path: string, context: ImportContext): { rates: string[]; per: string } {
+function scaledRates(
+  rates: Decimal[],
+  per: number,
+  path: string,
+  context: ImportContext,
+): { rates: string[]; per: string } {
   const maxExcess = Math.floor(Math.log10(MAX_PER.dividedBy(per).toNumber()));
   const excess = Math.max(0, ...rates.map((rate) => rate.decimalPlaces() - 9));
   let scaled = rates;
   if (excess > maxExcess) {
     scaled = rates.map((rate) => rate.toDecimalPlaces(9 + maxExcess, Decimal.ROUND_HALF_EVEN));
-    context.note(path, 'amount_rounded', `${rates.map((rate) => rate.toFixed()).join(', ')} rounded to ${9 + maxExcess} decimals`);
+    context.note(
+      path,
+      'amount_rounded',
+      `${rates.map((rate) => rate.toFixed()).join(', ')} rounded to ${9 + maxExcess} decimals`,
+    );
   }
   const scale = new Decimal(10).pow(Math.min(excess, maxExcess));
   return { rates: scaled.map((rate) => rate.times(scale).toFixed()), per: new Decimal(per).times(scale).toFixed() };
 }
 
-function chargePrice(usageKey: string, unit: GenaiPricesUnit, price: ParsedPrice, path: string, context: ImportContext): Charge['price'] {
+function chargePrice(
+  usageKey: string,
+  unit: GenaiPricesUnit,
+  price: ParsedPrice,
+  path: string,
+  context: ImportContext,
+): Charge['price'] {
   if (usageKey === REQUESTS) {
     // One request per call: a flat amount of price / per (per a thousand requests).
     const exact = (price as { value: Decimal }).value.dividedBy(unit.per);
     const amount = exact.toDecimalPlaces(9, Decimal.ROUND_HALF_EVEN);
-    if (!amount.equals(exact)) context.note(path, 'amount_rounded', `${exact.toFixed()} per request rounded to ${amount.toFixed()}`);
+    if (!amount.equals(exact))
+      context.note(path, 'amount_rounded', `${exact.toFixed()} per request rounded to ${amount.toFixed()}`);
     return { model: 'flat', amount: amount.toFixed() };
   }
   if (price.kind === 'flat') {
@@ -642,7 +716,9 @@ function isAncestor(ancestor: GenaiPricesUnit, descendant: GenaiPricesUnit): boo
 }
 
 function compatible(left: GenaiPricesUnit, right: GenaiPricesUnit): boolean {
-  return Object.entries(left.dimensions).every(([key, value]) => right.dimensions[key] === undefined || right.dimensions[key] === value);
+  return Object.entries(left.dimensions).every(
+    ([key, value]) => right.dimensions[key] === undefined || right.dimensions[key] === value,
+  );
 }
 
 function sameDimensions(left: Readonly<Record<string, string>>, right: Readonly<Record<string, string>>): boolean {
@@ -659,7 +735,8 @@ function sameDimensions(left: Readonly<Record<string, string>>, right: Readonly<
 function leafFormulas(pricedKeys: string[], units: GenaiPricesUnitRegistry): Map<string, Record<string, number>> {
   const sorted = [...pricedKeys].sort(
     (left, right) =>
-      Object.keys(units[right]!.dimensions).length - Object.keys(units[left]!.dimensions).length || left.localeCompare(right),
+      Object.keys(units[right]!.dimensions).length - Object.keys(units[left]!.dimensions).length ||
+      left.localeCompare(right),
   );
   const formulas = new Map<string, Record<string, number>>();
   for (const key of sorted) {
@@ -695,7 +772,13 @@ function orderCardSpecs(providers: ParsedProvider[], withFallbacks: boolean, con
   const orderedModels = new Map(
     providers.map((provider) => [
       provider,
-      orderForExactIds(provider.models, (model) => model.id, (model) => model.match, `${provider.path}.models`, context),
+      orderForExactIds(
+        provider.models,
+        (model) => model.id,
+        (model) => model.match,
+        `${provider.path}.models`,
+        context,
+      ),
     ]),
   );
   const specs: CardSpec[] = [];
@@ -706,7 +789,13 @@ function orderCardSpecs(providers: ParsedProvider[], withFallbacks: boolean, con
     seen.set(spec.id, spec.model.path);
     specs.push(spec);
   };
-  const orderedProviders = orderForExactIds(providers, (provider) => provider.id, (provider) => provider.providerMatch, '$', context);
+  const orderedProviders = orderForExactIds(
+    providers,
+    (provider) => provider.id,
+    (provider) => provider.providerMatch,
+    '$',
+    context,
+  );
   for (const provider of orderedProviders) {
     for (const model of orderedModels.get(provider)!) {
       add({ id: `${provider.id}/${model.id}`, match: { provider: provider.rule, model: modelRule(model) }, model });
@@ -716,7 +805,11 @@ function orderCardSpecs(providers: ParsedProvider[], withFallbacks: boolean, con
     for (const fallbackId of provider.fallbacks) {
       const fallback = byId.get(fallbackId)!;
       for (const model of orderedModels.get(fallback)!) {
-        add({ id: `${provider.id}/${model.id}@${fallback.id}`, match: { provider: provider.rule, model: fallbackModelRule(model) }, model });
+        add({
+          id: `${provider.id}/${model.id}@${fallback.id}`,
+          match: { provider: provider.rule, model: fallbackModelRule(model) },
+          model,
+        });
       }
     }
   }
@@ -745,7 +838,11 @@ function orderForExactIds<T>(
   const visit = (index: number) => {
     if (state.get(index) === 'placed') return;
     if (state.get(index) === 'visiting') {
-      context.note(path, 'precedence_cycle', `rules match each other's ids around ${idOf(items[index]!)}; book order decides there`);
+      context.note(
+        path,
+        'precedence_cycle',
+        `rules match each other's ids around ${idOf(items[index]!)}; book order decides there`,
+      );
       return;
     }
     state.set(index, 'visiting');
@@ -765,7 +862,8 @@ function buildVersions(specs: CardSpec[], firstEffectiveFrom: number): BookVersi
   const starts = new Set<number>([firstEffectiveFrom]);
   for (const spec of specs) {
     for (const entry of spec.model.prices) {
-      if (entry.constraint.kind === 'start_date' && entry.constraint.at > firstEffectiveFrom) starts.add(entry.constraint.at);
+      if (entry.constraint.kind === 'start_date' && entry.constraint.at > firstEffectiveFrom)
+        starts.add(entry.constraint.at);
     }
   }
   const cache = new Map<string, RateCard>();
@@ -832,19 +930,28 @@ function buildCard(spec: CardSpec, base: PriceEntry, variants: WindowVariant[]):
         });
   const card: RateCard = { id: spec.id, match: spec.match, charges: chargesOf(base.prices) };
   if (variants.length) {
-    card.variants = variants.map((variant) => ({ when: { window: variant.window.name }, charges: chargesOf(variant.entry.prices) }));
+    card.variants = variants.map((variant) => ({
+      when: { window: variant.window.name },
+      charges: chargesOf(variant.entry.prices),
+    }));
   }
   if (Object.keys(dimensions).length) card.dimensions = dimensions;
   return card;
 }
 
 /** The usage property itself when nothing more specific is priced, else a derived `<usage key>_remainder`. */
-function dimensionName(usageKey: string, formula: Record<string, number>, dimensions: Record<string, Dimension>): string {
+function dimensionName(
+  usageKey: string,
+  formula: Record<string, number>,
+  dimensions: Record<string, Dimension>,
+): string {
   const entries = Object.entries(formula).sort(([left], [right]) => left.localeCompare(right));
   if (entries.length === 1 && entries[0]![0] === usageKey && entries[0]![1] === 1) return usageKey;
   const canonical = JSON.stringify(entries);
   const same = (dimension: Dimension) =>
-    'formula' in dimension && JSON.stringify(Object.entries(dimension.formula).sort(([left], [right]) => left.localeCompare(right))) === canonical;
+    'formula' in dimension &&
+    JSON.stringify(Object.entries(dimension.formula).sort(([left], [right]) => left.localeCompare(right))) ===
+      canonical;
   for (let suffix = 1; ; suffix++) {
     const name = suffix === 1 ? `${usageKey}_remainder` : `${usageKey}_remainder_${suffix}`;
     const existing = dimensions[name];

@@ -43,10 +43,22 @@ const PRICE_KEYS: Record<string, { priceKey: string; factor: number; modes?: str
  * prices standard usage; these are left out and counted in one note per key.
  */
 const IGNORED: { test: (key: string) => boolean; why: string }[] = [
-  { test: (key) => /_(batches|flex|priority)(_|$)/.test(key), why: 'another service tier (batch, flex or priority); the book prices the standard tier' },
-  { test: (key) => key.startsWith('input_dbu_') || key.startsWith('output_dbu_'), why: 'Databricks DBUs, restated in dollars by the per-token prices' },
-  { test: (key) => key === 'search_context_cost_per_query', why: 'web search calls are not among the usage keys; they are not priced' },
-  { test: (key) => key === 'input_cost_per_token_cache_hit', why: 'stated as cache_read_input_token_cost where that is absent' },
+  {
+    test: (key) => /_(batches|flex|priority)(_|$)/.test(key),
+    why: 'another service tier (batch, flex or priority); the book prices the standard tier',
+  },
+  {
+    test: (key) => key.startsWith('input_dbu_') || key.startsWith('output_dbu_'),
+    why: 'Databricks DBUs, restated in dollars by the per-token prices',
+  },
+  {
+    test: (key) => key === 'search_context_cost_per_query',
+    why: 'web search calls are not among the usage keys; they are not priced',
+  },
+  {
+    test: (key) => key === 'input_cost_per_token_cache_hit',
+    why: 'stated as cache_read_input_token_cost where that is absent',
+  },
 ];
 
 /** A tier of a token price: the whole request at this price when its input tokens exceed `start` (LiteLLM: `>`). */
@@ -94,7 +106,8 @@ export function litellmToGenaiPrices(map: unknown): LitellmConversion {
       continue;
     }
     const names = [key];
-    if (key.toLowerCase().startsWith(`${provider.toLowerCase()}/`) && key.length > provider.length + 1) names.push(key.slice(provider.length + 1));
+    if (key.toLowerCase().startsWith(`${provider.toLowerCase()}/`) && key.length > provider.length + 1)
+      names.push(key.slice(provider.length + 1));
     const model: GenaiModel = {
       id: key,
       match: names.length === 1 ? { equals: key } : { or: names.map((name) => ({ equals: name })) },
@@ -176,20 +189,32 @@ function convertPrices(
   if (!priced) return { reason: 'states no price' };
   const prices: GenaiModel['prices'] = {};
   for (const [base, list] of tiers) {
-    if (!flat.has(base)) return { reason: `${base} has tiers (${list.map((tier) => `above ${tier.start / 1000}k tokens`).join(', ')}) but no base price` };
+    if (!flat.has(base))
+      return {
+        reason: `${base} has tiers (${list.map((tier) => `above ${tier.start / 1000}k tokens`).join(', ')}) but no base price`,
+      };
   }
   for (const [base, { value, factor }] of flat) {
     const mapping = PRICE_KEYS[base]!;
     const scaled = (amount: Decimal) => amount.times(factor).toNumber();
     const list = tiers.get(base);
     prices[mapping.priceKey] = list
-      ? { base: scaled(value), tiers: list.sort((left, right) => left.start - right.start).map((tier) => ({ start: tier.start, price: scaled(tier.value) })) }
+      ? {
+          base: scaled(value),
+          tiers: list
+            .sort((left, right) => left.start - right.start)
+            .map((tier) => ({ start: tier.start, price: scaled(tier.value) })),
+        }
       : scaled(value);
   }
   // LiteLLM prices a cache hit at the cache read price whatever its modality; genai-prices needs that join stated.
   for (const modality of ['audio', 'image']) {
     const join = `cache_${modality}_read_mtok`;
-    if (prices.cache_read_mtok !== undefined && prices[`input_${modality}_mtok`] !== undefined && prices[join] === undefined) {
+    if (
+      prices.cache_read_mtok !== undefined &&
+      prices[`input_${modality}_mtok`] !== undefined &&
+      prices[join] === undefined
+    ) {
       prices[join] = prices.cache_read_mtok;
     }
   }

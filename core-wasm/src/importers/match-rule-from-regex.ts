@@ -92,7 +92,8 @@ function translateAlternative(
     // An optional part constrains nothing; a long list of alternatives is dropped (a coarser but readable superset).
     if (run === null || run.includes('') || run.length > MAX_WIDENED_ALTERNATIVES) return;
     if (index === 0 && anchoredStart) constraints.push(anyOf(run.map((literal) => ({ starts_with: literal }))));
-    else if (index === runs.length - 1 && anchoredEnd) constraints.push(anyOf(run.map((literal) => ({ ends_with: literal }))));
+    else if (index === runs.length - 1 && anchoredEnd)
+      constraints.push(anyOf(run.map((literal) => ({ ends_with: literal }))));
     else constraints.push(anyOf(run.map((literal) => ({ contains: literal }))));
   });
   if (constraints.length === 0) {
@@ -238,7 +239,8 @@ class RegexParser {
       case '?':
         throw new Error(`nothing to repeat at ${this.position - 1}`);
       case '{':
-        if (/^\d+(,\d*)?\}/.test(this.source.slice(this.position))) throw new Error(`nothing to repeat at ${this.position - 1}`);
+        if (/^\d+(,\d*)?\}/.test(this.source.slice(this.position)))
+          throw new Error(`nothing to repeat at ${this.position - 1}`);
         return { kind: 'chars', chars: [char] };
       default:
         return { kind: 'chars', chars: [char] };
@@ -318,7 +320,8 @@ class RegexParser {
         return { kind: 'chars', chars: [String.fromCharCode(parseInt(hex, 16))] };
       }
       default:
-        if (/[A-Za-z0-9]/.test(char) && !(inClass && char === 'b')) throw new Error(`escape \\${char} is not supported`);
+        if (/[A-Za-z0-9]/.test(char) && !(inClass && char === 'b'))
+          throw new Error(`escape \\${char} is not supported`);
         return { kind: 'chars', chars: [char === 'b' ? '\b' : char] };
     }
   }

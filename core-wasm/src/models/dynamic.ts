@@ -15,6 +15,7 @@ export const dynamic: ModelCompiler<Extract<PriceModel, { model: 'dynamic' }>> =
     }
     compiled.aux = charge.requiredMoney(price.amount_property, `${pp}.amount_property`);
     // A percentage with 7 decimals is a fraction in 1e-9.
-    compiled.rate = price.markup_percent === undefined ? 0n : charge.decimal(price.markup_percent, 7, `${pp}.markup_percent`);
+    compiled.rate =
+      price.markup_percent === undefined ? 0n : charge.decimal(price.markup_percent, 7, `${pp}.markup_percent`);
   },
 };

@@ -38,10 +38,13 @@ export interface ModelLayer {
 export function modelWiringProblems(compilers: Record<string, ModelCompiler<never>>, layers: ModelLayer[]): string[] {
   const problems: string[] = [];
   for (const model of Object.keys(compilers)) {
-    if (!(model in L.MODEL_CODE)) problems.push(`price model "${model}" has a compiler but no MODEL code: add it to core-wasm/layout/spec.ts`);
+    if (!(model in L.MODEL_CODE))
+      problems.push(`price model "${model}" has a compiler but no MODEL code: add it to core-wasm/layout/spec.ts`);
     for (const layer of layers) {
       if (!layer.implements(model)) {
-        problems.push(`price model "${model}" has a compiler but no ${layer.name} implementation: add it to ${layer.registry}`);
+        problems.push(
+          `price model "${model}" has a compiler but no ${layer.name} implementation: add it to ${layer.registry}`,
+        );
       }
     }
   }
@@ -59,6 +62,7 @@ export function kernelLayer(modelImplemented: (code: number) => number | boolean
   return {
     name: 'kernel',
     registry: 'core-wasm/assembly/models/index.ts',
-    implements: (model) => model in L.MODEL_CODE && Boolean(modelImplemented(L.MODEL_CODE[model as keyof typeof L.MODEL_CODE])),
+    implements: (model) =>
+      model in L.MODEL_CODE && Boolean(modelImplemented(L.MODEL_CODE[model as keyof typeof L.MODEL_CODE])),
   };
 }

@@ -51,6 +51,7 @@ export const scopeValue = text(200);
 export const scopedBudgetPath = z
   .strictObject({ id: externalId, kind: z.enum(scopeKinds), value: scopeValue })
   .superRefine((path, ctx) => {
-    if (path.kind === 'api_key' && !z.uuid().safeParse(path.value).success) ctx.addIssue({ code: 'custom', path: ['value'], message: "must be an API key's id (a UUID)" });
+    if (path.kind === 'api_key' && !z.uuid().safeParse(path.value).success)
+      ctx.addIssue({ code: 'custom', path: ['value'], message: "must be an API key's id (a UUID)" });
   });
 export type ScopedBudgetPath = z.infer<typeof scopedBudgetPath>;

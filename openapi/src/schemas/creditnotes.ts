@@ -15,7 +15,10 @@ export const createCreditNoteInput = z
     /** Credit this amount, spread over the invoice's lines in proportion to what is left of each. */
     amount: positiveMoneyAmount.optional(),
   })
-  .refine((input) => input.lines === undefined || input.amount === undefined, { message: 'give lines or amount, not both', path: ['amount'] });
+  .refine((input) => input.lines === undefined || input.amount === undefined, {
+    message: 'give lines or amount, not both',
+    path: ['amount'],
+  });
 export type CreateCreditNoteInput = z.infer<typeof createCreditNoteInput>;
 
 export const listCreditNotesInput = z.strictObject({
@@ -28,4 +31,3 @@ export const listCreditNotesInput = z.strictObject({
 export type ListCreditNotesInput = z.infer<typeof listCreditNotesInput>;
 
 export const creditNotePath = z.strictObject({ id: z.uuid() });
-

@@ -10,15 +10,15 @@ const ratePattern = /^\d{1,12}(\.\d{1,18})?$/;
 
 /** What is wrong with a rate's text ("1 base = rate quote"), or undefined when it is a valid rate. */
 export function rateProblem(value: string): string | undefined {
-  if (!ratePattern.test(value)) return 'must be a decimal such as "1.0834" (up to 12 digits before the point and 18 after, no sign or exponent)';
+  if (!ratePattern.test(value))
+    return 'must be a decimal such as "1.0834" (up to 12 digits before the point and 18 after, no sign or exponent)';
   if (!/[1-9]/.test(value)) return 'must be greater than zero';
   return undefined;
 }
 
-export const rateText = text(40, { typeError: 'must be a string such as "1.0834": rates are decimal strings, never JSON numbers' }).refine(
-  (value) => rateProblem(value) === undefined,
-  { error: (issue) => rateProblem(String(issue.input)) },
-);
+export const rateText = text(40, {
+  typeError: 'must be a string such as "1.0834": rates are decimal strings, never JSON numbers',
+}).refine((value) => rateProblem(value) === undefined, { error: (issue) => rateProblem(String(issue.input)) });
 
 const instant = z.iso.datetime({ offset: true });
 const source = text(100, { trim: true });
@@ -72,5 +72,8 @@ export const revenueReportInput = z
     to: instant,
     format: z.enum(['json', 'csv']).default('json'),
   })
-  .refine((r) => new Date(r.from).getTime() < new Date(r.to).getTime(), { path: ['to'], message: 'must be after from' });
+  .refine((r) => new Date(r.from).getTime() < new Date(r.to).getTime(), {
+    path: ['to'],
+    message: 'must be after from',
+  });
 export type RevenueReportInput = z.infer<typeof revenueReportInput>;

@@ -12,7 +12,9 @@ const countryCode = text(2)
 
 const taxStatus = z.enum(['business', 'consumer', 'exempt']);
 /** Province, state or territory: ISO 3166-2 subdivision code without the country (ON, QC, NY) or India's GST state code (27). */
-const regionCode = text(3).regex(/^[A-Z0-9]{1,3}$/, { message: 'must be a subdivision code in capitals without the country, e.g. ON or NY' });
+const regionCode = text(3).regex(/^[A-Z0-9]{1,3}$/, {
+  message: 'must be a subdivision code in capitals without the country, e.g. ON or NY',
+});
 const postalAddress = text(1000, { trim: true, controls: 'whitespace' });
 
 /** The tenant's id for a customer: printable, no control characters, used in URLs (percent-encoded). */
@@ -21,9 +23,7 @@ export const externalId = text(255);
 // Stripe-like metadata: a flat map of short strings, so it can be indexed and exported as-is.
 const metadataKey = text(40);
 const metadataValue = text(500, { min: 0, controls: 'any' });
-const metadata = z
-  .record(metadataKey, metadataValue)
-  .refine((m) => Object.keys(m).length <= 50, 'at most 50 keys');
+const metadata = z.record(metadataKey, metadataValue).refine((m) => Object.keys(m).length <= 50, 'at most 50 keys');
 
 export const createCustomerInput = z.strictObject({
   external_id: externalId,

@@ -5,7 +5,12 @@ import { isWellFormedEvent, usageEvent } from './events.ts';
 // Strings PostgreSQL cannot store or ids must not hold, and their near misses (a surrogate pair is fine).
 const awkward = ['x\u0000y', 'x\u007f', '\u0085', '\ud800', 'a\udfff', '\udbff\udfff', '\ud83d\ude00', '\t', 'é'];
 const text = (max: number) =>
-  fc.oneof(fc.string({ minLength: 1, maxLength: 8 }), fc.string({ minLength: 0, maxLength: max + 2 }), fc.string({ unit: 'binary', maxLength: 6 }), fc.constantFrom('', 'a'.repeat(max), 'a'.repeat(max + 1), 'ok', ...awkward));
+  fc.oneof(
+    fc.string({ minLength: 1, maxLength: 8 }),
+    fc.string({ minLength: 0, maxLength: max + 2 }),
+    fc.string({ unit: 'binary', maxLength: 6 }),
+    fc.constantFrom('', 'a'.repeat(max), 'a'.repeat(max + 1), 'ok', ...awkward),
+  );
 const value = fc.oneof(
   fc.string({ maxLength: 5 }),
   fc.string({ unit: 'binary', maxLength: 5 }),
@@ -20,17 +25,39 @@ const value = fc.oneof(
   fc.dictionary(fc.string({ maxLength: 3 }), fc.integer(), { maxKeys: 2 }),
 );
 const properties = fc.oneof(
-  fc.dictionary(fc.string({ minLength: 1, maxLength: 4 }), fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.string({ maxLength: 3 }), fc.constant(null)), { maxKeys: 4 }),
-  fc.dictionary(fc.oneof(fc.string({ minLength: 0, maxLength: 4 }), fc.constantFrom('k'.repeat(100), 'k'.repeat(101), ...awkward)), value, { maxKeys: 6 }),
-  fc.constantFrom(Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`p${i}`, i])), Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`p${i}`, i]))),
+  fc.dictionary(
+    fc.string({ minLength: 1, maxLength: 4 }),
+    fc.oneof(
+      fc.integer(),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.boolean(),
+      fc.string({ maxLength: 3 }),
+      fc.constant(null),
+    ),
+    { maxKeys: 4 },
+  ),
+  fc.dictionary(
+    fc.oneof(fc.string({ minLength: 0, maxLength: 4 }), fc.constantFrom('k'.repeat(100), 'k'.repeat(101), ...awkward)),
+    value,
+    { maxKeys: 6 },
+  ),
+  fc.constantFrom(
+    Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`p${i}`, i])),
+    Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`p${i}`, i])),
+  ),
   fc.constantFrom(null, [], 'x', 3),
 );
 const fields = {
-    transaction_id: fc.oneof(text(255), fc.integer()),
-    customer_id: fc.oneof(text(255), fc.constant(null)),
-    event_type: text(200),
-    timestamp: fc.oneof(fc.string({ maxLength: 66 }), fc.constant('2026-03-01T00:00:00Z'), fc.constant('t'.repeat(65)), fc.constantFrom(...awkward)),
-    properties,
+  transaction_id: fc.oneof(text(255), fc.integer()),
+  customer_id: fc.oneof(text(255), fc.constant(null)),
+  event_type: text(200),
+  timestamp: fc.oneof(
+    fc.string({ maxLength: 66 }),
+    fc.constant('2026-03-01T00:00:00Z'),
+    fc.constant('t'.repeat(65)),
+    fc.constantFrom(...awkward),
+  ),
+  properties,
 };
 // Mostly complete events (valid ones are frequent), some with fields missing or one too many.
 const event = fc.oneof(fc.record(fields), fc.record({ ...fields, extra: fc.integer() }, { requiredKeys: [] }));
@@ -45,7 +72,8 @@ describe('isWellFormedEvent', () => {
         // Fast never accepts what zod refuses; it refuses what zod accepts only to let zod fill in defaults.
         if (fast) expect(zod).toBe(true);
         if (fast) accepted++;
-        if (zod && typeof raw === 'object' && raw !== null && 'properties' in raw && !('quote' in raw)) expect(fast).toBe(true);
+        if (zod && typeof raw === 'object' && raw !== null && 'properties' in raw && !('quote' in raw))
+          expect(fast).toBe(true);
       }),
       { numRuns: 20_000 },
     );
@@ -53,7 +81,13 @@ describe('isWellFormedEvent', () => {
   });
 
   it('accepts a typical event and refuses each kind of fault', () => {
-    const good = { transaction_id: 't-1', customer_id: 'acme', event_type: 'llm.completion', timestamp: '2026-03-01T00:00:00Z', properties: { model: 'gpt-4o', input_tokens: 10, cached: true, region: null } };
+    const good = {
+      transaction_id: 't-1',
+      customer_id: 'acme',
+      event_type: 'llm.completion',
+      timestamp: '2026-03-01T00:00:00Z',
+      properties: { model: 'gpt-4o', input_tokens: 10, cached: true, region: null },
+    };
     expect(isWellFormedEvent(good)).toBe(true);
     expect(isWellFormedEvent({ ...good, extra: 1 })).toBe(false);
     expect(isWellFormedEvent({ ...good, transaction_id: '' })).toBe(false);
@@ -75,6 +109,8 @@ describe('isWellFormedEvent', () => {
     expect(isWellFormedEvent({ ...good, event_type: 'llm\u0085completion' })).toBe(false);
     expect(isWellFormedEvent({ ...good, properties: { 'a\tb': 1 } })).toBe(false);
     // Paired surrogates (an emoji) and control characters in a property's value are data like any other.
-    expect(isWellFormedEvent({ ...good, event_type: 'chat.😀', properties: { note: 'line 1\nline 2\u0001', face: '😀' } })).toBe(true);
+    expect(
+      isWellFormedEvent({ ...good, event_type: 'chat.😀', properties: { note: 'line 1\nline 2\u0001', face: '😀' } }),
+    ).toBe(true);
   });
 });

@@ -4,7 +4,12 @@ import { externalId } from './customers.ts';
 
 export const maxBatchSize = 10_000;
 
-const propertyValue = z.union([text(1000, { min: 0, controls: 'any' }), z.number().refine(Number.isFinite, 'must be a finite number'), z.boolean(), z.null()]);
+const propertyValue = z.union([
+  text(1000, { min: 0, controls: 'any' }),
+  z.number().refine(Number.isFinite, 'must be a finite number'),
+  z.boolean(),
+  z.null(),
+]);
 
 /** One usage event as a tenant sends it; the kernel's UsageEvent. */
 export const usageEvent = z.strictObject({
@@ -49,7 +54,12 @@ export function isWellFormedEvent(raw: unknown): raw is UsageEventInput {
   for (const key in properties) {
     if (++count > 100 || !isText(key, 100) || !Object.hasOwn(properties, key)) return false;
     const value = (properties as Record<string, unknown>)[key];
-    if (typeof value === 'string' ? value.length > 1000 || !isStorable(value) : !(value === null || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)))) return false;
+    if (
+      typeof value === 'string'
+        ? value.length > 1000 || !isStorable(value)
+        : !(value === null || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)))
+    )
+      return false;
   }
   return true;
 }
@@ -61,9 +71,15 @@ function isText(value: unknown, max: number): value is string {
 
 /** A batch `{"events": [...]}` (1 to 10,000) or one event on its own. Events are checked one by one later. */
 export const ingestBody = z.preprocess(
-  (body) => (typeof body === 'object' && body !== null && !Array.isArray(body) && !('events' in body) ? { events: [body] } : body),
+  (body) =>
+    typeof body === 'object' && body !== null && !Array.isArray(body) && !('events' in body)
+      ? { events: [body] }
+      : body,
   z.strictObject({
-    events: z.array(z.unknown()).min(1, 'must hold at least one event').max(maxBatchSize, `at most ${maxBatchSize} events per request`),
+    events: z
+      .array(z.unknown())
+      .min(1, 'must hold at least one event')
+      .max(maxBatchSize, `at most ${maxBatchSize} events per request`),
     /** What to do with an event that takes its customer past a blocking limit (events/service.ts OnBlock). */
     on_block: z.enum(['accept', 'refuse']).optional(),
   }),

@@ -38,7 +38,11 @@ export const placeHoldInput = z
   })
   .superRefine((input, ctx) => {
     if ((input.amount === undefined) === (input.estimate === undefined)) {
-      ctx.addIssue({ code: 'custom', path: input.amount === undefined ? ['amount'] : ['estimate'], message: 'give exactly one of amount and estimate' });
+      ctx.addIssue({
+        code: 'custom',
+        path: input.amount === undefined ? ['amount'] : ['estimate'],
+        message: 'give exactly one of amount and estimate',
+      });
     }
   });
 export type PlaceHoldInput = z.infer<typeof placeHoldInput>;
@@ -50,7 +54,10 @@ export const extendHoldInput = z
     /** The new total held (not an increment): at least what is held now; refused like a new hold if not available. */
     amount: positiveMoneyAmount.optional(),
   })
-  .refine((input) => input.expires_in !== undefined || input.amount !== undefined, { message: 'give expires_in, amount or both', path: ['expires_in'] });
+  .refine((input) => input.expires_in !== undefined || input.amount !== undefined, {
+    message: 'give expires_in, amount or both',
+    path: ['expires_in'],
+  });
 export type ExtendHoldInput = z.infer<typeof extendHoldInput>;
 
 export const holdPath = z.strictObject({ id: externalId, hold_id: holdId });

@@ -28,7 +28,11 @@ describe('ISO 4217 minor units', () => {
 
   it('validates a currency field: unknown codes are refused with a reason', () => {
     expect(currencyCode.safeParse('KWD').success).toBe(true);
-    expect(currencyCode.safeParse('ABC').error?.issues[0].message).toBe('is not an active ISO 4217 currency with a minor unit');
-    expect(currencyCode.safeParse('usd').error?.issues[0].message).toBe('must be an ISO 4217 code in capitals, e.g. USD');
+    expect(currencyCode.safeParse('ABC').error?.issues[0].message).toBe(
+      'is not an active ISO 4217 currency with a minor unit',
+    );
+    expect(currencyCode.safeParse('usd').error?.issues[0].message).toBe(
+      'must be an ISO 4217 code in capitals, e.g. USD',
+    );
   });
 });

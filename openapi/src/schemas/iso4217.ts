@@ -9,7 +9,21 @@ import { text } from './text.ts';
  * Codes whose ISO minor unit is "N.A." (funds, precious metals, testing, "no currency"): the package writes 0
  * for them, but nothing can be priced or invoiced in them, so they are not currencies here.
  */
-const withoutMinorUnit = new Set(['XAG', 'XAU', 'XBA', 'XBB', 'XBC', 'XBD', 'XDR', 'XPD', 'XPT', 'XSU', 'XTS', 'XUA', 'XXX']);
+const withoutMinorUnit = new Set([
+  'XAG',
+  'XAU',
+  'XBA',
+  'XBB',
+  'XBC',
+  'XBD',
+  'XDR',
+  'XPD',
+  'XPT',
+  'XSU',
+  'XTS',
+  'XUA',
+  'XXX',
+]);
 
 /**
  * Codes ISO published after the package's data (2024-06-25), with their source: the Caribbean guilder replaced

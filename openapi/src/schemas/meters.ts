@@ -4,7 +4,10 @@ import { text } from './text.ts';
 export const aggregations = ['sum', 'count', 'max', 'unique_count', 'latest', 'time_weighted_sum'] as const;
 export type Aggregation = (typeof aggregations)[number];
 
-export const meterCode = text(100).regex(/^[a-z0-9][a-z0-9_.:-]{0,99}$/, 'must be lowercase letters, digits, "_", ".", ":" or "-" (at most 100)');
+export const meterCode = text(100).regex(
+  /^[a-z0-9][a-z0-9_.:-]{0,99}$/,
+  'must be lowercase letters, digits, "_", ".", ":" or "-" (at most 100)',
+);
 const propertyName = text(100).regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/, 'must be an event property name');
 
 /** Compared with event property values, which may hold any character PostgreSQL stores. */
@@ -57,8 +60,6 @@ export type UpdateMeterInput = z.infer<typeof updateMeterInput>;
 export const listMetersInput = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   starting_after: meterCode.optional(),
-  include_archived: z
-    .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
-    .default(false),
+  include_archived: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(false),
 });
 export type ListMetersInput = z.infer<typeof listMetersInput>;

@@ -19,7 +19,10 @@ describe('moneyAmount', () => {
     ['9999999999.999999999', 'is too large'],
     [' 5', 'must not have spaces around it'],
     ['.5', 'must have digits on both sides of the point, e.g. "0.50"'],
-    ['1e3', 'must be a decimal number such as "500" or "12.50" (digits, an optional point, no sign, exponent or separators)'],
+    [
+      '1e3',
+      'must be a decimal number such as "500" or "12.50" (digits, an optional point, no sign, exponent or separators)',
+    ],
     [5, 'must be a string such as "12.50": amounts are decimal strings, never JSON numbers'],
     [undefined, 'is required'],
   ])('given %j, answers %s', (value, expected) => {
@@ -28,11 +31,15 @@ describe('moneyAmount', () => {
 });
 
 describe('progressive thresholds', () => {
-  it('are refused with the element\'s own reason when one of them is not an amount, and when they do not ascend', () => {
+  it("are refused with the element's own reason when one of them is not an amount, and when they do not ascend", () => {
     const plan = { code: 'pro', name: 'Pro', price_book: 'book', interval: 'month' };
     const parsed = createPlanInput.safeParse({ ...plan, progressive_thresholds: ['10', 'ten'] });
-    expect(parsed.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['progressive_thresholds.1', expect.stringMatching(/must be a decimal number/)]]);
-    expect(createPlanInput.safeParse({ ...plan, progressive_thresholds: ['10', '5'] }).error?.issues.map((i) => i.message)).toEqual(['must be strictly ascending']);
+    expect(parsed.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['progressive_thresholds.1', expect.stringMatching(/must be a decimal number/)],
+    ]);
+    expect(
+      createPlanInput.safeParse({ ...plan, progressive_thresholds: ['10', '5'] }).error?.issues.map((i) => i.message),
+    ).toEqual(['must be strictly ascending']);
     expect(createPlanInput.safeParse({ ...plan, progressive_thresholds: ['5', '10'] }).success).toBe(true);
   });
 });

@@ -23,13 +23,21 @@ export function amountNano(value: string): bigint | undefined {
 }
 
 /** A non-negative amount as a decimal string with at most 9 decimals, e.g. "500" or "0.075". */
-export const moneyAmount = text(40, { typeError: 'must be a string such as "12.50": amounts are decimal strings, never JSON numbers' })
+export const moneyAmount = text(40, {
+  typeError: 'must be a string such as "12.50": amounts are decimal strings, never JSON numbers',
+})
   .regex(moneyPattern, { error: (issue) => moneyProblem(String(issue.input)), abort: true })
   // parseScaled itself refuses what does not fit 64 bits: checked here, not thrown (a 500) by the service's toNano.
-  .refine((value) => {
-    const parsed = parseScaled(value, 9);
-    return parsed.ok && parsed.value < 2n ** 63n;
-  }, { message: 'is too large', abort: true });
+  .refine(
+    (value) => {
+      const parsed = parseScaled(value, 9);
+      return parsed.ok && parsed.value < 2n ** 63n;
+    },
+    { message: 'is too large', abort: true },
+  );
 
 /** A strictly positive amount. */
-export const positiveMoneyAmount = moneyAmount.refine((value) => (amountNano(value) ?? 0n) > 0n, 'must be greater than 0');
+export const positiveMoneyAmount = moneyAmount.refine(
+  (value) => (amountNano(value) ?? 0n) > 0n,
+  'must be greater than 0',
+);

@@ -3,7 +3,10 @@ import { text } from './text.ts';
 
 export const connectStripeInput = z.strictObject({
   /** A restricted key (rk_) with write access to customers, Checkout sessions, SetupIntents and PaymentIntents, or a secret key (sk_). */
-  secret_key: text(255).regex(/^(rk|sk)_(live|test)_[A-Za-z0-9_]{8,}$/, 'a Stripe secret or restricted key (sk_live_..., rk_test_...)'),
+  secret_key: text(255).regex(
+    /^(rk|sk)_(live|test)_[A-Za-z0-9_]{8,}$/,
+    'a Stripe secret or restricted key (sk_live_..., rk_test_...)',
+  ),
   /** The signing secret of the Stripe webhook endpoint that sends to /v1/stripe/events/{tenant}. */
   webhook_secret: text(255).regex(/^whsec_[A-Za-z0-9+/=_-]{8,}$/, 'a Stripe webhook signing secret (whsec_...)'),
 });
@@ -23,7 +26,9 @@ export const dunningPolicyInput = z.strictObject({
 });
 export type DunningPolicyInput = z.infer<typeof dunningPolicyInput>;
 
-const url = text(2048).refine((value) => URL.canParse(value) && ['http:', 'https:'].includes(new URL(value).protocol), { message: 'an http or https URL' });
+const url = text(2048).refine((value) => URL.canParse(value) && ['http:', 'https:'].includes(new URL(value).protocol), {
+  message: 'an http or https URL',
+});
 
 export const setupLinkInput = z.strictObject({
   /** Where Stripe's page sends the customer when done (default: the dashboard). */

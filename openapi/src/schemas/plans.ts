@@ -7,15 +7,16 @@ import { text } from './text.ts';
 export const billingInterval = z.enum(['month', 'year']);
 export type BillingInterval = z.infer<typeof billingInterval>;
 
-export const planCode = text(100).regex(/^[a-z0-9][a-z0-9_.:-]{0,99}$/, 'must be lowercase letters, digits, "_", ".", ":" or "-" (at most 100)');
+export const planCode = text(100).regex(
+  /^[a-z0-9][a-z0-9_.:-]{0,99}$/,
+  'must be lowercase letters, digits, "_", ".", ":" or "-" (at most 100)',
+);
 
 /** A non-negative quantity with at most 6 decimals, as the kernel counts units. */
-const quantity = z
-  .union([text(40), z.number()])
-  .refine((value) => {
-    const parsed = parseScaled(value, 6);
-    return parsed.ok;
-  }, 'must be a non-negative number with at most 6 decimals');
+const quantity = z.union([text(40), z.number()]).refine((value) => {
+  const parsed = parseScaled(value, 6);
+  return parsed.ok;
+}, 'must be a non-negative number with at most 6 decimals');
 
 export const createPlanInput = z.strictObject({
   code: planCode,
@@ -39,13 +40,21 @@ export const createPlanInput = z.strictObject({
     .array(positiveMoneyAmount)
     .max(20)
     // Only amounts are compared: one that is not an amount is reported by its own element's schema.
-    .refine((t) => t.map(amountNano).every((v, i, nanos) => i === 0 || v === undefined || nanos[i - 1] === undefined || v > nanos[i - 1]!), 'must be strictly ascending')
+    .refine(
+      (t) =>
+        t
+          .map(amountNano)
+          .every((v, i, nanos) => i === 0 || v === undefined || nanos[i - 1] === undefined || v > nanos[i - 1]!),
+      'must be strictly ascending',
+    )
     .default([]),
   /**
    * A minimum commitment per contract term: over `periods` consecutive billing periods from the subscription's
    * start, usage net of discounts below `minimum_spend` is billed as a true-up at the close of the term's last one.
    */
-  term_commitment: z.strictObject({ minimum_spend: positiveMoneyAmount, periods: z.number().int().min(2).max(120) }).optional(),
+  term_commitment: z
+    .strictObject({ minimum_spend: positiveMoneyAmount, periods: z.number().int().min(2).max(120) })
+    .optional(),
 });
 export type CreatePlanInput = z.infer<typeof createPlanInput>;
 

@@ -19,12 +19,19 @@ export type CreatePortalLinkInput = z.infer<typeof createPortalLinkInput>;
 /** POST /v1/customers/:id/portal_tokens's body. */
 export const embedTokenBody = z.strictObject({
   /** Seconds until the token stops working: 60 to 365 days, default 30 days. */
-  expires_in: z.number().int().min(60).max(maxEmbedSeconds).default(30 * 86_400),
+  expires_in: z
+    .number()
+    .int()
+    .min(60)
+    .max(maxEmbedSeconds)
+    .default(30 * 86_400),
 });
 export const createEmbedTokenInput = embedTokenBody.extend({ customer_id: externalId });
 export type CreateEmbedTokenInput = z.infer<typeof createEmbedTokenInput>;
 
-const httpsUrl = text(2048).refine((value) => URL.canParse(value) && new URL(value).protocol === 'https:', { message: 'must be an https URL' });
+const httpsUrl = text(2048).refine((value) => URL.canParse(value) && new URL(value).protocol === 'https:', {
+  message: 'must be an https URL',
+});
 
 /** Absent fields stay; null clears. */
 export const setBrandInput = z.strictObject({
@@ -32,7 +39,10 @@ export const setBrandInput = z.strictObject({
   customer_id: externalId.optional(),
   display_name: text(200, { trim: true }).nullable().optional(),
   logo_url: httpsUrl.nullable().optional(),
-  accent_color: text(7).regex(/^#[0-9a-f]{6}$/, 'must be #rrggbb in lower case').nullable().optional(),
+  accent_color: text(7)
+    .regex(/^#[0-9a-f]{6}$/, 'must be #rrggbb in lower case')
+    .nullable()
+    .optional(),
 });
 export type SetBrandInput = z.infer<typeof setBrandInput>;
 

@@ -27,7 +27,6 @@ export const addPriceBookVersionInput = z.strictObject({
 });
 export type AddPriceBookVersionInput = z.infer<typeof addPriceBookVersionInput>;
 
-
 export const listPriceBooksInput = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   starting_after: priceBookCode.optional(),
@@ -66,6 +65,8 @@ export const updatePriceBookFromCatalogueInput = z.strictObject({
    * The `digest` of a preview: the update is refused (409) unless it adds exactly what that preview showed, so that
    * what is published is what was reviewed even if the book or the catalogue changed in between.
    */
-  preview_digest: text(64).regex(/^[0-9a-f]{64}$/, 'must be the 64-hex-digit digest of a preview').optional(),
+  preview_digest: text(64)
+    .regex(/^[0-9a-f]{64}$/, 'must be the 64-hex-digit digest of a preview')
+    .optional(),
 });
 export type UpdatePriceBookFromCatalogueInput = z.infer<typeof updatePriceBookFromCatalogueInput>;

@@ -22,7 +22,9 @@ export type CreateSubscriptionInput = z.infer<typeof createSubscriptionInput>;
 export const customerPath = z.strictObject({ id: externalId });
 
 /** A non-negative quantity with at most 6 decimals, as the kernel counts units. */
-const quantity = z.union([text(40), z.number()]).refine((value) => parseScaled(value, 6).ok, 'must be a non-negative number with at most 6 decimals');
+const quantity = z
+  .union([text(40), z.number()])
+  .refine((value) => parseScaled(value, 6).ok, 'must be a non-negative number with at most 6 decimals');
 
 export const amendSubscriptionInput = z
   .strictObject({
@@ -35,8 +37,11 @@ export const amendSubscriptionInput = z
     /** Negotiated percentage off every event's subtotal from then on; the one in force when omitted. */
     discount_percent: discountPercent.optional(),
   })
-  .refine((input) => input.plan !== undefined || input.allowances !== undefined || input.discount_percent !== undefined, {
-    message: 'an amendment changes the plan, the allowances or the discount',
-    path: ['plan'],
-  });
+  .refine(
+    (input) => input.plan !== undefined || input.allowances !== undefined || input.discount_percent !== undefined,
+    {
+      message: 'an amendment changes the plan, the allowances or the discount',
+      path: ['plan'],
+    },
+  );
 export type AmendSubscriptionInput = z.infer<typeof amendSubscriptionInput>;

@@ -2,11 +2,15 @@ import { z } from 'zod';
 import { text } from './text.ts';
 
 const countryCode = text(2).regex(/^[A-Z]{2}$/, { message: 'must be an ISO 3166-1 alpha-2 code in capitals, e.g. DE' });
-const regionCode = text(3).regex(/^[A-Z0-9]{1,3}$/, { message: 'must be a subdivision code in capitals without the country, e.g. ON' });
+const regionCode = text(3).regex(/^[A-Z0-9]{1,3}$/, {
+  message: 'must be a subdivision code in capitals without the country, e.g. ON',
+});
 
 export const registrationInput = z.strictObject({
   /** DE, GB, AU, CA (GST/HST), CA-QC (a province's own tax), EU (the One-Stop Shop), US (Stripe Tax). */
-  jurisdiction: text(6).regex(/^[A-Z]{2}(-[A-Z0-9]{1,3})?$/, { message: 'must be a country code, a country-region code (CA-QC), or EU' }),
+  jurisdiction: text(6).regex(/^[A-Z]{2}(-[A-Z0-9]{1,3})?$/, {
+    message: 'must be a country code, a country-region code (CA-QC), or EU',
+  }),
   tax_id: text(64, { trim: true }).nullable().default(null),
 });
 

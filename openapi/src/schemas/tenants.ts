@@ -11,7 +11,10 @@ const password = text(256, { min: 12, controls: 'any' });
 /** What people type to name their tenant at login: 3 to 40 lowercase letters, digits and inner hyphens. */
 export const tenantSlug = text(40, { trim: true })
   .toLowerCase()
-  .regex(/^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$/, 'must be 3 to 40 lowercase letters, digits or hyphens, starting and ending with a letter or digit');
+  .regex(
+    /^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$/,
+    'must be 3 to 40 lowercase letters, digits or hyphens, starting and ending with a letter or digit',
+  );
 
 export const signupInput = z.strictObject({
   tenant_name: text(200, { trim: true }),
@@ -61,4 +64,3 @@ export const userIdInput = z.strictObject({ user_id: z.uuid() });
 /** /v1/users/:id: an error names the path's own parameter, `path.id`. */
 export const userPath = z.strictObject({ id: z.uuid() });
 export const updateUserInput = z.strictObject({ role: z.enum(roles) });
-

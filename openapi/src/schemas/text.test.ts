@@ -30,24 +30,47 @@ describe('text', () => {
   });
 
   it('stays a zod string: regex, optional and nullable chain on it', () => {
-    const code = text(5).regex(/^[a-z]+$/, 'lowercase').nullable().optional();
+    const code = text(5)
+      .regex(/^[a-z]+$/, 'lowercase')
+      .nullable()
+      .optional();
     expect(code.safeParse(null).success).toBe(true);
     expect(code.safeParse(undefined).success).toBe(true);
     expect(code.safeParse('Ab').error?.issues[0].message).toBe('lowercase');
   });
 
   it('agrees with isPlainText and isStorable, the plain functions the ingestion fast path uses', () => {
-    for (const value of ['ok', 'a\u0000', '\ud800x', 'x\udfff', '\udbff\udfff', '\t', '\u007f', '\u009f', '\u00a0', 'é', '']) {
+    for (const value of [
+      'ok',
+      'a\u0000',
+      '\ud800x',
+      'x\udfff',
+      '\udbff\udfff',
+      '\t',
+      '\u007f',
+      '\u009f',
+      '\u00a0',
+      'é',
+      '',
+    ]) {
       expect(isPlainText(value), JSON.stringify(value)).toBe(text(100, { min: 0 }).safeParse(value).success);
-      expect(isStorable(value), JSON.stringify(value)).toBe(text(100, { min: 0, controls: 'any' }).safeParse(value).success);
+      expect(isStorable(value), JSON.stringify(value)).toBe(
+        text(100, { min: 0, controls: 'any' }).safeParse(value).success,
+      );
     }
   });
 });
 
 describe('storableJson', () => {
   it('finds the first key or string PostgreSQL cannot store, at any depth, with its path', () => {
-    expect(findUnstorableJson({ a: [1, 'ok', { b: 'x\u0000' }] })).toEqual({ path: ['a', 2, 'b'], reason: expect.stringMatching(/NUL/) });
-    expect(findUnstorableJson({ a: { 'k\ud800': 1 } })).toEqual({ path: ['a', 'k\ud800'], reason: expect.stringMatching(/^key /) });
+    expect(findUnstorableJson({ a: [1, 'ok', { b: 'x\u0000' }] })).toEqual({
+      path: ['a', 2, 'b'],
+      reason: expect.stringMatching(/NUL/),
+    });
+    expect(findUnstorableJson({ a: { 'k\ud800': 1 } })).toEqual({
+      path: ['a', 'k\ud800'],
+      reason: expect.stringMatching(/^key /),
+    });
     expect(findUnstorableJson({ a: ['😀', null, true, 1.5] })).toBeUndefined();
   });
 
@@ -60,7 +83,9 @@ describe('storableJson', () => {
   it('reports the path as a zod issue of the schema it wraps', () => {
     const schema = z.strictObject({ book: storableJson(z.record(z.string(), z.unknown())) });
     const result = schema.safeParse({ book: { versions: [{ id: 'a\u0000' }] } });
-    expect(result.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['book.versions.0.id', expect.stringMatching(/NUL/)]]);
+    expect(result.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['book.versions.0.id', expect.stringMatching(/NUL/)],
+    ]);
   });
 });
 
@@ -72,10 +97,16 @@ describe('the input schemas of the contract and of the service', () => {
       for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
         const file = path.join(dir, entry.name);
         if (entry.isDirectory()) walk(file);
-        else if (file.endsWith('.ts') && !file.endsWith('.test.ts') && file !== path.join(repository, 'openapi/src/schemas/text.ts')) {
-          fs.readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-            if (/\bz\s*\.\s*string\s*\(/.test(line)) offenders.push(`${path.relative(repository, file)}:${i + 1}`);
-          });
+        else if (
+          file.endsWith('.ts') &&
+          !file.endsWith('.test.ts') &&
+          file !== path.join(repository, 'openapi/src/schemas/text.ts')
+        ) {
+          fs.readFileSync(file, 'utf8')
+            .split('\n')
+            .forEach((line, i) => {
+              if (/\bz\s*\.\s*string\s*\(/.test(line)) offenders.push(`${path.relative(repository, file)}:${i + 1}`);
+            });
         }
       }
     };

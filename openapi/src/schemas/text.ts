@@ -55,13 +55,20 @@ export interface TextOptions {
  */
 export function text(max: number, options: TextOptions = {}) {
   const { min = 1, trim = false, controls = 'none', typeError } = options;
-  let schema = typeError ? z.string({ error: (issue) => (issue.input === undefined ? 'is required' : typeError) }) : z.string();
+  let schema = typeError
+    ? z.string({ error: (issue) => (issue.input === undefined ? 'is required' : typeError) })
+    : z.string();
   if (trim) schema = schema.trim();
   if (min > 0) schema = schema.min(min, min === 1 ? 'must not be empty' : `must be at least ${min} characters`);
   schema = schema.max(max, `must be at most ${max} characters`);
   schema = schema.refine(isStorable, { message: unstorableReason, abort: true });
-  if (controls === 'none') schema = schema.refine((value) => !anyControl.test(value), 'must not contain control characters');
-  if (controls === 'whitespace') schema = schema.refine((value) => !controlButWhitespace.test(value), 'must not contain control characters other than tab and line breaks');
+  if (controls === 'none')
+    schema = schema.refine((value) => !anyControl.test(value), 'must not contain control characters');
+  if (controls === 'whitespace')
+    schema = schema.refine(
+      (value) => !controlButWhitespace.test(value),
+      'must not contain control characters other than tab and line breaks',
+    );
   return schema;
 }
 
@@ -69,7 +76,11 @@ export function text(max: number, options: TextOptions = {}) {
 export const maxJsonDepth = 64;
 
 /** The first key or string in `value` that PostgreSQL cannot store, or nesting deeper than maxJsonDepth, with its path. */
-export function findUnstorableJson(value: unknown, path: (string | number)[] = [], depth = 0): { path: (string | number)[]; reason: string } | undefined {
+export function findUnstorableJson(
+  value: unknown,
+  path: (string | number)[] = [],
+  depth = 0,
+): { path: (string | number)[]; reason: string } | undefined {
   if (typeof value === 'string') return isStorable(value) ? undefined : { path, reason: unstorableReason };
   if (typeof value !== 'object' || value === null) return undefined;
   if (depth >= maxJsonDepth) return { path, reason: `must not nest deeper than ${maxJsonDepth} levels` };

@@ -45,13 +45,19 @@ export const createGrantInput = z
       .optional(),
   })
   .superRefine((input, ctx) => {
-    if ((input.amount === undefined) === (input.credits === undefined)) ctx.addIssue({ code: 'custom', path: ['amount'], message: 'give amount (currency) or credits, one of them' });
-    if (input.kind === 'goodwill' && input.reason === undefined) ctx.addIssue({ code: 'custom', path: ['reason'], message: 'is required for goodwill credit' });
+    if ((input.amount === undefined) === (input.credits === undefined))
+      ctx.addIssue({ code: 'custom', path: ['amount'], message: 'give amount (currency) or credits, one of them' });
+    if (input.kind === 'goodwill' && input.reason === undefined)
+      ctx.addIssue({ code: 'custom', path: ['reason'], message: 'is required for goodwill credit' });
     if (input.effective_at && input.expires_at && Date.parse(input.expires_at) <= Date.parse(input.effective_at)) {
       ctx.addIssue({ code: 'custom', path: ['expires_at'], message: 'must be after effective_at' });
     }
     if (input.scope && !input.scope.cards && !input.scope.event_types && !input.scope.meters) {
-      ctx.addIssue({ code: 'custom', path: ['scope'], message: 'name cards, event_types or meters, or leave scope out' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scope'],
+        message: 'name cards, event_types or meters, or leave scope out',
+      });
     }
   });
 export type CreateGrantInput = z.infer<typeof createGrantInput>;

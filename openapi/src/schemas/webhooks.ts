@@ -5,7 +5,9 @@ import { notificationTypes } from './notifications.ts';
 /** What an endpoint's filter may name: every notification type, and the test send's own type. */
 export const webhookEventTypes = [...notificationTypes, 'webhook.test'] as const;
 
-const url = text(2048).refine((value) => URL.canParse(value) && ['http:', 'https:'].includes(new URL(value).protocol), { message: 'an http or https URL' });
+const url = text(2048).refine((value) => URL.canParse(value) && ['http:', 'https:'].includes(new URL(value).protocol), {
+  message: 'an http or https URL',
+});
 
 /** Free text for the tenant's own reference: may be empty, trimmed, tabs and line breaks allowed. */
 const description = text(1000, { min: 0, trim: true, controls: 'whitespace' });
@@ -30,7 +32,12 @@ export type UpdateEndpointInput = z.infer<typeof updateEndpointInput>;
 
 export const rotateSecretInput = z.strictObject({
   /** How long the replaced secret keeps signing beside the new one (seconds, up to 7 days; default 24 hours). */
-  overlap_seconds: z.number().int().min(0).max(7 * 86_400).default(86_400),
+  overlap_seconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400)
+    .default(86_400),
 });
 export type RotateSecretInput = z.infer<typeof rotateSecretInput>;
 
@@ -41,7 +48,9 @@ export const testSendInput = z.strictObject({
   event_type: z.enum(webhookEventTypes).default('webhook.test'),
   /** The message's `data`; a small example when absent. At most 64 KiB as JSON. */
   payload: jsonObject
-    .refine((value) => Buffer.byteLength(JSON.stringify(value)) <= maxTestPayloadBytes, { message: `at most ${maxTestPayloadBytes} bytes as JSON` })
+    .refine((value) => Buffer.byteLength(JSON.stringify(value)) <= maxTestPayloadBytes, {
+      message: `at most ${maxTestPayloadBytes} bytes as JSON`,
+    })
     .optional(),
 });
 export type TestSendInput = z.infer<typeof testSendInput>;
@@ -55,7 +64,10 @@ export const replayInput = z
     /** Also send again the messages this endpoint already received (default: only those never delivered). */
     include_succeeded: z.boolean().default(false),
   })
-  .refine((input) => input.until === undefined || Date.parse(input.until) > Date.parse(input.since), { message: 'must be after since', path: ['until'] });
+  .refine((input) => input.until === undefined || Date.parse(input.until) > Date.parse(input.since), {
+    message: 'must be after since',
+    path: ['until'],
+  });
 export type ReplayInput = z.infer<typeof replayInput>;
 
 export const retryInput = z.strictObject({ endpoint_id: z.uuid() });

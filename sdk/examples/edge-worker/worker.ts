@@ -2,7 +2,15 @@
 // would break the customer's budget or exhaust credits under `block`, forwards the rest, meters the real response and
 // queues the metered event for Tariff. The customer's book, state and budget come from Tariff's pricing snapshot
 // (Estimator.fromServer), or, offline, from bindings. Cloudflare-Workers module syntax; runs in workerd (README.md).
-import { Estimator, type PriceBook, type StateMap, TariffClient, TariffError, type UsageEvent, usageFromResponse } from '../../src/index.ts';
+import {
+  Estimator,
+  type PriceBook,
+  type StateMap,
+  TariffClient,
+  TariffError,
+  type UsageEvent,
+  usageFromResponse,
+} from '../../src/index.ts';
 
 export interface Env {
   /** The kernel, compiled: workerd cannot compile wasm at run time (see README.md for the import that binds it). */
@@ -66,7 +74,11 @@ const served = new Map<string, { estimator: Promise<Estimator>; refreshing?: Pro
 
 /** The customer could not be priced: an answer for the caller instead of an estimator. */
 class Unpriceable extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -81,10 +93,18 @@ function estimatorFor(env: Env, customer: string): Promise<Estimator> {
  * Between refreshes the snapshot moves on with every call served here; a 200 replaces it with the service's.
  */
 async function servedEstimator(env: Env, customer: string): Promise<Estimator> {
-  if (!env.TARIFF_URL || !env.TARIFF_API_KEY) throw new TypeError('without a BOOK binding the worker reads snapshots from Tariff: set TARIFF_URL and TARIFF_API_KEY');
+  if (!env.TARIFF_URL || !env.TARIFF_API_KEY)
+    throw new TypeError(
+      'without a BOOK binding the worker reads snapshots from Tariff: set TARIFF_URL and TARIFF_API_KEY',
+    );
   let entry = served.get(customer);
   if (!entry) {
-    const client = new TariffClient({ baseUrl: env.TARIFF_URL, apiKey: env.TARIFF_API_KEY, retry: { maxRetries: 1 }, timeoutMs: 5000 });
+    const client = new TariffClient({
+      baseUrl: env.TARIFF_URL,
+      apiKey: env.TARIFF_API_KEY,
+      retry: { maxRetries: 1 },
+      timeoutMs: 5000,
+    });
     const estimator = Estimator.fromServer(client, customer, { wasm: env.KERNEL });
     entry = { estimator };
     served.set(customer, entry);
@@ -99,17 +119,25 @@ async function servedEstimator(env: Env, customer: string): Promise<Estimator> {
   const maxAge = Number(env.SNAPSHOT_MAX_AGE_SECONDS ?? 30) * 1000;
   if (!entry.refreshing && Date.now() - Date.parse(local.snapshotInfo!.confirmedAt) > maxAge) {
     // A failed refresh keeps the snapshot in use: the next request tries again.
-    entry.refreshing = local.refresh().catch(() => undefined).finally(() => (entry!.refreshing = undefined));
+    entry.refreshing = local
+      .refresh()
+      .catch(() => undefined)
+      .finally(() => (entry!.refreshing = undefined));
     await entry.refreshing;
   }
   return local;
 }
 
 function unpriceable(error: unknown): Unpriceable {
-  if (error instanceof TariffError && error.status === 404) return new Unpriceable(403, 'unknown_customer', 'Tariff knows no such customer');
+  if (error instanceof TariffError && error.status === 404)
+    return new Unpriceable(403, 'unknown_customer', 'Tariff knows no such customer');
   if (error instanceof TariffError && error.status === 422) return new Unpriceable(403, error.code, error.message);
   // Fail closed: without the customer's snapshot the worker cannot tell what a call may cost.
-  return new Unpriceable(503, 'pricing_unavailable', `the customer's pricing snapshot could not be read: ${(error as Error).message}`.slice(0, 300));
+  return new Unpriceable(
+    503,
+    'pricing_unavailable',
+    `the customer's pricing snapshot could not be read: ${(error as Error).message}`.slice(0, 300),
+  );
 }
 
 function boundEstimator(env: Env): Promise<Estimator> {
@@ -131,7 +159,10 @@ function boundEstimator(env: Env): Promise<Estimator> {
  * request's `max_completion_tokens` or `max_tokens` (the most the call may produce), else DEFAULT_MAX_TOKENS. The
  * check therefore prices the worst case of the output and an approximation of the input.
  */
-export function estimateRequest(body: Record<string, unknown>, defaultMaxTokens: number): { model: string; input_tokens: number; output_tokens: number } | undefined {
+export function estimateRequest(
+  body: Record<string, unknown>,
+  defaultMaxTokens: number,
+): { model: string; input_tokens: number; output_tokens: number } | undefined {
   if (typeof body.model !== 'string' || body.model.trim() === '' || !Array.isArray(body.messages)) return undefined;
   let characters = 0;
   for (const message of body.messages) {
@@ -143,14 +174,19 @@ export function estimateRequest(body: Record<string, unknown>, defaultMaxTokens:
   }
   const limit = body.max_completion_tokens ?? body.max_tokens;
   const output = Number.isSafeInteger(limit) && (limit as number) >= 0 ? (limit as number) : defaultMaxTokens;
-  return { model: body.model.toLowerCase().trim(), input_tokens: Math.ceil(characters / CHARACTERS_PER_TOKEN), output_tokens: output };
+  return {
+    model: body.model.toLowerCase().trim(),
+    input_tokens: Math.ceil(characters / CHARACTERS_PER_TOKEN),
+    output_tokens: output,
+  };
 }
 
 export default {
   async fetch(request: Request, env: Env, ctx?: ExecutionContext): Promise<Response> {
     const customer = request.headers.get(CUSTOMER_HEADER)?.trim();
     if (!customer) return failure(400, 'missing_customer', `the ${CUSTOMER_HEADER} header names the customer to bill`);
-    if (request.method !== 'POST') return failure(405, 'method_not_allowed', 'only POST requests are priced and forwarded');
+    if (request.method !== 'POST')
+      return failure(405, 'method_not_allowed', 'only POST requests are priced and forwarded');
     const text = await request.text();
     let body: Record<string, unknown>;
     try {
@@ -158,9 +194,11 @@ export default {
     } catch {
       return failure(400, 'invalid_body', 'the request body must be JSON');
     }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return failure(400, 'invalid_body', 'the request body must be a JSON object');
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      return failure(400, 'invalid_body', 'the request body must be a JSON object');
     // A streamed response carries its usage only in the last chunk, which this worker does not parse (yet).
-    if (body.stream === true) return failure(400, 'streaming_not_supported', 'streamed completions are not metered by this worker');
+    if (body.stream === true)
+      return failure(400, 'streaming_not_supported', 'streamed completions are not metered by this worker');
     const defaultMaxTokens = Number(env.DEFAULT_MAX_TOKENS ?? 4096);
     const estimate = estimateRequest(body, Number.isSafeInteger(defaultMaxTokens) ? defaultMaxTokens : 4096);
     if (!estimate) return failure(400, 'invalid_body', 'a chat-completions body needs a model and a messages array');
@@ -176,18 +214,29 @@ export default {
     const eventType = env.EVENT_TYPE ?? 'llm.completion';
     const timestamp = new Date().toISOString();
     const check = local.check(
-      { transaction_id: `estimate-${crypto.randomUUID()}`, customer_id: customer, event_type: eventType, timestamp, properties: { provider, ...estimate } },
+      {
+        transaction_id: `estimate-${crypto.randomUUID()}`,
+        customer_id: customer,
+        event_type: eventType,
+        timestamp,
+        properties: { provider, ...estimate },
+      },
       env.BUDGET === undefined ? {} : { budget: env.BUDGET },
     );
     if (!check.allowed) {
       const refused = check.reason === 'budget_exceeded' || check.reason === 'credits_exhausted';
-      const message = check.reason === 'budget_exceeded'
-        ? `this request, estimated at ${check.spend} ${check.currency}, would take the customer ${check.budgetRemaining!.replace(/^-/, '')} over the period budget of ${env.BUDGET ?? local.snapshotInfo?.budget?.amount}`
-        : check.error?.message ?? `the request cannot be priced (${check.reason})`;
+      const message =
+        check.reason === 'budget_exceeded'
+          ? `this request, estimated at ${check.spend} ${check.currency}, would take the customer ${check.budgetRemaining!.replace(/^-/, '')} over the period budget of ${env.BUDGET ?? local.snapshotInfo?.budget?.amount}`
+          : (check.error?.message ?? `the request cannot be priced (${check.reason})`);
       return failure(refused ? 402 : 400, check.reason ?? 'refused', message);
     }
 
-    const upstream = await fetch(upstreamUrl(request.url, env.UPSTREAM_URL), { method: 'POST', headers: forwardedHeaders(request.headers), body: text });
+    const upstream = await fetch(upstreamUrl(request.url, env.UPSTREAM_URL), {
+      method: 'POST',
+      headers: forwardedHeaders(request.headers),
+      body: text,
+    });
     // Failed calls are passed through unmetered: providers do not bill them.
     if (!upstream.ok) return upstream;
     const responseText = await upstream.text();
@@ -205,7 +254,13 @@ export default {
       headers.set('x-tariff-error', `usage_unreadable: ${(error as Error).message}`.slice(0, 200));
       return new Response(responseText, { status: upstream.status, headers });
     }
-    const event: UsageEvent = { transaction_id: transactionId, customer_id: customer, event_type: eventType, timestamp, properties };
+    const event: UsageEvent = {
+      transaction_id: transactionId,
+      customer_id: customer,
+      event_type: eventType,
+      timestamp,
+      properties,
+    };
     // check() first for the balance after this event, then estimate() to move the snapshot on: the same kernel on the
     // same state, so the two agree on the amount.
     const after = local.check(event);
@@ -230,13 +285,19 @@ function queue(event: UsageEvent, env: Env, ctx: ExecutionContext | undefined): 
   // The event's transaction id makes a resend harmless; one attempt after the response, the outbox keeps it for a retry.
   const delivery = fetch(new URL('/v1/events', env.TARIFF_URL), {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(env.TARIFF_API_KEY ? { authorization: `Bearer ${env.TARIFF_API_KEY}` } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      ...(env.TARIFF_API_KEY ? { authorization: `Bearer ${env.TARIFF_API_KEY}` } : {}),
+    },
     body: JSON.stringify({ events: [event] }),
-  }).then(async (response) => {
-    await response.body?.cancel();
-    const index = outbox.indexOf(event);
-    if (response.ok && index !== -1) outbox.splice(index, 1);
-  }, () => undefined);
+  }).then(
+    async (response) => {
+      await response.body?.cancel();
+      const index = outbox.indexOf(event);
+      if (response.ok && index !== -1) outbox.splice(index, 1);
+    },
+    () => undefined,
+  );
   if (ctx) ctx.waitUntil(delivery);
 }
 

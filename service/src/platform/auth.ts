@@ -29,7 +29,15 @@ export type Permission =
   | 'webhooks.manage'
   | 'payments.manage';
 
-const reads: Permission[] = ['customers.read', 'meters.read', 'price_books.read', 'usage.read', 'estimates.create', 'billing.read', 'entitlements.check'];
+const reads: Permission[] = [
+  'customers.read',
+  'meters.read',
+  'price_books.read',
+  'usage.read',
+  'estimates.create',
+  'billing.read',
+  'entitlements.check',
+];
 const billing: Permission[] = [
   ...reads,
   'customers.write',
@@ -76,7 +84,10 @@ export function can(actor: Actor, permission: Permission): boolean {
 
 export function requirePermission(actor: Actor, permission: Permission): void {
   if (!can(actor, permission)) {
-    throw forbidden('permission_denied', `This ${actor.type === 'user' ? 'user' : 'key'} (${actor.principal}) may not ${permission}`);
+    throw forbidden(
+      'permission_denied',
+      `This ${actor.type === 'user' ? 'user' : 'key'} (${actor.principal}) may not ${permission}`,
+    );
   }
 }
 

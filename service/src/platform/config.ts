@@ -56,7 +56,8 @@ export interface PaymentSettings {
 /** The payment settings from the environment (read by loadConfig, and by services run without a Config). */
 export function loadPaymentSettings(env: NodeJS.ProcessEnv = process.env): PaymentSettings {
   const base = new URL(env.STRIPE_API_BASE || 'https://api.stripe.com');
-  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new Error('STRIPE_API_BASE must be an http or https URL');
+  if (base.protocol !== 'http:' && base.protocol !== 'https:')
+    throw new Error('STRIPE_API_BASE must be an http or https URL');
   const protocol = base.protocol === 'http:' ? 'http' : 'https';
   return {
     stripeApi: { protocol, host: base.hostname, port: base.port ? Number(base.port) : protocol === 'http' ? 80 : 443 },
@@ -108,6 +109,7 @@ export function trustProxy(raw: string | undefined): boolean | number | string {
 function integer(raw: string | undefined, fallback: number, name: string): number {
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
   return value;
 }

@@ -17,7 +17,10 @@ describe('sealed secrets', () => {
     expect(() => openSecret(sealed, crypto.randomBytes(32), 'tenant-a')).toThrow();
     expect(() => openSecret(sealed, key, 'tenant-b')).toThrow();
     const parts = sealed.split('.');
-    const tampered = [...parts.slice(0, 3), Buffer.from('x' + Buffer.from(parts[3], 'base64url').toString('latin1').slice(1), 'latin1').toString('base64url')].join('.');
+    const tampered = [
+      ...parts.slice(0, 3),
+      Buffer.from('x' + Buffer.from(parts[3], 'base64url').toString('latin1').slice(1), 'latin1').toString('base64url'),
+    ].join('.');
     expect(() => openSecret(tampered, key, 'tenant-a')).toThrow();
   });
 

@@ -37,7 +37,8 @@ export interface CsrfRequest {
 export function csrfProblem(request: CsrfRequest, allowedOrigins: readonly string[]): string | undefined {
   if (safeMethods.has(request.method.toUpperCase())) return undefined;
   if (request.fetchSite === 'cross-site') return 'cross_site_request';
-  if (request.origin !== undefined && request.origin !== request.ownOrigin && !allowedOrigins.includes(request.origin)) return 'cross_origin_request';
+  if (request.origin !== undefined && request.origin !== request.ownOrigin && !allowedOrigins.includes(request.origin))
+    return 'cross_origin_request';
   if (request.cookieSession === undefined) return undefined;
   const expected = Buffer.from(csrfTokenOf(request.cookieSession));
   const given = Buffer.from(request.token ?? '');
@@ -55,7 +56,10 @@ const messages: Record<string, string> = {
  * Express middleware in front of the cookie-authenticated routes. `sessionFromCookie` gives the cookie's
  * session token when the request authenticates by cookie (no Authorization header).
  */
-export function csrfProtection(options: { publicUrl?: string; sessionFromCookie: (req: Parameters<RequestHandler>[0]) => string | undefined }): RequestHandler {
+export function csrfProtection(options: {
+  publicUrl?: string;
+  sessionFromCookie: (req: Parameters<RequestHandler>[0]) => string | undefined;
+}): RequestHandler {
   const allowed = options.publicUrl ? [new URL(options.publicUrl).origin] : [];
   return (req, _res, next) => {
     const problem = csrfProblem(
@@ -65,7 +69,9 @@ export function csrfProtection(options: { publicUrl?: string; sessionFromCookie:
         fetchSite: req.get('sec-fetch-site'),
         ownOrigin: `${req.protocol}://${req.get('host')}`,
         // The cookie authenticates unless a Bearer session does (another Authorization, e.g. a portal token, leaves the cookie in use).
-        cookieSession: /^Bearer\s+ses_\S+$/i.test(req.get('authorization') ?? '') ? undefined : options.sessionFromCookie(req),
+        cookieSession: /^Bearer\s+ses_\S+$/i.test(req.get('authorization') ?? '')
+          ? undefined
+          : options.sessionFromCookie(req),
         token: req.get(csrfHeader),
       },
       allowed,

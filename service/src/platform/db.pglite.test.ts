@@ -40,16 +40,23 @@ describe('embedded PGlite', () => {
     await fs.rm(dataDir, { recursive: true, force: true });
   });
 
-  it('applies RLS inside withTenant: one tenant\'s rows, as tariff_app', async () => {
+  it("applies RLS inside withTenant: one tenant's rows, as tariff_app", async () => {
     const rows = await withTenant(db, tenantA, (tx) => tx`select current_user, tenant_id from customers`);
     expect(rows.map((r) => [r.current_user, r.tenant_id])).toEqual([['tariff_app', tenantA]]);
     await expect(
-      withTenant(db, tenantA, (tx) => tx`insert into customers (tenant_id, id, external_id, currency, created_at, updated_at) values (${tenantB}, gen_random_uuid(), 'x', 'USD', now(), now())`),
+      withTenant(
+        db,
+        tenantA,
+        (tx) =>
+          tx`insert into customers (tenant_id, id, external_id, currency, created_at, updated_at) values (${tenantB}, gen_random_uuid(), 'x', 'USD', now(), now())`,
+      ),
     ).rejects.toThrow(/row-level security/);
   });
 
   it('without a tenant, the service role sees nothing', async () => {
-    expect(await db.begin((tx) => tx`select set_config('role', 'tariff_app', true)`.then(() => tx`select * from customers`))).toHaveLength(0);
+    expect(
+      await db.begin((tx) => tx`select set_config('role', 'tariff_app', true)`.then(() => tx`select * from customers`)),
+    ).toHaveLength(0);
   });
 
   // PGlite's only login is a superuser; connectService switches the session to tariff_app, so a query that
@@ -74,13 +81,25 @@ describe('embedded PGlite', () => {
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
       const post = (url: string, body: unknown, auth?: string) =>
-        fetch(base + url, { method: 'POST', headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) }, body: JSON.stringify(body) });
-      const signup = (await (await post('/trpc/auth.signup', { tenant_name: 'Local', email: 'me@local.example', password: 'a long enough password' })).json()) as any;
+        fetch(base + url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
+          body: JSON.stringify(body),
+        });
+      const signup = (await (
+        await post('/trpc/auth.signup', {
+          tenant_name: 'Local',
+          email: 'me@local.example',
+          password: 'a long enough password',
+        })
+      ).json()) as any;
       const session = signup.result.data.session.token;
       const key = (await (await post('/trpc/apiKeys.create', { kind: 'secret', name: 'k' }, session)).json()) as any;
       const created = await post('/v1/customers', { external_id: 'local-1', currency: 'USD' }, key.result.data.secret);
       expect(created.status).toBe(201);
-      const list = (await (await fetch(`${base}/v1/customers`, { headers: { authorization: `Bearer ${key.result.data.secret}` } })).json()) as any;
+      const list = (await (
+        await fetch(`${base}/v1/customers`, { headers: { authorization: `Bearer ${key.result.data.secret}` } })
+      ).json()) as any;
       expect(list.data.map((c: any) => c.external_id)).toEqual(['local-1']);
       const ready = await fetch(`${base}/readyz`);
       expect(ready.status).toBe(200);

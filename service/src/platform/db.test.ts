@@ -12,7 +12,9 @@ describe('withTenantPipelined', () => {
     tx`insert into customers (tenant_id, id, external_id, currency, created_at, updated_at)
        values (${tenantId}, ${externalId === 'first' ? customerId : crypto.randomUUID()}, ${externalId}, 'USD', now(), now())`.execute();
   const externalIds = async () =>
-    (await database.owner`select external_id from customers where tenant_id = ${tenantId} order by external_id`).map((r) => r.external_id);
+    (await database.owner`select external_id from customers where tenant_id = ${tenantId} order by external_id`).map(
+      (r) => r.external_id,
+    );
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -50,7 +52,11 @@ describe('withTenantPipelined', () => {
     ).rejects.toThrow('rating failed');
     expect(await externalIds()).toEqual(['first', 'second']);
     // Every pooled connection still works, outside any transaction.
-    const answers = await Promise.all(Array.from({ length: 16 }, () => withTenant(database.app, tenantId, (tx) => tx`select count(*)::int as n from customers`)));
+    const answers = await Promise.all(
+      Array.from({ length: 16 }, () =>
+        withTenant(database.app, tenantId, (tx) => tx`select count(*)::int as n from customers`),
+      ),
+    );
     expect(answers.map(([r]) => r.n)).toEqual(Array(16).fill(2));
   });
 });
@@ -58,10 +64,26 @@ describe('withTenantPipelined', () => {
 describe('isConnectionFailure', () => {
   it('tells errors no statement caused (connection lost, server shutting down) from those a statement did', () => {
     const pg = (code: string) => new postgres.PostgresError({ message: code, code } as never);
-    for (const error of [pg('08006'), pg('57P01'), pg('53300'), Object.assign(new Error('x'), { code: 'CONNECTION_CLOSED' }), Object.assign(new Error('x'), { code: 'CONNECT_TIMEOUT' }), Object.assign(new Error('x'), { code: 'ECONNREFUSED' })]) {
+    for (const error of [
+      pg('08006'),
+      pg('57P01'),
+      pg('53300'),
+      Object.assign(new Error('x'), { code: 'CONNECTION_CLOSED' }),
+      Object.assign(new Error('x'), { code: 'CONNECT_TIMEOUT' }),
+      Object.assign(new Error('x'), { code: 'ECONNREFUSED' }),
+    ]) {
       expect(isConnectionFailure(error), (error as Error).message).toBe(true);
     }
-    for (const error of [pg('23514'), pg('23505'), pg('22021'), pg('40P01'), Object.assign(new Error('x'), { code: 'MAX_PARAMETERS_EXCEEDED' }), Object.assign(new Error('x'), { code: 'ERR_INVALID_ARG_TYPE' }), new TypeError('bug'), null]) {
+    for (const error of [
+      pg('23514'),
+      pg('23505'),
+      pg('22021'),
+      pg('40P01'),
+      Object.assign(new Error('x'), { code: 'MAX_PARAMETERS_EXCEEDED' }),
+      Object.assign(new Error('x'), { code: 'ERR_INVALID_ARG_TYPE' }),
+      new TypeError('bug'),
+      null,
+    ]) {
       expect(isConnectionFailure(error), String((error as Error | null)?.message)).toBe(false);
     }
   });

@@ -150,8 +150,12 @@ export function withTenant<T>(db: Db, tenantId: string, fn: (tx: Tx) => Promise<
 
 /** The transaction's role and tenant (sent at once, answered in order), and its connection's backend pid to `onPid`. */
 function enterTenant(tx: Tx, tenantId: string, onPid: (pid: number) => void) {
-  const settings = tx`select set_config('role', ${SERVICE_ROLE}, true), set_config('app.tenant_id', ${tenantId}, true)`.execute();
-  void settings.then((r) => onPid(r.state.pid), () => {});
+  const settings =
+    tx`select set_config('role', ${SERVICE_ROLE}, true), set_config('app.tenant_id', ${tenantId}, true)`.execute();
+  void settings.then(
+    (r) => onPid(r.state.pid),
+    () => {},
+  );
   return settings;
 }
 
@@ -189,7 +193,11 @@ export interface PipelinedBody<T> {
  * behind it ends it as a rollback, and the write's own error is what is thrown. If fn throws, the transaction
  * is rolled back.
  */
-export async function withTenantPipelined<T>(db: Db, tenantId: string, fn: (tx: Tx) => Promise<PipelinedBody<T>>): Promise<T> {
+export async function withTenantPipelined<T>(
+  db: Db,
+  tenantId: string,
+  fn: (tx: Tx) => Promise<PipelinedBody<T>>,
+): Promise<T> {
   const connection = await db.reserve();
   const tx = connection as unknown as Tx;
   let pid = 0;

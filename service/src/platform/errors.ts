@@ -45,12 +45,18 @@ export const precondition = (code: string, message: string, details: FieldProble
 export function fromZodError(error: ZodError, prefix: string[] = []): AppError {
   const details = error.issues.flatMap((issue) => {
     const path = [...prefix, ...issue.path.map(String)];
-    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ field: [...path, key].join('.'), reason: 'unknown field' }));
+    if (issue.code === 'unrecognized_keys')
+      return issue.keys.map((key) => ({ field: [...path, key].join('.'), reason: 'unknown field' }));
     // A record's key that failed its own schema: say why, not only "Invalid key in record".
-    if (issue.code === 'invalid_key') return [{ field: path.join('.'), reason: `key ${issue.issues.map((inner) => inner.message).join('; ')}` }];
+    if (issue.code === 'invalid_key')
+      return [{ field: path.join('.'), reason: `key ${issue.issues.map((inner) => inner.message).join('; ')}` }];
     return [{ field: path.join('.') || '(body)', reason: issue.message }];
   });
-  return invalid('invalid_request', `Invalid request: ${details.map((d) => `${d.field}: ${d.reason}`).join('; ')}`, details);
+  return invalid(
+    'invalid_request',
+    `Invalid request: ${details.map((d) => `${d.field}: ${d.reason}`).join('; ')}`,
+    details,
+  );
 }
 
 const httpStatusByKind: Record<ErrorKind, number> = {
@@ -90,16 +96,34 @@ export function toHttpError(error: unknown, requestId?: string): { status: numbe
   if (error instanceof AppError) {
     return {
       status: httpStatusByCode[error.code] ?? httpStatusByKind[error.kind],
-      body: { error: { kind: error.kind, code: error.code, message: error.message, details: error.details, request_id: requestId } },
+      body: {
+        error: {
+          kind: error.kind,
+          code: error.code,
+          message: error.message,
+          details: error.details,
+          request_id: requestId,
+        },
+      },
     };
   }
   return {
     status: 500,
-    body: { error: { kind: 'internal', code: 'internal_error', message: 'Internal error', details: [], request_id: requestId } },
+    body: {
+      error: {
+        kind: 'internal',
+        code: 'internal_error',
+        message: 'Internal error',
+        details: [],
+        request_id: requestId,
+      },
+    },
   };
 }
 
-export function toTrpcCode(error: AppError): (typeof trpcCodeByKind)[ErrorKind] | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' {
+export function toTrpcCode(
+  error: AppError,
+): (typeof trpcCodeByKind)[ErrorKind] | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' {
   if (error.code === 'body_too_large') return 'PAYLOAD_TOO_LARGE';
   if (error.code === 'unsupported_content_type') return 'UNSUPPORTED_MEDIA_TYPE';
   return trpcCodeByKind[error.kind];

@@ -1,7 +1,13 @@
 // Express plumbing shared by every route: request ids, access logs, JSON bodies, errors as JSON.
 import crypto from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import express, {
+  type ErrorRequestHandler,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import type { z } from 'zod';
 import type { Actor } from './auth.ts';
 import { AppError, fromZodError, invalid, notFound, toHttpError } from './errors.ts';
@@ -23,9 +29,18 @@ export function actorOf(res: Response): Actor {
   return actor;
 }
 
-export function requestContext(logger: Logger, onFinish?: (req: Request, res: Response, seconds: number) => void): RequestHandler {
+export function requestContext(
+  logger: Logger,
+  onFinish?: (req: Request, res: Response, seconds: number) => void,
+): RequestHandler {
   return (req, res, next) => {
-    locals(res).requestId = trackRequest(req, res, logger, (_status, seconds) => onFinish?.(req, res, seconds), () => locals(res).actor?.tenantId);
+    locals(res).requestId = trackRequest(
+      req,
+      res,
+      logger,
+      (_status, seconds) => onFinish?.(req, res, seconds),
+      () => locals(res).actor?.tenantId,
+    );
     next();
   };
 }
@@ -77,9 +92,17 @@ export function jsonBody(limitBytes: number): RequestHandler {
     if (req.is('text/csv')) return parseCsv(req, res, next);
     if (!req.is('application/json')) {
       return next(
-        new AppError('validation', 'unsupported_content_type', 'Request bodies must be JSON (Content-Type: application/json)', [
-          { field: '(headers).content-type', reason: `got ${req.headers['content-type'] ?? 'none'}, expected application/json` },
-        ]),
+        new AppError(
+          'validation',
+          'unsupported_content_type',
+          'Request bodies must be JSON (Content-Type: application/json)',
+          [
+            {
+              field: '(headers).content-type',
+              reason: `got ${req.headers['content-type'] ?? 'none'}, expected application/json`,
+            },
+          ],
+        ),
       );
     }
     parse(req, res, next);
@@ -101,7 +124,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const { status, body } = errorAnswer(logger, fromBodyParserError(error) ?? error, locals(res).requestId);
     if (res.headersSent) return;
-    if (error instanceof AppError && error.retryAfterSeconds !== undefined) res.set('retry-after', String(error.retryAfterSeconds));
+    if (error instanceof AppError && error.retryAfterSeconds !== undefined)
+      res.set('retry-after', String(error.retryAfterSeconds));
     res.status(status).json(body);
   };
 }
@@ -114,13 +138,17 @@ export function errorAnswer(logger: Logger, error: unknown, requestId: string) {
 }
 
 /** A body that is not JSON (400), as body-parser's failure and the ingestion fast path report it. */
-export const malformedJson = (reason: string) => invalid('malformed_json', 'Request body is not valid JSON', [{ field: '(body)', reason }]);
+export const malformedJson = (reason: string) =>
+  invalid('malformed_json', 'Request body is not valid JSON', [{ field: '(body)', reason }]);
 /** A body that did not arrive as announced (400). */
 export const badBody = (reason: string) => invalid('bad_body', reason, [{ field: '(body)', reason }]);
 
 function fromBodyParserError(error: unknown): AppError | undefined {
   // The router's own: a path parameter that is not percent-encoded UTF-8 (e.g. %FF, or a lone surrogate's bytes).
-  if (error instanceof URIError) return invalid('malformed_path', 'The path is not valid percent-encoded UTF-8', [{ field: '(path)', reason: error.message }]);
+  if (error instanceof URIError)
+    return invalid('malformed_path', 'The path is not valid percent-encoded UTF-8', [
+      { field: '(path)', reason: error.message },
+    ]);
   if (typeof error !== 'object' || error === null || !('type' in error)) return undefined;
   const { type, message } = error as { type: string; message: string };
   switch (type) {
@@ -132,7 +160,9 @@ function fromBodyParserError(error: unknown): AppError | undefined {
       return malformedJson(message);
     case 'encoding.unsupported':
     case 'charset.unsupported':
-      return new AppError('validation', 'unsupported_content_type', message, [{ field: '(headers).content-type', reason: message }]);
+      return new AppError('validation', 'unsupported_content_type', message, [
+        { field: '(headers).content-type', reason: message },
+      ]);
     case 'request.aborted':
     case 'request.size.invalid':
     case 'stream.encoding.set':

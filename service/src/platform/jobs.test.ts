@@ -20,8 +20,10 @@ const locked = (statements: string[]) => `
 
 describe('pg-boss on the service pool', () => {
   let database: TestDatabase;
-  const job = (id: string) => `insert into ${JOB_SCHEMA}.job (id, name, state) values ('${id}', 'test.queue', 'created')`;
-  const jobCount = async (ids: string[]) => (await database.owner`select count(*)::int as n from pgboss.job where id = any(${ids}::uuid[])`)[0].n;
+  const job = (id: string) =>
+    `insert into ${JOB_SCHEMA}.job (id, name, state) values ('${id}', 'test.queue', 'created')`;
+  const jobCount = async (ids: string[]) =>
+    (await database.owner`select count(*)::int as n from pgboss.job where id = any(${ids}::uuid[])`)[0].n;
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -32,9 +34,13 @@ describe('pg-boss on the service pool', () => {
   });
 
   it('finds the statements inside a BEGIN ... COMMIT script, and nothing in a plain statement', () => {
-    expect(lockedTransactionBody(locked(['select 1']))?.trim()).toMatch(/^SET LOCAL lock_timeout = '30s';[\s\S]*select 1$/);
+    expect(lockedTransactionBody(locked(['select 1']))?.trim()).toMatch(
+      /^SET LOCAL lock_timeout = '30s';[\s\S]*select 1$/,
+    );
     expect(lockedTransactionBody('SELECT 1')).toBeUndefined();
-    expect(lockedTransactionBody("UPDATE pgboss.version SET cron_on = now() WHERE 'BEGIN;' <> 'COMMIT;'")).toBeUndefined();
+    expect(
+      lockedTransactionBody("UPDATE pgboss.version SET cron_on = now() WHERE 'BEGIN;' <> 'COMMIT;'"),
+    ).toBeUndefined();
   });
 
   it('runs a maintenance script as one transaction on one connection of the pool', async () => {
@@ -62,9 +68,13 @@ describe('pg-boss on the service pool', () => {
     // What pg-boss's scheduler does at start: a no-op now the queue exists...
     await database.app`select pgboss.create_queue(${SCHEDULE_QUEUE}, '{}'::json)`;
     // ...and what it met before: a new queue needs a table in a schema the service role may not create in.
-    await expect(database.app`select pgboss.create_queue('not.installed', '{}'::json)`).rejects.toThrow(/permission denied for schema pgboss/);
+    await expect(database.app`select pgboss.create_queue('not.installed', '{}'::json)`).rejects.toThrow(
+      /permission denied for schema pgboss/,
+    );
     // The service role can send to it (the cron's insert).
-    const [sent] = await database.app.unsafe(`insert into pgboss.job (name, data) values ($1, '{}') returning id`, [SCHEDULE_QUEUE]);
+    const [sent] = await database.app.unsafe(`insert into pgboss.job (name, data) values ($1, '{}') returning id`, [
+      SCHEDULE_QUEUE,
+    ]);
     await database.app.unsafe('delete from pgboss.job where id = $1', [sent.id]);
   });
 
@@ -72,14 +82,27 @@ describe('pg-boss on the service pool', () => {
     const clock = manualClock(new Date());
     const deps = { db: database.app, clock, logger: silentLogger, metrics: createMetrics(), sessionTtlSeconds: 3600 };
     // A schedule that is not due (1 January only) and a queue without a worker: nothing completes.
-    const runner = await startJobs(deps, [], { schedules: [{ name: 'test.queue', cron: '0 0 1 1 *' }], stallSeconds: 60 });
+    const runner = await startJobs(deps, [], {
+      schedules: [{ name: 'test.queue', cron: '0 0 1 1 *' }],
+      stallSeconds: 60,
+    });
     try {
       await runner.send('test.queue', { n: 1 });
       const fresh = await runner.status();
-      expect(fresh).toMatchObject({ status: 'ok', scheduler: true, maintenance: false, last_tick_at: null, failed: 0, errors: 0, last_error: null });
+      expect(fresh).toMatchObject({
+        status: 'ok',
+        scheduler: true,
+        maintenance: false,
+        last_tick_at: null,
+        failed: 0,
+        errors: 0,
+        last_error: null,
+      });
       // The jobs inserted by the earlier tests are queued too.
       expect(fresh.queued).toBeGreaterThanOrEqual(1);
-      expect(fresh.queued).toBe((await database.owner`select count(*)::int as n from pgboss.job where state = 'created'`)[0].n);
+      expect(fresh.queued).toBe(
+        (await database.owner`select count(*)::int as n from pgboss.job where state = 'created'`)[0].n,
+      );
       clock.advance(61_000);
       expect((await runner.status()).status).toBe('stalled');
     } finally {

@@ -87,7 +87,10 @@ export async function installJobs(owner: Db, definitions: JobDefinition[]): Prom
     try {
       await connection.unsafe(PgBoss.getConstructionPlans(JOB_SCHEMA)).simple();
     } catch (error) {
-      await connection.unsafe('ROLLBACK').simple().catch(() => {});
+      await connection
+        .unsafe('ROLLBACK')
+        .simple()
+        .catch(() => {});
       // Two processes installing at once: the loser finds it installed.
       if (!(error instanceof Error) || !error.message.includes('already exists')) throw error;
     } finally {
@@ -96,17 +99,31 @@ export async function installJobs(owner: Db, definitions: JobDefinition[]): Prom
   }
   const db = pgBossAdapter(owner);
   for (const job of definitions) {
-    await db.executeSql(`SELECT ${JOB_SCHEMA}.create_queue($1, $2)`, [job.name, { policy: job.policy, retryLimit: 5, retryDelay: 5, retryBackoff: true, expireInSeconds: 900, retentionMinutes: 1440 }]);
+    await db.executeSql(`SELECT ${JOB_SCHEMA}.create_queue($1, $2)`, [
+      job.name,
+      {
+        policy: job.policy,
+        retryLimit: 5,
+        retryDelay: 5,
+        retryBackoff: true,
+        expireInSeconds: 900,
+        retentionMinutes: 1440,
+      },
+    ]);
   }
   // pg-boss's scheduler creates its own queue when it starts, which creates a table: the service role may not
   // (permission denied for schema pgboss), and without the queue every scheduled run is dropped. The owner
   // creates it here with pg-boss's defaults (create_queue is a no-op for a queue that exists).
   await db.executeSql(`SELECT ${JOB_SCHEMA}.create_queue($1, $2)`, [SCHEDULE_QUEUE, { policy: 'standard' }]);
-  await owner.unsafe(`
+  await owner
+    .unsafe(
+      `
     GRANT USAGE ON SCHEMA ${JOB_SCHEMA} TO ${SERVICE_ROLE};
     GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${JOB_SCHEMA} TO ${SERVICE_ROLE};
     GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ${JOB_SCHEMA} TO ${SERVICE_ROLE};
-  `).simple();
+  `,
+    )
+    .simple();
 }
 
 export interface JobRunner extends JobSender {
@@ -153,7 +170,11 @@ export interface JobRunnerOptions {
 }
 
 /** Starts a worker per job definition. A failed job is logged and retried by pg-boss (retryLimit, backoff). */
-export async function startJobs(deps: Deps, definitions: JobDefinition[], options: JobRunnerOptions = {}): Promise<JobRunner> {
+export async function startJobs(
+  deps: Deps,
+  definitions: JobDefinition[],
+  options: JobRunnerOptions = {},
+): Promise<JobRunner> {
   const scheduled = (options.schedules?.length ?? 0) > 0;
   const supervised = options.supervise ?? false;
   const boss = new PgBoss({
@@ -182,35 +203,50 @@ export async function startJobs(deps: Deps, definitions: JobDefinition[], option
       await boss.send(name, data, sendOptions.singletonKey ? { singletonKey: sendOptions.singletonKey } : {});
     },
     sendMany: async (name, jobs) => {
-      if (jobs.length > 0) await boss.insert(jobs.map((j) => ({ name, data: j.data, ...(j.singletonKey ? { singletonKey: j.singletonKey } : {}) })));
+      if (jobs.length > 0)
+        await boss.insert(
+          jobs.map((j) => ({ name, data: j.data, ...(j.singletonKey ? { singletonKey: j.singletonKey } : {}) })),
+        );
     },
   };
   for (const job of definitions) {
     const batchSize = options.batchSize ?? job.batchSize ?? 10;
     let workerId: string | undefined;
-    workerId = await boss.work(job.name, { batchSize, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2 }, async (jobs) => {
-      // A full batch: more are probably waiting, so the worker fetches again as soon as this one is done instead of
-      // sleeping out the rest of the polling interval (10,000 period closes are 20 batches of 500).
-      if (workerId && jobs.length === batchSize) boss.notifyWorker(workerId);
-      if (job.handleBatch && jobs.length > 1) {
-        try {
-          await job.handleBatch(deps, jobs.map((j) => j.data), sender);
-          return;
-        } catch (error) {
-          deps.logger.warn('job batch failed, handling its jobs one by one', { job: job.name, jobs: jobs.length, error: error instanceof Error ? error.message : String(error) });
+    workerId = await boss.work(
+      job.name,
+      { batchSize, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2 },
+      async (jobs) => {
+        // A full batch: more are probably waiting, so the worker fetches again as soon as this one is done instead of
+        // sleeping out the rest of the polling interval (10,000 period closes are 20 batches of 500).
+        if (workerId && jobs.length === batchSize) boss.notifyWorker(workerId);
+        if (job.handleBatch && jobs.length > 1) {
+          try {
+            await job.handleBatch(
+              deps,
+              jobs.map((j) => j.data),
+              sender,
+            );
+            return;
+          } catch (error) {
+            deps.logger.warn('job batch failed, handling its jobs one by one', {
+              job: job.name,
+              jobs: jobs.length,
+              error: error instanceof Error ? error.message : String(error),
+            });
+          }
         }
-      }
-      // One failure fails (and retries) that job only; pg-boss completes the rest of the batch.
-      for (const item of jobs) {
-        try {
-          await job.handle(deps, item.data, sender);
-        } catch (error) {
-          const message = error instanceof Error ? error.message : String(error);
-          deps.logger.error('job failed', { job: job.name, id: item.id, data: item.data, error: message });
-          await boss.fail(job.name, item.id, { message });
+        // One failure fails (and retries) that job only; pg-boss completes the rest of the batch.
+        for (const item of jobs) {
+          try {
+            await job.handle(deps, item.data, sender);
+          } catch (error) {
+            const message = error instanceof Error ? error.message : String(error);
+            deps.logger.error('job failed', { job: job.name, id: item.id, data: item.data, error: message });
+            await boss.fail(job.name, item.id, { message });
+          }
         }
-      }
-    });
+      },
+    );
   }
   const scheduleNames = (options.schedules ?? []).map((schedule) => schedule.name);
   const stallSeconds = options.stallSeconds ?? 300;

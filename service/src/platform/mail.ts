@@ -16,7 +16,11 @@ export function createMailer(options: { smtpUrl?: string; from: string; logger: 
   if (!options.smtpUrl) {
     return {
       send: async (email) => {
-        options.logger.info('email (no SMTP_URL: printed, not sent)', { to: email.to, subject: email.subject, body: email.body });
+        options.logger.info('email (no SMTP_URL: printed, not sent)', {
+          to: email.to,
+          subject: email.subject,
+          body: email.body,
+        });
       },
     };
   }

@@ -15,8 +15,15 @@ const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 
 export const metricDefinitions: Record<string, Definition> = {
   tariff_events_total: { help: 'Usage events by ingestion outcome (accepted, duplicate, rejected).', type: 'counter' },
-  tariff_ingest_shared_failures_total: { help: 'Failed shared ingestion transactions whose requests were run again apart (by halves).', type: 'counter' },
-  http_request_duration_seconds: { help: 'HTTP request latency by method, route and status.', type: 'histogram', buckets: latencyBuckets },
+  tariff_ingest_shared_failures_total: {
+    help: 'Failed shared ingestion transactions whose requests were run again apart (by halves).',
+    type: 'counter',
+  },
+  http_request_duration_seconds: {
+    help: 'HTTP request latency by method, route and status.',
+    type: 'histogram',
+    buckets: latencyBuckets,
+  },
 };
 
 export function createMetrics(definitions: Record<string, Definition> = metricDefinitions): Metrics {
@@ -24,7 +31,9 @@ export function createMetrics(definitions: Record<string, Definition> = metricDe
   const histograms = new Map<string, Map<string, { counts: number[]; sum: number; count: number }>>();
   const labelText = (labels: Record<string, string> = {}) => {
     const entries = Object.entries(labels);
-    return entries.length === 0 ? '' : `{${entries.map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
+    return entries.length === 0
+      ? ''
+      : `{${entries.map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
   };
   return {
     increment(name, labels, by = 1) {
@@ -57,8 +66,14 @@ export function createMetrics(definitions: Record<string, Definition> = metricDe
         } else {
           for (const [labels, entry] of histograms.get(name) ?? []) {
             const inner = labels ? labels.slice(1, -1) + ',' : '';
-            definition.buckets!.forEach((bound, i) => lines.push(`${name}_bucket{${inner}le="${bound}"} ${entry.counts[i]}`));
-            lines.push(`${name}_bucket{${inner}le="+Inf"} ${entry.count}`, `${name}_sum${labels} ${entry.sum}`, `${name}_count${labels} ${entry.count}`);
+            definition.buckets!.forEach((bound, i) =>
+              lines.push(`${name}_bucket{${inner}le="${bound}"} ${entry.counts[i]}`),
+            );
+            lines.push(
+              `${name}_bucket{${inner}le="+Inf"} ${entry.count}`,
+              `${name}_sum${labels} ${entry.sum}`,
+              `${name}_count${labels} ${entry.count}`,
+            );
           }
         }
       }

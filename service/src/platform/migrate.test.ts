@@ -51,7 +51,8 @@ describe('migrations', () => {
       from pg_class c join pg_attribute a on a.attrelid = c.oid and a.attname = 'tenant_id'
       where c.relkind = 'r' and c.relnamespace = 'public'::regnamespace order by 1`;
     expect(tables.length).toBeGreaterThanOrEqual(10);
-    for (const table of tables) expect(table, table.relname).toMatchObject({ relrowsecurity: true, relforcerowsecurity: true });
+    for (const table of tables)
+      expect(table, table.relname).toMatchObject({ relrowsecurity: true, relforcerowsecurity: true });
   });
 
   it('puts tenant_id first in every primary key and in every foreign key', async () => {

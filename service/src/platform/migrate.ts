@@ -52,7 +52,9 @@ export async function migrate(owner: Db, logger: Logger, dir = migrationsDir): P
           checksum text not null,
           applied_at timestamptz not null default now()
         )`;
-      const [recorded] = await tx<{ checksum: string }[]>`select checksum from schema_migrations where version = ${migration.version}`;
+      const [recorded] = await tx<
+        { checksum: string }[]
+      >`select checksum from schema_migrations where version = ${migration.version}`;
       if (recorded) {
         if (recorded.checksum !== migration.checksum) {
           throw new Error(`Migration ${migration.version}_${migration.name} was changed after it was applied`);

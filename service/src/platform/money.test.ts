@@ -47,20 +47,24 @@ describe('allocateProRata: a credit spread over invoice lines', () => {
 
   it('adds up to the amount, in whole minor units, each share within one unit of its exact proportion', () => {
     fc.assert(
-      fc.property(fc.array(fc.bigInt({ min: -1000n, max: 100_000n }), { minLength: 1, maxLength: 20 }), fc.bigInt({ min: 1n, max: 10n ** 6n }), (units, pick) => {
-        const weights = units.map((u) => u * cent);
-        const total = weights.reduce((a, b) => a + b, 0n);
-        fc.pre(total > 0n);
-        const amount = ((pick % (total / cent)) + 1n) * cent;
-        const shares = allocateProRata(amount, weights, cent);
-        expect(shares.reduce((a, b) => a + b, 0n)).toBe(amount);
-        shares.forEach((s, i) => {
-          expect(s % cent).toBe(0n);
-          // |s - amount * w / total| < 1 unit, in exact rationals: |s * total - amount * w| < unit * total.
-          const diff = s * total - amount * weights[i];
-          expect(diff < cent * total && diff > -cent * total).toBe(true);
-        });
-      }),
+      fc.property(
+        fc.array(fc.bigInt({ min: -1000n, max: 100_000n }), { minLength: 1, maxLength: 20 }),
+        fc.bigInt({ min: 1n, max: 10n ** 6n }),
+        (units, pick) => {
+          const weights = units.map((u) => u * cent);
+          const total = weights.reduce((a, b) => a + b, 0n);
+          fc.pre(total > 0n);
+          const amount = ((pick % (total / cent)) + 1n) * cent;
+          const shares = allocateProRata(amount, weights, cent);
+          expect(shares.reduce((a, b) => a + b, 0n)).toBe(amount);
+          shares.forEach((s, i) => {
+            expect(s % cent).toBe(0n);
+            // |s - amount * w / total| < 1 unit, in exact rationals: |s * total - amount * w| < unit * total.
+            const diff = s * total - amount * weights[i];
+            expect(diff < cent * total && diff > -cent * total).toBe(true);
+          });
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -50,7 +50,9 @@ export function largestRemainder(units: bigint, numerators: readonly bigint[], d
     remainders.push(rest);
   }
   let missing = units - sumNano(floors);
-  const order = floors.map((_, i) => i).sort((a, b) => (remainders[b] > remainders[a] ? 1 : remainders[b] < remainders[a] ? -1 : a - b));
+  const order = floors
+    .map((_, i) => i)
+    .sort((a, b) => (remainders[b] > remainders[a] ? 1 : remainders[b] < remainders[a] ? -1 : a - b));
   for (let k = 0; missing !== 0n && order.length > 0; k++) {
     const i = order[k % order.length];
     floors[i] += missing > 0n ? 1n : -1n;

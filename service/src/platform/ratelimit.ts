@@ -11,7 +11,8 @@ export interface RateRule {
   windowSeconds: number;
 }
 
-export type AccountRateRule = 'loginPerAddress' | 'loginPerAccount' | 'signupPerAddress' | 'resetPerAddress' | 'resetPerAccount';
+export type AccountRateRule =
+  'loginPerAddress' | 'loginPerAccount' | 'signupPerAddress' | 'resetPerAddress' | 'resetPerAccount';
 
 export const defaultAccountRateRules: Record<AccountRateRule, RateRule> = {
   loginPerAddress: { limit: 100, windowSeconds: 15 * 60 },
@@ -34,7 +35,8 @@ export function createRateLimiter(clock: Clock, rules: Partial<Record<AccountRat
   return {
     take(checks) {
       const now = clock.now().getTime();
-      if (counters.size > maxCounters) for (const [key, counter] of counters) if (counter.resetsAt <= now) counters.delete(key);
+      if (counters.size > maxCounters)
+        for (const [key, counter] of counters) if (counter.resetsAt <= now) counters.delete(key);
       let retryAt = 0;
       const current = checks.map(({ rule, key }) => {
         const id = `${rule}\u0000${key}`;

@@ -4,7 +4,13 @@ import type { TenantScope } from './db.ts';
 import { emitSignal, onSignal, type SignalPayloads } from './signals.ts';
 
 const scope = { db: undefined as never, tenantId: 't' } satisfies TenantScope;
-const payload: SignalPayloads['price_book.retroactive_version'] = { priceBookId: 'b', effectiveFrom: new Date(0), bookVersions: 2, createdBy: 'user:u', now: new Date(1) };
+const payload: SignalPayloads['price_book.retroactive_version'] = {
+  priceBookId: 'b',
+  effectiveFrom: new Date(0),
+  bookVersions: 2,
+  createdBy: 'user:u',
+  now: new Date(1),
+};
 
 describe('signals', () => {
   it('refuses to emit a signal nobody reacts to, then runs each registered reaction once with its scope and payload', async () => {

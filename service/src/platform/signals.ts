@@ -6,7 +6,13 @@ import type { TenantScope } from './db.ts';
 /** Every signal and what it carries. */
 export interface SignalPayloads {
   /** A price version taking effect before now was added to a book: what it covers is to be re-rated. */
-  'price_book.retroactive_version': { priceBookId: string; effectiveFrom: Date; bookVersions: number; createdBy: string; now: Date };
+  'price_book.retroactive_version': {
+    priceBookId: string;
+    effectiveFrom: Date;
+    bookVersions: number;
+    createdBy: string;
+    now: Date;
+  };
 }
 
 export type SignalName = keyof SignalPayloads;
@@ -22,8 +28,13 @@ export function onSignal<K extends SignalName>(name: K, handler: SignalHandler<K
 }
 
 /** Runs every reaction to the signal in the caller's transaction, in registration order; any failure aborts it. */
-export async function emitSignal<K extends SignalName>(scope: TenantScope, name: K, payload: SignalPayloads[K]): Promise<void> {
+export async function emitSignal<K extends SignalName>(
+  scope: TenantScope,
+  name: K,
+  payload: SignalPayloads[K],
+): Promise<void> {
   const registered = handlers.get(name) as Set<SignalHandler<K>> | undefined;
-  if (!registered || registered.size === 0) throw new Error(`Signal "${name}" has no handler: the composition root (app.ts) wires them`);
+  if (!registered || registered.size === 0)
+    throw new Error(`Signal "${name}" has no handler: the composition root (app.ts) wires them`);
   for (const handler of registered) await handler(scope, payload);
 }

@@ -22,7 +22,9 @@ export interface TestDatabase {
  * `debug`: told the text of every statement the service's pool sends (postgres.js's debug hook), for tests that
  * check what the repos send (scale-out.test.ts).
  */
-export async function createTestDatabase(options: { migrate?: boolean; debug?: postgres.Options<{}>['debug'] } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  options: { migrate?: boolean; debug?: postgres.Options<{}>['debug'] } = {},
+): Promise<TestDatabase> {
   const name = `tariff_test_${crypto.randomBytes(6).toString('hex')}`;
   const admin = postgres(testServerUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${name}`);

@@ -57,6 +57,7 @@ export const router = t.router;
 export const mergeRouters = t.mergeRouters;
 export const publicProcedure = t.procedure.use(mapErrors);
 export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
-  if (!ctx.actor) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Log in first', cause: unauthenticated('Log in first') });
+  if (!ctx.actor)
+    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Log in first', cause: unauthenticated('Log in first') });
   return next({ ctx: { ...ctx, actor: ctx.actor } });
 });

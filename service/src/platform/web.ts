@@ -32,7 +32,8 @@ export function webRoutes(root: string = defaultWebRoot): RequestHandler | undef
   routes.use('/assets', express.static(path.join(root, 'assets'), { immutable: true, maxAge: '365d', index: false }));
   routes.use(express.static(root, { index: false, maxAge: 0 }));
   routes.use((req, res, next) => {
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || notPages.test(req.path) || !req.accepts('html')) return next();
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || notPages.test(req.path) || !req.accepts('html'))
+      return next();
     res.set({
       'cache-control': 'no-cache',
       'content-security-policy': contentSecurityPolicy,

@@ -3,8 +3,25 @@ import { flexRender, getCoreRowModel, useReactTable, type ColumnDef } from '@tan
 
 export type Columns<T> = ColumnDef<T, any>[];
 
-export function DataTable<T>({ data, columns, label, empty = 'Nothing yet.', rowId }: { data: T[]; columns: Columns<T>; label: string; empty?: string; rowId?: (row: T) => string }) {
-  const table = useReactTable({ data, columns, getCoreRowModel: getCoreRowModel(), getRowId: rowId ? (row) => rowId(row) : undefined });
+export function DataTable<T>({
+  data,
+  columns,
+  label,
+  empty = 'Nothing yet.',
+  rowId,
+}: {
+  data: T[];
+  columns: Columns<T>;
+  label: string;
+  empty?: string;
+  rowId?: (row: T) => string;
+}) {
+  const table = useReactTable({
+    data,
+    columns,
+    getCoreRowModel: getCoreRowModel(),
+    getRowId: rowId ? (row) => rowId(row) : undefined,
+  });
   if (data.length === 0) return <p className="muted">{empty}</p>;
   return (
     <table aria-label={label}>
@@ -12,7 +29,11 @@ export function DataTable<T>({ data, columns, label, empty = 'Nothing yet.', row
         {table.getHeaderGroups().map((group) => (
           <tr key={group.id}>
             {group.headers.map((header) => (
-              <th key={header.id} scope="col" className={(header.column.columnDef.meta as { className?: string } | undefined)?.className}>
+              <th
+                key={header.id}
+                scope="col"
+                className={(header.column.columnDef.meta as { className?: string } | undefined)?.className}
+              >
                 {header.isPlaceholder ? null : flexRender(header.column.columnDef.header, header.getContext())}
               </th>
             ))}
@@ -23,7 +44,11 @@ export function DataTable<T>({ data, columns, label, empty = 'Nothing yet.', row
         {table.getRowModel().rows.map((row) => (
           <tr key={row.id} data-row={row.id}>
             {row.getVisibleCells().map((cell) => (
-              <td key={cell.id} data-column={cell.column.id} className={(cell.column.columnDef.meta as { className?: string } | undefined)?.className}>
+              <td
+                key={cell.id}
+                data-column={cell.column.id}
+                className={(cell.column.columnDef.meta as { className?: string } | undefined)?.className}
+              >
                 {flexRender(cell.column.columnDef.cell, cell.getContext())}
               </td>
             ))}

@@ -22,7 +22,9 @@ function describeStep(step: Step): string {
   const known = explain[step.step];
   if (known) return known(step);
   const { step: name, ...rest } = step;
-  return `${name}: ${Object.entries(rest).map(([key, value]) => `${key} ${String(value)}`).join(', ')}`;
+  return `${name}: ${Object.entries(rest)
+    .map(([key, value]) => `${key} ${String(value)}`)
+    .join(', ')}`;
 }
 
 export function ReceiptSteps({ steps }: { steps: Step[] }) {
@@ -38,7 +40,9 @@ export function ReceiptSteps({ steps }: { steps: Step[] }) {
 }
 
 export function ReceiptPanel({ transactionId }: { transactionId: string }) {
-  const receipt = useApiQuery('events.receipt', { transaction_id: transactionId }, () => api.events.receipt.query({ transaction_id: transactionId }));
+  const receipt = useApiQuery('events.receipt', { transaction_id: transactionId }, () =>
+    api.events.receipt.query({ transaction_id: transactionId }),
+  );
   if (receipt.isPending) return <Loading what="Loading the receipt" />;
   if (receipt.error) return <ErrorBanner error={receipt.error} />;
   const r = receipt.data;

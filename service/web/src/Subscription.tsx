@@ -13,13 +13,22 @@ const amendmentColumns: Columns<Amendment> = [
   { header: 'From', accessorKey: 'effective_at', cell: ({ getValue }) => formatInstant(getValue()) },
   { header: 'Plan', accessorKey: 'plan' },
   { header: 'Discount %', accessorKey: 'discount_percent' },
-  { header: 'Period split', id: 'periods', cell: ({ row }) => `${formatInstant(row.original.periods.before.start)} – ${formatInstant(row.original.periods.before.end)} | ${formatInstant(row.original.periods.after.start)} – ${formatInstant(row.original.periods.after.end)}` },
+  {
+    header: 'Period split',
+    id: 'periods',
+    cell: ({ row }) =>
+      `${formatInstant(row.original.periods.before.start)} – ${formatInstant(row.original.periods.before.end)} | ${formatInstant(row.original.periods.after.start)} – ${formatInstant(row.original.periods.after.end)}`,
+  },
   { header: 'By', accessorKey: 'created_by' },
 ];
 
 export function SubscriptionPanel({ id }: { id: string }) {
-  const subscription = useApiQuery('subscriptions.get', { id }, () => api.subscriptions.get.query({ id }), { retry: false });
-  const amendments = useApiQuery('subscriptions.amendments', { id }, () => api.subscriptions.amendments.query({ id }), { enabled: subscription.isSuccess });
+  const subscription = useApiQuery('subscriptions.get', { id }, () => api.subscriptions.get.query({ id }), {
+    retry: false,
+  });
+  const amendments = useApiQuery('subscriptions.amendments', { id }, () => api.subscriptions.amendments.query({ id }), {
+    enabled: subscription.isSuccess,
+  });
   const can = useCan();
   const missing = errorInfo(subscription.error)?.code === 'subscription_not_found';
   const s = subscription.data;
@@ -29,7 +38,8 @@ export function SubscriptionPanel({ id }: { id: string }) {
       {subscription.isPending ? <Loading /> : null}
       {missing ? (
         <p className="muted">
-          No subscription: usage is rated by the assigned price book alone. <Link to="/dashboard/plans">Subscribe it to a plan</Link>.
+          No subscription: usage is rated by the assigned price book alone.{' '}
+          <Link to="/dashboard/plans">Subscribe it to a plan</Link>.
         </p>
       ) : (
         <ErrorBanner error={subscription.error} />
@@ -39,7 +49,8 @@ export function SubscriptionPanel({ id }: { id: string }) {
           <dl className="facts">
             <dt>Plan</dt>
             <dd data-testid="subscription-plan">
-              <Link to={`/dashboard/plans/${encodeURIComponent(s.plan)}`}>{s.plan}</Link> ({s.interval === 'month' ? 'monthly' : 'yearly'})
+              <Link to={`/dashboard/plans/${encodeURIComponent(s.plan)}`}>{s.plan}</Link> (
+              {s.interval === 'month' ? 'monthly' : 'yearly'})
             </dd>
             <dt>Status</dt>
             <dd>{s.status}</dd>
@@ -54,7 +65,15 @@ export function SubscriptionPanel({ id }: { id: string }) {
           </dl>
           <h3>Amendments</h3>
           <ErrorBanner error={amendments.error} />
-          {amendments.data ? <DataTable label="Amendments" data={amendments.data.data} columns={amendmentColumns} rowId={(a) => a.id} empty="None: the terms are the subscription's own." /> : null}
+          {amendments.data ? (
+            <DataTable
+              label="Amendments"
+              data={amendments.data.data}
+              columns={amendmentColumns}
+              rowId={(a) => a.id}
+              empty="None: the terms are the subscription's own."
+            />
+          ) : null}
           {can.bill ? <Amend id={id} /> : null}
         </>
       ) : null}
@@ -74,14 +93,29 @@ function Amend({ id }: { id: string }) {
     (values: AmendForm) =>
       api.subscriptions.amend.mutate({
         id,
-        amendment: { effective_at: values.effective_at.trim(), ...(values.plan ? { plan: values.plan.trim() } : {}), ...(values.discount_percent ? { discount_percent: values.discount_percent.trim() } : {}) },
+        amendment: {
+          effective_at: values.effective_at.trim(),
+          ...(values.plan ? { plan: values.plan.trim() } : {}),
+          ...(values.discount_percent ? { discount_percent: values.discount_percent.trim() } : {}),
+        },
       }),
     ['subscriptions.get', 'subscriptions.amendments'],
   );
   useServerErrors(form, amend.error, 'amendment.');
   return (
-    <form className="toolbar" onSubmit={form.handleSubmit((values) => amend.mutate(values, { onSuccess: () => form.reset() }))} aria-label="Amend the subscription" noValidate>
-      <TextField form={form} name="effective_at" label="Amend from" required hint="ISO 8601, within this period, not before now." />
+    <form
+      className="toolbar"
+      onSubmit={form.handleSubmit((values) => amend.mutate(values, { onSuccess: () => form.reset() }))}
+      aria-label="Amend the subscription"
+      noValidate
+    >
+      <TextField
+        form={form}
+        name="effective_at"
+        label="Amend from"
+        required
+        hint="ISO 8601, within this period, not before now."
+      />
       <TextField form={form} name="plan" label="New plan" hint="Blank: keep." />
       <TextField form={form} name="discount_percent" label="New discount (%)" hint="Blank: keep." />
       <button type="submit" disabled={amend.isPending}>

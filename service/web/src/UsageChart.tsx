@@ -27,7 +27,15 @@ export function UsageChart({ title, series, unit }: { title: string; series: Usa
       {
         width: Math.max(320, element.clientWidth || 640),
         height: 220,
-        series: [{}, ...series.map((s, index) => ({ label: s.label, stroke: palette[index % palette.length], width: 2, points: { show: true } }))],
+        series: [
+          {},
+          ...series.map((s, index) => ({
+            label: s.label,
+            stroke: palette[index % palette.length],
+            width: 2,
+            points: { show: true },
+          })),
+        ],
         axes: [{}, { label: unit, size: 70 }],
         scales: { x: { time: true } },
       },

@@ -36,7 +36,8 @@ export const queryClient = new QueryClient({
   defaultOptions: {
     queries: {
       // A 4xx will not change by asking again; a network blip might.
-      retry: (count, error) => count < 2 && !(error instanceof TRPCClientError && (error.data?.httpStatus ?? 500) < 500),
+      retry: (count, error) =>
+        count < 2 && !(error instanceof TRPCClientError && (error.data?.httpStatus ?? 500) < 500),
       refetchOnWindowFocus: false,
       staleTime: 5_000,
     },
@@ -60,7 +61,12 @@ export function errorInfo(error: unknown): ApiErrorInfo | undefined {
   if (!error) return undefined;
   if (error instanceof TRPCClientError) {
     const data = error.data as { httpStatus?: number; app?: { code: string; details?: FieldProblem[] } } | undefined;
-    return { message: error.message, code: data?.app?.code, httpStatus: data?.httpStatus, fields: data?.app?.details ?? [] };
+    return {
+      message: error.message,
+      code: data?.app?.code,
+      httpStatus: data?.httpStatus,
+      fields: data?.app?.details ?? [],
+    };
   }
   return { message: error instanceof Error ? error.message : String(error), fields: [] };
 }
@@ -70,7 +76,12 @@ export function isUnauthenticated(error: unknown): boolean {
 }
 
 /** useQuery keyed by the procedure's name and input, so mutations can invalidate by name. */
-export function useApiQuery<T>(name: string, input: unknown, load: () => Promise<T>, options: Partial<UseQueryOptions<T>> = {}) {
+export function useApiQuery<T>(
+  name: string,
+  input: unknown,
+  load: () => Promise<T>,
+  options: Partial<UseQueryOptions<T>> = {},
+) {
   return useQuery<T>({ queryKey: [name, input], queryFn: load, ...options });
 }
 

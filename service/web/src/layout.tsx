@@ -29,17 +29,22 @@ export function useMe() {
  */
 export function useCan(): { bill: boolean; manage: boolean } {
   const role = useMe().data?.principal ?? 'viewer';
-  return { bill: role === 'owner' || role === 'admin' || role === 'billing', manage: role === 'owner' || role === 'admin' };
+  return {
+    bill: role === 'owner' || role === 'admin' || role === 'billing',
+    manage: role === 'owner' || role === 'admin',
+  };
 }
 
 export default function DashboardLayout() {
   const me = useMe();
   const navigate = useNavigate();
   useEffect(() => {
-    if (isUnauthenticated(me.error)) navigate(`/login?next=${encodeURIComponent(location.pathname)}`, { replace: true });
+    if (isUnauthenticated(me.error))
+      navigate(`/login?next=${encodeURIComponent(location.pathname)}`, { replace: true });
   }, [me.error, navigate]);
   if (me.isPending) return <Loading />;
-  if (me.error) return isUnauthenticated(me.error) ? <Loading what="Redirecting to login" /> : <ErrorBanner error={me.error} />;
+  if (me.error)
+    return isUnauthenticated(me.error) ? <Loading what="Redirecting to login" /> : <ErrorBanner error={me.error} />;
   const logOut = async () => {
     await api.auth.logout.mutate();
     queryClient.clear();

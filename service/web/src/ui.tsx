@@ -89,7 +89,11 @@ export function TextField<T extends FieldValues>({
 }
 
 export function Loading({ what = 'Loading' }: { what?: string }) {
-  return <p className="muted" aria-live="polite">{what}…</p>;
+  return (
+    <p className="muted" aria-live="polite">
+      {what}…
+    </p>
+  );
 }
 
 /** A decimal string of the API with its currency; shown exactly as the API answers it. */

@@ -8,7 +8,8 @@ export const dynamic: PriceHandler<Extract<PriceModel, { model: 'dynamic' }>> = 
   measured: false,
   modifiable: false,
   validate: (price, at) => {
-    if (typeof price.amount_property !== 'string' || price.amount_property === '') fail(`${at}.amount_property`, 'expected a property');
+    if (typeof price.amount_property !== 'string' || price.amount_property === '')
+      fail(`${at}.amount_property`, 'expected a property');
     parseStored(price.markup_percent ?? '0', 'percent', `${at}.markup_percent`, { min: ZERO });
   },
   reads: (price, read) => read.money(price.amount_property, true),

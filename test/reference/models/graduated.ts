@@ -1,7 +1,15 @@
 // graduated: each tier's share of [c, c + q) at its rate, summed exactly then rounded once.
 import type { PriceModel } from '../../../core-wasm/src/book.ts';
 import { checkMoney, divideHalfEven, MONEY_PLACES, ZERO } from '../numbers.ts';
-import { advanceCounter, cumulativeRates, perOf, pushTier, upToOf, validateCumulativeTiers, type PriceHandler } from './types.ts';
+import {
+  advanceCounter,
+  cumulativeRates,
+  perOf,
+  pushTier,
+  upToOf,
+  validateCumulativeTiers,
+  type PriceHandler,
+} from './types.ts';
 
 export const graduated: PriceHandler<Extract<PriceModel, { model: 'graduated' }>> = {
   measured: true,

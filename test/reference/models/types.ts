@@ -1,7 +1,15 @@
 // What every reference price model implements (step 5.4 of core-wasm/README.md), and the helpers they share.
 import type { Charge, PriceModel, PriceModelName, Tier } from '../../../core-wasm/src/book.ts';
 import type { ChargeContext } from '../compose.ts';
-import { checkQuantity, formatMoney, formatQuantity, InvalidInputError, parseStored, ZERO, type Dec } from '../numbers.ts';
+import {
+  checkQuantity,
+  formatMoney,
+  formatQuantity,
+  InvalidInputError,
+  parseStored,
+  ZERO,
+  type Dec,
+} from '../numbers.ts';
 
 export interface PriceInput<M> {
   context: ChargeContext;
@@ -53,10 +61,13 @@ export type PriceHandlers = { [K in PriceModelName]: PriceHandler<Extract<PriceM
 
 export const DEFAULT_PER = '1000000';
 
-export const cumulativeRates = (price: { tiers: Tier[] }): Dec[] => price.tiers.map((tier) => money(tier.rate, 'tiers.rate'));
+export const cumulativeRates = (price: { tiers: Tier[] }): Dec[] =>
+  price.tiers.map((tier) => money(tier.rate, 'tiers.rate'));
 export const money = (text: string, path: string): Dec => parseStored(text, 'money', path);
-export const perOf = (per: string | undefined): Dec => parseStored(per ?? DEFAULT_PER, 'quantity', 'per', { positive: true });
-export const upToOf = (tier: Tier): Dec | null => (tier.up_to === undefined || tier.up_to === null ? null : parseStored(tier.up_to, 'quantity', 'up_to'));
+export const perOf = (per: string | undefined): Dec =>
+  parseStored(per ?? DEFAULT_PER, 'quantity', 'per', { positive: true });
+export const upToOf = (tier: Tier): Dec | null =>
+  tier.up_to === undefined || tier.up_to === null ? null : parseStored(tier.up_to, 'quantity', 'up_to');
 
 export function fail(path: string, message: string): never {
   throw new InvalidInputError(`${path}: ${message}`);
@@ -79,7 +90,13 @@ export function advanceCounter(input: PriceInput<{ counter?: string }>): { count
 }
 
 export function pushTier(input: PriceInput<unknown>, tier: number, quantity: Dec, rate: Dec): void {
-  input.context.steps.push({ step: 'tier', charge: input.index, tier, quantity: formatQuantity(quantity), rate: formatMoney(rate) });
+  input.context.steps.push({
+    step: 'tier',
+    charge: input.index,
+    tier,
+    quantity: formatQuantity(quantity),
+    rate: formatMoney(rate),
+  });
 }
 
 /** Graduated and volume tiers: up_to increases strictly from 0, only the last tier is unbounded; then the rates. */

@@ -1,7 +1,15 @@
 // volume: P(c + q) - P(c), where P(x) prices all of x at the rate of the tier containing x.
 import type { PriceModel } from '../../../core-wasm/src/book.ts';
 import { checkMoney, divideHalfEven, MONEY_PLACES, type Dec } from '../numbers.ts';
-import { advanceCounter, cumulativeRates, perOf, pushTier, upToOf, validateCumulativeTiers, type PriceHandler } from './types.ts';
+import {
+  advanceCounter,
+  cumulativeRates,
+  perOf,
+  pushTier,
+  upToOf,
+  validateCumulativeTiers,
+  type PriceHandler,
+} from './types.ts';
 
 export const volume: PriceHandler<Extract<PriceModel, { model: 'volume' }>> = {
   measured: true,
@@ -20,7 +28,8 @@ export const volume: PriceHandler<Extract<PriceModel, { model: 'volume' }>> = {
       });
       return index < 0 ? price.tiers.length - 1 : index;
     };
-    const priceAt = (x: Dec): Dec => checkMoney(divideHalfEven(x.times(rate(tierOf(x))), per, MONEY_PLACES), 'volume price');
+    const priceAt = (x: Dec): Dec =>
+      checkMoney(divideHalfEven(x.times(rate(tierOf(x))), per, MONEY_PLACES), 'volume price');
     const tier = tierOf(after);
     const amount = checkMoney(priceAt(after).minus(priceAt(before)), 'line');
     // The tier step attributes the event's own quantity q to the tier that c + q reaches.

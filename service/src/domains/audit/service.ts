@@ -14,7 +14,13 @@ export interface Change {
   after?: unknown;
 }
 
-export async function recordChange(tx: Tx, clock: Clock, actor: Actor | 'system', tenantId: string, change: Change): Promise<void> {
+export async function recordChange(
+  tx: Tx,
+  clock: Clock,
+  actor: Actor | 'system',
+  tenantId: string,
+  change: Change,
+): Promise<void> {
   // The portal's calls are reads (auth.ts gives it no write permission): reaching here would be a bug.
   if (actor !== 'system' && actor.type === 'portal') throw new Error('A portal caller changes nothing');
   await repo.insertAuditEntry(

@@ -55,7 +55,16 @@ export interface ChangedRow {
   t: string;
   c?: string;
   period?: [start: string, end: string, spend: string, version: number];
-  grant?: [id: string, status: string, balance: string, effectiveAt: string | null, expiresAt: string | null, cards: string[] | null, types: string[] | null, version: number];
+  grant?: [
+    id: string,
+    status: string,
+    balance: string,
+    effectiveAt: string | null,
+    expiresAt: string | null,
+    cards: string[] | null,
+    types: string[] | null,
+    version: number,
+  ];
   scoped?: [periodStart: string, kind: ScopeKind, value: string, spend: string, version: number];
   hold?: [id: string, status: string, remaining: string, expiresAt: string, version: number];
 }
@@ -201,7 +210,12 @@ function onEnded(pid: number, committed: boolean) {
     const alone = eventsOf(key, tenantId) - mark.before === mark.own && !transaction.tenants.has(tenantId);
     const external = externalIds.get(key);
     const state = external ? entries.get(external) : undefined;
-    if (!committed || !alone || !rows.every((row) => absorbable(row)) || (state && !rows.every((row) => applyRow(state, row)))) {
+    if (
+      !committed ||
+      !alone ||
+      !rows.every((row) => absorbable(row)) ||
+      (state && !rows.every((row) => applyRow(state, row)))
+    ) {
       drop(tenantId, customerId);
       continue;
     }
@@ -261,7 +275,13 @@ export function applyRow(state: CheckState, row: ChangedRow): boolean {
     const [id, status, balance, effectiveAt, expiresAt, scopeCards, scopeEventTypes, version] = row.grant;
     if (!newer(`g:${id}`, version)) return true;
     if (status === 'active') {
-      state.grants.set(id, { balance: toNano(balance), effectiveAt: effectiveAt ? new Date(effectiveAt) : null, expiresAt: expiresAt ? new Date(expiresAt) : null, scopeCards, scopeEventTypes });
+      state.grants.set(id, {
+        balance: toNano(balance),
+        effectiveAt: effectiveAt ? new Date(effectiveAt) : null,
+        expiresAt: expiresAt ? new Date(expiresAt) : null,
+        scopeCards,
+        scopeEventTypes,
+      });
     } else {
       state.grants.delete(id);
     }
@@ -276,7 +296,8 @@ export function applyRow(state: CheckState, row: ChangedRow): boolean {
   }
   if (row.scoped) {
     const [periodStart, kind, value, spend, version] = row.scoped;
-    if (state.period && state.period.start === Date.parse(periodStart) && newer(`s:${kind}:${value}`, version)) state.scopedSpend.set(`${kind}:${value}`, toNano(spend));
+    if (state.period && state.period.start === Date.parse(periodStart) && newer(`s:${kind}:${value}`, version))
+      state.scopedSpend.set(`${kind}:${value}`, toNano(spend));
     return true;
   }
   // A customer, its wallet, budgets or scoped budgets, or a deletion: read again.
@@ -362,12 +383,20 @@ function startListening(db: Db, logger: Logger) {
   }).catch((error: unknown) => {
     // Not retried: postgres.js keeps a failed LISTEN's promise for the channel. Checks read the database.
     listening.delete(db);
-    logger.warn('entitlement check: no LISTEN connection, checks read the database', { error: error instanceof Error ? error.message : String(error) });
+    logger.warn('entitlement check: no LISTEN connection, checks read the database', {
+      error: error instanceof Error ? error.message : String(error),
+    });
   });
 }
 
 /** The customer's state if it is held and answers for `at`. */
-export function cachedCheckState(db: Db, logger: Logger, tenantId: string, externalId: string, at: Date): CheckState | undefined {
+export function cachedCheckState(
+  db: Db,
+  logger: Logger,
+  tenantId: string,
+  externalId: string,
+  at: Date,
+): CheckState | undefined {
   startListening(db, logger);
   if (!listening.has(db)) return undefined;
   dropOverdue();
@@ -391,7 +420,12 @@ export function loadStarted(): number {
  */
 export function keepCheckState(db: Db, externalId: string, state: CheckState | undefined, since: number): void {
   loadsInFlight--;
-  const keep = state !== undefined && listening.has(db) && clearedAt <= since && (tenantsDroppedAt.get(state.tenantId) ?? 0) <= since && caughtUp(state, since);
+  const keep =
+    state !== undefined &&
+    listening.has(db) &&
+    clearedAt <= since &&
+    (tenantsDroppedAt.get(state.tenantId) ?? 0) <= since &&
+    caughtUp(state, since);
   if (loadsInFlight === 0) history.clear();
   if (!keep) return;
   const key = customerKey(state.tenantId, state.customerId);

@@ -38,7 +38,11 @@ export interface PeriodSpend {
   spend: string;
 }
 
-export async function findPeriodSpend({ db, tenantId }: TenantScope, customerId: string, at: Date): Promise<PeriodSpend | undefined> {
+export async function findPeriodSpend(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  at: Date,
+): Promise<PeriodSpend | undefined> {
   const [row] = await db`
     select period_start, period_end, (amount + credits_applied)::text as spend from customer_periods
     where tenant_id = ${tenantId} and customer_id = ${customerId} and period_start <= ${at} and period_end > ${at}`;
@@ -53,13 +57,23 @@ export interface Alert {
   firedAt: Date;
 }
 
-export async function listAlerts({ db, tenantId }: TenantScope, customerId: string, periodStart?: Date): Promise<Alert[]> {
+export async function listAlerts(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  periodStart?: Date,
+): Promise<Alert[]> {
   const rows = await db`
     select period_start, threshold, budget_amount::text, spend::text, fired_at from budget_alerts
     where tenant_id = ${tenantId} and customer_id = ${customerId}
     ${periodStart ? db`and period_start = ${periodStart}` : db``}
     order by period_start desc, threshold`;
-  return rows.map((r) => ({ periodStart: r.period_start, threshold: r.threshold, budgetAmount: r.budget_amount, spend: r.spend, firedAt: r.fired_at }));
+  return rows.map((r) => ({
+    periodStart: r.period_start,
+    threshold: r.threshold,
+    budgetAmount: r.budget_amount,
+    spend: r.spend,
+    firedAt: r.fired_at,
+  }));
 }
 
 /**
@@ -86,7 +100,11 @@ function notifyFired(db: TenantScope['db'], tenantId: string, scoped: boolean) {
  * notifications. Reads the periods as the same transaction left them, so it goes after the statements that
  * update them.
  */
-export async function fireAlerts({ db, tenantId }: TenantScope, periods: { customerId: string; start: Date }[], now: Date): Promise<void> {
+export async function fireAlerts(
+  { db, tenantId }: TenantScope,
+  periods: { customerId: string; start: Date }[],
+  now: Date,
+): Promise<void> {
   if (periods.length === 0) return;
   await db`
     with fired as (
@@ -106,7 +124,14 @@ export async function fireAlerts({ db, tenantId }: TenantScope, periods: { custo
 }
 
 function fromDbBudget(row: Record<string, any>): Budget {
-  return { customerId: row.customer_id, amount: row.amount, enforcement: row.enforcement, thresholds: row.thresholds, createdAt: row.created_at, updatedAt: row.updated_at };
+  return {
+    customerId: row.customer_id,
+    amount: row.amount,
+    enforcement: row.enforcement,
+    thresholds: row.thresholds,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
 }
 
 // ---- budgets scoped to an API key or a project tag ------------------------------------------------------
@@ -131,7 +156,11 @@ export async function upsertScopedBudget({ db, tenantId }: TenantScope, b: Scope
       set amount = excluded.amount, enforcement = excluded.enforcement, thresholds = excluded.thresholds, updated_at = excluded.updated_at`;
 }
 
-export async function listScopedBudgets({ db, tenantId }: TenantScope, customerId: string, scopes?: { kind: ScopeKind; value: string }[]): Promise<ScopedBudget[]> {
+export async function listScopedBudgets(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  scopes?: { kind: ScopeKind; value: string }[],
+): Promise<ScopedBudget[]> {
   const rows = await db`
     select * from scoped_budgets where tenant_id = ${tenantId} and customer_id = ${customerId}
     ${scopes ? db`and (scope_kind, scope_value) in (select * from unnest(${scopes.map((s) => s.kind)}::text[], ${scopes.map((s) => s.value)}::text[]))` : db``}
@@ -139,7 +168,12 @@ export async function listScopedBudgets({ db, tenantId }: TenantScope, customerI
   return rows.map(fromDbScopedBudget);
 }
 
-export async function deleteScopedBudget({ db, tenantId }: TenantScope, customerId: string, kind: ScopeKind, value: string): Promise<ScopedBudget | undefined> {
+export async function deleteScopedBudget(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  kind: ScopeKind,
+  value: string,
+): Promise<ScopedBudget | undefined> {
   const [row] = await db`
     delete from scoped_budgets where tenant_id = ${tenantId} and customer_id = ${customerId} and scope_kind = ${kind} and scope_value = ${value}
     returning *`;
@@ -148,7 +182,8 @@ export async function deleteScopedBudget({ db, tenantId }: TenantScope, customer
 
 /** Whether the customer has any scoped budget (ingestion attributes spend to scopes only then). */
 export async function hasScopedBudgets({ db, tenantId }: TenantScope, customerId: string): Promise<boolean> {
-  const [row] = await db`select exists (select 1 from scoped_budgets where tenant_id = ${tenantId} and customer_id = ${customerId}) as has`;
+  const [row] =
+    await db`select exists (select 1 from scoped_budgets where tenant_id = ${tenantId} and customer_id = ${customerId}) as has`;
   return row.has;
 }
 
@@ -157,7 +192,12 @@ export async function hasScopedBudgets({ db, tenantId }: TenantScope, customerId
  * (amount left to bill plus credits drawn). Spend by API key cannot be recovered (events do not record the
  * key); it counts from now.
  */
-export async function backfillProjectSpend({ db, tenantId }: TenantScope, customerId: string, periodStart: Date, now: Date): Promise<void> {
+export async function backfillProjectSpend(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  periodStart: Date,
+  now: Date,
+): Promise<void> {
   await db`
     insert into scoped_spend (tenant_id, customer_id, period_start, scope_kind, scope_value, spend, updated_at)
     select ${tenantId}, ${customerId}, ${periodStart}, 'project', e.properties->>'project',
@@ -186,7 +226,15 @@ export interface ScopedCharge {
  */
 export function recordScopedSpend({ db, tenantId }: TenantScope, charges: ScopedCharge[], now: Date): Promise<unknown> {
   if (charges.length === 0) return Promise.resolve();
-  const rows = JSON.stringify(charges.map((c) => ({ customer_id: c.customerId, period_start: c.periodStart.toISOString(), kind: c.kind, value: c.value, spend: c.spend })));
+  const rows = JSON.stringify(
+    charges.map((c) => ({
+      customer_id: c.customerId,
+      period_start: c.periodStart.toISOString(),
+      kind: c.kind,
+      value: c.value,
+      spend: c.spend,
+    })),
+  );
   return Promise.all([
     db`
       insert into scoped_spend (tenant_id, customer_id, period_start, scope_kind, scope_value, spend, updated_at)
@@ -229,7 +277,10 @@ export interface BlockingScopedBudget {
  * The blocking budgets per API key or project tag of the given customers' periods, with each scope's spend so far:
  * ingestion reads them under the period lock (events/service.ts), so the spend is the committed one.
  */
-export async function findBlockingScopedBudgets({ db, tenantId }: TenantScope, periods: { customerId: string; start: Date }[]): Promise<BlockingScopedBudget[]> {
+export async function findBlockingScopedBudgets(
+  { db, tenantId }: TenantScope,
+  periods: { customerId: string; start: Date }[],
+): Promise<BlockingScopedBudget[]> {
   if (periods.length === 0) return [];
   const rows = await db`
     select b.customer_id, p.period_start, b.scope_kind, b.scope_value, b.amount::text, coalesce(s.spend, 0)::text as spend
@@ -239,11 +290,23 @@ export async function findBlockingScopedBudgets({ db, tenantId }: TenantScope, p
     left join scoped_spend s on s.tenant_id = b.tenant_id and s.customer_id = b.customer_id and s.period_start = p.period_start
       and s.scope_kind = b.scope_kind and s.scope_value = b.scope_value
     where b.tenant_id = ${tenantId} and b.enforcement = 'block'`;
-  return rows.map((r) => ({ customerId: r.customer_id, periodStart: r.period_start, kind: r.scope_kind, value: r.scope_value, amount: r.amount, spend: r.spend }));
+  return rows.map((r) => ({
+    customerId: r.customer_id,
+    periodStart: r.period_start,
+    kind: r.scope_kind,
+    value: r.scope_value,
+    amount: r.amount,
+    spend: r.spend,
+  }));
 }
 
 /** The spend of the given scopes in the customer's period containing `at`, by "kind:value". */
-export async function findScopedSpend({ db, tenantId }: TenantScope, customerId: string, at: Date, scopes: { kind: ScopeKind; value: string }[]): Promise<Map<string, string>> {
+export async function findScopedSpend(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  at: Date,
+  scopes: { kind: ScopeKind; value: string }[],
+): Promise<Map<string, string>> {
   if (scopes.length === 0) return new Map();
   const rows = await db`
     select s.scope_kind, s.scope_value, s.spend::text from scoped_spend s
@@ -263,13 +326,25 @@ export interface ScopedAlert {
   firedAt: Date;
 }
 
-export async function listScopedAlerts({ db, tenantId }: TenantScope, customerId: string, periodStart?: Date): Promise<ScopedAlert[]> {
+export async function listScopedAlerts(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  periodStart?: Date,
+): Promise<ScopedAlert[]> {
   const rows = await db`
     select scope_kind, scope_value, period_start, threshold, budget_amount::text, spend::text, fired_at from scoped_budget_alerts
     where tenant_id = ${tenantId} and customer_id = ${customerId}
     ${periodStart ? db`and period_start = ${periodStart}` : db``}
     order by period_start desc, scope_kind, scope_value, threshold`;
-  return rows.map((r) => ({ kind: r.scope_kind, value: r.scope_value, periodStart: r.period_start, threshold: r.threshold, budgetAmount: r.budget_amount, spend: r.spend, firedAt: r.fired_at }));
+  return rows.map((r) => ({
+    kind: r.scope_kind,
+    value: r.scope_value,
+    periodStart: r.period_start,
+    threshold: r.threshold,
+    budgetAmount: r.budget_amount,
+    spend: r.spend,
+    firedAt: r.fired_at,
+  }));
 }
 
 function fromDbScopedBudget(row: Record<string, any>): ScopedBudget {
@@ -292,7 +367,11 @@ function fromDbScopedBudget(row: Record<string, any>): ScopedBudget {
  * periods it falls in), its active grants, and all its scoped budgets with their spend in that period. Kept in
  * memory by check-cache.ts, so it holds what any request of the customer's may need, not only this one's.
  */
-export async function readCheckState({ db, tenantId }: TenantScope, externalId: string, at: Date): Promise<CheckState | undefined> {
+export async function readCheckState(
+  { db, tenantId }: TenantScope,
+  externalId: string,
+  at: Date,
+): Promise<CheckState | undefined> {
   const [row] = await db`
     select c.id, ${db.unsafe(ratingCurrencySql)} as currency,
       coalesce((select w.on_depletion from customer_wallets w where w.tenant_id = c.tenant_id and w.customer_id = c.id), 'overage') as on_depletion,
@@ -320,7 +399,15 @@ export async function readCheckState({ db, tenantId }: TenantScope, externalId: 
     left join customer_periods p on p.tenant_id = c.tenant_id and p.customer_id = c.id and p.period_start <= ${at} and p.period_end > ${at}
     where c.tenant_id = ${tenantId} and c.external_id = ${externalId}`;
   if (!row) return undefined;
-  const grants = row.grants as [string, string, string | null, string | null, string[] | null, string[] | null, number][];
+  const grants = row.grants as [
+    string,
+    string,
+    string | null,
+    string | null,
+    string[] | null,
+    string[] | null,
+    number,
+  ][];
   const scopedSpend = row.scoped_spend as [ScopeKind, string, string, number][];
   const holds = row.holds as [string, string, string, number][];
   return {
@@ -330,18 +417,31 @@ export async function readCheckState({ db, tenantId }: TenantScope, externalId: 
     onDepletion: row.on_depletion,
     blocked: row.blocked,
     budget: row.budget ? { amount: toNano(row.budget.amount), enforcement: row.budget.enforcement } : null,
-    scopedBudgets: (row.scoped_budgets as [ScopeKind, string, string, Enforcement][]).map(([kind, value, amount, enforcement]) => ({ kind, value, amount: toNano(amount), enforcement })),
+    scopedBudgets: (row.scoped_budgets as [ScopeKind, string, string, Enforcement][]).map(
+      ([kind, value, amount, enforcement]) => ({ kind, value, amount: toNano(amount), enforcement }),
+    ),
     from: row.period_start ? row.period_start.getTime() : (row.gap_from?.getTime() ?? -Infinity),
     until: row.period_end ? row.period_end.getTime() : (row.gap_until?.getTime() ?? Infinity),
     period: row.period_start ? { start: row.period_start.getTime(), spend: toNano(row.spend) } : null,
     grants: new Map(
       grants.map(([id, balance, effectiveAt, expiresAt, scopeCards, scopeEventTypes]) => [
         id,
-        { balance: toNano(balance), effectiveAt: effectiveAt ? new Date(effectiveAt) : null, expiresAt: expiresAt ? new Date(expiresAt) : null, scopeCards, scopeEventTypes },
+        {
+          balance: toNano(balance),
+          effectiveAt: effectiveAt ? new Date(effectiveAt) : null,
+          expiresAt: expiresAt ? new Date(expiresAt) : null,
+          scopeCards,
+          scopeEventTypes,
+        },
       ]),
     ),
     scopedSpend: new Map(scopedSpend.map(([kind, value, spend]) => [`${kind}:${value}`, toNano(spend)])),
-    holds: new Map(holds.map(([id, remaining, expiresAt]) => [id, { remaining: toNano(remaining), expiresAt: Date.parse(expiresAt) }])),
+    holds: new Map(
+      holds.map(([id, remaining, expiresAt]) => [
+        id,
+        { remaining: toNano(remaining), expiresAt: Date.parse(expiresAt) },
+      ]),
+    ),
     versions: new Map([
       ...(row.period_start ? [[`p:${row.period_start.getTime()}`, Number(row.check_version)] as [string, number]] : []),
       ...grants.map(([id, , , , , , version]) => [`g:${id}`, version] as [string, number]),

@@ -4,7 +4,15 @@ import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
 import { externalId } from '@tariff/openapi/schemas/customers';
-import { checkInput, customerPath, listAlertsInput, scopedBudgetPath, scopeKinds, scopeValue, setBudgetInput } from '@tariff/openapi/schemas/budgets';
+import {
+  checkInput,
+  customerPath,
+  listAlertsInput,
+  scopedBudgetPath,
+  scopeKinds,
+  scopeValue,
+  setBudgetInput,
+} from '@tariff/openapi/schemas/budgets';
 import * as service from './service.ts';
 
 export function budgetsRestRoutes(deps: Deps): Router {
@@ -48,14 +56,25 @@ export const budgetsTrpc = router({
   set: authedProcedure
     .input(z.strictObject({ id: externalId, budget: setBudgetInput }))
     .mutation(({ ctx, input }) => service.setBudget(ctx.deps, ctx.actor, input.id, input.budget)),
-  delete: authedProcedure.input(customerPath).mutation(({ ctx, input }) => service.deleteBudget(ctx.deps, ctx.actor, input.id)),
+  delete: authedProcedure
+    .input(customerPath)
+    .mutation(({ ctx, input }) => service.deleteBudget(ctx.deps, ctx.actor, input.id)),
   alerts: authedProcedure
     .input(z.strictObject({ id: externalId, at: listAlertsInput.shape.at }))
     .query(({ ctx, input }) => service.listAlerts(ctx.deps, ctx.actor, input.id, { at: input.at })),
-  scoped: authedProcedure.input(customerPath).query(({ ctx, input }) => service.listScopedBudgets(ctx.deps, ctx.actor, input.id)),
+  scoped: authedProcedure
+    .input(customerPath)
+    .query(({ ctx, input }) => service.listScopedBudgets(ctx.deps, ctx.actor, input.id)),
   setScoped: authedProcedure
     .input(z.strictObject({ id: externalId, kind: z.enum(scopeKinds), value: scopeValue, budget: setBudgetInput }))
-    .mutation(({ ctx, input }) => service.setScopedBudget(ctx.deps, ctx.actor, scopedBudgetPath.parse({ id: input.id, kind: input.kind, value: input.value }), input.budget)),
+    .mutation(({ ctx, input }) =>
+      service.setScopedBudget(
+        ctx.deps,
+        ctx.actor,
+        scopedBudgetPath.parse({ id: input.id, kind: input.kind, value: input.value }),
+        input.budget,
+      ),
+    ),
   deleteScoped: authedProcedure
     .input(scopedBudgetPath)
     .mutation(({ ctx, input }) => service.deleteScopedBudget(ctx.deps, ctx.actor, input)),

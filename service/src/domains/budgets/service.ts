@@ -18,9 +18,20 @@ import * as keysRepo from '../keys/repo.ts';
 import { grantInForce } from '../wallets/service.ts';
 import { cachedCheckState, keepCheckState, loadStarted, type CheckState } from './check-cache.ts';
 import * as repo from './repo.ts';
-import type { CheckInput, ListAlertsInput, ScopedBudgetPath, ScopeKind, SetBudgetInput } from '@tariff/openapi/schemas/budgets';
+import type {
+  CheckInput,
+  ListAlertsInput,
+  ScopedBudgetPath,
+  ScopeKind,
+  SetBudgetInput,
+} from '@tariff/openapi/schemas/budgets';
 
-export async function setBudget(deps: Deps, actor: Actor, externalId: string, input: SetBudgetInput): Promise<ApiSchemas['Budget']> {
+export async function setBudget(
+  deps: Deps,
+  actor: Actor,
+  externalId: string,
+  input: SetBudgetInput,
+): Promise<ApiSchemas['Budget']> {
   requirePermission(actor, 'budgets.write');
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
@@ -63,7 +74,8 @@ export async function deleteBudget(deps: Deps, actor: Actor, externalId: string)
     const scope = { db: tx, tenantId: actor.tenantId };
     const customer = await requireCustomer(scope, externalId);
     const before = await repo.findBudget(scope, customer.id);
-    if (!before || !(await repo.deleteBudget(scope, customer.id))) throw notFound('budget_not_found', `Customer "${externalId}" has no budget`);
+    if (!before || !(await repo.deleteBudget(scope, customer.id)))
+      throw notFound('budget_not_found', `Customer "${externalId}" has no budget`);
     await notifyUnblocked(scope, customer, deps.clock.now());
     await recordChange(tx, deps.clock, actor, actor.tenantId, {
       action: 'budget.deleted',
@@ -105,7 +117,12 @@ async function notifyUnblocked(scope: TenantScope, customer: customersRepo.Custo
   });
 }
 
-export async function listAlerts(deps: Deps, actor: Actor, externalId: string, input: ListAlertsInput): Promise<ApiSchemas['BudgetAlertList']> {
+export async function listAlerts(
+  deps: Deps,
+  actor: Actor,
+  externalId: string,
+  input: ListAlertsInput,
+): Promise<ApiSchemas['BudgetAlertList']> {
   requirePermission(actor, 'billing.read');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
@@ -136,10 +153,16 @@ export function decideEntitlement(input: {
 }): CheckReason[] {
   const reasons: CheckReason[] = [];
   if (input.onDepletion === 'block' && input.cost > input.creditBalance) {
-    reasons.push({ code: 'credits_exhausted', message: `Credit in force (${formatMoney(input.creditBalance)}) does not cover the estimated cost and the customer blocks on depletion` });
+    reasons.push({
+      code: 'credits_exhausted',
+      message: `Credit in force (${formatMoney(input.creditBalance)}) does not cover the estimated cost and the customer blocks on depletion`,
+    });
   }
   if (input.budget?.enforcement === 'block' && input.budget.spend + input.cost > input.budget.amount) {
-    reasons.push({ code: 'budget_exceeded', message: `The period's spend (${formatMoney(input.budget.spend)}) plus the estimated cost would exceed the budget (${formatMoney(input.budget.amount)})` });
+    reasons.push({
+      code: 'budget_exceeded',
+      message: `The period's spend (${formatMoney(input.budget.spend)}) plus the estimated cost would exceed the budget (${formatMoney(input.budget.amount)})`,
+    });
   }
   for (const b of input.scoped ?? []) {
     if (b.enforcement === 'block' && b.spend + input.cost > b.amount) {
@@ -152,19 +175,40 @@ export function decideEntitlement(input: {
   return reasons;
 }
 
-export async function checkEntitlement(deps: Deps, actor: Actor, externalId: string, input: CheckInput): Promise<ApiSchemas['EntitlementCheck']> {
+export async function checkEntitlement(
+  deps: Deps,
+  actor: Actor,
+  externalId: string,
+  input: CheckInput,
+): Promise<ApiSchemas['EntitlementCheck']> {
   requirePermission(actor, 'entitlements.check');
   const now = deps.clock.now();
-  const state = cachedCheckState(deps.db, deps.logger, actor.tenantId, externalId, now) ?? (await loadCheckState(deps, actor.tenantId, externalId, now));
+  const state =
+    cachedCheckState(deps.db, deps.logger, actor.tenantId, externalId, now) ??
+    (await loadCheckState(deps, actor.tenantId, externalId, now));
   if (!state) throw notFound('customer_not_found', `No customer "${externalId}"`);
   // The request's scopes: its API key (the calling key unless named) and its project tag.
-  return answerCheck(state, externalId, input, input.api_key_id ?? (actor.type === 'api_key' ? actor.id : undefined), now);
+  return answerCheck(
+    state,
+    externalId,
+    input,
+    input.api_key_id ?? (actor.type === 'api_key' ? actor.id : undefined),
+    now,
+  );
 }
 
 /** Pure: the check's answer from the customer's state at `now`, for a request sent with `apiKeyId` (if any). */
-export function answerCheck(state: CheckState, externalId: string, input: CheckInput, apiKeyId: string | undefined, now: Date): ApiSchemas['EntitlementCheck'] {
+export function answerCheck(
+  state: CheckState,
+  externalId: string,
+  input: CheckInput,
+  apiKeyId: string | undefined,
+  now: Date,
+): ApiSchemas['EntitlementCheck'] {
   const scoped = state.scopedBudgets
-    .filter((b) => (b.kind === 'api_key' && b.value === apiKeyId) || (b.kind === 'project' && b.value === input.project))
+    .filter(
+      (b) => (b.kind === 'api_key' && b.value === apiKeyId) || (b.kind === 'project' && b.value === input.project),
+    )
     .map((b) => ({ ...b, spend: state.scopedSpend.get(`${b.kind}:${b.value}`) ?? 0n }));
   // Scoped credit counts only when the request says what it is; an unnamed request could be anything.
   let creditBalance = 0n;
@@ -185,10 +229,16 @@ export function answerCheck(state: CheckState, externalId: string, input: CheckI
     cost,
     onDepletion: state.onDepletion,
     creditBalance: creditBalance - held,
-    budget: state.budget ? { amount: state.budget.amount, enforcement: state.budget.enforcement, spend: spend + held } : undefined,
+    budget: state.budget
+      ? { amount: state.budget.amount, enforcement: state.budget.enforcement, spend: spend + held }
+      : undefined,
     scoped,
   });
-  if (state.blocked) reasons.unshift({ code: 'customer_blocked', message: 'The customer is blocked: an invoice is unpaid past the dunning policy\'s delay' });
+  if (state.blocked)
+    reasons.unshift({
+      code: 'customer_blocked',
+      message: "The customer is blocked: an invoice is unpaid past the dunning policy's delay",
+    });
   return {
     customer_id: externalId,
     allowed: reasons.length === 0,
@@ -227,7 +277,12 @@ export function heldAt(state: Pick<CheckState, 'holds'>, now: Date): bigint {
 }
 
 /** The check's state from the database (one statement), kept in memory for the next checks when nothing raced it. */
-async function loadCheckState(deps: Deps, tenantId: string, externalId: string, now: Date): Promise<CheckState | undefined> {
+async function loadCheckState(
+  deps: Deps,
+  tenantId: string,
+  externalId: string,
+  now: Date,
+): Promise<CheckState | undefined> {
   const since = loadStarted();
   let state: CheckState | undefined;
   try {
@@ -243,7 +298,12 @@ async function loadCheckState(deps: Deps, tenantId: string, externalId: string, 
  * to the key that sent each event and to its `project` property; a customer's first scoped budget recovers the
  * period's spend by project from its rated lines (not by key: events do not record it).
  */
-export async function setScopedBudget(deps: Deps, actor: Actor, path: ScopedBudgetPath, input: SetBudgetInput): Promise<ApiSchemas['ScopedBudget']> {
+export async function setScopedBudget(
+  deps: Deps,
+  actor: Actor,
+  path: ScopedBudgetPath,
+  input: SetBudgetInput,
+): Promise<ApiSchemas['ScopedBudget']> {
   requirePermission(actor, 'budgets.write');
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
@@ -272,14 +332,32 @@ export async function setScopedBudget(deps: Deps, actor: Actor, path: ScopedBudg
       action: 'scoped_budget.set',
       entityType: 'customer',
       entityId: customer.id,
-      before: before ? { kind: before.kind, value: before.value, amount: before.amount, enforcement: before.enforcement, thresholds: before.thresholds } : null,
-      after: { kind: result.kind, value: result.value, amount: result.amount, enforcement: result.enforcement, thresholds: result.thresholds },
+      before: before
+        ? {
+            kind: before.kind,
+            value: before.value,
+            amount: before.amount,
+            enforcement: before.enforcement,
+            thresholds: before.thresholds,
+          }
+        : null,
+      after: {
+        kind: result.kind,
+        value: result.value,
+        amount: result.amount,
+        enforcement: result.enforcement,
+        thresholds: result.thresholds,
+      },
     });
     return result;
   });
 }
 
-export async function listScopedBudgets(deps: Deps, actor: Actor, externalId: string): Promise<ApiSchemas['ScopedBudgetList']> {
+export async function listScopedBudgets(
+  deps: Deps,
+  actor: Actor,
+  externalId: string,
+): Promise<ApiSchemas['ScopedBudgetList']> {
   requirePermission(actor, 'billing.read');
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
@@ -288,28 +366,49 @@ export async function listScopedBudgets(deps: Deps, actor: Actor, externalId: st
   });
 }
 
-export async function deleteScopedBudget(deps: Deps, actor: Actor, path: ScopedBudgetPath): Promise<ApiSchemas['Deleted']> {
+export async function deleteScopedBudget(
+  deps: Deps,
+  actor: Actor,
+  path: ScopedBudgetPath,
+): Promise<ApiSchemas['Deleted']> {
   requirePermission(actor, 'budgets.write');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const customer = await requireCustomer(scope, path.id);
     const deleted = await repo.deleteScopedBudget(scope, customer.id, path.kind, path.value);
-    if (!deleted) throw notFound('budget_not_found', `Customer "${path.id}" has no budget for ${path.kind} "${path.value}"`);
+    if (!deleted)
+      throw notFound('budget_not_found', `Customer "${path.id}" has no budget for ${path.kind} "${path.value}"`);
     await recordChange(tx, deps.clock, actor, actor.tenantId, {
       action: 'scoped_budget.deleted',
       entityType: 'customer',
       entityId: customer.id,
-      before: { kind: deleted.kind, value: deleted.value, amount: deleted.amount, enforcement: deleted.enforcement, thresholds: deleted.thresholds },
+      before: {
+        kind: deleted.kind,
+        value: deleted.value,
+        amount: deleted.amount,
+        enforcement: deleted.enforcement,
+        thresholds: deleted.thresholds,
+      },
     });
     return { deleted: true };
   });
 }
 
-async function readScopedBudgets(scope: TenantScope, customer: customersRepo.Customer, now: Date, only?: { kind: ScopeKind; value: string }[]): Promise<ApiSchemas['ScopedBudget'][]> {
+async function readScopedBudgets(
+  scope: TenantScope,
+  customer: customersRepo.Customer,
+  now: Date,
+  only?: { kind: ScopeKind; value: string }[],
+): Promise<ApiSchemas['ScopedBudget'][]> {
   const budgets = await repo.listScopedBudgets(scope, customer.id, only);
   const period = await repo.findPeriodSpend(scope, customer.id, now);
   const [spend, alerts, currency] = await Promise.all([
-    repo.findScopedSpend(scope, customer.id, now, budgets.map((b) => ({ kind: b.kind, value: b.value }))),
+    repo.findScopedSpend(
+      scope,
+      customer.id,
+      now,
+      budgets.map((b) => ({ kind: b.kind, value: b.value })),
+    ),
     period ? repo.listScopedAlerts(scope, customer.id, period.start) : Promise.resolve([]),
     customersRepo.findRatingCurrency(scope, customer.id),
   ]);
@@ -333,17 +432,30 @@ async function readScopedBudgets(scope: TenantScope, customer: customersRepo.Cus
             remaining: formatMoney(amount - used),
             alerts: alerts
               .filter((a) => a.kind === b.kind && a.value === b.value)
-              .map((a) => ({ period_start: a.periodStart.toISOString(), threshold: a.threshold, budget_amount: formatMoney(toNano(a.budgetAmount)), spend: formatMoney(toNano(a.spend)), fired_at: a.firedAt.toISOString() })),
+              .map((a) => ({
+                period_start: a.periodStart.toISOString(),
+                threshold: a.threshold,
+                budget_amount: formatMoney(toNano(a.budgetAmount)),
+                spend: formatMoney(toNano(a.spend)),
+                fired_at: a.firedAt.toISOString(),
+              })),
           }
         : null,
     };
   });
 }
 
-async function readBudget(scope: TenantScope, customer: customersRepo.Customer, now: Date): Promise<ApiSchemas['Budget']> {
+async function readBudget(
+  scope: TenantScope,
+  customer: customersRepo.Customer,
+  now: Date,
+): Promise<ApiSchemas['Budget']> {
   const budget = await repo.findBudget(scope, customer.id);
   if (!budget) throw notFound('budget_not_found', `Customer "${customer.externalId}" has no budget`);
-  const [period, currency] = await Promise.all([repo.findPeriodSpend(scope, customer.id, now), customersRepo.findRatingCurrency(scope, customer.id)]);
+  const [period, currency] = await Promise.all([
+    repo.findPeriodSpend(scope, customer.id, now),
+    customersRepo.findRatingCurrency(scope, customer.id),
+  ]);
   const alerts = period ? await repo.listAlerts(scope, customer.id, period.start) : [];
   const amount = toNano(budget.amount);
   const spend = period ? toNano(period.spend) : 0n;
@@ -356,7 +468,13 @@ async function readBudget(scope: TenantScope, customer: customersRepo.Customer, 
     thresholds: budget.thresholds,
     updated_at: budget.updatedAt.toISOString(),
     current_period: period
-      ? { start: period.start.toISOString(), end: period.end.toISOString(), spend: formatMoney(spend), remaining: formatMoney(amount - spend), alerts: alerts.map(toApiAlert) }
+      ? {
+          start: period.start.toISOString(),
+          end: period.end.toISOString(),
+          spend: formatMoney(spend),
+          remaining: formatMoney(amount - spend),
+          alerts: alerts.map(toApiAlert),
+        }
       : null,
   };
 }

@@ -85,7 +85,10 @@ export async function insertCreditNote(
  * What the invoice's credit notes credited so far: of its lines in total (the lines' basis, before tax is added),
  * per invoice line, and of its tax per component ("tax|jurisdiction").
  */
-export async function findCredited({ db, tenantId }: TenantScope, invoiceId: string): Promise<{ total: string; byLine: Map<number, string>; tax: Map<string, string> }> {
+export async function findCredited(
+  { db, tenantId }: TenantScope,
+  invoiceId: string,
+): Promise<{ total: string; byLine: Map<number, string>; tax: Map<string, string> }> {
   const [[total], lines, taxes] = await Promise.all([
     db`select coalesce(sum(coalesce(lines_total, total)), 0)::text as total from credit_notes where tenant_id = ${tenantId} and invoice_id = ${invoiceId}`,
     db`
@@ -130,7 +133,10 @@ export async function listCreditNotes(
   return rows.map(fromDbCreditNote);
 }
 
-export async function listCreditNoteLines({ db, tenantId }: TenantScope, ids: string[]): Promise<Map<string, CreditNoteLine[]>> {
+export async function listCreditNoteLines(
+  { db, tenantId }: TenantScope,
+  ids: string[],
+): Promise<Map<string, CreditNoteLine[]>> {
   const byNote = new Map<string, CreditNoteLine[]>();
   if (ids.length === 0) return byNote;
   const rows = await db`
@@ -138,7 +144,15 @@ export async function listCreditNoteLines({ db, tenantId }: TenantScope, ids: st
     from credit_note_lines where tenant_id = ${tenantId} and credit_note_id = any(${ids}::uuid[]) order by credit_note_id, line`;
   for (const r of rows) {
     const lines = byNote.get(r.credit_note_id) ?? [];
-    lines.push({ line: r.line, invoiceLine: r.invoice_line, kind: r.kind, description: r.description, amountExact: r.amount_exact, amount: r.amount, details: r.details });
+    lines.push({
+      line: r.line,
+      invoiceLine: r.invoice_line,
+      kind: r.kind,
+      description: r.description,
+      amountExact: r.amount_exact,
+      amount: r.amount,
+      details: r.details,
+    });
     byNote.set(r.credit_note_id, lines);
   }
   return byNote;

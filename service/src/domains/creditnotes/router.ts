@@ -11,7 +11,9 @@ export function creditNotesRestRoutes(deps: Deps): Router {
   const routes = Router();
   routes.post('/invoices/:id/credit_notes', async (req, res) => {
     const { id } = parseInput(invoicePath, req.params, ['path']);
-    res.status(201).json(await service.createCreditNote(deps, actorOf(res), id, parseInput(createCreditNoteInput, req.body)));
+    res
+      .status(201)
+      .json(await service.createCreditNote(deps, actorOf(res), id, parseInput(createCreditNoteInput, req.body)));
   });
   routes.get('/credit_notes', async (req, res) => {
     res.json(await service.listCreditNotes(deps, actorOf(res), parseInput(listCreditNotesInput, req.query, ['query'])));
@@ -24,8 +26,12 @@ export function creditNotesRestRoutes(deps: Deps): Router {
 }
 
 export const creditNotesTrpc = router({
-  list: authedProcedure.input(listCreditNotesInput).query(({ ctx, input }) => service.listCreditNotes(ctx.deps, ctx.actor, input)),
-  get: authedProcedure.input(creditNotePath).query(({ ctx, input }) => service.getCreditNote(ctx.deps, ctx.actor, input.id)),
+  list: authedProcedure
+    .input(listCreditNotesInput)
+    .query(({ ctx, input }) => service.listCreditNotes(ctx.deps, ctx.actor, input)),
+  get: authedProcedure
+    .input(creditNotePath)
+    .query(({ ctx, input }) => service.getCreditNote(ctx.deps, ctx.actor, input.id)),
   create: authedProcedure
     .input(z.strictObject({ invoice_id: z.uuid(), credit_note: createCreditNoteInput }))
     .mutation(({ ctx, input }) => service.createCreditNote(ctx.deps, ctx.actor, input.invoice_id, input.credit_note)),

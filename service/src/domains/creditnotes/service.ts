@@ -32,7 +32,12 @@ export interface CreditDraft {
 
 const creditable = new Set<invoicesRepo.InvoiceStatus>(['finalized', 'paid']);
 
-export async function createCreditNote(deps: Deps, actor: Actor, invoiceId: string, input: CreateCreditNoteInput): Promise<ApiSchemas['CreditNote']> {
+export async function createCreditNote(
+  deps: Deps,
+  actor: Actor,
+  invoiceId: string,
+  input: CreateCreditNoteInput,
+): Promise<ApiSchemas['CreditNote']> {
   requirePermission(actor, 'invoices.write');
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
@@ -41,7 +46,10 @@ export async function createCreditNote(deps: Deps, actor: Actor, invoiceId: stri
     const invoice = await invoicesRepo.findInvoice(scope, invoiceId, { lock: true });
     if (!invoice) throw notFound('invoice_not_found', `No invoice "${invoiceId}"`);
     if (!creditable.has(invoice.status)) {
-      throw conflict('invoice_not_creditable', `Only a finalized or paid invoice can be credited; this one is ${invoice.status}`);
+      throw conflict(
+        'invoice_not_creditable',
+        `Only a finalized or paid invoice can be credited; this one is ${invoice.status}`,
+      );
     }
     const lines = (await invoicesRepo.listLines(scope, [invoice.id])).get(invoice.id) ?? [];
     const credited = await repo.findCredited(scope, invoice.id);
@@ -50,16 +58,36 @@ export async function createCreditNote(deps: Deps, actor: Actor, invoiceId: stri
     if (left <= 0n) throw conflict('invoice_fully_credited', `Invoice ${invoice.number} has nothing left to credit`);
     const unit = 10n ** BigInt(9 - invoice.minorUnit);
     const leftOf = (l: invoicesRepo.StoredLine) => toNano(l.amount) - toNano(credited.byLine.get(l.line) ?? '0');
-    const drafts = input.lines ? creditByLine(input.lines, lines, leftOf, left, unit, invoice.currency) : creditByAmount(input.amount, lines, leftOf, left, unit, invoice.currency);
-    const note = await issueCreditNoteLocked(scope, invoice, { reason: input.reason, origin: 'manual', reratingId: null, createdBy: `${actor.type}:${actor.id}`, lines: drafts }, now);
+    const drafts = input.lines
+      ? creditByLine(input.lines, lines, leftOf, left, unit, invoice.currency)
+      : creditByAmount(input.amount, lines, leftOf, left, unit, invoice.currency);
+    const note = await issueCreditNoteLocked(
+      scope,
+      invoice,
+      {
+        reason: input.reason,
+        origin: 'manual',
+        reratingId: null,
+        createdBy: `${actor.type}:${actor.id}`,
+        lines: drafts,
+      },
+      now,
+    );
     const result = await readCreditNote(scope, note);
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'credit_note.issued', entityType: 'credit_note', entityId: note, after: result });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'credit_note.issued',
+      entityType: 'credit_note',
+      entityId: note,
+      after: result,
+    });
     return result;
   });
 }
 
 function checkMinorUnits(amount: bigint, unit: bigint, currency: string, field: string): FieldProblem | undefined {
-  return amount % unit === 0n ? undefined : { field, reason: `must be a whole number of ${currency} minor units (${formatMoney(unit)})` };
+  return amount % unit === 0n
+    ? undefined
+    : { field, reason: `must be a whole number of ${currency} minor units (${formatMoney(unit)})` };
 }
 
 function creditByLine(
@@ -79,18 +107,38 @@ function creditByLine(
     if (!line) return problems.push({ field: `lines.${i}.line`, reason: `the invoice has no line ${r.line}` });
     if (seen.has(r.line)) return problems.push({ field: `lines.${i}.line`, reason: `line ${r.line} is listed twice` });
     seen.add(r.line);
-    if (toNano(line.amount) <= 0n) return problems.push({ field: `lines.${i}.line`, reason: `line ${r.line} (${line.kind}) does not charge anything to credit` });
+    if (toNano(line.amount) <= 0n)
+      return problems.push({
+        field: `lines.${i}.line`,
+        reason: `line ${r.line} (${line.kind}) does not charge anything to credit`,
+      });
     const amount = r.amount === undefined ? leftOf(line) : toNano(r.amount);
     const fraction = checkMinorUnits(amount, unit, currency, `lines.${i}.amount`);
     if (fraction) return problems.push(fraction);
-    if (amount <= 0n) return over.push({ field: `lines.${i}.line`, reason: `line ${r.line} is already credited in full` });
-    if (amount > leftOf(line)) return over.push({ field: `lines.${i}.amount`, reason: `is more than what is left of line ${r.line} (${formatMoney(leftOf(line))})` });
-    drafts.push({ invoiceLine: line.line, kind: line.kind, description: `Credit: ${line.description}`, amountExact: amount, details: null });
+    if (amount <= 0n)
+      return over.push({ field: `lines.${i}.line`, reason: `line ${r.line} is already credited in full` });
+    if (amount > leftOf(line))
+      return over.push({
+        field: `lines.${i}.amount`,
+        reason: `is more than what is left of line ${r.line} (${formatMoney(leftOf(line))})`,
+      });
+    drafts.push({
+      invoiceLine: line.line,
+      kind: line.kind,
+      description: `Credit: ${line.description}`,
+      amountExact: amount,
+      details: null,
+    });
   });
   if (problems.length > 0) throw invalid('invalid_credit_note', 'The credit note does not fit the invoice', problems);
   const total = drafts.reduce((sum, d) => sum + d.amountExact, 0n);
-  if (total > left) over.push({ field: 'lines', reason: `credit ${formatMoney(total)} in total, more than what is left of the invoice (${formatMoney(left)})` });
-  if (over.length > 0) throw precondition('credit_exceeds_invoice', 'A credit note cannot credit more than is left of the invoice', over);
+  if (total > left)
+    over.push({
+      field: 'lines',
+      reason: `credit ${formatMoney(total)} in total, more than what is left of the invoice (${formatMoney(left)})`,
+    });
+  if (over.length > 0)
+    throw precondition('credit_exceeds_invoice', 'A credit note cannot credit more than is left of the invoice', over);
   return drafts;
 }
 
@@ -112,7 +160,17 @@ function creditByAmount(
   }
   const shares = allocateProRata(amount, lines.map(leftOf), unit);
   return lines.flatMap((line, i) =>
-    shares[i] === 0n ? [] : [{ invoiceLine: line.line, kind: line.kind, description: `Credit: ${line.description}`, amountExact: shares[i], details: null }],
+    shares[i] === 0n
+      ? []
+      : [
+          {
+            invoiceLine: line.line,
+            kind: line.kind,
+            description: `Credit: ${line.description}`,
+            amountExact: shares[i],
+            details: null,
+          },
+        ],
   );
 }
 
@@ -124,21 +182,41 @@ function creditByAmount(
 export async function issueCreditNoteLocked(
   scope: TenantScope,
   invoice: invoicesRepo.Invoice,
-  draft: { reason: string; origin: 'manual' | 'rerating'; reratingId: string | null; createdBy: string; lines: CreditDraft[] },
+  draft: {
+    reason: string;
+    origin: 'manual' | 'rerating';
+    reratingId: string | null;
+    createdBy: string;
+    lines: CreditDraft[];
+  },
   now: Date,
 ): Promise<string> {
-  const rounded = roundLines(draft.lines.map((l) => l.amountExact), invoice.minorUnit);
-  if (rounded.total <= 0n) throw precondition('credit_not_positive', `A credit note must credit more than 0 ${invoice.currency}`);
+  const rounded = roundLines(
+    draft.lines.map((l) => l.amountExact),
+    invoice.minorUnit,
+  );
+  if (rounded.total <= 0n)
+    throw precondition('credit_not_positive', `A credit note must credit more than 0 ${invoice.currency}`);
   const credited = await repo.findCredited(scope, invoice.id);
   const left = toNano(invoice.linesTotal) - toNano(credited.total);
   if (rounded.total > left) {
-    throw precondition('credit_exceeds_invoice', `Crediting ${formatMoney(rounded.total)} is more than what is left of invoice ${invoice.number} (${formatMoney(left)})`);
+    throw precondition(
+      'credit_exceeds_invoice',
+      `Crediting ${formatMoney(rounded.total)} is more than what is left of invoice ${invoice.number} (${formatMoney(left)})`,
+    );
   }
   const taxRecord = invoice.tax;
   const mirrored = taxRecord
     ? mirrorCreditTax(
-        { linesTotal: toNano(invoice.linesTotal), components: taxRecord.components.map((c) => ({ ...c, amount: toNano(c.amount) })) },
-        { lines: rounded.total, alreadyCreditedLines: toNano(credited.total), alreadyCreditedTax: new Map([...credited.tax].map(([k, v]) => [k, toNano(v)])) },
+        {
+          linesTotal: toNano(invoice.linesTotal),
+          components: taxRecord.components.map((c) => ({ ...c, amount: toNano(c.amount) })),
+        },
+        {
+          lines: rounded.total,
+          alreadyCreditedLines: toNano(credited.total),
+          alreadyCreditedTax: new Map([...credited.tax].map(([k, v]) => [k, toNano(v)])),
+        },
         invoice.minorUnit,
         taxRecord.prices_include_tax,
       )
@@ -162,13 +240,20 @@ export async function issueCreditNoteLocked(
       origin: draft.origin,
       reratingId: draft.reratingId,
       total: formatMoney(total),
-      totalExact: formatMoney(draft.lines.reduce((sum, l) => sum + l.amountExact, 0n) + (taxRecord?.prices_include_tax ? 0n : taxAmount)),
+      totalExact: formatMoney(
+        draft.lines.reduce((sum, l) => sum + l.amountExact, 0n) + (taxRecord?.prices_include_tax ? 0n : taxAmount),
+      ),
       linesTotal: formatMoney(rounded.total),
       taxAmount: formatMoney(taxAmount),
       tax:
         taxRecord && mirrored
           ? {
-              components: mirrored.components.map((c) => ({ tax: c.tax, jurisdiction: c.jurisdiction, rate: c.rate, amount: formatMoney(c.amount) })),
+              components: mirrored.components.map((c) => ({
+                tax: c.tax,
+                jurisdiction: c.jurisdiction,
+                rate: c.rate,
+                amount: formatMoney(c.amount),
+              })),
               mention: taxRecord.mention,
               prices_include_tax: taxRecord.prices_include_tax,
               rule: taxRecord.rule,
@@ -190,14 +275,22 @@ export async function issueCreditNoteLocked(
     })),
   );
   const byStream = new Map<string, bigint>();
-  draft.lines.forEach((l, i) => byStream.set(revenueByKind[l.kind], (byStream.get(revenueByKind[l.kind]) ?? 0n) + rounded.amounts[i]));
+  draft.lines.forEach((l, i) =>
+    byStream.set(revenueByKind[l.kind], (byStream.get(revenueByKind[l.kind]) ?? 0n) + rounded.amounts[i]),
+  );
   if (taxRecord?.prices_include_tax && taxAmount !== 0n) {
     // The lines include their tax: revenue is reversed net of it, the tax spread over the streams by their share.
     const streams = [...byStream.keys()];
-    const shares = allocateProRata(taxAmount, streams.map((k) => byStream.get(k)!), 10n ** BigInt(9 - invoice.minorUnit));
+    const shares = allocateProRata(
+      taxAmount,
+      streams.map((k) => byStream.get(k)!),
+      10n ** BigInt(9 - invoice.minorUnit),
+    );
     streams.forEach((k, i) => byStream.set(k, byStream.get(k)! - shares[i]));
   }
-  const taxLines = (mirrored?.components ?? []).filter((c) => c.amount !== 0n).map((c) => ({ account: accounts.taxPayable(c.tax, c.jurisdiction, invoice.currency), amount: c.amount }));
+  const taxLines = (mirrored?.components ?? [])
+    .filter((c) => c.amount !== 0n)
+    .map((c) => ({ account: accounts.taxPayable(c.tax, c.jurisdiction, invoice.currency), amount: c.amount }));
   await postTransactions(
     scope,
     [
@@ -209,7 +302,10 @@ export async function issueCreditNoteLocked(
         description: `credit note ${number} against invoice ${invoice.number}`,
         occurredAt: now,
         lines: [
-          ...[...byStream].map(([stream, amount]) => ({ account: accounts.revenue(stream as 'usage', invoice.currency), amount })),
+          ...[...byStream].map(([stream, amount]) => ({
+            account: accounts.revenue(stream as 'usage', invoice.currency),
+            amount,
+          })),
           ...taxLines,
           { account: accounts.receivable(invoice.customerId, invoice.currency), amount: -total },
         ],
@@ -244,14 +340,29 @@ export async function getCreditNote(deps: Deps, actor: Actor, id: string): Promi
   return withTenant(deps.db, actor.tenantId, (tx) => readCreditNote({ db: tx, tenantId: actor.tenantId }, id));
 }
 
-export async function listCreditNotes(deps: Deps, actor: Actor, input: ListCreditNotesInput): Promise<ApiSchemas['CreditNoteList']> {
+export async function listCreditNotes(
+  deps: Deps,
+  actor: Actor,
+  input: ListCreditNotesInput,
+): Promise<ApiSchemas['CreditNoteList']> {
   requirePermission(actor, 'billing.read');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const customerId = await customerIdFilter(scope, input.customer_id);
-    const notes = await repo.listCreditNotes(scope, { customerId, invoiceId: input.invoice_id, limit: input.limit, startingAfter: input.starting_after });
-    const lines = await repo.listCreditNoteLines(scope, notes.map((n) => n.id));
-    return { data: notes.map((n) => toApiCreditNote(n, lines.get(n.id) ?? [])), has_more: notes.length === input.limit };
+    const notes = await repo.listCreditNotes(scope, {
+      customerId,
+      invoiceId: input.invoice_id,
+      limit: input.limit,
+      startingAfter: input.starting_after,
+    });
+    const lines = await repo.listCreditNoteLines(
+      scope,
+      notes.map((n) => n.id),
+    );
+    return {
+      data: notes.map((n) => toApiCreditNote(n, lines.get(n.id) ?? [])),
+      has_more: notes.length === input.limit,
+    };
   });
 }
 
@@ -285,7 +396,13 @@ export function toApiCreditNote(note: repo.CreditNote, lines: repo.CreditNoteLin
     })),
     subtotal: formatMoney(toNano(note.total) - toNano(note.taxAmount)),
     tax_amount: formatMoney(toNano(note.taxAmount)),
-    tax: note.tax === null ? null : { components: note.tax.components.map((c) => ({ ...c, amount: formatMoney(toNano(c.amount)) })), mention: note.tax.mention },
+    tax:
+      note.tax === null
+        ? null
+        : {
+            components: note.tax.components.map((c) => ({ ...c, amount: formatMoney(toNano(c.amount)) })),
+            mention: note.tax.mention,
+          },
     total: formatMoney(toNano(note.total)),
     total_exact: formatMoney(toNano(note.totalExact)),
     created_at: note.createdAt.toISOString(),

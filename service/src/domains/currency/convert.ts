@@ -15,7 +15,12 @@ export const derivedRateDigits = 15;
 export const maxRateAgeDays = 7;
 const workingPrecision = 120;
 /** decimal.js configured for FX alone: exact products, half-even, no exponent in strings. */
-export const FxDecimal = Decimal.clone({ precision: workingPrecision, rounding: Decimal.ROUND_HALF_EVEN, toExpNeg: -100, toExpPos: 100 });
+export const FxDecimal = Decimal.clone({
+  precision: workingPrecision,
+  rounding: Decimal.ROUND_HALF_EVEN,
+  toExpNeg: -100,
+  toExpPos: 100,
+});
 
 export type FxPolicy = 'event' | 'period_end' | 'finalization';
 
@@ -55,7 +60,13 @@ const pivot = 'EUR';
  * The conversion of `from` into `to` at `at`, given `latest(base, quote)`: the pair's latest rate at or before
  * `at` (the caller reads it). A rate older than maxRateAgeDays before `at` does not count.
  */
-export function findRate(from: string, to: string, at: Date, policy: Conversion['policy'], latest: RateLookup): FindRateResult {
+export function findRate(
+  from: string,
+  to: string,
+  at: Date,
+  policy: Conversion['policy'],
+  latest: RateLookup,
+): FindRateResult {
   const oldest = at.getTime() - maxRateAgeDays * 86_400_000;
   const fresh: RateLookup = (base, quote) => {
     const rate = latest(base, quote);
@@ -72,7 +83,13 @@ export function findRate(from: string, to: string, at: Date, policy: Conversion[
       policy,
       at: at.toISOString(),
       method,
-      legs: legs.map((l) => ({ base: l.base, quote: l.quote, rate: new FxDecimal(l.rate).toFixed(), as_of: l.asOf.toISOString(), source: l.source })),
+      legs: legs.map((l) => ({
+        base: l.base,
+        quote: l.quote,
+        rate: new FxDecimal(l.rate).toFixed(),
+        as_of: l.asOf.toISOString(),
+        source: l.source,
+      })),
     },
   });
   const direct = fresh(from, to);
@@ -82,7 +99,8 @@ export function findRate(from: string, to: string, at: Date, policy: Conversion[
   if (from !== pivot && to !== pivot) {
     const toLeg = fresh(pivot, to) ?? invertLeg(fresh(to, pivot));
     const fromLeg = fresh(pivot, from) ?? invertLeg(fresh(from, pivot));
-    if (toLeg && fromLeg) return conversion('cross_eur', roundDerived(new FxDecimal(toLeg.rate).div(fromLeg.rate)), [fromLeg, toLeg]);
+    if (toLeg && fromLeg)
+      return conversion('cross_eur', roundDerived(new FxDecimal(toLeg.rate).div(fromLeg.rate)), [fromLeg, toLeg]);
   }
   return { ok: false, from, to, at };
 }
@@ -105,5 +123,10 @@ export function convertNano(amount: bigint, rate: string): bigint {
 
 /** A decimal amount text converted, as decimal text with 9 decimals (reports). */
 export function convertAmountText(amount: string, rate: string): string {
-  return new FxDecimal(amount).times(nanoPerUnit).times(rate).toDecimalPlaces(0, Decimal.ROUND_HALF_EVEN).div(nanoPerUnit).toFixed(9);
+  return new FxDecimal(amount)
+    .times(nanoPerUnit)
+    .times(rate)
+    .toDecimalPlaces(0, Decimal.ROUND_HALF_EVEN)
+    .div(nanoPerUnit)
+    .toFixed(9);
 }

@@ -19,7 +19,14 @@ describe('parseEcbCsv', () => {
 
   it('reads the daily layout (long date, spaces after commas)', () => {
     const parsed = parseEcbCsv('Date, USD, JPY, \n04 December 2026, 1.0534, 158.12, \n');
-    expect(parsed).toMatchObject({ ok: true, days: 1, rates: [{ quote: 'USD', rate: '1.0534', asOf: new Date('2026-12-04T00:00:00Z') }, { quote: 'JPY', rate: '158.12' }] });
+    expect(parsed).toMatchObject({
+      ok: true,
+      days: 1,
+      rates: [
+        { quote: 'USD', rate: '1.0534', asOf: new Date('2026-12-04T00:00:00Z') },
+        { quote: 'JPY', rate: '158.12' },
+      ],
+    });
   });
 
   it('names every problem by line and column, and gives no rates', () => {
@@ -47,6 +54,9 @@ describe('parseEcbCsv', () => {
 
   it('refuses a file that is not an ECB file, and a date given twice', () => {
     expect(parseEcbCsv('hello,world\n1,2')).toMatchObject({ ok: false, problems: [{ field: 'line 1' }] });
-    expect(parseEcbCsv('Date,USD\n2026-03-31,1.08\n2026-03-31,1.09\n')).toEqual({ ok: false, problems: [{ field: 'line 3, column 1', reason: '2026-03-31 is also on line 2' }] });
+    expect(parseEcbCsv('Date,USD\n2026-03-31,1.08\n2026-03-31,1.09\n')).toEqual({
+      ok: false,
+      problems: [{ field: 'line 3, column 1', reason: '2026-03-31 is also on line 2' }],
+    });
   });
 });

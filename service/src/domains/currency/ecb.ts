@@ -20,7 +20,20 @@ export interface FileProblem {
 
 export type ParseResult = { ok: true; rates: ParsedRate[]; days: number } | { ok: false; problems: FileProblem[] };
 
-const months = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
+const months = [
+  'january',
+  'february',
+  'march',
+  'april',
+  'may',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
+];
 
 /** A reference date: ISO `2026-12-04` or the daily file's `04 December 2026`; the rates apply from its 00:00 UTC. */
 function parseDate(cell: string): Date | undefined {
@@ -28,10 +41,13 @@ function parseDate(cell: string): Date | undefined {
   const iso = /^(\d{4})-(\d{2})-(\d{2})$/.exec(cell);
   const long = /^(\d{1,2}) ([A-Za-z]+) (\d{4})$/.exec(cell);
   if (iso) [year, month, day] = [Number(iso[1]), Number(iso[2]), Number(iso[3])];
-  else if (long && months.includes(long[2].toLowerCase())) [year, month, day] = [Number(long[3]), months.indexOf(long[2].toLowerCase()) + 1, Number(long[1])];
+  else if (long && months.includes(long[2].toLowerCase()))
+    [year, month, day] = [Number(long[3]), months.indexOf(long[2].toLowerCase()) + 1, Number(long[1])];
   else return undefined;
   const date = new Date(Date.UTC(year, month - 1, day));
-  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day ? date : undefined;
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
+    ? date
+    : undefined;
 }
 
 const cellsOf = (line: string) => {
@@ -46,13 +62,18 @@ export function parseEcbCsv(content: string): ParseResult {
   const problems: FileProblem[] = [];
   const header = cellsOf(lines[0] ?? '');
   if (header[0]?.toLowerCase() !== 'date' || header.length < 2) {
-    return { ok: false, problems: [{ field: 'line 1', reason: 'must be the header "Date,USD,JPY,..." of an ECB reference-rate file' }] };
+    return {
+      ok: false,
+      problems: [{ field: 'line 1', reason: 'must be the header "Date,USD,JPY,..." of an ECB reference-rate file' }],
+    };
   }
   const quotes = header.slice(1);
   const seen = new Set<string>();
   quotes.forEach((code, i) => {
-    if (minorUnitOf(code) === undefined && !/^[A-Z]{3}$/.test(code)) problems.push({ field: `line 1, column ${i + 2}`, reason: `"${code}" is not a currency code` });
-    else if (code === 'EUR') problems.push({ field: `line 1, column ${i + 2}`, reason: 'EUR is the base of the file, not a quote' });
+    if (minorUnitOf(code) === undefined && !/^[A-Z]{3}$/.test(code))
+      problems.push({ field: `line 1, column ${i + 2}`, reason: `"${code}" is not a currency code` });
+    else if (code === 'EUR')
+      problems.push({ field: `line 1, column ${i + 2}`, reason: 'EUR is the base of the file, not a quote' });
     else if (seen.has(code)) problems.push({ field: `line 1, column ${i + 2}`, reason: `${code} appears twice` });
     seen.add(code);
   });
@@ -68,11 +89,15 @@ export function parseEcbCsv(content: string): ParseResult {
     }
     const asOf = parseDate(cells[0]);
     if (!asOf) {
-      problems.push({ field: `${where}, column 1`, reason: `"${cells[0]}" is not a date such as 2026-12-04 or 04 December 2026` });
+      problems.push({
+        field: `${where}, column 1`,
+        reason: `"${cells[0]}" is not a date such as 2026-12-04 or 04 December 2026`,
+      });
       continue;
     }
     const earlier = dates.get(asOf.getTime());
-    if (earlier !== undefined) problems.push({ field: `${where}, column 1`, reason: `${cells[0]} is also on line ${earlier}` });
+    if (earlier !== undefined)
+      problems.push({ field: `${where}, column 1`, reason: `${cells[0]} is also on line ${earlier}` });
     dates.set(asOf.getTime(), n + 1);
     cells.slice(1).forEach((cell, i) => {
       if (cell === 'N/A' || cell === '') return;

@@ -10,8 +10,11 @@ export interface Settings {
 }
 
 export async function findSettings({ db, tenantId }: TenantScope): Promise<Settings | undefined> {
-  const [row] = await db`select reporting_currency, fx_policy, updated_at from currency_settings where tenant_id = ${tenantId}`;
-  return row ? { reportingCurrency: row.reporting_currency, fxPolicy: row.fx_policy, updatedAt: row.updated_at } : undefined;
+  const [row] =
+    await db`select reporting_currency, fx_policy, updated_at from currency_settings where tenant_id = ${tenantId}`;
+  return row
+    ? { reportingCurrency: row.reporting_currency, fxPolicy: row.fx_policy, updatedAt: row.updated_at }
+    : undefined;
 }
 
 export async function upsertSettings({ db, tenantId }: TenantScope, settings: Settings, now: Date): Promise<void> {
@@ -37,12 +40,18 @@ const fromDbRate = (r: Record<string, any>): RateRow => ({
 });
 
 /** Inserts the rates in one statement; a rate for a pair and instant already stored is replaced. Returns how many were new. */
-export async function upsertRates({ db, tenantId }: TenantScope, rates: StoredRate[], now: Date): Promise<{ inserted: number; replaced: number }> {
+export async function upsertRates(
+  { db, tenantId }: TenantScope,
+  rates: StoredRate[],
+  now: Date,
+): Promise<{ inserted: number; replaced: number }> {
   let inserted = 0;
   let replaced = 0;
   // Chunks keep one statement's JSON parameter reasonable for a 25-year history file (~200,000 rates).
   for (let i = 0; i < rates.length; i += 20_000) {
-    const chunk = rates.slice(i, i + 20_000).map((r) => ({ base: r.base, quote: r.quote, rate: r.rate, as_of: r.asOf.toISOString(), source: r.source }));
+    const chunk = rates
+      .slice(i, i + 20_000)
+      .map((r) => ({ base: r.base, quote: r.quote, rate: r.rate, as_of: r.asOf.toISOString(), source: r.source }));
     const rows = await db`
       insert into fx_rates (tenant_id, base, quote, as_of, rate, source, created_at, updated_at)
       select ${tenantId}, r.base, r.quote, r.as_of, r.rate, r.source, ${now}, ${now}
@@ -78,10 +87,16 @@ export async function listRates(
  * For each instant asked, the latest rate at or before it of every pair between the given currencies: what
  * findRate (convert.ts) needs for direct, inverse and EUR-crossed conversions. One statement for all instants.
  */
-export async function findLatestRates({ db, tenantId }: TenantScope, currencies: string[], instants: Date[]): Promise<Map<number, StoredRate[]>> {
+export async function findLatestRates(
+  { db, tenantId }: TenantScope,
+  currencies: string[],
+  instants: Date[],
+): Promise<Map<number, StoredRate[]>> {
   const result = new Map<number, StoredRate[]>(instants.map((at) => [at.getTime(), []]));
   if (instants.length === 0) return result;
-  const pairs = currencies.flatMap((base) => currencies.filter((quote) => quote !== base).map((quote) => [base, quote]));
+  const pairs = currencies.flatMap((base) =>
+    currencies.filter((quote) => quote !== base).map((quote) => [base, quote]),
+  );
   // Each pair's latest rate by the primary key's index (one short backward scan per pair and instant).
   const rows = await db`
     select t.at, p.base, p.quote, r.rate::text, r.as_of, r.source
@@ -92,7 +107,10 @@ export async function findLatestRates({ db, tenantId }: TenantScope, currencies:
       where tenant_id = ${tenantId} and base = p.base and quote = p.quote and as_of <= t.at
       order by as_of desc limit 1
     ) r`;
-  for (const row of rows) result.get((row.at as Date).getTime())!.push({ base: row.base, quote: row.quote, rate: row.rate, asOf: row.as_of, source: row.source });
+  for (const row of rows)
+    result
+      .get((row.at as Date).getTime())!
+      .push({ base: row.base, quote: row.quote, rate: row.rate, asOf: row.as_of, source: row.source });
   return result;
 }
 
@@ -117,7 +135,11 @@ export interface ReportedInvoice {
  * Invoices finalized in [from, to) that stand (finalized or paid; a void one earns nothing), with their revenue
  * (the sum of their lines) and, for period-end invoices, the cost of their period's rated events (latest revisions).
  */
-export async function listReportedInvoices({ db, tenantId }: TenantScope, from: Date, to: Date): Promise<ReportedInvoice[]> {
+export async function listReportedInvoices(
+  { db, tenantId }: TenantScope,
+  from: Date,
+  to: Date,
+): Promise<ReportedInvoice[]> {
   const rows = await db`
     select i.id, i.number, c.external_id, i.billing_reason, i.status, i.currency, i.finalized_at, i.period_start, i.period_end,
       ${db.unsafe(ratingCurrencySql)} as cost_currency,

@@ -48,7 +48,8 @@ export async function reportRevenue(deps: Deps, actor: Actor, input: RevenueRepo
       }
     }
     const conversions = new Map<string, Awaited<ReturnType<typeof findConversions>>>();
-    for (const [currency, instants] of needed) conversions.set(currency, await findConversions(scope, currency, reportingCurrency, instants, 'finalization'));
+    for (const [currency, instants] of needed)
+      conversions.set(currency, await findConversions(scope, currency, reportingCurrency, instants, 'finalization'));
 
     const report: RevenueReport = {
       reporting_currency: reportingCurrency,
@@ -66,7 +67,12 @@ export async function reportRevenue(deps: Deps, actor: Actor, input: RevenueRepo
         if (currency === reportingCurrency) return money(amount);
         const found = conversions.get(currency)!.get(i.finalizedAt.getTime())!;
         if (!found.ok) {
-          report.missing_rates.push({ from: currency, to: reportingCurrency, at: i.finalizedAt.toISOString(), invoice_id: i.id });
+          report.missing_rates.push({
+            from: currency,
+            to: reportingCurrency,
+            at: i.finalizedAt.toISOString(),
+            invoice_id: i.id,
+          });
           return undefined;
         }
         if (!rates.some((r) => r.from === currency)) rates.push(found.conversion);
@@ -74,7 +80,10 @@ export async function reportRevenue(deps: Deps, actor: Actor, input: RevenueRepo
       };
       const revenue = convert(i.revenue, i.currency);
       const cost = convert(i.cost, i.costCurrency);
-      const reporting = revenue !== undefined && cost !== undefined ? { revenue, cost, margin: money(new FxDecimal(revenue).minus(cost).toFixed()) } : null;
+      const reporting =
+        revenue !== undefined && cost !== undefined
+          ? { revenue, cost, margin: money(new FxDecimal(revenue).minus(cost).toFixed()) }
+          : null;
       if (reporting) {
         revenueTotal = revenueTotal.plus(reporting.revenue);
         costTotal = costTotal.plus(reporting.cost);
@@ -105,7 +114,21 @@ const csvCell = (value: string) => (/[",\n]/.test(value) ? `"${value.replaceAll(
 
 /** The report as CSV: one row per invoice, amounts in their currency and in the reporting currency, the rates used. */
 export function revenueReportCsv(report: RevenueReport): string {
-  const header = ['invoice_number', 'customer_id', 'billing_reason', 'finalized_at', 'currency', 'revenue', 'cost_currency', 'cost', 'reporting_currency', 'reporting_revenue', 'reporting_cost', 'reporting_margin', 'rates'];
+  const header = [
+    'invoice_number',
+    'customer_id',
+    'billing_reason',
+    'finalized_at',
+    'currency',
+    'revenue',
+    'cost_currency',
+    'cost',
+    'reporting_currency',
+    'reporting_revenue',
+    'reporting_cost',
+    'reporting_margin',
+    'rates',
+  ];
   const rows = report.invoices.map((i) => [
     i.number,
     i.customer_id,

@@ -9,7 +9,12 @@ import { recordChange } from '../audit/service.ts';
 import { findRate, FxDecimal, type Conversion, type FindRateResult, type StoredRate } from './convert.ts';
 import { parseEcbCsv } from './ecb.ts';
 import * as repo from './repo.ts';
-import type { ImportEcbInput, ListRatesInput, SupplyRatesInput, UpdateSettingsInput } from '@tariff/openapi/schemas/currency';
+import type {
+  ImportEcbInput,
+  ListRatesInput,
+  SupplyRatesInput,
+  UpdateSettingsInput,
+} from '@tariff/openapi/schemas/currency';
 
 /** A tenant that never chose: reports in USD, converts invoices at the rate of the period's end. */
 export const defaultSettings: repo.Settings = { reportingCurrency: 'USD', fxPolicy: 'period_end', updatedAt: null };
@@ -18,11 +23,17 @@ export async function readSettings(scope: TenantScope): Promise<repo.Settings> {
   return (await repo.findSettings(scope)) ?? defaultSettings;
 }
 
-const toApiSettings = (s: repo.Settings) => ({ reporting_currency: s.reportingCurrency, fx_policy: s.fxPolicy, updated_at: s.updatedAt?.toISOString() ?? null });
+const toApiSettings = (s: repo.Settings) => ({
+  reporting_currency: s.reportingCurrency,
+  fx_policy: s.fxPolicy,
+  updated_at: s.updatedAt?.toISOString() ?? null,
+});
 
 export async function getSettings(deps: Deps, actor: Actor) {
   requirePermission(actor, 'billing.read');
-  return withTenant(deps.db, actor.tenantId, async (tx) => toApiSettings(await readSettings({ db: tx, tenantId: actor.tenantId })));
+  return withTenant(deps.db, actor.tenantId, async (tx) =>
+    toApiSettings(await readSettings({ db: tx, tenantId: actor.tenantId })),
+  );
 }
 
 export async function updateSettings(deps: Deps, actor: Actor, input: UpdateSettingsInput) {
@@ -30,17 +41,29 @@ export async function updateSettings(deps: Deps, actor: Actor, input: UpdateSett
   // Converting each event at its own time needs the period's lines split by rate interval (each line then carries
   // several rates); until the invoice can state that, the policy is refused rather than approximated.
   if (input.fx_policy === 'event') {
-    throw precondition('fx_policy_not_supported', 'Converting at each event\'s time is not supported yet: choose period_end or finalization', [
-      { field: 'fx_policy', reason: 'event is not supported yet; period_end and finalization are' },
-    ]);
+    throw precondition(
+      'fx_policy_not_supported',
+      "Converting at each event's time is not supported yet: choose period_end or finalization",
+      [{ field: 'fx_policy', reason: 'event is not supported yet; period_end and finalization are' }],
+    );
   }
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const before = await readSettings(scope);
-    const after: repo.Settings = { reportingCurrency: input.reporting_currency ?? before.reportingCurrency, fxPolicy: input.fx_policy ?? before.fxPolicy, updatedAt: now };
+    const after: repo.Settings = {
+      reportingCurrency: input.reporting_currency ?? before.reportingCurrency,
+      fxPolicy: input.fx_policy ?? before.fxPolicy,
+      updatedAt: now,
+    };
     await repo.upsertSettings(scope, after, now);
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'currency_settings.updated', entityType: 'tenant', entityId: actor.tenantId, before: toApiSettings(before), after: toApiSettings(after) });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'currency_settings.updated',
+      entityType: 'tenant',
+      entityId: actor.tenantId,
+      before: toApiSettings(before),
+      after: toApiSettings(after),
+    });
     return toApiSettings(after);
   });
 }
@@ -62,10 +85,19 @@ export async function supplyRates(deps: Deps, actor: Actor, input: SupplyRatesIn
   input.rates.forEach((r, i) => {
     const key = `${r.base}/${r.quote}@${new Date(r.as_of).getTime()}`;
     const first = seen.get(key);
-    if (first !== undefined) throw invalid('duplicate_rate', `rates.${i} is for the same pair and instant as rates.${first}`, [{ field: `rates.${i}.as_of`, reason: `same pair and instant as rates.${first}` }]);
+    if (first !== undefined)
+      throw invalid('duplicate_rate', `rates.${i} is for the same pair and instant as rates.${first}`, [
+        { field: `rates.${i}.as_of`, reason: `same pair and instant as rates.${first}` },
+      ]);
     seen.set(key, i);
   });
-  const rates = input.rates.map((r) => ({ base: r.base, quote: r.quote, rate: r.rate, asOf: new Date(r.as_of), source: r.source }));
+  const rates = input.rates.map((r) => ({
+    base: r.base,
+    quote: r.quote,
+    rate: r.rate,
+    asOf: new Date(r.as_of),
+    source: r.source,
+  }));
   return storeRates(deps, actor, rates, { action: 'fx_rates.supplied' });
 }
 
@@ -77,7 +109,10 @@ export async function importEcbRates(deps: Deps, actor: Actor, input: ImportEcbI
     const shown = parsed.problems.slice(0, 100);
     throw invalid(
       'invalid_rate_file',
-      `The rate file has ${parsed.problems.length} problem(s); nothing was imported. ${shown.slice(0, 3).map((p) => `${p.field}: ${p.reason}`).join('; ')}`,
+      `The rate file has ${parsed.problems.length} problem(s); nothing was imported. ${shown
+        .slice(0, 3)
+        .map((p) => `${p.field}: ${p.reason}`)
+        .join('; ')}`,
       shown.map((p) => ({ field: `csv.${p.field}`, reason: p.reason })),
     );
   }
@@ -99,7 +134,12 @@ async function storeRates(deps: Deps, actor: Actor, rates: StoredRate[], audit: 
       from: instants.length ? new Date(Math.min(...instants)).toISOString() : null,
       to: instants.length ? new Date(Math.max(...instants)).toISOString() : null,
     };
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: audit.action, entityType: 'tenant', entityId: actor.tenantId, after: { ...summary, pairs: pairs.slice(0, 50) } });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: audit.action,
+      entityType: 'tenant',
+      entityId: actor.tenantId,
+      after: { ...summary, pairs: pairs.slice(0, 50) },
+    });
     return summary;
   });
 }
@@ -107,7 +147,10 @@ async function storeRates(deps: Deps, actor: Actor, rates: StoredRate[], audit: 
 export async function listRates(deps: Deps, actor: Actor, input: ListRatesInput) {
   requirePermission(actor, 'billing.read');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
-    const rows = await repo.listRates({ db: tx, tenantId: actor.tenantId }, { base: input.base, quote: input.quote, at: input.at ? new Date(input.at) : undefined, limit: input.limit });
+    const rows = await repo.listRates(
+      { db: tx, tenantId: actor.tenantId },
+      { base: input.base, quote: input.quote, at: input.at ? new Date(input.at) : undefined, limit: input.limit },
+    );
     return { data: rows.map(toApiRate), has_more: rows.length === input.limit };
   });
 }
@@ -116,13 +159,22 @@ export async function listRates(deps: Deps, actor: Actor, input: ListRatesInput)
  * The conversions of `from` into `to` at each instant (one statement for all): what an invoice, or a batch of
  * invoices closing at the same instants, is converted with. Keyed by the instant's milliseconds.
  */
-export async function findConversions(scope: TenantScope, from: string, to: string, instants: Date[], policy: Conversion['policy']): Promise<Map<number, FindRateResult>> {
+export async function findConversions(
+  scope: TenantScope,
+  from: string,
+  to: string,
+  instants: Date[],
+  policy: Conversion['policy'],
+): Promise<Map<number, FindRateResult>> {
   const unique = [...new Map(instants.map((i) => [i.getTime(), i])).values()];
   const latest = await repo.findLatestRates(scope, [...new Set([from, to, 'EUR'])], unique);
   const result = new Map<number, FindRateResult>();
   for (const at of unique) {
     const rates = latest.get(at.getTime())!;
-    result.set(at.getTime(), findRate(from, to, at, policy, (base, quote) => rates.find((r) => r.base === base && r.quote === quote)));
+    result.set(
+      at.getTime(),
+      findRate(from, to, at, policy, (base, quote) => rates.find((r) => r.base === base && r.quote === quote)),
+    );
   }
   return result;
 }

@@ -27,11 +27,18 @@ export interface Customer {
 }
 
 /** Records the answer of an online tax id check (never called when the registry did not answer). */
-export async function updateTaxIdCheck({ db, tenantId }: TenantScope, id: string, check: NonNullable<Customer['taxIdCheck']>): Promise<void> {
+export async function updateTaxIdCheck(
+  { db, tenantId }: TenantScope,
+  id: string,
+  check: NonNullable<Customer['taxIdCheck']>,
+): Promise<void> {
   await db`update customers set tax_id_check = ${db.json(check)} where tenant_id = ${tenantId} and id = ${id}`;
 }
 
-export type CustomerFields = Omit<Customer, 'id' | 'externalId' | 'currency' | 'parentExternalId' | 'createdAt' | 'updatedAt' | 'taxIdCheck'>;
+export type CustomerFields = Omit<
+  Customer,
+  'id' | 'externalId' | 'currency' | 'parentExternalId' | 'createdAt' | 'updatedAt' | 'taxIdCheck'
+>;
 
 export async function insertCustomer(
   { db, tenantId }: TenantScope,
@@ -54,7 +61,12 @@ export async function insertCustomer(
   }
 }
 
-export async function updateCustomer({ db, tenantId }: TenantScope, id: string, fields: CustomerFields, updatedAt: Date): Promise<void> {
+export async function updateCustomer(
+  { db, tenantId }: TenantScope,
+  id: string,
+  fields: CustomerFields,
+  updatedAt: Date,
+): Promise<void> {
   await db`
     update customers set name = ${fields.name}, email = ${fields.email}, country = ${fields.country}, tax_id = ${fields.taxId},
       tax_status = ${fields.taxStatus}, tax_exempt_reason = ${fields.taxExemptReason}, region = ${fields.region}, address = ${fields.address},
@@ -70,7 +82,10 @@ const selectCustomer = (db: TenantScope['db'], tenantId: string) => db`
   from customers c left join customers p on p.tenant_id = c.tenant_id and p.id = c.parent_id
   where c.tenant_id = ${tenantId}`;
 
-export async function findCustomerByExternalId({ db, tenantId }: TenantScope, externalId: string): Promise<Customer | undefined> {
+export async function findCustomerByExternalId(
+  { db, tenantId }: TenantScope,
+  externalId: string,
+): Promise<Customer | undefined> {
   const [row] = await db`${selectCustomer(db, tenantId)} and c.external_id = ${externalId}`;
   return row ? fromDbCustomer(row) : undefined;
 }
@@ -80,7 +95,10 @@ export async function findCustomerById({ db, tenantId }: TenantScope, id: string
   return row ? fromDbCustomer(row) : undefined;
 }
 
-export async function listCustomers({ db, tenantId }: TenantScope, page: { limit: number; startingAfter?: string }): Promise<Customer[]> {
+export async function listCustomers(
+  { db, tenantId }: TenantScope,
+  page: { limit: number; startingAfter?: string },
+): Promise<Customer[]> {
   const rows = await db`
     ${selectCustomer(db, tenantId)}
     ${page.startingAfter !== undefined ? db`and c.external_id > ${page.startingAfter}` : db``}
@@ -89,7 +107,11 @@ export async function listCustomers({ db, tenantId }: TenantScope, page: { limit
 }
 
 /** Whether `candidateId` is `ancestorId` itself or below it in the hierarchy. */
-export async function isInSubtree({ db, tenantId }: TenantScope, ancestorId: string, candidateId: string): Promise<boolean> {
+export async function isInSubtree(
+  { db, tenantId }: TenantScope,
+  ancestorId: string,
+  candidateId: string,
+): Promise<boolean> {
   const [row] = await db`
     with recursive subtree(id) as (
       select ${ancestorId}::uuid
@@ -120,7 +142,10 @@ export async function listAssignments(scope: TenantScope, customerId: string): P
 }
 
 /** Assignments by customer id, each list in effective order. */
-export async function listAssignmentsOf({ db, tenantId }: TenantScope, customerIds: string[]): Promise<Map<string, Assignment[]>> {
+export async function listAssignmentsOf(
+  { db, tenantId }: TenantScope,
+  customerIds: string[],
+): Promise<Map<string, Assignment[]>> {
   const byCustomer = new Map<string, Assignment[]>();
   if (customerIds.length === 0) return byCustomer;
   const rows = await db`
@@ -161,7 +186,11 @@ function fromDbCustomer(row: Record<string, any>): Customer {
 }
 
 /** What ties a customer to its currency: its invoices, and the price books and credit grants in another currency than `currency`. */
-export async function findCurrencyTies({ db, tenantId }: TenantScope, customerId: string, currency: string): Promise<{ invoices: number; books: string[]; grants: number }> {
+export async function findCurrencyTies(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  currency: string,
+): Promise<{ invoices: number; books: string[]; grants: number }> {
   const [row] = await db`
     select
       (select count(*)::int from invoices i where i.tenant_id = ${tenantId} and i.customer_id = ${customerId}) as invoices,
@@ -172,13 +201,18 @@ export async function findCurrencyTies({ db, tenantId }: TenantScope, customerId
   return { invoices: row.invoices, books: row.books, grants: row.grants };
 }
 
-export async function updateCustomerCurrency({ db, tenantId }: TenantScope, id: string, currency: string, updatedAt: Date): Promise<void> {
+export async function updateCustomerCurrency(
+  { db, tenantId }: TenantScope,
+  id: string,
+  currency: string,
+  updatedAt: Date,
+): Promise<void> {
   await db`update customers set currency = ${currency}, updated_at = ${updatedAt} where tenant_id = ${tenantId} and id = ${id}`;
 }
 
-
 /** The currency the customer is rated in (its price books'), which its credit grants are held in. */
 export async function findRatingCurrency({ db, tenantId }: TenantScope, customerId: string): Promise<string> {
-  const [row] = await db`select ${db.unsafe(ratingCurrencySql)} as currency from customers c where c.tenant_id = ${tenantId} and c.id = ${customerId}`;
+  const [row] =
+    await db`select ${db.unsafe(ratingCurrencySql)} as currency from customers c where c.tenant_id = ${tenantId} and c.id = ${customerId}`;
   return row.currency;
 }

@@ -3,7 +3,13 @@ import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
-import { assignPriceBookInput, createCustomerInput, externalId, listCustomersInput, updateCustomerInput } from '@tariff/openapi/schemas/customers';
+import {
+  assignPriceBookInput,
+  createCustomerInput,
+  externalId,
+  listCustomersInput,
+  updateCustomerInput,
+} from '@tariff/openapi/schemas/customers';
 import * as service from './service.ts';
 
 const customerPath = z.strictObject({ id: externalId });
@@ -36,10 +42,18 @@ export function customersRestRoutes(deps: Deps): Router {
 }
 
 export const customersTrpc = router({
-  verifyTaxId: authedProcedure.input(z.strictObject({ id: externalId })).mutation(({ ctx, input }) => service.verifyCustomerTaxId(ctx.deps, ctx.actor, input.id)),
-  list: authedProcedure.input(listCustomersInput).query(({ ctx, input }) => service.listCustomers(ctx.deps, ctx.actor, input)),
-  get: authedProcedure.input(customerPath).query(({ ctx, input }) => service.getCustomer(ctx.deps, ctx.actor, input.id)),
-  create: authedProcedure.input(createCustomerInput).mutation(({ ctx, input }) => service.createCustomer(ctx.deps, ctx.actor, input)),
+  verifyTaxId: authedProcedure
+    .input(z.strictObject({ id: externalId }))
+    .mutation(({ ctx, input }) => service.verifyCustomerTaxId(ctx.deps, ctx.actor, input.id)),
+  list: authedProcedure
+    .input(listCustomersInput)
+    .query(({ ctx, input }) => service.listCustomers(ctx.deps, ctx.actor, input)),
+  get: authedProcedure
+    .input(customerPath)
+    .query(({ ctx, input }) => service.getCustomer(ctx.deps, ctx.actor, input.id)),
+  create: authedProcedure
+    .input(createCustomerInput)
+    .mutation(({ ctx, input }) => service.createCustomer(ctx.deps, ctx.actor, input)),
   update: authedProcedure
     .input(z.strictObject({ id: externalId, changes: updateCustomerInput }))
     .mutation(({ ctx, input }) => service.updateCustomer(ctx.deps, ctx.actor, input.id, input.changes)),

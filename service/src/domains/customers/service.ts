@@ -12,7 +12,12 @@ import { viesVerifier } from '../tax/connections.ts';
 import { euMemberStates } from '../tax/rates/eu.ts';
 import { checkTaxId } from '../tax/tax-ids.ts';
 import * as repo from './repo.ts';
-import type { AssignPriceBookInput, CreateCustomerInput, ListCustomersInput, UpdateCustomerInput } from '@tariff/openapi/schemas/customers';
+import type {
+  AssignPriceBookInput,
+  CreateCustomerInput,
+  ListCustomersInput,
+  UpdateCustomerInput,
+} from '@tariff/openapi/schemas/customers';
 
 export async function createCustomer(deps: Deps, actor: Actor, input: CreateCustomerInput) {
   requirePermission(actor, 'customers.write');
@@ -44,7 +49,12 @@ export async function createCustomer(deps: Deps, actor: Actor, input: CreateCust
       updatedAt: now,
     });
     const created = await readCustomer(scope, input.external_id, now);
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'customer.created', entityType: 'customer', entityId: id, after: created });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'customer.created',
+      entityType: 'customer',
+      entityId: id,
+      after: created,
+    });
     return created;
   });
 }
@@ -72,7 +82,8 @@ export async function updateCustomer(deps: Deps, actor: Actor, externalId: strin
       if (value === null) delete metadata[key];
       else metadata[key] = value;
     }
-    if (Object.keys(metadata).length > 50) throw invalid('invalid_request', 'At most 50 metadata keys', [{ field: 'metadata', reason: 'at most 50 keys' }]);
+    if (Object.keys(metadata).length > 50)
+      throw invalid('invalid_request', 'At most 50 metadata keys', [{ field: 'metadata', reason: 'at most 50 keys' }]);
     if (input.currency !== undefined && input.currency !== current.currency) {
       await requireCurrencyChangeable(scope, current, input.currency);
       await repo.updateCustomerCurrency(scope, current.id, input.currency, now);
@@ -88,7 +99,12 @@ export async function updateCustomer(deps: Deps, actor: Actor, externalId: strin
           taxId: input.tax_id === undefined ? current.taxId : input.tax_id,
           taxStatus: input.tax_status === undefined ? current.taxStatus : input.tax_status,
           // Leaving the exempt status drops its reason.
-          taxExemptReason: input.tax_exempt_reason === undefined ? ((input.tax_status ?? current.taxStatus) === 'exempt' ? current.taxExemptReason : null) : input.tax_exempt_reason,
+          taxExemptReason:
+            input.tax_exempt_reason === undefined
+              ? (input.tax_status ?? current.taxStatus) === 'exempt'
+                ? current.taxExemptReason
+                : null
+              : input.tax_exempt_reason,
           region: input.region === undefined ? current.region : input.region,
           address: input.address === undefined ? current.address : input.address,
           postalCode: input.postal_code === undefined ? current.postalCode : input.postal_code,
@@ -100,24 +116,42 @@ export async function updateCustomer(deps: Deps, actor: Actor, externalId: strin
       now,
     );
     const after = await readCustomer(scope, externalId, now);
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'customer.updated', entityType: 'customer', entityId: current.id, before, after });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'customer.updated',
+      entityType: 'customer',
+      entityId: current.id,
+      before,
+      after,
+    });
     return after;
   });
 }
 
 export async function getCustomer(deps: Deps, actor: Actor, externalId: string) {
   requirePermission(actor, 'customers.read');
-  return withTenant(deps.db, actor.tenantId, (tx) => readCustomer({ db: tx, tenantId: actor.tenantId }, externalId, deps.clock.now()));
+  return withTenant(deps.db, actor.tenantId, (tx) =>
+    readCustomer({ db: tx, tenantId: actor.tenantId }, externalId, deps.clock.now()),
+  );
 }
 
-export async function listCustomers(deps: Deps, actor: Actor, input: ListCustomersInput): Promise<ApiSchemas['CustomerList']> {
+export async function listCustomers(
+  deps: Deps,
+  actor: Actor,
+  input: ListCustomersInput,
+): Promise<ApiSchemas['CustomerList']> {
   requirePermission(actor, 'customers.read');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const customers = await repo.listCustomers(scope, { limit: input.limit, startingAfter: input.starting_after });
-    const assignments = await repo.listAssignmentsOf(scope, customers.map((c) => c.id));
+    const assignments = await repo.listAssignmentsOf(
+      scope,
+      customers.map((c) => c.id),
+    );
     const now = deps.clock.now();
-    return { data: customers.map((c) => toApiCustomer(c, assignments.get(c.id) ?? [], now)), has_more: customers.length === input.limit };
+    return {
+      data: customers.map((c) => toApiCustomer(c, assignments.get(c.id) ?? [], now)),
+      has_more: customers.length === input.limit,
+    };
   });
 }
 
@@ -133,16 +167,27 @@ export async function assignPriceBook(deps: Deps, actor: Actor, externalId: stri
     const scope = { db: tx, tenantId: actor.tenantId };
     const customer = await requireCustomer(scope, externalId);
     const book = await pricingRepo.findPriceBookByCode(scope, input.price_book);
-    if (!book) throw invalid('price_book_not_found', `No price book "${input.price_book}"`, [{ field: 'price_book', reason: 'no such price book' }]);
+    if (!book)
+      throw invalid('price_book_not_found', `No price book "${input.price_book}"`, [
+        { field: 'price_book', reason: 'no such price book' },
+      ]);
     await requireRatingCurrency(scope, customer, book.currency, 'price_book');
     const assignments = await repo.listAssignments(scope, customer.id);
     const latest = assignments.at(-1);
     if (latest && effectiveFrom.getTime() <= latest.effectiveFrom.getTime()) {
-      throw precondition('assignment_not_after_latest', 'An assignment must take effect after the customer\'s latest one', [
-        { field: 'effective_from', reason: `must be after ${latest.effectiveFrom.toISOString()}` },
-      ]);
+      throw precondition(
+        'assignment_not_after_latest',
+        "An assignment must take effect after the customer's latest one",
+        [{ field: 'effective_from', reason: `must be after ${latest.effectiveFrom.toISOString()}` }],
+      );
     }
-    await repo.insertAssignment(scope, { customerId: customer.id, priceBookId: book.id, effectiveFrom, createdAt: now, createdBy: `${actor.type}:${actor.id}` });
+    await repo.insertAssignment(scope, {
+      customerId: customer.id,
+      priceBookId: book.id,
+      effectiveFrom,
+      createdAt: now,
+      createdBy: `${actor.type}:${actor.id}`,
+    });
     const after = await readCustomer(scope, externalId, now);
     await recordChange(tx, deps.clock, actor, actor.tenantId, {
       action: 'customer.price_book_assigned',
@@ -161,28 +206,47 @@ export async function assignPriceBook(deps: Deps, actor: Actor, externalId: stri
  */
 export async function verifyCustomerTaxId(deps: Deps, actor: Actor, externalId: string) {
   requirePermission(actor, 'customers.write');
-  const customer = await withTenant(deps.db, actor.tenantId, (tx) => requireCustomer({ db: tx, tenantId: actor.tenantId }, externalId));
+  const customer = await withTenant(deps.db, actor.tenantId, (tx) =>
+    requireCustomer({ db: tx, tenantId: actor.tenantId }, externalId),
+  );
   if (!customer.taxId || !customer.country) {
-    throw precondition('tax_id_missing', `Customer "${externalId}" has no tax id and country to check`, [{ field: 'tax_id', reason: 'required' }]);
+    throw precondition('tax_id_missing', `Customer "${externalId}" has no tax id and country to check`, [
+      { field: 'tax_id', reason: 'required' },
+    ]);
   }
   const verifier = deps.taxIdVerifier ?? (euMemberStates.has(customer.country) ? viesVerifier : undefined);
   // Outside any transaction: the registry may take seconds.
   const answer = verifier ? await verifier.verify(customer.country, customer.taxId) : undefined;
   const checkedAt = deps.clock.now();
-  if (!answer) return { status: 'unavailable' as const, checked_at: checkedAt.toISOString(), source: verifier ? 'vies' : null };
+  if (!answer)
+    return { status: 'unavailable' as const, checked_at: checkedAt.toISOString(), source: verifier ? 'vies' : null };
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const current = await requireCustomer(scope, externalId);
     // The id changed while the registry answered: the answer is about the old one.
-    if (current.taxId !== customer.taxId) return { status: 'unavailable' as const, checked_at: checkedAt.toISOString(), source: answer.source };
-    const check = { status: answer.status, checked_at: checkedAt.toISOString(), source: answer.source, name: answer.name ?? null };
+    if (current.taxId !== customer.taxId)
+      return { status: 'unavailable' as const, checked_at: checkedAt.toISOString(), source: answer.source };
+    const check = {
+      status: answer.status,
+      checked_at: checkedAt.toISOString(),
+      source: answer.source,
+      name: answer.name ?? null,
+    };
     await repo.updateTaxIdCheck(scope, customer.id, check);
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'customer.tax_id_checked', entityType: 'customer', entityId: customer.id, after: check });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'customer.tax_id_checked',
+      entityType: 'customer',
+      entityId: customer.id,
+      after: check,
+    });
     return { status: answer.status, checked_at: check.checked_at, source: answer.source };
   });
 }
 
-type TaxFields = Pick<repo.Customer, 'country' | 'taxId' | 'taxStatus' | 'taxExemptReason' | 'region' | 'address' | 'postalCode'>;
+type TaxFields = Pick<
+  repo.Customer,
+  'country' | 'taxId' | 'taxStatus' | 'taxExemptReason' | 'region' | 'address' | 'postalCode'
+>;
 
 /**
  * The customer's tax fields as they will be stored: the tax id checked against the country's format (and
@@ -199,10 +263,14 @@ function checkTaxFields(fields: TaxFields): TaxFields {
     taxId = checked.normalized;
   }
   if (fields.taxStatus === 'exempt' && fields.taxExemptReason === null) {
-    throw invalid('tax_exempt_reason_missing', 'An exempt customer needs the reason of its exemption', [{ field: 'tax_exempt_reason', reason: 'required when tax_status is exempt' }]);
+    throw invalid('tax_exempt_reason_missing', 'An exempt customer needs the reason of its exemption', [
+      { field: 'tax_exempt_reason', reason: 'required when tax_status is exempt' },
+    ]);
   }
   if (fields.taxStatus !== 'exempt' && fields.taxExemptReason !== null) {
-    throw invalid('tax_exempt_reason_without_exemption', 'A tax exemption reason needs tax_status exempt', [{ field: 'tax_exempt_reason', reason: 'only with tax_status exempt' }]);
+    throw invalid('tax_exempt_reason_without_exemption', 'A tax exemption reason needs tax_status exempt', [
+      { field: 'tax_exempt_reason', reason: 'only with tax_status exempt' },
+    ]);
   }
   return { ...fields, taxId };
 }
@@ -214,13 +282,22 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
  * customer's billing currency, invoices/fx.ts). A book or plan in another currency than the books already
  * assigned would split a period's charges between two currencies: refused, naming `field`.
  */
-export async function requireRatingCurrency(scope: TenantScope, customer: repo.Customer, currency: string, field: string): Promise<void> {
+export async function requireRatingCurrency(
+  scope: TenantScope,
+  customer: repo.Customer,
+  currency: string,
+  field: string,
+): Promise<void> {
   const latest = (await repo.listAssignments(scope, customer.id)).at(-1);
-  const ratingCurrency = latest ? (await pricingRepo.findPriceBookById(scope, latest.priceBookId))!.currency : undefined;
+  const ratingCurrency = latest
+    ? (await pricingRepo.findPriceBookById(scope, latest.priceBookId))!.currency
+    : undefined;
   if (ratingCurrency !== undefined && currency !== ratingCurrency) {
-    throw precondition('currency_mismatch', `Customer "${customer.externalId}" is rated in ${ratingCurrency} (its price books' currency); ${field} is in ${currency}`, [
-      { field, reason: `is in ${currency}, not ${ratingCurrency} like the customer's price books` },
-    ]);
+    throw precondition(
+      'currency_mismatch',
+      `Customer "${customer.externalId}" is rated in ${ratingCurrency} (its price books' currency); ${field} is in ${currency}`,
+      [{ field, reason: `is in ${currency}, not ${ratingCurrency} like the customer's price books` }],
+    );
   }
 }
 
@@ -231,11 +308,19 @@ export async function requireRatingCurrency(scope: TenantScope, customer: repo.C
 async function requireCurrencyChangeable(scope: TenantScope, customer: repo.Customer, currency: string): Promise<void> {
   const ties = await repo.findCurrencyTies(scope, customer.id, currency);
   const reasons: string[] = [];
-  if (ties.invoices > 0) reasons.push(`it has ${ties.invoices} invoice${ties.invoices === 1 ? '' : 's'} in ${customer.currency}`);
-  if (ties.books.length > 0) reasons.push(`it is assigned price book${ties.books.length === 1 ? '' : 's'} ${ties.books.map((b) => `"${b}"`).join(', ')} in another currency`);
+  if (ties.invoices > 0)
+    reasons.push(`it has ${ties.invoices} invoice${ties.invoices === 1 ? '' : 's'} in ${customer.currency}`);
+  if (ties.books.length > 0)
+    reasons.push(
+      `it is assigned price book${ties.books.length === 1 ? '' : 's'} ${ties.books.map((b) => `"${b}"`).join(', ')} in another currency`,
+    );
   if (ties.grants > 0) reasons.push(`it has credit grants in ${customer.currency}`);
   if (reasons.length > 0) {
-    throw precondition('currency_locked', `Customer "${customer.externalId}" cannot change its currency to ${currency}: ${reasons.join('; ')}`, [{ field: 'currency', reason: `cannot change: ${reasons.join('; ')}` }]);
+    throw precondition(
+      'currency_locked',
+      `Customer "${customer.externalId}" cannot change its currency to ${currency}: ${reasons.join('; ')}`,
+      [{ field: 'currency', reason: `cannot change: ${reasons.join('; ')}` }],
+    );
   }
 }
 
@@ -245,19 +330,27 @@ export const findRatingCurrency = repo.findRatingCurrency;
 
 export async function requireCustomer(scope: TenantScope, externalId: string): Promise<repo.Customer> {
   // A path may name the customer by Tariff's id too; an external id that happens to look like one wins.
-  const customer = (await repo.findCustomerByExternalId(scope, externalId)) ?? (uuidPattern.test(externalId) ? await repo.findCustomerById(scope, externalId.toLowerCase()) : undefined);
+  const customer =
+    (await repo.findCustomerByExternalId(scope, externalId)) ??
+    (uuidPattern.test(externalId) ? await repo.findCustomerById(scope, externalId.toLowerCase()) : undefined);
   if (!customer) throw notFound('customer_not_found', `No customer "${externalId}"`);
   return customer;
 }
 
 /** A list's optional `customer_id` filter as the customer's internal id (a 404 when it names no customer). */
-export async function customerIdFilter(scope: TenantScope, externalId: string | undefined): Promise<string | undefined> {
+export async function customerIdFilter(
+  scope: TenantScope,
+  externalId: string | undefined,
+): Promise<string | undefined> {
   return externalId === undefined ? undefined : (await requireCustomer(scope, externalId)).id;
 }
 
 async function requireParent(scope: TenantScope, parentExternalId: string) {
   const parent = await repo.findCustomerByExternalId(scope, parentExternalId);
-  if (!parent) throw invalid('parent_not_found', `No customer "${parentExternalId}" to be the parent`, [{ field: 'parent_id', reason: 'no such customer' }]);
+  if (!parent)
+    throw invalid('parent_not_found', `No customer "${parentExternalId}" to be the parent`, [
+      { field: 'parent_id', reason: 'no such customer' },
+    ]);
   return parent;
 }
 
@@ -266,7 +359,11 @@ async function readCustomer(scope: TenantScope, externalId: string, now: Date) {
   return toApiCustomer(customer, await repo.listAssignments(scope, customer.id), now);
 }
 
-export function toApiCustomer(customer: repo.Customer, assignments: repo.Assignment[], now: Date): ApiSchemas['Customer'] {
+export function toApiCustomer(
+  customer: repo.Customer,
+  assignments: repo.Assignment[],
+  now: Date,
+): ApiSchemas['Customer'] {
   const current = assignments.filter((a) => a.effectiveFrom.getTime() <= now.getTime()).at(-1);
   return {
     id: customer.id,
@@ -281,12 +378,21 @@ export function toApiCustomer(customer: repo.Customer, assignments: repo.Assignm
     region: customer.region,
     address: customer.address,
     postal_code: customer.postalCode,
-    tax_id_check: customer.taxIdCheck ? { status: customer.taxIdCheck.status, checked_at: customer.taxIdCheck.checked_at, source: customer.taxIdCheck.source } : null,
+    tax_id_check: customer.taxIdCheck
+      ? {
+          status: customer.taxIdCheck.status,
+          checked_at: customer.taxIdCheck.checked_at,
+          source: customer.taxIdCheck.source,
+        }
+      : null,
     parent_id: customer.parentExternalId,
     is_reseller: customer.isReseller,
     metadata: customer.metadata,
     price_book: current ? { code: current.priceBookCode, effective_from: current.effectiveFrom.toISOString() } : null,
-    price_book_assignments: assignments.map((a) => ({ price_book: a.priceBookCode, effective_from: a.effectiveFrom.toISOString() })),
+    price_book_assignments: assignments.map((a) => ({
+      price_book: a.priceBookCode,
+      effective_from: a.effectiveFrom.toISOString(),
+    })),
     created_at: customer.createdAt.toISOString(),
     updated_at: customer.updatedAt.toISOString(),
   };

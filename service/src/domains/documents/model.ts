@@ -69,7 +69,9 @@ export function formatQuantity(micro: string): string {
 }
 
 /** The FX note from the invoice's `fx` (the currency domain's record of the conversion it applied). */
-export function fxNoteOf(fx: { from?: string; to?: string; rate?: string; source?: string; as_of?: string; policy?: string } | null): string | null {
+export function fxNoteOf(
+  fx: { from?: string; to?: string; rate?: string; source?: string; as_of?: string; policy?: string } | null,
+): string | null {
   if (!fx || !fx.from || !fx.to || !fx.rate) return null;
   return `Converted from ${fx.from} to ${fx.to} at ${fx.rate} (${fx.source ?? 'source not stated'}, rate of ${fx.as_of ?? 'date not stated'}${fx.policy ? `, policy: ${fx.policy}` : ''}).`;
 }

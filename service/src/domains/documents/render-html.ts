@@ -1,7 +1,8 @@
 // Pure: the document model as a self-contained HTML page (printable, no external assets).
 import type { DocumentModel, Party } from './model.ts';
 
-const escape = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escape = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 function party(label: string, p: Party): string {
   return `<section class="party"><h2>${label}</h2><p><strong>${escape(p.name)}</strong></p>${p.address ? `<p class="address">${escape(p.address).replaceAll('\n', '<br>')}</p>` : ''}${
@@ -16,7 +17,9 @@ export function renderHtml(model: DocumentModel): string {
         `<tr><td>${escape(l.description)}</td><td class="num">${escape(l.quantity ?? '')}</td><td class="num">${escape(l.unitPrice ?? '')}</td><td class="num">${escape(l.tax ?? '')}</td><td class="num">${escape(l.amount)}</td></tr>`,
     )
     .join('\n');
-  const taxes = model.taxes.map((t) => `<tr><td>${escape(t.label)} on ${escape(t.taxable)}</td><td class="num">${escape(t.amount)}</td></tr>`).join('\n');
+  const taxes = model.taxes
+    .map((t) => `<tr><td>${escape(t.label)} on ${escape(t.taxable)}</td><td class="num">${escape(t.amount)}</td></tr>`)
+    .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escape(model.title)} ${escape(model.number)}</title>
 <style>

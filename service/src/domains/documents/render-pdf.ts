@@ -5,7 +5,8 @@ import PDFDocument from 'pdfkit';
 import type { DocumentModel, Party } from './model.ts';
 
 /** WinAnsi (cp1252) is what the standard fonts can draw: Latin-1 plus a few typographic marks. */
-const drawable = (text: string) => text.replace(/[^\u0020-\u007e\u00a0-\u00ff\u2013\u2014\u2018\u2019\u201c\u201d\u2022\u2026\u20ac\n]/g, '?');
+const drawable = (text: string) =>
+  text.replace(/[^\u0020-\u007e\u00a0-\u00ff\u2013\u2014\u2018\u2019\u201c\u201d\u2022\u2026\u20ac\n]/g, '?');
 
 export function renderPdf(model: DocumentModel): Promise<Buffer> {
   const issued = new Date(`${model.issueDate}T00:00:00Z`);
@@ -37,8 +38,14 @@ export function renderPdf(model: DocumentModel): Promise<Buffer> {
 
   const top = doc.y;
   const column = (label: string, p: Party, x: number) => {
-    doc.font('Helvetica-Bold').fontSize(9).text(label.toUpperCase(), x, top, { width: width / 2 - 10 });
-    doc.font('Helvetica-Bold').fontSize(10).text(drawable(p.name), { width: width / 2 - 10 });
+    doc
+      .font('Helvetica-Bold')
+      .fontSize(9)
+      .text(label.toUpperCase(), x, top, { width: width / 2 - 10 });
+    doc
+      .font('Helvetica-Bold')
+      .fontSize(10)
+      .text(drawable(p.name), { width: width / 2 - 10 });
     doc.font('Helvetica');
     if (p.address) doc.text(drawable(p.address), { width: width / 2 - 10 });
     if (p.country) doc.text(drawable(p.country), { width: width / 2 - 10 });
@@ -70,7 +77,10 @@ export function renderPdf(model: DocumentModel): Promise<Buffer> {
     doc.x = left;
     doc.y = lowest + 3;
   };
-  row(columns.map((c) => c.label), true);
+  row(
+    columns.map((c) => c.label),
+    true,
+  );
   for (const l of model.lines) row([l.description, l.quantity ?? '', l.unitPrice ?? '', l.tax ?? '', l.amount]);
   doc.moveDown();
 

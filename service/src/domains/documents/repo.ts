@@ -6,7 +6,8 @@ import type { TenantScope } from '../../platform/db.ts';
  * document works before and after that column exists.
  */
 export async function findFx({ db, tenantId }: TenantScope, invoiceId: string): Promise<Record<string, string> | null> {
-  const [row] = await db`select to_jsonb(i) -> 'fx' as fx from invoices i where i.tenant_id = ${tenantId} and i.id = ${invoiceId}`;
+  const [row] =
+    await db`select to_jsonb(i) -> 'fx' as fx from invoices i where i.tenant_id = ${tenantId} and i.id = ${invoiceId}`;
   const fx = row?.fx;
   return fx && typeof fx === 'object' ? (fx as Record<string, string>) : null;
 }

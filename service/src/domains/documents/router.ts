@@ -14,12 +14,18 @@ export function documentsRestRoutes(deps: Deps): Router {
     routes.get(`/invoices/:id/${format}`, async (req, res) => {
       const { id } = parseInput(invoicePath, req.params, ['path']);
       const document = await service.getInvoiceDocument(deps, actorOf(res), id, format);
-      res.type(document.contentType).set('content-disposition', `inline; filename="${document.filename}"`).send(document.body);
+      res
+        .type(document.contentType)
+        .set('content-disposition', `inline; filename="${document.filename}"`)
+        .send(document.body);
     });
     routes.get(`/credit_notes/:id/${format}`, async (req, res) => {
       const { id } = parseInput(creditNotePath, req.params, ['path']);
       const document = await service.getCreditNoteDocument(deps, actorOf(res), id, format);
-      res.type(document.contentType).set('content-disposition', `inline; filename="${document.filename}"`).send(document.body);
+      res
+        .type(document.contentType)
+        .set('content-disposition', `inline; filename="${document.filename}"`)
+        .send(document.body);
     });
   }
   return routes;
@@ -34,6 +40,10 @@ export const documentsTrpc = router({
     .input(invoicePath.extend({ format: z.enum(['pdf', 'html']) }))
     .query(async ({ ctx, input }) => {
       const document = await service.getInvoiceDocument(ctx.deps, ctx.actor, input.id, input.format);
-      return { filename: document.filename, content_type: document.contentType, base64: Buffer.from(document.body).toString('base64') };
+      return {
+        filename: document.filename,
+        content_type: document.contentType,
+        base64: Buffer.from(document.body).toString('base64'),
+      };
     }),
 });

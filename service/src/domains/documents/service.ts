@@ -20,21 +20,51 @@ import { renderPdf } from './render-pdf.ts';
 const day = (instant: Date) => instant.toISOString().slice(0, 10);
 const lastDay = (end: Date) => day(new Date(end.getTime() - 1));
 
-async function partiesOf(scope: TenantScope, tax: TaxRecord | null, customerId: string): Promise<{ seller: Party; buyer: Party & { reference: string }; terms: number | null }> {
+async function partiesOf(
+  scope: TenantScope,
+  tax: TaxRecord | null,
+  customerId: string,
+): Promise<{ seller: Party; buyer: Party & { reference: string }; terms: number | null }> {
   if (tax) {
     return {
-      seller: { name: tax.seller.name, address: tax.seller.address, country: tax.seller.country, taxIds: tax.seller.tax_ids.map((t) => `${t.tax_id} (${t.jurisdiction})`) },
-      buyer: { name: tax.buyer.name ?? tax.buyer.external_id, address: tax.buyer.address, country: tax.buyer.country, taxIds: tax.buyer.tax_id ? [tax.buyer.tax_id] : [], reference: tax.buyer.external_id },
+      seller: {
+        name: tax.seller.name,
+        address: tax.seller.address,
+        country: tax.seller.country,
+        taxIds: tax.seller.tax_ids.map((t) => `${t.tax_id} (${t.jurisdiction})`),
+      },
+      buyer: {
+        name: tax.buyer.name ?? tax.buyer.external_id,
+        address: tax.buyer.address,
+        country: tax.buyer.country,
+        taxIds: tax.buyer.tax_id ? [tax.buyer.tax_id] : [],
+        reference: tax.buyer.external_id,
+      },
       terms: tax.payment_terms_days,
     };
   }
-  const [settings, customers, tenantName] = await Promise.all([taxRepo.findSettings(scope), taxRepo.findCustomerProfiles(scope, [customerId]), repo.findTenantName(scope)]);
+  const [settings, customers, tenantName] = await Promise.all([
+    taxRepo.findSettings(scope),
+    taxRepo.findCustomerProfiles(scope, [customerId]),
+    repo.findTenantName(scope),
+  ]);
   const customer = customers.get(customerId)!;
   return {
     seller: settings
-      ? { name: settings.legalName, address: settings.address, country: settings.country, taxIds: settings.registrations.filter((r) => r.taxId).map((r) => `${r.taxId} (${r.jurisdiction})`) }
+      ? {
+          name: settings.legalName,
+          address: settings.address,
+          country: settings.country,
+          taxIds: settings.registrations.filter((r) => r.taxId).map((r) => `${r.taxId} (${r.jurisdiction})`),
+        }
       : { name: tenantName, address: null, country: null, taxIds: [] },
-    buyer: { name: customer.name ?? customer.externalId, address: customer.address, country: customer.country, taxIds: customer.taxId ? [customer.taxId] : [], reference: customer.externalId },
+    buyer: {
+      name: customer.name ?? customer.externalId,
+      address: customer.address,
+      country: customer.country,
+      taxIds: customer.taxId ? [customer.taxId] : [],
+      reference: customer.externalId,
+    },
     terms: settings?.paymentTermsDays ?? null,
   };
 }
@@ -57,7 +87,11 @@ export async function invoiceDocument(scope: TenantScope, invoiceId: string): Pr
   if (invoice.status === 'draft' || !invoice.number || !invoice.finalizedAt) {
     throw conflict('document_not_final', 'A draft has no invoice document yet: it is issued at finalization');
   }
-  const [lines, fx, parties] = await Promise.all([invoicesRepo.listLines(scope, [invoice.id]), repo.findFx(scope, invoice.id), partiesOf(scope, invoice.tax, invoice.customerId)]);
+  const [lines, fx, parties] = await Promise.all([
+    invoicesRepo.listLines(scope, [invoice.id]),
+    repo.findFx(scope, invoice.id),
+    partiesOf(scope, invoice.tax, invoice.customerId),
+  ]);
   const tax = invoice.tax;
   const money = (amount: string | bigint) => formatAmount(amount, invoice.minorUnit);
   const issued = day(invoice.finalizedAt);
@@ -84,12 +118,17 @@ export async function invoiceDocument(scope: TenantScope, invoiceId: string): Pr
     lines: (lines.get(invoice.id) ?? []).map((l, i) => ({
       description: l.description,
       quantity: l.quantity === null ? null : formatQuantity(l.quantity),
-      unitPrice: l.unitPrice === null ? null : `${formatPrice(l.unitPrice, invoice.minorUnit)}${l.per !== null && formatQuantity(l.per) !== '1' ? ` / ${formatQuantity(l.per)}` : ''}`,
+      unitPrice:
+        l.unitPrice === null
+          ? null
+          : `${formatPrice(l.unitPrice, invoice.minorUnit)}${l.per !== null && formatQuantity(l.per) !== '1' ? ` / ${formatQuantity(l.per)}` : ''}`,
       amount: money(l.amount),
       tax: taxShown ? money(tax.line_tax[i] ?? '0') : null,
     })),
     subtotal: money(toNano(invoice.total) - toNano(invoice.taxAmount)),
-    taxes: taxShown ? tax.components.map((c) => ({ label: taxLabel(c), taxable: money(c.taxable), amount: money(c.amount) })) : [],
+    taxes: taxShown
+      ? tax.components.map((c) => ({ label: taxLabel(c), taxable: money(c.taxable), amount: money(c.amount) }))
+      : [],
     total: money(invoice.total),
     totalLabel: invoice.status === 'finalized' ? 'Total due' : 'Total',
     mention: tax?.mention ?? null,
@@ -104,7 +143,11 @@ export async function creditNoteDocument(scope: TenantScope, creditNoteId: strin
   const note = await creditNotesRepo.findCreditNote(scope, creditNoteId);
   if (!note) throw notFound('credit_note_not_found', `No credit note "${creditNoteId}"`);
   const invoice = (await invoicesRepo.findInvoice(scope, note.invoiceId))!;
-  const [lines, fx, parties] = await Promise.all([creditNotesRepo.listCreditNoteLines(scope, [note.id]), repo.findFx(scope, invoice.id), partiesOf(scope, invoice.tax, note.customerId)]);
+  const [lines, fx, parties] = await Promise.all([
+    creditNotesRepo.listCreditNoteLines(scope, [note.id]),
+    repo.findFx(scope, invoice.id),
+    partiesOf(scope, invoice.tax, note.customerId),
+  ]);
   const money = (amount: string | bigint) => formatAmount(amount, note.minorUnit);
   const components = note.tax?.components ?? [];
   return {
@@ -117,9 +160,22 @@ export async function creditNoteDocument(scope: TenantScope, creditNoteId: strin
     currency: note.currency,
     seller: parties.seller,
     buyer: parties.buyer,
-    lines: (lines.get(note.id) ?? []).map((l) => ({ description: l.description, quantity: null, unitPrice: null, amount: money(l.amount), tax: null })),
+    lines: (lines.get(note.id) ?? []).map((l) => ({
+      description: l.description,
+      quantity: null,
+      unitPrice: null,
+      amount: money(l.amount),
+      tax: null,
+    })),
     subtotal: money(toNano(note.total) - toNano(note.taxAmount)),
-    taxes: components.length > 0 && invoice.tax && invoice.tax.components.length > 0 ? components.map((c) => ({ label: taxLabel(c), taxable: money(toNano(note.total) - toNano(note.taxAmount)), amount: money(c.amount) })) : [],
+    taxes:
+      components.length > 0 && invoice.tax && invoice.tax.components.length > 0
+        ? components.map((c) => ({
+            label: taxLabel(c),
+            taxable: money(toNano(note.total) - toNano(note.taxAmount)),
+            amount: money(c.amount),
+          }))
+        : [],
     total: money(note.total),
     totalLabel: 'Total credited',
     mention: note.tax?.mention ?? invoice.tax?.mention ?? null,
@@ -132,7 +188,10 @@ export async function creditNoteDocument(scope: TenantScope, creditNoteId: strin
 
 export type DocumentFormat = 'html' | 'pdf';
 
-async function render(model: DocumentModel, format: DocumentFormat): Promise<{ contentType: string; body: Buffer | string; filename: string }> {
+async function render(
+  model: DocumentModel,
+  format: DocumentFormat,
+): Promise<{ contentType: string; body: Buffer | string; filename: string }> {
   const filename = `${model.number}.${format}`;
   if (format === 'html') return { contentType: 'text/html; charset=utf-8', body: renderHtml(model), filename };
   return { contentType: 'application/pdf', body: await renderPdf(model), filename };
@@ -140,12 +199,16 @@ async function render(model: DocumentModel, format: DocumentFormat): Promise<{ c
 
 export async function getInvoiceDocument(deps: Deps, actor: Actor, invoiceId: string, format: DocumentFormat) {
   requirePermission(actor, 'billing.read');
-  const model = await withTenant(deps.db, actor.tenantId, (tx) => invoiceDocument({ db: tx, tenantId: actor.tenantId }, invoiceId));
+  const model = await withTenant(deps.db, actor.tenantId, (tx) =>
+    invoiceDocument({ db: tx, tenantId: actor.tenantId }, invoiceId),
+  );
   return render(model, format);
 }
 
 export async function getCreditNoteDocument(deps: Deps, actor: Actor, creditNoteId: string, format: DocumentFormat) {
   requirePermission(actor, 'billing.read');
-  const model = await withTenant(deps.db, actor.tenantId, (tx) => creditNoteDocument({ db: tx, tenantId: actor.tenantId }, creditNoteId));
+  const model = await withTenant(deps.db, actor.tenantId, (tx) =>
+    creditNoteDocument({ db: tx, tenantId: actor.tenantId }, creditNoteId),
+  );
   return render(model, format);
 }

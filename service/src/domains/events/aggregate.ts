@@ -31,7 +31,8 @@ export function chargeByDimension(receipt: CountedEvent['receipt']): Map<string,
   const dimensionOf = new Map<number, string>();
   const byDimension = new Map<string, bigint>();
   for (const step of receipt ?? []) {
-    if (step.step === 'quantity' && step.charge !== undefined && step.dimension !== undefined) dimensionOf.set(step.charge, step.dimension);
+    if (step.step === 'quantity' && step.charge !== undefined && step.dimension !== undefined)
+      dimensionOf.set(step.charge, step.dimension);
     if (step.step === 'price' && step.charge !== undefined && step.amount !== undefined) {
       const dimension = dimensionOf.get(step.charge);
       if (dimension === undefined) continue;
@@ -44,7 +45,8 @@ export function chargeByDimension(receipt: CountedEvent['receipt']): Map<string,
 /** Nano-units of credit an event drew, from its receipt's `credit` steps. */
 export function creditsInReceipt(receipt: CountedEvent['receipt']): bigint {
   let total = 0n;
-  for (const step of receipt ?? []) if (step.step === 'credit' && step.amount !== undefined) total += toNano(step.amount);
+  for (const step of receipt ?? [])
+    if (step.step === 'credit' && step.amount !== undefined) total += toNano(step.amount);
   return total;
 }
 
@@ -57,7 +59,11 @@ export function creditsInReceipt(receipt: CountedEvent['receipt']): bigint {
  * dimension. When none of them measures a charged dimension (a count meter alone, a flat fee), the amount is
  * split evenly among them, so they still add up to the charge.
  */
-export function meterShares(meters: readonly MeterDefinition[], event: CountedEvent, amount: bigint = event.amountNano): bigint[] {
+export function meterShares(
+  meters: readonly MeterDefinition[],
+  event: CountedEvent,
+  amount: bigint = event.amountNano,
+): bigint[] {
   if (meters.length === 0) return [];
   if (amount === 0n) return meters.map(() => 0n);
   const charges = chargeByDimension(event.receipt);
@@ -65,12 +71,17 @@ export function meterShares(meters: readonly MeterDefinition[], event: CountedEv
   meters.forEach((meter, i) => {
     if (meter.property === null || !charges.has(meter.property)) return;
     const owner = owners.get(meter.property);
-    if (owner === undefined || (meters[owner].aggregation !== 'sum' && meter.aggregation === 'sum')) owners.set(meter.property, i);
+    if (owner === undefined || (meters[owner].aggregation !== 'sum' && meter.aggregation === 'sum'))
+      owners.set(meter.property, i);
   });
   const dimensions = [...charges.keys()];
   const weights = dimensions.map((d) => (charges.get(d)! > 0n ? charges.get(d)! : 0n));
   if (owners.size === 0 || weights.every((w) => w === 0n)) {
-    return allocateProRata(amount, meters.map(() => 1n), 1n);
+    return allocateProRata(
+      amount,
+      meters.map(() => 1n),
+      1n,
+    );
   }
   const parts = allocateProRata(amount, weights, 1n);
   const shares = meters.map(() => 0n);
@@ -158,7 +169,11 @@ export function matchesFilters(filters: MeterFilter[], properties: Record<string
  * get counts, amounts and their latest level here; their value is integrated when read (timeWeighted below),
  * since that needs the events in time order across batches, which ingestion does not guarantee (late events).
  */
-export function aggregateEvents(meters: MeterDefinition[], events: CountedEvent[], bucketOf: (instant: Date) => string = utcDay): AggregateDelta[] {
+export function aggregateEvents(
+  meters: MeterDefinition[],
+  events: CountedEvent[],
+  bucketOf: (instant: Date) => string = utcDay,
+): AggregateDelta[] {
   const byKey = new Map<string, AggregateDelta>();
   const metersByType = new Map<string, MeterDefinition[]>();
   for (const meter of meters) metersByType.set(meter.eventType, [...(metersByType.get(meter.eventType) ?? []), meter]);
@@ -254,7 +269,7 @@ export function timeWeighted(readings: Level[], initial: Decimal | null, from: n
   let since = from;
   const hold = (end: number) => {
     if (level !== null && end > since) {
-      for (let start = since; start < end; ) {
+      for (let start = since; start < end;) {
         const dayEnd = Math.min(end, (Math.floor(start / dayMs) + 1) * dayMs);
         const part = level.times(dayEnd - start).div(1000);
         const day = utcDay(new Date(start));

@@ -23,7 +23,12 @@ import * as repo from './repo.ts';
 
 /** One customer's billing terms for the transaction, with the live balance of each of its locked grants. */
 export interface CustomerBilling {
-  wallet: { customerId: string; onDepletion: 'overage' | 'block'; lowBalanceThreshold: bigint | null; grants: walletsRepo.Grant[] };
+  wallet: {
+    customerId: string;
+    onDepletion: 'overage' | 'block';
+    lowBalanceThreshold: bigint | null;
+    grants: walletsRepo.Grant[];
+  };
   balances: Map<string, bigint>;
   subscription?: subscriptionsRepo.SubscriptionTermsRow;
   /** The subscription's amendments: they split periods and bring new terms (subscriptions/service.ts). */
@@ -49,7 +54,10 @@ export interface ScopedLimit {
 }
 
 /** Scoped limits by `${periodKey}|${kind}|${value}`: the blocking scoped budgets of the locked periods of customers who have one. */
-export async function loadScopedLimits(scope: TenantScope, periods: { customerId: string; start: Date }[]): Promise<Map<string, ScopedLimit>> {
+export async function loadScopedLimits(
+  scope: TenantScope,
+  periods: { customerId: string; start: Date }[],
+): Promise<Map<string, ScopedLimit>> {
   const rows = await budgetsRepo.findBlockingScopedBudgets(scope, periods);
   return new Map(
     rows.map((r) => [
@@ -102,7 +110,11 @@ export async function loadBilling(scope: TenantScope, externalIds: string[]): Pr
 
 /** The billing period an event lands in: the subscription's, or the calendar month without one. */
 export function periodFor(billing: CustomerBilling | undefined, instant: Date): Period {
-  return periodAt(billing?.subscription ? termsOf(billing.subscription) : undefined, instant, cutsOf(billing?.amendments));
+  return periodAt(
+    billing?.subscription ? termsOf(billing.subscription) : undefined,
+    instant,
+    cutsOf(billing?.amendments),
+  );
 }
 
 /**
@@ -119,12 +131,23 @@ export function kernelState(
   /** Ingestion that accepts usage past a limit rates a blocking customer as overage, and flags the remainder. */
   onBlock: 'accept' | 'refuse' = 'refuse',
 ): CustomerState {
-  let state: CustomerState = { ...(stored as CustomerState), period: { start: period.start.toISOString(), end: period.end.toISOString() } };
+  let state: CustomerState = {
+    ...(stored as CustomerState),
+    period: { start: period.start.toISOString(), end: period.end.toISOString() },
+  };
   if (!billing) return state;
   const plan = billing.subscription;
-  if (plan && period.start.getTime() >= plan.startedAt.getTime()) state = withPlanTerms(state, termsAt(plan, billing.amendments ?? [], period.start));
+  if (plan && period.start.getTime() >= plan.startedAt.getTime())
+    state = withPlanTerms(state, termsAt(plan, billing.amendments ?? [], period.start));
   const grants = billing.wallet.grants.filter((g) => g.currency === bookCurrency && billing.balances.get(g.id)! > 0n);
-  return stateForOnBlock({ ...state, grants: grants.map((g) => kernelGrant(g, billing.balances.get(g.id)!)), on_depletion: billing.wallet.onDepletion }, onBlock);
+  return stateForOnBlock(
+    {
+      ...state,
+      grants: grants.map((g) => kernelGrant(g, billing.balances.get(g.id)!)),
+      on_depletion: billing.wallet.onDepletion,
+    },
+    onBlock,
+  );
 }
 
 /**
@@ -167,7 +190,11 @@ export function absorbRating(
       draws.push({ grantId: credit.grant, amount: toNano(credit.amount) });
       billing.balances.set(credit.grant, toNano(credit.balance));
     }
-    credits.set(transactionId, { applied: draws.reduce((sum, d) => sum + d.amount, 0n), balanceAfter: balanceAt(billing, occurredAt), draws });
+    credits.set(transactionId, {
+      applied: draws.reduce((sum, d) => sum + d.amount, 0n),
+      balanceAfter: balanceAt(billing, occurredAt),
+      draws,
+    });
   }
   return state;
 }
@@ -185,7 +212,13 @@ function balanceAt(billing: CustomerBilling, at: Date): bigint {
  */
 export function notifyBlocks(
   scope: TenantScope,
-  crossings: { customerId: string; customerExternalId: string; periodStart: Date; transactionId: string; blocks: ApiSchemas['EventBlock'][] }[],
+  crossings: {
+    customerId: string;
+    customerExternalId: string;
+    periodStart: Date;
+    transactionId: string;
+    blocks: ApiSchemas['EventBlock'][];
+  }[],
   now: Date,
 ): Promise<unknown> {
   const notifications: Parameters<typeof notificationsRepo.recordManyOnce>[1] = [];
@@ -202,7 +235,12 @@ export function notifyBlocks(
         type,
         customerId: crossing.customerId,
         subjectId,
-        payload: { customer_id: crossing.customerExternalId, period_start: crossing.periodStart.toISOString(), transaction_id: crossing.transactionId, ...block },
+        payload: {
+          customer_id: crossing.customerExternalId,
+          period_start: crossing.periodStart.toISOString(),
+          transaction_id: crossing.transactionId,
+          ...block,
+        },
         createdAt: now,
       });
     }
@@ -221,11 +259,17 @@ export async function lateTrueUpShrinks(
 ): Promise<Map<string, bigint>> {
   const shrinks = new Map<string, bigint>();
   const counted = events.flatMap((e) => {
-    const step = (e.receipt ?? []).find((s) => s.step === 'commitment') as { amount?: string; consumed?: string } | undefined;
-    return step?.consumed !== undefined && step.amount !== undefined ? [{ ...e, counted: toNano(step.amount), consumedAfter: toNano(step.consumed) }] : [];
+    const step = (e.receipt ?? []).find((s) => s.step === 'commitment') as
+      { amount?: string; consumed?: string } | undefined;
+    return step?.consumed !== undefined && step.amount !== undefined
+      ? [{ ...e, counted: toNano(step.amount), consumedAfter: toNano(step.consumed) }]
+      : [];
   });
   if (counted.length === 0) return shrinks;
-  const minimums = await invoicesRepo.findBilledMinimums(scope, counted.map((e) => ({ customerId: e.customerId, start: e.periodStart })));
+  const minimums = await invoicesRepo.findBilledMinimums(
+    scope,
+    counted.map((e) => ({ customerId: e.customerId, start: e.periodStart })),
+  );
   for (const e of counted) {
     const minimum = minimums.get(periodsRepo.periodKey({ customerId: e.customerId, start: e.periodStart }));
     if (minimum === undefined) continue;
@@ -267,7 +311,11 @@ export function writeBilling(
 ): Promise<unknown>[] {
   const touched = new Map<string, { customerId: string; start: Date }>();
   for (const event of accepted) {
-    if (billing.get(event.customerExternalId)?.hasBudget) touched.set(periodsRepo.periodKey({ customerId: event.customerId, start: event.periodStart }), { customerId: event.customerId, start: event.periodStart });
+    if (billing.get(event.customerExternalId)?.hasBudget)
+      touched.set(periodsRepo.periodKey({ customerId: event.customerId, start: event.periodStart }), {
+        customerId: event.customerId,
+        start: event.periodStart,
+      });
   }
   const alerts = () => budgetsRepo.fireAlerts(scope, [...touched.values()], now);
   // Spend per API key and project tag, as the customer budget counts it (what is left to bill plus credits).
@@ -275,8 +323,22 @@ export function writeBilling(
   for (const event of accepted) {
     if (!billing.get(event.customerExternalId)?.hasScopedBudget) continue;
     const spend = formatMoney(toNano(event.amount) + (credits.get(event.transactionId)?.applied ?? 0n));
-    if (event.apiKeyId) scoped.push({ customerId: event.customerId, periodStart: event.periodStart, kind: 'api_key', value: event.apiKeyId, spend });
-    if (event.project) scoped.push({ customerId: event.customerId, periodStart: event.periodStart, kind: 'project', value: event.project, spend });
+    if (event.apiKeyId)
+      scoped.push({
+        customerId: event.customerId,
+        periodStart: event.periodStart,
+        kind: 'api_key',
+        value: event.apiKeyId,
+        spend,
+      });
+    if (event.project)
+      scoped.push({
+        customerId: event.customerId,
+        periodStart: event.periodStart,
+        kind: 'project',
+        value: event.project,
+        spend,
+      });
   }
   const scopedSpend = () => budgetsRepo.recordScopedSpend(scope, scoped, now);
   const postings: Posting[] = [];
@@ -295,7 +357,10 @@ export function writeBilling(
       description: `credit drawn by event ${event.transactionId}`,
       occurredAt: event.occurredAt,
       lines: [
-        ...credit.draws.map((d) => ({ account: accounts.grant(d.grantId, currency, wallet.customerId), amount: d.amount })),
+        ...credit.draws.map((d) => ({
+          account: accounts.grant(d.grantId, currency, wallet.customerId),
+          amount: d.amount,
+        })),
         { account: accounts.revenue('usage', currency), amount: -credit.applied },
       ],
     });
@@ -316,7 +381,14 @@ export function writeBilling(
   return [
     postTransactions(scope, postings, now),
     walletsRepo.updateGrantBalances(scope, balances),
-    periodsRepo.addCreditsApplied(scope, [...perPeriod.values()].map((p) => ({ customerId: p.customerId, start: p.periodStart, amount: formatMoney(p.amount) }))),
+    periodsRepo.addCreditsApplied(
+      scope,
+      [...perPeriod.values()].map((p) => ({
+        customerId: p.customerId,
+        start: p.periodStart,
+        amount: formatMoney(p.amount),
+      })),
+    ),
     alerts(),
     scopedSpend(),
     creditNotices,
@@ -329,9 +401,16 @@ export function writeBilling(
  * the last event that drew, so each crossing is told once (a top-up and a new crossing is a new notification;
  * a retried batch draws nothing and crosses nothing). One statement for the batch, only when one crossed.
  */
-function notifyCreditLevels(scope: TenantScope, billing: Map<string, CustomerBilling>, accepted: AcceptedCharge[], credits: Map<string, EventCredits>, now: Date): Promise<unknown> {
+function notifyCreditLevels(
+  scope: TenantScope,
+  billing: Map<string, CustomerBilling>,
+  accepted: AcceptedCharge[],
+  credits: Map<string, EventCredits>,
+  now: Date,
+): Promise<unknown> {
   const lastDraw = new Map<string, AcceptedCharge>();
-  for (const event of accepted) if ((credits.get(event.transactionId)?.applied ?? 0n) > 0n) lastDraw.set(event.customerExternalId, event);
+  for (const event of accepted)
+    if ((credits.get(event.transactionId)?.applied ?? 0n) > 0n) lastDraw.set(event.customerExternalId, event);
   const notifications: Parameters<typeof notificationsRepo.recordManyOnce>[1] = [];
   for (const [externalId, event] of lastDraw) {
     const { wallet, balances } = billing.get(externalId)!;
@@ -350,11 +429,19 @@ function notifyCreditLevels(scope: TenantScope, billing: Map<string, CustomerBil
         type,
         customerId: wallet.customerId,
         subjectId: `${wallet.customerId}:${event.transactionId}`,
-        payload: { customer_id: externalId, currency, balance: formatMoney(after), previous_balance: formatMoney(before), transaction_id: event.transactionId, ...extra },
+        payload: {
+          customer_id: externalId,
+          currency,
+          balance: formatMoney(after),
+          previous_balance: formatMoney(before),
+          transaction_id: event.transactionId,
+          ...extra,
+        },
         createdAt: now,
       });
     const threshold = wallet.lowBalanceThreshold;
-    if (threshold !== null && before > threshold && after <= threshold) notice('credits.low', { threshold: formatMoney(threshold) });
+    if (threshold !== null && before > threshold && after <= threshold)
+      notice('credits.low', { threshold: formatMoney(threshold) });
     if (before > 0n && after === 0n) notice('credits.depleted', {});
   }
   return notifications.length === 0 ? Promise.resolve() : notificationsRepo.recordManyOnce(scope, notifications);

@@ -26,7 +26,13 @@ describe('Coalescer', () => {
     expect(runs).toEqual([[1], [2], [3, 4, 5]]);
     gates[1].release();
     gates[2].release();
-    expect(await Promise.all(results.map(async (r, i) => (await r).get(i + 1)))).toEqual(['ok 1', 'ok 2', 'ok 3', 'ok 4', 'ok 5']);
+    expect(await Promise.all(results.map(async (r, i) => (await r).get(i + 1)))).toEqual([
+      'ok 1',
+      'ok 2',
+      'ok 3',
+      'ok 4',
+      'ok 5',
+    ]);
   });
 
   it('starts a transaction beside a running one only for enough waiting events; fewer wait and go together', async () => {
@@ -68,7 +74,14 @@ describe('Coalescer', () => {
     gate.release();
     await first;
     const results = await Promise.allSettled(requests);
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+    ]);
     expect((results[3] as PromiseRejectedResult).reason.message).toBe('value too long for type character varying');
     expect(await requests[2].then((outcomes) => [outcomes.get(3), outcomes.get(30)])).toEqual(['ok 3', 'ok 30']);
     // Together, then halves in request order: [1 2 3] passes; [4 5 6] fails, so [4 5] and [6]; [4 5] fails, so [4] and [5].
@@ -83,13 +96,21 @@ describe('Coalescer', () => {
         runs.push(items);
         if (items[0] === 0) await gate.promise;
         // Like two transactions of which one committed: the odd items are decided, the even ones failed.
-        if (items.includes(2)) throw new PartialFailure(new Error('boom'), new Map(items.filter((i) => i % 2 === 1).map((i) => [i, `first ${i}`])));
+        if (items.includes(2))
+          throw new PartialFailure(
+            new Error('boom'),
+            new Map(items.filter((i) => i % 2 === 1).map((i) => [i, `first ${i}`])),
+          );
         return new Map(items.map((i) => [i, `again ${i}`]));
       },
       { maxRunning: 1, maxItems: 5000, minItemsToOverlap: 1 },
     );
     const first = coalescer.submit('t', [0]);
-    const requests = [[1, 4], [2, 3], [5, 6]].map((items) => coalescer.submit('t', items));
+    const requests = [
+      [1, 4],
+      [2, 3],
+      [5, 6],
+    ].map((items) => coalescer.submit('t', items));
     gate.release();
     await first;
     const results = await Promise.allSettled(requests);
@@ -112,12 +133,23 @@ describe('Coalescer', () => {
         if (items.includes(2)) throw Object.assign(new Error('write CONNECTION_CLOSED'), { code: 'CONNECTION_CLOSED' });
         return new Map(items.map((i) => [i, 'ok']));
       },
-      { maxRunning: 1, maxItems: 5000, minItemsToOverlap: 1, isIsolable: (error) => (error as { code?: string }).code !== 'CONNECTION_CLOSED', onSplit: (_t, n) => splits.push(n) },
+      {
+        maxRunning: 1,
+        maxItems: 5000,
+        minItemsToOverlap: 1,
+        isIsolable: (error) => (error as { code?: string }).code !== 'CONNECTION_CLOSED',
+        onSplit: (_t, n) => splits.push(n),
+      },
     );
     const first = coalescer.submit('t', [0]);
     const requests = [1, 2, 3].map((i) => coalescer.submit('t', [i]));
     gate.release();
-    expect((await Promise.allSettled([first, ...requests])).map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'rejected']);
+    expect((await Promise.allSettled([first, ...requests])).map((r) => r.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'rejected',
+      'rejected',
+    ]);
     expect(runs).toEqual([[0], [1, 2, 3]]);
     expect(splits).toEqual([]);
     // The tenant's queue is free again.
@@ -134,7 +166,13 @@ describe('Coalescer', () => {
       },
       { maxRunning: 1, maxItems: 3, minItemsToOverlap: 1 },
     );
-    await Promise.all([coalescer.submit('a', [1]), coalescer.submit('b', [2]), coalescer.submit('a', [3, 4]), coalescer.submit('a', [5, 6]), coalescer.submit('a', [7])]);
+    await Promise.all([
+      coalescer.submit('a', [1]),
+      coalescer.submit('b', [2]),
+      coalescer.submit('a', [3, 4]),
+      coalescer.submit('a', [5, 6]),
+      coalescer.submit('a', [7]),
+    ]);
     expect(runs).toEqual([
       ['a', [1]],
       ['b', [2]],

@@ -74,7 +74,11 @@ export class Coalescer<T, R> {
 
   private pump(tenantId: string, queue: TenantQueue<T>): void {
     while (queue.running < this.options.maxRunning && queue.waiting.length > 0) {
-      if (queue.running > 0 && queue.waiting.reduce((n, slice) => n + slice.items.length, 0) < this.options.minItemsToOverlap) return;
+      if (
+        queue.running > 0 &&
+        queue.waiting.reduce((n, slice) => n + slice.items.length, 0) < this.options.minItemsToOverlap
+      )
+        return;
       const group: Slice<T>[] = [queue.waiting.shift()!];
       let size = group[0].items.length;
       while (queue.waiting.length > 0 && size + queue.waiting[0].items.length <= this.options.maxItems) {
@@ -100,7 +104,12 @@ export class Coalescer<T, R> {
    * requests. Outcomes decided by a run that failed only in part stand. Never rejects: each slice's answer goes
    * to `answers`, called once the whole group is settled.
    */
-  private async runApart(tenantId: string, slices: Slice<T>[], decided: Map<T, R>, answers: (() => void)[]): Promise<void> {
+  private async runApart(
+    tenantId: string,
+    slices: Slice<T>[],
+    decided: Map<T, R>,
+    answers: (() => void)[],
+  ): Promise<void> {
     const items = slices.flatMap((slice) => slice.items).filter((item) => !decided.has(item));
     let failure: unknown;
     try {

@@ -17,12 +17,20 @@ const jsonContentType = /^application\/json\s*(;\s*charset=utf-8\s*)?$/i;
 const bearer = /^Bearer\s+(\S+)$/i;
 
 /** Answers the request if it is a plain ingestion request (true), or leaves it untouched for the app (false). */
-export function ingestionFastPath(deps: Deps, bodyLimitBytes: number): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function ingestionFastPath(
+  deps: Deps,
+  bodyLimitBytes: number,
+): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
     if (req.method !== 'POST' || req.url !== route) return false;
     const length = Number(req.headers['content-length']);
     const key = bearer.exec(req.headers.authorization ?? '')?.[1];
-    if (!(length > 0 && length <= bodyLimitBytes) || req.headers['transfer-encoding'] !== undefined || !jsonContentType.test(req.headers['content-type'] ?? '') || !key) {
+    if (
+      !(length > 0 && length <= bodyLimitBytes) ||
+      req.headers['transfer-encoding'] !== undefined ||
+      !jsonContentType.test(req.headers['content-type'] ?? '') ||
+      !key
+    ) {
       return false;
     }
     const caller: { tenantId?: string } = {};
@@ -30,7 +38,12 @@ export function ingestionFastPath(deps: Deps, bodyLimitBytes: number): (req: Inc
       req,
       res,
       deps.logger,
-      (status, seconds) => deps.metrics.observe('http_request_duration_seconds', seconds, { method: 'POST', route, status: String(status) }),
+      (status, seconds) =>
+        deps.metrics.observe('http_request_duration_seconds', seconds, {
+          method: 'POST',
+          route,
+          status: String(status),
+        }),
       () => caller.tenantId,
     );
     // The key is looked up while the body arrives; the body is parsed only once the key is known good.
@@ -44,7 +57,14 @@ export function ingestionFastPath(deps: Deps, bodyLimitBytes: number): (req: Inc
     });
     req.on('error', () => res.destroy());
     req.on('end', () => {
-      answer(deps, res, requestId, received === length ? Buffer.concat(chunks, length).toString('utf8') : undefined, authenticated, caller).catch((error: unknown) => {
+      answer(
+        deps,
+        res,
+        requestId,
+        received === length ? Buffer.concat(chunks, length).toString('utf8') : undefined,
+        authenticated,
+        caller,
+      ).catch((error: unknown) => {
         deps.logger.error('unhandled error', { request_id: requestId, error });
         res.destroy();
       });
@@ -82,6 +102,9 @@ async function answer(
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const json = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(json),
+  });
   res.end(json);
 }

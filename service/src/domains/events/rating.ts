@@ -1,6 +1,14 @@
 // The one place the service calls the rating kernel: compiled books are cached, the kernel build is named.
 import crypto from 'node:crypto';
-import { compileBook, RateInputError, type CompiledBook, type PriceBook, type RatedEvent, type StateMap, type UsageEvent } from '@tariff/core-wasm';
+import {
+  compileBook,
+  RateInputError,
+  type CompiledBook,
+  type PriceBook,
+  type RatedEvent,
+  type StateMap,
+  type UsageEvent,
+} from '@tariff/core-wasm';
 import { rate, wasmBytes } from '@tariff/core-wasm/node';
 import { invalid } from '../../platform/errors.ts';
 
@@ -25,14 +33,22 @@ export async function compiledBook(cacheKey: string, load: () => Promise<PriceBo
   }
   const result = compileBook(await load());
   // Books are validated when stored, so this only fails if the kernel's rules tightened since.
-  if (!result.ok) throw invalid('price_book_invalid', `Stored price book no longer compiles: ${result.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  if (!result.ok)
+    throw invalid(
+      'price_book_invalid',
+      `Stored price book no longer compiles: ${result.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
+    );
   compiled.set(cacheKey, result.book);
   if (compiled.size > maxCompiledBooks) compiled.delete(compiled.keys().next().value!);
   return result.book;
 }
 
 /** Rates events; a state the kernel cannot read is a validation error naming its path. */
-export async function rateEvents(book: CompiledBook, states: StateMap, events: UsageEvent[]): Promise<{ results: RatedEvent[]; states: StateMap }> {
+export async function rateEvents(
+  book: CompiledBook,
+  states: StateMap,
+  events: UsageEvent[],
+): Promise<{ results: RatedEvent[]; states: StateMap }> {
   try {
     return await rate(book, states, events);
   } catch (error) {

@@ -21,7 +21,8 @@ function vectorReceipts(): ReceiptStep[][] {
       Object.values(value).forEach(walk);
     }
   };
-  for (const file of fs.readdirSync(vectorsDir).filter((f) => f.endsWith('.json'))) walk(JSON.parse(fs.readFileSync(path.join(vectorsDir, file), 'utf8')));
+  for (const file of fs.readdirSync(vectorsDir).filter((f) => f.endsWith('.json')))
+    walk(JSON.parse(fs.readFileSync(path.join(vectorsDir, file), 'utf8')));
   return receipts;
 }
 
@@ -41,7 +42,20 @@ describe('compact receipts', () => {
     const receipts = vectorReceipts();
     const kinds = new Set(receipts.flat().map((s) => `${s.step}${'mode' in s ? `:${s.mode}` : ''}`));
     // given: receipts with every kind of step the kernel writes
-    expect([...kinds].sort()).toEqual(['allowance', 'commitment:postpaid', 'commitment:prepaid', 'credit', 'discount', 'minimum', 'modifier', 'outcome', 'price', 'quantity', 'tier', 'variant']);
+    expect([...kinds].sort()).toEqual([
+      'allowance',
+      'commitment:postpaid',
+      'commitment:prepaid',
+      'credit',
+      'discount',
+      'minimum',
+      'modifier',
+      'outcome',
+      'price',
+      'quantity',
+      'tier',
+      'variant',
+    ]);
     let written = 0;
     let stored = 0;
     for (const receipt of receipts) {
@@ -57,8 +71,22 @@ describe('compact receipts', () => {
 
   it('keeps a quote step compact and steps no code fits whole', async () => {
     const receipt = [
-      { step: 'price', charge: 0, model: 'per_unit', quantity: '1000', rate: '2.500000000', per: '1000000', amount: '0.002500000' },
-      { step: 'quote', quote: 'qt_1', quoted_amount: '0.002500000', book_version: '2026-01-01T00:00:00.000Z', expires_at: '2026-03-01T00:00:00.000Z' },
+      {
+        step: 'price',
+        charge: 0,
+        model: 'per_unit',
+        quantity: '1000',
+        rate: '2.500000000',
+        per: '1000000',
+        amount: '0.002500000',
+      },
+      {
+        step: 'quote',
+        quote: 'qt_1',
+        quoted_amount: '0.002500000',
+        book_version: '2026-01-01T00:00:00.000Z',
+        expires_at: '2026-03-01T00:00:00.000Z',
+      },
       // Keys in another order, an extra key, a step the kernel does not write, a key holding undefined.
       { step: 'discount', amount: '0.1', percent: '10' },
       { step: 'variant', variant: 1, note: 'x' },

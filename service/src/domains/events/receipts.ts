@@ -11,7 +11,9 @@ import * as repo from './repo.ts';
 
 export async function getReceipt(deps: Deps, actor: Actor, transactionId: string): Promise<ApiSchemas['Receipt']> {
   requirePermission(actor, 'usage.read');
-  const row = await withTenant(deps.db, actor.tenantId, (tx) => repo.findRatedEvent({ db: tx, tenantId: actor.tenantId }, transactionId));
+  const row = await withTenant(deps.db, actor.tenantId, (tx) =>
+    repo.findRatedEvent({ db: tx, tenantId: actor.tenantId }, transactionId),
+  );
   if (!row) throw notFound('event_not_found', `No event "${transactionId}"`);
   return {
     transaction_id: row.transactionId,

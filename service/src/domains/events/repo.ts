@@ -19,7 +19,10 @@ export interface RatingTarget {
 }
 
 /** The batch's customers with what rates them, in one query. */
-export async function findRatingTargets({ db, tenantId }: TenantScope, externalIds: string[]): Promise<Map<string, RatingTarget>> {
+export async function findRatingTargets(
+  { db, tenantId }: TenantScope,
+  externalIds: string[],
+): Promise<Map<string, RatingTarget>> {
   const rows = await db`
     select c.id, c.external_id, a.effective_from, a.price_book_id,
            (select count(*)::int from price_book_versions v where v.tenant_id = a.tenant_id and v.price_book_id = a.price_book_id) as book_versions
@@ -34,7 +37,12 @@ export async function findRatingTargets({ db, tenantId }: TenantScope, externalI
       target = { id: r.id, externalId: r.external_id, assignments: [] };
       targets.set(r.external_id, target);
     }
-    if (r.price_book_id) target.assignments.push({ effectiveFrom: r.effective_from, priceBookId: r.price_book_id, bookVersions: r.book_versions });
+    if (r.price_book_id)
+      target.assignments.push({
+        effectiveFrom: r.effective_from,
+        priceBookId: r.price_book_id,
+        bookVersions: r.book_versions,
+      });
   }
   return targets;
 }
@@ -45,7 +53,10 @@ export interface StoredCharge {
 }
 
 /** Events already stored among `transactionIds`, with their latest rated amount. */
-export async function findStoredEvents({ db, tenantId }: TenantScope, transactionIds: string[]): Promise<Map<string, StoredCharge>> {
+export async function findStoredEvents(
+  { db, tenantId }: TenantScope,
+  transactionIds: string[],
+): Promise<Map<string, StoredCharge>> {
   if (transactionIds.length === 0) return new Map();
   const rows = await db`
     select e.transaction_id, coalesce(r.amount, e.amount)::text as amount, coalesce(r.currency, e.currency) as currency
@@ -88,7 +99,12 @@ export interface RatedEvent {
  * locks) stored meanwhile fails the insert on events_pkey, and the caller retries the transaction, where the id is
  * then found stored.
  */
-export function insertRatedEvents({ db, tenantId }: TenantScope, events: RatedEvent[], kernelVersion: string, now: Date): Statement | undefined {
+export function insertRatedEvents(
+  { db, tenantId }: TenantScope,
+  events: RatedEvent[],
+  kernelVersion: string,
+  now: Date,
+): Statement | undefined {
   if (events.length === 0) return undefined;
   const rows = events.map((e) => ({
     t: e.transactionId,
@@ -116,7 +132,11 @@ export function insertRatedEvents({ db, tenantId }: TenantScope, events: RatedEv
            a numeric, st numeric, co numeric, m numeric, r json)`;
 }
 
-export function upsertAggregates({ db, tenantId }: TenantScope, deltas: AggregateDelta[], formatNano: (n: bigint) => string): Statement | undefined {
+export function upsertAggregates(
+  { db, tenantId }: TenantScope,
+  deltas: AggregateDelta[],
+  formatNano: (n: bigint) => string,
+): Statement | undefined {
   if (deltas.length === 0) return undefined;
   const rows = deltas.map((d) => ({
     customer_id: d.customerId,
@@ -154,7 +174,14 @@ export function upsertAggregates({ db, tenantId }: TenantScope, deltas: Aggregat
 /** Values seen by unique_count meters; with or after upsertAggregates (each value row references its aggregate). */
 export function insertUniqueValues({ db, tenantId }: TenantScope, deltas: AggregateDelta[]): Statement | undefined {
   const rows = deltas.flatMap((d) =>
-    [...d.uniqueValues].map((value) => ({ customer_id: d.customerId, period_start: d.periodStart, meter_id: d.meterId, day: d.day, group_key: d.groupKey, value })),
+    [...d.uniqueValues].map((value) => ({
+      customer_id: d.customerId,
+      period_start: d.periodStart,
+      meter_id: d.meterId,
+      day: d.day,
+      group_key: d.groupKey,
+      value,
+    })),
   );
   if (rows.length === 0) return undefined;
   return db`
@@ -181,7 +208,11 @@ export interface AggregateRow {
   uniqueCount: bigint;
 }
 
-export async function listAggregates({ db, tenantId }: TenantScope, customerId: string, periodStart: Date): Promise<AggregateRow[]> {
+export async function listAggregates(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  periodStart: Date,
+): Promise<AggregateRow[]> {
   const rows = await db`
     select a.meter_id, to_char(a.day, 'YYYY-MM-DD') as day, a.group_key, a.event_count, a.value_sum::text, a.value_max::text,
            a.latest_value::text, a.latest_at, a.amount::text, a.gross_amount::text,
@@ -207,7 +238,13 @@ export async function listAggregates({ db, tenantId }: TenantScope, customerId: 
 }
 
 /** A customer's events of one type in [from, until), in time order, ties in arrival order: a gauge's readings. */
-export async function listReadings({ db, tenantId }: TenantScope, customerId: string, eventType: string, from: Date, until: Date): Promise<{ properties: Record<string, unknown>; occurredAt: Date }[]> {
+export async function listReadings(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  eventType: string,
+  from: Date,
+  until: Date,
+): Promise<{ properties: Record<string, unknown>; occurredAt: Date }[]> {
   const rows = await db`
     select properties, occurred_at from events
     where tenant_id = ${tenantId} and customer_id = ${customerId} and occurred_at >= ${from} and occurred_at < ${until} and event_type = ${eventType}
@@ -216,7 +253,11 @@ export async function listReadings({ db, tenantId }: TenantScope, customerId: st
 }
 
 /** The level each group of the customer's time-weighted meters was left at by earlier periods. */
-export async function findCarriedLevels({ db, tenantId }: TenantScope, customerId: string, before: Date): Promise<{ meterId: string; groupKey: Record<string, string | null>; value: string }[]> {
+export async function findCarriedLevels(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  before: Date,
+): Promise<{ meterId: string; groupKey: Record<string, string | null>; value: string }[]> {
   const rows = await db`
     select distinct on (a.meter_id, a.group_key) a.meter_id, a.group_key, a.latest_value::text
     from usage_aggregates a
@@ -227,7 +268,11 @@ export async function findCarriedLevels({ db, tenantId }: TenantScope, customerI
 }
 
 /** Distinct values over the whole period, per meter and group (a unique count does not add up over days). */
-export async function countUniqueValues({ db, tenantId }: TenantScope, customerId: string, periodStart: Date): Promise<Map<string, bigint>> {
+export async function countUniqueValues(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  periodStart: Date,
+): Promise<Map<string, bigint>> {
   const rows = await db`
     select meter_id, group_key, count(distinct value) as n from usage_unique_values
     where tenant_id = ${tenantId} and customer_id = ${customerId} and period_start = ${periodStart}
@@ -257,7 +302,10 @@ export interface RatedEventRow {
   ratedAt: Date;
 }
 
-export async function findRatedEvent({ db, tenantId }: TenantScope, transactionId: string): Promise<RatedEventRow | undefined> {
+export async function findRatedEvent(
+  { db, tenantId }: TenantScope,
+  transactionId: string,
+): Promise<RatedEventRow | undefined> {
   const [r] = await db`
     select e.transaction_id, c.external_id, e.event_type, e.occurred_at, e.properties, e.received_at,
            l.revision, l.period_start, b.code, l.book_version, l.kernel_version, l.card, l.currency, l.amount::text, l.subtotal::text,
@@ -309,7 +357,10 @@ export interface BillingContextRow {
 }
 
 /** What rating needs from billing about a batch's customers, in one statement: policy, budget, subscription terms (billing.ts). */
-export async function findBillingContexts({ db, tenantId }: TenantScope, externalIds: string[]): Promise<Map<string, BillingContextRow>> {
+export async function findBillingContexts(
+  { db, tenantId }: TenantScope,
+  externalIds: string[],
+): Promise<Map<string, BillingContextRow>> {
   const rows = await db`
     select c.id as customer_id, c.external_id, c.currency, w.on_depletion, w.low_balance_threshold::text,
            exists (select 1 from budgets b where b.tenant_id = c.tenant_id and b.customer_id = c.id) as has_budget,

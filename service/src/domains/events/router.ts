@@ -33,9 +33,15 @@ export function eventsRestRoutes(deps: Deps): Router {
 
 export const eventsTrpc = router({
   // The dashboard's "send a test event": the same ingestion as POST /v1/events, as the logged-in user.
-  ingest: authedProcedure.input(ingestBody).mutation(({ ctx, input }) => service.ingestEvents(ctx.deps, ctx.actor, input.events, { onBlock: input.on_block })),
-  estimate: authedProcedure.input(estimateInput).mutation(({ ctx, input }) => service.estimateCharges(ctx.deps, ctx.actor, input)),
-  receipt: authedProcedure.input(transactionIdPath).query(({ ctx, input }) => getReceipt(ctx.deps, ctx.actor, input.transaction_id)),
+  ingest: authedProcedure
+    .input(ingestBody)
+    .mutation(({ ctx, input }) => service.ingestEvents(ctx.deps, ctx.actor, input.events, { onBlock: input.on_block })),
+  estimate: authedProcedure
+    .input(estimateInput)
+    .mutation(({ ctx, input }) => service.estimateCharges(ctx.deps, ctx.actor, input)),
+  receipt: authedProcedure
+    .input(transactionIdPath)
+    .query(({ ctx, input }) => getReceipt(ctx.deps, ctx.actor, input.transaction_id)),
   usage: authedProcedure
     .input(z.strictObject({ id: externalId, at: usageQuery.shape.at }))
     .query(({ ctx, input }) => getUsage(ctx.deps, ctx.actor, input.id, { at: input.at })),

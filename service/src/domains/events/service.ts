@@ -1,10 +1,31 @@
 // Ingestion: validate each event, deduplicate, rate with the kernel and store everything in one transaction; and
 // estimates (rating without storing). The reads that explain it: usage.ts (usage per period), receipts.ts (one event's receipt).
 import type { ApiSchemas } from '../../platform/api.ts';
-import { creditsDrawn, formatMoney, limitsCrossed, parseInstant, type CustomerState, type OnBlock as KernelOnBlock, type RatedEvent, type ScopedBudget, type StateMap, type UsageEvent } from '@tariff/core-wasm';
+import {
+  creditsDrawn,
+  formatMoney,
+  limitsCrossed,
+  parseInstant,
+  type CustomerState,
+  type OnBlock as KernelOnBlock,
+  type RatedEvent,
+  type ScopedBudget,
+  type StateMap,
+  type UsageEvent,
+} from '@tariff/core-wasm';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
-import { isConnectionFailure, isEmbedded, isUniqueViolation, oneStatement, withTenant, withTenantPipelined, type PipelinedBody, type TenantScope, type Tx } from '../../platform/db.ts';
+import {
+  isConnectionFailure,
+  isEmbedded,
+  isUniqueViolation,
+  oneStatement,
+  withTenant,
+  withTenantPipelined,
+  type PipelinedBody,
+  type TenantScope,
+  type Tx,
+} from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { fromZodError, notFound } from '../../platform/errors.ts';
 import { toNano as nano } from '../../platform/money.ts';
@@ -64,7 +85,6 @@ export function billingPeriodOf(instant: Date): { start: Date; end: Date } {
   return { start, end };
 }
 
-
 const coalescers = new WeakMap<Deps['db'], Coalescer<Candidate, EventOutcome>>();
 
 /**
@@ -80,7 +100,11 @@ function coalescerFor(deps: Deps): Coalescer<Candidate, EventOutcome> {
       isIsolable: (error) => !isConnectionFailure(error),
       onSplit: (tenantId, requests, error) => {
         deps.metrics.increment('tariff_ingest_shared_failures_total');
-        deps.logger.warn('shared ingestion transaction failed: running its requests apart', { tenant_id: tenantId, requests, error });
+        deps.logger.warn('shared ingestion transaction failed: running its requests apart', {
+          tenant_id: tenantId,
+          requests,
+          error,
+        });
       },
     });
     coalescers.set(deps.db, coalescer);
@@ -110,7 +134,11 @@ const splitAtEvents = 200;
  * rejected one. If one of the two transactions fails after the other committed, the committed events' outcomes
  * stand (PartialFailure) and the coalescer runs only the others again.
  */
-async function rateShared(deps: Deps, tenantId: string, candidates: Candidate[]): Promise<Map<Candidate, EventOutcome>> {
+async function rateShared(
+  deps: Deps,
+  tenantId: string,
+  candidates: Candidate[],
+): Promise<Map<Candidate, EventOutcome>> {
   const first = new Map<string, Candidate>();
   const unique: Candidate[] = [];
   for (const candidate of candidates) {
@@ -134,7 +162,14 @@ async function rateShared(deps: Deps, tenantId: string, candidates: Candidate[])
     if (!outcome) continue;
     if (original === candidate) decided.set(candidate, outcome);
     else if (outcome.status === 'rejected') decided.set(candidate, { ...outcome, index: candidate.index });
-    else decided.set(candidate, { index: candidate.index, transaction_id: candidate.event.transaction_id, status: 'duplicate', amount: outcome.amount, currency: outcome.currency });
+    else
+      decided.set(candidate, {
+        index: candidate.index,
+        transaction_id: candidate.event.transaction_id,
+        status: 'duplicate',
+        amount: outcome.amount,
+        currency: outcome.currency,
+      });
   }
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw decided.size > 0 ? new PartialFailure(failed.reason, decided) : failed.reason;
@@ -159,7 +194,9 @@ async function rateAndStoreWithRetries(deps: Deps, tenantId: string, candidates:
   if (!known) knownPeriods.set(deps.db, (known = new Set()));
   for (let attempt = 1; ; attempt++) {
     try {
-      const { outcomes, locked } = await withTenantPipelined(deps.db, tenantId, (tx) => rateAndStore(tx, tenantId, candidates, deps.clock.now(), known));
+      const { outcomes, locked } = await withTenantPipelined(deps.db, tenantId, (tx) =>
+        rateAndStore(tx, tenantId, candidates, deps.clock.now(), known),
+      );
       // Committed now: the periods it locked exist.
       if (known.size + locked.length > maxKnownPeriods) known.clear();
       for (const key of locked) known.add(key);
@@ -173,14 +210,20 @@ async function rateAndStoreWithRetries(deps: Deps, tenantId: string, candidates:
 }
 
 /** A RatedEvent with status "rated": the kernel fills these fields. */
-type RatedLine = Required<Pick<RatedEvent, 'amount' | 'subtotal' | 'book_version' | 'card' | 'receipt' | 'currency'>> & Pick<RatedEvent, 'cost' | 'margin'>;
+type RatedLine = Required<Pick<RatedEvent, 'amount' | 'subtotal' | 'book_version' | 'card' | 'receipt' | 'currency'>> &
+  Pick<RatedEvent, 'cost' | 'margin'>;
 
 /**
  * Ingests a batch. Every event gets its own outcome; accepted events are stored, rated and aggregated in one
  * transaction, and the outcomes are returned only after it commits. An event another request stored while
  * this one was rating makes the transaction retry, where it is found as a duplicate.
  */
-export async function ingestEvents(deps: Deps, actor: Actor, events: unknown[], options: { onBlock?: OnBlock } = {}): Promise<ApiSchemas['IngestResult']> {
+export async function ingestEvents(
+  deps: Deps,
+  actor: Actor,
+  events: unknown[],
+  options: { onBlock?: OnBlock } = {},
+): Promise<ApiSchemas['IngestResult']> {
   const onBlock = options.onBlock ?? 'accept';
   requirePermission(actor, 'events.write');
   const now = deps.clock.now();
@@ -194,37 +237,92 @@ export async function ingestEvents(deps: Deps, actor: Actor, events: unknown[], 
     else {
       const parsed = usageEvent.safeParse(raw);
       if (!parsed.success) {
-        const transactionId = typeof (raw as { transaction_id?: unknown })?.transaction_id === 'string' ? (raw as { transaction_id: string }).transaction_id : null;
+        const transactionId =
+          typeof (raw as { transaction_id?: unknown })?.transaction_id === 'string'
+            ? (raw as { transaction_id: string }).transaction_id
+            : null;
         const details = fromZodError(parsed.error).details;
-        outcomes[index] = { index, transaction_id: transactionId, status: 'rejected', error: { code: 'invalid_event', field: details[0].field, message: details[0].reason, details } };
+        outcomes[index] = {
+          index,
+          transaction_id: transactionId,
+          status: 'rejected',
+          error: { code: 'invalid_event', field: details[0].field, message: details[0].reason, details },
+        };
         return;
       }
       let holdId: string | undefined;
       let holdFinal: boolean | undefined;
-      ({ quote: quoteToken, hold_id: holdId, hold_final: holdFinal, ...event } = parsed.data as UsageEvent & { quote?: string; hold_id?: string; hold_final?: boolean });
+      ({
+        quote: quoteToken,
+        hold_id: holdId,
+        hold_final: holdFinal,
+        ...event
+      } = parsed.data as UsageEvent & { quote?: string; hold_id?: string; hold_final?: boolean });
       if (holdId !== undefined) hold = { holdId, holdFinal: holdFinal ?? false };
       else if (holdFinal !== undefined) {
-        outcomes[index] = reject(index, event.transaction_id, 'invalid_event', 'hold_final', 'needs hold_id: only a capture of a hold can be final');
+        outcomes[index] = reject(
+          index,
+          event.transaction_id,
+          'invalid_event',
+          'hold_final',
+          'needs hold_id: only a capture of a hold can be final',
+        );
         return;
       }
     }
     const ms = parseInstant(event.timestamp);
     if (ms === undefined) {
-      outcomes[index] = reject(index, event.transaction_id, 'invalid_timestamp', 'timestamp', 'must be an ISO 8601 instant with a zone, e.g. "2026-03-01T12:00:00Z"');
+      outcomes[index] = reject(
+        index,
+        event.transaction_id,
+        'invalid_timestamp',
+        'timestamp',
+        'must be an ISO 8601 instant with a zone, e.g. "2026-03-01T12:00:00Z"',
+      );
       return;
     }
     const occurredAt = new Date(Number(ms));
     if (occurredAt.getTime() > now.getTime() + futureTolerance) {
-      outcomes[index] = reject(index, event.transaction_id, 'timestamp_in_future', 'timestamp', `is after the server's clock (${now.toISOString()}) by more than 5 minutes`);
+      outcomes[index] = reject(
+        index,
+        event.transaction_id,
+        'timestamp_in_future',
+        'timestamp',
+        `is after the server's clock (${now.toISOString()}) by more than 5 minutes`,
+      );
       return;
     }
     const timestamp = occurredAt.toISOString();
-    const normalized = timestamp === event.timestamp ? event : { transaction_id: event.transaction_id, customer_id: event.customer_id, event_type: event.event_type, timestamp, properties: event.properties };
-    candidates.push({ index, slot: 0, event: normalized, occurredAt, apiKeyId: actor.type === 'api_key' ? actor.id : null, onBlock, ...(quoteToken === undefined ? {} : { quoteToken }), ...hold });
+    const normalized =
+      timestamp === event.timestamp
+        ? event
+        : {
+            transaction_id: event.transaction_id,
+            customer_id: event.customer_id,
+            event_type: event.event_type,
+            timestamp,
+            properties: event.properties,
+          };
+    candidates.push({
+      index,
+      slot: 0,
+      event: normalized,
+      occurredAt,
+      apiKeyId: actor.type === 'api_key' ? actor.id : null,
+      onBlock,
+      ...(quoteToken === undefined ? {} : { quoteToken }),
+      ...hold,
+    });
   });
   // An event whose quote does not hold is rejected alone, before rating.
   for (const { candidate, error } of await quotes.admitQuotes(deps.db, actor.tenantId, candidates, now)) {
-    outcomes[candidate.index] = reject(candidate.index, candidate.event.transaction_id, error.code, error.field, error.message);
+    outcomes[candidate.index] = reject(
+      candidate.index,
+      candidate.event.transaction_id,
+      error.code,
+      error.field,
+      error.message,
+    );
     candidates.splice(candidates.indexOf(candidate), 1);
   }
 
@@ -235,15 +333,34 @@ export async function ingestEvents(deps: Deps, actor: Actor, events: unknown[], 
 
   const counts = { accepted: 0, duplicate: 0, rejected: 0 };
   for (const outcome of outcomes) counts[outcome.status] += 1;
-  for (const [status, n] of Object.entries(counts)) if (n > 0) deps.metrics.increment('tariff_events_total', { status }, n);
+  for (const [status, n] of Object.entries(counts))
+    if (n > 0) deps.metrics.increment('tariff_events_total', { status }, n);
   return { ...counts, events: outcomes };
 }
 
-function reject(index: number, transactionId: string | null, code: string, field: string | undefined, message: string): EventOutcome {
-  return { index, transaction_id: transactionId, status: 'rejected', error: { code, message, ...(field ? { field } : {}) } };
+function reject(
+  index: number,
+  transactionId: string | null,
+  code: string,
+  field: string | undefined,
+  message: string,
+): EventOutcome {
+  return {
+    index,
+    transaction_id: transactionId,
+    status: 'rejected',
+    error: { code, message, ...(field ? { field } : {}) },
+  };
 }
 
-type Located = Candidate & { customerId: string; period: { start: Date; end: Date }; priceBookId: string; bookVersions: number; periodKey: string; bookKey: string };
+type Located = Candidate & {
+  customerId: string;
+  period: { start: Date; end: Date };
+  priceBookId: string;
+  bookVersions: number;
+  periodKey: string;
+  bookKey: string;
+};
 
 /**
  * The body of one pipelined transaction: the reads (customers with their books and billing terms, stored ids,
@@ -264,7 +381,10 @@ async function rateAndStore(
   const externalIds = [...new Set(candidates.map((c) => c.event.customer_id))];
   const [targets, stored, meters, billings] = await Promise.all([
     repo.findRatingTargets(scope, externalIds),
-    repo.findStoredEvents(scope, candidates.map((c) => c.event.transaction_id)),
+    repo.findStoredEvents(
+      scope,
+      candidates.map((c) => c.event.transaction_id),
+    ),
     metersRepo.listMetersForEventTypes(scope, [...new Set(candidates.map((c) => c.event.event_type))]),
     billing.loadBilling(scope, externalIds),
   ]);
@@ -276,20 +396,46 @@ async function rateAndStore(
     const previous = stored.get(event.transaction_id);
     const target = targets.get(event.customer_id);
     if (previous) {
-      outcomes[candidate.slot] = { index, transaction_id: event.transaction_id, status: 'duplicate', amount: previous.amount, currency: previous.currency };
+      outcomes[candidate.slot] = {
+        index,
+        transaction_id: event.transaction_id,
+        status: 'duplicate',
+        amount: previous.amount,
+        currency: previous.currency,
+      };
       continue;
     }
     if (!target) {
-      outcomes[candidate.slot] = reject(index, event.transaction_id, 'customer_not_found', 'customer_id', `No customer "${event.customer_id}"`);
+      outcomes[candidate.slot] = reject(
+        index,
+        event.transaction_id,
+        'customer_not_found',
+        'customer_id',
+        `No customer "${event.customer_id}"`,
+      );
       continue;
     }
     if (billings.get(event.customer_id)?.blocked) {
-      outcomes[candidate.slot] = reject(index, event.transaction_id, 'customer_blocked', 'customer_id', `Customer "${event.customer_id}" is blocked: an invoice is unpaid past the dunning policy's delay`);
+      outcomes[candidate.slot] = reject(
+        index,
+        event.transaction_id,
+        'customer_blocked',
+        'customer_id',
+        `Customer "${event.customer_id}" is blocked: an invoice is unpaid past the dunning policy's delay`,
+      );
       continue;
     }
-    const assignment = target.assignments.filter((a) => a.effectiveFrom.getTime() <= candidate.occurredAt.getTime()).at(-1);
+    const assignment = target.assignments
+      .filter((a) => a.effectiveFrom.getTime() <= candidate.occurredAt.getTime())
+      .at(-1);
     if (!assignment) {
-      outcomes[candidate.slot] = reject(index, event.transaction_id, 'no_price_book', 'customer_id', `Customer "${event.customer_id}" has no price book at ${event.timestamp}`);
+      outcomes[candidate.slot] = reject(
+        index,
+        event.transaction_id,
+        'no_price_book',
+        'customer_id',
+        `Customer "${event.customer_id}" has no price book at ${event.timestamp}`,
+      );
       continue;
     }
     const period = billing.periodFor(billings.get(event.customer_id), candidate.occurredAt);
@@ -313,26 +459,49 @@ async function rateAndStore(
   }
   if (located.length === 0) return { result: { outcomes, locked: [] }, writes: [] };
 
-  const periods = await periodsRepo.lockPeriods(scope, located.map((p) => ({ customerId: p.customerId, ...p.period })), { now, exists: (key) => knownPeriods.has(key) });
+  const periods = await periodsRepo.lockPeriods(
+    scope,
+    located.map((p) => ({ customerId: p.customerId, ...p.period })),
+    { now, exists: (key) => knownPeriods.has(key) },
+  );
   const locked = [...periods.keys()];
   // Blocking budgets per API key or project tag, read under the period lock (one statement, only for customers
   // who have one): their spend is the committed one.
   const scopedPeriods = new Map<string, { customerId: string; start: Date }>();
-  for (const p of located) if (billings.get(p.event.customer_id)?.hasBlockingScopedBudget) scopedPeriods.set(p.periodKey, { customerId: p.customerId, start: p.period.start });
-  const scopedLimits = scopedPeriods.size > 0 ? await billing.loadScopedLimits(scope, [...scopedPeriods.values()]) : new Map<string, billing.ScopedLimit>();
+  for (const p of located)
+    if (billings.get(p.event.customer_id)?.hasBlockingScopedBudget)
+      scopedPeriods.set(p.periodKey, { customerId: p.customerId, start: p.period.start });
+  const scopedLimits =
+    scopedPeriods.size > 0
+      ? await billing.loadScopedLimits(scope, [...scopedPeriods.values()])
+      : new Map<string, billing.ScopedLimit>();
   // Holds, last in the lock order: those the events capture, and the open holds of customers whose limits they
   // count against (a wallet that blocks on depletion, a blocking budget). An event naming no hold of its customer
   // is rejected before rating.
   const holdCustomers = new Set<string>();
   for (const p of located) {
     const customer = billings.get(p.event.customer_id);
-    if (p.holdId !== undefined || customer?.wallet.onDepletion === 'block' || customer?.blockingBudget !== undefined) holdCustomers.add(p.customerId);
+    if (p.holdId !== undefined || customer?.wallet.onDepletion === 'block' || customer?.blockingBudget !== undefined)
+      holdCustomers.add(p.customerId);
   }
-  const holdRows = holdCustomers.size > 0 ? await holdsRepo.lockHoldsForRating(scope, [...holdCustomers], [...new Set(located.flatMap((p) => (p.holdId === undefined ? [] : [p.holdId])))]) : [];
+  const holdRows =
+    holdCustomers.size > 0
+      ? await holdsRepo.lockHoldsForRating(
+          scope,
+          [...holdCustomers],
+          [...new Set(located.flatMap((p) => (p.holdId === undefined ? [] : [p.holdId])))],
+        )
+      : [];
   const holdOwners = new Map(holdRows.map((h) => [h.id, h.customerId]));
   for (const p of located) {
     if (p.holdId === undefined || holdOwners.get(p.holdId) === p.customerId) continue;
-    outcomes[p.slot] = reject(p.index, p.event.transaction_id, 'hold_not_found', 'hold_id', `Customer "${p.event.customer_id}" has no hold "${p.holdId}"`);
+    outcomes[p.slot] = reject(
+      p.index,
+      p.event.transaction_id,
+      'hold_not_found',
+      'hold_id',
+      `Customer "${p.event.customer_id}" has no hold "${p.holdId}"`,
+    );
   }
   const rateable = located.filter((p) => outcomes[p.slot] === undefined);
   // An event for a closed period (its invoice is final) is rated in it all the same and billed as an
@@ -342,7 +511,13 @@ async function rateAndStore(
   for (const p of located) {
     if (books.has(p.bookKey)) continue;
     const load = async () => (await loadPriceBook(scope, p.priceBookId))!;
-    books.set(p.bookKey, await compiledBook(`${tenantId}:${p.bookKey}:${p.bookVersions}`, p.quote ? async () => quotes.ratingBook(await load(), p.quote!) : load));
+    books.set(
+      p.bookKey,
+      await compiledBook(
+        `${tenantId}:${p.bookKey}:${p.bookVersions}`,
+        p.quote ? async () => quotes.ratingBook(await load(), p.quote!) : load,
+      ),
+    );
   }
 
   const states = new Map<string, Record<string, unknown>>();
@@ -359,7 +534,14 @@ async function rateAndStore(
     for (const [key, row] of periods) states.set(key, row.state);
     for (const [id, b] of billings) b.balances = new Map(balancesBefore.get(id)!);
     credits.clear();
-    accepted = await rateInOrder(rateable.filter((p) => !refused.has(p.slot)), books, states, outcomes, billings, credits);
+    accepted = await rateInOrder(
+      rateable.filter((p) => !refused.has(p.slot)),
+      books,
+      states,
+      outcomes,
+      billings,
+      credits,
+    );
     const found = findBlocks(accepted, periods, billings, scopedLimits, credits, new HoldBook(holdRows, now), now);
     blocks = found.blocks;
     holdBook = found.holds;
@@ -368,8 +550,14 @@ async function rateAndStore(
     for (const [p, block] of found.refuse) refused.set(p.slot, { p, block });
   }
   for (const { p, block } of refused.values()) {
-    const field = block.code === 'hold_exceeded' ? { field: 'hold_id', reason: 'the hold refuses overruns: the event was not stored' } : { field: 'on_block', reason: 'refuse: the event was not stored' };
-    outcomes[p.slot] = { ...reject(p.index, p.event.transaction_id, block.code, undefined, block.message), error: { code: block.code, message: block.message, details: [field] } } as EventOutcome;
+    const field =
+      block.code === 'hold_exceeded'
+        ? { field: 'hold_id', reason: 'the hold refuses overruns: the event was not stored' }
+        : { field: 'on_block', reason: 'refuse: the event was not stored' };
+    outcomes[p.slot] = {
+      ...reject(p.index, p.event.transaction_id, block.code, undefined, block.message),
+      error: { code: block.code, message: block.message, details: [field] },
+    } as EventOutcome;
   }
   if (accepted.length === 0) return { result: { outcomes, locked }, writes: [] };
 
@@ -393,7 +581,16 @@ async function rateAndStore(
     delta.amount += amount;
     delta.count += 1;
     deltas.set(a.periodKey, delta);
-    counted.push({ customerId: a.customerId, periodStart: a.period.start, occurredAt: a.occurredAt, eventType: a.event.event_type, properties: a.event.properties, amountNano: amount, grossNano: amount + (credits.get(a.event.transaction_id)?.applied ?? 0n), receipt: a.result.receipt });
+    counted.push({
+      customerId: a.customerId,
+      periodStart: a.period.start,
+      occurredAt: a.occurredAt,
+      eventType: a.event.event_type,
+      properties: a.event.properties,
+      amountNano: amount,
+      grossNano: amount + (credits.get(a.event.transaction_id)?.applied ?? 0n),
+      receipt: a.result.receipt,
+    });
     outcomes[a.slot] = {
       index: a.index,
       transaction_id: a.event.transaction_id,
@@ -414,7 +611,18 @@ async function rateAndStore(
 
   // Late events into closed periods: what each fills of a minimum true-up the period's final invoice billed.
   const late = accepted.filter((a) => periods.get(a.periodKey)!.status === 'closed');
-  const trueUpShrinks = late.length > 0 ? await billing.lateTrueUpShrinks(scope, late.map((a) => ({ transactionId: a.event.transaction_id, customerId: a.customerId, periodStart: a.period.start, receipt: a.result.receipt }))) : new Map<string, bigint>();
+  const trueUpShrinks =
+    late.length > 0
+      ? await billing.lateTrueUpShrinks(
+          scope,
+          late.map((a) => ({
+            transactionId: a.event.transaction_id,
+            customerId: a.customerId,
+            periodStart: a.period.start,
+            receipt: a.result.receipt,
+          })),
+        )
+      : new Map<string, bigint>();
 
   const aggregates = aggregateEvents(meters, counted);
   const settled = holdBook.settlements();
@@ -448,7 +656,13 @@ async function rateAndStore(
         scope,
         [...deltas].map(([key, delta]) => {
           const row = periods.get(key)!;
-          return { customerId: row.customerId, start: row.start, state: states.get(key)!, amountDelta: formatMoney(delta.amount), eventCountDelta: delta.count };
+          return {
+            customerId: row.customerId,
+            start: row.start,
+            state: states.get(key)!,
+            amountDelta: formatMoney(delta.amount),
+            eventCountDelta: delta.count,
+          };
         }),
         now,
       ),
@@ -459,7 +673,15 @@ async function rateAndStore(
         scope,
         accepted
           .filter((a) => periods.get(a.periodKey)!.status !== 'closed')
-          .map((a) => ({ customerId: a.customerId, periodStart: a.period.start, occurredAt: a.occurredAt, card: a.result.card, amount: a.result.amount, receipt: a.result.receipt, properties: a.event.properties })),
+          .map((a) => ({
+            customerId: a.customerId,
+            periodStart: a.period.start,
+            occurredAt: a.occurredAt,
+            card: a.result.card,
+            amount: a.result.amount,
+            receipt: a.result.receipt,
+            properties: a.event.properties,
+          })),
       ),
     ]),
     // After the statement above: credits applied update the periods it updates.
@@ -481,7 +703,13 @@ async function rateAndStore(
     ),
     billing.notifyBlocks(
       scope,
-      [...blocks].map(([a, list]) => ({ customerId: a.customerId, customerExternalId: a.event.customer_id, periodStart: a.period.start, transactionId: a.event.transaction_id, blocks: list })),
+      [...blocks].map(([a, list]) => ({
+        customerId: a.customerId,
+        customerExternalId: a.event.customer_id,
+        periodStart: a.period.start,
+        transactionId: a.event.transaction_id,
+        blocks: list,
+      })),
       now,
     ),
     billing.billLateEvents(
@@ -529,7 +757,8 @@ async function rateInOrder(
       if (inRound.has(queue[0].customerId)) continue;
       inRound.add(queue[0].customerId);
       let run = 1;
-      while (run < queue.length && queue[run].bookKey === queue[0].bookKey && queue[run].onBlock === queue[0].onBlock) run++;
+      while (run < queue.length && queue[run].bookKey === queue[0].bookKey && queue[run].onBlock === queue[0].onBlock)
+        run++;
       const callKey = `${queue[0].bookKey}|${queue[0].period.start.toISOString()}|${queue[0].onBlock}`;
       const call = calls.get(callKey) ?? { bookId: queue[0].bookKey, onBlock: queue[0].onBlock, events: [] };
       for (let i = 0; i < run; i++) call.events.push(queue[i]);
@@ -541,10 +770,23 @@ async function rateInOrder(
       const book = books.get(call.bookId)!;
       const input: StateMap = {};
       for (const p of call.events) {
-        input[p.event.customer_id] ??= billing.kernelState(billings.get(p.event.customer_id), states.get(p.periodKey)!, p.period, book.currency, call.onBlock);
+        input[p.event.customer_id] ??= billing.kernelState(
+          billings.get(p.event.customer_id),
+          states.get(p.periodKey)!,
+          p.period,
+          book.currency,
+          call.onBlock,
+        );
       }
-      const output = await rateEvents(book, input, call.events.map((p) => p.event));
-      const rated = new Map<string, { periodKey: string; results: { transactionId: string; occurredAt: Date; result: RatedEvent }[] }>();
+      const output = await rateEvents(
+        book,
+        input,
+        call.events.map((p) => p.event),
+      );
+      const rated = new Map<
+        string,
+        { periodKey: string; results: { transactionId: string; occurredAt: Date; result: RatedEvent }[] }
+      >();
       output.results.forEach((kernelResult, i) => {
         const p = call.events[i];
         const result = p.quote ? quotes.honourQuote(kernelResult, p.quote) : kernelResult;
@@ -552,10 +794,25 @@ async function rateInOrder(
         customer.results.push({ transactionId: p.event.transaction_id, occurredAt: p.occurredAt, result });
         rated.set(p.event.customer_id, customer);
         if (result.status === 'rated') accepted.push({ ...p, result: result as RatedLine });
-        else outcomes[p.slot] = reject(p.index, p.event.transaction_id, result.error?.code ?? 'rating_failed', result.error?.field, result.error?.message ?? 'The kernel could not rate this event');
+        else
+          outcomes[p.slot] = reject(
+            p.index,
+            p.event.transaction_id,
+            result.error?.code ?? 'rating_failed',
+            result.error?.field,
+            result.error?.message ?? 'The kernel could not rate this event',
+          );
       });
       for (const [customer, { periodKey, results }] of rated) {
-        states.set(periodKey, billing.absorbRating(billings.get(customer), output.states[customer] as CustomerState & Record<string, unknown>, results, credits));
+        states.set(
+          periodKey,
+          billing.absorbRating(
+            billings.get(customer),
+            output.states[customer] as CustomerState & Record<string, unknown>,
+            results,
+            credits,
+          ),
+        );
       }
     }
   }
@@ -579,7 +836,12 @@ function findBlocks(
   credits: Map<string, billing.EventCredits>,
   holds: HoldBook,
   now: Date,
-): { blocks: Map<Located, Block[]>; refuse: Map<Located, Refusal>; holds: HoldBook; holdOutcomes: Map<Located, HoldOutcome> } {
+): {
+  blocks: Map<Located, Block[]>;
+  refuse: Map<Located, Refusal>;
+  holds: HoldBook;
+  holdOutcomes: Map<Located, HoldOutcome>;
+} {
   const blocks = new Map<Located, Block[]>();
   const refuse = new Map<Located, Refusal>();
   const holdOutcomes = new Map<Located, HoldOutcome>();
@@ -592,13 +854,24 @@ function findBlocks(
     // The scopes the event counts for, as ingestion attributes spend to them (billing.writeBilling).
     const project = typeof a.event.properties?.project === 'string' ? a.event.properties.project : null;
     const scopes: { key: string; budget: ScopedBudget }[] = [];
-    for (const [kind, value] of [['api_key', a.apiKeyId], ['project', project]] as const) {
+    for (const [kind, value] of [
+      ['api_key', a.apiKeyId],
+      ['project', project],
+    ] as const) {
       if (value === null || value === undefined) continue;
       const key = `${a.periodKey}|${kind}|${value}`;
       const limit = scopedLimits.get(key);
       if (!limit) continue;
       const limitKind = kind === 'api_key' ? ('api_key_budget' as const) : ('project_budget' as const);
-      scopes.push({ key, budget: { limit: limitKind, scope_value: value, amount: limit.amount, spendBefore: scopedSpends.get(key) ?? limit.spend } });
+      scopes.push({
+        key,
+        budget: {
+          limit: limitKind,
+          scope_value: value,
+          amount: limit.amount,
+          spendBefore: scopedSpends.get(key) ?? limit.spend,
+        },
+      });
     }
     // Holds: the event draws first on what its own hold holds; the rest must fit what the customer's other open
     // holds leave (they count as spend for the budget, as drawn for a wallet that blocks on depletion). Only
@@ -612,7 +885,10 @@ function findBlocks(
     };
     const assessed = holds.assess(a.customerId, a.holdId, charge);
     if (assessed.hold && assessed.excess > 0n && assessed.hold.overrun === 'refuse') {
-      refuseHere({ code: 'hold_exceeded', message: `The event's charge (${formatMoney(charge)}) exceeds what hold "${assessed.hold.id}" holds (${formatMoney(assessed.hold.remaining)}) and the hold refuses overruns` });
+      refuseHere({
+        code: 'hold_exceeded',
+        message: `The event's charge (${formatMoney(charge)}) exceeds what hold "${assessed.hold.id}" holds (${formatMoney(assessed.hold.remaining)}) and the hold refuses overruns`,
+      });
       continue;
     }
     const current = a.period.start.getTime() <= now.getTime() && now.getTime() < a.period.end.getTime();
@@ -633,7 +909,11 @@ function findBlocks(
     const found = [...crossed.blocks];
     if (blocksOnDepletion && others > 0n && !found.some((b) => b.code === 'credits_exhausted')) {
       // Credit the kernel could draw, but that other holds set aside.
-      const free = (credits.get(a.event.transaction_id)?.balanceAfter ?? 0n) + drawn + (refusedDraws.get(a.customerId) ?? 0n) - others;
+      const free =
+        (credits.get(a.event.transaction_id)?.balanceAfter ?? 0n) +
+        drawn +
+        (refusedDraws.get(a.customerId) ?? 0n) -
+        others;
       if (charge > free) {
         const block: Block = {
           code: 'credits_exhausted',
@@ -655,7 +935,12 @@ function findBlocks(
     if (found.length > 0) blocks.set(a, found);
     if (assessed.hold) {
       const after = holds.capture(assessed.hold.id, a.event.transaction_id, charge, a.holdFinal ?? false);
-      holdOutcomes.set(a, { id: assessed.hold.id, status: after.status, captured: formatMoney(charge), held: formatMoney(after.remaining) });
+      holdOutcomes.set(a, {
+        id: assessed.hold.id,
+        status: after.status,
+        captured: formatMoney(charge),
+        held: formatMoney(after.remaining),
+      });
     } else if (assessed.closed) {
       holdOutcomes.set(a, { id: a.holdId!, status: assessed.closed, captured: formatMoney(0n), held: formatMoney(0n) });
     }
@@ -678,9 +963,15 @@ export async function estimateCharges(deps: Deps, actor: Actor, input: EstimateI
     const row = await pricingRepo.findPriceBookByCode(scope, input.price_book);
     if (!row) throw notFound('price_book_not_found', `No price book "${input.price_book}"`);
     const counts = await pricingRepo.countVersions(scope, [row.id]);
-    return compiledBook(`${actor.tenantId}:${row.id}:${counts.get(row.id)}`, async () => (await loadPriceBook(scope, row.id))!);
+    return compiledBook(
+      `${actor.tenantId}:${row.id}:${counts.get(row.id)}`,
+      async () => (await loadPriceBook(scope, row.id))!,
+    );
   });
   const output = await rateEvents(book, input.states as StateMap, input.events as unknown as UsageEvent[]);
   // The kernel's RatedEvent and CustomerState are interfaces; the document describes them as open objects.
-  return { results: output.results as unknown as ApiSchemas['Estimate']['results'], states: output.states as unknown as ApiSchemas['Estimate']['states'] };
+  return {
+    results: output.results as unknown as ApiSchemas['Estimate']['results'],
+    states: output.states as unknown as ApiSchemas['Estimate']['states'],
+  };
 }

@@ -18,7 +18,12 @@ import * as repo from './repo.ts';
 import { billingPeriodOf } from './service.ts';
 
 /** The period's rated usage by meter, group and day. Everything acknowledged before `watermark` is included. */
-export async function getUsage(deps: Deps, actor: Actor, externalId: string, input: { at?: string }): Promise<ApiSchemas['Usage']> {
+export async function getUsage(
+  deps: Deps,
+  actor: Actor,
+  externalId: string,
+  input: { at?: string },
+): Promise<ApiSchemas['Usage']> {
   requirePermission(actor, 'usage.read');
   const watermark = deps.clock.now();
   const at = input.at ? new Date(input.at) : watermark;
@@ -32,13 +37,27 @@ export async function getUsage(deps: Deps, actor: Actor, externalId: string, inp
     const held = await holdsRepo.sumOpenHolds(scope, customer.id, watermark);
     const uniques = period ? await repo.countUniqueValues(scope, customer.id, period.start) : new Map<string, bigint>();
     const carried = await repo.findCarriedLevels(scope, customer.id, bounds.start);
-    const meters = await metersRepo.findMetersByIds(scope, [...new Set([...rows.map((r) => r.meterId), ...carried.map((c) => c.meterId)])]);
+    const meters = await metersRepo.findMetersByIds(scope, [
+      ...new Set([...rows.map((r) => r.meterId), ...carried.map((c) => c.meterId)]),
+    ]);
     // Gauges are integrated up to now, or to the period's end once it is over.
     const until = new Date(Math.min(watermark.getTime(), bounds.end.getTime()));
-    const integrated = new Map<string, Map<string, { groupKey: Record<string, string | null>; result: TimeWeighted }>>();
+    const integrated = new Map<
+      string,
+      Map<string, { groupKey: Record<string, string | null>; result: TimeWeighted }>
+    >();
     for (const meter of meters.filter((m) => m.aggregation === 'time_weighted_sum')) {
       const readings = await repo.listReadings(scope, customer.id, meter.eventType, bounds.start, until);
-      integrated.set(meter.id, integrateGauge(meter, readings, carried.filter((c) => c.meterId === meter.id), bounds.start, until));
+      integrated.set(
+        meter.id,
+        integrateGauge(
+          meter,
+          readings,
+          carried.filter((c) => c.meterId === meter.id),
+          bounds.start,
+          until,
+        ),
+      );
     }
     return {
       customer_id: externalId,
@@ -54,7 +73,14 @@ export async function getUsage(deps: Deps, actor: Actor, externalId: string, inp
           groups.set(key, [...(groups.get(key) ?? []), row]);
         }
         const gauge = integrated.get(meter.id);
-        if (gauge) return { code: meter.code, name: meter.name, aggregation: meter.aggregation, property: meter.property, groups: gaugeGroups(gauge, groups) };
+        if (gauge)
+          return {
+            code: meter.code,
+            name: meter.name,
+            aggregation: meter.aggregation,
+            property: meter.property,
+            groups: gaugeGroups(gauge, groups),
+          };
         return {
           code: meter.code,
           name: meter.name,
@@ -66,7 +92,13 @@ export async function getUsage(deps: Deps, actor: Actor, externalId: string, inp
             event_count: String(days.reduce((n, d) => n + d.eventCount, 0n)),
             amount: formatMoney(days.reduce((n, d) => n + nano(d.amount), 0n)),
             gross_amount: formatMoney(days.reduce((n, d) => n + nano(d.grossAmount), 0n)),
-            days: days.map((d) => ({ day: d.day, value: dayValue[meter.aggregation](d), event_count: String(d.eventCount), amount: formatMoney(nano(d.amount)), gross_amount: formatMoney(nano(d.grossAmount)) })),
+            days: days.map((d) => ({
+              day: d.day,
+              value: dayValue[meter.aggregation](d),
+              event_count: String(d.eventCount),
+              amount: formatMoney(nano(d.amount)),
+              gross_amount: formatMoney(nano(d.grossAmount)),
+            })),
           })),
         };
       }),
@@ -86,7 +118,10 @@ function integrateGauge(
   from: Date,
   until: Date,
 ): Map<string, { groupKey: Record<string, string | null>; result: TimeWeighted }> {
-  const groups = new Map<string, { groupKey: Record<string, string | null>; initial: Decimal | null; levels: Level[] }>();
+  const groups = new Map<
+    string,
+    { groupKey: Record<string, string | null>; initial: Decimal | null; levels: Level[] }
+  >();
   const group = (groupKey: Record<string, string | null>) => {
     const key = JSON.stringify(groupKey);
     let entry = groups.get(key);
@@ -99,16 +134,25 @@ function integrateGauge(
     const value = meter.property === null ? null : numericValue(reading.properties[meter.property]);
     if (value === null) continue;
     const groupKey: Record<string, string | null> = {};
-    for (const p of meter.groupBy) groupKey[p] = reading.properties[p] === undefined || reading.properties[p] === null ? null : String(reading.properties[p]);
+    for (const p of meter.groupBy)
+      groupKey[p] =
+        reading.properties[p] === undefined || reading.properties[p] === null ? null : String(reading.properties[p]);
     group(groupKey).levels.push({ at: reading.occurredAt.getTime(), value });
   }
   const result = new Map<string, { groupKey: Record<string, string | null>; result: TimeWeighted }>();
-  for (const [key, g] of groups) result.set(key, { groupKey: g.groupKey, result: timeWeighted(g.levels, g.initial, from.getTime(), until.getTime()) });
+  for (const [key, g] of groups)
+    result.set(key, {
+      groupKey: g.groupKey,
+      result: timeWeighted(g.levels, g.initial, from.getTime(), until.getTime()),
+    });
   return result;
 }
 
 /** A gauge's groups for the usage response: the integral beside the counts and amounts of the events. */
-function gaugeGroups(gauge: Map<string, { groupKey: Record<string, string | null>; result: TimeWeighted }>, rows: Map<string, repo.AggregateRow[]>) {
+function gaugeGroups(
+  gauge: Map<string, { groupKey: Record<string, string | null>; result: TimeWeighted }>,
+  rows: Map<string, repo.AggregateRow[]>,
+) {
   const keys = [...new Set([...rows.keys(), ...gauge.keys()])].sort();
   return keys.map((key) => {
     const dayRows = rows.get(key) ?? [];
@@ -147,8 +191,16 @@ export const dayValue: Record<Aggregation, (row: repo.AggregateRow) => string | 
 
 const periodValue: Record<Aggregation, (days: repo.AggregateRow[], unique: bigint | undefined) => string | null> = {
   sum: (days) => sumDecimals(days.map((d) => d.valueSum)),
-  max: (days) => days.reduce<string | null>((max, d) => (d.valueMax !== null && (max === null || new Decimal(d.valueMax).gt(max)) ? d.valueMax : max), null),
-  latest: (days) => days.filter((d) => d.latestAt !== null).sort((x, y) => x.latestAt!.getTime() - y.latestAt!.getTime()).at(-1)?.latestValue ?? null,
+  max: (days) =>
+    days.reduce<string | null>(
+      (max, d) => (d.valueMax !== null && (max === null || new Decimal(d.valueMax).gt(max)) ? d.valueMax : max),
+      null,
+    ),
+  latest: (days) =>
+    days
+      .filter((d) => d.latestAt !== null)
+      .sort((x, y) => x.latestAt!.getTime() - y.latestAt!.getTime())
+      .at(-1)?.latestValue ?? null,
   count: (days) => String(days.reduce((n, d) => n + d.eventCount, 0n)),
   unique_count: (_days, unique) => String(unique ?? 0n),
   time_weighted_sum: () => null,
@@ -158,4 +210,3 @@ function sumDecimals(values: (string | null)[]): string | null {
   const present = values.filter((v): v is string => v !== null);
   return present.length === 0 ? null : present.reduce((sum, v) => sum.plus(v), new Decimal(0)).toFixed();
 }
-

@@ -13,7 +13,10 @@ const expirePayload = z.strictObject({ tenant_id: z.uuid(), hold_id: text(255) }
 /** Enqueues the expiry of every open hold past its expiry at the clock's now. */
 export async function scheduleHoldExpiries(deps: Deps, jobs: JobSender, limit: number): Promise<number> {
   const due = await repo.findDueExpiries(deps.db, deps.clock.now(), limit);
-  await jobs.sendMany(EXPIRE_HOLD_JOB, due.map((h) => ({ data: { tenant_id: h.tenantId, hold_id: h.holdId }, singletonKey: `${h.tenantId}:${h.holdId}` })));
+  await jobs.sendMany(
+    EXPIRE_HOLD_JOB,
+    due.map((h) => ({ data: { tenant_id: h.tenantId, hold_id: h.holdId }, singletonKey: `${h.tenantId}:${h.holdId}` })),
+  );
   return due.length;
 }
 

@@ -22,7 +22,8 @@ export interface HoldRow {
   closedAt: Date | null;
 }
 
-const columns = (db: TenantScope['db']) => db`h.*, h.amount::text as amount, h.captured::text as captured, c.external_id`;
+const columns = (db: TenantScope['db']) =>
+  db`h.*, h.amount::text as amount, h.captured::text as captured, c.external_id`;
 
 function fromDbHold(r: Record<string, any>): HoldRow {
   return {
@@ -56,7 +57,12 @@ export async function findHold({ db, tenantId }: TenantScope, id: string, lock =
 }
 
 /** What the customer's open holds set aside at `now` (those past their expiry no longer count). */
-export async function sumOpenHolds({ db, tenantId }: TenantScope, customerId: string, now: Date, except?: string): Promise<string> {
+export async function sumOpenHolds(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  now: Date,
+  except?: string,
+): Promise<string> {
   const [row] = await db`
     select coalesce(sum(greatest(amount - captured, 0)), 0)::text as held from holds
     where tenant_id = ${tenantId} and customer_id = ${customerId} and status = 'open' and expires_at > ${now}
@@ -64,7 +70,10 @@ export async function sumOpenHolds({ db, tenantId }: TenantScope, customerId: st
   return row.held;
 }
 
-export async function insertHold({ db, tenantId }: TenantScope, hold: Omit<HoldRow, 'customerExternalId' | 'captured' | 'captureCount' | 'closedAt'>): Promise<void> {
+export async function insertHold(
+  { db, tenantId }: TenantScope,
+  hold: Omit<HoldRow, 'customerExternalId' | 'captured' | 'captureCount' | 'closedAt'>,
+): Promise<void> {
   await db`
     insert into holds (tenant_id, id, customer_id, currency, amount, status, overrun, estimate, card, request_hash, api_key_id, expires_at, created_at, updated_at)
     values (${tenantId}, ${hold.id}, ${hold.customerId}, ${hold.currency}, ${hold.amount}, ${hold.status}, ${hold.overrun},
@@ -93,7 +102,11 @@ export async function updateHold(
  * must count holds for (block on depletion or a blocking budget), locked so that a release cannot slip between
  * the settlement and its write.
  */
-export async function lockHoldsForRating({ db, tenantId }: TenantScope, customerIds: string[], holdIds: string[]): Promise<HoldRow[]> {
+export async function lockHoldsForRating(
+  { db, tenantId }: TenantScope,
+  customerIds: string[],
+  holdIds: string[],
+): Promise<HoldRow[]> {
   if (customerIds.length === 0 && holdIds.length === 0) return [];
   const rows = await db`
     select ${columns(db)} from holds h join customers c on c.tenant_id = h.tenant_id and c.id = h.customer_id
@@ -123,7 +136,12 @@ export interface HoldCapture {
  * What one ingestion transaction settled: the holds' new totals and statuses, and one row per capturing event.
  * Sent at once (postgres.js sends a query when executed), so that they go out before the pipelined COMMIT.
  */
-export function writeSettlements({ db, tenantId }: TenantScope, settlements: HoldSettlement[], captures: HoldCapture[], now: Date): Promise<unknown>[] {
+export function writeSettlements(
+  { db, tenantId }: TenantScope,
+  settlements: HoldSettlement[],
+  captures: HoldCapture[],
+  now: Date,
+): Promise<unknown>[] {
   if (settlements.length === 0) return [];
   return [
     db`
@@ -139,7 +157,11 @@ export function writeSettlements({ db, tenantId }: TenantScope, settlements: Hol
   ];
 }
 
-export async function listHolds({ db, tenantId }: TenantScope, customerId: string, filter: { status?: HoldStatus; limit: number }): Promise<HoldRow[]> {
+export async function listHolds(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  filter: { status?: HoldStatus; limit: number },
+): Promise<HoldRow[]> {
   const rows = await db`
     select ${columns(db)} from holds h join customers c on c.tenant_id = h.tenant_id and c.id = h.customer_id
     where h.tenant_id = ${tenantId} and h.customer_id = ${customerId}
@@ -148,15 +170,28 @@ export async function listHolds({ db, tenantId }: TenantScope, customerId: strin
   return rows.map(fromDbHold);
 }
 
-export async function listCaptures({ db, tenantId }: TenantScope, holdId: string): Promise<(HoldCapture & { capturedAt: Date })[]> {
+export async function listCaptures(
+  { db, tenantId }: TenantScope,
+  holdId: string,
+): Promise<(HoldCapture & { capturedAt: Date })[]> {
   const rows = await db`
     select hold_id, transaction_id, amount::text, final, captured_at from hold_captures
     where tenant_id = ${tenantId} and hold_id = ${holdId} order by captured_at, transaction_id`;
-  return rows.map((r) => ({ holdId: r.hold_id, transactionId: r.transaction_id, amount: r.amount, final: r.final, capturedAt: r.captured_at }));
+  return rows.map((r) => ({
+    holdId: r.hold_id,
+    transactionId: r.transaction_id,
+    amount: r.amount,
+    final: r.final,
+    capturedAt: r.captured_at,
+  }));
 }
 
 /** Open holds past their expiry, across tenants (SECURITY DEFINER). */
-export async function findDueExpiries(db: Db, now: Date, limit: number): Promise<{ tenantId: string; holdId: string }[]> {
+export async function findDueExpiries(
+  db: Db,
+  now: Date,
+  limit: number,
+): Promise<{ tenantId: string; holdId: string }[]> {
   const rows = await db`select tenant_id, hold_id from billing_due_hold_expiries(${now}, ${limit})`;
   return rows.map((r) => ({ tenantId: r.tenant_id, holdId: r.hold_id }));
 }
@@ -169,8 +204,14 @@ export interface BalanceKeyRow {
 }
 
 export async function listBalanceKeys({ db, tenantId }: TenantScope): Promise<BalanceKeyRow[]> {
-  const rows = await db`select key_id, private_key, public_key, created_at from balance_token_keys where tenant_id = ${tenantId} order by created_at desc, key_id`;
-  return rows.map((r) => ({ keyId: r.key_id, privateKey: r.private_key, publicKey: r.public_key, createdAt: r.created_at }));
+  const rows =
+    await db`select key_id, private_key, public_key, created_at from balance_token_keys where tenant_id = ${tenantId} order by created_at desc, key_id`;
+  return rows.map((r) => ({
+    keyId: r.key_id,
+    privateKey: r.private_key,
+    publicKey: r.public_key,
+    createdAt: r.created_at,
+  }));
 }
 
 /** Inserts the tenant's first key unless a concurrent request did; the caller reads the keys again. */

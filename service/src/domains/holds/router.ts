@@ -4,7 +4,14 @@ import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
 import { externalId } from '@tariff/openapi/schemas/customers';
-import { customerPath, extendHoldInput, holdId, holdPath, listHoldsQuery, placeHoldInput } from '@tariff/openapi/schemas/holds';
+import {
+  customerPath,
+  extendHoldInput,
+  holdId,
+  holdPath,
+  listHoldsQuery,
+  placeHoldInput,
+} from '@tariff/openapi/schemas/holds';
 import * as service from './service.ts';
 
 export function holdsRestRoutes(deps: Deps): Router {
@@ -24,7 +31,9 @@ export function holdsRestRoutes(deps: Deps): Router {
   });
   routes.post('/customers/:id/holds/:hold_id/extend', async (req, res) => {
     const path = parseInput(holdPath, req.params, ['path']);
-    res.json(await service.extendHold(deps, actorOf(res), path.id, path.hold_id, parseInput(extendHoldInput, req.body)));
+    res.json(
+      await service.extendHold(deps, actorOf(res), path.id, path.hold_id, parseInput(extendHoldInput, req.body)),
+    );
   });
   routes.post('/customers/:id/holds/:hold_id/release', async (req, res) => {
     const path = parseInput(holdPath, req.params, ['path']);
@@ -46,11 +55,19 @@ export const holdsTrpc = router({
     .mutation(async ({ ctx, input }) => (await service.placeHold(ctx.deps, ctx.actor, input.id, input.hold)).hold),
   list: authedProcedure
     .input(z.strictObject({ id: externalId, status: listHoldsQuery.shape.status, limit: listHoldsQuery.shape.limit }))
-    .query(({ ctx, input }) => service.listHolds(ctx.deps, ctx.actor, input.id, { status: input.status, limit: input.limit })),
-  get: authedProcedure.input(holdPath).query(({ ctx, input }) => service.getHold(ctx.deps, ctx.actor, input.id, input.hold_id)),
+    .query(({ ctx, input }) =>
+      service.listHolds(ctx.deps, ctx.actor, input.id, { status: input.status, limit: input.limit }),
+    ),
+  get: authedProcedure
+    .input(holdPath)
+    .query(({ ctx, input }) => service.getHold(ctx.deps, ctx.actor, input.id, input.hold_id)),
   extend: authedProcedure
     .input(z.strictObject({ id: externalId, hold_id: holdId, extension: extendHoldInput }))
     .mutation(({ ctx, input }) => service.extendHold(ctx.deps, ctx.actor, input.id, input.hold_id, input.extension)),
-  release: authedProcedure.input(holdPath).mutation(({ ctx, input }) => service.releaseHold(ctx.deps, ctx.actor, input.id, input.hold_id)),
-  balanceToken: authedProcedure.input(customerPath).query(({ ctx, input }) => service.getBalanceToken(ctx.deps, ctx.actor, input.id)),
+  release: authedProcedure
+    .input(holdPath)
+    .mutation(({ ctx, input }) => service.releaseHold(ctx.deps, ctx.actor, input.id, input.hold_id)),
+  balanceToken: authedProcedure
+    .input(customerPath)
+    .query(({ ctx, input }) => service.getBalanceToken(ctx.deps, ctx.actor, input.id)),
 });

@@ -37,7 +37,12 @@ interface Availability {
   blocked: string | null;
 }
 
-export async function placeHold(deps: Deps, actor: Actor, externalId: string, input: PlaceHoldInput): Promise<{ created: boolean; hold: Hold }> {
+export async function placeHold(
+  deps: Deps,
+  actor: Actor,
+  externalId: string,
+  input: PlaceHoldInput,
+): Promise<{ created: boolean; hold: Hold }> {
   requirePermission(actor, 'events.write');
   const now = deps.clock.now();
   const requestHash = hashRequest(externalId, input);
@@ -46,9 +51,15 @@ export async function placeHold(deps: Deps, actor: Actor, externalId: string, in
   return withTenantPipelined(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     // The replay's read goes out with the locks' first statements (one round trip); a replay takes the locks too.
-    const [existing, locked] = await Promise.all([repo.findHold(scope, input.id), lockCustomer(scope, externalId, now, { withBook: input.estimate !== undefined })]);
-    if (existing) return { result: { created: false, hold: await answerReplay(scope, existing, requestHash, now) }, writes: [] };
-    const priced = input.estimate ? await priceEstimate(actor.tenantId, locked.context!, input.estimate, now) : { amount: toNano(input.amount!), card: null };
+    const [existing, locked] = await Promise.all([
+      repo.findHold(scope, input.id),
+      lockCustomer(scope, externalId, now, { withBook: input.estimate !== undefined }),
+    ]);
+    if (existing)
+      return { result: { created: false, hold: await answerReplay(scope, existing, requestHash, now) }, writes: [] };
+    const priced = input.estimate
+      ? await priceEstimate(actor.tenantId, locked.context!, input.estimate, now)
+      : { amount: toNano(input.amount!), card: null };
     const availability = availabilityOf(locked, now);
     refuseUnlessAvailable(availability, priced.amount);
     const { customer } = locked;
@@ -67,27 +78,50 @@ export async function placeHold(deps: Deps, actor: Actor, externalId: string, in
       createdAt: now,
       updatedAt: now,
     };
-    const writes = [repo.insertHold(scope, hold), notifyLowBalance(scope, customer, locked.ratingCurrency, availability, priced.amount, locked.period.start, now)];
-    return { result: { created: true, hold: toApiHold({ ...hold, customerExternalId: customer.externalId, captured: '0', captureCount: 0, closedAt: null }, now) }, writes };
+    const writes = [
+      repo.insertHold(scope, hold),
+      notifyLowBalance(scope, customer, locked.ratingCurrency, availability, priced.amount, locked.period.start, now),
+    ];
+    return {
+      result: {
+        created: true,
+        hold: toApiHold(
+          { ...hold, customerExternalId: customer.externalId, captured: '0', captureCount: 0, closedAt: null },
+          now,
+        ),
+      },
+      writes,
+    };
   }).catch(async (error: unknown) => {
     // Two requests placing the same id at once: the loser answers as a replay of the winner.
     if (!isUniqueViolation(error, 'holds_pkey')) throw error;
     return withTenant(deps.db, actor.tenantId, async (tx) => {
       const scope = { db: tx, tenantId: actor.tenantId };
-      return { created: false, hold: await answerReplay(scope, (await repo.findHold(scope, input.id))!, requestHash, now) };
+      return {
+        created: false,
+        hold: await answerReplay(scope, (await repo.findHold(scope, input.id))!, requestHash, now),
+      };
     });
   });
 }
 
 async function answerReplay(scope: TenantScope, existing: repo.HoldRow, requestHash: string, now: Date): Promise<Hold> {
   if (existing.requestHash !== requestHash) {
-    throw conflict('hold_id_reused', `Hold "${existing.id}" was placed with another request; choose a new id`, [{ field: 'id', reason: 'already names a different hold' }]);
+    throw conflict('hold_id_reused', `Hold "${existing.id}" was placed with another request; choose a new id`, [
+      { field: 'id', reason: 'already names a different hold' },
+    ]);
   }
   return toApiHold(existing, now, await repo.listCaptures(scope, existing.id));
 }
 
 function hashRequest(externalId: string, input: PlaceHoldInput): string {
-  const canonical = JSON.stringify([externalId, input.amount === undefined ? null : formatMoney(toNano(input.amount)), input.estimate ?? null, input.expires_in, input.overrun]);
+  const canonical = JSON.stringify([
+    externalId,
+    input.amount === undefined ? null : formatMoney(toNano(input.amount)),
+    input.estimate ?? null,
+    input.expires_in,
+    input.overrun,
+  ]);
   return crypto.createHash('sha256').update(canonical).digest('hex');
 }
 
@@ -107,7 +141,12 @@ interface LockedCustomer {
  * Takes the customer's locks in ingestion's order: its active grants (loadBilling), then its current period row
  * (lockPeriods); the open holds are summed by the next statement on the connection, so under both locks.
  */
-async function lockCustomer(scope: TenantScope, externalId: string, now: Date, options: { withBook: boolean; exceptHold?: string }): Promise<LockedCustomer> {
+async function lockCustomer(
+  scope: TenantScope,
+  externalId: string,
+  now: Date,
+  options: { withBook: boolean; exceptHold?: string },
+): Promise<LockedCustomer> {
   let customer: Customer;
   let customerBilling: billing.CustomerBilling | undefined;
   let context: RatingContext | undefined;
@@ -115,10 +154,17 @@ async function lockCustomer(scope: TenantScope, externalId: string, now: Date, o
     context = await loadRatingContext(scope, externalId, now);
     ({ customer, billing: customerBilling } = context);
   } else {
-    const [found, billings] = await Promise.all([requireCustomer(scope, externalId), billing.loadBilling(scope, [externalId])]);
+    const [found, billings] = await Promise.all([
+      requireCustomer(scope, externalId),
+      billing.loadBilling(scope, [externalId]),
+    ]);
     customer = found;
     // A path naming the customer by Tariff's id: its billing is under its external id.
-    customerBilling = billings.get(customer.externalId) ?? (customer.externalId === externalId ? undefined : (await billing.loadBilling(scope, [customer.externalId])).get(customer.externalId));
+    customerBilling =
+      billings.get(customer.externalId) ??
+      (customer.externalId === externalId
+        ? undefined
+        : (await billing.loadBilling(scope, [customer.externalId])).get(customer.externalId));
   }
   const bounds = context?.period ?? billing.periodFor(customerBilling, now);
   const [periods, held, ratingCurrency] = await Promise.all([
@@ -127,61 +173,114 @@ async function lockCustomer(scope: TenantScope, externalId: string, now: Date, o
     findRatingCurrency(scope, customer.id),
   ]);
   const period = periods.get(periodsRepo.periodKey({ customerId: customer.id, start: bounds.start }))!;
-  return { customer, billing: customerBilling, period, held: toNano(held), ratingCurrency, ...(context ? { context } : {}) };
+  return {
+    customer,
+    billing: customerBilling,
+    period,
+    held: toNano(held),
+    ratingCurrency,
+    ...(context ? { context } : {}),
+  };
 }
 
 /**
  * The worst case of the request at the price in force: the kernel rates the estimate as ingestion would rate the
  * event now, without credits (a hold sets aside the charge, whoever pays it) and never refusing for depletion.
  */
-async function priceEstimate(tenantId: string, context: RatingContext, estimate: HoldEstimate, now: Date): Promise<{ amount: bigint; card: string | null }> {
+async function priceEstimate(
+  tenantId: string,
+  context: RatingContext,
+  estimate: HoldEstimate,
+  now: Date,
+): Promise<{ amount: bigint; card: string | null }> {
   const { id, versions, book } = context.priceBook;
   const compiled = await compiledBook(`${tenantId}:${id}:${versions}`, async () => book);
   const state = { ...context.state, grants: [], on_depletion: 'overage' as const };
-  const event = { transaction_id: 'hold-estimate', customer_id: context.customer.externalId, event_type: estimate.event_type, timestamp: now.toISOString(), properties: estimate.properties };
+  const event = {
+    transaction_id: 'hold-estimate',
+    customer_id: context.customer.externalId,
+    event_type: estimate.event_type,
+    timestamp: now.toISOString(),
+    properties: estimate.properties,
+  };
   const [rated] = (await rateEvents(compiled, { [event.customer_id]: state }, [event])).results;
   if (rated.status !== 'rated') {
     const field = rated.error?.field ? `estimate.${rated.error.field}` : 'estimate';
-    throw invalid(rated.error?.code ?? 'rating_failed', rated.error?.message ?? 'The kernel could not price this estimate', [{ field, reason: rated.error?.message ?? 'cannot be rated' }]);
+    throw invalid(
+      rated.error?.code ?? 'rating_failed',
+      rated.error?.message ?? 'The kernel could not price this estimate',
+      [{ field, reason: rated.error?.message ?? 'cannot be rated' }],
+    );
   }
   const amount = toNano(rated.amount!);
-  if (amount <= 0n) throw invalid('estimate_free', 'The estimate prices at nothing: there is nothing to hold', [{ field: 'estimate', reason: `prices at ${rated.amount} (card ${rated.card})` }]);
+  if (amount <= 0n)
+    throw invalid('estimate_free', 'The estimate prices at nothing: there is nothing to hold', [
+      { field: 'estimate', reason: `prices at ${rated.amount} (card ${rated.card})` },
+    ]);
   return { amount, card: rated.card ?? null };
 }
 
 /** Under the locks: the credit in force, what open holds set aside, and what is left of each blocking limit. */
 function availabilityOf({ billing: customerBilling, period, held }: LockedCustomer, now: Date): Availability {
   let creditBalance = 0n;
-  for (const grant of customerBilling?.wallet.grants ?? []) if (grantInForce(grant, now)) creditBalance += customerBilling!.balances.get(grant.id) ?? 0n;
+  for (const grant of customerBilling?.wallet.grants ?? [])
+    if (grantInForce(grant, now)) creditBalance += customerBilling!.balances.get(grant.id) ?? 0n;
   const blocks = customerBilling?.wallet.onDepletion === 'block';
   const spend = toNano(period.amount) + toNano(period.creditsApplied);
   const budget = customerBilling?.blockingBudget;
   let blocked: string | null = null;
   // Already past a blocking limit this period (an event accepted beyond it under on_block "accept").
-  if (blocks && toNano(period.amount) > 0n) blocked = `usage this period went past the credit (${formatMoney(toNano(period.amount))} billed beyond it) and the customer blocks on depletion`;
-  if (budget !== undefined && spend >= budget) blocked = `the period's spend (${formatMoney(spend)}) has reached the blocking budget (${formatMoney(budget)})`;
-  return { creditBalance, held, balance: blocks ? creditBalance - held : null, budget: budget === undefined ? null : budget - spend - held, blocked };
+  if (blocks && toNano(period.amount) > 0n)
+    blocked = `usage this period went past the credit (${formatMoney(toNano(period.amount))} billed beyond it) and the customer blocks on depletion`;
+  if (budget !== undefined && spend >= budget)
+    blocked = `the period's spend (${formatMoney(spend)}) has reached the blocking budget (${formatMoney(budget)})`;
+  return {
+    creditBalance,
+    held,
+    balance: blocks ? creditBalance - held : null,
+    budget: budget === undefined ? null : budget - spend - held,
+    blocked,
+  };
 }
 
 function refuseUnlessAvailable(a: Availability, amount: bigint): void {
   const details = [
-    { field: 'available.balance', reason: a.balance === null ? 'no limit (the customer does not block on depletion)' : formatMoney(a.balance) },
+    {
+      field: 'available.balance',
+      reason: a.balance === null ? 'no limit (the customer does not block on depletion)' : formatMoney(a.balance),
+    },
     { field: 'available.budget', reason: a.budget === null ? 'no limit (no blocking budget)' : formatMoney(a.budget) },
     { field: 'available.held', reason: formatMoney(a.held) },
   ];
-  const refuse = (code: RefusalCode, message: string) => precondition(code, message, [{ field: 'amount', reason: message }, ...details]);
+  const refuse = (code: RefusalCode, message: string) =>
+    precondition(code, message, [{ field: 'amount', reason: message }, ...details]);
   if (a.blocked) throw refuse('blocked', `The customer is blocked: ${a.blocked}`);
   if (a.balance !== null && amount > a.balance) {
-    throw refuse('insufficient_balance', `The hold (${formatMoney(amount)}) exceeds the available balance (${formatMoney(a.balance)}: credit ${formatMoney(a.creditBalance)} minus ${formatMoney(a.held)} held)`);
+    throw refuse(
+      'insufficient_balance',
+      `The hold (${formatMoney(amount)}) exceeds the available balance (${formatMoney(a.balance)}: credit ${formatMoney(a.creditBalance)} minus ${formatMoney(a.held)} held)`,
+    );
   }
-  if (a.budget !== null && amount > a.budget) throw refuse('budget_exceeded', `The hold (${formatMoney(amount)}) exceeds what the blocking budget leaves (${formatMoney(a.budget)})`);
+  if (a.budget !== null && amount > a.budget)
+    throw refuse(
+      'budget_exceeded',
+      `The hold (${formatMoney(amount)}) exceeds what the blocking budget leaves (${formatMoney(a.budget)})`,
+    );
 }
 
 /**
  * The outbox's `balance.low`, once per customer and period: a hold left the available balance (credit minus open
  * holds) below the hold's own amount, so the next request of its size would be refused.
  */
-async function notifyLowBalance(scope: TenantScope, customer: Customer, currency: string, before: Availability, amount: bigint, periodStart: Date, now: Date): Promise<void> {
+async function notifyLowBalance(
+  scope: TenantScope,
+  customer: Customer,
+  currency: string,
+  before: Availability,
+  amount: bigint,
+  periodStart: Date,
+  now: Date,
+): Promise<void> {
   if (before.balance === null) return;
   const available = before.balance - amount;
   if (available >= amount) return;
@@ -212,14 +311,27 @@ export async function getHold(deps: Deps, actor: Actor, externalId: string, hold
   });
 }
 
-export async function listHolds(deps: Deps, actor: Actor, externalId: string, query: ListHoldsQuery): Promise<ApiSchemas['HoldList']> {
+export async function listHolds(
+  deps: Deps,
+  actor: Actor,
+  externalId: string,
+  query: ListHoldsQuery,
+): Promise<ApiSchemas['HoldList']> {
   requirePermission(actor, 'usage.read');
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const customer = await requireCustomer(scope, externalId);
     const rows = await repo.listHolds(scope, customer.id, query);
-    return { data: rows.map((r) => toApiHold(r, now)), held: formatMoney(heldNow(rows.filter((r) => r.status === 'open'), now)) };
+    return {
+      data: rows.map((r) => toApiHold(r, now)),
+      held: formatMoney(
+        heldNow(
+          rows.filter((r) => r.status === 'open'),
+          now,
+        ),
+      ),
+    };
   });
 }
 
@@ -235,10 +347,16 @@ function remainingOf(r: Pick<repo.HoldRow, 'amount' | 'captured'>): bigint {
   return left > 0n ? left : 0n;
 }
 
-async function requireHold(scope: TenantScope, externalId: string, holdId: string, lock = false): Promise<repo.HoldRow> {
+async function requireHold(
+  scope: TenantScope,
+  externalId: string,
+  holdId: string,
+  lock = false,
+): Promise<repo.HoldRow> {
   const customer = await requireCustomer(scope, externalId);
   const hold = await repo.findHold(scope, holdId, lock);
-  if (!hold || hold.customerId !== customer.id) throw notFound('hold_not_found', `Customer "${externalId}" has no hold "${holdId}"`);
+  if (!hold || hold.customerId !== customer.id)
+    throw notFound('hold_not_found', `Customer "${externalId}" has no hold "${holdId}"`);
   return hold;
 }
 
@@ -247,7 +365,13 @@ async function requireHold(scope: TenantScope, externalId: string, holdId: strin
  * (under the same locks, against what the other holds leave). Idempotent: extending to what the hold already
  * states changes nothing.
  */
-export async function extendHold(deps: Deps, actor: Actor, externalId: string, holdId: string, input: ExtendHoldInput): Promise<Hold> {
+export async function extendHold(
+  deps: Deps,
+  actor: Actor,
+  externalId: string,
+  holdId: string,
+  input: ExtendHoldInput,
+): Promise<Hold> {
   requirePermission(actor, 'events.write');
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
@@ -255,12 +379,19 @@ export async function extendHold(deps: Deps, actor: Actor, externalId: string, h
     const locked = await lockCustomer(scope, externalId, now, { withBook: false, exceptHold: holdId });
     const hold = await requireHold(scope, externalId, holdId, true);
     if (hold.status !== 'open' || hold.expiresAt.getTime() <= now.getTime()) {
-      throw precondition('hold_closed', `Hold "${holdId}" is ${hold.status === 'open' ? 'expired' : hold.status}: place a new one`, [{ field: 'hold_id', reason: `is ${hold.status}` }]);
+      throw precondition(
+        'hold_closed',
+        `Hold "${holdId}" is ${hold.status === 'open' ? 'expired' : hold.status}: place a new one`,
+        [{ field: 'hold_id', reason: `is ${hold.status}` }],
+      );
     }
     const change: { amount?: string; expiresAt?: Date } = {};
     if (input.amount !== undefined) {
       const amount = toNano(input.amount);
-      if (amount < toNano(hold.amount)) throw invalid('hold_amount_decreased', 'An extension cannot hold less than the hold does; release it instead', [{ field: 'amount', reason: `is below the held ${formatMoney(toNano(hold.amount))}` }]);
+      if (amount < toNano(hold.amount))
+        throw invalid('hold_amount_decreased', 'An extension cannot hold less than the hold does; release it instead', [
+          { field: 'amount', reason: `is below the held ${formatMoney(toNano(hold.amount))}` },
+        ]);
       if (amount > toNano(hold.amount)) {
         const availability = availabilityOf(locked, now);
         refuseUnlessAvailable(availability, amount - toNano(hold.captured));
@@ -269,7 +400,12 @@ export async function extendHold(deps: Deps, actor: Actor, externalId: string, h
     }
     if (input.expires_in !== undefined) change.expiresAt = new Date(now.getTime() + input.expires_in * 1000);
     await repo.updateHold(scope, hold.id, change, now);
-    const updated = { ...hold, ...(change.amount ? { amount: change.amount } : {}), ...(change.expiresAt ? { expiresAt: change.expiresAt } : {}), updatedAt: now };
+    const updated = {
+      ...hold,
+      ...(change.amount ? { amount: change.amount } : {}),
+      ...(change.expiresAt ? { expiresAt: change.expiresAt } : {}),
+      updatedAt: now,
+    };
     return toApiHold(updated, now, await repo.listCaptures(scope, hold.id));
   });
 }
@@ -283,7 +419,11 @@ export async function releaseHold(deps: Deps, actor: Actor, externalId: string, 
     const hold = await requireHold(scope, externalId, holdId, true);
     if (hold.status !== 'open') return toApiHold(hold, now, await repo.listCaptures(scope, hold.id));
     await repo.updateHold(scope, hold.id, { status: 'released', closedAt: now }, now);
-    return toApiHold({ ...hold, status: 'released', closedAt: now, updatedAt: now }, now, await repo.listCaptures(scope, hold.id));
+    return toApiHold(
+      { ...hold, status: 'released', closedAt: now, updatedAt: now },
+      now,
+      await repo.listCaptures(scope, hold.id),
+    );
   });
 }
 
@@ -315,7 +455,11 @@ export async function expireHold(deps: Deps, tenantId: string, holdId: string): 
   });
 }
 
-export function toApiHold(r: Omit<repo.HoldRow, 'requestHash' | 'apiKeyId'>, now: Date, captures?: Awaited<ReturnType<typeof repo.listCaptures>>): Hold {
+export function toApiHold(
+  r: Omit<repo.HoldRow, 'requestHash' | 'apiKeyId'>,
+  now: Date,
+  captures?: Awaited<ReturnType<typeof repo.listCaptures>>,
+): Hold {
   const open = r.status === 'open' && r.expiresAt.getTime() > now.getTime();
   return {
     id: r.id,
@@ -332,7 +476,16 @@ export function toApiHold(r: Omit<repo.HoldRow, 'requestHash' | 'apiKeyId'>, now
     expires_at: r.expiresAt.toISOString(),
     created_at: r.createdAt.toISOString(),
     closed_at: r.closedAt?.toISOString() ?? null,
-    ...(captures ? { captures: captures.map((c) => ({ transaction_id: c.transactionId, amount: formatMoney(toNano(c.amount)), final: c.final, captured_at: c.capturedAt.toISOString() })) } : {}),
+    ...(captures
+      ? {
+          captures: captures.map((c) => ({
+            transaction_id: c.transactionId,
+            amount: formatMoney(toNano(c.amount)),
+            final: c.final,
+            captured_at: c.capturedAt.toISOString(),
+          })),
+        }
+      : {}),
   };
 }
 
@@ -343,7 +496,11 @@ export const balanceTokenSeconds = 60;
  * A signed statement of the customer's balance and open holds now (token.ts), for a gateway to refuse locally
  * what the server would refuse. Read from the database: what every commit before it left.
  */
-export async function getBalanceToken(deps: Deps, actor: Actor, externalId: string): Promise<ApiSchemas['BalanceToken']> {
+export async function getBalanceToken(
+  deps: Deps,
+  actor: Actor,
+  externalId: string,
+): Promise<ApiSchemas['BalanceToken']> {
   requirePermission(actor, 'entitlements.check');
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
@@ -351,7 +508,9 @@ export async function getBalanceToken(deps: Deps, actor: Actor, externalId: stri
     const state = await budgetsRepo.readCheckState(scope, externalId, now);
     if (!state) throw notFound('customer_not_found', `No customer "${externalId}"`);
     let credit = 0n;
-    for (const g of state.grants.values()) if (grantInForce({ status: 'active', effectiveAt: g.effectiveAt, expiresAt: g.expiresAt }, now)) credit += g.balance;
+    for (const g of state.grants.values())
+      if (grantInForce({ status: 'active', effectiveAt: g.effectiveAt, expiresAt: g.expiresAt }, now))
+        credit += g.balance;
     const held = heldAt(state, now);
     const spend = state.period?.spend ?? 0n;
     const iat = Math.floor(now.getTime() / 1000);

@@ -27,10 +27,22 @@ const dollars = (n: number) => BigInt(Math.round(n * 100)) * 10_000_000n;
 
 describe('settling events against holds', () => {
   it('draws on the named hold first; the rest is an excess against what the other holds leave', () => {
-    const book = new HoldBook([hold('a', '4'), hold('b', '2'), hold('lapsed', '9', { expiresAt: now }), hold('other', '5', { customerId: 'c2' })], now);
+    const book = new HoldBook(
+      [
+        hold('a', '4'),
+        hold('b', '2'),
+        hold('lapsed', '9', { expiresAt: now }),
+        hold('other', '5', { customerId: 'c2' }),
+      ],
+      now,
+    );
     // A lapsed hold and another customer's hold set nothing aside for c1.
     expect(book.reserved('c1')).toBe(dollars(6));
-    expect(book.assess('c1', 'a', dollars(3))).toEqual({ hold: { id: 'a', remaining: dollars(4), overrun: 'charge' }, others: dollars(2), excess: 0n });
+    expect(book.assess('c1', 'a', dollars(3))).toEqual({
+      hold: { id: 'a', remaining: dollars(4), overrun: 'charge' },
+      others: dollars(2),
+      excess: 0n,
+    });
     expect(book.assess('c1', 'a', dollars(5)).excess).toBe(dollars(1));
     expect(book.assess('c1', undefined, dollars(1))).toEqual({ others: dollars(6), excess: dollars(1) });
     expect(book.assess('c1', 'other', dollars(1))).toMatchObject({ unknown: true });
@@ -40,9 +52,17 @@ describe('settling events against holds', () => {
 
   it('captures several times, and a final capture closes the hold and frees the rest', () => {
     const book = new HoldBook([hold('a', '4'), hold('b', '2')], now);
-    expect(book.capture('a', 'e1', dollars(1.5), false)).toEqual({ captured: dollars(1.5), remaining: dollars(2.5), status: 'open' });
+    expect(book.capture('a', 'e1', dollars(1.5), false)).toEqual({
+      captured: dollars(1.5),
+      remaining: dollars(2.5),
+      status: 'open',
+    });
     expect(book.reserved('c1')).toBe(dollars(4.5));
-    expect(book.capture('a', 'e2', dollars(0.5), true)).toEqual({ captured: dollars(2), remaining: 0n, status: 'captured' });
+    expect(book.capture('a', 'e2', dollars(0.5), true)).toEqual({
+      captured: dollars(2),
+      remaining: 0n,
+      status: 'captured',
+    });
     expect(book.reserved('c1')).toBe(dollars(2));
     // An overrun captured in full: nothing left, never negative.
     expect(book.capture('b', 'e3', dollars(3), false)).toEqual({ captured: dollars(3), remaining: 0n, status: 'open' });

@@ -37,7 +37,10 @@ export class HoldBook {
   private readonly holds = new Map<string, LiveHold>();
   private readonly captures: HoldCapture[] = [];
 
-  constructor(rows: HoldRow[], private readonly now: Date) {
+  constructor(
+    rows: HoldRow[],
+    private readonly now: Date,
+  ) {
     for (const r of rows) {
       this.holds.set(r.id, {
         id: r.id,
@@ -75,13 +78,23 @@ export class HoldBook {
     if (holdId === undefined) return { others: reserved, excess: charge };
     const hold = this.holds.get(holdId);
     if (!hold || hold.customerId !== customerId) return { unknown: true, others: reserved, excess: charge };
-    if (!this.isOpen(hold)) return { closed: hold.status === 'open' ? 'expired' : hold.status, others: reserved, excess: charge };
+    if (!this.isOpen(hold))
+      return { closed: hold.status === 'open' ? 'expired' : hold.status, others: reserved, excess: charge };
     const remaining = this.remaining(hold);
-    return { hold: { id: hold.id, remaining, overrun: hold.overrun }, others: reserved - remaining, excess: charge > remaining ? charge - remaining : 0n };
+    return {
+      hold: { id: hold.id, remaining, overrun: hold.overrun },
+      others: reserved - remaining,
+      excess: charge > remaining ? charge - remaining : 0n,
+    };
   }
 
   /** Records an event kept against its hold: the charge adds to what it captured; a final capture closes it. */
-  capture(holdId: string, transactionId: string, charge: bigint, final: boolean): { captured: bigint; remaining: bigint; status: HoldStatus } {
+  capture(
+    holdId: string,
+    transactionId: string,
+    charge: bigint,
+    final: boolean,
+  ): { captured: bigint; remaining: bigint; status: HoldStatus } {
     const hold = this.holds.get(holdId)!;
     hold.captured += charge;
     hold.captureCount += 1;
@@ -98,7 +111,13 @@ export class HoldBook {
     const settlements: HoldSettlement[] = [];
     for (const hold of this.holds.values()) {
       if (!hold.changed) continue;
-      settlements.push({ id: hold.id, captured: formatMoney(hold.captured), captureCount: hold.captureCount, status: hold.status, closedAt: hold.closedAt });
+      settlements.push({
+        id: hold.id,
+        captured: formatMoney(hold.captured),
+        captureCount: hold.captureCount,
+        status: hold.status,
+        closedAt: hold.closedAt,
+      });
     }
     return { settlements, captures: this.captures };
   }

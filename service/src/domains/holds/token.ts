@@ -33,7 +33,10 @@ export function signBalanceToken(key: { keyId: string; privateKey: crypto.KeyObj
 }
 
 /** The tenant's signing key, created on first use (concurrent first uses agree on whichever was stored). */
-export async function currentBalanceKey(scope: TenantScope, now: Date): Promise<{ keyId: string; privateKey: crypto.KeyObject }> {
+export async function currentBalanceKey(
+  scope: TenantScope,
+  now: Date,
+): Promise<{ keyId: string; privateKey: crypto.KeyObject }> {
   let [key] = await repo.listBalanceKeys(scope);
   if (!key) {
     const pair = crypto.generateKeyPairSync('ed25519');
@@ -45,16 +48,28 @@ export async function currentBalanceKey(scope: TenantScope, now: Date): Promise<
     });
     [key] = await repo.listBalanceKeys(scope);
   }
-  return { keyId: key.keyId, privateKey: crypto.createPrivateKey({ key: key.privateKey, format: 'der', type: 'pkcs8' }) };
+  return {
+    keyId: key.keyId,
+    privateKey: crypto.createPrivateKey({ key: key.privateKey, format: 'der', type: 'pkcs8' }),
+  };
 }
 
 /** The tenant's public keys as a JSON Web Key Set (RFC 8037: OKP, Ed25519). */
-export async function publicBalanceKeys(scope: TenantScope): Promise<{ keys: { kty: 'OKP'; crv: 'Ed25519'; x: string; kid: string; alg: 'EdDSA'; use: 'sig' }[] }> {
+export async function publicBalanceKeys(
+  scope: TenantScope,
+): Promise<{ keys: { kty: 'OKP'; crv: 'Ed25519'; x: string; kid: string; alg: 'EdDSA'; use: 'sig' }[] }> {
   const keys = await repo.listBalanceKeys(scope);
   return {
     keys: keys.map((k) => {
       const jwk = crypto.createPublicKey({ key: k.publicKey, format: 'der', type: 'spki' }).export({ format: 'jwk' });
-      return { kty: 'OKP' as const, crv: 'Ed25519' as const, x: jwk.x!, kid: k.keyId, alg: 'EdDSA' as const, use: 'sig' as const };
+      return {
+        kty: 'OKP' as const,
+        crv: 'Ed25519' as const,
+        x: jwk.x!,
+        kid: k.keyId,
+        alg: 'EdDSA' as const,
+        use: 'sig' as const,
+      };
     }),
   };
 }

@@ -88,7 +88,10 @@ export async function searchCustomers(
 }
 
 /** The customer's ancestors, nearest first. */
-export async function listAncestors({ db, tenantId }: TenantScope, customerId: string): Promise<{ id: string; externalId: string; name: string | null; isReseller: boolean }[]> {
+export async function listAncestors(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+): Promise<{ id: string; externalId: string; name: string | null; isReseller: boolean }[]> {
   const rows = await db`
     with recursive chain(id, parent_id, depth) as (
       select id, parent_id, 0 from customers where tenant_id = ${tenantId} and id = ${customerId}
@@ -165,7 +168,13 @@ export interface RatedEventRow {
 }
 
 /** The customer's events of these types in [from, until) with their latest rating (the events index, then each line's key). */
-export async function listRatedEvents({ db, tenantId }: TenantScope, customerId: string, eventTypes: string[], from: Date, until: Date): Promise<RatedEventRow[]> {
+export async function listRatedEvents(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  eventTypes: string[],
+  from: Date,
+  until: Date,
+): Promise<RatedEventRow[]> {
   if (eventTypes.length === 0) return [];
   const rows = await db`
     select e.event_type, e.occurred_at, e.properties, l.period_start, l.amount::text, l.receipt
@@ -174,5 +183,12 @@ export async function listRatedEvents({ db, tenantId }: TenantScope, customerId:
                         where l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id order by l.revision desc limit 1) l
     where e.tenant_id = ${tenantId} and e.customer_id = ${customerId} and e.occurred_at >= ${from} and e.occurred_at < ${until}
       and e.event_type = any(${eventTypes}::text[])`;
-  return rows.map((r) => ({ eventType: r.event_type, occurredAt: r.occurred_at, properties: r.properties, periodStart: r.period_start, amount: r.amount, receipt: r.receipt }));
+  return rows.map((r) => ({
+    eventType: r.event_type,
+    occurredAt: r.occurred_at,
+    properties: r.properties,
+    periodStart: r.period_start,
+    amount: r.amount,
+    receipt: r.receipt,
+  }));
 }

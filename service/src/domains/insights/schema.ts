@@ -32,8 +32,14 @@ const seriesFields = {
 /** A range that runs forwards and spans at most maxSeriesDays. */
 function checkRange<T extends z.ZodType<{ from: string; until: string }>>(schema: T): T {
   return schema
-    .refine((input) => Date.parse(input.until) > Date.parse(input.from), { message: 'must be after from', path: ['until'] })
-    .refine((input) => Date.parse(input.until) - Date.parse(input.from) <= maxSeriesDays * 86_400_000, { message: `must be at most ${maxSeriesDays} days after from`, path: ['until'] });
+    .refine((input) => Date.parse(input.until) > Date.parse(input.from), {
+      message: 'must be after from',
+      path: ['until'],
+    })
+    .refine((input) => Date.parse(input.until) - Date.parse(input.from) <= maxSeriesDays * 86_400_000, {
+      message: `must be at most ${maxSeriesDays} days after from`,
+      path: ['until'],
+    });
 }
 
 export const usageSeriesInput = checkRange(z.strictObject({ customer_id: externalId, ...seriesFields }));

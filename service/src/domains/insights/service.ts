@@ -57,12 +57,23 @@ function toSummary(row: repo.DirectoryRow): CustomerSummary {
     parent_id: row.parentExternalId,
     is_reseller: row.isReseller,
     children: Number(row.children),
-    period: row.periodStart && row.periodEnd ? { start: row.periodStart.toISOString(), end: row.periodEnd.toISOString() } : null,
+    period:
+      row.periodStart && row.periodEnd
+        ? { start: row.periodStart.toISOString(), end: row.periodEnd.toISOString() }
+        : null,
     spend: formatMoney(spend),
     budget:
       row.budget === null
         ? null
-        : { amount: money(row.budget), enforcement: row.enforcement!, used_percent: new Decimal(spend.toString()).div(toNano(row.budget).toString()).times(100).toDecimalPlaces(2).toFixed(2) },
+        : {
+            amount: money(row.budget),
+            enforcement: row.enforcement!,
+            used_percent: new Decimal(spend.toString())
+              .div(toNano(row.budget).toString())
+              .times(100)
+              .toDecimalPlaces(2)
+              .toFixed(2),
+          },
     credits: row.credits.map((c) => ({ currency: c.currency, balance: money(c.balance) })),
   };
 }
@@ -70,19 +81,38 @@ function toSummary(row: repo.DirectoryRow): CustomerSummary {
 async function searchPage(scope: TenantScope, input: SearchCustomersInput, now: Date): Promise<CustomerPage> {
   const parentId = input.parent_id === undefined ? undefined : (await requireCustomer(scope, input.parent_id)).id;
   // One row more than the page says whether another page follows.
-  const rows = await repo.searchCustomers(scope, { query: input.query || undefined, parentId, cursor: input.cursor, limit: input.limit + 1, now });
+  const rows = await repo.searchCustomers(scope, {
+    query: input.query || undefined,
+    parentId,
+    cursor: input.cursor,
+    limit: input.limit + 1,
+    now,
+  });
   const page = rows.slice(0, input.limit).map(toSummary);
   return { data: page, next_cursor: rows.length > input.limit ? page.at(-1)!.external_id : null };
 }
 
 export async function searchCustomers(deps: Deps, actor: Actor, input: SearchCustomersInput): Promise<CustomerPage> {
   requirePermission(actor, 'customers.read');
-  return withTenant(deps.db, actor.tenantId, (tx) => searchPage({ db: tx, tenantId: actor.tenantId }, input, deps.clock.now()));
+  return withTenant(deps.db, actor.tenantId, (tx) =>
+    searchPage({ db: tx, tenantId: actor.tenantId }, input, deps.clock.now()),
+  );
 }
 
 /** The customer's own summary (repo's page narrowed to it). */
-export async function summaryOf(scope: TenantScope, customer: customersRepo.Customer, now: Date): Promise<CustomerSummary> {
-  const [row] = await repo.searchCustomers(scope, { query: undefined, parentId: undefined, cursor: undefined, limit: 1, now, customerId: customer.id });
+export async function summaryOf(
+  scope: TenantScope,
+  customer: customersRepo.Customer,
+  now: Date,
+): Promise<CustomerSummary> {
+  const [row] = await repo.searchCustomers(scope, {
+    query: undefined,
+    parentId: undefined,
+    cursor: undefined,
+    limit: 1,
+    now,
+    customerId: customer.id,
+  });
   return toSummary(row);
 }
 
@@ -96,7 +126,11 @@ export async function getCustomerOverview(deps: Deps, actor: Actor, externalId: 
       customer: toApiCustomer(customer, await customersRepo.listAssignments(scope, customer.id), now),
       summary: await summaryOf(scope, customer, now),
       /** Nearest first, up to the root. */
-      ancestors: (await repo.listAncestors(scope, customer.id)).map((a) => ({ external_id: a.externalId, name: a.name, is_reseller: a.isReseller })),
+      ancestors: (await repo.listAncestors(scope, customer.id)).map((a) => ({
+        external_id: a.externalId,
+        name: a.name,
+        is_reseller: a.isReseller,
+      })),
       /** The first page of its children (more with customers.search's parent_id). */
       children: await searchPage(scope, { parent_id: customer.externalId, limit: 50 }, now),
     };
@@ -120,7 +154,13 @@ export interface UsageSeries {
   from: string;
   until: string;
   /** One series per meter and group (the meter's group_by values, e.g. the model); buckets without events are absent. */
-  series: { meter: string; name: string; aggregation: string; group: Record<string, string | null>; points: UsagePoint[] }[];
+  series: {
+    meter: string;
+    name: string;
+    aggregation: string;
+    group: Record<string, string | null>;
+    points: UsagePoint[];
+  }[];
 }
 
 const hourMs = 3_600_000;
@@ -137,19 +177,36 @@ export async function getUsageSeries(deps: Deps, actor: Actor, input: UsageSerie
     let meterFilter: metersRepo.Meter | undefined;
     if (input.meter !== undefined) {
       meterFilter = await metersRepo.findMeterByCode(scope, input.meter);
-      if (!meterFilter) throw invalid('meter_not_found', `No meter "${input.meter}"`, [{ field: 'meter', reason: 'no such meter' }]);
+      if (!meterFilter)
+        throw invalid('meter_not_found', `No meter "${input.meter}"`, [{ field: 'meter', reason: 'no such meter' }]);
     }
     const rows =
       input.granularity === 'day'
-        ? await repo.listDailyUsage(scope, customer.id, { fromDay: from.toISOString().slice(0, 10), untilDay: until.toISOString().slice(0, 10), meterId: meterFilter?.id })
+        ? await repo.listDailyUsage(scope, customer.id, {
+            fromDay: from.toISOString().slice(0, 10),
+            untilDay: until.toISOString().slice(0, 10),
+            meterId: meterFilter?.id,
+          })
         : await hourlyUsage(scope, customer.id, from, until, meterFilter);
-    const meters = new Map((await metersRepo.findMetersByIds(scope, [...new Set(rows.map((r) => r.meterId))])).map((m) => [m.id, m]));
+    const meters = new Map(
+      (await metersRepo.findMetersByIds(scope, [...new Set(rows.map((r) => r.meterId))])).map((m) => [m.id, m]),
+    );
     const series = new Map<string, UsageSeries['series'][number]>();
     for (const row of rows) {
       const meter = meters.get(row.meterId)!;
       const key = `${meter.code}|${JSON.stringify(row.groupKey)}`;
       let entry = series.get(key);
-      if (!entry) series.set(key, (entry = { meter: meter.code, name: meter.name, aggregation: meter.aggregation, group: row.groupKey, points: [] }));
+      if (!entry)
+        series.set(
+          key,
+          (entry = {
+            meter: meter.code,
+            name: meter.name,
+            aggregation: meter.aggregation,
+            group: row.groupKey,
+            points: [],
+          }),
+        );
       entry.points.push({
         at: input.granularity === 'day' ? `${row.day}T00:00:00.000Z` : row.day,
         value: dayValue[meter.aggregation](row),
@@ -164,7 +221,9 @@ export async function getUsageSeries(deps: Deps, actor: Actor, input: UsageSerie
       granularity: input.granularity,
       from: from.toISOString(),
       until: until.toISOString(),
-      series: [...series.values()].sort((a, b) => a.meter.localeCompare(b.meter) || JSON.stringify(a.group).localeCompare(JSON.stringify(b.group))),
+      series: [...series.values()].sort(
+        (a, b) => a.meter.localeCompare(b.meter) || JSON.stringify(a.group).localeCompare(JSON.stringify(b.group)),
+      ),
     };
   });
 }
@@ -174,12 +233,33 @@ export async function getUsageSeries(deps: Deps, actor: Actor, input: UsageSerie
  * (aggregateEvents, bucketed by hour), so an hour's figures add up to its day's exactly. No hourly table is kept:
  * ingestion pays nothing for it, and a 90-day range reads one customer's events through the (customer, time) index.
  */
-async function hourlyUsage(scope: TenantScope, customerId: string, from: Date, until: Date, meter: metersRepo.Meter | undefined): Promise<repo.DailyUsageRow[]> {
+async function hourlyUsage(
+  scope: TenantScope,
+  customerId: string,
+  from: Date,
+  until: Date,
+  meter: metersRepo.Meter | undefined,
+): Promise<repo.DailyUsageRow[]> {
   const meters = meter ? [meter] : await metersRepo.listMeters(scope, { limit: 1000, includeArchived: false });
-  const events = await repo.listRatedEvents(scope, customerId, [...new Set(meters.map((m) => m.eventType))], from, until);
+  const events = await repo.listRatedEvents(
+    scope,
+    customerId,
+    [...new Set(meters.map((m) => m.eventType))],
+    from,
+    until,
+  );
   const counted = events.map((e) => {
     const amountNano = toNano(e.amount);
-    return { customerId, periodStart: e.periodStart, occurredAt: e.occurredAt, eventType: e.eventType, properties: e.properties, amountNano, grossNano: amountNano + creditsInReceipt(e.receipt), receipt: e.receipt };
+    return {
+      customerId,
+      periodStart: e.periodStart,
+      occurredAt: e.occurredAt,
+      eventType: e.eventType,
+      properties: e.properties,
+      amountNano,
+      grossNano: amountNano + creditsInReceipt(e.receipt),
+      receipt: e.receipt,
+    };
   });
   // One bucket may hold parts of two periods (a period that starts mid-hour): merged below.
   const merged = new Map<string, repo.DailyUsageRow>();
@@ -193,7 +273,10 @@ async function hourlyUsage(scope: TenantScope, customerId: string, from: Date, u
       eventCount: BigInt(d.eventCount) + (previous?.eventCount ?? 0n),
       valueSum: sumOrNull(previous?.valueSum ?? null, d.valueSum),
       valueMax: maxOrNull(previous?.valueMax ?? null, d.valueMax),
-      latestValue: previous?.latestAt && d.latestAt && previous.latestAt > d.latestAt ? previous.latestValue : (d.latestValue?.toFixed() ?? previous?.latestValue ?? null),
+      latestValue:
+        previous?.latestAt && d.latestAt && previous.latestAt > d.latestAt
+          ? previous.latestValue
+          : (d.latestValue?.toFixed() ?? previous?.latestValue ?? null),
       latestAt: previous?.latestAt && (!d.latestAt || previous.latestAt > d.latestAt) ? previous.latestAt : d.latestAt,
       amount: formatMoney(d.amountNano + (previous ? toNano(previous.amount) : 0n)),
       grossAmount: formatMoney(d.grossNano + (previous ? toNano(previous.grossAmount) : 0n)),

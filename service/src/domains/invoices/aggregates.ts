@@ -76,11 +76,32 @@ interface Row {
 
 /** A grouping's key, every field set (one object shape for all rows: this runs for every rated line). */
 function keyOf(customerId: string, periodStart: string, step: repo.AggregateKey['step']): repo.AggregateKey {
-  return { customerId, periodStart, step, card: '', charge: -1, dimension: '', model: '', rate: '', per: '', group: {}, pool: '', grantId: '', mode: '', percent: '' };
+  return {
+    customerId,
+    periodStart,
+    step,
+    card: '',
+    charge: -1,
+    dimension: '',
+    model: '',
+    rate: '',
+    per: '',
+    group: {},
+    pool: '',
+    grantId: '',
+    mode: '',
+    percent: '',
+  };
 }
 
 function newRow(key: repo.AggregateKey): Row {
-  return { row: key, quantity: { value: 0n, scale: 0 }, covered: { value: 0n, scale: 0 }, amount: { value: 0n, scale: 0 }, events: 0n };
+  return {
+    row: key,
+    quantity: { value: 0n, scale: 0 },
+    covered: { value: 0n, scale: 0 },
+    amount: { value: 0n, scale: 0 },
+    events: 0n,
+  };
 }
 
 /** One period's rows: the total, and the step rows by a key of their grouping's values within the period. */
@@ -128,7 +149,8 @@ export function aggregateLines(lines: readonly AggregatedLine[]): repo.Aggregate
           }
           groupId = JSON.stringify(group);
         }
-        const quantity = line.receipt.find((q) => q.step === 'quantity' && q.charge === step.charge) as { dimension?: string } | undefined;
+        const quantity = line.receipt.find((q) => q.step === 'quantity' && q.charge === step.charge) as
+          { dimension?: string } | undefined;
         const charge = step.charge as number;
         const dimension = quantity?.dimension ?? '';
         const model = String(step.model);

@@ -8,8 +8,16 @@ describe('invoice rounding', () => {
   it.each([
     // given exact nano amounts -> then rounded lines (nano) and total
     // Equal remainders: the missing cent goes to the earlier line.
-    [[1_004_000_000n, 2_004_000_000n, 3_004_000_000n], [1_010_000_000n, 2_000_000_000n, 3_000_000_000n], 6_010_000_000n],
-    [[1_004_000_000n, 2_004_000_000n, 3_006_000_000n], [1_000_000_000n, 2_000_000_000n, 3_010_000_000n], 6_010_000_000n],
+    [
+      [1_004_000_000n, 2_004_000_000n, 3_004_000_000n],
+      [1_010_000_000n, 2_000_000_000n, 3_000_000_000n],
+      6_010_000_000n,
+    ],
+    [
+      [1_004_000_000n, 2_004_000_000n, 3_006_000_000n],
+      [1_000_000_000n, 2_000_000_000n, 3_010_000_000n],
+      6_010_000_000n,
+    ],
     [[5_000_000n, 5_000_000n], [10_000_000n, 0n], 10_000_000n],
     [[15_000_000n], [20_000_000n], 20_000_000n],
     [[25_000_000n], [20_000_000n], 20_000_000n],
@@ -21,20 +29,24 @@ describe('invoice rounding', () => {
 
   it('keeps every line within one minor unit, adds up to the total, and the total is the exact sum rounded half-even', () => {
     fc.assert(
-      fc.property(fc.array(fc.bigInt({ min: -(10n ** 15n), max: 10n ** 15n }), { maxLength: 30 }), fc.constantFrom(0, 2, 3, 4), (exact, minor) => {
-        const unit = 10n ** BigInt(9 - minor);
-        const { amounts, total } = roundLines(exact, minor);
-        expect(amounts.reduce((a, b) => a + b, 0n)).toBe(total);
-        const sum = exact.reduce((a, b) => a + b, 0n);
-        const floor = sum >= 0n ? sum / unit : -((-sum + unit - 1n) / unit);
-        const rest = sum - floor * unit;
-        expect(total / unit).toBe(rest * 2n > unit || (rest * 2n === unit && floor % 2n !== 0n) ? floor + 1n : floor);
-        amounts.forEach((a, i) => {
-          expect(a % unit).toBe(0n);
-          const diff = a - exact[i];
-          expect(diff > -unit && diff < unit).toBe(true);
-        });
-      }),
+      fc.property(
+        fc.array(fc.bigInt({ min: -(10n ** 15n), max: 10n ** 15n }), { maxLength: 30 }),
+        fc.constantFrom(0, 2, 3, 4),
+        (exact, minor) => {
+          const unit = 10n ** BigInt(9 - minor);
+          const { amounts, total } = roundLines(exact, minor);
+          expect(amounts.reduce((a, b) => a + b, 0n)).toBe(total);
+          const sum = exact.reduce((a, b) => a + b, 0n);
+          const floor = sum >= 0n ? sum / unit : -((-sum + unit - 1n) / unit);
+          const rest = sum - floor * unit;
+          expect(total / unit).toBe(rest * 2n > unit || (rest * 2n === unit && floor % 2n !== 0n) ? floor + 1n : floor);
+          amounts.forEach((a, i) => {
+            expect(a % unit).toBe(0n);
+            const diff = a - exact[i];
+            expect(diff > -unit && diff < unit).toBe(true);
+          });
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -46,13 +58,48 @@ describe('invoice lines', () => {
     currency: 'USD',
     minorUnit: 2,
     period,
-    plan: { code: 'hybrid', name: 'Hybrid', baseFee: 100_000_000_000n, minimumSpend: 50_000_000_000n, cadence: { interval: 'month', anchorDay: 1 } },
+    plan: {
+      code: 'hybrid',
+      name: 'Hybrid',
+      baseFee: 100_000_000_000n,
+      minimumSpend: 50_000_000_000n,
+      cadence: { interval: 'month', anchorDay: 1 },
+    },
     usage: [
-      { card: 'llm/tokens', charge: 0, dimension: 'tokens', model: 'per_unit', rate: '0.020000000', per: '1000.000000', group: { model: 'a' }, quantity: '100000.000000', amount: '2.000000000', events: 3n },
+      {
+        card: 'llm/tokens',
+        charge: 0,
+        dimension: 'tokens',
+        model: 'per_unit',
+        rate: '0.020000000',
+        per: '1000.000000',
+        group: { model: 'a' },
+        quantity: '100000.000000',
+        amount: '2.000000000',
+        events: 3n,
+      },
     ],
     steps: [
-      { step: 'allowance', pool: 'tokens', grantId: null, mode: null, percent: null, covered: '1000000.000000', amount: '0', events: 2n },
-      { step: 'credit', pool: null, grantId: 'g1', mode: null, percent: null, covered: '0', amount: '0.500000000', events: 1n },
+      {
+        step: 'allowance',
+        pool: 'tokens',
+        grantId: null,
+        mode: null,
+        percent: null,
+        covered: '1000000.000000',
+        amount: '0',
+        events: 2n,
+      },
+      {
+        step: 'credit',
+        pool: null,
+        grantId: 'g1',
+        mode: null,
+        percent: null,
+        covered: '0',
+        amount: '0.500000000',
+        events: 1n,
+      },
     ],
     grants: new Map([['g1', { kind: 'goodwill', name: null, reason: 'outage' }]]),
     ratedAmount: 1_500_000_000n,
@@ -76,6 +123,9 @@ describe('invoice lines', () => {
   });
 
   it('given receipts that do not add up, refuses to build', () => {
-    expect(buildInvoice({ ...input, ratedAmount: 1n })).toEqual({ ok: false, error: 'usage lines net 1.500000000 but the receipts bill 0.000000001' });
+    expect(buildInvoice({ ...input, ratedAmount: 1n })).toEqual({
+      ok: false,
+      error: 'usage lines net 1.500000000 but the receipts bill 0.000000001',
+    });
   });
 });

@@ -4,7 +4,17 @@ import { formatMoney, formatQuantity, parseScaled } from '@tariff/core-wasm';
 import { divideHalfEven, largestRemainder, sumNano, toNano } from '../../platform/money.ts';
 import { boundaryAfter, fullPeriodOf, prorate, type Cadence, type Period } from '../periods/calendar.ts';
 
-export type LineKind = 'base_fee' | 'usage' | 'allowance' | 'discount' | 'commitment' | 'credit' | 'minimum_true_up' | 'sla_credit' | 'progressive_billing' | 'adjustment';
+export type LineKind =
+  | 'base_fee'
+  | 'usage'
+  | 'allowance'
+  | 'discount'
+  | 'commitment'
+  | 'credit'
+  | 'minimum_true_up'
+  | 'sla_credit'
+  | 'progressive_billing'
+  | 'adjustment';
 
 /** Price steps of the period's receipts summed by card, charge, rate and the events' grouping properties. */
 export interface UsageAggregate {
@@ -105,7 +115,8 @@ export interface DraftLine {
   details: Record<string, unknown> | null;
 }
 
-export type BuildResult = { ok: true; lines: DraftLine[]; total: bigint; totalExact: bigint } | { ok: false; error: string };
+export type BuildResult =
+  { ok: true; lines: DraftLine[]; total: bigint; totalExact: bigint } | { ok: false; error: string };
 
 const micro = (value: string) => (parseScaled(value, 6, { allowNegative: true }) as { ok: true; value: bigint }).value;
 
@@ -165,14 +176,22 @@ export function buildInvoice(input: InvoiceInput): BuildResult {
         unitPrice: fee.amount,
         per: 1_000_000n,
         amountExact: fee.amount,
-        details: { plan: input.plan.code, full_fee: formatMoney(input.plan.baseFee), seconds: String(fee.seconds), full_period_seconds: String(fee.fullSeconds) },
+        details: {
+          plan: input.plan.code,
+          full_fee: formatMoney(input.plan.baseFee),
+          seconds: String(fee.seconds),
+          full_period_seconds: String(fee.fullSeconds),
+        },
       }),
     );
   }
 
   const usage = [...input.usage].sort(
     (a, b) =>
-      a.card.localeCompare(b.card) || a.charge - b.charge || JSON.stringify(a.group).localeCompare(JSON.stringify(b.group)) || (toNano(a.rate) < toNano(b.rate) ? -1 : toNano(a.rate) > toNano(b.rate) ? 1 : 0),
+      a.card.localeCompare(b.card) ||
+      a.charge - b.charge ||
+      JSON.stringify(a.group).localeCompare(JSON.stringify(b.group)) ||
+      (toNano(a.rate) < toNano(b.rate) ? -1 : toNano(a.rate) > toNano(b.rate) ? 1 : 0),
   );
   let usageTotal = 0n;
   for (const u of usage) {
@@ -195,33 +214,76 @@ export function buildInvoice(input: InvoiceInput): BuildResult {
     );
   }
 
-  for (const s of input.steps.filter((s) => s.step === 'allowance').sort((a, b) => (a.pool ?? '').localeCompare(b.pool ?? ''))) {
-    lines.push(line({ kind: 'allowance', description: `Included ${s.pool}: ${formatQuantity(micro(s.covered)).replace(/\.?0+$/, '')} units`, quantity: micro(s.covered), amountExact: 0n, eventCount: s.events, details: { pool: s.pool } }));
+  for (const s of input.steps
+    .filter((s) => s.step === 'allowance')
+    .sort((a, b) => (a.pool ?? '').localeCompare(b.pool ?? ''))) {
+    lines.push(
+      line({
+        kind: 'allowance',
+        description: `Included ${s.pool}: ${formatQuantity(micro(s.covered)).replace(/\.?0+$/, '')} units`,
+        quantity: micro(s.covered),
+        amountExact: 0n,
+        eventCount: s.events,
+        details: { pool: s.pool },
+      }),
+    );
   }
   let discountTotal = 0n;
   for (const s of input.steps.filter((s) => s.step === 'discount')) {
     const amount = toNano(s.amount);
     discountTotal += amount;
-    lines.push(line({ kind: 'discount', description: `Negotiated discount (${Number(s.percent)}%)`, amountExact: -amount, eventCount: s.events, details: { percent: s.percent } }));
+    lines.push(
+      line({
+        kind: 'discount',
+        description: `Negotiated discount (${Number(s.percent)}%)`,
+        amountExact: -amount,
+        eventCount: s.events,
+        details: { percent: s.percent },
+      }),
+    );
   }
   let prepaidCommitment = 0n;
   for (const s of input.steps.filter((s) => s.step === 'commitment' && s.mode === 'prepaid')) {
     const amount = toNano(s.amount);
     prepaidCommitment += amount;
-    if (amount !== 0n) lines.push(line({ kind: 'commitment', description: 'Prepaid commitment applied', amountExact: -amount, eventCount: s.events }));
+    if (amount !== 0n)
+      lines.push(
+        line({
+          kind: 'commitment',
+          description: 'Prepaid commitment applied',
+          amountExact: -amount,
+          eventCount: s.events,
+        }),
+      );
   }
   let creditTotal = 0n;
-  for (const s of input.steps.filter((s) => s.step === 'credit').sort((a, b) => (a.grantId ?? '').localeCompare(b.grantId ?? ''))) {
+  for (const s of input.steps
+    .filter((s) => s.step === 'credit')
+    .sort((a, b) => (a.grantId ?? '').localeCompare(b.grantId ?? ''))) {
     const amount = toNano(s.amount);
     creditTotal += amount;
     const grant = s.grantId ? input.grants.get(s.grantId) : undefined;
-    const label = grant ? `${grant.name ?? `${grant.kind} credit`}${grant.reason ? ` (${grant.reason})` : ''}` : 'credit';
-    lines.push(line({ kind: 'credit', description: `Credit applied: ${label}`, amountExact: -amount, grantId: s.grantId, eventCount: s.events, details: { grant_kind: grant?.kind ?? null } }));
+    const label = grant
+      ? `${grant.name ?? `${grant.kind} credit`}${grant.reason ? ` (${grant.reason})` : ''}`
+      : 'credit';
+    lines.push(
+      line({
+        kind: 'credit',
+        description: `Credit applied: ${label}`,
+        amountExact: -amount,
+        grantId: s.grantId,
+        eventCount: s.events,
+        details: { grant_kind: grant?.kind ?? null },
+      }),
+    );
   }
 
   const billed = usageTotal - discountTotal - prepaidCommitment - creditTotal;
   if (billed !== input.ratedAmount) {
-    return { ok: false, error: `usage lines net ${formatMoney(billed)} but the receipts bill ${formatMoney(input.ratedAmount)}` };
+    return {
+      ok: false,
+      error: `usage lines net ${formatMoney(billed)} but the receipts bill ${formatMoney(input.ratedAmount)}`,
+    };
   }
 
   if (input.plan?.minimumSpend) {
@@ -247,7 +309,12 @@ export function buildInvoice(input: InvoiceInput): BuildResult {
         kind: 'minimum_true_up',
         description: `Term commitment true-up (${term.start.toISOString().slice(0, 10)} to ${term.end.toISOString().slice(0, 10)}: minimum ${formatMoney(term.minimum)}, usage ${formatMoney(term.consumed)})`,
         amountExact: term.minimum - term.consumed,
-        details: { term_start: term.start.toISOString(), term_end: term.end.toISOString(), minimum: formatMoney(term.minimum), consumed: formatMoney(term.consumed) },
+        details: {
+          term_start: term.start.toISOString(),
+          term_end: term.end.toISOString(),
+          minimum: formatMoney(term.minimum),
+          consumed: formatMoney(term.consumed),
+        },
       }),
     );
   }
@@ -280,12 +347,21 @@ export function buildInvoice(input: InvoiceInput): BuildResult {
         kind: 'adjustment',
         description: `${a.description} (${a.occurredAt.toISOString()})`,
         amountExact: a.amount,
-        details: { adjustment_id: a.id, source: a.source, reference: a.reference, occurred_at: a.occurredAt.toISOString(), period_start: a.periodStart.toISOString() },
+        details: {
+          adjustment_id: a.id,
+          source: a.source,
+          reference: a.reference,
+          occurred_at: a.occurredAt.toISOString(),
+          period_start: a.periodStart.toISOString(),
+        },
       }),
     );
   }
 
-  const rounded = roundLines(lines.map((l) => l.amountExact), input.minorUnit);
+  const rounded = roundLines(
+    lines.map((l) => l.amountExact),
+    input.minorUnit,
+  );
   rounded.amounts.forEach((amount, i) => (lines[i].amount = amount));
   return { ok: true, lines, total: rounded.total, totalExact: lines.reduce((sum, l) => sum + l.amountExact, 0n) };
 }
@@ -295,7 +371,12 @@ export function buildInvoice(input: InvoiceInput): BuildResult {
  * anchor periods from the subscription's start (the first, possibly partial, period counts as one), so a term
  * ends at every `periods`-th anchor boundary after the start; a period ending there closes the term.
  */
-export function contractTermEndingAt(startedAt: Date, cadence: Cadence, periods: number, periodEnd: Date): { start: Date; end: Date } | undefined {
+export function contractTermEndingAt(
+  startedAt: Date,
+  cadence: Cadence,
+  periods: number,
+  periodEnd: Date,
+): { start: Date; end: Date } | undefined {
   let start = startedAt;
   let boundary = startedAt;
   for (let n = 1; boundary.getTime() < periodEnd.getTime(); n++) {

@@ -33,7 +33,12 @@ export async function findCustomersWithTerms({ db, tenantId }: TenantScope, cust
   return new Map(
     rows.map((r) => [
       r.customer_id as string,
-      { externalId: r.external_id as string, currency: r.currency as string, ratingCurrency: r.rating_currency as string, terms: r.started_at ? fromDbTerms(r) : undefined } as {
+      {
+        externalId: r.external_id as string,
+        currency: r.currency as string,
+        ratingCurrency: r.rating_currency as string,
+        terms: r.started_at ? fromDbTerms(r) : undefined,
+      } as {
         externalId: string;
         currency: string;
         ratingCurrency: string;
@@ -53,7 +58,10 @@ export async function listThresholdInvoices({ db, tenantId }: TenantScope, keys:
   const byPeriod = new Map<string, { id: string; number: string; threshold: string; total: string }[]>();
   for (const r of rows) {
     const key = periodKey({ customerId: r.customer_id, start: r.period_start });
-    byPeriod.set(key, [...(byPeriod.get(key) ?? []), { id: r.id, number: r.number, threshold: r.threshold, total: r.total }]);
+    byPeriod.set(key, [
+      ...(byPeriod.get(key) ?? []),
+      { id: r.id, number: r.number, threshold: r.threshold, total: r.total },
+    ]);
   }
   return byPeriod;
 }
@@ -76,7 +84,12 @@ export interface NewInvoice {
   tax?: TaxRecord | null;
 }
 
-export async function insertDrafts({ db, tenantId }: TenantScope, invoices: NewInvoice[], lines: Map<string, Omit<StoredLine, 'line'>[]>, now: Date): Promise<void> {
+export async function insertDrafts(
+  { db, tenantId }: TenantScope,
+  invoices: NewInvoice[],
+  lines: Map<string, Omit<StoredLine, 'line'>[]>,
+  now: Date,
+): Promise<void> {
   const invoiceRows = invoices.map((i) => ({
     id: i.id,
     customer_id: i.customerId,
@@ -121,7 +134,13 @@ export async function markFinalized(
   now: Date,
 ): Promise<void> {
   if (invoices.length === 0) return;
-  const rows = invoices.map((i) => ({ id: i.id, kind: i.kind, status: i.kind === 'statement' ? 'paid' : 'finalized', sequence: String(i.sequence), number: i.number }));
+  const rows = invoices.map((i) => ({
+    id: i.id,
+    kind: i.kind,
+    status: i.kind === 'statement' ? 'paid' : 'finalized',
+    sequence: String(i.sequence),
+    number: i.number,
+  }));
   await db`
     update invoices i set kind = f.kind, status = f.status, sequence = f.sequence, number = f.number, finalized_at = ${now},
       paid_at = case when f.status = 'paid' then ${now}::timestamptz end, updated_at = ${now}
@@ -130,7 +149,10 @@ export async function markFinalized(
 }
 
 /** The customers whose subscription's plan commits per contract term. */
-export async function findCustomersCommittedPerTerm({ db, tenantId }: TenantScope, customerIds: string[]): Promise<Set<string>> {
+export async function findCustomersCommittedPerTerm(
+  { db, tenantId }: TenantScope,
+  customerIds: string[],
+): Promise<Set<string>> {
   const rows = await db`
     select s.customer_id from subscriptions s join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id
     where s.tenant_id = ${tenantId} and s.customer_id = any(${customerIds}::uuid[]) and s.status = 'active' and p.term_periods is not null`;

@@ -23,18 +23,38 @@ import { conversionInstant } from './fx.ts';
 import * as repo from './repo.ts';
 import { AppError } from '../../platform/errors.ts';
 import { loadTaxContext } from '../tax/service.ts';
-import { convertBuilt, invoicePlan, invoicePostings, recordFinalizationBlocked, storedLines, taxFinalInvoice, termCommitmentEndingWith, usageOnlyGraceSeconds, type Built, type FinalTotals } from './service.ts';
+import {
+  convertBuilt,
+  invoicePlan,
+  invoicePostings,
+  recordFinalizationBlocked,
+  storedLines,
+  taxFinalInvoice,
+  termCommitmentEndingWith,
+  usageOnlyGraceSeconds,
+  type Built,
+  type FinalTotals,
+} from './service.ts';
 
 /**
  * Closes the tenant's given periods that have ended, are open and have no invoice yet (others are skipped, so
  * a retried batch is harmless), in one transaction. Returns how many invoices were drafted and finalized.
  */
-export async function closePeriods(deps: Deps, tenantId: string, keys: periodsRepo.PeriodKey[]): Promise<{ drafted: number; finalized: number }> {
+export async function closePeriods(
+  deps: Deps,
+  tenantId: string,
+  keys: periodsRepo.PeriodKey[],
+): Promise<{ drafted: number; finalized: number }> {
   const now = deps.clock.now();
   return withTenant(deps.db, tenantId, async (tx) => {
     const scope = { db: tx, tenantId };
-    const [locked, invoiced] = await Promise.all([periodsRepo.lockPeriods(scope, keys), closeRepo.findInvoicedPeriods(scope, keys)]);
-    const periods = [...locked.values()].filter((p) => p.status === 'open' && p.end.getTime() <= now.getTime() && !invoiced.has(periodsRepo.periodKey(p)));
+    const [locked, invoiced] = await Promise.all([
+      periodsRepo.lockPeriods(scope, keys),
+      closeRepo.findInvoicedPeriods(scope, keys),
+    ]);
+    const periods = [...locked.values()].filter(
+      (p) => p.status === 'open' && p.end.getTime() <= now.getTime() && !invoiced.has(periodsRepo.periodKey(p)),
+    );
     if (periods.length === 0) return { drafted: 0, finalized: 0 };
     const customerIds = [...new Set(periods.map((p) => p.customerId))];
     const [customers, aggregates, thresholds, slaCredits, amendments, pending] = await Promise.all([
@@ -55,7 +75,10 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: periodsRe
     const termCommitments = new Map<string, Awaited<ReturnType<typeof termCommitmentEndingWith>>>();
     const committed = await closeRepo.findCustomersCommittedPerTerm(scope, customerIds);
     for (const period of periods.filter((p) => committed.has(p.customerId))) {
-      termCommitments.set(periodsRepo.periodKey(period), await termCommitmentEndingWith(scope, period.customerId, period));
+      termCommitments.set(
+        periodsRepo.periodKey(period),
+        await termCommitmentEndingWith(scope, period.customerId, period),
+      );
     }
     const built: { period: (typeof periods)[number]; built: Built; adjustments: repo.Adjustment[] }[] = [];
     const nextPeriods: { customerId: string; start: Date; end: Date }[] = [];
@@ -63,11 +86,16 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: periodsRe
       const key = periodsRepo.periodKey(period);
       const { ratingCurrency, terms: subscription } = customers.get(period.customerId)!;
       // The terms in force at the period's start (an amendment's, if any: subscriptions/service.ts termsAt).
-      const terms = subscription ? termsAt(subscription, amendments.get(period.customerId) ?? [], period.start) : undefined;
+      const terms = subscription
+        ? termsAt(subscription, amendments.get(period.customerId) ?? [], period.start)
+        : undefined;
       const adjustments = pending.get(period.customerId) ?? [];
       pending.delete(period.customerId);
       const minorUnit = minorUnitOf(ratingCurrency);
-      if (minorUnit === undefined) throw new Error(`${ratingCurrency} has no ISO 4217 minor unit; customer ${period.customerId} cannot be invoiced`);
+      if (minorUnit === undefined)
+        throw new Error(
+          `${ratingCurrency} has no ISO 4217 minor unit; customer ${period.customerId} cannot be invoiced`,
+        );
       const subscribed = terms && period.start.getTime() >= terms.startedAt.getTime() ? terms : undefined;
       const result = buildInvoice({
         currency: ratingCurrency,
@@ -78,14 +106,40 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: periodsRe
         steps: aggregates.steps.get(key) ?? [],
         grants,
         ratedAmount: toNano(aggregates.rated.get(key) ?? '0'),
-        slaCredits: (slaCredits.get(key) ?? []).map((c) => ({ id: c.id, transactionId: c.transactionId, percent: c.percent, amount: toNano(c.amount), reason: c.reason })),
-        previouslyBilled: (thresholds.get(key) ?? []).map((i) => ({ id: i.id, number: i.number, threshold: toNano(i.threshold), total: toNano(i.total) })),
+        slaCredits: (slaCredits.get(key) ?? []).map((c) => ({
+          id: c.id,
+          transactionId: c.transactionId,
+          percent: c.percent,
+          amount: toNano(c.amount),
+          reason: c.reason,
+        })),
+        previouslyBilled: (thresholds.get(key) ?? []).map((i) => ({
+          id: i.id,
+          number: i.number,
+          threshold: toNano(i.threshold),
+          total: toNano(i.total),
+        })),
         adjustments,
         termCommitment: termCommitments.get(key),
       });
-      if (!result.ok) throw new Error(`invoice for customer ${period.customerId}, period ${period.start.toISOString()}: ${result.error}`);
+      if (!result.ok)
+        throw new Error(
+          `invoice for customer ${period.customerId}, period ${period.start.toISOString()}: ${result.error}`,
+        );
       const graceSeconds = subscribed ? subscribed.invoiceGraceSeconds : usageOnlyGraceSeconds;
-      built.push({ period, adjustments, built: { ...result, currency: ratingCurrency, minorUnit, planCode: subscribed?.planCode ?? null, graceSeconds, fx: null, fxMissing: null } });
+      built.push({
+        period,
+        adjustments,
+        built: {
+          ...result,
+          currency: ratingCurrency,
+          minorUnit,
+          planCode: subscribed?.planCode ?? null,
+          graceSeconds,
+          fx: null,
+          fxMissing: null,
+        },
+      });
       // The subscription's next period exists from now, so it closes in turn.
       const next = nextPeriod(terms && termsOf(terms), period, cutsOf(amendments.get(period.customerId)));
       if (next) nextPeriods.push({ customerId: period.customerId, ...next });
@@ -103,12 +157,22 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: periodsRe
       }
       for (const [pair, list] of byPair) {
         const [from, to] = pair.split('/');
-        const conversions = await findConversions(scope, from, to, list.map((b) => conversionInstant(fxPolicy, b.period, now)), fxPolicy);
+        const conversions = await findConversions(
+          scope,
+          from,
+          to,
+          list.map((b) => conversionInstant(fxPolicy, b.period, now)),
+          fxPolicy,
+        );
         for (const b of list) {
           const at = conversionInstant(fxPolicy, b.period, now);
           const found = conversions.get(at.getTime())!;
           const customer = customers.get(b.period.customerId)!;
-          b.built = convertBuilt(b.built, { id: b.period.customerId, currency: customer.currency, ratingCurrency: customer.ratingCurrency }, found.ok ? found.conversion : { from, to, at, policy: fxPolicy });
+          b.built = convertBuilt(
+            b.built,
+            { id: b.period.customerId, currency: customer.currency, ratingCurrency: customer.ratingCurrency },
+            found.ok ? found.conversion : { from, to, at, policy: fxPolicy },
+          );
         }
       }
     }
@@ -116,7 +180,13 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: periodsRe
     // billing currency. A customer whose tax cannot be determined (say, no country) stays a draft: its
     // finalization reports the error, no invoice goes out wrong.
     const taxContext = await loadTaxContext(scope, customerIds);
-    const drafts: { invoice: closeRepo.NewInvoice; lines: DraftLine[]; total: bigint; blocked: Built['fxMissing']; totals?: FinalTotals }[] = [];
+    const drafts: {
+      invoice: closeRepo.NewInvoice;
+      lines: DraftLine[];
+      total: bigint;
+      blocked: Built['fxMissing'];
+      totals?: FinalTotals;
+    }[] = [];
     for (const { period, built: b, adjustments } of built) {
       const invoiceId = crypto.randomUUID();
       const finalizeAt = new Date(period.end.getTime() + b.graceSeconds * 1000);
@@ -124,10 +194,26 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: periodsRe
       let totals: FinalTotals | undefined;
       if (finalizeAt.getTime() <= now.getTime() && !b.fxMissing) {
         try {
-          totals = await taxFinalInvoice(deps, taxContext, { id: invoiceId, customerId: period.customerId, currency: b.currency, minorUnit: b.minorUnit, periodEnd: period.end }, b);
+          totals = await taxFinalInvoice(
+            deps,
+            taxContext,
+            {
+              id: invoiceId,
+              customerId: period.customerId,
+              currency: b.currency,
+              minorUnit: b.minorUnit,
+              periodEnd: period.end,
+            },
+            b,
+          );
         } catch (error) {
           if (!(error instanceof AppError)) throw error;
-          deps.logger.warn('invoice left as a draft: its tax cannot be determined', { tenant_id: tenantId, customer_id: period.customerId, code: error.code, message: error.message });
+          deps.logger.warn('invoice left as a draft: its tax cannot be determined', {
+            tenant_id: tenantId,
+            customer_id: period.customerId,
+            code: error.code,
+            message: error.message,
+          });
         }
       }
       drafts.push({
@@ -143,7 +229,9 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: periodsRe
           total: formatMoney(totals?.total ?? b.total),
           totalExact: formatMoney(totals?.totalExact ?? b.totalExact),
           finalizeAt,
-          ...(totals ? { linesTotal: formatMoney(totals.linesTotal), taxAmount: formatMoney(totals.taxAmount), tax: totals.tax } : {}),
+          ...(totals
+            ? { linesTotal: formatMoney(totals.linesTotal), taxAmount: formatMoney(totals.taxAmount), tax: totals.tax }
+            : {}),
         },
         lines: b.lines,
         total: totals?.total ?? b.total,
@@ -152,7 +240,12 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: periodsRe
       });
     }
 
-    await closeRepo.insertDrafts(scope, drafts.map((d) => d.invoice), new Map(drafts.map((d) => [d.invoice.id, storedLines(d.lines)])), now);
+    await closeRepo.insertDrafts(
+      scope,
+      drafts.map((d) => d.invoice),
+      new Map(drafts.map((d) => [d.invoice.id, storedLines(d.lines)])),
+      now,
+    );
     await periodsRepo.openPeriods(scope, nextPeriods, now);
     const audit: auditRepo.NewAuditEntry[] = drafts.map((d) => ({
       at: now,
@@ -162,7 +255,11 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: periodsRe
       entityType: 'invoice',
       entityId: d.invoice.id,
       before: null,
-      after: { period_start: d.invoice.periodStart.toISOString(), total: d.invoice.total, finalize_at: d.invoice.finalizeAt.toISOString() },
+      after: {
+        period_start: d.invoice.periodStart.toISOString(),
+        total: d.invoice.total,
+        finalize_at: d.invoice.finalizeAt.toISOString(),
+      },
       requestId: null,
     }));
 
@@ -175,29 +272,67 @@ export async function closePeriods(deps: Deps, tenantId: string, keys: periodsRe
       status: 'draft',
       billingReason: 'period_end',
     });
-    const notifications = drafts.map((d) => invoiceNotification('invoice.created', notified(d), { finalize_at: d.invoice.finalizeAt.toISOString() }, now));
+    const notifications = drafts.map((d) =>
+      invoiceNotification('invoice.created', notified(d), { finalize_at: d.invoice.finalizeAt.toISOString() }, now),
+    );
     const due = drafts.filter((d) => d.totals !== undefined);
     // Due but waiting for a rate: the finalize tick retries them until the rate is supplied.
     for (const d of drafts.filter((d) => d.invoice.finalizeAt.getTime() <= now.getTime() && d.blocked)) {
-      await recordFinalizationBlocked(scope, { id: d.invoice.id, customerId: d.invoice.customerId, customerExternalId: customers.get(d.invoice.customerId)!.externalId }, d.blocked!, now);
+      await recordFinalizationBlocked(
+        scope,
+        {
+          id: d.invoice.id,
+          customerId: d.invoice.customerId,
+          customerExternalId: customers.get(d.invoice.customerId)!.externalId,
+        },
+        d.blocked!,
+        now,
+      );
     }
     if (due.length > 0) {
-      await periodsRepo.closePeriods(scope, due.map((d) => ({ customerId: d.invoice.customerId, start: d.invoice.periodStart })), now);
+      await periodsRepo.closePeriods(
+        scope,
+        due.map((d) => ({ customerId: d.invoice.customerId, start: d.invoice.periodStart })),
+        now,
+      );
       const first = await repo.takeInvoiceNumbers(scope, due.length);
       const finalized = due.map((d, i) => {
         const sequence = first + BigInt(i);
-        return { draft: d, id: d.invoice.id, kind: d.total === 0n ? ('statement' as const) : ('invoice' as const), sequence, number: documentNumber('INV', sequence) };
+        return {
+          draft: d,
+          id: d.invoice.id,
+          kind: d.total === 0n ? ('statement' as const) : ('invoice' as const),
+          sequence,
+          number: documentNumber('INV', sequence),
+        };
       });
       await closeRepo.markFinalized(scope, finalized, now);
-      await repo.assignAdjustments(scope, finalized.flatMap((f) => (adjustmentsOf.get(f.id) ?? []).map((a) => ({ id: a.id, invoiceId: f.id }))));
+      await repo.assignAdjustments(
+        scope,
+        finalized.flatMap((f) => (adjustmentsOf.get(f.id) ?? []).map((a) => ({ id: a.id, invoiceId: f.id }))),
+      );
       await postTransactions(
         scope,
-        finalized.flatMap((f) => invoicePostings({ ...f.draft.invoice, number: f.number }, f.draft.lines, 'invoice_finalized', now, 1n, f.draft.totals!.tax)),
+        finalized.flatMap((f) =>
+          invoicePostings(
+            { ...f.draft.invoice, number: f.number },
+            f.draft.lines,
+            'invoice_finalized',
+            now,
+            1n,
+            f.draft.totals!.tax,
+          ),
+        ),
         now,
       );
       for (const f of finalized) {
         notifications.push(
-          invoiceNotification('invoice.finalized', { ...notified(f.draft), number: f.number, status: f.kind === 'statement' ? 'paid' : 'finalized' }, { kind: f.kind, finalized_at: now.toISOString() }, now),
+          invoiceNotification(
+            'invoice.finalized',
+            { ...notified(f.draft), number: f.number, status: f.kind === 'statement' ? 'paid' : 'finalized' },
+            { kind: f.kind, finalized_at: now.toISOString() },
+            now,
+          ),
         );
         audit.push({
           at: now,

@@ -36,7 +36,12 @@ export function fxRateMissing(missing: MissingRate): FxRateMissingError {
   return new FxRateMissingError(
     missing,
     `No ${missing.from}/${missing.to} rate for ${missing.at} (policy ${missing.policy}): supply one (POST /v1/fx_rates or an ECB file) and the invoice is finalized on the next billing tick`,
-    [{ field: 'fx_rates', reason: `no ${missing.from}->${missing.to} rate, direct, inverse or through EUR, in force at ${missing.at}` }],
+    [
+      {
+        field: 'fx_rates',
+        reason: `no ${missing.from}->${missing.to} rate, direct, inverse or through EUR, in force at ${missing.at}`,
+      },
+    ],
   );
 }
 
@@ -46,7 +51,11 @@ export function fxRateMissing(missing: MissingRate): FxRateMissingError {
  * details; then the lines are rounded to `minorUnit` as any invoice's. Lines deducting earlier threshold
  * invoices are left as they are: those invoices were issued, converted, in the billing currency already.
  */
-export function convertLines(lines: DraftLine[], conversion: Conversion, minorUnit: number): { lines: DraftLine[]; total: bigint; totalExact: bigint } {
+export function convertLines(
+  lines: DraftLine[],
+  conversion: Conversion,
+  minorUnit: number,
+): { lines: DraftLine[]; total: bigint; totalExact: bigint } {
   const converted = lines.map((line): DraftLine => {
     if (line.kind === 'progressive_billing') return { ...line };
     return {
@@ -55,11 +64,19 @@ export function convertLines(lines: DraftLine[], conversion: Conversion, minorUn
       unitPrice: line.unitPrice === null ? null : convertNano(line.unitPrice, conversion.rate),
       details: {
         ...line.details,
-        fx: { currency: conversion.from, amount_exact: formatMoney(line.amountExact), ...(line.unitPrice === null ? {} : { unit_price: formatMoney(line.unitPrice) }), rate: conversion.rate },
+        fx: {
+          currency: conversion.from,
+          amount_exact: formatMoney(line.amountExact),
+          ...(line.unitPrice === null ? {} : { unit_price: formatMoney(line.unitPrice) }),
+          rate: conversion.rate,
+        },
       },
     };
   });
-  const rounded = roundLines(converted.map((l) => l.amountExact), minorUnit);
+  const rounded = roundLines(
+    converted.map((l) => l.amountExact),
+    minorUnit,
+  );
   rounded.amounts.forEach((amount, i) => (converted[i].amount = amount));
   return { lines: converted, total: rounded.total, totalExact: converted.reduce((sum, l) => sum + l.amountExact, 0n) };
 }

@@ -13,7 +13,11 @@ export const CLOSE_PERIOD_JOB = 'billing.close-period';
 export const FINALIZE_INVOICE_JOB = 'billing.finalize-invoice';
 export const THRESHOLD_INVOICE_JOB = 'billing.threshold-invoice';
 
-const closePeriodPayload = z.strictObject({ tenant_id: z.uuid(), customer_id: z.uuid(), period_start: z.iso.datetime({ offset: true }) });
+const closePeriodPayload = z.strictObject({
+  tenant_id: z.uuid(),
+  customer_id: z.uuid(),
+  period_start: z.iso.datetime({ offset: true }),
+});
 const finalizePayload = z.strictObject({ tenant_id: z.uuid(), invoice_id: z.uuid() });
 
 /**
@@ -31,12 +35,21 @@ export async function scheduleInvoicing(deps: Deps, jobs: JobSender, limit: numb
   ]);
   const periodJob = (p: { tenantId: string; customerId: string; periodStart: Date }) => {
     const start = p.periodStart.toISOString();
-    return { data: { tenant_id: p.tenantId, customer_id: p.customerId, period_start: start }, singletonKey: `${p.tenantId}:${p.customerId}:${start}` };
+    return {
+      data: { tenant_id: p.tenantId, customer_id: p.customerId, period_start: start },
+      singletonKey: `${p.tenantId}:${p.customerId}:${start}`,
+    };
   };
   // One statement per queue: 10,000 periods ending at once are 10,000 jobs, not 10,000 round trips.
   await jobs.sendMany(THRESHOLD_INVOICE_JOB, thresholds.map(periodJob));
   await jobs.sendMany(CLOSE_PERIOD_JOB, periods.map(periodJob));
-  await jobs.sendMany(FINALIZE_INVOICE_JOB, invoices.map((i) => ({ data: { tenant_id: i.tenantId, invoice_id: i.invoiceId }, singletonKey: `${i.tenantId}:${i.invoiceId}` })));
+  await jobs.sendMany(
+    FINALIZE_INVOICE_JOB,
+    invoices.map((i) => ({
+      data: { tenant_id: i.tenantId, invoice_id: i.invoiceId },
+      singletonKey: `${i.tenantId}:${i.invoiceId}`,
+    })),
+  );
   return periods.length + invoices.length + thresholds.length;
 }
 
@@ -55,7 +68,10 @@ export const invoiceJobs: JobDefinition[] = [
       const byTenant = new Map<string, { customerId: string; start: Date }[]>();
       for (const item of data) {
         const payload = closePeriodPayload.parse(item);
-        byTenant.set(payload.tenant_id, [...(byTenant.get(payload.tenant_id) ?? []), { customerId: payload.customer_id, start: new Date(payload.period_start) }]);
+        byTenant.set(payload.tenant_id, [
+          ...(byTenant.get(payload.tenant_id) ?? []),
+          { customerId: payload.customer_id, start: new Date(payload.period_start) },
+        ]);
       }
       for (const [tenantId, keys] of byTenant) await closePeriods(deps, tenantId, keys);
     },

@@ -23,7 +23,13 @@ export interface NotifiedInvoice {
   periodEnd: Date;
 }
 
-export function invoiceNotification(type: InvoiceNotificationType, invoice: NotifiedInvoice, extra: Record<string, unknown>, now: Date, subjectSuffix = ''): Omit<Notification, 'customerExternalId'> {
+export function invoiceNotification(
+  type: InvoiceNotificationType,
+  invoice: NotifiedInvoice,
+  extra: Record<string, unknown>,
+  now: Date,
+  subjectSuffix = '',
+): Omit<Notification, 'customerExternalId'> {
   return {
     id: crypto.randomUUID(),
     type,

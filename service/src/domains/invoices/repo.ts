@@ -38,7 +38,10 @@ export interface AggregateDelta extends AggregateKey {
 }
 
 /** Adds the deltas to the rows of their groupings (created at the delta when new), in one statement. */
-export function upsertInvoiceAggregates({ db, tenantId }: TenantScope, deltas: AggregateDelta[]): Statement | undefined {
+export function upsertInvoiceAggregates(
+  { db, tenantId }: TenantScope,
+  deltas: AggregateDelta[],
+): Statement | undefined {
   if (deltas.length === 0) return undefined;
   const rows = deltas.map((d) => ({
     c: d.customerId,
@@ -73,8 +76,15 @@ export function upsertInvoiceAggregates({ db, tenantId }: TenantScope, deltas: A
 }
 
 /** Removes the rows of the deltas' periods that no step is counted in any more (a re-rating moved them all). */
-export async function deleteEmptyInvoiceAggregates({ db, tenantId }: TenantScope, deltas: AggregateKey[]): Promise<void> {
-  const periods = [...new Map(deltas.map((d) => [periodKey({ customerId: d.customerId, start: new Date(d.periodStart) }), d])).values()];
+export async function deleteEmptyInvoiceAggregates(
+  { db, tenantId }: TenantScope,
+  deltas: AggregateKey[],
+): Promise<void> {
+  const periods = [
+    ...new Map(
+      deltas.map((d) => [periodKey({ customerId: d.customerId, start: new Date(d.periodStart) }), d]),
+    ).values(),
+  ];
   if (periods.length === 0) return;
   await db`
     delete from invoice_aggregates
@@ -91,7 +101,10 @@ export interface PeriodAggregates {
 }
 
 /** The periods' invoice aggregates, by periodKey: a few rows per period, one statement. */
-export async function readInvoiceAggregates({ db, tenantId }: TenantScope, keys: { customerId: string; start: Date }[]): Promise<PeriodAggregates> {
+export async function readInvoiceAggregates(
+  { db, tenantId }: TenantScope,
+  keys: { customerId: string; start: Date }[],
+): Promise<PeriodAggregates> {
   const result: PeriodAggregates = { usage: new Map(), steps: new Map(), rated: new Map() };
   if (keys.length === 0) return result;
   const rows = await db`
@@ -107,11 +120,31 @@ export async function readInvoiceAggregates({ db, tenantId }: TenantScope, keys:
     if (r.step === 'total') result.rated.set(key, r.amount);
     else if (r.step === 'price') {
       const usage = result.usage.get(key) ?? [];
-      usage.push({ card: r.card, charge: r.charge, dimension: orNull(r.dimension), model: r.model, rate: r.rate, per: r.per, group: r.group_key, quantity: r.quantity, amount: r.amount, events: r.events });
+      usage.push({
+        card: r.card,
+        charge: r.charge,
+        dimension: orNull(r.dimension),
+        model: r.model,
+        rate: r.rate,
+        per: r.per,
+        group: r.group_key,
+        quantity: r.quantity,
+        amount: r.amount,
+        events: r.events,
+      });
       result.usage.set(key, usage);
     } else {
       const steps = result.steps.get(key) ?? [];
-      steps.push({ step: r.step, pool: orNull(r.pool), grantId: orNull(r.grant_id), mode: orNull(r.mode), percent: orNull(r.percent), covered: r.covered, amount: r.amount, events: r.events });
+      steps.push({
+        step: r.step,
+        pool: orNull(r.pool),
+        grantId: orNull(r.grant_id),
+        mode: orNull(r.mode),
+        percent: orNull(r.percent),
+        covered: r.covered,
+        amount: r.amount,
+        events: r.events,
+      });
       result.steps.set(key, steps);
     }
   }
@@ -182,7 +215,20 @@ export interface StoredLine {
 
 export async function insertInvoice(
   { db, tenantId }: TenantScope,
-  invoice: Pick<Invoice, 'id' | 'customerId' | 'periodStart' | 'periodEnd' | 'currency' | 'minorUnit' | 'planCode' | 'total' | 'totalExact' | 'finalizeAt' | 'fx'> &
+  invoice: Pick<
+    Invoice,
+    | 'id'
+    | 'customerId'
+    | 'periodStart'
+    | 'periodEnd'
+    | 'currency'
+    | 'minorUnit'
+    | 'planCode'
+    | 'total'
+    | 'totalExact'
+    | 'finalizeAt'
+    | 'fx'
+  > &
     Partial<Pick<Invoice, 'billingReason' | 'threshold'>>,
   now: Date,
 ): Promise<void> {
@@ -195,7 +241,11 @@ export async function insertInvoice(
 }
 
 /** The period's threshold invoices that stand (finalized or paid, not void), lowest threshold first. */
-export async function listThresholdInvoices({ db, tenantId }: TenantScope, customerId: string, periodStart: Date): Promise<Invoice[]> {
+export async function listThresholdInvoices(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  periodStart: Date,
+): Promise<Invoice[]> {
   const rows = await db`
     ${selectInvoice(db, tenantId)} and i.customer_id = ${customerId} and i.period_start = ${periodStart}
       and i.billing_reason = 'threshold' and i.status in ('finalized', 'paid')
@@ -204,7 +254,10 @@ export async function listThresholdInvoices({ db, tenantId }: TenantScope, custo
 }
 
 /** The progressive-billing thresholds of the customer's plan (ascending numeric text) and when its subscription started. */
-export async function findPlanThresholds({ db, tenantId }: TenantScope, customerId: string): Promise<{ startedAt: Date; thresholds: string[] } | undefined> {
+export async function findPlanThresholds(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+): Promise<{ startedAt: Date; thresholds: string[] } | undefined> {
   const [row] = await db`
     select s.started_at, p.progressive_thresholds::text[] as thresholds from subscriptions s
     join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id
@@ -213,7 +266,11 @@ export async function findPlanThresholds({ db, tenantId }: TenantScope, customer
 }
 
 /** Running periods past a plan threshold no threshold invoice covers yet, across tenants (billing_due_thresholds, SECURITY DEFINER). */
-export async function findDueThresholds(db: Db, now: Date, limit: number): Promise<{ tenantId: string; customerId: string; periodStart: Date }[]> {
+export async function findDueThresholds(
+  db: Db,
+  now: Date,
+  limit: number,
+): Promise<{ tenantId: string; customerId: string; periodStart: Date }[]> {
   const rows = await db`select tenant_id, customer_id, period_start from billing_due_thresholds(${now}, ${limit})`;
   return rows.map((r) => ({ tenantId: r.tenant_id, customerId: r.customer_id, periodStart: r.period_start }));
 }
@@ -239,7 +296,11 @@ export function toDbLine(l: Omit<StoredLine, 'line'>, position: number) {
 }
 
 /** Replaces a draft's lines (the guard trigger refuses it for any other status). */
-export async function replaceLines({ db, tenantId }: TenantScope, invoiceId: string, lines: Omit<StoredLine, 'line'>[]): Promise<void> {
+export async function replaceLines(
+  { db, tenantId }: TenantScope,
+  invoiceId: string,
+  lines: Omit<StoredLine, 'line'>[],
+): Promise<void> {
   await db`delete from invoice_lines where tenant_id = ${tenantId} and invoice_id = ${invoiceId}`;
   if (lines.length === 0) return;
   const rows = lines.map(toDbLine);
@@ -266,7 +327,12 @@ export async function setFinalTotals(
     where tenant_id = ${tenantId} and id = ${invoiceId}`;
 }
 
-export async function updateDraftTotals({ db, tenantId }: TenantScope, invoiceId: string, totals: DraftTotals, now: Date): Promise<void> {
+export async function updateDraftTotals(
+  { db, tenantId }: TenantScope,
+  invoiceId: string,
+  totals: DraftTotals,
+  now: Date,
+): Promise<void> {
   await db`
     update invoices set total = ${totals.total}, total_exact = ${totals.totalExact}, minor_unit = ${totals.minorUnit}, currency = ${totals.currency},
       fx = ${totals.fx === null ? null : db.json(totals.fx as never)}, fx_blocked = null, updated_at = ${now}
@@ -274,7 +340,12 @@ export async function updateDraftTotals({ db, tenantId }: TenantScope, invoiceId
 }
 
 /** A due draft waits for a rate: what it waits for. */
-export async function markFxBlocked({ db, tenantId }: TenantScope, invoiceId: string, missing: MissingRate, now: Date): Promise<void> {
+export async function markFxBlocked(
+  { db, tenantId }: TenantScope,
+  invoiceId: string,
+  missing: MissingRate,
+  now: Date,
+): Promise<void> {
   await db`update invoices set fx_blocked = ${db.json(missing as never)}, updated_at = ${now} where tenant_id = ${tenantId} and id = ${invoiceId} and status = 'draft'`;
 }
 
@@ -302,16 +373,31 @@ export async function markFinalized(
     where tenant_id = ${tenantId} and id = ${invoiceId}`;
 }
 
-export async function markPaid({ db, tenantId }: TenantScope, invoiceId: string, paidAt: Date, now: Date): Promise<void> {
+export async function markPaid(
+  { db, tenantId }: TenantScope,
+  invoiceId: string,
+  paidAt: Date,
+  now: Date,
+): Promise<void> {
   await db`update invoices set status = 'paid', paid_at = ${paidAt}, updated_at = ${now} where tenant_id = ${tenantId} and id = ${invoiceId}`;
 }
 
 /** Dunning's moves of an unpaid invoice (payments/service.ts): finalized -> past_due -> uncollectible. */
-export async function markUnpaidStatus({ db, tenantId }: TenantScope, invoiceId: string, status: 'past_due' | 'uncollectible', now: Date): Promise<void> {
+export async function markUnpaidStatus(
+  { db, tenantId }: TenantScope,
+  invoiceId: string,
+  status: 'past_due' | 'uncollectible',
+  now: Date,
+): Promise<void> {
   await db`update invoices set status = ${status}, updated_at = ${now} where tenant_id = ${tenantId} and id = ${invoiceId}`;
 }
 
-export async function markVoid({ db, tenantId }: TenantScope, invoiceId: string, reason: string | null, now: Date): Promise<void> {
+export async function markVoid(
+  { db, tenantId }: TenantScope,
+  invoiceId: string,
+  reason: string | null,
+  now: Date,
+): Promise<void> {
   await db`update invoices set status = 'void', voided_at = ${now}, void_reason = ${reason}, updated_at = ${now} where tenant_id = ${tenantId} and id = ${invoiceId}`;
 }
 
@@ -319,13 +405,23 @@ const selectInvoice = (db: TenantScope['db'], tenantId: string) => db`
   select i.*, c.external_id from invoices i join customers c on c.tenant_id = i.tenant_id and c.id = i.customer_id
   where i.tenant_id = ${tenantId}`;
 
-export async function findInvoice({ db, tenantId }: TenantScope, invoiceId: string, options: { lock?: boolean } = {}): Promise<Invoice | undefined> {
-  const [row] = await db`${selectInvoice(db, tenantId)} and i.id = ${invoiceId} ${options.lock ? db`for update of i` : db``}`;
+export async function findInvoice(
+  { db, tenantId }: TenantScope,
+  invoiceId: string,
+  options: { lock?: boolean } = {},
+): Promise<Invoice | undefined> {
+  const [row] =
+    await db`${selectInvoice(db, tenantId)} and i.id = ${invoiceId} ${options.lock ? db`for update of i` : db``}`;
   return row ? fromDbInvoice(row) : undefined;
 }
 
-export async function findInvoiceByPeriod({ db, tenantId }: TenantScope, customerId: string, periodStart: Date): Promise<Invoice | undefined> {
-  const [row] = await db`${selectInvoice(db, tenantId)} and i.customer_id = ${customerId} and i.period_start = ${periodStart} and i.billing_reason = 'period_end'`;
+export async function findInvoiceByPeriod(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  periodStart: Date,
+): Promise<Invoice | undefined> {
+  const [row] =
+    await db`${selectInvoice(db, tenantId)} and i.customer_id = ${customerId} and i.period_start = ${periodStart} and i.billing_reason = 'period_end'`;
   return row ? fromDbInvoice(row) : undefined;
 }
 
@@ -337,14 +433,19 @@ export async function listInvoices(
     ${selectInvoice(db, tenantId)}
     ${filter.customerId ? db`and i.customer_id = ${filter.customerId}` : db``}
     ${filter.status ? db`and i.status = ${filter.status}` : db``}
-    ${filter.startingAfter
-      ? db`and (i.period_start, i.id) < (select period_start, id from invoices where tenant_id = ${tenantId} and id = ${filter.startingAfter})`
-      : db``}
+    ${
+      filter.startingAfter
+        ? db`and (i.period_start, i.id) < (select period_start, id from invoices where tenant_id = ${tenantId} and id = ${filter.startingAfter})`
+        : db``
+    }
     order by i.period_start desc, i.id desc limit ${filter.limit}`;
   return rows.map(fromDbInvoice);
 }
 
-export async function listLines({ db, tenantId }: TenantScope, invoiceIds: string[]): Promise<Map<string, StoredLine[]>> {
+export async function listLines(
+  { db, tenantId }: TenantScope,
+  invoiceIds: string[],
+): Promise<Map<string, StoredLine[]>> {
   const byInvoice = new Map<string, StoredLine[]>();
   if (invoiceIds.length === 0) return byInvoice;
   const rows = await db`
@@ -376,12 +477,22 @@ export async function listLines({ db, tenantId }: TenantScope, invoiceIds: strin
 
 export async function findGrantLabels({ db, tenantId }: TenantScope, grantIds: string[]) {
   if (grantIds.length === 0) return new Map<string, { kind: string; name: string | null; reason: string | null }>();
-  const rows = await db`select id, kind, name, reason from credit_grants where tenant_id = ${tenantId} and id = any(${grantIds}::uuid[])`;
-  return new Map(rows.map((r) => [r.id as string, { kind: r.kind as string, name: r.name as string | null, reason: r.reason as string | null }]));
+  const rows =
+    await db`select id, kind, name, reason from credit_grants where tenant_id = ${tenantId} and id = any(${grantIds}::uuid[])`;
+  return new Map(
+    rows.map((r) => [
+      r.id as string,
+      { kind: r.kind as string, name: r.name as string | null, reason: r.reason as string | null },
+    ]),
+  );
 }
 
 /** Drafts whose grace has run out, across tenants (billing_due_invoices, SECURITY DEFINER). */
-export async function findDueInvoices(db: Db, now: Date, limit: number): Promise<{ tenantId: string; invoiceId: string }[]> {
+export async function findDueInvoices(
+  db: Db,
+  now: Date,
+  limit: number,
+): Promise<{ tenantId: string; invoiceId: string }[]> {
   const rows = await db`select tenant_id, invoice_id from billing_due_invoices(${now}, ${limit})`;
   return rows.map((r) => ({ tenantId: r.tenant_id, invoiceId: r.invoice_id }));
 }
@@ -424,8 +535,11 @@ export async function findCustomer(
   { db, tenantId }: TenantScope,
   customerId: string,
 ): Promise<{ id: string; externalId: string; currency: string; ratingCurrency: string } | undefined> {
-  const [row] = await db`select c.external_id, c.currency, ${db.unsafe(ratingCurrencySql)} as rating_currency from customers c where c.tenant_id = ${tenantId} and c.id = ${customerId}`;
-  return row ? { id: customerId, externalId: row.external_id, currency: row.currency, ratingCurrency: row.rating_currency } : undefined;
+  const [row] =
+    await db`select c.external_id, c.currency, ${db.unsafe(ratingCurrencySql)} as rating_currency from customers c where c.tenant_id = ${tenantId} and c.id = ${customerId}`;
+  return row
+    ? { id: customerId, externalId: row.external_id, currency: row.currency, ratingCurrency: row.rating_currency }
+    : undefined;
 }
 
 // ---- adjustments: amounts of closed periods billed on the customer's next invoice ------------------------
@@ -451,7 +565,10 @@ export interface Adjustment extends Omit<NewAdjustment, 'customerId' | 'currency
  * The per-period minimum (prorated, as billed) of each period whose final period-end invoice carries a minimum
  * true-up line, by periodKey: late events into it shrink that true-up before billing more.
  */
-export async function findBilledMinimums({ db, tenantId }: TenantScope, periods: { customerId: string; start: Date }[]): Promise<Map<string, string>> {
+export async function findBilledMinimums(
+  { db, tenantId }: TenantScope,
+  periods: { customerId: string; start: Date }[],
+): Promise<Map<string, string>> {
   if (periods.length === 0) return new Map();
   const rows = await db`
     select i.customer_id, i.period_start, l.details->>'minimum' as minimum
@@ -459,10 +576,16 @@ export async function findBilledMinimums({ db, tenantId }: TenantScope, periods:
     where i.tenant_id = ${tenantId} and i.billing_reason = 'period_end' and i.status in ('finalized', 'paid')
       and (i.customer_id, i.period_start) in (select * from unnest(${periods.map((p) => p.customerId)}::uuid[], ${periods.map((p) => p.start.toISOString())}::timestamptz[]))
       and l.kind = 'minimum_true_up' and l.details ? 'minimum' and not l.details ? 'term_start'`;
-  return new Map(rows.map((r) => [periodKey({ customerId: r.customer_id, start: r.period_start }), r.minimum as string]));
+  return new Map(
+    rows.map((r) => [periodKey({ customerId: r.customer_id, start: r.period_start }), r.minimum as string]),
+  );
 }
 
-export async function insertAdjustments({ db, tenantId }: TenantScope, adjustments: NewAdjustment[], now: Date): Promise<void> {
+export async function insertAdjustments(
+  { db, tenantId }: TenantScope,
+  adjustments: NewAdjustment[],
+  now: Date,
+): Promise<void> {
   if (adjustments.length === 0) return;
   const rows = adjustments.map((a) => ({
     id: globalThis.crypto.randomUUID(),
@@ -488,23 +611,40 @@ const selectAdjustments = (db: TenantScope['db'], tenantId: string) => db`
   select id, source, reference, description, occurred_at, period_start, amount::text from invoice_adjustments where tenant_id = ${tenantId}`;
 
 function fromDbAdjustment(r: Record<string, any>): Adjustment {
-  return { id: r.id, source: r.source, reference: r.reference, description: r.description, occurredAt: r.occurred_at, periodStart: r.period_start, amount: toNano(r.amount) };
+  return {
+    id: r.id,
+    source: r.source,
+    reference: r.reference,
+    description: r.description,
+    occurredAt: r.occurred_at,
+    periodStart: r.period_start,
+    amount: toNano(r.amount),
+  };
 }
 
 /** The customer's adjustments no invoice has billed yet (in the order they arose), in the currency it is rated in. */
-export async function listPendingAdjustments({ db, tenantId }: TenantScope, customerId: string, currency: string): Promise<Adjustment[]> {
-  const rows = await db`${selectAdjustments(db, tenantId)} and customer_id = ${customerId} and currency = ${currency} and invoice_id is null order by occurred_at, created_at, amount desc, id`;
+export async function listPendingAdjustments(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  currency: string,
+): Promise<Adjustment[]> {
+  const rows =
+    await db`${selectAdjustments(db, tenantId)} and customer_id = ${customerId} and currency = ${currency} and invoice_id is null order by occurred_at, created_at, amount desc, id`;
   return rows.map(fromDbAdjustment);
 }
 
 /** The adjustments a finalized invoice billed. */
 export async function listAdjustmentsOf({ db, tenantId }: TenantScope, invoiceId: string): Promise<Adjustment[]> {
-  const rows = await db`${selectAdjustments(db, tenantId)} and invoice_id = ${invoiceId} order by occurred_at, created_at, amount desc, id`;
+  const rows =
+    await db`${selectAdjustments(db, tenantId)} and invoice_id = ${invoiceId} order by occurred_at, created_at, amount desc, id`;
   return rows.map(fromDbAdjustment);
 }
 
 /** Each adjustment to the invoice that bills it (one invoice, or the batched close's many), in one statement. */
-export async function assignAdjustments({ db, tenantId }: TenantScope, assignments: { id: string; invoiceId: string }[]): Promise<void> {
+export async function assignAdjustments(
+  { db, tenantId }: TenantScope,
+  assignments: { id: string; invoiceId: string }[],
+): Promise<void> {
   if (assignments.length === 0) return;
   await db`
     update invoice_adjustments a set invoice_id = x.invoice_id
@@ -513,7 +653,10 @@ export async function assignAdjustments({ db, tenantId }: TenantScope, assignmen
 }
 
 /** listPendingAdjustments for many customers at once (the batched close), each in the currency its customer is rated in. */
-export async function listPendingAdjustmentsOf({ db, tenantId }: TenantScope, customerIds: string[]): Promise<Map<string, Adjustment[]>> {
+export async function listPendingAdjustmentsOf(
+  { db, tenantId }: TenantScope,
+  customerIds: string[],
+): Promise<Map<string, Adjustment[]>> {
   const byCustomer = new Map<string, Adjustment[]>();
   if (customerIds.length === 0) return byCustomer;
   const rows = await db`
@@ -526,7 +669,10 @@ export async function listPendingAdjustmentsOf({ db, tenantId }: TenantScope, cu
 }
 
 /** The number of a finalized invoice that deducts the given threshold invoice (a progressive_billing line), if any. */
-export async function findDeductingInvoice({ db, tenantId }: TenantScope, thresholdInvoiceId: string): Promise<string | undefined> {
+export async function findDeductingInvoice(
+  { db, tenantId }: TenantScope,
+  thresholdInvoiceId: string,
+): Promise<string | undefined> {
   const [row] = await db`
     select i.number from invoice_lines l join invoices i on i.tenant_id = l.tenant_id and i.id = l.invoice_id
     where l.tenant_id = ${tenantId} and l.kind = 'progressive_billing' and l.details->>'invoice_id' = ${thresholdInvoiceId}
@@ -544,14 +690,23 @@ export async function findTermCommitment({ db, tenantId }: TenantScope, customer
   if (!row) return undefined;
   return {
     startedAt: row.started_at as Date,
-    cadence: { interval: row.billing_interval as 'month' | 'year', anchorDay: row.anchor_day as number, ...(row.anchor_month ? { anchorMonth: row.anchor_month as number } : {}) },
+    cadence: {
+      interval: row.billing_interval as 'month' | 'year',
+      anchorDay: row.anchor_day as number,
+      ...(row.anchor_month ? { anchorMonth: row.anchor_month as number } : {}),
+    },
     minimum: row.term_minimum_spend as string,
     periods: row.term_periods as number,
   };
 }
 
 /** Usage net of discounts of the customer's rated events in [start, end): subtotals less their discount steps. */
-export async function sumUsageNetOfDiscounts({ db, tenantId }: TenantScope, customerId: string, start: Date, end: Date): Promise<string> {
+export async function sumUsageNetOfDiscounts(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  start: Date,
+  end: Date,
+): Promise<string> {
   const [row] = await db`
     select coalesce(sum(l.subtotal - coalesce((select sum((s->>'amount')::numeric) from json_array_elements(l.receipt) s where s->>'step' = 'discount'), 0)), 0)::text as consumed
     from events e

@@ -35,12 +35,18 @@ export function invoicesRestRoutes(deps: Deps): Router {
 // invoices.pay (tRPC) and POST /invoices/{id}/pay are the payments domain's (payments/router.ts): recording a
 // payment ends collection and lifts blocks, and payments sits above invoices in the domain graph.
 export const invoicesTrpc = router({
-  list: authedProcedure.input(listInvoicesInput).query(({ ctx, input }) => service.listInvoices(ctx.deps, ctx.actor, input)),
+  list: authedProcedure
+    .input(listInvoicesInput)
+    .query(({ ctx, input }) => service.listInvoices(ctx.deps, ctx.actor, input)),
   get: authedProcedure.input(invoicePath).query(({ ctx, input }) => service.getInvoice(ctx.deps, ctx.actor, input.id)),
-  finalize: authedProcedure.input(invoicePath).mutation(({ ctx, input }) => service.finalizeInvoice(ctx.deps, ctx.actor, input.id)),
+  finalize: authedProcedure
+    .input(invoicePath)
+    .mutation(({ ctx, input }) => service.finalizeInvoice(ctx.deps, ctx.actor, input.id)),
   closePeriods: authedProcedure
     .input(z.strictObject({ id: externalId, period_start: closePeriodsInput.shape.period_start }))
-    .mutation(({ ctx, input }) => service.closeCustomerPeriods(ctx.deps, ctx.actor, input.id, { period_start: input.period_start })),
+    .mutation(({ ctx, input }) =>
+      service.closeCustomerPeriods(ctx.deps, ctx.actor, input.id, { period_start: input.period_start }),
+    ),
   void: authedProcedure
     .input(z.strictObject({ id: z.uuid(), reason: voidInvoiceInput.shape.reason }))
     .mutation(({ ctx, input }) => service.voidInvoice(ctx.deps, ctx.actor, input.id, { reason: input.reason })),

@@ -16,7 +16,14 @@ import type { Period } from '../periods/calendar.ts';
 import * as periodsRepo from '../periods/index.ts';
 import * as subscriptionsRepo from '../subscriptions/repo.ts';
 import { findTermsAt, openNextPeriod, termsOf } from '../subscriptions/service.ts';
-import { buildInvoice, contractTermEndingAt, documentNumber, type DraftLine, type LineKind, type PlanTerms } from './build.ts';
+import {
+  buildInvoice,
+  contractTermEndingAt,
+  documentNumber,
+  type DraftLine,
+  type LineKind,
+  type PlanTerms,
+} from './build.ts';
 import { minorUnitOf } from '@tariff/openapi/schemas/iso4217';
 import type { Conversion, FxPolicy } from '../currency/convert.ts';
 import { findConversions, readSettings } from '../currency/service.ts';
@@ -91,7 +98,8 @@ async function buildFor(
   const customerId = customer.id;
   const currency = customer.ratingCurrency;
   const minorUnit = minorUnitOf(currency);
-  if (minorUnit === undefined) throw precondition('currency_without_minor_unit', `${currency} has no ISO 4217 minor unit; it cannot be invoiced`);
+  if (minorUnit === undefined)
+    throw precondition('currency_without_minor_unit', `${currency} has no ISO 4217 minor unit; it cannot be invoiced`);
   const [terms, aggregates, previous, slaCredits, termCommitment] = await Promise.all([
     findTermsAt(scope, customerId, period.start).then((found) => found?.terms),
     repo.readInvoiceAggregates(scope, [{ customerId, start: period.start }]),
@@ -112,29 +120,80 @@ async function buildFor(
     steps,
     grants,
     ratedAmount: toNano(aggregates.rated.get(key) ?? '0'),
-    slaCredits: slaCredits.map((c) => ({ id: c.id, transactionId: c.transactionId, percent: c.percent, amount: toNano(c.amount), reason: c.reason })),
+    slaCredits: slaCredits.map((c) => ({
+      id: c.id,
+      transactionId: c.transactionId,
+      percent: c.percent,
+      amount: toNano(c.amount),
+      reason: c.reason,
+    })),
     // Net of their tax: this invoice taxes what is left.
-    previouslyBilled: previous.map((i) => ({ id: i.id, number: i.number!, threshold: toNano(i.threshold!), total: toNano(i.linesTotal) })),
+    previouslyBilled: previous.map((i) => ({
+      id: i.id,
+      number: i.number!,
+      threshold: toNano(i.threshold!),
+      total: toNano(i.linesTotal),
+    })),
     adjustments,
     termCommitment,
   });
-  if (!result.ok) throw new Error(`invoice for customer ${customerId}, period ${period.start.toISOString()}: ${result.error}`);
-  const built: Built = { ...result, currency, minorUnit, planCode: subscribed?.planCode ?? null, graceSeconds: subscribed ? subscribed.invoiceGraceSeconds : usageOnlyGraceSeconds, fx: null, fxMissing: null };
+  if (!result.ok)
+    throw new Error(`invoice for customer ${customerId}, period ${period.start.toISOString()}: ${result.error}`);
+  const built: Built = {
+    ...result,
+    currency,
+    minorUnit,
+    planCode: subscribed?.planCode ?? null,
+    graceSeconds: subscribed ? subscribed.invoiceGraceSeconds : usageOnlyGraceSeconds,
+    fx: null,
+    fxMissing: null,
+  };
   if (customer.ratingCurrency === customer.currency) return built;
   if (options.conversion) return convertBuilt(built, customer, options.conversion);
   // A threshold invoice is final when issued: it converts at the rate of its issue, whatever the policy.
   const policy: FxPolicy = reason === 'threshold' ? 'finalization' : (await readSettings(scope)).fxPolicy;
   const at = conversionInstant(policy, period, now);
-  const found = (await findConversions(scope, customer.ratingCurrency, customer.currency, [at], policy)).get(at.getTime())!;
-  return convertBuilt(built, customer, found.ok ? found.conversion : { from: customer.ratingCurrency, to: customer.currency, at, policy });
+  const found = (await findConversions(scope, customer.ratingCurrency, customer.currency, [at], policy)).get(
+    at.getTime(),
+  )!;
+  return convertBuilt(
+    built,
+    customer,
+    found.ok ? found.conversion : { from: customer.ratingCurrency, to: customer.currency, at, policy },
+  );
 }
 
 /** Pure: a built invoice in its customer's billing currency, or left in its books' currency with the rate it waits for. */
-export function convertBuilt(built: Built, customer: BillingCustomer, conversion: Conversion | { from: string; to: string; at: Date; policy: FxPolicy }): Built {
-  if (!('rate' in conversion)) return { ...built, fxMissing: { code: 'fx_rate_missing', from: conversion.from, to: conversion.to, at: conversion.at.toISOString(), policy: conversion.policy } };
+export function convertBuilt(
+  built: Built,
+  customer: BillingCustomer,
+  conversion: Conversion | { from: string; to: string; at: Date; policy: FxPolicy },
+): Built {
+  if (!('rate' in conversion))
+    return {
+      ...built,
+      fxMissing: {
+        code: 'fx_rate_missing',
+        from: conversion.from,
+        to: conversion.to,
+        at: conversion.at.toISOString(),
+        policy: conversion.policy,
+      },
+    };
   const minorUnit = minorUnitOf(customer.currency);
-  if (minorUnit === undefined) throw precondition('currency_without_minor_unit', `${customer.currency} has no ISO 4217 minor unit; it cannot be invoiced`);
-  return { ...built, ...convertLines(built.lines, conversion, minorUnit), currency: customer.currency, minorUnit, fx: conversion, fxMissing: null };
+  if (minorUnit === undefined)
+    throw precondition(
+      'currency_without_minor_unit',
+      `${customer.currency} has no ISO 4217 minor unit; it cannot be invoiced`,
+    );
+  return {
+    ...built,
+    ...convertLines(built.lines, conversion, minorUnit),
+    currency: customer.currency,
+    minorUnit,
+    fx: conversion,
+    fxMissing: null,
+  };
 }
 
 /** The contract term the period closes, with the term's minimum and usage, when the plan commits per term. */
@@ -167,15 +226,32 @@ export async function taxFinalInvoice(
   invoice: { id: string; customerId: string; currency: string; minorUnit: number; periodEnd: Date },
   built: { lines: Pick<DraftLine, 'amount'>[]; total: bigint; totalExact: bigint },
 ): Promise<FinalTotals> {
-  const taxed = await taxInvoice(deps, context, { ...invoice, lines: built.lines.map((l) => l.amount), supplyEnd: invoice.periodEnd });
-  if (!taxed) return { total: built.total, totalExact: built.totalExact, linesTotal: built.total, taxAmount: 0n, tax: null };
+  const taxed = await taxInvoice(deps, context, {
+    ...invoice,
+    lines: built.lines.map((l) => l.amount),
+    supplyEnd: invoice.periodEnd,
+  });
+  if (!taxed)
+    return { total: built.total, totalExact: built.totalExact, linesTotal: built.total, taxAmount: 0n, tax: null };
   const added = taxed.record.prices_include_tax ? 0n : taxed.tax.tax;
-  return { total: taxed.tax.total, totalExact: built.totalExact + added, linesTotal: built.total, taxAmount: taxed.tax.tax, tax: taxed.record };
+  return {
+    total: taxed.tax.total,
+    totalExact: built.totalExact + added,
+    linesTotal: built.total,
+    taxAmount: taxed.tax.tax,
+    tax: taxed.record,
+  };
 }
 
 /** The stored form of the totals (repo.setFinalTotals). */
 export function finalTotalsRow(totals: FinalTotals) {
-  return { total: formatMoney(totals.total), totalExact: formatMoney(totals.totalExact), linesTotal: formatMoney(totals.linesTotal), taxAmount: formatMoney(totals.taxAmount), tax: totals.tax };
+  return {
+    total: formatMoney(totals.total),
+    totalExact: formatMoney(totals.totalExact),
+    linesTotal: formatMoney(totals.linesTotal),
+    taxAmount: formatMoney(totals.taxAmount),
+    tax: totals.tax,
+  };
 }
 
 export function storedLines(lines: DraftLine[]): Omit<repo.StoredLine, 'line'>[] {
@@ -207,9 +283,18 @@ function formatQuantityText(micro: bigint): string {
  * late events still land in it; the subscription's next period is opened now. With no grace left, the draft is
  * finalized at once. Idempotent: a period already invoiced, closed, or not yet ended is left alone.
  */
-export async function closePeriod(deps: Deps, tenantId: string, customerId: string, periodStart: Date): Promise<'drafted' | 'finalized' | 'skipped'> {
+export async function closePeriod(
+  deps: Deps,
+  tenantId: string,
+  customerId: string,
+  periodStart: Date,
+): Promise<'drafted' | 'finalized' | 'skipped'> {
   const now = deps.clock.now();
-  return withTenant(deps.db, tenantId, async (tx) => (await closePeriodLocked(deps, { db: tx, tenantId }, customerId, periodStart, now, 'system')).outcome);
+  return withTenant(
+    deps.db,
+    tenantId,
+    async (tx) => (await closePeriodLocked(deps, { db: tx, tenantId }, customerId, periodStart, now, 'system')).outcome,
+  );
 }
 
 async function closePeriodLocked(
@@ -231,18 +316,39 @@ async function closePeriodLocked(
   await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
   await notify.recordOnce(
     scope,
-    invoiceNotification('invoice.created', { ...invoice, customerExternalId: customer.externalId, number: null, status: 'draft', billingReason: 'period_end' }, { finalize_at: invoice.finalizeAt.toISOString() }, now),
+    invoiceNotification(
+      'invoice.created',
+      {
+        ...invoice,
+        customerExternalId: customer.externalId,
+        number: null,
+        status: 'draft',
+        billingReason: 'period_end',
+      },
+      { finalize_at: invoice.finalizeAt.toISOString() },
+      now,
+    ),
   );
   const next = await openNextPeriod(scope, customerId, period, now);
   await recordChange(scope.db, deps.clock, actor, scope.tenantId, {
     action: 'invoice.drafted',
     entityType: 'invoice',
     entityId: invoice.id,
-    after: { period_start: period.start.toISOString(), total: invoice.total, finalize_at: invoice.finalizeAt.toISOString(), next_period_start: next?.start.toISOString() ?? null },
+    after: {
+      period_start: period.start.toISOString(),
+      total: invoice.total,
+      finalize_at: invoice.finalizeAt.toISOString(),
+      next_period_start: next?.start.toISOString() ?? null,
+    },
   });
   if (invoice.finalizeAt.getTime() > now.getTime()) return { outcome: 'drafted', invoiceId: invoice.id };
   if (built.fxMissing) {
-    await recordFinalizationBlocked(scope, { ...invoice, customerExternalId: customer.externalId }, built.fxMissing, now);
+    await recordFinalizationBlocked(
+      scope,
+      { ...invoice, customerExternalId: customer.externalId },
+      built.fxMissing,
+      now,
+    );
     return { outcome: 'drafted', invoiceId: invoice.id };
   }
   await finalizeLocked(deps, scope, (await repo.findInvoice(scope, invoice.id))!, now, actor);
@@ -255,7 +361,12 @@ async function closePeriodLocked(
  * finalized at once if its grace has run out. With `period_start`, that period only (an error says why it cannot
  * be closed). The invoices are audited as the caller's. Periods still running are not cut short.
  */
-export async function closeCustomerPeriods(deps: Deps, actor: Actor, externalId: string, input: ClosePeriodsInput): Promise<ApiSchemas['ClosedPeriods']> {
+export async function closeCustomerPeriods(
+  deps: Deps,
+  actor: Actor,
+  externalId: string,
+  input: ClosePeriodsInput,
+): Promise<ApiSchemas['ClosedPeriods']> {
   requirePermission(actor, 'invoices.write');
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
@@ -265,14 +376,24 @@ export async function closeCustomerPeriods(deps: Deps, actor: Actor, externalId:
     if (input.period_start !== undefined) {
       const start = new Date(input.period_start);
       const period = await periodsRepo.lockPeriod(scope, { customerId: customer.id, start });
-      if (!period) throw notFound('period_not_found', `Customer "${externalId}" has no billing period starting at ${start.toISOString()}`);
+      if (!period)
+        throw notFound(
+          'period_not_found',
+          `Customer "${externalId}" has no billing period starting at ${start.toISOString()}`,
+        );
       if (period.end.getTime() > now.getTime()) {
-        throw precondition('period_not_ended', `The period ends at ${period.end.toISOString()}; it can be closed from then on`, [
-          { field: 'period_start', reason: `the period runs until ${period.end.toISOString()}` },
-        ]);
+        throw precondition(
+          'period_not_ended',
+          `The period ends at ${period.end.toISOString()}; it can be closed from then on`,
+          [{ field: 'period_start', reason: `the period runs until ${period.end.toISOString()}` }],
+        );
       }
       if (period.status !== 'open' || (await repo.findInvoiceByPeriod(scope, customer.id, start))) {
-        throw conflict('period_already_invoiced', `The period starting at ${start.toISOString()} already has its invoice`, [{ field: 'period_start', reason: 'already invoiced' }]);
+        throw conflict(
+          'period_already_invoiced',
+          `The period starting at ${start.toISOString()} already has its invoice`,
+          [{ field: 'period_start', reason: 'already invoiced' }],
+        );
       }
       starts = [start];
     } else {
@@ -288,7 +409,11 @@ export async function closeCustomerPeriods(deps: Deps, actor: Actor, externalId:
 }
 
 /** The finalize job: a draft whose grace has run out. Idempotent. */
-export async function finalizeDueInvoice(deps: Deps, tenantId: string, invoiceId: string): Promise<'finalized' | 'skipped' | 'blocked'> {
+export async function finalizeDueInvoice(
+  deps: Deps,
+  tenantId: string,
+  invoiceId: string,
+): Promise<'finalized' | 'skipped' | 'blocked'> {
   const now = deps.clock.now();
   try {
     return await withTenant(deps.db, tenantId, async (tx) => {
@@ -317,7 +442,12 @@ export async function finalizeDueInvoice(deps: Deps, tenantId: string, invoiceId
  * threshold invoices. Locks the period row as ingestion does, so the charges are a consistent snapshot; late
  * events after it are simply on the next invoice. Idempotent.
  */
-export async function issueThresholdInvoice(deps: Deps, tenantId: string, customerId: string, periodStart: Date): Promise<'issued' | 'skipped'> {
+export async function issueThresholdInvoice(
+  deps: Deps,
+  tenantId: string,
+  customerId: string,
+  periodStart: Date,
+): Promise<'issued' | 'skipped'> {
   const now = deps.clock.now();
   return withTenant(deps.db, tenantId, async (tx) => {
     const scope = { db: tx, tenantId };
@@ -325,7 +455,10 @@ export async function issueThresholdInvoice(deps: Deps, tenantId: string, custom
     if (!period || period.status !== 'open' || period.end.getTime() <= now.getTime()) return 'skipped';
     if (await repo.findInvoiceByPeriod(scope, customerId, periodStart)) return 'skipped';
     const amountText = period.amount;
-    const [plan, previous] = await Promise.all([repo.findPlanThresholds(scope, customerId), repo.listThresholdInvoices(scope, customerId, periodStart)]);
+    const [plan, previous] = await Promise.all([
+      repo.findPlanThresholds(scope, customerId),
+      repo.listThresholdInvoices(scope, customerId, periodStart),
+    ]);
     if (!plan || period.start.getTime() < plan.startedAt.getTime()) return 'skipped';
     const threshold = crossedThreshold(
       plan.thresholds.map(toNano),
@@ -337,12 +470,26 @@ export async function issueThresholdInvoice(deps: Deps, tenantId: string, custom
     const built = await buildFor(scope, customer, period, { now, reason: 'threshold' });
     // No rate to convert at: the next tick tries again (the tenant is told once per period and missing pair).
     if (built.fxMissing) {
-      await recordRateMissing(scope, { customerId, customerExternalId: customer.externalId, subject: `threshold:${customerId}:${periodStart.toISOString()}`, invoiceId: null }, built.fxMissing, now);
+      await recordRateMissing(
+        scope,
+        {
+          customerId,
+          customerExternalId: customer.externalId,
+          subject: `threshold:${customerId}:${periodStart.toISOString()}`,
+          invoiceId: null,
+        },
+        built.fxMissing,
+        now,
+      );
       return 'skipped';
     }
     // Nothing left to bill after the earlier threshold invoices (their rounding): wait for more usage.
     if (built.total <= 0n) return 'skipped';
-    const invoice = { ...newInvoice(customerId, period, built, now), billingReason: 'threshold' as const, threshold: formatMoney(threshold) };
+    const invoice = {
+      ...newInvoice(customerId, period, built, now),
+      billingReason: 'threshold' as const,
+      threshold: formatMoney(threshold),
+    };
     await repo.insertInvoice(scope, invoice, now);
     await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
     const totals = await taxFinalInvoice(deps, await loadTaxContext(scope, [customerId]), invoice, built);
@@ -350,17 +497,44 @@ export async function issueThresholdInvoice(deps: Deps, tenantId: string, custom
     const sequence = await repo.takeInvoiceNumbers(scope, 1);
     const number = documentNumber('INV', sequence);
     await repo.markFinalized(scope, invoice.id, { kind: 'invoice', status: 'finalized', sequence, number }, now);
-    await postTransactions(scope, invoicePostings({ ...invoice, number }, built.lines, 'invoice_finalized', now, 1n, totals.tax), now);
-    const notified = { ...invoice, total: formatMoney(totals.total), customerExternalId: customer.externalId, billingReason: 'threshold' as const };
+    await postTransactions(
+      scope,
+      invoicePostings({ ...invoice, number }, built.lines, 'invoice_finalized', now, 1n, totals.tax),
+      now,
+    );
+    const notified = {
+      ...invoice,
+      total: formatMoney(totals.total),
+      customerExternalId: customer.externalId,
+      billingReason: 'threshold' as const,
+    };
     await notify.recordManyOnce(scope, [
-      invoiceNotification('invoice.created', { ...notified, number: null, status: 'draft' }, { threshold: invoice.threshold }, now),
-      invoiceNotification('invoice.finalized', { ...notified, number, status: 'finalized' }, { kind: 'invoice', threshold: invoice.threshold, finalized_at: now.toISOString() }, now),
+      invoiceNotification(
+        'invoice.created',
+        { ...notified, number: null, status: 'draft' },
+        { threshold: invoice.threshold },
+        now,
+      ),
+      invoiceNotification(
+        'invoice.finalized',
+        { ...notified, number, status: 'finalized' },
+        { kind: 'invoice', threshold: invoice.threshold, finalized_at: now.toISOString() },
+        now,
+      ),
     ]);
     await recordChange(tx, deps.clock, 'system', tenantId, {
       action: 'invoice.finalized',
       entityType: 'invoice',
       entityId: invoice.id,
-      after: { number, total: formatMoney(totals.total), tax: formatMoney(totals.taxAmount), kind: 'invoice', billing_reason: 'threshold', threshold: invoice.threshold, period_amount: formatMoney(toNano(amountText)) },
+      after: {
+        number,
+        total: formatMoney(totals.total),
+        tax: formatMoney(totals.taxAmount),
+        kind: 'invoice',
+        billing_reason: 'threshold',
+        threshold: invoice.threshold,
+        period_amount: formatMoney(toNano(amountText)),
+      },
     });
     return 'issued';
   });
@@ -371,7 +545,10 @@ export async function issueThresholdInvoice(deps: Deps, tenantId: string, custom
  * every threshold already invoiced (crossing several at once gives one invoice).
  */
 export function crossedThreshold(thresholds: bigint[], amount: bigint, invoiced: bigint[]): bigint | undefined {
-  const highestInvoiced = invoiced.reduce<bigint | undefined>((max, t) => (max === undefined || t > max ? t : max), undefined);
+  const highestInvoiced = invoiced.reduce<bigint | undefined>(
+    (max, t) => (max === undefined || t > max ? t : max),
+    undefined,
+  );
   const reached = thresholds.filter((t) => t <= amount && (highestInvoiced === undefined || t > highestInvoiced));
   return reached.length === 0 ? undefined : reached.reduce((a, b) => (b > a ? b : a));
 }
@@ -395,7 +572,13 @@ export async function finalizeInvoice(deps: Deps, actor: Actor, invoiceId: strin
  * number and posts the invoice: debit the customer's receivable, credit revenue by stream. A zero total is
  * issued as a statement with nothing to collect (status paid).
  */
-async function finalizeLocked(deps: Deps, scope: TenantScope, invoice: repo.Invoice, now: Date, actor: Actor | 'system'): Promise<void> {
+async function finalizeLocked(
+  deps: Deps,
+  scope: TenantScope,
+  invoice: repo.Invoice,
+  now: Date,
+  actor: Actor | 'system',
+): Promise<void> {
   const period = (await periodsRepo.lockPeriod(scope, { customerId: invoice.customerId, start: invoice.periodStart }))!;
   await periodsRepo.closePeriods(scope, [period], now);
   const customer = (await repo.findCustomer(scope, invoice.customerId))!;
@@ -405,13 +588,26 @@ async function finalizeLocked(deps: Deps, scope: TenantScope, invoice: repo.Invo
   await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
   await repo.updateDraftTotals(scope, invoice.id, draftTotals(built), now);
   invoice = { ...invoice, currency: built.currency };
-  const totals = await taxFinalInvoice(deps, await loadTaxContext(scope, [invoice.customerId]), { ...invoice, minorUnit: built.minorUnit }, built);
+  const totals = await taxFinalInvoice(
+    deps,
+    await loadTaxContext(scope, [invoice.customerId]),
+    { ...invoice, minorUnit: built.minorUnit },
+    built,
+  );
   await repo.setFinalTotals(scope, invoice.id, finalTotalsRow(totals), now);
   const sequence = await repo.takeInvoiceNumbers(scope, 1);
   const number = documentNumber('INV', sequence);
   const statement = totals.total === 0n;
-  await repo.markFinalized(scope, invoice.id, { kind: statement ? 'statement' : 'invoice', status: statement ? 'paid' : 'finalized', sequence, number }, now);
-  await repo.assignAdjustments(scope, adjustments.map((a) => ({ id: a.id, invoiceId: invoice.id })));
+  await repo.markFinalized(
+    scope,
+    invoice.id,
+    { kind: statement ? 'statement' : 'invoice', status: statement ? 'paid' : 'finalized', sequence, number },
+    now,
+  );
+  await repo.assignAdjustments(
+    scope,
+    adjustments.map((a) => ({ id: a.id, invoiceId: invoice.id })),
+  );
   await postTransactions(scope, invoicePostings(invoice, built.lines, 'invoice_finalized', now, 1n, totals.tax), now);
   await notify.recordOnce(
     scope,
@@ -426,7 +622,12 @@ async function finalizeLocked(deps: Deps, scope: TenantScope, invoice: repo.Invo
     action: 'invoice.finalized',
     entityType: 'invoice',
     entityId: invoice.id,
-    after: { number, total: formatMoney(totals.total), tax: formatMoney(totals.taxAmount), kind: statement ? 'statement' : 'invoice' },
+    after: {
+      number,
+      total: formatMoney(totals.total),
+      tax: formatMoney(totals.taxAmount),
+      kind: statement ? 'statement' : 'invoice',
+    },
   });
 }
 
@@ -479,49 +680,109 @@ export function invoicePostings(
     byStream.set(revenueByKind[line.kind], (byStream.get(revenueByKind[line.kind]) ?? 0n) + net);
     total += net;
   });
-  const taxLines = (tax?.components ?? []).map((c) => ({ account: accounts.taxPayable(c.tax, c.jurisdiction, invoice.currency), amount: -sign * toNano(c.amount) }));
+  const taxLines = (tax?.components ?? []).map((c) => ({
+    account: accounts.taxPayable(c.tax, c.jurisdiction, invoice.currency),
+    amount: -sign * toNano(c.amount),
+  }));
   total += taxLines.reduce((sum, l) => sum - sign * l.amount, 0n);
   const postingLines = [
     { account: accounts.receivable(invoice.customerId, invoice.currency), amount: sign * total },
-    ...[...byStream].map(([stream, amount]) => ({ account: accounts.revenue(stream as 'usage', invoice.currency), amount: -sign * amount })),
+    ...[...byStream].map(([stream, amount]) => ({
+      account: accounts.revenue(stream as 'usage', invoice.currency),
+      amount: -sign * amount,
+    })),
     ...taxLines,
   ];
   if (postingLines.filter((l) => l.amount !== 0n).length < 2) return [];
-  return [{ kind, customerId: invoice.customerId, currency: invoice.currency, reference: invoice.id, description: `invoice ${invoice.number ?? invoice.id}`, occurredAt: now, lines: postingLines }];
+  return [
+    {
+      kind,
+      customerId: invoice.customerId,
+      currency: invoice.currency,
+      reference: invoice.id,
+      description: `invoice ${invoice.number ?? invoice.id}`,
+      occurredAt: now,
+      lines: postingLines,
+    },
+  ];
 }
 
 /** Voids a finalized, unpaid invoice: its number stays used, its ledger posting is reversed. */
-export async function voidInvoice(deps: Deps, actor: Actor, invoiceId: string, input: VoidInvoiceInput): Promise<ApiSchemas['Invoice']> {
+export async function voidInvoice(
+  deps: Deps,
+  actor: Actor,
+  invoiceId: string,
+  input: VoidInvoiceInput,
+): Promise<ApiSchemas['Invoice']> {
   requirePermission(actor, 'invoices.write');
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const invoice = await repo.findInvoice(scope, invoiceId, { lock: true });
     if (!invoice) throw notFound('invoice_not_found', `No invoice "${invoiceId}"`);
-    if (invoice.status !== 'finalized') throw conflict('invoice_not_voidable', `Only a finalized, unpaid invoice can be voided; this one is ${invoice.status}`);
+    if (invoice.status !== 'finalized')
+      throw conflict(
+        'invoice_not_voidable',
+        `Only a finalized, unpaid invoice can be voided; this one is ${invoice.status}`,
+      );
     // A threshold invoice a later final invoice deducted: voiding it would leave those charges billed nowhere.
-    const deductedBy = invoice.billingReason === 'threshold' ? await repo.findDeductingInvoice(scope, invoice.id) : undefined;
-    if (deductedBy) throw conflict('invoice_deducted', `Invoice ${deductedBy} deducts this threshold invoice; issue a credit note instead`);
+    const deductedBy =
+      invoice.billingReason === 'threshold' ? await repo.findDeductingInvoice(scope, invoice.id) : undefined;
+    if (deductedBy)
+      throw conflict(
+        'invoice_deducted',
+        `Invoice ${deductedBy} deducts this threshold invoice; issue a credit note instead`,
+      );
     const lines = (await repo.listLines(scope, [invoice.id])).get(invoice.id) ?? [];
     await repo.markVoid(scope, invoice.id, input.reason, now);
-    await postTransactions(scope, invoicePostings(invoice, lines.map((l) => ({ kind: l.kind, amount: toNano(l.amount) })), 'invoice_voided', now, -1n, invoice.tax), now);
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'invoice.voided', entityType: 'invoice', entityId: invoice.id, after: { reason: input.reason } });
+    await postTransactions(
+      scope,
+      invoicePostings(
+        invoice,
+        lines.map((l) => ({ kind: l.kind, amount: toNano(l.amount) })),
+        'invoice_voided',
+        now,
+        -1n,
+        invoice.tax,
+      ),
+      now,
+    );
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'invoice.voided',
+      entityType: 'invoice',
+      entityId: invoice.id,
+      after: { reason: input.reason },
+    });
     await recordInvoiceNotification(scope, invoice, 'invoice.voided', { reason: input.reason }, now);
     return readInvoice(scope, invoiceId);
   });
 }
 
 /** The outbox row (and so the webhook) of an invoice's change, once per invoice and type. */
-async function recordInvoiceNotification(scope: TenantScope, invoice: repo.Invoice, type: 'invoice.voided', extra: Record<string, unknown>, now: Date) {
+async function recordInvoiceNotification(
+  scope: TenantScope,
+  invoice: repo.Invoice,
+  type: 'invoice.voided',
+  extra: Record<string, unknown>,
+  now: Date,
+) {
   await notify.recordOnce(scope, invoiceNotification(type, { ...invoice, status: 'void' }, extra, now));
 }
 
 /** A period-end invoice's lines as its period's receipts stand now, with the adjustments it billed (re-rating compares them). */
 export async function buildPeriodInvoice(scope: TenantScope, invoice: repo.Invoice, now: Date): Promise<Built> {
   const customer = (await repo.findCustomer(scope, invoice.customerId))!;
-  const adjustments = invoice.status === 'draft' ? await repo.listPendingAdjustments(scope, invoice.customerId, customer.ratingCurrency) : await repo.listAdjustmentsOf(scope, invoice.id);
+  const adjustments =
+    invoice.status === 'draft'
+      ? await repo.listPendingAdjustments(scope, invoice.customerId, customer.ratingCurrency)
+      : await repo.listAdjustmentsOf(scope, invoice.id);
   const conversion = invoice.status === 'draft' ? undefined : (invoice.fx ?? undefined);
-  return buildFor(scope, customer, { start: invoice.periodStart, end: invoice.periodEnd }, { now, adjustments, conversion });
+  return buildFor(
+    scope,
+    customer,
+    { start: invoice.periodStart, end: invoice.periodEnd },
+    { now, adjustments, conversion },
+  );
 }
 
 /** Rebuilds a (locked) draft from its period's receipts now, e.g. after re-rating. */
@@ -532,17 +793,40 @@ export async function rebuildDraft(scope: TenantScope, invoice: repo.Invoice, no
 }
 
 /** What a rebuilt draft's row says: its totals, and the currency and conversion its lines are in. */
-export function draftTotals(built: Pick<Built, 'total' | 'totalExact' | 'minorUnit' | 'currency' | 'fx'>): repo.DraftTotals {
-  return { total: formatMoney(built.total), totalExact: formatMoney(built.totalExact), minorUnit: built.minorUnit, currency: built.currency, fx: built.fx };
+export function draftTotals(
+  built: Pick<Built, 'total' | 'totalExact' | 'minorUnit' | 'currency' | 'fx'>,
+): repo.DraftTotals {
+  return {
+    total: formatMoney(built.total),
+    totalExact: formatMoney(built.totalExact),
+    minorUnit: built.minorUnit,
+    currency: built.currency,
+    fx: built.fx,
+  };
 }
 
 /**
  * A due draft that cannot be finalized for want of a rate: the draft says what it waits for (fx_blocked), and the
  * tenant is told once per invoice and missing pair (invoice.finalization_blocked). The billing tick tries again every minute.
  */
-export async function recordFinalizationBlocked(scope: TenantScope, invoice: Pick<repo.Invoice, 'id' | 'customerId' | 'customerExternalId'>, missing: MissingRate, now: Date): Promise<void> {
+export async function recordFinalizationBlocked(
+  scope: TenantScope,
+  invoice: Pick<repo.Invoice, 'id' | 'customerId' | 'customerExternalId'>,
+  missing: MissingRate,
+  now: Date,
+): Promise<void> {
   await repo.markFxBlocked(scope, invoice.id, missing, now);
-  await recordRateMissing(scope, { customerId: invoice.customerId, customerExternalId: invoice.customerExternalId, subject: invoice.id, invoiceId: invoice.id }, missing, now);
+  await recordRateMissing(
+    scope,
+    {
+      customerId: invoice.customerId,
+      customerExternalId: invoice.customerExternalId,
+      subject: invoice.id,
+      invoiceId: invoice.id,
+    },
+    missing,
+    now,
+  );
 }
 
 async function recordRateMissing(
@@ -558,13 +842,22 @@ async function recordRateMissing(
     customerId: about.customerId,
     // Once per invoice and pair: under the finalization policy the instant moves on with every retry.
     subjectId: `${about.subject}:${missing.from}/${missing.to}`,
-    payload: { invoice_id: about.invoiceId, customer_id: about.customerExternalId, error: { code: error.code, message: error.message }, ...missing },
+    payload: {
+      invoice_id: about.invoiceId,
+      customer_id: about.customerExternalId,
+      error: { code: error.code, message: error.message },
+      ...missing,
+    },
     createdAt: now,
   });
 }
 
 /** Records amounts of closed periods for the customer's next invoice (late events, re-rating increases). */
-export async function recordAdjustments(scope: TenantScope, adjustments: repo.NewAdjustment[], now: Date): Promise<void> {
+export async function recordAdjustments(
+  scope: TenantScope,
+  adjustments: repo.NewAdjustment[],
+  now: Date,
+): Promise<void> {
   await repo.insertAdjustments(scope, adjustments, now);
 }
 
@@ -637,14 +930,29 @@ export async function getInvoice(deps: Deps, actor: Actor, invoiceId: string): P
   return withTenant(deps.db, actor.tenantId, (tx) => readInvoice({ db: tx, tenantId: actor.tenantId }, invoiceId));
 }
 
-export async function listInvoices(deps: Deps, actor: Actor, input: ListInvoicesInput): Promise<ApiSchemas['InvoiceList']> {
+export async function listInvoices(
+  deps: Deps,
+  actor: Actor,
+  input: ListInvoicesInput,
+): Promise<ApiSchemas['InvoiceList']> {
   requirePermission(actor, 'billing.read');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const customerId = await customerIdFilter(scope, input.customer_id);
-    const invoices = await repo.listInvoices(scope, { customerId, status: input.status, limit: input.limit, startingAfter: input.starting_after });
-    const lines = await repo.listLines(scope, invoices.map((i) => i.id));
-    return { data: invoices.map((i) => toApiInvoice(i, lines.get(i.id) ?? [])), has_more: invoices.length === input.limit };
+    const invoices = await repo.listInvoices(scope, {
+      customerId,
+      status: input.status,
+      limit: input.limit,
+      startingAfter: input.starting_after,
+    });
+    const lines = await repo.listLines(
+      scope,
+      invoices.map((i) => i.id),
+    );
+    return {
+      data: invoices.map((i) => toApiInvoice(i, lines.get(i.id) ?? [])),
+      has_more: invoices.length === input.limit,
+    };
   });
 }
 
@@ -667,7 +975,13 @@ export function toApiTax(tax: TaxRecord) {
     source: tax.source,
     rate_source: tax.rate_source,
     supply_date: tax.supply_date,
-    components: tax.components.map((c) => ({ tax: c.tax, jurisdiction: c.jurisdiction, rate: c.rate, taxable: formatMoney(toNano(c.taxable)), amount: formatMoney(toNano(c.amount)) })),
+    components: tax.components.map((c) => ({
+      tax: c.tax,
+      jurisdiction: c.jurisdiction,
+      rate: c.rate,
+      taxable: formatMoney(toNano(c.taxable)),
+      amount: formatMoney(toNano(c.amount)),
+    })),
     line_tax: tax.line_tax.map((t) => formatMoney(toNano(t))),
   };
 }

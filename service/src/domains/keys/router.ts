@@ -36,6 +36,10 @@ export function keysRestRoutes(deps: Deps): Router {
 
 export const keysTrpc = router({
   list: authedProcedure.query(({ ctx }) => service.listApiKeys(ctx.deps, ctx.actor)),
-  create: authedProcedure.input(createApiKeyInput).mutation(({ ctx, input }) => service.createApiKey(ctx.deps, ctx.actor, input)),
-  revoke: authedProcedure.input(apiKeyIdInput).mutation(({ ctx, input }) => service.revokeApiKey(ctx.deps, ctx.actor, input.id)),
+  create: authedProcedure
+    .input(createApiKeyInput)
+    .mutation(({ ctx, input }) => service.createApiKey(ctx.deps, ctx.actor, input)),
+  revoke: authedProcedure
+    .input(apiKeyIdInput)
+    .mutation(({ ctx, input }) => service.revokeApiKey(ctx.deps, ctx.actor, input.id)),
 });

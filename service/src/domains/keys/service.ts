@@ -12,10 +12,15 @@ import * as repo from './repo.ts';
 import type { CreateApiKeyInput } from '@tariff/openapi/schemas/keys';
 
 /** Creates a key; the returned `secret` is the only time the key is ever shown. */
-export async function createApiKey(deps: Deps, actor: Actor, input: CreateApiKeyInput): Promise<ApiSchemas['ApiKeyCreated']> {
+export async function createApiKey(
+  deps: Deps,
+  actor: Actor,
+  input: CreateApiKeyInput,
+): Promise<ApiSchemas['ApiKeyCreated']> {
   requirePermission(actor, 'api_keys.manage');
   const role = input.kind === 'secret' ? input.role : null;
-  if (role && !outranks(actor.principal, role)) throw forbidden('role_too_high', `A ${actor.principal} cannot create a ${role} key`);
+  if (role && !outranks(actor.principal, role))
+    throw forbidden('role_too_high', `A ${actor.principal} cannot create a ${role} key`);
   const secret = generateToken(input.kind === 'secret' ? 'sk' : 'pk');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const key = await repo.insertApiKey(
@@ -31,14 +36,21 @@ export async function createApiKey(deps: Deps, actor: Actor, input: CreateApiKey
         createdAt: deps.clock.now(),
       },
     );
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'api_key.created', entityType: 'api_key', entityId: key.id, after: toApiKey(key) });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'api_key.created',
+      entityType: 'api_key',
+      entityId: key.id,
+      after: toApiKey(key),
+    });
     return { ...toApiKey(key), secret };
   });
 }
 
 export async function listApiKeys(deps: Deps, actor: Actor) {
   requirePermission(actor, 'api_keys.manage');
-  const keys = await withTenant(deps.db, actor.tenantId, (tx) => repo.listApiKeys({ db: tx, tenantId: actor.tenantId }));
+  const keys = await withTenant(deps.db, actor.tenantId, (tx) =>
+    repo.listApiKeys({ db: tx, tenantId: actor.tenantId }),
+  );
   return keys.map(toApiKey);
 }
 

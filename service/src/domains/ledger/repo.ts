@@ -56,7 +56,11 @@ export async function insertAccounts({ db, tenantId }: TenantScope, accounts: Ac
     on conflict do nothing`;
 }
 
-export async function insertTransactions({ db, tenantId }: TenantScope, transactions: TransactionRow[], recordedAt: Date): Promise<void> {
+export async function insertTransactions(
+  { db, tenantId }: TenantScope,
+  transactions: TransactionRow[],
+  recordedAt: Date,
+): Promise<void> {
   if (transactions.length === 0) return;
   const rows = transactions.map((t) => ({
     id: t.id,
@@ -77,7 +81,12 @@ export async function insertTransactions({ db, tenantId }: TenantScope, transact
 /** All entries of the given transactions in one statement: the balance trigger checks each transaction whole. */
 export async function insertEntries({ db, tenantId }: TenantScope, entries: EntryRow[]): Promise<void> {
   if (entries.length === 0) return;
-  const rows = entries.map((e) => ({ transaction_id: e.transactionId, line: e.line, account: e.account, amount: e.amount }));
+  const rows = entries.map((e) => ({
+    transaction_id: e.transactionId,
+    line: e.line,
+    account: e.account,
+    amount: e.amount,
+  }));
   await db`
     insert into ledger_entries (tenant_id, transaction_id, line, account, amount)
     select ${tenantId}, e.transaction_id, e.line, e.account, e.amount
@@ -91,7 +100,10 @@ export interface AccountBalanceRow extends AccountRow {
   entryCount: bigint;
 }
 
-export async function listAccountBalances({ db, tenantId }: TenantScope, filter: { customerId?: string }): Promise<AccountBalanceRow[]> {
+export async function listAccountBalances(
+  { db, tenantId }: TenantScope,
+  filter: { customerId?: string },
+): Promise<AccountBalanceRow[]> {
   const rows = await db`
     select a.code, a.kind, a.currency, a.customer_id, c.external_id,
            coalesce(sum(e.amount), 0)::text as debit_balance, count(e.line) as entry_count
@@ -133,9 +145,11 @@ export async function listTransactions(
     where t.tenant_id = ${tenantId}
       ${filter.customerId ? db`and t.customer_id = ${filter.customerId}` : db``}
       ${filter.reference ? db`and t.reference = ${filter.reference}` : db``}
-      ${filter.startingAfter
-        ? db`and (t.recorded_at, t.id) < (select recorded_at, id from ledger_transactions where tenant_id = ${tenantId} and id = ${filter.startingAfter})`
-        : db``}
+      ${
+        filter.startingAfter
+          ? db`and (t.recorded_at, t.id) < (select recorded_at, id from ledger_transactions where tenant_id = ${tenantId} and id = ${filter.startingAfter})`
+          : db``
+      }
     order by t.recorded_at desc, t.id desc
     limit ${filter.limit}`;
   return rows.map((r) => ({

@@ -18,9 +18,19 @@ export type { AccountKind, TransactionKind };
 /** The chart of accounts. Codes name what the account is; tenant-level accounts are per currency. */
 export const accounts = {
   /** What the tenant owes the customer in credit: one liability per grant. */
-  grant: (grantId: string, currency: string, customerId: string): AccountRow => ({ code: `grant:${grantId}`, kind: 'liability', currency, customerId }),
+  grant: (grantId: string, currency: string, customerId: string): AccountRow => ({
+    code: `grant:${grantId}`,
+    kind: 'liability',
+    currency,
+    customerId,
+  }),
   /** What the customer owes: finalized invoices not yet paid. */
-  receivable: (customerId: string, currency: string): AccountRow => ({ code: `receivable:${customerId}`, kind: 'asset', currency, customerId }),
+  receivable: (customerId: string, currency: string): AccountRow => ({
+    code: `receivable:${customerId}`,
+    kind: 'asset',
+    currency,
+    customerId,
+  }),
   revenue: (stream: 'usage' | 'subscription' | 'minimum_commitment' | 'breakage', currency: string): AccountRow => ({
     code: `revenue:${stream}:${currency}`,
     kind: 'revenue',
@@ -35,13 +45,33 @@ export const accounts = {
     customerId: null,
   }),
   /** Purchases of prepaid credit, settled by the payments that pay for them. */
-  prepaidPurchases: (currency: string): AccountRow => ({ code: `clearing:prepaid_purchases:${currency}`, kind: 'asset', currency, customerId: null }),
+  prepaidPurchases: (currency: string): AccountRow => ({
+    code: `clearing:prepaid_purchases:${currency}`,
+    kind: 'asset',
+    currency,
+    customerId: null,
+  }),
   /** Receivables given up on (written off), and recovered when paid after all. */
-  badDebt: (currency: string): AccountRow => ({ code: `expense:bad_debt:${currency}`, kind: 'expense', currency, customerId: null }),
+  badDebt: (currency: string): AccountRow => ({
+    code: `expense:bad_debt:${currency}`,
+    kind: 'expense',
+    currency,
+    customerId: null,
+  }),
   /** Tax invoiced and owed to a jurisdiction (VAT, GST, sales tax...), until the tenant's return pays it. */
-  taxPayable: (tax: string, jurisdiction: string, currency: string): AccountRow => ({ code: `tax:${tax}:${jurisdiction}:${currency}`, kind: 'liability', currency, customerId: null }),
+  taxPayable: (tax: string, jurisdiction: string, currency: string): AccountRow => ({
+    code: `tax:${tax}:${jurisdiction}:${currency}`,
+    kind: 'liability',
+    currency,
+    customerId: null,
+  }),
   /** Payments received against invoices, until they are reconciled with the bank. */
-  payments: (currency: string): AccountRow => ({ code: `clearing:payments:${currency}`, kind: 'asset', currency, customerId: null }),
+  payments: (currency: string): AccountRow => ({
+    code: `clearing:payments:${currency}`,
+    kind: 'asset',
+    currency,
+    customerId: null,
+  }),
 } as const;
 
 export interface Posting {
@@ -61,11 +91,20 @@ export type BalanceCheck = { ok: true } | { ok: false; error: string };
 /** Pure: a posting is valid when its non-zero lines sum to zero in the posting's one currency. */
 export function checkBalanced(posting: Posting): BalanceCheck {
   const lines = posting.lines.filter((l) => l.amount !== 0n);
-  if (lines.length < 2) return { ok: false, error: `${posting.kind} ${posting.reference}: needs at least two non-zero lines` };
+  if (lines.length < 2)
+    return { ok: false, error: `${posting.kind} ${posting.reference}: needs at least two non-zero lines` };
   const wrongCurrency = lines.find((l) => l.account.currency !== posting.currency);
-  if (wrongCurrency) return { ok: false, error: `${posting.kind} ${posting.reference}: ${wrongCurrency.account.code} is in ${wrongCurrency.account.currency}, not ${posting.currency}` };
+  if (wrongCurrency)
+    return {
+      ok: false,
+      error: `${posting.kind} ${posting.reference}: ${wrongCurrency.account.code} is in ${wrongCurrency.account.currency}, not ${posting.currency}`,
+    };
   const sum = lines.reduce((total, l) => total + l.amount, 0n);
-  if (sum !== 0n) return { ok: false, error: `${posting.kind} ${posting.reference}: debits and credits differ by ${formatMoney(sum)}` };
+  if (sum !== 0n)
+    return {
+      ok: false,
+      error: `${posting.kind} ${posting.reference}: debits and credits differ by ${formatMoney(sum)}`,
+    };
   return { ok: true };
 }
 
@@ -115,7 +154,11 @@ export function normalBalance(kind: AccountKind, debitBalance: bigint): bigint {
 
 // ---- reads ----------------------------------------------------------------------------------------------
 
-export async function listLedgerAccounts(deps: Deps, actor: Actor, input: ListLedgerAccountsInput): Promise<ApiSchemas['LedgerAccountList']> {
+export async function listLedgerAccounts(
+  deps: Deps,
+  actor: Actor,
+  input: ListLedgerAccountsInput,
+): Promise<ApiSchemas['LedgerAccountList']> {
   requirePermission(actor, 'billing.read');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
@@ -134,12 +177,21 @@ export async function listLedgerAccounts(deps: Deps, actor: Actor, input: ListLe
   });
 }
 
-export async function listLedgerTransactions(deps: Deps, actor: Actor, input: ListLedgerTransactionsInput): Promise<ApiSchemas['LedgerTransactionList']> {
+export async function listLedgerTransactions(
+  deps: Deps,
+  actor: Actor,
+  input: ListLedgerTransactionsInput,
+): Promise<ApiSchemas['LedgerTransactionList']> {
   requirePermission(actor, 'billing.read');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const customerId = input.customer_id === undefined ? undefined : await requireCustomerId(scope, input.customer_id);
-    const rows = await repo.listTransactions(scope, { customerId, reference: input.reference, limit: input.limit, startingAfter: input.starting_after });
+    const rows = await repo.listTransactions(scope, {
+      customerId,
+      reference: input.reference,
+      limit: input.limit,
+      startingAfter: input.starting_after,
+    });
     return {
       data: rows.map((t) => ({
         id: t.id,

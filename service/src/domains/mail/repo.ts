@@ -10,7 +10,10 @@ export interface OutboxEmail {
   sentAt: Date | null;
 }
 
-export async function insertEmail({ db, tenantId }: TenantScope, email: { id: string; to: string; subject: string; body: string; createdAt: Date }): Promise<void> {
+export async function insertEmail(
+  { db, tenantId }: TenantScope,
+  email: { id: string; to: string; subject: string; body: string; createdAt: Date },
+): Promise<void> {
   await db`
     insert into email_outbox (tenant_id, id, to_address, subject, body, created_at)
     values (${tenantId}, ${email.id}, ${email.to}, ${email.subject}, ${email.body}, ${email.createdAt})`;
@@ -42,5 +45,13 @@ export async function listPendingEmails(db: Db, limit: number): Promise<{ tenant
 }
 
 function fromDbEmail(row: Record<string, any>): OutboxEmail {
-  return { id: row.id, to: row.to_address, subject: row.subject, body: row.body, createdAt: row.created_at, attempts: row.attempts, sentAt: row.sent_at };
+  return {
+    id: row.id,
+    to: row.to_address,
+    subject: row.subject,
+    body: row.body,
+    createdAt: row.created_at,
+    attempts: row.attempts,
+    sentAt: row.sent_at,
+  };
 }

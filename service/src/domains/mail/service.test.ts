@@ -39,14 +39,21 @@ describe('email outbox', () => {
       enqueueEmail(tx, failing.clock, tenantId, { to: 'x@mail.example', subject: 'Reset', body: 'token rst_secret' }),
     );
     expect(await deliverEmail(failing, tenantId, id)).toBe(false);
-    const [failed] = await database.owner`select attempts, last_error, sent_at, body from email_outbox where id = ${id}`;
-    expect(failed).toMatchObject({ attempts: 1, last_error: 'SMTP server said no', sent_at: null, body: 'token rst_secret' });
+    const [failed] =
+      await database.owner`select attempts, last_error, sent_at, body from email_outbox where id = ${id}`;
+    expect(failed).toMatchObject({
+      attempts: 1,
+      last_error: 'SMTP server said no',
+      sent_at: null,
+      body: 'token rst_secret',
+    });
 
     const sent: Email[] = [];
     const working = depsWith(async (email) => void sent.push(email));
     expect(await deliverPendingEmails(working)).toBe(1);
     expect(sent).toEqual([{ to: 'x@mail.example', subject: 'Reset', body: 'token rst_secret' }]);
-    const [delivered] = await database.owner`select attempts, last_error, sent_at, body from email_outbox where id = ${id}`;
+    const [delivered] =
+      await database.owner`select attempts, last_error, sent_at, body from email_outbox where id = ${id}`;
     expect(delivered.attempts).toBe(2);
     expect(delivered.sent_at).not.toBeNull();
     expect(delivered.body).not.toContain('rst_secret');
@@ -78,9 +85,9 @@ describe('SMTP mailer', () => {
           }
           const command = line.slice(0, 4).toUpperCase();
           if (command === 'EHLO' || command === 'HELO') socket.write('250 test\r\n');
-          else if (command === 'MAIL') (received.from = line), socket.write('250 ok\r\n');
-          else if (command === 'RCPT') (received.to = line), socket.write('250 ok\r\n');
-          else if (command === 'DATA') (inData = true), socket.write('354 go on\r\n');
+          else if (command === 'MAIL') ((received.from = line), socket.write('250 ok\r\n'));
+          else if (command === 'RCPT') ((received.to = line), socket.write('250 ok\r\n'));
+          else if (command === 'DATA') ((inData = true), socket.write('354 go on\r\n'));
           else if (command === 'QUIT') socket.end('221 bye\r\n');
           else socket.write('250 ok\r\n');
         }
@@ -89,7 +96,11 @@ describe('SMTP mailer', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const { port } = server.address() as net.AddressInfo;
-      const mailer = createMailer({ smtpUrl: `smtp://127.0.0.1:${port}?ignoreTLS=true`, from: 'Tariff <no-reply@tariff.test>', logger: silentLogger });
+      const mailer = createMailer({
+        smtpUrl: `smtp://127.0.0.1:${port}?ignoreTLS=true`,
+        from: 'Tariff <no-reply@tariff.test>',
+        logger: silentLogger,
+      });
       await mailer.send({ to: 'user@mail.example', subject: 'Confirm your email', body: 'vfy_token here' });
       expect(received.from).toContain('no-reply@tariff.test');
       expect(received.to).toContain('user@mail.example');

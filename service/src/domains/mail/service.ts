@@ -41,6 +41,7 @@ export async function deliverEmail(deps: Deps, tenantId: string, id: string): Pr
 /** Delivers what is still pending (the job's work); returns how many went out. */
 export async function deliverPendingEmails(deps: Deps, limit = 100): Promise<number> {
   let sent = 0;
-  for (const { tenantId, id } of await repo.listPendingEmails(deps.db, limit)) if (await deliverEmail(deps, tenantId, id)) sent++;
+  for (const { tenantId, id } of await repo.listPendingEmails(deps.db, limit))
+    if (await deliverEmail(deps, tenantId, id)) sent++;
   return sent;
 }

@@ -24,7 +24,9 @@ export async function insertMeter({ db, tenantId }: TenantScope, meter: Meter): 
               ${meter.groupBy}::text[], ${db.json(meter.filters as never)}, ${meter.createdAt}, ${meter.updatedAt})`;
   } catch (error) {
     if (isUniqueViolation(error, 'meters_code_unique')) {
-      throw conflict('meter_exists', `A meter with code "${meter.code}" already exists`, [{ field: 'code', reason: 'already in use' }]);
+      throw conflict('meter_exists', `A meter with code "${meter.code}" already exists`, [
+        { field: 'code', reason: 'already in use' },
+      ]);
     }
     throw error;
   }
@@ -82,6 +84,7 @@ export async function listMetersForEventTypes({ db, tenantId }: TenantScope, eve
 }
 
 export async function findMetersByIds({ db, tenantId }: TenantScope, ids: string[]): Promise<Meter[]> {
-  const rows = await db`select * from meters where tenant_id = ${tenantId} and id = any(${ids}::uuid[]) order by code collate "C"`;
+  const rows =
+    await db`select * from meters where tenant_id = ${tenantId} and id = any(${ids}::uuid[]) order by code collate "C"`;
   return rows.map(fromDbMeter);
 }

@@ -28,9 +28,13 @@ export function metersRestRoutes(deps: Deps): Router {
 }
 
 export const metersTrpc = router({
-  list: authedProcedure.input(listMetersInput).query(({ ctx, input }) => service.listMeters(ctx.deps, ctx.actor, input)),
+  list: authedProcedure
+    .input(listMetersInput)
+    .query(({ ctx, input }) => service.listMeters(ctx.deps, ctx.actor, input)),
   get: authedProcedure.input(meterPath).query(({ ctx, input }) => service.getMeter(ctx.deps, ctx.actor, input.code)),
-  create: authedProcedure.input(createMeterInput).mutation(({ ctx, input }) => service.createMeter(ctx.deps, ctx.actor, input)),
+  create: authedProcedure
+    .input(createMeterInput)
+    .mutation(({ ctx, input }) => service.createMeter(ctx.deps, ctx.actor, input)),
   update: authedProcedure
     .input(z.strictObject({ code: meterCode, changes: updateMeterInput }))
     .mutation(({ ctx, input }) => service.updateMeter(ctx.deps, ctx.actor, input.code, input.changes)),

@@ -28,7 +28,12 @@ export async function createMeter(deps: Deps, actor: Actor, input: CreateMeterIn
   };
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     await repo.insertMeter({ db: tx, tenantId: actor.tenantId }, meter);
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'meter.created', entityType: 'meter', entityId: meter.id, after: toApiMeter(meter) });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'meter.created',
+      entityType: 'meter',
+      entityId: meter.id,
+      after: toApiMeter(meter),
+    });
     return toApiMeter(meter);
   });
 }
@@ -40,8 +45,13 @@ export async function updateMeter(deps: Deps, actor: Actor, code: string, input:
     const scope = { db: tx, tenantId: actor.tenantId };
     const before = await repo.findMeterByCode(scope, code);
     if (!before) throw notFound('meter_not_found', `No meter "${code}"`);
-    const archivedAt = input.archived === undefined ? before.archivedAt : input.archived ? (before.archivedAt ?? now) : null;
-    const after = await repo.updateMeter(scope, before.id, { name: input.name ?? before.name, archivedAt, updatedAt: now });
+    const archivedAt =
+      input.archived === undefined ? before.archivedAt : input.archived ? (before.archivedAt ?? now) : null;
+    const after = await repo.updateMeter(scope, before.id, {
+      name: input.name ?? before.name,
+      archivedAt,
+      updatedAt: now,
+    });
     await recordChange(tx, deps.clock, actor, actor.tenantId, {
       action: 'meter.updated',
       entityType: 'meter',
@@ -55,7 +65,9 @@ export async function updateMeter(deps: Deps, actor: Actor, code: string, input:
 
 export async function getMeter(deps: Deps, actor: Actor, code: string) {
   requirePermission(actor, 'meters.read');
-  const meter = await withTenant(deps.db, actor.tenantId, (tx) => repo.findMeterByCode({ db: tx, tenantId: actor.tenantId }, code));
+  const meter = await withTenant(deps.db, actor.tenantId, (tx) =>
+    repo.findMeterByCode({ db: tx, tenantId: actor.tenantId }, code),
+  );
   if (!meter) throw notFound('meter_not_found', `No meter "${code}"`);
   return toApiMeter(meter);
 }
@@ -63,7 +75,10 @@ export async function getMeter(deps: Deps, actor: Actor, code: string) {
 export async function listMeters(deps: Deps, actor: Actor, input: ListMetersInput): Promise<ApiSchemas['MeterList']> {
   requirePermission(actor, 'meters.read');
   const meters = await withTenant(deps.db, actor.tenantId, (tx) =>
-    repo.listMeters({ db: tx, tenantId: actor.tenantId }, { limit: input.limit, startingAfter: input.starting_after, includeArchived: input.include_archived }),
+    repo.listMeters(
+      { db: tx, tenantId: actor.tenantId },
+      { limit: input.limit, startingAfter: input.starting_after, includeArchived: input.include_archived },
+    ),
   );
   return { data: meters.map(toApiMeter), has_more: meters.length === input.limit };
 }

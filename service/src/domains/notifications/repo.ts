@@ -13,7 +13,10 @@ export interface Notification {
 }
 
 /** Records a notification unless one of its type and subject exists; true when it was recorded. */
-export async function recordOnce({ db, tenantId }: TenantScope, n: Omit<Notification, 'customerExternalId'>): Promise<boolean> {
+export async function recordOnce(
+  { db, tenantId }: TenantScope,
+  n: Omit<Notification, 'customerExternalId'>,
+): Promise<boolean> {
   const result = await db`
     insert into notifications (tenant_id, id, type, customer_id, subject_id, payload, created_at)
     values (${tenantId}, ${n.id}, ${n.type}, ${n.customerId}, ${n.subjectId}, ${db.json(n.payload as never)}, ${n.createdAt})
@@ -22,7 +25,10 @@ export async function recordOnce({ db, tenantId }: TenantScope, n: Omit<Notifica
 }
 
 /** Records many notifications in one statement, each unless one of its type and subject exists. */
-export async function recordManyOnce({ db, tenantId }: TenantScope, list: Omit<Notification, 'customerExternalId'>[]): Promise<void> {
+export async function recordManyOnce(
+  { db, tenantId }: TenantScope,
+  list: Omit<Notification, 'customerExternalId'>[],
+): Promise<void> {
   await db`
     insert into notifications (tenant_id, id, type, customer_id, subject_id, payload, created_at)
     select ${tenantId}, n.id, n.type, n.customer_id, n.subject_id, n.payload, n.created_at
@@ -32,8 +38,13 @@ export async function recordManyOnce({ db, tenantId }: TenantScope, list: Omit<N
 }
 
 /** Whether a notification of this type and subject was recorded. */
-export async function isRecorded({ db, tenantId }: TenantScope, type: NotificationType, subjectId: string): Promise<boolean> {
-  const [row] = await db`select 1 from notifications where tenant_id = ${tenantId} and type = ${type} and subject_id = ${subjectId}`;
+export async function isRecorded(
+  { db, tenantId }: TenantScope,
+  type: NotificationType,
+  subjectId: string,
+): Promise<boolean> {
+  const [row] =
+    await db`select 1 from notifications where tenant_id = ${tenantId} and type = ${type} and subject_id = ${subjectId}`;
   return row !== undefined;
 }
 

@@ -8,11 +8,15 @@ import * as service from './service.ts';
 export function notificationsRestRoutes(deps: Deps): Router {
   const routes = Router();
   routes.get('/notifications', async (req, res) => {
-    res.json(await service.listNotifications(deps, actorOf(res), parseInput(listNotificationsInput, req.query, ['query'])));
+    res.json(
+      await service.listNotifications(deps, actorOf(res), parseInput(listNotificationsInput, req.query, ['query'])),
+    );
   });
   return routes;
 }
 
 export const notificationsTrpc = router({
-  list: authedProcedure.input(listNotificationsInput).query(({ ctx, input }) => service.listNotifications(ctx.deps, ctx.actor, input)),
+  list: authedProcedure
+    .input(listNotificationsInput)
+    .query(({ ctx, input }) => service.listNotifications(ctx.deps, ctx.actor, input)),
 });

@@ -13,14 +13,30 @@ import type { ListNotificationsInput } from '@tariff/openapi/schemas/notificatio
 // Recording a notification is this domain's public act: other domains call these in their own transaction.
 export { isRecorded, recordManyOnce, recordOnce, type Notification } from './repo.ts';
 
-export async function listNotifications(deps: Deps, actor: Actor, input: ListNotificationsInput): Promise<ApiSchemas['NotificationList']> {
+export async function listNotifications(
+  deps: Deps,
+  actor: Actor,
+  input: ListNotificationsInput,
+): Promise<ApiSchemas['NotificationList']> {
   requirePermission(actor, 'billing.read');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const customerId = await customerIdFilter(scope, input.customer_id);
-    const rows = await repo.listNotifications(scope, { type: input.type, customerId, limit: input.limit, startingAfter: input.starting_after });
+    const rows = await repo.listNotifications(scope, {
+      type: input.type,
+      customerId,
+      limit: input.limit,
+      startingAfter: input.starting_after,
+    });
     return {
-      data: rows.map((n) => ({ id: n.id, type: n.type, customer_id: n.customerExternalId, subject_id: n.subjectId, payload: n.payload, created_at: n.createdAt.toISOString() })),
+      data: rows.map((n) => ({
+        id: n.id,
+        type: n.type,
+        customer_id: n.customerExternalId,
+        subject_id: n.subjectId,
+        payload: n.payload,
+        created_at: n.createdAt.toISOString(),
+      })),
       has_more: rows.length === input.limit,
     };
   });

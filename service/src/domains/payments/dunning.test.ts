@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { afterFailure, attemptIdempotencyKey, defaultRetryAfterSeconds, fromMinorUnits, toMinorUnits } from './dunning.ts';
+import {
+  afterFailure,
+  attemptIdempotencyKey,
+  defaultRetryAfterSeconds,
+  fromMinorUnits,
+  toMinorUnits,
+} from './dunning.ts';
 
 const day = 86_400_000;
 
@@ -32,17 +38,42 @@ describe('afterFailure', () => {
   it('schedules retries 1, 3, 5 and 7 days after the first failure, then gives up', () => {
     const at = (attempt: number, now: Date) => afterFailure(policy, attempt, attempt === 1 ? null : first, now);
     const one = at(1, first);
-    expect(one).toEqual({ kind: 'retry', at: new Date(first.getTime() + day), firstFailedAt: first, blockAt: new Date(first.getTime() + 2 * day) });
-    expect(at(2, new Date(first.getTime() + day))).toMatchObject({ kind: 'retry', at: new Date(first.getTime() + 3 * day) });
-    expect(at(3, new Date(first.getTime() + 3 * day))).toMatchObject({ kind: 'retry', at: new Date(first.getTime() + 5 * day) });
-    expect(at(4, new Date(first.getTime() + 5 * day))).toMatchObject({ kind: 'retry', at: new Date(first.getTime() + 7 * day) });
-    expect(at(5, new Date(first.getTime() + 7 * day))).toEqual({ kind: 'exhausted', firstFailedAt: first, blockAt: new Date(first.getTime() + 2 * day) });
+    expect(one).toEqual({
+      kind: 'retry',
+      at: new Date(first.getTime() + day),
+      firstFailedAt: first,
+      blockAt: new Date(first.getTime() + 2 * day),
+    });
+    expect(at(2, new Date(first.getTime() + day))).toMatchObject({
+      kind: 'retry',
+      at: new Date(first.getTime() + 3 * day),
+    });
+    expect(at(3, new Date(first.getTime() + 3 * day))).toMatchObject({
+      kind: 'retry',
+      at: new Date(first.getTime() + 5 * day),
+    });
+    expect(at(4, new Date(first.getTime() + 5 * day))).toMatchObject({
+      kind: 'retry',
+      at: new Date(first.getTime() + 7 * day),
+    });
+    expect(at(5, new Date(first.getTime() + 7 * day))).toEqual({
+      kind: 'exhausted',
+      firstFailedAt: first,
+      blockAt: new Date(first.getTime() + 2 * day),
+    });
   });
 
   it('runs an overdue retry now, and never blocks without a delay', () => {
     const late = new Date(first.getTime() + 4 * day);
-    expect(afterFailure({ retryAfterSeconds: [86_400, 3 * 86_400], blockAfterSeconds: null }, 2, first, late)).toEqual({ kind: 'retry', at: late, firstFailedAt: first, blockAt: null });
-    expect(afterFailure({ retryAfterSeconds: [], blockAfterSeconds: null }, 1, null, first)).toMatchObject({ kind: 'exhausted' });
+    expect(afterFailure({ retryAfterSeconds: [86_400, 3 * 86_400], blockAfterSeconds: null }, 2, first, late)).toEqual({
+      kind: 'retry',
+      at: late,
+      firstFailedAt: first,
+      blockAt: null,
+    });
+    expect(afterFailure({ retryAfterSeconds: [], blockAfterSeconds: null }, 1, null, first)).toMatchObject({
+      kind: 'exhausted',
+    });
   });
 });
 
@@ -50,6 +81,13 @@ describe('attemptIdempotencyKey', () => {
   it('is the same for every send of one attempt and differs between attempts and invoices', () => {
     const key = attemptIdempotencyKey('t1', 'inv1', 1);
     expect(attemptIdempotencyKey('t1', 'inv1', 1)).toBe(key);
-    expect(new Set([key, attemptIdempotencyKey('t1', 'inv1', 2), attemptIdempotencyKey('t1', 'inv2', 1), attemptIdempotencyKey('t2', 'inv1', 1)]).size).toBe(4);
+    expect(
+      new Set([
+        key,
+        attemptIdempotencyKey('t1', 'inv1', 2),
+        attemptIdempotencyKey('t1', 'inv2', 1),
+        attemptIdempotencyKey('t2', 'inv1', 1),
+      ]).size,
+    ).toBe(4);
   });
 });

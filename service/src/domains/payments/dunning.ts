@@ -18,7 +18,8 @@ export type MinorAmount = { ok: true; amount: bigint } | { ok: false; error: str
  */
 export function toMinorUnits(nano: bigint, exponent: number): MinorAmount {
   const unit = NANO_PER_UNIT / 10n ** BigInt(exponent);
-  if (nano % unit !== 0n) return { ok: false, error: `${nano} nano-units is not a whole number of minor units (exponent ${exponent})` };
+  if (nano % unit !== 0n)
+    return { ok: false, error: `${nano} nano-units is not a whole number of minor units (exponent ${exponent})` };
   return { ok: true, amount: nano / unit };
 }
 
@@ -50,9 +51,15 @@ export type FailureOutcome =
  * attempt 2 runs at first failure + schedule[0], ..., and when the last scheduled retry has failed too the invoice
  * is uncollectible. A retry whose time has already passed (an operator's retry ran late) runs now.
  */
-export function afterFailure(policy: DunningPolicy, attempt: number, firstFailedAt: Date | null, now: Date): FailureOutcome {
+export function afterFailure(
+  policy: DunningPolicy,
+  attempt: number,
+  firstFailedAt: Date | null,
+  now: Date,
+): FailureOutcome {
   const first = firstFailedAt ?? now;
-  const blockAt = policy.blockAfterSeconds === null ? null : new Date(first.getTime() + policy.blockAfterSeconds * 1000);
+  const blockAt =
+    policy.blockAfterSeconds === null ? null : new Date(first.getTime() + policy.blockAfterSeconds * 1000);
   const delay = policy.retryAfterSeconds[attempt - 1];
   if (delay === undefined) return { kind: 'exhausted', firstFailedAt: first, blockAt };
   const at = new Date(Math.max(first.getTime() + delay * 1000, now.getTime()));

@@ -40,23 +40,40 @@ class ReplayedEvent extends Error {}
  * Verifies and applies one delivery. Unknown tenant (or one not connected): 404; a signature that does not verify
  * with the tenant's secret (including another tenant's events): 400; anything that verifies: 200 with what it did.
  */
-export async function receiveStripeEvent(deps: Deps, tenantReference: string, rawBody: Buffer, signature: string | undefined): Promise<ReceivedEvent> {
+export async function receiveStripeEvent(
+  deps: Deps,
+  tenantReference: string,
+  rawBody: Buffer,
+  signature: string | undefined,
+): Promise<ReceivedEvent> {
   const tenantId = await repo.findTenantByReference(deps.db, tenantReference);
   if (!tenantId) throw notFound('tenant_not_found', `No tenant "${tenantReference}"`);
   const connection = await withTenant(deps.db, tenantId, (tx) => repo.findConnection({ db: tx, tenantId }));
   if (!connection) throw notFound('stripe_not_connected', `Tenant "${tenantReference}" has not connected Stripe`);
-  if (!signature) throw invalid('invalid_signature', 'The Stripe-Signature header is missing', [{ field: '(headers).stripe-signature', reason: 'missing' }]);
+  if (!signature)
+    throw invalid('invalid_signature', 'The Stripe-Signature header is missing', [
+      { field: '(headers).stripe-signature', reason: 'missing' },
+    ]);
   const key = settingsOf(deps).secretsKey;
-  if (!key) throw notFound('stripe_not_connected', 'Stripe secrets cannot be opened on this server (SECRETS_KEY unset)');
+  if (!key)
+    throw notFound('stripe_not_connected', 'Stripe secrets cannot be opened on this server (SECRETS_KEY unset)');
   let event: Stripe.Event;
   try {
-    event = verifyStripeEvent(rawBody, signature, openSecret(connection.webhookSecretSealed, key, `${tenantId}:stripe_webhook_secret`));
+    event = verifyStripeEvent(
+      rawBody,
+      signature,
+      openSecret(connection.webhookSecretSealed, key, `${tenantId}:stripe_webhook_secret`),
+    );
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw invalid('invalid_signature', 'The Stripe signature does not verify with this tenant\'s signing secret', [{ field: '(headers).stripe-signature', reason }]);
+    throw invalid('invalid_signature', "The Stripe signature does not verify with this tenant's signing secret", [
+      { field: '(headers).stripe-signature', reason },
+    ]);
   }
   if (typeof event?.id !== 'string' || typeof event.type !== 'string' || typeof event.data?.object !== 'object') {
-    throw invalid('invalid_event', 'The body is not a Stripe event', [{ field: '(body)', reason: 'needs id, type and data.object' }]);
+    throw invalid('invalid_event', 'The body is not a Stripe event', [
+      { field: '(body)', reason: 'needs id, type and data.object' },
+    ]);
   }
   const scope = (tx: TenantScope['db']) => ({ db: tx, tenantId });
   const known = await withTenant(deps.db, tenantId, (tx) => repo.findEvent(scope(tx), event.id));
@@ -65,7 +82,9 @@ export async function receiveStripeEvent(deps: Deps, tenantReference: string, ra
   try {
     return await withTenant(deps.db, tenantId, async (tx) => {
       const handler = handlers[event.type as keyof typeof handlers] as Handler | undefined;
-      const result = handler ? await handler(deps, scope(tx), event, context) : { outcome: 'ignored' as const, detail: 'Tariff does not act on this event type' };
+      const result = handler
+        ? await handler(deps, scope(tx), event, context)
+        : { outcome: 'ignored' as const, detail: 'Tariff does not act on this event type' };
       const row: repo.StripeEventRow = {
         id: event.id,
         type: event.type,
@@ -92,27 +111,46 @@ function answer(row: repo.StripeEventRow, duplicate: boolean): ReceivedEvent {
 }
 
 /** A Checkout session in setup mode names its SetupIntent by id: read it before the transaction (no network inside one). */
-async function readAhead(deps: Deps, tenantId: string, connection: repo.Connection, event: Stripe.Event): Promise<HandlerContext> {
+async function readAhead(
+  deps: Deps,
+  tenantId: string,
+  connection: repo.Connection,
+  event: Stripe.Event,
+): Promise<HandlerContext> {
   if (event.type !== 'checkout.session.completed') return {};
   const session = event.data.object as Stripe.Checkout.Session;
   if (session.mode !== 'setup' || !session.setup_intent) return {};
   if (typeof session.setup_intent === 'object') return { setupIntent: session.setup_intent };
   try {
-    return { setupIntent: await stripeClient(settingsOf(deps), secretKeyOf(deps, tenantId, connection)).setupIntents.retrieve(session.setup_intent) };
+    return {
+      setupIntent: await stripeClient(settingsOf(deps), secretKeyOf(deps, tenantId, connection)).setupIntents.retrieve(
+        session.setup_intent,
+      ),
+    };
   } catch (error) {
-    deps.logger.warn('could not read the setup intent of a checkout session', { tenant_id: tenantId, session: session.id, error: error instanceof Error ? error.message : String(error) });
+    deps.logger.warn('could not read the setup intent of a checkout session', {
+      tenant_id: tenantId,
+      session: session.id,
+      error: error instanceof Error ? error.message : String(error),
+    });
     return {};
   }
 }
 
 /** The invoice and attempt a PaymentIntent belongs to: its metadata, or the attempt recorded with its id. */
-async function intentTarget(scope: TenantScope, intent: { id: string; metadata?: Stripe.Metadata | null }): Promise<{ invoiceId: string; attempt: number | null } | { foreign: string }> {
+async function intentTarget(
+  scope: TenantScope,
+  intent: { id: string; metadata?: Stripe.Metadata | null },
+): Promise<{ invoiceId: string; attempt: number | null } | { foreign: string }> {
   const metadata = intent.metadata ?? {};
-  if (metadata.tariff_tenant_id && metadata.tariff_tenant_id !== scope.tenantId) return { foreign: 'the payment intent belongs to another Tariff tenant' };
-  const attempt = await scope.db`select invoice_id, attempt from payment_attempts where tenant_id = ${scope.tenantId} and payment_intent_id = ${intent.id}`;
+  if (metadata.tariff_tenant_id && metadata.tariff_tenant_id !== scope.tenantId)
+    return { foreign: 'the payment intent belongs to another Tariff tenant' };
+  const attempt =
+    await scope.db`select invoice_id, attempt from payment_attempts where tenant_id = ${scope.tenantId} and payment_intent_id = ${intent.id}`;
   if (attempt.length > 0) return { invoiceId: attempt[0].invoice_id, attempt: attempt[0].attempt };
   const invoiceId = metadata.tariff_invoice_id;
-  if (!invoiceId || !/^[0-9a-f-]{36}$/.test(invoiceId)) return { foreign: 'the payment intent names no Tariff invoice' };
+  if (!invoiceId || !/^[0-9a-f-]{36}$/.test(invoiceId))
+    return { foreign: 'the payment intent names no Tariff invoice' };
   const number = Number(metadata.tariff_attempt);
   return { invoiceId, attempt: Number.isSafeInteger(number) && number >= 1 ? number : null };
 }
@@ -121,22 +159,49 @@ const onPaymentIntent: Handler = async (deps, scope, event) => {
   const intent = event.data.object as Stripe.PaymentIntent;
   const target = await intentTarget(scope, intent);
   if ('foreign' in target) return { outcome: 'unmatched', detail: target.foreign };
-  if (!(await invoicesRepo.findInvoice(scope, target.invoiceId))) return { outcome: 'unmatched', detail: `no invoice ${target.invoiceId}` };
+  if (!(await invoicesRepo.findInvoice(scope, target.invoiceId)))
+    return { outcome: 'unmatched', detail: `no invoice ${target.invoiceId}` };
   // The event's own status decides, not a later one: a payment_failed event carries the intent as it was then.
-  const status = event.type === 'payment_intent.succeeded' ? 'succeeded' : event.type === 'payment_intent.requires_action' ? 'requires_action' : event.type === 'payment_intent.canceled' ? 'canceled' : 'requires_payment_method';
-  const result = await applyIntent(deps, scope, target.invoiceId, target.attempt, { ...intent, status } as Stripe.PaymentIntent, 'event');
-  return result === 'stale' ? { outcome: 'stale', detail: 'the invoice or its collection has already moved past this' } : { outcome: 'applied', detail: result };
+  const status =
+    event.type === 'payment_intent.succeeded'
+      ? 'succeeded'
+      : event.type === 'payment_intent.requires_action'
+        ? 'requires_action'
+        : event.type === 'payment_intent.canceled'
+          ? 'canceled'
+          : 'requires_payment_method';
+  const result = await applyIntent(
+    deps,
+    scope,
+    target.invoiceId,
+    target.attempt,
+    { ...intent, status } as Stripe.PaymentIntent,
+    'event',
+  );
+  return result === 'stale'
+    ? { outcome: 'stale', detail: 'the invoice or its collection has already moved past this' }
+    : { outcome: 'applied', detail: result };
 };
 
 const onSetupSucceeded = async (deps: Deps, scope: TenantScope, setup: Stripe.SetupIntent): Promise<Outcome> => {
   const customerId = typeof setup.customer === 'string' ? setup.customer : setup.customer?.id;
   const paymentMethod = typeof setup.payment_method === 'string' ? setup.payment_method : setup.payment_method?.id;
-  if (!customerId || !paymentMethod) return { outcome: 'unmatched', detail: 'the setup names no customer or payment method' };
-  if (setup.status && setup.status !== 'succeeded') return { outcome: 'stale', detail: `the setup intent is ${setup.status}` };
+  if (!customerId || !paymentMethod)
+    return { outcome: 'unmatched', detail: 'the setup names no customer or payment method' };
+  if (setup.status && setup.status !== 'succeeded')
+    return { outcome: 'stale', detail: `the setup intent is ${setup.status}` };
   const customer = await repo.findStripeCustomerByStripeId(scope, customerId);
   if (!customer) return { outcome: 'unmatched', detail: `no Tariff customer for ${customerId}` };
-  const set = await repo.setPaymentMethod(scope, customer.customerId, paymentMethod, BigInt(setup.created ?? 0), deps.clock.now());
-  return set ? { outcome: 'applied', detail: `default payment method ${paymentMethod}` } : { outcome: 'stale', detail: 'a newer payment method is already the default' };
+  const set = await repo.setPaymentMethod(
+    scope,
+    customer.customerId,
+    paymentMethod,
+    BigInt(setup.created ?? 0),
+    deps.clock.now(),
+  );
+  return set
+    ? { outcome: 'applied', detail: `default payment method ${paymentMethod}` }
+    : { outcome: 'stale', detail: 'a newer payment method is already the default' };
 };
 
 const onRefund: Handler = async (deps, scope, event) => {
@@ -148,18 +213,34 @@ const onRefund: Handler = async (deps, scope, event) => {
   const invoice = await invoicesRepo.findInvoice(scope, target.invoiceId, { lock: true });
   if (!invoice) return { outcome: 'unmatched', detail: `no invoice ${target.invoiceId}` };
   // Each refund once, by its id; without the list, what was refunded beyond the refunds already recorded.
-  const listed = charge.refunds?.data?.filter((r) => r.status !== 'failed' && r.status !== 'canceled').map((r) => ({ id: r.id, amount: BigInt(r.amount) }));
-  const refunds = listed ?? [{ id: `${charge.id}:${charge.amount_refunded}`, amount: BigInt(charge.amount_refunded) - (await repo.sumRefunds(scope, charge.id)) }];
+  const listed = charge.refunds?.data
+    ?.filter((r) => r.status !== 'failed' && r.status !== 'canceled')
+    .map((r) => ({ id: r.id, amount: BigInt(r.amount) }));
+  const refunds = listed ?? [
+    {
+      id: `${charge.id}:${charge.amount_refunded}`,
+      amount: BigInt(charge.amount_refunded) - (await repo.sumRefunds(scope, charge.id)),
+    },
+  ];
   let applied = 0;
   for (const refund of refunds) {
     if (refund.amount <= 0n) continue;
     if (await applyRefund(deps, scope, invoice, charge.id, refund.id, refund.amount)) applied += 1;
   }
-  return applied > 0 ? { outcome: 'applied', detail: `${applied} refund(s) recorded` } : { outcome: 'stale', detail: 'every refund was already recorded' };
+  return applied > 0
+    ? { outcome: 'applied', detail: `${applied} refund(s) recorded` }
+    : { outcome: 'stale', detail: 'every refund was already recorded' };
 };
 
 /** A refund: a credit note for it (what is left of the invoice, pro rata over its lines) and the cash going back. */
-async function applyRefund(deps: Deps, scope: TenantScope, invoice: invoicesRepo.Invoice, chargeId: string, refundId: string, amountMinor: bigint): Promise<boolean> {
+async function applyRefund(
+  deps: Deps,
+  scope: TenantScope,
+  invoice: invoicesRepo.Invoice,
+  chargeId: string,
+  refundId: string,
+  amountMinor: bigint,
+): Promise<boolean> {
   const now = deps.clock.now();
   const amount = fromMinorUnits(amountMinor, invoice.minorUnit);
   const credited = await creditNotesRepo.findCredited(scope, invoice.id);
@@ -178,12 +259,31 @@ async function applyRefund(deps: Deps, scope: TenantScope, invoice: invoicesRepo
         origin: 'manual',
         reratingId: null,
         createdBy: `stripe:${refundId}`,
-        lines: lines.flatMap((line, i) => (shares[i] === 0n ? [] : [{ invoiceLine: line.line, kind: line.kind, description: `Refund: ${line.description}`, amountExact: shares[i], details: null }])),
+        lines: lines.flatMap((line, i) =>
+          shares[i] === 0n
+            ? []
+            : [
+                {
+                  invoiceLine: line.line,
+                  kind: line.kind,
+                  description: `Refund: ${line.description}`,
+                  amountExact: shares[i],
+                  details: null,
+                },
+              ],
+        ),
       },
       now,
     );
   }
-  if (!(await repo.insertRefund(scope, { refundId, invoiceId: invoice.id, chargeId, currency: invoice.currency, amountMinor, creditNoteId }, now))) return false;
+  if (
+    !(await repo.insertRefund(
+      scope,
+      { refundId, invoiceId: invoice.id, chargeId, currency: invoice.currency, amountMinor, creditNoteId },
+      now,
+    ))
+  )
+    return false;
   await postTransactions(
     scope,
     [
@@ -202,7 +302,14 @@ async function applyRefund(deps: Deps, scope: TenantScope, invoice: invoicesRepo
     ],
     now,
   );
-  await notifyInvoice(scope, invoice, 'invoice.refunded', { refund_id: refundId, amount: formatMoney(amount), credit_note_id: creditNoteId }, now, { suffix: `:refund:${refundId}` });
+  await notifyInvoice(
+    scope,
+    invoice,
+    'invoice.refunded',
+    { refund_id: refundId, amount: formatMoney(amount), credit_note_id: creditNoteId },
+    now,
+    { suffix: `:refund:${refundId}` },
+  );
   return true;
 }
 
@@ -233,7 +340,13 @@ const onDispute: Handler = async (deps, scope, event) => {
     scope,
     invoice,
     'invoice.disputed',
-    { dispute_id: dispute.id, dispute_status: dispute.status, reason: dispute.reason ?? null, amount: formatMoney(fromMinorUnits(BigInt(dispute.amount ?? 0), invoice.minorUnit)), stripe_event: event.type },
+    {
+      dispute_id: dispute.id,
+      dispute_status: dispute.status,
+      reason: dispute.reason ?? null,
+      amount: formatMoney(fromMinorUnits(BigInt(dispute.amount ?? 0), invoice.minorUnit)),
+      stripe_event: event.type,
+    },
     deps.clock.now(),
     { suffix: `:dispute:${dispute.id}:${dispute.status}` },
   );
@@ -246,9 +359,12 @@ const handlers = {
   'payment_intent.payment_failed': onPaymentIntent,
   'payment_intent.requires_action': onPaymentIntent,
   'payment_intent.canceled': onPaymentIntent,
-  'setup_intent.succeeded': (deps, scope, event) => onSetupSucceeded(deps, scope, event.data.object as Stripe.SetupIntent),
+  'setup_intent.succeeded': (deps, scope, event) =>
+    onSetupSucceeded(deps, scope, event.data.object as Stripe.SetupIntent),
   'checkout.session.completed': async (deps, scope, event, context) =>
-    context.setupIntent ? onSetupSucceeded(deps, scope, context.setupIntent) : { outcome: 'ignored', detail: 'not a setup session, or its setup intent could not be read' },
+    context.setupIntent
+      ? onSetupSucceeded(deps, scope, context.setupIntent)
+      : { outcome: 'ignored', detail: 'not a setup session, or its setup intent could not be read' },
   'charge.refunded': onRefund,
   'charge.dispute.created': onDispute,
   'charge.dispute.updated': onDispute,

@@ -12,7 +12,13 @@ const collectPayload = z.strictObject({ tenant_id: z.uuid(), invoice_id: z.uuid(
 
 export async function scheduleCollections(deps: Deps, jobs: JobSender, limit: number): Promise<number> {
   const due = await repo.findDue(deps.db, deps.clock.now(), limit);
-  await jobs.sendMany(COLLECT_INVOICE_JOB, due.map((d) => ({ data: { tenant_id: d.tenantId, invoice_id: d.invoiceId }, singletonKey: `${d.tenantId}:${d.invoiceId}` })));
+  await jobs.sendMany(
+    COLLECT_INVOICE_JOB,
+    due.map((d) => ({
+      data: { tenant_id: d.tenantId, invoice_id: d.invoiceId },
+      singletonKey: `${d.tenantId}:${d.invoiceId}`,
+    })),
+  );
   return due.length;
 }
 

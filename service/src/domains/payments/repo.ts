@@ -23,7 +23,15 @@ export async function upsertConnection({ db, tenantId }: TenantScope, c: Connect
 export async function findConnection({ db, tenantId }: TenantScope): Promise<Connection | undefined> {
   const [r] = await db`select * from stripe_connections where tenant_id = ${tenantId}`;
   return r
-    ? { secretKeySealed: r.secret_key_sealed, keyLast4: r.key_last4, mode: r.mode, webhookSecretSealed: r.webhook_secret_sealed, accountId: r.account_id, connectedAt: r.connected_at, updatedAt: r.updated_at }
+    ? {
+        secretKeySealed: r.secret_key_sealed,
+        keyLast4: r.key_last4,
+        mode: r.mode,
+        webhookSecretSealed: r.webhook_secret_sealed,
+        accountId: r.account_id,
+        connectedAt: r.connected_at,
+        updatedAt: r.updated_at,
+      }
     : undefined;
 }
 
@@ -32,12 +40,23 @@ export async function deleteConnection({ db, tenantId }: TenantScope): Promise<b
   return result.count > 0;
 }
 
-export async function findPolicy({ db, tenantId }: TenantScope): Promise<{ retryAfterSeconds: number[]; blockAfterSeconds: number | null; updatedAt: Date } | undefined> {
+export async function findPolicy({
+  db,
+  tenantId,
+}: TenantScope): Promise<
+  { retryAfterSeconds: number[]; blockAfterSeconds: number | null; updatedAt: Date } | undefined
+> {
   const [r] = await db`select * from dunning_policies where tenant_id = ${tenantId}`;
-  return r ? { retryAfterSeconds: r.retry_after_seconds, blockAfterSeconds: r.block_after_seconds, updatedAt: r.updated_at } : undefined;
+  return r
+    ? { retryAfterSeconds: r.retry_after_seconds, blockAfterSeconds: r.block_after_seconds, updatedAt: r.updated_at }
+    : undefined;
 }
 
-export async function upsertPolicy({ db, tenantId }: TenantScope, policy: { retryAfterSeconds: number[]; blockAfterSeconds: number | null }, now: Date): Promise<void> {
+export async function upsertPolicy(
+  { db, tenantId }: TenantScope,
+  policy: { retryAfterSeconds: number[]; blockAfterSeconds: number | null },
+  now: Date,
+): Promise<void> {
   await db`
     insert into dunning_policies (tenant_id, retry_after_seconds, block_after_seconds, updated_at)
     values (${tenantId}, ${policy.retryAfterSeconds}::integer[], ${policy.blockAfterSeconds}, ${now})
@@ -60,17 +79,31 @@ const fromDbStripeCustomer = (r: Record<string, any>): StripeCustomer => ({
   paymentMethodSetAt: r.payment_method_set_at,
 });
 
-export async function findStripeCustomer({ db, tenantId }: TenantScope, customerId: string, options: { lock?: boolean } = {}): Promise<StripeCustomer | undefined> {
-  const [r] = await db`select * from stripe_customers where tenant_id = ${tenantId} and customer_id = ${customerId} ${options.lock ? db`for update` : db``}`;
+export async function findStripeCustomer(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  options: { lock?: boolean } = {},
+): Promise<StripeCustomer | undefined> {
+  const [r] =
+    await db`select * from stripe_customers where tenant_id = ${tenantId} and customer_id = ${customerId} ${options.lock ? db`for update` : db``}`;
   return r ? fromDbStripeCustomer(r) : undefined;
 }
 
-export async function findStripeCustomerByStripeId({ db, tenantId }: TenantScope, stripeCustomerId: string): Promise<StripeCustomer | undefined> {
-  const [r] = await db`select * from stripe_customers where tenant_id = ${tenantId} and stripe_customer_id = ${stripeCustomerId} for update`;
+export async function findStripeCustomerByStripeId(
+  { db, tenantId }: TenantScope,
+  stripeCustomerId: string,
+): Promise<StripeCustomer | undefined> {
+  const [r] =
+    await db`select * from stripe_customers where tenant_id = ${tenantId} and stripe_customer_id = ${stripeCustomerId} for update`;
   return r ? fromDbStripeCustomer(r) : undefined;
 }
 
-export async function insertStripeCustomer({ db, tenantId }: TenantScope, customerId: string, stripeCustomerId: string, now: Date): Promise<void> {
+export async function insertStripeCustomer(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  stripeCustomerId: string,
+  now: Date,
+): Promise<void> {
   await db`
     insert into stripe_customers (tenant_id, customer_id, stripe_customer_id, created_at, updated_at)
     values (${tenantId}, ${customerId}, ${stripeCustomerId}, ${now}, ${now})
@@ -78,7 +111,13 @@ export async function insertStripeCustomer({ db, tenantId }: TenantScope, custom
 }
 
 /** Sets the default payment method unless one set by a newer Stripe object is already there; true when set. */
-export async function setPaymentMethod({ db, tenantId }: TenantScope, customerId: string, paymentMethod: string, created: bigint, now: Date): Promise<boolean> {
+export async function setPaymentMethod(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  paymentMethod: string,
+  created: bigint,
+  now: Date,
+): Promise<boolean> {
   const result = await db`
     update stripe_customers set default_payment_method = ${paymentMethod}, payment_method_created = ${created}, payment_method_set_at = ${now}, updated_at = ${now}
     where tenant_id = ${tenantId} and customer_id = ${customerId} and (payment_method_created is null or payment_method_created <= ${created})`;
@@ -117,19 +156,34 @@ const fromDbCollection = (r: Record<string, any>): Collection => ({
   updatedAt: r.updated_at,
 });
 
-export async function findCollection({ db, tenantId }: TenantScope, invoiceId: string, options: { lock?: boolean } = {}): Promise<Collection | undefined> {
-  const [r] = await db`select * from invoice_collections where tenant_id = ${tenantId} and invoice_id = ${invoiceId} ${options.lock ? db`for update` : db``}`;
+export async function findCollection(
+  { db, tenantId }: TenantScope,
+  invoiceId: string,
+  options: { lock?: boolean } = {},
+): Promise<Collection | undefined> {
+  const [r] =
+    await db`select * from invoice_collections where tenant_id = ${tenantId} and invoice_id = ${invoiceId} ${options.lock ? db`for update` : db``}`;
   return r ? fromDbCollection(r) : undefined;
 }
 
-export async function insertCollection({ db, tenantId }: TenantScope, invoiceId: string, customerId: string, now: Date): Promise<void> {
+export async function insertCollection(
+  { db, tenantId }: TenantScope,
+  invoiceId: string,
+  customerId: string,
+  now: Date,
+): Promise<void> {
   await db`
     insert into invoice_collections (tenant_id, invoice_id, customer_id, status, attempt, next_attempt_at, created_at, updated_at)
     values (${tenantId}, ${invoiceId}, ${customerId}, 'active', 1, ${now}, ${now}, ${now})
     on conflict (tenant_id, invoice_id) do nothing`;
 }
 
-export async function updateCollection({ db, tenantId }: TenantScope, invoiceId: string, fields: Partial<Omit<Collection, 'invoiceId' | 'customerId' | 'createdAt'>>, now: Date): Promise<void> {
+export async function updateCollection(
+  { db, tenantId }: TenantScope,
+  invoiceId: string,
+  fields: Partial<Omit<Collection, 'invoiceId' | 'customerId' | 'createdAt'>>,
+  now: Date,
+): Promise<void> {
   const columns: Record<string, unknown> = { updated_at: now };
   const names: Record<string, string> = {
     status: 'status',
@@ -175,17 +229,27 @@ const fromDbAttempt = (r: Record<string, any>): Attempt => ({
   updatedAt: r.updated_at,
 });
 
-export async function findAttempt({ db, tenantId }: TenantScope, invoiceId: string, attempt: number): Promise<Attempt | undefined> {
-  const [r] = await db`select * from payment_attempts where tenant_id = ${tenantId} and invoice_id = ${invoiceId} and attempt = ${attempt} for update`;
+export async function findAttempt(
+  { db, tenantId }: TenantScope,
+  invoiceId: string,
+  attempt: number,
+): Promise<Attempt | undefined> {
+  const [r] =
+    await db`select * from payment_attempts where tenant_id = ${tenantId} and invoice_id = ${invoiceId} and attempt = ${attempt} for update`;
   return r ? fromDbAttempt(r) : undefined;
 }
 
 export async function listAttempts({ db, tenantId }: TenantScope, invoiceId: string): Promise<Attempt[]> {
-  const rows = await db`select * from payment_attempts where tenant_id = ${tenantId} and invoice_id = ${invoiceId} order by attempt`;
+  const rows =
+    await db`select * from payment_attempts where tenant_id = ${tenantId} and invoice_id = ${invoiceId} order by attempt`;
   return rows.map(fromDbAttempt);
 }
 
-export async function insertAttempt({ db, tenantId }: TenantScope, a: Omit<Attempt, 'createdAt' | 'updatedAt' | 'paymentIntentId' | 'failureCode' | 'failureMessage'>, now: Date): Promise<void> {
+export async function insertAttempt(
+  { db, tenantId }: TenantScope,
+  a: Omit<Attempt, 'createdAt' | 'updatedAt' | 'paymentIntentId' | 'failureCode' | 'failureMessage'>,
+  now: Date,
+): Promise<void> {
   await db`
     insert into payment_attempts (tenant_id, invoice_id, attempt, idempotency_key, currency, amount_minor, status, created_at, updated_at)
     values (${tenantId}, ${a.invoiceId}, ${a.attempt}, ${a.idempotencyKey}, ${a.currency}, ${a.amountMinor}, ${a.status}, ${now}, ${now})`;
@@ -195,7 +259,12 @@ export async function updateAttempt(
   { db, tenantId }: TenantScope,
   invoiceId: string,
   attempt: number,
-  fields: { status: AttemptStatus; paymentIntentId?: string | null; failureCode?: string | null; failureMessage?: string | null },
+  fields: {
+    status: AttemptStatus;
+    paymentIntentId?: string | null;
+    failureCode?: string | null;
+    failureMessage?: string | null;
+  },
   now: Date,
 ): Promise<void> {
   await db`
@@ -242,13 +311,21 @@ export async function insertEvent({ db, tenantId }: TenantScope, e: StripeEventR
 }
 
 export async function listEvents({ db, tenantId }: TenantScope, limit: number): Promise<StripeEventRow[]> {
-  const rows = await db`select * from stripe_events where tenant_id = ${tenantId} order by received_at desc, id limit ${limit}`;
+  const rows =
+    await db`select * from stripe_events where tenant_id = ${tenantId} order by received_at desc, id limit ${limit}`;
   return rows.map(fromDbEvent);
 }
 
 export async function insertRefund(
   { db, tenantId }: TenantScope,
-  r: { refundId: string; invoiceId: string; chargeId: string; currency: string; amountMinor: bigint; creditNoteId: string | null },
+  r: {
+    refundId: string;
+    invoiceId: string;
+    chargeId: string;
+    currency: string;
+    amountMinor: bigint;
+    creditNoteId: string | null;
+  },
   now: Date,
 ): Promise<boolean> {
   const result = await db`
@@ -259,14 +336,24 @@ export async function insertRefund(
 }
 
 export async function sumRefunds({ db, tenantId }: TenantScope, chargeId: string): Promise<bigint> {
-  const [r] = await db`select coalesce(sum(amount_minor), 0)::bigint as total from payment_refunds where tenant_id = ${tenantId} and charge_id = ${chargeId}`;
+  const [r] =
+    await db`select coalesce(sum(amount_minor), 0)::bigint as total from payment_refunds where tenant_id = ${tenantId} and charge_id = ${chargeId}`;
   return BigInt(r.total);
 }
 
 /** Inserts or moves a dispute forward; false when a newer event already set it. */
 export async function upsertDispute(
   { db, tenantId }: TenantScope,
-  d: { disputeId: string; invoiceId: string | null; chargeId: string; status: string; reason: string | null; currency: string; amountMinor: bigint; eventCreated: bigint },
+  d: {
+    disputeId: string;
+    invoiceId: string | null;
+    chargeId: string;
+    status: string;
+    reason: string | null;
+    currency: string;
+    amountMinor: bigint;
+    eventCreated: bigint;
+  },
   now: Date,
 ): Promise<boolean> {
   const result = await db`
@@ -282,7 +369,12 @@ export async function listDisputes({ db, tenantId }: TenantScope, invoiceId: str
   return db`select dispute_id, status, reason, currency, amount_minor::text, updated_at from payment_disputes where tenant_id = ${tenantId} and invoice_id = ${invoiceId} order by created_at`;
 }
 
-export async function insertBlock({ db, tenantId }: TenantScope, customerId: string, invoiceId: string, now: Date): Promise<boolean> {
+export async function insertBlock(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  invoiceId: string,
+  now: Date,
+): Promise<boolean> {
   const result = await db`
     insert into customer_blocks (tenant_id, customer_id, invoice_id, reason, blocked_at) values (${tenantId}, ${customerId}, ${invoiceId}, 'payment_past_due', ${now})
     on conflict do nothing`;
@@ -290,15 +382,25 @@ export async function insertBlock({ db, tenantId }: TenantScope, customerId: str
 }
 
 /** Lifts the invoice's block; how many blocks the customer still has after it (or -1 when there was none). */
-export async function deleteBlock({ db, tenantId }: TenantScope, customerId: string, invoiceId: string): Promise<number> {
-  const deleted = await db`delete from customer_blocks where tenant_id = ${tenantId} and customer_id = ${customerId} and invoice_id = ${invoiceId}`;
+export async function deleteBlock(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  invoiceId: string,
+): Promise<number> {
+  const deleted =
+    await db`delete from customer_blocks where tenant_id = ${tenantId} and customer_id = ${customerId} and invoice_id = ${invoiceId}`;
   if (deleted.count === 0) return -1;
-  const [r] = await db`select count(*)::int as n from customer_blocks where tenant_id = ${tenantId} and customer_id = ${customerId}`;
+  const [r] =
+    await db`select count(*)::int as n from customer_blocks where tenant_id = ${tenantId} and customer_id = ${customerId}`;
   return r.n;
 }
 
-export async function listBlocks({ db, tenantId }: TenantScope, customerId: string): Promise<{ invoiceId: string; blockedAt: Date }[]> {
-  const rows = await db`select invoice_id, blocked_at from customer_blocks where tenant_id = ${tenantId} and customer_id = ${customerId} order by blocked_at`;
+export async function listBlocks(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+): Promise<{ invoiceId: string; blockedAt: Date }[]> {
+  const rows =
+    await db`select invoice_id, blocked_at from customer_blocks where tenant_id = ${tenantId} and customer_id = ${customerId} order by blocked_at`;
   return rows.map((r) => ({ invoiceId: r.invoice_id, blockedAt: r.blocked_at }));
 }
 

@@ -18,31 +18,60 @@ import * as invoicesRepo from '../invoices/repo.ts';
 import { getInvoice } from '../invoices/service.ts';
 import type { PayInvoiceInput } from '@tariff/openapi/schemas/invoices';
 import { accounts, postTransactions } from '../ledger/service.ts';
-import { amountDue, applyPaymentSucceeded, collectInvoice, dunningPolicyOf, notifyInvoice, secretKeyOf } from './collect.ts';
+import {
+  amountDue,
+  applyPaymentSucceeded,
+  collectInvoice,
+  dunningPolicyOf,
+  notifyInvoice,
+  secretKeyOf,
+} from './collect.ts';
 import { customerIdempotencyKey, fromMinorUnits, isUnpaid } from './dunning.ts';
 import * as repo from './repo.ts';
-import type { ConnectStripeInput, DunningPolicyInput, InvoiceActionInput, SetupLinkInput } from '@tariff/openapi/schemas/payments';
+import type {
+  ConnectStripeInput,
+  DunningPolicyInput,
+  InvoiceActionInput,
+  SetupLinkInput,
+} from '@tariff/openapi/schemas/payments';
 import { classifyStripeError, settingsOf, stripeClient } from './stripe.ts';
 
 type ApiConnection = ApiSchemas['StripeConnection'];
 
 function toApiConnection(c: repo.Connection | undefined): ApiConnection {
   return c
-    ? { connected: true, key_last4: c.keyLast4, mode: c.mode, account_id: c.accountId, connected_at: c.connectedAt.toISOString() }
+    ? {
+        connected: true,
+        key_last4: c.keyLast4,
+        mode: c.mode,
+        account_id: c.accountId,
+        connected_at: c.connectedAt.toISOString(),
+      }
     : { connected: false, key_last4: null, mode: null, account_id: null, connected_at: null };
 }
 
 /** A Stripe call that failed, as an answer of ours: the tenant's key or request is at fault (4xx), or Stripe did not answer (422, try again). */
 function stripeProblem(error: unknown, field?: string): AppError {
   const failure = classifyStripeError(error);
-  if (failure.kind === 'transient') return precondition('stripe_unavailable', `Stripe did not answer (${failure.code}); nothing was changed, try again`);
-  if (failure.kind === 'configuration' && field) return invalid('stripe_key_rejected', `Stripe refused the key: ${failure.message}`, [{ field, reason: failure.message }]);
+  if (failure.kind === 'transient')
+    return precondition(
+      'stripe_unavailable',
+      `Stripe did not answer (${failure.code}); nothing was changed, try again`,
+    );
+  if (failure.kind === 'configuration' && field)
+    return invalid('stripe_key_rejected', `Stripe refused the key: ${failure.message}`, [
+      { field, reason: failure.message },
+    ]);
   return precondition('stripe_refused', `Stripe refused the request: ${failure.message}`);
 }
 
 function requireSecretsKey(deps: Deps): Buffer {
   const key = settingsOf(deps).secretsKey;
-  if (!key) throw precondition('secrets_key_missing', 'This server has no SECRETS_KEY configured, so Stripe secrets cannot be stored');
+  if (!key)
+    throw precondition(
+      'secrets_key_missing',
+      'This server has no SECRETS_KEY configured, so Stripe secrets cannot be stored',
+    );
   return key;
 }
 
@@ -69,14 +98,21 @@ export async function connectStripe(deps: Deps, actor: Actor, input: ConnectStri
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     await repo.upsertConnection({ db: tx, tenantId: actor.tenantId }, connection);
     const result = toApiConnection(connection);
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'stripe.connected', entityType: 'stripe_connection', entityId: actor.tenantId, after: result });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'stripe.connected',
+      entityType: 'stripe_connection',
+      entityId: actor.tenantId,
+      after: result,
+    });
     return result;
   });
 }
 
 export async function getStripeConnection(deps: Deps, actor: Actor): Promise<ApiConnection> {
   requirePermission(actor, 'payments.manage');
-  return toApiConnection(await withTenant(deps.db, actor.tenantId, (tx) => repo.findConnection({ db: tx, tenantId: actor.tenantId })));
+  return toApiConnection(
+    await withTenant(deps.db, actor.tenantId, (tx) => repo.findConnection({ db: tx, tenantId: actor.tenantId })),
+  );
 }
 
 /** Whether the tenant collects through Stripe (a connection is saved), for the portal's payment section. */
@@ -87,36 +123,64 @@ export async function isStripeConnected(deps: Deps, tenantId: string): Promise<b
 export async function disconnectStripe(deps: Deps, actor: Actor): Promise<ApiConnection> {
   requirePermission(actor, 'payments.manage');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
-    if (!(await repo.deleteConnection({ db: tx, tenantId: actor.tenantId }))) throw notFound('stripe_not_connected', 'Stripe is not connected');
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'stripe.disconnected', entityType: 'stripe_connection', entityId: actor.tenantId });
+    if (!(await repo.deleteConnection({ db: tx, tenantId: actor.tenantId })))
+      throw notFound('stripe_not_connected', 'Stripe is not connected');
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'stripe.disconnected',
+      entityType: 'stripe_connection',
+      entityId: actor.tenantId,
+    });
     return toApiConnection(undefined);
   });
 }
 
-function toApiPolicy(policy: { retryAfterSeconds: number[]; blockAfterSeconds: number | null }): ApiSchemas['DunningPolicy'] {
-  return { retry_after_days: policy.retryAfterSeconds.map((s) => s / 86_400), block_after_days: policy.blockAfterSeconds === null ? null : policy.blockAfterSeconds / 86_400 };
+function toApiPolicy(policy: {
+  retryAfterSeconds: number[];
+  blockAfterSeconds: number | null;
+}): ApiSchemas['DunningPolicy'] {
+  return {
+    retry_after_days: policy.retryAfterSeconds.map((s) => s / 86_400),
+    block_after_days: policy.blockAfterSeconds === null ? null : policy.blockAfterSeconds / 86_400,
+  };
 }
 
 export async function getDunningPolicy(deps: Deps, actor: Actor): Promise<ApiSchemas['DunningPolicy']> {
   requirePermission(actor, 'billing.read');
-  return toApiPolicy(await withTenant(deps.db, actor.tenantId, (tx) => dunningPolicyOf({ db: tx, tenantId: actor.tenantId })));
+  return toApiPolicy(
+    await withTenant(deps.db, actor.tenantId, (tx) => dunningPolicyOf({ db: tx, tenantId: actor.tenantId })),
+  );
 }
 
 /** Sets the schedule; collections already failing keep the dates already set, and follow it from their next failure. */
-export async function setDunningPolicy(deps: Deps, actor: Actor, input: DunningPolicyInput): Promise<ApiSchemas['DunningPolicy']> {
+export async function setDunningPolicy(
+  deps: Deps,
+  actor: Actor,
+  input: DunningPolicyInput,
+): Promise<ApiSchemas['DunningPolicy']> {
   requirePermission(actor, 'payments.manage');
   const policy = {
     retryAfterSeconds: input.retry_after_days.map((d) => Math.round(d * 86_400)),
     blockAfterSeconds: input.block_after_days === null ? null : Math.round(input.block_after_days * 86_400),
   };
-  const problems = policy.retryAfterSeconds.flatMap((s, i) => (s < 1 || (i > 0 && s <= policy.retryAfterSeconds[i - 1]) ? [{ field: `retry_after_days.${i}`, reason: 'must be at least a second, and later than the one before' }] : []));
-  if (problems.length > 0) throw invalid('invalid_dunning_policy', 'The retry schedule is not ascending to the second', problems);
+  const problems = policy.retryAfterSeconds.flatMap((s, i) =>
+    s < 1 || (i > 0 && s <= policy.retryAfterSeconds[i - 1])
+      ? [{ field: `retry_after_days.${i}`, reason: 'must be at least a second, and later than the one before' }]
+      : [],
+  );
+  if (problems.length > 0)
+    throw invalid('invalid_dunning_policy', 'The retry schedule is not ascending to the second', problems);
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const before = toApiPolicy(await dunningPolicyOf(scope));
     await repo.upsertPolicy(scope, policy, deps.clock.now());
     const after = toApiPolicy(policy);
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'dunning_policy.updated', entityType: 'dunning_policy', entityId: actor.tenantId, before, after });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'dunning_policy.updated',
+      entityType: 'dunning_policy',
+      entityId: actor.tenantId,
+      before,
+      after,
+    });
     return after;
   });
 }
@@ -131,10 +195,18 @@ async function readConnected(deps: Deps, actor: Actor, externalId: string): Prom
   const { connection, customer, stripeCustomer } = await withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const customer = await requireCustomer(scope, externalId);
-    return { connection: await repo.findConnection(scope), customer, stripeCustomer: await repo.findStripeCustomer(scope, customer.id) };
+    return {
+      connection: await repo.findConnection(scope),
+      customer,
+      stripeCustomer: await repo.findStripeCustomer(scope, customer.id),
+    };
   });
   if (!connection) throw precondition('stripe_not_connected', 'Connect Stripe first (PUT /v1/stripe/connection)');
-  return { stripe: stripeClient(settingsOf(deps), secretKeyOf(deps, actor.tenantId, connection)), customer, stripeCustomer };
+  return {
+    stripe: stripeClient(settingsOf(deps), secretKeyOf(deps, actor.tenantId, connection)),
+    customer,
+    stripeCustomer,
+  };
 }
 
 /** The customer's Stripe customer, created once (the idempotency key is the customer's id, so retries and races make one). */
@@ -147,7 +219,11 @@ async function ensureStripeCustomer(deps: Deps, actor: Actor, connected: Connect
       {
         name: customer.name ?? undefined,
         email: customer.email ?? undefined,
-        metadata: { tariff_tenant_id: actor.tenantId, tariff_customer_id: customer.id, tariff_external_id: customer.externalId },
+        metadata: {
+          tariff_tenant_id: actor.tenantId,
+          tariff_customer_id: customer.id,
+          tariff_external_id: customer.externalId,
+        },
       },
       { idempotencyKey: customerIdempotencyKey(actor.tenantId, customer.id) },
     );
@@ -166,13 +242,23 @@ async function ensureStripeCustomer(deps: Deps, actor: Actor, connected: Connect
  * for the tenant to send or show in the portal. Stripe's setup_intent.succeeded / checkout.session.completed event
  * then makes the card the customer's default.
  */
-export async function createSetupLink(deps: Deps, actor: Actor, externalId: string, input: SetupLinkInput): Promise<ApiSchemas['PaymentSetupLink']> {
+export async function createSetupLink(
+  deps: Deps,
+  actor: Actor,
+  externalId: string,
+  input: SetupLinkInput,
+): Promise<ApiSchemas['PaymentSetupLink']> {
   requirePermission(actor, 'customers.write');
   return setupLinkFor(deps, actor, externalId, input);
 }
 
 /** Also the portal's, for its own customer only (portal/service.ts decides who that is); no permission check here. */
-export async function setupLinkFor(deps: Deps, actor: Actor, externalId: string, input: SetupLinkInput): Promise<ApiSchemas['PaymentSetupLink']> {
+export async function setupLinkFor(
+  deps: Deps,
+  actor: Actor,
+  externalId: string,
+  input: SetupLinkInput,
+): Promise<ApiSchemas['PaymentSetupLink']> {
   const connected = await readConnected(deps, actor, externalId);
   const stripeCustomerId = await ensureStripeCustomer(deps, actor, connected);
   const base = deps.publicUrl ?? 'http://localhost:3000';
@@ -186,7 +272,9 @@ export async function setupLinkFor(deps: Deps, actor: Actor, externalId: string,
         success_url: input.success_url ?? `${base}/portal/payment-method?status=saved`,
         cancel_url: input.cancel_url ?? `${base}/portal/payment-method?status=cancelled`,
         metadata: { tariff_tenant_id: actor.tenantId, tariff_customer_id: connected.customer.id },
-        setup_intent_data: { metadata: { tariff_tenant_id: actor.tenantId, tariff_customer_id: connected.customer.id } },
+        setup_intent_data: {
+          metadata: { tariff_tenant_id: actor.tenantId, tariff_customer_id: connected.customer.id },
+        },
       },
       // One key per link asked for: the SDK's own retries of this request reuse it, a new request gets a new page.
       { idempotencyKey: `tariff:${actor.tenantId}:setup:${connected.customer.id}:${crypto.randomUUID()}` },
@@ -195,22 +283,39 @@ export async function setupLinkFor(deps: Deps, actor: Actor, externalId: string,
     throw stripeProblem(error);
   }
   if (!session.url) throw precondition('stripe_refused', 'Stripe returned a session without a URL');
-  return { customer_id: externalId, stripe_customer_id: stripeCustomerId, session_id: session.id, url: session.url, expires_at: session.expires_at ? new Date(session.expires_at * 1000).toISOString() : null };
+  return {
+    customer_id: externalId,
+    stripe_customer_id: stripeCustomerId,
+    session_id: session.id,
+    url: session.url,
+    expires_at: session.expires_at ? new Date(session.expires_at * 1000).toISOString() : null,
+  };
 }
 
-export async function getCustomerPayment(deps: Deps, actor: Actor, externalId: string): Promise<ApiSchemas['CustomerPayment']> {
+export async function getCustomerPayment(
+  deps: Deps,
+  actor: Actor,
+  externalId: string,
+): Promise<ApiSchemas['CustomerPayment']> {
   requirePermission(actor, 'billing.read');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const customer = await requireCustomer(scope, externalId);
-    const [stripeCustomer, blocks] = await Promise.all([repo.findStripeCustomer(scope, customer.id), repo.listBlocks(scope, customer.id)]);
+    const [stripeCustomer, blocks] = await Promise.all([
+      repo.findStripeCustomer(scope, customer.id),
+      repo.listBlocks(scope, customer.id),
+    ]);
     return {
       customer_id: externalId,
       stripe_customer_id: stripeCustomer?.stripeCustomerId ?? null,
       default_payment_method: stripeCustomer?.defaultPaymentMethod ?? null,
       payment_method_set_at: stripeCustomer?.paymentMethodSetAt?.toISOString() ?? null,
       blocked: blocks.length > 0,
-      blocks: blocks.map((b) => ({ reason: 'payment_past_due' as const, invoice_id: b.invoiceId, blocked_at: b.blockedAt.toISOString() })),
+      blocks: blocks.map((b) => ({
+        reason: 'payment_past_due' as const,
+        invoice_id: b.invoiceId,
+        blocked_at: b.blockedAt.toISOString(),
+      })),
     };
   });
 }
@@ -218,7 +323,11 @@ export async function getCustomerPayment(deps: Deps, actor: Actor, externalId: s
 async function readCollection(scope: TenantScope, invoiceId: string): Promise<ApiSchemas['InvoiceCollection']> {
   const invoice = await invoicesRepo.findInvoice(scope, invoiceId);
   if (!invoice) throw notFound('invoice_not_found', `No invoice "${invoiceId}"`);
-  const [collection, attempts, disputes] = await Promise.all([repo.findCollection(scope, invoiceId), repo.listAttempts(scope, invoiceId), repo.listDisputes(scope, invoiceId)]);
+  const [collection, attempts, disputes] = await Promise.all([
+    repo.findCollection(scope, invoiceId),
+    repo.listAttempts(scope, invoiceId),
+    repo.listDisputes(scope, invoiceId),
+  ]);
   const due = isUnpaid(invoice.status) ? await amountDue(scope, invoice) : 0n;
   return {
     invoice_id: invoice.id,
@@ -243,32 +352,60 @@ async function readCollection(scope: TenantScope, invoiceId: string): Promise<Ap
       created_at: a.createdAt.toISOString(),
       updated_at: a.updatedAt.toISOString(),
     })),
-    disputes: disputes.map((d) => ({ dispute_id: d.dispute_id, status: d.status, reason: d.reason, amount: formatMoney(fromMinorUnits(BigInt(d.amount_minor), invoice.minorUnit)), updated_at: d.updated_at.toISOString() })),
+    disputes: disputes.map((d) => ({
+      dispute_id: d.dispute_id,
+      status: d.status,
+      reason: d.reason,
+      amount: formatMoney(fromMinorUnits(BigInt(d.amount_minor), invoice.minorUnit)),
+      updated_at: d.updated_at.toISOString(),
+    })),
   };
 }
 
-export async function getInvoiceCollection(deps: Deps, actor: Actor, invoiceId: string): Promise<ApiSchemas['InvoiceCollection']> {
+export async function getInvoiceCollection(
+  deps: Deps,
+  actor: Actor,
+  invoiceId: string,
+): Promise<ApiSchemas['InvoiceCollection']> {
   requirePermission(actor, 'billing.read');
   return withTenant(deps.db, actor.tenantId, (tx) => readCollection({ db: tx, tenantId: actor.tenantId }, invoiceId));
 }
 
 /** Retry now: an attempt at once, whatever the schedule says (also for an uncollectible invoice); answers with its outcome. */
-export async function retryPayment(deps: Deps, actor: Actor, invoiceId: string): Promise<ApiSchemas['InvoiceCollection']> {
+export async function retryPayment(
+  deps: Deps,
+  actor: Actor,
+  invoiceId: string,
+): Promise<ApiSchemas['InvoiceCollection']> {
   requirePermission(actor, 'invoices.write');
   const now = deps.clock.now();
   await withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const invoice = await invoicesRepo.findInvoice(scope, invoiceId, { lock: true });
     if (!invoice) throw notFound('invoice_not_found', `No invoice "${invoiceId}"`);
-    if (!isUnpaid(invoice.status)) throw conflict('invoice_not_collectible', `Only an unpaid invoice can be collected; this one is ${invoice.status}`);
-    if (!(await repo.findConnection(scope))) throw precondition('stripe_not_connected', 'Connect Stripe first (PUT /v1/stripe/connection)');
+    if (!isUnpaid(invoice.status))
+      throw conflict(
+        'invoice_not_collectible',
+        `Only an unpaid invoice can be collected; this one is ${invoice.status}`,
+      );
+    if (!(await repo.findConnection(scope)))
+      throw precondition('stripe_not_connected', 'Connect Stripe first (PUT /v1/stripe/connection)');
     const stripeCustomer = await repo.findStripeCustomer(scope, invoice.customerId);
-    if (!stripeCustomer?.defaultPaymentMethod) throw precondition('no_payment_method', `Customer "${invoice.customerExternalId}" has no payment method on file; send it a setup link`);
+    if (!stripeCustomer?.defaultPaymentMethod)
+      throw precondition(
+        'no_payment_method',
+        `Customer "${invoice.customerExternalId}" has no payment method on file; send it a setup link`,
+      );
     const collection = await repo.findCollection(scope, invoiceId, { lock: true });
     if (!collection) await repo.insertCollection(scope, invoiceId, invoice.customerId, now);
-    else if (collection.writtenOffAt) throw conflict('invoice_written_off', 'The invoice was written off; record a payment out of band instead');
+    else if (collection.writtenOffAt)
+      throw conflict('invoice_written_off', 'The invoice was written off; record a payment out of band instead');
     else await repo.updateCollection(scope, invoiceId, { status: 'active', nextAttemptAt: now }, now);
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'invoice.payment_retried', entityType: 'invoice', entityId: invoiceId });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'invoice.payment_retried',
+      entityType: 'invoice',
+      entityId: invoiceId,
+    });
   });
   await collectInvoice(deps, actor.tenantId, invoiceId);
   return withTenant(deps.db, actor.tenantId, (tx) => readCollection({ db: tx, tenantId: actor.tenantId }, invoiceId));
@@ -277,27 +414,45 @@ export async function retryPayment(deps: Deps, actor: Actor, invoiceId: string):
 async function lockUnpaid(scope: TenantScope, invoiceId: string): Promise<invoicesRepo.Invoice> {
   const invoice = await invoicesRepo.findInvoice(scope, invoiceId, { lock: true });
   if (!invoice) throw notFound('invoice_not_found', `No invoice "${invoiceId}"`);
-  if (!isUnpaid(invoice.status)) throw conflict('invoice_not_collectible', `Only an unpaid invoice can be; this one is ${invoice.status}`);
+  if (!isUnpaid(invoice.status))
+    throw conflict('invoice_not_collectible', `Only an unpaid invoice can be; this one is ${invoice.status}`);
   return invoice;
 }
 
 /** Ends collection: the invoice is uncollectible (the customer still owes it; a later payment is still taken). */
-async function markUncollectibleLocked(deps: Deps, scope: TenantScope, invoice: invoicesRepo.Invoice, reason: string, now: Date): Promise<void> {
+async function markUncollectibleLocked(
+  deps: Deps,
+  scope: TenantScope,
+  invoice: invoicesRepo.Invoice,
+  reason: string,
+  now: Date,
+): Promise<void> {
   const collection = await repo.findCollection(scope, invoice.id, { lock: true });
-  if (collection && collection.status === 'active') await repo.updateCollection(scope, invoice.id, { status: 'stopped', nextAttemptAt: null }, now);
+  if (collection && collection.status === 'active')
+    await repo.updateCollection(scope, invoice.id, { status: 'stopped', nextAttemptAt: null }, now);
   if (invoice.status === 'uncollectible') return;
   await invoicesRepo.markUnpaidStatus(scope, invoice.id, 'uncollectible', now);
   await notifyInvoice(scope, invoice, 'invoice.uncollectible', { reason }, now, { status: 'uncollectible' });
 }
 
-export async function markUncollectible(deps: Deps, actor: Actor, invoiceId: string, input: InvoiceActionInput): Promise<ApiSchemas['Invoice']> {
+export async function markUncollectible(
+  deps: Deps,
+  actor: Actor,
+  invoiceId: string,
+  input: InvoiceActionInput,
+): Promise<ApiSchemas['Invoice']> {
   requirePermission(actor, 'invoices.write');
   const now = deps.clock.now();
   await withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const invoice = await lockUnpaid(scope, invoiceId);
     await markUncollectibleLocked(deps, scope, invoice, input.reason ?? 'marked by an operator', now);
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'invoice.marked_uncollectible', entityType: 'invoice', entityId: invoiceId, after: { reason: input.reason ?? null } });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'invoice.marked_uncollectible',
+      entityType: 'invoice',
+      entityId: invoiceId,
+      after: { reason: input.reason ?? null },
+    });
   });
   return getInvoice(deps, actor, invoiceId);
 }
@@ -306,7 +461,12 @@ export async function markUncollectible(deps: Deps, actor: Actor, invoiceId: str
  * Writes the amount due off: the invoice becomes uncollectible (if it was not), the receivable is closed against
  * bad debt, and a payment that still arrives is recorded as a recovery of it.
  */
-export async function writeOff(deps: Deps, actor: Actor, invoiceId: string, input: InvoiceActionInput): Promise<ApiSchemas['Invoice']> {
+export async function writeOff(
+  deps: Deps,
+  actor: Actor,
+  invoiceId: string,
+  input: InvoiceActionInput,
+): Promise<ApiSchemas['Invoice']> {
   requirePermission(actor, 'invoices.write');
   const now = deps.clock.now();
   await withTenant(deps.db, actor.tenantId, async (tx) => {
@@ -342,8 +502,20 @@ export async function writeOff(deps: Deps, actor: Actor, invoiceId: string, inpu
         now,
       );
     }
-    await notifyInvoice(scope, invoice, 'invoice.written_off', { amount: formatMoney(due), reason: input.reason ?? null }, now, { status: 'uncollectible' });
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'invoice.written_off', entityType: 'invoice', entityId: invoiceId, after: { amount: formatMoney(due), reason: input.reason ?? null } });
+    await notifyInvoice(
+      scope,
+      invoice,
+      'invoice.written_off',
+      { amount: formatMoney(due), reason: input.reason ?? null },
+      now,
+      { status: 'uncollectible' },
+    );
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'invoice.written_off',
+      entityType: 'invoice',
+      entityId: invoiceId,
+      after: { amount: formatMoney(due), reason: input.reason ?? null },
+    });
   });
   return getInvoice(deps, actor, invoiceId);
 }
@@ -352,7 +524,12 @@ export async function writeOff(deps: Deps, actor: Actor, invoiceId: string, inpu
  * POST /v1/invoices/{id}/pay: the operator records a payment received outside Stripe (a bank transfer) of the
  * invoice's total. Collection stops, the customer's block for the invoice is lifted, the ledger takes the cash.
  */
-export async function payOutOfBand(deps: Deps, actor: Actor, invoiceId: string, input: PayInvoiceInput): Promise<ApiSchemas['Invoice']> {
+export async function payOutOfBand(
+  deps: Deps,
+  actor: Actor,
+  invoiceId: string,
+  input: PayInvoiceInput,
+): Promise<ApiSchemas['Invoice']> {
   requirePermission(actor, 'invoices.write');
   const now = deps.clock.now();
   const paidAt = input.paid_at ? new Date(input.paid_at) : now;
@@ -360,16 +537,40 @@ export async function payOutOfBand(deps: Deps, actor: Actor, invoiceId: string, 
     const scope = { db: tx, tenantId: actor.tenantId };
     const invoice = await invoicesRepo.findInvoice(scope, invoiceId, { lock: true });
     if (!invoice) throw notFound('invoice_not_found', `No invoice "${invoiceId}"`);
-    if (!isUnpaid(invoice.status)) throw conflict('invoice_not_payable', `Only an unpaid invoice can be paid; this one is ${invoice.status}`);
+    if (!isUnpaid(invoice.status))
+      throw conflict('invoice_not_payable', `Only an unpaid invoice can be paid; this one is ${invoice.status}`);
     // The invoice's total, as this action always recorded: credit notes issued before it are then owed back to the
     // customer (the receivable below zero), as they are for an invoice credited after its payment.
-    await applyPaymentSucceeded(deps, scope, invoice, { source: 'out_of_band', paymentIntentId: null, attempt: null, amount: toNano(invoice.total), currency: invoice.currency, paidAt, actor });
+    await applyPaymentSucceeded(deps, scope, invoice, {
+      source: 'out_of_band',
+      paymentIntentId: null,
+      attempt: null,
+      amount: toNano(invoice.total),
+      currency: invoice.currency,
+      paidAt,
+      actor,
+    });
   });
   return getInvoice(deps, actor, invoiceId);
 }
 
-export async function listStripeEvents(deps: Deps, actor: Actor, limit: number): Promise<ApiSchemas['StripeEventList']> {
+export async function listStripeEvents(
+  deps: Deps,
+  actor: Actor,
+  limit: number,
+): Promise<ApiSchemas['StripeEventList']> {
   requirePermission(actor, 'payments.manage');
-  const rows = await withTenant(deps.db, actor.tenantId, (tx) => repo.listEvents({ db: tx, tenantId: actor.tenantId }, limit));
-  return { data: rows.map((r) => ({ id: r.id, type: r.type, outcome: r.outcome, detail: r.detail, livemode: r.livemode, received_at: r.receivedAt.toISOString() })) };
+  const rows = await withTenant(deps.db, actor.tenantId, (tx) =>
+    repo.listEvents({ db: tx, tenantId: actor.tenantId }, limit),
+  );
+  return {
+    data: rows.map((r) => ({
+      id: r.id,
+      type: r.type,
+      outcome: r.outcome,
+      detail: r.detail,
+      livemode: r.livemode,
+      received_at: r.receivedAt.toISOString(),
+    })),
+  };
 }

@@ -48,19 +48,37 @@ export type StripeFailure =
 export function classifyStripeError(error: unknown): StripeFailure {
   if (error instanceof Stripe.errors.StripeCardError) {
     const raw = error.raw as { payment_intent?: { id?: string } };
-    return { kind: 'declined', code: error.decline_code ?? error.code ?? 'card_declined', message: error.message, paymentIntentId: raw.payment_intent?.id ?? null };
+    return {
+      kind: 'declined',
+      code: error.decline_code ?? error.code ?? 'card_declined',
+      message: error.message,
+      paymentIntentId: raw.payment_intent?.id ?? null,
+    };
   }
-  if (error instanceof Stripe.errors.StripeAuthenticationError || error instanceof Stripe.errors.StripePermissionError) {
+  if (
+    error instanceof Stripe.errors.StripeAuthenticationError ||
+    error instanceof Stripe.errors.StripePermissionError
+  ) {
     return { kind: 'configuration', code: error.code ?? error.type, message: error.message };
   }
   if (error instanceof Stripe.errors.StripeInvalidRequestError) {
     // A payment method that cannot be used any more is a failure of the attempt, like a decline.
     const raw = error.raw as { payment_intent?: { id?: string } };
-    if (error.statusCode === 402 || error.code === 'payment_intent_authentication_failure' || error.code === 'payment_method_unactivated') {
-      return { kind: 'declined', code: error.code ?? 'invalid_request', message: error.message, paymentIntentId: raw.payment_intent?.id ?? null };
+    if (
+      error.statusCode === 402 ||
+      error.code === 'payment_intent_authentication_failure' ||
+      error.code === 'payment_method_unactivated'
+    ) {
+      return {
+        kind: 'declined',
+        code: error.code ?? 'invalid_request',
+        message: error.message,
+        paymentIntentId: raw.payment_intent?.id ?? null,
+      };
     }
     return { kind: 'configuration', code: error.code ?? 'invalid_request', message: error.message };
   }
-  if (error instanceof Stripe.errors.StripeError) return { kind: 'transient', code: error.code ?? error.type, message: error.message };
+  if (error instanceof Stripe.errors.StripeError)
+    return { kind: 'transient', code: error.code ?? error.type, message: error.message };
   return { kind: 'transient', code: 'network_error', message: error instanceof Error ? error.message : String(error) };
 }

@@ -86,7 +86,11 @@ export function periodAt(subscription: SubscriptionTerms | undefined, t: Date, c
  * `closed` is closed so that it closes in turn, with or without usage. None without a subscription, or when the
  * subscription starts after `closed` ends: such periods open with their first event.
  */
-export function nextPeriod(subscription: SubscriptionTerms | undefined, closed: Period, cuts: Date[] = []): Period | undefined {
+export function nextPeriod(
+  subscription: SubscriptionTerms | undefined,
+  closed: Period,
+  cuts: Date[] = [],
+): Period | undefined {
   if (!subscription || closed.end.getTime() < subscription.startedAt.getTime()) return undefined;
   return periodAt(subscription, closed.end, cuts);
 }
@@ -114,7 +118,11 @@ export function fullPeriodOf(cadence: Cadence, period: Period): Period {
  * Proration by the second: amount x (seconds in the period) / (seconds in its full period), rounded half-even to
  * the nano-unit. A full period is charged the amount exactly.
  */
-export function prorate(amount: bigint, period: Period, full: Period): { amount: bigint; seconds: bigint; fullSeconds: bigint } {
+export function prorate(
+  amount: bigint,
+  period: Period,
+  full: Period,
+): { amount: bigint; seconds: bigint; fullSeconds: bigint } {
   const seconds = BigInt(Math.floor((period.end.getTime() - period.start.getTime()) / 1000));
   const fullSeconds = BigInt(Math.floor((full.end.getTime() - full.start.getTime()) / 1000));
   if (seconds >= fullSeconds) return { amount, seconds, fullSeconds };

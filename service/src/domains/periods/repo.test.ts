@@ -3,15 +3,37 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTenant, type Tx } from '../../platform/db.ts';
 import { createTestDatabase, type TestDatabase } from '../../platform/test-database.ts';
 import { eventually } from '../../../../test/wait.ts';
-import { closePeriods, compareKeys, inLockOrder, lockPeriod, lockPeriods, openPeriods, parsePeriodKey, periodKey, splitPeriod, type PeriodBounds, type PeriodKey } from './repo.ts';
+import {
+  closePeriods,
+  compareKeys,
+  inLockOrder,
+  lockPeriod,
+  lockPeriods,
+  openPeriods,
+  parsePeriodKey,
+  periodKey,
+  splitPeriod,
+  type PeriodBounds,
+  type PeriodKey,
+} from './repo.ts';
 
 const at = (iso: string) => new Date(iso);
-const month = (customerId: string, m: number): PeriodBounds => ({ customerId, start: new Date(Date.UTC(2026, m, 1)), end: new Date(Date.UTC(2026, m + 1, 1)) });
+const month = (customerId: string, m: number): PeriodBounds => ({
+  customerId,
+  start: new Date(Date.UTC(2026, m, 1)),
+  end: new Date(Date.UTC(2026, m + 1, 1)),
+});
 
 describe('periodKey', () => {
   it('round-trips customer and start, to the millisecond, for any instant', () => {
     const customerId = crypto.randomUUID();
-    for (const start of [at('2026-03-01T00:00:00Z'), at('2026-03-14T09:26:53.589Z'), at('1999-12-31T23:59:59.999Z'), at('1969-07-20T20:17:40Z'), new Date(0)]) {
+    for (const start of [
+      at('2026-03-01T00:00:00Z'),
+      at('2026-03-14T09:26:53.589Z'),
+      at('1999-12-31T23:59:59.999Z'),
+      at('1969-07-20T20:17:40Z'),
+      new Date(0),
+    ]) {
       const key = periodKey({ customerId, start });
       const parsed = parsePeriodKey(key);
       expect(parsed).toEqual({ customerId, start });
@@ -21,8 +43,12 @@ describe('periodKey', () => {
 
   it('names one period by one key, whatever Date object carries the start', () => {
     const customerId = crypto.randomUUID();
-    expect(periodKey({ customerId, start: at('2026-03-01T00:00:00Z') })).toBe(periodKey({ customerId, start: at('2026-03-01T01:00:00+01:00') }));
-    expect(periodKey({ customerId, start: at('2026-03-01T00:00:00Z') })).not.toBe(periodKey({ customerId, start: at('2026-03-01T00:00:00.001Z') }));
+    expect(periodKey({ customerId, start: at('2026-03-01T00:00:00Z') })).toBe(
+      periodKey({ customerId, start: at('2026-03-01T01:00:00+01:00') }),
+    );
+    expect(periodKey({ customerId, start: at('2026-03-01T00:00:00Z') })).not.toBe(
+      periodKey({ customerId, start: at('2026-03-01T00:00:00.001Z') }),
+    );
   });
 
   it('refuses what is not a key', () => {
@@ -33,7 +59,9 @@ describe('periodKey', () => {
   it('given keys in any order with repeats, inLockOrder gives each once by customer, then start', () => {
     const [a, b] = [crypto.randomUUID(), crypto.randomUUID()].sort();
     const keys = [month(b, 1), month(a, 2), month(b, 0), month(a, 2), month(a, 0)];
-    expect(inLockOrder(keys).map(periodKey)).toEqual([month(a, 0), month(a, 2), month(b, 0), month(b, 1)].map(periodKey));
+    expect(inLockOrder(keys).map(periodKey)).toEqual(
+      [month(a, 0), month(a, 2), month(b, 0), month(b, 1)].map(periodKey),
+    );
   });
 });
 
@@ -51,7 +79,13 @@ describe('lockPeriods', () => {
       await database.owner`insert into customers (tenant_id, id, external_id, currency, created_at, updated_at) values (${tenantId}, ${id}, ${`c${n}`}, 'USD', now(), now())`;
     }
     const now = new Date();
-    await inTenant((tx) => openPeriods(scope(tx), customers.flatMap((c) => [month(c, 0), month(c, 1), month(c, 2)]), now));
+    await inTenant((tx) =>
+      openPeriods(
+        scope(tx),
+        customers.flatMap((c) => [month(c, 0), month(c, 1), month(c, 2)]),
+        now,
+      ),
+    );
   });
   afterAll(async () => {
     await database.drop();
@@ -62,7 +96,9 @@ describe('lockPeriods', () => {
     const rows = await database.owner`
       select customer_id, period_start from customer_periods where tenant_id = ${tenantId} and period_start <> ${month(customers[0], 1).start}
       order by customer_id, period_start`;
-    expect([...keys].sort(compareKeys).map(periodKey)).toEqual(rows.map((r) => periodKey({ customerId: r.customer_id, start: r.period_start })));
+    expect([...keys].sort(compareKeys).map(periodKey)).toEqual(
+      rows.map((r) => periodKey({ customerId: r.customer_id, start: r.period_start })),
+    );
   });
 
   it('given two transactions locking overlapping periods in opposite orders, neither deadlocks: the second waits for the first', async () => {
@@ -135,7 +171,8 @@ describe('lockPeriods', () => {
 
   it('given row-by-row locks in opposite orders (what sorting prevents), PostgreSQL reports a deadlock', async () => {
     const [a, b] = [month(customers[4], 0), month(customers[5], 0)];
-    const lockOne = (tx: Tx, k: PeriodKey) => tx`select 1 from customer_periods where tenant_id = ${tenantId} and customer_id = ${k.customerId} and period_start = ${k.start} for update`;
+    const lockOne = (tx: Tx, k: PeriodKey) =>
+      tx`select 1 from customer_periods where tenant_id = ${tenantId} and customer_id = ${k.customerId} and period_start = ${k.start} for update`;
     let bothHoldOne!: () => void;
     let holding = 0;
     const barrier = new Promise<void>((resolve) => (bothHoldOne = resolve));
@@ -171,7 +208,12 @@ describe('lockPeriods', () => {
     const now = new Date();
     const fresh = month(customerId, 5);
     const rows = await inTenant((tx) => lockPeriods(scope(tx), [fresh, month(customerId, 0)], { now }));
-    expect(rows.get(periodKey(fresh))).toMatchObject({ status: 'open', amount: '0.000000000', eventCount: 0n, end: fresh.end });
+    expect(rows.get(periodKey(fresh))).toMatchObject({
+      status: 'open',
+      amount: '0.000000000',
+      eventCount: 0n,
+      end: fresh.end,
+    });
     expect(rows.size).toBe(2);
     // Known to exist: not inserted again, still locked and read.
     const known = month(customerId, 6);

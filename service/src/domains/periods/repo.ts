@@ -73,7 +73,8 @@ function recordLockOrder(db: object, sorted: PeriodKey[]): void {
   heldByTransaction.set(db, entry);
 }
 
-const keyArrays = (keys: readonly PeriodKey[]) => [keys.map((k) => k.customerId), keys.map((k) => k.start.toISOString())] as const;
+const keyArrays = (keys: readonly PeriodKey[]) =>
+  [keys.map((k) => k.customerId), keys.map((k) => k.start.toISOString())] as const;
 
 /**
  * Locks the periods (FOR UPDATE) and returns their rows by periodKey; a key with no row is absent. The one lock
@@ -146,7 +147,11 @@ export async function openPeriods(scope: TenantScope, periods: readonly PeriodBo
 }
 
 /** Closes periods: no event lands in them any more (late ones are billed as adjustments). Lock them first. */
-export async function closePeriods({ db, tenantId }: TenantScope, keys: readonly PeriodKey[], now: Date): Promise<void> {
+export async function closePeriods(
+  { db, tenantId }: TenantScope,
+  keys: readonly PeriodKey[],
+  now: Date,
+): Promise<void> {
   if (keys.length === 0) return;
   const [customerIds, starts] = keyArrays(keys);
   await db`
@@ -159,7 +164,12 @@ export async function closePeriods({ db, tenantId }: TenantScope, keys: readonly
  * Splits an open period at `at` (a subscription's amendment): it ends there, and a period from `at` to its old end
  * opens. Lock it first; the new period is above it in lock order.
  */
-export async function splitPeriod(scope: TenantScope, period: PeriodBounds, at: Date, now: Date): Promise<PeriodBounds> {
+export async function splitPeriod(
+  scope: TenantScope,
+  period: PeriodBounds,
+  at: Date,
+  now: Date,
+): Promise<PeriodBounds> {
   const { db, tenantId } = scope;
   await db`
     update customer_periods set period_end = ${at}, updated_at = ${now}
@@ -179,9 +189,19 @@ export interface UsageUpdate {
 }
 
 /** Ingestion's rated events into their (locked) periods: the new state, the amount and count added. */
-export function addUsage({ db, tenantId }: TenantScope, updates: readonly UsageUpdate[], now: Date): Statement | undefined {
+export function addUsage(
+  { db, tenantId }: TenantScope,
+  updates: readonly UsageUpdate[],
+  now: Date,
+): Statement | undefined {
   if (updates.length === 0) return undefined;
-  const rows = updates.map((u) => ({ customer_id: u.customerId, period_start: u.start, state: u.state, amount: u.amountDelta, event_count: u.eventCountDelta }));
+  const rows = updates.map((u) => ({
+    customer_id: u.customerId,
+    period_start: u.start,
+    state: u.state,
+    amount: u.amountDelta,
+    event_count: u.eventCountDelta,
+  }));
   return db`
     update customer_periods p set state = u.state, amount = p.amount + u.amount, event_count = p.event_count + u.event_count, updated_at = ${now}
     from json_to_recordset(${JSON.stringify(rows)}::text::json) as u(customer_id uuid, period_start timestamptz, state jsonb, amount numeric, event_count bigint)
@@ -189,7 +209,10 @@ export function addUsage({ db, tenantId }: TenantScope, updates: readonly UsageU
 }
 
 /** Credits drawn by a batch's events, added to their (locked) periods. */
-export async function addCreditsApplied({ db, tenantId }: TenantScope, deltas: readonly { customerId: string; start: Date; amount: string }[]): Promise<void> {
+export async function addCreditsApplied(
+  { db, tenantId }: TenantScope,
+  deltas: readonly { customerId: string; start: Date; amount: string }[],
+): Promise<void> {
   if (deltas.length === 0) return;
   const rows = deltas.map((d) => ({ customer_id: d.customerId, period_start: d.start, amount: d.amount }));
   await db`
@@ -213,7 +236,11 @@ export async function correctPeriod(
 // ---- plain reads ------------------------------------------------------------------------------------------
 
 /** The customer's period containing `at`, unlocked. */
-export async function findPeriodAt({ db, tenantId }: TenantScope, customerId: string, at: Date): Promise<PeriodRow | undefined> {
+export async function findPeriodAt(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  at: Date,
+): Promise<PeriodRow | undefined> {
   const [r] = await db`
     select customer_id, period_start, period_end, status, state, amount::text, event_count, credits_applied::text from customer_periods
     where tenant_id = ${tenantId} and customer_id = ${customerId} and period_start <= ${at} and period_end > ${at}`;
@@ -221,13 +248,21 @@ export async function findPeriodAt({ db, tenantId }: TenantScope, customerId: st
 }
 
 /** The end of the customer's latest period, if it has any. */
-export async function findLatestPeriodEnd({ db, tenantId }: TenantScope, customerId: string): Promise<Date | undefined> {
-  const [row] = await db`select max(period_end) as period_end from customer_periods where tenant_id = ${tenantId} and customer_id = ${customerId}`;
+export async function findLatestPeriodEnd(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+): Promise<Date | undefined> {
+  const [row] =
+    await db`select max(period_end) as period_end from customer_periods where tenant_id = ${tenantId} and customer_id = ${customerId}`;
   return row?.period_end ?? undefined;
 }
 
 /** The starts of the customer's open periods that have ended by `now`, oldest first. */
-export async function findEndedOpenPeriods({ db, tenantId }: TenantScope, customerId: string, now: Date): Promise<Date[]> {
+export async function findEndedOpenPeriods(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  now: Date,
+): Promise<Date[]> {
   const rows = await db`
     select period_start from customer_periods
     where tenant_id = ${tenantId} and customer_id = ${customerId} and status = 'open' and period_end <= ${now}

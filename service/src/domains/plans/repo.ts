@@ -33,7 +33,10 @@ export async function insertPlan({ db, tenantId }: TenantScope, plan: Omit<Plan,
               ${db.json(plan.allowances)}, ${plan.minimumSpend}, ${plan.invoiceGraceSeconds}, ${plan.progressiveThresholds}::numeric[],
               ${plan.termCommitment?.minimumSpend ?? null}, ${plan.termCommitment?.periods ?? null}, ${plan.createdAt}, ${plan.createdBy})`;
   } catch (error) {
-    if (isUniqueViolation(error, 'plans_code_unique')) throw conflict('plan_exists', `A plan with code "${plan.code}" already exists`, [{ field: 'code', reason: 'already in use' }]);
+    if (isUniqueViolation(error, 'plans_code_unique'))
+      throw conflict('plan_exists', `A plan with code "${plan.code}" already exists`, [
+        { field: 'code', reason: 'already in use' },
+      ]);
     throw error;
   }
 }
@@ -52,7 +55,10 @@ export async function findPlanById({ db, tenantId }: TenantScope, id: string): P
   return row ? fromDbPlan(row) : undefined;
 }
 
-export async function listPlans({ db, tenantId }: TenantScope, page: { limit: number; startingAfter?: string }): Promise<Plan[]> {
+export async function listPlans(
+  { db, tenantId }: TenantScope,
+  page: { limit: number; startingAfter?: string },
+): Promise<Plan[]> {
   const rows = await db`
     ${selectPlan(db, tenantId)}
     ${page.startingAfter !== undefined ? db`and p.code > ${page.startingAfter}` : db``}

@@ -23,5 +23,7 @@ export function plansRestRoutes(deps: Deps): Router {
 export const plansTrpc = router({
   list: authedProcedure.input(listPlansInput).query(({ ctx, input }) => service.listPlans(ctx.deps, ctx.actor, input)),
   get: authedProcedure.input(planPath).query(({ ctx, input }) => service.getPlan(ctx.deps, ctx.actor, input.code)),
-  create: authedProcedure.input(createPlanInput).mutation(({ ctx, input }) => service.createPlan(ctx.deps, ctx.actor, input)),
+  create: authedProcedure
+    .input(createPlanInput)
+    .mutation(({ ctx, input }) => service.createPlan(ctx.deps, ctx.actor, input)),
 });

@@ -20,7 +20,8 @@ export function poolsDrawnBy(book: PriceBook): Set<string> {
   const pools = new Set<string>();
   for (const version of book.versions) {
     for (const card of version.rate_cards) {
-      for (const charge of [...card.charges, ...(card.variants ?? []).flatMap((v) => v.charges)]) if (charge.allowance) pools.add(charge.allowance);
+      for (const charge of [...card.charges, ...(card.variants ?? []).flatMap((v) => v.charges)])
+        if (charge.allowance) pools.add(charge.allowance);
     }
   }
   return pools;
@@ -32,14 +33,24 @@ export async function createPlan(deps: Deps, actor: Actor, input: CreatePlanInpu
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const bookRow = await pricingRepo.findPriceBookByCode(scope, input.price_book);
-    if (!bookRow) throw invalid('price_book_not_found', `No price book "${input.price_book}"`, [{ field: 'price_book', reason: 'no such price book' }]);
+    if (!bookRow)
+      throw invalid('price_book_not_found', `No price book "${input.price_book}"`, [
+        { field: 'price_book', reason: 'no such price book' },
+      ]);
     const drawn = poolsDrawnBy((await loadPriceBook(scope, bookRow.id))!);
     const problems = Object.keys(input.allowances)
       .filter((pool) => !drawn.has(pool))
-      .map((pool) => ({ field: `allowances.${pool}`, reason: `no charge of price book "${bookRow.code}" draws this pool (it draws: ${[...drawn].join(', ') || 'none'})` }));
-    if (problems.length > 0) throw invalid('allowance_not_drawn', 'An included allowance must be a pool the price book draws', problems);
+      .map((pool) => ({
+        field: `allowances.${pool}`,
+        reason: `no charge of price book "${bookRow.code}" draws this pool (it draws: ${[...drawn].join(', ') || 'none'})`,
+      }));
+    if (problems.length > 0)
+      throw invalid('allowance_not_drawn', 'An included allowance must be a pool the price book draws', problems);
     const allowances = Object.fromEntries(
-      Object.entries(input.allowances).map(([pool, quantity]) => [pool, formatQuantity((parseScaled(quantity, 6) as { ok: true; value: bigint }).value)]),
+      Object.entries(input.allowances).map(([pool, quantity]) => [
+        pool,
+        formatQuantity((parseScaled(quantity, 6) as { ok: true; value: bigint }).value),
+      ]),
     );
     const plan = {
       id: crypto.randomUUID(),
@@ -53,28 +64,42 @@ export async function createPlan(deps: Deps, actor: Actor, input: CreatePlanInpu
       minimumSpend: input.minimum_spend ? formatMoney(toNano(input.minimum_spend)) : null,
       invoiceGraceSeconds: input.invoice_grace_hours * 3600,
       progressiveThresholds: input.progressive_thresholds.map((t) => formatMoney(toNano(t))),
-      termCommitment: input.term_commitment ? { minimumSpend: formatMoney(toNano(input.term_commitment.minimum_spend)), periods: input.term_commitment.periods } : null,
+      termCommitment: input.term_commitment
+        ? {
+            minimumSpend: formatMoney(toNano(input.term_commitment.minimum_spend)),
+            periods: input.term_commitment.periods,
+          }
+        : null,
       createdAt: now,
       createdBy: `${actor.type}:${actor.id}`,
       archivedAt: null,
     };
     await repo.insertPlan(scope, plan);
     const result = toApiPlan({ ...plan, priceBookCode: bookRow.code });
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'plan.created', entityType: 'plan', entityId: plan.id, after: result });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'plan.created',
+      entityType: 'plan',
+      entityId: plan.id,
+      after: result,
+    });
     return result;
   });
 }
 
 export async function getPlan(deps: Deps, actor: Actor, code: string): Promise<ApiSchemas['Plan']> {
   requirePermission(actor, 'billing.read');
-  const plan = await withTenant(deps.db, actor.tenantId, (tx) => repo.findPlanByCode({ db: tx, tenantId: actor.tenantId }, code));
+  const plan = await withTenant(deps.db, actor.tenantId, (tx) =>
+    repo.findPlanByCode({ db: tx, tenantId: actor.tenantId }, code),
+  );
   if (!plan) throw notFound('plan_not_found', `No plan "${code}"`);
   return toApiPlan(plan);
 }
 
 export async function listPlans(deps: Deps, actor: Actor, input: ListPlansInput): Promise<ApiSchemas['PlanList']> {
   requirePermission(actor, 'billing.read');
-  const plans = await withTenant(deps.db, actor.tenantId, (tx) => repo.listPlans({ db: tx, tenantId: actor.tenantId }, { limit: input.limit, startingAfter: input.starting_after }));
+  const plans = await withTenant(deps.db, actor.tenantId, (tx) =>
+    repo.listPlans({ db: tx, tenantId: actor.tenantId }, { limit: input.limit, startingAfter: input.starting_after }),
+  );
   return { data: plans.map(toApiPlan), has_more: plans.length === input.limit };
 }
 
@@ -91,7 +116,9 @@ export function toApiPlan(plan: repo.Plan): ApiSchemas['Plan'] {
     minimum_spend: plan.minimumSpend === null ? null : formatMoney(toNano(plan.minimumSpend)),
     invoice_grace_hours: plan.invoiceGraceSeconds / 3600,
     progressive_thresholds: plan.progressiveThresholds.map((t) => formatMoney(toNano(t))),
-    term_commitment: plan.termCommitment ? { minimum_spend: formatMoney(toNano(plan.termCommitment.minimumSpend)), periods: plan.termCommitment.periods } : null,
+    term_commitment: plan.termCommitment
+      ? { minimum_spend: formatMoney(toNano(plan.termCommitment.minimumSpend)), periods: plan.termCommitment.periods }
+      : null,
     created_at: plan.createdAt.toISOString(),
     created_by: plan.createdBy,
     archived_at: plan.archivedAt?.toISOString() ?? null,

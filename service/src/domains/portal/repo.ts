@@ -24,5 +24,11 @@ export async function findBrands({ db, tenantId }: TenantScope, customerIds: (st
   const rows = await db`
     select customer_id, display_name, logo_url, accent_color, updated_at from portal_brands
     where tenant_id = ${tenantId} and (customer_id = any(${ids}::uuid[]) ${customerIds.includes(null) ? db`or customer_id is null` : db``})`;
-  return rows.map((r) => ({ customerId: r.customer_id, displayName: r.display_name, logoUrl: r.logo_url, accentColor: r.accent_color, updatedAt: r.updated_at }));
+  return rows.map((r) => ({
+    customerId: r.customer_id,
+    displayName: r.display_name,
+    logoUrl: r.logo_url,
+    accentColor: r.accent_color,
+    updatedAt: r.updated_at,
+  }));
 }

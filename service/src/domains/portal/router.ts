@@ -7,12 +7,26 @@ import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, publicProcedure, router } from '../../platform/trpc.ts';
 import { portalUsageSeriesInput } from '../insights/schema.ts';
 import { externalId } from '@tariff/openapi/schemas/customers';
-import { createEmbedTokenInput, createPortalLinkInput, embedTokenBody, getBrandInput, portalInvoiceInput, portalInvoicesInput, portalLinkBody, setBrandInput } from '@tariff/openapi/schemas/portal';
+import {
+  createEmbedTokenInput,
+  createPortalLinkInput,
+  embedTokenBody,
+  getBrandInput,
+  portalInvoiceInput,
+  portalInvoicesInput,
+  portalLinkBody,
+  setBrandInput,
+} from '@tariff/openapi/schemas/portal';
 import * as service from './service.ts';
 
 /** A call from the portal page: `Authorization: Bearer <portal token>`; the token decides the customer. */
 const portalProcedure = publicProcedure.use(async ({ ctx, next }) => {
-  if (!ctx.portalToken) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Open the portal by its link', cause: unauthenticated('Open the portal by its link') });
+  if (!ctx.portalToken)
+    throw new TRPCError({
+      code: 'UNAUTHORIZED',
+      message: 'Open the portal by its link',
+      cause: unauthenticated('Open the portal by its link'),
+    });
   const access = await service.authenticatePortal(ctx.deps, ctx.portalToken);
   return next({ ctx: { ...ctx, portal: access } });
 });
@@ -24,28 +38,54 @@ export function portalRestRoutes(deps: Deps): Router {
   const routes = Router();
   routes.post('/customers/:id/portal_links', async (req, res) => {
     const { id } = parseInput(customerPath, req.params, ['path']);
-    res.status(201).json(await service.createPortalLink(deps, actorOf(res), { customer_id: id, ...parseInput(portalLinkBody, req.body ?? {}) }));
+    res.status(201).json(
+      await service.createPortalLink(deps, actorOf(res), {
+        customer_id: id,
+        ...parseInput(portalLinkBody, req.body ?? {}),
+      }),
+    );
   });
   routes.post('/customers/:id/portal_tokens', async (req, res) => {
     const { id } = parseInput(customerPath, req.params, ['path']);
-    res.status(201).json(await service.createEmbedToken(deps, actorOf(res), { customer_id: id, ...parseInput(embedTokenBody, req.body ?? {}) }));
+    res.status(201).json(
+      await service.createEmbedToken(deps, actorOf(res), {
+        customer_id: id,
+        ...parseInput(embedTokenBody, req.body ?? {}),
+      }),
+    );
   });
   return routes;
 }
 
 export const portalTrpc = router({
   // The dashboard's side: issuing access and the brand.
-  createLink: authedProcedure.input(createPortalLinkInput).mutation(({ ctx, input }) => service.createPortalLink(ctx.deps, ctx.actor, input)),
-  createEmbedToken: authedProcedure.input(createEmbedTokenInput).mutation(({ ctx, input }) => service.createEmbedToken(ctx.deps, ctx.actor, input)),
-  brand: authedProcedure.input(getBrandInput).query(({ ctx, input }) => service.getBrand(ctx.deps, ctx.actor, input.customer_id)),
-  setBrand: authedProcedure.input(setBrandInput).mutation(({ ctx, input }) => service.setBrand(ctx.deps, ctx.actor, input)),
+  createLink: authedProcedure
+    .input(createPortalLinkInput)
+    .mutation(({ ctx, input }) => service.createPortalLink(ctx.deps, ctx.actor, input)),
+  createEmbedToken: authedProcedure
+    .input(createEmbedTokenInput)
+    .mutation(({ ctx, input }) => service.createEmbedToken(ctx.deps, ctx.actor, input)),
+  brand: authedProcedure
+    .input(getBrandInput)
+    .query(({ ctx, input }) => service.getBrand(ctx.deps, ctx.actor, input.customer_id)),
+  setBrand: authedProcedure
+    .input(setBrandInput)
+    .mutation(({ ctx, input }) => service.setBrand(ctx.deps, ctx.actor, input)),
   // The portal page's side: its token's customer only.
   summary: portalProcedure.query(({ ctx }) => service.getPortalSummary(ctx.deps, ctx.portal)),
   usage: portalProcedure.query(({ ctx }) => service.getPortalUsage(ctx.deps, ctx.portal, ctx.requestId)),
-  usageSeries: portalProcedure.input(portalUsageSeriesInput).query(({ ctx, input }) => service.getPortalUsageSeries(ctx.deps, ctx.portal, input, ctx.requestId)),
+  usageSeries: portalProcedure
+    .input(portalUsageSeriesInput)
+    .query(({ ctx, input }) => service.getPortalUsageSeries(ctx.deps, ctx.portal, input, ctx.requestId)),
   credits: portalProcedure.query(({ ctx }) => service.getPortalCredits(ctx.deps, ctx.portal, ctx.requestId)),
-  invoices: portalProcedure.input(portalInvoicesInput).query(({ ctx, input }) => service.listPortalInvoices(ctx.deps, ctx.portal, input, ctx.requestId)),
-  invoice: portalProcedure.input(portalInvoiceInput).query(({ ctx, input }) => service.getPortalInvoice(ctx.deps, ctx.portal, input.id, ctx.requestId)),
+  invoices: portalProcedure
+    .input(portalInvoicesInput)
+    .query(({ ctx, input }) => service.listPortalInvoices(ctx.deps, ctx.portal, input, ctx.requestId)),
+  invoice: portalProcedure
+    .input(portalInvoiceInput)
+    .query(({ ctx, input }) => service.getPortalInvoice(ctx.deps, ctx.portal, input.id, ctx.requestId)),
   payment: portalProcedure.query(({ ctx }) => service.getPortalPayment(ctx.deps, ctx.portal, ctx.requestId)),
-  paymentSetupLink: portalProcedure.mutation(({ ctx }) => service.createPortalSetupLink(ctx.deps, ctx.portal, ctx.requestId)),
+  paymentSetupLink: portalProcedure.mutation(({ ctx }) =>
+    service.createPortalSetupLink(ctx.deps, ctx.portal, ctx.requestId),
+  ),
 });

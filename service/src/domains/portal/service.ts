@@ -42,7 +42,14 @@ async function issue(deps: Deps, actor: Actor, externalId: string, use: PortalUs
     const customer = await requireCustomer(scope, externalId);
     const key = await currentSigningKey(scope, now);
     const expiresAt = new Date((epochSeconds(now) + expiresIn) * 1000);
-    const token = signToken(key, { typ: 'tariff.portal', tid: actor.tenantId, cid: customer.id, use, iat: epochSeconds(now), exp: epochSeconds(expiresAt) });
+    const token = signToken(key, {
+      typ: 'tariff.portal',
+      tid: actor.tenantId,
+      cid: customer.id,
+      use,
+      iat: epochSeconds(now),
+      exp: epochSeconds(expiresAt),
+    });
     // Who opened access to which customer until when; never the token itself.
     await recordChange(tx, deps.clock, actor, actor.tenantId, {
       action: use === 'link' ? 'portal_link.created' : 'portal_embed_token.created',
@@ -57,7 +64,12 @@ async function issue(deps: Deps, actor: Actor, externalId: string, use: PortalUs
 export async function createPortalLink(deps: Deps, actor: Actor, input: CreatePortalLinkInput) {
   const { token, expiresAt, customer } = await issue(deps, actor, input.customer_id, 'link', input.expires_in);
   // In the fragment: a browser sends it to no server (no access log, no Referer); the portal page reads it.
-  return { customer_id: customer.externalId, url: `${deps.publicUrl ?? ''}/portal#token=${token}`, token, expires_at: expiresAt.toISOString() };
+  return {
+    customer_id: customer.externalId,
+    url: `${deps.publicUrl ?? ''}/portal#token=${token}`,
+    token,
+    expires_at: expiresAt.toISOString(),
+  };
 }
 
 export async function createEmbedToken(deps: Deps, actor: Actor, input: CreateEmbedTokenInput) {
@@ -75,13 +87,23 @@ export async function authenticatePortal(deps: Deps, token: string): Promise<Por
   const now = deps.clock.now();
   return withTenant(deps.db, tenantId, async (tx) => {
     const scope = { db: tx, tenantId };
-    const checked = verifyToken(token, await signingKeyById(scope, tokenKeyId(token)!), { typ: 'tariff.portal', tenantId, now });
+    const checked = verifyToken(token, await signingKeyById(scope, tokenKeyId(token)!), {
+      typ: 'tariff.portal',
+      tenantId,
+      now,
+    });
     if (!checked.ok) throw refused;
     const { cid, use } = checked.claims;
     if (typeof cid !== 'string' || !uuid.test(cid) || (use !== 'link' && use !== 'embed')) throw refused;
     const customer = await customersRepo.findCustomerById(scope, cid);
     if (!customer) throw refused;
-    return { tenantId, customerId: customer.id, externalId: customer.externalId, use, expiresAt: new Date(checked.claims.exp * 1000) };
+    return {
+      tenantId,
+      customerId: customer.id,
+      externalId: customer.externalId,
+      use,
+      expiresAt: new Date(checked.claims.exp * 1000),
+    };
   });
 }
 
@@ -105,10 +127,21 @@ async function brandFor(scope: TenantScope, customerId: string): Promise<PortalB
   const tenant = (await tenantsRepo.findTenant(scope))!;
   for (const reseller of resellers) {
     const brand = brands.find((b) => b.customerId === reseller.id);
-    if (brand) return { owner: 'reseller', name: brand.displayName ?? reseller.name ?? reseller.externalId, logo_url: brand.logoUrl, accent_color: brand.accentColor };
+    if (brand)
+      return {
+        owner: 'reseller',
+        name: brand.displayName ?? reseller.name ?? reseller.externalId,
+        logo_url: brand.logoUrl,
+        accent_color: brand.accentColor,
+      };
   }
   const own = brands.find((b) => b.customerId === null);
-  return { owner: 'tenant', name: own?.displayName ?? tenant.name, logo_url: own?.logoUrl ?? null, accent_color: own?.accentColor ?? null };
+  return {
+    owner: 'tenant',
+    name: own?.displayName ?? tenant.name,
+    logo_url: own?.logoUrl ?? null,
+    accent_color: own?.accentColor ?? null,
+  };
 }
 
 /** The portal's first screen: brand, who, this period's spend against budget, credits. */
@@ -121,7 +154,12 @@ export async function getPortalSummary(deps: Deps, access: PortalAccess) {
     return {
       brand: await brandFor(scope, customer.id),
       // Invoices are in `currency`; spend, budget and usage in `rating_currency` (they differ when invoices convert).
-      customer: { external_id: customer.externalId, name: customer.name, currency: customer.currency, rating_currency: summary.rating_currency },
+      customer: {
+        external_id: customer.externalId,
+        name: customer.name,
+        currency: customer.currency,
+        rating_currency: summary.rating_currency,
+      },
       period: summary.period,
       spend: summary.spend,
       budget: summary.budget,
@@ -131,15 +169,30 @@ export async function getPortalSummary(deps: Deps, access: PortalAccess) {
   });
 }
 
-export const getPortalUsage = (deps: Deps, access: PortalAccess, requestId?: string) => getUsage(deps, actorOf(access, requestId), access.externalId, {});
+export const getPortalUsage = (deps: Deps, access: PortalAccess, requestId?: string) =>
+  getUsage(deps, actorOf(access, requestId), access.externalId, {});
 
-export const getPortalUsageSeries = (deps: Deps, access: PortalAccess, input: Omit<UsageSeriesInput, 'customer_id'>, requestId?: string) =>
-  getUsageSeries(deps, actorOf(access, requestId), { ...input, customer_id: access.externalId });
+export const getPortalUsageSeries = (
+  deps: Deps,
+  access: PortalAccess,
+  input: Omit<UsageSeriesInput, 'customer_id'>,
+  requestId?: string,
+) => getUsageSeries(deps, actorOf(access, requestId), { ...input, customer_id: access.externalId });
 
-export const getPortalCredits = (deps: Deps, access: PortalAccess, requestId?: string) => getWallet(deps, actorOf(access, requestId), access.externalId);
+export const getPortalCredits = (deps: Deps, access: PortalAccess, requestId?: string) =>
+  getWallet(deps, actorOf(access, requestId), access.externalId);
 
-export const listPortalInvoices = (deps: Deps, access: PortalAccess, input: { limit: number; starting_after?: string }, requestId?: string) =>
-  listInvoices(deps, actorOf(access, requestId), { customer_id: access.externalId, limit: input.limit, starting_after: input.starting_after });
+export const listPortalInvoices = (
+  deps: Deps,
+  access: PortalAccess,
+  input: { limit: number; starting_after?: string },
+  requestId?: string,
+) =>
+  listInvoices(deps, actorOf(access, requestId), {
+    customer_id: access.externalId,
+    limit: input.limit,
+    starting_after: input.starting_after,
+  });
 
 /** One of the customer's invoices; another customer's is as absent as a missing one. */
 export async function getPortalInvoice(deps: Deps, access: PortalAccess, invoiceId: string, requestId?: string) {
@@ -154,7 +207,12 @@ export async function getPortalInvoice(deps: Deps, access: PortalAccess, invoice
 /** The customer's payment method, and whether the tenant collects through Stripe (then a card can be saved). */
 export async function getPortalPayment(deps: Deps, access: PortalAccess, requestId?: string) {
   const payment = await getCustomerPayment(deps, actorOf(access, requestId), access.externalId);
-  return { stripe_connected: await isStripeConnected(deps, access.tenantId), default_payment_method: payment.default_payment_method, payment_method_set_at: payment.payment_method_set_at, blocked: payment.blocked };
+  return {
+    stripe_connected: await isStripeConnected(deps, access.tenantId),
+    default_payment_method: payment.default_payment_method,
+    payment_method_set_at: payment.payment_method_set_at,
+    blocked: payment.blocked,
+  };
 }
 
 /** Stripe's hosted page (Checkout in setup mode) where the portal's own customer saves a card. */
@@ -172,7 +230,11 @@ export async function setBrand(deps: Deps, actor: Actor, input: SetBrandInput) {
     const scope = { db: tx, tenantId: actor.tenantId };
     const owner = input.customer_id === undefined ? undefined : await requireCustomer(scope, input.customer_id);
     if (owner && !owner.isReseller) {
-      throw precondition('not_a_reseller', `Customer "${owner.externalId}" is not a reseller: only a reseller's end users see its brand`, [{ field: 'customer_id', reason: 'is not a reseller' }]);
+      throw precondition(
+        'not_a_reseller',
+        `Customer "${owner.externalId}" is not a reseller: only a reseller's end users see its brand`,
+        [{ field: 'customer_id', reason: 'is not a reseller' }],
+      );
     }
     const [current] = await repo.findBrands(scope, [owner?.id ?? null]);
     const next: repo.Brand = {
@@ -184,7 +246,13 @@ export async function setBrand(deps: Deps, actor: Actor, input: SetBrandInput) {
     };
     await repo.upsertBrand(scope, next);
     const after = toApiBrand(next, owner?.externalId ?? null);
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'portal_brand.updated', entityType: 'portal_brand', entityId: owner?.id ?? actor.tenantId, before: current ? toApiBrand(current, owner?.externalId ?? null) : null, after });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'portal_brand.updated',
+      entityType: 'portal_brand',
+      entityId: owner?.id ?? actor.tenantId,
+      before: current ? toApiBrand(current, owner?.externalId ?? null) : null,
+      after,
+    });
     return after;
   });
 }
@@ -195,10 +263,24 @@ export async function getBrand(deps: Deps, actor: Actor, customerId: string | un
     const scope = { db: tx, tenantId: actor.tenantId };
     const owner = customerId === undefined ? undefined : await requireCustomer(scope, customerId);
     const [brand] = await repo.findBrands(scope, [owner?.id ?? null]);
-    return brand ? toApiBrand(brand, owner?.externalId ?? null) : { customer_id: owner?.externalId ?? null, display_name: null, logo_url: null, accent_color: null, updated_at: null };
+    return brand
+      ? toApiBrand(brand, owner?.externalId ?? null)
+      : {
+          customer_id: owner?.externalId ?? null,
+          display_name: null,
+          logo_url: null,
+          accent_color: null,
+          updated_at: null,
+        };
   });
 }
 
 function toApiBrand(brand: repo.Brand, customerExternalId: string | null) {
-  return { customer_id: customerExternalId, display_name: brand.displayName, logo_url: brand.logoUrl, accent_color: brand.accentColor, updated_at: brand.updatedAt.toISOString() as string | null };
+  return {
+    customer_id: customerExternalId,
+    display_name: brand.displayName,
+    logo_url: brand.logoUrl,
+    accent_color: brand.accentColor,
+    updated_at: brand.updatedAt.toISOString() as string | null,
+  };
 }

@@ -29,15 +29,21 @@ export async function insertPriceBook({ db, tenantId }: TenantScope, book: Price
       values (${tenantId}, ${book.id}, ${book.code}, ${book.name}, ${book.currency}, ${book.createdAt}, ${book.createdBy})`;
   } catch (error) {
     if (isUniqueViolation(error, 'price_books_code_unique')) {
-      throw conflict('price_book_exists', `A price book with id "${book.code}" already exists; add a version to it instead`, [
-        { field: 'book.id', reason: 'already in use' },
-      ]);
+      throw conflict(
+        'price_book_exists',
+        `A price book with id "${book.code}" already exists; add a version to it instead`,
+        [{ field: 'book.id', reason: 'already in use' }],
+      );
     }
     throw error;
   }
 }
 
-export async function insertVersion({ db, tenantId }: TenantScope, priceBookId: string, version: VersionRow): Promise<void> {
+export async function insertVersion(
+  { db, tenantId }: TenantScope,
+  priceBookId: string,
+  version: VersionRow,
+): Promise<void> {
   try {
     await db`
       insert into price_book_versions (tenant_id, price_book_id, schedule, version, effective_from, body, created_at, created_by)
@@ -51,7 +57,11 @@ export async function insertVersion({ db, tenantId }: TenantScope, priceBookId: 
   }
 }
 
-export async function findPriceBookByCode({ db, tenantId }: TenantScope, code: string, options: { lock?: boolean } = {}): Promise<PriceBookRow | undefined> {
+export async function findPriceBookByCode(
+  { db, tenantId }: TenantScope,
+  code: string,
+  options: { lock?: boolean } = {},
+): Promise<PriceBookRow | undefined> {
   const [row] = await db`
     select * from price_books where tenant_id = ${tenantId} and code = ${code}
     ${options.lock ? db`for update` : db``}`;
@@ -63,7 +73,10 @@ export async function findPriceBookById({ db, tenantId }: TenantScope, id: strin
   return row ? fromDbPriceBook(row) : undefined;
 }
 
-export async function listPriceBooks({ db, tenantId }: TenantScope, page: { limit: number; startingAfter?: string }): Promise<PriceBookRow[]> {
+export async function listPriceBooks(
+  { db, tenantId }: TenantScope,
+  page: { limit: number; startingAfter?: string },
+): Promise<PriceBookRow[]> {
   const rows = await db`
     select * from price_books where tenant_id = ${tenantId}
     ${page.startingAfter !== undefined ? db`and code > ${page.startingAfter}` : db``}
@@ -86,11 +99,21 @@ export async function listVersions({ db, tenantId }: TenantScope, priceBookId: s
 }
 
 function fromDbPriceBook(row: Record<string, any>): PriceBookRow {
-  return { id: row.id, code: row.code, name: row.name, currency: row.currency, createdAt: row.created_at, createdBy: row.created_by };
+  return {
+    id: row.id,
+    code: row.code,
+    name: row.name,
+    currency: row.currency,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+  };
 }
 
 /** Stored versions per book; with append-only versions, (book, count) names one exact book. */
-export async function countVersions({ db, tenantId }: TenantScope, priceBookIds: string[]): Promise<Map<string, number>> {
+export async function countVersions(
+  { db, tenantId }: TenantScope,
+  priceBookIds: string[],
+): Promise<Map<string, number>> {
   const rows = await db`
     select price_book_id, count(*)::int as n from price_book_versions
     where tenant_id = ${tenantId} and price_book_id = any(${priceBookIds}::uuid[]) group by 1`;

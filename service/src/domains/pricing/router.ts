@@ -32,24 +32,48 @@ export function pricingRestRoutes(deps: Deps): Router {
   });
   routes.post('/price_books/:code/versions', async (req, res) => {
     const { code } = parseInput(bookPath, req.params, ['path']);
-    res.status(201).json(await service.addPriceBookVersion(deps, actorOf(res), code, parseInput(addPriceBookVersionInput, req.body)));
+    res
+      .status(201)
+      .json(
+        await service.addPriceBookVersion(deps, actorOf(res), code, parseInput(addPriceBookVersionInput, req.body)),
+      );
   });
   routes.post('/price_books/:code/import/preview', async (req, res) => {
     const { code } = parseInput(bookPath, req.params, ['path']);
-    res.json(await service.previewPriceBookUpdate(deps, actorOf(res), code, parseInput(updatePriceBookFromCatalogueInput, req.body)));
+    res.json(
+      await service.previewPriceBookUpdate(
+        deps,
+        actorOf(res),
+        code,
+        parseInput(updatePriceBookFromCatalogueInput, req.body),
+      ),
+    );
   });
   routes.post('/price_books/:code/import', async (req, res) => {
     const { code } = parseInput(bookPath, req.params, ['path']);
-    res.json(await service.updatePriceBookFromCatalogue(deps, actorOf(res), code, parseInput(updatePriceBookFromCatalogueInput, req.body)));
+    res.json(
+      await service.updatePriceBookFromCatalogue(
+        deps,
+        actorOf(res),
+        code,
+        parseInput(updatePriceBookFromCatalogueInput, req.body),
+      ),
+    );
   });
   return routes;
 }
 
 export const pricingTrpc = router({
-  list: authedProcedure.input(listPriceBooksInput).query(({ ctx, input }) => service.listPriceBooks(ctx.deps, ctx.actor, input)),
+  list: authedProcedure
+    .input(listPriceBooksInput)
+    .query(({ ctx, input }) => service.listPriceBooks(ctx.deps, ctx.actor, input)),
   get: authedProcedure.input(bookPath).query(({ ctx, input }) => service.getPriceBook(ctx.deps, ctx.actor, input.code)),
-  create: authedProcedure.input(createPriceBookInput).mutation(({ ctx, input }) => service.createPriceBook(ctx.deps, ctx.actor, input)),
-  import: authedProcedure.input(importPriceBookInput).mutation(({ ctx, input }) => service.importPriceBook(ctx.deps, ctx.actor, input)),
+  create: authedProcedure
+    .input(createPriceBookInput)
+    .mutation(({ ctx, input }) => service.createPriceBook(ctx.deps, ctx.actor, input)),
+  import: authedProcedure
+    .input(importPriceBookInput)
+    .mutation(({ ctx, input }) => service.importPriceBook(ctx.deps, ctx.actor, input)),
   previewImportUpdate: authedProcedure
     .input(z.strictObject({ code: priceBookCode, update: updatePriceBookFromCatalogueInput }))
     .mutation(({ ctx, input }) => service.previewPriceBookUpdate(ctx.deps, ctx.actor, input.code, input.update)),

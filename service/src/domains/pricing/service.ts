@@ -43,7 +43,10 @@ function checkBook(book: unknown, mapPath: (path: string) => string): void {
     problems.push({ path: 'currency', message: `"${currency}" is not an active ISO 4217 currency with a minor unit` });
   }
   if (problems.length === 0) return;
-  const details: FieldProblem[] = problems.map((e) => ({ field: mapPath(e.path.replace(/\[(\d+)\]/g, '.$1')), reason: e.message }));
+  const details: FieldProblem[] = problems.map((e) => ({
+    field: mapPath(e.path.replace(/\[(\d+)\]/g, '.$1')),
+    reason: e.message,
+  }));
   throw invalid('invalid_price_book', `The price book is not valid: ${details.length} problem(s)`, details);
 }
 
@@ -55,16 +58,38 @@ export async function createPriceBook(deps: Deps, actor: Actor, input: CreatePri
   const createdBy = `${actor.type}:${actor.id}`;
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
-    const row: repo.PriceBookRow = { id: crypto.randomUUID(), code: book.id, name: input.name ?? null, currency: book.currency, createdAt: now, createdBy };
+    const row: repo.PriceBookRow = {
+      id: crypto.randomUUID(),
+      code: book.id,
+      name: input.name ?? null,
+      currency: book.currency,
+      createdAt: now,
+      createdBy,
+    };
     await repo.insertPriceBook(scope, row);
-    const schedules: [repo.Schedule, BookVersion[]][] = [['price', book.versions], ['cost', book.cost?.versions ?? []]];
+    const schedules: [repo.Schedule, BookVersion[]][] = [
+      ['price', book.versions],
+      ['cost', book.cost?.versions ?? []],
+    ];
     for (const [schedule, versions] of schedules) {
       for (const [i, body] of versions.entries()) {
-        await repo.insertVersion(scope, row.id, { schedule, version: i + 1, effectiveFrom: new Date(body.effective_from), body, createdAt: now, createdBy });
+        await repo.insertVersion(scope, row.id, {
+          schedule,
+          version: i + 1,
+          effectiveFrom: new Date(body.effective_from),
+          body,
+          createdAt: now,
+          createdBy,
+        });
       }
     }
     const result = await readPriceBook(scope, row);
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'price_book.created', entityType: 'price_book', entityId: row.id, after: result });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'price_book.created',
+      entityType: 'price_book',
+      entityId: row.id,
+      after: result,
+    });
     return result;
   });
 }
@@ -73,35 +98,56 @@ export async function createPriceBook(deps: Deps, actor: Actor, input: CreatePri
  * Builds a book from a public catalogue with the kernel host's importer (the one the CLI runs) and stores it like any
  * other book. Models that cannot be stated are skipped and listed; the notes say where the import approximated.
  */
-export async function importPriceBook(deps: Deps, actor: Actor, input: ImportPriceBookInput): Promise<ApiSchemas['ImportedPriceBook']> {
+export async function importPriceBook(
+  deps: Deps,
+  actor: Actor,
+  input: ImportPriceBookInput,
+): Promise<ApiSchemas['ImportedPriceBook']> {
   requirePermission(actor, 'price_books.write');
   const imported = runCatalogueImport(input, { bookId: input.book_id, firstEffectiveFrom: input.first_effective_from });
-  const book = await createPriceBook(deps, actor, { name: input.name ?? `${input.source} catalogue`, book: imported.book as unknown as Record<string, unknown> });
+  const book = await createPriceBook(deps, actor, {
+    name: input.name ?? `${input.source} catalogue`,
+    book: imported.book as unknown as Record<string, unknown>,
+  });
   return { price_book: book, notes: imported.notes, skipped: imported.skipped };
 }
 
 type CatalogueInput = Pick<ImportPriceBookInput, 'source' | 'catalogue' | 'regex' | 'strict'>;
 
-function runCatalogueImport(input: CatalogueInput, options: { bookId?: string; firstEffectiveFrom?: string }): CatalogueImport {
+function runCatalogueImport(
+  input: CatalogueInput,
+  options: { bookId?: string; firstEffectiveFrom?: string },
+): CatalogueImport {
   try {
     return importCatalogue(input.source, input.catalogue, { ...options, regex: input.regex, strict: input.strict });
   } catch (error) {
     if (!(error instanceof CatalogueImportError)) throw error;
-    const details = error.problems.map((problem) => ({ field: `catalogue${toFieldPath(problem.path)}`, reason: problem.message }));
+    const details = error.problems.map((problem) => ({
+      field: `catalogue${toFieldPath(problem.path)}`,
+      reason: problem.message,
+    }));
     throw invalid('catalogue_not_importable', `${error.message.split('\n')[0]}: ${details.length} problem(s)`, details);
   }
 }
 
 /** `$[3].models[12].match` -> `.3.models.12.match`; `$["gpt-4o"]` -> `.gpt-4o`. */
 function toFieldPath(path: string): string {
-  return path.replace(/^\$/, '').replace(/\["((?:[^"\\]|\\.)*)"\]/g, (_, key: string) => `.${JSON.parse(`"${key}"`)}`).replace(/\[(\d+)\]/g, '.$1');
+  return path
+    .replace(/^\$/, '')
+    .replace(/\["((?:[^"\\]|\\.)*)"\]/g, (_, key: string) => `.${JSON.parse(`"${key}"`)}`)
+    .replace(/\[(\d+)\]/g, '.$1');
 }
 
 /**
  * What a newer catalogue would change in a book, without changing it: the rates added, removed and changed per card,
  * what would be skipped, and the digest that publishing this exact update requires.
  */
-export async function previewPriceBookUpdate(deps: Deps, actor: Actor, code: string, input: UpdatePriceBookFromCatalogueInput) {
+export async function previewPriceBookUpdate(
+  deps: Deps,
+  actor: Actor,
+  code: string,
+  input: UpdatePriceBookFromCatalogueInput,
+) {
   requirePermission(actor, 'price_books.write');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
@@ -114,7 +160,12 @@ export async function previewPriceBookUpdate(deps: Deps, actor: Actor, code: str
  * Adds a newer catalogue's prices to a book as new versions (never a new book): the prices in force at
  * `effective_from`, then any later dated prices of the catalogue. Nothing is added when nothing changed.
  */
-export async function updatePriceBookFromCatalogue(deps: Deps, actor: Actor, code: string, input: UpdatePriceBookFromCatalogueInput) {
+export async function updatePriceBookFromCatalogue(
+  deps: Deps,
+  actor: Actor,
+  code: string,
+  input: UpdatePriceBookFromCatalogueInput,
+) {
   requirePermission(actor, 'price_books.write');
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
@@ -124,14 +175,21 @@ export async function updatePriceBookFromCatalogue(deps: Deps, actor: Actor, cod
     const prices = versions.filter((version) => version.schedule === 'price');
     const digest = updateDigest(prices.length, plan);
     if (input.preview_digest !== undefined && input.preview_digest !== digest) {
-      throw conflict('preview_outdated', 'The update differs from the preview it names: the book or the catalogue changed since; preview again', [
-        { field: 'preview_digest', reason: `the update now has digest ${digest}` },
-      ]);
+      throw conflict(
+        'preview_outdated',
+        'The update differs from the preview it names: the book or the catalogue changed since; preview again',
+        [{ field: 'preview_digest', reason: `the update now has digest ${digest}` }],
+      );
     }
     const createdBy = `${actor.type}:${actor.id}`;
     for (const [index, body] of plan.versions.entries()) {
       await repo.insertVersion(scope, row.id, {
-        schedule: 'price', version: prices.length + index + 1, effectiveFrom: new Date(body.effective_from), body, createdAt: now, createdBy,
+        schedule: 'price',
+        version: prices.length + index + 1,
+        effectiveFrom: new Date(body.effective_from),
+        body,
+        createdAt: now,
+        createdBy,
       });
     }
     const book = await readPriceBook(scope, row);
@@ -155,14 +213,23 @@ export async function updatePriceBookFromCatalogue(deps: Deps, actor: Actor, cod
   });
 }
 
-async function planUpdate(deps: Deps, scope: TenantScope, code: string, input: UpdatePriceBookFromCatalogueInput, options: { lock: boolean }) {
+async function planUpdate(
+  deps: Deps,
+  scope: TenantScope,
+  code: string,
+  input: UpdatePriceBookFromCatalogueInput,
+  options: { lock: boolean },
+) {
   const now = deps.clock.now();
   const row = await repo.findPriceBookByCode(scope, code, options);
   if (!row) throw notFound('price_book_not_found', `No price book "${code}"`);
   const effectiveFrom = input.effective_from === undefined ? now : new Date(input.effective_from);
   if (effectiveFrom.getTime() < now.getTime()) {
     throw precondition('version_in_past', 'A catalogue update cannot take effect in the past', [
-      { field: 'effective_from', reason: `is before now (${now.toISOString()}); to re-rate past events, add a retroactive version instead` },
+      {
+        field: 'effective_from',
+        reason: `is before now (${now.toISOString()}); to re-rate past events, add a retroactive version instead`,
+      },
     ]);
   }
   const versions = await repo.listVersions(scope, row.id);
@@ -173,11 +240,16 @@ async function planUpdate(deps: Deps, scope: TenantScope, code: string, input: U
   } catch (error) {
     if (!(error instanceof CatalogueUpdateError)) throw error;
     const field = error.field === 'book.currency' ? 'source' : error.field;
-    throw precondition('catalogue_update_not_applicable', `The catalogue cannot update this book: ${error.message}`, [{ field, reason: error.message }]);
+    throw precondition('catalogue_update_not_applicable', `The catalogue cannot update this book: ${error.message}`, [
+      { field, reason: error.message },
+    ]);
   }
   // The book with its new versions must be valid as a whole, as for any added version.
   if (plan.versions.length) {
-    checkBook(assemble(row, [...versions, ...plan.versions.map((body) => ({ schedule: 'price' as const, body }))]), (path) => `(updated book).${path}`);
+    checkBook(
+      assemble(row, [...versions, ...plan.versions.map((body) => ({ schedule: 'price' as const, body }))]),
+      (path) => `(updated book).${path}`,
+    );
   }
   return { row, plan, imported, effectiveFrom: effectiveFrom.toISOString(), versions };
 }
@@ -235,12 +307,21 @@ export async function addPriceBookVersion(deps: Deps, actor: Actor, code: string
     const effectiveFrom = new Date(body.effective_from);
     const retroactive = effectiveFrom.getTime() < now.getTime();
     if (retroactive && !input.retroactive) {
-      throw precondition('version_in_past', 'A new version cannot take effect in the past unless it is added as retroactive (which re-rates what it covers)', [
-        { field: 'version.effective_from', reason: `is before now (${now.toISOString()}); set retroactive: true to re-rate from then` },
-      ]);
+      throw precondition(
+        'version_in_past',
+        'A new version cannot take effect in the past unless it is added as retroactive (which re-rates what it covers)',
+        [
+          {
+            field: 'version.effective_from',
+            reason: `is before now (${now.toISOString()}); set retroactive: true to re-rate from then`,
+          },
+        ],
+      );
     }
     if (retroactive && input.schedule !== 'price') {
-      throw invalid('retroactive_cost_version', 'Only price versions can be added retroactively', [{ field: 'retroactive', reason: 'only for schedule "price"' }]);
+      throw invalid('retroactive_cost_version', 'Only price versions can be added retroactively', [
+        { field: 'retroactive', reason: 'only for schedule "price"' },
+      ]);
     }
     await repo.insertVersion(scope, row.id, {
       schedule: input.schedule,
@@ -264,7 +345,12 @@ export async function addPriceBookVersion(deps: Deps, actor: Actor, code: string
       action: 'price_book.version_added',
       entityType: 'price_book',
       entityId: row.id,
-      after: { schedule: input.schedule, version: existing.length + 1, effective_from: effectiveFrom.toISOString(), body: input.version },
+      after: {
+        schedule: input.schedule,
+        version: existing.length + 1,
+        effective_from: effectiveFrom.toISOString(),
+        body: input.version,
+      },
     });
     return result;
   });
@@ -280,10 +366,17 @@ export async function getPriceBook(deps: Deps, actor: Actor, code: string) {
   });
 }
 
-export async function listPriceBooks(deps: Deps, actor: Actor, input: ListPriceBooksInput): Promise<ApiSchemas['PriceBookList']> {
+export async function listPriceBooks(
+  deps: Deps,
+  actor: Actor,
+  input: ListPriceBooksInput,
+): Promise<ApiSchemas['PriceBookList']> {
   requirePermission(actor, 'price_books.read');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
-    const rows = await repo.listPriceBooks({ db: tx, tenantId: actor.tenantId }, { limit: input.limit, startingAfter: input.starting_after });
+    const rows = await repo.listPriceBooks(
+      { db: tx, tenantId: actor.tenantId },
+      { limit: input.limit, startingAfter: input.starting_after },
+    );
     return { data: rows.map(toApiPriceBookSummary), has_more: rows.length === input.limit };
   });
 }
@@ -314,9 +407,21 @@ async function readPriceBook(scope: TenantScope, row: repo.PriceBookRow): Promis
 function assemble(row: repo.PriceBookRow, versions: Pick<repo.VersionRow, 'schedule' | 'body'>[]): PriceBook {
   const price = versions.filter((v) => v.schedule === 'price').map((v) => v.body);
   const cost = versions.filter((v) => v.schedule === 'cost').map((v) => v.body);
-  return { id: row.code, currency: row.currency, versions: price, ...(cost.length > 0 ? { cost: { currency: row.currency, versions: cost } } : {}) };
+  return {
+    id: row.code,
+    currency: row.currency,
+    versions: price,
+    ...(cost.length > 0 ? { cost: { currency: row.currency, versions: cost } } : {}),
+  };
 }
 
 export function toApiPriceBookSummary(row: repo.PriceBookRow): ApiSchemas['PriceBookSummary'] {
-  return { id: row.id, code: row.code, name: row.name, currency: row.currency, created_at: row.createdAt.toISOString(), created_by: row.createdBy };
+  return {
+    id: row.id,
+    code: row.code,
+    name: row.name,
+    currency: row.currency,
+    created_at: row.createdAt.toISOString(),
+    created_by: row.createdBy,
+  };
 }

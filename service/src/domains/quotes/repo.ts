@@ -9,7 +9,8 @@ export interface SigningKeyRow {
 
 /** The tenant's keys, newest first. */
 export async function listSigningKeys({ db, tenantId }: TenantScope): Promise<SigningKeyRow[]> {
-  const rows = await db`select key_id, secret, created_at from signing_keys where tenant_id = ${tenantId} order by created_at desc, key_id desc`;
+  const rows =
+    await db`select key_id, secret, created_at from signing_keys where tenant_id = ${tenantId} order by created_at desc, key_id desc`;
   return rows.map((r) => ({ keyId: r.key_id, secret: r.secret, createdAt: r.created_at }));
 }
 

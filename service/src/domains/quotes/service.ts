@@ -23,7 +23,9 @@ import { epochSeconds, signToken, tokenKeyId, verifyToken } from './tokens.ts';
 const futureTolerance = 5 * 60 * 1000;
 
 /** The fields a quote binds, hashed: who, what and which transaction; not when (the quote's expiry bounds that). */
-export function eventFingerprint(event: Pick<UsageEvent, 'transaction_id' | 'customer_id' | 'event_type'> & { properties?: Record<string, unknown> }): string {
+export function eventFingerprint(
+  event: Pick<UsageEvent, 'transaction_id' | 'customer_id' | 'event_type'> & { properties?: Record<string, unknown> },
+): string {
   const properties = Object.entries(event.properties ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const canonical = JSON.stringify([event.transaction_id, event.customer_id, event.event_type, properties]);
   return `sha256:${crypto.createHash('sha256').update(canonical).digest('hex')}`;
@@ -35,10 +37,15 @@ export async function createQuote(deps: Deps, actor: Actor, input: CreateQuoteIn
   const now = deps.clock.now();
   const event = input.event as UsageEvent;
   const ms = parseInstant(event.timestamp);
-  if (ms === undefined) throw invalid('invalid_timestamp', 'event.timestamp must be an ISO 8601 instant with a zone', [{ field: 'event.timestamp', reason: 'must be an ISO 8601 instant with a zone, e.g. "2026-03-01T12:00:00Z"' }]);
+  if (ms === undefined)
+    throw invalid('invalid_timestamp', 'event.timestamp must be an ISO 8601 instant with a zone', [
+      { field: 'event.timestamp', reason: 'must be an ISO 8601 instant with a zone, e.g. "2026-03-01T12:00:00Z"' },
+    ]);
   const occurredAt = new Date(Number(ms));
   if (occurredAt.getTime() > now.getTime() + futureTolerance) {
-    throw invalid('timestamp_in_future', 'event.timestamp is more than 5 minutes ahead of the server clock', [{ field: 'event.timestamp', reason: `is after the server's clock (${now.toISOString()}) by more than 5 minutes` }]);
+    throw invalid('timestamp_in_future', 'event.timestamp is more than 5 minutes ahead of the server clock', [
+      { field: 'event.timestamp', reason: `is after the server's clock (${now.toISOString()}) by more than 5 minutes` },
+    ]);
   }
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
@@ -46,20 +53,33 @@ export async function createQuote(deps: Deps, actor: Actor, input: CreateQuoteIn
     const context = await loadRatingContext(scope, event.customer_id, occurredAt);
     const { id, versions, book } = context.priceBook;
     const compiled = await compiledBook(`${actor.tenantId}:${id}:${versions}`, async () => book);
-    const rated = (await rateEvents(compiled, { [event.customer_id]: context.state }, [{ ...event, timestamp: occurredAt.toISOString() }])).results[0];
+    const rated = (
+      await rateEvents(compiled, { [event.customer_id]: context.state }, [
+        { ...event, timestamp: occurredAt.toISOString() },
+      ])
+    ).results[0];
     if (rated.status !== 'rated') {
       const field = rated.error?.field ? `event.${rated.error.field}` : 'event';
-      throw invalid(rated.error?.code ?? 'rating_failed', rated.error?.message ?? 'The kernel could not rate this event', [{ field, reason: rated.error?.message ?? 'cannot be rated' }]);
+      throw invalid(
+        rated.error?.code ?? 'rating_failed',
+        rated.error?.message ?? 'The kernel could not rate this event',
+        [{ field, reason: rated.error?.message ?? 'cannot be rated' }],
+      );
     }
     // A blocking budget the event would exceed (or that an accepted event already took the customer past): no price
     // is promised. Spend as budgets count it: what is left to bill plus the credit drawn.
     const budget = context.billing?.blockingBudget;
     if (budget !== undefined) {
-      const drawn = (rated.receipt ?? []).reduce((sum, step) => (step.step === 'credit' ? sum + toNano((step as { amount: string }).amount) : sum), 0n);
+      const drawn = (rated.receipt ?? []).reduce(
+        (sum, step) => (step.step === 'credit' ? sum + toNano((step as { amount: string }).amount) : sum),
+        0n,
+      );
       const spend = (context.stored ? toNano(context.stored.spend) : 0n) + toNano(rated.amount!) + drawn;
       if (spend > budget) {
         const reason = `would take the period's spend to ${formatMoney(spend)}, over the customer's blocking budget of ${formatMoney(budget)}`;
-        throw precondition('budget_exceeded', `Customer "${event.customer_id}" is blocked: this event ${reason}`, [{ field: 'event', reason }]);
+        throw precondition('budget_exceeded', `Customer "${event.customer_id}" is blocked: this event ${reason}`, [
+          { field: 'event', reason },
+        ]);
       }
     }
     const key = await currentSigningKey(scope, now);
@@ -123,7 +143,12 @@ export type QuoteCheck = { ok: true; quote: HonouredQuote } | { ok: false; error
  * snapshot token), not expired at `now` (arrival), and made for this very event (customer, transaction id, type
  * and properties: the fingerprint).
  */
-export async function checkQuote(scope: TenantScope, event: Pick<UsageEvent, 'transaction_id' | 'customer_id' | 'event_type' | 'properties'>, token: string, now: Date): Promise<QuoteCheck> {
+export async function checkQuote(
+  scope: TenantScope,
+  event: Pick<UsageEvent, 'transaction_id' | 'customer_id' | 'event_type' | 'properties'>,
+  token: string,
+  now: Date,
+): Promise<QuoteCheck> {
   const keyId = tokenKeyId(token);
   const key = keyId === undefined ? undefined : await signingKeyById(scope, keyId);
   const read = verifyToken(token, key, { typ: 'tariff.quote', tenantId: scope.tenantId, now });
@@ -132,8 +157,15 @@ export async function checkQuote(scope: TenantScope, event: Pick<UsageEvent, 'tr
     return refuse('quote_invalid', `The quote is not a valid quote of this tenant (${read.problem.replace('_', ' ')})`);
   }
   const claims = read.claims;
-  if (claims.sub !== event.customer_id || claims.txn !== event.transaction_id || claims.fp !== eventFingerprint(event)) {
-    return refuse('quote_mismatch', 'The quote was made for another event (customer, transaction id, event type or properties differ)');
+  if (
+    claims.sub !== event.customer_id ||
+    claims.txn !== event.transaction_id ||
+    claims.fp !== eventFingerprint(event)
+  ) {
+    return refuse(
+      'quote_mismatch',
+      'The quote was made for another event (customer, transaction id, event type or properties differ)',
+    );
   }
   return {
     ok: true,
@@ -164,7 +196,12 @@ export interface QuotedCandidate {
  * versions being append-only, the quoted version is then in it). Returns the events to reject, with why. Keys are
  * cached per process; the database is read once per batch that carries quotes.
  */
-export async function admitQuotes<C extends QuotedCandidate>(db: Db, tenantId: string, candidates: C[], now: Date): Promise<{ candidate: C; error: RefusedQuote }[]> {
+export async function admitQuotes<C extends QuotedCandidate>(
+  db: Db,
+  tenantId: string,
+  candidates: C[],
+  now: Date,
+): Promise<{ candidate: C; error: RefusedQuote }[]> {
   const quoted = candidates.filter((c) => c.quoteToken !== undefined);
   if (quoted.length === 0) return [];
   return withTenant(db, tenantId, async (tx) => {
@@ -182,10 +219,19 @@ export async function admitQuotes<C extends QuotedCandidate>(db: Db, tenantId: s
         const customer = await customersRepo.findCustomerByExternalId(scope, externalId);
         books.set(externalId, customer ? await customersRepo.listAssignments(scope, customer.id) : undefined);
       }
-      const assignment = books.get(externalId)?.filter((a) => a.effectiveFrom.getTime() <= candidate.occurredAt.getTime()).at(-1);
+      const assignment = books
+        .get(externalId)
+        ?.filter((a) => a.effectiveFrom.getTime() <= candidate.occurredAt.getTime())
+        .at(-1);
       // No customer or no book: left to ingestion, which rejects the event for that.
       if (assignment && assignment.priceBookCode !== check.quote.priceBook) {
-        refused.push({ candidate, error: refuse('quote_mismatch', `The quote is for price book "${check.quote.priceBook}", the customer's book at the event's instant is "${assignment.priceBookCode}"`).error });
+        refused.push({
+          candidate,
+          error: refuse(
+            'quote_mismatch',
+            `The quote is for price book "${check.quote.priceBook}", the customer's book at the event's instant is "${assignment.priceBookCode}"`,
+          ).error,
+        });
         continue;
       }
       candidate.quote = check.quote;
@@ -206,7 +252,8 @@ function refuse(code: RefusedQuote['code'], message: string): { ok: false; error
 export function ratingBook(book: PriceBook, quote: Pick<HonouredQuote, 'priceBook' | 'bookVersion'>): PriceBook {
   const at = parseInstant(quote.bookVersion);
   const version = book.versions.find((v) => parseInstant(v.effective_from) === at);
-  if (book.id !== quote.priceBook || !version) throw new Error(`price book ${book.id} has no version ${quote.bookVersion} of quoted book ${quote.priceBook}`);
+  if (book.id !== quote.priceBook || !version)
+    throw new Error(`price book ${book.id} has no version ${quote.bookVersion} of quoted book ${quote.priceBook}`);
   return { ...book, versions: [{ ...version, effective_from: '1970-01-01T00:00:00Z' }] };
 }
 
@@ -218,6 +265,12 @@ export function ratingBookKey(priceBookId: string, quote: HonouredQuote | undefi
 /** The quote step a quoted event's receipt ends with; the rated event's book version is put back to the quoted one. */
 export function honourQuote(result: RatedEvent, quote: HonouredQuote): RatedEvent {
   if (result.status !== 'rated') return result;
-  const step = { step: 'quote', quote: quote.id, quoted_amount: quote.amount, book_version: quote.bookVersion, expires_at: quote.expiresAt };
+  const step = {
+    step: 'quote',
+    quote: quote.id,
+    quoted_amount: quote.amount,
+    book_version: quote.bookVersion,
+    expires_at: quote.expiresAt,
+  };
   return { ...result, book_version: quote.bookVersion, receipt: [...(result.receipt ?? []), step as never] };
 }

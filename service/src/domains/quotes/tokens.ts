@@ -48,7 +48,11 @@ export function tokenTenantId(token: string): string | undefined {
  * Checks a token: the signature with `key` (undefined: the named key does not exist), then the kind, the tenant
  * and the expiry (`now` in milliseconds; a token is good up to and including its `exp` second).
  */
-export function verifyToken(token: string, key: SigningKey | undefined, expect: { typ: TokenClaims['typ']; tenantId: string; now: Date }): ReadToken {
+export function verifyToken(
+  token: string,
+  key: SigningKey | undefined,
+  expect: { typ: TokenClaims['typ']; tenantId: string; now: Date },
+): ReadToken {
   const parts = token.split('.');
   if (parts.length !== 3) return { ok: false, problem: 'malformed' };
   const keyId = tokenKeyId(token);
@@ -56,9 +60,11 @@ export function verifyToken(token: string, key: SigningKey | undefined, expect: 
   if (!key || key.id !== keyId) return { ok: false, problem: 'unknown_key' };
   const expected = crypto.createHmac('sha256', key.secret).update(`${parts[0]}.${parts[1]}`).digest();
   const given = Buffer.from(parts[2], 'base64url');
-  if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) return { ok: false, problem: 'bad_signature' };
+  if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected))
+    return { ok: false, problem: 'bad_signature' };
   const claims = decodePart(parts[1]) as TokenClaims | undefined;
-  if (!claims || typeof claims.exp !== 'number' || typeof claims.iat !== 'number') return { ok: false, problem: 'malformed' };
+  if (!claims || typeof claims.exp !== 'number' || typeof claims.iat !== 'number')
+    return { ok: false, problem: 'malformed' };
   if (claims.typ !== expect.typ) return { ok: false, problem: 'wrong_kind' };
   if (claims.tid !== expect.tenantId) return { ok: false, problem: 'wrong_tenant' };
   if (expect.now.getTime() > claims.exp * 1000) return { ok: false, problem: 'expired' };

@@ -16,7 +16,11 @@ export async function scheduleReratings(deps: Deps, jobs: JobSender, limit: numb
   const due = await repo.findDueReratings(deps.db, limit);
   for (const r of due) {
     const name = r.status === 'pending' ? RERATING_PREVIEW_JOB : RERATING_APPLY_JOB;
-    await jobs.send(name, { tenant_id: r.tenantId, rerating_id: r.reratingId }, { singletonKey: `${r.tenantId}:${r.reratingId}` });
+    await jobs.send(
+      name,
+      { tenant_id: r.tenantId, rerating_id: r.reratingId },
+      { singletonKey: `${r.tenantId}:${r.reratingId}` },
+    );
   }
   return due.length;
 }

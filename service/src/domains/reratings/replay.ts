@@ -31,7 +31,8 @@ export function capCredits(oldReceipt: ReceiptStep[], preCredit: bigint): Capped
     const keep = drawn < left ? drawn : left;
     left -= keep;
     kept += keep;
-    if (keep > 0n) steps.push({ ...step, amount: formatMoney(keep), balance: formatMoney(toNano(step.balance) + drawn - keep) });
+    if (keep > 0n)
+      steps.push({ ...step, amount: formatMoney(keep), balance: formatMoney(toNano(step.balance) + drawn - keep) });
     if (drawn > keep) returned.push({ grantId: step.grant, amount: drawn - keep });
   }
   return { steps, kept, returned };
@@ -49,13 +50,18 @@ export interface UsageLineAmount {
 }
 
 /** An event's price steps as invoice usage lines: by card, dimension (of the charge) and grouping properties. */
-export function usageLinesOf(card: string, receipt: ReceiptStep[], properties: Record<string, unknown>): UsageLineAmount[] {
+export function usageLinesOf(
+  card: string,
+  receipt: ReceiptStep[],
+  properties: Record<string, unknown>,
+): UsageLineAmount[] {
   const group: Record<string, string> = {};
   for (const p of groupProperties) if (typeof properties[p] === 'string') group[p] = properties[p] as string;
   const lines: UsageLineAmount[] = [];
   for (const step of receipt) {
     if (step.step !== 'price') continue;
-    const quantity = receipt.find((q) => q.step === 'quantity' && q.charge === step.charge) as Extract<ReceiptStep, { step: 'quantity' }> | undefined;
+    const quantity = receipt.find((q) => q.step === 'quantity' && q.charge === step.charge) as
+      Extract<ReceiptStep, { step: 'quantity' }> | undefined;
     const dimension = quantity?.dimension ?? null;
     lines.push({ key: JSON.stringify([card, dimension, group]), card, dimension, group, amount: toNano(step.amount) });
   }

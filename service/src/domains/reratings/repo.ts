@@ -38,7 +38,11 @@ const selectRerating = (db: TenantScope['db'], tenantId: string) => db`
   select r.*, b.code as price_book_code from reratings r join price_books b on b.tenant_id = r.tenant_id and b.id = r.price_book_id
   where r.tenant_id = ${tenantId}`;
 
-export async function findRerating({ db, tenantId }: TenantScope, id: string, options: { lock?: boolean } = {}): Promise<Rerating | undefined> {
+export async function findRerating(
+  { db, tenantId }: TenantScope,
+  id: string,
+  options: { lock?: boolean } = {},
+): Promise<Rerating | undefined> {
   const [row] = await db`${selectRerating(db, tenantId)} and r.id = ${id} ${options.lock ? db`for update of r` : db``}`;
   return row ? fromDbRerating(row) : undefined;
 }
@@ -59,7 +63,12 @@ export async function listReratings(
 export async function updateRerating(
   { db, tenantId }: TenantScope,
   id: string,
-  fields: Partial<Pick<Rerating, 'status' | 'preview' | 'result' | 'error' | 'previewedAt' | 'approvedAt' | 'approvedBy' | 'appliedAt'>>,
+  fields: Partial<
+    Pick<
+      Rerating,
+      'status' | 'preview' | 'result' | 'error' | 'previewedAt' | 'approvedAt' | 'approvedBy' | 'appliedAt'
+    >
+  >,
   now: Date,
 ): Promise<void> {
   const set: Record<string, unknown> = { updated_at: now };
@@ -75,7 +84,10 @@ export async function updateRerating(
 }
 
 /** Re-ratings waiting for a job, across tenants (billing_due_reratings, SECURITY DEFINER): the tick's scan. */
-export async function findDueReratings(db: Db, limit: number): Promise<{ tenantId: string; reratingId: string; status: 'pending' | 'approved' }[]> {
+export async function findDueReratings(
+  db: Db,
+  limit: number,
+): Promise<{ tenantId: string; reratingId: string; status: 'pending' | 'approved' }[]> {
   const rows = await db`select tenant_id, rerating_id, status from billing_due_reratings(${limit})`;
   return rows.map((r) => ({ tenantId: r.tenant_id, reratingId: r.rerating_id, status: r.status }));
 }
@@ -94,7 +106,11 @@ export interface AffectedPeriod {
  * Periods in which the book rated an event stamped at or after `from`: the periods a re-rating replays. Found
  * through the events index (customer, time): ratings have no index but their primary keys.
  */
-export async function findAffectedPeriods({ db, tenantId }: TenantScope, priceBookId: string, from: Date): Promise<AffectedPeriod[]> {
+export async function findAffectedPeriods(
+  { db, tenantId }: TenantScope,
+  priceBookId: string,
+  from: Date,
+): Promise<AffectedPeriod[]> {
   const rows = await db`
     select p.customer_id, c.external_id, ${db.unsafe(ratingCurrencySql)} as currency, p.period_start, p.period_end, p.status
     from customer_periods p
@@ -105,7 +121,14 @@ export async function findAffectedPeriods({ db, tenantId }: TenantScope, priceBo
                   where e.tenant_id = p.tenant_id and e.customer_id = p.customer_id and e.occurred_at >= greatest(p.period_start, ${from}::timestamptz)
                     and e.occurred_at < p.period_end and l.price_book_id = ${priceBookId})
     order by p.customer_id, p.period_start`;
-  return rows.map((r) => ({ customerId: r.customer_id, customerExternalId: r.external_id, currency: r.currency, start: r.period_start, end: r.period_end, status: r.status }));
+  return rows.map((r) => ({
+    customerId: r.customer_id,
+    customerExternalId: r.external_id,
+    currency: r.currency,
+    start: r.period_start,
+    end: r.period_end,
+    status: r.status,
+  }));
 }
 
 /** Locks every grant of the customers in id order: the order ingestion locks active grants in. */
@@ -134,7 +157,11 @@ export interface ReplayEvent {
  * A period's events with their latest rated line, in the order they were acknowledged: by the acknowledging
  * transaction's time, then (within one transaction, whose order is not stored) by timestamp and id.
  */
-export async function listPeriodEvents({ db, tenantId }: TenantScope, customerId: string, periodStart: Date): Promise<ReplayEvent[]> {
+export async function listPeriodEvents(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  periodStart: Date,
+): Promise<ReplayEvent[]> {
   const rows = await db`
     select e.transaction_id, e.event_type, e.occurred_at, e.properties, l.revision, l.price_book_id, l.book_version, l.card,
            l.amount::text, l.subtotal::text, l.cost::text, l.margin::text, l.receipt
@@ -209,10 +236,26 @@ export async function insertRevisions({ db, tenantId }: TenantScope, lines: Revi
 /** Moves the rated amount (net and gross of credits) of existing usage aggregates (counts and values do not change on re-rating). */
 export async function correctAggregateAmounts(
   { db, tenantId }: TenantScope,
-  deltas: { customerId: string; periodStart: Date; meterId: string; day: string; groupKey: Record<string, string | null>; amount: string; grossAmount: string }[],
+  deltas: {
+    customerId: string;
+    periodStart: Date;
+    meterId: string;
+    day: string;
+    groupKey: Record<string, string | null>;
+    amount: string;
+    grossAmount: string;
+  }[],
 ): Promise<void> {
   if (deltas.length === 0) return;
-  const rows = deltas.map((d) => ({ customer_id: d.customerId, period_start: d.periodStart, meter_id: d.meterId, day: d.day, group_key: d.groupKey, amount: d.amount, gross_amount: d.grossAmount }));
+  const rows = deltas.map((d) => ({
+    customer_id: d.customerId,
+    period_start: d.periodStart,
+    meter_id: d.meterId,
+    day: d.day,
+    group_key: d.groupKey,
+    amount: d.amount,
+    gross_amount: d.grossAmount,
+  }));
   await db`
     update usage_aggregates a set amount = a.amount + d.amount, gross_amount = a.gross_amount + d.gross_amount
     from json_to_recordset(${JSON.stringify(rows)}::text::json)
@@ -234,7 +277,10 @@ export interface EventRevisionRow {
   periodStart: Date;
 }
 
-export async function listEventRevisions({ db, tenantId }: TenantScope, transactionId: string): Promise<EventRevisionRow[]> {
+export async function listEventRevisions(
+  { db, tenantId }: TenantScope,
+  transactionId: string,
+): Promise<EventRevisionRow[]> {
   const rows = await db`
     select revision, book_version, kernel_version, card, currency, amount::text, subtotal::text, receipt, rated_at, period_start
     from event_ratings where tenant_id = ${tenantId} and transaction_id = ${transactionId} order by revision`;
@@ -281,7 +327,10 @@ export async function findLateEvents({ db, tenantId }: TenantScope, transactionI
 }
 
 /** Locks the periods' invoices before the periods themselves, the order finalization takes them in. */
-export async function lockInvoicesOf({ db, tenantId }: TenantScope, periods: { customerId: string; start: Date }[]): Promise<void> {
+export async function lockInvoicesOf(
+  { db, tenantId }: TenantScope,
+  periods: { customerId: string; start: Date }[],
+): Promise<void> {
   if (periods.length === 0) return;
   await db`
     select 1 from invoices

@@ -26,8 +26,16 @@ export function reratingsRestRoutes(deps: Deps): Router {
 }
 
 export const reratingsTrpc = router({
-  list: authedProcedure.input(listReratingsInput).query(({ ctx, input }) => service.listReratings(ctx.deps, ctx.actor, input)),
-  get: authedProcedure.input(reratingPath).query(({ ctx, input }) => service.getRerating(ctx.deps, ctx.actor, input.id)),
-  approve: authedProcedure.input(reratingPath).mutation(({ ctx, input }) => service.approveRerating(ctx.deps, ctx.actor, input.id)),
-  revisions: authedProcedure.input(eventRevisionsPath).query(({ ctx, input }) => service.listEventRevisions(ctx.deps, ctx.actor, input.transaction_id)),
+  list: authedProcedure
+    .input(listReratingsInput)
+    .query(({ ctx, input }) => service.listReratings(ctx.deps, ctx.actor, input)),
+  get: authedProcedure
+    .input(reratingPath)
+    .query(({ ctx, input }) => service.getRerating(ctx.deps, ctx.actor, input.id)),
+  approve: authedProcedure
+    .input(reratingPath)
+    .mutation(({ ctx, input }) => service.approveRerating(ctx.deps, ctx.actor, input.id)),
+  revisions: authedProcedure
+    .input(eventRevisionsPath)
+    .query(({ ctx, input }) => service.listEventRevisions(ctx.deps, ctx.actor, input.transaction_id)),
 });

@@ -59,7 +59,10 @@ interface PeriodReplay {
   state: Record<string, unknown>;
   oldAmount: bigint;
   newAmount: bigint;
-  lines: Map<string, { card: string; dimension: string | null; group: Record<string, string>; old: bigint; new: bigint }>;
+  lines: Map<
+    string,
+    { card: string; dimension: string | null; group: Record<string, string>; old: bigint; new: bigint }
+  >;
 }
 
 interface Replay {
@@ -95,7 +98,11 @@ async function replayPeriod(
   const bookIds = [...new Set(events.map((e) => e.priceBookId))];
   const counts = await pricingRepo.countVersions(scope, bookIds);
   const books = new Map<string, Awaited<ReturnType<typeof compiledBook>>>();
-  for (const id of bookIds) books.set(id, await compiledBook(`${scope.tenantId}:${id}:${counts.get(id)}`, async () => (await loadPriceBook(scope, id))!));
+  for (const id of bookIds)
+    books.set(
+      id,
+      await compiledBook(`${scope.tenantId}:${id}:${counts.get(id)}`, async () => (await loadPriceBook(scope, id))!),
+    );
 
   const billing: CustomerBilling = {
     wallet: { customerId: period.customerId, onDepletion: 'overage', lowBalanceThreshold: null, grants: [] },
@@ -106,17 +113,31 @@ async function replayPeriod(
   let state: CustomerState = kernelState(billing, {}, period, books.get(events[0].priceBookId)!.currency);
   const replayed: EventReplay[] = [];
   const customer = period.customerExternalId;
-  for (let i = 0; i < events.length; ) {
+  for (let i = 0; i < events.length;) {
     let j = i + 1;
     while (j < events.length && events[j].priceBookId === events[i].priceBookId) j++;
     const run = events.slice(i, j);
-    const input: UsageEvent[] = run.map((e) => ({ transaction_id: e.transactionId, customer_id: customer, event_type: e.eventType, timestamp: e.occurredAt.toISOString(), properties: e.properties }) as UsageEvent);
+    const input: UsageEvent[] = run.map(
+      (e) =>
+        ({
+          transaction_id: e.transactionId,
+          customer_id: customer,
+          event_type: e.eventType,
+          timestamp: e.occurredAt.toISOString(),
+          properties: e.properties,
+        }) as UsageEvent,
+    );
     const output = await rateEvents(books.get(run[0].priceBookId)!, { [customer]: state }, input);
     state = (output.states[customer] as CustomerState) ?? state;
     output.results.forEach((result, k) => {
       const old = run[k];
       if (result.status !== 'rated') {
-        unratable.push({ transaction_id: old.transactionId, customer_id: customer, code: result.error?.code ?? 'rating_failed', message: result.error?.message ?? 'The kernel could not rate this event' });
+        unratable.push({
+          transaction_id: old.transactionId,
+          customer_id: customer,
+          code: result.error?.code ?? 'rating_failed',
+          message: result.error?.message ?? 'The kernel could not rate this event',
+        });
         return;
       }
       const credit = capCredits(old.receipt, toNano(result.amount!));
@@ -158,12 +179,22 @@ async function replayPeriod(
 
 const money = (n: bigint) => formatMoney(n);
 
-function previewOf(replay: Replay, invoices: Map<string, invoicesRepo.Invoice | undefined>): ApiSchemas['ReratingPreview'] {
+function previewOf(
+  replay: Replay,
+  invoices: Map<string, invoicesRepo.Invoice | undefined>,
+): ApiSchemas['ReratingPreview'] {
   const customers = new Map<string, ApiSchemas['ReratingPreview']['customers'][number]>();
   const totals = new Map<string, { old: bigint; new: bigint }>();
   for (const p of replay.periods) {
     const id = p.period.customerExternalId;
-    const customer = customers.get(id) ?? { customer_id: id, currency: p.period.currency, old_amount: '', new_amount: '', difference: '', periods: [] };
+    const customer = customers.get(id) ?? {
+      customer_id: id,
+      currency: p.period.currency,
+      old_amount: '',
+      new_amount: '',
+      difference: '',
+      periods: [],
+    };
     const invoice = invoices.get(periodsRepo.periodKey(p.period));
     customer.periods.push({
       start: p.period.start.toISOString(),
@@ -176,7 +207,14 @@ function previewOf(replay: Replay, invoices: Map<string, invoicesRepo.Invoice | 
       lines: [...p.lines.values()]
         .filter((l) => l.old !== l.new || l.old !== 0n)
         .sort((a, b) => a.card.localeCompare(b.card) || JSON.stringify(a.group).localeCompare(JSON.stringify(b.group)))
-        .map((l) => ({ card: l.card, dimension: l.dimension, group: l.group, old_amount: money(l.old), new_amount: money(l.new), difference: money(l.new - l.old) })),
+        .map((l) => ({
+          card: l.card,
+          dimension: l.dimension,
+          group: l.group,
+          old_amount: money(l.old),
+          new_amount: money(l.new),
+          difference: money(l.new - l.old),
+        })),
     });
     customers.set(id, customer);
     const total = totals.get(id) ?? { old: 0n, new: 0n };
@@ -186,19 +224,31 @@ function previewOf(replay: Replay, invoices: Map<string, invoicesRepo.Invoice | 
   }
   for (const [id, customer] of customers) {
     const total = totals.get(id)!;
-    Object.assign(customer, { old_amount: money(total.old), new_amount: money(total.new), difference: money(total.new - total.old) });
+    Object.assign(customer, {
+      old_amount: money(total.old),
+      new_amount: money(total.new),
+      difference: money(total.new - total.old),
+    });
   }
   return { customers: [...customers.values()], unratable: replay.unratable };
 }
 
-async function invoicesOf(scope: TenantScope, periods: repo.AffectedPeriod[]): Promise<Map<string, invoicesRepo.Invoice | undefined>> {
+async function invoicesOf(
+  scope: TenantScope,
+  periods: repo.AffectedPeriod[],
+): Promise<Map<string, invoicesRepo.Invoice | undefined>> {
   const invoices = new Map<string, invoicesRepo.Invoice | undefined>();
-  for (const p of periods) invoices.set(periodsRepo.periodKey(p), await invoicesRepo.findInvoiceByPeriod(scope, p.customerId, p.start));
+  for (const p of periods)
+    invoices.set(periodsRepo.periodKey(p), await invoicesRepo.findInvoiceByPeriod(scope, p.customerId, p.start));
   return invoices;
 }
 
 /** The preview job: replays without locking or writing anything but the preview. Idempotent. */
-export async function previewRerating(deps: Deps, tenantId: string, reratingId: string): Promise<'previewed' | 'skipped'> {
+export async function previewRerating(
+  deps: Deps,
+  tenantId: string,
+  reratingId: string,
+): Promise<'previewed' | 'skipped'> {
   const now = deps.clock.now();
   return withTenant(deps.db, tenantId, async (tx) => {
     const scope = { db: tx, tenantId };
@@ -207,7 +257,12 @@ export async function previewRerating(deps: Deps, tenantId: string, reratingId: 
     const periods = await repo.findAffectedPeriods(scope, rerating.priceBookId, rerating.effectiveFrom);
     const replay = await replayAll(scope, periods);
     const preview = previewOf(replay, await invoicesOf(scope, periods));
-    await repo.updateRerating(scope, rerating.id, { status: 'previewed', preview: preview as unknown as Record<string, unknown>, previewedAt: now }, now);
+    await repo.updateRerating(
+      scope,
+      rerating.id,
+      { status: 'previewed', preview: preview as unknown as Record<string, unknown>, previewedAt: now },
+      now,
+    );
     await recordReratingNotification(scope, 'rerating.previewed', rerating.id, now);
     await recordChange(tx, deps.clock, 'system', tenantId, {
       action: 'rerating.previewed',
@@ -227,13 +282,27 @@ export async function approveRerating(deps: Deps, actor: Actor, reratingId: stri
     const rerating = await repo.findRerating(scope, reratingId, { lock: true });
     if (!rerating) throw notFound('rerating_not_found', `No re-rating "${reratingId}"`);
     if (rerating.status !== 'previewed') {
-      throw conflict('rerating_not_previewed', rerating.status === 'pending' ? 'The re-rating has no preview yet; approve it once it is previewed' : `The re-rating is already ${rerating.status}`);
+      throw conflict(
+        'rerating_not_previewed',
+        rerating.status === 'pending'
+          ? 'The re-rating has no preview yet; approve it once it is previewed'
+          : `The re-rating is already ${rerating.status}`,
+      );
     }
     const unratable = ((rerating.preview as { unratable?: unknown[] } | null)?.unratable ?? []).length;
-    if (unratable > 0) throw precondition('rerating_unratable_events', `The new version cannot rate ${unratable} event(s) of the preview; add a version that can, which starts a new re-rating`);
+    if (unratable > 0)
+      throw precondition(
+        'rerating_unratable_events',
+        `The new version cannot rate ${unratable} event(s) of the preview; add a version that can, which starts a new re-rating`,
+      );
     const by = `${actor.type}:${actor.id}`;
     await repo.updateRerating(scope, rerating.id, { status: 'approved', approvedAt: now, approvedBy: by }, now);
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'rerating.approved', entityType: 'rerating', entityId: rerating.id, after: { status: 'approved' } });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'rerating.approved',
+      entityType: 'rerating',
+      entityId: rerating.id,
+      after: { status: 'approved' },
+    });
     return toApiRerating((await repo.findRerating(scope, rerating.id))!);
   });
 }
@@ -245,7 +314,11 @@ type PeriodResult = ApiSchemas['ReratingResult']['periods'][number];
  * order), replays again, and writes everything in one transaction. Events the new version cannot rate fail
  * the re-rating (nothing is applied). Idempotent.
  */
-export async function applyRerating(deps: Deps, tenantId: string, reratingId: string): Promise<'applied' | 'failed' | 'skipped'> {
+export async function applyRerating(
+  deps: Deps,
+  tenantId: string,
+  reratingId: string,
+): Promise<'applied' | 'failed' | 'skipped'> {
   try {
     return await applyApproved(deps, tenantId, reratingId);
   } catch (error) {
@@ -255,7 +328,8 @@ export async function applyRerating(deps: Deps, tenantId: string, reratingId: st
     await withTenant(deps.db, tenantId, async (tx) => {
       const scope = { db: tx, tenantId };
       const rerating = await repo.findRerating(scope, reratingId, { lock: true });
-      if (rerating?.status === 'approved') await repo.updateRerating(scope, reratingId, { status: 'failed', error: error.message }, now);
+      if (rerating?.status === 'approved')
+        await repo.updateRerating(scope, reratingId, { status: 'failed', error: error.message }, now);
     });
     return 'failed';
   }
@@ -279,7 +353,9 @@ async function applyApproved(deps: Deps, tenantId: string, reratingId: string): 
     await periodsRepo.lockPeriods(scope, periods);
     const replay = await replayAll(scope, periods);
     if (replay.unratable.length > 0) {
-      throw new ReratingFailed(`The new version cannot rate ${replay.unratable.length} event(s), e.g. ${replay.unratable[0].transaction_id}: ${replay.unratable[0].code}`);
+      throw new ReratingFailed(
+        `The new version cannot rate ${replay.unratable.length} event(s), e.g. ${replay.unratable[0].transaction_id}: ${replay.unratable[0].code}`,
+      );
     }
 
     const version = kernelVersion();
@@ -293,11 +369,18 @@ async function applyApproved(deps: Deps, tenantId: string, reratingId: string): 
       // A final invoice is compared as its period builds before and after this re-rating, so earlier
       // corrections (credit notes, adjustments) of the same invoice are not counted twice.
       const invoice = invoices.get(periodsRepo.periodKey(p.period));
-      const before = invoice && (invoice.status === 'finalized' || invoice.status === 'paid') ? await buildPeriodInvoice(scope, invoice, now) : undefined;
+      const before =
+        invoice && (invoice.status === 'finalized' || invoice.status === 'paid')
+          ? await buildPeriodInvoice(scope, invoice, now)
+          : undefined;
       const returned = changed.flatMap((e) => e.returned).reduce((sum, r) => sum + r.amount, 0n);
       for (const e of changed) {
         for (const r of e.returned) {
-          const entry = returnedByGrant.get(r.grantId) ?? { amount: 0n, customerId: p.period.customerId, currency: p.period.currency };
+          const entry = returnedByGrant.get(r.grantId) ?? {
+            amount: 0n,
+            customerId: p.period.customerId,
+            currency: p.period.currency,
+          };
           entry.amount += r.amount;
           returnedByGrant.set(r.grantId, entry);
         }
@@ -323,39 +406,78 @@ async function applyApproved(deps: Deps, tenantId: string, reratingId: string): 
         now,
       );
       // Late events are billed by adjustments, not by their period's invoice: their difference is one too.
-      const late = await repo.findLateEvents(scope, changed.map((e) => e.old.transactionId));
+      const late = await repo.findLateEvents(
+        scope,
+        changed.map((e) => e.old.transactionId),
+      );
       // The period's invoice aggregates: each changed line leaves with its old receipt and comes back with its new.
       await recordInvoiceAggregates(
         scope,
         changed
           .filter((e) => !late.has(e.old.transactionId))
           .flatMap((e) => {
-            const line = { customerId: p.period.customerId, periodStart: p.period.start, occurredAt: e.old.occurredAt, properties: e.old.properties };
+            const line = {
+              customerId: p.period.customerId,
+              periodStart: p.period.start,
+              occurredAt: e.old.occurredAt,
+              properties: e.old.properties,
+            };
             return [
               { ...line, card: e.old.card, amount: e.old.amount, receipt: e.old.receipt, sign: -1 as const },
               { ...line, card: e.result.card!, amount: money(e.amount), receipt: e.receipt, sign: 1 as const },
             ];
           }),
       );
-      await periodsRepo.correctPeriod(scope, { customerId: p.period.customerId, start: p.period.start, state: p.state, amountDelta: money(p.newAmount - p.oldAmount), creditsDelta: money(-returned) }, now);
+      await periodsRepo.correctPeriod(
+        scope,
+        {
+          customerId: p.period.customerId,
+          start: p.period.start,
+          state: p.state,
+          amountDelta: money(p.newAmount - p.oldAmount),
+          creditsDelta: money(-returned),
+        },
+        now,
+      );
       const deltas = aggregateEvents(
         meters,
         changed
-          .filter((e) => e.amount !== toNano(e.old.amount) || creditsInReceipt(e.receipt) !== creditsInReceipt(e.old.receipt))
+          .filter(
+            (e) => e.amount !== toNano(e.old.amount) || creditsInReceipt(e.receipt) !== creditsInReceipt(e.old.receipt),
+          )
           // Each meter's share moves from its old to its new part: the old amount out, the new in, each split by its
           // receipt; the gross (before credits) likewise.
           .flatMap((e) => {
-            const event = { customerId: p.period.customerId, periodStart: p.period.start, occurredAt: e.old.occurredAt, eventType: e.old.eventType, properties: e.old.properties };
+            const event = {
+              customerId: p.period.customerId,
+              periodStart: p.period.start,
+              occurredAt: e.old.occurredAt,
+              eventType: e.old.eventType,
+              properties: e.old.properties,
+            };
             const oldAmount = toNano(e.old.amount);
             return [
-              { ...event, amountNano: -oldAmount, grossNano: -(oldAmount + creditsInReceipt(e.old.receipt)), receipt: e.old.receipt },
+              {
+                ...event,
+                amountNano: -oldAmount,
+                grossNano: -(oldAmount + creditsInReceipt(e.old.receipt)),
+                receipt: e.old.receipt,
+              },
               { ...event, amountNano: e.amount, grossNano: e.amount + creditsInReceipt(e.receipt), receipt: e.receipt },
             ];
           }),
       );
       await repo.correctAggregateAmounts(
         scope,
-        deltas.map((d) => ({ customerId: d.customerId, periodStart: d.periodStart, meterId: d.meterId, day: d.day, groupKey: d.groupKey, amount: money(d.amountNano), grossAmount: money(d.grossNano) })),
+        deltas.map((d) => ({
+          customerId: d.customerId,
+          periodStart: d.periodStart,
+          meterId: d.meterId,
+          day: d.day,
+          groupKey: d.groupKey,
+          amount: money(d.amountNano),
+          grossAmount: money(d.grossNano),
+        })),
       );
       const result = await settleInvoice(scope, rerating, p, invoice, before?.lines, now);
       await recordAdjustments(
@@ -385,9 +507,19 @@ async function applyApproved(deps: Deps, tenantId: string, reratingId: string): 
       });
     }
     await postTransactions(scope, await returnCredit(scope, rerating, returnedByGrant, now), now);
-    await repo.updateRerating(scope, rerating.id, { status: 'applied', result: { periods: results }, appliedAt: now }, now);
+    await repo.updateRerating(
+      scope,
+      rerating.id,
+      { status: 'applied', result: { periods: results }, appliedAt: now },
+      now,
+    );
     await recordReratingNotification(scope, 'rerating.applied', rerating.id, now);
-    await recordChange(tx, deps.clock, 'system', tenantId, { action: 'rerating.applied', entityType: 'rerating', entityId: rerating.id, after: { periods: results.length } });
+    await recordChange(tx, deps.clock, 'system', tenantId, {
+      action: 'rerating.applied',
+      entityType: 'rerating',
+      entityId: rerating.id,
+      after: { periods: results.length },
+    });
     return 'applied';
   });
 }
@@ -397,7 +529,12 @@ async function applyApproved(deps: Deps, tenantId: string, reratingId: string): 
  * grant that has ended since lapses it again at once, the way it ended (expired prepaid: breakage; otherwise
  * back to its funding), so an ended grant stays at zero.
  */
-async function returnCredit(scope: TenantScope, rerating: repo.Rerating, returned: Map<string, { amount: bigint; customerId: string; currency: string }>, now: Date): Promise<Posting[]> {
+async function returnCredit(
+  scope: TenantScope,
+  rerating: repo.Rerating,
+  returned: Map<string, { amount: bigint; customerId: string; currency: string }>,
+  now: Date,
+): Promise<Posting[]> {
   const postings: Posting[] = [];
   const balances: { id: string; balance: string }[] = [];
   for (const [grantId, { amount, customerId, currency }] of returned) {
@@ -420,8 +557,10 @@ async function returnCredit(scope: TenantScope, rerating: repo.Rerating, returne
       balances.push({ id: grantId, balance: money(toNano(grant.balance) + amount) });
       continue;
     }
-    const funding = grant.kind === 'prepaid' ? accounts.prepaidPurchases(currency) : accounts.creditExpense(grant.kind, currency);
-    const lapse = grant.status === 'expired' && grant.kind === 'prepaid' ? accounts.revenue('breakage', currency) : funding;
+    const funding =
+      grant.kind === 'prepaid' ? accounts.prepaidPurchases(currency) : accounts.creditExpense(grant.kind, currency);
+    const lapse =
+      grant.status === 'expired' && grant.kind === 'prepaid' ? accounts.revenue('breakage', currency) : funding;
     postings.push({
       kind: grant.status === 'expired' ? 'grant_expired' : 'grant_voided',
       customerId,
@@ -443,7 +582,14 @@ async function returnCredit(scope: TenantScope, rerating: repo.Rerating, returne
 function lineIdentity(l: Pick<DraftLine, 'kind' | 'card' | 'dimension' | 'group' | 'grantId' | 'description'>): string {
   if (l.kind === 'usage') return JSON.stringify([l.kind, l.card, l.dimension, l.group ?? {}]);
   if (l.kind === 'credit') return JSON.stringify([l.kind, l.grantId]);
-  if (l.kind === 'base_fee' || l.kind === 'discount' || l.kind === 'commitment' || l.kind === 'minimum_true_up' || l.kind === 'allowance') return JSON.stringify([l.kind, l.kind === 'allowance' ? l.description : '']);
+  if (
+    l.kind === 'base_fee' ||
+    l.kind === 'discount' ||
+    l.kind === 'commitment' ||
+    l.kind === 'minimum_true_up' ||
+    l.kind === 'allowance'
+  )
+    return JSON.stringify([l.kind, l.kind === 'allowance' ? l.description : '']);
   return JSON.stringify([l.kind, l.description]);
 }
 
@@ -472,16 +618,31 @@ async function settleInvoice(
   const stored = (await invoicesRepo.listLines(scope, [locked.id])).get(locked.id) ?? [];
   const lineOf = new Map<string, number>();
   for (const l of stored) if (!lineOf.has(lineIdentity(l))) lineOf.set(lineIdentity(l), l.line);
-  const changes = new Map<string, { invoiceLine: number | null; kind: DraftLine['kind']; description: string; old: bigint; new: bigint }>();
+  const changes = new Map<
+    string,
+    { invoiceLine: number | null; kind: DraftLine['kind']; description: string; old: bigint; new: bigint }
+  >();
   for (const l of before ?? []) {
     const key = lineIdentity(l);
-    const entry = changes.get(key) ?? { invoiceLine: lineOf.get(key) ?? null, kind: l.kind, description: l.description, old: 0n, new: 0n };
+    const entry = changes.get(key) ?? {
+      invoiceLine: lineOf.get(key) ?? null,
+      kind: l.kind,
+      description: l.description,
+      old: 0n,
+      new: 0n,
+    };
     entry.old += l.amountExact;
     changes.set(key, entry);
   }
   for (const l of built.lines) {
     const key = lineIdentity(l);
-    const entry = changes.get(key) ?? { invoiceLine: lineOf.get(key) ?? null, kind: l.kind, description: l.description, old: 0n, new: 0n };
+    const entry = changes.get(key) ?? {
+      invoiceLine: lineOf.get(key) ?? null,
+      kind: l.kind,
+      description: l.description,
+      old: 0n,
+      new: 0n,
+    };
     entry.new += l.amountExact;
     changes.set(key, entry);
   }
@@ -499,29 +660,44 @@ async function settleInvoice(
     const reason = `Re-rating of price book ${rerating.priceBookCode} from ${rerating.effectiveFrom.toISOString()}`;
     let id: string;
     try {
-      id = await issueCreditNoteLocked(scope, locked, { reason, origin: 'rerating', reratingId: rerating.id, createdBy: 'system', lines }, now);
+      id = await issueCreditNoteLocked(
+        scope,
+        locked,
+        { reason, origin: 'rerating', reratingId: rerating.id, createdBy: 'system', lines },
+        now,
+      );
     } catch (error) {
       // Credit notes already issued by hand leave less of the invoice than the re-rating would credit.
-      if (error instanceof AppError && error.code === 'credit_exceeds_invoice') throw new ReratingFailed(`Invoice ${locked.number}: ${error.message}`);
+      if (error instanceof AppError && error.code === 'credit_exceeds_invoice')
+        throw new ReratingFailed(`Invoice ${locked.number}: ${error.message}`);
       throw error;
     }
-    const [note] = await scope.db`select number, total::text from credit_notes where tenant_id = ${scope.tenantId} and id = ${id}`;
-    return { action: 'credit_note', credit_note: { id, number: note.number, total: money(toNano(note.total)) }, adjustment: null };
+    const [note] =
+      await scope.db`select number, total::text from credit_notes where tenant_id = ${scope.tenantId} and id = ${id}`;
+    return {
+      action: 'credit_note',
+      credit_note: { id, number: note.number, total: money(toNano(note.total)) },
+      adjustment: null,
+    };
   }
   if (net > 0n) {
-    await recordAdjustments(scope, [
-      {
-        customerId: locked.customerId,
-        currency: locked.currency,
-        source: 'rerating',
-        reference: rerating.id,
-        description: `Re-rating of ${locked.number} (price book ${rerating.priceBookCode} from ${rerating.effectiveFrom.toISOString()})`,
-        occurredAt: p.period.start,
-        periodStart: p.period.start,
-        stream: 'usage',
-        amount: net,
-      },
-    ], now);
+    await recordAdjustments(
+      scope,
+      [
+        {
+          customerId: locked.customerId,
+          currency: locked.currency,
+          source: 'rerating',
+          reference: rerating.id,
+          description: `Re-rating of ${locked.number} (price book ${rerating.priceBookCode} from ${rerating.effectiveFrom.toISOString()})`,
+          occurredAt: p.period.start,
+          periodStart: p.period.start,
+          stream: 'usage',
+          amount: net,
+        },
+      ],
+      now,
+    );
     return { action: 'adjustment', credit_note: null, adjustment: money(net) };
   }
   return none;
@@ -529,12 +705,18 @@ async function settleInvoice(
 
 export async function getRerating(deps: Deps, actor: Actor, id: string): Promise<ApiSchemas['Rerating']> {
   requirePermission(actor, 'billing.read');
-  const rerating = await withTenant(deps.db, actor.tenantId, (tx) => repo.findRerating({ db: tx, tenantId: actor.tenantId }, id));
+  const rerating = await withTenant(deps.db, actor.tenantId, (tx) =>
+    repo.findRerating({ db: tx, tenantId: actor.tenantId }, id),
+  );
   if (!rerating) throw notFound('rerating_not_found', `No re-rating "${id}"`);
   return toApiRerating(rerating);
 }
 
-export async function listReratings(deps: Deps, actor: Actor, input: ListReratingsInput): Promise<ApiSchemas['ReratingList']> {
+export async function listReratings(
+  deps: Deps,
+  actor: Actor,
+  input: ListReratingsInput,
+): Promise<ApiSchemas['ReratingList']> {
   requirePermission(actor, 'billing.read');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
@@ -544,15 +726,26 @@ export async function listReratings(deps: Deps, actor: Actor, input: ListReratin
       if (!book) throw notFound('price_book_not_found', `No price book "${input.price_book}"`);
       priceBookId = book.id;
     }
-    const rows = await repo.listReratings(scope, { priceBookId, status: input.status, limit: input.limit, startingAfter: input.starting_after });
+    const rows = await repo.listReratings(scope, {
+      priceBookId,
+      status: input.status,
+      limit: input.limit,
+      startingAfter: input.starting_after,
+    });
     return { data: rows.map(toApiRerating), has_more: rows.length === input.limit };
   });
 }
 
 /** Every rated-line revision of an event: the receipt as first rated and as each re-rating left it. */
-export async function listEventRevisions(deps: Deps, actor: Actor, transactionId: string): Promise<ApiSchemas['EventRevisionList']> {
+export async function listEventRevisions(
+  deps: Deps,
+  actor: Actor,
+  transactionId: string,
+): Promise<ApiSchemas['EventRevisionList']> {
   requirePermission(actor, 'usage.read');
-  const rows = await withTenant(deps.db, actor.tenantId, (tx) => repo.listEventRevisions({ db: tx, tenantId: actor.tenantId }, transactionId));
+  const rows = await withTenant(deps.db, actor.tenantId, (tx) =>
+    repo.listEventRevisions({ db: tx, tenantId: actor.tenantId }, transactionId),
+  );
   if (rows.length === 0) throw notFound('event_not_found', `No event "${transactionId}"`);
   return {
     transaction_id: transactionId,
@@ -572,9 +765,21 @@ export async function listEventRevisions(deps: Deps, actor: Actor, transactionId
 }
 
 /** The re-rating as the API shows it, once per re-rating and type (a large preview is cut by the outbox's 64 KiB cap). */
-async function recordReratingNotification(scope: TenantScope, type: 'rerating.previewed' | 'rerating.applied', reratingId: string, now: Date): Promise<void> {
+async function recordReratingNotification(
+  scope: TenantScope,
+  type: 'rerating.previewed' | 'rerating.applied',
+  reratingId: string,
+  now: Date,
+): Promise<void> {
   const rerating = toApiRerating((await repo.findRerating(scope, reratingId))!);
-  await notify.recordOnce(scope, { id: crypto.randomUUID(), type, customerId: null, subjectId: reratingId, payload: rerating as unknown as Record<string, unknown>, createdAt: now });
+  await notify.recordOnce(scope, {
+    id: crypto.randomUUID(),
+    type,
+    customerId: null,
+    subjectId: reratingId,
+    payload: rerating as unknown as Record<string, unknown>,
+    createdAt: now,
+  });
 }
 
 export function toApiRerating(r: repo.Rerating): ApiSchemas['Rerating'] {

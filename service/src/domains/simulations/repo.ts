@@ -10,14 +10,22 @@ export interface SimulatedPeriod {
 }
 
 /** Periods starting in [from, until), of these customers (internal ids) or of all, in key order. */
-export async function findPeriods({ db, tenantId }: TenantScope, range: { from: Date; until: Date; customerIds?: string[] }): Promise<SimulatedPeriod[]> {
+export async function findPeriods(
+  { db, tenantId }: TenantScope,
+  range: { from: Date; until: Date; customerIds?: string[] },
+): Promise<SimulatedPeriod[]> {
   const rows = await db`
     select p.customer_id, c.external_id, p.period_start, p.period_end
     from customer_periods p join customers c on c.tenant_id = p.tenant_id and c.id = p.customer_id
     where p.tenant_id = ${tenantId} and p.period_start >= ${range.from} and p.period_start < ${range.until} and p.event_count > 0
       ${range.customerIds ? db`and p.customer_id = any(${range.customerIds}::uuid[])` : db``}
     order by p.customer_id, p.period_start`;
-  return rows.map((r) => ({ customerId: r.customer_id, externalId: r.external_id, start: r.period_start, end: r.period_end }));
+  return rows.map((r) => ({
+    customerId: r.customer_id,
+    externalId: r.external_id,
+    start: r.period_start,
+    end: r.period_end,
+  }));
 }
 
 export interface PastEvent {
@@ -37,7 +45,10 @@ export interface PastEvent {
  * The periods' events with their latest rating, in acknowledgement order within each period (the order the
  * kernel saw them, as re-rating replays them). The credit each drew is summed here, so receipts stay in the database.
  */
-export async function listPeriodEvents({ db, tenantId }: TenantScope, periods: { customerId: string; start: Date; end: Date }[]): Promise<PastEvent[]> {
+export async function listPeriodEvents(
+  { db, tenantId }: TenantScope,
+  periods: { customerId: string; start: Date; end: Date }[],
+): Promise<PastEvent[]> {
   if (periods.length === 0) return [];
   // An event's period is the one its instant falls in, so the events index's range is the period's. Most receipts
   // draw no credit: their JSON is parsed only when it has a credit step.
@@ -66,7 +77,10 @@ export async function listPeriodEvents({ db, tenantId }: TenantScope, periods: {
 }
 
 /** The customer and period of one event (its latest rating's). */
-export async function findEventPeriod({ db, tenantId }: TenantScope, transactionId: string): Promise<(SimulatedPeriod & { priceBookId: string }) | undefined> {
+export async function findEventPeriod(
+  { db, tenantId }: TenantScope,
+  transactionId: string,
+): Promise<(SimulatedPeriod & { priceBookId: string }) | undefined> {
   const [row] = await db`
     select l.customer_id, c.external_id, p.period_start, p.period_end, l.price_book_id
     from event_ratings l
@@ -74,11 +88,22 @@ export async function findEventPeriod({ db, tenantId }: TenantScope, transaction
     join customers c on c.tenant_id = l.tenant_id and c.id = l.customer_id
     where l.tenant_id = ${tenantId} and l.transaction_id = ${transactionId}
     order by l.revision desc limit 1`;
-  return row ? { customerId: row.customer_id, externalId: row.external_id, start: row.period_start, end: row.period_end, priceBookId: row.price_book_id } : undefined;
+  return row
+    ? {
+        customerId: row.customer_id,
+        externalId: row.external_id,
+        start: row.period_start,
+        end: row.period_end,
+        priceBookId: row.price_book_id,
+      }
+    : undefined;
 }
 
 /** One event's latest rating in full (the receipt the simulated one is shown beside). */
-export async function findLatestRating({ db, tenantId }: TenantScope, transactionId: string): Promise<{ amount: string; cost: string | null; card: string; receipt: ReceiptStep[] } | undefined> {
+export async function findLatestRating(
+  { db, tenantId }: TenantScope,
+  transactionId: string,
+): Promise<{ amount: string; cost: string | null; card: string; receipt: ReceiptStep[] } | undefined> {
   const [row] = await db`
     select amount::text, cost::text, card, receipt from event_ratings where tenant_id = ${tenantId} and transaction_id = ${transactionId}
     order by revision desc limit 1`;

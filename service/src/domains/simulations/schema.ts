@@ -26,8 +26,14 @@ export const simulateInput = z
     /** Only these customers (external ids); absent: every customer whose events the book rated in those periods. */
     customers: z.array(externalId).min(1).max(1000).optional(),
   })
-  .refine((input) => Date.parse(input.until) > Date.parse(input.from), { message: 'must be after from', path: ['until'] })
-  .refine((input) => Date.parse(input.until) - Date.parse(input.from) <= maxSimulationDays * 86_400_000, { message: `must be at most ${maxSimulationDays} days after from`, path: ['until'] });
+  .refine((input) => Date.parse(input.until) > Date.parse(input.from), {
+    message: 'must be after from',
+    path: ['until'],
+  })
+  .refine((input) => Date.parse(input.until) - Date.parse(input.from) <= maxSimulationDays * 86_400_000, {
+    message: `must be at most ${maxSimulationDays} days after from`,
+    path: ['until'],
+  });
 export type SimulateInput = z.infer<typeof simulateInput>;
 
 export const simulatedReceiptInput = z.strictObject({

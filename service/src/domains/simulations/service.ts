@@ -6,7 +6,13 @@
 // Why not reratings' replayPeriod itself: it also rebuilds every receipt with its credits and compares it with the
 // stored one (what applying needs), which a simulation over every customer would pay for on every event. The
 // pieces it is made of are shared: kernelState, compiledBook, rateEvents, the period's events in order.
-import { compileBook, type CompiledBook, type CustomerState, type RatedEvent, type UsageEvent } from '@tariff/core-wasm';
+import {
+  compileBook,
+  type CompiledBook,
+  type CustomerState,
+  type RatedEvent,
+  type UsageEvent,
+} from '@tariff/core-wasm';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
@@ -41,8 +47,15 @@ async function compileDraft(scope: TenantScope, code: string, draft: Record<stri
   const result = compileBook({ ...stored, versions: [{ ...draft, effective_from: '1970-01-01T00:00:00Z' }] });
   if (!result.ok) {
     // The compiler's paths are into the book: versions.0.x is the draft's x.
-    const details = result.errors.map((e) => ({ field: `draft${e.path.replace(/\[(\d+)\]/g, '.$1').replace(/^versions\.0/, '')}`, reason: e.message }));
-    throw invalid('price_book_invalid', `The draft does not compile: ${details.map((d) => `${d.field}: ${d.reason}`).join('; ')}`, details);
+    const details = result.errors.map((e) => ({
+      field: `draft${e.path.replace(/\[(\d+)\]/g, '.$1').replace(/^versions\.0/, '')}`,
+      reason: e.message,
+    }));
+    throw invalid(
+      'price_book_invalid',
+      `The draft does not compile: ${details.map((d) => `${d.field}: ${d.reason}`).join('; ')}`,
+      details,
+    );
   }
   return { priceBookId: row.id, code: row.code, currency: row.currency, book: result.book };
 }
@@ -66,7 +79,10 @@ interface Unratable {
 
 /** Billing without grants (the kernel rates what is owed before credits) and the subscription's terms. */
 async function billingOf(scope: TenantScope, externalIds: string[]): Promise<Map<string, CustomerBilling>> {
-  const [contexts, amendments] = await Promise.all([eventsRepo.findBillingContexts(scope, externalIds), subscriptionsRepo.findAmendmentsByExternalIds(scope, externalIds)]);
+  const [contexts, amendments] = await Promise.all([
+    eventsRepo.findBillingContexts(scope, externalIds),
+    subscriptionsRepo.findAmendmentsByExternalIds(scope, externalIds),
+  ]);
   const billing = new Map<string, CustomerBilling>();
   for (const [externalId, context] of contexts) {
     billing.set(externalId, {
@@ -96,18 +112,33 @@ async function replayPeriod(
 ): Promise<void> {
   const customer = period.externalId;
   let state: CustomerState = kernelState(billing, {}, period, draft.currency);
-  for (let i = 0; i < events.length; ) {
+  for (let i = 0; i < events.length;) {
     let j = i + 1;
     while (j < events.length && events[j].priceBookId === events[i].priceBookId) j++;
     const run = events.slice(i, j);
     const book = run[0].priceBookId === draft.priceBookId ? draft.book : await storedBook(scope, run[0].priceBookId);
-    const input = run.map((e) => ({ transaction_id: e.transactionId, customer_id: customer, event_type: e.eventType, timestamp: e.occurredAt.toISOString(), properties: e.properties }) as UsageEvent);
+    const input = run.map(
+      (e) =>
+        ({
+          transaction_id: e.transactionId,
+          customer_id: customer,
+          event_type: e.eventType,
+          timestamp: e.occurredAt.toISOString(),
+          properties: e.properties,
+        }) as UsageEvent,
+    );
     const output = await rateEvents(book, { [customer]: state }, input);
     state = (output.states[customer] as CustomerState) ?? state;
     if (book === draft.book) {
       output.results.forEach((result, k) => {
         if (result.status === 'rated') onEvent(run[k], result);
-        else unratable.push({ transaction_id: run[k].transactionId, customer_id: customer, code: result.error?.code ?? 'rating_failed', message: result.error?.message ?? 'The draft cannot rate this event' });
+        else
+          unratable.push({
+            transaction_id: run[k].transactionId,
+            customer_id: customer,
+            code: result.error?.code ?? 'rating_failed',
+            message: result.error?.message ?? 'The draft cannot rate this event',
+          });
       });
     }
     i = j;
@@ -129,7 +160,13 @@ async function rateTogether(
   for (const { period, events } of periods) {
     states[period.externalId] = kernelState(billing.get(period.externalId), {}, period, draft.currency);
     for (const old of events) {
-      input.push({ transaction_id: old.transactionId, customer_id: period.externalId, event_type: old.eventType, timestamp: old.occurredAt.toISOString(), properties: old.properties } as UsageEvent);
+      input.push({
+        transaction_id: old.transactionId,
+        customer_id: period.externalId,
+        event_type: old.eventType,
+        timestamp: old.occurredAt.toISOString(),
+        properties: old.properties,
+      } as UsageEvent);
       owners.push({ period, old });
     }
   }
@@ -137,13 +174,22 @@ async function rateTogether(
   output.results.forEach((result, i) => {
     const { period, old } = owners[i];
     if (result.status === 'rated') record(period)(old, result);
-    else unratable.push({ transaction_id: old.transactionId, customer_id: period.externalId, code: result.error?.code ?? 'rating_failed', message: result.error?.message ?? 'The draft cannot rate this event' });
+    else
+      unratable.push({
+        transaction_id: old.transactionId,
+        customer_id: period.externalId,
+        code: result.error?.code ?? 'rating_failed',
+        message: result.error?.message ?? 'The draft cannot rate this event',
+      });
   });
 }
 
 async function storedBook(scope: TenantScope, priceBookId: string): Promise<CompiledBook> {
   const versions = (await pricingRepo.countVersions(scope, [priceBookId])).get(priceBookId);
-  return compiledBook(`${scope.tenantId}:${priceBookId}:${versions}`, async () => (await loadPriceBook(scope, priceBookId))!);
+  return compiledBook(
+    `${scope.tenantId}:${priceBookId}:${versions}`,
+    async () => (await loadPriceBook(scope, priceBookId))!,
+  );
 }
 
 const money = formatMoney;
@@ -170,7 +216,9 @@ export async function simulate(deps: Deps, actor: Actor, input: SimulateInput) {
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const draft = await compileDraft(scope, input.price_book, input.draft);
-    const customerIds = input.customers ? await Promise.all(input.customers.map(async (id) => (await requireCustomer(scope, id)).id)) : undefined;
+    const customerIds = input.customers
+      ? await Promise.all(input.customers.map(async (id) => (await requireCustomer(scope, id)).id))
+      : undefined;
     const periods = await repo.findPeriods(scope, { from, until, customerIds });
     const byCustomer = new Map<string, Totals>();
     const total = emptyTotals();
@@ -178,7 +226,10 @@ export async function simulate(deps: Deps, actor: Actor, input: SimulateInput) {
     const started = performance.now();
     for (let c = 0; c < periods.length; c += periodsPerChunk) {
       const chunk = periods.slice(c, c + periodsPerChunk);
-      const [events, billing] = await Promise.all([repo.listPeriodEvents(scope, chunk), billingOf(scope, [...new Set(chunk.map((p) => p.externalId))])]);
+      const [events, billing] = await Promise.all([
+        repo.listPeriodEvents(scope, chunk),
+        billingOf(scope, [...new Set(chunk.map((p) => p.externalId))]),
+      ]);
       const record = (period: repo.SimulatedPeriod) => (old: repo.PastEvent, rated: RatedEvent) => {
         const figures = byCustomer.get(period.externalId) ?? emptyTotals();
         for (const t of [figures, total]) {
@@ -197,7 +248,12 @@ export async function simulate(deps: Deps, actor: Actor, input: SimulateInput) {
       let e = 0;
       for (const period of chunk) {
         const first = e;
-        while (e < events.length && events[e].customerId === period.customerId && events[e].periodStart.getTime() === period.start.getTime()) e++;
+        while (
+          e < events.length &&
+          events[e].customerId === period.customerId &&
+          events[e].periodStart.getTime() === period.start.getTime()
+        )
+          e++;
         const own = events.slice(first, e);
         if (own.length === 0) continue;
         if (!inCall.has(period.externalId) && own.every((event) => event.priceBookId === draft.priceBookId)) {
@@ -240,24 +296,53 @@ export async function simulateReceipt(deps: Deps, actor: Actor, input: Simulated
     const period = await repo.findEventPeriod(scope, input.transaction_id);
     if (!period) throw notFound('event_not_found', `No rated event "${input.transaction_id}"`);
     if (period.priceBookId !== draft.priceBookId) {
-      throw invalid('event_not_rated_by_book', `Event "${input.transaction_id}" was not rated by price book "${draft.code}"`, [{ field: 'transaction_id', reason: `not rated by "${draft.code}"` }]);
+      throw invalid(
+        'event_not_rated_by_book',
+        `Event "${input.transaction_id}" was not rated by price book "${draft.code}"`,
+        [{ field: 'transaction_id', reason: `not rated by "${draft.code}"` }],
+      );
     }
     const events = await repo.listPeriodEvents(scope, [period]);
     let simulated: RatedEvent | undefined;
     const unratable: Unratable[] = [];
-    await replayPeriod(scope, draft, period, events, (await billingOf(scope, [period.externalId])).get(period.externalId), (old, rated) => {
-      if (old.transactionId === input.transaction_id) simulated = rated;
-    }, unratable);
+    await replayPeriod(
+      scope,
+      draft,
+      period,
+      events,
+      (await billingOf(scope, [period.externalId])).get(period.externalId),
+      (old, rated) => {
+        if (old.transactionId === input.transaction_id) simulated = rated;
+      },
+      unratable,
+    );
     const stored = (await repo.findLatestRating(scope, input.transaction_id))!;
     const failed = unratable.find((u) => u.transaction_id === input.transaction_id);
     return {
       transaction_id: input.transaction_id,
       customer_id: period.externalId,
       period: { start: period.start.toISOString(), end: period.end.toISOString() },
-      old: { card: stored.card, amount: money(toNano(stored.amount)), cost: stored.cost === null ? null : money(toNano(stored.cost)), receipt: stored.receipt },
+      old: {
+        card: stored.card,
+        amount: money(toNano(stored.amount)),
+        cost: stored.cost === null ? null : money(toNano(stored.cost)),
+        receipt: stored.receipt,
+      },
       new: simulated
-        ? { card: simulated.card ?? null, amount: simulated.amount!, cost: simulated.cost ?? null, receipt: simulated.receipt ?? [], error: null }
-        : { card: null, amount: null, cost: null, receipt: [], error: failed ? { code: failed.code, message: failed.message } : null },
+        ? {
+            card: simulated.card ?? null,
+            amount: simulated.amount!,
+            cost: simulated.cost ?? null,
+            receipt: simulated.receipt ?? [],
+            error: null,
+          }
+        : {
+            card: null,
+            amount: null,
+            cost: null,
+            receipt: [],
+            error: failed ? { code: failed.code, message: failed.message } : null,
+          },
     };
   });
 }

@@ -26,7 +26,10 @@ export interface RatedJob {
 }
 
 /** The event's latest rated line, with its outcome property. */
-export async function findRatedJob({ db, tenantId }: TenantScope, transactionId: string): Promise<RatedJob | undefined> {
+export async function findRatedJob(
+  { db, tenantId }: TenantScope,
+  transactionId: string,
+): Promise<RatedJob | undefined> {
   const [row] = await db`
     select e.customer_id, l.period_start, e.properties->>'outcome' as outcome, l.subtotal::text,
            coalesce((select sum((s->>'amount')::numeric) from json_array_elements(l.receipt) s where s->>'step' = 'discount'), 0)::text as discount
@@ -34,7 +37,15 @@ export async function findRatedJob({ db, tenantId }: TenantScope, transactionId:
     join event_ratings l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id
     where e.tenant_id = ${tenantId} and e.transaction_id = ${transactionId}
     order by l.revision desc limit 1`;
-  return row ? { customerId: row.customer_id, periodStart: row.period_start, outcome: row.outcome, subtotal: row.subtotal, discount: row.discount } : undefined;
+  return row
+    ? {
+        customerId: row.customer_id,
+        periodStart: row.period_start,
+        outcome: row.outcome,
+        subtotal: row.subtotal,
+        discount: row.discount,
+      }
+    : undefined;
 }
 
 export async function insertCredit({ db, tenantId }: TenantScope, credit: SlaCredit): Promise<void> {
@@ -45,7 +56,9 @@ export async function insertCredit({ db, tenantId }: TenantScope, credit: SlaCre
               ${credit.amount}, ${credit.reason}, ${credit.createdAt}, ${credit.createdBy})`;
   } catch (error) {
     if (isUniqueViolation(error, 'sla_credits_once')) {
-      throw conflict('sla_credit_exists', `Event "${credit.transactionId}" already has an SLA credit`, [{ field: 'transaction_id', reason: 'already credited' }]);
+      throw conflict('sla_credit_exists', `Event "${credit.transactionId}" already has an SLA credit`, [
+        { field: 'transaction_id', reason: 'already credited' },
+      ]);
     }
     throw error;
   }
@@ -59,7 +72,11 @@ export async function listCredits({ db, tenantId }: TenantScope, customerId: str
 }
 
 /** A period's SLA credits, for its invoice. */
-export async function listCreditsForPeriod({ db, tenantId }: TenantScope, customerId: string, periodStart: Date): Promise<SlaCredit[]> {
+export async function listCreditsForPeriod(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  periodStart: Date,
+): Promise<SlaCredit[]> {
   const rows = await db`
     select *, percent::text as percent_text, charge::text as charge_text, amount::text as amount_text from sla_credits
     where tenant_id = ${tenantId} and customer_id = ${customerId} and period_start = ${periodStart} order by created_at, id`;
@@ -67,7 +84,10 @@ export async function listCreditsForPeriod({ db, tenantId }: TenantScope, custom
 }
 
 /** The SLA credits of many periods, by periodKey. */
-export async function listCreditsForPeriods({ db, tenantId }: TenantScope, keys: { customerId: string; start: Date }[]): Promise<Map<string, SlaCredit[]>> {
+export async function listCreditsForPeriods(
+  { db, tenantId }: TenantScope,
+  keys: { customerId: string; start: Date }[],
+): Promise<Map<string, SlaCredit[]>> {
   const rows = await db`
     select c.*, c.percent::text as percent_text, c.charge::text as charge_text, c.amount::text as amount_text from sla_credits c
     join unnest(${keys.map((k) => k.customerId)}::uuid[], ${keys.map((k) => k.start.toISOString())}::timestamptz[]) as k(customer_id, period_start)

@@ -15,13 +15,17 @@ export function slaRestRoutes(deps: Deps): Router {
   });
   routes.post('/customers/:id/sla_credits', async (req, res) => {
     const { id } = parseInput(customerPath, req.params, ['path']);
-    res.status(201).json(await service.issueSlaCredit(deps, actorOf(res), id, parseInput(createSlaCreditInput, req.body)));
+    res
+      .status(201)
+      .json(await service.issueSlaCredit(deps, actorOf(res), id, parseInput(createSlaCreditInput, req.body)));
   });
   return routes;
 }
 
 export const slaTrpc = router({
-  list: authedProcedure.input(customerPath).query(({ ctx, input }) => service.listSlaCredits(ctx.deps, ctx.actor, input.id)),
+  list: authedProcedure
+    .input(customerPath)
+    .query(({ ctx, input }) => service.listSlaCredits(ctx.deps, ctx.actor, input.id)),
   create: authedProcedure
     .input(z.strictObject({ id: externalId, credit: createSlaCreditInput }))
     .mutation(({ ctx, input }) => service.issueSlaCredit(ctx.deps, ctx.actor, input.id, input.credit)),

@@ -23,7 +23,12 @@ export function slaCreditAmount(charge: bigint, percent: string): bigint {
   return divideHalfEven(charge * scaled, 100n * 10_000_000n);
 }
 
-export async function issueSlaCredit(deps: Deps, actor: Actor, externalId: string, input: CreateSlaCreditInput): Promise<ApiSchemas['SlaCredit']> {
+export async function issueSlaCredit(
+  deps: Deps,
+  actor: Actor,
+  externalId: string,
+  input: CreateSlaCreditInput,
+): Promise<ApiSchemas['SlaCredit']> {
   requirePermission(actor, 'credits.write');
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
@@ -31,15 +36,21 @@ export async function issueSlaCredit(deps: Deps, actor: Actor, externalId: strin
     const customer = await requireCustomer(scope, externalId);
     const job = await repo.findRatedJob(scope, input.transaction_id);
     if (!job || job.customerId !== customer.id) {
-      throw invalid('event_not_found', `Customer "${externalId}" has no rated event "${input.transaction_id}"`, [{ field: 'transaction_id', reason: 'no such rated event of this customer' }]);
+      throw invalid('event_not_found', `Customer "${externalId}" has no rated event "${input.transaction_id}"`, [
+        { field: 'transaction_id', reason: 'no such rated event of this customer' },
+      ]);
     }
     if (job.outcome !== 'preempted') {
-      throw precondition('event_not_preempted', 'SLA credits are for preempted GPU jobs', [{ field: 'transaction_id', reason: `the event's outcome is ${job.outcome ?? 'completed'}, not preempted` }]);
+      throw precondition('event_not_preempted', 'SLA credits are for preempted GPU jobs', [
+        { field: 'transaction_id', reason: `the event's outcome is ${job.outcome ?? 'completed'}, not preempted` },
+      ]);
     }
     // The row period close and finalization lock: the credit is on the period-end invoice or refused.
     const period = await periodsRepo.lockPeriod(scope, { customerId: customer.id, start: job.periodStart });
     if (!period || period.status !== 'open') {
-      throw conflict('period_invoiced', "The job's period is already invoiced; issue a credit note instead", [{ field: 'transaction_id', reason: `its period ${job.periodStart.toISOString()} is closed` }]);
+      throw conflict('period_invoiced', "The job's period is already invoiced; issue a credit note instead", [
+        { field: 'transaction_id', reason: `its period ${job.periodStart.toISOString()} is closed` },
+      ]);
     }
     const charge = toNano(job.subtotal) - toNano(job.discount);
     const credit: repo.SlaCredit = {
@@ -56,12 +67,21 @@ export async function issueSlaCredit(deps: Deps, actor: Actor, externalId: strin
     };
     await repo.insertCredit(scope, credit);
     const result = toApiSlaCredit(credit, externalId);
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'sla_credit.created', entityType: 'sla_credit', entityId: credit.id, after: result });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'sla_credit.created',
+      entityType: 'sla_credit',
+      entityId: credit.id,
+      after: result,
+    });
     return result;
   });
 }
 
-export async function listSlaCredits(deps: Deps, actor: Actor, externalId: string): Promise<ApiSchemas['SlaCreditList']> {
+export async function listSlaCredits(
+  deps: Deps,
+  actor: Actor,
+  externalId: string,
+): Promise<ApiSchemas['SlaCreditList']> {
   requirePermission(actor, 'billing.read');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };

@@ -10,7 +10,11 @@ export interface StoredPeriod {
   spend: string;
 }
 
-export async function findPeriodByStart({ db, tenantId }: TenantScope, customerId: string, start: Date): Promise<StoredPeriod | undefined> {
+export async function findPeriodByStart(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  start: Date,
+): Promise<StoredPeriod | undefined> {
   const [r] = await db`
     select status, state, amount::text, (amount + credits_applied)::text as spend from customer_periods
     where tenant_id = ${tenantId} and customer_id = ${customerId} and period_start = ${start}`;

@@ -46,13 +46,17 @@ export interface RatingContext {
  */
 export async function loadRatingContext(scope: TenantScope, externalId: string, at: Date): Promise<RatingContext> {
   const customer = await requireCustomer(scope, externalId);
-  const [billings, assignments] = await Promise.all([billing.loadBilling(scope, [externalId]), customersRepo.listAssignments(scope, customer.id)]);
+  const [billings, assignments] = await Promise.all([
+    billing.loadBilling(scope, [externalId]),
+    customersRepo.listAssignments(scope, customer.id),
+  ]);
   const customerBilling = billings.get(externalId);
   let index = -1;
   assignments.forEach((a, i) => {
     if (a.effectiveFrom.getTime() <= at.getTime()) index = i;
   });
-  if (index < 0) throw precondition('no_price_book', `Customer "${externalId}" has no price book at ${at.toISOString()}`);
+  if (index < 0)
+    throw precondition('no_price_book', `Customer "${externalId}" has no price book at ${at.toISOString()}`);
   const assignment = assignments[index];
   const period = billing.periodFor(customerBilling, at);
   const next = assignments[index + 1]?.effectiveFrom;
@@ -67,7 +71,12 @@ export async function loadRatingContext(scope: TenantScope, externalId: string, 
   return {
     customer,
     billing: customerBilling,
-    priceBook: { id: assignment.priceBookId, code: assignment.priceBookCode, versions: counts.get(assignment.priceBookId) ?? 0, book },
+    priceBook: {
+      id: assignment.priceBookId,
+      code: assignment.priceBookCode,
+      versions: counts.get(assignment.priceBookId) ?? 0,
+      book,
+    },
     period,
     validUntil,
     stored,
@@ -78,7 +87,8 @@ export async function loadRatingContext(scope: TenantScope, externalId: string, 
 /** The credit in force at `at`, every grant of the customer's wallet at its live balance. */
 export function creditBalanceAt(context: RatingContext, at: Date): bigint {
   let total = 0n;
-  for (const grant of context.billing?.wallet.grants ?? []) if (grantInForce(grant, at)) total += context.billing!.balances.get(grant.id) ?? 0n;
+  for (const grant of context.billing?.wallet.grants ?? [])
+    if (grantInForce(grant, at)) total += context.billing!.balances.get(grant.id) ?? 0n;
   return total;
 }
 
@@ -97,14 +107,20 @@ function pinnedBook(tenantId: string, priceBook: RatingContext['priceBook']): Pr
   return book;
 }
 
-export type SnapshotResult = { notModified: true; etag: string } | { notModified: false; etag: string; snapshot: ApiSchemas['PricingSnapshot'] };
+export type SnapshotResult =
+  { notModified: true; etag: string } | { notModified: false; etag: string; snapshot: ApiSchemas['PricingSnapshot'] };
 
 /**
  * The snapshot, or `notModified` when `ifNoneMatch` names its current ETag. The ETag covers everything but the
  * watermark and the token, so it changes exactly when an estimate could: a new book version or assignment, an
  * event rated, a grant issued, drawn or voided, a policy, plan or budget change, a new period.
  */
-export async function getPricingSnapshot(deps: Deps, actor: Actor, externalId: string, ifNoneMatch: string | undefined): Promise<SnapshotResult> {
+export async function getPricingSnapshot(
+  deps: Deps,
+  actor: Actor,
+  externalId: string,
+  ifNoneMatch: string | undefined,
+): Promise<SnapshotResult> {
   // The snapshot carries the customer's balances and budget: readers of usage and billing only (not publishable keys).
   requirePermission(actor, 'usage.read');
   requirePermission(actor, 'billing.read');
@@ -118,7 +134,11 @@ export async function getPricingSnapshot(deps: Deps, actor: Actor, externalId: s
       currency: context.priceBook.book.currency,
       price_book: context.priceBook.code,
       kernel_version: kernelVersion(),
-      period: { start: context.period.start.toISOString(), end: context.period.end.toISOString(), status: context.stored?.status ?? ('open' as const) },
+      period: {
+        start: context.period.start.toISOString(),
+        end: context.period.end.toISOString(),
+        status: context.stored?.status ?? ('open' as const),
+      },
       valid_until: context.validUntil.toISOString(),
       state: context.state as unknown as Record<string, unknown>,
       spend: formatMoney(context.stored ? toNano(context.stored.spend) : 0n),
@@ -127,7 +147,11 @@ export async function getPricingSnapshot(deps: Deps, actor: Actor, externalId: s
       budget: budget ? { amount: formatMoney(toNano(budget.amount)), enforcement: budget.enforcement } : null,
     };
     // The book is named by its id and version count (versions never change), not hashed whole on every call.
-    const etag = `"${crypto.createHash('sha256').update(JSON.stringify([context.priceBook.id, context.priceBook.versions, content])).digest('base64url').slice(0, 32)}"`;
+    const etag = `"${crypto
+      .createHash('sha256')
+      .update(JSON.stringify([context.priceBook.id, context.priceBook.versions, content]))
+      .digest('base64url')
+      .slice(0, 32)}"`;
     if (ifNoneMatch !== undefined && matchesEtag(ifNoneMatch, etag)) return { notModified: true, etag };
 
     const key = await currentSigningKey(scope, now);
@@ -148,7 +172,15 @@ export async function getPricingSnapshot(deps: Deps, actor: Actor, externalId: s
     return {
       notModified: false,
       etag,
-      snapshot: { ...rest, price_book, book: pinnedBook(actor.tenantId, context.priceBook) as unknown as Record<string, unknown>, watermark: now.toISOString(), etag, token, expires_at: expiresAt.toISOString() },
+      snapshot: {
+        ...rest,
+        price_book,
+        book: pinnedBook(actor.tenantId, context.priceBook) as unknown as Record<string, unknown>,
+        watermark: now.toISOString(),
+        etag,
+        token,
+        expires_at: expiresAt.toISOString(),
+      },
     };
   });
 }

@@ -21,8 +21,12 @@ export async function insertSubscription({ db, tenantId }: TenantScope, s: Subsc
             ${s.createdAt}, ${s.createdBy})`;
 }
 
-export async function findSubscription({ db, tenantId }: TenantScope, customerId: string): Promise<Subscription | undefined> {
-  const [row] = await db`select * from subscriptions where tenant_id = ${tenantId} and customer_id = ${customerId} and status = 'active'`;
+export async function findSubscription(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+): Promise<Subscription | undefined> {
+  const [row] =
+    await db`select * from subscriptions where tenant_id = ${tenantId} and customer_id = ${customerId} and status = 'active'`;
   return row ? fromDbSubscription(row) : undefined;
 }
 
@@ -43,7 +47,10 @@ export interface SubscriptionTermsRow {
   invoiceGraceSeconds: number;
 }
 
-export async function findTermsByCustomerId({ db, tenantId }: TenantScope, customerId: string): Promise<SubscriptionTermsRow | undefined> {
+export async function findTermsByCustomerId(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+): Promise<SubscriptionTermsRow | undefined> {
   const [row] = await db`
     select c.id as customer_id, c.external_id, s.started_at, s.anchor_day, s.anchor_month, s.discount_percent::text,
            p.billing_interval, p.allowances, p.minimum_spend::text, p.base_fee::text, p.code as plan_code, p.name as plan_name, p.invoice_grace_seconds
@@ -57,7 +64,11 @@ export async function findTermsByCustomerId({ db, tenantId }: TenantScope, custo
 /** Open periods whose end has passed, across tenants (billing_due_periods, SECURITY DEFINER): the scheduler's scan. */
 export async function findDuePeriods(db: Db, now: Date, limit: number) {
   const rows = await db`select tenant_id, customer_id, period_start from billing_due_periods(${now}, ${limit})`;
-  return rows.map((r) => ({ tenantId: r.tenant_id as string, customerId: r.customer_id as string, periodStart: r.period_start as Date }));
+  return rows.map((r) => ({
+    tenantId: r.tenant_id as string,
+    customerId: r.customer_id as string,
+    periodStart: r.period_start as Date,
+  }));
 }
 
 function fromDbSubscription(row: Record<string, any>): Subscription {
@@ -119,7 +130,17 @@ export interface AmendmentRow {
 
 export async function insertAmendment(
   { db, tenantId }: TenantScope,
-  a: { id: string; subscriptionId: string; customerId: string; effectiveAt: Date; planId: string; allowances: Record<string, string> | null; discountPercent: string; createdAt: Date; createdBy: string },
+  a: {
+    id: string;
+    subscriptionId: string;
+    customerId: string;
+    effectiveAt: Date;
+    planId: string;
+    allowances: Record<string, string> | null;
+    discountPercent: string;
+    createdAt: Date;
+    createdBy: string;
+  },
 ): Promise<void> {
   await db`
     insert into subscription_amendments (tenant_id, id, subscription_id, customer_id, effective_at, plan_id, allowances, discount_percent, created_at, created_by)
@@ -156,16 +177,23 @@ function fromDbAmendment(r: Record<string, any>): AmendmentRow {
 }
 
 /** The customers' amendments, each customer's in effective order. */
-export async function findAmendments({ db, tenantId }: TenantScope, customerIds: string[]): Promise<Map<string, AmendmentRow[]>> {
+export async function findAmendments(
+  { db, tenantId }: TenantScope,
+  customerIds: string[],
+): Promise<Map<string, AmendmentRow[]>> {
   const byCustomer = new Map<string, AmendmentRow[]>();
   if (customerIds.length === 0) return byCustomer;
-  const rows = await db`${selectAmendments(db, tenantId)} and a.customer_id = any(${customerIds}::uuid[]) order by a.customer_id, a.effective_at`;
+  const rows =
+    await db`${selectAmendments(db, tenantId)} and a.customer_id = any(${customerIds}::uuid[]) order by a.customer_id, a.effective_at`;
   for (const r of rows) byCustomer.set(r.customer_id, [...(byCustomer.get(r.customer_id) ?? []), fromDbAmendment(r)]);
   return byCustomer;
 }
 
 /** The same, for a batch of events' customers by external id (ingestion, pipelined with its other reads). */
-export async function findAmendmentsByExternalIds({ db, tenantId }: TenantScope, externalIds: string[]): Promise<Map<string, AmendmentRow[]>> {
+export async function findAmendmentsByExternalIds(
+  { db, tenantId }: TenantScope,
+  externalIds: string[],
+): Promise<Map<string, AmendmentRow[]>> {
   const byCustomer = new Map<string, AmendmentRow[]>();
   if (externalIds.length === 0) return byCustomer;
   const rows = await db`
@@ -177,7 +205,12 @@ export async function findAmendmentsByExternalIds({ db, tenantId }: TenantScope,
 }
 
 /** Events of the period stamped at or after `at`. */
-export async function countEventsFrom({ db, tenantId }: TenantScope, customerId: string, periodStart: Date, at: Date): Promise<number> {
+export async function countEventsFrom(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  periodStart: Date,
+  at: Date,
+): Promise<number> {
   const [row] = await db`
     select count(*)::int as n from events e
     join event_ratings l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start = ${periodStart}

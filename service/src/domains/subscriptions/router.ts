@@ -15,7 +15,9 @@ export function subscriptionsRestRoutes(deps: Deps): Router {
   });
   routes.post('/customers/:id/subscriptions', async (req, res) => {
     const { id } = parseInput(customerPath, req.params, ['path']);
-    res.status(201).json(await service.subscribe(deps, actorOf(res), id, parseInput(createSubscriptionInput, req.body)));
+    res
+      .status(201)
+      .json(await service.subscribe(deps, actorOf(res), id, parseInput(createSubscriptionInput, req.body)));
   });
   routes.get('/customers/:id/subscription/amendments', async (req, res) => {
     const { id } = parseInput(customerPath, req.params, ['path']);
@@ -23,17 +25,23 @@ export function subscriptionsRestRoutes(deps: Deps): Router {
   });
   routes.post('/customers/:id/subscription/amendments', async (req, res) => {
     const { id } = parseInput(customerPath, req.params, ['path']);
-    res.status(201).json(await service.amendSubscription(deps, actorOf(res), id, parseInput(amendSubscriptionInput, req.body)));
+    res
+      .status(201)
+      .json(await service.amendSubscription(deps, actorOf(res), id, parseInput(amendSubscriptionInput, req.body)));
   });
   return routes;
 }
 
 export const subscriptionsTrpc = router({
-  get: authedProcedure.input(customerPath).query(({ ctx, input }) => service.getSubscription(ctx.deps, ctx.actor, input.id)),
+  get: authedProcedure
+    .input(customerPath)
+    .query(({ ctx, input }) => service.getSubscription(ctx.deps, ctx.actor, input.id)),
   create: authedProcedure
     .input(z.strictObject({ id: externalId, subscription: createSubscriptionInput }))
     .mutation(({ ctx, input }) => service.subscribe(ctx.deps, ctx.actor, input.id, input.subscription)),
-  amendments: authedProcedure.input(customerPath).query(({ ctx, input }) => service.listAmendments(ctx.deps, ctx.actor, input.id)),
+  amendments: authedProcedure
+    .input(customerPath)
+    .query(({ ctx, input }) => service.listAmendments(ctx.deps, ctx.actor, input.id)),
   amend: authedProcedure
     .input(z.strictObject({ id: externalId, amendment: amendSubscriptionInput }))
     .mutation(({ ctx, input }) => service.amendSubscription(ctx.deps, ctx.actor, input.id, input.amendment)),

@@ -33,7 +33,8 @@ export interface InvoiceTax {
 }
 
 const toDecimal = (nano: bigint) => new Exact(nano.toString()).div(nanoPerUnit);
-const toNanoUnits = (value: Decimal) => BigInt(value.mul(nanoPerUnit).toDecimalPlaces(0, Exact.ROUND_HALF_UP).toFixed(0));
+const toNanoUnits = (value: Decimal) =>
+  BigInt(value.mul(nanoPerUnit).toDecimalPlaces(0, Exact.ROUND_HALF_UP).toFixed(0));
 
 /** The one tax rounding stage: to the currency's minor unit, half away from zero or truncated toward zero. */
 export function roundTax(exact: Decimal, minorUnit: number, mode: RoundingRule['mode']): bigint {
@@ -66,7 +67,12 @@ function fractionOf(rate: string): { numerator: bigint; denominator: bigint } {
  * share is extracted from the gross amount: gross x rate / (1 + sum of the rates). Each line's share of an
  * invoice-rounded tax is allocated exactly in bigint (its rate is a decimal fraction, so the share is rational).
  */
-export function computeInvoiceTax(lines: bigint[], treatment: Pick<Treatment, 'components' | 'rounding'>, minorUnit: number, pricesIncludeTax: boolean): InvoiceTax {
+export function computeInvoiceTax(
+  lines: bigint[],
+  treatment: Pick<Treatment, 'components' | 'rounding'>,
+  minorUnit: number,
+  pricesIncludeTax: boolean,
+): InvoiceTax {
   const linesTotal = lines.reduce((a, b) => a + b, 0n);
   const unit = 10n ** BigInt(9 - minorUnit);
   // Every rate over one power of ten, so the inclusive divisor (1 + rates) is exact too.
@@ -92,7 +98,12 @@ export function computeInvoiceTax(lines: bigint[], treatment: Pick<Treatment, 'c
       ).map((u) => u * unit);
     }
     shares.forEach((share, i) => (lineTax[i] += share));
-    return { ...component, taxable: 0n, amount, amountExact: roundRational(linesTotal * numerator, denominator, 1n, 'half_up') };
+    return {
+      ...component,
+      taxable: 0n,
+      amount,
+      amountExact: roundRational(linesTotal * numerator, denominator, 1n, 'half_up'),
+    };
   });
   const tax = components.reduce((sum, c) => sum + c.amount, 0n);
   const subtotal = pricesIncludeTax ? linesTotal - tax : linesTotal;
@@ -110,7 +121,12 @@ export function mirrorCreditTax(
   credited: { lines: bigint; alreadyCreditedLines: bigint; alreadyCreditedTax: Map<string, bigint> },
   minorUnit: number,
   pricesIncludeTax: boolean,
-): { components: { tax: string; jurisdiction: string; rate: string; amount: bigint }[]; tax: bigint; subtotal: bigint; total: bigint } {
+): {
+  components: { tax: string; jurisdiction: string; rate: string; amount: bigint }[];
+  tax: bigint;
+  subtotal: bigint;
+  total: bigint;
+} {
   const final = credited.lines + credited.alreadyCreditedLines === invoice.linesTotal;
   const components = invoice.components.map((c) => {
     const key = `${c.tax}|${c.jurisdiction}`;
@@ -118,7 +134,11 @@ export function mirrorCreditTax(
       ? c.amount - (credited.alreadyCreditedTax.get(key) ?? 0n)
       : invoice.linesTotal === 0n
         ? 0n
-        : roundTax(toDecimal(c.amount).mul(toDecimal(credited.lines)).div(toDecimal(invoice.linesTotal)), minorUnit, 'half_up');
+        : roundTax(
+            toDecimal(c.amount).mul(toDecimal(credited.lines)).div(toDecimal(invoice.linesTotal)),
+            minorUnit,
+            'half_up',
+          );
     return { tax: c.tax, jurisdiction: c.jurisdiction, rate: c.rate, amount };
   });
   const tax = components.reduce((sum, c) => sum + c.amount, 0n);

@@ -12,7 +12,10 @@ export interface StripeConnection {
 
 /** An answer of a tax registry, or undefined when none came (unreachable, timeout, not covered). */
 export interface TaxIdVerifier {
-  verify(country: string, taxId: string): Promise<{ status: 'valid' | 'invalid'; source: string; name?: string | null } | undefined>;
+  verify(
+    country: string,
+    taxId: string,
+  ): Promise<{ status: 'valid' | 'invalid'; source: string; name?: string | null } | undefined>;
 }
 
 const clients = new Map<string, Stripe>();
@@ -59,7 +62,10 @@ const saasTaxCode = 'txcd_10103001';
  * back over the lines by the caller's rule. Amounts cross the SDK as integers of minor units (its type) and come
  * back to bigint at once.
  */
-export async function calculateStripeTax(connection: StripeConnection, request: StripeTaxRequest): Promise<StripeTaxResult> {
+export async function calculateStripeTax(
+  connection: StripeConnection,
+  request: StripeTaxRequest,
+): Promise<StripeTaxResult> {
   const unit = 10n ** BigInt(9 - request.minorUnit);
   const net = request.lines.reduce((a, b) => a + b, 0n);
   const perLine = request.lines.every((l) => l >= 0n);
@@ -90,13 +96,17 @@ export async function calculateStripeTax(connection: StripeConnection, request: 
     .filter((b) => BigInt(b.amount) !== 0n)
     .map((b) => ({
       tax: (b.tax_rate_details?.tax_type ?? 'sales_tax').toUpperCase(),
-      jurisdiction: b.tax_rate_details?.state ? `${b.tax_rate_details.country ?? request.address.country}-${b.tax_rate_details.state}` : (b.tax_rate_details?.country ?? request.address.country),
+      jurisdiction: b.tax_rate_details?.state
+        ? `${b.tax_rate_details.country ?? request.address.country}-${b.tax_rate_details.state}`
+        : (b.tax_rate_details?.country ?? request.address.country),
       rate: percentToFraction(b.tax_rate_details?.percentage_decimal ?? '0'),
       taxable: BigInt(b.taxable_amount) * unit,
       amount: BigInt(b.amount) * unit,
       amountExact: BigInt(b.amount) * unit,
     }));
-  const byReference = new Map((calculation.line_items?.data ?? []).map((l) => [l.reference, BigInt(l.amount_tax) * unit]));
+  const byReference = new Map(
+    (calculation.line_items?.data ?? []).map((l) => [l.reference, BigInt(l.amount_tax) * unit]),
+  );
   const lineTax = perLine ? request.lines.map((_, i) => byReference.get(`line-${i}`) ?? 0n) : [];
   return { calculationId: calculation.id ?? '', components, lineTax };
 }
@@ -128,7 +138,11 @@ export const viesVerifier: TaxIdVerifier = {
       });
       if (!response.ok) return undefined;
       const body = (await response.json()) as { valid?: boolean; name?: string; userError?: string };
-      if (typeof body.valid !== 'boolean' || (body.userError && body.userError !== 'VALID' && body.userError !== 'INVALID')) return undefined;
+      if (
+        typeof body.valid !== 'boolean' ||
+        (body.userError && body.userError !== 'VALID' && body.userError !== 'INVALID')
+      )
+        return undefined;
       return { status: body.valid ? 'valid' : 'invalid', source: 'vies', name: body.name ?? null };
     } catch {
       return undefined;

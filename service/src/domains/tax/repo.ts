@@ -33,7 +33,11 @@ export async function findSettings({ db, tenantId }: TenantScope): Promise<TaxSe
   };
 }
 
-export async function saveSettings({ db, tenantId }: TenantScope, settings: Omit<TaxSettings, 'updatedAt'>, now: Date): Promise<void> {
+export async function saveSettings(
+  { db, tenantId }: TenantScope,
+  settings: Omit<TaxSettings, 'updatedAt'>,
+  now: Date,
+): Promise<void> {
   await db`
     insert into tax_settings (tenant_id, legal_name, address, country, region, prices_include_tax, stripe_tax, payment_terms_days, created_at, updated_at)
     values (${tenantId}, ${settings.legalName}, ${settings.address}, ${settings.country}, ${settings.region}, ${settings.pricesIncludeTax},
@@ -65,7 +69,10 @@ export interface CustomerTaxProfile {
   taxIdCheck: { status: 'valid' | 'invalid'; checked_at: string; source: string } | null;
 }
 
-export async function findCustomerProfiles({ db, tenantId }: TenantScope, customerIds: string[]): Promise<Map<string, CustomerTaxProfile>> {
+export async function findCustomerProfiles(
+  { db, tenantId }: TenantScope,
+  customerIds: string[],
+): Promise<Map<string, CustomerTaxProfile>> {
   if (customerIds.length === 0) return new Map();
   const rows = await db`
     select id, external_id, name, email, address, postal_code, country, region, tax_id, tax_status, tax_exempt_reason, tax_id_check
@@ -126,5 +133,14 @@ export async function sumTaxes({ db, tenantId }: TenantScope, from: Date, to: Da
     )
     select jurisdiction, tax, rate, rule, currency, count(*)::int as documents, sum(taxable)::text as taxable, sum(amount)::text as amount
     from components group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5`;
-  return rows.map((r) => ({ jurisdiction: r.jurisdiction, tax: r.tax, rate: r.rate, rule: r.rule, currency: r.currency, documents: r.documents, taxable: r.taxable, amount: r.amount }));
+  return rows.map((r) => ({
+    jurisdiction: r.jurisdiction,
+    tax: r.tax,
+    rate: r.rate,
+    rule: r.rule,
+    currency: r.currency,
+    documents: r.documents,
+    taxable: r.taxable,
+    amount: r.amount,
+  }));
 }

@@ -19,14 +19,23 @@ export function taxRestRoutes(deps: Deps): Router {
   routes.get('/tax/report.csv', async (req, res) => {
     const input = parseInput(taxReportInput, req.query, ['query']);
     const csv = await service.taxReportCsv(deps, actorOf(res), input);
-    res.type('text/csv; charset=utf-8').set('content-disposition', `attachment; filename="tax-${input.from}-${input.to}.csv"`).send(csv);
+    res
+      .type('text/csv; charset=utf-8')
+      .set('content-disposition', `attachment; filename="tax-${input.from}-${input.to}.csv"`)
+      .send(csv);
   });
   return routes;
 }
 
 export const taxTrpc = router({
   settings: authedProcedure.query(({ ctx }) => service.getTaxSettings(ctx.deps, ctx.actor)),
-  updateSettings: authedProcedure.input(updateTaxSettingsInput).mutation(({ ctx, input }) => service.updateTaxSettings(ctx.deps, ctx.actor, input)),
-  report: authedProcedure.input(taxReportInput).query(({ ctx, input }) => service.taxReport(ctx.deps, ctx.actor, input)),
-  reportCsv: authedProcedure.input(taxReportInput).query(async ({ ctx, input }) => ({ csv: await service.taxReportCsv(ctx.deps, ctx.actor, input) })),
+  updateSettings: authedProcedure
+    .input(updateTaxSettingsInput)
+    .mutation(({ ctx, input }) => service.updateTaxSettings(ctx.deps, ctx.actor, input)),
+  report: authedProcedure
+    .input(taxReportInput)
+    .query(({ ctx, input }) => service.taxReport(ctx.deps, ctx.actor, input)),
+  reportCsv: authedProcedure
+    .input(taxReportInput)
+    .query(async ({ ctx, input }) => ({ csv: await service.taxReportCsv(ctx.deps, ctx.actor, input) })),
 });

@@ -6,18 +6,79 @@ import { computeInvoiceTax } from './compute.ts';
 import { determineTax, type Buyer, type Seller } from './rules.ts';
 
 const sellers: Record<string, Seller> = {
-  DE_OSS: { country: 'DE', region: null, registrations: [{ jurisdiction: 'DE', taxId: 'DE136695976' }, { jurisdiction: 'EU', taxId: null }], stripeTax: false },
-  FR_HOME: { country: 'FR', region: null, registrations: [{ jurisdiction: 'FR', taxId: 'FR40303265045' }], stripeTax: false },
-  GB_CO: { country: 'GB', region: null, registrations: ['GB', 'EU', 'NO', 'CH'].map((jurisdiction) => ({ jurisdiction, taxId: null })), stripeTax: false },
-  US_CO: { country: 'US', region: 'CA', registrations: ['AU', 'NZ', 'JP', 'SG', 'IN', 'CA', 'GB'].map((jurisdiction) => ({ jurisdiction, taxId: null })), stripeTax: false },
+  DE_OSS: {
+    country: 'DE',
+    region: null,
+    registrations: [
+      { jurisdiction: 'DE', taxId: 'DE136695976' },
+      { jurisdiction: 'EU', taxId: null },
+    ],
+    stripeTax: false,
+  },
+  FR_HOME: {
+    country: 'FR',
+    region: null,
+    registrations: [{ jurisdiction: 'FR', taxId: 'FR40303265045' }],
+    stripeTax: false,
+  },
+  GB_CO: {
+    country: 'GB',
+    region: null,
+    registrations: ['GB', 'EU', 'NO', 'CH'].map((jurisdiction) => ({ jurisdiction, taxId: null })),
+    stripeTax: false,
+  },
+  US_CO: {
+    country: 'US',
+    region: 'CA',
+    registrations: ['AU', 'NZ', 'JP', 'SG', 'IN', 'CA', 'GB'].map((jurisdiction) => ({ jurisdiction, taxId: null })),
+    stripeTax: false,
+  },
   US_STRIPE: { country: 'US', region: 'CA', registrations: [{ jurisdiction: 'US', taxId: null }], stripeTax: true },
-  CA_ON: { country: 'CA', region: 'ON', registrations: [{ jurisdiction: 'CA', taxId: '123456782RT0001' }, { jurisdiction: 'CA-QC', taxId: null }], stripeTax: false },
-  IN_MH: { country: 'IN', region: '27', registrations: [{ jurisdiction: 'IN', taxId: '27AAPFU0939F1ZV' }], stripeTax: false },
-  AU_CO: { country: 'AU', region: null, registrations: [{ jurisdiction: 'AU', taxId: '51824753556' }], stripeTax: false },
-  JP_CO: { country: 'JP', region: null, registrations: [{ jurisdiction: 'JP', taxId: 'T5835678256246' }], stripeTax: false },
-  SG_CO: { country: 'SG', region: null, registrations: [{ jurisdiction: 'SG', taxId: '197401143C' }], stripeTax: false },
-  CH_CO: { country: 'CH', region: null, registrations: [{ jurisdiction: 'CH', taxId: 'CHE116281710MWST' }], stripeTax: false },
-  NO_CO: { country: 'NO', region: null, registrations: [{ jurisdiction: 'NO', taxId: 'NO974760673MVA' }], stripeTax: false },
+  CA_ON: {
+    country: 'CA',
+    region: 'ON',
+    registrations: [
+      { jurisdiction: 'CA', taxId: '123456782RT0001' },
+      { jurisdiction: 'CA-QC', taxId: null },
+    ],
+    stripeTax: false,
+  },
+  IN_MH: {
+    country: 'IN',
+    region: '27',
+    registrations: [{ jurisdiction: 'IN', taxId: '27AAPFU0939F1ZV' }],
+    stripeTax: false,
+  },
+  AU_CO: {
+    country: 'AU',
+    region: null,
+    registrations: [{ jurisdiction: 'AU', taxId: '51824753556' }],
+    stripeTax: false,
+  },
+  JP_CO: {
+    country: 'JP',
+    region: null,
+    registrations: [{ jurisdiction: 'JP', taxId: 'T5835678256246' }],
+    stripeTax: false,
+  },
+  SG_CO: {
+    country: 'SG',
+    region: null,
+    registrations: [{ jurisdiction: 'SG', taxId: '197401143C' }],
+    stripeTax: false,
+  },
+  CH_CO: {
+    country: 'CH',
+    region: null,
+    registrations: [{ jurisdiction: 'CH', taxId: 'CHE116281710MWST' }],
+    stripeTax: false,
+  },
+  NO_CO: {
+    country: 'NO',
+    region: null,
+    registrations: [{ jurisdiction: 'NO', taxId: 'NO974760673MVA' }],
+    stripeTax: false,
+  },
   NZ_CO: { country: 'NZ', region: null, registrations: [{ jurisdiction: 'NZ', taxId: '49091850' }], stripeTax: false },
 };
 
@@ -46,7 +107,16 @@ const cells: [string, Kind, string, string | null, string, string, string | null
   ['DE_OSS', 'consumer', 'LU', null, 'eu_oss', '0.17', null, '209.88'],
   ['DE_OSS', 'exempt', 'DE', null, 'exempt', '0', 'Tax exempt: charity', '0.00'],
   ['DE_OSS', 'consumer', 'US', null, 'outside_registrations', '0', 'No tax charged', '0.00'],
-  ['DE_OSS', 'business', 'GB', null, 'reverse_charge', '0', 'Reverse charge: customer to account for VAT to HMRC', '0.00'],
+  [
+    'DE_OSS',
+    'business',
+    'GB',
+    null,
+    'reverse_charge',
+    '0',
+    'Reverse charge: customer to account for VAT to HMRC',
+    '0.00',
+  ],
   ['DE_OSS', 'consumer', 'GB', null, 'outside_registrations', '0', 'No tax charged', '0.00'],
   ['DE_OSS', 'consumer', 'CH', null, 'outside_registrations', '0', 'No tax charged', '0.00'],
   ['DE_OSS', 'business', 'IE', null, 'eu_reverse_charge', '0', RC, '0.00'],
@@ -89,7 +159,16 @@ const cells: [string, Kind, string, string | null, string, string, string | null
   ['US_CO', 'consumer', 'NZ', null, 'registered_foreign_seller', '0.15', null, '185.18'],
   ['US_CO', 'business', 'NZ', null, 'reverse_charge', '0', 'Zero-rated', '0.00'],
   ['US_CO', 'consumer', 'JP', null, 'registered_foreign_seller', '0.10', null, '12345'],
-  ['US_CO', 'business', 'JP', null, 'reverse_charge', '0', 'Reverse charge: the recipient accounts for consumption tax', '0'],
+  [
+    'US_CO',
+    'business',
+    'JP',
+    null,
+    'reverse_charge',
+    '0',
+    'Reverse charge: the recipient accounts for consumption tax',
+    '0',
+  ],
   ['US_CO', 'consumer', 'SG', null, 'registered_foreign_seller', '0.09', null, '111.11'],
   ['US_CO', 'business', 'SG', null, 'reverse_charge', '0', 'Reverse charge: the GST-registered recipient', '0.00'],
   ['US_CO', 'consumer', 'IN', null, 'registered_foreign_seller', '0.18', null, '222.22'],
@@ -127,25 +206,32 @@ const cells: [string, Kind, string, string | null, string, string, string | null
 describe('tax determination: seller x buyer kind x buyer country', () => {
   it('covers at least 60 cells', () => expect(cells.length).toBeGreaterThanOrEqual(60));
 
-  it.each(cells)('%s sells to a %s in %s %s: %s at %s', (seller, kind, country, region, rule, rate, mention, tax, date) => {
-    const determined = determineTax(sellers[seller], buyer(kind, country, region), new Date(`${date ?? '2026-11-15'}T12:00:00Z`));
-    if (!determined.ok) throw new Error(determined.message);
-    const { treatment } = determined;
-    expect(treatment.rule).toBe(rule);
-    expect(treatment.legalBasis.length).toBeGreaterThan(10);
-    const summed = treatment.components.reduce((sum, c) => sum + Number(c.rate) * 1e6, 0) / 1e6;
-    expect(summed).toBe(Number(rate));
-    if (mention === null) expect(treatment.mention).toBeNull();
-    else expect(treatment.mention).toContain(mention);
-    if (rule === 'eu_reverse_charge') expect(treatment.legalBasis).toContain('Article 196 of Directive 2006/112/EC');
-    const jpy = country === 'JP' && (rule !== 'eu_reverse_charge');
-    const minorUnit = jpy ? 0 : 2;
-    const lines = jpy ? [toNano('100000'), toNano('23456')] : [toNano('1000.00'), toNano('234.56')];
-    const computed = computeInvoiceTax(lines, treatment, minorUnit, false);
-    expect(computed.tax).toBe(toNano(tax));
-    expect(computed.total).toBe(computed.subtotal + computed.tax);
-    expect(computed.lineTax.reduce((a, b) => a + b, 0n)).toBe(computed.tax);
-  });
+  it.each(cells)(
+    '%s sells to a %s in %s %s: %s at %s',
+    (seller, kind, country, region, rule, rate, mention, tax, date) => {
+      const determined = determineTax(
+        sellers[seller],
+        buyer(kind, country, region),
+        new Date(`${date ?? '2026-11-15'}T12:00:00Z`),
+      );
+      if (!determined.ok) throw new Error(determined.message);
+      const { treatment } = determined;
+      expect(treatment.rule).toBe(rule);
+      expect(treatment.legalBasis.length).toBeGreaterThan(10);
+      const summed = treatment.components.reduce((sum, c) => sum + Number(c.rate) * 1e6, 0) / 1e6;
+      expect(summed).toBe(Number(rate));
+      if (mention === null) expect(treatment.mention).toBeNull();
+      else expect(treatment.mention).toContain(mention);
+      if (rule === 'eu_reverse_charge') expect(treatment.legalBasis).toContain('Article 196 of Directive 2006/112/EC');
+      const jpy = country === 'JP' && rule !== 'eu_reverse_charge';
+      const minorUnit = jpy ? 0 : 2;
+      const lines = jpy ? [toNano('100000'), toNano('23456')] : [toNano('1000.00'), toNano('234.56')];
+      const computed = computeInvoiceTax(lines, treatment, minorUnit, false);
+      expect(computed.tax).toBe(toNano(tax));
+      expect(computed.total).toBe(computed.subtotal + computed.tax);
+      expect(computed.lineTax.reduce((a, b) => a + b, 0n)).toBe(computed.tax);
+    },
+  );
 
   it('splits India intra-state supplies into CGST and SGST, each rounded per line', () => {
     const determined = determineTax(sellers.IN_MH, buyer('consumer', 'IN', '27'), new Date('2026-11-15T00:00:00Z'));
@@ -163,7 +249,11 @@ describe('tax determination: seller x buyer kind x buyer country', () => {
     if (!determined.ok) throw new Error(determined.message);
     // 119.00 gross at 19%: 19.00 tax, 100.00 net.
     const computed = computeInvoiceTax([toNano('119.00')], determined.treatment, 2, true);
-    expect([computed.subtotal, computed.tax, computed.total]).toEqual([toNano('100.00'), toNano('19.00'), toNano('119.00')]);
+    expect([computed.subtotal, computed.tax, computed.total]).toEqual([
+      toNano('100.00'),
+      toNano('19.00'),
+      toNano('119.00'),
+    ]);
   });
 
   it.each([
@@ -177,6 +267,9 @@ describe('tax determination: seller x buyer kind x buyer country', () => {
 
   it('refuses a registration in a jurisdiction without rate tables', () => {
     const seller = { ...sellers.DE_OSS, registrations: [{ jurisdiction: 'BR', taxId: null }] };
-    expect(determineTax(seller, buyer('consumer', 'DE'), new Date())).toMatchObject({ ok: false, code: 'jurisdiction_unknown' });
+    expect(determineTax(seller, buyer('consumer', 'DE'), new Date())).toMatchObject({
+      ok: false,
+      code: 'jurisdiction_unknown',
+    });
   });
 });

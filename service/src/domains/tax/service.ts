@@ -28,9 +28,22 @@ export interface TaxRecord {
   /** Where the rates come from (the table's source and date, or the Stripe calculation). */
   rate_source: string | null;
   supply_date: string;
-  components: { tax: string; jurisdiction: string; rate: string; taxable: string; amount: string; amount_exact: string }[];
+  components: {
+    tax: string;
+    jurisdiction: string;
+    rate: string;
+    taxable: string;
+    amount: string;
+    amount_exact: string;
+  }[];
   line_tax: string[];
-  seller: { name: string; address: string; country: string; region: string | null; tax_ids: { jurisdiction: string; tax_id: string }[] };
+  seller: {
+    name: string;
+    address: string;
+    country: string;
+    region: string | null;
+    tax_ids: { jurisdiction: string; tax_id: string }[];
+  };
   buyer: {
     external_id: string;
     name: string | null;
@@ -61,13 +74,19 @@ export async function loadTaxContext(scope: TenantScope, customerIds: string[]):
 }
 
 function sellerOf(settings: repo.TaxSettings): Seller {
-  return { country: settings.country, region: settings.region, registrations: settings.registrations, stripeTax: settings.stripeTax };
+  return {
+    country: settings.country,
+    region: settings.region,
+    registrations: settings.registrations,
+    stripeTax: settings.stripeTax,
+  };
 }
 
 /** The customer as the rules see it: a business needs a tax id of its country that no registry found invalid. */
 export function buyerOf(customer: repo.CustomerTaxProfile): Buyer {
   const kind = customer.taxStatus ?? (customer.taxId ? 'business' : 'consumer');
-  const wellFormed = customer.taxId !== null && customer.country !== null && checkTaxId(customer.country, customer.taxId).ok;
+  const wellFormed =
+    customer.taxId !== null && customer.country !== null && checkTaxId(customer.country, customer.taxId).ok;
   return {
     kind,
     country: customer.country,
@@ -96,27 +115,46 @@ export async function taxInvoice(
   const buyer = buyerOf(customer);
   const determined = determineTax(sellerOf(settings), buyer, supplyAt);
   if (!determined.ok) {
-    throw precondition(determined.code, `Customer "${customer.externalId}": ${determined.message}`, [{ field: determined.code === 'customer_region_missing' ? 'region' : 'country', reason: determined.message }]);
+    throw precondition(determined.code, `Customer "${customer.externalId}": ${determined.message}`, [
+      { field: determined.code === 'customer_region_missing' ? 'region' : 'country', reason: determined.message },
+    ]);
   }
   const { treatment } = determined;
   let tax: InvoiceTax;
-  let rateSource: string | null = treatment.jurisdiction ? (sourceOf(treatment.jurisdiction) ? `${sourceOf(treatment.jurisdiction)!.source} (read ${sourceOf(treatment.jurisdiction)!.asOf})` : null) : null;
+  let rateSource: string | null = treatment.jurisdiction
+    ? sourceOf(treatment.jurisdiction)
+      ? `${sourceOf(treatment.jurisdiction)!.source} (read ${sourceOf(treatment.jurisdiction)!.asOf})`
+      : null
+    : null;
   if (treatment.external === 'stripe_tax') {
-    if (!deps.stripe) throw precondition('stripe_tax_unavailable', 'Stripe Tax is turned on but this service has no Stripe connection (STRIPE_SECRET_KEY)');
+    if (!deps.stripe)
+      throw precondition(
+        'stripe_tax_unavailable',
+        'Stripe Tax is turned on but this service has no Stripe connection (STRIPE_SECRET_KEY)',
+      );
     try {
       const result = await calculateStripeTax(deps.stripe, {
         currency: invoice.currency,
         minorUnit: invoice.minorUnit,
         lines: invoice.lines,
         pricesIncludeTax: settings.pricesIncludeTax,
-        address: { country: customer.country!, state: customer.region, postalCode: customer.postalCode, line1: customer.address },
+        address: {
+          country: customer.country!,
+          state: customer.region,
+          postalCode: customer.postalCode,
+          line1: customer.address,
+        },
         idempotencyKey: `tariff-tax-${invoice.id}-${invoice.lines.reduce((a, b) => a + b, 0n)}`,
       });
       tax = fromExternalTax(invoice.lines, result.components, result.lineTax, settings.pricesIncludeTax);
       rateSource = `Stripe Tax calculation ${result.calculationId}`;
     } catch (error) {
       if (error instanceof AppError) throw error;
-      throw new AppError('unavailable', 'stripe_tax_failed', `Stripe Tax could not compute the tax of customer "${customer.externalId}": ${(error as Error).message}`);
+      throw new AppError(
+        'unavailable',
+        'stripe_tax_failed',
+        `Stripe Tax could not compute the tax of customer "${customer.externalId}": ${(error as Error).message}`,
+      );
     }
   } else {
     tax = computeInvoiceTax(invoice.lines, treatment, invoice.minorUnit, settings.pricesIncludeTax);
@@ -134,14 +172,23 @@ export async function taxInvoice(
       source: treatment.external === 'stripe_tax' ? 'stripe_tax' : 'tables',
       rate_source: rateSource,
       supply_date: supplyAt.toISOString().slice(0, 10),
-      components: tax.components.map((c) => ({ tax: c.tax, jurisdiction: c.jurisdiction, rate: c.rate, taxable: formatMoney(c.taxable), amount: formatMoney(c.amount), amount_exact: formatMoney(c.amountExact) })),
+      components: tax.components.map((c) => ({
+        tax: c.tax,
+        jurisdiction: c.jurisdiction,
+        rate: c.rate,
+        taxable: formatMoney(c.taxable),
+        amount: formatMoney(c.amount),
+        amount_exact: formatMoney(c.amountExact),
+      })),
       line_tax: tax.lineTax.map(formatMoney),
       seller: {
         name: settings.legalName,
         address: settings.address,
         country: settings.country,
         region: settings.region,
-        tax_ids: settings.registrations.filter((r) => r.taxId !== null).map((r) => ({ jurisdiction: r.jurisdiction, tax_id: r.taxId! })),
+        tax_ids: settings.registrations
+          .filter((r) => r.taxId !== null)
+          .map((r) => ({ jurisdiction: r.jurisdiction, tax_id: r.taxId! })),
       },
       buyer: {
         external_id: customer.externalId,
@@ -151,7 +198,13 @@ export async function taxInvoice(
         region: customer.region,
         kind: buyer.kind,
         tax_id: customer.taxId,
-        tax_id_check: customer.taxIdCheck ? { status: customer.taxIdCheck.status, checked_at: customer.taxIdCheck.checked_at, source: customer.taxIdCheck.source } : null,
+        tax_id_check: customer.taxIdCheck
+          ? {
+              status: customer.taxIdCheck.status,
+              checked_at: customer.taxIdCheck.checked_at,
+              source: customer.taxIdCheck.source,
+            }
+          : null,
       },
       payment_terms_days: settings.paymentTermsDays,
     },
@@ -159,7 +212,12 @@ export async function taxInvoice(
 }
 
 /** Stripe's components and line taxes as an InvoiceTax (its per-line amounts when it had the lines, else spread by share). */
-function fromExternalTax(lines: bigint[], components: ComponentTax[], lineTax: bigint[], pricesIncludeTax: boolean): InvoiceTax {
+function fromExternalTax(
+  lines: bigint[],
+  components: ComponentTax[],
+  lineTax: bigint[],
+  pricesIncludeTax: boolean,
+): InvoiceTax {
   const linesTotal = lines.reduce((a, b) => a + b, 0n);
   const tax = components.reduce((sum, c) => sum + c.amount, 0n);
   let shares = lineTax;
@@ -176,7 +234,11 @@ export async function getTaxSettings(deps: Deps, actor: Actor) {
   requirePermission(actor, 'billing.read');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const settings = await repo.findSettings({ db: tx, tenantId: actor.tenantId });
-    if (!settings) throw notFound('tax_settings_not_found', 'The tenant has no tax settings: it charges no tax (PUT /v1/tax/settings to start)');
+    if (!settings)
+      throw notFound(
+        'tax_settings_not_found',
+        'The tenant has no tax settings: it charges no tax (PUT /v1/tax/settings to start)',
+      );
     return toApiSettings(settings);
   });
 }
@@ -192,10 +254,22 @@ export async function updateTaxSettings(deps: Deps, actor: Actor, input: UpdateT
   const seen = new Set<string>();
   const registrations = input.registrations.map((r, i) => {
     let taxId = r.tax_id;
-    if (!isKnownJurisdiction(r.jurisdiction)) problems.push({ field: `registrations.${i}.jurisdiction`, reason: `"${r.jurisdiction}" is not a jurisdiction Tariff has rates for (EU member states, GB, CH, LI, NO, AU, NZ, CA and its provinces, JP, SG, IN; EU for the OSS, US for Stripe Tax)` });
-    if (seen.has(r.jurisdiction)) problems.push({ field: `registrations.${i}.jurisdiction`, reason: `"${r.jurisdiction}" is listed twice` });
+    if (!isKnownJurisdiction(r.jurisdiction))
+      problems.push({
+        field: `registrations.${i}.jurisdiction`,
+        reason: `"${r.jurisdiction}" is not a jurisdiction Tariff has rates for (EU member states, GB, CH, LI, NO, AU, NZ, CA and its provinces, JP, SG, IN; EU for the OSS, US for Stripe Tax)`,
+      });
+    if (seen.has(r.jurisdiction))
+      problems.push({ field: `registrations.${i}.jurisdiction`, reason: `"${r.jurisdiction}" is listed twice` });
     seen.add(r.jurisdiction);
-    const country = r.jurisdiction === 'EU' ? undefined : r.jurisdiction === 'US' ? undefined : r.jurisdiction.length === 2 ? r.jurisdiction : undefined;
+    const country =
+      r.jurisdiction === 'EU'
+        ? undefined
+        : r.jurisdiction === 'US'
+          ? undefined
+          : r.jurisdiction.length === 2
+            ? r.jurisdiction
+            : undefined;
     if (taxId !== null && country) {
       const checked = checkTaxId(country, taxId);
       if (!checked.ok) problems.push({ field: `registrations.${i}.tax_id`, reason: checked.reason });
@@ -203,7 +277,11 @@ export async function updateTaxSettings(deps: Deps, actor: Actor, input: UpdateT
     }
     return { jurisdiction: r.jurisdiction, taxId };
   });
-  if (input.stripe_tax && !seen.has('US')) problems.push({ field: 'stripe_tax', reason: 'add a US registration (the states are registered in Stripe) to turn Stripe Tax on' });
+  if (input.stripe_tax && !seen.has('US'))
+    problems.push({
+      field: 'stripe_tax',
+      reason: 'add a US registration (the states are registered in Stripe) to turn Stripe Tax on',
+    });
   if (problems.length > 0) throw invalid('invalid_tax_settings', 'The tax settings do not fit', problems);
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
@@ -224,7 +302,13 @@ export async function updateTaxSettings(deps: Deps, actor: Actor, input: UpdateT
       now,
     );
     const after = toApiSettings((await repo.findSettings(scope))!);
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'tax_settings.updated', entityType: 'tenant', entityId: actor.tenantId, before: before ? toApiSettings(before) : null, after });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'tax_settings.updated',
+      entityType: 'tenant',
+      entityId: actor.tenantId,
+      before: before ? toApiSettings(before) : null,
+      after,
+    });
     return after;
   });
 }
@@ -248,11 +332,18 @@ export async function taxReport(deps: Deps, actor: Actor, input: TaxReportInput)
   requirePermission(actor, 'billing.read');
   const from = new Date(`${input.from}T00:00:00Z`);
   const to = new Date(`${input.to}T00:00:00Z`);
-  if (Number.isNaN(from.getTime())) throw invalid('invalid_request', 'Not a date', [{ field: 'from', reason: 'is not a calendar date' }]);
-  if (Number.isNaN(to.getTime())) throw invalid('invalid_request', 'Not a date', [{ field: 'to', reason: 'is not a calendar date' }]);
-  if (to.getTime() < from.getTime()) throw invalid('invalid_request', 'The period ends before it starts', [{ field: 'to', reason: 'must be on or after from' }]);
+  if (Number.isNaN(from.getTime()))
+    throw invalid('invalid_request', 'Not a date', [{ field: 'from', reason: 'is not a calendar date' }]);
+  if (Number.isNaN(to.getTime()))
+    throw invalid('invalid_request', 'Not a date', [{ field: 'to', reason: 'is not a calendar date' }]);
+  if (to.getTime() < from.getTime())
+    throw invalid('invalid_request', 'The period ends before it starts', [
+      { field: 'to', reason: 'must be on or after from' },
+    ]);
   const end = new Date(to.getTime() + 86_400_000);
-  const rows = await withTenant(deps.db, actor.tenantId, (tx) => repo.sumTaxes({ db: tx, tenantId: actor.tenantId }, from, end));
+  const rows = await withTenant(deps.db, actor.tenantId, (tx) =>
+    repo.sumTaxes({ db: tx, tenantId: actor.tenantId }, from, end),
+  );
   return {
     from: input.from,
     to: input.to,
@@ -274,6 +365,10 @@ const csvColumns = ['jurisdiction', 'tax', 'rate', 'rule', 'currency', 'document
 /** The tax report as CSV (RFC 4180), one row per line of the JSON report. */
 export async function taxReportCsv(deps: Deps, actor: Actor, input: TaxReportInput): Promise<string> {
   const report = await taxReport(deps, actor, input);
-  const quote = (value: string | number) => (/[",\r\n]/.test(String(value)) ? `"${String(value).replaceAll('"', '""')}"` : String(value));
-  return [csvColumns.join(','), ...report.data.map((row) => csvColumns.map((c) => quote(row[c])).join(','))].join('\r\n') + '\r\n';
+  const quote = (value: string | number) =>
+    /[",\r\n]/.test(String(value)) ? `"${String(value).replaceAll('"', '""')}"` : String(value);
+  return (
+    [csvColumns.join(','), ...report.data.map((row) => csvColumns.map((c) => quote(row[c])).join(','))].join('\r\n') +
+    '\r\n'
+  );
 }

@@ -30,7 +30,7 @@ describe('tax id formats', () => {
     ['DE', 'FR40303265045', 'tax_id_of_another_country'],
     ['AU', 'DE136695976', 'tax_id_of_another_country'],
     ['FR', 'GB980780684', 'tax_id_of_another_country'],
-  ])('refuses a %s customer\'s id %s: %s', (country, id, code) => {
+  ])("refuses a %s customer's id %s: %s", (country, id, code) => {
     expect(checkTaxId(country, id)).toMatchObject({ ok: false, code });
   });
 

@@ -80,12 +80,39 @@ export function checkTaxId(country: string, value: string): TaxIdCheck {
   const own = formats[country];
   const prefixed = /^[A-Z]{2}/.test(id) ? id.slice(0, 2) : undefined;
   const prefixCountry = prefixed === 'EL' ? 'GR' : prefixed;
-  if (prefixCountry && prefixCountry !== country && prefixCountry in formats && formats[prefixCountry].prefix && validates(prefixCountry, id)) {
-    return { ok: false, code: 'tax_id_of_another_country', reason: `is a ${prefixCountry} tax id, but the customer is in ${country}` };
+  if (
+    prefixCountry &&
+    prefixCountry !== country &&
+    prefixCountry in formats &&
+    formats[prefixCountry].prefix &&
+    validates(prefixCountry, id)
+  ) {
+    return {
+      ok: false,
+      code: 'tax_id_of_another_country',
+      reason: `is a ${prefixCountry} tax id, but the customer is in ${country}`,
+    };
   }
   if (!own) return { ok: true, normalized: id, formatChecked: false };
-  if (validates(country, id)) return { ok: true, normalized: own.prefix && !id.startsWith(own.prefix.slice(0, 2)) ? `${own.prefix}${id}` : id, formatChecked: true };
-  const other = Object.keys(formats).find((c) => c !== country && (formats[c].prefix ? id.startsWith(formats[c].prefix!.slice(0, 2)) : true) && validates(c, id));
-  if (other && formats[other].prefix) return { ok: false, code: 'tax_id_of_another_country', reason: `is a ${other} tax id, but the customer is in ${country}` };
-  return { ok: false, code: 'tax_id_malformed', reason: `is not a valid ${country} ${own.name} (format or check digits)` };
+  if (validates(country, id))
+    return {
+      ok: true,
+      normalized: own.prefix && !id.startsWith(own.prefix.slice(0, 2)) ? `${own.prefix}${id}` : id,
+      formatChecked: true,
+    };
+  const other = Object.keys(formats).find(
+    (c) =>
+      c !== country && (formats[c].prefix ? id.startsWith(formats[c].prefix!.slice(0, 2)) : true) && validates(c, id),
+  );
+  if (other && formats[other].prefix)
+    return {
+      ok: false,
+      code: 'tax_id_of_another_country',
+      reason: `is a ${other} tax id, but the customer is in ${country}`,
+    };
+  return {
+    ok: false,
+    code: 'tax_id_malformed',
+    reason: `is not a valid ${country} ${own.name} (format or check digits)`,
+  };
 }

@@ -21,14 +21,19 @@ export interface User {
 }
 
 /** Throws `tenant_slug_taken` (conflict) when another tenant has the slug. */
-export async function insertTenant({ db, tenantId }: TenantScope, tenant: { name: string; slug: string; createdAt: Date }): Promise<Tenant> {
+export async function insertTenant(
+  { db, tenantId }: TenantScope,
+  tenant: { name: string; slug: string; createdAt: Date },
+): Promise<Tenant> {
   try {
     const [row] = await db`
       insert into tenants (tenant_id, name, slug, created_at) values (${tenantId}, ${tenant.name}, ${tenant.slug}, ${tenant.createdAt}) returning *`;
     return fromDbTenant(row);
   } catch (error) {
     if (isUniqueViolation(error, 'tenants_slug_unique')) {
-      throw conflict('tenant_slug_taken', `The tenant name "${tenant.slug}" is taken`, [{ field: 'tenant_slug', reason: 'already taken' }]);
+      throw conflict('tenant_slug_taken', `The tenant name "${tenant.slug}" is taken`, [
+        { field: 'tenant_slug', reason: 'already taken' },
+      ]);
     }
     throw error;
   }
@@ -51,7 +56,9 @@ export async function insertUser(
     return fromDbUser(row);
   } catch (error) {
     if (isUniqueViolation(error, 'users_email_unique')) {
-      throw conflict('user_exists', 'A user with this email already exists in this tenant', [{ field: 'email', reason: 'already in use' }]);
+      throw conflict('user_exists', 'A user with this email already exists in this tenant', [
+        { field: 'email', reason: 'already in use' },
+      ]);
     }
     throw error;
   }
@@ -67,22 +74,36 @@ export async function listUsers({ db, tenantId }: TenantScope): Promise<User[]> 
   return rows.map(fromDbUser);
 }
 
-export async function updateUserRole({ db, tenantId }: TenantScope, userId: string, role: Role): Promise<User | undefined> {
+export async function updateUserRole(
+  { db, tenantId }: TenantScope,
+  userId: string,
+  role: Role,
+): Promise<User | undefined> {
   const [row] = await db`update users set role = ${role} where tenant_id = ${tenantId} and id = ${userId} returning *`;
   return row ? fromDbUser(row) : undefined;
 }
 
 export async function disableUser({ db, tenantId }: TenantScope, userId: string, at: Date): Promise<User | undefined> {
-  const [row] = await db`update users set disabled_at = ${at} where tenant_id = ${tenantId} and id = ${userId} and disabled_at is null returning *`;
+  const [row] =
+    await db`update users set disabled_at = ${at} where tenant_id = ${tenantId} and id = ${userId} and disabled_at is null returning *`;
   return row ? fromDbUser(row) : undefined;
 }
 
-export async function updatePassword({ db, tenantId }: TenantScope, userId: string, passwordHash: string): Promise<void> {
+export async function updatePassword(
+  { db, tenantId }: TenantScope,
+  userId: string,
+  passwordHash: string,
+): Promise<void> {
   await db`update users set password_hash = ${passwordHash} where tenant_id = ${tenantId} and id = ${userId}`;
 }
 
 /** Verified only if the user's address is still the one the token was sent to. */
-export async function markEmailVerified({ db, tenantId }: TenantScope, userId: string, email: string, at: Date): Promise<boolean> {
+export async function markEmailVerified(
+  { db, tenantId }: TenantScope,
+  userId: string,
+  email: string,
+  at: Date,
+): Promise<boolean> {
   const rows = await db`
     update users set email_verified_at = coalesce(email_verified_at, ${at})
     where tenant_id = ${tenantId} and id = ${userId} and email = ${email} and disabled_at is null returning id`;
@@ -108,7 +129,15 @@ export interface UserToken {
 
 export async function insertUserToken(
   { db, tenantId }: TenantScope,
-  token: { id: string; userId: string; purpose: TokenPurpose; tokenHash: Buffer; email: string; createdAt: Date; expiresAt: Date },
+  token: {
+    id: string;
+    userId: string;
+    purpose: TokenPurpose;
+    tokenHash: Buffer;
+    email: string;
+    createdAt: Date;
+    expiresAt: Date;
+  },
 ): Promise<void> {
   await db`
     insert into user_tokens (tenant_id, id, user_id, purpose, token_hash, email, created_at, expires_at)
@@ -116,23 +145,43 @@ export async function insertUserToken(
 }
 
 /** Marks the token used if it is unused and unexpired: at most one caller ever gets it back. */
-export async function consumeUserToken({ db, tenantId }: TenantScope, id: string, purpose: TokenPurpose, at: Date): Promise<UserToken | undefined> {
+export async function consumeUserToken(
+  { db, tenantId }: TenantScope,
+  id: string,
+  purpose: TokenPurpose,
+  at: Date,
+): Promise<UserToken | undefined> {
   const [row] = await db`
     update user_tokens set used_at = ${at}
     where tenant_id = ${tenantId} and id = ${id} and purpose = ${purpose} and used_at is null and expires_at > ${at}
     returning *`;
-  return row ? { id: row.id, userId: row.user_id, purpose: row.purpose, email: row.email, expiresAt: row.expires_at, usedAt: row.used_at } : undefined;
+  return row
+    ? {
+        id: row.id,
+        userId: row.user_id,
+        purpose: row.purpose,
+        email: row.email,
+        expiresAt: row.expires_at,
+        usedAt: row.used_at,
+      }
+    : undefined;
 }
 
 /** A new reset link makes the older ones worthless; so does a reset. */
-export async function expireUserTokens({ db, tenantId }: TenantScope, userId: string, purpose: TokenPurpose, at: Date): Promise<void> {
+export async function expireUserTokens(
+  { db, tenantId }: TenantScope,
+  userId: string,
+  purpose: TokenPurpose,
+  at: Date,
+): Promise<void> {
   await db`
     update user_tokens set used_at = ${at}
     where tenant_id = ${tenantId} and user_id = ${userId} and purpose = ${purpose} and used_at is null`;
 }
 
 export async function countOwners({ db, tenantId }: TenantScope): Promise<number> {
-  const [row] = await db`select count(*)::int as n from users where tenant_id = ${tenantId} and role = 'owner' and disabled_at is null`;
+  const [row] =
+    await db`select count(*)::int as n from users where tenant_id = ${tenantId} and role = 'owner' and disabled_at is null`;
   return row.n;
 }
 
@@ -165,11 +214,16 @@ export interface LoginUser {
 /** The active user with this email in the tenant with this slug, if both exist. */
 export async function findLoginUser(db: Db, tenantSlug: string, email: string): Promise<LoginUser | undefined> {
   const [row] = await db`select * from auth_login_user(${tenantSlug}, ${email})`;
-  return row ? { tenantId: row.tenant_id, userId: row.user_id, passwordHash: row.password_hash, role: row.role } : undefined;
+  return row
+    ? { tenantId: row.tenant_id, userId: row.user_id, passwordHash: row.password_hash, role: row.role }
+    : undefined;
 }
 
 /** The tenant and id of a mailed token, by its hash. */
-export async function findUserTokenByHash(db: Db, tokenHash: Buffer): Promise<{ tenantId: string; tokenId: string } | undefined> {
+export async function findUserTokenByHash(
+  db: Db,
+  tokenHash: Buffer,
+): Promise<{ tenantId: string; tokenId: string } | undefined> {
   const [row] = await db`select * from auth_user_token(${tokenHash})`;
   return row ? { tenantId: row.tenant_id, tokenId: row.token_id } : undefined;
 }
@@ -181,7 +235,11 @@ export interface SessionIdentity {
   role: Role;
 }
 
-export async function findSessionByTokenHash(db: Db, tokenHash: Buffer, now: Date): Promise<SessionIdentity | undefined> {
+export async function findSessionByTokenHash(
+  db: Db,
+  tokenHash: Buffer,
+  now: Date,
+): Promise<SessionIdentity | undefined> {
   const [row] = await db`select * from auth_session(${tokenHash}, ${now})`;
   return row ? { tenantId: row.tenant_id, sessionId: row.session_id, userId: row.user_id, role: row.role } : undefined;
 }

@@ -24,7 +24,8 @@ import * as service from './service.ts';
 
 // Limits key on the client's address, and on address + account where an account is named: a stranger's
 // failures count against their own address, never against the real user elsewhere.
-const limitSignup = (limiter: RateLimiter, address: string) => limiter.take([{ rule: 'signupPerAddress', key: address }]);
+const limitSignup = (limiter: RateLimiter, address: string) =>
+  limiter.take([{ rule: 'signupPerAddress', key: address }]);
 const limitLogin = (limiter: RateLimiter, address: string, input: LoginInput) =>
   limiter.take([
     { rule: 'loginPerAddress', key: address },
@@ -74,9 +75,15 @@ export const authTrpc = router({
 
 export const usersTrpc = router({
   list: authedProcedure.query(({ ctx }) => service.listUsers(ctx.deps, ctx.actor)),
-  create: authedProcedure.input(createUserInput).mutation(({ ctx, input }) => service.createUser(ctx.deps, ctx.actor, input)),
-  changeRole: authedProcedure.input(changeUserRoleInput).mutation(({ ctx, input }) => service.changeUserRole(ctx.deps, ctx.actor, input)),
-  remove: authedProcedure.input(userIdInput).mutation(({ ctx, input }) => service.removeUser(ctx.deps, ctx.actor, input.user_id)),
+  create: authedProcedure
+    .input(createUserInput)
+    .mutation(({ ctx, input }) => service.createUser(ctx.deps, ctx.actor, input)),
+  changeRole: authedProcedure
+    .input(changeUserRoleInput)
+    .mutation(({ ctx, input }) => service.changeUserRole(ctx.deps, ctx.actor, input)),
+  remove: authedProcedure
+    .input(userIdInput)
+    .mutation(({ ctx, input }) => service.removeUser(ctx.deps, ctx.actor, input.user_id)),
 });
 
 /**

@@ -10,7 +10,14 @@ import { recordChange } from '../audit/service.ts';
 import { forgetTenantKeys } from '../keys/service.ts';
 import { deliverEmail, enqueueEmail } from '../mail/service.ts';
 import * as repo from './repo.ts';
-import type { ChangeUserRoleInput, CreateUserInput, LoginInput, RequestPasswordResetInput, ResetPasswordInput, SignupInput } from '@tariff/openapi/schemas/tenants';
+import type {
+  ChangeUserRoleInput,
+  CreateUserInput,
+  LoginInput,
+  RequestPasswordResetInput,
+  ResetPasswordInput,
+  SignupInput,
+} from '@tariff/openapi/schemas/tenants';
 
 const verificationTtlSeconds = 48 * 3600;
 const resetTtlSeconds = 3600;
@@ -33,7 +40,12 @@ export async function signUp(deps: Deps, input: SignupInput, requestId?: string)
     try {
       return await createTenant(deps, input, slug, passwordHash, requestId);
     } catch (error) {
-      if (!(error instanceof AppError && error.code === 'tenant_slug_taken') || input.tenant_slug !== undefined || attempt >= 5) throw error;
+      if (
+        !(error instanceof AppError && error.code === 'tenant_slug_taken') ||
+        input.tenant_slug !== undefined ||
+        attempt >= 5
+      )
+        throw error;
     }
   }
 }
@@ -45,10 +57,27 @@ async function createTenant(deps: Deps, input: SignupInput, slug: string, passwo
   const { result, emailId } = await withTenant(deps.db, tenantId, async (tx) => {
     const scope = { db: tx, tenantId };
     const tenant = await repo.insertTenant(scope, { name: input.tenant_name, slug, createdAt: now });
-    const user = await repo.insertUser(scope, { id: userId, email: input.email, name: input.name, passwordHash, role: 'owner', createdAt: now });
+    const user = await repo.insertUser(scope, {
+      id: userId,
+      email: input.email,
+      name: input.name,
+      passwordHash,
+      role: 'owner',
+      createdAt: now,
+    });
     const actor: Actor = { tenantId, type: 'user', id: userId, principal: 'owner', requestId };
-    await recordChange(tx, deps.clock, actor, tenantId, { action: 'tenant.created', entityType: 'tenant', entityId: tenantId, after: toApiTenant(tenant) });
-    await recordChange(tx, deps.clock, actor, tenantId, { action: 'user.created', entityType: 'user', entityId: userId, after: toApiUser(user) });
+    await recordChange(tx, deps.clock, actor, tenantId, {
+      action: 'tenant.created',
+      entityType: 'tenant',
+      entityId: tenantId,
+      after: toApiTenant(tenant),
+    });
+    await recordChange(tx, deps.clock, actor, tenantId, {
+      action: 'user.created',
+      entityType: 'user',
+      entityId: userId,
+      after: toApiUser(user),
+    });
     const emailId = await sendVerification(deps, tx, tenant, user);
     const session = await openSession(deps, tx, actor);
     return { result: { tenant: toApiTenant(tenant), user: toApiUser(user), session }, emailId };
@@ -84,12 +113,27 @@ async function sendVerification(deps: Deps, tx: Tx, tenant: repo.Tenant, user: r
   });
 }
 
-async function issueUserToken(deps: Deps, tx: Tx, tenantId: string, user: repo.User, purpose: repo.TokenPurpose, ttlSeconds: number): Promise<string> {
+async function issueUserToken(
+  deps: Deps,
+  tx: Tx,
+  tenantId: string,
+  user: repo.User,
+  purpose: repo.TokenPurpose,
+  ttlSeconds: number,
+): Promise<string> {
   const token = generateToken(purpose === 'verify_email' ? 'vfy' : 'rst');
   const now = deps.clock.now();
   await repo.insertUserToken(
     { db: tx, tenantId },
-    { id: crypto.randomUUID(), userId: user.id, purpose, tokenHash: hashToken(token), email: user.email, createdAt: now, expiresAt: new Date(now.getTime() + ttlSeconds * 1000) },
+    {
+      id: crypto.randomUUID(),
+      userId: user.id,
+      purpose,
+      tokenHash: hashToken(token),
+      email: user.email,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
+    },
   );
   return token;
 }
@@ -105,7 +149,8 @@ const decoyHash = hashPassword(crypto.randomBytes(16).toString('hex'));
 export async function logIn(deps: Deps, input: LoginInput, requestId?: string) {
   const user = await repo.findLoginUser(deps.db, input.tenant, input.email);
   const matches = await verifyPassword(input.password, user?.passwordHash ?? (await decoyHash));
-  if (!user || !matches) throw new AppError('unauthenticated', 'invalid_credentials', 'Wrong tenant, email or password');
+  if (!user || !matches)
+    throw new AppError('unauthenticated', 'invalid_credentials', 'Wrong tenant, email or password');
   const actor: Actor = { tenantId: user.tenantId, type: 'user', id: user.userId, principal: user.role, requestId };
   return withTenant(deps.db, user.tenantId, async (tx) => {
     const session = await openSession(deps, tx, actor);
@@ -122,7 +167,12 @@ export async function verifyEmail(deps: Deps, token: string, requestId?: string)
     const used = await repo.consumeUserToken(scope, found.tokenId, 'verify_email', now);
     if (!used || !(await repo.markEmailVerified(scope, used.userId, used.email, now))) throw invalidToken();
     const actor: Actor = { tenantId: found.tenantId, type: 'user', id: used.userId, principal: 'viewer', requestId };
-    await recordChange(tx, deps.clock, actor, found.tenantId, { action: 'user.email_verified', entityType: 'user', entityId: used.userId, after: { email: used.email } });
+    await recordChange(tx, deps.clock, actor, found.tenantId, {
+      action: 'user.email_verified',
+      entityType: 'user',
+      entityId: used.userId,
+      after: { email: used.email },
+    });
     const user = await repo.findUser(scope, used.userId);
     return toApiUser(user!);
   });
@@ -160,7 +210,11 @@ export async function requestPasswordReset(deps: Deps, input: RequestPasswordRes
         await repo.expireUserTokens(scope, user.id, 'reset_password', deps.clock.now());
         const token = await issueUserToken(deps, tx, tenant.id, user, 'reset_password', resetTtlSeconds);
         const actor: Actor = { tenantId: tenant.id, type: 'user', id: user.id, principal: user.role, requestId };
-        await recordChange(tx, deps.clock, actor, tenant.id, { action: 'user.password_reset_requested', entityType: 'user', entityId: user.id });
+        await recordChange(tx, deps.clock, actor, tenant.id, {
+          action: 'user.password_reset_requested',
+          entityType: 'user',
+          entityId: user.id,
+        });
         return enqueueEmail(tx, deps.clock, tenant.id, {
           to: user.email,
           subject: 'Reset your Tariff password',
@@ -197,7 +251,12 @@ export async function resetPassword(deps: Deps, input: ResetPasswordInput, reque
     // Receiving the mail proves the address as well as a verification link does.
     await repo.markEmailVerified(scope, user.id, used.email, now);
     const actor: Actor = { tenantId: found.tenantId, type: 'user', id: user.id, principal: user.role, requestId };
-    await recordChange(tx, deps.clock, actor, found.tenantId, { action: 'user.password_reset', entityType: 'user', entityId: user.id, after: { sessions_revoked: revoked } });
+    await recordChange(tx, deps.clock, actor, found.tenantId, {
+      action: 'user.password_reset',
+      entityType: 'user',
+      entityId: user.id,
+      after: { sessions_revoked: revoked },
+    });
     return { ok: true };
   });
 }
@@ -208,14 +267,20 @@ async function findMailedToken(deps: Deps, token: string, kind: 'vfy' | 'rst') {
   return found;
 }
 
-const invalidToken = () => invalid('invalid_token', 'This link is invalid, used or expired: ask for a new one', [{ field: 'token', reason: 'invalid, used or expired' }]);
+const invalidToken = () =>
+  invalid('invalid_token', 'This link is invalid, used or expired: ask for a new one', [
+    { field: 'token', reason: 'invalid, used or expired' },
+  ]);
 
 async function openSession(deps: Deps, tx: Tx, actor: Actor): Promise<IssuedSession> {
   const token = generateToken('ses');
   const now = deps.clock.now();
   const expiresAt = new Date(now.getTime() + deps.sessionTtlSeconds * 1000);
   const sessionId = crypto.randomUUID();
-  await repo.insertSession({ db: tx, tenantId: actor.tenantId }, { id: sessionId, userId: actor.id, tokenHash: hashToken(token), createdAt: now, expiresAt });
+  await repo.insertSession(
+    { db: tx, tenantId: actor.tenantId },
+    { id: sessionId, userId: actor.id, tokenHash: hashToken(token), createdAt: now, expiresAt },
+  );
   await recordChange(tx, deps.clock, actor, actor.tenantId, {
     action: 'session.created',
     entityType: 'session',
@@ -230,10 +295,19 @@ export interface SessionActor extends Actor {
 }
 
 /** The actor behind a session token, or undefined when the token is unknown, expired or revoked. */
-export async function authenticateSession(deps: Pick<Deps, 'db' | 'clock'>, token: string): Promise<SessionActor | undefined> {
+export async function authenticateSession(
+  deps: Pick<Deps, 'db' | 'clock'>,
+  token: string,
+): Promise<SessionActor | undefined> {
   const identity = await repo.findSessionByTokenHash(deps.db, hashToken(token), deps.clock.now());
   if (!identity) return undefined;
-  return { tenantId: identity.tenantId, type: 'user', id: identity.userId, principal: identity.role, sessionId: identity.sessionId };
+  return {
+    tenantId: identity.tenantId,
+    type: 'user',
+    id: identity.userId,
+    principal: identity.role,
+    sessionId: identity.sessionId,
+  };
 }
 
 export async function logOut(deps: Deps, actor: Actor, token: string | undefined): Promise<void> {
@@ -242,7 +316,11 @@ export async function logOut(deps: Deps, actor: Actor, token: string | undefined
   if (!session || session.tenantId !== actor.tenantId) throw unauthenticated('No session to end');
   await withTenant(deps.db, actor.tenantId, async (tx) => {
     await repo.revokeSession({ db: tx, tenantId: actor.tenantId }, session.sessionId, deps.clock.now());
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'session.revoked', entityType: 'session', entityId: session.sessionId });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'session.revoked',
+      entityType: 'session',
+      entityId: session.sessionId,
+    });
   });
 }
 
@@ -265,14 +343,27 @@ export async function listUsers(deps: Deps, actor: Actor) {
 
 export async function createUser(deps: Deps, actor: Actor, input: CreateUserInput) {
   requirePermission(actor, 'users.manage');
-  if (!outranks(actor.principal, input.role)) throw forbidden('role_too_high', `A ${actor.principal} cannot grant the ${input.role} role`);
+  if (!outranks(actor.principal, input.role))
+    throw forbidden('role_too_high', `A ${actor.principal} cannot grant the ${input.role} role`);
   const passwordHash = await hashPassword(input.password);
   const created = await withTenant(deps.db, actor.tenantId, async (tx) => {
     const user = await repo.insertUser(
       { db: tx, tenantId: actor.tenantId },
-      { id: crypto.randomUUID(), email: input.email, name: input.name, passwordHash, role: input.role, createdAt: deps.clock.now() },
+      {
+        id: crypto.randomUUID(),
+        email: input.email,
+        name: input.name,
+        passwordHash,
+        role: input.role,
+        createdAt: deps.clock.now(),
+      },
     );
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'user.created', entityType: 'user', entityId: user.id, after: toApiUser(user) });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'user.created',
+      entityType: 'user',
+      entityId: user.id,
+      after: toApiUser(user),
+    });
     const tenant = await repo.findTenant({ db: tx, tenantId: actor.tenantId });
     return { user: toApiUser(user), emailId: await sendVerification(deps, tx, tenant!, user) };
   });
@@ -315,12 +406,20 @@ export async function removeUser(deps: Deps, actor: Actor, userId: string) {
     const before = await repo.findUser(scope, userId);
     if (!before) throw notFound('user_not_found', 'No such user');
     if (before.disabledAt) return toApiUser(before);
-    if (!outranks(actor.principal, before.role)) throw forbidden('role_too_high', `A ${actor.principal} cannot remove a ${before.role}`);
+    if (!outranks(actor.principal, before.role))
+      throw forbidden('role_too_high', `A ${actor.principal} cannot remove a ${before.role}`);
     const now = deps.clock.now();
     const after = await repo.disableUser(scope, userId, now);
-    if (before.role === 'owner' && (await repo.countOwners(scope)) === 0) throw precondition('last_owner', 'A tenant keeps at least one owner');
+    if (before.role === 'owner' && (await repo.countOwners(scope)) === 0)
+      throw precondition('last_owner', 'A tenant keeps at least one owner');
     await repo.revokeUserSessions(scope, userId, now);
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'user.removed', entityType: 'user', entityId: userId, before: toApiUser(before), after: toApiUser(after!) });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'user.removed',
+      entityType: 'user',
+      entityId: userId,
+      before: toApiUser(before),
+      after: toApiUser(after!),
+    });
     return toApiUser(after!);
   });
   forgetTenantKeys(actor.tenantId);

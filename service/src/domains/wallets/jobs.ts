@@ -14,8 +14,14 @@ const expirePayload = z.strictObject({ tenant_id: z.uuid(), grant_id: z.uuid() }
 /** Enqueues the expiries and the advance notices of expiry due at the clock's now. */
 export async function scheduleExpiries(deps: Deps, jobs: JobSender, limit: number): Promise<number> {
   const now = deps.clock.now();
-  const [due, notices] = await Promise.all([repo.findDueExpiries(deps.db, now, limit), repo.findDueExpiryNotices(deps.db, now, limit)]);
-  const grantJob = (g: { tenantId: string; grantId: string }) => ({ data: { tenant_id: g.tenantId, grant_id: g.grantId }, singletonKey: `${g.tenantId}:${g.grantId}` });
+  const [due, notices] = await Promise.all([
+    repo.findDueExpiries(deps.db, now, limit),
+    repo.findDueExpiryNotices(deps.db, now, limit),
+  ]);
+  const grantJob = (g: { tenantId: string; grantId: string }) => ({
+    data: { tenant_id: g.tenantId, grant_id: g.grantId },
+    singletonKey: `${g.tenantId}:${g.grantId}`,
+  });
   await jobs.sendMany(EXPIRE_GRANT_JOB, due.map(grantJob));
   await jobs.sendMany(NOTIFY_GRANT_EXPIRY_JOB, notices.map(grantJob));
   return due.length + notices.length;

@@ -42,7 +42,12 @@ export async function insertGrant({ db, tenantId }: TenantScope, grant: Grant): 
             ${grant.credits?.amount ?? null}, ${grant.credits?.rate ?? null}, ${grant.fx === null ? null : db.json(grant.fx as never)})`;
 }
 
-export async function findGrant({ db, tenantId }: TenantScope, customerId: string, grantId: string, options: { lock?: boolean } = {}): Promise<Grant | undefined> {
+export async function findGrant(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  grantId: string,
+  options: { lock?: boolean } = {},
+): Promise<Grant | undefined> {
   const [row] = await db`
     select * from credit_grants where tenant_id = ${tenantId} and customer_id = ${customerId} and id = ${grantId}
     ${options.lock ? db`for update` : db``}`;
@@ -50,7 +55,11 @@ export async function findGrant({ db, tenantId }: TenantScope, customerId: strin
 }
 
 /** A customer's grants in creation order (the kernel's tie-break), optionally of one status. */
-export async function listGrants({ db, tenantId }: TenantScope, customerId: string, status?: GrantStatus): Promise<Grant[]> {
+export async function listGrants(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  status?: GrantStatus,
+): Promise<Grant[]> {
   const rows = await db`
     select * from credit_grants where tenant_id = ${tenantId} and customer_id = ${customerId}
     ${status ? db`and status = ${status}` : db``}
@@ -59,11 +68,19 @@ export async function listGrants({ db, tenantId }: TenantScope, customerId: stri
 }
 
 /** Ends a grant (voided or expired): nothing is left to draw. */
-export async function endGrant({ db, tenantId }: TenantScope, grantId: string, status: Exclude<GrantStatus, 'active'>, endedAt: Date): Promise<void> {
+export async function endGrant(
+  { db, tenantId }: TenantScope,
+  grantId: string,
+  status: Exclude<GrantStatus, 'active'>,
+  endedAt: Date,
+): Promise<void> {
   await db`update credit_grants set status = ${status}, balance = 0, ended_at = ${endedAt} where tenant_id = ${tenantId} and id = ${grantId}`;
 }
 
-export async function updateGrantBalances({ db, tenantId }: TenantScope, balances: { id: string; balance: string }[]): Promise<void> {
+export async function updateGrantBalances(
+  { db, tenantId }: TenantScope,
+  balances: { id: string; balance: string }[],
+): Promise<void> {
   if (balances.length === 0) return;
   await db`
     update credit_grants g set balance = b.balance
@@ -78,11 +95,17 @@ export interface WalletSettings {
 }
 
 export async function findWalletSettings({ db, tenantId }: TenantScope, customerId: string): Promise<WalletSettings> {
-  const [row] = await db`select on_depletion, low_balance_threshold::text from customer_wallets where tenant_id = ${tenantId} and customer_id = ${customerId}`;
+  const [row] =
+    await db`select on_depletion, low_balance_threshold::text from customer_wallets where tenant_id = ${tenantId} and customer_id = ${customerId}`;
   return { onDepletion: row?.on_depletion ?? 'overage', lowBalanceThreshold: row?.low_balance_threshold ?? null };
 }
 
-export async function upsertWalletSettings({ db, tenantId }: TenantScope, customerId: string, settings: WalletSettings, now: Date): Promise<void> {
+export async function upsertWalletSettings(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  settings: WalletSettings,
+  now: Date,
+): Promise<void> {
   await db`
     insert into customer_wallets (tenant_id, customer_id, on_depletion, low_balance_threshold, updated_at)
     values (${tenantId}, ${customerId}, ${settings.onDepletion}, ${settings.lowBalanceThreshold}, ${now})
@@ -95,7 +118,10 @@ export async function upsertWalletSettings({ db, tenantId }: TenantScope, custom
  * transaction (in id order, so concurrent batches queue rather than deadlock: a customer's events in two
  * periods, or a void, could otherwise draw the same balance twice). By customer id, in creation order.
  */
-export async function lockActiveGrants({ db, tenantId }: TenantScope, externalIds: string[]): Promise<Map<string, Grant[]>> {
+export async function lockActiveGrants(
+  { db, tenantId }: TenantScope,
+  externalIds: string[],
+): Promise<Map<string, Grant[]>> {
   const rows = await db`
     select g.* from credit_grants g
     where g.tenant_id = ${tenantId} and g.status = 'active' and g.balance > 0
@@ -126,7 +152,10 @@ function fromDbGrant(row: Record<string, any>): Grant {
     effectiveAt: row.effective_at,
     expiresAt: row.expires_at,
     expiryNoticeDays: row.expiry_notice_days,
-    credits: row.credit_amount === null || row.credit_amount === undefined ? null : { amount: String(row.credit_amount), rate: String(row.credit_rate) },
+    credits:
+      row.credit_amount === null || row.credit_amount === undefined
+        ? null
+        : { amount: String(row.credit_amount), rate: String(row.credit_rate) },
     scopeCards: row.scope_cards,
     scopeEventTypes: row.scope_event_types,
     scopeMeters: row.scope_meters,
@@ -137,19 +166,32 @@ function fromDbGrant(row: Record<string, any>): Grant {
   };
 }
 
-export async function findGrantById({ db, tenantId }: TenantScope, grantId: string, options: { lock?: boolean } = {}): Promise<Grant | undefined> {
-  const [row] = await db`select * from credit_grants where tenant_id = ${tenantId} and id = ${grantId} ${options.lock ? db`for update` : db``}`;
+export async function findGrantById(
+  { db, tenantId }: TenantScope,
+  grantId: string,
+  options: { lock?: boolean } = {},
+): Promise<Grant | undefined> {
+  const [row] =
+    await db`select * from credit_grants where tenant_id = ${tenantId} and id = ${grantId} ${options.lock ? db`for update` : db``}`;
   return row ? fromDbGrant(row) : undefined;
 }
 
 /** Active grants past their expiry, across tenants (billing_due_grant_expiries, SECURITY DEFINER). */
-export async function findDueExpiries(db: Db, now: Date, limit: number): Promise<{ tenantId: string; grantId: string }[]> {
+export async function findDueExpiries(
+  db: Db,
+  now: Date,
+  limit: number,
+): Promise<{ tenantId: string; grantId: string }[]> {
   const rows = await db`select tenant_id, grant_id from billing_due_grant_expiries(${now}, ${limit})`;
   return rows.map((r) => ({ tenantId: r.tenant_id, grantId: r.grant_id }));
 }
 
 /** Active grants with credit left whose notice period has begun and that were not notified yet, across tenants (SECURITY DEFINER). */
-export async function findDueExpiryNotices(db: Db, now: Date, limit: number): Promise<{ tenantId: string; grantId: string }[]> {
+export async function findDueExpiryNotices(
+  db: Db,
+  now: Date,
+  limit: number,
+): Promise<{ tenantId: string; grantId: string }[]> {
   const rows = await db`select tenant_id, grant_id from billing_due_expiry_notices(${now}, ${limit})`;
   return rows.map((r) => ({ tenantId: r.tenant_id, grantId: r.grant_id }));
 }
@@ -162,7 +204,11 @@ export async function findExpiryNoticeDays({ db, tenantId }: TenantScope): Promi
 
 export const defaultExpiryNoticeDays = 7;
 
-export async function upsertBillingSettings({ db, tenantId }: TenantScope, noticeDays: number, now: Date): Promise<void> {
+export async function upsertBillingSettings(
+  { db, tenantId }: TenantScope,
+  noticeDays: number,
+  now: Date,
+): Promise<void> {
   await db`
     insert into billing_settings (tenant_id, credit_expiry_notice_days, updated_at) values (${tenantId}, ${noticeDays}, ${now})
     on conflict (tenant_id) do update set credit_expiry_notice_days = excluded.credit_expiry_notice_days, updated_at = excluded.updated_at`;

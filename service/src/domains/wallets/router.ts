@@ -4,7 +4,15 @@ import type { Deps } from '../../platform/deps.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
 import { externalId } from '@tariff/openapi/schemas/customers';
-import { createGrantInput, customerPath, grantPath, listGrantsInput, updateBillingSettingsInput, updateWalletInput, voidGrantInput } from '@tariff/openapi/schemas/wallets';
+import {
+  createGrantInput,
+  customerPath,
+  grantPath,
+  listGrantsInput,
+  updateBillingSettingsInput,
+  updateWalletInput,
+  voidGrantInput,
+} from '@tariff/openapi/schemas/wallets';
 import * as service from './service.ts';
 
 export function walletsRestRoutes(deps: Deps): Router {
@@ -51,7 +59,11 @@ export const walletsTrpc = router({
     .mutation(({ ctx, input }) => service.createGrant(ctx.deps, ctx.actor, input.id, input.grant)),
   voidGrant: authedProcedure
     .input(z.strictObject({ id: externalId, grant_id: z.uuid(), reason: voidGrantInput.shape.reason }))
-    .mutation(({ ctx, input }) => service.voidGrant(ctx.deps, ctx.actor, input.id, input.grant_id, { reason: input.reason })),
+    .mutation(({ ctx, input }) =>
+      service.voidGrant(ctx.deps, ctx.actor, input.id, input.grant_id, { reason: input.reason }),
+    ),
   settings: authedProcedure.query(({ ctx }) => service.getBillingSettings(ctx.deps, ctx.actor)),
-  updateSettings: authedProcedure.input(updateBillingSettingsInput).mutation(({ ctx, input }) => service.updateBillingSettings(ctx.deps, ctx.actor, input)),
+  updateSettings: authedProcedure
+    .input(updateBillingSettingsInput)
+    .mutation(({ ctx, input }) => service.updateBillingSettings(ctx.deps, ctx.actor, input)),
 });

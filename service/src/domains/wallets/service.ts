@@ -20,7 +20,14 @@ import * as metersRepo from '../meters/repo.ts';
 import * as notify from '../notifications/service.ts';
 import * as holdsRepo from '../holds/repo.ts';
 import * as repo from './repo.ts';
-import type { CreateGrantInput, GrantKind, ListGrantsInput, UpdateBillingSettingsInput, UpdateWalletInput, VoidGrantInput } from '@tariff/openapi/schemas/wallets';
+import type {
+  CreateGrantInput,
+  GrantKind,
+  ListGrantsInput,
+  UpdateBillingSettingsInput,
+  UpdateWalletInput,
+  VoidGrantInput,
+} from '@tariff/openapi/schemas/wallets';
 
 /** The account a grant's credit comes from (and goes back to when it is voided or lapses unused). */
 function fundingAccount(kind: GrantKind, currency: string) {
@@ -29,7 +36,13 @@ function fundingAccount(kind: GrantKind, currency: string) {
 
 /** Goodwill is free credit like a promotion; the kernel knows two classes: free credit first, then prepaid. */
 export function kernelGrant(grant: repo.Grant, balance: bigint): KernelGrant {
-  const scope = grant.scopeCards || grant.scopeEventTypes ? { ...(grant.scopeCards ? { cards: grant.scopeCards } : {}), ...(grant.scopeEventTypes ? { event_types: grant.scopeEventTypes } : {}) } : undefined;
+  const scope =
+    grant.scopeCards || grant.scopeEventTypes
+      ? {
+          ...(grant.scopeCards ? { cards: grant.scopeCards } : {}),
+          ...(grant.scopeEventTypes ? { event_types: grant.scopeEventTypes } : {}),
+        }
+      : undefined;
   return {
     id: grant.id,
     kind: grant.kind === 'prepaid' ? 'prepaid' : 'promotional',
@@ -59,11 +72,18 @@ export function grantInForce(grant: Pick<repo.Grant, 'status' | 'effectiveAt' | 
   return true;
 }
 
-export async function createGrant(deps: Deps, actor: Actor, externalId: string, input: CreateGrantInput): Promise<ApiSchemas['CreditGrant']> {
+export async function createGrant(
+  deps: Deps,
+  actor: Actor,
+  externalId: string,
+  input: CreateGrantInput,
+): Promise<ApiSchemas['CreditGrant']> {
   requirePermission(actor, 'credits.write');
   const now = deps.clock.now();
   if (input.expires_at && Date.parse(input.expires_at) <= now.getTime()) {
-    throw precondition('grant_already_expired', 'The grant would expire before it can be used', [{ field: 'expires_at', reason: `must be after now (${now.toISOString()})` }]);
+    throw precondition('grant_already_expired', 'The grant would expire before it can be used', [
+      { field: 'expires_at', reason: `must be after now (${now.toISOString()})` },
+    ]);
   }
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
@@ -71,12 +91,20 @@ export async function createGrant(deps: Deps, actor: Actor, externalId: string, 
     const eventTypes = new Set(input.scope?.event_types ?? []);
     for (const [i, code] of (input.scope?.meters ?? []).entries()) {
       const meter = await metersRepo.findMeterByCode(scope, code);
-      if (!meter) throw invalid('meter_not_found', `No meter "${code}"`, [{ field: `scope.meters.${i}`, reason: 'no such meter' }]);
+      if (!meter)
+        throw invalid('meter_not_found', `No meter "${code}"`, [
+          { field: `scope.meters.${i}`, reason: 'no such meter' },
+        ]);
       eventTypes.add(meter.eventType);
     }
     // Credits are drawn as their value in the currency: amount x rate, half-even to the nano-unit (the one rounding).
-    const given = input.credits ? creditsToNano(toNano(input.credits.amount), toNano(input.credits.rate)) : toNano(input.amount!);
-    if (given === 0n) throw invalid('grant_worth_nothing', 'The credits are worth less than a nano-unit', [{ field: 'credits.amount', reason: 'amount x rate rounds to 0' }]);
+    const given = input.credits
+      ? creditsToNano(toNano(input.credits.amount), toNano(input.credits.rate))
+      : toNano(input.amount!);
+    if (given === 0n)
+      throw invalid('grant_worth_nothing', 'The credits are worth less than a nano-unit', [
+        { field: 'credits.amount', reason: 'amount x rate rounds to 0' },
+      ]);
     // The kernel draws a grant in the currency the customer is rated in (its books'): a grant given in the billing
     // currency of a customer rated in another is converted now, at the rate in force, and keeps that conversion.
     const currency = await customersRepo.findRatingCurrency(scope, customer.id);
@@ -85,15 +113,28 @@ export async function createGrant(deps: Deps, actor: Actor, externalId: string, 
     if (currency !== customer.currency) {
       const found = (await findConversions(scope, customer.currency, currency, [now], 'issue')).get(now.getTime())!;
       if (!found.ok) {
-        throw precondition('fx_rate_missing', `No ${customer.currency}/${currency} rate for ${now.toISOString()}: the grant, given in ${customer.currency}, is held in ${currency} (the customer's price books' currency)`, [
-          { field: input.credits ? 'credits' : 'amount', reason: `no ${customer.currency}->${currency} rate, direct, inverse or through EUR, in force now` },
-        ]);
+        throw precondition(
+          'fx_rate_missing',
+          `No ${customer.currency}/${currency} rate for ${now.toISOString()}: the grant, given in ${customer.currency}, is held in ${currency} (the customer's price books' currency)`,
+          [
+            {
+              field: input.credits ? 'credits' : 'amount',
+              reason: `no ${customer.currency}->${currency} rate, direct, inverse or through EUR, in force now`,
+            },
+          ],
+        );
       }
       amount = convertNano(given, found.conversion.rate);
       fx = { ...found.conversion, amount_given: formatMoney(given) };
-      if (amount === 0n) throw invalid('grant_worth_nothing', `The grant is worth less than a nano-unit of ${currency}`, [{ field: input.credits ? 'credits.amount' : 'amount', reason: 'rounds to 0 once converted' }]);
+      if (amount === 0n)
+        throw invalid('grant_worth_nothing', `The grant is worth less than a nano-unit of ${currency}`, [
+          { field: input.credits ? 'credits.amount' : 'amount', reason: 'rounds to 0 once converted' },
+        ]);
     }
-    if (amount >= 2n ** 63n) throw invalid('grant_too_large', 'The credits are worth more than an amount can hold', [{ field: 'credits.amount', reason: 'amount x rate is too large' }]);
+    if (amount >= 2n ** 63n)
+      throw invalid('grant_too_large', 'The credits are worth more than an amount can hold', [
+        { field: 'credits.amount', reason: 'amount x rate is too large' },
+      ]);
     const grant: repo.Grant = {
       id: crypto.randomUUID(),
       customerId: customer.id,
@@ -107,7 +148,9 @@ export async function createGrant(deps: Deps, actor: Actor, externalId: string, 
       effectiveAt: input.effective_at ? new Date(input.effective_at) : null,
       expiresAt: input.expires_at ? new Date(input.expires_at) : null,
       expiryNoticeDays: input.expiry_notice_days ?? null,
-      credits: input.credits ? { amount: formatMoney(toNano(input.credits.amount)), rate: formatMoney(toNano(input.credits.rate)) } : null,
+      credits: input.credits
+        ? { amount: formatMoney(toNano(input.credits.amount)), rate: formatMoney(toNano(input.credits.rate)) }
+        : null,
       fx,
       scopeCards: input.scope?.cards ?? null,
       scopeEventTypes: eventTypes.size > 0 ? [...eventTypes] : null,
@@ -132,13 +175,24 @@ export async function createGrant(deps: Deps, actor: Actor, externalId: string, 
     };
     await postTransactions(scope, [posting], now);
     const result = toApiGrant(grant, externalId);
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'credit_grant.created', entityType: 'credit_grant', entityId: grant.id, after: result });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'credit_grant.created',
+      entityType: 'credit_grant',
+      entityId: grant.id,
+      after: result,
+    });
     return result;
   });
 }
 
 /** Ends a grant now; what is left goes back to where it came from (a refund of prepaid credit, a reversed expense). */
-export async function voidGrant(deps: Deps, actor: Actor, externalId: string, grantId: string, input: VoidGrantInput): Promise<ApiSchemas['CreditGrant']> {
+export async function voidGrant(
+  deps: Deps,
+  actor: Actor,
+  externalId: string,
+  grantId: string,
+  input: VoidGrantInput,
+): Promise<ApiSchemas['CreditGrant']> {
   requirePermission(actor, 'credits.write');
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
@@ -192,7 +246,8 @@ export async function expireGrant(deps: Deps, tenantId: string, grantId: string)
   return withTenant(deps.db, tenantId, async (tx) => {
     const scope = { db: tx, tenantId };
     const grant = await repo.findGrantById(scope, grantId, { lock: true });
-    if (!grant || grant.status !== 'active' || !grant.expiresAt || grant.expiresAt.getTime() > now.getTime()) return 'skipped';
+    if (!grant || grant.status !== 'active' || !grant.expiresAt || grant.expiresAt.getTime() > now.getTime())
+      return 'skipped';
     const remaining = toNano(grant.balance);
     await repo.endGrant(scope, grant.id, 'expired', now);
     await postTransactions(
@@ -209,13 +264,24 @@ export async function expireGrant(deps: Deps, tenantId: string, grantId: string)
               occurredAt: grant.expiresAt,
               lines: [
                 { account: accounts.grant(grant.id, grant.currency, grant.customerId), amount: remaining },
-                { account: grant.kind === 'prepaid' ? accounts.revenue('breakage', grant.currency) : fundingAccount(grant.kind, grant.currency), amount: -remaining },
+                {
+                  account:
+                    grant.kind === 'prepaid'
+                      ? accounts.revenue('breakage', grant.currency)
+                      : fundingAccount(grant.kind, grant.currency),
+                  amount: -remaining,
+                },
               ],
             },
           ],
       now,
     );
-    await recordChange(tx, deps.clock, 'system', tenantId, { action: 'credit_grant.expired', entityType: 'credit_grant', entityId: grant.id, after: { lapsed: formatMoney(remaining) } });
+    await recordChange(tx, deps.clock, 'system', tenantId, {
+      action: 'credit_grant.expired',
+      entityType: 'credit_grant',
+      entityId: grant.id,
+      after: { lapsed: formatMoney(remaining) },
+    });
     const customer = await customersRepo.findCustomerById(scope, grant.customerId);
     await notify.recordOnce(scope, {
       id: crypto.randomUUID(),
@@ -243,12 +309,17 @@ export async function expireGrant(deps: Deps, tenantId: string, grantId: string)
  * with credit left once its notice period (the grant's days, else the tenant's, else 7) has begun. Once per
  * grant (the notification's unique subject); skipped when the grant ended, was used up or already expired.
  */
-export async function notifyGrantExpiry(deps: Deps, tenantId: string, grantId: string): Promise<'notified' | 'skipped'> {
+export async function notifyGrantExpiry(
+  deps: Deps,
+  tenantId: string,
+  grantId: string,
+): Promise<'notified' | 'skipped'> {
   const now = deps.clock.now();
   return withTenant(deps.db, tenantId, async (tx) => {
     const scope = { db: tx, tenantId };
     const grant = await repo.findGrantById(scope, grantId, { lock: true });
-    if (!grant || grant.status !== 'active' || !grant.expiresAt || grant.expiresAt.getTime() <= now.getTime()) return 'skipped';
+    if (!grant || grant.status !== 'active' || !grant.expiresAt || grant.expiresAt.getTime() <= now.getTime())
+      return 'skipped';
     const balance = toNano(grant.balance);
     if (balance === 0n) return 'skipped';
     const noticeDays = grant.expiryNoticeDays ?? (await repo.findExpiryNoticeDays(scope));
@@ -277,11 +348,17 @@ export async function notifyGrantExpiry(deps: Deps, tenantId: string, grantId: s
 
 export async function getBillingSettings(deps: Deps, actor: Actor): Promise<ApiSchemas['BillingSettings']> {
   requirePermission(actor, 'billing.read');
-  const days = await withTenant(deps.db, actor.tenantId, (tx) => repo.findExpiryNoticeDays({ db: tx, tenantId: actor.tenantId }));
+  const days = await withTenant(deps.db, actor.tenantId, (tx) =>
+    repo.findExpiryNoticeDays({ db: tx, tenantId: actor.tenantId }),
+  );
   return { credit_expiry_notice_days: days };
 }
 
-export async function updateBillingSettings(deps: Deps, actor: Actor, input: UpdateBillingSettingsInput): Promise<ApiSchemas['BillingSettings']> {
+export async function updateBillingSettings(
+  deps: Deps,
+  actor: Actor,
+  input: UpdateBillingSettingsInput,
+): Promise<ApiSchemas['BillingSettings']> {
   requirePermission(actor, 'credits.write');
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
@@ -299,7 +376,12 @@ export async function updateBillingSettings(deps: Deps, actor: Actor, input: Upd
   });
 }
 
-export async function listGrants(deps: Deps, actor: Actor, externalId: string, input: ListGrantsInput): Promise<ApiSchemas['CreditGrantList']> {
+export async function listGrants(
+  deps: Deps,
+  actor: Actor,
+  externalId: string,
+  input: ListGrantsInput,
+): Promise<ApiSchemas['CreditGrantList']> {
   requirePermission(actor, 'billing.read');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
@@ -313,10 +395,17 @@ export async function listGrants(deps: Deps, actor: Actor, externalId: string, i
 export async function getWallet(deps: Deps, actor: Actor, externalId: string): Promise<ApiSchemas['Wallet']> {
   requirePermission(actor, 'billing.read');
   const now = deps.clock.now();
-  return withTenant(deps.db, actor.tenantId, async (tx) => readWallet({ db: tx, tenantId: actor.tenantId }, externalId, now));
+  return withTenant(deps.db, actor.tenantId, async (tx) =>
+    readWallet({ db: tx, tenantId: actor.tenantId }, externalId, now),
+  );
 }
 
-export async function updateWallet(deps: Deps, actor: Actor, externalId: string, input: UpdateWalletInput): Promise<ApiSchemas['Wallet']> {
+export async function updateWallet(
+  deps: Deps,
+  actor: Actor,
+  externalId: string,
+  input: UpdateWalletInput,
+): Promise<ApiSchemas['Wallet']> {
   requirePermission(actor, 'credits.write');
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
@@ -326,7 +415,11 @@ export async function updateWallet(deps: Deps, actor: Actor, externalId: string,
     const after: repo.WalletSettings = {
       onDepletion: input.on_depletion ?? before.onDepletion,
       lowBalanceThreshold:
-        input.low_balance_threshold === undefined ? before.lowBalanceThreshold : input.low_balance_threshold === null ? null : formatMoney(toNano(input.low_balance_threshold)),
+        input.low_balance_threshold === undefined
+          ? before.lowBalanceThreshold
+          : input.low_balance_threshold === null
+            ? null
+            : formatMoney(toNano(input.low_balance_threshold)),
     };
     await repo.upsertWalletSettings(scope, customer.id, after, now);
     await recordChange(tx, deps.clock, actor, actor.tenantId, {
@@ -354,7 +447,8 @@ async function readWallet(scope: TenantScope, externalId: string, now: Date): Pr
     customer_id: externalId,
     currency,
     on_depletion: settings.onDepletion,
-    low_balance_threshold: settings.lowBalanceThreshold === null ? null : formatMoney(toNano(settings.lowBalanceThreshold)),
+    low_balance_threshold:
+      settings.lowBalanceThreshold === null ? null : formatMoney(toNano(settings.lowBalanceThreshold)),
     balance: formatMoney(balance),
     held: formatMoney(toNano(held)),
     available_balance: formatMoney(balance - toNano(held)),

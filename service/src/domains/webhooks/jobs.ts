@@ -11,12 +11,18 @@ export const DELIVER_WEBHOOKS_JOB = 'webhooks.deliver';
 
 const deliverPayload = z.strictObject({ tenant_id: z.uuid(), endpoint_id: z.uuid() });
 
-const deliverJob = (tenantId: string, endpointId: string) => ({ data: { tenant_id: tenantId, endpoint_id: endpointId }, singletonKey: `${tenantId}:${endpointId}` });
+const deliverJob = (tenantId: string, endpointId: string) => ({
+  data: { tenant_id: tenantId, endpoint_id: endpointId },
+  singletonKey: `${tenantId}:${endpointId}`,
+});
 
 /** Enqueues a delivery job for each endpoint with deliveries due at the clock's now. */
 export async function scheduleWebhookDeliveries(deps: Deps, jobs: JobSender, limit: number): Promise<number> {
   const due = await repo.findDueEndpoints(deps.db, deps.clock.now(), limit);
-  await jobs.sendMany(DELIVER_WEBHOOKS_JOB, due.map((d) => deliverJob(d.tenantId, d.endpointId)));
+  await jobs.sendMany(
+    DELIVER_WEBHOOKS_JOB,
+    due.map((d) => deliverJob(d.tenantId, d.endpointId)),
+  );
   return due.length;
 }
 
@@ -54,7 +60,9 @@ export function startWebhookDispatcher(deps: Deps, jobs: JobSender, intervalMs =
   const timer = setInterval(() => {
     if (running) return;
     running = scheduleWebhookDeliveries(deps, jobs, 1000)
-      .catch((error) => deps.logger.warn('webhook dispatch failed', { error: error instanceof Error ? error.message : String(error) }))
+      .catch((error) =>
+        deps.logger.warn('webhook dispatch failed', { error: error instanceof Error ? error.message : String(error) }),
+      )
       .finally(() => (running = undefined));
   }, intervalMs);
   timer.unref();

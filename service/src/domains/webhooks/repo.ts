@@ -41,7 +41,11 @@ export async function insertEndpoint({ db, tenantId }: TenantScope, e: Endpoint)
     values (${tenantId}, ${e.id}, ${e.url}, ${e.description}, ${e.eventTypes}, ${e.enabled}, ${e.disabledReason}, ${e.disabledAt}, ${e.secret}, ${e.createdAt}, ${e.updatedAt})`;
 }
 
-export async function findEndpoint({ db, tenantId }: TenantScope, id: string, options: { lock?: boolean } = {}): Promise<Endpoint | undefined> {
+export async function findEndpoint(
+  { db, tenantId }: TenantScope,
+  id: string,
+  options: { lock?: boolean } = {},
+): Promise<Endpoint | undefined> {
   const [row] = await db`
     select * from webhook_endpoints where tenant_id = ${tenantId} and id = ${id} and deleted_at is null
     ${options.lock ? db`for update` : db``}`;
@@ -49,7 +53,8 @@ export async function findEndpoint({ db, tenantId }: TenantScope, id: string, op
 }
 
 export async function listEndpoints({ db, tenantId }: TenantScope): Promise<Endpoint[]> {
-  const rows = await db`select * from webhook_endpoints where tenant_id = ${tenantId} and deleted_at is null order by created_at, id`;
+  const rows =
+    await db`select * from webhook_endpoints where tenant_id = ${tenantId} and deleted_at is null order by created_at, id`;
   return rows.map(fromDbEndpoint);
 }
 
@@ -73,7 +78,11 @@ export async function resumeDeliveries({ db, tenantId }: TenantScope, endpointId
 }
 
 /** After an attempt: success clears the failing streak; a failure starts it if none runs. */
-export async function recordEndpointHealth({ db, tenantId }: TenantScope, endpointId: string, outcome: { succeeded: boolean; firstFailureAt: Date | null }): Promise<void> {
+export async function recordEndpointHealth(
+  { db, tenantId }: TenantScope,
+  endpointId: string,
+  outcome: { succeeded: boolean; firstFailureAt: Date | null },
+): Promise<void> {
   if (outcome.succeeded) {
     await db`update webhook_endpoints set failing_since = null where tenant_id = ${tenantId} and id = ${endpointId} and failing_since is not null`;
   } else if (outcome.firstFailureAt) {
@@ -116,7 +125,9 @@ export async function insertMessage({ db, tenantId }: TenantScope, m: Message): 
 
 export async function findMessage({ db, tenantId }: TenantScope, id: string): Promise<Message | undefined> {
   const [r] = await db`select * from webhook_messages where tenant_id = ${tenantId} and id = ${id}`;
-  return r ? { id: r.id, eventType: r.event_type, notificationId: r.notification_id, body: r.body, createdAt: r.created_at } : undefined;
+  return r
+    ? { id: r.id, eventType: r.event_type, notificationId: r.notification_id, body: r.body, createdAt: r.created_at }
+    : undefined;
 }
 
 export async function listMessages(
@@ -138,7 +149,11 @@ export async function listMessages(
     notificationId: r.notification_id,
     body: r.body,
     createdAt: r.created_at,
-    deliveries: (r.deliveries as { endpoint_id: string; status: string; attempts: number }[]).map((d) => ({ endpointId: d.endpoint_id, status: d.status, attempts: d.attempts })),
+    deliveries: (r.deliveries as { endpoint_id: string; status: string; attempts: number }[]).map((d) => ({
+      endpointId: d.endpoint_id,
+      status: d.status,
+      attempts: d.attempts,
+    })),
   }));
 }
 
@@ -171,14 +186,24 @@ function fromDbDelivery(r: Record<string, any>): Delivery {
 }
 
 /** A delivery of the message to the endpoint, due now; one already there is left as it is. */
-export async function insertDelivery({ db, tenantId }: TenantScope, endpointId: string, messageId: string, now: Date): Promise<void> {
+export async function insertDelivery(
+  { db, tenantId }: TenantScope,
+  endpointId: string,
+  messageId: string,
+  now: Date,
+): Promise<void> {
   await db`
     insert into webhook_deliveries (tenant_id, endpoint_id, message_id, status, next_attempt_at, created_at)
     values (${tenantId}, ${endpointId}, ${messageId}, 'pending', ${now}, ${now})
     on conflict do nothing`;
 }
 
-export async function findDelivery({ db, tenantId }: TenantScope, endpointId: string, messageId: string, options: { lock?: boolean } = {}): Promise<Delivery | undefined> {
+export async function findDelivery(
+  { db, tenantId }: TenantScope,
+  endpointId: string,
+  messageId: string,
+  options: { lock?: boolean } = {},
+): Promise<Delivery | undefined> {
   const [r] = await db`
     select d.*, m.event_type from webhook_deliveries d join webhook_messages m on m.tenant_id = d.tenant_id and m.id = d.message_id
     where d.tenant_id = ${tenantId} and d.endpoint_id = ${endpointId} and d.message_id = ${messageId}
@@ -249,13 +274,22 @@ export async function claimDueDeliveries(
   let cursor: ClaimCursor | undefined;
   for (const r of rows) {
     // Fixed-width UTC text to the microsecond (a Date would drop them): ordered as the instants are.
-    if (!cursor || r.due_at > cursor.dueAt || (r.due_at === cursor.dueAt && r.message_id > cursor.messageId)) cursor = { dueAt: r.due_at, messageId: r.message_id };
+    if (!cursor || r.due_at > cursor.dueAt || (r.due_at === cursor.dueAt && r.message_id > cursor.messageId))
+      cursor = { dueAt: r.due_at, messageId: r.message_id };
   }
-  return { claimed: rows.map((r) => ({ messageId: r.message_id, body: r.body, attempts: r.attempts, status: r.status })), cursor };
+  return {
+    claimed: rows.map((r) => ({ messageId: r.message_id, body: r.body, attempts: r.attempts, status: r.status })),
+    cursor,
+  };
 }
 
 /** Claims one delivery whatever its state (a manual retry); pending with the lease while the attempt runs. */
-export async function claimDelivery({ db, tenantId }: TenantScope, endpointId: string, messageId: string, leaseUntil: Date): Promise<ClaimedDelivery | undefined> {
+export async function claimDelivery(
+  { db, tenantId }: TenantScope,
+  endpointId: string,
+  messageId: string,
+  leaseUntil: Date,
+): Promise<ClaimedDelivery | undefined> {
   const [r] = await db`
     with old as (
       select message_id, status from webhook_deliveries
@@ -285,7 +319,11 @@ export interface AttemptRecord {
 }
 
 /** The attempts of one endpoint's batch and their deliveries' new state: two statements, sent together. */
-export async function recordAttempts({ db, tenantId }: TenantScope, endpointId: string, attempts: AttemptRecord[]): Promise<void> {
+export async function recordAttempts(
+  { db, tenantId }: TenantScope,
+  endpointId: string,
+  attempts: AttemptRecord[],
+): Promise<void> {
   if (attempts.length === 0) return;
   // Every column goes as text[] (with nulls) and is cast by the server: one parameter type for postgres.js to send.
   const column = (f: (a: AttemptRecord) => string | number | boolean | Date | null) =>
@@ -325,7 +363,11 @@ export interface Attempt {
   error: string | null;
 }
 
-export async function listAttempts({ db, tenantId }: TenantScope, messageId: string, endpointId?: string): Promise<Attempt[]> {
+export async function listAttempts(
+  { db, tenantId }: TenantScope,
+  messageId: string,
+  endpointId?: string,
+): Promise<Attempt[]> {
   const rows = await db`
     select * from webhook_attempts where tenant_id = ${tenantId} and message_id = ${messageId}
     ${endpointId ? db`and endpoint_id = ${endpointId}` : db``}
@@ -368,7 +410,11 @@ export async function replayDeliveries(
 }
 
 /** Every tenant's endpoints with deliveries due (the delivery jobs' cross-tenant read). */
-export async function findDueEndpoints(db: Db, now: Date, limit: number): Promise<{ tenantId: string; endpointId: string }[]> {
+export async function findDueEndpoints(
+  db: Db,
+  now: Date,
+  limit: number,
+): Promise<{ tenantId: string; endpointId: string }[]> {
   const rows = await db`select tenant_id, endpoint_id from webhook_due_endpoints(${now}, ${limit})`;
   return rows.map((r) => ({ tenantId: r.tenant_id, endpointId: r.endpoint_id }));
 }

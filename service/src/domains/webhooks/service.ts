@@ -14,7 +14,15 @@ import { invalid, notFound } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
 import * as notify from '../notifications/service.ts';
 import * as repo from './repo.ts';
-import type { CreateEndpointInput, ListDeliveriesInput, ListMessagesInput, ReplayInput, RotateSecretInput, TestSendInput, UpdateEndpointInput } from '@tariff/openapi/schemas/webhooks';
+import type {
+  CreateEndpointInput,
+  ListDeliveriesInput,
+  ListMessagesInput,
+  ReplayInput,
+  RotateSecretInput,
+  TestSendInput,
+  UpdateEndpointInput,
+} from '@tariff/openapi/schemas/webhooks';
 
 export interface WebhookSettings {
   /** Deliver to private and loopback addresses (WEBHOOK_ALLOW_PRIVATE=1). */
@@ -69,7 +77,10 @@ export function toApiEndpoint(e: repo.Endpoint, now: Date): ApiEndpoint {
     disabled_reason: e.disabledReason,
     disabled_at: e.disabledAt?.toISOString() ?? null,
     failing_since: e.failingSince?.toISOString() ?? null,
-    previous_secret_expires_at: e.previousSecret && e.previousSecretExpiresAt && e.previousSecretExpiresAt > now ? e.previousSecretExpiresAt.toISOString() : null,
+    previous_secret_expires_at:
+      e.previousSecret && e.previousSecretExpiresAt && e.previousSecretExpiresAt > now
+        ? e.previousSecretExpiresAt.toISOString()
+        : null,
     created_at: e.createdAt.toISOString(),
     updated_at: e.updatedAt.toISOString(),
   };
@@ -77,16 +88,27 @@ export function toApiEndpoint(e: repo.Endpoint, now: Date): ApiEndpoint {
 
 async function requireDestination(url: string, settings: WebhookSettings): Promise<void> {
   const check = await checkDestination(url, { allowPrivate: settings.allowPrivate });
-  if (!check.ok) throw invalid('invalid_webhook_url', `The webhook URL cannot be used: ${check.reason}`, [{ field: 'url', reason: check.reason }]);
+  if (!check.ok)
+    throw invalid('invalid_webhook_url', `The webhook URL cannot be used: ${check.reason}`, [
+      { field: 'url', reason: check.reason },
+    ]);
 }
 
-async function requireEndpoint(scope: TenantScope, id: string, options: { lock?: boolean } = {}): Promise<repo.Endpoint> {
+async function requireEndpoint(
+  scope: TenantScope,
+  id: string,
+  options: { lock?: boolean } = {},
+): Promise<repo.Endpoint> {
   const endpoint = await repo.findEndpoint(scope, id, options);
   if (!endpoint) throw notFound('webhook_endpoint_not_found', `No webhook endpoint ${id}`);
   return endpoint;
 }
 
-export async function createEndpoint(deps: Deps, actor: Actor, input: CreateEndpointInput): Promise<ApiSchemas['WebhookEndpointWithSecret']> {
+export async function createEndpoint(
+  deps: Deps,
+  actor: Actor,
+  input: CreateEndpointInput,
+): Promise<ApiSchemas['WebhookEndpointWithSecret']> {
   requirePermission(actor, 'webhooks.manage');
   await requireDestination(input.url, webhookSettings());
   const now = deps.clock.now();
@@ -108,7 +130,12 @@ export async function createEndpoint(deps: Deps, actor: Actor, input: CreateEndp
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     await repo.insertEndpoint({ db: tx, tenantId: actor.tenantId }, endpoint);
     const result = toApiEndpoint(endpoint, now);
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'webhook_endpoint.created', entityType: 'webhook_endpoint', entityId: endpoint.id, after: result });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'webhook_endpoint.created',
+      entityType: 'webhook_endpoint',
+      entityId: endpoint.id,
+      after: result,
+    });
     return { ...result, secret: endpoint.secret };
   });
 }
@@ -116,17 +143,26 @@ export async function createEndpoint(deps: Deps, actor: Actor, input: CreateEndp
 export async function listEndpoints(deps: Deps, actor: Actor): Promise<ApiSchemas['WebhookEndpointList']> {
   requirePermission(actor, 'webhooks.manage');
   const now = deps.clock.now();
-  const rows = await withTenant(deps.db, actor.tenantId, (tx) => repo.listEndpoints({ db: tx, tenantId: actor.tenantId }));
+  const rows = await withTenant(deps.db, actor.tenantId, (tx) =>
+    repo.listEndpoints({ db: tx, tenantId: actor.tenantId }),
+  );
   return { data: rows.map((e) => toApiEndpoint(e, now)), has_more: false };
 }
 
 export async function getEndpoint(deps: Deps, actor: Actor, id: string): Promise<ApiEndpoint> {
   requirePermission(actor, 'webhooks.manage');
-  const endpoint = await withTenant(deps.db, actor.tenantId, (tx) => requireEndpoint({ db: tx, tenantId: actor.tenantId }, id));
+  const endpoint = await withTenant(deps.db, actor.tenantId, (tx) =>
+    requireEndpoint({ db: tx, tenantId: actor.tenantId }, id),
+  );
   return toApiEndpoint(endpoint, deps.clock.now());
 }
 
-export async function updateEndpoint(deps: Deps, actor: Actor, id: string, input: UpdateEndpointInput): Promise<ApiEndpoint> {
+export async function updateEndpoint(
+  deps: Deps,
+  actor: Actor,
+  id: string,
+  input: UpdateEndpointInput,
+): Promise<ApiEndpoint> {
   requirePermission(actor, 'webhooks.manage');
   if (input.url !== undefined) await requireDestination(input.url, webhookSettings());
   const now = deps.clock.now();
@@ -140,12 +176,20 @@ export async function updateEndpoint(deps: Deps, actor: Actor, id: string, input
       eventTypes: input.event_types ? [...new Set(input.event_types)] : before.eventTypes,
       updatedAt: now,
     };
-    if (input.enabled === true && !before.enabled) Object.assign(after, { enabled: true, disabledReason: null, disabledAt: null, failingSince: null });
-    if (input.enabled === false && before.enabled) Object.assign(after, { enabled: false, disabledReason: 'manual', disabledAt: now });
+    if (input.enabled === true && !before.enabled)
+      Object.assign(after, { enabled: true, disabledReason: null, disabledAt: null, failingSince: null });
+    if (input.enabled === false && before.enabled)
+      Object.assign(after, { enabled: false, disabledReason: 'manual', disabledAt: now });
     await repo.updateEndpoint(scope, after);
     if (after.enabled && !before.enabled) await repo.resumeDeliveries(scope, id, now);
     const result = toApiEndpoint(after, now);
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'webhook_endpoint.updated', entityType: 'webhook_endpoint', entityId: id, before: toApiEndpoint(before, now), after: result });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'webhook_endpoint.updated',
+      entityType: 'webhook_endpoint',
+      entityId: id,
+      before: toApiEndpoint(before, now),
+      after: result,
+    });
     return result;
   });
 }
@@ -158,13 +202,23 @@ export async function deleteEndpoint(deps: Deps, actor: Actor, id: string): Prom
     const endpoint = await requireEndpoint(scope, id, { lock: true });
     await repo.deleteEndpoint(scope, id, now);
     const result = toApiEndpoint(endpoint, now);
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'webhook_endpoint.deleted', entityType: 'webhook_endpoint', entityId: id, before: result });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'webhook_endpoint.deleted',
+      entityType: 'webhook_endpoint',
+      entityId: id,
+      before: result,
+    });
     return result;
   });
 }
 
 /** A new secret; the old one keeps signing beside it for `overlap_seconds`. The only time the new one is shown. */
-export async function rotateSecret(deps: Deps, actor: Actor, id: string, input: RotateSecretInput): Promise<ApiSchemas['WebhookEndpointWithSecret']> {
+export async function rotateSecret(
+  deps: Deps,
+  actor: Actor,
+  id: string,
+  input: RotateSecretInput,
+): Promise<ApiSchemas['WebhookEndpointWithSecret']> {
   requirePermission(actor, 'webhooks.manage');
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
@@ -174,19 +228,28 @@ export async function rotateSecret(deps: Deps, actor: Actor, id: string, input: 
       ...before,
       secret: generateSecret(),
       previousSecret: input.overlap_seconds > 0 ? before.secret : null,
-      previousSecretExpiresAt: input.overlap_seconds > 0 ? new Date(now.getTime() + input.overlap_seconds * 1000) : null,
+      previousSecretExpiresAt:
+        input.overlap_seconds > 0 ? new Date(now.getTime() + input.overlap_seconds * 1000) : null,
       updatedAt: now,
     };
     await repo.updateEndpoint(scope, after);
     const result = toApiEndpoint(after, now);
-    await recordChange(tx, deps.clock, actor, actor.tenantId, { action: 'webhook_endpoint.secret_rotated', entityType: 'webhook_endpoint', entityId: id, after: result });
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'webhook_endpoint.secret_rotated',
+      entityType: 'webhook_endpoint',
+      entityId: id,
+      after: result,
+    });
     return { ...result, secret: after.secret };
   });
 }
 
 /** The secrets an attempt at `now` signs with: the current one, and the replaced one while its overlap lasts. */
 export function signingSecrets(endpoint: repo.Endpoint, now: Date): string[] {
-  const previous = endpoint.previousSecret && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > now ? [endpoint.previousSecret] : [];
+  const previous =
+    endpoint.previousSecret && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > now
+      ? [endpoint.previousSecret]
+      : [];
   return [endpoint.secret, ...previous];
 }
 
@@ -207,7 +270,12 @@ function toApiAttempt(a: repo.Attempt): ApiSchemas['WebhookAttempt'] {
 }
 
 /** Sends a test message to the endpoint now, and answers with the attempt (retried like any message if it failed). */
-export async function sendTest(deps: Deps, actor: Actor, endpointId: string, input: TestSendInput): Promise<ApiSchemas['WebhookTestResult']> {
+export async function sendTest(
+  deps: Deps,
+  actor: Actor,
+  endpointId: string,
+  input: TestSendInput,
+): Promise<ApiSchemas['WebhookTestResult']> {
   requirePermission(actor, 'webhooks.manage');
   const now = deps.clock.now();
   const messageId = `msg_${crypto.randomUUID().replaceAll('-', '')}`;
@@ -216,7 +284,13 @@ export async function sendTest(deps: Deps, actor: Actor, endpointId: string, inp
     await requireEndpoint(scope, endpointId);
     const data = input.payload ?? { message: 'A test message from Tariff', endpoint_id: endpointId };
     const body = JSON.stringify({ type: input.event_type, timestamp: now.toISOString(), data });
-    await repo.insertMessage(scope, { id: messageId, eventType: input.event_type, notificationId: null, body, createdAt: now });
+    await repo.insertMessage(scope, {
+      id: messageId,
+      eventType: input.event_type,
+      notificationId: null,
+      body,
+      createdAt: now,
+    });
     await repo.insertDelivery(scope, endpointId, messageId, now);
   });
   const attempt = await attemptNow(deps, actor.tenantId, endpointId, messageId);
@@ -224,28 +298,47 @@ export async function sendTest(deps: Deps, actor: Actor, endpointId: string, inp
 }
 
 /** Sends one message to one endpoint again now, whatever its delivery's state (or creates the delivery). */
-export async function retryMessage(deps: Deps, actor: Actor, messageId: string, endpointId: string): Promise<ApiSchemas['WebhookAttempt']> {
+export async function retryMessage(
+  deps: Deps,
+  actor: Actor,
+  messageId: string,
+  endpointId: string,
+): Promise<ApiSchemas['WebhookAttempt']> {
   requirePermission(actor, 'webhooks.manage');
   const now = deps.clock.now();
   await withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
-    if (!(await repo.findMessage(scope, messageId))) throw notFound('webhook_message_not_found', `No webhook message ${messageId}`);
+    if (!(await repo.findMessage(scope, messageId)))
+      throw notFound('webhook_message_not_found', `No webhook message ${messageId}`);
     const endpoint = await repo.findEndpoint(scope, endpointId);
-    if (!endpoint) throw invalid('webhook_endpoint_not_found', `No webhook endpoint ${endpointId}`, [{ field: 'endpoint_id', reason: 'no such endpoint' }]);
+    if (!endpoint)
+      throw invalid('webhook_endpoint_not_found', `No webhook endpoint ${endpointId}`, [
+        { field: 'endpoint_id', reason: 'no such endpoint' },
+      ]);
     await repo.insertDelivery(scope, endpointId, messageId, now);
   });
   return toApiAttempt(await attemptNow(deps, actor.tenantId, endpointId, messageId));
 }
 
 /** Queues again the messages of a time range for one endpoint; the delivery jobs send them. */
-export async function replay(deps: Deps, actor: Actor, endpointId: string, input: ReplayInput): Promise<ApiSchemas['WebhookReplayResult']> {
+export async function replay(
+  deps: Deps,
+  actor: Actor,
+  endpointId: string,
+  input: ReplayInput,
+): Promise<ApiSchemas['WebhookReplayResult']> {
   requirePermission(actor, 'webhooks.manage');
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const endpoint = await requireEndpoint(scope, endpointId);
     const until = input.until ? new Date(input.until) : now;
-    const queued = await repo.replayDeliveries(scope, endpoint, { since: new Date(input.since), until, includeSucceeded: input.include_succeeded }, now);
+    const queued = await repo.replayDeliveries(
+      scope,
+      endpoint,
+      { since: new Date(input.since), until, includeSucceeded: input.include_succeeded },
+      now,
+    );
     await recordChange(tx, deps.clock, actor, actor.tenantId, {
       action: 'webhook_endpoint.replayed',
       entityType: 'webhook_endpoint',
@@ -256,12 +349,21 @@ export async function replay(deps: Deps, actor: Actor, endpointId: string, input
   });
 }
 
-export async function listDeliveries(deps: Deps, actor: Actor, endpointId: string, input: ListDeliveriesInput): Promise<ApiSchemas['WebhookDeliveryList']> {
+export async function listDeliveries(
+  deps: Deps,
+  actor: Actor,
+  endpointId: string,
+  input: ListDeliveriesInput,
+): Promise<ApiSchemas['WebhookDeliveryList']> {
   requirePermission(actor, 'webhooks.manage');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     await requireEndpoint(scope, endpointId);
-    const rows = await repo.listDeliveries(scope, endpointId, { status: input.status, limit: input.limit, startingAfter: input.starting_after });
+    const rows = await repo.listDeliveries(scope, endpointId, {
+      status: input.status,
+      limit: input.limit,
+      startingAfter: input.starting_after,
+    });
     return {
       data: rows.map((d) => ({
         endpoint_id: d.endpointId,
@@ -280,12 +382,21 @@ export async function listDeliveries(deps: Deps, actor: Actor, endpointId: strin
   });
 }
 
-export async function listMessages(deps: Deps, actor: Actor, input: ListMessagesInput): Promise<ApiSchemas['WebhookMessageList']> {
+export async function listMessages(
+  deps: Deps,
+  actor: Actor,
+  input: ListMessagesInput,
+): Promise<ApiSchemas['WebhookMessageList']> {
   requirePermission(actor, 'webhooks.manage');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const rows = await repo.listMessages(
       { db: tx, tenantId: actor.tenantId },
-      { eventType: input.event_type, since: input.since ? new Date(input.since) : undefined, until: input.until ? new Date(input.until) : undefined, limit: input.limit },
+      {
+        eventType: input.event_type,
+        since: input.since ? new Date(input.since) : undefined,
+        until: input.until ? new Date(input.until) : undefined,
+        limit: input.limit,
+      },
     );
     return {
       data: rows.map((m) => ({
@@ -294,18 +405,28 @@ export async function listMessages(deps: Deps, actor: Actor, input: ListMessages
         notification_id: m.notificationId,
         payload: JSON.parse(m.body),
         created_at: m.createdAt.toISOString(),
-        deliveries: m.deliveries.map((d) => ({ endpoint_id: d.endpointId, status: d.status as 'pending' | 'succeeded' | 'failed', attempts: d.attempts })),
+        deliveries: m.deliveries.map((d) => ({
+          endpoint_id: d.endpointId,
+          status: d.status as 'pending' | 'succeeded' | 'failed',
+          attempts: d.attempts,
+        })),
       })),
       has_more: rows.length === input.limit,
     };
   });
 }
 
-export async function listAttempts(deps: Deps, actor: Actor, messageId: string, endpointId?: string): Promise<ApiSchemas['WebhookAttemptList']> {
+export async function listAttempts(
+  deps: Deps,
+  actor: Actor,
+  messageId: string,
+  endpointId?: string,
+): Promise<ApiSchemas['WebhookAttemptList']> {
   requirePermission(actor, 'webhooks.manage');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
-    if (!(await repo.findMessage(scope, messageId))) throw notFound('webhook_message_not_found', `No webhook message ${messageId}`);
+    if (!(await repo.findMessage(scope, messageId)))
+      throw notFound('webhook_message_not_found', `No webhook message ${messageId}`);
     return { data: (await repo.listAttempts(scope, messageId, endpointId)).map(toApiAttempt), has_more: false };
   });
 }
@@ -318,7 +439,12 @@ interface Sent {
   result: SendResult;
 }
 
-async function sendAll(deps: Deps, endpoint: repo.Endpoint, claimed: repo.ClaimedDelivery[], settings: WebhookSettings): Promise<Sent[]> {
+async function sendAll(
+  deps: Deps,
+  endpoint: repo.Endpoint,
+  claimed: repo.ClaimedDelivery[],
+  settings: WebhookSettings,
+): Promise<Sent[]> {
   const sent: Sent[] = [];
   let next = 0;
   const worker = async () => {
@@ -342,7 +468,12 @@ async function sendAll(deps: Deps, endpoint: repo.Endpoint, claimed: repo.Claime
 }
 
 /** Each attempt's record and its delivery's next state: success ends it; a failure waits its back-off or gives up. */
-export function planAttempts(sent: Sent[], trigger: 'scheduled' | 'manual', now: Date, random: () => number = Math.random): repo.AttemptRecord[] {
+export function planAttempts(
+  sent: Sent[],
+  trigger: 'scheduled' | 'manual',
+  now: Date,
+  random: () => number = Math.random,
+): repo.AttemptRecord[] {
   return sent.map(({ claimed, startedAt, result }) => {
     const attempt = claimed.attempts + 1;
     let status: repo.AttemptRecord['status'];
@@ -374,7 +505,14 @@ export function planAttempts(sent: Sent[], trigger: 'scheduled' | 'manual', now:
  * Records a batch's attempts, the endpoint's health, and disables it on a 410 or after days of failures; whether
  * it was disabled. The log writes and the health update are sent together (one round trip).
  */
-async function recordSent(deps: Deps, tenantId: string, endpoint: repo.Endpoint, sent: Sent[], trigger: 'scheduled' | 'manual', settings: WebhookSettings): Promise<boolean> {
+async function recordSent(
+  deps: Deps,
+  tenantId: string,
+  endpoint: repo.Endpoint,
+  sent: Sent[],
+  trigger: 'scheduled' | 'manual',
+  settings: WebhookSettings,
+): Promise<boolean> {
   const now = deps.clock.now();
   const records = planAttempts(sent, trigger, now);
   return withTenant(deps.db, tenantId, async (tx) => {
@@ -383,13 +521,28 @@ async function recordSent(deps: Deps, tenantId: string, endpoint: repo.Endpoint,
     const failures = records.filter((r) => !r.succeeded).map((r) => r.startedAt.getTime());
     await Promise.all([
       repo.recordAttempts(scope, endpoint.id, records),
-      repo.recordEndpointHealth(scope, endpoint.id, { succeeded, firstFailureAt: failures.length > 0 ? new Date(Math.min(...failures)) : null }),
+      repo.recordEndpointHealth(scope, endpoint.id, {
+        succeeded,
+        firstFailureAt: failures.length > 0 ? new Date(Math.min(...failures)) : null,
+      }),
     ]);
     let disabled: repo.Endpoint | undefined;
-    if (records.some((r) => r.statusCode === 410)) disabled = await repo.disableEndpoint(scope, endpoint.id, 'gone', now);
-    else if (!succeeded) disabled = await repo.disableEndpoint(scope, endpoint.id, 'failing', now, new Date(now.getTime() - settings.disableAfterDays * 86_400_000));
+    if (records.some((r) => r.statusCode === 410))
+      disabled = await repo.disableEndpoint(scope, endpoint.id, 'gone', now);
+    else if (!succeeded)
+      disabled = await repo.disableEndpoint(
+        scope,
+        endpoint.id,
+        'failing',
+        now,
+        new Date(now.getTime() - settings.disableAfterDays * 86_400_000),
+      );
     if (disabled) {
-      deps.logger.warn('webhook endpoint disabled', { tenant_id: tenantId, endpoint_id: endpoint.id, reason: disabled.disabledReason });
+      deps.logger.warn('webhook endpoint disabled', {
+        tenant_id: tenantId,
+        endpoint_id: endpoint.id,
+        reason: disabled.disabledReason,
+      });
       await notify.recordOnce(scope, {
         id: crypto.randomUUID(),
         type: 'webhook_endpoint.disabled',
@@ -416,13 +569,20 @@ async function attemptNow(deps: Deps, tenantId: string, endpointId: string, mess
   const { endpoint, claimed } = await withTenant(deps.db, tenantId, async (tx) => {
     const scope = { db: tx, tenantId };
     const endpoint = await requireEndpoint(scope, endpointId);
-    const claimed = await repo.claimDelivery(scope, endpointId, messageId, new Date(now.getTime() + leaseMs(settings, 1)));
+    const claimed = await repo.claimDelivery(
+      scope,
+      endpointId,
+      messageId,
+      new Date(now.getTime() + leaseMs(settings, 1)),
+    );
     return { endpoint, claimed };
   });
   if (!claimed) throw notFound('webhook_delivery_not_found', `No delivery of ${messageId} to ${endpointId}`);
   const sent = await sendAll(deps, endpoint, [claimed], settings);
   await recordSent(deps, tenantId, endpoint, sent, 'manual', settings);
-  const attempts = await withTenant(deps.db, tenantId, (tx) => repo.listAttempts({ db: tx, tenantId }, messageId, endpointId));
+  const attempts = await withTenant(deps.db, tenantId, (tx) =>
+    repo.listAttempts({ db: tx, tenantId }, messageId, endpointId),
+  );
   return attempts.at(-1)!;
 }
 
@@ -469,7 +629,10 @@ export async function deliverEndpoint(
       const scope = { db: tx, tenantId };
       const current = await repo.findEndpoint(scope, endpointId);
       if (!current?.enabled) return { current, claimed: [] as repo.ClaimedDelivery[], cursor: undefined };
-      return { current, ...(await repo.claimDueDeliveries(scope, endpointId, now, new Date(now.getTime() + lease), batchSize, cursor)) };
+      return {
+        current,
+        ...(await repo.claimDueDeliveries(scope, endpointId, now, new Date(now.getTime() + lease), batchSize, cursor)),
+      };
     });
     if (!found.current?.enabled) drained = true;
     else endpoint = found.current;

@@ -5,12 +5,19 @@ import { DataTable, type Columns } from '../DataTable.tsx';
 import { CopyButton, ErrorBanner, Loading, Notice, TextField, formatInstant, useServerErrors } from '../ui.tsx';
 
 type Key = Awaited<ReturnType<typeof api.apiKeys.list.query>>[number];
-type NewKey = { kind: 'secret'; name: string; role: 'admin' | 'billing' | 'viewer' } | { kind: 'publishable'; name: string };
+type NewKey =
+  { kind: 'secret'; name: string; role: 'admin' | 'billing' | 'viewer' } | { kind: 'publishable'; name: string };
 
 export default function ApiKeys() {
   const keys = useApiQuery('apiKeys.list', undefined, () => api.apiKeys.list.query());
   const revoke = useApiMutation((id: string) => api.apiKeys.revoke.mutate({ id }), ['apiKeys.list']);
-  const form = useForm({ defaultValues: { name: '', kind: 'secret' as 'secret' | 'publishable', role: 'admin' as 'admin' | 'billing' | 'viewer' } });
+  const form = useForm({
+    defaultValues: {
+      name: '',
+      kind: 'secret' as 'secret' | 'publishable',
+      role: 'admin' as 'admin' | 'billing' | 'viewer',
+    },
+  });
   const create = useApiMutation((input: NewKey) => api.apiKeys.create.mutate(input), ['apiKeys.list']);
   useServerErrors(form, create.error);
   const columns: Columns<Key> = [
@@ -41,7 +48,9 @@ export default function ApiKeys() {
       <section className="card" aria-labelledby="new-key-title">
         <h2 id="new-key-title">New key</h2>
         <form
-          onSubmit={form.handleSubmit(({ name, kind, role }) => create.mutate(kind === 'secret' ? { kind, name, role } : { kind, name }))}
+          onSubmit={form.handleSubmit(({ name, kind, role }) =>
+            create.mutate(kind === 'secret' ? { kind, name, role } : { kind, name }),
+          )}
           noValidate
         >
           <TextField form={form} name="name" label="Key name" required />
@@ -67,7 +76,8 @@ export default function ApiKeys() {
         </form>
         {create.data ? (
           <Notice>
-            Copy it now, it is shown once: <code data-testid="new-key">{create.data.secret}</code> <CopyButton text={create.data.secret} />
+            Copy it now, it is shown once: <code data-testid="new-key">{create.data.secret}</code>{' '}
+            <CopyButton text={create.data.secret} />
           </Notice>
         ) : null}
       </section>

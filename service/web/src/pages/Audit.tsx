@@ -30,7 +30,9 @@ export default function Audit() {
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const before = cursors.at(-1);
   const input = { limit: 50, ...filter, ...(before ? { before_id: before } : {}) };
-  const log = useApiQuery('audit.list', input, () => api.audit.list.query(input), { placeholderData: (previous) => previous });
+  const log = useApiQuery('audit.list', input, () => api.audit.list.query(input), {
+    placeholderData: (previous) => previous,
+  });
   const form = useForm({ defaultValues: { entity_type: '', entity_id: '' } });
   return (
     <>
@@ -38,7 +40,10 @@ export default function Audit() {
       <form
         className="toolbar"
         onSubmit={form.handleSubmit((values) => {
-          setFilter({ ...(values.entity_type ? { entity_type: values.entity_type } : {}), ...(values.entity_id ? { entity_id: values.entity_id } : {}) });
+          setFilter({
+            ...(values.entity_type ? { entity_type: values.entity_type } : {}),
+            ...(values.entity_id ? { entity_id: values.entity_id } : {}),
+          });
           setCursors([undefined]);
         })}
       >
@@ -50,10 +55,20 @@ export default function Audit() {
       <ErrorBanner error={log.error} />
       {log.data ? <DataTable label="Audit log" data={log.data} columns={columns} rowId={(e) => e.id} /> : null}
       <div className="toolbar">
-        <button type="button" className="secondary" disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+        <button
+          type="button"
+          className="secondary"
+          disabled={cursors.length <= 1}
+          onClick={() => setCursors(cursors.slice(0, -1))}
+        >
           Newer
         </button>
-        <button type="button" className="secondary" disabled={(log.data?.length ?? 0) < 50} onClick={() => setCursors([...cursors, log.data!.at(-1)!.id])}>
+        <button
+          type="button"
+          className="secondary"
+          disabled={(log.data?.length ?? 0) < 50}
+          onClick={() => setCursors([...cursors, log.data!.at(-1)!.id])}
+        >
           Older
         </button>
       </div>

@@ -21,7 +21,11 @@ export default function Brand() {
   useEffect(() => {
     if (brand.data)
       form.reset(
-        { display_name: brand.data.display_name ?? '', logo_url: brand.data.logo_url ?? '', accent_color: brand.data.accent_color ?? '' },
+        {
+          display_name: brand.data.display_name ?? '',
+          logo_url: brand.data.logo_url ?? '',
+          accent_color: brand.data.accent_color ?? '',
+        },
         { keepDirtyValues: true },
       );
   }, [brand.data, form]);

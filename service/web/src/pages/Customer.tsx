@@ -27,10 +27,18 @@ export default function CustomerPage() {
         <dt>Currency</dt>
         <dd data-testid="customer-currency">
           {c.currency}
-          {summary.rating_currency !== c.currency ? ` (rated in ${summary.rating_currency}, converted on invoices)` : ''}
+          {summary.rating_currency !== c.currency
+            ? ` (rated in ${summary.rating_currency}, converted on invoices)`
+            : ''}
         </dd>
         <dt>Price book</dt>
-        <dd>{c.price_book ? <Link to={`/dashboard/price-books/${encodeURIComponent(c.price_book.code)}`}>{c.price_book.code}</Link> : '—'}</dd>
+        <dd>
+          {c.price_book ? (
+            <Link to={`/dashboard/price-books/${encodeURIComponent(c.price_book.code)}`}>{c.price_book.code}</Link>
+          ) : (
+            '—'
+          )}
+        </dd>
         <dt>Resold through</dt>
         <dd data-testid="ancestors">
           {ancestors.length === 0
@@ -38,7 +46,9 @@ export default function CustomerPage() {
             : [...ancestors].reverse().map((a, index) => (
                 <span key={a.external_id}>
                   {index > 0 ? ' › ' : ''}
-                  <Link to={`/dashboard/customers/${encodeURIComponent(a.external_id)}`}>{a.name ?? a.external_id}</Link>
+                  <Link to={`/dashboard/customers/${encodeURIComponent(a.external_id)}`}>
+                    {a.name ?? a.external_id}
+                  </Link>
                 </span>
               ))}
         </dd>
@@ -80,8 +90,15 @@ function UsageOverTime({ id, until }: { id: string; until: string }) {
   const [days, setDays] = useState<number>(30);
   // The range ends at the next whole hour after the server's now, so the current hour is in it.
   const end = new Date(Math.ceil((Date.parse(until) + 1) / 3_600_000) * 3_600_000);
-  const input = { customer_id: id, granularity, from: new Date(end.getTime() - days * 86_400_000).toISOString(), until: end.toISOString() };
-  const series = useApiQuery('insights.usageSeries', input, () => api.insights.usageSeries.query(input), { placeholderData: (previous) => previous });
+  const input = {
+    customer_id: id,
+    granularity,
+    from: new Date(end.getTime() - days * 86_400_000).toISOString(),
+    until: end.toISOString(),
+  };
+  const series = useApiQuery('insights.usageSeries', input, () => api.insights.usageSeries.query(input), {
+    placeholderData: (previous) => previous,
+  });
   const meters = [...new Set((series.data?.series ?? []).map((s) => s.meter))];
   return (
     <>
@@ -117,12 +134,19 @@ function UsageOverTime({ id, until }: { id: string; until: string }) {
       {meters.map((meter) => {
         const groups = series.data!.series.filter((s) => s.meter === meter);
         const lines: UsageSeries[] = groups.map((group) => ({
-          label: Object.values(group.group).filter((v) => v !== null).join(' / ') || meter,
+          label:
+            Object.values(group.group)
+              .filter((v) => v !== null)
+              .join(' / ') || meter,
           points: group.points.filter((p) => p.value !== null).map((p) => [p.at, p.value!] as [string, string]),
         }));
         return (
           <div key={meter} data-meter={meter} data-granularity={series.data!.granularity}>
-            <UsageChart title={`${groups[0].name} (${meter}), ${series.data!.granularity === 'hour' ? 'hourly' : 'daily'}`} series={lines} unit={groups[0].aggregation} />
+            <UsageChart
+              title={`${groups[0].name} (${meter}), ${series.data!.granularity === 'hour' ? 'hourly' : 'daily'}`}
+              series={lines}
+              unit={groups[0].aggregation}
+            />
           </div>
         );
       })}
@@ -139,8 +163,11 @@ function Usage({ id, currency }: { id: string; currency: string }) {
     <section className="card" aria-labelledby="usage-title">
       <h2 id="usage-title">Usage this period</h2>
       <p>
-        {formatInstant(u.period.start)} to {formatInstant(u.period.end)} ({u.period.status}): <strong data-testid="period-amount"><Money amount={u.amount} currency={currency} /></strong> over{' '}
-        <span data-testid="event-count">{u.event_count}</span> events.
+        {formatInstant(u.period.start)} to {formatInstant(u.period.end)} ({u.period.status}):{' '}
+        <strong data-testid="period-amount">
+          <Money amount={u.amount} currency={currency} />
+        </strong>{' '}
+        over <span data-testid="event-count">{u.event_count}</span> events.
       </p>
       <UsageOverTime id={id} until={u.watermark} />
     </section>
@@ -177,7 +204,14 @@ function BudgetBar({ spend, amount }: { spend: string; amount: string }) {
   // Display only: a bar's width needs no exactness.
   const share = Number(amount) > 0 ? Math.min(100, (Number(spend) / Number(amount)) * 100) : 0;
   return (
-    <div className="meter-bar" role="progressbar" aria-label="Budget used" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(share)}>
+    <div
+      className="meter-bar"
+      role="progressbar"
+      aria-label="Budget used"
+      aria-valuemin={0}
+      aria-valuemax={100}
+      aria-valuenow={Math.round(share)}
+    >
       <span style={{ width: `${share}%` }} />
     </div>
   );
@@ -188,8 +222,18 @@ type Grant = Awaited<ReturnType<typeof api.wallets.get.query>>['grants'][number]
 const grantColumns: Columns<Grant> = [
   { header: 'Grant', accessorKey: 'name', cell: ({ row }) => row.original.name ?? row.original.id.slice(0, 8) },
   { header: 'Kind', accessorKey: 'kind' },
-  { header: 'Amount', accessorKey: 'amount', ...numberColumn, cell: ({ row }) => <Money amount={row.original.amount} /> },
-  { header: 'Balance', accessorKey: 'balance', ...numberColumn, cell: ({ row }) => <Money amount={row.original.balance} /> },
+  {
+    header: 'Amount',
+    accessorKey: 'amount',
+    ...numberColumn,
+    cell: ({ row }) => <Money amount={row.original.amount} />,
+  },
+  {
+    header: 'Balance',
+    accessorKey: 'balance',
+    ...numberColumn,
+    cell: ({ row }) => <Money amount={row.original.balance} />,
+  },
   { header: 'Expires', accessorKey: 'expires_at', cell: ({ getValue }) => formatInstant(getValue()) },
 ];
 
@@ -203,9 +247,19 @@ function Credits({ id }: { id: string }) {
       {wallet.data ? (
         <>
           <p>
-            Balance <strong data-testid="credit-balance"><Money amount={wallet.data.balance} currency={wallet.data.currency} /></strong>, on depletion: {wallet.data.on_depletion}
+            Balance{' '}
+            <strong data-testid="credit-balance">
+              <Money amount={wallet.data.balance} currency={wallet.data.currency} />
+            </strong>
+            , on depletion: {wallet.data.on_depletion}
           </p>
-          <DataTable label="Credit grants" data={wallet.data.grants} columns={grantColumns} rowId={(g) => g.id} empty="No active grants." />
+          <DataTable
+            label="Credit grants"
+            data={wallet.data.grants}
+            columns={grantColumns}
+            rowId={(g) => g.id}
+            empty="No active grants."
+          />
         </>
       ) : null}
     </section>
@@ -227,7 +281,9 @@ function CustomerInvoices({ id }: { id: string }) {
           <ul>
             {invoices.data.data.map((invoice) => (
               <li key={invoice.id}>
-                <Link to={`/dashboard/invoices/${invoice.id}`}>{invoice.number ?? 'draft'}</Link> {formatInstant(invoice.period.start)} — <InvoiceMoney amount={invoice.total} currency={invoice.currency} minorUnit={invoice.minor_unit} />{' '}
+                <Link to={`/dashboard/invoices/${invoice.id}`}>{invoice.number ?? 'draft'}</Link>{' '}
+                {formatInstant(invoice.period.start)} —{' '}
+                <InvoiceMoney amount={invoice.total} currency={invoice.currency} minorUnit={invoice.minor_unit} />{' '}
                 <span className={`pill ${invoice.status}`}>{invoice.status}</span>
               </li>
             ))}
@@ -244,7 +300,10 @@ function WhyThisCost() {
   return (
     <section className="card" aria-labelledby="why-title">
       <h2 id="why-title">Why did this event cost that?</h2>
-      <form className="toolbar" onSubmit={form.handleSubmit((values) => setTransactionId(values.transaction_id.trim()))}>
+      <form
+        className="toolbar"
+        onSubmit={form.handleSubmit((values) => setTransactionId(values.transaction_id.trim()))}
+      >
         <TextField form={form} name="transaction_id" label="Transaction id" required />
         <button type="submit">Show the receipt</button>
       </form>
@@ -257,7 +316,11 @@ function WhyThisCost() {
 function PortalLink({ id }: { id: string }) {
   const create = useApiMutation(() => api.portal.createLink.mutate({ customer_id: id }));
   const embed = useApiMutation(() => api.portal.createEmbedToken.mutate({ customer_id: id }));
-  const url = create.data ? (create.data.url.startsWith('/') ? `${location.origin}${create.data.url}` : create.data.url) : undefined;
+  const url = create.data
+    ? create.data.url.startsWith('/')
+      ? `${location.origin}${create.data.url}`
+      : create.data.url
+    : undefined;
   return (
     <section className="card" aria-labelledby="portal-title">
       <h2 id="portal-title">Customer portal</h2>
@@ -282,13 +345,16 @@ function PortalLink({ id }: { id: string }) {
       {embed.data ? (
         <div className="secret">
           <p>
-            Embed token, publishable (it reads this customer's portal and nothing else), valid until {formatInstant(embed.data.expires_at)}:
+            Embed token, publishable (it reads this customer's portal and nothing else), valid until{' '}
+            {formatInstant(embed.data.expires_at)}:
           </p>
           <p>
-            <code data-testid="embed-token">{embed.data.token}</code> <CopyButton text={embed.data.token} label="Copy token" />
+            <code data-testid="embed-token">{embed.data.token}</code>{' '}
+            <CopyButton text={embed.data.token} label="Copy token" />
           </p>
           <p className="muted">
-            Embed it as <code>{`<iframe src="${location.origin}/portal#token=…">`}</code>; renew it from your backend with POST /v1/customers/{id}/portal_tokens.
+            Embed it as <code>{`<iframe src="${location.origin}/portal#token=…">`}</code>; renew it from your backend
+            with POST /v1/customers/{id}/portal_tokens.
           </p>
         </div>
       ) : null}

@@ -6,7 +6,10 @@ import { ensureStarterSetup, sampleEvent } from '../samples/starter.ts';
 import { CopyButton, ErrorBanner, Money } from '../ui.tsx';
 
 export default function FirstRun() {
-  const createKey = useApiMutation(() => api.apiKeys.create.mutate({ kind: 'secret', name: 'First key', role: 'admin' }), ['apiKeys.list']);
+  const createKey = useApiMutation(
+    () => api.apiKeys.create.mutate({ kind: 'secret', name: 'First key', role: 'admin' }),
+    ['apiKeys.list'],
+  );
   const key = createKey.data?.secret ?? 'sk_...';
   const origin = location.origin;
   const curl = [
@@ -55,23 +58,20 @@ export default function FirstRun() {
 
 function TestEvent() {
   const [transactionId, setTransactionId] = useState<string>();
-  const send = useApiMutation(
-    async () => {
-      await ensureStarterSetup(api);
-      const id = `test-${Date.now().toString(36)}`;
-      const ack = await api.events.ingest.mutate({ events: [sampleEvent(id)] });
-      setTransactionId(id);
-      return ack;
-    },
-    ['customers.list', 'events.usage'],
-  );
+  const send = useApiMutation(async () => {
+    await ensureStarterSetup(api);
+    const id = `test-${Date.now().toString(36)}`;
+    const ack = await api.events.ingest.mutate({ events: [sampleEvent(id)] });
+    setTransactionId(id);
+    return ack;
+  }, ['customers.list', 'events.usage']);
   const outcome = send.data?.events[0];
   return (
     <section className="card" aria-labelledby="test-title">
       <h2 id="test-title">3. Send a test event</h2>
       <p>
-        Rates one gpt-4o completion (1,200 input and 300 output tokens) for the customer <code>test-customer</code> on the starter price book, creating
-        them if needed.
+        Rates one gpt-4o completion (1,200 input and 300 output tokens) for the customer <code>test-customer</code> on
+        the starter price book, creating them if needed.
       </p>
       <button type="button" onClick={() => send.mutate(undefined)} disabled={send.isPending}>
         Send a test event

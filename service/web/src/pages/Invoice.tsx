@@ -16,8 +16,18 @@ const lineColumns: Columns<Line> = [
   { header: 'Kind', accessorKey: 'kind' },
   { header: 'Description', accessorKey: 'description' },
   { header: 'Quantity', accessorKey: 'quantity', ...numberColumn, cell: ({ getValue }) => getValue() ?? '' },
-  { header: 'Unit price', accessorKey: 'unit_price', ...numberColumn, cell: ({ row }) => (row.original.unit_price ? `${row.original.unit_price} / ${row.original.per}` : '') },
-  { header: 'Amount', accessorKey: 'amount', ...numberColumn, cell: ({ row }) => <Money amount={row.original.amount} /> },
+  {
+    header: 'Unit price',
+    accessorKey: 'unit_price',
+    ...numberColumn,
+    cell: ({ row }) => (row.original.unit_price ? `${row.original.unit_price} / ${row.original.per}` : ''),
+  },
+  {
+    header: 'Amount',
+    accessorKey: 'amount',
+    ...numberColumn,
+    cell: ({ row }) => <Money amount={row.original.amount} />,
+  },
 ];
 
 export default function InvoicePage() {
@@ -30,7 +40,10 @@ export default function InvoicePage() {
   return (
     <>
       <h1>
-        Invoice {i.number ?? '(draft)'} <span className={`pill ${i.status}`} data-testid="invoice-status">{i.status}</span>
+        Invoice {i.number ?? '(draft)'}{' '}
+        <span className={`pill ${i.status}`} data-testid="invoice-status">
+          {i.status}
+        </span>
       </h1>
       <dl className="facts card">
         <dt>Customer</dt>
@@ -43,18 +56,29 @@ export default function InvoicePage() {
         </dd>
         <dt>Total</dt>
         <dd data-testid="invoice-total">
-          <InvoiceMoney amount={i.total} currency={i.currency} minorUnit={i.minor_unit} /> <span className="muted">(exact {i.total_exact})</span>
+          <InvoiceMoney amount={i.total} currency={i.currency} minorUnit={i.minor_unit} />{' '}
+          <span className="muted">(exact {i.total_exact})</span>
         </dd>
         <dt>Amount due</dt>
         <dd data-testid="invoice-due">
           <InvoiceMoney amount={i.amount_due} currency={i.currency} minorUnit={i.minor_unit} />
         </dd>
         <dt>Finalizes</dt>
-        <dd>{i.finalized_at ? `finalized ${formatInstant(i.finalized_at)}` : `on its own at ${formatInstant(i.finalize_at)}`}</dd>
+        <dd>
+          {i.finalized_at
+            ? `finalized ${formatInstant(i.finalized_at)}`
+            : `on its own at ${formatInstant(i.finalize_at)}`}
+        </dd>
       </dl>
       <section className="card" aria-labelledby="lines-title">
         <h2 id="lines-title">Lines</h2>
-        <DataTable label="Invoice lines" data={i.lines} columns={lineColumns} rowId={(l) => String(l.line)} empty="No lines." />
+        <DataTable
+          label="Invoice lines"
+          data={i.lines}
+          columns={lineColumns}
+          rowId={(l) => String(l.line)}
+          empty="No lines."
+        />
       </section>
       {i.status !== 'draft' ? <InvoiceDocument id={i.id} /> : null}
       {canBill ? <Actions invoice={i} /> : <p className="muted">Your role can read invoices but not change them.</p>}
@@ -66,7 +90,9 @@ export default function InvoicePage() {
 /** The invoice document (issued at finalization) as the server renders it, offered as a file. */
 function InvoiceDocument({ id }: { id: string }) {
   const input = { id, format: 'pdf' as const };
-  const document = useApiQuery('documents.invoice', input, () => api.documents.invoice.query(input), { staleTime: Infinity });
+  const document = useApiQuery('documents.invoice', input, () => api.documents.invoice.query(input), {
+    staleTime: Infinity,
+  });
   const [href, setHref] = useState<string>();
   useEffect(() => {
     if (!document.data) return;
@@ -100,7 +126,11 @@ function Actions({ invoice }: { invoice: Invoice }) {
   useServerErrors(voidForm, voidInvoice.error);
   const creditForm = useForm({ defaultValues: { amount: '', reason: '' } });
   const credit = useApiMutation(
-    (values: { amount: string; reason: string }) => api.creditNotes.create.mutate({ invoice_id: invoice.id, credit_note: { reason: values.reason, ...(values.amount ? { amount: values.amount } : {}) } }),
+    (values: { amount: string; reason: string }) =>
+      api.creditNotes.create.mutate({
+        invoice_id: invoice.id,
+        credit_note: { reason: values.reason, ...(values.amount ? { amount: values.amount } : {}) },
+      }),
     refresh,
   );
   useServerErrors(creditForm, credit.error, 'credit_note.');
@@ -123,7 +153,11 @@ function Actions({ invoice }: { invoice: Invoice }) {
             </button>
           </p>
           <ErrorBanner error={pay.error} />
-          <form className="toolbar" onSubmit={voidForm.handleSubmit((values) => voidInvoice.mutate(values.reason))} aria-label="Void the invoice">
+          <form
+            className="toolbar"
+            onSubmit={voidForm.handleSubmit((values) => voidInvoice.mutate(values.reason))}
+            aria-label="Void the invoice"
+          >
             <TextField form={voidForm} name="reason" label="Reason to void" required />
             <button type="submit" className="danger" disabled={voidInvoice.isPending}>
               Void
@@ -133,7 +167,11 @@ function Actions({ invoice }: { invoice: Invoice }) {
         </>
       ) : null}
       {invoice.status === 'finalized' || invoice.status === 'paid' ? (
-        <form className="toolbar" onSubmit={creditForm.handleSubmit((values) => credit.mutate(values))} aria-label="Issue a credit note">
+        <form
+          className="toolbar"
+          onSubmit={creditForm.handleSubmit((values) => credit.mutate(values))}
+          aria-label="Issue a credit note"
+        >
           <TextField form={creditForm} name="amount" label="Credit amount" hint="Blank: the whole remainder." />
           <TextField form={creditForm} name="reason" label="Reason for the credit" required />
           <button type="submit" disabled={credit.isPending}>

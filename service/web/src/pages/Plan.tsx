@@ -34,11 +34,26 @@ export default function PlanPage() {
           <Money amount={p.minimum_spend} currency={p.currency} />
         </dd>
         <dt>Included</dt>
-        <dd>{allowances.length ? allowances.map(([pool, quantity]) => `${quantity} ${pool}`).join(', ') : 'no allowance'}</dd>
+        <dd>
+          {allowances.length ? allowances.map(([pool, quantity]) => `${quantity} ${pool}`).join(', ') : 'no allowance'}
+        </dd>
         <dt>Progressive billing</dt>
-        <dd>{p.progressive_thresholds.length ? p.progressive_thresholds.map((t) => <Money key={t} amount={t} currency={p.currency} />) : 'none'}</dd>
+        <dd>
+          {p.progressive_thresholds.length
+            ? p.progressive_thresholds.map((t) => <Money key={t} amount={t} currency={p.currency} />)
+            : 'none'}
+        </dd>
         <dt>Term commitment</dt>
-        <dd>{p.term_commitment ? <><Money amount={p.term_commitment.minimum_spend} currency={p.currency} /> over {p.term_commitment.periods} periods</> : 'none'}</dd>
+        <dd>
+          {p.term_commitment ? (
+            <>
+              <Money amount={p.term_commitment.minimum_spend} currency={p.currency} /> over {p.term_commitment.periods}{' '}
+              periods
+            </>
+          ) : (
+            'none'
+          )}
+        </dd>
         <dt>Invoice grace</dt>
         <dd>{p.invoice_grace_hours} h</dd>
         <dt>Created</dt>
@@ -63,7 +78,11 @@ function Subscribe({ plan }: { plan: string }) {
     (values: SubscribeForm) =>
       api.subscriptions.create.mutate({
         id: values.customer.trim(),
-        subscription: { plan, ...(values.started_at ? { started_at: values.started_at } : {}), ...(values.discount_percent ? { discount_percent: values.discount_percent } : {}) },
+        subscription: {
+          plan,
+          ...(values.started_at ? { started_at: values.started_at } : {}),
+          ...(values.discount_percent ? { discount_percent: values.discount_percent } : {}),
+        },
       }),
     ['subscriptions.get'],
   );
@@ -73,7 +92,12 @@ function Subscribe({ plan }: { plan: string }) {
       <h2 id="subscribe-title">Subscribe a customer</h2>
       <form onSubmit={form.handleSubmit((values) => subscribe.mutate(values))} noValidate>
         <TextField form={form} name="customer" label="Customer id" required />
-        <TextField form={form} name="started_at" label="Starts at" hint="ISO 8601, e.g. 2026-12-01T00:00:00Z; blank: now." />
+        <TextField
+          form={form}
+          name="started_at"
+          label="Starts at"
+          hint="ISO 8601, e.g. 2026-12-01T00:00:00Z; blank: now."
+        />
         <TextField form={form} name="discount_percent" label="Negotiated discount (%)" hint="Blank: none." />
         <ErrorBanner error={subscribe.error} />
         <button type="submit" disabled={subscribe.isPending}>
@@ -82,10 +106,14 @@ function Subscribe({ plan }: { plan: string }) {
       </form>
       {subscribe.data ? (
         <Notice>
-          <Link to={`/dashboard/customers/${encodeURIComponent(subscribe.data.customer_id)}`} data-testid="subscribed-customer">
+          <Link
+            to={`/dashboard/customers/${encodeURIComponent(subscribe.data.customer_id)}`}
+            data-testid="subscribed-customer"
+          >
             {subscribe.data.customer_id}
           </Link>{' '}
-          is subscribed from {formatInstant(subscribe.data.started_at)}; its current period ends {formatInstant(subscribe.data.current_period.end)}.
+          is subscribed from {formatInstant(subscribe.data.started_at)}; its current period ends{' '}
+          {formatInstant(subscribe.data.current_period.end)}.
         </Notice>
       ) : null}
     </section>

@@ -10,12 +10,30 @@ import { ErrorBanner, Loading, Money, TextField, useServerErrors } from '../ui.t
 type Plan = Awaited<ReturnType<typeof api.plans.list.query>>['data'][number];
 
 const columns: Columns<Plan> = [
-  { header: 'Plan', accessorKey: 'code', cell: ({ getValue }) => <Link to={`/dashboard/plans/${encodeURIComponent(getValue())}`}>{getValue()}</Link> },
+  {
+    header: 'Plan',
+    accessorKey: 'code',
+    cell: ({ getValue }) => <Link to={`/dashboard/plans/${encodeURIComponent(getValue())}`}>{getValue()}</Link>,
+  },
   { header: 'Name', accessorKey: 'name' },
-  { header: 'Price book', accessorKey: 'price_book', cell: ({ getValue }) => <Link to={`/dashboard/price-books/${encodeURIComponent(getValue())}`}>{getValue()}</Link> },
+  {
+    header: 'Price book',
+    accessorKey: 'price_book',
+    cell: ({ getValue }) => <Link to={`/dashboard/price-books/${encodeURIComponent(getValue())}`}>{getValue()}</Link>,
+  },
   { header: 'Interval', accessorKey: 'interval' },
-  { header: 'Base fee', accessorKey: 'base_fee', ...numberColumn, cell: ({ row }) => <Money amount={row.original.base_fee} currency={row.original.currency} /> },
-  { header: 'Minimum spend', accessorKey: 'minimum_spend', ...numberColumn, cell: ({ row }) => <Money amount={row.original.minimum_spend} currency={row.original.currency} /> },
+  {
+    header: 'Base fee',
+    accessorKey: 'base_fee',
+    ...numberColumn,
+    cell: ({ row }) => <Money amount={row.original.base_fee} currency={row.original.currency} />,
+  },
+  {
+    header: 'Minimum spend',
+    accessorKey: 'minimum_spend',
+    ...numberColumn,
+    cell: ({ row }) => <Money amount={row.original.minimum_spend} currency={row.original.currency} />,
+  },
 ];
 
 export default function Plans() {
@@ -26,7 +44,9 @@ export default function Plans() {
       <h1>Plans</h1>
       {plans.isPending ? <Loading /> : null}
       <ErrorBanner error={plans.error} />
-      {plans.data ? <DataTable label="Plans" data={plans.data.data} columns={columns} rowId={(p) => p.code} empty="No plans yet." /> : null}
+      {plans.data ? (
+        <DataTable label="Plans" data={plans.data.data} columns={columns} rowId={(p) => p.code} empty="No plans yet." />
+      ) : null}
       {can.bill ? <NewPlan /> : null}
     </>
   );
@@ -44,7 +64,17 @@ interface PlanForm {
 
 function NewPlan() {
   const books = useApiQuery('priceBooks.list', {}, () => api.priceBooks.list.query({}));
-  const form = useForm<PlanForm>({ defaultValues: { code: '', name: '', price_book: '', interval: 'month', base_fee: '0', minimum_spend: '', invoice_grace_hours: '1' } });
+  const form = useForm<PlanForm>({
+    defaultValues: {
+      code: '',
+      name: '',
+      price_book: '',
+      interval: 'month',
+      base_fee: '0',
+      minimum_spend: '',
+      invoice_grace_hours: '1',
+    },
+  });
   const navigate = useNavigate();
   const create = useApiMutation(
     (values: PlanForm) =>
@@ -63,13 +93,22 @@ function NewPlan() {
   return (
     <section className="card" aria-labelledby="new-plan-title">
       <h2 id="new-plan-title">New plan</h2>
-      <form onSubmit={form.handleSubmit((values) => create.mutate(values, { onSuccess: (plan) => navigate(`/dashboard/plans/${encodeURIComponent(plan.code)}`) }))} noValidate>
+      <form
+        onSubmit={form.handleSubmit((values) =>
+          create.mutate(values, { onSuccess: (plan) => navigate(`/dashboard/plans/${encodeURIComponent(plan.code)}`) }),
+        )}
+        noValidate
+      >
         <div className="grid2">
           <TextField form={form} name="code" label="Code" required hint="lowercase letters, digits, _ . : -" />
           <TextField form={form} name="name" label="Name" required />
           <div className="field">
             <label htmlFor="plan-book">Price book</label>
-            <select id="plan-book" {...form.register('price_book', { required: 'required' })} aria-invalid={form.formState.errors.price_book ? true : undefined}>
+            <select
+              id="plan-book"
+              {...form.register('price_book', { required: 'required' })}
+              aria-invalid={form.formState.errors.price_book ? true : undefined}
+            >
               <option value="">choose…</option>
               {books.data?.data.map((b) => (
                 <option key={b.code} value={b.code}>
@@ -90,7 +129,12 @@ function NewPlan() {
               <option value="year">yearly</option>
             </select>
           </div>
-          <TextField form={form} name="base_fee" label="Base fee per period" hint="In the book's currency; partial periods are prorated." />
+          <TextField
+            form={form}
+            name="base_fee"
+            label="Base fee per period"
+            hint="In the book's currency; partial periods are prorated."
+          />
           <TextField form={form} name="minimum_spend" label="Minimum spend per period" hint="Blank: none." />
           <TextField form={form} name="invoice_grace_hours" label="Invoice grace (hours)" type="number" />
         </div>

@@ -36,7 +36,9 @@ export default function PortalPage() {
     return (
       <main className="narrow">
         <h1>Payment method</h1>
-        <p role="status">{saved ? 'Your card is saved: your next invoices are charged to it.' : 'Nothing was changed.'}</p>
+        <p role="status">
+          {saved ? 'Your card is saved: your next invoices are charged to it.' : 'Nothing was changed.'}
+        </p>
         <p>Open your portal again by its link to see it.</p>
       </main>
     );
@@ -81,18 +83,36 @@ function PortalFor({ portal }: { portal: Portal }) {
         <div className="grid2">
           <section className="card" aria-labelledby="spend-title">
             <h2 id="spend-title">This period</h2>
-            <p className="muted">{s.period ? `${formatInstant(s.period.start)} to ${formatInstant(s.period.end)}` : 'No usage yet this period.'}</p>
+            <p className="muted">
+              {s.period
+                ? `${formatInstant(s.period.start)} to ${formatInstant(s.period.end)}`
+                : 'No usage yet this period.'}
+            </p>
             <p>
-              Spend <strong data-testid="portal-spend"><Money amount={s.spend} currency={s.customer.rating_currency} /></strong>
+              Spend{' '}
+              <strong data-testid="portal-spend">
+                <Money amount={s.spend} currency={s.customer.rating_currency} />
+              </strong>
               {s.budget ? (
                 <>
                   {' '}
-                  of a <span data-testid="portal-budget"><Money amount={s.budget.amount} currency={s.customer.rating_currency} /></span> budget ({s.budget.used_percent}%)
+                  of a{' '}
+                  <span data-testid="portal-budget">
+                    <Money amount={s.budget.amount} currency={s.customer.rating_currency} />
+                  </span>{' '}
+                  budget ({s.budget.used_percent}%)
                 </>
               ) : null}
             </p>
             {s.budget ? (
-              <div className="meter-bar" role="progressbar" aria-label="Budget used" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.min(100, Math.round(Number(s.budget.used_percent)))}>
+              <div
+                className="meter-bar"
+                role="progressbar"
+                aria-label="Budget used"
+                aria-valuemin={0}
+                aria-valuemax={100}
+                aria-valuenow={Math.min(100, Math.round(Number(s.budget.used_percent)))}
+              >
                 <span style={{ width: `${Math.min(100, Number(s.budget.used_percent))}%` }} />
               </div>
             ) : null}
@@ -117,12 +137,16 @@ function Credits({ portal }: { portal: Portal }) {
       {wallet.data ? (
         <>
           <p>
-            Credit balance <strong data-testid="portal-credit-balance"><Money amount={wallet.data.balance} currency={wallet.data.currency} /></strong>
+            Credit balance{' '}
+            <strong data-testid="portal-credit-balance">
+              <Money amount={wallet.data.balance} currency={wallet.data.currency} />
+            </strong>
           </p>
           <ul>
             {wallet.data.grants.map((grant) => (
               <li key={grant.id}>
-                {grant.name ?? grant.kind}: <Money amount={grant.balance} currency={grant.currency} /> left of <Money amount={grant.amount} currency={grant.currency} />
+                {grant.name ?? grant.kind}: <Money amount={grant.balance} currency={grant.currency} /> left of{' '}
+                <Money amount={grant.amount} currency={grant.currency} />
                 {grant.expires_at ? `, expires ${formatInstant(grant.expires_at)}` : ''}
               </li>
             ))}
@@ -135,9 +159,19 @@ function Credits({ portal }: { portal: Portal }) {
 
 function Usage({ portal, currency }: { portal: Portal; currency: string }) {
   const usage = useApiQuery('portal.usage', undefined, () => portal.portal.usage.query());
-  const until = usage.data ? new Date(Math.ceil((Date.parse(usage.data.watermark) + 1) / 3_600_000) * 3_600_000) : undefined;
-  const input = until ? { granularity: 'day' as const, from: new Date(until.getTime() - 30 * 86_400_000).toISOString(), until: until.toISOString() } : undefined;
-  const series = useApiQuery('portal.usageSeries', input, () => portal.portal.usageSeries.query(input!), { enabled: input !== undefined });
+  const until = usage.data
+    ? new Date(Math.ceil((Date.parse(usage.data.watermark) + 1) / 3_600_000) * 3_600_000)
+    : undefined;
+  const input = until
+    ? {
+        granularity: 'day' as const,
+        from: new Date(until.getTime() - 30 * 86_400_000).toISOString(),
+        until: until.toISOString(),
+      }
+    : undefined;
+  const series = useApiQuery('portal.usageSeries', input, () => portal.portal.usageSeries.query(input!), {
+    enabled: input !== undefined,
+  });
   const meters = [...new Set((series.data?.series ?? []).map((s) => s.meter))];
   return (
     <section className="card" aria-labelledby="portal-usage-title">
@@ -145,13 +179,20 @@ function Usage({ portal, currency }: { portal: Portal; currency: string }) {
       <ErrorBanner error={usage.error ?? series.error} />
       {usage.data ? (
         <p>
-          This period: <span data-testid="portal-period-amount"><Money amount={usage.data.amount} currency={currency} /></span> over {usage.data.event_count} requests.
+          This period:{' '}
+          <span data-testid="portal-period-amount">
+            <Money amount={usage.data.amount} currency={currency} />
+          </span>{' '}
+          over {usage.data.event_count} requests.
         </p>
       ) : null}
       {meters.map((meter) => {
         const groups = series.data!.series.filter((s) => s.meter === meter);
         const lines: UsageSeries[] = groups.map((g) => ({
-          label: Object.values(g.group).filter((v) => v !== null).join(' / ') || meter,
+          label:
+            Object.values(g.group)
+              .filter((v) => v !== null)
+              .join(' / ') || meter,
           points: g.points.filter((p) => p.value !== null).map((p) => [p.at, p.value!] as [string, string]),
         }));
         return (
@@ -175,7 +216,9 @@ function PaymentMethod({ portal }: { portal: Portal }) {
       {p ? (
         <>
           <p data-testid="portal-payment-method" data-payment-method={p.default_payment_method ?? ''}>
-            {p.default_payment_method ? `A card is saved (since ${formatInstant(p.payment_method_set_at)}).` : 'No card saved.'}
+            {p.default_payment_method
+              ? `A card is saved (since ${formatInstant(p.payment_method_set_at)}).`
+              : 'No card saved.'}
             {p.blocked ? ' Usage is blocked until an overdue invoice is paid.' : ''}
           </p>
           {p.stripe_connected ? (
@@ -209,16 +252,23 @@ function Invoices({ portal }: { portal: Portal }) {
       <ul>
         {invoices.data?.data.map((invoice) => (
           <li key={invoice.id} data-invoice={invoice.id}>
-            <button type="button" className="link" onClick={() => setOpen(open === invoice.id ? undefined : invoice.id)} aria-expanded={open === invoice.id}>
+            <button
+              type="button"
+              className="link"
+              onClick={() => setOpen(open === invoice.id ? undefined : invoice.id)}
+              aria-expanded={open === invoice.id}
+            >
               {invoice.number ?? 'Upcoming invoice'}
             </button>{' '}
-            {formatInstant(invoice.period.start)} – {formatInstant(invoice.period.end)}: <InvoiceMoney amount={invoice.total} currency={invoice.currency} minorUnit={invoice.minor_unit} />{' '}
+            {formatInstant(invoice.period.start)} – {formatInstant(invoice.period.end)}:{' '}
+            <InvoiceMoney amount={invoice.total} currency={invoice.currency} minorUnit={invoice.minor_unit} />{' '}
             <span className={`pill ${invoice.status}`}>{invoice.status}</span>
             {open === invoice.id ? (
               <ul>
                 {invoice.lines.map((line) => (
                   <li key={line.line} data-line={line.line}>
-                    {line.description}: <InvoiceMoney amount={line.amount} currency={invoice.currency} minorUnit={invoice.minor_unit} />
+                    {line.description}:{' '}
+                    <InvoiceMoney amount={line.amount} currency={invoice.currency} minorUnit={invoice.minor_unit} />
                   </li>
                 ))}
               </ul>

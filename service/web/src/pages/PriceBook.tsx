@@ -7,7 +7,14 @@ import { api, errorInfo, useApiMutation, useApiQuery } from '../api.ts';
 import { VersionEditor } from '../pricebook/Editor.tsx';
 import { ReratingsPanel } from '../pricebook/Reratings.tsx';
 import { SimulationPanel } from '../pricebook/Simulation.tsx';
-import { compileBook, rateSamples, type BookVersion, type PriceBook, type RatedEvent, type UsageEvent } from '../pricebook/kernel.ts';
+import {
+  compileBook,
+  rateSamples,
+  type BookVersion,
+  type PriceBook,
+  type RatedEvent,
+  type UsageEvent,
+} from '../pricebook/kernel.ts';
 import { dottedPath, problemsByPath } from '../pricebook/paths.ts';
 import { fromNano, sampleEventsFor, toNano } from '../pricebook/samples.ts';
 import { ErrorBanner, Loading, Notice, formatInstant } from '../ui.tsx';
@@ -31,24 +38,43 @@ function Loaded({ summary, book }: { summary: Summary; book: PriceBook }) {
   // A date already past re-rates the events since then: the server previews that re-rating before changing anything.
   const retroactive = schedule === 'price' && Date.parse(draft.effective_from) < Date.now();
   const [publishedRetroactive, setPublishedRetroactive] = useState(false);
-  useEffect(() => setDraft(nextDraft(schedule === 'price' ? book.versions : (book.cost?.versions ?? []))), [schedule, book]);
+  useEffect(
+    () => setDraft(nextDraft(schedule === 'price' ? book.versions : (book.cost?.versions ?? []))),
+    [schedule, book],
+  );
 
   // The whole book with the draft appended, as the server will check it; problems in the draft move to its paths.
   const prefix = schedule === 'price' ? `versions.${versions.length}` : `cost.versions.${versions.length}`;
   const candidate = useMemo(() => withDraft(book, schedule, draft), [book, schedule, draft]);
   const compiled = useMemo(() => compileBook(candidate), [candidate]);
-  const compilerProblems = compiled.ok ? [] : compiled.errors.map((p) => ({ path: dottedPath(p.path), message: p.message }));
-  const draftProblems = compilerProblems.filter((p) => p.path === prefix || p.path.startsWith(`${prefix}.`)).map((p) => ({ path: p.path.slice(prefix.length + 1), message: p.message }));
+  const compilerProblems = compiled.ok
+    ? []
+    : compiled.errors.map((p) => ({ path: dottedPath(p.path), message: p.message }));
+  const draftProblems = compilerProblems
+    .filter((p) => p.path === prefix || p.path.startsWith(`${prefix}.`))
+    .map((p) => ({ path: p.path.slice(prefix.length + 1), message: p.message }));
   const otherProblems = compilerProblems.filter((p) => !(p.path === prefix || p.path.startsWith(`${prefix}.`)));
 
-  const publish = useApiMutation(() => api.priceBooks.addVersion.mutate({ code: summary.code, version: { version: draft as unknown as Record<string, unknown>, schedule, retroactive } }), ['priceBooks.get', 'reratings.list']);
-  const serverProblems = (errorInfo(publish.error)?.fields ?? []).filter((f) => f.field.startsWith('version.')).map((f) => ({ path: f.field.slice('version.'.length), message: f.reason }));
+  const publish = useApiMutation(
+    () =>
+      api.priceBooks.addVersion.mutate({
+        code: summary.code,
+        version: { version: draft as unknown as Record<string, unknown>, schedule, retroactive },
+      }),
+    ['priceBooks.get', 'reratings.list'],
+  );
+  const serverProblems = (errorInfo(publish.error)?.fields ?? [])
+    .filter((f) => f.field.startsWith('version.'))
+    .map((f) => ({ path: f.field.slice('version.'.length), message: f.reason }));
   const problems = problemsByPath([...draftProblems, ...serverProblems]);
 
   return (
     <>
       <h1>
-        {summary.name ?? summary.code} <span className="muted">({summary.code}, {summary.currency})</span>
+        {summary.name ?? summary.code}{' '}
+        <span className="muted">
+          ({summary.code}, {summary.currency})
+        </span>
       </h1>
       <Timeline summary={summary} />
       <ReratingsPanel code={summary.code} />
@@ -64,7 +90,9 @@ function Loaded({ summary, book }: { summary: Summary; book: PriceBook }) {
           </div>
         </div>
         <p role="status" data-testid="compile-status" className={compilerProblems.length ? 'field-error' : 'muted'}>
-          {compilerProblems.length ? `${compilerProblems.length} compiler message${compilerProblems.length > 1 ? 's' : ''}` : 'Compiles: ready to publish'}
+          {compilerProblems.length
+            ? `${compilerProblems.length} compiler message${compilerProblems.length > 1 ? 's' : ''}`
+            : 'Compiles: ready to publish'}
         </p>
         {otherProblems.map((p) => (
           <p key={p.path} className="field-error">
@@ -73,12 +101,14 @@ function Loaded({ summary, book }: { summary: Summary; book: PriceBook }) {
         ))}
         <VersionEditor draft={draft} onChange={setDraft} problems={problems} />
         <LivePanel book={book} schedule={schedule} draft={draft} compiles={compilerProblems.length === 0} />
-        {schedule === 'price' ? <SimulationPanel code={summary.code} draft={draft} compiles={compilerProblems.length === 0} /> : null}
+        {schedule === 'price' ? (
+          <SimulationPanel code={summary.code} draft={draft} compiles={compilerProblems.length === 0} />
+        ) : null}
         <div className="toolbar">
           {retroactive ? (
             <p className="banner notice" data-testid="retroactive-notice">
-              This date is in the past: publishing opens a re-rating of the events since then. Its preview (billed and re-rated, per customer and
-              period) shows above, and nothing already billed changes until it is applied.
+              This date is in the past: publishing opens a re-rating of the events since then. Its preview (billed and
+              re-rated, per customer and period) shows above, and nothing already billed changes until it is applied.
             </p>
           ) : null}
           <button
@@ -95,8 +125,11 @@ function Loaded({ summary, book }: { summary: Summary; book: PriceBook }) {
         <ErrorBanner error={publish.error} />
         {publish.data ? (
           <Notice>
-            Published: version {publish.data.versions.filter((v) => v.schedule === schedule).length} takes effect {formatInstant(draft.effective_from)}.
-            {publishedRetroactive ? ' A re-rating of the events it covers is being previewed above: nothing already billed changes until it is applied.' : null}
+            Published: version {publish.data.versions.filter((v) => v.schedule === schedule).length} takes effect{' '}
+            {formatInstant(draft.effective_from)}.
+            {publishedRetroactive
+              ? ' A re-rating of the events it covers is being previewed above: nothing already billed changes until it is applied.'
+              : null}
           </Notice>
         ) : null}
       </section>
@@ -106,7 +139,8 @@ function Loaded({ summary, book }: { summary: Summary; book: PriceBook }) {
 
 function Timeline({ summary }: { summary: Summary }) {
   const now = Date.now();
-  const inForce = (schedule: string) => summary.versions.filter((v) => v.schedule === schedule && Date.parse(v.effective_from) <= now).at(-1);
+  const inForce = (schedule: string) =>
+    summary.versions.filter((v) => v.schedule === schedule && Date.parse(v.effective_from) <= now).at(-1);
   const current = new Set([inForce('price'), inForce('cost')]);
   return (
     <section className="card" aria-labelledby="timeline-title">
@@ -115,7 +149,11 @@ function Timeline({ summary }: { summary: Summary }) {
         {[...summary.versions]
           .sort((a, b) => Date.parse(a.effective_from) - Date.parse(b.effective_from))
           .map((v) => (
-            <li key={`${v.schedule}-${v.version}`} className={current.has(v) ? 'current' : undefined} data-version={`${v.schedule}-${v.version}`}>
+            <li
+              key={`${v.schedule}-${v.version}`}
+              className={current.has(v) ? 'current' : undefined}
+              data-version={`${v.schedule}-${v.version}`}
+            >
               <strong>
                 {v.schedule} v{v.version}
               </strong>{' '}
@@ -130,7 +168,17 @@ function Timeline({ summary }: { summary: Summary }) {
   );
 }
 
-function LivePanel({ book, schedule, draft, compiles }: { book: PriceBook; schedule: Schedule; draft: BookVersion; compiles: boolean }) {
+function LivePanel({
+  book,
+  schedule,
+  draft,
+  compiles,
+}: {
+  book: PriceBook;
+  schedule: Schedule;
+  draft: BookVersion;
+  compiles: boolean;
+}) {
   const [at] = useState(() => new Date().toISOString());
   const [text, setText] = useState(() => JSON.stringify(sampleEventsFor(book.versions.at(-1)!, at), null, 1));
   const [rows, setRows] = useState<{ event: UsageEvent; before: RatedEvent; after: RatedEvent }[]>();
@@ -201,7 +249,9 @@ function LivePanel({ book, schedule, draft, compiles }: { book: PriceBook; sched
                   <td className="number" data-new={next ?? ''}>
                     {next ?? after.error?.message ?? '—'}
                   </td>
-                  <td className="number">{old !== undefined && next !== undefined ? fromNano(toNano(next) - toNano(old)) : ''}</td>
+                  <td className="number">
+                    {old !== undefined && next !== undefined ? fromNano(toNano(next) - toNano(old)) : ''}
+                  </td>
                 </tr>
               );
             })}
@@ -217,7 +267,10 @@ function nextDraft(versions: BookVersion[]): BookVersion {
   const last = versions.at(-1);
   const tomorrow = new Date();
   tomorrow.setUTCHours(24, 0, 0, 0);
-  return { ...(last ? structuredClone(last) : { rate_cards: [] }), effective_from: tomorrow.toISOString().replace('.000Z', 'Z') };
+  return {
+    ...(last ? structuredClone(last) : { rate_cards: [] }),
+    effective_from: tomorrow.toISOString().replace('.000Z', 'Z'),
+  };
 }
 
 function withDraft(book: PriceBook, schedule: Schedule, draft: BookVersion): PriceBook {

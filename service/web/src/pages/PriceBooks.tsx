@@ -11,7 +11,11 @@ import { ErrorBanner, Loading, Notice, TextField, formatInstant, useServerErrors
 type Book = Awaited<ReturnType<typeof api.priceBooks.list.query>>['data'][number];
 
 const columns: Columns<Book> = [
-  { header: 'Book', accessorKey: 'code', cell: ({ getValue }) => <Link to={`/dashboard/price-books/${encodeURIComponent(getValue())}`}>{getValue()}</Link> },
+  {
+    header: 'Book',
+    accessorKey: 'code',
+    cell: ({ getValue }) => <Link to={`/dashboard/price-books/${encodeURIComponent(getValue())}`}>{getValue()}</Link>,
+  },
   { header: 'Name', accessorKey: 'name', cell: ({ getValue }) => getValue() ?? '—' },
   { header: 'Currency', accessorKey: 'currency' },
   { header: 'Created', accessorKey: 'created_at', cell: ({ getValue }) => formatInstant(getValue()) },
@@ -25,7 +29,15 @@ export default function PriceBooks() {
       <h1>Price books</h1>
       {books.isPending ? <Loading /> : null}
       <ErrorBanner error={books.error} />
-      {books.data ? <DataTable label="Price books" data={books.data.data} columns={columns} rowId={(b) => b.code} empty="No price books yet: First run creates a starter book." /> : null}
+      {books.data ? (
+        <DataTable
+          label="Price books"
+          data={books.data.data}
+          columns={columns}
+          rowId={(b) => b.code}
+          empty="No price books yet: First run creates a starter book."
+        />
+      ) : null}
       {can.bill ? <ImportCatalogue /> : null}
     </>
   );
@@ -80,7 +92,12 @@ function ImportCatalogue() {
           <TextField form={form} name="name" label="New book name" />
           <div className="field">
             <label htmlFor="import-file">Catalogue file</label>
-            <input id="import-file" type="file" accept="application/json,.json" onChange={(event) => void loadFile(event.target.files?.[0])} />
+            <input
+              id="import-file"
+              type="file"
+              accept="application/json,.json"
+              onChange={(event) => void loadFile(event.target.files?.[0])}
+            />
           </div>
         </div>
         <div className="field">
@@ -99,7 +116,8 @@ function ImportCatalogue() {
           <Link to={`/dashboard/price-books/${encodeURIComponent(result.price_book.code)}`} data-testid="imported-book">
             {result.price_book.code}
           </Link>{' '}
-          as {result.price_book.versions.length} version(s); {result.skipped.length} model(s) skipped, {result.notes.length} note(s).
+          as {result.price_book.versions.length} version(s); {result.skipped.length} model(s) skipped,{' '}
+          {result.notes.length} note(s).
           {result.skipped.length ? (
             <ul>
               {result.skipped.map((s) => (

@@ -51,26 +51,53 @@ function Stripe() {
         </p>
       ) : null}
       <p className="muted">
-        In Stripe, add a webhook endpoint at <code>{endpoint}</code> and paste its signing secret here with a restricted key (write access to customers,
-        Checkout sessions, SetupIntents and PaymentIntents).
+        In Stripe, add a webhook endpoint at <code>{endpoint}</code> and paste its signing secret here with a restricted
+        key (write access to customers, Checkout sessions, SetupIntents and PaymentIntents).
       </p>
-      <form onSubmit={form.handleSubmit((values) => connect.mutate(values, { onSuccess: () => form.reset() }))} noValidate aria-label="Connect Stripe">
-        <TextField form={form} name="secret_key" label="Restricted key" type="password" autoComplete="off" required hint="rk_live_… or rk_test_…" />
-        <TextField form={form} name="webhook_secret" label="Webhook signing secret" type="password" autoComplete="off" required hint="whsec_…" />
+      <form
+        onSubmit={form.handleSubmit((values) => connect.mutate(values, { onSuccess: () => form.reset() }))}
+        noValidate
+        aria-label="Connect Stripe"
+      >
+        <TextField
+          form={form}
+          name="secret_key"
+          label="Restricted key"
+          type="password"
+          autoComplete="off"
+          required
+          hint="rk_live_… or rk_test_…"
+        />
+        <TextField
+          form={form}
+          name="webhook_secret"
+          label="Webhook signing secret"
+          type="password"
+          autoComplete="off"
+          required
+          hint="whsec_…"
+        />
         <ErrorBanner error={connect.error} />
         <div className="toolbar">
           <button type="submit" disabled={connect.isPending}>
             {c?.connected ? 'Replace the connection' : 'Connect Stripe'}
           </button>
           {c?.connected ? (
-            <button type="button" className="danger" onClick={() => disconnect.mutate(undefined)} disabled={disconnect.isPending}>
+            <button
+              type="button"
+              className="danger"
+              onClick={() => disconnect.mutate(undefined)}
+              disabled={disconnect.isPending}
+            >
               Disconnect
             </button>
           ) : null}
         </div>
       </form>
       <ErrorBanner error={disconnect.error} />
-      {connect.isSuccess ? <Notice>Stripe is connected: the key and secret are sealed and will not be shown again.</Notice> : null}
+      {connect.isSuccess ? (
+        <Notice>Stripe is connected: the key and secret are sealed and will not be shown again.</Notice>
+      ) : null}
     </section>
   );
 }
@@ -86,7 +113,16 @@ interface TaxForm {
   registrations: { jurisdiction: string; tax_id: string }[];
 }
 
-const emptyTax: TaxForm = { legal_name: '', address: '', country: '', region: '', prices_include_tax: false, stripe_tax: false, payment_terms_days: '30', registrations: [] };
+const emptyTax: TaxForm = {
+  legal_name: '',
+  address: '',
+  country: '',
+  region: '',
+  prices_include_tax: false,
+  stripe_tax: false,
+  payment_terms_days: '30',
+  registrations: [],
+};
 
 function Tax({ canEdit }: { canEdit: boolean }) {
   const settings = useApiQuery('tax.settings', undefined, () => api.tax.settings.query(), { retry: false });
@@ -117,7 +153,10 @@ function Tax({ canEdit }: { canEdit: boolean }) {
         prices_include_tax: values.prices_include_tax,
         stripe_tax: values.stripe_tax,
         payment_terms_days: Number(values.payment_terms_days),
-        registrations: values.registrations.map((r) => ({ jurisdiction: r.jurisdiction.trim(), tax_id: r.tax_id.trim() || null })),
+        registrations: values.registrations.map((r) => ({
+          jurisdiction: r.jurisdiction.trim(),
+          tax_id: r.tax_id.trim() || null,
+        })),
       }),
     ['tax.settings'],
   );
@@ -127,12 +166,18 @@ function Tax({ canEdit }: { canEdit: boolean }) {
     <section className="card" aria-labelledby="tax-title">
       <h2 id="tax-title">Tax</h2>
       {settings.isPending ? <Loading /> : null}
-      {none ? <p data-testid="tax-status">No tax settings: invoices charge no tax.</p> : <ErrorBanner error={settings.error} />}
+      {none ? (
+        <p data-testid="tax-status">No tax settings: invoices charge no tax.</p>
+      ) : (
+        <ErrorBanner error={settings.error} />
+      )}
       {s ? (
         <p data-testid="tax-status">
           {s.legal_name}, {s.country}
-          {s.region ? `-${s.region}` : ''}: registered in {s.registrations.map((r) => r.jurisdiction).join(', ') || 'no jurisdiction'}; prices{' '}
-          {s.prices_include_tax ? 'include' : 'exclude'} tax; payment within {s.payment_terms_days} days. Updated {formatInstant(s.updated_at)}.
+          {s.region ? `-${s.region}` : ''}: registered in{' '}
+          {s.registrations.map((r) => r.jurisdiction).join(', ') || 'no jurisdiction'}; prices{' '}
+          {s.prices_include_tax ? 'include' : 'exclude'} tax; payment within {s.payment_terms_days} days. Updated{' '}
+          {formatInstant(s.updated_at)}.
         </p>
       ) : null}
       {canEdit ? (
@@ -140,7 +185,12 @@ function Tax({ canEdit }: { canEdit: boolean }) {
           <TextField form={form} name="legal_name" label="Legal name" required />
           <div className="field">
             <label htmlFor="tax-address">Address (as printed on invoices)</label>
-            <textarea id="tax-address" rows={3} {...form.register('address', { required: 'required' })} aria-invalid={form.formState.errors.address ? true : undefined} />
+            <textarea
+              id="tax-address"
+              rows={3}
+              {...form.register('address', { required: 'required' })}
+              aria-invalid={form.formState.errors.address ? true : undefined}
+            />
             {form.formState.errors.address ? (
               <small className="field-error" data-field="address">
                 {form.formState.errors.address.message}
@@ -166,7 +216,13 @@ function Tax({ canEdit }: { canEdit: boolean }) {
           <h3>Registrations</h3>
           {registrations.fields.map((field, index) => (
             <div key={field.id} className="toolbar" data-registration={index}>
-              <TextField form={form} name={`registrations.${index}.jurisdiction`} label={`Jurisdiction ${index + 1}`} required hint="DE, GB, CA-QC, EU (OSS), US (Stripe Tax)" />
+              <TextField
+                form={form}
+                name={`registrations.${index}.jurisdiction`}
+                label={`Jurisdiction ${index + 1}`}
+                required
+                hint="DE, GB, CA-QC, EU (OSS), US (Stripe Tax)"
+              />
               <TextField form={form} name={`registrations.${index}.tax_id`} label={`Tax id ${index + 1}`} />
               <button type="button" className="secondary" onClick={() => registrations.remove(index)}>
                 Remove registration {index + 1}
@@ -174,7 +230,11 @@ function Tax({ canEdit }: { canEdit: boolean }) {
             </div>
           ))}
           <p>
-            <button type="button" className="secondary" onClick={() => registrations.append({ jurisdiction: '', tax_id: '' })}>
+            <button
+              type="button"
+              className="secondary"
+              onClick={() => registrations.append({ jurisdiction: '', tax_id: '' })}
+            >
               Add a registration
             </button>
           </p>
@@ -197,7 +257,11 @@ function Dunning({ canEdit }: { canEdit: boolean }) {
   const policy = useApiQuery('payments.dunningPolicy', undefined, () => api.payments.dunningPolicy.query());
   const form = useForm<DunningForm>({ defaultValues: { retry_after_days: '', block_after_days: '' } });
   useEffect(() => {
-    if (policy.data) form.reset({ retry_after_days: policy.data.retry_after_days.join(', '), block_after_days: policy.data.block_after_days === null ? '' : String(policy.data.block_after_days) });
+    if (policy.data)
+      form.reset({
+        retry_after_days: policy.data.retry_after_days.join(', '),
+        block_after_days: policy.data.block_after_days === null ? '' : String(policy.data.block_after_days),
+      });
   }, [policy.data, form]);
   const save = useApiMutation(
     (values: DunningForm) =>
@@ -214,7 +278,11 @@ function Dunning({ canEdit }: { canEdit: boolean }) {
   // The schedule's problems name its items (retry_after_days.2): they belong to the one field.
   useEffect(() => {
     for (const problem of errorInfo(save.error)?.fields ?? []) {
-      const field = problem.field.startsWith('retry_after_days') ? 'retry_after_days' : problem.field === 'block_after_days' ? 'block_after_days' : undefined;
+      const field = problem.field.startsWith('retry_after_days')
+        ? 'retry_after_days'
+        : problem.field === 'block_after_days'
+          ? 'block_after_days'
+          : undefined;
       if (field) form.setError(field, { type: 'server', message: problem.reason });
     }
   }, [save.error, form]);
@@ -226,13 +294,20 @@ function Dunning({ canEdit }: { canEdit: boolean }) {
       <ErrorBanner error={policy.error} />
       {p ? (
         <p data-testid="dunning-status">
-          After a failed payment, retries {p.retry_after_days.length ? `${p.retry_after_days.join(', ')} days after it` : 'never'}; the customer's usage is{' '}
+          After a failed payment, retries{' '}
+          {p.retry_after_days.length ? `${p.retry_after_days.join(', ')} days after it` : 'never'}; the customer's usage
+          is{' '}
           {p.block_after_days === null ? 'never blocked' : `blocked ${p.block_after_days} days after it while unpaid`}.
         </p>
       ) : null}
       {canEdit ? (
         <form onSubmit={form.handleSubmit((values) => save.mutate(values))} noValidate aria-label="Dunning schedule">
-          <TextField form={form} name="retry_after_days" label="Retry after (days, ascending, comma-separated)" hint="e.g. 1, 3, 5, 7; blank: no retry." />
+          <TextField
+            form={form}
+            name="retry_after_days"
+            label="Retry after (days, ascending, comma-separated)"
+            hint="e.g. 1, 3, 5, 7; blank: no retry."
+          />
           <TextField form={form} name="block_after_days" label="Block usage after (days)" hint="Blank: never." />
           <ErrorBanner error={save.error} />
           <button type="submit" disabled={save.isPending}>
@@ -240,7 +315,9 @@ function Dunning({ canEdit }: { canEdit: boolean }) {
           </button>
         </form>
       ) : null}
-      {save.isSuccess ? <Notice>Saved: invoices already failing keep their dates and follow it from their next failure.</Notice> : null}
+      {save.isSuccess ? (
+        <Notice>Saved: invoices already failing keep their dates and follow it from their next failure.</Notice>
+      ) : null}
     </section>
   );
 }

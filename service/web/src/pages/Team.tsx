@@ -10,7 +10,10 @@ type User = Awaited<ReturnType<typeof api.users.list.query>>[number];
 
 export default function Team() {
   const users = useApiQuery('users.list', undefined, () => api.users.list.query());
-  const changeRole = useApiMutation((input: { user_id: string; role: Role }) => api.users.changeRole.mutate(input), ['users.list']);
+  const changeRole = useApiMutation(
+    (input: { user_id: string; role: Role }) => api.users.changeRole.mutate(input),
+    ['users.list'],
+  );
   const remove = useApiMutation((user_id: string) => api.users.remove.mutate({ user_id }), ['users.list']);
   const columns: Columns<User> = [
     { header: 'Email', accessorKey: 'email' },
@@ -22,7 +25,11 @@ export default function Team() {
         row.original.disabled_at ? (
           row.original.role
         ) : (
-          <select aria-label={`Role of ${row.original.email}`} value={row.original.role} onChange={(event) => changeRole.mutate({ user_id: row.original.id, role: event.target.value as Role })}>
+          <select
+            aria-label={`Role of ${row.original.email}`}
+            value={row.original.role}
+            onChange={(event) => changeRole.mutate({ user_id: row.original.id, role: event.target.value as Role })}
+          >
             {roles.map((role) => (
               <option key={role} value={role}>
                 {role}
@@ -31,8 +38,16 @@ export default function Team() {
           </select>
         ),
     },
-    { header: 'Email verified', accessorKey: 'email_verified', cell: ({ getValue }) => (getValue() ? 'yes' : 'not yet') },
-    { header: 'Status', accessorKey: 'disabled_at', cell: ({ getValue }) => (getValue() ? `removed ${formatInstant(getValue())}` : 'active') },
+    {
+      header: 'Email verified',
+      accessorKey: 'email_verified',
+      cell: ({ getValue }) => (getValue() ? 'yes' : 'not yet'),
+    },
+    {
+      header: 'Status',
+      accessorKey: 'disabled_at',
+      cell: ({ getValue }) => (getValue() ? `removed ${formatInstant(getValue())}` : 'active'),
+    },
     {
       header: '',
       id: 'remove',
@@ -59,18 +74,31 @@ export default function Team() {
 
 function AddUser() {
   const form = useForm({ defaultValues: { email: '', name: '', password: '', role: 'viewer' as Role } });
-  const create = useApiMutation((input: { email: string; name?: string; password: string; role: Role }) => api.users.create.mutate(input), ['users.list']);
+  const create = useApiMutation(
+    (input: { email: string; name?: string; password: string; role: Role }) => api.users.create.mutate(input),
+    ['users.list'],
+  );
   useServerErrors(form, create.error);
   return (
     <section className="card" aria-labelledby="add-user-title">
       <h2 id="add-user-title">Add a user</h2>
       <form
-        onSubmit={form.handleSubmit((values) => create.mutate({ ...values, name: values.name || undefined }, { onSuccess: () => form.reset() }))}
+        onSubmit={form.handleSubmit((values) =>
+          create.mutate({ ...values, name: values.name || undefined }, { onSuccess: () => form.reset() }),
+        )}
         noValidate
       >
         <TextField form={form} name="email" label="Email" type="email" required />
         <TextField form={form} name="name" label="Name" />
-        <TextField form={form} name="password" label="First password" type="password" required minLength={12} autoComplete="new-password" />
+        <TextField
+          form={form}
+          name="password"
+          label="First password"
+          type="password"
+          required
+          minLength={12}
+          autoComplete="new-password"
+        />
         <div className="field">
           <label htmlFor="new-user-role">Role</label>
           <select id="new-user-role" {...form.register('role')}>

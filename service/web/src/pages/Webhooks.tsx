@@ -10,12 +10,19 @@ export default function Webhooks() {
   const endpoints = useApiQuery('webhooks.list', undefined, () => api.webhooks.list.query());
   const remove = useApiMutation((id: string) => api.webhooks.delete.mutate({ id }), ['webhooks.list']);
   const form = useForm({ defaultValues: { url: '', description: '' } });
-  const create = useApiMutation((input: { url: string; description: string }) => api.webhooks.create.mutate(input), ['webhooks.list']);
+  const create = useApiMutation(
+    (input: { url: string; description: string }) => api.webhooks.create.mutate(input),
+    ['webhooks.list'],
+  );
   useServerErrors(form, create.error);
   const columns: Columns<Endpoint> = [
     { header: 'URL', accessorKey: 'url' },
     { header: 'Description', accessorKey: 'description' },
-    { header: 'Types', accessorKey: 'event_types', cell: ({ getValue }) => ((getValue() as string[]).length ? (getValue() as string[]).join(', ') : 'all') },
+    {
+      header: 'Types',
+      accessorKey: 'event_types',
+      cell: ({ getValue }) => ((getValue() as string[]).length ? (getValue() as string[]).join(', ') : 'all'),
+    },
     { header: 'Enabled', accessorKey: 'enabled', cell: ({ getValue }) => (getValue() ? 'yes' : 'no') },
     { header: 'Created', accessorKey: 'created_at', cell: ({ getValue }) => formatInstant(getValue()) },
     {
@@ -33,11 +40,29 @@ export default function Webhooks() {
       <h1>Webhooks</h1>
       {endpoints.isPending ? <Loading /> : null}
       <ErrorBanner error={endpoints.error ?? remove.error} />
-      {endpoints.data ? <DataTable label="Webhook endpoints" data={endpoints.data.data} columns={columns} rowId={(e) => e.id} empty="No endpoints yet." /> : null}
+      {endpoints.data ? (
+        <DataTable
+          label="Webhook endpoints"
+          data={endpoints.data.data}
+          columns={columns}
+          rowId={(e) => e.id}
+          empty="No endpoints yet."
+        />
+      ) : null}
       <section className="card" aria-labelledby="new-endpoint-title">
         <h2 id="new-endpoint-title">New endpoint</h2>
-        <form onSubmit={form.handleSubmit((values) => create.mutate(values, { onSuccess: () => form.reset() }))} noValidate>
-          <TextField form={form} name="url" label="Endpoint URL" type="url" required hint="https://, where your systems receive signed events." />
+        <form
+          onSubmit={form.handleSubmit((values) => create.mutate(values, { onSuccess: () => form.reset() }))}
+          noValidate
+        >
+          <TextField
+            form={form}
+            name="url"
+            label="Endpoint URL"
+            type="url"
+            required
+            hint="https://, where your systems receive signed events."
+          />
           <TextField form={form} name="description" label="Description" />
           <ErrorBanner error={create.error} />
           <button type="submit" disabled={create.isPending}>

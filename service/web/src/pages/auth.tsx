@@ -17,7 +17,9 @@ function Frame({ title, children }: { title: string; children: ReactNode }) {
 
 function Signup() {
   const form = useForm({ defaultValues: { tenant_name: '', email: '', password: '', name: '' } });
-  const signup = useApiMutation((input: { tenant_name: string; email: string; password: string; name?: string }) => api.auth.signup.mutate(input));
+  const signup = useApiMutation((input: { tenant_name: string; email: string; password: string; name?: string }) =>
+    api.auth.signup.mutate(input),
+  );
   useServerErrors(form, signup.error);
   const navigate = useNavigate();
   if (signup.data) {
@@ -25,8 +27,8 @@ function Signup() {
     return (
       <Frame title="Check your email">
         <Notice>
-          We sent a link to <strong>{user.email}</strong> to confirm it. Your tenant <strong>{tenant.name}</strong> logs in as{' '}
-          <code data-testid="tenant-slug">{tenant.slug}</code>.
+          We sent a link to <strong>{user.email}</strong> to confirm it. Your tenant <strong>{tenant.name}</strong> logs
+          in as <code data-testid="tenant-slug">{tenant.slug}</code>.
         </Notice>
         <p>You can start now and confirm the email later.</p>
         <button
@@ -43,11 +45,23 @@ function Signup() {
   }
   return (
     <Frame title="Create your Tariff account">
-      <form onSubmit={form.handleSubmit((values) => signup.mutate({ ...values, name: values.name || undefined }))} noValidate>
+      <form
+        onSubmit={form.handleSubmit((values) => signup.mutate({ ...values, name: values.name || undefined }))}
+        noValidate
+      >
         <TextField form={form} name="tenant_name" label="Company (tenant) name" required autoComplete="organization" />
         <TextField form={form} name="name" label="Your name" autoComplete="name" />
         <TextField form={form} name="email" label="Work email" type="email" required autoComplete="email" />
-        <TextField form={form} name="password" label="Password" type="password" required minLength={12} hint="At least 12 characters." autoComplete="new-password" />
+        <TextField
+          form={form}
+          name="password"
+          label="Password"
+          type="password"
+          required
+          minLength={12}
+          hint="At least 12 characters."
+          autoComplete="new-password"
+        />
         <ErrorBanner error={signup.error} />
         <button type="submit" disabled={signup.isPending}>
           Create account
@@ -64,7 +78,9 @@ function Login() {
   const [params] = useSearchParams();
   const form = useForm({ defaultValues: { tenant: params.get('tenant') ?? '', email: '', password: '' } });
   const navigate = useNavigate();
-  const login = useApiMutation((input: { tenant: string; email: string; password: string }) => api.auth.login.mutate(input));
+  const login = useApiMutation((input: { tenant: string; email: string; password: string }) =>
+    api.auth.login.mutate(input),
+  );
   useServerErrors(form, login.error);
   const next = params.get('next');
   return (
@@ -80,9 +96,23 @@ function Login() {
         )}
         noValidate
       >
-        <TextField form={form} name="tenant" label="Tenant" required hint="The login name shown at signup, e.g. acme-ai." autoComplete="organization" />
+        <TextField
+          form={form}
+          name="tenant"
+          label="Tenant"
+          required
+          hint="The login name shown at signup, e.g. acme-ai."
+          autoComplete="organization"
+        />
         <TextField form={form} name="email" label="Email" type="email" required autoComplete="email" />
-        <TextField form={form} name="password" label="Password" type="password" required autoComplete="current-password" />
+        <TextField
+          form={form}
+          name="password"
+          label="Password"
+          type="password"
+          required
+          autoComplete="current-password"
+        />
         <ErrorBanner error={login.error} />
         <button type="submit" disabled={login.isPending}>
           Log in
@@ -112,7 +142,8 @@ function VerifyEmail() {
       {verify.isPending ? <p>Confirming…</p> : null}
       {verify.data ? (
         <Notice>
-          <span data-testid="verified-email">{verify.data.email}</span> is confirmed. <Link to="/dashboard/start">Go to the dashboard</Link>
+          <span data-testid="verified-email">{verify.data.email}</span> is confirmed.{' '}
+          <Link to="/dashboard/start">Go to the dashboard</Link>
         </Notice>
       ) : null}
       <ErrorBanner error={verify.error} />
@@ -128,12 +159,16 @@ function ResetPassword() {
 
 function RequestReset() {
   const form = useForm({ defaultValues: { tenant: '', email: '' } });
-  const request = useApiMutation((input: { tenant: string; email: string }) => api.auth.requestPasswordReset.mutate(input));
+  const request = useApiMutation((input: { tenant: string; email: string }) =>
+    api.auth.requestPasswordReset.mutate(input),
+  );
   useServerErrors(form, request.error);
   return (
     <Frame title="Reset your password">
       {request.data ? (
-        <Notice>If that account exists, we sent it a link to choose a new password. The link works for one hour.</Notice>
+        <Notice>
+          If that account exists, we sent it a link to choose a new password. The link works for one hour.
+        </Notice>
       ) : (
         <form onSubmit={form.handleSubmit((values) => request.mutate(values))} noValidate>
           <TextField form={form} name="tenant" label="Tenant" required />
@@ -163,7 +198,15 @@ function ChooseNewPassword({ token }: { token: string }) {
         </Notice>
       ) : (
         <form onSubmit={form.handleSubmit((values) => reset.mutate({ token, password: values.password }))} noValidate>
-          <TextField form={form} name="password" label="New password" type="password" required minLength={12} autoComplete="new-password" />
+          <TextField
+            form={form}
+            name="password"
+            label="New password"
+            type="password"
+            required
+            minLength={12}
+            autoComplete="new-password"
+          />
           <ErrorBanner error={reset.error} />
           <button type="submit" disabled={reset.isPending}>
             Set the password

@@ -30,7 +30,17 @@ function Messages({ path }: { path: Path }) {
   );
 }
 
-export function Field({ path, label, placeholder, wide }: { path: Path; label: string; placeholder?: string; wide?: boolean }) {
+export function Field({
+  path,
+  label,
+  placeholder,
+  wide,
+}: {
+  path: Path;
+  label: string;
+  placeholder?: string;
+  wide?: boolean;
+}) {
   const { draft, change, problems } = useEditor();
   const value = getAt(draft, path);
   const id = idOf(path);
@@ -61,7 +71,17 @@ function Remove({ path, what }: { path: Path; what: string }) {
   );
 }
 
-function Group({ title, path, children, actions }: { title: string; path: Path; children: ReactNode; actions?: ReactNode }) {
+function Group({
+  title,
+  path,
+  children,
+  actions,
+}: {
+  title: string;
+  path: Path;
+  children: ReactNode;
+  actions?: ReactNode;
+}) {
   return (
     <fieldset className="card" data-group={pathKey(path)}>
       <legend>{title}</legend>
@@ -72,19 +92,42 @@ function Group({ title, path, children, actions }: { title: string; path: Path; 
   );
 }
 
-export function VersionEditor({ draft, onChange, problems }: { draft: BookVersion; onChange(draft: BookVersion): void; problems: Map<string, string[]> }) {
+export function VersionEditor({
+  draft,
+  onChange,
+  problems,
+}: {
+  draft: BookVersion;
+  onChange(draft: BookVersion): void;
+  problems: Map<string, string[]>;
+}) {
   const change = (path: Path, value: unknown) => onChange(setAt(draft, path, value));
   return (
     <Context.Provider value={{ draft, change, problems }}>
       <div className="editor">
         <div className="editor-row">
-          <Field path={['effective_from']} label="Effective from (UTC instant)" placeholder="2027-01-01T00:00:00Z" wide />
+          <Field
+            path={['effective_from']}
+            label="Effective from (UTC instant)"
+            placeholder="2027-01-01T00:00:00Z"
+            wide
+          />
         </div>
         <h3>Rate cards</h3>
         {draft.rate_cards.map((_, index) => (
           <CardEditor key={index} index={index} />
         ))}
-        <button type="button" className="secondary" onClick={() => change(['rate_cards', draft.rate_cards.length], { id: `card-${draft.rate_cards.length + 1}`, match: { model: '' }, charges: [{ dimension: 'input_tokens', price: { model: 'per_unit', rate: '1' } }] })}>
+        <button
+          type="button"
+          className="secondary"
+          onClick={() =>
+            change(['rate_cards', draft.rate_cards.length], {
+              id: `card-${draft.rate_cards.length + 1}`,
+              match: { model: '' },
+              charges: [{ dimension: 'input_tokens', price: { model: 'per_unit', rate: '1' } }],
+            })
+          }
+        >
           Add a rate card
         </button>
         <WindowsEditor />
@@ -99,7 +142,8 @@ function CardEditor({ index }: { index: number }) {
   const { draft, change } = useEditor();
   const card = draft.rate_cards[index];
   const base: Path = ['rate_cards', index];
-  const renameKey = (object: Record<string, unknown>, from: string, to: string) => Object.fromEntries(Object.entries(object).map(([key, value]) => [key === from ? to : key, value]));
+  const renameKey = (object: Record<string, unknown>, from: string, to: string) =>
+    Object.fromEntries(Object.entries(object).map(([key, value]) => [key === from ? to : key, value]));
   return (
     <Group title={`Card ${card.id}`} path={base} actions={<Remove path={base} what={`card ${card.id}`} />}>
       <div className="editor-row">
@@ -110,14 +154,26 @@ function CardEditor({ index }: { index: number }) {
         <div className="editor-row" key={ruleIndex}>
           <div className="field">
             <label htmlFor={`${idOf(base)}-match-${ruleIndex}`}>Property</label>
-            <input id={`${idOf(base)}-match-${ruleIndex}`} value={property} onChange={(event) => change([...base, 'match'], renameKey(card.match, property, event.target.value))} />
+            <input
+              id={`${idOf(base)}-match-${ruleIndex}`}
+              value={property}
+              onChange={(event) => change([...base, 'match'], renameKey(card.match, property, event.target.value))}
+            />
           </div>
-          {typeof rule === 'string' ? <Field path={[...base, 'match', property]} label={`${property} equals`} /> : <p className="muted">rule {JSON.stringify(rule)}</p>}
+          {typeof rule === 'string' ? (
+            <Field path={[...base, 'match', property]} label={`${property} equals`} />
+          ) : (
+            <p className="muted">rule {JSON.stringify(rule)}</p>
+          )}
           <Remove path={[...base, 'match', property]} what={`match on ${property}`} />
         </div>
       ))}
       <Messages path={[...base, 'match']} />
-      <button type="button" className="secondary" onClick={() => change([...base, 'match', `property_${Object.keys(card.match).length + 1}`], '')}>
+      <button
+        type="button"
+        className="secondary"
+        onClick={() => change([...base, 'match', `property_${Object.keys(card.match).length + 1}`], '')}
+      >
         Add a match
       </button>
       {card.dimensions
@@ -127,7 +183,10 @@ function CardEditor({ index }: { index: number }) {
               {'gpu_time' in dimension ? (
                 <>
                   <Field path={[...base, 'dimensions', name, 'gpu_time', 'minimum_seconds']} label="Minimum seconds" />
-                  <Field path={[...base, 'dimensions', name, 'gpu_time', 'increment_seconds']} label="Rounding increment (s)" />
+                  <Field
+                    path={[...base, 'dimensions', name, 'gpu_time', 'increment_seconds']}
+                    label="Rounding increment (s)"
+                  />
                 </>
               ) : (
                 <code>{JSON.stringify(dimension)}</code>
@@ -140,7 +199,16 @@ function CardEditor({ index }: { index: number }) {
         <ChargeEditor key={chargeIndex} path={[...base, 'charges', chargeIndex]} />
       ))}
       <Messages path={[...base, 'charges']} />
-      <button type="button" className="secondary" onClick={() => change([...base, 'charges', card.charges.length], { dimension: 'output_tokens', price: { model: 'per_unit', rate: '1' } })}>
+      <button
+        type="button"
+        className="secondary"
+        onClick={() =>
+          change([...base, 'charges', card.charges.length], {
+            dimension: 'output_tokens',
+            price: { model: 'per_unit', rate: '1' },
+          })
+        }
+      >
         Add a charge
       </button>
     </Group>
@@ -159,16 +227,25 @@ const priceTemplates: Record<(typeof models)[number], object> = {
 
 function ChargeEditor({ path }: { path: Path }) {
   const { draft, change } = useEditor();
-  const charge = getAt(draft, path) as { dimension?: string; price: { model: (typeof models)[number]; tiers?: unknown[] } };
+  const charge = getAt(draft, path) as {
+    dimension?: string;
+    price: { model: (typeof models)[number]; tiers?: unknown[] };
+  };
   const price = [...path, 'price'];
   const model = charge.price.model;
   const selectId = `${idOf(path)}-model`;
   return (
     <div className="editor-row" data-charge={pathKey(path)}>
-      {model !== 'flat' && model !== 'dynamic' ? <Field path={[...path, 'dimension']} label="Dimension (property)" /> : null}
+      {model !== 'flat' && model !== 'dynamic' ? (
+        <Field path={[...path, 'dimension']} label="Dimension (property)" />
+      ) : null}
       <div className="field">
         <label htmlFor={selectId}>Price model</label>
-        <select id={selectId} value={model} onChange={(event) => change(price, priceTemplates[event.target.value as (typeof models)[number]])}>
+        <select
+          id={selectId}
+          value={model}
+          onChange={(event) => change(price, priceTemplates[event.target.value as (typeof models)[number]])}
+        >
           {models.map((m) => (
             <option key={m} value={m}>
               {m}
@@ -178,7 +255,9 @@ function ChargeEditor({ path }: { path: Path }) {
         <Messages path={[...price, 'model']} />
       </div>
       {model === 'per_unit' || model === 'request_tiers' ? <Field path={[...price, 'rate']} label="Rate" /> : null}
-      {model === 'per_unit' || model === 'graduated' || model === 'volume' || model === 'request_tiers' ? <Field path={[...price, 'per']} label="Per units" placeholder="1000000" /> : null}
+      {model === 'per_unit' || model === 'graduated' || model === 'volume' || model === 'request_tiers' ? (
+        <Field path={[...price, 'per']} label="Per units" placeholder="1000000" />
+      ) : null}
       {model === 'package' ? (
         <>
           <Field path={[...price, 'size']} label="Package size" />
@@ -197,14 +276,27 @@ function ChargeEditor({ path }: { path: Path }) {
         ? (charge.price.tiers ?? []).map((_, tierIndex) => (
             <div key={tierIndex} className="editor-row" style={{ gridColumn: '1 / -1' }}>
               <span className="inline-label">Tier {tierIndex + 1}</span>
-              {model === 'request_tiers' ? <Field path={[...price, 'tiers', tierIndex, 'above']} label="Above" /> : <Field path={[...price, 'tiers', tierIndex, 'up_to']} label="Up to (blank: no limit)" />}
+              {model === 'request_tiers' ? (
+                <Field path={[...price, 'tiers', tierIndex, 'above']} label="Above" />
+              ) : (
+                <Field path={[...price, 'tiers', tierIndex, 'up_to']} label="Up to (blank: no limit)" />
+              )}
               <Field path={[...price, 'tiers', tierIndex, 'rate']} label="Tier rate" />
               <Remove path={[...price, 'tiers', tierIndex]} what={`tier ${tierIndex + 1}`} />
             </div>
           ))
         : null}
       {model === 'graduated' || model === 'volume' || model === 'request_tiers' ? (
-        <button type="button" className="secondary" onClick={() => change([...price, 'tiers', charge.price.tiers?.length ?? 0], model === 'request_tiers' ? { above: '0', rate: '1' } : { rate: '1' })}>
+        <button
+          type="button"
+          className="secondary"
+          onClick={() =>
+            change(
+              [...price, 'tiers', charge.price.tiers?.length ?? 0],
+              model === 'request_tiers' ? { above: '0', rate: '1' } : { rate: '1' },
+            )
+          }
+        >
           Add a tier
         </button>
       ) : null}
@@ -223,7 +315,12 @@ function WindowsEditor() {
       {Object.entries(windows).map(([name, window]) => {
         const base: Path = ['windows', name];
         return (
-          <Group key={name} title={`Window ${name}`} path={base} actions={<Remove path={base} what={`window ${name}`} />}>
+          <Group
+            key={name}
+            title={`Window ${name}`}
+            path={base}
+            actions={<Remove path={base} what={`window ${name}`} />}
+          >
             <div className="editor-row">
               <Field path={[...base, 'time_zone']} label="Time zone (IANA)" />
               <Field path={[...base, 'start']} label="Start (HH:MM)" />
@@ -251,7 +348,17 @@ function WindowsEditor() {
           </Group>
         );
       })}
-      <button type="button" className="secondary" onClick={() => change(['windows', `window_${Object.keys(windows).length + 1}`], { time_zone: 'UTC', start: '00:00', end: '08:00' })}>
+      <button
+        type="button"
+        className="secondary"
+        onClick={() =>
+          change(['windows', `window_${Object.keys(windows).length + 1}`], {
+            time_zone: 'UTC',
+            start: '00:00',
+            end: '08:00',
+          })
+        }
+      >
         Add a window
       </button>
     </>
@@ -269,11 +376,27 @@ function ModifiersEditor() {
         const kind = modifier.when.window !== undefined ? 'window' : 'service_tier';
         const kindId = `${idOf(base)}-kind`;
         return (
-          <Group key={index} title={`Modifier ${index + 1}`} path={base} actions={<Remove path={base} what={`modifier ${index + 1}`} />}>
+          <Group
+            key={index}
+            title={`Modifier ${index + 1}`}
+            path={base}
+            actions={<Remove path={base} what={`modifier ${index + 1}`} />}
+          >
             <div className="editor-row">
               <div className="field">
                 <label htmlFor={kindId}>When</label>
-                <select id={kindId} value={kind} onChange={(event) => change([...base, 'when'], event.target.value === 'window' ? { window: Object.keys(draft.windows ?? {})[0] ?? '' } : { service_tier: 'batch' })}>
+                <select
+                  id={kindId}
+                  value={kind}
+                  onChange={(event) =>
+                    change(
+                      [...base, 'when'],
+                      event.target.value === 'window'
+                        ? { window: Object.keys(draft.windows ?? {})[0] ?? '' }
+                        : { service_tier: 'batch' },
+                    )
+                  }
+                >
                   <option value="window">in a window</option>
                   <option value="service_tier">service tier is</option>
                 </select>
@@ -283,7 +406,11 @@ function ModifiersEditor() {
               ) : (
                 <div className="field">
                   <label htmlFor={`${idOf(base)}-tier`}>Service tier</label>
-                  <select id={`${idOf(base)}-tier`} value={modifier.when.service_tier} onChange={(event) => change([...base, 'when', 'service_tier'], event.target.value)}>
+                  <select
+                    id={`${idOf(base)}-tier`}
+                    value={modifier.when.service_tier}
+                    onChange={(event) => change([...base, 'when', 'service_tier'], event.target.value)}
+                  >
                     {tiers.map((tier) => (
                       <option key={tier} value={tier}>
                         {tier}
@@ -299,7 +426,11 @@ function ModifiersEditor() {
           </Group>
         );
       })}
-      <button type="button" className="secondary" onClick={() => change(['modifiers', modifiers.length], { when: { service_tier: 'batch' }, multiplier: '0.5' })}>
+      <button
+        type="button"
+        className="secondary"
+        onClick={() => change(['modifiers', modifiers.length], { when: { service_tier: 'batch' }, multiplier: '0.5' })}
+      >
         Add a modifier
       </button>
     </>
@@ -319,7 +450,11 @@ function AllowancesEditor() {
           <Remove path={['allowances', name]} what={`pool ${name}`} />
         </div>
       ))}
-      <button type="button" className="secondary" onClick={() => change(['allowances', `pool_${Object.keys(allowances).length + 1}`], { included: '1000000' })}>
+      <button
+        type="button"
+        className="secondary"
+        onClick={() => change(['allowances', `pool_${Object.keys(allowances).length + 1}`], { included: '1000000' })}
+      >
         Add an allowance pool
       </button>
     </>

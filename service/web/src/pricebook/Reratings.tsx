@@ -8,7 +8,8 @@ export function ReratingsPanel({ code }: { code: string }) {
   const input = { price_book: code, limit: 5 };
   // The preview is computed in the background: ask again until none is pending.
   const list = useApiQuery('reratings.list', input, () => api.reratings.list.query(input), {
-    refetchInterval: (query) => (query.state.data?.data.some((r) => r.status === 'pending' || r.status === 'approved') ? 2000 : false),
+    refetchInterval: (query) =>
+      query.state.data?.data.some((r) => r.status === 'pending' || r.status === 'approved') ? 2000 : false,
   });
   const approve = useApiMutation((id: string) => api.reratings.approve.mutate({ id }), ['reratings.list']);
   const can = useCan();
@@ -21,7 +22,8 @@ export function ReratingsPanel({ code }: { code: string }) {
       {reratings.map((rerating) => (
         <div key={rerating.id} data-rerating={rerating.id} data-status={rerating.status}>
           <p>
-            From {formatInstant(rerating.effective_from)}: <span className={`pill ${rerating.status}`}>{rerating.status}</span>
+            From {formatInstant(rerating.effective_from)}:{' '}
+            <span className={`pill ${rerating.status}`}>{rerating.status}</span>
             {rerating.status === 'previewed' && can.bill ? (
               <>
                 {' '}
@@ -36,18 +38,30 @@ export function ReratingsPanel({ code }: { code: string }) {
               <thead>
                 <tr>
                   <th scope="col">Customer</th>
-                  <th scope="col" className="number">Billed</th>
-                  <th scope="col" className="number">Re-rated</th>
-                  <th scope="col" className="number">Difference</th>
+                  <th scope="col" className="number">
+                    Billed
+                  </th>
+                  <th scope="col" className="number">
+                    Re-rated
+                  </th>
+                  <th scope="col" className="number">
+                    Difference
+                  </th>
                 </tr>
               </thead>
               <tbody>
                 {rerating.preview.customers.map((customer) => (
                   <tr key={customer.customer_id} data-customer={customer.customer_id}>
                     <td>{customer.customer_id}</td>
-                    <td className="number"><Money amount={customer.old_amount} currency={customer.currency} /></td>
-                    <td className="number" data-column="new"><Money amount={customer.new_amount} currency={customer.currency} /></td>
-                    <td className="number" data-column="difference"><Money amount={customer.difference} currency={customer.currency} /></td>
+                    <td className="number">
+                      <Money amount={customer.old_amount} currency={customer.currency} />
+                    </td>
+                    <td className="number" data-column="new">
+                      <Money amount={customer.new_amount} currency={customer.currency} />
+                    </td>
+                    <td className="number" data-column="difference">
+                      <Money amount={customer.difference} currency={customer.currency} />
+                    </td>
                   </tr>
                 ))}
               </tbody>

@@ -45,22 +45,54 @@ interface SimulatedReceipt {
   new: Rating & { error: { code: string; message: string } | null };
 }
 type DraftInput = { price_book: string; draft: Record<string, unknown> };
-const simulations = (api as unknown as {
-  simulations: {
-    run: { mutate(input: DraftInput & { from: string; until: string }): Promise<Result> };
-    receipt: { mutate(input: DraftInput & { transaction_id: string }): Promise<SimulatedReceipt> };
-  };
-}).simulations;
+const simulations = (
+  api as unknown as {
+    simulations: {
+      run: { mutate(input: DraftInput & { from: string; until: string }): Promise<Result> };
+      receipt: { mutate(input: DraftInput & { transaction_id: string }): Promise<SimulatedReceipt> };
+    };
+  }
+).simulations;
 
 const columns: Columns<CustomerFigures> = [
   { header: 'Customer', accessorKey: 'customer_id' },
   { header: 'Events', accessorKey: 'events', ...numberColumn },
-  { header: 'Revenue now', accessorKey: 'old_revenue', ...numberColumn, cell: ({ getValue }) => <Money amount={getValue()} /> },
-  { header: 'Revenue with draft', accessorKey: 'new_revenue', ...numberColumn, cell: ({ getValue }) => <Money amount={getValue()} /> },
-  { header: 'Change', accessorKey: 'revenue_change', ...numberColumn, cell: ({ getValue }) => <Money amount={getValue()} /> },
-  { header: 'Margin now', accessorKey: 'old_margin', ...numberColumn, cell: ({ getValue }) => <Money amount={getValue()} /> },
-  { header: 'Margin with draft', accessorKey: 'new_margin', ...numberColumn, cell: ({ getValue }) => <Money amount={getValue()} /> },
-  { header: 'Margin change', accessorKey: 'margin_change', ...numberColumn, cell: ({ getValue }) => <Money amount={getValue()} /> },
+  {
+    header: 'Revenue now',
+    accessorKey: 'old_revenue',
+    ...numberColumn,
+    cell: ({ getValue }) => <Money amount={getValue()} />,
+  },
+  {
+    header: 'Revenue with draft',
+    accessorKey: 'new_revenue',
+    ...numberColumn,
+    cell: ({ getValue }) => <Money amount={getValue()} />,
+  },
+  {
+    header: 'Change',
+    accessorKey: 'revenue_change',
+    ...numberColumn,
+    cell: ({ getValue }) => <Money amount={getValue()} />,
+  },
+  {
+    header: 'Margin now',
+    accessorKey: 'old_margin',
+    ...numberColumn,
+    cell: ({ getValue }) => <Money amount={getValue()} />,
+  },
+  {
+    header: 'Margin with draft',
+    accessorKey: 'new_margin',
+    ...numberColumn,
+    cell: ({ getValue }) => <Money amount={getValue()} />,
+  },
+  {
+    header: 'Margin change',
+    accessorKey: 'margin_change',
+    ...numberColumn,
+    cell: ({ getValue }) => <Money amount={getValue()} />,
+  },
 ];
 
 /** The last whole calendar month (UTC) before today, as the default period to replay. */
@@ -73,7 +105,9 @@ function lastMonth(): { from: string; until: string } {
 
 export function SimulationPanel({ code, draft, compiles }: { code: string; draft: BookVersion; compiles: boolean }) {
   const form = useForm({ defaultValues: lastMonth() });
-  const run = useApiMutation((range: { from: string; until: string }) => simulations.run.mutate({ price_book: code, draft: draft as unknown as Record<string, unknown>, ...range }));
+  const run = useApiMutation((range: { from: string; until: string }) =>
+    simulations.run.mutate({ price_book: code, draft: draft as unknown as Record<string, unknown>, ...range }),
+  );
   useServerErrors(form, run.error);
   const result = run.data;
   return (
@@ -96,12 +130,17 @@ export function SimulationPanel({ code, draft, compiles }: { code: string; draft
             </dd>
             <dt>Revenue</dt>
             <dd>
-              <Money amount={result.total.old_revenue} currency={result.currency} /> → <span data-testid="simulation-new-revenue"><Money amount={result.total.new_revenue} currency={result.currency} /></span> (
+              <Money amount={result.total.old_revenue} currency={result.currency} /> →{' '}
+              <span data-testid="simulation-new-revenue">
+                <Money amount={result.total.new_revenue} currency={result.currency} />
+              </span>{' '}
+              (
               <Money amount={result.total.revenue_change} />)
             </dd>
             <dt>Margin</dt>
             <dd>
-              <Money amount={result.total.old_margin} currency={result.currency} /> → <Money amount={result.total.new_margin} currency={result.currency} /> (
+              <Money amount={result.total.old_margin} currency={result.currency} /> →{' '}
+              <Money amount={result.total.new_margin} currency={result.currency} /> (
               <Money amount={result.total.margin_change} />)
             </dd>
             <dt>Replayed in</dt>
@@ -109,10 +148,17 @@ export function SimulationPanel({ code, draft, compiles }: { code: string; draft
           </dl>
           {result.unratable_count > 0 ? (
             <p className="field-error">
-              {result.unratable_count} events the draft cannot rate, e.g. {result.unratable[0].transaction_id}: {result.unratable[0].message}
+              {result.unratable_count} events the draft cannot rate, e.g. {result.unratable[0].transaction_id}:{' '}
+              {result.unratable[0].message}
             </p>
           ) : null}
-          <DataTable label="Simulation by customer" data={result.customers} columns={columns} rowId={(c) => c.customer_id} empty="No rated events in these periods." />
+          <DataTable
+            label="Simulation by customer"
+            data={result.customers}
+            columns={columns}
+            rowId={(c) => c.customer_id}
+            empty="No rated events in these periods."
+          />
           <SimulatedReceipt code={code} draft={draft} />
         </>
       ) : null}
@@ -123,7 +169,13 @@ export function SimulationPanel({ code, draft, compiles }: { code: string; draft
 function SimulatedReceipt({ code, draft }: { code: string; draft: BookVersion }) {
   const form = useForm({ defaultValues: { transaction_id: '' } });
   const [asked, setAsked] = useState(false);
-  const receipt = useApiMutation((transactionId: string) => simulations.receipt.mutate({ price_book: code, draft: draft as unknown as Record<string, unknown>, transaction_id: transactionId }));
+  const receipt = useApiMutation((transactionId: string) =>
+    simulations.receipt.mutate({
+      price_book: code,
+      draft: draft as unknown as Record<string, unknown>,
+      transaction_id: transactionId,
+    }),
+  );
   useServerErrors(form, receipt.error);
   return (
     <div>
@@ -141,12 +193,17 @@ function SimulatedReceipt({ code, draft }: { code: string; draft: BookVersion })
       {asked && receipt.data ? (
         <div className="grid2" data-testid="simulated-receipt">
           <div>
-            <h4>As billed: <Money amount={receipt.data.old.amount} /></h4>
+            <h4>
+              As billed: <Money amount={receipt.data.old.amount} />
+            </h4>
             <ReceiptSteps steps={receipt.data.old.receipt as { step: string }[]} />
           </div>
           <div>
             <h4>
-              Under the draft: <span data-testid="simulated-new-amount"><Money amount={receipt.data.new.amount} /></span>
+              Under the draft:{' '}
+              <span data-testid="simulated-new-amount">
+                <Money amount={receipt.data.new.amount} />
+              </span>
             </h4>
             {receipt.data.new.error ? <p className="field-error">{receipt.data.new.error.message}</p> : null}
             <ReceiptSteps steps={receipt.data.new.receipt as { step: string }[]} />

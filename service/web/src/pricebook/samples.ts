@@ -15,7 +15,8 @@ export function sampleEventsFor(version: BookVersion, at: string): UsageEvent[] 
       if ('gpu_time' in dimension) {
         properties[dimension.gpu_time.count ?? 'gpu_count'] = 1;
         properties[dimension.gpu_time.duration ?? 'duration_seconds'] = 3600;
-      } else if ('formula' in dimension) for (const property of Object.keys(dimension.formula)) properties[property] ??= 1000;
+      } else if ('formula' in dimension)
+        for (const property of Object.keys(dimension.formula)) properties[property] ??= 1000;
       else if ('max' in dimension) for (const property of dimension.max) properties[property] ??= 1000;
       void name;
     }
@@ -23,7 +24,13 @@ export function sampleEventsFor(version: BookVersion, at: string): UsageEvent[] 
       if (charge.dimension && !(charge.dimension in (card.dimensions ?? {}))) properties[charge.dimension] ??= 100_000;
       if (charge.price.model === 'dynamic') properties[charge.price.amount_property] ??= 1;
     }
-    return { transaction_id: `sample-${index + 1}`, customer_id: 'sample-customer', event_type: eventType, timestamp: at, properties };
+    return {
+      transaction_id: `sample-${index + 1}`,
+      customer_id: 'sample-customer',
+      event_type: eventType,
+      timestamp: at,
+      properties,
+    };
   });
 }
 

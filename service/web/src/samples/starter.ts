@@ -61,13 +61,25 @@ export async function ensureStarterSetup(api: Api): Promise<void> {
   );
   await unlessPresent(
     () => api.meters.get.query({ code: 'tokens' }),
-    () => api.meters.create.mutate({ code: 'tokens', name: 'Tokens', event_type: 'llm.completion', aggregation: 'sum', property: 'input_tokens', group_by: ['model'], filters: [] }),
+    () =>
+      api.meters.create.mutate({
+        code: 'tokens',
+        name: 'Tokens',
+        event_type: 'llm.completion',
+        aggregation: 'sum',
+        property: 'input_tokens',
+        group_by: ['model'],
+        filters: [],
+      }),
   );
   await unlessPresent(
     () => api.customers.get.query({ id: testCustomerId }),
     async () => {
       await api.customers.create.mutate({ external_id: testCustomerId, name: 'Test customer', currency: 'USD' });
-      await api.customers.assignPriceBook.mutate({ id: testCustomerId, assignment: { price_book: starterBookCode, effective_from: '2020-01-01T00:00:00Z' } });
+      await api.customers.assignPriceBook.mutate({
+        id: testCustomerId,
+        assignment: { price_book: starterBookCode, effective_from: '2020-01-01T00:00:00Z' },
+      });
     },
   );
 }

@@ -33,6 +33,20 @@ export const canadaRates: RateTable = {
 };
 
 /** The provinces and territories (ISO 3166-2:CA subdivision codes without the country prefix). */
-export const canadianProvinces: ReadonlySet<string> = new Set(['AB', 'BC', 'MB', 'NB', 'NL', 'NS', 'NT', 'NU', 'ON', 'PE', 'QC', 'SK', 'YT']);
+export const canadianProvinces: ReadonlySet<string> = new Set([
+  'AB',
+  'BC',
+  'MB',
+  'NB',
+  'NL',
+  'NS',
+  'NT',
+  'NU',
+  'ON',
+  'PE',
+  'QC',
+  'SK',
+  'YT',
+]);
 /** Provincial taxes a seller collects only where it is registered for them (the federal part needs the CA registration). */
 export const provincialTaxes: ReadonlySet<string> = new Set(['QST', 'PST', 'RST']);

@@ -9,7 +9,8 @@ export const rateTables: readonly RateTable[] = [euRates, europeRates, canadaRat
 
 const byJurisdiction = new Map<string, RateEntry[]>();
 for (const table of rateTables) {
-  for (const entry of table.rates) byJurisdiction.set(entry.jurisdiction, [...(byJurisdiction.get(entry.jurisdiction) ?? []), entry]);
+  for (const entry of table.rates)
+    byJurisdiction.set(entry.jurisdiction, [...(byJurisdiction.get(entry.jurisdiction) ?? []), entry]);
 }
 for (const entries of byJurisdiction.values()) entries.sort((a, b) => a.from.localeCompare(b.from));
 
