@@ -52,6 +52,10 @@ const priceBookSummary = {
   currency: string,
   created_at: instant,
   created_by: string,
+  owner_customer_id: {
+    ...nullable(string),
+    description: "External id of the reseller that owns the book; null for the tenant's own books.",
+  },
 };
 const apiKey = {
   id: { type: 'string', format: 'uuid' },
@@ -62,6 +66,11 @@ const apiKey = {
   created_by: string,
   created_at: instant,
   revoked_at: nullable(instant),
+  customer_id: {
+    ...nullable(string),
+    description:
+      "A reseller-scoped key's reseller (external id): the key sees and changes only that reseller's subtree.",
+  },
 };
 
 const catalogueNotes: Schema = {

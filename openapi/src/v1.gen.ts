@@ -2019,6 +2019,8 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             created_by: string;
+            /** @description External id of the reseller that owns the book; null for the tenant's own books. */
+            owner_customer_id: string | null;
         };
         PriceBook: {
             /** Format: uuid */
@@ -2029,6 +2031,8 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             created_by: string;
+            /** @description External id of the reseller that owns the book; null for the tenant's own books. */
+            owner_customer_id: string | null;
             versions: {
                 /** @enum {string} */
                 schedule: "price" | "cost";
@@ -2189,6 +2193,8 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             revoked_at: string | null;
+            /** @description A reseller-scoped key's reseller (external id): the key sees and changes only that reseller's subtree. */
+            customer_id: string | null;
         };
         ApiKeyCreated: {
             /** Format: uuid */
@@ -2202,6 +2208,8 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             revoked_at: string | null;
+            /** @description A reseller-scoped key's reseller (external id): the key sees and changes only that reseller's subtree. */
+            customer_id: string | null;
             /** @description The key itself; shown this once. */
             secret: string;
         };
@@ -5275,6 +5283,7 @@ export interface operations {
                     book: {
                         [key: string]: unknown;
                     };
+                    owner_customer_id?: string;
                 };
             };
         };
@@ -7044,10 +7053,12 @@ export interface operations {
                      * @enum {string}
                      */
                     role?: "admin" | "billing" | "viewer";
+                    customer_id?: string;
                 } | {
                     /** @constant */
                     kind: "publishable";
                     name: string;
+                    customer_id?: string;
                 };
             };
         };

@@ -11,6 +11,11 @@ export const createPriceBookInput = z.strictObject({
   name: text(200, { trim: true }).optional(),
   /** A price book as `core-wasm/src/book.ts` describes it; its `id` becomes the book's code. */
   book: jsonObject,
+  /**
+   * A reseller's external id (tenant keys only): the reseller owns the book and may assign it to its children. A
+   * reseller-scoped key's books are always its reseller's.
+   */
+  owner_customer_id: text(255).optional(),
 });
 export type CreatePriceBookInput = z.infer<typeof createPriceBookInput>;
 

@@ -76,9 +76,25 @@ export interface Actor {
   principal: Principal;
   /** Correlates audit rows and logs with the request. */
   requestId?: string;
+  /**
+   * A reseller-scoped key's reseller (customer id): the actor sees and changes only that customer's subtree, and
+   * every transaction it opens sets `app.subtree_root` (platform/db.ts withinSubtree, migration 080).
+   */
+  subtreeRootId?: string;
 }
 
+/** What a subtree actor may never do, whatever its role: the tenant's own administration. */
+const tenantOnly: ReadonlySet<Permission> = new Set([
+  'tenant.manage',
+  'users.manage',
+  'audit.read',
+  'meters.write',
+  'webhooks.manage',
+  'payments.manage',
+]);
+
 export function can(actor: Actor, permission: Permission): boolean {
+  if (actor.subtreeRootId && tenantOnly.has(permission)) return false;
   return permissionsByPrincipal[actor.principal].has(permission);
 }
 
@@ -86,9 +102,15 @@ export function requirePermission(actor: Actor, permission: Permission): void {
   if (!can(actor, permission)) {
     throw forbidden(
       'permission_denied',
-      `This ${actor.type === 'user' ? 'user' : 'key'} (${actor.principal}) may not ${permission}`,
+      `This ${actor.type === 'user' ? 'user' : 'key'} (${actor.principal}${actor.subtreeRootId ? ', reseller-scoped' : ''}) may not ${permission}`,
     );
   }
+}
+
+/** The tenant's own settings (tax, currency, ...): forbidden to a reseller-scoped actor whatever its role. */
+export function requireTenantWide(actor: Actor, what: string): void {
+  if (actor.subtreeRootId)
+    throw forbidden('tenant_only', `A reseller-scoped ${actor.type === 'user' ? 'user' : 'key'} may not ${what}`);
 }
 
 /** Roles rank owner > admin > billing > viewer; nobody grants a role above their own. */

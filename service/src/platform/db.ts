@@ -1,4 +1,5 @@
 // PostgreSQL access: connection targets (real PostgreSQL or embedded PGlite), the tenant transaction, error helpers.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import postgres from 'postgres';
@@ -148,10 +149,37 @@ export function withTenant<T>(db: Db, tenantId: string, fn: (tx: Tx) => Promise<
   );
 }
 
+/**
+ * The subtree a request is confined to: set by authentication around the whole request (a reseller-scoped key),
+ * read by every withTenant of that tenant inside it, which then sets `app.subtree_root` next to `app.tenant_id`
+ * and migration 080's policies confine the transaction to the customer's subtree. Carried in async context
+ * rather than passed down so that no transaction opened while serving such a request can forget it.
+ */
+interface SubtreeScope {
+  tenantId: string;
+  rootCustomerId: string;
+}
+const subtreeScope = new AsyncLocalStorage<SubtreeScope>();
+
+/** Runs `fn` (and everything it starts) confined to the subtree of `rootCustomerId`, when one is given. */
+export function withinSubtree<T>(scope: { tenantId: string; subtreeRootId?: string }, fn: () => T): T {
+  if (!scope.subtreeRootId) return fn();
+  return subtreeScope.run({ tenantId: scope.tenantId, rootCustomerId: scope.subtreeRootId }, fn);
+}
+
+/** The subtree root the current async context is confined to within `tenantId`, if any. */
+export function currentSubtreeRoot(tenantId: string): string | undefined {
+  const scope = subtreeScope.getStore();
+  return scope && scope.tenantId === tenantId ? scope.rootCustomerId : undefined;
+}
+
 /** The transaction's role and tenant (sent at once, answered in order), and its connection's backend pid to `onPid`. */
 function enterTenant(tx: Tx, tenantId: string, onPid: (pid: number) => void) {
-  const settings =
-    tx`select set_config('role', ${SERVICE_ROLE}, true), set_config('app.tenant_id', ${tenantId}, true)`.execute();
+  const scope = subtreeScope.getStore();
+  if (scope && scope.tenantId !== tenantId) throw new Error('a subtree-scoped request opened another tenant');
+  const settings = scope
+    ? tx`select set_config('role', ${SERVICE_ROLE}, true), set_config('app.tenant_id', ${tenantId}, true), set_config('app.subtree_root', ${scope.rootCustomerId}, true)`.execute()
+    : tx`select set_config('role', ${SERVICE_ROLE}, true), set_config('app.tenant_id', ${tenantId}, true)`.execute();
   void settings.then(
     (r) => onPid(r.state.pid),
     () => {},

@@ -107,6 +107,9 @@ export function toHttpError(error: unknown, requestId?: string): { status: numbe
       },
     };
   }
+  // The database refused a row under migration 080's subtree policies: a scoped caller reached for something
+  // outside its subtree that no handler check caught. Refused, not a failure of ours.
+  if (isRowSecurityViolation(error)) return toHttpError(outsideScope(), requestId);
   return {
     status: 500,
     body: {
@@ -119,6 +122,14 @@ export function toHttpError(error: unknown, requestId?: string): { status: numbe
       },
     },
   };
+}
+
+export const outsideScope = () =>
+  forbidden('outside_scope', 'The row is outside what this caller may change (its reseller subtree)');
+
+function isRowSecurityViolation(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === '42501' && typeof message === 'string' && message.includes('row-level security');
 }
 
 export function toTrpcCode(

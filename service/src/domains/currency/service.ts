@@ -1,7 +1,7 @@
 // Currencies: the tenant's reporting currency and conversion policy, its dated FX rates (supplied one by one
 // or as an ECB reference-rate file), and the conversion an invoice is given (convert.ts holds the arithmetic).
 import type { Actor } from '../../platform/auth.ts';
-import { requirePermission } from '../../platform/auth.ts';
+import { requirePermission, requireTenantWide } from '../../platform/auth.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { invalid, precondition } from '../../platform/errors.ts';
@@ -38,6 +38,7 @@ export async function getSettings(deps: Deps, actor: Actor) {
 
 export async function updateSettings(deps: Deps, actor: Actor, input: UpdateSettingsInput) {
   requirePermission(actor, 'invoices.write');
+  requireTenantWide(actor, "change the tenant's currency settings");
   // Converting each event at its own time needs the period's lines split by rate interval (each line then carries
   // several rates); until the invoice can state that, the policy is refused rather than approximated.
   if (input.fx_policy === 'event') {
@@ -81,6 +82,7 @@ const toApiRate = (r: repo.RateRow) => ({
 /** Stores the given rates, all or none; a rate for a pair and instant already stored is replaced. */
 export async function supplyRates(deps: Deps, actor: Actor, input: SupplyRatesInput) {
   requirePermission(actor, 'invoices.write');
+  requireTenantWide(actor, 'supply exchange rates');
   const seen = new Map<string, number>();
   input.rates.forEach((r, i) => {
     const key = `${r.base}/${r.quote}@${new Date(r.as_of).getTime()}`;
@@ -104,6 +106,7 @@ export async function supplyRates(deps: Deps, actor: Actor, input: SupplyRatesIn
 /** Imports an ECB reference-rate file: every rate of it, or (any row malformed) none, with every problem named. */
 export async function importEcbRates(deps: Deps, actor: Actor, input: ImportEcbInput) {
   requirePermission(actor, 'invoices.write');
+  requireTenantWide(actor, 'import exchange rates');
   const parsed = parseEcbCsv(input.csv);
   if (!parsed.ok) {
     const shown = parsed.problems.slice(0, 100);

@@ -8,6 +8,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { invalid, notFound, precondition } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
 import * as pricingRepo from '../pricing/repo.ts';
+import { requireBookForCustomer } from '../pricing/service.ts';
 import { viesVerifier } from '../tax/connections.ts';
 import { euMemberStates } from '../tax/rates/eu.ts';
 import { checkTaxId } from '../tax/tax-ids.ts';
@@ -171,6 +172,7 @@ export async function assignPriceBook(deps: Deps, actor: Actor, externalId: stri
       throw invalid('price_book_not_found', `No price book "${input.price_book}"`, [
         { field: 'price_book', reason: 'no such price book' },
       ]);
+    await requireBookForCustomer(scope, book, customer.id, 'price_book');
     await requireRatingCurrency(scope, customer, book.currency, 'price_book');
     const assignments = await repo.listAssignments(scope, customer.id);
     const latest = assignments.at(-1);

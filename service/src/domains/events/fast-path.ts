@@ -6,6 +6,7 @@
 // in the same order (key, then body, then events: a body is never parsed for an unknown caller), with the same request id, metrics and access log.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { unauthenticated, type Actor } from '../../platform/auth.ts';
+import { withinSubtree } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { badBody, errorAnswer, malformedJson, parseInput, trackRequest } from '../../platform/http.ts';
 import * as keys from '../keys/service.ts';
@@ -93,7 +94,10 @@ async function answer(
       throw malformedJson((error as Error).message);
     }
     const { events, on_block } = parseInput(ingestBody, body);
-    send(res, 200, await ingestEvents(deps, { ...actor, requestId }, events, { onBlock: on_block }));
+    const outcome = await withinSubtree(actor, () =>
+      ingestEvents(deps, { ...actor, requestId }, events, { onBlock: on_block }),
+    );
+    send(res, 200, outcome);
   } catch (error) {
     const { status, body } = errorAnswer(deps.logger, error, requestId);
     send(res, status, body);

@@ -1,5 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import { unauthenticated } from '../../platform/auth.ts';
+import { withinSubtree } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { actorOf, locals, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
@@ -15,7 +16,8 @@ export function apiKeyAuthentication(deps: Deps): RequestHandler {
     const actor = await service.authenticateApiKey(deps, match[1]);
     if (!actor) return next(unauthenticated('Unknown or revoked API key'));
     locals(res).actor = { ...actor, requestId: locals(res).requestId };
-    next();
+    // A reseller-scoped key's request runs confined to its subtree: every transaction it opens sets app.subtree_root.
+    withinSubtree(actor, next);
   };
 }
 

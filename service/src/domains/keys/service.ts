@@ -6,7 +6,7 @@ import { outranks, requirePermission } from '../../platform/auth.ts';
 import { generateToken, hashToken, tokenKind } from '../../platform/crypto.ts';
 import { withTenant } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { forbidden, notFound } from '../../platform/errors.ts';
+import { forbidden, invalid, notFound } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
 import * as repo from './repo.ts';
 import type { CreateApiKeyInput } from '@tariff/openapi/schemas/keys';
@@ -23,19 +23,33 @@ export async function createApiKey(
     throw forbidden('role_too_high', `A ${actor.principal} cannot create a ${role} key`);
   const secret = generateToken(input.kind === 'secret' ? 'sk' : 'pk');
   return withTenant(deps.db, actor.tenantId, async (tx) => {
-    const key = await repo.insertApiKey(
-      { db: tx, tenantId: actor.tenantId },
-      {
-        id: crypto.randomUUID(),
-        kind: input.kind,
-        role,
-        name: input.name,
-        keyPrefix: secret.slice(0, 10),
-        keyHash: hashToken(secret),
-        createdBy: `${actor.type}:${actor.id}`,
-        createdAt: deps.clock.now(),
-      },
-    );
+    const scope = { db: tx, tenantId: actor.tenantId };
+    // A subtree key's keys stay in its subtree: its own reseller by default, one of its resellers if named (the
+    // session sees no other customer).
+    let scopeCustomerId = actor.subtreeRootId ?? null;
+    if (input.customer_id !== undefined) {
+      const customer = await repo.findCustomerForScope(scope, input.customer_id);
+      if (!customer)
+        throw invalid('customer_not_found', `No customer "${input.customer_id}"`, [
+          { field: 'customer_id', reason: 'no such customer' },
+        ]);
+      if (!customer.isReseller)
+        throw invalid('not_a_reseller', `"${input.customer_id}" is not a reseller`, [
+          { field: 'customer_id', reason: 'a key can be scoped to a reseller only' },
+        ]);
+      scopeCustomerId = customer.id;
+    }
+    const key = await repo.insertApiKey(scope, {
+      id: crypto.randomUUID(),
+      kind: input.kind,
+      role,
+      name: input.name,
+      keyPrefix: secret.slice(0, 10),
+      keyHash: hashToken(secret),
+      createdBy: `${actor.type}:${actor.id}`,
+      createdAt: deps.clock.now(),
+      scopeCustomerId,
+    });
     await recordChange(tx, deps.clock, actor, actor.tenantId, {
       action: 'api_key.created',
       entityType: 'api_key',
@@ -102,6 +116,7 @@ export async function authenticateApiKey(deps: Pick<Deps, 'db'>, token: string):
     type: 'api_key',
     id: identity.keyId,
     principal: identity.kind === 'secret' ? identity.role! : 'publishable',
+    ...(identity.scopeCustomerId ? { subtreeRootId: identity.scopeCustomerId } : {}),
   };
   if (keyCache.size >= keyCacheSize) keyCache.delete(keyCache.keys().next().value!);
   keyCache.set(cacheKey, { actor, until: now + keyCacheMilliseconds });
@@ -130,5 +145,6 @@ export function toApiKey(key: repo.ApiKey): ApiSchemas['ApiKey'] {
     created_by: key.createdBy,
     created_at: key.createdAt.toISOString(),
     revoked_at: key.revokedAt?.toISOString() ?? null,
+    customer_id: key.scopeExternalId,
   };
 }

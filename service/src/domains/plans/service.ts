@@ -37,6 +37,11 @@ export async function createPlan(deps: Deps, actor: Actor, input: CreatePlanInpu
       throw invalid('price_book_not_found', `No price book "${input.price_book}"`, [
         { field: 'price_book', reason: 'no such price book' },
       ]);
+    // A reseller's plans sell its own books; the book it is assigned (its parent's) is not its to resell.
+    if (actor.subtreeRootId && (bookRow.ownerCustomerId === null || !bookRow.ownerExternalId))
+      throw invalid('price_book_not_owned', `Price book "${input.price_book}" is not the reseller's own`, [
+        { field: 'price_book', reason: "a reseller's plan uses a book the reseller owns" },
+      ]);
     const drawn = poolsDrawnBy((await loadPriceBook(scope, bookRow.id))!);
     const problems = Object.keys(input.allowances)
       .filter((pool) => !drawn.has(pool))

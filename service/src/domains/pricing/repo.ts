@@ -11,6 +11,10 @@ export interface PriceBookRow {
   currency: string;
   createdAt: Date;
   createdBy: string;
+  /** The reseller that owns the book (customer id); null: the tenant's. */
+  ownerCustomerId: string | null;
+  /** Its external id, when the session sees the owner (a reseller's own book is owned outside its subtree). */
+  ownerExternalId?: string | null;
 }
 
 export interface VersionRow {
@@ -25,8 +29,9 @@ export interface VersionRow {
 export async function insertPriceBook({ db, tenantId }: TenantScope, book: PriceBookRow): Promise<void> {
   try {
     await db`
-      insert into price_books (tenant_id, id, code, name, currency, created_at, created_by)
-      values (${tenantId}, ${book.id}, ${book.code}, ${book.name}, ${book.currency}, ${book.createdAt}, ${book.createdBy})`;
+      insert into price_books (tenant_id, id, code, name, currency, created_at, created_by, owner_customer_id)
+      values (${tenantId}, ${book.id}, ${book.code}, ${book.name}, ${book.currency}, ${book.createdAt}, ${book.createdBy},
+              ${book.ownerCustomerId})`;
   } catch (error) {
     if (isUniqueViolation(error, 'price_books_code_unique')) {
       throw conflict(
@@ -63,13 +68,14 @@ export async function findPriceBookByCode(
   options: { lock?: boolean } = {},
 ): Promise<PriceBookRow | undefined> {
   const [row] = await db`
-    select * from price_books where tenant_id = ${tenantId} and code = ${code}
-    ${options.lock ? db`for update` : db``}`;
+    select b.*, ${ownerExternalId(db)} from price_books b where b.tenant_id = ${tenantId} and b.code = ${code}
+    ${options.lock ? db`for update of b` : db``}`;
   return row ? fromDbPriceBook(row) : undefined;
 }
 
 export async function findPriceBookById({ db, tenantId }: TenantScope, id: string): Promise<PriceBookRow | undefined> {
-  const [row] = await db`select * from price_books where tenant_id = ${tenantId} and id = ${id}`;
+  const [row] =
+    await db`select b.*, ${ownerExternalId(db)} from price_books b where b.tenant_id = ${tenantId} and b.id = ${id}`;
   return row ? fromDbPriceBook(row) : undefined;
 }
 
@@ -78,9 +84,9 @@ export async function listPriceBooks(
   page: { limit: number; startingAfter?: string },
 ): Promise<PriceBookRow[]> {
   const rows = await db`
-    select * from price_books where tenant_id = ${tenantId}
-    ${page.startingAfter !== undefined ? db`and code > ${page.startingAfter}` : db``}
-    order by code collate "C" limit ${page.limit}`;
+    select b.*, ${ownerExternalId(db)} from price_books b where b.tenant_id = ${tenantId}
+    ${page.startingAfter !== undefined ? db`and b.code > ${page.startingAfter}` : db``}
+    order by b.code collate "C" limit ${page.limit}`;
   return rows.map(fromDbPriceBook);
 }
 
@@ -106,7 +112,34 @@ function fromDbPriceBook(row: Record<string, any>): PriceBookRow {
     currency: row.currency,
     createdAt: row.created_at,
     createdBy: row.created_by,
+    ownerCustomerId: row.owner_customer_id,
+    ownerExternalId: row.owner_external_id ?? null,
   };
+}
+
+const ownerExternalId = (db: TenantScope['db']) => db`
+  (select o.external_id from customers o where o.tenant_id = b.tenant_id and o.id = b.owner_customer_id) as owner_external_id`;
+
+/** A reseller, by external id, that may own books (within what the session sees). */
+export async function findOwnerCandidate(
+  { db, tenantId }: TenantScope,
+  externalId: string,
+): Promise<{ id: string; externalId: string; isReseller: boolean } | undefined> {
+  const [row] = await db`
+    select id, external_id, is_reseller from customers where tenant_id = ${tenantId} and external_id = ${externalId}`;
+  return row ? { id: row.id, externalId: row.external_id, isReseller: row.is_reseller } : undefined;
+}
+
+/**
+ * Who may price a customer: its parent when the parent resells, else the tenant (null). `undefined` when the
+ * customer is not visible.
+ */
+export async function findPricingOwner({ db, tenantId }: TenantScope, customerId: string) {
+  const [row] = await db`
+    select case when p.is_reseller then p.id end as owner_id, p.external_id as parent_external_id
+    from customers c left join customers p on p.tenant_id = c.tenant_id and p.id = c.parent_id
+    where c.tenant_id = ${tenantId} and c.id = ${customerId}`;
+  return row ? { ownerId: row.owner_id as string | null } : undefined;
 }
 
 /** Stored versions per book; with append-only versions, (book, count) names one exact book. */

@@ -65,6 +65,7 @@ export async function createPriceBook(deps: Deps, actor: Actor, input: CreatePri
       currency: book.currency,
       createdAt: now,
       createdBy,
+      ownerCustomerId: await resolveBookOwner(scope, actor, input.owner_customer_id),
     };
     await repo.insertPriceBook(scope, row);
     const schedules: [repo.Schedule, BookVersion[]][] = [
@@ -381,6 +382,55 @@ export async function listPriceBooks(
   });
 }
 
+/**
+ * The owner of a new book: the named reseller (visible to the caller, so within a subtree key's subtree), else a
+ * subtree key's own reseller, else the tenant (null).
+ */
+async function resolveBookOwner(scope: TenantScope, actor: Actor, externalId: string | undefined) {
+  if (externalId === undefined) return actor.subtreeRootId ?? null;
+  const owner = await repo.findOwnerCandidate(scope, externalId);
+  if (!owner)
+    throw invalid('owner_not_found', `No customer "${externalId}" to own the book`, [
+      { field: 'owner_customer_id', reason: 'no such customer' },
+    ]);
+  if (!owner.isReseller)
+    throw invalid('owner_not_reseller', `"${externalId}" is not a reseller`, [
+      { field: 'owner_customer_id', reason: 'only a reseller owns price books' },
+    ]);
+  return owner.id;
+}
+
+/**
+ * A book may price a customer only if it belongs to whoever sells to that customer: the customer's parent when
+ * the parent is a reseller, else the tenant. Otherwise 422 on `field` (the request's field naming the book).
+ */
+export async function requireBookForCustomer(
+  scope: TenantScope,
+  book: { id: string; code?: string },
+  customerId: string,
+  field: string,
+): Promise<void> {
+  const [owner, row] = await Promise.all([
+    repo.findPricingOwner(scope, customerId),
+    repo.findPriceBookById(scope, book.id),
+  ]);
+  const expected = owner?.ownerId ?? null;
+  if (owner && row && row.ownerCustomerId === expected) return;
+  throw invalid(
+    'price_book_not_owned_by_seller',
+    `Price book "${row?.code ?? book.code ?? book.id}" cannot price this customer`,
+    [
+      {
+        field,
+        reason:
+          expected === null
+            ? "the customer's parent is not a reseller: only the tenant's own books may price it"
+            : "only a book owned by the customer's reseller parent may price it",
+      },
+    ],
+  );
+}
+
 /** The book as the kernel reads it, from its stored versions. For rating (events) and for the API. */
 export async function loadPriceBook(scope: TenantScope, priceBookId: string): Promise<PriceBook | undefined> {
   const row = await repo.findPriceBookById(scope, priceBookId);
@@ -423,5 +473,6 @@ export function toApiPriceBookSummary(row: repo.PriceBookRow): ApiSchemas['Price
     currency: row.currency,
     created_at: row.createdAt.toISOString(),
     created_by: row.createdBy,
+    owner_customer_id: row.ownerExternalId ?? null,
   };
 }

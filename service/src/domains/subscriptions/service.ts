@@ -18,7 +18,7 @@ import { nextPeriod, periodAt, type Period, type SubscriptionTerms } from '../pe
 import * as periodsRepo from '../periods/index.ts';
 import * as repo from './repo.ts';
 import { poolsDrawnBy } from '../plans/service.ts';
-import { loadPriceBook } from '../pricing/service.ts';
+import { loadPriceBook, requireBookForCustomer } from '../pricing/service.ts';
 import { formatQuantity, parseScaled } from '@tariff/core-wasm';
 import type { AmendSubscriptionInput, CreateSubscriptionInput } from '@tariff/openapi/schemas/subscriptions';
 
@@ -97,6 +97,7 @@ export async function subscribe(
     if (plan.archivedAt)
       throw precondition('plan_archived', `Plan "${plan.code}" is archived`, [{ field: 'plan', reason: 'archived' }]);
     await requireRatingCurrency(scope, customer, plan.currency, 'plan');
+    await requireBookForCustomer(scope, { id: plan.priceBookId, code: plan.code }, customer.id, 'plan');
     if (await repo.findSubscription(scope, customer.id))
       throw conflict('subscription_exists', `Customer "${externalId}" already has a subscription`);
     // Periods never overlap: billing on the plan starts where the customer's existing periods end.
@@ -297,6 +298,7 @@ export async function amendSubscription(
     const assignments = await customersRepo.listAssignments(scope, customer.id);
     const bookAt = assignments.filter((a) => a.effectiveFrom.getTime() <= effectiveAt.getTime()).at(-1);
     if (bookAt?.priceBookId !== plan.priceBookId) {
+      await requireBookForCustomer(scope, { id: plan.priceBookId }, customer.id, 'plan');
       const latest = assignments.at(-1);
       if (latest && latest.effectiveFrom.getTime() >= effectiveAt.getTime()) {
         throw precondition(

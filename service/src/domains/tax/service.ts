@@ -1,7 +1,7 @@
 // Tax: the tenant's profile and registrations, the tax of an invoice (the pipeline's step after FX conversion:
 // build -> FX -> tax -> finalize), and the tax report. (A customer's tax id is checked by the customers domain.)
 import type { Actor } from '../../platform/auth.ts';
-import { requirePermission } from '../../platform/auth.ts';
+import { requirePermission, requireTenantWide } from '../../platform/auth.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { AppError, invalid, notFound, precondition, type FieldProblem } from '../../platform/errors.ts';
@@ -250,6 +250,7 @@ export async function getTaxSettings(deps: Deps, actor: Actor) {
  */
 export async function updateTaxSettings(deps: Deps, actor: Actor, input: UpdateTaxSettingsInput) {
   requirePermission(actor, 'invoices.write');
+  requireTenantWide(actor, "change the tenant's tax settings");
   const problems: FieldProblem[] = [];
   const seen = new Set<string>();
   const registrations = input.registrations.map((r, i) => {
