@@ -82,6 +82,15 @@ CREATE FUNCTION app_subtree_customers() RETURNS uuid[]
     WHERE c.tenant_id = app_tenant_id() AND c.path @> ARRAY[app_subtree_root()]
   $$;
 
+-- The books assigned to the subtree's customers (the root's own included). A function, not a subquery in the
+-- policy: customer_price_books' own policies read price_books, and a policy may not expand into itself.
+CREATE FUNCTION app_subtree_books() RETURNS uuid[]
+  LANGUAGE sql STABLE PARALLEL SAFE
+  AS $$
+    SELECT coalesce(array_agg(DISTINCT a.price_book_id), '{}') FROM public.customer_price_books a
+    WHERE a.tenant_id = app_tenant_id() AND a.customer_id = ANY (app_subtree_customers())
+  $$;
+
 -- The restrictive policies, per kind of table. Every expression starts with `(SELECT app_subtree_root()) IS NULL`:
 -- an InitPlan evaluated once per statement, so a tenant session pays one parameter test per row, no call.
 --   readable: a subtree session may read the row when `condition` holds;
@@ -143,7 +152,7 @@ SELECT enable_customer_scope('portal_brands', 'customer_id', 'readable');
 -- what it pays its parent, the only book of its parent's it sees); it changes only books it owns.
 SELECT enable_subtree_scope('price_books',
   'owner_customer_id = ANY ((SELECT app_subtree_customers())::uuid[])
-   OR id IN (SELECT a.price_book_id FROM customer_price_books a)',
+   OR id = ANY ((SELECT app_subtree_books())::uuid[])',
   'owner_customer_id = ANY ((SELECT app_subtree_customers())::uuid[])');
 -- A book's cost schedule (COGS) is its owner's: a reseller sees the prices of the book it is assigned, not its cost.
 SELECT enable_subtree_scope('price_book_versions',

@@ -31,6 +31,7 @@ const toApiSettings = (s: repo.Settings) => ({
 
 export async function getSettings(deps: Deps, actor: Actor) {
   requirePermission(actor, 'billing.read');
+  requireTenantWide(actor, "read the tenant's currency settings");
   return withTenant(deps.db, actor.tenantId, async (tx) =>
     toApiSettings(await readSettings({ db: tx, tenantId: actor.tenantId })),
   );

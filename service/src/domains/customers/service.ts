@@ -5,7 +5,7 @@ import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { invalid, notFound, precondition } from '../../platform/errors.ts';
+import { forbidden, invalid, notFound, precondition } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
 import * as pricingRepo from '../pricing/repo.ts';
 import { requireBookForCustomer } from '../pricing/service.ts';
@@ -25,7 +25,13 @@ export async function createCustomer(deps: Deps, actor: Actor, input: CreateCust
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
-    const parent = input.parent_id === undefined ? undefined : await requireParent(scope, input.parent_id);
+    // A reseller-scoped caller's new customers go under its reseller unless it names a parent (in its subtree).
+    const parent =
+      input.parent_id !== undefined
+        ? await requireParent(scope, input.parent_id)
+        : actor.subtreeRootId
+          ? { id: actor.subtreeRootId }
+          : undefined;
     const id = crypto.randomUUID();
     await repo.insertCustomer(scope, {
       id,
@@ -66,10 +72,16 @@ export async function updateCustomer(deps: Deps, actor: Actor, externalId: strin
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const current = await requireCustomer(scope, externalId);
+    requireChangeable(actor, current.id);
     const before = await readCustomer(scope, externalId, now);
     let parentId = current.parentId;
-    if (input.parent_id === null) parentId = null;
-    else if (input.parent_id !== undefined) {
+    if (input.parent_id === null) {
+      if (actor.subtreeRootId)
+        throw invalid('parent_required', 'A reseller-scoped caller keeps its customers in its subtree', [
+          { field: 'parent_id', reason: 'cannot be null for a reseller-scoped caller' },
+        ]);
+      parentId = null;
+    } else if (input.parent_id !== undefined) {
       const parent = await requireParent(scope, input.parent_id);
       if (await repo.isInSubtree(scope, current.id, parent.id)) {
         throw invalid('customer_hierarchy_cycle', 'A customer cannot be its own ancestor', [
@@ -167,6 +179,7 @@ export async function assignPriceBook(deps: Deps, actor: Actor, externalId: stri
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const customer = await requireCustomer(scope, externalId);
+    requireChangeable(actor, customer.id);
     const book = await pricingRepo.findPriceBookByCode(scope, input.price_book);
     if (!book)
       throw invalid('price_book_not_found', `No price book "${input.price_book}"`, [
@@ -345,6 +358,12 @@ export async function customerIdFilter(
   externalId: string | undefined,
 ): Promise<string | undefined> {
   return externalId === undefined ? undefined : (await requireCustomer(scope, externalId)).id;
+}
+
+/** A reseller-scoped caller reads its reseller but does not change it (its book, credits, parent are its seller's). */
+export function requireChangeable(actor: Actor, customerId: string): void {
+  if (actor.subtreeRootId === customerId)
+    throw forbidden('subtree_root_read_only', "A reseller-scoped caller cannot change its own reseller's account");
 }
 
 async function requireParent(scope: TenantScope, parentExternalId: string) {

@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import type Stripe from 'stripe';
 import type { ApiSchemas } from '../../platform/api.ts';
 import type { Actor } from '../../platform/auth.ts';
-import { requirePermission } from '../../platform/auth.ts';
+import { requirePermission, requireTenantWide } from '../../platform/auth.ts';
 import { sealSecret } from '../../platform/crypto.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
@@ -146,6 +146,7 @@ function toApiPolicy(policy: {
 
 export async function getDunningPolicy(deps: Deps, actor: Actor): Promise<ApiSchemas['DunningPolicy']> {
   requirePermission(actor, 'billing.read');
+  requireTenantWide(actor, "read the tenant's dunning policy");
   return toApiPolicy(
     await withTenant(deps.db, actor.tenantId, (tx) => dunningPolicyOf({ db: tx, tenantId: actor.tenantId })),
   );

@@ -7,7 +7,7 @@ import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
 import { withTenant } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { invalid, notFound } from '../../platform/errors.ts';
+import { invalid, notFound, precondition } from '../../platform/errors.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
 import * as pricingRepo from '../pricing/repo.ts';
@@ -39,7 +39,7 @@ export async function createPlan(deps: Deps, actor: Actor, input: CreatePlanInpu
       ]);
     // A reseller's plans sell its own books; the book it is assigned (its parent's) is not its to resell.
     if (actor.subtreeRootId && (bookRow.ownerCustomerId === null || !bookRow.ownerExternalId))
-      throw invalid('price_book_not_owned', `Price book "${input.price_book}" is not the reseller's own`, [
+      throw precondition('price_book_not_owned', `Price book "${input.price_book}" is not the reseller's own`, [
         { field: 'price_book', reason: "a reseller's plan uses a book the reseller owns" },
       ]);
     const drawn = poolsDrawnBy((await loadPriceBook(scope, bookRow.id))!);

@@ -84,7 +84,8 @@ export async function createPriceBook(deps: Deps, actor: Actor, input: CreatePri
         });
       }
     }
-    const result = await readPriceBook(scope, row);
+    // Read back: the owner's external id comes from the customer.
+    const result = await readPriceBook(scope, (await repo.findPriceBookById(scope, row.id))!);
     await recordChange(tx, deps.clock, actor, actor.tenantId, {
       action: 'price_book.created',
       entityType: 'price_book',
@@ -341,7 +342,8 @@ export async function addPriceBookVersion(deps: Deps, actor: Actor, code: string
         now,
       });
     }
-    const result = await readPriceBook(scope, row);
+    // Read back: the owner's external id comes from the customer.
+    const result = await readPriceBook(scope, (await repo.findPriceBookById(scope, row.id))!);
     await recordChange(tx, deps.clock, actor, actor.tenantId, {
       action: 'price_book.version_added',
       entityType: 'price_book',
@@ -416,7 +418,7 @@ export async function requireBookForCustomer(
   ]);
   const expected = owner?.ownerId ?? null;
   if (owner && row && row.ownerCustomerId === expected) return;
-  throw invalid(
+  throw precondition(
     'price_book_not_owned_by_seller',
     `Price book "${row?.code ?? book.code ?? book.id}" cannot price this customer`,
     [

@@ -232,6 +232,7 @@ function fromExternalTax(
 
 export async function getTaxSettings(deps: Deps, actor: Actor) {
   requirePermission(actor, 'billing.read');
+  requireTenantWide(actor, "read the tenant's tax settings");
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const settings = await repo.findSettings({ db: tx, tenantId: actor.tenantId });
     if (!settings)

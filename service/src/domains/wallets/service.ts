@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import type { Grant as KernelGrant } from '@tariff/core-wasm';
 import type { ApiSchemas } from '../../platform/api.ts';
 import type { Actor } from '../../platform/auth.ts';
-import { requirePermission } from '../../platform/auth.ts';
+import { requirePermission, requireTenantWide } from '../../platform/auth.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { conflict, invalid, notFound, precondition } from '../../platform/errors.ts';
@@ -348,6 +348,7 @@ export async function notifyGrantExpiry(
 
 export async function getBillingSettings(deps: Deps, actor: Actor): Promise<ApiSchemas['BillingSettings']> {
   requirePermission(actor, 'billing.read');
+  requireTenantWide(actor, "read the tenant's billing settings");
   const days = await withTenant(deps.db, actor.tenantId, (tx) =>
     repo.findExpiryNoticeDays({ db: tx, tenantId: actor.tenantId }),
   );
@@ -360,6 +361,7 @@ export async function updateBillingSettings(
   input: UpdateBillingSettingsInput,
 ): Promise<ApiSchemas['BillingSettings']> {
   requirePermission(actor, 'credits.write');
+  requireTenantWide(actor, "change the tenant's billing settings");
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };

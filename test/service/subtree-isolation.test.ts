@@ -1,0 +1,467 @@
+// Reseller subtree isolation (migration 080): tenant -> distributor -> reseller -> end user, and a sibling
+// reseller. The reseller's key tries to reach outside its subtree through the API, then the database is asked
+// directly, as the service role with app.subtree_root set, and must refuse on its own.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exampleBook, rest, signUpTenant, startService, type Harness, type TenantFixture } from './harness.ts';
+
+const event = (transactionId: string, customerId: string) => ({
+  transaction_id: transactionId,
+  customer_id: customerId,
+  event_type: 'llm.completion',
+  timestamp: '2026-03-15T00:00:00Z',
+  properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 1000, output_tokens: 10 },
+});
+
+/** A book with a cost schedule (COGS), which only its owner may see. */
+const bookWithCost = (id: string) => {
+  const book = exampleBook(id);
+  return { ...book, cost: { currency: 'USD', versions: book.versions } };
+};
+
+describe('reseller subtree isolation', () => {
+  let harness: Harness;
+  let tenant: TenantFixture;
+  let other: TenantFixture;
+  let distributorKey: string;
+  let resellerKey: string;
+  let siblingKey: string;
+  const ids: Record<string, string> = {};
+
+  const as = (key: string) => (method: string, path: string, body?: unknown) =>
+    rest(harness, method, path, { key, body });
+
+  beforeAll(async () => {
+    harness = await startService({ now: '2026-03-15T00:00:00Z' });
+    tenant = await signUpTenant(harness, 'Tenant');
+    other = await signUpTenant(harness, 'Other tenant');
+    const asTenant = as(tenant.secretKey);
+    const customers: [string, string | undefined, boolean][] = [
+      ['dist', undefined, true],
+      ['res', 'dist', true],
+      ['end', 'res', false],
+      ['sib', 'dist', true],
+      ['sib-end', 'sib', false],
+      ['direct', undefined, false],
+    ];
+    for (const [externalId, parent, isReseller] of customers) {
+      const created = await asTenant('POST', '/v1/customers', {
+        external_id: externalId,
+        currency: 'USD',
+        is_reseller: isReseller,
+        ...(parent ? { parent_id: parent } : {}),
+      });
+      expect(created.status).toBe(201);
+    }
+    for (const row of await harness.database.owner`
+      select external_id, id from customers where tenant_id = ${tenant.tenantId}`)
+      ids[row.external_id] = row.id;
+    expect(
+      (await as(other.secretKey)('POST', '/v1/customers', { external_id: 'foreign', currency: 'USD' })).status,
+    ).toBe(201);
+
+    // The tenant's book prices the distributor; the distributor's books price its resellers.
+    expect((await asTenant('POST', '/v1/price_books', { book: bookWithCost('tenant-book') })).status).toBe(201);
+    expect((await asTenant('PUT', '/v1/customers/dist/price_book', { price_book: 'tenant-book' })).status).toBe(200);
+    expect((await asTenant('PUT', '/v1/customers/direct/price_book', { price_book: 'tenant-book' })).status).toBe(200);
+    const dBook = await asTenant('POST', '/v1/price_books', {
+      book: bookWithCost('d-book'),
+      owner_customer_id: 'dist',
+    });
+    expect(dBook.status).toBe(201);
+    expect(dBook.body.owner_customer_id).toBe('dist');
+
+    const distributor = await asTenant('POST', '/v1/api_keys', { kind: 'secret', name: 'dist', customer_id: 'dist' });
+    expect(distributor.status).toBe(201);
+    expect(distributor.body.customer_id).toBe('dist');
+    distributorKey = distributor.body.secret;
+    const asDistributor = as(distributorKey);
+    // The distributor's key makes books it owns and keys for its resellers.
+    const dSecret = await asDistributor('POST', '/v1/price_books', { book: bookWithCost('d-secret') });
+    expect(dSecret.status).toBe(201);
+    expect(dSecret.body.owner_customer_id).toBe('dist');
+    expect((await asDistributor('PUT', '/v1/customers/res/price_book', { price_book: 'd-book' })).status).toBe(200);
+    expect((await asDistributor('PUT', '/v1/customers/sib/price_book', { price_book: 'd-book' })).status).toBe(200);
+    const reseller = await asDistributor('POST', '/v1/api_keys', { kind: 'secret', name: 'res', customer_id: 'res' });
+    expect(reseller.status).toBe(201);
+    resellerKey = reseller.body.secret;
+    siblingKey = (await asDistributor('POST', '/v1/api_keys', { kind: 'secret', name: 'sib', customer_id: 'sib' })).body
+      .secret;
+    expect((await as(resellerKey)('POST', '/v1/price_books', { book: bookWithCost('r-book') })).status).toBe(201);
+    expect((await as(resellerKey)('PUT', '/v1/customers/end/price_book', { price_book: 'r-book' })).status).toBe(200);
+    expect((await as(siblingKey)('POST', '/v1/price_books', { book: bookWithCost('s-book') })).status).toBe(201);
+    expect((await as(siblingKey)('PUT', '/v1/customers/sib-end/price_book', { price_book: 's-book' })).status).toBe(
+      200,
+    );
+    expect(
+      (await as(siblingKey)('POST', '/v1/customers/sib-end/credit_grants', { kind: 'prepaid', amount: '5' })).status,
+    ).toBe(201);
+    expect((await as(siblingKey)('POST', '/v1/events', { events: [event('sib-tx', 'sib-end')] })).body.accepted).toBe(
+      1,
+    );
+  });
+  afterAll(async () => {
+    await harness?.close();
+  });
+
+  it('keeps every customer path right, through creation and re-parenting of a whole subtree', async () => {
+    const paths = async () =>
+      Object.fromEntries(
+        (
+          await harness.database.owner`
+            select c.external_id, (select array_agg(a.external_id order by i) from unnest(c.path) with ordinality p(id, i)
+              join customers a on a.tenant_id = c.tenant_id and a.id = p.id) as path
+            from customers c where c.tenant_id = ${tenant.tenantId}`
+        ).map((r) => [r.external_id, r.path.join('/')]),
+      );
+    expect(await paths()).toMatchObject({
+      dist: 'dist',
+      res: 'dist/res',
+      end: 'dist/res/end',
+      sib: 'dist/sib',
+      'sib-end': 'dist/sib/sib-end',
+      direct: 'direct',
+    });
+    const asTenant = as(tenant.secretKey);
+    expect(
+      (
+        await asTenant('POST', '/v1/customers', {
+          external_id: 'moved',
+          currency: 'USD',
+          is_reseller: true,
+          parent_id: 'direct',
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (await asTenant('POST', '/v1/customers', { external_id: 'moved-end', currency: 'USD', parent_id: 'moved' }))
+        .status,
+    ).toBe(201);
+    expect((await asTenant('PATCH', '/v1/customers/moved', { parent_id: 'sib-end' })).status).toBe(200);
+    expect(await paths()).toMatchObject({
+      moved: 'dist/sib/sib-end/moved',
+      'moved-end': 'dist/sib/sib-end/moved/moved-end',
+    });
+    expect((await asTenant('PATCH', '/v1/customers/moved', { parent_id: null })).status).toBe(200);
+    expect(await paths()).toMatchObject({
+      moved: 'moved',
+      'moved-end': 'moved/moved-end',
+      'sib-end': 'dist/sib/sib-end',
+    });
+    // A cycle is refused (the service's check; the trigger is the net).
+    expect((await asTenant('PATCH', '/v1/customers/dist', { parent_id: 'end' })).status).toBe(400);
+  });
+
+  it('lets a book price a customer only when it belongs to whoever sells to that customer', async () => {
+    const asTenant = as(tenant.secretKey);
+    // The end user's seller is its reseller: neither the tenant's book nor the distributor's may price it.
+    for (const book of ['tenant-book', 'd-book']) {
+      const refused = await asTenant('PUT', '/v1/customers/end/price_book', {
+        price_book: book,
+        effective_from: '2026-04-01T00:00:00Z',
+      });
+      expect(refused.status).toBe(422);
+      expect(refused.body.error.code).toBe('price_book_not_owned_by_seller');
+      expect(refused.body.error.details[0].field).toBe('price_book');
+    }
+    // A reseller's book cannot price the tenant's direct customer, nor its own reseller's parent.
+    const direct = await asTenant('PUT', '/v1/customers/direct/price_book', {
+      price_book: 'd-book',
+      effective_from: '2026-04-01T00:00:00Z',
+    });
+    expect(direct.status).toBe(422);
+    expect(direct.body.error.details[0].field).toBe('price_book');
+    // A tenant key names the owner; only a reseller can own books.
+    const notReseller = await asTenant('POST', '/v1/price_books', {
+      book: exampleBook('x-book'),
+      owner_customer_id: 'end',
+    });
+    expect(notReseller.status).toBe(400);
+    expect(notReseller.body.error.details[0].field).toBe('owner_customer_id');
+    // The reseller's own book is what it pays its parent: owned by the distributor.
+    const own = await asTenant('GET', '/v1/price_books/d-book');
+    expect(own.body.owner_customer_id).toBe('dist');
+    // A plan of the tenant's book cannot be sold to an end user of a reseller.
+    expect(
+      (
+        await asTenant('POST', '/v1/plans', {
+          code: 't-plan',
+          name: 'T',
+          price_book: 'tenant-book',
+          interval: 'month',
+          base_fee: '1',
+        })
+      ).status,
+    ).toBe(201);
+    const subscribed = await asTenant('POST', '/v1/customers/end/subscriptions', {
+      plan: 't-plan',
+      started_at: '2026-04-01T00:00:00Z',
+    });
+    expect(subscribed.status).toBe(422);
+    expect(subscribed.body.error.details[0].field).toBe('plan');
+  });
+
+  it("a reseller's key reads and changes its subtree only, over every route it tries", async () => {
+    const before = await harness.database.owner`
+      select (select json_agg(c order by c.id) from customers c where c.tenant_id = ${tenant.tenantId}) as customers,
+             (select json_agg(b order by b.id) from price_books b where b.tenant_id = ${tenant.tenantId}) as books,
+             (select count(*) from price_book_versions v where v.tenant_id = ${tenant.tenantId}) as versions,
+             (select json_agg(a order by a.customer_id, a.effective_from) from customer_price_books a where a.tenant_id = ${tenant.tenantId}) as assignments,
+             (select count(*) from credit_grants g where g.tenant_id = ${tenant.tenantId}) as grants,
+             (select count(*) from api_keys k where k.tenant_id = ${tenant.tenantId}) as keys`;
+    const asReseller = as(resellerKey);
+    const outside = ['dist', 'sib', 'sib-end', 'direct', 'foreign'];
+    const statusOf = async (method: string, path: string, body?: unknown) =>
+      (await asReseller(method, path, body)).status;
+
+    // Listing: itself and its end user, nothing else.
+    const listed = await asReseller('GET', '/v1/customers?limit=100');
+    expect(listed.status).toBe(200);
+    expect(listed.body.data.map((c: { external_id: string }) => c.external_id).sort()).toEqual(['end', 'res']);
+    // The list filter by parent cannot reach another subtree.
+    const byParent = await asReseller('GET', '/v1/customers?parent_id=dist');
+    expect(JSON.stringify(byParent.body)).not.toContain('sib');
+    // By external id: everything outside is not found, on every customer route.
+    for (const customer of outside) {
+      expect(await statusOf('GET', `/v1/customers/${customer}`), customer).toBe(404);
+      expect(await statusOf('PATCH', `/v1/customers/${customer}`, { name: 'hijacked' }), customer).toBe(404);
+      expect(await statusOf('PUT', `/v1/customers/${customer}/price_book`, { price_book: 'r-book' }), customer).toBe(
+        404,
+      );
+      expect(
+        await statusOf('POST', `/v1/customers/${customer}/credit_grants`, { kind: 'prepaid', amount: '1' }),
+        customer,
+      ).toBe(404);
+      expect(await statusOf('GET', `/v1/customers/${customer}/credit_grants`), customer).toBe(404);
+      expect(await statusOf('GET', `/v1/customers/${customer}/wallet`), customer).toBe(404);
+      expect(await statusOf('PUT', `/v1/customers/${customer}/budget`, { amount: '1' }), customer).toBe(404);
+      expect(await statusOf('GET', `/v1/customers/${customer}/usage`), customer).toBe(404);
+      expect(await statusOf('GET', `/v1/customers/${customer}/pricing-snapshot`), customer).toBe(404);
+      expect(await statusOf('POST', `/v1/customers/${customer}/subscriptions`, { plan: 't-plan' }), customer).toBe(404);
+    }
+    // Its own account: readable, never changed (its book, credits and parent are its seller's).
+    expect(await statusOf('GET', '/v1/customers/res')).toBe(200);
+    expect(await statusOf('PATCH', '/v1/customers/res', { name: 'renamed' })).toBe(403);
+    expect(
+      await statusOf('PUT', '/v1/customers/res/price_book', {
+        price_book: 'r-book',
+        effective_from: '2026-05-01T00:00:00Z',
+      }),
+    ).toBe(403);
+    expect(await statusOf('POST', '/v1/customers/res/credit_grants', { kind: 'prepaid', amount: '100' })).toBe(403);
+    // Re-parenting out of the subtree, or a foreign customer into it.
+    const out = await asReseller('PATCH', '/v1/customers/end', { parent_id: null });
+    expect(out.status).toBe(400);
+    expect(out.body.error.details[0].field).toBe('parent_id');
+    const toSibling = await asReseller('PATCH', '/v1/customers/end', { parent_id: 'sib' });
+    expect(toSibling.status).toBe(400);
+    expect(toSibling.body.error.details[0].field).toBe('parent_id');
+    expect(await statusOf('PATCH', '/v1/customers/sib-end', { parent_id: 'res' })).toBe(404);
+    expect(await statusOf('POST', '/v1/customers', { external_id: 'new', currency: 'USD', parent_id: 'dist' })).toBe(
+      400,
+    );
+    // Books: its own, and the one it is assigned (without the cost schedule); no other book of its parent's.
+    const books = await asReseller('GET', '/v1/price_books?limit=100');
+    expect(books.body.data.map((b: { code: string }) => b.code).sort()).toEqual(['d-book', 'r-book']);
+    const paid = await asReseller('GET', '/v1/price_books/d-book');
+    expect(paid.status).toBe(200);
+    expect(paid.body.versions.map((v: { schedule: string }) => v.schedule)).toEqual(['price']);
+    expect(paid.body.book.cost).toBeUndefined();
+    expect(
+      (await asReseller('GET', '/v1/price_books/r-book')).body.versions
+        .map((v: { schedule: string }) => v.schedule)
+        .sort(),
+    ).toEqual(['cost', 'price']);
+    for (const book of ['tenant-book', 'd-secret', 's-book'])
+      expect(await statusOf('GET', `/v1/price_books/${book}`), book).toBe(404);
+    const version = { version: exampleBook('d-book', '2027-01-01T00:00:00Z').versions[0] };
+    expect(await statusOf('POST', '/v1/price_books/d-book/versions', version)).toBeGreaterThanOrEqual(400);
+    expect(await statusOf('POST', '/v1/price_books/tenant-book/versions', version)).toBe(404);
+    // Assigning a book it does not own to its own end user.
+    const notOwned = await asReseller('PUT', '/v1/customers/end/price_book', {
+      price_book: 'd-book',
+      effective_from: '2026-05-01T00:00:00Z',
+    });
+    expect(notOwned.status).toBe(422);
+    expect(notOwned.body.error.details[0].field).toBe('price_book');
+    expect(
+      await statusOf('PUT', '/v1/customers/end/price_book', {
+        price_book: 's-book',
+        effective_from: '2026-05-01T00:00:00Z',
+      }),
+    ).toBe(400);
+    // A plan of a book it does not own.
+    const plan = await asReseller('POST', '/v1/plans', {
+      code: 'r-plan',
+      name: 'R',
+      price_book: 'd-book',
+      interval: 'month',
+      base_fee: '1',
+    });
+    expect(plan.status).toBe(422);
+    expect(plan.body.error.details[0].field).toBe('price_book');
+    // Keys: only within its subtree.
+    const foreignKey = await asReseller('POST', '/v1/api_keys', { kind: 'secret', name: 'x', customer_id: 'dist' });
+    expect(foreignKey.status).toBe(400);
+    expect(foreignKey.body.error.details[0].field).toBe('customer_id');
+    const keys = await asReseller('GET', '/v1/api_keys');
+    expect(keys.status).toBe(200);
+    expect(keys.body.data.map((k: { customer_id: string }) => k.customer_id)).toEqual(['res']);
+    // Tenant-level endpoints.
+    for (const [method, path, body] of [
+      ['GET', '/v1/tax/settings'],
+      ['PUT', '/v1/tax/settings', { legal_name: 'X', address: 'Y', country: 'DE', registrations: [] }],
+      ['GET', '/v1/currency_settings'],
+      ['PATCH', '/v1/currency_settings', { reporting_currency: 'EUR' }],
+      ['GET', '/v1/billing_settings'],
+      ['PUT', '/v1/billing_settings', { credit_expiry_notice_days: 3 }],
+      ['GET', '/v1/dunning_policy'],
+      ['PUT', '/v1/dunning_policy', { retry_after_days: [1], block_after_days: 2 }],
+      ['GET', '/v1/webhook_endpoints'],
+      ['POST', '/v1/webhook_endpoints', { url: 'https://example.com/hook' }],
+      ['GET', '/v1/audit_log'],
+      ['POST', '/v1/meters', { code: 'm', name: 'M', event_type: 'x', aggregation: 'count' }],
+      ['GET', '/v1/stripe/connection'],
+      [
+        'POST',
+        '/v1/fx_rates',
+        { rates: [{ base: 'EUR', quote: 'USD', rate: '1.1', as_of: '2026-03-02T00:00:00Z', source: 'x' }] },
+      ],
+    ] as [string, string, unknown?][]) {
+      const status = await statusOf(method, path, body);
+      expect([403, 404], `${method} ${path} answered ${status}`).toContain(status);
+    }
+    // Events: its end user's are rated; another subtree's customer is unknown to it.
+    const ingested = await asReseller('POST', '/v1/events', {
+      events: [event('r-tx', 'end'), event('r-sib', 'sib-end')],
+    });
+    expect(ingested.status).toBe(200);
+    expect(ingested.body.accepted).toBe(1);
+    expect(ingested.body.rejected).toBe(1);
+    expect(JSON.stringify(ingested.body.events[1])).toContain('customer');
+    // Its own usage is its children's: an event of the reseller itself is refused by the database.
+    expect(await statusOf('POST', '/v1/events', { events: [event('r-self', 'res')] })).toBe(403);
+    // Invoices and ledger: nothing of the sibling's.
+    expect(JSON.stringify((await asReseller('GET', '/v1/ledger/transactions')).body)).not.toContain(ids['sib-end']);
+    // Another tenant's customer, by the same routes.
+    expect(await statusOf('GET', '/v1/customers/foreign')).toBe(404);
+
+    const after = await harness.database.owner`
+      select (select json_agg(c order by c.id) from customers c where c.tenant_id = ${tenant.tenantId}) as customers,
+             (select json_agg(b order by b.id) from price_books b where b.tenant_id = ${tenant.tenantId}) as books,
+             (select count(*) from price_book_versions v where v.tenant_id = ${tenant.tenantId}) as versions,
+             (select json_agg(a order by a.customer_id, a.effective_from) from customer_price_books a where a.tenant_id = ${tenant.tenantId}) as assignments,
+             (select count(*) from credit_grants g where g.tenant_id = ${tenant.tenantId}) as grants,
+             (select count(*) from api_keys k where k.tenant_id = ${tenant.tenantId}) as keys`;
+    expect(after).toEqual(before);
+  });
+
+  it('a subtree key creates customers under its reseller and keys within its subtree', async () => {
+    const asReseller = as(resellerKey);
+    const created = await asReseller('POST', '/v1/customers', { external_id: 'end-2', currency: 'USD' });
+    expect(created.status).toBe(201);
+    expect(created.body.parent_id).toBe('res');
+    const key = await asReseller('POST', '/v1/api_keys', { kind: 'secret', name: 'mine', role: 'viewer' });
+    expect(key.status).toBe(201);
+    expect(key.body.customer_id).toBe('res');
+    const asViewer = as(key.body.secret);
+    expect((await asViewer('GET', '/v1/customers/dist')).status).toBe(404);
+    expect((await asViewer('GET', '/v1/customers/end-2')).status).toBe(200);
+    // The distributor sees its whole subtree, not its parent's other customers.
+    const distributorView = await as(distributorKey)('GET', '/v1/customers?limit=100');
+    expect(distributorView.body.data.map((c: { external_id: string }) => c.external_id).sort()).toEqual(
+      ['dist', 'end', 'end-2', 'res', 'sib', 'sib-end'].sort(),
+    );
+  });
+
+  it('the database refuses on its own: a raw service-role session with app.subtree_root set', async () => {
+    const root = ids.res;
+    const inSubtree = (fn: (tx: any) => Promise<any>): Promise<any> =>
+      harness.database.app.begin(async (tx) => {
+        await tx`select set_config('app.tenant_id', ${tenant.tenantId}, true), set_config('app.subtree_root', ${root}, true)`;
+        return fn(tx);
+      });
+    const visible = await inSubtree((tx) => tx`select external_id from customers order by 1`);
+    expect(visible.map((r: any) => r.external_id)).toEqual(['end', 'end-2', 'res']);
+    const books = await inSubtree((tx) => tx`select code from price_books order by 1`);
+    expect(books.map((r: any) => r.code)).toEqual(['d-book', 'r-book']);
+    const costs = await inSubtree(
+      (tx) => tx`
+      select b.code from price_book_versions v join price_books b on b.tenant_id = v.tenant_id and b.id = v.price_book_id
+      where v.schedule = 'cost' order by 1`,
+    );
+    expect(costs.map((r: any) => r.code)).toEqual(['r-book']);
+    for (const table of ['credit_grants', 'events', 'customer_price_books', 'usage_aggregates', 'customer_wallets']) {
+      const foreign = await inSubtree((tx) =>
+        tx.unsafe(`select count(*)::int as n from ${table} where customer_id not in ($1, $2, $3)`, [
+          root,
+          ids.end,
+          ids['end-2'] ?? root,
+        ]),
+      );
+      expect(foreign[0].n, table).toBe(0);
+    }
+    const ownerTotals = await harness.database.owner`
+      select count(*)::int as n from credit_grants where tenant_id = ${tenant.tenantId} and customer_id = ${ids['sib-end']}`;
+    expect(ownerTotals[0].n).toBeGreaterThan(0);
+    for (const table of ['webhook_endpoints', 'users', 'sessions', 'audit_log', 'stripe_connections']) {
+      const rows = await inSubtree((tx) => tx.unsafe(`select count(*)::int as n from ${table}`));
+      expect(rows[0].n, table).toBe(0);
+    }
+    const keys = await inSubtree((tx) => tx`select scope_customer_id from api_keys`);
+    expect(new Set(keys.map((k: any) => k.scope_customer_id))).toEqual(new Set([root]));
+    // Writes outside: silently nothing for rows it cannot see, refused for rows it would create or move out.
+    const renamed = await inSubtree(
+      (tx) => tx`update customers set name = 'x' where id = ${ids['sib-end']} returning id`,
+    );
+    expect(renamed).toHaveLength(0);
+    const rootRenamed = await inSubtree((tx) => tx`update customers set name = 'x' where id = ${root} returning id`);
+    expect(rootRenamed).toHaveLength(0);
+    await expect(inSubtree((tx) => tx`update customers set parent_id = null where id = ${ids.end}`)).rejects.toThrow(
+      /row-level security/,
+    );
+    await expect(
+      inSubtree(
+        (tx) => tx`
+        insert into customers (tenant_id, id, external_id, currency, parent_id, created_at, updated_at)
+        values (${tenant.tenantId}, gen_random_uuid(), 'smuggled', 'USD', ${ids.dist}, now(), now())`,
+      ),
+    ).rejects.toThrow();
+    await expect(
+      inSubtree(
+        (tx) => tx`
+        insert into customer_price_books (tenant_id, customer_id, effective_from, price_book_id, created_at, created_by)
+        select ${tenant.tenantId}, ${root}, now() + interval '1 year', id, now(), 'x' from price_books where code = 'r-book'`,
+      ),
+    ).rejects.toThrow(/row-level security/);
+    await expect(
+      inSubtree(
+        (tx) => tx`
+        insert into customer_price_books (tenant_id, customer_id, effective_from, price_book_id, created_at, created_by)
+        select ${tenant.tenantId}, ${ids.end}, now() + interval '1 year', id, now(), 'x' from price_books where code = 'd-book'`,
+      ),
+    ).rejects.toThrow(/row-level security/);
+    await expect(
+      inSubtree(
+        (tx) => tx`
+        insert into price_books (tenant_id, id, code, currency, created_at, created_by, owner_customer_id)
+        values (${tenant.tenantId}, gen_random_uuid(), 'smuggled', 'USD', now(), 'x', ${ids.dist})`,
+      ),
+    ).rejects.toThrow(/row-level security/);
+    await expect(inSubtree((tx) => tx`update tenants set name = 'x' returning tenant_id`)).resolves.toHaveLength(0);
+    // The same session without the subtree setting (a tenant session) sees the whole tenant.
+    const all = await harness.database.app.begin(async (tx) => {
+      await tx`select set_config('app.tenant_id', ${tenant.tenantId}, true)`;
+      return tx`select count(*)::int as n from customers`;
+    });
+    expect(all[0].n).toBeGreaterThan(visible.length);
+  });
+
+  it('every tenant table but the number sequences has subtree policies', async () => {
+    const uncovered = await harness.database.owner`
+      select c.relname from pg_class c
+      where c.relkind in ('r', 'p') and c.relnamespace = 'public'::regnamespace and c.relrowsecurity
+        and not exists (select 1 from pg_policy p where p.polrelid = c.oid and p.polname = 'subtree_read' and not p.polpermissive)
+      order by 1`;
+    expect(uncovered.map((r) => r.relname)).toEqual(['credit_note_sequences', 'invoice_sequences']);
+  });
+});
