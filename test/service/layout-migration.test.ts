@@ -1,11 +1,13 @@
 // Events stored under the layout before migration 070 (an `events` row and a `rated_lines` row per event, receipts
 // as the kernel's full JSON) still read the same after migrating: receipt, revisions, usage, deduplication.
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordInvoiceAggregates } from '../../service/src/domains/invoices/aggregates.ts';
 import * as periodsRepo from '../../service/src/domains/periods/index.ts';
+import { generateToken, hashToken } from '../../service/src/platform/crypto.ts';
 import { withTenant } from '../../service/src/platform/db.ts';
 import { migrate, migrationsDir } from '../../service/src/platform/migrate.ts';
 import { silentLogger } from '../../service/src/platform/log.ts';
@@ -84,21 +86,37 @@ describe('events stored before the one-row layout (migration 070)', () => {
     const database = await createTestDatabase({ migrate: false });
     await migrate(database.owner, silentLogger, before);
     await fs.rm(before, { recursive: true });
+    // The rows the service would have written, written as the owner: today's service writes columns of later
+    // migrations (080's), so it does not run on this schema. The kernel's results come from a scratch service.
     harness = await startService({ now: received.toISOString(), database });
-    tenant = await signUpTenant(harness);
-    for (const [method, p, body] of [
-      ['POST', '/v1/customers', { external_id: 'acme', currency: 'USD' }],
-      ['POST', '/v1/price_books', { book: exampleBook('llm') }],
-      ['PUT', '/v1/customers/acme/price_book', { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' }],
-    ] as const) {
-      const response = await rest(harness, method, p, { key: tenant.secretKey, body });
-      expect(response.status, `${method} ${p}`).toBeLessThan(300);
-    }
+    const owner = harness.database.owner;
+    const secret = generateToken('sk');
+    const [tenantId, userId, customerId, bookId] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    tenant = { tenantId, secretKey: secret } as TenantFixture;
+    const book = exampleBook('llm');
+    await owner`insert into tenants (tenant_id, name, created_at) values (${tenantId}, 'Layout', ${received})`;
+    await owner`
+      insert into users (tenant_id, id, email, password_hash, role, created_at)
+      values (${tenantId}, ${userId}, 'layout@example.com', 'x', 'owner', ${received})`;
+    await owner`
+      insert into api_keys (tenant_id, id, kind, role, name, key_prefix, key_hash, created_by, created_at)
+      values (${tenantId}, ${randomUUID()}, 'secret', 'admin', 'backend', ${secret.slice(0, 10)}, ${hashToken(secret)},
+              ${`user:${userId}`}, ${received})`;
+    await owner`
+      insert into customers (tenant_id, id, external_id, currency, created_at, updated_at)
+      values (${tenantId}, ${customerId}, 'acme', 'USD', ${received}, ${received})`;
+    await owner`
+      insert into price_books (tenant_id, id, code, currency, created_at, created_by)
+      values (${tenantId}, ${bookId}, 'llm', 'USD', ${received}, 'test')`;
+    await owner`
+      insert into price_book_versions (tenant_id, price_book_id, schedule, version, effective_from, body, created_at, created_by)
+      values (${tenantId}, ${bookId}, 'price', 1, ${book.versions[0].effective_from}, ${owner.json(book.versions[0] as never)},
+              ${received}, 'test')`;
+    await owner`
+      insert into customer_price_books (tenant_id, customer_id, effective_from, price_book_id, created_at, created_by)
+      values (${tenantId}, ${customerId}, '2026-01-01T00:00:00Z', ${bookId}, ${received}, 'test')`;
     const scope = { tenantId: tenant.tenantId };
-    const [customer] = await harness.database
-      .owner`select id from customers where tenant_id = ${tenant.tenantId} and external_id = 'acme'`;
-    const [book] = await harness.database
-      .owner`select id from price_books where tenant_id = ${tenant.tenantId} and code = 'llm'`;
+    const customer = { id: customerId };
     const events = [
       {
         transaction_id: 'old-1',
@@ -116,12 +134,21 @@ describe('events stored before the one-row layout (migration 070)', () => {
       },
     ];
     // The kernel's results for them, as ingestion would have stored them.
-    const rated = await rest(harness, 'POST', '/v1/estimates', {
-      key: tenant.secretKey,
-      body: { price_book: 'llm', events },
-    });
-    expect(rated.status).toBe(200);
-    estimate.push(...rated.body.results);
+    const scratch = await startService({ now: received.toISOString() });
+    try {
+      const scratchTenant = await signUpTenant(scratch);
+      expect(
+        (await rest(scratch, 'POST', '/v1/price_books', { key: scratchTenant.secretKey, body: { book } })).status,
+      ).toBe(201);
+      const rated = await rest(scratch, 'POST', '/v1/estimates', {
+        key: scratchTenant.secretKey,
+        body: { price_book: 'llm', events },
+      });
+      expect(rated.status).toBe(200);
+      estimate.push(...rated.body.results);
+    } finally {
+      await scratch.close();
+    }
     const periodStart = new Date('2026-03-01T00:00:00Z');
     const period = { customerId: customer.id, start: periodStart, end: new Date('2026-04-01T00:00:00Z') };
     // A re-rating's revision of old-2.
@@ -166,7 +193,7 @@ describe('events stored before the one-row layout (migration 070)', () => {
           properties: event.properties,
           occurredAt: event.timestamp,
           periodStart,
-          priceBookId: book.id,
+          priceBookId: bookId,
           result: estimate[i],
         },
         received,
@@ -175,7 +202,7 @@ describe('events stored before the one-row layout (migration 070)', () => {
     await harness.database.owner`
       insert into rated_lines (tenant_id, transaction_id, revision, customer_id, period_start, price_book_id, book_version, kernel_version,
                                card, currency, amount, subtotal, cost, margin, receipt, rated_at)
-      values (${tenant.tenantId}, 'old-2', 2, ${customer.id}, ${periodStart}, ${book.id}, ${revised.book_version}, 'old-kernel', ${revised.card},
+      values (${tenant.tenantId}, 'old-2', 2, ${customer.id}, ${periodStart}, ${bookId}, ${revised.book_version}, 'old-kernel', ${revised.card},
               'USD', ${revised.amount}, ${revised.subtotal}, null, null, ${JSON.stringify(revised.receipt)}::text::json, '2026-03-14T00:00:00Z')`;
     estimate.push(revised);
     expect(await migrate(harness.database.owner, silentLogger)).toContain(layoutMigration);
