@@ -62,7 +62,8 @@ export const resellerSchemas: Record<string, Schema> = {
 export const resellerRoutes: Record<string, Record<string, Operation>> = {
   '/v1/resellers/{customer_id}/margins': {
     get: {
-      summary: "A reseller's margins (and with group_by=level each reseller's below it), by level, child, end user, card or day",
+      summary:
+        "A reseller's margins (and with group_by=level each reseller's below it), by level, child, end user, card or day",
       operationId: 'getResellerMargins',
       description: `${marginRule} 404 customer_not_found for an unknown customer; 422 not_a_reseller for a customer that does not resell.`,
       ok: [200, 'MarginReport'],

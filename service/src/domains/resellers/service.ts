@@ -144,12 +144,16 @@ function buildReport(
       resale: total.resale + resale,
       charge: total.charge + charge,
     });
+    const keys: Record<MarginGroup, Partial<MarginRow>> = {
+      level: { reseller_id: r.resellerExternalId!, depth: r.resellerDepth! },
+      reseller: { child_id: r.childExternalId! },
+      end_user: { end_user_id: r.endUserExternalId! },
+      card: { card: r.card! },
+      day: { day: r.day! },
+    };
     return {
-      ...(groupBy.includes('level') ? { reseller_id: r.resellerExternalId!, depth: r.resellerDepth! } : {}),
-      ...(groupBy.includes('reseller') ? { child_id: r.childExternalId! } : {}),
-      ...(groupBy.includes('end_user') ? { end_user_id: r.endUserExternalId! } : {}),
-      ...(groupBy.includes('card') ? { card: r.card! } : {}),
-      ...(groupBy.includes('day') ? { day: r.day! } : {}),
+      // The grouping columns in the order asked, as the CSV's.
+      ...Object.assign({}, ...groupBy.map((g) => keys[g])),
       currency: r.currency,
       events: Number(r.events),
       resale: formatMoney(resale),
