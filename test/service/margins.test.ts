@@ -19,7 +19,8 @@ const euB = 'eu "b", two';
 
 /**
  * What was sold, per end user, day and card: the events and each level's net price, from the end user (level 0)
- * up. The chain of an end user under resl is resl -> dist; eu-d is dist's own customer; eu-x is euro-dist's (EUR).
+ * up. The chain of an end user under resl is resl -> dist; eu-d is dist's own customer; eu-x is euro-dist's (EUR),
+ * and eu-y is three resellers down: euro-sub -> euro-mid -> euro-dist.
  */
 const facts: {
   endUser: string;
@@ -94,6 +95,15 @@ const facts: {
     events: 7,
     nets: ['9.1', '7'],
   },
+  {
+    endUser: 'eu-y',
+    chain: ['euro-sub', 'euro-mid', 'euro-dist'],
+    day: '2026-02-02',
+    card: 'h100',
+    currency: 'EUR',
+    events: 1,
+    nets: ['5', '4', '3.5', '3'],
+  },
 ];
 
 interface SeededRow {
@@ -125,7 +135,7 @@ const seeded: SeededRow[] = facts.flatMap((f) =>
   })),
 );
 
-const depthOf: Record<string, number> = { dist: 0, 'euro-dist': 0, resl: 1 };
+const depthOf: Record<string, number> = { dist: 0, 'euro-dist': 0, resl: 1, 'euro-mid': 1, 'euro-sub': 2 };
 
 const nano = (value: string) => {
   const [whole, fraction = ''] = value.split('.');
@@ -238,6 +248,9 @@ beforeAll(async () => {
     { external_id: 'eu-d', currency: 'USD', parent_id: 'dist' },
     { external_id: 'euro-dist', currency: 'EUR', is_reseller: true },
     { external_id: 'eu-x', currency: 'EUR', parent_id: 'euro-dist' },
+    { external_id: 'euro-mid', currency: 'EUR', is_reseller: true, parent_id: 'euro-dist' },
+    { external_id: 'euro-sub', currency: 'EUR', is_reseller: true, parent_id: 'euro-mid' },
+    { external_id: 'eu-y', currency: 'EUR', parent_id: 'euro-sub' },
     { external_id: 'plain', currency: 'USD' },
   ];
   for (const customer of customers) {
@@ -518,10 +531,19 @@ describe("the tenant's margin report", () => {
         reseller_id: 'euro-dist',
         depth: 0,
         currency: 'EUR',
-        events: 7,
-        resale: '9.100000000',
-        charge: '7.000000000',
-        margin: '2.100000000',
+        events: 8,
+        resale: '12.600000000',
+        charge: '10.000000000',
+        margin: '2.600000000',
+      },
+      {
+        reseller_id: 'euro-mid',
+        depth: 1,
+        currency: 'EUR',
+        events: 1,
+        resale: '4.000000000',
+        charge: '3.500000000',
+        margin: '0.500000000',
       },
       {
         reseller_id: 'resl',
@@ -532,11 +554,38 @@ describe("the tenant's margin report", () => {
         charge: '60.333333333',
         margin: '18.416666668',
       },
+      {
+        reseller_id: 'euro-sub',
+        depth: 2,
+        currency: 'EUR',
+        events: 1,
+        resale: '5.000000000',
+        charge: '4.000000000',
+        margin: '1.000000000',
+      },
     ]);
     expect(report.totals).toEqual([
-      { currency: 'EUR', events: 7, resale: '9.100000000', charge: '7.000000000', margin: '2.100000000' },
+      { currency: 'EUR', events: 10, resale: '21.600000000', charge: '17.500000000', margin: '4.100000000' },
       { currency: 'USD', events: 40, resale: '147.083333334', charge: '112.358333333', margin: '34.725000001' },
     ]);
+  });
+
+  it('three levels deep: the levels reconcile with what the end users paid', async () => {
+    const report = await get(resellerPath('euro-dist', `${range}&group_by=level`));
+    expect(report.data.map((r: { reseller_id: string; depth: number }) => [r.reseller_id, r.depth])).toEqual([
+      ['euro-dist', 0],
+      ['euro-mid', 1],
+      ['euro-sub', 2],
+    ]);
+    // 2.6 + 0.5 + 1 + what euro-dist paid the tenant (10) = 9.1 + 5, what eu-x and eu-y paid.
+    expect(report.totals).toEqual([
+      { currency: 'EUR', events: 10, resale: '21.600000000', charge: '17.500000000', margin: '4.100000000' },
+    ]);
+    const margins = report.data.reduce((sum: bigint, r: { margin: string }) => sum + nano(r.margin), 0n);
+    expect(money(margins + nano(report.data[0].charge))).toBe('14.100000000');
+    // From the middle: its own level and the one below, not its parent's.
+    const middle = await get(resellerPath('euro-mid', `${range}&group_by=level`));
+    expect(middle.data.map((r: { reseller_id: string }) => r.reseller_id)).toEqual(['euro-mid', 'euro-sub']);
   });
 
   it('every combination of groupings equals an independent sum, a day split by currency', async () => {

@@ -44,11 +44,12 @@ function marginQuery({ db, tenantId }: TenantScope, filter: MarginFilter) {
         : db``;
   const subtree =
     scope.kind === 'subtree'
-      ? db`with recursive subtree(id, depth) as (
+      ? // Down through resellers only: their end users (the many leaves) have no chain_daily rows of their own.
+        db`with recursive subtree(id, depth) as (
              select ${scope.customerId}::uuid, 0
              union all
              select c.id, s.depth + 1 from customers c join subtree s on c.parent_id = s.id
-             where c.tenant_id = ${tenantId} and s.depth < ${maxDepth}
+             where c.tenant_id = ${tenantId} and c.is_reseller and s.depth < ${maxDepth}
            ),`
       : db`with`;
   return db`
@@ -63,20 +64,26 @@ function marginQuery({ db, tenantId }: TenantScope, filter: MarginFilter) {
       from chain_daily d
       where d.tenant_id = ${tenantId} and d.day >= ${filter.fromDay}::date and d.day <= ${filter.toDay}::date ${scoped}
       group by 1, 2, 3, 4, 5, 6
+    ),
+    -- Each reseller's ancestors counted once, not once per row.
+    depths as (
+      select l.customer_id, walk.depth
+      from (select distinct customer_id from sums where customer_id is not null) l
+      cross join lateral (
+        with recursive up(id, n) as (
+          select p.parent_id, 0 from customers p where p.tenant_id = ${tenantId} and p.id = l.customer_id
+          union all
+          select c.parent_id, up.n + 1 from customers c join up on c.id = up.id
+          where c.tenant_id = ${tenantId} and up.n < ${maxDepth}
+        )
+        select count(*)::int as depth from up where up.id is not null
+      ) walk
     )
-    select s.currency, r.external_id as reseller_external_id,
-           case when r.id is null then null else (
-             with recursive up(id, n) as (
-               select r.parent_id, 0
-               union all
-               select c.parent_id, up.n + 1 from customers c join up on c.id = up.id
-               where c.tenant_id = ${tenantId} and up.n < ${maxDepth}
-             )
-             select count(*)::int from up where up.id is not null
-           ) end as reseller_depth,
+    select s.currency, r.external_id as reseller_external_id, depths.depth as reseller_depth,
            child.external_id as child_external_id, end_user.external_id as end_user_external_id,
            s.card, to_char(s.day, 'YYYY-MM-DD') as day, s.events, s.resale::text as resale, s.charge::text as charge
     from sums s
+    left join depths on depths.customer_id = s.customer_id
     left join customers r on r.tenant_id = ${tenantId} and r.id = s.customer_id
     left join customers child on child.tenant_id = ${tenantId} and child.id = s.child_id
     left join customers end_user on end_user.tenant_id = ${tenantId} and end_user.id = s.end_customer_id`;
