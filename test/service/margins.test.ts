@@ -692,6 +692,14 @@ describe('validation', () => {
     expect((await problem(resellerPath('dist', 'from=2025-01-01&to=2026-01-01'))).status).toBe(200);
   });
 
+  it('a publishable key may not read margins (403), and no key is a 401', async () => {
+    for (const path of [resellerPath('dist', range), `/v1/margins?${range}`]) {
+      const publishable = await rest(harness, 'GET', path, { key: tenant.publishableKey });
+      expect(publishable.status).toBe(403);
+      expect((await rest(harness, 'GET', path)).status).toBe(401);
+    }
+  });
+
   it('404 for an unknown customer, 422 for one that does not resell', async () => {
     const unknown = await problem(resellerPath('nobody', range));
     expect(unknown.status).toBe(404);
