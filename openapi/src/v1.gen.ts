@@ -6743,6 +6743,7 @@ export interface operations {
                     name?: string;
                     /** @enum {string} */
                     role: "owner" | "admin" | "billing" | "viewer";
+                    customer_id?: string;
                 };
             };
         };

@@ -62,10 +62,13 @@ ALTER TABLE price_books
   ADD CONSTRAINT price_books_owner_fk FOREIGN KEY (tenant_id, owner_customer_id) REFERENCES customers (tenant_id, id);
 CREATE INDEX price_books_owner_idx ON price_books (tenant_id, owner_customer_id) WHERE owner_customer_id IS NOT NULL;
 
--- A subtree key acts for one reseller and its descendants only.
+-- A subtree key (and a subtree user of the dashboard) acts for one reseller and its descendants only.
 ALTER TABLE api_keys ADD COLUMN scope_customer_id uuid;
 ALTER TABLE api_keys
   ADD CONSTRAINT api_keys_scope_fk FOREIGN KEY (tenant_id, scope_customer_id) REFERENCES customers (tenant_id, id);
+ALTER TABLE users ADD COLUMN scope_customer_id uuid;
+ALTER TABLE users
+  ADD CONSTRAINT users_scope_fk FOREIGN KEY (tenant_id, scope_customer_id) REFERENCES customers (tenant_id, id);
 
 -- The subtree root of the current transaction, set by the service next to app.tenant_id
 -- (set_config('app.subtree_root', $1, true)); NULL for a tenant-wide session.
@@ -198,9 +201,13 @@ FROM unnest(ARRAY[
 -- a subtree's operations but never read by it.
 SELECT enable_subtree_scope(t, null, null)
 FROM unnest(ARRAY[
-  'users', 'sessions', 'user_tokens', 'webhook_endpoints', 'webhook_attempts', 'webhook_deliveries',
-  'stripe_connections', 'stripe_events'
+  'user_tokens', 'webhook_endpoints', 'webhook_attempts', 'webhook_deliveries', 'stripe_connections', 'stripe_events'
 ]::regclass[]) AS t;
+-- Users scoped in the subtree and their sessions (a subtree user reads itself and logs itself out).
+SELECT enable_subtree_scope('users',
+  'scope_customer_id = ANY ((SELECT app_subtree_customers())::uuid[])',
+  'scope_customer_id = ANY ((SELECT app_subtree_customers())::uuid[])');
+SELECT enable_subtree_scope('sessions', 'user_id IN (SELECT u.id FROM users u)', 'user_id IN (SELECT u.id FROM users u)');
 SELECT enable_subtree_scope(t, null, 'true')
 FROM unnest(ARRAY['audit_log', 'webhook_messages', 'email_outbox']::regclass[]) AS t;
 
@@ -261,3 +268,15 @@ CREATE FUNCTION auth_api_key(p_key_hash bytea)
   $$;
 REVOKE ALL ON FUNCTION auth_api_key(bytea) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth_api_key(bytea) TO tariff_app;
+
+DROP FUNCTION auth_session(bytea, timestamptz);
+CREATE FUNCTION auth_session(p_token_hash bytea, p_now timestamptz)
+  RETURNS TABLE (tenant_id uuid, session_id uuid, user_id uuid, role text, email text, scope_customer_id uuid)
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public
+  AS $$
+    SELECT s.tenant_id, s.id, u.id, u.role, u.email, u.scope_customer_id
+    FROM public.sessions s JOIN public.users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
+    WHERE s.token_hash = p_token_hash AND s.revoked_at IS NULL AND s.expires_at > p_now AND u.disabled_at IS NULL
+  $$;
+REVOKE ALL ON FUNCTION auth_session(bytea, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_session(bytea, timestamptz) TO tariff_app;

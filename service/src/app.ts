@@ -273,7 +273,14 @@ async function createTrpcContext(deps: Deps, limiter: RateLimiter, req: Request,
   const session = token ? await tenants.authenticateSession(deps, token) : undefined;
   const requestId = locals(res).requestId;
   const actor = session
-    ? { tenantId: session.tenantId, type: session.type, id: session.id, principal: session.principal, requestId }
+    ? {
+        tenantId: session.tenantId,
+        type: session.type,
+        id: session.id,
+        principal: session.principal,
+        requestId,
+        ...(session.subtreeRootId ? { subtreeRootId: session.subtreeRootId } : {}),
+      }
     : undefined;
   locals(res).actor = actor;
   return {

@@ -2,7 +2,7 @@
 // reseller. The reseller's key tries to reach outside its subtree through the API, then the database is asked
 // directly, as the service role with app.subtree_root set, and must refuse on its own.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exampleBook, rest, signUpTenant, startService, type Harness, type TenantFixture } from './harness.ts';
+import { exampleBook, rest, signUpTenant, startService, trpc, type Harness, type TenantFixture } from './harness.ts';
 
 const event = (transactionId: string, customerId: string) => ({
   transaction_id: transactionId,
@@ -373,6 +373,42 @@ describe('reseller subtree isolation', () => {
     );
   });
 
+  it("a dashboard user scoped to a reseller sees the reseller's subtree only", async () => {
+    const password = 'correct horse battery staple';
+    const created = await trpc(
+      harness,
+      'mutation',
+      'users.create',
+      { email: 'reseller-user@example.com', password, role: 'admin', customer_id: 'res' },
+      tenant.session,
+    );
+    expect(created.status).toBe(200);
+    const notReseller = await trpc(
+      harness,
+      'mutation',
+      'users.create',
+      { email: 'x@example.com', password, role: 'admin', customer_id: 'end' },
+      tenant.session,
+    );
+    expect(notReseller.status).toBe(400);
+    const login = await trpc(harness, 'mutation', 'auth.login', {
+      tenant: tenant.slug,
+      email: 'reseller-user@example.com',
+      password,
+    });
+    expect(login.status).toBe(200);
+    const session = login.body.session.token as string;
+    const listed = await trpc(harness, 'query', 'customers.list', { limit: 100 }, session);
+    expect(listed.status).toBe(200);
+    expect(listed.body.data.map((c: { external_id: string }) => c.external_id).sort()).toEqual(['end', 'end-2', 'res']);
+    expect((await trpc(harness, 'query', 'customers.get', { id: 'sib' }, session)).status).toBe(404);
+    expect((await trpc(harness, 'query', 'users.list', undefined, session)).status).toBe(403);
+    expect((await trpc(harness, 'query', 'auth.me', undefined, session)).status).toBe(200);
+    // The tenant's owner still sees everyone.
+    const all = await trpc(harness, 'query', 'customers.list', { limit: 100 }, tenant.session);
+    expect(all.body.data.length).toBeGreaterThan(3);
+  });
+
   it('the database refuses on its own: a raw service-role session with app.subtree_root set', async () => {
     const root = ids.res;
     const inSubtree = (fn: (tx: any) => Promise<any>): Promise<any> =>
@@ -403,7 +439,9 @@ describe('reseller subtree isolation', () => {
     const ownerTotals = await harness.database.owner`
       select count(*)::int as n from credit_grants where tenant_id = ${tenant.tenantId} and customer_id = ${ids['sib-end']}`;
     expect(ownerTotals[0].n).toBeGreaterThan(0);
-    for (const table of ['webhook_endpoints', 'users', 'sessions', 'audit_log', 'stripe_connections']) {
+    const users = await inSubtree((tx) => tx`select email, scope_customer_id from users`);
+    expect(users).toEqual([{ email: 'reseller-user@example.com', scope_customer_id: root }]);
+    for (const table of ['webhook_endpoints', 'user_tokens', 'audit_log', 'stripe_connections', 'webhook_messages']) {
       const rows = await inSubtree((tx) => tx.unsafe(`select count(*)::int as n from ${table}`));
       expect(rows[0].n, table).toBe(0);
     }

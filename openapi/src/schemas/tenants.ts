@@ -51,6 +51,8 @@ export const createUserInput = z.strictObject({
   password,
   name: text(200, { trim: true }).optional(),
   role: z.enum(roles),
+  /** A reseller's external id: the user sees and changes only that reseller's subtree. */
+  customer_id: text(255).optional(),
 });
 export type CreateUserInput = z.infer<typeof createUserInput>;
 

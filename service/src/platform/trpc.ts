@@ -2,6 +2,7 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import type { Actor } from './auth.ts';
+import { withinSubtree } from './db.ts';
 import type { Deps } from './deps.ts';
 import type { RateLimiter } from './ratelimit.ts';
 import { unauthenticated } from './auth.ts';
@@ -59,5 +60,7 @@ export const publicProcedure = t.procedure.use(mapErrors);
 export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.actor)
     throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Log in first', cause: unauthenticated('Log in first') });
-  return next({ ctx: { ...ctx, actor: ctx.actor } });
+  // A reseller-scoped user's procedure runs confined to its subtree, as a subtree key's request does.
+  const actor = ctx.actor;
+  return withinSubtree(actor, () => next({ ctx: { ...ctx, actor } }));
 });

@@ -46,12 +46,21 @@ export async function findTenant({ db, tenantId }: TenantScope): Promise<Tenant 
 
 export async function insertUser(
   { db, tenantId }: TenantScope,
-  user: { id: string; email: string; name?: string; passwordHash: string; role: Role; createdAt: Date },
+  user: {
+    id: string;
+    email: string;
+    name?: string;
+    passwordHash: string;
+    role: Role;
+    createdAt: Date;
+    scopeCustomerId?: string | null;
+  },
 ): Promise<User> {
   try {
     const [row] = await db`
-      insert into users (tenant_id, id, email, name, password_hash, role, created_at)
-      values (${tenantId}, ${user.id}, ${user.email}, ${user.name ?? null}, ${user.passwordHash}, ${user.role}, ${user.createdAt})
+      insert into users (tenant_id, id, email, name, password_hash, role, created_at, scope_customer_id)
+      values (${tenantId}, ${user.id}, ${user.email}, ${user.name ?? null}, ${user.passwordHash}, ${user.role}, ${user.createdAt},
+              ${user.scopeCustomerId ?? null})
       returning *`;
     return fromDbUser(row);
   } catch (error) {
@@ -233,6 +242,8 @@ export interface SessionIdentity {
   sessionId: string;
   userId: string;
   role: Role;
+  /** A reseller-scoped user's reseller (customer id). */
+  scopeCustomerId: string | null;
 }
 
 export async function findSessionByTokenHash(
@@ -241,7 +252,22 @@ export async function findSessionByTokenHash(
   now: Date,
 ): Promise<SessionIdentity | undefined> {
   const [row] = await db`select * from auth_session(${tokenHash}, ${now})`;
-  return row ? { tenantId: row.tenant_id, sessionId: row.session_id, userId: row.user_id, role: row.role } : undefined;
+  return row
+    ? {
+        tenantId: row.tenant_id,
+        sessionId: row.session_id,
+        userId: row.user_id,
+        role: row.role,
+        scopeCustomerId: row.scope_customer_id,
+      }
+    : undefined;
+}
+
+/** A reseller, by external id, that may scope a user (within what the session sees). */
+export async function findResellerId({ db, tenantId }: TenantScope, externalId: string): Promise<string | undefined> {
+  const [row] = await db`
+    select id from customers where tenant_id = ${tenantId} and external_id = ${externalId} and is_reseller`;
+  return row?.id;
 }
 
 function fromDbTenant(row: Record<string, any>): Tenant {

@@ -307,6 +307,7 @@ export async function authenticateSession(
     id: identity.userId,
     principal: identity.role,
     sessionId: identity.sessionId,
+    ...(identity.scopeCustomerId ? { subtreeRootId: identity.scopeCustomerId } : {}),
   };
 }
 
@@ -347,6 +348,14 @@ export async function createUser(deps: Deps, actor: Actor, input: CreateUserInpu
     throw forbidden('role_too_high', `A ${actor.principal} cannot grant the ${input.role} role`);
   const passwordHash = await hashPassword(input.password);
   const created = await withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scopeCustomerId =
+      input.customer_id === undefined
+        ? null
+        : await repo.findResellerId({ db: tx, tenantId: actor.tenantId }, input.customer_id);
+    if (scopeCustomerId === undefined)
+      throw invalid('reseller_not_found', `No reseller "${input.customer_id}"`, [
+        { field: 'customer_id', reason: 'a user can be scoped to a reseller only' },
+      ]);
     const user = await repo.insertUser(
       { db: tx, tenantId: actor.tenantId },
       {
@@ -356,6 +365,7 @@ export async function createUser(deps: Deps, actor: Actor, input: CreateUserInpu
         passwordHash,
         role: input.role,
         createdAt: deps.clock.now(),
+        scopeCustomerId,
       },
     );
     await recordChange(tx, deps.clock, actor, actor.tenantId, {
