@@ -23,6 +23,7 @@ describe('reseller subtree isolation', () => {
   let tenant: TenantFixture;
   let other: TenantFixture;
   let distributorKey: string;
+  let distributorKeyId: string;
   let resellerKey: string;
   let siblingKey: string;
   const ids: Record<string, string> = {};
@@ -74,6 +75,7 @@ describe('reseller subtree isolation', () => {
     expect(distributor.status).toBe(201);
     expect(distributor.body.customer_id).toBe('dist');
     distributorKey = distributor.body.secret;
+    distributorKeyId = distributor.body.id;
     const asDistributor = as(distributorKey);
     // The distributor's key makes books it owns and keys for its resellers.
     const dSecret = await asDistributor('POST', '/v1/price_books', { book: bookWithCost('d-secret') });
@@ -342,6 +344,27 @@ describe('reseller subtree isolation', () => {
     expect(await statusOf('POST', '/v1/events', { events: [event('r-self', 'res')] })).toBe(403);
     // Invoices and ledger: nothing of the sibling's.
     expect(JSON.stringify((await asReseller('GET', '/v1/ledger/transactions')).body)).not.toContain(ids['sib-end']);
+    // List filters and ids naming another subtree's objects.
+    for (const path of [
+      '/v1/invoices?customer_id=sib-end',
+      '/v1/credit_notes?customer_id=sib-end',
+      '/v1/ledger/transactions?customer_id=sib-end',
+      '/v1/notifications?customer_id=sib-end',
+      '/v1/reratings',
+      '/v1/events/sib-tx/receipt',
+      '/v1/events/sib-tx/revisions',
+      '/v1/resellers/sib/margins?from=2026-03-01&to=2026-04-01',
+      '/v1/resellers/dist/margins?from=2026-03-01&to=2026-04-01',
+    ]) {
+      const answer = await asReseller('GET', path);
+      expect([200, 400, 404], `${path} answered ${answer.status}`).toContain(answer.status);
+      const text = JSON.stringify(answer.body);
+      expect(text, path).not.toContain(ids['sib-end']);
+      // An error may echo the id asked for; an answer must hold nothing of the sibling's.
+      if (answer.status === 200) expect(text, path).not.toContain('sib-tx');
+    }
+    // Revoking the distributor's key.
+    expect(await statusOf('DELETE', `/v1/api_keys/${distributorKeyId}`)).toBe(404);
     // Another tenant's customer, by the same routes.
     expect(await statusOf('GET', '/v1/customers/foreign')).toBe(404);
 
