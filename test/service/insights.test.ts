@@ -43,7 +43,6 @@ const call = async (method: string, path: string, body?: unknown) => {
 beforeAll(async () => {
   harness = await startService({ now: '2026-03-20T12:00:00Z' });
   tenant = await signUpTenant(harness);
-  await call('POST', '/v1/price_books', { book });
   await call('POST', '/v1/meters', {
     code: 'input_tokens',
     name: 'Input tokens',
@@ -86,6 +85,8 @@ beforeAll(async () => {
       name: `Bulk ${i}`,
       currency: 'USD',
     });
+  // ACME's seller is its reseller parent: the book is the reseller's (migration 080).
+  await call('POST', '/v1/price_books', { book, owner_customer_id: 'reseller' });
   await call('PUT', '/v1/customers/acme/price_book', { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' });
   await call('PUT', '/v1/customers/acme/budget', { amount: '40' });
   await call('POST', '/v1/customers/acme/credit_grants', { kind: 'prepaid', amount: '5' });

@@ -58,9 +58,15 @@ beforeAll(async () => {
   await call('POST', '/v1/customers', { external_id: 'end-user', currency: 'USD', parent_id: 'reseller' });
   await call('POST', '/v1/customers', { external_id: 'acme', name: 'ACME', currency: 'USD' });
   await call('POST', '/v1/customers', { external_id: 'rival', name: 'Rival', currency: 'USD' });
-  for (const customer of ['acme', 'rival', 'end-user'])
+  // The reseller's end user is priced by a book the reseller owns (migration 080).
+  await call('POST', '/v1/price_books', { book: exampleBook('reseller-llm'), owner_customer_id: 'reseller' });
+  for (const [customer, book] of [
+    ['acme', 'llm'],
+    ['rival', 'llm'],
+    ['end-user', 'reseller-llm'],
+  ])
     await call('PUT', `/v1/customers/${customer}/price_book`, {
-      price_book: 'llm',
+      price_book: book,
       effective_from: '2026-01-01T00:00:00Z',
     });
   await call('POST', '/v1/events', {
