@@ -60,6 +60,8 @@ const crossTenantFunctions: Record<string, string> = {
   payments_due_invoices: 'the scheduler: invoices to charge or retry, keys only, once per tick',
   webhook_due_endpoints: 'the webhook dispatcher: endpoints with due deliveries, keys only, once per poll',
   pending_emails: 'the mail sender: unsent emails, keys only, once per poll',
+  customers_move_subtree:
+    "not cross-tenant: the re-parenting trigger rewrites the moved subtree's paths within the row's tenant (the service role has no grant on customers.path; RLS still applies)",
 };
 
 interface Catalog {
