@@ -1,6 +1,7 @@
 // Reseller subtree isolation (migration 080): tenant -> distributor -> reseller -> end user, and a sibling
 // reseller. The reseller's key tries to reach outside its subtree through the API, then the database is asked
 // directly, as the service role with app.subtree_root set, and must refuse on its own.
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exampleBook, rest, signUpTenant, startService, trpc, type Harness, type TenantFixture } from './harness.ts';
 
@@ -24,6 +25,7 @@ describe('reseller subtree isolation', () => {
   let other: TenantFixture;
   let distributorKey: string;
   let distributorKeyId: string;
+  let siblingGrantId: string;
   let resellerKey: string;
   let siblingKey: string;
   const ids: Record<string, string> = {};
@@ -94,9 +96,12 @@ describe('reseller subtree isolation', () => {
     expect((await as(siblingKey)('PUT', '/v1/customers/sib-end/price_book', { price_book: 's-book' })).status).toBe(
       200,
     );
-    expect(
-      (await as(siblingKey)('POST', '/v1/customers/sib-end/credit_grants', { kind: 'prepaid', amount: '5' })).status,
-    ).toBe(201);
+    const siblingGrant = await as(siblingKey)('POST', '/v1/customers/sib-end/credit_grants', {
+      kind: 'prepaid',
+      amount: '5',
+    });
+    expect(siblingGrant.status).toBe(201);
+    siblingGrantId = siblingGrant.body.id;
     expect((await as(siblingKey)('POST', '/v1/events', { events: [event('sib-tx', 'sib-end')] })).body.accepted).toBe(
       1,
     );
@@ -375,6 +380,83 @@ describe('reseller subtree isolation', () => {
              (select json_agg(a order by a.customer_id, a.effective_from) from customer_price_books a where a.tenant_id = ${tenant.tenantId}) as assignments,
              (select count(*) from credit_grants g where g.tenant_id = ${tenant.tenantId}) as grants,
              (select count(*) from api_keys k where k.tenant_id = ${tenant.tenantId}) as keys`;
+    expect(after).toEqual(before);
+  });
+
+  it("a reseller's key reaches none of another subtree's customers, nor its parent, over every customer route of the API", async () => {
+    const document = JSON.parse(await readFile(new URL('../../openapi/openapi.json', import.meta.url), 'utf8')) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    // Bodies the routes accept, so that each answer is about the customer and not the body.
+    const bodies: Record<string, unknown> = {
+      'patch /v1/customers/{id}': { name: 'hijacked' },
+      'put /v1/customers/{id}/price_book': { price_book: 'r-book' },
+      'patch /v1/customers/{id}/wallet': { on_depletion: 'block' },
+      'post /v1/customers/{id}/credit_grants': { kind: 'prepaid', amount: '5' },
+      'put /v1/customers/{id}/budget': { amount: '5' },
+      'post /v1/customers/{id}/check': { estimated_cost: '1' },
+      'put /v1/customers/{id}/scoped_budgets/{kind}/{value}': { amount: '5' },
+      'post /v1/customers/{id}/subscriptions': { plan: 't-plan' },
+      'post /v1/customers/{id}/periods/close': {},
+      'post /v1/customers/{id}/sla_credits': { transaction_id: 'sib-tx', reason: 'x' },
+      'post /v1/customers/{id}/subscription/amendments': {
+        effective_at: '2026-03-20T00:00:00Z',
+        discount_percent: '5',
+      },
+      'post /v1/customers/{id}/payment_setup_link': {},
+      'post /v1/customers/{id}/holds': { id: 'r-hold', amount: '1' },
+      'post /v1/customers/{id}/holds/{hold_id}/extend': { expires_in: 60 },
+      'post /v1/customers/{id}/portal_links': {},
+      'post /v1/customers/{id}/portal_tokens': { expires_in: 3600 },
+    };
+    const before = await harness.database.owner`
+      select count(*)::int as n, sum(hashtext(t::text)) as h from (
+        select row_to_json(x)::text as t from credit_grants x where tenant_id = ${tenant.tenantId}
+        union all select row_to_json(x)::text from customers x where tenant_id = ${tenant.tenantId}
+        union all select row_to_json(x)::text from budgets x where tenant_id = ${tenant.tenantId}
+        union all select row_to_json(x)::text from customer_wallets x where tenant_id = ${tenant.tenantId}
+        union all select row_to_json(x)::text from holds x where tenant_id = ${tenant.tenantId}
+        union all select row_to_json(x)::text from customer_price_books x where tenant_id = ${tenant.tenantId}) rows`;
+    let tried = 0;
+    for (const [template, operations] of Object.entries(document.paths)) {
+      if (!template.startsWith('/v1/customers/{id}')) continue;
+      for (const method of Object.keys(operations).filter((m) =>
+        ['get', 'post', 'put', 'patch', 'delete'].includes(m),
+      )) {
+        for (const customer of ['sib-end', 'sib', 'dist', 'direct', 'foreign']) {
+          const path = template
+            .replace('{id}', customer)
+            .replace('{grant_id}', siblingGrantId)
+            .replace('{hold_id}', 'r-hold')
+            .replace('{kind}', 'project')
+            .replace('{value}', 'p');
+          const answer = await rest(harness, method.toUpperCase(), path, {
+            key: resellerKey,
+            body: method === 'get' || method === 'delete' ? undefined : (bodies[`${method} ${template}`] ?? {}),
+          });
+          expect(answer.status, `${method.toUpperCase()} ${path}: ${JSON.stringify(answer.body)}`).toBe(404);
+          tried++;
+        }
+      }
+    }
+    expect(tried).toBeGreaterThan(100);
+    // The sibling's grant by id, through the reseller's own end user.
+    expect(
+      (
+        await rest(harness, 'POST', `/v1/customers/end/credit_grants/${siblingGrantId}/void`, {
+          key: resellerKey,
+          body: {},
+        })
+      ).status,
+    ).toBe(404);
+    const after = await harness.database.owner`
+      select count(*)::int as n, sum(hashtext(t::text)) as h from (
+        select row_to_json(x)::text as t from credit_grants x where tenant_id = ${tenant.tenantId}
+        union all select row_to_json(x)::text from customers x where tenant_id = ${tenant.tenantId}
+        union all select row_to_json(x)::text from budgets x where tenant_id = ${tenant.tenantId}
+        union all select row_to_json(x)::text from customer_wallets x where tenant_id = ${tenant.tenantId}
+        union all select row_to_json(x)::text from holds x where tenant_id = ${tenant.tenantId}
+        union all select row_to_json(x)::text from customer_price_books x where tenant_id = ${tenant.tenantId}) rows`;
     expect(after).toEqual(before);
   });
 
