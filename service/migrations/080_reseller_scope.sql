@@ -149,8 +149,11 @@ SELECT enable_customer_scope('ledger_transactions', 'customer_id', 'shared');
 SELECT enable_subtree_scope('notifications',
   'customer_id = ANY ((SELECT app_subtree_customers())::uuid[])',
   'customer_id IS NULL OR customer_id = ANY ((SELECT app_subtree_customers())::uuid[])');
--- The tenant's brand is shown in a subtree's portal; only a reseller's own brand is its to change.
-SELECT enable_customer_scope('portal_brands', 'customer_id', 'readable');
+-- The tenant's brand is shown in a subtree's portal; the brands in the subtree, the root's own included, are the
+-- subtree's to change (a reseller brands what it sells).
+SELECT enable_subtree_scope('portal_brands',
+  'customer_id IS NULL OR customer_id = ANY ((SELECT app_subtree_customers())::uuid[])',
+  'customer_id = ANY ((SELECT app_subtree_customers())::uuid[])');
 -- Books: a subtree sees the books it owns and those assigned to it and its customers (the root's own book is
 -- what it pays its parent, the only book of its parent's it sees); it changes only books it owns.
 SELECT enable_subtree_scope('price_books',

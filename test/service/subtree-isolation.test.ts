@@ -509,6 +509,21 @@ describe('reseller subtree isolation', () => {
     expect((await trpc(harness, 'query', 'customers.get', { id: 'sib' }, session)).status).toBe(404);
     expect((await trpc(harness, 'query', 'users.list', undefined, session)).status).toBe(403);
     expect((await trpc(harness, 'query', 'auth.me', undefined, session)).status).toBe(200);
+    // Its brand is its own to set; the tenant's and its sibling's are not.
+    const brand = await trpc(
+      harness,
+      'mutation',
+      'portal.setBrand',
+      { customer_id: 'res', display_name: 'Res' },
+      session,
+    );
+    expect(brand.status).toBe(200);
+    expect(brand.body.customer_id).toBe('res');
+    expect((await trpc(harness, 'mutation', 'portal.setBrand', { display_name: 'Tenant?' }, session)).status).toBe(400);
+    expect(
+      (await trpc(harness, 'mutation', 'portal.setBrand', { customer_id: 'sib', display_name: 'Sib?' }, session))
+        .status,
+    ).toBe(404);
     // The tenant's owner still sees everyone.
     const all = await trpc(harness, 'query', 'customers.list', { limit: 100 }, tenant.session);
     expect(all.body.data.length).toBeGreaterThan(3);

@@ -6,7 +6,7 @@ import type { Actor } from '../../platform/auth.ts';
 import { requirePermission, unauthenticated } from '../../platform/auth.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { notFound, precondition } from '../../platform/errors.ts';
+import { invalid, notFound, precondition } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
 import * as customersRepo from '../customers/repo.ts';
 import { requireCustomer } from '../customers/service.ts';
@@ -228,6 +228,10 @@ export async function setBrand(deps: Deps, actor: Actor, input: SetBrandInput) {
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
+    if (input.customer_id === undefined && actor.subtreeRootId)
+      throw invalid('customer_required', "A reseller-scoped caller sets its resellers' brands, not the tenant's", [
+        { field: 'customer_id', reason: 'required for a reseller-scoped caller' },
+      ]);
     const owner = input.customer_id === undefined ? undefined : await requireCustomer(scope, input.customer_id);
     if (owner && !owner.isReseller) {
       throw precondition(
