@@ -204,13 +204,14 @@ FROM unnest(ARRAY[
 -- a subtree's operations but never read by it.
 SELECT enable_subtree_scope(t, null, null)
 FROM unnest(ARRAY[
-  'user_tokens', 'webhook_endpoints', 'webhook_attempts', 'webhook_deliveries', 'stripe_connections', 'stripe_events'
+  'webhook_endpoints', 'webhook_attempts', 'webhook_deliveries', 'stripe_connections', 'stripe_events'
 ]::regclass[]) AS t;
 -- Users scoped in the subtree and their sessions (a subtree user reads itself and logs itself out).
 SELECT enable_subtree_scope('users',
   'scope_customer_id = ANY ((SELECT app_subtree_customers())::uuid[])',
   'scope_customer_id = ANY ((SELECT app_subtree_customers())::uuid[])');
-SELECT enable_subtree_scope('sessions', 'user_id IN (SELECT u.id FROM users u)', 'user_id IN (SELECT u.id FROM users u)');
+SELECT enable_subtree_scope(t, 'user_id IN (SELECT u.id FROM users u)', 'user_id IN (SELECT u.id FROM users u)')
+FROM unnest(ARRAY['sessions', 'user_tokens']::regclass[]) AS t;
 SELECT enable_subtree_scope(t, null, 'true')
 FROM unnest(ARRAY['audit_log', 'webhook_messages', 'email_outbox']::regclass[]) AS t;
 

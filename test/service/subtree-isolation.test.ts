@@ -509,6 +509,7 @@ describe('reseller subtree isolation', () => {
     expect((await trpc(harness, 'query', 'customers.get', { id: 'sib' }, session)).status).toBe(404);
     expect((await trpc(harness, 'query', 'users.list', undefined, session)).status).toBe(403);
     expect((await trpc(harness, 'query', 'auth.me', undefined, session)).status).toBe(200);
+    expect((await trpc(harness, 'mutation', 'auth.resendVerification', undefined, session)).status).toBe(200);
     // Its brand is its own to set; the tenant's and its sibling's are not.
     const brand = await trpc(
       harness,
@@ -561,7 +562,12 @@ describe('reseller subtree isolation', () => {
     expect(ownerTotals[0].n).toBeGreaterThan(0);
     const users = await inSubtree((tx) => tx`select email, scope_customer_id from users`);
     expect(users).toEqual([{ email: 'reseller-user@example.com', scope_customer_id: root }]);
-    for (const table of ['webhook_endpoints', 'user_tokens', 'audit_log', 'stripe_connections', 'webhook_messages']) {
+    const tokens = await inSubtree(
+      (tx) =>
+        tx`select count(*)::int as n, count(*) filter (where email <> 'reseller-user@example.com')::int as others from user_tokens`,
+    );
+    expect(tokens[0]).toEqual({ n: 2, others: 0 });
+    for (const table of ['webhook_endpoints', 'audit_log', 'stripe_connections', 'webhook_messages']) {
       const rows = await inSubtree((tx) => tx.unsafe(`select count(*)::int as n from ${table}`));
       expect(rows[0].n, table).toBe(0);
     }
