@@ -281,7 +281,7 @@ export class Kernel {
       run.layout = encodeStates(run.book, run.customers, states, types);
       run.stateAt = at;
       at = align(at + run.layout.bytes.length);
-      run.stepsPerEvent = run.book.stepsPerEvent + Math.max(0, ...run.layout.grants.map((g) => g.length));
+      run.stepsPerEvent = run.book.stepsPerEvent + run.layout.grants.reduce((most, g) => Math.max(most, g.length), 0);
     }
     let levelCount = 0;
     for (const { levels } of chains) {
@@ -304,7 +304,7 @@ export class Kernel {
     const chainSteps = chains.map(({ levels }) =>
       levels.reduce((sum, level) => sum + runs[level.book].stepsPerEvent, 0),
     );
-    const stepCapacity = Math.max(STEP_CAPACITY, ...chainSteps);
+    const stepCapacity = chainSteps.reduce((most, steps) => Math.max(most, steps), STEP_CAPACITY);
     this.ensureMemory(stepsBase + stepCapacity * L.STEP_SIZE);
 
     const memory = new Uint8Array(this.wasm.memory.buffer);
