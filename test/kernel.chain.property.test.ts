@@ -43,7 +43,8 @@ export function markedDown(book: PriceBook, factor = '0.8'): PriceBook {
 }
 
 /**
- * Resellers r0..r8 (each under an earlier reseller or the tenant, at most 7 deep) and end users u0..u4 under them;
+ * Resellers r0..r8 (a line of 0-7 of them, then others under an earlier reseller or the tenant, at most 7 deep) and
+ * end users u0..u4 under them (the first under the deepest of the line);
  * each customer rated by one of the books (the base, its marked-down copy, sometimes an unrelated book).
  */
 export function chainScenario(
@@ -53,6 +54,7 @@ export function chainScenario(
     fc
       .tuple(
         fc.oneof({ arbitrary: fc.constant(undefined), weight: 3 }, { arbitrary: randomBook(options), weight: 1 }),
+        fc.integer({ min: 0, max: 7 }),
         fc.array(fc.oneof(fc.constant(-2), fc.integer({ min: -1, max: 8 })), { maxLength: 9 }),
         fc.array(fc.integer({ min: -1, max: 8 }), { minLength: 1, maxLength: 5 }),
         fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 14, maxLength: 14 }),
@@ -61,7 +63,10 @@ export function chainScenario(
         randomEvents(base, { ...options, minLength: options.minEvents ?? 1, maxLength: options.maxEvents ?? 20 }),
         fc.array(fc.nat(), { minLength: 60, maxLength: 60 }),
       )
-      .map(([other, resellerParents, userParents, bookPicks, stateMaps, stateless, events, owners]) => {
+      .map(([other, spine, picks, userPicks, bookPicks, stateMaps, stateless, events, owners]) => {
+        // A spine of `spine` resellers in one line (chains of depth spine + 1 for the first end user), then others.
+        const resellerParents = [...Array.from({ length: spine }, () => -2), ...picks].slice(0, 9);
+        const userParents = spine > 0 ? [spine - 1, ...userPicks.slice(1)] : userPicks;
         const books = [base, markedDown(base), ...(other ? [other] : [])];
         // Parent of reseller i: -2 = the previous one (deep lines), -1 = the tenant, else an earlier reseller.
         const parents: number[] = [];
@@ -167,6 +172,8 @@ interface Tally {
   accepted: number;
   refusedAbove0: number;
   deepAccepted: number;
+  /** Chains of depth 8 rated whole. */
+  depth8Accepted: number;
 }
 
 function checkScenario(scenario: ChainScenario, tally: Tally): void {
@@ -186,6 +193,7 @@ function checkScenario(scenario: ChainScenario, tally: Tally): void {
     if (result.refused_level === undefined) {
       tally.accepted++;
       if (result.levels.length >= 3) tally.deepAccepted++;
+      if (result.levels.length === 8) tally.depth8Accepted++;
       expect(JSON.stringify(result.levels)).toBe(JSON.stringify(levels));
       result.levels.forEach((level, k) => {
         const sum = sums.get(k) ?? { net: 0n, amount: 0n, aloneNet: 0n, aloneAmount: 0n };
@@ -216,7 +224,7 @@ function checkScenario(scenario: ChainScenario, tally: Tally): void {
 
 describe('rateChain against level-by-level rate and the decimal.js reference', () => {
   it('agrees on random reseller trees of realistic books', () => {
-    const tally: Tally = { accepted: 0, refusedAbove0: 0, deepAccepted: 0 };
+    const tally: Tally = { accepted: 0, refusedAbove0: 0, deepAccepted: 0, depth8Accepted: 0 };
     fc.assert(
       fc.property(chainScenario({ scale: 'realistic', minEvents: 5, maxEvents: 25 }), (scenario) =>
         checkScenario(scenario, tally),
@@ -227,10 +235,11 @@ describe('rateChain against level-by-level rate and the decimal.js reference', (
     expect(tally.accepted).toBeGreaterThan(1000);
     expect(tally.deepAccepted).toBeGreaterThan(300);
     expect(tally.refusedAbove0).toBeGreaterThan(200);
+    expect(tally.depth8Accepted).toBeGreaterThan(25);
   });
 
   it('agrees on overflow-scale values (errors included)', () => {
-    const tally: Tally = { accepted: 0, refusedAbove0: 0, deepAccepted: 0 };
+    const tally: Tally = { accepted: 0, refusedAbove0: 0, deepAccepted: 0, depth8Accepted: 0 };
     fc.assert(
       fc.property(chainScenario({ scale: 'overflow', minEvents: 3, maxEvents: 15 }), (scenario) =>
         checkScenario(scenario, tally),
