@@ -1,0 +1,127 @@
+// Reseller chains over the public API: tenant -> distributor -> reseller -> end users. Each end user's event is
+// rated at every level of its chain in one pass, each level draws its own credits, a distributor out of credit
+// under `block` refuses its whole subtree (naming itself), and the invoices of every level reconcile with what
+// each level billed its children and paid its parent.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Harness } from '../service/harness.ts';
+import { startBillingScenario, tokens, type client } from './fixtures.ts';
+import type { Jobs } from './jobs-harness.ts';
+
+/** Tokens at `rate` per 1,000. */
+const book = (id: string, rate: string) => ({
+  id,
+  currency: 'USD',
+  versions: [
+    {
+      effective_from: '2026-01-01T00:00:00Z',
+      rate_cards: [
+        {
+          id: 'llm/tokens',
+          match: { event_type: 'llm.completion' },
+          charges: [{ dimension: 'tokens', price: { model: 'per_unit', rate, per: '1000' } }],
+        },
+      ],
+    },
+  ],
+});
+
+describe('reseller chains', () => {
+  let harness: Harness;
+  let api: ReturnType<typeof client>;
+  let jobs: Jobs;
+
+  const customer = async (id: string, bookId: string, extra: Record<string, unknown> = {}) => {
+    await api.ok('POST', '/v1/customers', { external_id: id, currency: 'USD', ...extra });
+    await api.ok('PUT', `/v1/customers/${id}/price_book`, {
+      price_book: bookId,
+      effective_from: '2026-01-01T00:00:00Z',
+    });
+  };
+
+  beforeAll(async () => {
+    ({ harness, api, jobs } = await startBillingScenario('2026-03-01T00:00:00Z'));
+    // What the tenant charges the distributor, the distributor the resellers, the resellers their end users.
+    await api.ok('POST', '/v1/price_books', { book: book('tenant-to-dist', '0.010') });
+    await api.ok('POST', '/v1/price_books', { book: book('dist-to-resellers', '0.015') });
+    await api.ok('POST', '/v1/price_books', { book: book('reseller-a-retail', '0.020') });
+    await api.ok('POST', '/v1/price_books', { book: book('reseller-b-retail', '0.025') });
+    await customer('dist', 'tenant-to-dist', { is_reseller: true });
+    await customer('res-a', 'dist-to-resellers', { is_reseller: true, parent_id: 'dist' });
+    await customer('res-b', 'dist-to-resellers', { is_reseller: true, parent_id: 'dist' });
+    await customer('user-a1', 'reseller-a-retail', { parent_id: 'res-a' });
+    await customer('user-a2', 'reseller-a-retail', { parent_id: 'res-a' });
+    await customer('user-b1', 'reseller-b-retail', { parent_id: 'res-b' });
+    // Credits at two levels: reseller A has $10 prepaid; the distributor $30 and blocks when it runs out.
+    await api.ok('POST', '/v1/customers/res-a/credit_grants', { kind: 'prepaid', amount: '10', name: 'A prepaid' });
+    await api.ok('POST', '/v1/customers/dist/credit_grants', { kind: 'prepaid', amount: '30', name: 'Dist prepaid' });
+    await api.ok('PATCH', '/v1/customers/dist/wallet', { on_depletion: 'block' });
+  });
+  afterAll(async () => {
+    await jobs?.stop();
+    await harness?.close();
+  });
+
+  it('rates an end user event at every level, each with its own credits, and refuses a subtree at the blocked level', async () => {
+    harness.clock.set('2026-03-10T00:00:00Z');
+    // 1M tokens: user-a1 pays res-a $20; res-a pays dist $15 ($10 from its credit); dist pays the tenant $10 (credit).
+    const [first] = await api.events(tokens('c-1', 'user-a1', 1_000_000, '2026-03-05T00:00:00Z'));
+    expect(first).toMatchObject({ status: 'accepted', amount: '20.000000000', credits_applied: '0.000000000' });
+    const row = await harness.database.owner`select chain from events where transaction_id = 'c-1'`;
+    expect(row[0].chain.map((l: any) => [l.amount, l.net, l.credits_applied])).toEqual([
+      ['5.000000000', '15.000000000', '10.000000000'],
+      ['0.000000000', '10.000000000', '10.000000000'],
+    ]);
+    // Same batch, two end users of two resellers sharing the distributor: 1M tokens each. The distributor has $20
+    // left: user-a2's $10 at its level fits, user-b1's brings it to $20 exactly: both fit.
+    const acks = await api.events(
+      tokens('c-2', 'user-a2', 1_000_000, '2026-03-06T00:00:00Z'),
+      tokens('c-3', 'user-b1', 1_000_000, '2026-03-06T01:00:00Z'),
+    );
+    expect(acks.map((a) => [a.status, a.amount])).toEqual([
+      ['accepted', '20.000000000'],
+      ['accepted', '25.000000000'],
+    ]);
+    expect((await api.ok('GET', '/v1/customers/dist/wallet')).balance).toBe('0.000000000');
+    // The distributor is out of credit and blocks: every event of its subtree is refused, naming it and its level.
+    const [refused] = await api.events(tokens('c-4', 'user-b1', 1_000, '2026-03-07T00:00:00Z'));
+    expect(refused.status).toBe('rejected');
+    expect(refused.error.code).toBe('credits_exhausted');
+    expect(refused.error.message).toContain('reseller "dist" (level 2');
+    // Nothing of the refused event is stored at any level.
+    const stored = await harness.database.owner`select count(*)::int as n from events where transaction_id = 'c-4'`;
+    expect(stored[0].n).toBe(0);
+    // A top-up at the distributor lets the subtree through again.
+    await api.ok('POST', '/v1/customers/dist/credit_grants', { kind: 'prepaid', amount: '5', name: 'Top-up' });
+    const [again] = await api.events(tokens('c-5', 'user-b1', 1_000, '2026-03-07T00:00:00Z'));
+    expect(again).toMatchObject({ status: 'accepted', amount: '0.025000000' });
+  });
+
+  it('invoices every level; what each level bills its children minus what it pays its parent is its margin', async () => {
+    harness.clock.set('2026-04-01T00:00:05Z');
+    await jobs.tick();
+    const total = async (id: string) => {
+      const invoice = await api.invoiceOf(id, '2026-03-01T00:00:00.000Z');
+      expect(invoice, id).toBeDefined();
+      return invoice.total as string;
+    };
+    // End users: their reseller's retail prices.
+    expect(await total('user-a1')).toBe('20.000000000');
+    expect(await total('user-a2')).toBe('20.000000000');
+    expect(await total('user-b1')).toBe('25.020000000'); // $25.025 to the cent, half to even
+    // Resellers at the distributor's price, less their credits: A $30 - $10 credit; B $15.015.
+    expect(await total('res-a')).toBe('20.000000000');
+    expect(await total('res-b')).toBe('15.020000000');
+    // The distributor at the tenant's price: $30.01, all of it from its credits.
+    expect(await total('dist')).toBe('0.000000000');
+
+    // The margins as chain_daily records them, level by level: resale - charge.
+    const margins = await harness.database.owner`
+      select c.external_id, sum(d.resale)::text as resale, sum(d.charge)::text as charge, sum(d.events)::int as events
+      from chain_daily d join customers c on c.id = d.customer_id group by c.external_id order by c.external_id`;
+    expect(margins.map((m: any) => [m.external_id, m.resale, m.charge, m.events])).toEqual([
+      ['dist', '45.015000000', '30.010000000', 4],
+      ['res-a', '40.000000000', '30.000000000', 2],
+      ['res-b', '25.025000000', '15.015000000', 2],
+    ]);
+  });
+});
