@@ -2568,11 +2568,15 @@ export interface components {
         EntitlementCheck: {
             customer_id: string;
             allowed: boolean;
-            /** @description Why not; empty when allowed. */
+            /** @description Why not; empty when allowed. Every reseller up the customer's chain must let the request through too: one blocked for non-payment, or blocking on depletion without credit in force covering the estimated cost, refuses it (the estimate is the customer's price; a reseller's own cost is normally lower). */
             reasons: {
                 /** @enum {string} */
                 code: "credits_exhausted" | "budget_exceeded" | "customer_blocked";
                 message: string;
+                /** @description Set when a reseller up the customer's chain refuses: 1 for its reseller, 2 for that one's, ... */
+                level?: number;
+                /** @description The refusing reseller (external id), with `level`. */
+                reseller_id?: string;
             }[];
             /** @description Decimal amount with 9 decimals (nano-units). */
             estimated_cost: string;

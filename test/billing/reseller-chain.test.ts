@@ -90,10 +90,20 @@ describe('reseller chains', () => {
     // Nothing of the refused event is stored at any level.
     const stored = await harness.database.owner`select count(*)::int as n from events where transaction_id = 'c-4'`;
     expect(stored[0].n).toBe(0);
+    // The entitlement check says so before the request, naming the level; the sibling reseller's own credit is fine.
+    const check = await api.ok('POST', '/v1/customers/user-b1/check', { estimated_cost: '0.01' });
+    expect(check.allowed).toBe(false);
+    expect(check.reasons).toEqual([
+      expect.objectContaining({ code: 'credits_exhausted', level: 2, reseller_id: 'dist' }),
+    ]);
     // A top-up at the distributor lets the subtree through again.
     await api.ok('POST', '/v1/customers/dist/credit_grants', { kind: 'prepaid', amount: '5', name: 'Top-up' });
     const [again] = await api.events(tokens('c-5', 'user-b1', 1_000, '2026-03-07T00:00:00Z'));
     expect(again).toMatchObject({ status: 'accepted', amount: '0.025000000' });
+    expect(await api.ok('POST', '/v1/customers/user-b1/check', { estimated_cost: '0.01' })).toMatchObject({
+      allowed: true,
+      reasons: [],
+    });
   });
 
   it('invoices every level; what each level bills its children minus what it pays its parent is its margin', async () => {

@@ -11,6 +11,7 @@ import {
   type UsageEvent,
 } from '@tariff/core-wasm';
 import { toNano } from '../../platform/money.ts';
+import { maxChainDepth } from '../customers/chain.ts';
 import type { Period } from '../periods/calendar.ts';
 import * as periodsRepo from '../periods/index.ts';
 import * as billing from './billing.ts';
@@ -29,9 +30,6 @@ export interface ChainLevel {
   period: Period;
   periodKey: string;
 }
-
-/** Deep enough for any real chain; a longer one is refused rather than rated. */
-export const maxChainDepth = 32;
 
 /** Whether the customer's events go through chain rating: it resells, or its parent does. */
 export function inChain(target: RatingTarget): boolean {
