@@ -15,7 +15,7 @@ import { maxChainDepth } from '../customers/chain.ts';
 import type { Period } from '../periods/calendar.ts';
 import * as periodsRepo from '../periods/index.ts';
 import * as billing from './billing.ts';
-import { rateChain } from './chain-shim.ts';
+import { rateChain } from '@tariff/core-wasm/node';
 import type { RatingTarget } from './repo.ts';
 
 /** One reseller level above an event's customer: who is billed and by which book. */
