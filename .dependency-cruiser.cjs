@@ -17,6 +17,7 @@ const DOMAIN_ORDER = [
   'simulations',
   'webhooks',
   'creditnotes',
+  'resellers',
   'insights',
   'events',
   'invoices',

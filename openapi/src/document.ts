@@ -29,6 +29,7 @@ import { webhookRoutes, webhookSchemas } from './webhooks.ts';
 import { holdRoutes, holdSchemas } from './holds.ts';
 import { currencyRoutes, currencySchemas } from './currency.ts';
 import { taxRoutes, taxSchemas } from './tax.ts';
+import { resellerRoutes, resellerSchemas } from './resellers.ts';
 /** What ingestion answers when an event takes its customer past a blocking limit, in each mode. */
 const onBlockRule =
   'Blocking limits are a budget with enforcement "block" (the period\'s spend, left to bill plus credits drawn, may not exceed it): the customer\'s, or one per API key or project tag ' +
@@ -497,6 +498,7 @@ const schemas: Record<string, Schema> = {
   ...paymentSchemas,
   ...holdSchemas,
   ...currencySchemas,
+  ...resellerSchemas,
   ...portalSchemas,
 };
 
@@ -518,6 +520,8 @@ interface Operation {
   rateLimited?: boolean;
   /** A document answer (PDF, HTML, CSV) instead of JSON. */
   media?: 'application/pdf' | 'text/html' | 'text/csv';
+  /** A second answer of the same route, chosen by `Accept` or `format` (a JSON report that is also CSV). */
+  alsoMedia?: 'text/csv';
 }
 
 const errors = {
@@ -849,6 +853,7 @@ const routes: Record<string, Record<string, Operation>> = {
   ...holdRoutes,
   ...currencyRoutes,
   ...taxRoutes,
+  ...resellerRoutes,
   ...portalRoutes,
 };
 
@@ -862,7 +867,13 @@ function operation(op: Operation): Schema {
         },
       }
     : schema
-      ? { description: 'OK', content: { 'application/json': { schema: ref(schema) } } }
+      ? {
+          description: 'OK',
+          content: {
+            'application/json': { schema: ref(schema) },
+            ...(op.alsoMedia ? { [op.alsoMedia]: { schema: { type: 'string' } } } : {}),
+          },
+        }
       : { description: 'OK', content: { 'application/json': { schema: anyObject } } };
   return {
     summary: op.summary,

@@ -36,5 +36,7 @@ export interface Operation {
   ok: [number, string];
   /** A document answer (PDF, HTML, CSV) instead of JSON; `ok[1]` is then empty. */
   media?: 'application/pdf' | 'text/html' | 'text/csv';
+  /** A second answer of the same route, chosen by `Accept` or `format` (a JSON report that is also CSV). */
+  alsoMedia?: 'text/csv';
   params?: { name: string; in: 'path' | 'query'; schema: Schema; required?: boolean; description?: string }[];
 }

@@ -1847,6 +1847,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/resellers/{customer_id}/margins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A reseller's margins (and with group_by=level each reseller's below it), by level, child, end user, card or day
+         * @description Read from the chain_daily aggregate (one row per reseller level, billing period, UTC day, child on the path, end user and card), never from raw events. For a reseller: resale is what its children paid it (the level below's net price), charge what it paid its parent (its own net price, before its credits), margin = resale - charge. Rows are always split by currency and totals are per currency: amounts in different currencies are never added. group_by: any of level (one row per reseller: the one asked for and each reseller below it), reseller (the direct child it sold to, a reseller below it or the end user), end_user, card (model or GPU type), day; combined with commas (day,card). from and to are UTC days, both inclusive, at most 366 days. `format=csv` or `Accept: text/csv` answers the same rows as CSV (RFC 4180, a header row: the grouping columns in the order asked, then currency, events, resale, charge, margin). 404 customer_not_found for an unknown customer; 422 not_a_reseller for a customer that does not resell.
+         */
+        get: operations["getResellerMargins"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/margins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every reseller's margins (one row per reseller unless group_by says otherwise)
+         * @description Read from the chain_daily aggregate (one row per reseller level, billing period, UTC day, child on the path, end user and card), never from raw events. For a reseller: resale is what its children paid it (the level below's net price), charge what it paid its parent (its own net price, before its credits), margin = resale - charge. Rows are always split by currency and totals are per currency: amounts in different currencies are never added. group_by: any of level (one row per reseller: the one asked for and each reseller below it), reseller (the direct child it sold to, a reseller below it or the end user), end_user, card (model or GPU type), day; combined with commas (day,card). from and to are UTC days, both inclusive, at most 366 days. `format=csv` or `Accept: text/csv` answers the same rows as CSV (RFC 4180, a header row: the grouping columns in the order asked, then currency, events, resale, charge, margin). The default grouping is level.
+         */
+        get: operations["getMargins"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/customers/{id}/portal_links": {
         parameters: {
             query?: never;
@@ -3698,6 +3738,48 @@ export interface components {
                 at: string;
                 /** Format: uuid */
                 invoice_id: string;
+            }[];
+        };
+        MarginReport: {
+            /** @description The reseller reported on (external id); null for the tenant's report. */
+            reseller_id: string | null;
+            /** Format: date */
+            from: string;
+            /** Format: date */
+            to: string;
+            group_by: ("level" | "reseller" | "end_user" | "card" | "day")[];
+            data: {
+                /** @description With level: the reseller whose margin the row is. */
+                reseller_id?: string;
+                /** @description With level: that reseller's ancestors (0: a direct customer of the tenant). */
+                depth?: number;
+                /** @description With reseller: the direct child it sold to (a reseller, or the end user). */
+                child_id?: string;
+                end_user_id?: string;
+                /** @description The rate card (model or GPU type) at that level. */
+                card?: string;
+                /** Format: date */
+                day?: string;
+                currency: string;
+                /** @description Events rated at the row’s levels (once per level when levels are summed together). */
+                events: number;
+                /** @description What the children paid the reseller. */
+                resale: string;
+                /** @description What the reseller paid its parent (net, before its credits). */
+                charge: string;
+                /** @description resale - charge. */
+                margin: string;
+            }[];
+            totals: {
+                currency: string;
+                /** @description Events rated at the row’s levels (once per level when levels are summed together). */
+                events: number;
+                /** @description What the children paid the reseller. */
+                resale: string;
+                /** @description What the reseller paid its parent (net, before its credits). */
+                charge: string;
+                /** @description resale - charge. */
+                margin: string;
             }[];
         };
         PortalLink: {
@@ -16063,6 +16145,205 @@ export interface operations {
                 };
                 content: {
                     "text/html": string;
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getResellerMargins: {
+        parameters: {
+            query: {
+                from: string;
+                to: string;
+                group_by?: string | string[];
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path: {
+                /** @description The reseller's external id (percent-encoded). */
+                customer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MarginReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMargins: {
+        parameters: {
+            query: {
+                from: string;
+                to: string;
+                group_by?: string | string[];
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MarginReport"];
+                    "text/csv": string;
                 };
             };
             /** @description Invalid input: every problem with its field. */

@@ -127,6 +127,8 @@ export const operationRoutes = {
   getInvoiceHtml: ["get", "/v1/invoices/{id}/html"],
   getCreditNotePdf: ["get", "/v1/credit_notes/{id}/pdf"],
   getCreditNoteHtml: ["get", "/v1/credit_notes/{id}/html"],
+  getResellerMargins: ["get", "/v1/resellers/{customer_id}/margins"],
+  getMargins: ["get", "/v1/margins"],
   createPortalLink: ["post", "/v1/customers/{id}/portal_links"],
   createPortalToken: ["post", "/v1/customers/{id}/portal_tokens"],
 } as const satisfies OperationRoutes;

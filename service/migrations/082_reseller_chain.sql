@@ -29,5 +29,6 @@ CREATE TABLE chain_daily (
   PRIMARY KEY (tenant_id, customer_id, period_start, day, child_id, end_customer_id, card)
 );
 CREATE INDEX chain_daily_day_idx ON chain_daily (tenant_id, day);
+CREATE INDEX chain_daily_customer_day_idx ON chain_daily (tenant_id, customer_id, day);
 SELECT enable_tenant_isolation('chain_daily');
 GRANT SELECT, INSERT, UPDATE (events, charge, resale, billed) ON chain_daily TO tariff_app;

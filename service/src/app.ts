@@ -24,6 +24,7 @@ import { metersRestRoutes, metersTrpc } from './domains/meters/router.ts';
 import { pricingRestRoutes, pricingTrpc } from './domains/pricing/router.ts';
 import { plansRestRoutes, plansTrpc } from './domains/plans/router.ts';
 import { reratingsRestRoutes, reratingsTrpc } from './domains/reratings/router.ts';
+import { resellersRestRoutes, resellersTrpc } from './domains/resellers/router.ts';
 import { startRerating } from './domains/reratings/service.ts';
 import { quotesRestRoutes } from './domains/quotes/router.ts';
 import { snapshotsRestRoutes } from './domains/snapshots/router.ts';
@@ -78,6 +79,7 @@ export const appRouter = router({
   holds: holdsTrpc,
   currency: currencyTrpc,
   simulations: simulationsTrpc,
+  resellers: resellersTrpc,
 });
 export type AppRouter = typeof appRouter;
 
@@ -235,7 +237,7 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
   v1.use(snapshotsRestRoutes(deps), quotesRestRoutes(deps));
   v1.use(slaRestRoutes(deps), notificationsRestRoutes(deps));
   v1.use(webhooksRestRoutes(deps), paymentsRestRoutes(deps), holdsRestRoutes(deps), portalRestRoutes(deps));
-  v1.use(currencyRestRoutes(deps));
+  v1.use(currencyRestRoutes(deps), resellersRestRoutes(deps));
   app.use('/v1', v1);
 
   app.use(

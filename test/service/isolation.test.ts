@@ -197,6 +197,11 @@ describe('tenant isolation', () => {
     await owner`insert into payment_disputes (tenant_id, dispute_id, invoice_id, charge_id, status, currency, amount_minor, event_created, created_at, updated_at)
       values (${b.tenantId}, 'dp_b', ${bInvoiceId}, 'ch_b', 'needs_response', 'USD', 100, 1, now(), now())`;
     await owner`insert into customer_blocks (tenant_id, customer_id, invoice_id, reason, blocked_at) values (${b.tenantId}, ${subscriber.id}, ${bInvoiceId}, 'payment_past_due', now())`;
+    // B's reseller margins (as ingestion aggregates them for b-parent, which resold to b-customer).
+    const [bParentRow] =
+      await owner`select id from customers where tenant_id = ${b.tenantId} and external_id = 'b-parent'`;
+    await owner`insert into chain_daily (tenant_id, customer_id, period_start, day, child_id, end_customer_id, level, card, currency, events, charge, resale, billed)
+      values (${b.tenantId}, ${bParentRow.id}, '2026-03-01T00:00:00Z', '2026-03-10', ${bCustomerRow.id}, ${bCustomerRow.id}, 1, 'b-card', 'USD', 3, 1, 2, 1)`;
     const bEvents = await asB('POST', '/v1/events', {
       events: [llmEvent('b-tx', 'b-customer'), llmEvent('shared-tx', 'b-customer')],
     });
@@ -1626,6 +1631,28 @@ describe('tenant isolation', () => {
         run: asAtrpc('query', 'currency.revenueReport', { from: '2026-01-01T00:00:00Z', to: '2027-01-01T00:00:00Z' }),
         status: 200,
         check: (r) => expect(r.body.totals.invoices).toBe(0),
+      },
+      {
+        route: 'GET /resellers/:customer_id/margins',
+        run: asA('GET', '/v1/resellers/b-parent/margins?from=2026-03-01&to=2026-03-31'),
+        status: 404,
+      },
+      {
+        route: 'GET /margins',
+        run: asA('GET', '/v1/margins?from=2026-03-01&to=2026-03-31&group_by=level,end_user'),
+        status: 200,
+        check: (r) => expect(r.body).toMatchObject({ data: [], totals: [] }),
+      },
+      {
+        route: 'trpc resellers.margins',
+        run: asAtrpc('query', 'resellers.margins', { customer_id: 'b-parent', from: '2026-03-01', to: '2026-03-31' }),
+        status: 404,
+      },
+      {
+        route: 'trpc resellers.marginsCsv',
+        run: asAtrpc('query', 'resellers.marginsCsv', { from: '2026-03-01', to: '2026-03-31', group_by: 'end_user' }),
+        status: 200,
+        check: (r) => expect(r.body.csv).toBe('end_user_id,currency,events,resale,charge,margin\r\n'),
       },
     ];
 
