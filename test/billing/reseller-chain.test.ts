@@ -124,14 +124,23 @@ describe('reseller chains', () => {
     // The distributor at the tenant's price: $30.01, all of it from its credits.
     expect(await total('dist')).toBe('0.000000000');
 
-    // The margins as chain_daily records them, level by level: resale - charge.
-    const margins = await harness.database.owner`
-      select c.external_id, sum(d.resale)::text as resale, sum(d.charge)::text as charge, sum(d.events)::int as events
-      from chain_daily d join customers c on c.id = d.customer_id group by c.external_id order by c.external_id`;
-    expect(margins.map((m: any) => [m.external_id, m.resale, m.charge, m.events])).toEqual([
-      ['dist', '45.015000000', '30.010000000', 4],
-      ['res-a', '40.000000000', '30.000000000', 2],
-      ['res-b', '25.025000000', '15.015000000', 2],
+    // The margin report, level by level (from chain_daily, never the raw events): resale - charge.
+    const report = await api.ok('GET', '/v1/resellers/dist/margins?from=2026-03-01&to=2026-03-31&group_by=level');
+    expect(report.data.map((m: any) => [m.reseller_id, m.resale, m.charge, m.margin, m.events])).toEqual([
+      ['dist', '45.015000000', '30.010000000', '15.005000000', 4],
+      ['res-a', '40.000000000', '30.000000000', '10.000000000', 2],
+      ['res-b', '25.025000000', '15.015000000', '10.010000000', 2],
+    ]);
+    // Reconciliation: what the end users paid = every reseller's margin + what the top one paid the tenant.
+    const nano = (amount: string) => BigInt(amount.replace('.', ''));
+    const margins = report.data.reduce((sum: bigint, m: any) => sum + nano(m.margin), 0n);
+    expect(margins + nano('30.010000000')).toBe(nano('20.000000000') * 2n + nano('25.025000000'));
+    // By end user at the distributor's level.
+    const byUser = await api.ok('GET', '/v1/resellers/dist/margins?from=2026-03-01&to=2026-03-31&group_by=end_user');
+    expect(byUser.data.map((m: any) => [m.end_user_id, m.events])).toEqual([
+      ['user-a1', 1],
+      ['user-a2', 1],
+      ['user-b1', 2],
     ]);
   });
 });
