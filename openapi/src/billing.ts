@@ -20,9 +20,8 @@ import {
   object,
   ref,
   string,
+  described,
 } from './schema.ts';
-
-const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
 
 /** Query parameters from a zod object, so their names and bounds come from the handler's schema too. */
 function queryParams(schema: z.ZodObject): { name: string; in: 'query'; schema: Schema }[] {

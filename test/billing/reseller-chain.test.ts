@@ -66,10 +66,24 @@ describe('reseller chains', () => {
     // 1M tokens: user-a1 pays res-a $20; res-a pays dist $15 ($10 from its credit); dist pays the tenant $10 (credit).
     const [first] = await api.events(tokens('c-1', 'user-a1', 1_000_000, '2026-03-05T00:00:00Z'));
     expect(first).toMatchObject({ status: 'accepted', amount: '20.000000000', credits_applied: '0.000000000' });
-    const row = await harness.database.owner`select chain from events where transaction_id = 'c-1'`;
-    expect(row[0].chain.map((l: any) => [l.amount, l.net, l.credits_applied])).toEqual([
-      ['5.000000000', '15.000000000', '10.000000000'],
-      ['0.000000000', '10.000000000', '10.000000000'],
+    // The receipt explains every level: what each pays its parent, its credits, its margin, its own steps.
+    const receipt = await api.ok('GET', '/v1/events/c-1/receipt');
+    expect(
+      receipt.chain.map((l: any) => [
+        l.level,
+        l.customer_id,
+        l.price_book,
+        l.amount,
+        l.net,
+        l.credits_applied,
+        l.margin,
+      ]),
+    ).toEqual([
+      [1, 'res-a', 'dist-to-resellers', '5.000000000', '15.000000000', '10.000000000', '5.000000000'],
+      [2, 'dist', 'tenant-to-dist', '0.000000000', '10.000000000', '10.000000000', '5.000000000'],
+    ]);
+    expect(receipt.chain[1].receipt.filter((s: any) => s.step === 'credit')).toEqual([
+      expect.objectContaining({ step: 'credit', amount: '10.000000000', balance: '20.000000000' }),
     ]);
     // Same batch, two end users of two resellers sharing the distributor: 1M tokens each. The distributor has $20
     // left: user-a2's $10 at its level fits, user-b1's brings it to $20 exactly: both fit.

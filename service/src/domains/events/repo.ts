@@ -379,6 +379,20 @@ export async function countUniqueValues(
   return new Map(rows.map((r) => [`${r.meter_id}|${JSON.stringify(r.group_key)}`, r.n]));
 }
 
+export interface ChainLevelRow {
+  level: number;
+  customer_id: string;
+  price_book: string;
+  book_version: string;
+  card: string;
+  currency: string;
+  amount: string;
+  net: string;
+  credits_applied: string;
+  cost: string | null;
+  receipt: ReceiptStep[];
+}
+
 export interface RatedEventRow {
   transactionId: string;
   customerExternalId: string;
@@ -399,6 +413,8 @@ export interface RatedEventRow {
   margin: string | null;
   receipt: ReceiptStep[];
   ratedAt: Date;
+  /** The reseller levels above the customer, as first rated (migration 082), receipts decoded. */
+  chain: ChainLevelRow[];
 }
 
 export async function findRatedEvent(
@@ -408,7 +424,15 @@ export async function findRatedEvent(
   const [r] = await db`
     select e.transaction_id, c.external_id, e.event_type, e.occurred_at, e.properties, e.received_at,
            l.revision, l.period_start, b.code, l.book_version, l.kernel_version, l.card, l.currency, l.amount::text, l.subtotal::text,
-           l.cost::text, l.margin::text, l.receipt, l.rated_at
+           l.cost::text, l.margin::text, l.receipt, l.rated_at,
+           (select json_agg(json_build_object('level', x.n, 'customer_id', cc.external_id, 'price_book', pb.code,
+                                              'book_version', x.c->>'book_version', 'card', x.c->>'card',
+                                              'currency', x.c->>'currency', 'amount', x.c->>'amount', 'net', x.c->>'net',
+                                              'credits_applied', x.c->>'credits_applied', 'cost', x.c->>'cost',
+                                              'receipt', receipt_json(x.c->'receipt')) order by x.n)
+            from json_array_elements(e.chain) with ordinality as x(c, n)
+            join customers cc on cc.tenant_id = e.tenant_id and cc.id = (x.c->>'customer_id')::uuid
+            join price_books pb on pb.tenant_id = e.tenant_id and pb.id = (x.c->>'price_book_id')::uuid) as chain
     from events e
     join customers c on c.tenant_id = e.tenant_id and c.id = e.customer_id
     join lateral (select * from event_ratings l where l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id order by revision desc limit 1) l on true
@@ -435,6 +459,7 @@ export async function findRatedEvent(
     margin: r.margin,
     receipt: r.receipt,
     ratedAt: r.rated_at,
+    chain: r.chain ?? [],
   };
 }
 
