@@ -47,7 +47,12 @@ export function resolveChain(
   for (let next = target.resellerParent; next !== null;) {
     const level = levels.length + 1;
     const reseller = targets.get(next);
-    if (!reseller || level > maxChainDepth)
+    if (level > maxChainDepth)
+      return {
+        code: 'chain_too_deep',
+        message: `Customer "${target.externalId}" has more than ${maxChainDepth} resellers above it: the kernel rates ${maxChainDepth + 1} levels at most`,
+      };
+    if (!reseller)
       return { code: 'chain_invalid', message: `Customer "${target.externalId}"'s reseller chain cannot be followed` };
     const name = `reseller "${reseller.externalId}" (level ${level} of customer "${target.externalId}"'s chain)`;
     const customerBilling = billings.get(reseller.externalId);
