@@ -120,6 +120,31 @@ describe('reseller chains', () => {
     });
   });
 
+  it("prices an end user's snapshot and quotes from its own book only, and honours its quote through the chain", async () => {
+    harness.clock.set('2026-03-20T00:00:00Z');
+    const snapshot = await api.ok('GET', '/v1/customers/user-a1/pricing-snapshot');
+    const text = JSON.stringify(snapshot);
+    expect(text).toContain('reseller-a-retail');
+    // Nothing of what its reseller pays, or the distributor: neither their books nor their rates.
+    for (const hidden of ['dist-to-resellers', 'tenant-to-dist', '"0.015', '"0.01"', '"0.010'])
+      expect(text).not.toContain(hidden);
+    const quote = await api.ok('POST', '/v1/quotes', {
+      event: tokens('q-1', 'user-a1', 100_000, '2026-03-20T00:00:00Z'),
+    });
+    expect(quote).toMatchObject({ amount: '2.000000000', price_book: 'reseller-a-retail' });
+    expect(JSON.stringify(quote)).not.toContain('dist');
+    const [quoted] = await api.events({
+      ...tokens('q-1', 'user-a1', 100_000, '2026-03-20T00:00:00Z'),
+      quote: quote.quote,
+    });
+    expect(quoted, JSON.stringify(quoted)).toMatchObject({ status: 'accepted', amount: '2.000000000' });
+    const receipt = await api.ok('GET', '/v1/events/q-1/receipt');
+    expect(receipt.chain.map((l: any) => [l.customer_id, l.net])).toEqual([
+      ['res-a', '1.500000000'],
+      ['dist', '1.000000000'],
+    ]);
+  });
+
   it('invoices every level; what each level bills its children minus what it pays its parent is its margin', async () => {
     harness.clock.set('2026-04-01T00:00:05Z');
     await jobs.tick();
@@ -129,30 +154,30 @@ describe('reseller chains', () => {
       return invoice.total as string;
     };
     // End users: their reseller's retail prices.
-    expect(await total('user-a1')).toBe('20.000000000');
+    expect(await total('user-a1')).toBe('22.000000000');
     expect(await total('user-a2')).toBe('20.000000000');
     expect(await total('user-b1')).toBe('25.020000000'); // $25.025 to the cent, half to even
-    // Resellers at the distributor's price, less their credits: A $30 - $10 credit; B $15.015.
-    expect(await total('res-a')).toBe('20.000000000');
+    // Resellers at the distributor's price, less their credits: A $31.50 - $10 credit; B $15.015 to the cent.
+    expect(await total('res-a')).toBe('21.500000000');
     expect(await total('res-b')).toBe('15.020000000');
-    // The distributor at the tenant's price: $30.01, all of it from its credits.
+    // The distributor at the tenant's price: $31.01, all of it from its credits.
     expect(await total('dist')).toBe('0.000000000');
 
     // The margin report, level by level (from chain_daily, never the raw events): resale - charge.
     const report = await api.ok('GET', '/v1/resellers/dist/margins?from=2026-03-01&to=2026-03-31&group_by=level');
     expect(report.data.map((m: any) => [m.reseller_id, m.resale, m.charge, m.margin, m.events])).toEqual([
-      ['dist', '45.015000000', '30.010000000', '15.005000000', 4],
-      ['res-a', '40.000000000', '30.000000000', '10.000000000', 2],
+      ['dist', '46.515000000', '31.010000000', '15.505000000', 5],
+      ['res-a', '42.000000000', '31.500000000', '10.500000000', 3],
       ['res-b', '25.025000000', '15.015000000', '10.010000000', 2],
     ]);
     // Reconciliation: what the end users paid = every reseller's margin + what the top one paid the tenant.
     const nano = (amount: string) => BigInt(amount.replace('.', ''));
     const margins = report.data.reduce((sum: bigint, m: any) => sum + nano(m.margin), 0n);
-    expect(margins + nano('30.010000000')).toBe(nano('20.000000000') * 2n + nano('25.025000000'));
+    expect(margins + nano('31.010000000')).toBe(nano('22.000000000') + nano('20.000000000') + nano('25.025000000'));
     // By end user at the distributor's level.
     const byUser = await api.ok('GET', '/v1/resellers/dist/margins?from=2026-03-01&to=2026-03-31&group_by=end_user');
     expect(byUser.data.map((m: any) => [m.end_user_id, m.events])).toEqual([
-      ['user-a1', 1],
+      ['user-a1', 2],
       ['user-a2', 1],
       ['user-b1', 2],
     ]);
