@@ -118,6 +118,17 @@ describe('reseller chains', () => {
       allowed: true,
       reasons: [],
     });
+    // A blocking budget at a reseller is a hard limit for its subtree too, whatever the request's on_block says.
+    await api.ok('PUT', '/v1/customers/res-b/budget', { amount: '15.02', enforcement: 'block' });
+    const overBudget = await api.call('POST', '/v1/customers/user-b1/check', { estimated_cost: '0.01' });
+    expect(overBudget.body.reasons).toEqual([
+      expect.objectContaining({ code: 'budget_exceeded', level: 1, reseller_id: 'res-b' }),
+    ]);
+    const [refusedByBudget] = await api.events(tokens('c-6', 'user-b1', 1_000, '2026-03-07T01:00:00Z'));
+    expect(refusedByBudget).toMatchObject({ status: 'rejected', error: { code: 'budget_exceeded' } });
+    expect(refusedByBudget.error.message).toContain('reseller "res-b" (level 1');
+    expect(refusedByBudget.error.details).toEqual([expect.objectContaining({ field: 'customer_id' })]);
+    await api.ok('DELETE', '/v1/customers/res-b/budget');
   });
 
   it("prices an end user's snapshot and quotes from its own book only, and honours its quote through the chain", async () => {

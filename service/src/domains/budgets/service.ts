@@ -239,6 +239,14 @@ function resellerReasons(state: CheckState, cost: bigint, now: Date): CheckReaso
         ),
       });
   }
+  const spend = (state.period?.spend ?? 0n) + heldAt(state, now);
+  if (state.budget?.enforcement === 'block' && spend + cost > state.budget.amount)
+    reasons.push({
+      code: 'budget_exceeded',
+      message: level(
+        `its period's spend (${formatMoney(spend)}) plus the estimated cost would exceed its budget (${formatMoney(state.budget.amount)})`,
+      ),
+    });
   return reasons;
 }
 

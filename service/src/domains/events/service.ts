@@ -596,7 +596,12 @@ async function rateAndStore(
     const field =
       block.code === 'hold_exceeded'
         ? { field: 'hold_id', reason: 'the hold refuses overruns: the event was not stored' }
-        : { field: 'on_block', reason: 'refuse: the event was not stored' };
+        : 'level' in block && block.level !== undefined
+          ? {
+              field: 'customer_id',
+              reason: `a reseller up the chain (level ${block.level}) refuses: the event was not stored`,
+            }
+          : { field: 'on_block', reason: 'refuse: the event was not stored' };
     outcomes[p.slot] = {
       ...reject(p.index, p.event.transaction_id, block.code, undefined, block.message),
       error: { code: block.code, message: block.message, details: [field] },
@@ -1070,7 +1075,7 @@ async function rateInOrder(
  * The rule is the kernel host's limitsCrossed, which the SDK's estimator applies too.
  */
 function findBlocks(
-  accepted: (Located & { result: RatedLine })[],
+  accepted: Accepted[],
   periods: Map<string, periodsRepo.PeriodRow>,
   billings: Map<string, billing.CustomerBilling>,
   scopedLimits: Map<string, billing.ScopedLimit>,
@@ -1124,6 +1129,34 @@ function findBlocks(
       refuse.set(a, refusal);
       refusedDraws.set(a.customerId, (refusedDraws.get(a.customerId) ?? 0n) + drawn);
     };
+    // A reseller up the chain with a blocking budget: a hard limit, it refuses the event whatever `on_block` says,
+    // as its credits do under `block` (the kernel refuses those).
+    const levelSpends: [string, bigint][] = [];
+    let overBudget: Refusal | undefined;
+    for (const { level, result } of a.levels ?? []) {
+      const budget = billings.get(level.externalId)?.blockingBudget;
+      if (budget === undefined) continue;
+      const levelRow = periods.get(level.periodKey)!;
+      const after =
+        (spends.get(level.periodKey) ?? nano(levelRow.amount) + nano(levelRow.creditsApplied)) + netOf(result);
+      if (after > budget) {
+        overBudget = {
+          code: 'budget_exceeded',
+          limit: 'budget',
+          message: `Refused by reseller "${level.externalId}" (level ${level.level} of customer "${a.event.customer_id}"'s chain): its period's spend (${formatMoney(after)}) would exceed its blocking budget (${formatMoney(budget)})`,
+          limit_amount: formatMoney(budget),
+          spend: formatMoney(after),
+          exceeded_by: formatMoney(after - budget),
+          level: level.level,
+        };
+        break;
+      }
+      levelSpends.push([level.periodKey, after]);
+    }
+    if (overBudget) {
+      refuseHere(overBudget);
+      continue;
+    }
     const assessed = holds.assess(a.customerId, a.holdId, charge);
     if (assessed.hold && assessed.excess > 0n && assessed.hold.overrun === 'refuse') {
       refuseHere({
@@ -1172,6 +1205,7 @@ function findBlocks(
       }
     }
     spends.set(a.periodKey, crossed.spendAfter - others);
+    for (const [key, after] of levelSpends) spends.set(key, after);
     scopes.forEach((s, i) => scopedSpends.set(s.key, crossed.scopedSpendsAfter[i]));
     if (found.length > 0) blocks.set(a, found);
     if (assessed.hold) {
@@ -1190,7 +1224,7 @@ function findBlocks(
 }
 
 /** Why an event was taken out under `refuse`: a blocking limit, or an overrun of a hold that refuses them. */
-type Refusal = Block | { code: 'hold_exceeded'; message: string };
+type Refusal = (Block & { level?: number }) | { code: 'hold_exceeded'; message: string };
 type HoldOutcome = NonNullable<Extract<EventOutcome, { status: 'accepted' }>['hold']>;
 
 /**
