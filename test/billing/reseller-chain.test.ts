@@ -156,6 +156,23 @@ describe('reseller chains', () => {
     ]);
   });
 
+  it('names the events of a chain a retroactive price change cannot re-rate, and refuses to approve it', async () => {
+    await api.ok('POST', '/v1/price_books/reseller-a-retail/versions', {
+      version: { ...book('x', '0.018').versions[0], effective_from: '2026-03-01T00:00:00Z' },
+      retroactive: true,
+    });
+    await jobs.tick();
+    const [rerating] = (await api.ok('GET', '/v1/reratings?price_book=reseller-a-retail')).data;
+    expect(rerating.status).toBe('previewed');
+    expect(rerating.preview.unratable.map((u: any) => [u.transaction_id, u.code]).sort()).toEqual([
+      ['c-1', 'reseller_chain'],
+      ['c-2', 'reseller_chain'],
+      ['q-1', 'reseller_chain'],
+    ]);
+    const approve = await api.call('POST', `/v1/reratings/${rerating.id}/approve`);
+    expect(approve.body.error.code).toBe('rerating_unratable_events');
+  });
+
   it('invoices every level; what each level bills its children minus what it pays its parent is its margin', async () => {
     harness.clock.set('2026-04-01T00:00:05Z');
     await jobs.tick();
