@@ -20,9 +20,8 @@ import {
   object,
   ref,
   string,
+  described,
 } from './schema.ts';
-
-const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
 
 /** Query parameters from a zod object, so their names and bounds come from the handler's schema too. */
 function queryParams(schema: z.ZodObject): { name: string; in: 'query'; schema: Schema }[] {
@@ -227,11 +226,22 @@ Object.assign(billingSchemas, {
     allowed: { type: 'boolean' },
     reasons: {
       type: 'array',
-      items: object({
-        code: { type: 'string', enum: ['credits_exhausted', 'budget_exceeded', 'customer_blocked'] },
-        message: string,
-      }),
-      description: 'Why not; empty when allowed.',
+      items: object(
+        {
+          code: { type: 'string', enum: ['credits_exhausted', 'budget_exceeded', 'customer_blocked'] },
+          message: string,
+          level: {
+            type: 'integer',
+            minimum: 1,
+            description:
+              "Set when a reseller up the customer's chain refuses: 1 for its reseller, 2 for that one's, ...",
+          },
+          reseller_id: described(string, 'The refusing reseller (external id), with `level`.'),
+        },
+        ['level', 'reseller_id'],
+      ),
+      description:
+        "Why not; empty when allowed. Every reseller up the customer's chain must let the request through too: one blocked for non-payment, or blocking on depletion without credit in force covering the estimated cost, refuses it (the estimate is the customer's price; a reseller's own cost is normally lower).",
     },
     estimated_cost: money,
     currency: ratingCurrency,

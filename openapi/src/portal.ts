@@ -1,9 +1,8 @@
 // The customer portal part of the OpenAPI document: the tenant's backend issues a customer's portal link (to
 // send) or embed token (for its own page). Merged into document.ts like webhooks.ts.
 import { embedTokenBody, portalLinkBody } from './schemas/portal.ts';
-import { type Operation, type Schema, fromZod, instant, object, string } from './schema.ts';
+import { type Operation, type Schema, fromZod, instant, object, string, described } from './schema.ts';
 
-const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
 const customerId = {
   name: 'id',
   in: 'path' as const,

@@ -2451,6 +2451,30 @@ export interface components {
             } & {
                 [key: string]: unknown;
             })[];
+            /** @description The reseller levels above the customer, as the event was first rated: 1 for its reseller, 2 for that one's, ... Empty for a customer with no reseller. */
+            chain: {
+                level: number;
+                /** @description The reseller billed at this level (external id). */
+                customer_id: string;
+                price_book: string;
+                /** Format: date-time */
+                book_version: string;
+                card: string;
+                currency: string;
+                /** @description What is left to bill the reseller for the event, after its credits. */
+                amount: string;
+                /** @description What the reseller pays its parent for the event, before its credits. */
+                net: string;
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                credits_applied: string;
+                /** @description The level below's net minus this level's: what the reseller earned on the event. */
+                margin: string;
+                receipt: ({
+                    step: string;
+                } & {
+                    [key: string]: unknown;
+                })[];
+            }[];
         };
         Estimate: {
             results: ({
@@ -2608,11 +2632,15 @@ export interface components {
         EntitlementCheck: {
             customer_id: string;
             allowed: boolean;
-            /** @description Why not; empty when allowed. */
+            /** @description Why not; empty when allowed. Every reseller up the customer's chain must let the request through too: one blocked for non-payment, or blocking on depletion without credit in force covering the estimated cost, refuses it (the estimate is the customer's price; a reseller's own cost is normally lower). */
             reasons: {
                 /** @enum {string} */
                 code: "credits_exhausted" | "budget_exceeded" | "customer_blocked";
                 message: string;
+                /** @description Set when a reseller up the customer's chain refuses: 1 for its reseller, 2 for that one's, ... */
+                level?: number;
+                /** @description The refusing reseller (external id), with `level`. */
+                reseller_id?: string;
             }[];
             /** @description Decimal amount with 9 decimals (nano-units). */
             estimated_cost: string;
