@@ -31,6 +31,7 @@ const DOMAIN_ORDER = [
   'notifications',
   'plans',
   'customers',
+  'brands',
   'pricing',
   'currency',
   'tenants',

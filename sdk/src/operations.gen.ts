@@ -129,4 +129,6 @@ export const operationRoutes = {
   getCreditNoteHtml: ["get", "/v1/credit_notes/{id}/html"],
   createPortalLink: ["post", "/v1/customers/{id}/portal_links"],
   createPortalToken: ["post", "/v1/customers/{id}/portal_tokens"],
+  getResellerBrand: ["get", "/v1/customers/{id}/brand"],
+  setResellerBrand: ["put", "/v1/customers/{id}/brand"],
 } as const satisfies OperationRoutes;
