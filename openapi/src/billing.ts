@@ -536,7 +536,10 @@ Object.assign(billingSchemas, {
               name: nullable(string),
               events: described(string, "Events of the child's subtree in the period."),
               amount: described(money, 'Rounded: the rounded amounts add up to usage_subtotal.amount.'),
-              amount_exact: described(money, "What the reseller paid for the child's subtree's usage (before credits)."),
+              amount_exact: described(
+                money,
+                "What the reseller paid for the child's subtree's usage (before credits).",
+              ),
             }),
           },
           own_usage: described(

@@ -310,7 +310,9 @@ describe('reseller brands and reseller-issued invoices', () => {
     expect(nano(invoice.breakdown.children[1].amount_exact)).toBe(a2Exact);
     // What is left is exactly the reseller's own event.
     expect(invoice.breakdown.own_usage.amount_exact).toBe(own.amount);
-    const usageLines = invoice.lines.filter((l: any) => ['usage', 'allowance', 'discount', 'commitment'].includes(l.kind));
+    const usageLines = invoice.lines.filter((l: any) =>
+      ['usage', 'allowance', 'discount', 'commitment'].includes(l.kind),
+    );
     const sum = (values: string[]) => values.reduce((total, v) => total + nano(v), 0n);
     expect(sum(usageLines.map((l: any) => l.amount_exact))).toBe(nano(invoice.breakdown.usage_subtotal.amount_exact));
     expect(sum(usageLines.map((l: any) => l.amount))).toBe(nano(invoice.breakdown.usage_subtotal.amount));

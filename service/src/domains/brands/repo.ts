@@ -30,7 +30,10 @@ export async function upsertProfile({ db, tenantId }: TenantScope, p: IssuerProf
       stripe_account = excluded.stripe_account, updated_at = excluded.updated_at`;
 }
 
-export async function findProfile({ db, tenantId }: TenantScope, customerId: string): Promise<IssuerProfile | undefined> {
+export async function findProfile(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+): Promise<IssuerProfile | undefined> {
   const [row] = await db`select * from reseller_brands where tenant_id = ${tenantId} and customer_id = ${customerId}`;
   return row ? fromDbProfile(row) : undefined;
 }
@@ -63,7 +66,10 @@ export interface IssuerRow {
  * The reseller parents of these customers (customers whose parent is not a reseller are absent). Reads
  * portal_brands (domains/portal owns it) for the logo and display name printed on the invoice.
  */
-export async function findIssuers({ db, tenantId }: TenantScope, customerIds: string[]): Promise<Map<string, IssuerRow>> {
+export async function findIssuers(
+  { db, tenantId }: TenantScope,
+  customerIds: string[],
+): Promise<Map<string, IssuerRow>> {
   if (customerIds.length === 0) return new Map();
   const rows = await db`
     select c.id as child_id, p.id as reseller_id, p.external_id as reseller_external_id, p.name as reseller_name,

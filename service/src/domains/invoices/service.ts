@@ -16,13 +16,7 @@ import type { Period } from '../periods/calendar.ts';
 import * as periodsRepo from '../periods/index.ts';
 import * as subscriptionsRepo from '../subscriptions/repo.ts';
 import { findTermsAt, openNextPeriod, termsOf } from '../subscriptions/service.ts';
-import {
-  buildInvoice,
-  contractTermEndingAt,
-  type DraftLine,
-  type LineKind,
-  type PlanTerms,
-} from './build.ts';
+import { buildInvoice, contractTermEndingAt, type DraftLine, type LineKind, type PlanTerms } from './build.ts';
 import { minorUnitOf } from '@tariff/openapi/schemas/iso4217';
 import type { Conversion, FxPolicy } from '../currency/convert.ts';
 import { findConversions, readSettings } from '../currency/service.ts';

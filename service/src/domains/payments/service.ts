@@ -195,16 +195,20 @@ interface Connected {
 }
 
 async function readConnected(deps: Deps, actor: Actor, externalId: string): Promise<Connected> {
-  const { connection, customer, stripeCustomer, stripeAccount } = await withTenant(deps.db, actor.tenantId, async (tx) => {
-    const scope = { db: tx, tenantId: actor.tenantId };
-    const customer = await requireCustomer(scope, externalId);
-    return {
-      connection: await repo.findConnection(scope),
-      customer,
-      stripeCustomer: await repo.findStripeCustomer(scope, customer.id),
-      stripeAccount: await stripeAccountOf(scope, customer.id),
-    };
-  });
+  const { connection, customer, stripeCustomer, stripeAccount } = await withTenant(
+    deps.db,
+    actor.tenantId,
+    async (tx) => {
+      const scope = { db: tx, tenantId: actor.tenantId };
+      const customer = await requireCustomer(scope, externalId);
+      return {
+        connection: await repo.findConnection(scope),
+        customer,
+        stripeCustomer: await repo.findStripeCustomer(scope, customer.id),
+        stripeAccount: await stripeAccountOf(scope, customer.id),
+      };
+    },
+  );
   if (!connection) throw precondition('stripe_not_connected', 'Connect Stripe first (PUT /v1/stripe/connection)');
   return {
     stripe: stripeClient(settingsOf(deps), secretKeyOf(deps, actor.tenantId, connection)),
