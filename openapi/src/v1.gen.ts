@@ -4308,7 +4308,7 @@ export interface operations {
                     name?: string;
                     /** Format: email */
                     email?: string;
-                    currency: string;
+                    currency?: string;
                     country?: string;
                     tax_id?: string;
                     /** @enum {string} */

@@ -115,6 +115,9 @@ describe('reseller brands and reseller-issued invoices', () => {
       stripe_account: resellerAccount.id,
       updated_at: expect.any(String),
     });
+    // A child created without a currency gets the reseller's.
+    const child = await api.ok('POST', '/v1/customers', { external_id: 'a-eur', parent_id: 'r-one' });
+    expect(child.currency).toBe('EUR');
     // Absent fields stay; null clears.
     const changed = await api.ok('PUT', '/v1/customers/r-one/brand', { currency: null });
     expect(changed).toEqual({ ...brand, currency: null, updated_at: expect.any(String) });
@@ -152,6 +155,14 @@ describe('reseller brands and reseller-issued invoices', () => {
     expect(notReseller.status).toBe(422);
     expect(notReseller.body.error).toMatchObject({ code: 'not_a_reseller', details: [{ field: 'id' }] });
     expect((await api.call('GET', '/v1/customers/nobody/brand')).status).toBe(404);
+    // Without a brand currency (or any parent), a new customer must name its currency.
+    for (const body of [{ external_id: 'a-none', parent_id: 'r-one' }, { external_id: 'no-parent' }]) {
+      const missing = await api.call('POST', '/v1/customers', body);
+      expect(missing.status).toBe(400);
+      expect(missing.body.error.details).toEqual([
+        { field: 'currency', reason: expect.stringContaining('is required') },
+      ]);
+    }
     // Nothing of the refused bodies was stored.
     expect(await api.ok('GET', '/v1/customers/r-two/brand')).toMatchObject({
       invoice_prefix: 'TWO',
