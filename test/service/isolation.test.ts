@@ -197,6 +197,13 @@ describe('tenant isolation', () => {
     await owner`insert into payment_disputes (tenant_id, dispute_id, invoice_id, charge_id, status, currency, amount_minor, event_created, created_at, updated_at)
       values (${b.tenantId}, 'dp_b', ${bInvoiceId}, 'ch_b', 'needs_response', 'USD', 100, 1, now(), now())`;
     await owner`insert into customer_blocks (tenant_id, customer_id, invoice_id, reason, blocked_at) values (${b.tenantId}, ${subscriber.id}, ${bInvoiceId}, 'payment_past_due', now())`;
+    // B's reseller rows (migrations 081, 082), as the brand API, a reseller's finalization and the chain rating leave them.
+    const [bParentRow] =
+      await owner`select id from customers where tenant_id = ${b.tenantId} and external_id = 'b-parent'`;
+    await owner`insert into reseller_brands (tenant_id, customer_id, legal_name, invoice_prefix, updated_at) values (${b.tenantId}, ${bParentRow.id}, 'B Resells Ltd', 'BRS', now())`;
+    await owner`insert into reseller_invoice_sequences (tenant_id, customer_id, last_number) values (${b.tenantId}, ${bParentRow.id}, 1)`;
+    await owner`insert into chain_daily (tenant_id, customer_id, period_start, day, child_id, end_customer_id, level, card, currency, events, charge, resale, billed)
+      values (${b.tenantId}, ${bParentRow.id}, '2026-03-01T00:00:00Z', '2026-03-02', ${bCustomerRow.id}, ${bCustomerRow.id}, 1, 'c', 'USD', 1, 1, 2, 1)`;
     const bEvents = await asB('POST', '/v1/events', {
       events: [llmEvent('b-tx', 'b-customer'), llmEvent('shared-tx', 'b-customer')],
     });
@@ -1343,6 +1350,22 @@ describe('tenant isolation', () => {
         check: (r) => expect(r.body.display_name).toBe('A brand'),
       },
       { route: 'trpc portal.brand', run: asAtrpc('query', 'portal.brand', { customer_id: 'b-parent' }), status: 404 },
+      { route: 'GET /customers/:id/brand', run: asA('GET', '/v1/customers/b-parent/brand'), status: 404 },
+      {
+        route: 'PUT /customers/:id/brand',
+        run: asA('PUT', '/v1/customers/b-parent/brand', { legal_name: 'A takes over', invoice_prefix: 'AAA' }),
+        status: 404,
+      },
+      {
+        route: 'trpc portal.resellerBrand',
+        run: asAtrpc('query', 'portal.resellerBrand', { id: 'b-parent' }),
+        status: 404,
+      },
+      {
+        route: 'trpc portal.setResellerBrand',
+        run: asAtrpc('mutation', 'portal.setResellerBrand', { id: 'b-parent', legal_name: 'A takes over' }),
+        status: 404,
+      },
       // A's session is no portal token, and A's portal token opens A's customer only.
       { route: 'trpc portal.summary', run: asAtrpc('query', 'portal.summary'), status: 401 },
       {
