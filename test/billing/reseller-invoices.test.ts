@@ -4,7 +4,11 @@
 // reply-to as the seller, and collected through its Stripe account (Connect: the Stripe-Account header on every
 // request); and the reseller's own invoice from the tenant itemised by child from chain_daily, reconciling with the
 // invoice's usage subtotal.
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensurePoppler, pdfText } from '../harness/poppler.ts';
 import { exampleBook } from '../service/harness.ts';
 import {
   connectStripe,
@@ -21,6 +25,7 @@ const mar = '2026-03-01T00:00:00.000Z';
 describe('reseller brands and reseller-issued invoices', () => {
   let scenario: PaymentsScenario;
   let resellerAccount: { id: string };
+  let directory: string;
   /** The reseller's own March events (acks), itemised by child in the last test. */
   const resellerUsage: Record<string, any> = {};
 
@@ -28,7 +33,8 @@ describe('reseller brands and reseller-issued invoices', () => {
     const response = await fetch(scenario.harness.url + pathname, {
       headers: { authorization: `Bearer ${scenario.tenant.secretKey}` },
     });
-    return { status: response.status, type: response.headers.get('content-type') ?? '', text: await response.text() };
+    const bytes = Buffer.from(await response.arrayBuffer());
+    return { status: response.status, type: response.headers.get('content-type') ?? '', text: bytes.toString(), bytes };
   };
 
   /** Usage of one event: 1M input and 1M output tokens of gpt-4o = 12.50 USD at the example book. */
@@ -54,6 +60,7 @@ describe('reseller brands and reseller-issued invoices', () => {
   };
 
   beforeAll(async () => {
+    directory = await mkdtemp(path.join(os.tmpdir(), 'tariff-reseller-'));
     scenario = await startPaymentsScenario({ now: '2026-03-01T12:00:00Z' });
     const { api, double, harness, tenant } = scenario;
     const { webhookSecret } = await connectStripe(api, double, harness.url, tenant.slug);
@@ -249,7 +256,12 @@ describe('reseller brands and reseller-issued invoices', () => {
     expect(html.text).not.toContain('Tenant Platform Inc');
     const pdf = await raw(`/v1/invoices/${a1.id}/pdf`);
     expect(pdf.status).toBe(200);
-    expect(pdf.text.startsWith('%PDF')).toBe(true);
+    expect(await ensurePoppler()).toBeUndefined();
+    const printed = await pdfText(pdf.bytes, directory, 'a1');
+    expect(printed).toContain('One Cloud GmbH');
+    expect(printed).toContain('Tax id: DE136695976 (DE)');
+    expect(printed).toContain('Contact: billing@one.example');
+    expect(printed).not.toContain('Tenant Platform Inc');
 
     // The tenant's own invoice keeps the tenant as seller, and no logo.
     const d1 = await api.invoiceOf('d1', feb);
@@ -340,6 +352,9 @@ describe('reseller brands and reseller-issued invoices', () => {
     expect(html.text).toContain('Alpha One (a1)');
     expect(html.text).toContain('Alpha Two (a2)');
     expect(html.text).toContain('Own usage');
+    const printed = await pdfText((await raw(`/v1/invoices/${invoice.id}/pdf`)).bytes, directory, 'r-one');
+    expect(printed).toContain('Usage by customer');
+    expect(printed).toMatch(/Alpha One \(a1\)\s+1\s/);
 
     // A customer that is not a reseller has no breakdown.
     expect((await api.invoiceOf('d1', mar)).breakdown).toBeNull();
