@@ -522,7 +522,7 @@ Object.assign(billingSchemas, {
           logo_url: nullable(string),
           reply_to: nullable(string),
         }),
-        "Who issued the invoice when it is not the tenant: the customer's reseller parent, as its brand was at finalization (the number is from that reseller's own sequence).",
+        "Who issued the invoice when it is not the tenant: the customer's reseller parent, as its brand was at finalization (the number is from that reseller's own sequence). Null on drafts: set at finalization.",
       ),
     ),
     breakdown: nullable(

@@ -76,20 +76,24 @@ export async function saveResellerProfile(
   input: ResellerBrandBody,
   now: Date,
 ): Promise<{ before: IssuerProfile | undefined; after: IssuerProfile }> {
-  const problems = (input.tax_ids ?? []).flatMap((entry, i) => {
-    const checked = checkTaxId(entry.jurisdiction.slice(0, 2), entry.tax_id);
-    return checked.ok ? [] : [{ field: `tax_ids.${i}.tax_id`, reason: checked.reason }];
-  });
+  const checked = (input.tax_ids ?? []).map((entry) => ({
+    entry,
+    check: checkTaxId(entry.jurisdiction.slice(0, 2), entry.tax_id),
+  }));
+  const problems = checked.flatMap(({ check }, i) =>
+    check.ok ? [] : [{ field: `tax_ids.${i}.tax_id`, reason: check.reason }],
+  );
   if (problems.length > 0)
     throw invalid(
       'invalid_tax_id',
       `Invalid tax id: ${problems.map((p) => `${p.field}: ${p.reason}`).join('; ')}`,
       problems,
     );
-  const taxIds = (input.tax_ids ?? []).map((entry) => {
-    const checked = checkTaxId(entry.jurisdiction.slice(0, 2), entry.tax_id);
-    return { jurisdiction: entry.jurisdiction, tax_id: checked.ok ? checked.normalized : entry.tax_id };
-  });
+  // Stored as checked: compact, with the country's prefix (DE 136 695 976 -> DE136695976).
+  const taxIds = checked.map(({ entry, check }) => ({
+    jurisdiction: entry.jurisdiction,
+    tax_id: check.ok ? check.normalized : entry.tax_id,
+  }));
   const before = await repo.findProfile(scope, resellerId);
   const pick = <T>(value: T | undefined, current: T): T => (value === undefined ? current : value);
   const after: IssuerProfile = {
