@@ -23,16 +23,18 @@ SELECT enable_tenant_isolation('reseller_brands');
 GRANT SELECT, INSERT, UPDATE (legal_name, address, country, tax_ids, invoice_prefix, currency, reply_to, stripe_account, updated_at)
   ON reseller_brands TO tariff_app;
 
--- The last invoice number a reseller issued; as invoice_sequences, taken in the finalizing transaction (gapless).
-CREATE TABLE reseller_invoice_sequences (
+-- The last invoice and credit note numbers a reseller issued; as invoice_sequences and credit_note_sequences,
+-- taken in the issuing transaction (gapless).
+CREATE TABLE reseller_sequences (
   tenant_id uuid NOT NULL,
   customer_id uuid NOT NULL,
+  document text NOT NULL CHECK (document IN ('invoice', 'credit_note')),
   last_number bigint NOT NULL,
-  PRIMARY KEY (tenant_id, customer_id),
+  PRIMARY KEY (tenant_id, customer_id, document),
   FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant_id, id)
 );
-SELECT enable_tenant_isolation('reseller_invoice_sequences');
-GRANT SELECT, INSERT, UPDATE (last_number) ON reseller_invoice_sequences TO tariff_app;
+SELECT enable_tenant_isolation('reseller_sequences');
+GRANT SELECT, INSERT, UPDATE (last_number) ON reseller_sequences TO tariff_app;
 
 -- Who issued a finalized invoice: null, the tenant; else the reseller (the customer's reseller parent at
 -- finalization), with `issuer` the seller as printed (its brand frozen then, so a later change of the brand does
@@ -56,3 +58,10 @@ BEGIN
 END
 $$;
 CREATE TRIGGER invoices_issuer_guard BEFORE UPDATE OF issuer_id, issuer ON invoices FOR EACH ROW EXECUTE FUNCTION invoices_issuer_guard();
+
+-- A credit note is issued by its invoice's issuer, numbered from that issuer's credit note sequence.
+ALTER TABLE credit_notes ADD COLUMN issuer_id uuid,
+  ADD CONSTRAINT credit_notes_issuer_fk FOREIGN KEY (tenant_id, issuer_id) REFERENCES customers (tenant_id, id);
+ALTER TABLE credit_notes DROP CONSTRAINT credit_notes_sequence_unique;
+CREATE UNIQUE INDEX credit_notes_tenant_sequence_idx ON credit_notes (tenant_id, sequence) WHERE issuer_id IS NULL;
+CREATE UNIQUE INDEX credit_notes_issuer_sequence_idx ON credit_notes (tenant_id, issuer_id, sequence) WHERE issuer_id IS NOT NULL;

@@ -271,6 +271,24 @@ describe('reseller brands and reseller-issued invoices', () => {
     expect(direct.text).not.toContain('<img');
   });
 
+  it("numbers credit notes of a reseller's invoices from the reseller's own credit note sequence", async () => {
+    const { api } = scenario;
+    const credit = async (customer: string) => {
+      const invoice = await api.invoiceOf(customer, feb);
+      return api.ok('POST', `/v1/invoices/${invoice.id}/credit_notes`, { reason: 'Goodwill', amount: '1' });
+    };
+    const numbers = [];
+    for (const customer of ['b1', 'd2', 'b2']) numbers.push((await credit(customer)).number);
+    expect(numbers).toEqual(['TWO-CN-000001', 'CN-000001', 'TWO-CN-000002']);
+    const notes = await api.ok('GET', '/v1/credit_notes?customer_id=b1');
+    const html = await raw(`/v1/credit_notes/${notes.data[0].id}/html`);
+    expect(html.status).toBe(200);
+    const seller = html.text.slice(html.text.indexOf('<h2>Seller</h2>'), html.text.indexOf('<h2>Bill to</h2>'));
+    expect(seller).toContain('Two Ltd');
+    expect(html.text).toContain('TWO-CN-000001');
+    expect(html.text).not.toContain('Tenant Platform Inc');
+  });
+
   it("collects a reseller's child through the reseller's Stripe account, and the tenant's customer through its own", async () => {
     const { api, double, jobs } = scenario;
     await saveCard(api, double, 'a1');

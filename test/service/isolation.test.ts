@@ -201,7 +201,7 @@ describe('tenant isolation', () => {
     const [bParentRow] =
       await owner`select id from customers where tenant_id = ${b.tenantId} and external_id = 'b-parent'`;
     await owner`insert into reseller_brands (tenant_id, customer_id, legal_name, invoice_prefix, updated_at) values (${b.tenantId}, ${bParentRow.id}, 'B Resells Ltd', 'BRS', now())`;
-    await owner`insert into reseller_invoice_sequences (tenant_id, customer_id, last_number) values (${b.tenantId}, ${bParentRow.id}, 1)`;
+    await owner`insert into reseller_sequences (tenant_id, customer_id, document, last_number) values (${b.tenantId}, ${bParentRow.id}, 'invoice', 1)`;
     await owner`insert into chain_daily (tenant_id, customer_id, period_start, day, child_id, end_customer_id, level, card, currency, events, charge, resale, billed)
       values (${b.tenantId}, ${bParentRow.id}, '2026-03-01T00:00:00Z', '2026-03-02', ${bCustomerRow.id}, ${bCustomerRow.id}, 1, 'c', 'USD', 1, 1, 2, 1)`;
     const bEvents = await asB('POST', '/v1/events', {

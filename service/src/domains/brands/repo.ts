@@ -1,4 +1,4 @@
-// Reseller brands' SQL (migration 081): the issuer profile of a reseller and its invoice sequence.
+// Reseller brands' SQL (migration 081): the issuer profile of a reseller and its invoice and credit note sequences.
 import type { TenantScope } from '../../platform/db.ts';
 
 export interface TaxIdEntry {
@@ -95,18 +95,19 @@ export async function findIssuers(
 }
 
 /**
- * Takes `count` consecutive numbers of the reseller's own invoice sequence and returns the first, in the caller's
- * transaction (the row lock serialises its finalizations; a rollback returns them), as invoice_sequences does for
- * the tenant.
+ * Takes `count` consecutive numbers of the reseller's own invoice (or credit note) sequence and returns the first,
+ * in the caller's transaction (the row lock serialises its finalizations; a rollback returns them), as
+ * invoice_sequences does for the tenant.
  */
 export async function takeResellerNumbers(
   { db, tenantId }: TenantScope,
   resellerId: string,
+  document: 'invoice' | 'credit_note',
   count: number,
 ): Promise<bigint> {
   const [row] = await db`
-    insert into reseller_invoice_sequences (tenant_id, customer_id, last_number) values (${tenantId}, ${resellerId}, ${count})
-    on conflict (tenant_id, customer_id) do update set last_number = reseller_invoice_sequences.last_number + ${count}
+    insert into reseller_sequences (tenant_id, customer_id, document, last_number) values (${tenantId}, ${resellerId}, ${document}, ${count})
+    on conflict (tenant_id, customer_id, document) do update set last_number = reseller_sequences.last_number + ${count}
     returning last_number`;
   return (row.last_number as bigint) - BigInt(count) + 1n;
 }

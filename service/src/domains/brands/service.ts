@@ -56,8 +56,16 @@ export async function stripeAccountOf(scope: TenantScope, customerId: string): P
   return (await issuersOf(scope, [customerId])).get(customerId)?.stripe_account ?? null;
 }
 
-/** First of `count` consecutive numbers of the reseller's own gapless sequence, in the caller's transaction. */
-export const takeResellerInvoiceNumbers = repo.takeResellerNumbers;
+/** First of `count` consecutive numbers of the reseller's own gapless invoice sequence, in the caller's transaction. */
+export const takeResellerInvoiceNumbers = (scope: TenantScope, resellerId: string, count: number) =>
+  repo.takeResellerNumbers(scope, resellerId, 'invoice', count);
+
+/** The next number of the reseller's own gapless credit note sequence, in the caller's transaction. */
+export const takeResellerCreditNoteNumber = (scope: TenantScope, resellerId: string) =>
+  repo.takeResellerNumbers(scope, resellerId, 'credit_note', 1);
+
+/** A reseller's credit note number: its invoice prefix and CN, e.g. ACME-CN-000001. */
+export const creditNotePrefix = (invoicePrefix: string) => `${invoicePrefix}-CN`;
 
 export const findResellerProfile = (scope: TenantScope, resellerId: string) => repo.findProfile(scope, resellerId);
 
