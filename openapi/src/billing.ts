@@ -520,6 +520,50 @@ Object.assign(billingSchemas, {
         'A due draft that waits for this rate; finalized by the next billing tick once it is supplied.',
       ),
     ),
+    issuer: nullable(
+      described(
+        object({
+          customer_id: described(string, "The issuing reseller's external id."),
+          name: string,
+          legal_name: nullable(string),
+          address: nullable(string),
+          country: nullable(string),
+          tax_ids: { type: 'array', items: object({ jurisdiction: string, tax_id: string }) },
+          logo_url: nullable(string),
+          reply_to: nullable(string),
+        }),
+        "Who issued the invoice when it is not the tenant: the customer's reseller parent, as its brand was at finalization (the number is from that reseller's own sequence). Null on drafts: set at finalization.",
+      ),
+    ),
+    breakdown: nullable(
+      described(
+        object({
+          currency: string,
+          children: {
+            type: 'array',
+            items: object({
+              customer_id: described(string, "The direct child's external id."),
+              name: nullable(string),
+              events: described(string, "Events of the child's subtree in the period."),
+              amount: described(money, 'Rounded: the rounded amounts add up to usage_subtotal.amount.'),
+              amount_exact: described(
+                money,
+                "What the reseller paid for the child's subtree's usage (before credits).",
+              ),
+            }),
+          },
+          own_usage: described(
+            object({ amount: money, amount_exact: money }),
+            "The reseller's own direct usage: the usage subtotal less its children's.",
+          ),
+          usage_subtotal: described(
+            object({ amount: money, amount_exact: money }),
+            'The usage lines net of allowances, discounts and commitments, before credits.',
+          ),
+        }),
+        "A reseller's period-end invoice itemised by direct child (null for other invoices, and for a reseller's invoice converted into another currency).",
+      ),
+    ),
   }),
   InvoiceList: object({ data: { type: 'array', items: ref('Invoice') }, has_more: { type: 'boolean' } }),
   ClosedPeriods: object({

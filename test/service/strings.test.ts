@@ -275,6 +275,7 @@ describe('strings on every write path', () => {
     await ok('POST', '/v1/customers', { external_id: 'acme', currency: 'USD' });
     await ok('POST', '/v1/customers', { external_id: 'acme2', currency: 'USD' });
     await ok('POST', '/v1/customers', { external_id: 'sub', currency: 'USD' });
+    await ok('POST', '/v1/customers', { external_id: 'reseller', currency: 'USD', is_reseller: true });
     await ok('POST', '/v1/price_books', { book: exampleBook('llm') });
     await ok('PUT', '/v1/customers/acme/price_book', { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' });
     await ok('POST', '/v1/meters', {
@@ -554,6 +555,20 @@ describe('strings on every write path', () => {
     });
     restEndpoint('POST /customers/:id/portal_links', { path: { id: 'acme' }, body: { expires_in: 600 } });
     restEndpoint('POST /customers/:id/portal_tokens', { path: { id: 'acme' }, body: { expires_in: 600 } });
+    const resellerBrand = {
+      display_name: 'Resold',
+      logo_url: 'https://cdn.example/resold.png',
+      legal_name: 'Resold Ltd',
+      address: '1 Road\nTown',
+      country: 'DE',
+      tax_ids: [{ jurisdiction: 'DE', tax_id: 'DE136695976' }],
+      invoice_prefix: 'RS',
+      currency: 'EUR',
+      reply_to: 'billing@resold.example',
+      stripe_account: 'acct_1Resold',
+    };
+    restEndpoint('GET /customers/:id/brand', { path: { id: 'reseller' } });
+    restEndpoint('PUT /customers/:id/brand', { path: { id: 'reseller' }, body: resellerBrand });
     restEndpoint('GET /webhook_messages/:id/attempts', { path: { id: messageId }, query: { endpoint_id: hook.id } });
     restEndpoint('POST /webhook_messages/:id/retry', { path: { id: messageId }, body: { endpoint_id: hook.id } });
     restEndpoint('POST /customers/:id/holds', {
@@ -795,6 +810,8 @@ describe('strings on every write path', () => {
     trpcEndpoint('portal.createLink', 'mutation', { customer_id: 'acme', expires_in: 600 });
     trpcEndpoint('portal.createEmbedToken', 'mutation', { customer_id: 'acme', expires_in: 600 });
     trpcEndpoint('portal.brand', 'query', { customer_id: 'acme' });
+    trpcEndpoint('portal.resellerBrand', 'query', { id: 'reseller' });
+    trpcEndpoint('portal.setResellerBrand', 'mutation', { id: 'reseller', ...resellerBrand });
     trpcEndpoint('portal.setBrand', 'mutation', {
       display_name: 'Brand',
       logo_url: 'https://cdn.example/logo.png',

@@ -7,6 +7,7 @@ import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { invalid, notFound, precondition } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
+import { defaultChildCurrency } from '../brands/service.ts';
 import * as pricingRepo from '../pricing/repo.ts';
 import { viesVerifier } from '../tax/connections.ts';
 import { euMemberStates } from '../tax/rates/eu.ts';
@@ -25,13 +26,24 @@ export async function createCustomer(deps: Deps, actor: Actor, input: CreateCust
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const parent = input.parent_id === undefined ? undefined : await requireParent(scope, input.parent_id);
+    const currency =
+      input.currency ?? (parent?.isReseller ? await defaultChildCurrency(scope, parent.id) : null) ?? undefined;
+    if (currency === undefined)
+      throw invalid('invalid_request', 'Invalid request: currency: is required', [
+        {
+          field: 'currency',
+          reason: parent?.isReseller
+            ? "is required: the reseller parent's brand sets no currency for its children"
+            : 'is required',
+        },
+      ]);
     const id = crypto.randomUUID();
     await repo.insertCustomer(scope, {
       id,
       externalId: input.external_id,
       name: input.name ?? null,
       email: input.email ?? null,
-      currency: input.currency,
+      currency,
       ...checkTaxFields({
         country: input.country ?? null,
         taxId: input.tax_id ?? null,
