@@ -26,7 +26,7 @@ describe('reseller brands and reseller-issued invoices', () => {
   let scenario: PaymentsScenario;
   let resellerAccount: { id: string };
   let directory: string;
-  /** The reseller's own March events (acks), itemised by child in the last test. */
+  /** The reseller's own March event (its ack), itemised beside its children's in the last test. */
   const resellerUsage: Record<string, any> = {};
 
   const raw = async (pathname: string) => {
@@ -212,11 +212,9 @@ describe('reseller brands and reseller-issued invoices', () => {
     // March closed by the scheduler's batch: each issuer's sequence goes on where it stopped.
     scenario.harness.clock.set(new Date('2026-03-20T00:00:00Z'));
     for (const customer of ['a1', 'b1', 'd1', 'a2']) await usage(`${customer}-mar`, customer, '2026-03-10T00:00:00Z');
-    // The reseller's March usage at its cost: what its two children's events cost it (as the chain rating adds it to
-    // its aggregates) and one event of its own; the last test says which child each part came from.
-    resellerUsage.fromA1 = await usage('r-one-via-a1', 'r-one', '2026-03-11T00:00:00Z', 1_000_000);
-    resellerUsage.fromA2 = await usage('r-one-via-a2', 'r-one', '2026-03-12T00:00:00Z', 400_000);
-    resellerUsage.fromA2Later = await usage('r-one-via-a2-b', 'r-one', '2026-03-13T00:00:00Z', 123_457);
+    // The reseller's March usage at its cost: what its children's events cost it (the chain rating bills each
+    // reseller level) and one event of its own; the last test says which child each part came from.
+    await usage('a2-mar-b', 'a2', '2026-03-13T00:00:00Z', 123_457);
     resellerUsage.own = await usage('r-one-own', 'r-one', '2026-03-14T00:00:00Z', 333_333);
     scenario.harness.clock.set(new Date('2026-04-01T12:00:00Z'));
     await scenario.jobs.tick();
@@ -228,10 +226,18 @@ describe('reseller brands and reseller-issued invoices', () => {
     }
     expect(new Set([march.a1, march.a2])).toEqual(new Set(['ONE-000003', 'ONE-000004']));
     expect(march.b1).toBe('TWO-000003');
-    // The reseller's own invoice is the tenant's (its parent's): the batch numbers it beside the direct customer's.
-    const reseller = await scenario.api.invoiceOf('r-one', mar);
-    expect(new Set([march.d1, reseller.number])).toEqual(new Set(['INV-000003', 'INV-000004']));
-    expect(reseller.issuer).toBeNull();
+    // The resellers' own invoices (what their children's usage cost them, February's and March's) are the
+    // tenant's (their parent's): the batch numbers them beside the direct customer's, gapless.
+    const tenantIssued = [march.d1];
+    for (const customer of ['r-one', 'r-two'])
+      for (const start of [feb, mar]) {
+        const invoice = await scenario.api.invoiceOf(customer, start);
+        expect(invoice.issuer, `${customer} ${start}`).toBeNull();
+        tenantIssued.push(invoice.number);
+      }
+    expect(new Set(tenantIssued)).toEqual(
+      new Set(['INV-000003', 'INV-000004', 'INV-000005', 'INV-000006', 'INV-000007']),
+    );
   });
 
   it("prints the reseller as the seller of its child's invoice, never the tenant", async () => {
@@ -316,23 +322,13 @@ describe('reseller brands and reseller-issued invoices', () => {
 
   it("itemises the reseller's invoice by child from chain_daily, reconciling with its usage subtotal", async () => {
     const { api, harness } = scenario;
-    // chain_daily, as the chain rating writes it, says which child each part of the reseller's usage came from.
-    const { fromA1, fromA2, fromA2Later, own } = resellerUsage;
-    const ids = Object.fromEntries(
-      (
-        await harness.database.owner`select id, external_id from customers where external_id in ('r-one', 'a1', 'a2')`
-      ).map((r) => [r.external_id, r.id]),
-    );
-    const tenantId = scenario.tenant.tenantId;
-    const rows = [
-      { day: '2026-03-11', child: ids.a1, amount: fromA1.amount },
-      { day: '2026-03-12', child: ids.a2, amount: fromA2.amount },
-      { day: '2026-03-13', child: ids.a2, amount: fromA2Later.amount },
-    ];
-    for (const r of rows)
-      await harness.database.owner`
-        insert into chain_daily (tenant_id, customer_id, period_start, day, child_id, end_customer_id, level, card, currency, events, charge, resale, billed)
-        values (${tenantId}, ${ids['r-one']}, ${mar}, ${r.day}, ${r.child}, ${r.child}, 1, 'openai/gpt-4o', 'USD', 1, ${r.amount}, ${r.amount}, ${r.amount})`;
+    // chain_daily, as the chain rating wrote it, says which child each part of the reseller's usage came from:
+    // each child event's receipt names what the reseller paid for it.
+    const { own } = resellerUsage;
+    const levelCost = async (id: string) => (await api.ok('GET', `/v1/events/${id}/receipt`)).chain[0].net as string;
+    const fromA1 = { amount: await levelCost('a1-mar') };
+    const fromA2 = { amount: await levelCost('a2-mar') };
+    const fromA2Later = { amount: await levelCost('a2-mar-b') };
 
     const invoice = await api.ok('GET', `/v1/invoices/${(await api.invoiceOf('r-one', mar)).id}`);
     expect(invoice.status).not.toBe('draft');

@@ -505,6 +505,11 @@ describe('strings on every write path', () => {
     restEndpoint('POST /reratings/:id/approve', { path: { id: uuid } });
     restEndpoint('GET /events/:transaction_id/revisions', { path: { transaction_id: 'seed-1' } });
     restEndpoint('GET /customers/:id/pricing-snapshot', { path: { id: 'acme' } });
+    restEndpoint('GET /resellers/:customer_id/margins', {
+      path: { customer_id: 'acme' },
+      query: { from: '2026-03-01', to: '2026-03-31', group_by: 'day' },
+    });
+    restEndpoint('GET /margins', { query: { from: '2026-03-01', to: '2026-03-31', group_by: 'card' } });
     restEndpoint('POST /quotes', { body: { event: llmEvent('quoted-1'), expires_in: 60 } });
     restEndpoint('GET /customers/:id/sla_credits', { path: { id: 'acme' } });
     restEndpoint('POST /customers/:id/sla_credits', { path: { id: 'acme' }, body: sla });
@@ -830,6 +835,8 @@ describe('strings on every write path', () => {
     trpcEndpoint('currency.rates', 'query', { base: 'EUR', limit: 10 });
     trpcEndpoint('currency.importEcb', 'mutation', { csv: ecbFile, source: 'ecb' });
     trpcEndpoint('currency.revenueReport', 'query', reportRange);
+    trpcEndpoint('resellers.margins', 'query', { customer_id: 'acme', from: '2026-03-01', to: '2026-03-31' });
+    trpcEndpoint('resellers.marginsCsv', 'query', { from: '2026-03-01', to: '2026-03-31', group_by: 'card' });
   });
   afterAll(async () => {
     await harness?.close();
