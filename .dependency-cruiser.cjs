@@ -32,6 +32,7 @@ const DOMAIN_ORDER = [
   'notifications',
   'plans',
   'customers',
+  'brands',
   'pricing',
   'currency',
   'tenants',

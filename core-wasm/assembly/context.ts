@@ -8,8 +8,9 @@ export const NANO: i64 = 1_000_000_000;
 export const MICRO: i64 = 1_000_000;
 
 // Static scratch: the undo log of the current event (address i32, pad, old value i64) and the modifiers
-// that hold for it. Sized for the host's limits (1,000 grants per customer, 64 charges, 64 modifiers).
-export const UNDO_CAPACITY: i32 = 4096;
+// that hold for it. Sized for the host's limits (1,000 grants per customer, 64 charges, 64 modifiers), times
+// the 12 levels of a reseller chain at most (`rateChain`, `MAX_CHAIN_DEPTH` in src/kernel.ts), which share one log.
+export const UNDO_CAPACITY: i32 = 4096 * 4;
 export const undoLog = memory.data(UNDO_CAPACITY * 16);
 export let undoLength: i32 = 0;
 export const MODIFIER_CAPACITY: i32 = 64;

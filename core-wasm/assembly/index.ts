@@ -43,9 +43,77 @@ export function rate(
   return index;
 }
 
-function rateEvent(result: usize, steps: usize): void {
+/**
+ * Rates `count` CHAIN records: each is one event rated at every level of its reseller chain (each level with its
+ * own book, state table, encoded event and result) in one pass. The undo log spans the chain's levels, so a level
+ * that fails rolls back every level's state changes and the chain's receipt steps; the failing level keeps its own
+ * result, every other level gets `chain_refused` (detail = the refusing level), and CHAIN.refused names it. Stops
+ * early, before a chain, when fewer than its CHAIN.steps steps of the `stepCapacity` remain; returns how many chains
+ * were rated.
+ */
+export function rateChain(chains: usize, count: i32, steps: usize, stepCapacity: i32): i32 {
+  const stepsEnd = steps + <usize>stepCapacity * L.STEP_SIZE;
+  C.stepCursor = steps;
+  let index: i32 = 0;
+  for (; index < count; index++) {
+    const chain = chains + <usize>index * L.CHAIN_SIZE;
+    if (<usize>(stepsEnd - C.stepCursor) < <usize>L.chainSteps(chain) * L.STEP_SIZE) break;
+    rateOneChain(chain, steps);
+  }
+  stepsWritten = <i32>((C.stepCursor - steps) / L.STEP_SIZE);
+  return index;
+}
+
+function rateOneChain(chain: usize, steps: usize): void {
   const firstStep = C.stepCursor;
   C.undoLength = 0;
+  const levelCount = L.chainLevelCount(chain);
+  const levels = <usize>L.chainLevels(chain);
+  let refused: i32 = -1;
+  for (let k: i32 = 0; k < levelCount; k++) {
+    const level = levels + <usize>k * L.LEVEL_SIZE;
+    C.book = <usize>L.levelBook(level);
+    C.stateBase = <usize>L.levelStates(level);
+    C.counterCount = L.bookCounterCount(C.book);
+    C.event = <usize>L.levelEvent(level);
+    rateLevel(<usize>L.levelResult(level), steps); // a failing level rolls back the whole log: every level
+    if (C.failure != L.STATUS_RATED) {
+      refused = k;
+      break;
+    }
+  }
+  if (refused < 0 && L.chainHostRefused(chain) != 0) {
+    refused = levelCount;
+    C.rollback();
+  }
+  if (refused >= 0) {
+    C.stepCursor = firstStep;
+    for (let k: i32 = 0; k < levelCount; k++) {
+      if (k == refused) continue;
+      const result = <usize>L.levelResult(levels + <usize>k * L.LEVEL_SIZE);
+      L.setResultStatus(result, L.STATUS_CHAIN_REFUSED);
+      L.setResultDetail(result, refused);
+      L.setResultStepsStart(result, <i32>((firstStep - steps) / L.STEP_SIZE));
+      L.setResultStepCount(result, 0);
+      L.setResultAmount(result, 0);
+      L.setResultSubtotal(result, 0);
+      L.setResultNet(result, 0);
+      L.setResultCost(result, L.NO_COST);
+      L.setResultVersion(result, -1);
+      L.setResultCostVersion(result, -1);
+    }
+  }
+  L.setChainRefused(chain, refused);
+}
+
+function rateEvent(result: usize, steps: usize): void {
+  C.undoLength = 0;
+  rateLevel(result, steps);
+}
+
+/** One event at one level: on failure, rolls back every state change in the undo log and its own steps. */
+function rateLevel(result: usize, steps: usize): void {
+  const firstStep = C.stepCursor;
   C.failure = L.STATUS_RATED;
   C.failureDetail = 0;
   clearOverflow();

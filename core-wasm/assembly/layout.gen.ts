@@ -268,7 +268,7 @@ export const EVENT_PROPERTIES: i32 = EVENT_SIZE;
 // The kernel's result for one event.
 export const RESULT_SIZE: i32 = 64;
 export const RESULT_STATUS: i32 = 0; // i32: STATUS code
-export const RESULT_DETAIL: i32 = 4; // i32: negative_quantity: the dimension's name index
+export const RESULT_DETAIL: i32 = 4; // i32: negative_quantity: the dimension's name index; chain_refused: the refusing level
 export const RESULT_STEPS_START: i32 = 8; // i32: index of its first STEP
 export const RESULT_STEP_COUNT: i32 = 12; // i32
 export const RESULT_AMOUNT: i32 = 16; // i64: nano
@@ -297,6 +297,31 @@ export const RESULT_COST_VERSION: i32 = 52; // i32: cost version index; -1 = non
 @inline export function setResultCost(at: usize, value: i64): void { store<i64>(at + RESULT_COST, value); }
 @inline export function setResultVersion(at: usize, value: i32): void { store<i32>(at + RESULT_VERSION, value); }
 @inline export function setResultCostVersion(at: usize, value: i32): void { store<i32>(at + RESULT_COST_VERSION, value); }
+
+// One event rated along a reseller chain by `rateChain`: its LEVEL records, rated in one pass, all or none.
+export const CHAIN_SIZE: i32 = 24;
+export const CHAIN_LEVEL_COUNT: i32 = 0; // i32: LEVEL records the kernel rates
+export const CHAIN_LEVELS: i32 = 4; // i32: absolute address of its first LEVEL record
+export const CHAIN_STEPS: i32 = 8; // i32: most receipt steps its levels can write
+export const CHAIN_HOST_REFUSED: i32 = 12; // i32: 1 = the level after the last failed in the host (encoding): refuse the chain there
+export const CHAIN_REFUSED: i32 = 16; // i32: written: the level that refused the chain, or -1 when every level was rated
+@inline export function chainLevelCount(at: usize): i32 { return load<i32>(at + CHAIN_LEVEL_COUNT); }
+@inline export function chainLevels(at: usize): i32 { return load<i32>(at + CHAIN_LEVELS); }
+@inline export function chainSteps(at: usize): i32 { return load<i32>(at + CHAIN_STEPS); }
+@inline export function chainHostRefused(at: usize): i32 { return load<i32>(at + CHAIN_HOST_REFUSED); }
+@inline export function chainRefused(at: usize): i32 { return load<i32>(at + CHAIN_REFUSED); }
+@inline export function setChainRefused(at: usize, value: i32): void { store<i32>(at + CHAIN_REFUSED, value); }
+
+// One level of a CHAIN: its book, its state table, its event (encoded for that book) and its result slot.
+export const LEVEL_SIZE: i32 = 16;
+export const LEVEL_BOOK: i32 = 0; // i32: absolute address of the compiled book
+export const LEVEL_STATES: i32 = 4; // i32: absolute address of the state table (block table, then blocks) for that book
+export const LEVEL_EVENT: i32 = 8; // i32: absolute address of the EVENT record, encoded for that book
+export const LEVEL_RESULT: i32 = 12; // i32: absolute address of its RESULT
+@inline export function levelBook(at: usize): i32 { return load<i32>(at + LEVEL_BOOK); }
+@inline export function levelStates(at: usize): i32 { return load<i32>(at + LEVEL_STATES); }
+@inline export function levelEvent(at: usize): i32 { return load<i32>(at + LEVEL_EVENT); }
+@inline export function levelResult(at: usize): i32 { return load<i32>(at + LEVEL_RESULT); }
 
 // A receipt step; `ref`, a, b, c mean what STEP_KIND says.
 export const STEP_SIZE: i32 = 32;
@@ -374,6 +399,7 @@ export const STATUS_OUTSIDE_PERIOD: i32 = 3;
 export const STATUS_NEGATIVE_QUANTITY: i32 = 4;
 export const STATUS_OVERFLOW: i32 = 5;
 export const STATUS_CREDITS_EXHAUSTED: i32 = 6;
+export const STATUS_CHAIN_REFUSED: i32 = 7;
 
 // STEP.kind, with what `ref`, a, b and c hold.
 export const STEP_KIND_OUTCOME: u8 = 1;

@@ -310,7 +310,7 @@ export const STRUCTS: Struct[] = [
     size: 64,
     fields: [
       i32('status', 0, 'STATUS code'),
-      i32('detail', 4, "negative_quantity: the dimension's name index"),
+      i32('detail', 4, "negative_quantity: the dimension's name index; chain_refused: the refusing level"),
       i32('steps_start', 8, 'index of its first STEP'),
       i32('step_count', 12),
       i64('amount', 16, 'nano'),
@@ -331,6 +331,32 @@ export const STRUCTS: Struct[] = [
       'cost',
       'version',
       'cost_version',
+    ],
+  },
+  {
+    prefix: 'CHAIN',
+    stem: 'chain',
+    doc: 'One event rated along a reseller chain by `rateChain`: its LEVEL records, rated in one pass, all or none.',
+    size: 24,
+    fields: [
+      i32('level_count', 0, 'LEVEL records the kernel rates'),
+      i32('levels', 4, 'absolute address of its first LEVEL record'),
+      i32('steps', 8, 'most receipt steps its levels can write'),
+      i32('host_refused', 12, '1 = the level after the last failed in the host (encoding): refuse the chain there'),
+      i32('refused', 16, 'written: the level that refused the chain, or -1 when every level was rated'),
+    ],
+    kernelWrites: ['refused'],
+  },
+  {
+    prefix: 'LEVEL',
+    stem: 'level',
+    doc: 'One level of a CHAIN: its book, its state table, its event (encoded for that book) and its result slot.',
+    size: 16,
+    fields: [
+      i32('book', 0, 'absolute address of the compiled book'),
+      i32('states', 4, 'absolute address of the state table (block table, then blocks) for that book'),
+      i32('event', 8, 'absolute address of the EVENT record, encoded for that book'),
+      i32('result', 12, 'absolute address of its RESULT'),
     ],
   },
   {
@@ -427,6 +453,7 @@ export const ENUMS: Enumeration[] = [
       'negative_quantity',
       'overflow',
       'credits_exhausted',
+      'chain_refused', // rateChain: another level of the chain refused the event (RESULT.detail = that level)
     ],
     names: 'STATUS_NAMES',
   },

@@ -276,3 +276,27 @@ export interface RatedEvent {
   card?: string;
   receipt?: ReceiptStep[];
 }
+
+/** A reseller-chain link: a customer and the index (in `rateChain`'s `books`) of the book that rates it. */
+export interface ChainLink {
+  customer_id: string;
+  book: number;
+}
+
+/**
+ * One event rated along a reseller chain: `chain[0]` is the event's own customer (equal to `event.customer_id`)
+ * and its book, `chain[k]` its k-th reseller ancestor and the book that rates it.
+ */
+export interface ChainEvent {
+  event: UsageEvent;
+  chain: ChainLink[];
+}
+
+/**
+ * The chain's result: one RatedEvent per level. When a level refuses the event, `refused_level` names it,
+ * `levels[refused_level]` is its own error and every other level is the error `chain_refused`.
+ */
+export interface ChainRated {
+  levels: RatedEvent[];
+  refused_level?: number;
+}

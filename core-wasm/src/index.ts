@@ -9,7 +9,16 @@ export {
   type CompiledBook,
   type CardMeta,
 } from './compile.ts';
-export { Kernel, toCompiled, writeEvent, type RateOutput, type RawBatch } from './kernel.ts';
+export {
+  Kernel,
+  MAX_CHAIN_DEPTH,
+  checkChains,
+  toCompiled,
+  writeEvent,
+  type ChainOutput,
+  type RateOutput,
+  type RawBatch,
+} from './kernel.ts';
 /** The binary layout shared with the wasm, for callers that encode events themselves (the SDK's fast check). */
 export * as layout from './layout.gen.ts';
 export { RateInputError, encodeEvent, encodeStates, EventTypes, orderGrants } from './encode.ts';

@@ -1,5 +1,14 @@
 // Loads the wasm kernel (Node, browsers, workerd alike) and rates JSON events through linear memory.
-import type { EventError, PriceBook, RatedEvent, ReceiptStep, StateMap, UsageEvent } from './book.ts';
+import type {
+  ChainEvent,
+  ChainRated,
+  EventError,
+  PriceBook,
+  RatedEvent,
+  ReceiptStep,
+  StateMap,
+  UsageEvent,
+} from './book.ts';
 import { type CardMeta, type CompiledBook, compileBook } from './compile.ts';
 import { formatMoney, formatQuantity, formatScaled } from './decimal.ts';
 import {
@@ -7,6 +16,7 @@ import {
   EventTypes,
   type Period,
   RateInputError,
+  type StateLayout,
   decodeStates,
   encodeEvent,
   encodeStates,
@@ -29,6 +39,8 @@ interface KernelExports {
     stepCapacity: number,
     stepsPerEvent: number,
   ): number;
+  /** Rates CHAIN records (one event along a reseller chain each); returns how many were rated. */
+  rateChain(chains: number, count: number, steps: number, stepCapacity: number): number;
   /** 1 when the kernel prices this MODEL code (its dispatch list answers). */
   modelImplemented(model: number): number;
 }
@@ -45,7 +57,36 @@ export interface RawBatch {
   count: number;
 }
 
+/** The output of `Kernel.rateChain`: one ChainRated per chain event, and the states after them. */
+export interface ChainOutput {
+  results: ChainRated[];
+  states: StateMap;
+}
+
 const STEP_CAPACITY = 1 << 16;
+
+/** Levels of one reseller chain at most (the kernel's undo log is sized for this many levels, see context.ts). */
+export const MAX_CHAIN_DEPTH = 12;
+
+/** One book's share of a `rateChain` call: the customers it rates and where its data sits in memory. */
+interface ChainBook {
+  book: CompiledBook;
+  customers: string[];
+  slots: Map<string, number>;
+  layout?: StateLayout;
+  stateAt: number;
+  stepsPerEvent: number;
+}
+
+/** A chain level the host encoded: the kernel rates it. */
+interface ChainLevel {
+  book: number;
+  slot: number;
+  event: UsageEvent;
+  encoded: EncodedEvent;
+  eventAt: number;
+  resultAt: number;
+}
 
 export class Kernel {
   private loadedBook: CompiledBook | undefined;
@@ -150,6 +191,211 @@ export class Kernel {
   }
 
   /**
+   * Rates each event along its reseller chain in one kernel pass (README, "Reseller chains"): level k is
+   * `chain[k].customer_id` rated by `books[chain[k].book]`, exactly as `rate` would rate that level alone; if any
+   * level refuses the event, no level's state changes and the result names the refusing level. A customer is rated
+   * by one book within a call. Malformed chains, books or states throw RateInputError naming the field.
+   */
+  rateChain(bookInputs: (PriceBook | CompiledBook)[], states: StateMap, events: ChainEvent[]): ChainOutput {
+    if (!Array.isArray(bookInputs) || bookInputs.length === 0)
+      throw new RateInputError('books', 'must be a non-empty array of price books');
+    const books = bookInputs.map((input, b) => {
+      try {
+        return toCompiled(input);
+      } catch (error) {
+        if (error instanceof RateInputError) throw new RateInputError(`books[${b}]`, error.message);
+        throw error;
+      }
+    });
+    checkChains(books.length, events);
+    const runs: ChainBook[] = books.map((book) => ({
+      book,
+      customers: [],
+      slots: new Map(),
+      stateAt: 0,
+      stepsPerEvent: 0,
+    }));
+    const slotOf = (run: ChainBook, customerId: string) => {
+      let slot = run.slots.get(customerId);
+      if (slot === undefined) {
+        slot = run.customers.push(customerId) - 1;
+        run.slots.set(customerId, slot);
+      }
+      return slot;
+    };
+    const periods = new Map<string, Period>();
+    const periodFor = (customerId: string) => {
+      if (!Object.hasOwn(states, customerId)) return undefined;
+      let period = periods.get(customerId);
+      if (!period) periods.set(customerId, (period = periodOf(states[customerId], `states.${customerId}`)));
+      return period;
+    };
+    const types = new EventTypes();
+    const named: string[] = [];
+    const namedSet = new Set<string>();
+    const chains = events.map(({ event, chain }) => {
+      const levels: ChainLevel[] = [];
+      let refusal: { level: number; error: EventError } | undefined;
+      for (let k = 0; k < chain.length; k++) {
+        const run = runs[chain[k].book];
+        const levelEvent = levelEventOf(event, chain[k].customer_id);
+        const outcome = encodeEvent(run.book, levelEvent, types, periodFor(chain[k].customer_id));
+        if (!outcome.ok) {
+          // Step 0 does not depend on the customer: failing it at level 0 names no customer, passing it names all.
+          if (k === 0 && !outcome.named) {
+            return { levels, refusal: { level: 0, error: outcome.error }, chain };
+          }
+          refusal = { level: k, error: outcome.error };
+          break;
+        }
+        levels.push({
+          book: chain[k].book,
+          slot: 0,
+          event: levelEvent,
+          encoded: outcome.event,
+          eventAt: 0,
+          resultAt: 0,
+        });
+      }
+      chain.forEach((link, k) => {
+        const slot = slotOf(runs[link.book], link.customer_id);
+        if (k < levels.length) levels[k].slot = slot;
+        if (!namedSet.has(link.customer_id)) {
+          namedSet.add(link.customer_id);
+          named.push(link.customer_id);
+        }
+      });
+      return { levels, refusal, chain };
+    });
+
+    // Memory: every book, then each book's state table, then events, results, LEVEL and CHAIN records, steps.
+    this.loadedBook = undefined;
+    let at = this.bookBase;
+    const bookAt = runs.map((run) => {
+      const base = at;
+      at = align(at + run.book.bytes.length);
+      return base;
+    });
+    for (const run of runs) {
+      if (run.customers.length === 0) continue;
+      run.layout = encodeStates(run.book, run.customers, states, types);
+      run.stateAt = at;
+      at = align(at + run.layout.bytes.length);
+      run.stepsPerEvent = run.book.stepsPerEvent + run.layout.grants.reduce((most, g) => Math.max(most, g.length), 0);
+    }
+    let levelCount = 0;
+    for (const { levels } of chains) {
+      for (const level of levels) {
+        level.eventAt = at;
+        at += L.EVENT_HEADER_SIZE + 8 * runs[level.book].book.properties.length;
+        levelCount++;
+      }
+    }
+    at = align(at);
+    for (const { levels } of chains) {
+      for (const level of levels) {
+        level.resultAt = at;
+        at += L.RESULT_SIZE;
+      }
+    }
+    const levelsBase = align(at);
+    const chainsBase = align(levelsBase + levelCount * L.LEVEL_SIZE);
+    const stepsBase = align(chainsBase + chains.length * L.CHAIN_SIZE);
+    const chainSteps = chains.map(({ levels }) =>
+      levels.reduce((sum, level) => sum + runs[level.book].stepsPerEvent, 0),
+    );
+    const stepCapacity = chainSteps.reduce((most, steps) => Math.max(most, steps), STEP_CAPACITY);
+    this.ensureMemory(stepsBase + stepCapacity * L.STEP_SIZE);
+
+    const memory = new Uint8Array(this.wasm.memory.buffer);
+    const view = new DataView(this.wasm.memory.buffer);
+    runs.forEach((run, b) => {
+      memory.set(run.book.bytes, bookAt[b]);
+      if (run.layout) memory.set(run.layout.bytes, run.stateAt);
+    });
+    let levelAt = levelsBase;
+    chains.forEach(({ levels, refusal }, i) => {
+      const chainAt = chainsBase + i * L.CHAIN_SIZE;
+      L.writeChain(view, chainAt, {
+        levelCount: levels.length,
+        levels: levelAt,
+        steps: chainSteps[i],
+        hostRefused: refusal ? 1 : 0,
+        refused: -1,
+      });
+      for (const level of levels) {
+        writeEvent(view, level.eventAt, level.encoded, level.slot);
+        L.writeLevel(view, levelAt, {
+          book: bookAt[level.book],
+          states: runs[level.book].stateAt,
+          event: level.eventAt,
+          result: level.resultAt,
+        });
+        levelAt += L.LEVEL_SIZE;
+      }
+    });
+
+    const results: ChainRated[] = new Array(chains.length);
+    let done = 0;
+    while (done < chains.length) {
+      const rated = this.wasm.rateChain(
+        chainsBase + done * L.CHAIN_SIZE,
+        chains.length - done,
+        stepsBase,
+        stepCapacity,
+      );
+      const stepView = new DataView(this.wasm.memory.buffer, stepsBase, this.wasm.lastStepCount() * L.STEP_SIZE);
+      for (let i = done; i < done + rated; i++) {
+        const { levels, refusal, chain } = chains[i];
+        const refused = view.getInt32(chainsBase + i * L.CHAIN_SIZE + L.CHAIN_REFUSED, true);
+        const decodeLevel = (level: ChainLevel) => {
+          const run = runs[level.book];
+          return decodeResult(
+            run.book,
+            level.event,
+            view,
+            level.resultAt,
+            stepView,
+            level.encoded,
+            run.layout!.grants[level.slot],
+          );
+        };
+        if (refused < 0) {
+          results[i] = { levels: levels.map(decodeLevel) };
+          continue;
+        }
+        const event = events[i].event;
+        results[i] = {
+          levels: chain.map((link, k) => {
+            const book = runs[link.book].book;
+            const levelEvent = k < levels.length ? levels[k].event : levelEventOf(event, link.customer_id);
+            if (k !== refused) {
+              return errorResult(book, levelEvent, {
+                code: 'chain_refused',
+                message: `level ${refused} of the chain (customer ${chain[refused].customer_id}) refused the event`,
+              });
+            }
+            return k < levels.length ? decodeLevel(levels[k]) : errorResult(book, levelEvent, refusal!.error);
+          }),
+          refused_level: refused,
+        };
+      }
+      done += rated;
+      if (rated === 0) throw new Error('receipt buffer too small for one chain');
+    }
+
+    // New customers follow the input's, in order of first appearance (event by event, level by level).
+    let output: StateMap = { ...states };
+    for (const customerId of named) if (!Object.hasOwn(output, customerId)) output[customerId] = {};
+    for (const run of runs) {
+      if (!run.layout) continue;
+      const stateView = new DataView(this.wasm.memory.buffer, run.stateAt, run.layout.bytes.length);
+      output = decodeStates(run.book, run.customers, run.layout, stateView, output);
+    }
+    return { results, states: output };
+  }
+
+  /**
    * Rates pre-encoded events (see encodeEvent/encodeStates) already written at `eventsBase` for the benchmark
    * and the service's hot path; returns how many were rated and where the raw results are.
    */
@@ -202,6 +448,50 @@ export class Kernel {
     const missing = bytes - memory.buffer.byteLength;
     if (missing > 0) memory.grow(Math.ceil(missing / 65536));
   }
+}
+
+/** Level k's event: the chain event's own for level 0, else the same event under the ancestor's customer id. */
+function levelEventOf(event: UsageEvent, customerId: string): UsageEvent {
+  return event.customer_id === customerId ? event : { ...event, customer_id: customerId };
+}
+
+const isRecord = (value: unknown): value is Record<string, any> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The chains' shape: 1..MAX_CHAIN_DEPTH levels, known books, no customer twice in a chain or under two books. */
+export function checkChains(bookCount: number, events: ChainEvent[]): void {
+  if (!Array.isArray(events)) throw new RateInputError('events', 'must be an array of { event, chain }');
+  const bookOf = new Map<string, number>();
+  events.forEach((item, i) => {
+    const path = `events[${i}]`;
+    if (!isRecord(item)) throw new RateInputError(path, 'must be an object { event, chain }');
+    const chain: unknown = item.chain;
+    if (!Array.isArray(chain) || chain.length === 0 || chain.length > MAX_CHAIN_DEPTH)
+      throw new RateInputError(`${path}.chain`, `must list 1 to ${MAX_CHAIN_DEPTH} levels`);
+    const seen = new Set<string>();
+    chain.forEach((link: unknown, k) => {
+      const at = `${path}.chain[${k}]`;
+      if (!isRecord(link)) throw new RateInputError(at, 'must be an object { customer_id, book }');
+      const { customer_id: customerId, book } = link;
+      if (typeof customerId !== 'string' || customerId === '')
+        throw new RateInputError(`${at}.customer_id`, 'must be a non-empty string');
+      if (!Number.isInteger(book) || book < 0 || book >= bookCount)
+        throw new RateInputError(`${at}.book`, `must be the index of one of the ${bookCount} books`);
+      if (seen.has(customerId))
+        throw new RateInputError(`${at}.customer_id`, `customer "${customerId}" appears twice in one chain`);
+      seen.add(customerId);
+      const other = bookOf.get(customerId);
+      if (other !== undefined && other !== book)
+        throw new RateInputError(
+          `${at}.book`,
+          `customer "${customerId}" is rated by book ${other} elsewhere in this call: a customer has one book`,
+        );
+      bookOf.set(customerId, book);
+    });
+    const eventCustomer: unknown = isRecord(item.event) ? item.event.customer_id : undefined;
+    if (eventCustomer !== chain[0].customer_id)
+      throw new RateInputError(`${path}.chain[0].customer_id`, "must equal the event's customer_id");
+  });
 }
 
 function align(offset: number): number {

@@ -301,7 +301,7 @@ export function writeEvent(view: DataView, at: number, record: { timestamp: bigi
 // The kernel's result for one event.
 export const RESULT_SIZE = 64;
 export const RESULT_STATUS = 0; // i32: STATUS code
-export const RESULT_DETAIL = 4; // i32: negative_quantity: the dimension's name index
+export const RESULT_DETAIL = 4; // i32: negative_quantity: the dimension's name index; chain_refused: the refusing level
 export const RESULT_STEPS_START = 8; // i32: index of its first STEP
 export const RESULT_STEP_COUNT = 12; // i32
 export const RESULT_AMOUNT = 16; // i64: nano
@@ -321,6 +321,34 @@ export function writeResult(view: DataView, at: number, record: { status: number
   view.setBigInt64(at + RESULT_COST, record.cost, true);
   view.setInt32(at + RESULT_VERSION, record.version, true);
   view.setInt32(at + RESULT_COST_VERSION, record.costVersion, true);
+}
+
+// One event rated along a reseller chain by `rateChain`: its LEVEL records, rated in one pass, all or none.
+export const CHAIN_SIZE = 24;
+export const CHAIN_LEVEL_COUNT = 0; // i32: LEVEL records the kernel rates
+export const CHAIN_LEVELS = 4; // i32: absolute address of its first LEVEL record
+export const CHAIN_STEPS = 8; // i32: most receipt steps its levels can write
+export const CHAIN_HOST_REFUSED = 12; // i32: 1 = the level after the last failed in the host (encoding): refuse the chain there
+export const CHAIN_REFUSED = 16; // i32: written: the level that refused the chain, or -1 when every level was rated
+export function writeChain(view: DataView, at: number, record: { levelCount: number; levels: number; steps: number; hostRefused: number; refused: number }): void {
+  view.setInt32(at + CHAIN_LEVEL_COUNT, record.levelCount, true);
+  view.setInt32(at + CHAIN_LEVELS, record.levels, true);
+  view.setInt32(at + CHAIN_STEPS, record.steps, true);
+  view.setInt32(at + CHAIN_HOST_REFUSED, record.hostRefused, true);
+  view.setInt32(at + CHAIN_REFUSED, record.refused, true);
+}
+
+// One level of a CHAIN: its book, its state table, its event (encoded for that book) and its result slot.
+export const LEVEL_SIZE = 16;
+export const LEVEL_BOOK = 0; // i32: absolute address of the compiled book
+export const LEVEL_STATES = 4; // i32: absolute address of the state table (block table, then blocks) for that book
+export const LEVEL_EVENT = 8; // i32: absolute address of the EVENT record, encoded for that book
+export const LEVEL_RESULT = 12; // i32: absolute address of its RESULT
+export function writeLevel(view: DataView, at: number, record: { book: number; states: number; event: number; result: number }): void {
+  view.setInt32(at + LEVEL_BOOK, record.book, true);
+  view.setInt32(at + LEVEL_STATES, record.states, true);
+  view.setInt32(at + LEVEL_EVENT, record.event, true);
+  view.setInt32(at + LEVEL_RESULT, record.result, true);
 }
 
 // A receipt step; `ref`, a, b, c mean what STEP_KIND says.
@@ -409,7 +437,8 @@ export const STATUS_OUTSIDE_PERIOD = 3;
 export const STATUS_NEGATIVE_QUANTITY = 4;
 export const STATUS_OVERFLOW = 5;
 export const STATUS_CREDITS_EXHAUSTED = 6;
-export const STATUS_NAMES = ['rated', 'no_price_version', 'no_rate_card', 'outside_period', 'negative_quantity', 'overflow', 'credits_exhausted'] as const;
+export const STATUS_CHAIN_REFUSED = 7;
+export const STATUS_NAMES = ['rated', 'no_price_version', 'no_rate_card', 'outside_period', 'negative_quantity', 'overflow', 'credits_exhausted', 'chain_refused'] as const;
 
 // STEP.kind, with what `ref`, a, b and c hold.
 export const STEP_KIND_OUTCOME = 1;

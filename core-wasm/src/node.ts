@@ -1,9 +1,9 @@
 // Node convenience: load the built wasm from disk once and rate with it.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { PriceBook, StateMap, UsageEvent } from './book.ts';
+import type { ChainEvent, PriceBook, StateMap, UsageEvent } from './book.ts';
 import type { CompiledBook } from './compile.ts';
-import { Kernel, type RateOutput } from './kernel.ts';
+import { type ChainOutput, Kernel, type RateOutput } from './kernel.ts';
 
 export const wasmPath = fileURLToPath(new URL('../build/tariff.wasm', import.meta.url));
 
@@ -30,4 +30,14 @@ export async function rate(
 ): Promise<RateOutput> {
   shared ??= await loadKernel();
   return shared.rate(book, states, events);
+}
+
+/** Rates events along their reseller chains (Kernel.rateChain) with the process-wide kernel instance. */
+export async function rateChain(
+  books: (PriceBook | CompiledBook)[],
+  states: StateMap,
+  events: ChainEvent[],
+): Promise<ChainOutput> {
+  shared ??= await loadKernel();
+  return shared.rateChain(books, states, events);
 }

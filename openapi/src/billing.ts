@@ -20,9 +20,8 @@ import {
   object,
   ref,
   string,
+  described,
 } from './schema.ts';
-
-const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
 
 /** Query parameters from a zod object, so their names and bounds come from the handler's schema too. */
 function queryParams(schema: z.ZodObject): { name: string; in: 'query'; schema: Schema }[] {
@@ -227,11 +226,22 @@ Object.assign(billingSchemas, {
     allowed: { type: 'boolean' },
     reasons: {
       type: 'array',
-      items: object({
-        code: { type: 'string', enum: ['credits_exhausted', 'budget_exceeded', 'customer_blocked'] },
-        message: string,
-      }),
-      description: 'Why not; empty when allowed.',
+      items: object(
+        {
+          code: { type: 'string', enum: ['credits_exhausted', 'budget_exceeded', 'customer_blocked'] },
+          message: string,
+          level: {
+            type: 'integer',
+            minimum: 1,
+            description:
+              "Set when a reseller up the customer's chain refuses: 1 for its reseller, 2 for that one's, ...",
+          },
+          reseller_id: described(string, 'The refusing reseller (external id), with `level`.'),
+        },
+        ['level', 'reseller_id'],
+      ),
+      description:
+        "Why not; empty when allowed. Every reseller up the customer's chain must let the request through too: one blocked for non-payment, or blocking on depletion without credit in force covering the estimated cost, refuses it (the estimate is the customer's price; a reseller's own cost is normally lower).",
     },
     estimated_cost: money,
     currency: ratingCurrency,
@@ -508,6 +518,50 @@ Object.assign(billingSchemas, {
           policy: { type: 'string', enum: ['event', 'period_end', 'finalization'] },
         }),
         'A due draft that waits for this rate; finalized by the next billing tick once it is supplied.',
+      ),
+    ),
+    issuer: nullable(
+      described(
+        object({
+          customer_id: described(string, "The issuing reseller's external id."),
+          name: string,
+          legal_name: nullable(string),
+          address: nullable(string),
+          country: nullable(string),
+          tax_ids: { type: 'array', items: object({ jurisdiction: string, tax_id: string }) },
+          logo_url: nullable(string),
+          reply_to: nullable(string),
+        }),
+        "Who issued the invoice when it is not the tenant: the customer's reseller parent, as its brand was at finalization (the number is from that reseller's own sequence). Null on drafts: set at finalization.",
+      ),
+    ),
+    breakdown: nullable(
+      described(
+        object({
+          currency: string,
+          children: {
+            type: 'array',
+            items: object({
+              customer_id: described(string, "The direct child's external id."),
+              name: nullable(string),
+              events: described(string, "Events of the child's subtree in the period."),
+              amount: described(money, 'Rounded: the rounded amounts add up to usage_subtotal.amount.'),
+              amount_exact: described(
+                money,
+                "What the reseller paid for the child's subtree's usage (before credits).",
+              ),
+            }),
+          },
+          own_usage: described(
+            object({ amount: money, amount_exact: money }),
+            "The reseller's own direct usage: the usage subtotal less its children's.",
+          ),
+          usage_subtotal: described(
+            object({ amount: money, amount_exact: money }),
+            'The usage lines net of allowances, discounts and commitments, before credits.',
+          ),
+        }),
+        "A reseller's period-end invoice itemised by direct child (null for other invoices, and for a reseller's invoice converted into another currency).",
       ),
     ),
   }),

@@ -14,9 +14,9 @@ import {
   object,
   ref,
   string,
+  described,
 } from './schema.ts';
 
-const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
 const uuid: Schema = { type: 'string', format: 'uuid' };
 const idParam = { name: 'id', in: 'path' as const, schema: uuid, required: true };
 

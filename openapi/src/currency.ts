@@ -9,9 +9,19 @@ import {
   supplyRatesInput,
   updateSettingsInput,
 } from './schemas/currency.ts';
-import { type Operation, type Schema, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
+import {
+  type Operation,
+  type Schema,
+  fromZod,
+  instant,
+  money,
+  nullable,
+  object,
+  ref,
+  string,
+  described,
+} from './schema.ts';
 
-const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
 const integer: Schema = { type: 'integer' };
 const rate: Schema = {
   type: 'string',

@@ -39,7 +39,7 @@ const onBlockRule =
   'on the customer is blocked for POST /v1/customers/{id}/check, quotes and the SDK (its pricing snapshot shows the spend). on_block "refuse" (gateways that send the event before serving the ' +
   'request): such an event is rejected with code budget_exceeded or credits_exhausted and nothing of it is stored or drawn; the other events of the request are rated without it.';
 
-import { type Schema, decimal, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
+import { type Schema, decimal, described, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
 
 const list = (item: string): Schema =>
   object({ data: { type: 'array', items: ref(item) }, has_more: { type: 'boolean' } });
@@ -487,6 +487,24 @@ const schemas: Record<string, Schema> = {
     period_start: instant,
     rated_at: instant,
     receipt: { type: 'array', items: { ...anyObject, required: ['step'], properties: { step: string } } },
+    chain: {
+      type: 'array',
+      description:
+        "The reseller levels above the customer, as the event was first rated: 1 for its reseller, 2 for that one's, ... Empty for a customer with no reseller.",
+      items: object({
+        level: { type: 'integer', minimum: 1 },
+        customer_id: described(string, 'The reseller billed at this level (external id).'),
+        price_book: string,
+        book_version: instant,
+        card: string,
+        currency: string,
+        amount: described(money, 'What is left to bill the reseller for the event, after its credits.'),
+        net: described(money, 'What the reseller pays its parent for the event, before its credits.'),
+        credits_applied: money,
+        margin: described(money, "The level below's net minus this level's: what the reseller earned on the event."),
+        receipt: { type: 'array', items: { ...anyObject, required: ['step'], properties: { step: string } } },
+      }),
+    },
   }),
   Estimate: object({
     results: {

@@ -1,10 +1,9 @@
 // The part of the OpenAPI document that serves the SDK and edge workers: the pricing snapshot and signed price
 // quotes. Merged into document.ts like billing.ts. Request bodies come from the handlers' zod schemas.
 import { createQuoteInput } from './schemas/quotes.ts';
-import { type Schema, fromZod, instant, money, nullable, object, string } from './schema.ts';
+import { type Schema, fromZod, instant, money, nullable, object, string, described } from './schema.ts';
 
 const anyObject: Schema = { type: 'object', additionalProperties: true };
-const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
 const customerId = {
   name: 'id',
   in: 'path' as const,

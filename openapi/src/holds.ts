@@ -3,9 +3,19 @@
 // parameters come from the handlers' zod schemas.
 import type { z } from 'zod';
 import { extendHoldInput, listHoldsQuery, placeHoldInput } from './schemas/holds.ts';
-import { type Operation, type Schema, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
+import {
+  type Operation,
+  type Schema,
+  fromZod,
+  instant,
+  money,
+  nullable,
+  object,
+  ref,
+  string,
+  described,
+} from './schema.ts';
 
-const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
 const anyObject: Schema = { type: 'object', additionalProperties: true };
 const customerId = {
   name: 'id',

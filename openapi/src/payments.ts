@@ -1,9 +1,19 @@
 // The payments part of the OpenAPI document: the Stripe connection, the dunning policy, payment setup links,
 // invoice collection and the operator's actions, and the incoming Stripe events endpoint. Merged into document.ts.
 import { connectStripeInput, dunningPolicyInput, invoiceActionInput, setupLinkInput } from './schemas/payments.ts';
-import { type Operation, type Schema, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
+import {
+  type Operation,
+  type Schema,
+  fromZod,
+  instant,
+  money,
+  nullable,
+  object,
+  ref,
+  string,
+  described,
+} from './schema.ts';
 
-const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
 const uuid: Schema = { type: 'string', format: 'uuid' };
 const integer: Schema = { type: 'integer' };
 const invoiceId = { name: 'id', in: 'path' as const, schema: uuid, required: true };

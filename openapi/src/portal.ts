@@ -1,9 +1,9 @@
 // The customer portal part of the OpenAPI document: the tenant's backend issues a customer's portal link (to
 // send) or embed token (for its own page). Merged into document.ts like webhooks.ts.
+import { resellerBrandBody } from './schemas/brands.ts';
 import { embedTokenBody, portalLinkBody } from './schemas/portal.ts';
-import { type Operation, type Schema, fromZod, instant, object, string } from './schema.ts';
+import { type Operation, type Schema, described, fromZod, instant, nullable, object, string } from './schema.ts';
 
-const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
 const customerId = {
   name: 'id',
   in: 'path' as const,
@@ -24,6 +24,21 @@ export const portalSchemas: Record<string, Schema> = {
     expires_at: instant,
   }),
   PortalToken: object({ customer_id: string, token, expires_at: instant }),
+  ResellerBrand: object({
+    customer_id: described(string, "The reseller's external id."),
+    display_name: nullable(string),
+    logo_url: nullable(string),
+    accent_color: nullable(string),
+    legal_name: nullable(described(string, "The seller's name on its children's invoices (else the display name).")),
+    address: nullable(string),
+    country: nullable(string),
+    tax_ids: { type: 'array', items: object({ jurisdiction: string, tax_id: string }) },
+    invoice_prefix: described(string, "Its children's invoices are numbered PREFIX-000001, ... from its own sequence."),
+    currency: nullable(described(string, 'The currency of the children it creates when they name none.')),
+    reply_to: nullable(string),
+    stripe_account: nullable(described(string, 'Its Stripe account (Connect): its children pay into it.')),
+    updated_at: nullable(instant),
+  }),
 };
 
 const rule =
@@ -47,6 +62,24 @@ export const portalRoutes: Record<string, Record<string, Operation>> = {
       description: rule,
       body: fromZod(embedTokenBody),
       ok: [201, 'PortalToken'],
+      params: [customerId],
+    },
+  },
+  '/v1/customers/{id}/brand': {
+    get: {
+      summary: "A reseller's brand: its portal look and its seller profile for its children's invoices",
+      operationId: 'getResellerBrand',
+      description: 'Needs a key that may read customers. 422 not_a_reseller for a customer that is not a reseller.',
+      ok: [200, 'ResellerBrand'],
+      params: [customerId],
+    },
+    put: {
+      summary: "Sets a reseller's brand (absent fields stay, null clears)",
+      operationId: 'setResellerBrand',
+      description:
+        "Needs a key that may write customers. The reseller then issues its children's invoices: numbered from its own sequence with its prefix, printed with its legal name, address, tax ids, logo and reply-to, collected through its Stripe account. Tax ids are checked against their jurisdiction's format and check digits.",
+      body: fromZod(resellerBrandBody),
+      ok: [200, 'ResellerBrand'],
       params: [customerId],
     },
   },

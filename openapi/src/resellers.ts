@@ -1,9 +1,8 @@
 // The resellers part of the OpenAPI document: margin reports from the chain_daily aggregate, as JSON or CSV.
 // Merged into document.ts like currency.ts; queries come from the zod schemas.
 import { marginReportInput } from './schemas/resellers.ts';
-import { type Operation, type Schema, fromZod, money, object, string } from './schema.ts';
+import { type Operation, type Schema, fromZod, money, object, string, described } from './schema.ts';
 
-const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
 const integer: Schema = { type: 'integer' };
 const day: Schema = { type: 'string', format: 'date' };
 

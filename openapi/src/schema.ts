@@ -18,6 +18,9 @@ export const money: Schema = {
   description: 'Decimal amount with 9 decimals (nano-units).',
 };
 export const decimal: Schema = { type: 'string', pattern: '^-?[0-9]+(\\.[0-9]+)?$' };
+/** A schema with its description. */
+export const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
+
 export const object = (properties: Record<string, Schema>, optional: string[] = []): Schema => ({
   type: 'object',
   properties,

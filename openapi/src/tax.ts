@@ -1,9 +1,19 @@
 // The tax part of the OpenAPI document: the tenant's tax settings, the tax report, the online tax id check, and
 // the invoice and credit note documents (PDF, HTML).
 import { taxReportInput, updateTaxSettingsInput } from './schemas/tax.ts';
-import { type Operation, type Schema, decimal, fromZod, instant, money, nullable, object, string } from './schema.ts';
+import {
+  type Operation,
+  type Schema,
+  decimal,
+  fromZod,
+  instant,
+  money,
+  nullable,
+  object,
+  string,
+  described,
+} from './schema.ts';
 
-const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
 const uuidPath = { name: 'id', in: 'path' as const, schema: { type: 'string', format: 'uuid' }, required: true };
 const customerPath = {
   name: 'id',

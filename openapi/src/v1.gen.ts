@@ -1927,6 +1927,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/customers/{id}/brand": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A reseller's brand: its portal look and its seller profile for its children's invoices
+         * @description Needs a key that may read customers. 422 not_a_reseller for a customer that is not a reseller.
+         */
+        get: operations["getResellerBrand"];
+        /**
+         * Sets a reseller's brand (absent fields stay, null clears)
+         * @description Needs a key that may write customers. The reseller then issues its children's invoices: numbered from its own sequence with its prefix, printed with its legal name, address, tax ids, logo and reply-to, collected through its Stripe account. Tax ids are checked against their jurisdiction's format and check digits.
+         */
+        put: operations["setResellerBrand"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2459,6 +2483,30 @@ export interface components {
             } & {
                 [key: string]: unknown;
             })[];
+            /** @description The reseller levels above the customer, as the event was first rated: 1 for its reseller, 2 for that one's, ... Empty for a customer with no reseller. */
+            chain: {
+                level: number;
+                /** @description The reseller billed at this level (external id). */
+                customer_id: string;
+                price_book: string;
+                /** Format: date-time */
+                book_version: string;
+                card: string;
+                currency: string;
+                /** @description What is left to bill the reseller for the event, after its credits. */
+                amount: string;
+                /** @description What the reseller pays its parent for the event, before its credits. */
+                net: string;
+                /** @description Decimal amount with 9 decimals (nano-units). */
+                credits_applied: string;
+                /** @description The level below's net minus this level's: what the reseller earned on the event. */
+                margin: string;
+                receipt: ({
+                    step: string;
+                } & {
+                    [key: string]: unknown;
+                })[];
+            }[];
         };
         Estimate: {
             results: ({
@@ -2616,11 +2664,15 @@ export interface components {
         EntitlementCheck: {
             customer_id: string;
             allowed: boolean;
-            /** @description Why not; empty when allowed. */
+            /** @description Why not; empty when allowed. Every reseller up the customer's chain must let the request through too: one blocked for non-payment, or blocking on depletion without credit in force covering the estimated cost, refuses it (the estimate is the customer's price; a reseller's own cost is normally lower). */
             reasons: {
                 /** @enum {string} */
                 code: "credits_exhausted" | "budget_exceeded" | "customer_blocked";
                 message: string;
+                /** @description Set when a reseller up the customer's chain refuses: 1 for its reseller, 2 for that one's, ... */
+                level?: number;
+                /** @description The refusing reseller (external id), with `level`. */
+                reseller_id?: string;
             }[];
             /** @description Decimal amount with 9 decimals (nano-units). */
             estimated_cost: string;
@@ -2877,6 +2929,48 @@ export interface components {
                 at: string;
                 /** @enum {string} */
                 policy: "event" | "period_end" | "finalization";
+            } | null;
+            issuer: {
+                /** @description The issuing reseller's external id. */
+                customer_id: string;
+                name: string;
+                legal_name: string | null;
+                address: string | null;
+                country: string | null;
+                tax_ids: {
+                    jurisdiction: string;
+                    tax_id: string;
+                }[];
+                logo_url: string | null;
+                reply_to: string | null;
+            } | null;
+            breakdown: {
+                currency: string;
+                children: {
+                    /** @description The direct child's external id. */
+                    customer_id: string;
+                    name: string | null;
+                    /** @description Events of the child's subtree in the period. */
+                    events: string;
+                    /** @description Rounded: the rounded amounts add up to usage_subtotal.amount. */
+                    amount: string;
+                    /** @description What the reseller paid for the child's subtree's usage (before credits). */
+                    amount_exact: string;
+                }[];
+                /** @description The reseller's own direct usage: the usage subtotal less its children's. */
+                own_usage: {
+                    /** @description Decimal amount with 9 decimals (nano-units). */
+                    amount: string;
+                    /** @description Decimal amount with 9 decimals (nano-units). */
+                    amount_exact: string;
+                };
+                /** @description The usage lines net of allowances, discounts and commitments, before credits. */
+                usage_subtotal: {
+                    /** @description Decimal amount with 9 decimals (nano-units). */
+                    amount: string;
+                    /** @description Decimal amount with 9 decimals (nano-units). */
+                    amount_exact: string;
+                };
             } | null;
         };
         InvoiceList: {
@@ -3802,6 +3896,26 @@ export interface components {
             /** Format: date-time */
             expires_at: string;
         };
+        ResellerBrand: {
+            /** @description The reseller's external id. */
+            customer_id: string;
+            display_name: string | null;
+            logo_url: string | null;
+            accent_color: string | null;
+            legal_name: string | null;
+            address: string | null;
+            country: string | null;
+            tax_ids: {
+                jurisdiction: string;
+                tax_id: string;
+            }[];
+            /** @description Its children's invoices are numbered PREFIX-000001, ... from its own sequence. */
+            invoice_prefix: string;
+            currency: string | null;
+            reply_to: string | null;
+            stripe_account: string | null;
+            updated_at: string | null;
+        };
     };
     responses: never;
     parameters: never;
@@ -4312,7 +4426,7 @@ export interface operations {
                     name?: string;
                     /** Format: email */
                     email?: string;
-                    currency: string;
+                    currency?: string;
                     country?: string;
                     tax_id?: string;
                     /** @enum {string} */
@@ -16556,6 +16670,215 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PortalToken"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getResellerBrand: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResellerBrand"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    setResellerBrand: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The customer's external id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    display_name?: string | null;
+                    logo_url?: string | null;
+                    accent_color?: string | null;
+                    legal_name?: string | null;
+                    address?: string | null;
+                    country?: string | null;
+                    tax_ids?: {
+                        jurisdiction: string;
+                        tax_id: string;
+                    }[];
+                    invoice_prefix?: string;
+                    currency?: string | null;
+                    reply_to?: string | null;
+                    stripe_account?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResellerBrand"];
                 };
             };
             /** @description Invalid input: every problem with its field. */

@@ -12,9 +12,8 @@ import {
   updateEndpointInput,
   webhookEventTypes,
 } from './schemas/webhooks.ts';
-import { type Operation, type Schema, fromZod, instant, nullable, object, ref, string } from './schema.ts';
+import { type Operation, type Schema, fromZod, instant, nullable, object, ref, string, described } from './schema.ts';
 
-const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
 const uuid: Schema = { type: 'string', format: 'uuid' };
 const integer: Schema = { type: 'integer' };
 const eventType: Schema = { type: 'string', enum: [...webhookEventTypes] };

@@ -131,4 +131,6 @@ export const operationRoutes = {
   getMargins: ["get", "/v1/margins"],
   createPortalLink: ["post", "/v1/customers/{id}/portal_links"],
   createPortalToken: ["post", "/v1/customers/{id}/portal_tokens"],
+  getResellerBrand: ["get", "/v1/customers/{id}/brand"],
+  setResellerBrand: ["put", "/v1/customers/{id}/brand"],
 } as const satisfies OperationRoutes;

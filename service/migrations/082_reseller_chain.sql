@@ -2,7 +2,7 @@
 -- every book up its reseller chain; level 0 is the end user's own charge, stored in the event row as before.
 --
 -- `events.chain`: levels 1..n (the reseller ancestors), one JSON object each, in order:
---   {"customer_id", "price_book_id", "book_version", "card", "currency", "amount", "subtotal", "net", "cost",
+--   {"customer_id", "period_start", "price_book_id", "book_version", "card", "currency", "amount", "subtotal", "net", "cost",
 --    "credits_applied", "receipt"} (receipt compact, as events.receipt). Null for a customer with no reseller.
 ALTER TABLE events ADD COLUMN chain json;
 

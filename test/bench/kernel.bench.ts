@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { calcPrice } from '@pydantic/genai-prices';
 import {
+  type ChainEvent,
   EventTypes,
   type PriceBook,
   type UsageEvent,
@@ -137,6 +138,23 @@ async function main(): Promise<void> {
 
   const kernel = await loadKernel();
   const jsonApi = timed(seconds, () => kernel.rate(tokenBook, {}, events).results.length);
+  // Reseller chains through the same JSON API, same run: each event alone (depth 1), then rated for its end user,
+  // its reseller (10) and their distributor (2) in one kernel pass (depth 3); chain events per second.
+  const chainBooks = [tokenBook, tokenBook, tokenBook];
+  const depth1: ChainEvent[] = events.map((event) => ({
+    event,
+    chain: [{ customer_id: event.customer_id, book: 0 }],
+  }));
+  const depth3: ChainEvent[] = events.map((event, i) => ({
+    event,
+    chain: [
+      { customer_id: event.customer_id, book: 0 },
+      { customer_id: `reseller${i % 10}`, book: 1 },
+      { customer_id: `distributor${i % 2}`, book: 2 },
+    ],
+  }));
+  const chainDepth1 = timed(seconds, () => kernel.rateChain(chainBooks, {}, depth1).results.length);
+  const chainDepth3 = timed(seconds, () => kernel.rateChain(chainBooks, {}, depth3).results.length);
   const referenceEvents = events.slice(0, 2_000);
   const reference = timed(seconds, () => rateReference(tokenBook, {}, referenceEvents).results.length);
   const genai = timed(seconds, () => {
@@ -159,6 +177,8 @@ async function main(): Promise<void> {
     kernel_events_per_second_all_cores: Math.round(allCores),
     cores: threads,
     json_api_events_per_second: Math.round(jsonApi),
+    json_api_chain_depth_1_events_per_second: Math.round(chainDepth1),
+    json_api_chain_depth_3_events_per_second: Math.round(chainDepth3),
     reference_decimal_js_events_per_second: Math.round(reference),
     genai_prices_calcprice_events_per_second: Math.round(genai),
     kernel_vs_reference: Math.round(singleCore / reference),

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleEntry, type Bundle } from './bundle.ts';
 import { runInChromium, startChromium } from './browser.ts';
 import { run as runI64, type I64Input } from './fixtures/i64-entry.ts';
-import type { RateInput } from './fixtures/kernel-entry.ts';
-import { loadVectors } from '../vectors/vectors.ts';
+import type { ChainRateInput, RateInput } from './fixtures/kernel-entry.ts';
+import { loadChainVectors, loadVectors } from '../vectors/vectors.ts';
 import { buildI64Wasm } from './fixtures/i64-wasm.ts';
 import { runInNode, startNode } from './node.ts';
 import type { Program, Session } from './program.ts';
@@ -251,6 +251,19 @@ describe('the real kernel across runtimes', () => {
       expect(vector.expected, `${vector.name} has no recorded output`).toBeDefined();
       const expected = JSON.stringify(vector.expected);
       const input: RateInput = { book: vector.book, states: vector.states, events: vector.events };
+      for (const [runtime, session] of sessions) {
+        expect(await session.run(input), `${vector.name} in ${runtime}`).toBe(expected);
+      }
+    }
+  });
+
+  it('gives every reseller-chain vector its recorded output, byte for byte, in every runtime', async () => {
+    const vectors = loadChainVectors();
+    expect(vectors.length).toBeGreaterThanOrEqual(2);
+    for (const vector of vectors) {
+      expect(vector.expected, `${vector.name} has no recorded output`).toBeDefined();
+      const expected = JSON.stringify(vector.expected);
+      const input: ChainRateInput = { books: vector.books, states: vector.states, chainEvents: vector.events };
       for (const [runtime, session] of sessions) {
         expect(await session.run(input), `${vector.name} in ${runtime}`).toBe(expected);
       }

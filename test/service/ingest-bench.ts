@@ -60,14 +60,39 @@ for (let c = 0; c < customers; c++) {
   });
 }
 
+// The depth-3 case: end users of 20 resellers under 2 distributors, every event rated at all three levels.
+const bookAt = (customer: string, book: string) =>
+  fetch(`${service.url}/v1/customers/${customer}/price_book`, {
+    method: 'PUT',
+    headers,
+    body: JSON.stringify({ price_book: book, effective_from: '2020-01-01T00:00:00Z' }),
+  });
+for (let d = 0; d < 2; d++) {
+  await post('/v1/customers', { external_id: `dist-${d}`, currency: 'USD', is_reseller: true });
+  await bookAt(`dist-${d}`, 'demo-llm');
+}
+for (let r = 0; r < 20; r++) {
+  await post('/v1/customers', {
+    external_id: `res-${r}`,
+    currency: 'USD',
+    is_reseller: true,
+    parent_id: `dist-${r % 2}`,
+  });
+  await bookAt(`res-${r}`, 'demo-llm');
+}
+for (let c = 0; c < customers; c++) {
+  await post('/v1/customers', { external_id: `chain-${c}`, currency: 'USD', parent_id: `res-${c % 20}` });
+  await bookAt(`chain-${c}`, 'demo-llm');
+}
+
 let sequence = 0;
 const now = Date.now();
-function events(count: number) {
+function events(count: number, prefix = 'bench') {
   return Array.from({ length: count }, () => {
     const n = sequence++;
     return {
       transaction_id: `bench-${n}`,
-      customer_id: `bench-${n % customers}`,
+      customer_id: `${prefix}-${n % customers}`,
       event_type: 'llm.completion',
       timestamp: new Date(now - (n % 3_600_000)).toISOString(),
       properties: {
@@ -136,7 +161,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-async function run(name: string, batchSize: number, requests: number, concurrency: number) {
+async function run(name: string, batchSize: number, requests: number, concurrency: number, prefix = 'bench') {
   const latencies: number[] = [];
   let acknowledged = 0;
   let next = 0;
@@ -146,7 +171,7 @@ async function run(name: string, batchSize: number, requests: number, concurrenc
     Array.from({ length: concurrency }, async () => {
       while (next < requests) {
         next++;
-        const body = batchSize === 1 ? events(1)[0] : { events: events(batchSize) };
+        const body = batchSize === 1 ? events(1, prefix)[0] : { events: events(batchSize, prefix) };
         const t0 = performance.now();
         const response = await client.post('/v1/events', body);
         latencies.push(performance.now() - t0);
@@ -171,6 +196,7 @@ async function run(name: string, batchSize: number, requests: number, concurrenc
 }
 
 const round = (x: number) => Math.round(x * 10) / 10;
+const ratio = (x: number, y: number) => Math.round((x / y) * 1000) / 1000;
 
 // Ack -> visible in /usage: read right after each ack; the event is in the same transaction, so the delay is
 // 0 unless a read misses it (then it is the time until a read sees it).
@@ -321,6 +347,7 @@ try {
   await run('warm-up', 100, 20, 2);
   const batch1000 = await run('batches of 1,000', 1000, scaled(40), 3);
   const batch100 = await run('batches of 100', 100, scaled(300), 4);
+  const depth3 = await run('batches of 100, depth-3 reseller chains', 100, scaled(300), 4, 'chain');
   const single = await run('one-event requests', 1, scaled(4000), 32);
   const floor = await httpFloor(scaled(4000), 32);
   log(`HTTP floor (GET /healthz): ${JSON.stringify(floor)}`);
@@ -339,6 +366,15 @@ try {
     load_average: os.loadavg().map((l) => Math.round(l * 100) / 100),
     batch_1000: batch1000,
     batch_100: batch100,
+    // The same batches for end users two resellers deep (each event rated at three levels): goal cost <= 1.5x.
+    batch_100_depth_3: depth3,
+    ratio_depth_3_to_direct: {
+      cpu_us_per_event_service_and_postgresql: ratio(
+        depth3.cpu_us_per_event.service + depth3.cpu_us_per_event.postgresql,
+        batch100.cpu_us_per_event.service + batch100.cpu_us_per_event.postgresql,
+      ),
+      time_per_event: ratio(batch100.events_per_second, depth3.events_per_second),
+    },
     single_event: single,
     http_floor: floor,
     ratio_single_event_to_http_floor: Math.round((single.events_per_second / floor.requests_per_second) * 1000) / 1000,

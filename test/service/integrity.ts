@@ -67,7 +67,16 @@ export async function invoiceAggregateProblems(owner: Db): Promise<string[]> {
       from event_ratings l
       join events e on e.tenant_id = l.tenant_id and e.transaction_id = l.transaction_id and e.occurred_at >= l.period_start
       where not exists (select 1 from event_ratings n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)
-        and not exists (select 1 from invoice_adjustments a where a.tenant_id = l.tenant_id and a.reference = l.transaction_id and a.source = 'late_event')),
+        and not exists (select 1 from invoice_adjustments a where a.tenant_id = l.tenant_id and a.reference = l.transaction_id
+                        and a.customer_id = l.customer_id and a.source = 'late_event')
+      union all
+      -- Reseller levels of an event's chain (migration 082): each level's own receipt, in its own period.
+      select e.tenant_id, (c->>'customer_id')::uuid, (c->>'period_start')::timestamptz, c->>'card', (c->>'amount')::numeric,
+             receipt_json(c->'receipt'), e.properties
+      from events e cross join json_array_elements(e.chain) c
+      where e.chain is not null
+        and not exists (select 1 from invoice_adjustments a where a.tenant_id = e.tenant_id and a.reference = e.transaction_id
+                        and a.customer_id = (c->>'customer_id')::uuid and a.source = 'late_event')),
     oracle as (
       select l.tenant_id, l.customer_id, l.period_start, s->>'step' as step,
              case when s->>'step' = 'price' then l.card else '' end as card,

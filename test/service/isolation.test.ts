@@ -202,6 +202,9 @@ describe('tenant isolation', () => {
       await owner`select id from customers where tenant_id = ${b.tenantId} and external_id = 'b-parent'`;
     await owner`insert into chain_daily (tenant_id, customer_id, period_start, day, child_id, end_customer_id, level, card, currency, events, charge, resale, billed)
       values (${b.tenantId}, ${bParentRow.id}, '2026-03-01T00:00:00Z', '2026-03-10', ${bCustomerRow.id}, ${bCustomerRow.id}, 1, 'b-card', 'USD', 3, 1, 2, 1)`;
+    // B's reseller brand and its invoice sequence (migration 081).
+    await owner`insert into reseller_brands (tenant_id, customer_id, legal_name, invoice_prefix, updated_at) values (${b.tenantId}, ${bParentRow.id}, 'B Resells Ltd', 'BRS', now())`;
+    await owner`insert into reseller_sequences (tenant_id, customer_id, document, last_number) values (${b.tenantId}, ${bParentRow.id}, 'invoice', 1)`;
     const bEvents = await asB('POST', '/v1/events', {
       events: [llmEvent('b-tx', 'b-customer'), llmEvent('shared-tx', 'b-customer')],
     });
@@ -1348,6 +1351,22 @@ describe('tenant isolation', () => {
         check: (r) => expect(r.body.display_name).toBe('A brand'),
       },
       { route: 'trpc portal.brand', run: asAtrpc('query', 'portal.brand', { customer_id: 'b-parent' }), status: 404 },
+      { route: 'GET /customers/:id/brand', run: asA('GET', '/v1/customers/b-parent/brand'), status: 404 },
+      {
+        route: 'PUT /customers/:id/brand',
+        run: asA('PUT', '/v1/customers/b-parent/brand', { legal_name: 'A takes over', invoice_prefix: 'AAA' }),
+        status: 404,
+      },
+      {
+        route: 'trpc portal.resellerBrand',
+        run: asAtrpc('query', 'portal.resellerBrand', { id: 'b-parent' }),
+        status: 404,
+      },
+      {
+        route: 'trpc portal.setResellerBrand',
+        run: asAtrpc('mutation', 'portal.setResellerBrand', { id: 'b-parent', legal_name: 'A takes over' }),
+        status: 404,
+      },
       // A's session is no portal token, and A's portal token opens A's customer only.
       { route: 'trpc portal.summary', run: asAtrpc('query', 'portal.summary'), status: 401 },
       {

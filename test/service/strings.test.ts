@@ -275,6 +275,7 @@ describe('strings on every write path', () => {
     await ok('POST', '/v1/customers', { external_id: 'acme', currency: 'USD' });
     await ok('POST', '/v1/customers', { external_id: 'acme2', currency: 'USD' });
     await ok('POST', '/v1/customers', { external_id: 'sub', currency: 'USD' });
+    await ok('POST', '/v1/customers', { external_id: 'reseller', currency: 'USD', is_reseller: true });
     await ok('POST', '/v1/price_books', { book: exampleBook('llm') });
     await ok('PUT', '/v1/customers/acme/price_book', { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' });
     await ok('POST', '/v1/meters', {
@@ -504,6 +505,11 @@ describe('strings on every write path', () => {
     restEndpoint('POST /reratings/:id/approve', { path: { id: uuid } });
     restEndpoint('GET /events/:transaction_id/revisions', { path: { transaction_id: 'seed-1' } });
     restEndpoint('GET /customers/:id/pricing-snapshot', { path: { id: 'acme' } });
+    restEndpoint('GET /resellers/:customer_id/margins', {
+      path: { customer_id: 'acme' },
+      query: { from: '2026-03-01', to: '2026-03-31', group_by: 'day' },
+    });
+    restEndpoint('GET /margins', { query: { from: '2026-03-01', to: '2026-03-31', group_by: 'card' } });
     restEndpoint('POST /quotes', { body: { event: llmEvent('quoted-1'), expires_in: 60 } });
     restEndpoint('GET /customers/:id/sla_credits', { path: { id: 'acme' } });
     restEndpoint('POST /customers/:id/sla_credits', { path: { id: 'acme' }, body: sla });
@@ -554,6 +560,20 @@ describe('strings on every write path', () => {
     });
     restEndpoint('POST /customers/:id/portal_links', { path: { id: 'acme' }, body: { expires_in: 600 } });
     restEndpoint('POST /customers/:id/portal_tokens', { path: { id: 'acme' }, body: { expires_in: 600 } });
+    const resellerBrand = {
+      display_name: 'Resold',
+      logo_url: 'https://cdn.example/resold.png',
+      legal_name: 'Resold Ltd',
+      address: '1 Road\nTown',
+      country: 'DE',
+      tax_ids: [{ jurisdiction: 'DE', tax_id: 'DE136695976' }],
+      invoice_prefix: 'RS',
+      currency: 'EUR',
+      reply_to: 'billing@resold.example',
+      stripe_account: 'acct_1Resold',
+    };
+    restEndpoint('GET /customers/:id/brand', { path: { id: 'reseller' } });
+    restEndpoint('PUT /customers/:id/brand', { path: { id: 'reseller' }, body: resellerBrand });
     restEndpoint('GET /webhook_messages/:id/attempts', { path: { id: messageId }, query: { endpoint_id: hook.id } });
     restEndpoint('POST /webhook_messages/:id/retry', { path: { id: messageId }, body: { endpoint_id: hook.id } });
     restEndpoint('POST /customers/:id/holds', {
@@ -795,6 +815,8 @@ describe('strings on every write path', () => {
     trpcEndpoint('portal.createLink', 'mutation', { customer_id: 'acme', expires_in: 600 });
     trpcEndpoint('portal.createEmbedToken', 'mutation', { customer_id: 'acme', expires_in: 600 });
     trpcEndpoint('portal.brand', 'query', { customer_id: 'acme' });
+    trpcEndpoint('portal.resellerBrand', 'query', { id: 'reseller' });
+    trpcEndpoint('portal.setResellerBrand', 'mutation', { id: 'reseller', ...resellerBrand });
     trpcEndpoint('portal.setBrand', 'mutation', {
       display_name: 'Brand',
       logo_url: 'https://cdn.example/logo.png',
@@ -813,6 +835,8 @@ describe('strings on every write path', () => {
     trpcEndpoint('currency.rates', 'query', { base: 'EUR', limit: 10 });
     trpcEndpoint('currency.importEcb', 'mutation', { csv: ecbFile, source: 'ecb' });
     trpcEndpoint('currency.revenueReport', 'query', reportRange);
+    trpcEndpoint('resellers.margins', 'query', { customer_id: 'acme', from: '2026-03-01', to: '2026-03-31' });
+    trpcEndpoint('resellers.marginsCsv', 'query', { from: '2026-03-01', to: '2026-03-31', group_by: 'card' });
   });
   afterAll(async () => {
     await harness?.close();

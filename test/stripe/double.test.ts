@@ -162,6 +162,12 @@ describe('wire format and objects', () => {
     await expect(stripe.customers.retrieve(theirs.id)).rejects.toMatchObject({ statusCode: 404 });
     const throughHeader = await stripe.customers.retrieve(theirs.id, {}, { stripeAccount: other.id });
     expect(throughHeader.id).toBe(theirs.id);
+    // Recorded: which header each request carried, and the account it acted on.
+    const recorded = double.state.requests.find((r) => r.path === `/v1/customers/${theirs.id}` && r.stripeAccount);
+    expect(recorded).toMatchObject({ stripeAccount: other.id, account: other.id, status: 200 });
+    expect(double.state.requests.filter((r) => r.path === '/v1/customers' && r.method === 'POST').at(-1)).toMatchObject(
+      { stripeAccount: null, account: other.id },
+    );
     await expect(stripe.customers.list({}, { stripeAccount: 'acct_unknown' })).rejects.toMatchObject({
       statusCode: 403,
       code: 'account_invalid',

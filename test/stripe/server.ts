@@ -105,6 +105,10 @@ export async function answerApiRequest(
   const record: RequestRecord = {
     requestId,
     account: null,
+    stripeAccount:
+      typeof incoming.headers['stripe-account'] === 'string' && incoming.headers['stripe-account'] !== ''
+        ? incoming.headers['stripe-account']
+        : null,
     method: request.method,
     path: request.path,
     idempotencyKey,

@@ -77,6 +77,8 @@ export class ChargeLedger {
 export interface RequestRecord {
   requestId: string;
   account: string | null;
+  /** The Stripe-Account header it was sent with (Connect: acting on a connected account), or null. */
+  stripeAccount: string | null;
   method: string;
   path: string;
   idempotencyKey: string | null;

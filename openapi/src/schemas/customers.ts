@@ -29,7 +29,8 @@ export const createCustomerInput = z.strictObject({
   external_id: externalId,
   name: text(300, { trim: true }).optional(),
   email: z.email().max(320).optional(),
-  currency: currencyCode,
+  /** Required, unless the parent is a reseller whose brand sets the currency of the children it creates. */
+  currency: currencyCode.optional(),
   country: countryCode.optional(),
   tax_id: text(64, { trim: true }).optional(),
   /** business (with a tax id: reverse charge where it applies), consumer, or exempt (with tax_exempt_reason); default: business when tax_id is set, else consumer. */

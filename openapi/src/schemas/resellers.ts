@@ -82,3 +82,6 @@ export const marginReportProcedureInput = checkRange(
   z.strictObject({ customer_id: externalId.optional(), ...reportFields }),
 );
 export type MarginReportProcedureInput = z.infer<typeof marginReportProcedureInput>;
+
+/** The reseller of `/v1/resellers/{customer_id}/...` (its external id). */
+export const resellerPath = z.strictObject({ customer_id: externalId });

@@ -10,6 +10,8 @@ function state(overrides: Partial<CheckState> = {}): CheckState {
     currency: 'USD',
     onDepletion: 'block',
     blocked: false,
+    isReseller: false,
+    parentExternalId: null,
     budget: null,
     scopedBudgets: [],
     ...march,

@@ -33,6 +33,9 @@ export interface CheckState {
   onDepletion: 'overage' | 'block';
   /** Blocked by dunning (an unpaid invoice past the policy's delay, payments/collect.ts): every request is refused. */
   blocked: boolean;
+  /** Whether the customer resells, and its parent's external id: the check walks up the reseller chain. */
+  isReseller: boolean;
+  parentExternalId: string | null;
   budget: { amount: bigint; enforcement: Enforcement } | null;
   /** All the customer's scoped budgets, by kind then value. */
   scopedBudgets: { kind: ScopeKind; value: string; amount: bigint; enforcement: Enforcement }[];

@@ -373,7 +373,8 @@ export async function readCheckState(
   at: Date,
 ): Promise<CheckState | undefined> {
   const [row] = await db`
-    select c.id, ${db.unsafe(ratingCurrencySql)} as currency,
+    select c.id, ${db.unsafe(ratingCurrencySql)} as currency, c.is_reseller,
+      (select pc.external_id from customers pc where pc.tenant_id = c.tenant_id and pc.id = c.parent_id) as parent_external_id,
       coalesce((select w.on_depletion from customer_wallets w where w.tenant_id = c.tenant_id and w.customer_id = c.id), 'overage') as on_depletion,
       exists (select 1 from customer_blocks cb where cb.tenant_id = c.tenant_id and cb.customer_id = c.id) as blocked,
       (select json_build_object('amount', b.amount::text, 'enforcement', b.enforcement) from budgets b
@@ -416,6 +417,8 @@ export async function readCheckState(
     currency: row.currency,
     onDepletion: row.on_depletion,
     blocked: row.blocked,
+    isReseller: row.is_reseller,
+    parentExternalId: row.parent_external_id,
     budget: row.budget ? { amount: toNano(row.budget.amount), enforcement: row.budget.enforcement } : null,
     scopedBudgets: (row.scoped_budgets as [ScopeKind, string, string, Enforcement][]).map(
       ([kind, value, amount, enforcement]) => ({ kind, value, amount: toNano(amount), enforcement }),

@@ -12,6 +12,7 @@ import { notFound } from '../../platform/errors.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
 import * as notify from '../notifications/service.ts';
+import { maxChainDepth } from '../customers/chain.ts';
 import * as customersRepo from '../customers/repo.ts';
 import { requireCustomer } from '../customers/service.ts';
 import * as keysRepo from '../keys/repo.ts';
@@ -188,13 +189,65 @@ export async function checkEntitlement(
     (await loadCheckState(deps, actor.tenantId, externalId, now));
   if (!state) throw notFound('customer_not_found', `No customer "${externalId}"`);
   // The request's scopes: its API key (the calling key unless named) and its project tag.
-  return answerCheck(
+  const answer = answerCheck(
     state,
     externalId,
     input,
     input.api_key_id ?? (actor.type === 'api_key' ? actor.id : undefined),
     now,
   );
+  // Every reseller up the chain must let it through too (ingestion refuses an event any level refuses).
+  const cost = toNano(input.estimated_cost);
+  let child = state;
+  for (let level = 1; child.parentExternalId !== null && level <= maxChainDepth; level++) {
+    const parentId = child.parentExternalId;
+    const parent =
+      cachedCheckState(deps.db, deps.logger, actor.tenantId, parentId, now) ??
+      (await loadCheckState(deps, actor.tenantId, parentId, now));
+    if (!parent?.isReseller) break;
+    answer.reasons.push(...resellerReasons(parent, cost, now).map((r) => ({ ...r, level, reseller_id: parentId })));
+    child = parent;
+  }
+  answer.allowed = answer.reasons.length === 0;
+  return answer;
+}
+
+/** Why a reseller up the chain refuses a request of `cost` (its own customers' and budgets aside: those are its children's). */
+function resellerReasons(state: CheckState, cost: bigint, now: Date): CheckReason[] {
+  const level = (message: string) => `Reseller up the customer's chain: ${message}`;
+  const reasons: CheckReason[] = [];
+  if (state.blocked)
+    reasons.push({
+      code: 'customer_blocked',
+      message: level("blocked: an invoice is unpaid past the dunning policy's delay"),
+    });
+  if (state.onDepletion === 'block') {
+    let credit = 0n;
+    for (const g of state.grants.values())
+      if (
+        !g.scopeCards &&
+        !g.scopeEventTypes &&
+        grantInForce({ status: 'active', effectiveAt: g.effectiveAt, expiresAt: g.expiresAt }, now)
+      )
+        credit += g.balance;
+    const available = credit - heldAt(state, now);
+    if (cost > available)
+      reasons.push({
+        code: 'credits_exhausted',
+        message: level(
+          `its credit in force (${formatMoney(available)}) does not cover the estimated cost and it blocks on depletion`,
+        ),
+      });
+  }
+  const spend = (state.period?.spend ?? 0n) + heldAt(state, now);
+  if (state.budget?.enforcement === 'block' && spend + cost > state.budget.amount)
+    reasons.push({
+      code: 'budget_exceeded',
+      message: level(
+        `its period's spend (${formatMoney(spend)}) plus the estimated cost would exceed its budget (${formatMoney(state.budget.amount)})`,
+      ),
+    });
+  return reasons;
 }
 
 /** Pure: the check's answer from the customer's state at `now`, for a request sent with `apiKeyId` (if any). */

@@ -9,8 +9,11 @@ export interface CreditNote {
   customerExternalId: string;
   currency: string;
   minorUnit: number;
+  /** Per issuer, as the invoice's: the tenant's credit note sequence, or the issuing reseller's. */
   sequence: bigint;
   number: string;
+  /** The reseller that issued it (its invoice's issuer); null: the tenant. */
+  issuerId: string | null;
   reason: string;
   origin: 'manual' | 'rerating';
   reratingId: string | null;
@@ -59,9 +62,9 @@ export async function insertCreditNote(
   lines: CreditNoteLine[],
 ): Promise<void> {
   await db`
-    insert into credit_notes (tenant_id, id, invoice_id, customer_id, currency, minor_unit, sequence, number, reason, origin, rerating_id,
+    insert into credit_notes (tenant_id, id, invoice_id, customer_id, currency, minor_unit, sequence, number, issuer_id, reason, origin, rerating_id,
                               total, total_exact, created_at, created_by, lines_total, tax_amount, tax)
-    values (${tenantId}, ${note.id}, ${note.invoiceId}, ${note.customerId}, ${note.currency}, ${note.minorUnit}, ${String(note.sequence)}, ${note.number},
+    values (${tenantId}, ${note.id}, ${note.invoiceId}, ${note.customerId}, ${note.currency}, ${note.minorUnit}, ${String(note.sequence)}, ${note.number}, ${note.issuerId},
             ${note.reason}, ${note.origin}, ${note.reratingId}, ${note.total}, ${note.totalExact}, ${note.createdAt}, ${note.createdBy},
             ${note.linesTotal}, ${note.taxAmount}, ${note.tax === null ? null : db.json(note.tax as never)})`;
   if (lines.length === 0) return;
@@ -169,6 +172,7 @@ function fromDbCreditNote(row: Record<string, any>): CreditNote {
     minorUnit: row.minor_unit,
     sequence: BigInt(row.sequence),
     number: row.number,
+    issuerId: row.issuer_id ?? null,
     reason: row.reason,
     origin: row.origin,
     reratingId: row.rerating_id,

@@ -12,6 +12,7 @@ import { conflict, invalid, notFound, precondition, type FieldProblem } from '..
 import { allocateProRata, formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
 import { customerIdFilter } from '../customers/service.ts';
+import { creditNotePrefix, takeResellerCreditNoteNumber } from '../brands/service.ts';
 import { documentNumber, roundLines, type LineKind } from '../invoices/build.ts';
 import * as invoicesRepo from '../invoices/repo.ts';
 import { revenueByKind } from '../invoices/service.ts';
@@ -223,9 +224,13 @@ export async function issueCreditNoteLocked(
     : undefined;
   const total = mirrored?.total ?? rounded.total;
   const taxAmount = mirrored?.tax ?? 0n;
-  const sequence = await repo.takeCreditNoteNumber(scope);
+  // Issued by the invoice's issuer: the tenant, or the reseller that issued the invoice (its own sequence).
+  const issuer = invoice.issuerId === null ? null : invoice.issuer!;
+  const sequence = issuer
+    ? await takeResellerCreditNoteNumber(scope, invoice.issuerId!)
+    : await repo.takeCreditNoteNumber(scope);
   const id = crypto.randomUUID();
-  const number = documentNumber('CN', sequence);
+  const number = documentNumber(issuer ? creditNotePrefix(issuer.invoice_prefix) : 'CN', sequence);
   await repo.insertCreditNote(
     scope,
     {
@@ -236,6 +241,7 @@ export async function issueCreditNoteLocked(
       minorUnit: invoice.minorUnit,
       sequence,
       number,
+      issuerId: invoice.issuerId,
       reason: draft.reason,
       origin: draft.origin,
       reratingId: draft.reratingId,

@@ -7,6 +7,7 @@ import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { forbidden, invalid, notFound, precondition } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
+import { defaultChildCurrency } from '../brands/service.ts';
 import * as pricingRepo from '../pricing/repo.ts';
 import { requireBookForCustomer } from '../pricing/service.ts';
 import { viesVerifier } from '../tax/connections.ts';
@@ -25,20 +26,32 @@ export async function createCustomer(deps: Deps, actor: Actor, input: CreateCust
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
-    // A reseller-scoped caller's new customers go under its reseller unless it names a parent (in its subtree).
+    // A reseller-scoped caller's new customers go under its reseller (a reseller: keys and users are scoped to
+    // resellers only) unless it names a parent, which it sees only in its subtree.
     const parent =
       input.parent_id !== undefined
         ? await requireParent(scope, input.parent_id)
         : actor.subtreeRootId
-          ? { id: actor.subtreeRootId }
+          ? { id: actor.subtreeRootId, isReseller: true }
           : undefined;
+    const currency =
+      input.currency ?? (parent?.isReseller ? await defaultChildCurrency(scope, parent.id) : null) ?? undefined;
+    if (currency === undefined)
+      throw invalid('invalid_request', 'Invalid request: currency: is required', [
+        {
+          field: 'currency',
+          reason: parent?.isReseller
+            ? "is required: the reseller parent's brand sets no currency for its children"
+            : 'is required',
+        },
+      ]);
     const id = crypto.randomUUID();
     await repo.insertCustomer(scope, {
       id,
       externalId: input.external_id,
       name: input.name ?? null,
       email: input.email ?? null,
-      currency: input.currency,
+      currency,
       ...checkTaxFields({
         country: input.country ?? null,
         taxId: input.tax_id ?? null,

@@ -26,7 +26,12 @@ export interface DocumentModel {
   supplyStart: string;
   supplyEnd: string;
   currency: string;
-  seller: Party;
+  seller: Party & {
+    /** A reseller's logo (an https URL) when a reseller issues the document. */
+    logoUrl: string | null;
+    /** Where replies go: the issuing reseller's reply-to. */
+    replyTo: string | null;
+  };
   buyer: Party & { reference: string };
   lines: DocumentLine[];
   subtotal: string;
@@ -40,6 +45,8 @@ export interface DocumentModel {
   paymentTerms: string | null;
   /** Credit notes: the invoice they correct, and why. */
   reference: string | null;
+  /** A reseller's invoice: its usage by direct child, and its own; the amounts add up to `total`. */
+  breakdown: { rows: { label: string; events: string | null; amount: string }[]; total: string } | null;
 }
 
 /** A nano amount as the currency prints it: grouped thousands, exactly the minor unit's decimals. */

@@ -4,10 +4,28 @@ import type { DocumentModel, Party } from './model.ts';
 const escape = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-function party(label: string, p: Party): string {
+function party(label: string, p: Party & { replyTo?: string | null }): string {
   return `<section class="party"><h2>${label}</h2><p><strong>${escape(p.name)}</strong></p>${p.address ? `<p class="address">${escape(p.address).replaceAll('\n', '<br>')}</p>` : ''}${
     p.country ? `<p>${escape(p.country)}</p>` : ''
-  }${p.taxIds.map((id) => `<p>Tax id: ${escape(id)}</p>`).join('')}</section>`;
+  }${p.taxIds.map((id) => `<p>Tax id: ${escape(id)}</p>`).join('')}${
+    p.replyTo ? `<p>Contact: <a href="mailto:${escape(p.replyTo)}">${escape(p.replyTo)}</a></p>` : ''
+  }</section>`;
+}
+
+function breakdownTable(model: DocumentModel): string {
+  if (!model.breakdown) return '';
+  const rows = model.breakdown.rows
+    .map(
+      (r) =>
+        `<tr><td>${escape(r.label)}</td><td class="num">${escape(r.events ?? '')}</td><td class="num">${escape(r.amount)}</td></tr>`,
+    )
+    .join('\n');
+  return `<h2>Usage by customer</h2>
+<table class="breakdown"><thead><tr><th>Customer</th><th class="num">Events</th><th class="num">Amount (${escape(model.currency)})</th></tr></thead>
+<tbody>
+${rows}
+<tr><th>Usage subtotal</th><th></th><th class="num">${escape(model.breakdown.total)}</th></tr>
+</tbody></table>`;
 }
 
 export function renderHtml(model: DocumentModel): string {
@@ -31,6 +49,7 @@ table { width: 100%; border-collapse: collapse; margin: 1em 0; } th, td { paddin
 .meta td { border: none; padding: 1px 6px 1px 0; } .small { color: #555; font-size: 11px; }
 </style></head>
 <body>
+${model.seller.logoUrl ? `<p class="logo"><img src="${escape(model.seller.logoUrl)}" alt="${escape(model.seller.name)}" style="max-height: 60px"></p>` : ''}
 <h1>${escape(model.title)} ${escape(model.number)}</h1>
 <table class="meta">
 <tr><td>Number</td><td>${escape(model.number)}</td></tr>
@@ -49,6 +68,7 @@ ${rows}
 ${taxes}
 <tr><th>${escape(model.totalLabel)} (${escape(model.currency)})</th><th class="num">${escape(model.total)}</th></tr>
 </table>
+${breakdownTable(model)}
 ${model.mention ? `<p class="mention">${escape(model.mention)}</p>` : ''}
 ${model.legalBasis ? `<p class="small">Legal basis: ${escape(model.legalBasis)}</p>` : ''}
 ${model.fxNote ? `<p class="small">${escape(model.fxNote)}</p>` : ''}

@@ -37,7 +37,7 @@ export function renderPdf(model: DocumentModel): Promise<Buffer> {
   doc.moveDown();
 
   const top = doc.y;
-  const column = (label: string, p: Party, x: number) => {
+  const column = (label: string, p: Party & { replyTo?: string | null }, x: number) => {
     doc
       .font('Helvetica-Bold')
       .fontSize(9)
@@ -50,6 +50,7 @@ export function renderPdf(model: DocumentModel): Promise<Buffer> {
     if (p.address) doc.text(drawable(p.address), { width: width / 2 - 10 });
     if (p.country) doc.text(drawable(p.country), { width: width / 2 - 10 });
     for (const id of p.taxIds) doc.text(drawable(`Tax id: ${id}`), { width: width / 2 - 10 });
+    if (p.replyTo) doc.text(drawable(`Contact: ${p.replyTo}`), { width: width / 2 - 10 });
     return doc.y;
   };
   const bottom = Math.max(column('Seller', model.seller, left), column('Bill to', model.buyer, left + width / 2));
@@ -97,6 +98,16 @@ export function renderPdf(model: DocumentModel): Promise<Buffer> {
   for (const t of model.taxes) total(`${t.label} on ${t.taxable}`, t.amount);
   total(`${model.totalLabel} (${model.currency})`, model.total, true);
   doc.moveDown();
+  if (model.breakdown) {
+    doc.x = left;
+    doc.font('Helvetica-Bold').fontSize(10);
+    text('Usage by customer', { width });
+    doc.moveDown(0.3);
+    row(['Customer', 'Events', '', '', `Amount (${model.currency})`], true);
+    for (const r of model.breakdown.rows) row([r.label, r.events ?? '', '', '', r.amount]);
+    row(['Usage subtotal', '', '', '', model.breakdown.total], true);
+    doc.moveDown();
+  }
   doc.x = left;
   if (model.mention) {
     doc.font('Helvetica-Bold').fontSize(10);

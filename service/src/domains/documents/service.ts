@@ -9,7 +9,9 @@ import type { Deps } from '../../platform/deps.ts';
 import { conflict, notFound } from '../../platform/errors.ts';
 import { toNano } from '../../platform/money.ts';
 import * as creditNotesRepo from '../creditnotes/repo.ts';
+import type { Issuer } from '../brands/service.ts';
 import * as invoicesRepo from '../invoices/repo.ts';
+import { breakdownsOf } from '../invoices/service.ts';
 import * as taxRepo from '../tax/repo.ts';
 import type { TaxRecord } from '../tax/service.ts';
 import { formatAmount, formatQuantity, formatRate, fxNoteOf, type DocumentModel, type Party } from './model.ts';
@@ -20,7 +22,32 @@ import { renderPdf } from './render-pdf.ts';
 const day = (instant: Date) => instant.toISOString().slice(0, 10);
 const lastDay = (end: Date) => day(new Date(end.getTime() - 1));
 
+/** The issuing reseller as seller (its brand frozen on the invoice at finalization), never the tenant. */
+function resellerSeller(issuer: Issuer): DocumentModel['seller'] {
+  return {
+    name: issuer.legal_name ?? issuer.name,
+    address: issuer.address,
+    country: issuer.country,
+    taxIds: issuer.tax_ids.map((t) => `${t.tax_id} (${t.jurisdiction})`),
+    logoUrl: issuer.logo_url,
+    replyTo: issuer.reply_to,
+  };
+}
+
 async function partiesOf(
+  scope: TenantScope,
+  tax: TaxRecord | null,
+  customerId: string,
+  issuer: Issuer | null,
+): Promise<{ seller: DocumentModel['seller']; buyer: Party & { reference: string }; terms: number | null }> {
+  const parties = await tenantPartiesOf(scope, tax, customerId);
+  return {
+    ...parties,
+    seller: issuer ? resellerSeller(issuer) : { ...parties.seller, logoUrl: null, replyTo: null },
+  };
+}
+
+async function tenantPartiesOf(
   scope: TenantScope,
   tax: TaxRecord | null,
   customerId: string,
@@ -90,8 +117,9 @@ export async function invoiceDocument(scope: TenantScope, invoiceId: string): Pr
   const [lines, fx, parties] = await Promise.all([
     invoicesRepo.listLines(scope, [invoice.id]),
     repo.findFx(scope, invoice.id),
-    partiesOf(scope, invoice.tax, invoice.customerId),
+    partiesOf(scope, invoice.tax, invoice.customerId, invoice.issuer),
   ]);
+  const breakdown = (await breakdownsOf(scope, [invoice], lines)).get(invoice.id);
   const tax = invoice.tax;
   const money = (amount: string | bigint) => formatAmount(amount, invoice.minorUnit);
   const issued = day(invoice.finalizedAt);
@@ -136,6 +164,19 @@ export async function invoiceDocument(scope: TenantScope, invoiceId: string): Pr
     fxNote: fxNoteOf(fx),
     paymentTerms,
     reference: null,
+    breakdown: breakdown
+      ? {
+          rows: [
+            ...breakdown.children.map((c) => ({
+              label: `${c.name ?? c.customer_id} (${c.customer_id})`,
+              events: c.events,
+              amount: money(c.amount),
+            })),
+            { label: 'Own usage', events: null, amount: money(breakdown.own_usage.amount) },
+          ],
+          total: money(breakdown.usage_subtotal.amount),
+        }
+      : null,
   };
 }
 
@@ -146,7 +187,7 @@ export async function creditNoteDocument(scope: TenantScope, creditNoteId: strin
   const [lines, fx, parties] = await Promise.all([
     creditNotesRepo.listCreditNoteLines(scope, [note.id]),
     repo.findFx(scope, invoice.id),
-    partiesOf(scope, invoice.tax, note.customerId),
+    partiesOf(scope, invoice.tax, note.customerId, invoice.issuer),
   ]);
   const money = (amount: string | bigint) => formatAmount(amount, note.minorUnit);
   const components = note.tax?.components ?? [];
@@ -183,6 +224,7 @@ export async function creditNoteDocument(scope: TenantScope, creditNoteId: strin
     fxNote: fxNoteOf(fx),
     paymentTerms: `Credited against invoice ${invoice.number}; the amount is deducted from what is owed or refunded.`,
     reference: `Invoice ${invoice.number} of ${day(invoice.finalizedAt!)}. Reason: ${note.reason}`,
+    breakdown: null,
   };
 }
 

@@ -284,8 +284,15 @@ export function billLateEvents(...args: Parameters<typeof recordLateEvents>): Pr
   return recordLateEvents(...args);
 }
 
+/** The key of an event's credits at a reseller level of its chain (level 0, its own customer: the transaction id). */
+export function creditKey(transactionId: string, level: number): string {
+  return level === 0 ? transactionId : `${transactionId}\u0000${level}`;
+}
+
 export interface AcceptedCharge {
   transactionId: string;
+  /** The reseller level the charge is for (events/chain.ts); 0 or absent: the event's own customer. */
+  level?: number;
   customerExternalId: string;
   customerId: string;
   periodStart: Date;
@@ -322,7 +329,9 @@ export function writeBilling(
   const scoped: budgetsRepo.ScopedCharge[] = [];
   for (const event of accepted) {
     if (!billing.get(event.customerExternalId)?.hasScopedBudget) continue;
-    const spend = formatMoney(toNano(event.amount) + (credits.get(event.transactionId)?.applied ?? 0n));
+    const spend = formatMoney(
+      toNano(event.amount) + (credits.get(creditKey(event.transactionId, event.level ?? 0))?.applied ?? 0n),
+    );
     if (event.apiKeyId)
       scoped.push({
         customerId: event.customerId,
@@ -344,7 +353,7 @@ export function writeBilling(
   const postings: Posting[] = [];
   const perPeriod = new Map<string, { customerId: string; periodStart: Date; amount: bigint }>();
   for (const event of accepted) {
-    const credit = credits.get(event.transactionId);
+    const credit = credits.get(creditKey(event.transactionId, event.level ?? 0));
     if (!credit || credit.applied === 0n) continue;
     const { wallet } = billing.get(event.customerExternalId)!;
     // The grants drawn are in the currency of the book that rated the event (kernelState).
@@ -354,7 +363,9 @@ export function writeBilling(
       customerId: wallet.customerId,
       currency,
       reference: event.transactionId,
-      description: `credit drawn by event ${event.transactionId}`,
+      description: event.level
+        ? `credit drawn by event ${event.transactionId} (reseller level ${event.level})`
+        : `credit drawn by event ${event.transactionId}`,
       occurredAt: event.occurredAt,
       lines: [
         ...credit.draws.map((d) => ({
@@ -410,12 +421,15 @@ function notifyCreditLevels(
 ): Promise<unknown> {
   const lastDraw = new Map<string, AcceptedCharge>();
   for (const event of accepted)
-    if ((credits.get(event.transactionId)?.applied ?? 0n) > 0n) lastDraw.set(event.customerExternalId, event);
+    if ((credits.get(creditKey(event.transactionId, event.level ?? 0))?.applied ?? 0n) > 0n)
+      lastDraw.set(event.customerExternalId, event);
   const notifications: Parameters<typeof notificationsRepo.recordManyOnce>[1] = [];
   for (const [externalId, event] of lastDraw) {
     const { wallet, balances } = billing.get(externalId)!;
     // Grants are held in the rating currency (the book that rated the event), not the customer's billing one.
-    const currency = wallet.grants.find((g) => g.id === credits.get(event.transactionId)!.draws[0].grantId)!.currency;
+    const currency = wallet.grants.find(
+      (g) => g.id === credits.get(creditKey(event.transactionId, event.level ?? 0))!.draws[0].grantId,
+    )!.currency;
     let before = 0n;
     let after = 0n;
     for (const grant of wallet.grants) {

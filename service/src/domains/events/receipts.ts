@@ -1,5 +1,5 @@
 // One event's receipt, as GET /v1/events/{id}/receipt answers it (stored compactly: receipt-codec.ts).
-import { formatMoney } from '@tariff/core-wasm';
+import { creditsDrawn, formatMoney, type RatedEvent } from '@tariff/core-wasm';
 import type { ApiSchemas } from '../../platform/api.ts';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
@@ -35,5 +35,24 @@ export async function getReceipt(deps: Deps, actor: Actor, transactionId: string
     period_start: row.periodStart.toISOString(),
     rated_at: row.ratedAt.toISOString(),
     receipt: row.receipt,
+    // Each reseller level: what it paid its parent (net, before its credits) and its margin on what the level
+    // below paid it.
+    chain: row.chain.map((level, k) => {
+      const below =
+        k === 0 ? nano(row.amount) + creditsDrawn({ receipt: row.receipt } as RatedEvent) : nano(row.chain[k - 1].net);
+      return {
+        level: level.level,
+        customer_id: level.customer_id,
+        price_book: level.price_book,
+        book_version: new Date(level.book_version).toISOString(),
+        card: level.card,
+        currency: level.currency,
+        amount: formatMoney(nano(level.amount)),
+        net: formatMoney(nano(level.net)),
+        credits_applied: formatMoney(nano(level.credits_applied)),
+        margin: formatMoney(below - nano(level.net)),
+        receipt: level.receipt,
+      };
+    }),
   };
 }

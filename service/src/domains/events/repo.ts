@@ -14,27 +14,48 @@ function asJson(db: TenantScope['db'], rows: object[]) {
 export interface RatingTarget {
   id: string;
   externalId: string;
+  isReseller: boolean;
+  /** The parent's external id when the parent is a reseller: the next level of the customer's reseller chain. */
+  resellerParent: string | null;
   /** Price book assignments in effective order, each with its book's stored version count (the cache key). */
   assignments: { effectiveFrom: Date; priceBookId: string; bookVersions: number }[];
 }
 
-/** The batch's customers with what rates them, in one query. */
+/**
+ * The batch's customers with what rates them, and every reseller up their chains (a parent that resells, its
+ * parent if it resells, ...), in one query. Keyed by external id.
+ */
 export async function findRatingTargets(
   { db, tenantId }: TenantScope,
   externalIds: string[],
 ): Promise<Map<string, RatingTarget>> {
   const rows = await db`
-    select c.id, c.external_id, a.effective_from, a.price_book_id,
+    with recursive c as (
+      select c.id, c.external_id, c.parent_id, c.is_reseller
+      from unnest(${externalIds}::text[]) as i(external_id)
+      cross join lateral (select * from customers c where c.tenant_id = ${tenantId} and c.external_id = i.external_id limit 1) c
+      union
+      select p.id, p.external_id, p.parent_id, p.is_reseller
+      from c join customers p on p.tenant_id = ${tenantId} and p.id = c.parent_id
+      where p.is_reseller
+    )
+    select c.id, c.external_id, c.is_reseller, r.external_id as reseller_parent, a.effective_from, a.price_book_id,
            (select count(*)::int from price_book_versions v where v.tenant_id = a.tenant_id and v.price_book_id = a.price_book_id) as book_versions
-    from unnest(${externalIds}::text[]) as i(external_id)
-    cross join lateral (select * from customers c where c.tenant_id = ${tenantId} and c.external_id = i.external_id limit 1) c
-    left join customer_price_books a on a.tenant_id = c.tenant_id and a.customer_id = c.id
+    from c
+    left join customers r on r.tenant_id = ${tenantId} and r.id = c.parent_id and r.is_reseller
+    left join customer_price_books a on a.tenant_id = ${tenantId} and a.customer_id = c.id
     order by c.id, a.effective_from`;
   const targets = new Map<string, RatingTarget>();
   for (const r of rows) {
     let target = targets.get(r.external_id);
     if (!target) {
-      target = { id: r.id, externalId: r.external_id, assignments: [] };
+      target = {
+        id: r.id,
+        externalId: r.external_id,
+        isReseller: r.is_reseller,
+        resellerParent: r.reseller_parent,
+        assignments: [],
+      };
       targets.set(r.external_id, target);
     }
     if (r.price_book_id)
@@ -90,6 +111,26 @@ export interface RatedEvent {
   cost: string | null;
   margin: string | null;
   receipt: ReceiptStep[];
+  /** The reseller levels above the customer (migration 082), none for a customer with no reseller. */
+  chain?: ChainLevelCharge[];
+}
+
+/** What one reseller level of an event's chain was charged by its parent (events.chain, migration 082). */
+export interface ChainLevelCharge {
+  customerId: string;
+  /** The level customer's billing period the charge is in. */
+  periodStart: Date;
+  priceBookId: string;
+  bookVersion: string;
+  card: string;
+  currency: string;
+  amount: string;
+  subtotal: string;
+  /** Before credits: what the level pays its parent for the event. */
+  net: string;
+  cost: string | null;
+  creditsApplied: string;
+  receipt: ReceiptStep[];
 }
 
 /**
@@ -122,14 +163,72 @@ export function insertRatedEvents(
     co: e.cost,
     m: e.margin,
     r: encodeReceipt(e.receipt),
+    ch: e.chain?.map((l) => ({
+      customer_id: l.customerId,
+      period_start: l.periodStart,
+      price_book_id: l.priceBookId,
+      book_version: l.bookVersion,
+      card: l.card,
+      currency: l.currency,
+      amount: l.amount,
+      subtotal: l.subtotal,
+      net: l.net,
+      cost: l.cost,
+      credits_applied: l.creditsApplied,
+      receipt: encodeReceipt(l.receipt),
+    })),
   }));
   return db`
     insert into events (tenant_id, transaction_id, customer_id, event_type, occurred_at, properties, received_at,
-                        period_start, price_book_id, book_version, kernel_version, card, currency, amount, subtotal, cost, margin, receipt)
-    select ${tenantId}, t, c, e, o, p, ${now}, s, b, v, ${kernelVersion}, d, u, a, st, co, m, r
+                        period_start, price_book_id, book_version, kernel_version, card, currency, amount, subtotal, cost, margin, receipt, chain)
+    select ${tenantId}, t, c, e, o, p, ${now}, s, b, v, ${kernelVersion}, d, u, a, st, co, m, r, ch
     from json_to_recordset(${asJson(db, rows)})
       as r(t text, c uuid, e text, o timestamptz, p jsonb, s timestamptz, b uuid, v timestamptz, d text, u text,
-           a numeric, st numeric, co numeric, m numeric, r json)`;
+           a numeric, st numeric, co numeric, m numeric, r json, ch json)`;
+}
+
+/** One row of chain_daily's deltas (migration 082): a reseller level's charge and resale for some events of a day. */
+export interface ChainDailyDelta {
+  customerId: string;
+  periodStart: Date;
+  day: string;
+  childId: string;
+  endCustomerId: string;
+  level: number;
+  card: string;
+  currency: string;
+  events: number;
+  charge: string;
+  resale: string;
+  billed: string;
+}
+
+/** Adds to chain_daily, one statement; the caller holds the level customers' period locks. */
+export function upsertChainDaily({ db, tenantId }: TenantScope, deltas: ChainDailyDelta[]): Statement | undefined {
+  if (deltas.length === 0) return undefined;
+  const rows = deltas.map((d) => ({
+    c: d.customerId,
+    s: d.periodStart,
+    d: d.day,
+    h: d.childId,
+    e: d.endCustomerId,
+    l: d.level,
+    k: d.card,
+    u: d.currency,
+    n: d.events,
+    g: d.charge,
+    r: d.resale,
+    b: d.billed,
+  }));
+  return db`
+    insert into chain_daily as x (tenant_id, customer_id, period_start, day, child_id, end_customer_id, level, card,
+                                  currency, events, charge, resale, billed)
+    select ${tenantId}, c, s, d, h, e, l, k, u, n, g, r, b
+    from json_to_recordset(${asJson(db, rows)})
+      as r(c uuid, s timestamptz, d date, h uuid, e uuid, l smallint, k text, u text, n bigint, g numeric, r numeric, b numeric)
+    on conflict (tenant_id, customer_id, period_start, day, child_id, end_customer_id, card) do update
+      set events = x.events + excluded.events, charge = x.charge + excluded.charge,
+          resale = x.resale + excluded.resale, billed = x.billed + excluded.billed`;
 }
 
 export function upsertAggregates(
@@ -280,6 +379,20 @@ export async function countUniqueValues(
   return new Map(rows.map((r) => [`${r.meter_id}|${JSON.stringify(r.group_key)}`, r.n]));
 }
 
+export interface ChainLevelRow {
+  level: number;
+  customer_id: string;
+  price_book: string;
+  book_version: string;
+  card: string;
+  currency: string;
+  amount: string;
+  net: string;
+  credits_applied: string;
+  cost: string | null;
+  receipt: ReceiptStep[];
+}
+
 export interface RatedEventRow {
   transactionId: string;
   customerExternalId: string;
@@ -300,6 +413,8 @@ export interface RatedEventRow {
   margin: string | null;
   receipt: ReceiptStep[];
   ratedAt: Date;
+  /** The reseller levels above the customer, as first rated (migration 082), receipts decoded. */
+  chain: ChainLevelRow[];
 }
 
 export async function findRatedEvent(
@@ -309,7 +424,15 @@ export async function findRatedEvent(
   const [r] = await db`
     select e.transaction_id, c.external_id, e.event_type, e.occurred_at, e.properties, e.received_at,
            l.revision, l.period_start, b.code, l.book_version, l.kernel_version, l.card, l.currency, l.amount::text, l.subtotal::text,
-           l.cost::text, l.margin::text, l.receipt, l.rated_at
+           l.cost::text, l.margin::text, l.receipt, l.rated_at,
+           (select json_agg(json_build_object('level', x.n, 'customer_id', cc.external_id, 'price_book', pb.code,
+                                              'book_version', x.c->>'book_version', 'card', x.c->>'card',
+                                              'currency', x.c->>'currency', 'amount', x.c->>'amount', 'net', x.c->>'net',
+                                              'credits_applied', x.c->>'credits_applied', 'cost', x.c->>'cost',
+                                              'receipt', receipt_json(x.c->'receipt')) order by x.n)
+            from json_array_elements(e.chain) with ordinality as x(c, n)
+            join customers cc on cc.tenant_id = e.tenant_id and cc.id = (x.c->>'customer_id')::uuid
+            join price_books pb on pb.tenant_id = e.tenant_id and pb.id = (x.c->>'price_book_id')::uuid) as chain
     from events e
     join customers c on c.tenant_id = e.tenant_id and c.id = e.customer_id
     join lateral (select * from event_ratings l where l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id order by revision desc limit 1) l on true
@@ -336,6 +459,7 @@ export async function findRatedEvent(
     margin: r.margin,
     receipt: r.receipt,
     ratedAt: r.rated_at,
+    chain: r.chain ?? [],
   };
 }
 

@@ -36,6 +36,7 @@ import * as pricingRepo from '../pricing/repo.ts';
 import * as quotes from '../quotes/service.ts';
 import { aggregateEvents, type CountedEvent } from './aggregate.ts';
 import * as billing from './billing.ts';
+import { inChain, netOf, rateChains, resolveChain, type ChainLevel } from './chain.ts';
 import { Coalescer, defaultCoalescerOptions, PartialFailure } from './coalesce.ts';
 import { compiledBook, kernelVersion, rateEvents } from './rating.ts';
 import * as repo from './repo.ts';
@@ -360,7 +361,12 @@ type Located = Candidate & {
   bookVersions: number;
   periodKey: string;
   bookKey: string;
+  /** The reseller levels above the customer, when it or its parent resells (chain.ts); empty when it alone resells. */
+  chain?: ChainLevel[];
 };
+
+/** An accepted event with its rating, and each reseller level's above it. */
+type Accepted = Located & { result: RatedLine; levels?: { level: ChainLevel; result: RatedLine }[] };
 
 /**
  * The body of one pipelined transaction: the reads (customers with their books and billing terms, stored ids,
@@ -388,6 +394,9 @@ async function rateAndStore(
     metersRepo.listMetersForEventTypes(scope, [...new Set(candidates.map((c) => c.event.event_type))]),
     billing.loadBilling(scope, externalIds),
   ]);
+  // The resellers up the batch's chains: their terms and grants too (a second statement only when there are some).
+  const ancestors = [...targets.keys()].filter((id) => !billings.has(id) && !externalIds.includes(id));
+  if (ancestors.length > 0) for (const [id, b] of await billing.loadBilling(scope, ancestors)) billings.set(id, b);
 
   // The book comes first: an event that cannot be rated locks and creates no period.
   const located: Located[] = [];
@@ -439,6 +448,15 @@ async function rateAndStore(
       continue;
     }
     const period = billing.periodFor(billings.get(event.customer_id), candidate.occurredAt);
+    let chain: ChainLevel[] | undefined;
+    if (inChain(target)) {
+      const resolved = resolveChain(targets, billings, target, candidate.occurredAt);
+      if (!('levels' in resolved)) {
+        outcomes[candidate.slot] = reject(index, event.transaction_id, resolved.code, 'customer_id', resolved.message);
+        continue;
+      }
+      chain = resolved.levels;
+    }
     located.push({
       index,
       slot: candidate.slot,
@@ -455,13 +473,17 @@ async function rateAndStore(
       bookKey: quotes.ratingBookKey(assignment.priceBookId, candidate.quote),
       bookVersions: assignment.bookVersions,
       periodKey: periodsRepo.periodKey({ customerId: target.id, start: period.start }),
+      ...(chain ? { chain } : {}),
     });
   }
   if (located.length === 0) return { result: { outcomes, locked: [] }, writes: [] };
 
   const periods = await periodsRepo.lockPeriods(
     scope,
-    located.map((p) => ({ customerId: p.customerId, ...p.period })),
+    located.flatMap((p) => [
+      { customerId: p.customerId, ...p.period },
+      ...(p.chain ?? []).map((l) => ({ customerId: l.customerId, ...l.period })),
+    ]),
     { now, exists: (key) => knownPeriods.has(key) },
   );
   const locked = [...periods.keys()];
@@ -519,6 +541,16 @@ async function rateAndStore(
       ),
     );
   }
+  for (const l of located.flatMap((p) => p.chain ?? [])) {
+    if (books.has(l.bookKey)) continue;
+    books.set(
+      l.bookKey,
+      await compiledBook(
+        `${tenantId}:${l.bookKey}:${l.bookVersions}`,
+        async () => (await loadPriceBook(scope, l.priceBookId))!,
+      ),
+    );
+  }
 
   const states = new Map<string, Record<string, unknown>>();
   const credits = new Map<string, billing.EventCredits>();
@@ -526,7 +558,7 @@ async function rateAndStore(
   // Events refused because they would take their customer past a blocking budget (on_block: refuse). Each
   // refusal rates the rest again without it, from the locked state, so that nothing of it is stored or drawn.
   const refused = new Map<number, { p: Located; block: Refusal }>();
-  let accepted: (Located & { result: RatedLine })[];
+  let accepted: Accepted[];
   let blocks: Map<Located, Block[]>;
   let holdBook = new HoldBook([], now);
   let holdOutcomes = new Map<Located, HoldOutcome>();
@@ -534,14 +566,25 @@ async function rateAndStore(
     for (const [key, row] of periods) states.set(key, row.state);
     for (const [id, b] of billings) b.balances = new Map(balancesBefore.get(id)!);
     credits.clear();
-    accepted = await rateInOrder(
-      rateable.filter((p) => !refused.has(p.slot)),
-      books,
-      states,
-      outcomes,
-      billings,
-      credits,
-    );
+    const toRate = rateable.filter((p) => !refused.has(p.slot));
+    accepted = [
+      ...(await rateInOrder(
+        toRate.filter((p) => !p.chain),
+        books,
+        states,
+        outcomes,
+        billings,
+        credits,
+      )),
+      ...(await rateThroughChains(
+        toRate.filter((p) => p.chain),
+        books,
+        states,
+        outcomes,
+        billings,
+        credits,
+      )),
+    ];
     const found = findBlocks(accepted, periods, billings, scopedLimits, credits, new HoldBook(holdRows, now), now);
     blocks = found.blocks;
     holdBook = found.holds;
@@ -553,7 +596,12 @@ async function rateAndStore(
     const field =
       block.code === 'hold_exceeded'
         ? { field: 'hold_id', reason: 'the hold refuses overruns: the event was not stored' }
-        : { field: 'on_block', reason: 'refuse: the event was not stored' };
+        : 'level' in block && block.level !== undefined
+          ? {
+              field: 'customer_id',
+              reason: `a reseller up the chain (level ${block.level}) refuses: the event was not stored`,
+            }
+          : { field: 'on_block', reason: 'refuse: the event was not stored' };
     outcomes[p.slot] = {
       ...reject(p.index, p.event.transaction_id, block.code, undefined, block.message),
       error: { code: block.code, message: block.message, details: [field] },
@@ -607,21 +655,42 @@ async function rateAndStore(
       ...(blocks.has(a) ? { blocked: blocks.get(a)! } : {}),
       ...(holdOutcomes.has(a) ? { hold: holdOutcomes.get(a)! } : {}),
     };
+    for (const { level, result } of a.levels ?? []) {
+      const above = deltas.get(level.periodKey) ?? { amount: 0n, count: 0 };
+      above.amount += nano(result.amount);
+      above.count += 1;
+      deltas.set(level.periodKey, above);
+    }
   }
+  // Every reseller level of the accepted events, with whether its own period is closed (billed as a late event).
+  const levels = accepted.flatMap((a) =>
+    (a.levels ?? []).map(({ level, result }) => ({
+      a,
+      level,
+      result,
+      closed: periods.get(level.periodKey)!.status === 'closed',
+    })),
+  );
 
   // Late events into closed periods: what each fills of a minimum true-up the period's final invoice billed.
   const late = accepted.filter((a) => periods.get(a.periodKey)!.status === 'closed');
+  const lateLevels = levels.filter((l) => l.closed);
   const trueUpShrinks =
-    late.length > 0
-      ? await billing.lateTrueUpShrinks(
-          scope,
-          late.map((a) => ({
+    late.length + lateLevels.length > 0
+      ? await billing.lateTrueUpShrinks(scope, [
+          ...late.map((a) => ({
             transactionId: a.event.transaction_id,
             customerId: a.customerId,
             periodStart: a.period.start,
             receipt: a.result.receipt,
           })),
-        )
+          ...lateLevels.map(({ a, level, result }) => ({
+            transactionId: billing.creditKey(a.event.transaction_id, level.level),
+            customerId: level.customerId,
+            periodStart: level.period.start,
+            receipt: result.receipt,
+          })),
+        ])
       : new Map<string, bigint>();
 
   const aggregates = aggregateEvents(meters, counted);
@@ -648,6 +717,24 @@ async function rateAndStore(
           cost: a.result.cost ?? null,
           margin: a.result.margin ?? null,
           receipt: a.result.receipt,
+          ...(a.levels && a.levels.length > 0
+            ? {
+                chain: a.levels.map(({ level, result }) => ({
+                  customerId: level.customerId,
+                  periodStart: level.period.start,
+                  priceBookId: level.priceBookId,
+                  bookVersion: result.book_version,
+                  card: result.card,
+                  currency: result.currency,
+                  amount: result.amount,
+                  subtotal: result.subtotal,
+                  net: formatMoney(netOf(result)),
+                  cost: result.cost ?? null,
+                  creditsApplied: formatMoney(creditsDrawn(result as RatedEvent)),
+                  receipt: result.receipt,
+                })),
+              }
+            : {}),
         })),
         kernelVersion(),
         now,
@@ -669,9 +756,8 @@ async function rateAndStore(
       repo.upsertAggregates(scope, aggregates, formatMoney),
       repo.insertUniqueValues(scope, aggregates),
       // Late events (closed periods) are billed as adjustments, not by their period's invoice.
-      addToInvoiceAggregates(
-        scope,
-        accepted
+      addToInvoiceAggregates(scope, [
+        ...accepted
           .filter((a) => periods.get(a.periodKey)!.status !== 'closed')
           .map((a) => ({
             customerId: a.customerId,
@@ -682,22 +768,48 @@ async function rateAndStore(
             receipt: a.result.receipt,
             properties: a.event.properties,
           })),
-      ),
+        ...levels
+          .filter((l) => !l.closed)
+          .map(({ a, level, result }) => ({
+            customerId: level.customerId,
+            periodStart: level.period.start,
+            occurredAt: a.occurredAt,
+            card: result.card,
+            amount: result.amount,
+            receipt: result.receipt,
+            properties: a.event.properties,
+          })),
+      ]),
+      repo.upsertChainDaily(scope, chainDaily(accepted)),
     ]),
     // After the statement above: credits applied update the periods it updates.
     ...billing.writeBilling(
       scope,
       billings,
-      accepted.map((a) => ({
-        transactionId: a.event.transaction_id,
-        customerExternalId: a.event.customer_id,
-        customerId: a.customerId,
-        periodStart: a.period.start,
-        occurredAt: a.occurredAt,
-        amount: a.result.amount,
-        apiKeyId: a.apiKeyId,
-        project: typeof a.event.properties?.project === 'string' ? a.event.properties.project : null,
-      })),
+      accepted
+        .map((a) => ({
+          transactionId: a.event.transaction_id,
+          customerExternalId: a.event.customer_id,
+          customerId: a.customerId,
+          periodStart: a.period.start,
+          occurredAt: a.occurredAt,
+          amount: a.result.amount,
+          apiKeyId: a.apiKeyId,
+          project: typeof a.event.properties?.project === 'string' ? a.event.properties.project : null,
+        }))
+        .concat(
+          levels.map(({ a, level, result }) => ({
+            transactionId: a.event.transaction_id,
+            level: level.level,
+            customerExternalId: level.externalId,
+            customerId: level.customerId,
+            periodStart: level.period.start,
+            occurredAt: a.occurredAt,
+            amount: result.amount,
+            apiKeyId: null,
+            project: null,
+          })),
+        ),
       credits,
       now,
     ),
@@ -714,19 +826,153 @@ async function rateAndStore(
     ),
     billing.billLateEvents(
       scope,
-      late.map((a) => ({
-        transactionId: a.event.transaction_id,
-        customerId: a.customerId,
-        currency: a.result.currency,
-        occurredAt: a.occurredAt,
-        periodStart: a.period.start,
-        amount: nano(a.result.amount),
-        trueUpShrink: trueUpShrinks.get(a.event.transaction_id),
-      })),
+      late
+        .map((a) => ({
+          transactionId: a.event.transaction_id,
+          customerId: a.customerId,
+          currency: a.result.currency,
+          occurredAt: a.occurredAt,
+          periodStart: a.period.start,
+          amount: nano(a.result.amount),
+          trueUpShrink: trueUpShrinks.get(a.event.transaction_id),
+        }))
+        .concat(
+          lateLevels.map(({ a, level, result }) => ({
+            transactionId: a.event.transaction_id,
+            customerId: level.customerId,
+            currency: result.currency,
+            occurredAt: a.occurredAt,
+            periodStart: level.period.start,
+            amount: nano(result.amount),
+            trueUpShrink: trueUpShrinks.get(billing.creditKey(a.event.transaction_id, level.level)),
+          })),
+        ),
       now,
     ),
   ];
   return { result: { outcomes, locked }, writes };
+}
+
+/**
+ * Events whose customer resells or has a reseller parent: rated through their reseller chains (chain.ts) in batch
+ * order. A chain rates in one currency: books of different currencies along it refuse the event, naming both.
+ */
+async function rateThroughChains(
+  events: Located[],
+  books: Map<string, Awaited<ReturnType<typeof compiledBook>>>,
+  states: Map<string, Record<string, unknown>>,
+  outcomes: EventOutcome[],
+  billings: Map<string, billing.CustomerBilling>,
+  credits: Map<string, billing.EventCredits>,
+): Promise<Accepted[]> {
+  const ordered: Located[] = [];
+  for (const p of [...events].sort((x, y) => x.slot - y.slot)) {
+    const currency = books.get(p.bookKey)!.currency;
+    const other = p.chain!.find((l) => books.get(l.bookKey)!.currency !== currency);
+    if (other)
+      outcomes[p.slot] = reject(
+        p.index,
+        p.event.transaction_id,
+        'chain_currency_mismatch',
+        'customer_id',
+        `Customer "${p.event.customer_id}" is rated in ${currency} but its reseller "${other.externalId}" (level ${other.level}) in ${books.get(other.bookKey)!.currency}: a reseller chain rates in one currency`,
+      );
+    else ordered.push(p);
+  }
+  const rated = await rateChains(
+    ordered.map((p) => ({
+      event: p.event,
+      onBlock: p.onBlock,
+      levels: [
+        { externalId: p.event.customer_id, periodKey: p.periodKey, period: p.period, bookKey: p.bookKey },
+        ...p.chain!.map((l) => ({
+          externalId: l.externalId,
+          periodKey: l.periodKey,
+          period: l.period,
+          bookKey: l.bookKey,
+        })),
+      ],
+    })),
+    books,
+    states,
+    billings,
+    credits,
+  );
+  const accepted: Accepted[] = [];
+  rated.forEach((outcome, i) => {
+    const p = ordered[i];
+    if (outcome.status === 'refused') {
+      const reseller = outcome.level > 0 ? p.chain![outcome.level - 1] : undefined;
+      outcomes[p.slot] = reseller
+        ? reject(
+            p.index,
+            p.event.transaction_id,
+            outcome.error.code,
+            'customer_id',
+            `Refused by reseller "${reseller.externalId}" (level ${reseller.level} of customer "${p.event.customer_id}"'s chain): ${outcome.error.message}`,
+          )
+        : reject(p.index, p.event.transaction_id, outcome.error.code, outcome.error.field, outcome.error.message);
+      return;
+    }
+    const [own, ...above] = outcome.levels;
+    const result = p.quote ? quotes.honourQuote(own, p.quote) : own;
+    accepted.push({
+      ...p,
+      result: result as RatedLine,
+      levels: above.map((r, k) => ({ level: p.chain![k], result: r as RatedLine })),
+    });
+  });
+  return accepted;
+}
+
+/** chain_daily's deltas for the accepted events' reseller levels: what each paid its parent and its child paid it. */
+function chainDaily(accepted: Accepted[]): repo.ChainDailyDelta[] {
+  const deltas = new Map<string, repo.ChainDailyDelta & { nano: { charge: bigint; resale: bigint; billed: bigint } }>();
+  for (const a of accepted) {
+    const levels = a.levels ?? [];
+    let below: { customerId: string; result: RatedLine } = { customerId: a.customerId, result: a.result };
+    for (const { level, result } of levels) {
+      const day = a.occurredAt.toISOString().slice(0, 10);
+      const key = [
+        level.customerId,
+        level.period.start.getTime(),
+        day,
+        below.customerId,
+        a.customerId,
+        result.card,
+      ].join('|');
+      let delta = deltas.get(key);
+      if (!delta) {
+        delta = {
+          customerId: level.customerId,
+          periodStart: level.period.start,
+          day,
+          childId: below.customerId,
+          endCustomerId: a.customerId,
+          level: level.level,
+          card: result.card,
+          currency: result.currency,
+          events: 0,
+          charge: '',
+          resale: '',
+          billed: '',
+          nano: { charge: 0n, resale: 0n, billed: 0n },
+        };
+        deltas.set(key, delta);
+      }
+      delta.events += 1;
+      delta.nano.charge += netOf(result);
+      delta.nano.resale += netOf(below.result);
+      delta.nano.billed += nano(result.amount);
+      below = { customerId: level.customerId, result };
+    }
+  }
+  return [...deltas.values()].map(({ nano: n, ...d }) => ({
+    ...d,
+    charge: formatMoney(n.charge),
+    resale: formatMoney(n.resale),
+    billed: formatMoney(n.billed),
+  }));
 }
 
 /**
@@ -829,7 +1075,7 @@ async function rateInOrder(
  * The rule is the kernel host's limitsCrossed, which the SDK's estimator applies too.
  */
 function findBlocks(
-  accepted: (Located & { result: RatedLine })[],
+  accepted: Accepted[],
   periods: Map<string, periodsRepo.PeriodRow>,
   billings: Map<string, billing.CustomerBilling>,
   scopedLimits: Map<string, billing.ScopedLimit>,
@@ -883,6 +1129,34 @@ function findBlocks(
       refuse.set(a, refusal);
       refusedDraws.set(a.customerId, (refusedDraws.get(a.customerId) ?? 0n) + drawn);
     };
+    // A reseller up the chain with a blocking budget: a hard limit, it refuses the event whatever `on_block` says,
+    // as its credits do under `block` (the kernel refuses those).
+    const levelSpends: [string, bigint][] = [];
+    let overBudget: Refusal | undefined;
+    for (const { level, result } of a.levels ?? []) {
+      const budget = billings.get(level.externalId)?.blockingBudget;
+      if (budget === undefined) continue;
+      const levelRow = periods.get(level.periodKey)!;
+      const after =
+        (spends.get(level.periodKey) ?? nano(levelRow.amount) + nano(levelRow.creditsApplied)) + netOf(result);
+      if (after > budget) {
+        overBudget = {
+          code: 'budget_exceeded',
+          limit: 'budget',
+          message: `Refused by reseller "${level.externalId}" (level ${level.level} of customer "${a.event.customer_id}"'s chain): its period's spend (${formatMoney(after)}) would exceed its blocking budget (${formatMoney(budget)})`,
+          limit_amount: formatMoney(budget),
+          spend: formatMoney(after),
+          exceeded_by: formatMoney(after - budget),
+          level: level.level,
+        };
+        break;
+      }
+      levelSpends.push([level.periodKey, after]);
+    }
+    if (overBudget) {
+      refuseHere(overBudget);
+      continue;
+    }
     const assessed = holds.assess(a.customerId, a.holdId, charge);
     if (assessed.hold && assessed.excess > 0n && assessed.hold.overrun === 'refuse') {
       refuseHere({
@@ -931,6 +1205,7 @@ function findBlocks(
       }
     }
     spends.set(a.periodKey, crossed.spendAfter - others);
+    for (const [key, after] of levelSpends) spends.set(key, after);
     scopes.forEach((s, i) => scopedSpends.set(s.key, crossed.scopedSpendsAfter[i]));
     if (found.length > 0) blocks.set(a, found);
     if (assessed.hold) {
@@ -949,7 +1224,7 @@ function findBlocks(
 }
 
 /** Why an event was taken out under `refuse`: a blocking limit, or an overrun of a hold that refuses them. */
-type Refusal = Block | { code: 'hold_exceeded'; message: string };
+type Refusal = (Block & { level?: number }) | { code: 'hold_exceeded'; message: string };
 type HoldOutcome = NonNullable<Extract<EventOutcome, { status: 'accepted' }>['hold']>;
 
 /**

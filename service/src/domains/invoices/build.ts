@@ -120,8 +120,8 @@ export type BuildResult =
 
 const micro = (value: string) => (parseScaled(value, 6, { allowNegative: true }) as { ok: true; value: bigint }).value;
 
-/** An invoice's or credit note's number: its prefix and its tenant-wide sequence number, e.g. INV-000042. */
-export function documentNumber(prefix: 'INV' | 'CN', sequence: bigint): string {
+/** An invoice's or credit note's number: its prefix and its issuer's sequence number, e.g. INV-000042. */
+export function documentNumber(prefix: string, sequence: bigint): string {
   return `${prefix}-${String(sequence).padStart(6, '0')}`;
 }
 

@@ -1,5 +1,6 @@
 // The SQL of closing many periods of a tenant at once (close.ts): each read is one statement for all of them,
 // each write one statement for all the invoices. Same rules as repo.ts's one-period reads.
+import type { Issuer } from '../brands/service.ts';
 import type { TaxRecord } from '../tax/service.ts';
 import type { TenantScope } from '../../platform/db.ts';
 import { fromDbTerms, type SubscriptionTermsRow } from '../subscriptions/repo.ts';
@@ -130,7 +131,14 @@ export async function insertDrafts(
 
 export async function markFinalized(
   { db, tenantId }: TenantScope,
-  invoices: { id: string; kind: 'invoice' | 'statement'; sequence: bigint; number: string }[],
+  invoices: {
+    id: string;
+    kind: 'invoice' | 'statement';
+    sequence: bigint;
+    number: string;
+    issuerId: string | null;
+    issuer: Issuer | null;
+  }[],
   now: Date,
 ): Promise<void> {
   if (invoices.length === 0) return;
@@ -140,11 +148,14 @@ export async function markFinalized(
     status: i.kind === 'statement' ? 'paid' : 'finalized',
     sequence: String(i.sequence),
     number: i.number,
+    issuer_id: i.issuerId,
+    issuer: i.issuer,
   }));
   await db`
-    update invoices i set kind = f.kind, status = f.status, sequence = f.sequence, number = f.number, finalized_at = ${now},
-      paid_at = case when f.status = 'paid' then ${now}::timestamptz end, updated_at = ${now}
-    from json_to_recordset(${JSON.stringify(rows)}::text::json) as f(id uuid, kind text, status text, sequence bigint, number text)
+    update invoices i set kind = f.kind, status = f.status, sequence = f.sequence, number = f.number, issuer_id = f.issuer_id,
+      issuer = f.issuer, finalized_at = ${now}, paid_at = case when f.status = 'paid' then ${now}::timestamptz end, updated_at = ${now}
+    from json_to_recordset(${JSON.stringify(rows)}::text::json)
+      as f(id uuid, kind text, status text, sequence bigint, number text, issuer_id uuid, issuer jsonb)
     where i.tenant_id = ${tenantId} and i.id = f.id`;
 }
 

@@ -13,7 +13,8 @@ import { nextPeriod } from '../periods/calendar.ts';
 import * as periodsRepo from '../periods/index.ts';
 import * as subscriptionsRepo from '../subscriptions/repo.ts';
 import { cutsOf, termsAt, termsOf } from '../subscriptions/service.ts';
-import { buildInvoice, documentNumber, type DraftLine } from './build.ts';
+import { buildInvoice, type DraftLine } from './build.ts';
+import { allocateInvoiceNumbers } from './numbering.ts';
 import * as closeRepo from './close-repo.ts';
 import * as notify from '../notifications/service.ts';
 import { invoiceNotification, type NotifiedInvoice } from './notifications.ts';
@@ -295,17 +296,16 @@ export async function closePeriods(
         due.map((d) => ({ customerId: d.invoice.customerId, start: d.invoice.periodStart })),
         now,
       );
-      const first = await repo.takeInvoiceNumbers(scope, due.length);
-      const finalized = due.map((d, i) => {
-        const sequence = first + BigInt(i);
-        return {
-          draft: d,
-          id: d.invoice.id,
-          kind: d.total === 0n ? ('statement' as const) : ('invoice' as const),
-          sequence,
-          number: documentNumber('INV', sequence),
-        };
-      });
+      const numbers = await allocateInvoiceNumbers(
+        scope,
+        due.map((d) => d.invoice.customerId),
+      );
+      const finalized = due.map((d, i) => ({
+        draft: d,
+        id: d.invoice.id,
+        kind: d.total === 0n ? ('statement' as const) : ('invoice' as const),
+        ...numbers[i],
+      }));
       await closeRepo.markFinalized(scope, finalized, now);
       await repo.assignAdjustments(
         scope,

@@ -1,4 +1,5 @@
 // Invoices' SQL: the period's receipts aggregated for the lines, invoices and their lines, the per-tenant number.
+import type { Issuer } from '../brands/service.ts';
 import type { Db, Statement, TenantScope } from '../../platform/db.ts';
 import type { Conversion } from '../currency/convert.ts';
 import { ratingCurrencySql } from '../customers/rating-currency.ts';
@@ -173,8 +174,14 @@ export interface Invoice {
   taxAmount: string;
   /** The tax's record (tax/service.ts TaxRecord), set at finalization; null when the tenant charges no tax. */
   tax: TaxRecord | null;
+  /** Per issuer: the tenant's sequence, or the issuing reseller's (numbering.ts). */
   sequence: bigint | null;
   number: string | null;
+  /** The reseller that issued it (null: the tenant), and the seller as frozen at finalization. */
+  issuerId: string | null;
+  issuer: Issuer | null;
+  /** The customer resells: its period-end invoices are itemised by child (chain_daily). */
+  customerIsReseller: boolean;
   finalizeAt: Date;
   createdAt: Date;
   updatedAt: Date;
@@ -364,11 +371,19 @@ export async function takeInvoiceNumbers({ db, tenantId }: TenantScope, count: n
 export async function markFinalized(
   { db, tenantId }: TenantScope,
   invoiceId: string,
-  fields: { kind: Invoice['kind']; status: 'finalized' | 'paid'; sequence: bigint; number: string },
+  fields: {
+    kind: Invoice['kind'];
+    status: 'finalized' | 'paid';
+    sequence: bigint;
+    number: string;
+    issuerId: string | null;
+    issuer: Issuer | null;
+  },
   now: Date,
 ): Promise<void> {
   await db`
     update invoices set kind = ${fields.kind}, status = ${fields.status}, sequence = ${fields.sequence}, number = ${fields.number},
+      issuer_id = ${fields.issuerId}, issuer = ${fields.issuer === null ? null : db.json(fields.issuer as never)},
       finalized_at = ${now}, paid_at = ${fields.status === 'paid' ? now : null}, updated_at = ${now}
     where tenant_id = ${tenantId} and id = ${invoiceId}`;
 }
@@ -402,7 +417,7 @@ export async function markVoid(
 }
 
 const selectInvoice = (db: TenantScope['db'], tenantId: string) => db`
-  select i.*, c.external_id from invoices i join customers c on c.tenant_id = i.tenant_id and c.id = i.customer_id
+  select i.*, c.external_id, c.is_reseller from invoices i join customers c on c.tenant_id = i.tenant_id and c.id = i.customer_id
   where i.tenant_id = ${tenantId}`;
 
 export async function findInvoice(
@@ -518,6 +533,9 @@ function fromDbInvoice(row: Record<string, any>): Invoice {
     tax: row.tax,
     sequence: row.sequence,
     number: row.number,
+    issuerId: row.issuer_id ?? null,
+    issuer: row.issuer ?? null,
+    customerIsReseller: row.is_reseller ?? false,
     finalizeAt: row.finalize_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -714,4 +732,44 @@ export async function sumUsageNetOfDiscounts(
     where e.tenant_id = ${tenantId} and e.customer_id = ${customerId} and e.occurred_at >= ${start} and e.occurred_at < ${end}
       and not exists (select 1 from event_ratings n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)`;
   return row.consumed;
+}
+
+// ---- a reseller's invoice itemised by child ------------------------------------------------------------
+
+export interface ChildCharge {
+  customerId: string;
+  periodStart: Date;
+  childId: string;
+  childExternalId: string;
+  childName: string | null;
+  currency: string;
+  events: bigint;
+  /** Nano-units: what the reseller paid for the child's subtree's usage (chain_daily.charge, before credits). */
+  charge: bigint;
+}
+
+/** What these resellers' periods cost them per direct child, from chain_daily (never the raw events). */
+export async function sumChildCharges(
+  { db, tenantId }: TenantScope,
+  keys: { customerId: string; periodStart: Date }[],
+): Promise<ChildCharge[]> {
+  if (keys.length === 0) return [];
+  const rows = await db`
+    select d.customer_id, d.period_start, d.child_id, c.external_id, c.name, d.currency,
+           sum(d.events)::bigint as events, (sum(d.charge) * 1000000000)::bigint as charge_nano
+    from chain_daily d join customers c on c.tenant_id = d.tenant_id and c.id = d.child_id
+    where d.tenant_id = ${tenantId}
+      and (d.customer_id, d.period_start) in (select * from unnest(${keys.map((k) => k.customerId)}::uuid[], ${keys.map((k) => k.periodStart.toISOString())}::timestamptz[]))
+    group by d.customer_id, d.period_start, d.child_id, c.external_id, c.name, d.currency
+    order by d.customer_id, d.period_start, c.external_id`;
+  return rows.map((r) => ({
+    customerId: r.customer_id,
+    periodStart: r.period_start,
+    childId: r.child_id,
+    childExternalId: r.external_id,
+    childName: r.name,
+    currency: r.currency,
+    events: BigInt(r.events),
+    charge: BigInt(r.charge_nano),
+  }));
 }

@@ -16,14 +16,7 @@ import type { Period } from '../periods/calendar.ts';
 import * as periodsRepo from '../periods/index.ts';
 import * as subscriptionsRepo from '../subscriptions/repo.ts';
 import { findTermsAt, openNextPeriod, termsOf } from '../subscriptions/service.ts';
-import {
-  buildInvoice,
-  contractTermEndingAt,
-  documentNumber,
-  type DraftLine,
-  type LineKind,
-  type PlanTerms,
-} from './build.ts';
+import { buildInvoice, contractTermEndingAt, type DraftLine, type LineKind, type PlanTerms } from './build.ts';
 import { minorUnitOf } from '@tariff/openapi/schemas/iso4217';
 import type { Conversion, FxPolicy } from '../currency/convert.ts';
 import { findConversions, readSettings } from '../currency/service.ts';
@@ -33,6 +26,8 @@ import * as repo from './repo.ts';
 import * as notify from '../notifications/service.ts';
 import { loadTaxContext, taxInvoice, type TaxContext, type TaxRecord } from '../tax/service.ts';
 import { invoiceNotification } from './notifications.ts';
+import { allocateInvoiceNumbers } from './numbering.ts';
+import { itemiseByChild, type Breakdown } from './breakdown.ts';
 import type { ClosePeriodsInput, ListInvoicesInput, VoidInvoiceInput } from '@tariff/openapi/schemas/invoices';
 
 /** Late events of customers without a subscription land in their calendar month for this long after it ends. */
@@ -494,9 +489,9 @@ export async function issueThresholdInvoice(
     await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
     const totals = await taxFinalInvoice(deps, await loadTaxContext(scope, [customerId]), invoice, built);
     await repo.setFinalTotals(scope, invoice.id, finalTotalsRow(totals), now);
-    const sequence = await repo.takeInvoiceNumbers(scope, 1);
-    const number = documentNumber('INV', sequence);
-    await repo.markFinalized(scope, invoice.id, { kind: 'invoice', status: 'finalized', sequence, number }, now);
+    const [issued] = await allocateInvoiceNumbers(scope, [customerId]);
+    const number = issued.number;
+    await repo.markFinalized(scope, invoice.id, { kind: 'invoice', status: 'finalized', ...issued }, now);
     await postTransactions(
       scope,
       invoicePostings({ ...invoice, number }, built.lines, 'invoice_finalized', now, 1n, totals.tax),
@@ -595,13 +590,13 @@ async function finalizeLocked(
     built,
   );
   await repo.setFinalTotals(scope, invoice.id, finalTotalsRow(totals), now);
-  const sequence = await repo.takeInvoiceNumbers(scope, 1);
-  const number = documentNumber('INV', sequence);
+  const [issued] = await allocateInvoiceNumbers(scope, [invoice.customerId]);
+  const number = issued.number;
   const statement = totals.total === 0n;
   await repo.markFinalized(
     scope,
     invoice.id,
-    { kind: statement ? 'statement' : 'invoice', status: statement ? 'paid' : 'finalized', sequence, number },
+    { kind: statement ? 'statement' : 'invoice', status: statement ? 'paid' : 'finalized', ...issued },
     now,
   );
   await repo.assignAdjustments(
@@ -949,8 +944,9 @@ export async function listInvoices(
       scope,
       invoices.map((i) => i.id),
     );
+    const breakdowns = await breakdownsOf(scope, invoices, lines);
     return {
-      data: invoices.map((i) => toApiInvoice(i, lines.get(i.id) ?? [])),
+      data: invoices.map((i) => toApiInvoice(i, lines.get(i.id) ?? [], breakdowns.get(i.id) ?? null)),
       has_more: invoices.length === input.limit,
     };
   });
@@ -960,7 +956,46 @@ async function readInvoice(scope: TenantScope, invoiceId: string): Promise<ApiSc
   const invoice = await repo.findInvoice(scope, invoiceId);
   if (!invoice) throw notFound('invoice_not_found', `No invoice "${invoiceId}"`);
   const lines = await repo.listLines(scope, [invoiceId]);
-  return toApiInvoice(invoice, lines.get(invoiceId) ?? []);
+  const breakdowns = await breakdownsOf(scope, [invoice], lines);
+  return toApiInvoice(invoice, lines.get(invoiceId) ?? [], breakdowns.get(invoiceId) ?? null);
+}
+
+/**
+ * The by-child breakdown of resellers' period-end invoices (null for other invoices, and when the children's
+ * charges are in another currency than the invoice's: a converted invoice is not itemised).
+ */
+export async function breakdownsOf(
+  scope: TenantScope,
+  invoices: repo.Invoice[],
+  lines: Map<string, repo.StoredLine[]>,
+): Promise<Map<string, Breakdown>> {
+  const itemised = invoices.filter((i) => i.billingReason === 'period_end');
+  const charges = await repo.sumChildCharges(
+    scope,
+    itemised.map((i) => ({ customerId: i.customerId, periodStart: i.periodStart })),
+  );
+  const result = new Map<string, Breakdown>();
+  for (const invoice of itemised) {
+    const children = charges.filter(
+      (c) => c.customerId === invoice.customerId && c.periodStart.getTime() === invoice.periodStart.getTime(),
+    );
+    if (!invoice.customerIsReseller && children.length === 0) continue;
+    if (children.some((c) => c.currency !== invoice.currency)) continue;
+    result.set(
+      invoice.id,
+      itemiseByChild(
+        invoice.currency,
+        invoice.minorUnit,
+        (lines.get(invoice.id) ?? []).map((l) => ({
+          kind: l.kind,
+          amount: toNano(l.amount),
+          amountExact: toNano(l.amountExact),
+        })),
+        children.map((c) => ({ externalId: c.childExternalId, name: c.childName, events: c.events, charge: c.charge })),
+      ),
+    );
+  }
+  return result;
 }
 
 /** The tax of an invoice or credit note as the API shows it (the record less the parties, which the document prints). */
@@ -986,7 +1021,11 @@ export function toApiTax(tax: TaxRecord) {
   };
 }
 
-export function toApiInvoice(invoice: repo.Invoice, lines: repo.StoredLine[]): ApiSchemas['Invoice'] {
+export function toApiInvoice(
+  invoice: repo.Invoice,
+  lines: repo.StoredLine[],
+  breakdown: Breakdown | null = null,
+): ApiSchemas['Invoice'] {
   const total = formatMoney(toNano(invoice.total));
   const owed = invoice.status === 'finalized' || invoice.status === 'past_due' || invoice.status === 'uncollectible';
   return {
@@ -1031,5 +1070,19 @@ export function toApiInvoice(invoice: repo.Invoice, lines: repo.StoredLine[]): A
     void_reason: invoice.voidReason,
     fx: invoice.fx,
     fx_blocked: invoice.fxBlocked,
+    issuer:
+      invoice.issuer === null
+        ? null
+        : {
+            customer_id: invoice.issuer.external_id,
+            name: invoice.issuer.name,
+            legal_name: invoice.issuer.legal_name,
+            address: invoice.issuer.address,
+            country: invoice.issuer.country,
+            tax_ids: invoice.issuer.tax_ids,
+            logo_url: invoice.issuer.logo_url,
+            reply_to: invoice.issuer.reply_to,
+          },
+    breakdown,
   };
 }

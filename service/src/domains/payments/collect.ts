@@ -86,6 +86,11 @@ type Plan =
       stripeCustomerId: string;
       paymentMethod: string;
       number: string | null;
+      /**
+       * The issuing reseller's Stripe account (Connect): every request for this invoice acts on it through the
+       * Stripe-Account header, so its children pay the reseller. Null: the tenant's own account.
+       */
+      stripeAccount: string | null;
       /** A previous attempt waiting for authentication, cancelled before this one is sent. */
       cancel: repo.Attempt | null;
     };
@@ -100,14 +105,15 @@ export async function collectInvoice(deps: Deps, tenantId: string, invoiceId: st
   const plan = await withTenant(deps.db, tenantId, (tx) => planAttempt(deps, { db: tx, tenantId }, invoiceId));
   if (plan.kind === 'done') return plan.result;
   const stripe = stripeClient(settingsOf(deps), plan.secretKey);
+  const onAccount = plan.stripeAccount ? { stripeAccount: plan.stripeAccount } : {};
   if (plan.cancel?.paymentIntentId) {
-    const cancelled = await cancelWaitingIntent(deps, tenantId, stripe, plan.cancel);
+    const cancelled = await cancelWaitingIntent(deps, tenantId, stripe, plan.cancel, onAccount);
     if (cancelled !== 'cancelled') return cancelled;
   }
   let intent: Stripe.PaymentIntent;
   try {
     intent = plan.attempt.paymentIntentId
-      ? await stripe.paymentIntents.retrieve(plan.attempt.paymentIntentId)
+      ? await stripe.paymentIntents.retrieve(plan.attempt.paymentIntentId, {}, onAccount)
       : await stripe.paymentIntents.create(
           {
             amount: Number(plan.attempt.amountMinor),
@@ -123,7 +129,7 @@ export async function collectInvoice(deps: Deps, tenantId: string, invoiceId: st
               tariff_attempt: String(plan.attempt.attempt),
             },
           },
-          { idempotencyKey: plan.attempt.idempotencyKey },
+          { idempotencyKey: plan.attempt.idempotencyKey, ...onAccount },
         );
   } catch (error) {
     const failure = classifyStripeError(error);
@@ -228,6 +234,7 @@ async function planAttempt(deps: Deps, scope: TenantScope, invoiceId: string): P
     stripeCustomerId: stripeCustomer!.stripeCustomerId,
     paymentMethod: stripeCustomer!.defaultPaymentMethod!,
     number: invoice.number,
+    stripeAccount: invoice.issuer?.stripe_account ?? null,
     cancel: previous?.status === 'requires_action' ? previous : null,
   };
 }
@@ -257,15 +264,18 @@ async function cancelWaitingIntent(
   tenantId: string,
   stripe: Stripe,
   previous: repo.Attempt,
+  onAccount: { stripeAccount?: string },
 ): Promise<'cancelled' | CollectResult> {
   try {
     await stripe.paymentIntents.cancel(
       previous.paymentIntentId!,
       {},
-      { idempotencyKey: `${previous.idempotencyKey}:cancel` },
+      { idempotencyKey: `${previous.idempotencyKey}:cancel`, ...onAccount },
     );
   } catch (error) {
-    const intent = await stripe.paymentIntents.retrieve(previous.paymentIntentId!).catch(() => undefined);
+    const intent = await stripe.paymentIntents
+      .retrieve(previous.paymentIntentId!, {}, onAccount)
+      .catch(() => undefined);
     // The customer completed it meanwhile: that is the payment.
     if (intent?.status === 'succeeded')
       return withTenant(deps.db, tenantId, (tx) =>

@@ -28,6 +28,7 @@ import {
 } from './collect.ts';
 import { customerIdempotencyKey, fromMinorUnits, isUnpaid } from './dunning.ts';
 import * as repo from './repo.ts';
+import { stripeAccountOf } from '../brands/service.ts';
 import type {
   ConnectStripeInput,
   DunningPolicyInput,
@@ -188,23 +189,31 @@ export async function setDunningPolicy(
 
 interface Connected {
   stripe: Stripe;
+  /** The customer's reseller parent's Stripe account (Connect), which its requests act on; else the tenant's. */
+  onAccount: { stripeAccount?: string };
   customer: Awaited<ReturnType<typeof requireCustomer>>;
   stripeCustomer: repo.StripeCustomer | undefined;
 }
 
 async function readConnected(deps: Deps, actor: Actor, externalId: string): Promise<Connected> {
-  const { connection, customer, stripeCustomer } = await withTenant(deps.db, actor.tenantId, async (tx) => {
-    const scope = { db: tx, tenantId: actor.tenantId };
-    const customer = await requireCustomer(scope, externalId);
-    return {
-      connection: await repo.findConnection(scope),
-      customer,
-      stripeCustomer: await repo.findStripeCustomer(scope, customer.id),
-    };
-  });
+  const { connection, customer, stripeCustomer, stripeAccount } = await withTenant(
+    deps.db,
+    actor.tenantId,
+    async (tx) => {
+      const scope = { db: tx, tenantId: actor.tenantId };
+      const customer = await requireCustomer(scope, externalId);
+      return {
+        connection: await repo.findConnection(scope),
+        customer,
+        stripeCustomer: await repo.findStripeCustomer(scope, customer.id),
+        stripeAccount: await stripeAccountOf(scope, customer.id),
+      };
+    },
+  );
   if (!connection) throw precondition('stripe_not_connected', 'Connect Stripe first (PUT /v1/stripe/connection)');
   return {
     stripe: stripeClient(settingsOf(deps), secretKeyOf(deps, actor.tenantId, connection)),
+    onAccount: stripeAccount ? { stripeAccount } : {},
     customer,
     stripeCustomer,
   };
@@ -226,7 +235,7 @@ async function ensureStripeCustomer(deps: Deps, actor: Actor, connected: Connect
           tariff_external_id: customer.externalId,
         },
       },
-      { idempotencyKey: customerIdempotencyKey(actor.tenantId, customer.id) },
+      { idempotencyKey: customerIdempotencyKey(actor.tenantId, customer.id), ...connected.onAccount },
     );
   } catch (error) {
     throw stripeProblem(error);
@@ -278,7 +287,10 @@ export async function setupLinkFor(
         },
       },
       // One key per link asked for: the SDK's own retries of this request reuse it, a new request gets a new page.
-      { idempotencyKey: `tariff:${actor.tenantId}:setup:${connected.customer.id}:${crypto.randomUUID()}` },
+      {
+        idempotencyKey: `tariff:${actor.tenantId}:setup:${connected.customer.id}:${crypto.randomUUID()}`,
+        ...connected.onAccount,
+      },
     );
   } catch (error) {
     throw stripeProblem(error);

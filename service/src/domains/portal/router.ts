@@ -17,6 +17,7 @@ import {
   portalLinkBody,
   setBrandInput,
 } from '@tariff/openapi/schemas/portal';
+import { resellerBrandBody } from '@tariff/openapi/schemas/brands';
 import * as service from './service.ts';
 
 /** A call from the portal page: `Authorization: Bearer <portal token>`; the token decides the customer. */
@@ -54,6 +55,14 @@ export function portalRestRoutes(deps: Deps): Router {
       }),
     );
   });
+  routes.get('/customers/:id/brand', async (req, res) => {
+    const { id } = parseInput(customerPath, req.params, ['path']);
+    res.json(await service.getResellerBrand(deps, actorOf(res), id));
+  });
+  routes.put('/customers/:id/brand', async (req, res) => {
+    const { id } = parseInput(customerPath, req.params, ['path']);
+    res.json(await service.setResellerBrand(deps, actorOf(res), id, parseInput(resellerBrandBody, req.body ?? {})));
+  });
   return routes;
 }
 
@@ -68,6 +77,12 @@ export const portalTrpc = router({
   brand: authedProcedure
     .input(getBrandInput)
     .query(({ ctx, input }) => service.getBrand(ctx.deps, ctx.actor, input.customer_id)),
+  resellerBrand: authedProcedure
+    .input(customerPath)
+    .query(({ ctx, input }) => service.getResellerBrand(ctx.deps, ctx.actor, input.id)),
+  setResellerBrand: authedProcedure
+    .input(resellerBrandBody.extend({ id: externalId }))
+    .mutation(({ ctx, input: { id, ...body } }) => service.setResellerBrand(ctx.deps, ctx.actor, id, body)),
   setBrand: authedProcedure
     .input(setBrandInput)
     .mutation(({ ctx, input }) => service.setBrand(ctx.deps, ctx.actor, input)),

@@ -21,6 +21,8 @@ import * as tenantsRepo from '../tenants/repo.ts';
 import { getWallet } from '../wallets/service.ts';
 import { getCustomerPayment, isStripeConnected, setupLinkFor } from '../payments/service.ts';
 import * as repo from './repo.ts';
+import * as brands from '../brands/service.ts';
+import type { ResellerBrandBody } from '@tariff/openapi/schemas/brands';
 import type { CreateEmbedTokenInput, CreatePortalLinkInput, SetBrandInput } from '@tariff/openapi/schemas/portal';
 
 export type PortalUse = 'link' | 'embed';
@@ -287,4 +289,85 @@ function toApiBrand(brand: repo.Brand, customerExternalId: string | null) {
     accent_color: brand.accentColor,
     updated_at: brand.updatedAt.toISOString() as string | null,
   };
+}
+
+// ---- a reseller's whole brand (REST /v1/customers/:id/brand): the portal's look plus its seller profile ----
+
+async function requireReseller(scope: TenantScope, externalId: string) {
+  const owner = await requireCustomer(scope, externalId);
+  if (!owner.isReseller)
+    throw precondition(
+      'not_a_reseller',
+      `Customer "${owner.externalId}" is not a reseller: only a reseller has a brand for its children`,
+      [{ field: 'id', reason: 'is not a reseller' }],
+    );
+  return owner;
+}
+
+function toApiResellerBrand(
+  externalId: string,
+  look: repo.Brand | undefined,
+  profile: brands.IssuerProfile | undefined,
+) {
+  const updated = [look?.updatedAt, profile?.updatedAt].filter((d): d is Date => d !== undefined);
+  return {
+    customer_id: externalId,
+    display_name: look?.displayName ?? null,
+    logo_url: look?.logoUrl ?? null,
+    accent_color: look?.accentColor ?? null,
+    legal_name: profile?.legalName ?? null,
+    address: profile?.address ?? null,
+    country: profile?.country ?? null,
+    tax_ids: profile?.taxIds ?? [],
+    invoice_prefix: profile?.invoicePrefix ?? brands.defaultInvoicePrefix,
+    currency: profile?.currency ?? null,
+    reply_to: profile?.replyTo ?? null,
+    stripe_account: profile?.stripeAccount ?? null,
+    updated_at: updated.length === 0 ? null : new Date(Math.max(...updated.map((d) => d.getTime()))).toISOString(),
+  };
+}
+
+/** Sets a reseller's brand: absent fields stay, null clears. */
+export async function setResellerBrand(deps: Deps, actor: Actor, externalId: string, input: ResellerBrandBody) {
+  requirePermission(actor, 'customers.write');
+  const now = deps.clock.now();
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const owner = await requireReseller(scope, externalId);
+    const [look] = await repo.findBrands(scope, [owner.id]);
+    const lookChanged =
+      input.display_name !== undefined || input.logo_url !== undefined || input.accent_color !== undefined;
+    const nextLook: repo.Brand | undefined =
+      lookChanged || look
+        ? {
+            customerId: owner.id,
+            displayName: input.display_name === undefined ? (look?.displayName ?? null) : input.display_name,
+            logoUrl: input.logo_url === undefined ? (look?.logoUrl ?? null) : input.logo_url,
+            accentColor: input.accent_color === undefined ? (look?.accentColor ?? null) : input.accent_color,
+            updatedAt: lookChanged ? now : look!.updatedAt,
+          }
+        : undefined;
+    if (lookChanged) await repo.upsertBrand(scope, nextLook!);
+    const profile = await brands.saveResellerProfile(scope, owner.id, input, now);
+    const before = look || profile.before ? toApiResellerBrand(owner.externalId, look, profile.before) : null;
+    const after = toApiResellerBrand(owner.externalId, nextLook, profile.after);
+    await recordChange(tx, deps.clock, actor, actor.tenantId, {
+      action: 'reseller_brand.updated',
+      entityType: 'customer',
+      entityId: owner.id,
+      before,
+      after,
+    });
+    return after;
+  });
+}
+
+export async function getResellerBrand(deps: Deps, actor: Actor, externalId: string) {
+  requirePermission(actor, 'customers.read');
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const owner = await requireReseller(scope, externalId);
+    const [look] = await repo.findBrands(scope, [owner.id]);
+    return toApiResellerBrand(owner.externalId, look, await brands.findResellerProfile(scope, owner.id));
+  });
 }

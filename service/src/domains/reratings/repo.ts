@@ -100,6 +100,8 @@ export interface AffectedPeriod {
   start: Date;
   end: Date;
   status: 'open' | 'closed';
+  /** The customer resells or its parent does: its events were rated through a reseller chain (migration 082). */
+  inChain: boolean;
 }
 
 /**
@@ -112,7 +114,8 @@ export async function findAffectedPeriods(
   from: Date,
 ): Promise<AffectedPeriod[]> {
   const rows = await db`
-    select p.customer_id, c.external_id, ${db.unsafe(ratingCurrencySql)} as currency, p.period_start, p.period_end, p.status
+    select p.customer_id, c.external_id, ${db.unsafe(ratingCurrencySql)} as currency, p.period_start, p.period_end, p.status,
+           c.is_reseller or exists (select 1 from customers r where r.tenant_id = c.tenant_id and r.id = c.parent_id and r.is_reseller) as in_chain
     from customer_periods p
     join customers c on c.tenant_id = p.tenant_id and c.id = p.customer_id
     where p.tenant_id = ${tenantId} and p.period_end > ${from}
@@ -128,6 +131,7 @@ export async function findAffectedPeriods(
     start: r.period_start,
     end: r.period_end,
     status: r.status,
+    inChain: r.in_chain,
   }));
 }
 

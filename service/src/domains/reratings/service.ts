@@ -95,6 +95,18 @@ async function replayPeriod(
 ): Promise<PeriodReplay | undefined> {
   const events = await repo.listPeriodEvents(scope, period.customerId, period.start);
   if (events.length === 0) return undefined;
+  // Replaying a chain's level alone would leave the levels above (and the reseller's margins) on the old prices,
+  // and a reseller's period also holds its subtree's usage: not re-rated, every such event is named instead.
+  if (period.inChain) {
+    for (const e of events)
+      unratable.push({
+        transaction_id: e.transactionId,
+        customer_id: period.customerExternalId,
+        code: 'reseller_chain',
+        message: `Customer "${period.customerExternalId}" is in a reseller chain: its events are not re-rated (re-rating a chain's levels together is not supported yet)`,
+      });
+    return undefined;
+  }
   const bookIds = [...new Set(events.map((e) => e.priceBookId))];
   const counts = await pricingRepo.countVersions(scope, bookIds);
   const books = new Map<string, Awaited<ReturnType<typeof compiledBook>>>();

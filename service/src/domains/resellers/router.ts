@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import {
   marginReportInput,
   marginReportProcedureInput,
+  resellerPath,
   type MarginReportProcedureInput,
 } from '@tariff/openapi/schemas/resellers';
 import type { Actor } from '../../platform/auth.ts';
@@ -24,8 +25,9 @@ function sendReport(req: Request, res: Response, format: 'json' | 'csv' | undefi
 export function resellersRestRoutes(deps: Deps): Router {
   const routes = Router();
   routes.get('/resellers/:customer_id/margins', async (req, res) => {
+    const { customer_id } = parseInput(resellerPath, req.params, ['path']);
     const input = parseInput(marginReportInput, req.query, ['query']);
-    const report = await service.reportResellerMargins(deps, actorOf(res), req.params.customer_id, input);
+    const report = await service.reportResellerMargins(deps, actorOf(res), customer_id, input);
     sendReport(req, res, input.format, report);
   });
   routes.get('/margins', async (req, res) => {

@@ -1,0 +1,187 @@
+// Reseller chains in ingestion: an end user's event is rated in one kernel pass against every book up its chain
+// (its own book, set by its reseller; that reseller's book, set by its parent; ... up to the tenant). Level 0 is
+// the event's own customer; levels 1..n are its reseller ancestors, each an ordinary customer with its own
+// period, credits and invoice. A refusal at any level refuses the event at every level.
+import {
+  creditsDrawn,
+  type CompiledBook,
+  type OnBlock,
+  type RatedEvent,
+  type StateMap,
+  type UsageEvent,
+} from '@tariff/core-wasm';
+import { toNano } from '../../platform/money.ts';
+import { maxChainDepth } from '../customers/chain.ts';
+import type { Period } from '../periods/calendar.ts';
+import * as periodsRepo from '../periods/index.ts';
+import * as billing from './billing.ts';
+import { rateChain } from '@tariff/core-wasm/node';
+import type { RatingTarget } from './repo.ts';
+
+/** One reseller level above an event's customer: who is billed and by which book. */
+export interface ChainLevel {
+  /** 1 for the customer's reseller, 2 for that reseller's, ... */
+  level: number;
+  customerId: string;
+  externalId: string;
+  priceBookId: string;
+  bookKey: string;
+  bookVersions: number;
+  period: Period;
+  periodKey: string;
+}
+
+/** Whether the customer's events go through chain rating: it resells, or its parent does. */
+export function inChain(target: RatingTarget): boolean {
+  return target.isReseller || target.resellerParent !== null;
+}
+
+/** The reseller levels above `target` at `instant`, or why the event cannot be rated through them. */
+export function resolveChain(
+  targets: Map<string, RatingTarget>,
+  billings: Map<string, billing.CustomerBilling>,
+  target: RatingTarget,
+  instant: Date,
+): { levels: ChainLevel[] } | { code: string; message: string } {
+  const levels: ChainLevel[] = [];
+  for (let next = target.resellerParent; next !== null;) {
+    const level = levels.length + 1;
+    const reseller = targets.get(next);
+    if (level > maxChainDepth)
+      return {
+        code: 'chain_too_deep',
+        message: `Customer "${target.externalId}" has more than ${maxChainDepth} resellers above it: the kernel rates ${maxChainDepth + 1} levels at most`,
+      };
+    if (!reseller)
+      return { code: 'chain_invalid', message: `Customer "${target.externalId}"'s reseller chain cannot be followed` };
+    const name = `reseller "${reseller.externalId}" (level ${level} of customer "${target.externalId}"'s chain)`;
+    const customerBilling = billings.get(reseller.externalId);
+    if (customerBilling?.blocked)
+      return {
+        code: 'customer_blocked',
+        message: `The ${name} is blocked: an invoice is unpaid past the dunning policy's delay`,
+      };
+    const assignment = reseller.assignments.filter((a) => a.effectiveFrom.getTime() <= instant.getTime()).at(-1);
+    if (!assignment)
+      return { code: 'no_price_book', message: `The ${name} has no price book at ${instant.toISOString()}` };
+    const period = billing.periodFor(customerBilling, instant);
+    levels.push({
+      level,
+      customerId: reseller.id,
+      externalId: reseller.externalId,
+      priceBookId: assignment.priceBookId,
+      bookKey: assignment.priceBookId,
+      bookVersions: assignment.bookVersions,
+      period,
+      periodKey: periodsRepo.periodKey({ customerId: reseller.id, start: period.start }),
+    });
+    next = reseller.resellerParent;
+  }
+  return { levels };
+}
+
+/** One event to rate through its chain: level 0 (the event's customer) first, then its reseller levels. */
+export interface ChainJob {
+  event: UsageEvent;
+  onBlock: OnBlock;
+  levels: { externalId: string; periodKey: string; period: Period; bookKey: string }[];
+}
+
+/** A chain's outcome: every level's rating, or the level that refused and why. */
+export type ChainOutcome =
+  | { status: 'rated'; levels: RatedEvent[] }
+  | { status: 'refused'; level: number; error: NonNullable<RatedEvent['error']> };
+
+/**
+ * Rates chain jobs in their order, as few kernel calls as their customers allow: a customer is in one call with
+ * one period, one book and one depletion policy (a reseller's own events are rated as sent, `on_block`, while its
+ * subtree's events meet its limits as hard ones: a reseller out of credit under `block` refuses them). Moves the
+ * grants' live balances and the periods' states as `rateInOrder` does.
+ */
+export async function rateChains(
+  jobs: ChainJob[],
+  books: Map<string, CompiledBook>,
+  states: Map<string, Record<string, unknown>>,
+  billings: Map<string, billing.CustomerBilling>,
+  credits: Map<string, billing.EventCredits>,
+): Promise<ChainOutcome[]> {
+  const outcomes: ChainOutcome[] = [];
+  let start = 0;
+  while (start < jobs.length) {
+    // The longest run of jobs whose customers agree on their period, book and policy.
+    const seen = new Map<
+      string,
+      { key: string; periodKey: string; period: Period; bookKey: string; onBlock: string }
+    >();
+    let end = start;
+    for (; end < jobs.length; end++) {
+      const job = jobs[end];
+      const wanted = job.levels.map((l, k) => {
+        const onBlock = k === 0 ? job.onBlock : 'refuse';
+        return { ...l, onBlock, key: `${l.periodKey}|${l.bookKey}|${onBlock}` };
+      });
+      if (wanted.some((w) => seen.has(w.externalId) && seen.get(w.externalId)!.key !== w.key)) break;
+      for (const w of wanted) seen.set(w.externalId, w);
+    }
+    const run = jobs.slice(start, end);
+    const bookKeys = [...new Set([...seen.values()].map((s) => s.bookKey))];
+    const bookIndex = new Map(bookKeys.map((key, i) => [key, i]));
+    const input: StateMap = {};
+    for (const [externalId, s] of seen)
+      input[externalId] = billing.kernelState(
+        billings.get(externalId),
+        states.get(s.periodKey)!,
+        s.period,
+        books.get(s.bookKey)!.currency,
+        s.onBlock as OnBlock,
+      );
+    const output = await rateChain(
+      bookKeys.map((key) => books.get(key)!),
+      input,
+      run.map((job) => ({
+        event: job.event,
+        chain: job.levels.map((l) => ({ customer_id: l.externalId, book: bookIndex.get(l.bookKey)! })),
+      })),
+    );
+    const rated = new Map<string, { transactionId: string; occurredAt: Date; result: RatedEvent }[]>();
+    output.results.forEach((chain, i) => {
+      const job = run[i];
+      if (chain.refused_level !== undefined) {
+        outcomes.push({
+          status: 'refused',
+          level: chain.refused_level,
+          error: chain.levels[chain.refused_level].error!,
+        });
+        return;
+      }
+      outcomes.push({ status: 'rated', levels: chain.levels });
+      chain.levels.forEach((result, k) => {
+        const externalId = job.levels[k].externalId;
+        const list = rated.get(externalId) ?? [];
+        list.push({
+          transactionId: billing.creditKey(job.event.transaction_id, k),
+          occurredAt: new Date(job.event.timestamp),
+          result,
+        });
+        rated.set(externalId, list);
+      });
+    });
+    for (const [externalId, s] of seen)
+      states.set(
+        s.periodKey,
+        billing.absorbRating(
+          billings.get(externalId),
+          output.states[externalId] as Parameters<typeof billing.absorbRating>[1],
+          rated.get(externalId) ?? [],
+          credits,
+        ),
+      );
+    start = end;
+  }
+  return outcomes;
+}
+
+/** Before credits: what a level pays its parent for the event (what is left to bill plus the credit it drew). */
+export function netOf(result: Pick<RatedEvent, 'amount' | 'receipt'>): bigint {
+  return toNano(result.amount ?? '0') + creditsDrawn(result as RatedEvent);
+}
