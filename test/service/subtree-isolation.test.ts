@@ -346,7 +346,28 @@ describe('reseller subtree isolation', () => {
     expect(ingested.body.rejected).toBe(1);
     expect(JSON.stringify(ingested.body.events[1])).toContain('customer');
     // Its own usage is its children's: an event of the reseller itself is refused by the database.
-    expect(await statusOf('POST', '/v1/events', { events: [event('r-self', 'res')] })).toBe(403);
+    // Its end user's event is rated up the whole chain: the levels above it (its own, its parent's) are written too.
+    const [levels] = await harness.database.owner`
+      select count(distinct customer_id)::int as n from chain_daily
+      where tenant_id = ${tenant.tenantId} and end_customer_id = ${ids.end}`;
+    expect(levels.n).toBe(2);
+    // Batches of a tenant key and of the reseller's key at the same moment are admitted each by its own rule.
+    const [tenantBatch, resellerBatch] = await Promise.all([
+      as(tenant.secretKey)('POST', '/v1/events', { events: [event('t-direct', 'direct'), event('t-sib', 'sib-end')] }),
+      asReseller('POST', '/v1/events', {
+        events: [event('r-end-2', 'end'), event('r-sib-2', 'sib-end'), event('r-direct', 'direct')],
+      }),
+    ]);
+    expect(tenantBatch.body.accepted).toBe(2);
+    expect(resellerBatch.body.accepted).toBe(1);
+    expect(resellerBatch.body.events.map((e: { status: string }) => e.status)).toEqual([
+      'accepted',
+      'rejected',
+      'rejected',
+    ]);
+    const own = await asReseller('POST', '/v1/events', { events: [event('r-self', 'res')] });
+    expect(own.body.rejected).toBe(1);
+    expect(own.body.events[0].error.code).toBe('customer_not_found');
     // Invoices and ledger: nothing of the sibling's.
     expect(JSON.stringify((await asReseller('GET', '/v1/ledger/transactions')).body)).not.toContain(ids['sib-end']);
     // List filters and ids naming another subtree's objects.

@@ -161,16 +161,14 @@ interface SubtreeScope {
 }
 const subtreeScope = new AsyncLocalStorage<SubtreeScope>();
 
-/** Runs `fn` (and everything it starts) confined to the subtree of `rootCustomerId`, when one is given. */
+/**
+ * Runs `fn` (and everything it starts) confined to the subtree of `subtreeRootId` when one is given, else
+ * tenant-wide whatever the caller's context was (work shared between callers, e.g. ingestion's coalesced
+ * transactions, says so explicitly).
+ */
 export function withinSubtree<T>(scope: { tenantId: string; subtreeRootId?: string }, fn: () => T): T {
-  if (!scope.subtreeRootId) return fn();
+  if (!scope.subtreeRootId) return subtreeScope.exit(fn);
   return subtreeScope.run({ tenantId: scope.tenantId, rootCustomerId: scope.subtreeRootId }, fn);
-}
-
-/** The subtree root the current async context is confined to within `tenantId`, if any. */
-export function currentSubtreeRoot(tenantId: string): string | undefined {
-  const scope = subtreeScope.getStore();
-  return scope && scope.tenantId === tenantId ? scope.rootCustomerId : undefined;
 }
 
 /** The transaction's role and tenant (sent at once, answered in order), and its connection's backend pid to `onPid`. */

@@ -517,3 +517,16 @@ export async function findBillingContexts(
     ]),
   );
 }
+
+/** Of `externalIds`, those of customers strictly below `rootId` (the reseller itself excluded). */
+export async function findCustomersBelow(
+  { db, tenantId }: TenantScope,
+  rootId: string,
+  externalIds: string[],
+): Promise<Set<string>> {
+  const rows = await db`
+    select external_id from customers
+    where tenant_id = ${tenantId} and external_id = any(${externalIds}::text[]) and path @> array[${rootId}::uuid]
+      and id <> ${rootId}`;
+  return new Set(rows.map((row) => row.external_id as string));
+}

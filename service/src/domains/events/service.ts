@@ -22,6 +22,7 @@ import {
   oneStatement,
   withTenant,
   withTenantPipelined,
+  withinSubtree,
   type PipelinedBody,
   type TenantScope,
   type Tx,
@@ -96,18 +97,22 @@ const coalescers = new WeakMap<Deps['db'], Coalescer<Candidate, EventOutcome>>()
 function coalescerFor(deps: Deps): Coalescer<Candidate, EventOutcome> {
   let coalescer = coalescers.get(deps.db);
   if (!coalescer) {
-    coalescer = new Coalescer((tenantId, candidates) => rateShared(deps, tenantId, candidates), {
-      ...defaultCoalescerOptions,
-      isIsolable: (error) => !isConnectionFailure(error),
-      onSplit: (tenantId, requests, error) => {
-        deps.metrics.increment('tariff_ingest_shared_failures_total');
-        deps.logger.warn('shared ingestion transaction failed: running its requests apart', {
-          tenant_id: tenantId,
-          requests,
-          error,
-        });
+    // Shared by every caller of the tenant, so tenant-wide (a subtree caller's events were admitted before).
+    coalescer = new Coalescer(
+      (tenantId, candidates) => withinSubtree({ tenantId }, () => rateShared(deps, tenantId, candidates)),
+      {
+        ...defaultCoalescerOptions,
+        isIsolable: (error) => !isConnectionFailure(error),
+        onSplit: (tenantId, requests, error) => {
+          deps.metrics.increment('tariff_ingest_shared_failures_total');
+          deps.logger.warn('shared ingestion transaction failed: running its requests apart', {
+            tenant_id: tenantId,
+            requests,
+            error,
+          });
+        },
       },
-    });
+    );
     coalescers.set(deps.db, coalescer);
   }
   return coalescer;
@@ -315,6 +320,27 @@ export async function ingestEvents(
       ...hold,
     });
   });
+  // A reseller-scoped caller's events must name customers below its reseller: checked here in one subtree-scoped
+  // statement (the database decides what the caller sees). Rating then runs tenant-wide, since a chain's levels
+  // above the reseller (its own wallet, its parent's) are written too, and coalesces with other callers' batches.
+  if (actor.subtreeRootId && candidates.length > 0) {
+    const admitted = await withTenant(deps.db, actor.tenantId, (tx) =>
+      repo.findCustomersBelow({ db: tx, tenantId: actor.tenantId }, actor.subtreeRootId!, [
+        ...new Set(candidates.map((c) => c.event.customer_id)),
+      ]),
+    );
+    for (const candidate of [...candidates]) {
+      if (admitted.has(candidate.event.customer_id)) continue;
+      outcomes[candidate.index] = reject(
+        candidate.index,
+        candidate.event.transaction_id,
+        'customer_not_found',
+        'customer_id',
+        `No customer "${candidate.event.customer_id}" below this key's reseller`,
+      );
+      candidates.splice(candidates.indexOf(candidate), 1);
+    }
+  }
   // An event whose quote does not hold is rejected alone, before rating.
   for (const { candidate, error } of await quotes.admitQuotes(deps.db, actor.tenantId, candidates, now)) {
     outcomes[candidate.index] = reject(
