@@ -41,13 +41,14 @@ describe('reseller chains', () => {
   beforeAll(async () => {
     ({ harness, api, jobs } = await startBillingScenario('2026-03-01T00:00:00Z'));
     // What the tenant charges the distributor, the distributor the resellers, the resellers their end users.
+    // Each book belongs to the seller of the customers it prices (migration 080).
     await api.ok('POST', '/v1/price_books', { book: book('tenant-to-dist', '0.010') });
-    await api.ok('POST', '/v1/price_books', { book: book('dist-to-resellers', '0.015') });
-    await api.ok('POST', '/v1/price_books', { book: book('reseller-a-retail', '0.020') });
-    await api.ok('POST', '/v1/price_books', { book: book('reseller-b-retail', '0.025') });
     await customer('dist', 'tenant-to-dist', { is_reseller: true });
+    await api.ok('POST', '/v1/price_books', { book: book('dist-to-resellers', '0.015'), owner_customer_id: 'dist' });
     await customer('res-a', 'dist-to-resellers', { is_reseller: true, parent_id: 'dist' });
     await customer('res-b', 'dist-to-resellers', { is_reseller: true, parent_id: 'dist' });
+    await api.ok('POST', '/v1/price_books', { book: book('reseller-a-retail', '0.020'), owner_customer_id: 'res-a' });
+    await api.ok('POST', '/v1/price_books', { book: book('reseller-b-retail', '0.025'), owner_customer_id: 'res-b' });
     await customer('user-a1', 'reseller-a-retail', { parent_id: 'res-a' });
     await customer('user-a2', 'reseller-a-retail', { parent_id: 'res-a' });
     await customer('user-b1', 'reseller-b-retail', { parent_id: 'res-b' });

@@ -82,13 +82,16 @@ describe('reseller brands and reseller-issued invoices', () => {
       { external_id: 'd1', name: 'Direct One' },
       { external_id: 'd2', name: 'Direct Two' },
     ];
-    for (const c of customers) {
+    for (const c of customers)
       await api.ok('POST', '/v1/customers', { currency: 'USD', email: `${c.external_id}@example.com`, ...c });
+    // A reseller's end users are priced by a book the reseller owns (migration 080).
+    for (const reseller of ['r-one', 'r-two'])
+      await api.ok('POST', '/v1/price_books', { book: exampleBook(`llm-${reseller}`), owner_customer_id: reseller });
+    for (const c of customers)
       await api.ok('PUT', `/v1/customers/${c.external_id}/price_book`, {
-        price_book: 'llm',
+        price_book: 'parent_id' in c ? `llm-${c.parent_id}` : 'llm',
         effective_from: '2020-01-01T00:00:00Z',
       });
-    }
   }, 120_000);
   afterAll(() => stopPaymentsScenario(scenario));
 
