@@ -61,15 +61,34 @@ for (let c = 0; c < customers; c++) {
 }
 
 // The depth-3 case: end users of 20 resellers under 2 distributors, every event rated at all three levels.
-const bookAt = (customer: string, book: string) =>
-  fetch(`${service.url}/v1/customers/${customer}/price_book`, {
+const bookAt = async (customer: string, book: string) => {
+  const response = await fetch(`${service.url}/v1/customers/${customer}/price_book`, {
     method: 'PUT',
     headers,
     body: JSON.stringify({ price_book: book, effective_from: '2020-01-01T00:00:00Z' }),
   });
+  if (response.status !== 200) throw new Error(`${book} for ${customer}: ${response.status} ${await response.text()}`);
+};
+// A book prices a customer only if the customer's seller owns it (migration 080): each reseller gets its copy of
+// the demo book.
+const demoBook = (
+  (await (await fetch(`${service.url}/v1/price_books/demo-llm`, { headers })).json()) as {
+    book: { id: string };
+  }
+).book;
+const ownedCopy = async (owner: string) => {
+  const response = await post('/v1/price_books', {
+    book: { ...demoBook, id: `demo-llm-${owner}` },
+    owner_customer_id: owner,
+  });
+  if (response.status !== 201)
+    throw new Error(`copy of demo-llm for ${owner}: ${response.status} ${await response.text()}`);
+  return `demo-llm-${owner}`;
+};
 for (let d = 0; d < 2; d++) {
   await post('/v1/customers', { external_id: `dist-${d}`, currency: 'USD', is_reseller: true });
   await bookAt(`dist-${d}`, 'demo-llm');
+  await ownedCopy(`dist-${d}`);
 }
 for (let r = 0; r < 20; r++) {
   await post('/v1/customers', {
@@ -78,11 +97,12 @@ for (let r = 0; r < 20; r++) {
     is_reseller: true,
     parent_id: `dist-${r % 2}`,
   });
-  await bookAt(`res-${r}`, 'demo-llm');
+  await bookAt(`res-${r}`, `demo-llm-dist-${r % 2}`);
+  await ownedCopy(`res-${r}`);
 }
 for (let c = 0; c < customers; c++) {
   await post('/v1/customers', { external_id: `chain-${c}`, currency: 'USD', parent_id: `res-${c % 20}` });
-  await bookAt(`chain-${c}`, 'demo-llm');
+  await bookAt(`chain-${c}`, `demo-llm-res-${c % 20}`);
 }
 
 let sequence = 0;
