@@ -87,6 +87,12 @@ beforeAll(async () => {
     });
   // ACME's seller is its reseller parent: the book is the reseller's (migration 080).
   await call('POST', '/v1/price_books', { book, owner_customer_id: 'reseller' });
+  // The reseller's own level of the chain: what it pays the tenant.
+  await call('POST', '/v1/price_books', { book: { ...book, id: 'wholesale' } });
+  await call('PUT', '/v1/customers/reseller/price_book', {
+    price_book: 'wholesale',
+    effective_from: '2026-01-01T00:00:00Z',
+  });
   await call('PUT', '/v1/customers/acme/price_book', { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' });
   await call('PUT', '/v1/customers/acme/budget', { amount: '40' });
   await call('POST', '/v1/customers/acme/credit_grants', { kind: 'prepaid', amount: '5' });
