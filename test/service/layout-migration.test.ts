@@ -239,6 +239,8 @@ describe('events stored before the one-row layout (migration 070)', () => {
       period_start: '2026-03-01T00:00:00.000Z',
       rated_at: received.toISOString(),
       receipt: estimate[0].receipt,
+      // A direct customer's event: no reseller levels above it.
+      chain: [],
     });
     expect(JSON.stringify(response.body.receipt)).toBe(JSON.stringify(estimate[0].receipt));
   });
