@@ -195,8 +195,12 @@ SELECT enable_subtree_scope('api_keys',
 SELECT enable_subtree_scope(t, 'true', null)
 FROM unnest(ARRAY[
   'tenants', 'meters', 'billing_settings', 'currency_settings', 'fx_rates', 'tax_settings', 'tax_registrations',
-  'dunning_policies', 'signing_keys', 'balance_token_keys'
+  'dunning_policies'
 ]::regclass[]) AS t;
+-- The tenant's signing keys are made on first use, which may be a subtree's snapshot or balance token; the service
+-- role may only insert them (no UPDATE or DELETE grant).
+SELECT enable_subtree_scope(t, 'true', 'true')
+FROM unnest(ARRAY['signing_keys', 'balance_token_keys']::regclass[]) AS t;
 -- Invoice and credit-note numbers are drawn by a subtree's billing too.
 -- (invoice_sequences, credit_note_sequences: no subtree policy.)
 
@@ -204,8 +208,13 @@ FROM unnest(ARRAY[
 -- a subtree's operations but never read by it.
 SELECT enable_subtree_scope(t, null, null)
 FROM unnest(ARRAY[
-  'webhook_endpoints', 'webhook_attempts', 'webhook_deliveries', 'stripe_connections', 'stripe_events'
+  'webhook_endpoints', 'webhook_attempts', 'stripe_connections', 'stripe_events'
 ]::regclass[]) AS t;
+-- The webhook messages of a subtree's own notifications (a subtree's operations write them) and their deliveries.
+SELECT enable_subtree_scope('webhook_messages', 'notification_id IN (SELECT n.id FROM notifications n)',
+  'notification_id IN (SELECT n.id FROM notifications n)');
+SELECT enable_subtree_scope('webhook_deliveries', 'message_id IN (SELECT m.id FROM webhook_messages m)',
+  'message_id IN (SELECT m.id FROM webhook_messages m)');
 -- Users scoped in the subtree and their sessions (a subtree user reads itself and logs itself out).
 SELECT enable_subtree_scope('users',
   'scope_customer_id = ANY ((SELECT app_subtree_customers())::uuid[])',
@@ -213,7 +222,7 @@ SELECT enable_subtree_scope('users',
 SELECT enable_subtree_scope(t, 'user_id IN (SELECT u.id FROM users u)', 'user_id IN (SELECT u.id FROM users u)')
 FROM unnest(ARRAY['sessions', 'user_tokens']::regclass[]) AS t;
 SELECT enable_subtree_scope(t, null, 'true')
-FROM unnest(ARRAY['audit_log', 'webhook_messages', 'email_outbox']::regclass[]) AS t;
+FROM unnest(ARRAY['audit_log', 'email_outbox']::regclass[]) AS t;
 
 -- Tables made from now on: enable_tenant_isolation also confines subtree sessions, so no new table is open to them
 -- by omission: a table with a customer_id column is scoped to it (readable in the subtree, writable below its

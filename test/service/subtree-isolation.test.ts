@@ -481,6 +481,30 @@ describe('reseller subtree isolation', () => {
     expect(after).toEqual(before);
   });
 
+  it("a reseller's key runs its own end user's billing: credits, budget, check, hold, snapshot, plan and subscription", async () => {
+    const asReseller = as(resellerKey);
+    const ok = async (method: string, path: string, body?: unknown) => {
+      const answer = await asReseller(method, path, body);
+      expect(answer.status, `${method} ${path}: ${JSON.stringify(answer.body)}`).toBeLessThan(300);
+      return answer.body;
+    };
+    await ok('POST', '/v1/customers/end/credit_grants', { kind: 'prepaid', amount: '3' });
+    await ok('PUT', '/v1/customers/end/budget', { amount: '100' });
+    expect((await ok('POST', '/v1/customers/end/check', { estimated_cost: '1' })).allowed).toBe(true);
+    await ok('POST', '/v1/customers/end/holds', { id: 'end-hold', amount: '0.5', expires_in: 3600 });
+    await ok('GET', '/v1/customers/end/pricing-snapshot');
+    await ok('POST', '/v1/plans', {
+      code: 'r-plan',
+      name: 'R',
+      price_book: 'r-book',
+      interval: 'month',
+      base_fee: '1',
+    });
+    await ok('POST', '/v1/customers', { external_id: 'end-sub', currency: 'USD' });
+    await ok('POST', '/v1/customers/end-sub/subscriptions', { plan: 'r-plan', started_at: '2026-03-01T00:00:00Z' });
+    await ok('GET', '/v1/invoices');
+  });
+
   it('a subtree key creates customers under its reseller and keys within its subtree', async () => {
     const asReseller = as(resellerKey);
     const created = await asReseller('POST', '/v1/customers', { external_id: 'end-2', currency: 'USD' });
@@ -495,7 +519,7 @@ describe('reseller subtree isolation', () => {
     // The distributor sees its whole subtree, not its parent's other customers.
     const distributorView = await as(distributorKey)('GET', '/v1/customers?limit=100');
     expect(distributorView.body.data.map((c: { external_id: string }) => c.external_id).sort()).toEqual(
-      ['dist', 'end', 'end-2', 'res', 'sib', 'sib-end'].sort(),
+      ['dist', 'end', 'end-2', 'end-sub', 'res', 'sib', 'sib-end'].sort(),
     );
   });
 
@@ -526,7 +550,12 @@ describe('reseller subtree isolation', () => {
     const session = login.body.session.token as string;
     const listed = await trpc(harness, 'query', 'customers.list', { limit: 100 }, session);
     expect(listed.status).toBe(200);
-    expect(listed.body.data.map((c: { external_id: string }) => c.external_id).sort()).toEqual(['end', 'end-2', 'res']);
+    expect(listed.body.data.map((c: { external_id: string }) => c.external_id).sort()).toEqual([
+      'end',
+      'end-2',
+      'end-sub',
+      'res',
+    ]);
     expect((await trpc(harness, 'query', 'customers.get', { id: 'sib' }, session)).status).toBe(404);
     expect((await trpc(harness, 'query', 'users.list', undefined, session)).status).toBe(403);
     expect((await trpc(harness, 'query', 'auth.me', undefined, session)).status).toBe(200);
@@ -559,7 +588,7 @@ describe('reseller subtree isolation', () => {
         return fn(tx);
       });
     const visible = await inSubtree((tx) => tx`select external_id from customers order by 1`);
-    expect(visible.map((r: any) => r.external_id)).toEqual(['end', 'end-2', 'res']);
+    expect(visible.map((r: any) => r.external_id)).toEqual(['end', 'end-2', 'end-sub', 'res']);
     const books = await inSubtree((tx) => tx`select code from price_books order by 1`);
     expect(books.map((r: any) => r.code)).toEqual(['d-book', 'r-book']);
     const costs = await inSubtree(
@@ -568,13 +597,21 @@ describe('reseller subtree isolation', () => {
       where v.schedule = 'cost' order by 1`,
     );
     expect(costs.map((r: any) => r.code)).toEqual(['r-book']);
-    for (const table of ['credit_grants', 'events', 'customer_price_books', 'usage_aggregates', 'customer_wallets']) {
+    const subtreeIds = (
+      await harness.database.owner`
+      select array_agg(id) as ids from customers where tenant_id = ${tenant.tenantId} and path @> array[${root}::uuid]`
+    )[0].ids;
+    for (const table of [
+      'credit_grants',
+      'events',
+      'customer_price_books',
+      'usage_aggregates',
+      'customer_wallets',
+      'subscriptions',
+      'chain_daily',
+    ]) {
       const foreign = await inSubtree((tx) =>
-        tx.unsafe(`select count(*)::int as n from ${table} where customer_id not in ($1, $2, $3)`, [
-          root,
-          ids.end,
-          ids['end-2'] ?? root,
-        ]),
+        tx.unsafe(`select count(*)::int as n from ${table} where customer_id <> all($1::uuid[])`, [subtreeIds]),
       );
       expect(foreign[0].n, table).toBe(0);
     }
@@ -588,7 +625,7 @@ describe('reseller subtree isolation', () => {
         tx`select count(*)::int as n, count(*) filter (where email <> 'reseller-user@example.com')::int as others from user_tokens`,
     );
     expect(tokens[0]).toEqual({ n: 2, others: 0 });
-    for (const table of ['webhook_endpoints', 'audit_log', 'stripe_connections', 'webhook_messages']) {
+    for (const table of ['webhook_endpoints', 'audit_log', 'stripe_connections', 'stripe_events']) {
       const rows = await inSubtree((tx) => tx.unsafe(`select count(*)::int as n from ${table}`));
       expect(rows[0].n, table).toBe(0);
     }
