@@ -505,6 +505,25 @@ describe('reseller subtree isolation', () => {
     await ok('GET', '/v1/invoices');
   });
 
+  it("a reseller's key is told when a reseller above it refuses, which it cannot otherwise see", async () => {
+    const asTenant = as(tenant.secretKey);
+    // The distributor blocks on depletion with no credit: every event of its subtree is refused.
+    expect((await asTenant('PATCH', '/v1/customers/dist/wallet', { on_depletion: 'block' })).status).toBe(200);
+    const check = await as(resellerKey)('POST', '/v1/customers/end/check', { estimated_cost: '0.01' });
+    expect(check.status).toBe(200);
+    expect(check.body.allowed).toBe(false);
+    expect(check.body.reasons).toEqual([
+      expect.objectContaining({ code: 'credits_exhausted', level: 2, reseller_id: 'dist' }),
+    ]);
+    const refused = await as(resellerKey)('POST', '/v1/events', { events: [event('blocked-above', 'end')] });
+    expect(refused.body.events[0].error).toMatchObject({ code: 'credits_exhausted' });
+    expect(refused.body.events[0].error.message).toContain('reseller "dist" (level 2');
+    expect((await asTenant('PATCH', '/v1/customers/dist/wallet', { on_depletion: 'overage' })).status).toBe(200);
+    expect((await as(resellerKey)('POST', '/v1/customers/end/check', { estimated_cost: '0.01' })).body.allowed).toBe(
+      true,
+    );
+  });
+
   it('a subtree key creates customers under its reseller and keys within its subtree', async () => {
     const asReseller = as(resellerKey);
     const created = await asReseller('POST', '/v1/customers', { external_id: 'end-2', currency: 'USD' });

@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import type { ApiSchemas } from '../../platform/api.ts';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
-import { withTenant, type TenantScope } from '../../platform/db.ts';
+import { withinSubtree, withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { notFound } from '../../platform/errors.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
@@ -201,9 +201,11 @@ export async function checkEntitlement(
   let child = state;
   for (let level = 1; child.parentExternalId !== null && level <= maxChainDepth; level++) {
     const parentId = child.parentExternalId;
+    // Read tenant-wide: a reseller-scoped caller cannot see the resellers above it, but their limits bind its
+    // subtree (ingestion refuses what they refuse, naming them), so the check asks them too.
     const parent =
       cachedCheckState(deps.db, deps.logger, actor.tenantId, parentId, now) ??
-      (await loadCheckState(deps, actor.tenantId, parentId, now));
+      (await withinSubtree({ tenantId: actor.tenantId }, () => loadCheckState(deps, actor.tenantId, parentId, now)));
     if (!parent?.isReseller) break;
     answer.reasons.push(...resellerReasons(parent, cost, now).map((r) => ({ ...r, level, reseller_id: parentId })));
     child = parent;
