@@ -97,6 +97,13 @@ describe('reseller chains', () => {
       ['accepted', '25.000000000'],
     ]);
     expect((await api.ok('GET', '/v1/customers/dist/wallet')).balance).toBe('0.000000000');
+    // The reseller in the middle blocks too once its own credit is gone: its end users are refused at its level,
+    // the first level up the chain that refuses.
+    await api.ok('PATCH', '/v1/customers/res-a/wallet', { on_depletion: 'block' });
+    const [middle] = await api.events(tokens('c-mid', 'user-a2', 1_000, '2026-03-06T02:00:00Z'));
+    expect(middle).toMatchObject({ status: 'rejected', error: { code: 'credits_exhausted' } });
+    expect(middle.error.message).toContain('reseller "res-a" (level 1');
+    await api.ok('PATCH', '/v1/customers/res-a/wallet', { on_depletion: 'overage' });
     // The distributor is out of credit and blocks: every event of its subtree is refused, naming it and its level.
     const [refused] = await api.events(tokens('c-4', 'user-b1', 1_000, '2026-03-07T00:00:00Z'));
     expect(refused.status).toBe('rejected');
