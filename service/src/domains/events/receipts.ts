@@ -1,5 +1,5 @@
 // One event's receipt, as GET /v1/events/{id}/receipt answers it (stored compactly: receipt-codec.ts).
-import { creditsDrawn, formatMoney, type RatedEvent } from '@tariff/core-wasm';
+import { formatMoney } from '@tariff/core-wasm';
 import type { ApiSchemas } from '../../platform/api.ts';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
@@ -7,6 +7,7 @@ import { withTenant } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { notFound } from '../../platform/errors.ts';
 import { toNano as nano } from '../../platform/money.ts';
+import { netOf } from './chain.ts';
 import * as repo from './repo.ts';
 
 export async function getReceipt(deps: Deps, actor: Actor, transactionId: string): Promise<ApiSchemas['Receipt']> {
@@ -38,8 +39,7 @@ export async function getReceipt(deps: Deps, actor: Actor, transactionId: string
     // Each reseller level: what it paid its parent (net, before its credits) and its margin on what the level
     // below paid it.
     chain: row.chain.map((level, k) => {
-      const below =
-        k === 0 ? nano(row.amount) + creditsDrawn({ receipt: row.receipt } as RatedEvent) : nano(row.chain[k - 1].net);
+      const below = k === 0 ? netOf({ amount: row.amount, receipt: row.receipt }) : nano(row.chain[k - 1].net);
       return {
         level: level.level,
         customer_id: level.customer_id,
