@@ -15,7 +15,7 @@ import { maxChainDepth } from '../customers/chain.ts';
 import type { Period } from '../periods/calendar.ts';
 import * as periodsRepo from '../periods/index.ts';
 import * as billing from './billing.ts';
-import { rateChain } from '@tariff/core-wasm/node';
+import { rateChainEvents } from './rating.ts';
 import type { RatingTarget } from './repo.ts';
 
 /** One reseller level above an event's customer: who is billed and by which book. */
@@ -135,7 +135,7 @@ export async function rateChains(
         books.get(s.bookKey)!.currency,
         s.onBlock as OnBlock,
       );
-    const output = await rateChain(
+    const output = await rateChainEvents(
       bookKeys.map((key) => books.get(key)!),
       input,
       run.map((job) => ({

@@ -3,13 +3,15 @@ import crypto from 'node:crypto';
 import {
   compileBook,
   RateInputError,
+  type ChainEvent,
+  type ChainOutput,
   type CompiledBook,
   type PriceBook,
   type RatedEvent,
   type StateMap,
   type UsageEvent,
 } from '@tariff/core-wasm';
-import { rate, wasmBytes } from '@tariff/core-wasm/node';
+import { rate, rateChain, wasmBytes } from '@tariff/core-wasm/node';
 import { invalid } from '../../platform/errors.ts';
 
 let version: string | undefined;
@@ -49,8 +51,22 @@ export async function rateEvents(
   states: StateMap,
   events: UsageEvent[],
 ): Promise<{ results: RatedEvent[]; states: StateMap }> {
+  return asInputError(() => rate(book, states, events));
+}
+
+/** Rates events along their reseller chains (events/chain.ts) in one kernel pass; errors as rateEvents'. */
+export async function rateChainEvents(
+  books: CompiledBook[],
+  states: StateMap,
+  events: ChainEvent[],
+): Promise<ChainOutput> {
+  return asInputError(() => rateChain(books, states, events));
+}
+
+/** A state or chain the kernel cannot read is a validation error naming its path. */
+async function asInputError<T>(run: () => Promise<T>): Promise<T> {
   try {
-    return await rate(book, states, events);
+    return await run();
   } catch (error) {
     if (error instanceof RateInputError) {
       const field = error.path.replace(/\[(\d+)\]/g, '.$1');
