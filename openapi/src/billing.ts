@@ -21,6 +21,7 @@ import {
   ref,
   string,
   described,
+  customerId,
 } from './schema.ts';
 
 /** Query parameters from a zod object, so their names and bounds come from the handler's schema too. */
@@ -29,13 +30,6 @@ function queryParams(schema: z.ZodObject): { name: string; in: 'query'; schema: 
   return Object.entries(json.properties).map(([name, s]) => ({ name, in: 'query' as const, schema: s }));
 }
 
-const customerId = {
-  name: 'id',
-  in: 'path' as const,
-  schema: string,
-  required: true,
-  description: "The customer's external id (percent-encoded).",
-};
 const invoiceId = { name: 'id', in: 'path' as const, schema: { type: 'string', format: 'uuid' }, required: true };
 const grantId = { name: 'grant_id', in: 'path' as const, schema: { type: 'string', format: 'uuid' }, required: true };
 const scopeKind = {

@@ -39,7 +39,19 @@ const onBlockRule =
   'on the customer is blocked for POST /v1/customers/{id}/check, quotes and the SDK (its pricing snapshot shows the spend). on_block "refuse" (gateways that send the event before serving the ' +
   'request): such an event is rejected with code budget_exceeded or credits_exhausted and nothing of it is stored or drawn; the other events of the request are rated without it.';
 
-import { type Schema, decimal, described, fromZod, instant, money, nullable, object, ref, string } from './schema.ts';
+import {
+  type Schema,
+  decimal,
+  described,
+  fromZod,
+  instant,
+  money,
+  nullable,
+  object,
+  ref,
+  string,
+  customerId,
+} from './schema.ts';
 
 const list = (item: string): Schema =>
   object({ data: { type: 'array', items: ref(item) }, has_more: { type: 'boolean' } });
@@ -565,13 +577,6 @@ const rateLimitedAnswer = {
   '429': 'Too many attempts from this address (or for this account): Retry-After says when to try again.',
 };
 
-const customerId = {
-  name: 'id',
-  in: 'path' as const,
-  schema: string,
-  required: true,
-  description: "The customer's external id (percent-encoded).",
-};
 const code = (what: string) => ({
   name: 'code',
   in: 'path' as const,

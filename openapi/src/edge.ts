@@ -1,16 +1,9 @@
 // The part of the OpenAPI document that serves the SDK and edge workers: the pricing snapshot and signed price
 // quotes. Merged into document.ts like billing.ts. Request bodies come from the handlers' zod schemas.
 import { createQuoteInput } from './schemas/quotes.ts';
-import { type Schema, fromZod, instant, money, nullable, object, string, described } from './schema.ts';
+import { type Schema, fromZod, instant, money, nullable, object, string, described, customerId } from './schema.ts';
 
 const anyObject: Schema = { type: 'object', additionalProperties: true };
-const customerId = {
-  name: 'id',
-  in: 'path' as const,
-  schema: string,
-  required: true,
-  description: "The customer's external id (percent-encoded).",
-};
 
 export const quoteRule =
   'A quote is honoured when the event it was made for arrives at POST /v1/events before `expires_at` (the server clock at arrival) carrying the token in its `quote` field: ' +

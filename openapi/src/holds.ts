@@ -14,16 +14,10 @@ import {
   ref,
   string,
   described,
+  customerId,
 } from './schema.ts';
 
 const anyObject: Schema = { type: 'object', additionalProperties: true };
-const customerId = {
-  name: 'id',
-  in: 'path' as const,
-  schema: string,
-  required: true,
-  description: "The customer's external id (percent-encoded).",
-};
 const holdId = {
   name: 'hold_id',
   in: 'path' as const,

@@ -12,18 +12,12 @@ import {
   ref,
   string,
   described,
+  customerId,
 } from './schema.ts';
 
 const uuid: Schema = { type: 'string', format: 'uuid' };
 const integer: Schema = { type: 'integer' };
 const invoiceId = { name: 'id', in: 'path' as const, schema: uuid, required: true };
-const customerId = {
-  name: 'id',
-  in: 'path' as const,
-  schema: string,
-  required: true,
-  description: "The customer's external id (percent-encoded).",
-};
 
 export const paymentSchemas: Record<string, Schema> = {
   StripeConnection: object({

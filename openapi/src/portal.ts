@@ -2,15 +2,18 @@
 // send) or embed token (for its own page). Merged into document.ts like webhooks.ts.
 import { resellerBrandBody } from './schemas/brands.ts';
 import { embedTokenBody, portalLinkBody } from './schemas/portal.ts';
-import { type Operation, type Schema, described, fromZod, instant, nullable, object, string } from './schema.ts';
+import {
+  type Operation,
+  type Schema,
+  described,
+  fromZod,
+  instant,
+  nullable,
+  object,
+  string,
+  customerId,
+} from './schema.ts';
 
-const customerId = {
-  name: 'id',
-  in: 'path' as const,
-  schema: string,
-  required: true,
-  description: "The customer's external id.",
-};
 const token = described(
   string,
   "Signed (HS256, the tenant's key) over the tenant, the customer and the expiry: it opens that customer's portal only, read-only, until it expires. Sent by the portal page as `Authorization: Bearer <token>`.",

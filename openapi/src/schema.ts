@@ -19,6 +19,15 @@ export const money: Schema = {
 };
 export const decimal: Schema = { type: 'string', pattern: '^-?[0-9]+(\\.[0-9]+)?$' };
 /** A schema with its description. */
+/** The `{id}` path parameter of the `/v1/customers/{id}/...` routes. */
+export const customerId = {
+  name: 'id',
+  in: 'path' as const,
+  schema: string,
+  required: true,
+  description: "The customer's external id (percent-encoded).",
+};
+
 export const described = (schema: Schema, description: string): Schema => ({ ...schema, description });
 
 export const object = (properties: Record<string, Schema>, optional: string[] = []): Schema => ({

@@ -16547,7 +16547,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's external id. */
+                /** @description The customer's external id (percent-encoded). */
                 id: string;
             };
             cookie?: never;
@@ -16649,7 +16649,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's external id. */
+                /** @description The customer's external id (percent-encoded). */
                 id: string;
             };
             cookie?: never;
@@ -16751,7 +16751,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's external id. */
+                /** @description The customer's external id (percent-encoded). */
                 id: string;
             };
             cookie?: never;
@@ -16846,7 +16846,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's external id. */
+                /** @description The customer's external id (percent-encoded). */
                 id: string;
             };
             cookie?: never;

@@ -224,14 +224,7 @@ function resellerReasons(state: CheckState, cost: bigint, now: Date): CheckReaso
       message: level("blocked: an invoice is unpaid past the dunning policy's delay"),
     });
   if (state.onDepletion === 'block') {
-    let credit = 0n;
-    for (const g of state.grants.values())
-      if (
-        !g.scopeCards &&
-        !g.scopeEventTypes &&
-        grantInForce({ status: 'active', effectiveAt: g.effectiveAt, expiresAt: g.expiresAt }, now)
-      )
-        credit += g.balance;
+    const credit = creditInForce(state, {}, now);
     const available = credit - heldAt(state, now);
     if (cost > available)
       reasons.push({
@@ -266,16 +259,7 @@ export function answerCheck(
     )
     .map((b) => ({ ...b, spend: state.scopedSpend.get(`${b.kind}:${b.value}`) ?? 0n }));
   // Scoped credit counts only when the request says what it is; an unnamed request could be anything.
-  let creditBalance = 0n;
-  for (const g of state.grants.values()) {
-    if (
-      grantInForce({ status: 'active', effectiveAt: g.effectiveAt, expiresAt: g.expiresAt }, now) &&
-      (!g.scopeCards || (input.card !== undefined && g.scopeCards.includes(input.card))) &&
-      (!g.scopeEventTypes || (input.event_type !== undefined && g.scopeEventTypes.includes(input.event_type)))
-    ) {
-      creditBalance += g.balance;
-    }
-  }
+  const creditBalance = creditInForce(state, input, now);
   const cost = toNano(input.estimated_cost);
   const spend = state.period?.spend ?? 0n;
   // Open holds set aside credit and budget for requests under way: what they hold is not available to this one.
@@ -322,6 +306,22 @@ export function answerCheck(
     })),
     as_of: now.toISOString(),
   };
+}
+
+/**
+ * Credit in force at `now` that would pay for a request of this card and event type: scoped credit counts only when
+ * the request says what it is (an unnamed request could be anything).
+ */
+function creditInForce(state: CheckState, request: Pick<CheckInput, 'card' | 'event_type'>, now: Date): bigint {
+  let credit = 0n;
+  for (const g of state.grants.values())
+    if (
+      grantInForce({ status: 'active', effectiveAt: g.effectiveAt, expiresAt: g.expiresAt }, now) &&
+      (!g.scopeCards || (request.card !== undefined && g.scopeCards.includes(request.card))) &&
+      (!g.scopeEventTypes || (request.event_type !== undefined && g.scopeEventTypes.includes(request.event_type)))
+    )
+      credit += g.balance;
+  return credit;
 }
 
 /** What the customer's open holds set aside at `now` (a hold past its expiry no longer counts, expired or not yet). */

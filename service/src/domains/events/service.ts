@@ -421,7 +421,8 @@ async function rateAndStore(
     billing.loadBilling(scope, externalIds),
   ]);
   // The resellers up the batch's chains: their terms and grants too (a second statement only when there are some).
-  const ancestors = [...targets.keys()].filter((id) => !billings.has(id) && !externalIds.includes(id));
+  const requested = new Set(externalIds);
+  const ancestors = [...targets.keys()].filter((id) => !requested.has(id));
   if (ancestors.length > 0) for (const [id, b] of await billing.loadBilling(scope, ancestors)) billings.set(id, b);
 
   // The book comes first: an event that cannot be rated locks and creates no period.
