@@ -603,6 +603,11 @@ Object.assign(billingSchemas, {
       { type: 'integer' },
       'Days before a grant expires that credit_grant.expiring fires (7 until set); a grant may set its own.',
     ),
+    invoice_emails: described(
+      { type: 'boolean' },
+      'Whether an invoice finalized with an amount due is emailed, with its PDF, to its customer when the customer ' +
+        "has an email (true until set). The sender's name is the invoice's seller; a reseller's reply-to is kept.",
+    ),
   }),
 });
 

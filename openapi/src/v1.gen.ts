@@ -3030,6 +3030,8 @@ export interface components {
         BillingSettings: {
             /** @description Days before a grant expires that credit_grant.expiring fires (7 until set); a grant may set its own. */
             credit_expiry_notice_days: number;
+            /** @description Whether an invoice finalized with an amount due is emailed, with its PDF, to its customer when the customer has an email (true until set). The sender's name is the invoice's seller; a reseller's reply-to is kept. */
+            invoice_emails: boolean;
         };
         TaxSettings: {
             legal_name: string;
@@ -10363,7 +10365,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    credit_expiry_notice_days: number;
+                    credit_expiry_notice_days?: number;
+                    invoice_emails?: boolean;
                 };
             };
         };

@@ -50,6 +50,8 @@ import { mergeRouters, router, type TrpcContext } from './platform/trpc.ts';
 import { csrfCookie, csrfProtection, csrfTokenOf } from './platform/csrf.ts';
 import { webRoutes } from './platform/web.ts';
 import { onSignal } from './platform/signals.ts';
+import { composeInvoiceEmailsWith } from './domains/mail/service.ts';
+import { composeInvoiceEmail } from './domains/documents/email.ts';
 
 export const appRouter = router({
   auth: authTrpc,
@@ -113,13 +115,17 @@ const sessionCookie = 'tariff_session';
 
 const defaultBodyLimitBytes = 16 * 1024 * 1024;
 
-/** Which domain reacts to which signal (platform/signals.ts): the edges that would otherwise run upward. */
-function wireSignals(): void {
+/**
+ * The edges that would otherwise run upward, wired here: which domain reacts to which signal
+ * (platform/signals.ts), and who composes the mail outbox's invoice emails. Idempotent.
+ */
+export function wireReactions(): void {
   onSignal('price_book.retroactive_version', startRerating);
+  composeInvoiceEmailsWith(composeInvoiceEmail);
 }
 
 function depsOf(options: AppOptions): Deps {
-  wireSignals();
+  wireReactions();
   const logger = options.logger ?? createLogger('info');
   const metrics = options.metrics ?? createMetrics();
   return {

@@ -3,7 +3,7 @@
 // runs what production runs.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createServer } from './app.ts';
+import { createServer, wireReactions } from './app.ts';
 import { createDemoTenant, readDemoCredentials, saveDemoCredentials, type DemoCredentials } from './demo.ts';
 import { startWebhookDispatcher } from './domains/webhooks/jobs.ts';
 import { jobDefinitions, jobSchedules } from './jobs.ts';
@@ -79,6 +79,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
 
   // Period close and the other scheduled billing work: pg-boss workers on the service's pool, a tick every
   // minute by pg-boss's cron, and its maintenance (expiry, archiving, deletion of old jobs).
+  wireReactions();
   const jobs = await startJobs(deps, jobDefinitions, {
     supervise: true,
     schedules: jobSchedules,

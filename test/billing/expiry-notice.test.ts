@@ -47,13 +47,14 @@ describe('credit expiry notice', () => {
     const settings = await api.call('PUT', '/v1/billing_settings', { credit_expiry_notice_days: 'soon' });
     expect(settings.status).toBe(400);
     expect(settings.body.error.details[0].field).toBe('credit_expiry_notice_days');
-    expect(await api.ok('GET', '/v1/billing_settings')).toEqual({ credit_expiry_notice_days: 7 });
+    expect(await api.ok('GET', '/v1/billing_settings')).toEqual({ credit_expiry_notice_days: 7, invoice_emails: true });
   });
 
   it('notifies once per grant when its notice period begins, with the balance left', async () => {
     // Tenant default 10 days; one grant asks for 2; a third is used up before its notice; a fourth never expires.
     expect(await api.ok('PUT', '/v1/billing_settings', { credit_expiry_notice_days: 10 })).toEqual({
       credit_expiry_notice_days: 10,
+      invoice_emails: true,
     });
     const tenDays = await api.ok('POST', '/v1/customers/notice-co/credit_grants', {
       kind: 'prepaid',

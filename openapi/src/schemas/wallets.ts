@@ -83,7 +83,9 @@ export type UpdateWalletInput = z.infer<typeof updateWalletInput>;
 
 export const updateBillingSettingsInput = z.strictObject({
   /** Days before a grant expires that its credit_grant.expiring notification fires (a grant may set its own). */
-  credit_expiry_notice_days: z.number().int().min(0).max(365),
+  credit_expiry_notice_days: z.number().int().min(0).max(365).optional(),
+  /** Whether an invoice finalized with an amount due is emailed to its customer (who has an email). */
+  invoice_emails: z.boolean().optional(),
 });
 export type UpdateBillingSettingsInput = z.infer<typeof updateBillingSettingsInput>;
 

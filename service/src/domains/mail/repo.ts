@@ -3,8 +3,10 @@ import type { Db, TenantScope } from '../../platform/db.ts';
 export interface OutboxEmail {
   id: string;
   to: string;
-  subject: string;
-  body: string;
+  /** Null for an invoice's email: composed from the invoice when it is delivered. */
+  subject: string | null;
+  body: string | null;
+  invoiceId: string | null;
   createdAt: Date;
   attempts: number;
   sentAt: Date | null;
@@ -50,6 +52,7 @@ function fromDbEmail(row: Record<string, any>): OutboxEmail {
     to: row.to_address,
     subject: row.subject,
     body: row.body,
+    invoiceId: row.invoice_id,
     createdAt: row.created_at,
     attempts: row.attempts,
     sentAt: row.sent_at,

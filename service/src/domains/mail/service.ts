@@ -2,7 +2,7 @@
 // retried by the delivery job until it goes out.
 import crypto from 'node:crypto';
 import type { Clock } from '../../platform/clock.ts';
-import { withTenant, type Tx } from '../../platform/db.ts';
+import { withTenant, type TenantScope, type Tx } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { createMailer, type Email } from '../../platform/mail.ts';
 import * as repo from './repo.ts';
@@ -14,6 +14,22 @@ export async function enqueueEmail(tx: Tx, clock: Clock, tenantId: string, email
   return id;
 }
 
+/** What an invoice's email says and carries, composed from the invoice at delivery (its PDF included). */
+export type InvoiceEmailComposer = (scope: TenantScope, invoiceId: string) => Promise<Omit<Email, 'to'>>;
+
+let invoiceComposer: InvoiceEmailComposer | undefined;
+
+/** The documents domain composes invoice emails; the composition root (app.ts) wires it here. */
+export function composeInvoiceEmailsWith(composer: InvoiceEmailComposer): void {
+  invoiceComposer = composer;
+}
+
+async function contentOf(scope: TenantScope, email: repo.OutboxEmail): Promise<Omit<Email, 'to'>> {
+  if (!email.invoiceId) return { subject: email.subject!, body: email.body! };
+  if (!invoiceComposer) throw new Error('No invoice email composer: the composition root (app.ts) wires it');
+  return invoiceComposer(scope, email.invoiceId);
+}
+
 /** Sends one queued email if nobody has; a failure is recorded for the job to retry, never thrown. */
 export async function deliverEmail(deps: Deps, tenantId: string, id: string): Promise<boolean> {
   const mailer = deps.mailer ?? createMailer({ from: 'Tariff <no-reply@tariff.local>', logger: deps.logger });
@@ -23,7 +39,7 @@ export async function deliverEmail(deps: Deps, tenantId: string, id: string): Pr
       const email = await repo.lockPendingEmail(scope, id);
       if (!email) return false;
       try {
-        await mailer.send({ to: email.to, subject: email.subject, body: email.body });
+        await mailer.send({ to: email.to, ...(await contentOf(scope, email)) });
       } catch (error) {
         await repo.markEmailFailed(scope, id, (error as Error).message ?? String(error));
         deps.logger.warn('email delivery failed', { tenant_id: tenantId, email_id: id, error });

@@ -196,20 +196,36 @@ export async function findDueExpiryNotices(
   return rows.map((r) => ({ tenantId: r.tenant_id, grantId: r.grant_id }));
 }
 
+export interface BillingSettings {
+  creditExpiryNoticeDays: number;
+  invoiceEmails: boolean;
+}
+
+/** The tenant's billing settings (7 days of expiry notice and invoice emails on, when never set). */
+export async function findBillingSettings({ db, tenantId }: TenantScope): Promise<BillingSettings> {
+  const [row] =
+    await db`select credit_expiry_notice_days, invoice_emails from billing_settings where tenant_id = ${tenantId}`;
+  return {
+    creditExpiryNoticeDays: row?.credit_expiry_notice_days ?? defaultExpiryNoticeDays,
+    invoiceEmails: row?.invoice_emails ?? true,
+  };
+}
+
 /** The tenant's days of expiry notice (7 when never set). */
-export async function findExpiryNoticeDays({ db, tenantId }: TenantScope): Promise<number> {
-  const [row] = await db`select credit_expiry_notice_days from billing_settings where tenant_id = ${tenantId}`;
-  return row?.credit_expiry_notice_days ?? defaultExpiryNoticeDays;
+export async function findExpiryNoticeDays(scope: TenantScope): Promise<number> {
+  return (await findBillingSettings(scope)).creditExpiryNoticeDays;
 }
 
 export const defaultExpiryNoticeDays = 7;
 
 export async function upsertBillingSettings(
   { db, tenantId }: TenantScope,
-  noticeDays: number,
+  settings: BillingSettings,
   now: Date,
 ): Promise<void> {
   await db`
-    insert into billing_settings (tenant_id, credit_expiry_notice_days, updated_at) values (${tenantId}, ${noticeDays}, ${now})
-    on conflict (tenant_id) do update set credit_expiry_notice_days = excluded.credit_expiry_notice_days, updated_at = excluded.updated_at`;
+    insert into billing_settings (tenant_id, credit_expiry_notice_days, invoice_emails, updated_at)
+    values (${tenantId}, ${settings.creditExpiryNoticeDays}, ${settings.invoiceEmails}, ${now})
+    on conflict (tenant_id) do update set credit_expiry_notice_days = excluded.credit_expiry_notice_days,
+      invoice_emails = excluded.invoice_emails, updated_at = excluded.updated_at`;
 }

@@ -346,15 +346,20 @@ export async function notifyGrantExpiry(
   });
 }
 
+function billingSettingsOf(settings: repo.BillingSettings): ApiSchemas['BillingSettings'] {
+  return { credit_expiry_notice_days: settings.creditExpiryNoticeDays, invoice_emails: settings.invoiceEmails };
+}
+
 export async function getBillingSettings(deps: Deps, actor: Actor): Promise<ApiSchemas['BillingSettings']> {
   requirePermission(actor, 'billing.read');
   requireTenantWide(actor, "read the tenant's billing settings");
-  const days = await withTenant(deps.db, actor.tenantId, (tx) =>
-    repo.findExpiryNoticeDays({ db: tx, tenantId: actor.tenantId }),
+  const settings = await withTenant(deps.db, actor.tenantId, (tx) =>
+    repo.findBillingSettings({ db: tx, tenantId: actor.tenantId }),
   );
-  return { credit_expiry_notice_days: days };
+  return billingSettingsOf(settings);
 }
 
+/** Changes what the input names and keeps the rest. */
 export async function updateBillingSettings(
   deps: Deps,
   actor: Actor,
@@ -365,16 +370,20 @@ export async function updateBillingSettings(
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
-    const before = await repo.findExpiryNoticeDays(scope);
-    await repo.upsertBillingSettings(scope, input.credit_expiry_notice_days, now);
+    const before = await repo.findBillingSettings(scope);
+    const after = {
+      creditExpiryNoticeDays: input.credit_expiry_notice_days ?? before.creditExpiryNoticeDays,
+      invoiceEmails: input.invoice_emails ?? before.invoiceEmails,
+    };
+    await repo.upsertBillingSettings(scope, after, now);
     await recordChange(tx, deps.clock, actor, actor.tenantId, {
       action: 'billing_settings.updated',
       entityType: 'tenant',
       entityId: actor.tenantId,
-      before: { credit_expiry_notice_days: before },
-      after: { credit_expiry_notice_days: input.credit_expiry_notice_days },
+      before: billingSettingsOf(before),
+      after: billingSettingsOf(after),
     });
-    return { credit_expiry_notice_days: input.credit_expiry_notice_days };
+    return billingSettingsOf(after);
   });
 }
 
