@@ -29,6 +29,24 @@ export const billingBook = {
   ],
 };
 
+/** A book of one card: tokens at `rate` per 1,000. */
+export const tokenBook = (id: string, rate: string) => ({
+  id,
+  currency: 'USD',
+  versions: [
+    {
+      effective_from: '2026-01-01T00:00:00Z',
+      rate_cards: [
+        {
+          id: 'llm/tokens',
+          match: { event_type: 'llm.completion' },
+          charges: [{ dimension: 'tokens', price: { model: 'per_unit', rate, per: '1000' } }],
+        },
+      ],
+    },
+  ],
+});
+
 export const tokens = (id: string, customer: string, count: number, timestamp: string, model = 'llama-3-70b') => ({
   transaction_id: id,
   customer_id: customer,

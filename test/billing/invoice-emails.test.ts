@@ -10,25 +10,8 @@ import { EMAIL_DELIVERY_JOB } from '../../service/src/domains/mail/jobs.ts';
 import type { Email } from '../../service/src/platform/mail.ts';
 import { ensurePoppler, pdfText } from '../harness/poppler.ts';
 import { signUpTenant, startService, type Harness } from '../service/harness.ts';
-import { client, tokens } from './fixtures.ts';
+import { client, tokenBook, tokens } from './fixtures.ts';
 import { startJobRunner, type Jobs } from './jobs-harness.ts';
-
-const book = (id: string, rate: string) => ({
-  id,
-  currency: 'USD',
-  versions: [
-    {
-      effective_from: '2026-01-01T00:00:00Z',
-      rate_cards: [
-        {
-          id: 'llm/tokens',
-          match: { event_type: 'llm.completion' },
-          charges: [{ dimension: 'tokens', price: { model: 'per_unit', rate, per: '1000' } }],
-        },
-      ],
-    },
-  ],
-});
 
 describe('invoice emails', () => {
   let harness: Harness;
@@ -63,14 +46,14 @@ describe('invoice emails', () => {
     api = client(harness, tenant);
     secretKey = tenant.secretKey;
     jobs = await startJobRunner(harness, { mailer: { send: async (email) => void sent.push(email) } });
-    await api.ok('POST', '/v1/price_books', { book: book('tenant-book', '0.010') });
+    await api.ok('POST', '/v1/price_books', { book: tokenBook('tenant-book', '0.010') });
     await customer('one-cloud', 'tenant-book', { is_reseller: true, email: 'accounts@one.example' });
     await api.ok('PUT', '/v1/customers/one-cloud/brand', {
       legal_name: 'One Cloud GmbH',
       reply_to: 'billing@one.example',
       invoice_prefix: 'ONE',
     });
-    await api.ok('POST', '/v1/price_books', { book: book('one-retail', '0.020'), owner_customer_id: 'one-cloud' });
+    await api.ok('POST', '/v1/price_books', { book: tokenBook('one-retail', '0.020'), owner_customer_id: 'one-cloud' });
     await customer('end-user', 'one-retail', { parent_id: 'one-cloud', email: 'user@end.example' });
     await customer('direct', 'tenant-book', { email: 'finance@direct.example' });
     await customer('no-email', 'tenant-book');

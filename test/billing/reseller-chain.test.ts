@@ -4,26 +4,8 @@
 // each level billed its children and paid its parent.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Harness } from '../service/harness.ts';
-import { startBillingScenario, tokens, type client } from './fixtures.ts';
+import { startBillingScenario, tokenBook, tokens, type client } from './fixtures.ts';
 import type { Jobs } from './jobs-harness.ts';
-
-/** Tokens at `rate` per 1,000. */
-const book = (id: string, rate: string) => ({
-  id,
-  currency: 'USD',
-  versions: [
-    {
-      effective_from: '2026-01-01T00:00:00Z',
-      rate_cards: [
-        {
-          id: 'llm/tokens',
-          match: { event_type: 'llm.completion' },
-          charges: [{ dimension: 'tokens', price: { model: 'per_unit', rate, per: '1000' } }],
-        },
-      ],
-    },
-  ],
-});
 
 describe('reseller chains', () => {
   let harness: Harness;
@@ -42,13 +24,22 @@ describe('reseller chains', () => {
     ({ harness, api, jobs } = await startBillingScenario('2026-03-01T00:00:00Z'));
     // What the tenant charges the distributor, the distributor the resellers, the resellers their end users.
     // Each book belongs to the seller of the customers it prices (migration 080).
-    await api.ok('POST', '/v1/price_books', { book: book('tenant-to-dist', '0.010') });
+    await api.ok('POST', '/v1/price_books', { book: tokenBook('tenant-to-dist', '0.010') });
     await customer('dist', 'tenant-to-dist', { is_reseller: true });
-    await api.ok('POST', '/v1/price_books', { book: book('dist-to-resellers', '0.015'), owner_customer_id: 'dist' });
+    await api.ok('POST', '/v1/price_books', {
+      book: tokenBook('dist-to-resellers', '0.015'),
+      owner_customer_id: 'dist',
+    });
     await customer('res-a', 'dist-to-resellers', { is_reseller: true, parent_id: 'dist' });
     await customer('res-b', 'dist-to-resellers', { is_reseller: true, parent_id: 'dist' });
-    await api.ok('POST', '/v1/price_books', { book: book('reseller-a-retail', '0.020'), owner_customer_id: 'res-a' });
-    await api.ok('POST', '/v1/price_books', { book: book('reseller-b-retail', '0.025'), owner_customer_id: 'res-b' });
+    await api.ok('POST', '/v1/price_books', {
+      book: tokenBook('reseller-a-retail', '0.020'),
+      owner_customer_id: 'res-a',
+    });
+    await api.ok('POST', '/v1/price_books', {
+      book: tokenBook('reseller-b-retail', '0.025'),
+      owner_customer_id: 'res-b',
+    });
     await customer('user-a1', 'reseller-a-retail', { parent_id: 'res-a' });
     await customer('user-a2', 'reseller-a-retail', { parent_id: 'res-a' });
     await customer('user-b1', 'reseller-b-retail', { parent_id: 'res-b' });
@@ -166,7 +157,7 @@ describe('reseller chains', () => {
 
   it('names the events of a chain a retroactive price change cannot re-rate, and refuses to approve it', async () => {
     await api.ok('POST', '/v1/price_books/reseller-a-retail/versions', {
-      version: { ...book('x', '0.018').versions[0], effective_from: '2026-03-01T00:00:00Z' },
+      version: { ...tokenBook('x', '0.018').versions[0], effective_from: '2026-03-01T00:00:00Z' },
       retroactive: true,
     });
     await jobs.tick();
