@@ -19,10 +19,10 @@ import type { Jobs } from './jobs-harness.ts';
 const execute = promisify(execFile);
 const march = '2026-03-01T00:00:00.000Z';
 
-/** Tokens at `rate` per 1,000, in USD. */
-const book = (id: string, rate: string) => ({
+/** Tokens at `rate` per 1,000. */
+const book = (id: string, rate: string, currency = 'USD') => ({
   id,
-  currency: 'USD',
+  currency,
   versions: [
     {
       effective_from: '2026-01-01T00:00:00Z',
@@ -347,5 +347,36 @@ describe('tax, currency and breakdowns per reseller level', () => {
     const own = path.join(directory, 'de-res.pdf');
     await writeFile(own, (await raw(`/v1/invoices/${invoices['de-res'].id}/pdf`)).bytes);
     expect((await execute('pdfimages', ['-list', own])).stdout.trim().split('\n').slice(2)).toEqual([]);
+  });
+
+  it('refuses a book in another currency than the rest of its reseller chain, naming price_book', async () => {
+    // Each level is billed in its own currency (above), but the chain rates in one: the reseller's USD.
+    await api.ok('POST', '/v1/price_books', {
+      book: book('plain-eur', '0.020', 'EUR'),
+      owner_customer_id: 'plain-res',
+    });
+    await api.ok('POST', '/v1/customers', { external_id: 'u-new', parent_id: 'plain-res', currency: 'EUR' });
+    const refused = await api.call('PUT', '/v1/customers/u-new/price_book', {
+      price_book: 'plain-eur',
+      effective_from: '2026-04-01T00:00:00Z',
+    });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error).toMatchObject({
+      code: 'chain_currency_mismatch',
+      details: [{ field: 'price_book', reason: expect.stringContaining('plain-res') }],
+    });
+    // The reseller's own book may not leave its children's currency either.
+    await api.ok('POST', '/v1/price_books', { book: book('tenant-eur', '0.010', 'EUR') });
+    const reseller = await api.call('PUT', '/v1/customers/plain-res/price_book', {
+      price_book: 'tenant-eur',
+      effective_from: '2026-04-02T00:00:00Z',
+    });
+    expect(reseller.status).toBe(422);
+    expect(reseller.body.error.details).toEqual([{ field: 'price_book', reason: expect.any(String) }]);
+    // A book in the chain's currency is taken, for a child billed in EUR.
+    await api.ok('PUT', '/v1/customers/u-new/price_book', {
+      price_book: 'plain-retail',
+      effective_from: '2026-04-01T00:00:00Z',
+    });
   });
 });
