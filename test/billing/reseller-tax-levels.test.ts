@@ -2,8 +2,9 @@
 // nowhere) sells to a German reseller registered in DE and for the OSS; the reseller's children are taxed as the
 // reseller's sales (German VAT at home, the reverse charge for a French business, French VAT through the OSS for a
 // French consumer), each billed in its own currency; the reseller's own invoice is the tenant's sale to it, in EUR
-// converted from the chain's USD, itemised by child (its threshold invoice too, frozen as issued). A reseller
-// registered nowhere charges no tax and says so. The reseller's uploaded logo is embedded in the PDF (pdfimages).
+// converted from the chain's USD, itemised by child (its threshold invoice too, frozen as issued). Two levels
+// down, a French reseller's invoice is the German reseller's sale to it. A reseller registered nowhere charges no
+// tax and says so. The reseller's uploaded logo is embedded in the PDF (pdfimages).
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -151,6 +152,16 @@ describe('tax, currency and breakdowns per reseller level', () => {
     // Billed in EUR from its reseller's USD book.
     await customer('u-fr', 'de-res-retail', { parent_id: 'de-res', currency: 'EUR', country: 'FR' });
     await customer('u-plain', 'plain-retail', { parent_id: 'plain-res', currency: 'USD', country: 'DE' });
+    // Two levels down: a French reseller buying from the German one (its seller), registered nowhere itself.
+    await customer('sub-res', 'de-res-retail', {
+      is_reseller: true,
+      parent_id: 'de-res',
+      currency: 'USD',
+      country: 'FR',
+      tax_id: 'FR40303265045',
+    });
+    await api.ok('POST', '/v1/price_books', { book: book('sub-retail', '0.030'), owner_customer_id: 'sub-res' });
+    await customer('u-sub', 'sub-retail', { parent_id: 'sub-res', currency: 'USD', country: 'DE' });
   }, 120_000);
   afterAll(async () => {
     await jobs?.stop();
@@ -248,11 +259,12 @@ describe('tax, currency and breakdowns per reseller level', () => {
     await api.events(
       tokens('fr-1', 'u-fr', 1_000_000, '2026-03-15T00:00:00Z'),
       tokens('plain-1', 'u-plain', 1_000_000, '2026-03-15T00:00:00Z'),
+      tokens('sub-1', 'u-sub', 1_000_000, '2026-03-15T00:00:00Z'),
     );
     harness.clock.set('2026-04-01T02:00:00Z');
     await jobs.tick();
     await jobs.tick();
-    for (const id of ['u-de', 'u-fr-biz', 'u-fr', 'u-plain', 'de-res', 'plain-res'])
+    for (const id of ['u-de', 'u-fr-biz', 'u-fr', 'u-plain', 'de-res', 'plain-res', 'sub-res', 'u-sub'])
       invoices[id] = (await api.ok('GET', '/v1/invoices?customer_id=' + id)).data.find(
         (i: any) => i.billing_reason === 'period_end' && i.period.start === march,
       );
@@ -300,6 +312,20 @@ describe('tax, currency and breakdowns per reseller level', () => {
       tax: { rule: 'eu_reverse_charge', jurisdiction: 'DE', mention: 'Reverse charge' },
       tax_amount: '0.000000000',
     });
+    // Two levels down, each level is its seller's sale: the French reseller's invoice is the German reseller's
+    // (reverse charge to a French business, 1M tokens at its 0.020), its end user's is its own (registered nowhere).
+    expect(invoices['sub-res']).toMatchObject({
+      issuer: { customer_id: 'de-res' },
+      subtotal: '20.000000000',
+      tax: { rule: 'eu_reverse_charge', jurisdiction: 'FR', mention: 'Reverse charge' },
+      total: '20.000000000',
+    });
+    expect(invoices['u-sub']).toMatchObject({
+      issuer: { customer_id: 'sub-res' },
+      subtotal: '30.000000000',
+      tax: { rule: 'outside_registrations' },
+      total: '30.000000000',
+    });
     // The tax record names each invoice's seller: the reseller for its children, the tenant for the reseller.
     const document = async (id: string) => (await raw(`/v1/invoices/${invoices[id].id}/html`)).bytes.toString();
     expect(await document('u-de')).toContain('Rhein Compute GmbH');
@@ -309,10 +335,11 @@ describe('tax, currency and breakdowns per reseller level', () => {
 
   it("itemises the reseller's converted period invoice by child, reconciling exactly; the threshold's stays as issued", async () => {
     const invoice = invoices['de-res'];
-    // 30.00 USD of usage at 0.9, less the 18.00 EUR the threshold invoice billed.
+    // 40.00 USD of usage at 0.9, less the 18.00 EUR the threshold invoice billed.
     expect(invoice.lines.find((l: any) => l.kind === 'progressive_billing').amount).toBe('-18.000000000');
-    expect(invoice.total).toBe('9.000000000');
+    expect(invoice.total).toBe('18.000000000');
     expect(invoice.breakdown.children.map((c: any) => [c.customer_id, c.amount_exact, c.amount])).toEqual([
+      ['sub-res', '9.000000000', '9.000000000'],
       ['u-de', '9.000000000', '9.000000000'],
       ['u-fr', '9.000000000', '9.000000000'],
       ['u-fr-biz', '9.000000000', '9.000000000'],
@@ -321,7 +348,7 @@ describe('tax, currency and breakdowns per reseller level', () => {
     const usage = invoice.lines.filter((l: any) => ['usage', 'allowance', 'discount', 'commitment'].includes(l.kind));
     expect(sum(parts.map((p: any) => p.amount_exact))).toBe(sum(usage.map((l: any) => l.amount_exact)));
     expect(sum(parts.map((p: any) => p.amount))).toBe(sum(usage.map((l: any) => l.amount)));
-    expect(invoice.breakdown.usage_subtotal.amount).toBe('27.000000000');
+    expect(invoice.breakdown.usage_subtotal.amount).toBe('36.000000000');
     const threshold = await api.ok('GET', `/v1/invoices/${thresholdBefore.id}`);
     expect(threshold.breakdown).toEqual(thresholdBefore.breakdown);
   });
