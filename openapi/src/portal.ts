@@ -14,6 +14,9 @@ import {
   customerId,
 } from './schema.ts';
 
+const boolean: Schema = { type: 'boolean' };
+const integer: Schema = { type: 'integer' };
+
 const token = described(
   string,
   "Signed (HS256, the tenant's key) over the tenant, the customer and the expiry: it opens that customer's portal only, read-only, until it expires. Sent by the portal page as `Authorization: Bearer <token>`.",
@@ -35,7 +38,19 @@ export const portalSchemas: Record<string, Schema> = {
     legal_name: nullable(described(string, "The seller's name on its children's invoices (else the display name).")),
     address: nullable(string),
     country: nullable(string),
+    region: nullable(string),
     tax_ids: { type: 'array', items: object({ jurisdiction: string, tax_id: string }) },
+    tax_registrations: described(
+      { type: 'array', items: object({ jurisdiction: string, tax_id: nullable(string) }) },
+      "Where it collects tax on its children's invoices (none: it charges none).",
+    ),
+    prices_include_tax: boolean,
+    logo: nullable(
+      described(
+        object({ media_type: string, width: integer, height: integer, bytes: integer, digest: string }),
+        'The logo printed on its invoices (uploaded as `logo`, base64).',
+      ),
+    ),
     invoice_prefix: described(string, "Its children's invoices are numbered PREFIX-000001, ... from its own sequence."),
     currency: nullable(described(string, 'The currency of the children it creates when they name none.')),
     reply_to: nullable(string),

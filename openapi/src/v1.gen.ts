@@ -3907,10 +3907,24 @@ export interface components {
             legal_name: string | null;
             address: string | null;
             country: string | null;
+            region: string | null;
             tax_ids: {
                 jurisdiction: string;
                 tax_id: string;
             }[];
+            /** @description Where it collects tax on its children's invoices (none: it charges none). */
+            tax_registrations: {
+                jurisdiction: string;
+                tax_id: string | null;
+            }[];
+            prices_include_tax: boolean;
+            logo: {
+                media_type: string;
+                width: number;
+                height: number;
+                bytes: number;
+                digest: string;
+            } | null;
             /** @description Its children's invoices are numbered PREFIX-000001, ... from its own sequence. */
             invoice_prefix: string;
             currency: string | null;
@@ -16863,10 +16877,17 @@ export interface operations {
                     legal_name?: string | null;
                     address?: string | null;
                     country?: string | null;
+                    region?: string | null;
                     tax_ids?: {
                         jurisdiction: string;
                         tax_id: string;
                     }[];
+                    tax_registrations?: {
+                        jurisdiction: string;
+                        tax_id: string | null;
+                    }[];
+                    prices_include_tax?: boolean;
+                    logo?: string | null;
                     invoice_prefix?: string;
                     currency?: string | null;
                     reply_to?: string | null;

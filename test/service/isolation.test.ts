@@ -204,6 +204,9 @@ describe('tenant isolation', () => {
       values (${b.tenantId}, ${bParentRow.id}, '2026-03-01T00:00:00Z', '2026-03-10', ${bCustomerRow.id}, ${bCustomerRow.id}, 1, 'b-card', 'USD', 3, 1, 2, 1)`;
     // B's reseller brand and its invoice sequence (migration 081).
     await owner`insert into reseller_brands (tenant_id, customer_id, legal_name, invoice_prefix, updated_at) values (${b.tenantId}, ${bParentRow.id}, 'B Resells Ltd', 'BRS', now())`;
+    // Its logo's bytes (migration 086).
+    await owner`insert into brand_logos (tenant_id, digest, customer_id, media_type, bytes, width, height, created_at)
+      values (${b.tenantId}, ${'b'.repeat(64)}, ${bParentRow.id}, 'image/png', ${Buffer.from('b-logo')}, 1, 1, now())`;
     await owner`insert into reseller_sequences (tenant_id, customer_id, document, last_number) values (${b.tenantId}, ${bParentRow.id}, 'invoice', 1)`;
     const bEvents = await asB('POST', '/v1/events', {
       events: [llmEvent('b-tx', 'b-customer'), llmEvent('shared-tx', 'b-customer')],

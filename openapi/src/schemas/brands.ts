@@ -20,6 +20,15 @@ export const brandTaxId = z.strictObject({
   tax_id: text(64, { trim: true }),
 });
 
+/** Where the reseller is registered to collect tax, as the tenant's registrations (PUT /v1/tax/settings). */
+export const brandTaxRegistration = z.strictObject({
+  /** A country, a Canadian province (CA-QC), or EU for the One-Stop Shop. */
+  jurisdiction: text(6).regex(/^([A-Z]{2}(-[A-Z0-9]{1,3})?)$/, {
+    message: 'must be a country code, a country-region code (CA-QC) or EU',
+  }),
+  tax_id: text(64, { trim: true }).nullable(),
+});
+
 export const invoicePrefix = text(12).regex(/^[A-Z0-9][A-Z0-9_]{0,11}$/, {
   message: 'must be 1 to 12 capital letters, digits or _ (not first), e.g. ACME',
 });
@@ -39,7 +48,21 @@ export const resellerBrandBody = z.strictObject({
   legal_name: text(300, { trim: true }).nullable().optional(),
   address: text(1000, { trim: true, controls: 'whitespace' }).nullable().optional(),
   country: countryCode.nullable().optional(),
+  /** Its origin's region (a Canadian province, an Indian state), beside `country`. */
+  region: text(3)
+    .regex(/^[A-Z0-9]{1,3}$/, { message: 'must be 1 to 3 capital letters or digits, e.g. QC' })
+    .nullable()
+    .optional(),
   tax_ids: z.array(brandTaxId).max(20).optional(),
+  /** Where it collects tax on its children's invoices; none: it charges none, and its invoices say so. */
+  tax_registrations: z.array(brandTaxRegistration).max(40).optional(),
+  /** Whether the prices of its books include tax (its invoices extract it) or not (they add it). */
+  prices_include_tax: z.boolean().optional(),
+  /**
+   * The logo printed on its children's invoices (PDF and HTML): a PNG or JPEG of at most 256 KiB, base64 (or a
+   * data: URL of it). Stored as bytes; null removes it.
+   */
+  logo: z.string().max(400_000, 'must be at most 400000 characters: a 256 KiB image in base64').nullable().optional(),
   /** Its children's invoices are numbered PREFIX-000001, PREFIX-000002, ... from the reseller's own sequence. */
   invoice_prefix: invoicePrefix.optional(),
   /** The currency of the children it creates when they name none. */

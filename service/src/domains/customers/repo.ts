@@ -210,6 +210,25 @@ export async function updateCustomerCurrency(
   await db`update customers set currency = ${currency}, updated_at = ${updatedAt} where tenant_id = ${tenantId} and id = ${id}`;
 }
 
+/**
+ * The neighbours of a customer in a reseller chain that have a price book: its reseller parent and its children,
+ * each with its latest book's currency.
+ */
+export async function findChainBookCurrencies(
+  { db, tenantId }: TenantScope,
+  customer: { id: string; parentId: string | null },
+): Promise<{ externalId: string; relation: 'parent' | 'child'; currency: string }[]> {
+  const rows = await db`
+    select c.external_id, case when c.id = ${customer.parentId} then 'parent' else 'child' end as relation, latest.currency
+    from customers c
+    join lateral (
+      select b.currency from customer_price_books a join price_books b on b.tenant_id = a.tenant_id and b.id = a.price_book_id
+      where a.tenant_id = c.tenant_id and a.customer_id = c.id order by a.effective_from desc limit 1) latest on true
+    where c.tenant_id = ${tenantId} and ((c.id = ${customer.parentId} and c.is_reseller) or c.parent_id = ${customer.id})
+    order by c.external_id`;
+  return rows.map((r) => ({ externalId: r.external_id, relation: r.relation, currency: r.currency }));
+}
+
 /** The currency the customer is rated in (its price books'), which its credit grants are held in. */
 export async function findRatingCurrency({ db, tenantId }: TenantScope, customerId: string): Promise<string> {
   const [row] =

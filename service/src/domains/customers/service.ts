@@ -308,7 +308,10 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 /**
  * A customer is rated in one currency, its price books' (any ISO 4217 currency: invoices convert it into the
  * customer's billing currency, invoices/fx.ts). A book or plan in another currency than the books already
- * assigned would split a period's charges between two currencies: refused, naming `field`.
+ * assigned would split a period's charges between two currencies: refused, naming `field`. A reseller chain
+ * rates in one currency too (each level is then billed in its own currency, converted at its invoice): a book in
+ * another currency than its reseller parent's or its children's is refused, naming `field`, before an event of
+ * the chain would be (events/service.ts chain_currency_mismatch).
  */
 export async function requireRatingCurrency(
   scope: TenantScope,
@@ -325,6 +328,15 @@ export async function requireRatingCurrency(
       'currency_mismatch',
       `Customer "${customer.externalId}" is rated in ${ratingCurrency} (its price books' currency); ${field} is in ${currency}`,
       [{ field, reason: `is in ${currency}, not ${ratingCurrency} like the customer's price books` }],
+    );
+  }
+  const other = (await repo.findChainBookCurrencies(scope, customer)).find((n) => n.currency !== currency);
+  if (other) {
+    const whose = other.relation === 'parent' ? 'its reseller' : 'its child';
+    throw precondition(
+      'chain_currency_mismatch',
+      `Customer "${customer.externalId}" would be rated in ${currency} but ${whose} "${other.externalId}" is rated in ${other.currency}: a reseller chain rates in one currency (each level is billed in its own, converted at its invoice)`,
+      [{ field, reason: `is in ${currency}, not ${other.currency} like ${whose} "${other.externalId}"` }],
     );
   }
 }

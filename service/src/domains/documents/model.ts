@@ -27,8 +27,10 @@ export interface DocumentModel {
   supplyEnd: string;
   currency: string;
   seller: Party & {
-    /** A reseller's logo (an https URL) when a reseller issues the document. */
+    /** A reseller's logo (an https URL) when a reseller issues the document: the HTML's when no image is stored. */
     logoUrl: string | null;
+    /** The issuing reseller's uploaded logo, printed in the PDF and the HTML. */
+    logo: { mediaType: 'image/png' | 'image/jpeg'; data: Buffer } | null;
     /** Where replies go: the issuing reseller's reply-to. */
     replyTo: string | null;
   };

@@ -28,6 +28,13 @@ ${rows}
 </tbody></table>`;
 }
 
+/** The stored logo inline (a data: URL, so the document stands alone), else the brand's URL. */
+function logoOf(model: DocumentModel): string {
+  const { logo, logoUrl, name } = model.seller;
+  const src = logo ? `data:${logo.mediaType};base64,${logo.data.toString('base64')}` : logoUrl;
+  return src ? `<p class="logo"><img src="${escape(src)}" alt="${escape(name)}" style="max-height: 60px"></p>` : '';
+}
+
 export function renderHtml(model: DocumentModel): string {
   const rows = model.lines
     .map(
@@ -49,7 +56,7 @@ table { width: 100%; border-collapse: collapse; margin: 1em 0; } th, td { paddin
 .meta td { border: none; padding: 1px 6px 1px 0; } .small { color: #555; font-size: 11px; }
 </style></head>
 <body>
-${model.seller.logoUrl ? `<p class="logo"><img src="${escape(model.seller.logoUrl)}" alt="${escape(model.seller.name)}" style="max-height: 60px"></p>` : ''}
+${logoOf(model)}
 <h1>${escape(model.title)} ${escape(model.number)}</h1>
 <table class="meta">
 <tr><td>Number</td><td>${escape(model.number)}</td></tr>

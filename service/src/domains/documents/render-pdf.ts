@@ -26,6 +26,12 @@ export function renderPdf(model: DocumentModel): Promise<Buffer> {
   const width = doc.page.width - 100;
   const text = (value: string, options: PDFKit.Mixins.TextOptions = {}) => doc.text(drawable(value), options);
 
+  if (model.seller.logo) {
+    // At most 180 x 60 points, its proportions kept, above the title.
+    doc.image(model.seller.logo.data, left, doc.y, { fit: [180, 60] });
+    doc.x = left;
+    doc.y += 70;
+  }
   doc.font('Helvetica-Bold').fontSize(18);
   text(`${model.title} ${model.number}`);
   doc.moveDown(0.5).font('Helvetica').fontSize(10);

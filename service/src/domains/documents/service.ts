@@ -9,7 +9,7 @@ import type { Deps } from '../../platform/deps.ts';
 import { conflict, notFound } from '../../platform/errors.ts';
 import { toNano } from '../../platform/money.ts';
 import * as creditNotesRepo from '../creditnotes/repo.ts';
-import type { Issuer } from '../brands/service.ts';
+import { findLogo, type Issuer } from '../brands/service.ts';
 import * as invoicesRepo from '../invoices/repo.ts';
 import { breakdownsOf } from '../invoices/service.ts';
 import * as taxRepo from '../tax/repo.ts';
@@ -23,8 +23,10 @@ const day = (instant: Date) => instant.toISOString().slice(0, 10);
 const lastDay = (end: Date) => day(new Date(end.getTime() - 1));
 
 /** The issuing reseller as seller (its brand frozen on the invoice at finalization), never the tenant. */
-function resellerSeller(issuer: Issuer): DocumentModel['seller'] {
+async function resellerSeller(scope: TenantScope, issuer: Issuer): Promise<DocumentModel['seller']> {
+  const logo = issuer.logo ? await findLogo(scope, issuer.logo.digest) : undefined;
   return {
+    logo: logo ? { mediaType: logo.media_type, data: logo.data } : null,
     name: issuer.legal_name ?? issuer.name,
     address: issuer.address,
     country: issuer.country,
@@ -43,7 +45,9 @@ async function partiesOf(
   const parties = await tenantPartiesOf(scope, tax, customerId);
   return {
     ...parties,
-    seller: issuer ? resellerSeller(issuer) : { ...parties.seller, logoUrl: null, replyTo: null },
+    seller: issuer
+      ? await resellerSeller(scope, issuer)
+      : { ...parties.seller, logoUrl: null, logo: null, replyTo: null },
   };
 }
 

@@ -23,7 +23,7 @@ import { findConversions, readSettings } from '../currency/service.ts';
 import { conversionInstant } from './fx.ts';
 import * as repo from './repo.ts';
 import { AppError } from '../../platform/errors.ts';
-import { loadTaxContext } from '../tax/service.ts';
+import { taxContextOf } from '../brands/service.ts';
 import {
   convertBuilt,
   invoicePlan,
@@ -180,7 +180,7 @@ export async function closePeriods(
     // The tax step, after FX: an invoice finalized in this close (no grace left, no rate missing) is taxed in its
     // billing currency. A customer whose tax cannot be determined (say, no country) stays a draft: its
     // finalization reports the error, no invoice goes out wrong.
-    const taxContext = await loadTaxContext(scope, customerIds);
+    const taxContext = await taxContextOf(scope, customerIds);
     const drafts: {
       invoice: closeRepo.NewInvoice;
       lines: DraftLine[];

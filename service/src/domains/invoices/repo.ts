@@ -7,6 +7,7 @@ import type { MissingRate } from './fx.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import type { TaxRecord } from '../tax/service.ts';
 import type { DraftLine, StepAggregate, UsageAggregate } from './build.ts';
+import type { Breakdown } from './breakdown.ts';
 import { periodKey } from '../periods/index.ts';
 
 export type InvoiceStatus = 'draft' | 'finalized' | 'past_due' | 'uncollectible' | 'paid' | 'void';
@@ -182,6 +183,8 @@ export interface Invoice {
   issuer: Issuer | null;
   /** The customer resells: its period-end invoices are itemised by child (chain_daily). */
   customerIsReseller: boolean;
+  /** A threshold invoice's by-child breakdown, frozen when it was issued (migration 086). */
+  breakdown: Breakdown | null;
   finalizeAt: Date;
   createdAt: Date;
   updatedAt: Date;
@@ -332,6 +335,15 @@ export async function setFinalTotals(
     update invoices set total = ${totals.total}, total_exact = ${totals.totalExact}, lines_total = ${totals.linesTotal}, tax_amount = ${totals.taxAmount},
       tax = ${totals.tax === null ? null : db.json(totals.tax as never)}, updated_at = ${now}
     where tenant_id = ${tenantId} and id = ${invoiceId}`;
+}
+
+/** Freezes a threshold invoice's by-child breakdown as issued. */
+export async function setBreakdown(
+  { db, tenantId }: TenantScope,
+  invoiceId: string,
+  breakdown: Breakdown,
+): Promise<void> {
+  await db`update invoices set breakdown = ${db.json(breakdown as never)} where tenant_id = ${tenantId} and id = ${invoiceId}`;
 }
 
 export async function updateDraftTotals(
@@ -536,6 +548,7 @@ function fromDbInvoice(row: Record<string, any>): Invoice {
     issuerId: row.issuer_id ?? null,
     issuer: row.issuer ?? null,
     customerIsReseller: row.is_reseller ?? false,
+    breakdown: row.breakdown ?? null,
     finalizeAt: row.finalize_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,

@@ -18,13 +18,14 @@ import * as subscriptionsRepo from '../subscriptions/repo.ts';
 import { findTermsAt, openNextPeriod, termsOf } from '../subscriptions/service.ts';
 import { buildInvoice, contractTermEndingAt, type DraftLine, type LineKind, type PlanTerms } from './build.ts';
 import { minorUnitOf } from '@tariff/openapi/schemas/iso4217';
-import type { Conversion, FxPolicy } from '../currency/convert.ts';
+import { convertNano, type Conversion, type FxPolicy } from '../currency/convert.ts';
 import { findConversions, readSettings } from '../currency/service.ts';
 import { conversionInstant, convertLines, fxRateMissing, FxRateMissingError, type MissingRate } from './fx.ts';
 import * as slaRepo from '../sla/repo.ts';
 import * as repo from './repo.ts';
 import * as notify from '../notifications/service.ts';
-import { loadTaxContext, taxInvoice, type TaxContext, type TaxRecord } from '../tax/service.ts';
+import { taxInvoice, type TaxContext, type TaxRecord } from '../tax/service.ts';
+import { taxContextOf } from '../brands/service.ts';
 import { invoiceNotification } from './notifications.ts';
 import { allocateInvoiceNumbers } from './numbering.ts';
 import { itemiseByChild, type Breakdown } from './breakdown.ts';
@@ -487,7 +488,8 @@ export async function issueThresholdInvoice(
     };
     await repo.insertInvoice(scope, invoice, now);
     await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
-    const totals = await taxFinalInvoice(deps, await loadTaxContext(scope, [customerId]), invoice, built);
+    await freezeThresholdBreakdown(scope, invoice, built.lines);
+    const totals = await taxFinalInvoice(deps, await taxContextOf(scope, [customerId]), invoice, built);
     await repo.setFinalTotals(scope, invoice.id, finalTotalsRow(totals), now);
     const [issued] = await allocateInvoiceNumbers(scope, [customerId]);
     const number = issued.number;
@@ -585,7 +587,7 @@ async function finalizeLocked(
   invoice = { ...invoice, currency: built.currency };
   const totals = await taxFinalInvoice(
     deps,
-    await loadTaxContext(scope, [invoice.customerId]),
+    await taxContextOf(scope, [invoice.customerId]),
     { ...invoice, minorUnit: built.minorUnit },
     built,
   );
@@ -961,41 +963,82 @@ async function readInvoice(scope: TenantScope, invoiceId: string): Promise<ApiSc
 }
 
 /**
- * The by-child breakdown of resellers' period-end invoices (null for other invoices, and when the children's
- * charges are in another currency than the invoice's: a converted invoice is not itemised).
+ * The by-child breakdown of resellers' invoices: a threshold invoice's as frozen when it was issued, a period-end
+ * invoice's from its period's chain_daily (null for other invoices). A converted invoice's children are converted
+ * with its rate, as its lines were.
  */
 export async function breakdownsOf(
   scope: TenantScope,
   invoices: repo.Invoice[],
   lines: Map<string, repo.StoredLine[]>,
 ): Promise<Map<string, Breakdown>> {
+  const result = new Map<string, Breakdown>();
+  for (const invoice of invoices) if (invoice.breakdown) result.set(invoice.id, invoice.breakdown);
   const itemised = invoices.filter((i) => i.billingReason === 'period_end');
   const charges = await repo.sumChildCharges(
     scope,
     itemised.map((i) => ({ customerId: i.customerId, periodStart: i.periodStart })),
   );
-  const result = new Map<string, Breakdown>();
   for (const invoice of itemised) {
     const children = charges.filter(
       (c) => c.customerId === invoice.customerId && c.periodStart.getTime() === invoice.periodStart.getTime(),
     );
     if (!invoice.customerIsReseller && children.length === 0) continue;
-    if (children.some((c) => c.currency !== invoice.currency)) continue;
-    result.set(
-      invoice.id,
-      itemiseByChild(
-        invoice.currency,
-        invoice.minorUnit,
-        (lines.get(invoice.id) ?? []).map((l) => ({
-          kind: l.kind,
-          amount: toNano(l.amount),
-          amountExact: toNano(l.amountExact),
-        })),
-        children.map((c) => ({ externalId: c.childExternalId, name: c.childName, events: c.events, charge: c.charge })),
-      ),
-    );
+    const stored = (lines.get(invoice.id) ?? []).map((l) => ({
+      kind: l.kind,
+      amount: toNano(l.amount),
+      amountExact: toNano(l.amountExact),
+    }));
+    const breakdown = itemiseInvoice(invoice, stored, children);
+    if (breakdown) result.set(invoice.id, breakdown);
   }
   return result;
+}
+
+/**
+ * An invoice's lines itemised by child: the children's charges are in the rating currency, so a converted
+ * invoice's are converted with its rate (convertNano, the lines' one rounding). Null when they are in a currency
+ * the invoice was not converted from.
+ */
+function itemiseInvoice(
+  invoice: { currency: string; minorUnit: number; fx: Conversion | null },
+  lines: { kind: LineKind; amount: bigint; amountExact: bigint }[],
+  children: repo.ChildCharge[],
+): Breakdown | null {
+  const converted = invoice.fx !== null && children.every((c) => c.currency === invoice.fx!.from);
+  if (!converted && children.some((c) => c.currency !== invoice.currency)) return null;
+  return itemiseByChild(
+    invoice.currency,
+    invoice.minorUnit,
+    lines,
+    children.map((c) => ({
+      externalId: c.childExternalId,
+      name: c.childName,
+      events: c.events,
+      charge: converted ? convertNano(c.charge, invoice.fx!.rate) : c.charge,
+    })),
+  );
+}
+
+/** A reseller's threshold invoice itemised as issued (chain_daily keeps growing after it): frozen on it. */
+async function freezeThresholdBreakdown(
+  scope: TenantScope,
+  invoice: {
+    id: string;
+    customerId: string;
+    periodStart: Date;
+    currency: string;
+    minorUnit: number;
+    fx: Conversion | null;
+  },
+  lines: DraftLine[],
+): Promise<void> {
+  const children = await repo.sumChildCharges(scope, [
+    { customerId: invoice.customerId, periodStart: invoice.periodStart },
+  ]);
+  if (children.length === 0) return;
+  const breakdown = itemiseInvoice(invoice, lines, children);
+  if (breakdown) await repo.setBreakdown(scope, invoice.id, breakdown);
 }
 
 /** The tax of an invoice or credit note as the API shows it (the record less the parties, which the document prints). */

@@ -308,6 +308,7 @@ function toApiResellerBrand(
   externalId: string,
   look: repo.Brand | undefined,
   profile: brands.IssuerProfile | undefined,
+  logo: brands.LogoRef | null,
 ) {
   const updated = [look?.updatedAt, profile?.updatedAt].filter((d): d is Date => d !== undefined);
   return {
@@ -318,7 +319,14 @@ function toApiResellerBrand(
     legal_name: profile?.legalName ?? null,
     address: profile?.address ?? null,
     country: profile?.country ?? null,
+    region: profile?.region ?? null,
     tax_ids: profile?.taxIds ?? [],
+    tax_registrations: (profile?.taxRegistrations ?? []).map((r) => ({
+      jurisdiction: r.jurisdiction,
+      tax_id: r.taxId,
+    })),
+    prices_include_tax: profile?.pricesIncludeTax ?? false,
+    logo,
     invoice_prefix: profile?.invoicePrefix ?? brands.defaultInvoicePrefix,
     currency: profile?.currency ?? null,
     reply_to: profile?.replyTo ?? null,
@@ -349,8 +357,16 @@ export async function setResellerBrand(deps: Deps, actor: Actor, externalId: str
         : undefined;
     if (lookChanged) await repo.upsertBrand(scope, nextLook!);
     const profile = await brands.saveResellerProfile(scope, owner.id, input, now);
-    const before = look || profile.before ? toApiResellerBrand(owner.externalId, look, profile.before) : null;
-    const after = toApiResellerBrand(owner.externalId, nextLook, profile.after);
+    const before =
+      look || profile.before
+        ? toApiResellerBrand(
+            owner.externalId,
+            look,
+            profile.before,
+            await brands.findLogoRef(scope, profile.before?.logoDigest ?? null),
+          )
+        : null;
+    const after = toApiResellerBrand(owner.externalId, nextLook, profile.after, profile.logo);
     await recordChange(tx, deps.clock, actor, actor.tenantId, {
       action: 'reseller_brand.updated',
       entityType: 'customer',
@@ -368,6 +384,12 @@ export async function getResellerBrand(deps: Deps, actor: Actor, externalId: str
     const scope = { db: tx, tenantId: actor.tenantId };
     const owner = await requireReseller(scope, externalId);
     const [look] = await repo.findBrands(scope, [owner.id]);
-    return toApiResellerBrand(owner.externalId, look, await brands.findResellerProfile(scope, owner.id));
+    const profile = await brands.findResellerProfile(scope, owner.id);
+    return toApiResellerBrand(
+      owner.externalId,
+      look,
+      profile,
+      await brands.findLogoRef(scope, profile?.logoDigest ?? null),
+    );
   });
 }

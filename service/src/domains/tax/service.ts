@@ -10,7 +10,14 @@ import { recordChange } from '../audit/service.ts';
 import { computeInvoiceTax, type ComponentTax, type InvoiceTax } from './compute.ts';
 import { calculateStripeTax } from './connections.ts';
 import { sourceOf } from './rates/index.ts';
-import { determineTax, isKnownJurisdiction, type Buyer, type Seller, type Treatment } from './rules.ts';
+import {
+  determineTax,
+  isKnownJurisdiction,
+  type Buyer,
+  type Registration,
+  type Seller,
+  type Treatment,
+} from './rules.ts';
 import { checkTaxId } from './tax-ids.ts';
 import * as repo from './repo.ts';
 import type { TaxReportInput, UpdateTaxSettingsInput } from '@tariff/openapi/schemas/tax';
@@ -62,18 +69,42 @@ export interface TaxedInvoice {
   record: TaxRecord;
 }
 
+/** The seller of an invoice as its tax needs it: the tenant (its tax settings), or the reseller that issues it. */
+export type SellerTaxProfile = Omit<repo.TaxSettings, 'updatedAt'>;
+
 export interface TaxContext {
   settings: repo.TaxSettings | undefined;
   customers: Map<string, repo.CustomerTaxProfile>;
+  /** The reseller selling to each of these customers (absent: the tenant sells). */
+  resellers: Map<string, SellerTaxProfile>;
 }
 
-/** The tenant's tax profile and the customers' tax profiles, read once for a batch of invoices. */
-export async function loadTaxContext(scope: TenantScope, customerIds: string[]): Promise<TaxContext> {
+/**
+ * The tenant's tax profile, the customers' tax profiles and the resellers selling to them (brands/service.ts
+ * taxContextOf reads those), once for a batch of invoices.
+ */
+export async function loadTaxContext(
+  scope: TenantScope,
+  customerIds: string[],
+  resellers: Map<string, SellerTaxProfile> = new Map(),
+): Promise<TaxContext> {
   const settings = await repo.findSettings(scope);
-  return { settings, customers: settings ? await repo.findCustomerProfiles(scope, customerIds) : new Map() };
+  const taxed = settings ? customerIds : customerIds.filter((id) => resellers.get(id)?.registrations.length);
+  return { settings, customers: await repo.findCustomerProfiles(scope, taxed), resellers };
 }
 
-function sellerOf(settings: repo.TaxSettings): Seller {
+/**
+ * Who sells to the customer, for tax: its reseller, else the tenant. Undefined: no tax at all. A tenant without tax
+ * settings charges none; its resellers' sales are theirs, taxed where they are registered (a reseller registered
+ * nowhere under such a tenant charges none and says nothing, as the tenant).
+ */
+function sellerFor(context: TaxContext, customerId: string): SellerTaxProfile | undefined {
+  const reseller = context.resellers.get(customerId);
+  if (!reseller) return context.settings;
+  return context.settings || reseller.registrations.length > 0 ? reseller : undefined;
+}
+
+function sellerOf(settings: SellerTaxProfile): Seller {
   return {
     country: settings.country,
     region: settings.region,
@@ -97,7 +128,8 @@ export function buyerOf(customer: repo.CustomerTaxProfile): Buyer {
 }
 
 /**
- * The tax of one invoice of a customer, or null when the tenant has no tax profile (it charges no tax). The rates
+ * The tax of one invoice of a customer as its seller's (the tenant's, or the issuing reseller's), or null when
+ * that seller charges no tax (sellerFor). The rates
  * are those in force on the last day of supply (the period's last instant); lines are the rounded amounts, all
  * carrying the same treatment (one customer, one place of supply). A customer whose tax cannot be determined
  * (no country, a Canadian customer without province...) is a precondition error: no invoice goes out wrong.
@@ -107,13 +139,13 @@ export async function taxInvoice(
   context: TaxContext,
   invoice: { id: string; customerId: string; currency: string; minorUnit: number; lines: bigint[]; supplyEnd: Date },
 ): Promise<TaxedInvoice | null> {
-  const { settings } = context;
-  if (!settings) return null;
+  const seller = sellerFor(context, invoice.customerId);
+  if (!seller) return null;
   const customer = context.customers.get(invoice.customerId);
   if (!customer) throw new Error(`customer ${invoice.customerId} was not loaded for tax`);
   const supplyAt = new Date(invoice.supplyEnd.getTime() - 1);
   const buyer = buyerOf(customer);
-  const determined = determineTax(sellerOf(settings), buyer, supplyAt);
+  const determined = determineTax(sellerOf(seller), buyer, supplyAt);
   if (!determined.ok) {
     throw precondition(determined.code, `Customer "${customer.externalId}": ${determined.message}`, [
       { field: determined.code === 'customer_region_missing' ? 'region' : 'country', reason: determined.message },
@@ -137,7 +169,7 @@ export async function taxInvoice(
         currency: invoice.currency,
         minorUnit: invoice.minorUnit,
         lines: invoice.lines,
-        pricesIncludeTax: settings.pricesIncludeTax,
+        pricesIncludeTax: seller.pricesIncludeTax,
         address: {
           country: customer.country!,
           state: customer.region,
@@ -146,7 +178,7 @@ export async function taxInvoice(
         },
         idempotencyKey: `tariff-tax-${invoice.id}-${invoice.lines.reduce((a, b) => a + b, 0n)}`,
       });
-      tax = fromExternalTax(invoice.lines, result.components, result.lineTax, settings.pricesIncludeTax);
+      tax = fromExternalTax(invoice.lines, result.components, result.lineTax, seller.pricesIncludeTax);
       rateSource = `Stripe Tax calculation ${result.calculationId}`;
     } catch (error) {
       if (error instanceof AppError) throw error;
@@ -157,7 +189,7 @@ export async function taxInvoice(
       );
     }
   } else {
-    tax = computeInvoiceTax(invoice.lines, treatment, invoice.minorUnit, settings.pricesIncludeTax);
+    tax = computeInvoiceTax(invoice.lines, treatment, invoice.minorUnit, seller.pricesIncludeTax);
   }
   return {
     tax,
@@ -167,7 +199,7 @@ export async function taxInvoice(
       mention: treatment.mention,
       legal_basis: treatment.legalBasis,
       rounding: treatment.rounding,
-      prices_include_tax: settings.pricesIncludeTax,
+      prices_include_tax: seller.pricesIncludeTax,
       currency: invoice.currency,
       source: treatment.external === 'stripe_tax' ? 'stripe_tax' : 'tables',
       rate_source: rateSource,
@@ -182,11 +214,11 @@ export async function taxInvoice(
       })),
       line_tax: tax.lineTax.map(formatMoney),
       seller: {
-        name: settings.legalName,
-        address: settings.address,
-        country: settings.country,
-        region: settings.region,
-        tax_ids: settings.registrations
+        name: seller.legalName,
+        address: seller.address,
+        country: seller.country,
+        region: seller.region,
+        tax_ids: seller.registrations
           .filter((r) => r.taxId !== null)
           .map((r) => ({ jurisdiction: r.jurisdiction, tax_id: r.taxId! })),
       },
@@ -206,7 +238,7 @@ export async function taxInvoice(
             }
           : null,
       },
-      payment_terms_days: settings.paymentTermsDays,
+      payment_terms_days: seller.paymentTermsDays,
     },
   };
 }
@@ -252,33 +284,8 @@ export async function getTaxSettings(deps: Deps, actor: Actor) {
 export async function updateTaxSettings(deps: Deps, actor: Actor, input: UpdateTaxSettingsInput) {
   requirePermission(actor, 'invoices.write');
   requireTenantWide(actor, "change the tenant's tax settings");
-  const problems: FieldProblem[] = [];
-  const seen = new Set<string>();
-  const registrations = input.registrations.map((r, i) => {
-    let taxId = r.tax_id;
-    if (!isKnownJurisdiction(r.jurisdiction))
-      problems.push({
-        field: `registrations.${i}.jurisdiction`,
-        reason: `"${r.jurisdiction}" is not a jurisdiction Tariff has rates for (EU member states, GB, CH, LI, NO, AU, NZ, CA and its provinces, JP, SG, IN; EU for the OSS, US for Stripe Tax)`,
-      });
-    if (seen.has(r.jurisdiction))
-      problems.push({ field: `registrations.${i}.jurisdiction`, reason: `"${r.jurisdiction}" is listed twice` });
-    seen.add(r.jurisdiction);
-    const country =
-      r.jurisdiction === 'EU'
-        ? undefined
-        : r.jurisdiction === 'US'
-          ? undefined
-          : r.jurisdiction.length === 2
-            ? r.jurisdiction
-            : undefined;
-    if (taxId !== null && country) {
-      const checked = checkTaxId(country, taxId);
-      if (!checked.ok) problems.push({ field: `registrations.${i}.tax_id`, reason: checked.reason });
-      else taxId = checked.normalized;
-    }
-    return { jurisdiction: r.jurisdiction, taxId };
-  });
+  const { registrations, problems } = checkRegistrations(input.registrations, 'registrations');
+  const seen = new Set(registrations.map((r) => r.jurisdiction));
   if (input.stripe_tax && !seen.has('US'))
     problems.push({
       field: 'stripe_tax',
@@ -313,6 +320,40 @@ export async function updateTaxSettings(deps: Deps, actor: Actor, input: UpdateT
     });
     return after;
   });
+}
+
+/**
+ * A seller's registrations checked: each a jurisdiction with rate tables (or EU for the OSS, US for Stripe Tax
+ * when `allowUs`), none twice, a country registration's tax id of that country's format (stored normalized).
+ * Every problem is reported at once, by its field under `field`.
+ */
+export function checkRegistrations(
+  input: { jurisdiction: string; tax_id: string | null }[],
+  field: string,
+  options: { allowUs: boolean } = { allowUs: true },
+): { registrations: Registration[]; problems: FieldProblem[] } {
+  const problems: FieldProblem[] = [];
+  const seen = new Set<string>();
+  const registrations = input.map((r, i) => {
+    let taxId = r.tax_id;
+    if (!isKnownJurisdiction(r.jurisdiction) || (r.jurisdiction === 'US' && !options.allowUs))
+      problems.push({
+        field: `${field}.${i}.jurisdiction`,
+        reason: `"${r.jurisdiction}" is not a jurisdiction Tariff has rates for (EU member states, GB, CH, LI, NO, AU, NZ, CA and its provinces, JP, SG, IN; EU for the OSS${options.allowUs ? ', US for Stripe Tax' : "; US sales tax is the tenant's, through Stripe Tax"})`,
+      });
+    if (seen.has(r.jurisdiction))
+      problems.push({ field: `${field}.${i}.jurisdiction`, reason: `"${r.jurisdiction}" is listed twice` });
+    seen.add(r.jurisdiction);
+    const country =
+      r.jurisdiction === 'EU' || r.jurisdiction === 'US' || r.jurisdiction.length !== 2 ? undefined : r.jurisdiction;
+    if (taxId !== null && country) {
+      const checked = checkTaxId(country, taxId);
+      if (!checked.ok) problems.push({ field: `${field}.${i}.tax_id`, reason: checked.reason });
+      else taxId = checked.normalized;
+    }
+    return { jurisdiction: r.jurisdiction, taxId };
+  });
+  return { registrations, problems };
 }
 
 function toApiSettings(settings: repo.TaxSettings) {
