@@ -164,7 +164,7 @@ describe('reseller chains', () => {
     ]);
   });
 
-  it('names the events of a chain a retroactive price change cannot re-rate, and refuses to approve it', async () => {
+  it('previews a retroactive price change of a reseller-owned book through the whole chain, level by level', async () => {
     await api.ok('POST', '/v1/price_books/reseller-a-retail/versions', {
       version: { ...book('x', '0.018').versions[0], effective_from: '2026-03-01T00:00:00Z' },
       retroactive: true,
@@ -172,13 +172,14 @@ describe('reseller chains', () => {
     await jobs.tick();
     const [rerating] = (await api.ok('GET', '/v1/reratings?price_book=reseller-a-retail')).data;
     expect(rerating.status).toBe('previewed');
-    expect(rerating.preview.unratable.map((u: any) => [u.transaction_id, u.code]).sort()).toEqual([
-      ['c-1', 'reseller_chain'],
-      ['c-2', 'reseller_chain'],
-      ['q-1', 'reseller_chain'],
-    ]);
-    const approve = await api.call('POST', `/v1/reratings/${rerating.id}/approve`);
-    expect(approve.body.error.code).toBe('rerating_unratable_events');
+    expect(rerating.preview.unratable).toEqual([]);
+    // Reseller A's end users pay 10% less; the levels above them are replayed with them and do not move.
+    const byCustomer = Object.fromEntries(
+      rerating.preview.customers.map((c: any) => [c.customer_id, [c.old_amount, c.new_amount]]),
+    );
+    expect(byCustomer['user-a1'][1]).toBe('19.800000000'); // c-1 $18, q-1 $1.80 (its quote is not re-honoured)
+    expect(byCustomer['user-a2']).toEqual(['20.000000000', '18.000000000']);
+    for (const level of ['res-a', 'dist']) expect(byCustomer[level][0]).toBe(byCustomer[level][1]);
   });
 
   it('invoices every level; what each level bills its children minus what it pays its parent is its margin', async () => {
