@@ -219,4 +219,27 @@ describe('reseller chains', () => {
       ['user-b1', 2],
     ]);
   });
+  it('applies the re-rating through the chain: end users revised, levels above unchanged, margins follow', async () => {
+    const [rerating] = (await api.ok('GET', '/v1/reratings?price_book=reseller-a-retail')).data;
+    await api.ok('POST', `/v1/reratings/${rerating.id}/approve`);
+    await jobs.tick();
+    const applied = await api.ok('GET', `/v1/reratings/${rerating.id}`);
+    expect(applied.status, applied.error).toBe('applied');
+    // Reseller A's end users' invoices (drafts in their grace hour) are rebuilt at the new price.
+    expect(await api.invoiceOf('user-a2', '2026-03-01T00:00:00.000Z')).toMatchObject({ total: '18.000000000' });
+    // The receipt: revision 2, the end user's new amount, the levels above as they were.
+    const receipt = await api.ok('GET', '/v1/events/c-1/receipt');
+    expect([receipt.revision, receipt.amount]).toEqual([2, '18.000000000']);
+    expect(receipt.chain.map((l: any) => [l.customer_id, l.net, l.margin])).toEqual([
+      ['res-a', '15.000000000', '3.000000000'],
+      ['dist', '10.000000000', '5.000000000'],
+    ]);
+    // Reseller A resells for $4.20 less (c-1 $2, q-1 $0.20, c-2 $2); what it pays and the distributor's margin stay.
+    const report = await api.ok('GET', '/v1/resellers/dist/margins?from=2026-03-01&to=2026-03-31&group_by=level');
+    expect(report.data.map((m: any) => [m.reseller_id, m.resale, m.charge, m.margin, m.events])).toEqual([
+      ['dist', '46.515000000', '31.010000000', '15.505000000', 5],
+      ['res-a', '37.800000000', '31.500000000', '6.300000000', 3],
+      ['res-b', '25.025000000', '15.015000000', '10.010000000', 2],
+    ]);
+  });
 });
