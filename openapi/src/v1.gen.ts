@@ -4664,6 +4664,7 @@ export interface operations {
                     address?: string | null;
                     postal_code?: string | null;
                     parent_id?: string | null;
+                    price_book?: string;
                     is_reseller?: boolean;
                     metadata?: {
                         [key: string]: string | null;

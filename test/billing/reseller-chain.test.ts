@@ -155,7 +155,7 @@ describe('reseller chains', () => {
     ]);
   });
 
-  it('names the events of a chain a retroactive price change cannot re-rate, and refuses to approve it', async () => {
+  it('previews a retroactive price change of a reseller-owned book through the whole chain, level by level', async () => {
     await api.ok('POST', '/v1/price_books/reseller-a-retail/versions', {
       version: { ...tokenBook('x', '0.018').versions[0], effective_from: '2026-03-01T00:00:00Z' },
       retroactive: true,
@@ -163,13 +163,14 @@ describe('reseller chains', () => {
     await jobs.tick();
     const [rerating] = (await api.ok('GET', '/v1/reratings?price_book=reseller-a-retail')).data;
     expect(rerating.status).toBe('previewed');
-    expect(rerating.preview.unratable.map((u: any) => [u.transaction_id, u.code]).sort()).toEqual([
-      ['c-1', 'reseller_chain'],
-      ['c-2', 'reseller_chain'],
-      ['q-1', 'reseller_chain'],
-    ]);
-    const approve = await api.call('POST', `/v1/reratings/${rerating.id}/approve`);
-    expect(approve.body.error.code).toBe('rerating_unratable_events');
+    expect(rerating.preview.unratable).toEqual([]);
+    // Reseller A's end users pay 10% less; the levels above them are replayed with them and do not move.
+    const byCustomer = Object.fromEntries(
+      rerating.preview.customers.map((c: any) => [c.customer_id, [c.old_amount, c.new_amount]]),
+    );
+    expect(byCustomer['user-a1'][1]).toBe('19.800000000'); // c-1 $18, q-1 $1.80 (its quote is not re-honoured)
+    expect(byCustomer['user-a2']).toEqual(['20.000000000', '18.000000000']);
+    for (const level of ['res-a', 'dist']) expect(byCustomer[level][0]).toBe(byCustomer[level][1]);
   });
 
   it('invoices every level; what each level bills its children minus what it pays its parent is its margin', async () => {
@@ -207,6 +208,29 @@ describe('reseller chains', () => {
       ['user-a1', 2],
       ['user-a2', 1],
       ['user-b1', 2],
+    ]);
+  });
+  it('applies the re-rating through the chain: end users revised, levels above unchanged, margins follow', async () => {
+    const [rerating] = (await api.ok('GET', '/v1/reratings?price_book=reseller-a-retail')).data;
+    await api.ok('POST', `/v1/reratings/${rerating.id}/approve`);
+    await jobs.tick();
+    const applied = await api.ok('GET', `/v1/reratings/${rerating.id}`);
+    expect(applied.status, applied.error).toBe('applied');
+    // Reseller A's end users' invoices (drafts in their grace hour) are rebuilt at the new price.
+    expect(await api.invoiceOf('user-a2', '2026-03-01T00:00:00.000Z')).toMatchObject({ total: '18.000000000' });
+    // The receipt: revision 2, the end user's new amount, the levels above as they were.
+    const receipt = await api.ok('GET', '/v1/events/c-1/receipt');
+    expect([receipt.revision, receipt.amount]).toEqual([2, '18.000000000']);
+    expect(receipt.chain.map((l: any) => [l.customer_id, l.net, l.margin])).toEqual([
+      ['res-a', '15.000000000', '3.000000000'],
+      ['dist', '10.000000000', '5.000000000'],
+    ]);
+    // Reseller A resells for $4.20 less (c-1 $2, q-1 $0.20, c-2 $2); what it pays and the distributor's margin stay.
+    const report = await api.ok('GET', '/v1/resellers/dist/margins?from=2026-03-01&to=2026-03-31&group_by=level');
+    expect(report.data.map((m: any) => [m.reseller_id, m.resale, m.charge, m.margin, m.events])).toEqual([
+      ['dist', '46.515000000', '31.010000000', '15.505000000', 5],
+      ['res-a', '37.800000000', '31.500000000', '6.300000000', 3],
+      ['res-b', '25.025000000', '15.015000000', '10.010000000', 2],
     ]);
   });
 });

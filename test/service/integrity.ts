@@ -70,11 +70,15 @@ export async function invoiceAggregateProblems(owner: Db): Promise<string[]> {
         and not exists (select 1 from invoice_adjustments a where a.tenant_id = l.tenant_id and a.reference = l.transaction_id
                         and a.customer_id = l.customer_id and a.source = 'late_event')
       union all
-      -- Reseller levels of an event's chain (migration 082): each level's own receipt, in its own period.
+      -- Reseller levels of an event's chain (migration 082) as last rated (re-ratings revise it, migration 102): each
+      -- level's own receipt, in its own period.
       select e.tenant_id, (c->>'customer_id')::uuid, (c->>'period_start')::timestamptz, c->>'card', (c->>'amount')::numeric,
              receipt_json(c->'receipt'), e.properties
-      from events e cross join json_array_elements(e.chain) c
-      where e.chain is not null
+      from events e
+      join event_ratings l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id
+      cross join json_array_elements(l.chain) c
+      where l.chain is not null
+        and not exists (select 1 from event_ratings n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)
         and not exists (select 1 from invoice_adjustments a where a.tenant_id = e.tenant_id and a.reference = e.transaction_id
                         and a.customer_id = (c->>'customer_id')::uuid and a.source = 'late_event')),
     oracle as (

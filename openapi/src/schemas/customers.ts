@@ -59,7 +59,13 @@ export const updateCustomerInput = z.strictObject({
   region: regionCode.nullable().optional(),
   address: postalAddress.nullable().optional(),
   postal_code: text(20, { trim: true }).nullable().optional(),
+  /**
+   * A move: the customer's price books from now on must be its new seller's (its parent's if that parent resells,
+   * else the tenant's), or the move is refused (409 parent_price_book_conflict); `price_book` assigns one with it.
+   */
   parent_id: externalId.nullable().optional(),
+  /** A price book (its code) assigned from now, as PUT /price_book does: with parent_id, the new seller's. */
+  price_book: text(200).optional(),
   is_reseller: z.boolean().optional(),
   metadata: z.record(metadataKey, metadataValue.nullable()).optional(),
 });

@@ -107,6 +107,11 @@ export async function listCustomers(
 }
 
 /** Whether `candidateId` is `ancestorId` itself or below it in the hierarchy. */
+/** Serialises the tenant's customer moves (re-parenting) until the transaction ends. */
+export async function lockHierarchy({ db, tenantId }: TenantScope): Promise<void> {
+  await db`select pg_advisory_xact_lock(hashtextextended(${`customer_hierarchy:${tenantId}`}, 0))`;
+}
+
 export async function isInSubtree(
   { db, tenantId }: TenantScope,
   ancestorId: string,

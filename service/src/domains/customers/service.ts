@@ -5,7 +5,7 @@ import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { forbidden, invalid, notFound, precondition } from '../../platform/errors.ts';
+import { AppError, conflict, forbidden, invalid, notFound, precondition } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
 import { defaultChildCurrency } from '../brands/service.ts';
 import * as pricingRepo from '../pricing/repo.ts';
@@ -84,6 +84,9 @@ export async function updateCustomer(deps: Deps, actor: Actor, externalId: strin
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
+    // Moves of the tenant's customers one at a time, before anything is read: two moves checked against the same
+    // tree could otherwise each pass the cycle check (A under B and B under A at once).
+    if (input.parent_id !== undefined) await repo.lockHierarchy(scope);
     const current = await requireCustomer(scope, externalId);
     requireChangeable(actor, current.id);
     const before = await readCustomer(scope, externalId, now);
@@ -141,6 +144,9 @@ export async function updateCustomer(deps: Deps, actor: Actor, externalId: strin
       },
       now,
     );
+    if (input.price_book !== undefined)
+      await assignBook(scope, actor, current, await requireBook(scope, input.price_book), now, now);
+    if (parentId !== current.parentId) await requireBooksOfSeller(scope, current, now);
     const after = await readCustomer(scope, externalId, now);
     await recordChange(tx, deps.clock, actor, actor.tenantId, {
       action: 'customer.updated',
@@ -193,29 +199,8 @@ export async function assignPriceBook(deps: Deps, actor: Actor, externalId: stri
     const scope = { db: tx, tenantId: actor.tenantId };
     const customer = await requireCustomer(scope, externalId);
     requireChangeable(actor, customer.id);
-    const book = await pricingRepo.findPriceBookByCode(scope, input.price_book);
-    if (!book)
-      throw invalid('price_book_not_found', `No price book "${input.price_book}"`, [
-        { field: 'price_book', reason: 'no such price book' },
-      ]);
-    await requireBookForCustomer(scope, book, customer.id, 'price_book');
-    await requireRatingCurrency(scope, customer, book.currency, 'price_book');
-    const assignments = await repo.listAssignments(scope, customer.id);
-    const latest = assignments.at(-1);
-    if (latest && effectiveFrom.getTime() <= latest.effectiveFrom.getTime()) {
-      throw precondition(
-        'assignment_not_after_latest',
-        "An assignment must take effect after the customer's latest one",
-        [{ field: 'effective_from', reason: `must be after ${latest.effectiveFrom.toISOString()}` }],
-      );
-    }
-    await repo.insertAssignment(scope, {
-      customerId: customer.id,
-      priceBookId: book.id,
-      effectiveFrom,
-      createdAt: now,
-      createdBy: `${actor.type}:${actor.id}`,
-    });
+    const book = await requireBook(scope, input.price_book);
+    await assignBook(scope, actor, customer, book, effectiveFrom, now);
     const after = await readCustomer(scope, externalId, now);
     await recordChange(tx, deps.clock, actor, actor.tenantId, {
       action: 'customer.price_book_assigned',
@@ -225,6 +210,67 @@ export async function assignPriceBook(deps: Deps, actor: Actor, externalId: stri
     });
     return after;
   });
+}
+
+async function requireBook(scope: TenantScope, code: string) {
+  const book = await pricingRepo.findPriceBookByCode(scope, code);
+  if (!book)
+    throw invalid('price_book_not_found', `No price book "${code}"`, [
+      { field: 'price_book', reason: 'no such price book' },
+    ]);
+  return book;
+}
+
+/** The book prices the customer from `effectiveFrom`: its seller's, in its rating currency, after its latest. */
+async function assignBook(
+  scope: TenantScope,
+  actor: Actor,
+  customer: repo.Customer,
+  book: { id: string; code: string; currency: string },
+  effectiveFrom: Date,
+  now: Date,
+): Promise<void> {
+  await requireBookForCustomer(scope, book, customer.id, 'price_book');
+  await requireRatingCurrency(scope, customer, book.currency, 'price_book');
+  const latest = (await repo.listAssignments(scope, customer.id)).at(-1);
+  if (latest && effectiveFrom.getTime() <= latest.effectiveFrom.getTime()) {
+    throw precondition(
+      'assignment_not_after_latest',
+      "An assignment must take effect after the customer's latest one",
+      [{ field: 'effective_from', reason: `must be after ${latest.effectiveFrom.toISOString()}` }],
+    );
+  }
+  await repo.insertAssignment(scope, {
+    customerId: customer.id,
+    priceBookId: book.id,
+    effectiveFrom,
+    createdAt: now,
+    createdBy: `${actor.type}:${actor.id}`,
+  });
+}
+
+/**
+ * A moved customer's books from now on (the one in force and any later) must be its new seller's, as an
+ * assignment requires: a book owned by reseller A would otherwise price a customer of B with A's prices, and
+ * show them to B. The move is refused rather than a book guessed; the same request can assign the new seller's
+ * book (`price_book`). Events already rated keep the chain and books that billed them.
+ */
+async function requireBooksOfSeller(scope: TenantScope, customer: repo.Customer, now: Date): Promise<void> {
+  const assignments = await repo.listAssignments(scope, customer.id);
+  const later = assignments.filter((a) => a.effectiveFrom.getTime() > now.getTime());
+  const inForce = assignments.slice(0, assignments.length - later.length).slice(-1);
+  for (const a of [...inForce, ...later]) {
+    try {
+      await requireBookForCustomer(scope, { id: a.priceBookId, code: a.priceBookCode }, customer.id, 'parent_id');
+    } catch (error) {
+      if (!(error instanceof AppError) || error.code !== 'price_book_not_owned_by_seller') throw error;
+      throw conflict(
+        'parent_price_book_conflict',
+        `Customer "${customer.externalId}" is priced by "${a.priceBookCode}", which its new parent's seller does not own: assign one of the new seller's books in the same request (price_book)`,
+        [{ field: 'parent_id', reason: `price book "${a.priceBookCode}" is not the new seller's` }],
+      );
+    }
+  }
 }
 
 /**

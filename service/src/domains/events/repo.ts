@@ -4,6 +4,8 @@ import type { ReceiptStep } from '@tariff/core-wasm';
 import type { Statement, TenantScope } from '../../platform/db.ts';
 import { fromDbTerms, type SubscriptionTermsRow } from '../subscriptions/repo.ts';
 import type { AggregateDelta } from './aggregate.ts';
+import type { ChainLevelCharge } from './chain-codec.ts';
+import { encodeChain } from './chain-codec.ts';
 import { encodeReceipt } from './receipt-codec.ts';
 
 /** One text parameter cast to json (typed json, postgres.js would JSON-encode the string a second time). */
@@ -115,23 +117,7 @@ export interface RatedEvent {
   chain?: ChainLevelCharge[];
 }
 
-/** What one reseller level of an event's chain was charged by its parent (events.chain, migration 082). */
-export interface ChainLevelCharge {
-  customerId: string;
-  /** The level customer's billing period the charge is in. */
-  periodStart: Date;
-  priceBookId: string;
-  bookVersion: string;
-  card: string;
-  currency: string;
-  amount: string;
-  subtotal: string;
-  /** Before credits: what the level pays its parent for the event. */
-  net: string;
-  cost: string | null;
-  creditsApplied: string;
-  receipt: ReceiptStep[];
-}
+export type { ChainLevelCharge } from './chain-codec.ts';
 
 /**
  * Inserts events the caller checked are new, each with its first rating, one row per event (migration 070), in one
@@ -163,20 +149,7 @@ export function insertRatedEvents(
     co: e.cost,
     m: e.margin,
     r: encodeReceipt(e.receipt),
-    ch: e.chain?.map((l) => ({
-      customer_id: l.customerId,
-      period_start: l.periodStart,
-      price_book_id: l.priceBookId,
-      book_version: l.bookVersion,
-      card: l.card,
-      currency: l.currency,
-      amount: l.amount,
-      subtotal: l.subtotal,
-      net: l.net,
-      cost: l.cost,
-      credits_applied: l.creditsApplied,
-      receipt: encodeReceipt(l.receipt),
-    })),
+    ch: e.chain && encodeChain(e.chain),
   }));
   return db`
     insert into events (tenant_id, transaction_id, customer_id, event_type, occurred_at, properties, received_at,
@@ -413,7 +386,7 @@ export interface RatedEventRow {
   margin: string | null;
   receipt: ReceiptStep[];
   ratedAt: Date;
-  /** The reseller levels above the customer, as first rated (migration 082), receipts decoded. */
+  /** The reseller levels above the customer, as last rated (migrations 082, 102), receipts decoded. */
   chain: ChainLevelRow[];
 }
 
@@ -430,7 +403,7 @@ export async function findRatedEvent(
                                               'currency', x.c->>'currency', 'amount', x.c->>'amount', 'net', x.c->>'net',
                                               'credits_applied', x.c->>'credits_applied', 'cost', x.c->>'cost',
                                               'receipt', receipt_json(x.c->'receipt')) order by x.n)
-            from json_array_elements(e.chain) with ordinality as x(c, n)
+            from json_array_elements(l.chain) with ordinality as x(c, n)
             join customers cc on cc.tenant_id = e.tenant_id and cc.id = (x.c->>'customer_id')::uuid
             join price_books pb on pb.tenant_id = e.tenant_id and pb.id = (x.c->>'price_book_id')::uuid) as chain
     from events e

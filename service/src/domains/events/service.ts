@@ -38,6 +38,7 @@ import * as quotes from '../quotes/service.ts';
 import { aggregateEvents, type CountedEvent } from './aggregate.ts';
 import * as billing from './billing.ts';
 import { inChain, netOf, rateChains, resolveChain, type ChainLevel } from './chain.ts';
+import { chainDailyDeltas } from './chain-daily.ts';
 import { Coalescer, defaultCoalescerOptions, PartialFailure } from './coalesce.ts';
 import { compiledBook, kernelVersion, rateEvents } from './rating.ts';
 import * as repo from './repo.ts';
@@ -952,54 +953,25 @@ async function rateThroughChains(
   return accepted;
 }
 
-/** chain_daily's deltas for the accepted events' reseller levels: what each paid its parent and its child paid it. */
+/** chain_daily's deltas for the accepted events' reseller levels (chain-daily.ts). */
 function chainDaily(accepted: Accepted[]): repo.ChainDailyDelta[] {
-  const deltas = new Map<string, repo.ChainDailyDelta & { nano: { charge: bigint; resale: bigint; billed: bigint } }>();
-  for (const a of accepted) {
-    const levels = a.levels ?? [];
-    let below: { customerId: string; result: RatedLine } = { customerId: a.customerId, result: a.result };
-    for (const { level, result } of levels) {
-      const day = a.occurredAt.toISOString().slice(0, 10);
-      const key = [
-        level.customerId,
-        level.period.start.getTime(),
-        day,
-        below.customerId,
-        a.customerId,
-        result.card,
-      ].join('|');
-      let delta = deltas.get(key);
-      if (!delta) {
-        delta = {
+  return chainDailyDeltas(
+    accepted
+      .filter((a) => a.levels && a.levels.length > 0)
+      .map((a) => ({
+        occurredAt: a.occurredAt,
+        own: { customerId: a.customerId, amount: a.result.amount, receipt: a.result.receipt },
+        levels: a.levels!.map(({ level, result }) => ({
           customerId: level.customerId,
           periodStart: level.period.start,
-          day,
-          childId: below.customerId,
-          endCustomerId: a.customerId,
           level: level.level,
           card: result.card,
           currency: result.currency,
-          events: 0,
-          charge: '',
-          resale: '',
-          billed: '',
-          nano: { charge: 0n, resale: 0n, billed: 0n },
-        };
-        deltas.set(key, delta);
-      }
-      delta.events += 1;
-      delta.nano.charge += netOf(result);
-      delta.nano.resale += netOf(below.result);
-      delta.nano.billed += nano(result.amount);
-      below = { customerId: level.customerId, result };
-    }
-  }
-  return [...deltas.values()].map(({ nano: n, ...d }) => ({
-    ...d,
-    charge: formatMoney(n.charge),
-    resale: formatMoney(n.resale),
-    billed: formatMoney(n.billed),
-  }));
+          amount: result.amount,
+          receipt: result.receipt,
+        })),
+      })),
+  );
 }
 
 /**

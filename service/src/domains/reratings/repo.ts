@@ -1,6 +1,7 @@
 // Re-ratings' SQL: the re-rating rows, the periods and events a replay reads, and what applying it writes
 // (rated-line revisions, period totals, aggregate amounts, invoice adjustments).
 import type { ReceiptStep } from '@tariff/core-wasm';
+import { chainJsonSql, decodeChain, encodeChain, type ChainLevelCharge } from '../events/chain-codec.ts';
 import { encodeReceipt } from '../events/receipt-codec.ts';
 import type { Db, TenantScope } from '../../platform/db.ts';
 import { ratingCurrencySql } from '../customers/rating-currency.ts';
@@ -100,7 +101,7 @@ export interface AffectedPeriod {
   start: Date;
   end: Date;
   status: 'open' | 'closed';
-  /** The customer resells or its parent does: its events were rated through a reseller chain (migration 082). */
+  /** The customer resells or its parent does, or its events were rated through a reseller chain (migration 082). */
   inChain: boolean;
 }
 
@@ -115,7 +116,9 @@ export async function findAffectedPeriods(
 ): Promise<AffectedPeriod[]> {
   const rows = await db`
     select p.customer_id, c.external_id, ${db.unsafe(ratingCurrencySql)} as currency, p.period_start, p.period_end, p.status,
-           c.is_reseller or exists (select 1 from customers r where r.tenant_id = c.tenant_id and r.id = c.parent_id and r.is_reseller) as in_chain
+           c.is_reseller or exists (select 1 from customers r where r.tenant_id = c.tenant_id and r.id = c.parent_id and r.is_reseller)
+             or exists (select 1 from events e where e.tenant_id = p.tenant_id and e.customer_id = p.customer_id
+                          and e.occurred_at >= p.period_start and e.occurred_at < p.period_end and e.chain is not null) as in_chain
     from customer_periods p
     join customers c on c.tenant_id = p.tenant_id and c.id = p.customer_id
     where p.tenant_id = ${tenantId} and p.period_end > ${from}
@@ -132,6 +135,111 @@ export async function findAffectedPeriods(
     end: r.period_end,
     status: r.status,
     inChain: r.in_chain,
+  }));
+}
+
+/** The latest rating of each event: no later revision exists. */
+const latestRating = (db: TenantScope['db']) =>
+  db`not exists (select 1 from event_ratings n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)`;
+
+/**
+ * Every period (own or reseller level) of the events rated through a chain whose latest rating used the book, at
+ * any level, and that happened at or after `from`: where a chain's re-rating starts.
+ */
+export async function findChainSeeds(
+  { db, tenantId }: TenantScope,
+  priceBookId: string,
+  from: Date,
+): Promise<{ customerId: string; start: Date }[]> {
+  const rows = await db`
+    select distinct k.customer_id, k.period_start
+    from events e
+    join event_ratings l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id
+    cross join lateral (
+      select l.customer_id, l.period_start
+      union all
+      select (x->>'customer_id')::uuid, (x->>'period_start')::timestamptz from json_array_elements(l.chain) x
+    ) k
+    where e.tenant_id = ${tenantId} and e.occurred_at >= ${from} and l.chain is not null and ${latestRating(db)}
+      and (l.price_book_id = ${priceBookId}
+           or exists (select 1 from json_array_elements(l.chain) y where (y->>'price_book_id')::uuid = ${priceBookId}))`;
+  return rows.map((r) => ({ customerId: r.customer_id, start: r.period_start }));
+}
+
+/** The periods themselves, as findAffectedPeriods describes them (all of them in a chain). */
+export async function findPeriods(
+  { db, tenantId }: TenantScope,
+  keys: { customerId: string; start: Date }[],
+): Promise<AffectedPeriod[]> {
+  if (keys.length === 0) return [];
+  const rows = await db`
+    select p.customer_id, c.external_id, ${db.unsafe(ratingCurrencySql)} as currency, p.period_start, p.period_end, p.status
+    from customer_periods p
+    join customers c on c.tenant_id = p.tenant_id and c.id = p.customer_id
+    where p.tenant_id = ${tenantId}
+      and (p.customer_id, p.period_start) in (select * from unnest(${keys.map((k) => k.customerId)}::uuid[], ${keys.map((k) => k.start.toISOString())}::timestamptz[]))
+    order by p.customer_id, p.period_start`;
+  return rows.map((r) => ({
+    customerId: r.customer_id,
+    customerExternalId: r.external_id,
+    currency: r.currency,
+    start: r.period_start,
+    end: r.period_end,
+    status: r.status,
+    inChain: true,
+  }));
+}
+
+/** An event rated through a chain, with its own customer's period and its reseller levels as last rated. */
+export interface ChainReplayEvent extends ReplayEvent {
+  customerId: string;
+  periodStart: Date;
+  chain: ChainLevelCharge[];
+}
+
+/**
+ * Every event whose latest rating lands in one of the periods, at its own level or a reseller level, in the
+ * order they were acknowledged (as listPeriodEvents).
+ */
+export async function listChainEvents(
+  { db, tenantId }: TenantScope,
+  periods: { customerId: string; start: Date; end: Date }[],
+): Promise<ChainReplayEvent[]> {
+  if (periods.length === 0) return [];
+  const from = new Date(Math.min(...periods.map((p) => p.start.getTime())));
+  const to = new Date(Math.max(...periods.map((p) => p.end.getTime())));
+  const rows = await db`
+    with p as (
+      select * from unnest(${periods.map((p) => p.customerId)}::uuid[], ${periods.map((p) => p.start.toISOString())}::timestamptz[])
+        as p(customer_id, period_start)
+    )
+    select e.transaction_id, e.event_type, e.occurred_at, e.properties, l.revision, l.customer_id, l.period_start, l.price_book_id,
+           l.book_version, l.card, l.amount::text, l.subtotal::text, l.cost::text, l.margin::text, l.receipt,
+           ${db.unsafe(chainJsonSql('l.chain'))} as chain
+    from events e
+    join event_ratings l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id
+    where e.tenant_id = ${tenantId} and e.occurred_at >= ${from} and e.occurred_at < ${to} and ${latestRating(db)}
+      and (exists (select 1 from p where p.customer_id = l.customer_id and p.period_start = l.period_start)
+           or exists (select 1 from json_array_elements(l.chain) x
+                      join p on p.customer_id = (x->>'customer_id')::uuid and p.period_start = (x->>'period_start')::timestamptz))
+    order by e.received_at, e.occurred_at, e.transaction_id`;
+  return rows.map((r) => ({
+    transactionId: r.transaction_id,
+    eventType: r.event_type,
+    occurredAt: r.occurred_at,
+    properties: r.properties,
+    revision: r.revision,
+    customerId: r.customer_id,
+    periodStart: r.period_start,
+    priceBookId: r.price_book_id,
+    bookVersion: r.book_version,
+    card: r.card,
+    amount: r.amount,
+    subtotal: r.subtotal,
+    cost: r.cost,
+    margin: r.margin,
+    receipt: r.receipt,
+    chain: decodeChain(r.chain),
   }));
 }
 
@@ -172,7 +280,7 @@ export async function listPeriodEvents(
     from events e
     join event_ratings l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id and l.period_start = ${periodStart}
     where e.tenant_id = ${tenantId} and e.customer_id = ${customerId} and e.occurred_at >= ${periodStart}
-      and not exists (select 1 from event_ratings n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)
+      and ${latestRating(db)}
     order by e.received_at, e.occurred_at, e.transaction_id`;
   return rows.map((r) => ({
     transactionId: r.transaction_id,
@@ -206,6 +314,8 @@ export interface Revision {
   cost: string | null;
   margin: string | null;
   receipt: ReceiptStep[];
+  /** The reseller levels as re-rated, for an event rated through a chain. */
+  chain?: ChainLevelCharge[];
 }
 
 /** Appends rated-line revisions to event_revisions (append-only: the event's first rating and earlier revisions stay). */
@@ -226,15 +336,16 @@ export async function insertRevisions({ db, tenantId }: TenantScope, lines: Revi
     cost: l.cost,
     margin: l.margin,
     receipt: encodeReceipt(l.receipt),
+    chain: l.chain ? encodeChain(l.chain) : null,
   }));
   await db`
     insert into event_revisions (tenant_id, transaction_id, revision, customer_id, period_start, price_book_id, book_version, kernel_version,
-                             card, currency, amount, subtotal, cost, margin, receipt, rated_at)
+                             card, currency, amount, subtotal, cost, margin, receipt, rated_at, chain)
     select ${tenantId}, l.transaction_id, l.revision, l.customer_id, l.period_start, l.price_book_id, l.book_version, l.kernel_version,
-           l.card, l.currency, l.amount, l.subtotal, l.cost, l.margin, l.receipt, ${ratedAt}
+           l.card, l.currency, l.amount, l.subtotal, l.cost, l.margin, l.receipt, ${ratedAt}, l.chain
     from json_to_recordset(${JSON.stringify(rows)}::text::json)
       as l(transaction_id text, revision int, customer_id uuid, period_start timestamptz, price_book_id uuid, book_version timestamptz, kernel_version text,
-           card text, currency text, amount numeric, subtotal numeric, cost numeric, margin numeric, receipt json)`;
+           card text, currency text, amount numeric, subtotal numeric, cost numeric, margin numeric, receipt json, chain json)`;
 }
 
 /** Moves the rated amount (net and gross of credits) of existing usage aggregates (counts and values do not change on re-rating). */
@@ -322,11 +433,19 @@ function fromDbRerating(row: Record<string, any>): Rerating {
   };
 }
 
-/** Which of the events were billed as late-event adjustments (their periods' invoices leave them out). */
-export async function findLateEvents({ db, tenantId }: TenantScope, transactionIds: string[]): Promise<Set<string>> {
+/**
+ * Which of the events were billed to the customer as late-event adjustments (their periods' invoices leave them
+ * out); a chain's event is late at each reseller level whose period had closed, under that level's customer.
+ */
+export async function findLateEvents(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  transactionIds: string[],
+): Promise<Set<string>> {
   if (transactionIds.length === 0) return new Set();
   const rows = await db`
-    select reference from invoice_adjustments where tenant_id = ${tenantId} and source = 'late_event' and reference = any(${transactionIds}::text[])`;
+    select reference from invoice_adjustments
+    where tenant_id = ${tenantId} and customer_id = ${customerId} and source = 'late_event' and reference = any(${transactionIds}::text[])`;
   return new Set(rows.map((r) => r.reference as string));
 }
 

@@ -1,10 +1,10 @@
 // Re-rating: a price-book version added with an earlier effective_from changes what events already rated should
 // have cost. A job replays every affected period through the kernel (whole, in acknowledgement order, from the
-// period's starting state) and stores a preview; after approval a second job replays again under the periods'
+// period's starting state; a reseller chain's periods together, through the chain: replays.ts) and stores a preview; after approval a second job replays again under the periods'
 // locks and applies it: rated-line revisions, period totals and aggregates, credit given back to grants, then
 // per period a rebuilt draft, a credit note (the invoice went down) or an adjustment on the next invoice (up).
 import crypto from 'node:crypto';
-import { formatMoney, type CustomerState, type RatedEvent, type ReceiptStep, type UsageEvent } from '@tariff/core-wasm';
+import { creditsDrawn, formatMoney, type RatedEvent, type ReceiptStep } from '@tariff/core-wasm';
 import type { ApiSchemas } from '../../platform/api.ts';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
@@ -16,9 +16,11 @@ import type { SignalHandler } from '../../platform/signals.ts';
 import { recordChange } from '../audit/service.ts';
 import * as notify from '../notifications/service.ts';
 import { issueCreditNoteLocked, type CreditDraft } from '../creditnotes/service.ts';
-import { absorbRating, kernelState, type CustomerBilling } from '../events/billing.ts';
+import { moveChainDaily } from '../events/chain-daily.ts';
+import type { ChainLevelCharge } from '../events/chain-codec.ts';
+import { netOf } from '../events/chain.ts';
 import { aggregateEvents, creditsInReceipt } from '../events/aggregate.ts';
-import { compiledBook, kernelVersion, rateEvents } from '../events/rating.ts';
+import { kernelVersion } from '../events/rating.ts';
 import type { DraftLine } from '../invoices/build.ts';
 import * as invoicesRepo from '../invoices/repo.ts';
 import { recordInvoiceAggregates } from '../invoices/aggregates.ts';
@@ -27,11 +29,17 @@ import { accounts, postTransactions, type Posting } from '../ledger/service.ts';
 import * as metersRepo from '../meters/repo.ts';
 import * as pricingRepo from '../pricing/repo.ts';
 import * as periodsRepo from '../periods/index.ts';
-import { loadPriceBook } from '../pricing/service.ts';
-import type * as subscriptionsRepo from '../subscriptions/repo.ts';
-import { findTermsAt } from '../subscriptions/service.ts';
 import * as walletsRepo from '../wallets/repo.ts';
-import { capCredits, canonicalJson, usageLinesOf } from './replay.ts';
+import {
+  closeOverChains,
+  planReplay,
+  replayAll,
+  type ChainEventReplay,
+  type EventReplay,
+  type PeriodReplay,
+  type Replay,
+  type ReplayPlan,
+} from './replays.ts';
 import * as repo from './repo.ts';
 import type { ListReratingsInput } from '@tariff/openapi/schemas/reratings';
 
@@ -42,152 +50,6 @@ import type { ListReratingsInput } from '@tariff/openapi/schemas/reratings';
 export const startRerating: SignalHandler<'price_book.retroactive_version'> = async (scope, { now, ...input }) => {
   await repo.insertRerating(scope, { id: crypto.randomUUID(), ...input, createdAt: now });
 };
-
-interface EventReplay {
-  old: repo.ReplayEvent;
-  result: RatedEvent;
-  amount: bigint;
-  receipt: ReceiptStep[];
-  changed: boolean;
-  returned: { grantId: string; amount: bigint }[];
-}
-
-interface PeriodReplay {
-  period: repo.AffectedPeriod;
-  events: EventReplay[];
-  /** The period's state after the replay, as ingestion stores it. */
-  state: Record<string, unknown>;
-  oldAmount: bigint;
-  newAmount: bigint;
-  lines: Map<
-    string,
-    { card: string; dimension: string | null; group: Record<string, string>; old: bigint; new: bigint }
-  >;
-}
-
-interface Replay {
-  periods: PeriodReplay[];
-  unratable: { transaction_id: string; customer_id: string; code: string; message: string }[];
-}
-
-/** Replays every period the re-rating affects; nothing is written. */
-async function replayAll(scope: TenantScope, periods: repo.AffectedPeriod[]): Promise<Replay> {
-  const replay: Replay = { periods: [], unratable: [] };
-  for (const period of periods) {
-    // The terms the period was rated on: the subscription's, or an amendment's in force at its start.
-    const terms = (await findTermsAt(scope, period.customerId, period.start))?.terms;
-    const replayed = await replayPeriod(scope, period, terms, replay.unratable);
-    if (replayed) replay.periods.push(replayed);
-  }
-  return replay;
-}
-
-/**
- * One period, from its starting state: the plan's terms on an untouched state, no credit (the kernel rates
- * what is left before credits, and the credit each event drew is then kept up to that: capCredits), overage
- * (a blocked event was never stored). Consecutive events rated by the same book go into one kernel call.
- */
-async function replayPeriod(
-  scope: TenantScope,
-  period: repo.AffectedPeriod,
-  subscription: subscriptionsRepo.SubscriptionTermsRow | undefined,
-  unratable: Replay['unratable'],
-): Promise<PeriodReplay | undefined> {
-  const events = await repo.listPeriodEvents(scope, period.customerId, period.start);
-  if (events.length === 0) return undefined;
-  // Replaying a chain's level alone would leave the levels above (and the reseller's margins) on the old prices,
-  // and a reseller's period also holds its subtree's usage: not re-rated, every such event is named instead.
-  if (period.inChain) {
-    for (const e of events)
-      unratable.push({
-        transaction_id: e.transactionId,
-        customer_id: period.customerExternalId,
-        code: 'reseller_chain',
-        message: `Customer "${period.customerExternalId}" is in a reseller chain: its events are not re-rated (re-rating a chain's levels together is not supported yet)`,
-      });
-    return undefined;
-  }
-  const bookIds = [...new Set(events.map((e) => e.priceBookId))];
-  const counts = await pricingRepo.countVersions(scope, bookIds);
-  const books = new Map<string, Awaited<ReturnType<typeof compiledBook>>>();
-  for (const id of bookIds)
-    books.set(
-      id,
-      await compiledBook(`${scope.tenantId}:${id}:${counts.get(id)}`, async () => (await loadPriceBook(scope, id))!),
-    );
-
-  const billing: CustomerBilling = {
-    wallet: { customerId: period.customerId, onDepletion: 'overage', lowBalanceThreshold: null, grants: [] },
-    balances: new Map(),
-    subscription,
-    hasBudget: false,
-  };
-  let state: CustomerState = kernelState(billing, {}, period, books.get(events[0].priceBookId)!.currency);
-  const replayed: EventReplay[] = [];
-  const customer = period.customerExternalId;
-  for (let i = 0; i < events.length;) {
-    let j = i + 1;
-    while (j < events.length && events[j].priceBookId === events[i].priceBookId) j++;
-    const run = events.slice(i, j);
-    const input: UsageEvent[] = run.map(
-      (e) =>
-        ({
-          transaction_id: e.transactionId,
-          customer_id: customer,
-          event_type: e.eventType,
-          timestamp: e.occurredAt.toISOString(),
-          properties: e.properties,
-        }) as UsageEvent,
-    );
-    const output = await rateEvents(books.get(run[0].priceBookId)!, { [customer]: state }, input);
-    state = (output.states[customer] as CustomerState) ?? state;
-    output.results.forEach((result, k) => {
-      const old = run[k];
-      if (result.status !== 'rated') {
-        unratable.push({
-          transaction_id: old.transactionId,
-          customer_id: customer,
-          code: result.error?.code ?? 'rating_failed',
-          message: result.error?.message ?? 'The kernel could not rate this event',
-        });
-        return;
-      }
-      const credit = capCredits(old.receipt, toNano(result.amount!));
-      const receipt = [...(result.receipt ?? []), ...credit.steps];
-      const amount = toNano(result.amount!) - credit.kept;
-      const changed =
-        amount !== toNano(old.amount) ||
-        toNano(result.subtotal!) !== toNano(old.subtotal) ||
-        (result.cost ?? null) !== (old.cost === null ? null : formatMoney(toNano(old.cost))) ||
-        result.book_version !== old.bookVersion.toISOString() ||
-        result.card !== old.card ||
-        canonicalJson(receipt) !== canonicalJson(old.receipt);
-      replayed.push({ old, result, amount, receipt, changed, returned: credit.returned });
-    });
-    i = j;
-  }
-
-  const lines: PeriodReplay['lines'] = new Map();
-  const add = (card: string, receipt: ReceiptStep[], properties: Record<string, unknown>, side: 'old' | 'new') => {
-    for (const l of usageLinesOf(card, receipt, properties)) {
-      const entry = lines.get(l.key) ?? { card: l.card, dimension: l.dimension, group: l.group, old: 0n, new: 0n };
-      entry[side] += l.amount;
-      lines.set(l.key, entry);
-    }
-  };
-  for (const e of replayed) {
-    add(e.old.card, e.old.receipt, e.old.properties, 'old');
-    add(e.result.card!, e.receipt, e.old.properties, 'new');
-  }
-  return {
-    period,
-    events: replayed,
-    state: absorbRating(undefined, state as CustomerState & Record<string, unknown>, [], new Map()),
-    oldAmount: replayed.reduce((sum, e) => sum + toNano(e.old.amount), 0n),
-    newAmount: replayed.reduce((sum, e) => sum + e.amount, 0n),
-    lines,
-  };
-}
 
 const money = (n: bigint) => formatMoney(n);
 
@@ -255,6 +117,103 @@ async function invoicesOf(
   return invoices;
 }
 
+function periodsOf(plan: ReplayPlan): repo.AffectedPeriod[] {
+  return [...plan.direct, ...plan.chain.periods];
+}
+
+/**
+ * Locks what applying the plan writes: grants, then invoices, then periods (the orders ingestion (grants,
+ * periods) and finalization (invoice, period) take their locks in, so neither deadlocks with this), so no event
+ * lands in the periods while they are replayed. A chain event acknowledged before the locks may have brought
+ * its chain's periods more periods: the closure is taken again under them and the new ones locked too.
+ */
+async function lockPlan(scope: TenantScope, plan: ReplayPlan): Promise<ReplayPlan> {
+  const lock = async (periods: repo.AffectedPeriod[]) => {
+    if (periods.length === 0) return;
+    await repo.lockGrantsOf(scope, [...new Set(periods.map((p) => p.customerId))]);
+    await repo.lockInvoicesOf(scope, periods);
+    await periodsRepo.lockPeriods(scope, periods);
+  };
+  await lock(periodsOf(plan));
+  if (plan.chain.periods.length === 0) return plan;
+  const chain = await closeOverChains(scope, plan.chain.periods);
+  const locked = new Set(plan.chain.periods.map(periodsRepo.periodKey));
+  await lock(chain.periods.filter((p) => !locked.has(periodsRepo.periodKey(p))));
+  return { direct: plan.direct, chain };
+}
+
+/** A chain's level as events.chain stores it, from its replay. */
+function chainLevelOf(stored: repo.ChainReplayEvent['chain'][number], e: EventReplay): ChainLevelCharge {
+  const amount = money(e.amount);
+  return {
+    customerId: stored.customerId,
+    periodStart: stored.periodStart,
+    priceBookId: stored.priceBookId,
+    bookVersion: e.result.book_version!,
+    card: e.result.card!,
+    currency: e.result.currency,
+    amount,
+    subtotal: e.result.subtotal!,
+    net: money(netOf({ amount, receipt: e.receipt })),
+    cost: e.result.cost ?? null,
+    creditsApplied: money(creditsDrawn({ receipt: e.receipt } as RatedEvent)),
+    receipt: e.receipt,
+  };
+}
+
+/**
+ * The chains' events whose rating changed at any level: one revision each, its own level and its chain as
+ * re-rated (the receipt shows the new chain), and chain_daily moved from the old chain to the new, so margin
+ * reports stay what the levels' ratings say.
+ */
+async function reviseChains(scope: TenantScope, chains: ChainEventReplay[], version: string, now: Date) {
+  const changed = chains.filter((c) => c.levels.some((e) => e.changed));
+  await repo.insertRevisions(
+    scope,
+    changed.map(({ event, levels: [own, ...above] }) => ({
+      transactionId: event.transactionId,
+      revision: event.revision + 1,
+      customerId: event.customerId,
+      periodStart: event.periodStart,
+      priceBookId: event.priceBookId,
+      bookVersion: own.result.book_version!,
+      kernelVersion: version,
+      card: own.result.card!,
+      currency: own.result.currency,
+      amount: money(own.amount),
+      subtotal: own.result.subtotal!,
+      cost: own.result.cost ?? null,
+      margin: own.result.margin ?? null,
+      receipt: own.receipt,
+      chain: above.map((e, k) => chainLevelOf(event.chain[k], e)),
+    })),
+    now,
+  );
+  const path = (
+    event: repo.ChainReplayEvent,
+    own: { amount: string; receipt: ReceiptStep[] },
+    levels: ChainLevelCharge[],
+    sign: 1 | -1,
+  ) => ({
+    occurredAt: event.occurredAt,
+    own: { customerId: event.customerId, ...own },
+    levels: levels.map((l, k) => ({ ...l, level: k + 1 })),
+    sign,
+  });
+  await moveChainDaily(
+    scope,
+    changed.flatMap(({ event, levels: [own, ...above] }) => [
+      path(event, event, event.chain, -1),
+      path(
+        event,
+        { amount: money(own.amount), receipt: own.receipt },
+        above.map((e, k) => chainLevelOf(event.chain[k], e)),
+        1,
+      ),
+    ]),
+  );
+}
+
 /** The preview job: replays without locking or writing anything but the preview. Idempotent. */
 export async function previewRerating(
   deps: Deps,
@@ -266,9 +225,9 @@ export async function previewRerating(
     const scope = { db: tx, tenantId };
     const rerating = await repo.findRerating(scope, reratingId, { lock: true });
     if (!rerating || rerating.status !== 'pending') return 'skipped';
-    const periods = await repo.findAffectedPeriods(scope, rerating.priceBookId, rerating.effectiveFrom);
-    const replay = await replayAll(scope, periods);
-    const preview = previewOf(replay, await invoicesOf(scope, periods));
+    const plan = await planReplay(scope, rerating.priceBookId, rerating.effectiveFrom);
+    const replay = await replayAll(scope, plan);
+    const preview = previewOf(replay, await invoicesOf(scope, periodsOf(plan)));
     await repo.updateRerating(
       scope,
       rerating.id,
@@ -356,14 +315,9 @@ async function applyApproved(deps: Deps, tenantId: string, reratingId: string): 
     const scope = { db: tx, tenantId };
     const rerating = await repo.findRerating(scope, reratingId, { lock: true });
     if (!rerating || rerating.status !== 'approved') return 'skipped';
-    const periods = await repo.findAffectedPeriods(scope, rerating.priceBookId, rerating.effectiveFrom);
-    // Grants, then invoices, then periods: the orders ingestion (grants, periods) and finalization (invoice,
-    // period) take their locks in, so neither deadlocks with this.
-    await repo.lockGrantsOf(scope, [...new Set(periods.map((p) => p.customerId))]);
-    await repo.lockInvoicesOf(scope, periods);
-    // So no event lands in the periods while they are replayed.
-    await periodsRepo.lockPeriods(scope, periods);
-    const replay = await replayAll(scope, periods);
+    const plan = await lockPlan(scope, await planReplay(scope, rerating.priceBookId, rerating.effectiveFrom));
+    const periods = periodsOf(plan);
+    const replay = await replayAll(scope, plan);
     if (replay.unratable.length > 0) {
       throw new ReratingFailed(
         `The new version cannot rate ${replay.unratable.length} event(s), e.g. ${replay.unratable[0].transaction_id}: ${replay.unratable[0].code}`,
@@ -376,15 +330,20 @@ async function applyApproved(deps: Deps, tenantId: string, reratingId: string): 
     const eventTypes = [...new Set(replay.periods.flatMap((p) => p.events.map((e) => e.old.eventType)))];
     const meters = await metersRepo.listMetersForEventTypes(scope, eventTypes);
     const invoices = await invoicesOf(scope, periods);
+    // A final invoice is compared as its period builds before and after this re-rating, so earlier corrections
+    // (credit notes, adjustments) of the same invoice are not counted twice. Built before anything moves: a
+    // reseller's invoice reads chain_daily, which the chains' revisions move for every level at once.
+    const befores = new Map<string, Awaited<ReturnType<typeof buildPeriodInvoice>>>();
+    for (const p of replay.periods) {
+      const invoice = invoices.get(periodsRepo.periodKey(p.period));
+      if (invoice && (invoice.status === 'finalized' || invoice.status === 'paid'))
+        befores.set(periodsRepo.periodKey(p.period), await buildPeriodInvoice(scope, invoice, now));
+    }
+    await reviseChains(scope, replay.chains, version, now);
     for (const p of replay.periods) {
       const changed = p.events.filter((e) => e.changed);
-      // A final invoice is compared as its period builds before and after this re-rating, so earlier
-      // corrections (credit notes, adjustments) of the same invoice are not counted twice.
       const invoice = invoices.get(periodsRepo.periodKey(p.period));
-      const before =
-        invoice && (invoice.status === 'finalized' || invoice.status === 'paid')
-          ? await buildPeriodInvoice(scope, invoice, now)
-          : undefined;
+      const before = befores.get(periodsRepo.periodKey(p.period));
       const returned = changed.flatMap((e) => e.returned).reduce((sum, r) => sum + r.amount, 0n);
       for (const e of changed) {
         for (const r of e.returned) {
@@ -397,9 +356,10 @@ async function applyApproved(deps: Deps, tenantId: string, reratingId: string): 
           returnedByGrant.set(r.grantId, entry);
         }
       }
+      // A chain's events get their revisions from reviseChains, every level in one.
       await repo.insertRevisions(
         scope,
-        changed.map((e) => ({
+        (p.period.inChain ? [] : changed).map((e) => ({
           transactionId: e.old.transactionId,
           revision: e.old.revision + 1,
           customerId: p.period.customerId,
@@ -420,6 +380,7 @@ async function applyApproved(deps: Deps, tenantId: string, reratingId: string): 
       // Late events are billed by adjustments, not by their period's invoice: their difference is one too.
       const late = await repo.findLateEvents(
         scope,
+        p.period.customerId,
         changed.map((e) => e.old.transactionId),
       );
       // The period's invoice aggregates: each changed line leaves with its old receipt and comes back with its new.
@@ -454,8 +415,11 @@ async function applyApproved(deps: Deps, tenantId: string, reratingId: string): 
       const deltas = aggregateEvents(
         meters,
         changed
+          // Usage aggregates are the event's own customer's only (a reseller level has none for its subtree).
           .filter(
-            (e) => e.amount !== toNano(e.old.amount) || creditsInReceipt(e.receipt) !== creditsInReceipt(e.old.receipt),
+            (e) =>
+              e.level === 0 &&
+              (e.amount !== toNano(e.old.amount) || creditsInReceipt(e.receipt) !== creditsInReceipt(e.old.receipt)),
           )
           // Each meter's share moves from its old to its new part: the old amount out, the new in, each split by its
           // receipt; the gross (before credits) likewise.

@@ -1,0 +1,70 @@
+// A rating's reseller levels as stored in events.chain and event_revisions.chain (migrations 082, 102): the one
+// writer (encodeChain) and the one reader (chainJsonSql, then decodeChain) of the column's form, receipts compact.
+import type { ReceiptStep } from '@tariff/core-wasm';
+import { encodeReceipt } from './receipt-codec.ts';
+
+/** What one reseller level of an event's chain was charged by its parent. */
+export interface ChainLevelCharge {
+  customerId: string;
+  /** The level customer's billing period the charge is in. */
+  periodStart: Date;
+  priceBookId: string;
+  bookVersion: string;
+  card: string;
+  currency: string;
+  amount: string;
+  subtotal: string;
+  /** Before credits: what the level pays its parent for the event. */
+  net: string;
+  cost: string | null;
+  creditsApplied: string;
+  receipt: ReceiptStep[];
+}
+
+export function encodeChain(levels: ChainLevelCharge[]): object[] {
+  return levels.map((l) => ({
+    customer_id: l.customerId,
+    period_start: l.periodStart,
+    price_book_id: l.priceBookId,
+    book_version: l.bookVersion,
+    card: l.card,
+    currency: l.currency,
+    amount: l.amount,
+    subtotal: l.subtotal,
+    net: l.net,
+    cost: l.cost,
+    credits_applied: l.creditsApplied,
+    receipt: encodeReceipt(l.receipt),
+  }));
+}
+
+/**
+ * SQL: the chain in `column` (a json expression of the stored form) with its receipts decoded (json_build_object
+ * keeps the kernel's key order, which jsonb would not), for decodeChain.
+ */
+export function chainJsonSql(column: string): string {
+  return `(select json_agg(json_build_object('customer_id', x.c->>'customer_id', 'period_start', x.c->>'period_start',
+            'price_book_id', x.c->>'price_book_id', 'book_version', x.c->>'book_version', 'card', x.c->>'card',
+            'currency', x.c->>'currency', 'amount', x.c->>'amount', 'subtotal', x.c->>'subtotal', 'net', x.c->>'net',
+            'cost', x.c->>'cost', 'credits_applied', x.c->>'credits_applied', 'receipt', receipt_json(x.c->'receipt'))
+            order by x.n)
+          from json_array_elements(${column}) with ordinality as x(c, n))`;
+}
+
+/** What chainJsonSql selected, as the levels were written (none for a rating with no reseller level). */
+export function decodeChain(json: Record<string, any>[] | null): ChainLevelCharge[] {
+  return (json ?? []).map((l) => ({
+    customerId: l.customer_id,
+    periodStart: new Date(l.period_start),
+    priceBookId: l.price_book_id,
+    bookVersion: l.book_version,
+    card: l.card,
+    currency: l.currency,
+    amount: l.amount,
+    subtotal: l.subtotal,
+    net: l.net,
+    cost: l.cost,
+    creditsApplied: l.credits_applied,
+    receipt: l.receipt,
+  }));
+}
