@@ -541,7 +541,7 @@ async function rateAndStore(
           [...new Set(located.flatMap((p) => (p.holdId === undefined ? [] : [p.holdId])))],
         )
       : [];
-  const holdOwners = new Map(holdRows.map((h) => [h.id, h.customerId]));
+  const holdOwners = new Map(holdRows.filter((h) => h.level === 0).map((h) => [h.id, h.customerId]));
   for (const p of located) {
     if (p.holdId === undefined || holdOwners.get(p.holdId) === p.customerId) continue;
     outcomes[p.slot] = reject(
@@ -1236,7 +1236,10 @@ function findBlocks(
     scopes.forEach((s, i) => scopedSpends.set(s.key, crossed.scopedSpendsAfter[i]));
     if (found.length > 0) blocks.set(a, found);
     if (assessed.hold) {
-      const after = holds.capture(assessed.hold.id, a.event.transaction_id, charge, a.holdFinal ?? false);
+      const after = holds.capture(assessed.hold.id, 0, a.event.transaction_id, charge, a.holdFinal ?? false)!;
+      // The hold's rows at the resellers above draw what each level was charged (holds/levels.ts).
+      for (const { level, result } of a.levels ?? [])
+        holds.capture(assessed.hold.id, level.level, a.event.transaction_id, netOf(result), a.holdFinal ?? false);
       holdOutcomes.set(a, {
         id: assessed.hold.id,
         status: after.status,
