@@ -76,6 +76,15 @@ export class HoldBook {
     return total;
   }
 
+  /**
+   * What `customerId`'s open holds set aside apart from the row of hold `holdId` at `level` (the event's own hold
+   * at a reseller level of its chain, which the event draws on first).
+   */
+  othersAt(customerId: string, holdId: string | undefined, level: number): bigint {
+    const own = holdId === undefined ? undefined : this.holds.get(keyOf(holdId, level));
+    return this.reserved(customerId) - (own && own.customerId === customerId ? this.remaining(own) : 0n);
+  }
+
   /** Where an event of `customerId` charging `charge` (before credits) stands, naming `holdId` or not. */
   assess(customerId: string, holdId: string | undefined, charge: bigint): HoldAssessment {
     const reserved = this.reserved(customerId);
