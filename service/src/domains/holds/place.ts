@@ -43,8 +43,9 @@ export async function submitPlacement(deps: Deps, tenantId: string, placement: P
   if (!coalescer) {
     coalescer = new Coalescer(
       (tenant, placements) => withinSubtree({ tenantId: tenant }, () => placeHolds(deps, tenant, placements)),
-      // Two groups at once: one waits on the locks (or writes) while the next one's reads go out.
-      { maxRunning: 2, maxItems: 500, minItemsToOverlap: 1, isIsolable: (error) => !isConnectionFailure(error) },
+      // Two groups at once (one waits on the locks or the COMMIT while the next one's reads go out), the second only
+      // once a few placements wait: smaller groups would each pay the transaction's round trips (BENCHMARKS.md).
+      { maxRunning: 2, maxItems: 500, minItemsToOverlap: 4, isIsolable: (error) => !isConnectionFailure(error) },
     );
     coalescers.set(deps.db, coalescer);
   }
