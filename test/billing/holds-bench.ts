@@ -1,8 +1,9 @@
 // `npm run bench:holds -- --json`: spend holds placed per second over HTTP (POST /v1/customers/{id}/holds, by
 // amount) for one customer under contention (every request serialises on that customer's locks) and across many
 // customers, beside POST /v1/customers/{id}/check in the same run and the same conditions (the same concurrency,
-// interleaved rounds), and GET /healthz as the HTTP floor. A hold is a write (its transaction takes the customer's
-// grant and period locks and inserts a row); the check answers from memory. Open holds are released (by SQL,
+// interleaved rounds), and GET /healthz as the HTTP floor. A hold is a durable write (concurrent placements share
+// a transaction that takes their customers' grant and period locks once and inserts every hold in one statement);
+// the check answers from memory. Open holds are released (by SQL,
 // untimed) between rounds, so each round starts from the same state. Options: --requests N (per series and
 // round), --rounds, --customers, --concurrency.
 import http from 'node:http';

@@ -349,7 +349,8 @@ function checkTaxFields(fields: TaxFields): TaxFields {
   return { ...fields, taxId };
 }
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Tariff's ids: a path naming a customer by one is resolved by it unless an external id is that string. */
+export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * A customer is rated in one currency, its price books' (any ISO 4217 currency: invoices convert it into the

@@ -529,10 +529,12 @@ async function rateAndStore(
   // count against (a wallet that blocks on depletion, a blocking budget). An event naming no hold of its customer
   // is rejected before rating.
   const holdCustomers = new Set<string>();
+  const limited = (b: billing.CustomerBilling | undefined) =>
+    b?.wallet.onDepletion === 'block' || b?.blockingBudget !== undefined;
   for (const p of located) {
-    const customer = billings.get(p.event.customer_id);
-    if (p.holdId !== undefined || customer?.wallet.onDepletion === 'block' || customer?.blockingBudget !== undefined)
-      holdCustomers.add(p.customerId);
+    if (p.holdId !== undefined || limited(billings.get(p.event.customer_id))) holdCustomers.add(p.customerId);
+    // A reseller's limits count its open holds too (its own, and its customers' rows at its level).
+    for (const l of p.chain ?? []) if (limited(billings.get(l.externalId))) holdCustomers.add(l.customerId);
   }
   const holdRows =
     holdCustomers.size > 0
@@ -542,7 +544,7 @@ async function rateAndStore(
           [...new Set(located.flatMap((p) => (p.holdId === undefined ? [] : [p.holdId])))],
         )
       : [];
-  const holdOwners = new Map(holdRows.map((h) => [h.id, h.customerId]));
+  const holdOwners = new Map(holdRows.filter((h) => h.level === 0).map((h) => [h.id, h.customerId]));
   for (const p of located) {
     if (p.holdId === undefined || holdOwners.get(p.holdId) === p.customerId) continue;
     outcomes[p.slot] = reject(
@@ -1127,25 +1129,54 @@ function findBlocks(
     const refuseHere = (refusal: Refusal) => {
       refuse.set(a, refusal);
       refusedDraws.set(a.customerId, (refusedDraws.get(a.customerId) ?? 0n) + drawn);
+      for (const { level, result } of a.levels ?? [])
+        refusedDraws.set(
+          level.customerId,
+          (refusedDraws.get(level.customerId) ?? 0n) + creditsDrawn(result as RatedEvent),
+        );
     };
+    const current = a.period.start.getTime() <= now.getTime() && now.getTime() < a.period.end.getTime();
     // A reseller up the chain with a blocking budget: a hard limit, it refuses the event whatever `on_block` says,
-    // as its credits do under `block` (the kernel refuses those).
+    // as its credits do under `block` (the kernel refuses those). What the reseller's other open holds set aside
+    // (its own, its other customers' rows at its level) is not the event's to spend, as at level 0 below.
     const levelSpends: [string, bigint][] = [];
     let overBudget: Refusal | undefined;
     for (const { level, result } of a.levels ?? []) {
-      const budget = billings.get(level.externalId)?.blockingBudget;
+      const levelBilling = billings.get(level.externalId);
+      const others = current ? holds.othersAt(level.customerId, a.holdId, level.level) : 0n;
+      const net = netOf(result);
+      const chainName = `reseller "${level.externalId}" (level ${level.level} of customer "${a.event.customer_id}"'s chain)`;
+      if (levelBilling?.wallet.onDepletion === 'block' && others > 0n) {
+        const free =
+          (credits.get(billing.creditKey(a.event.transaction_id, level.level))?.balanceAfter ?? 0n) +
+          creditsDrawn(result as RatedEvent) +
+          (refusedDraws.get(level.customerId) ?? 0n) -
+          others;
+        if (net > free) {
+          overBudget = {
+            code: 'credits_exhausted',
+            limit: 'credits',
+            message: `Refused by ${chainName}: its credit not set aside by its open holds (${formatMoney(free)}) does not cover its charge (${formatMoney(net)}) and it blocks on depletion`,
+            limit_amount: formatMoney(free > 0n ? free : 0n),
+            spend: formatMoney(net),
+            exceeded_by: formatMoney(net - (free > 0n ? free : 0n)),
+            level: level.level,
+          };
+          break;
+        }
+      }
+      const budget = levelBilling?.blockingBudget;
       if (budget === undefined) continue;
       const levelRow = periods.get(level.periodKey)!;
-      const after =
-        (spends.get(level.periodKey) ?? nano(levelRow.amount) + nano(levelRow.creditsApplied)) + netOf(result);
-      if (after > budget) {
+      const after = (spends.get(level.periodKey) ?? nano(levelRow.amount) + nano(levelRow.creditsApplied)) + net;
+      if (after + others > budget) {
         overBudget = {
           code: 'budget_exceeded',
           limit: 'budget',
-          message: `Refused by reseller "${level.externalId}" (level ${level.level} of customer "${a.event.customer_id}"'s chain): its period's spend (${formatMoney(after)}) would exceed its blocking budget (${formatMoney(budget)})`,
+          message: `Refused by ${chainName}: its period's spend (${formatMoney(after)}) and its open holds (${formatMoney(others)}) would exceed its blocking budget (${formatMoney(budget)})`,
           limit_amount: formatMoney(budget),
           spend: formatMoney(after),
-          exceeded_by: formatMoney(after - budget),
+          exceeded_by: formatMoney(after + others - budget),
           level: level.level,
         };
         break;
@@ -1164,7 +1195,6 @@ function findBlocks(
       });
       continue;
     }
-    const current = a.period.start.getTime() <= now.getTime() && now.getTime() < a.period.end.getTime();
     const others = current ? assessed.others : 0n;
     const spendBefore = spends.get(a.periodKey) ?? nano(row.amount) + nano(row.creditsApplied);
     const blocksOnDepletion = customer?.wallet.onDepletion === 'block';
@@ -1208,7 +1238,10 @@ function findBlocks(
     scopes.forEach((s, i) => scopedSpends.set(s.key, crossed.scopedSpendsAfter[i]));
     if (found.length > 0) blocks.set(a, found);
     if (assessed.hold) {
-      const after = holds.capture(assessed.hold.id, a.event.transaction_id, charge, a.holdFinal ?? false);
+      const after = holds.capture(assessed.hold.id, 0, a.event.transaction_id, charge, a.holdFinal ?? false)!;
+      // The hold's rows at the resellers above draw what each level was charged (holds/levels.ts).
+      for (const { level, result } of a.levels ?? [])
+        holds.capture(assessed.hold.id, level.level, a.event.transaction_id, netOf(result), a.holdFinal ?? false);
       holdOutcomes.set(a, {
         id: assessed.hold.id,
         status: after.status,

@@ -1,9 +1,12 @@
 // The holds' SQL. Lock order, shared with ingestion: the customer's grants, its period, then its holds.
 import type { Db, TenantScope } from '../../platform/db.ts';
 import type { HoldStatus, OverrunPolicy } from '@tariff/openapi/schemas/holds';
+import { ratingCurrencySql } from '../customers/rating-currency.ts';
 
 export interface HoldRow {
   id: string;
+  /** 0: the hold of its customer; k >= 1: what it sets aside at the k-th reseller above (migration 085). */
+  level: number;
   customerId: string;
   customerExternalId: string;
   currency: string;
@@ -28,6 +31,7 @@ const columns = (db: TenantScope['db']) =>
 function fromDbHold(r: Record<string, any>): HoldRow {
   return {
     id: r.id,
+    level: r.level,
     customerId: r.customer_id,
     customerExternalId: r.external_id,
     currency: r.currency,
@@ -47,13 +51,98 @@ function fromDbHold(r: Record<string, any>): HoldRow {
   };
 }
 
-/** One hold by its id; `lock`: FOR UPDATE (last in the lock order). */
+/** One hold by its id (its own row, level 0); `lock`: FOR UPDATE (last in the lock order). */
 export async function findHold({ db, tenantId }: TenantScope, id: string, lock = false): Promise<HoldRow | undefined> {
   const [row] = await db`
     select ${columns(db)} from holds h join customers c on c.tenant_id = h.tenant_id and c.id = h.customer_id
-    where h.tenant_id = ${tenantId} and h.id = ${id}
+    where h.tenant_id = ${tenantId} and h.id = ${id} and h.level = 0
     ${lock ? db`for update of h` : db``}`;
   return row ? fromDbHold(row) : undefined;
+}
+
+/** Every level's row of a hold, level 0 first; `lock`: FOR UPDATE (last in the lock order). */
+export async function lockHoldLevels({ db, tenantId }: TenantScope, id: string, lock: boolean): Promise<HoldRow[]> {
+  const rows = await db`
+    select ${columns(db)} from holds h join customers c on c.tenant_id = h.tenant_id and c.id = h.customer_id
+    where h.tenant_id = ${tenantId} and h.id = ${id}
+    order by h.level
+    ${lock ? db`for update of h` : db``}`;
+  return rows.map(fromDbHold);
+}
+
+/** The holds (their own rows) among `ids`. */
+export async function findHolds({ db, tenantId }: TenantScope, ids: string[]): Promise<Map<string, HoldRow>> {
+  const rows = await db`
+    select ${columns(db)} from holds h join customers c on c.tenant_id = h.tenant_id and c.id = h.customer_id
+    where h.tenant_id = ${tenantId} and h.id = any(${ids}::text[]) and h.level = 0`;
+  return new Map(rows.map((r) => [r.id as string, fromDbHold(r)]));
+}
+
+/** A customer a hold may be placed for, with the ancestors it could be rated through (nearest first). */
+export interface Holder {
+  ref: string;
+  customerId: string;
+  externalId: string;
+  isReseller: boolean;
+  /** What holds and the check count in: the customer's price books' currency (customers/rating-currency.ts). */
+  currency: string;
+  ancestors: { customerId: string; externalId: string; isReseller: boolean; currency: string }[];
+}
+
+/**
+ * The customers `refs` name (an external id, or Tariff's id `uuid` when no external id is `ref`), each with its ancestors
+ * from its path (migration 080), nearest first. One statement.
+ */
+export async function findHolders(
+  { db, tenantId }: TenantScope,
+  refs: { ref: string; uuid: string | null }[],
+): Promise<Map<string, Holder>> {
+  const rows = await db`
+    select r.ref, c.id, c.external_id, c.is_reseller, ${db.unsafe(ratingCurrencySql)} as currency,
+      (select coalesce(json_agg(json_build_array(a.id, a.external_id, a.is_reseller, a.currency) order by p.o desc), '[]')
+         from unnest(c.path) with ordinality as p(id, o)
+         cross join lateral (select c.id, c.external_id, c.is_reseller, ${db.unsafe(ratingCurrencySql)} as currency
+           from customers c where c.tenant_id = ${tenantId} and c.id = p.id) a
+         where p.id <> c.id) as ancestors
+    from unnest(${refs.map((r) => r.ref)}::text[], ${refs.map((r) => r.uuid)}::uuid[]) as r(ref, uid)
+    join customers c on c.tenant_id = ${tenantId}
+      and (c.external_id = r.ref
+        or (c.id = r.uid and not exists (select 1 from customers x where x.tenant_id = ${tenantId} and x.external_id = r.ref)))`;
+  return new Map(
+    rows.map((r) => [
+      r.ref as string,
+      {
+        ref: r.ref,
+        customerId: r.id,
+        externalId: r.external_id,
+        isReseller: r.is_reseller,
+        currency: r.currency,
+        ancestors: (r.ancestors as [string, string, boolean, string][]).map(
+          ([id, externalId, isReseller, currency]) => ({
+            customerId: id,
+            externalId,
+            isReseller,
+            currency,
+          }),
+        ),
+      },
+    ]),
+  );
+}
+
+/** What each customer's open holds (every level) set aside at `now`, `except` one hold (all its levels). */
+export async function sumOpenHoldsByCustomer(
+  { db, tenantId }: TenantScope,
+  customerIds: string[],
+  now: Date,
+  except?: string,
+): Promise<Map<string, string>> {
+  const rows = await db`
+    select customer_id, coalesce(sum(greatest(amount - captured, 0)), 0)::text as held from holds
+    where tenant_id = ${tenantId} and customer_id = any(${customerIds}::uuid[]) and status = 'open' and expires_at > ${now}
+    ${except === undefined ? db`` : db`and id <> ${except}`}
+    group by customer_id`;
+  return new Map(rows.map((r) => [r.customer_id as string, r.held as string]));
 }
 
 /** What the customer's open holds set aside at `now` (those past their expiry no longer count). */
@@ -70,17 +159,35 @@ export async function sumOpenHolds(
   return row.held;
 }
 
-export async function insertHold(
-  { db, tenantId }: TenantScope,
-  hold: Omit<HoldRow, 'customerExternalId' | 'captured' | 'captureCount' | 'closedAt'>,
-): Promise<void> {
-  await db`
-    insert into holds (tenant_id, id, customer_id, currency, amount, status, overrun, estimate, card, request_hash, api_key_id, expires_at, created_at, updated_at)
-    values (${tenantId}, ${hold.id}, ${hold.customerId}, ${hold.currency}, ${hold.amount}, ${hold.status}, ${hold.overrun},
-            ${hold.estimate === null ? null : db.json(hold.estimate as never)}, ${hold.card}, ${hold.requestHash}, ${hold.apiKeyId},
-            ${hold.expiresAt}, ${hold.createdAt}, ${hold.updatedAt})`;
+export type NewHold = Omit<HoldRow, 'customerExternalId' | 'captured' | 'captureCount' | 'closedAt'>;
+
+/** Inserts holds (each level a row) in one statement, sent at once (before a pipelined COMMIT). */
+export function insertHolds({ db, tenantId }: TenantScope, holds: NewHold[]): Promise<unknown> {
+  const rows = holds.map((h) => ({
+    id: h.id,
+    level: h.level,
+    customer_id: h.customerId,
+    currency: h.currency,
+    amount: h.amount,
+    status: h.status,
+    overrun: h.overrun,
+    estimate: h.estimate,
+    card: h.card,
+    request_hash: h.requestHash,
+    api_key_id: h.apiKeyId,
+    expires_at: h.expiresAt.toISOString(),
+    created_at: h.createdAt.toISOString(),
+    updated_at: h.updatedAt.toISOString(),
+  }));
+  return db`
+    insert into holds (tenant_id, id, level, customer_id, currency, amount, status, overrun, estimate, card, request_hash, api_key_id, expires_at, created_at, updated_at)
+    select ${tenantId}, h.id, h.level, h.customer_id, h.currency, h.amount, h.status, h.overrun, h.estimate, h.card, h.request_hash, h.api_key_id, h.expires_at, h.created_at, h.updated_at
+    from jsonb_to_recordset(${db.json(rows as never)}) as h(id text, level smallint, customer_id uuid, currency text, amount numeric, status text, overrun text,
+      estimate jsonb, card text, request_hash text, api_key_id uuid, expires_at timestamptz, created_at timestamptz, updated_at timestamptz)
+    order by h.id, h.level`.execute();
 }
 
+/** Updates every level of a hold (each sets aside the same amount: service.ts). */
 export async function updateHold(
   { db, tenantId }: TenantScope,
   id: string,
@@ -119,6 +226,7 @@ export async function lockHoldsForRating(
 
 export interface HoldSettlement {
   id: string;
+  level: number;
   captured: string;
   captureCount: number;
   status: HoldStatus;
@@ -127,6 +235,7 @@ export interface HoldSettlement {
 
 export interface HoldCapture {
   holdId: string;
+  level: number;
   transactionId: string;
   amount: string;
   final: boolean;
@@ -146,14 +255,14 @@ export function writeSettlements(
   return [
     db`
       update holds h set captured = s.captured, capture_count = s.capture_count, status = s.status, closed_at = s.closed_at, updated_at = ${now}
-      from jsonb_to_recordset(${db.json(settlements.map((s) => ({ id: s.id, captured: s.captured, capture_count: s.captureCount, status: s.status, closed_at: s.closedAt?.toISOString() ?? null })) as never)})
-        as s(id text, captured numeric, capture_count integer, status text, closed_at timestamptz)
-      where h.tenant_id = ${tenantId} and h.id = s.id`.execute(),
+      from jsonb_to_recordset(${db.json(settlements.map((s) => ({ id: s.id, level: s.level, captured: s.captured, capture_count: s.captureCount, status: s.status, closed_at: s.closedAt?.toISOString() ?? null })) as never)})
+        as s(id text, level smallint, captured numeric, capture_count integer, status text, closed_at timestamptz)
+      where h.tenant_id = ${tenantId} and h.id = s.id and h.level = s.level`.execute(),
     db`
-      insert into hold_captures (tenant_id, hold_id, transaction_id, amount, final, captured_at)
-      select ${tenantId}, c.hold_id, c.transaction_id, c.amount, c.final, ${now}
-      from jsonb_to_recordset(${db.json(captures.map((c) => ({ hold_id: c.holdId, transaction_id: c.transactionId, amount: c.amount, final: c.final })) as never)})
-        as c(hold_id text, transaction_id text, amount numeric, final boolean)`.execute(),
+      insert into hold_captures (tenant_id, hold_id, level, transaction_id, amount, final, captured_at)
+      select ${tenantId}, c.hold_id, c.level, c.transaction_id, c.amount, c.final, ${now}
+      from jsonb_to_recordset(${db.json(captures.map((c) => ({ hold_id: c.holdId, level: c.level, transaction_id: c.transactionId, amount: c.amount, final: c.final })) as never)})
+        as c(hold_id text, level smallint, transaction_id text, amount numeric, final boolean)`.execute(),
   ];
 }
 
@@ -164,21 +273,23 @@ export async function listHolds(
 ): Promise<HoldRow[]> {
   const rows = await db`
     select ${columns(db)} from holds h join customers c on c.tenant_id = h.tenant_id and c.id = h.customer_id
-    where h.tenant_id = ${tenantId} and h.customer_id = ${customerId}
+    where h.tenant_id = ${tenantId} and h.customer_id = ${customerId} and h.level = 0
     ${filter.status ? db`and h.status = ${filter.status}` : db``}
     order by h.created_at desc, h.id limit ${filter.limit}`;
   return rows.map(fromDbHold);
 }
 
+/** The captures of a hold at every level (level 0 first). */
 export async function listCaptures(
   { db, tenantId }: TenantScope,
   holdId: string,
 ): Promise<(HoldCapture & { capturedAt: Date })[]> {
   const rows = await db`
-    select hold_id, transaction_id, amount::text, final, captured_at from hold_captures
-    where tenant_id = ${tenantId} and hold_id = ${holdId} order by captured_at, transaction_id`;
+    select hold_id, level, transaction_id, amount::text, final, captured_at from hold_captures
+    where tenant_id = ${tenantId} and hold_id = ${holdId} order by level, captured_at, transaction_id`;
   return rows.map((r) => ({
     holdId: r.hold_id,
+    level: r.level,
     transactionId: r.transaction_id,
     amount: r.amount,
     final: r.final,

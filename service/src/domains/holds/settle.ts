@@ -9,6 +9,7 @@ import { formatMoney, toNano } from '../../platform/money.ts';
 
 interface LiveHold {
   id: string;
+  level: number;
   customerId: string;
   amount: bigint;
   captured: bigint;
@@ -33,6 +34,8 @@ export interface HoldAssessment {
   excess: bigint;
 }
 
+const keyOf = (id: string, level: number) => `${level}|${id}`;
+
 export class HoldBook {
   private readonly holds = new Map<string, LiveHold>();
   private readonly captures: HoldCapture[] = [];
@@ -42,8 +45,9 @@ export class HoldBook {
     private readonly now: Date,
   ) {
     for (const r of rows) {
-      this.holds.set(r.id, {
+      this.holds.set(keyOf(r.id, r.level), {
         id: r.id,
+        level: r.level,
         customerId: r.customerId,
         amount: toNano(r.amount),
         captured: toNano(r.captured),
@@ -72,11 +76,20 @@ export class HoldBook {
     return total;
   }
 
+  /**
+   * What `customerId`'s open holds set aside apart from the row of hold `holdId` at `level` (the event's own hold
+   * at a reseller level of its chain, which the event draws on first).
+   */
+  othersAt(customerId: string, holdId: string | undefined, level: number): bigint {
+    const own = holdId === undefined ? undefined : this.holds.get(keyOf(holdId, level));
+    return this.reserved(customerId) - (own && own.customerId === customerId ? this.remaining(own) : 0n);
+  }
+
   /** Where an event of `customerId` charging `charge` (before credits) stands, naming `holdId` or not. */
   assess(customerId: string, holdId: string | undefined, charge: bigint): HoldAssessment {
     const reserved = this.reserved(customerId);
     if (holdId === undefined) return { others: reserved, excess: charge };
-    const hold = this.holds.get(holdId);
+    const hold = this.holds.get(keyOf(holdId, 0));
     if (!hold || hold.customerId !== customerId) return { unknown: true, others: reserved, excess: charge };
     if (!this.isOpen(hold))
       return { closed: hold.status === 'open' ? 'expired' : hold.status, others: reserved, excess: charge };
@@ -88,14 +101,20 @@ export class HoldBook {
     };
   }
 
-  /** Records an event kept against its hold: the charge adds to what it captured; a final capture closes it. */
+  /**
+   * Records an event kept against its hold at `level` (0: the hold itself; k: its row at the k-th reseller, which
+   * draws what that reseller was charged): the charge adds to what it captured; a final capture closes it.
+   * A level the hold has no row at (the chain changed since) records nothing.
+   */
   capture(
     holdId: string,
+    level: number,
     transactionId: string,
     charge: bigint,
     final: boolean,
-  ): { captured: bigint; remaining: bigint; status: HoldStatus } {
-    const hold = this.holds.get(holdId)!;
+  ): { captured: bigint; remaining: bigint; status: HoldStatus } | undefined {
+    const hold = this.holds.get(keyOf(holdId, level));
+    if (!hold) return undefined;
     hold.captured += charge;
     hold.captureCount += 1;
     hold.changed = true;
@@ -103,7 +122,7 @@ export class HoldBook {
       hold.status = 'captured';
       hold.closedAt = this.now;
     }
-    this.captures.push({ holdId, transactionId, amount: formatMoney(charge), final });
+    this.captures.push({ holdId, level, transactionId, amount: formatMoney(charge), final });
     return { captured: hold.captured, remaining: this.remaining(hold), status: hold.status };
   }
 
@@ -113,6 +132,7 @@ export class HoldBook {
       if (!hold.changed) continue;
       settlements.push({
         id: hold.id,
+        level: hold.level,
         captured: formatMoney(hold.captured),
         captureCount: hold.captureCount,
         status: hold.status,

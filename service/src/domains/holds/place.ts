@@ -1,0 +1,320 @@
+// Placing holds with group commit: concurrent placements of one tenant share a transaction (events/coalesce.ts,
+// as one-event ingestion requests do), so the customers' locks are taken and their state read once per group,
+// and one insert and one COMMIT carry every hold of it. Each placement is still decided alone, in arrival order,
+// against what the holds before it in the group set aside, and answered with its own outcome after the COMMIT:
+// nothing is acknowledged before it is durable.
+import type { ApiSchemas } from '../../platform/api.ts';
+import { isConnectionFailure, withinSubtree, withTenantPipelined, type TenantScope } from '../../platform/db.ts';
+import type { Deps } from '../../platform/deps.ts';
+import { AppError, conflict, invalid, notFound } from '../../platform/errors.ts';
+import { formatMoney, toNano } from '../../platform/money.ts';
+import { uuidPattern } from '../customers/service.ts';
+import * as billing from '../events/billing.ts';
+import { Coalescer } from '../events/coalesce.ts';
+import { compiledBook, rateEvents } from '../events/rating.ts';
+import * as notify from '../notifications/service.ts';
+import { loadRatingContext, type RatingContext } from '../snapshots/service.ts';
+import { availabilityOf, chainOf, decideLevels, lockLevels, type Availability } from './levels.ts';
+import * as repo from './repo.ts';
+import type { HoldEstimate, PlaceHoldInput } from '@tariff/openapi/schemas/holds';
+import crypto from 'node:crypto';
+
+type Hold = ApiSchemas['Hold'];
+
+/** One request to place a hold, as authenticated and parsed. */
+export interface Placement {
+  /** The customer as the path names it (external id, or Tariff's id). */
+  ref: string;
+  input: PlaceHoldInput;
+  requestHash: string;
+  apiKeyId: string | null;
+}
+
+export type PlacementOutcome = { ok: true; created: boolean; hold: Hold } | { ok: false; error: AppError };
+
+const coalescers = new WeakMap<Deps['db'], Coalescer<Placement, PlacementOutcome>>();
+
+/**
+ * Places the hold in a transaction shared with the tenant's other waiting placements. Run tenant-wide: a
+ * subtree-scoped caller's customer was admitted before, and the resellers above it are locked and held too.
+ */
+export async function submitPlacement(deps: Deps, tenantId: string, placement: Placement): Promise<PlacementOutcome> {
+  let coalescer = coalescers.get(deps.db);
+  if (!coalescer) {
+    coalescer = new Coalescer(
+      (tenant, placements) => withinSubtree({ tenantId: tenant }, () => placeHolds(deps, tenant, placements)),
+      // Two groups at once (one waits on the locks or the COMMIT while the next one's reads go out), the second only
+      // once a few placements wait: smaller groups would each pay the transaction's round trips (BENCHMARKS.md).
+      { maxRunning: 2, maxItems: 500, minItemsToOverlap: 4, isIsolable: (error) => !isConnectionFailure(error) },
+    );
+    coalescers.set(deps.db, coalescer);
+  }
+  return (await coalescer.submit(tenantId, [placement])).get(placement)!;
+}
+
+/** One group's transaction: reads and locks, then each placement decided in order, then one insert and COMMIT. */
+export async function placeHolds(
+  deps: Deps,
+  tenantId: string,
+  placements: Placement[],
+): Promise<Map<Placement, PlacementOutcome>> {
+  const now = deps.clock.now();
+  const outcomes = new Map<Placement, PlacementOutcome>();
+  const fail = (p: Placement, error: unknown) => {
+    if (!(error instanceof AppError)) throw error;
+    outcomes.set(p, { ok: false, error });
+  };
+  return withTenantPipelined(deps.db, tenantId, async (tx) => {
+    const scope = { db: tx, tenantId };
+    const refs = [...new Set(placements.map((p) => p.ref))];
+    // One round trip: the ids already placed, the customers with their ancestors, and (locked) the grants of the
+    // customers named by external id; the rest (resellers above, customers named by Tariff's id) come next.
+    const billings = new Map<string, billing.CustomerBilling>();
+    const [existing, holders] = await Promise.all([
+      repo.findHolds(
+        scope,
+        placements.map((p) => p.input.id),
+      ),
+      repo.findHolders(
+        scope,
+        refs.map((ref) => ({ ref, uuid: uuidPattern.test(ref) ? ref.toLowerCase() : null })),
+      ),
+      billing.loadBilling(scope, refs).then((found) => found.forEach((b, id) => billings.set(id, b))),
+    ]);
+    const chains = new Map<Placement, { holder: repo.Holder; chain: repo.Holder['ancestors'] }>();
+    const fresh = placements.filter((p) => !existing.has(p.input.id));
+    for (const p of fresh) {
+      const holder = holders.get(p.ref);
+      if (!holder) {
+        fail(p, notFound('customer_not_found', `No customer "${p.ref}"`));
+        continue;
+      }
+      const chain = chainOf(holder);
+      if (chain instanceof AppError) fail(p, chain);
+      else chains.set(p, { holder, chain });
+    }
+    const customers = [...chains.values()].flatMap(({ holder, chain }) => [holder, ...chain]);
+    const [levels, priced, captures] = await Promise.all([
+      lockLevels(scope, customers, billings, now),
+      priceEstimates(scope, tenantId, [...chains.keys()], now),
+      Promise.all([...existing.values()].map(async (h) => [h.id, await repo.listCaptures(scope, h.id)] as const)).then(
+        (found) => new Map(found),
+      ),
+    ]);
+
+    const rows: repo.NewHold[] = [];
+    const decided = new Map<string, Placement>();
+    const notices = new Map<string, Omit<notify.Notification, 'customerExternalId'>>();
+    for (const p of placements) {
+      if (outcomes.has(p)) continue;
+      const stored = existing.get(p.input.id);
+      const earlier = decided.get(p.input.id);
+      if (stored || earlier) {
+        // A replay (of a hold placed before, or earlier in this group) answers it as it stands.
+        if ((stored?.requestHash ?? earlier!.requestHash) !== p.requestHash) fail(p, reused(p.input.id));
+        else if (stored)
+          outcomes.set(p, { ok: true, created: false, hold: toApiHold(stored, now, captures.get(stored.id)) });
+        else {
+          const first = outcomes.get(earlier!)!;
+          outcomes.set(p, first.ok ? { ...first, created: false } : first);
+        }
+        continue;
+      }
+      decided.set(p.input.id, p);
+      const price = priced.get(p)!;
+      if (price instanceof AppError) {
+        fail(p, price);
+        continue;
+      }
+      const { holder, chain } = chains.get(p)!;
+      const at = [holder, ...chain].map((c) => levels.get(c.customerId)!);
+      const before = availabilityOf(at[0], now);
+      const refusal = decideLevels(
+        at,
+        at.map(() => price.amount),
+        now,
+      );
+      if (refusal) {
+        fail(p, refusal);
+        continue;
+      }
+      const hold = newHold(p, holder, price, now);
+      rows.push(hold, ...chain.map((c, k) => ({ ...hold, level: k + 1, customerId: c.customerId })));
+      const notice = lowBalanceNotice(holder, at[0].period.start, before, price.amount, now);
+      if (notice && !notices.has(notice.subjectId)) notices.set(notice.subjectId, notice);
+      outcomes.set(p, {
+        ok: true,
+        created: true,
+        hold: toApiHold(
+          { ...hold, customerExternalId: holder.externalId, captured: '0', captureCount: 0, closedAt: null },
+          now,
+        ),
+      });
+    }
+    const writes = rows.length > 0 ? [repo.insertHolds(scope, rows)] : [];
+    if (notices.size > 0) writes.push(notify.recordManyOnce(scope, [...notices.values()]));
+    return { result: outcomes, writes };
+  });
+}
+
+function reused(id: string): AppError {
+  return conflict('hold_id_reused', `Hold "${id}" was placed with another request; choose a new id`, [
+    { field: 'id', reason: 'already names a different hold' },
+  ]);
+}
+
+function newHold(p: Placement, holder: repo.Holder, price: Price, now: Date): repo.NewHold {
+  return {
+    id: p.input.id,
+    level: 0,
+    customerId: holder.customerId,
+    currency: holder.currency,
+    amount: formatMoney(price.amount),
+    status: 'open',
+    overrun: p.input.overrun,
+    estimate: p.input.estimate ?? null,
+    card: price.card,
+    requestHash: p.requestHash,
+    apiKeyId: p.apiKeyId,
+    expiresAt: new Date(now.getTime() + p.input.expires_in * 1000),
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+interface Price {
+  amount: bigint;
+  card: string | null;
+}
+
+/** Each placement's amount: as given, or its estimate priced by the kernel (a failure is that placement's). */
+async function priceEstimates(
+  scope: TenantScope,
+  tenantId: string,
+  placements: Placement[],
+  now: Date,
+): Promise<Map<Placement, Price | AppError>> {
+  const prices = new Map<Placement, Price | AppError>();
+  await Promise.all(
+    placements.map(async (p) => {
+      if (!p.input.estimate) return prices.set(p, { amount: toNano(p.input.amount!), card: null });
+      try {
+        const context = await loadRatingContext(scope, p.ref, now);
+        prices.set(p, await priceEstimate(tenantId, context, p.input.estimate, now));
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        prices.set(p, error);
+      }
+    }),
+  );
+  return prices;
+}
+
+/**
+ * The worst case of the request at the price in force: the kernel rates the estimate as ingestion would rate the
+ * event now, without credits (a hold sets aside the charge, whoever pays it) and never refusing for depletion.
+ */
+async function priceEstimate(
+  tenantId: string,
+  context: RatingContext,
+  estimate: HoldEstimate,
+  now: Date,
+): Promise<Price> {
+  const { id, versions, book } = context.priceBook;
+  const compiled = await compiledBook(`${tenantId}:${id}:${versions}`, async () => book);
+  const state = { ...context.state, grants: [], on_depletion: 'overage' as const };
+  const event = {
+    transaction_id: 'hold-estimate',
+    customer_id: context.customer.externalId,
+    event_type: estimate.event_type,
+    timestamp: now.toISOString(),
+    properties: estimate.properties,
+  };
+  const [rated] = (await rateEvents(compiled, { [event.customer_id]: state }, [event])).results;
+  if (rated.status !== 'rated') {
+    const field = rated.error?.field ? `estimate.${rated.error.field}` : 'estimate';
+    throw invalid(
+      rated.error?.code ?? 'rating_failed',
+      rated.error?.message ?? 'The kernel could not price this estimate',
+      [{ field, reason: rated.error?.message ?? 'cannot be rated' }],
+    );
+  }
+  const amount = toNano(rated.amount!);
+  if (amount <= 0n)
+    throw invalid('estimate_free', 'The estimate prices at nothing: there is nothing to hold', [
+      { field: 'estimate', reason: `prices at ${rated.amount} (card ${rated.card})` },
+    ]);
+  return { amount, card: rated.card ?? null };
+}
+
+/**
+ * The outbox's `balance.low` (recorded once per customer and period): a hold left the available balance (credit minus open
+ * holds) below the hold's own amount, so the next request of its size would be refused.
+ */
+function lowBalanceNotice(
+  holder: repo.Holder,
+  periodStart: Date,
+  before: Availability,
+  amount: bigint,
+  now: Date,
+): Omit<notify.Notification, 'customerExternalId'> | undefined {
+  if (before.balance === null) return undefined;
+  const available = before.balance - amount;
+  if (available >= amount) return undefined;
+  return {
+    id: crypto.randomUUID(),
+    type: 'balance.low',
+    customerId: holder.customerId,
+    subjectId: `${holder.customerId}:${periodStart.toISOString()}`,
+    payload: {
+      customer_id: holder.externalId,
+      currency: holder.currency,
+      credit_balance: formatMoney(before.creditBalance),
+      held: formatMoney(before.held + amount),
+      available_balance: formatMoney(available),
+      period_start: periodStart.toISOString(),
+    },
+    createdAt: now,
+  };
+}
+
+export function toApiHold(
+  r: Omit<repo.HoldRow, 'requestHash' | 'apiKeyId' | 'level'>,
+  now: Date,
+  captures?: Awaited<ReturnType<typeof repo.listCaptures>>,
+): Hold {
+  const open = r.status === 'open' && r.expiresAt.getTime() > now.getTime();
+  return {
+    id: r.id,
+    customer_id: r.customerExternalId,
+    currency: r.currency,
+    status: r.status,
+    amount: formatMoney(toNano(r.amount)),
+    captured: formatMoney(toNano(r.captured)),
+    held: formatMoney(open ? remainingOf(r) : 0n),
+    capture_count: r.captureCount,
+    overrun: r.overrun,
+    estimate: r.estimate as Hold['estimate'],
+    card: r.card,
+    expires_at: r.expiresAt.toISOString(),
+    created_at: r.createdAt.toISOString(),
+    closed_at: r.closedAt?.toISOString() ?? null,
+    ...(captures
+      ? {
+          captures: captures
+            .filter((c) => c.level === 0)
+            .map((c) => ({
+              transaction_id: c.transactionId,
+              amount: formatMoney(toNano(c.amount)),
+              final: c.final,
+              captured_at: c.capturedAt.toISOString(),
+            })),
+        }
+      : {}),
+  };
+}
+
+export function remainingOf(r: Pick<repo.HoldRow, 'amount' | 'captured'>): bigint {
+  const left = toNano(r.amount) - toNano(r.captured);
+  return left > 0n ? left : 0n;
+}
