@@ -73,7 +73,7 @@ export async function invoiceAggregateProblems(owner: Db): Promise<string[]> {
       -- Reseller levels of an event's chain (migration 082): each level's own receipt, in its own period.
       select e.tenant_id, (c->>'customer_id')::uuid, (c->>'period_start')::timestamptz, c->>'card', (c->>'amount')::numeric,
              receipt_json(c->'receipt'), e.properties
-      from events e cross join json_array_elements(e.chain) c
+      from events e cross join json_array_elements(chain_json(e.chain)) c
       where e.chain is not null
         and not exists (select 1 from invoice_adjustments a where a.tenant_id = e.tenant_id and a.reference = e.transaction_id
                         and a.customer_id = (c->>'customer_id')::uuid and a.source = 'late_event')),

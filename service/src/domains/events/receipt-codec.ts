@@ -1,6 +1,7 @@
 // Receipts as stored (migration 070): each step a positional array `[code, value, ...]` instead of an object with
 // its keys, about half the bytes. The database decodes them (`receipt_json`, the same table of codes) wherever a
 // receipt is read (the event_ratings view), so readers see the kernel's objects, keys in the kernel's order, values untouched.
+// An event's reseller levels (events.chain) are stored the same way: positional, decoded by `chain_json` (migration 087).
 import type { ReceiptStep } from '@tariff/core-wasm';
 
 /** Per code, the step's keys in the order the kernel writes them; `step` and any constant keys first. */
@@ -65,4 +66,41 @@ function encodeStep(step: ReceiptStep): unknown {
 /** A receipt as stored: its steps compact where a code fits. */
 export function encodeReceipt(receipt: ReceiptStep[]): unknown[] {
   return receipt.map(encodeStep);
+}
+
+/** A reseller level of events.chain (migration 082's object), as ingestion writes it. */
+export interface ChainLevelJson {
+  customer_id: string;
+  period_start: Date;
+  price_book_id: string;
+  book_version: string;
+  card: string;
+  currency: string;
+  amount: string;
+  subtotal: string;
+  net: string;
+  cost: string | null;
+  credits_applied: string;
+  receipt: ReceiptStep[];
+}
+
+/** The level's values in the order `chain_level_json` (migration 087) gives their keys back. */
+export const chainLevelKeys = [
+  'customer_id',
+  'period_start',
+  'price_book_id',
+  'book_version',
+  'card',
+  'currency',
+  'amount',
+  'subtotal',
+  'net',
+  'cost',
+  'credits_applied',
+  'receipt',
+] as const satisfies readonly (keyof ChainLevelJson)[];
+
+/** One reseller level as stored: its values without their keys, its receipt compact. */
+export function encodeChainLevel(level: ChainLevelJson): unknown[] {
+  return chainLevelKeys.map((key) => (key === 'receipt' ? encodeReceipt(level.receipt) : level[key]));
 }

@@ -4,7 +4,7 @@ import type { ReceiptStep } from '@tariff/core-wasm';
 import type { Statement, TenantScope } from '../../platform/db.ts';
 import { fromDbTerms, type SubscriptionTermsRow } from '../subscriptions/repo.ts';
 import type { AggregateDelta } from './aggregate.ts';
-import { encodeReceipt } from './receipt-codec.ts';
+import { encodeChainLevel, encodeReceipt } from './receipt-codec.ts';
 
 /** One text parameter cast to json (typed json, postgres.js would JSON-encode the string a second time). */
 function asJson(db: TenantScope['db'], rows: object[]) {
@@ -23,40 +23,40 @@ export interface RatingTarget {
 
 /**
  * The batch's customers with what rates them, and every reseller up their chains (a parent that resells, its
- * parent if it resells, ...), in one query. Keyed by external id.
+ * parent if it resells, ...), in one query: the ancestors are read from each customer's path (migration 080), not
+ * walked up recursively. Keyed by external id.
  */
 export async function findRatingTargets(
   { db, tenantId }: TenantScope,
   externalIds: string[],
 ): Promise<Map<string, RatingTarget>> {
   const rows = await db`
-    with recursive c as (
-      select c.id, c.external_id, c.parent_id, c.is_reseller
+    with batch as (
+      select c.path
       from unnest(${externalIds}::text[]) as i(external_id)
-      cross join lateral (select * from customers c where c.tenant_id = ${tenantId} and c.external_id = i.external_id limit 1) c
-      union
-      select p.id, p.external_id, p.parent_id, p.is_reseller
-      from c join customers p on p.tenant_id = ${tenantId} and p.id = c.parent_id
-      where p.is_reseller
-    )
-    select c.id, c.external_id, c.is_reseller, r.external_id as reseller_parent, a.effective_from, a.price_book_id,
+      cross join lateral (select path from customers c where c.tenant_id = ${tenantId} and c.external_id = i.external_id limit 1) c
+    ),
+    ids as (select distinct unnest(path) as id from batch)
+    select c.id, c.external_id, c.is_reseller, c.parent_id, a.effective_from, a.price_book_id,
            (select count(*)::int from price_book_versions v where v.tenant_id = a.tenant_id and v.price_book_id = a.price_book_id) as book_versions
-    from c
-    left join customers r on r.tenant_id = ${tenantId} and r.id = c.parent_id and r.is_reseller
+    from ids
+    join customers c on c.tenant_id = ${tenantId} and c.id = ids.id
     left join customer_price_books a on a.tenant_id = ${tenantId} and a.customer_id = c.id
     order by c.id, a.effective_from`;
-  const targets = new Map<string, RatingTarget>();
+  type Row = RatingTarget & { parentId: string | null };
+  const byId = new Map<string, Row>();
   for (const r of rows) {
-    let target = targets.get(r.external_id);
+    let target = byId.get(r.id);
     if (!target) {
       target = {
         id: r.id,
         externalId: r.external_id,
         isReseller: r.is_reseller,
-        resellerParent: r.reseller_parent,
+        resellerParent: null,
+        parentId: r.parent_id,
         assignments: [],
       };
-      targets.set(r.external_id, target);
+      byId.set(r.id, target);
     }
     if (r.price_book_id)
       target.assignments.push({
@@ -64,6 +64,19 @@ export async function findRatingTargets(
         priceBookId: r.price_book_id,
         bookVersions: r.book_versions,
       });
+  }
+  // Each requested customer, then its parent while the parent resells: the other ancestors are no level of a chain.
+  const requested = new Set(externalIds);
+  const targets = new Map<string, RatingTarget>();
+  for (const customer of byId.values()) {
+    if (!requested.has(customer.externalId)) continue;
+    for (let t: typeof customer | undefined = customer; t && !targets.has(t.externalId);) {
+      const { parentId, ...target }: Row = t;
+      const parent: Row | undefined = parentId === null ? undefined : byId.get(parentId);
+      const next: Row | undefined = parent?.isReseller ? parent : undefined;
+      targets.set(target.externalId, { ...target, resellerParent: next?.externalId ?? null });
+      t = next;
+    }
   }
   return targets;
 }
@@ -115,7 +128,7 @@ export interface RatedEvent {
   chain?: ChainLevelCharge[];
 }
 
-/** What one reseller level of an event's chain was charged by its parent (events.chain, migration 082). */
+/** What one reseller level of an event's chain was charged by its parent (events.chain, migrations 082 and 087). */
 export interface ChainLevelCharge {
   customerId: string;
   /** The level customer's billing period the charge is in. */
@@ -163,20 +176,22 @@ export function insertRatedEvents(
     co: e.cost,
     m: e.margin,
     r: encodeReceipt(e.receipt),
-    ch: e.chain?.map((l) => ({
-      customer_id: l.customerId,
-      period_start: l.periodStart,
-      price_book_id: l.priceBookId,
-      book_version: l.bookVersion,
-      card: l.card,
-      currency: l.currency,
-      amount: l.amount,
-      subtotal: l.subtotal,
-      net: l.net,
-      cost: l.cost,
-      credits_applied: l.creditsApplied,
-      receipt: encodeReceipt(l.receipt),
-    })),
+    ch: e.chain?.map((l) =>
+      encodeChainLevel({
+        customer_id: l.customerId,
+        period_start: l.periodStart,
+        price_book_id: l.priceBookId,
+        book_version: l.bookVersion,
+        card: l.card,
+        currency: l.currency,
+        amount: l.amount,
+        subtotal: l.subtotal,
+        net: l.net,
+        cost: l.cost,
+        credits_applied: l.creditsApplied,
+        receipt: l.receipt,
+      }),
+    ),
   }));
   return db`
     insert into events (tenant_id, transaction_id, customer_id, event_type, occurred_at, properties, received_at,
@@ -430,7 +445,7 @@ export async function findRatedEvent(
                                               'currency', x.c->>'currency', 'amount', x.c->>'amount', 'net', x.c->>'net',
                                               'credits_applied', x.c->>'credits_applied', 'cost', x.c->>'cost',
                                               'receipt', receipt_json(x.c->'receipt')) order by x.n)
-            from json_array_elements(e.chain) with ordinality as x(c, n)
+            from json_array_elements(chain_json(e.chain)) with ordinality as x(c, n)
             join customers cc on cc.tenant_id = e.tenant_id and cc.id = (x.c->>'customer_id')::uuid
             join price_books pb on pb.tenant_id = e.tenant_id and pb.id = (x.c->>'price_book_id')::uuid) as chain
     from events e

@@ -392,7 +392,15 @@ type Located = Candidate & {
 };
 
 /** An accepted event with its rating, and each reseller level's above it. */
-type Accepted = Located & { result: RatedLine; levels?: { level: ChainLevel; result: RatedLine }[] };
+type Accepted = Located & { result: RatedLine; levels?: AcceptedLevel[] };
+
+/** A reseller level's rating, with what it pays its parent before its credits (netOf) and the credits it drew. */
+interface AcceptedLevel {
+  level: ChainLevel;
+  result: RatedLine;
+  net: bigint;
+  credits: bigint;
+}
 
 /**
  * The body of one pipelined transaction: the reads (customers with their books and billing terms, stored ids,
@@ -746,7 +754,7 @@ async function rateAndStore(
           receipt: a.result.receipt,
           ...(a.levels && a.levels.length > 0
             ? {
-                chain: a.levels.map(({ level, result }) => ({
+                chain: a.levels.map(({ level, result, net, credits }) => ({
                   customerId: level.customerId,
                   periodStart: level.period.start,
                   priceBookId: level.priceBookId,
@@ -755,9 +763,9 @@ async function rateAndStore(
                   currency: result.currency,
                   amount: result.amount,
                   subtotal: result.subtotal,
-                  net: formatMoney(netOf(result)),
+                  net: formatMoney(net),
                   cost: result.cost ?? null,
-                  creditsApplied: formatMoney(creditsDrawn(result as RatedEvent)),
+                  creditsApplied: formatMoney(credits),
                   receipt: result.receipt,
                 })),
               }
@@ -946,7 +954,12 @@ async function rateThroughChains(
     accepted.push({
       ...p,
       result: result as RatedLine,
-      levels: above.map((r, k) => ({ level: p.chain![k], result: r as RatedLine })),
+      levels: above.map((r, k) => ({
+        level: p.chain![k],
+        result: r as RatedLine,
+        net: netOf(r),
+        credits: creditsDrawn(r),
+      })),
     });
   });
   return accepted;
@@ -956,25 +969,20 @@ async function rateThroughChains(
 function chainDaily(accepted: Accepted[]): repo.ChainDailyDelta[] {
   const deltas = new Map<string, repo.ChainDailyDelta & { nano: { charge: bigint; resale: bigint; billed: bigint } }>();
   for (const a of accepted) {
-    const levels = a.levels ?? [];
-    let below: { customerId: string; result: RatedLine } = { customerId: a.customerId, result: a.result };
-    for (const { level, result } of levels) {
-      const day = a.occurredAt.toISOString().slice(0, 10);
-      const key = [
-        level.customerId,
-        level.period.start.getTime(),
-        day,
-        below.customerId,
-        a.customerId,
-        result.card,
-      ].join('|');
+    if (!a.levels || a.levels.length === 0) continue;
+    const day = a.occurredAt.toISOString().slice(0, 10);
+    let childId = a.customerId;
+    let resale = netOf(a.result);
+    for (const { level, result, net } of a.levels) {
+      // A level's period key names its customer and period start (the row's first two key columns).
+      const key = `${level.periodKey}|${day}|${childId}|${a.customerId}|${result.card}`;
       let delta = deltas.get(key);
       if (!delta) {
         delta = {
           customerId: level.customerId,
           periodStart: level.period.start,
           day,
-          childId: below.customerId,
+          childId,
           endCustomerId: a.customerId,
           level: level.level,
           card: result.card,
@@ -988,10 +996,11 @@ function chainDaily(accepted: Accepted[]): repo.ChainDailyDelta[] {
         deltas.set(key, delta);
       }
       delta.events += 1;
-      delta.nano.charge += netOf(result);
-      delta.nano.resale += netOf(below.result);
+      delta.nano.charge += net;
+      delta.nano.resale += resale;
       delta.nano.billed += nano(result.amount);
-      below = { customerId: level.customerId, result };
+      childId = level.customerId;
+      resale = net;
     }
   }
   return [...deltas.values()].map(({ nano: n, ...d }) => ({
@@ -1160,12 +1169,11 @@ function findBlocks(
     // as its credits do under `block` (the kernel refuses those).
     const levelSpends: [string, bigint][] = [];
     let overBudget: Refusal | undefined;
-    for (const { level, result } of a.levels ?? []) {
+    for (const { level, net } of a.levels ?? []) {
       const budget = billings.get(level.externalId)?.blockingBudget;
       if (budget === undefined) continue;
       const levelRow = periods.get(level.periodKey)!;
-      const after =
-        (spends.get(level.periodKey) ?? nano(levelRow.amount) + nano(levelRow.creditsApplied)) + netOf(result);
+      const after = (spends.get(level.periodKey) ?? nano(levelRow.amount) + nano(levelRow.creditsApplied)) + net;
       if (after > budget) {
         overBudget = {
           code: 'budget_exceeded',
