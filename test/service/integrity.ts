@@ -76,7 +76,7 @@ export async function invoiceAggregateProblems(owner: Db): Promise<string[]> {
              receipt_json(c->'receipt'), e.properties
       from events e
       join event_ratings l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id
-      cross join json_array_elements(l.chain) c
+      cross join json_array_elements(chain_json(l.chain)) c
       where l.chain is not null
         and not exists (select 1 from event_ratings n where n.tenant_id = l.tenant_id and n.transaction_id = l.transaction_id and n.revision > l.revision)
         and not exists (select 1 from invoice_adjustments a where a.tenant_id = e.tenant_id and a.reference = e.transaction_id

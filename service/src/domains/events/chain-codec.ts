@@ -1,5 +1,7 @@
-// A rating's reseller levels as stored in events.chain and event_revisions.chain (migrations 082, 102): the one
-// writer (encodeChain) and the one reader (chainJsonSql, then decodeChain) of the column's form, receipts compact.
+// A rating's reseller levels as stored in events.chain and event_revisions.chain (migrations 082, 087, 102): the
+// one writer (encodeChain) and the one reader (chainJsonSql, then decodeChain) of the column's form. Each level is
+// stored as its values in a fixed order without their keys, its receipt compact; SQL's chain_json (migration 087)
+// gives back migration 082's objects, and passes levels stored as objects (before 087) through unchanged.
 import type { ReceiptStep } from '@tariff/core-wasm';
 import { encodeReceipt } from './receipt-codec.ts';
 
@@ -21,21 +23,22 @@ export interface ChainLevelCharge {
   receipt: ReceiptStep[];
 }
 
-export function encodeChain(levels: ChainLevelCharge[]): object[] {
-  return levels.map((l) => ({
-    customer_id: l.customerId,
-    period_start: l.periodStart,
-    price_book_id: l.priceBookId,
-    book_version: l.bookVersion,
-    card: l.card,
-    currency: l.currency,
-    amount: l.amount,
-    subtotal: l.subtotal,
-    net: l.net,
-    cost: l.cost,
-    credits_applied: l.creditsApplied,
-    receipt: encodeReceipt(l.receipt),
-  }));
+/** Each level's values in the order chain_level_json (migration 087) names them. */
+export function encodeChain(levels: ChainLevelCharge[]): unknown[][] {
+  return levels.map((l) => [
+    l.customerId,
+    l.periodStart,
+    l.priceBookId,
+    l.bookVersion,
+    l.card,
+    l.currency,
+    l.amount,
+    l.subtotal,
+    l.net,
+    l.cost,
+    l.creditsApplied,
+    encodeReceipt(l.receipt),
+  ]);
 }
 
 /**
@@ -48,7 +51,7 @@ export function chainJsonSql(column: string): string {
             'currency', x.c->>'currency', 'amount', x.c->>'amount', 'subtotal', x.c->>'subtotal', 'net', x.c->>'net',
             'cost', x.c->>'cost', 'credits_applied', x.c->>'credits_applied', 'receipt', receipt_json(x.c->'receipt'))
             order by x.n)
-          from json_array_elements(${column}) with ordinality as x(c, n))`;
+          from json_array_elements(chain_json(${column})) with ordinality as x(c, n))`;
 }
 
 /** What chainJsonSql selected, as the levels were written (none for a rating with no reseller level). */

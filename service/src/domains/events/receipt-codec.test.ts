@@ -1,11 +1,13 @@
 // Receipts encoded here and decoded by PostgreSQL (receipt_json, migration 070) come back as the kernel wrote them:
-// every receipt of the conformance vectors, a quote step, and steps no code fits.
+// every receipt of the conformance vectors, a quote step, and steps no code fits; and an event's reseller levels
+// (chain-codec.ts encodeChain, decoded by chain_json) come back as the objects stored before migration 087.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ReceiptStep } from '@tariff/core-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../platform/test-database.ts';
+import { encodeChain, type ChainLevelCharge } from './chain-codec.ts';
 import { encodeReceipt } from './receipt-codec.ts';
 
 const vectorsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../test/vectors');
@@ -84,7 +86,7 @@ describe('compact receipts', () => {
         step: 'quote',
         quote: 'qt_1',
         quoted_amount: '0.002500000',
-        book_version: '2026-01-01T00:00:00.000Z',
+        bookVersion: '2026-01-01T00:00:00.000Z',
         expires_at: '2026-03-01T00:00:00.000Z',
       },
       // Keys in another order, an extra key, a step the kernel does not write, a key holding undefined.
@@ -96,5 +98,67 @@ describe('compact receipts', () => {
     const encoded = encodeReceipt(receipt);
     expect(encoded.map(Array.isArray)).toEqual([true, true, false, false, false, false]);
     expect(JSON.stringify(await decoded(encoded))).toBe(JSON.stringify(receipt));
+  });
+
+  it("stores a chain's levels without their keys and reads back the objects it stored before", async () => {
+    // given: two reseller levels as ingestion writes them, one with a cost and a credit drawn, one with neither
+    const receipt = vectorReceipts().find((r) => r.some((s) => s.step === 'credit'))!;
+    const levels: ChainLevelCharge[] = [
+      {
+        customerId: '0b5e8e0a-4a3b-4c4e-9d1f-2f6f1b7f1a01',
+        periodStart: new Date('2026-12-01T00:00:00Z'),
+        priceBookId: '6a1c1f52-2d8e-4a8c-8f0e-0c9e8b7a6d02',
+        bookVersion: '2026-01-01T00:00:00.000Z',
+        card: 'gpt-4o',
+        currency: 'USD',
+        amount: '0.002000000',
+        subtotal: '0.003000000',
+        net: '0.003000000',
+        cost: '0.001000000',
+        creditsApplied: '0.001000000',
+        receipt,
+      },
+      {
+        customerId: '9d3e1a77-0c6b-4f7e-a0d2-4b1c3e5f7a03',
+        periodStart: new Date('2026-11-15T00:00:00Z'),
+        priceBookId: '2f7b9c1d-3e4a-4b5c-8d6e-7f8091a2b304',
+        bookVersion: '2025-06-01T00:00:00.000Z',
+        card: 'gpt-4o',
+        currency: 'USD',
+        amount: '0.001500000',
+        subtotal: '0.001500000',
+        net: '0.001500000',
+        cost: null,
+        creditsApplied: '0.000000000',
+        receipt: [],
+      },
+    ];
+    // Migration 082's objects: every key, the receipt compact.
+    const before = levels.map((l) => ({
+      customer_id: l.customerId,
+      period_start: l.periodStart,
+      price_book_id: l.priceBookId,
+      book_version: l.bookVersion,
+      card: l.card,
+      currency: l.currency,
+      amount: l.amount,
+      subtotal: l.subtotal,
+      net: l.net,
+      cost: l.cost,
+      credits_applied: l.creditsApplied,
+      receipt: encodeReceipt(l.receipt),
+    }));
+    const stored = encodeChain(levels);
+    const [row] = await database.owner`
+      select chain_json(${JSON.stringify(stored)}::text::json)::text as chain,
+             chain_json(${JSON.stringify(before)}::text::json)::text as old,
+             chain_json(null) is null as none`;
+    // then: the same JSON as the objects, from an array of values; a chain stored as objects passes through
+    expect(stored.every(Array.isArray)).toBe(true);
+    // (re-serialized: json_build_object spaces its output; keys and values, in their order, are what count)
+    expect(JSON.stringify(JSON.parse(row.chain))).toBe(JSON.stringify(before));
+    expect(JSON.stringify(JSON.parse(row.old))).toBe(JSON.stringify(before));
+    expect(row.none).toBe(true);
+    expect(JSON.stringify(stored).length).toBeLessThan(JSON.stringify(before).length * 0.8);
   });
 });

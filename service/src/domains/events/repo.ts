@@ -25,40 +25,40 @@ export interface RatingTarget {
 
 /**
  * The batch's customers with what rates them, and every reseller up their chains (a parent that resells, its
- * parent if it resells, ...), in one query. Keyed by external id.
+ * parent if it resells, ...), in one query: the ancestors are read from each customer's path (migration 080), not
+ * walked up recursively. Keyed by external id.
  */
 export async function findRatingTargets(
   { db, tenantId }: TenantScope,
   externalIds: string[],
 ): Promise<Map<string, RatingTarget>> {
   const rows = await db`
-    with recursive c as (
-      select c.id, c.external_id, c.parent_id, c.is_reseller
+    with batch as (
+      select c.path
       from unnest(${externalIds}::text[]) as i(external_id)
-      cross join lateral (select * from customers c where c.tenant_id = ${tenantId} and c.external_id = i.external_id limit 1) c
-      union
-      select p.id, p.external_id, p.parent_id, p.is_reseller
-      from c join customers p on p.tenant_id = ${tenantId} and p.id = c.parent_id
-      where p.is_reseller
-    )
-    select c.id, c.external_id, c.is_reseller, r.external_id as reseller_parent, a.effective_from, a.price_book_id,
+      cross join lateral (select path from customers c where c.tenant_id = ${tenantId} and c.external_id = i.external_id limit 1) c
+    ),
+    ids as (select distinct unnest(path) as id from batch)
+    select c.id, c.external_id, c.is_reseller, c.parent_id, a.effective_from, a.price_book_id,
            (select count(*)::int from price_book_versions v where v.tenant_id = a.tenant_id and v.price_book_id = a.price_book_id) as book_versions
-    from c
-    left join customers r on r.tenant_id = ${tenantId} and r.id = c.parent_id and r.is_reseller
+    from ids
+    join customers c on c.tenant_id = ${tenantId} and c.id = ids.id
     left join customer_price_books a on a.tenant_id = ${tenantId} and a.customer_id = c.id
     order by c.id, a.effective_from`;
-  const targets = new Map<string, RatingTarget>();
+  type Row = RatingTarget & { parentId: string | null };
+  const byId = new Map<string, Row>();
   for (const r of rows) {
-    let target = targets.get(r.external_id);
+    let target = byId.get(r.id);
     if (!target) {
       target = {
         id: r.id,
         externalId: r.external_id,
         isReseller: r.is_reseller,
-        resellerParent: r.reseller_parent,
+        resellerParent: null,
+        parentId: r.parent_id,
         assignments: [],
       };
-      targets.set(r.external_id, target);
+      byId.set(r.id, target);
     }
     if (r.price_book_id)
       target.assignments.push({
@@ -66,6 +66,19 @@ export async function findRatingTargets(
         priceBookId: r.price_book_id,
         bookVersions: r.book_versions,
       });
+  }
+  // Each requested customer, then its parent while the parent resells: the other ancestors are no level of a chain.
+  const requested = new Set(externalIds);
+  const targets = new Map<string, RatingTarget>();
+  for (const customer of byId.values()) {
+    if (!requested.has(customer.externalId)) continue;
+    for (let t: typeof customer | undefined = customer; t && !targets.has(t.externalId);) {
+      const { parentId, ...target }: Row = t;
+      const parent: Row | undefined = parentId === null ? undefined : byId.get(parentId);
+      const next: Row | undefined = parent?.isReseller ? parent : undefined;
+      targets.set(target.externalId, { ...target, resellerParent: next?.externalId ?? null });
+      t = next;
+    }
   }
   return targets;
 }
@@ -403,7 +416,7 @@ export async function findRatedEvent(
                                               'currency', x.c->>'currency', 'amount', x.c->>'amount', 'net', x.c->>'net',
                                               'credits_applied', x.c->>'credits_applied', 'cost', x.c->>'cost',
                                               'receipt', receipt_json(x.c->'receipt')) order by x.n)
-            from json_array_elements(l.chain) with ordinality as x(c, n)
+            from json_array_elements(chain_json(l.chain)) with ordinality as x(c, n)
             join customers cc on cc.tenant_id = e.tenant_id and cc.id = (x.c->>'customer_id')::uuid
             join price_books pb on pb.tenant_id = e.tenant_id and pb.id = (x.c->>'price_book_id')::uuid) as chain
     from events e

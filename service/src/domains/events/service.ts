@@ -393,7 +393,15 @@ type Located = Candidate & {
 };
 
 /** An accepted event with its rating, and each reseller level's above it. */
-type Accepted = Located & { result: RatedLine; levels?: { level: ChainLevel; result: RatedLine }[] };
+type Accepted = Located & { result: RatedLine; levels?: AcceptedLevel[] };
+
+/** A reseller level's rating, with what it pays its parent before its credits (netOf) and the credits it drew. */
+interface AcceptedLevel {
+  level: ChainLevel;
+  result: RatedLine;
+  net: bigint;
+  credits: bigint;
+}
 
 /**
  * The body of one pipelined transaction: the reads (customers with their books and billing terms, stored ids,
@@ -749,7 +757,7 @@ async function rateAndStore(
           receipt: a.result.receipt,
           ...(a.levels && a.levels.length > 0
             ? {
-                chain: a.levels.map(({ level, result }) => ({
+                chain: a.levels.map(({ level, result, net, credits }) => ({
                   customerId: level.customerId,
                   periodStart: level.period.start,
                   priceBookId: level.priceBookId,
@@ -758,9 +766,9 @@ async function rateAndStore(
                   currency: result.currency,
                   amount: result.amount,
                   subtotal: result.subtotal,
-                  net: formatMoney(netOf(result)),
+                  net: formatMoney(net),
                   cost: result.cost ?? null,
-                  creditsApplied: formatMoney(creditsDrawn(result as RatedEvent)),
+                  creditsApplied: formatMoney(credits),
                   receipt: result.receipt,
                 })),
               }
@@ -949,7 +957,12 @@ async function rateThroughChains(
     accepted.push({
       ...p,
       result: result as RatedLine,
-      levels: above.map((r, k) => ({ level: p.chain![k], result: r as RatedLine })),
+      levels: above.map((r, k) => ({
+        level: p.chain![k],
+        result: r as RatedLine,
+        net: netOf(r),
+        credits: creditsDrawn(r),
+      })),
     });
   });
   return accepted;
@@ -1141,10 +1154,9 @@ function findBlocks(
     // (its own, its other customers' rows at its level) is not the event's to spend, as at level 0 below.
     const levelSpends: [string, bigint][] = [];
     let overBudget: Refusal | undefined;
-    for (const { level, result } of a.levels ?? []) {
+    for (const { level, result, net } of a.levels ?? []) {
       const levelBilling = billings.get(level.externalId);
       const others = current ? holds.othersAt(level.customerId, a.holdId, level.level) : 0n;
-      const net = netOf(result);
       const chainName = `reseller "${level.externalId}" (level ${level.level} of customer "${a.event.customer_id}"'s chain)`;
       if (levelBilling?.wallet.onDepletion === 'block' && others > 0n) {
         const free =
@@ -1240,8 +1252,8 @@ function findBlocks(
     if (assessed.hold) {
       const after = holds.capture(assessed.hold.id, 0, a.event.transaction_id, charge, a.holdFinal ?? false)!;
       // The hold's rows at the resellers above draw what each level was charged (holds/levels.ts).
-      for (const { level, result } of a.levels ?? [])
-        holds.capture(assessed.hold.id, level.level, a.event.transaction_id, netOf(result), a.holdFinal ?? false);
+      for (const { level, net } of a.levels ?? [])
+        holds.capture(assessed.hold.id, level.level, a.event.transaction_id, net, a.holdFinal ?? false);
       holdOutcomes.set(a, {
         id: assessed.hold.id,
         status: after.status,

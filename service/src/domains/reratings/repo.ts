@@ -158,11 +158,11 @@ export async function findChainSeeds(
     cross join lateral (
       select l.customer_id, l.period_start
       union all
-      select (x->>'customer_id')::uuid, (x->>'period_start')::timestamptz from json_array_elements(l.chain) x
+      select (x->>'customer_id')::uuid, (x->>'period_start')::timestamptz from json_array_elements(chain_json(l.chain)) x
     ) k
     where e.tenant_id = ${tenantId} and e.occurred_at >= ${from} and l.chain is not null and ${latestRating(db)}
       and (l.price_book_id = ${priceBookId}
-           or exists (select 1 from json_array_elements(l.chain) y where (y->>'price_book_id')::uuid = ${priceBookId}))`;
+           or exists (select 1 from json_array_elements(chain_json(l.chain)) y where (y->>'price_book_id')::uuid = ${priceBookId}))`;
   return rows.map((r) => ({ customerId: r.customer_id, start: r.period_start }));
 }
 
@@ -220,7 +220,7 @@ export async function listChainEvents(
     join event_ratings l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id
     where e.tenant_id = ${tenantId} and e.occurred_at >= ${from} and e.occurred_at < ${to} and ${latestRating(db)}
       and (exists (select 1 from p where p.customer_id = l.customer_id and p.period_start = l.period_start)
-           or exists (select 1 from json_array_elements(l.chain) x
+           or exists (select 1 from json_array_elements(chain_json(l.chain)) x
                       join p on p.customer_id = (x->>'customer_id')::uuid and p.period_start = (x->>'period_start')::timestamptz))
     order by e.received_at, e.occurred_at, e.transaction_id`;
   return rows.map((r) => ({
