@@ -1,13 +1,23 @@
-// `npm run bench:dashboard -- --json [--customers 10000] [--events 1000]`: the dashboard's reads on a tenant with
-// `customers` customers and `events` rated events each over 90 days (January to March 2026). One template
-// customer's events go through ingestion (POST /v1/events); its rows (events, rated lines with receipts, periods,
-// usage aggregates, budget) are cloned for the others by SQL. Server time (the service functions in-process, a
-// transaction each, no HTTP) of: the customer list's first page and two searches, a 90-day usage chart daily and
-// hourly, each beside a plain indexed `select` of the same rows; and a one-month simulation over every customer
-// beside the kernel's own rate on the same events (the same JSON-in kernel calls, one per customer-period).
-import { compileBook, type CustomerState, type UsageEvent } from '@tariff/core-wasm';
+// `npm run bench:dashboard -- --json [--customers 10000] [--events 1000] [--database NAME]`: the dashboard's reads
+// on a tenant with `customers` customers and `events` rated events each over 90 days (January to March 2026; the
+// defaults make the issue's 10 million). One template customer's events go through ingestion (POST /v1/events); its
+// rows (events, periods, usage aggregates, budget) are cloned for the others by SQL. With `--database`, that
+// database is kept and a tenant already seeded there is measured again without seeding. Server time (the service
+// functions in-process, a transaction each, no HTTP) of: the customer list's first page and two searches, a
+// 90-day usage chart daily and hourly, each beside a plain indexed `select` of the same rows; and a one-month
+// simulation over every customer beside the kernel's own rate on the same events.
+import {
+  compileBook,
+  encodeEvent,
+  encodeStates,
+  EventTypes,
+  layout,
+  writeEvent,
+  type CustomerState,
+  type UsageEvent,
+} from '@tariff/core-wasm';
+import { loadKernel } from '@tariff/core-wasm/node';
 import { searchCustomers, getUsageSeries } from '../../service/src/domains/insights/service.ts';
-import { rateEvents } from '../../service/src/domains/events/rating.ts';
 import { simulate } from '../../service/src/domains/simulations/service.ts';
 import type { Actor } from '../../service/src/platform/auth.ts';
 import type { Deps } from '../../service/src/platform/deps.ts';
@@ -159,16 +169,21 @@ async function seed(owner: Db, tenantId: string, count: number): Promise<void> {
         select i.indexname, i.indexdef from pg_indexes i
         where i.schemaname = 'public' and i.tablename = ${table}
           and not exists (select 1 from pg_constraint k where k.conname = i.indexname)`;
-      for (const index of indexes) await connection.unsafe(`drop index ${index.indexname}`);
+      // The template's rows apart: without its indexes, each chunk would scan the table it grows.
       const key = table === 'customers' ? 'id' : 'customer_id';
+      await connection.unsafe(
+        `create temporary table bench_template as select * from ${table} where tenant_id = $1 and ${key} = $2`,
+        [tenantId, template.id],
+      );
+      for (const index of indexes) await connection.unsafe(`drop index ${index.indexname}`);
       for (const chunk of chunks)
         await connection.unsafe(
           `insert into ${table} (${columns.join(', ')})
            select ${columns.map((c) => overrides[c] ?? `x.${c}`).join(', ')}
-           from ${table} x cross join bench_map m where x.tenant_id = $1 and x.${key} = $2 and ${chunk}`,
-          [tenantId, template.id],
+           from bench_template x cross join bench_map m where ${chunk}`,
         );
       for (const index of indexes) await connection.unsafe(index.indexdef);
+      await connection`drop table bench_template`;
     };
     const byCustomer = Array.from(
       { length: Math.ceil((count - 1) / 500) },
@@ -265,8 +280,7 @@ try {
   const hourly = await time(() => getUsageSeries(deps, actor, { ...range, granularity: 'hour' }), 10, 2);
   const hourlyFloor = await time(
     () => owner`
-    select e.occurred_at, e.properties, l.amount, l.receipt from events e
-    join event_ratings l on l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id
+    select e.occurred_at, e.properties, e.amount, e.receipt from events e
     where e.tenant_id = ${tenantId} and e.customer_id = ${middleRow.id} and e.occurred_at >= '2026-01-01' and e.occurred_at < '2026-03-31'`,
     10,
     2,
@@ -282,23 +296,37 @@ try {
     until: '2026-03-01T00:00:00Z',
   });
   const simulationSeconds = (performance.now() - started) / 1000;
-  // The kernel alone on the same events: the template's February events for every customer, in calls of 200
-  // customers as the simulation makes them (JSON in and out, as the service calls it).
+  // The kernel on the same events (the template's February events for every customer, in calls of 500 customers
+  // as the simulation makes them): alone on events encoded beforehand (its own rate), and with JSON events in
+  // and figures out (rateFigures, what the simulation calls).
   const february = templateEvents.filter((e) => e.timestamp.startsWith('2026-02'));
   const compiled = compileBook({ ...book, versions: [{ ...draft, effective_from: '1970-01-01T00:00:00Z' }] });
   if (!compiled.ok) throw new Error('draft does not compile');
   const state = { period: { start: '2026-02-01T00:00:00.000Z', end: '2026-03-01T00:00:00.000Z' } } as CustomerState;
+  const perCall = 500;
+  const names = Array.from({ length: perCall }, (_, k) => `bench-${k}`);
+  const callEvents = names.flatMap((customer) =>
+    february.map((event) => ({ ...event, customer_id: customer }) as unknown as UsageEvent),
+  );
+  const calls = Math.ceil(customers / perCall);
+  const kernel = await loadKernel();
+  const types = new EventTypes();
+  const encodedState = encodeStates(compiled.book, names, Object.fromEntries(names.map((n) => [n, state])), types);
+  const stride = layout.EVENT_HEADER_SIZE + 8 * compiled.book.properties.length;
+  const bytes = new Uint8Array(callEvents.length * stride);
+  callEvents.forEach((event, i) => {
+    const encoded = encodeEvent(compiled.book, event, types);
+    if (!encoded.ok) throw new Error(encoded.error.message);
+    writeEvent(new DataView(bytes.buffer), i * stride, encoded.event, Math.floor(i / february.length));
+  });
   started = performance.now();
-  for (let c = 0; c < customers; c += 200) {
-    const states: Record<string, CustomerState> = {};
-    const batch: UsageEvent[] = [];
-    for (let k = c; k < Math.min(customers, c + 200); k++) {
-      states[`bench-${k}`] = state;
-      for (const event of february) batch.push({ ...event, customer_id: `bench-${k}` } as unknown as UsageEvent);
-    }
-    await rateEvents(compiled.book, states, batch);
-  }
+  for (let c = 0; c < calls; c++)
+    kernel.rateEncoded(compiled.book, encodedState.bytes, bytes, callEvents.length, compiled.book.stepsPerEvent);
   const kernelSeconds = (performance.now() - started) / 1000;
+  const states = Object.fromEntries(names.map((n) => [n, state]));
+  started = performance.now();
+  for (let c = 0; c < calls; c++) kernel.rateFigures(compiled.book, states, callEvents);
+  const figuresSeconds = (performance.now() - started) / 1000;
   const simulatedEvents = simulation.total.events;
 
   const result = {
@@ -318,8 +346,12 @@ try {
       revenue: { old: simulation.total.old_revenue, new: simulation.total.new_revenue },
       floor_kernel_same_events: {
         seconds: Math.round(kernelSeconds * 100) / 100,
-        events: february.length * customers,
-        events_per_second: Math.round((february.length * customers) / kernelSeconds),
+        events: callEvents.length * calls,
+        events_per_second: Math.round((callEvents.length * calls) / kernelSeconds),
+      },
+      kernel_json_in_figures_out: {
+        seconds: Math.round(figuresSeconds * 100) / 100,
+        events_per_second: Math.round((callEvents.length * calls) / figuresSeconds),
       },
     },
   };

@@ -1,7 +1,7 @@
 // Simulations' SQL: the periods a simulation replays and their events with what they were rated at. Reads only.
 import type { ReceiptStep } from '@tariff/core-wasm';
 import type { TenantScope } from '../../platform/db.ts';
-import { formatMoney, toNano } from '../../platform/money.ts';
+import { toNano } from '../../platform/money.ts';
 import { creditsInReceipt } from '../events/aggregate.ts';
 import { decodeReceipt } from '../events/receipt-codec.ts';
 
@@ -36,12 +36,13 @@ export interface PastEvent {
   periodStart: Date;
   transactionId: string;
   eventType: string;
-  occurredAt: Date;
+  /** Its instant as the ISO text the kernel reads (millisecond precision, as stored). */
+  timestamp: string;
   properties: Record<string, unknown>;
   priceBookId: string;
-  /** The latest rating's amount before credits (what it charged, whoever paid) and its cost. */
-  charged: string;
-  cost: string | null;
+  /** The latest rating's amount before credits (what it charged, whoever paid) and its cost, in nano-units. */
+  charged: bigint;
+  cost: bigint | null;
 }
 
 /**
@@ -57,9 +58,9 @@ export async function listPeriodEvents(
   // An event's period is the one its instant falls in, so the events index's range is the period's.
   const rows = await db`
     select e.customer_id, coalesce(r.period_start, e.period_start) as period_start, e.transaction_id, e.event_type,
-           e.occurred_at, e.properties, coalesce(r.price_book_id, e.price_book_id) as price_book_id,
+           to_char(e.occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as timestamp, e.properties, coalesce(r.price_book_id, e.price_book_id) as price_book_id,
            coalesce(r.cost, e.cost)::text as cost, coalesce(r.amount, e.amount)::text as amount,
-           coalesce(r.receipt, e.receipt) as receipt
+           coalesce(r.receipt, e.receipt)::text as receipt
     from unnest(${periods.map((p) => p.customerId)}::uuid[], ${periods.map((p) => p.start.toISOString())}::timestamptz[], ${periods.map((p) => p.end.toISOString())}::timestamptz[])
       as p(customer_id, period_start, period_end)
     join events e on e.tenant_id = ${tenantId} and e.customer_id = p.customer_id and e.occurred_at >= p.period_start and e.occurred_at < p.period_end
@@ -72,12 +73,18 @@ export async function listPeriodEvents(
     periodStart: r.period_start,
     transactionId: r.transaction_id,
     eventType: r.event_type,
-    occurredAt: r.occurred_at,
+    timestamp: r.timestamp,
     properties: r.properties,
     priceBookId: r.price_book_id,
-    charged: formatMoney(toNano(r.amount) + creditsInReceipt(decodeReceipt(r.receipt))),
-    cost: r.cost,
+    charged: toNano(r.amount) + creditsIn(r.receipt),
+    cost: r.cost === null ? null : toNano(r.cost),
   }));
+}
+
+/** The credit a stored receipt drew; parsed only when its text has a credit step, compact ("g") or whole. */
+function creditsIn(receipt: string): bigint {
+  if (!receipt.includes('"g"') && !receipt.includes('"credit"')) return 0n;
+  return creditsInReceipt(decodeReceipt(JSON.parse(receipt)));
 }
 
 /** The customer and period of one event (its latest rating's). */

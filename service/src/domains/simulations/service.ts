@@ -31,7 +31,7 @@ import * as repo from './repo.ts';
 import type { SimulateInput, SimulatedReceiptInput } from './schema.ts';
 
 /** Periods replayed per database round trip (their events are read at once). */
-const periodsPerChunk = 500;
+const periodsPerChunk = 100;
 
 interface Draft {
   priceBookId: string;
@@ -124,7 +124,7 @@ async function replayPeriod(
           transaction_id: e.transactionId,
           customer_id: customer,
           event_type: e.eventType,
-          timestamp: e.occurredAt.toISOString(),
+          timestamp: e.timestamp,
           properties: e.properties,
         }) as UsageEvent,
     );
@@ -173,7 +173,7 @@ async function rateTogether(
         transaction_id: old.transactionId,
         customer_id: period.externalId,
         event_type: old.eventType,
-        timestamp: old.occurredAt.toISOString(),
+        timestamp: old.timestamp,
         properties: old.properties,
       } as UsageEvent);
       owners.push({ period, old });
@@ -237,9 +237,9 @@ export async function simulate(deps: Deps, actor: Actor, input: SimulateInput) {
       const figures = byCustomer.get(period.externalId) ?? emptyTotals();
       for (const t of [figures, total]) {
         t.events += 1;
-        t.oldRevenue += toNano(old.charged);
+        t.oldRevenue += old.charged;
         t.newRevenue += rated.amount;
-        t.oldCost += old.cost === null ? 0n : toNano(old.cost);
+        t.oldCost += old.cost ?? 0n;
         t.newCost += rated.cost ?? 0n;
       }
       byCustomer.set(period.externalId, figures);
