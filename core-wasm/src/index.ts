@@ -17,6 +17,7 @@ export {
   writeEvent,
   type ChainOutput,
   type RateOutput,
+  type RatedFigures,
   type RawBatch,
 } from './kernel.ts';
 /** The binary layout shared with the wasm, for callers that encode events themselves (the SDK's fast check). */

@@ -57,6 +57,28 @@ export interface RawBatch {
   count: number;
 }
 
+/** One event's figures from `Kernel.rateFigures`: its amount (after credits) and cost in nano-units, or its error. */
+export type RatedFigures = { amount: bigint; cost: bigint | null; error?: undefined } | { error: EventError };
+
+/** A batch `rate` and `rateFigures` have written into memory. */
+interface EncodedBatch {
+  book: CompiledBook;
+  /** Errors of the events that could not be encoded, at their positions. */
+  results: RatedEvent[];
+  encoded: EncodedEvent[];
+  /** The input position of each encoded event. */
+  positions: number[];
+  customers: string[];
+  eventCustomers: number[];
+  layout: StateLayout;
+  stateBase: number;
+  stride: number;
+  eventsBase: number;
+  resultsBase: number;
+  stepsBase: number;
+  stepsPerEvent: number;
+}
+
 /** The output of `Kernel.rateChain`: one ChainRated per chain event, and the states after them. */
 export interface ChainOutput {
   results: ChainRated[];
@@ -109,7 +131,51 @@ export class Kernel {
 
   /** Rates JSON events against a book (JSON or compiled) and the customers' states. */
   rate(bookInput: PriceBook | CompiledBook, states: StateMap, events: UsageEvent[]): RateOutput {
-    const book = toCompiled(bookInput);
+    const batch = this.encodeBatch(toCompiled(bookInput), states, events);
+    const { book, encoded, positions, eventCustomers, layout, results } = batch;
+    const view = new DataView(this.wasm.memory.buffer);
+    this.rateBatch(batch, (i, steps) => {
+      results[positions[i]] = decodeResult(
+        book,
+        events[positions[i]],
+        view,
+        batch.resultsBase + i * L.RESULT_SIZE,
+        steps,
+        encoded[i],
+        layout.grants[eventCustomers[i]],
+      );
+    });
+    const stateView = new DataView(this.wasm.memory.buffer, batch.stateBase, layout.bytes.length);
+    return { results, states: decodeStates(book, batch.customers, layout, stateView, states) };
+  }
+
+  /**
+   * Rates like `rate` and answers only each event's figures in nano-units (no receipt, no states): for callers that
+   * total many events (simulations), which `rate` would make format and parse every amount and step.
+   */
+  rateFigures(bookInput: PriceBook | CompiledBook, states: StateMap, events: UsageEvent[]): RatedFigures[] {
+    const batch = this.encodeBatch(toCompiled(bookInput), states, events);
+    const figures: RatedFigures[] = batch.results.map((result) => ({ error: result.error! }));
+    const view = new DataView(this.wasm.memory.buffer);
+    this.rateBatch(batch, (i) => {
+      const at = batch.resultsBase + i * L.RESULT_SIZE;
+      const status = view.getInt32(at + L.RESULT_STATUS, true);
+      if (status !== L.STATUS_RATED) {
+        const position = batch.positions[i];
+        figures[position] = { error: errorOf(batch.book, view, at) };
+        return;
+      }
+      const cost = view.getBigInt64(at + L.RESULT_COST, true);
+      figures[batch.positions[i]] = {
+        amount: view.getBigInt64(at + L.RESULT_AMOUNT, true),
+        cost: cost === L.NO_COST ? null : cost,
+      };
+    });
+    return figures;
+  }
+
+  /** Encodes a batch into memory after the book: its states, events, result and step space. */
+  private encodeBatch(book: CompiledBook, states: StateMap, events: UsageEvent[]): EncodedBatch {
     const types = new EventTypes();
     const results: RatedEvent[] = new Array(events.length);
     const encoded: EncodedEvent[] = [];
@@ -155,39 +221,43 @@ export class Kernel {
     memory.set(layout.bytes, stateBase);
     const view = new DataView(this.wasm.memory.buffer);
     encoded.forEach((event, i) => writeEvent(view, eventsBase + i * stride, event, eventCustomers[i]));
-
     const maxGrants = Math.max(0, ...layout.grants.map((g) => g.length));
-    const stepsPerEvent = book.stepsPerEvent + maxGrants;
+    return {
+      book,
+      results,
+      encoded,
+      positions,
+      customers,
+      eventCustomers,
+      layout,
+      stateBase,
+      stride,
+      eventsBase,
+      resultsBase,
+      stepsBase,
+      stepsPerEvent: book.stepsPerEvent + maxGrants,
+    };
+  }
+
+  /** Runs the kernel over an encoded batch, as many calls as the step space needs; `rated(i, steps)` after each. */
+  private rateBatch(batch: EncodedBatch, rated: (i: number, steps: DataView) => void): void {
     let done = 0;
-    while (done < encoded.length) {
-      const rated = this.wasm.rate(
+    while (done < batch.encoded.length) {
+      const count = this.wasm.rate(
         this.bookBase,
-        stateBase,
-        eventsBase + done * stride,
-        encoded.length - done,
-        resultsBase + done * L.RESULT_SIZE,
-        stepsBase,
+        batch.stateBase,
+        batch.eventsBase + done * batch.stride,
+        batch.encoded.length - done,
+        batch.resultsBase + done * L.RESULT_SIZE,
+        batch.stepsBase,
         STEP_CAPACITY,
-        stepsPerEvent,
+        batch.stepsPerEvent,
       );
-      const stepView = new DataView(this.wasm.memory.buffer, stepsBase, this.wasm.lastStepCount() * L.STEP_SIZE);
-      for (let i = done; i < done + rated; i++) {
-        const event = events[positions[i]];
-        results[positions[i]] = decodeResult(
-          book,
-          event,
-          view,
-          resultsBase + i * L.RESULT_SIZE,
-          stepView,
-          encoded[i],
-          layout.grants[eventCustomers[i]],
-        );
-      }
-      done += rated;
-      if (rated === 0) throw new Error('receipt buffer too small for one event');
+      const steps = new DataView(this.wasm.memory.buffer, batch.stepsBase, this.wasm.lastStepCount() * L.STEP_SIZE);
+      for (let i = done; i < done + count; i++) rated(i, steps);
+      done += count;
+      if (count === 0) throw new Error('receipt buffer too small for one event');
     }
-    const stateView = new DataView(this.wasm.memory.buffer, stateBase, layout.bytes.length);
-    return { results, states: decodeStates(book, customers, layout, stateView, states) };
   }
 
   /**
@@ -550,6 +620,15 @@ const ERROR_FIELDS: Record<string, string> = {
   outside_period: 'timestamp',
 };
 
+/** The error of a result the kernel did not rate. */
+function errorOf(book: CompiledBook, view: DataView, at: number): EventError {
+  const code = L.STATUS_NAMES[view.getInt32(at + L.RESULT_STATUS, true)];
+  const dimension = code === 'negative_quantity' ? book.names[view.getInt32(at + L.RESULT_DETAIL, true)] : undefined;
+  const field = dimension !== undefined ? `dimensions.${dimension}` : ERROR_FIELDS[code];
+  const message = dimension !== undefined ? `dimension ${dimension} came out negative` : ERROR_MESSAGES[code];
+  return field ? { code, message, field } : { code, message };
+}
+
 function decodeResult(
   book: CompiledBook,
   event: UsageEvent,
@@ -559,14 +638,8 @@ function decodeResult(
   encoded: EncodedEvent,
   grants: { grant: { id: string; kind: 'promotional' | 'prepaid' } }[],
 ): RatedEvent {
-  const status = view.getInt32(at + L.RESULT_STATUS, true);
-  if (status !== L.STATUS_RATED) {
-    const code = L.STATUS_NAMES[status];
-    const dimension = code === 'negative_quantity' ? book.names[view.getInt32(at + L.RESULT_DETAIL, true)] : undefined;
-    const field = dimension !== undefined ? `dimensions.${dimension}` : ERROR_FIELDS[code];
-    const message = dimension !== undefined ? `dimension ${dimension} came out negative` : ERROR_MESSAGES[code];
-    return errorResult(book, event, field ? { code, message, field } : { code, message });
-  }
+  if (view.getInt32(at + L.RESULT_STATUS, true) !== L.STATUS_RATED)
+    return errorResult(book, event, errorOf(book, view, at));
   const version = view.getInt32(at + L.RESULT_VERSION, true);
   const card = book.price.cards[encoded.product][version]!;
   const net = view.getBigInt64(at + L.RESULT_NET, true);

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ChainEvent, PriceBook, StateMap, UsageEvent } from './book.ts';
 import type { CompiledBook } from './compile.ts';
-import { type ChainOutput, Kernel, type RateOutput } from './kernel.ts';
+import { type ChainOutput, Kernel, type RatedFigures, type RateOutput } from './kernel.ts';
 
 export const wasmPath = fileURLToPath(new URL('../build/tariff.wasm', import.meta.url));
 
@@ -30,6 +30,16 @@ export async function rate(
 ): Promise<RateOutput> {
   shared ??= await loadKernel();
   return shared.rate(book, states, events);
+}
+
+/** Each event's figures only (Kernel.rateFigures) with the process-wide kernel instance. */
+export async function rateFigures(
+  book: PriceBook | CompiledBook,
+  states: StateMap,
+  events: UsageEvent[],
+): Promise<RatedFigures[]> {
+  shared ??= await loadKernel();
+  return shared.rateFigures(book, states, events);
 }
 
 /** Rates events along their reseller chains (Kernel.rateChain) with the process-wide kernel instance. */

@@ -8,10 +8,11 @@ import {
   type CompiledBook,
   type PriceBook,
   type RatedEvent,
+  type RatedFigures,
   type StateMap,
   type UsageEvent,
 } from '@tariff/core-wasm';
-import { rate, rateChain, wasmBytes } from '@tariff/core-wasm/node';
+import { rate, rateChain, rateFigures, wasmBytes } from '@tariff/core-wasm/node';
 import { invalid } from '../../platform/errors.ts';
 
 let version: string | undefined;
@@ -52,6 +53,15 @@ export async function rateEvents(
   events: UsageEvent[],
 ): Promise<{ results: RatedEvent[]; states: StateMap }> {
   return asInputError(() => rate(book, states, events));
+}
+
+/** Each event's amount and cost only, in nano-units (no receipts, no states): for totals over many events. */
+export async function rateEventFigures(
+  book: CompiledBook,
+  states: StateMap,
+  events: UsageEvent[],
+): Promise<RatedFigures[]> {
+  return asInputError(() => rateFigures(book, states, events));
 }
 
 /** Rates events along their reseller chains (events/chain.ts) in one kernel pass; errors as rateEvents'. */

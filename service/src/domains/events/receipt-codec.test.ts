@@ -8,7 +8,7 @@ import type { ReceiptStep } from '@tariff/core-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../platform/test-database.ts';
 import { encodeChain, type ChainLevelCharge } from './chain-codec.ts';
-import { encodeReceipt } from './receipt-codec.ts';
+import { decodeReceipt, encodeReceipt } from './receipt-codec.ts';
 
 const vectorsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../test/vectors');
 
@@ -65,6 +65,8 @@ describe('compact receipts', () => {
       // then: every step is compact, and reads back as written
       expect(encoded.every(Array.isArray)).toBe(true);
       expect(JSON.stringify(await decoded(encoded))).toBe(JSON.stringify(receipt));
+      // and the service's own decoder gives the same text as the database's
+      expect(JSON.stringify(decodeReceipt(JSON.parse(JSON.stringify(encoded))))).toBe(JSON.stringify(receipt));
       written += JSON.stringify(receipt).length;
       stored += JSON.stringify(encoded).length;
     }
@@ -98,6 +100,9 @@ describe('compact receipts', () => {
     const encoded = encodeReceipt(receipt);
     expect(encoded.map(Array.isArray)).toEqual([true, true, false, false, false, false]);
     expect(JSON.stringify(await decoded(encoded))).toBe(JSON.stringify(receipt));
+    expect(JSON.stringify(decodeReceipt(JSON.parse(JSON.stringify(encoded))))).toBe(
+      JSON.stringify(await decoded(encoded)),
+    );
   });
 
   it("stores a chain's levels without their keys and reads back the objects it stored before", async () => {

@@ -27,6 +27,9 @@ interface Shape {
   keys: { key: string; constant?: string }[];
 }
 
+/** By code, for reading back. */
+const byCode = new Map<string, Shape>();
+
 /** By the step's key list joined with its constant values, e.g. "step:commitment,mode:prepaid,amount,remaining". */
 const byKeys = new Map<string, Shape>();
 for (const [code, keys] of Object.entries(shapes)) {
@@ -35,6 +38,7 @@ for (const [code, keys] of Object.entries(shapes)) {
     return constant === undefined ? { key } : { key, constant };
   });
   byKeys.set(keys.join(','), { code, keys: parsed });
+  byCode.set(code, { code, keys: parsed });
 }
 
 /** The signature byKeys is keyed by, for one step as the kernel wrote it. */
@@ -66,4 +70,20 @@ function encodeStep(step: ReceiptStep): unknown {
 /** A receipt as stored: its steps compact where a code fits. */
 export function encodeReceipt(receipt: ReceiptStep[]): unknown[] {
   return receipt.map(encodeStep);
+}
+
+/**
+ * A stored receipt as the kernel wrote it: what `receipt_json` gives, decoded here so that readers of many
+ * receipts (hourly charts, simulations) do not pay the database's per-step JSON building.
+ */
+export function decodeReceipt(stored: readonly unknown[]): ReceiptStep[] {
+  return stored.map((step) => {
+    if (!Array.isArray(step)) return step as ReceiptStep;
+    const shape = byCode.get(step[0]);
+    if (!shape) return step as unknown as ReceiptStep;
+    const decoded: Record<string, unknown> = {};
+    let value = 1;
+    for (const { key, constant } of shape.keys) decoded[key] = constant ?? step[value++];
+    return decoded as unknown as ReceiptStep;
+  });
 }

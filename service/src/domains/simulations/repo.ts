@@ -1,6 +1,9 @@
 // Simulations' SQL: the periods a simulation replays and their events with what they were rated at. Reads only.
 import type { ReceiptStep } from '@tariff/core-wasm';
 import type { TenantScope } from '../../platform/db.ts';
+import { toNano } from '../../platform/money.ts';
+import { creditsInReceipt } from '../events/aggregate.ts';
+import { decodeReceipt } from '../events/receipt-codec.ts';
 
 export interface SimulatedPeriod {
   customerId: string;
@@ -33,47 +36,55 @@ export interface PastEvent {
   periodStart: Date;
   transactionId: string;
   eventType: string;
-  occurredAt: Date;
+  /** Its instant as the ISO text the kernel reads (millisecond precision, as stored). */
+  timestamp: string;
   properties: Record<string, unknown>;
   priceBookId: string;
-  /** The latest rating's amount before credits (what it charged, whoever paid) and its cost. */
-  charged: string;
-  cost: string | null;
+  /** The latest rating's amount before credits (what it charged, whoever paid) and its cost, in nano-units. */
+  charged: bigint;
+  cost: bigint | null;
 }
 
 /**
- * The periods' events with their latest rating, in acknowledgement order within each period (the order the
- * kernel saw them, as re-rating replays them). The credit each drew is summed here, so receipts stay in the database.
+ * The periods' events with their latest rating (the event's own row unless a re-rating appended a revision), in
+ * acknowledgement order within each period (the order the kernel saw them, as re-rating replays them). The credit
+ * each drew comes from its receipt, decoded here rather than by the database's receipt_json (a millisecond each).
  */
 export async function listPeriodEvents(
   { db, tenantId }: TenantScope,
   periods: { customerId: string; start: Date; end: Date }[],
 ): Promise<PastEvent[]> {
   if (periods.length === 0) return [];
-  // An event's period is the one its instant falls in, so the events index's range is the period's. Most receipts
-  // draw no credit: their JSON is parsed only when it has a credit step.
+  // An event's period is the one its instant falls in, so the events index's range is the period's.
   const rows = await db`
-    select e.customer_id, l.period_start, e.transaction_id, e.event_type, e.occurred_at, e.properties, l.price_book_id, l.cost::text,
-           (l.amount + case when strpos(l.receipt::text, '"credit"') = 0 then 0
-                            else coalesce((select sum((s->>'amount')::numeric) from json_array_elements(l.receipt) s where s->>'step' = 'credit'), 0) end)::text as charged
+    select e.customer_id, coalesce(r.period_start, e.period_start) as period_start, e.transaction_id, e.event_type,
+           to_char(e.occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as timestamp, e.properties, coalesce(r.price_book_id, e.price_book_id) as price_book_id,
+           coalesce(r.cost, e.cost)::text as cost, coalesce(r.amount, e.amount)::text as amount,
+           coalesce(r.receipt, e.receipt)::text as receipt
     from unnest(${periods.map((p) => p.customerId)}::uuid[], ${periods.map((p) => p.start.toISOString())}::timestamptz[], ${periods.map((p) => p.end.toISOString())}::timestamptz[])
       as p(customer_id, period_start, period_end)
     join events e on e.tenant_id = ${tenantId} and e.customer_id = p.customer_id and e.occurred_at >= p.period_start and e.occurred_at < p.period_end
-    cross join lateral (select period_start, price_book_id, amount, cost, receipt from event_ratings l
-                        where l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id order by l.revision desc limit 1) l
-    where l.period_start = p.period_start
-    order by e.customer_id, l.period_start, e.received_at, e.occurred_at, e.transaction_id`;
+    left join lateral (select period_start, price_book_id, amount, cost, receipt from event_revisions r
+                       where r.tenant_id = e.tenant_id and r.transaction_id = e.transaction_id order by r.revision desc limit 1) r on true
+    where coalesce(r.period_start, e.period_start) = p.period_start
+    order by e.customer_id, 2, e.received_at, e.occurred_at, e.transaction_id`;
   return rows.map((r) => ({
     customerId: r.customer_id,
     periodStart: r.period_start,
     transactionId: r.transaction_id,
     eventType: r.event_type,
-    occurredAt: r.occurred_at,
+    timestamp: r.timestamp,
     properties: r.properties,
     priceBookId: r.price_book_id,
-    charged: r.charged,
-    cost: r.cost,
+    charged: toNano(r.amount) + creditsIn(r.receipt),
+    cost: r.cost === null ? null : toNano(r.cost),
   }));
+}
+
+/** The credit a stored receipt drew; parsed only when its text has a credit step, compact ("g") or whole. */
+function creditsIn(receipt: string): bigint {
+  if (!receipt.includes('"g"') && !receipt.includes('"credit"')) return 0n;
+  return creditsInReceipt(decodeReceipt(JSON.parse(receipt)));
 }
 
 /** The customer and period of one event (its latest rating's). */

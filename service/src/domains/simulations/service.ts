@@ -11,6 +11,7 @@ import {
   type CompiledBook,
   type CustomerState,
   type RatedEvent,
+  type RatedFigures,
   type UsageEvent,
 } from '@tariff/core-wasm';
 import type { Actor } from '../../platform/auth.ts';
@@ -22,7 +23,7 @@ import { formatMoney, toNano } from '../../platform/money.ts';
 import { requireCustomer } from '../customers/service.ts';
 import { kernelState, type CustomerBilling } from '../events/billing.ts';
 import * as eventsRepo from '../events/repo.ts';
-import { compiledBook, rateEvents } from '../events/rating.ts';
+import { compiledBook, rateEventFigures, rateEvents } from '../events/rating.ts';
 import * as pricingRepo from '../pricing/repo.ts';
 import { loadPriceBook } from '../pricing/service.ts';
 import * as subscriptionsRepo from '../subscriptions/repo.ts';
@@ -30,7 +31,7 @@ import * as repo from './repo.ts';
 import type { SimulateInput, SimulatedReceiptInput } from './schema.ts';
 
 /** Periods replayed per database round trip (their events are read at once). */
-const periodsPerChunk = 200;
+const periodsPerChunk = 100;
 
 interface Draft {
   priceBookId: string;
@@ -123,7 +124,7 @@ async function replayPeriod(
           transaction_id: e.transactionId,
           customer_id: customer,
           event_type: e.eventType,
-          timestamp: e.occurredAt.toISOString(),
+          timestamp: e.timestamp,
           properties: e.properties,
         }) as UsageEvent,
     );
@@ -145,12 +146,20 @@ async function replayPeriod(
   }
 }
 
+/** What a simulation totals of an event the draft rated: its amount and cost in nano-units. */
+type Figures = Extract<RatedFigures, { amount: bigint }>;
+
+const figuresOf = (rated: RatedEvent): Figures => ({
+  amount: toNano(rated.amount!),
+  cost: rated.cost ? toNano(rated.cost) : null,
+});
+
 /** Several customers' periods, each rated by the draft alone, in one kernel call. */
 async function rateTogether(
   draft: Draft,
   periods: { period: repo.SimulatedPeriod; events: repo.PastEvent[] }[],
   billing: Map<string, CustomerBilling>,
-  record: (period: repo.SimulatedPeriod) => (old: repo.PastEvent, rated: RatedEvent) => void,
+  record: (period: repo.SimulatedPeriod) => (old: repo.PastEvent, rated: Figures) => void,
   unratable: Unratable[],
 ): Promise<void> {
   if (periods.length === 0) return;
@@ -164,22 +173,22 @@ async function rateTogether(
         transaction_id: old.transactionId,
         customer_id: period.externalId,
         event_type: old.eventType,
-        timestamp: old.occurredAt.toISOString(),
+        timestamp: old.timestamp,
         properties: old.properties,
       } as UsageEvent);
       owners.push({ period, old });
     }
   }
-  const output = await rateEvents(draft.book, states, input);
-  output.results.forEach((result, i) => {
+  const output = await rateEventFigures(draft.book, states, input);
+  output.forEach((result, i) => {
     const { period, old } = owners[i];
-    if (result.status === 'rated') record(period)(old, result);
+    if (result.error === undefined) record(period)(old, result);
     else
       unratable.push({
         transaction_id: old.transactionId,
         customer_id: period.externalId,
-        code: result.error?.code ?? 'rating_failed',
-        message: result.error?.message ?? 'The draft cannot rate this event',
+        code: result.error.code,
+        message: result.error.message,
       });
   });
 }
@@ -224,23 +233,31 @@ export async function simulate(deps: Deps, actor: Actor, input: SimulateInput) {
     const total = emptyTotals();
     const unratable: Unratable[] = [];
     const started = performance.now();
-    for (let c = 0; c < periods.length; c += periodsPerChunk) {
+    const record = (period: repo.SimulatedPeriod) => (old: repo.PastEvent, rated: Figures) => {
+      const figures = byCustomer.get(period.externalId) ?? emptyTotals();
+      for (const t of [figures, total]) {
+        t.events += 1;
+        t.oldRevenue += old.charged;
+        t.newRevenue += rated.amount;
+        t.oldCost += old.cost ?? 0n;
+        t.newCost += rated.cost ?? 0n;
+      }
+      byCustomer.set(period.externalId, figures);
+    };
+    // The next chunk is read while this one is rated: the database and the kernel each keep a core busy.
+    const read = (c: number) => {
       const chunk = periods.slice(c, c + periodsPerChunk);
-      const [events, billing] = await Promise.all([
+      return Promise.all([
         repo.listPeriodEvents(scope, chunk),
         billingOf(scope, [...new Set(chunk.map((p) => p.externalId))]),
-      ]);
-      const record = (period: repo.SimulatedPeriod) => (old: repo.PastEvent, rated: RatedEvent) => {
-        const figures = byCustomer.get(period.externalId) ?? emptyTotals();
-        for (const t of [figures, total]) {
-          t.events += 1;
-          t.oldRevenue += toNano(old.charged);
-          t.newRevenue += toNano(rated.amount!);
-          t.oldCost += old.cost === null ? 0n : toNano(old.cost);
-          t.newCost += rated.cost ? toNano(rated.cost) : 0n;
-        }
-        byCustomer.set(period.externalId, figures);
-      };
+      ]).then(([events, billing]) => ({ chunk, events, billing }));
+    };
+    let next = periods.length > 0 ? read(0) : undefined;
+    for (let c = 0; c < periods.length; c += periodsPerChunk) {
+      const { chunk, events, billing } = await next!;
+      next = c + periodsPerChunk < periods.length ? read(c + periodsPerChunk) : undefined;
+      // Awaited on the next turn; a failure of this one must not leave it rejected unobserved.
+      next?.catch(() => {});
       // Periods whose every event the simulated book rated go through the kernel together (one call, a state per
       // customer: the kernel keeps each customer's events in order); a period that mixes books is replayed alone.
       const together: { period: repo.SimulatedPeriod; events: repo.PastEvent[] }[] = [];
@@ -260,7 +277,16 @@ export async function simulate(deps: Deps, actor: Actor, input: SimulateInput) {
           inCall.add(period.externalId);
           together.push({ period, events: own });
         } else {
-          await replayPeriod(scope, draft, period, own, billing.get(period.externalId), record(period), unratable);
+          const onEvent = record(period);
+          await replayPeriod(
+            scope,
+            draft,
+            period,
+            own,
+            billing.get(period.externalId),
+            (old, rated) => onEvent(old, figuresOf(rated)),
+            unratable,
+          );
         }
       }
       await rateTogether(draft, together, billing, record, unratable);
