@@ -88,7 +88,7 @@ describe('compact receipts', () => {
         step: 'quote',
         quote: 'qt_1',
         quoted_amount: '0.002500000',
-        bookVersion: '2026-01-01T00:00:00.000Z',
+        book_version: '2026-01-01T00:00:00.000Z',
         expires_at: '2026-03-01T00:00:00.000Z',
       },
       // Keys in another order, an extra key, a step the kernel does not write, a key holding undefined.
