@@ -111,3 +111,14 @@ export async function takeResellerNumbers(
     returning last_number`;
   return (row.last_number as bigint) - BigInt(count) + 1n;
 }
+
+/** The reseller whose brand collects through this Stripe account (Connect), if one does. */
+export async function findResellerByStripeAccount(
+  { db, tenantId }: TenantScope,
+  stripeAccount: string,
+): Promise<string | undefined> {
+  const [row] = await db`
+    select customer_id from reseller_brands where tenant_id = ${tenantId} and stripe_account = ${stripeAccount}
+    order by customer_id limit 1`;
+  return row?.customer_id;
+}
