@@ -13048,6 +13048,7 @@ export interface operations {
                 "application/json": {
                     secret_key: string;
                     webhook_secret: string;
+                    connect_webhook_secret?: string;
                 };
             };
         };

@@ -8,6 +8,7 @@ import { budgetsRestRoutes, budgetsTrpc } from './domains/budgets/router.ts';
 import { creditNotesRestRoutes, creditNotesTrpc } from './domains/creditnotes/router.ts';
 import { customersRestRoutes, customersTrpc } from './domains/customers/router.ts';
 import { ingestionFastPath } from './domains/events/fast-path.ts';
+import { trackForeground } from './platform/foreground.ts';
 import { eventsRestRoutes, eventsTrpc } from './domains/events/router.ts';
 import { insightsTrpc } from './domains/insights/router.ts';
 import { holdsRestRoutes, holdsTrpc } from './domains/holds/router.ts';
@@ -156,6 +157,7 @@ export function createServer(options: AppOptions): http.Server {
     Math.min(30_000, Math.floor(Math.min(headersTimeout, requestTimeout || Infinity) / 2)),
   );
   const server = http.createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval }, (req, res) => {
+    trackForeground(res);
     if (!fast(req, res)) app(req, res);
   });
   return server;

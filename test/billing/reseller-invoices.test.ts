@@ -63,14 +63,9 @@ describe('reseller brands and reseller-issued invoices', () => {
     directory = await mkdtemp(path.join(os.tmpdir(), 'tariff-reseller-'));
     scenario = await startPaymentsScenario({ now: '2026-03-01T12:00:00Z' });
     const { api, double, harness, tenant } = scenario;
-    const { webhookSecret } = await connectStripe(api, double, harness.url, tenant.slug);
-    // The reseller's own Stripe account; its events reach the tenant's endpoint as a Connect endpoint's would.
-    resellerAccount = double.createAccount();
-    double.addWebhookEndpoint({
-      url: `${harness.url}/v1/stripe/events/${tenant.slug}`,
-      account: resellerAccount.id,
-      secret: webhookSecret,
-    });
+    const { account: platform } = await connectStripe(api, double, harness.url, tenant.slug);
+    // The reseller's own Stripe account, connected to the tenant's: its events reach the tenant's Connect endpoint.
+    resellerAccount = double.createAccount({ platform: platform.id });
     await api.ok('POST', '/v1/price_books', { book: exampleBook() });
     const customers = [
       { external_id: 'r-one', name: 'Reseller One', is_reseller: true },

@@ -47,18 +47,19 @@ export async function stopPaymentsScenario(scenario: PaymentsScenario | undefine
 }
 
 /**
- * A Stripe account of the double for the tenant, its webhook endpoint pointed at the tenant's Stripe events URL,
- * and the connection made with its restricted key and signing secret. Returns the account and the signing secret.
+ * A Stripe account of the double for the tenant, its webhook endpoint and its Connect endpoint (its connected
+ * accounts' events: the resellers') pointed at the tenant's Stripe events URL, and the connection made with its
+ * restricted key and both signing secrets. Returns the account and the two secrets.
  */
 export async function connectStripe(api: Api, double: StripeDouble, serviceUrl: string, tenantSlug: string) {
   const account = double.createAccount();
-  const endpoint = double.addWebhookEndpoint({
-    url: `${serviceUrl}/v1/stripe/events/${tenantSlug}`,
-    account: account.id,
-  });
+  const url = `${serviceUrl}/v1/stripe/events/${tenantSlug}`;
+  const endpoint = double.addWebhookEndpoint({ url, account: account.id });
+  const connectEndpoint = double.addWebhookEndpoint({ url, account: account.id, connect: true });
   const connection = await api.ok('PUT', '/v1/stripe/connection', {
     secret_key: account.restrictedKey,
     webhook_secret: endpoint.secret,
+    connect_webhook_secret: connectEndpoint.secret,
   });
   expect(connection).toEqual({
     connected: true,
@@ -67,7 +68,7 @@ export async function connectStripe(api: Api, double: StripeDouble, serviceUrl: 
     account_id: null,
     connected_at: expect.any(String),
   });
-  return { account, webhookSecret: endpoint.secret };
+  return { account, webhookSecret: endpoint.secret, connectSecret: connectEndpoint.secret };
 }
 
 /** The customer saves `card` (a Stripe test card name) on the hosted page; waits until Stripe's event made it the default. */

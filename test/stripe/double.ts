@@ -54,9 +54,19 @@ export interface StripeDouble {
   /** Delivery controls: `mode = 'hold'`, `releaseHeld({ order })`, `duplicate`, `settle()`, `deliveries`. */
   webhooks: WebhookSender;
   taxRates: Map<string, string>;
-  createAccount(): StripeAccountKeys;
-  /** Registers a URL that receives the account's events signed with `secret` (a fresh `whsec_...` when omitted). */
-  addWebhookEndpoint(options: { url: string; secret?: string; enabledEvents?: string[]; account?: string }): {
+  /** A new account; with `platform`, connected to that account (Connect), whose Connect endpoints get its events. */
+  createAccount(options?: { platform?: string }): StripeAccountKeys;
+  /**
+   * Registers a URL that receives the account's events signed with `secret` (a fresh `whsec_...` when omitted);
+   * `connect`: the events of the account's connected accounts instead, each naming its `account`.
+   */
+  addWebhookEndpoint(options: {
+    url: string;
+    secret?: string;
+    enabledEvents?: string[];
+    account?: string;
+    connect?: boolean;
+  }): {
     id: string;
     secret: string;
   };
@@ -100,6 +110,7 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
   const state: DoubleState = { accounts: new Map(), charges: new ChargeLedger(), requests: [] };
   const webhooks = new WebhookSender({
     now,
+    accountById: (id) => state.accounts.get(id),
     retryDelaysMs: options.webhookRetryDelaysMs,
     attemptTimeoutMs: options.webhookAttemptTimeoutMs,
   });
@@ -120,8 +131,9 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
     secretKey: account.secretKey,
     restrictedKey: account.restrictedKey,
   });
-  const createAccount = () => {
-    const account = createAccountState(now());
+  const createAccount = ({ platform }: { platform?: string } = {}) => {
+    if (platform !== undefined && !state.accounts.has(platform)) throw new Error(`no platform account ${platform}`);
+    const account = createAccountState(now(), platform ?? null);
     state.accounts.set(account.id, account);
     return keysOf(account);
   };
@@ -208,8 +220,8 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
     webhooks,
     taxRates: core.taxRates,
     createAccount,
-    addWebhookEndpoint: ({ url, secret, enabledEvents, account }) => {
-      const { endpoint } = addWebhookEndpoint(accountById(account), now(), { url, secret, enabledEvents });
+    addWebhookEndpoint: ({ url, secret, enabledEvents, account, connect }) => {
+      const { endpoint } = addWebhookEndpoint(accountById(account), now(), { url, secret, enabledEvents, connect });
       return { id: endpoint.id, secret: endpoint.secret };
     },
     emitEvent: (type, object, { account } = {}) => {

@@ -18,7 +18,7 @@ export function newWebhookSecret(): string {
 export function addWebhookEndpoint(
   account: AccountState,
   now: number,
-  fields: { url: string; secret?: string; enabledEvents?: string[]; description?: string | null },
+  fields: { url: string; secret?: string; enabledEvents?: string[]; description?: string | null; connect?: boolean },
 ): { endpoint: WebhookEndpointState; object: StripeObject } {
   const endpoint: WebhookEndpointState = {
     id: newId('we'),
@@ -26,6 +26,7 @@ export function addWebhookEndpoint(
     secret: fields.secret ?? newWebhookSecret(),
     enabledEvents: fields.enabledEvents ?? ['*'],
     enabled: true,
+    connect: fields.connect ?? false,
   };
   account.webhookEndpoints.push(endpoint);
   const object = fromFixture('webhook_endpoint', {
@@ -83,6 +84,7 @@ export const eventRoutes: Route[] = [
         url,
         enabledEvents,
         description: readString(context.params, 'description'),
+        connect: readBoolean(context.params, 'connect') ?? false,
       });
       // The secret is in the create response only, as on Stripe.
       return { ...structuredClone(object), secret: endpoint.secret };

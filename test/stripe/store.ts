@@ -26,11 +26,15 @@ export interface WebhookEndpointState {
   /** Event types delivered; ['*'] for all. */
   enabledEvents: string[];
   enabled: boolean;
+  /** A Connect endpoint: it gets the events of the account's connected accounts (not its own), each naming its `account`. */
+  connect: boolean;
 }
 
 export interface AccountState {
   id: string;
   created: number;
+  /** The platform this account is connected to (Connect), or null. */
+  platform: string | null;
   secretKey: string;
   restrictedKey: string;
   objects: Map<string, StripeObject>;
@@ -132,10 +136,11 @@ export function fromFixture(name: FixtureName, fields: Record<string, unknown>):
   return { ...structuredClone(template), ...fields } as StripeObject;
 }
 
-export function createAccountState(created: number): AccountState {
+export function createAccountState(created: number, platform: string | null = null): AccountState {
   return {
     id: `acct_${newId('x', 16).slice(2)}`,
     created,
+    platform,
     secretKey: `sk_test_${newId('x', 40).slice(2)}`,
     restrictedKey: `rk_test_${newId('x', 40).slice(2)}`,
     objects: new Map(),

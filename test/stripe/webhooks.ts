@@ -48,6 +48,8 @@ interface PendingDelivery {
 
 export interface WebhookSenderOptions {
   now: () => number;
+  /** An account by id (a connected account's platform, whose Connect endpoints get its events). */
+  accountById?: (id: string) => AccountState | undefined;
   /** Waits before each retry of a failed delivery (Stripe retries for days; this is the compressed version). */
   retryDelaysMs?: number[];
   attemptTimeoutMs?: number;
@@ -68,9 +70,11 @@ export class WebhookSender {
   /** Aborts the attempts still running when the double closes. */
   private readonly closing = new AbortController();
   private readonly now: () => number;
+  private readonly accountById: (id: string) => AccountState | undefined;
 
   constructor(options: WebhookSenderOptions) {
     this.now = options.now;
+    this.accountById = options.accountById ?? (() => undefined);
     this.retryDelaysMs = options.retryDelaysMs ?? [200, 1_000, 5_000, 15_000, 60_000];
     this.attemptTimeoutMs = options.attemptTimeoutMs ?? 10_000;
   }
@@ -83,7 +87,8 @@ export class WebhookSender {
     cause: EventCause | null,
     previousAttributes?: Record<string, unknown>,
   ): StripeObject {
-    const endpoints = account.webhookEndpoints.filter((endpoint) => wantsEvent(endpoint, type));
+    const endpoints = this.endpointsFor(account, type);
+    const connected = (account.platform ?? cause?.connectedAccount) ? account.id : null;
     const event = fromFixture('event', {
       id: newId('evt'),
       type,
@@ -95,12 +100,24 @@ export class WebhookSender {
       },
       pending_webhooks: endpoints.length,
       request: { id: cause?.requestId ?? null, idempotency_key: cause?.idempotencyKey ?? null },
-      ...(cause?.connectedAccount ? { account: cause.connectedAccount } : {}),
+      ...(connected ? { account: connected } : {}),
     });
     saveObject(account, event);
     account.events.push(event);
     for (const endpoint of endpoints) this.enqueue({ account, event, endpoint });
     return event;
+  }
+
+  /**
+   * The account's own endpoints, and for a connected account its platform's Connect endpoints (as Stripe sends a
+   * connected account's events to both).
+   */
+  private endpointsFor(account: AccountState, type: string): WebhookEndpointState[] {
+    const platform = account.platform ? this.accountById(account.platform) : undefined;
+    return [
+      ...account.webhookEndpoints.filter((endpoint) => !endpoint.connect),
+      ...(platform?.webhookEndpoints.filter((endpoint) => endpoint.connect) ?? []),
+    ].filter((endpoint) => wantsEvent(endpoint, type));
   }
 
   private enqueue(pending: PendingDelivery): void {
@@ -138,8 +155,7 @@ export class WebhookSender {
   resend(account: AccountState, eventId: string): void {
     const event = account.events.find((candidate) => candidate.id === eventId);
     if (!event) throw new Error(`no event ${eventId} in ${account.id}`);
-    for (const endpoint of account.webhookEndpoints)
-      if (wantsEvent(endpoint, event.type)) void this.start({ account, event, endpoint }, 1);
+    for (const endpoint of this.endpointsFor(account, event.type)) void this.start({ account, event, endpoint }, 1);
   }
 
   /** Resolves once no delivery is running or waiting for a retry. */

@@ -552,7 +552,7 @@ describe('outgoing webhooks', () => {
     await api.ok('PATCH', `/v1/webhook_endpoints/${endpoint.id}`, { enabled: false });
   });
 
-  it('caps a notification body at 64 KiB, and checks the address again at every attempt', async () => {
+  it('caps a notification body at 64 KiB, and checks the address again at every claim', async () => {
     const endpoint = await createEndpoint('/capped');
     const [bigId] = await recordNotifications('credit_grant.expiring', 1, () => ({ blob: 'y'.repeat(100_000) }));
     await jobs.tick();

@@ -10,6 +10,8 @@ export interface Received {
   signature: string;
   body: string;
   path: string;
+  /** performance.now() when it arrived. */
+  at: number;
 }
 
 export interface Receiver {
@@ -55,6 +57,7 @@ export async function startReceiver(): Promise<Receiver> {
         signature: String(req.headers['webhook-signature']),
         body: Buffer.concat(chunks).toString(),
         path,
+        at: performance.now(),
       });
       const status = statusOf.get(path) ?? 200;
       if (status === 'hang') return;

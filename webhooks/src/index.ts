@@ -3,4 +3,11 @@
 export { generateSecret, isSecret, signatureHeader, signPayload } from './signing.ts';
 export { maxAttempts, retryDelayMs, retrySchedule } from './backoff.ts';
 export { checkDestination, isPublicAddress, type DestinationCheck } from './address.ts';
-export { sendWebhook, type SendOptions, type SendResult } from './sender.ts';
+export {
+  prepareDestination,
+  sendWebhook,
+  type Attempt,
+  type Destination,
+  type SendOptions,
+  type SendResult,
+} from './sender.ts';

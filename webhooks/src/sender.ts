@@ -2,9 +2,9 @@
 // not followed (a 3xx is a failure, as in the Standard Webhooks guidance); only 2xx is success.
 import http from 'node:http';
 import https from 'node:https';
-import type { LookupFunction } from 'node:net';
+import net, { type LookupFunction } from 'node:net';
 import { checkDestination, type Resolver } from './address.ts';
-import { signatureHeader } from './signing.ts';
+import { signingKeys, signWithKeys } from './signing.ts';
 
 const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 64 });
@@ -39,40 +39,95 @@ export interface SendResult {
   error: string | null;
 }
 
-export async function sendWebhook(options: SendOptions): Promise<SendResult> {
-  const started = performance.now();
-  const elapsed = () => Math.round(performance.now() - started);
+/** Where a batch of attempts goes: the URL's addresses, checked once, and the request options built once. */
+export type Destination = { ok: true; send: (attempt: Attempt) => Promise<SendResult> } | { ok: false; reason: string };
+
+/** One signed POST to a destination. */
+export interface Attempt {
+  /** The message id: `webhook-id`, the same on every attempt. */
+  id: string;
+  /** Seconds since the epoch: `webhook-timestamp`. */
+  timestamp: number;
+  body: string;
+}
+
+/**
+ * Resolves and checks the URL's host once for the attempts that follow (a delivery job checks it again at each
+ * claimed batch), and connects each of them to the addresses checked, never to a second answer of the resolver.
+ */
+export async function prepareDestination(
+  options: Omit<SendOptions, 'id' | 'timestamp' | 'body'>,
+): Promise<Destination> {
   const destination = await checkDestination(options.url, {
     allowPrivate: options.allowPrivate,
     resolve: options.resolve,
   });
-  if (!destination.ok)
-    return {
-      ok: false,
-      status: null,
-      latencyMs: elapsed(),
-      responseExcerpt: '',
-      error: `destination refused: ${destination.reason}`,
-    };
+  if (!destination.ok) return { ok: false, reason: destination.reason };
   const url = new URL(options.url);
-  const addresses = destination.addresses;
-  // Connect to the addresses just checked, never to a second answer of the resolver.
+  const entries = destination.addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
   const lookup: LookupFunction = (_hostname, lookupOptions, callback) => {
-    const entries = addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
     if ((lookupOptions as { all?: boolean }).all)
       (callback as unknown as (e: null, a: typeof entries) => void)(null, entries);
     else callback(null, entries[0].address, entries[0].family);
   };
-  const body = Buffer.from(options.body);
-  const headers = {
-    'content-type': 'application/json',
-    'content-length': String(body.length),
-    'user-agent': options.userAgent ?? 'Tariff-Webhooks/1.0',
-    'webhook-id': options.id,
-    'webhook-timestamp': String(options.timestamp),
-    'webhook-signature': signatureHeader(options.secrets, options.id, options.timestamp, options.body),
+  const https_ = url.protocol === 'https:';
+  const request = {
+    protocol: url.protocol,
+    hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port || (https_ ? 443 : 80),
+    path: url.pathname + url.search,
+    servername: net.isIP(url.hostname) ? undefined : url.hostname,
+    method: 'POST',
+    agent: https_ ? httpsAgent : httpAgent,
+    lookup,
   };
-  const transport = url.protocol === 'https:' ? https : http;
+  const keys = signingKeys(options.secrets);
+  const userAgent = options.userAgent ?? 'Tariff-Webhooks/1.0';
+  const transport = https_ ? https : http;
+  return {
+    ok: true,
+    send: (attempt) =>
+      post(
+        transport,
+        request,
+        options.timeoutMs,
+        {
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(attempt.body)),
+          'user-agent': userAgent,
+          'webhook-id': attempt.id,
+          'webhook-timestamp': String(attempt.timestamp),
+          'webhook-signature': signWithKeys(keys, attempt.id, attempt.timestamp, attempt.body),
+        },
+        attempt.body,
+      ),
+  };
+}
+
+/** One attempt on its own: the destination checked, then the signed POST. */
+export async function sendWebhook(options: SendOptions): Promise<SendResult> {
+  const started = performance.now();
+  const destination = await prepareDestination(options);
+  if (!destination.ok)
+    return {
+      ok: false,
+      status: null,
+      latencyMs: Math.round(performance.now() - started),
+      responseExcerpt: '',
+      error: `destination refused: ${destination.reason}`,
+    };
+  return destination.send(options);
+}
+
+function post(
+  transport: typeof http | typeof https,
+  options: http.RequestOptions & https.RequestOptions,
+  timeoutMs: number,
+  headers: http.OutgoingHttpHeaders,
+  body: string,
+): Promise<SendResult> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
   return new Promise<SendResult>((resolve) => {
     let settled = false;
     const finish = (result: Omit<SendResult, 'latencyMs'>) => {
@@ -81,35 +136,31 @@ export async function sendWebhook(options: SendOptions): Promise<SendResult> {
       clearTimeout(timer);
       resolve({ ...result, latencyMs: elapsed() });
     };
-    const request = transport.request(
-      url,
-      { method: 'POST', headers, agent: url.protocol === 'https:' ? httpsAgent : httpAgent, lookup },
-      (response) => {
-        const chunks: Buffer[] = [];
-        let kept = 0;
-        response.on('data', (chunk: Buffer) => {
-          if (kept < excerptBytes) {
-            chunks.push(chunk.subarray(0, excerptBytes - kept));
-            kept += Math.min(chunk.length, excerptBytes - kept);
-          }
+    const request = transport.request({ ...options, headers }, (response) => {
+      const chunks: Buffer[] = [];
+      let kept = 0;
+      response.on('data', (chunk: Buffer) => {
+        if (kept < excerptBytes) {
+          chunks.push(chunk.subarray(0, excerptBytes - kept));
+          kept += Math.min(chunk.length, excerptBytes - kept);
+        }
+      });
+      response.on('end', () => {
+        const status = response.statusCode ?? 0;
+        finish({
+          ok: status >= 200 && status < 300,
+          status,
+          responseExcerpt: Buffer.concat(chunks).toString('utf8'),
+          error: null,
         });
-        response.on('end', () => {
-          const status = response.statusCode ?? 0;
-          finish({
-            ok: status >= 200 && status < 300,
-            status,
-            responseExcerpt: Buffer.concat(chunks).toString('utf8'),
-            error: null,
-          });
-        });
-        response.on('error', (error) =>
-          finish({ ok: false, status: response.statusCode ?? null, responseExcerpt: '', error: describe(error) }),
-        );
-      },
-    );
+      });
+      response.on('error', (error) =>
+        finish({ ok: false, status: response.statusCode ?? null, responseExcerpt: '', error: describe(error) }),
+      );
+    });
     const timer = setTimeout(() => {
-      request.destroy(new Error(`timed out after ${options.timeoutMs} ms`));
-    }, options.timeoutMs);
+      request.destroy(new Error(`timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
     request.on('error', (error) => finish({ ok: false, status: null, responseExcerpt: '', error: describe(error) }));
     request.end(body);
   });

@@ -9,6 +9,13 @@ export const connectStripeInput = z.strictObject({
   ),
   /** The signing secret of the Stripe webhook endpoint that sends to /v1/stripe/events/{tenant}. */
   webhook_secret: text(255).regex(/^whsec_[A-Za-z0-9+/=_-]{8,}$/, 'a Stripe webhook signing secret (whsec_...)'),
+  /**
+   * The signing secret of the Stripe Connect endpoint (events of the resellers' connected accounts) that sends to
+   * the same URL; without it, events naming an `account` are refused.
+   */
+  connect_webhook_secret: text(255)
+    .regex(/^whsec_[A-Za-z0-9+/=_-]{8,}$/, 'a Stripe webhook signing secret (whsec_...)')
+    .optional(),
 });
 export type ConnectStripeInput = z.infer<typeof connectStripeInput>;
 

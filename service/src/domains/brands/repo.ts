@@ -178,3 +178,14 @@ export async function findLogo(
     from brand_logos where tenant_id = ${tenantId} and digest = ${digest}`;
   return row ? { ...logoRefOf(row), data: Buffer.from(row.bytes) } : undefined;
 }
+
+/** The reseller whose brand collects through this Stripe account (Connect), if one does. */
+export async function findResellerByStripeAccount(
+  { db, tenantId }: TenantScope,
+  stripeAccount: string,
+): Promise<string | undefined> {
+  const [row] = await db`
+    select customer_id from reseller_brands where tenant_id = ${tenantId} and stripe_account = ${stripeAccount}
+    order by customer_id limit 1`;
+  return row?.customer_id;
+}

@@ -103,6 +103,10 @@ export async function stripeAccountOf(scope: TenantScope, customerId: string): P
   return (await issuersOf(scope, [customerId])).get(customerId)?.stripe_account ?? null;
 }
 
+/** The reseller collecting through a connected Stripe account, if a brand of this tenant names it. */
+export const resellerOfStripeAccount = (scope: TenantScope, stripeAccount: string) =>
+  repo.findResellerByStripeAccount(scope, stripeAccount);
+
 /** First of `count` consecutive numbers of the reseller's own gapless invoice sequence, in the caller's transaction. */
 export const takeResellerInvoiceNumbers = (scope: TenantScope, resellerId: string, count: number) =>
   repo.takeResellerNumbers(scope, resellerId, 'invoice', count);

@@ -1,5 +1,6 @@
 // Incoming Stripe events at POST /v1/stripe/events/{tenant}: verified on the raw body with the tenant's signing
-// secret, recorded once by their id, and applied in the same transaction, so a replay finds them recorded and a
+// secret (an event naming a connected `account`, a reseller's, with the secret of the tenant's Connect endpoint,
+// and applied only to what that reseller collects), recorded once by their id, and applied in the same transaction, so a replay finds them recorded and a
 // crash mid-way leaves nothing (Stripe sends the event again). Each handler moves state forward only: a paid
 // invoice stays paid, a failure of an attempt the collection has moved past is stale, a payment method or dispute
 // older than the one held does not replace it. Late, repeated and out-of-order events are therefore harmless.
@@ -12,6 +13,7 @@ import { allocateProRata, formatMoney, toNano } from '../../platform/money.ts';
 import * as creditNotesRepo from '../creditnotes/repo.ts';
 import { issueCreditNoteLocked } from '../creditnotes/service.ts';
 import * as invoicesRepo from '../invoices/repo.ts';
+import { resellerOfStripeAccount, stripeAccountOf } from '../brands/service.ts';
 import { accounts, postTransactions } from '../ledger/service.ts';
 import { applyIntent, notifyInvoice, secretKeyOf } from './collect.ts';
 import { fromMinorUnits } from './dunning.ts';
@@ -23,6 +25,45 @@ type Handler = (deps: Deps, scope: TenantScope, event: Stripe.Event, context: Ha
 interface HandlerContext {
   /** Objects read from Stripe before the transaction (a Checkout session's SetupIntent). */
   setupIntent?: Stripe.SetupIntent;
+}
+
+/** The connected account an event came from (Connect: a reseller's), or null for the tenant's own account. */
+const accountOf = (event: Stripe.Event): string | null => (typeof event.account === 'string' ? event.account : null);
+
+/** Where a Stripe object of the tenant's belongs: the account that collects it, as `accountOf` names one. */
+const describeAccount = (account: string | null) => account ?? "the tenant's own account";
+
+/**
+ * Why an event may not touch what it names: it came from another account than the one collecting it (a
+ * reseller's connected account naming the tenant's invoice, or another reseller's). Undefined when it may.
+ */
+function otherAccount(event: Stripe.Event, collectedThrough: string | null): string | undefined {
+  const from = accountOf(event);
+  return from === collectedThrough
+    ? undefined
+    : `collected through ${describeAccount(collectedThrough)}, not ${describeAccount(from)}`;
+}
+
+const invoiceAccount = (invoice: invoicesRepo.Invoice) => invoice.issuer?.stripe_account ?? null;
+
+/** A connected account's event, unless a reseller brand of this tenant collects through that account. */
+async function foreignAccount(scope: TenantScope, event: Stripe.Event): Promise<Outcome | undefined> {
+  const account = accountOf(event);
+  if (account === null || (await resellerOfStripeAccount(scope, account))) return undefined;
+  return {
+    outcome: 'unmatched',
+    detail: `no reseller brand of this tenant collects through Stripe account ${account}`,
+  };
+}
+
+/** The event's claimed connected account, read before verifying to choose the secret that must verify it. */
+function claimedAccount(rawBody: Buffer): string | null {
+  try {
+    const account = (JSON.parse(rawBody.toString('utf8')) as { account?: unknown })?.account;
+    return typeof account === 'string' ? account : null;
+  } catch {
+    return null;
+  }
 }
 
 export interface ReceivedEvent {
@@ -57,18 +98,29 @@ export async function receiveStripeEvent(
   const key = settingsOf(deps).secretsKey;
   if (!key)
     throw notFound('stripe_not_connected', 'Stripe secrets cannot be opened on this server (SECRETS_KEY unset)');
+  const connect = claimedAccount(rawBody) !== null;
+  if (connect && !connection.connectWebhookSecretSealed)
+    throw invalid(
+      'invalid_signature',
+      "A connected account's event, and this tenant has set no Connect signing secret",
+      [{ field: '(headers).stripe-signature', reason: 'PUT /v1/stripe/connection with connect_webhook_secret first' }],
+    );
   let event: Stripe.Event;
   try {
     event = verifyStripeEvent(
       rawBody,
       signature,
-      openSecret(connection.webhookSecretSealed, key, `${tenantId}:stripe_webhook_secret`),
+      connect
+        ? openSecret(connection.connectWebhookSecretSealed!, key, `${tenantId}:stripe_connect_webhook_secret`)
+        : openSecret(connection.webhookSecretSealed, key, `${tenantId}:stripe_webhook_secret`),
     );
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw invalid('invalid_signature', "The Stripe signature does not verify with this tenant's signing secret", [
-      { field: '(headers).stripe-signature', reason },
-    ]);
+    throw invalid(
+      'invalid_signature',
+      `The Stripe signature does not verify with this tenant's ${connect ? 'Connect ' : ''}signing secret`,
+      [{ field: '(headers).stripe-signature', reason }],
+    );
   }
   if (typeof event?.id !== 'string' || typeof event.type !== 'string' || typeof event.data?.object !== 'object') {
     throw invalid('invalid_event', 'The body is not a Stripe event', [
@@ -82,9 +134,11 @@ export async function receiveStripeEvent(
   try {
     return await withTenant(deps.db, tenantId, async (tx) => {
       const handler = handlers[event.type as keyof typeof handlers] as Handler | undefined;
-      const result = handler
-        ? await handler(deps, scope(tx), event, context)
-        : { outcome: 'ignored' as const, detail: 'Tariff does not act on this event type' };
+      const result =
+        (await foreignAccount(scope(tx), event)) ??
+        (handler
+          ? await handler(deps, scope(tx), event, context)
+          : { outcome: 'ignored' as const, detail: 'Tariff does not act on this event type' });
       const row: repo.StripeEventRow = {
         id: event.id,
         type: event.type,
@@ -92,6 +146,7 @@ export async function receiveStripeEvent(
         livemode: Boolean(event.livemode),
         outcome: result.outcome,
         detail: result.detail,
+        account: accountOf(event),
         payload: event,
         receivedAt: deps.clock.now(),
       };
@@ -125,6 +180,8 @@ async function readAhead(
     return {
       setupIntent: await stripeClient(settingsOf(deps), secretKeyOf(deps, tenantId, connection)).setupIntents.retrieve(
         session.setup_intent,
+        {},
+        accountOf(event) ? { stripeAccount: accountOf(event)! } : {},
       ),
     };
   } catch (error) {
@@ -159,8 +216,10 @@ const onPaymentIntent: Handler = async (deps, scope, event) => {
   const intent = event.data.object as Stripe.PaymentIntent;
   const target = await intentTarget(scope, intent);
   if ('foreign' in target) return { outcome: 'unmatched', detail: target.foreign };
-  if (!(await invoicesRepo.findInvoice(scope, target.invoiceId)))
-    return { outcome: 'unmatched', detail: `no invoice ${target.invoiceId}` };
+  const invoice = await invoicesRepo.findInvoice(scope, target.invoiceId);
+  if (!invoice) return { outcome: 'unmatched', detail: `no invoice ${target.invoiceId}` };
+  const other = otherAccount(event, invoiceAccount(invoice));
+  if (other) return { outcome: 'unmatched', detail: `invoice ${invoice.id} is ${other}` };
   // The event's own status decides, not a later one: a payment_failed event carries the intent as it was then.
   const status =
     event.type === 'payment_intent.succeeded'
@@ -183,7 +242,12 @@ const onPaymentIntent: Handler = async (deps, scope, event) => {
     : { outcome: 'applied', detail: result };
 };
 
-const onSetupSucceeded = async (deps: Deps, scope: TenantScope, setup: Stripe.SetupIntent): Promise<Outcome> => {
+const onSetupSucceeded = async (
+  deps: Deps,
+  scope: TenantScope,
+  event: Stripe.Event,
+  setup: Stripe.SetupIntent,
+): Promise<Outcome> => {
   const customerId = typeof setup.customer === 'string' ? setup.customer : setup.customer?.id;
   const paymentMethod = typeof setup.payment_method === 'string' ? setup.payment_method : setup.payment_method?.id;
   if (!customerId || !paymentMethod)
@@ -192,6 +256,8 @@ const onSetupSucceeded = async (deps: Deps, scope: TenantScope, setup: Stripe.Se
     return { outcome: 'stale', detail: `the setup intent is ${setup.status}` };
   const customer = await repo.findStripeCustomerByStripeId(scope, customerId);
   if (!customer) return { outcome: 'unmatched', detail: `no Tariff customer for ${customerId}` };
+  const other = otherAccount(event, await stripeAccountOf(scope, customer.customerId));
+  if (other) return { outcome: 'unmatched', detail: `customer ${customerId} is ${other}` };
   const set = await repo.setPaymentMethod(
     scope,
     customer.customerId,
@@ -212,6 +278,8 @@ const onRefund: Handler = async (deps, scope, event) => {
   if ('foreign' in target) return { outcome: 'unmatched', detail: target.foreign };
   const invoice = await invoicesRepo.findInvoice(scope, target.invoiceId, { lock: true });
   if (!invoice) return { outcome: 'unmatched', detail: `no invoice ${target.invoiceId}` };
+  const other = otherAccount(event, invoiceAccount(invoice));
+  if (other) return { outcome: 'unmatched', detail: `invoice ${invoice.id} is ${other}` };
   // Each refund once, by its id; without the list, what was refunded beyond the refunds already recorded.
   const listed = charge.refunds?.data
     ?.filter((r) => r.status !== 'failed' && r.status !== 'canceled')
@@ -321,6 +389,8 @@ const onDispute: Handler = async (deps, scope, event) => {
   const invoiceId = target && !('foreign' in target) ? target.invoiceId : null;
   const invoice = invoiceId ? await invoicesRepo.findInvoice(scope, invoiceId) : undefined;
   if (!invoice) return { outcome: 'unmatched', detail: 'the dispute names no Tariff invoice' };
+  const other = otherAccount(event, invoiceAccount(invoice));
+  if (other) return { outcome: 'unmatched', detail: `invoice ${invoice.id} is ${other}` };
   const moved = await repo.upsertDispute(
     scope,
     {
@@ -360,10 +430,10 @@ const handlers = {
   'payment_intent.requires_action': onPaymentIntent,
   'payment_intent.canceled': onPaymentIntent,
   'setup_intent.succeeded': (deps, scope, event) =>
-    onSetupSucceeded(deps, scope, event.data.object as Stripe.SetupIntent),
+    onSetupSucceeded(deps, scope, event, event.data.object as Stripe.SetupIntent),
   'checkout.session.completed': async (deps, scope, event, context) =>
     context.setupIntent
-      ? onSetupSucceeded(deps, scope, context.setupIntent)
+      ? onSetupSucceeded(deps, scope, event, context.setupIntent)
       : { outcome: 'ignored', detail: 'not a setup session, or its setup intent could not be read' },
   'charge.refunded': onRefund,
   'charge.dispute.created': onDispute,

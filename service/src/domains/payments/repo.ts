@@ -7,6 +7,8 @@ export interface Connection {
   keyLast4: string;
   mode: 'live' | 'test';
   webhookSecretSealed: string;
+  /** The signing secret of the platform's Connect endpoint (resellers' connected accounts), if set. */
+  connectWebhookSecretSealed: string | null;
   accountId: string | null;
   connectedAt: Date;
   updatedAt: Date;
@@ -14,10 +16,11 @@ export interface Connection {
 
 export async function upsertConnection({ db, tenantId }: TenantScope, c: Connection): Promise<void> {
   await db`
-    insert into stripe_connections (tenant_id, secret_key_sealed, key_last4, mode, webhook_secret_sealed, account_id, connected_at, updated_at)
-    values (${tenantId}, ${c.secretKeySealed}, ${c.keyLast4}, ${c.mode}, ${c.webhookSecretSealed}, ${c.accountId}, ${c.connectedAt}, ${c.updatedAt})
+    insert into stripe_connections (tenant_id, secret_key_sealed, key_last4, mode, webhook_secret_sealed, connect_webhook_secret_sealed, account_id, connected_at, updated_at)
+    values (${tenantId}, ${c.secretKeySealed}, ${c.keyLast4}, ${c.mode}, ${c.webhookSecretSealed}, ${c.connectWebhookSecretSealed}, ${c.accountId}, ${c.connectedAt}, ${c.updatedAt})
     on conflict (tenant_id) do update set secret_key_sealed = excluded.secret_key_sealed, key_last4 = excluded.key_last4, mode = excluded.mode,
-      webhook_secret_sealed = excluded.webhook_secret_sealed, account_id = excluded.account_id, connected_at = excluded.connected_at, updated_at = excluded.updated_at`;
+      webhook_secret_sealed = excluded.webhook_secret_sealed, connect_webhook_secret_sealed = excluded.connect_webhook_secret_sealed,
+      account_id = excluded.account_id, connected_at = excluded.connected_at, updated_at = excluded.updated_at`;
 }
 
 export async function findConnection({ db, tenantId }: TenantScope): Promise<Connection | undefined> {
@@ -28,6 +31,7 @@ export async function findConnection({ db, tenantId }: TenantScope): Promise<Con
         keyLast4: r.key_last4,
         mode: r.mode,
         webhookSecretSealed: r.webhook_secret_sealed,
+        connectWebhookSecretSealed: r.connect_webhook_secret_sealed,
         accountId: r.account_id,
         connectedAt: r.connected_at,
         updatedAt: r.updated_at,
@@ -281,6 +285,8 @@ export interface StripeEventRow {
   livemode: boolean;
   outcome: 'applied' | 'stale' | 'ignored' | 'unmatched';
   detail: string | null;
+  /** The connected account (Connect) the event came from; null: the tenant's own account. */
+  account: string | null;
   payload: unknown;
   receivedAt: Date;
 }
@@ -297,6 +303,7 @@ const fromDbEvent = (r: Record<string, any>): StripeEventRow => ({
   livemode: r.livemode,
   outcome: r.outcome,
   detail: r.detail,
+  account: r.account,
   payload: r.payload,
   receivedAt: r.received_at,
 });
@@ -304,8 +311,8 @@ const fromDbEvent = (r: Record<string, any>): StripeEventRow => ({
 /** Records an event once; false when its id was recorded already (a replay). */
 export async function insertEvent({ db, tenantId }: TenantScope, e: StripeEventRow): Promise<boolean> {
   const result = await db`
-    insert into stripe_events (tenant_id, id, type, stripe_created, livemode, outcome, detail, payload, received_at)
-    values (${tenantId}, ${e.id}, ${e.type}, ${e.stripeCreated}, ${e.livemode}, ${e.outcome}, ${e.detail}, ${db.json(e.payload as never)}, ${e.receivedAt})
+    insert into stripe_events (tenant_id, id, type, stripe_created, livemode, outcome, detail, account, payload, received_at)
+    values (${tenantId}, ${e.id}, ${e.type}, ${e.stripeCreated}, ${e.livemode}, ${e.outcome}, ${e.detail}, ${e.account}, ${db.json(e.payload as never)}, ${e.receivedAt})
     on conflict (tenant_id, id) do nothing`;
   return result.count > 0;
 }

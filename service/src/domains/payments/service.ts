@@ -92,6 +92,9 @@ export async function connectStripe(deps: Deps, actor: Actor, input: ConnectStri
     keyLast4: input.secret_key.slice(-4),
     mode: input.secret_key.includes('_live_') ? 'live' : 'test',
     webhookSecretSealed: sealSecret(input.webhook_secret, key, `${actor.tenantId}:stripe_webhook_secret`),
+    connectWebhookSecretSealed: input.connect_webhook_secret
+      ? sealSecret(input.connect_webhook_secret, key, `${actor.tenantId}:stripe_connect_webhook_secret`)
+      : null,
     accountId: null,
     connectedAt: now,
     updatedAt: now,

@@ -235,6 +235,11 @@ export interface ClaimedDelivery {
   body: string;
   attempts: number;
   status: 'pending' | 'succeeded' | 'failed';
+  /**
+   * The claimed row version (its ctid): the outcome is written there, so only if nobody changed the delivery
+   * since the claim (a lapsed lease claimed again, a manual retry), and without a plan that could scan the backlog.
+   */
+  rowId: string;
 }
 
 /** Where a job's last claim ended: the claimed deliveries' greatest (due instant as text, message id). */
@@ -247,6 +252,10 @@ export interface ClaimCursor {
  * Takes up to `limit` due deliveries of one endpoint and pushes them to `leaseUntil`, so a second worker skips
  * them and, if this one dies mid-attempt, they fall due again when the lease lapses. In the due index's order,
  * after `after` (the previous claim's end) when given; with the cursor of this claim's end.
+ * One statement. The rows are updated by their ctid (a TID scan) and the bodies read by key in a subquery per
+ * row: no join is left for the planner to order. With the subtree policies (migration 080) and no statistics yet
+ * (a backlog just recorded), it estimated one row per endpoint and joined the endpoint's whole backlog against
+ * each batch (100,000 x 128 comparisons per claim).
  */
 export async function claimDueDeliveries(
   { db, tenantId }: TenantScope,
@@ -257,30 +266,32 @@ export async function claimDueDeliveries(
   after?: ClaimCursor,
 ): Promise<{ claimed: ClaimedDelivery[]; cursor: ClaimCursor | undefined }> {
   const rows = await db`
-    with due as (
-      select message_id, next_attempt_at from webhook_deliveries
+    with due as materialized (
+      select ctid, message_id, next_attempt_at from webhook_deliveries
       where tenant_id = ${tenantId} and endpoint_id = ${endpointId} and status = 'pending' and next_attempt_at <= ${now}
       ${after ? db`and (next_attempt_at, message_id) > (${after.dueAt}::timestamptz, ${after.messageId})` : db``}
       order by next_attempt_at, message_id
       limit ${limit}
       for update skip locked
+    ), last as materialized (
+      select next_attempt_at, message_id from due order by next_attempt_at desc, message_id desc limit 1
+    ), claimed as (
+      update webhook_deliveries d set next_attempt_at = ${leaseUntil}
+      where d.ctid = any(array(select ctid from due))
+      returning d.ctid::text as row_id, d.message_id, d.attempts, d.status,
+        (select m.body from webhook_messages m where m.tenant_id = d.tenant_id and m.id = d.message_id) as body
     )
-    update webhook_deliveries d set next_attempt_at = ${leaseUntil}
-    from due, webhook_messages m
-    where d.tenant_id = ${tenantId} and d.endpoint_id = ${endpointId} and d.message_id = due.message_id
-      and m.tenant_id = d.tenant_id and m.id = d.message_id
-    returning d.message_id, d.attempts, d.status, m.body,
-      to_char(due.next_attempt_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as due_at`;
-  let cursor: ClaimCursor | undefined;
-  for (const r of rows) {
-    // Fixed-width UTC text to the microsecond (a Date would drop them): ordered as the instants are.
-    if (!cursor || r.due_at > cursor.dueAt || (r.due_at === cursor.dueAt && r.message_id > cursor.messageId))
-      cursor = { dueAt: r.due_at, messageId: r.message_id };
-  }
-  return {
-    claimed: rows.map((r) => ({ messageId: r.message_id, body: r.body, attempts: r.attempts, status: r.status })),
-    cursor,
-  };
+    select c.*,
+      (select to_char(next_attempt_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') from last) as last_due_at,
+      (select message_id from last) as last_message_id
+    from claimed c`;
+  // Fixed-width UTC text to the microsecond (a Date would drop them): ordered as the instants are.
+  const cursor = rows.length > 0 ? { dueAt: rows[0].last_due_at, messageId: rows[0].last_message_id } : undefined;
+  return { claimed: rows.map(fromDbClaimed), cursor };
+}
+
+function fromDbClaimed(r: Record<string, any>): ClaimedDelivery {
+  return { messageId: r.message_id, body: r.body, attempts: r.attempts, status: r.status, rowId: r.row_id };
 }
 
 /** Claims one delivery whatever its state (a manual retry); pending with the lease while the attempt runs. */
@@ -299,12 +310,14 @@ export async function claimDelivery(
     from old, webhook_messages m
     where d.tenant_id = ${tenantId} and d.endpoint_id = ${endpointId} and d.message_id = old.message_id
       and m.tenant_id = d.tenant_id and m.id = d.message_id
-    returning d.message_id, d.attempts, old.status, m.body`;
-  return r ? { messageId: r.message_id, body: r.body, attempts: r.attempts, status: r.status } : undefined;
+    returning d.ctid::text as row_id, d.message_id, d.attempts, old.status, m.body`;
+  return r ? fromDbClaimed(r) : undefined;
 }
 
 export interface AttemptRecord {
   messageId: string;
+  /** The claimed row version (ClaimedDelivery.rowId). */
+  rowId: string;
   attempt: number;
   trigger: 'scheduled' | 'manual';
   startedAt: Date;
@@ -337,15 +350,16 @@ export async function recordAttempts(
       ${column((a) => a.messageId)}::text[], ${column((a) => a.attempt)}::text[]::int[], ${column((a) => a.trigger)}::text[],
       ${column((a) => a.startedAt)}::text[]::timestamptz[], ${column((a) => a.succeeded)}::text[]::boolean[], ${column((a) => a.statusCode)}::text[]::int[],
       ${column((a) => a.latencyMs)}::text[]::int[], ${column((a) => a.responseExcerpt)}::text[], ${column((a) => a.error)}::text[])`.execute();
+  // By the claimed row versions (a TID scan, as the claim): a delivery changed since its claim keeps that change.
   const updated = db`
     update webhook_deliveries d set status = u.status, attempts = u.attempt, next_attempt_at = u.next_attempt_at,
       last_attempt_at = u.started_at, last_status_code = u.status_code, last_error = u.error
-    from unnest(${column((a) => a.messageId)}::text[], ${column((a) => a.status)}::text[], ${column((a) => a.attempt)}::text[]::int[],
-      ${column((a) => a.nextAttemptAt)}::text[]::timestamptz[], ${column((a) => a.startedAt)}::text[]::timestamptz[],
-      ${column((a) => a.statusCode)}::text[]::int[], ${column((a) => a.error)}::text[])
-      as u(message_id, status, attempt, next_attempt_at, started_at, status_code, error)
-    where d.tenant_id = ${tenantId} and d.endpoint_id = ${endpointId} and d.message_id = u.message_id
-      and d.message_id = any(${column((a) => a.messageId)}::text[])`.execute();
+    from unnest(${column((a) => a.rowId)}::text[]::tid[], ${column((a) => a.messageId)}::text[], ${column((a) => a.status)}::text[],
+      ${column((a) => a.attempt)}::text[]::int[], ${column((a) => a.nextAttemptAt)}::text[]::timestamptz[],
+      ${column((a) => a.startedAt)}::text[]::timestamptz[], ${column((a) => a.statusCode)}::text[]::int[], ${column((a) => a.error)}::text[])
+      as u(row_id, message_id, status, attempt, next_attempt_at, started_at, status_code, error)
+    where d.ctid = any(${column((a) => a.rowId)}::text[]::tid[]) and d.ctid = u.row_id
+      and d.tenant_id = ${tenantId} and d.endpoint_id = ${endpointId} and d.message_id = u.message_id`.execute();
   await Promise.all([inserted, updated]);
 }
 

@@ -4,11 +4,20 @@
 // Delivery is at least once: an attempt is claimed with a lease before it is sent, so a crash resends it later
 // under the same webhook-id.
 import crypto from 'node:crypto';
-import { checkDestination, generateSecret, retryDelayMs, sendWebhook, type SendResult } from '@tariff/webhooks';
+import {
+  checkDestination,
+  generateSecret,
+  prepareDestination,
+  retryDelayMs,
+  sendWebhook,
+  type Destination,
+  type SendResult,
+} from '@tariff/webhooks';
 import type { ApiSchemas } from '../../platform/api.ts';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
+import { foregroundBusy } from '../../platform/foreground.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { invalid, notFound } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
@@ -33,6 +42,8 @@ export interface WebhookSettings {
   disableAfterDays: number;
   /** Attempts in flight at once per endpoint (WEBHOOK_CONCURRENCY, default 16). */
   concurrency: number;
+  /** Attempts the process starts per second while it answers requests (WEBHOOK_BUSY_RATE, default 200). */
+  busyRate: number;
 }
 
 export function webhookSettings(env: NodeJS.ProcessEnv = process.env): WebhookSettings {
@@ -48,6 +59,7 @@ export function webhookSettings(env: NodeJS.ProcessEnv = process.env): WebhookSe
     timeoutMs: number('WEBHOOK_TIMEOUT_MS', 15_000),
     disableAfterDays: number('WEBHOOK_DISABLE_AFTER_DAYS', 5),
     concurrency: number('WEBHOOK_CONCURRENCY', 16),
+    busyRate: number('WEBHOOK_BUSY_RATE', 200),
   };
 }
 
@@ -487,6 +499,7 @@ export function planAttempts(
     }
     return {
       messageId: claimed.messageId,
+      rowId: claimed.rowId,
       attempt,
       trigger,
       startedAt,
@@ -586,6 +599,27 @@ async function attemptNow(deps: Deps, tenantId: string, endpointId: string, mess
   return attempts.at(-1)!;
 }
 
+/** When the next attempt may start while the foreground is busy: one slot per 1/busyRate s, shared by every job. */
+let nextBusySlot = 0;
+
+/**
+ * Delivery is background work: while the process answers requests (platform/foreground.ts), attempts start at
+ * `busyRate` per second at most, whichever jobs send them, so a backlog drains without taking ingestion's CPU and
+ * database; otherwise at once.
+ */
+async function yieldToForeground(busyRate: number): Promise<void> {
+  const now = performance.now();
+  if (!foregroundBusy(now)) return;
+  const slot = Math.max(nextBusySlot, now);
+  nextBusySlot = slot + 1000 / busyRate;
+  if (slot > now) await new Promise((resolve) => setTimeout(resolve, slot - now));
+}
+
+/** A refused destination's outcome for each of its attempts: nothing is sent. */
+function refused(reason: string): SendResult {
+  return { ok: false, status: null, latencyMs: 0, responseExcerpt: '', error: `destination refused: ${reason}` };
+}
+
 /**
  * The delivery job's work for one endpoint: claim its due deliveries a batch at a time, send them with
  * `concurrency` attempts in flight, record the outcomes a batch at a time; until none is due or `budgetMs` has
@@ -593,7 +627,8 @@ async function attemptNow(deps: Deps, tenantId: string, endpointId: string, mess
  * Streamed, not batch by batch: every attempt in flight is followed at once by the next claimed delivery, the
  * next batch is claimed while the last one's deliveries are still queued, and outcomes are recorded behind the
  * sending, so neither the receiver nor the sockets wait on the database's round trips or on a batch's slowest
- * answer. A 410 stops the sending at once; the recorded outcome disables the endpoint.
+ * answer. A 410 stops the sending at once; the recorded outcome disables the endpoint. The endpoint is read again
+ * and its address checked again at each claim; its attempts connect to the addresses checked.
  */
 export async function deliverEndpoint(
   deps: Deps,
@@ -608,7 +643,7 @@ export async function deliverEndpoint(
   const lease = leaseMs(settings, 2 * batchSize);
   const started = performance.now();
   let endpoint: repo.Endpoint | undefined;
-  const queue: repo.ClaimedDelivery[] = [];
+  const queue: { delivery: repo.ClaimedDelivery; destination: Destination }[] = [];
   let claiming: Promise<void> | undefined;
   // Each claim resumes where the one before it ended (repo.claimDueDeliveries; migration 051).
   let cursor: repo.ClaimCursor | undefined;
@@ -636,7 +671,15 @@ export async function deliverEndpoint(
     });
     if (!found.current?.enabled) drained = true;
     else endpoint = found.current;
-    queue.push(...found.claimed);
+    if (found.claimed.length > 0) {
+      const destination = await prepareDestination({
+        url: endpoint!.url,
+        secrets: signingSecrets(endpoint!, now),
+        timeoutMs: settings.timeoutMs,
+        allowPrivate: settings.allowPrivate,
+      });
+      for (const delivery of found.claimed) queue.push({ delivery, destination });
+    }
     cursor = found.cursor ?? cursor;
     if (found.claimed.length < batchSize) drained = true;
   };
@@ -679,18 +722,17 @@ export async function deliverEndpoint(
         await pending;
         continue;
       }
-      const delivery = queue.shift()!;
+      const { delivery, destination } = queue.shift()!;
       void refill();
+      await yieldToForeground(settings.busyRate);
       const startedAt = deps.clock.now();
-      const result = await sendWebhook({
-        url: endpoint!.url,
-        id: delivery.messageId,
-        timestamp: Math.floor(startedAt.getTime() / 1000),
-        body: delivery.body,
-        secrets: signingSecrets(endpoint!, startedAt),
-        timeoutMs: settings.timeoutMs,
-        allowPrivate: settings.allowPrivate,
-      });
+      const result = destination.ok
+        ? await destination.send({
+            id: delivery.messageId,
+            timestamp: Math.floor(startedAt.getTime() / 1000),
+            body: delivery.body,
+          })
+        : refused(destination.reason);
       attempted += 1;
       outcomes.push({ claimed: delivery, startedAt, result });
       if (result.status === 410) {
