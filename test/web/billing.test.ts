@@ -160,6 +160,87 @@ describe('billing pages in the browser', () => {
     expect(errors).toEqual([]);
   });
 
+  it("creates a plan with allowances, thresholds and a term commitment, and amends a subscription's allowances, as the API keeps them", async () => {
+    const meteredBook = structuredClone(starterBook);
+    meteredBook.id = 'metered-llm';
+    Object.assign(meteredBook.versions[0].rate_cards[0].charges[0], { allowance: 'tokens' });
+    await call('POST', '/v1/price_books', { name: 'Metered', book: meteredBook });
+    await page.goto('/dashboard/plans');
+    await page.getByLabel('Code').fill('scale');
+    await page.getByLabel('Name').fill('Scale');
+    await page.getByLabel('Price book').selectOption('metered-llm');
+    await page.getByLabel('Base fee per period').fill('10');
+    await page.getByRole('button', { name: 'Add an allowance' }).click();
+    await page.getByLabel('Allowance pool 1').fill('images');
+    await page.getByLabel('Included quantity 1').fill('1000000');
+    await page.getByLabel('Progressive billing thresholds').fill('200, 100');
+    await page.getByLabel('Term commitment: minimum spend').fill('1200');
+    await page.getByLabel('Term commitment: periods').fill('1');
+    // The schema's problems, each at its field: thresholds out of order, a term of one period.
+    await page.getByRole('button', { name: 'Create plan' }).click();
+    await page.locator('[data-field="progressive_thresholds"]').waitFor();
+    await page.locator('[data-field="term_commitment.periods"]').waitFor();
+    await page.getByLabel('Progressive billing thresholds').fill('100, 250.5');
+    await page.getByLabel('Term commitment: periods').fill('12');
+    // Then the service's: the book draws no "images" pool; the reason is at that allowance's row.
+    await page.getByRole('button', { name: 'Create plan' }).click();
+    const poolError = page.locator('[data-field="allowances.0"]');
+    await poolError.waitFor();
+    expect(await poolError.textContent()).toContain('draws this pool (it draws: tokens)');
+    await capture(page, '30b-plan-terms-errors');
+    await page.getByLabel('Allowance pool 1').fill('tokens');
+    await page.getByRole('button', { name: 'Create plan' }).click();
+    await page.waitForURL(/\/dashboard\/plans\/scale$/);
+    const scale = await call('GET', '/v1/plans/scale');
+    expect(scale).toMatchObject({
+      allowances: { tokens: expect.any(String) },
+      progressive_thresholds: [expect.any(String), expect.any(String)],
+      term_commitment: { minimum_spend: expect.any(String), periods: 12 },
+    });
+    const shown = page.locator('[data-testid="plan-allowances"] [data-pool]');
+    await shown.first().waitFor();
+    expect(
+      await shown.evaluateAll((nodes) =>
+        nodes.map((n) => [n.getAttribute('data-pool'), n.getAttribute('data-quantity')]),
+      ),
+    ).toEqual(Object.entries(scale.allowances));
+    expect(await amountsIn(page, '[data-testid="plan-thresholds"] [data-amount]')).toEqual(
+      scale.progressive_thresholds,
+    );
+    expect(await amountsIn(page, '[data-testid="plan-term-commitment"] [data-amount]')).toEqual([
+      scale.term_commitment.minimum_spend,
+    ]);
+    expect(await page.getByTestId('plan-term-commitment').getAttribute('data-periods')).toBe(
+      String(scale.term_commitment.periods),
+    );
+    await capture(page, '30c-plan-terms');
+
+    // A subscription's allowances amended from a day in this period: a pool the book does not draw is refused at
+    // its row, then the amendment is the API's.
+    await call('POST', '/v1/customers', { external_id: 'initech', name: 'Initech', currency: 'USD', country: 'DE' });
+    await call('POST', '/v1/customers/initech/subscriptions', { plan: 'scale' });
+    await page.goto('/dashboard/customers/initech');
+    await page.getByTestId('subscription-plan').waitFor();
+    await page.getByLabel('Amend from').fill('2026-11-25T00:00:00Z');
+    await page.getByRole('button', { name: 'Add an allowance' }).click();
+    await page.getByLabel('Allowance pool 1').fill('images');
+    await page.getByLabel('Included quantity 1').fill('5000');
+    await page.getByRole('button', { name: 'Amend' }).click();
+    await page.locator('[data-field="allowances.0"]').waitFor();
+    await page.getByLabel('Allowance pool 1').fill('tokens');
+    await page.getByRole('button', { name: 'Amend' }).click();
+    const amendment = page.locator('table[aria-label="Amendments"] tbody tr[data-row]');
+    await amendment.waitFor();
+    const [amended] = (await call('GET', '/v1/customers/initech/subscription/amendments')).data;
+    expect(amended).toMatchObject({ allowances_overridden: true, allowances: { tokens: expect.any(String) } });
+    expect(await amendment.getAttribute('data-row')).toBe(amended.id);
+    expect(await amendment.locator('td[data-column="allowances"]').textContent()).toBe(
+      `${amended.allowances.tokens} tokens`,
+    );
+    await capture(page, '30d-amended-allowances');
+    expect(errors).toEqual([]);
+  });
+
   let invoiceId: string;
 
   it("offers a finalized invoice's PDF, the same bytes as the API's document", async () => {
