@@ -7,6 +7,7 @@ import { startJobRunner, type Jobs } from '../billing/jobs-harness.ts';
 import { signUpTenant, startService, type Harness, type TenantFixture } from '../service/harness.ts';
 import { startStripeDouble, type StripeDouble } from '../stripe/double.ts';
 import { eventually } from '../wait.ts';
+import { TEST_CARDS } from '../stripe/cards.ts';
 
 export interface Api {
   call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
@@ -87,6 +88,8 @@ export async function saveCard(
       ? payment
       : undefined;
   });
+  // The card is named as Stripe describes the test card saved.
+  expect(after.card).toEqual({ brand: TEST_CARDS[card]!.brand, last4: TEST_CARDS[card]!.last4 });
   return after.default_payment_method;
 }
 

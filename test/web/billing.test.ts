@@ -12,6 +12,7 @@ import { restAs, signUpTenant, startService, type Harness, type TenantFixture } 
 import { startJobRunner } from '../billing/jobs-harness.ts';
 import { secretsKey } from '../payments/setup.ts';
 import { startStripeDouble, type StripeDouble } from '../stripe/double.ts';
+import { eventually } from '../wait.ts';
 import {
   amountsIn,
   capture,
@@ -438,7 +439,7 @@ describe('billing pages in the browser', () => {
     expect(errors).toEqual([]);
   });
 
-  it("creates a portal embed token on the customer's page, and the portal offers Stripe's setup page for a card", async () => {
+  it("creates a portal embed token on the customer's page; the card saved on Stripe's setup page shows in the portal", async () => {
     await page.goto('/dashboard/customers/acme');
     await page.getByRole('button', { name: 'Create an embed token' }).click();
     const token = (await page.getByTestId('embed-token').textContent())!;
@@ -467,9 +468,42 @@ describe('billing pages in the browser', () => {
       const after = await call('GET', '/v1/customers/acme/payment');
       expect(after.stripe_customer_id).toMatch(/^cus_/);
       await capture(customer.page, '41-portal-payment-method');
-      // Stripe's way back.
-      await customer.page.goto('/portal/payment-method?status=saved');
+      // The service's public URL (PUBLIC_URL, unset here: http://localhost:3000) is where Stripe sends the customer
+      // back; this browser reaches that service at the harness's port.
+      await customer.context.route(/^http:\/\/localhost:3000\//, (route) =>
+        route.fulfill({
+          status: 307,
+          headers: { location: route.request().url().replace('http://localhost:3000', harness.url) },
+        }),
+      );
+      // The customer types a test card on Stripe's (the double's) page; a number Stripe refuses is named there.
+      await link.click();
+      await customer.page.waitForURL((page) => page.href.startsWith(double.url));
+      await customer.page.getByLabel('Card number').fill('4242 4242 4242 4241');
+      await customer.page.getByLabel('Expiration (MM / YY)').fill('12 / 34');
+      await customer.page.getByLabel('CVC').fill('123');
+      await customer.page.getByRole('button', { name: 'Save card' }).click();
+      await customer.page.getByRole('alert').waitFor();
+      await capture(customer.page, '42-stripe-checkout-card');
+      await customer.page.getByLabel('Card number').fill('4242 4242 4242 4242');
+      await customer.page.getByLabel('Expiration (MM / YY)').fill('12 / 34');
+      await customer.page.getByLabel('CVC').fill('123');
+      await customer.page.getByRole('button', { name: 'Save card' }).click();
+      // Stripe's way back, then its signed events reach the tenant's endpoint and the portal names the new card.
       await customer.page.getByText(/^Your card is saved/).waitFor();
+      expect(new URL(customer.page.url()).pathname).toBe('/portal/payment-method');
+      const saved = await eventually('the card saved through Checkout', async () => {
+        const state = await call('GET', '/v1/customers/acme/payment');
+        return state.card ? state : undefined;
+      });
+      const session = double.find(new URL(url).pathname.split('/').at(-1)!)!;
+      expect(session.status).toBe('complete');
+      expect(saved).toMatchObject({ card: { brand: 'visa', last4: '4242' } });
+      expect(saved.default_payment_method).toBe((double.find(session.setup_intent as string) as any).payment_method);
+      await customer.page.goto(`/portal#token=${token}`);
+      await expect.poll(() => customer.page.getByTestId('portal-card-last4').textContent()).toBe(saved.card.last4);
+      expect(await method.getAttribute('data-payment-method')).toBe(saved.default_payment_method);
+      await capture(customer.page, '43-portal-card-saved');
       expect(customer.errors).toEqual([]);
     } finally {
       await customer.context.close();
