@@ -125,12 +125,14 @@ async function readAhead(
   if (event.type !== 'checkout.session.completed' && event.type !== 'setup_intent.succeeded') return {};
   const stripe = () => stripeClient(settingsOf(deps), secretKeyOf(deps, tenantId, connection));
   try {
-    const setupIntent = await setupIntentOf(stripe, setup);
+    // A connected account's event (a reseller's own Stripe account) names it: its objects are read there.
+    const onAccount = event.account ? { stripeAccount: event.account } : {};
+    const setupIntent = await setupIntentOf(stripe, setup, onAccount);
     if (!setupIntent?.payment_method) return { setupIntent };
     const method =
       typeof setupIntent.payment_method === 'object'
         ? setupIntent.payment_method
-        : await stripe().paymentMethods.retrieve(setupIntent.payment_method);
+        : await stripe().paymentMethods.retrieve(setupIntent.payment_method, {}, onAccount);
     return { setupIntent, card: method.card ? { brand: method.card.brand, last4: method.card.last4 } : undefined };
   } catch (error) {
     deps.logger.warn('could not read the setup of a saved payment method', {
@@ -146,11 +148,12 @@ async function readAhead(
 async function setupIntentOf(
   stripe: () => Stripe,
   setup: Stripe.SetupIntent | Stripe.Checkout.Session,
+  onAccount: { stripeAccount?: string },
 ): Promise<Stripe.SetupIntent | undefined> {
   if (setup.object === 'setup_intent') return setup;
   if (setup.mode !== 'setup' || !setup.setup_intent) return undefined;
   if (typeof setup.setup_intent === 'object') return setup.setup_intent;
-  return stripe().setupIntents.retrieve(setup.setup_intent, { expand: ['payment_method'] });
+  return stripe().setupIntents.retrieve(setup.setup_intent, { expand: ['payment_method'] }, onAccount);
 }
 
 /** The invoice and attempt a PaymentIntent belongs to: its metadata, or the attempt recorded with its id. */
