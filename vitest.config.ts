@@ -8,6 +8,7 @@ const CHROMIUM_TESTS = [
   'test/web/signup.test.ts',
   'test/web/dashboard.test.ts',
   'test/web/billing.test.ts',
+  'test/web/reseller.test.ts',
 ];
 
 export default defineConfig({

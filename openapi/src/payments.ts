@@ -49,6 +49,10 @@ export const paymentSchemas: Record<string, Schema> = {
     stripe_customer_id: nullable(string),
     default_payment_method: described(nullable(string), 'Set when Stripe reports the setup succeeded.'),
     payment_method_set_at: nullable(instant),
+    card: described(
+      nullable(object({ brand: described(string, "Stripe's card brand, e.g. visa."), last4: string })),
+      'The default payment method when it is a card, as Stripe describes it.',
+    ),
     blocked: described(
       { type: 'boolean' },
       'Ingestion refuses its events (customer_blocked) and the entitlement check says no.',

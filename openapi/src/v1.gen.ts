@@ -3531,6 +3531,12 @@ export interface components {
             /** @description Set when Stripe reports the setup succeeded. */
             default_payment_method: string | null;
             payment_method_set_at: string | null;
+            /** @description The default payment method when it is a card, as Stripe describes it. */
+            card: {
+                /** @description Stripe's card brand, e.g. visa. */
+                brand: string;
+                last4: string;
+            } | null;
             /** @description Ingestion refuses its events (customer_blocked) and the entitlement check says no. */
             blocked: boolean;
             blocks: {

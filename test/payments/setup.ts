@@ -7,6 +7,7 @@ import { startJobRunner, type Jobs } from '../billing/jobs-harness.ts';
 import { signUpTenant, startService, type Harness, type TenantFixture } from '../service/harness.ts';
 import { startStripeDouble, type StripeDouble } from '../stripe/double.ts';
 import { eventually } from '../wait.ts';
+import { TEST_CARDS } from '../stripe/cards.ts';
 
 export interface Api {
   call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
@@ -77,6 +78,7 @@ export async function saveCard(
   double: StripeDouble,
   customer: string,
   card = 'pm_card_visa',
+  { named = true }: { named?: boolean } = {},
 ): Promise<string> {
   const before = await api.ok('GET', `/v1/customers/${customer}/payment`);
   const link = await api.ok('POST', `/v1/customers/${customer}/payment_setup_link`, {});
@@ -88,6 +90,8 @@ export async function saveCard(
       ? payment
       : undefined;
   });
+  // The card is named as Stripe describes the test card saved (`named: false`: its setup could not be read back).
+  if (named) expect(after.card).toEqual({ brand: TEST_CARDS[card]!.brand, last4: TEST_CARDS[card]!.last4 });
   return after.default_payment_method;
 }
 

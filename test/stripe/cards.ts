@@ -70,3 +70,24 @@ export const TEST_CARDS: Record<string, TestCard> = {
 export function isTestCardName(name: string): boolean {
   return Object.hasOwn(TEST_CARDS, name);
 }
+
+/**
+ * Stripe's test card numbers (https://docs.stripe.com/testing#cards) as typed on the hosted Checkout page, each
+ * the test PaymentMethod it stands for (the same last four digits).
+ */
+export const TEST_CARD_NUMBERS: Record<string, string> = {
+  '4242424242424242': 'pm_card_visa',
+  '4000056655665556': 'pm_card_visa_debit',
+  '5555555555554444': 'pm_card_mastercard',
+  '371449635398431': 'pm_card_amex',
+  '4000000000000002': 'pm_card_chargeDeclined',
+  '4000000000000341': 'pm_card_chargeCustomerFail',
+  '4000000000009995': 'pm_card_chargeDeclinedInsufficientFunds',
+  '4000000000009987': 'pm_card_chargeDeclinedLostCard',
+  '4000000000000069': 'pm_card_chargeDeclinedExpiredCard',
+  '4000000000000119': 'pm_card_chargeDeclinedProcessingError',
+  '4000002760003184': 'pm_card_authenticationRequired',
+  '4000002500003155': 'pm_card_authenticationRequiredOnSetup',
+  '4000000000003220': 'pm_card_threeDSecure2Required',
+  '4000000000000259': 'pm_card_createDispute',
+};

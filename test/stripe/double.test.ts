@@ -5,6 +5,7 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../wait.ts';
 import { startStripeDouble, stripeClientFor, type StripeDouble } from './double.ts';
+import { TEST_CARDS, TEST_CARD_NUMBERS } from './cards.ts';
 import fixtures from './fixtures.json' with { type: 'json' };
 
 interface ReceivedEvent {
@@ -628,6 +629,39 @@ describe('saving a card and money back', () => {
     expect(page.status).toBe(303);
     expect(page.headers.get('location')).toBe(`https://tenant.example/ok?session=${session.id}`);
     expect((await stripe.customers.listPaymentMethods(customer.id)).data[0]!.card!.brand).toBe('mastercard');
+  });
+
+  it("saves a card typed on the page's card form, refusing an unknown number or a past expiry at its field", async () => {
+    // Each test number stands for the test PaymentMethod with its last four digits.
+    for (const [number, name] of Object.entries(TEST_CARD_NUMBERS))
+      expect(TEST_CARDS[name]!.last4, `${number} is ${name}`).toBe(number.slice(-4));
+    const customer = await stripe.customers.create({});
+    const session = await stripe.checkout.sessions.create({
+      mode: 'setup',
+      customer: customer.id,
+      currency: 'usd',
+      success_url: 'https://tenant.example/ok',
+    });
+    const form = await (await fetch(session.url!)).text();
+    expect(form).toContain('<label for="card_number">Card number</label>');
+    const post = (fields: Record<string, string>) =>
+      fetch(session.url!, { method: 'POST', body: new URLSearchParams(fields), redirect: 'manual' });
+    const unknown = await post({ card_number: '4242 4242 4242 4241', expiry: '12 / 30', cvc: '123' });
+    expect(unknown.status).toBe(400);
+    expect(await unknown.text()).toMatch(/id="card_number"[^>]*aria-invalid="true"/);
+    const past = await post({ card_number: '5555 5555 5555 4444', expiry: '01 / 20', cvc: '123' });
+    expect(past.status).toBe(400);
+    expect(await past.text()).toMatch(/id="expiry"[^>]*aria-invalid="true".*in the past/s);
+    expect((await stripe.checkout.sessions.retrieve(session.id)).status).toBe('open');
+    const saved = await post({ card_number: '5555 5555 5555 4444', expiry: '12 / 30', cvc: '123', name: 'A Person' });
+    expect(saved.status).toBe(303);
+    expect(saved.headers.get('location')).toBe('https://tenant.example/ok');
+    expect((await stripe.customers.listPaymentMethods(customer.id)).data[0]!.card).toMatchObject({
+      brand: 'mastercard',
+      last4: '4444',
+    });
+    // Once complete, the page says so and saves nothing more.
+    expect(await (await fetch(`${double.url}/checkout/pay/${session.id}`)).text()).toContain('is complete');
   });
 
   it('confirms a SetupIntent; a card that authenticates on setup waits in requires_action', async () => {

@@ -7,6 +7,7 @@ import Stripe from 'stripe';
 import { accountRoutes } from './account.ts';
 import { TEST_CARDS } from './cards.ts';
 import { checkoutPagePath, checkoutRoutes, completeCheckoutSession } from './checkout.ts';
+import { checkoutPageHtml, readCardEntry } from './checkout-page.ts';
 import { customerRoutes } from './customers.ts';
 import { addWebhookEndpoint, eventRoutes } from './events.ts';
 import { FaultInjector } from './faults.ts';
@@ -173,7 +174,7 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
     });
   });
 
-  // The hosted Checkout page: GET shows it, POST (form `payment_method=pm_card_visa`) completes it.
+  // The hosted Checkout page (checkout-page.ts): GET shows the card form, POST saves the card typed in it.
   function answerPage(method: string, path: string, body: string, outgoing: http.ServerResponse): void {
     const match = /^\/checkout\/pay\/([^/]+)$/.exec(path);
     const session = match ? double.find(match[1]!) : undefined;
@@ -181,28 +182,22 @@ export async function startStripeDouble(options: StripeDoubleOptions = {}): Prom
       outgoing.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
       return;
     }
-    if (method === 'POST') {
-      const paymentMethod = String(decodeForm(body).payment_method || 'pm_card_visa');
-      try {
-        completeCheckoutSession(hookContext(accountHolding(session.id)), session, paymentMethod);
-      } catch (error) {
-        outgoing
-          .writeHead(400, { 'content-type': 'text/plain' })
-          .end(error instanceof Error ? error.message : String(error));
-        return;
-      }
-      // Stripe fills in the {CHECKOUT_SESSION_ID} template of the success URL.
-      outgoing
-        .writeHead(303, { location: (session.success_url ?? '/').replace('{CHECKOUT_SESSION_ID}', session.id) })
-        .end();
-      return;
+    const page = (status: number, refused?: { field: string; message: string }) =>
+      void outgoing
+        .writeHead(status, { 'content-type': 'text/html; charset=utf-8' })
+        .end(checkoutPageHtml(session, checkoutPagePath(session.id), refused));
+    if (method !== 'POST') return page(200);
+    const entry = readCardEntry(decodeForm(body), now());
+    if (!entry.ok) return page(400, entry);
+    try {
+      completeCheckoutSession(hookContext(accountHolding(session.id)), session, entry.paymentMethod);
+    } catch (error) {
+      return page(400, { field: 'card_number', message: error instanceof Error ? error.message : String(error) });
     }
+    // Stripe fills in the {CHECKOUT_SESSION_ID} template of the success URL.
     outgoing
-      .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
-      .end(
-        `<!doctype html><title>Stripe double Checkout</title><h1>Save a card</h1><p>Session ${session.id} is ${session.status}.</p>` +
-          `<form method="post" action="${checkoutPagePath(session.id)}"><input name="payment_method" value="pm_card_visa"><button>Save card</button></form>`,
-      );
+      .writeHead(303, { location: (session.success_url ?? '/').replace('{CHECKOUT_SESSION_ID}', session.id) })
+      .end();
   }
 
   server.keepAliveTimeout = 60_000;

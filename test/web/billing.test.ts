@@ -12,6 +12,7 @@ import { restAs, signUpTenant, startService, type Harness, type TenantFixture } 
 import { startJobRunner } from '../billing/jobs-harness.ts';
 import { secretsKey } from '../payments/setup.ts';
 import { startStripeDouble, type StripeDouble } from '../stripe/double.ts';
+import { eventually } from '../wait.ts';
 import {
   amountsIn,
   capture,
@@ -157,6 +158,87 @@ describe('billing pages in the browser', () => {
     await viewer.page.getByTestId('subscription-plan').waitFor();
     expect(await viewer.page.getByRole('button', { name: 'Amend' }).count()).toBe(0);
     await capture(viewer.page, '33-customer-as-viewer');
+    expect(errors).toEqual([]);
+  });
+
+  it("creates a plan with allowances, thresholds and a term commitment, and amends a subscription's allowances, as the API keeps them", async () => {
+    const meteredBook = structuredClone(starterBook);
+    meteredBook.id = 'metered-llm';
+    Object.assign(meteredBook.versions[0].rate_cards[0].charges[0], { allowance: 'tokens' });
+    await call('POST', '/v1/price_books', { name: 'Metered', book: meteredBook });
+    await page.goto('/dashboard/plans');
+    await page.getByLabel('Code').fill('scale');
+    await page.getByLabel('Name').fill('Scale');
+    await page.getByLabel('Price book').selectOption('metered-llm');
+    await page.getByLabel('Base fee per period').fill('10');
+    await page.getByRole('button', { name: 'Add an allowance' }).click();
+    await page.getByLabel('Allowance pool 1').fill('images');
+    await page.getByLabel('Included quantity 1').fill('1000000');
+    await page.getByLabel('Progressive billing thresholds').fill('200, 100');
+    await page.getByLabel('Term commitment: minimum spend').fill('1200');
+    await page.getByLabel('Term commitment: periods').fill('1');
+    // The schema's problems, each at its field: thresholds out of order, a term of one period.
+    await page.getByRole('button', { name: 'Create plan' }).click();
+    await page.locator('[data-field="progressive_thresholds"]').waitFor();
+    await page.locator('[data-field="term_commitment.periods"]').waitFor();
+    await page.getByLabel('Progressive billing thresholds').fill('100, 250.5');
+    await page.getByLabel('Term commitment: periods').fill('12');
+    // Then the service's: the book draws no "images" pool; the reason is at that allowance's row.
+    await page.getByRole('button', { name: 'Create plan' }).click();
+    const poolError = page.locator('[data-field="allowances.0"]');
+    await poolError.waitFor();
+    expect(await poolError.textContent()).toContain('draws this pool (it draws: tokens)');
+    await capture(page, '30b-plan-terms-errors');
+    await page.getByLabel('Allowance pool 1').fill('tokens');
+    await page.getByRole('button', { name: 'Create plan' }).click();
+    await page.waitForURL(/\/dashboard\/plans\/scale$/);
+    const scale = await call('GET', '/v1/plans/scale');
+    expect(scale).toMatchObject({
+      allowances: { tokens: expect.any(String) },
+      progressive_thresholds: [expect.any(String), expect.any(String)],
+      term_commitment: { minimum_spend: expect.any(String), periods: 12 },
+    });
+    const shown = page.locator('[data-testid="plan-allowances"] [data-pool]');
+    await shown.first().waitFor();
+    expect(
+      await shown.evaluateAll((nodes) =>
+        nodes.map((n) => [n.getAttribute('data-pool'), n.getAttribute('data-quantity')]),
+      ),
+    ).toEqual(Object.entries(scale.allowances));
+    expect(await amountsIn(page, '[data-testid="plan-thresholds"] [data-amount]')).toEqual(
+      scale.progressive_thresholds,
+    );
+    expect(await amountsIn(page, '[data-testid="plan-term-commitment"] [data-amount]')).toEqual([
+      scale.term_commitment.minimum_spend,
+    ]);
+    expect(await page.getByTestId('plan-term-commitment').getAttribute('data-periods')).toBe(
+      String(scale.term_commitment.periods),
+    );
+    await capture(page, '30c-plan-terms');
+
+    // A subscription's allowances amended from a day in this period: a pool the book does not draw is refused at
+    // its row, then the amendment is the API's.
+    await call('POST', '/v1/customers', { external_id: 'initech', name: 'Initech', currency: 'USD', country: 'DE' });
+    await call('POST', '/v1/customers/initech/subscriptions', { plan: 'scale' });
+    await page.goto('/dashboard/customers/initech');
+    await page.getByTestId('subscription-plan').waitFor();
+    await page.getByLabel('Amend from').fill('2026-11-25T00:00:00Z');
+    await page.getByRole('button', { name: 'Add an allowance' }).click();
+    await page.getByLabel('Allowance pool 1').fill('images');
+    await page.getByLabel('Included quantity 1').fill('5000');
+    await page.getByRole('button', { name: 'Amend' }).click();
+    await page.locator('[data-field="allowances.0"]').waitFor();
+    await page.getByLabel('Allowance pool 1').fill('tokens');
+    await page.getByRole('button', { name: 'Amend' }).click();
+    const amendment = page.locator('table[aria-label="Amendments"] tbody tr[data-row]');
+    await amendment.waitFor();
+    const [amended] = (await call('GET', '/v1/customers/initech/subscription/amendments')).data;
+    expect(amended).toMatchObject({ allowances_overridden: true, allowances: { tokens: expect.any(String) } });
+    expect(await amendment.getAttribute('data-row')).toBe(amended.id);
+    expect(await amendment.locator('td[data-column="allowances"]').textContent()).toBe(
+      `${amended.allowances.tokens} tokens`,
+    );
+    await capture(page, '30d-amended-allowances');
     expect(errors).toEqual([]);
   });
 
@@ -357,7 +439,7 @@ describe('billing pages in the browser', () => {
     expect(errors).toEqual([]);
   });
 
-  it("creates a portal embed token on the customer's page, and the portal offers Stripe's setup page for a card", async () => {
+  it("creates a portal embed token on the customer's page; the card saved on Stripe's setup page shows in the portal", async () => {
     await page.goto('/dashboard/customers/acme');
     await page.getByRole('button', { name: 'Create an embed token' }).click();
     const token = (await page.getByTestId('embed-token').textContent())!;
@@ -386,9 +468,42 @@ describe('billing pages in the browser', () => {
       const after = await call('GET', '/v1/customers/acme/payment');
       expect(after.stripe_customer_id).toMatch(/^cus_/);
       await capture(customer.page, '41-portal-payment-method');
-      // Stripe's way back.
-      await customer.page.goto('/portal/payment-method?status=saved');
+      // The service's public URL (PUBLIC_URL, unset here: http://localhost:3000) is where Stripe sends the customer
+      // back; this browser reaches that service at the harness's port.
+      await customer.context.route(/^http:\/\/localhost:3000\//, (route) =>
+        route.fulfill({
+          status: 307,
+          headers: { location: route.request().url().replace('http://localhost:3000', harness.url) },
+        }),
+      );
+      // The customer types a test card on Stripe's (the double's) page; a number Stripe refuses is named there.
+      await link.click();
+      await customer.page.waitForURL((page) => page.href.startsWith(double.url));
+      await customer.page.getByLabel('Card number').fill('4242 4242 4242 4241');
+      await customer.page.getByLabel('Expiration (MM / YY)').fill('12 / 34');
+      await customer.page.getByLabel('CVC').fill('123');
+      await customer.page.getByRole('button', { name: 'Save card' }).click();
+      await customer.page.getByRole('alert').waitFor();
+      await capture(customer.page, '42-stripe-checkout-card');
+      await customer.page.getByLabel('Card number').fill('4242 4242 4242 4242');
+      await customer.page.getByLabel('Expiration (MM / YY)').fill('12 / 34');
+      await customer.page.getByLabel('CVC').fill('123');
+      await customer.page.getByRole('button', { name: 'Save card' }).click();
+      // Stripe's way back, then its signed events reach the tenant's endpoint and the portal names the new card.
       await customer.page.getByText(/^Your card is saved/).waitFor();
+      expect(new URL(customer.page.url()).pathname).toBe('/portal/payment-method');
+      const saved = await eventually('the card saved through Checkout', async () => {
+        const state = await call('GET', '/v1/customers/acme/payment');
+        return state.card ? state : undefined;
+      });
+      const session = double.find(new URL(url).pathname.split('/').at(-1)!)!;
+      expect(session.status).toBe('complete');
+      expect(saved).toMatchObject({ card: { brand: 'visa', last4: '4242' } });
+      expect(saved.default_payment_method).toBe((double.find(session.setup_intent as string) as any).payment_method);
+      await customer.page.goto(`/portal#token=${token}`);
+      await expect.poll(() => customer.page.getByTestId('portal-card-last4').textContent()).toBe(saved.card.last4);
+      expect(await method.getAttribute('data-payment-method')).toBe(saved.default_payment_method);
+      await capture(customer.page, '43-portal-card-saved');
       expect(customer.errors).toEqual([]);
     } finally {
       await customer.context.close();

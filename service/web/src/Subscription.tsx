@@ -1,17 +1,27 @@
 // A customer's subscription on its page: the plan and discount in force, the current period, its dated amendments,
-// and (for a billing role) a new amendment: another plan, or another discount, from an instant in this period.
+// and (for a billing role) a new amendment: another plan, other allowances or another discount, from an instant in
+// this period.
 import { useForm } from 'react-hook-form';
 import { Link } from 'react-router';
 import { api, errorInfo, useApiMutation, useApiQuery } from './api.ts';
 import { DataTable, type Columns } from './DataTable.tsx';
 import { useCan } from './layout.tsx';
-import { ErrorBanner, Loading, TextField, formatInstant, useServerErrors } from './ui.tsx';
+import { AllowanceRows, allowancesOf, planTermsField, type AllowanceRow } from './PlanTerms.tsx';
+import { ErrorBanner, Loading, TextField, formatInstant, submitAfresh, useServerErrors } from './ui.tsx';
 
 type Amendment = Awaited<ReturnType<typeof api.subscriptions.amendments.query>>['data'][number];
 
 const amendmentColumns: Columns<Amendment> = [
   { header: 'From', accessorKey: 'effective_at', cell: ({ getValue }) => formatInstant(getValue()) },
   { header: 'Plan', accessorKey: 'plan' },
+  {
+    header: 'Allowances',
+    id: 'allowances',
+    cell: ({ row }) =>
+      Object.entries(row.original.allowances)
+        .map(([pool, quantity]) => `${quantity} ${pool}`)
+        .join(', ') || 'none',
+  },
   { header: 'Discount %', accessorKey: 'discount_percent' },
   {
     header: 'Period split',
@@ -85,10 +95,13 @@ interface AmendForm {
   effective_at: string;
   plan: string;
   discount_percent: string;
+  allowances: AllowanceRow[];
 }
 
 function Amend({ id }: { id: string }) {
-  const form = useForm<AmendForm>({ defaultValues: { effective_at: '', plan: '', discount_percent: '' } });
+  const form = useForm<AmendForm>({
+    defaultValues: { effective_at: '', plan: '', discount_percent: '', allowances: [] },
+  });
   const amend = useApiMutation(
     (values: AmendForm) =>
       api.subscriptions.amend.mutate({
@@ -97,15 +110,16 @@ function Amend({ id }: { id: string }) {
           effective_at: values.effective_at.trim(),
           ...(values.plan ? { plan: values.plan.trim() } : {}),
           ...(values.discount_percent ? { discount_percent: values.discount_percent.trim() } : {}),
+          ...(values.allowances.length ? { allowances: allowancesOf(values.allowances) } : {}),
         },
       }),
     ['subscriptions.get', 'subscriptions.amendments'],
   );
-  useServerErrors(form, amend.error, 'amendment.');
+  useServerErrors(form, amend.error, 'amendment.', planTermsField(form.getValues('allowances')));
   return (
     <form
       className="toolbar"
-      onSubmit={form.handleSubmit((values) => amend.mutate(values, { onSuccess: () => form.reset() }))}
+      onSubmit={submitAfresh(form, (values) => amend.mutate(values, { onSuccess: () => form.reset() }))}
       aria-label="Amend the subscription"
       noValidate
     >
@@ -118,6 +132,7 @@ function Amend({ id }: { id: string }) {
       />
       <TextField form={form} name="plan" label="New plan" hint="Blank: keep." />
       <TextField form={form} name="discount_percent" label="New discount (%)" hint="Blank: keep." />
+      <AllowanceRows form={form} hint="New allowances replace the plan's from then on; none: keep." />
       <button type="submit" disabled={amend.isPending}>
         Amend
       </button>

@@ -1,6 +1,6 @@
 // Small shared pieces: form fields tied to react-hook-form and to the server's field errors, banners, tables.
-import { useEffect, useId, type ReactNode } from 'react';
-import { get, type FieldValues, type Path, type UseFormReturn } from 'react-hook-form';
+import { useEffect, useId, type BaseSyntheticEvent, type ReactNode } from 'react';
+import { get, type FieldValues, type Path, type SubmitHandler, type UseFormReturn } from 'react-hook-form';
 import { errorInfo } from './api.ts';
 import { toMinorUnit } from './money.ts';
 
@@ -24,16 +24,33 @@ export function Notice({ children }: { children: ReactNode }) {
 }
 
 /**
- * Puts the server's field errors on the form's fields (a dotted path, as the service names them); problems with
- * no field on the form stay in the banner.
+ * Puts the server's field errors on the form's fields (a dotted path, as the service names them, less `prefix`;
+ * `rename` maps a path whose form field is named otherwise); problems with no field on the form stay in the banner.
  */
-export function useServerErrors<T extends FieldValues>(form: UseFormReturn<T>, error: unknown, prefix = '') {
+export function useServerErrors<T extends FieldValues>(
+  form: UseFormReturn<T>,
+  error: unknown,
+  prefix = '',
+  rename: (field: string) => string = (field) => field,
+) {
   useEffect(() => {
     for (const problem of errorInfo(error)?.fields ?? []) {
       const name = prefix && problem.field.startsWith(prefix) ? problem.field.slice(prefix.length) : problem.field;
-      form.setError(name as Path<T>, { type: 'server', message: problem.reason });
+      form.setError(rename(name) as Path<T>, { type: 'server', message: problem.reason });
     }
+    // `rename` is read when the error arrives; a new function each render must not set the errors again.
   }, [error, form, prefix]);
+}
+
+/**
+ * handleSubmit that first forgets the server's last errors: one set on a row or a list (not an input) is never
+ * cleared by validating the inputs, and would block every later submit.
+ */
+export function submitAfresh<T extends FieldValues>(form: UseFormReturn<T>, onValid: SubmitHandler<T>) {
+  return (event?: BaseSyntheticEvent) => {
+    form.clearErrors();
+    return form.handleSubmit(onValid)(event);
+  };
 }
 
 export function TextField<T extends FieldValues>({

@@ -23,8 +23,9 @@ import { settingsOf, stripeClient, verifyStripeEvent } from './stripe.ts';
 type Outcome = { outcome: repo.StripeEventRow['outcome']; detail: string | null };
 type Handler = (deps: Deps, scope: TenantScope, event: Stripe.Event, context: HandlerContext) => Promise<Outcome>;
 interface HandlerContext {
-  /** Objects read from Stripe before the transaction (a Checkout session's SetupIntent). */
+  /** Objects read from Stripe before the transaction (a Checkout session's SetupIntent, the card it saved). */
   setupIntent?: Stripe.SetupIntent;
+  card?: repo.SavedCard;
 }
 
 /** The connected account an event came from (Connect: a reseller's), or null for the tenant's own account. */
@@ -165,33 +166,49 @@ function answer(row: repo.StripeEventRow, duplicate: boolean): ReceivedEvent {
   return { received: true, event_id: row.id, type: row.type, outcome: row.outcome, detail: row.detail, duplicate };
 }
 
-/** A Checkout session in setup mode names its SetupIntent by id: read it before the transaction (no network inside one). */
+/**
+ * A saved card's setup names its SetupIntent (Checkout) and payment method by id: read them before the transaction
+ * (no network inside one). Without them the setup is applied all the same, only the card is not named.
+ */
 async function readAhead(
   deps: Deps,
   tenantId: string,
   connection: repo.Connection,
   event: Stripe.Event,
 ): Promise<HandlerContext> {
-  if (event.type !== 'checkout.session.completed') return {};
-  const session = event.data.object as Stripe.Checkout.Session;
-  if (session.mode !== 'setup' || !session.setup_intent) return {};
-  if (typeof session.setup_intent === 'object') return { setupIntent: session.setup_intent };
+  const setup = event.data.object as Stripe.SetupIntent | Stripe.Checkout.Session;
+  if (event.type !== 'checkout.session.completed' && event.type !== 'setup_intent.succeeded') return {};
+  const stripe = () => stripeClient(settingsOf(deps), secretKeyOf(deps, tenantId, connection));
   try {
-    return {
-      setupIntent: await stripeClient(settingsOf(deps), secretKeyOf(deps, tenantId, connection)).setupIntents.retrieve(
-        session.setup_intent,
-        {},
-        accountOf(event) ? { stripeAccount: accountOf(event)! } : {},
-      ),
-    };
+    // A connected account's event (a reseller's own Stripe account) names it: its objects are read there.
+    const onAccount = accountOf(event) ? { stripeAccount: accountOf(event)! } : {};
+    const setupIntent = await setupIntentOf(stripe, setup, onAccount);
+    if (!setupIntent?.payment_method) return { setupIntent };
+    const method =
+      typeof setupIntent.payment_method === 'object'
+        ? setupIntent.payment_method
+        : await stripe().paymentMethods.retrieve(setupIntent.payment_method, {}, onAccount);
+    return { setupIntent, card: method.card ? { brand: method.card.brand, last4: method.card.last4 } : undefined };
   } catch (error) {
-    deps.logger.warn('could not read the setup intent of a checkout session', {
+    deps.logger.warn('could not read the setup of a saved payment method', {
       tenant_id: tenantId,
-      session: session.id,
+      object: setup.id,
       error: error instanceof Error ? error.message : String(error),
     });
-    return {};
+    return event.type === 'setup_intent.succeeded' ? { setupIntent: setup as Stripe.SetupIntent } : {};
   }
+}
+
+/** The SetupIntent itself, or the one a Checkout session in setup mode completed (read with its payment method). */
+async function setupIntentOf(
+  stripe: () => Stripe,
+  setup: Stripe.SetupIntent | Stripe.Checkout.Session,
+  onAccount: { stripeAccount?: string },
+): Promise<Stripe.SetupIntent | undefined> {
+  if (setup.object === 'setup_intent') return setup;
+  if (setup.mode !== 'setup' || !setup.setup_intent) return undefined;
+  if (typeof setup.setup_intent === 'object') return setup.setup_intent;
+  return stripe().setupIntents.retrieve(setup.setup_intent, { expand: ['payment_method'] }, onAccount);
 }
 
 /** The invoice and attempt a PaymentIntent belongs to: its metadata, or the attempt recorded with its id. */
@@ -247,6 +264,7 @@ const onSetupSucceeded = async (
   scope: TenantScope,
   event: Stripe.Event,
   setup: Stripe.SetupIntent,
+  card: repo.SavedCard | undefined,
 ): Promise<Outcome> => {
   const customerId = typeof setup.customer === 'string' ? setup.customer : setup.customer?.id;
   const paymentMethod = typeof setup.payment_method === 'string' ? setup.payment_method : setup.payment_method?.id;
@@ -262,6 +280,7 @@ const onSetupSucceeded = async (
     scope,
     customer.customerId,
     paymentMethod,
+    card ?? null,
     BigInt(setup.created ?? 0),
     deps.clock.now(),
   );
@@ -429,11 +448,11 @@ const handlers = {
   'payment_intent.payment_failed': onPaymentIntent,
   'payment_intent.requires_action': onPaymentIntent,
   'payment_intent.canceled': onPaymentIntent,
-  'setup_intent.succeeded': (deps, scope, event) =>
-    onSetupSucceeded(deps, scope, event, event.data.object as Stripe.SetupIntent),
+  'setup_intent.succeeded': (deps, scope, event, context) =>
+    onSetupSucceeded(deps, scope, event, event.data.object as Stripe.SetupIntent, context.card),
   'checkout.session.completed': async (deps, scope, event, context) =>
     context.setupIntent
-      ? onSetupSucceeded(deps, scope, event, context.setupIntent)
+      ? onSetupSucceeded(deps, scope, event, context.setupIntent, context.card)
       : { outcome: 'ignored', detail: 'not a setup session, or its setup intent could not be read' },
   'charge.refunded': onRefund,
   'charge.dispute.created': onDispute,

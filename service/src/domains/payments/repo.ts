@@ -73,6 +73,13 @@ export interface StripeCustomer {
   defaultPaymentMethod: string | null;
   paymentMethodCreated: bigint | null;
   paymentMethodSetAt: Date | null;
+  /** The saved card as Stripe describes it; null for another kind of payment method or before one is saved. */
+  card: SavedCard | null;
+}
+
+export interface SavedCard {
+  brand: string;
+  last4: string;
 }
 
 const fromDbStripeCustomer = (r: Record<string, any>): StripeCustomer => ({
@@ -81,6 +88,7 @@ const fromDbStripeCustomer = (r: Record<string, any>): StripeCustomer => ({
   defaultPaymentMethod: r.default_payment_method,
   paymentMethodCreated: r.payment_method_created,
   paymentMethodSetAt: r.payment_method_set_at,
+  card: r.payment_method_last4 ? { brand: r.payment_method_brand, last4: r.payment_method_last4 } : null,
 });
 
 export async function findStripeCustomer(
@@ -119,11 +127,13 @@ export async function setPaymentMethod(
   { db, tenantId }: TenantScope,
   customerId: string,
   paymentMethod: string,
+  card: SavedCard | null,
   created: bigint,
   now: Date,
 ): Promise<boolean> {
   const result = await db`
-    update stripe_customers set default_payment_method = ${paymentMethod}, payment_method_created = ${created}, payment_method_set_at = ${now}, updated_at = ${now}
+    update stripe_customers set default_payment_method = ${paymentMethod}, payment_method_brand = ${card?.brand ?? null}, payment_method_last4 = ${card?.last4 ?? null},
+      payment_method_created = ${created}, payment_method_set_at = ${now}, updated_at = ${now}
     where tenant_id = ${tenantId} and customer_id = ${customerId} and (payment_method_created is null or payment_method_created <= ${created})`;
   return result.count > 0;
 }

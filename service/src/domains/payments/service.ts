@@ -326,6 +326,7 @@ export async function getCustomerPayment(
       stripe_customer_id: stripeCustomer?.stripeCustomerId ?? null,
       default_payment_method: stripeCustomer?.defaultPaymentMethod ?? null,
       payment_method_set_at: stripeCustomer?.paymentMethodSetAt?.toISOString() ?? null,
+      card: stripeCustomer?.card ?? null,
       blocked: blocks.length > 0,
       blocks: blocks.map((b) => ({
         reason: 'payment_past_due' as const,

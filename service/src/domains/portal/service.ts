@@ -213,6 +213,7 @@ export async function getPortalPayment(deps: Deps, access: PortalAccess, request
     stripe_connected: await isStripeConnected(deps, access.tenantId),
     default_payment_method: payment.default_payment_method,
     payment_method_set_at: payment.payment_method_set_at,
+    card: payment.card,
     blocked: payment.blocked,
   };
 }

@@ -1,11 +1,12 @@
 // One customer: its place in the hierarchy, usage per meter over time, spend against budget, credits, invoices,
-// and "why did this event cost that" (a receipt by transaction id).
+// and "why did this event cost that" (a receipt by transaction id); for a reseller, its brand and margins.
 import { useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { Link, useParams } from 'react-router';
 import { api, useApiMutation, useApiQuery } from '../api.ts';
 import { DataTable, numberColumn, type Columns } from '../DataTable.tsx';
 import { ReceiptPanel } from '../Receipt.tsx';
+import { ResellerPanel } from '../Reseller.tsx';
 import { SubscriptionPanel } from '../Subscription.tsx';
 import { useCan } from '../layout.tsx';
 import { UsageChart, type UsageSeries } from '../UsageChart.tsx';
@@ -70,6 +71,7 @@ export default function CustomerPage() {
         <dd>{formatInstant(c.created_at)}</dd>
       </dl>
       <SubscriptionPanel id={id} />
+      {c.is_reseller ? <ResellerPanel id={id} /> : null}
       <Usage id={id} currency={summary.rating_currency} />
       <div className="grid2">
         <Budget id={id} />

@@ -34,17 +34,29 @@ export default function PlanPage() {
           <Money amount={p.minimum_spend} currency={p.currency} />
         </dd>
         <dt>Included</dt>
-        <dd>
-          {allowances.length ? allowances.map(([pool, quantity]) => `${quantity} ${pool}`).join(', ') : 'no allowance'}
+        <dd data-testid="plan-allowances">
+          {allowances.length
+            ? allowances.map(([pool, quantity], i) => (
+                <span key={pool} data-pool={pool} data-quantity={quantity}>
+                  {i > 0 ? ', ' : ''}
+                  {quantity} {pool}
+                </span>
+              ))
+            : 'no allowance'}
         </dd>
         <dt>Progressive billing</dt>
-        <dd>
+        <dd data-testid="plan-thresholds">
           {p.progressive_thresholds.length
-            ? p.progressive_thresholds.map((t) => <Money key={t} amount={t} currency={p.currency} />)
+            ? p.progressive_thresholds.map((t, i) => (
+                <span key={t}>
+                  {i > 0 ? ', ' : ''}
+                  <Money amount={t} currency={p.currency} />
+                </span>
+              ))
             : 'none'}
         </dd>
         <dt>Term commitment</dt>
-        <dd>
+        <dd data-testid="plan-term-commitment" data-periods={p.term_commitment?.periods ?? ''}>
           {p.term_commitment ? (
             <>
               <Money amount={p.term_commitment.minimum_spend} currency={p.currency} /> over {p.term_commitment.periods}{' '}

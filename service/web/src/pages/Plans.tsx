@@ -5,7 +5,8 @@ import { Link, useNavigate } from 'react-router';
 import { api, useApiMutation, useApiQuery } from '../api.ts';
 import { DataTable, numberColumn, type Columns } from '../DataTable.tsx';
 import { useCan } from '../layout.tsx';
-import { ErrorBanner, Loading, Money, TextField, useServerErrors } from '../ui.tsx';
+import { AllowanceRows, allowancesOf, planTermsField, thresholdsOf, type AllowanceRow } from '../PlanTerms.tsx';
+import { ErrorBanner, Loading, Money, TextField, submitAfresh, useServerErrors } from '../ui.tsx';
 
 type Plan = Awaited<ReturnType<typeof api.plans.list.query>>['data'][number];
 
@@ -60,6 +61,15 @@ interface PlanForm {
   base_fee: string;
   minimum_spend: string;
   invoice_grace_hours: string;
+  allowances: AllowanceRow[];
+  progressive_thresholds: string;
+  term_commitment: { minimum_spend: string; periods: string };
+}
+
+/** A commitment is asked for by either of its fields; the server names what is missing or wrong. */
+function termCommitmentOf({ minimum_spend, periods }: PlanForm['term_commitment']) {
+  if (!minimum_spend.trim() && !periods.trim()) return {};
+  return { term_commitment: { minimum_spend: minimum_spend.trim(), periods: Number(periods.trim()) } };
 }
 
 function NewPlan() {
@@ -73,6 +83,9 @@ function NewPlan() {
       base_fee: '0',
       minimum_spend: '',
       invoice_grace_hours: '1',
+      allowances: [],
+      progressive_thresholds: '',
+      term_commitment: { minimum_spend: '', periods: '' },
     },
   });
   const navigate = useNavigate();
@@ -86,15 +99,18 @@ function NewPlan() {
         base_fee: values.base_fee || '0',
         invoice_grace_hours: Number(values.invoice_grace_hours || '1'),
         ...(values.minimum_spend ? { minimum_spend: values.minimum_spend } : {}),
+        allowances: allowancesOf(values.allowances),
+        progressive_thresholds: thresholdsOf(values.progressive_thresholds),
+        ...termCommitmentOf(values.term_commitment),
       }),
     ['plans.list'],
   );
-  useServerErrors(form, create.error);
+  useServerErrors(form, create.error, '', planTermsField(form.getValues('allowances')));
   return (
     <section className="card" aria-labelledby="new-plan-title">
       <h2 id="new-plan-title">New plan</h2>
       <form
-        onSubmit={form.handleSubmit((values) =>
+        onSubmit={submitAfresh(form, (values) =>
           create.mutate(values, { onSuccess: (plan) => navigate(`/dashboard/plans/${encodeURIComponent(plan.code)}`) }),
         )}
         noValidate
@@ -137,7 +153,27 @@ function NewPlan() {
           />
           <TextField form={form} name="minimum_spend" label="Minimum spend per period" hint="Blank: none." />
           <TextField form={form} name="invoice_grace_hours" label="Invoice grace (hours)" type="number" />
+          <TextField
+            form={form}
+            name="progressive_thresholds"
+            label="Progressive billing thresholds"
+            hint="Amounts, ascending, comma-separated: an invoice is issued as a period's usage reaches each. Blank: none."
+          />
+          <TextField
+            form={form}
+            name="term_commitment.minimum_spend"
+            label="Term commitment: minimum spend"
+            hint="Over the whole term; blank: none."
+          />
+          <TextField
+            form={form}
+            name="term_commitment.periods"
+            label="Term commitment: periods"
+            type="number"
+            hint="Billing periods in the term (2 to 120)."
+          />
         </div>
+        <AllowanceRows form={form} hint="Units of a pool the price book's charges draw, included each period." />
         <ErrorBanner error={create.error} />
         <button type="submit" disabled={create.isPending}>
           Create plan

@@ -216,9 +216,21 @@ function PaymentMethod({ portal }: { portal: Portal }) {
       {p ? (
         <>
           <p data-testid="portal-payment-method" data-payment-method={p.default_payment_method ?? ''}>
-            {p.default_payment_method
-              ? `A card is saved (since ${formatInstant(p.payment_method_set_at)}).`
-              : 'No card saved.'}
+            {p.default_payment_method ? (
+              <>
+                {p.card ? (
+                  <>
+                    Your {p.card.brand} card ending <strong data-testid="portal-card-last4">{p.card.last4}</strong> is
+                    saved
+                  </>
+                ) : (
+                  'A payment method is saved'
+                )}{' '}
+                (since {formatInstant(p.payment_method_set_at)}).
+              </>
+            ) : (
+              'No card saved.'
+            )}
             {p.blocked ? ' Usage is blocked until an overdue invoice is paid.' : ''}
           </p>
           {p.stripe_connected ? (

@@ -1,0 +1,240 @@
+// A reseller's own pages on its customer page: its brand (what its end users' portal shows and the seller printed
+// on their invoices) and its margins (what its children paid less what it paid its parent), as the API reports them.
+import { useEffect, useState } from 'react';
+import { useForm } from 'react-hook-form';
+import { api, useApiMutation, useApiQuery } from './api.ts';
+import { DataTable, numberColumn, type Columns } from './DataTable.tsx';
+import { useCan } from './layout.tsx';
+import { ErrorBanner, Loading, Money, Notice, TextField, useServerErrors } from './ui.tsx';
+
+type ResellerBrand = Awaited<ReturnType<typeof api.portal.resellerBrand.query>>;
+type MarginReport = Awaited<ReturnType<typeof api.resellers.margins.query>>;
+type MarginRow = MarginReport['data'][number];
+type MarginGroup = NonNullable<MarginReport['group_by']>[number];
+
+/** The brand's text fields, in the order the form shows them; blank clears. */
+const brandFields = [
+  ['display_name', 'Brand name'],
+  ['logo_url', 'Logo URL (https)'],
+  ['accent_color', 'Brand colour (#rrggbb)'],
+  ['legal_name', 'Legal name (seller on invoices)'],
+  ['address', 'Seller address'],
+  ['country', 'Seller country (ISO code)'],
+  ['currency', 'Currency of new end users (ISO code)'],
+  ['reply_to', 'Reply-To email'],
+  ['stripe_account', 'Stripe account (acct_…)'],
+] as const satisfies readonly (readonly [keyof ResellerBrand, string])[];
+type BrandFieldName = (typeof brandFields)[number][0];
+type BrandForm = Record<BrandFieldName, string> & { invoice_prefix: string };
+
+function formOf(brand: ResellerBrand): BrandForm {
+  const values = Object.fromEntries(brandFields.map(([name]) => [name, brand[name] ?? ''])) as BrandForm;
+  return { ...values, invoice_prefix: brand.invoice_prefix ?? '' };
+}
+
+export function ResellerPanel({ id }: { id: string }) {
+  return (
+    <>
+      <ResellerBrandCard id={id} />
+      <ResellerMargins id={id} />
+    </>
+  );
+}
+
+function ResellerBrandCard({ id }: { id: string }) {
+  const brand = useApiQuery('portal.resellerBrand', { id }, () => api.portal.resellerBrand.query({ id }));
+  const can = useCan();
+  const form = useForm<BrandForm>({ defaultValues: formOf({} as ResellerBrand) });
+  useEffect(() => {
+    if (brand.data) form.reset(formOf(brand.data));
+  }, [brand.data, form]);
+  const save = useApiMutation(
+    (values: BrandForm) =>
+      api.portal.setResellerBrand.mutate({
+        id,
+        ...Object.fromEntries(brandFields.map(([name]) => [name, values[name].trim() || null])),
+        ...(values.invoice_prefix.trim() ? { invoice_prefix: values.invoice_prefix.trim() } : {}),
+      }),
+    ['portal.resellerBrand'],
+  );
+  useServerErrors(form, save.error);
+  const b = brand.data;
+  return (
+    <section className="card" aria-labelledby="reseller-brand-title">
+      <h2 id="reseller-brand-title">Brand for its end users</h2>
+      {brand.isPending ? <Loading /> : null}
+      <ErrorBanner error={brand.error} />
+      {b ? (
+        <dl className="facts" data-testid="reseller-brand">
+          {brandFields.map(([name, label]) => (
+            <BrandFact key={name} name={name} label={label} value={b[name]} />
+          ))}
+          <BrandFact name="invoice_prefix" label="Invoice prefix" value={b.invoice_prefix} />
+          <dt>Tax ids</dt>
+          <dd data-brand-field="tax_ids">
+            {b.tax_ids.length ? b.tax_ids.map((t) => `${t.jurisdiction} ${t.tax_id}`).join(', ') : '—'}
+          </dd>
+        </dl>
+      ) : null}
+      {can.bill && b ? (
+        <form onSubmit={form.handleSubmit((values) => save.mutate(values))} aria-label="Edit the brand" noValidate>
+          <div className="grid2">
+            {brandFields.map(([name, label]) => (
+              <TextField key={name} form={form} name={name} label={label} />
+            ))}
+            <TextField form={form} name="invoice_prefix" label="Invoice prefix" hint="Blank: keep." />
+          </div>
+          <ErrorBanner error={save.error} />
+          <button type="submit" disabled={save.isPending}>
+            Save the brand
+          </button>
+          {save.isSuccess ? <Notice>Saved: its end users' portal shows it from now on.</Notice> : null}
+        </form>
+      ) : null}
+    </section>
+  );
+}
+
+function BrandFact({ name, label, value }: { name: string; label: string; value: string | null }) {
+  return (
+    <>
+      <dt>{label}</dt>
+      <dd data-brand-field={name}>{value ?? '—'}</dd>
+    </>
+  );
+}
+
+const groupLabels: Record<MarginGroup, string> = {
+  level: 'Level (each reseller below)',
+  reseller: 'Child sold to',
+  end_user: 'End user',
+  card: 'Rate card',
+  day: 'Day',
+};
+
+const marginColumns: Columns<MarginRow> = [
+  { header: 'Level', accessorKey: 'reseller_id' },
+  { header: 'Child', accessorKey: 'child_id' },
+  { header: 'End user', accessorKey: 'end_user_id' },
+  { header: 'Card', accessorKey: 'card' },
+  { header: 'Day', accessorKey: 'day' },
+  { header: 'Events', accessorKey: 'events', ...numberColumn },
+  ...(['resale', 'charge', 'margin'] as const).map((key) => ({
+    header: { resale: 'Resale', charge: 'Paid to parent', margin: 'Margin' }[key],
+    accessorKey: key,
+    ...numberColumn,
+    cell: ({ row }: { row: { original: MarginRow } }) => (
+      <Money amount={row.original[key]} currency={row.original.currency} />
+    ),
+  })),
+];
+
+interface ReportForm {
+  from: string;
+  to: string;
+  group_by: MarginGroup[];
+}
+
+/** This month so far, by the browser's calendar (UTC days, as the report counts them). */
+function monthToDate(): { from: string; to: string } {
+  const today = new Date().toISOString().slice(0, 10);
+  return { from: `${today.slice(0, 8)}01`, to: today };
+}
+
+function ResellerMargins({ id }: { id: string }) {
+  const form = useForm<ReportForm>({ defaultValues: { ...monthToDate(), group_by: [] } });
+  const [asked, setAsked] = useState<ReportForm>();
+  const input = asked ? { customer_id: id, ...asked } : undefined;
+  const report = useApiQuery('resellers.margins', input, () => api.resellers.margins.query(input!), {
+    enabled: input !== undefined,
+    retry: false,
+  });
+  // The CSV is the API's text, offered as a file once prepared (one object URL per preparation).
+  const csv = useApiMutation(async () => {
+    const { csv: text } = await api.resellers.marginsCsv.query(input!);
+    return URL.createObjectURL(new Blob([text], { type: 'text/csv' }));
+  });
+  useServerErrors(form, report.error);
+  useServerErrors(form, csv.error);
+  const shown = new Set<string>(['events', 'resale', 'charge', 'margin', ...columnsOf(asked?.group_by ?? [])]);
+  const r = report.data;
+  return (
+    <section className="card" aria-labelledby="margins-title">
+      <h2 id="margins-title">Margins</h2>
+      <form
+        className="toolbar"
+        onSubmit={form.handleSubmit((values) => {
+          csv.reset();
+          setAsked({ ...values, group_by: values.group_by || [] });
+        })}
+        aria-label="Margin report"
+        noValidate
+      >
+        <TextField form={form} name="from" label="From (UTC day)" required />
+        <TextField form={form} name="to" label="To (UTC day, inclusive)" required />
+        <fieldset className="inline">
+          <legend>Group by</legend>
+          {(Object.keys(groupLabels) as MarginGroup[]).map((group) => (
+            <label key={group} className="inline-label">
+              <input type="checkbox" value={group} {...form.register('group_by')} /> {groupLabels[group]}
+            </label>
+          ))}
+        </fieldset>
+        <button type="submit">Show margins</button>
+      </form>
+      {report.isFetching ? <Loading /> : null}
+      <ErrorBanner error={report.error ?? csv.error} />
+      {r ? (
+        <>
+          <DataTable
+            label="Margins"
+            data={r.data}
+            columns={marginColumns.filter((c) => shown.has(String((c as { accessorKey?: string }).accessorKey)))}
+            rowId={(row) => rowKey(row)}
+            empty="Nothing resold in this range."
+          />
+          <p data-testid="margin-totals">
+            {r.totals.map((t) => (
+              <span key={t.currency} data-currency={t.currency} className="total">
+                {t.currency}: {t.events} events, resale <Money amount={t.resale} currency={t.currency} />, paid{' '}
+                <Money amount={t.charge} currency={t.currency} />, margin{' '}
+                <strong>
+                  <Money amount={t.margin} currency={t.currency} />
+                </strong>
+                .{' '}
+              </span>
+            ))}
+          </p>
+          <p>
+            <button type="button" className="secondary" onClick={() => csv.mutate(undefined)} disabled={csv.isPending}>
+              Prepare CSV
+            </button>{' '}
+            {csv.data ? (
+              <a href={csv.data} download={`margins-${id}-${r.from}-${r.to}.csv`} data-testid="margins-csv">
+                Download CSV
+              </a>
+            ) : null}
+          </p>
+        </>
+      ) : null}
+    </section>
+  );
+}
+
+function columnsOf(groups: MarginGroup[]): string[] {
+  const columns: Record<MarginGroup, string> = {
+    level: 'reseller_id',
+    reseller: 'child_id',
+    end_user: 'end_user_id',
+    card: 'card',
+    day: 'day',
+  };
+  return groups.map((group) => columns[group]);
+}
+
+/** A row is one combination of its groups and currency. */
+function rowKey(row: MarginRow): string {
+  return [row.reseller_id, row.child_id, row.end_user_id, row.card, row.day, row.currency]
+    .filter((v) => v !== undefined)
+    .join('|');
+}
