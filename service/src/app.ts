@@ -32,6 +32,7 @@ import { subscriptionsRestRoutes, subscriptionsTrpc } from './domains/subscripti
 import { walletsRestRoutes, walletsTrpc } from './domains/wallets/router.ts';
 import { webhooksRestRoutes, webhooksTrpc } from './domains/webhooks/router.ts';
 import { invoicePaymentsTrpc, paymentsRestRoutes, paymentsTrpc, stripeEventRoutes } from './domains/payments/router.ts';
+import { tenantStripeTaxConnection } from './domains/payments/service.ts';
 import { currencyRestRoutes, currencyTrpc } from './domains/currency/router.ts';
 import * as tenants from './domains/tenants/service.ts';
 import { accountsRestRoutes, authTrpc, clientAddress, usersRestRoutes, usersTrpc } from './domains/tenants/router.ts';
@@ -50,6 +51,7 @@ import { mergeRouters, router, type TrpcContext } from './platform/trpc.ts';
 import { csrfCookie, csrfProtection, csrfTokenOf } from './platform/csrf.ts';
 import { webRoutes } from './platform/web.ts';
 import { onSignal } from './platform/signals.ts';
+import { provideTenantStripeConnection } from './platform/tenant-stripe.ts';
 
 export const appRouter = router({
   auth: authTrpc,
@@ -105,7 +107,6 @@ export interface AppOptions {
   rateLimits?: Partial<Record<AccountRateRule, RateRule>>;
   /** The built dashboard (service/web/dist by default); false serves none. */
   webRoot?: string | false;
-  stripe?: Deps['stripe'];
   taxIdVerifier?: Deps['taxIdVerifier'];
 }
 
@@ -116,6 +117,7 @@ const defaultBodyLimitBytes = 16 * 1024 * 1024;
 /** Which domain reacts to which signal (platform/signals.ts): the edges that would otherwise run upward. */
 function wireSignals(): void {
   onSignal('price_book.retroactive_version', startRerating);
+  provideTenantStripeConnection(tenantStripeTaxConnection);
 }
 
 function depsOf(options: AppOptions): Deps {
@@ -131,7 +133,6 @@ function depsOf(options: AppOptions): Deps {
     mailer: options.mailer,
     publicUrl: options.publicUrl,
     payments: options.payments,
-    stripe: options.stripe,
     taxIdVerifier: options.taxIdVerifier,
   };
 }

@@ -21,10 +21,10 @@ export interface Jobs {
   stop(): Promise<void>;
 }
 
-/** `extra`: what the service under test was also given (its Stripe connection), so jobs reach the same services. */
+/** `extra`: what the service under test was also given (its tax id verifier), so jobs reach the same services. */
 export async function startJobRunner(
   harness: Harness,
-  extra: Partial<Pick<Deps, 'stripe' | 'taxIdVerifier'>> = {},
+  extra: Partial<Pick<Deps, 'taxIdVerifier'>> = {},
 ): Promise<Jobs> {
   await installJobs(harness.database.owner, jobDefinitions);
   const deps: Deps = {

@@ -8,7 +8,9 @@ import { AppError, invalid, notFound, precondition, type FieldProblem } from '..
 import { formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
 import { computeInvoiceTax, type ComponentTax, type InvoiceTax } from './compute.ts';
-import { calculateStripeTax } from './connections.ts';
+import crypto from 'node:crypto';
+import { calculateStripeTax, type StripeTaxRequest, type StripeTaxResult } from './connections.ts';
+import { tenantStripeConnection } from '../../platform/tenant-stripe.ts';
 import { sourceOf } from './rates/index.ts';
 import { determineTax, isKnownJurisdiction, type Buyer, type Seller, type Treatment } from './rules.ts';
 import { checkTaxId } from './tax-ids.ts';
@@ -65,12 +67,23 @@ export interface TaxedInvoice {
 export interface TaxContext {
   settings: repo.TaxSettings | undefined;
   customers: Map<string, repo.CustomerTaxProfile>;
+  /** Stripe Tax calculations made before finalization, by invoice id. */
+  stripeCalculations: Map<string, repo.StoredStripeCalculation>;
 }
 
-/** The tenant's tax profile and the customers' tax profiles, read once for a batch of invoices. */
-export async function loadTaxContext(scope: TenantScope, customerIds: string[]): Promise<TaxContext> {
+/** The tenant's tax profile, the customers' tax profiles and the invoices' Stripe Tax calculations, read once for a batch. */
+export async function loadTaxContext(
+  scope: TenantScope,
+  customerIds: string[],
+  invoiceIds: string[] = [],
+): Promise<TaxContext> {
   const settings = await repo.findSettings(scope);
-  return { settings, customers: settings ? await repo.findCustomerProfiles(scope, customerIds) : new Map() };
+  if (!settings) return { settings, customers: new Map(), stripeCalculations: new Map() };
+  const [customers, stripeCalculations] = await Promise.all([
+    repo.findCustomerProfiles(scope, customerIds),
+    settings.stripeTax ? repo.findStripeCalculations(scope, invoiceIds) : new Map(),
+  ]);
+  return { settings, customers, stripeCalculations };
 }
 
 function sellerOf(settings: repo.TaxSettings): Seller {
@@ -96,21 +109,18 @@ export function buyerOf(customer: repo.CustomerTaxProfile): Buyer {
   };
 }
 
-/**
- * The tax of one invoice of a customer, or null when the tenant has no tax profile (it charges no tax). The rates
- * are those in force on the last day of supply (the period's last instant); lines are the rounded amounts, all
- * carrying the same treatment (one customer, one place of supply). A customer whose tax cannot be determined
- * (no country, a Canadian customer without province...) is a precondition error: no invoice goes out wrong.
- */
-export async function taxInvoice(
-  deps: Pick<Deps, 'stripe'>,
-  context: TaxContext,
-  invoice: { id: string; customerId: string; currency: string; minorUnit: number; lines: bigint[]; supplyEnd: Date },
-): Promise<TaxedInvoice | null> {
-  const { settings } = context;
-  if (!settings) return null;
-  const customer = context.customers.get(invoice.customerId);
-  if (!customer) throw new Error(`customer ${invoice.customerId} was not loaded for tax`);
+/** An invoice as its tax sees it: its lines (rounded, billing currency) and the end of its supply. */
+export interface TaxedDraft {
+  id: string;
+  customerId: string;
+  currency: string;
+  minorUnit: number;
+  lines: bigint[];
+  supplyEnd: Date;
+}
+
+/** The treatment of an invoice's customer at its supply date, or the precondition error that stops it. */
+function treatmentOf(settings: repo.TaxSettings, customer: repo.CustomerTaxProfile, invoice: TaxedDraft) {
   const supplyAt = new Date(invoice.supplyEnd.getTime() - 1);
   const buyer = buyerOf(customer);
   const determined = determineTax(sellerOf(settings), buyer, supplyAt);
@@ -119,7 +129,125 @@ export async function taxInvoice(
       { field: determined.code === 'customer_region_missing' ? 'region' : 'country', reason: determined.message },
     ]);
   }
-  const { treatment } = determined;
+  return { supplyAt, buyer, treatment: determined.treatment };
+}
+
+function customerOf(context: TaxContext, customerId: string): repo.CustomerTaxProfile {
+  const customer = context.customers.get(customerId);
+  if (!customer) throw new Error(`customer ${customerId} was not loaded for tax`);
+  return customer;
+}
+
+/** What Stripe Tax is asked for an invoice, and its fingerprint (the same invoice asks the same). */
+function stripeTaxRequestOf(settings: repo.TaxSettings, customer: repo.CustomerTaxProfile, invoice: TaxedDraft) {
+  const request: Omit<StripeTaxRequest, 'idempotencyKey'> = {
+    currency: invoice.currency,
+    minorUnit: invoice.minorUnit,
+    lines: invoice.lines,
+    pricesIncludeTax: settings.pricesIncludeTax,
+    address: {
+      country: customer.country!,
+      state: customer.region,
+      postalCode: customer.postalCode,
+      line1: customer.address,
+    },
+  };
+  const fingerprint = crypto
+    .createHash('sha256')
+    .update(JSON.stringify(request, (_, v) => (typeof v === 'bigint' ? v.toString() : v)))
+    .digest('hex');
+  return { request, fingerprint };
+}
+
+/**
+ * Stripe Tax's calculation of a draft invoice, made OUTSIDE any transaction (no lock is held across the network
+ * call) and stored for its finalization, which uses it if the invoice still asks the same (taxInvoice). With the
+ * tenant's own Stripe account (its connection, kept sealed by payments). Nothing to do (undefined) when the
+ * invoice is not taxed by Stripe Tax, its tax cannot be determined (the finalization reports why), or the stored
+ * calculation still fits. Idempotent: the same invoice asking the same is one Stripe request.
+ */
+export async function calculateStripeTaxBeforeFinalization(
+  deps: Deps,
+  tenantId: string,
+  read: (scope: TenantScope) => Promise<TaxedDraft | undefined>,
+): Promise<'calculated' | 'unchanged' | 'not_needed'> {
+  const asked = await withTenant(deps.db, tenantId, async (tx) => {
+    const scope = { db: tx, tenantId };
+    const invoice = await read(scope);
+    if (!invoice) return undefined;
+    const context = await loadTaxContext(scope, [invoice.customerId], [invoice.id]);
+    if (!context.settings?.stripeTax) return undefined;
+    const customer = customerOf(context, invoice.customerId);
+    let treatment: Treatment;
+    try {
+      treatment = treatmentOf(context.settings, customer, invoice).treatment;
+    } catch (error) {
+      if (error instanceof AppError) return undefined;
+      throw error;
+    }
+    if (treatment.external !== 'stripe_tax') return undefined;
+    const { request, fingerprint } = stripeTaxRequestOf(context.settings, customer, invoice);
+    if (context.stripeCalculations.get(invoice.id)?.fingerprint === fingerprint) return 'unchanged' as const;
+    return { invoice, customer, request, fingerprint };
+  });
+  if (asked === undefined) return 'not_needed';
+  if (asked === 'unchanged') return 'unchanged';
+  const connection = await tenantStripeConnection(deps, tenantId);
+  if (!connection)
+    throw precondition(
+      'stripe_not_connected',
+      `Stripe Tax is turned on but the tenant has not connected its Stripe account (PUT /v1/stripe/connection): the tax of customer "${asked.customer.externalId}" cannot be calculated`,
+    );
+  let result: StripeTaxResult;
+  try {
+    result = await calculateStripeTax(connection, {
+      ...asked.request,
+      idempotencyKey: `tariff-tax-${asked.invoice.id}-${asked.fingerprint.slice(0, 32)}`,
+    });
+  } catch (error) {
+    throw new AppError(
+      'unavailable',
+      'stripe_tax_failed',
+      `Stripe Tax could not compute the tax of customer "${asked.customer.externalId}": ${(error as Error).message}`,
+    );
+  }
+  await withTenant(deps.db, tenantId, (tx) =>
+    repo.saveStripeCalculation(
+      { db: tx, tenantId },
+      asked.invoice.id,
+      {
+        fingerprint: asked.fingerprint,
+        calculationId: result.calculationId,
+        result: {
+          components: result.components.map((c) => ({
+            tax: c.tax,
+            jurisdiction: c.jurisdiction,
+            rate: c.rate,
+            taxable: c.taxable.toString(),
+            amount: c.amount.toString(),
+          })),
+          lineTax: result.lineTax.map(String),
+        },
+      },
+      deps.clock.now(),
+    ),
+  );
+  return 'calculated';
+}
+
+/**
+ * The tax of one invoice of a customer, or null when the tenant has no tax profile (it charges no tax). The rates
+ * are those in force on the last day of supply (the period's last instant); lines are the rounded amounts, all
+ * carrying the same treatment (one customer, one place of supply). A customer whose tax cannot be determined
+ * (no country, a Canadian customer without province...) is a precondition error: no invoice goes out wrong. Pure
+ * of network calls: US sales tax comes from the Stripe Tax calculation stored before (calculateStripeTaxBeforeFinalization);
+ * none that fits the invoice as it stands is `stripe_tax_pending`, and the invoice waits for the next billing tick.
+ */
+export function taxInvoice(context: TaxContext, invoice: TaxedDraft): TaxedInvoice | null {
+  const { settings } = context;
+  if (!settings) return null;
+  const customer = customerOf(context, invoice.customerId);
+  const { supplyAt, buyer, treatment } = treatmentOf(settings, customer, invoice);
   let tax: InvoiceTax;
   let rateSource: string | null = treatment.jurisdiction
     ? sourceOf(treatment.jurisdiction)
@@ -127,35 +255,22 @@ export async function taxInvoice(
       : null
     : null;
   if (treatment.external === 'stripe_tax') {
-    if (!deps.stripe)
+    const stored = context.stripeCalculations.get(invoice.id);
+    if (!stored || stored.fingerprint !== stripeTaxRequestOf(settings, customer, invoice).fingerprint)
       throw precondition(
-        'stripe_tax_unavailable',
-        'Stripe Tax is turned on but this service has no Stripe connection (STRIPE_SECRET_KEY)',
+        'stripe_tax_pending',
+        `Stripe Tax has not calculated the tax of this invoice of customer "${customer.externalId}" as it stands: it is calculated before finalization, outside it, and the invoice is finalized on the next billing tick`,
       );
-    try {
-      const result = await calculateStripeTax(deps.stripe, {
-        currency: invoice.currency,
-        minorUnit: invoice.minorUnit,
-        lines: invoice.lines,
-        pricesIncludeTax: settings.pricesIncludeTax,
-        address: {
-          country: customer.country!,
-          state: customer.region,
-          postalCode: customer.postalCode,
-          line1: customer.address,
-        },
-        idempotencyKey: `tariff-tax-${invoice.id}-${invoice.lines.reduce((a, b) => a + b, 0n)}`,
-      });
-      tax = fromExternalTax(invoice.lines, result.components, result.lineTax, settings.pricesIncludeTax);
-      rateSource = `Stripe Tax calculation ${result.calculationId}`;
-    } catch (error) {
-      if (error instanceof AppError) throw error;
-      throw new AppError(
-        'unavailable',
-        'stripe_tax_failed',
-        `Stripe Tax could not compute the tax of customer "${customer.externalId}": ${(error as Error).message}`,
-      );
-    }
+    const components: ComponentTax[] = stored.result.components.map((c) => ({
+      tax: c.tax,
+      jurisdiction: c.jurisdiction,
+      rate: c.rate,
+      taxable: BigInt(c.taxable),
+      amount: BigInt(c.amount),
+      amountExact: BigInt(c.amount),
+    }));
+    tax = fromExternalTax(invoice.lines, components, stored.result.lineTax.map(BigInt), settings.pricesIncludeTax);
+    rateSource = `Stripe Tax calculation ${stored.calculationId}`;
   } else {
     tax = computeInvoiceTax(invoice.lines, treatment, invoice.minorUnit, settings.pricesIncludeTax);
   }
