@@ -50,7 +50,8 @@ export function renderPdf(model: DocumentModel): Promise<Buffer> {
 
   setFont('Helvetica-Bold').fontSize(18);
   text(`${model.title} ${model.number}`);
-  doc.moveDown(0.5).font('Helvetica').fontSize(10);
+  doc.moveDown(0.5);
+  setFont('Helvetica').fontSize(10);
   text(`Number: ${model.number}`);
   text(`Issue date: ${model.issueDate}`);
   text(`Supply period: ${model.supplyStart} to ${model.supplyEnd}`);
