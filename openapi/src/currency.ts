@@ -39,6 +39,11 @@ const conversionRule =
   "A pair neither supplied nor its inverse is crossed through EUR (the ECB's base): rate(A->B) = rate(EUR->B) / rate(EUR->A); a derived rate (inverse or cross) is rounded half-even to 15 significant digits, and that is the rate stated. " +
   "A rate is in force from its as_of until the pair's next one, for at most 7 days.";
 
+const eventRule =
+  "The event policy: each event is converted at the rate in force at its timestamp (rates change only at a leg's as_of, or 7 days after it); " +
+  'the events of each rate interval are summed (what they left to bill) and converted exactly; each event line (usage, allowance, discount, commitment, credit) ' +
+  "is converted at converted / amount, rounded half-even once to the nano-unit; the other lines at the period end's rate.";
+
 export const currencySchemas: Record<string, Schema> = {
   FxConversion: object(
     {
@@ -52,11 +57,39 @@ export const currencySchemas: Record<string, Schema> = {
         "The tenant's policy, or issue: converted when issued (a credit grant given in the billing currency).",
       ),
       at: described(instant, 'The instant the policy asked a rate for.'),
-      method: { type: 'string', enum: ['direct', 'inverse', 'cross_eur'] },
+      method: described(
+        { type: 'string', enum: ['direct', 'inverse', 'cross_eur', 'events'] },
+        "events: the event policy's weighted rate (the events' converted amount / their amount, shown to 15 digits); `events` lists the rates.",
+      ),
       legs: { type: 'array', items: object({ base: string, quote: string, rate, as_of: instant, source: string }) },
       amount_given: described(money, "A credit grant's: the amount given, in the billing currency, before conversion."),
+      events: described(
+        object({
+          rates: {
+            type: 'array',
+            items: object({
+              rate,
+              source: string,
+              as_of: instant,
+              method: { type: 'string', enum: ['direct', 'inverse', 'cross_eur'] },
+              first_event_at: instant,
+              last_event_at: instant,
+              events: integer,
+              amount: described(string, 'What those events left to bill, in the source currency.'),
+              converted: described(string, 'amount x rate, exact (not rounded), in the target currency.'),
+            }),
+          },
+          amount: string,
+          converted: string,
+        }),
+        eventRule,
+      ),
+      period_end: described(
+        nullable(ref('FxConversion')),
+        'The event policy: the rate of the period end, for the lines no event made (base fee, true-up, SLA credits, adjustments).',
+      ),
     },
-    ['at', 'method', 'legs', 'amount_given'],
+    ['at', 'method', 'legs', 'amount_given', 'events', 'period_end'],
   ),
   CurrencySettings: object({
     reporting_currency: string,

@@ -3745,8 +3745,11 @@ export interface components {
              * @description The instant the policy asked a rate for.
              */
             at?: string;
-            /** @enum {string} */
-            method?: "direct" | "inverse" | "cross_eur";
+            /**
+             * @description events: the event policy's weighted rate (the events' converted amount / their amount, shown to 15 digits); `events` lists the rates.
+             * @enum {string}
+             */
+            method?: "direct" | "inverse" | "cross_eur" | "events";
             legs?: {
                 base: string;
                 quote: string;
@@ -3758,6 +3761,31 @@ export interface components {
             }[];
             /** @description A credit grant's: the amount given, in the billing currency, before conversion. */
             amount_given?: string;
+            /** @description The event policy: each event is converted at the rate in force at its timestamp (rates change only at a leg's as_of, or 7 days after it); the events of each rate interval are summed (what they left to bill) and converted exactly; each event line (usage, allowance, discount, commitment, credit) is converted at converted / amount, rounded half-even once to the nano-unit; the other lines at the period end's rate. */
+            events?: {
+                rates: {
+                    /** @description 1 base = rate quote, a decimal string. */
+                    rate: string;
+                    source: string;
+                    /** Format: date-time */
+                    as_of: string;
+                    /** @enum {string} */
+                    method: "direct" | "inverse" | "cross_eur";
+                    /** Format: date-time */
+                    first_event_at: string;
+                    /** Format: date-time */
+                    last_event_at: string;
+                    events: number;
+                    /** @description What those events left to bill, in the source currency. */
+                    amount: string;
+                    /** @description amount x rate, exact (not rounded), in the target currency. */
+                    converted: string;
+                }[];
+                amount: string;
+                converted: string;
+            };
+            /** @description The event policy: the rate of the period end, for the lines no event made (base fee, true-up, SLA credits, adjustments). */
+            period_end?: components["schemas"]["FxConversion"] | null;
         };
         CurrencySettings: {
             reporting_currency: string;

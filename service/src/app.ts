@@ -33,6 +33,7 @@ import { subscriptionsRestRoutes, subscriptionsTrpc } from './domains/subscripti
 import { walletsRestRoutes, walletsTrpc } from './domains/wallets/router.ts';
 import { webhooksRestRoutes, webhooksTrpc } from './domains/webhooks/router.ts';
 import { invoicePaymentsTrpc, paymentsRestRoutes, paymentsTrpc, stripeEventRoutes } from './domains/payments/router.ts';
+import { tenantStripeTaxConnection } from './domains/payments/service.ts';
 import { currencyRestRoutes, currencyTrpc } from './domains/currency/router.ts';
 import * as tenants from './domains/tenants/service.ts';
 import { accountsRestRoutes, authTrpc, clientAddress, usersRestRoutes, usersTrpc } from './domains/tenants/router.ts';
@@ -53,6 +54,7 @@ import { webRoutes } from './platform/web.ts';
 import { onSignal } from './platform/signals.ts';
 import { composeInvoiceEmailsWith } from './domains/mail/service.ts';
 import { composeInvoiceEmail } from './domains/documents/email.ts';
+import { provideTenantStripeConnection } from './platform/tenant-stripe.ts';
 
 export const appRouter = router({
   auth: authTrpc,
@@ -108,7 +110,6 @@ export interface AppOptions {
   rateLimits?: Partial<Record<AccountRateRule, RateRule>>;
   /** The built dashboard (service/web/dist by default); false serves none. */
   webRoot?: string | false;
-  stripe?: Deps['stripe'];
   taxIdVerifier?: Deps['taxIdVerifier'];
 }
 
@@ -118,11 +119,13 @@ const defaultBodyLimitBytes = 16 * 1024 * 1024;
 
 /**
  * The edges that would otherwise run upward, wired here: which domain reacts to which signal
- * (platform/signals.ts), and who composes the mail outbox's invoice emails. Idempotent.
+ * (platform/signals.ts), who composes the mail outbox's invoice emails, and who opens a tenant's Stripe
+ * connection for the tax domain (platform/tenant-stripe.ts). Idempotent.
  */
 export function wireReactions(): void {
   onSignal('price_book.retroactive_version', startRerating);
   composeInvoiceEmailsWith(composeInvoiceEmail);
+  provideTenantStripeConnection(tenantStripeTaxConnection);
 }
 
 function depsOf(options: AppOptions): Deps {
@@ -138,7 +141,6 @@ function depsOf(options: AppOptions): Deps {
     mailer: options.mailer,
     publicUrl: options.publicUrl,
     payments: options.payments,
-    stripe: options.stripe,
     taxIdVerifier: options.taxIdVerifier,
   };
 }

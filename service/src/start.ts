@@ -62,7 +62,6 @@ export async function startService(config: Config, options: StartOptions = {}): 
     mailer,
     publicUrl: config.publicUrl,
     payments: config.payments,
-    stripe: config.stripe,
   };
 
   // A demo tenant on the first start of an empty database: always on the embedded database, on PostgreSQL

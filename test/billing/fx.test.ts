@@ -68,10 +68,6 @@ describe('invoices in another currency than the price book', () => {
     const settings = await api.call('PATCH', '/v1/currency_settings', { reporting_currency: 'usd' });
     expect(settings.status).toBe(400);
     expect(settings.body.error.details[0].field).toBe('reporting_currency');
-    // Converting at each event's time is refused, not approximated.
-    const policy = await api.call('PATCH', '/v1/currency_settings', { fx_policy: 'event' });
-    expect(policy.status).toBe(422);
-    expect(policy.body.error).toMatchObject({ code: 'fx_policy_not_supported', details: [{ field: 'fx_policy' }] });
   });
 
   it('rates in USD, drafts in USD and waits for the rate with a clear error and a notification', async () => {

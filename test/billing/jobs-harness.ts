@@ -21,10 +21,10 @@ export interface Jobs {
   stop(): Promise<void>;
 }
 
-/** `extra`: what the service under test was also given (its Stripe connection, a mailer), so jobs reach the same services. */
+/** `extra`: what the service under test was also given (its tax id verifier, a mailer), so jobs reach the same services. */
 export async function startJobRunner(
   harness: Harness,
-  extra: Partial<Pick<Deps, 'stripe' | 'taxIdVerifier' | 'mailer'>> = {},
+  extra: Partial<Pick<Deps, 'taxIdVerifier' | 'mailer'>> = {},
 ): Promise<Jobs> {
   await installJobs(harness.database.owner, jobDefinitions);
   const deps: Deps = {

@@ -33,8 +33,6 @@ export interface Config {
   publicUrl: string;
   /** Stripe: where its API is (real Stripe unless STRIPE_API_BASE names another, e.g. the test double) and the key sealing tenants' Stripe secrets. */
   payments: PaymentSettings;
-  /** Stripe Tax's key (STRIPE_SECRET_KEY), at the address of payments.stripeApi; absent: US sales tax cannot be computed. */
-  stripe?: { apiKey: string; host?: string; port?: number; protocol?: 'http' | 'https' };
 }
 
 export interface PaymentSettings {
@@ -94,7 +92,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     mailFrom: env.MAIL_FROM || 'Tariff <no-reply@tariff.local>',
     publicUrl: (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, ''),
     payments,
-    stripe: env.STRIPE_SECRET_KEY ? { apiKey: env.STRIPE_SECRET_KEY, ...payments.stripeApi } : undefined,
   };
 }
 

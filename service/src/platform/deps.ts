@@ -4,7 +4,7 @@ import type { Db } from './db.ts';
 import type { Logger } from './log.ts';
 import type { Mailer } from './mail.ts';
 import type { Metrics } from './metrics.ts';
-import type { StripeConnection, TaxIdVerifier } from '../domains/tax/connections.ts';
+import type { TaxIdVerifier } from '../domains/tax/connections.ts';
 
 /** What services are given: the service-role pool and the clock (plus the few settings they need). */
 export interface Deps {
@@ -19,8 +19,6 @@ export interface Deps {
   publicUrl?: string;
   /** Stripe's address and the key of secrets at rest; absent: read from the environment (payments/stripe.ts). */
   payments?: PaymentSettings;
-  /** Stripe's API (Stripe Tax's calculations); absent: US sales tax cannot be computed. */
-  stripe?: StripeConnection;
   /** The online tax id check (VIES by default). */
   taxIdVerifier?: TaxIdVerifier;
 }

@@ -59,17 +59,22 @@ export async function issuersOf(scope: TenantScope, customerIds: string[]): Prom
 }
 
 /**
- * The tax context of invoices of these customers (tax/service.ts loadTaxContext) with, for each customer whose
+ * The tax context of invoices of these customers (tax/service.ts loadTaxContext; the invoices' Stripe Tax
+ * calculations with it) with, for each customer whose
  * parent is a reseller, that reseller as the seller: its registrations, its origin (the brand's country, else the
  * reseller's own), whether its prices include tax. Its payment terms are the tenant's (30 days without them).
  */
-export async function taxContextOf(scope: TenantScope, customerIds: string[]): Promise<TaxContext> {
+export async function taxContextOf(
+  scope: TenantScope,
+  customerIds: string[],
+  invoiceIds: string[] = [],
+): Promise<TaxContext> {
   const rows = await repo.findIssuers(scope, [...new Set(customerIds)]);
-  const sellers = new Map<string, SellerTaxProfile>();
-  for (const [customerId, row] of rows) sellers.set(customerId, sellerOf(row));
-  const context = await loadTaxContext(scope, customerIds, sellers);
+  const resellers = new Map<string, SellerTaxProfile>();
+  for (const [customerId, row] of rows) resellers.set(customerId, sellerOf(row));
+  const context = await loadTaxContext(scope, customerIds, { resellers, invoiceIds });
   const terms = context.settings?.paymentTermsDays ?? 30;
-  for (const seller of sellers.values()) seller.paymentTermsDays = terms;
+  for (const seller of resellers.values()) seller.paymentTermsDays = terms;
   return context;
 }
 

@@ -10,6 +10,7 @@
 //   rounded half-even ONCE, to the nano-unit of the target currency, line by line. The invoice then rounds its
 //   lines to the currency's minor unit in its own stage (invoices/build.ts roundLines), as for any invoice.
 import { Decimal } from 'decimal.js';
+import type { EventConversion } from './event-time.ts';
 
 export const derivedRateDigits = 15;
 export const maxRateAgeDays = 7;
@@ -45,9 +46,16 @@ export interface Conversion {
   policy: FxPolicy | 'issue';
   /** The instant the policy asked a rate for. */
   at: string;
-  /** How the rate was found: supplied for the pair, the inverse of one, or crossed through EUR from two. */
-  method: 'direct' | 'inverse' | 'cross_eur';
+  /**
+   * How the rate was found: supplied for the pair, the inverse of one, or crossed through EUR from two; `events`:
+   * the events' weighted rate under the event policy (event-time.ts), `rate` then shown to 15 digits.
+   */
+  method: 'direct' | 'inverse' | 'cross_eur' | 'events';
   legs: { base: string; quote: string; rate: string; as_of: string; source: string }[];
+  /** The event policy: every rate the events were converted at, with their amounts (event-time.ts). */
+  events?: EventConversion;
+  /** The event policy: the rate of the period's end, for the lines no event made (null: none, and none needed). */
+  period_end?: Conversion | null;
 }
 
 export type RateLookup = (base: string, quote: string) => StoredRate | undefined;

@@ -4,9 +4,25 @@ import type { Actor } from '../../platform/auth.ts';
 import { requirePermission, requireTenantWide } from '../../platform/auth.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { invalid, precondition } from '../../platform/errors.ts';
+import { invalid } from '../../platform/errors.ts';
 import { recordChange } from '../audit/service.ts';
-import { findRate, FxDecimal, type Conversion, type FindRateResult, type StoredRate } from './convert.ts';
+import {
+  findRate,
+  FxDecimal,
+  maxRateAgeDays,
+  type Conversion,
+  type FindRateResult,
+  type StoredRate,
+} from './convert.ts';
+import {
+  convertEventSlices,
+  displayRate,
+  latestAmong,
+  rateChangeInstants,
+  weightedRate,
+  type EventConversionResult,
+} from './event-time.ts';
+import { periodKey, type PeriodKey } from '../periods/index.ts';
 import { parseEcbCsv } from './ecb.ts';
 import * as repo from './repo.ts';
 import type {
@@ -40,15 +56,6 @@ export async function getSettings(deps: Deps, actor: Actor) {
 export async function updateSettings(deps: Deps, actor: Actor, input: UpdateSettingsInput) {
   requirePermission(actor, 'invoices.write');
   requireTenantWide(actor, "change the tenant's currency settings");
-  // Converting each event at its own time needs the period's lines split by rate interval (each line then carries
-  // several rates); until the invoice can state that, the policy is refused rather than approximated.
-  if (input.fx_policy === 'event') {
-    throw precondition(
-      'fx_policy_not_supported',
-      "Converting at each event's time is not supported yet: choose period_end or finalization",
-      [{ field: 'fx_policy', reason: 'event is not supported yet; period_end and finalization are' }],
-    );
-  }
   const now = deps.clock.now();
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
@@ -181,4 +188,71 @@ export async function findConversions(
     );
   }
   return result;
+}
+
+/**
+ * The event policy's conversions of `from` into `to` for periods (customerId, start, end): each period's events
+ * converted at the rates in force at their times, and the period end's rate for the lines no event made
+ * (event-time.ts). Two reads for all the periods: the rates of the window, the events summed per rate interval.
+ * Keyed by periodKey.
+ */
+export async function findEventConversions(
+  scope: TenantScope,
+  from: string,
+  to: string,
+  periods: (PeriodKey & { end: Date })[],
+): Promise<Map<string, FindRateResult>> {
+  const result = new Map<string, FindRateResult>();
+  if (periods.length === 0) return result;
+  const earliest = Math.min(...periods.map((p) => p.start.getTime())) - maxRateAgeDays * 86_400_000;
+  const latest = Math.max(...periods.map((p) => p.end.getTime()));
+  const rates = await repo.listRatesBetween(
+    scope,
+    [...new Set([from, to, 'EUR'])],
+    new Date(earliest),
+    new Date(latest),
+  );
+  const slices = await repo.sumEventsByInterval(scope, periods, rateChangeInstants(rates));
+  for (const period of periods) {
+    const key = periodKey(period);
+    const events = convertEventSlices(from, to, slices.get(key) ?? [], rates);
+    if (!events.ok) {
+      result.set(key, events);
+      continue;
+    }
+    const end = findRate(from, to, period.end, 'event', latestAmong(rates, period.end));
+    result.set(key, eventConversion(from, to, period.end, events, end.ok ? end.conversion : null));
+  }
+  return result;
+}
+
+/** The invoice's record of an event-policy conversion: the events' rates and the period end's. */
+function eventConversion(
+  from: string,
+  to: string,
+  at: Date,
+  events: Extract<EventConversionResult, { ok: true }>,
+  periodEnd: Conversion | null,
+): FindRateResult {
+  const fraction = weightedRate(events.events);
+  const rate = fraction ? displayRate(fraction) : (events.lastRate ?? periodEnd?.rate);
+  // Neither events nor a rate at the period's end: nothing to convert at; the period end's rate is what is missing.
+  if (rate === undefined) return { ok: false, from, to, at };
+  const stated = [...events.events.rates, ...(periodEnd ? [periodEnd] : [])];
+  return {
+    ok: true,
+    conversion: {
+      from,
+      to,
+      rate,
+      source: [...new Set(stated.map((r) => r.source))].join('+'),
+      as_of: stated.map((r) => r.as_of).sort()[0],
+      policy: 'event',
+      at: at.toISOString(),
+      method: 'events',
+      legs: [],
+      events: events.events,
+      period_end: periodEnd,
+    },
+  };
 }

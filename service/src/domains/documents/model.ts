@@ -77,12 +77,38 @@ export function formatQuantity(micro: string): string {
   return micro.replace(/\.?0+$/, '');
 }
 
+interface StatedRate {
+  rate: string;
+  source?: string;
+  as_of?: string;
+}
+
+interface StatedConversion extends StatedRate {
+  from?: string;
+  to?: string;
+  policy?: string;
+  /** The event policy: every rate the events were converted at. */
+  events?: { rates: (StatedRate & { first_event_at: string; last_event_at: string; events: number })[] };
+  period_end?: StatedRate | null;
+}
+
+/** An instant as a document prints it: the day alone at midnight UTC, else to the minute. */
+const when = (iso: string) => (iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : `${iso.slice(0, 16)}Z`);
+
+const stated = (r: StatedRate) =>
+  `${r.rate} (${r.source ?? 'source not stated'}, rate of ${r.as_of ? when(r.as_of) : 'date not stated'})`;
+
 /** The FX note from the invoice's `fx` (the currency domain's record of the conversion it applied). */
-export function fxNoteOf(
-  fx: { from?: string; to?: string; rate?: string; source?: string; as_of?: string; policy?: string } | null,
-): string | null {
+export function fxNoteOf(fx: Partial<StatedConversion> | null): string | null {
   if (!fx || !fx.from || !fx.to || !fx.rate) return null;
-  return `Converted from ${fx.from} to ${fx.to} at ${fx.rate} (${fx.source ?? 'source not stated'}, rate of ${fx.as_of ?? 'date not stated'}${fx.policy ? `, policy: ${fx.policy}` : ''}).`;
+  if (fx.events) {
+    const rates = fx.events.rates.map(
+      (r) => `${stated(r)} for ${r.events} event(s) from ${when(r.first_event_at)} to ${when(r.last_event_at)}`,
+    );
+    const others = fx.period_end ? ` Other charges at ${stated(fx.period_end)}, the period's end.` : '';
+    return `Converted from ${fx.from} to ${fx.to} at the rate in force at each event's time (policy: event): ${rates.join('; ')}; weighted rate ${fx.rate}.${others}`;
+  }
+  return `Converted from ${fx.from} to ${fx.to} at ${stated(fx as StatedRate)}${fx.policy ? `, policy: ${fx.policy}` : ''}.`;
 }
 
 export { formatMoney };

@@ -1,12 +1,29 @@
 // The document model as a PDF (pdfkit, pure JavaScript): A4, one column, the same fields in the same order as the
-// HTML. The standard Helvetica font covers Latin text (WinAnsi); other characters print as "?" in the PDF, while
-// the HTML document shows them as they are.
+// HTML. The standard Helvetica draws Latin text (WinAnsi); Greek, Cyrillic, Arabic, Hebrew, Chinese, Japanese kana
+// and Korean are drawn with Noto fonts, run by run (fonts.ts), embedded as subsets. Right-to-left runs are shaped
+// by fontkit and drawn right to left; a line mixing directions is not reordered (no bidi algorithm).
 import PDFDocument from 'pdfkit';
+import { runsOf } from './fonts.ts';
 import type { DocumentModel, Party } from './model.ts';
 
-/** WinAnsi (cp1252) is what the standard fonts can draw: Latin-1 plus a few typographic marks. */
-const drawable = (text: string) =>
-  text.replace(/[^\u0020-\u007e\u00a0-\u00ff\u2013\u2014\u2018\u2019\u201c\u201d\u2022\u2026\u20ac\n]/g, '?');
+/** Draws `value` in runs of one font each, `base` (a standard font) for Latin, at (x, y) when given. */
+function write(
+  doc: PDFKit.PDFDocument,
+  base: string,
+  value: string,
+  at?: { x: number; y: number },
+  options: PDFKit.Mixins.TextOptions = {},
+) {
+  const runs = runsOf(value);
+  if (runs.length === 0) runs.push({ text: '', font: null });
+  runs.forEach((run, i) => {
+    doc.font(run.font ?? base);
+    const continued = { ...options, continued: i < runs.length - 1 };
+    if (i === 0 && at) doc.text(run.text, at.x, at.y, continued);
+    else doc.text(run.text, continued);
+  });
+  doc.font(base);
+}
 
 export function renderPdf(model: DocumentModel): Promise<Buffer> {
   const issued = new Date(`${model.issueDate}T00:00:00Z`);
@@ -24,7 +41,12 @@ export function renderPdf(model: DocumentModel): Promise<Buffer> {
   });
   const left = 50;
   const width = doc.page.width - 100;
-  const text = (value: string, options: PDFKit.Mixins.TextOptions = {}) => doc.text(drawable(value), options);
+  let base = 'Helvetica';
+  const setFont = (font: string) => {
+    base = font;
+    return doc.font(font);
+  };
+  const text = (value: string, options: PDFKit.Mixins.TextOptions = {}) => write(doc, base, value, undefined, options);
 
   if (model.seller.logo) {
     // At most 180 x 60 points, its proportions kept, above the title.
@@ -32,9 +54,10 @@ export function renderPdf(model: DocumentModel): Promise<Buffer> {
     doc.x = left;
     doc.y += 70;
   }
-  doc.font('Helvetica-Bold').fontSize(18);
+  setFont('Helvetica-Bold').fontSize(18);
   text(`${model.title} ${model.number}`);
-  doc.moveDown(0.5).font('Helvetica').fontSize(10);
+  doc.moveDown(0.5);
+  setFont('Helvetica').fontSize(10);
   text(`Number: ${model.number}`);
   text(`Issue date: ${model.issueDate}`);
   text(`Supply period: ${model.supplyStart} to ${model.supplyEnd}`);
@@ -44,19 +67,16 @@ export function renderPdf(model: DocumentModel): Promise<Buffer> {
 
   const top = doc.y;
   const column = (label: string, p: Party & { replyTo?: string | null }, x: number) => {
-    doc
-      .font('Helvetica-Bold')
-      .fontSize(9)
-      .text(label.toUpperCase(), x, top, { width: width / 2 - 10 });
-    doc
-      .font('Helvetica-Bold')
-      .fontSize(10)
-      .text(drawable(p.name), { width: width / 2 - 10 });
-    doc.font('Helvetica');
-    if (p.address) doc.text(drawable(p.address), { width: width / 2 - 10 });
-    if (p.country) doc.text(drawable(p.country), { width: width / 2 - 10 });
-    for (const id of p.taxIds) doc.text(drawable(`Tax id: ${id}`), { width: width / 2 - 10 });
-    if (p.replyTo) doc.text(drawable(`Contact: ${p.replyTo}`), { width: width / 2 - 10 });
+    const options = { width: width / 2 - 10 };
+    setFont('Helvetica-Bold').fontSize(9);
+    write(doc, base, label.toUpperCase(), { x, y: top }, options);
+    doc.fontSize(10);
+    text(p.name, options);
+    setFont('Helvetica');
+    if (p.address) text(p.address, options);
+    if (p.country) text(p.country, options);
+    for (const id of p.taxIds) text(`Tax id: ${id}`, options);
+    if (p.replyTo) text(`Contact: ${p.replyTo}`, options);
     return doc.y;
   };
   const bottom = Math.max(column('Seller', model.seller, left), column('Bill to', model.buyer, left + width / 2));
@@ -75,9 +95,9 @@ export function renderPdf(model: DocumentModel): Promise<Buffer> {
     const y = doc.y;
     let x = left;
     let lowest = y;
-    doc.font(bold ? 'Helvetica-Bold' : 'Helvetica').fontSize(9);
+    setFont(bold ? 'Helvetica-Bold' : 'Helvetica').fontSize(9);
     cells.forEach((cell, i) => {
-      doc.text(drawable(cell), x, y, { width: columns[i].width - 4, align: columns[i].align });
+      write(doc, base, cell, { x, y }, { width: columns[i].width - 4, align: columns[i].align });
       lowest = Math.max(lowest, doc.y);
       x += columns[i].width;
     });
@@ -93,10 +113,10 @@ export function renderPdf(model: DocumentModel): Promise<Buffer> {
 
   const total = (label: string, amount: string, bold = false) => {
     const y = doc.y;
-    doc.font(bold ? 'Helvetica-Bold' : 'Helvetica').fontSize(10);
-    doc.text(drawable(label), left + width * 0.4, y, { width: width * 0.4 });
+    setFont(bold ? 'Helvetica-Bold' : 'Helvetica').fontSize(10);
+    write(doc, base, label, { x: left + width * 0.4, y }, { width: width * 0.4 });
     const after = doc.y;
-    doc.text(drawable(amount), left + width * 0.8, y, { width: width * 0.2, align: 'right' });
+    write(doc, base, amount, { x: left + width * 0.8, y }, { width: width * 0.2, align: 'right' });
     doc.x = left;
     doc.y = Math.max(after, doc.y);
   };
@@ -106,7 +126,7 @@ export function renderPdf(model: DocumentModel): Promise<Buffer> {
   doc.moveDown();
   if (model.breakdown) {
     doc.x = left;
-    doc.font('Helvetica-Bold').fontSize(10);
+    setFont('Helvetica-Bold').fontSize(10);
     text('Usage by customer', { width });
     doc.moveDown(0.3);
     row(['Customer', 'Events', '', '', `Amount (${model.currency})`], true);
@@ -116,11 +136,11 @@ export function renderPdf(model: DocumentModel): Promise<Buffer> {
   }
   doc.x = left;
   if (model.mention) {
-    doc.font('Helvetica-Bold').fontSize(10);
+    setFont('Helvetica-Bold').fontSize(10);
     text(model.mention, { width });
     doc.moveDown(0.5);
   }
-  doc.font('Helvetica').fontSize(8);
+  setFont('Helvetica').fontSize(8);
   if (model.legalBasis) text(`Legal basis: ${model.legalBasis}`, { width });
   if (model.fxNote) text(model.fxNote, { width });
   doc.fontSize(10);

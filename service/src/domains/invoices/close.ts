@@ -19,12 +19,12 @@ import * as closeRepo from './close-repo.ts';
 import * as notify from '../notifications/service.ts';
 import { invoiceNotification, type NotifiedInvoice } from './notifications.ts';
 import { minorUnitOf } from '@tariff/openapi/schemas/iso4217';
-import { findConversions, readSettings } from '../currency/service.ts';
-import { conversionInstant } from './fx.ts';
+import { readSettings } from '../currency/service.ts';
 import * as repo from './repo.ts';
 import { AppError } from '../../platform/errors.ts';
 import { taxContextOf } from '../brands/service.ts';
 import {
+  conversionsFor,
   convertBuilt,
   invoicePlan,
   invoicePostings,
@@ -158,21 +158,20 @@ export async function closePeriods(
       }
       for (const [pair, list] of byPair) {
         const [from, to] = pair.split('/');
-        const conversions = await findConversions(
+        const conversions = await conversionsFor(
           scope,
           from,
           to,
-          list.map((b) => conversionInstant(fxPolicy, b.period, now)),
           fxPolicy,
+          list.map((b) => b.period),
+          now,
         );
         for (const b of list) {
-          const at = conversionInstant(fxPolicy, b.period, now);
-          const found = conversions.get(at.getTime())!;
           const customer = customers.get(b.period.customerId)!;
           b.built = convertBuilt(
             b.built,
             { id: b.period.customerId, currency: customer.currency, ratingCurrency: customer.ratingCurrency },
-            found.ok ? found.conversion : { from, to, at, policy: fxPolicy },
+            conversions.get(periodsRepo.periodKey(b.period))!,
           );
         }
       }
@@ -195,8 +194,7 @@ export async function closePeriods(
       let totals: FinalTotals | undefined;
       if (finalizeAt.getTime() <= now.getTime() && !b.fxMissing) {
         try {
-          totals = await taxFinalInvoice(
-            deps,
+          totals = taxFinalInvoice(
             taxContext,
             {
               id: invoiceId,
@@ -209,7 +207,7 @@ export async function closePeriods(
           );
         } catch (error) {
           if (!(error instanceof AppError)) throw error;
-          deps.logger.warn('invoice left as a draft: its tax cannot be determined', {
+          deps.logger.warn('invoice left as a draft: its tax cannot be determined now (the finalize tick retries)', {
             tenant_id: tenantId,
             customer_id: period.customerId,
             code: error.code,

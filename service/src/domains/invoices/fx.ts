@@ -5,13 +5,14 @@
 import { formatMoney } from '../../platform/money.ts';
 import { AppError, type FieldProblem } from '../../platform/errors.ts';
 import { convertNano, type Conversion, type FxPolicy } from '../currency/convert.ts';
+import { convertNanoByFraction, weightedRate } from '../currency/event-time.ts';
 import type { Period } from '../periods/calendar.ts';
 import { roundLines, type DraftLine } from './build.ts';
 
 /** The instant whose rate converts an invoice under `policy`: its period's end, or the finalization (now). */
 export function conversionInstant(policy: FxPolicy, period: Period, now: Date): Date {
   if (policy === 'finalization') return now;
-  // 'event' cannot be chosen yet (currency/service.ts updateSettings): a period's end is the closest instant.
+  // 'event': the period's end converts the lines no event made (currency/event-time.ts).
   return period.end;
 }
 
@@ -45,8 +46,34 @@ export function fxRateMissing(missing: MissingRate): FxRateMissingError {
   );
 }
 
+/** The lines an event's receipt makes: under the event policy they convert at the events' weighted rate. */
+const eventLineKinds = new Set<DraftLine['kind']>(['usage', 'allowance', 'discount', 'commitment', 'credit']);
+
 /**
- * Pure: the lines converted with `conversion`. Each line's exact amount and unit price are multiplied by the rate
+ * The rate a line converts at: the conversion's, or under the event policy the events' weighted rate (a fraction,
+ * exact) for event lines and the period end's for the others. Undefined: the period end's rate is needed and missing.
+ */
+function lineRate(conversion: Conversion, kind: DraftLine['kind']): LineRate | undefined {
+  if (!conversion.events) return { rate: conversion.rate };
+  if (eventLineKinds.has(kind)) {
+    const fraction = weightedRate(conversion.events);
+    return fraction ? { fraction } : { rate: conversion.rate };
+  }
+  return conversion.period_end ? { rate: conversion.period_end.rate } : undefined;
+}
+
+type LineRate = { rate: string } | { fraction: { numerator: string; denominator: string } };
+
+const convertBy = (amount: bigint, by: LineRate) =>
+  'rate' in by ? convertNano(amount, by.rate) : convertNanoByFraction(amount, by.fraction);
+
+/** Whether the conversion can convert these lines (under the event policy, lines no event made need the period end's rate). */
+export function missingLineRate(lines: DraftLine[], conversion: Conversion): boolean {
+  return lines.some((l) => l.kind !== 'progressive_billing' && l.amountExact !== 0n && !lineRate(conversion, l.kind));
+}
+
+/**
+ * Pure: the lines converted with `conversion`. Each line's exact amount and unit price are multiplied by its rate
  * and rounded half-even to the nano-unit (the one conversion rounding), the source amounts kept in the line's
  * details; then the lines are rounded to `minorUnit` as any invoice's. Lines deducting earlier threshold
  * invoices are left as they are: those invoices were issued, converted, in the billing currency already.
@@ -58,17 +85,22 @@ export function convertLines(
 ): { lines: DraftLine[]; total: bigint; totalExact: bigint } {
   const converted = lines.map((line): DraftLine => {
     if (line.kind === 'progressive_billing') return { ...line };
+    const by = lineRate(conversion, line.kind);
+    if (!by) {
+      if (line.amountExact !== 0n) throw new Error(`no rate to convert a ${line.kind} line (missingLineRate first)`);
+      return { ...line };
+    }
     return {
       ...line,
-      amountExact: convertNano(line.amountExact, conversion.rate),
-      unitPrice: line.unitPrice === null ? null : convertNano(line.unitPrice, conversion.rate),
+      amountExact: convertBy(line.amountExact, by),
+      unitPrice: line.unitPrice === null ? null : convertBy(line.unitPrice, by),
       details: {
         ...line.details,
         fx: {
           currency: conversion.from,
           amount_exact: formatMoney(line.amountExact),
           ...(line.unitPrice === null ? {} : { unit_price: formatMoney(line.unitPrice) }),
-          rate: conversion.rate,
+          ...('rate' in by ? { rate: by.rate } : { rate: conversion.rate, weighted: by.fraction }),
         },
       },
     };

@@ -7,7 +7,7 @@ import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { conflict, notFound, precondition } from '../../platform/errors.ts';
+import { AppError, conflict, notFound, precondition } from '../../platform/errors.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
 import { customerIdFilter, requireCustomer } from '../customers/service.ts';
@@ -19,12 +19,19 @@ import { findTermsAt, openNextPeriod, termsOf } from '../subscriptions/service.t
 import { buildInvoice, contractTermEndingAt, type DraftLine, type LineKind, type PlanTerms } from './build.ts';
 import { minorUnitOf } from '@tariff/openapi/schemas/iso4217';
 import { convertNano, type Conversion, type FxPolicy } from '../currency/convert.ts';
-import { findConversions, readSettings } from '../currency/service.ts';
-import { conversionInstant, convertLines, fxRateMissing, FxRateMissingError, type MissingRate } from './fx.ts';
+import { findConversions, findEventConversions, readSettings } from '../currency/service.ts';
+import {
+  conversionInstant,
+  convertLines,
+  fxRateMissing,
+  FxRateMissingError,
+  missingLineRate,
+  type MissingRate,
+} from './fx.ts';
 import * as slaRepo from '../sla/repo.ts';
 import * as repo from './repo.ts';
 import * as notify from '../notifications/service.ts';
-import { taxInvoice, type TaxContext, type TaxRecord } from '../tax/service.ts';
+import { calculateStripeTaxBeforeFinalization, taxInvoice, type TaxContext, type TaxRecord } from '../tax/service.ts';
 import { taxContextOf } from '../brands/service.ts';
 import { invoiceNotification } from './notifications.ts';
 import { allocateInvoiceNumbers } from './numbering.ts';
@@ -148,15 +155,51 @@ async function buildFor(
   if (options.conversion) return convertBuilt(built, customer, options.conversion);
   // A threshold invoice is final when issued: it converts at the rate of its issue, whatever the policy.
   const policy: FxPolicy = reason === 'threshold' ? 'finalization' : (await readSettings(scope)).fxPolicy;
-  const at = conversionInstant(policy, period, now);
-  const found = (await findConversions(scope, customer.ratingCurrency, customer.currency, [at], policy)).get(
-    at.getTime(),
-  )!;
-  return convertBuilt(
-    built,
-    customer,
-    found.ok ? found.conversion : { from: customer.ratingCurrency, to: customer.currency, at, policy },
+  const conversions = await conversionsFor(
+    scope,
+    customer.ratingCurrency,
+    customer.currency,
+    policy,
+    [{ customerId, ...period }],
+    now,
   );
+  return convertBuilt(built, customer, conversions.get(key)!);
+}
+
+/**
+ * The conversions of periods' invoices from `from` to `to` under `policy`, by periodKey: one rate read for all
+ * (the event policy: the rates of the window and the events summed per rate interval), or what is missing.
+ */
+export async function conversionsFor(
+  scope: TenantScope,
+  from: string,
+  to: string,
+  policy: FxPolicy,
+  periods: (Period & { customerId: string })[],
+  now: Date,
+): Promise<Map<string, Conversion | { from: string; to: string; at: Date; policy: FxPolicy }>> {
+  const result = new Map<string, Conversion | { from: string; to: string; at: Date; policy: FxPolicy }>();
+  if (policy === 'event') {
+    const found = await findEventConversions(scope, from, to, periods);
+    for (const [key, f] of found) result.set(key, f.ok ? f.conversion : { from, to, at: f.at, policy });
+    return result;
+  }
+  const found = await findConversions(
+    scope,
+    from,
+    to,
+    periods.map((p) => conversionInstant(policy, p, now)),
+    policy,
+  );
+  for (const p of periods) {
+    const at = conversionInstant(policy, p, now);
+    const f = found.get(at.getTime())!;
+    result.set(
+      periodsRepo.periodKey({ customerId: p.customerId, start: p.start }),
+      f.ok ? f.conversion : { from, to, at, policy },
+    );
+  }
+  return result;
 }
 
 /** Pure: a built invoice in its customer's billing currency, or left in its books' currency with the rate it waits for. */
@@ -174,6 +217,18 @@ export function convertBuilt(
         to: conversion.to,
         at: conversion.at.toISOString(),
         policy: conversion.policy,
+      },
+    };
+  // The event policy converts the lines no event made at the period end's rate: without it, the invoice waits.
+  if (missingLineRate(built.lines, conversion))
+    return {
+      ...built,
+      fxMissing: {
+        code: 'fx_rate_missing',
+        from: conversion.from,
+        to: conversion.to,
+        at: conversion.at,
+        policy: 'event',
       },
     };
   const minorUnit = minorUnitOf(customer.currency);
@@ -216,13 +271,12 @@ export interface FinalTotals {
  * its customer and the tenant's registrations stand at finalization. Without a tax profile, the total is the lines'.
  * Prices exclusive of tax get it added (total = lines + tax); inclusive prices have it extracted (total = lines).
  */
-export async function taxFinalInvoice(
-  deps: Pick<Deps, 'stripe'>,
+export function taxFinalInvoice(
   context: TaxContext,
   invoice: { id: string; customerId: string; currency: string; minorUnit: number; periodEnd: Date },
   built: { lines: Pick<DraftLine, 'amount'>[]; total: bigint; totalExact: bigint },
-): Promise<FinalTotals> {
-  const taxed = await taxInvoice(deps, context, {
+): FinalTotals {
+  const taxed = taxInvoice(context, {
     ...invoice,
     lines: built.lines.map((l) => l.amount),
     supplyEnd: invoice.periodEnd,
@@ -347,7 +401,14 @@ async function closePeriodLocked(
     );
     return { outcome: 'drafted', invoiceId: invoice.id };
   }
-  await finalizeLocked(deps, scope, (await repo.findInvoice(scope, invoice.id))!, now, actor);
+  try {
+    await finalizeLocked(deps, scope, (await repo.findInvoice(scope, invoice.id))!, now, actor);
+  } catch (error) {
+    // Stripe Tax is never called in this transaction: the finalize tick calculates it, outside, then finalizes.
+    if (error instanceof AppError && error.code === 'stripe_tax_pending')
+      return { outcome: 'drafted', invoiceId: invoice.id };
+    throw error;
+  }
   return { outcome: 'finalized', invoiceId: invoice.id };
 }
 
@@ -404,13 +465,24 @@ export async function closeCustomerPeriods(
   });
 }
 
-/** The finalize job: a draft whose grace has run out. Idempotent. */
+/**
+ * The finalize job: a draft whose grace has run out. Idempotent. Its Stripe Tax calculation, if it needs one, is
+ * made first, outside any transaction; a failure leaves it a draft (the tenant told once per error), retried by
+ * the next billing tick, as is a draft whose lines changed between the calculation and the finalization.
+ */
 export async function finalizeDueInvoice(
   deps: Deps,
   tenantId: string,
   invoiceId: string,
 ): Promise<'finalized' | 'skipped' | 'blocked'> {
   const now = deps.clock.now();
+  try {
+    await calculateTaxBeforeFinalizing(deps, tenantId, invoiceId, now);
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    await recordTaxBlocked(deps, tenantId, invoiceId, error, now);
+    return 'blocked';
+  }
   try {
     return await withTenant(deps.db, tenantId, async (tx) => {
       const scope = { db: tx, tenantId };
@@ -420,6 +492,7 @@ export async function finalizeDueInvoice(
       return 'finalized';
     });
   } catch (error) {
+    if (error instanceof AppError && error.code === 'stripe_tax_pending') return 'blocked';
     if (!(error instanceof FxRateMissingError)) throw error;
     // The finalization rolled back: record, apart, what it waits for.
     await withTenant(deps.db, tenantId, async (tx) => {
@@ -429,6 +502,59 @@ export async function finalizeDueInvoice(
     });
     return 'blocked';
   }
+}
+
+/** A draft's Stripe Tax calculation as its lines stand now, in short reads and writes around the network call. */
+function calculateTaxBeforeFinalizing(deps: Deps, tenantId: string, invoiceId: string, now: Date) {
+  return calculateStripeTaxBeforeFinalization(deps, tenantId, async (scope) => {
+    const invoice = await repo.findInvoice(scope, invoiceId);
+    if (!invoice || invoice.status !== 'draft') return undefined;
+    const customer = (await repo.findCustomer(scope, invoice.customerId))!;
+    const adjustments = await repo.listPendingAdjustments(scope, invoice.customerId, customer.ratingCurrency);
+    const period = { start: invoice.periodStart, end: invoice.periodEnd };
+    const built = await buildFor(scope, customer, period, { now, adjustments });
+    if (built.fxMissing) return undefined;
+    return {
+      invoice: {
+        id: invoice.id,
+        customerId: invoice.customerId,
+        currency: built.currency,
+        minorUnit: built.minorUnit,
+        lines: built.lines.map((l) => l.amount),
+        supplyEnd: invoice.periodEnd,
+      },
+      context: await taxContextOf(scope, [invoice.customerId], [invoice.id]),
+    };
+  });
+}
+
+/** The tenant is told (once per invoice and error code) why a draft's tax could not be had; the tick retries. */
+async function recordTaxBlocked(deps: Deps, tenantId: string, invoiceId: string, error: AppError, now: Date) {
+  deps.logger.warn('invoice left as a draft: its tax could not be calculated', {
+    tenant_id: tenantId,
+    invoice_id: invoiceId,
+    code: error.code,
+    message: error.message,
+  });
+  await withTenant(deps.db, tenantId, async (tx) => {
+    const invoice = await repo.findInvoice({ db: tx, tenantId }, invoiceId);
+    if (!invoice) return;
+    await notify.recordOnce(
+      { db: tx, tenantId },
+      {
+        id: crypto.randomUUID(),
+        type: 'invoice.finalization_blocked',
+        customerId: invoice.customerId,
+        subjectId: `${invoice.id}:tax:${error.code}`,
+        payload: {
+          invoice_id: invoice.id,
+          customer_id: invoice.customerExternalId,
+          error: { code: error.code, message: error.message },
+        },
+        createdAt: now,
+      },
+    );
+  });
 }
 
 /**
@@ -486,10 +612,18 @@ export async function issueThresholdInvoice(
       billingReason: 'threshold' as const,
       threshold: formatMoney(threshold),
     };
+    let totals: FinalTotals;
+    try {
+      totals = taxFinalInvoice(await taxContextOf(scope, [customerId], [invoice.id]), invoice, built);
+    } catch (error) {
+      // Stripe Tax is calculated outside transactions, before a draft's finalization; a threshold invoice has no
+      // draft to calculate for (not done yet): it is not issued, the period-end invoice bills the usage.
+      if (error instanceof AppError && error.code === 'stripe_tax_pending') return 'skipped';
+      throw error;
+    }
     await repo.insertInvoice(scope, invoice, now);
     await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
     await freezeThresholdBreakdown(scope, invoice, built.lines);
-    const totals = await taxFinalInvoice(deps, await taxContextOf(scope, [customerId]), invoice, built);
     await repo.setFinalTotals(scope, invoice.id, finalTotalsRow(totals), now);
     const [issued] = await allocateInvoiceNumbers(scope, [customerId]);
     const number = issued.number;
@@ -554,6 +688,8 @@ export function crossedThreshold(thresholds: bigint[], amount: bigint, invoiced:
 export async function finalizeInvoice(deps: Deps, actor: Actor, invoiceId: string): Promise<ApiSchemas['Invoice']> {
   requirePermission(actor, 'invoices.write');
   const now = deps.clock.now();
+  // Stripe Tax first, outside the transaction (its failure is this call's clear error; nothing changed).
+  await calculateTaxBeforeFinalizing(deps, actor.tenantId, invoiceId, now);
   return withTenant(deps.db, actor.tenantId, async (tx) => {
     const scope = { db: tx, tenantId: actor.tenantId };
     const invoice = await repo.findInvoice(scope, invoiceId, { lock: true });
@@ -577,20 +713,20 @@ async function finalizeLocked(
   actor: Actor | 'system',
 ): Promise<void> {
   const period = (await periodsRepo.lockPeriod(scope, { customerId: invoice.customerId, start: invoice.periodStart }))!;
-  await periodsRepo.closePeriods(scope, [period], now);
   const customer = (await repo.findCustomer(scope, invoice.customerId))!;
   const adjustments = await repo.listPendingAdjustments(scope, invoice.customerId, customer.ratingCurrency);
   const built = await buildFor(scope, customer, period, { now, adjustments });
   if (built.fxMissing) throw fxRateMissing(built.fxMissing);
-  await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
-  await repo.updateDraftTotals(scope, invoice.id, draftTotals(built), now);
   invoice = { ...invoice, currency: built.currency };
-  const totals = await taxFinalInvoice(
-    deps,
-    await taxContextOf(scope, [invoice.customerId]),
+  // Taxed before any write: a tax that cannot be had now (stripe_tax_pending) leaves the draft as it was.
+  const totals = taxFinalInvoice(
+    await taxContextOf(scope, [invoice.customerId], [invoice.id]),
     { ...invoice, minorUnit: built.minorUnit },
     built,
   );
+  await periodsRepo.closePeriods(scope, [period], now);
+  await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
+  await repo.updateDraftTotals(scope, invoice.id, draftTotals(built), now);
   await repo.setFinalTotals(scope, invoice.id, finalTotalsRow(totals), now);
   const [issued] = await allocateInvoiceNumbers(scope, [invoice.customerId]);
   const number = issued.number;

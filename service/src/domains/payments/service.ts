@@ -10,6 +10,7 @@ import { requirePermission, requireTenantWide } from '../../platform/auth.ts';
 import { sealSecret } from '../../platform/crypto.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
 import type { Deps } from '../../platform/deps.ts';
+import type { StripeConnection } from '../../platform/tenant-stripe.ts';
 import { AppError, conflict, invalid, notFound, precondition } from '../../platform/errors.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
@@ -589,5 +590,21 @@ export async function listStripeEvents(
       livemode: r.livemode,
       received_at: r.receivedAt.toISOString(),
     })),
+  };
+}
+
+/**
+ * The tenant's Stripe connection for Stripe Tax (platform/tenant-stripe.ts): its sealed key opened, at the
+ * configured Stripe address. Undefined when the tenant has not connected Stripe.
+ */
+export async function tenantStripeTaxConnection(deps: Deps, tenantId: string): Promise<StripeConnection | undefined> {
+  const connection = await withTenant(deps.db, tenantId, (tx) => repo.findConnection({ db: tx, tenantId }));
+  if (!connection) return undefined;
+  const settings = settingsOf(deps);
+  return {
+    apiKey: secretKeyOf(deps, tenantId, connection),
+    ...settings.stripeApi,
+    timeoutMs: settings.stripeTimeoutMs,
+    maxNetworkRetries: settings.stripeMaxNetworkRetries,
   };
 }

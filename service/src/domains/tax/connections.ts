@@ -3,12 +3,7 @@
 import Stripe from 'stripe';
 import type { ComponentTax } from './compute.ts';
 
-export interface StripeConnection {
-  apiKey: string;
-  host?: string;
-  port?: number;
-  protocol?: 'http' | 'https';
-}
+import type { StripeConnection } from '../../platform/tenant-stripe.ts';
 
 /** An answer of a tax registry, or undefined when none came (unreachable, timeout, not covered). */
 export interface TaxIdVerifier {
@@ -28,9 +23,10 @@ function clientOf(connection: StripeConnection): Stripe {
       host: connection.host,
       port: connection.port,
       protocol: connection.protocol,
-      maxNetworkRetries: 2,
-      timeout: 20_000,
+      maxNetworkRetries: connection.maxNetworkRetries ?? 2,
+      timeout: connection.timeoutMs ?? 20_000,
     });
+    if (clients.size > 1000) clients.clear();
     clients.set(key, client);
   }
   return client;

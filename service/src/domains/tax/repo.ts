@@ -144,3 +144,40 @@ export async function sumTaxes({ db, tenantId }: TenantScope, from: Date, to: Da
     amount: r.amount,
   }));
 }
+
+/** A Stripe Tax calculation stored before finalization (migration 090): what was asked, and Stripe's answer. */
+export interface StoredStripeCalculation {
+  fingerprint: string;
+  calculationId: string;
+  /** The components and line taxes, amounts as nano-unit integer text. */
+  result: {
+    components: { tax: string; jurisdiction: string; rate: string; taxable: string; amount: string }[];
+    lineTax: string[];
+  };
+}
+
+export async function findStripeCalculations(
+  { db, tenantId }: TenantScope,
+  subjects: string[],
+): Promise<Map<string, StoredStripeCalculation>> {
+  if (subjects.length === 0) return new Map();
+  const rows = await db`
+    select subject, fingerprint, calculation_id, result from stripe_tax_calculations
+    where tenant_id = ${tenantId} and subject = any(${subjects}::text[])`;
+  return new Map(
+    rows.map((r) => [r.subject, { fingerprint: r.fingerprint, calculationId: r.calculation_id, result: r.result }]),
+  );
+}
+
+export async function saveStripeCalculation(
+  { db, tenantId }: TenantScope,
+  subject: string,
+  calculation: StoredStripeCalculation,
+  now: Date,
+): Promise<void> {
+  await db`
+    insert into stripe_tax_calculations (tenant_id, subject, fingerprint, calculation_id, result, created_at)
+    values (${tenantId}, ${subject}, ${calculation.fingerprint}, ${calculation.calculationId}, ${db.json(calculation.result)}, ${now})
+    on conflict (tenant_id, subject) do update set fingerprint = excluded.fingerprint, calculation_id = excluded.calculation_id,
+      result = excluded.result, created_at = excluded.created_at`;
+}

@@ -43,10 +43,9 @@ const reseller = (registrations: SellerTaxProfile['registrations']): SellerTaxPr
 });
 
 /** The tax of a 100.00 EUR invoice of `customer` (a German consumer) in `context`. */
-const tax = (context: Omit<TaxContext, 'customers'>, customer = 'child') =>
+const tax = (context: Omit<TaxContext, 'customers' | 'stripeCalculations'>, customer = 'child') =>
   taxInvoice(
-    { stripe: undefined },
-    { ...context, customers: new Map([[customer, buyer(customer, 'DE')]]) },
+    { ...context, customers: new Map([[customer, buyer(customer, 'DE')]]), stripeCalculations: new Map() },
     {
       id: 'invoice',
       customerId: customer,

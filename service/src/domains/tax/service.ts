@@ -8,7 +8,9 @@ import { AppError, invalid, notFound, precondition, type FieldProblem } from '..
 import { formatMoney, toNano } from '../../platform/money.ts';
 import { recordChange } from '../audit/service.ts';
 import { computeInvoiceTax, type ComponentTax, type InvoiceTax } from './compute.ts';
-import { calculateStripeTax } from './connections.ts';
+import crypto from 'node:crypto';
+import { calculateStripeTax, type StripeTaxRequest, type StripeTaxResult } from './connections.ts';
+import { tenantStripeConnection } from '../../platform/tenant-stripe.ts';
 import { sourceOf } from './rates/index.ts';
 import {
   determineTax,
@@ -77,20 +79,26 @@ export interface TaxContext {
   customers: Map<string, repo.CustomerTaxProfile>;
   /** The reseller selling to each of these customers (absent: the tenant sells). */
   resellers: Map<string, SellerTaxProfile>;
+  /** Stripe Tax calculations made before finalization, by invoice id. */
+  stripeCalculations: Map<string, repo.StoredStripeCalculation>;
 }
 
 /**
- * The tenant's tax profile, the customers' tax profiles and the resellers selling to them (brands/service.ts
- * taxContextOf reads those), once for a batch of invoices.
+ * The tenant's tax profile, the customers' tax profiles, the resellers selling to them (brands/service.ts
+ * taxContextOf reads those) and the invoices' Stripe Tax calculations, once for a batch of invoices.
  */
 export async function loadTaxContext(
   scope: TenantScope,
   customerIds: string[],
-  resellers: Map<string, SellerTaxProfile> = new Map(),
+  { resellers = new Map(), invoiceIds = [] }: { resellers?: Map<string, SellerTaxProfile>; invoiceIds?: string[] } = {},
 ): Promise<TaxContext> {
   const settings = await repo.findSettings(scope);
   const taxed = settings ? customerIds : customerIds.filter((id) => resellers.get(id)?.registrations.length);
-  return { settings, customers: await repo.findCustomerProfiles(scope, taxed), resellers };
+  const [customers, stripeCalculations] = await Promise.all([
+    repo.findCustomerProfiles(scope, taxed),
+    settings?.stripeTax ? repo.findStripeCalculations(scope, invoiceIds) : new Map(),
+  ]);
+  return { settings, customers, resellers, stripeCalculations };
 }
 
 /**
@@ -127,22 +135,18 @@ export function buyerOf(customer: repo.CustomerTaxProfile): Buyer {
   };
 }
 
-/**
- * The tax of one invoice of a customer as its seller's (the tenant's, or the issuing reseller's), or null when
- * that seller charges no tax (sellerFor). The rates
- * are those in force on the last day of supply (the period's last instant); lines are the rounded amounts, all
- * carrying the same treatment (one customer, one place of supply). A customer whose tax cannot be determined
- * (no country, a Canadian customer without province...) is a precondition error: no invoice goes out wrong.
- */
-export async function taxInvoice(
-  deps: Pick<Deps, 'stripe'>,
-  context: TaxContext,
-  invoice: { id: string; customerId: string; currency: string; minorUnit: number; lines: bigint[]; supplyEnd: Date },
-): Promise<TaxedInvoice | null> {
-  const seller = sellerFor(context, invoice.customerId);
-  if (!seller) return null;
-  const customer = context.customers.get(invoice.customerId);
-  if (!customer) throw new Error(`customer ${invoice.customerId} was not loaded for tax`);
+/** An invoice as its tax sees it: its lines (rounded, billing currency) and the end of its supply. */
+export interface TaxedDraft {
+  id: string;
+  customerId: string;
+  currency: string;
+  minorUnit: number;
+  lines: bigint[];
+  supplyEnd: Date;
+}
+
+/** The treatment of an invoice's customer at its supply date, or the precondition error that stops it. */
+function treatmentOf(seller: SellerTaxProfile, customer: repo.CustomerTaxProfile, invoice: TaxedDraft) {
   const supplyAt = new Date(invoice.supplyEnd.getTime() - 1);
   const buyer = buyerOf(customer);
   const determined = determineTax(sellerOf(seller), buyer, supplyAt);
@@ -151,7 +155,127 @@ export async function taxInvoice(
       { field: determined.code === 'customer_region_missing' ? 'region' : 'country', reason: determined.message },
     ]);
   }
-  const { treatment } = determined;
+  return { supplyAt, buyer, treatment: determined.treatment };
+}
+
+function customerOf(context: TaxContext, customerId: string): repo.CustomerTaxProfile {
+  const customer = context.customers.get(customerId);
+  if (!customer) throw new Error(`customer ${customerId} was not loaded for tax`);
+  return customer;
+}
+
+/** What Stripe Tax is asked for an invoice, and its fingerprint (the same invoice asks the same). */
+function stripeTaxRequestOf(seller: SellerTaxProfile, customer: repo.CustomerTaxProfile, invoice: TaxedDraft) {
+  const request: Omit<StripeTaxRequest, 'idempotencyKey'> = {
+    currency: invoice.currency,
+    minorUnit: invoice.minorUnit,
+    lines: invoice.lines,
+    pricesIncludeTax: seller.pricesIncludeTax,
+    address: {
+      country: customer.country!,
+      state: customer.region,
+      postalCode: customer.postalCode,
+      line1: customer.address,
+    },
+  };
+  const fingerprint = crypto
+    .createHash('sha256')
+    .update(JSON.stringify(request, (_, v) => (typeof v === 'bigint' ? v.toString() : v)))
+    .digest('hex');
+  return { request, fingerprint };
+}
+
+/**
+ * Stripe Tax's calculation of a draft invoice, made OUTSIDE any transaction (no lock is held across the network
+ * call) and stored for its finalization, which uses it if the invoice still asks the same (taxInvoice). With the
+ * tenant's own Stripe account (its connection, kept sealed by payments). Nothing to do (undefined) when the
+ * invoice is not taxed by Stripe Tax, its tax cannot be determined (the finalization reports why), or the stored
+ * calculation still fits. Idempotent: the same invoice asking the same is one Stripe request.
+ */
+export async function calculateStripeTaxBeforeFinalization(
+  deps: Deps,
+  tenantId: string,
+  read: (scope: TenantScope) => Promise<{ invoice: TaxedDraft; context: TaxContext } | undefined>,
+): Promise<'calculated' | 'unchanged' | 'not_needed'> {
+  const asked = await withTenant(deps.db, tenantId, async (tx) => {
+    const scope = { db: tx, tenantId };
+    const found = await read(scope);
+    if (!found) return undefined;
+    const { invoice, context } = found;
+    const seller = sellerFor(context, invoice.customerId);
+    if (!seller?.stripeTax) return undefined;
+    const customer = customerOf(context, invoice.customerId);
+    let treatment: Treatment;
+    try {
+      treatment = treatmentOf(seller, customer, invoice).treatment;
+    } catch (error) {
+      if (error instanceof AppError) return undefined;
+      throw error;
+    }
+    if (treatment.external !== 'stripe_tax') return undefined;
+    const { request, fingerprint } = stripeTaxRequestOf(seller, customer, invoice);
+    if (context.stripeCalculations.get(invoice.id)?.fingerprint === fingerprint) return 'unchanged' as const;
+    return { invoice, customer, request, fingerprint };
+  });
+  if (asked === undefined) return 'not_needed';
+  if (asked === 'unchanged') return 'unchanged';
+  const connection = await tenantStripeConnection(deps, tenantId);
+  if (!connection)
+    throw precondition(
+      'stripe_not_connected',
+      `Stripe Tax is turned on but the tenant has not connected its Stripe account (PUT /v1/stripe/connection): the tax of customer "${asked.customer.externalId}" cannot be calculated`,
+    );
+  let result: StripeTaxResult;
+  try {
+    result = await calculateStripeTax(connection, {
+      ...asked.request,
+      idempotencyKey: `tariff-tax-${asked.invoice.id}-${asked.fingerprint.slice(0, 32)}`,
+    });
+  } catch (error) {
+    throw new AppError(
+      'unavailable',
+      'stripe_tax_failed',
+      `Stripe Tax could not compute the tax of customer "${asked.customer.externalId}": ${(error as Error).message}`,
+    );
+  }
+  await withTenant(deps.db, tenantId, (tx) =>
+    repo.saveStripeCalculation(
+      { db: tx, tenantId },
+      asked.invoice.id,
+      {
+        fingerprint: asked.fingerprint,
+        calculationId: result.calculationId,
+        result: {
+          components: result.components.map((c) => ({
+            tax: c.tax,
+            jurisdiction: c.jurisdiction,
+            rate: c.rate,
+            taxable: c.taxable.toString(),
+            amount: c.amount.toString(),
+          })),
+          lineTax: result.lineTax.map(String),
+        },
+      },
+      deps.clock.now(),
+    ),
+  );
+  return 'calculated';
+}
+
+/**
+ * The tax of one invoice of a customer as its seller's (the tenant's, or the issuing reseller's), or null when
+ * that seller charges no tax (sellerFor). The rates are those in force on the last day of supply (the period's
+ * last instant); lines are the rounded amounts, all carrying the same treatment (one customer, one place of
+ * supply). A customer whose tax cannot be determined (no country, a Canadian customer without province...) is a
+ * precondition error: no invoice goes out wrong. Pure of network calls: US sales tax comes from the Stripe Tax
+ * calculation stored before (calculateStripeTaxBeforeFinalization); none that fits the invoice as it stands is
+ * `stripe_tax_pending`, and the invoice waits for the next billing tick.
+ */
+export function taxInvoice(context: TaxContext, invoice: TaxedDraft): TaxedInvoice | null {
+  const seller = sellerFor(context, invoice.customerId);
+  if (!seller) return null;
+  const customer = customerOf(context, invoice.customerId);
+  const { supplyAt, buyer, treatment } = treatmentOf(seller, customer, invoice);
   let tax: InvoiceTax;
   let rateSource: string | null = treatment.jurisdiction
     ? sourceOf(treatment.jurisdiction)
@@ -159,35 +283,22 @@ export async function taxInvoice(
       : null
     : null;
   if (treatment.external === 'stripe_tax') {
-    if (!deps.stripe)
+    const stored = context.stripeCalculations.get(invoice.id);
+    if (!stored || stored.fingerprint !== stripeTaxRequestOf(seller, customer, invoice).fingerprint)
       throw precondition(
-        'stripe_tax_unavailable',
-        'Stripe Tax is turned on but this service has no Stripe connection (STRIPE_SECRET_KEY)',
+        'stripe_tax_pending',
+        `Stripe Tax has not calculated the tax of this invoice of customer "${customer.externalId}" as it stands: it is calculated before finalization, outside it, and the invoice is finalized on the next billing tick`,
       );
-    try {
-      const result = await calculateStripeTax(deps.stripe, {
-        currency: invoice.currency,
-        minorUnit: invoice.minorUnit,
-        lines: invoice.lines,
-        pricesIncludeTax: seller.pricesIncludeTax,
-        address: {
-          country: customer.country!,
-          state: customer.region,
-          postalCode: customer.postalCode,
-          line1: customer.address,
-        },
-        idempotencyKey: `tariff-tax-${invoice.id}-${invoice.lines.reduce((a, b) => a + b, 0n)}`,
-      });
-      tax = fromExternalTax(invoice.lines, result.components, result.lineTax, seller.pricesIncludeTax);
-      rateSource = `Stripe Tax calculation ${result.calculationId}`;
-    } catch (error) {
-      if (error instanceof AppError) throw error;
-      throw new AppError(
-        'unavailable',
-        'stripe_tax_failed',
-        `Stripe Tax could not compute the tax of customer "${customer.externalId}": ${(error as Error).message}`,
-      );
-    }
+    const components: ComponentTax[] = stored.result.components.map((c) => ({
+      tax: c.tax,
+      jurisdiction: c.jurisdiction,
+      rate: c.rate,
+      taxable: BigInt(c.taxable),
+      amount: BigInt(c.amount),
+      amountExact: BigInt(c.amount),
+    }));
+    tax = fromExternalTax(invoice.lines, components, stored.result.lineTax.map(BigInt), seller.pricesIncludeTax);
+    rateSource = `Stripe Tax calculation ${stored.calculationId}`;
   } else {
     tax = computeInvoiceTax(invoice.lines, treatment, invoice.minorUnit, seller.pricesIncludeTax);
   }

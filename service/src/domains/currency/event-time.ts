@@ -1,0 +1,157 @@
+// Pure: the "rate at the event's time" policy. The contract, stated once (the rest of convert.ts's applies):
+// - The rate in force at an instant is findRate's (the pair's latest rate at or before it, its inverse, or a cross
+//   through EUR, for at most maxRateAgeDays). It can change only where a leg's rate starts (its as_of) or stops
+//   counting (as_of + maxRateAgeDays), so those instants cut time into intervals with one rate each: every event
+//   of an interval is converted at that interval's rate, whatever its granularity (daily ECB rates, hourly ones).
+// - The period's events are summed per interval (what each event left to bill, its latest rating), in SQL; the
+//   events' converted amount is the exact sum over intervals of amount x rate (no rounding there).
+// - The invoice's event lines (usage, allowance, discount, commitment, credit: the receipts' steps, which add up to
+//   what the events left to bill) are each converted at the events' weighted rate, converted / amount, computed
+//   exactly and rounded half-even ONCE per line to the nano-unit: the lines then add up to the events converted
+//   one by one, to the rounding of the lines. Lines that no event made (base fee, minimum true-up, SLA credits,
+//   adjustments of earlier periods) are converted at the rate of the period's end, as under period_end.
+// - With no amount left to bill by the events (all covered by credits), the weighted rate is undefined: the event
+//   lines, which then net to zero, use the rate of the interval of the period's last event.
+import { Decimal } from 'decimal.js';
+import { formatMoney } from '../../platform/money.ts';
+import { findRate, FxDecimal, maxRateAgeDays, type Conversion, type StoredRate } from './convert.ts';
+
+/** The events of a period whose timestamps fall in one rate interval (from SQL: sumEventsByInterval). */
+export interface EventSlice {
+  /** Events left to bill in the interval, nano-units of the source currency. */
+  amount: bigint;
+  events: number;
+  firstAt: Date;
+  lastAt: Date;
+}
+
+/** One rate the events were converted at, as the invoice states it. */
+export interface EventRate {
+  rate: string;
+  source: string;
+  as_of: string;
+  method: Exclude<Conversion['method'], 'events'>;
+  /** The first and last event converted at it. */
+  first_event_at: string;
+  last_event_at: string;
+  events: number;
+  /** What those events left to bill (source currency) and its exact conversion (target currency, not rounded). */
+  amount: string;
+  converted: string;
+}
+
+export interface EventConversion {
+  /** Every rate used, in time order. */
+  rates: EventRate[];
+  /** The events' total in the source currency and its exact conversion: the weighted rate is converted / amount. */
+  amount: string;
+  converted: string;
+}
+
+const ageMs = maxRateAgeDays * 86_400_000;
+
+/** The instants where the rate found for a pair may change: each leg's as_of, and the first instant it is too old. */
+export function rateChangeInstants(rates: StoredRate[]): Date[] {
+  const instants = new Set<number>();
+  for (const r of rates) {
+    instants.add(r.asOf.getTime());
+    instants.add(r.asOf.getTime() + ageMs + 1);
+  }
+  return [...instants].sort((a, b) => a - b).map((t) => new Date(t));
+}
+
+/** A RateLookup over a list of rates: each pair's latest at or before `at`. */
+export function latestAmong(rates: StoredRate[], at: Date) {
+  return (base: string, quote: string): StoredRate | undefined => {
+    let best: StoredRate | undefined;
+    for (const r of rates)
+      if (r.base === base && r.quote === quote && r.asOf.getTime() <= at.getTime())
+        if (!best || r.asOf.getTime() > best.asOf.getTime()) best = r;
+    return best;
+  };
+}
+
+export type EventConversionResult =
+  { ok: true; events: EventConversion; lastRate: string | null } | { ok: false; from: string; to: string; at: Date };
+
+/**
+ * The period's events converted at the rates in force at their times. `slices` are the events of each interval
+ * between rateChangeInstants(rates); `rates` every rate of the legs from maxRateAgeDays before the first event on.
+ * A slice without a rate is the first missing instant (its first event's time).
+ */
+export function convertEventSlices(
+  from: string,
+  to: string,
+  slices: EventSlice[],
+  rates: StoredRate[],
+): EventConversionResult {
+  const used: (Omit<EventRate, 'amount' | 'converted'> & { amount: bigint; converted: Decimal })[] = [];
+  const ordered = [...slices].filter((s) => s.events > 0).sort((a, b) => a.firstAt.getTime() - b.firstAt.getTime());
+  for (const slice of ordered) {
+    const found = findRate(from, to, slice.firstAt, 'event', latestAmong(rates, slice.firstAt));
+    if (!found.ok) return { ok: false, from, to, at: slice.firstAt };
+    const { rate, source, as_of, method } = found.conversion;
+    const exact = new FxDecimal(slice.amount.toString()).times(rate);
+    const last = used[used.length - 1];
+    // Another leg's change (or expiry) cut the interval, but this pair's rate is the same: one entry.
+    if (last && last.rate === rate && last.source === source && last.as_of === as_of && last.method === method) {
+      last.events += slice.events;
+      last.amount += slice.amount;
+      last.converted = last.converted.plus(exact);
+      last.last_event_at = slice.lastAt.toISOString();
+      continue;
+    }
+    used.push({
+      rate,
+      source,
+      as_of,
+      method: method as EventRate['method'],
+      first_event_at: slice.firstAt.toISOString(),
+      last_event_at: slice.lastAt.toISOString(),
+      events: slice.events,
+      amount: slice.amount,
+      converted: exact,
+    });
+  }
+  const amount = used.reduce((sum, r) => sum + r.amount, 0n);
+  const converted = used.reduce((sum, r) => sum.plus(r.converted), new FxDecimal(0));
+  return {
+    ok: true,
+    events: {
+      rates: used.map((r) => ({ ...r, amount: formatMoney(r.amount), converted: nanoText(r.converted) })),
+      amount: formatMoney(amount),
+      converted: nanoText(converted),
+    },
+    lastRate: used.length > 0 ? used[used.length - 1].rate : null,
+  };
+}
+
+/** Nano-units as exact decimal text of currency units (no rounding: as many decimals as it has). */
+function nanoText(nano: Decimal): string {
+  return nano.div(1_000_000_000).toFixed();
+}
+
+/** The weighted rate as a fraction (converted / amount, both in currency units), or undefined when nothing was left to bill. */
+export function weightedRate(events: EventConversion): { numerator: string; denominator: string } | undefined {
+  if (new FxDecimal(events.amount).isZero()) return undefined;
+  return { numerator: events.converted, denominator: events.amount };
+}
+
+/** An event line converted: amount x numerator / denominator, exactly, rounded half-even once to the nano-unit. */
+export function convertNanoByFraction(amount: bigint, fraction: { numerator: string; denominator: string }): bigint {
+  return BigInt(
+    new FxDecimal(amount.toString())
+      .times(fraction.numerator)
+      .div(fraction.denominator)
+      .toDecimalPlaces(0, Decimal.ROUND_HALF_EVEN)
+      .toFixed(),
+  );
+}
+
+/** The weighted rate shown beside the list of rates (15 significant digits, for reading: lines use the fraction). */
+export function displayRate(fraction: { numerator: string; denominator: string }): string {
+  return new FxDecimal(fraction.numerator)
+    .div(fraction.denominator)
+    .toSignificantDigits(15, Decimal.ROUND_HALF_EVEN)
+    .toFixed();
+}
