@@ -121,12 +121,13 @@ describe('Stripe Connect events for resellers', () => {
     await usage('a2');
     // The tick that closes the period; the next one collects.
     await jobs.tick();
-    // Stripe charges (or declines) and the connection drops before its answer: only the events can tell.
-    double.faults.inject({ kind: 'drop_after_write', method: 'POST', path: '/v1/payment_intents', times: 2 });
+    // Stripe charges (or declines) and the connection drops before its answer, on every try (a retry with the same
+    // idempotency key would otherwise hear the replayed answer): only the events can tell.
+    double.faults.inject({ kind: 'drop_after_write', method: 'POST', path: '/v1/payment_intents', times: 50 });
     // Nor can the collection read the PaymentIntents back meanwhile.
     double.faults.inject({ kind: 'server_error', method: 'GET', path: /^\/v1\/payment_intents\//, times: 50 });
     await jobs.tick();
-    expect(double.faults.applied.filter((f: any) => f.kind === 'drop_after_write')).toHaveLength(2);
+    expect(double.faults.applied.filter((f: any) => f.kind === 'drop_after_write').length).toBeGreaterThanOrEqual(2);
     const a1 = await invoiceOf('a1');
     const a2 = await invoiceOf('a2');
     const statusOf = async (id: string) => (await api.ok('GET', `/v1/invoices/${id}`)).status;
