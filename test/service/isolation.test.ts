@@ -208,6 +208,9 @@ describe('tenant isolation', () => {
     await owner`insert into brand_logos (tenant_id, digest, customer_id, media_type, bytes, width, height, created_at)
       values (${b.tenantId}, ${'b'.repeat(64)}, ${bParentRow.id}, 'image/png', ${Buffer.from('b-logo')}, 1, 1, now())`;
     await owner`insert into reseller_sequences (tenant_id, customer_id, document, last_number) values (${b.tenantId}, ${bParentRow.id}, 'invoice', 1)`;
+    // A Stripe Tax calculation stored before a finalization (migration 090).
+    await owner`insert into stripe_tax_calculations (tenant_id, subject, fingerprint, calculation_id, result, created_at)
+      values (${b.tenantId}, 'b-invoice', 'b-fingerprint', 'taxcalc_b', '{}', now())`;
     const bEvents = await asB('POST', '/v1/events', {
       events: [llmEvent('b-tx', 'b-customer'), llmEvent('shared-tx', 'b-customer')],
     });
@@ -1258,7 +1261,7 @@ describe('tenant isolation', () => {
         route: 'GET /billing_settings',
         run: asA('GET', '/v1/billing_settings'),
         status: 200,
-        check: (r) => expect(r.body).toEqual({ credit_expiry_notice_days: 7 }),
+        check: (r) => expect(r.body).toEqual({ credit_expiry_notice_days: 7, invoice_emails: true }),
       },
       {
         route: 'PUT /billing_settings',
