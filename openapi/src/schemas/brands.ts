@@ -62,7 +62,7 @@ export const resellerBrandBody = z.strictObject({
    * The logo printed on its children's invoices (PDF and HTML): a PNG or JPEG of at most 256 KiB, base64 (or a
    * data: URL of it). Stored as bytes; null removes it.
    */
-  logo: z.string().max(400_000, 'must be at most 400000 characters: a 256 KiB image in base64').nullable().optional(),
+  logo: text(400_000).nullable().optional(),
   /** Its children's invoices are numbered PREFIX-000001, PREFIX-000002, ... from the reseller's own sequence. */
   invoice_prefix: invoicePrefix.optional(),
   /** The currency of the children it creates when they name none. */
