@@ -127,15 +127,19 @@ export async function findAffectedPeriods(
                   where e.tenant_id = p.tenant_id and e.customer_id = p.customer_id and e.occurred_at >= greatest(p.period_start, ${from}::timestamptz)
                     and e.occurred_at < p.period_end and l.price_book_id = ${priceBookId})
     order by p.customer_id, p.period_start`;
-  return rows.map((r) => ({
+  return rows.map((r) => fromDbAffectedPeriod(r, r.in_chain));
+}
+
+function fromDbAffectedPeriod(r: Record<string, any>, inChain: boolean): AffectedPeriod {
+  return {
     customerId: r.customer_id,
     customerExternalId: r.external_id,
     currency: r.currency,
     start: r.period_start,
     end: r.period_end,
     status: r.status,
-    inChain: r.in_chain,
-  }));
+    inChain,
+  };
 }
 
 /** The latest rating of each event: no later revision exists. */
@@ -179,15 +183,7 @@ export async function findPeriods(
     where p.tenant_id = ${tenantId}
       and (p.customer_id, p.period_start) in (select * from unnest(${keys.map((k) => k.customerId)}::uuid[], ${keys.map((k) => k.start.toISOString())}::timestamptz[]))
     order by p.customer_id, p.period_start`;
-  return rows.map((r) => ({
-    customerId: r.customer_id,
-    customerExternalId: r.external_id,
-    currency: r.currency,
-    start: r.period_start,
-    end: r.period_end,
-    status: r.status,
-    inChain: true,
-  }));
+  return rows.map((r) => fromDbAffectedPeriod(r, true));
 }
 
 /** An event rated through a chain, with its own customer's period and its reseller levels as last rated. */

@@ -142,6 +142,31 @@ async function lockPlan(scope: TenantScope, plan: ReplayPlan): Promise<ReplayPla
   return { direct: plan.direct, chain };
 }
 
+/** The next revision of an event's own rating, from its replay. */
+function revisionOf(
+  old: { transactionId: string; revision: number; priceBookId: string },
+  at: { customerId: string; periodStart: Date },
+  e: EventReplay,
+  kernelVersion: string,
+): repo.Revision {
+  return {
+    transactionId: old.transactionId,
+    revision: old.revision + 1,
+    customerId: at.customerId,
+    periodStart: at.periodStart,
+    priceBookId: old.priceBookId,
+    bookVersion: e.result.book_version!,
+    kernelVersion,
+    card: e.result.card!,
+    currency: e.result.currency,
+    amount: money(e.amount),
+    subtotal: e.result.subtotal!,
+    cost: e.result.cost ?? null,
+    margin: e.result.margin ?? null,
+    receipt: e.receipt,
+  };
+}
+
 /** A chain's level as events.chain stores it, from its replay. */
 function chainLevelOf(stored: repo.ChainReplayEvent['chain'][number], e: EventReplay): ChainLevelCharge {
   const amount = money(e.amount);
@@ -171,20 +196,7 @@ async function reviseChains(scope: TenantScope, chains: ChainEventReplay[], vers
   await repo.insertRevisions(
     scope,
     changed.map(({ event, levels: [own, ...above] }) => ({
-      transactionId: event.transactionId,
-      revision: event.revision + 1,
-      customerId: event.customerId,
-      periodStart: event.periodStart,
-      priceBookId: event.priceBookId,
-      bookVersion: own.result.book_version!,
-      kernelVersion: version,
-      card: own.result.card!,
-      currency: own.result.currency,
-      amount: money(own.amount),
-      subtotal: own.result.subtotal!,
-      cost: own.result.cost ?? null,
-      margin: own.result.margin ?? null,
-      receipt: own.receipt,
+      ...revisionOf(event, event, own, version),
       chain: above.map((e, k) => chainLevelOf(event.chain[k], e)),
     })),
     now,
@@ -359,22 +371,9 @@ async function applyApproved(deps: Deps, tenantId: string, reratingId: string): 
       // A chain's events get their revisions from reviseChains, every level in one.
       await repo.insertRevisions(
         scope,
-        (p.period.inChain ? [] : changed).map((e) => ({
-          transactionId: e.old.transactionId,
-          revision: e.old.revision + 1,
-          customerId: p.period.customerId,
-          periodStart: p.period.start,
-          priceBookId: e.old.priceBookId,
-          bookVersion: e.result.book_version!,
-          kernelVersion: version,
-          card: e.result.card!,
-          currency: e.result.currency,
-          amount: money(e.amount),
-          subtotal: e.result.subtotal!,
-          cost: e.result.cost ?? null,
-          margin: e.result.margin ?? null,
-          receipt: e.receipt,
-        })),
+        (p.period.inChain ? [] : changed).map((e) =>
+          revisionOf(e.old, { customerId: p.period.customerId, periodStart: p.period.start }, e, version),
+        ),
         now,
       );
       // Late events are billed by adjustments, not by their period's invoice: their difference is one too.
