@@ -30,9 +30,9 @@ export const billingBook = {
 };
 
 /** A book of one card: tokens at `rate` per 1,000. */
-export const tokenBook = (id: string, rate: string) => ({
+export const tokenBook = (id: string, rate: string, currency = 'USD') => ({
   id,
-  currency: 'USD',
+  currency,
   versions: [
     {
       effective_from: '2026-01-01T00:00:00Z',

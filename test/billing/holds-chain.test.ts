@@ -3,27 +3,9 @@
 // expiry settle every level. Many end users holding at once under one reseller never overdraw it under block.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Harness, TenantFixture } from '../service/harness.ts';
-import { startBillingScenario, tokens, type client } from './fixtures.ts';
+import { startBillingScenario, tokenBook, tokens, type client } from './fixtures.ts';
 import type { Jobs } from './jobs-harness.ts';
 import { checkLedger } from './ledger-check.ts';
-
-/** Tokens at `rate` per 1,000. */
-const book = (id: string, rate: string) => ({
-  id,
-  currency: 'USD',
-  versions: [
-    {
-      effective_from: '2026-01-01T00:00:00Z',
-      rate_cards: [
-        {
-          id: 'llm/tokens',
-          match: { event_type: 'llm.completion' },
-          charges: [{ dimension: 'tokens', price: { model: 'per_unit', rate, per: '1000' } }],
-        },
-      ],
-    },
-  ],
-});
 
 describe('holds through reseller chains', () => {
   let harness: Harness;
@@ -52,13 +34,16 @@ describe('holds through reseller chains', () => {
   beforeAll(async () => {
     ({ harness, tenant, api, jobs } = await startBillingScenario(at));
     // The tenant charges the reseller $0.010 per 1,000 tokens; the reseller its end users $0.020.
-    await api.ok('POST', '/v1/price_books', { book: book('tenant-to-res', '0.010') });
+    await api.ok('POST', '/v1/price_books', { book: tokenBook('tenant-to-res', '0.010') });
     for (const id of ['res', 'res-many']) {
       await customer(id, 'tenant-to-res', { is_reseller: true });
       await api.ok('PATCH', `/v1/customers/${id}/wallet`, { on_depletion: 'block' });
     }
-    await api.ok('POST', '/v1/price_books', { book: book('res-retail', '0.020'), owner_customer_id: 'res' });
-    await api.ok('POST', '/v1/price_books', { book: book('res-many-retail', '0.020'), owner_customer_id: 'res-many' });
+    await api.ok('POST', '/v1/price_books', { book: tokenBook('res-retail', '0.020'), owner_customer_id: 'res' });
+    await api.ok('POST', '/v1/price_books', {
+      book: tokenBook('res-many-retail', '0.020'),
+      owner_customer_id: 'res-many',
+    });
     // The reseller's credit ($5) covers less than its end user's ($20).
     await api.ok('POST', '/v1/customers/res/credit_grants', { kind: 'prepaid', amount: '5' });
     await customer('user', 'res-retail', { parent_id: 'res' });

@@ -4,25 +4,8 @@
 // them. Concurrent opposite moves are serialised: exactly one succeeds and no cycle forms.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Harness } from '../service/harness.ts';
-import { startBillingScenario, tokens, type client } from './fixtures.ts';
+import { startBillingScenario, tokenBook, tokens, type client } from './fixtures.ts';
 import type { Jobs } from './jobs-harness.ts';
-
-const book = (id: string, rate: string) => ({
-  id,
-  currency: 'USD',
-  versions: [
-    {
-      effective_from: '2026-01-01T00:00:00Z',
-      rate_cards: [
-        {
-          id: 'llm/tokens',
-          match: { event_type: 'llm.completion' },
-          charges: [{ dimension: 'tokens', price: { model: 'per_unit', rate, per: '1000' } }],
-        },
-      ],
-    },
-  ],
-});
 
 describe('moving customers between resellers', () => {
   let harness: Harness;
@@ -40,11 +23,11 @@ describe('moving customers between resellers', () => {
 
   beforeAll(async () => {
     ({ harness, api, jobs } = await startBillingScenario('2026-03-01T00:00:00Z'));
-    await api.ok('POST', '/v1/price_books', { book: book('tenant-book', '0.010') });
+    await api.ok('POST', '/v1/price_books', { book: tokenBook('tenant-book', '0.010') });
     await customer('res-a', 'tenant-book', { is_reseller: true });
     await customer('res-b', 'tenant-book', { is_reseller: true });
-    await api.ok('POST', '/v1/price_books', { book: book('a-retail', '0.020'), owner_customer_id: 'res-a' });
-    await api.ok('POST', '/v1/price_books', { book: book('b-retail', '0.030'), owner_customer_id: 'res-b' });
+    await api.ok('POST', '/v1/price_books', { book: tokenBook('a-retail', '0.020'), owner_customer_id: 'res-a' });
+    await api.ok('POST', '/v1/price_books', { book: tokenBook('b-retail', '0.030'), owner_customer_id: 'res-b' });
     await customer('user', 'a-retail', { parent_id: 'res-a' });
   });
   afterAll(async () => {

@@ -14,29 +14,11 @@ import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensurePoppler } from '../harness/poppler.ts';
 import type { Harness, TenantFixture } from '../service/harness.ts';
-import { startBillingScenario, tokens, type client } from './fixtures.ts';
+import { startBillingScenario, tokenBook, tokens, type client } from './fixtures.ts';
 import type { Jobs } from './jobs-harness.ts';
 
 const execute = promisify(execFile);
 const march = '2026-03-01T00:00:00.000Z';
-
-/** Tokens at `rate` per 1,000. */
-const book = (id: string, rate: string, currency = 'USD') => ({
-  id,
-  currency,
-  versions: [
-    {
-      effective_from: '2026-01-01T00:00:00Z',
-      rate_cards: [
-        {
-          id: 'llm/tokens',
-          match: { event_type: 'llm.completion' },
-          charges: [{ dimension: 'tokens', price: { model: 'per_unit', rate, per: '1000' } }],
-        },
-      ],
-    },
-  ],
-});
 
 /** A width x height RGB PNG whose pixel (x, y) is (x * 40, y * 60, 200): known pixels to find in the PDF. */
 function png(width: number, height: number): { bytes: Buffer; rgb: Buffer } {
@@ -116,7 +98,7 @@ describe('tax, currency and breakdowns per reseller level', () => {
         { base: 'USD', quote: 'EUR', rate: '0.9', as_of: '2026-03-31T00:00:00Z', source: 'bank' },
       ],
     });
-    await api.ok('POST', '/v1/price_books', { book: book('tenant-to-resellers', '0.010') });
+    await api.ok('POST', '/v1/price_books', { book: tokenBook('tenant-to-resellers', '0.010') });
     await api.ok('POST', '/v1/plans', {
       code: 'reseller',
       name: 'Reseller',
@@ -135,8 +117,11 @@ describe('tax, currency and breakdowns per reseller level', () => {
     });
     await api.ok('POST', '/v1/customers/de-res/subscriptions', { plan: 'reseller', started_at: march });
     await customer('plain-res', 'tenant-to-resellers', { is_reseller: true, currency: 'USD', country: 'US' });
-    await api.ok('POST', '/v1/price_books', { book: book('de-res-retail', '0.020'), owner_customer_id: 'de-res' });
-    await api.ok('POST', '/v1/price_books', { book: book('plain-retail', '0.020'), owner_customer_id: 'plain-res' });
+    await api.ok('POST', '/v1/price_books', { book: tokenBook('de-res-retail', '0.020'), owner_customer_id: 'de-res' });
+    await api.ok('POST', '/v1/price_books', {
+      book: tokenBook('plain-retail', '0.020'),
+      owner_customer_id: 'plain-res',
+    });
     await customer('u-de', 'de-res-retail', {
       parent_id: 'de-res',
       currency: 'USD',
@@ -160,7 +145,7 @@ describe('tax, currency and breakdowns per reseller level', () => {
       country: 'FR',
       tax_id: 'FR40303265045',
     });
-    await api.ok('POST', '/v1/price_books', { book: book('sub-retail', '0.030'), owner_customer_id: 'sub-res' });
+    await api.ok('POST', '/v1/price_books', { book: tokenBook('sub-retail', '0.030'), owner_customer_id: 'sub-res' });
     await customer('u-sub', 'sub-retail', { parent_id: 'sub-res', currency: 'USD', country: 'DE' });
   }, 120_000);
   afterAll(async () => {
@@ -379,7 +364,7 @@ describe('tax, currency and breakdowns per reseller level', () => {
   it('refuses a book in another currency than the rest of its reseller chain, naming price_book', async () => {
     // Each level is billed in its own currency (above), but the chain rates in one: the reseller's USD.
     await api.ok('POST', '/v1/price_books', {
-      book: book('plain-eur', '0.020', 'EUR'),
+      book: tokenBook('plain-eur', '0.020', 'EUR'),
       owner_customer_id: 'plain-res',
     });
     await api.ok('POST', '/v1/customers', { external_id: 'u-new', parent_id: 'plain-res', currency: 'EUR' });
@@ -393,7 +378,7 @@ describe('tax, currency and breakdowns per reseller level', () => {
       details: [{ field: 'price_book', reason: expect.stringContaining('plain-res') }],
     });
     // The reseller's own book may not leave its children's currency either.
-    await api.ok('POST', '/v1/price_books', { book: book('tenant-eur', '0.010', 'EUR') });
+    await api.ok('POST', '/v1/price_books', { book: tokenBook('tenant-eur', '0.010', 'EUR') });
     const reseller = await api.call('PUT', '/v1/customers/plain-res/price_book', {
       price_book: 'tenant-eur',
       effective_from: '2026-04-02T00:00:00Z',
