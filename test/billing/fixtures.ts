@@ -94,6 +94,24 @@ export function client(harness: Harness, tenant: TenantFixture) {
   };
 }
 
+/** The book (billingBook unless given) and the "pro" plan on it: 100 a month, invoices finalized at period end. */
+export async function createProPlan(
+  api: ReturnType<typeof client>,
+  plan: Record<string, unknown> = {},
+  book: { id: string; currency: string } = billingBook,
+) {
+  await api.ok('POST', '/v1/price_books', { book });
+  await api.ok('POST', '/v1/plans', {
+    code: 'pro',
+    name: 'Pro',
+    price_book: book.id,
+    base_fee: '100',
+    interval: 'month',
+    invoice_grace_hours: 0,
+    ...plan,
+  });
+}
+
 /** A service with a signed-up tenant, its API client and a job runner, as the billing scenarios start. */
 export async function startBillingScenario(now: string) {
   const harness = await startService({ now });

@@ -6,7 +6,7 @@
 import { Decimal } from 'decimal.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Harness, TenantFixture } from '../service/harness.ts';
-import { billingBook, client, startBillingScenario, tokens } from './fixtures.ts';
+import { client, createProPlan, startBillingScenario, tokens } from './fixtures.ts';
 import type { Jobs } from './jobs-harness.ts';
 import { checkLedger } from './ledger-check.ts';
 
@@ -52,15 +52,7 @@ describe("invoices converted at each event's time", () => {
 
   beforeAll(async () => {
     ({ harness, tenant, api, jobs } = await startBillingScenario('2026-03-01T00:00:00Z'));
-    await api.ok('POST', '/v1/price_books', { book: billingBook });
-    await api.ok('POST', '/v1/plans', {
-      code: 'pro',
-      name: 'Pro',
-      price_book: 'ai-platform',
-      base_fee: '100',
-      interval: 'month',
-      invoice_grace_hours: 0,
-    });
+    await createProPlan(api);
     await api.ok('POST', '/v1/customers', { external_id: 'euro-co', currency: 'EUR' });
     await api.ok('POST', '/v1/customers/euro-co/subscriptions', { plan: 'pro', started_at: march });
     expect(await api.ok('PATCH', '/v1/currency_settings', { fx_policy: 'event' })).toMatchObject({

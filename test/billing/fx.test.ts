@@ -6,7 +6,7 @@
 import { Decimal } from 'decimal.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rest, trpc, type Harness, type TenantFixture } from '../service/harness.ts';
-import { billingBook, client, logIn, startBillingScenario, tokens } from './fixtures.ts';
+import { billingBook, client, createProPlan, logIn, startBillingScenario, tokens } from './fixtures.ts';
 import type { Jobs } from './jobs-harness.ts';
 import { checkLedger } from './ledger-check.ts';
 
@@ -21,15 +21,7 @@ describe('invoices in another currency than the price book', () => {
 
   beforeAll(async () => {
     ({ harness, tenant, api, jobs } = await startBillingScenario('2026-03-01T00:00:00Z'));
-    await api.ok('POST', '/v1/price_books', { book: billingBook });
-    await api.ok('POST', '/v1/plans', {
-      code: 'pro',
-      name: 'Pro',
-      price_book: 'ai-platform',
-      base_fee: '100',
-      interval: 'month',
-      invoice_grace_hours: 0,
-    });
+    await createProPlan(api);
     for (const [id, currency] of [
       ['euro-co', 'EUR'],
       ['kuwait-co', 'KWD'],

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkCacheHolds } from '../../service/src/domains/budgets/check-cache.ts';
 import { trpc, type Harness, type TenantFixture } from '../service/harness.ts';
-import { billingBook, client, logIn, startBillingScenario, tokens } from './fixtures.ts';
+import { client, createProPlan, logIn, startBillingScenario, tokens } from './fixtures.ts';
 import type { Jobs } from './jobs-harness.ts';
 import { eventually } from '../wait.ts';
 
@@ -19,15 +19,7 @@ describe('spend in the rating currency, invoices in the billing currency', () =>
 
   beforeAll(async () => {
     ({ harness, tenant, api, jobs } = await startBillingScenario('2026-03-01T00:00:00Z'));
-    await api.ok('POST', '/v1/price_books', { book: billingBook });
-    await api.ok('POST', '/v1/plans', {
-      code: 'pro',
-      name: 'Pro',
-      price_book: 'ai-platform',
-      base_fee: '100',
-      interval: 'month',
-      invoice_grace_hours: 0,
-    });
+    await createProPlan(api);
     await api.ok('POST', '/v1/customers', { external_id: 'euro-co', currency: 'EUR' });
   });
   const session = () => logIn(harness, tenant);

@@ -10,7 +10,7 @@ import { startStripeDouble, type StripeDouble } from '../stripe/double.ts';
 import { signUpTenant, startService, type Harness, type TenantFixture } from '../service/harness.ts';
 import { connectStripe, paymentEnvironment, secretsKey } from '../payments/setup.ts';
 import { eventually } from '../wait.ts';
-import { billingBook, client, tokens } from './fixtures.ts';
+import { client, createProPlan, tokens } from './fixtures.ts';
 import { startJobRunner, type Jobs } from './jobs-harness.ts';
 import { checkLedger } from './ledger-check.ts';
 
@@ -43,16 +43,7 @@ describe('US sales tax through Stripe Tax', () => {
         { jurisdiction: 'AU', tax_id: null },
       ],
     });
-    await api.ok('POST', '/v1/price_books', { book: billingBook });
-    await api.ok('POST', '/v1/plans', {
-      code: 'pro',
-      name: 'Pro',
-      price_book: 'ai-platform',
-      base_fee: '100',
-      interval: 'month',
-      allowances: { tokens: '1000000' },
-      invoice_grace_hours: 0,
-    });
+    await createProPlan(api, { allowances: { tokens: '1000000' } });
     const customers = [
       {
         external_id: 'ny',

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signUpTenant, startService, type Harness, type TenantFixture } from '../service/harness.ts';
 import { ensurePoppler, pdfText, renderFirstPage } from '../harness/poppler.ts';
-import { billingBook, client, tokens } from './fixtures.ts';
+import { billingBook, client, createProPlan, tokens } from './fixtures.ts';
 import { startJobRunner, type Jobs } from './jobs-harness.ts';
 import { checkLedger } from './ledger-check.ts';
 
@@ -49,16 +49,7 @@ describe('tax on invoices', () => {
     api = client(harness, tenant);
     jobs = await startJobRunner(harness);
     await api.ok('PUT', '/v1/tax/settings', settings);
-    await api.ok('POST', '/v1/price_books', { book: { ...billingBook, id: 'ai-eur', currency: 'EUR' } });
-    await api.ok('POST', '/v1/plans', {
-      code: 'pro',
-      name: 'Pro',
-      price_book: 'ai-eur',
-      base_fee: '100',
-      interval: 'month',
-      allowances: { tokens: '1000000' },
-      invoice_grace_hours: 0,
-    });
+    await createProPlan(api, { allowances: { tokens: '1000000' } }, { ...billingBook, id: 'ai-eur', currency: 'EUR' });
     const customers = [
       {
         external_id: 'de-biz',
