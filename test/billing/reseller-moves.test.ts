@@ -112,4 +112,45 @@ describe('moving customers between resellers', () => {
       expect(rows.filter((r) => r.parent_id !== null)).toHaveLength(1);
     }
   });
+
+  it("checks a move's book against the new parent's currency, not the old parent's", async () => {
+    await api.ok('POST', '/v1/price_books', { book: tokenBook('tenant-eur', '0.010', 'EUR') });
+    await customer('res-eur', 'tenant-eur', { is_reseller: true, currency: 'EUR' });
+    await api.ok('POST', '/v1/price_books', {
+      book: tokenBook('eur-owned-usd', '0.020'),
+      owner_customer_id: 'res-eur',
+    });
+    await customer('mover', 'a-retail', { parent_id: 'res-a' });
+    // Under res-eur (rated in EUR) its USD book would split the chain's currency: refused, naming price_book.
+    const refused = await api.call('PATCH', '/v1/customers/mover', {
+      parent_id: 'res-eur',
+      price_book: 'eur-owned-usd',
+    });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error).toMatchObject({
+      code: 'chain_currency_mismatch',
+      details: [{ field: 'price_book', reason: expect.stringContaining('res-eur') }],
+    });
+    expect(await api.ok('GET', '/v1/customers/mover')).toMatchObject({
+      parent_id: 'res-a',
+      price_book: { code: 'a-retail' },
+    });
+  });
+
+  it('refuses to stop reselling while the reseller has children, naming is_reseller', async () => {
+    // res-b has "user" and "bare" (moved under it above).
+    const refused = await api.call('PATCH', '/v1/customers/res-b', { is_reseller: false });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({
+      code: 'reseller_has_children',
+      details: [{ field: 'is_reseller', reason: expect.any(String) }],
+    });
+    expect(refused.body.error.message).toContain('"bare", "user"');
+    expect(await api.ok('GET', '/v1/customers/res-b')).toMatchObject({ is_reseller: true });
+    // Once its children are moved away, it may stop.
+    harness.clock.set('2026-03-11T00:00:00Z');
+    await api.ok('PATCH', '/v1/customers/bare', { parent_id: 'res-a' });
+    await api.ok('PATCH', '/v1/customers/user', { parent_id: 'res-a', price_book: 'a-retail' });
+    expect(await api.ok('PATCH', '/v1/customers/res-b', { is_reseller: false })).toMatchObject({ is_reseller: false });
+  });
 });

@@ -66,6 +66,7 @@ export const updateCustomerInput = z.strictObject({
   parent_id: externalId.nullable().optional(),
   /** A price book (its code) assigned from now, as PUT /price_book does: with parent_id, the new seller's. */
   price_book: text(200).optional(),
+  /** false only once the customer has no children (else 409 reseller_has_children): their books are its own. */
   is_reseller: z.boolean().optional(),
   metadata: z.record(metadataKey, metadataValue.nullable()).optional(),
 });

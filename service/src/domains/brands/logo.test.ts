@@ -22,6 +22,33 @@ function png(idat = zlib.deflateSync(Buffer.from([0, 10, 20]))): Buffer {
   ]);
 }
 
+/**
+ * An 8 x 8 grey baseline JPEG, whole: one block whose DC difference and AC coefficients are all zero, coded with
+ * one-symbol Huffman tables (DC category 0 and end-of-block, each the 1-bit code 0: the scan is 00 then fill bits).
+ */
+function jpeg(): Buffer {
+  const segment = (marker: number, body: number[]) => [
+    0xff,
+    marker,
+    (body.length + 2) >> 8,
+    (body.length + 2) & 0xff,
+    ...body,
+  ];
+  const oneSymbolTable = (tableClass: number) => [tableClass << 4, 1, ...new Array(15).fill(0), 0];
+  return Buffer.from([
+    0xff,
+    0xd8,
+    ...segment(0xdb, [0, ...new Array(64).fill(1)]),
+    ...segment(0xc0, [8, 0, 8, 0, 8, 1, 1, 0x11, 0]),
+    ...segment(0xc4, oneSymbolTable(0)),
+    ...segment(0xc4, oneSymbolTable(1)),
+    ...segment(0xda, [1, 1, 0, 0, 63, 0]),
+    0x3f,
+    0xff,
+    0xd9,
+  ]);
+}
+
 describe('decodeLogo', () => {
   it('accepts a PNG in base64 or as a data: URL, with its size and digest', () => {
     const bytes = png();
@@ -36,6 +63,13 @@ describe('decodeLogo', () => {
     expect((decodeLogo(bytes.toString('base64')) as any).logo.digest).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('accepts a whole JPEG', () => {
+    expect(decodeLogo(jpeg().toString('base64'))).toMatchObject({
+      ok: true,
+      logo: { media_type: 'image/jpeg', width: 8, height: 8, bytes: jpeg().length },
+    });
+  });
+
   it('refuses what the PDF could not print, saying why', () => {
     const cases: [string, RegExp][] = [
       ['not base64!', /base64/],
@@ -43,6 +77,14 @@ describe('decodeLogo', () => {
       [Buffer.alloc(maxLogoBytes + 1, 0x89).toString('base64'), /at most 262144/],
       [png(Buffer.from('not deflate data')).toString('base64'), /not a readable PNG/],
       [Buffer.from([0xff, 0xd8, 0xff, 0xd9]).toString('base64'), /not a readable JPEG/],
+      // Cut short after the frame header pdfkit reads: in the scan's data, and inside the Huffman tables.
+      [
+        jpeg()
+          .subarray(0, jpeg().length - 2)
+          .toString('base64'),
+        /truncated JPEG/,
+      ],
+      [jpeg().subarray(0, 100).toString('base64'), /truncated JPEG/],
     ];
     for (const [input, reason] of cases) {
       const decoded = decodeLogo(input);

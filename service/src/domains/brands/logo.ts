@@ -43,6 +43,8 @@ export function decodeLogo(input: string): { ok: true; logo: DecodedLogo } | { o
       reason: `is not a readable ${mediaType === 'image/png' ? 'PNG' : 'JPEG'} image (${String(error)})`,
     };
   }
+  if (mediaType === 'image/jpeg' && !isWholeJpeg(data))
+    return { ok: false, reason: 'is a truncated JPEG image: its segments or its end-of-image marker are missing' };
   if (!(image.width > 0 && image.height > 0 && image.width <= maxSide && image.height <= maxSide))
     return { ok: false, reason: `is ${image.width}x${image.height} pixels; at most ${maxSide} a side` };
   return {
@@ -56,4 +58,35 @@ export function decodeLogo(input: string): { ok: true; logo: DecodedLogo } | { o
       data,
     },
   };
+}
+
+/**
+ * Whether a JPEG is whole: pdfkit reads its header only (up to the frame's size), so a file cut short after it
+ * would be accepted and print as a broken image. Walks the segments from SOI to the scan, each within the file,
+ * then looks for the end-of-image marker after the scan's data.
+ */
+function isWholeJpeg(data: Buffer): boolean {
+  let at = 2;
+  for (;;) {
+    if (at + 4 > data.length || data[at] !== 0xff) return false;
+    const marker = data[at + 1];
+    // Fill bytes before a marker, and markers without a length (TEM, RSTn) outside a scan.
+    if (marker === 0xff) {
+      at += 1;
+      continue;
+    }
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      at += 2;
+      continue;
+    }
+    if (marker === 0xd9) return false;
+    const length = data.readUInt16BE(at + 2);
+    if (length < 2 || at + 2 + length > data.length) return false;
+    at += 2 + length;
+    if (marker === 0xda) break;
+  }
+  // Entropy-coded data: 0xff is followed by 0x00 (a stuffed byte), RSTn, or another marker (a further scan of a
+  // progressive JPEG, then EOI at the very end).
+  for (let i = at; i + 1 < data.length; i++) if (data[i] === 0xff && data[i + 1] === 0xd9) return true;
+  return false;
 }

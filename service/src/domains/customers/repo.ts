@@ -127,6 +127,22 @@ export async function isInSubtree(
   return row.found;
 }
 
+/**
+ * The external ids of the customer's children (at most `limit`), read after locking the customer's row: a child
+ * being inserted under it (its foreign key check holds a key-share lock on the row) commits before the read.
+ */
+export async function lockAndListChildren(
+  { db, tenantId }: TenantScope,
+  customerId: string,
+  limit: number,
+): Promise<string[]> {
+  await db`select 1 from customers where tenant_id = ${tenantId} and id = ${customerId} for update`;
+  const rows = await db`
+    select external_id from customers where tenant_id = ${tenantId} and parent_id = ${customerId}
+    order by external_id collate "C" limit ${limit}`;
+  return rows.map((r) => r.external_id as string);
+}
+
 export interface Assignment {
   effectiveFrom: Date;
   priceBookId: string;

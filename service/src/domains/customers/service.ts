@@ -106,6 +106,17 @@ export async function updateCustomer(deps: Deps, actor: Actor, externalId: strin
       }
       parentId = parent.id;
     }
+    // A reseller's children are priced by its books and billed by it: it stops reselling only once it has none
+    // (moved or re-parented first), else they would keep books their seller no longer owns.
+    if (input.is_reseller === false && current.isReseller) {
+      const children = await repo.lockAndListChildren(scope, current.id, 3);
+      if (children.length > 0)
+        throw conflict(
+          'reseller_has_children',
+          `Customer "${externalId}" has children (${children.map((c) => `"${c}"`).join(', ')}${children.length === 3 ? ', ...' : ''}): move them to another parent before it stops reselling`,
+          [{ field: 'is_reseller', reason: 'cannot be false while the customer has children' }],
+        );
+    }
     const metadata = { ...current.metadata };
     for (const [key, value] of Object.entries(input.metadata ?? {})) {
       if (value === null) delete metadata[key];
@@ -144,9 +155,11 @@ export async function updateCustomer(deps: Deps, actor: Actor, externalId: strin
       },
       now,
     );
+    // The customer as just updated: a book assigned with a move is checked against the new parent's chain.
+    const updated = { ...current, parentId, isReseller: input.is_reseller ?? current.isReseller };
     if (input.price_book !== undefined)
-      await assignBook(scope, actor, current, await requireBook(scope, input.price_book), now, now);
-    if (parentId !== current.parentId) await requireBooksOfSeller(scope, current, now);
+      await assignBook(scope, actor, updated, await requireBook(scope, input.price_book), now, now);
+    if (parentId !== current.parentId) await requireBooksOfSeller(scope, updated, now);
     const after = await readCustomer(scope, externalId, now);
     await recordChange(tx, deps.clock, actor, actor.tenantId, {
       action: 'customer.updated',

@@ -32,23 +32,19 @@ export function chainDailyDeltas(paths: ChainDailyPath[]): ChainDailyDelta[] {
   for (const path of paths) {
     const sign = BigInt(path.sign ?? 1);
     const day = path.occurredAt.toISOString().slice(0, 10);
-    let below: Pick<ChainDailyRating, 'customerId' | 'amount' | 'receipt'> = path.own;
+    let belowId = path.own.customerId;
+    // What the level below paid: each level's net is computed once, as its own charge and then as the resale above it.
+    let belowNet = netOf(path.own);
     for (const level of path.levels) {
-      const key = [
-        level.customerId,
-        level.periodStart.getTime(),
-        day,
-        below.customerId,
-        path.own.customerId,
-        level.card,
-      ].join('|');
+      const net = netOf(level);
+      const key = `${level.customerId}|${level.periodStart.getTime()}|${day}|${belowId}|${path.own.customerId}|${level.card}`;
       let delta = deltas.get(key);
       if (!delta) {
         delta = {
           customerId: level.customerId,
           periodStart: level.periodStart,
           day,
-          childId: below.customerId,
+          childId: belowId,
           endCustomerId: path.own.customerId,
           level: level.level,
           card: level.card,
@@ -62,10 +58,11 @@ export function chainDailyDeltas(paths: ChainDailyPath[]): ChainDailyDelta[] {
         deltas.set(key, delta);
       }
       delta.events += Number(sign);
-      delta.nano.charge += sign * netOf(level);
-      delta.nano.resale += sign * netOf(below);
+      delta.nano.charge += sign * net;
+      delta.nano.resale += sign * belowNet;
       delta.nano.billed += sign * toNano(level.amount);
-      below = level;
+      belowId = level.customerId;
+      belowNet = net;
     }
   }
   return [...deltas.values()].map(({ nano: n, ...d }) => ({

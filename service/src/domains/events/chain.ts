@@ -109,19 +109,25 @@ export async function rateChains(
   let start = 0;
   while (start < jobs.length) {
     // The longest run of jobs whose customers agree on their period, book and policy.
-    const seen = new Map<
-      string,
-      { key: string; periodKey: string; period: Period; bookKey: string; onBlock: string }
-    >();
+    const seen = new Map<string, { periodKey: string; period: Period; bookKey: string; onBlock: OnBlock }>();
+    const policy = (job: ChainJob, k: number): OnBlock => (k === 0 ? job.onBlock : 'refuse');
     let end = start;
     for (; end < jobs.length; end++) {
       const job = jobs[end];
-      const wanted = job.levels.map((l, k) => {
-        const onBlock = k === 0 ? job.onBlock : 'refuse';
-        return { ...l, onBlock, key: `${l.periodKey}|${l.bookKey}|${onBlock}` };
+      const agrees = job.levels.every((l, k) => {
+        const s = seen.get(l.externalId);
+        return !s || (s.periodKey === l.periodKey && s.bookKey === l.bookKey && s.onBlock === policy(job, k));
       });
-      if (wanted.some((w) => seen.has(w.externalId) && seen.get(w.externalId)!.key !== w.key)) break;
-      for (const w of wanted) seen.set(w.externalId, w);
+      if (!agrees) break;
+      job.levels.forEach((l, k) => {
+        if (!seen.has(l.externalId))
+          seen.set(l.externalId, {
+            periodKey: l.periodKey,
+            period: l.period,
+            bookKey: l.bookKey,
+            onBlock: policy(job, k),
+          });
+      });
     }
     const run = jobs.slice(start, end);
     const bookKeys = [...new Set([...seen.values()].map((s) => s.bookKey))];
@@ -133,7 +139,7 @@ export async function rateChains(
         states.get(s.periodKey)!,
         s.period,
         books.get(s.bookKey)!.currency,
-        s.onBlock as OnBlock,
+        s.onBlock,
       );
     const output = await rateChainEvents(
       bookKeys.map((key) => books.get(key)!),
