@@ -1374,6 +1374,11 @@ describe('tenant isolation', () => {
         status: 404,
       },
       {
+        route: 'trpc portal.resellerLogo',
+        run: asAtrpc('query', 'portal.resellerLogo', { id: 'b-parent' }),
+        status: 404,
+      },
+      {
         route: 'trpc portal.setResellerBrand',
         run: asAtrpc('mutation', 'portal.setResellerBrand', { id: 'b-parent', legal_name: 'A takes over' }),
         status: 404,

@@ -820,6 +820,7 @@ describe('strings on every write path', () => {
     trpcEndpoint('portal.createEmbedToken', 'mutation', { customer_id: 'acme', expires_in: 600 });
     trpcEndpoint('portal.brand', 'query', { customer_id: 'acme' });
     trpcEndpoint('portal.resellerBrand', 'query', { id: 'reseller' });
+    trpcEndpoint('portal.resellerLogo', 'query', { id: 'reseller' });
     trpcEndpoint('portal.setResellerBrand', 'mutation', { id: 'reseller', ...resellerBrand });
     trpcEndpoint('portal.setBrand', 'mutation', {
       display_name: 'Brand',

@@ -1,6 +1,7 @@
 // The dashboard's read models: the customer directory (search, keyset pages, hierarchy, spend against budget,
 // credits) and a customer's usage per meter over time, daily from the usage aggregates, hourly from the events.
 import { Decimal } from 'decimal.js';
+import type { ApiSchemas } from '../../platform/api.ts';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
@@ -137,31 +138,8 @@ export async function getCustomerOverview(deps: Deps, actor: Actor, externalId: 
   });
 }
 
-export interface UsagePoint {
-  /** The bucket's start (an hour or a UTC day), as an ISO instant. */
-  at: string;
-  /** The meter's value over the bucket (null for time-weighted gauges, integrated only per period by /usage). */
-  value: string | null;
-  event_count: string;
-  /** Rated amount after credits, and before them. */
-  amount: string;
-  gross_amount: string;
-}
-
-export interface UsageSeries {
-  customer_id: string;
-  granularity: 'hour' | 'day';
-  from: string;
-  until: string;
-  /** One series per meter and group (the meter's group_by values, e.g. the model); buckets without events are absent. */
-  series: {
-    meter: string;
-    name: string;
-    aggregation: string;
-    group: Record<string, string | null>;
-    points: UsagePoint[];
-  }[];
-}
+/** One series per meter and group, its buckets' points: the contract's (openapi UsageSeries). */
+export type UsageSeries = ApiSchemas['UsageSeries'];
 
 const hourMs = 3_600_000;
 const dayMs = 86_400_000;
