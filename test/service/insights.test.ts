@@ -1,6 +1,7 @@
 // The dashboard's read models over tRPC (domains/insights): customer search and keyset paging, the hierarchy,
 // spend against budget and credits as the REST API states them, and usage series equal to /usage's days.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkResponse } from './openapi-check.ts';
 import { rest, signUpTenant, startService, trpc, type Harness, type TenantFixture } from './harness.ts';
 
 const book = {
@@ -345,8 +346,12 @@ describe('GET /v1/customers/:id/usage/series', () => {
     expect((await call('GET', '/v1/customers/dist/usage')).meters).toEqual([]);
 
     const range = 'from=2026-03-19T00:00:00Z&until=2026-03-20T00:00:00Z';
-    const of = async (id: string, granularity: string) =>
-      (await call('GET', `/v1/customers/${id}/usage/series?${range}&granularity=${granularity}`)).series;
+    const of = async (id: string, granularity: string) => {
+      const path = `/v1/customers/${id}/usage/series?${range}&granularity=${granularity}`;
+      const body = await call('GET', path);
+      checkResponse('GET', path, 200, body);
+      return body.series;
+    };
     const values = (series: any[], meter: string) =>
       series.find((s) => s.meter === meter)?.points.map((p: any) => [p.at.slice(11, 13), p.value, p.event_count]);
     const daily = await of('dist', 'day');
