@@ -16,19 +16,19 @@ export const usageSeriesFields = {
   meter: text(100).optional(),
 };
 
-/** A range that runs forwards and spans at most maxSeriesDays. */
-export function checkSeriesRange<T extends z.ZodType<{ from: string; until: string }>>(schema: T): T {
+/** A range of instants that runs forwards and spans at most `maxDays` (a usage series', a simulation's). */
+export function checkRange<T extends z.ZodType<{ from: string; until: string }>>(schema: T, maxDays: number): T {
   return schema
     .refine((input) => Date.parse(input.until) > Date.parse(input.from), {
       message: 'must be after from',
       path: ['until'],
     })
-    .refine((input) => Date.parse(input.until) - Date.parse(input.from) <= maxSeriesDays * 86_400_000, {
-      message: `must be at most ${maxSeriesDays} days after from`,
+    .refine((input) => Date.parse(input.until) - Date.parse(input.from) <= maxDays * 86_400_000, {
+      message: `must be at most ${maxDays} days after from`,
       path: ['until'],
     });
 }
 
 /** The query of GET /v1/customers/:id/usage/series (and the portal's, whose customer is the token's). */
-export const usageSeriesQuery = checkSeriesRange(z.strictObject(usageSeriesFields));
+export const usageSeriesQuery = checkRange(z.strictObject(usageSeriesFields), maxSeriesDays);
 export type UsageSeriesQuery = z.infer<typeof usageSeriesQuery>;

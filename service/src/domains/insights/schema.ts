@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { text } from '@tariff/openapi/schemas/text';
 import { externalId } from '@tariff/openapi/schemas/customers';
-import { checkSeriesRange, usageSeriesFields, usageSeriesQuery } from '@tariff/openapi/schemas/usage';
+import { checkRange, maxSeriesDays, usageSeriesFields, usageSeriesQuery } from '@tariff/openapi/schemas/usage';
 
 export const searchCustomersInput = z.strictObject({
   /** An external-id prefix (as typed), or a name or email prefix (any case). Empty or absent: every customer. */
@@ -17,7 +17,10 @@ export type SearchCustomersInput = z.infer<typeof searchCustomersInput>;
 
 export const customerOverviewInput = z.strictObject({ id: externalId });
 
-export const usageSeriesInput = checkSeriesRange(z.strictObject({ customer_id: externalId, ...usageSeriesFields }));
+export const usageSeriesInput = checkRange(
+  z.strictObject({ customer_id: externalId, ...usageSeriesFields }),
+  maxSeriesDays,
+);
 export type UsageSeriesInput = z.infer<typeof usageSeriesInput>;
 
 /** The same for the portal, whose customer is the token's. */
