@@ -1,6 +1,5 @@
 // The billing part of the OpenAPI document (credits, ledger, budgets, plans, subscriptions, invoices): schemas
 // and routes, merged into document.ts. Request bodies come from the handlers' zod schemas.
-import type { z } from 'zod';
 import { checkInput, listAlertsInput, setBudgetInput } from './schemas/budgets.ts';
 import { createPlanInput, listPlansInput } from './schemas/plans.ts';
 import { createSubscriptionInput } from './schemas/subscriptions.ts';
@@ -14,6 +13,7 @@ import {
   type Schema,
   decimal,
   fromZod,
+  queryParams,
   instant,
   money,
   nullable,
@@ -23,12 +23,6 @@ import {
   described,
   customerId,
 } from './schema.ts';
-
-/** Query parameters from a zod object, so their names and bounds come from the handler's schema too. */
-function queryParams(schema: z.ZodObject): { name: string; in: 'query'; schema: Schema }[] {
-  const json = fromZod(schema) as { properties: Record<string, Schema> };
-  return Object.entries(json.properties).map(([name, s]) => ({ name, in: 'query' as const, schema: s }));
-}
 
 const invoiceId = { name: 'id', in: 'path' as const, schema: { type: 'string', format: 'uuid' }, required: true };
 const grantId = { name: 'grant_id', in: 'path' as const, schema: { type: 'string', format: 'uuid' }, required: true };

@@ -1,6 +1,5 @@
 // The currency part of the OpenAPI document: settings, FX rates (one by one or an ECB file) and the revenue
 // and margin report. Merged into document.ts like billing.ts; bodies and queries come from the zod schemas.
-import type { z } from 'zod';
 import {
   fxPolicies,
   importEcbQuery,
@@ -13,6 +12,7 @@ import {
   type Operation,
   type Schema,
   fromZod,
+  queryParams,
   instant,
   money,
   nullable,
@@ -28,11 +28,6 @@ const rate: Schema = {
   pattern: '^[0-9]+(\\.[0-9]+)?$',
   description: '1 base = rate quote, a decimal string.',
 };
-
-function queryParams(schema: z.ZodType): { name: string; in: 'query'; schema: Schema }[] {
-  const json = fromZod(schema) as { properties: Record<string, Schema> };
-  return Object.entries(json.properties).map(([name, s]) => ({ name, in: 'query' as const, schema: s }));
-}
 
 const conversionRule =
   "Conversion: each line's exact amount x the rate, rounded half-even once to the nano-unit, then the lines are rounded to the billing currency's minor unit as any invoice's. " +

@@ -3,6 +3,7 @@
 // from them (src/v1.gen.ts), so a response that drifts fails the typecheck.
 import { assignPriceBookInput, createCustomerInput, updateCustomerInput } from './schemas/customers.ts';
 import { estimateInput } from './schemas/events.ts';
+import { usageSeriesQuery } from './schemas/usage.ts';
 import { createApiKeyInput } from './schemas/keys.ts';
 import {
   createUserInput,
@@ -46,6 +47,7 @@ import {
   fromZod,
   instant,
   money,
+  queryParams,
   nullable,
   object,
   ref,
@@ -479,6 +481,42 @@ const schemas: Record<string, Schema> = {
       }),
     },
   }),
+  UsageSeries: object({
+    customer_id: string,
+    granularity: { type: 'string', enum: ['hour', 'day'] },
+    from: described(instant, "The first bucket's start (`from` truncated to the bucket)."),
+    until: described(instant, 'The end of the last bucket (`until` rounded up to the bucket), exclusive.'),
+    series: described(
+      {
+        type: 'array',
+        items: object({
+          meter: string,
+          name: string,
+          aggregation: string,
+          group: { type: 'object', additionalProperties: nullable(string) },
+          points: described(
+            {
+              type: 'array',
+              items: object({
+                at: described(instant, "The bucket's start (an hour, or a UTC day)."),
+                value: nullable(
+                  described(decimal, 'Null for time_weighted_sum meters (integrated per period by /usage).'),
+                ),
+                event_count: decimal,
+                amount: described(
+                  money,
+                  "The meter's part of the events' charges net of credits, each at its own customer's level.",
+                ),
+                gross_amount: described(money, 'The same before credits.'),
+              }),
+            },
+            'Buckets without events are absent.',
+          ),
+        }),
+      },
+      "One per meter and group (the meter's group_by values, e.g. the model), ordered by meter then group.",
+    ),
+  }),
   Receipt: object({
     transaction_id: string,
     customer_id: string,
@@ -656,6 +694,16 @@ const routes: Record<string, Record<string, Operation>> = {
         customerId,
         { name: 'at', in: 'query', schema: instant, description: 'Any instant in the period; now when omitted.' },
       ],
+    },
+  },
+  '/v1/customers/{id}/usage/series': {
+    get: {
+      summary: 'Usage per meter over time, hourly or daily, of the customer and every customer below it',
+      operationId: 'getUsageSeries',
+      description:
+        "A reseller has no usage of its own: its end users' events are aggregated at their level. Its series is its subtree's (the customer, its children, theirs, to any depth): value and event_count are the quantities its whole chain is rated on; counts, sums and amounts add up, max is the largest, a latest meter sums each customer's latest, unique values are counted once. Amounts are what each event's own customer was charged (what a reseller paid its parent is the margin report's charge, GET /v1/resellers/{customer_id}/margins). A customer without children is its own subtree. Daily buckets come from the usage aggregates, hourly ones from the events by the same counting code. At most 90 days.",
+      ok: [200, 'UsageSeries'],
+      params: [customerId, ...queryParams(usageSeriesQuery)],
     },
   },
   '/v1/meters': {

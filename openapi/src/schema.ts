@@ -8,6 +8,12 @@ export function fromZod(schema: z.ZodType): Schema {
   return json;
 }
 
+/** Query parameters from a zod object, so their names and bounds come from the handler's schema too. */
+export function queryParams(schema: z.ZodType): { name: string; in: 'query'; schema: Schema }[] {
+  const json = fromZod(schema) as { properties: Record<string, Schema> };
+  return Object.entries(json.properties).map(([name, s]) => ({ name, in: 'query' as const, schema: s }));
+}
+
 export const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
 export const string: Schema = { type: 'string' };
 export const nullable = (schema: Schema): Schema => ({ anyOf: [schema, { type: 'null' }] });

@@ -147,6 +147,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/customers/{id}/usage/series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Usage per meter over time, hourly or daily, of the customer and every customer below it
+         * @description A reseller has no usage of its own: its end users' events are aggregated at their level. Its series is its subtree's (the customer, its children, theirs, to any depth): value and event_count are the quantities its whole chain is rated on; counts, sums and amounts add up, max is the largest, a latest meter sums each customer's latest, unique values are counted once. Amounts are what each event's own customer was charged (what a reseller paid its parent is the margin report's charge, GET /v1/resellers/{customer_id}/margins). A customer without children is its own subtree. Daily buckets come from the usage aggregates, hourly ones from the events by the same counting code. At most 90 days.
+         */
+        get: operations["getUsageSeries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/meters": {
         parameters: {
             query?: never;
@@ -2447,6 +2467,44 @@ export interface components {
                         /** @description Decimal amount with 9 decimals (nano-units). */
                         gross_amount: string;
                     }[];
+                }[];
+            }[];
+        };
+        UsageSeries: {
+            customer_id: string;
+            /** @enum {string} */
+            granularity: "hour" | "day";
+            /**
+             * Format: date-time
+             * @description The first bucket's start (`from` truncated to the bucket).
+             */
+            from: string;
+            /**
+             * Format: date-time
+             * @description The end of the last bucket (`until` rounded up to the bucket), exclusive.
+             */
+            until: string;
+            /** @description One per meter and group (the meter's group_by values, e.g. the model), ordered by meter then group. */
+            series: {
+                meter: string;
+                name: string;
+                aggregation: string;
+                group: {
+                    [key: string]: string | null;
+                };
+                /** @description Buckets without events are absent. */
+                points: {
+                    /**
+                     * Format: date-time
+                     * @description The bucket's start (an hour, or a UTC day).
+                     */
+                    at: string;
+                    value: string | null;
+                    event_count: string;
+                    /** @description The meter's part of the events' charges net of credits, each at its own customer's level. */
+                    amount: string;
+                    /** @description The same before credits. */
+                    gross_amount: string;
                 }[];
             }[];
         };
@@ -4915,6 +4973,106 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Usage"];
+                };
+            };
+            /** @description Invalid input: every problem with its field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (in this tenant). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with an existing object. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A business rule refuses the change. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getUsageSeries: {
+        parameters: {
+            query?: {
+                from?: string;
+                until?: string;
+                granularity?: "hour" | "day";
+                meter?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's external id (percent-encoded). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageSeries"];
                 };
             };
             /** @description Invalid input: every problem with its field. */

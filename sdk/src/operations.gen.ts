@@ -13,6 +13,7 @@ export const operationRoutes = {
   updateCustomer: ["patch", "/v1/customers/{id}"],
   assignPriceBook: ["put", "/v1/customers/{id}/price_book"],
   getUsage: ["get", "/v1/customers/{id}/usage"],
+  getUsageSeries: ["get", "/v1/customers/{id}/usage/series"],
   listMeters: ["get", "/v1/meters"],
   createMeter: ["post", "/v1/meters"],
   getMeter: ["get", "/v1/meters/{code}"],

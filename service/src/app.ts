@@ -10,7 +10,7 @@ import { customersRestRoutes, customersTrpc } from './domains/customers/router.t
 import { ingestionFastPath } from './domains/events/fast-path.ts';
 import { trackForeground } from './platform/foreground.ts';
 import { eventsRestRoutes, eventsTrpc } from './domains/events/router.ts';
-import { insightsTrpc } from './domains/insights/router.ts';
+import { insightsRestRoutes, insightsTrpc } from './domains/insights/router.ts';
 import { holdsRestRoutes, holdsTrpc } from './domains/holds/router.ts';
 import { invoicesRestRoutes, invoicesTrpc } from './domains/invoices/router.ts';
 import { documentsRestRoutes, documentsTrpc } from './domains/documents/router.ts';
@@ -247,7 +247,7 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
   v1.use(snapshotsRestRoutes(deps), quotesRestRoutes(deps));
   v1.use(slaRestRoutes(deps), notificationsRestRoutes(deps));
   v1.use(webhooksRestRoutes(deps), paymentsRestRoutes(deps), holdsRestRoutes(deps), portalRestRoutes(deps));
-  v1.use(currencyRestRoutes(deps), resellersRestRoutes(deps));
+  v1.use(currencyRestRoutes(deps), resellersRestRoutes(deps), insightsRestRoutes(deps));
   app.use('/v1', v1);
 
   app.use(

@@ -1,6 +1,7 @@
 // The dashboard's read models over tRPC (domains/insights): customer search and keyset paging, the hierarchy,
 // spend against budget and credits as the REST API states them, and usage series equal to /usage's days.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkResponse } from './openapi-check.ts';
 import { rest, signUpTenant, startService, trpc, type Harness, type TenantFixture } from './harness.ts';
 
 const book = {
@@ -296,5 +297,102 @@ describe('insights.usageSeries', () => {
     );
     expect(meter.status).toBe(400);
     expect(meter.error?.data.app?.details[0].field).toBe('meter');
+  });
+});
+
+describe('GET /v1/customers/:id/usage/series', () => {
+  it("gives a reseller its subtree's usage: sums add up, latest sums each end user's, unique values count once", async () => {
+    await call('POST', '/v1/meters', {
+      code: 'seats',
+      name: 'Seats',
+      event_type: 'llm.completion',
+      aggregation: 'latest',
+      property: 'seats',
+    });
+    await call('POST', '/v1/meters', {
+      code: 'users',
+      name: 'Users',
+      event_type: 'llm.completion',
+      aggregation: 'unique_count',
+      property: 'user',
+    });
+    await call('POST', '/v1/customers', { external_id: 'dist', currency: 'USD', is_reseller: true });
+    await call('PUT', '/v1/customers/dist/price_book', {
+      price_book: 'wholesale',
+      effective_from: '2026-01-01T00:00:00Z',
+    });
+    await call('POST', '/v1/price_books', { book: { ...book, id: 'dist-retail' }, owner_customer_id: 'dist' });
+    for (const id of ['dist-a', 'dist-b']) {
+      await call('POST', '/v1/customers', { external_id: id, currency: 'USD', parent_id: 'dist' });
+      await call('PUT', `/v1/customers/${id}/price_book`, {
+        price_book: 'dist-retail',
+        effective_from: '2026-01-01T00:00:00Z',
+      });
+    }
+    const event = (id: string, customer: string, at: string, input: number, seats: number, user: string) => ({
+      ...llm(id, customer, at, input, 1000),
+      properties: { model: 'gpt-4o', input_tokens: input, output_tokens: 1000, seats, user },
+    });
+    const ingested = await call('POST', '/v1/events', {
+      events: [
+        event('d1', 'dist-a', '2026-03-19T08:10:00Z', 1000, 3, 'ann'),
+        event('d2', 'dist-a', '2026-03-19T08:40:00Z', 2000, 5, 'bob'),
+        event('d3', 'dist-b', '2026-03-19T08:20:00Z', 4000, 7, 'ann'),
+        event('d4', 'dist-b', '2026-03-19T11:00:00Z', 8000, 2, 'cid'),
+      ],
+    });
+    expect(ingested.accepted).toBe(4);
+    // The premise: the reseller's own usage has no meters (its end users' events are aggregated at theirs).
+    expect((await call('GET', '/v1/customers/dist/usage')).meters).toEqual([]);
+
+    const range = 'from=2026-03-19T00:00:00Z&until=2026-03-20T00:00:00Z';
+    const of = async (id: string, granularity: string) => {
+      const path = `/v1/customers/${id}/usage/series?${range}&granularity=${granularity}`;
+      const body = await call('GET', path);
+      checkResponse('GET', path, 200, body);
+      return body.series;
+    };
+    const values = (series: any[], meter: string) =>
+      series.find((s) => s.meter === meter)?.points.map((p: any) => [p.at.slice(11, 13), p.value, p.event_count]);
+    const daily = await of('dist', 'day');
+    expect(values(daily, 'input_tokens')).toEqual([['00', '15000', '4']]);
+    expect(values(daily, 'requests')).toEqual([['00', '4', '4']]);
+    // dist-a's latest (5) plus dist-b's (2); ann, bob, cid.
+    expect(values(daily, 'seats')).toEqual([['00', '7', '4']]);
+    expect(values(daily, 'users')).toEqual([['00', '3', '4']]);
+    const hourly = await of('dist', 'hour');
+    expect(values(hourly, 'input_tokens')).toEqual([
+      ['08', '7000', '3'],
+      ['11', '8000', '1'],
+    ]);
+    expect(values(hourly, 'seats')).toEqual([
+      ['08', '12', '3'],
+      ['11', '2', '1'],
+    ]);
+    expect(values(hourly, 'users')).toEqual([
+      ['08', '2', '3'],
+      ['11', '1', '1'],
+    ]);
+    // Amounts are the end users' own, summed exactly.
+    const nano = (s: string) => BigInt(s.replace('.', ''));
+    const [a, b] = [await of('dist-a', 'day'), await of('dist-b', 'day')];
+    for (const field of ['amount', 'gross_amount']) {
+      const own = (series: any[]) => nano(series.find((s) => s.meter === 'input_tokens').points[0][field]);
+      expect(nano(daily.find((s: any) => s.meter === 'input_tokens').points[0][field])).toBe(own(a) + own(b));
+    }
+    // The dashboard's procedure answers the same.
+    const viaTrpc = await trpc(
+      harness,
+      'query',
+      'insights.usageSeries',
+      { customer_id: 'dist', from: '2026-03-19T00:00:00Z', until: '2026-03-20T00:00:00Z', granularity: 'hour' },
+      viewer,
+    );
+    expect(viaTrpc.body.series).toEqual(hourly);
+    const bad = await rest(harness, 'GET', '/v1/customers/dist/usage/series?from=2026-03-19T00:00:00Z', {
+      key: tenant.secretKey,
+    });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('until');
   });
 });

@@ -560,6 +560,11 @@ describe('tenant isolation', () => {
       },
       { route: 'GET /customers/:id/usage', run: asA('GET', '/v1/customers/b-customer/usage'), status: 404 },
       {
+        route: 'GET /customers/:id/usage/series',
+        run: asA('GET', '/v1/customers/b-customer/usage/series?from=2026-03-01T00:00:00Z&until=2026-03-31T00:00:00Z'),
+        status: 404,
+      },
+      {
         route: 'POST /estimates',
         run: asA('POST', '/v1/estimates', { price_book: 'b-book-only', events: [llmEvent('q', 'a-customer')] }),
         status: 404,
@@ -1366,6 +1371,11 @@ describe('tenant isolation', () => {
       {
         route: 'trpc portal.resellerBrand',
         run: asAtrpc('query', 'portal.resellerBrand', { id: 'b-parent' }),
+        status: 404,
+      },
+      {
+        route: 'trpc portal.resellerLogo',
+        run: asAtrpc('query', 'portal.resellerLogo', { id: 'b-parent' }),
         status: 404,
       },
       {

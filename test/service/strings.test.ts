@@ -426,6 +426,10 @@ describe('strings on every write path', () => {
     restEndpoint('POST /estimates', { body: estimate });
     restEndpoint('GET /events/:transaction_id/receipt', { path: { transaction_id: 'seed-1' } });
     restEndpoint('GET /customers/:id/usage', { path: { id: 'acme' }, query: { at: '2026-03-10T00:00:00Z' } });
+    restEndpoint('GET /customers/:id/usage/series', {
+      path: { id: 'acme' },
+      query: { from: '2026-03-01T00:00:00Z', until: '2026-03-31T00:00:00Z', granularity: 'hour', meter: 'tokens' },
+    });
     restEndpoint('GET /customers', { query: { limit: '10', starting_after: 'acme' } });
     restEndpoint('POST /customers', { body: customer });
     restEndpoint('GET /customers/:id', { path: { id: 'acme' } });
@@ -816,6 +820,7 @@ describe('strings on every write path', () => {
     trpcEndpoint('portal.createEmbedToken', 'mutation', { customer_id: 'acme', expires_in: 600 });
     trpcEndpoint('portal.brand', 'query', { customer_id: 'acme' });
     trpcEndpoint('portal.resellerBrand', 'query', { id: 'reseller' });
+    trpcEndpoint('portal.resellerLogo', 'query', { id: 'reseller' });
     trpcEndpoint('portal.setResellerBrand', 'mutation', { id: 'reseller', ...resellerBrand });
     trpcEndpoint('portal.setBrand', 'mutation', {
       display_name: 'Brand',

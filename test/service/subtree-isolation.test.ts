@@ -430,6 +430,10 @@ describe('reseller subtree isolation', () => {
       'post /v1/customers/{id}/portal_links': {},
       'post /v1/customers/{id}/portal_tokens': { expires_in: 3600 },
     };
+    // Routes whose query is required: a valid one, so that only the customer can be refused.
+    const queries: Record<string, string> = {
+      'get /v1/customers/{id}/usage/series': '?from=2026-03-01T00:00:00Z&until=2026-03-31T00:00:00Z',
+    };
     const before = await harness.database.owner`
       select count(*)::int as n, sum(hashtext(t::text)) as h from (
         select row_to_json(x)::text as t from credit_grants x where tenant_id = ${tenant.tenantId}
@@ -450,7 +454,8 @@ describe('reseller subtree isolation', () => {
             .replace('{grant_id}', siblingGrantId)
             .replace('{hold_id}', 'r-hold')
             .replace('{kind}', 'project')
-            .replace('{value}', 'p');
+            .replace('{value}', 'p')
+            .concat(queries[`${method} ${template}`] ?? '');
           const answer = await rest(harness, method.toUpperCase(), path, {
             key: resellerKey,
             body: method === 'get' || method === 'delete' ? undefined : (bodies[`${method} ${template}`] ?? {}),

@@ -1,8 +1,10 @@
 // A reseller's pages in Chromium (issue 14): its brand viewed and edited on its customer page, its margins by day
 // with the CSV download, and an end user's portal under the reseller's brand. Every figure the page shows is
 // compared with the REST answer; each page is screenshot and checked by axe.
+import crypto from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { png } from '../harness/png.ts';
 import { restAs, signUpTenant, startService, type Harness, type TenantFixture } from '../service/harness.ts';
 import {
   amountsIn,
@@ -42,6 +44,13 @@ describe("a reseller's pages in the browser", () => {
     tenant = await signUpTenant(harness, 'Wholesale Co');
     call = restAs(harness, tenant.secretKey);
     // The tenant sells to the reseller at 2.5/10; the reseller resells to its end user at 4/16.
+    await call('POST', '/v1/meters', {
+      code: 'input_tokens',
+      name: 'Input tokens',
+      event_type: 'llm.completion',
+      aggregation: 'sum',
+      property: 'input_tokens',
+    });
     await call('POST', '/v1/price_books', { name: 'Wholesale', book: bookAt('wholesale', '2.5', '10') });
     await call('POST', '/v1/customers', { external_id: 'res', name: 'Res AI', currency: 'USD', is_reseller: true });
     await call('PUT', '/v1/customers/res/price_book', {
@@ -111,6 +120,120 @@ describe("a reseller's pages in the browser", () => {
     for (const field of ['display_name', 'accent_color', 'logo_url', 'legal_name', 'invoice_prefix'] as const)
       await expect.poll(() => page.locator(`[data-brand-field="${field}"]`).textContent()).toBe(brand[field]);
     await capture(page, '50-reseller-brand');
+    expect(errors).toEqual([]);
+  });
+
+  it("uploads the brand's logo and edits where it collects tax, region and prices, the server's problems at their fields", async () => {
+    await page.goto('/dashboard/customers/res');
+    await page.getByTestId('reseller-brand').waitFor();
+    const logoInput = page.getByLabel('Logo on invoices (PNG or JPEG, at most 256 KiB)');
+    // First a GIF named .png and a German VAT number with a wrong check digit: each refused at its own field.
+    const gif = Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00;', 'latin1');
+    await logoInput.setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: gif });
+    await page.getByLabel('Seller country (ISO code)').fill('DE');
+    await page.getByRole('button', { name: 'Add a registration' }).click();
+    await page.getByLabel('Jurisdiction 1').fill('DE');
+    await page.getByLabel('Tax id 1').fill('DE136695977');
+    await page.getByRole('button', { name: 'Save the brand' }).click();
+    const logoError = page.locator('[data-field="logo"]');
+    const rowError = page.locator('[data-registration="0"] [data-field="tax_registrations.0.tax_id"]');
+    await rowError.waitFor();
+    // The same body over REST names the same fields with the same reasons.
+    const refused = await fetch(`${harness.url}/v1/customers/res/brand`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        country: 'DE',
+        logo: `data:image/png;base64,${gif.toString('base64')}`,
+        tax_registrations: [{ jurisdiction: 'DE', tax_id: 'DE136695977' }],
+      }),
+    });
+    expect(refused.status).toBe(400);
+    const reasons = new Map<string, string>(
+      ((await refused.json()).error.details as { field: string; reason: string }[]).map((d) => [d.field, d.reason]),
+    );
+    expect(await rowError.textContent()).toBe(reasons.get('tax_registrations.0.tax_id'));
+    expect(await logoError.textContent()).toBe(reasons.get('logo'));
+    expect(reasons.get('logo')).toMatch(/neither a PNG nor a JPEG/);
+    expect((await call('GET', '/v1/customers/res/brand')).tax_registrations).toEqual([]);
+
+    // Then a real PNG, a valid number, a region and prices that include tax.
+    const logo = png(6, 4).bytes;
+    await logoInput.setInputFiles({ name: 'res.png', mimeType: 'image/png', buffer: logo });
+    await page.getByRole('img', { name: 'New logo res.png (not saved yet)' }).waitFor();
+    await page.getByLabel('Tax id 1').fill('DE136695976');
+    await page.getByLabel('Seller region').fill('BY');
+    await page.getByLabel('Its prices include tax').check();
+    await page.getByRole('button', { name: 'Save the brand' }).click();
+    await page.getByText(/^Saved: its end users' portal/).waitFor();
+    const brand = await call('GET', '/v1/customers/res/brand');
+    expect(brand).toMatchObject({
+      country: 'DE',
+      region: 'BY',
+      prices_include_tax: true,
+      tax_registrations: [{ jurisdiction: 'DE', tax_id: 'DE136695976' }],
+      logo: {
+        media_type: 'image/png',
+        width: 6,
+        height: 4,
+        bytes: logo.length,
+        digest: crypto.createHash('sha256').update(logo).digest('hex'),
+      },
+    });
+    // The preview is the stored logo: the very bytes uploaded.
+    const preview = page.getByTestId('brand-logo');
+    await expect.poll(() => preview.getAttribute('data-digest')).toBe(brand.logo.digest);
+    const src = (await preview.getAttribute('src'))!;
+    expect(src.startsWith('data:image/png;base64,')).toBe(true);
+    expect(Buffer.from(src.slice(src.indexOf(',') + 1), 'base64').equals(logo)).toBe(true);
+    expect(await preview.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(6);
+    expect(await page.locator('[data-brand-field="region"]').textContent()).toBe('BY');
+    expect(await page.locator('[data-brand-field="prices_include_tax"]').textContent()).toBe('include tax');
+    expect(await page.locator('[data-brand-field="tax_registrations"]').textContent()).toBe('DE DE136695976');
+    await capture(page, '53-reseller-brand-logo');
+
+    // Removing the logo removes it from the brand and the page.
+    await page.getByRole('button', { name: 'Remove the logo' }).click();
+    await page.getByText('The logo is removed when you save.').waitFor();
+    await page.getByRole('button', { name: 'Save the brand' }).click();
+    await expect.poll(async () => (await call('GET', '/v1/customers/res/brand')).logo).toBeNull();
+    await expect.poll(() => preview.count()).toBe(0);
+    expect((await call('GET', '/v1/customers/res/brand')).tax_registrations).toHaveLength(1);
+    expect(errors).toEqual([]);
+  });
+
+  it("charts the reseller's end users' usage per meter, equal to the REST series, where it said no usage", async () => {
+    await page.goto('/dashboard/customers/res');
+    await page.getByTestId('subtree-usage').waitFor();
+    const chart = page.locator('[data-meter="input_tokens"]');
+    await chart.waitFor();
+    expect(await page.getByText('No metered usage in this range.').count()).toBe(0);
+    for (const granularity of ['day', 'hour'] as const) {
+      if (granularity === 'hour') {
+        await page.getByLabel('Granularity').selectOption('hour');
+        await page.locator('[data-meter="input_tokens"][data-granularity="hour"]').waitFor();
+      }
+      const holder = page.getByTestId('usage-series');
+      const from = (await holder.getAttribute('data-from'))!;
+      const until = (await holder.getAttribute('data-until'))!;
+      const series = await call(
+        'GET',
+        `/v1/customers/res/usage/series?from=${from}&until=${until}&granularity=${granularity}`,
+      );
+      const [tokens] = series.series;
+      expect(series.series).toHaveLength(1);
+      const shown = await page
+        .locator('[data-meter="input_tokens"] table[aria-label$="figures"] tbody tr')
+        .evaluateAll((rows) => rows.map((row) => Array.from(row.querySelectorAll('td'), (td) => td.textContent)));
+      expect(shown).toEqual(tokens.points.map((p: { at: string; value: string }) => [p.at, p.value]));
+      // Its end user's usage, which is where the events are: 1M on the 18th, 2M + 0.5M on the 19th.
+      if (granularity === 'day')
+        expect(tokens.points.map((p: { value: string }) => p.value)).toEqual(['1000000', '2500000']);
+      else expect(tokens.points.map((p: { value: string }) => p.value)).toEqual(['1000000', '2000000', '500000']);
+    }
+    const own = await call('GET', '/v1/customers/eu-1/usage');
+    expect(own.meters[0].groups[0].value).toBe('3500000');
+    await capture(page, '54-reseller-usage');
     expect(errors).toEqual([]);
   });
 

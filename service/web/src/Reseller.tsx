@@ -5,7 +5,13 @@ import { useForm } from 'react-hook-form';
 import { api, useApiMutation, useApiQuery } from './api.ts';
 import { DataTable, numberColumn, type Columns } from './DataTable.tsx';
 import { useCan } from './layout.tsx';
-import { ErrorBanner, Loading, Money, Notice, TextField, useServerErrors } from './ui.tsx';
+import {
+  RegistrationRows,
+  fromApiRegistrations,
+  toApiRegistrations,
+  type RegistrationRow,
+} from './TaxRegistrations.tsx';
+import { ErrorBanner, Loading, Money, Notice, TextField, submitAfresh, useServerErrors } from './ui.tsx';
 
 type ResellerBrand = Awaited<ReturnType<typeof api.portal.resellerBrand.query>>;
 type MarginReport = Awaited<ReturnType<typeof api.resellers.margins.query>>;
@@ -25,11 +31,39 @@ const brandFields = [
   ['stripe_account', 'Stripe account (acct_…)'],
 ] as const satisfies readonly (readonly [keyof ResellerBrand, string])[];
 type BrandFieldName = (typeof brandFields)[number][0];
-type BrandForm = Record<BrandFieldName, string> & { invoice_prefix: string };
+type BrandForm = Record<BrandFieldName, string> & {
+  invoice_prefix: string;
+  region: string;
+  prices_include_tax: boolean;
+  tax_registrations: RegistrationRow[];
+  /** Not an input: where the server's problems with the uploaded logo are shown. */
+  logo?: string;
+};
 
 function formOf(brand: ResellerBrand): BrandForm {
-  const values = Object.fromEntries(brandFields.map(([name]) => [name, brand[name] ?? ''])) as BrandForm;
-  return { ...values, invoice_prefix: brand.invoice_prefix ?? '' };
+  const values = Object.fromEntries(brandFields.map(([name]) => [name, brand[name] ?? ''])) as Record<
+    BrandFieldName,
+    string
+  >;
+  return {
+    ...values,
+    invoice_prefix: brand.invoice_prefix ?? '',
+    region: brand.region ?? '',
+    prices_include_tax: brand.prices_include_tax ?? false,
+    tax_registrations: fromApiRegistrations(brand.tax_registrations ?? []),
+  };
+}
+
+/** The logo to send: undefined keeps the stored one, null removes it, a file replaces it (as a data: URL). */
+type LogoChange = undefined | null | { name: string; dataUrl: string };
+
+function readDataUrl(file: File): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result));
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
 }
 
 export function ResellerPanel({ id }: { id: string }) {
@@ -43,8 +77,10 @@ export function ResellerPanel({ id }: { id: string }) {
 
 function ResellerBrandCard({ id }: { id: string }) {
   const brand = useApiQuery('portal.resellerBrand', { id }, () => api.portal.resellerBrand.query({ id }));
+  const stored = useApiQuery('portal.resellerLogo', { id }, () => api.portal.resellerLogo.query({ id }));
   const can = useCan();
   const form = useForm<BrandForm>({ defaultValues: formOf({} as ResellerBrand) });
+  const [logo, setLogo] = useState<LogoChange>();
   useEffect(() => {
     if (brand.data) form.reset(formOf(brand.data));
   }, [brand.data, form]);
@@ -54,36 +90,115 @@ function ResellerBrandCard({ id }: { id: string }) {
         id,
         ...Object.fromEntries(brandFields.map(([name]) => [name, values[name].trim() || null])),
         ...(values.invoice_prefix.trim() ? { invoice_prefix: values.invoice_prefix.trim() } : {}),
+        region: values.region.trim() || null,
+        prices_include_tax: values.prices_include_tax,
+        tax_registrations: toApiRegistrations(values.tax_registrations),
+        ...(logo === undefined ? {} : { logo: logo && logo.dataUrl }),
       }),
-    ['portal.resellerBrand'],
+    ['portal.resellerBrand', 'portal.resellerLogo'],
   );
   useServerErrors(form, save.error);
   const b = brand.data;
+  const logoError = form.formState.errors.logo?.message;
   return (
     <section className="card" aria-labelledby="reseller-brand-title">
       <h2 id="reseller-brand-title">Brand for its end users</h2>
       {brand.isPending ? <Loading /> : null}
-      <ErrorBanner error={brand.error} />
+      <ErrorBanner error={brand.error ?? stored.error} />
       {b ? (
         <dl className="facts" data-testid="reseller-brand">
           {brandFields.map(([name, label]) => (
             <BrandFact key={name} name={name} label={label} value={b[name]} />
           ))}
           <BrandFact name="invoice_prefix" label="Invoice prefix" value={b.invoice_prefix} />
+          <BrandFact name="region" label="Seller region" value={b.region} />
+          <BrandFact
+            name="prices_include_tax"
+            label="Prices"
+            value={b.prices_include_tax ? 'include tax' : 'exclude tax'}
+          />
           <dt>Tax ids</dt>
           <dd data-brand-field="tax_ids">
             {b.tax_ids.length ? b.tax_ids.map((t) => `${t.jurisdiction} ${t.tax_id}`).join(', ') : '—'}
           </dd>
+          <dt>Collects tax in</dt>
+          <dd data-brand-field="tax_registrations">
+            {b.tax_registrations.length
+              ? b.tax_registrations.map((r) => (r.tax_id ? `${r.jurisdiction} ${r.tax_id}` : r.jurisdiction)).join(', ')
+              : 'nowhere: its invoices charge no tax'}
+          </dd>
+          <dt>Logo on invoices</dt>
+          <dd data-brand-field="logo">
+            {b.logo && stored.data ? (
+              <>
+                <img
+                  className="logo-preview"
+                  src={stored.data.data_url}
+                  alt={`Logo of ${b.display_name ?? id}`}
+                  data-testid="brand-logo"
+                  data-digest={stored.data.digest}
+                />{' '}
+                <span className="muted">
+                  {b.logo.media_type}, {b.logo.width}x{b.logo.height} px, {b.logo.bytes} bytes
+                </span>
+              </>
+            ) : (
+              '—'
+            )}
+          </dd>
         </dl>
       ) : null}
       {can.bill && b ? (
-        <form onSubmit={form.handleSubmit((values) => save.mutate(values))} aria-label="Edit the brand" noValidate>
+        <form
+          onSubmit={submitAfresh(form, (values) => save.mutate(values, { onSuccess: () => setLogo(undefined) }))}
+          aria-label="Edit the brand"
+          noValidate
+        >
           <div className="grid2">
             {brandFields.map(([name, label]) => (
               <TextField key={name} form={form} name={name} label={label} />
             ))}
             <TextField form={form} name="invoice_prefix" label="Invoice prefix" hint="Blank: keep." />
+            <TextField form={form} name="region" label="Seller region" hint="e.g. QC; blank: none." />
           </div>
+          <label className="inline-label">
+            <input type="checkbox" {...form.register('prices_include_tax')} /> Its prices include tax
+          </label>
+          <div className="field">
+            <label htmlFor={`brand-logo-${id}`}>Logo on invoices (PNG or JPEG, at most 256 KiB)</label>
+            <input
+              id={`brand-logo-${id}`}
+              type="file"
+              accept="image/png,image/jpeg"
+              aria-invalid={logoError ? true : undefined}
+              aria-describedby={logoError ? `brand-logo-${id}-error` : undefined}
+              onChange={async (event) => {
+                const file = event.target.files?.[0];
+                form.clearErrors('logo');
+                setLogo(file ? { name: file.name, dataUrl: await readDataUrl(file) } : undefined);
+              }}
+            />
+            {logo ? (
+              <p>
+                <img className="logo-preview" src={logo.dataUrl} alt={`New logo ${logo.name} (not saved yet)`} />
+              </p>
+            ) : null}
+            {logo === null ? <p className="muted">The logo is removed when you save.</p> : null}
+            {b.logo || logo ? (
+              <button type="button" className="secondary" onClick={() => setLogo(null)}>
+                Remove the logo
+              </button>
+            ) : null}
+            {typeof logoError === 'string' ? (
+              <small id={`brand-logo-${id}-error`} className="field-error" data-field="logo">
+                {logoError}
+              </small>
+            ) : null}
+          </div>
+          <fieldset>
+            <legend>Where it collects tax</legend>
+            <RegistrationRows form={form} name="tax_registrations" hint="DE, GB, CA-QC, EU (OSS)" />
+          </fieldset>
           <ErrorBanner error={save.error} />
           <button type="submit" disabled={save.isPending}>
             Save the brand

@@ -119,25 +119,54 @@ export interface DailyUsageRow {
   uniqueCount: bigint;
 }
 
-/** Usage aggregates by meter, group and UTC day in [fromDay, untilDay), across the periods those days fall in. */
+/** Depth guard of the walk down a customer's subtree (parent_id has no cycles, but a walk must end anyway). */
+const maxDepth = 100;
+
+/**
+ * `with recursive subtree(id)`: the customer and every customer below it, to any depth. A reseller has no usage of
+ * its own (its end users' events are aggregated at theirs), so its usage over time is its subtree's; a customer
+ * without children is its own subtree. Walks customers_parent_idx.
+ */
+function subtreeOf({ db, tenantId }: TenantScope, customerId: string) {
+  return db`with recursive subtree(id, depth) as (
+      select ${customerId}::uuid, 0
+      union all
+      select c.id, s.depth + 1 from customers c join subtree s on c.parent_id = s.id
+      where c.tenant_id = ${tenantId} and s.depth < ${maxDepth}
+    )`;
+}
+
+/**
+ * Usage aggregates by meter, group and UTC day in [fromDay, untilDay), across the periods those days fall in, summed
+ * over the customer's subtree: counts, sums and amounts add up, max is the largest, `latest` is the sum of each
+ * customer's latest (a reseller's seats are its end users' seats together), unique values are counted once across
+ * the subtree.
+ */
 export async function listDailyUsage(
-  { db, tenantId }: TenantScope,
+  scope: TenantScope,
   customerId: string,
   range: { fromDay: string; untilDay: string; meterId?: string },
 ): Promise<DailyUsageRow[]> {
+  const { db, tenantId } = scope;
   // Distinct values of unique_count meters, counted per day in one pass (a day's rows of several periods share them).
   const rows = await db`
-    with days as (
-      select a.meter_id, a.day, a.group_key, sum(a.event_count) as event_count, sum(a.value_sum) as value_sum, max(a.value_max) as value_max,
+    ${subtreeOf(scope, customerId)}, own as (
+      select a.customer_id, a.meter_id, a.day, a.group_key, sum(a.event_count) as event_count, sum(a.value_sum) as value_sum, max(a.value_max) as value_max,
              (array_agg(a.latest_value order by a.latest_at desc nulls last))[1] as latest_value, max(a.latest_at) as latest_at,
              sum(a.amount) as amount, sum(a.gross_amount) as gross_amount
       from usage_aggregates a
-      where a.tenant_id = ${tenantId} and a.customer_id = ${customerId} and a.day >= ${range.fromDay}::date and a.day < ${range.untilDay}::date
+      where a.tenant_id = ${tenantId} and a.customer_id in (select id from subtree)
+        and a.day >= ${range.fromDay}::date and a.day < ${range.untilDay}::date
         ${range.meterId !== undefined ? db`and a.meter_id = ${range.meterId}` : db``}
-      group by a.meter_id, a.day, a.group_key
+      group by a.customer_id, a.meter_id, a.day, a.group_key
+    ), days as (
+      select meter_id, day, group_key, sum(event_count) as event_count, sum(value_sum) as value_sum, max(value_max) as value_max,
+             sum(latest_value) as latest_value, max(latest_at) as latest_at, sum(amount) as amount, sum(gross_amount) as gross_amount
+      from own group by meter_id, day, group_key
     ), uniques as (
       select u.meter_id, u.day, u.group_key, count(distinct u.value) as n from usage_unique_values u
-      where u.tenant_id = ${tenantId} and u.customer_id = ${customerId} and u.day >= ${range.fromDay}::date and u.day < ${range.untilDay}::date
+      where u.tenant_id = ${tenantId} and u.customer_id in (select id from subtree)
+        and u.day >= ${range.fromDay}::date and u.day < ${range.untilDay}::date
       group by u.meter_id, u.day, u.group_key
     )
     select d.meter_id, to_char(d.day, 'YYYY-MM-DD') as day, d.group_key, d.event_count, d.value_sum::text, d.value_max::text, d.latest_value::text,
@@ -160,6 +189,7 @@ export async function listDailyUsage(
 }
 
 export interface RatedEventRow {
+  customerId: string;
   eventType: string;
   occurredAt: Date;
   properties: Record<string, unknown>;
@@ -169,27 +199,30 @@ export interface RatedEventRow {
 }
 
 /**
- * The customer's events of these types in [from, until) with their latest rating: the events index, each event's
+ * The events of these types in [from, until) of the customer's subtree (listDailyUsage's) with their latest rating: the events index, each event's
  * own row (its first rating) unless a re-rating appended a revision. Receipts are decoded here, not by the
  * database's receipt_json, which costs about a millisecond per receipt.
  */
 export async function listRatedEvents(
-  { db, tenantId }: TenantScope,
+  scope: TenantScope,
   customerId: string,
   eventTypes: string[],
   from: Date,
   until: Date,
 ): Promise<RatedEventRow[]> {
   if (eventTypes.length === 0) return [];
+  const { db, tenantId } = scope;
   const rows = await db`
-    select e.event_type, e.occurred_at, e.properties, coalesce(r.period_start, e.period_start) as period_start,
+    ${subtreeOf(scope, customerId)}
+    select e.customer_id, e.event_type, e.occurred_at, e.properties, coalesce(r.period_start, e.period_start) as period_start,
            coalesce(r.amount, e.amount)::text as amount, coalesce(r.receipt, e.receipt) as receipt
     from events e
     left join lateral (select period_start, amount, receipt from event_revisions r
                        where r.tenant_id = e.tenant_id and r.transaction_id = e.transaction_id order by r.revision desc limit 1) r on true
-    where e.tenant_id = ${tenantId} and e.customer_id = ${customerId} and e.occurred_at >= ${from} and e.occurred_at < ${until}
+    where e.tenant_id = ${tenantId} and e.customer_id in (select id from subtree) and e.occurred_at >= ${from} and e.occurred_at < ${until}
       and e.event_type = any(${eventTypes}::text[])`;
   return rows.map((r) => ({
+    customerId: r.customer_id,
     eventType: r.event_type,
     occurredAt: r.occurred_at,
     properties: r.properties,

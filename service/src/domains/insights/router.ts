@@ -1,8 +1,22 @@
+import { Router } from 'express';
+import { usageSeriesQuery } from '@tariff/openapi/schemas/usage';
+import type { Deps } from '../../platform/deps.ts';
+import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
 import { customerOverviewInput, searchCustomersInput, usageSeriesInput } from './schema.ts';
 import * as service from './service.ts';
 
-// Dashboard only (tRPC): the REST API's customers and usage routes already serve API users.
+/** The usage series the dashboard charts, for API users too (the directory is the REST customers list's). */
+export function insightsRestRoutes(deps: Deps): Router {
+  const routes = Router();
+  routes.get('/customers/:id/usage/series', async (req, res) => {
+    const { id } = parseInput(customerOverviewInput, req.params, ['path']);
+    const query = parseInput(usageSeriesQuery, req.query, ['query']);
+    res.json(await service.getUsageSeries(deps, actorOf(res), { ...query, customer_id: id }));
+  });
+  return routes;
+}
+
 export const insightsTrpc = router({
   customers: authedProcedure
     .input(searchCustomersInput)

@@ -1,6 +1,7 @@
 // The dashboard's read models: the customer directory (search, keyset pages, hierarchy, spend against budget,
 // credits) and a customer's usage per meter over time, daily from the usage aggregates, hourly from the events.
 import { Decimal } from 'decimal.js';
+import type { ApiSchemas } from '../../platform/api.ts';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
 import { withTenant, type TenantScope } from '../../platform/db.ts';
@@ -9,7 +10,7 @@ import { invalid } from '../../platform/errors.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import { requireCustomer, toApiCustomer } from '../customers/service.ts';
 import * as customersRepo from '../customers/repo.ts';
-import { aggregateEvents, creditsInReceipt, utcHour } from '../events/aggregate.ts';
+import { aggregateEvents, creditsInReceipt, utcHour, type AggregateDelta } from '../events/aggregate.ts';
 import { dayValue } from '../events/usage.ts';
 import * as metersRepo from '../meters/repo.ts';
 import * as repo from './repo.ts';
@@ -137,31 +138,8 @@ export async function getCustomerOverview(deps: Deps, actor: Actor, externalId: 
   });
 }
 
-export interface UsagePoint {
-  /** The bucket's start (an hour or a UTC day), as an ISO instant. */
-  at: string;
-  /** The meter's value over the bucket (null for time-weighted gauges, integrated only per period by /usage). */
-  value: string | null;
-  event_count: string;
-  /** Rated amount after credits, and before them. */
-  amount: string;
-  gross_amount: string;
-}
-
-export interface UsageSeries {
-  customer_id: string;
-  granularity: 'hour' | 'day';
-  from: string;
-  until: string;
-  /** One series per meter and group (the meter's group_by values, e.g. the model); buckets without events are absent. */
-  series: {
-    meter: string;
-    name: string;
-    aggregation: string;
-    group: Record<string, string | null>;
-    points: UsagePoint[];
-  }[];
-}
+/** One series per meter and group, its buckets' points: the contract's (openapi UsageSeries). */
+export type UsageSeries = ApiSchemas['UsageSeries'];
 
 const hourMs = 3_600_000;
 const dayMs = 86_400_000;
@@ -231,7 +209,9 @@ export async function getUsageSeries(deps: Deps, actor: Actor, input: UsageSerie
 /**
  * Hourly buckets from the events themselves, counted by the same pure code as ingestion's daily aggregates
  * (aggregateEvents, bucketed by hour), so an hour's figures add up to its day's exactly. No hourly table is kept:
- * ingestion pays nothing for it, and a 90-day range reads one customer's events through the (customer, time) index.
+ * ingestion pays nothing for it, and a 90-day range reads the subtree's events through the (customer, time) index.
+ * Combined over the subtree as listDailyUsage combines days: per customer first (an hour may hold parts of two of
+ * its periods), then across customers.
  */
 async function hourlyUsage(
   scope: TenantScope,
@@ -251,7 +231,7 @@ async function hourlyUsage(
   const counted = events.map((e) => {
     const amountNano = toNano(e.amount);
     return {
-      customerId,
+      customerId: e.customerId,
       periodStart: e.periodStart,
       occurredAt: e.occurredAt,
       eventType: e.eventType,
@@ -261,38 +241,49 @@ async function hourlyUsage(
       receipt: e.receipt,
     };
   });
-  // One bucket may hold parts of two periods (a period that starts mid-hour): merged below.
-  const merged = new Map<string, repo.DailyUsageRow>();
+  const bucketKey = (d: AggregateDelta) => `${d.meterId}|${d.day}|${JSON.stringify(d.groupKey)}`;
+  const ownHours = new Map<string, AggregateDelta>();
   for (const d of aggregateEvents(meters, counted, utcHour)) {
-    const key = `${d.meterId}|${d.day}|${JSON.stringify(d.groupKey)}`;
-    const previous = merged.get(key);
-    const row: repo.DailyUsageRow = {
-      meterId: d.meterId,
-      day: d.day,
-      groupKey: d.groupKey,
-      eventCount: BigInt(d.eventCount) + (previous?.eventCount ?? 0n),
-      valueSum: sumOrNull(previous?.valueSum ?? null, d.valueSum),
-      valueMax: maxOrNull(previous?.valueMax ?? null, d.valueMax),
-      latestValue:
-        previous?.latestAt && d.latestAt && previous.latestAt > d.latestAt
-          ? previous.latestValue
-          : (d.latestValue?.toFixed() ?? previous?.latestValue ?? null),
-      latestAt: previous?.latestAt && (!d.latestAt || previous.latestAt > d.latestAt) ? previous.latestAt : d.latestAt,
-      amount: formatMoney(d.amountNano + (previous ? toNano(previous.amount) : 0n)),
-      grossAmount: formatMoney(d.grossNano + (previous ? toNano(previous.grossAmount) : 0n)),
-      uniqueCount: BigInt(d.uniqueValues.size) + (previous?.uniqueCount ?? 0n),
-    };
-    merged.set(key, row);
+    const key = `${d.customerId}|${bucketKey(d)}`;
+    const previous = ownHours.get(key);
+    ownHours.set(key, previous ? combine(previous, d, 'latest') : d);
   }
-  return [...merged.values()];
+  const hours = new Map<string, AggregateDelta>();
+  for (const d of ownHours.values()) {
+    const previous = hours.get(bucketKey(d));
+    hours.set(bucketKey(d), previous ? combine(previous, d, 'sum') : d);
+  }
+  return [...hours.values()].map((d) => ({
+    meterId: d.meterId,
+    day: d.day,
+    groupKey: d.groupKey,
+    eventCount: BigInt(d.eventCount),
+    valueSum: d.valueSum?.toFixed() ?? null,
+    valueMax: d.valueMax?.toFixed() ?? null,
+    latestValue: d.latestValue?.toFixed() ?? null,
+    latestAt: d.latestAt,
+    amount: formatMoney(d.amountNano),
+    grossAmount: formatMoney(d.grossNano),
+    uniqueCount: BigInt(d.uniqueValues.size),
+  }));
 }
 
-function sumOrNull(a: string | null, b: Decimal | null): string | null {
-  if (a === null) return b?.toFixed() ?? null;
-  return b === null ? a : b.plus(a).toFixed();
-}
-
-function maxOrNull(a: string | null, b: Decimal | null): string | null {
-  if (a === null) return b?.toFixed() ?? null;
-  return b === null || b.lte(a) ? a : b.toFixed();
+/**
+ * Two rows of one bucket together. `latest` as of one customer (two of its periods: the later reading wins) or
+ * summed (two customers: each one's latest counts); unique values are counted once.
+ */
+function combine(a: AggregateDelta, b: AggregateDelta, latest: 'latest' | 'sum'): AggregateDelta {
+  const plus = (x: Decimal | null, y: Decimal | null) => (x === null ? y : y === null ? x : x.plus(y));
+  const later = a.latestAt && (!b.latestAt || a.latestAt > b.latestAt) ? a : b;
+  return {
+    ...a,
+    eventCount: a.eventCount + b.eventCount,
+    valueSum: plus(a.valueSum, b.valueSum),
+    valueMax: a.valueMax === null || (b.valueMax !== null && b.valueMax.gt(a.valueMax)) ? b.valueMax : a.valueMax,
+    latestValue: latest === 'latest' ? later.latestValue : plus(a.latestValue, b.latestValue),
+    latestAt: later.latestAt,
+    amountNano: a.amountNano + b.amountNano,
+    grossNano: a.grossNano + b.grossNano,
+    uniqueValues: new Set([...a.uniqueValues, ...b.uniqueValues]),
+  };
 }

@@ -80,6 +80,9 @@ export const portalTrpc = router({
   resellerBrand: authedProcedure
     .input(customerPath)
     .query(({ ctx, input }) => service.getResellerBrand(ctx.deps, ctx.actor, input.id)),
+  resellerLogo: authedProcedure
+    .input(customerPath)
+    .query(({ ctx, input }) => service.getResellerLogo(ctx.deps, ctx.actor, input.id)),
   setResellerBrand: authedProcedure
     .input(resellerBrandBody.extend({ id: externalId }))
     .mutation(({ ctx, input: { id, ...body } }) => service.setResellerBrand(ctx.deps, ctx.actor, id, body)),

@@ -394,3 +394,20 @@ export async function getResellerBrand(deps: Deps, actor: Actor, externalId: str
     );
   });
 }
+
+/** A reseller's stored logo as the dashboard previews it (a data: URL of the very bytes its invoices print); null: none. */
+export async function getResellerLogo(deps: Deps, actor: Actor, externalId: string) {
+  requirePermission(actor, 'customers.read');
+  return withTenant(deps.db, actor.tenantId, async (tx) => {
+    const scope = { db: tx, tenantId: actor.tenantId };
+    const owner = await requireReseller(scope, externalId);
+    const digest = (await brands.findResellerProfile(scope, owner.id))?.logoDigest;
+    const logo = digest ? await brands.findLogo(scope, digest) : undefined;
+    if (!logo) return null;
+    return {
+      digest: logo.digest,
+      media_type: logo.media_type,
+      data_url: `data:${logo.media_type};base64,${logo.data.toString('base64')}`,
+    };
+  });
+}

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { jsonObject, text } from '@tariff/openapi/schemas/text';
 import { externalId } from '@tariff/openapi/schemas/customers';
 import { priceBookCode } from '@tariff/openapi/schemas/pricing';
+import { checkRange } from '@tariff/openapi/schemas/usage';
 
 /** Longest span of period starts one simulation replays. */
 export const maxSimulationDays = 366;
@@ -17,23 +18,17 @@ const draftFields = {
   draft: jsonObject,
 };
 
-export const simulateInput = z
-  .strictObject({
+export const simulateInput = checkRange(
+  z.strictObject({
     ...draftFields,
     /** The billing periods that start in [from, until) are replayed, e.g. one month. */
     from: z.iso.datetime({ offset: true }),
     until: z.iso.datetime({ offset: true }),
     /** Only these customers (external ids); absent: every customer whose events the book rated in those periods. */
     customers: z.array(externalId).min(1).max(1000).optional(),
-  })
-  .refine((input) => Date.parse(input.until) > Date.parse(input.from), {
-    message: 'must be after from',
-    path: ['until'],
-  })
-  .refine((input) => Date.parse(input.until) - Date.parse(input.from) <= maxSimulationDays * 86_400_000, {
-    message: `must be at most ${maxSimulationDays} days after from`,
-    path: ['until'],
-  });
+  }),
+  maxSimulationDays,
+);
 export type SimulateInput = z.infer<typeof simulateInput>;
 
 export const simulatedReceiptInput = z.strictObject({

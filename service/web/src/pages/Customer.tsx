@@ -72,7 +72,7 @@ export default function CustomerPage() {
       </dl>
       <SubscriptionPanel id={id} />
       {c.is_reseller ? <ResellerPanel id={id} /> : null}
-      <Usage id={id} currency={summary.rating_currency} />
+      <Usage id={id} currency={summary.rating_currency} resells={c.is_reseller} />
       <div className="grid2">
         <Budget id={id} />
         <Credits id={id} />
@@ -133,30 +133,32 @@ function UsageOverTime({ id, until }: { id: string; until: string }) {
       </div>
       <ErrorBanner error={series.error} />
       {series.data && meters.length === 0 ? <p className="muted">No metered usage in this range.</p> : null}
-      {meters.map((meter) => {
-        const groups = series.data!.series.filter((s) => s.meter === meter);
-        const lines: UsageSeries[] = groups.map((group) => ({
-          label:
-            Object.values(group.group)
-              .filter((v) => v !== null)
-              .join(' / ') || meter,
-          points: group.points.filter((p) => p.value !== null).map((p) => [p.at, p.value!] as [string, string]),
-        }));
-        return (
-          <div key={meter} data-meter={meter} data-granularity={series.data!.granularity}>
-            <UsageChart
-              title={`${groups[0].name} (${meter}), ${series.data!.granularity === 'hour' ? 'hourly' : 'daily'}`}
-              series={lines}
-              unit={groups[0].aggregation}
-            />
-          </div>
-        );
-      })}
+      <div data-testid="usage-series" data-from={series.data?.from} data-until={series.data?.until}>
+        {meters.map((meter) => {
+          const groups = series.data!.series.filter((s) => s.meter === meter);
+          const lines: UsageSeries[] = groups.map((group) => ({
+            label:
+              Object.values(group.group)
+                .filter((v) => v !== null)
+                .join(' / ') || meter,
+            points: group.points.filter((p) => p.value !== null).map((p) => [p.at, p.value!] as [string, string]),
+          }));
+          return (
+            <div key={meter} data-meter={meter} data-granularity={series.data!.granularity}>
+              <UsageChart
+                title={`${groups[0].name} (${meter}), ${series.data!.granularity === 'hour' ? 'hourly' : 'daily'}`}
+                series={lines}
+                unit={groups[0].aggregation}
+              />
+            </div>
+          );
+        })}
+      </div>
     </>
   );
 }
 
-function Usage({ id, currency }: { id: string; currency: string }) {
+function Usage({ id, currency, resells }: { id: string; currency: string; resells: boolean }) {
   const usage = useApiQuery('events.usage', { id }, () => api.events.usage.query({ id }));
   if (usage.isPending) return <Loading what="Loading usage" />;
   if (usage.error) return <ErrorBanner error={usage.error} />;
@@ -171,6 +173,12 @@ function Usage({ id, currency }: { id: string; currency: string }) {
         </strong>{' '}
         over <span data-testid="event-count">{u.event_count}</span> events.
       </p>
+      {resells ? (
+        <p className="muted" data-testid="subtree-usage">
+          Usage below is its end users&apos; together (every customer under it): the quantities it is charged on. What
+          it paid and resold is in Margins.
+        </p>
+      ) : null}
       <UsageOverTime id={id} until={u.watermark} />
     </section>
   );

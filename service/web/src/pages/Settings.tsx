@@ -2,10 +2,16 @@
 // server and never shown back), the tax profile as the tax domain keeps it, and the dunning schedule. Each section
 // is shown to the roles that may read it, with its form only to those that may change it.
 import { useEffect } from 'react';
-import { useFieldArray, useForm } from 'react-hook-form';
+import { useForm } from 'react-hook-form';
 import { api, errorInfo, useApiMutation, useApiQuery } from '../api.ts';
 import { useCan, useMe } from '../layout.tsx';
 import { ErrorBanner, Loading, Notice, TextField, formatInstant, useServerErrors } from '../ui.tsx';
+import {
+  RegistrationRows,
+  fromApiRegistrations,
+  toApiRegistrations,
+  type RegistrationRow,
+} from '../TaxRegistrations.tsx';
 
 export default function Settings() {
   const can = useCan();
@@ -110,7 +116,7 @@ interface TaxForm {
   prices_include_tax: boolean;
   stripe_tax: boolean;
   payment_terms_days: string;
-  registrations: { jurisdiction: string; tax_id: string }[];
+  registrations: RegistrationRow[];
 }
 
 const emptyTax: TaxForm = {
@@ -128,7 +134,6 @@ function Tax({ canEdit }: { canEdit: boolean }) {
   const settings = useApiQuery('tax.settings', undefined, () => api.tax.settings.query(), { retry: false });
   const none = errorInfo(settings.error)?.code === 'tax_settings_not_found';
   const form = useForm<TaxForm>({ defaultValues: emptyTax });
-  const registrations = useFieldArray({ control: form.control, name: 'registrations' });
   useEffect(() => {
     const s = settings.data;
     if (s)
@@ -140,7 +145,7 @@ function Tax({ canEdit }: { canEdit: boolean }) {
         prices_include_tax: s.prices_include_tax,
         stripe_tax: s.stripe_tax,
         payment_terms_days: String(s.payment_terms_days),
-        registrations: s.registrations.map((r) => ({ jurisdiction: r.jurisdiction, tax_id: r.tax_id ?? '' })),
+        registrations: fromApiRegistrations(s.registrations),
       });
   }, [settings.data, form]);
   const save = useApiMutation(
@@ -153,10 +158,7 @@ function Tax({ canEdit }: { canEdit: boolean }) {
         prices_include_tax: values.prices_include_tax,
         stripe_tax: values.stripe_tax,
         payment_terms_days: Number(values.payment_terms_days),
-        registrations: values.registrations.map((r) => ({
-          jurisdiction: r.jurisdiction.trim(),
-          tax_id: r.tax_id.trim() || null,
-        })),
+        registrations: toApiRegistrations(values.registrations),
       }),
     ['tax.settings'],
   );
@@ -214,30 +216,7 @@ function Tax({ canEdit }: { canEdit: boolean }) {
             </p>
           ) : null}
           <h3>Registrations</h3>
-          {registrations.fields.map((field, index) => (
-            <div key={field.id} className="toolbar" data-registration={index}>
-              <TextField
-                form={form}
-                name={`registrations.${index}.jurisdiction`}
-                label={`Jurisdiction ${index + 1}`}
-                required
-                hint="DE, GB, CA-QC, EU (OSS), US (Stripe Tax)"
-              />
-              <TextField form={form} name={`registrations.${index}.tax_id`} label={`Tax id ${index + 1}`} />
-              <button type="button" className="secondary" onClick={() => registrations.remove(index)}>
-                Remove registration {index + 1}
-              </button>
-            </div>
-          ))}
-          <p>
-            <button
-              type="button"
-              className="secondary"
-              onClick={() => registrations.append({ jurisdiction: '', tax_id: '' })}
-            >
-              Add a registration
-            </button>
-          </p>
+          <RegistrationRows form={form} name="registrations" hint="DE, GB, CA-QC, EU (OSS), US (Stripe Tax)" />
           <ErrorBanner error={save.error} />
           <button type="submit" disabled={save.isPending}>
             Save tax settings
