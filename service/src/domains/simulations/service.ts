@@ -30,8 +30,9 @@ import * as subscriptionsRepo from '../subscriptions/repo.ts';
 import * as repo from './repo.ts';
 import type { SimulateInput, SimulatedReceiptInput } from './schema.ts';
 
-/** Periods replayed per database round trip (their events are read at once). */
-const periodsPerChunk = 100;
+/** Periods rated per kernel call, and rows per read of the events' stream. */
+const periodsPerCall = 500;
+const rowsPerRead = 20_000;
 
 interface Draft {
   priceBookId: string;
@@ -244,52 +245,54 @@ export async function simulate(deps: Deps, actor: Actor, input: SimulateInput) {
       }
       byCustomer.set(period.externalId, figures);
     };
-    // The next chunk is read while this one is rated: the database and the kernel each keep a core busy.
-    const read = (c: number) => {
-      const chunk = periods.slice(c, c + periodsPerChunk);
-      return Promise.all([
-        repo.listPeriodEvents(scope, chunk),
-        billingOf(scope, [...new Set(chunk.map((p) => p.externalId))]),
-      ]).then(([events, billing]) => ({ chunk, events, billing }));
-    };
-    let next = periods.length > 0 ? read(0) : undefined;
-    for (let c = 0; c < periods.length; c += periodsPerChunk) {
-      const { chunk, events, billing } = await next!;
-      next = c + periodsPerChunk < periods.length ? read(c + periodsPerChunk) : undefined;
-      // Awaited on the next turn; a failure of this one must not leave it rejected unobserved.
-      next?.catch(() => {});
-      // Periods whose every event the simulated book rated go through the kernel together (one call, a state per
-      // customer: the kernel keeps each customer's events in order); a period that mixes books is replayed alone.
-      const together: { period: repo.SimulatedPeriod; events: repo.PastEvent[] }[] = [];
-      const inCall = new Set<string>();
-      let e = 0;
-      for (const period of chunk) {
-        const first = e;
-        while (
-          e < events.length &&
-          events[e].customerId === period.customerId &&
-          events[e].periodStart.getTime() === period.start.getTime()
-        )
-          e++;
-        const own = events.slice(first, e);
-        if (own.length === 0) continue;
-        if (!inCall.has(period.externalId) && own.every((event) => event.priceBookId === draft.priceBookId)) {
-          inCall.add(period.externalId);
-          together.push({ period, events: own });
-        } else {
-          const onEvent = record(period);
-          await replayPeriod(
-            scope,
-            draft,
-            period,
-            own,
-            billing.get(period.externalId),
-            (old, rated) => onEvent(old, figuresOf(rated)),
-            unratable,
-          );
-        }
-      }
+    // Every customer's billing first: the events' read holds the transaction's connection until it ends.
+    const billing = await billingOf(scope, [...new Set(periods.map((p) => p.externalId))]);
+    // Periods whose every event the simulated book rated go through the kernel together (one call, a state per
+    // customer: the kernel keeps each customer's events in order); a period that mixes books is replayed alone,
+    // after the read (replaying loads the other books).
+    const mixed: { period: repo.SimulatedPeriod; events: repo.PastEvent[] }[] = [];
+    let together: { period: repo.SimulatedPeriod; events: repo.PastEvent[] }[] = [];
+    const inCall = new Set<string>();
+    const rateCall = async () => {
       await rateTogether(draft, together, billing, record, unratable);
+      together = [];
+      inCall.clear();
+    };
+    const finish = async (index: number, own: repo.PastEvent[]) => {
+      const period = periods[index];
+      if (own.some((event) => event.priceBookId !== draft.priceBookId)) return mixed.push({ period, events: own });
+      // A customer's next period starts from its own state: in the next call.
+      if (inCall.has(period.externalId) || together.length >= periodsPerCall) await rateCall();
+      inCall.add(period.externalId);
+      together.push({ period, events: own });
+    };
+    // Events come in period order: a period is complete when a later one's events start.
+    let current = -1;
+    let own: repo.PastEvent[] = [];
+    await repo.streamPeriodEvents(scope, periods, rowsPerRead, async (rows) => {
+      for (const row of rows) {
+        if (row.period !== current) {
+          if (own.length > 0) await finish(current, own);
+          current = row.period;
+          own = [];
+        }
+        const period = periods[row.period];
+        own.push({ ...row, customerId: period.customerId, periodStart: period.start });
+      }
+    });
+    if (own.length > 0) await finish(current, own);
+    await rateCall();
+    for (const { period, events } of mixed) {
+      const onEvent = record(period);
+      await replayPeriod(
+        scope,
+        draft,
+        period,
+        events,
+        billing.get(period.externalId),
+        (old, rated) => onEvent(old, figuresOf(rated)),
+        unratable,
+      );
     }
     return {
       price_book: draft.code,
