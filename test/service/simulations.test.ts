@@ -5,10 +5,8 @@ import { compileBook, type CompiledBook, type UsageEvent } from '@tariff/core-wa
 import { rate } from '@tariff/core-wasm/node';
 import { authenticateApiKey } from '../../service/src/domains/keys/service.ts';
 import { simulate } from '../../service/src/domains/simulations/service.ts';
-import { silentLogger } from '../../service/src/platform/log.ts';
-import { createMetrics } from '../../service/src/platform/metrics.ts';
 import { formatMoney, toNano } from '../../service/src/platform/money.ts';
-import { rest, signUpTenant, startService, trpc, type Harness, type TenantFixture } from './harness.ts';
+import { rest, signUpTenant, startService, trpc, type Harness, type TenantFixture, serviceDeps } from './harness.ts';
 
 const card = (inputRate: string, outputRate: string) => ({
   id: 'gpt-4o',
@@ -404,13 +402,7 @@ describe('simulations over many customers', () => {
       from: '2026-01-01T00:00:00Z',
       until: '2026-03-01T00:00:00Z',
     };
-    const deps = {
-      db: harness.database.app,
-      clock: harness.clock,
-      logger: silentLogger,
-      metrics: createMetrics(),
-      sessionTtlSeconds: 3600,
-    };
+    const deps = serviceDeps(harness);
     const actor = (await authenticateApiKey(deps, many.secretKey))!;
     const byCustomer = (result: { customers: { customer_id: string }[] }) =>
       [...result.customers].sort((a, b) => (a.customer_id < b.customer_id ? -1 : 1));
