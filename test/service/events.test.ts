@@ -6,9 +6,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestEvents } from '../../service/src/domains/events/service.ts';
 import { authenticateApiKey } from '../../service/src/domains/keys/service.ts';
-import { silentLogger } from '../../service/src/platform/log.ts';
-import { createMetrics } from '../../service/src/platform/metrics.ts';
-import { rest, signUpTenant, startService, type Harness, type TenantFixture } from './harness.ts';
+import { rest, signUpTenant, startService, type Harness, type TenantFixture, serviceDeps } from './harness.ts';
 import { checkResponse } from './openapi-check.ts';
 
 const book = {
@@ -584,13 +582,7 @@ describe('event ingestion', () => {
             0,
         );
       const failuresBefore = await metric();
-      const deps = {
-        db: harness.database.app,
-        clock: harness.clock,
-        logger: silentLogger,
-        metrics: createMetrics(),
-        sessionTtlSeconds: 3600,
-      };
+      const deps = serviceDeps(harness);
       const actor = (await authenticateApiKey(deps, tenant.secretKey))!;
       const request = (r: number) =>
         Array.from({ length: 12 }, (_, i) => ({

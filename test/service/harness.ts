@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import http from 'node:http';
 import { createApp, createServer, type AppOptions } from '../../service/src/app.ts';
 import { manualClock, type ManualClock } from '../../service/src/platform/clock.ts';
+import type { Deps } from '../../service/src/platform/deps.ts';
 import { createLogger, silentLogger } from '../../service/src/platform/log.ts';
+import { createMetrics } from '../../service/src/platform/metrics.ts';
 import { createTestDatabase, type TestDatabase } from '../../service/src/platform/test-database.ts';
 import { referentialProblems } from './integrity.ts';
 import { checkResponse } from './openapi-check.ts';
@@ -53,6 +55,17 @@ export async function startService(
       await database.drop();
       if (problems.length > 0) throw new Error(`referential integrity broken:\n${problems.join('\n')}`);
     },
+  };
+}
+
+/** The service's dependencies on the harness's database and clock, for tests that call a service function directly. */
+export function serviceDeps(harness: Harness): Deps {
+  return {
+    db: harness.database.app,
+    clock: harness.clock,
+    logger: silentLogger,
+    metrics: createMetrics(),
+    sessionTtlSeconds: 3600,
   };
 }
 

@@ -5,9 +5,16 @@ import { appRouter, createApp } from '../../service/src/app.ts';
 import { closePeriod, recordAdjustments } from '../../service/src/domains/invoices/service.ts';
 import { notifyGrantExpiry } from '../../service/src/domains/wallets/service.ts';
 import { withTenant } from '../../service/src/platform/db.ts';
-import { silentLogger } from '../../service/src/platform/log.ts';
-import { createMetrics } from '../../service/src/platform/metrics.ts';
-import { exampleBook, rest, signUpTenant, startService, trpc, type Harness, type TenantFixture } from './harness.ts';
+import {
+  exampleBook,
+  rest,
+  signUpTenant,
+  startService,
+  trpc,
+  type Harness,
+  type TenantFixture,
+  serviceDeps,
+} from './harness.ts';
 
 const llmEvent = (transactionId: string, customerId: string) => ({
   transaction_id: transactionId,
@@ -125,13 +132,7 @@ describe('tenant isolation', () => {
     const [subscriber] = await harness.database
       .owner`select id from customers where tenant_id = ${b.tenantId} and external_id = 'b-subscriber'`;
     harness.clock.set('2026-04-01T02:00:00Z');
-    const deps = {
-      db: harness.database.app,
-      clock: harness.clock,
-      logger: silentLogger,
-      metrics: createMetrics(),
-      sessionTtlSeconds: 3600,
-    };
+    const deps = serviceDeps(harness);
     expect(await closePeriod(deps, b.tenantId, subscriber.id, new Date('2026-03-01T00:00:00Z'))).toBe('finalized');
     // B amends the subscription from mid-April (the period its March close opened).
     expect(

@@ -1,7 +1,12 @@
 // Price-book simulation (domains/simulations): a past month replayed under a draft version, revenue and margin
 // per customer and in total, old beside new, exact; the draft's receipts; nothing written.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rest, signUpTenant, startService, trpc, type Harness, type TenantFixture } from './harness.ts';
+import { compileBook, type CompiledBook, type UsageEvent } from '@tariff/core-wasm';
+import { rate } from '@tariff/core-wasm/node';
+import { authenticateApiKey } from '../../service/src/domains/keys/service.ts';
+import { simulate } from '../../service/src/domains/simulations/service.ts';
+import { formatMoney, toNano } from '../../service/src/platform/money.ts';
+import { rest, signUpTenant, startService, trpc, type Harness, type TenantFixture, serviceDeps } from './harness.ts';
 
 const card = (inputRate: string, outputRate: string) => ({
   id: 'gpt-4o',
@@ -294,5 +299,127 @@ describe('simulations.run', () => {
     expect((await trpc(harness, 'mutation', 'simulations.run', { price_book: 'llm', draft, ...february })).status).toBe(
       401,
     );
+  });
+});
+
+describe('simulations over many customers', () => {
+  // Nine customers, two monthly periods each in the range (January and February), events acknowledged in three
+  // batches: the last brings February events older than some of the second's (late events) and March events
+  // (outside the range). Each customer's figures must be the kernel's own over that customer's events, period by
+  // period, in acknowledgement order: the stored book's for old, the draft's for new.
+  const customers = Array.from({ length: 9 }, (_, c) => `many-${c}`);
+  const batches: UsageEvent[][] = [[], [], []];
+  let seed = 7;
+  const next = (n: number) => (seed = (seed * 48271) % 2147483647) % n;
+  const at = (month: string, day: number) =>
+    `2026-${month}-${String(day).padStart(2, '0')}T${String(next(24)).padStart(2, '0')}:${String(next(60)).padStart(2, '0')}:00.${String(next(1000)).padStart(3, '0')}Z`;
+  for (const customer of customers) {
+    const count = 3 + next(6);
+    for (let k = 0; k < count; k++) {
+      const event = (id: string, timestamp: string) =>
+        llm(`${customer}-${id}-${k}`, customer, timestamp, 1000 * (1 + next(400)), 1000 * next(90)) as UsageEvent;
+      batches[0].push(event('jan', at('01', 2 + next(27))));
+      batches[1].push(event('feb', at('02', 10 + next(18))));
+      batches[2].push(event('late', at('02', 1 + next(9))));
+      batches[2].push(event('mar', at('03', 1 + next(2))));
+    }
+  }
+  let many: TenantFixture;
+  const clocks = ['2026-01-31T00:00:00Z', '2026-02-28T00:00:00Z', '2026-03-03T00:00:00Z'];
+
+  beforeAll(async () => {
+    many = await signUpTenant(harness);
+    const send = async (method: string, path: string, body: unknown) => {
+      const response = await rest(harness, method, path, { key: many.secretKey, body });
+      expect(response.status, `${method} ${path}: ${JSON.stringify(response.body)}`).toBeLessThan(300);
+      return response.body;
+    };
+    harness.clock.set('2026-01-01T00:00:00Z');
+    await send('POST', '/v1/price_books', { book });
+    for (const customer of customers) {
+      await send('POST', '/v1/customers', { external_id: customer, currency: 'USD' });
+      await send('PUT', `/v1/customers/${customer}/price_book`, {
+        price_book: 'llm',
+        effective_from: '2026-01-01T00:00:00Z',
+      });
+    }
+    for (const [b, events] of batches.entries()) {
+      harness.clock.set(clocks[b]);
+      expect((await send('POST', '/v1/events', { events })).accepted).toBe(events.length);
+    }
+  });
+
+  /** The kernel's figures over each period's events in acknowledgement order (batch, then instant, then id). */
+  async function kernelFigures(compiled: CompiledBook, customer: string) {
+    let amount = 0n;
+    let cost = 0n;
+    let events = 0;
+    for (const [start, end] of [
+      ['2026-01-01T00:00:00.000Z', '2026-02-01T00:00:00.000Z'],
+      ['2026-02-01T00:00:00.000Z', '2026-03-01T00:00:00.000Z'],
+    ]) {
+      const own = batches.flatMap((batch) =>
+        batch
+          .filter((e) => e.customer_id === customer && e.timestamp >= start && e.timestamp < end)
+          .sort((a, b) => a.timestamp.localeCompare(b.timestamp) || (a.transaction_id < b.transaction_id ? -1 : 1)),
+      );
+      const output = await rate(compiled, { [customer]: { period: { start, end } } }, own);
+      for (const result of output.results) {
+        expect(result.status, JSON.stringify(result.error)).toBe('rated');
+        amount += toNano(result.amount!);
+        cost += toNano(result.cost!);
+        events += 1;
+      }
+    }
+    return { events, amount, cost };
+  }
+
+  it("gives each customer the kernel's own figures over its events, however the work is batched", async () => {
+    const compile = (versions: unknown[]) => {
+      const compiled = compileBook({ ...book, versions } as never);
+      if (!compiled.ok) throw new Error(JSON.stringify(compiled.errors));
+      return compiled.book;
+    };
+    const stored = compile(book.versions);
+    const drafted = compile([{ ...tieredDraft, effective_from: '1970-01-01T00:00:00Z' }]);
+    const expected = [];
+    for (const customer of customers) {
+      const old = await kernelFigures(stored, customer);
+      const draftFigures = await kernelFigures(drafted, customer);
+      expect(draftFigures.events).toBe(old.events);
+      expected.push({
+        customer_id: customer,
+        events: old.events,
+        old_revenue: formatMoney(old.amount),
+        new_revenue: formatMoney(draftFigures.amount),
+        old_cost: formatMoney(old.cost),
+        new_cost: formatMoney(draftFigures.cost),
+      });
+    }
+    const range = {
+      price_book: 'llm',
+      draft: tieredDraft,
+      from: '2026-01-01T00:00:00Z',
+      until: '2026-03-01T00:00:00Z',
+    };
+    const deps = serviceDeps(harness);
+    const actor = (await authenticateApiKey(deps, many.secretKey))!;
+    const byCustomer = (result: { customers: { customer_id: string }[] }) =>
+      [...result.customers].sort((a, b) => (a.customer_id < b.customer_id ? -1 : 1));
+    // Reads of 7 rows split customers' periods across reads; calls of 4 periods put a customer's two periods in
+    // different kernel calls or one after the other.
+    for (const batching of [
+      { periodsPerCall: 4, rowsPerRead: 7 },
+      { periodsPerCall: 1, rowsPerRead: 1 },
+    ]) {
+      const result = await simulate(deps, actor, range as never, batching);
+      expect(result.periods).toBe(customers.length * 2);
+      expect(byCustomer(result).map((c) => ({ ...c }))).toEqual(expected.map((e) => expect.objectContaining(e)));
+    }
+    const answer = await trpc(harness, 'mutation', 'simulations.run', range, many.session);
+    expect(answer.status, JSON.stringify(answer.error)).toBe(200);
+    expect(byCustomer(answer.body)).toEqual(expected.map((e) => expect.objectContaining(e)));
+    expect(answer.body.total.events).toBe(expected.reduce((n, e) => n + e.events, 0));
+    expect(toNano(answer.body.total.new_revenue)).toBe(expected.reduce((sum, e) => sum + toNano(e.new_revenue), 0n));
   });
 });

@@ -7,11 +7,18 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRouter, createApp } from '../../service/src/app.ts';
 import { closePeriod } from '../../service/src/domains/invoices/service.ts';
-import { silentLogger } from '../../service/src/platform/log.ts';
-import { createMetrics } from '../../service/src/platform/metrics.ts';
 import { startReceiver, type Receiver } from '../webhooks/receiver.ts';
 import { checkResponse } from './openapi-check.ts';
-import { exampleBook, rest, signUpTenant, startService, trpc, type Harness, type TenantFixture } from './harness.ts';
+import {
+  exampleBook,
+  rest,
+  signUpTenant,
+  startService,
+  trpc,
+  type Harness,
+  type TenantFixture,
+  serviceDeps,
+} from './harness.ts';
 
 // Webhook endpoints point at a local receiver (a loopback address, refused unless allowed).
 process.env.WEBHOOK_ALLOW_PRIVATE = '1';
@@ -297,13 +304,7 @@ describe('strings on every write path', () => {
     const [subscriber] = await harness.database
       .owner`select id from customers where tenant_id = ${tenant.tenantId} and external_id = 'sub'`;
     harness.clock.set('2026-04-01T02:00:00Z');
-    const deps = {
-      db: harness.database.app,
-      clock: harness.clock,
-      logger: silentLogger,
-      metrics: createMetrics(),
-      sessionTtlSeconds: 3600,
-    };
+    const deps = serviceDeps(harness);
     expect(await closePeriod(deps, tenant.tenantId, subscriber.id, new Date('2026-03-01T00:00:00Z'))).toBe('finalized');
     harness.clock.set('2026-03-15T00:00:00Z');
     const invoiceId = (await ok('GET', '/v1/invoices?customer_id=sub')).data[0].id as string;

@@ -184,7 +184,9 @@ export function aggregateEvents(
     const eventKey = `${periodKey({ customerId: event.customerId, start: event.periodStart })}|${day}`;
     const matching = counting.filter((meter) => matchesFilters(meter.filters, event.properties));
     const shares = meterShares(matching, event);
-    const grossShares = meterShares(matching, event, event.grossNano ?? event.amountNano);
+    // Without credits the gross is the amount, split the same way (meterShares is pure): split once.
+    const gross = event.grossNano ?? event.amountNano;
+    const grossShares = gross === event.amountNano ? shares : meterShares(matching, event, gross);
     for (const [m, meter] of matching.entries()) {
       const groupKey: Record<string, string | null> = {};
       for (const p of meter.groupBy) groupKey[p] = stringValue(event.properties[p]);

@@ -1,7 +1,6 @@
 // Simulations' SQL: the periods a simulation replays and their events with what they were rated at. Reads only.
 import type { ReceiptStep } from '@tariff/core-wasm';
 import type { TenantScope } from '../../platform/db.ts';
-import { toNano } from '../../platform/money.ts';
 import { creditsInReceipt } from '../events/aggregate.ts';
 import { decodeReceipt } from '../events/receipt-codec.ts';
 
@@ -46,47 +45,117 @@ export interface PastEvent {
 }
 
 /**
- * The periods' events with their latest rating (the event's own row unless a re-rating appended a revision), in
- * acknowledgement order within each period (the order the kernel saw them, as re-rating replays them). The credit
- * each drew comes from its receipt, decoded here rather than by the database's receipt_json (a millisecond each).
+ * The columns of an event with its latest rating (the event's own row unless a re-rating appended a revision `r`):
+ * instants in epoch milliseconds (as stored: millisecond precision), amounts in nano-units. The credit an event drew
+ * comes from its receipt, whose text is sent only when it has a credit step (compact "g" or whole) and decoded here
+ * rather than by the database's receipt_json (a millisecond each).
+ */
+const pastEventColumns = `e.customer_id, e.transaction_id, e.event_type, e.properties,
+  (extract(epoch from e.occurred_at) * 1000)::float8 as at_ms,
+  (extract(epoch from coalesce(r.period_start, e.period_start)) * 1000)::float8 as period_ms,
+  coalesce(r.price_book_id, e.price_book_id) as price_book_id,
+  (coalesce(r.cost, e.cost) * 1000000000)::int8 as cost_nano, (coalesce(r.amount, e.amount) * 1000000000)::int8 as amount_nano,
+  case when strpos(coalesce(r.receipt, e.receipt)::text, '"g"') > 0 or strpos(coalesce(r.receipt, e.receipt)::text, '"credit"') > 0
+       then coalesce(r.receipt, e.receipt)::text end as credit_receipt`;
+
+const toPastEvent = (r: Record<string, any>, periodStart: Date): PastEvent => ({
+  customerId: r.customer_id,
+  periodStart,
+  transactionId: r.transaction_id,
+  eventType: r.event_type,
+  timestamp: new Date(r.at_ms).toISOString(),
+  properties: r.properties,
+  priceBookId: r.price_book_id,
+  charged:
+    r.amount_nano + (r.credit_receipt === null ? 0n : creditsInReceipt(decodeReceipt(JSON.parse(r.credit_receipt)))),
+  cost: r.cost_nano,
+});
+
+/**
+ * The periods' events with their latest rating, in acknowledgement order within each period (the order the kernel
+ * saw them, as re-rating replays them). An event belongs to the period its latest rating names, and an event's
+ * period is the one its instant falls in, so the events index's range is the period's. For one period or a few.
  */
 export async function listPeriodEvents(
   { db, tenantId }: TenantScope,
   periods: { customerId: string; start: Date; end: Date }[],
 ): Promise<PastEvent[]> {
   if (periods.length === 0) return [];
-  // An event's period is the one its instant falls in, so the events index's range is the period's.
   const rows = await db`
-    select e.customer_id, coalesce(r.period_start, e.period_start) as period_start, e.transaction_id, e.event_type,
-           to_char(e.occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as timestamp, e.properties, coalesce(r.price_book_id, e.price_book_id) as price_book_id,
-           coalesce(r.cost, e.cost)::text as cost, coalesce(r.amount, e.amount)::text as amount,
-           coalesce(r.receipt, e.receipt)::text as receipt
-    from unnest(${periods.map((p) => p.customerId)}::uuid[], ${periods.map((p) => p.start.toISOString())}::timestamptz[], ${periods.map((p) => p.end.toISOString())}::timestamptz[])
-      as p(customer_id, period_start, period_end)
+    select p.period_start, ${db.unsafe(pastEventColumns)}
+    from unnest(${periods.map((p) => p.customerId)}::uuid[], ${periods.map((p) => p.start.toISOString())}::timestamptz[],
+                ${periods.map((p) => p.end.toISOString())}::timestamptz[]) as p(customer_id, period_start, period_end)
     join events e on e.tenant_id = ${tenantId} and e.customer_id = p.customer_id and e.occurred_at >= p.period_start and e.occurred_at < p.period_end
     left join lateral (select period_start, price_book_id, amount, cost, receipt from event_revisions r
                        where r.tenant_id = e.tenant_id and r.transaction_id = e.transaction_id order by r.revision desc limit 1) r on true
     where coalesce(r.period_start, e.period_start) = p.period_start
-    order by e.customer_id, 2, e.received_at, e.occurred_at, e.transaction_id`;
-  return rows.map((r) => ({
-    customerId: r.customer_id,
-    periodStart: r.period_start,
-    transactionId: r.transaction_id,
-    eventType: r.event_type,
-    timestamp: r.timestamp,
-    properties: r.properties,
-    priceBookId: r.price_book_id,
-    charged: toNano(r.amount) + creditsIn(r.receipt),
-    cost: r.cost === null ? null : toNano(r.cost),
-  }));
+    order by e.customer_id, p.period_start, e.received_at, e.occurred_at, e.transaction_id`;
+  return rows.map((r) => toPastEvent(r, r.period_start));
 }
 
-/** The credit a stored receipt drew; parsed only when its text has a credit step, compact ("g") or whole. */
-function creditsIn(receipt: string): bigint {
-  if (!receipt.includes('"g"') && !receipt.includes('"credit"')) return 0n;
-  return creditsInReceipt(decodeReceipt(JSON.parse(receipt)));
+/**
+ * Every event of many periods (a simulation's month of every customer) in one read: `onPeriod(i, events)` once
+ * for each period with events (`periods[i]`), its events in acknowledgement order; a customer's periods in their
+ * order, customers in the read's order. The rule is listPeriodEvents' (the latest rating's period, the instant
+ * within it), applied here as the rows come.
+ *
+ * The events are read by time, the month as one range of the table (migration 112's BRIN index over its insertion
+ * order), and sorted by customer in the database, rather than customer by customer through the (customer, time)
+ * index, which in a table written in time order reads about one page at random per event. `onPeriod` must not
+ * query on this connection: the read holds it until its last row.
+ */
+export async function streamPeriodEvents(
+  { db, tenantId }: TenantScope,
+  periods: SimulatedPeriod[],
+  options: { batchRows: number; customerIds?: string[] },
+  onPeriod: (index: number, events: PastEvent[]) => void | Promise<void>,
+): Promise<void> {
+  if (periods.length === 0) return;
+  const from = new Date(Math.min(...periods.map((p) => p.start.getTime())));
+  const until = new Date(Math.max(...periods.map((p) => p.end.getTime())));
+  // Each customer's periods by their index; the events of the customer being read, by period.
+  const periodsOf = new Map<string, number[]>();
+  periods.forEach((p, i) => periodsOf.set(p.customerId, [...(periodsOf.get(p.customerId) ?? []), i]));
+  let customer: string | undefined;
+  let own = new Map<number, PastEvent[]>();
+  const finishCustomer = async () => {
+    for (const i of periodsOf.get(customer!) ?? []) {
+      const events = own.get(i);
+      if (events) await onPeriod(i, events);
+    }
+    own = new Map();
+  };
+  // A sort of the month this size is in memory or in few runs; JIT compiling this plan costs seconds and saves none.
+  await db`set local work_mem = '256MB'`;
+  await db`set local jit = off`;
+  await db`
+    select ${db.unsafe(pastEventColumns)}
+    from events e
+    -- The tenant's latest revisions are few beside its events (re-ratings are rare): hashed once, not probed per event.
+    left join (select distinct on (transaction_id) transaction_id, period_start, price_book_id, amount, cost, receipt from event_revisions
+               where tenant_id = ${tenantId} order by transaction_id, revision desc) r on r.transaction_id = e.transaction_id
+    where e.tenant_id = ${tenantId} and e.occurred_at >= ${from} and e.occurred_at < ${until}
+      ${options.customerIds ? db`and e.customer_id = any(${options.customerIds}::uuid[])` : db``}
+    order by e.customer_id, e.received_at, e.occurred_at, e.transaction_id`.cursor(options.batchRows, async (rows) => {
+    for (const r of rows) {
+      if (r.customer_id !== customer) {
+        if (customer !== undefined) await finishCustomer();
+        customer = r.customer_id;
+      }
+      const index = periodsOf
+        .get(r.customer_id)
+        ?.find(
+          (i) =>
+            periods[i].start.getTime() === r.period_ms && r.at_ms < periods[i].end.getTime() && r.at_ms >= r.period_ms,
+        );
+      if (index === undefined) continue;
+      let events = own.get(index);
+      if (!events) own.set(index, (events = []));
+      events.push(toPastEvent(r, periods[index].start));
+    }
+  });
+  if (customer !== undefined) await finishCustomer();
 }
-
 /** The customer and period of one event (its latest rating's). */
 export async function findEventPeriod(
   { db, tenantId }: TenantScope,

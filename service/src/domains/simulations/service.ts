@@ -30,8 +30,13 @@ import * as subscriptionsRepo from '../subscriptions/repo.ts';
 import * as repo from './repo.ts';
 import type { SimulateInput, SimulatedReceiptInput } from './schema.ts';
 
-/** Periods replayed per database round trip (their events are read at once). */
-const periodsPerChunk = 100;
+/** How a simulation batches its work: periods rated per kernel call, rows per read of the events. */
+export interface SimulationBatches {
+  periodsPerCall: number;
+  rowsPerRead: number;
+}
+
+const defaultBatches: SimulationBatches = { periodsPerCall: 500, rowsPerRead: 20_000 };
 
 interface Draft {
   priceBookId: string;
@@ -154,21 +159,28 @@ const figuresOf = (rated: RatedEvent): Figures => ({
   cost: rated.cost ? toNano(rated.cost) : null,
 });
 
-/** Several customers' periods, each rated by the draft alone, in one kernel call. */
+/** Adds an event's old figures and the draft's to totals. */
+function add(totals: Totals, old: repo.PastEvent, rated: Figures): void {
+  totals.events += 1;
+  totals.oldRevenue += old.charged;
+  totals.newRevenue += rated.amount;
+  totals.oldCost += old.cost ?? 0n;
+  totals.newCost += rated.cost ?? 0n;
+}
+
+/** Several customers' periods, each rated by the draft alone, in one kernel call; each period's figures into its totals. */
 async function rateTogether(
   draft: Draft,
-  periods: { period: repo.SimulatedPeriod; events: repo.PastEvent[] }[],
+  periods: { period: repo.SimulatedPeriod; events: repo.PastEvent[]; totals: Totals }[],
   billing: Map<string, CustomerBilling>,
-  record: (period: repo.SimulatedPeriod) => (old: repo.PastEvent, rated: Figures) => void,
   unratable: Unratable[],
 ): Promise<void> {
   if (periods.length === 0) return;
   const states: Record<string, CustomerState> = {};
   const input: UsageEvent[] = [];
-  const owners: { period: repo.SimulatedPeriod; old: repo.PastEvent }[] = [];
   for (const { period, events } of periods) {
     states[period.externalId] = kernelState(billing.get(period.externalId), {}, period, draft.currency);
-    for (const old of events) {
+    for (const old of events)
       input.push({
         transaction_id: old.transactionId,
         customer_id: period.externalId,
@@ -176,21 +188,22 @@ async function rateTogether(
         timestamp: old.timestamp,
         properties: old.properties,
       } as UsageEvent);
-      owners.push({ period, old });
-    }
   }
   const output = await rateEventFigures(draft.book, states, input);
-  output.forEach((result, i) => {
-    const { period, old } = owners[i];
-    if (result.error === undefined) record(period)(old, result);
-    else
-      unratable.push({
-        transaction_id: old.transactionId,
-        customer_id: period.externalId,
-        code: result.error.code,
-        message: result.error.message,
-      });
-  });
+  let i = 0;
+  for (const { period, events, totals } of periods) {
+    for (const old of events) {
+      const result = output[i++];
+      if (result.error === undefined) add(totals, old, result);
+      else
+        unratable.push({
+          transaction_id: old.transactionId,
+          customer_id: period.externalId,
+          code: result.error.code,
+          message: result.error.message,
+        });
+    }
+  }
 }
 
 async function storedBook(scope: TenantScope, priceBookId: string): Promise<CompiledBook> {
@@ -217,7 +230,13 @@ function toApiFigures(t: Totals) {
   };
 }
 
-export async function simulate(deps: Deps, actor: Actor, input: SimulateInput) {
+/** `batches`: tests make them small, so that a few customers span several reads and kernel calls. */
+export async function simulate(
+  deps: Deps,
+  actor: Actor,
+  input: SimulateInput,
+  { periodsPerCall, rowsPerRead }: SimulationBatches = defaultBatches,
+) {
   requirePermission(actor, 'price_books.read');
   requirePermission(actor, 'billing.read');
   const from = new Date(input.from);
@@ -230,66 +249,62 @@ export async function simulate(deps: Deps, actor: Actor, input: SimulateInput) {
       : undefined;
     const periods = await repo.findPeriods(scope, { from, until, customerIds });
     const byCustomer = new Map<string, Totals>();
-    const total = emptyTotals();
     const unratable: Unratable[] = [];
     const started = performance.now();
-    const record = (period: repo.SimulatedPeriod) => (old: repo.PastEvent, rated: Figures) => {
-      const figures = byCustomer.get(period.externalId) ?? emptyTotals();
-      for (const t of [figures, total]) {
-        t.events += 1;
-        t.oldRevenue += old.charged;
-        t.newRevenue += rated.amount;
-        t.oldCost += old.cost ?? 0n;
-        t.newCost += rated.cost ?? 0n;
-      }
-      byCustomer.set(period.externalId, figures);
+    // A customer's totals (of all its periods in the range); the whole's are added up from them at the end.
+    const totalsOf = (period: repo.SimulatedPeriod) => {
+      let totals = byCustomer.get(period.externalId);
+      if (!totals) byCustomer.set(period.externalId, (totals = emptyTotals()));
+      return totals;
     };
-    // The next chunk is read while this one is rated: the database and the kernel each keep a core busy.
-    const read = (c: number) => {
-      const chunk = periods.slice(c, c + periodsPerChunk);
-      return Promise.all([
-        repo.listPeriodEvents(scope, chunk),
-        billingOf(scope, [...new Set(chunk.map((p) => p.externalId))]),
-      ]).then(([events, billing]) => ({ chunk, events, billing }));
+    // Every customer's billing first: the events' read holds the transaction's connection until it ends.
+    const billing = await billingOf(scope, [...new Set(periods.map((p) => p.externalId))]);
+    // Periods whose every event the simulated book rated go through the kernel together (one call, a state per
+    // customer: the kernel keeps each customer's events in order); a period that mixes books is replayed alone,
+    // after the read (replaying loads the other books).
+    const mixed: { period: repo.SimulatedPeriod; events: repo.PastEvent[] }[] = [];
+    let together: { period: repo.SimulatedPeriod; events: repo.PastEvent[]; totals: Totals }[] = [];
+    const inCall = new Set<string>();
+    const rateCall = async () => {
+      await rateTogether(draft, together, billing, unratable);
+      together = [];
+      inCall.clear();
     };
-    let next = periods.length > 0 ? read(0) : undefined;
-    for (let c = 0; c < periods.length; c += periodsPerChunk) {
-      const { chunk, events, billing } = await next!;
-      next = c + periodsPerChunk < periods.length ? read(c + periodsPerChunk) : undefined;
-      // Awaited on the next turn; a failure of this one must not leave it rejected unobserved.
-      next?.catch(() => {});
-      // Periods whose every event the simulated book rated go through the kernel together (one call, a state per
-      // customer: the kernel keeps each customer's events in order); a period that mixes books is replayed alone.
-      const together: { period: repo.SimulatedPeriod; events: repo.PastEvent[] }[] = [];
-      const inCall = new Set<string>();
-      let e = 0;
-      for (const period of chunk) {
-        const first = e;
-        while (
-          e < events.length &&
-          events[e].customerId === period.customerId &&
-          events[e].periodStart.getTime() === period.start.getTime()
-        )
-          e++;
-        const own = events.slice(first, e);
-        if (own.length === 0) continue;
-        if (!inCall.has(period.externalId) && own.every((event) => event.priceBookId === draft.priceBookId)) {
-          inCall.add(period.externalId);
-          together.push({ period, events: own });
-        } else {
-          const onEvent = record(period);
-          await replayPeriod(
-            scope,
-            draft,
-            period,
-            own,
-            billing.get(period.externalId),
-            (old, rated) => onEvent(old, figuresOf(rated)),
-            unratable,
-          );
-        }
+    const finish = async (period: repo.SimulatedPeriod, own: repo.PastEvent[]) => {
+      if (own.some((event) => event.priceBookId !== draft.priceBookId)) {
+        mixed.push({ period, events: own });
+        return;
       }
-      await rateTogether(draft, together, billing, record, unratable);
+      // A customer's next period starts from its own state: in the next call.
+      if (inCall.has(period.externalId) || together.length >= periodsPerCall) await rateCall();
+      inCall.add(period.externalId);
+      together.push({ period, events: own, totals: totalsOf(period) });
+    };
+    await repo.streamPeriodEvents(scope, periods, { batchRows: rowsPerRead, customerIds }, (i, events) =>
+      finish(periods[i], events),
+    );
+    await rateCall();
+    for (const { period, events } of mixed) {
+      const totals = totalsOf(period);
+      await replayPeriod(
+        scope,
+        draft,
+        period,
+        events,
+        billing.get(period.externalId),
+        (old, rated) => add(totals, old, figuresOf(rated)),
+        unratable,
+      );
+    }
+    const total = emptyTotals();
+    for (const [customer, t] of byCustomer) {
+      // Customers the draft rated nothing of (every event unratable) are not listed.
+      if (t.events === 0) byCustomer.delete(customer);
+      total.events += t.events;
+      total.oldRevenue += t.oldRevenue;
+      total.newRevenue += t.newRevenue;
+      total.oldCost += t.oldCost;
+      total.newCost += t.newCost;
     }
     return {
       price_book: draft.code,
