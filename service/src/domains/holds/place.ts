@@ -64,97 +64,105 @@ export async function placeHolds(
     if (!(error instanceof AppError)) throw error;
     outcomes.set(p, { ok: false, error });
   };
-  return withTenantPipelined(deps.db, tenantId, async (tx) => {
-    const scope = { db: tx, tenantId };
-    const refs = [...new Set(placements.map((p) => p.ref))];
-    // One round trip: the ids already placed, the customers with their ancestors, and (locked) the grants of the
-    // customers named by external id; the rest (resellers above, customers named by Tariff's id) come next.
-    const billings = new Map<string, billing.CustomerBilling>();
-    const [existing, holders] = await Promise.all([
-      repo.findHolds(
-        scope,
-        placements.map((p) => p.input.id),
-      ),
-      repo.findHolders(
-        scope,
-        refs.map((ref) => ({ ref, uuid: uuidPattern.test(ref) ? ref.toLowerCase() : null })),
-      ),
-      billing.loadBilling(scope, refs).then((found) => found.forEach((b, id) => billings.set(id, b))),
-    ]);
-    const chains = new Map<Placement, { holder: repo.Holder; chain: repo.Holder['ancestors'] }>();
-    const fresh = placements.filter((p) => !existing.has(p.input.id));
-    for (const p of fresh) {
-      const holder = holders.get(p.ref);
-      if (!holder) {
-        fail(p, notFound('customer_not_found', `No customer "${p.ref}"`));
-        continue;
-      }
-      const chain = chainOf(holder);
-      if (chain instanceof AppError) fail(p, chain);
-      else chains.set(p, { holder, chain });
-    }
-    const customers = [...chains.values()].flatMap(({ holder, chain }) => [holder, ...chain]);
-    const [levels, priced, captures] = await Promise.all([
-      lockLevels(scope, customers, billings, now),
-      priceEstimates(scope, tenantId, [...chains.keys()], now),
-      Promise.all([...existing.values()].map(async (h) => [h.id, await repo.listCaptures(scope, h.id)] as const)).then(
-        (found) => new Map(found),
-      ),
-    ]);
-
-    const rows: repo.NewHold[] = [];
-    const decided = new Map<string, Placement>();
-    const notices = new Map<string, Omit<notify.Notification, 'customerExternalId'>>();
-    for (const p of placements) {
-      if (outcomes.has(p)) continue;
-      const stored = existing.get(p.input.id);
-      const earlier = decided.get(p.input.id);
-      if (stored || earlier) {
-        // A replay (of a hold placed before, or earlier in this group) answers it as it stands.
-        if ((stored?.requestHash ?? earlier!.requestHash) !== p.requestHash) fail(p, reused(p.input.id));
-        else if (stored)
-          outcomes.set(p, { ok: true, created: false, hold: toApiHold(stored, now, captures.get(stored.id)) });
-        else {
-          const first = outcomes.get(earlier!)!;
-          outcomes.set(p, first.ok ? { ...first, created: false } : first);
-        }
-        continue;
-      }
-      decided.set(p.input.id, p);
-      const price = priced.get(p)!;
-      if (price instanceof AppError) {
-        fail(p, price);
-        continue;
-      }
-      const { holder, chain } = chains.get(p)!;
-      const at = [holder, ...chain].map((c) => levels.get(c.customerId)!);
-      const before = availabilityOf(at[0], now);
-      const refusal = decideLevels(
-        at,
-        at.map(() => price.amount),
-        now,
-      );
-      if (refusal) {
-        fail(p, refusal);
-        continue;
-      }
-      const hold = newHold(p, holder, price, now);
-      rows.push(hold, ...chain.map((c, k) => ({ ...hold, level: k + 1, customerId: c.customerId })));
-      const notice = lowBalanceNotice(holder, at[0].period.start, before, price.amount, now);
-      if (notice && !notices.has(notice.subjectId)) notices.set(notice.subjectId, notice);
-      outcomes.set(p, {
-        ok: true,
-        created: true,
-        hold: toApiHold(
-          { ...hold, customerExternalId: holder.externalId, captured: '0', captureCount: 0, closedAt: null },
-          now,
+  return withTenantPipelined(
+    deps.db,
+    tenantId,
+    async (tx) => {
+      const scope = { db: tx, tenantId };
+      const refs = [...new Set(placements.map((p) => p.ref))];
+      // One round trip: the ids already placed, the customers with their ancestors, and (locked) the grants of the
+      // customers named by external id; the rest (resellers above, customers named by Tariff's id) come next.
+      const billings = new Map<string, billing.CustomerBilling>();
+      const [existing, holders] = await Promise.all([
+        repo.findHolds(
+          scope,
+          placements.map((p) => p.input.id),
         ),
-      });
-    }
-    const writes = rows.length > 0 ? [repo.insertHolds(scope, rows)] : [];
-    if (notices.size > 0) writes.push(notify.recordManyOnce(scope, [...notices.values()]));
-    return { result: outcomes, writes };
-  });
+        repo.findHolders(
+          scope,
+          refs.map((ref) => ({ ref, uuid: uuidPattern.test(ref) ? ref.toLowerCase() : null })),
+        ),
+        billing.loadBilling(scope, refs).then((found) => found.forEach((b, id) => billings.set(id, b))),
+      ]);
+      const chains = new Map<Placement, { holder: repo.Holder; chain: repo.Holder['ancestors'] }>();
+      const fresh = placements.filter((p) => !existing.has(p.input.id));
+      for (const p of fresh) {
+        const holder = holders.get(p.ref);
+        if (!holder) {
+          fail(p, notFound('customer_not_found', `No customer "${p.ref}"`));
+          continue;
+        }
+        const chain = chainOf(holder);
+        if (chain instanceof AppError) fail(p, chain);
+        else chains.set(p, { holder, chain });
+      }
+      const customers = [...chains.values()].flatMap(({ holder, chain }) => [holder, ...chain]);
+      const [levels, priced, captures] = await Promise.all([
+        lockLevels(scope, customers, billings, now),
+        priceEstimates(scope, tenantId, [...chains.keys()], now),
+        Promise.all(
+          [...existing.values()].map(async (h) => [h.id, await repo.listCaptures(scope, h.id)] as const),
+        ).then((found) => new Map(found)),
+      ]);
+
+      const rows: repo.NewHold[] = [];
+      const decided = new Map<string, Placement>();
+      const notices = new Map<string, Omit<notify.Notification, 'customerExternalId'>>();
+      for (const p of placements) {
+        if (outcomes.has(p)) continue;
+        const stored = existing.get(p.input.id);
+        const earlier = decided.get(p.input.id);
+        if (stored || earlier) {
+          // A replay (of a hold placed before, or earlier in this group) answers it as it stands.
+          if ((stored?.requestHash ?? earlier!.requestHash) !== p.requestHash) fail(p, reused(p.input.id));
+          else if (stored)
+            outcomes.set(p, { ok: true, created: false, hold: toApiHold(stored, now, captures.get(stored.id)) });
+          else {
+            const first = outcomes.get(earlier!)!;
+            outcomes.set(p, first.ok ? { ...first, created: false } : first);
+          }
+          continue;
+        }
+        decided.set(p.input.id, p);
+        const price = priced.get(p)!;
+        if (price instanceof AppError) {
+          fail(p, price);
+          continue;
+        }
+        const { holder, chain } = chains.get(p)!;
+        const at = [holder, ...chain].map((c) => levels.get(c.customerId)!);
+        const before = availabilityOf(at[0], now);
+        const refusal = decideLevels(
+          at,
+          at.map(() => price.amount),
+          now,
+        );
+        if (refusal) {
+          fail(p, refusal);
+          continue;
+        }
+        const hold = newHold(p, holder, price, now);
+        rows.push(hold, ...chain.map((c, k) => ({ ...hold, level: k + 1, customerId: c.customerId })));
+        const notice = lowBalanceNotice(holder, at[0].period.start, before, price.amount, now);
+        if (notice && !notices.has(notice.subjectId)) notices.set(notice.subjectId, notice);
+        outcomes.set(p, {
+          ok: true,
+          created: true,
+          hold: toApiHold(
+            { ...hold, customerExternalId: holder.externalId, captured: '0', captureCount: 0, closedAt: null },
+            now,
+          ),
+        });
+      }
+      const writes = rows.length > 0 ? [repo.insertHolds(scope, rows)] : [];
+      if (notices.size > 0) writes.push(notify.recordManyOnce(scope, [...notices.values()]));
+      // The customers' locks go as soon as the COMMIT is written, not after the disk flush every answer still
+      // waits for: the next group of the same customers is decided meanwhile. Not when a notice is written: the
+      // outbox's deliverer must never send what a crash could still take back.
+      return { result: outcomes, writes, releaseBeforeFlush: notices.size === 0 };
+    },
+    { genericPlans: true },
+  );
 }
 
 function reused(id: string): AppError {
