@@ -6,8 +6,8 @@
 // the check answers from memory. Open holds are released (by SQL,
 // untimed) between rounds, so each round starts from the same state. Options: --requests N (per series and
 // round), --rounds, --customers, --concurrency.
-import fs from 'node:fs';
 import http from 'node:http';
+import { cpuSeconds } from '../bench/cpu.ts';
 import { restAs, signUpTenant, startService } from '../service/harness.ts';
 import { billingBook } from './fixtures.ts';
 
@@ -87,16 +87,6 @@ try {
     hold_many_customers: 201,
   };
 
-  /** CPU seconds used so far by a process (user + system), from /proc; 0 where there is no /proc. */
-  const cpuSeconds = (pid: number) => {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      return 0;
-    }
-  };
   /** The backends serving the bench's database: their CPU is this bench's alone on a server shared with others. */
   const backendPids = async () =>
     (
