@@ -1530,7 +1530,7 @@ export interface paths {
         put?: never;
         /**
          * Place a spend hold on the customer's balance and budget
-         * @description A hold sets aside part of the customer's credit (when its wallet blocks on depletion) and of its blocking budget, under the same per-customer locks as ingestion: holds and events of one customer are decided one after another, so holds placed together never promise more than there is. A hold is refused (422) with `insufficient_balance` (credit in force minus open holds is less than the hold), `budget_exceeded` (the blocking budget minus spend and open holds is less) or `blocked` (the customer is already past a blocking limit this period); the error details name `available.balance`, `available.budget` and `available.held`. For a customer below resellers, the same amount is set aside at every reseller up its chain (an upper bound of each reseller's cost), and the first level that cannot cover it refuses the hold, named by `level` and `reseller_id` in the error details; capture, release and expiry settle every level. With `estimate`, the kernel prices the event-shaped worst case (every open quantity at its maximum: output tokens = max_tokens, GPU duration = the job's limit) at the price in force, as ingestion would rate it now before credits. An event sent with `hold_id` captures the hold when it is acknowledged, in the same transaction: its charge (before credits) draws first on what the hold holds; a charge beyond it is an overrun, charged like any event under `overrun: "charge"` (subject to the customer's limits and on_block) or refused (`hold_exceeded`) under `overrun: "refuse"`. `hold_final: true` closes the hold (status captured) and frees what it still holds. Placing the same id again answers the hold as it stands (a different request with the same id is a 409 `hold_id_reused`); releasing a closed hold answers it as it stands; an event is captured once (its transaction id).
+         * @description A hold sets aside part of the customer's credit (when its wallet blocks on depletion) and of its blocking budget, under the same per-customer locks as ingestion: holds and events of one customer are decided one after another, so holds placed together never promise more than there is. A hold is refused (422) with `insufficient_balance` (credit in force minus open holds is less than the hold), `budget_exceeded` (the blocking budget minus spend and open holds is less) or `blocked` (the customer is already past a blocking limit this period); the error details name `available.balance`, `available.budget` and `available.held`. For a customer below resellers, the hold is set aside at every reseller up its chain too (`levels`): placed with an amount, that amount at each (an upper bound of each reseller's cost); placed with an estimate, what each level's own book charges for it. The first level that cannot cover its part refuses the hold, named by `level` and `reseller_id` in the error details; capture, release and expiry settle every level. With `estimate`, the kernel prices the event-shaped worst case (every open quantity at its maximum: output tokens = max_tokens, GPU duration = the job's limit) at the price in force, as ingestion would rate it now before credits. An event sent with `hold_id` captures the hold when it is acknowledged, in the same transaction: its charge (before credits) draws first on what the hold holds; a charge beyond it is an overrun, charged like any event under `overrun: "charge"` (subject to the customer's limits and on_block) or refused (`hold_exceeded`) under `overrun: "refuse"`. `hold_final: true` closes the hold (status captured) and frees what it still holds. Placing the same id again answers the hold as it stands (a different request with the same id is a 409 `hold_id_reused`); releasing a closed hold answers it as it stands; an event is captured once (its transaction id).
          */
         post: operations["placeHold"];
         delete?: never;
@@ -1566,8 +1566,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Extend an open hold: a later expiry, a larger amount, or both
-         * @description A larger amount is decided like a new hold (refused with the same codes). 422 hold_closed for a hold no longer open.
+         * Extend an open hold: a later expiry, a larger amount or estimate, or both
+         * @description A larger amount or a new estimate is priced at every level as a placement would price it (an estimate by each level's own book), never below what a level holds now, and decided like a new hold (refused with the same codes). 422 hold_closed for a hold no longer open.
          */
         post: operations["extendHold"];
         delete?: never;
@@ -3707,6 +3707,18 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             closed_at: string | null;
+            /** @description What the hold sets aside at each reseller up its customer's chain, level 1 (its parent) first; empty for a customer without resellers above it. Placed with an amount, every level holds that amount; placed or extended with an estimate, each level holds what its own book charges for it. */
+            levels: {
+                level: number;
+                /** @description The reseller's external id. */
+                reseller_id: string;
+                /** @description What the hold sets aside at this level in all. */
+                amount: string;
+                /** @description What the captures charged this reseller so far (before credits). */
+                captured: string;
+                /** @description What it still sets aside at this level now (0 once closed or past expires_at). */
+                held: string;
+            }[];
             /** @description The events that captured it (single-hold reads only). */
             captures?: {
                 transaction_id: string;
@@ -14728,6 +14740,13 @@ export interface operations {
                 "application/json": {
                     expires_in?: number;
                     amount?: string;
+                    estimate?: {
+                        event_type: string;
+                        /** @default {} */
+                        properties?: {
+                            [key: string]: string | number | boolean | null;
+                        };
+                    };
                 };
             };
         };

@@ -7,6 +7,7 @@
 // untimed) between rounds, so each round starts from the same state. Options: --requests N (per series and
 // round), --rounds, --customers, --concurrency.
 import http from 'node:http';
+import { cpuSeconds } from '../bench/cpu.ts';
 import { restAs, signUpTenant, startService } from '../service/harness.ts';
 import { billingBook } from './fixtures.ts';
 
@@ -86,9 +87,18 @@ try {
     hold_many_customers: 201,
   };
 
+  /** The backends serving the bench's database: their CPU is this bench's alone on a server shared with others. */
+  const backendPids = async () =>
+    (
+      await harness.database.owner`
+        select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`
+    ).map((r) => r.pid as number);
+
   async function run(name: Name, count: number) {
     const latencies: number[] = [];
     let left = count;
+    const backends0 = new Map((await backendPids()).map((pid) => [pid, cpuSeconds(pid)]));
+    const process0 = process.cpuUsage();
     const started = performance.now();
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
@@ -103,15 +113,27 @@ try {
       }),
     );
     const seconds = (performance.now() - started) / 1000;
+    const used = process.cpuUsage(process0);
+    let backends = 0;
+    for (const pid of await backendPids()) backends += cpuSeconds(pid) - (backends0.get(pid) ?? 0);
     latencies.sort((a, b) => a - b);
     const at = (p: number) =>
       Math.round(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] * 1000) / 1000;
-    return { per_second: Math.round(count / seconds), p50_ms: at(50), p99_ms: at(99) };
+    return {
+      per_second: Math.round(count / seconds),
+      p50_ms: at(50),
+      p99_ms: at(99),
+      // What each request cost in CPU, which the load of other work on the machine changes far less than its rate:
+      // this process (the service and the HTTP client) and the database's backends, in µs.
+      cpu_us_service_and_client: Math.round((used.user + used.system) / count),
+      cpu_us_postgresql: Math.round((backends / count) * 1e6),
+    };
   }
 
   // Warm-up: every series once at small scale.
   for (const name of Object.keys(series) as Name[]) await run(name, 100);
-  const results: Record<Name, { per_second: number; p50_ms: number; p99_ms: number }[]> = {
+  type Figures = Awaited<ReturnType<typeof run>>;
+  const results: Record<Name, Figures[]> = {
     healthz: [],
     check_one_customer: [],
     hold_one_customer: [],
@@ -130,21 +152,30 @@ try {
   const summary = Object.fromEntries(
     (Object.keys(series) as Name[]).map((name) => [
       name,
-      {
-        per_second: median(results[name].map((r) => r.per_second)),
-        p50_ms: median(results[name].map((r) => r.p50_ms)),
-        p99_ms: median(results[name].map((r) => r.p99_ms)),
-      },
+      Object.fromEntries(
+        Object.keys(results[name][0]).map((figure) => [
+          figure,
+          median(results[name].map((r) => r[figure as keyof Figures])),
+        ]),
+      ),
     ]),
-  ) as Record<Name, { per_second: number; p50_ms: number; p99_ms: number }>;
+  ) as Record<Name, Figures>;
   const ratio = (hold: Name, check: Name) =>
     Math.round((summary[check].per_second / summary[hold].per_second) * 100) / 100;
+  const cpuOf = (name: Name) => summary[name].cpu_us_service_and_client + summary[name].cpu_us_postgresql;
+  const cpuRatio = (hold: Name, check: Name) => Math.round((cpuOf(hold) / cpuOf(check)) * 100) / 100;
   const output = {
     ...summary,
     // How many checks one hold costs (checks per second over holds per second); the goal is at most 2.
     hold_cost_in_checks: {
       one_customer: ratio('hold_one_customer', 'check_one_customer'),
       many_customers: ratio('hold_many_customers', 'check_many_customers'),
+    },
+    // The same in CPU (service, client and database backends per request): what the rate would be if the cores
+    // were the only limit.
+    hold_cpu_in_checks: {
+      one_customer: cpuRatio('hold_one_customer', 'check_one_customer'),
+      many_customers: cpuRatio('hold_many_customers', 'check_many_customers'),
     },
     requests_per_series_and_round: requests,
     rounds,

@@ -118,6 +118,83 @@ describe('holds through reseller chains', () => {
     expect(expired.map((n: any) => n.payload.hold_id)).toEqual(['crashed']);
   });
 
+  it('prices an estimate at each of two reseller levels by its own book, shows every level, and an extension prices each level again', async () => {
+    // top resells to mid ($0.005 per 1,000 tokens), mid to its end user deep-user ($0.010), who pays $0.020.
+    await api.ok('POST', '/v1/price_books', { book: book('tenant-to-top', '0.005') });
+    await customer('top', 'tenant-to-top', { is_reseller: true });
+    await api.ok('PATCH', '/v1/customers/top/wallet', { on_depletion: 'block' });
+    await api.ok('POST', '/v1/customers/top/credit_grants', { kind: 'prepaid', amount: '1.5' });
+    await api.ok('POST', '/v1/price_books', { book: book('top-to-mid', '0.010'), owner_customer_id: 'top' });
+    await customer('mid', 'top-to-mid', { is_reseller: true, parent_id: 'top' });
+    await api.ok('POST', '/v1/price_books', { book: book('mid-retail', '0.020'), owner_customer_id: 'mid' });
+    await customer('deep-user', 'mid-retail', { parent_id: 'mid' });
+    const estimate = (count: number) => ({ event_type: 'llm.completion', properties: { tokens: count } });
+    const level = (k: number, id: string, amount: string, captured = '0.000000000') => ({
+      level: k,
+      reseller_id: id,
+      amount,
+      captured,
+      held: (Number(amount) - Number(captured)).toFixed(9),
+    });
+
+    const placed = await api.call('POST', '/v1/customers/deep-user/holds', {
+      id: 'deep',
+      estimate: estimate(100_000),
+      expires_in: 600,
+    });
+    expect(placed.status).toBe(201);
+    expect(placed.body).toMatchObject({ amount: '2.000000000', held: '2.000000000' });
+    expect(placed.body.levels).toEqual([level(1, 'mid', '1.000000000'), level(2, 'top', '0.500000000')]);
+    expect(await levelRows('deep')).toEqual([
+      [0, 'deep-user', 'open', '2.000000000', '0'],
+      [1, 'mid', 'open', '1.000000000', '0'],
+      [2, 'top', 'open', '0.500000000', '0'],
+    ]);
+    // Every read shows the levels: the hold, the list, a replay of the placement.
+    expect((await api.ok('GET', '/v1/customers/deep-user/holds/deep')).levels).toEqual(placed.body.levels);
+    expect((await api.ok('GET', '/v1/customers/deep-user/holds')).data[0].levels).toEqual(placed.body.levels);
+    const replayed = await api.call('POST', '/v1/customers/deep-user/holds', {
+      id: 'deep',
+      estimate: estimate(100_000),
+      expires_in: 600,
+    });
+    expect(replayed.body.levels).toEqual(placed.body.levels);
+    // A direct customer's hold has no levels above it.
+    await api.ok('POST', '/v1/customers/top/holds', { id: 'top-own', amount: '0.1' });
+    expect((await api.ok('GET', '/v1/customers/top/holds/top-own')).levels).toEqual([]);
+    await api.ok('POST', '/v1/customers/top/holds/top-own/release');
+
+    // Extended to 250,000 tokens: each level priced again by its own book (not raised by the end user's increase).
+    const extended = await api.ok('POST', '/v1/customers/deep-user/holds/deep/extend', { estimate: estimate(250_000) });
+    expect(extended).toMatchObject({ amount: '5.000000000', held: '5.000000000', estimate: estimate(250_000) });
+    expect(extended.levels).toEqual([level(1, 'mid', '2.500000000'), level(2, 'top', '1.250000000')]);
+    expect(await levelRows('deep')).toEqual([
+      [0, 'deep-user', 'open', '5.000000000', '0'],
+      [1, 'mid', 'open', '2.500000000', '0'],
+      [2, 'top', 'open', '1.250000000', '0'],
+    ]);
+    expect(await held('top')).toBe('1.250000000');
+    // 350,000 tokens would cost top $1.75 of its $1.50: refused at level 2, nothing changed.
+    const refused = await api.call('POST', '/v1/customers/deep-user/holds/deep/extend', {
+      estimate: estimate(350_000),
+    });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.code).toBe('insufficient_balance');
+    expect(refused.body.error.details).toEqual(
+      expect.arrayContaining([
+        { field: 'level', reason: '2' },
+        { field: 'reseller_id', reason: 'top' },
+      ]),
+    );
+    expect((await levelRows('deep')).map((r) => r[3])).toEqual(['5.000000000', '2.500000000', '1.250000000']);
+    // An amount is held at every level, as a placement with an amount holds it: $5.50 is more than top's $1.50.
+    const byAmount = await api.call('POST', '/v1/customers/deep-user/holds/deep/extend', { amount: '5.5' });
+    expect(byAmount.status).toBe(422);
+    expect(byAmount.body.error.details).toContainEqual({ field: 'reseller_id', reason: 'top' });
+    await api.ok('POST', '/v1/customers/deep-user/holds/deep/release');
+    expect([await held('mid'), await held('top')]).toEqual(['0.000000000', '0.000000000']);
+  });
+
   it('never overdraws the reseller when many end users hold and capture at once', async () => {
     // res-many has $5 and blocks; 20 end users without limits of their own each place 5 holds of $0.30 at once.
     await api.ok('POST', '/v1/customers/res-many/credit_grants', { kind: 'prepaid', amount: '5' });

@@ -207,6 +207,20 @@ describe('spend holds', () => {
     expect(bigger.body.error.code).toBe('insufficient_balance');
     const later = await api.ok('POST', '/v1/customers/agent-co/holds/estimated/extend', { expires_in: 3600 });
     expect(later).toMatchObject({ status: 'open', amount: '2.000000000', expires_at: '2026-03-20T01:00:00.000Z' });
+    // An extension states one new worst case: an amount or an estimate, not both; nothing changes when refused.
+    const both = await api.call('POST', '/v1/customers/agent-co/holds/estimated/extend', {
+      amount: '2.5',
+      estimate: later.estimate,
+    });
+    expect(both.status).toBe(400);
+    expect(both.body.error.details).toContainEqual(expect.objectContaining({ field: 'estimate' }));
+    // An estimate that prices below what is held would lower the hold: refused, naming the estimate.
+    const smaller = await api.call('POST', '/v1/customers/agent-co/holds/estimated/extend', {
+      estimate: { ...later.estimate, properties: { ...later.estimate.properties, tokens: 1 } },
+    });
+    expect(smaller.status).toBe(400);
+    expect(smaller.body.error).toMatchObject({ code: 'hold_amount_decreased', details: [{ field: 'estimate' }] });
+    expect((await api.ok('GET', '/v1/customers/agent-co/holds/estimated')).amount).toBe('2.000000000');
 
     // Release is idempotent; afterwards the credit is free again.
     const released = await api.ok('POST', '/v1/customers/agent-co/holds/estimated/release');

@@ -9,6 +9,7 @@ import os from 'node:os';
 import { withTenant } from '../../service/src/platform/db.ts';
 import { createTestDatabase } from '../../service/src/platform/test-database.ts';
 import * as eventsRepo from '../../service/src/domains/events/repo.ts';
+import { cpuSeconds } from '../bench/cpu.ts';
 import { LoadClient } from './load-client.ts';
 import { startServiceProcess } from './process.ts';
 
@@ -123,18 +124,6 @@ function events(count: number, prefix = 'bench') {
       },
     };
   });
-}
-
-/** CPU seconds used so far by a process (user + system), from /proc; 0 where there is no /proc. */
-function cpuSeconds(pid: number): number {
-  try {
-    // After the command name in parentheses (which may itself hold ") "): state, ..., utime, stime in ticks.
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
 }
 
 /** PostgreSQL's CPU seconds so far: every process named postgres (the server runs on this machine). */

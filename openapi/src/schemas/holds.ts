@@ -51,12 +51,19 @@ export const extendHoldInput = z
   .strictObject({
     /** Seconds from now until the hold lapses. */
     expires_in: z.number().int().min(1).max(maxHoldSeconds).optional(),
-    /** The new total held (not an increment): at least what is held now; refused like a new hold if not available. */
+    /**
+     * The new total held (not an increment), at every level as a placement with an amount: at least what is held
+     * now; refused like a new hold if not available.
+     */
     amount: positiveMoneyAmount.optional(),
+    /** The new worst case, priced at every level by that level's own book as a placement with an estimate. */
+    estimate: holdEstimate.optional(),
   })
-  .refine((input) => input.expires_in !== undefined || input.amount !== undefined, {
-    message: 'give expires_in, amount or both',
-    path: ['expires_in'],
+  .superRefine((input, ctx) => {
+    if (input.amount !== undefined && input.estimate !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['estimate'], message: 'give at most one of amount and estimate' });
+    else if (input.expires_in === undefined && input.amount === undefined && input.estimate === undefined)
+      ctx.addIssue({ code: 'custom', path: ['expires_in'], message: 'give expires_in, amount, estimate or some' });
   });
 export type ExtendHoldInput = z.infer<typeof extendHoldInput>;
 

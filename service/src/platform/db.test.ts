@@ -33,6 +33,34 @@ describe('withTenantPipelined', () => {
     expect(await externalIds()).toEqual(['first', 'second']);
   });
 
+  it('given releaseBeforeFlush and generic plans, commits without waiting for the disk, then waits for it before returning', async () => {
+    let holder = 0;
+    const result = await withTenantPipelined(
+      database.app,
+      tenantId,
+      async (tx) => {
+        const [row] = await tx`select current_setting('plan_cache_mode') as plans, pg_backend_pid() as pid`;
+        holder = row.pid;
+        return { result: row.plans, writes: [insertCustomer(tx, 'early')], releaseBeforeFlush: true };
+      },
+      { genericPlans: true },
+    );
+    expect(result).toBe('force_generic_plan');
+    expect(await externalIds()).toEqual(['early', 'first', 'second']);
+    // The COMMIT went without the flush (the setting is the transaction's), and a transaction of its own followed it
+    // on the same connection: its COMMIT is the flush the answer waited for.
+    const [after] = await database.owner`
+      select xact_start is null as idle, backend_xid is null as no_xid, state from pg_stat_activity where pid = ${holder}`;
+    expect(after).toMatchObject({ idle: true, no_xid: true, state: 'idle' });
+    const [{ settings }] = await withTenant(
+      database.app,
+      tenantId,
+      (tx) => tx`select current_setting('synchronous_commit') || ' ' || current_setting('plan_cache_mode') as settings`,
+    );
+    expect(settings).toBe('on auto');
+    await database.owner`delete from customers where tenant_id = ${tenantId} and external_id = 'early'`;
+  });
+
   it('given a failing write, throws its error and keeps none of the writes', async () => {
     const attempt = withTenantPipelined(database.app, tenantId, async (tx) => ({
       result: 'unreachable',
@@ -40,6 +68,14 @@ describe('withTenantPipelined', () => {
     }));
     const error = await attempt.catch((e: unknown) => e);
     expect(isUniqueViolation(error)).toBe(true);
+    expect(await externalIds()).toEqual(['first', 'second']);
+    // Released before the flush, a failing write still takes the rest with it.
+    const early = withTenantPipelined(database.app, tenantId, async (tx) => ({
+      result: 'unreachable',
+      writes: [insertCustomer(tx, 'third'), insertCustomer(tx, 'first')],
+      releaseBeforeFlush: true,
+    }));
+    expect(isUniqueViolation(await early.catch((e: unknown) => e))).toBe(true);
     expect(await externalIds()).toEqual(['first', 'second']);
   });
 

@@ -210,6 +210,11 @@ export function oneStatement(tx: Tx, statements: (Statement | undefined)[]): Pro
 export interface PipelinedBody<T> {
   result: T;
   writes: Promise<unknown>[];
+  /**
+   * Release the transaction's locks as soon as its COMMIT is written, and wait for it to reach the disk after
+   * (withTenantPipelined's `releaseBeforeFlush`). False: the COMMIT waits for the disk as usual.
+   */
+  releaseBeforeFlush?: boolean;
 }
 
 /**
@@ -223,6 +228,13 @@ export async function withTenantPipelined<T>(
   db: Db,
   tenantId: string,
   fn: (tx: Tx) => Promise<PipelinedBody<T>>,
+  options: {
+    /**
+     * Plan each statement once per connection (plan_cache_mode): for a body of short lookups by key, where the
+     * server would otherwise plan every statement again each time, and planning costs more than running it.
+     */
+    genericPlans?: boolean;
+  } = {},
 ): Promise<T> {
   const connection = await db.reserve();
   const tx = connection as unknown as Tx;
@@ -230,20 +242,31 @@ export async function withTenantPipelined<T>(
   let committed = false;
   try {
     const begin = tx`begin`.execute();
+    const plans = options.genericPlans
+      ? tx`select set_config('plan_cache_mode', 'force_generic_plan', true)`.execute()
+      : undefined;
     const settings = enterTenant(tx, tenantId, (backend) => (pid = backend));
     let body: PipelinedBody<T>;
     try {
-      [, , body] = await Promise.all([begin, settings, fn(tx)]);
+      [, , , body] = await Promise.all([begin, plans, settings, fn(tx)]);
     } catch (error) {
       await tx`rollback`.catch(() => {});
       throw error;
     }
+    // Early lock release: the COMMIT is written without waiting for the disk, so the locks go at once, and the
+    // statement behind it (a transaction of its own, committed synchronously) returns only once the WAL up to and
+    // past our COMMIT is flushed. The WAL is flushed in order, so whatever a later transaction decided on top of
+    // this one is durable only with it; nothing is answered before the flush.
+    const early = body.releaseBeforeFlush === true;
+    const unsynced = early ? [tx`select set_config('synchronous_commit', 'off', true)`.execute()] : [];
     const commit = tx`commit`.execute();
-    const settled = await Promise.allSettled([...body.writes, commit]);
+    const flushed = early ? [tx`select txid_current()`.execute()] : [];
+    const settled = await Promise.allSettled([...body.writes, ...unsynced, commit, ...flushed]);
     // Answers come in the order the statements were sent: the first failure is the one that aborted the rest.
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
-    const ended = (settled.at(-1) as PromiseFulfilledResult<{ command: string }>).value.command;
+    const ended = (settled[body.writes.length + unsynced.length] as PromiseFulfilledResult<{ command: string }>).value
+      .command;
     if (ended !== 'COMMIT') throw new Error(`transaction ended with ${ended} instead of COMMIT`);
     committed = true;
     return body.result;

@@ -2,9 +2,9 @@
 // 1..n the resellers above it (its parent while that parent resells, and so on). Each level is locked in
 // ingestion's order (grants, then periods; the holds are summed under both) and its availability is the same rule
 // at every level: credit in force minus open holds when it blocks on depletion, and what its blocking budget
-// leaves after the period's spend and open holds. A hold sets aside the end user's amount at every level: an
-// upper bound of each reseller's cost as long as no reseller sells below its own cost (ingestion charges each
-// level its real cost at capture, and the kernel still refuses what a level's credit cannot cover).
+// leaves after the period's spend and open holds. What a hold sets aside at each level is priced by place.ts
+// (an amount at every level, or the estimate by each level's own book); ingestion charges each level its real
+// cost at capture, and the kernel still refuses what a level's credit cannot cover.
 import type { TenantScope } from '../../platform/db.ts';
 import { precondition, type AppError } from '../../platform/errors.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';

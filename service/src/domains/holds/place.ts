@@ -64,97 +64,119 @@ export async function placeHolds(
     if (!(error instanceof AppError)) throw error;
     outcomes.set(p, { ok: false, error });
   };
-  return withTenantPipelined(deps.db, tenantId, async (tx) => {
-    const scope = { db: tx, tenantId };
-    const refs = [...new Set(placements.map((p) => p.ref))];
-    // One round trip: the ids already placed, the customers with their ancestors, and (locked) the grants of the
-    // customers named by external id; the rest (resellers above, customers named by Tariff's id) come next.
-    const billings = new Map<string, billing.CustomerBilling>();
-    const [existing, holders] = await Promise.all([
-      repo.findHolds(
-        scope,
-        placements.map((p) => p.input.id),
-      ),
-      repo.findHolders(
-        scope,
-        refs.map((ref) => ({ ref, uuid: uuidPattern.test(ref) ? ref.toLowerCase() : null })),
-      ),
-      billing.loadBilling(scope, refs).then((found) => found.forEach((b, id) => billings.set(id, b))),
-    ]);
-    const chains = new Map<Placement, { holder: repo.Holder; chain: repo.Holder['ancestors'] }>();
-    const fresh = placements.filter((p) => !existing.has(p.input.id));
-    for (const p of fresh) {
-      const holder = holders.get(p.ref);
-      if (!holder) {
-        fail(p, notFound('customer_not_found', `No customer "${p.ref}"`));
-        continue;
-      }
-      const chain = chainOf(holder);
-      if (chain instanceof AppError) fail(p, chain);
-      else chains.set(p, { holder, chain });
-    }
-    const customers = [...chains.values()].flatMap(({ holder, chain }) => [holder, ...chain]);
-    const [levels, priced, captures] = await Promise.all([
-      lockLevels(scope, customers, billings, now),
-      priceEstimates(scope, tenantId, [...chains.keys()], now),
-      Promise.all([...existing.values()].map(async (h) => [h.id, await repo.listCaptures(scope, h.id)] as const)).then(
-        (found) => new Map(found),
-      ),
-    ]);
-
-    const rows: repo.NewHold[] = [];
-    const decided = new Map<string, Placement>();
-    const notices = new Map<string, Omit<notify.Notification, 'customerExternalId'>>();
-    for (const p of placements) {
-      if (outcomes.has(p)) continue;
-      const stored = existing.get(p.input.id);
-      const earlier = decided.get(p.input.id);
-      if (stored || earlier) {
-        // A replay (of a hold placed before, or earlier in this group) answers it as it stands.
-        if ((stored?.requestHash ?? earlier!.requestHash) !== p.requestHash) fail(p, reused(p.input.id));
-        else if (stored)
-          outcomes.set(p, { ok: true, created: false, hold: toApiHold(stored, now, captures.get(stored.id)) });
-        else {
-          const first = outcomes.get(earlier!)!;
-          outcomes.set(p, first.ok ? { ...first, created: false } : first);
-        }
-        continue;
-      }
-      decided.set(p.input.id, p);
-      const price = priced.get(p)!;
-      if (price instanceof AppError) {
-        fail(p, price);
-        continue;
-      }
-      const { holder, chain } = chains.get(p)!;
-      const at = [holder, ...chain].map((c) => levels.get(c.customerId)!);
-      const before = availabilityOf(at[0], now);
-      const refusal = decideLevels(
-        at,
-        at.map(() => price.amount),
-        now,
-      );
-      if (refusal) {
-        fail(p, refusal);
-        continue;
-      }
-      const hold = newHold(p, holder, price, now);
-      rows.push(hold, ...chain.map((c, k) => ({ ...hold, level: k + 1, customerId: c.customerId })));
-      const notice = lowBalanceNotice(holder, at[0].period.start, before, price.amount, now);
-      if (notice && !notices.has(notice.subjectId)) notices.set(notice.subjectId, notice);
-      outcomes.set(p, {
-        ok: true,
-        created: true,
-        hold: toApiHold(
-          { ...hold, customerExternalId: holder.externalId, captured: '0', captureCount: 0, closedAt: null },
-          now,
+  return withTenantPipelined(
+    deps.db,
+    tenantId,
+    async (tx) => {
+      const scope = { db: tx, tenantId };
+      const refs = [...new Set(placements.map((p) => p.ref))];
+      // One round trip: the ids already placed, the customers with their ancestors, and (locked) the grants of the
+      // customers named by external id; the rest (resellers above, customers named by Tariff's id) come next.
+      const billings = new Map<string, billing.CustomerBilling>();
+      const [existing, holders] = await Promise.all([
+        repo.findHolds(
+          scope,
+          placements.map((p) => p.input.id),
         ),
-      });
-    }
-    const writes = rows.length > 0 ? [repo.insertHolds(scope, rows)] : [];
-    if (notices.size > 0) writes.push(notify.recordManyOnce(scope, [...notices.values()]));
-    return { result: outcomes, writes };
-  });
+        repo.findHolders(
+          scope,
+          refs.map((ref) => ({ ref, uuid: uuidPattern.test(ref) ? ref.toLowerCase() : null })),
+        ),
+        billing.loadBilling(scope, refs).then((found) => found.forEach((b, id) => billings.set(id, b))),
+      ]);
+      const chains = new Map<Placement, { holder: repo.Holder; chain: repo.Holder['ancestors'] }>();
+      const fresh = placements.filter((p) => !existing.has(p.input.id));
+      for (const p of fresh) {
+        const holder = holders.get(p.ref);
+        if (!holder) {
+          fail(p, notFound('customer_not_found', `No customer "${p.ref}"`));
+          continue;
+        }
+        const chain = chainOf(holder);
+        if (chain instanceof AppError) fail(p, chain);
+        else chains.set(p, { holder, chain });
+      }
+      const customers = [...chains.values()].flatMap(({ holder, chain }) => [holder, ...chain]);
+      const [levels, priced, captures] = await Promise.all([
+        lockLevels(scope, customers, billings, now),
+        pricePlacements(scope, tenantId, chains, now),
+        Promise.all(
+          [...existing.values()].map(async (h) => [h.id, await repo.listCaptures(scope, h.id)] as const),
+        ).then((found) => new Map(found)),
+      ]);
+
+      const rows: repo.NewHold[] = [];
+      const decided = new Map<string, Placement>();
+      const notices = new Map<string, Omit<notify.Notification, 'customerExternalId'>>();
+      for (const p of placements) {
+        if (outcomes.has(p)) continue;
+        const stored = existing.get(p.input.id);
+        const earlier = decided.get(p.input.id);
+        if (stored || earlier) {
+          // A replay (of a hold placed before, or earlier in this group) answers it as it stands.
+          if ((stored?.requestHash ?? earlier!.requestHash) !== p.requestHash) fail(p, reused(p.input.id));
+          else if (stored)
+            outcomes.set(p, { ok: true, created: false, hold: toApiHold(stored, now, captures.get(stored.id)) });
+          else {
+            const first = outcomes.get(earlier!)!;
+            outcomes.set(p, first.ok ? { ...first, created: false } : first);
+          }
+          continue;
+        }
+        decided.set(p.input.id, p);
+        const price = priced.get(p)!;
+        if (price instanceof AppError) {
+          fail(p, price);
+          continue;
+        }
+        const { holder, chain } = chains.get(p)!;
+        const at = [holder, ...chain].map((c) => levels.get(c.customerId)!);
+        const before = availabilityOf(at[0], now);
+        const refusal = decideLevels(at, price.amounts, now);
+        if (refusal) {
+          fail(p, refusal);
+          continue;
+        }
+        const hold = newHold(p, holder, price, now);
+        const above = chain.map((c, k) => ({
+          ...hold,
+          level: k + 1,
+          customerId: c.customerId,
+          amount: formatMoney(price.amounts[k + 1]),
+        }));
+        rows.push(hold, ...above);
+        const notice = lowBalanceNotice(holder, at[0].period.start, before, price.amounts[0], now);
+        if (notice && !notices.has(notice.subjectId)) notices.set(notice.subjectId, notice);
+        outcomes.set(p, {
+          ok: true,
+          created: true,
+          hold: toApiHold(
+            {
+              ...hold,
+              customerExternalId: holder.externalId,
+              captured: '0',
+              captureCount: 0,
+              closedAt: null,
+              levels: above.map((row, k) => ({
+                level: row.level,
+                customerExternalId: chain[k].externalId,
+                amount: row.amount,
+                captured: '0',
+              })),
+            },
+            now,
+          ),
+        });
+      }
+      const writes = rows.length > 0 ? [repo.insertHolds(scope, rows)] : [];
+      if (notices.size > 0) writes.push(notify.recordManyOnce(scope, [...notices.values()]));
+      // The customers' locks go as soon as the COMMIT is written, not after the disk flush every answer still
+      // waits for: the next group of the same customers is decided meanwhile. Not when a notice is written: the
+      // outbox's deliverer must never send what a crash could still take back.
+      return { result: outcomes, writes, releaseBeforeFlush: notices.size === 0 };
+    },
+    { genericPlans: true },
+  );
 }
 
 function reused(id: string): AppError {
@@ -169,7 +191,7 @@ function newHold(p: Placement, holder: repo.Holder, price: Price, now: Date): re
     level: 0,
     customerId: holder.customerId,
     currency: holder.currency,
-    amount: formatMoney(price.amount),
+    amount: formatMoney(price.amounts[0]),
     status: 'open',
     overrun: p.input.overrun,
     estimate: p.input.estimate ?? null,
@@ -182,25 +204,34 @@ function newHold(p: Placement, holder: repo.Holder, price: Price, now: Date): re
   };
 }
 
-interface Price {
-  amount: bigint;
+/** What a hold sets aside at each level of its chain (0: its customer), and the card that priced level 0. */
+export interface Price {
+  amounts: bigint[];
   card: string | null;
 }
 
-/** Each placement's amount: as given, or its estimate priced by the kernel (a failure is that placement's). */
-async function priceEstimates(
+/**
+ * Each placement's amounts: as given (the same at every level: an upper bound of each reseller's cost), or its
+ * estimate priced at every level by that level's own book (a failure is that placement's).
+ */
+async function pricePlacements(
   scope: TenantScope,
   tenantId: string,
-  placements: Placement[],
+  placements: Map<Placement, { holder: repo.Holder; chain: repo.Holder['ancestors'] }>,
   now: Date,
 ): Promise<Map<Placement, Price | AppError>> {
   const prices = new Map<Placement, Price | AppError>();
   await Promise.all(
-    placements.map(async (p) => {
-      if (!p.input.estimate) return prices.set(p, { amount: toNano(p.input.amount!), card: null });
+    [...placements].map(async ([p, { chain }]) => {
+      if (!p.input.estimate) {
+        const amount = toNano(p.input.amount!);
+        return prices.set(p, { amounts: [amount, ...chain.map(() => amount)], card: null });
+      }
       try {
-        const context = await loadRatingContext(scope, p.ref, now);
-        prices.set(p, await priceEstimate(tenantId, context, p.input.estimate, now));
+        prices.set(
+          p,
+          await priceLevels(scope, tenantId, [p.ref, ...chain.map((c) => c.externalId)], p.input.estimate, now),
+        );
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
         prices.set(p, error);
@@ -208,6 +239,35 @@ async function priceEstimates(
     }),
   );
   return prices;
+}
+
+/**
+ * An estimate priced at each level by its own book, as ingestion rates the event at each level of the chain:
+ * `refs[0]` the customer, `refs[k]` the reseller at level k (what its parent's book charges it). A level that
+ * cannot price it fails the whole, named.
+ */
+export async function priceLevels(
+  scope: TenantScope,
+  tenantId: string,
+  refs: string[],
+  estimate: HoldEstimate,
+  now: Date,
+): Promise<Price> {
+  const prices = await Promise.all(
+    refs.map(async (ref, level) => {
+      try {
+        return await priceEstimate(tenantId, await loadRatingContext(scope, ref, now), estimate, now);
+      } catch (error) {
+        if (!(error instanceof AppError) || level === 0) throw error;
+        throw new AppError(error.kind, error.code, `At reseller "${ref}" (level ${level}): ${error.message}`, [
+          ...error.details,
+          { field: 'level', reason: String(level) },
+          { field: 'reseller_id', reason: ref },
+        ]);
+      }
+    }),
+  );
+  return { amounts: prices.map((p) => p.amount), card: prices[0].card };
 }
 
 /**
@@ -219,7 +279,7 @@ async function priceEstimate(
   context: RatingContext,
   estimate: HoldEstimate,
   now: Date,
-): Promise<Price> {
+): Promise<{ amount: bigint; card: string | null }> {
   const { id, versions, book } = context.priceBook;
   const compiled = await compiledBook(`${tenantId}:${id}:${versions}`, async () => book);
   const state = { ...context.state, grants: [], on_depletion: 'overage' as const };
@@ -299,6 +359,13 @@ export function toApiHold(
     expires_at: r.expiresAt.toISOString(),
     created_at: r.createdAt.toISOString(),
     closed_at: r.closedAt?.toISOString() ?? null,
+    levels: (r.levels ?? []).map((l) => ({
+      level: l.level,
+      reseller_id: l.customerExternalId,
+      amount: formatMoney(toNano(l.amount)),
+      captured: formatMoney(toNano(l.captured)),
+      held: formatMoney(open ? remainingOf(l) : 0n),
+    })),
     ...(captures
       ? {
           captures: captures

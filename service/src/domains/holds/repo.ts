@@ -23,10 +23,26 @@ export interface HoldRow {
   createdAt: Date;
   updatedAt: Date;
   closedAt: Date | null;
+  /** Read for the API (level 0's row): its rows at the resellers above, level 1 first. */
+  levels?: HoldLevel[];
+}
+
+/** A hold's row at the k-th reseller above its customer (k >= 1). */
+export interface HoldLevel {
+  level: number;
+  customerExternalId: string;
+  amount: string;
+  captured: string;
 }
 
 const columns = (db: TenantScope['db']) =>
   db`h.*, h.amount::text as amount, h.captured::text as captured, c.external_id`;
+
+/** The columns with the hold's rows above level 0, for the API's reads. */
+const columnsWithLevels = (db: TenantScope['db']) => db`${columns(db)},
+  (select coalesce(json_agg(json_build_array(l.level, lc.external_id, l.amount::text, l.captured::text) order by l.level), '[]')
+     from holds l join customers lc on lc.tenant_id = l.tenant_id and lc.id = l.customer_id
+     where l.tenant_id = h.tenant_id and l.id = h.id and l.level > 0) as levels`;
 
 function fromDbHold(r: Record<string, any>): HoldRow {
   return {
@@ -48,13 +64,20 @@ function fromDbHold(r: Record<string, any>): HoldRow {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     closedAt: r.closed_at,
+    ...(r.levels
+      ? {
+          levels: (r.levels as [number, string, string, string][]).map(
+            ([level, customerExternalId, amount, captured]) => ({ level, customerExternalId, amount, captured }),
+          ),
+        }
+      : {}),
   };
 }
 
 /** One hold by its id (its own row, level 0); `lock`: FOR UPDATE (last in the lock order). */
 export async function findHold({ db, tenantId }: TenantScope, id: string, lock = false): Promise<HoldRow | undefined> {
   const [row] = await db`
-    select ${columns(db)} from holds h join customers c on c.tenant_id = h.tenant_id and c.id = h.customer_id
+    select ${columnsWithLevels(db)} from holds h join customers c on c.tenant_id = h.tenant_id and c.id = h.customer_id
     where h.tenant_id = ${tenantId} and h.id = ${id} and h.level = 0
     ${lock ? db`for update of h` : db``}`;
   return row ? fromDbHold(row) : undefined;
@@ -73,7 +96,7 @@ export async function lockHoldLevels({ db, tenantId }: TenantScope, id: string, 
 /** The holds (their own rows) among `ids`. */
 export async function findHolds({ db, tenantId }: TenantScope, ids: string[]): Promise<Map<string, HoldRow>> {
   const rows = await db`
-    select ${columns(db)} from holds h join customers c on c.tenant_id = h.tenant_id and c.id = h.customer_id
+    select ${columnsWithLevels(db)} from holds h join customers c on c.tenant_id = h.tenant_id and c.id = h.customer_id
     where h.tenant_id = ${tenantId} and h.id = any(${ids}::text[]) and h.level = 0`;
   return new Map(rows.map((r) => [r.id as string, fromDbHold(r)]));
 }
@@ -187,16 +210,28 @@ export function insertHolds({ db, tenantId }: TenantScope, holds: NewHold[]): Pr
     order by h.id, h.level`.execute();
 }
 
-/** Updates every level of a hold (each sets aside the same amount: service.ts). */
+/**
+ * Updates every level of a hold: `amounts[k]` is level k's new amount; `estimate` and `card` what the levels were
+ * priced from.
+ */
 export async function updateHold(
   { db, tenantId }: TenantScope,
   id: string,
-  change: { amount?: string; expiresAt?: Date; status?: HoldStatus; closedAt?: Date | null },
+  change: {
+    amounts?: string[];
+    estimate?: Record<string, unknown>;
+    card?: string | null;
+    expiresAt?: Date;
+    status?: HoldStatus;
+    closedAt?: Date | null;
+  },
   now: Date,
 ): Promise<void> {
   await db`
     update holds set
-      amount = coalesce(${change.amount ?? null}::numeric, amount),
+      amount = coalesce((${change.amounts ?? null}::numeric[])[level + 1], amount),
+      estimate = ${change.estimate === undefined ? db`estimate` : db`${db.json(change.estimate as never)}`},
+      card = ${change.card === undefined ? db`card` : change.card},
       expires_at = coalesce(${change.expiresAt ?? null}::timestamptz, expires_at),
       status = coalesce(${change.status ?? null}, status),
       closed_at = ${change.closedAt === undefined ? db`closed_at` : change.closedAt},
@@ -272,7 +307,7 @@ export async function listHolds(
   filter: { status?: HoldStatus; limit: number },
 ): Promise<HoldRow[]> {
   const rows = await db`
-    select ${columns(db)} from holds h join customers c on c.tenant_id = h.tenant_id and c.id = h.customer_id
+    select ${columnsWithLevels(db)} from holds h join customers c on c.tenant_id = h.tenant_id and c.id = h.customer_id
     where h.tenant_id = ${tenantId} and h.customer_id = ${customerId} and h.level = 0
     ${filter.status ? db`and h.status = ${filter.status}` : db``}
     order by h.created_at desc, h.id limit ${filter.limit}`;

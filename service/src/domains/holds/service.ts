@@ -17,7 +17,7 @@ import * as budgetsRepo from '../budgets/repo.ts';
 import { heldAt } from '../budgets/service.ts';
 import { grantInForce } from '../wallets/service.ts';
 import { decideLevels, lockLevels } from './levels.ts';
-import { remainingOf, submitPlacement, toApiHold } from './place.ts';
+import { priceLevels, remainingOf, submitPlacement, toApiHold, type Price } from './place.ts';
 import * as repo from './repo.ts';
 import { currentBalanceKey, publicBalanceKeys, signBalanceToken, type BalanceClaims } from './token.ts';
 import type { ExtendHoldInput, ListHoldsQuery, PlaceHoldInput } from '@tariff/openapi/schemas/holds';
@@ -142,33 +142,55 @@ export async function extendHold(
           [{ field: 'hold_id', reason: `is ${hold.status}` }],
         );
       }
-      const change: { amount?: string; expiresAt?: Date } = {};
-      if (input.amount !== undefined) {
-        const amount = toNano(input.amount);
-        if (amount < toNano(hold.amount))
+      const change: Parameters<typeof repo.updateHold>[2] = {};
+      // The new worst case priced at every level as a placement prices it (an estimate by each level's own book).
+      let price: Price | undefined;
+      if (input.amount !== undefined) price = { amounts: rows.map(() => toNano(input.amount!)), card: null };
+      else if (input.estimate !== undefined) {
+        const refs = rows.map((r) => r.customerExternalId);
+        price = await priceLevels(scope, actor.tenantId, refs, input.estimate, now);
+      }
+      if (price) {
+        if (price.amounts[0] < toNano(hold.amount))
           throw invalid(
             'hold_amount_decreased',
             'An extension cannot hold less than the hold does; release it instead',
-            [{ field: 'amount', reason: `is below the held ${formatMoney(toNano(hold.amount))}` }],
+            [
+              {
+                field: input.amount === undefined ? 'estimate' : 'amount',
+                reason: `${input.amount === undefined ? `prices at ${formatMoney(price.amounts[0])}, ` : ''}below the held ${formatMoney(toNano(hold.amount))}`,
+              },
+            ],
           );
-        if (amount > toNano(hold.amount)) {
+        // No level holds less than it did (a reseller's book may price the new worst case below its old amount).
+        const amounts = rows.map((r, k) => (price.amounts[k] > toNano(r.amount) ? price.amounts[k] : toNano(r.amount)));
+        if (amounts.some((a, k) => a > toNano(rows[k].amount))) {
           // Decided like a new hold at every level, against what the other holds leave.
           const refusal = decideLevels(
             levels,
-            rows.map((r) => amount - toNano(r.captured)),
+            rows.map((r, k) => amounts[k] - toNano(r.captured)),
             now,
           );
           if (refusal) throw refusal;
-          change.amount = formatMoney(amount);
+          change.amounts = amounts.map(formatMoney);
         }
+        if (input.estimate !== undefined) Object.assign(change, { estimate: input.estimate, card: price.card });
       }
       if (input.expires_in !== undefined) change.expiresAt = new Date(now.getTime() + input.expires_in * 1000);
       await repo.updateHold(scope, hold.id, change, now);
+      const amountAt = (k: number) => change.amounts?.[k] ?? rows[k].amount;
       const updated = {
         ...hold,
-        ...(change.amount ? { amount: change.amount } : {}),
+        amount: amountAt(0),
+        ...(change.estimate ? { estimate: change.estimate, card: change.card ?? null } : {}),
         ...(change.expiresAt ? { expiresAt: change.expiresAt } : {}),
         updatedAt: now,
+        levels: rows.slice(1).map((r) => ({
+          level: r.level,
+          customerExternalId: r.customerExternalId,
+          amount: amountAt(r.level),
+          captured: r.captured,
+        })),
       };
       return toApiHold(updated, now, await repo.listCaptures(scope, hold.id));
     }),
