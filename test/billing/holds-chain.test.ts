@@ -120,13 +120,13 @@ describe('holds through reseller chains', () => {
 
   it('prices an estimate at each of two reseller levels by its own book, shows every level, and an extension prices each level again', async () => {
     // top resells to mid ($0.005 per 1,000 tokens), mid to its end user deep-user ($0.010), who pays $0.020.
-    await api.ok('POST', '/v1/price_books', { book: book('tenant-to-top', '0.005') });
+    await api.ok('POST', '/v1/price_books', { book: tokenBook('tenant-to-top', '0.005') });
     await customer('top', 'tenant-to-top', { is_reseller: true });
     await api.ok('PATCH', '/v1/customers/top/wallet', { on_depletion: 'block' });
     await api.ok('POST', '/v1/customers/top/credit_grants', { kind: 'prepaid', amount: '1.5' });
-    await api.ok('POST', '/v1/price_books', { book: book('top-to-mid', '0.010'), owner_customer_id: 'top' });
+    await api.ok('POST', '/v1/price_books', { book: tokenBook('top-to-mid', '0.010'), owner_customer_id: 'top' });
     await customer('mid', 'top-to-mid', { is_reseller: true, parent_id: 'top' });
-    await api.ok('POST', '/v1/price_books', { book: book('mid-retail', '0.020'), owner_customer_id: 'mid' });
+    await api.ok('POST', '/v1/price_books', { book: tokenBook('mid-retail', '0.020'), owner_customer_id: 'mid' });
     await customer('deep-user', 'mid-retail', { parent_id: 'mid' });
     const estimate = (count: number) => ({ event_type: 'llm.completion', properties: { tokens: count } });
     const level = (k: number, id: string, amount: string, captured = '0.000000000') => ({
