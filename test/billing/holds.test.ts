@@ -264,6 +264,30 @@ describe('spend holds', () => {
     expect(blocked.body.error.code).toBe('blocked');
   });
 
+  it('lets a customer who blocks on depletion hold again once a grant covers it, as the check and ingestion do', async () => {
+    await api.ok('POST', '/v1/customers', { external_id: 'topped-up', currency: 'USD' });
+    await api.ok('PUT', '/v1/customers/topped-up/price_book', {
+      price_book: 'ai-platform',
+      effective_from: '2026-01-01T00:00:00Z',
+    });
+    await api.ok('PATCH', '/v1/customers/topped-up/wallet', { on_depletion: 'block' });
+    await api.ok('POST', '/v1/customers/topped-up/credit_grants', { kind: 'prepaid', amount: '1' });
+    // $2 of usage accepted past its $1 credit (on_block accept): $1 is billed beyond it, and nothing is left.
+    const [past] = await api.events(capture('t-usage', 'topped-up', 100_000));
+    expect(past).toMatchObject({ status: 'accepted', amount: '1.000000000' });
+    const empty = await api.call('POST', '/v1/customers/topped-up/holds', { id: 't-1', amount: '0.5' });
+    expect(empty.body.error.code).toBe('insufficient_balance');
+    // A top-up: the check allows, ingestion accepts, and a hold is placed too.
+    await api.ok('POST', '/v1/customers/topped-up/credit_grants', { kind: 'prepaid', amount: '5' });
+    expect(await api.ok('POST', '/v1/customers/topped-up/check', { estimated_cost: '0.5' })).toMatchObject({
+      allowed: true,
+    });
+    const placed = await api.call('POST', '/v1/customers/topped-up/holds', { id: 't-2', amount: '0.5' });
+    expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+    const [covered] = await api.refusing(capture('t-usage-2', 'topped-up', 25_000, 't-2', true));
+    expect(covered).toMatchObject({ status: 'accepted', amount: '0.000000000' });
+  });
+
   it('expires holds by the billing tick, telling webhooks, and says balance.low when holds drain the balance', async () => {
     // The "strict" hold earlier left nothing available (2.40 credit, 2.40 held): told once this period.
     await api.ok('POST', '/v1/customers/agent-co/holds', { id: 'crashed', amount: '1.5', expires_in: 60 });

@@ -103,9 +103,9 @@ export function availabilityOf({ billing: customerBilling, period, held }: Level
   const budget = customerBilling?.blockingBudget;
   let blocked: string | null = null;
   if (customerBilling?.blocked) blocked = "an invoice is unpaid past the dunning policy's delay";
-  // Already past a blocking limit this period (an event accepted beyond it under on_block "accept").
-  else if (blocks && toNano(period.amount) > 0n)
-    blocked = `usage this period went past the credit (${formatMoney(toNano(period.amount))} billed beyond it) and the customer blocks on depletion`;
+  // Already past the blocking budget this period (an event accepted beyond it under on_block "accept"). Usage
+  // billed beyond a credit is not such a limit: as for the check and the kernel, the credit in force decides, so a
+  // new grant lets the customer spend (and hold) again.
   else if (budget !== undefined && spend >= budget)
     blocked = `the period's spend (${formatMoney(spend)}) has reached the blocking budget (${formatMoney(budget)})`;
   return {
