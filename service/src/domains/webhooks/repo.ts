@@ -255,7 +255,9 @@ export interface ClaimCursor {
  * One statement. The rows are updated by their ctid (a TID scan) and the bodies read by key in a subquery per
  * row: no join is left for the planner to order. With the subtree policies (migration 080) and no statistics yet
  * (a backlog just recorded), it estimated one row per endpoint and joined the endpoint's whole backlog against
- * each batch (100,000 x 128 comparisons per claim).
+ * each batch (100,000 x 128 comparisons per claim). The update is joined to the due rows by ctid (one TID fetch
+ * per row): with `ctid = any(...)` alone, below about 30,000 rows the planner preferred the policy's tenant
+ * condition and read the tenant's every delivery per claim (test/webhooks/outcomes.test.ts counts the reads).
  */
 export async function claimDueDeliveries(
   { db, tenantId }: TenantScope,
@@ -277,7 +279,8 @@ export async function claimDueDeliveries(
       select next_attempt_at, message_id from due order by next_attempt_at desc, message_id desc limit 1
     ), claimed as (
       update webhook_deliveries d set next_attempt_at = ${leaseUntil}
-      where d.ctid = any(array(select ctid from due))
+      from due
+      where d.ctid = any(array(select ctid from due)) and d.ctid = due.ctid
       returning d.ctid::text as row_id, d.message_id, d.attempts, d.status,
         (select m.body from webhook_messages m where m.tenant_id = d.tenant_id and m.id = d.message_id) as body
     )
