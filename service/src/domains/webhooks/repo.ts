@@ -353,18 +353,21 @@ export async function recordAttempts(
       ${column((a) => a.messageId)}::text[], ${column((a) => a.attempt)}::text[]::int[], ${column((a) => a.trigger)}::text[],
       ${column((a) => a.startedAt)}::text[]::timestamptz[], ${column((a) => a.succeeded)}::text[]::boolean[], ${column((a) => a.statusCode)}::text[]::int[],
       ${column((a) => a.latencyMs)}::text[]::int[], ${column((a) => a.responseExcerpt)}::text[], ${column((a) => a.error)}::text[])`.execute();
-  // By the claimed row versions (a TID scan, as the claim): a delivery changed since its claim keeps that change.
-  // The tenant and endpoint are checked against the unnested rows, not as constants: beside a constant key prefix,
-  // and with no statistics yet for a backlog just recorded, the planner scanned the endpoint's every delivery by
-  // that prefix at each outcome batch (all 105,000 of them per batch in bench:webhooks' drain, so a drain's cost
-  // grew with the square of its backlog); the array from a subquery keeps the TID scan estimated as small.
+  // By the claimed row versions (a TID fetch per row, as the claim): a delivery changed since its claim keeps that
+  // change. The tenant and endpoint are pinned inside the materialized rows and the deliveries tied to them, not
+  // compared with constants: a constant (tenant, endpoint) key prefix, its selectivity counted again beside the
+  // tenant policy and with no statistics yet for a backlog just recorded, looked like one row to the planner, which
+  // then read the endpoint's every delivery at each outcome batch (all 105,000 per batch in bench:webhooks' drain:
+  // a drain's cost grew with the square of its backlog; test/webhooks/outcomes.test.ts counts the reads). As in
+  // the claim, whose update is pinned through its `due` rows, the tenant is pinned on the CTE, not on `d` itself.
   const updated = db`
-    with u as (
-      select * from unnest(${column((a) => a.rowId)}::text[]::tid[], ${column(() => tenantId)}::text[]::uuid[],
-        ${column(() => endpointId)}::text[]::uuid[], ${column((a) => a.messageId)}::text[], ${column((a) => a.status)}::text[],
+    with u as materialized (
+      select * from unnest(${column((a) => a.rowId)}::text[]::tid[], ${column((a) => a.messageId)}::text[], ${column((a) => a.status)}::text[],
         ${column((a) => a.attempt)}::text[]::int[], ${column((a) => a.nextAttemptAt)}::text[]::timestamptz[],
         ${column((a) => a.startedAt)}::text[]::timestamptz[], ${column((a) => a.statusCode)}::text[]::int[], ${column((a) => a.error)}::text[])
-        as u(row_id, tenant_id, endpoint_id, message_id, status, attempt, next_attempt_at, started_at, status_code, error)
+        as u(row_id, message_id, status, attempt, next_attempt_at, started_at, status_code, error),
+        (select ${tenantId}::uuid as tenant_id, ${endpointId}::uuid as endpoint_id) k
+      where k.tenant_id = ${tenantId}
     )
     update webhook_deliveries d set status = u.status, attempts = u.attempt, next_attempt_at = u.next_attempt_at,
       last_attempt_at = u.started_at, last_status_code = u.status_code, last_error = u.error
