@@ -49,18 +49,22 @@ async function recordNotifications(count: number, prefix: string) {
     from generate_series(1, ${count}) i`;
 }
 
-/** The endpoint's deliveries not yet sent (nothing fails here): read from the sender's own due index, not a table scan. */
-async function pendingCount(): Promise<number> {
-  const [{ n }] = await owner`
-    select count(*)::int as n from webhook_deliveries where tenant_id = ${tenant.tenantId} and endpoint_id = ${endpoint.id} and status = 'pending'`;
-  return n;
+/**
+ * Whether any of the endpoint's deliveries is not yet sent (nothing fails here): one probe of the sender's due
+ * index. Not a count: counting a 100,000-row backlog (a heap fetch per row, as nothing has vacuumed it) took
+ * 100-300 ms of PostgreSQL per poll, four polls a second, beside the ingestion the drain is measured against.
+ */
+async function anyPending(): Promise<boolean> {
+  const [{ pending }] = await owner`
+    select exists (select from webhook_deliveries where tenant_id = ${tenant.tenantId} and endpoint_id = ${endpoint.id} and status = 'pending') as pending`;
+  return pending;
 }
 
 /** Runs the service's dispatcher (as main.ts does) until every delivery succeeded; seconds taken. */
 async function drain(): Promise<number> {
   const started = performance.now();
   const dispatcher = startWebhookDispatcher(jobs.deps, jobs.runner);
-  while ((await pendingCount()) > 0) await new Promise((resolve) => setTimeout(resolve, 250));
+  while (await anyPending()) await new Promise((resolve) => setTimeout(resolve, 250));
   await dispatcher.stop();
   return (performance.now() - started) / 1000;
 }

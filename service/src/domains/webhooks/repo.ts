@@ -255,7 +255,9 @@ export interface ClaimCursor {
  * One statement. The rows are updated by their ctid (a TID scan) and the bodies read by key in a subquery per
  * row: no join is left for the planner to order. With the subtree policies (migration 080) and no statistics yet
  * (a backlog just recorded), it estimated one row per endpoint and joined the endpoint's whole backlog against
- * each batch (100,000 x 128 comparisons per claim).
+ * each batch (100,000 x 128 comparisons per claim). The update is joined to the due rows by ctid (one TID fetch
+ * per row): with `ctid = any(...)` alone, below about 30,000 rows the planner preferred the policy's tenant
+ * condition and read the tenant's every delivery per claim (test/webhooks/outcomes.test.ts counts the reads).
  */
 export async function claimDueDeliveries(
   { db, tenantId }: TenantScope,
@@ -277,7 +279,8 @@ export async function claimDueDeliveries(
       select next_attempt_at, message_id from due order by next_attempt_at desc, message_id desc limit 1
     ), claimed as (
       update webhook_deliveries d set next_attempt_at = ${leaseUntil}
-      where d.ctid = any(array(select ctid from due))
+      from due
+      where d.ctid = any(array(select ctid from due)) and d.ctid = due.ctid
       returning d.ctid::text as row_id, d.message_id, d.attempts, d.status,
         (select m.body from webhook_messages m where m.tenant_id = d.tenant_id and m.id = d.message_id) as body
     )
@@ -350,16 +353,27 @@ export async function recordAttempts(
       ${column((a) => a.messageId)}::text[], ${column((a) => a.attempt)}::text[]::int[], ${column((a) => a.trigger)}::text[],
       ${column((a) => a.startedAt)}::text[]::timestamptz[], ${column((a) => a.succeeded)}::text[]::boolean[], ${column((a) => a.statusCode)}::text[]::int[],
       ${column((a) => a.latencyMs)}::text[]::int[], ${column((a) => a.responseExcerpt)}::text[], ${column((a) => a.error)}::text[])`.execute();
-  // By the claimed row versions (a TID scan, as the claim): a delivery changed since its claim keeps that change.
+  // By the claimed row versions (a TID fetch per row, as the claim): a delivery changed since its claim keeps that
+  // change. The tenant and endpoint are pinned inside the materialized rows and the deliveries tied to them, not
+  // compared with constants: a constant (tenant, endpoint) key prefix, its selectivity counted again beside the
+  // tenant policy and with no statistics yet for a backlog just recorded, looked like one row to the planner, which
+  // then read the endpoint's every delivery at each outcome batch (all 105,000 per batch in bench:webhooks' drain:
+  // a drain's cost grew with the square of its backlog; test/webhooks/outcomes.test.ts counts the reads). As in
+  // the claim, whose update is pinned through its `due` rows, the tenant is pinned on the CTE, not on `d` itself.
   const updated = db`
+    with u as materialized (
+      select * from unnest(${column((a) => a.rowId)}::text[]::tid[], ${column((a) => a.messageId)}::text[], ${column((a) => a.status)}::text[],
+        ${column((a) => a.attempt)}::text[]::int[], ${column((a) => a.nextAttemptAt)}::text[]::timestamptz[],
+        ${column((a) => a.startedAt)}::text[]::timestamptz[], ${column((a) => a.statusCode)}::text[]::int[], ${column((a) => a.error)}::text[])
+        as u(row_id, message_id, status, attempt, next_attempt_at, started_at, status_code, error),
+        (select ${tenantId}::uuid as tenant_id, ${endpointId}::uuid as endpoint_id) k
+      where k.tenant_id = ${tenantId}
+    )
     update webhook_deliveries d set status = u.status, attempts = u.attempt, next_attempt_at = u.next_attempt_at,
       last_attempt_at = u.started_at, last_status_code = u.status_code, last_error = u.error
-    from unnest(${column((a) => a.rowId)}::text[]::tid[], ${column((a) => a.messageId)}::text[], ${column((a) => a.status)}::text[],
-      ${column((a) => a.attempt)}::text[]::int[], ${column((a) => a.nextAttemptAt)}::text[]::timestamptz[],
-      ${column((a) => a.startedAt)}::text[]::timestamptz[], ${column((a) => a.statusCode)}::text[]::int[], ${column((a) => a.error)}::text[])
-      as u(row_id, message_id, status, attempt, next_attempt_at, started_at, status_code, error)
-    where d.ctid = any(${column((a) => a.rowId)}::text[]::tid[]) and d.ctid = u.row_id
-      and d.tenant_id = ${tenantId} and d.endpoint_id = ${endpointId} and d.message_id = u.message_id`.execute();
+    from u
+    where d.ctid = any(array(select row_id from u)) and d.ctid = u.row_id
+      and d.tenant_id = u.tenant_id and d.endpoint_id = u.endpoint_id and d.message_id = u.message_id`.execute();
   await Promise.all([inserted, updated]);
 }
 

@@ -685,11 +685,12 @@ export async function deliverEndpoint(
   };
   const overBudget = () => performance.now() - started > budgetMs;
   /**
-   * Claims the next batch once the queue is down to half a batch (time for a claim's round trips while the rest
-   * is sent, and at most one batch and a half leased at once), unless one is being claimed or nothing more is due.
+   * Claims the next batch once the queue is down to one batch (time for a claim's round trips while that batch
+   * is sent: with half a batch the senders sat idle at each claim; at most two batches leased at once, as the
+   * lease allows), unless one is being claimed or nothing more is due.
    */
   const refill = (): Promise<void> | undefined => {
-    if (!claiming && !drained && !stopped && queue.length <= batchSize / 2 && !overBudget()) {
+    if (!claiming && !drained && !stopped && queue.length <= batchSize && !overBudget()) {
       claiming = claim()
         .catch(fail)
         .finally(() => (claiming = undefined));
