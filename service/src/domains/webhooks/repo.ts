@@ -359,7 +359,8 @@ export async function recordAttempts(
   // tenant policy and with no statistics yet for a backlog just recorded, looked like one row to the planner, which
   // then read the endpoint's every delivery at each outcome batch (all 105,000 per batch in bench:webhooks' drain:
   // a drain's cost grew with the square of its backlog; test/webhooks/outcomes.test.ts counts the reads). As in
-  // the claim, whose update is pinned through its `due` rows, the tenant is pinned on the CTE, not on `d` itself.
+  // the claim, the endpoint is pinned through the CTE's rows; the tenant is also compared on `d` itself, so the
+  // statement names its shard (Citus routes by it), and the TID fetch stays the plan (outcomes.test.ts).
   const updated = db`
     with u as materialized (
       select * from unnest(${column((a) => a.rowId)}::text[]::tid[], ${column((a) => a.messageId)}::text[], ${column((a) => a.status)}::text[],
@@ -373,7 +374,7 @@ export async function recordAttempts(
       last_attempt_at = u.started_at, last_status_code = u.status_code, last_error = u.error
     from u
     where d.ctid = any(array(select row_id from u)) and d.ctid = u.row_id
-      and d.tenant_id = u.tenant_id and d.endpoint_id = u.endpoint_id and d.message_id = u.message_id`.execute();
+      and d.tenant_id = ${tenantId} and d.tenant_id = u.tenant_id and d.endpoint_id = u.endpoint_id and d.message_id = u.message_id`.execute();
   await Promise.all([inserted, updated]);
 }
 
