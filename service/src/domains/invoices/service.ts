@@ -23,6 +23,7 @@ import { findConversions, findEventConversions, readSettings } from '../currency
 import {
   conversionInstant,
   convertLines,
+  eventContributionsOf,
   fxRateMissing,
   FxRateMissingError,
   missingLineRate,
@@ -186,7 +187,9 @@ export async function conversionsFor(
 ): Promise<Map<string, Conversion | { from: string; to: string; at: Date; policy: FxPolicy }>> {
   const result = new Map<string, Conversion | { from: string; to: string; at: Date; policy: FxPolicy }>();
   if (policy === 'event') {
-    const found = await findEventConversions(scope, from, to, periods);
+    const ratings = await repo.listPeriodRatings(scope, periods);
+    const contributions = new Map([...ratings].map(([key, list]) => [key, eventContributionsOf(list)]));
+    const found = await findEventConversions(scope, from, to, periods, contributions);
     for (const [key, f] of found) result.set(key, f.ok ? f.conversion : { from, to, at: f.at, policy });
     return result;
   }
