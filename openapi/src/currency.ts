@@ -37,7 +37,8 @@ const conversionRule =
 const eventRule =
   "The event policy: each event is converted at the rate in force at its timestamp (rates change only at a leg's as_of, or 7 days after it); " +
   'the events of each rate interval are summed (what they left to bill) and converted exactly; each event line (usage, allowance, discount, commitment, credit) ' +
-  "is converted at converted / amount, rounded half-even once to the nano-unit; the other lines at the period end's rate.";
+  "is converted at its own events' converted / amount (`lines`: for a reseller, its level of its children's events), rounded half-even once to the nano-unit, " +
+  "or at all the events' when none is keyed to it; the other lines at the period end's rate.";
 
 export const currencySchemas: Record<string, Schema> = {
   FxConversion: object(
@@ -59,24 +60,37 @@ export const currencySchemas: Record<string, Schema> = {
       legs: { type: 'array', items: object({ base: string, quote: string, rate, as_of: instant, source: string }) },
       amount_given: described(money, "A credit grant's: the amount given, in the billing currency, before conversion."),
       events: described(
-        object({
-          rates: {
-            type: 'array',
-            items: object({
-              rate,
-              source: string,
-              as_of: instant,
-              method: { type: 'string', enum: ['direct', 'inverse', 'cross_eur'] },
-              first_event_at: instant,
-              last_event_at: instant,
-              events: integer,
-              amount: described(string, 'What those events left to bill, in the source currency.'),
-              converted: described(string, 'amount x rate, exact (not rounded), in the target currency.'),
-            }),
+        object(
+          {
+            rates: {
+              type: 'array',
+              items: object({
+                rate,
+                source: string,
+                as_of: instant,
+                method: { type: 'string', enum: ['direct', 'inverse', 'cross_eur'] },
+                first_event_at: instant,
+                last_event_at: instant,
+                events: integer,
+                amount: described(string, 'What those events left to bill, in the source currency.'),
+                converted: described(string, 'amount x rate, exact (not rounded), in the target currency.'),
+              }),
+            },
+            amount: string,
+            converted: string,
+            lines: described(
+              {
+                type: 'object',
+                additionalProperties: object({
+                  amount: described(string, "What the line's events brought to it, in the source currency."),
+                  converted: described(string, 'Their exact conversion (not rounded), in the target currency.'),
+                }),
+              },
+              "Each event line's own events, by the line's key: the line converts at converted / amount.",
+            ),
           },
-          amount: string,
-          converted: string,
-        }),
+          ['lines'],
+        ),
         eventRule,
       ),
       period_end: described(

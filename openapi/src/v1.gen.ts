@@ -3831,7 +3831,7 @@ export interface components {
             }[];
             /** @description A credit grant's: the amount given, in the billing currency, before conversion. */
             amount_given?: string;
-            /** @description The event policy: each event is converted at the rate in force at its timestamp (rates change only at a leg's as_of, or 7 days after it); the events of each rate interval are summed (what they left to bill) and converted exactly; each event line (usage, allowance, discount, commitment, credit) is converted at converted / amount, rounded half-even once to the nano-unit; the other lines at the period end's rate. */
+            /** @description The event policy: each event is converted at the rate in force at its timestamp (rates change only at a leg's as_of, or 7 days after it); the events of each rate interval are summed (what they left to bill) and converted exactly; each event line (usage, allowance, discount, commitment, credit) is converted at its own events' converted / amount (`lines`: for a reseller, its level of its children's events), rounded half-even once to the nano-unit, or at all the events' when none is keyed to it; the other lines at the period end's rate. */
             events?: {
                 rates: {
                     /** @description 1 base = rate quote, a decimal string. */
@@ -3853,6 +3853,15 @@ export interface components {
                 }[];
                 amount: string;
                 converted: string;
+                /** @description Each event line's own events, by the line's key: the line converts at converted / amount. */
+                lines?: {
+                    [key: string]: {
+                        /** @description What the line's events brought to it, in the source currency. */
+                        amount: string;
+                        /** @description Their exact conversion (not rounded), in the target currency. */
+                        converted: string;
+                    };
+                };
             };
             /** @description The event policy: the rate of the period end, for the lines no event made (base fee, true-up, SLA credits, adjustments). */
             period_end?: components["schemas"]["FxConversion"] | null;

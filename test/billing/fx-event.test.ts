@@ -48,7 +48,7 @@ describe("invoices converted at each event's time", () => {
   let tenant: TenantFixture;
   let api: ReturnType<typeof client>;
   let jobs: Jobs;
-  const acked: { at: number; amount: string }[] = [];
+  const acked: { at: number; amount: string; model: string }[] = [];
 
   beforeAll(async () => {
     ({ harness, tenant, api, jobs } = await startBillingScenario('2026-03-01T00:00:00Z'));
@@ -77,7 +77,7 @@ describe("invoices converted at each event's time", () => {
     const results = await api.events(...events);
     results.forEach((r: any, i: number) => {
       expect(r.status).toBe('accepted');
-      acked.push({ at: Date.parse(events[i].timestamp), amount: r.amount });
+      acked.push({ at: Date.parse(events[i].timestamp), amount: r.amount, model: events[i].properties.model });
     });
   });
   afterAll(async () => {
@@ -135,19 +135,40 @@ describe("invoices converted at each event's time", () => {
     expect(used.size).toBeGreaterThan(4);
     // Intervals cut where the rate did not change are one entry.
     expect(invoice.fx.events.rates.length).toBe(used.size);
-    // Each line: the event lines at converted / amount, the base fee at the period end's rate; one rounding each.
+    // Each line: an event line at its own events' converted / amount (the model's events, converted one by one),
+    // the base fee at the period end's rate; one rounding each.
     const lines = await api.ok('GET', `/v1/invoices/${invoice.id}`);
     for (const line of lines.lines) {
       const source = new Reference(line.amount_exact); // converted, nano-exact
       expect(source.decimalPlaces()).toBeLessThanOrEqual(9);
     }
     const detailed = await harness.database.owner`
-      select kind, amount_exact::text, details from invoice_lines where invoice_id = ${invoice.id} order by line`;
+      select kind, amount_exact::text, group_key, details from invoice_lines where invoice_id = ${invoice.id} order by line`;
+    expect(detailed.filter((l: any) => l.kind === 'usage').map((l: any) => l.group_key.model)).toEqual([
+      'llama-3-70b',
+      'llama-3-8b',
+    ]);
     for (const line of detailed) {
       const from = new Reference(line.details.fx.amount_exact);
-      const expected = line.kind === 'base_fee' ? from.times('0.9401') : from.times(converted).div(amount);
+      const own = acked.filter((e) => e.model === line.group_key?.model);
+      const expected =
+        line.kind === 'base_fee'
+          ? from.times('0.9401')
+          : own.reduce((sum, e) => sum.plus(new Reference(e.amount).times(rateAt(supplied, e.at)!)), new Reference(0));
+      expect(own.reduce((sum, e) => sum.plus(e.amount), new Reference(0)).eq(line.kind === 'base_fee' ? 0 : from)).toBe(
+        true,
+      );
       expect(line.amount_exact).toBe(expected.toDecimalPlaces(9, Decimal.ROUND_HALF_EVEN).toFixed(9));
     }
+    // The models' events were not converted at one rate: the weighted rate of all the events would not give these.
+    const [first] = detailed.filter((l: any) => l.kind === 'usage');
+    expect(first.amount_exact).not.toBe(
+      new Reference(first.details.fx.amount_exact)
+        .times(converted)
+        .div(amount)
+        .toDecimalPlaces(9, Decimal.ROUND_HALF_EVEN)
+        .toFixed(9),
+    );
     // The lines add up to the events converted one by one, to the lines' rounding, plus the base fee.
     const total = detailed.reduce((s: Decimal, l: any) => s.plus(l.amount_exact), new Reference(0));
     const expectedTotal = converted.plus(new Reference(100).times('0.9401'));

@@ -6,8 +6,10 @@
 // subscription) are cloned for the other 9,999. Beside it, in the same run, the read floors by plain
 // SQL: the receipts aggregated (what the close read before migration 018) and the invoice aggregates it reads
 // now. Then the same for a second tenant with tax settings, its customers spread over the tax rules, so every
-// invoice goes through the tax step (close_with_tax beside close). Then the entitlement check's in-process
-// latency (the service function, no HTTP).
+// invoice goes through the tax step (close_with_tax beside close); then a third tenant, taxed the same, whose
+// customers are billed in EUR from the USD book, so every invoice is also converted, under `--fx-policy` (default
+// event: each event at the rate of its time, from daily rates) (close_with_tax_and_fx). Then the entitlement
+// check's in-process latency (the service function, no HTTP).
 import { checkEntitlement } from '../../service/src/domains/budgets/service.ts';
 import { scheduleInvoicing } from '../../service/src/domains/invoices/jobs.ts';
 import { jobDefinitions } from '../../service/src/jobs.ts';
@@ -28,6 +30,10 @@ const eventsPerCustomer = 100;
 const workers = argument('workers', 2);
 // The close job's own batch size (invoices/jobs.ts) unless --batch says otherwise.
 const batchOption = process.argv.includes('--batch') ? argument('batch', 0) : undefined;
+const fxPolicyIndex = process.argv.indexOf('--fx-policy');
+const fxPolicy = fxPolicyIndex >= 0 ? process.argv[fxPolicyIndex + 1] : 'event';
+if (!['event', 'period_end', 'finalization'].includes(fxPolicy))
+  throw new Error(`--fx-policy: event, period_end or finalization, not ${fxPolicy}`);
 const log = (message: string) => {
   if (!json) process.stderr.write(message + '\n');
 };
@@ -84,16 +90,30 @@ const taxSettings = {
 const taxedCountry = `(array['DE', 'FR', 'FR', 'US', 'GB'])[m.n % 5 + 1]`;
 const taxedId = `(array['DE136695976', null, 'FR40303265045', null, null])[m.n % 5 + 1]`;
 
+/** USD->EUR for every day of February's last week and March (the events' days, the period end), each its own. */
+const dailyRates = Array.from({ length: 38 }, (_, d) => ({
+  base: 'USD',
+  quote: 'EUR',
+  rate: `0.9${String(1000 + ((d * 37) % 997)).slice(1)}`,
+  as_of: new Date(Date.UTC(2026, 1, 22 + d)).toISOString(),
+  source: 'bench-bank',
+}));
+
 /**
  * One tenant seeded with `customers` x 100 events (one customer through ingestion, the rest cloned) and its
  * periods closed by the tick's jobs; `taxed`: the tenant has tax settings and its customers are spread over the
- * tax rules, so every invoice goes through the tax step. Returns the close's figures and the read floors.
+ * tax rules, so every invoice goes through the tax step; `converted`: they are billed in EUR from the USD book,
+ * so every invoice is converted too, under `fxPolicy`. Returns the close's figures and the read floors.
  */
-async function seedAndClose(taxed: boolean) {
+async function seedAndClose(taxed: boolean, converted = false) {
   harness.clock.set('2026-03-01T00:00:00Z');
   const tenant = await signUpTenant(harness);
   const call = restAs(harness, tenant.secretKey);
   if (taxed) await call('PUT', '/v1/tax/settings', taxSettings);
+  if (converted) {
+    await call('PATCH', '/v1/currency_settings', { fx_policy: fxPolicy });
+    await call('POST', '/v1/fx_rates', { rates: dailyRates });
+  }
   await call('POST', '/v1/price_books', { book });
   await call('POST', '/v1/plans', {
     code: 'bench',
@@ -106,7 +126,7 @@ async function seedAndClose(taxed: boolean) {
   });
   await call('POST', '/v1/customers', {
     external_id: 'bench-0',
-    currency: 'USD',
+    currency: converted ? 'EUR' : 'USD',
     ...(taxed ? { country: 'DE', tax_id: 'DE136695976' } : {}),
   });
   await call('POST', '/v1/customers/bench-0/subscriptions', { plan: 'bench', started_at: '2026-03-01T00:00:00Z' });
@@ -141,7 +161,9 @@ async function seedAndClose(taxed: boolean) {
   if (ack.accepted !== eventsPerCustomer) throw new Error(`template events: ${JSON.stringify(ack).slice(0, 500)}`);
 
   // Clone the template's rows for the other customers, set-based.
-  log(`seeding ${customers} customers x ${eventsPerCustomer} events${taxed ? ' (taxed)' : ''}...`);
+  log(
+    `seeding ${customers} customers x ${eventsPerCustomer} events${taxed ? ' (taxed)' : ''}${converted ? ` (converted, ${fxPolicy})` : ''}...`,
+  );
   const seedStarted = performance.now();
   const tenantId = tenant.tenantId;
   const [template] = await owner`select id from customers where tenant_id = ${tenantId} and external_id = 'bench-0'`;
@@ -235,9 +257,15 @@ async function seedAndClose(taxed: boolean) {
   // Untaxed: every invoice is the same. Taxed: one total per rule (the five kinds of customer).
   const [check] = await owner`
     select count(distinct total)::int as totals, min(total)::text as total, max(total)::text as highest, count(*)::int as invoices,
-           count(*) filter (where tax is not null)::int as taxed, sum(tax_amount)::text as tax
+           count(*) filter (where tax is not null)::int as taxed, sum(tax_amount)::text as tax,
+           count(*) filter (where fx is not null and currency = 'EUR')::int as converted
     from invoices where tenant_id = ${tenantId}`;
-  if (check.totals !== (taxed ? 3 : 1) || check.invoices !== customers || check.taxed !== (taxed ? customers : 0))
+  if (
+    check.totals !== (taxed ? 3 : 1) ||
+    check.invoices !== customers ||
+    check.taxed !== (taxed ? customers : 0) ||
+    check.converted !== (converted ? customers : 0)
+  )
     throw new Error(`invoices differ: ${JSON.stringify(check)}`);
   log(
     `closed ${customers} periods in ${closeSeconds} s (${Math.round(customers / closeSeconds)} invoices/s), totals ${check.total} to ${check.highest}, tax ${check.tax}`,
@@ -262,6 +290,7 @@ try {
   await installJobs(owner, jobDefinitions);
   const plain = await seedAndClose(false);
   const taxedRun = await seedAndClose(true);
+  const convertedRun = await seedAndClose(true, true);
   const {
     tenant,
     call,
@@ -315,6 +344,15 @@ try {
       invoice_totals: [taxedRun.check.total, taxedRun.check.highest],
       tax: taxedRun.check.tax,
       note: 'the same close for a tenant with tax settings (DE, EU OSS, GB): customers spread over domestic, OSS, reverse charge, outside and GB rules; beside close.invoices_per_second (no tax) from the same run',
+    },
+    close_with_tax_and_fx: {
+      invoices: customers,
+      seconds: convertedRun.closeSeconds,
+      invoices_per_second: Math.round(customers / convertedRun.closeSeconds),
+      fx_policy: fxPolicy,
+      invoice_totals: [convertedRun.check.total, convertedRun.check.highest],
+      tax: convertedRun.check.tax,
+      note: 'the taxed close again with every customer billed in EUR from the USD book: each invoice converted under fx_policy (event: each event at the rate of its time, daily rates) and then taxed; beside close and close_with_tax from the same run',
     },
     baseline: {
       sum_by_customer_seconds: sumSeconds,

@@ -9,10 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStripeDouble, type StripeDouble } from '../stripe/double.ts';
 import { signUpTenant, startService, type Harness, type TenantFixture } from '../service/harness.ts';
 import { connectStripe, paymentEnvironment, secretsKey } from '../payments/setup.ts';
-import { eventually } from '../wait.ts';
 import { client, createProPlan, tokens } from './fixtures.ts';
 import { startJobRunner, type Jobs } from './jobs-harness.ts';
 import { checkLedger } from './ledger-check.ts';
+import { tickWhileStripeTaxHangs } from './stripe-tax-hang.ts';
 
 describe('US sales tax through Stripe Tax', () => {
   let double: StripeDouble;
@@ -145,31 +145,17 @@ describe('US sales tax through Stripe Tax', () => {
       ['ny', draft.id, 'stripe_tax_failed'],
     ]);
 
-    // Then a calculation that hangs until the test lets it go.
-    let release!: () => void;
-    double.faults.inject({
-      kind: 'hang',
-      path: '/v1/tax/calculations',
-      when: isNewYork,
-      until: new Promise<void>((resolve) => (release = resolve)),
-    });
-    const sent = double.state.requests.length;
-    const tick = jobs.tick();
-    await eventually('the calculation is in flight', async () =>
-      double.state.requests.slice(sent).some((r) => r.path === '/v1/tax/calculations' && r.status === 0),
+    // Then a calculation that hangs until the test lets it go; a late event into the customer's ended period
+    // meanwhile would wait for the period's lock if the close or the finalization held it across the call.
+    await tickWhileStripeTaxHangs(
+      { double, harness, jobs },
+      async () => {
+        expect(await api.events(tokens('ny-late', 'ny', 250_000, '2026-04-30T12:00:00Z'))).toMatchObject([
+          { status: 'accepted' },
+        ]);
+      },
+      isNewYork,
     );
-    const [{ now }] = await harness.database.owner`select now()`;
-    // A late event into the same customer's ended period: it would wait for the period's lock if the close or
-    // the finalization held it across the call.
-    expect(await api.events(tokens('ny-late', 'ny', 250_000, '2026-04-30T12:00:00Z'))).toMatchObject([
-      { status: 'accepted' },
-    ]);
-    const open = await harness.database.owner`
-      select count(*)::int as n from pg_stat_activity
-      where datname = current_database() and pid <> pg_backend_pid() and xact_start < ${now}`;
-    expect(open[0].n).toBe(0);
-    release();
-    await tick;
     // The late event changed the lines after the calculation: the finalization waited, the next tick calculates again.
     await jobs.tick();
     const invoice = await api.invoiceOf('ny', '2026-04-01T00:00:00.000Z');

@@ -67,12 +67,12 @@ export async function issuersOf(scope: TenantScope, customerIds: string[]): Prom
 export async function taxContextOf(
   scope: TenantScope,
   customerIds: string[],
-  invoiceIds: string[] = [],
+  calculationSubjects: string[] = [],
 ): Promise<TaxContext> {
   const rows = await repo.findIssuers(scope, [...new Set(customerIds)]);
   const resellers = new Map<string, SellerTaxProfile>();
   for (const [customerId, row] of rows) resellers.set(customerId, sellerOf(row));
-  const context = await loadTaxContext(scope, customerIds, { resellers, invoiceIds });
+  const context = await loadTaxContext(scope, customerIds, { resellers, calculationSubjects });
   const terms = context.settings?.paymentTermsDays ?? 30;
   for (const seller of resellers.values()) seller.paymentTermsDays = terms;
   return context;

@@ -12,17 +12,53 @@
 //   adjustments of earlier periods) are converted at the rate of the period's end, as under period_end.
 // - With no amount left to bill by the events (all covered by credits), the weighted rate is undefined: the event
 //   lines, which then net to zero, use the rate of the interval of the period's last event.
+// - Each event line is weighted by the events that make it up: every event's contribution to each line (the
+//   invoices domain keys them; for a reseller, the chain levels of its children's events at its level) is summed
+//   per interval too, and the line converts at its own converted / amount. The weighted rate of all the events
+//   stays for the lines no contribution was keyed to.
 import { Decimal } from 'decimal.js';
 import { formatMoney } from '../../platform/money.ts';
 import { findRate, FxDecimal, maxRateAgeDays, type Conversion, type StoredRate } from './convert.ts';
 
-/** The events of a period whose timestamps fall in one rate interval (from SQL: sumEventsByInterval). */
+/** The events of a period whose timestamps fall in one rate interval (slicesOf). */
 export interface EventSlice {
   /** Events left to bill in the interval, nano-units of the source currency. */
   amount: bigint;
   events: number;
   firstAt: Date;
   lastAt: Date;
+  /** What they contributed to each invoice line, by the line's key (nano-units, source currency). */
+  lines?: Map<string, bigint>;
+}
+
+/** One event (or one reseller level of it) as the event policy weighs it: when, what it left to bill, by line. */
+export interface EventContribution {
+  at: Date;
+  amount: bigint;
+  lines: Map<string, bigint>;
+}
+
+/** The contributions summed by the interval of `bounds` (sorted instants) they fall in. */
+export function slicesOf(contributions: readonly EventContribution[], bounds: readonly Date[]): EventSlice[] {
+  const slices = new Map<number, EventSlice & { lines: Map<string, bigint> }>();
+  for (const c of contributions) {
+    // Interval i: from bounds[i - 1] (inclusive) to bounds[i]; found by binary search.
+    let low = 0;
+    let high = bounds.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (bounds[middle].getTime() <= c.at.getTime()) low = middle + 1;
+      else high = middle;
+    }
+    let slice = slices.get(low);
+    if (!slice) slices.set(low, (slice = { amount: 0n, events: 0, firstAt: c.at, lastAt: c.at, lines: new Map() }));
+    slice.amount += c.amount;
+    slice.events += 1;
+    if (c.at.getTime() < slice.firstAt.getTime()) slice.firstAt = c.at;
+    if (c.at.getTime() > slice.lastAt.getTime()) slice.lastAt = c.at;
+    for (const [key, amount] of c.lines) slice.lines.set(key, (slice.lines.get(key) ?? 0n) + amount);
+  }
+  return [...slices.values()];
 }
 
 /** One rate the events were converted at, as the invoice states it. */
@@ -46,6 +82,8 @@ export interface EventConversion {
   /** The events' total in the source currency and its exact conversion: the weighted rate is converted / amount. */
   amount: string;
   converted: string;
+  /** Each event line's own events: their amount and its exact conversion, by the line's key (EventSlice.lines). */
+  lines?: Record<string, { amount: string; converted: string }>;
 }
 
 const ageMs = maxRateAgeDays * 86_400_000;
@@ -86,11 +124,18 @@ export function convertEventSlices(
   rates: StoredRate[],
 ): EventConversionResult {
   const used: (Omit<EventRate, 'amount' | 'converted'> & { amount: bigint; converted: Decimal })[] = [];
+  const lines = new Map<string, { amount: bigint; converted: Decimal }>();
   const ordered = [...slices].filter((s) => s.events > 0).sort((a, b) => a.firstAt.getTime() - b.firstAt.getTime());
   for (const slice of ordered) {
     const found = findRate(from, to, slice.firstAt, 'event', latestAmong(rates, slice.firstAt));
     if (!found.ok) return { ok: false, from, to, at: slice.firstAt };
     const { rate, source, as_of, method } = found.conversion;
+    for (const [key, amount] of slice.lines ?? []) {
+      const line = lines.get(key) ?? { amount: 0n, converted: new FxDecimal(0) };
+      line.amount += amount;
+      line.converted = line.converted.plus(new FxDecimal(amount.toString()).times(rate));
+      lines.set(key, line);
+    }
     const exact = new FxDecimal(slice.amount.toString()).times(rate);
     const last = used[used.length - 1];
     // Another leg's change (or expiry) cut the interval, but this pair's rate is the same: one entry.
@@ -121,6 +166,13 @@ export function convertEventSlices(
       rates: used.map((r) => ({ ...r, amount: formatMoney(r.amount), converted: nanoText(r.converted) })),
       amount: formatMoney(amount),
       converted: nanoText(converted),
+      ...(lines.size > 0
+        ? {
+            lines: Object.fromEntries(
+              [...lines].map(([key, l]) => [key, { amount: formatMoney(l.amount), converted: nanoText(l.converted) }]),
+            ),
+          }
+        : {}),
     },
     lastRate: used.length > 0 ? used[used.length - 1].rate : null,
   };
@@ -132,7 +184,9 @@ function nanoText(nano: Decimal): string {
 }
 
 /** The weighted rate as a fraction (converted / amount, both in currency units), or undefined when nothing was left to bill. */
-export function weightedRate(events: EventConversion): { numerator: string; denominator: string } | undefined {
+export function weightedRate(
+  events: Pick<EventConversion, 'amount' | 'converted'>,
+): { numerator: string; denominator: string } | undefined {
   if (new FxDecimal(events.amount).isZero()) return undefined;
   return { numerator: events.converted, denominator: events.amount };
 }

@@ -2,9 +2,6 @@
 import type { TenantScope } from '../../platform/db.ts';
 import { ratingCurrencySql } from '../customers/rating-currency.ts';
 import type { FxPolicy, StoredRate } from './convert.ts';
-import type { EventSlice } from './event-time.ts';
-import { toNano } from '../../platform/money.ts';
-import { periodKey, type PeriodKey } from '../periods/index.ts';
 
 export interface Settings {
   reportingCurrency: string;
@@ -184,40 +181,4 @@ export async function listRatesBetween(
       and as_of >= ${from} and as_of <= ${to}
     order by as_of`;
   return rows.map((r) => ({ base: r.base, quote: r.quote, rate: r.rate, asOf: r.as_of, source: r.source }));
-}
-
-/**
- * The periods' events summed by the interval of `bounds` (sorted instants) their timestamps fall in: what each
- * event left to bill in its latest rating, how many, the first and last. One statement for all the periods.
- */
-export async function sumEventsByInterval(
-  { db, tenantId }: TenantScope,
-  periods: (PeriodKey & { end: Date })[],
-  bounds: Date[],
-): Promise<Map<string, EventSlice[]>> {
-  const result = new Map<string, EventSlice[]>(periods.map((p) => [periodKey(p), []]));
-  if (periods.length === 0) return result;
-  // Bucket 0: before the first bound; bucket i: from bounds[i - 1] on.
-  const thresholds = bounds.map((b) => b.toISOString());
-  const rows = await db`
-    select e.customer_id, e.period_start, width_bucket(e.occurred_at, ${thresholds}::timestamptz[]) as bucket,
-      sum(coalesce(v.amount, e.amount))::text as amount, count(*)::int as events, min(e.occurred_at) as first_at, max(e.occurred_at) as last_at
-    from events e
-    join unnest(${periods.map((p) => p.customerId)}::uuid[], ${periods.map((p) => p.start.toISOString())}::timestamptz[],
-                ${periods.map((p) => p.end.toISOString())}::timestamptz[]) as k(customer_id, period_start, period_end)
-      on e.customer_id = k.customer_id and e.occurred_at >= k.period_start and e.occurred_at < k.period_end and e.period_start = k.period_start
-    left join lateral (
-      select r.amount from event_revisions r where r.tenant_id = e.tenant_id and r.transaction_id = e.transaction_id
-      order by r.revision desc limit 1
-    ) v on true
-    where e.tenant_id = ${tenantId}
-    group by 1, 2, 3`;
-  for (const r of rows)
-    result.get(periodKey({ customerId: r.customer_id, start: r.period_start }))!.push({
-      amount: toNano(r.amount),
-      events: r.events,
-      firstAt: r.first_at,
-      lastAt: r.last_at,
-    });
-  return result;
 }

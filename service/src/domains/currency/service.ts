@@ -19,6 +19,8 @@ import {
   displayRate,
   latestAmong,
   rateChangeInstants,
+  slicesOf,
+  type EventContribution,
   weightedRate,
   type EventConversionResult,
 } from './event-time.ts';
@@ -193,7 +195,8 @@ export async function findConversions(
 /**
  * The event policy's conversions of `from` into `to` for periods (customerId, start, end): each period's events
  * converted at the rates in force at their times, and the period end's rate for the lines no event made
- * (event-time.ts). Two reads for all the periods: the rates of the window, the events summed per rate interval.
+ * (event-time.ts). `contributions`: each period's events (and, for a reseller, its levels of its children's
+ * events) by periodKey, as the invoices domain reads and keys them by line. One read: the rates of the window.
  * Keyed by periodKey.
  */
 export async function findEventConversions(
@@ -201,6 +204,7 @@ export async function findEventConversions(
   from: string,
   to: string,
   periods: (PeriodKey & { end: Date })[],
+  contributions: Map<string, EventContribution[]>,
 ): Promise<Map<string, FindRateResult>> {
   const result = new Map<string, FindRateResult>();
   if (periods.length === 0) return result;
@@ -212,10 +216,10 @@ export async function findEventConversions(
     new Date(earliest),
     new Date(latest),
   );
-  const slices = await repo.sumEventsByInterval(scope, periods, rateChangeInstants(rates));
+  const bounds = rateChangeInstants(rates);
   for (const period of periods) {
     const key = periodKey(period);
-    const events = convertEventSlices(from, to, slices.get(key) ?? [], rates);
+    const events = convertEventSlices(from, to, slicesOf(contributions.get(key) ?? [], bounds), rates);
     if (!events.ok) {
       result.set(key, events);
       continue;

@@ -44,17 +44,18 @@ export interface Run {
   font: string | null;
 }
 
+/** A character as drawn: the font that has it (null: the standard font), or "?" in the standard font when none does. */
+export function fontOf(char: string): Run {
+  if (winAnsi.test(char)) return { text: char, font: null };
+  const file = fileFor(char.codePointAt(0)!);
+  return file ? { text: char, font: path.join(directory, file) } : { text: '?', font: null };
+}
+
 /** The text cut into runs of one font each; a character no font has is "?". */
 export function runsOf(text: string): Run[] {
   const runs: Run[] = [];
   for (const char of text) {
-    let font: string | null = null;
-    let drawn = char;
-    if (!winAnsi.test(char)) {
-      const file = fileFor(char.codePointAt(0)!);
-      if (file) font = path.join(directory, file);
-      else drawn = '?';
-    }
+    const { text: drawn, font } = fontOf(char);
     const last = runs[runs.length - 1];
     if (last && last.font === font) last.text += drawn;
     else runs.push({ text: drawn, font });

@@ -1,6 +1,8 @@
 // Non-Latin names and addresses in the PDF: Greek, Cyrillic, Arabic, Hebrew, Chinese, Japanese kana and Korean are
 // drawn with the shipped Noto fonts and read back by pdftotext (poppler-utils) as the same text; Latin stays in
-// Helvetica. A page is rendered to PNG (pdftoppm) beside it for a person to look at.
+// Helvetica. A page is rendered to PNG (pdftoppm) beside it for a person to look at. Lines mixing right-to-left
+// and Latin text are drawn in the visual order of the Unicode Bidirectional Algorithm, which the glyphs'
+// positions (pdftotext -bbox) show.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -90,6 +92,51 @@ describe('the PDF with text in other scripts', () => {
           file,
           path.join(directory, 'page'),
         ]);
+    },
+  );
+});
+
+/** Each line's glyphs from left to right (pdftotext -bbox: words, by line and column, sorted by position). */
+async function glyphLines(file: string): Promise<string[]> {
+  const { stdout } = await execute('/usr/bin/pdftotext', ['-enc', 'UTF-8', '-bbox', file, '-']);
+  const lines = new Map<string, { x: number; text: string }[]>();
+  for (const [, x, y, text] of stdout.matchAll(/<word xMin="([\d.]+)" yMin="([\d.]+)"[^>]*>([^<]*)<\/word>/g)) {
+    const key = `${Math.round(Number(y))}:${Number(x) < 290 ? 'left' : 'right'}`;
+    lines.set(key, [...(lines.get(key) ?? []), { x: Number(x), text }]);
+  }
+  return [...lines.values()].map((words) =>
+    words
+      .sort((a, b) => a.x - b.x)
+      .map((w) => w.text)
+      .join(''),
+  );
+}
+
+/** A right-to-left word as its glyphs stand on the page, left to right: its letters from the last. */
+const drawn = (word: string) => [...word].reverse().join('');
+
+describe('mixed right-to-left lines in the PDF', () => {
+  it.skipIf(!existsSync('/usr/bin/pdftotext'))(
+    'draws them in the visual order of the bidi algorithm: an RTL paragraph from the right, its Latin and digits in place',
+    async () => {
+      const mixed: DocumentModel = {
+        ...model,
+        seller: { ...model.seller, address: 'شركة النور (الرياض) 2026' },
+        buyer: { ...model.buyer, name: 'חברת ענן Ltd', address: 'רחוב הרצל 12, תל אביב', country: 'IL' },
+        lines: [{ ...model.lines[0], description: 'Hosting for שירותי ענן GmbH' }],
+      };
+      const directory = await mkdtemp(path.join(os.tmpdir(), 'tariff-bidi-'));
+      const file = path.join(directory, 'bidi.pdf');
+      await writeFile(file, await renderPdf(mixed));
+      const lines = await glyphLines(file);
+      // Hebrew first, so the paragraph reads from the right: "Ltd" ends it, at its left end.
+      expect(lines).toContain(['Ltd', drawn('ענן'), drawn('חברת')].join(''));
+      // The number keeps its digits' order; the comma after it (in reading order) stands at its left.
+      expect(lines).toContain([drawn('אביב'), drawn('תל'), ',', '12', drawn('הרצל'), drawn('רחוב')].join(''));
+      // A Latin paragraph: the Hebrew words inside it are read from the right, in their place.
+      expect(lines).toContain(['Hosting', 'for', drawn('ענן'), drawn('שירותי'), 'GmbH'].join(''));
+      // Arabic: the brackets mirrored around the enclosed word, the year at the left end.
+      expect(lines).toContain(['2026', '(', drawn('الرياض'), ')', drawn('النور'), drawn('شركة')].join(''));
     },
   );
 });

@@ -1,12 +1,16 @@
 // The document model as a PDF (pdfkit, pure JavaScript): A4, one column, the same fields in the same order as the
 // HTML. The standard Helvetica draws Latin text (WinAnsi); Greek, Cyrillic, Arabic, Hebrew, Chinese, Japanese kana
-// and Korean are drawn with Noto fonts, run by run (fonts.ts), embedded as subsets. Right-to-left runs are shaped
-// by fontkit and drawn right to left; a line mixing directions is not reordered (no bidi algorithm).
+// and Korean are drawn with Noto fonts, run by run (fonts.ts), embedded as subsets. A line mixing directions is put
+// in visual order first (bidi.ts: the Unicode Bidirectional Algorithm); right-to-left runs are shaped by fontkit.
 import PDFDocument from 'pdfkit';
-import { runsOf } from './fonts.ts';
+import { visualRunsOf } from './bidi.ts';
+import type { Run } from './fonts.ts';
 import type { DocumentModel, Party } from './model.ts';
 
-/** Draws `value` in runs of one font each, `base` (a standard font) for Latin, at (x, y) when given. */
+/**
+ * Draws `value` in runs of one font each, `base` (a standard font) for Latin, at (x, y) when given; each of its
+ * lines in visual order (a line break ends a bidi paragraph).
+ */
 function write(
   doc: PDFKit.PDFDocument,
   base: string,
@@ -14,7 +18,9 @@ function write(
   at?: { x: number; y: number },
   options: PDFKit.Mixins.TextOptions = {},
 ) {
-  const runs = runsOf(value);
+  const runs: Run[] = value
+    .split('\n')
+    .flatMap((line, i) => [...(i > 0 ? [{ text: '\n', font: null }] : []), ...visualRunsOf(line)]);
   if (runs.length === 0) runs.push({ text: '', font: null });
   runs.forEach((run, i) => {
     doc.font(run.font ?? base);

@@ -7,7 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { convertLines } from './fx.ts';
 import type { DraftLine } from './build.ts';
 import { maxRateAgeDays, type Conversion, type StoredRate } from '../currency/convert.ts';
-import { convertEventSlices, rateChangeInstants, type EventSlice } from '../currency/event-time.ts';
+import {
+  convertEventSlices,
+  convertNanoByFraction,
+  rateChangeInstants,
+  slicesOf as slicesByInterval,
+  type EventSlice,
+} from '../currency/event-time.ts';
 
 const Reference = Decimal.clone({ precision: 200, rounding: Decimal.ROUND_HALF_EVEN });
 const start = Date.parse('2026-03-01T00:00:00Z');
@@ -139,6 +145,68 @@ describe('converting each event at the rate in force at its time', () => {
               BigInt(expected.toDecimalPlaces(0, Decimal.ROUND_HALF_EVEN).toFixed()),
             );
           });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("sums each line's own events per interval: every line's conversion equals its events converted one by one", () => {
+    fc.assert(
+      fc.property(
+        rateHistory,
+        fc.array(
+          fc.record({
+            at: fc.integer({ min: start, max: start + 31 * day - 1 }),
+            parts: fc.array(
+              fc.record({
+                key: fc.constantFrom('a', 'b', 'c'),
+                amount: fc.bigInt({ min: -(10n ** 12n), max: 10n ** 13n }),
+              }),
+              { minLength: 1, maxLength: 3 },
+            ),
+          }),
+          { minLength: 1, maxLength: 60 },
+        ),
+        (rates, events) => {
+          const contributions = events.map((e) => {
+            const lines = new Map<string, bigint>();
+            for (const p of e.parts) lines.set(p.key, (lines.get(p.key) ?? 0n) + p.amount);
+            return { at: new Date(e.at), amount: e.parts.reduce((s, p) => s + p.amount, 0n), lines };
+          });
+          const result = convertEventSlices(
+            'USD',
+            'EUR',
+            slicesByInterval(contributions, rateChangeInstants(rates)),
+            rates,
+          );
+          if (events.some((e) => referenceRate(rates, e.at) === undefined)) {
+            expect(result.ok).toBe(false);
+            return;
+          }
+          expect(result.ok).toBe(true);
+          if (!result.ok) return;
+          for (const key of ['a', 'b', 'c']) {
+            const own = contributions.filter((c) => c.lines.has(key));
+            const stated = result.events.lines?.[key];
+            if (own.length === 0) {
+              expect(stated).toBeUndefined();
+              continue;
+            }
+            const amount = own.reduce((s, c) => s + c.lines.get(key)!, 0n);
+            const exact = own.reduce(
+              (sum, c) =>
+                sum.plus(new Reference(c.lines.get(key)!.toString()).times(referenceRate(rates, c.at.getTime())!)),
+              new Reference(0),
+            );
+            expect(new Reference(stated!.amount).times(1e9).eq(amount.toString())).toBe(true);
+            expect(new Reference(stated!.converted).times(1e9).eq(exact)).toBe(true);
+            // The line converted at its fraction: its events converted one by one, rounded half-even once.
+            if (amount !== 0n)
+              expect(convertNanoByFraction(amount, { numerator: stated!.converted, denominator: stated!.amount })).toBe(
+                BigInt(exact.toDecimalPlaces(0, Decimal.ROUND_HALF_EVEN).toFixed()),
+              );
+          }
         },
       ),
       { numRuns: 300 },

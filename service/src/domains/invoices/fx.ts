@@ -5,9 +5,12 @@
 import { formatMoney } from '../../platform/money.ts';
 import { AppError, type FieldProblem } from '../../platform/errors.ts';
 import { convertNano, type Conversion, type FxPolicy } from '../currency/convert.ts';
-import { convertNanoByFraction, weightedRate } from '../currency/event-time.ts';
+import { convertNanoByFraction, weightedRate, type EventContribution } from '../currency/event-time.ts';
 import type { Period } from '../periods/calendar.ts';
+import { toNano } from '../../platform/money.ts';
+import { aggregateLines } from './aggregates.ts';
 import { roundLines, type DraftLine } from './build.ts';
+import type { AggregateDelta, PeriodRating } from './repo.ts';
 
 /** The instant whose rate converts an invoice under `policy`: its period's end, or the finalization (now). */
 export function conversionInstant(policy: FxPolicy, period: Period, now: Date): Date {
@@ -49,14 +52,89 @@ export function fxRateMissing(missing: MissingRate): FxRateMissingError {
 /** The lines an event's receipt makes: under the event policy they convert at the events' weighted rate. */
 const eventLineKinds = new Set<DraftLine['kind']>(['usage', 'allowance', 'discount', 'commitment', 'credit']);
 
+const micro = (text: string) => toNano(text) / 1000n;
+
 /**
- * The rate a line converts at: the conversion's, or under the event policy the events' weighted rate (a fraction,
- * exact) for event lines and the period end's for the others. Undefined: the period end's rate is needed and missing.
+ * The key of the invoice line an aggregate row makes (build.ts: one event line per usage, discount, commitment
+ * and credit row), the same from the row as from the line (lineKeyOf), so each line finds the events that made it.
  */
-function lineRate(conversion: Conversion, kind: DraftLine['kind']): LineRate | undefined {
+function rowKeyOf(row: AggregateDelta): string | undefined {
+  switch (row.step) {
+    case 'price':
+      return JSON.stringify([
+        'usage',
+        row.card,
+        row.charge,
+        row.dimension,
+        row.model,
+        String(toNano(row.rate)),
+        String(micro(row.per)),
+        Object.entries(row.group).sort(),
+      ]);
+    case 'discount':
+      return JSON.stringify(['discount', row.percent]);
+    case 'commitment':
+      return row.mode === 'prepaid' ? JSON.stringify(['commitment']) : undefined;
+    case 'credit':
+      return JSON.stringify(['credit', row.grantId]);
+    default:
+      return undefined;
+  }
+}
+
+function lineKeyOf(line: DraftLine): string | undefined {
+  const details = (line.details ?? {}) as { charge?: number; price_model?: string; percent?: string | null };
+  switch (line.kind) {
+    case 'usage':
+      return JSON.stringify([
+        'usage',
+        line.card,
+        details.charge,
+        line.dimension ?? '',
+        details.price_model,
+        String(line.unitPrice),
+        String(line.per),
+        Object.entries(line.group ?? {}).sort(),
+      ]);
+    case 'discount':
+      return JSON.stringify(['discount', details.percent ?? '']);
+    case 'commitment':
+      return JSON.stringify(['commitment']);
+    case 'credit':
+      return JSON.stringify(['credit', line.grantId ?? '']);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Pure: a period's ratings as the event policy weighs them: each one's time, what it leaves to bill, and what it
+ * brings to each event line (the invoice aggregates' grouping, aggregates.ts, so the same rows as the lines').
+ */
+export function eventContributionsOf(ratings: readonly PeriodRating[]): EventContribution[] {
+  const epoch = new Date(0);
+  return ratings.map((r) => {
+    const lines = new Map<string, bigint>();
+    const rows = aggregateLines([{ ...r, customerId: '', periodStart: epoch }]);
+    for (const row of rows) {
+      const key = rowKeyOf(row);
+      if (key !== undefined) lines.set(key, (lines.get(key) ?? 0n) + toNano(row.amount));
+    }
+    return { at: r.occurredAt, amount: toNano(r.amount), lines };
+  });
+}
+
+/**
+ * The rate a line converts at: the conversion's, or under the event policy the weighted rate (a fraction, exact)
+ * of the events that make the line (else of all the period's events) for event lines, and the period end's for
+ * the others. Undefined: the period end's rate is needed and missing.
+ */
+function lineRate(conversion: Conversion, line: DraftLine): LineRate | undefined {
   if (!conversion.events) return { rate: conversion.rate };
-  if (eventLineKinds.has(kind)) {
-    const fraction = weightedRate(conversion.events);
+  if (eventLineKinds.has(line.kind)) {
+    const key = lineKeyOf(line);
+    const own = key === undefined ? undefined : conversion.events.lines?.[key];
+    const fraction = (own && weightedRate(own)) ?? weightedRate(conversion.events);
     return fraction ? { fraction } : { rate: conversion.rate };
   }
   return conversion.period_end ? { rate: conversion.period_end.rate } : undefined;
@@ -69,7 +147,7 @@ const convertBy = (amount: bigint, by: LineRate) =>
 
 /** Whether the conversion can convert these lines (under the event policy, lines no event made need the period end's rate). */
 export function missingLineRate(lines: DraftLine[], conversion: Conversion): boolean {
-  return lines.some((l) => l.kind !== 'progressive_billing' && l.amountExact !== 0n && !lineRate(conversion, l.kind));
+  return lines.some((l) => l.kind !== 'progressive_billing' && l.amountExact !== 0n && !lineRate(conversion, l));
 }
 
 /**
@@ -85,7 +163,7 @@ export function convertLines(
 ): { lines: DraftLine[]; total: bigint; totalExact: bigint } {
   const converted = lines.map((line): DraftLine => {
     if (line.kind === 'progressive_billing') return { ...line };
-    const by = lineRate(conversion, line.kind);
+    const by = lineRate(conversion, line);
     if (!by) {
       if (line.amountExact !== 0n) throw new Error(`no rate to convert a ${line.kind} line (missingLineRate first)`);
       return { ...line };

@@ -1,4 +1,5 @@
 // Invoices' SQL: the period's receipts aggregated for the lines, invoices and their lines, the per-tenant number.
+import type { ReceiptStep } from '@tariff/core-wasm';
 import type { Issuer } from '../brands/service.ts';
 import type { Db, Statement, TenantScope } from '../../platform/db.ts';
 import type { Conversion } from '../currency/convert.ts';
@@ -785,4 +786,58 @@ export async function sumChildCharges(
     events: BigInt(r.events),
     charge: BigInt(r.charge_nano),
   }));
+}
+
+/** A rating that bills a period: an event of its customer, or a reseller's level of a child's event (its chain). */
+export interface PeriodRating {
+  occurredAt: Date;
+  card: string;
+  /** What it leaves to bill at this level (its latest revision). */
+  amount: string;
+  receipt: ReceiptStep[];
+  properties: Record<string, unknown>;
+}
+
+/**
+ * Every rating that bills the periods (the event policy weighs them, invoices/fx.ts): each period customer's own
+ * events stamped in it, and, for a reseller, its level of the chain of every event below it rated into the period
+ * (found through chain_daily's end customers). The latest revision of each. Keyed by periodKey.
+ */
+export async function listPeriodRatings(
+  { db, tenantId }: TenantScope,
+  periods: { customerId: string; start: Date; end: Date }[],
+): Promise<Map<string, PeriodRating[]>> {
+  const result = new Map<string, PeriodRating[]>(periods.map((p) => [periodKey(p), []]));
+  if (periods.length === 0) return result;
+  const rows = await db`
+    with k as (
+      select * from unnest(${periods.map((p) => p.customerId)}::uuid[], ${periods.map((p) => p.start.toISOString())}::timestamptz[],
+                           ${periods.map((p) => p.end.toISOString())}::timestamptz[]) as k(customer_id, period_start, period_end)
+    )
+    select k.customer_id, k.period_start, e.occurred_at, l.card, l.amount::text as amount, l.receipt, e.properties
+    from k
+    join events e on e.tenant_id = ${tenantId} and e.customer_id = k.customer_id and e.period_start = k.period_start
+      and e.occurred_at >= k.period_start and e.occurred_at < k.period_end
+    join lateral (select card, amount, receipt from event_ratings l where l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id
+                  order by revision desc limit 1) l on true
+    union all
+    select k.customer_id, k.period_start, e.occurred_at, x.c->>'card', x.c->>'amount', receipt_json(x.c->'receipt'), e.properties
+    from k
+    join lateral (select distinct d.end_customer_id from chain_daily d
+                  where d.tenant_id = ${tenantId} and d.customer_id = k.customer_id and d.period_start = k.period_start) d on true
+    join events e on e.tenant_id = ${tenantId} and e.customer_id = d.end_customer_id
+      and e.occurred_at >= k.period_start and e.occurred_at < k.period_end
+    join lateral (select chain from event_ratings l where l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id
+                  order by revision desc limit 1) l on true
+    cross join lateral json_array_elements(chain_json(l.chain)) x(c)
+    where (x.c->>'customer_id')::uuid = k.customer_id and (x.c->>'period_start')::timestamptz = k.period_start`;
+  for (const r of rows)
+    result.get(periodKey({ customerId: r.customer_id, start: r.period_start }))!.push({
+      occurredAt: r.occurred_at,
+      card: r.card,
+      amount: r.amount,
+      receipt: r.receipt,
+      properties: r.properties ?? {},
+    });
+  return result;
 }

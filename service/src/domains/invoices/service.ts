@@ -23,6 +23,7 @@ import { findConversions, findEventConversions, readSettings } from '../currency
 import {
   conversionInstant,
   convertLines,
+  eventContributionsOf,
   fxRateMissing,
   FxRateMissingError,
   missingLineRate,
@@ -31,7 +32,13 @@ import {
 import * as slaRepo from '../sla/repo.ts';
 import * as repo from './repo.ts';
 import * as notify from '../notifications/service.ts';
-import { calculateStripeTaxBeforeFinalization, taxInvoice, type TaxContext, type TaxRecord } from '../tax/service.ts';
+import {
+  calculateStripeTaxBeforeFinalization,
+  sellsWithStripeTax,
+  taxInvoice,
+  type TaxContext,
+  type TaxRecord,
+} from '../tax/service.ts';
 import { taxContextOf } from '../brands/service.ts';
 import { invoiceNotification } from './notifications.ts';
 import { allocateInvoiceNumbers } from './numbering.ts';
@@ -180,7 +187,9 @@ export async function conversionsFor(
 ): Promise<Map<string, Conversion | { from: string; to: string; at: Date; policy: FxPolicy }>> {
   const result = new Map<string, Conversion | { from: string; to: string; at: Date; policy: FxPolicy }>();
   if (policy === 'event') {
-    const found = await findEventConversions(scope, from, to, periods);
+    const ratings = await repo.listPeriodRatings(scope, periods);
+    const contributions = new Map([...ratings].map(([key, list]) => [key, eventContributionsOf(list)]));
+    const found = await findEventConversions(scope, from, to, periods, contributions);
     for (const [key, f] of found) result.set(key, f.ok ? f.conversion : { from, to, at: f.at, policy });
     return result;
   }
@@ -273,7 +282,14 @@ export interface FinalTotals {
  */
 export function taxFinalInvoice(
   context: TaxContext,
-  invoice: { id: string; customerId: string; currency: string; minorUnit: number; periodEnd: Date },
+  invoice: {
+    id: string;
+    customerId: string;
+    currency: string;
+    minorUnit: number;
+    periodEnd: Date;
+    calculationSubject?: string;
+  },
   built: { lines: Pick<DraftLine, 'amount'>[]; total: bigint; totalExact: bigint },
 ): FinalTotals {
   const taxed = taxInvoice(context, {
@@ -480,7 +496,7 @@ export async function finalizeDueInvoice(
     await calculateTaxBeforeFinalizing(deps, tenantId, invoiceId, now);
   } catch (error) {
     if (!(error instanceof AppError)) throw error;
-    await recordTaxBlocked(deps, tenantId, invoiceId, error, now);
+    await recordTaxBlocked(deps, tenantId, { invoiceId }, error, now);
     return 'blocked';
   }
   try {
@@ -509,6 +525,8 @@ function calculateTaxBeforeFinalizing(deps: Deps, tenantId: string, invoiceId: s
   return calculateStripeTaxBeforeFinalization(deps, tenantId, async (scope) => {
     const invoice = await repo.findInvoice(scope, invoiceId);
     if (!invoice || invoice.status !== 'draft') return undefined;
+    const context = await taxContextOf(scope, [invoice.customerId], [invoice.id]);
+    if (!sellsWithStripeTax(context, invoice.customerId)) return undefined;
     const customer = (await repo.findCustomer(scope, invoice.customerId))!;
     const adjustments = await repo.listPendingAdjustments(scope, invoice.customerId, customer.ratingCurrency);
     const period = { start: invoice.periodStart, end: invoice.periodEnd };
@@ -523,46 +541,102 @@ function calculateTaxBeforeFinalizing(deps: Deps, tenantId: string, invoiceId: s
         lines: built.lines.map((l) => l.amount),
         supplyEnd: invoice.periodEnd,
       },
-      context: await taxContextOf(scope, [invoice.customerId], [invoice.id]),
+      context,
     };
   });
 }
 
-/** The tenant is told (once per invoice and error code) why a draft's tax could not be had; the tick retries. */
-async function recordTaxBlocked(deps: Deps, tenantId: string, invoiceId: string, error: AppError, now: Date) {
-  deps.logger.warn('invoice left as a draft: its tax could not be calculated', {
+/**
+ * Where a running period's threshold invoice keeps its Stripe Tax calculation: it is calculated before the
+ * invoice exists (outside the transaction that issues it), so under its customer and period, not an invoice id.
+ */
+export function thresholdTaxSubject(customerId: string, periodStart: Date): string {
+  return `threshold:${customerId}:${periodStart.toISOString()}`;
+}
+
+/** A threshold invoice's Stripe Tax calculation for the charges as they stand now (nothing when none is due). */
+function calculateThresholdTax(deps: Deps, tenantId: string, customerId: string, periodStart: Date, now: Date) {
+  return calculateStripeTaxBeforeFinalization(deps, tenantId, async (scope) => {
+    const subject = thresholdTaxSubject(customerId, periodStart);
+    const context = await taxContextOf(scope, [customerId], [subject]);
+    if (!sellsWithStripeTax(context, customerId)) return undefined;
+    const period = await periodsRepo.findPeriodAt(scope, customerId, periodStart);
+    if (!period || period.start.getTime() !== periodStart.getTime()) return undefined;
+    const due = await thresholdDue(scope, period, now);
+    if (!due || due.built.fxMissing || due.built.total <= 0n) return undefined;
+    return {
+      invoice: {
+        id: subject,
+        calculationSubject: subject,
+        customerId,
+        currency: due.built.currency,
+        minorUnit: due.built.minorUnit,
+        lines: due.built.lines.map((l) => l.amount),
+        supplyEnd: period.end,
+      },
+      context,
+    };
+  });
+}
+
+/**
+ * The tenant is told (once per draft, or threshold invoice's period, and error code) why an invoice's tax could
+ * not be had; the tick retries.
+ */
+async function recordTaxBlocked(
+  deps: Deps,
+  tenantId: string,
+  about: { invoiceId: string } | { customerId: string; periodStart: Date },
+  error: AppError,
+  now: Date,
+) {
+  deps.logger.warn('invoice not finalized: its tax could not be calculated', {
     tenant_id: tenantId,
-    invoice_id: invoiceId,
+    ...('invoiceId' in about
+      ? { invoice_id: about.invoiceId }
+      : { customer_id: about.customerId, threshold_period_start: about.periodStart.toISOString() }),
     code: error.code,
     message: error.message,
   });
   await withTenant(deps.db, tenantId, async (tx) => {
-    const invoice = await repo.findInvoice({ db: tx, tenantId }, invoiceId);
-    if (!invoice) return;
-    await notify.recordOnce(
-      { db: tx, tenantId },
-      {
-        id: crypto.randomUUID(),
-        type: 'invoice.finalization_blocked',
-        customerId: invoice.customerId,
-        subjectId: `${invoice.id}:tax:${error.code}`,
-        payload: {
-          invoice_id: invoice.id,
-          customer_id: invoice.customerExternalId,
-          error: { code: error.code, message: error.message },
-        },
-        createdAt: now,
+    const scope = { db: tx, tenantId };
+    let subject: { customerId: string; customerExternalId: string; id: string; invoiceId: string | null };
+    if ('invoiceId' in about) {
+      const invoice = await repo.findInvoice(scope, about.invoiceId);
+      if (!invoice) return;
+      subject = { ...invoice, invoiceId: invoice.id };
+    } else {
+      const customer = (await repo.findCustomer(scope, about.customerId))!;
+      const id = thresholdTaxSubject(about.customerId, about.periodStart);
+      subject = { customerId: about.customerId, customerExternalId: customer.externalId, id, invoiceId: null };
+    }
+    await notify.recordOnce(scope, {
+      id: crypto.randomUUID(),
+      type: 'invoice.finalization_blocked',
+      customerId: subject.customerId,
+      subjectId: `${subject.id}:tax:${error.code}`,
+      payload: {
+        invoice_id: subject.invoiceId,
+        customer_id: subject.customerExternalId,
+        error: { code: error.code, message: error.message },
       },
-    );
+      createdAt: now,
+    });
   });
 }
+
+/** Events landing between a threshold invoice's Stripe Tax calculation and its issue make it ask again, this often. */
+const thresholdTaxAttempts = 3;
 
 /**
  * Progressive billing (the threshold job): when a running period's amount (what its rated events leave to bill)
  * has reached a plan threshold that no threshold invoice of the period covers, issues one threshold invoice for
  * the highest threshold reached, finalized and numbered at once: the charges so far less the period's earlier
  * threshold invoices. Locks the period row as ingestion does, so the charges are a consistent snapshot; late
- * events after it are simply on the next invoice. Idempotent.
+ * events after it are simply on the next invoice. Idempotent. Taxed like every invoice: with Stripe Tax, its
+ * calculation is made first, outside any transaction, for the charges as they stand, and the issue uses it if
+ * they still stand so (events in between: asked again, a few times, then the next tick); a failure issues
+ * nothing, tells the tenant, and the next tick tries again.
  */
 export async function issueThresholdInvoice(
   deps: Deps,
@@ -571,104 +645,139 @@ export async function issueThresholdInvoice(
   periodStart: Date,
 ): Promise<'issued' | 'skipped'> {
   const now = deps.clock.now();
-  return withTenant(deps.db, tenantId, async (tx) => {
-    const scope = { db: tx, tenantId };
-    const period = await periodsRepo.lockPeriod(scope, { customerId, start: periodStart });
-    if (!period || period.status !== 'open' || period.end.getTime() <= now.getTime()) return 'skipped';
-    if (await repo.findInvoiceByPeriod(scope, customerId, periodStart)) return 'skipped';
-    const amountText = period.amount;
-    const [plan, previous] = await Promise.all([
-      repo.findPlanThresholds(scope, customerId),
-      repo.listThresholdInvoices(scope, customerId, periodStart),
-    ]);
-    if (!plan || period.start.getTime() < plan.startedAt.getTime()) return 'skipped';
-    const threshold = crossedThreshold(
-      plan.thresholds.map(toNano),
-      toNano(amountText),
-      previous.map((i) => toNano(i.threshold!)),
-    );
-    if (threshold === undefined) return 'skipped';
-    const customer = (await repo.findCustomer(scope, customerId))!;
-    const built = await buildFor(scope, customer, period, { now, reason: 'threshold' });
-    // No rate to convert at: the next tick tries again (the tenant is told once per period and missing pair).
-    if (built.fxMissing) {
-      await recordRateMissing(
-        scope,
-        {
-          customerId,
-          customerExternalId: customer.externalId,
-          subject: `threshold:${customerId}:${periodStart.toISOString()}`,
-          invoiceId: null,
-        },
-        built.fxMissing,
-        now,
-      );
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await calculateThresholdTax(deps, tenantId, customerId, periodStart, now);
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      await recordTaxBlocked(deps, tenantId, { customerId, periodStart }, error, now);
       return 'skipped';
     }
-    // Nothing left to bill after the earlier threshold invoices (their rounding): wait for more usage.
-    if (built.total <= 0n) return 'skipped';
-    const invoice = {
-      ...newInvoice(customerId, period, built, now),
-      billingReason: 'threshold' as const,
-      threshold: formatMoney(threshold),
-    };
-    let totals: FinalTotals;
     try {
-      totals = taxFinalInvoice(await taxContextOf(scope, [customerId], [invoice.id]), invoice, built);
+      return await withTenant(deps.db, tenantId, (tx) =>
+        issueThresholdLocked(deps, { db: tx, tenantId }, customerId, periodStart, now),
+      );
     } catch (error) {
-      // Stripe Tax is calculated outside transactions, before a draft's finalization; a threshold invoice has no
-      // draft to calculate for (not done yet): it is not issued, the period-end invoice bills the usage.
-      if (error instanceof AppError && error.code === 'stripe_tax_pending') return 'skipped';
-      throw error;
+      if (!(error instanceof AppError && error.code === 'stripe_tax_pending')) throw error;
+      if (attempt >= thresholdTaxAttempts) return 'skipped';
     }
-    await repo.insertInvoice(scope, invoice, now);
-    await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
-    await freezeThresholdBreakdown(scope, invoice, built.lines);
-    await repo.setFinalTotals(scope, invoice.id, finalTotalsRow(totals), now);
-    const [issued] = await allocateInvoiceNumbers(scope, [customerId]);
-    const number = issued.number;
-    await repo.markFinalized(scope, invoice.id, { kind: 'invoice', status: 'finalized', ...issued }, now);
-    await postTransactions(
+  }
+}
+
+/**
+ * What a running period's threshold invoice would bill now (the threshold reached, the customer, the charges so
+ * far less earlier threshold invoices), or undefined when none is due.
+ */
+async function thresholdDue(scope: TenantScope, period: periodsRepo.PeriodRow, now: Date) {
+  const { customerId, start } = period;
+  if (period.status !== 'open' || period.end.getTime() <= now.getTime()) return undefined;
+  if (await repo.findInvoiceByPeriod(scope, customerId, start)) return undefined;
+  const [plan, previous] = await Promise.all([
+    repo.findPlanThresholds(scope, customerId),
+    repo.listThresholdInvoices(scope, customerId, start),
+  ]);
+  if (!plan || start.getTime() < plan.startedAt.getTime()) return undefined;
+  const threshold = crossedThreshold(
+    plan.thresholds.map(toNano),
+    toNano(period.amount),
+    previous.map((i) => toNano(i.threshold!)),
+  );
+  if (threshold === undefined) return undefined;
+  const customer = (await repo.findCustomer(scope, customerId))!;
+  const built = await buildFor(scope, customer, period, { now, reason: 'threshold' });
+  return { threshold, customer, built };
+}
+
+async function issueThresholdLocked(
+  deps: Deps,
+  scope: TenantScope,
+  customerId: string,
+  periodStart: Date,
+  now: Date,
+): Promise<'issued' | 'skipped'> {
+  const { tenantId } = scope;
+  const period = await periodsRepo.lockPeriod(scope, { customerId, start: periodStart });
+  if (!period) return 'skipped';
+  const amountText = period.amount;
+  const due = await thresholdDue(scope, period, now);
+  if (!due) return 'skipped';
+  const { threshold, customer, built } = due;
+  // No rate to convert at: the next tick tries again (the tenant is told once per period and missing pair).
+  if (built.fxMissing) {
+    await recordRateMissing(
       scope,
-      invoicePostings({ ...invoice, number }, built.lines, 'invoice_finalized', now, 1n, totals.tax),
+      {
+        customerId,
+        customerExternalId: customer.externalId,
+        subject: thresholdTaxSubject(customerId, periodStart),
+        invoiceId: null,
+      },
+      built.fxMissing,
       now,
     );
-    const notified = {
-      ...invoice,
+    return 'skipped';
+  }
+  // Nothing left to bill after the earlier threshold invoices (their rounding): wait for more usage.
+  if (built.total <= 0n) return 'skipped';
+  const invoice = {
+    ...newInvoice(customerId, period, built, now),
+    billingReason: 'threshold' as const,
+    threshold: formatMoney(threshold),
+  };
+  // Before any write: a Stripe Tax calculation that no longer fits the charges (stripe_tax_pending) asks again.
+  const subject = thresholdTaxSubject(customerId, periodStart);
+  const totals = taxFinalInvoice(
+    await taxContextOf(scope, [customerId], [subject]),
+    { ...invoice, calculationSubject: subject },
+    built,
+  );
+  await repo.insertInvoice(scope, invoice, now);
+  await repo.replaceLines(scope, invoice.id, storedLines(built.lines));
+  await freezeThresholdBreakdown(scope, invoice, built.lines);
+  await repo.setFinalTotals(scope, invoice.id, finalTotalsRow(totals), now);
+  const [issued] = await allocateInvoiceNumbers(scope, [customerId]);
+  const number = issued.number;
+  await repo.markFinalized(scope, invoice.id, { kind: 'invoice', status: 'finalized', ...issued }, now);
+  await postTransactions(
+    scope,
+    invoicePostings({ ...invoice, number }, built.lines, 'invoice_finalized', now, 1n, totals.tax),
+    now,
+  );
+  const notified = {
+    ...invoice,
+    total: formatMoney(totals.total),
+    customerExternalId: customer.externalId,
+    billingReason: 'threshold' as const,
+  };
+  await notify.recordManyOnce(scope, [
+    invoiceNotification(
+      'invoice.created',
+      { ...notified, number: null, status: 'draft' },
+      { threshold: invoice.threshold },
+      now,
+    ),
+    invoiceNotification(
+      'invoice.finalized',
+      { ...notified, number, status: 'finalized' },
+      { kind: 'invoice', threshold: invoice.threshold, finalized_at: now.toISOString() },
+      now,
+    ),
+  ]);
+  await recordChange(scope.db, deps.clock, 'system', tenantId, {
+    action: 'invoice.finalized',
+    entityType: 'invoice',
+    entityId: invoice.id,
+    after: {
+      number,
       total: formatMoney(totals.total),
-      customerExternalId: customer.externalId,
-      billingReason: 'threshold' as const,
-    };
-    await notify.recordManyOnce(scope, [
-      invoiceNotification(
-        'invoice.created',
-        { ...notified, number: null, status: 'draft' },
-        { threshold: invoice.threshold },
-        now,
-      ),
-      invoiceNotification(
-        'invoice.finalized',
-        { ...notified, number, status: 'finalized' },
-        { kind: 'invoice', threshold: invoice.threshold, finalized_at: now.toISOString() },
-        now,
-      ),
-    ]);
-    await recordChange(tx, deps.clock, 'system', tenantId, {
-      action: 'invoice.finalized',
-      entityType: 'invoice',
-      entityId: invoice.id,
-      after: {
-        number,
-        total: formatMoney(totals.total),
-        tax: formatMoney(totals.taxAmount),
-        kind: 'invoice',
-        billing_reason: 'threshold',
-        threshold: invoice.threshold,
-        period_amount: formatMoney(toNano(amountText)),
-      },
-    });
-    return 'issued';
+      tax: formatMoney(totals.taxAmount),
+      kind: 'invoice',
+      billing_reason: 'threshold',
+      threshold: invoice.threshold,
+      period_amount: formatMoney(toNano(amountText)),
+    },
   });
+  return 'issued';
 }
 
 /**

@@ -79,7 +79,7 @@ export interface TaxContext {
   customers: Map<string, repo.CustomerTaxProfile>;
   /** The reseller selling to each of these customers (absent: the tenant sells). */
   resellers: Map<string, SellerTaxProfile>;
-  /** Stripe Tax calculations made before finalization, by invoice id. */
+  /** Stripe Tax calculations made before finalization, by subject (TaxedDraft.calculationSubject, else the invoice's id). */
   stripeCalculations: Map<string, repo.StoredStripeCalculation>;
 }
 
@@ -90,13 +90,16 @@ export interface TaxContext {
 export async function loadTaxContext(
   scope: TenantScope,
   customerIds: string[],
-  { resellers = new Map(), invoiceIds = [] }: { resellers?: Map<string, SellerTaxProfile>; invoiceIds?: string[] } = {},
+  {
+    resellers = new Map(),
+    calculationSubjects = [],
+  }: { resellers?: Map<string, SellerTaxProfile>; calculationSubjects?: string[] } = {},
 ): Promise<TaxContext> {
   const settings = await repo.findSettings(scope);
   const taxed = settings ? customerIds : customerIds.filter((id) => resellers.get(id)?.registrations.length);
   const [customers, stripeCalculations] = await Promise.all([
     repo.findCustomerProfiles(scope, taxed),
-    settings?.stripeTax ? repo.findStripeCalculations(scope, invoiceIds) : new Map(),
+    settings?.stripeTax ? repo.findStripeCalculations(scope, calculationSubjects) : new Map(),
   ]);
   return { settings, customers, resellers, stripeCalculations };
 }
@@ -138,6 +141,11 @@ export function buyerOf(customer: repo.CustomerTaxProfile): Buyer {
 /** An invoice as its tax sees it: its lines (rounded, billing currency) and the end of its supply. */
 export interface TaxedDraft {
   id: string;
+  /**
+   * What its Stripe Tax calculation is stored under (stripe_tax_calculations.subject) when not its id: a threshold
+   * invoice is calculated before it exists, under its period's subject (invoices' thresholdTaxSubject).
+   */
+  calculationSubject?: string;
   customerId: string;
   currency: string;
   minorUnit: number;
@@ -156,6 +164,13 @@ function treatmentOf(seller: SellerTaxProfile, customer: repo.CustomerTaxProfile
     ]);
   }
   return { supplyAt, buyer, treatment: determined.treatment };
+}
+
+const subjectOf = (invoice: TaxedDraft) => invoice.calculationSubject ?? invoice.id;
+
+/** Whether the customer's seller has Stripe Tax on: only then may its invoices need a calculation before they are final. */
+export function sellsWithStripeTax(context: TaxContext, customerId: string): boolean {
+  return sellerFor(context, customerId)?.stripeTax === true;
 }
 
 function customerOf(context: TaxContext, customerId: string): repo.CustomerTaxProfile {
@@ -214,7 +229,7 @@ export async function calculateStripeTaxBeforeFinalization(
     }
     if (treatment.external !== 'stripe_tax') return undefined;
     const { request, fingerprint } = stripeTaxRequestOf(seller, customer, invoice);
-    if (context.stripeCalculations.get(invoice.id)?.fingerprint === fingerprint) return 'unchanged' as const;
+    if (context.stripeCalculations.get(subjectOf(invoice))?.fingerprint === fingerprint) return 'unchanged' as const;
     return { invoice, customer, request, fingerprint };
   });
   if (asked === undefined) return 'not_needed';
@@ -229,7 +244,7 @@ export async function calculateStripeTaxBeforeFinalization(
   try {
     result = await calculateStripeTax(connection, {
       ...asked.request,
-      idempotencyKey: `tariff-tax-${asked.invoice.id}-${asked.fingerprint.slice(0, 32)}`,
+      idempotencyKey: `tariff-tax-${subjectOf(asked.invoice)}-${asked.fingerprint.slice(0, 32)}`,
     });
   } catch (error) {
     throw new AppError(
@@ -241,7 +256,7 @@ export async function calculateStripeTaxBeforeFinalization(
   await withTenant(deps.db, tenantId, (tx) =>
     repo.saveStripeCalculation(
       { db: tx, tenantId },
-      asked.invoice.id,
+      subjectOf(asked.invoice),
       {
         fingerprint: asked.fingerprint,
         calculationId: result.calculationId,
@@ -283,7 +298,7 @@ export function taxInvoice(context: TaxContext, invoice: TaxedDraft): TaxedInvoi
       : null
     : null;
   if (treatment.external === 'stripe_tax') {
-    const stored = context.stripeCalculations.get(invoice.id);
+    const stored = context.stripeCalculations.get(subjectOf(invoice));
     if (!stored || stored.fingerprint !== stripeTaxRequestOf(seller, customer, invoice).fingerprint)
       throw precondition(
         'stripe_tax_pending',
