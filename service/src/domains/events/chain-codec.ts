@@ -3,7 +3,7 @@
 // stored as its values in a fixed order without their keys, its receipt compact; SQL's chain_json (migration 087)
 // gives back migration 082's objects, and passes levels stored as objects (before 087) through unchanged.
 import type { ReceiptStep } from '@tariff/core-wasm';
-import { encodeReceipt } from './receipt-codec.ts';
+import { encodeReceipt } from '../../platform/receipt-codec.ts';
 
 /** What one reseller level of an event's chain was charged by its parent. */
 export interface ChainLevelCharge {

@@ -8,7 +8,7 @@ import type { ReceiptStep } from '@tariff/core-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../platform/test-database.ts';
 import { encodeChain, type ChainLevelCharge } from './chain-codec.ts';
-import { decodeReceipt, encodeReceipt } from './receipt-codec.ts';
+import { decodeReceipt, encodeReceipt } from '../../platform/receipt-codec.ts';
 
 const vectorsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../test/vectors');
 

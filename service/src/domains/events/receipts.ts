@@ -1,4 +1,4 @@
-// One event's receipt, as GET /v1/events/{id}/receipt answers it (stored compactly: receipt-codec.ts).
+// One event's receipt, as GET /v1/events/{id}/receipt answers it (stored compactly: platform/receipt-codec.ts).
 import { formatMoney } from '@tariff/core-wasm';
 import type { ApiSchemas } from '../../platform/api.ts';
 import type { Actor } from '../../platform/auth.ts';

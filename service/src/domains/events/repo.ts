@@ -6,7 +6,7 @@ import { fromDbTerms, type SubscriptionTermsRow } from '../subscriptions/repo.ts
 import type { AggregateDelta } from './aggregate.ts';
 import type { ChainLevelCharge } from './chain-codec.ts';
 import { encodeChain } from './chain-codec.ts';
-import { encodeReceipt } from './receipt-codec.ts';
+import { encodeReceipt } from '../../platform/receipt-codec.ts';
 
 /** One text parameter cast to json (typed json, postgres.js would JSON-encode the string a second time). */
 function asJson(db: TenantScope['db'], rows: object[]) {

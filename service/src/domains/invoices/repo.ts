@@ -4,6 +4,7 @@ import type { Issuer } from '../brands/service.ts';
 import type { Db, Statement, TenantScope } from '../../platform/db.ts';
 import type { Conversion } from '../currency/convert.ts';
 import { ratingCurrencySql } from '../customers/rating-currency.ts';
+import { decodeReceipt } from '../../platform/receipt-codec.ts';
 import type { MissingRate } from './fx.ts';
 import { formatMoney, toNano } from '../../platform/money.ts';
 import type { TaxRecord } from '../tax/service.ts';
@@ -801,7 +802,8 @@ export interface PeriodRating {
 /**
  * Every rating that bills the periods (the event policy weighs them, invoices/fx.ts): each period customer's own
  * events stamped in it, and, for a reseller, its level of the chain of every event below it rated into the period
- * (found through chain_daily's end customers). The latest revision of each. Keyed by periodKey.
+ * (found through chain_daily's end customers). The latest revision of each. Keyed by periodKey. Receipts are
+ * decoded here, not by the database's receipt_json (about a millisecond per receipt: most of a close's time).
  */
 export async function listPeriodRatings(
   { db, tenantId }: TenantScope,
@@ -814,14 +816,15 @@ export async function listPeriodRatings(
       select * from unnest(${periods.map((p) => p.customerId)}::uuid[], ${periods.map((p) => p.start.toISOString())}::timestamptz[],
                            ${periods.map((p) => p.end.toISOString())}::timestamptz[]) as k(customer_id, period_start, period_end)
     )
-    select k.customer_id, k.period_start, e.occurred_at, l.card, l.amount::text as amount, l.receipt, e.properties
+    select k.customer_id, k.period_start, e.occurred_at, coalesce(r.card, e.card) as card,
+           coalesce(r.amount, e.amount)::text as amount, coalesce(r.receipt, e.receipt) as receipt, e.properties
     from k
     join events e on e.tenant_id = ${tenantId} and e.customer_id = k.customer_id and e.period_start = k.period_start
       and e.occurred_at >= k.period_start and e.occurred_at < k.period_end
-    join lateral (select card, amount, receipt from event_ratings l where l.tenant_id = e.tenant_id and l.transaction_id = e.transaction_id
-                  order by revision desc limit 1) l on true
+    left join lateral (select card, amount, receipt from event_revisions r where r.tenant_id = e.tenant_id and r.transaction_id = e.transaction_id
+                       order by r.revision desc limit 1) r on true
     union all
-    select k.customer_id, k.period_start, e.occurred_at, x.c->>'card', x.c->>'amount', receipt_json(x.c->'receipt'), e.properties
+    select k.customer_id, k.period_start, e.occurred_at, x.c->>'card', x.c->>'amount', x.c->'receipt', e.properties
     from k
     join lateral (select distinct d.end_customer_id from chain_daily d
                   where d.tenant_id = ${tenantId} and d.customer_id = k.customer_id and d.period_start = k.period_start) d on true
@@ -836,7 +839,7 @@ export async function listPeriodRatings(
       occurredAt: r.occurred_at,
       card: r.card,
       amount: r.amount,
-      receipt: r.receipt,
+      receipt: decodeReceipt(r.receipt),
       properties: r.properties ?? {},
     });
   return result;

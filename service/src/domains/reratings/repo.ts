@@ -2,7 +2,7 @@
 // (rated-line revisions, period totals, aggregate amounts, invoice adjustments).
 import type { ReceiptStep } from '@tariff/core-wasm';
 import { chainJsonSql, decodeChain, encodeChain, type ChainLevelCharge } from '../events/chain-codec.ts';
-import { encodeReceipt } from '../events/receipt-codec.ts';
+import { encodeReceipt } from '../../platform/receipt-codec.ts';
 import type { Db, TenantScope } from '../../platform/db.ts';
 import { ratingCurrencySql } from '../customers/rating-currency.ts';
 

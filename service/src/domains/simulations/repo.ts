@@ -2,7 +2,7 @@
 import type { ReceiptStep } from '@tariff/core-wasm';
 import type { TenantScope } from '../../platform/db.ts';
 import { creditsInReceipt } from '../events/aggregate.ts';
-import { decodeReceipt } from '../events/receipt-codec.ts';
+import { decodeReceipt } from '../../platform/receipt-codec.ts';
 
 export interface SimulatedPeriod {
   customerId: string;

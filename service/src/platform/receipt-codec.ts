@@ -1,7 +1,7 @@
 // Receipts as stored (migration 070): each step a positional array `[code, value, ...]` instead of an object with
 // its keys, about half the bytes. The database decodes them (`receipt_json`, the same table of codes) wherever a
 // receipt is read (the event_ratings view), so readers see the kernel's objects, keys in the kernel's order, values untouched.
-// An event's reseller levels (events.chain) are stored positionally too (chain-codec.ts), decoded by `chain_json` (migration 087).
+// An event's reseller levels (events.chain) are stored positionally too (domains/events/chain-codec.ts), decoded by `chain_json` (migration 087).
 import type { ReceiptStep } from '@tariff/core-wasm';
 
 /** Per code, the step's keys in the order the kernel writes them; `step` and any constant keys first. */
