@@ -118,7 +118,9 @@ export interface DraftLine {
 export type BuildResult =
   { ok: true; lines: DraftLine[]; total: bigint; totalExact: bigint } | { ok: false; error: string };
 
-const micro = (value: string) => (parseScaled(value, 6, { allowNegative: true }) as { ok: true; value: bigint }).value;
+/** A decimal text in micro-units (quantities and `per`, as lines hold them). */
+export const micro = (value: string) =>
+  (parseScaled(value, 6, { allowNegative: true }) as { ok: true; value: bigint }).value;
 
 /** An invoice's or credit note's number: its prefix and its issuer's sequence number, e.g. INV-000042. */
 export function documentNumber(prefix: string, sequence: bigint): string {

@@ -2,14 +2,13 @@
 // the customer's price books, converted into the customer's billing currency under the tenant's policy. The
 // arithmetic and its one rounding are currency/convert.ts's; the lines are then rounded to the billing
 // currency's minor unit by the invoice's own stage (build.ts roundLines), so they still add up to the total.
-import { formatMoney } from '../../platform/money.ts';
+import { formatMoney, toNano } from '../../platform/money.ts';
 import { AppError, type FieldProblem } from '../../platform/errors.ts';
 import { convertNano, type Conversion, type FxPolicy } from '../currency/convert.ts';
 import { convertNanoByFraction, weightedRate, type EventContribution } from '../currency/event-time.ts';
 import type { Period } from '../periods/calendar.ts';
-import { toNano } from '../../platform/money.ts';
 import { aggregateLines } from './aggregates.ts';
-import { roundLines, type DraftLine } from './build.ts';
+import { micro, roundLines, type DraftLine } from './build.ts';
 import type { AggregateDelta, PeriodRating } from './repo.ts';
 
 /** The instant whose rate converts an invoice under `policy`: its period's end, or the finalization (now). */
@@ -52,37 +51,12 @@ export function fxRateMissing(missing: MissingRate): FxRateMissingError {
 /** The lines an event's receipt makes: under the event policy they convert at the events' weighted rate. */
 const eventLineKinds = new Set<DraftLine['kind']>(['usage', 'allowance', 'discount', 'commitment', 'credit']);
 
-const micro = (text: string) => toNano(text) / 1000n;
+/** The fields of an event line that tell it from the others of its invoice (build.ts makes one per aggregate row). */
+type LineIdentity = Pick<DraftLine, 'kind'> &
+  Partial<Pick<DraftLine, 'card' | 'dimension' | 'unitPrice' | 'per' | 'group' | 'grantId' | 'details'>>;
 
-/**
- * The key of the invoice line an aggregate row makes (build.ts: one event line per usage, discount, commitment
- * and credit row), the same from the row as from the line (lineKeyOf), so each line finds the events that made it.
- */
-function rowKeyOf(row: AggregateDelta): string | undefined {
-  switch (row.step) {
-    case 'price':
-      return JSON.stringify([
-        'usage',
-        row.card,
-        row.charge,
-        row.dimension,
-        row.model,
-        String(toNano(row.rate)),
-        String(micro(row.per)),
-        Object.entries(row.group).sort(),
-      ]);
-    case 'discount':
-      return JSON.stringify(['discount', row.percent]);
-    case 'commitment':
-      return row.mode === 'prepaid' ? JSON.stringify(['commitment']) : undefined;
-    case 'credit':
-      return JSON.stringify(['credit', row.grantId]);
-    default:
-      return undefined;
-  }
-}
-
-function lineKeyOf(line: DraftLine): string | undefined {
+/** The key of an event line, whether it is read from the line or from the aggregate row that makes it (rowKeyOf). */
+function lineKeyOf(line: LineIdentity): string | undefined {
   const details = (line.details ?? {}) as { charge?: number; price_model?: string; percent?: string | null };
   switch (line.kind) {
     case 'usage':
@@ -102,6 +76,30 @@ function lineKeyOf(line: DraftLine): string | undefined {
       return JSON.stringify(['commitment']);
     case 'credit':
       return JSON.stringify(['credit', line.grantId ?? '']);
+    default:
+      return undefined;
+  }
+}
+
+/** The key of the line an aggregate row makes: the row's fields as buildInvoice puts them on its line. */
+function rowKeyOf(row: AggregateDelta): string | undefined {
+  switch (row.step) {
+    case 'price':
+      return lineKeyOf({
+        kind: 'usage',
+        card: row.card,
+        dimension: row.dimension,
+        unitPrice: toNano(row.rate),
+        per: micro(row.per),
+        group: row.group,
+        details: { charge: row.charge, price_model: row.model },
+      });
+    case 'discount':
+      return lineKeyOf({ kind: 'discount', details: { percent: row.percent } });
+    case 'commitment':
+      return row.mode === 'prepaid' ? lineKeyOf({ kind: 'commitment' }) : undefined;
+    case 'credit':
+      return lineKeyOf({ kind: 'credit', grantId: row.grantId });
     default:
       return undefined;
   }
