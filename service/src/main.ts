@@ -6,7 +6,12 @@ import { startService } from './start.ts';
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel);
-const service = await startService(config, { logger, demoTenant: process.env.DEMO_TENANT === '1' });
+const service = await startService(config, { logger, demoTenant: process.env.DEMO_TENANT === '1' }).catch(
+  (error: Error) => {
+    logger.error('could not start', { message: error.message });
+    process.exit(1);
+  },
+);
 if (service.demo) process.stdout.write(`\n${demoInstructions(service.url, service.demo)}\n\n`);
 
 let stopping = false;

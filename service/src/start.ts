@@ -95,9 +95,22 @@ export async function startService(config: Config, options: StartOptions = {}): 
     requestTimeoutMs: config.requestTimeoutMs,
     jobs,
   });
-  await new Promise<void>((resolve) =>
-    options.host ? server.listen(config.port, options.host, resolve) : server.listen(config.port, resolve),
-  );
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      const listening = () => {
+        server.off('error', reject);
+        resolve();
+      };
+      options.host ? server.listen(config.port, options.host, listening) : server.listen(config.port, listening);
+    });
+  } catch (error) {
+    await webhookDispatcher.stop();
+    await jobs.stop();
+    await db.end({ timeout: 5 });
+    await target.stop();
+    throw listenError(error, config.port);
+  }
   const { port } = server.address() as AddressInfo;
   const url = `http://${options.host ?? 'localhost'}:${port}`;
   logger.info('listening', { url, database: target.embedded ? 'pglite' : 'postgresql' });
@@ -122,4 +135,12 @@ export async function startService(config: Config, options: StartOptions = {}): 
         await target.stop();
       })()),
   };
+}
+
+/** A port that cannot be taken, said with the setting that chooses it. */
+function listenError(error: unknown, port: number): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return new Error(`port ${port} is already in use: stop what holds it or set PORT`);
+  if (code === 'EACCES') return new Error(`port ${port} needs privileges this process lacks: set PORT above 1023`);
+  return error instanceof Error ? error : new Error(String(error));
 }

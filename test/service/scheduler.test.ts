@@ -213,4 +213,21 @@ describe.each(['postgresql', 'pglite'] as const)('scheduled billing under startS
     });
     expect(problems.filter((line) => JSON.parse(line).level === 'error')).toEqual([]);
   }, 400_000);
+
+  it.runIf(kind === 'postgresql')(
+    'refuses a port already taken with the setting that chooses it',
+    async () => {
+      const second = await createTestDatabase({ migrate: false });
+      try {
+        const port = Number(new URL(service.url).port);
+        const taken = loadConfig({ DATABASE_URL: second.url, PORT: String(port) });
+        await expect(
+          startService(taken, { logger: createLogger('error', () => {}), host: '127.0.0.1' }),
+        ).rejects.toThrow(`port ${port} is already in use: stop what holds it or set PORT`);
+      } finally {
+        await second.drop();
+      }
+    },
+    240_000,
+  );
 });
