@@ -52,7 +52,18 @@ export function periodOf(state: CustomerState | undefined, path: string): Period
   };
 }
 
-export function encodeEvent(book: CompiledBook, event: UsageEvent, types: EventTypes, period?: Period): EncodeResult {
+/** What step 0 reads of an event whichever book rates it: read once for all the levels of a reseller chain. */
+export interface EventRead {
+  timestamp: bigint;
+  properties: Record<string, unknown>;
+  serviceTier: number;
+  outcome: number;
+}
+
+/** Step 0's checks that depend on no book (their errors name no customer). */
+export function readEvent(
+  event: UsageEvent,
+): { ok: true; read: EventRead } | { ok: false; error: EventError; named: false } {
   if (!isRecord(event)) return fail('invalid_event', 'an event must be a JSON object');
   for (const field of ['transaction_id', 'customer_id', 'event_type'] as const) {
     if (typeof event[field] !== 'string' || event[field].length === 0)
@@ -78,7 +89,23 @@ export function encodeEvent(book: CompiledBook, event: UsageEvent, types: EventT
   const outcome = enumIndex(L.OUTCOMES, properties.outcome);
   if (outcome < 0)
     return fail('invalid_property', `outcome must be one of ${L.OUTCOMES.join(', ')}`, 'properties.outcome');
+  return { ok: true, read: { timestamp, properties, serviceTier, outcome } };
+}
 
+/** `read`: readEvent's reading of this event, when the caller has it (a chain's levels share it). */
+export function encodeEvent(
+  book: CompiledBook,
+  event: UsageEvent,
+  types: EventTypes,
+  period?: Period,
+  read?: EventRead,
+): EncodeResult {
+  if (!read) {
+    const outcome = readEvent(event);
+    if (!outcome.ok) return outcome;
+    read = outcome.read;
+  }
+  const { timestamp, properties, serviceTier, outcome } = read;
   const product = book.price.resolver.resolve(event);
   if (product < 0) return { ...fail('no_rate_card', 'no rate card matches this event', 'properties'), named: true };
   const costProduct = book.cost ? book.cost.resolver.resolve(event) : -1;

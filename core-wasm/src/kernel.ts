@@ -19,6 +19,7 @@ import {
   type StateLayout,
   decodeStates,
   encodeEvent,
+  readEvent,
   encodeStates,
   periodOf,
 } from './encode.ts';
@@ -306,15 +307,15 @@ export class Kernel {
     const chains = events.map(({ event, chain }) => {
       const levels: ChainLevel[] = [];
       let refusal: { level: number; error: EventError } | undefined;
+      // Step 0 does not depend on the customer (checkChains: level 0's is the event's): read once for every
+      // level; failing it names no customer, passing it names all.
+      const read = readEvent(event);
+      if (!read.ok) return { levels, refusal: { level: 0, error: read.error }, chain };
       for (let k = 0; k < chain.length; k++) {
         const run = runs[chain[k].book];
         const levelEvent = levelEventOf(event, chain[k].customer_id);
-        const outcome = encodeEvent(run.book, levelEvent, types, periodFor(chain[k].customer_id));
+        const outcome = encodeEvent(run.book, levelEvent, types, periodFor(chain[k].customer_id), read.read);
         if (!outcome.ok) {
-          // Step 0 does not depend on the customer: failing it at level 0 names no customer, passing it names all.
-          if (k === 0 && !outcome.named) {
-            return { levels, refusal: { level: 0, error: outcome.error }, chain };
-          }
           refusal = { level: k, error: outcome.error };
           break;
         }

@@ -30,36 +30,42 @@ interface Shape {
 /** By code, for reading back. */
 const byCode = new Map<string, Shape>();
 
-/** By the step's key list joined with its constant values, e.g. "step:commitment,mode:prepaid,amount,remaining". */
-const byKeys = new Map<string, Shape>();
+/** By the value of the step's `step` key: the shapes that may fit it (commitment has two, by `mode`). */
+const byStep = new Map<string, Shape[]>();
 for (const [code, keys] of Object.entries(shapes)) {
   const parsed = keys.map((k) => {
     const [key, constant] = k.split(':');
     return constant === undefined ? { key } : { key, constant };
   });
-  byKeys.set(keys.join(','), { code, keys: parsed });
-  byCode.set(code, { code, keys: parsed });
+  const shape = { code, keys: parsed };
+  byCode.set(code, shape);
+  const step = parsed[0].constant!;
+  byStep.set(step, [...(byStep.get(step) ?? []), shape]);
 }
 
-/** The signature byKeys is keyed by, for one step as the kernel wrote it. */
-function signature(step: Record<string, unknown>): string {
-  let signature = '';
+/**
+ * Whether the step has exactly the shape's keys, in its order, with its constant values (every step of a
+ * receipt goes through this when an event is stored: it compares in place, building nothing).
+ */
+function fits(step: Record<string, unknown>, shape: Shape): boolean {
+  let k = 0;
   for (const key in step) {
-    const value = step[key];
-    const constant = key === 'step' || (key === 'mode' && step.step === 'commitment') ? `:${String(value)}` : '';
-    signature += (signature ? ',' : '') + key + constant;
+    const expected = shape.keys[k++];
+    if (expected === undefined || expected.key !== key) return false;
+    if (expected.constant !== undefined && step[key] !== expected.constant) return false;
   }
-  return signature;
+  return k === shape.keys.length;
 }
 
 /** One step compact, or the step itself when no code fits it exactly (it is then stored, and read, as written). */
 function encodeStep(step: ReceiptStep): unknown {
-  const shape = byKeys.get(signature(step as unknown as Record<string, unknown>));
+  const record = step as unknown as Record<string, unknown>;
+  const shape = byStep.get(record.step as string)?.find((s) => fits(record, s));
   if (!shape) return step;
   const values: unknown[] = [shape.code];
   for (const { key, constant } of shape.keys) {
     if (constant !== undefined) continue;
-    const value = (step as unknown as Record<string, unknown>)[key];
+    const value = record[key];
     // JSON.stringify drops an undefined value where an array would hold null: keep such a step whole.
     if (value === undefined) return step;
     values.push(value);

@@ -15,12 +15,14 @@ export interface ChainDailyRating {
   currency: string;
   amount: string;
   receipt: ReceiptStep[];
+  /** netOf(this rating), when the caller has it already. */
+  netNano?: bigint;
 }
 
 /** One event's path up its chain: its own customer's rating, then each reseller level's. */
 export interface ChainDailyPath {
   occurredAt: Date;
-  own: Pick<ChainDailyRating, 'customerId' | 'amount' | 'receipt'>;
+  own: Pick<ChainDailyRating, 'customerId' | 'amount' | 'receipt' | 'netNano'>;
   levels: (ChainDailyRating & { level: number; periodStart: Date })[];
   /** -1 takes the path out (re-rating removes an event's old ratings before adding its new ones). */
   sign?: 1 | -1;
@@ -34,9 +36,9 @@ export function chainDailyDeltas(paths: ChainDailyPath[]): ChainDailyDelta[] {
     const day = path.occurredAt.toISOString().slice(0, 10);
     let belowId = path.own.customerId;
     // What the level below paid: each level's net is computed once, as its own charge and then as the resale above it.
-    let belowNet = netOf(path.own);
+    let belowNet = path.own.netNano ?? netOf(path.own);
     for (const level of path.levels) {
-      const net = netOf(level);
+      const net = level.netNano ?? netOf(level);
       const key = `${level.customerId}|${level.periodStart.getTime()}|${day}|${belowId}|${path.own.customerId}|${level.card}`;
       let delta = deltas.get(key);
       if (!delta) {

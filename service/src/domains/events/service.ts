@@ -136,6 +136,15 @@ const maxKnownPeriods = 1_000_000;
 const splitAtEvents = 200;
 
 /**
+ * Per pool, by tenant and customer external id: the top reseller of the customer's chain, learnt from the
+ * transactions that rated its events. Customers under the same reseller lock that reseller's period (chain.ts),
+ * so the two halves of a split group would queue on each other: they are split by the chain's top instead. Only a
+ * hint for the split (a customer moved under another reseller just shares a lock until it is learnt again).
+ * Bounded as knownPeriods.
+ */
+const chainRoots = new WeakMap<Deps['db'], Map<string, string>>();
+
+/**
  * Rates the events of one or more requests. A transaction id seen earlier in the list (same request or another)
  * takes the first occurrence's fate: "duplicate" of an accepted or duplicate event, the same rejection as a
  * rejected one. If one of the two transactions fails after the other committed, the committed events' outcomes
@@ -153,7 +162,11 @@ async function rateShared(
     first.set(candidate.event.transaction_id, candidate);
     unique.push(candidate);
   }
-  const parts = unique.length >= splitAtEvents && !isEmbedded(deps.db) ? splitByCustomer(unique) : [unique];
+  const roots = chainRoots.get(deps.db);
+  const parts =
+    unique.length >= splitAtEvents && !isEmbedded(deps.db)
+      ? splitByCustomer(unique, (id) => roots?.get(`${tenantId}\u0000${id}`) ?? id)
+      : [unique];
   const outcomes = new Map<Candidate, EventOutcome>();
   // Both settle before anything is answered or retried: a retry must not race a transaction still writing.
   const settled = await Promise.allSettled(
@@ -183,10 +196,11 @@ async function rateShared(
   return decided;
 }
 
-function splitByCustomer(candidates: Candidate[]): Candidate[][] {
+/** Two parts by a hash of each event's customer, or of the top of its reseller chain (`rootOf`). */
+function splitByCustomer(candidates: Candidate[], rootOf: (customerId: string) => string): Candidate[][] {
   const parts: Candidate[][] = [[], []];
   for (const candidate of candidates) {
-    const id = candidate.event.customer_id;
+    const id = rootOf(candidate.event.customer_id);
     let hash = 0;
     for (let i = 0; i < id.length; i++) hash = (hash * 31 + id.charCodeAt(i)) | 0;
     parts[hash & 1].push(candidate);
@@ -201,12 +215,17 @@ async function rateAndStoreWithRetries(deps: Deps, tenantId: string, candidates:
   if (!known) knownPeriods.set(deps.db, (known = new Set()));
   for (let attempt = 1; ; attempt++) {
     try {
-      const { outcomes, locked } = await withTenantPipelined(deps.db, tenantId, (tx) =>
+      const { outcomes, locked, roots } = await withTenantPipelined(deps.db, tenantId, (tx) =>
         rateAndStore(tx, tenantId, candidates, deps.clock.now(), known),
       );
       // Committed now: the periods it locked exist.
       if (known.size + locked.length > maxKnownPeriods) known.clear();
       for (const key of locked) known.add(key);
+      if (roots.length > 0) {
+        let learnt = chainRoots.get(deps.db);
+        if (!learnt || learnt.size + roots.length > maxKnownPeriods) chainRoots.set(deps.db, (learnt = new Map()));
+        for (const [customer, root] of roots) learnt.set(`${tenantId}\u0000${customer}`, root);
+      }
       return outcomes;
     } catch (error) {
       // An id another request committed after our duplicate check: retry, and find it as a duplicate.
@@ -415,7 +434,7 @@ async function rateAndStore(
   candidates: Candidate[],
   now: Date,
   knownPeriods: ReadonlySet<string>,
-): Promise<PipelinedBody<{ outcomes: EventOutcome[]; locked: string[] }>> {
+): Promise<PipelinedBody<{ outcomes: EventOutcome[]; locked: string[]; roots: [string, string][] }>> {
   const scope: TenantScope = { db: tx, tenantId };
   // By slot: requests sharing the transaction number their events independently.
   const outcomes: EventOutcome[] = new Array(candidates.length);
@@ -512,7 +531,11 @@ async function rateAndStore(
       ...(chain ? { chain } : {}),
     });
   }
-  if (located.length === 0) return { result: { outcomes, locked: [] }, writes: [] };
+  // Each chain customer's top reseller, for the next split (rateShared).
+  const roots: [string, string][] = [];
+  for (const p of located)
+    if (p.chain && p.chain.length > 0) roots.push([p.event.customer_id, p.chain.at(-1)!.externalId]);
+  if (located.length === 0) return { result: { outcomes, locked: [], roots }, writes: [] };
 
   const periods = await periodsRepo.lockPeriods(
     scope,
@@ -645,7 +668,7 @@ async function rateAndStore(
       error: { code: block.code, message: block.message, details: [field] },
     } as EventOutcome;
   }
-  if (accepted.length === 0) return { result: { outcomes, locked }, writes: [] };
+  if (accepted.length === 0) return { result: { outcomes, locked, roots }, writes: [] };
 
   const periodJsons = new Map<string, { start: string; end: string }>();
   const periodJson = (key: string, period: { start: Date; end: Date }) => {
@@ -888,7 +911,7 @@ async function rateAndStore(
       now,
     ),
   ];
-  return { result: { outcomes, locked }, writes };
+  return { result: { outcomes, locked, roots }, writes };
 }
 
 /**
@@ -976,7 +999,7 @@ function chainDaily(accepted: Accepted[]): repo.ChainDailyDelta[] {
       .map((a) => ({
         occurredAt: a.occurredAt,
         own: { customerId: a.customerId, amount: a.result.amount, receipt: a.result.receipt },
-        levels: a.levels!.map(({ level, result }) => ({
+        levels: a.levels!.map(({ level, result, net }) => ({
           customerId: level.customerId,
           periodStart: level.period.start,
           level: level.level,
@@ -984,6 +1007,7 @@ function chainDaily(accepted: Accepted[]): repo.ChainDailyDelta[] {
           currency: result.currency,
           amount: result.amount,
           receipt: result.receipt,
+          netNano: net,
         })),
       })),
   );
@@ -1157,7 +1181,8 @@ function findBlocks(
     for (const { level, result, net } of a.levels ?? []) {
       const levelBilling = billings.get(level.externalId);
       const others = current ? holds.othersAt(level.customerId, a.holdId, level.level) : 0n;
-      const chainName = `reseller "${level.externalId}" (level ${level.level} of customer "${a.event.customer_id}"'s chain)`;
+      const chainName = () =>
+        `reseller "${level.externalId}" (level ${level.level} of customer "${a.event.customer_id}"'s chain)`;
       if (levelBilling?.wallet.onDepletion === 'block' && others > 0n) {
         const free =
           (credits.get(billing.creditKey(a.event.transaction_id, level.level))?.balanceAfter ?? 0n) +
@@ -1168,7 +1193,7 @@ function findBlocks(
           overBudget = {
             code: 'credits_exhausted',
             limit: 'credits',
-            message: `Refused by ${chainName}: its credit not set aside by its open holds (${formatMoney(free)}) does not cover its charge (${formatMoney(net)}) and it blocks on depletion`,
+            message: `Refused by ${chainName()}: its credit not set aside by its open holds (${formatMoney(free)}) does not cover its charge (${formatMoney(net)}) and it blocks on depletion`,
             limit_amount: formatMoney(free > 0n ? free : 0n),
             spend: formatMoney(net),
             exceeded_by: formatMoney(net - (free > 0n ? free : 0n)),
@@ -1185,7 +1210,7 @@ function findBlocks(
         overBudget = {
           code: 'budget_exceeded',
           limit: 'budget',
-          message: `Refused by ${chainName}: its period's spend (${formatMoney(after)}) and its open holds (${formatMoney(others)}) would exceed its blocking budget (${formatMoney(budget)})`,
+          message: `Refused by ${chainName()}: its period's spend (${formatMoney(after)}) and its open holds (${formatMoney(others)}) would exceed its blocking budget (${formatMoney(budget)})`,
           limit_amount: formatMoney(budget),
           spend: formatMoney(after),
           exceeded_by: formatMoney(after + others - budget),
