@@ -1,10 +1,20 @@
 // A delivery job's claims and outcome writes read what their batch needs, not the endpoint's backlog: counted by
 // PostgreSQL's own statistics for the transaction (pg_stat_xact_user_tables), on a backlog just recorded and never
-// analysed, the state in which the planner once scanned every delivery of the endpoint at each outcome batch.
+// analysed, the state in which the planner once scanned every delivery of the endpoint at each outcome batch. And
+// the statements a delivery job sends per batch, counted as postgres.js sends them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as repo from '../../service/src/domains/webhooks/repo.ts';
+import { deliverEndpoint } from '../../service/src/domains/webhooks/service.ts';
 import { withTenant, type Tx } from '../../service/src/platform/db.ts';
-import { restAs, signUpTenant, startService, type Harness, type TenantFixture } from '../service/harness.ts';
+import {
+  restAs,
+  serviceDeps,
+  signUpTenant,
+  startService,
+  type Harness,
+  type TenantFixture,
+} from '../service/harness.ts';
+import { startReceiver, type Receiver } from './receiver.ts';
 
 process.env.WEBHOOK_ALLOW_PRIVATE = '1';
 
@@ -74,7 +84,10 @@ describe('webhook delivery reads per batch', () => {
     }));
     const recordReads = await withTenant(harness.database.app, tenant.tenantId, async (tx) => {
       const before = await fetched(tx);
-      await repo.recordAttempts({ db: tx, tenantId: tenant.tenantId }, endpointId, records);
+      await repo.recordAttempts({ db: tx, tenantId: tenant.tenantId }, endpointId, records, {
+        succeeded: true,
+        firstFailureAt: null,
+      });
       return (await fetched(tx)) - before;
     });
     // The attempts' foreign key checks read one delivery each; the outcome update reads its rows by their ctid.
@@ -89,5 +102,66 @@ describe('webhook delivery reads per batch', () => {
     const [{ attempts }] = await harness.database.owner`
       select count(*)::int as attempts from webhook_attempts where endpoint_id = ${endpointId}`;
     expect(attempts).toBe(batch);
+  }, 120_000);
+});
+
+describe('webhook delivery statements per batch', () => {
+  let harness: Harness;
+  let tenant: TenantFixture;
+  let receiver: Receiver;
+  let endpointId: string;
+  const sent: string[] = [];
+  let counting = false;
+
+  beforeAll(async () => {
+    harness = await startService({
+      now: new Date().toISOString(),
+      databaseOptions: {
+        debug: (_connection, query) => {
+          if (counting) sent.push(query.replace(/\s+/g, ' ').trim());
+        },
+      },
+    });
+    receiver = await startReceiver();
+    tenant = await signUpTenant(harness);
+    const endpoint = await restAs(harness, tenant.secretKey)('POST', '/v1/webhook_endpoints', {
+      url: `${receiver.url}/statements`,
+    });
+    endpointId = endpoint.id;
+    await harness.database.owner`
+      insert into notifications (tenant_id, id, type, subject_id, payload, created_at)
+      select ${tenant.tenantId}, gen_random_uuid(), 'credit_grant.expiring', 'statements-' || i, jsonb_build_object('n', i),
+             ${harness.clock.now()}
+      from generate_series(1, 60) i`;
+  }, 120_000);
+
+  afterAll(async () => {
+    await receiver?.close();
+    await harness?.close();
+  });
+
+  it('given 60 due deliveries in batches of 20, sends each claim and each batch of outcomes as one round trip of six and five statements', async () => {
+    counting = true;
+    const result = await deliverEndpoint(serviceDeps(harness), tenant.tenantId, endpointId, { batchSize: 20 });
+    counting = false;
+    expect(result).toEqual({ attempted: 60, more: false });
+    expect(new Set(receiver.received.map((r) => r.id)).size).toBe(60);
+
+    const claims = sent.filter((q) => q.includes('for update skip locked'));
+    const outcomes = sent.filter((q) => q.includes('insert into webhook_attempts'));
+    // Three full claims and a fourth that finds nothing left; one statement per batch writes the log, the
+    // deliveries' outcome and the endpoint's health.
+    expect(claims).toHaveLength(4);
+    expect(outcomes).toHaveLength(3);
+    for (const q of outcomes) {
+      expect(q).toContain('update webhook_deliveries');
+      expect(q).toContain('update webhook_endpoints');
+    }
+    // Each transaction: BEGIN, its role and tenant, synchronous_commit off, its statements, COMMIT.
+    expect(sent.filter((q) => q === 'begin')).toHaveLength(claims.length + outcomes.length);
+    expect(sent).toHaveLength(claims.length * 6 + outcomes.length * 5);
+    const [{ open }] = await harness.database.owner`
+      select count(*)::int as open from webhook_deliveries where endpoint_id = ${endpointId} and status <> 'succeeded'`;
+    expect(open).toBe(0);
   }, 120_000);
 });

@@ -1,13 +1,17 @@
 // One delivery attempt: a signed POST with a deadline, to an address checked before connecting. Redirects are
 // not followed (a 3xx is a failure, as in the Standard Webhooks guidance); only 2xx is success.
-import http from 'node:http';
-import https from 'node:https';
+// Attempts go through undici's dispatcher (a keep-alive connection pool per destination, shared by every job of
+// the process) rather than node:http's client: no request and response stream objects per attempt, which were
+// most of the sender's own CPU beside the receiver's (BENCHMARKS.md, bench:webhooks).
 import net, { type LookupFunction } from 'node:net';
+import { Pool, type Dispatcher } from 'undici';
 import { checkDestination, type Resolver } from './address.ts';
 import { signingKeys, signWithKeys } from './signing.ts';
 
-const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 64 });
+/** Connections one destination may hold open at once, whatever number of jobs send to it. */
+const connectionsPerDestination = 64;
+/** A destination's pool unused this long is closed (its sockets with it). */
+const poolIdleMs = 60_000;
 
 /** How much of the receiver's answer the delivery log keeps. */
 const excerptBytes = 1024;
@@ -64,44 +68,73 @@ export async function prepareDestination(
   });
   if (!destination.ok) return { ok: false, reason: destination.reason };
   const url = new URL(options.url);
-  const entries = destination.addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+  const pool = destinationPool(url, destination.addresses, options.timeoutMs);
+  const path = url.pathname + url.search;
+  const keys = signingKeys(options.secrets);
+  const userAgent = options.userAgent ?? 'Tariff-Webhooks/1.0';
+  const timeoutMs = options.timeoutMs;
+  return {
+    ok: true,
+    send: (attempt) =>
+      post(
+        pool,
+        path,
+        [
+          'content-type',
+          'application/json',
+          'user-agent',
+          userAgent,
+          'webhook-id',
+          attempt.id,
+          'webhook-timestamp',
+          String(attempt.timestamp),
+          'webhook-signature',
+          signWithKeys(keys, attempt.id, attempt.timestamp, attempt.body),
+        ],
+        attempt.body,
+        timeoutMs,
+      ),
+  };
+}
+
+const pools = new Map<string, { pool: Pool; usedAt: number }>();
+let sweptAt = 0;
+
+/**
+ * The keep-alive pool of one origin at the addresses checked for it: its connections go to those addresses only
+ * (its own lookup), never to a second answer of the resolver; a new check with other addresses gets a new pool.
+ */
+function destinationPool(url: URL, addresses: string[], timeoutMs: number): Pool {
+  const now = performance.now();
+  if (now - sweptAt > poolIdleMs) {
+    sweptAt = now;
+    for (const [key, entry] of pools)
+      if (now - entry.usedAt > poolIdleMs) {
+        pools.delete(key);
+        void entry.pool.close().catch(() => {});
+      }
+  }
+  const key = `${url.origin} ${addresses.join(' ')} ${timeoutMs}`;
+  const found = pools.get(key);
+  if (found) {
+    found.usedAt = now;
+    return found.pool;
+  }
+  const entries = addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
   const lookup: LookupFunction = (_hostname, lookupOptions, callback) => {
     if ((lookupOptions as { all?: boolean }).all)
       (callback as unknown as (e: null, a: typeof entries) => void)(null, entries);
     else callback(null, entries[0].address, entries[0].family);
   };
-  const https_ = url.protocol === 'https:';
-  const request = {
-    protocol: url.protocol,
-    hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: url.port || (https_ ? 443 : 80),
-    path: url.pathname + url.search,
-    servername: net.isIP(url.hostname) ? undefined : url.hostname,
-    method: 'POST',
-    agent: https_ ? httpsAgent : httpAgent,
-    lookup,
-  };
-  const keys = signingKeys(options.secrets);
-  const userAgent = options.userAgent ?? 'Tariff-Webhooks/1.0';
-  const transport = https_ ? https : http;
-  return {
-    ok: true,
-    send: (attempt) =>
-      post(
-        transport,
-        request,
-        options.timeoutMs,
-        {
-          'content-type': 'application/json',
-          'content-length': String(Buffer.byteLength(attempt.body)),
-          'user-agent': userAgent,
-          'webhook-id': attempt.id,
-          'webhook-timestamp': String(attempt.timestamp),
-          'webhook-signature': signWithKeys(keys, attempt.id, attempt.timestamp, attempt.body),
-        },
-        attempt.body,
-      ),
-  };
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const pool = new Pool(url.origin, {
+    connections: connectionsPerDestination,
+    connect: { lookup, timeout: timeoutMs, servername: net.isIP(hostname) ? undefined : hostname },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  pools.set(key, { pool, usedAt: now });
+  return pool;
 }
 
 /** One attempt on its own: the destination checked, then the signed POST. */
@@ -119,50 +152,57 @@ export async function sendWebhook(options: SendOptions): Promise<SendResult> {
   return destination.send(options);
 }
 
-function post(
-  transport: typeof http | typeof https,
-  options: http.RequestOptions & https.RequestOptions,
-  timeoutMs: number,
-  headers: http.OutgoingHttpHeaders,
-  body: string,
-): Promise<SendResult> {
+/** One POST on the pool, its answer read to the end (the first 1 KiB kept), within `timeoutMs` from now. */
+function post(pool: Pool, path: string, headers: string[], body: string, timeoutMs: number): Promise<SendResult> {
   const started = performance.now();
-  const elapsed = () => Math.round(performance.now() - started);
   return new Promise<SendResult>((resolve) => {
     let settled = false;
-    const finish = (result: Omit<SendResult, 'latencyMs'>) => {
+    let controller: Dispatcher.DispatchController | undefined;
+    let status: number | null = null;
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    const finish = (ok: boolean, error: string | null) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      resolve({ ...result, latencyMs: elapsed() });
+      resolve({
+        ok,
+        status,
+        latencyMs: Math.round(performance.now() - started),
+        responseExcerpt: error === null ? Buffer.concat(chunks).toString('utf8') : '',
+        error,
+      });
     };
-    const request = transport.request({ ...options, headers }, (response) => {
-      const chunks: Buffer[] = [];
-      let kept = 0;
-      response.on('data', (chunk: Buffer) => {
-        if (kept < excerptBytes) {
-          chunks.push(chunk.subarray(0, excerptBytes - kept));
-          kept += Math.min(chunk.length, excerptBytes - kept);
-        }
-      });
-      response.on('end', () => {
-        const status = response.statusCode ?? 0;
-        finish({
-          ok: status >= 200 && status < 300,
-          status,
-          responseExcerpt: Buffer.concat(chunks).toString('utf8'),
-          error: null,
-        });
-      });
-      response.on('error', (error) =>
-        finish({ ok: false, status: response.statusCode ?? null, responseExcerpt: '', error: describe(error) }),
-      );
-    });
+    // The deadline covers waiting for a connection too: the attempt ends at it whether or not one was given.
     const timer = setTimeout(() => {
-      request.destroy(new Error(`timed out after ${timeoutMs} ms`));
+      const error = new Error(`timed out after ${timeoutMs} ms`);
+      controller?.abort(error);
+      finish(false, error.message);
     }, timeoutMs);
-    request.on('error', (error) => finish({ ok: false, status: null, responseExcerpt: '', error: describe(error) }));
-    request.end(body);
+    pool.dispatch(
+      { path, method: 'POST', headers, body },
+      {
+        onRequestStart(started) {
+          controller = started;
+          if (settled) started.abort(new Error(`timed out after ${timeoutMs} ms`));
+        },
+        onResponseStart(_controller, statusCode) {
+          status = statusCode;
+        },
+        onResponseData(_controller, chunk) {
+          if (kept < excerptBytes) {
+            chunks.push(chunk.subarray(0, excerptBytes - kept));
+            kept += Math.min(chunk.length, excerptBytes - kept);
+          }
+        },
+        onResponseEnd() {
+          finish(status !== null && status >= 200 && status < 300, null);
+        },
+        onResponseError(_controller, error) {
+          finish(false, describe(error));
+        },
+      },
+    );
   });
 }
 

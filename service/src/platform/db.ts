@@ -215,6 +215,12 @@ export interface PipelinedBody<T> {
    * (withTenantPipelined's `releaseBeforeFlush`). False: the COMMIT waits for the disk as usual.
    */
   releaseBeforeFlush?: boolean;
+  /**
+   * Commit without waiting for the disk at all (synchronous_commit off for this transaction): a crash of the
+   * server may forget it, though others saw its effects. Only for writes whose loss leads to work done again,
+   * never to work skipped (a webhook claim or outcome: the delivery is sent again under its webhook-id).
+   */
+  unflushed?: boolean;
 }
 
 /**
@@ -258,7 +264,8 @@ export async function withTenantPipelined<T>(
     // past our COMMIT is flushed. The WAL is flushed in order, so whatever a later transaction decided on top of
     // this one is durable only with it; nothing is answered before the flush.
     const early = body.releaseBeforeFlush === true;
-    const unsynced = early ? [tx`select set_config('synchronous_commit', 'off', true)`.execute()] : [];
+    const unsynced =
+      early || body.unflushed ? [tx`select set_config('synchronous_commit', 'off', true)`.execute()] : [];
     const commit = tx`commit`.execute();
     const flushed = early ? [tx`select txid_current()`.execute()] : [];
     const settled = await Promise.allSettled([...body.writes, ...unsynced, commit, ...flushed]);

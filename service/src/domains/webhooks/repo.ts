@@ -77,19 +77,6 @@ export async function resumeDeliveries({ db, tenantId }: TenantScope, endpointId
     where tenant_id = ${tenantId} and endpoint_id = ${endpointId} and status = 'pending' and next_attempt_at > ${now}`;
 }
 
-/** After an attempt: success clears the failing streak; a failure starts it if none runs. */
-export async function recordEndpointHealth(
-  { db, tenantId }: TenantScope,
-  endpointId: string,
-  outcome: { succeeded: boolean; firstFailureAt: Date | null },
-): Promise<void> {
-  if (outcome.succeeded) {
-    await db`update webhook_endpoints set failing_since = null where tenant_id = ${tenantId} and id = ${endpointId} and failing_since is not null`;
-  } else if (outcome.firstFailureAt) {
-    await db`update webhook_endpoints set failing_since = ${outcome.firstFailureAt} where tenant_id = ${tenantId} and id = ${endpointId} and failing_since is null`;
-  }
-}
-
 /**
  * Disables an enabled endpoint for `reason` (`failing` only when its failing streak began at or before
  * `failingCutoff`); the endpoint as it was disabled, or undefined when it was not.
@@ -249,7 +236,7 @@ export interface ClaimCursor {
 }
 
 /**
- * Takes up to `limit` due deliveries of one endpoint and pushes them to `leaseUntil`, so a second worker skips
+ * Takes up to `limit` due deliveries of one endpoint, if it is enabled, and pushes them to `leaseUntil`, so a second worker skips
  * them and, if this one dies mid-attempt, they fall due again when the lease lapses. In the due index's order,
  * after `after` (the previous claim's end) when given; with the cursor of this claim's end.
  * One statement. The rows are updated by their ctid (a TID scan) and the bodies read by key in a subquery per
@@ -272,6 +259,7 @@ export async function claimDueDeliveries(
       select ctid, message_id, next_attempt_at from webhook_deliveries
       where tenant_id = ${tenantId} and endpoint_id = ${endpointId} and status = 'pending' and next_attempt_at <= ${now}
       ${after ? db`and (next_attempt_at, message_id) > (${after.dueAt}::timestamptz, ${after.messageId})` : db``}
+        and exists (select from webhook_endpoints e where e.tenant_id = ${tenantId} and e.id = ${endpointId} and e.enabled and e.deleted_at is null)
       order by next_attempt_at, message_id
       limit ${limit}
       for update skip locked
@@ -334,48 +322,70 @@ export interface AttemptRecord {
   nextAttemptAt: Date | null;
 }
 
-/** The attempts of one endpoint's batch and their deliveries' new state: two statements, sent together. */
+/** What a batch of attempts says of its endpoint: one succeeded (its failing streak ends), or the first failure. */
+export interface EndpointHealth {
+  succeeded: boolean;
+  firstFailureAt: Date | null;
+}
+
+/**
+ * The attempts of one endpoint's batch, their deliveries' new state and the endpoint's health: one statement, its
+ * rows sent as one JSON text (parsed by the server; no array of each column to encode per attempt), the log's
+ * foreign key checked at its end against the deliveries it updates.
+ * The deliveries are updated by the claimed row versions (a TID fetch per row, as the claim): a delivery changed
+ * since its claim keeps that change. The tenant and endpoint are pinned inside the materialized rows and the
+ * deliveries tied to them, not compared with constants: a constant (tenant, endpoint) key prefix, its selectivity
+ * counted again beside the tenant policy and with no statistics yet for a backlog just recorded, looked like one
+ * row to the planner, which then read the endpoint's every delivery at each outcome batch (a drain's cost grew with
+ * the square of its backlog; test/webhooks/outcomes.test.ts counts the reads). The tenant is also compared on `d`
+ * itself, so the statement names its shard (Citus routes by it), and the TID fetch stays the plan.
+ */
 export async function recordAttempts(
   { db, tenantId }: TenantScope,
   endpointId: string,
   attempts: AttemptRecord[],
+  health: EndpointHealth,
 ): Promise<void> {
   if (attempts.length === 0) return;
-  // Every column goes as text[] (with nulls) and is cast by the server: one parameter type for postgres.js to send.
-  const column = (f: (a: AttemptRecord) => string | number | boolean | Date | null) =>
-    attempts.map((a) => {
-      const value = f(a);
-      return value === null ? null : value instanceof Date ? value.toISOString() : String(value);
-    }) as string[];
-  const inserted = db`
-    insert into webhook_attempts (tenant_id, endpoint_id, message_id, attempt, trigger, started_at, succeeded, status_code, latency_ms, response_excerpt, error)
-    select ${tenantId}, ${endpointId}, * from unnest(
-      ${column((a) => a.messageId)}::text[], ${column((a) => a.attempt)}::text[]::int[], ${column((a) => a.trigger)}::text[],
-      ${column((a) => a.startedAt)}::text[]::timestamptz[], ${column((a) => a.succeeded)}::text[]::boolean[], ${column((a) => a.statusCode)}::text[]::int[],
-      ${column((a) => a.latencyMs)}::text[]::int[], ${column((a) => a.responseExcerpt)}::text[], ${column((a) => a.error)}::text[])`.execute();
-  // By the claimed row versions (a TID fetch per row, as the claim): a delivery changed since its claim keeps that
-  // change. The tenant and endpoint are pinned inside the materialized rows and the deliveries tied to them, not
-  // compared with constants: a constant (tenant, endpoint) key prefix, its selectivity counted again beside the
-  // tenant policy and with no statistics yet for a backlog just recorded, looked like one row to the planner, which
-  // then read the endpoint's every delivery at each outcome batch (all 105,000 per batch in bench:webhooks' drain:
-  // a drain's cost grew with the square of its backlog; test/webhooks/outcomes.test.ts counts the reads). As in
-  // the claim, the endpoint is pinned through the CTE's rows; the tenant is also compared on `d` itself, so the
-  // statement names its shard (Citus routes by it), and the TID fetch stays the plan (outcomes.test.ts).
-  const updated = db`
+  const rows = JSON.stringify(
+    attempts.map((a) => ({
+      row_id: a.rowId,
+      message_id: a.messageId,
+      attempt: a.attempt,
+      trigger: a.trigger,
+      started_at: a.startedAt,
+      succeeded: a.succeeded,
+      status_code: a.statusCode,
+      latency_ms: a.latencyMs,
+      response_excerpt: a.responseExcerpt,
+      error: a.error,
+      status: a.status,
+      next_attempt_at: a.nextAttemptAt,
+    })),
+  );
+  const healthUpdate = health.succeeded
+    ? db`update webhook_endpoints set failing_since = null where tenant_id = ${tenantId} and id = ${endpointId} and failing_since is not null`
+    : health.firstFailureAt
+      ? db`update webhook_endpoints set failing_since = ${health.firstFailureAt} where tenant_id = ${tenantId} and id = ${endpointId} and failing_since is null`
+      : db`select`;
+  await db`
     with u as materialized (
-      select * from unnest(${column((a) => a.rowId)}::text[]::tid[], ${column((a) => a.messageId)}::text[], ${column((a) => a.status)}::text[],
-        ${column((a) => a.attempt)}::text[]::int[], ${column((a) => a.nextAttemptAt)}::text[]::timestamptz[],
-        ${column((a) => a.startedAt)}::text[]::timestamptz[], ${column((a) => a.statusCode)}::text[]::int[], ${column((a) => a.error)}::text[])
-        as u(row_id, message_id, status, attempt, next_attempt_at, started_at, status_code, error),
+      select u.*, k.tenant_id, k.endpoint_id
+      from json_to_recordset(${rows}::text::json) as u(row_id tid, message_id text, attempt int, trigger text, started_at timestamptz,
+          succeeded boolean, status_code int, latency_ms int, response_excerpt text, error text, status text, next_attempt_at timestamptz),
         (select ${tenantId}::uuid as tenant_id, ${endpointId}::uuid as endpoint_id) k
       where k.tenant_id = ${tenantId}
-    )
-    update webhook_deliveries d set status = u.status, attempts = u.attempt, next_attempt_at = u.next_attempt_at,
-      last_attempt_at = u.started_at, last_status_code = u.status_code, last_error = u.error
-    from u
-    where d.ctid = any(array(select row_id from u)) and d.ctid = u.row_id
-      and d.tenant_id = ${tenantId} and d.tenant_id = u.tenant_id and d.endpoint_id = u.endpoint_id and d.message_id = u.message_id`.execute();
-  await Promise.all([inserted, updated]);
+    ), outcomes as (
+      update webhook_deliveries d set status = u.status, attempts = u.attempt, next_attempt_at = u.next_attempt_at,
+        last_attempt_at = u.started_at, last_status_code = u.status_code, last_error = u.error
+      from u
+      where d.ctid = any(array(select row_id from u)) and d.ctid = u.row_id
+        and d.tenant_id = ${tenantId} and d.tenant_id = u.tenant_id and d.endpoint_id = u.endpoint_id and d.message_id = u.message_id
+    ), log as (
+      insert into webhook_attempts (tenant_id, endpoint_id, message_id, attempt, trigger, started_at, succeeded, status_code, latency_ms, response_excerpt, error)
+      select tenant_id, endpoint_id, message_id, attempt, trigger, started_at, succeeded, status_code, latency_ms, response_excerpt, error from u
+    ), health as (${healthUpdate})
+    select`;
 }
 
 export interface Attempt {

@@ -16,7 +16,7 @@ import {
 import type { ApiSchemas } from '../../platform/api.ts';
 import type { Actor } from '../../platform/auth.ts';
 import { requirePermission } from '../../platform/auth.ts';
-import { withTenant, type TenantScope } from '../../platform/db.ts';
+import { withTenant, withTenantPipelined, type TenantScope } from '../../platform/db.ts';
 import { foregroundBusy } from '../../platform/foreground.ts';
 import type { Deps } from '../../platform/deps.ts';
 import { invalid, notFound } from '../../platform/errors.ts';
@@ -515,8 +515,10 @@ export function planAttempts(
 }
 
 /**
- * Records a batch's attempts, the endpoint's health, and disables it on a 410 or after days of failures; whether
- * it was disabled. The log writes and the health update are sent together (one round trip).
+ * Records a batch's attempts and the endpoint's health (one statement in a transaction sent at once, not waiting
+ * for the disk: a server crash that forgot it leaves the deliveries leased, and they are sent again under their
+ * webhook-ids, which Standard Webhooks receivers must tolerate), then disables the endpoint on a 410 or after
+ * days of failures; whether it was disabled.
  */
 async function recordSent(
   deps: Deps,
@@ -528,20 +530,24 @@ async function recordSent(
 ): Promise<boolean> {
   const now = deps.clock.now();
   const records = planAttempts(sent, trigger, now);
-  return withTenant(deps.db, tenantId, async (tx) => {
-    const scope = { db: tx, tenantId };
-    const succeeded = records.some((r) => r.succeeded);
-    const failures = records.filter((r) => !r.succeeded).map((r) => r.startedAt.getTime());
-    await Promise.all([
-      repo.recordAttempts(scope, endpoint.id, records),
-      repo.recordEndpointHealth(scope, endpoint.id, {
+  const succeeded = records.some((r) => r.succeeded);
+  const failures = records.filter((r) => !r.succeeded).map((r) => r.startedAt.getTime());
+  await withTenantPipelined(deps.db, tenantId, async (tx) => ({
+    result: undefined,
+    writes: [
+      repo.recordAttempts({ db: tx, tenantId }, endpoint.id, records, {
         succeeded,
         firstFailureAt: failures.length > 0 ? new Date(Math.min(...failures)) : null,
       }),
-    ]);
+    ],
+    unflushed: true,
+  }));
+  const gone = records.some((r) => r.statusCode === 410);
+  if (!gone && succeeded) return false;
+  return withTenant(deps.db, tenantId, async (tx) => {
+    const scope = { db: tx, tenantId };
     let disabled: repo.Endpoint | undefined;
-    if (records.some((r) => r.statusCode === 410))
-      disabled = await repo.disableEndpoint(scope, endpoint.id, 'gone', now);
+    if (gone) disabled = await repo.disableEndpoint(scope, endpoint.id, 'gone', now);
     else if (!succeeded)
       disabled = await repo.disableEndpoint(
         scope,
@@ -660,17 +666,24 @@ export async function deliverEndpoint(
 
   const claim = async () => {
     const now = deps.clock.now();
-    const found = await withTenant(deps.db, tenantId, async (tx) => {
+    // The endpoint's read and the claim (which claims nothing of a disabled endpoint) go out with BEGIN and COMMIT
+    // at once: one round trip. Not waiting for the disk: a claim a server crash forgot leaves its deliveries due
+    // as they were, sent again (under the same webhook-ids), never skipped.
+    const [current, found] = await withTenantPipelined(deps.db, tenantId, async (tx) => {
       const scope = { db: tx, tenantId };
-      const current = await repo.findEndpoint(scope, endpointId);
-      if (!current?.enabled) return { current, claimed: [] as repo.ClaimedDelivery[], cursor: undefined };
-      return {
-        current,
-        ...(await repo.claimDueDeliveries(scope, endpointId, now, new Date(now.getTime() + lease), batchSize, cursor)),
-      };
+      const read = repo.findEndpoint(scope, endpointId);
+      const claimed = repo.claimDueDeliveries(
+        scope,
+        endpointId,
+        now,
+        new Date(now.getTime() + lease),
+        batchSize,
+        cursor,
+      );
+      return { result: Promise.all([read, claimed]), writes: [read, claimed], unflushed: true };
     });
-    if (!found.current?.enabled) drained = true;
-    else endpoint = found.current;
+    if (!current?.enabled) drained = true;
+    else endpoint = current;
     if (found.claimed.length > 0) {
       const destination = await prepareDestination({
         url: endpoint!.url,
