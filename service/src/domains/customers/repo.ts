@@ -16,6 +16,15 @@ export function customerByExternalId(db: TenantScope['db'], tenantId: string, re
     order by (c.external_id collate "C") limit 1)`;
 }
 
+/** The customer `id` of tenant `tenantId` (SQL expressions of the enclosing query), by its primary key, the same way. */
+export function customerById(
+  db: TenantScope['db'],
+  tenantId: ReturnType<TenantScope['db']>,
+  id: ReturnType<TenantScope['db']>,
+) {
+  return db`(select c.* from customers c where c.tenant_id = ${tenantId} and c.id = ${id} order by c.tenant_id, c.id limit 1)`;
+}
+
 export interface Customer {
   id: string;
   externalId: string;

@@ -2,7 +2,7 @@
 import type { Db, TenantScope } from '../../platform/db.ts';
 import type { HoldStatus, OverrunPolicy } from '@tariff/openapi/schemas/holds';
 import { ratingCurrencySql } from '../customers/rating-currency.ts';
-import { customerByExternalId } from '../customers/repo.ts';
+import { customerByExternalId, customerById } from '../customers/repo.ts';
 
 export interface HoldRow {
   id: string;
@@ -42,8 +42,8 @@ const columns = (db: TenantScope['db']) =>
 /** The columns with the hold's rows above level 0, for the API's reads. */
 const columnsWithLevels = (db: TenantScope['db']) => db`${columns(db)},
   (select coalesce(json_agg(json_build_array(l.level, lc.external_id, l.amount::text, l.captured::text) order by l.level), '[]')
-     from holds l join customers lc on lc.tenant_id = l.tenant_id and lc.id = l.customer_id
-     where l.tenant_id = h.tenant_id and l.id = h.id and l.level > 0) as levels`;
+     from (select l.* from holds l where l.tenant_id = h.tenant_id and l.id = h.id and l.level > 0 offset 0) l
+     cross join lateral ${customerById(db, db`l.tenant_id`, db`l.customer_id`)} lc) as levels`;
 
 function fromDbHold(r: Record<string, any>): HoldRow {
   return {
@@ -101,7 +101,7 @@ export async function findHolds({ db, tenantId }: TenantScope, ids: string[]): P
   const rows = await db`
     select ${columnsWithLevels(db)} from unnest(${[...new Set(ids)]}::text[]) as k(id)
     cross join lateral (select h.* from holds h where h.tenant_id = ${tenantId} and h.id = k.id and h.level = 0 offset 0) h
-    join customers c on c.tenant_id = h.tenant_id and c.id = h.customer_id`;
+    cross join lateral ${customerById(db, db`h.tenant_id`, db`h.customer_id`)} c`;
   return new Map(rows.map((r) => [r.id as string, fromDbHold(r)]));
 }
 
@@ -167,7 +167,8 @@ export async function findHolders(
 /**
  * What each customer's open holds (every level) set aside at `now`, `except` one hold (all its levels): the running
  * total of its open holds (migration 114) less those already past their expiry, so a decision reads one row per
- * customer and the few holds the scheduler has yet to close, however many holds are open.
+ * customer (by its key: "customer_id = any(...)" was planned as a read of the tenant's totals while the table has no
+ * statistics) and the few holds the scheduler has yet to close, however many holds are open.
  */
 export async function sumOpenHoldsByCustomer(
   { db, tenantId }: TenantScope,
@@ -186,8 +187,9 @@ export async function sumOpenHoldsByCustomer(
             db`- coalesce((select sum(case when h.customer_id = t.customer_id and h.status = 'open' and h.expires_at > ${now}
                 then greatest(h.amount - h.captured, 0) end) from holds h where h.tenant_id = t.tenant_id and h.id = ${except}), 0)`
       })::text as held
-    from open_hold_totals t
-    where t.tenant_id = ${tenantId} and t.customer_id = any(${customerIds}::uuid[])`;
+    from unnest(${[...new Set(customerIds)]}::uuid[]) as k(customer_id)
+    cross join lateral (
+      select * from open_hold_totals t where t.tenant_id = ${tenantId} and t.customer_id = k.customer_id offset 0) t`;
   return new Map(rows.map((r) => [r.customer_id as string, r.held as string]));
 }
 
