@@ -16,13 +16,16 @@ interface Sent {
 /** Rows read by the plan's scans (returned and filtered out), every loop counted. */
 function rowsRead(node: Record<string, any>): number {
   const own = node['Relation Name']
-    ? ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0) + (node['Rows Removed by Index Recheck'] ?? 0)) *
+    ? ((node['Actual Rows'] ?? 0) +
+        (node['Rows Removed by Filter'] ?? 0) +
+        (node['Rows Removed by Index Recheck'] ?? 0)) *
       (node['Actual Loops'] ?? 1)
     : 0;
   return own + ((node.Plans as Record<string, any>[] | undefined) ?? []).reduce((sum, n) => sum + rowsRead(n), 0);
 }
 
-const literal = (value: unknown) => (value === null || value === undefined ? 'null' : `'${String(value).replace(/'/g, "''")}'`);
+const literal = (value: unknown) =>
+  value === null || value === undefined ? 'null' : `'${String(value).replace(/'/g, "''")}'`;
 
 describe('placing a hold', () => {
   let sent: Sent[] | undefined;
@@ -90,7 +93,11 @@ describe('placing a hold', () => {
     const few = await readsOfOnePlacement();
     // Holds of the customer and of the tenant's others, some closed (released or extended) on the way.
     for (let i = 0; i < 30; i++)
-      await Promise.all(Array.from({ length: 10 }, (_, k) => place(k < 6 ? target : `c-${String((i * 10 + k) % customers).padStart(2, '0')}`)));
+      await Promise.all(
+        Array.from({ length: 10 }, (_, k) =>
+          place(k < 6 ? target : `c-${String((i * 10 + k) % customers).padStart(2, '0')}`),
+        ),
+      );
     await api.ok('POST', `/v1/customers/${target}/holds/h-0/release`);
     await api.ok('POST', `/v1/customers/${target}/holds/h-1/extend`, { amount: '0.02' });
     const many = await readsOfOnePlacement();

@@ -194,7 +194,12 @@ export async function sumOpenHoldsByCustomer(
 }
 
 /** What the customer's open holds set aside at `now` (those past their expiry no longer count). */
-export async function sumOpenHolds(scope: TenantScope, customerId: string, now: Date, except?: string): Promise<string> {
+export async function sumOpenHolds(
+  scope: TenantScope,
+  customerId: string,
+  now: Date,
+  except?: string,
+): Promise<string> {
   return (await sumOpenHoldsByCustomer(scope, [customerId], now, except)).get(customerId) ?? '0';
 }
 
