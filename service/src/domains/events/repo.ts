@@ -2,7 +2,7 @@
 // document (json_to_recordset), which both sides parse far faster than postgres.js escapes a dozen arrays.
 import type { ReceiptStep } from '@tariff/core-wasm';
 import type { Statement, TenantScope } from '../../platform/db.ts';
-import { customerByExternalId } from '../customers/repo.ts';
+import { customerByExternalId } from '../customers/lookup.ts';
 import { fromDbTerms, type SubscriptionTermsRow } from '../subscriptions/repo.ts';
 import type { AggregateDelta } from './aggregate.ts';
 import type { ChainLevelCharge } from './chain-codec.ts';

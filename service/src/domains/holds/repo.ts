@@ -2,7 +2,7 @@
 import type { Db, TenantScope } from '../../platform/db.ts';
 import type { HoldStatus, OverrunPolicy } from '@tariff/openapi/schemas/holds';
 import { ratingCurrencySql } from '../customers/rating-currency.ts';
-import { customerByExternalId, customerById } from '../customers/repo.ts';
+import { customerByExternalId, customerById } from '../customers/lookup.ts';
 
 export interface HoldRow {
   id: string;

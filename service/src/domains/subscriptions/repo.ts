@@ -1,5 +1,5 @@
 import type { Db, TenantScope } from '../../platform/db.ts';
-import { customerByExternalId } from '../customers/repo.ts';
+import { customerByExternalId } from '../customers/lookup.ts';
 import type { BillingInterval } from '../periods/calendar.ts';
 
 export interface Subscription {

@@ -1,5 +1,5 @@
 import type { Db, TenantScope } from '../../platform/db.ts';
-import { customerByExternalId } from '../customers/repo.ts';
+import { customerByExternalId } from '../customers/lookup.ts';
 import type { Conversion } from '../currency/convert.ts';
 import type { DepletionPolicy, GrantKind } from '@tariff/openapi/schemas/wallets';
 
