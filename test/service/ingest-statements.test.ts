@@ -93,7 +93,8 @@ describe('statements of one ingestion transaction', () => {
       'commit',
     ]);
     const kinds = work.map((query) =>
-      /for update\s*$/i.test(query.trim()) && /customer_periods/.test(query)
+      // The periods' lock: each period by its key, locked in a lateral subquery (periods/repo.ts lockPeriods).
+      /for update\)\s*p\s+order by k\.o\s*$/i.test(query.trim()) && /customer_periods/.test(query)
         ? 'lock'
         : /^\s*(insert|update|with w0)/i.test(query)
           ? 'write'

@@ -2,6 +2,7 @@
 // document (json_to_recordset), which both sides parse far faster than postgres.js escapes a dozen arrays.
 import type { ReceiptStep } from '@tariff/core-wasm';
 import type { Statement, TenantScope } from '../../platform/db.ts';
+import { customerByExternalId } from '../customers/lookup.ts';
 import { fromDbTerms, type SubscriptionTermsRow } from '../subscriptions/repo.ts';
 import type { AggregateDelta } from './aggregate.ts';
 import type { ChainLevelCharge } from './chain-codec.ts';
@@ -480,11 +481,13 @@ export async function findBillingContexts(
            exists (select 1 from scoped_budgets sb where sb.tenant_id = c.tenant_id and sb.customer_id = c.id and sb.enforcement = 'block') as has_blocking_scoped_budget,
            s.started_at, s.anchor_day, s.anchor_month, s.discount_percent::text,
            p.billing_interval, p.allowances, p.minimum_spend::text, p.base_fee::text, p.code as plan_code, p.name as plan_name, p.invoice_grace_seconds
-    from customers c
+    -- Each customer by its key (lateral: "external_id = any(...)" was planned as a scan of the tenant's customers
+    -- while the table has no statistics).
+    from unnest(${[...new Set(externalIds)]}::text[]) as k(external_id)
+    cross join lateral ${customerByExternalId(db, tenantId, db`k.external_id`)} c
     left join customer_wallets w on w.tenant_id = c.tenant_id and w.customer_id = c.id
     left join subscriptions s on s.tenant_id = c.tenant_id and s.customer_id = c.id and s.status = 'active'
-    left join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id
-    where c.tenant_id = ${tenantId} and c.external_id = any(${externalIds}::text[])`;
+    left join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id`;
   return new Map(
     rows.map((r) => [
       r.external_id,

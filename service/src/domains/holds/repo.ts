@@ -2,6 +2,7 @@
 import type { Db, TenantScope } from '../../platform/db.ts';
 import type { HoldStatus, OverrunPolicy } from '@tariff/openapi/schemas/holds';
 import { ratingCurrencySql } from '../customers/rating-currency.ts';
+import { customerByExternalId, customerById } from '../customers/lookup.ts';
 
 export interface HoldRow {
   id: string;
@@ -41,8 +42,8 @@ const columns = (db: TenantScope['db']) =>
 /** The columns with the hold's rows above level 0, for the API's reads. */
 const columnsWithLevels = (db: TenantScope['db']) => db`${columns(db)},
   (select coalesce(json_agg(json_build_array(l.level, lc.external_id, l.amount::text, l.captured::text) order by l.level), '[]')
-     from holds l join customers lc on lc.tenant_id = l.tenant_id and lc.id = l.customer_id
-     where l.tenant_id = h.tenant_id and l.id = h.id and l.level > 0) as levels`;
+     from (select l.* from holds l where l.tenant_id = h.tenant_id and l.id = h.id and l.level > 0 offset 0) l
+     cross join lateral ${customerById(db, db`l.tenant_id`, db`l.customer_id`)} lc) as levels`;
 
 function fromDbHold(r: Record<string, any>): HoldRow {
   return {
@@ -95,9 +96,12 @@ export async function lockHoldLevels({ db, tenantId }: TenantScope, id: string, 
 
 /** The holds (their own rows) among `ids`. */
 export async function findHolds({ db, tenantId }: TenantScope, ids: string[]): Promise<Map<string, HoldRow>> {
+  // Each by its key (lateral: "id = any(...)" was planned as a scan of the tenant's holds while the table has no
+  // statistics, and every placement looks its ids up).
   const rows = await db`
-    select ${columnsWithLevels(db)} from holds h join customers c on c.tenant_id = h.tenant_id and c.id = h.customer_id
-    where h.tenant_id = ${tenantId} and h.id = any(${ids}::text[]) and h.level = 0`;
+    select ${columnsWithLevels(db)} from unnest(${[...new Set(ids)]}::text[]) as k(id)
+    cross join lateral (select h.* from holds h where h.tenant_id = ${tenantId} and h.id = k.id and h.level = 0 offset 0) h
+    cross join lateral ${customerById(db, db`h.tenant_id`, db`h.customer_id`)} c`;
   return new Map(rows.map((r) => [r.id as string, fromDbHold(r)]));
 }
 
@@ -123,14 +127,21 @@ export async function findHolders(
   const rows = await db`
     select r.ref, c.id, c.external_id, c.is_reseller, ${db.unsafe(ratingCurrencySql)} as currency,
       (select coalesce(json_agg(json_build_array(a.id, a.external_id, a.is_reseller, a.currency) order by p.o desc), '[]')
-         from unnest(c.path) with ordinality as p(id, o)
+         -- The path without the customer, then each ancestor (offset 0: not flattened into a join, which was planned
+         -- as every customer of the tenant against the path, even for a customer without a parent).
+         from (select p.id, p.o from unnest(c.path) with ordinality as p(id, o) where p.id <> c.id) p
          cross join lateral (select c.id, c.external_id, c.is_reseller, ${db.unsafe(ratingCurrencySql)} as currency
-           from customers c where c.tenant_id = ${tenantId} and c.id = p.id) a
-         where p.id <> c.id) as ancestors
+           from customers c where c.tenant_id = ${tenantId} and c.id = p.id offset 0) a) as ancestors
     from unnest(${refs.map((r) => r.ref)}::text[], ${refs.map((r) => r.uuid)}::uuid[]) as r(ref, uid)
-    join customers c on c.tenant_id = ${tenantId}
-      and (c.external_id = r.ref
-        or (c.id = r.uid and not exists (select 1 from customers x where x.tenant_id = ${tenantId} and x.external_id = r.ref)))`;
+    -- Each by its key: a join on "external_id = ref or id = uid" read every customer of the tenant per ref. Ordered by
+    -- the key (one row at most, the order costs nothing on the key's index): without statistics, the planner
+    -- otherwise reads the tenant's customers by another index on tenant_id and filters them.
+    cross join lateral (
+      ${customerByExternalId(db, tenantId, db`r.ref`)}
+      union all
+      (select c.* from customers c where c.tenant_id = ${tenantId} and c.id = r.uid
+        and not exists ${customerByExternalId(db, tenantId, db`r.ref`)}
+        order by c.id limit 1)) c`;
   return new Map(
     rows.map((r) => [
       r.ref as string,
@@ -153,7 +164,12 @@ export async function findHolders(
   );
 }
 
-/** What each customer's open holds (every level) set aside at `now`, `except` one hold (all its levels). */
+/**
+ * What each customer's open holds (every level) set aside at `now`, `except` one hold (all its levels): the running
+ * total of its open holds (migration 114) less those already past their expiry, so a decision reads one row per
+ * customer (by its key: "customer_id = any(...)" was planned as a read of the tenant's totals while the table has no
+ * statistics) and the few holds the scheduler has yet to close, however many holds are open.
+ */
 export async function sumOpenHoldsByCustomer(
   { db, tenantId }: TenantScope,
   customerIds: string[],
@@ -161,25 +177,30 @@ export async function sumOpenHoldsByCustomer(
   except?: string,
 ): Promise<Map<string, string>> {
   const rows = await db`
-    select customer_id, coalesce(sum(greatest(amount - captured, 0)), 0)::text as held from holds
-    where tenant_id = ${tenantId} and customer_id = any(${customerIds}::uuid[]) and status = 'open' and expires_at > ${now}
-    ${except === undefined ? db`` : db`and id <> ${except}`}
-    group by customer_id`;
+    select t.customer_id, (t.held
+      - coalesce((select sum(greatest(h.amount - h.captured, 0)) from holds h
+          where h.tenant_id = t.tenant_id and h.customer_id = t.customer_id and h.status = 'open' and h.expires_at <= ${now}), 0)
+      ${
+        except === undefined
+          ? db``
+          : // By the primary key alone (the conditions in the sum): no other index may serve it.
+            db`- coalesce((select sum(case when h.customer_id = t.customer_id and h.status = 'open' and h.expires_at > ${now}
+                then greatest(h.amount - h.captured, 0) end) from holds h where h.tenant_id = t.tenant_id and h.id = ${except}), 0)`
+      })::text as held
+    from unnest(${[...new Set(customerIds)]}::uuid[]) as k(customer_id)
+    cross join lateral (
+      select * from open_hold_totals t where t.tenant_id = ${tenantId} and t.customer_id = k.customer_id offset 0) t`;
   return new Map(rows.map((r) => [r.customer_id as string, r.held as string]));
 }
 
 /** What the customer's open holds set aside at `now` (those past their expiry no longer count). */
 export async function sumOpenHolds(
-  { db, tenantId }: TenantScope,
+  scope: TenantScope,
   customerId: string,
   now: Date,
   except?: string,
 ): Promise<string> {
-  const [row] = await db`
-    select coalesce(sum(greatest(amount - captured, 0)), 0)::text as held from holds
-    where tenant_id = ${tenantId} and customer_id = ${customerId} and status = 'open' and expires_at > ${now}
-    ${except === undefined ? db`` : db`and id <> ${except}`}`;
-  return row.held;
+  return (await sumOpenHoldsByCustomer(scope, [customerId], now, except)).get(customerId) ?? '0';
 }
 
 export type NewHold = Omit<HoldRow, 'customerExternalId' | 'captured' | 'captureCount' | 'closedAt'>;

@@ -109,13 +109,16 @@ export async function lockPeriods(
   const [customerIds, starts] = keyArrays(sorted);
   const [, rows] = await Promise.all([
     missing.length > 0 && insertPeriods({ db, tenantId }, missing, open!.now),
+    // Each period by its key, locked in the keys' order (lateral: a semi-join on the keys was planned, while the table
+    // has no statistics, as a read of every period of the tenant).
     db`
-      select customer_id, period_start, period_end, status, state, amount::text, event_count, credits_applied::text
-      from customer_periods
-      where tenant_id = ${tenantId}
-        and (customer_id, period_start) in (select * from unnest(${customerIds}::uuid[], ${starts}::timestamptz[]))
-      order by customer_id, period_start
-      for update`,
+      select p.* from unnest(${customerIds}::uuid[], ${starts}::timestamptz[]) with ordinality as k(customer_id, period_start, o)
+      cross join lateral (
+        select customer_id, period_start, period_end, status, state, amount::text, event_count, credits_applied::text
+        from customer_periods p
+        where p.tenant_id = ${tenantId} and p.customer_id = k.customer_id and p.period_start = k.period_start
+        for update) p
+      order by k.o`,
   ]);
   for (const r of rows) {
     const row = fromDbPeriod(r);

@@ -1,4 +1,5 @@
 import type { Db, TenantScope } from '../../platform/db.ts';
+import { customerByExternalId } from '../customers/lookup.ts';
 import type { BillingInterval } from '../periods/calendar.ts';
 
 export interface Subscription {
@@ -196,9 +197,12 @@ export async function findAmendmentsByExternalIds(
 ): Promise<Map<string, AmendmentRow[]>> {
   const byCustomer = new Map<string, AmendmentRow[]>();
   if (externalIds.length === 0) return byCustomer;
+  // Each customer by its key, its amendments by the customer (lateral: a semi-join on "external_id = any(...)" was
+  // planned as a scan of the tenant's customers while the tables have no statistics).
   const rows = await db`
-    ${selectAmendments(db, tenantId)}
-      and a.customer_id in (select id from customers where tenant_id = ${tenantId} and external_id = any(${externalIds}::text[]))
+    select a.* from unnest(${[...new Set(externalIds)]}::text[]) as k(external_id)
+    cross join lateral ${customerByExternalId(db, tenantId, db`k.external_id`)} c
+    cross join lateral (${selectAmendments(db, tenantId)} and a.customer_id = c.id offset 0) a
     order by a.customer_id, a.effective_at`;
   for (const r of rows) byCustomer.set(r.customer_id, [...(byCustomer.get(r.customer_id) ?? []), fromDbAmendment(r)]);
   return byCustomer;
