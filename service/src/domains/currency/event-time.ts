@@ -38,20 +38,26 @@ export interface EventContribution {
   lines: Map<string, bigint>;
 }
 
+/** The interval of `bounds` (sorted instants) that `at` falls in: i, from bounds[i - 1] (inclusive) to bounds[i]. */
+export function intervalOf(bounds: readonly Date[], at: Date): number {
+  let low = 0;
+  let high = bounds.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (bounds[middle].getTime() <= at.getTime()) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
 /** The contributions summed by the interval of `bounds` (sorted instants) they fall in. */
 export function slicesOf(contributions: readonly EventContribution[], bounds: readonly Date[]): EventSlice[] {
   const slices = new Map<number, EventSlice & { lines: Map<string, bigint> }>();
   for (const c of contributions) {
-    // Interval i: from bounds[i - 1] (inclusive) to bounds[i]; found by binary search.
-    let low = 0;
-    let high = bounds.length;
-    while (low < high) {
-      const middle = (low + high) >> 1;
-      if (bounds[middle].getTime() <= c.at.getTime()) low = middle + 1;
-      else high = middle;
-    }
-    let slice = slices.get(low);
-    if (!slice) slices.set(low, (slice = { amount: 0n, events: 0, firstAt: c.at, lastAt: c.at, lines: new Map() }));
+    const interval = intervalOf(bounds, c.at);
+    let slice = slices.get(interval);
+    if (!slice)
+      slices.set(interval, (slice = { amount: 0n, events: 0, firstAt: c.at, lastAt: c.at, lines: new Map() }));
     slice.amount += c.amount;
     slice.events += 1;
     if (c.at.getTime() < slice.firstAt.getTime()) slice.firstAt = c.at;

@@ -19,8 +19,7 @@ import {
   displayRate,
   latestAmong,
   rateChangeInstants,
-  slicesOf,
-  type EventContribution,
+  type EventSlice,
   weightedRate,
   type EventConversionResult,
 } from './event-time.ts';
@@ -195,16 +194,16 @@ export async function findConversions(
 /**
  * The event policy's conversions of `from` into `to` for periods (customerId, start, end): each period's events
  * converted at the rates in force at their times, and the period end's rate for the lines no event made
- * (event-time.ts). `contributions`: each period's events (and, for a reseller, its levels of its children's
- * events) by periodKey, as the invoices domain reads and keys them by line. One read: the rates of the window.
- * Keyed by periodKey.
+ * (event-time.ts). `slicesOf`: a period's events (and, for a reseller, its levels of its children's events), by
+ * periodKey, summed by the intervals of the bounds given, as the invoices domain reads and keys them by line. One
+ * read: the rates of the window. Keyed by periodKey.
  */
 export async function findEventConversions(
   scope: TenantScope,
   from: string,
   to: string,
   periods: (PeriodKey & { end: Date })[],
-  contributions: Map<string, EventContribution[]>,
+  slicesOf: (periodKey: string, bounds: readonly Date[]) => EventSlice[],
 ): Promise<Map<string, FindRateResult>> {
   const result = new Map<string, FindRateResult>();
   if (periods.length === 0) return result;
@@ -219,7 +218,7 @@ export async function findEventConversions(
   const bounds = rateChangeInstants(rates);
   for (const period of periods) {
     const key = periodKey(period);
-    const events = convertEventSlices(from, to, slicesOf(contributions.get(key) ?? [], bounds), rates);
+    const events = convertEventSlices(from, to, slicesOf(key, bounds), rates);
     if (!events.ok) {
       result.set(key, events);
       continue;

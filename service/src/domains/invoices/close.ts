@@ -288,12 +288,24 @@ export async function closePeriods(
         now,
       );
     }
+    // Writes after the invoice numbers are taken hold the issuer's sequence (numbering.ts) until the commit, and
+    // every other close of the tenant waits for it: what needs no number is written before, and the rest is sent
+    // without waiting between statements (they run in order on the transaction's connection).
+    const finalWrites: Promise<unknown>[] = [];
     if (due.length > 0) {
-      await periodsRepo.closePeriods(
-        scope,
-        due.map((d) => ({ customerId: d.invoice.customerId, start: d.invoice.periodStart })),
-        now,
-      );
+      await Promise.all([
+        periodsRepo.closePeriods(
+          scope,
+          due.map((d) => ({ customerId: d.invoice.customerId, start: d.invoice.periodStart })),
+          now,
+        ),
+        repo.assignAdjustments(
+          scope,
+          due.flatMap((d) =>
+            (adjustmentsOf.get(d.invoice.id) ?? []).map((a) => ({ id: a.id, invoiceId: d.invoice.id })),
+          ),
+        ),
+      ]);
       const numbers = await allocateInvoiceNumbers(
         scope,
         due.map((d) => d.invoice.customerId),
@@ -304,24 +316,22 @@ export async function closePeriods(
         kind: d.total === 0n ? ('statement' as const) : ('invoice' as const),
         ...numbers[i],
       }));
-      await closeRepo.markFinalized(scope, finalized, now);
-      await repo.assignAdjustments(
-        scope,
-        finalized.flatMap((f) => (adjustmentsOf.get(f.id) ?? []).map((a) => ({ id: a.id, invoiceId: f.id }))),
-      );
-      await postTransactions(
-        scope,
-        finalized.flatMap((f) =>
-          invoicePostings(
-            { ...f.draft.invoice, number: f.number },
-            f.draft.lines,
-            'invoice_finalized',
-            now,
-            1n,
-            f.draft.totals!.tax,
+      finalWrites.push(
+        closeRepo.markFinalized(scope, finalized, now),
+        postTransactions(
+          scope,
+          finalized.flatMap((f) =>
+            invoicePostings(
+              { ...f.draft.invoice, number: f.number },
+              f.draft.lines,
+              'invoice_finalized',
+              now,
+              1n,
+              f.draft.totals!.tax,
+            ),
           ),
+          now,
         ),
-        now,
       );
       for (const f of finalized) {
         notifications.push(
@@ -346,8 +356,11 @@ export async function closePeriods(
       }
     }
     // One statement for the batch's notifications (and, by its trigger, their webhook messages).
-    await notify.recordManyOnce(scope, notifications);
-    await auditRepo.insertAuditEntries(scope, audit);
+    await Promise.all([
+      ...finalWrites,
+      notify.recordManyOnce(scope, notifications),
+      auditRepo.insertAuditEntries(scope, audit),
+    ]);
     return { drafted: drafts.length, finalized: due.length };
   });
 }

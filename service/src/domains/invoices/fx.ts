@@ -5,7 +5,7 @@
 import { formatMoney, toNano } from '../../platform/money.ts';
 import { AppError, type FieldProblem } from '../../platform/errors.ts';
 import { convertNano, type Conversion, type FxPolicy } from '../currency/convert.ts';
-import { convertNanoByFraction, weightedRate, type EventContribution } from '../currency/event-time.ts';
+import { convertNanoByFraction, intervalOf, weightedRate, type EventSlice } from '../currency/event-time.ts';
 import type { Period } from '../periods/calendar.ts';
 import { aggregateLines } from './aggregates.ts';
 import { micro, roundLines, type DraftLine } from './build.ts';
@@ -106,20 +106,40 @@ function rowKeyOf(row: AggregateDelta): string | undefined {
 }
 
 /**
- * Pure: a period's ratings as the event policy weighs them: each one's time, what it leaves to bill, and what it
- * brings to each event line (the invoice aggregates' grouping, aggregates.ts, so the same rows as the lines').
+ * Pure: a period's ratings as the event policy weighs them, summed by the interval of `bounds` (the instants where
+ * the rate may change, event-time.ts) each falls in: what they leave to bill, and what they bring to each event
+ * line (the invoice aggregates' grouping, aggregates.ts, so the same rows as the lines'). The ratings of an
+ * interval are aggregated together, one aggregateLines call for the period (its customer key is the interval), so
+ * the cost is the steps', not a map and a key per event.
  */
-export function eventContributionsOf(ratings: readonly PeriodRating[]): EventContribution[] {
+export function eventSlicesOf(ratings: readonly PeriodRating[], bounds: readonly Date[]): EventSlice[] {
   const epoch = new Date(0);
-  return ratings.map((r) => {
-    const lines = new Map<string, bigint>();
-    const rows = aggregateLines([{ ...r, customerId: '', periodStart: epoch }]);
-    for (const row of rows) {
-      const key = rowKeyOf(row);
-      if (key !== undefined) lines.set(key, (lines.get(key) ?? 0n) + toNano(row.amount));
-    }
-    return { at: r.occurredAt, amount: toNano(r.amount), lines };
+  const times = new Map<string, { firstAt: Date; lastAt: Date }>();
+  const lines = ratings.map((r) => {
+    const interval = String(intervalOf(bounds, r.occurredAt));
+    const seen = times.get(interval);
+    if (!seen) times.set(interval, { firstAt: r.occurredAt, lastAt: r.occurredAt });
+    else if (r.occurredAt.getTime() < seen.firstAt.getTime()) seen.firstAt = r.occurredAt;
+    else if (r.occurredAt.getTime() > seen.lastAt.getTime()) seen.lastAt = r.occurredAt;
+    return { ...r, customerId: interval, periodStart: epoch };
   });
+  const slices = new Map<string, EventSlice & { lines: Map<string, bigint> }>();
+  for (const row of aggregateLines(lines)) {
+    let slice = slices.get(row.customerId);
+    if (!slice)
+      slices.set(
+        row.customerId,
+        (slice = { amount: 0n, events: 0, ...times.get(row.customerId)!, lines: new Map<string, bigint>() }),
+      );
+    if (row.step === 'total') {
+      slice.amount = toNano(row.amount);
+      slice.events = Number(row.events);
+      continue;
+    }
+    const key = rowKeyOf(row);
+    if (key !== undefined) slice.lines.set(key, (slice.lines.get(key) ?? 0n) + toNano(row.amount));
+  }
+  return [...slices.values()];
 }
 
 /**

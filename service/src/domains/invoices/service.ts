@@ -23,7 +23,7 @@ import { findConversions, findEventConversions, readSettings } from '../currency
 import {
   conversionInstant,
   convertLines,
-  eventContributionsOf,
+  eventSlicesOf,
   fxRateMissing,
   FxRateMissingError,
   missingLineRate,
@@ -188,8 +188,9 @@ export async function conversionsFor(
   const result = new Map<string, Conversion | { from: string; to: string; at: Date; policy: FxPolicy }>();
   if (policy === 'event') {
     const ratings = await repo.listPeriodRatings(scope, periods);
-    const contributions = new Map([...ratings].map(([key, list]) => [key, eventContributionsOf(list)]));
-    const found = await findEventConversions(scope, from, to, periods, contributions);
+    const found = await findEventConversions(scope, from, to, periods, (key, bounds) =>
+      eventSlicesOf(ratings.get(key) ?? [], bounds),
+    );
     for (const [key, f] of found) result.set(key, f.ok ? f.conversion : { from, to, at: f.at, policy });
     return result;
   }
