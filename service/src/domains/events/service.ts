@@ -136,14 +136,6 @@ const maxKnownPeriods = 1_000_000;
 const splitAtEvents = 200;
 
 /**
- * Groups of fewer events (one-event requests gathered by the coalescer) run with each statement planned once per
- * connection: a dozen statements under row-level security, each planned again at every execution, cost PostgreSQL
- * more to plan than to run for a few events (EXPLAIN of a group's statements, BENCHMARKS.md). Larger batches keep
- * plans made for their sizes.
- */
-const genericPlansBelowEvents = splitAtEvents;
-
-/**
  * Rates the events of one or more requests. A transaction id seen earlier in the list (same request or another)
  * takes the first occurrence's fate: "duplicate" of an accepted or duplicate event, the same rejection as a
  * rejected one. If one of the two transactions fails after the other committed, the committed events' outcomes
@@ -209,11 +201,10 @@ async function rateAndStoreWithRetries(deps: Deps, tenantId: string, candidates:
   if (!known) knownPeriods.set(deps.db, (known = new Set()));
   for (let attempt = 1; ; attempt++) {
     try {
-      const { outcomes, locked } = await withTenantPipelined(
-        deps.db,
-        tenantId,
-        (tx) => rateAndStore(tx, tenantId, candidates, deps.clock.now(), known),
-        { genericPlans: candidates.length < genericPlansBelowEvents },
+      // Plans made for each group's size: generic plans (withTenantPipelined's genericPlans) cost PostgreSQL more
+      // in batches of 100 than the planning they save (BENCHMARKS.md).
+      const { outcomes, locked } = await withTenantPipelined(deps.db, tenantId, (tx) =>
+        rateAndStore(tx, tenantId, candidates, deps.clock.now(), known),
       );
       // Committed now: the periods it locked exist.
       if (known.size + locked.length > maxKnownPeriods) known.clear();
