@@ -171,13 +171,17 @@ export function withinSubtree<T>(scope: { tenantId: string; subtreeRootId?: stri
   return subtreeScope.run({ tenantId: scope.tenantId, rootCustomerId: scope.subtreeRootId }, fn);
 }
 
-/** The transaction's role and tenant (sent at once, answered in order), and its connection's backend pid to `onPid`. */
-function enterTenant(tx: Tx, tenantId: string, onPid: (pid: number) => void) {
+/**
+ * The transaction's role and tenant (sent at once, answered in order), with `genericPlans` its plan cache mode too
+ * (withTenantPipelined), and its connection's backend pid to `onPid`. One statement: a setting more costs no more.
+ */
+function enterTenant(tx: Tx, tenantId: string, onPid: (pid: number) => void, genericPlans = false) {
   const scope = subtreeScope.getStore();
   if (scope && scope.tenantId !== tenantId) throw new Error('a subtree-scoped request opened another tenant');
+  const plans = genericPlans ? tx`, set_config('plan_cache_mode', 'force_generic_plan', true)` : tx``;
   const settings = scope
-    ? tx`select set_config('role', ${SERVICE_ROLE}, true), set_config('app.tenant_id', ${tenantId}, true), set_config('app.subtree_root', ${scope.rootCustomerId}, true)`.execute()
-    : tx`select set_config('role', ${SERVICE_ROLE}, true), set_config('app.tenant_id', ${tenantId}, true)`.execute();
+    ? tx`select set_config('role', ${SERVICE_ROLE}, true), set_config('app.tenant_id', ${tenantId}, true), set_config('app.subtree_root', ${scope.rootCustomerId}, true)${plans}`.execute()
+    : tx`select set_config('role', ${SERVICE_ROLE}, true), set_config('app.tenant_id', ${tenantId}, true)${plans}`.execute();
   void settings.then(
     (r) => onPid(r.state.pid),
     () => {},
@@ -248,13 +252,10 @@ export async function withTenantPipelined<T>(
   let committed = false;
   try {
     const begin = tx`begin`.execute();
-    const plans = options.genericPlans
-      ? tx`select set_config('plan_cache_mode', 'force_generic_plan', true)`.execute()
-      : undefined;
-    const settings = enterTenant(tx, tenantId, (backend) => (pid = backend));
+    const settings = enterTenant(tx, tenantId, (backend) => (pid = backend), options.genericPlans);
     let body: PipelinedBody<T>;
     try {
-      [, , , body] = await Promise.all([begin, plans, settings, fn(tx)]);
+      [, , body] = await Promise.all([begin, settings, fn(tx)]);
     } catch (error) {
       await tx`rollback`.catch(() => {});
       throw error;

@@ -215,6 +215,8 @@ async function rateAndStoreWithRetries(deps: Deps, tenantId: string, candidates:
   if (!known) knownPeriods.set(deps.db, (known = new Set()));
   for (let attempt = 1; ; attempt++) {
     try {
+      // Plans made for each group's size: generic plans (withTenantPipelined's genericPlans) cost PostgreSQL more
+      // in batches of 100 than the planning they save (BENCHMARKS.md).
       const { outcomes, locked, roots } = await withTenantPipelined(deps.db, tenantId, (tx) =>
         rateAndStore(tx, tenantId, candidates, deps.clock.now(), known),
       );
