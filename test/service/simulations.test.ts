@@ -193,6 +193,53 @@ describe('simulations.run', () => {
     expect(await countRows()).toEqual(before);
   });
 
+  it('lists the events the draft cannot rate, refused by the kernel or before it, and totals the others', async () => {
+    const run = async (rateCards: unknown[]) => {
+      const result = await trpc(
+        harness,
+        'mutation',
+        'simulations.run',
+        { price_book: 'llm', draft: { effective_from: '2026-06-01T00:00:00Z', rate_cards: rateCards }, ...february },
+        viewer,
+      );
+      expect(result.status, JSON.stringify(result.error)).toBe(200);
+      return result.body;
+    };
+    // Input less five times output, $1/M: b1's (200k - 5 x 50k) comes out negative and the kernel refuses it.
+    const negative = await run([
+      {
+        id: 'gpt-4o',
+        match: { model: 'gpt-4o' },
+        charges: [{ dimension: 'uncached', price: { model: 'per_unit', rate: '1' } }],
+        dimensions: { uncached: { formula: { input_tokens: 1, output_tokens: -5 } } },
+      },
+    ]);
+    expect(negative.unratable).toEqual([
+      {
+        transaction_id: 'b1',
+        customer_id: 'beta',
+        code: 'negative_quantity',
+        message: 'dimension uncached came out negative',
+      },
+    ]);
+    expect(negative.unratable_count).toBe(1);
+    // alpha: 300k + 400k uncached; gamma: g1's 100k (g2 was rated by "other"); beta rated nothing and is not listed.
+    expect(negative.customers.map((c: any) => [c.customer_id, c.events, c.new_revenue])).toEqual([
+      ['gamma', 1, '0.100000000'],
+      ['alpha', 2, '0.700000000'],
+    ]);
+    // No card for the events' model: each refused before the kernel, every one listed.
+    const noCard = await run([{ ...card('5', '8'), id: 'gpt-5', match: { model: 'gpt-5' } }]);
+    const byTransaction = (u: any) => [u.transaction_id, u.code];
+    expect(noCard.unratable.map(byTransaction).sort()).toEqual([
+      ['a1', 'no_rate_card'],
+      ['a2', 'no_rate_card'],
+      ['b1', 'no_rate_card'],
+      ['g1', 'no_rate_card'],
+    ]);
+    expect(noCard.total.events).toBe(0);
+  });
+
   it('rates the period from its start under the draft: a graduated tier counts the whole month', async () => {
     const result = await trpc(
       harness,

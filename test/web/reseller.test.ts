@@ -202,6 +202,63 @@ describe("a reseller's pages in the browser", () => {
     expect(errors).toEqual([]);
   });
 
+  it("edits the tax numbers printed on the reseller's invoices, a wrong one refused at its field as over REST", async () => {
+    await page.goto('/dashboard/customers/res');
+    await page.getByTestId('reseller-brand').waitFor();
+    expect(await page.locator('[data-brand-field="tax_ids"]').textContent()).toBe('—');
+    // A German VAT number with a wrong check digit beside a valid British one: refused at its row's field.
+    await page.getByRole('button', { name: 'Add a tax number' }).click();
+    await page.getByLabel('Country of tax number 1').fill('DE');
+    await page.getByLabel('Tax number 1', { exact: true }).fill('DE 136 695 977');
+    await page.getByRole('button', { name: 'Add a tax number' }).click();
+    await page.getByLabel('Country of tax number 2').fill('GB');
+    await page.getByLabel('Tax number 2', { exact: true }).fill('GB980780684');
+    await page.getByRole('button', { name: 'Save the brand' }).click();
+    const rowError = page.locator('[data-field="tax_ids.0.tax_id"]');
+    await rowError.waitFor();
+    const refused = await fetch(`${harness.url}/v1/customers/res/brand`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        tax_ids: [
+          { jurisdiction: 'DE', tax_id: 'DE 136 695 977' },
+          { jurisdiction: 'GB', tax_id: 'GB980780684' },
+        ],
+      }),
+    });
+    expect(refused.status).toBe(400);
+    const details = (await refused.json()).error.details as { field: string; reason: string }[];
+    expect(details.map((d) => d.field)).toEqual(['tax_ids.0.tax_id']);
+    expect(await rowError.textContent()).toBe(details[0].reason);
+    expect((await call('GET', '/v1/customers/res/brand')).tax_ids).toEqual([]);
+
+    // Corrected: stored as checked (compact), shown on the page as the API gives them.
+    await page.getByLabel('Tax number 1', { exact: true }).fill('DE 136 695 976');
+    await page.getByRole('button', { name: 'Save the brand' }).click();
+    await page.getByText(/^Saved: its end users' portal/).waitFor();
+    const saved = (await call('GET', '/v1/customers/res/brand')).tax_ids;
+    expect(saved).toEqual([
+      { jurisdiction: 'DE', tax_id: 'DE136695976' },
+      { jurisdiction: 'GB', tax_id: 'GB980780684' },
+    ]);
+    await expect
+      .poll(() => page.locator('[data-brand-field="tax_ids"]').textContent())
+      .toBe('DE DE136695976, GB GB980780684');
+    expect(await page.getByLabel('Tax number 1', { exact: true }).inputValue()).toBe('DE136695976');
+    // The registrations where it collects tax are another list, left as they were.
+    expect((await call('GET', '/v1/customers/res/brand')).tax_registrations).toHaveLength(1);
+    await capture(page, '54-reseller-brand-tax-ids');
+
+    // Removing one keeps the other.
+    await page.getByRole('button', { name: 'Remove tax number 1' }).click();
+    await page.getByRole('button', { name: 'Save the brand' }).click();
+    await expect
+      .poll(async () => (await call('GET', '/v1/customers/res/brand')).tax_ids)
+      .toEqual([{ jurisdiction: 'GB', tax_id: 'GB980780684' }]);
+    await expect.poll(() => page.locator('[data-brand-field="tax_ids"]').textContent()).toBe('GB GB980780684');
+    expect(errors).toEqual([]);
+  });
+
   it("charts the reseller's end users' usage per meter, equal to the REST series, where it said no usage", async () => {
     await page.goto('/dashboard/customers/res');
     await page.getByTestId('subtree-usage').waitFor();

@@ -36,6 +36,8 @@ type BrandForm = Record<BrandFieldName, string> & {
   region: string;
   prices_include_tax: boolean;
   tax_registrations: RegistrationRow[];
+  /** The tax ids printed on its invoices (each row both fields). */
+  tax_ids: RegistrationRow[];
   /** Not an input: where the server's problems with the uploaded logo are shown. */
   logo?: string;
 };
@@ -51,6 +53,7 @@ function formOf(brand: ResellerBrand): BrandForm {
     region: brand.region ?? '',
     prices_include_tax: brand.prices_include_tax ?? false,
     tax_registrations: fromApiRegistrations(brand.tax_registrations ?? []),
+    tax_ids: fromApiRegistrations(brand.tax_ids ?? []),
   };
 }
 
@@ -65,6 +68,9 @@ function readDataUrl(file: File): Promise<string> {
     reader.readAsDataURL(file);
   });
 }
+
+/** The tax ids' rows, labelled apart from the registrations' in the same form. */
+const taxIdLabels = { jurisdiction: 'Country of tax number', taxId: 'Tax number', noun: 'tax number' };
 
 export function ResellerPanel({ id }: { id: string }) {
   return (
@@ -93,6 +99,7 @@ function ResellerBrandCard({ id }: { id: string }) {
         region: values.region.trim() || null,
         prices_include_tax: values.prices_include_tax,
         tax_registrations: toApiRegistrations(values.tax_registrations),
+        tax_ids: values.tax_ids.map((r) => ({ jurisdiction: r.jurisdiction.trim(), tax_id: r.tax_id.trim() })),
         ...(logo === undefined ? {} : { logo: logo && logo.dataUrl }),
       }),
     ['portal.resellerBrand', 'portal.resellerLogo'],
@@ -198,6 +205,10 @@ function ResellerBrandCard({ id }: { id: string }) {
           <fieldset>
             <legend>Where it collects tax</legend>
             <RegistrationRows form={form} name="tax_registrations" hint="DE, GB, CA-QC, EU (OSS)" />
+          </fieldset>
+          <fieldset>
+            <legend>Tax numbers printed on its invoices</legend>
+            <RegistrationRows form={form} name="tax_ids" hint="DE, GB, CA-QC" labels={taxIdLabels} taxIdRequired />
           </fieldset>
           <ErrorBanner error={save.error} />
           <button type="submit" disabled={save.isPending}>
