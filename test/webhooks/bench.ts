@@ -3,12 +3,13 @@
 // (1) Deliveries per second of a backlog of --deliveries messages to one endpoint (claim, sign, POST, record),
 //     from the first request the receiver got to the last (the time before the first, the dispatcher's tick and
 //     pg-boss's poll, is reported apart), beside a plain HTTP POST loop of bodies of the same size to the same
-//     receiver at the same concurrency (keep-alive, no database, no signing): the floor. Goal: at least half the
-//     plain loop's rate.
+//     receiver at the same concurrency (keep-alive, no database, no signing) on node:http and on undici (the
+//     sender's client): the floor. Goal: at least half the faster loop's rate.
 // (2) A backlog of --messages (100,000) drains while POST /v1/events batches of --batch events are sent at
 //     --concurrency for --ingest-seconds: the ingestion rate during the drain beside the rate without it (goal: at
 //     least 0.9 of it), the drain's rate while ingestion runs and the whole drain's time.
 import http from 'node:http';
+import { Pool } from 'undici';
 import { startWebhookDispatcher } from '../../service/src/domains/webhooks/jobs.ts';
 import { startJobRunner } from '../billing/jobs-harness.ts';
 import { exampleBook, restAs, signUpTenant, startService } from '../service/harness.ts';
@@ -116,6 +117,29 @@ await Promise.all(
 );
 const plainRate = deliveries / ((performance.now() - plainStarted) / 1000);
 log(`plain POST loop: ${plainRate.toFixed(0)}/s`);
+// The same loop on undici, the sender's own HTTP client: the goal is judged against the faster of the two loops, so
+// a faster client alone cannot meet it.
+const pool = new Pool(receiver.url, { connections: inFlight });
+next = 0;
+const undiciStarted = performance.now();
+await Promise.all(
+  Array.from({ length: inFlight }, async () => {
+    while (next++ < deliveries) {
+      const response = await pool.request({
+        path: '/plain',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: sampleBody,
+      });
+      await response.body.dump();
+      if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}`);
+    }
+  }),
+);
+const undiciRate = deliveries / ((performance.now() - undiciStarted) / 1000);
+await pool.close();
+log(`plain POST loop on undici: ${undiciRate.toFixed(0)}/s`);
+const fastestLoop = Math.max(plainRate, undiciRate);
 receiver.received.length = 0;
 
 // (2) Ingestion with and without a backlog draining.
@@ -194,9 +218,11 @@ const report = {
     first_delivery_after_seconds: Number(firstAfterSeconds.toFixed(2)),
     deliveries_per_second: Math.round(deliveryRate),
     plain_post_loop_per_second: Math.round(plainRate),
+    plain_undici_loop_per_second: Math.round(undiciRate),
     ratio: Number((deliveryRate / plainRate).toFixed(3)),
+    ratio_to_fastest_loop: Number((deliveryRate / fastestLoop).toFixed(3)),
     goal_ratio: 0.5,
-    goal_met: deliveryRate / plainRate >= 0.5,
+    goal_met: deliveryRate / fastestLoop >= 0.5,
   },
   backlog: {
     messages: backlog,
