@@ -95,6 +95,13 @@ export async function startService(config: Config, options: StartOptions = {}): 
     requestTimeoutMs: config.requestTimeoutMs,
     jobs,
   });
+  // What was started before the server, stopped in reverse: on a refused port and on stop.
+  const stopBackground = async () => {
+    await webhookDispatcher.stop();
+    await jobs.stop();
+    await db.end({ timeout: 5 });
+    await target.stop();
+  };
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -105,10 +112,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
       options.host ? server.listen(config.port, options.host, listening) : server.listen(config.port, listening);
     });
   } catch (error) {
-    await webhookDispatcher.stop();
-    await jobs.stop();
-    await db.end({ timeout: 5 });
-    await target.stop();
+    await stopBackground();
     throw listenError(error, config.port);
   }
   const { port } = server.address() as AddressInfo;
@@ -129,10 +133,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
           server.close(resolve);
           server.closeAllConnections();
         });
-        await webhookDispatcher.stop();
-        await jobs.stop();
-        await db.end({ timeout: 5 });
-        await target.stop();
+        await stopBackground();
       })()),
   };
 }

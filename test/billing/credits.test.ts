@@ -300,28 +300,29 @@ describe('real-time credits and the ledger', () => {
         }),
       ).rejects.toThrow(/permission denied/);
     }
-    // An unbalanced posting is refused by the database itself.
-    await expect(
+    // A posting written past the service, straight as the service role: its transaction and its entries.
+    const forge = (id: string, entries: [account: string, amount: number][]) =>
       harness.database.app.begin(async (tx) => {
         await tx`select set_config('app.tenant_id', ${tenant.tenantId}, true)`;
         await tx`insert into ledger_transactions (tenant_id, id, kind, currency, reference, occurred_at, recorded_at)
-                 values (${tenant.tenantId}, '00000000-0000-4000-8000-000000000001', 'grant_issued', 'USD', 'forged', now(), now())`;
+                 values (${tenant.tenantId}, ${id}, 'grant_issued', 'USD', 'forged', now(), now())`;
         await tx`insert into ledger_entries (tenant_id, transaction_id, line, account, amount)
-                 values (${tenant.tenantId}, '00000000-0000-4000-8000-000000000001', 0, 'revenue:usage:USD', -1)`;
-      }),
-    ).rejects.toThrow(/does not balance/);
+                 select ${tenant.tenantId}, ${id}, e.line - 1, e.account, e.amount
+                 from unnest(${entries.map((e) => e[0])}::text[], ${entries.map((e) => e[1])}::numeric[])
+                   with ordinality as e(account, amount, line)`;
+      });
+    // An unbalanced posting is refused by the database itself.
+    await expect(forge('00000000-0000-4000-8000-000000000001', [['revenue:usage:USD', -1]])).rejects.toThrow(
+      /does not balance/,
+    );
     // So is a posting that sums to zero across two currencies.
     await harness.database.owner`insert into ledger_accounts (tenant_id, code, kind, currency, created_at)
                                   values (${tenant.tenantId}, 'forged:EUR', 'revenue', 'EUR', now())`;
     await expect(
-      harness.database.app.begin(async (tx) => {
-        await tx`select set_config('app.tenant_id', ${tenant.tenantId}, true)`;
-        await tx`insert into ledger_transactions (tenant_id, id, kind, currency, reference, occurred_at, recorded_at)
-                 values (${tenant.tenantId}, '00000000-0000-4000-8000-000000000002', 'grant_issued', 'USD', 'forged', now(), now())`;
-        await tx`insert into ledger_entries (tenant_id, transaction_id, line, account, amount)
-                 values (${tenant.tenantId}, '00000000-0000-4000-8000-000000000002', 0, 'revenue:usage:USD', -1),
-                        (${tenant.tenantId}, '00000000-0000-4000-8000-000000000002', 1, 'forged:EUR', 1)`;
-      }),
+      forge('00000000-0000-4000-8000-000000000002', [
+        ['revenue:usage:USD', -1],
+        ['forged:EUR', 1],
+      ]),
     ).rejects.toThrow(/does not balance \(sum 0(\.0+)?, 2 currencies\)/);
     await checkLedger(harness.database.owner, tenant.tenantId);
   });
