@@ -16,8 +16,9 @@ export type HoldStatus = (typeof holdStatuses)[number];
 
 /**
  * The worst case of the request, shaped as the event that will capture the hold: its event type and properties
- * with every open quantity at its maximum (output tokens = max_tokens, GPU duration = the job's limit). The
- * kernel prices it as ingestion would now, before credits and included allowances.
+ * with every open quantity at its maximum in the event's own fields (`output_tokens` set to the request's
+ * max_tokens, the GPU duration to the job's limit). The kernel prices it as ingestion would now, before credits and
+ * included allowances.
  */
 export const holdEstimate = z.strictObject({
   event_type: usageEvent.shape.event_type,
