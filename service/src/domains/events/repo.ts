@@ -2,16 +2,31 @@
 // document (json_to_recordset), which both sides parse far faster than postgres.js escapes a dozen arrays.
 import type { ReceiptStep } from '@tariff/core-wasm';
 import type { Statement, TenantScope } from '../../platform/db.ts';
-import { customerByExternalId } from '../customers/lookup.ts';
+import { customerByExternalId, customerById } from '../customers/lookup.ts';
 import { fromDbTerms, type SubscriptionTermsRow } from '../subscriptions/repo.ts';
 import type { AggregateDelta } from './aggregate.ts';
 import type { ChainLevelCharge } from './chain-codec.ts';
 import { encodeChain } from './chain-codec.ts';
 import { encodeReceipt } from '../../platform/receipt-codec.ts';
 
-/** One text parameter cast to json (typed json, postgres.js would JSON-encode the string a second time). */
+/**
+ * One text parameter cast to json (typed json, postgres.js would JSON-encode the string a second time). Rows carry
+ * instants as ISO text (`isoText`), not Dates: JSON.stringify calls a Date's toJSON, which takes it off its fast path
+ * for the whole document (BENCHMARKS.md).
+ */
 function asJson(db: TenantScope['db'], rows: object[]) {
   return db`${JSON.stringify(rows)}::text::json`;
+}
+
+/** Converts instants to ISO text for asJson, each distinct one once (a batch repeats its periods' starts). */
+function isoText(): (instant: Date) => string {
+  const seen = new Map<number, string>();
+  return (instant) => {
+    const ms = instant.getTime();
+    let text = seen.get(ms);
+    if (text === undefined) seen.set(ms, (text = instant.toISOString()));
+    return text;
+  };
 }
 
 export interface RatingTarget {
@@ -27,7 +42,8 @@ export interface RatingTarget {
 /**
  * The batch's customers with what rates them, and every reseller up their chains (a parent that resells, its
  * parent if it resells, ...), in one query: the ancestors are read from each customer's path (migration 080), not
- * walked up recursively. Keyed by external id.
+ * walked up recursively. Keyed by external id. Every customer and assignment is read by its key (customers/lookup.ts):
+ * joined, with no statistics, they were read tenant-wide, each external id by a walk of the tenant's customers.
  */
 export async function findRatingTargets(
   { db, tenantId }: TenantScope,
@@ -37,14 +53,15 @@ export async function findRatingTargets(
     with batch as (
       select c.path
       from unnest(${externalIds}::text[]) as i(external_id)
-      cross join lateral (select path from customers c where c.tenant_id = ${tenantId} and c.external_id = i.external_id limit 1) c
+      cross join lateral ${customerByExternalId(db, tenantId, db`i.external_id`)} c
     ),
     ids as (select distinct unnest(path) as id from batch)
     select c.id, c.external_id, c.is_reseller, c.parent_id, a.effective_from, a.price_book_id,
            (select count(*)::int from price_book_versions v where v.tenant_id = a.tenant_id and v.price_book_id = a.price_book_id) as book_versions
     from ids
-    join customers c on c.tenant_id = ${tenantId} and c.id = ids.id
-    left join customer_price_books a on a.tenant_id = ${tenantId} and a.customer_id = c.id
+    cross join lateral ${customerById(db, db`${tenantId}::uuid`, db`ids.id`)} c
+    left join lateral (
+      select * from customer_price_books a where a.tenant_id = ${tenantId} and a.customer_id = c.id offset 0) a on true
     order by c.id, a.effective_from`;
   type Row = RatingTarget & { parentId: string | null };
   const byId = new Map<string, Row>();
@@ -147,13 +164,14 @@ export function insertRatedEvents(
   now: Date,
 ): Statement | undefined {
   if (events.length === 0) return undefined;
+  const iso = isoText();
   const rows = events.map((e) => ({
     t: e.transactionId,
     c: e.customerId,
     e: e.eventType,
-    o: e.occurredAt,
+    o: e.occurredAt.toISOString(),
     p: e.properties,
-    s: e.periodStart,
+    s: iso(e.periodStart),
     b: e.priceBookId,
     v: e.bookVersion,
     d: e.card,
@@ -224,9 +242,10 @@ export function upsertAggregates(
   formatNano: (n: bigint) => string,
 ): Statement | undefined {
   if (deltas.length === 0) return undefined;
+  const iso = isoText();
   const rows = deltas.map((d) => ({
     customer_id: d.customerId,
-    period_start: d.periodStart,
+    period_start: iso(d.periodStart),
     meter_id: d.meterId,
     day: d.day,
     group_key: d.groupKey,
@@ -234,7 +253,7 @@ export function upsertAggregates(
     value_sum: d.valueSum?.toFixed() ?? null,
     value_max: d.valueMax?.toFixed() ?? null,
     latest_value: d.latestValue?.toFixed() ?? null,
-    latest_at: d.latestAt,
+    latest_at: d.latestAt && d.latestAt.toISOString(),
     amount: formatNano(d.amountNano),
     gross_amount: formatNano(d.grossNano),
   }));
@@ -262,7 +281,7 @@ export function insertUniqueValues({ db, tenantId }: TenantScope, deltas: Aggreg
   const rows = deltas.flatMap((d) =>
     [...d.uniqueValues].map((value) => ({
       customer_id: d.customerId,
-      period_start: d.periodStart,
+      period_start: d.periodStart.toISOString(),
       meter_id: d.meterId,
       day: d.day,
       group_key: d.groupKey,

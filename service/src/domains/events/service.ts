@@ -1136,6 +1136,16 @@ function findBlocks(
   const scopedSpends = new Map<string, bigint>();
   for (const a of [...accepted].sort((x, y) => x.slot - y.slot)) {
     const customer = billings.get(a.event.customer_id);
+    // Nothing to check: no blocking limit of the customer's own (its running spend is read only by its own
+    // limits, here or as a level of a chain below it), none up a chain, no hold to capture.
+    if (
+      a.holdId === undefined &&
+      (a.levels === undefined || a.levels.length === 0) &&
+      customer?.blockingBudget === undefined &&
+      customer?.wallet.onDepletion !== 'block' &&
+      scopedLimits.size === 0
+    )
+      continue;
     const row = periods.get(a.periodKey)!;
     // The scopes the event counts for, as ingestion attributes spend to them (billing.writeBilling).
     const project = typeof a.event.properties?.project === 'string' ? a.event.properties.project : null;
