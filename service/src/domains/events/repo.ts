@@ -42,24 +42,30 @@ export interface RatingTarget {
 /**
  * The batch's customers with what rates them, and every reseller up their chains (a parent that resells, its
  * parent if it resells, ...), in one query: the ancestors are read from each customer's path (migration 080), not
- * walked up recursively. Keyed by external id. Every customer and assignment is read by its key (customers/lookup.ts):
- * joined, with no statistics, they were read tenant-wide, each external id by a walk of the tenant's customers.
+ * walked up recursively. Keyed by external id. The batch's customers are read by their external ids and only the
+ * ancestors by id, each by its key (customers/lookup.ts), as are the assignments: joined, with no statistics, they
+ * were read tenant-wide, each external id by a walk of the tenant's customers.
  */
 export async function findRatingTargets(
   { db, tenantId }: TenantScope,
   externalIds: string[],
 ): Promise<Map<string, RatingTarget>> {
   const rows = await db`
-    with batch as (
-      select c.path
+    with batch as materialized (
+      select c.id, c.external_id, c.is_reseller, c.parent_id, c.path
       from unnest(${externalIds}::text[]) as i(external_id)
       cross join lateral ${customerByExternalId(db, tenantId, db`i.external_id`)} c
     ),
-    ids as (select distinct unnest(path) as id from batch)
+    ancestors as (select unnest(path) as id from batch except select id from batch),
+    targets as (
+      select id, external_id, is_reseller, parent_id from batch
+      union all
+      select c.id, c.external_id, c.is_reseller, c.parent_id
+      from ancestors cross join lateral ${customerById(db, db`${tenantId}::uuid`, db`ancestors.id`)} c
+    )
     select c.id, c.external_id, c.is_reseller, c.parent_id, a.effective_from, a.price_book_id,
            (select count(*)::int from price_book_versions v where v.tenant_id = a.tenant_id and v.price_book_id = a.price_book_id) as book_versions
-    from ids
-    cross join lateral ${customerById(db, db`${tenantId}::uuid`, db`ids.id`)} c
+    from targets c
     left join lateral (
       select * from customer_price_books a where a.tenant_id = ${tenantId} and a.customer_id = c.id offset 0) a on true
     order by c.id, a.effective_from`;

@@ -1,0 +1,159 @@
+// What one ingestion batch reads does not grow with the data written before it (issue 16: the CPU per event grew as
+// the bench wrote). The reads and the lock a batch sends are caught as the service sends them and run again under
+// EXPLAIN ANALYZE as the tenant's role, on tables no ANALYZE has seen (autovacuum may be off), in a transaction rolled
+// back. Counts, not times: the rows each scan reads (returned and filtered out, every loop), per statement. The write
+// statement is left out: its periods' update is a join the planner still makes by reading the tenant's periods
+// (BENCHMARKS.md, issue 16's row).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestEvents } from '../../service/src/domains/events/service.ts';
+import { authenticateApiKey } from '../../service/src/domains/keys/service.ts';
+import { baseOptions, connect, deriveServiceUrl, SERVICE_ROLE, type Db } from '../../service/src/platform/db.ts';
+import { silentLogger } from '../../service/src/platform/log.ts';
+import { createMetrics } from '../../service/src/platform/metrics.ts';
+import { exampleBook, rest, signUpTenant, startService, type Harness, type TenantFixture } from './harness.ts';
+
+interface Sent {
+  query: string;
+  parameters: unknown[];
+}
+
+const frame = /^\s*(begin|commit|rollback)\s*$|set_config\(/i;
+
+/** Rows read by the plan's scans (returned and filtered out), every loop counted. */
+function rowsRead(node: Record<string, any>): number {
+  const own = node['Relation Name']
+    ? ((node['Actual Rows'] ?? 0) +
+        (node['Rows Removed by Filter'] ?? 0) +
+        (node['Rows Removed by Index Recheck'] ?? 0)) *
+      (node['Actual Loops'] ?? 1)
+    : 0;
+  return own + ((node.Plans as Record<string, any>[] | undefined) ?? []).reduce((sum, n) => sum + rowsRead(n), 0);
+}
+
+class Rollback extends Error {}
+
+describe('one ingestion batch', () => {
+  let harness: Harness;
+  let tenant: TenantFixture;
+  let counted: Db;
+  let sent: Sent[] | undefined;
+  let ingest: (events: unknown[]) => Promise<{ accepted: number }>;
+  const customers = 40;
+  let sequence = 0;
+
+  beforeAll(async () => {
+    harness = await startService({ now: '2026-03-20T00:00:00Z' });
+    tenant = await signUpTenant(harness);
+    const setup: [string, string, unknown][] = [
+      ['POST', '/v1/price_books', { book: exampleBook('llm', '2024-01-01T00:00:00Z') }],
+      [
+        'POST',
+        '/v1/meters',
+        {
+          code: 'input_tokens',
+          name: 'Input tokens',
+          event_type: 'llm.completion',
+          aggregation: 'sum',
+          property: 'input_tokens',
+          group_by: ['model'],
+        },
+      ],
+      [
+        'POST',
+        '/v1/meters',
+        { code: 'requests', name: 'Requests', event_type: 'llm.completion', aggregation: 'count' },
+      ],
+    ];
+    for (let c = 0; c < customers; c++) {
+      const id = `c-${String(c).padStart(2, '0')}`;
+      setup.push(['POST', '/v1/customers', { external_id: id, currency: 'USD' }]);
+      setup.push([
+        'PUT',
+        `/v1/customers/${id}/price_book`,
+        { price_book: 'llm', effective_from: '2024-01-01T00:00:00Z' },
+      ]);
+    }
+    for (const [method, path, body] of setup)
+      expect(
+        (await rest(harness, method, path, { key: tenant.secretKey, body })).status,
+        `${method} ${path}`,
+      ).toBeLessThan(300);
+    counted = connect({
+      ...baseOptions,
+      url: deriveServiceUrl(harness.database.url),
+      max: 4,
+      debug: (_connection, query, parameters) => void sent?.push({ query, parameters }),
+    });
+    const deps = {
+      db: counted,
+      clock: harness.clock,
+      logger: silentLogger,
+      metrics: createMetrics(),
+      sessionTtlSeconds: 3600,
+    };
+    const actor = (await authenticateApiKey(deps, tenant.secretKey))!;
+    ingest = (events) => ingestEvents(deps, actor, events);
+  });
+  afterAll(async () => {
+    await counted?.end({ timeout: 5 });
+    await harness?.close();
+  });
+
+  /** `n` events over the customers, in the month of `month` (an ISO date). */
+  const batch = (n: number, month: string) =>
+    Array.from({ length: n }, (_, i) => ({
+      transaction_id: `e-${sequence++}`,
+      customer_id: `c-${String(i % customers).padStart(2, '0')}`,
+      event_type: 'llm.completion',
+      timestamp: `${month}T${String(i % 24).padStart(2, '0')}:00:00Z`,
+      properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 1000 + i, output_tokens: 10 },
+    }));
+
+  /** The rows each statement of one batch reads, by the statement's first words, run again as the service ran it. */
+  async function readsOfOneBatch(): Promise<Map<string, number>> {
+    sent = [];
+    const events = batch(100, '2026-03-10');
+    expect((await ingest(events)).accepted).toBe(100);
+    const work = sent.filter((s) => !frame.test(s.query) && !/^\s*with w0 as/i.test(s.query));
+    sent = undefined;
+    const counts = new Map<string, number>();
+    for (const { query, parameters } of work) {
+      let plan: Record<string, any> | undefined;
+      await harness.database.owner
+        .begin(async (tx) => {
+          await tx`select set_config('role', ${SERVICE_ROLE}, true), set_config('app.tenant_id', ${tenant.tenantId}, true)`;
+          const [row] = await tx.unsafe(`explain (analyze, format json) ${query}`, parameters as never[]);
+          plan = row['QUERY PLAN'][0].Plan as Record<string, any>;
+          throw new Rollback();
+        })
+        .catch((error) => {
+          if (!(error instanceof Rollback)) throw error;
+        });
+      const label = query.replace(/\s+/g, ' ').trim().slice(0, 90);
+      counts.set(label, (counts.get(label) ?? 0) + rowsRead(plan!));
+    }
+    return counts;
+  }
+
+  it('reads and locks as many rows after 60 more customers, 24 months of periods and 9,600 events as after one batch', async () => {
+    expect((await ingest(batch(100, '2026-03-09'))).accepted).toBe(100);
+    const few = await readsOfOneBatch();
+    // More customers, before the batch's in external-id order: a lookup that walks the tenant's customers reads them.
+    for (let c = 0; c < 60; c++) {
+      const id = `a-${String(c).padStart(2, '0')}`;
+      await rest(harness, 'POST', '/v1/customers', {
+        key: tenant.secretKey,
+        body: { external_id: id, currency: 'USD' },
+      });
+    }
+    for (let m = 0; m < 24; m++) {
+      const month = new Date(Date.UTC(2024, 3 + m, 5)).toISOString().slice(0, 10);
+      expect((await ingest(batch(400, month))).accepted).toBe(400);
+    }
+    const many = await readsOfOneBatch();
+    // The reads: customers and books, stored ids, meters, billing terms, grants, amendments; then the periods' lock.
+    expect(few.size).toBe(7);
+    expect([...many.keys()]).toEqual([...few.keys()]);
+    for (const [statement, rows] of few) expect(many.get(statement), statement).toBe(rows);
+  });
+});
