@@ -539,14 +539,18 @@ async function rateAndStore(
     if (p.chain && p.chain.length > 0) roots.push([p.event.customer_id, p.chain.at(-1)!.externalId]);
   if (located.length === 0) return { result: { outcomes, locked: [], roots }, writes: [] };
 
-  const periods = await periodsRepo.lockPeriods(
-    scope,
-    located.flatMap((p) => [
-      { customerId: p.customerId, ...p.period },
-      ...(p.chain ?? []).map((l) => ({ customerId: l.customerId, ...l.period })),
-    ]),
-    { now, exists: (key) => knownPeriods.has(key) },
-  );
+  // A batch's end users share a few resellers: each reseller period is named once, not once per event under it.
+  const lockKeys: periodsRepo.PeriodBounds[] = [];
+  const levelPeriods = new Set<string>();
+  for (const p of located) {
+    lockKeys.push({ customerId: p.customerId, ...p.period });
+    for (const l of p.chain ?? []) {
+      if (levelPeriods.has(l.periodKey)) continue;
+      levelPeriods.add(l.periodKey);
+      lockKeys.push({ customerId: l.customerId, ...l.period });
+    }
+  }
+  const periods = await periodsRepo.lockPeriods(scope, lockKeys, { now, exists: (key) => knownPeriods.has(key) });
   const locked = [...periods.keys()];
   // Blocking budgets per API key or project tag, read under the period lock (one statement, only for customers
   // who have one): their spend is the committed one.
@@ -945,6 +949,7 @@ async function rateThroughChains(
   const rated = await rateChains(
     ordered.map((p) => ({
       event: p.event,
+      occurredAt: p.occurredAt,
       onBlock: p.onBlock,
       levels: [
         { externalId: p.event.customer_id, periodKey: p.periodKey, period: p.period, bookKey: p.bookKey },
