@@ -360,15 +360,18 @@ export function encodeStates(
   return { bytes, blocks, grants: grantsByCustomer };
 }
 
-/** Writes the kernel's state blocks back into JSON states (touched values in canonical format). */
+/**
+ * Writes the kernel's state blocks back into JSON states (touched values in canonical format), into a copy of the
+ * input unless `output` is given (a chain call decodes each book's customers into one map).
+ */
 export function decodeStates(
   book: CompiledBook,
   customers: string[],
   layout: StateLayout,
   stateBytes: DataView,
   input: StateMap,
+  output: StateMap = { ...input },
 ): StateMap {
-  const output: StateMap = { ...input };
   customers.forEach((customerId, c) => {
     const block = layout.blocks[c];
     const before: CustomerState = input[customerId] ?? {};

@@ -456,12 +456,13 @@ export class Kernel {
     }
 
     // New customers follow the input's, in order of first appearance (event by event, level by level).
-    let output: StateMap = { ...states };
+    const output: StateMap = { ...states };
     for (const customerId of named) if (!Object.hasOwn(output, customerId)) output[customerId] = {};
+    // Into the one output: a customer is in one run, so each run reads its customers' states as they came in.
     for (const run of runs) {
       if (!run.layout) continue;
       const stateView = new DataView(this.wasm.memory.buffer, run.stateAt, run.layout.bytes.length);
-      output = decodeStates(run.book, run.customers, run.layout, stateView, output);
+      decodeStates(run.book, run.customers, run.layout, stateView, output, output);
     }
     return { results, states: output };
   }

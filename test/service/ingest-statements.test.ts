@@ -105,4 +105,53 @@ describe('statements of one ingestion transaction', () => {
     for (const table of ['into events', 'update customer_periods', 'into usage_aggregates', 'into invoice_aggregates'])
       expect(work.at(-1)).toContain(table);
   });
+
+  it("reads an end user's resellers' billing with its own once its chain is known: no second round of reads", async () => {
+    for (const [method, path, body] of [
+      ['POST', '/v1/customers', { external_id: 'res', currency: 'USD', is_reseller: true }],
+      ['PUT', '/v1/customers/res/price_book', { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' }],
+      ['POST', '/v1/price_books', { book: exampleBook('llm-res'), owner_customer_id: 'res' }],
+      ['POST', '/v1/customers', { external_id: 'end', currency: 'USD', parent_id: 'res' }],
+      ['PUT', '/v1/customers/end/price_book', { price_book: 'llm-res', effective_from: '2026-01-01T00:00:00Z' }],
+    ] as const) {
+      expect(
+        (await rest(harness, method, path, { key: tenant.secretKey, body })).status,
+        `${method} ${path}`,
+      ).toBeLessThan(300);
+    }
+    const deps = {
+      db: counted,
+      clock: harness.clock,
+      logger: silentLogger,
+      metrics: createMetrics(),
+      sessionTtlSeconds: 3600,
+    };
+    const actor = (await authenticateApiKey(deps, tenant.secretKey))!;
+    const event = (id: string, timestamp: string) => ({
+      transaction_id: id,
+      customer_id: 'end',
+      event_type: 'llm.completion',
+      timestamp,
+      properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 1000, output_tokens: 10 },
+    });
+    const reads = () =>
+      sent.filter(
+        (query) =>
+          !frame.test(query) &&
+          !/^\s*(insert|update|with w0)/i.test(query) &&
+          !/for update\)\s*p\s+order by k\.o\s*$/i.test(query.trim()),
+      );
+    sent.length = 0;
+    // The first batch learns the chain (the reseller's terms, grants and amendments in a second round of three
+    // reads) and loads the reseller's book.
+    expect((await ingestEvents(deps, actor, [event('c-1', '2026-03-10T00:00:00Z')])).accepted).toBe(1);
+    sent.length = 0;
+    const answer = await ingestEvents(deps, actor, [event('c-2', '2026-03-10T01:00:00Z')]);
+    expect(answer.accepted).toBe(1);
+    expect(reads(), reads().join('\n---\n')).toHaveLength(6);
+    // Rated at both levels all the same: the reseller's line is in the event's chain.
+    const [row] = await harness.database.owner`
+      select jsonb_array_length(chain::jsonb) as levels from events where transaction_id = 'c-2'`;
+    expect(row.levels).toBe(1);
+  });
 });

@@ -83,6 +83,8 @@ export function resolveChain(
 /** One event to rate through its chain: level 0 (the event's customer) first, then its reseller levels. */
 export interface ChainJob {
   event: UsageEvent;
+  /** The event's timestamp, parsed once for every level. */
+  occurredAt: Date;
   onBlock: OnBlock;
   levels: { externalId: string; periodKey: string; period: Period; bookKey: string }[];
 }
@@ -166,7 +168,7 @@ export async function rateChains(
         const list = rated.get(externalId) ?? [];
         list.push({
           transactionId: billing.creditKey(job.event.transaction_id, k),
-          occurredAt: new Date(job.event.timestamp),
+          occurredAt: job.occurredAt,
           result,
         });
         rated.set(externalId, list);

@@ -136,13 +136,14 @@ const maxKnownPeriods = 1_000_000;
 const splitAtEvents = 200;
 
 /**
- * Per pool, by tenant and customer external id: the top reseller of the customer's chain, learnt from the
- * transactions that rated its events. Customers under the same reseller lock that reseller's period (chain.ts),
- * so the two halves of a split group would queue on each other: they are split by the chain's top instead. Only a
- * hint for the split (a customer moved under another reseller just shares a lock until it is learnt again).
- * Bounded as knownPeriods.
+ * Per pool, by tenant and customer external id: the resellers up the customer's chain (external ids, its reseller
+ * first), learnt from the transactions that rated its events. Two hints, never a rule. Customers under the same
+ * reseller lock that reseller's period (chain.ts), so the two halves of a split group would queue on each other:
+ * they are split by the chain's top instead (a customer moved under another reseller just shares a lock until it
+ * is learnt again). And the resellers' billing is read with the customers', in the same statements, instead of in
+ * a second round once the chain is known (one a moved customer's new resellers still need). Bounded as knownPeriods.
  */
-const chainRoots = new WeakMap<Deps['db'], Map<string, string>>();
+const chainAncestors = new WeakMap<Deps['db'], Map<string, readonly string[]>>();
 
 /**
  * Rates the events of one or more requests. A transaction id seen earlier in the list (same request or another)
@@ -162,10 +163,10 @@ async function rateShared(
     first.set(candidate.event.transaction_id, candidate);
     unique.push(candidate);
   }
-  const roots = chainRoots.get(deps.db);
+  const learnt = chainAncestors.get(deps.db);
   const parts =
     unique.length >= splitAtEvents && !isEmbedded(deps.db)
-      ? splitByCustomer(unique, (id) => roots?.get(`${tenantId}\u0000${id}`) ?? id)
+      ? splitByCustomer(unique, (id) => learnt?.get(`${tenantId}\u0000${id}`)?.at(-1) ?? id)
       : [unique];
   const outcomes = new Map<Candidate, EventOutcome>();
   // Both settle before anything is answered or retried: a retry must not race a transaction still writing.
@@ -217,16 +218,17 @@ async function rateAndStoreWithRetries(deps: Deps, tenantId: string, candidates:
     try {
       // Plans made for each group's size: generic plans (withTenantPipelined's genericPlans) cost PostgreSQL more
       // in batches of 100 than the planning they save (BENCHMARKS.md).
-      const { outcomes, locked, roots } = await withTenantPipelined(deps.db, tenantId, (tx) =>
-        rateAndStore(tx, tenantId, candidates, deps.clock.now(), known),
+      const learnt = chainAncestors.get(deps.db);
+      const { outcomes, locked, chains } = await withTenantPipelined(deps.db, tenantId, (tx) =>
+        rateAndStore(tx, tenantId, candidates, deps.clock.now(), known, (id) => learnt?.get(`${tenantId}\u0000${id}`)),
       );
       // Committed now: the periods it locked exist.
       if (known.size + locked.length > maxKnownPeriods) known.clear();
       for (const key of locked) known.add(key);
-      if (roots.length > 0) {
-        let learnt = chainRoots.get(deps.db);
-        if (!learnt || learnt.size + roots.length > maxKnownPeriods) chainRoots.set(deps.db, (learnt = new Map()));
-        for (const [customer, root] of roots) learnt.set(`${tenantId}\u0000${customer}`, root);
+      if (chains.length > 0) {
+        let learnt = chainAncestors.get(deps.db);
+        if (!learnt || learnt.size + chains.length > maxKnownPeriods) chainAncestors.set(deps.db, (learnt = new Map()));
+        for (const [customer, ancestors] of chains) learnt.set(`${tenantId}\u0000${customer}`, ancestors);
       }
       return outcomes;
     } catch (error) {
@@ -436,11 +438,16 @@ async function rateAndStore(
   candidates: Candidate[],
   now: Date,
   knownPeriods: ReadonlySet<string>,
-): Promise<PipelinedBody<{ outcomes: EventOutcome[]; locked: string[]; roots: [string, string][] }>> {
+  /** The resellers up a customer's chain when its events were last rated (rateAndStoreWithRetries learns them). */
+  ancestorsOf: (externalId: string) => readonly string[] | undefined,
+): Promise<PipelinedBody<{ outcomes: EventOutcome[]; locked: string[]; chains: [string, string[]][] }>> {
   const scope: TenantScope = { db: tx, tenantId };
   // By slot: requests sharing the transaction number their events independently.
   const outcomes: EventOutcome[] = new Array(candidates.length);
   const externalIds = [...new Set(candidates.map((c) => c.event.customer_id))];
+  const requested = new Set(externalIds);
+  const expected = new Set<string>();
+  for (const id of externalIds) for (const a of ancestorsOf(id) ?? []) if (!requested.has(a)) expected.add(a);
   const [targets, stored, meters, billings] = await Promise.all([
     repo.findRatingTargets(scope, externalIds),
     repo.findStoredEvents(
@@ -448,11 +455,11 @@ async function rateAndStore(
       candidates.map((c) => c.event.transaction_id),
     ),
     metersRepo.listMetersForEventTypes(scope, [...new Set(candidates.map((c) => c.event.event_type))]),
-    billing.loadBilling(scope, externalIds),
+    billing.loadBilling(scope, expected.size > 0 ? [...externalIds, ...expected] : externalIds),
   ]);
-  // The resellers up the batch's chains: their terms and grants too (a second statement only when there are some).
-  const requested = new Set(externalIds);
-  const ancestors = [...targets.keys()].filter((id) => !requested.has(id));
+  // The resellers up the batch's chains: their terms and grants too, read above when the chains were learnt (a
+  // second statement only for those that were not: every customer has a billing context).
+  const ancestors = [...targets.keys()].filter((id) => !requested.has(id) && !billings.has(id));
   if (ancestors.length > 0) for (const [id, b] of await billing.loadBilling(scope, ancestors)) billings.set(id, b);
 
   // The book comes first: an event that cannot be rated locks and creates no period.
@@ -533,20 +540,24 @@ async function rateAndStore(
       ...(chain ? { chain } : {}),
     });
   }
-  // Each chain customer's top reseller, for the next split (rateShared).
-  const roots: [string, string][] = [];
+  // Each chain customer's resellers, for the next split and billing read (rateShared, above).
+  const chains: [string, string[]][] = [];
   for (const p of located)
-    if (p.chain && p.chain.length > 0) roots.push([p.event.customer_id, p.chain.at(-1)!.externalId]);
-  if (located.length === 0) return { result: { outcomes, locked: [], roots }, writes: [] };
+    if (p.chain && p.chain.length > 0) chains.push([p.event.customer_id, p.chain.map((l) => l.externalId)]);
+  if (located.length === 0) return { result: { outcomes, locked: [], chains }, writes: [] };
 
-  const periods = await periodsRepo.lockPeriods(
-    scope,
-    located.flatMap((p) => [
-      { customerId: p.customerId, ...p.period },
-      ...(p.chain ?? []).map((l) => ({ customerId: l.customerId, ...l.period })),
-    ]),
-    { now, exists: (key) => knownPeriods.has(key) },
-  );
+  // A batch's end users share a few resellers: each reseller period is named once, not once per event under it.
+  const lockKeys: periodsRepo.PeriodBounds[] = [];
+  const levelPeriods = new Set<string>();
+  for (const p of located) {
+    lockKeys.push({ customerId: p.customerId, ...p.period });
+    for (const l of p.chain ?? []) {
+      if (levelPeriods.has(l.periodKey)) continue;
+      levelPeriods.add(l.periodKey);
+      lockKeys.push({ customerId: l.customerId, ...l.period });
+    }
+  }
+  const periods = await periodsRepo.lockPeriods(scope, lockKeys, { now, exists: (key) => knownPeriods.has(key) });
   const locked = [...periods.keys()];
   // Blocking budgets per API key or project tag, read under the period lock (one statement, only for customers
   // who have one): their spend is the committed one.
@@ -670,7 +681,7 @@ async function rateAndStore(
       error: { code: block.code, message: block.message, details: [field] },
     } as EventOutcome;
   }
-  if (accepted.length === 0) return { result: { outcomes, locked, roots }, writes: [] };
+  if (accepted.length === 0) return { result: { outcomes, locked, chains }, writes: [] };
 
   const periodJsons = new Map<string, { start: string; end: string }>();
   const periodJson = (key: string, period: { start: Date; end: Date }) => {
@@ -913,7 +924,7 @@ async function rateAndStore(
       now,
     ),
   ];
-  return { result: { outcomes, locked, roots }, writes };
+  return { result: { outcomes, locked, chains }, writes };
 }
 
 /**
@@ -945,6 +956,7 @@ async function rateThroughChains(
   const rated = await rateChains(
     ordered.map((p) => ({
       event: p.event,
+      occurredAt: p.occurredAt,
       onBlock: p.onBlock,
       levels: [
         { externalId: p.event.customer_id, periodKey: p.periodKey, period: p.period, bookKey: p.bookKey },

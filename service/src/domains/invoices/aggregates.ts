@@ -120,6 +120,8 @@ export function aggregateLines(lines: readonly AggregatedLine[]): repo.Aggregate
   // By customer, then period start: the ids are the same strings line after line, so their hashes are kept.
   const periods = new Map<string, Map<number, PeriodRows>>();
   const order: PeriodRows[] = [];
+  // An event's lines share its properties (a reseller chain has one line per level): grouped once per event.
+  const groups = new Map<object, { group: Record<string, string>; groupId: string }>();
   for (const line of lines) {
     const startMs = line.periodStart.getTime();
     if (line.occurredAt.getTime() < startMs) continue;
@@ -142,12 +144,17 @@ export function aggregateLines(lines: readonly AggregatedLine[]): repo.Aggregate
       let row: Row | undefined;
       if (step.step === 'price') {
         if (!group) {
-          group = {};
-          for (const p of groupProperties) {
-            const text = propertyText(line.properties[p]);
-            if (text !== undefined) group[p] = text;
+          let grouped = groups.get(line.properties);
+          if (!grouped) {
+            const values: Record<string, string> = {};
+            for (const p of groupProperties) {
+              const text = propertyText(line.properties[p]);
+              if (text !== undefined) values[p] = text;
+            }
+            groups.set(line.properties, (grouped = { group: values, groupId: JSON.stringify(values) }));
           }
-          groupId = JSON.stringify(group);
+          group = grouped.group;
+          groupId = grouped.groupId;
         }
         const quantity = line.receipt.find((q) => q.step === 'quantity' && q.charge === step.charge) as
           { dimension?: string } | undefined;

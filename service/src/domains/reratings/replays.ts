@@ -286,6 +286,7 @@ async function replayChains(
   const states = new Map([...periods.keys()].map((key) => [key, {} as Record<string, unknown>]));
   const jobs: ChainJob[] = plan.events.map((e) => ({
     event: usageEvent(e, externalIds.get(e.customerId)!),
+    occurredAt: e.occurredAt,
     onBlock: 'accept',
     levels: [
       { customerId: e.customerId, start: e.periodStart, priceBookId: e.priceBookId },
