@@ -65,9 +65,11 @@ export function webhookSettings(env: NodeJS.ProcessEnv = process.env): WebhookSe
 
 /**
  * Deliveries one claim takes, per attempt in flight: a batch is sent in this many rounds at most. Larger batches
- * spread each claim's and each log write's round trips over more deliveries (bench:webhooks, BENCHMARKS.md).
+ * spread each claim's and each log write's transaction (its statements, writes to the socket and commit) over more
+ * deliveries, and give the next claim a batch's sending time to come back in (bench:webhooks, BENCHMARKS.md); the
+ * lease, and so the wait after a crash, grows with them.
  */
-const roundsPerBatch = 8;
+const roundsPerBatch = 16;
 
 /**
  * How long claimed deliveries are kept from other workers: every round of the batch at its deadline, and one
@@ -611,11 +613,10 @@ let nextBusySlot = 0;
 /**
  * Delivery is background work: while the process answers requests (platform/foreground.ts), attempts start at
  * `busyRate` per second at most, whichever jobs send them, so a backlog drains without taking ingestion's CPU and
- * database; otherwise at once.
+ * database. Called only while the foreground is busy (an idle process sends at once, without a wait per attempt).
  */
 async function yieldToForeground(busyRate: number): Promise<void> {
   const now = performance.now();
-  if (!foregroundBusy(now)) return;
   const slot = Math.max(nextBusySlot, now);
   nextBusySlot = slot + 1000 / busyRate;
   if (slot > now) await new Promise((resolve) => setTimeout(resolve, slot - now));
@@ -738,7 +739,7 @@ export async function deliverEndpoint(
       }
       const { delivery, destination } = queue.shift()!;
       void refill();
-      await yieldToForeground(settings.busyRate);
+      if (foregroundBusy()) await yieldToForeground(settings.busyRate);
       const startedAt = deps.clock.now();
       const result = destination.ok
         ? await destination.send({
