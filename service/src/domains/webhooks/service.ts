@@ -65,11 +65,10 @@ export function webhookSettings(env: NodeJS.ProcessEnv = process.env): WebhookSe
 
 /**
  * Deliveries one claim takes, per attempt in flight: a batch is sent in this many rounds at most. Larger batches
- * spread each claim's and each log write's transaction (its statements, writes to the socket and commit) over more
- * deliveries, and give the next claim a batch's sending time to come back in (bench:webhooks, BENCHMARKS.md); the
- * lease, and so the wait after a crash, grows with them.
+ * spread each claim's and each log write's round trips over more deliveries (bench:webhooks, BENCHMARKS.md); 16
+ * rounds measured no faster than 8 and cost more PostgreSQL time per delivery, and the lease grows with the batch.
  */
-const roundsPerBatch = 16;
+const roundsPerBatch = 8;
 
 /**
  * How long claimed deliveries are kept from other workers: every round of the batch at its deadline, and one
