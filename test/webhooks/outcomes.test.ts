@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as repo from '../../service/src/domains/webhooks/repo.ts';
 import { deliverEndpoint } from '../../service/src/domains/webhooks/service.ts';
 import { withTenant, type Tx } from '../../service/src/platform/db.ts';
+import { createTestDatabase } from '../../service/src/platform/test-database.ts';
 import {
   restAs,
   serviceDeps,
@@ -102,6 +103,26 @@ describe('webhook delivery reads per batch', () => {
     const [{ attempts }] = await harness.database.owner`
       select count(*)::int as attempts from webhook_attempts where endpoint_id = ${endpointId}`;
     expect(attempts).toBe(batch);
+  }, 120_000);
+});
+
+describe('webhook delivery indexes', () => {
+  it('keeps on webhook_deliveries only the indexes its reads use: each one more is written at every claim', async () => {
+    const database = await createTestDatabase();
+    try {
+      const rows = await database.owner`
+        select indexname from pg_indexes where tablename = 'webhook_deliveries' order by indexname`;
+      // The key (a delivery by its endpoint and message), the endpoint's due deliveries in claim order (claims and
+      // the dispatcher's probe), a message's deliveries (the message list); no index of due deliveries across
+      // endpoints, which nothing reads and every claim wrote.
+      expect(rows.map((r) => r.indexname)).toEqual([
+        'webhook_deliveries_endpoint_due_key_idx',
+        'webhook_deliveries_message_idx',
+        'webhook_deliveries_pkey',
+      ]);
+    } finally {
+      await database.drop();
+    }
   }, 120_000);
 });
 

@@ -152,58 +152,87 @@ export async function sendWebhook(options: SendOptions): Promise<SendResult> {
   return destination.send(options);
 }
 
-/** One POST on the pool, its answer read to the end (the first 1 KiB kept), within `timeoutMs` from now. */
+/**
+ * One POST on the pool, its answer read to the end (the first 1 KiB kept), within `timeoutMs` from now.
+ * The handler speaks the dispatcher's own callbacks (onConnect, onHeaders, onData, onComplete, onError), those its
+ * clients call: a handler of the controller style (onRequestStart, ...) is wrapped per attempt in an adapter that
+ * builds a controller and parses the response's headers and trailers into objects, which an attempt never reads.
+ */
 function post(pool: Pool, path: string, headers: string[], body: string, timeoutMs: number): Promise<SendResult> {
-  const started = performance.now();
   return new Promise<SendResult>((resolve) => {
-    let settled = false;
-    let controller: Dispatcher.DispatchController | undefined;
-    let status: number | null = null;
-    const chunks: Buffer[] = [];
-    let kept = 0;
-    const finish = (ok: boolean, error: string | null) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve({
-        ok,
-        status,
-        latencyMs: Math.round(performance.now() - started),
-        responseExcerpt: error === null ? Buffer.concat(chunks).toString('utf8') : '',
-        error,
-      });
-    };
-    // The deadline covers waiting for a connection too: the attempt ends at it whether or not one was given.
-    const timer = setTimeout(() => {
-      const error = new Error(`timed out after ${timeoutMs} ms`);
-      controller?.abort(error);
-      finish(false, error.message);
-    }, timeoutMs);
-    pool.dispatch(
-      { path, method: 'POST', headers, body },
-      {
-        onRequestStart(started) {
-          controller = started;
-          if (settled) started.abort(new Error(`timed out after ${timeoutMs} ms`));
-        },
-        onResponseStart(_controller, statusCode) {
-          status = statusCode;
-        },
-        onResponseData(_controller, chunk) {
-          if (kept < excerptBytes) {
-            chunks.push(chunk.subarray(0, excerptBytes - kept));
-            kept += Math.min(chunk.length, excerptBytes - kept);
-          }
-        },
-        onResponseEnd() {
-          finish(status !== null && status >= 200 && status < 300, null);
-        },
-        onResponseError(_controller, error) {
-          finish(false, describe(error));
-        },
-      },
-    );
+    pool.dispatch({ path, method: 'POST', headers, body }, new AttemptHandler(resolve, timeoutMs));
   });
+}
+
+/** One attempt's answer as the dispatcher reports it; settles its promise once, at the end or at the deadline. */
+class AttemptHandler implements Dispatcher.DispatchHandler {
+  private readonly started = performance.now();
+  private settled = false;
+  private abortRequest: ((error: Error) => void) | undefined;
+  private status: number | null = null;
+  private excerpt: Buffer | undefined;
+  private kept = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly resolve: (result: SendResult) => void,
+    private readonly timeoutMs: number,
+  ) {
+    // The deadline covers waiting for a connection too: the attempt ends at it whether or not one was given.
+    this.timer = setTimeout(() => {
+      const error = new Error(`timed out after ${this.timeoutMs} ms`);
+      this.abortRequest?.(error);
+      this.finish(false, error.message);
+    }, timeoutMs);
+  }
+
+  private finish(ok: boolean, error: string | null) {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.resolve({
+      ok,
+      status: this.status,
+      latencyMs: Math.round(performance.now() - this.started),
+      responseExcerpt: error === null && this.excerpt ? this.excerpt.toString('utf8', 0, this.kept) : '',
+      error,
+    });
+  }
+
+  onConnect(abort: (error?: Error) => void) {
+    this.abortRequest = abort;
+    if (this.settled) abort(new Error(`timed out after ${this.timeoutMs} ms`));
+  }
+
+  onHeaders(statusCode: number) {
+    this.status = statusCode;
+    return true;
+  }
+
+  onData(chunk: Buffer) {
+    if (this.kept < excerptBytes) {
+      const take = Math.min(chunk.length, excerptBytes - this.kept);
+      if (this.kept === 0 && take === chunk.length) this.excerpt = chunk;
+      else {
+        if (!this.excerpt || this.excerpt.length < excerptBytes) {
+          const grown = Buffer.allocUnsafe(excerptBytes);
+          this.excerpt?.copy(grown, 0, 0, this.kept);
+          this.excerpt = grown;
+        }
+        chunk.copy(this.excerpt, this.kept, 0, take);
+      }
+      this.kept += take;
+    }
+    return true;
+  }
+
+  onComplete() {
+    this.finish(this.status !== null && this.status >= 200 && this.status < 300, null);
+  }
+
+  onError(error: Error) {
+    this.finish(false, describe(error));
+  }
 }
 
 function describe(error: Error): string {

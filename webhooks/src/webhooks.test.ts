@@ -123,7 +123,7 @@ describe('sender', () => {
   let server: http.Server;
   let url: string;
   const received: { headers: http.IncomingHttpHeaders; body: string }[] = [];
-  let mode: 'ok' | 'hang' | 'gone' = 'ok';
+  let mode: 'ok' | 'hang' | 'gone' | 'chunked' = 'ok';
   beforeAll(async () => {
     server = http.createServer((req, res) => {
       let body = '';
@@ -131,6 +131,16 @@ describe('sender', () => {
       req.on('end', () => {
         received.push({ headers: req.headers, body });
         if (mode === 'hang') return;
+        if (mode === 'chunked') {
+          // An answer in pieces, each sent on its own (flushed before the next): the excerpt spans them.
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.write('é'.repeat(150));
+          setTimeout(() => {
+            res.write('a'.repeat(600));
+            setTimeout(() => res.end('b'.repeat(600)), 20);
+          }, 20);
+          return;
+        }
         res.writeHead(mode === 'gone' ? 410 : 200, { 'content-type': 'text/plain' }).end('x'.repeat(5000));
       });
     });
@@ -159,6 +169,23 @@ describe('sender', () => {
     expect(result.responseExcerpt).toHaveLength(1024);
     const last = received.at(-1)!;
     expect(new Webhook(secret).verify(last.body, last.headers as Record<string, string>)).toEqual({ a: 1 });
+  });
+
+  it('keeps the first 1 KiB of an answer that arrives in several pieces, whole bytes from each', async () => {
+    mode = 'chunked';
+    const result = await sendWebhook({
+      url,
+      id: 'msg_chunked',
+      timestamp: Math.floor(Date.now() / 1000),
+      body: '{}',
+      secrets: [generateSecret()],
+      timeoutMs: 10_000,
+      allowPrivate: true,
+    });
+    mode = 'ok';
+    expect(result).toMatchObject({ ok: true, status: 200, error: null });
+    // 300 bytes of two-byte characters, 600 of a, then the 124 bytes of b that fill 1,024.
+    expect(result.responseExcerpt).toBe('é'.repeat(150) + 'a'.repeat(600) + 'b'.repeat(124));
   });
 
   it('refuses a loopback receiver unless private delivery is allowed, without connecting', async () => {
