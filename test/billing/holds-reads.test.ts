@@ -133,32 +133,6 @@ describe('placing a hold', () => {
     await check();
   });
 
-  it("guesses a customer's period from its last placement, and runs the group again when the guess is stale", async () => {
-    const attemptsOf = async (customer: string) => {
-      sent = [];
-      await place(customer);
-      const statements = sent.map((x) => x.query.replace(/\s+/g, ' ').trim());
-      sent = undefined;
-      return {
-        runs: statements.filter((q) => /^begin$/i.test(q)).length,
-        rolledBack: statements.filter((q) => /^rollback$/i.test(q)).length,
-      };
-    };
-    // The first placement for c-03 learns its period; the next guesses it right and runs once.
-    await place('c-03');
-    expect(await attemptsOf('c-03')).toEqual({ runs: 1, rolledBack: 0 });
-    // The month turned: the guess (March) is stale, so the group is rolled back and run again, deciding the hold in
-    // April's period, which is learnt in turn.
-    harness.clock.advance(31 * 24 * 3600 * 1000);
-    expect(await attemptsOf('c-03')).toEqual({ runs: 2, rolledBack: 1 });
-    const [{ periods }] = await harness.database.owner`
-      select count(*)::int as periods from customer_periods p join customers c on c.tenant_id = p.tenant_id and c.id = p.customer_id
-      where c.tenant_id = ${tenant.tenantId} and c.external_id = 'c-03'`;
-    expect(periods).toBe(2);
-    expect(await attemptsOf('c-03')).toEqual({ runs: 1, rolledBack: 0 });
-    harness.clock.advance(-31 * 24 * 3600 * 1000);
-  });
-
   it('inserts a period only until it is known to exist, and turns synchronous commit off with the first statements', async () => {
     const statementsOf = async (customer: string) => {
       sent = [];

@@ -77,51 +77,13 @@ export async function lockLevels(
     customerId: c.customerId,
     ...billing.periodFor(billings.get(c.externalId), now),
   }));
-  const locked = await lockPeriodsAndSums(scope, bounds, now, exceptHold, knownPeriods);
-  return levelsOf(customers, billings, locked);
-}
-
-/** What lockLevels reads under the locks: the periods (locked) and what each customer's open holds set aside. */
-export interface LockedPeriods {
-  bounds: periodsRepo.PeriodBounds[];
-  periods: Map<string, periodsRepo.PeriodRow>;
-  held: Map<string, string>;
-}
-
-/**
- * The periods' locks and the open holds' sums of lockLevels, for periods already known: sent at once, so that a
- * caller that has the periods' bounds beforehand sends them right behind the grants' lock, in the same round trip.
- */
-export async function lockPeriodsAndSums(
-  scope: TenantScope,
-  bounds: periodsRepo.PeriodBounds[],
-  now: Date,
-  exceptHold?: string,
-  knownPeriods?: ReadonlySet<string>,
-): Promise<LockedPeriods> {
   const [periods, held] = await Promise.all([
     periodsRepo.lockPeriods(scope, bounds, { now, exists: knownPeriods && ((key) => knownPeriods.has(key)) }),
-    repo.sumOpenHoldsByCustomer(
-      scope,
-      bounds.map((b) => b.customerId),
-      now,
-      exceptHold,
-    ),
+    repo.sumOpenHoldsByCustomer(scope, [...unique.keys()], now, exceptHold),
   ]);
-  return { bounds, periods, held };
-}
-
-/** Each customer's level state from what was locked for it (its period by `locked.bounds`). */
-export function levelsOf(
-  customers: { customerId: string; externalId: string }[],
-  billings: Map<string, billing.CustomerBilling>,
-  { bounds, periods, held }: LockedPeriods,
-): Map<string, LevelState> {
-  const unique = new Map(customers.map((c) => [c.customerId, c]));
   const levels = new Map<string, LevelState>();
   for (const b of bounds) {
-    const c = unique.get(b.customerId);
-    if (!c) continue;
+    const c = unique.get(b.customerId)!;
     levels.set(c.customerId, {
       customerId: c.customerId,
       externalId: c.externalId,

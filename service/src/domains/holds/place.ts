@@ -15,15 +15,7 @@ import { compiledBook, rateEvents } from '../events/rating.ts';
 import * as notify from '../notifications/service.ts';
 import * as periodsRepo from '../periods/index.ts';
 import { loadRatingContext, type RatingContext } from '../snapshots/service.ts';
-import {
-  availabilityOf,
-  chainOf,
-  decideLevels,
-  levelsOf,
-  lockLevels,
-  lockPeriodsAndSums,
-  type Availability,
-} from './levels.ts';
+import { availabilityOf, chainOf, decideLevels, lockLevels, type Availability } from './levels.ts';
 import * as repo from './repo.ts';
 import type { HoldEstimate, PlaceHoldInput } from '@tariff/openapi/schemas/holds';
 import crypto from 'node:crypto';
@@ -61,43 +53,11 @@ export async function submitPlacement(deps: Deps, tenantId: string, placement: P
   return (await coalescer.submit(tenantId, [placement])).get(placement)!;
 }
 
-/**
- * What a committed group learnt of each customer it placed for without a reseller above (by tenant and the ref the
- * path named): its id and the period its holds were decided in. The next group of the same customers sends their
- * periods' locks in its first round trip, behind the grants' lock, and checks the guess when the reads come back.
- */
-const learnt = new WeakMap<Deps['db'], Map<string, periodsRepo.PeriodBounds>>();
-const maxLearnt = 1_000_000;
-
-/** A guess of learnt that the group's reads contradict: the group is rolled back and run again without guessing. */
-class GuessMissed extends Error {}
-
 /** One group's transaction: reads and locks, then each placement decided in order, then one insert and COMMIT. */
 export async function placeHolds(
   deps: Deps,
   tenantId: string,
   placements: Placement[],
-): Promise<Map<Placement, PlacementOutcome>> {
-  let known = learnt.get(deps.db);
-  if (!known) learnt.set(deps.db, (known = new Map()));
-  const keys = [...new Set(placements.map((p) => `${tenantId}\u0000${p.ref}`))];
-  const guessed = keys.map((key) => known.get(key));
-  const guess = guessed.every((g) => g !== undefined) ? (guessed as periodsRepo.PeriodBounds[]) : undefined;
-  try {
-    return await placeGroup(deps, tenantId, placements, known, guess);
-  } catch (error) {
-    if (!(error instanceof GuessMissed)) throw error;
-    for (const key of keys) known.delete(key);
-    return placeGroup(deps, tenantId, placements, known);
-  }
-}
-
-async function placeGroup(
-  deps: Deps,
-  tenantId: string,
-  placements: Placement[],
-  known: Map<string, periodsRepo.PeriodBounds>,
-  guess?: periodsRepo.PeriodBounds[],
 ): Promise<Map<Placement, PlacementOutcome>> {
   const now = deps.clock.now();
   const outcomes = new Map<Placement, PlacementOutcome>();
@@ -107,7 +67,6 @@ async function placeGroup(
   };
   const knownPeriods = periodsRepo.knownPeriodsOf(deps.db);
   let locked: string[] = [];
-  const learnNow: [string, periodsRepo.PeriodBounds][] = [];
   const result = await withTenantPipelined(
     deps.db,
     tenantId,
@@ -115,11 +74,9 @@ async function placeGroup(
       const scope = { db: tx, tenantId };
       const refs = [...new Set(placements.map((p) => p.ref))];
       // One round trip: the ids already placed, the customers with their ancestors, and (locked) the grants of the
-      // customers named by external id, then (when every customer's period was learnt) their periods locked and
-      // their holds summed; the rest (resellers above, customers named by Tariff's id, periods not learnt) come
-      // next.
+      // customers named by external id; the rest (resellers above, customers named by Tariff's id) come next.
       const billings = new Map<string, billing.CustomerBilling>();
-      const [existing, holders, , guessLocked] = await Promise.all([
+      const [existing, holders] = await Promise.all([
         repo.findHolds(
           scope,
           placements.map((p) => p.input.id),
@@ -129,28 +86,7 @@ async function placeGroup(
           refs.map((ref) => ({ ref, uuid: uuidPattern.test(ref) ? ref.toLowerCase() : null })),
         ),
         billing.loadBilling(scope, refs).then((found) => found.forEach((b, id) => billings.set(id, b))),
-        guess && lockPeriodsAndSums(scope, guess, now, undefined, knownPeriods),
       ]);
-      if (guess) {
-        // Each guess (in refs' order) must be the customer the ref names now, without a reseller above, and the
-        // period its billing puts now in.
-        refs.forEach((ref, k) => {
-          const holder = holders.get(ref);
-          const terms = holder && billings.get(holder.externalId);
-          const chain = holder && chainOf(holder);
-          const period = terms && billing.periodFor(terms, now);
-          if (
-            !holder ||
-            !terms ||
-            !Array.isArray(chain) ||
-            chain.length > 0 ||
-            holder.customerId !== guess[k].customerId ||
-            period!.start.getTime() !== guess[k].start.getTime() ||
-            period!.end.getTime() !== guess[k].end.getTime()
-          )
-            throw new GuessMissed();
-        });
-      }
       const chains = new Map<Placement, { holder: repo.Holder; chain: repo.Holder['ancestors'] }>();
       const fresh = placements.filter((p) => !existing.has(p.input.id));
       for (const p of fresh) {
@@ -165,21 +101,10 @@ async function placeGroup(
       }
       const customers = [...chains.values()].flatMap(({ holder, chain }) => [holder, ...chain]);
       const [levels, priced, captures] = await Promise.all([
-        (guessLocked
-          ? Promise.resolve(levelsOf(customers, billings, guessLocked))
-          : lockLevels(scope, customers, billings, now, undefined, knownPeriods)
-        ).then((levels) => {
+        lockLevels(scope, customers, billings, now, undefined, knownPeriods).then((levels) => {
           locked = [...levels.values()].map((l) =>
             periodsRepo.periodKey({ customerId: l.customerId, start: l.period.start }),
           );
-          for (const { holder, chain } of chains.values()) {
-            const level = levels.get(holder.customerId)!;
-            if (chain.length === 0 && billings.has(holder.ref))
-              learnNow.push([
-                `${tenantId}\u0000${holder.ref}`,
-                { customerId: holder.customerId, start: level.period.start, end: level.period.end },
-              ]);
-          }
           return levels;
         }),
         pricePlacements(scope, tenantId, chains, now),
@@ -262,8 +187,6 @@ async function placeGroup(
   );
   // Committed: the periods it locked exist.
   periodsRepo.rememberPeriods(deps.db, locked);
-  if (known.size + learnNow.length > maxLearnt) known.clear();
-  for (const [key, bounds] of learnNow) known.set(key, bounds);
   return result;
 }
 
