@@ -234,10 +234,13 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
     keysRestRoutes(deps),
     auditRestRoutes(deps),
   );
+  // Express tries every route in order: the holds, a hot path, come right after the check's (budgets), not at the
+  // end of the list.
   v1.use(
     walletsRestRoutes(deps),
     ledgerRestRoutes(deps),
     budgetsRestRoutes(deps),
+    holdsRestRoutes(deps),
     plansRestRoutes(deps),
     subscriptionsRestRoutes(deps),
     invoicesRestRoutes(deps),
@@ -246,7 +249,7 @@ function appOf(deps: Deps, options: AppOptions): express.Express {
   v1.use(taxRestRoutes(deps), documentsRestRoutes(deps));
   v1.use(snapshotsRestRoutes(deps), quotesRestRoutes(deps));
   v1.use(slaRestRoutes(deps), notificationsRestRoutes(deps));
-  v1.use(webhooksRestRoutes(deps), paymentsRestRoutes(deps), holdsRestRoutes(deps), portalRestRoutes(deps));
+  v1.use(webhooksRestRoutes(deps), paymentsRestRoutes(deps), portalRestRoutes(deps));
   v1.use(currencyRestRoutes(deps), resellersRestRoutes(deps), insightsRestRoutes(deps));
   app.use('/v1', v1);
 

@@ -132,4 +132,29 @@ describe('placing a hold', () => {
     await harness.database.owner`update holds set status = 'expired', closed_at = now() where id = 'short'`;
     await check();
   });
+
+  it('inserts a period only until it is known to exist, and turns synchronous commit off with the first statements', async () => {
+    const statementsOf = async (customer: string) => {
+      sent = [];
+      await place(customer);
+      const statements = sent.map((s) => s.query.replace(/\s+/g, ' ').trim());
+      sent = undefined;
+      return statements;
+    };
+    const periodInserts = (statements: string[]) =>
+      statements.filter((q) => /^insert into customer_periods/i.test(q)).length;
+    // A period no placement has locked yet (the next month's): inserted, then known.
+    harness.clock.advance(31 * 24 * 3600 * 1000);
+    expect(periodInserts(await statementsOf(target))).toBe(1);
+    const again = await statementsOf(target);
+    expect(periodInserts(again)).toBe(0);
+    // The setting rides in the tenant's settings; no statement of its own before the COMMIT.
+    expect(again.filter((q) => q.includes('synchronous_commit'))).toEqual([
+      expect.stringMatching(/^select set_config\('role'.*set_config\('synchronous_commit', 'off', true\)/),
+    ]);
+    const [period] = await harness.database.owner`
+      select count(*)::int as n from customer_periods p join customers c on c.tenant_id = p.tenant_id and c.id = p.customer_id
+      where c.tenant_id = ${tenant.tenantId} and c.external_id = ${target} and p.period_start = '2026-04-01T00:00:00Z'`;
+    expect(period.n).toBe(1);
+  });
 });

@@ -61,6 +61,36 @@ describe('withTenantPipelined', () => {
     await database.owner`delete from customers where tenant_id = ${tenantId} and external_id = 'early'`;
   });
 
+  it('given asyncCommit, turns synchronous commit off with the settings, and on again for a body that waits for the disk', async () => {
+    const sent: string[] = [];
+    const observed = await createTestDatabase({
+      debug: (_connection, query, parameters) => void sent.push(`${query} ${parameters.join(',')}`),
+    });
+    try {
+      await observed.owner`insert into tenants (tenant_id, name, created_at) values (${tenantId}, 'pipelined', now())`;
+      const run = (releaseBeforeFlush: boolean) =>
+        withTenantPipelined(
+          observed.app,
+          tenantId,
+          async (tx) => {
+            const [row] = await tx`select current_setting('synchronous_commit') as commit`;
+            return { result: row.commit, writes: [], releaseBeforeFlush };
+          },
+          { asyncCommit: true },
+        );
+      const settingStatements = () => sent.splice(0).filter((q) => q.includes("set_config('synchronous_commit'"));
+      expect(await run(true)).toBe('off');
+      expect(settingStatements()).toEqual([expect.stringMatching(/^select set_config\('role'/)]);
+      expect(await run(false)).toBe('off');
+      expect(settingStatements()).toEqual([
+        expect.stringMatching(/^select set_config\('role'/),
+        expect.stringMatching(/^select set_config\('synchronous_commit', \$1, true\) on$/),
+      ]);
+    } finally {
+      await observed.drop();
+    }
+  });
+
   it('given a failing write, throws its error and keeps none of the writes', async () => {
     const attempt = withTenantPipelined(database.app, tenantId, async (tx) => ({
       result: 'unreachable',

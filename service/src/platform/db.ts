@@ -175,10 +175,18 @@ export function withinSubtree<T>(scope: { tenantId: string; subtreeRootId?: stri
  * The transaction's role and tenant (sent at once, answered in order), with `genericPlans` its plan cache mode too
  * (withTenantPipelined), and its connection's backend pid to `onPid`. One statement: a setting more costs no more.
  */
-function enterTenant(tx: Tx, tenantId: string, onPid: (pid: number) => void, genericPlans = false) {
+function enterTenant(
+  tx: Tx,
+  tenantId: string,
+  onPid: (pid: number) => void,
+  genericPlans = false,
+  asyncCommit = false,
+) {
   const scope = subtreeScope.getStore();
   if (scope && scope.tenantId !== tenantId) throw new Error('a subtree-scoped request opened another tenant');
-  const plans = genericPlans ? tx`, set_config('plan_cache_mode', 'force_generic_plan', true)` : tx``;
+  const plans = tx`${genericPlans ? tx`, set_config('plan_cache_mode', 'force_generic_plan', true)` : tx``}${
+    asyncCommit ? tx`, set_config('synchronous_commit', 'off', true)` : tx``
+  }`;
   const settings = scope
     ? tx`select set_config('role', ${SERVICE_ROLE}, true), set_config('app.tenant_id', ${tenantId}, true), set_config('app.subtree_root', ${scope.rootCustomerId}, true)${plans}`.execute()
     : tx`select set_config('role', ${SERVICE_ROLE}, true), set_config('app.tenant_id', ${tenantId}, true)${plans}`.execute();
@@ -244,6 +252,12 @@ export async function withTenantPipelined<T>(
      * server would otherwise plan every statement again each time, and planning costs more than running it.
      */
     genericPlans?: boolean;
+    /**
+     * The body usually commits without waiting for the disk (releaseBeforeFlush or unflushed): synchronous_commit
+     * is turned off with the first statements rather than by one more before the COMMIT, and turned on again
+     * (one statement) only for a body that asks for neither.
+     */
+    asyncCommit?: boolean;
   } = {},
 ): Promise<T> {
   const connection = await db.reserve();
@@ -252,7 +266,8 @@ export async function withTenantPipelined<T>(
   let committed = false;
   try {
     const begin = tx`begin`.execute();
-    const settings = enterTenant(tx, tenantId, (backend) => (pid = backend), options.genericPlans);
+    const asyncCommit = options.asyncCommit === true;
+    const settings = enterTenant(tx, tenantId, (backend) => (pid = backend), options.genericPlans, asyncCommit);
     let body: PipelinedBody<T>;
     try {
       [, , body] = await Promise.all([begin, settings, fn(tx)]);
@@ -266,7 +281,9 @@ export async function withTenantPipelined<T>(
     // this one is durable only with it; nothing is answered before the flush.
     const early = body.releaseBeforeFlush === true;
     const unsynced =
-      early || body.unflushed ? [tx`select set_config('synchronous_commit', 'off', true)`.execute()] : [];
+      (early || body.unflushed === true) === asyncCommit
+        ? []
+        : [tx`select set_config('synchronous_commit', ${asyncCommit ? 'on' : 'off'}, true)`.execute()];
     const commit = tx`commit`.execute();
     const flushed = early ? [tx`select txid_current()`.execute()] : [];
     const settled = await Promise.allSettled([...body.writes, ...unsynced, commit, ...flushed]);

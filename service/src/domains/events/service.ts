@@ -119,12 +119,8 @@ function coalescerFor(deps: Deps): Coalescer<Candidate, EventOutcome> {
   return coalescer;
 }
 
-/**
- * Periods known to exist, per pool: those an ingestion transaction locked and then committed. Periods are never
- * deleted, so ingestion need not insert these again before locking them. Bounded: past a million, it starts over.
- */
-const knownPeriods = new WeakMap<Deps['db'], Set<string>>();
-const maxKnownPeriods = 1_000_000;
+/** Bounds the chains learnt (as periods/repo.ts bounds the periods known to exist). */
+const maxChainRoots = 1_000_000;
 
 /**
  * Groups of at least this many events are rated in two transactions, each with the events of half of the
@@ -141,7 +137,7 @@ const splitAtEvents = 200;
  * reseller lock that reseller's period (chain.ts), so the two halves of a split group would queue on each other:
  * they are split by the chain's top instead (a customer moved under another reseller just shares a lock until it
  * is learnt again). And the resellers' billing is read with the customers', in the same statements, instead of in
- * a second round once the chain is known (one a moved customer's new resellers still need). Bounded as knownPeriods.
+ * a second round once the chain is known (one a moved customer's new resellers still need). Bounded by maxChainRoots.
  */
 const chainAncestors = new WeakMap<Deps['db'], Map<string, readonly string[]>>();
 
@@ -212,8 +208,7 @@ function splitByCustomer(candidates: Candidate[], rootOf: (customerId: string) =
 /** One transaction for the events (in order, each id once), retried when a concurrent request stored one of them. */
 async function rateAndStoreWithRetries(deps: Deps, tenantId: string, candidates: Candidate[]): Promise<EventOutcome[]> {
   candidates.forEach((candidate, slot) => (candidate.slot = slot));
-  let known = knownPeriods.get(deps.db);
-  if (!known) knownPeriods.set(deps.db, (known = new Set()));
+  const known = periodsRepo.knownPeriodsOf(deps.db);
   for (let attempt = 1; ; attempt++) {
     try {
       // Plans made for each group's size: generic plans (withTenantPipelined's genericPlans) cost PostgreSQL more
@@ -223,11 +218,10 @@ async function rateAndStoreWithRetries(deps: Deps, tenantId: string, candidates:
         rateAndStore(tx, tenantId, candidates, deps.clock.now(), known, (id) => learnt?.get(`${tenantId}\u0000${id}`)),
       );
       // Committed now: the periods it locked exist.
-      if (known.size + locked.length > maxKnownPeriods) known.clear();
-      for (const key of locked) known.add(key);
+      periodsRepo.rememberPeriods(deps.db, locked);
       if (chains.length > 0) {
         let learnt = chainAncestors.get(deps.db);
-        if (!learnt || learnt.size + chains.length > maxKnownPeriods) chainAncestors.set(deps.db, (learnt = new Map()));
+        if (!learnt || learnt.size + chains.length > maxChainRoots) chainAncestors.set(deps.db, (learnt = new Map()));
         for (const [customer, ancestors] of chains) learnt.set(`${tenantId}\u0000${customer}`, ancestors);
       }
       return outcomes;

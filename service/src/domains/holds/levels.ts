@@ -59,7 +59,8 @@ export function chainOf(holder: repo.Holder): repo.Holder['ancestors'] | AppErro
 /**
  * Locks the customers (every level of every chain) in ingestion's order and reads what their open holds set aside
  * under the locks. `billings` holds what the caller already loaded (and locked); the rest is loaded here.
- * `exceptHold`: a hold whose own rows are left out of the sums (an extension is decided afresh).
+ * `exceptHold`: a hold whose own rows are left out of the sums (an extension is decided afresh). `knownPeriods`:
+ * the periods known to exist (periods/repo.ts knownPeriodsOf), which need no insert before their lock.
  */
 export async function lockLevels(
   scope: TenantScope,
@@ -67,6 +68,7 @@ export async function lockLevels(
   billings: Map<string, billing.CustomerBilling>,
   now: Date,
   exceptHold?: string,
+  knownPeriods?: ReadonlySet<string>,
 ): Promise<Map<string, LevelState>> {
   const missing = [...new Set(customers.map((c) => c.externalId))].filter((id) => !billings.has(id));
   if (missing.length > 0) for (const [id, b] of await billing.loadBilling(scope, missing)) billings.set(id, b);
@@ -76,7 +78,7 @@ export async function lockLevels(
     ...billing.periodFor(billings.get(c.externalId), now),
   }));
   const [periods, held] = await Promise.all([
-    periodsRepo.lockPeriods(scope, bounds, { now }),
+    periodsRepo.lockPeriods(scope, bounds, { now, exists: knownPeriods && ((key) => knownPeriods.has(key)) }),
     repo.sumOpenHoldsByCustomer(scope, [...unique.keys()], now, exceptHold),
   ]);
   const levels = new Map<string, LevelState>();

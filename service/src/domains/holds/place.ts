@@ -13,6 +13,7 @@ import * as billing from '../events/billing.ts';
 import { Coalescer } from '../events/coalesce.ts';
 import { compiledBook, rateEvents } from '../events/rating.ts';
 import * as notify from '../notifications/service.ts';
+import * as periodsRepo from '../periods/index.ts';
 import { loadRatingContext, type RatingContext } from '../snapshots/service.ts';
 import { availabilityOf, chainOf, decideLevels, lockLevels, type Availability } from './levels.ts';
 import * as repo from './repo.ts';
@@ -64,7 +65,9 @@ export async function placeHolds(
     if (!(error instanceof AppError)) throw error;
     outcomes.set(p, { ok: false, error });
   };
-  return withTenantPipelined(
+  const knownPeriods = periodsRepo.knownPeriodsOf(deps.db);
+  let locked: string[] = [];
+  const result = await withTenantPipelined(
     deps.db,
     tenantId,
     async (tx) => {
@@ -98,7 +101,12 @@ export async function placeHolds(
       }
       const customers = [...chains.values()].flatMap(({ holder, chain }) => [holder, ...chain]);
       const [levels, priced, captures] = await Promise.all([
-        lockLevels(scope, customers, billings, now),
+        lockLevels(scope, customers, billings, now, undefined, knownPeriods).then((levels) => {
+          locked = [...levels.values()].map((l) =>
+            periodsRepo.periodKey({ customerId: l.customerId, start: l.period.start }),
+          );
+          return levels;
+        }),
         pricePlacements(scope, tenantId, chains, now),
         Promise.all(
           [...existing.values()].map(async (h) => [h.id, await repo.listCaptures(scope, h.id)] as const),
@@ -175,8 +183,11 @@ export async function placeHolds(
       // outbox's deliverer must never send what a crash could still take back.
       return { result: outcomes, writes, releaseBeforeFlush: notices.size === 0 };
     },
-    { genericPlans: true },
+    { genericPlans: true, asyncCommit: true },
   );
+  // Committed: the periods it locked exist.
+  periodsRepo.rememberPeriods(deps.db, locked);
+  return result;
 }
 
 function reused(id: string): AppError {

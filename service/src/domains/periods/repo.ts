@@ -1,7 +1,7 @@
 // The only SQL that writes or locks customer_periods. A period row is what rating, close, finalization, a
 // subscription's split, a hold and a re-rating of the period serialise on; every one of them locks it here, in
 // the one order, so none can deadlock with another over periods.
-import type { Statement, TenantScope } from '../../platform/db.ts';
+import type { Db, Statement, TenantScope } from '../../platform/db.ts';
 
 /** A period is named by its customer and its start. */
 export interface PeriodKey {
@@ -22,6 +22,29 @@ export interface PeriodRow extends PeriodBounds {
   eventCount: bigint;
   /** Credits events of the period drew: with `amount`, the spend budgets count. */
   creditsApplied: string;
+}
+
+/**
+ * Periods known to exist, per pool: those a transaction locked (lockPeriods with `open`) and then committed.
+ * Periods are never deleted, so a writer need not insert these again before locking them (`exists`). Bounded: past
+ * a million, it starts over.
+ */
+const knownPeriods = new WeakMap<Db, Set<string>>();
+const maxKnownPeriods = 1_000_000;
+
+/** The periods of `db`'s pool known to exist (periodKey). */
+export function knownPeriodsOf(db: Db): ReadonlySet<string> {
+  let known = knownPeriods.get(db);
+  if (!known) knownPeriods.set(db, (known = new Set()));
+  return known;
+}
+
+/** Learns periods (periodKey) a committed transaction locked: they exist from now on. */
+export function rememberPeriods(db: Db, keys: Iterable<string>): void {
+  const known = knownPeriodsOf(db) as Set<string>;
+  const added = [...keys];
+  if (known.size + added.length > maxKnownPeriods) known.clear();
+  for (const key of added) known.add(key);
 }
 
 /** The one encoding of a period key in memory (maps, sets, caches): `customer id|start in ms`. */
