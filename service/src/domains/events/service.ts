@@ -120,7 +120,7 @@ function coalescerFor(deps: Deps): Coalescer<Candidate, EventOutcome> {
 }
 
 /** Bounds the chains learnt (as periods/repo.ts bounds the periods known to exist). */
-const maxChainRoots = 1_000_000;
+const maxLearntChains = 1_000_000;
 
 /**
  * Groups of at least this many events are rated in two transactions, each with the events of half of the
@@ -137,7 +137,7 @@ const splitAtEvents = 200;
  * reseller lock that reseller's period (chain.ts), so the two halves of a split group would queue on each other:
  * they are split by the chain's top instead (a customer moved under another reseller just shares a lock until it
  * is learnt again). And the resellers' billing is read with the customers', in the same statements, instead of in
- * a second round once the chain is known (one a moved customer's new resellers still need). Bounded by maxChainRoots.
+ * a second round once the chain is known (one a moved customer's new resellers still need). Bounded by maxLearntChains.
  */
 const chainAncestors = new WeakMap<Deps['db'], Map<string, readonly string[]>>();
 
@@ -221,7 +221,7 @@ async function rateAndStoreWithRetries(deps: Deps, tenantId: string, candidates:
       periodsRepo.rememberPeriods(deps.db, locked);
       if (chains.length > 0) {
         let learnt = chainAncestors.get(deps.db);
-        if (!learnt || learnt.size + chains.length > maxChainRoots) chainAncestors.set(deps.db, (learnt = new Map()));
+        if (!learnt || learnt.size + chains.length > maxLearntChains) chainAncestors.set(deps.db, (learnt = new Map()));
         for (const [customer, ancestors] of chains) learnt.set(`${tenantId}\u0000${customer}`, ancestors);
       }
       return outcomes;
