@@ -58,10 +58,13 @@ export async function startService(
   };
 }
 
-/** The service's dependencies on the harness's database and clock, for tests that call a service function directly. */
-export function serviceDeps(harness: Harness): Deps {
+/**
+ * The service's dependencies on the harness's database and clock, for tests that call a service function directly;
+ * `db` another pool of the service's role (e.g. one that catches the statements sent).
+ */
+export function serviceDeps(harness: Harness, db: Deps['db'] = harness.database.app): Deps {
   return {
-    db: harness.database.app,
+    db,
     clock: harness.clock,
     logger: silentLogger,
     metrics: createMetrics(),
@@ -173,6 +176,42 @@ export async function signUpTenant(harness: Harness, name = `Tenant ${++counter}
     secretKey: secret.body.secret,
     publishableKey: publishable.body.secret,
   };
+}
+
+/**
+ * The LLM tenant the ingestion tests and benches rate on: exampleBook, a sum meter of input tokens by model and a
+ * count meter, and each of `customerIds` in USD on the book from `effectiveFrom`.
+ */
+export async function setUpLlmCustomers(
+  harness: Harness,
+  key: string,
+  customerIds: readonly string[],
+  effectiveFrom = '2026-01-01T00:00:00Z',
+): Promise<void> {
+  const setup: [string, string, unknown][] = [
+    ['POST', '/v1/price_books', { book: exampleBook('llm', effectiveFrom) }],
+    [
+      'POST',
+      '/v1/meters',
+      {
+        code: 'input_tokens',
+        name: 'Input tokens',
+        event_type: 'llm.completion',
+        aggregation: 'sum',
+        property: 'input_tokens',
+        group_by: ['model'],
+      },
+    ],
+    ['POST', '/v1/meters', { code: 'requests', name: 'Requests', event_type: 'llm.completion', aggregation: 'count' }],
+  ];
+  for (const id of customerIds) {
+    setup.push(['POST', '/v1/customers', { external_id: id, currency: 'USD' }]);
+    setup.push(['PUT', `/v1/customers/${id}/price_book`, { price_book: 'llm', effective_from: effectiveFrom }]);
+  }
+  for (const [method, path, body] of setup) {
+    const response = await rest(harness, method, path, { key, body });
+    if (response.status >= 300) throw new Error(`${method} ${path}: HTTP ${response.status}`);
+  }
 }
 
 /** A small valid price book in the kernel's JSON. */

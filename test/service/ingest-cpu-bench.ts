@@ -4,9 +4,7 @@
 // processes' work does not count in it. Run with `--cpu-prof` to see where it goes.
 import { ingestEvents } from '../../service/src/domains/events/service.ts';
 import { authenticateApiKey } from '../../service/src/domains/keys/service.ts';
-import { silentLogger } from '../../service/src/platform/log.ts';
-import { createMetrics } from '../../service/src/platform/metrics.ts';
-import { exampleBook, rest, signUpTenant, startService } from './harness.ts';
+import { serviceDeps, setUpLlmCustomers, signUpTenant, startService } from './harness.ts';
 
 const roundsAt = process.argv.indexOf('--rounds');
 const rounds = roundsAt > 0 ? Number(process.argv[roundsAt + 1]) : 15;
@@ -16,41 +14,12 @@ const harness = await startService({ now: '2026-03-20T00:00:00Z' });
 try {
   const tenant = await signUpTenant(harness);
   const key = tenant.secretKey;
-  const setup: [string, string, unknown][] = [
-    ['POST', '/v1/price_books', { book: exampleBook('llm') }],
-    [
-      'POST',
-      '/v1/meters',
-      {
-        code: 'input_tokens',
-        name: 'Input tokens',
-        event_type: 'llm.completion',
-        aggregation: 'sum',
-        property: 'input_tokens',
-        group_by: ['model'],
-      },
-    ],
-    ['POST', '/v1/meters', { code: 'requests', name: 'Requests', event_type: 'llm.completion', aggregation: 'count' }],
-  ];
-  for (let c = 0; c < customers; c++) {
-    setup.push(['POST', '/v1/customers', { external_id: `bench-${c}`, currency: 'USD' }]);
-    setup.push([
-      'PUT',
-      `/v1/customers/bench-${c}/price_book`,
-      { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' },
-    ]);
-  }
-  for (const [method, path, body] of setup) {
-    const response = await rest(harness, method, path, { key, body });
-    if (response.status >= 300) throw new Error(`${method} ${path}: HTTP ${response.status}`);
-  }
-  const deps = {
-    db: harness.database.app,
-    clock: harness.clock,
-    logger: silentLogger,
-    metrics: createMetrics(),
-    sessionTtlSeconds: 3600,
-  };
+  await setUpLlmCustomers(
+    harness,
+    key,
+    Array.from({ length: customers }, (_, c) => `bench-${c}`),
+  );
+  const deps = serviceDeps(harness);
   const actor = (await authenticateApiKey(deps, key))!;
   let sequence = 0;
   const batch = () =>

@@ -8,9 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestEvents } from '../../service/src/domains/events/service.ts';
 import { authenticateApiKey } from '../../service/src/domains/keys/service.ts';
 import { baseOptions, connect, deriveServiceUrl, SERVICE_ROLE, type Db } from '../../service/src/platform/db.ts';
-import { silentLogger } from '../../service/src/platform/log.ts';
-import { createMetrics } from '../../service/src/platform/metrics.ts';
-import { exampleBook, rest, signUpTenant, startService, type Harness, type TenantFixture } from './harness.ts';
+import {
+  rest,
+  serviceDeps,
+  setUpLlmCustomers,
+  signUpTenant,
+  startService,
+  type Harness,
+  type TenantFixture,
+} from './harness.ts';
 
 interface Sent {
   query: string;
@@ -44,53 +50,19 @@ describe('one ingestion batch', () => {
   beforeAll(async () => {
     harness = await startService({ now: '2026-03-20T00:00:00Z' });
     tenant = await signUpTenant(harness);
-    const setup: [string, string, unknown][] = [
-      ['POST', '/v1/price_books', { book: exampleBook('llm', '2024-01-01T00:00:00Z') }],
-      [
-        'POST',
-        '/v1/meters',
-        {
-          code: 'input_tokens',
-          name: 'Input tokens',
-          event_type: 'llm.completion',
-          aggregation: 'sum',
-          property: 'input_tokens',
-          group_by: ['model'],
-        },
-      ],
-      [
-        'POST',
-        '/v1/meters',
-        { code: 'requests', name: 'Requests', event_type: 'llm.completion', aggregation: 'count' },
-      ],
-    ];
-    for (let c = 0; c < customers; c++) {
-      const id = `c-${String(c).padStart(2, '0')}`;
-      setup.push(['POST', '/v1/customers', { external_id: id, currency: 'USD' }]);
-      setup.push([
-        'PUT',
-        `/v1/customers/${id}/price_book`,
-        { price_book: 'llm', effective_from: '2024-01-01T00:00:00Z' },
-      ]);
-    }
-    for (const [method, path, body] of setup)
-      expect(
-        (await rest(harness, method, path, { key: tenant.secretKey, body })).status,
-        `${method} ${path}`,
-      ).toBeLessThan(300);
+    await setUpLlmCustomers(
+      harness,
+      tenant.secretKey,
+      Array.from({ length: customers }, (_, c) => `c-${String(c).padStart(2, '0')}`),
+      '2024-01-01T00:00:00Z',
+    );
     counted = connect({
       ...baseOptions,
       url: deriveServiceUrl(harness.database.url),
       max: 4,
       debug: (_connection, query, parameters) => void sent?.push({ query, parameters }),
     });
-    const deps = {
-      db: counted,
-      clock: harness.clock,
-      logger: silentLogger,
-      metrics: createMetrics(),
-      sessionTtlSeconds: 3600,
-    };
+    const deps = serviceDeps(harness, counted);
     const actor = (await authenticateApiKey(deps, tenant.secretKey))!;
     ingest = (events) => ingestEvents(deps, actor, events);
   });

@@ -5,9 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestEvents } from '../../service/src/domains/events/service.ts';
 import { authenticateApiKey } from '../../service/src/domains/keys/service.ts';
 import { baseOptions, connect, deriveServiceUrl, type Db } from '../../service/src/platform/db.ts';
-import { silentLogger } from '../../service/src/platform/log.ts';
-import { createMetrics } from '../../service/src/platform/metrics.ts';
-import { exampleBook, rest, signUpTenant, startService, type Harness, type TenantFixture } from './harness.ts';
+import {
+  exampleBook,
+  rest,
+  serviceDeps,
+  setUpLlmCustomers,
+  signUpTenant,
+  startService,
+  type Harness,
+  type TenantFixture,
+} from './harness.ts';
 
 const frame = /^\s*(begin|commit|rollback)\s*$|set_config\('role'/i;
 
@@ -20,33 +27,7 @@ describe('statements of one ingestion transaction', () => {
   beforeAll(async () => {
     harness = await startService({ now: '2026-03-15T00:00:00Z' });
     tenant = await signUpTenant(harness);
-    for (const [method, path, body] of [
-      ['POST', '/v1/customers', { external_id: 'acme', currency: 'USD' }],
-      ['POST', '/v1/price_books', { book: exampleBook('llm') }],
-      ['PUT', '/v1/customers/acme/price_book', { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' }],
-      [
-        'POST',
-        '/v1/meters',
-        {
-          code: 'input_tokens',
-          name: 'Input tokens',
-          event_type: 'llm.completion',
-          aggregation: 'sum',
-          property: 'input_tokens',
-          group_by: ['model'],
-        },
-      ],
-      [
-        'POST',
-        '/v1/meters',
-        { code: 'requests', name: 'Requests', event_type: 'llm.completion', aggregation: 'count' },
-      ],
-    ] as const) {
-      expect(
-        (await rest(harness, method, path, { key: tenant.secretKey, body })).status,
-        `${method} ${path}`,
-      ).toBeLessThan(300);
-    }
+    await setUpLlmCustomers(harness, tenant.secretKey, ['acme']);
     counted = connect({
       ...baseOptions,
       url: deriveServiceUrl(harness.database.url),
@@ -62,13 +43,7 @@ describe('statements of one ingestion transaction', () => {
   // The issue's aim is three (the reads, the lock, the writes); the reads are still six statements (customers and
   // books, stored ids, meters, billing terms, grants, amendments), sent together in one round trip.
   it('rates and stores a batch in the reads, one lock and one write statement besides BEGIN, the settings and COMMIT', async () => {
-    const deps = {
-      db: counted,
-      clock: harness.clock,
-      logger: silentLogger,
-      metrics: createMetrics(),
-      sessionTtlSeconds: 3600,
-    };
+    const deps = serviceDeps(harness, counted);
     const actor = (await authenticateApiKey(deps, tenant.secretKey))!;
     const event = (id: string, timestamp: string) => ({
       transaction_id: id,
@@ -119,13 +94,7 @@ describe('statements of one ingestion transaction', () => {
         `${method} ${path}`,
       ).toBeLessThan(300);
     }
-    const deps = {
-      db: counted,
-      clock: harness.clock,
-      logger: silentLogger,
-      metrics: createMetrics(),
-      sessionTtlSeconds: 3600,
-    };
+    const deps = serviceDeps(harness, counted);
     const actor = (await authenticateApiKey(deps, tenant.secretKey))!;
     const event = (id: string, timestamp: string) => ({
       transaction_id: id,
