@@ -6,23 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTenant } from '../../service/src/platform/db.ts';
 import { startService, type Harness, type TenantFixture, signUpTenant } from '../service/harness.ts';
+import { rowsReadByStatement, type Sent } from '../service/plan-reads.ts';
 import { billingBook, client } from './fixtures.ts';
-
-interface Sent {
-  query: string;
-  parameters: unknown[];
-}
-
-/** Rows read by the plan's scans (returned and filtered out), every loop counted. */
-function rowsRead(node: Record<string, any>): number {
-  const own = node['Relation Name']
-    ? ((node['Actual Rows'] ?? 0) +
-        (node['Rows Removed by Filter'] ?? 0) +
-        (node['Rows Removed by Index Recheck'] ?? 0)) *
-      (node['Actual Loops'] ?? 1)
-    : 0;
-  return own + ((node.Plans as Record<string, any>[] | undefined) ?? []).reduce((sum, n) => sum + rowsRead(n), 0);
-}
 
 const literal = (value: unknown) =>
   value === null || value === undefined ? 'null' : `'${String(value).replace(/'/g, "''")}'`;
@@ -71,9 +56,8 @@ describe('placing a hold', () => {
     const reads = sent.filter((s) => /^\s*select\b/i.test(s.query) && !/set_config|txid_current/.test(s.query));
     sent = undefined;
     expect(reads.length).toBeGreaterThanOrEqual(5);
-    const counts = new Map<string, number>();
-    for (const { query, parameters } of reads) {
-      const plan = await withTenant(harness.database.app, tenant.tenantId, async (tx) => {
+    return rowsReadByStatement(reads, ({ query, parameters }) =>
+      withTenant(harness.database.app, tenant.tenantId, async (tx) => {
         await tx`select set_config('plan_cache_mode', 'force_generic_plan', true)`;
         await tx.unsafe(`prepare hold_read as ${query}`);
         const [row] = await tx.unsafe(
@@ -81,11 +65,8 @@ describe('placing a hold', () => {
         );
         await tx.unsafe('deallocate hold_read');
         return row['QUERY PLAN'][0].Plan as Record<string, any>;
-      });
-      const label = query.replace(/\s+/g, ' ').trim().slice(0, 90);
-      counts.set(label, (counts.get(label) ?? 0) + rowsRead(plan));
-    }
-    return counts;
+      }),
+    );
   }
 
   it('reads as many rows after 300 open holds as after 3', async () => {

@@ -17,24 +17,9 @@ import {
   type Harness,
   type TenantFixture,
 } from './harness.ts';
-
-interface Sent {
-  query: string;
-  parameters: unknown[];
-}
+import { rowsReadByStatement, type Sent } from './plan-reads.ts';
 
 const frame = /^\s*(begin|commit|rollback)\s*$|set_config\(/i;
-
-/** Rows read by the plan's scans (returned and filtered out), every loop counted. */
-function rowsRead(node: Record<string, any>): number {
-  const own = node['Relation Name']
-    ? ((node['Actual Rows'] ?? 0) +
-        (node['Rows Removed by Filter'] ?? 0) +
-        (node['Rows Removed by Index Recheck'] ?? 0)) *
-      (node['Actual Loops'] ?? 1)
-    : 0;
-  return own + ((node.Plans as Record<string, any>[] | undefined) ?? []).reduce((sum, n) => sum + rowsRead(n), 0);
-}
 
 class Rollback extends Error {}
 
@@ -88,8 +73,7 @@ describe('one ingestion batch', () => {
     expect((await ingest(events)).accepted).toBe(100);
     const work = sent.filter((s) => !frame.test(s.query) && !/^\s*with w0 as/i.test(s.query));
     sent = undefined;
-    const counts = new Map<string, number>();
-    for (const { query, parameters } of work) {
+    return rowsReadByStatement(work, async ({ query, parameters }) => {
       let plan: Record<string, any> | undefined;
       await harness.database.owner
         .begin(async (tx) => {
@@ -101,10 +85,8 @@ describe('one ingestion batch', () => {
         .catch((error) => {
           if (!(error instanceof Rollback)) throw error;
         });
-      const label = query.replace(/\s+/g, ' ').trim().slice(0, 90);
-      counts.set(label, (counts.get(label) ?? 0) + rowsRead(plan!));
-    }
-    return counts;
+      return plan!;
+    });
   }
 
   it('reads and locks as many rows after 60 more customers, 24 months of periods and 9,600 events as after one batch', async () => {

@@ -259,7 +259,7 @@ export function upsertAggregates(
     value_sum: d.valueSum?.toFixed() ?? null,
     value_max: d.valueMax?.toFixed() ?? null,
     latest_value: d.latestValue?.toFixed() ?? null,
-    latest_at: d.latestAt && d.latestAt.toISOString(),
+    latest_at: d.latestAt?.toISOString() ?? null,
     amount: formatNano(d.amountNano),
     gross_amount: formatNano(d.grossNano),
   }));

@@ -551,7 +551,7 @@ async function rateAndStore(
       lockKeys.push({ customerId: l.customerId, ...l.period });
     }
   }
-  const periods = await periodsRepo.lockPeriods(scope, lockKeys, { now, exists: (key) => knownPeriods.has(key) });
+  const periods = await periodsRepo.lockPeriods(scope, lockKeys, { now, known: knownPeriods });
   const locked = [...periods.keys()];
   // Blocking budgets per API key or project tag, read under the period lock (one statement, only for customers
   // who have one): their spend is the committed one.

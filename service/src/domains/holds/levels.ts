@@ -78,7 +78,7 @@ export async function lockLevels(
     ...billing.periodFor(billings.get(c.externalId), now),
   }));
   const [periods, held] = await Promise.all([
-    periodsRepo.lockPeriods(scope, bounds, { now, exists: knownPeriods && ((key) => knownPeriods.has(key)) }),
+    periodsRepo.lockPeriods(scope, bounds, { now, known: knownPeriods }),
     repo.sumOpenHoldsByCustomer(scope, [...unique.keys()], now, exceptHold),
   ]);
   const levels = new Map<string, LevelState>();

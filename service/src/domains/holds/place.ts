@@ -101,17 +101,15 @@ export async function placeHolds(
       }
       const customers = [...chains.values()].flatMap(({ holder, chain }) => [holder, ...chain]);
       const [levels, priced, captures] = await Promise.all([
-        lockLevels(scope, customers, billings, now, undefined, knownPeriods).then((levels) => {
-          locked = [...levels.values()].map((l) =>
-            periodsRepo.periodKey({ customerId: l.customerId, start: l.period.start }),
-          );
-          return levels;
-        }),
+        lockLevels(scope, customers, billings, now, undefined, knownPeriods),
         pricePlacements(scope, tenantId, chains, now),
         Promise.all(
           [...existing.values()].map(async (h) => [h.id, await repo.listCaptures(scope, h.id)] as const),
         ).then((found) => new Map(found)),
       ]);
+      locked = [...levels.values()].map((l) =>
+        periodsRepo.periodKey({ customerId: l.customerId, start: l.period.start }),
+      );
 
       const rows: repo.NewHold[] = [];
       const decided = new Map<string, Placement>();

@@ -217,7 +217,9 @@ describe('lockPeriods', () => {
     expect(rows.size).toBe(2);
     // Known to exist: not inserted again, still locked and read.
     const known = month(customerId, 6);
-    const skipped = await inTenant((tx) => lockPeriods(scope(tx), [known], { now, exists: () => true }));
+    const skipped = await inTenant((tx) =>
+      lockPeriods(scope(tx), [known], { now, known: new Set([periodKey(known)]) }),
+    );
     expect(skipped.size).toBe(0);
     await inTenant((tx) => openPeriods(scope(tx), [{ ...fresh, end: at('2027-01-01T00:00:00Z') }], now));
     expect((await inTenant((tx) => lockPeriod(scope(tx), fresh)))?.end).toEqual(fresh.end);

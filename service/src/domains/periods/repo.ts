@@ -26,7 +26,7 @@ export interface PeriodRow extends PeriodBounds {
 
 /**
  * Periods known to exist, per pool: those a transaction locked (lockPeriods with `open`) and then committed.
- * Periods are never deleted, so a writer need not insert these again before locking them (`exists`). Bounded: past
+ * Periods are never deleted, so a writer need not insert these again before locking them (lockPeriods' `known`). Bounded: past
  * a million, it starts over.
  */
 const knownPeriods = new WeakMap<Db, Set<string>>();
@@ -110,25 +110,25 @@ const keyArrays = (keys: readonly PeriodKey[]) =>
  * those already held (it throws otherwise).
  *
  * With `open`, missing periods are created first (the keys then carry their bounds), in the same order and the
- * same round trip; `open.exists` names periods the caller knows exist (committed before; periods are never
- * deleted), which are not inserted again.
+ * same round trip; `open.known` holds periods the caller knows exist (knownPeriodsOf: committed before; periods are
+ * never deleted), which are not inserted again.
  */
 export async function lockPeriods(scope: TenantScope, keys: readonly PeriodKey[]): Promise<Map<string, PeriodRow>>;
 export async function lockPeriods(
   scope: TenantScope,
   keys: readonly PeriodBounds[],
-  open: { now: Date; exists?: (key: string) => boolean },
+  open: { now: Date; known?: ReadonlySet<string> },
 ): Promise<Map<string, PeriodRow>>;
 export async function lockPeriods(
   { db, tenantId }: TenantScope,
   keys: readonly PeriodKey[],
-  open?: { now: Date; exists?: (key: string) => boolean },
+  open?: { now: Date; known?: ReadonlySet<string> },
 ): Promise<Map<string, PeriodRow>> {
   const periods = new Map<string, PeriodRow>();
   if (keys.length === 0) return periods;
   const sorted = inLockOrder(keys);
   recordLockOrder(db, sorted);
-  const missing = open ? (sorted as PeriodBounds[]).filter((k) => !open.exists?.(periodKey(k))) : [];
+  const missing = open ? (sorted as PeriodBounds[]).filter((k) => !open.known?.has(periodKey(k))) : [];
   const [customerIds, starts] = keyArrays(sorted);
   const [, rows] = await Promise.all([
     missing.length > 0 && insertPeriods({ db, tenantId }, missing, open!.now),
