@@ -66,11 +66,19 @@ export function formatScaled(value: bigint, digits: number): string {
 
 export const formatMoney = (nano: bigint): string => formatScaled(nano, NANO_DIGITS);
 
+/** formatMoney's output: a sign only when negative, whole digits, the dot, nine digits. */
+const MONEY_TEXT = /^-?\d+\.\d{9}$/;
+
 /**
  * A stored or kernel-written amount ("12.500000000", "-0.1") as nano-units; anything else is a bug, so it throws.
  * (Amounts a caller typed are checked with parseScaled, which says what is wrong.)
  */
 export function toNano(amount: string): bigint {
+  // The form formatMoney writes (every amount the kernel or the database gives back): its digits without the dot.
+  if (typeof amount === 'string' && MONEY_TEXT.test(amount)) {
+    const value = BigInt(amount.slice(0, -NANO_DIGITS - 1) + amount.slice(-NANO_DIGITS));
+    if (value <= I64_MAX && value >= I64_MIN) return value;
+  }
   const parsed = parseScaled(amount, NANO_DIGITS, { allowNegative: true });
   if (!parsed.ok) throw new Error(`not a money amount: ${amount}`);
   return parsed.value;

@@ -180,7 +180,8 @@ export function absorbRating(
   const { period: _period, ...rest } = output ?? {};
   const state: Record<string, unknown> = { ...rest };
   for (const key of injectedKeys) delete state[key];
-  if (!billing) return state;
+  // No grant, nothing drawn: an event with no entry in `credits` reads as none applied and no balance.
+  if (!billing || billing.wallet.grants.length === 0) return state;
   for (const { transactionId, occurredAt, result } of rated) {
     if (result.status !== 'rated') continue;
     const draws: EventCredits['draws'] = [];

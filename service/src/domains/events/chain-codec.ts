@@ -23,11 +23,14 @@ export interface ChainLevelCharge {
   receipt: ReceiptStep[];
 }
 
-/** Each level's values in the order chain_level_json (migration 087) names them. */
+/**
+ * Each level's values in the order chain_level_json (migration 087) names them. The period start as ISO text, the
+ * text JSON.stringify gives a Date: a Date takes JSON.stringify off its fast path for the whole insert document.
+ */
 export function encodeChain(levels: ChainLevelCharge[]): unknown[][] {
   return levels.map((l) => [
     l.customerId,
-    l.periodStart,
+    l.periodStart.toISOString(),
     l.priceBookId,
     l.bookVersion,
     l.card,

@@ -17,6 +17,8 @@ export interface ChainDailyRating {
   receipt: ReceiptStep[];
   /** netOf(this rating), when the caller has it already. */
   netNano?: bigint;
+  /** The amount in nano-units, when the caller has it already. */
+  amountNano?: bigint;
 }
 
 /** One event's path up its chain: its own customer's rating, then each reseller level's. */
@@ -62,7 +64,7 @@ export function chainDailyDeltas(paths: ChainDailyPath[]): ChainDailyDelta[] {
       delta.events += Number(sign);
       delta.nano.charge += sign * net;
       delta.nano.resale += sign * belowNet;
-      delta.nano.billed += sign * toNano(level.amount);
+      delta.nano.billed += sign * (level.amountNano ?? toNano(level.amount));
       belowId = level.customerId;
       belowNet = net;
     }

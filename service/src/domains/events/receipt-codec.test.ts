@@ -160,6 +160,8 @@ describe('compact receipts', () => {
              chain_json(null) is null as none`;
     // then: the same JSON as the objects, from an array of values; a chain stored as objects passes through
     expect(stored.every(Array.isArray)).toBe(true);
+    // the period start as the text JSON.stringify gives its Date (a Date would slow the whole insert document)
+    expect(stored.map((l) => l[1])).toEqual(levels.map((l) => l.periodStart.toISOString()));
     // (re-serialized: json_build_object spaces its output; keys and values, in their order, are what count)
     expect(JSON.stringify(JSON.parse(row.chain))).toBe(JSON.stringify(before));
     expect(JSON.stringify(JSON.parse(row.old))).toBe(JSON.stringify(before));

@@ -217,9 +217,10 @@ export interface ChainDailyDelta {
 /** Adds to chain_daily, one statement; the caller holds the level customers' period locks. */
 export function upsertChainDaily({ db, tenantId }: TenantScope, deltas: ChainDailyDelta[]): Statement | undefined {
   if (deltas.length === 0) return undefined;
+  const iso = isoText();
   const rows = deltas.map((d) => ({
     c: d.customerId,
-    s: d.periodStart,
+    s: iso(d.periodStart),
     d: d.day,
     h: d.childId,
     e: d.endCustomerId,

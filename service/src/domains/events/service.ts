@@ -37,7 +37,7 @@ import * as pricingRepo from '../pricing/repo.ts';
 import * as quotes from '../quotes/service.ts';
 import { aggregateEvents, type CountedEvent } from './aggregate.ts';
 import * as billing from './billing.ts';
-import { inChain, netOf, rateChains, resolveChain, type ChainLevel } from './chain.ts';
+import { inChain, rateChains, resolveChain, type ChainLevel } from './chain.ts';
 import { chainDailyDeltas } from './chain-daily.ts';
 import { Coalescer, defaultCoalescerOptions, PartialFailure } from './coalesce.ts';
 import { compiledBook, kernelVersion, rateEvents } from './rating.ts';
@@ -409,13 +409,20 @@ type Located = Candidate & {
   chain?: ChainLevel[];
 };
 
-/** An accepted event with its rating, and each reseller level's above it. */
-type Accepted = Located & { result: RatedLine; levels?: AcceptedLevel[] };
+/**
+ * An accepted event with its rating, and each reseller level's above it. A chain's event carries its amount and
+ * net in nano-units, read once from its rating for the totals, the limits and chain_daily.
+ */
+type Accepted = Located & { result: RatedLine; levels?: AcceptedLevel[]; amountNano?: bigint; netNano?: bigint };
 
-/** A reseller level's rating, with what it pays its parent before its credits (netOf) and the credits it drew. */
+/**
+ * A reseller level's rating, with what is left to bill it (its amount), what it pays its parent before its credits
+ * (netOf) and the credits it drew, in nano-units.
+ */
 interface AcceptedLevel {
   level: ChainLevel;
   result: RatedLine;
+  amount: bigint;
   net: bigint;
   credits: bigint;
 }
@@ -567,12 +574,10 @@ async function rateAndStore(
   // count against (a wallet that blocks on depletion, a blocking budget). An event naming no hold of its customer
   // is rejected before rating.
   const holdCustomers = new Set<string>();
-  const limited = (b: billing.CustomerBilling | undefined) =>
-    b?.wallet.onDepletion === 'block' || b?.blockingBudget !== undefined;
   for (const p of located) {
-    if (p.holdId !== undefined || limited(billings.get(p.event.customer_id))) holdCustomers.add(p.customerId);
+    if (p.holdId !== undefined || hasBlockingLimit(billings.get(p.event.customer_id))) holdCustomers.add(p.customerId);
     // A reseller's limits count its open holds too (its own, and its customers' rows at its level).
-    for (const l of p.chain ?? []) if (limited(billings.get(l.externalId))) holdCustomers.add(l.customerId);
+    for (const l of p.chain ?? []) if (hasBlockingLimit(billings.get(l.externalId))) holdCustomers.add(l.customerId);
   }
   const holdRows =
     holdCustomers.size > 0
@@ -690,7 +695,7 @@ async function rateAndStore(
   const counted: CountedEvent[] = [];
   accepted.sort((x, y) => x.slot - y.slot);
   for (const a of accepted) {
-    const amount = nano(a.result.amount);
+    const amount = a.amountNano ?? nano(a.result.amount);
     const total = (totals.get(a.periodKey) ?? nano(periods.get(a.periodKey)!.amount)) + amount;
     totals.set(a.periodKey, total);
     const delta = deltas.get(a.periodKey) ?? { amount: 0n, count: 0 };
@@ -723,9 +728,9 @@ async function rateAndStore(
       ...(blocks.has(a) ? { blocked: blocks.get(a)! } : {}),
       ...(holdOutcomes.has(a) ? { hold: holdOutcomes.get(a)! } : {}),
     };
-    for (const { level, result } of a.levels ?? []) {
+    for (const { level, amount: levelAmount } of a.levels ?? []) {
       const above = deltas.get(level.periodKey) ?? { amount: 0n, count: 0 };
-      above.amount += nano(result.amount);
+      above.amount += levelAmount;
       above.count += 1;
       deltas.set(level.periodKey, above);
     }
@@ -921,6 +926,11 @@ async function rateAndStore(
   return { result: { outcomes, locked, chains }, writes };
 }
 
+/** A wallet that blocks on depletion or a blocking budget: limits whose checks read the customer's spend and holds. */
+function hasBlockingLimit(b: billing.CustomerBilling | undefined): boolean {
+  return b?.wallet.onDepletion === 'block' || b?.blockingBudget !== undefined;
+}
+
 /**
  * Events whose customer resells or has a reseller parent: rated through their reseller chains (chain.ts) in batch
  * order. A chain rates in one currency: books of different currencies along it refuse the event, naming both.
@@ -985,15 +995,17 @@ async function rateThroughChains(
     }
     const [own, ...above] = outcome.levels;
     const result = p.quote ? quotes.honourQuote(own, p.quote) : own;
+    const amountNano = nano(result.amount ?? '0');
     accepted.push({
       ...p,
       result: result as RatedLine,
-      levels: above.map((r, k) => ({
-        level: p.chain![k],
-        result: r as RatedLine,
-        net: netOf(r),
-        credits: creditsDrawn(r),
-      })),
+      amountNano,
+      netNano: amountNano + creditsDrawn(result),
+      levels: above.map((r, k) => {
+        const amount = nano(r.amount ?? '0');
+        const credits = creditsDrawn(r);
+        return { level: p.chain![k], result: r as RatedLine, amount, net: amount + credits, credits };
+      }),
     });
   });
   return accepted;
@@ -1006,8 +1018,8 @@ function chainDaily(accepted: Accepted[]): repo.ChainDailyDelta[] {
       .filter((a) => a.levels && a.levels.length > 0)
       .map((a) => ({
         occurredAt: a.occurredAt,
-        own: { customerId: a.customerId, amount: a.result.amount, receipt: a.result.receipt },
-        levels: a.levels!.map(({ level, result, net }) => ({
+        own: { customerId: a.customerId, amount: a.result.amount, receipt: a.result.receipt, netNano: a.netNano },
+        levels: a.levels!.map(({ level, result, amount, net }) => ({
           customerId: level.customerId,
           periodStart: level.period.start,
           level: level.level,
@@ -1015,6 +1027,7 @@ function chainDaily(accepted: Accepted[]): repo.ChainDailyDelta[] {
           currency: result.currency,
           amount: result.amount,
           receipt: result.receipt,
+          amountNano: amount,
           netNano: net,
         })),
       })),
@@ -1143,13 +1156,13 @@ function findBlocks(
   for (const a of [...accepted].sort((x, y) => x.slot - y.slot)) {
     const customer = billings.get(a.event.customer_id);
     // Nothing to check: no blocking limit of the customer's own (its running spend is read only by its own
-    // limits, here or as a level of a chain below it), none up a chain, no hold to capture.
+    // limits, here or as a level of a chain below it), none up its chain (a level's spend and holds are read
+    // only by its own limits), no hold to capture.
     if (
       a.holdId === undefined &&
-      (a.levels === undefined || a.levels.length === 0) &&
-      customer?.blockingBudget === undefined &&
-      customer?.wallet.onDepletion !== 'block' &&
-      scopedLimits.size === 0
+      !hasBlockingLimit(customer) &&
+      scopedLimits.size === 0 &&
+      (a.levels === undefined || a.levels.every(({ level }) => !hasBlockingLimit(billings.get(level.externalId))))
     )
       continue;
     const row = periods.get(a.periodKey)!;

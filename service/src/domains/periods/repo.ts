@@ -223,7 +223,8 @@ export function addUsage(
   if (updates.length === 0) return undefined;
   const rows = updates.map((u) => ({
     customer_id: u.customerId,
-    period_start: u.start,
+    // Text, not a Date: a Date takes JSON.stringify off its fast path for the whole document.
+    period_start: u.start.toISOString(),
     state: u.state,
     amount: u.amountDelta,
     event_count: u.eventCountDelta,
