@@ -167,6 +167,14 @@ function withPlanTerms(state: CustomerState, plan: subscriptionsRepo.Subscriptio
 }
 
 /**
+ * Whether the customer's ratings can draw credits (it has grants): for one that cannot, absorbRating records
+ * nothing in `credits`, where an event with no entry reads as none applied and no balance.
+ */
+export function drawsCredits(billing: CustomerBilling | undefined): billing is CustomerBilling {
+  return billing !== undefined && billing.wallet.grants.length > 0;
+}
+
+/**
  * Takes one kernel call's results for a customer, in the order the kernel rated them: moves the live grant
  * balances, works out each rated event's credits and balance after, and returns the state to store with the
  * period (without what kernelState injected).
@@ -180,8 +188,7 @@ export function absorbRating(
   const { period: _period, ...rest } = output ?? {};
   const state: Record<string, unknown> = { ...rest };
   for (const key of injectedKeys) delete state[key];
-  // No grant, nothing drawn: an event with no entry in `credits` reads as none applied and no balance.
-  if (!billing || billing.wallet.grants.length === 0) return state;
+  if (!drawsCredits(billing)) return state;
   for (const { transactionId, occurredAt, result } of rated) {
     if (result.status !== 'rated') continue;
     const draws: EventCredits['draws'] = [];

@@ -165,6 +165,7 @@ export async function rateChains(
       outcomes.push({ status: 'rated', levels: chain.levels });
       chain.levels.forEach((result, k) => {
         const externalId = job.levels[k].externalId;
+        if (!billing.drawsCredits(billings.get(externalId))) return;
         const list = rated.get(externalId) ?? [];
         list.push({
           transactionId: billing.creditKey(job.event.transaction_id, k),
