@@ -6,6 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closePeriods } from '../../service/src/domains/invoices/close.ts';
 import { closePeriod } from '../../service/src/domains/invoices/service.ts';
+import { eventSlicesOf, eventSumsOf } from '../../service/src/domains/invoices/fx.ts';
+import { listPeriodRatings, sumPeriodEvents } from '../../service/src/domains/invoices/repo.ts';
+import { sumSlices } from '../../service/src/domains/currency/event-time.ts';
+import type { Conversion } from '../../service/src/domains/currency/convert.ts';
+import { periodKey } from '../../service/src/domains/periods/index.ts';
+import type { TenantScope } from '../../service/src/platform/db.ts';
 import { signUpTenant, startService, type Harness, type TenantFixture } from '../service/harness.ts';
 import { billingBook, client, gpuJob, tokens } from './fixtures.ts';
 import { startJobRunner, type Jobs } from './jobs-harness.ts';
@@ -142,6 +148,59 @@ describe('batched period close', () => {
   });
   // The charge of a card has another dimension under a variant (batch tier), so one period's usage of one charge
   // has two dimensions; and a late event of the closed period before is billed as an adjustment on the next.
+  it("sums the periods' events in SQL as the event policy's reading of their receipts does, in both stored forms", async () => {
+    const customers = await harness.database.owner`
+      select id, external_id from customers where tenant_id = ${tenant.tenantId} and external_id in ('single', 'batched')`;
+    const periods = customers.map((c) => ({
+      customerId: c.id as string,
+      start: new Date('2026-03-01T00:00:00Z'),
+      end: new Date('2026-04-01T00:00:00Z'),
+    }));
+    // The events fall in three intervals (2, 3 and 4 March), each its own rate.
+    const bounds = [new Date('2026-03-02T12:00:00Z'), new Date('2026-03-03T12:00:00Z')];
+    const rates = ['0.8', '0.912345678', '1.1'];
+    const conversions = rates.map((rate) => ({ rate }) as Conversion);
+    const ordered = (sums: ReturnType<typeof sumSlices>) => ({
+      intervals: [...sums.intervals].sort((a, b) => a.interval - b.interval),
+      lines: [...sums.lines].sort(([a], [b]) => (a < b ? -1 : 1)),
+    });
+    const compare = async (db: TenantScope['db']) => {
+      const scope = { db, tenantId: tenant.tenantId };
+      const { sums, chained } = eventSumsOf(await sumPeriodEvents(scope, periods, bounds, rates));
+      const ratings = await listPeriodRatings(scope, periods);
+      expect(chained.size).toBe(0);
+      for (const period of periods) {
+        const key = periodKey(period);
+        const expected = sumSlices(eventSlicesOf(ratings.get(key)!, bounds), bounds, conversions);
+        expect(expected.intervals.map((i) => i.interval).sort()).toEqual([0, 1, 2]);
+        // Usage by model and GPU, allowance-free lines, the discount and the credit: every event line's kind.
+        expect([...expected.lines.keys()].map((k) => JSON.parse(k)[0]).sort()).toEqual([
+          'credit',
+          'discount',
+          'usage',
+          'usage',
+          'usage',
+        ]);
+        expect(ordered(sums.get(key)!)).toEqual(ordered(expected));
+      }
+    };
+    await harness.database.owner.begin((sql) => compare(sql));
+    // Receipts stored as the kernel's objects (before migration 070): the same sums. Rolled back.
+    await harness.database.owner
+      .begin(async (sql) => {
+        await sql`update events set receipt = receipt_json(receipt) where tenant_id = ${tenant.tenantId}`;
+        const [{ objects }] = await sql`
+          select count(*)::int as objects from events, json_array_elements(receipt) s
+          where tenant_id = ${tenant.tenantId} and json_typeof(s) = 'object'`;
+        expect(objects).toBeGreaterThan(10);
+        await compare(sql);
+        throw new Error('rollback');
+      })
+      .catch((error) => {
+        if ((error as Error).message !== 'rollback') throw error;
+      });
+  });
+
   it('gives the same invoice with two dimensions of one charge and a late-event adjustment', async () => {
     await api.ok('POST', '/v1/price_books', {
       book: {

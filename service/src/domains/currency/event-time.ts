@@ -184,6 +184,134 @@ export function convertEventSlices(
   };
 }
 
+/** The events of a period in one rate interval (the bounds' interval index, intervalOf), summed. */
+export interface IntervalSum {
+  interval: number;
+  events: number;
+  firstAt: Date;
+  lastAt: Date;
+  /** What they left to bill, nano-units of the source currency. */
+  amount: bigint;
+}
+
+/**
+ * A period's events summed where they are read (in SQL): by rate interval, and each event line's amount with its
+ * exact conversion, every event's share at its interval's rate (the rates of intervalRates), by the line's key.
+ */
+export interface EventSums {
+  intervals: IntervalSum[];
+  /** By line key: amount (nano-units, source currency) and converted (exact decimal text, target currency units). */
+  lines: Map<string, { amount: bigint; converted: string }>;
+}
+
+/**
+ * The rate of each interval of `bounds` (index as intervalOf's; undefined: none in force). A rate can change only at
+ * a bound (rateChangeInstants), so the rate at an interval's start is the rate of every instant in it: interval 0,
+ * before the first bound, has none (no rate of the list starts before it); interval i is found at bounds[i - 1].
+ */
+export function intervalRates(from: string, to: string, bounds: readonly Date[], rates: StoredRate[]) {
+  const result: (Conversion | undefined)[] = [undefined];
+  for (const start of bounds) {
+    const found = findRate(from, to, start, 'event', latestAmong(rates, start));
+    result.push(found.ok ? found.conversion : undefined);
+  }
+  return result;
+}
+
+/** Slices (a period's events, each one interval's) as sums: each line's amount converted at its slice's rate. */
+export function sumSlices(
+  slices: readonly EventSlice[],
+  bounds: readonly Date[],
+  rates: readonly (Conversion | undefined)[],
+): EventSums {
+  const lines = new Map<string, { amount: bigint; converted: Decimal }>();
+  const intervals: IntervalSum[] = [];
+  for (const slice of slices) {
+    if (slice.events === 0) continue;
+    const interval = intervalOf(bounds, slice.firstAt);
+    intervals.push({
+      interval,
+      events: slice.events,
+      firstAt: slice.firstAt,
+      lastAt: slice.lastAt,
+      amount: slice.amount,
+    });
+    const rate = rates[interval];
+    for (const [key, amount] of slice.lines ?? []) {
+      const line = lines.get(key) ?? { amount: 0n, converted: new FxDecimal(0) };
+      line.amount += amount;
+      // No rate: the period waits (convertEventSums), this sum is never read.
+      if (rate) line.converted = line.converted.plus(new FxDecimal(amount.toString()).times(rate.rate));
+      lines.set(key, line);
+    }
+  }
+  return {
+    intervals,
+    lines: new Map([...lines].map(([key, l]) => [key, { amount: l.amount, converted: nanoText(l.converted) }])),
+  };
+}
+
+/**
+ * convertEventSlices for events summed by interval, each line's conversion already summed at the intervals'
+ * rates (`rates`, intervalRates'): the same result. An interval with events and no rate is the first missing
+ * instant (its first event's time).
+ */
+export function convertEventSums(
+  from: string,
+  to: string,
+  sums: EventSums,
+  rates: readonly (Conversion | undefined)[],
+): EventConversionResult {
+  const used: (Omit<EventRate, 'amount' | 'converted'> & { amount: bigint; converted: Decimal })[] = [];
+  const ordered = sums.intervals.filter((s) => s.events > 0).sort((a, b) => a.firstAt.getTime() - b.firstAt.getTime());
+  for (const slice of ordered) {
+    const found = rates[slice.interval];
+    if (!found) return { ok: false, from, to, at: slice.firstAt };
+    const { rate, source, as_of, method } = found;
+    const exact = new FxDecimal(slice.amount.toString()).times(rate);
+    const last = used[used.length - 1];
+    if (last && last.rate === rate && last.source === source && last.as_of === as_of && last.method === method) {
+      last.events += slice.events;
+      last.amount += slice.amount;
+      last.converted = last.converted.plus(exact);
+      last.last_event_at = slice.lastAt.toISOString();
+      continue;
+    }
+    used.push({
+      rate,
+      source,
+      as_of,
+      method: method as EventRate['method'],
+      first_event_at: slice.firstAt.toISOString(),
+      last_event_at: slice.lastAt.toISOString(),
+      events: slice.events,
+      amount: slice.amount,
+      converted: exact,
+    });
+  }
+  const amount = used.reduce((sum, r) => sum + r.amount, 0n);
+  const converted = used.reduce((sum, r) => sum.plus(r.converted), new FxDecimal(0));
+  return {
+    ok: true,
+    events: {
+      rates: used.map((r) => ({ ...r, amount: formatMoney(r.amount), converted: nanoText(r.converted) })),
+      amount: formatMoney(amount),
+      converted: nanoText(converted),
+      ...(sums.lines.size > 0
+        ? {
+            lines: Object.fromEntries(
+              [...sums.lines].map(([key, l]) => [
+                key,
+                { amount: formatMoney(l.amount), converted: new FxDecimal(l.converted).toFixed() },
+              ]),
+            ),
+          }
+        : {}),
+    },
+    lastRate: used.length > 0 ? used[used.length - 1].rate : null,
+  };
+}
+
 /** Nano-units as exact decimal text of currency units (no rounding: as many decimals as it has). */
 function nanoText(nano: Decimal): string {
   return nano.div(1_000_000_000).toFixed();

@@ -15,13 +15,14 @@ import {
   type StoredRate,
 } from './convert.ts';
 import {
-  convertEventSlices,
+  convertEventSums,
   displayRate,
+  intervalRates,
   latestAmong,
   rateChangeInstants,
-  type EventSlice,
   weightedRate,
   type EventConversionResult,
+  type EventSums,
 } from './event-time.ts';
 import { periodKey, type PeriodKey } from '../periods/index.ts';
 import { parseEcbCsv } from './ecb.ts';
@@ -194,16 +195,21 @@ export async function findConversions(
 /**
  * The event policy's conversions of `from` into `to` for periods (customerId, start, end): each period's events
  * converted at the rates in force at their times, and the period end's rate for the lines no event made
- * (event-time.ts). `slicesOf`: a period's events (and, for a reseller, its levels of its children's events), by
- * periodKey, summed by the intervals of the bounds given, as the invoices domain reads and keys them by line. One
- * read: the rates of the window. Keyed by periodKey.
+ * (event-time.ts). `sumsOf`: the periods' events (and, for a reseller, its levels of its children's events), by
+ * periodKey, summed by the intervals of the bounds given, each line's amount converted at its events' interval
+ * rates (`rates`, by interval: the rate's text, null where none is in force), as the invoices domain reads and
+ * keys them by line. One read here: the rates of the window. Keyed by periodKey.
  */
 export async function findEventConversions(
   scope: TenantScope,
   from: string,
   to: string,
   periods: (PeriodKey & { end: Date })[],
-  slicesOf: (periodKey: string, bounds: readonly Date[]) => EventSlice[],
+  sumsOf: (
+    bounds: readonly Date[],
+    rates: readonly (string | null)[],
+    conversions: readonly (Conversion | undefined)[],
+  ) => Promise<Map<string, EventSums>>,
 ): Promise<Map<string, FindRateResult>> {
   const result = new Map<string, FindRateResult>();
   if (periods.length === 0) return result;
@@ -216,9 +222,15 @@ export async function findEventConversions(
     new Date(latest),
   );
   const bounds = rateChangeInstants(rates);
+  const byInterval = intervalRates(from, to, bounds, rates);
+  const sums = await sumsOf(
+    bounds,
+    byInterval.map((c) => c?.rate ?? null),
+    byInterval,
+  );
   for (const period of periods) {
     const key = periodKey(period);
-    const events = convertEventSlices(from, to, slicesOf(key, bounds), rates);
+    const events = convertEventSums(from, to, sums.get(key) ?? { intervals: [], lines: new Map() }, byInterval);
     if (!events.ok) {
       result.set(key, events);
       continue;

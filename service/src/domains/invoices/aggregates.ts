@@ -58,7 +58,7 @@ function formatDecimal({ value, scale }: Sum): string {
  * An event property as PostgreSQL's `->>` gives it: strings as they are, booleans and numbers as their JSON text
  * (a number as numeric prints it: no exponent). Absent and null give no value.
  */
-function propertyText(value: unknown): string | undefined {
+export function propertyText(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'string') return value;
   if (typeof value === 'boolean') return String(value);
@@ -230,7 +230,8 @@ export function aggregateLines(lines: readonly AggregatedLine[]): repo.Aggregate
   return deltas;
 }
 
-const text = (value: unknown) => (typeof value === 'string' ? value : '');
+/** A receipt step's text field as the aggregates key it: a string, else empty. */
+export const text = (value: unknown) => (typeof value === 'string' ? value : '');
 
 /** Adds lines entering their periods (ingestion) to the invoice aggregates: the statement, not sent (db.ts oneStatement). */
 export function addToInvoiceAggregates(scope: TenantScope, lines: readonly AggregatedLine[]): Statement | undefined {

@@ -5,11 +5,20 @@
 import { formatMoney, toNano } from '../../platform/money.ts';
 import { AppError, type FieldProblem } from '../../platform/errors.ts';
 import { convertNano, type Conversion, type FxPolicy } from '../currency/convert.ts';
-import { convertNanoByFraction, intervalOf, weightedRate, type EventSlice } from '../currency/event-time.ts';
+import { FxDecimal } from '../currency/convert.ts';
+import {
+  convertNanoByFraction,
+  intervalOf,
+  weightedRate,
+  type EventSlice,
+  type EventSums,
+  type IntervalSum,
+} from '../currency/event-time.ts';
 import type { Period } from '../periods/calendar.ts';
-import { aggregateLines } from './aggregates.ts';
+import { aggregateLines, propertyText, text } from './aggregates.ts';
 import { micro, roundLines, type DraftLine } from './build.ts';
-import type { AggregateDelta, PeriodRating } from './repo.ts';
+import { periodKey } from '../periods/index.ts';
+import type { AggregateDelta, PeriodEventSumRow, PeriodRating } from './repo.ts';
 
 /** The instant whose rate converts an invoice under `policy`: its period's end, or the finalization (now). */
 export function conversionInstant(policy: FxPolicy, period: Period, now: Date): Date {
@@ -140,6 +149,78 @@ export function eventSlicesOf(ratings: readonly PeriodRating[], bounds: readonly
     if (key !== undefined) slice.lines.set(key, (slice.lines.get(key) ?? 0n) + toNano(row.amount));
   }
   return [...slices.values()];
+}
+
+const stepOfCode = { p: 'price', d: 'discount', c: 'commitment', g: 'credit' } as const;
+
+/**
+ * Pure: the rows of sumPeriodEvents (repo.ts) as each period's EventSums, by periodKey: its intervals, and each
+ * event line's amount and conversion, the step rows keyed as the lines they make (rowKeyOf, so the same keys as
+ * eventSlicesOf's). `chained`: the periods whose sums lack their chain levels (resellers), read from their ratings.
+ */
+export function eventSumsOf(rows: readonly PeriodEventSumRow[]): {
+  sums: Map<string, EventSums>;
+  chained: Set<string>;
+} {
+  const sums = new Map<string, EventSums>();
+  const converted = new Map<string, Map<string, { amount: bigint; converted: InstanceType<typeof FxDecimal> }>>();
+  const chained = new Set<string>();
+  for (const r of rows) {
+    const key = periodKey({ customerId: r.customerId, start: r.periodStart });
+    if (r.code === 'chain') {
+      chained.add(key);
+      continue;
+    }
+    let period = sums.get(key);
+    if (!period) sums.set(key, (period = { intervals: [], lines: new Map() }));
+    if (r.code === 't') {
+      const interval: IntervalSum = {
+        interval: r.interval!,
+        events: r.events,
+        firstAt: r.firstAt!,
+        lastAt: r.lastAt!,
+        amount: toNano(r.amount!),
+      };
+      period.intervals.push(interval);
+      continue;
+    }
+    const group: Record<string, string> = {};
+    for (const [name, value] of Object.entries(r.group)) {
+      const shown = propertyText(value);
+      if (shown !== undefined) group[name] = shown;
+    }
+    const lineKey = rowKeyOf({
+      customerId: r.customerId,
+      periodStart: r.periodStart.toISOString(),
+      step: stepOfCode[r.code],
+      card: r.card ?? '',
+      charge: r.charge === null ? -1 : Number(r.charge),
+      dimension: r.dimension ?? '',
+      model: r.model ?? '',
+      rate: r.rate ?? '',
+      per: r.per ?? '',
+      group,
+      pool: '',
+      grantId: text(r.grant),
+      mode: r.code === 'c' ? 'prepaid' : '',
+      percent: text(r.percent),
+      quantity: '0',
+      covered: '0',
+      amount: r.amount ?? '0',
+      events: BigInt(r.events),
+    });
+    if (lineKey === undefined || r.amount === null) continue;
+    let lines = converted.get(key);
+    if (!lines) converted.set(key, (lines = new Map()));
+    const line = lines.get(lineKey) ?? { amount: 0n, converted: new FxDecimal(0) };
+    line.amount += toNano(r.amount);
+    line.converted = line.converted.plus(r.converted ?? 0);
+    lines.set(lineKey, line);
+  }
+  for (const [key, lines] of converted)
+    for (const [lineKey, l] of lines)
+      sums.get(key)!.lines.set(lineKey, { amount: l.amount, converted: l.converted.toFixed() });
+  return { sums, chained };
 }
 
 /**

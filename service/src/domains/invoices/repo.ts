@@ -844,3 +844,133 @@ export async function listPeriodRatings(
     });
   return result;
 }
+
+/** One row of sumPeriodEvents: an interval's events (code `t`), one grouping of their steps, or `chain`. */
+export interface PeriodEventSumRow {
+  customerId: string;
+  periodStart: Date;
+  /** `t`: the events of one rate interval; `p`, `d`, `c`, `g`: price, discount, prepaid commitment, credit steps; `chain`: see sumPeriodEvents. */
+  code: 't' | 'p' | 'd' | 'c' | 'g' | 'chain';
+  interval: number | null;
+  card: string | null;
+  charge: string | null;
+  dimension: string | null;
+  model: string | null;
+  rate: string | null;
+  per: string | null;
+  /** The event properties invoices group usage by (aggregates.ts), as stored (JSON values). */
+  group: Record<string, unknown>;
+  percent: unknown;
+  grant: unknown;
+  events: number;
+  firstAt: Date | null;
+  lastAt: Date | null;
+  amount: string | null;
+  /** The steps' amounts each converted at its event's interval's rate, summed exactly (null: a rate is missing). */
+  converted: string | null;
+}
+
+/**
+ * The event policy's sums for periods (invoices/fx.ts eventSumsOf), computed where the events are, one statement:
+ * each period customer's own events stamped in it, their latest revision, summed by the interval of `bounds`
+ * (sorted instants: width_bucket, the index intervalOf gives) they fall in, and their receipts' price, discount,
+ * prepaid commitment and credit steps summed by the invoice aggregates' grouping (aggregates.ts), each step's
+ * amount also multiplied by its event's interval's rate (`rates`, by interval index; numeric products, exact).
+ * Receipts are read in either stored form (receipt-codec.ts: positional arrays, or the kernel's objects). A period
+ * whose customer also bills the chain levels of other customers' events (a reseller, through chain_daily) has a
+ * `chain` row: its sums lack those, and the caller reads its ratings (listPeriodRatings).
+ */
+export async function sumPeriodEvents(
+  { db, tenantId }: TenantScope,
+  periods: { customerId: string; start: Date; end: Date }[],
+  bounds: readonly Date[],
+  rates: readonly (string | null)[],
+): Promise<PeriodEventSumRow[]> {
+  if (periods.length === 0) return [];
+  const rows = await db`
+    with k as (
+      select * from unnest(${periods.map((p) => p.customerId)}::uuid[], ${periods.map((p) => p.start.toISOString())}::timestamptz[],
+                           ${periods.map((p) => p.end.toISOString())}::timestamptz[]) as k(customer_id, period_start, period_end)
+    )
+    select k.customer_id, k.period_start, s.*
+    from k
+    cross join lateral (
+      select s.code, s.interval, s.card, s.charge, s.dimension, s.model, s.rate, s.per,
+             s.g_model, s.g_region, s.g_gpu, s.g_availability, s.percent, s.grant_id,
+             count(*)::int as events, min(s.occurred_at) as first_at, max(s.occurred_at) as last_at, sum(s.amount)::text as amount,
+             sum(s.amount * (${rates as (string | null)[]}::numeric[])[s.i + 1])::text as converted
+      from (
+        select e.occurred_at, j.i, x.*
+        from events e
+        left join lateral (select card, amount, receipt from event_revisions r where r.tenant_id = e.tenant_id and r.transaction_id = e.transaction_id
+                           order by r.revision desc limit 1) r on true
+        cross join lateral (select coalesce(r.receipt, e.receipt)::jsonb as receipt,
+                                   width_bucket(e.occurred_at, ${bounds.map((b) => b.toISOString())}::timestamptz[]) as i) j
+        cross join lateral (
+          select 't' as code, j.i as interval, null as card, null as charge, null as dimension, null as model, null as rate, null as per,
+                 null::jsonb as g_model, null::jsonb as g_region, null::jsonb as g_gpu, null::jsonb as g_availability,
+                 null::jsonb as percent, null::jsonb as grant_id, coalesce(r.amount, e.amount) as amount
+          union all
+          select st.code, null, coalesce(r.card, e.card),
+                 case when st.code = 'p' then coalesce(st.v->>1, st.v->>'charge') end,
+                 case when st.code = 'p' then coalesce((
+                   select coalesce(q.v->>2, q.v->>'dimension') from jsonb_array_elements(j.receipt) with ordinality q(v, n)
+                   where case when jsonb_typeof(q.v) = 'array' then q.v->>0 = 'q' else q.v->>'step' = 'quantity' end
+                     and coalesce(q.v->>1, q.v->>'charge') = coalesce(st.v->>1, st.v->>'charge')
+                   order by q.n limit 1), '') end,
+                 case when st.code = 'p' then coalesce(st.v->>2, st.v->>'model') end,
+                 case when st.code = 'p' then coalesce(st.v->>4, st.v->>'rate') end,
+                 case when st.code = 'p' then coalesce(st.v->>5, st.v->>'per') end,
+                 case when st.code = 'p' then e.properties->'model' end,
+                 case when st.code = 'p' then e.properties->'region' end,
+                 case when st.code = 'p' then e.properties->'gpu_type' end,
+                 case when st.code = 'p' then e.properties->'availability_class' end,
+                 case when st.code = 'd' then coalesce(st.v->1, st.v->'percent') end,
+                 case when st.code = 'g' then coalesce(st.v->1, st.v->'grant') end,
+                 (case st.code when 'p' then coalesce(st.v->>6, st.v->>'amount') when 'd' then coalesce(st.v->>2, st.v->>'amount')
+                               when 'c' then coalesce(st.v->>1, st.v->>'amount') else coalesce(st.v->>3, st.v->>'amount') end)::numeric
+          from (select v, case when jsonb_typeof(v) = 'array' then v->>0
+                               else case v->>'step' when 'price' then 'p' when 'discount' then 'd' when 'credit' then 'g'
+                                                    when 'commitment' then case when v->>'mode' = 'prepaid' then 'c' end end end as code
+                from jsonb_array_elements(j.receipt) v) st
+          where st.code in ('p', 'd', 'c', 'g')
+        ) x
+        where e.tenant_id = ${tenantId} and e.customer_id = k.customer_id and e.period_start = k.period_start
+          and e.occurred_at >= k.period_start and e.occurred_at < k.period_end
+      ) s
+      group by s.code, s.interval, s.card, s.charge, s.dimension, s.model, s.rate, s.per,
+               s.g_model, s.g_region, s.g_gpu, s.g_availability, s.percent, s.grant_id
+    ) s
+    union all
+    select k.customer_id, k.period_start, 'chain', null, null, null, null, null, null, null, null, null, null, null, null, null,
+           0, null, null, null, null
+    from k
+    where exists (select from chain_daily d where d.tenant_id = ${tenantId} and d.customer_id = k.customer_id and d.period_start = k.period_start)`;
+  return rows.map((r) => {
+    const group: Record<string, unknown> = {};
+    if (r.g_model !== null) group.model = r.g_model;
+    if (r.g_region !== null) group.region = r.g_region;
+    if (r.g_gpu !== null) group.gpu_type = r.g_gpu;
+    if (r.g_availability !== null) group.availability_class = r.g_availability;
+    return {
+      customerId: r.customer_id,
+      periodStart: r.period_start,
+      code: r.code,
+      interval: r.interval,
+      card: r.card,
+      charge: r.charge,
+      dimension: r.dimension,
+      model: r.model,
+      rate: r.rate,
+      per: r.per,
+      group,
+      percent: r.percent,
+      grant: r.grant_id,
+      events: r.events,
+      firstAt: r.first_at,
+      lastAt: r.last_at,
+      amount: r.amount,
+      converted: r.converted,
+    };
+  });
+}

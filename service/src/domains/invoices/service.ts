@@ -20,10 +20,12 @@ import { buildInvoice, contractTermEndingAt, type DraftLine, type LineKind, type
 import { minorUnitOf } from '@tariff/openapi/schemas/iso4217';
 import { convertNano, type Conversion, type FxPolicy } from '../currency/convert.ts';
 import { findConversions, findEventConversions, readSettings } from '../currency/service.ts';
+import { sumSlices } from '../currency/event-time.ts';
 import {
   conversionInstant,
   convertLines,
   eventSlicesOf,
+  eventSumsOf,
   fxRateMissing,
   FxRateMissingError,
   missingLineRate,
@@ -187,10 +189,14 @@ export async function conversionsFor(
 ): Promise<Map<string, Conversion | { from: string; to: string; at: Date; policy: FxPolicy }>> {
   const result = new Map<string, Conversion | { from: string; to: string; at: Date; policy: FxPolicy }>();
   if (policy === 'event') {
-    const ratings = await repo.listPeriodRatings(scope, periods);
-    const found = await findEventConversions(scope, from, to, periods, (key, bounds) =>
-      eventSlicesOf(ratings.get(key) ?? [], bounds),
-    );
+    const found = await findEventConversions(scope, from, to, periods, async (bounds, rates, conversions) => {
+      const { sums, chained } = eventSumsOf(await repo.sumPeriodEvents(scope, periods, bounds, rates));
+      // A reseller's periods: its own events and its levels of its children's, summed from their ratings.
+      const resold = periods.filter((p) => chained.has(periodsRepo.periodKey(p)));
+      const ratings = await repo.listPeriodRatings(scope, resold);
+      for (const [key, list] of ratings) sums.set(key, sumSlices(eventSlicesOf(list, bounds), bounds, conversions));
+      return sums;
+    });
     for (const [key, f] of found) result.set(key, f.ok ? f.conversion : { from, to, at: f.at, policy });
     return result;
   }
