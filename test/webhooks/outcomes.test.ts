@@ -193,3 +193,80 @@ describe('webhook delivery statements per batch', () => {
     expect(open).toBe(0);
   }, 120_000);
 });
+
+describe('webhook delivery jobs of one endpoint at once', () => {
+  let harness: Harness;
+  let tenant: TenantFixture;
+  let receiver: Receiver;
+  let endpointId: string;
+
+  beforeAll(async () => {
+    harness = await startService({ now: new Date().toISOString() });
+    receiver = await startReceiver();
+    tenant = await signUpTenant(harness);
+    const endpoint = await restAs(harness, tenant.secretKey)('POST', '/v1/webhook_endpoints', {
+      url: `${receiver.url}/leased`,
+    });
+    endpointId = endpoint.id;
+  }, 120_000);
+
+  afterAll(async () => {
+    await receiver?.close();
+    await harness?.close();
+  });
+
+  const record = (count: number, prefix: string) => harness.database.owner`
+    insert into notifications (tenant_id, id, type, subject_id, payload, created_at)
+    select ${tenant.tenantId}, gen_random_uuid(), 'credit_grant.expiring', ${prefix} || i, jsonb_build_object('n', i),
+           ${harness.clock.now()}
+    from generate_series(1, ${count}) i`;
+
+  it('given two jobs started together, sends each due delivery once: the endpoint is leased to one, and given up at its end', async () => {
+    await record(50, 'together-');
+    receiver.delayMs = 5;
+    const deps = serviceDeps(harness);
+    const results = await Promise.all([
+      deliverEndpoint(deps, tenant.tenantId, endpointId, { batchSize: 10 }),
+      deliverEndpoint(deps, tenant.tenantId, endpointId, { batchSize: 10 }),
+    ]);
+    receiver.delayMs = 0;
+    // One job had the lease and sent every delivery; the other found the endpoint leased and sent none.
+    expect(results.map((r) => r.attempted).sort((a, b) => a - b)).toEqual([0, 50]);
+    expect(receiver.received).toHaveLength(50);
+    expect(new Set(receiver.received.map((r) => r.id)).size).toBe(50);
+    const [endpoint] = await harness.database.owner`
+      select lease_holder, lease_until from webhook_endpoints where id = ${endpointId}`;
+    expect(endpoint).toEqual({ lease_holder: null, lease_until: null });
+
+    // Released: the next job takes the endpoint at once, without waiting for a lease to lapse.
+    await record(5, 'after-');
+    expect(await deliverEndpoint(deps, tenant.tenantId, endpointId)).toEqual({ attempted: 5, more: false });
+    expect(new Set(receiver.received.map((r) => r.id)).size).toBe(55);
+  }, 120_000);
+
+  it('given a lease another job holds, claims nothing until it lapses, and the dispatcher leaves the endpoint out', async () => {
+    await record(3, 'held-');
+    const now = harness.clock.now();
+    const other = crypto.randomUUID();
+    const leased = await withTenant(harness.database.app, tenant.tenantId, (tx) =>
+      repo.leaseEndpoint(
+        { db: tx, tenantId: tenant.tenantId },
+        endpointId,
+        other,
+        now,
+        new Date(now.getTime() + 60_000),
+      ),
+    );
+    expect(leased?.id).toBe(endpointId);
+    const dueNow = await repo.findDueEndpoints(harness.database.app, now, 10);
+    expect(dueNow.map((d) => d.endpointId)).not.toContain(endpointId);
+    const deps = serviceDeps(harness);
+    expect(await deliverEndpoint(deps, tenant.tenantId, endpointId)).toEqual({ attempted: 0, more: false });
+
+    // Lapsed (the holder died): the dispatcher lists the endpoint again and the next job sends its deliveries.
+    harness.clock.set(new Date(now.getTime() + 61_000).toISOString());
+    const dueLater = await repo.findDueEndpoints(harness.database.app, harness.clock.now(), 10);
+    expect(dueLater.map((d) => d.endpointId)).toContain(endpointId);
+    expect(await deliverEndpoint(deps, tenant.tenantId, endpointId)).toEqual({ attempted: 3, more: false });
+  }, 120_000);
+});
