@@ -65,10 +65,14 @@ describe('webhook delivery across a SIGKILL', () => {
       );
       const beforeKill = new Set(receiver.received.map((r) => r.id)).size;
       expect(beforeKill).toBeLessThan(total);
-      // The kill landed mid-delivery: deliveries claimed (leased) by the dead worker, their outcome never recorded.
-      const [{ leased }] = await database.owner`
-      select count(*)::int as leased from webhook_deliveries where endpoint_id = ${endpoint.id} and status = 'pending' and next_attempt_at > now()`;
-      expect(leased).toBeGreaterThan(0);
+      // The kill landed mid-delivery: the endpoint leased by the dead worker, deliveries still pending (those it
+      // sent and never recorded among them).
+      const [{ leased, pending }] = await database.owner`
+      select e.lease_until > now() as leased,
+        (select count(*)::int from webhook_deliveries d where d.endpoint_id = e.id and d.status = 'pending') as pending
+      from webhook_endpoints e where e.id = ${endpoint.id}`;
+      expect(leased).toBe(true);
+      expect(pending).toBeGreaterThan(0);
 
       receiver.delayMs = 0;
       service = await startServiceProcess(database.url, env);
@@ -80,7 +84,7 @@ describe('webhook delivery across a SIGKILL', () => {
           );
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
-      // Deliveries the dead worker sent but never recorded are sent again once their lease lapses: wait for every
+      // Deliveries the dead worker sent but never recorded are sent again once its lease lapses: wait for every
       // delivery to end succeeded before counting.
       await eventually(
         'every delivery succeeded',

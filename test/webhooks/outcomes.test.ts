@@ -2,6 +2,7 @@
 // PostgreSQL's own statistics for the transaction (pg_stat_xact_user_tables), on a backlog just recorded and never
 // analysed, the state in which the planner once scanned every delivery of the endpoint at each outcome batch. And
 // the statements a delivery job sends per batch, counted as postgres.js sends them.
+import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as repo from '../../service/src/domains/webhooks/repo.ts';
 import { deliverEndpoint } from '../../service/src/domains/webhooks/service.ts';
@@ -45,29 +46,32 @@ describe('webhook delivery reads per batch', () => {
     await harness?.close();
   });
 
-  /** Heap rows of webhook_deliveries fetched through an index so far in this transaction. */
-  const fetched = async (tx: Tx): Promise<number> => {
-    const [row] = await tx`
-      select coalesce(idx_tup_fetch, 0)::int as n from pg_stat_xact_user_tables where relname = 'webhook_deliveries'`;
-    return row.n;
+  /** Heap rows of webhook_deliveries fetched through an index, and rows written, so far in this transaction. */
+  const counts = async (tx: Tx): Promise<{ fetched: number; written: number }> => {
+    const [row] = await tx<{ fetched: number; written: number }[]>`
+      select coalesce(idx_tup_fetch, 0)::int as fetched, (n_tup_ins + n_tup_upd + n_tup_del)::int as written
+      from pg_stat_xact_user_tables where relname = 'webhook_deliveries'`;
+    return row;
   };
+  const fetched = async (tx: Tx): Promise<number> => (await counts(tx)).fetched;
 
   it('given a backlog of 3,000, claims 20 and records their outcomes reading about 20 deliveries, not the backlog', async () => {
     const now = harness.clock.now();
-    const lease = new Date(now.getTime() + 60_000);
-    const { claimed, claimReads } = await withTenant(harness.database.app, tenant.tenantId, async (tx) => {
-      const before = await fetched(tx);
-      const result = await repo.claimDueDeliveries(
-        { db: tx, tenantId: tenant.tenantId },
-        endpointId,
-        now,
-        lease,
-        batch,
-      );
-      return { ...result, claimReads: (await fetched(tx)) - before };
+    const holder = crypto.randomUUID();
+    const { claimed, claimReads, claimWrites } = await withTenant(harness.database.app, tenant.tenantId, async (tx) => {
+      const before = await counts(tx);
+      const scope = { db: tx, tenantId: tenant.tenantId };
+      expect(await repo.leaseEndpoint(scope, endpointId, holder, now, new Date(now.getTime() + 60_000))).toMatchObject({
+        id: endpointId,
+      });
+      const result = await repo.claimDueDeliveries(scope, endpointId, holder, now, batch);
+      const after = await counts(tx);
+      return { ...result, claimReads: after.fetched - before.fetched, claimWrites: after.written - before.written };
     });
     expect(claimed).toHaveLength(batch);
     expect(claimReads).toBeLessThanOrEqual(2 * batch);
+    // The claim leases the endpoint and writes none of its deliveries: each is written once, with its outcome.
+    expect(claimWrites).toBe(0);
 
     const records: repo.AttemptRecord[] = claimed.map((c) => ({
       messageId: c.messageId,
@@ -161,14 +165,15 @@ describe('webhook delivery statements per batch', () => {
     await harness?.close();
   });
 
-  it('given 60 due deliveries in batches of 20, sends each claim and each batch of outcomes as one round trip of six and five statements', async () => {
+  it('given 60 due deliveries in batches of 20, sends each claim (with its lease) and each batch of outcomes as one round trip of six and five statements', async () => {
     counting = true;
     const result = await deliverEndpoint(serviceDeps(harness), tenant.tenantId, endpointId, { batchSize: 20 });
     counting = false;
     expect(result).toEqual({ attempted: 60, more: false });
     expect(new Set(receiver.received.map((r) => r.id)).size).toBe(60);
 
-    const claims = sent.filter((q) => q.includes('for update skip locked'));
+    const claims = sent.filter((q) => q.includes('from webhook_deliveries d where'));
+    const leases = sent.filter((q) => q.includes('update webhook_endpoints set lease_holder'));
     const outcomes = sent.filter((q) => q.includes('insert into webhook_attempts'));
     // Three full claims and a fourth that finds nothing left; one statement per batch writes the log, the
     // deliveries' outcome and the endpoint's health.
@@ -178,11 +183,90 @@ describe('webhook delivery statements per batch', () => {
       expect(q).toContain('update webhook_deliveries');
       expect(q).toContain('update webhook_endpoints');
     }
+    // Each claim renews the endpoint's lease in its transaction; the job gives the lease up at its end, in one more.
+    expect(leases).toHaveLength(claims.length + 1);
     // Each transaction: BEGIN, its role and tenant, synchronous_commit off, its statements, COMMIT.
-    expect(sent.filter((q) => q === 'begin')).toHaveLength(claims.length + outcomes.length);
-    expect(sent).toHaveLength(claims.length * 6 + outcomes.length * 5);
+    expect(sent.filter((q) => q === 'begin')).toHaveLength(claims.length + outcomes.length + 1);
+    expect(sent).toHaveLength(claims.length * 6 + outcomes.length * 5 + 5);
     const [{ open }] = await harness.database.owner`
       select count(*)::int as open from webhook_deliveries where endpoint_id = ${endpointId} and status <> 'succeeded'`;
     expect(open).toBe(0);
+  }, 120_000);
+});
+
+describe('webhook delivery jobs of one endpoint at once', () => {
+  let harness: Harness;
+  let tenant: TenantFixture;
+  let receiver: Receiver;
+  let endpointId: string;
+
+  beforeAll(async () => {
+    harness = await startService({ now: new Date().toISOString() });
+    receiver = await startReceiver();
+    tenant = await signUpTenant(harness);
+    const endpoint = await restAs(harness, tenant.secretKey)('POST', '/v1/webhook_endpoints', {
+      url: `${receiver.url}/leased`,
+    });
+    endpointId = endpoint.id;
+  }, 120_000);
+
+  afterAll(async () => {
+    await receiver?.close();
+    await harness?.close();
+  });
+
+  const record = (count: number, prefix: string) => harness.database.owner`
+    insert into notifications (tenant_id, id, type, subject_id, payload, created_at)
+    select ${tenant.tenantId}, gen_random_uuid(), 'credit_grant.expiring', ${prefix} || i, jsonb_build_object('n', i),
+           ${harness.clock.now()}
+    from generate_series(1, ${count}) i`;
+
+  it('given two jobs started together, sends each due delivery once: the endpoint is leased to one, and given up at its end', async () => {
+    await record(50, 'together-');
+    receiver.delayMs = 5;
+    const deps = serviceDeps(harness);
+    const results = await Promise.all([
+      deliverEndpoint(deps, tenant.tenantId, endpointId, { batchSize: 10 }),
+      deliverEndpoint(deps, tenant.tenantId, endpointId, { batchSize: 10 }),
+    ]);
+    receiver.delayMs = 0;
+    // One job had the lease and sent every delivery; the other found the endpoint leased and sent none.
+    expect(results.map((r) => r.attempted).sort((a, b) => a - b)).toEqual([0, 50]);
+    expect(receiver.received).toHaveLength(50);
+    expect(new Set(receiver.received.map((r) => r.id)).size).toBe(50);
+    const [endpoint] = await harness.database.owner`
+      select lease_holder, lease_until from webhook_endpoints where id = ${endpointId}`;
+    expect(endpoint).toEqual({ lease_holder: null, lease_until: null });
+
+    // Released: the next job takes the endpoint at once, without waiting for a lease to lapse.
+    await record(5, 'after-');
+    expect(await deliverEndpoint(deps, tenant.tenantId, endpointId)).toEqual({ attempted: 5, more: false });
+    expect(new Set(receiver.received.map((r) => r.id)).size).toBe(55);
+  }, 120_000);
+
+  it('given a lease another job holds, claims nothing until it lapses, and the dispatcher leaves the endpoint out', async () => {
+    await record(3, 'held-');
+    const now = harness.clock.now();
+    const other = crypto.randomUUID();
+    const leased = await withTenant(harness.database.app, tenant.tenantId, (tx) =>
+      repo.leaseEndpoint(
+        { db: tx, tenantId: tenant.tenantId },
+        endpointId,
+        other,
+        now,
+        new Date(now.getTime() + 60_000),
+      ),
+    );
+    expect(leased?.id).toBe(endpointId);
+    const dueNow = await repo.findDueEndpoints(harness.database.app, now, 10);
+    expect(dueNow.map((d) => d.endpointId)).not.toContain(endpointId);
+    const deps = serviceDeps(harness);
+    expect(await deliverEndpoint(deps, tenant.tenantId, endpointId)).toEqual({ attempted: 0, more: false });
+
+    // Lapsed (the holder died): the dispatcher lists the endpoint again and the next job sends its deliveries.
+    harness.clock.set(new Date(now.getTime() + 61_000).toISOString());
+    const dueLater = await repo.findDueEndpoints(harness.database.app, harness.clock.now(), 10);
+    expect(dueLater.map((d) => d.endpointId)).toContain(endpointId);
+    expect(await deliverEndpoint(deps, tenant.tenantId, endpointId)).toEqual({ attempted: 3, more: false });
   }, 120_000);
 });

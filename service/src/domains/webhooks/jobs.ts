@@ -37,8 +37,8 @@ async function deliverAndContinue(deps: Deps, payload: z.infer<typeof deliverPay
 export const webhookJobs: JobDefinition[] = [
   {
     name: DELIVER_WEBHOOKS_JOB,
-    // short: one queued job per endpoint; a crashed worker's job does not hold its endpoint up (claims are
-    // leases on the delivery rows, so two jobs of one endpoint never send the same delivery at once).
+    // short: one queued job per endpoint; a crashed worker's job does not hold its endpoint up (a job leases its
+    // endpoint, so two jobs of one endpoint never send the same delivery at once, and the lease lapses).
     policy: 'short',
     batchSize: 4,
     handle: (deps, data, jobs) => deliverAndContinue(deps, deliverPayload.parse(data), jobs),
@@ -53,7 +53,7 @@ export const webhookJobs: JobDefinition[] = [
 /**
  * The running service's dispatcher: every `intervalMs`, one indexed query for endpoints with deliveries due and a
  * job for each (one queued per endpoint at most), so a message goes out within about a second of being recorded
- * and a crashed worker's claims are picked up once their lease lapses. Tests send the billing tick instead.
+ * and a crashed worker's endpoint is picked up once its lease lapses (endpoints leased to a running job are left out). Tests send the billing tick instead.
  */
 export function startWebhookDispatcher(deps: Deps, jobs: JobSender, intervalMs = 1000): { stop(): Promise<void> } {
   let running: Promise<unknown> | undefined;

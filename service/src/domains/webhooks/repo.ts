@@ -1,4 +1,4 @@
-// The webhooks domain's SQL: endpoints, messages, deliveries (claimed with a lease) and the attempt log.
+// The webhooks domain's SQL: endpoints (leased by a delivery job), messages, deliveries and the attempt log.
 import type { Db, TenantScope } from '../../platform/db.ts';
 
 export interface Endpoint {
@@ -224,7 +224,7 @@ export interface ClaimedDelivery {
   status: 'pending' | 'succeeded' | 'failed';
   /**
    * The claimed row version (its ctid): the outcome is written there, so only if nobody changed the delivery
-   * since the claim (a lapsed lease claimed again, a manual retry), and without a plan that could scan the backlog.
+   * since the claim (a manual retry, a replay), and without a plan that could scan the backlog.
    */
   rowId: string;
 }
@@ -236,48 +236,67 @@ export interface ClaimCursor {
 }
 
 /**
- * Takes up to `limit` due deliveries of one endpoint, if it is enabled, and pushes them to `leaseUntil`, so a second worker skips
- * them and, if this one dies mid-attempt, they fall due again when the lease lapses. In the due index's order,
- * after `after` (the previous claim's end) when given; with the cursor of this claim's end.
- * One statement. The rows are updated by their ctid (a TID scan) and the bodies read by key in a subquery per
- * row: no join is left for the planner to order. With the subtree policies (migration 080) and no statistics yet
- * (a backlog just recorded), it estimated one row per endpoint and joined the endpoint's whole backlog against
- * each batch (100,000 x 128 comparisons per claim). The update is joined to the due rows by ctid (one TID fetch
- * per row): with `ctid = any(...)` alone, below about 30,000 rows the planner preferred the policy's tenant
- * condition and read the tenant's every delivery per claim (test/webhooks/outcomes.test.ts counts the reads).
+ * Takes or renews the endpoint's lease for `holder` until `leaseUntil`, if it is enabled and its lease is free, lapsed
+ * or already `holder`'s: the endpoint as leased, or undefined (off, deleted, or another job's). One row written per
+ * claimed batch: its deliveries are not written until their outcome (migration 129).
+ */
+export async function leaseEndpoint(
+  { db, tenantId }: TenantScope,
+  endpointId: string,
+  holder: string,
+  now: Date,
+  leaseUntil: Date,
+): Promise<Endpoint | undefined> {
+  const [row] = await db`
+    update webhook_endpoints set lease_holder = ${holder}, lease_until = ${leaseUntil}
+    where tenant_id = ${tenantId} and id = ${endpointId} and enabled and deleted_at is null
+      and (lease_holder = ${holder} or lease_until is null or lease_until <= ${now})
+    returning *`;
+  return row ? fromDbEndpoint(row) : undefined;
+}
+
+/** Gives the endpoint's lease up, if `holder` still has it: the next job need not wait for it to lapse. */
+export async function releaseEndpoint(
+  { db, tenantId }: TenantScope,
+  endpointId: string,
+  holder: string,
+): Promise<void> {
+  await db`
+    update webhook_endpoints set lease_holder = null, lease_until = null
+    where tenant_id = ${tenantId} and id = ${endpointId} and lease_holder = ${holder}`;
+}
+
+/**
+ * Up to `limit` due deliveries of one endpoint whose lease `holder` has (taken in the same transaction, by
+ * leaseEndpoint), read without writing them: the lease keeps other jobs off them, and if this one dies they are
+ * still due when it lapses. In the due index's order, after `after` (the previous claim's end) when given: the
+ * deliveries read before and not yet recorded are still pending and due; with the cursor of this claim's end.
+ * Each row's ctid is kept for its outcome, written there only if nobody changed the delivery since (a manual retry).
+ * The bodies are read by key in a subquery per row: no join is left for the planner to order (with the subtree
+ * policies of migration 080 and no statistics for a backlog just recorded, a join read the endpoint's whole backlog
+ * against each batch).
  */
 export async function claimDueDeliveries(
   { db, tenantId }: TenantScope,
   endpointId: string,
+  holder: string,
   now: Date,
-  leaseUntil: Date,
   limit: number,
   after?: ClaimCursor,
 ): Promise<{ claimed: ClaimedDelivery[]; cursor: ClaimCursor | undefined }> {
   const rows = await db`
-    with due as materialized (
-      select ctid, message_id, next_attempt_at from webhook_deliveries
-      where tenant_id = ${tenantId} and endpoint_id = ${endpointId} and status = 'pending' and next_attempt_at <= ${now}
-      ${after ? db`and (next_attempt_at, message_id) > (${after.dueAt}::timestamptz, ${after.messageId})` : db``}
-        and exists (select from webhook_endpoints e where e.tenant_id = ${tenantId} and e.id = ${endpointId} and e.enabled and e.deleted_at is null)
-      order by next_attempt_at, message_id
-      limit ${limit}
-      for update skip locked
-    ), last as materialized (
-      select next_attempt_at, message_id from due order by next_attempt_at desc, message_id desc limit 1
-    ), claimed as (
-      update webhook_deliveries d set next_attempt_at = ${leaseUntil}
-      from due
-      where d.ctid = any(array(select ctid from due)) and d.ctid = due.ctid
-      returning d.ctid::text as row_id, d.message_id, d.attempts, d.status,
-        (select m.body from webhook_messages m where m.tenant_id = d.tenant_id and m.id = d.message_id) as body
-    )
-    select c.*,
-      (select to_char(next_attempt_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') from last) as last_due_at,
-      (select message_id from last) as last_message_id
-    from claimed c`;
+    select d.ctid::text as row_id, d.message_id, d.attempts, d.status,
+      to_char(d.next_attempt_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as due_at,
+      (select m.body from webhook_messages m where m.tenant_id = d.tenant_id and m.id = d.message_id) as body
+    from webhook_deliveries d
+    where d.tenant_id = ${tenantId} and d.endpoint_id = ${endpointId} and d.status = 'pending' and d.next_attempt_at <= ${now}
+    ${after ? db`and (d.next_attempt_at, d.message_id) > (${after.dueAt}::timestamptz, ${after.messageId})` : db``}
+      and exists (select from webhook_endpoints e where e.tenant_id = ${tenantId} and e.id = ${endpointId} and e.lease_holder = ${holder})
+    order by d.next_attempt_at, d.message_id
+    limit ${limit}`;
   // Fixed-width UTC text to the microsecond (a Date would drop them): ordered as the instants are.
-  const cursor = rows.length > 0 ? { dueAt: rows[0].last_due_at, messageId: rows[0].last_message_id } : undefined;
+  const last = rows.at(-1);
+  const cursor = last ? { dueAt: last.due_at, messageId: last.message_id } : undefined;
   return { claimed: rows.map(fromDbClaimed), cursor };
 }
 

@@ -1,8 +1,8 @@
 // Outgoing webhooks: a tenant's endpoints and their signing secrets, the delivery of every notification (one
 // message, recorded with it by the notifications trigger of migration 038) to each endpoint whose filter takes
 // it, retried on the back-off schedule of @tariff/webhooks, and the log, retry, replay and test send around it.
-// Delivery is at least once: an attempt is claimed with a lease before it is sent, so a crash resends it later
-// under the same webhook-id.
+// Delivery is at least once: a delivery job leases the endpoint before it sends, and writes each delivery only
+// with its outcome, so a crash leaves the unrecorded deliveries due, sent again later under the same webhook-ids.
 import crypto from 'node:crypto';
 import {
   checkDestination,
@@ -645,7 +645,9 @@ export async function deliverEndpoint(
   const settings = webhookSettings();
   const batchSize = options.batchSize ?? settings.concurrency * roundsPerBatch;
   const budgetMs = options.budgetMs ?? 30_000;
-  // A claimed delivery waits behind at most one batch (a claim is made when the queue falls under one): its lease covers both.
+  // The endpoint is leased to this job (renewed at each claim): a claimed delivery waits behind at most one batch (a
+  // claim is made when the queue falls under one), and the lease covers both.
+  const holder = crypto.randomUUID();
   const lease = leaseMs(settings, 2 * batchSize);
   const started = performance.now();
   let endpoint: repo.Endpoint | undefined;
@@ -666,21 +668,14 @@ export async function deliverEndpoint(
 
   const claim = async () => {
     const now = deps.clock.now();
-    // The endpoint's read and the claim (which claims nothing of a disabled endpoint) go out with BEGIN and COMMIT
-    // at once: one round trip. Not waiting for the disk: a claim a server crash forgot leaves its deliveries due
-    // as they were, sent again (under the same webhook-ids), never skipped.
+    // The endpoint's lease (taken or renewed; nothing is read of an endpoint that is off or another job's) and the
+    // claim go out with BEGIN and COMMIT at once: one round trip. Not waiting for the disk: a lease a server crash
+    // forgot leaves the deliveries due as they were, sent again (under the same webhook-ids), never skipped.
     const [current, found] = await withTenantPipelined(deps.db, tenantId, async (tx) => {
       const scope = { db: tx, tenantId };
-      const read = repo.findEndpoint(scope, endpointId);
-      const claimed = repo.claimDueDeliveries(
-        scope,
-        endpointId,
-        now,
-        new Date(now.getTime() + lease),
-        batchSize,
-        cursor,
-      );
-      return { result: Promise.all([read, claimed]), writes: [read, claimed], unflushed: true };
+      const leased = repo.leaseEndpoint(scope, endpointId, holder, now, new Date(now.getTime() + lease));
+      const claimed = repo.claimDueDeliveries(scope, endpointId, holder, now, batchSize, cursor);
+      return { result: Promise.all([leased, claimed]), writes: [leased, claimed], unflushed: true };
     });
     if (!current?.enabled) drained = true;
     else endpoint = current;
@@ -760,7 +755,17 @@ export async function deliverEndpoint(
   await Promise.all(Array.from({ length: settings.concurrency }, worker));
   record();
   await recording;
+  // Every outcome is recorded (or failed): the lease is given up, so the next job need not wait for it to lapse.
+  // Deliveries still queued (stopped by a 410) were never written: still due, sent by the next holder.
+  if (endpoint) {
+    const released = withTenantPipelined(deps.db, tenantId, async (tx) => {
+      const release = repo.releaseEndpoint({ db: tx, tenantId }, endpointId, holder);
+      return { result: release, writes: [release], unflushed: true };
+    });
+    await released.catch((error) => {
+      failure ??= error;
+    });
+  }
   if (failure !== undefined) throw failure;
-  // Deliveries still queued (stopped by a 410) keep their lease; it lapses and they fall due again.
   return { attempted, more: !stopped && !drained };
 }
