@@ -44,13 +44,14 @@ export interface PastEvent {
 
 /**
  * The columns of an event with its latest rating (the event's own row unless a re-rating appended a revision `r`):
- * instants in epoch milliseconds (as stored: millisecond precision), amounts in nano-units. The credit an event drew
- * comes from its receipt, whose text is sent only when it has a credit step (compact "g" or whole) and decoded here
- * rather than by the database's receipt_json (a millisecond each).
+ * instants in epoch milliseconds (as stored: millisecond precision, so the nearest millisecond of date_part's float
+ * is exact, and cheaper to make than extract's numeric), amounts in nano-units. The credit an event drew comes from
+ * its receipt, whose text is sent only when it has a credit step (compact "g" or whole) and decoded here rather than
+ * by the database's receipt_json (a millisecond each).
  */
 const pastEventColumns = `e.customer_id, e.transaction_id, e.event_type, e.properties,
-  (extract(epoch from e.occurred_at) * 1000)::float8 as at_ms,
-  (extract(epoch from coalesce(r.period_start, e.period_start)) * 1000)::float8 as period_ms,
+  round(date_part('epoch', e.occurred_at) * 1000) as at_ms,
+  round(date_part('epoch', coalesce(r.period_start, e.period_start)) * 1000) as period_ms,
   coalesce(r.price_book_id, e.price_book_id) as price_book_id,
   (coalesce(r.cost, e.cost) * 1000000000)::int8 as cost_nano, (coalesce(r.amount, e.amount) * 1000000000)::int8 as amount_nano,
   case when strpos(coalesce(r.receipt, e.receipt)::text, '"g"') > 0 or strpos(coalesce(r.receipt, e.receipt)::text, '"credit"') > 0
@@ -126,8 +127,10 @@ export async function streamPeriodEvents(
     }
     own = new Map();
   };
-  // A sort of the month this size is in memory or in few runs; JIT compiling this plan costs seconds and saves none.
-  await db`set local work_mem = '256MB'`;
+  // A month of 10,000 customers' 10 million events (3 million rows, about 280 bytes each in the sort) is sorted in
+  // memory: with less it goes to disk in runs, about a quarter more of the database's time. JIT compiling this plan
+  // costs seconds and saves none.
+  await db`set local work_mem = '1GB'`;
   await db`set local jit = off`;
   await db`
     select ${db.unsafe(pastEventColumns)}
