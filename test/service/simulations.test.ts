@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileBook, type CompiledBook, type UsageEvent } from '@tariff/core-wasm';
 import { rate } from '@tariff/core-wasm/node';
 import { authenticateApiKey } from '../../service/src/domains/keys/service.ts';
+import { findPeriods, streamPeriodEvents } from '../../service/src/domains/simulations/repo.ts';
 import { simulate } from '../../service/src/domains/simulations/service.ts';
+import { withTenant } from '../../service/src/platform/db.ts';
 import { formatMoney, toNano } from '../../service/src/platform/money.ts';
 import { rest, signUpTenant, startService, trpc, type Harness, type TenantFixture, serviceDeps } from './harness.ts';
 
@@ -468,5 +470,24 @@ describe('simulations over many customers', () => {
     expect(byCustomer(answer.body)).toEqual(expected.map((e) => expect.objectContaining(e)));
     expect(answer.body.total.events).toBe(expected.reduce((n, e) => n + e.events, 0));
     expect(toNano(answer.body.total.new_revenue)).toBe(expected.reduce((sum, e) => sum + toNano(e.new_revenue), 0n));
+  });
+
+  it('ends the read with the error of a period that fails, though the next rows were already asked for', async () => {
+    const { db } = serviceDeps(harness);
+    const seen: string[] = [];
+    const read = withTenant(db, many.tenantId, async (tx) => {
+      const scope = { db: tx, tenantId: many.tenantId };
+      const periods = await findPeriods(scope, { from: new Date(february.from), until: new Date(february.until) });
+      expect(periods).toHaveLength(customers.length);
+      // A row a read: each period is handled while the database sends the rows after it.
+      await streamPeriodEvents(scope, periods, { batchRows: 1 }, (i, events) => {
+        seen.push(`${periods[i].externalId}:${events.length}`);
+        if (seen.length === 3) throw new Error('the third period failed');
+      });
+    });
+    await expect(read).rejects.toThrow('the third period failed');
+    // Handled in the read's order, one customer at a time, none after the failure.
+    expect(seen).toHaveLength(3);
+    expect(new Set(seen.map((s) => s.split(':')[0])).size).toBe(3);
   });
 });
