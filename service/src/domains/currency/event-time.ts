@@ -118,72 +118,6 @@ export function latestAmong(rates: StoredRate[], at: Date) {
 export type EventConversionResult =
   { ok: true; events: EventConversion; lastRate: string | null } | { ok: false; from: string; to: string; at: Date };
 
-/**
- * The period's events converted at the rates in force at their times. `slices` are the events of each interval
- * between rateChangeInstants(rates); `rates` every rate of the legs from maxRateAgeDays before the first event on.
- * A slice without a rate is the first missing instant (its first event's time).
- */
-export function convertEventSlices(
-  from: string,
-  to: string,
-  slices: EventSlice[],
-  rates: StoredRate[],
-): EventConversionResult {
-  const used: (Omit<EventRate, 'amount' | 'converted'> & { amount: bigint; converted: Decimal })[] = [];
-  const lines = new Map<string, { amount: bigint; converted: Decimal }>();
-  const ordered = [...slices].filter((s) => s.events > 0).sort((a, b) => a.firstAt.getTime() - b.firstAt.getTime());
-  for (const slice of ordered) {
-    const found = findRate(from, to, slice.firstAt, 'event', latestAmong(rates, slice.firstAt));
-    if (!found.ok) return { ok: false, from, to, at: slice.firstAt };
-    const { rate, source, as_of, method } = found.conversion;
-    for (const [key, amount] of slice.lines ?? []) {
-      const line = lines.get(key) ?? { amount: 0n, converted: new FxDecimal(0) };
-      line.amount += amount;
-      line.converted = line.converted.plus(new FxDecimal(amount.toString()).times(rate));
-      lines.set(key, line);
-    }
-    const exact = new FxDecimal(slice.amount.toString()).times(rate);
-    const last = used[used.length - 1];
-    // Another leg's change (or expiry) cut the interval, but this pair's rate is the same: one entry.
-    if (last && last.rate === rate && last.source === source && last.as_of === as_of && last.method === method) {
-      last.events += slice.events;
-      last.amount += slice.amount;
-      last.converted = last.converted.plus(exact);
-      last.last_event_at = slice.lastAt.toISOString();
-      continue;
-    }
-    used.push({
-      rate,
-      source,
-      as_of,
-      method: method as EventRate['method'],
-      first_event_at: slice.firstAt.toISOString(),
-      last_event_at: slice.lastAt.toISOString(),
-      events: slice.events,
-      amount: slice.amount,
-      converted: exact,
-    });
-  }
-  const amount = used.reduce((sum, r) => sum + r.amount, 0n);
-  const converted = used.reduce((sum, r) => sum.plus(r.converted), new FxDecimal(0));
-  return {
-    ok: true,
-    events: {
-      rates: used.map((r) => ({ ...r, amount: formatMoney(r.amount), converted: nanoText(r.converted) })),
-      amount: formatMoney(amount),
-      converted: nanoText(converted),
-      ...(lines.size > 0
-        ? {
-            lines: Object.fromEntries(
-              [...lines].map(([key, l]) => [key, { amount: formatMoney(l.amount), converted: nanoText(l.converted) }]),
-            ),
-          }
-        : {}),
-    },
-    lastRate: used.length > 0 ? used[used.length - 1].rate : null,
-  };
-}
-
 /** The events of a period in one rate interval (the bounds' interval index, intervalOf), summed. */
 export interface IntervalSum {
   interval: number;
@@ -252,9 +186,9 @@ export function sumSlices(
 }
 
 /**
- * convertEventSlices for events summed by interval, each line's conversion already summed at the intervals'
- * rates (`rates`, intervalRates'): the same result. An interval with events and no rate is the first missing
- * instant (its first event's time).
+ * A period's events converted at the rates in force at their times, from their sums by interval (each line's
+ * conversion already summed at the intervals' rates: `rates`, intervalRates'). An interval with events and no rate
+ * is the first missing instant (its first event's time).
  */
 export function convertEventSums(
   from: string,
@@ -270,6 +204,7 @@ export function convertEventSums(
     const { rate, source, as_of, method } = found;
     const exact = new FxDecimal(slice.amount.toString()).times(rate);
     const last = used[used.length - 1];
+    // Another leg's change (or expiry) cut the interval, but this pair's rate is the same: one entry.
     if (last && last.rate === rate && last.source === source && last.as_of === as_of && last.method === method) {
       last.events += slice.events;
       last.amount += slice.amount;

@@ -9,7 +9,6 @@ import type { DraftLine } from './build.ts';
 import { maxRateAgeDays, type Conversion, type StoredRate } from '../currency/convert.ts';
 import { findRate } from '../currency/convert.ts';
 import {
-  convertEventSlices,
   convertEventSums,
   convertNanoByFraction,
   intervalOf,
@@ -20,6 +19,13 @@ import {
   slicesOf as slicesByInterval,
   type EventSlice,
 } from '../currency/event-time.ts';
+
+/** The production path for one period's slices: rates per interval of rateChangeInstants, sums, conversion. */
+function convertEventSlices(from: string, to: string, slices: EventSlice[], rates: StoredRate[]) {
+  const bounds = rateChangeInstants(rates);
+  const byInterval = intervalRates(from, to, bounds, rates);
+  return convertEventSums(from, to, sumSlices(slices, bounds, byInterval), byInterval);
+}
 
 const Reference = Decimal.clone({ precision: 200, rounding: Decimal.ROUND_HALF_EVEN });
 const start = Date.parse('2026-03-01T00:00:00Z');
@@ -218,43 +224,22 @@ describe('converting each event at the rate in force at its time', () => {
       { numRuns: 300 },
     );
   });
-  it("gives the same conversion from sums made per interval at each interval's rate (what the SQL sums) as from the slices", () => {
+  it("finds for each interval the rate in force at each of its events' instants (what the SQL sums convert at)", () => {
     fc.assert(
       fc.property(
         rateHistory,
-        fc.array(
-          fc.record({
-            at: fc.integer({ min: start, max: start + 31 * day - 1 }),
-            parts: fc.array(
-              fc.record({
-                key: fc.constantFrom('a', 'b', 'c'),
-                amount: fc.bigInt({ min: -(10n ** 12n), max: 10n ** 13n }),
-              }),
-              { minLength: 1, maxLength: 3 },
-            ),
-          }),
-          { minLength: 1, maxLength: 60 },
-        ),
-        (rates, events) => {
+        fc.array(fc.integer({ min: start, max: start + 31 * day - 1 }), { minLength: 1, maxLength: 60 }),
+        (rates, instants) => {
           const bounds = rateChangeInstants(rates);
           const byInterval = intervalRates('USD', 'EUR', bounds, rates);
-          // The rate of an interval is the rate at each of its events' instants, found the slices' way.
-          for (const e of events) {
-            const found = findRate('USD', 'EUR', new Date(e.at), 'event', latestAmong(rates, new Date(e.at)));
-            const own = byInterval[intervalOf(bounds, new Date(e.at))];
+          // The rate of an interval is the rate found at each of its events' instants, event by event.
+          for (const at of instants) {
+            const found = findRate('USD', 'EUR', new Date(at), 'event', latestAmong(rates, new Date(at)));
+            const own = byInterval[intervalOf(bounds, new Date(at))];
             expect(own ? { ...own, at: '' } : undefined).toEqual(
               found.ok ? { ...found.conversion, at: '' } : undefined,
             );
           }
-          const contributions = events.map((e) => {
-            const lines = new Map<string, bigint>();
-            for (const p of e.parts) lines.set(p.key, (lines.get(p.key) ?? 0n) + p.amount);
-            return { at: new Date(e.at), amount: e.parts.reduce((s, p) => s + p.amount, 0n), lines };
-          });
-          const slices = slicesByInterval(contributions, bounds);
-          expect(convertEventSums('USD', 'EUR', sumSlices(slices, bounds, byInterval), byInterval)).toEqual(
-            convertEventSlices('USD', 'EUR', slices, rates),
-          );
         },
       ),
       { numRuns: 300 },
