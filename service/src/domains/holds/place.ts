@@ -73,14 +73,16 @@ export async function placeHolds(
     async (tx) => {
       const scope = { db: tx, tenantId };
       const refs = [...new Set(placements.map((p) => p.ref))];
-      // One round trip: the ids already placed with the customers and their ancestors (one statement), and
-      // (locked) the grants of the customers named by external id; the rest (resellers above, customers named by
-      // Tariff's id) come next.
+      // One round trip: the ids already placed, the customers with their ancestors, and (locked) the grants of the
+      // customers named by external id; the rest (resellers above, customers named by Tariff's id) come next.
       const billings = new Map<string, billing.CustomerBilling>();
-      const [{ holds: existing, holders }] = await Promise.all([
-        repo.findPlacementReads(
+      const [existing, holders] = await Promise.all([
+        repo.findHolds(
           scope,
           placements.map((p) => p.input.id),
+        ),
+        repo.findHolders(
+          scope,
           refs.map((ref) => ({ ref, uuid: uuidPattern.test(ref) ? ref.toLowerCase() : null })),
         ),
         billing.loadBilling(scope, refs).then((found) => found.forEach((b, id) => billings.set(id, b))),

@@ -94,6 +94,17 @@ export async function lockHoldLevels({ db, tenantId }: TenantScope, id: string, 
   return rows.map(fromDbHold);
 }
 
+/** The holds (their own rows) among `ids`. */
+export async function findHolds({ db, tenantId }: TenantScope, ids: string[]): Promise<Map<string, HoldRow>> {
+  // Each by its key (lateral: "id = any(...)" was planned as a scan of the tenant's holds while the table has no
+  // statistics, and every placement looks its ids up).
+  const rows = await db`
+    select ${columnsWithLevels(db)} from unnest(${[...new Set(ids)]}::text[]) as k(id)
+    cross join lateral (select h.* from holds h where h.tenant_id = ${tenantId} and h.id = k.id and h.level = 0 offset 0) h
+    cross join lateral ${customerById(db, db`h.tenant_id`, db`h.customer_id`)} c`;
+  return new Map(rows.map((r) => [r.id as string, fromDbHold(r)]));
+}
+
 /** A customer a hold may be placed for, with the ancestors it could be rated through (nearest first). */
 export interface Holder {
   ref: string;
@@ -106,113 +117,51 @@ export interface Holder {
 }
 
 /**
- * A placement group's first read, in one statement: the holds (their own rows) among `ids`, already placed (the
- * idempotency lookup), and the customers `refs` name (an external id, or Tariff's id `uuid` when no external id
- * is `ref`), each with its ancestors from its path (migration 080), nearest first. Each part is read by its keys
- * and handed back as one JSON document (one row): a statement of its own cost the placement as much again as the
- * rows it reads (parse, bind, the executor's start and the protocol's round of messages, in the server and here).
+ * The customers `refs` name (an external id, or Tariff's id `uuid` when no external id is `ref`), each with its ancestors
+ * from its path (migration 080), nearest first. One statement.
  */
-export async function findPlacementReads(
+export async function findHolders(
   { db, tenantId }: TenantScope,
-  ids: string[],
   refs: { ref: string; uuid: string | null }[],
-): Promise<{ holds: Map<string, HoldRow>; holders: Map<string, Holder> }> {
-  const [row] = await db`
-    select
-      -- Each hold by its key (lateral: "id = any(...)" was planned as a scan of the tenant's holds while the table
-      -- has no statistics, and every placement looks its ids up).
-      (select coalesce(json_agg(json_build_array(h.id, h.level, h.customer_id, c.external_id, h.currency,
-          h.amount::text, h.captured::text, h.capture_count, h.status, h.overrun, h.estimate, h.card, h.request_hash,
-          h.api_key_id, h.expires_at, h.created_at, h.updated_at, h.closed_at,
-          (select coalesce(json_agg(json_build_array(l.level, lc.external_id, l.amount::text, l.captured::text) order by l.level), '[]')
-             from (select l.* from holds l where l.tenant_id = h.tenant_id and l.id = h.id and l.level > 0 offset 0) l
-             cross join lateral ${customerById(db, db`l.tenant_id`, db`l.customer_id`)} lc))), '[]')
-        from unnest(${[...new Set(ids)]}::text[]) as k(id)
-        cross join lateral (select h.* from holds h where h.tenant_id = ${tenantId} and h.id = k.id and h.level = 0 offset 0) h
-        cross join lateral ${customerById(db, db`h.tenant_id`, db`h.customer_id`)} c) as holds,
-      (select coalesce(json_agg(json_build_array(r.ref, c.id, c.external_id, c.is_reseller, ${db.unsafe(ratingCurrencySql)},
-          (select coalesce(json_agg(json_build_array(a.id, a.external_id, a.is_reseller, a.currency) order by p.o desc), '[]')
-             -- The path without the customer, then each ancestor (offset 0: not flattened into a join, which was
-             -- planned as every customer of the tenant against the path, even for a customer without a parent).
-             from (select p.id, p.o from unnest(c.path) with ordinality as p(id, o) where p.id <> c.id) p
-             cross join lateral (select c.id, c.external_id, c.is_reseller, ${db.unsafe(ratingCurrencySql)} as currency
-               from customers c where c.tenant_id = ${tenantId} and c.id = p.id offset 0) a))), '[]')
-        from unnest(${refs.map((r) => r.ref)}::text[], ${refs.map((r) => r.uuid)}::uuid[]) as r(ref, uid)
-        -- Each by its key: a join on "external_id = ref or id = uid" read every customer of the tenant per ref.
-        -- Ordered by the key (one row at most, the order costs nothing on the key's index): without statistics, the
-        -- planner otherwise reads the tenant's customers by another index on tenant_id and filters them.
-        cross join lateral (
-          ${customerByExternalId(db, tenantId, db`r.ref`)}
-          union all
-          (select c.* from customers c where c.tenant_id = ${tenantId} and c.id = r.uid
-            and not exists ${customerByExternalId(db, tenantId, db`r.ref`)}
-            order by c.id limit 1)) c) as holders`;
-  type HoldTuple = [
-    string,
-    number,
-    string,
-    string,
-    string,
-    string,
-    string,
-    number,
-    HoldStatus,
-    OverrunPolicy,
-    Record<string, unknown> | null,
-    string | null,
-    string,
-    string | null,
-    string,
-    string,
-    string,
-    string | null,
-    [number, string, string, string][],
-  ];
-  type HolderTuple = [string, string, string, boolean, string, [string, string, boolean, string][]];
-  const holds = new Map<string, HoldRow>();
-  for (const h of row.holds as HoldTuple[])
-    holds.set(h[0], {
-      id: h[0],
-      level: h[1],
-      customerId: h[2],
-      customerExternalId: h[3],
-      currency: h[4],
-      amount: h[5],
-      captured: h[6],
-      captureCount: h[7],
-      status: h[8],
-      overrun: h[9],
-      estimate: h[10],
-      card: h[11],
-      requestHash: h[12],
-      apiKeyId: h[13],
-      expiresAt: new Date(h[14]),
-      createdAt: new Date(h[15]),
-      updatedAt: new Date(h[16]),
-      closedAt: h[17] === null ? null : new Date(h[17]),
-      levels: h[18].map(([level, customerExternalId, amount, captured]) => ({
-        level,
-        customerExternalId,
-        amount,
-        captured,
-      })),
-    });
-  const holders = new Map<string, Holder>();
-  for (const [ref, customerId, externalId, isReseller, currency, ancestors] of row.holders as HolderTuple[])
-    holders.set(ref, {
-      ref,
-      customerId,
-      externalId,
-      isReseller,
-      currency,
-      ancestors: ancestors.map(([id, ancestorExternalId, ancestorIsReseller, ancestorCurrency]) => ({
-        customerId: id,
-        externalId: ancestorExternalId,
-        isReseller: ancestorIsReseller,
-        currency: ancestorCurrency,
-      })),
-    });
-  return { holds, holders };
+): Promise<Map<string, Holder>> {
+  const rows = await db`
+    select r.ref, c.id, c.external_id, c.is_reseller, ${db.unsafe(ratingCurrencySql)} as currency,
+      (select coalesce(json_agg(json_build_array(a.id, a.external_id, a.is_reseller, a.currency) order by p.o desc), '[]')
+         -- The path without the customer, then each ancestor (offset 0: not flattened into a join, which was planned
+         -- as every customer of the tenant against the path, even for a customer without a parent).
+         from (select p.id, p.o from unnest(c.path) with ordinality as p(id, o) where p.id <> c.id) p
+         cross join lateral (select c.id, c.external_id, c.is_reseller, ${db.unsafe(ratingCurrencySql)} as currency
+           from customers c where c.tenant_id = ${tenantId} and c.id = p.id offset 0) a) as ancestors
+    from unnest(${refs.map((r) => r.ref)}::text[], ${refs.map((r) => r.uuid)}::uuid[]) as r(ref, uid)
+    -- Each by its key: a join on "external_id = ref or id = uid" read every customer of the tenant per ref. Ordered by
+    -- the key (one row at most, the order costs nothing on the key's index): without statistics, the planner
+    -- otherwise reads the tenant's customers by another index on tenant_id and filters them.
+    cross join lateral (
+      ${customerByExternalId(db, tenantId, db`r.ref`)}
+      union all
+      (select c.* from customers c where c.tenant_id = ${tenantId} and c.id = r.uid
+        and not exists ${customerByExternalId(db, tenantId, db`r.ref`)}
+        order by c.id limit 1)) c`;
+  return new Map(
+    rows.map((r) => [
+      r.ref as string,
+      {
+        ref: r.ref,
+        customerId: r.id,
+        externalId: r.external_id,
+        isReseller: r.is_reseller,
+        currency: r.currency,
+        ancestors: (r.ancestors as [string, string, boolean, string][]).map(
+          ([id, externalId, isReseller, currency]) => ({
+            customerId: id,
+            externalId,
+            isReseller,
+            currency,
+          }),
+        ),
+      },
+    ]),
+  );
 }
 
 /**
