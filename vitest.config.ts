@@ -9,6 +9,7 @@ const CHROMIUM_TESTS = [
   'test/web/dashboard.test.ts',
   'test/web/billing.test.ts',
   'test/web/reseller.test.ts',
+  'test/web/simulation.test.ts',
 ];
 
 export default defineConfig({
