@@ -21,7 +21,7 @@ import {
   logIn,
   openPage,
   requireBuiltDashboard,
-  screenshotFolder,
+  screenshotIfFailed,
   starterBook,
 } from './pages.ts';
 
@@ -72,13 +72,7 @@ describe('billing pages in the browser', () => {
     viewer = await openPage(browser, harness.url);
     await logIn(viewer.page, tenant.slug, 'viewer@billing.example', password);
   });
-  afterEach(async (context) => {
-    if (context.task.result?.state === 'fail')
-      await page.screenshot({
-        path: new URL(`failed-${context.task.name.slice(0, 40).replace(/\W+/g, '-')}.png`, screenshotFolder).pathname,
-        fullPage: true,
-      });
-  });
+  afterEach((context) => screenshotIfFailed(context, page));
   afterAll(async () => {
     await browser?.close();
     await harness?.close();

@@ -13,7 +13,7 @@ import {
   logIn,
   openPage,
   requireBuiltDashboard,
-  screenshotFolder,
+  screenshotIfFailed,
   starterBook,
 } from './pages.ts';
 
@@ -98,14 +98,7 @@ describe('the dashboard in the browser', () => {
     ({ page, errors } = await openPage(browser, harness.url));
     await logIn(page, slug, email, password);
   });
-  afterEach(async (context) => {
-    // What the page showed when a step failed.
-    if (context.task.result?.state === 'fail')
-      await page.screenshot({
-        path: new URL(`failed-${context.task.name.slice(0, 40).replace(/\W+/g, '-')}.png`, screenshotFolder).pathname,
-        fullPage: true,
-      });
-  });
+  afterEach((context) => screenshotIfFailed(context, page));
   afterAll(async () => {
     await browser?.close();
     await harness?.close();

@@ -80,6 +80,18 @@ export async function capture(page: Page, name: string): Promise<void> {
   await checkAccessibility(page, name);
 }
 
+/** After a failed test (vitest's afterEach context): what the page showed, as `failed-<test>.png` beside the screenshots. */
+export async function screenshotIfFailed(
+  context: { task: { name: string; result?: { state: string } } },
+  page: Page | undefined,
+): Promise<void> {
+  if (context.task.result?.state !== 'fail' || !page) return;
+  await page.screenshot({
+    path: new URL(`failed-${context.task.name.slice(0, 40).replace(/\W+/g, '-')}.png`, screenshotFolder).pathname,
+    fullPage: true,
+  });
+}
+
 /** Logs in through the login page; the dashboard opens on the customers. */
 export async function logIn(page: Page, slug: string, email: string, secret: string): Promise<void> {
   await page.goto('/login');

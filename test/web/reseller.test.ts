@@ -14,7 +14,7 @@ import {
   logIn,
   openPage,
   requireBuiltDashboard,
-  screenshotFolder,
+  screenshotIfFailed,
   starterBook,
 } from './pages.ts';
 
@@ -83,13 +83,7 @@ describe("a reseller's pages in the browser", () => {
     ({ page, errors } = await openPage(browser, harness.url));
     await logIn(page, tenant.slug, tenant.email, password);
   });
-  afterEach(async (context) => {
-    if (context.task.result?.state === 'fail')
-      await page.screenshot({
-        path: new URL(`failed-${context.task.name.slice(0, 40).replace(/\W+/g, '-')}.png`, screenshotFolder).pathname,
-        fullPage: true,
-      });
-  });
+  afterEach((context) => screenshotIfFailed(context, page));
   afterAll(async () => {
     await browser?.close();
     await harness?.close();

@@ -13,7 +13,7 @@ import {
   logIn,
   openPage,
   requireBuiltDashboard,
-  screenshotFolder,
+  screenshotIfFailed,
 } from './pages.ts';
 
 const card = (id: string, inputRate: string, outputRate: string) => ({
@@ -110,13 +110,7 @@ describe('the price book simulation in the browser', () => {
     ({ page, errors } = await openPage(browser, harness.url));
     await logIn(page, tenant.slug, tenant.email, 'correct horse battery staple');
   });
-  afterEach(async (context) => {
-    if (context.task.result?.state === 'fail')
-      await page.screenshot({
-        path: new URL(`failed-${context.task.name.slice(0, 40).replace(/\W+/g, '-')}.png`, screenshotFolder).pathname,
-        fullPage: true,
-      });
-  });
+  afterEach((context) => screenshotIfFailed(context, page));
   afterAll(async () => {
     await browser?.close();
     await harness?.close();
