@@ -197,7 +197,7 @@ export async function findConversions(
  * converted at the rates in force at their times, and the period end's rate for the lines no event made
  * (event-time.ts). `sumsOf`: the periods' events (and, for a reseller, its levels of its children's events), by
  * periodKey, summed by the intervals of the bounds given, each line's amount converted at its events' interval
- * rates (`rates`, by interval: the rate's text, null where none is in force), as the invoices domain reads and
+ * rates (`rates`, by interval: intervalRates', undefined where none is in force), as the invoices domain reads and
  * keys them by line. One read here: the rates of the window. Keyed by periodKey.
  */
 export async function findEventConversions(
@@ -205,11 +205,7 @@ export async function findEventConversions(
   from: string,
   to: string,
   periods: (PeriodKey & { end: Date })[],
-  sumsOf: (
-    bounds: readonly Date[],
-    rates: readonly (string | null)[],
-    conversions: readonly (Conversion | undefined)[],
-  ) => Promise<Map<string, EventSums>>,
+  sumsOf: (bounds: readonly Date[], rates: readonly (Conversion | undefined)[]) => Promise<Map<string, EventSums>>,
 ): Promise<Map<string, FindRateResult>> {
   const result = new Map<string, FindRateResult>();
   if (periods.length === 0) return result;
@@ -223,11 +219,7 @@ export async function findEventConversions(
   );
   const bounds = rateChangeInstants(rates);
   const byInterval = intervalRates(from, to, bounds, rates);
-  const sums = await sumsOf(
-    bounds,
-    byInterval.map((c) => c?.rate ?? null),
-    byInterval,
-  );
+  const sums = await sumsOf(bounds, byInterval);
   for (const period of periods) {
     const key = periodKey(period);
     const events = convertEventSums(from, to, sums.get(key) ?? { intervals: [], lines: new Map() }, byInterval);

@@ -190,7 +190,21 @@ export async function rateChains(
   return outcomes;
 }
 
-/** Before credits: what a level pays its parent for the event (what is left to bill plus the credit it drew). */
+/**
+ * A level's rating in nano-units: what is left to bill it (amount), the credit it drew, and before credits what it
+ * pays its parent for the event (net: the two together).
+ */
+export function figuresOf(result: Pick<RatedEvent, 'amount' | 'receipt'>): {
+  amount: bigint;
+  credits: bigint;
+  net: bigint;
+} {
+  const amount = toNano(result.amount ?? '0');
+  const credits = creditsDrawn(result as RatedEvent);
+  return { amount, credits, net: amount + credits };
+}
+
+/** Before credits: what a level pays its parent for the event (figuresOf's net). */
 export function netOf(result: Pick<RatedEvent, 'amount' | 'receipt'>): bigint {
-  return toNano(result.amount ?? '0') + creditsDrawn(result as RatedEvent);
+  return figuresOf(result).net;
 }

@@ -37,7 +37,7 @@ import * as pricingRepo from '../pricing/repo.ts';
 import * as quotes from '../quotes/service.ts';
 import { aggregateEvents, type CountedEvent } from './aggregate.ts';
 import * as billing from './billing.ts';
-import { inChain, rateChains, resolveChain, type ChainLevel } from './chain.ts';
+import { figuresOf, inChain, rateChains, resolveChain, type ChainLevel } from './chain.ts';
 import { chainDailyDeltas } from './chain-daily.ts';
 import { Coalescer, defaultCoalescerOptions, PartialFailure } from './coalesce.ts';
 import { compiledBook, kernelVersion, rateEvents } from './rating.ts';
@@ -995,17 +995,13 @@ async function rateThroughChains(
     }
     const [own, ...above] = outcome.levels;
     const result = p.quote ? quotes.honourQuote(own, p.quote) : own;
-    const amountNano = nano(result.amount ?? '0');
+    const figures = figuresOf(result);
     accepted.push({
       ...p,
       result: result as RatedLine,
-      amountNano,
-      netNano: amountNano + creditsDrawn(result),
-      levels: above.map((r, k) => {
-        const amount = nano(r.amount ?? '0');
-        const credits = creditsDrawn(r);
-        return { level: p.chain![k], result: r as RatedLine, amount, net: amount + credits, credits };
-      }),
+      amountNano: figures.amount,
+      netNano: figures.net,
+      levels: above.map((r, k) => ({ level: p.chain![k], result: r as RatedLine, ...figuresOf(r) })),
     });
   });
   return accepted;

@@ -4,8 +4,7 @@
 // currency's minor unit by the invoice's own stage (build.ts roundLines), so they still add up to the total.
 import { formatMoney, toNano } from '../../platform/money.ts';
 import { AppError, type FieldProblem } from '../../platform/errors.ts';
-import { convertNano, type Conversion, type FxPolicy } from '../currency/convert.ts';
-import { FxDecimal } from '../currency/convert.ts';
+import { convertNano, FxDecimal, type Conversion, type FxPolicy } from '../currency/convert.ts';
 import {
   convertNanoByFraction,
   intervalOf,

@@ -189,12 +189,13 @@ export async function conversionsFor(
 ): Promise<Map<string, Conversion | { from: string; to: string; at: Date; policy: FxPolicy }>> {
   const result = new Map<string, Conversion | { from: string; to: string; at: Date; policy: FxPolicy }>();
   if (policy === 'event') {
-    const found = await findEventConversions(scope, from, to, periods, async (bounds, rates, conversions) => {
-      const { sums, chained } = eventSumsOf(await repo.sumPeriodEvents(scope, periods, bounds, rates));
+    const found = await findEventConversions(scope, from, to, periods, async (bounds, rates) => {
+      const rateTexts = rates.map((c) => c?.rate ?? null);
+      const { sums, chained } = eventSumsOf(await repo.sumPeriodEvents(scope, periods, bounds, rateTexts));
       // A reseller's periods: its own events and its levels of its children's, summed from their ratings.
       const resold = periods.filter((p) => chained.has(periodsRepo.periodKey(p)));
       const ratings = await repo.listPeriodRatings(scope, resold);
-      for (const [key, list] of ratings) sums.set(key, sumSlices(eventSlicesOf(list, bounds), bounds, conversions));
+      for (const [key, list] of ratings) sums.set(key, sumSlices(eventSlicesOf(list, bounds), bounds, rates));
       return sums;
     });
     for (const [key, f] of found) result.set(key, f.ok ? f.conversion : { from, to, at: f.at, policy });
