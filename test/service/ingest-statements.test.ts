@@ -77,7 +77,7 @@ describe('statements of one ingestion transaction', () => {
     );
     expect(kinds, work.join('\n---\n')).toEqual(['read', 'read', 'read', 'read', 'read', 'read', 'lock', 'write']);
     // The one write holds the event rows, the period totals and the usage and invoice aggregates.
-    for (const table of ['into events', 'update customer_periods', 'into usage_aggregates', 'into invoice_aggregates'])
+    for (const table of ['into events', 'into customer_periods', 'into usage_aggregates', 'into invoice_aggregates'])
       expect(work.at(-1)).toContain(table);
   });
 

@@ -173,7 +173,7 @@ describe('events stored before the one-row layout (migration 070)', () => {
       const total = (Number(estimate[0].amount) + Number(revised.amount)).toFixed(9);
       await periodsRepo.addUsage(
         { db, ...scope },
-        [{ customerId: customer.id, start: periodStart, state: {}, amountDelta: total, eventCountDelta: 2 }],
+        [{ ...period, state: {}, amountDelta: total, eventCountDelta: 2 }],
         received,
       );
       await recordInvoiceAggregates({ db, ...scope }, [

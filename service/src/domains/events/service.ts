@@ -819,6 +819,7 @@ async function rateAndStore(
           return {
             customerId: row.customerId,
             start: row.start,
+            end: row.end,
             state: states.get(key)!,
             amountDelta: formatMoney(delta.amount),
             eventCountDelta: delta.count,

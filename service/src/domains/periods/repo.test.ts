@@ -4,6 +4,7 @@ import { withTenant, type Tx } from '../../platform/db.ts';
 import { createTestDatabase, type TestDatabase } from '../../platform/test-database.ts';
 import { eventually } from '../../../../test/wait.ts';
 import {
+  addUsage,
   closePeriods,
   compareKeys,
   inLockOrder,
@@ -232,5 +233,41 @@ describe('lockPeriods', () => {
     const after = await inTenant((tx) => lockPeriods(scope(tx), [fresh, { customerId, start: split }]));
     expect(after.get(periodKey(fresh))).toMatchObject({ status: 'closed', end: split });
     expect(after.get(periodKey({ customerId, start: split }))).toMatchObject({ status: 'open', end: fresh.end });
+  });
+
+  it('adds usage to its periods only, twice adds twice, and opens a period that is missing with the usage', async () => {
+    const customerId = customers[2];
+    const now = new Date();
+    const [january, february] = [month(customerId, 0), month(customerId, 1)];
+    const missing = month(customerId, 8);
+    const usage = (period: PeriodBounds, amount: string, count: number) => ({
+      ...period,
+      state: { counters: { n: count } },
+      amountDelta: amount,
+      eventCountDelta: count,
+    });
+    for (const amount of ['1.5', '0.25'])
+      await inTenant(async (tx) => {
+        await lockPeriods(scope(tx), [january, february]);
+        await addUsage(scope(tx), [usage(february, amount, 2)], now);
+      });
+    await inTenant(async (tx) => {
+      await addUsage(scope(tx), [usage(missing, '3', 1)], now);
+    });
+    const rows = await inTenant((tx) => lockPeriods(scope(tx), [january, february, missing]));
+    expect(rows.get(periodKey(february))).toMatchObject({
+      status: 'open',
+      amount: '1.750000000',
+      eventCount: 4n,
+      state: { counters: { n: 2 } },
+      end: february.end,
+    });
+    expect(rows.get(periodKey(january))).toMatchObject({ amount: '0.000000000', eventCount: 0n, state: {} });
+    expect(rows.get(periodKey(missing))).toMatchObject({
+      status: 'open',
+      amount: '3.000000000',
+      eventCount: 1n,
+      end: missing.end,
+    });
   });
 });
