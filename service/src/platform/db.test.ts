@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
-import { isConnectionFailure, isUniqueViolation, withTenant, withTenantPipelined } from './db.ts';
+import { isConnectionFailure, isUniqueViolation, jsonRows, withTenant, withTenantPipelined } from './db.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 
 describe('withTenantPipelined', () => {
@@ -124,6 +124,34 @@ describe('withTenantPipelined', () => {
       ),
     );
     expect(answers.map(([r]) => r.n)).toEqual(Array(16).fill(2));
+  });
+});
+
+describe('jsonRows', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await database.drop();
+  });
+
+  it('gives back every row, in order and unchanged, from one row to a document of many chunks', async () => {
+    // Rows of about 1 KB with text beyond Latin-1 (two bytes a character to V8) and every JSON escape.
+    const rows = (count: number) =>
+      Array.from({ length: count }, (_, i) => ({ i, t: `€ "quoted" \\ back\nslash ${'x'.repeat(i % 997)}`, n: null }));
+    for (const count of [1, 2, 17, 2_000]) {
+      const given = rows(count);
+      const read = await database.owner.begin(
+        (tx) => tx`select i, t, n from json_to_recordset(${jsonRows(tx, given)}) as r(i int, t text, n text)`,
+      );
+      expect(read.map((r) => ({ i: r.i, t: r.t, n: r.n }))).toEqual(given);
+    }
+  });
+
+  it('gives back an empty document for no rows', async () => {
+    const [{ n }] = await database.owner.begin((tx) => tx`select json_array_length(${jsonRows(tx, [])}) as n`);
+    expect(n).toBe(0);
   });
 });
 

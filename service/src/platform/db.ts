@@ -197,6 +197,39 @@ function enterTenant(
   return settings;
 }
 
+/** How many text parameters a `jsonRows` document is sent in: a constant, so its statement's text is one. */
+const jsonChunks = 12;
+/**
+ * Characters per chunk aimed at: a string over 128 KiB is a large object to V8, and stringifying, flattening (the
+ * client reads a parameter's first character) and collecting one cost several times what chunks of it do
+ * (BENCHMARKS.md). Half of that in characters, as a string with a character beyond Latin-1 takes two bytes each.
+ */
+const jsonChunkChars = 56_000;
+
+/**
+ * Rows as one json value for `json_to_recordset`, stringified in chunks of at most about `jsonChunkChars` (each
+ * chunk's rows sized from the one before; the last takes what is left) and joined by PostgreSQL. Rows carry
+ * instants as ISO text, not Dates: JSON.stringify calls a Date's toJSON, which takes it off its fast path.
+ */
+export function jsonRows(db: Tx, rows: readonly object[]): postgres.PendingQuery<postgres.Row[]> {
+  const chunks: (string | null)[] = [];
+  let at = 0;
+  let size = Math.min(rows.length, 16);
+  do {
+    const end = chunks.length === jsonChunks - 1 ? rows.length : Math.min(rows.length, at + size);
+    const text = JSON.stringify(at === 0 && end === rows.length ? rows : rows.slice(at, end));
+    // The array's elements without its brackets: PostgreSQL joins the chunks into one array.
+    chunks.push(text.slice(1, -1));
+    size = Math.max(1, Math.floor((jsonChunkChars * (end - at)) / text.length));
+    at = end;
+  } while (at < rows.length);
+  while (chunks.length < jsonChunks) chunks.push(null);
+  const [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11] = chunks;
+  // concat_ws skips the chunks not used (null).
+  return db`concat('[', concat_ws(',', ${c0}::text, ${c1}::text, ${c2}::text, ${c3}::text, ${c4}::text, ${c5}::text,
+                                  ${c6}::text, ${c7}::text, ${c8}::text, ${c9}::text, ${c10}::text, ${c11}::text), ']')::json`;
+}
+
 /** A statement built and not yet sent: awaiting it sends it alone; `oneStatement` sends several as one. */
 export type Statement = postgres.PendingQuery<postgres.Row[]>;
 

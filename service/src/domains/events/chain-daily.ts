@@ -32,49 +32,60 @@ export interface ChainDailyPath {
 
 /** The deltas to add to chain_daily for these paths, one per row key. */
 export function chainDailyDeltas(paths: ChainDailyPath[]): ChainDailyDelta[] {
-  const deltas = new Map<string, ChainDailyDelta & { nano: { charge: bigint; resale: bigint; billed: bigint } }>();
+  const sums = new Map<string, { delta: ChainDailyDelta; charge: bigint; resale: bigint; billed: bigint }>();
+  // A batch's events fall on a few UTC days: each day's text is made once.
+  const days = new Map<number, string>();
   for (const path of paths) {
     const sign = BigInt(path.sign ?? 1);
-    const day = path.occurredAt.toISOString().slice(0, 10);
+    const ms = path.occurredAt.getTime();
+    const dayNumber = Math.floor(ms / 86_400_000);
+    let day = days.get(dayNumber);
+    if (day === undefined) days.set(dayNumber, (day = path.occurredAt.toISOString().slice(0, 10)));
     let belowId = path.own.customerId;
     // What the level below paid: each level's net is computed once, as its own charge and then as the resale above it.
     let belowNet = path.own.netNano ?? netOf(path.own);
     for (const level of path.levels) {
       const net = level.netNano ?? netOf(level);
       const key = `${level.customerId}|${level.periodStart.getTime()}|${day}|${belowId}|${path.own.customerId}|${level.card}`;
-      let delta = deltas.get(key);
-      if (!delta) {
-        delta = {
-          customerId: level.customerId,
-          periodStart: level.periodStart,
-          day,
-          childId: belowId,
-          endCustomerId: path.own.customerId,
-          level: level.level,
-          card: level.card,
-          currency: level.currency,
-          events: 0,
-          charge: '',
-          resale: '',
-          billed: '',
-          nano: { charge: 0n, resale: 0n, billed: 0n },
+      let sum = sums.get(key);
+      if (!sum) {
+        sum = {
+          delta: {
+            customerId: level.customerId,
+            periodStart: level.periodStart,
+            day,
+            childId: belowId,
+            endCustomerId: path.own.customerId,
+            level: level.level,
+            card: level.card,
+            currency: level.currency,
+            events: 0,
+            charge: '',
+            resale: '',
+            billed: '',
+          },
+          charge: 0n,
+          resale: 0n,
+          billed: 0n,
         };
-        deltas.set(key, delta);
+        sums.set(key, sum);
       }
-      delta.events += Number(sign);
-      delta.nano.charge += sign * net;
-      delta.nano.resale += sign * belowNet;
-      delta.nano.billed += sign * (level.amountNano ?? toNano(level.amount));
+      sum.delta.events += Number(sign);
+      sum.charge += sign * net;
+      sum.resale += sign * belowNet;
+      sum.billed += sign * (level.amountNano ?? toNano(level.amount));
       belowId = level.customerId;
       belowNet = net;
     }
   }
-  return [...deltas.values()].map(({ nano: n, ...d }) => ({
-    ...d,
-    charge: formatMoney(n.charge),
-    resale: formatMoney(n.resale),
-    billed: formatMoney(n.billed),
-  }));
+  const deltas: ChainDailyDelta[] = [];
+  for (const { delta, charge, resale, billed } of sums.values()) {
+    delta.charge = formatMoney(charge);
+    delta.resale = formatMoney(resale);
+    delta.billed = formatMoney(billed);
+    deltas.push(delta);
+  }
+  return deltas;
 }
 
 /** Adds the paths' deltas to chain_daily (re-rating; ingestion sends its deltas in its one statement). */

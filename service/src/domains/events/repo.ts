@@ -1,7 +1,7 @@
 // The SQL of ingestion and usage reads. A batch write is one statement per table: the rows travel as one JSON
 // document (json_to_recordset), which both sides parse far faster than postgres.js escapes a dozen arrays.
 import type { ReceiptStep } from '@tariff/core-wasm';
-import type { Statement, TenantScope } from '../../platform/db.ts';
+import { jsonRows, type Statement, type TenantScope } from '../../platform/db.ts';
 import { customerByExternalId, customerById } from '../customers/lookup.ts';
 import { fromDbTerms, type SubscriptionTermsRow } from '../subscriptions/repo.ts';
 import type { AggregateDelta } from './aggregate.ts';
@@ -9,16 +9,7 @@ import type { ChainLevelCharge } from './chain-codec.ts';
 import { encodeChain } from './chain-codec.ts';
 import { encodeReceipt } from '../../platform/receipt-codec.ts';
 
-/**
- * One text parameter cast to json (typed json, postgres.js would JSON-encode the string a second time). Rows carry
- * instants as ISO text (`isoText`), not Dates: JSON.stringify calls a Date's toJSON, which takes it off its fast path
- * for the whole document (BENCHMARKS.md).
- */
-function asJson(db: TenantScope['db'], rows: object[]) {
-  return db`${JSON.stringify(rows)}::text::json`;
-}
-
-/** Converts instants to ISO text for asJson, each distinct one once (a batch repeats its periods' starts). */
+/** Converts instants to ISO text for jsonRows (platform/db.ts), each distinct one once (a batch repeats its periods' starts). */
 function isoText(): (instant: Date) => string {
   const seen = new Map<number, string>();
   return (instant) => {
@@ -193,7 +184,7 @@ export function insertRatedEvents(
     insert into events (tenant_id, transaction_id, customer_id, event_type, occurred_at, properties, received_at,
                         period_start, price_book_id, book_version, kernel_version, card, currency, amount, subtotal, cost, margin, receipt, chain)
     select ${tenantId}, t, c, e, o, p, ${now}, s, b, v, ${kernelVersion}, d, u, a, st, co, m, r, ch
-    from json_to_recordset(${asJson(db, rows)})
+    from json_to_recordset(${jsonRows(db, rows)})
       as r(t text, c uuid, e text, o timestamptz, p jsonb, s timestamptz, b uuid, v timestamptz, d text, u text,
            a numeric, st numeric, co numeric, m numeric, r json, ch json)`;
 }
@@ -236,7 +227,7 @@ export function upsertChainDaily({ db, tenantId }: TenantScope, deltas: ChainDai
     insert into chain_daily as x (tenant_id, customer_id, period_start, day, child_id, end_customer_id, level, card,
                                   currency, events, charge, resale, billed)
     select ${tenantId}, c, s, d, h, e, l, k, u, n, g, r, b
-    from json_to_recordset(${asJson(db, rows)})
+    from json_to_recordset(${jsonRows(db, rows)})
       as r(c uuid, s timestamptz, d date, h uuid, e uuid, l smallint, k text, u text, n bigint, g numeric, r numeric, b numeric)
     on conflict (tenant_id, customer_id, period_start, day, child_id, end_customer_id, card) do update
       set events = x.events + excluded.events, charge = x.charge + excluded.charge,
@@ -269,7 +260,7 @@ export function upsertAggregates(
                                        value_sum, value_max, latest_value, latest_at, amount, gross_amount)
     select ${tenantId}, d.customer_id, d.period_start, d.meter_id, d.day, d.group_key, d.event_count,
            d.value_sum, d.value_max, d.latest_value, d.latest_at, d.amount, d.gross_amount
-    from json_to_recordset(${asJson(db, rows)})
+    from json_to_recordset(${jsonRows(db, rows)})
       as d(customer_id uuid, period_start timestamptz, meter_id uuid, day date, group_key jsonb, event_count bigint,
            value_sum numeric, value_max numeric, latest_value numeric, latest_at timestamptz, amount numeric, gross_amount numeric)
     on conflict (tenant_id, customer_id, period_start, meter_id, day, group_key) do update set
@@ -299,7 +290,7 @@ export function insertUniqueValues({ db, tenantId }: TenantScope, deltas: Aggreg
   return db`
     insert into usage_unique_values (tenant_id, customer_id, period_start, meter_id, day, group_key, value)
     select ${tenantId}, v.customer_id, v.period_start, v.meter_id, v.day, v.group_key, v.value
-    from json_to_recordset(${asJson(db, rows)})
+    from json_to_recordset(${jsonRows(db, rows)})
       as v(customer_id uuid, period_start timestamptz, meter_id uuid, day date, group_key jsonb, value text)
     on conflict do nothing`;
 }

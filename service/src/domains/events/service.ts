@@ -963,14 +963,10 @@ async function rateThroughChains(
       event: p.event,
       occurredAt: p.occurredAt,
       onBlock: p.onBlock,
+      // The reseller levels as they are: each names its customer, period and book as a job's level does.
       levels: [
         { externalId: p.event.customer_id, periodKey: p.periodKey, period: p.period, bookKey: p.bookKey },
-        ...p.chain!.map((l) => ({
-          externalId: l.externalId,
-          periodKey: l.periodKey,
-          period: l.period,
-          bookKey: l.bookKey,
-        })),
+        ...p.chain!,
       ],
     })),
     books,
@@ -994,16 +990,16 @@ async function rateThroughChains(
         : reject(p.index, p.event.transaction_id, outcome.error.code, outcome.error.field, outcome.error.message);
       return;
     }
-    const [own, ...above] = outcome.levels;
+    const own = outcome.levels[0];
     const result = p.quote ? quotes.honourQuote(own, p.quote) : own;
     const figures = figuresOf(result);
-    accepted.push({
-      ...p,
-      result: result as RatedLine,
-      amountNano: figures.amount,
-      netNano: figures.net,
-      levels: above.map((r, k) => ({ level: p.chain![k], result: r as RatedLine, ...figuresOf(r) })),
-    });
+    const levels: AcceptedLevel[] = new Array(outcome.levels.length - 1);
+    for (let k = 1; k < outcome.levels.length; k++) {
+      const r = outcome.levels[k];
+      const { amount, net, credits } = figuresOf(r);
+      levels[k - 1] = { level: p.chain![k - 1], result: r as RatedLine, amount, net, credits };
+    }
+    accepted.push({ ...p, result: result as RatedLine, amountNano: figures.amount, netNano: figures.net, levels });
   });
   return accepted;
 }

@@ -1,7 +1,7 @@
 // Invoices' SQL: the period's receipts aggregated for the lines, invoices and their lines, the per-tenant number.
 import type { ReceiptStep } from '@tariff/core-wasm';
 import type { Issuer } from '../brands/service.ts';
-import type { Db, Statement, TenantScope } from '../../platform/db.ts';
+import { jsonRows, type Db, type Statement, type TenantScope } from '../../platform/db.ts';
 import type { Conversion } from '../currency/convert.ts';
 import { ratingCurrencySql } from '../customers/rating-currency.ts';
 import { decodeReceipt } from '../../platform/receipt-codec.ts';
@@ -71,7 +71,7 @@ export function upsertInvoiceAggregates(
     insert into invoice_aggregates as a (tenant_id, customer_id, period_start, step, card, charge, dimension, model, rate, per, group_key, pool,
                                          grant_id, mode, percent, quantity, covered, amount, events)
     select ${tenantId}, c, s, k, d, h, n, m, r, p, g, o, i, e, t, q, v, a, x
-    from json_to_recordset(${JSON.stringify(rows)}::text::json)
+    from json_to_recordset(${jsonRows(db, rows)})
       as r(c uuid, s timestamptz, k text, d text, h int, n text, m text, r text, p text, g jsonb, o text, i text, e text, t text,
            q numeric, v numeric, a numeric, x bigint)
     on conflict (tenant_id, customer_id, period_start, step, card, charge, dimension, model, rate, per, group_key, pool, grant_id, mode, percent)
