@@ -892,52 +892,55 @@ export async function sumPeriodEvents(
       select * from unnest(${periods.map((p) => p.customerId)}::uuid[], ${periods.map((p) => p.start.toISOString())}::timestamptz[],
                            ${periods.map((p) => p.end.toISOString())}::timestamptz[]) as k(customer_id, period_start, period_end)
     )
-    select s.customer_id, s.period_start, s.code, s.interval, s.card, s.charge, s.dimension, s.model, s.rate, s.per,
-           s.g_model, s.g_region, s.g_gpu, s.g_availability, s.percent, s.grant_id,
-           count(*)::int as events, min(s.occurred_at) as first_at, max(s.occurred_at) as last_at, sum(s.amount)::text as amount,
-           sum(s.amount * (${rates as (string | null)[]}::numeric[])[s.i + 1])::text as converted
-    from (
-      select k.customer_id, k.period_start, e.occurred_at, j.i, x.*
-      from k
-      join events e on e.tenant_id = ${tenantId} and e.customer_id = k.customer_id and e.period_start = k.period_start
-        and e.occurred_at >= k.period_start and e.occurred_at < k.period_end
-      -- The latest revision as a join, not a lateral probe per event: the planner can hash the few revisions.
-      left join event_revisions r on r.tenant_id = e.tenant_id and r.transaction_id = e.transaction_id
-        and not exists (select from event_revisions n where n.tenant_id = r.tenant_id and n.transaction_id = r.transaction_id and n.revision > r.revision)
-      cross join lateral (select coalesce(r.receipt, e.receipt)::jsonb as receipt,
-                                 width_bucket(e.occurred_at, ${bounds.map((b) => b.toISOString())}::timestamptz[]) as i) j
-      cross join lateral (
-        select 't' as code, j.i as interval, null as card, null as charge, null as dimension, null as model, null as rate, null as per,
-               null::jsonb as g_model, null::jsonb as g_region, null::jsonb as g_gpu, null::jsonb as g_availability,
-               null::jsonb as percent, null::jsonb as grant_id, coalesce(r.amount, e.amount) as amount
-        union all
-        select st.code, null, coalesce(r.card, e.card),
-               case when st.code = 'p' then coalesce(st.v->>1, st.v->>'charge') end,
-               case when st.code = 'p' then coalesce((
-                 select coalesce(q.v->>2, q.v->>'dimension') from jsonb_array_elements(j.receipt) with ordinality q(v, n)
-                 where case when jsonb_typeof(q.v) = 'array' then q.v->>0 = 'q' else q.v->>'step' = 'quantity' end
-                   and coalesce(q.v->>1, q.v->>'charge') = coalesce(st.v->>1, st.v->>'charge')
-                 order by q.n limit 1), '') end,
-               case when st.code = 'p' then coalesce(st.v->>2, st.v->>'model') end,
-               case when st.code = 'p' then coalesce(st.v->>4, st.v->>'rate') end,
-               case when st.code = 'p' then coalesce(st.v->>5, st.v->>'per') end,
-               case when st.code = 'p' then e.properties->'model' end,
-               case when st.code = 'p' then e.properties->'region' end,
-               case when st.code = 'p' then e.properties->'gpu_type' end,
-               case when st.code = 'p' then e.properties->'availability_class' end,
-               case when st.code = 'd' then coalesce(st.v->1, st.v->'percent') end,
-               case when st.code = 'g' then coalesce(st.v->1, st.v->'grant') end,
-               (case st.code when 'p' then coalesce(st.v->>6, st.v->>'amount') when 'd' then coalesce(st.v->>2, st.v->>'amount')
-                             when 'c' then coalesce(st.v->>1, st.v->>'amount') else coalesce(st.v->>3, st.v->>'amount') end)::numeric
-        from (select v, case when jsonb_typeof(v) = 'array' then v->>0
-                             else case v->>'step' when 'price' then 'p' when 'discount' then 'd' when 'credit' then 'g'
-                                                  when 'commitment' then case when v->>'mode' = 'prepaid' then 'c' end end end as code
-              from jsonb_array_elements(j.receipt) v) st
-        where st.code in ('p', 'd', 'c', 'g')
-      ) x
+    select k.customer_id, k.period_start, s.*
+    from k
+    cross join lateral (
+      select s.code, s.interval, s.card, s.charge, s.dimension, s.model, s.rate, s.per,
+             s.g_model, s.g_region, s.g_gpu, s.g_availability, s.percent, s.grant_id,
+             count(*)::int as events, min(s.occurred_at) as first_at, max(s.occurred_at) as last_at, sum(s.amount)::text as amount,
+             sum(s.amount * (${rates as (string | null)[]}::numeric[])[s.i + 1])::text as converted
+      from (
+        select e.occurred_at, j.i, x.*
+        from events e
+        left join lateral (select card, amount, receipt from event_revisions r where r.tenant_id = e.tenant_id and r.transaction_id = e.transaction_id
+                           order by r.revision desc limit 1) r on true
+        cross join lateral (select coalesce(r.receipt, e.receipt)::jsonb as receipt,
+                                   width_bucket(e.occurred_at, ${bounds.map((b) => b.toISOString())}::timestamptz[]) as i) j
+        cross join lateral (
+          select 't' as code, j.i as interval, null as card, null as charge, null as dimension, null as model, null as rate, null as per,
+                 null::jsonb as g_model, null::jsonb as g_region, null::jsonb as g_gpu, null::jsonb as g_availability,
+                 null::jsonb as percent, null::jsonb as grant_id, coalesce(r.amount, e.amount) as amount
+          union all
+          select st.code, null, coalesce(r.card, e.card),
+                 case when st.code = 'p' then coalesce(st.v->>1, st.v->>'charge') end,
+                 case when st.code = 'p' then coalesce((
+                   select coalesce(q.v->>2, q.v->>'dimension') from jsonb_array_elements(j.receipt) with ordinality q(v, n)
+                   where case when jsonb_typeof(q.v) = 'array' then q.v->>0 = 'q' else q.v->>'step' = 'quantity' end
+                     and coalesce(q.v->>1, q.v->>'charge') = coalesce(st.v->>1, st.v->>'charge')
+                   order by q.n limit 1), '') end,
+                 case when st.code = 'p' then coalesce(st.v->>2, st.v->>'model') end,
+                 case when st.code = 'p' then coalesce(st.v->>4, st.v->>'rate') end,
+                 case when st.code = 'p' then coalesce(st.v->>5, st.v->>'per') end,
+                 case when st.code = 'p' then e.properties->'model' end,
+                 case when st.code = 'p' then e.properties->'region' end,
+                 case when st.code = 'p' then e.properties->'gpu_type' end,
+                 case when st.code = 'p' then e.properties->'availability_class' end,
+                 case when st.code = 'd' then coalesce(st.v->1, st.v->'percent') end,
+                 case when st.code = 'g' then coalesce(st.v->1, st.v->'grant') end,
+                 (case st.code when 'p' then coalesce(st.v->>6, st.v->>'amount') when 'd' then coalesce(st.v->>2, st.v->>'amount')
+                               when 'c' then coalesce(st.v->>1, st.v->>'amount') else coalesce(st.v->>3, st.v->>'amount') end)::numeric
+          from (select v, case when jsonb_typeof(v) = 'array' then v->>0
+                               else case v->>'step' when 'price' then 'p' when 'discount' then 'd' when 'credit' then 'g'
+                                                    when 'commitment' then case when v->>'mode' = 'prepaid' then 'c' end end end as code
+                from jsonb_array_elements(j.receipt) v) st
+          where st.code in ('p', 'd', 'c', 'g')
+        ) x
+        where e.tenant_id = ${tenantId} and e.customer_id = k.customer_id and e.period_start = k.period_start
+          and e.occurred_at >= k.period_start and e.occurred_at < k.period_end
+      ) s
+      group by s.code, s.interval, s.card, s.charge, s.dimension, s.model, s.rate, s.per,
+               s.g_model, s.g_region, s.g_gpu, s.g_availability, s.percent, s.grant_id
     ) s
-    group by s.customer_id, s.period_start, s.code, s.interval, s.card, s.charge, s.dimension, s.model, s.rate, s.per,
-             s.g_model, s.g_region, s.g_gpu, s.g_availability, s.percent, s.grant_id
     union all
     select k.customer_id, k.period_start, 'chain', null, null, null, null, null, null, null, null, null, null, null, null, null,
            0, null, null, null, null
