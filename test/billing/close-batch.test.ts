@@ -185,6 +185,37 @@ describe('batched period close', () => {
       }
     };
     await harness.database.owner.begin((sql) => compare(sql));
+    // Re-rated events: each sums its latest revision only (two revisions of one event, one of another, whose
+    // receipts bill other amounts than the first rating's). Rolled back.
+    await harness.database.owner
+      .begin(async (sql) => {
+        const rerated = await sql`
+          select transaction_id from events
+          where tenant_id = ${tenant.tenantId} and customer_id = ${periods[0].customerId} and amount > 0
+          order by transaction_id limit 2`;
+        expect(rerated.length).toBe(2);
+        for (const [n, revision] of [
+          [0, 2],
+          [0, 3],
+          [1, 2],
+        ]) {
+          await sql`
+            insert into event_revisions (tenant_id, transaction_id, revision, customer_id, period_start, price_book_id, book_version,
+                                         kernel_version, card, currency, amount, subtotal, cost, margin, receipt, rated_at, chain)
+            select tenant_id, transaction_id, ${revision}, customer_id, period_start, price_book_id, book_version, kernel_version, card,
+                   currency, amount * ${revision}, subtotal * ${revision}, cost, margin,
+                   (select json_agg(case when s->>0 = 'p' then json_build_array('p', s->1, s->2, s->3, s->4, s->5, ((s->>6)::numeric * ${revision})::text)
+                                         else s end order by n)
+                    from json_array_elements(receipt) with ordinality as r(s, n)),
+                   received_at, chain
+            from events where tenant_id = ${tenant.tenantId} and transaction_id = ${rerated[n].transaction_id}`;
+        }
+        await compare(sql);
+        throw new Error('rollback');
+      })
+      .catch((error) => {
+        if ((error as Error).message !== 'rollback') throw error;
+      });
     // Receipts stored as the kernel's objects (before migration 070): the same sums. Rolled back.
     await harness.database.owner
       .begin(async (sql) => {

@@ -10,6 +10,7 @@
 // customers are billed in EUR from the USD book, so every invoice is also converted, under `--fx-policy` (default
 // event: each event at the rate of its time, from daily rates) (close_with_tax_and_fx). Then the entitlement
 // check's in-process latency (the service function, no HTTP).
+import fs from 'node:fs';
 import { checkEntitlement } from '../../service/src/domains/budgets/service.ts';
 import { scheduleInvoicing } from '../../service/src/domains/invoices/jobs.ts';
 import { jobDefinitions } from '../../service/src/jobs.ts';
@@ -19,6 +20,7 @@ import { installJobs, startJobs } from '../../service/src/platform/jobs.ts';
 import { silentLogger } from '../../service/src/platform/log.ts';
 import { createMetrics } from '../../service/src/platform/metrics.ts';
 import { restAs, signUpTenant, startService } from '../service/harness.ts';
+import { cpuSeconds } from '../bench/cpu.ts';
 
 const json = process.argv.includes('--json');
 const argument = (name: string, fallback: number) => {
@@ -67,6 +69,11 @@ const book = {
 
 const harness = await startService({ now: '2026-03-01T00:00:00Z' });
 const owner = harness.database.owner;
+/** The backends serving the bench's database: their CPU is this bench's alone on a server shared with others. */
+const backendPids = async () =>
+  (await owner`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`).map(
+    (r) => r.pid as number,
+  );
 const deps: Deps = {
   db: harness.database.app,
   clock: harness.clock,
@@ -230,6 +237,8 @@ async function seedAndClose(taxed: boolean, converted = false) {
   // The close: the tick's scheduler enqueues one close job per customer-period; workers run them.
   harness.clock.set('2026-04-01T00:00:05Z');
   const runners = [];
+  const backends0 = new Map((await backendPids()).map((pid) => [pid, cpuSeconds(pid)]));
+  const process0 = process.cpuUsage();
   started = performance.now();
   for (let w = 0; w < workers; w++)
     runners.push(
@@ -253,6 +262,15 @@ async function seedAndClose(taxed: boolean, converted = false) {
       );
   }
   const closeSeconds = seconds(performance.now() - started);
+  const used = process.cpuUsage(process0);
+  let backends = 0;
+  for (const pid of await backendPids()) backends += cpuSeconds(pid) - (backends0.get(pid) ?? 0);
+  // CPU per invoice of the close, this process (the service's workers) and the database's backends, in µs: on a
+  // shared machine, load moves these far less than the rate.
+  const cpu = {
+    cpu_us_service_per_invoice: Math.round((used.user + used.system) / customers),
+    cpu_us_postgresql_per_invoice: Math.round((backends / customers) * 1e6),
+  };
   for (const runner of runners) await runner.stop();
   // Untaxed: every invoice is the same. Taxed: one total per rule (the five kinds of customer).
   const [check] = await owner`
@@ -280,6 +298,7 @@ async function seedAndClose(taxed: boolean, converted = false) {
     aggregatesSeconds,
     aggregateRows,
     closeSeconds,
+    cpu,
     enqueueSeconds,
     enqueued,
     check,
@@ -301,6 +320,7 @@ try {
     aggregatesSeconds,
     aggregateRows,
     closeSeconds,
+    cpu,
     enqueueSeconds,
     enqueued,
     check,
@@ -336,6 +356,7 @@ try {
       workers,
       batch_size: batchOption ?? jobDefinitions.find((j) => j.name === 'billing.close-period')?.batchSize,
       invoice_total: check.total,
+      ...cpu,
     },
     close_with_tax: {
       invoices: customers,
@@ -343,6 +364,7 @@ try {
       invoices_per_second: Math.round(customers / taxedRun.closeSeconds),
       invoice_totals: [taxedRun.check.total, taxedRun.check.highest],
       tax: taxedRun.check.tax,
+      ...taxedRun.cpu,
       note: 'the same close for a tenant with tax settings (DE, EU OSS, GB): customers spread over domestic, OSS, reverse charge, outside and GB rules; beside close.invoices_per_second (no tax) from the same run',
     },
     close_with_tax_and_fx: {
@@ -352,6 +374,7 @@ try {
       fx_policy: fxPolicy,
       invoice_totals: [convertedRun.check.total, convertedRun.check.highest],
       tax: convertedRun.check.tax,
+      ...convertedRun.cpu,
       note: 'the taxed close again with every customer billed in EUR from the USD book: each invoice converted under fx_policy (event: each event at the rate of its time, daily rates) and then taxed; beside close and close_with_tax from the same run',
     },
     baseline: {
@@ -362,6 +385,7 @@ try {
       note: 'plain SQL in the same run: the rated lines summed by customer, their receipt steps grouped by customer and line (what the close read before migration 018), and the invoice aggregates the close reads now (its read floor)',
     },
     check_in_process_ms: { p50: pct(50), p99: pct(99), max: pct(100), calls: measured.length },
+    load_average: fs.existsSync('/proc/loadavg') ? fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3) : [],
   };
   console.log(JSON.stringify(result, null, json ? 0 : 2));
 } finally {
