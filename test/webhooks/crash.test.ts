@@ -110,8 +110,8 @@ describe('webhook delivery across a SIGKILL', () => {
       }
       const repeats = received.length - total;
       expect(repeats).toBeGreaterThanOrEqual(0);
-      // At most the outcomes not yet recorded at the kill: a batch (128 at 16 in flight) and the attempts in flight.
-      expect(repeats).toBeLessThanOrEqual(128 + 16);
+      // At most the outcomes not yet recorded at the kill: a batch (256 at 16 in flight) and the attempts in flight.
+      expect(repeats).toBeLessThanOrEqual(256 + 16);
       const states =
         await database.owner`select status, count(*)::int as n from webhook_deliveries where endpoint_id = ${endpoint.id} group by status`;
       expect(states).toEqual([{ status: 'succeeded', n: total }]);

@@ -64,11 +64,13 @@ export function webhookSettings(env: NodeJS.ProcessEnv = process.env): WebhookSe
 }
 
 /**
- * Deliveries one claim takes, per attempt in flight: a batch is sent in this many rounds at most. Larger batches
- * spread each claim's and each log write's round trips over more deliveries (bench:webhooks, BENCHMARKS.md); 16
- * rounds measured no faster than 8 and cost more PostgreSQL time per delivery, and the lease grows with the batch.
+ * Deliveries one claim takes (and one outcome write records), per attempt in flight: a batch is sent in this many
+ * rounds at most. Each claim and each outcome write is a transaction whose cost is mostly per statement, not per
+ * row, and the senders wait when a claim's round trip outlasts the batch before it: with the endpoint leased (a
+ * claim writes one row, not one per delivery), 16 rounds cost less of both the process's and PostgreSQL's CPU per
+ * delivery than 8, and 32 more of PostgreSQL's (bench:webhooks, BENCHMARKS.md). The lease grows with the batch.
  */
-const roundsPerBatch = 8;
+const roundsPerBatch = 16;
 
 /**
  * How long claimed deliveries are kept from other workers: every round of the batch at its deadline, and one
