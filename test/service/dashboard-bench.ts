@@ -27,7 +27,7 @@ import postgres from 'postgres';
 import { baseOptions, connect, deriveServiceUrl, type Db } from '../../service/src/platform/db.ts';
 import { migrate } from '../../service/src/platform/migrate.ts';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '../../service/src/platform/test-database.ts';
-import { restAs, signUpTenant, startService } from './harness.ts';
+import { restAs, signUpTenant, startService, tokenCard } from './harness.ts';
 
 const json = process.argv.includes('--json');
 const argument = (name: string, fallback: number) => {
@@ -44,14 +44,8 @@ const log = (message: string) => {
 };
 const ms = (value: number) => Math.round(value * 100) / 100;
 
-const card = (id: string, model: string, input: string, output: string) => ({
-  id,
-  match: { event_type: 'llm.completion', model },
-  charges: [
-    { dimension: 'input_tokens', price: { model: 'per_unit', rate: input } },
-    { dimension: 'output_tokens', price: { model: 'per_unit', rate: output } },
-  ],
-});
+const card = (id: string, model: string, input: string, output: string) =>
+  tokenCard(id, input, output, { event_type: 'llm.completion', model });
 const models = ['llama-3-8b', 'llama-3-70b', 'gpt-4o'];
 const book = {
   id: 'bench-book',

@@ -218,6 +218,23 @@ export async function setUpLlmCustomers(
   }
 }
 
+/** A rate card charging input and output tokens at these rates per unit; matched by model unless `match` says. */
+export function tokenCard(
+  id: string,
+  inputRate: string,
+  outputRate: string,
+  match: Record<string, string> = { model: id },
+) {
+  return {
+    id,
+    match,
+    charges: [
+      { dimension: 'input_tokens', price: { model: 'per_unit', rate: inputRate } },
+      { dimension: 'output_tokens', price: { model: 'per_unit', rate: outputRate } },
+    ],
+  };
+}
+
 /** A small valid price book in the kernel's JSON. */
 export function exampleBook(id = 'llm', effectiveFrom = '2026-01-01T00:00:00Z') {
   return {
@@ -226,16 +243,7 @@ export function exampleBook(id = 'llm', effectiveFrom = '2026-01-01T00:00:00Z') 
     versions: [
       {
         effective_from: effectiveFrom,
-        rate_cards: [
-          {
-            id: 'openai/gpt-4o',
-            match: { provider: 'openai', model: 'gpt-4o' },
-            charges: [
-              { dimension: 'input_tokens', price: { model: 'per_unit', rate: '2.5' } },
-              { dimension: 'output_tokens', price: { model: 'per_unit', rate: '10' } },
-            ],
-          },
-        ],
+        rate_cards: [tokenCard('openai/gpt-4o', '2.5', '10', { provider: 'openai', model: 'gpt-4o' })],
       },
     ],
   };

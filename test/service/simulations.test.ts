@@ -8,16 +8,18 @@ import { findPeriods, streamPeriodEvents } from '../../service/src/domains/simul
 import { simulate } from '../../service/src/domains/simulations/service.ts';
 import { withTenant } from '../../service/src/platform/db.ts';
 import { formatMoney, toNano } from '../../service/src/platform/money.ts';
-import { rest, signUpTenant, startService, trpc, type Harness, type TenantFixture, serviceDeps } from './harness.ts';
+import {
+  rest,
+  signUpTenant,
+  startService,
+  trpc,
+  type Harness,
+  type TenantFixture,
+  serviceDeps,
+  tokenCard,
+} from './harness.ts';
 
-const card = (inputRate: string, outputRate: string) => ({
-  id: 'gpt-4o',
-  match: { model: 'gpt-4o' },
-  charges: [
-    { dimension: 'input_tokens', price: { model: 'per_unit', rate: inputRate } },
-    { dimension: 'output_tokens', price: { model: 'per_unit', rate: outputRate } },
-  ],
-});
+const card = (inputRate: string, outputRate: string) => tokenCard('gpt-4o', inputRate, outputRate);
 const book = {
   id: 'llm',
   currency: 'USD',

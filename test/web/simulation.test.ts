@@ -5,7 +5,15 @@
 // compile shows the compiler's message at its field and runs nothing.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { rest, signUpTenant, startService, trpc, type Harness, type TenantFixture } from '../service/harness.ts';
+import {
+  rest,
+  signUpTenant,
+  startService,
+  tokenCard,
+  trpc,
+  type Harness,
+  type TenantFixture,
+} from '../service/harness.ts';
 import {
   amountsIn,
   capture,
@@ -16,21 +24,13 @@ import {
   screenshotIfFailed,
 } from './pages.ts';
 
-const card = (id: string, inputRate: string, outputRate: string) => ({
-  id,
-  match: { model: id },
-  charges: [
-    { dimension: 'input_tokens', price: { model: 'per_unit', rate: inputRate } },
-    { dimension: 'output_tokens', price: { model: 'per_unit', rate: outputRate } },
-  ],
-});
 const book = {
   id: 'llm',
   currency: 'USD',
   versions: [
     {
       effective_from: '2020-01-01T00:00:00Z',
-      rate_cards: [card('gpt-4o', '2.5', '10'), card('gpt-4o-mini', '1', '2')],
+      rate_cards: [tokenCard('gpt-4o', '2.5', '10'), tokenCard('gpt-4o-mini', '1', '2')],
     },
   ],
   // What serving costs, so that the margin is not the revenue.
@@ -39,7 +39,7 @@ const book = {
     versions: [
       {
         effective_from: '2020-01-01T00:00:00Z',
-        rate_cards: [card('gpt-4o', '1', '4'), card('gpt-4o-mini', '0.5', '1')],
+        rate_cards: [tokenCard('gpt-4o', '1', '4'), tokenCard('gpt-4o-mini', '0.5', '1')],
       },
     ],
   },

@@ -112,6 +112,25 @@ export function SimulationPanel({ code, draft, compiles }: { code: string; draft
   );
 }
 
+/** One figure of the totals now, with the draft, and the change between them. */
+function Movement({
+  figure,
+  total,
+  currency,
+}: {
+  figure: 'revenue' | 'margin';
+  total: Simulation['total'];
+  currency: string;
+}) {
+  return (
+    <dd>
+      <Figure name={`old_${figure}`} amount={total[`old_${figure}`]} currency={currency} /> →{' '}
+      <Figure name={`new_${figure}`} amount={total[`new_${figure}`]} currency={currency} /> (
+      <Figure name={`${figure}_change`} amount={total[`${figure}_change`]} />)
+    </dd>
+  );
+}
+
 function Result({ result }: { result: Simulation }) {
   const { total, currency } = result;
   return (
@@ -122,17 +141,9 @@ function Result({ result }: { result: Simulation }) {
           {total.customers} / {result.periods} / {total.events}
         </dd>
         <dt>Revenue (now → with the draft, change)</dt>
-        <dd>
-          <Figure name="old_revenue" amount={total.old_revenue} currency={currency} /> →{' '}
-          <Figure name="new_revenue" amount={total.new_revenue} currency={currency} /> (
-          <Figure name="revenue_change" amount={total.revenue_change} />)
-        </dd>
+        <Movement figure="revenue" total={total} currency={currency} />
         <dt>Margin (now → with the draft, change)</dt>
-        <dd>
-          <Figure name="old_margin" amount={total.old_margin} currency={currency} /> →{' '}
-          <Figure name="new_margin" amount={total.new_margin} currency={currency} /> (
-          <Figure name="margin_change" amount={total.margin_change} />)
-        </dd>
+        <Movement figure="margin" total={total} currency={currency} />
         <dt>Replayed in</dt>
         <dd>{result.elapsed_ms} ms on the server</dd>
       </dl>
