@@ -81,6 +81,49 @@ describe('statements of one ingestion transaction', () => {
       expect(work.at(-1)).toContain(table);
   });
 
+  it('writes a period once when its events draw credit: the credits applied go with the usage', async () => {
+    for (const [method, path, body] of [
+      ['POST', '/v1/customers', { external_id: 'wallet', currency: 'USD' }],
+      ['PUT', '/v1/customers/wallet/price_book', { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' }],
+      ['POST', '/v1/customers/wallet/credit_grants', { kind: 'prepaid', amount: '100' }],
+    ] as const) {
+      expect(
+        (await rest(harness, method, path, { key: tenant.secretKey, body })).status,
+        `${method} ${path}`,
+      ).toBeLessThan(300);
+    }
+    const deps = serviceDeps(harness, counted);
+    const actor = (await authenticateApiKey(deps, tenant.secretKey))!;
+    const event = (id: string, timestamp: string) => ({
+      transaction_id: id,
+      customer_id: 'wallet',
+      event_type: 'llm.completion',
+      timestamp,
+      properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 1000, output_tokens: 10 },
+    });
+    const first = await ingestEvents(deps, actor, [event('w-1', '2026-03-10T00:00:00Z')]);
+    expect(first.accepted).toBe(1);
+    sent.length = 0;
+    const answer = await ingestEvents(deps, actor, [
+      event('w-2', '2026-03-10T01:00:00Z'),
+      event('w-3', '2026-03-10T02:00:00Z'),
+    ]);
+    expect(answer.accepted).toBe(2);
+    const drawn = [...first.events, ...answer.events].map((e) => (e as { credits_applied: string }).credits_applied);
+    expect(
+      drawn.every((c) => Number(c) > 0),
+      drawn.join(),
+    ).toBe(true);
+    const periodWrites = sent.filter((query) => /(insert into|update)\s+customer_periods/i.test(query));
+    expect(periodWrites, periodWrites.join('\n---\n')).toHaveLength(1);
+    const [period] = await harness.database.owner`
+      select p.credits_applied::text from customer_periods p join customers c on c.tenant_id = p.tenant_id and c.id = p.customer_id
+      where c.external_id = 'wallet'`;
+    // Nano-units: every amount has nine decimals.
+    const nano = (text: string) => BigInt(text.replace('.', ''));
+    expect(nano(period.credits_applied)).toBe(drawn.reduce((sum, c) => sum + nano(c), 0n));
+  });
+
   it("reads an end user's resellers' billing with its own once its chain is known: no second round of reads", async () => {
     for (const [method, path, body] of [
       ['POST', '/v1/customers', { external_id: 'res', currency: 'USD', is_reseller: true }],

@@ -173,7 +173,7 @@ describe('events stored before the one-row layout (migration 070)', () => {
       const total = (Number(estimate[0].amount) + Number(revised.amount)).toFixed(9);
       await periodsRepo.addUsage(
         { db, ...scope },
-        [{ ...period, state: {}, amountDelta: total, eventCountDelta: 2 }],
+        [{ ...period, state: {}, amountDelta: total, eventCountDelta: 2, creditsDelta: '0' }],
         received,
       );
       await recordInvoiceAggregates({ db, ...scope }, [

@@ -312,8 +312,23 @@ export interface AcceptedCharge {
 }
 
 /**
- * The writes of the acknowledging transaction: one ledger transaction per event that drew credit (debit each
- * grant, credit usage revenue), the grants' new balances, the credits applied per period, then the budget
+ * The credits the charges drew, per period (periodKey) of the customer or reseller level charged: they go into the
+ * periods with the usage (periods' addUsage), in the one write of each period.
+ */
+export function creditsByPeriod(accepted: AcceptedCharge[], credits: Map<string, EventCredits>): Map<string, bigint> {
+  const perPeriod = new Map<string, bigint>();
+  for (const event of accepted) {
+    const applied = credits.get(creditKey(event.transactionId, event.level ?? 0))?.applied ?? 0n;
+    if (applied === 0n) continue;
+    const key = periodsRepo.periodKey({ customerId: event.customerId, start: event.periodStart });
+    perPeriod.set(key, (perPeriod.get(key) ?? 0n) + applied);
+  }
+  return perPeriod;
+}
+
+/**
+ * The writes of the acknowledging transaction besides the periods' (creditsByPeriod): one ledger transaction per
+ * event that drew credit (debit each grant, credit usage revenue), the grants' new balances, then the budget
  * alerts the periods' new spend fires. Issued at once, after the ingestion's own period updates, and awaited
  * with them.
  */
@@ -359,7 +374,6 @@ export function writeBilling(
   }
   const scopedSpend = () => budgetsRepo.recordScopedSpend(scope, scoped, now);
   const postings: Posting[] = [];
-  const perPeriod = new Map<string, { customerId: string; periodStart: Date; amount: bigint }>();
   for (const event of accepted) {
     const credit = credits.get(creditKey(event.transactionId, event.level ?? 0));
     if (!credit || credit.applied === 0n) continue;
@@ -383,10 +397,6 @@ export function writeBilling(
         { account: accounts.revenue('usage', currency), amount: -credit.applied },
       ],
     });
-    const key = periodsRepo.periodKey({ customerId: event.customerId, start: event.periodStart });
-    const period = perPeriod.get(key) ?? { customerId: event.customerId, periodStart: event.periodStart, amount: 0n };
-    period.amount += credit.applied;
-    perPeriod.set(key, period);
   }
   if (postings.length === 0) return [alerts(), scopedSpend()];
   const creditNotices = notifyCreditLevels(scope, billing, accepted, credits, now);
@@ -400,14 +410,6 @@ export function writeBilling(
   return [
     postTransactions(scope, postings, now),
     walletsRepo.updateGrantBalances(scope, balances),
-    periodsRepo.addCreditsApplied(
-      scope,
-      [...perPeriod.values()].map((p) => ({
-        customerId: p.customerId,
-        start: p.periodStart,
-        amount: formatMoney(p.amount),
-      })),
-    ),
     alerts(),
     scopedSpend(),
     creditNotices,

@@ -767,10 +767,36 @@ async function rateAndStore(
       : new Map<string, bigint>();
 
   const aggregates = aggregateEvents(meters, counted);
+  // What each level of each event charged its customer: for the credits applied per period and the billing writes.
+  const charges: billing.AcceptedCharge[] = accepted
+    .map((a) => ({
+      transactionId: a.event.transaction_id,
+      customerExternalId: a.event.customer_id,
+      customerId: a.customerId,
+      periodStart: a.period.start,
+      occurredAt: a.occurredAt,
+      amount: a.result.amount,
+      apiKeyId: a.apiKeyId,
+      project: typeof a.event.properties?.project === 'string' ? a.event.properties.project : null,
+    }))
+    .concat(
+      levels.map(({ a, level, result }) => ({
+        transactionId: a.event.transaction_id,
+        level: level.level,
+        customerExternalId: level.externalId,
+        customerId: level.customerId,
+        periodStart: level.period.start,
+        occurredAt: a.occurredAt,
+        amount: result.amount,
+        apiKeyId: null,
+        project: null,
+      })),
+    );
+  const creditsApplied = billing.creditsByPeriod(charges, credits);
   const settled = holdBook.settlements();
   const writes = [
     ...holdsRepo.writeSettlements(scope, settled.settlements, settled.captures, now),
-    // The event rows, the periods' totals and the usage and invoice aggregates: one statement.
+    // The event rows, the periods' totals (credits applied with them) and the usage and invoice aggregates: one statement.
     oneStatement(tx, [
       repo.insertRatedEvents(
         scope,
@@ -823,6 +849,7 @@ async function rateAndStore(
             state: states.get(key)!,
             amountDelta: formatMoney(delta.amount),
             eventCountDelta: delta.count,
+            creditsDelta: formatMoney(creditsApplied.get(key) ?? 0n),
           };
         }),
         now,
@@ -856,37 +883,8 @@ async function rateAndStore(
       ]),
       repo.upsertChainDaily(scope, chainDaily(accepted)),
     ]),
-    // After the statement above: credits applied update the periods it updates.
-    ...billing.writeBilling(
-      scope,
-      billings,
-      accepted
-        .map((a) => ({
-          transactionId: a.event.transaction_id,
-          customerExternalId: a.event.customer_id,
-          customerId: a.customerId,
-          periodStart: a.period.start,
-          occurredAt: a.occurredAt,
-          amount: a.result.amount,
-          apiKeyId: a.apiKeyId,
-          project: typeof a.event.properties?.project === 'string' ? a.event.properties.project : null,
-        }))
-        .concat(
-          levels.map(({ a, level, result }) => ({
-            transactionId: a.event.transaction_id,
-            level: level.level,
-            customerExternalId: level.externalId,
-            customerId: level.customerId,
-            periodStart: level.period.start,
-            occurredAt: a.occurredAt,
-            amount: result.amount,
-            apiKeyId: null,
-            project: null,
-          })),
-        ),
-      credits,
-      now,
-    ),
+    // After the statement above: the ledger and the grants (the periods' credits applied are in it).
+    ...billing.writeBilling(scope, billings, charges, credits, now),
     billing.notifyBlocks(
       scope,
       [...blocks].map(([a, list]) => ({

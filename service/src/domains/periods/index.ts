@@ -2,7 +2,6 @@
 // through repo.ts (the one lock, in the one order: lockPeriods); the boundaries and the following period are
 // pure (calendar.ts). Nothing here imports another domain.
 export {
-  addCreditsApplied,
   addUsage,
   closePeriods,
   correctPeriod,

@@ -235,38 +235,49 @@ describe('lockPeriods', () => {
     expect(after.get(periodKey({ customerId, start: split }))).toMatchObject({ status: 'open', end: fresh.end });
   });
 
-  it('adds usage to its periods only, twice adds twice, and opens a period that is missing with the usage', async () => {
+  it('adds usage and credits applied to its periods only, twice adds twice, and opens a period that is missing with them', async () => {
     const customerId = customers[2];
     const now = new Date();
     const [january, february] = [month(customerId, 0), month(customerId, 1)];
     const missing = month(customerId, 8);
-    const usage = (period: PeriodBounds, amount: string, count: number) => ({
+    const usage = (period: PeriodBounds, amount: string, count: number, credits = '0') => ({
       ...period,
       state: { counters: { n: count } },
       amountDelta: amount,
       eventCountDelta: count,
+      creditsDelta: credits,
     });
-    for (const amount of ['1.5', '0.25'])
+    for (const [amount, credits] of [
+      ['1.5', '0.5'],
+      ['0.25', '0'],
+    ])
       await inTenant(async (tx) => {
         await lockPeriods(scope(tx), [january, february]);
-        await addUsage(scope(tx), [usage(february, amount, 2)], now);
+        await addUsage(scope(tx), [usage(february, amount, 2, credits)], now);
       });
     await inTenant(async (tx) => {
-      await addUsage(scope(tx), [usage(missing, '3', 1)], now);
+      await addUsage(scope(tx), [usage(missing, '3', 1, '0.125')], now);
     });
     const rows = await inTenant((tx) => lockPeriods(scope(tx), [january, february, missing]));
     expect(rows.get(periodKey(february))).toMatchObject({
       status: 'open',
       amount: '1.750000000',
       eventCount: 4n,
+      creditsApplied: '0.500000000',
       state: { counters: { n: 2 } },
       end: february.end,
     });
-    expect(rows.get(periodKey(january))).toMatchObject({ amount: '0.000000000', eventCount: 0n, state: {} });
+    expect(rows.get(periodKey(january))).toMatchObject({
+      amount: '0.000000000',
+      eventCount: 0n,
+      creditsApplied: '0.000000000',
+      state: {},
+    });
     expect(rows.get(periodKey(missing))).toMatchObject({
       status: 'open',
       amount: '3.000000000',
       eventCount: 1n,
+      creditsApplied: '0.125000000',
       end: missing.end,
     });
   });

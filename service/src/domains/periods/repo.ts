@@ -210,10 +210,12 @@ export interface UsageUpdate extends PeriodBounds {
   state: Record<string, unknown>;
   amountDelta: string;
   eventCountDelta: number;
+  /** Credits the events drew (numeric text): with the usage, so a period takes one write and one notice per batch. */
+  creditsDelta: string;
 }
 
 /**
- * Ingestion's rated events into their (locked) periods: the new state, the amount and count added. An upsert that
+ * Ingestion's rated events into their (locked) periods: the new state, the amount, count and credits applied added. An upsert that
  * always finds its period, since each row then comes by its key (the arbiter index's probe): an update joined to
  * the rows was planned, with no statistics, as a read of every period of the tenant, which the RLS tenant condition
  * makes look cheap (their months x customers for a batch's few periods, ingest-reads.test.ts). A period missing
@@ -233,28 +235,18 @@ export function addUsage(
     state: u.state,
     amount: u.amountDelta,
     event_count: u.eventCountDelta,
+    credits: u.creditsDelta,
   }));
   return db`
-    insert into customer_periods as p (tenant_id, customer_id, period_start, period_end, state, amount, event_count, created_at, updated_at)
-    select ${tenantId}, u.customer_id, u.period_start, u.period_end, u.state, u.amount, u.event_count, ${now}, ${now}
+    insert into customer_periods as p (tenant_id, customer_id, period_start, period_end, state, amount, event_count,
+                                       credits_applied, created_at, updated_at)
+    select ${tenantId}, u.customer_id, u.period_start, u.period_end, u.state, u.amount, u.event_count, u.credits, ${now}, ${now}
     from json_to_recordset(${JSON.stringify(rows)}::text::json)
-      as u(customer_id uuid, period_start timestamptz, period_end timestamptz, state jsonb, amount numeric, event_count bigint)
+      as u(customer_id uuid, period_start timestamptz, period_end timestamptz, state jsonb, amount numeric, event_count bigint,
+           credits numeric)
     on conflict (tenant_id, customer_id, period_start) do update
       set state = excluded.state, amount = p.amount + excluded.amount, event_count = p.event_count + excluded.event_count,
-          updated_at = excluded.updated_at`;
-}
-
-/** Credits drawn by a batch's events, added to their (locked) periods. */
-export async function addCreditsApplied(
-  { db, tenantId }: TenantScope,
-  deltas: readonly { customerId: string; start: Date; amount: string }[],
-): Promise<void> {
-  if (deltas.length === 0) return;
-  const rows = deltas.map((d) => ({ customer_id: d.customerId, period_start: d.start, amount: d.amount }));
-  await db`
-    update customer_periods p set credits_applied = p.credits_applied + d.amount
-    from json_to_recordset(${JSON.stringify(rows)}::text::json) as d(customer_id uuid, period_start timestamptz, amount numeric)
-    where p.tenant_id = ${tenantId} and p.customer_id = d.customer_id and p.period_start = d.period_start`;
+          credits_applied = p.credits_applied + excluded.credits_applied, updated_at = excluded.updated_at`;
 }
 
 /** A replayed (locked) period's new state, its amount and credits applied moved by the differences (re-rating). */
