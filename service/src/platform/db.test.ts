@@ -1,7 +1,15 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
-import { isConnectionFailure, isUniqueViolation, jsonRows, withTenant, withTenantPipelined } from './db.ts';
+import {
+  isConnectionFailure,
+  isUniqueViolation,
+  jsonRows,
+  plainArray,
+  quotedArray,
+  withTenant,
+  withTenantPipelined,
+} from './db.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 
 describe('withTenantPipelined', () => {
@@ -152,6 +160,35 @@ describe('jsonRows', () => {
   it('gives back an empty document for no rows', async () => {
     const [{ n }] = await database.owner.begin((tx) => tx`select json_array_length(${jsonRows(tx, [])}) as n`);
     expect(n).toBe(0);
+  });
+});
+
+describe('plainArray and quotedArray', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await database.drop();
+  });
+
+  it('give back every value, in order and unchanged, nulls as nulls, through unnest', async () => {
+    const ids = [crypto.randomUUID(), null, crypto.randomUUID()];
+    const amounts = ['-12.500000000', '0', null];
+    const texts = ['{"model":"gpt-4o"}', '{}', 'a "quoted", {braced} \\ back\nslash € NULL', '', 'NULL'];
+    const columns = await database.owner`
+      select i::text, a::text from unnest(${plainArray(ids)}::uuid[], ${plainArray(amounts)}::numeric[]) with ordinality as r(i, a, o)
+      order by o`;
+    expect(columns.map((r) => [r.i, r.a])).toEqual(ids.map((id, n) => [id, amounts[n]]));
+    const rows =
+      await database.owner`select t from unnest(${quotedArray(texts)}::text[]) with ordinality as r(t, o) order by o`;
+    expect(rows.map((r) => r.t)).toEqual(texts);
+    expect(await database.owner`select cardinality(${plainArray([])}::int[]) as n`).toEqual([{ n: 0 }]);
+  });
+
+  it('refuse a plain value that would need quoting instead of reading it as something else', () => {
+    for (const value of ['1,2', 'a b', '{1}', 'say "x"', 'back\\slash', ''])
+      expect(() => plainArray(['1', value]), value).toThrow(/needs quoting/);
   });
 });
 
