@@ -240,7 +240,7 @@ const unsafeInPlainArray = /[{}"\\\s]/;
  * Throws on an element that would need quoting (a comma, brace, quote, backslash or space) or is empty.
  */
 export function plainArray(values: readonly (string | number | null)[]): string {
-  const text = `{${values.map((v) => (v === null ? 'NULL' : v)).join(',')}}`;
+  const text = `{${(values.includes(null) ? values.map((v) => (v === null ? 'NULL' : v)) : values).join(',')}}`;
   let commas = 0;
   for (let at = text.indexOf(','); at >= 0; at = text.indexOf(',', at + 1)) commas++;
   if (unsafeInPlainArray.test(text.slice(1, -1)) || commas !== Math.max(0, values.length - 1) || values.includes(''))
@@ -250,7 +250,14 @@ export function plainArray(values: readonly (string | number | null)[]): string 
 
 /** Text values (e.g. json) as a PostgreSQL array literal, each element quoted, `"` and `\\` escaped. */
 export function quotedArray(values: readonly string[]): string {
-  return `{${values.map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
+  // A column repeats a few values (a meter's groups): each escaped once.
+  const quoted = new Map<string, string>();
+  const quote = (v: string) => {
+    let text = quoted.get(v);
+    if (text === undefined) quoted.set(v, (text = `"${v.replace(/["\\]/g, '\\$&')}"`));
+    return text;
+  };
+  return `{${values.map(quote).join(',')}}`;
 }
 
 /** A statement built and not yet sent: awaiting it sends it alone; `oneStatement` sends several as one. */
