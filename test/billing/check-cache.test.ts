@@ -153,6 +153,9 @@ describe('the entitlement check from memory', () => {
           }),
         true,
       ],
+      // A hold's rows (every insert and update of holds) reach memory by the notice of the statement that wrote them.
+      ['hold placed', () => api.ok('POST', '/v1/customers/steady/holds', { id: 'cache-hold', amount: '1' }), true],
+      ['hold released', () => api.ok('POST', '/v1/customers/steady/holds/cache-hold/release', {}), true],
     ];
     for (const [step, write, kept] of steps) {
       await held('steady');

@@ -4,8 +4,12 @@
 // transaction commits. If a shared run fails, no request is failed for another's fault: the requests are run
 // again apart, by halves, until each failing run holds one request, the one that caused it.
 
+import { lingerFor, newLingerState, noteAnswered, noteArrival, type LingerState } from './linger.ts';
+
 export interface Slice<T> {
   items: T[];
+  /** When it arrived (the coalescer's clock). */
+  since: number;
   resolve(outcomes: Map<T, unknown>): void;
   reject(error: unknown): void;
 }
@@ -13,6 +17,10 @@ export interface Slice<T> {
 interface TenantQueue<T> {
   waiting: Slice<T>[];
   running: number;
+  /** The groups running (with linger): when each started, and how many items. */
+  groups: { started: number; items: number }[];
+  /** A pump due when the group waiting for more (linger) has waited enough. */
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 export interface CoalescerOptions {
@@ -35,6 +43,13 @@ export interface CoalescerOptions {
   isIsolable?: (error: unknown) => boolean;
   /** Told each time a failed run of several requests is split to run them apart. */
   onSplit?: (tenantId: string, requests: number, error: unknown) => void;
+  /**
+   * Let a group wait, at most one group's measured duration, for the requests measured to be on their way
+   * (linger.ts) rather than start with fewer. Off when omitted.
+   */
+  linger?: boolean;
+  /** The clock of the linger's measurements, in ms (performance.now when omitted). */
+  now?: () => number;
 }
 
 /**
@@ -56,18 +71,34 @@ export const defaultCoalescerOptions: CoalescerOptions = { maxRunning: 2, maxIte
 
 export class Coalescer<T, R> {
   private readonly tenants = new Map<string, TenantQueue<T>>();
+  /** The linger's measurements per tenant, kept while the tenant's queue comes and goes. */
+  private readonly measured = new Map<string, LingerState>();
+  private readonly now: () => number;
 
   constructor(
     private readonly run: (tenantId: string, items: T[]) => Promise<Map<T, R>>,
     private readonly options: CoalescerOptions = defaultCoalescerOptions,
-  ) {}
+  ) {
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  private lingerState(tenantId: string): LingerState {
+    let state = this.measured.get(tenantId);
+    if (!state) {
+      state = newLingerState();
+      this.measured.set(tenantId, state);
+    }
+    return state;
+  }
 
   /** Runs `items` in a transaction shared with other waiting requests of the tenant; resolves after commit. */
   submit(tenantId: string, items: T[]): Promise<Map<T, R>> {
     return new Promise((resolve, reject) => {
-      const queue = this.tenants.get(tenantId) ?? { waiting: [], running: 0 };
+      const queue = this.tenants.get(tenantId) ?? { waiting: [], running: 0, groups: [] };
       this.tenants.set(tenantId, queue);
-      queue.waiting.push({ items, resolve: resolve as Slice<T>['resolve'], reject });
+      const now = this.now();
+      if (this.options.linger) noteArrival(this.lingerState(tenantId), now, items.length);
+      queue.waiting.push({ items, since: now, resolve: resolve as Slice<T>['resolve'], reject });
       this.pump(tenantId, queue);
     });
   }
@@ -79,6 +110,7 @@ export class Coalescer<T, R> {
         queue.waiting.reduce((n, slice) => n + slice.items.length, 0) < this.options.minItemsToOverlap
       )
         return;
+      if (this.options.linger && this.lingers(tenantId, queue)) return;
       const group: Slice<T>[] = [queue.waiting.shift()!];
       let size = group[0].items.length;
       while (queue.waiting.length > 0 && size + queue.waiting[0].items.length <= this.options.maxItems) {
@@ -88,7 +120,11 @@ export class Coalescer<T, R> {
       }
       queue.running += 1;
       const answers: (() => void)[] = [];
+      const running = { started: this.now(), items: size };
+      queue.groups.push(running);
       void this.runApart(tenantId, group, new Map(), answers).then(() => {
+        queue.groups.splice(queue.groups.indexOf(running), 1);
+        if (this.options.linger) noteAnswered(this.lingerState(tenantId), running.started, this.now(), size);
         // The next group starts before this one's requests are answered: no idle gap between transactions.
         queue.running -= 1;
         if (queue.running === 0 && queue.waiting.length === 0) this.tenants.delete(tenantId);
@@ -96,6 +132,30 @@ export class Coalescer<T, R> {
         for (const answer of answers) answer();
       });
     }
+  }
+
+  /** Whether the group about to start waits for more (linger.ts); if so, a pump is due when the wait ends. */
+  private lingers(tenantId: string, queue: TenantQueue<T>): boolean {
+    if (queue.timer !== undefined) {
+      clearTimeout(queue.timer);
+      queue.timer = undefined;
+    }
+    let waiting = 0;
+    for (const slice of queue.waiting) waiting += slice.items.length;
+    const wait = lingerFor(
+      this.lingerState(tenantId),
+      waiting,
+      queue.waiting[0].since,
+      this.now(),
+      this.options.maxItems,
+      queue.groups,
+    );
+    if (wait <= 0) return false;
+    queue.timer = setTimeout(() => {
+      queue.timer = undefined;
+      this.pump(tenantId, queue);
+    }, Math.ceil(wait));
+    return true;
   }
 
   /**

@@ -46,7 +46,14 @@ export async function submitPlacement(deps: Deps, tenantId: string, placement: P
       (tenant, placements) => withinSubtree({ tenantId: tenant }, () => placeHolds(deps, tenant, placements)),
       // Two groups at once (one waits on the locks or the COMMIT while the next one's reads go out), the second only
       // once a few placements wait: smaller groups would each pay the transaction's round trips (BENCHMARKS.md).
-      { maxRunning: 2, maxItems: 500, minItemsToOverlap: 4, isIsolable: (error) => !isConnectionFailure(error) },
+      // A group waits for the placements measured to be on their way, at most a group's duration (linger.ts).
+      {
+        maxRunning: 2,
+        maxItems: 500,
+        minItemsToOverlap: 4,
+        isIsolable: (error) => !isConnectionFailure(error),
+        linger: true,
+      },
     );
     coalescers.set(deps.db, coalescer);
   }
