@@ -40,18 +40,29 @@ describe('statements of one ingestion transaction', () => {
     await harness?.close();
   });
 
+  /** Sets up the tenant through the API, each call expected to succeed. */
+  const setUp = async (calls: readonly (readonly [string, string, unknown])[]) => {
+    for (const [method, path, body] of calls)
+      expect(
+        (await rest(harness, method, path, { key: tenant.secretKey, body })).status,
+        `${method} ${path}`,
+      ).toBeLessThan(300);
+  };
+  /** A gpt-4o completion of `customer`'s. */
+  const llmEvent = (customer: string) => (id: string, timestamp: string) => ({
+    transaction_id: id,
+    customer_id: customer,
+    event_type: 'llm.completion',
+    timestamp,
+    properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 1000, output_tokens: 10 },
+  });
+
   // The issue's aim is three (the reads, the lock, the writes); the reads are still six statements (customers and
   // books, stored ids, meters, billing terms, grants, amendments), sent together in one round trip.
   it('rates and stores a batch in the reads, one lock and one write statement besides BEGIN, the settings and COMMIT', async () => {
     const deps = serviceDeps(harness, counted);
     const actor = (await authenticateApiKey(deps, tenant.secretKey))!;
-    const event = (id: string, timestamp: string) => ({
-      transaction_id: id,
-      customer_id: 'acme',
-      event_type: 'llm.completion',
-      timestamp,
-      properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 1000, output_tokens: 10 },
-    });
+    const event = llmEvent('acme');
     // The first batch creates the period and loads the book; the second is the steady state.
     expect((await ingestEvents(deps, actor, [event('s-1', '2026-03-10T00:00:00Z')])).accepted).toBe(1);
     sent.length = 0;
@@ -82,25 +93,14 @@ describe('statements of one ingestion transaction', () => {
   });
 
   it('writes a period once when its events draw credit: the credits applied go with the usage', async () => {
-    for (const [method, path, body] of [
+    await setUp([
       ['POST', '/v1/customers', { external_id: 'wallet', currency: 'USD' }],
       ['PUT', '/v1/customers/wallet/price_book', { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' }],
       ['POST', '/v1/customers/wallet/credit_grants', { kind: 'prepaid', amount: '100' }],
-    ] as const) {
-      expect(
-        (await rest(harness, method, path, { key: tenant.secretKey, body })).status,
-        `${method} ${path}`,
-      ).toBeLessThan(300);
-    }
+    ]);
     const deps = serviceDeps(harness, counted);
     const actor = (await authenticateApiKey(deps, tenant.secretKey))!;
-    const event = (id: string, timestamp: string) => ({
-      transaction_id: id,
-      customer_id: 'wallet',
-      event_type: 'llm.completion',
-      timestamp,
-      properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 1000, output_tokens: 10 },
-    });
+    const event = llmEvent('wallet');
     const first = await ingestEvents(deps, actor, [event('w-1', '2026-03-10T00:00:00Z')]);
     expect(first.accepted).toBe(1);
     sent.length = 0;
@@ -125,27 +125,16 @@ describe('statements of one ingestion transaction', () => {
   });
 
   it("reads an end user's resellers' billing with its own once its chain is known: no second round of reads", async () => {
-    for (const [method, path, body] of [
+    await setUp([
       ['POST', '/v1/customers', { external_id: 'res', currency: 'USD', is_reseller: true }],
       ['PUT', '/v1/customers/res/price_book', { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' }],
       ['POST', '/v1/price_books', { book: exampleBook('llm-res'), owner_customer_id: 'res' }],
       ['POST', '/v1/customers', { external_id: 'end', currency: 'USD', parent_id: 'res' }],
       ['PUT', '/v1/customers/end/price_book', { price_book: 'llm-res', effective_from: '2026-01-01T00:00:00Z' }],
-    ] as const) {
-      expect(
-        (await rest(harness, method, path, { key: tenant.secretKey, body })).status,
-        `${method} ${path}`,
-      ).toBeLessThan(300);
-    }
+    ]);
     const deps = serviceDeps(harness, counted);
     const actor = (await authenticateApiKey(deps, tenant.secretKey))!;
-    const event = (id: string, timestamp: string) => ({
-      transaction_id: id,
-      customer_id: 'end',
-      event_type: 'llm.completion',
-      timestamp,
-      properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 1000, output_tokens: 10 },
-    });
+    const event = llmEvent('end');
     const reads = () =>
       sent.filter(
         (query) =>
