@@ -16,8 +16,7 @@ export interface Slice<T> {
 
 interface TenantQueue<T> {
   waiting: Slice<T>[];
-  running: number;
-  /** The groups running (with linger): when each started, and how many items. */
+  /** The groups running: when each started (the linger's measure), and how many items. */
   groups: { started: number; items: number }[];
   /** A pump due when the group waiting for more (linger) has waited enough. */
   timer?: ReturnType<typeof setTimeout>;
@@ -94,7 +93,7 @@ export class Coalescer<T, R> {
   /** Runs `items` in a transaction shared with other waiting requests of the tenant; resolves after commit. */
   submit(tenantId: string, items: T[]): Promise<Map<T, R>> {
     return new Promise((resolve, reject) => {
-      const queue = this.tenants.get(tenantId) ?? { waiting: [], running: 0, groups: [] };
+      const queue = this.tenants.get(tenantId) ?? { waiting: [], groups: [] };
       this.tenants.set(tenantId, queue);
       const now = this.now();
       if (this.options.linger) noteArrival(this.lingerState(tenantId), now, items.length);
@@ -104,9 +103,9 @@ export class Coalescer<T, R> {
   }
 
   private pump(tenantId: string, queue: TenantQueue<T>): void {
-    while (queue.running < this.options.maxRunning && queue.waiting.length > 0) {
+    while (queue.groups.length < this.options.maxRunning && queue.waiting.length > 0) {
       if (
-        queue.running > 0 &&
+        queue.groups.length > 0 &&
         queue.waiting.reduce((n, slice) => n + slice.items.length, 0) < this.options.minItemsToOverlap
       )
         return;
@@ -118,7 +117,6 @@ export class Coalescer<T, R> {
         size += next.items.length;
         group.push(next);
       }
-      queue.running += 1;
       const answers: (() => void)[] = [];
       const running = { started: this.now(), items: size };
       queue.groups.push(running);
@@ -126,8 +124,7 @@ export class Coalescer<T, R> {
         queue.groups.splice(queue.groups.indexOf(running), 1);
         if (this.options.linger) noteAnswered(this.lingerState(tenantId), running.started, this.now(), size);
         // The next group starts before this one's requests are answered: no idle gap between transactions.
-        queue.running -= 1;
-        if (queue.running === 0 && queue.waiting.length === 0) this.tenants.delete(tenantId);
+        if (queue.groups.length === 0 && queue.waiting.length === 0) this.tenants.delete(tenantId);
         else this.pump(tenantId, queue);
         for (const answer of answers) answer();
       });
