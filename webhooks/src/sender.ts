@@ -49,8 +49,7 @@ export interface SendResult {
  * the request cannot be made at all): a sender that starts the next attempt from `done` needs no promise per attempt.
  */
 export type Destination =
-  | { ok: true; send: (attempt: Attempt, done: (result: SendResult) => void) => void }
-  | { ok: false; reason: string };
+  { ok: true; send: (attempt: Attempt, done: (result: SendResult) => void) => void } | { ok: false; reason: string };
 
 /** One signed POST to a destination. */
 export interface Attempt {
