@@ -43,8 +43,13 @@ export interface SendResult {
   error: string | null;
 }
 
-/** Where a batch of attempts goes: the URL's addresses, checked once, and the request options built once. */
-export type Destination = { ok: true; send: (attempt: Attempt) => Promise<SendResult> } | { ok: false; reason: string };
+/**
+ * Where a batch of attempts goes: the URL's addresses, checked once, and the request options built once. `send`
+ * calls `done` once with the attempt's outcome, at its end or at its deadline (possibly before `send` returns, when
+ * the request cannot be made at all): a sender that starts the next attempt from `done` needs no promise per attempt.
+ */
+export type Destination =
+  { ok: true; send: (attempt: Attempt, done: (result: SendResult) => void) => void } | { ok: false; reason: string };
 
 /** One signed POST to a destination. */
 export interface Attempt {
@@ -68,43 +73,46 @@ export async function prepareDestination(
   });
   if (!destination.ok) return { ok: false, reason: destination.reason };
   const url = new URL(options.url);
-  const pool = destinationPool(url, destination.addresses, options.timeoutMs);
+  const { pool, deadlines } = destinationPool(url, destination.addresses, options.timeoutMs);
   const path = url.pathname + url.search;
   const keys = signingKeys(options.secrets);
   const userAgent = options.userAgent ?? 'Tariff-Webhooks/1.0';
-  const timeoutMs = options.timeoutMs;
   return {
     ok: true,
-    send: (attempt) =>
-      post(
-        pool,
-        path,
-        [
-          'content-type',
-          'application/json',
-          'user-agent',
-          userAgent,
-          'webhook-id',
-          attempt.id,
-          'webhook-timestamp',
-          String(attempt.timestamp),
-          'webhook-signature',
-          signWithKeys(keys, attempt.id, attempt.timestamp, attempt.body),
-        ],
-        attempt.body,
-        timeoutMs,
-      ),
+    send: (attempt, done) => {
+      const handler = new AttemptHandler(done, deadlines);
+      pool.dispatch(
+        {
+          path,
+          method: 'POST',
+          headers: [
+            'content-type',
+            'application/json',
+            'user-agent',
+            userAgent,
+            'webhook-id',
+            attempt.id,
+            'webhook-timestamp',
+            String(attempt.timestamp),
+            'webhook-signature',
+            signWithKeys(keys, attempt.id, attempt.timestamp, attempt.body),
+          ],
+          body: attempt.body,
+        },
+        handler,
+      );
+    },
   };
 }
 
-const pools = new Map<string, { pool: Pool; usedAt: number }>();
+const pools = new Map<string, { pool: Pool; deadlines: Deadlines; usedAt: number }>();
 let sweptAt = 0;
 
 /**
  * The keep-alive pool of one origin at the addresses checked for it: its connections go to those addresses only
  * (its own lookup), never to a second answer of the resolver; a new check with other addresses gets a new pool.
  */
-function destinationPool(url: URL, addresses: string[], timeoutMs: number): Pool {
+function destinationPool(url: URL, addresses: string[], timeoutMs: number): { pool: Pool; deadlines: Deadlines } {
   const now = performance.now();
   if (now - sweptAt > poolIdleMs) {
     sweptAt = now;
@@ -118,7 +126,7 @@ function destinationPool(url: URL, addresses: string[], timeoutMs: number): Pool
   const found = pools.get(key);
   if (found) {
     found.usedAt = now;
-    return found.pool;
+    return found;
   }
   const entries = addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
   const lookup: LookupFunction = (_hostname, lookupOptions, callback) => {
@@ -133,8 +141,9 @@ function destinationPool(url: URL, addresses: string[], timeoutMs: number): Pool
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
   });
-  pools.set(key, { pool, usedAt: now });
-  return pool;
+  const entry = { pool, deadlines: new Deadlines(timeoutMs), usedAt: now };
+  pools.set(key, entry);
+  return entry;
 }
 
 /** One attempt on its own: the destination checked, then the signed POST. */
@@ -149,48 +158,88 @@ export async function sendWebhook(options: SendOptions): Promise<SendResult> {
       responseExcerpt: '',
       error: `destination refused: ${destination.reason}`,
     };
-  return destination.send(options);
+  return new Promise((resolve) => destination.send(options, resolve));
 }
 
 /**
- * One POST on the pool, its answer read to the end (the first 1 KiB kept), within `timeoutMs` from now.
+ * The deadlines of one pool's attempts, all of the same length (the pool is per timeout): they fall in the order
+ * the attempts started, so one timer, set for the oldest attempt still running, serves them all (a timer per attempt
+ * was an object, a list insertion and a removal for each).
+ */
+class Deadlines {
+  /** Attempts in the order they started; those settled are dropped once they reach the front. */
+  private readonly running: AttemptHandler[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(readonly timeoutMs: number) {}
+
+  add(attempt: AttemptHandler) {
+    this.running.push(attempt);
+    if (!this.timer) this.arm(attempt.deadline);
+  }
+
+  /** Drops the settled attempts at the front (attempts end roughly in the order they started). */
+  settled() {
+    const running = this.running;
+    while (running.length > 0 && running[0].isSettled()) running.shift();
+  }
+
+  private arm(deadline: number) {
+    // Not holding the process open: a running attempt's socket does.
+    this.timer = setTimeout(() => this.expire(), Math.max(0, deadline - performance.now())).unref();
+  }
+
+  /** Ends every attempt whose deadline has passed, then waits for the next one's. */
+  private expire() {
+    this.timer = undefined;
+    const now = performance.now();
+    const running = this.running;
+    while (running.length > 0 && (running[0].isSettled() || running[0].deadline <= now)) running.shift()!.expire();
+    if (running.length > 0) this.arm(running[0].deadline);
+  }
+}
+
+/**
+ * One attempt's answer as the dispatcher reports it; reports it once, at the end or at the deadline.
  * The handler speaks the dispatcher's own callbacks (onConnect, onHeaders, onData, onComplete, onError), those its
  * clients call: a handler of the controller style (onRequestStart, ...) is wrapped per attempt in an adapter that
  * builds a controller and parses the response's headers and trailers into objects, which an attempt never reads.
  */
-function post(pool: Pool, path: string, headers: string[], body: string, timeoutMs: number): Promise<SendResult> {
-  return new Promise<SendResult>((resolve) => {
-    pool.dispatch({ path, method: 'POST', headers, body }, new AttemptHandler(resolve, timeoutMs));
-  });
-}
-
-/** One attempt's answer as the dispatcher reports it; settles its promise once, at the end or at the deadline. */
 class AttemptHandler implements Dispatcher.DispatchHandler {
   private readonly started = performance.now();
+  /** The deadline covers waiting for a connection too: the attempt ends at it whether or not one was given. */
+  readonly deadline: number;
   private settled = false;
   private abortRequest: ((error: Error) => void) | undefined;
   private status: number | null = null;
   private excerpt: Buffer | undefined;
   private kept = 0;
-  private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly resolve: (result: SendResult) => void,
-    private readonly timeoutMs: number,
+    private readonly done: (result: SendResult) => void,
+    private readonly deadlines: Deadlines,
   ) {
-    // The deadline covers waiting for a connection too: the attempt ends at it whether or not one was given.
-    this.timer = setTimeout(() => {
-      const error = new Error(`timed out after ${this.timeoutMs} ms`);
-      this.abortRequest?.(error);
-      this.finish(false, error.message);
-    }, timeoutMs);
+    this.deadline = this.started + deadlines.timeoutMs;
+    deadlines.add(this);
+  }
+
+  isSettled() {
+    return this.settled;
+  }
+
+  /** The deadline passed (called by Deadlines; nothing if the attempt has ended). */
+  expire() {
+    if (this.settled) return;
+    const error = new Error(`timed out after ${this.deadlines.timeoutMs} ms`);
+    this.abortRequest?.(error);
+    this.finish(false, error.message);
   }
 
   private finish(ok: boolean, error: string | null) {
     if (this.settled) return;
     this.settled = true;
-    clearTimeout(this.timer);
-    this.resolve({
+    this.deadlines.settled();
+    this.done({
       ok,
       status: this.status,
       latencyMs: Math.round(performance.now() - this.started),
@@ -201,7 +250,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
 
   onConnect(abort: (error?: Error) => void) {
     this.abortRequest = abort;
-    if (this.settled) abort(new Error(`timed out after ${this.timeoutMs} ms`));
+    if (this.settled) abort(new Error(`timed out after ${this.deadlines.timeoutMs} ms`));
   }
 
   onHeaders(statusCode: number) {

@@ -8,11 +8,14 @@ import {
   isPublicAddress,
   isSecret,
   maxAttempts,
+  prepareDestination,
   retryDelayMs,
   retrySchedule,
   sendWebhook,
   signatureHeader,
   signPayload,
+  type Destination,
+  type SendResult,
 } from './index.ts';
 
 describe('signing', () => {
@@ -130,7 +133,7 @@ describe('sender', () => {
       req.on('data', (c) => (body += c));
       req.on('end', () => {
         received.push({ headers: req.headers, body });
-        if (mode === 'hang') return;
+        if (mode === 'hang' || req.url?.endsWith('?hang')) return;
         if (mode === 'chunked') {
           // An answer in pieces, each sent on its own (flushed before the next): the excerpt spans them.
           res.writeHead(200, { 'content-type': 'text/plain' });
@@ -201,6 +204,31 @@ describe('sender', () => {
     });
     expect(result).toMatchObject({ ok: false, status: null, error: expect.stringContaining('destination refused') });
     expect(received.length).toBe(before);
+  });
+
+  it('ends each attempt at its own deadline, the attempts of one destination sharing its timer, answers unaffected', async () => {
+    mode = 'ok';
+    const options = { secrets: [generateSecret()], timeoutMs: 400, allowPrivate: true };
+    const hanging = await prepareDestination({ ...options, url: `${url}?hang` });
+    const answering = await prepareDestination({ ...options, url });
+    const send = (destination: Destination, id: string) =>
+      new Promise<SendResult & { endedAt: number }>((resolve) => {
+        if (!destination.ok) throw new Error(destination.reason);
+        destination.send({ id, timestamp: 1, body: '{}' }, (result) =>
+          resolve({ ...result, endedAt: performance.now() }),
+        );
+      });
+    const first = send(hanging, 'msg_hang_1');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const second = send(hanging, 'msg_hang_2');
+    expect(await send(answering, 'msg_answered')).toMatchObject({ ok: true, status: 200, error: null });
+    const [a, b] = await Promise.all([first, second]);
+    for (const hung of [a, b]) {
+      expect(hung).toMatchObject({ ok: false, status: null, error: 'timed out after 400 ms' });
+      // Not ended before its own deadline (the timer set for the first one also served the second).
+      expect(hung.latencyMs).toBeGreaterThanOrEqual(399);
+    }
+    expect(b.endedAt).toBeGreaterThan(a.endedAt);
   });
 
   it('gives up on a receiver that does not answer in time, and reports non-2xx answers', async () => {

@@ -349,7 +349,8 @@ export interface EndpointHealth {
 
 /**
  * The attempts of one endpoint's batch, their deliveries' new state and the endpoint's health: one statement, its
- * rows sent as one JSON text (parsed by the server; no array of each column to encode per attempt), the log's
+ * rows sent as one JSON text (parsed by the server; no array of each column to encode per attempt; instants as
+ * milliseconds since the epoch: a Date's toJSON takes the stringifier off its fast path), the log's
  * foreign key checked at its end against the deliveries it updates.
  * The deliveries are updated by the claimed row versions (a TID fetch per row, as the claim): a delivery changed
  * since its claim keeps that change. The tenant and endpoint are pinned inside the materialized rows and the
@@ -372,14 +373,14 @@ export async function recordAttempts(
       message_id: a.messageId,
       attempt: a.attempt,
       trigger: a.trigger,
-      started_at: a.startedAt,
+      started_ms: a.startedAt.getTime(),
       succeeded: a.succeeded,
       status_code: a.statusCode,
       latency_ms: a.latencyMs,
       response_excerpt: a.responseExcerpt,
       error: a.error,
       status: a.status,
-      next_attempt_at: a.nextAttemptAt,
+      next_attempt_ms: a.nextAttemptAt?.getTime() ?? null,
     })),
   );
   const healthUpdate = health.succeeded
@@ -389,9 +390,10 @@ export async function recordAttempts(
       : db`select`;
   await db`
     with u as materialized (
-      select u.*, k.tenant_id, k.endpoint_id
-      from json_to_recordset(${rows}::text::json) as u(row_id tid, message_id text, attempt int, trigger text, started_at timestamptz,
-          succeeded boolean, status_code int, latency_ms int, response_excerpt text, error text, status text, next_attempt_at timestamptz),
+      select u.row_id, u.message_id, u.attempt, u.trigger, to_timestamp(u.started_ms / 1000) as started_at, u.succeeded, u.status_code,
+        u.latency_ms, u.response_excerpt, u.error, u.status, to_timestamp(u.next_attempt_ms / 1000) as next_attempt_at, k.tenant_id, k.endpoint_id
+      from json_to_recordset(${rows}::text::json) as u(row_id tid, message_id text, attempt int, trigger text, started_ms float8,
+          succeeded boolean, status_code int, latency_ms int, response_excerpt text, error text, status text, next_attempt_ms float8),
         (select ${tenantId}::uuid as tenant_id, ${endpointId}::uuid as endpoint_id) k
       where k.tenant_id = ${tenantId}
     ), outcomes as (

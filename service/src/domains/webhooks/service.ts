@@ -614,13 +614,14 @@ let nextBusySlot = 0;
 /**
  * Delivery is background work: while the process answers requests (platform/foreground.ts), attempts start at
  * `busyRate` per second at most, whichever jobs send them, so a backlog drains without taking ingestion's CPU and
- * database. Called only while the foreground is busy (an idle process sends at once, without a wait per attempt).
+ * database. Called only while the foreground is busy (an idle process sends at once, without a wait per attempt):
+ * how long the next attempt waits for its slot, in ms.
  */
-async function yieldToForeground(busyRate: number): Promise<void> {
+function foregroundDelay(busyRate: number): number {
   const now = performance.now();
   const slot = Math.max(nextBusySlot, now);
   nextBusySlot = slot + 1000 / busyRate;
-  if (slot > now) await new Promise((resolve) => setTimeout(resolve, slot - now));
+  return slot - now;
 }
 
 /** A refused destination's outcome for each of its attempts: nothing is sent. */
@@ -724,37 +725,73 @@ export async function deliverEndpoint(
   };
 
   let attempted = 0;
-  const worker = async () => {
-    for (;;) {
-      if (stopped) return;
-      if (queue.length === 0) {
-        const pending = refill();
-        if (!pending) return;
-        await pending;
-        continue;
-      }
-      const { delivery, destination } = queue.shift()!;
-      void refill();
-      if (foregroundBusy()) await yieldToForeground(settings.busyRate);
-      const startedAt = deps.clock.now();
-      const result = destination.ok
-        ? await destination.send({
-            id: delivery.messageId,
-            timestamp: Math.floor(startedAt.getTime() / 1000),
-            body: delivery.body,
-          })
-        : refused(destination.reason);
-      attempted += 1;
-      outcomes.push({ claimed: delivery, startedAt, result });
-      if (result.status === 410) {
-        stopped = true;
-        record();
-      } else if (outcomes.length >= batchSize) record();
+  // Attempts are started from the callbacks of those that end (and of the claims that fill the queue), up to
+  // `concurrency` at once: no promise, async frame or record object per attempt beyond its outcome.
+  let running = 0;
+  let finished!: () => void;
+  const allDone = new Promise<void>((resolve) => (finished = resolve));
+  let pumping = false;
+  let pumpAgain = false;
+  let awaitingClaim = false;
+  const ended = (delivery: repo.ClaimedDelivery, startedAt: Date, result: SendResult) => {
+    running -= 1;
+    attempted += 1;
+    outcomes.push({ claimed: delivery, startedAt, result });
+    if (result.status === 410) {
+      stopped = true;
+      record();
+    } else if (outcomes.length >= batchSize) record();
+    pump();
+  };
+  const start = (delivery: repo.ClaimedDelivery, destination: Destination) => {
+    const startedAt = deps.clock.now();
+    if (!destination.ok) ended(delivery, startedAt, refused(destination.reason));
+    else
+      destination.send(
+        { id: delivery.messageId, timestamp: Math.floor(startedAt.getTime() / 1000), body: delivery.body },
+        (result) => ended(delivery, startedAt, result),
+      );
+  };
+  /** Starts queued deliveries while slots are free; claims more when the queue runs low; ends when all is done. */
+  const pump = () => {
+    // An attempt can end within `send` (a request that cannot be made): its pump runs in this loop, not nested.
+    if (pumping) {
+      pumpAgain = true;
+      return;
     }
+    pumping = true;
+    do {
+      pumpAgain = false;
+      while (!stopped && running < settings.concurrency && queue.length > 0) {
+        const { delivery, destination } = queue.shift()!;
+        running += 1;
+        void refill();
+        const wait = foregroundBusy() ? foregroundDelay(settings.busyRate) : 0;
+        if (wait > 0) setTimeout(start, wait, delivery, destination);
+        else start(delivery, destination);
+      }
+    } while (pumpAgain);
+    pumping = false;
+    if (!stopped && queue.length === 0) {
+      // Free slots wait for the claim being made, if any (one callback, however many slots).
+      const pending = refill();
+      if (pending) {
+        if (!awaitingClaim) {
+          awaitingClaim = true;
+          void pending.then(() => {
+            awaitingClaim = false;
+            pump();
+          });
+        }
+        return;
+      }
+    }
+    if (running === 0) finished();
   };
 
   await refill();
-  await Promise.all(Array.from({ length: settings.concurrency }, worker));
+  pump();
+  await allDone;
   record();
   await recording;
   // Every outcome is recorded (or failed): the lease is given up, so the next job need not wait for it to lapse.
