@@ -55,7 +55,7 @@ describe('placing a hold', () => {
     await place(target);
     const reads = sent.filter((s) => /^\s*select\b/i.test(s.query) && !/set_config|txid_current/.test(s.query));
     sent = undefined;
-    expect(reads.length).toBeGreaterThanOrEqual(5);
+    expect(reads.length).toBeGreaterThanOrEqual(4);
     return rowsReadByStatement(reads, ({ query, parameters }) =>
       withTenant(harness.database.app, tenant.tenantId, async (tx) => {
         await tx`select set_config('plan_cache_mode', 'force_generic_plan', true)`;

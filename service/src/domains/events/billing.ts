@@ -78,16 +78,15 @@ export interface EventCredits {
 /** Keys of the state that billing supplies on every call and never stores with the period. */
 const injectedKeys = ['grants', 'on_depletion', 'discount_percent'] as const;
 
-/** Reads the batch's billing terms and locks its grants (two statements in ingestion's first round trip). Keyed by external id. */
+/**
+ * Reads the batch's billing terms and locks its grants, in one statement (events/repo.ts lockBillingContexts: in
+ * ingestion's first round trip). Keyed by external id.
+ */
 export async function loadBilling(scope: TenantScope, externalIds: string[]): Promise<Map<string, CustomerBilling>> {
-  const [contexts, grants, amendments] = await Promise.all([
-    repo.findBillingContexts(scope, externalIds),
-    walletsRepo.lockActiveGrants(scope, externalIds),
-    subscriptionsRepo.findAmendmentsByExternalIds(scope, externalIds),
-  ]);
+  const contexts = await repo.lockBillingContexts(scope, externalIds);
   const billing = new Map<string, CustomerBilling>();
   for (const [externalId, context] of contexts) {
-    const customerGrants = grants.get(context.customerId) ?? [];
+    const customerGrants = context.grants;
     billing.set(externalId, {
       wallet: {
         customerId: context.customerId,
@@ -97,7 +96,7 @@ export async function loadBilling(scope: TenantScope, externalIds: string[]): Pr
       },
       balances: new Map(customerGrants.map((g) => [g.id, toNano(g.balance)])),
       subscription: context.subscription,
-      amendments: amendments.get(context.customerId),
+      amendments: context.amendments.length > 0 ? context.amendments : undefined,
       hasBudget: context.hasBudget,
       blocked: context.blocked,
       ...(context.blockingBudget !== null ? { blockingBudget: toNano(context.blockingBudget) } : {}),

@@ -4,7 +4,14 @@
 import type { ReceiptStep } from '@tariff/core-wasm';
 import { jsonRows, plainArray, quotedArray, type Statement, type TenantScope } from '../../platform/db.ts';
 import { customerByExternalId, customerById } from '../customers/lookup.ts';
-import { fromDbTerms, type SubscriptionTermsRow } from '../subscriptions/repo.ts';
+import {
+  amendmentsOf,
+  fromDbTerms,
+  fromJsonAmendments,
+  type AmendmentRow,
+  type SubscriptionTermsRow,
+} from '../subscriptions/repo.ts';
+import { activeGrantsLocked, fromJsonGrants, type Grant } from '../wallets/repo.ts';
 import type { AggregateDelta } from './aggregate.ts';
 import type { ChainLevelCharge } from './chain-codec.ts';
 import { encodeChain } from './chain-codec.ts';
@@ -490,10 +497,43 @@ export interface BillingContextRow {
 
 /** What rating needs from billing about a batch's customers, in one statement: policy, budget, subscription terms (billing.ts). */
 export async function findBillingContexts(
-  { db, tenantId }: TenantScope,
+  scope: TenantScope,
   externalIds: string[],
 ): Promise<Map<string, BillingContextRow>> {
-  const rows = await db`
+  return new Map(
+    (await selectBillingContexts(scope, [...new Set(externalIds)])).map((r) => [
+      r.external_id,
+      fromDbBillingContext(r),
+    ]),
+  );
+}
+
+/**
+ * findBillingContexts with each customer's active grants locked (wallets/repo.ts activeGrantsLocked) and its
+ * subscription's amendments, in one statement (billing.ts loadBilling: ingestion's and placements' first round
+ * trip). Customers are read, and their grants locked, in external id order (lockActiveGrants' order), so that
+ * concurrent transactions queue rather than deadlock.
+ */
+export async function lockBillingContexts(
+  scope: TenantScope,
+  externalIds: string[],
+): Promise<Map<string, BillingContextRow & { grants: Grant[]; amendments: AmendmentRow[] }>> {
+  const { db, tenantId } = scope;
+  const rows = await selectBillingContexts(
+    scope,
+    [...new Set(externalIds)].sort(),
+    db`, ${activeGrantsLocked(db, tenantId, db`c.id`)} as grants, ${amendmentsOf(db, tenantId, db`c.id`)} as amendments`,
+  );
+  return new Map(
+    rows.map((r) => [
+      r.external_id,
+      { ...fromDbBillingContext(r), grants: fromJsonGrants(r.grants), amendments: fromJsonAmendments(r.amendments) },
+    ]),
+  );
+}
+
+function selectBillingContexts({ db, tenantId }: TenantScope, externalIds: string[], more = db``) {
+  return db`
     select c.id as customer_id, c.external_id, c.currency, w.on_depletion, w.low_balance_threshold::text,
            exists (select 1 from budgets b where b.tenant_id = c.tenant_id and b.customer_id = c.id) as has_budget,
            exists (select 1 from customer_blocks cb where cb.tenant_id = c.tenant_id and cb.customer_id = c.id) as blocked,
@@ -502,30 +542,30 @@ export async function findBillingContexts(
            exists (select 1 from scoped_budgets sb where sb.tenant_id = c.tenant_id and sb.customer_id = c.id and sb.enforcement = 'block') as has_blocking_scoped_budget,
            s.started_at, s.anchor_day, s.anchor_month, s.discount_percent::text,
            p.billing_interval, p.allowances, p.minimum_spend::text, p.base_fee::text, p.code as plan_code, p.name as plan_name, p.invoice_grace_seconds
+           ${more}
     -- Each customer by its key (lateral: "external_id = any(...)" was planned as a scan of the tenant's customers
-    -- while the table has no statistics).
-    from unnest(${[...new Set(externalIds)]}::text[]) as k(external_id)
+    -- while the table has no statistics), in the order of externalIds.
+    from unnest(${externalIds}::text[]) with ordinality as k(external_id, o)
     cross join lateral ${customerByExternalId(db, tenantId, db`k.external_id`)} c
     left join customer_wallets w on w.tenant_id = c.tenant_id and w.customer_id = c.id
     left join subscriptions s on s.tenant_id = c.tenant_id and s.customer_id = c.id and s.status = 'active'
-    left join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id`;
-  return new Map(
-    rows.map((r) => [
-      r.external_id,
-      {
-        customerId: r.customer_id,
-        currency: r.currency,
-        onDepletion: r.on_depletion ?? 'overage',
-        lowBalanceThreshold: r.low_balance_threshold,
-        hasBudget: r.has_budget,
-        blocked: r.blocked,
-        blockingBudget: r.blocking_budget,
-        hasScopedBudget: r.has_scoped_budget,
-        hasBlockingScopedBudget: r.has_blocking_scoped_budget,
-        subscription: r.started_at ? fromDbTerms(r) : undefined,
-      },
-    ]),
-  );
+    left join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id
+    order by k.o`;
+}
+
+function fromDbBillingContext(r: Record<string, any>): BillingContextRow {
+  return {
+    customerId: r.customer_id,
+    currency: r.currency,
+    onDepletion: r.on_depletion ?? 'overage',
+    lowBalanceThreshold: r.low_balance_threshold,
+    hasBudget: r.has_budget,
+    blocked: r.blocked,
+    blockingBudget: r.blocking_budget,
+    hasScopedBudget: r.has_scoped_budget,
+    hasBlockingScopedBudget: r.has_blocking_scoped_budget,
+    subscription: r.started_at ? fromDbTerms(r) : undefined,
+  };
 }
 
 /** Of `externalIds`, those of customers strictly below `rootId` (the reseller itself excluded). */

@@ -80,22 +80,20 @@ export async function placeHolds(
     async (tx) => {
       const scope = { db: tx, tenantId };
       const refs = [...new Set(placements.map((p) => p.ref))];
-      // One round trip: the ids already placed, the customers with their ancestors, and (locked) the grants of the
-      // customers named by external id; the rest (resellers above, customers named by Tariff's id) come next.
+      // One round trip of two statements: the customers with their ancestors and which ids are placed already, and
+      // (locked) the billing of the customers named by external id; the rest (resellers above, customers named by
+      // Tariff's id) come next.
       const billings = new Map<string, billing.CustomerBilling>();
-      const [existing, holders] = await Promise.all([
-        repo.findHolds(
-          scope,
-          placements.map((p) => p.input.id),
-        ),
-        repo.findHolders(
+      const [{ holders, placed }] = await Promise.all([
+        repo.findHoldersAndPlaced(
           scope,
           refs.map((ref) => ({ ref, uuid: uuidPattern.test(ref) ? ref.toLowerCase() : null })),
+          placements.map((p) => p.input.id),
         ),
         billing.loadBilling(scope, refs).then((found) => found.forEach((b, id) => billings.set(id, b))),
       ]);
       const chains = new Map<Placement, { holder: repo.Holder; chain: repo.Holder['ancestors'] }>();
-      const fresh = placements.filter((p) => !existing.has(p.input.id));
+      const fresh = placements.filter((p) => !placed.has(p.input.id));
       for (const p of fresh) {
         const holder = holders.get(p.ref);
         if (!holder) {
@@ -107,12 +105,19 @@ export async function placeHolds(
         else chains.set(p, { holder, chain });
       }
       const customers = [...chains.values()].flatMap(({ holder, chain }) => [holder, ...chain]);
-      const [levels, priced, captures] = await Promise.all([
+      // The replays' holds as they stand, with their captures, after the locks (a replay is answered from them).
+      const replays = async () => {
+        if (placed.size === 0) return { existing: new Map<string, repo.HoldRow>(), captures: new Map() };
+        const existing = await repo.findHolds(scope, [...placed]);
+        const found = await Promise.all(
+          [...existing.values()].map(async (h) => [h.id, await repo.listCaptures(scope, h.id)] as const),
+        );
+        return { existing, captures: new Map(found) };
+      };
+      const [levels, priced, { existing, captures }] = await Promise.all([
         lockLevels(scope, customers, billings, now, undefined, knownPeriods),
         pricePlacements(scope, tenantId, chains, now),
-        Promise.all(
-          [...existing.values()].map(async (h) => [h.id, await repo.listCaptures(scope, h.id)] as const),
-        ).then((found) => new Map(found)),
+        replays(),
       ]);
       locked = [...levels.values()].map((l) =>
         periodsRepo.periodKey({ customerId: l.customerId, start: l.period.start }),

@@ -117,51 +117,58 @@ export interface Holder {
 }
 
 /**
- * The customers `refs` name (an external id, or Tariff's id `uuid` when no external id is `ref`), each with its ancestors
- * from its path (migration 080), nearest first. One statement.
+ * The customers `refs` name (an external id, or Tariff's id `uuid` when no external id is `ref`), each with its
+ * ancestors from its path (migration 080), nearest first; and which of `ids` name a hold already placed (its own row,
+ * level 0). One statement: a placement group's first read beside its billing (holds/place.ts), which reads a
+ * replay's hold in full afterwards (findHolds).
  */
-export async function findHolders(
+export async function findHoldersAndPlaced(
   { db, tenantId }: TenantScope,
   refs: { ref: string; uuid: string | null }[],
-): Promise<Map<string, Holder>> {
+  ids: string[],
+): Promise<{ holders: Map<string, Holder>; placed: Set<string> }> {
+  // One row at least (the ids placed), then one per customer found (none: a single row without a customer).
   const rows = await db`
-    select r.ref, c.id, c.external_id, c.is_reseller, ${db.unsafe(ratingCurrencySql)} as currency,
+    select k.placed, r.ref, c.id, c.external_id, c.is_reseller, ${db.unsafe(ratingCurrencySql)} as currency,
       (select coalesce(json_agg(json_build_array(a.id, a.external_id, a.is_reseller, a.currency) order by p.o desc), '[]')
          -- The path without the customer, then each ancestor (offset 0: not flattened into a join, which was planned
          -- as every customer of the tenant against the path, even for a customer without a parent).
          from (select p.id, p.o from unnest(c.path) with ordinality as p(id, o) where p.id <> c.id) p
          cross join lateral (select c.id, c.external_id, c.is_reseller, ${db.unsafe(ratingCurrencySql)} as currency
            from customers c where c.tenant_id = ${tenantId} and c.id = p.id offset 0) a) as ancestors
-    from unnest(${refs.map((r) => r.ref)}::text[], ${refs.map((r) => r.uuid)}::uuid[]) as r(ref, uid)
-    -- Each by its key: a join on "external_id = ref or id = uid" read every customer of the tenant per ref. Ordered by
-    -- the key (one row at most, the order costs nothing on the key's index): without statistics, the planner
-    -- otherwise reads the tenant's customers by another index on tenant_id and filters them.
-    cross join lateral (
-      ${customerByExternalId(db, tenantId, db`r.ref`)}
-      union all
-      (select c.* from customers c where c.tenant_id = ${tenantId} and c.id = r.uid
-        and not exists ${customerByExternalId(db, tenantId, db`r.ref`)}
-        order by c.id limit 1)) c`;
-  return new Map(
-    rows.map((r) => [
-      r.ref as string,
-      {
-        ref: r.ref,
-        customerId: r.id,
-        externalId: r.external_id,
-        isReseller: r.is_reseller,
-        currency: r.currency,
-        ancestors: (r.ancestors as [string, string, boolean, string][]).map(
-          ([id, externalId, isReseller, currency]) => ({
-            customerId: id,
-            externalId,
-            isReseller,
-            currency,
-          }),
-        ),
-      },
-    ]),
-  );
+    -- Each id by its key (lateral: "id = any(...)" was planned as a scan of the tenant's holds while the table has no
+    -- statistics, and every placement looks its ids up).
+    from (select coalesce(array_agg(i.id), '{}') as placed from unnest(${[...new Set(ids)]}::text[]) as i(id)
+          where exists (select from holds h where h.tenant_id = ${tenantId} and h.id = i.id and h.level = 0 offset 0)) k
+    left join (
+      unnest(${refs.map((r) => r.ref)}::text[], ${refs.map((r) => r.uuid)}::uuid[]) as r(ref, uid)
+      -- Each by its key: a join on "external_id = ref or id = uid" read every customer of the tenant per ref. Ordered by
+      -- the key (one row at most, the order costs nothing on the key's index): without statistics, the planner
+      -- otherwise reads the tenant's customers by another index on tenant_id and filters them.
+      cross join lateral (
+        ${customerByExternalId(db, tenantId, db`r.ref`)}
+        union all
+        (select c.* from customers c where c.tenant_id = ${tenantId} and c.id = r.uid
+          and not exists ${customerByExternalId(db, tenantId, db`r.ref`)}
+          order by c.id limit 1)) c) on true`;
+  const holders = new Map<string, Holder>();
+  for (const r of rows) {
+    if (r.ref === null) continue;
+    holders.set(r.ref, {
+      ref: r.ref,
+      customerId: r.id,
+      externalId: r.external_id,
+      isReseller: r.is_reseller,
+      currency: r.currency,
+      ancestors: (r.ancestors as [string, string, boolean, string][]).map(([id, externalId, isReseller, currency]) => ({
+        customerId: id,
+        externalId,
+        isReseller,
+        currency,
+      })),
+    });
+  }
+  return { holders, placed: new Set(rows[0].placed as string[]) };
 }
 
 /**

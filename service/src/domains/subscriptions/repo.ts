@@ -156,6 +156,21 @@ const selectAmendments = (db: TenantScope['db'], tenantId: string) => db`
   from subscription_amendments a join plans p on p.tenant_id = a.tenant_id and p.id = a.plan_id
   where a.tenant_id = ${tenantId}`;
 
+/**
+ * The amendments of the customer `customerId` (an SQL expression of the enclosing statement), in effective order, as
+ * a scalar subquery giving one json array for fromJsonAmendments.
+ */
+export function amendmentsOf(db: TenantScope['db'], tenantId: string, customerId: ReturnType<TenantScope['db']>) {
+  return db`(select coalesce(json_agg(a order by a.effective_at), '[]') from (${selectAmendments(db, tenantId)} and a.customer_id = ${customerId} offset 0) a)`;
+}
+
+/** The amendments of amendmentsOf's json array (instants as ISO text). */
+export function fromJsonAmendments(rows: Record<string, any>[]): AmendmentRow[] {
+  return rows.map((r) =>
+    fromDbAmendment({ ...r, effective_at: new Date(r.effective_at), created_at: new Date(r.created_at) }),
+  );
+}
+
 function fromDbAmendment(r: Record<string, any>): AmendmentRow {
   return {
     id: r.id,

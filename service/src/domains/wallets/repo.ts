@@ -145,6 +145,39 @@ export async function lockActiveGrants(
   return byCustomer;
 }
 
+/**
+ * lockActiveGrants' lock and read for the customer `customerId` (an SQL expression of the enclosing statement), as a
+ * scalar subquery: its active grants with something left, locked, in creation order, as one json array (numeric
+ * columns as text) for fromJsonGrants. For a statement that reads the rest of the customer's billing beside it
+ * (events/repo.ts findBillingContexts): the enclosing statement locks customers in the order it reads them.
+ */
+export function activeGrantsLocked(db: TenantScope['db'], tenantId: string, customerId: ReturnType<TenantScope['db']>) {
+  return db`(select coalesce(json_agg(g order by g.seq), '[]') from (
+      select g.seq, g.id, g.customer_id, g.kind, g.name, g.reason, g.currency, g.amount::text as amount, g.balance::text as balance,
+             g.priority, g.effective_at, g.expires_at, g.expiry_notice_days, g.credit_amount::text as credit_amount,
+             g.credit_rate::text as credit_rate, g.fx, g.scope_cards, g.scope_event_types, g.scope_meters, g.status,
+             g.created_at, g.created_by, g.ended_at
+      from credit_grants g
+      where g.tenant_id = ${tenantId} and g.customer_id = ${customerId} and g.status = 'active' and g.balance > 0
+      order by g.seq
+      for update of g) g)`;
+}
+
+/** The grants of activeGrantsLocked's json array (instants as ISO text). */
+export function fromJsonGrants(rows: Record<string, any>[]): Grant[] {
+  return rows.map((row) =>
+    fromDbGrant({
+      ...row,
+      effective_at: dateOf(row.effective_at),
+      expires_at: dateOf(row.expires_at),
+      created_at: dateOf(row.created_at),
+      ended_at: dateOf(row.ended_at),
+    }),
+  );
+}
+
+const dateOf = (text: string | null) => (text === null ? null : new Date(text));
+
 function fromDbGrant(row: Record<string, any>): Grant {
   return {
     fx: row.fx ?? null,
