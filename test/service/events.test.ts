@@ -701,4 +701,22 @@ describe('event ingestion', () => {
       /http_request_duration_seconds_bucket\{method="POST",route="\/v1\/events",status="200",le="0.1"\} \d+/,
     );
   });
+
+  it('stores ids, types and properties that need quoting in an array literal exactly as sent', async () => {
+    // Ingestion sends its columns as PostgreSQL array literals: quotes, backslashes, commas, braces, spaces and NULL
+    // must come back as they went.
+    const id = 'q "1", {x} \\ NULL';
+    const extra = { note: 'say "hi", {} \\n \\', 'key "with" {all}': 'NULL', empty: '', nothing: null };
+    const event = { ...llm(id, 10, 1, '2026-03-11T00:00:00Z', extra), event_type: 'llm "quoted", {type}' };
+    const response = await post({ events: [event] });
+    expect(response.body.events).toMatchObject([{ transaction_id: id, status: 'accepted' }]);
+    const receipt = await get(`/v1/events/${encodeURIComponent(id)}/receipt`);
+    expect(receipt.body).toMatchObject({
+      transaction_id: id,
+      event_type: event.event_type,
+      properties: event.properties,
+      card: 'openai/gpt-4o',
+    });
+    expect(receipt.body.receipt.length).toBeGreaterThan(0);
+  });
 });

@@ -4,6 +4,7 @@ import postgres from 'postgres';
 import {
   isConnectionFailure,
   isUniqueViolation,
+  jsonArray,
   jsonRows,
   plainArray,
   quotedArray,
@@ -175,7 +176,7 @@ describe('plainArray and quotedArray', () => {
   it('give back every value, in order and unchanged, nulls as nulls, through unnest', async () => {
     const ids = [crypto.randomUUID(), null, crypto.randomUUID()];
     const amounts = ['-12.500000000', '0', null];
-    const texts = ['{"model":"gpt-4o"}', '{}', 'a "quoted", {braced} \\ back\nslash € NULL', '', 'NULL'];
+    const texts = ['{"model":"gpt-4o"}', '{}', 'a "quoted", {braced} \\ back\nslash € NULL', '', 'NULL', null];
     const columns = await database.owner`
       select i::text, a::text from unnest(${plainArray(ids)}::uuid[], ${plainArray(amounts)}::numeric[]) with ordinality as r(i, a, o)
       order by o`;
@@ -184,6 +185,24 @@ describe('plainArray and quotedArray', () => {
       await database.owner`select t from unnest(${quotedArray(texts)}::text[]) with ordinality as r(t, o) order by o`;
     expect(rows.map((r) => r.t)).toEqual(texts);
     expect(await database.owner`select cardinality(${plainArray([])}::int[]) as n`).toEqual([{ n: 0 }]);
+  });
+
+  it('jsonArray gives back every json value unchanged through json[] and jsonb[], null and undefined as NULL', async () => {
+    const values = [
+      { note: 'say "hi", {braced} \\ back\nslash\ttab \u0001 € NULL', list: [1, '"', { a: '\\' }], none: null },
+      ['q', 0, -1.5, true, ''],
+      'a "string", NULL',
+      null,
+      undefined,
+      {},
+    ];
+    const rows = await database.owner`
+      select j::text as j, b from unnest(${jsonArray(values)}::json[], ${jsonArray(values)}::jsonb[]) with ordinality as r(j, b, o)
+      order by o`;
+    expect(rows.map((r) => (r.j === null ? null : JSON.parse(r.j)))).toEqual(values.map((v) => v ?? null));
+    expect(rows.map((r) => r.b)).toEqual(values.map((v) => v ?? null));
+    // json keeps the text as sent (key order, spacing): the receipts' stored form.
+    expect(rows[0].j).toBe(JSON.stringify(values[0]));
   });
 
   it('refuse a plain value that would need quoting instead of reading it as something else', () => {

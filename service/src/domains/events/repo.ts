@@ -1,8 +1,8 @@
-// The SQL of ingestion and usage reads. A batch write is one statement per table: the rows travel as one JSON
-// document (json_to_recordset), which both sides parse far faster than postgres.js escapes a dozen arrays, or, for
-// rows of plain values, as array literals built here (upsertAggregates).
+// The SQL of ingestion and usage reads. A batch write is one statement per table: the rows travel as array literals
+// built here, one a column (platform/db.ts plainArray, quotedArray, jsonArray), which both sides handle in less time
+// than postgres.js escaping arrays or PostgreSQL reading one JSON document of objects (json_to_recordset).
 import type { ReceiptStep } from '@tariff/core-wasm';
-import { jsonRows, plainArray, quotedArray, type Statement, type TenantScope } from '../../platform/db.ts';
+import { jsonArray, jsonRows, plainArray, quotedArray, type Statement, type TenantScope } from '../../platform/db.ts';
 import { customerByExternalId, customerById } from '../customers/lookup.ts';
 import {
   amendmentsOf,
@@ -157,10 +157,10 @@ export type { ChainLevelCharge } from './chain-codec.ts';
 
 /**
  * Inserts events the caller checked are new, each with its first rating, one row per event (migration 070), in one
- * statement from one json document. Properties become jsonb (meters query them); receipts stay json, compact
- * (receipts.ts). An id that a concurrent request (for another customer, so not serialised by the caller's period
- * locks) stored meanwhile fails the insert on events_pkey, and the caller retries the transaction, where the id is
- * then found stored.
+ * statement, one array a column (unnest; PostgreSQL reads typed arrays in less time than json_to_recordset reads as
+ * many objects). Properties become jsonb (meters query them); receipts stay json, compact (receipts.ts). An id that
+ * a concurrent request (for another customer, so not serialised by the caller's period locks) stored meanwhile fails
+ * the insert on events_pkey, and the caller retries the transaction, where the id is then found stored.
  */
 export function insertRatedEvents(
   { db, tenantId }: TenantScope,
@@ -170,31 +170,55 @@ export function insertRatedEvents(
 ): Statement | undefined {
   if (events.length === 0) return undefined;
   const iso = isoText();
-  const rows = events.map((e) => ({
-    t: e.transactionId,
-    c: e.customerId,
-    e: e.eventType,
-    o: e.occurredAt.toISOString(),
-    p: e.properties,
-    s: iso(e.periodStart),
-    b: e.priceBookId,
-    v: e.bookVersion,
-    d: e.card,
-    u: e.currency,
-    a: e.amount,
-    st: e.subtotal,
-    co: e.cost,
-    m: e.margin,
-    r: encodeReceipt(e.receipt),
-    ch: e.chain && encodeChain(e.chain),
-  }));
+  const n = events.length;
+  // One pass filling every column (no per-row objects); client-given text (ids, types, cards) is quoted.
+  const transactionIds = new Array<string>(n);
+  const customerIds = new Array<string>(n);
+  const eventTypes = new Array<string>(n);
+  const occurredAt = new Array<string>(n);
+  const properties = new Array<Record<string, unknown>>(n);
+  const periodStarts = new Array<string>(n);
+  const priceBookIds = new Array<string>(n);
+  const bookVersions = new Array<string>(n);
+  const cards = new Array<string>(n);
+  const currencies = new Array<string>(n);
+  const amounts = new Array<string>(n);
+  const subtotals = new Array<string>(n);
+  const costs = new Array<string | null>(n);
+  const margins = new Array<string | null>(n);
+  const receipts = new Array<unknown[]>(n);
+  const chains = new Array<unknown[][] | null>(n);
+  for (let i = 0; i < n; i++) {
+    const e = events[i];
+    transactionIds[i] = e.transactionId;
+    customerIds[i] = e.customerId;
+    eventTypes[i] = e.eventType;
+    occurredAt[i] = e.occurredAt.toISOString();
+    properties[i] = e.properties;
+    periodStarts[i] = iso(e.periodStart);
+    priceBookIds[i] = e.priceBookId;
+    bookVersions[i] = e.bookVersion;
+    cards[i] = e.card;
+    currencies[i] = e.currency;
+    amounts[i] = e.amount;
+    subtotals[i] = e.subtotal;
+    costs[i] = e.cost;
+    margins[i] = e.margin;
+    receipts[i] = encodeReceipt(e.receipt);
+    chains[i] = e.chain ? encodeChain(e.chain) : null;
+  }
   return db`
     insert into events (tenant_id, transaction_id, customer_id, event_type, occurred_at, properties, received_at,
                         period_start, price_book_id, book_version, kernel_version, card, currency, amount, subtotal, cost, margin, receipt, chain)
     select ${tenantId}, t, c, e, o, p, ${now}, s, b, v, ${kernelVersion}, d, u, a, st, co, m, r, ch
-    from json_to_recordset(${jsonRows(db, rows)})
-      as r(t text, c uuid, e text, o timestamptz, p jsonb, s timestamptz, b uuid, v timestamptz, d text, u text,
-           a numeric, st numeric, co numeric, m numeric, r json, ch json)`;
+    from unnest(${quotedArray(transactionIds)}::text[], ${plainArray(customerIds)}::uuid[],
+                ${quotedArray(eventTypes)}::text[], ${plainArray(occurredAt)}::timestamptz[],
+                ${jsonArray(properties)}::jsonb[], ${plainArray(periodStarts)}::timestamptz[],
+                ${plainArray(priceBookIds)}::uuid[], ${plainArray(bookVersions)}::timestamptz[],
+                ${quotedArray(cards)}::text[], ${quotedArray(currencies)}::text[], ${plainArray(amounts)}::numeric[],
+                ${plainArray(subtotals)}::numeric[], ${plainArray(costs)}::numeric[], ${plainArray(margins)}::numeric[],
+                ${jsonArray(receipts)}::json[], ${jsonArray(chains)}::json[])
+      as r(t, c, e, o, p, s, b, v, d, u, a, st, co, m, r, ch)`;
 }
 
 /** One row of chain_daily's deltas (migration 082): a reseller level's charge and resale for some events of a day. */

@@ -1,7 +1,7 @@
 // Invoices' SQL: the period's receipts aggregated for the lines, invoices and their lines, the per-tenant number.
 import type { ReceiptStep } from '@tariff/core-wasm';
 import type { Issuer } from '../brands/service.ts';
-import { jsonRows, type Db, type Statement, type TenantScope } from '../../platform/db.ts';
+import { jsonArray, plainArray, quotedArray, type Db, type Statement, type TenantScope } from '../../platform/db.ts';
 import type { Conversion } from '../currency/convert.ts';
 import { ratingCurrencySql } from '../customers/rating-currency.ts';
 import { decodeReceipt } from '../../platform/receipt-codec.ts';
@@ -41,39 +41,30 @@ export interface AggregateDelta extends AggregateKey {
   events: bigint;
 }
 
-/** Adds the deltas to the rows of their groupings (created at the delta when new), in one statement. */
+/**
+ * Adds the deltas to the rows of their groupings (created at the delta when new), in one statement, one array a
+ * column (unnest: PostgreSQL reads typed arrays in less time than json_to_recordset reads as many objects).
+ */
 export function upsertInvoiceAggregates(
   { db, tenantId }: TenantScope,
   deltas: AggregateDelta[],
 ): Statement | undefined {
   if (deltas.length === 0) return undefined;
-  const rows = deltas.map((d) => ({
-    c: d.customerId,
-    s: d.periodStart,
-    k: d.step,
-    d: d.card,
-    h: d.charge,
-    n: d.dimension,
-    m: d.model,
-    r: d.rate,
-    p: d.per,
-    g: d.group,
-    o: d.pool,
-    i: d.grantId,
-    e: d.mode,
-    t: d.percent,
-    q: d.quantity,
-    v: d.covered,
-    a: d.amount,
-    x: String(d.events),
-  }));
+  const column = <T>(value: (d: AggregateDelta) => T) => deltas.map(value);
   return db`
     insert into invoice_aggregates as a (tenant_id, customer_id, period_start, step, card, charge, dimension, model, rate, per, group_key, pool,
                                          grant_id, mode, percent, quantity, covered, amount, events)
     select ${tenantId}, c, s, k, d, h, n, m, r, p, g, o, i, e, t, q, v, a, x
-    from json_to_recordset(${jsonRows(db, rows)})
-      as r(c uuid, s timestamptz, k text, d text, h int, n text, m text, r text, p text, g jsonb, o text, i text, e text, t text,
-           q numeric, v numeric, a numeric, x bigint)
+    from unnest(${plainArray(column((d) => d.customerId))}::uuid[], ${plainArray(column((d) => d.periodStart))}::timestamptz[],
+                ${quotedArray(column((d) => d.step))}::text[], ${quotedArray(column((d) => d.card))}::text[],
+                ${plainArray(column((d) => d.charge))}::int[], ${quotedArray(column((d) => d.dimension))}::text[],
+                ${quotedArray(column((d) => d.model))}::text[], ${quotedArray(column((d) => d.rate))}::text[],
+                ${quotedArray(column((d) => d.per))}::text[], ${jsonArray(column((d) => d.group))}::jsonb[],
+                ${quotedArray(column((d) => d.pool))}::text[], ${quotedArray(column((d) => d.grantId))}::text[],
+                ${quotedArray(column((d) => d.mode))}::text[], ${quotedArray(column((d) => d.percent))}::text[],
+                ${plainArray(column((d) => d.quantity))}::numeric[], ${plainArray(column((d) => d.covered))}::numeric[],
+                ${plainArray(column((d) => d.amount))}::numeric[], ${plainArray(column((d) => String(d.events)))}::bigint[])
+      as r(c, s, k, d, h, n, m, r, p, g, o, i, e, t, q, v, a, x)
     on conflict (tenant_id, customer_id, period_start, step, card, charge, dimension, model, rate, per, group_key, pool, grant_id, mode, percent)
     do update set quantity = a.quantity + excluded.quantity, covered = a.covered + excluded.covered, amount = a.amount + excluded.amount,
                   events = a.events + excluded.events`;
