@@ -535,7 +535,7 @@ export async function findBillingContexts(
 /**
  * findBillingContexts with each customer's active grants locked (wallets/repo.ts activeGrantsLocked) and its
  * subscription's amendments, in one statement (billing.ts loadBilling: ingestion's and placements' first round
- * trip). Customers are read, and their grants locked, in external id order (lockActiveGrants' order), so that
+ * trip). Customers are read, and their grants locked, in external id order, so that
  * concurrent transactions queue rather than deadlock.
  */
 export async function lockBillingContexts(

@@ -1,5 +1,4 @@
 import type { Db, TenantScope } from '../../platform/db.ts';
-import { customerByExternalId } from '../customers/lookup.ts';
 import type { Conversion } from '../currency/convert.ts';
 import type { DepletionPolicy, GrantKind } from '@tariff/openapi/schemas/wallets';
 
@@ -115,41 +114,11 @@ export async function upsertWalletSettings(
 }
 
 /**
- * The active grants with something left of a batch's customers (by external id), locked for the rest of the
- * transaction (customers in external id order, each one's grants in creation order, so concurrent batches queue rather
- * than deadlock: a customer's events in two periods, or a void, could otherwise draw the same balance twice). By
- * customer id, in creation order.
- *
- * Each customer is looked up by its key, its grants by the customer (lateral, one probe each): a semi-join on
- * `external_id = any(...)` was planned, where the tables have no statistics yet, as a scan of every grant of the
- * tenant with every customer of the tenant read for each, under the lock every placement and ingestion waits on.
- */
-export async function lockActiveGrants(
-  { db, tenantId }: TenantScope,
-  externalIds: string[],
-): Promise<Map<string, Grant[]>> {
-  const rows = await db`
-    select g.* from unnest(${[...new Set(externalIds)].sort()}::text[]) as k(external_id)
-    cross join lateral ${customerByExternalId(db, tenantId, db`k.external_id`)} c
-    cross join lateral (
-      select g.* from credit_grants g
-      where g.tenant_id = ${tenantId} and g.customer_id = c.id and g.status = 'active' and g.balance > 0
-      order by g.seq
-      for update of g) g`;
-  const byCustomer = new Map<string, Grant[]>();
-  for (const row of [...rows].sort((a, b) => (a.seq < b.seq ? -1 : 1))) {
-    const grants = byCustomer.get(row.customer_id) ?? [];
-    grants.push(fromDbGrant(row));
-    byCustomer.set(row.customer_id, grants);
-  }
-  return byCustomer;
-}
-
-/**
- * lockActiveGrants' lock and read for the customer `customerId` (an SQL expression of the enclosing statement), as a
- * scalar subquery: its active grants with something left, locked, in creation order, as one json array (numeric
- * columns as text) for fromJsonGrants. For a statement that reads the rest of the customer's billing beside it
- * (events/repo.ts findBillingContexts): the enclosing statement locks customers in the order it reads them.
+ * The active grants with something left of the customer `customerId` (an SQL expression of the enclosing statement),
+ * locked for the rest of the transaction, in creation order, as a scalar subquery giving one json array (numeric
+ * columns as text) for fromJsonGrants. The enclosing statement (events/repo.ts lockBillingContexts) reads customers in
+ * external id order, so concurrent batches lock in one order and queue rather than deadlock (a customer's events in
+ * two periods, or a void, could otherwise draw the same balance twice).
  */
 export function activeGrantsLocked(db: TenantScope['db'], tenantId: string, customerId: ReturnType<TenantScope['db']>) {
   return db`(select coalesce(json_agg(g order by g.seq), '[]') from (
