@@ -895,8 +895,10 @@ export async function sumPeriodEvents(
         from events e
         left join lateral (select card, amount, receipt from event_revisions r where r.tenant_id = e.tenant_id and r.transaction_id = e.transaction_id
                            order by r.revision desc limit 1) r on true
+        -- offset 0 keeps this subquery from being flattened: the receipt is then cast to jsonb once per event, not
+        -- again in every price step's dimension lookup below.
         cross join lateral (select coalesce(r.receipt, e.receipt)::jsonb as receipt,
-                                   width_bucket(e.occurred_at, ${bounds.map((b) => b.toISOString())}::timestamptz[]) as i) j
+                                   width_bucket(e.occurred_at, ${bounds.map((b) => b.toISOString())}::timestamptz[]) as i offset 0) j
         cross join lateral (
           select 't' as code, j.i as interval, null as card, null as charge, null as dimension, null as model, null as rate, null as per,
                  null::jsonb as g_model, null::jsonb as g_region, null::jsonb as g_gpu, null::jsonb as g_availability,

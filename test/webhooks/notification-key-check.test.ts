@@ -1,0 +1,55 @@
+// The foreign key check of every webhook message (the notifications trigger writes one per notification, so one per
+// invoice a close drafts or finalizes) reads that one notification, however many the tenant has (migration 136).
+// PostgreSQL's referential trigger sends the statement below (ri_triggers.c) and keeps its plan for the connection's
+// life; planned generically while tenant_id looked unique (the table analyzed nearly empty, as a fresh deployment
+// finds it), it had taken notifications_list_idx (tenant_id, seq) and filtered all the tenant's notifications for the
+// id. Counts rows read, not times.
+import type postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../service/src/platform/test-database.ts';
+import { rowsRead } from '../service/plan-reads.ts';
+
+const keyCheck =
+  'SELECT 1 FROM ONLY "public"."notifications" x WHERE "tenant_id" OPERATOR(pg_catalog.=) $1 AND "id" OPERATOR(pg_catalog.=) $2 FOR KEY SHARE OF x';
+
+describe('a notification key check', () => {
+  let database: TestDatabase;
+  const tenantId = '00000000-0000-4000-8000-000000000001';
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    // Statistics of a table with one row: tenant_id then looks unique.
+    await database.owner.begin(async (tx) => {
+      await tx`set local session_replication_role = replica`;
+      await insertNotifications(tx, 1);
+    });
+    await database.owner`analyze notifications`;
+  });
+  afterAll(async () => database.drop());
+
+  /** Inserts `count` notifications of the tenant (no tenant row: the check reads this table alone), the last id. */
+  const insertNotifications = async (tx: postgres.TransactionSql, count: number) => {
+    const rows = await tx`
+      insert into notifications (tenant_id, id, type, subject_id, payload, created_at)
+      select ${tenantId}, gen_random_uuid(), 'invoice.created', gen_random_uuid()::text, '{}', '2026-04-01'
+      from generate_series(1, ${count})
+      returning id`;
+    return rows[rows.length - 1].id as string;
+  };
+
+  it('reads one notification among 2,500 of its tenant, planned when the tenant had 500 (the first batch of a close)', async () => {
+    const rows = await database.owner.begin(async (tx) => {
+      // Foreign keys and the webhook trigger not run; the plan made once and kept, as the referential trigger's is.
+      await tx`set local session_replication_role = replica`;
+      await tx`select set_config('plan_cache_mode', 'force_generic_plan', true)`;
+      const first = await insertNotifications(tx, 500);
+      await tx.unsafe(`prepare key_check(uuid, uuid) as ${keyCheck}`);
+      await tx.unsafe(`execute key_check('${tenantId}', '${first}')`);
+      const last = await insertNotifications(tx, 2000);
+      const [row] = await tx.unsafe(`explain (analyze, format json) execute key_check('${tenantId}', '${last}')`);
+      await tx.unsafe('deallocate key_check');
+      return rowsRead(row['QUERY PLAN'][0].Plan as Record<string, any>);
+    });
+    expect(rows).toBe(1);
+  });
+});
