@@ -29,9 +29,10 @@ export function signingKeys(secrets: string[]): crypto.KeyObject[] {
  */
 export function signWithKeys(keys: crypto.KeyObject[], id: string, timestamp: number, body: string | Buffer): string {
   const head = `${id}.${timestamp}.`;
-  const sign = (key: crypto.KeyObject) =>
-    `v1,${crypto.createHmac('sha256', key).update(head).update(body).digest('base64')}`;
-  return keys.length === 1 ? sign(keys[0]) : keys.map(sign).join(' ');
+  let header = '';
+  for (const key of keys)
+    header += `${header ? ' ' : ''}v1,${crypto.createHmac('sha256', key).update(head).update(body).digest('base64')}`;
+  return header;
 }
 
 /** One signature, `v1,<base64>`. `timestamp` is in seconds since the epoch. */
