@@ -343,6 +343,7 @@ export interface AttemptColumns {
   nextAttemptAt: (number | null)[];
 }
 
+/** An empty batch of attempts made by `trigger`. */
 export function attemptColumns(trigger: AttemptColumns['trigger']): AttemptColumns {
   return {
     trigger,
