@@ -73,20 +73,20 @@ describe('webhook delivery reads per batch', () => {
     // The claim leases the endpoint and writes none of its deliveries: each is written once, with its outcome.
     expect(claimWrites).toBe(0);
 
-    const records: repo.AttemptRecord[] = claimed.map((c) => ({
-      messageId: c.messageId,
-      rowId: c.rowId,
-      attempt: 1,
-      trigger: 'scheduled',
-      startedAt: now,
-      succeeded: true,
-      statusCode: 200,
-      latencyMs: 3,
-      responseExcerpt: 'ok',
-      error: null,
-      status: 'succeeded',
-      nextAttemptAt: null,
-    }));
+    const records = repo.attemptColumns('scheduled');
+    for (const c of claimed) {
+      records.rowIds.push(c.rowId);
+      records.messageIds.push(c.messageId);
+      records.attempts.push(1);
+      records.startedAt.push(now.getTime());
+      records.succeeded.push(true);
+      records.statusCodes.push(200);
+      records.latencyMs.push(3);
+      records.responseExcerpts.push('ok');
+      records.errors.push(null);
+      records.statuses.push('succeeded');
+      records.nextAttemptAt.push(null);
+    }
     const recordReads = await withTenant(harness.database.app, tenant.tenantId, async (tx) => {
       const before = await fetched(tx);
       await repo.recordAttempts({ db: tx, tenantId: tenant.tenantId }, endpointId, records, {

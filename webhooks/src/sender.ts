@@ -57,7 +57,8 @@ export interface Attempt {
   id: string;
   /** Seconds since the epoch: `webhook-timestamp`. */
   timestamp: number;
-  body: string;
+  /** Encoded once (when a string) and those bytes both signed and sent. */
+  body: string | Buffer;
 }
 
 /**
@@ -81,6 +82,7 @@ export async function prepareDestination(
     ok: true,
     send: (attempt, done) => {
       const handler = new AttemptHandler(done, deadlines);
+      const body = typeof attempt.body === 'string' ? Buffer.from(attempt.body) : attempt.body;
       pool.dispatch(
         {
           path,
@@ -95,9 +97,9 @@ export async function prepareDestination(
             'webhook-timestamp',
             String(attempt.timestamp),
             'webhook-signature',
-            signWithKeys(keys, attempt.id, attempt.timestamp, attempt.body),
+            signWithKeys(keys, attempt.id, attempt.timestamp, body),
           ],
-          body: attempt.body,
+          body,
         },
         handler,
       );
@@ -200,18 +202,23 @@ class Deadlines {
 }
 
 /**
- * One attempt's answer as the dispatcher reports it; reports it once, at the end or at the deadline.
+ * One attempt's answer as the dispatcher reports it; reports it once, at the end or at the deadline, as itself: the
+ * handler is the attempt's outcome (no second object per attempt).
  * The handler speaks the dispatcher's own callbacks (onConnect, onHeaders, onData, onComplete, onError), those its
  * clients call: a handler of the controller style (onRequestStart, ...) is wrapped per attempt in an adapter that
  * builds a controller and parses the response's headers and trailers into objects, which an attempt never reads.
  */
-class AttemptHandler implements Dispatcher.DispatchHandler {
+class AttemptHandler implements Dispatcher.DispatchHandler, SendResult {
   private readonly started = performance.now();
   /** The deadline covers waiting for a connection too: the attempt ends at it whether or not one was given. */
   readonly deadline: number;
   private settled = false;
   private abortRequest: ((error: Error) => void) | undefined;
-  private status: number | null = null;
+  ok = false;
+  status: number | null = null;
+  latencyMs = 0;
+  responseExcerpt = '';
+  error: string | null = null;
   private excerpt: Buffer | undefined;
   private kept = 0;
 
@@ -239,13 +246,12 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     this.settled = true;
     this.deadlines.settled();
-    this.done({
-      ok,
-      status: this.status,
-      latencyMs: Math.round(performance.now() - this.started),
-      responseExcerpt: error === null && this.excerpt ? this.excerpt.toString('utf8', 0, this.kept) : '',
-      error,
-    });
+    this.ok = ok;
+    this.latencyMs = Math.round(performance.now() - this.started);
+    if (error === null && this.excerpt) this.responseExcerpt = this.excerpt.toString('utf8', 0, this.kept);
+    this.error = error;
+    this.excerpt = undefined;
+    this.done(this);
   }
 
   onConnect(abort: (error?: Error) => void) {

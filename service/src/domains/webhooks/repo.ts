@@ -1,5 +1,5 @@
 // The webhooks domain's SQL: endpoints (leased by a delivery job), messages, deliveries and the attempt log.
-import type { Db, TenantScope } from '../../platform/db.ts';
+import { plainArray, quotedArray, type Db, type TenantScope } from '../../platform/db.ts';
 
 export interface Endpoint {
   id: string;
@@ -285,8 +285,8 @@ export async function claimDueDeliveries(
   after?: ClaimCursor,
 ): Promise<{ claimed: ClaimedDelivery[]; cursor: ClaimCursor | undefined }> {
   const rows = await db`
-    select d.ctid::text as row_id, d.message_id, d.attempts, d.status,
-      to_char(d.next_attempt_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as due_at,
+    select d.ctid::text as "rowId", d.message_id as "messageId", d.attempts, d.status,
+      to_char(d.next_attempt_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "dueAt",
       (select m.body from webhook_messages m where m.tenant_id = d.tenant_id and m.id = d.message_id) as body
     from webhook_deliveries d
     where d.tenant_id = ${tenantId} and d.endpoint_id = ${endpointId} and d.status = 'pending' and d.next_attempt_at <= ${now}
@@ -296,12 +296,9 @@ export async function claimDueDeliveries(
     limit ${limit}`;
   // Fixed-width UTC text to the microsecond (a Date would drop them): ordered as the instants are.
   const last = rows.at(-1);
-  const cursor = last ? { dueAt: last.due_at, messageId: last.message_id } : undefined;
-  return { claimed: rows.map(fromDbClaimed), cursor };
-}
-
-function fromDbClaimed(r: Record<string, any>): ClaimedDelivery {
-  return { messageId: r.message_id, body: r.body, attempts: r.attempts, status: r.status, rowId: r.row_id };
+  const cursor = last ? { dueAt: last.dueAt, messageId: last.messageId } : undefined;
+  // The rows as they come, named as a ClaimedDelivery's fields: no second object per delivery.
+  return { claimed: rows as unknown as ClaimedDelivery[], cursor };
 }
 
 /** Claims one delivery whatever its state (a manual retry); pending with the lease while the attempt runs. */
@@ -320,25 +317,48 @@ export async function claimDelivery(
     from old, webhook_messages m
     where d.tenant_id = ${tenantId} and d.endpoint_id = ${endpointId} and d.message_id = old.message_id
       and m.tenant_id = d.tenant_id and m.id = d.message_id
-    returning d.ctid::text as row_id, d.message_id, d.attempts, old.status, m.body`;
-  return r ? fromDbClaimed(r) : undefined;
+    returning d.ctid::text as "rowId", d.message_id as "messageId", d.attempts, old.status, m.body`;
+  return r as ClaimedDelivery | undefined;
 }
 
-export interface AttemptRecord {
-  messageId: string;
-  /** The claimed row version (ClaimedDelivery.rowId). */
-  rowId: string;
-  attempt: number;
+/**
+ * A batch of attempts of one endpoint as columns, attempt i at index i of each: filled as the attempts end, with no
+ * object per attempt, and each column sent as one array literal.
+ */
+export interface AttemptColumns {
   trigger: 'scheduled' | 'manual';
-  startedAt: Date;
-  succeeded: boolean;
-  statusCode: number | null;
-  latencyMs: number;
-  responseExcerpt: string;
-  error: string | null;
-  /** The delivery after it. */
-  status: 'pending' | 'succeeded' | 'failed';
-  nextAttemptAt: Date | null;
+  /** The claimed row versions (ClaimedDelivery.rowId). */
+  rowIds: string[];
+  messageIds: string[];
+  attempts: number[];
+  /** Milliseconds since the epoch. */
+  startedAt: number[];
+  succeeded: boolean[];
+  statusCodes: (number | null)[];
+  latencyMs: number[];
+  responseExcerpts: string[];
+  errors: (string | null)[];
+  /** The delivery after the attempt, and when it is due again (milliseconds since the epoch) if pending. */
+  statuses: ('pending' | 'succeeded' | 'failed')[];
+  nextAttemptAt: (number | null)[];
+}
+
+/** An empty batch of attempts made by `trigger`. */
+export function attemptColumns(trigger: AttemptColumns['trigger']): AttemptColumns {
+  return {
+    trigger,
+    rowIds: [],
+    messageIds: [],
+    attempts: [],
+    startedAt: [],
+    succeeded: [],
+    statusCodes: [],
+    latencyMs: [],
+    responseExcerpts: [],
+    errors: [],
+    statuses: [],
+    nextAttemptAt: [],
+  };
 }
 
 /** What a batch of attempts says of its endpoint: one succeeded (its failing streak ends), or the first failure. */
@@ -349,9 +369,8 @@ export interface EndpointHealth {
 
 /**
  * The attempts of one endpoint's batch, their deliveries' new state and the endpoint's health: one statement, its
- * rows sent as one JSON text (parsed by the server; no array of each column to encode per attempt; instants as
- * milliseconds since the epoch: a Date's toJSON takes the stringifier off its fast path), the log's
- * foreign key checked at its end against the deliveries it updates.
+ * rows sent as one array literal a column (unnest; instants as milliseconds since the epoch), the log's foreign key
+ * checked at its end against the deliveries it updates.
  * The deliveries are updated by the claimed row versions (a TID fetch per row, as the claim): a delivery changed
  * since its claim keeps that change. The tenant and endpoint are pinned inside the materialized rows and the
  * deliveries tied to them, not compared with constants: a constant (tenant, endpoint) key prefix, its selectivity
@@ -363,26 +382,10 @@ export interface EndpointHealth {
 export async function recordAttempts(
   { db, tenantId }: TenantScope,
   endpointId: string,
-  attempts: AttemptRecord[],
+  attempts: AttemptColumns,
   health: EndpointHealth,
 ): Promise<void> {
-  if (attempts.length === 0) return;
-  const rows = JSON.stringify(
-    attempts.map((a) => ({
-      row_id: a.rowId,
-      message_id: a.messageId,
-      attempt: a.attempt,
-      trigger: a.trigger,
-      started_ms: a.startedAt.getTime(),
-      succeeded: a.succeeded,
-      status_code: a.statusCode,
-      latency_ms: a.latencyMs,
-      response_excerpt: a.responseExcerpt,
-      error: a.error,
-      status: a.status,
-      next_attempt_ms: a.nextAttemptAt?.getTime() ?? null,
-    })),
-  );
+  if (attempts.rowIds.length === 0) return;
   const healthUpdate = health.succeeded
     ? db`update webhook_endpoints set failing_since = null where tenant_id = ${tenantId} and id = ${endpointId} and failing_since is not null`
     : health.firstFailureAt
@@ -390,10 +393,14 @@ export async function recordAttempts(
       : db`select`;
   await db`
     with u as materialized (
-      select u.row_id, u.message_id, u.attempt, u.trigger, to_timestamp(u.started_ms / 1000) as started_at, u.succeeded, u.status_code,
-        u.latency_ms, u.response_excerpt, u.error, u.status, to_timestamp(u.next_attempt_ms / 1000) as next_attempt_at, k.tenant_id, k.endpoint_id
-      from json_to_recordset(${rows}::text::json) as u(row_id tid, message_id text, attempt int, trigger text, started_ms float8,
-          succeeded boolean, status_code int, latency_ms int, response_excerpt text, error text, status text, next_attempt_ms float8),
+      select u.row_id, u.message_id, u.attempt, ${attempts.trigger}::text as trigger, to_timestamp(u.started_ms / 1000) as started_at,
+        u.succeeded, u.status_code, u.latency_ms, u.response_excerpt, u.error, u.status,
+        to_timestamp(u.next_attempt_ms / 1000) as next_attempt_at, k.tenant_id, k.endpoint_id
+      from unnest(${quotedArray(attempts.rowIds)}::tid[], ${plainArray(attempts.messageIds)}::text[], ${plainArray(attempts.attempts)}::int[],
+          ${plainArray(attempts.startedAt)}::float8[], ${plainArray(attempts.succeeded.map(String))}::boolean[],
+          ${plainArray(attempts.statusCodes)}::int[], ${plainArray(attempts.latencyMs)}::int[], ${quotedArray(attempts.responseExcerpts)}::text[],
+          ${quotedArray(attempts.errors)}::text[], ${plainArray(attempts.statuses)}::text[], ${plainArray(attempts.nextAttemptAt)}::float8[])
+          as u(row_id, message_id, attempt, started_ms, succeeded, status_code, latency_ms, response_excerpt, error, status, next_attempt_ms),
         (select ${tenantId}::uuid as tenant_id, ${endpointId}::uuid as endpoint_id) k
       where k.tenant_id = ${tenantId}
     ), outcomes as (

@@ -448,73 +448,41 @@ export async function listAttempts(
 
 // ---- delivery ----
 
-interface Sent {
-  claimed: repo.ClaimedDelivery;
-  startedAt: Date;
-  result: SendResult;
+/** Appends an ended attempt of a claimed delivery to its batch's columns (its delivery's next state is planned later). */
+function appendAttempt(
+  batch: repo.AttemptColumns,
+  delivery: repo.ClaimedDelivery,
+  startedAt: number,
+  result: SendResult,
+): void {
+  batch.rowIds.push(delivery.rowId);
+  batch.messageIds.push(delivery.messageId);
+  batch.attempts.push(delivery.attempts + 1);
+  batch.startedAt.push(startedAt);
+  batch.succeeded.push(result.ok);
+  batch.statusCodes.push(result.status);
+  batch.latencyMs.push(result.latencyMs);
+  batch.responseExcerpts.push(result.responseExcerpt);
+  batch.errors.push(result.error ?? (result.ok ? null : `HTTP ${result.status}`));
+  // The state as claimed, until planAttempts replaces it.
+  batch.statuses.push(delivery.status);
+  batch.nextAttemptAt.push(null);
 }
 
-async function sendAll(
-  deps: Deps,
-  endpoint: repo.Endpoint,
-  claimed: repo.ClaimedDelivery[],
-  settings: WebhookSettings,
-): Promise<Sent[]> {
-  const sent: Sent[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < claimed.length) {
-      const delivery = claimed[next++];
-      const startedAt = deps.clock.now();
-      const result = await sendWebhook({
-        url: endpoint.url,
-        id: delivery.messageId,
-        timestamp: Math.floor(startedAt.getTime() / 1000),
-        body: delivery.body,
-        secrets: signingSecrets(endpoint, startedAt),
-        timeoutMs: settings.timeoutMs,
-        allowPrivate: settings.allowPrivate,
-      });
-      sent.push({ claimed: delivery, startedAt, result });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(settings.concurrency, claimed.length) }, worker));
-  return sent;
-}
-
-/** Each attempt's record and its delivery's next state: success ends it; a failure waits its back-off or gives up. */
-export function planAttempts(
-  sent: Sent[],
-  trigger: 'scheduled' | 'manual',
-  now: Date,
-  random: () => number = Math.random,
-): repo.AttemptRecord[] {
-  return sent.map(({ claimed, startedAt, result }) => {
-    const attempt = claimed.attempts + 1;
-    let status: repo.AttemptRecord['status'];
-    let nextAttemptAt: Date | null = null;
-    if (result.ok) status = 'succeeded';
-    else if (trigger === 'manual' && claimed.status !== 'pending') status = claimed.status;
+/**
+ * Each attempt's delivery's next state, in place of the state it was claimed in: success ends it; a failure waits
+ * its back-off or gives up (a manual attempt leaves a delivery that was not pending as it was).
+ */
+export function planAttempts(batch: repo.AttemptColumns, now: Date, random: () => number = Math.random): void {
+  for (let i = 0; i < batch.rowIds.length; i++) {
+    if (batch.succeeded[i]) batch.statuses[i] = 'succeeded';
+    else if (batch.trigger === 'manual' && batch.statuses[i] !== 'pending') continue;
     else {
-      const delay = retryDelayMs(attempt, random());
-      status = delay === null ? 'failed' : 'pending';
-      nextAttemptAt = delay === null ? null : new Date(now.getTime() + delay);
+      const delay = retryDelayMs(batch.attempts[i], random());
+      batch.statuses[i] = delay === null ? 'failed' : 'pending';
+      batch.nextAttemptAt[i] = delay === null ? null : now.getTime() + delay;
     }
-    return {
-      messageId: claimed.messageId,
-      rowId: claimed.rowId,
-      attempt,
-      trigger,
-      startedAt,
-      succeeded: result.ok,
-      statusCode: result.status,
-      latencyMs: result.latencyMs,
-      responseExcerpt: result.responseExcerpt,
-      error: result.error ?? (result.ok ? null : `HTTP ${result.status}`),
-      status,
-      nextAttemptAt,
-    };
-  });
+  }
 }
 
 /**
@@ -527,25 +495,27 @@ async function recordSent(
   deps: Deps,
   tenantId: string,
   endpoint: repo.Endpoint,
-  sent: Sent[],
-  trigger: 'scheduled' | 'manual',
+  batch: repo.AttemptColumns,
   settings: WebhookSettings,
 ): Promise<boolean> {
   const now = deps.clock.now();
-  const records = planAttempts(sent, trigger, now);
-  const succeeded = records.some((r) => r.succeeded);
-  const failures = records.filter((r) => !r.succeeded).map((r) => r.startedAt.getTime());
+  planAttempts(batch, now);
+  const succeeded = batch.succeeded.includes(true);
+  let firstFailureAt: number | null = null;
+  for (let i = 0; i < batch.rowIds.length; i++)
+    if (!batch.succeeded[i] && (firstFailureAt === null || batch.startedAt[i] < firstFailureAt))
+      firstFailureAt = batch.startedAt[i];
   await withTenantPipelined(deps.db, tenantId, async (tx) => ({
     result: undefined,
     writes: [
-      repo.recordAttempts({ db: tx, tenantId }, endpoint.id, records, {
+      repo.recordAttempts({ db: tx, tenantId }, endpoint.id, batch, {
         succeeded,
-        firstFailureAt: failures.length > 0 ? new Date(Math.min(...failures)) : null,
+        firstFailureAt: firstFailureAt === null ? null : new Date(firstFailureAt),
       }),
     ],
     unflushed: true,
   }));
-  const gone = records.some((r) => r.statusCode === 410);
+  const gone = batch.statusCodes.includes(410);
   if (!gone && succeeded) return false;
   return withTenant(deps.db, tenantId, async (tx) => {
     const scope = { db: tx, tenantId };
@@ -576,7 +546,7 @@ async function recordSent(
           reason: disabled.disabledReason,
           failing_since: disabled.failingSince?.toISOString() ?? null,
           disabled_at: now.toISOString(),
-          last_status_code: records.at(-1)?.statusCode ?? null,
+          last_status_code: batch.statusCodes.at(-1) ?? null,
         },
         createdAt: now,
       });
@@ -600,8 +570,19 @@ async function attemptNow(deps: Deps, tenantId: string, endpointId: string, mess
     return { endpoint, claimed };
   });
   if (!claimed) throw notFound('webhook_delivery_not_found', `No delivery of ${messageId} to ${endpointId}`);
-  const sent = await sendAll(deps, endpoint, [claimed], settings);
-  await recordSent(deps, tenantId, endpoint, sent, 'manual', settings);
+  const startedAt = deps.clock.now();
+  const result = await sendWebhook({
+    url: endpoint.url,
+    id: claimed.messageId,
+    timestamp: Math.floor(startedAt.getTime() / 1000),
+    body: claimed.body,
+    secrets: signingSecrets(endpoint, startedAt),
+    timeoutMs: settings.timeoutMs,
+    allowPrivate: settings.allowPrivate,
+  });
+  const batch = repo.attemptColumns('manual');
+  appendAttempt(batch, claimed, startedAt.getTime(), result);
+  await recordSent(deps, tenantId, endpoint, batch, settings);
   const attempts = await withTenant(deps.db, tenantId, (tx) =>
     repo.listAttempts({ db: tx, tenantId }, messageId, endpointId),
   );
@@ -654,7 +635,10 @@ export async function deliverEndpoint(
   const lease = leaseMs(settings, 2 * batchSize);
   const started = performance.now();
   let endpoint: repo.Endpoint | undefined;
-  const queue: { delivery: repo.ClaimedDelivery; destination: Destination }[] = [];
+  // Claimed batches not yet all started, each with the destination checked at its claim; `next` is its first
+  // delivery not started.
+  const queue: { deliveries: repo.ClaimedDelivery[]; destination: Destination; next: number }[] = [];
+  let queued = 0;
   let claiming: Promise<void> | undefined;
   // Each claim resumes where the one before it ended (repo.claimDueDeliveries; migration 051).
   let cursor: repo.ClaimCursor | undefined;
@@ -689,7 +673,8 @@ export async function deliverEndpoint(
         timeoutMs: settings.timeoutMs,
         allowPrivate: settings.allowPrivate,
       });
-      for (const delivery of found.claimed) queue.push({ delivery, destination });
+      queue.push({ deliveries: found.claimed, destination, next: 0 });
+      queued += found.claimed.length;
     }
     cursor = found.cursor ?? cursor;
     if (found.claimed.length < batchSize) drained = true;
@@ -701,7 +686,7 @@ export async function deliverEndpoint(
    * lease allows), unless one is being claimed or nothing more is due.
    */
   const refill = (): Promise<void> | undefined => {
-    if (!claiming && !drained && !stopped && queue.length <= batchSize && !overBudget()) {
+    if (!claiming && !drained && !stopped && queued <= batchSize && !overBudget()) {
       claiming = claim()
         .catch(fail)
         .finally(() => (claiming = undefined));
@@ -709,46 +694,46 @@ export async function deliverEndpoint(
     return claiming;
   };
 
-  let outcomes: Sent[] = [];
+  let outcomes = repo.attemptColumns('scheduled');
   let recording: Promise<void> = Promise.resolve();
   /** Records the outcomes so far behind the ones before them (one transaction at a time, in order). */
   const record = () => {
-    if (outcomes.length === 0 || !endpoint) return;
-    const sent = outcomes;
+    if (outcomes.rowIds.length === 0 || !endpoint) return;
+    const batch = outcomes;
     const target = endpoint;
-    outcomes = [];
+    outcomes = repo.attemptColumns('scheduled');
     recording = recording
       .then(async () => {
-        if (await recordSent(deps, tenantId, target, sent, 'scheduled', settings)) stopped = true;
+        if (await recordSent(deps, tenantId, target, batch, settings)) stopped = true;
       })
       .catch(fail);
   };
 
   let attempted = 0;
   // Attempts are started from the callbacks of those that end (and of the claims that fill the queue), up to
-  // `concurrency` at once: no promise, async frame or record object per attempt beyond its outcome.
+  // `concurrency` at once: no promise, async frame or record object per attempt.
   let running = 0;
   let finished!: () => void;
   const allDone = new Promise<void>((resolve) => (finished = resolve));
   let pumping = false;
   let pumpAgain = false;
   let awaitingClaim = false;
-  const ended = (delivery: repo.ClaimedDelivery, startedAt: Date, result: SendResult) => {
+  const ended = (delivery: repo.ClaimedDelivery, startedAt: number, result: SendResult) => {
     running -= 1;
     attempted += 1;
-    outcomes.push({ claimed: delivery, startedAt, result });
+    appendAttempt(outcomes, delivery, startedAt, result);
     if (result.status === 410) {
       stopped = true;
       record();
-    } else if (outcomes.length >= batchSize) record();
+    } else if (outcomes.rowIds.length >= batchSize) record();
     pump();
   };
   const start = (delivery: repo.ClaimedDelivery, destination: Destination) => {
-    const startedAt = deps.clock.now();
+    const startedAt = deps.clock.now().getTime();
     if (!destination.ok) ended(delivery, startedAt, refused(destination.reason));
     else
       destination.send(
-        { id: delivery.messageId, timestamp: Math.floor(startedAt.getTime() / 1000), body: delivery.body },
+        { id: delivery.messageId, timestamp: Math.floor(startedAt / 1000), body: delivery.body },
         (result) => ended(delivery, startedAt, result),
       );
   };
@@ -762,8 +747,12 @@ export async function deliverEndpoint(
     pumping = true;
     do {
       pumpAgain = false;
-      while (!stopped && running < settings.concurrency && queue.length > 0) {
-        const { delivery, destination } = queue.shift()!;
+      while (!stopped && running < settings.concurrency && queued > 0) {
+        const batch = queue[0];
+        const delivery = batch.deliveries[batch.next++];
+        const destination = batch.destination;
+        if (batch.next === batch.deliveries.length) queue.shift();
+        queued -= 1;
         running += 1;
         void refill();
         const wait = foregroundBusy() ? foregroundDelay(settings.busyRate) : 0;
@@ -772,7 +761,7 @@ export async function deliverEndpoint(
       }
     } while (pumpAgain);
     pumping = false;
-    if (!stopped && queue.length === 0) {
+    if (!stopped && queued === 0) {
       // Free slots wait for the claim being made, if any (one callback, however many slots).
       const pending = refill();
       if (pending) {
