@@ -65,11 +65,7 @@ export class PartialFailure<T, R> extends Error {
   }
 }
 
-/**
- * Ingestion's settings (service/README.md, "Ingestion"). With linger, callers that send one event at a time and come
- * straight back go into one group, rather than a straggler's group of one alternating with a group of the rest,
- * each paying a transaction's fixed cost.
- */
+/** Ingestion's settings, linger included (service/README.md, "Ingestion"). */
 export const defaultCoalescerOptions: CoalescerOptions = {
   maxRunning: 2,
   maxItems: 5000,
