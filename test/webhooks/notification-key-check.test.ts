@@ -7,10 +7,7 @@
 import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../service/src/platform/test-database.ts';
-import { rowsRead } from '../service/plan-reads.ts';
-
-const keyCheck =
-  'SELECT 1 FROM ONLY "public"."notifications" x WHERE "tenant_id" OPERATOR(pg_catalog.=) $1 AND "id" OPERATOR(pg_catalog.=) $2 FOR KEY SHARE OF x';
+import { keyCheckRowsRead } from '../service/plan-reads.ts';
 
 describe('a notification key check', () => {
   let database: TestDatabase;
@@ -38,18 +35,6 @@ describe('a notification key check', () => {
   };
 
   it('reads one notification among 2,500 of its tenant, planned when the tenant had 500 (the first batch of a close)', async () => {
-    const rows = await database.owner.begin(async (tx) => {
-      // Foreign keys and the webhook trigger not run; the plan made once and kept, as the referential trigger's is.
-      await tx`set local session_replication_role = replica`;
-      await tx`select set_config('plan_cache_mode', 'force_generic_plan', true)`;
-      const first = await insertNotifications(tx, 500);
-      await tx.unsafe(`prepare key_check(uuid, uuid) as ${keyCheck}`);
-      await tx.unsafe(`execute key_check('${tenantId}', '${first}')`);
-      const last = await insertNotifications(tx, 2000);
-      const [row] = await tx.unsafe(`explain (analyze, format json) execute key_check('${tenantId}', '${last}')`);
-      await tx.unsafe('deallocate key_check');
-      return rowsRead(row['QUERY PLAN'][0].Plan as Record<string, any>);
-    });
-    expect(rows).toBe(1);
+    expect(await keyCheckRowsRead(database.owner, 'notifications', tenantId, insertNotifications)).toBe(1);
   });
 });
