@@ -72,24 +72,60 @@ export async function lockLevels(
 ): Promise<Map<string, LevelState>> {
   const missing = [...new Set(customers.map((c) => c.externalId))].filter((id) => !billings.has(id));
   if (missing.length > 0) for (const [id, b] of await billing.loadBilling(scope, missing)) billings.set(id, b);
-  const unique = new Map(customers.map((c) => [c.customerId, c]));
-  const bounds = [...unique.values()].map((c) => ({
+  const bounds = [...new Map(customers.map((c) => [c.customerId, c])).values()].map((c) => ({
     customerId: c.customerId,
     ...billing.periodFor(billings.get(c.externalId), now),
   }));
+  return levelStates(customers, billings, await lockPeriodsAndHolds(scope, bounds, now, exceptHold, knownPeriods));
+}
+
+/** Periods locked (one per customer, after its grants) and what the customers' open holds set aside under them. */
+export interface LockedPeriods {
+  periods: Map<string, periodsRepo.PeriodRow>;
+  held: Map<string, string>;
+  bounds: periodsRepo.PeriodBounds[];
+}
+
+/**
+ * lockLevels' statements for periods whose bounds the caller knows, sent at once: a caller that has locked the
+ * customers' grants may send them in the same round trip (holds/place.ts, when it knows each customer's period).
+ */
+export async function lockPeriodsAndHolds(
+  scope: TenantScope,
+  bounds: periodsRepo.PeriodBounds[],
+  now: Date,
+  exceptHold?: string,
+  knownPeriods?: ReadonlySet<string>,
+): Promise<LockedPeriods> {
   const [periods, held] = await Promise.all([
     periodsRepo.lockPeriods(scope, bounds, { now, known: knownPeriods }),
-    repo.sumOpenHoldsByCustomer(scope, [...unique.keys()], now, exceptHold),
+    repo.sumOpenHoldsByCustomer(
+      scope,
+      bounds.map((b) => b.customerId),
+      now,
+      exceptHold,
+    ),
   ]);
+  return { periods, held, bounds };
+}
+
+/** Each customer's state from its billing and its period locked (by lockPeriodsAndHolds). */
+export function levelStates(
+  customers: { customerId: string; externalId: string }[],
+  billings: Map<string, billing.CustomerBilling>,
+  { periods, held, bounds }: LockedPeriods,
+): Map<string, LevelState> {
+  const externalIds = new Map(customers.map((c) => [c.customerId, c.externalId]));
   const levels = new Map<string, LevelState>();
   for (const b of bounds) {
-    const c = unique.get(b.customerId)!;
-    levels.set(c.customerId, {
-      customerId: c.customerId,
-      externalId: c.externalId,
-      billing: billings.get(c.externalId),
-      period: periods.get(periodsRepo.periodKey({ customerId: c.customerId, start: b.start }))!,
-      held: toNano(held.get(c.customerId) ?? '0'),
+    const externalId = externalIds.get(b.customerId);
+    if (externalId === undefined) continue;
+    levels.set(b.customerId, {
+      customerId: b.customerId,
+      externalId,
+      billing: billings.get(externalId),
+      period: periods.get(periodsRepo.periodKey(b))!,
+      held: toNano(held.get(b.customerId) ?? '0'),
     });
   }
   return levels;

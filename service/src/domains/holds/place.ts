@@ -15,7 +15,15 @@ import { compiledBook, rateEvents } from '../events/rating.ts';
 import * as notify from '../notifications/service.ts';
 import * as periodsRepo from '../periods/index.ts';
 import { loadRatingContext, type RatingContext } from '../snapshots/service.ts';
-import { availabilityOf, chainOf, decideLevels, lockLevels, type Availability } from './levels.ts';
+import {
+  availabilityOf,
+  chainOf,
+  decideLevels,
+  levelStates,
+  lockLevels,
+  lockPeriodsAndHolds,
+  type Availability,
+} from './levels.ts';
 import * as repo from './repo.ts';
 import type { HoldEstimate, PlaceHoldInput } from '@tariff/openapi/schemas/holds';
 import crypto from 'node:crypto';
@@ -60,11 +68,50 @@ export async function submitPlacement(deps: Deps, tenantId: string, placement: P
   return (await coalescer.submit(tenantId, [placement])).get(placement)!;
 }
 
-/** One group's transaction: reads and locks, then each placement decided in order, then one insert and COMMIT. */
+/**
+ * The period each customer was last decided in, per pool, by tenant and the ref its placements named it by: for a
+ * customer without a reseller above it whose grants the group's first statement locks (named by its external id).
+ * A group whose every customer is here sends their period locks and holds' sums behind the grant locks, in its first
+ * round trip, and checks them against the billing read there: a round trip fewer while a customer stays in its period.
+ * Bounded: past `maxLastPeriods`, it starts over.
+ */
+const lastPeriods = new WeakMap<Deps['db'], Map<string, periodsRepo.PeriodBounds>>();
+const maxLastPeriods = 100_000;
+const lastPeriodKey = (tenantId: string, ref: string) => `${tenantId}|${ref}`;
+
+/** The group was decided against periods that are no longer its customers' (rolled back; run again without them). */
+const stalePeriods = new Error("a placement group locked periods that are no longer its customers'");
+
+/**
+ * One group's transaction: reads and locks, then each placement decided in order, then one insert and COMMIT. With
+ * the periods of every customer of the group known from before, those are locked in the first round trip; when one
+ * of them turns out to be wrong, the transaction is rolled back and run again the long way.
+ */
 export async function placeHolds(
   deps: Deps,
   tenantId: string,
   placements: Placement[],
+): Promise<Map<Placement, PlacementOutcome>> {
+  let known = lastPeriods.get(deps.db);
+  if (!known) lastPeriods.set(deps.db, (known = new Map()));
+  const refs = [...new Set(placements.map((p) => p.ref))];
+  const expected = refs.map((ref) => known.get(lastPeriodKey(tenantId, ref)));
+  if (expected.every((period) => period !== undefined)) {
+    try {
+      return await placeGroup(deps, tenantId, placements, new Map(refs.map((ref, k) => [ref, expected[k]!])));
+    } catch (error) {
+      if (error !== stalePeriods) throw error;
+      for (const ref of refs) known.delete(lastPeriodKey(tenantId, ref));
+    }
+  }
+  return placeGroup(deps, tenantId, placements);
+}
+
+async function placeGroup(
+  deps: Deps,
+  tenantId: string,
+  placements: Placement[],
+  expected?: Map<string, periodsRepo.PeriodBounds>,
 ): Promise<Map<Placement, PlacementOutcome>> {
   const now = deps.clock.now();
   const outcomes = new Map<Placement, PlacementOutcome>();
@@ -74,24 +121,45 @@ export async function placeHolds(
   };
   const knownPeriods = periodsRepo.knownPeriodsOf(deps.db);
   let locked: string[] = [];
+  let learnt: [ref: string, period: periodsRepo.PeriodBounds][] = [];
   const result = await withTenantPipelined(
     deps.db,
     tenantId,
     async (tx) => {
       const scope = { db: tx, tenantId };
       const refs = [...new Set(placements.map((p) => p.ref))];
-      // One round trip of two statements: the customers with their ancestors and which ids are placed already, and
-      // (locked) the billing of the customers named by external id; the rest (resellers above, customers named by
-      // Tariff's id) come next.
+      // One round trip: the customers with their ancestors and which ids are placed already, (locked) the billing of
+      // the customers named by external id, and behind those locks the expected periods (locked) with their holds'
+      // sums; the rest (resellers above, customers named by Tariff's id, periods not expected) come next.
       const billings = new Map<string, billing.CustomerBilling>();
-      const [{ holders, placed }] = await Promise.all([
+      const [{ holders, placed }, , expectedLocks] = await Promise.all([
         repo.findHoldersAndPlaced(
           scope,
           refs.map((ref) => ({ ref, uuid: uuidPattern.test(ref) ? ref.toLowerCase() : null })),
           placements.map((p) => p.input.id),
         ),
         billing.loadBilling(scope, refs).then((found) => found.forEach((b, id) => billings.set(id, b))),
+        expected && lockPeriodsAndHolds(scope, [...expected.values()], now, undefined, knownPeriods),
       ]);
+      // The refs whose grants that round trip locked, with their period now: what the next group may expect.
+      const periodsNow = new Map<string, periodsRepo.PeriodBounds>();
+      for (const ref of refs) {
+        const holder = holders.get(ref);
+        const found = holder && billings.get(ref);
+        const chain = holder && chainOf(holder);
+        if (!found || found.wallet.customerId !== holder.customerId || !Array.isArray(chain) || chain.length > 0)
+          continue;
+        periodsNow.set(ref, { customerId: holder.customerId, ...billing.periodFor(found, now) });
+      }
+      if (expected) {
+        const same = (a?: periodsRepo.PeriodBounds, b?: periodsRepo.PeriodBounds) =>
+          a !== undefined &&
+          b !== undefined &&
+          a.customerId === b.customerId &&
+          a.start.getTime() === b.start.getTime() &&
+          a.end.getTime() === b.end.getTime();
+        if (refs.some((ref) => !same(expected.get(ref), periodsNow.get(ref)))) throw stalePeriods;
+      }
       const chains = new Map<Placement, { holder: repo.Holder; chain: repo.Holder['ancestors'] }>();
       const fresh = placements.filter((p) => !placed.has(p.input.id));
       for (const p of fresh) {
@@ -115,13 +183,16 @@ export async function placeHolds(
         return { existing, captures: new Map(found) };
       };
       const [levels, priced, { existing, captures }] = await Promise.all([
-        lockLevels(scope, customers, billings, now, undefined, knownPeriods),
+        expectedLocks
+          ? levelStates(customers, billings, expectedLocks)
+          : lockLevels(scope, customers, billings, now, undefined, knownPeriods),
         pricePlacements(scope, tenantId, chains, now),
         replays(),
       ]);
       locked = [...levels.values()].map((l) =>
         periodsRepo.periodKey({ customerId: l.customerId, start: l.period.start }),
       );
+      learnt = [...periodsNow];
 
       const rows: repo.NewHold[] = [];
       const decided = new Map<string, Placement>();
@@ -195,8 +266,11 @@ export async function placeHolds(
     },
     { genericPlans: true, asyncCommit: true },
   );
-  // Committed: the periods it locked exist.
+  // Committed: the periods it locked exist, and are its customers' until their billing says otherwise.
   periodsRepo.rememberPeriods(deps.db, locked);
+  const known = lastPeriods.get(deps.db)!;
+  if (known.size + learnt.length > maxLastPeriods) known.clear();
+  for (const [ref, period] of learnt) known.set(lastPeriodKey(tenantId, ref), period);
   return result;
 }
 
