@@ -25,6 +25,8 @@ interface Shape {
   code: string;
   /** Keys in order; `constant` when the value is fixed by the code. */
   keys: { key: string; constant?: string }[];
+  /** The keys whose values are stored after the code, in order (those without a constant). */
+  stored: string[];
 }
 
 /** By code, for reading back. */
@@ -37,7 +39,7 @@ for (const [code, keys] of Object.entries(shapes)) {
     const [key, constant] = k.split(':');
     return constant === undefined ? { key } : { key, constant };
   });
-  const shape = { code, keys: parsed };
+  const shape = { code, keys: parsed, stored: parsed.filter((k) => k.constant === undefined).map((k) => k.key) };
   byCode.set(code, shape);
   const step = parsed[0].constant!;
   byStep.set(step, [...(byStep.get(step) ?? []), shape]);
@@ -60,17 +62,23 @@ function fits(step: Record<string, unknown>, shape: Shape): boolean {
 /** One step compact, or the step itself when no code fits it exactly (it is then stored, and read, as written). */
 function encodeStep(step: ReceiptStep): unknown {
   const record = step as unknown as Record<string, unknown>;
-  const shape = byStep.get(record.step as string)?.find((s) => fits(record, s));
-  if (!shape) return step;
-  const values: unknown[] = [shape.code];
-  for (const { key, constant } of shape.keys) {
-    if (constant !== undefined) continue;
-    const value = record[key];
-    // JSON.stringify drops an undefined value where an array would hold null: keep such a step whole.
-    if (value === undefined) return step;
-    values.push(value);
+  const candidates = byStep.get(record.step as string);
+  if (candidates === undefined) return step;
+  for (let s = 0; s < candidates.length; s++) {
+    const shape = candidates[s];
+    if (!fits(record, shape)) continue;
+    // Sized once: every step of every stored receipt and chain level comes through here.
+    const values = new Array<unknown>(shape.stored.length + 1);
+    values[0] = shape.code;
+    for (let k = 0; k < shape.stored.length; k++) {
+      const value = record[shape.stored[k]];
+      // JSON.stringify drops an undefined value where an array would hold null: keep such a step whole.
+      if (value === undefined) return step;
+      values[k + 1] = value;
+    }
+    return values;
   }
-  return values;
+  return step;
 }
 
 /** A receipt as stored: its steps compact where a code fits. */

@@ -36,14 +36,47 @@ export function inChain(target: RatingTarget): boolean {
   return target.isReseller || target.resellerParent !== null;
 }
 
-/** The reseller levels above `target` at `instant`, or why the event cannot be rated through them. */
-export function resolveChain(
+/** The reseller levels above a customer at an instant, or why the event cannot be rated through them. */
+export type ResolvedChain = { levels: ChainLevel[] } | { code: string; message: string };
+
+/**
+ * Resolves the reseller levels above a batch's customers: a batch's end users share a few resellers, so the levels
+ * above each reseller are resolved once for the span of instants in which none of them changes (every level's
+ * period and price-book assignment), and that one list is shared by the events falling in the span.
+ */
+export function chainResolver(
+  targets: Map<string, RatingTarget>,
+  billings: Map<string, billing.CustomerBilling>,
+): (target: RatingTarget, instant: Date) => ResolvedChain {
+  const spans = new Map<string, { from: number; until: number; chain: { levels: ChainLevel[] } }[]>();
+  return (target, instant) => {
+    if (target.resellerParent === null) return { levels: [] };
+    const ms = instant.getTime();
+    const known = spans.get(target.resellerParent);
+    if (known) for (const span of known) if (span.from <= ms && ms < span.until) return span.chain;
+    const resolved = resolveChain(targets, billings, target, instant);
+    if (!('levels' in resolved)) return resolved;
+    const span = { from: resolved.from, until: resolved.until, chain: { levels: resolved.levels } };
+    if (known) known.push(span);
+    else spans.set(target.resellerParent, [span]);
+    return span.chain;
+  };
+}
+
+/**
+ * The reseller levels above `target` at `instant` and the span of instants they hold for (the intersection of
+ * the levels' periods and assignments), or why the event cannot be rated through them.
+ */
+function resolveChain(
   targets: Map<string, RatingTarget>,
   billings: Map<string, billing.CustomerBilling>,
   target: RatingTarget,
   instant: Date,
-): { levels: ChainLevel[] } | { code: string; message: string } {
+): { levels: ChainLevel[]; from: number; until: number } | { code: string; message: string } {
   const levels: ChainLevel[] = [];
+  const ms = instant.getTime();
+  let from = -Infinity;
+  let until = Infinity;
   for (let next = target.resellerParent; next !== null;) {
     const level = levels.length + 1;
     const reseller = targets.get(next);
@@ -54,17 +87,27 @@ export function resolveChain(
       };
     if (!reseller)
       return { code: 'chain_invalid', message: `Customer "${target.externalId}"'s reseller chain cannot be followed` };
-    const name = `reseller "${reseller.externalId}" (level ${level} of customer "${target.externalId}"'s chain)`;
+    const name = () => `reseller "${reseller.externalId}" (level ${level} of customer "${target.externalId}"'s chain)`;
     const customerBilling = billings.get(reseller.externalId);
     if (customerBilling?.blocked)
       return {
         code: 'customer_blocked',
-        message: `The ${name} is blocked: an invoice is unpaid past the dunning policy's delay`,
+        message: `The ${name()} is blocked: an invoice is unpaid past the dunning policy's delay`,
       };
-    const assignment = reseller.assignments.filter((a) => a.effectiveFrom.getTime() <= instant.getTime()).at(-1);
-    if (!assignment)
-      return { code: 'no_price_book', message: `The ${name} has no price book at ${instant.toISOString()}` };
+    // The last assignment in effect at the instant (they come in effective order), and when the next takes over.
+    let current = -1;
+    while (current + 1 < reseller.assignments.length && reseller.assignments[current + 1].effectiveFrom.getTime() <= ms)
+      current++;
+    if (current < 0)
+      return { code: 'no_price_book', message: `The ${name()} has no price book at ${instant.toISOString()}` };
+    const assignment = reseller.assignments[current];
     const period = billing.periodFor(customerBilling, instant);
+    from = Math.max(from, assignment.effectiveFrom.getTime(), period.start.getTime());
+    until = Math.min(
+      until,
+      reseller.assignments[current + 1]?.effectiveFrom.getTime() ?? Infinity,
+      period.end.getTime(),
+    );
     levels.push({
       level,
       customerId: reseller.id,
@@ -77,7 +120,7 @@ export function resolveChain(
     });
     next = reseller.resellerParent;
   }
-  return { levels };
+  return { levels, from, until };
 }
 
 /** One event to rate through its chain: level 0 (the event's customer) first, then its reseller levels. */

@@ -37,7 +37,7 @@ import * as pricingRepo from '../pricing/repo.ts';
 import * as quotes from '../quotes/service.ts';
 import { aggregateEvents, type CountedEvent } from './aggregate.ts';
 import * as billing from './billing.ts';
-import { figuresOf, inChain, rateChains, resolveChain, type ChainLevel } from './chain.ts';
+import { chainResolver, figuresOf, inChain, rateChains, type ChainLevel } from './chain.ts';
 import { chainDailyDeltas } from './chain-daily.ts';
 import { Coalescer, defaultCoalescerOptions, PartialFailure } from './coalesce.ts';
 import { compiledBook, kernelVersion, rateEvents } from './rating.ts';
@@ -465,6 +465,7 @@ async function rateAndStore(
 
   // The book comes first: an event that cannot be rated locks and creates no period.
   const located: Located[] = [];
+  const resolveChain = chainResolver(targets, billings);
   for (const candidate of candidates) {
     const { index, event } = candidate;
     const previous = stored.get(event.transaction_id);
@@ -515,7 +516,7 @@ async function rateAndStore(
     const period = billing.periodFor(billings.get(event.customer_id), candidate.occurredAt);
     let chain: ChainLevel[] | undefined;
     if (inChain(target)) {
-      const resolved = resolveChain(targets, billings, target, candidate.occurredAt);
+      const resolved = resolveChain(target, candidate.occurredAt);
       if (!('levels' in resolved)) {
         outcomes[candidate.slot] = reject(index, event.transaction_id, resolved.code, 'customer_id', resolved.message);
         continue;
