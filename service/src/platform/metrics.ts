@@ -29,11 +29,17 @@ export const metricDefinitions: Record<string, Definition> = {
 export function createMetrics(definitions: Record<string, Definition> = metricDefinitions): Metrics {
   const counters = new Map<string, Map<string, number>>();
   const histograms = new Map<string, Map<string, { counts: number[]; sum: number; count: number }>>();
+  // Built on every observation (each request's): a loop, and escapes only where a value needs them.
   const labelText = (labels: Record<string, string> = {}) => {
-    const entries = Object.entries(labels);
-    return entries.length === 0
-      ? ''
-      : `{${entries.map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
+    let text = '';
+    for (const name in labels) {
+      const value = labels[name];
+      const escaped = /[\\"\n]/.test(value)
+        ? value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
+        : value;
+      text += `${text === '' ? '{' : ','}${name}="${escaped}"`;
+    }
+    return text === '' ? '' : text + '}';
   };
   return {
     increment(name, labels, by = 1) {
@@ -49,9 +55,8 @@ export function createMetrics(definitions: Record<string, Definition> = metricDe
       const series = histograms.get(name) ?? new Map();
       const key = labelText(labels);
       const entry = series.get(key) ?? { counts: definition.buckets!.map(() => 0), sum: 0, count: 0 };
-      definition.buckets!.forEach((bound, i) => {
-        if (value <= bound) entry.counts[i] += 1;
-      });
+      const buckets = definition.buckets!;
+      for (let i = 0; i < buckets.length; i++) if (value <= buckets[i]) entry.counts[i] += 1;
       entry.sum += value;
       entry.count += 1;
       series.set(key, entry);
