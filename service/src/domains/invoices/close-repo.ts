@@ -2,12 +2,12 @@
 // each write one statement for all the invoices. Same rules as repo.ts's one-period reads.
 import type { Issuer } from '../brands/service.ts';
 import type { TaxRecord } from '../tax/service.ts';
-import type { TenantScope } from '../../platform/db.ts';
+import { jsonArray, plainArray, quotedArray, type TenantScope } from '../../platform/db.ts';
 import { fromDbTerms, type SubscriptionTermsRow } from '../subscriptions/repo.ts';
 import type { Conversion } from '../currency/convert.ts';
 import { ratingCurrencySql } from '../customers/rating-currency.ts';
 import { periodKey, type PeriodKey } from '../periods/index.ts';
-import { toDbLine, type StoredLine } from './repo.ts';
+import { insertLines, type StoredLine } from './repo.ts';
 
 const unnestKeys = (db: TenantScope['db'], keys: PeriodKey[]) =>
   db`unnest(${keys.map((k) => k.customerId)}::uuid[], ${keys.map((k) => k.start.toISOString())}::timestamptz[]) as k(customer_id, period_start)`;
@@ -91,42 +91,28 @@ export async function insertDrafts(
   lines: Map<string, Omit<StoredLine, 'line'>[]>,
   now: Date,
 ): Promise<void> {
-  const invoiceRows = invoices.map((i) => ({
-    id: i.id,
-    customer_id: i.customerId,
-    period_start: i.periodStart.toISOString(),
-    period_end: i.periodEnd.toISOString(),
-    currency: i.currency,
-    minor_unit: i.minorUnit,
-    plan_code: i.planCode,
-    total: i.total,
-    total_exact: i.totalExact,
-    finalize_at: i.finalizeAt.toISOString(),
-    fx: i.fx,
-    lines_total: i.linesTotal ?? null,
-    tax_amount: i.taxAmount ?? '0',
-    tax: i.tax ?? null,
-  }));
-  const lineRows = invoices.flatMap((i) =>
-    (lines.get(i.id) ?? []).map((l, n) => ({ invoice_id: i.id, ...toDbLine(l, n) })),
-  );
+  if (invoices.length === 0) return;
+  const column = <T>(value: (i: NewInvoice) => T) => invoices.map(value);
+  // One array a column, as insertLines.
   await db`
     insert into invoices (tenant_id, id, customer_id, period_start, period_end, status, currency, minor_unit, plan_code, total, total_exact,
                           finalize_at, created_at, updated_at, fx, lines_total, tax_amount, tax)
     select ${tenantId}, i.id, i.customer_id, i.period_start, i.period_end, 'draft', i.currency, i.minor_unit, i.plan_code, i.total, i.total_exact,
            i.finalize_at, ${now}, ${now}, i.fx, i.lines_total, i.tax_amount, i.tax
-    from json_to_recordset(${JSON.stringify(invoiceRows)}::text::json)
-      as i(id uuid, customer_id uuid, period_start timestamptz, period_end timestamptz, currency text, minor_unit smallint, plan_code text,
-           total numeric, total_exact numeric, finalize_at timestamptz, fx jsonb, lines_total numeric, tax_amount numeric, tax jsonb)`;
-  if (lineRows.length === 0) return;
-  await db`
-    insert into invoice_lines (tenant_id, invoice_id, line, kind, description, card, dimension, group_key, quantity, unit_price, per,
-                               amount_exact, amount, grant_id, event_count, details)
-    select ${tenantId}, l.invoice_id, l.line, l.kind, l.description, l.card, l.dimension, l.group_key, l.quantity, l.unit_price, l.per,
-           l.amount_exact, l.amount, l.grant_id, l.event_count, l.details
-    from json_to_recordset(${JSON.stringify(lineRows)}::text::json)
-      as l(invoice_id uuid, line int, kind text, description text, card text, dimension text, group_key jsonb, quantity numeric, unit_price numeric,
-           per numeric, amount_exact numeric, amount numeric, grant_id uuid, event_count bigint, details jsonb)`;
+    from unnest(${plainArray(column((i) => i.id))}::uuid[], ${plainArray(column((i) => i.customerId))}::uuid[],
+                ${plainArray(column((i) => i.periodStart.toISOString()))}::timestamptz[],
+                ${plainArray(column((i) => i.periodEnd.toISOString()))}::timestamptz[], ${quotedArray(column((i) => i.currency))}::text[],
+                ${plainArray(column((i) => i.minorUnit))}::smallint[], ${quotedArray(column((i) => i.planCode))}::text[],
+                ${plainArray(column((i) => i.total))}::numeric[], ${plainArray(column((i) => i.totalExact))}::numeric[],
+                ${plainArray(column((i) => i.finalizeAt.toISOString()))}::timestamptz[], ${jsonArray(column((i) => i.fx))}::jsonb[],
+                ${plainArray(column((i) => i.linesTotal ?? null))}::numeric[], ${plainArray(column((i) => i.taxAmount ?? '0'))}::numeric[],
+                ${jsonArray(column((i) => i.tax ?? null))}::jsonb[])
+      as i(id, customer_id, period_start, period_end, currency, minor_unit, plan_code, total, total_exact, finalize_at, fx, lines_total,
+           tax_amount, tax)`;
+  await insertLines(
+    { db, tenantId },
+    invoices.map((i) => ({ invoiceId: i.id, lines: lines.get(i.id) ?? [] })),
+  );
 }
 
 export async function markFinalized(

@@ -278,43 +278,43 @@ export async function findDueThresholds(
   return rows.map((r) => ({ tenantId: r.tenant_id, customerId: r.customer_id, periodStart: r.period_start }));
 }
 
-/** An invoice line as the insert statements' JSON rows carry it, at its position on the invoice. */
-export function toDbLine(l: Omit<StoredLine, 'line'>, position: number) {
-  return {
-    line: position,
-    kind: l.kind,
-    description: l.description,
-    card: l.card,
-    dimension: l.dimension,
-    group_key: l.group,
-    quantity: l.quantity,
-    unit_price: l.unitPrice,
-    per: l.per,
-    amount_exact: l.amountExact,
-    amount: l.amount,
-    grant_id: l.grantId,
-    event_count: l.eventCount === null ? null : String(l.eventCount),
-    details: l.details,
-  };
+/**
+ * Inserts invoices' lines, each invoice's numbered from 0 in the order given, in one statement: one array a column
+ * (unnest: PostgreSQL reads typed arrays in less time than json_to_recordset reads as many objects, and the
+ * column names are not repeated on every line).
+ */
+export function insertLines(
+  { db, tenantId }: TenantScope,
+  invoices: { invoiceId: string; lines: Omit<StoredLine, 'line'>[] }[],
+): Statement | undefined {
+  const rows = invoices.flatMap(({ invoiceId, lines }) => lines.map((l, line) => ({ invoiceId, line, ...l })));
+  if (rows.length === 0) return undefined;
+  const column = <T>(value: (r: (typeof rows)[number]) => T) => rows.map(value);
+  return db`
+    insert into invoice_lines (tenant_id, invoice_id, line, kind, description, card, dimension, group_key, quantity, unit_price, per,
+                               amount_exact, amount, grant_id, event_count, details)
+    select ${tenantId}, l.*
+    from unnest(${plainArray(column((r) => r.invoiceId))}::uuid[], ${plainArray(column((r) => r.line))}::int[],
+                ${quotedArray(column((r) => r.kind))}::text[], ${quotedArray(column((r) => r.description))}::text[],
+                ${quotedArray(column((r) => r.card))}::text[], ${quotedArray(column((r) => r.dimension))}::text[],
+                ${jsonArray(column((r) => r.group))}::jsonb[], ${plainArray(column((r) => r.quantity))}::numeric[],
+                ${plainArray(column((r) => r.unitPrice))}::numeric[], ${plainArray(column((r) => r.per))}::numeric[],
+                ${plainArray(column((r) => r.amountExact))}::numeric[], ${plainArray(column((r) => r.amount))}::numeric[],
+                ${plainArray(column((r) => r.grantId))}::uuid[],
+                ${plainArray(column((r) => (r.eventCount === null ? null : String(r.eventCount))))}::bigint[],
+                ${jsonArray(column((r) => r.details))}::jsonb[])
+      as l(invoice_id, line, kind, description, card, dimension, group_key, quantity, unit_price, per, amount_exact, amount, grant_id,
+           event_count, details)`;
 }
 
 /** Replaces a draft's lines (the guard trigger refuses it for any other status). */
 export async function replaceLines(
-  { db, tenantId }: TenantScope,
+  scope: TenantScope,
   invoiceId: string,
   lines: Omit<StoredLine, 'line'>[],
 ): Promise<void> {
-  await db`delete from invoice_lines where tenant_id = ${tenantId} and invoice_id = ${invoiceId}`;
-  if (lines.length === 0) return;
-  const rows = lines.map(toDbLine);
-  await db`
-    insert into invoice_lines (tenant_id, invoice_id, line, kind, description, card, dimension, group_key, quantity, unit_price, per,
-                               amount_exact, amount, grant_id, event_count, details)
-    select ${tenantId}, ${invoiceId}, l.line, l.kind, l.description, l.card, l.dimension, l.group_key, l.quantity, l.unit_price, l.per,
-           l.amount_exact, l.amount, l.grant_id, l.event_count, l.details
-    from json_to_recordset(${JSON.stringify(rows)}::text::json)
-      as l(line int, kind text, description text, card text, dimension text, group_key jsonb, quantity numeric, unit_price numeric, per numeric,
-           amount_exact numeric, amount numeric, grant_id uuid, event_count bigint, details jsonb)`;
+  await scope.db`delete from invoice_lines where tenant_id = ${scope.tenantId} and invoice_id = ${invoiceId}`;
+  await insertLines(scope, [{ invoiceId, lines }]);
 }
 
 /** A draft's tax and totals as it is finalized (the tax step of the pipeline, after FX conversion). */
