@@ -286,7 +286,7 @@ export async function claimDueDeliveries(
 ): Promise<{ claimed: ClaimedDelivery[]; cursor: ClaimCursor | undefined }> {
   const rows = await db`
     select d.ctid::text as "rowId", d.message_id as "messageId", d.attempts, d.status,
-      to_char(d.next_attempt_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "dueAt",
+      d.next_attempt_at::text as "dueAt",
       (select m.body from webhook_messages m where m.tenant_id = d.tenant_id and m.id = d.message_id) as body
     from webhook_deliveries d
     where d.tenant_id = ${tenantId} and d.endpoint_id = ${endpointId} and d.status = 'pending' and d.next_attempt_at <= ${now}
@@ -294,7 +294,7 @@ export async function claimDueDeliveries(
       and exists (select from webhook_endpoints e where e.tenant_id = ${tenantId} and e.id = ${endpointId} and e.lease_holder = ${holder})
     order by d.next_attempt_at, d.message_id
     limit ${limit}`;
-  // Fixed-width UTC text to the microsecond (a Date would drop them): ordered as the instants are.
+  // As text, to the microsecond with its offset (a Date would drop the microseconds), read back as the same instant.
   const last = rows.at(-1);
   const cursor = last ? { dueAt: last.dueAt, messageId: last.messageId } : undefined;
   // The rows as they come, named as a ClaimedDelivery's fields: no second object per delivery.
@@ -369,7 +369,8 @@ export interface EndpointHealth {
 
 /**
  * The attempts of one endpoint's batch, their deliveries' new state and the endpoint's health: one statement, its
- * rows sent as one array literal a column (unnest; instants as milliseconds since the epoch), the log's foreign key
+ * rows sent as one array literal a column (unnest; instants as milliseconds since the epoch; the row versions as one
+ * text split on spaces, since a ctid's text holds a comma and no space: nothing to quote), the log's foreign key
  * checked at its end against the deliveries it updates.
  * The deliveries are updated by the claimed row versions (a TID fetch per row, as the claim): a delivery changed
  * since its claim keeps that change. The tenant and endpoint are pinned inside the materialized rows and the
@@ -396,7 +397,7 @@ export async function recordAttempts(
       select u.row_id, u.message_id, u.attempt, ${attempts.trigger}::text as trigger, to_timestamp(u.started_ms / 1000) as started_at,
         u.succeeded, u.status_code, u.latency_ms, u.response_excerpt, u.error, u.status,
         to_timestamp(u.next_attempt_ms / 1000) as next_attempt_at, k.tenant_id, k.endpoint_id
-      from unnest(${quotedArray(attempts.rowIds)}::tid[], ${plainArray(attempts.messageIds)}::text[], ${plainArray(attempts.attempts)}::int[],
+      from unnest(string_to_array(${attempts.rowIds.join(' ')}, ' ')::tid[], ${plainArray(attempts.messageIds)}::text[], ${plainArray(attempts.attempts)}::int[],
           ${plainArray(attempts.startedAt)}::float8[], ${plainArray(attempts.succeeded.map(String))}::boolean[],
           ${plainArray(attempts.statusCodes)}::int[], ${plainArray(attempts.latencyMs)}::int[], ${quotedArray(attempts.responseExcerpts)}::text[],
           ${quotedArray(attempts.errors)}::text[], ${plainArray(attempts.statuses)}::text[], ${plainArray(attempts.nextAttemptAt)}::float8[])
