@@ -134,7 +134,7 @@ export interface IntervalSum {
  */
 export interface EventSums {
   intervals: IntervalSum[];
-  /** By line key: amount (nano-units, source currency) and converted (exact decimal text, target currency units). */
+  /** By line key: amount (nano-units, source currency) and converted (exact decimal text as FxDecimal's toFixed writes it, target currency units). */
   lines: Map<string, { amount: bigint; converted: string }>;
 }
 
@@ -235,10 +235,7 @@ export function convertEventSums(
       ...(sums.lines.size > 0
         ? {
             lines: Object.fromEntries(
-              [...sums.lines].map(([key, l]) => [
-                key,
-                { amount: formatMoney(l.amount), converted: new FxDecimal(l.converted).toFixed() },
-              ]),
+              [...sums.lines].map(([key, l]) => [key, { amount: formatMoney(l.amount), converted: l.converted }]),
             ),
           }
         : {}),

@@ -220,6 +220,15 @@ export async function findEventConversions(
   const bounds = rateChangeInstants(rates);
   const byInterval = intervalRates(from, to, bounds, rates);
   const sums = await sumsOf(bounds, byInterval);
+  // A batch's periods mostly end at the same instant: its rate is found once.
+  const ends = new Map<number, Conversion | null>();
+  const endRate = (at: Date) => {
+    if (!ends.has(at.getTime())) {
+      const found = findRate(from, to, at, 'event', latestAmong(rates, at));
+      ends.set(at.getTime(), found.ok ? found.conversion : null);
+    }
+    return ends.get(at.getTime())!;
+  };
   for (const period of periods) {
     const key = periodKey(period);
     const events = convertEventSums(from, to, sums.get(key) ?? { intervals: [], lines: new Map() }, byInterval);
@@ -227,8 +236,7 @@ export async function findEventConversions(
       result.set(key, events);
       continue;
     }
-    const end = findRate(from, to, period.end, 'event', latestAmong(rates, period.end));
-    result.set(key, eventConversion(from, to, period.end, events, end.ok ? end.conversion : null));
+    result.set(key, eventConversion(from, to, period.end, events, endRate(period.end)));
   }
   return result;
 }

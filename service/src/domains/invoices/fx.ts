@@ -11,7 +11,6 @@ import {
   weightedRate,
   type EventSlice,
   type EventSums,
-  type IntervalSum,
 } from '../currency/event-time.ts';
 import type { Period } from '../periods/calendar.ts';
 import { aggregateLines, propertyText, text } from './aggregates.ts';
@@ -173,14 +172,7 @@ export function eventSumsOf(rows: readonly PeriodEventSumRow[]): {
     let period = sums.get(key);
     if (!period) sums.set(key, (period = { intervals: [], lines: new Map() }));
     if (r.code === 't') {
-      const interval: IntervalSum = {
-        interval: r.interval!,
-        events: r.events,
-        firstAt: r.firstAt!,
-        lastAt: r.lastAt!,
-        amount: toNano(r.amount!),
-      };
-      period.intervals.push(interval);
+      period.intervals.push(...r.intervals!);
       continue;
     }
     const group: Record<string, string> = {};
@@ -223,29 +215,37 @@ export function eventSumsOf(rows: readonly PeriodEventSumRow[]): {
 }
 
 /**
- * The rate a line converts at: the conversion's, or under the event policy the weighted rate (a fraction, exact)
+ * The rate each line converts at: the conversion's, or under the event policy the weighted rate (a fraction, exact)
  * of the events that make the line (else of all the period's events) for event lines, and the period end's for
  * the others. Undefined: the period end's rate is needed and missing.
  */
-function lineRate(conversion: Conversion, line: DraftLine): LineRate | undefined {
-  if (!conversion.events) return { rate: conversion.rate };
-  if (eventLineKinds.has(line.kind)) {
+export function lineRatesOf(lines: readonly DraftLine[], conversion: Conversion): (LineRate | undefined)[] {
+  const events = conversion.events;
+  if (!events) return lines.map(() => ({ rate: conversion.rate }));
+  let ofAll: LineRate | undefined;
+  const periodEnd = conversion.period_end ? { rate: conversion.period_end.rate } : undefined;
+  return lines.map((line) => {
+    if (!eventLineKinds.has(line.kind)) return periodEnd;
     const key = lineKeyOf(line);
-    const own = key === undefined ? undefined : conversion.events.lines?.[key];
-    const fraction = (own && weightedRate(own)) ?? weightedRate(conversion.events);
-    return fraction ? { fraction } : { rate: conversion.rate };
-  }
-  return conversion.period_end ? { rate: conversion.period_end.rate } : undefined;
+    const own = key === undefined ? undefined : events.lines?.[key];
+    const fraction = own && weightedRate(own);
+    if (fraction) return { fraction };
+    if (!ofAll) {
+      const all = weightedRate(events);
+      ofAll = all ? { fraction: all } : { rate: conversion.rate };
+    }
+    return ofAll;
+  });
 }
 
-type LineRate = { rate: string } | { fraction: { numerator: string; denominator: string } };
+export type LineRate = { rate: string } | { fraction: { numerator: string; denominator: string } };
 
 const convertBy = (amount: bigint, by: LineRate) =>
   'rate' in by ? convertNano(amount, by.rate) : convertNanoByFraction(amount, by.fraction);
 
-/** Whether the conversion can convert these lines (under the event policy, lines no event made need the period end's rate). */
-export function missingLineRate(lines: DraftLine[], conversion: Conversion): boolean {
-  return lines.some((l) => l.kind !== 'progressive_billing' && l.amountExact !== 0n && !lineRate(conversion, l));
+/** Whether a line to convert has no rate (lineRatesOf: under the event policy, lines no event made need the period end's). */
+export function missingLineRate(lines: readonly DraftLine[], rates: readonly (LineRate | undefined)[]): boolean {
+  return lines.some((l, i) => l.kind !== 'progressive_billing' && l.amountExact !== 0n && !rates[i]);
 }
 
 /**
@@ -258,10 +258,11 @@ export function convertLines(
   lines: DraftLine[],
   conversion: Conversion,
   minorUnit: number,
+  rates = lineRatesOf(lines, conversion),
 ): { lines: DraftLine[]; total: bigint; totalExact: bigint } {
-  const converted = lines.map((line): DraftLine => {
+  const converted = lines.map((line, i): DraftLine => {
     if (line.kind === 'progressive_billing') return { ...line };
-    const by = lineRate(conversion, line);
+    const by = rates[i];
     if (!by) {
       if (line.amountExact !== 0n) throw new Error(`no rate to convert a ${line.kind} line (missingLineRate first)`);
       return { ...line };

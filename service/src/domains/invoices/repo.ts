@@ -3,6 +3,7 @@ import type { ReceiptStep } from '@tariff/core-wasm';
 import type { Issuer } from '../brands/service.ts';
 import { jsonArray, plainArray, quotedArray, type Db, type Statement, type TenantScope } from '../../platform/db.ts';
 import type { Conversion } from '../currency/convert.ts';
+import type { IntervalSum } from '../currency/event-time.ts';
 import { ratingCurrencySql } from '../customers/rating-currency.ts';
 import { decodeReceipt } from '../../platform/receipt-codec.ts';
 import type { MissingRate } from './fx.ts';
@@ -836,13 +837,14 @@ export async function listPeriodRatings(
   return result;
 }
 
-/** One row of sumPeriodEvents: an interval's events (code `t`), one grouping of their steps, or `chain`. */
+/** One row of sumPeriodEvents: a period's events by rate interval (code `t`), one grouping of their steps, or `chain`. */
 export interface PeriodEventSumRow {
   customerId: string;
   periodStart: Date;
-  /** `t`: the events of one rate interval; `p`, `d`, `c`, `g`: price, discount, prepaid commitment, credit steps; `chain`: see sumPeriodEvents. */
+  /** `t`: the period's events by rate interval; `p`, `d`, `c`, `g`: price, discount, prepaid commitment, credit steps; `chain`: see sumPeriodEvents. */
   code: 't' | 'p' | 'd' | 'c' | 'g' | 'chain';
-  interval: number | null;
+  /** `t` only: the events of each rate interval that has any. */
+  intervals: IntervalSum[] | null;
   card: string | null;
   charge: string | null;
   dimension: string | null;
@@ -854,8 +856,6 @@ export interface PeriodEventSumRow {
   percent: unknown;
   grant: unknown;
   events: number;
-  firstAt: Date | null;
-  lastAt: Date | null;
   amount: string | null;
   /** The steps' amounts each converted at its event's interval's rate, summed exactly (null: a rate is missing). */
   converted: string | null;
@@ -864,7 +864,8 @@ export interface PeriodEventSumRow {
 /**
  * The event policy's sums for periods (invoices/fx.ts eventSumsOf), computed where the events are, one statement:
  * each period customer's own events stamped in it, their latest revision, summed by the interval of `bounds`
- * (sorted instants: width_bucket, the index intervalOf gives) they fall in, and their receipts' price, discount,
+ * (sorted instants: width_bucket, the index intervalOf gives) they fall in (one `t` row a period: each interval's sums
+ * as arrays, far fewer rows to send and parse than a row an interval), and their receipts' price, discount,
  * prepaid commitment and credit steps summed by the invoice aggregates' grouping (aggregates.ts), each step's
  * amount also multiplied by its event's interval's rate (`rates`, by interval index; numeric products, exact).
  * Receipts are read in either stored form (receipt-codec.ts: positional arrays, or the kernel's objects). A period
@@ -886,6 +887,7 @@ export async function sumPeriodEvents(
     select k.customer_id, k.period_start, s.*
     from k
     cross join lateral (
+      with g as (
       select s.code, s.interval, s.card, s.charge, s.dimension, s.model, s.rate, s.per,
              s.g_model, s.g_region, s.g_gpu, s.g_availability, s.percent, s.grant_id,
              count(*)::int as events, min(s.occurred_at) as first_at, max(s.occurred_at) as last_at, sum(s.amount)::text as amount,
@@ -933,10 +935,19 @@ export async function sumPeriodEvents(
       ) s
       group by s.code, s.interval, s.card, s.charge, s.dimension, s.model, s.rate, s.per,
                s.g_model, s.g_region, s.g_gpu, s.g_availability, s.percent, s.grant_id
+      )
+      select g.code, g.card, g.charge, g.dimension, g.model, g.rate, g.per, g.g_model, g.g_region, g.g_gpu, g.g_availability, g.percent,
+             g.grant_id, g.events, g.amount, g.converted, null::int[] as intervals, null::int[] as interval_events,
+             null::timestamptz[] as first_at, null::timestamptz[] as last_at, null::text[] as interval_amounts
+      from g where g.code <> 't'
+      union all
+      select 't', null, null, null, null, null, null, null, null, null, null, null, null, 0, null, null,
+             array_agg(g.interval), array_agg(g.events), array_agg(g.first_at), array_agg(g.last_at), array_agg(g.amount)
+      from g where g.code = 't' having count(*) > 0
     ) s
     union all
-    select k.customer_id, k.period_start, 'chain', null, null, null, null, null, null, null, null, null, null, null, null, null,
-           0, null, null, null, null
+    select k.customer_id, k.period_start, 'chain', null, null, null, null, null, null, null, null, null, null, null, null, 0, null, null,
+           null, null, null, null, null
     from k
     where exists (select from chain_daily d where d.tenant_id = ${tenantId} and d.customer_id = k.customer_id and d.period_start = k.period_start)`;
   return rows.map((r) => {
@@ -949,7 +960,16 @@ export async function sumPeriodEvents(
       customerId: r.customer_id,
       periodStart: r.period_start,
       code: r.code,
-      interval: r.interval,
+      intervals:
+        r.code === 't'
+          ? (r.intervals as number[]).map((interval, n) => ({
+              interval,
+              events: r.interval_events[n] as number,
+              firstAt: r.first_at[n] as Date,
+              lastAt: r.last_at[n] as Date,
+              amount: toNano(r.interval_amounts[n] as string),
+            }))
+          : null,
       card: r.card,
       charge: r.charge,
       dimension: r.dimension,
@@ -960,8 +980,6 @@ export async function sumPeriodEvents(
       percent: r.percent,
       grant: r.grant_id,
       events: r.events,
-      firstAt: r.first_at,
-      lastAt: r.last_at,
       amount: r.amount,
       converted: r.converted,
     };

@@ -28,6 +28,7 @@ import {
   eventSumsOf,
   fxRateMissing,
   FxRateMissingError,
+  lineRatesOf,
   missingLineRate,
   type MissingRate,
 } from './fx.ts';
@@ -237,7 +238,8 @@ export function convertBuilt(
       },
     };
   // The event policy converts the lines no event made at the period end's rate: without it, the invoice waits.
-  if (missingLineRate(built.lines, conversion))
+  const rates = lineRatesOf(built.lines, conversion);
+  if (missingLineRate(built.lines, rates))
     return {
       ...built,
       fxMissing: {
@@ -256,7 +258,7 @@ export function convertBuilt(
     );
   return {
     ...built,
-    ...convertLines(built.lines, conversion, minorUnit),
+    ...convertLines(built.lines, conversion, minorUnit, rates),
     currency: customer.currency,
     minorUnit,
     fx: conversion,
