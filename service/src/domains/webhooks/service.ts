@@ -636,8 +636,9 @@ export async function deliverEndpoint(
   const started = performance.now();
   let endpoint: repo.Endpoint | undefined;
   // Claimed batches not yet all started, each with the destination checked at its claim; `next` is its first
-  // delivery not started.
-  const queue: { deliveries: repo.ClaimedDelivery[]; destination: Destination; next: number }[] = [];
+  // delivery not started. A delivery leaves its batch as it starts, so that it dies with its attempt (young, in
+  // V8's terms) rather than lives on to its batch's last start.
+  const queue: { deliveries: (repo.ClaimedDelivery | undefined)[]; destination: Destination; next: number }[] = [];
   let queued = 0;
   let claiming: Promise<void> | undefined;
   // Each claim resumes where the one before it ended (repo.claimDueDeliveries; migration 051).
@@ -749,7 +750,8 @@ export async function deliverEndpoint(
       pumpAgain = false;
       while (!stopped && running < settings.concurrency && queued > 0) {
         const batch = queue[0];
-        const delivery = batch.deliveries[batch.next++];
+        const delivery = batch.deliveries[batch.next]!;
+        batch.deliveries[batch.next++] = undefined;
         const destination = batch.destination;
         if (batch.next === batch.deliveries.length) queue.shift();
         queued -= 1;
