@@ -165,7 +165,7 @@ describe('webhook delivery statements per batch', () => {
     await harness?.close();
   });
 
-  it('given 60 due deliveries in batches of 20, sends each claim (with its lease) and each batch of outcomes as one round trip of six and five statements', async () => {
+  it('given 60 due deliveries in batches of 20, sends each claim (with its lease) and each batch of outcomes as one round trip of five and four statements', async () => {
     counting = true;
     const result = await deliverEndpoint(serviceDeps(harness), tenant.tenantId, endpointId, { batchSize: 20 });
     counting = false;
@@ -185,9 +185,9 @@ describe('webhook delivery statements per batch', () => {
     }
     // Each claim renews the endpoint's lease in its transaction; the job gives the lease up at its end, in one more.
     expect(leases).toHaveLength(claims.length + 1);
-    // Each transaction: BEGIN, its role and tenant, synchronous_commit off, its statements, COMMIT.
+    // Each transaction: BEGIN, its role, tenant and synchronous_commit off (one statement), its statements, COMMIT.
     expect(sent.filter((q) => q === 'begin')).toHaveLength(claims.length + outcomes.length + 1);
-    expect(sent).toHaveLength(claims.length * 6 + outcomes.length * 5 + 5);
+    expect(sent).toHaveLength(claims.length * 5 + outcomes.length * 4 + 4);
     const [{ open }] = await harness.database.owner`
       select count(*)::int as open from webhook_deliveries where endpoint_id = ${endpointId} and status <> 'succeeded'`;
     expect(open).toBe(0);

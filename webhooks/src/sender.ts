@@ -140,8 +140,10 @@ function destinationPool(url: URL, addresses: string[], timeoutMs: number): { po
   const pool = new Pool(url.origin, {
     connections: connectionsPerDestination,
     connect: { lookup, timeout: timeoutMs, servername: net.isIP(hostname) ? undefined : hostname },
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
+    // No timers of undici's own for the answer: each attempt's deadline (Deadlines) ends it, sooner than a
+    // per-phase timer would, which cost a timer and a WeakRef more per attempt.
+    headersTimeout: 0,
+    bodyTimeout: 0,
   });
   const entry = { pool, deadlines: new Deadlines(timeoutMs), usedAt: now };
   pools.set(key, entry);

@@ -126,7 +126,7 @@ describe('sender', () => {
   let server: http.Server;
   let url: string;
   const received: { headers: http.IncomingHttpHeaders; body: string }[] = [];
-  let mode: 'ok' | 'hang' | 'gone' | 'chunked' = 'ok';
+  let mode: 'ok' | 'hang' | 'gone' | 'chunked' | 'stall' = 'ok';
   beforeAll(async () => {
     server = http.createServer((req, res) => {
       let body = '';
@@ -134,6 +134,12 @@ describe('sender', () => {
       req.on('end', () => {
         received.push({ headers: req.headers, body });
         if (mode === 'hang' || req.url?.endsWith('?hang')) return;
+        if (mode === 'stall') {
+          // The status and the start of the body, then nothing more.
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.write('partial');
+          return;
+        }
         if (mode === 'chunked') {
           // An answer in pieces, each sent on its own (flushed before the next): the excerpt spans them.
           res.writeHead(200, { 'content-type': 'text/plain' });
@@ -243,6 +249,19 @@ describe('sender', () => {
       allowPrivate: true,
     });
     expect(hung).toMatchObject({ ok: false, status: null, error: expect.stringContaining('timed out') });
+    mode = 'stall';
+    const stalled = await sendWebhook({
+      url,
+      id: 'msg_stall',
+      timestamp: 1,
+      body: '{}',
+      secrets: [generateSecret()],
+      timeoutMs: 300,
+      allowPrivate: true,
+    });
+    // An answer begun but not finished in time is a failure at the deadline, whatever its status.
+    expect(stalled).toMatchObject({ ok: false, status: 200, error: 'timed out after 300 ms' });
+    expect(stalled.latencyMs).toBeGreaterThanOrEqual(299);
     mode = 'gone';
     expect(
       await sendWebhook({

@@ -505,16 +505,21 @@ async function recordSent(
   for (let i = 0; i < batch.rowIds.length; i++)
     if (!batch.succeeded[i] && (firstFailureAt === null || batch.startedAt[i] < firstFailureAt))
       firstFailureAt = batch.startedAt[i];
-  await withTenantPipelined(deps.db, tenantId, async (tx) => ({
-    result: undefined,
-    writes: [
-      repo.recordAttempts({ db: tx, tenantId }, endpoint.id, batch, {
-        succeeded,
-        firstFailureAt: firstFailureAt === null ? null : new Date(firstFailureAt),
-      }),
-    ],
-    unflushed: true,
-  }));
+  await withTenantPipelined(
+    deps.db,
+    tenantId,
+    async (tx) => ({
+      result: undefined,
+      writes: [
+        repo.recordAttempts({ db: tx, tenantId }, endpoint.id, batch, {
+          succeeded,
+          firstFailureAt: firstFailureAt === null ? null : new Date(firstFailureAt),
+        }),
+      ],
+      unflushed: true,
+    }),
+    { asyncCommit: true },
+  );
   const gone = batch.statusCodes.includes(410);
   if (!gone && succeeded) return false;
   return withTenant(deps.db, tenantId, async (tx) => {
@@ -636,8 +641,9 @@ export async function deliverEndpoint(
   const started = performance.now();
   let endpoint: repo.Endpoint | undefined;
   // Claimed batches not yet all started, each with the destination checked at its claim; `next` is its first
-  // delivery not started.
-  const queue: { deliveries: repo.ClaimedDelivery[]; destination: Destination; next: number }[] = [];
+  // delivery not started. A delivery leaves its batch as it starts, so that it dies with its attempt (young, in
+  // V8's terms) rather than lives on to its batch's last start.
+  const queue: { deliveries: (repo.ClaimedDelivery | undefined)[]; destination: Destination; next: number }[] = [];
   let queued = 0;
   let claiming: Promise<void> | undefined;
   // Each claim resumes where the one before it ended (repo.claimDueDeliveries; migration 051).
@@ -658,12 +664,17 @@ export async function deliverEndpoint(
     // The endpoint's lease (taken or renewed; nothing is read of an endpoint that is off or another job's) and the
     // claim go out with BEGIN and COMMIT at once: one round trip. Not waiting for the disk: a lease a server crash
     // forgot leaves the deliveries due as they were, sent again (under the same webhook-ids), never skipped.
-    const [current, found] = await withTenantPipelined(deps.db, tenantId, async (tx) => {
-      const scope = { db: tx, tenantId };
-      const leased = repo.leaseEndpoint(scope, endpointId, holder, now, new Date(now.getTime() + lease));
-      const claimed = repo.claimDueDeliveries(scope, endpointId, holder, now, batchSize, cursor);
-      return { result: Promise.all([leased, claimed]), writes: [leased, claimed], unflushed: true };
-    });
+    const [current, found] = await withTenantPipelined(
+      deps.db,
+      tenantId,
+      async (tx) => {
+        const scope = { db: tx, tenantId };
+        const leased = repo.leaseEndpoint(scope, endpointId, holder, now, new Date(now.getTime() + lease));
+        const claimed = repo.claimDueDeliveries(scope, endpointId, holder, now, batchSize, cursor);
+        return { result: Promise.all([leased, claimed]), writes: [leased, claimed], unflushed: true };
+      },
+      { asyncCommit: true },
+    );
     if (!current?.enabled) drained = true;
     else endpoint = current;
     if (found.claimed.length > 0) {
@@ -749,7 +760,8 @@ export async function deliverEndpoint(
       pumpAgain = false;
       while (!stopped && running < settings.concurrency && queued > 0) {
         const batch = queue[0];
-        const delivery = batch.deliveries[batch.next++];
+        const delivery = batch.deliveries[batch.next]!;
+        batch.deliveries[batch.next++] = undefined;
         const destination = batch.destination;
         if (batch.next === batch.deliveries.length) queue.shift();
         queued -= 1;
@@ -786,10 +798,15 @@ export async function deliverEndpoint(
   // Every outcome is recorded (or failed): the lease is given up, so the next job need not wait for it to lapse.
   // Deliveries still queued (stopped by a 410) were never written: still due, sent by the next holder.
   if (endpoint) {
-    const released = withTenantPipelined(deps.db, tenantId, async (tx) => {
-      const release = repo.releaseEndpoint({ db: tx, tenantId }, endpointId, holder);
-      return { result: release, writes: [release], unflushed: true };
-    });
+    const released = withTenantPipelined(
+      deps.db,
+      tenantId,
+      async (tx) => {
+        const release = repo.releaseEndpoint({ db: tx, tenantId }, endpointId, holder);
+        return { result: release, writes: [release], unflushed: true };
+      },
+      { asyncCommit: true },
+    );
     await released.catch((error) => {
       failure ??= error;
     });
