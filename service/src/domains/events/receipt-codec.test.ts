@@ -1,6 +1,7 @@
 // Receipts encoded here and decoded by PostgreSQL (receipt_json, migration 070) come back as the kernel wrote them:
 // every receipt of the conformance vectors, a quote step, and steps no code fits; and an event's reseller levels
-// (chain-codec.ts encodeChain, decoded by chain_json) come back as the objects stored before migration 087.
+// (chain-codec.ts encodeChain, decoded by chain_levels and chain_json) come back as the objects stored before
+// migration 087.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -205,5 +206,8 @@ describe('compact receipts', () => {
       [own, other, other].map((r) => encodeReceipt(r)),
     );
     expect(none.chain).toBeNull();
+    // and a chain stored as migration 082's objects passes through as it did
+    const [[objects]] = await Promise.all([read(JSON.parse(before.chain))]);
+    expect(JSON.stringify(JSON.parse(objects.chain))).toBe(JSON.stringify(JSON.parse(before.chain)));
   });
 });
