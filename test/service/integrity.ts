@@ -75,7 +75,7 @@ export async function invoiceAggregateProblems(owner: Db): Promise<string[]> {
       select e.tenant_id, e.transaction_id, e.occurred_at, e.properties,
              coalesce(r.customer_id, e.customer_id) as customer_id, coalesce(r.period_start, e.period_start) as period_start,
              coalesce(r.card, e.card) as card, coalesce(r.amount, e.amount) as amount, coalesce(r.receipt, e.receipt) as receipt,
-             case when r.revision is null then e.chain else r.chain end as chain
+             case when r.revision is null then chain_levels(e.chain, e.receipt) else chain_levels(r.chain, r.receipt) end as chain
       from events e
       left join (select distinct on (tenant_id, transaction_id) tenant_id, transaction_id, revision, customer_id, period_start, card,
                         amount, receipt, chain

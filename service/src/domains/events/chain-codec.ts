@@ -1,7 +1,9 @@
-// A rating's reseller levels as stored in events.chain and event_revisions.chain (migrations 082, 087, 102): the
+// A rating's reseller levels as stored in events.chain and event_revisions.chain (migrations 082, 087, 102, 139): the
 // one writer (encodeChain) and the one reader (chainJsonSql, then decodeChain) of the column's form. Each level is
-// stored as its values in a fixed order without their keys, its receipt compact; SQL's chain_json (migration 087)
-// gives back migration 082's objects, and passes levels stored as objects (before 087) through unchanged.
+// stored as its values in a fixed order without their keys, its receipt compact, or the number of the level below
+// whose receipt it equals (0: the event's own). event_ratings puts those receipts back (chain_levels, migration 139);
+// SQL's chain_json (migration 087) then gives back migration 082's objects, and passes levels stored as objects
+// (before 087) through unchanged.
 import type { ReceiptStep } from '@tariff/core-wasm';
 import { encodeReceipt } from '../../platform/receipt-codec.ts';
 
@@ -26,13 +28,15 @@ export interface ChainLevelCharge {
 /**
  * Each level's values in the order chain_level_json (migration 087) names them. The period start as ISO text, the
  * text JSON.stringify gives a Date: a Date takes JSON.stringify off its fast path for the whole insert document.
- * `isoText` lets a batch, whose levels share a few period starts, make each one's text once.
+ * `isoText` lets a batch, whose levels share a few period starts, make each one's text once. Given the event's own
+ * receipt, a level's receipt equal to a receipt below it is stored as that level's number (0: the event's).
  */
 export function encodeChain(
   levels: ChainLevelCharge[],
   isoText: (instant: Date) => string = (instant) => instant.toISOString(),
+  ownReceipt?: readonly ReceiptStep[],
 ): unknown[][] {
-  return levels.map((l) => [
+  return levels.map((l, k) => [
     l.customerId,
     isoText(l.periodStart),
     l.priceBookId,
@@ -44,8 +48,41 @@ export function encodeChain(
     l.net,
     l.cost,
     l.creditsApplied,
-    encodeReceipt(l.receipt),
+    ownReceipt === undefined
+      ? encodeReceipt(l.receipt)
+      : (sameReceiptBelow(levels, k, ownReceipt) ?? encodeReceipt(l.receipt)),
   ]);
+}
+
+/** The number of the first receipt below level k + 1 equal to its own (0: the event's), if any. */
+function sameReceiptBelow(
+  levels: ChainLevelCharge[],
+  k: number,
+  ownReceipt: readonly ReceiptStep[],
+): number | undefined {
+  const receipt = levels[k].receipt;
+  if (sameReceipt(receipt, ownReceipt)) return 0;
+  for (let below = 0; below < k; below++) {
+    // Only a level that holds its receipt can be referred to: one that equals the event's refers to it.
+    if (sameReceipt(levels[below].receipt, ownReceipt)) continue;
+    if (sameReceipt(receipt, levels[below].receipt)) return below + 1;
+  }
+  return undefined;
+}
+
+/** Whether two receipts have the same steps: the same keys in the same order, with the same values. */
+function sameReceipt(a: readonly ReceiptStep[], b: readonly ReceiptStep[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let s = 0; s < a.length; s++) {
+    const x = a[s] as unknown as Record<string, unknown>;
+    const y = b[s] as unknown as Record<string, unknown>;
+    const yKeys = Object.keys(y);
+    let n = 0;
+    for (const key in x) if (key !== yKeys[n++] || x[key] !== y[key]) return false;
+    if (n !== yKeys.length) return false;
+  }
+  return true;
 }
 
 /**

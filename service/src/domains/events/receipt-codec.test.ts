@@ -1,6 +1,7 @@
 // Receipts encoded here and decoded by PostgreSQL (receipt_json, migration 070) come back as the kernel wrote them:
 // every receipt of the conformance vectors, a quote step, and steps no code fits; and an event's reseller levels
-// (chain-codec.ts encodeChain, decoded by chain_json) come back as the objects stored before migration 087.
+// (chain-codec.ts encodeChain, decoded by chain_levels and chain_json) come back as the objects stored before
+// migration 087.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -167,5 +168,46 @@ describe('compact receipts', () => {
     expect(JSON.stringify(JSON.parse(row.old))).toBe(JSON.stringify(before));
     expect(row.none).toBe(true);
     expect(JSON.stringify(stored).length).toBeLessThan(JSON.stringify(before).length * 0.8);
+  });
+
+  it("stores a level's receipt equal to one below it as that level's number, and reads back the whole chain", async () => {
+    // given: an event's own receipt and three reseller levels: the first rated alike (the event's receipt), the
+    // second differently, the third as the second
+    const [own, other] = vectorReceipts().filter((r) => r.length > 1);
+    const level = (customer: string, receipt: ReceiptStep[]): ChainLevelCharge => ({
+      customerId: customer,
+      periodStart: new Date('2026-12-01T00:00:00Z'),
+      priceBookId: '6a1c1f52-2d8e-4a8c-8f0e-0c9e8b7a6d02',
+      bookVersion: '2026-01-01T00:00:00.000Z',
+      card: 'gpt-4o',
+      currency: 'USD',
+      amount: '0.002000000',
+      subtotal: '0.002000000',
+      net: '0.002000000',
+      cost: null,
+      creditsApplied: '0.000000000',
+      receipt: JSON.parse(JSON.stringify(receipt)),
+    });
+    const levels = [
+      level('0b5e8e0a-4a3b-4c4e-9d1f-2f6f1b7f1a01', own),
+      level('9d3e1a77-0c6b-4f7e-a0d2-4b1c3e5f7a03', other),
+      level('4c2d8f1e-7a6b-4e5d-9c3b-2a1f0e9d8c04', other),
+    ];
+    // when: stored with the event's receipt at hand, and as before migration 139 (every receipt in place)
+    const stored = encodeChain(levels, undefined, own);
+    const whole = encodeChain(levels);
+    const read = (chain: unknown) => database.owner`
+      select chain_json(chain_levels(${chain === null ? null : JSON.stringify(chain)}::text::json, ${JSON.stringify(encodeReceipt(own))}::text::json))::text as chain`;
+    const [[references], [before], [none]] = await Promise.all([read(stored), read(whole), read(null)]);
+    // then: the first level refers to the event's receipt, the third to the second level's; read back, the same JSON
+    expect(stored.map((l) => l[11])).toEqual([0, encodeReceipt(other), 2]);
+    expect(JSON.stringify(JSON.parse(references.chain))).toBe(JSON.stringify(JSON.parse(before.chain)));
+    expect(JSON.parse(before.chain).map((l: { receipt: unknown }) => l.receipt)).toEqual(
+      [own, other, other].map((r) => encodeReceipt(r)),
+    );
+    expect(none.chain).toBeNull();
+    // and a chain stored as migration 082's objects passes through as it did
+    const [[objects]] = await Promise.all([read(JSON.parse(before.chain))]);
+    expect(JSON.stringify(JSON.parse(objects.chain))).toBe(JSON.stringify(JSON.parse(before.chain)));
   });
 });

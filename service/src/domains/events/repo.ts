@@ -205,7 +205,7 @@ export function insertRatedEvents(
     costs[i] = e.cost;
     margins[i] = e.margin;
     receipts[i] = encodeReceipt(e.receipt);
-    chains[i] = e.chain ? encodeChain(e.chain, iso) : null;
+    chains[i] = e.chain ? encodeChain(e.chain, iso, e.receipt) : null;
   }
   return db`
     insert into events (tenant_id, transaction_id, customer_id, event_type, occurred_at, properties, received_at,
@@ -237,30 +237,31 @@ export interface ChainDailyDelta {
   billed: string;
 }
 
-/** Adds to chain_daily, one statement; the caller holds the level customers' period locks. */
+/**
+ * Adds to chain_daily, one statement, one array a column (a batch writes about two rows per chain event: unnest reads
+ * them in less time than json_to_recordset); the caller holds the level customers' period locks.
+ */
 export function upsertChainDaily({ db, tenantId }: TenantScope, deltas: ChainDailyDelta[]): Statement | undefined {
   if (deltas.length === 0) return undefined;
   const iso = isoText();
-  const rows = deltas.map((d) => ({
-    c: d.customerId,
-    s: iso(d.periodStart),
-    d: d.day,
-    h: d.childId,
-    e: d.endCustomerId,
-    l: d.level,
-    k: d.card,
-    u: d.currency,
-    n: d.events,
-    g: d.charge,
-    r: d.resale,
-    b: d.billed,
-  }));
+  const column = <T>(value: (d: ChainDailyDelta) => T) => deltas.map(value);
   return db`
     insert into chain_daily as x (tenant_id, customer_id, period_start, day, child_id, end_customer_id, level, card,
                                   currency, events, charge, resale, billed)
     select ${tenantId}, c, s, d, h, e, l, k, u, n, g, r, b
-    from json_to_recordset(${jsonRows(db, rows)})
-      as r(c uuid, s timestamptz, d date, h uuid, e uuid, l smallint, k text, u text, n bigint, g numeric, r numeric, b numeric)
+    from unnest(${plainArray(column((d) => d.customerId))}::uuid[],
+                ${plainArray(column((d) => iso(d.periodStart)))}::timestamptz[],
+                ${plainArray(column((d) => d.day))}::date[],
+                ${plainArray(column((d) => d.childId))}::uuid[],
+                ${plainArray(column((d) => d.endCustomerId))}::uuid[],
+                ${plainArray(column((d) => d.level))}::smallint[],
+                ${quotedArray(column((d) => d.card))}::text[],
+                ${quotedArray(column((d) => d.currency))}::text[],
+                ${plainArray(column((d) => d.events))}::bigint[],
+                ${plainArray(column((d) => d.charge))}::numeric[],
+                ${plainArray(column((d) => d.resale))}::numeric[],
+                ${plainArray(column((d) => d.billed))}::numeric[])
+      as r(c, s, d, h, e, l, k, u, n, g, r, b)
     on conflict (tenant_id, customer_id, period_start, day, child_id, end_customer_id, card) do update
       set events = x.events + excluded.events, charge = x.charge + excluded.charge,
           resale = x.resale + excluded.resale, billed = x.billed + excluded.billed`;
