@@ -159,22 +159,26 @@ export function availabilityOf({ billing: customerBilling, period, held }: Level
 export function refusalAt(state: LevelState, level: number, amount: bigint, now: Date): AppError | undefined {
   const a = availabilityOf(state, now);
   const who = level === 0 ? 'the customer' : `reseller "${state.externalId}" (level ${level} of the chain)`;
-  const details = [
-    ...(level === 0
-      ? []
-      : [
-          { field: 'level', reason: String(level) },
-          { field: 'reseller_id', reason: state.externalId },
-        ]),
-    {
-      field: 'available.balance',
-      reason: a.balance === null ? 'no limit (it does not block on depletion)' : formatMoney(a.balance),
-    },
-    { field: 'available.budget', reason: a.budget === null ? 'no limit (no blocking budget)' : formatMoney(a.budget) },
-    { field: 'available.held', reason: formatMoney(a.held) },
-  ];
+  // The details are built for a refusal only: every hold placed is decided here, at each level.
   const refuse = (code: RefusalCode, message: string) =>
-    precondition(code, message, [{ field: 'amount', reason: message }, ...details]);
+    precondition(code, message, [
+      { field: 'amount', reason: message },
+      ...(level === 0
+        ? []
+        : [
+            { field: 'level', reason: String(level) },
+            { field: 'reseller_id', reason: state.externalId },
+          ]),
+      {
+        field: 'available.balance',
+        reason: a.balance === null ? 'no limit (it does not block on depletion)' : formatMoney(a.balance),
+      },
+      {
+        field: 'available.budget',
+        reason: a.budget === null ? 'no limit (no blocking budget)' : formatMoney(a.budget),
+      },
+      { field: 'available.held', reason: formatMoney(a.held) },
+    ]);
   if (a.blocked) return refuse('blocked', `${who[0].toUpperCase()}${who.slice(1)} is blocked: ${a.blocked}`);
   if (a.balance !== null && amount > a.balance)
     return refuse(

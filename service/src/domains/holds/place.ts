@@ -439,14 +439,15 @@ export function toApiHold(
   captures?: Awaited<ReturnType<typeof repo.listCaptures>>,
 ): Hold {
   const open = r.status === 'open' && r.expiresAt.getTime() > now.getTime();
+  const [amount, captured] = [toNano(r.amount), toNano(r.captured)];
   return {
     id: r.id,
     customer_id: r.customerExternalId,
     currency: r.currency,
     status: r.status,
-    amount: formatMoney(toNano(r.amount)),
-    captured: formatMoney(toNano(r.captured)),
-    held: formatMoney(open ? remainingOf(r) : 0n),
+    amount: formatMoney(amount),
+    captured: formatMoney(captured),
+    held: formatMoney(open ? remaining(amount, captured) : 0n),
     capture_count: r.captureCount,
     overrun: r.overrun,
     estimate: r.estimate as Hold['estimate'],
@@ -454,13 +455,16 @@ export function toApiHold(
     expires_at: r.expiresAt.toISOString(),
     created_at: r.createdAt.toISOString(),
     closed_at: r.closedAt?.toISOString() ?? null,
-    levels: (r.levels ?? []).map((l) => ({
-      level: l.level,
-      reseller_id: l.customerExternalId,
-      amount: formatMoney(toNano(l.amount)),
-      captured: formatMoney(toNano(l.captured)),
-      held: formatMoney(open ? remainingOf(l) : 0n),
-    })),
+    levels: (r.levels ?? []).map((l) => {
+      const [amount, captured] = [toNano(l.amount), toNano(l.captured)];
+      return {
+        level: l.level,
+        reseller_id: l.customerExternalId,
+        amount: formatMoney(amount),
+        captured: formatMoney(captured),
+        held: formatMoney(open ? remaining(amount, captured) : 0n),
+      };
+    }),
     ...(captures
       ? {
           captures: captures
@@ -477,6 +481,9 @@ export function toApiHold(
 }
 
 export function remainingOf(r: Pick<repo.HoldRow, 'amount' | 'captured'>): bigint {
-  const left = toNano(r.amount) - toNano(r.captured);
-  return left > 0n ? left : 0n;
+  return remaining(toNano(r.amount), toNano(r.captured));
+}
+
+function remaining(amount: bigint, captured: bigint): bigint {
+  return amount > captured ? amount - captured : 0n;
 }

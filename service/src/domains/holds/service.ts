@@ -59,7 +59,7 @@ function hashRequest(externalId: string, input: PlaceHoldInput): string {
     input.expires_in,
     input.overrun,
   ]);
-  return crypto.createHash('sha256').update(canonical).digest('hex');
+  return crypto.hash('sha256', canonical, 'hex');
 }
 
 export async function getHold(deps: Deps, actor: Actor, externalId: string, holdId: string): Promise<Hold> {
