@@ -4,10 +4,19 @@
 // (autovacuum may be off), in a transaction rolled back: the write after the batch's events are deleted there (it
 // stores them again). Counts, not times: the rows each scan reads (returned and filtered out, every loop), per
 // statement.
+import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestEvents } from '../../service/src/domains/events/service.ts';
 import { authenticateApiKey } from '../../service/src/domains/keys/service.ts';
-import { baseOptions, connect, deriveServiceUrl, SERVICE_ROLE, type Db } from '../../service/src/platform/db.ts';
+import { lockBillingContexts } from '../../service/src/domains/events/repo.ts';
+import {
+  baseOptions,
+  connect,
+  deriveServiceUrl,
+  SERVICE_ROLE,
+  withTenant,
+  type Db,
+} from '../../service/src/platform/db.ts';
 import {
   rest,
   serviceDeps,
@@ -22,6 +31,25 @@ import { rowsReadByStatement, type Sent } from './plan-reads.ts';
 const frame = /^\s*(begin|commit|rollback)\s*$|set_config\(/i;
 
 class Rollback extends Error {}
+
+/** The billing-context read, which the service runs under its generic plan (events/repo.ts withGenericPlan). */
+const genericPlanned = /^\s*select c\.id as customer_id/i;
+
+/** `query` run again under EXPLAIN ANALYZE as the service runs it: prepared, under its generic plan. */
+async function explainGeneric(tx: postgres.TransactionSql, query: string, parameters: unknown[]) {
+  await tx`select set_config('plan_cache_mode', 'force_generic_plan', true)`;
+  await tx.unsafe(`prepare generic_planned as ${query}`).simple();
+  const [{ types }] =
+    await tx`select parameter_types::text[] as types from pg_prepared_statements where name = 'generic_planned'`;
+  // As literals: EXPLAIN's own parameters would have no type (a utility statement is not analyzed when parsed).
+  const literals = (types as string[]).map((type, i) => `'${String(parameters[i]).replace(/'/g, "''")}'::${type}`);
+  const [row] = await tx
+    .unsafe(`explain (analyze, format json) execute generic_planned(${literals.join(', ')})`)
+    .simple();
+  await tx.unsafe('deallocate generic_planned').simple();
+  if (process.env.SHOW_PLAN) console.log(JSON.stringify(row['QUERY PLAN'][0], null, 1));
+  return row['QUERY PLAN'][0].Plan as Record<string, any>;
+}
 
 describe('one ingestion batch', () => {
   let harness: Harness;
@@ -80,8 +108,10 @@ describe('one ingestion batch', () => {
           if (/^\s*with w0 as/i.test(query))
             await tx`delete from events where tenant_id = ${tenant.tenantId} and transaction_id = any(${events.map((e) => e.transaction_id)})`;
           await tx`select set_config('role', ${SERVICE_ROLE}, true), set_config('app.tenant_id', ${tenant.tenantId}, true)`;
-          const [row] = await tx.unsafe(`explain (analyze, format json) ${query}`, parameters as never[]);
-          plan = row['QUERY PLAN'][0].Plan as Record<string, any>;
+          plan = genericPlanned.test(query)
+            ? await explainGeneric(tx, query, parameters)
+            : (await tx.unsafe(`explain (analyze, format json) ${query}`, parameters as never[]))[0]['QUERY PLAN'][0]
+                .Plan;
           throw new Rollback();
         })
         .catch((error) => {
@@ -112,5 +142,20 @@ describe('one ingestion batch', () => {
     expect(few.size).toBe(6);
     expect([...many.keys()]).toEqual([...few.keys()]);
     for (const [statement, rows] of few) expect(many.get(statement), statement).toBe(rows);
+  });
+  it('reads the billing terms under the plan made once per connection, the transaction keeping its own plan mode', async () => {
+    const { mode, generic, custom, contexts } = await withTenant(counted, tenant.tenantId, async (tx) => {
+      const scope = { db: tx, tenantId: tenant.tenantId };
+      await lockBillingContexts(scope, ['c-01']);
+      const contexts = await lockBillingContexts(scope, ['c-02', 'c-00']);
+      const [row] = await tx`
+        select current_setting('plan_cache_mode') as mode, sum(generic_plans)::int as generic, sum(custom_plans)::int as custom
+        from pg_prepared_statements where statement like '%select c.id as customer_id%'`;
+      return { mode: row.mode as string, generic: row.generic as number, custom: row.custom as number, contexts };
+    });
+    expect([...contexts.keys()]).toEqual(['c-00', 'c-02']);
+    expect(mode).toBe('auto');
+    expect(custom).toBe(0);
+    expect(generic).toBeGreaterThanOrEqual(2);
   });
 });

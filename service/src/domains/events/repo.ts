@@ -537,17 +537,21 @@ export async function findBillingContexts(
  * findBillingContexts with each customer's active grants locked (wallets/repo.ts activeGrantsLocked) and its
  * subscription's amendments, in one statement (billing.ts loadBilling: ingestion's and placements' first round
  * trip). Customers are read, and their grants locked, in external id order, so that
- * concurrent transactions queue rather than deadlock.
+ * concurrent transactions queue rather than deadlock. `scope.db` must be a transaction (the locks, and the plan
+ * cache mode set around the statement, last until its end).
  */
 export async function lockBillingContexts(
   scope: TenantScope,
   externalIds: string[],
 ): Promise<Map<string, BillingContextRow & { grants: Grant[]; amendments: AmendmentRow[] }>> {
   const { db, tenantId } = scope;
-  const rows = await selectBillingContexts(
-    scope,
-    [...new Set(externalIds)].sort(),
-    db`, ${activeGrantsLocked(db, tenantId, db`c.id`)} as grants, ${amendmentsOf(db, tenantId, db`c.id`)} as amendments`,
+  const rows = await withGenericPlan(
+    db,
+    selectBillingContexts(
+      scope,
+      [...new Set(externalIds)].sort(),
+      db`, ${activeGrantsLocked(db, tenantId, db`c.id`)} as grants, ${amendmentsOf(db, tenantId, db`c.id`)} as amendments`,
+    ),
   );
   return new Map(
     rows.map((r) => [
@@ -557,24 +561,42 @@ export async function lockBillingContexts(
   );
 }
 
+/**
+ * `statement` under a plan made once per connection (plan_cache_mode force_generic_plan), the transaction's own
+ * mode restored behind it; the three statements go out at once. For a statement by keys whose planning (row
+ * security on every table it reads, a subquery a column) costs several times its running, and whose plan does not
+ * depend on the values: the server's own choice keeps planning it again, as the generic plan's row estimates differ
+ * from the custom plans'. Only this statement: under generic plans others' lookups turn into scans.
+ */
+async function withGenericPlan(db: TenantScope['db'], statement: Statement) {
+  const generic = db`select set_config('app.plan_cache_mode', current_setting('plan_cache_mode'), true),
+                            set_config('plan_cache_mode', 'force_generic_plan', true)`.execute();
+  const result = statement.execute();
+  const restored = db`select set_config('plan_cache_mode', current_setting('app.plan_cache_mode'), true)`.execute();
+  return (await Promise.all([generic, result, restored]))[1];
+}
+
 function selectBillingContexts({ db, tenantId }: TenantScope, externalIds: string[], more = db``) {
   return db`
     select c.id as customer_id, c.external_id, c.currency, w.on_depletion, w.low_balance_threshold::text,
-           exists (select 1 from budgets b where b.tenant_id = c.tenant_id and b.customer_id = c.id) as has_budget,
-           exists (select 1 from customer_blocks cb where cb.tenant_id = c.tenant_id and cb.customer_id = c.id) as blocked,
+           exists (select 1 from budgets b where b.tenant_id = c.tenant_id and b.customer_id = c.id offset 0) as has_budget,
+           exists (select 1 from customer_blocks cb where cb.tenant_id = c.tenant_id and cb.customer_id = c.id offset 0) as blocked,
            (select b.amount::text from budgets b where b.tenant_id = c.tenant_id and b.customer_id = c.id and b.enforcement = 'block') as blocking_budget,
-           exists (select 1 from scoped_budgets sb where sb.tenant_id = c.tenant_id and sb.customer_id = c.id) as has_scoped_budget,
-           exists (select 1 from scoped_budgets sb where sb.tenant_id = c.tenant_id and sb.customer_id = c.id and sb.enforcement = 'block') as has_blocking_scoped_budget,
+           exists (select 1 from scoped_budgets sb where sb.tenant_id = c.tenant_id and sb.customer_id = c.id offset 0) as has_scoped_budget,
+           exists (select 1 from scoped_budgets sb where sb.tenant_id = c.tenant_id and sb.customer_id = c.id and sb.enforcement = 'block' offset 0) as has_blocking_scoped_budget,
            s.started_at, s.anchor_day, s.anchor_month, s.discount_percent::text,
            p.billing_interval, p.allowances, p.minimum_spend::text, p.base_fee::text, p.code as plan_code, p.name as plan_name, p.invoice_grace_seconds
            ${more}
     -- Each customer by its key (lateral: "external_id = any(...)" was planned as a scan of the tenant's customers
-    -- while the table has no statistics), in the order of externalIds.
+    -- while the table has no statistics), in the order of externalIds; its rows in the other tables by key too, one
+    -- customer at a time (lateral with limit, exists with offset 0): under a generic plan (lockBillingContexts),
+    -- which does not know how many externalIds there are, joins and hashed exists read the tenant's rows whole.
     from unnest(${externalIds}::text[]) with ordinality as k(external_id, o)
     cross join lateral ${customerByExternalId(db, tenantId, db`k.external_id`)} c
-    left join customer_wallets w on w.tenant_id = c.tenant_id and w.customer_id = c.id
-    left join subscriptions s on s.tenant_id = c.tenant_id and s.customer_id = c.id and s.status = 'active'
-    left join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id
+    left join lateral (select w.* from customer_wallets w where w.tenant_id = c.tenant_id and w.customer_id = c.id limit 1) w on true
+    left join lateral (select s.* from subscriptions s
+                       where s.tenant_id = c.tenant_id and s.customer_id = c.id and s.status = 'active' limit 1) s on true
+    left join lateral (select p.* from plans p where p.tenant_id = s.tenant_id and p.id = s.plan_id limit 1) p on true
     order by k.o`;
 }
 
