@@ -1,6 +1,6 @@
-// The relations that the ingestion tables keep by construction rather than by foreign keys (migration 013), and
-// the invoice aggregates they keep beside the receipts (migration 018), checked over a whole database past
-// row-level security. Each query returns the rows that break one.
+// The relations that the ingestion tables (migration 013) and the webhook attempt log (migration 140) keep by
+// construction rather than by foreign keys, and the invoice aggregates ingestion keeps beside the receipts
+// (migration 018), checked over a whole database past row-level security. Each query returns the rows that break one.
 import type { Db } from '../../service/src/platform/db.ts';
 
 export async function referentialProblems(owner: Db): Promise<string[]> {
@@ -40,6 +40,14 @@ export async function referentialProblems(owner: Db): Promise<string[]> {
       owner`
       select l.transaction_id from event_ratings l
       where not exists (select 1 from price_books b where b.tenant_id = l.tenant_id and b.id = l.price_book_id) limit 5`,
+    ],
+    [
+      // Migration 140: the attempt log's relation to its deliveries, kept by construction.
+      'webhook attempt without its delivery',
+      owner`
+      select a.message_id as transaction_id from webhook_attempts a
+      where not exists (select 1 from webhook_deliveries d
+                        where d.tenant_id = a.tenant_id and d.endpoint_id = a.endpoint_id and d.message_id = a.message_id) limit 5`,
     ],
   ];
   const problems: string[] = [];

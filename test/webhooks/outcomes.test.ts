@@ -8,6 +8,7 @@ import * as repo from '../../service/src/domains/webhooks/repo.ts';
 import { deliverEndpoint } from '../../service/src/domains/webhooks/service.ts';
 import { withTenant, type Tx } from '../../service/src/platform/db.ts';
 import { createTestDatabase } from '../../service/src/platform/test-database.ts';
+import { referentialProblems } from '../service/integrity.ts';
 import {
   restAs,
   serviceDeps,
@@ -123,6 +124,29 @@ describe('webhook delivery indexes', () => {
         'webhook_deliveries_endpoint_due_key_idx',
         'webhook_deliveries_message_idx',
         'webhook_deliveries_pkey',
+      ]);
+    } finally {
+      await database.drop();
+    }
+  }, 120_000);
+
+  it('keeps on webhook_attempts one index, its key by message (the log read), and checks its deliveries after the tests instead of a foreign key', async () => {
+    const database = await createTestDatabase();
+    try {
+      const indexes = await database.owner`
+        select indexname, indexdef from pg_indexes where tablename = 'webhook_attempts' order by indexname`;
+      expect(indexes.map((r) => r.indexname)).toEqual(['webhook_attempts_pkey']);
+      expect(indexes[0].indexdef).toContain('(tenant_id, message_id, id)');
+      const [{ keys }] = await database.owner`
+        select count(*)::int as keys from pg_constraint where conrelid = 'webhook_attempts'::regclass and contype = 'f'`;
+      expect(keys).toBe(0);
+      // The relation the foreign key kept (migration 140) is the integrity check's: an attempt of no delivery fails it.
+      expect(await referentialProblems(database.owner)).toEqual([]);
+      await database.owner`
+        insert into webhook_attempts (tenant_id, endpoint_id, message_id, attempt, trigger, started_at, succeeded, latency_ms, response_excerpt)
+        values (gen_random_uuid(), gen_random_uuid(), ${'msg_' + '0'.repeat(32)}, 1, 'scheduled', now(), true, 1, '')`;
+      expect(await referentialProblems(database.owner)).toEqual([
+        `webhook attempt without its delivery: msg_${'0'.repeat(32)}`,
       ]);
     } finally {
       await database.drop();

@@ -370,8 +370,8 @@ export interface EndpointHealth {
 /**
  * The attempts of one endpoint's batch, their deliveries' new state and the endpoint's health: one statement, its
  * rows sent as one array literal a column (unnest; instants as milliseconds since the epoch; the row versions as one
- * text split on spaces, since a ctid's text holds a comma and no space: nothing to quote), the log's foreign key
- * checked at its end against the deliveries it updates.
+ * text split on spaces, since a ctid's text holds a comma and no space: nothing to quote). The log's rows are of
+ * claimed deliveries, which are never deleted: no foreign key checks each one (migration 140).
  * The deliveries are updated by the claimed row versions (a TID fetch per row, as the claim): a delivery changed
  * since its claim keeps that change. The tenant and endpoint are pinned inside the materialized rows and the
  * deliveries tied to them, not compared with constants: a constant (tenant, endpoint) key prefix, its selectivity
