@@ -114,7 +114,7 @@ describe('placing a hold', () => {
     await check();
   });
 
-  it('inserts a period only until it is known to exist, and turns synchronous commit off with the first statements', async () => {
+  it('inserts a period only until it is known to exist, and turns synchronous commit off and generic plans on with the first statements only', async () => {
     const statementsOf = async (customer: string) => {
       sent = [];
       await place(customer);
@@ -132,6 +132,11 @@ describe('placing a hold', () => {
     // The setting rides in the tenant's settings; no statement of its own before the COMMIT.
     expect(again.filter((q) => q.includes('synchronous_commit'))).toEqual([
       expect.stringMatching(/^select set_config\('role'.*set_config\('synchronous_commit', 'off', true\)/),
+    ]);
+    // The group plans generically from its settings on: the billing read, which switches ingestion's transaction to
+    // generic plans and back around it, sends no switch here.
+    expect(again.filter((q) => q.includes('plan_cache_mode'))).toEqual([
+      expect.stringMatching(/^select set_config\('role'.*set_config\('plan_cache_mode', 'force_generic_plan', true\)/),
     ]);
     const [period] = await harness.database.owner`
       select count(*)::int as n from customer_periods p join customers c on c.tenant_id = p.tenant_id and c.id = p.customer_id

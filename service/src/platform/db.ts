@@ -310,6 +310,14 @@ export interface PipelinedBody<T> {
   unflushed?: boolean;
 }
 
+/** The transactions running under generic plans (withTenantPipelined's `genericPlans`), until they end. */
+const genericTransactions = new WeakSet<object>();
+
+/** Whether `db` is a transaction whose every statement is already planned once per connection. */
+export function plansGenerically(db: Db | Tx): boolean {
+  return genericTransactions.has(db);
+}
+
 /**
  * withTenant in two fewer round trips, for the hot path of ingestion: BEGIN and the settings go out with fn's
  * first statements, and COMMIT right behind the writes fn hands back, without waiting for their answers. On a
@@ -339,6 +347,7 @@ export async function withTenantPipelined<T>(
   const tx = connection as unknown as Tx;
   let pid = 0;
   let committed = false;
+  if (options.genericPlans) genericTransactions.add(tx);
   try {
     const begin = tx`begin`.execute();
     const asyncCommit = options.asyncCommit === true;
@@ -371,6 +380,7 @@ export async function withTenantPipelined<T>(
     committed = true;
     return body.result;
   } finally {
+    genericTransactions.delete(tx);
     sessionObserver?.ended(pid, committed);
     connection.release();
   }

@@ -2,7 +2,15 @@
 // built here, one a column (platform/db.ts plainArray, quotedArray, jsonArray), which both sides handle in less time
 // than postgres.js escaping arrays or PostgreSQL reading one JSON document of objects (json_to_recordset).
 import type { ReceiptStep } from '@tariff/core-wasm';
-import { jsonArray, jsonRows, plainArray, quotedArray, type Statement, type TenantScope } from '../../platform/db.ts';
+import {
+  jsonArray,
+  jsonRows,
+  plainArray,
+  plansGenerically,
+  quotedArray,
+  type Statement,
+  type TenantScope,
+} from '../../platform/db.ts';
 import { customerByExternalId, customerById } from '../customers/lookup.ts';
 import {
   amendmentsOf,
@@ -569,6 +577,8 @@ export async function lockBillingContexts(
  * from the custom plans'. Only this statement: under generic plans others' lookups turn into scans.
  */
 async function withGenericPlan(db: TenantScope['db'], statement: Statement) {
+  // A transaction under generic plans throughout (a placement group's) needs neither switch.
+  if (plansGenerically(db)) return statement.execute();
   const generic = db`select set_config('app.plan_cache_mode', current_setting('plan_cache_mode'), true),
                             set_config('plan_cache_mode', 'force_generic_plan', true)`.execute();
   const result = statement.execute();
