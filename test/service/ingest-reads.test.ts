@@ -32,7 +32,7 @@ const frame = /^\s*(begin|commit|rollback)\s*$|set_config\(/i;
 
 class Rollback extends Error {}
 
-/** The billing-context read, which the service runs under its generic plan (events/repo.ts withGenericPlan). */
+/** The billing-context read, which the service runs under its generic plan (events/repo.ts withPlanMode). */
 const genericPlanned = /^\s*select c\.id as customer_id/i;
 
 /** `query` run again under EXPLAIN ANALYZE as the service runs it: prepared, under its generic plan. */
@@ -157,5 +157,61 @@ describe('one ingestion batch', () => {
     expect(mode).toBe('auto');
     expect(custom).toBe(0);
     expect(generic).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('a batch on a connection whose first batches met an empty events table', () => {
+  let harness: Harness;
+  afterAll(async () => harness?.close());
+
+  it('reads its rows by key however many events follow, its stored ids included', async () => {
+    harness = await startService({ now: '2026-03-20T00:00:00Z' });
+    const tenant = await signUpTenant(harness);
+    await setUpLlmCustomers(harness, tenant.secretKey, ['c-0', 'c-1'], '2024-01-01T00:00:00Z');
+    // One connection, so that every batch runs on the one whose prepared statements the first batches made.
+    const one = connect({ ...baseOptions, url: deriveServiceUrl(harness.database.url), max: 1 });
+    try {
+      const deps = serviceDeps(harness, one);
+      const actor = (await authenticateApiKey(deps, tenant.secretKey))!;
+      const event = (id: number, i: number) => ({
+        transaction_id: `s-${id}`,
+        customer_id: `c-${i % 2}`,
+        event_type: 'llm.completion',
+        timestamp: `2026-03-10T${String(i % 24).padStart(2, '0')}:00:00Z`,
+        properties: { provider: 'openai', model: 'gpt-4o', input_tokens: 1000 + i, output_tokens: 10 },
+      });
+      let sequence = 0;
+      const batch = (n: number) => Array.from({ length: n }, (_, i) => event(sequence++, i));
+      // Past the five executions after which the server's own choice may keep a generic plan, on a nearly empty table.
+      for (let i = 0; i < 8; i++) expect((await ingestEvents(deps, actor, batch(2))).accepted).toBe(2);
+      for (let i = 0; i < 4; i++) expect((await ingestEvents(deps, actor, batch(500))).accepted).toBe(500);
+      // The rows the connection's statements read from each table (by any index or scan), once it has reported them.
+      const reads = async () => {
+        await one`select pg_stat_force_next_flush()`;
+        await one`select 1`;
+        const rows = await harness.database.owner`
+          select relname, idx_tup_fetch + seq_tup_read as n from pg_stat_user_tables`;
+        return new Map(rows.map((r) => [r.relname as string, Number(r.n)]));
+      };
+      const before = await reads();
+      // 16 events stored before (duplicates: their stored charge is read) and 16 new ones.
+      const answer = await ingestEvents(deps, actor, [
+        ...Array.from({ length: 16 }, (_, i) => event(i * 60, i)),
+        ...batch(16),
+      ]);
+      expect(answer).toMatchObject({ accepted: 16, duplicate: 16 });
+      const after = await reads();
+      const read = [...after].map(([table, n]) => [table, n - (before.get(table) ?? 0)] as const).filter(([, n]) => n);
+      // One row per duplicate: a generic plan of the stored ids' read kept from the first batches probed the events
+      // by tenant alone and read the tenant's 2,016 events for each id (47,516 rows in all).
+      expect(Object.fromEntries(read).events ?? 0).toBeLessThanOrEqual(16);
+      // And every table's lookups by key: a few rows per customer, period and aggregate.
+      expect(
+        read.reduce((sum, [, n]) => sum + n, 0),
+        JSON.stringify(read),
+      ).toBeLessThanOrEqual(64);
+    } finally {
+      await one.end({ timeout: 5 });
+    }
   });
 });

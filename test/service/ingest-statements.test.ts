@@ -16,7 +16,8 @@ import {
   type TenantFixture,
 } from './harness.ts';
 
-// The settings: the tenant's, and the plan cache mode around the billing-context read (events/repo.ts withGenericPlan).
+// The settings: the tenant's, and the plan cache mode around the stored ids' and the billing-context reads (events/repo.ts
+// withPlanMode).
 const frame = /^\s*(begin|commit|rollback)\s*$|set_config\('(role|app\.plan_cache_mode|plan_cache_mode)'/i;
 
 describe('statements of one ingestion transaction', () => {
@@ -76,6 +77,8 @@ describe('statements of one ingestion transaction', () => {
     const work = sent.filter((query) => !frame.test(query));
     expect(sent.filter((query) => frame.test(query)).map((q) => q.trim().split(/\s/)[0].toLowerCase())).toEqual([
       'begin',
+      'select',
+      'select',
       'select',
       'select',
       'select',
