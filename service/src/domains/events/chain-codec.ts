@@ -29,12 +29,15 @@ export interface ChainLevelCharge {
  * Each level's values in the order chain_level_json (migration 087) names them. The period start as ISO text, the
  * text JSON.stringify gives a Date: a Date takes JSON.stringify off its fast path for the whole insert document.
  * `isoText` lets a batch, whose levels share a few period starts, make each one's text once. Given the event's own
- * receipt, a level's receipt equal to a receipt below it is stored as that level's number (0: the event's).
+ * receipt (`ownReceipt`), a level's receipt equal to a receipt below it is stored as that level's number (0: the
+ * event's).
  */
 export function encodeChain(
   levels: ChainLevelCharge[],
-  isoText: (instant: Date) => string = (instant) => instant.toISOString(),
-  ownReceipt?: readonly ReceiptStep[],
+  {
+    isoText = (instant) => instant.toISOString(),
+    ownReceipt,
+  }: { isoText?: (instant: Date) => string; ownReceipt?: readonly ReceiptStep[] } = {},
 ): unknown[][] {
   return levels.map((l, k) => [
     l.customerId,

@@ -194,7 +194,7 @@ describe('compact receipts', () => {
       level('4c2d8f1e-7a6b-4e5d-9c3b-2a1f0e9d8c04', other),
     ];
     // when: stored with the event's receipt at hand, and as before migration 139 (every receipt in place)
-    const stored = encodeChain(levels, undefined, own);
+    const stored = encodeChain(levels, { ownReceipt: own });
     const whole = encodeChain(levels);
     const read = (chain: unknown) => database.owner`
       select chain_json(chain_levels(${chain === null ? null : JSON.stringify(chain)}::text::json, ${JSON.stringify(encodeReceipt(own))}::text::json))::text as chain`;

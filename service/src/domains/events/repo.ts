@@ -220,7 +220,7 @@ export function insertRatedEvents(
     costs[i] = e.cost;
     margins[i] = e.margin;
     receipts[i] = encodeReceipt(e.receipt);
-    chains[i] = e.chain ? encodeChain(e.chain, iso, e.receipt) : null;
+    chains[i] = e.chain ? encodeChain(e.chain, { isoText: iso, ownReceipt: e.receipt }) : null;
   }
   return db`
     insert into events (tenant_id, transaction_id, customer_id, event_type, occurred_at, properties, received_at,

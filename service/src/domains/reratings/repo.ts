@@ -332,7 +332,7 @@ export async function insertRevisions({ db, tenantId }: TenantScope, lines: Revi
     cost: l.cost,
     margin: l.margin,
     receipt: encodeReceipt(l.receipt),
-    chain: l.chain ? encodeChain(l.chain, undefined, l.receipt) : null,
+    chain: l.chain ? encodeChain(l.chain, { ownReceipt: l.receipt }) : null,
   }));
   await db`
     insert into event_revisions (tenant_id, transaction_id, revision, customer_id, period_start, price_book_id, book_version, kernel_version,
