@@ -19,8 +19,8 @@ const scaleAt = process.argv.indexOf('--scale');
 const scale = scaleAt > 0 ? Number(process.argv[scaleAt + 1]) : 1;
 if (!(scale > 0 && scale <= 1)) throw new Error('--scale takes a number in (0, 1]');
 // `--alternate 2`: only batches of 100, direct and depth 3, one after the other in rounds in the one service process
-// (after the warm-up of each that every run has), each round's ratio printed: the depth-3 goal measured where a shared machine's load
-// moves both sides alike.
+// (after the warm-up of each that every run has), each round's ratio printed: the depth-3 goal measured where a
+// shared machine's load moves both sides alike.
 const alternateAt = process.argv.indexOf('--alternate');
 const alternate = alternateAt > 0 ? Number(process.argv[alternateAt + 1]) : 0;
 if (!Number.isInteger(alternate) || alternate < 0) throw new Error('--alternate takes a whole number of rounds');

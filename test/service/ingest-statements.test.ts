@@ -16,8 +16,8 @@ import {
   type TenantFixture,
 } from './harness.ts';
 
-// The settings: the tenant's, and the plan cache mode around the stored ids' and the billing-context reads (events/repo.ts
-// withPlanMode).
+// The settings: the tenant's, and the plan cache mode around the stored ids' and the billing-context reads
+// (events/repo.ts withPlanMode).
 const frame = /^\s*(begin|commit|rollback)\s*$|set_config\('(role|app\.plan_cache_mode|plan_cache_mode)'/i;
 
 describe('statements of one ingestion transaction', () => {
