@@ -216,6 +216,24 @@ describe('batched period close', () => {
       .catch((error) => {
         if ((error as Error).message !== 'rollback') throw error;
       });
+    // Price steps away from their charge's quantity step (every quantity step moved last, so the SQL cannot find it
+    // before the price and searches the receipt): the same sums. Rolled back.
+    await harness.database.owner
+      .begin(async (sql) => {
+        await sql`
+          update events set receipt = (select json_agg(s order by s->>0 = 'q', n) from json_array_elements(receipt) with ordinality as r(s, n))
+          where tenant_id = ${tenant.tenantId}`;
+        const [{ apart, near }] = await sql`
+          select count(*) filter (where q.m > s.n)::int as apart, count(*) filter (where q.m < s.n)::int as near
+          from events, json_array_elements(receipt) with ordinality s(v, n), json_array_elements(receipt) with ordinality q(v, m)
+          where tenant_id = ${tenant.tenantId} and s.v->>0 = 'p' and q.v->>0 = 'q' and q.v->>1 = s.v->>1`;
+        expect([apart > 0, near]).toEqual([true, 0]);
+        await compare(sql);
+        throw new Error('rollback');
+      })
+      .catch((error) => {
+        if ((error as Error).message !== 'rollback') throw error;
+      });
     // Receipts stored as the kernel's objects (before migration 070): the same sums. Rolled back.
     await harness.database.owner
       .begin(async (sql) => {

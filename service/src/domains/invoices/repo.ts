@@ -887,63 +887,71 @@ export async function sumPeriodEvents(
     select k.customer_id, k.period_start, s.*
     from k
     cross join lateral (
-      with g as (
-      select s.code, s.interval, s.card, s.charge, s.dimension, s.model, s.rate, s.per,
-             s.g_model, s.g_region, s.g_gpu, s.g_availability, s.percent, s.grant_id,
-             count(*)::int as events, min(s.occurred_at) as first_at, max(s.occurred_at) as last_at, sum(s.amount)::text as amount,
-             sum(s.amount * (${rates as (string | null)[]}::numeric[])[s.i + 1])::text as converted
-      from (
-        select e.occurred_at, j.i, x.*
+      -- The period's events, each at its latest revision, its receipt cast to jsonb once: read twice, summed by
+      -- interval (t) and expanded into steps, so no per-event row goes through the steps' grouping.
+      with ev as (
+        select e.occurred_at, e.properties, coalesce(r.card, e.card) as card, coalesce(r.amount, e.amount) as amount,
+               coalesce(r.receipt, e.receipt)::jsonb as receipt,
+               width_bucket(e.occurred_at, ${bounds.map((b) => b.toISOString())}::timestamptz[]) as i
         from events e
         left join lateral (select card, amount, receipt from event_revisions r where r.tenant_id = e.tenant_id and r.transaction_id = e.transaction_id
                            order by r.revision desc limit 1) r on true
-        -- offset 0 keeps this subquery from being flattened: the receipt is then cast to jsonb once per event, not
-        -- again in every price step's dimension lookup below.
-        cross join lateral (select coalesce(r.receipt, e.receipt)::jsonb as receipt,
-                                   width_bucket(e.occurred_at, ${bounds.map((b) => b.toISOString())}::timestamptz[]) as i offset 0) j
-        cross join lateral (
-          select 't' as code, j.i as interval, null as card, null as charge, null as dimension, null as model, null as rate, null as per,
-                 null::jsonb as g_model, null::jsonb as g_region, null::jsonb as g_gpu, null::jsonb as g_availability,
-                 null::jsonb as percent, null::jsonb as grant_id, coalesce(r.amount, e.amount) as amount
-          union all
-          select st.code, null, coalesce(r.card, e.card),
-                 case when st.code = 'p' then coalesce(st.v->>1, st.v->>'charge') end,
-                 case when st.code = 'p' then coalesce((
-                   select coalesce(q.v->>2, q.v->>'dimension') from jsonb_array_elements(j.receipt) with ordinality q(v, n)
-                   where case when jsonb_typeof(q.v) = 'array' then q.v->>0 = 'q' else q.v->>'step' = 'quantity' end
-                     and coalesce(q.v->>1, q.v->>'charge') = coalesce(st.v->>1, st.v->>'charge')
-                   order by q.n limit 1), '') end,
-                 case when st.code = 'p' then coalesce(st.v->>2, st.v->>'model') end,
-                 case when st.code = 'p' then coalesce(st.v->>4, st.v->>'rate') end,
-                 case when st.code = 'p' then coalesce(st.v->>5, st.v->>'per') end,
-                 case when st.code = 'p' then e.properties->'model' end,
-                 case when st.code = 'p' then e.properties->'region' end,
-                 case when st.code = 'p' then e.properties->'gpu_type' end,
-                 case when st.code = 'p' then e.properties->'availability_class' end,
-                 case when st.code = 'd' then coalesce(st.v->1, st.v->'percent') end,
-                 case when st.code = 'g' then coalesce(st.v->1, st.v->'grant') end,
-                 (case st.code when 'p' then coalesce(st.v->>6, st.v->>'amount') when 'd' then coalesce(st.v->>2, st.v->>'amount')
-                               when 'c' then coalesce(st.v->>1, st.v->>'amount') else coalesce(st.v->>3, st.v->>'amount') end)::numeric
-          from (select v, case when jsonb_typeof(v) = 'array' then v->>0
-                               else case v->>'step' when 'price' then 'p' when 'discount' then 'd' when 'credit' then 'g'
-                                                    when 'commitment' then case when v->>'mode' = 'prepaid' then 'c' end end end as code
-                from jsonb_array_elements(j.receipt) v) st
-          where st.code in ('p', 'd', 'c', 'g')
-        ) x
         where e.tenant_id = ${tenantId} and e.customer_id = k.customer_id and e.period_start = k.period_start
           and e.occurred_at >= k.period_start and e.occurred_at < k.period_end
-      ) s
-      group by s.code, s.interval, s.card, s.charge, s.dimension, s.model, s.rate, s.per,
-               s.g_model, s.g_region, s.g_gpu, s.g_availability, s.percent, s.grant_id
+      ), t as (
+        select ev.i, count(*)::int as events, min(ev.occurred_at) as first_at, max(ev.occurred_at) as last_at, sum(ev.amount)::text as amount
+        from ev group by ev.i
       )
-      select g.code, g.card, g.charge, g.dimension, g.model, g.rate, g.per, g.g_model, g.g_region, g.g_gpu, g.g_availability, g.percent,
-             g.grant_id, g.events, g.amount, g.converted, null::int[] as intervals, null::int[] as interval_events,
-             null::timestamptz[] as first_at, null::timestamptz[] as last_at, null::text[] as interval_amounts
-      from g where g.code <> 't'
+      select s.code, s.card, s.charge, s.dimension, s.model, s.rate, s.per, s.g_model, s.g_region, s.g_gpu, s.g_availability, s.percent,
+             s.grant_id, count(*)::int as events, sum(s.amount)::text as amount,
+             sum(s.amount * (${rates as (string | null)[]}::numeric[])[s.i + 1])::text as converted,
+             null::int[] as intervals, null::int[] as interval_events, null::timestamptz[] as first_at, null::timestamptz[] as last_at,
+             null::text[] as interval_amounts
+      from (
+        select ev.i, st.code, ev.card,
+               case when st.code = 'p' then coalesce(st.v->>1, st.v->>'charge') end as charge,
+               -- The dimension is its charge's quantity step's: a charge has one, before its price, most often
+               -- right before it or with the allowance between (core-wasm/README.md, output format), read there
+               -- by position; else the receipt is searched.
+               case when st.code = 'p' then coalesce(case
+                 when st.n > 1 and ev.receipt->(st.n - 2)->>0 = 'q' and ev.receipt->(st.n - 2)->>1 = st.v->>1
+                   then ev.receipt->(st.n - 2)->>2
+                 when st.n > 2 and ev.receipt->(st.n - 3)->>0 = 'q' and ev.receipt->(st.n - 3)->>1 = st.v->>1
+                   then ev.receipt->(st.n - 3)->>2
+                 else (select coalesce(q.v->>2, q.v->>'dimension') from jsonb_array_elements(ev.receipt) with ordinality q(v, n)
+                       where case when jsonb_typeof(q.v) = 'array' then q.v->>0 = 'q' else q.v->>'step' = 'quantity' end
+                         and coalesce(q.v->>1, q.v->>'charge') = coalesce(st.v->>1, st.v->>'charge')
+                       order by q.n limit 1) end, '') end as dimension,
+               case when st.code = 'p' then coalesce(st.v->>2, st.v->>'model') end as model,
+               case when st.code = 'p' then coalesce(st.v->>4, st.v->>'rate') end as rate,
+               case when st.code = 'p' then coalesce(st.v->>5, st.v->>'per') end as per,
+               case when st.code = 'p' then ev.properties->'model' end as g_model,
+               case when st.code = 'p' then ev.properties->'region' end as g_region,
+               case when st.code = 'p' then ev.properties->'gpu_type' end as g_gpu,
+               case when st.code = 'p' then ev.properties->'availability_class' end as g_availability,
+               case when st.code = 'd' then coalesce(st.v->1, st.v->'percent') end as percent,
+               case when st.code = 'g' then coalesce(st.v->1, st.v->'grant') end as grant_id,
+               (case st.code when 'p' then coalesce(st.v->>6, st.v->>'amount') when 'd' then coalesce(st.v->>2, st.v->>'amount')
+                             when 'c' then coalesce(st.v->>1, st.v->>'amount') else coalesce(st.v->>3, st.v->>'amount') end)::numeric as amount
+        from ev
+        -- A set-returning call in the select list, streamed (a function scan in from would store each event's
+        -- steps first); offset 0 keeps each step read from the receipt once.
+        cross join lateral (
+          select n, v, case when jsonb_typeof(v) = 'array' then v->>0
+                            else case v->>'step' when 'price' then 'p' when 'discount' then 'd' when 'credit' then 'g'
+                                                 when 'commitment' then case when v->>'mode' = 'prepaid' then 'c' end end end as code
+          from (select n, ev.receipt->(n - 1) as v
+                from (select generate_series(1, jsonb_array_length(ev.receipt)) as n offset 0) ns offset 0) sv
+        ) st
+        where st.code in ('p', 'd', 'c', 'g')
+      ) s
+      group by s.code, s.card, s.charge, s.dimension, s.model, s.rate, s.per, s.g_model, s.g_region, s.g_gpu, s.g_availability,
+               s.percent, s.grant_id
       union all
       select 't', null, null, null, null, null, null, null, null, null, null, null, null, 0, null, null,
-             array_agg(g.interval), array_agg(g.events), array_agg(g.first_at), array_agg(g.last_at), array_agg(g.amount)
-      from g where g.code = 't' having count(*) > 0
+             array_agg(t.i order by t.i), array_agg(t.events order by t.i), array_agg(t.first_at order by t.i),
+             array_agg(t.last_at order by t.i), array_agg(t.amount order by t.i)
+      from t having count(*) > 0
     ) s
     union all
     select k.customer_id, k.period_start, 'chain', null, null, null, null, null, null, null, null, null, null, null, null, 0, null, null,
