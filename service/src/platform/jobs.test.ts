@@ -27,7 +27,10 @@ describe('pg-boss on the service pool', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    await installJobs(database.owner, [{ name: 'test.queue', policy: 'standard', handle: async () => {} }]);
+    await installJobs(database.owner, [
+      { name: 'test.queue', policy: 'standard', handle: async () => {} },
+      { name: 'test.wake', policy: 'standard', handle: async () => {} },
+    ]);
   });
   afterAll(async () => {
     await database.drop();
@@ -109,5 +112,32 @@ describe('pg-boss on the service pool', () => {
       await runner.stop();
     }
     expect((await runner.status()).status).toBe('stopped');
+  });
+
+  it("runs a job sent from the worker's own process at once, not at the worker's next poll", async () => {
+    const deps = {
+      db: database.app,
+      clock: manualClock(new Date()),
+      logger: silentLogger,
+      metrics: createMetrics(),
+      sessionTtlSeconds: 3600,
+    };
+    let handled: (data: unknown) => void = () => {};
+    const ran = new Promise((resolve) => (handled = resolve));
+    // Its first fetch, at start, finds nothing; the next poll would be an hour later.
+    const runner = await startJobs(
+      deps,
+      [{ name: 'test.wake', policy: 'standard', handle: async (_deps, data) => handled(data) }],
+      { pollingIntervalSeconds: 3600 },
+    );
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await runner.sendMany('test.wake', [{ data: { n: 2 } }]);
+      // A minute, far under the hour the worker would sleep: a bound on a hang, not a timing.
+      const hung = new Promise((resolve) => setTimeout(() => resolve('not run within a minute'), 60_000).unref());
+      expect(await Promise.race([ran, hung])).toEqual({ n: 2 });
+    } finally {
+      await runner.stop();
+    }
   });
 });
