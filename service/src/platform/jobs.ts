@@ -169,16 +169,6 @@ export interface JobRunnerOptions {
   stallSeconds?: number;
 }
 
-/**
- * This process's workers by queue: a job sent from this process wakes them to fetch at once (a busy one as soon as
- * its batch is done) rather than at their next poll, so the billing tick's closes do not wait up to a polling
- * interval to start. Workers of other processes find the jobs by polling.
- */
-const localWorkers = new Map<string, Set<() => void>>();
-function wakeLocalWorkers(name: string): void {
-  for (const wake of localWorkers.get(name) ?? []) wake();
-}
-
 /** Starts a worker per job definition. A failed job is logged and retried by pg-boss (retryLimit, backoff). */
 export async function startJobs(
   deps: Deps,
@@ -208,20 +198,27 @@ export async function startJobs(
   // tick runs within seconds of a start instead of at the next check, 30 seconds later.
   for (const schedule of options.schedules ?? []) await boss.schedule(schedule.name, schedule.cron);
   await boss.start();
+  // This runner's worker by queue. A job it sends wakes that worker to fetch at once (a busy one as soon as its batch
+  // is done) rather than at its next poll, so the billing tick's closes do not wait up to a polling interval to
+  // start. Workers of other processes find the jobs by polling.
+  const workers = new Map<string, string>();
+  const wake = (name: string) => {
+    const workerId = workers.get(name);
+    if (workerId) boss.notifyWorker(workerId);
+  };
   const sender: JobSender = {
     send: async (name, data, sendOptions = {}) => {
       await boss.send(name, data, sendOptions.singletonKey ? { singletonKey: sendOptions.singletonKey } : {});
-      wakeLocalWorkers(name);
+      wake(name);
     },
     sendMany: async (name, jobs) => {
       if (jobs.length === 0) return;
       await boss.insert(
         jobs.map((j) => ({ name, data: j.data, ...(j.singletonKey ? { singletonKey: j.singletonKey } : {}) })),
       );
-      wakeLocalWorkers(name);
+      wake(name);
     },
   };
-  const wakers: [string, () => void][] = [];
   for (const job of definitions) {
     const batchSize = options.batchSize ?? job.batchSize ?? 10;
     let workerId: string | undefined;
@@ -260,10 +257,7 @@ export async function startJobs(
         }
       },
     );
-    const wake = () => boss.notifyWorker(workerId!);
-    if (!localWorkers.has(job.name)) localWorkers.set(job.name, new Set());
-    localWorkers.get(job.name)!.add(wake);
-    wakers.push([job.name, wake]);
+    workers.set(job.name, workerId);
   }
   const scheduleNames = (options.schedules ?? []).map((schedule) => schedule.name);
   const stallSeconds = options.stallSeconds ?? 300;
@@ -298,7 +292,6 @@ export async function startJobs(
     },
     stop: async () => {
       stopped = true;
-      for (const [name, wake] of wakers) localWorkers.get(name)?.delete(wake);
       await boss.stop({ graceful: true, wait: true, close: false, timeout: 10_000 });
     },
   };
