@@ -30,6 +30,33 @@ describe('largestRemainder', () => {
   ])('given %s units over %o / %s, the parts are %o', (units, numerators, denominator, parts) => {
     expect(largestRemainder(units, numerators, denominator)).toEqual(parts);
   });
+  it('orders the parts by remainder, ties by position, alike for a few parts (sorted by insertion) and many', () => {
+    // The rule as written: floors, then the missing units one each in that order, round after round.
+    const reference = (units: bigint, numerators: bigint[], denominator: bigint) => {
+      const floors = numerators.map((n) => n / denominator - (n % denominator < 0n ? 1n : 0n));
+      const rests = numerators.map((n, i) => n - floors[i] * denominator);
+      const order = floors
+        .map((_, i) => i)
+        .sort((a, b) => (rests[b] > rests[a] ? 1 : rests[b] < rests[a] ? -1 : a - b));
+      let missing = units - floors.reduce((a, b) => a + b, 0n);
+      for (let k = 0; missing !== 0n; k++) {
+        floors[order[k % order.length]] += missing > 0n ? 1n : -1n;
+        missing += missing > 0n ? -1n : 1n;
+      }
+      return floors;
+    };
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: -50n, max: 50n }),
+        // Numerators from a few values, so that many remainders tie; up to 40 parts, past the insertion sort's 16.
+        fc.array(fc.bigInt({ min: -7n, max: 7n }), { minLength: 1, maxLength: 40 }),
+        fc.bigInt({ min: 1n, max: 4n }),
+        (units, numerators, denominator) => {
+          expect(largestRemainder(units, numerators, denominator)).toEqual(reference(units, numerators, denominator));
+        },
+      ),
+    );
+  });
 });
 
 describe('allocateProRata: a credit spread over invoice lines', () => {

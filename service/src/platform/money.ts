@@ -50,9 +50,21 @@ export function largestRemainder(units: bigint, numerators: readonly bigint[], d
     remainders.push(rest);
   }
   let missing = units - sumNano(floors);
-  const order = floors
-    .map((_, i) => i)
-    .sort((a, b) => (remainders[b] > remainders[a] ? 1 : remainders[b] < remainders[a] ? -1 : a - b));
+  // Largest remainder first, ties by position. Most splits have a few parts (an event's dimensions): sorted by
+  // insertion, since Array.prototype.sort copies the array on every call.
+  let order: number[];
+  if (floors.length > 16)
+    order = floors
+      .map((_, i) => i)
+      .sort((a, b) => (remainders[b] > remainders[a] ? 1 : remainders[b] < remainders[a] ? -1 : a - b));
+  else {
+    order = new Array<number>(floors.length);
+    for (let i = 0; i < floors.length; i++) {
+      let at = i;
+      for (; at > 0 && remainders[order[at - 1]] < remainders[i]; at--) order[at] = order[at - 1];
+      order[at] = i;
+    }
+  }
   for (let k = 0; missing !== 0n && order.length > 0; k++) {
     const i = order[k % order.length];
     floors[i] += missing > 0n ? 1n : -1n;

@@ -78,6 +78,25 @@ describe('aggregateEvents', () => {
     ]);
   });
 
+  it('keeps apart the groups of absent, null and "null" values, and of several group_by properties', () => {
+    const deltas = aggregateEvents(
+      [meter({ id: 'one', groupBy: ['model'] }), meter({ id: 'two', groupBy: ['model', 'region'] })],
+      [
+        event({ model: 'null', tokens: 1 }),
+        event({ model: null, tokens: 2 }),
+        event({ tokens: 4 }),
+        event({ model: 'null', region: 'eu', tokens: 8 }),
+      ],
+    );
+    expect(deltas.map((d) => [d.meterId, d.groupKey, d.valueSum?.toFixed(), d.eventCount])).toEqual([
+      ['one', { model: 'null' }, '9', 2],
+      ['two', { model: 'null', region: null }, '1', 1],
+      ['one', { model: null }, '6', 2],
+      ['two', { model: null, region: null }, '6', 2],
+      ['two', { model: 'null', region: 'eu' }, '8', 1],
+    ]);
+  });
+
   it('given events out of time order, latest is the value at the latest instant and max the largest', () => {
     const [delta] = aggregateEvents(
       [meter({ aggregation: 'latest' })],

@@ -2,7 +2,6 @@
 import { Decimal } from 'decimal.js';
 import { allocateProRata, toNano } from '../../platform/money.ts';
 import type { Aggregation, MeterFilter } from '@tariff/openapi/schemas/meters';
-import { periodKey } from '../periods/index.ts';
 
 export interface MeterDefinition {
   id: string;
@@ -28,18 +27,36 @@ export interface CountedEvent {
 
 /** Nano-units of each dimension's charges in a receipt (price steps, before discount and credits). */
 export function chargeByDimension(receipt: CountedEvent['receipt']): Map<string, bigint> {
-  const dimensionOf = new Map<number, string>();
-  const byDimension = new Map<string, bigint>();
-  for (const step of receipt ?? []) {
-    if (step.step === 'quantity' && step.charge !== undefined && step.dimension !== undefined)
-      dimensionOf.set(step.charge, step.dimension);
-    if (step.step === 'price' && step.charge !== undefined && step.amount !== undefined) {
-      const dimension = dimensionOf.get(step.charge);
-      if (dimension === undefined) continue;
-      byDimension.set(dimension, (byDimension.get(dimension) ?? 0n) + toNano(step.amount));
+  const { dimensions, charges } = chargesOf(receipt);
+  return new Map(dimensions.map((d, i) => [d, charges[i]]));
+}
+
+/**
+ * chargeByDimension as two arrays, dimensions in the order first priced: this runs for every counted event, and a
+ * receipt has a few steps, so a scan of a few elements beats building two maps.
+ */
+function chargesOf(receipt: CountedEvent['receipt']): { dimensions: string[]; charges: bigint[] } {
+  const dimensions: string[] = [];
+  const charges: bigint[] = [];
+  if (receipt === undefined) return { dimensions, charges };
+  for (let s = 0; s < receipt.length; s++) {
+    const step = receipt[s];
+    if (step.step !== 'price' || step.charge === undefined || step.amount === undefined) continue;
+    // The charge's dimension: the latest quantity step before this price naming the charge.
+    let dimension: string | undefined;
+    for (let q = s - 1; q >= 0 && dimension === undefined; q--) {
+      const earlier = receipt[q];
+      if (earlier.step === 'quantity' && earlier.charge === step.charge && earlier.dimension !== undefined)
+        dimension = earlier.dimension;
     }
+    if (dimension === undefined) continue;
+    const at = dimensions.indexOf(dimension);
+    if (at < 0) {
+      dimensions.push(dimension);
+      charges.push(toNano(step.amount));
+    } else charges[at] += toNano(step.amount);
   }
-  return byDimension;
+  return { dimensions, charges };
 }
 
 /** Nano-units of credit an event drew, from its receipt's `credit` steps. */
@@ -66,29 +83,33 @@ export function meterShares(
 ): bigint[] {
   if (meters.length === 0) return [];
   if (amount === 0n) return meters.map(() => 0n);
-  const charges = chargeByDimension(event.receipt);
-  const owners = new Map<string, number>();
-  meters.forEach((meter, i) => {
-    if (meter.property === null || !charges.has(meter.property)) return;
-    const owner = owners.get(meter.property);
-    if (owner === undefined || (meters[owner].aggregation !== 'sum' && meter.aggregation === 'sum'))
-      owners.set(meter.property, i);
-  });
-  const dimensions = [...charges.keys()];
-  const weights = dimensions.map((d) => (charges.get(d)! > 0n ? charges.get(d)! : 0n));
-  if (owners.size === 0 || weights.every((w) => w === 0n)) {
+  const { dimensions, charges } = chargesOf(event.receipt);
+  // By dimension, the meter that owns its share (-1: none).
+  const owners = dimensions.map(() => -1);
+  let owned = false;
+  for (let i = 0; i < meters.length; i++) {
+    const meter = meters[i];
+    const d = meter.property === null ? -1 : dimensions.indexOf(meter.property);
+    if (d < 0) continue;
+    const owner = owners[d];
+    if (owner < 0 || (meters[owner].aggregation !== 'sum' && meter.aggregation === 'sum')) owners[d] = i;
+    owned = true;
+  }
+  let weighted = false;
+  for (let d = 0; d < charges.length; d++) {
+    if (charges[d] > 0n) weighted = true;
+    else charges[d] = 0n;
+  }
+  if (!owned || !weighted) {
     return allocateProRata(
       amount,
       meters.map(() => 1n),
       1n,
     );
   }
-  const parts = allocateProRata(amount, weights, 1n);
+  const parts = allocateProRata(amount, charges, 1n);
   const shares = meters.map(() => 0n);
-  dimensions.forEach((d, i) => {
-    const owner = owners.get(d);
-    if (owner !== undefined) shares[owner] += parts[i];
-  });
+  for (let d = 0; d < dimensions.length; d++) if (owners[d] >= 0) shares[owners[d]] += parts[d];
   return shares;
 }
 
@@ -174,31 +195,48 @@ export function aggregateEvents(
   events: CountedEvent[],
   bucketOf: (instant: Date) => string = utcDay,
 ): AggregateDelta[] {
-  const byKey = new Map<string, AggregateDelta>();
+  const deltas: AggregateDelta[] = [];
+  // By customer, period start, bucket, meter id and group: maps keyed by values the events already hold (the same
+  // strings event after event), so that finding a delta builds no key for each event.
+  const byCustomer = new Map<string, Map<number, Map<string, Map<string, Map<string, AggregateDelta>>>>>();
   const metersByType = new Map<string, MeterDefinition[]>();
   for (const meter of meters) metersByType.set(meter.eventType, [...(metersByType.get(meter.eventType) ?? []), meter]);
+  // The event types with a meter that filters: for the others every meter of the type counts every event.
+  const filtered = new Set(meters.filter((meter) => meter.filters.length > 0).map((meter) => meter.eventType));
+  const groupsOf = new Map<
+    MeterDefinition,
+    Map<string | null, { groupKey: Record<string, string | null>; id: string }>
+  >();
   for (const event of events) {
     const counting = metersByType.get(event.eventType);
     if (!counting) continue;
     const day = bucketOf(event.occurredAt);
-    const eventKey = `${periodKey({ customerId: event.customerId, start: event.periodStart })}|${day}`;
-    const matching = counting.filter((meter) => matchesFilters(meter.filters, event.properties));
+    let byStart = byCustomer.get(event.customerId);
+    if (!byStart) byCustomer.set(event.customerId, (byStart = new Map()));
+    let byDay = byStart.get(event.periodStart.getTime());
+    if (!byDay) byStart.set(event.periodStart.getTime(), (byDay = new Map()));
+    let byMeter = byDay.get(day);
+    if (!byMeter) byDay.set(day, (byMeter = new Map()));
+    const matching = filtered.has(event.eventType)
+      ? counting.filter((meter) => matchesFilters(meter.filters, event.properties))
+      : counting;
     const shares = meterShares(matching, event);
     // Without credits the gross is the amount, split the same way (meterShares is pure): split once.
     const gross = event.grossNano ?? event.amountNano;
     const grossShares = gross === event.amountNano ? shares : meterShares(matching, event, gross);
-    for (const [m, meter] of matching.entries()) {
-      const groupKey: Record<string, string | null> = {};
-      for (const p of meter.groupBy) groupKey[p] = stringValue(event.properties[p]);
-      const key = `${eventKey}|${meter.id}|${JSON.stringify(groupKey)}`;
-      let delta = byKey.get(key);
+    for (let m = 0; m < matching.length; m++) {
+      const meter = matching[m];
+      const group = groupOf(groupsOf, meter, event.properties);
+      let byGroup = byMeter.get(meter.id);
+      if (!byGroup) byMeter.set(meter.id, (byGroup = new Map()));
+      let delta = byGroup.get(group.id);
       if (!delta) {
         delta = {
           customerId: event.customerId,
           periodStart: event.periodStart,
           meterId: meter.id,
           day,
-          groupKey,
+          groupKey: group.groupKey,
           eventCount: 0,
           valueSum: null,
           valueMax: null,
@@ -208,7 +246,8 @@ export function aggregateEvents(
           grossNano: 0n,
           uniqueValues: new Set(),
         };
-        byKey.set(key, delta);
+        byGroup.set(group.id, delta);
+        deltas.push(delta);
       }
       delta.eventCount += 1;
       delta.amountNano += shares[m];
@@ -242,7 +281,35 @@ export function aggregateEvents(
       }
     }
   }
-  return [...byKey.values()];
+  return deltas;
+}
+
+/**
+ * A meter's group for an event's properties, its values by the meter's group_by, and its JSON as the group's id.
+ * Memoised per meter by the value of its group_by property, when it has at most one (a batch repeats a few groups): the group's object
+ * is then shared by the deltas of that group, which nothing changes.
+ */
+function groupOf(
+  memo: Map<MeterDefinition, Map<string | null, { groupKey: Record<string, string | null>; id: string }>>,
+  meter: MeterDefinition,
+  properties: Record<string, unknown>,
+): { groupKey: Record<string, string | null>; id: string } {
+  if (meter.groupBy.length > 1) return buildGroup(meter.groupBy, properties);
+  let groups = memo.get(meter);
+  if (!groups) memo.set(meter, (groups = new Map()));
+  const value = meter.groupBy.length === 0 ? null : stringValue(properties[meter.groupBy[0]]);
+  let group = groups.get(value);
+  if (!group) groups.set(value, (group = buildGroup(meter.groupBy, properties)));
+  return group;
+}
+
+function buildGroup(
+  groupBy: readonly string[],
+  properties: Record<string, unknown>,
+): { groupKey: Record<string, string | null>; id: string } {
+  const groupKey: Record<string, string | null> = {};
+  for (const p of groupBy) groupKey[p] = stringValue(properties[p]);
+  return { groupKey, id: JSON.stringify(groupKey) };
 }
 
 /** A gauge reading: the level `value` holds from `at` (epoch ms) until the next reading. */
