@@ -193,6 +193,20 @@ describe('aggregateLines', () => {
       ['c1', april.toISOString(), 'price', '1', '0.000000001', 1n],
     ]);
     expect(() => aggregateLines([line({ amount: '1e3', receipt: [] })])).toThrow(/not a decimal: 1e3/);
+    for (const text of ['', '-', '1.', '.5', '+1', '1-', '1.2.3', ' 1', '-.5'])
+      expect(() => aggregateLines([line({ amount: text, receipt: [] })])).toThrow(/not a decimal/);
+  });
+
+  it('adds decimals of more digits than a number holds exactly as exactly as short ones, either sign', () => {
+    const lines = [
+      line({ amount: '123456789012345.678901234', receipt: [price(0, '1', '1', '99999999999999999999')] }),
+      line({ amount: '-0.000000001', receipt: [price(0, '1', '1', '-99999999999999999999.5')] }),
+      line({ amount: '9007199254740993', sign: -1, receipt: [price(0, '1', '1', '0.5')] }),
+    ];
+    expect(aggregateLines(lines).map((r) => [r.step, r.amount])).toEqual([
+      ['total', '-8883742465728647.321098767'],
+      ['price', '-1.0'],
+    ]);
   });
 
   it('leaves out lines stamped before their period (the invoice reads find a period from its start)', () => {

@@ -29,16 +29,33 @@ interface Sum {
   scale: number;
 }
 
-const decimalText = /^-?\d+(?:\.\d+)?$/;
 const powersOfTen: bigint[] = [1n];
 const tenTo = (n: number) => powersOfTen[n] ?? (powersOfTen[n] = 10n ** BigInt(n));
 
 /** Adds (sign 1) or subtracts (sign -1) a decimal's text to the sum, in place. */
 function addTo(sum: Sum, text: string, sign: bigint): void {
-  if (!decimalText.test(text)) throw new Error(`not a decimal: ${text}`);
-  const dot = text.indexOf('.');
-  const scale = dot < 0 ? 0 : text.length - dot - 1;
-  const value = sign * BigInt(dot < 0 ? text : text.slice(0, dot) + text.slice(dot + 1));
+  // Checked and read in one pass: its digits without the dot, as a number while they fit one exactly (15 digits;
+  // every line adds a few decimals, so no slices and joins for them), else as a bigint from the text.
+  const negative = text.charCodeAt(0) === 45;
+  let digits = 0;
+  let scale = 0;
+  let dot = -1;
+  let number = 0;
+  for (let at = negative ? 1 : 0; at < text.length; at++) {
+    const code = text.charCodeAt(at);
+    if (code >= 48 && code <= 57) {
+      number = number * 10 + (code - 48);
+      digits++;
+      if (dot >= 0) scale++;
+    } else if (code === 46 && dot < 0 && digits > 0) dot = at;
+    else throw new Error(`not a decimal: ${text}`);
+  }
+  if (digits === 0 || (dot >= 0 && scale === 0)) throw new Error(`not a decimal: ${text}`);
+  let value =
+    digits <= 15
+      ? BigInt(negative ? -number : number)
+      : BigInt(dot < 0 ? text : text.slice(0, dot) + text.slice(dot + 1));
+  if (sign < 0n) value = -value;
   if (scale === sum.scale) sum.value += value;
   else if (scale < sum.scale) sum.value += value * tenTo(sum.scale - scale);
   else {
@@ -156,10 +173,14 @@ export function aggregateLines(lines: readonly AggregatedLine[]): repo.Aggregate
           group = grouped.group;
           groupId = grouped.groupId;
         }
-        const quantity = line.receipt.find((q) => q.step === 'quantity' && q.charge === step.charge) as
-          { dimension?: string } | undefined;
         const charge = step.charge as number;
-        const dimension = quantity?.dimension ?? '';
+        // The charge's quantity step (the first naming it), read in place: this runs for every price step.
+        let dimension = '';
+        for (const q of line.receipt)
+          if (q.step === 'quantity' && q.charge === charge) {
+            dimension = (q as { dimension?: string }).dimension ?? '';
+            break;
+          }
         const model = String(step.model);
         const rate = String(step.rate);
         const per = String(step.per);
