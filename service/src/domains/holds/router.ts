@@ -1,6 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
+import type { FastRoute } from '../../platform/fast-path.ts';
+import type { Actor } from '../../platform/auth.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
 import { externalId } from '@tariff/openapi/schemas/customers';
@@ -14,12 +16,33 @@ import {
 } from '@tariff/openapi/schemas/holds';
 import * as service from './service.ts';
 
+/** A placement as the route answers it, on either path: the app's route and the fast path's. */
+async function placeHold(deps: Deps, actor: Actor, params: unknown, body: unknown) {
+  const { id } = parseInput(customerPath, params, ['path']);
+  // A replay answers as the placement did (201 and the hold as it stands now), as Stripe answers idempotent retries.
+  return (await service.placeHold(deps, actor, id, parseInput(placeHoldInput, body))).hold;
+}
+
+/**
+ * A path segment that Express's router passes on as it is (no percent-encoding to decode): the fast path takes
+ * the customer's id only when the app would read the same from it.
+ */
+const plainSegment = /^\/v1\/customers\/([A-Za-z0-9._~-]+)\/holds$/;
+
+/** POST /v1/customers/{id}/holds on the fast path (platform/fast-path.ts): the hot path of holds. */
+export const placeHoldRoute: FastRoute = {
+  route: '/v1/customers/:id/holds',
+  match(url) {
+    const id = plainSegment.exec(url)?.[1];
+    return id === undefined ? undefined : { id };
+  },
+  answer: async (deps, actor, params, body) => ({ status: 201, body: await placeHold(deps, actor, params, body) }),
+};
+
 export function holdsRestRoutes(deps: Deps): Router {
   const routes = Router();
   routes.post('/customers/:id/holds', async (req, res) => {
-    const { id } = parseInput(customerPath, req.params, ['path']);
-    // A replay answers as the placement did (201 and the hold as it stands now), as Stripe answers idempotent retries.
-    res.status(201).json((await service.placeHold(deps, actorOf(res), id, parseInput(placeHoldInput, req.body))).hold);
+    res.status(201).json(await placeHold(deps, actorOf(res), req.params, req.body));
   });
   routes.get('/customers/:id/holds', async (req, res) => {
     const { id } = parseInput(customerPath, req.params, ['path']);
