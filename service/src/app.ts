@@ -4,7 +4,7 @@ import openApiDocument from '@tariff/openapi/openapi.json' with { type: 'json' }
 import http from 'node:http';
 import express, { type Request, type Response } from 'express';
 import { auditRestRoutes, auditTrpc } from './domains/audit/router.ts';
-import { budgetsRestRoutes, budgetsTrpc } from './domains/budgets/router.ts';
+import { budgetsRestRoutes, budgetsTrpc, checkRoute } from './domains/budgets/router.ts';
 import { creditNotesRestRoutes, creditNotesTrpc } from './domains/creditnotes/router.ts';
 import { customersRestRoutes, customersTrpc } from './domains/customers/router.ts';
 import { ingestionRoute } from './domains/events/fast-path.ts';
@@ -148,8 +148,8 @@ function depsOf(options: AppOptions): Deps {
 }
 
 /**
- * The service's HTTP server: plain ingestion and hold placement requests on the fast path (platform/fast-path.ts),
- * the rest in the app.
+ * The service's HTTP server: plain ingestion, hold placement and check requests on the fast path
+ * (platform/fast-path.ts), the rest in the app.
  */
 export function createServer(options: AppOptions): http.Server {
   const deps = depsOf(options);
@@ -157,6 +157,7 @@ export function createServer(options: AppOptions): http.Server {
   const fast = fastPath(deps, options.bodyLimitBytes ?? defaultBodyLimitBytes, keys.authenticateApiKey, [
     ingestionRoute,
     placeHoldRoute,
+    checkRoute,
   ]);
   // A client that trickles its headers or body holds a socket; these bound how long. Node enforces them at
   // each connectionsCheckingInterval, so the interval follows the shorter timeout.

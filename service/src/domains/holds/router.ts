@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
-import type { FastRoute } from '../../platform/fast-path.ts';
+import { plainPath, type FastRoute } from '../../platform/fast-path.ts';
 import type { Actor } from '../../platform/auth.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
@@ -23,19 +23,10 @@ async function placeHold(deps: Deps, actor: Actor, params: unknown, body: unknow
   return (await service.placeHold(deps, actor, id, parseInput(placeHoldInput, body))).hold;
 }
 
-/**
- * A path segment that Express's router passes on as it is (no percent-encoding to decode): the fast path takes
- * the customer's id only when the app would read the same from it.
- */
-const plainSegment = /^\/v1\/customers\/([A-Za-z0-9._~-]+)\/holds$/;
-
 /** POST /v1/customers/{id}/holds on the fast path (platform/fast-path.ts): the hot path of holds. */
 export const placeHoldRoute: FastRoute = {
   route: '/v1/customers/:id/holds',
-  match(url) {
-    const id = plainSegment.exec(url)?.[1];
-    return id === undefined ? undefined : { id };
-  },
+  match: plainPath('/v1/customers/:id/holds'),
   answer: async (deps, actor, params, body) => ({ status: 201, body: await placeHold(deps, actor, params, body) }),
 };
 
