@@ -4,14 +4,14 @@ import openApiDocument from '@tariff/openapi/openapi.json' with { type: 'json' }
 import http from 'node:http';
 import express, { type Request, type Response } from 'express';
 import { auditRestRoutes, auditTrpc } from './domains/audit/router.ts';
-import { budgetsRestRoutes, budgetsTrpc } from './domains/budgets/router.ts';
+import { budgetsRestRoutes, budgetsTrpc, checkRoute } from './domains/budgets/router.ts';
 import { creditNotesRestRoutes, creditNotesTrpc } from './domains/creditnotes/router.ts';
 import { customersRestRoutes, customersTrpc } from './domains/customers/router.ts';
-import { ingestionFastPath } from './domains/events/fast-path.ts';
+import { ingestionRoute } from './domains/events/fast-path.ts';
 import { trackForeground } from './platform/foreground.ts';
 import { eventsRestRoutes, eventsTrpc } from './domains/events/router.ts';
 import { insightsRestRoutes, insightsTrpc } from './domains/insights/router.ts';
-import { holdsRestRoutes, holdsTrpc } from './domains/holds/router.ts';
+import { holdsRestRoutes, holdsTrpc, placeHoldRoute } from './domains/holds/router.ts';
 import { invoicesRestRoutes, invoicesTrpc } from './domains/invoices/router.ts';
 import { documentsRestRoutes, documentsTrpc } from './domains/documents/router.ts';
 import { taxRestRoutes, taxTrpc } from './domains/tax/router.ts';
@@ -21,6 +21,7 @@ import { notificationsRestRoutes, notificationsTrpc } from './domains/notificati
 import { slaRestRoutes, slaTrpc } from './domains/sla/router.ts';
 import { ledgerRestRoutes, ledgerTrpc } from './domains/ledger/router.ts';
 import { apiKeyAuthentication, keysRestRoutes, keysTrpc } from './domains/keys/router.ts';
+import * as keys from './domains/keys/service.ts';
 import { metersRestRoutes, metersTrpc } from './domains/meters/router.ts';
 import { pricingRestRoutes, pricingTrpc } from './domains/pricing/router.ts';
 import { plansRestRoutes, plansTrpc } from './domains/plans/router.ts';
@@ -40,6 +41,7 @@ import { accountsRestRoutes, authTrpc, clientAddress, usersRestRoutes, usersTrpc
 import type { Clock } from './platform/clock.ts';
 import type { PaymentSettings } from './platform/config.ts';
 import { checkDatabase, type Db } from './platform/db.ts';
+import { fastPath } from './platform/fast-path.ts';
 import type { Deps } from './platform/deps.ts';
 import type { JobRunner } from './platform/jobs.ts';
 import { errorHandler, jsonBody, locals, requestContext, routeNotFound } from './platform/http.ts';
@@ -145,11 +147,18 @@ function depsOf(options: AppOptions): Deps {
   };
 }
 
-/** The service's HTTP server: plain ingestion requests on their fast path (events/fast-path.ts), the rest in the app. */
+/**
+ * The service's HTTP server: plain ingestion, hold placement and check requests on the fast path
+ * (platform/fast-path.ts), the rest in the app.
+ */
 export function createServer(options: AppOptions): http.Server {
   const deps = depsOf(options);
   const app = appOf(deps, options);
-  const fast = ingestionFastPath(deps, options.bodyLimitBytes ?? defaultBodyLimitBytes);
+  const fast = fastPath(deps, options.bodyLimitBytes ?? defaultBodyLimitBytes, keys.authenticateApiKey, [
+    ingestionRoute,
+    placeHoldRoute,
+    checkRoute,
+  ]);
   // A client that trickles its headers or body holds a socket; these bound how long. Node enforces them at
   // each connectionsCheckingInterval, so the interval follows the shorter timeout.
   const headersTimeout = options.headersTimeoutMs ?? 20_000;

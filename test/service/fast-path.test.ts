@@ -1,10 +1,14 @@
-// Ingestion's fast path (events/fast-path.ts) answers POST /v1/events as the Express app does: two services on
+// The fast path (platform/fast-path.ts) answers POST /v1/events, hold placements and checks as the Express app does: two services on
 // identical databases, one with the fast path and one without, get the same requests and must give the same
 // answers (status, body but for the request id, content type, the caller's request id echoed, metrics).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestionFastPath } from '../../service/src/domains/events/fast-path.ts';
+import { checkRoute } from '../../service/src/domains/budgets/router.ts';
+import { placeHoldRoute } from '../../service/src/domains/holds/router.ts';
+import { authenticateApiKey } from '../../service/src/domains/keys/service.ts';
+import { fastPath } from '../../service/src/platform/fast-path.ts';
 import { silentLogger } from '../../service/src/platform/log.ts';
 import { createMetrics } from '../../service/src/platform/metrics.ts';
 import { exampleBook, signUpTenant, startService, type Harness, type TenantFixture } from './harness.ts';
@@ -175,6 +179,303 @@ describe('POST /v1/events fast path', () => {
     const metrics = await (await fetch(`${services[0].harness.url}/metrics`)).text();
     expect(metrics).toMatch(
       /http_request_duration_seconds_count\{[^}]*route="\/v1\/events"[^}]*status="200"[^}]*\} [1-9]/,
+    );
+  });
+});
+
+describe('POST /v1/customers/{id}/holds fast path', () => {
+  const services: { harness: Harness; tenant: TenantFixture }[] = [];
+
+  async function send(index: number, path: string, body: string, headers: Record<string, string> = {}) {
+    const { harness, tenant } = services[index];
+    const response = await fetch(`${harness.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json', ...headers },
+      body,
+    });
+    const parsed = JSON.parse(await response.text());
+    if (parsed?.error) delete parsed.error.request_id;
+    return {
+      status: response.status,
+      contentType: response.headers.get('content-type'),
+      requestId: response.headers.get('x-request-id')?.replace(/^[0-9a-f-]{36}$/, '(generated)') ?? null,
+      body: parsed,
+    };
+  }
+
+  /** The same request to both services: the answers must be equal. */
+  async function same(path: string, body: unknown, headers: Record<string, string> = {}) {
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    const [fast, express] = [await send(0, path, text, headers), await send(1, path, text, headers)];
+    expect(fast).toEqual(express);
+    return fast;
+  }
+
+  beforeAll(async () => {
+    for (const expressOnly of [false, true]) {
+      const harness = await startService({ now: '2026-03-15T00:00:00Z', expressOnly, bodyLimitBytes: 64 * 1024 });
+      const tenant = await signUpTenant(harness);
+      const call = (method: string, path: string, body: unknown) =>
+        fetch(harness.url + path, {
+          method,
+          headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      await call('POST', '/v1/price_books', { book: exampleBook() });
+      for (const id of ['acme', 'a b']) {
+        await call('POST', '/v1/customers', { external_id: id, currency: 'USD' });
+        const path = `/v1/customers/${encodeURIComponent(id)}`;
+        await call('PUT', `${path}/price_book`, { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' });
+        await call('PATCH', `${path}/wallet`, { on_depletion: 'block' });
+        await call('POST', `${path}/credit_grants`, { kind: 'prepaid', amount: '10' });
+      }
+      services.push({ harness, tenant });
+    }
+  });
+  afterAll(async () => {
+    for (const { harness } of services) await harness.close();
+  });
+
+  it('places, replays and refuses holds alike, echoing the caller request id', async () => {
+    const placed = await same('/v1/customers/acme/holds', { id: 'h1', amount: '4' }, { 'x-request-id': 'caller-h1' });
+    expect(placed).toMatchObject({
+      status: 201,
+      contentType: 'application/json; charset=utf-8',
+      requestId: 'caller-h1',
+      body: { id: 'h1', customer_id: 'acme', amount: '4.000000000', status: 'open' },
+    });
+    expect((await same('/v1/customers/acme/holds', { id: 'h1', amount: '4' })).status).toBe(201);
+    expect((await same('/v1/customers/acme/holds', { id: 'h1', amount: '5' })).body.error.code).toBe('hold_id_reused');
+    const refused = await same('/v1/customers/acme/holds', { id: 'h2', amount: '7' });
+    expect(refused).toMatchObject({ status: 422, body: { error: { code: 'insufficient_balance' } } });
+    expect((await same('/v1/customers/nobody/holds', { id: 'h3', amount: '1' })).status).toBe(404);
+  });
+
+  it('answers bad bodies, bad keys and bad ids alike, and leaves other paths to the app', async () => {
+    expect((await same('/v1/customers/acme/holds', '{"id": ')).body.error.code).toBe('malformed_json');
+    for (const body of [{}, { id: 'h4' }, { id: 'h4', amount: '-1' }, { id: 'h4', amount: '1', extra: 1 }, [], 42])
+      expect((await same('/v1/customers/acme/holds', body)).status, JSON.stringify(body)).toBe(400);
+    expect(
+      (await same('/v1/customers/acme/holds', { id: 'h5', amount: '1' }, { authorization: 'Bearer sk_x' })).status,
+    ).toBe(401);
+    expect((await same('/v1/customers/acme/holds', '{', { authorization: 'Bearer sk_x' })).status).toBe(401);
+    // Percent-encoded ids, a query or a trailing slash: the app decodes and matches them, the fast path leaves them.
+    expect((await same('/v1/customers/a%20b/holds', { id: 'h6', amount: '1' })).body).toMatchObject({
+      customer_id: 'a b',
+    });
+    expect((await same('/v1/customers/acme/holds?x=1', { id: 'h7', amount: '1' })).status).toBe(201);
+    expect((await same('/v1/customers/acme/holds/', { id: 'h8', amount: '1' })).status).toBe(201);
+    expect((await same(`/v1/customers/${'x'.repeat(256)}/holds`, { id: 'h9', amount: '1' })).status).toBe(400);
+  });
+
+  it('takes the plain placements and leaves the others untouched', async () => {
+    const { harness, tenant } = services[0];
+    const fast = fastPath(
+      {
+        db: harness.database.app,
+        clock: harness.clock,
+        logger: silentLogger,
+        metrics: createMetrics(),
+        sessionTtlSeconds: 60,
+      },
+      64 * 1024,
+      authenticateApiKey,
+      [placeHoldRoute],
+    );
+    const server = http.createServer((req, res) => {
+      if (!fast(req, res)) res.writeHead(599).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const status = async (path: string, init: { method?: string; headers?: Record<string, string>; body?: string }) =>
+      (
+        await fetch(url + path, {
+          method: init.method ?? 'POST',
+          headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json', ...init.headers },
+          body: init.body,
+        })
+      ).status;
+    const hold = (id: string) => JSON.stringify({ id, amount: '0.01' });
+    const path = '/v1/customers/acme/holds';
+    try {
+      expect(await status(path, { body: hold('t1') })).toBe(201);
+      expect(await status(path, { body: '{' })).toBe(400);
+      expect(await status(path, { body: '{}', headers: { authorization: 'Bearer sk_wrong' } })).toBe(401);
+      expect(await status('/v1/customers/a%20b/holds', { body: hold('t2') })).toBe(599);
+      expect(await status(`${path}?x=1`, { body: hold('t3') })).toBe(599);
+      expect(await status(`${path}/`, { body: hold('t4') })).toBe(599);
+      expect(await status(`${path}/t1/release`, { body: '{}' })).toBe(599);
+      expect(await status('/v1/events', { body: '{}' })).toBe(599);
+      expect(await status(path, { method: 'GET' })).toBe(599);
+      expect(await status(path, { body: 'a=b', headers: { 'content-type': 'text/plain' } })).toBe(599);
+      expect(await status(path, { body: hold('t5'), headers: { authorization: '' } })).toBe(599);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('counts its requests in the metrics under the route', async () => {
+    const metrics = await (await fetch(`${services[0].harness.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /http_request_duration_seconds_count\{[^}]*route="\/v1\/customers\/:id\/holds"[^}]*status="201"[^}]*\} [1-9]/,
+    );
+  });
+});
+
+describe('POST /v1/customers/{id}/check fast path', () => {
+  const services: { harness: Harness; tenant: TenantFixture }[] = [];
+
+  async function send(index: number, path: string, body: string, headers: Record<string, string> = {}) {
+    const { harness, tenant } = services[index];
+    const response = await fetch(`${harness.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json', ...headers },
+      body,
+    });
+    const parsed = JSON.parse(await response.text());
+    if (parsed?.error) delete parsed.error.request_id;
+    return {
+      status: response.status,
+      contentType: response.headers.get('content-type'),
+      requestId: response.headers.get('x-request-id')?.replace(/^[0-9a-f-]{36}$/, '(generated)') ?? null,
+      body: parsed,
+    };
+  }
+
+  /** The same request to both services: the answers must be equal. */
+  async function same(path: string, body: unknown, headers: Record<string, string> = {}) {
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    const [fast, express] = [await send(0, path, text, headers), await send(1, path, text, headers)];
+    expect(fast).toEqual(express);
+    return fast;
+  }
+
+  beforeAll(async () => {
+    for (const expressOnly of [false, true]) {
+      const harness = await startService({ now: '2026-03-15T00:00:00Z', expressOnly, bodyLimitBytes: 64 * 1024 });
+      const tenant = await signUpTenant(harness);
+      const call = (method: string, path: string, body: unknown) =>
+        fetch(harness.url + path, {
+          method,
+          headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      await call('POST', '/v1/price_books', { book: exampleBook() });
+      for (const id of ['acme', 'a b']) {
+        await call('POST', '/v1/customers', { external_id: id, currency: 'USD' });
+        const path = `/v1/customers/${encodeURIComponent(id)}`;
+        await call('PUT', `${path}/price_book`, { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' });
+        await call('PATCH', `${path}/wallet`, { on_depletion: 'block' });
+        await call('POST', `${path}/credit_grants`, { kind: 'prepaid', amount: '10' });
+        await call('PUT', `${path}/budget`, { amount: '8', enforcement: 'block' });
+        await call('PUT', `${path}/scoped_budgets/project/alpha`, { amount: '2', enforcement: 'block' });
+      }
+      services.push({ harness, tenant });
+    }
+  });
+  afterAll(async () => {
+    for (const { harness } of services) await harness.close();
+  });
+
+  it('allows and refuses alike, with every reason, echoing the caller request id', async () => {
+    const allowed = await same('/v1/customers/acme/check', { estimated_cost: '1' }, { 'x-request-id': 'caller-c1' });
+    expect(allowed).toMatchObject({
+      status: 200,
+      contentType: 'application/json; charset=utf-8',
+      requestId: 'caller-c1',
+      body: { allowed: true },
+    });
+    const over = await same('/v1/customers/acme/check', { estimated_cost: '9' });
+    expect(over.body.allowed).toBe(false);
+    expect(over.body.reasons.map((r: { code: string }) => r.code)).toContain('budget_exceeded');
+    expect((await same('/v1/customers/acme/check', { estimated_cost: '11' })).body.allowed).toBe(false);
+    const project = await same('/v1/customers/acme/check', { estimated_cost: '3', project: 'alpha' });
+    expect(project.body.allowed).toBe(false);
+    expect((await same('/v1/customers/acme/check', { estimated_cost: '3', project: 'beta' })).body.allowed).toBe(true);
+    expect(
+      (await same('/v1/customers/acme/check', { estimated_cost: '1', event_type: 'llm.completion', card: 'x' })).status,
+    ).toBe(200);
+    expect((await same('/v1/customers/nobody/check', { estimated_cost: '1' })).status).toBe(404);
+  });
+
+  it('answers bad bodies, bad keys and bad ids alike, and leaves other paths to the app', async () => {
+    expect((await same('/v1/customers/acme/check', '{"estimated_cost": ')).body.error.code).toBe('malformed_json');
+    for (const body of [
+      {},
+      { estimated_cost: '-1' },
+      { estimated_cost: 'ten' },
+      { estimated_cost: '1', extra: 1 },
+      { estimated_cost: '1', api_key_id: 'not-a-uuid' },
+      [],
+      42,
+      null,
+    ])
+      expect((await same('/v1/customers/acme/check', body)).status, JSON.stringify(body)).toBe(400);
+    expect(
+      (await same('/v1/customers/acme/check', { estimated_cost: '1' }, { authorization: 'Bearer sk_x' })).status,
+    ).toBe(401);
+    expect((await same('/v1/customers/acme/check', '{', { authorization: 'Bearer sk_x' })).status).toBe(401);
+    // Percent-encoded ids, a query or a trailing slash: the app decodes and matches them, the fast path leaves them.
+    expect((await same('/v1/customers/a%20b/check', { estimated_cost: '1' })).body).toMatchObject({ allowed: true });
+    expect((await same('/v1/customers/acme/check?x=1', { estimated_cost: '1' })).status).toBe(200);
+    expect((await same('/v1/customers/acme/check/', { estimated_cost: '1' })).status).toBe(200);
+    expect((await same(`/v1/customers/${'x'.repeat(256)}/check`, { estimated_cost: '1' })).status).toBe(400);
+  });
+
+  it('takes the plain checks and leaves the others untouched', async () => {
+    const { harness, tenant } = services[0];
+    const fast = fastPath(
+      {
+        db: harness.database.app,
+        clock: harness.clock,
+        logger: silentLogger,
+        metrics: createMetrics(),
+        sessionTtlSeconds: 60,
+      },
+      64 * 1024,
+      authenticateApiKey,
+      [checkRoute],
+    );
+    const server = http.createServer((req, res) => {
+      if (!fast(req, res)) res.writeHead(599).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const status = async (path: string, init: { method?: string; headers?: Record<string, string>; body?: string }) =>
+      (
+        await fetch(url + path, {
+          method: init.method ?? 'POST',
+          headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json', ...init.headers },
+          body: init.body,
+        })
+      ).status;
+    const check = JSON.stringify({ estimated_cost: '0.01' });
+    const path = '/v1/customers/acme/check';
+    try {
+      expect(await status(path, { body: check })).toBe(200);
+      expect(await status('/v1/customers/nobody/check', { body: check })).toBe(404);
+      expect(await status(path, { body: '{' })).toBe(400);
+      expect(await status(path, { body: '{}', headers: { authorization: 'Bearer sk_wrong' } })).toBe(401);
+      expect(await status('/v1/customers/a%20b/check', { body: check })).toBe(599);
+      expect(await status(`${path}?x=1`, { body: check })).toBe(599);
+      expect(await status(`${path}/`, { body: check })).toBe(599);
+      expect(await status('/v1/customers/acme/holds', { body: JSON.stringify({ id: 'c1', amount: '1' }) })).toBe(599);
+      expect(await status('/v1/events', { body: '{}' })).toBe(599);
+      expect(await status(path, { method: 'GET' })).toBe(599);
+      expect(await status(path, { body: 'a=b', headers: { 'content-type': 'text/plain' } })).toBe(599);
+      expect(await status(path, { body: check, headers: { authorization: '' } })).toBe(599);
+      expect(await status(path, { body: 'x'.repeat(64 * 1024 + 1) })).toBe(599);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('counts its requests in the metrics under the route', async () => {
+    const metrics = await (await fetch(`${services[0].harness.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /http_request_duration_seconds_count\{[^}]*route="\/v1\/customers\/:id\/check"[^}]*status="200"[^}]*\} [1-9]/,
     );
   });
 });

@@ -1,6 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import type { Actor } from '../../platform/auth.ts';
 import type { Deps } from '../../platform/deps.ts';
+import { plainPath, type FastRoute } from '../../platform/fast-path.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
 import { externalId } from '@tariff/openapi/schemas/customers';
@@ -14,6 +16,19 @@ import {
   setBudgetInput,
 } from '@tariff/openapi/schemas/budgets';
 import * as service from './service.ts';
+
+/** A check as the route answers it, on either path: the app's route and the fast path's. */
+async function check(deps: Deps, actor: Actor, params: unknown, body: unknown) {
+  const { id } = parseInput(customerPath, params, ['path']);
+  return service.checkEntitlement(deps, actor, id, parseInput(checkInput, body));
+}
+
+/** POST /v1/customers/{id}/check on the fast path (platform/fast-path.ts): the call made before every model call. */
+export const checkRoute: FastRoute = {
+  route: '/v1/customers/:id/check',
+  match: plainPath('/v1/customers/:id/check'),
+  answer: async (deps, actor, params, body) => ({ status: 200, body: await check(deps, actor, params, body) }),
+};
 
 export function budgetsRestRoutes(deps: Deps): Router {
   const routes = Router();
@@ -45,8 +60,7 @@ export function budgetsRestRoutes(deps: Deps): Router {
     res.json(await service.deleteScopedBudget(deps, actorOf(res), parseInput(scopedBudgetPath, req.params, ['path'])));
   });
   routes.post('/customers/:id/check', async (req, res) => {
-    const { id } = parseInput(customerPath, req.params, ['path']);
-    res.json(await service.checkEntitlement(deps, actorOf(res), id, parseInput(checkInput, req.body)));
+    res.json(await check(deps, actorOf(res), req.params, req.body));
   });
   return routes;
 }

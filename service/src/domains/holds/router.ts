@@ -1,6 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
+import { plainPath, type FastRoute } from '../../platform/fast-path.ts';
+import type { Actor } from '../../platform/auth.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
 import { externalId } from '@tariff/openapi/schemas/customers';
@@ -14,12 +16,24 @@ import {
 } from '@tariff/openapi/schemas/holds';
 import * as service from './service.ts';
 
+/** A placement as the route answers it, on either path: the app's route and the fast path's. */
+async function placeHold(deps: Deps, actor: Actor, params: unknown, body: unknown) {
+  const { id } = parseInput(customerPath, params, ['path']);
+  // A replay answers as the placement did (201 and the hold as it stands now), as Stripe answers idempotent retries.
+  return (await service.placeHold(deps, actor, id, parseInput(placeHoldInput, body))).hold;
+}
+
+/** POST /v1/customers/{id}/holds on the fast path (platform/fast-path.ts): the hot path of holds. */
+export const placeHoldRoute: FastRoute = {
+  route: '/v1/customers/:id/holds',
+  match: plainPath('/v1/customers/:id/holds'),
+  answer: async (deps, actor, params, body) => ({ status: 201, body: await placeHold(deps, actor, params, body) }),
+};
+
 export function holdsRestRoutes(deps: Deps): Router {
   const routes = Router();
   routes.post('/customers/:id/holds', async (req, res) => {
-    const { id } = parseInput(customerPath, req.params, ['path']);
-    // A replay answers as the placement did (201 and the hold as it stands now), as Stripe answers idempotent retries.
-    res.status(201).json((await service.placeHold(deps, actorOf(res), id, parseInput(placeHoldInput, req.body))).hold);
+    res.status(201).json(await placeHold(deps, actorOf(res), req.params, req.body));
   });
   routes.get('/customers/:id/holds', async (req, res) => {
     const { id } = parseInput(customerPath, req.params, ['path']);
