@@ -1,14 +1,14 @@
-// The fast path (platform/fast-path.ts) answers POST /v1/events, hold placements and checks as the Express app does: two services on
-// identical databases, one with the fast path and one without, get the same requests and must give the same
-// answers (status, body but for the request id, content type, the caller's request id echoed, metrics).
+// The fast path (platform/fast-path.ts) answers POST /v1/events, hold placements and checks as the Express app
+// does: two services on identical databases, one with the fast path and one without, get the same requests and must
+// give the same answers (status, body but for the request id, content type, the caller's request id echoed, metrics).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ingestionFastPath } from '../../service/src/domains/events/fast-path.ts';
+import { ingestionRoute } from '../../service/src/domains/events/fast-path.ts';
 import { checkRoute } from '../../service/src/domains/budgets/router.ts';
 import { placeHoldRoute } from '../../service/src/domains/holds/router.ts';
 import { authenticateApiKey } from '../../service/src/domains/keys/service.ts';
-import { fastPath } from '../../service/src/platform/fast-path.ts';
+import { fastPath, type FastRoute } from '../../service/src/platform/fast-path.ts';
 import { silentLogger } from '../../service/src/platform/log.ts';
 import { createMetrics } from '../../service/src/platform/metrics.ts';
 import { exampleBook, signUpTenant, startService, type Harness, type TenantFixture } from './harness.ts';
@@ -20,12 +20,41 @@ interface Raw {
   body: any;
 }
 
-describe('POST /v1/events fast path', () => {
-  const services: { harness: Harness; tenant: TenantFixture }[] = [];
+type Service = { harness: Harness; tenant: TenantFixture };
+type Call = (method: string, path: string, body: unknown) => Promise<Response>;
 
-  async function send(index: number, body: string | undefined, headers: Record<string, string>): Promise<Raw> {
+/**
+ * Two services on identical databases, one with the fast path (index 0) and one without (1), each set up through its
+ * API by `setup`. `send` posts to one of them; `same` posts the same request to both and expects equal answers.
+ */
+function servicePair(setup: (call: Call) => Promise<void>) {
+  const services: Service[] = [];
+  beforeAll(async () => {
+    for (const expressOnly of [false, true]) {
+      const harness = await startService({ now: '2026-03-15T00:00:00Z', expressOnly, bodyLimitBytes: 64 * 1024 });
+      const tenant = await signUpTenant(harness);
+      await setup((method, path, body) =>
+        fetch(harness.url + path, {
+          method,
+          headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        }),
+      );
+      services.push({ harness, tenant });
+    }
+  });
+  afterAll(async () => {
+    for (const { harness } of services) await harness.close();
+  });
+
+  async function send(
+    index: number,
+    path: string,
+    body: string | undefined,
+    headers: Record<string, string> = {},
+  ): Promise<Raw> {
     const { harness, tenant } = services[index];
-    const response = await fetch(`${harness.url}/v1/events`, {
+    const response = await fetch(`${harness.url}${path}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json', ...headers },
       body,
@@ -42,31 +71,99 @@ describe('POST /v1/events fast path', () => {
   }
 
   /** The same request to both services: the answers must be equal. */
-  async function same(body: string | undefined, headers: Record<string, string> = {}): Promise<Raw> {
-    const [fast, express] = [await send(0, body, headers), await send(1, body, headers)];
+  async function same(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Raw> {
+    const text = typeof body === 'string' || body === undefined ? body : JSON.stringify(body);
+    const [fast, express] = [await send(0, path, text, headers), await send(1, path, text, headers)];
     expect(fast).toEqual(express);
     return fast;
   }
 
-  beforeAll(async () => {
-    for (const expressOnly of [false, true]) {
-      const harness = await startService({ now: '2026-03-15T00:00:00Z', expressOnly, bodyLimitBytes: 64 * 1024 });
-      const tenant = await signUpTenant(harness);
-      const call = (method: string, path: string, body: unknown) =>
-        fetch(harness.url + path, {
-          method,
-          headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-        });
-      await call('POST', '/v1/customers', { external_id: 'acme', currency: 'USD' });
-      await call('POST', '/v1/price_books', { book: exampleBook() });
-      await call('PUT', '/v1/customers/acme/price_book', { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' });
-      services.push({ harness, tenant });
-    }
+  return { services, send, same };
+}
+
+/**
+ * A server that answers 599 for whatever the fast path with `routes` leaves, over the service's database: `status`
+ * posts (by default) with the tenant's key and gives the status.
+ */
+async function fastOnly(
+  { harness, tenant }: Service,
+  routes: FastRoute[],
+  run: (
+    status: (
+      path: string,
+      init: { method?: string; headers?: Record<string, string>; body?: string },
+    ) => Promise<number>,
+  ) => Promise<void>,
+): Promise<void> {
+  const deps = {
+    db: harness.database.app,
+    clock: harness.clock,
+    logger: silentLogger,
+    metrics: createMetrics(),
+    sessionTtlSeconds: 60,
+  };
+  const fast = fastPath(deps, 64 * 1024, authenticateApiKey, routes);
+  const server = http.createServer((req, res) => {
+    if (!fast(req, res)) res.writeHead(599).end();
   });
-  afterAll(async () => {
-    for (const { harness } of services) await harness.close();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    await run(
+      async (path, init) =>
+        (
+          await fetch(url + path, {
+            method: init.method ?? 'POST',
+            headers: {
+              authorization: `Bearer ${tenant.secretKey}`,
+              'content-type': 'application/json',
+              ...init.headers,
+            },
+            body: init.body,
+          })
+        ).status,
+    );
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+/**
+ * A price book and two customers on it, `acme` and `a b` (an id the fast path leaves to the app), with $10 of prepaid
+ * credit that blocks when spent; `more` sets up each customer further by its path.
+ */
+async function blockingCustomers(call: Call, more: (path: string) => Promise<void> = async () => {}): Promise<void> {
+  await call('POST', '/v1/price_books', { book: exampleBook() });
+  for (const id of ['acme', 'a b']) {
+    await call('POST', '/v1/customers', { external_id: id, currency: 'USD' });
+    const path = `/v1/customers/${encodeURIComponent(id)}`;
+    await call('PUT', `${path}/price_book`, { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' });
+    await call('PATCH', `${path}/wallet`, { on_depletion: 'block' });
+    await call('POST', `${path}/credit_grants`, { kind: 'prepaid', amount: '10' });
+    await more(path);
+  }
+}
+
+/** The service's metrics count a request under `route` answered with `status`. */
+async function expectCounted({ harness }: Service, route: string, status: number): Promise<void> {
+  const metrics = await (await fetch(`${harness.url}/metrics`)).text();
+  expect(metrics).toMatch(
+    new RegExp(`http_request_duration_seconds_count\\{[^}]*route="${route}"[^}]*status="${status}"[^}]*\\} [1-9]`),
+  );
+}
+
+describe('POST /v1/events fast path', () => {
+  const pair = servicePair(async (call) => {
+    await call('POST', '/v1/customers', { external_id: 'acme', currency: 'USD' });
+    await call('POST', '/v1/price_books', { book: exampleBook() });
+    await call('PUT', '/v1/customers/acme/price_book', { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' });
   });
+  const { services } = pair;
+  const send = (index: number, body: string | undefined, headers: Record<string, string>) =>
+    pair.send(index, '/v1/events', body, headers);
+  const same = (body: string | undefined, headers: Record<string, string> = {}) =>
+    pair.same('/v1/events', body, headers);
 
   const event = (id: string, extra: Record<string, unknown> = {}) => ({
     transaction_id: id,
@@ -133,31 +230,7 @@ describe('POST /v1/events fast path', () => {
   });
 
   it('takes the plain requests and leaves the others untouched', async () => {
-    const { harness, tenant } = services[0];
-    const fast = ingestionFastPath(
-      {
-        db: harness.database.app,
-        clock: harness.clock,
-        logger: silentLogger,
-        metrics: createMetrics(),
-        sessionTtlSeconds: 60,
-      },
-      64 * 1024,
-    );
-    const server = http.createServer((req, res) => {
-      if (!fast(req, res)) res.writeHead(599).end();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const status = async (path: string, init: { method?: string; headers?: Record<string, string>; body?: string }) =>
-      (
-        await fetch(url + path, {
-          method: init.method ?? 'POST',
-          headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json', ...init.headers },
-          body: init.body,
-        })
-      ).status;
-    try {
+    await fastOnly(services[0], [ingestionRoute], async (status) => {
       expect(await status('/v1/events', { body: JSON.stringify(event('t1')) })).toBe(200);
       expect(await status('/v1/events', { body: '{' })).toBe(400);
       expect(await status('/v1/events', { body: '{}', headers: { authorization: 'Bearer sk_wrong' } })).toBe(401);
@@ -169,72 +242,17 @@ describe('POST /v1/events fast path', () => {
         599,
       );
       expect(await status('/v1/events', { body: 'x'.repeat(64 * 1024 + 1) })).toBe(599);
-    } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    }
+    });
   });
 
   it('counts its requests in the metrics under the route', async () => {
-    const metrics = await (await fetch(`${services[0].harness.url}/metrics`)).text();
-    expect(metrics).toMatch(
-      /http_request_duration_seconds_count\{[^}]*route="\/v1\/events"[^}]*status="200"[^}]*\} [1-9]/,
-    );
+    await expectCounted(services[0], '/v1/events', 200);
   });
 });
 
 describe('POST /v1/customers/{id}/holds fast path', () => {
-  const services: { harness: Harness; tenant: TenantFixture }[] = [];
-
-  async function send(index: number, path: string, body: string, headers: Record<string, string> = {}) {
-    const { harness, tenant } = services[index];
-    const response = await fetch(`${harness.url}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json', ...headers },
-      body,
-    });
-    const parsed = JSON.parse(await response.text());
-    if (parsed?.error) delete parsed.error.request_id;
-    return {
-      status: response.status,
-      contentType: response.headers.get('content-type'),
-      requestId: response.headers.get('x-request-id')?.replace(/^[0-9a-f-]{36}$/, '(generated)') ?? null,
-      body: parsed,
-    };
-  }
-
-  /** The same request to both services: the answers must be equal. */
-  async function same(path: string, body: unknown, headers: Record<string, string> = {}) {
-    const text = typeof body === 'string' ? body : JSON.stringify(body);
-    const [fast, express] = [await send(0, path, text, headers), await send(1, path, text, headers)];
-    expect(fast).toEqual(express);
-    return fast;
-  }
-
-  beforeAll(async () => {
-    for (const expressOnly of [false, true]) {
-      const harness = await startService({ now: '2026-03-15T00:00:00Z', expressOnly, bodyLimitBytes: 64 * 1024 });
-      const tenant = await signUpTenant(harness);
-      const call = (method: string, path: string, body: unknown) =>
-        fetch(harness.url + path, {
-          method,
-          headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-        });
-      await call('POST', '/v1/price_books', { book: exampleBook() });
-      for (const id of ['acme', 'a b']) {
-        await call('POST', '/v1/customers', { external_id: id, currency: 'USD' });
-        const path = `/v1/customers/${encodeURIComponent(id)}`;
-        await call('PUT', `${path}/price_book`, { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' });
-        await call('PATCH', `${path}/wallet`, { on_depletion: 'block' });
-        await call('POST', `${path}/credit_grants`, { kind: 'prepaid', amount: '10' });
-      }
-      services.push({ harness, tenant });
-    }
-  });
-  afterAll(async () => {
-    for (const { harness } of services) await harness.close();
-  });
+  const pair = servicePair((call) => blockingCustomers(call));
+  const { services, same } = pair;
 
   it('places, replays and refuses holds alike, echoing the caller request id', async () => {
     const placed = await same('/v1/customers/acme/holds', { id: 'h1', amount: '4' }, { 'x-request-id': 'caller-h1' });
@@ -269,35 +287,9 @@ describe('POST /v1/customers/{id}/holds fast path', () => {
   });
 
   it('takes the plain placements and leaves the others untouched', async () => {
-    const { harness, tenant } = services[0];
-    const fast = fastPath(
-      {
-        db: harness.database.app,
-        clock: harness.clock,
-        logger: silentLogger,
-        metrics: createMetrics(),
-        sessionTtlSeconds: 60,
-      },
-      64 * 1024,
-      authenticateApiKey,
-      [placeHoldRoute],
-    );
-    const server = http.createServer((req, res) => {
-      if (!fast(req, res)) res.writeHead(599).end();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const status = async (path: string, init: { method?: string; headers?: Record<string, string>; body?: string }) =>
-      (
-        await fetch(url + path, {
-          method: init.method ?? 'POST',
-          headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json', ...init.headers },
-          body: init.body,
-        })
-      ).status;
     const hold = (id: string) => JSON.stringify({ id, amount: '0.01' });
     const path = '/v1/customers/acme/holds';
-    try {
+    await fastOnly(services[0], [placeHoldRoute], async (status) => {
       expect(await status(path, { body: hold('t1') })).toBe(201);
       expect(await status(path, { body: '{' })).toBe(400);
       expect(await status(path, { body: '{}', headers: { authorization: 'Bearer sk_wrong' } })).toBe(401);
@@ -309,74 +301,22 @@ describe('POST /v1/customers/{id}/holds fast path', () => {
       expect(await status(path, { method: 'GET' })).toBe(599);
       expect(await status(path, { body: 'a=b', headers: { 'content-type': 'text/plain' } })).toBe(599);
       expect(await status(path, { body: hold('t5'), headers: { authorization: '' } })).toBe(599);
-    } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    }
+    });
   });
 
   it('counts its requests in the metrics under the route', async () => {
-    const metrics = await (await fetch(`${services[0].harness.url}/metrics`)).text();
-    expect(metrics).toMatch(
-      /http_request_duration_seconds_count\{[^}]*route="\/v1\/customers\/:id\/holds"[^}]*status="201"[^}]*\} [1-9]/,
-    );
+    await expectCounted(services[0], '/v1/customers/:id/holds', 201);
   });
 });
 
 describe('POST /v1/customers/{id}/check fast path', () => {
-  const services: { harness: Harness; tenant: TenantFixture }[] = [];
-
-  async function send(index: number, path: string, body: string, headers: Record<string, string> = {}) {
-    const { harness, tenant } = services[index];
-    const response = await fetch(`${harness.url}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json', ...headers },
-      body,
-    });
-    const parsed = JSON.parse(await response.text());
-    if (parsed?.error) delete parsed.error.request_id;
-    return {
-      status: response.status,
-      contentType: response.headers.get('content-type'),
-      requestId: response.headers.get('x-request-id')?.replace(/^[0-9a-f-]{36}$/, '(generated)') ?? null,
-      body: parsed,
-    };
-  }
-
-  /** The same request to both services: the answers must be equal. */
-  async function same(path: string, body: unknown, headers: Record<string, string> = {}) {
-    const text = typeof body === 'string' ? body : JSON.stringify(body);
-    const [fast, express] = [await send(0, path, text, headers), await send(1, path, text, headers)];
-    expect(fast).toEqual(express);
-    return fast;
-  }
-
-  beforeAll(async () => {
-    for (const expressOnly of [false, true]) {
-      const harness = await startService({ now: '2026-03-15T00:00:00Z', expressOnly, bodyLimitBytes: 64 * 1024 });
-      const tenant = await signUpTenant(harness);
-      const call = (method: string, path: string, body: unknown) =>
-        fetch(harness.url + path, {
-          method,
-          headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-        });
-      await call('POST', '/v1/price_books', { book: exampleBook() });
-      for (const id of ['acme', 'a b']) {
-        await call('POST', '/v1/customers', { external_id: id, currency: 'USD' });
-        const path = `/v1/customers/${encodeURIComponent(id)}`;
-        await call('PUT', `${path}/price_book`, { price_book: 'llm', effective_from: '2026-01-01T00:00:00Z' });
-        await call('PATCH', `${path}/wallet`, { on_depletion: 'block' });
-        await call('POST', `${path}/credit_grants`, { kind: 'prepaid', amount: '10' });
-        await call('PUT', `${path}/budget`, { amount: '8', enforcement: 'block' });
-        await call('PUT', `${path}/scoped_budgets/project/alpha`, { amount: '2', enforcement: 'block' });
-      }
-      services.push({ harness, tenant });
-    }
-  });
-  afterAll(async () => {
-    for (const { harness } of services) await harness.close();
-  });
+  const pair = servicePair((call) =>
+    blockingCustomers(call, async (path) => {
+      await call('PUT', `${path}/budget`, { amount: '8', enforcement: 'block' });
+      await call('PUT', `${path}/scoped_budgets/project/alpha`, { amount: '2', enforcement: 'block' });
+    }),
+  );
+  const { services, same } = pair;
 
   it('allows and refuses alike, with every reason, echoing the caller request id', async () => {
     const allowed = await same('/v1/customers/acme/check', { estimated_cost: '1' }, { 'x-request-id': 'caller-c1' });
@@ -424,35 +364,9 @@ describe('POST /v1/customers/{id}/check fast path', () => {
   });
 
   it('takes the plain checks and leaves the others untouched', async () => {
-    const { harness, tenant } = services[0];
-    const fast = fastPath(
-      {
-        db: harness.database.app,
-        clock: harness.clock,
-        logger: silentLogger,
-        metrics: createMetrics(),
-        sessionTtlSeconds: 60,
-      },
-      64 * 1024,
-      authenticateApiKey,
-      [checkRoute],
-    );
-    const server = http.createServer((req, res) => {
-      if (!fast(req, res)) res.writeHead(599).end();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const status = async (path: string, init: { method?: string; headers?: Record<string, string>; body?: string }) =>
-      (
-        await fetch(url + path, {
-          method: init.method ?? 'POST',
-          headers: { authorization: `Bearer ${tenant.secretKey}`, 'content-type': 'application/json', ...init.headers },
-          body: init.body,
-        })
-      ).status;
     const check = JSON.stringify({ estimated_cost: '0.01' });
     const path = '/v1/customers/acme/check';
-    try {
+    await fastOnly(services[0], [checkRoute], async (status) => {
       expect(await status(path, { body: check })).toBe(200);
       expect(await status('/v1/customers/nobody/check', { body: check })).toBe(404);
       expect(await status(path, { body: '{' })).toBe(400);
@@ -466,16 +380,10 @@ describe('POST /v1/customers/{id}/check fast path', () => {
       expect(await status(path, { body: 'a=b', headers: { 'content-type': 'text/plain' } })).toBe(599);
       expect(await status(path, { body: check, headers: { authorization: '' } })).toBe(599);
       expect(await status(path, { body: 'x'.repeat(64 * 1024 + 1) })).toBe(599);
-    } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    }
+    });
   });
 
   it('counts its requests in the metrics under the route', async () => {
-    const metrics = await (await fetch(`${services[0].harness.url}/metrics`)).text();
-    expect(metrics).toMatch(
-      /http_request_duration_seconds_count\{[^}]*route="\/v1\/customers\/:id\/check"[^}]*status="200"[^}]*\} [1-9]/,
-    );
+    await expectCounted(services[0], '/v1/customers/:id/check', 200);
   });
 });
