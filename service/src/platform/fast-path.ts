@@ -14,13 +14,11 @@ import { badBody, errorAnswer, malformedJson, trackRequest } from './http.ts';
 
 /** One route the fast path answers. */
 export interface FastRoute {
-  /** The route's pattern as the app's metrics name it (`/v1/customers/:id/holds`). */
-  route: string;
   /**
-   * The path's parameters when `url` is this route's plain path (no query, no percent-encoding), else undefined:
-   * the request is then left to the app.
+   * The route's pattern as the app's metrics name it (`/v1/customers/:id/holds`). Only its plain path is taken (no
+   * query, no percent-encoding: `plainPath`); any other request is left to the app.
    */
-  match(url: string): Record<string, string> | undefined;
+  route: string;
   /** The answer's status and body for the authenticated caller and the parsed body; throws an AppError as a route does. */
   answer(
     deps: Deps,
@@ -34,7 +32,7 @@ export interface FastRoute {
  * The `match` of a route's pattern (`/v1/customers/:id/holds`): a parameter is taken only from a segment that
  * Express's router passes on as it is (no percent-encoding to decode), so the fast path reads what the app would.
  */
-export function plainPath(pattern: string): (url: string) => Record<string, string> | undefined {
+function plainPath(pattern: string): (url: string) => Record<string, string> | undefined {
   const names: string[] = [];
   const source = pattern
     .split('/')
@@ -61,11 +59,12 @@ export function fastPath(
   authenticate: (deps: Deps, key: string) => Promise<Actor | undefined>,
   routes: readonly FastRoute[],
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const matchers = routes.map((route) => ({ route, match: plainPath(route.route) }));
   return (req, res) => {
     if (req.method !== 'POST' || req.url === undefined) return false;
     const url = req.url;
     let params: Record<string, string> | undefined;
-    const route = routes.find((r) => (params = r.match(url)) !== undefined);
+    const route = matchers.find((m) => (params = m.match(url)) !== undefined)?.route;
     if (!route || !params) return false;
     const length = Number(req.headers['content-length']);
     const key = bearer.exec(req.headers.authorization ?? '')?.[1];

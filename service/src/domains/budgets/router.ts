@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { Actor } from '../../platform/auth.ts';
 import type { Deps } from '../../platform/deps.ts';
-import { plainPath, type FastRoute } from '../../platform/fast-path.ts';
+import type { FastRoute } from '../../platform/fast-path.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
 import { externalId } from '@tariff/openapi/schemas/customers';
@@ -26,7 +26,6 @@ async function check(deps: Deps, actor: Actor, params: unknown, body: unknown) {
 /** POST /v1/customers/{id}/check on the fast path (platform/fast-path.ts): the call made before every model call. */
 export const checkRoute: FastRoute = {
   route: '/v1/customers/:id/check',
-  match: plainPath('/v1/customers/:id/check'),
   answer: async (deps, actor, params, body) => ({ status: 200, body: await check(deps, actor, params, body) }),
 };
 

@@ -4,11 +4,8 @@ import { parseInput } from '../../platform/http.ts';
 import { ingestBody } from '@tariff/openapi/schemas/events';
 import { ingestEvents } from './service.ts';
 
-const route = '/v1/events';
-
 export const ingestionRoute: FastRoute = {
-  route,
-  match: (url) => (url === route ? {} : undefined),
+  route: '/v1/events',
   async answer(deps, actor, _params, body) {
     const { events, on_block } = parseInput(ingestBody, body);
     return { status: 200, body: await ingestEvents(deps, actor, events, { onBlock: on_block }) };

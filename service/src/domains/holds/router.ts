@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Deps } from '../../platform/deps.ts';
-import { plainPath, type FastRoute } from '../../platform/fast-path.ts';
+import type { FastRoute } from '../../platform/fast-path.ts';
 import type { Actor } from '../../platform/auth.ts';
 import { actorOf, parseInput } from '../../platform/http.ts';
 import { authedProcedure, router } from '../../platform/trpc.ts';
@@ -26,7 +26,6 @@ async function placeHold(deps: Deps, actor: Actor, params: unknown, body: unknow
 /** POST /v1/customers/{id}/holds on the fast path (platform/fast-path.ts): the hot path of holds. */
 export const placeHoldRoute: FastRoute = {
   route: '/v1/customers/:id/holds',
-  match: plainPath('/v1/customers/:id/holds'),
   answer: async (deps, actor, params, body) => ({ status: 201, body: await placeHold(deps, actor, params, body) }),
 };
 
