@@ -9,7 +9,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { unauthenticated, type Actor } from './auth.ts';
 import { withinSubtree } from './db.ts';
 import type { Deps } from './deps.ts';
-import { AppError } from './errors.ts';
 import { badBody, errorAnswer, malformedJson, trackRequest } from './http.ts';
 
 /** One route the fast path answers. */
@@ -63,8 +62,15 @@ export function fastPath(
   return (req, res) => {
     if (req.method !== 'POST' || req.url === undefined) return false;
     const url = req.url;
+    let route: FastRoute | undefined;
     let params: Record<string, string> | undefined;
-    const route = matchers.find((m) => (params = m.match(url)) !== undefined)?.route;
+    for (const matcher of matchers) {
+      params = matcher.match(url);
+      if (params) {
+        route = matcher.route;
+        break;
+      }
+    }
     if (!route || !params) return false;
     const length = Number(req.headers['content-length']);
     const key = bearer.exec(req.headers.authorization ?? '')?.[1];
@@ -142,22 +148,17 @@ async function answer(
     const answered = await withinSubtree(actor, () => route.answer(deps, { ...actor, requestId }, params, body));
     send(res, answered.status, answered.body);
   } catch (error) {
-    const { status, body } = errorAnswer(deps.logger, error, requestId);
-    send(
-      res,
-      status,
-      body,
-      error instanceof AppError && error.retryAfterSeconds !== undefined ? String(error.retryAfterSeconds) : undefined,
-    );
+    const { status, body, headers } = errorAnswer(deps.logger, error, requestId);
+    send(res, status, body, headers);
   }
 }
 
-function send(res: ServerResponse, status: number, body: unknown, retryAfter?: string): void {
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const json = JSON.stringify(body);
   res.writeHead(status, {
+    ...headers,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(json),
-    ...(retryAfter === undefined ? {} : { 'retry-after': retryAfter }),
   });
   res.end(json);
 }

@@ -122,19 +122,24 @@ export const routeNotFound: RequestHandler = (req, _res, next) => {
 /** body-parser's errors carry a `type`, the router's undecodable paths are URIErrors; everything else that is not an AppError is a bug (500, logged). */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const { status, body } = errorAnswer(logger, fromBodyParserError(error) ?? error, locals(res).requestId);
+    const { status, body, headers } = errorAnswer(logger, fromBodyParserError(error) ?? error, locals(res).requestId);
     if (res.headersSent) return;
-    if (error instanceof AppError && error.retryAfterSeconds !== undefined)
-      res.set('retry-after', String(error.retryAfterSeconds));
-    res.status(status).json(body);
+    res.set(headers).status(status).json(body);
   };
 }
 
-/** An error as the status and body to answer with; one that is not an AppError is a bug, logged. */
+/**
+ * An error as the status, body and headers to answer with (`retry-after` when the error says when to retry); one that
+ * is not an AppError is a bug, logged.
+ */
 export function errorAnswer(logger: Logger, error: unknown, requestId: string) {
   const answer = toHttpError(error, requestId);
   if (answer.status >= 500) logger.error('unhandled error', { request_id: requestId, error });
-  return answer;
+  const headers: Record<string, string> =
+    error instanceof AppError && error.retryAfterSeconds !== undefined
+      ? { 'retry-after': String(error.retryAfterSeconds) }
+      : {};
+  return { ...answer, headers };
 }
 
 /** A body that is not JSON (400), as body-parser's failure and the ingestion fast path report it. */
